@@ -1,0 +1,82 @@
+// Hello verification, in the seeds' order (DESIGN.md §3): timestamp skew → key/signature shape →
+// signature → active membership. Then the replay check: a signature is accepted once, so a
+// captured hello is useless even inside the skew window. Each failure throws MeshError whose
+// code becomes the 1008 close reason.
+import { helloCanonical, sessionHelloCanonical, attestationCanonical } from "../protocol/canonical.ts";
+import { MeshError } from "../protocol/errors.ts";
+import type { HelloFrame, SessionHelloFrame, AttestationFields } from "../protocol/frames.ts";
+import { HELLO_SKEW_MS, MAX_ATTESTATION_TTL_MS } from "../protocol/limits.ts";
+import { isPubkeyHex, isSignatureHex, verifyDetached } from "../crypto/sign.ts";
+import type { Store, Member } from "../store/types.ts";
+import type { Identity } from "./conn.ts";
+
+function checkSkew(timestamp: number, now: number): void {
+  if (Math.abs(now - timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew", `Hello timestamp is ${Math.round((timestamp - now) / 1000)} s from the broker clock (limit ±60 s).`);
+}
+
+async function activeMember(store: Store, meshId: string, pubkey: string, memberId: string): Promise<Member> {
+  const member = await store.getMemberByPubkey(meshId, pubkey);
+  if (!member || member.id !== memberId) throw new MeshError("unauthorized", "This key is not a member of that mesh.");
+  if (member.revokedAt !== null) throw new MeshError("revoked");
+  return member;
+}
+
+async function consumeSignature(store: Store, signature: string, timestamp: number): Promise<void> {
+  // Kept until the hello could no longer pass the skew check anyway.
+  if (!(await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000))) {
+    throw new MeshError("replayed", "This hello was already used; sign a fresh one.");
+  }
+}
+
+/** Verifies a member hello; returns the connection identity. */
+export async function authenticateHello(store: Store, f: HelloFrame, now: number): Promise<Identity> {
+  checkSkew(f.timestamp, now);
+  if (!isPubkeyHex(f.pubkey) || !isSignatureHex(f.signature)) throw new MeshError("malformed", "pubkey must be 64 lowercase hex and signature 128 lowercase hex.");
+  if (!verifyDetached(f.signature, helloCanonical(f.meshId, f.memberId, f.pubkey, f.timestamp), f.pubkey)) throw new MeshError("bad_signature");
+  const member = await activeMember(store, f.meshId, f.pubkey, f.memberId);
+  await consumeSignature(store, f.signature, f.timestamp);
+  return {
+    meshId: f.meshId,
+    memberId: member.id,
+    memberPubkey: member.pubkey,
+    role: member.role,
+    kind: "member",
+    pubkey: member.pubkey,
+    displayName: member.displayName,
+    attestationExpiresAt: null,
+  };
+}
+
+/** Checks an attestation of `sessionPubkey` by `parentPubkey`. Pure; used at hello and on refresh. */
+export function checkAttestation(a: AttestationFields, parentPubkey: string, sessionPubkey: string, now: number): void {
+  if (a.sessionPubkey !== sessionPubkey || a.parentMemberPubkey !== parentPubkey) throw new MeshError("bad_attestation", "The attestation names another session or parent key.");
+  if (a.expiresAt <= now) throw new MeshError("expired");
+  if (a.expiresAt > now + MAX_ATTESTATION_TTL_MS) throw new MeshError("ttl_too_long");
+  if (!verifyDetached(a.signature, attestationCanonical(parentPubkey, sessionPubkey, a.expiresAt), parentPubkey)) throw new MeshError("bad_attestation");
+}
+
+/** Verifies a session hello and its attestation; returns the connection identity. */
+export async function authenticateSessionHello(store: Store, f: SessionHelloFrame, now: number): Promise<Identity> {
+  checkSkew(f.timestamp, now);
+  if (!isPubkeyHex(f.parentMemberPubkey) || !isPubkeyHex(f.sessionPubkey) || !isSignatureHex(f.signature)) {
+    throw new MeshError("malformed", "Keys must be 64 lowercase hex and the signature 128 lowercase hex.");
+  }
+  checkAttestation(f.attestation, f.parentMemberPubkey, f.sessionPubkey, now);
+  if (!verifyDetached(f.signature, sessionHelloCanonical(f.meshId, f.parentMemberPubkey, f.sessionPubkey, f.timestamp), f.sessionPubkey)) {
+    throw new MeshError("bad_signature");
+  }
+  const member = await activeMember(store, f.meshId, f.parentMemberPubkey, f.parentMemberId);
+  if (f.sessionPubkey === member.pubkey) throw new MeshError("malformed", "A session key must differ from its member key.");
+  await consumeSignature(store, f.signature, f.timestamp);
+  const label = f.displayName ?? `${member.displayName}/${f.cwd.split(/[\\/]/).filter(Boolean).pop() ?? f.sessionId.slice(0, 8)}`;
+  return {
+    meshId: f.meshId,
+    memberId: member.id,
+    memberPubkey: member.pubkey,
+    role: member.role,
+    kind: "session",
+    pubkey: f.sessionPubkey,
+    displayName: label,
+    attestationExpiresAt: f.attestation.expiresAt,
+  };
+}

@@ -1,0 +1,65 @@
+// One client connection and what the broker knows about it. Created unauthenticated; becomes
+// `ready` after a verified hello; `closed` once the socket is gone.
+import type { Role, Status } from "../protocol/fields.ts";
+import type { Transport } from "./ws/transport.ts";
+
+export type Identity = {
+  meshId: string;
+  memberId: string;
+  memberPubkey: string;
+  role: Role;
+  kind: "member" | "session";
+  /** The key this connection authenticated with; also its mailbox. */
+  pubkey: string;
+  /** Display name shown to peers (member name, or member name/session label). */
+  displayName: string;
+  /** Only for sessions: when the member's attestation expires (ms). */
+  attestationExpiresAt: number | null;
+};
+
+export type Whereabouts = { sessionId: string; pid: number; cwd: string; hostname: string };
+
+let counter = 0;
+
+export class Conn {
+  readonly id: string;
+  state: "hello" | "ready" | "closed" = "hello";
+  identity: Identity | null = null;
+  /** push: the broker pushes queued messages; pull: only `fetch` hands them out. */
+  receive: "push" | "pull" = "push";
+  /** Message ids pushed or fetched to this connection and not yet acked. */
+  readonly inflight = new Set<string>();
+  /** Set when messages may be waiting that this connection has not been given. */
+  backlog = false;
+  pumping = false;
+  /** performance.now() of the last frame or pong from the client. */
+  lastActivityMs = performance.now();
+  awaitingPong = false;
+  helloTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly transport: Transport,
+    bootId: string,
+  ) {
+    this.id = `${bootId}.${++counter}`;
+  }
+
+  get ready(): boolean {
+    return this.state === "ready";
+  }
+
+  send(frame: unknown): boolean {
+    return this.state !== "closed" && this.transport.send(JSON.stringify(frame));
+  }
+
+  sendRaw(text: string): boolean {
+    return this.state !== "closed" && this.transport.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.transport.close(code, reason);
+  }
+}
+
+export type PresenceState = { status: Status; summary: string };

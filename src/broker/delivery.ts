@@ -1,0 +1,87 @@
+// Pushing queued messages to live connections, with per-connection flow control: at most
+// WINDOW messages are outstanding (pushed, not yet acked) per connection; the rest stay queued
+// and are claimed as acks come back. Pushed messages are claimed by that connection until it
+// acks them or closes, so two connections never hold the same queue entry.
+import type { MessagePushFrame } from "../protocol/server-frames.ts";
+import type { Priority } from "../protocol/fields.ts";
+import type { StoredMessage } from "../store/types.ts";
+import type { BrokerContext } from "./context.ts";
+import type { Conn } from "./conn.ts";
+import type { Presence } from "./hub.ts";
+import { deliverable, passes } from "./gating.ts";
+
+/** Most unacked messages per connection. Enough to keep a fast client busy for one round trip,
+ *  small enough that a stalled client does not pin a large part of its queue. */
+export const WINDOW = 1024;
+
+export function toPush(m: StoredMessage): MessagePushFrame {
+  const f: MessagePushFrame = {
+    type: "message",
+    messageId: m.id,
+    meshId: m.meshId,
+    kind: m.kind,
+    from: { memberId: m.senderMemberId, memberPubkey: m.senderMemberPubkey, pubkey: m.senderPubkey, name: m.senderName },
+    to: m.target,
+    priority: m.priority,
+    clientMessageId: m.clientMessageId,
+    nonce: m.nonce,
+    ciphertext: m.ciphertext,
+    createdAt: m.createdAt,
+  };
+  if (m.topic !== null) f.topic = m.topic;
+  if (m.topicOffset !== null) f.topicOffset = m.topicOffset;
+  if (m.replyTo !== null) f.replyTo = m.replyTo;
+  if (m.notice !== null) f.notice = m.notice;
+  return f;
+}
+
+/** The connection of `p` that should receive a `priority` message now, or null if none may. */
+export function pickConn(p: Presence | undefined, priority: Priority): Conn | null {
+  if (!p || !passes(p.status, priority)) return null;
+  let best: Conn | null = null;
+  for (const c of p.conns) {
+    if (!c.ready || c.receive !== "push" || c.inflight.size >= WINDOW) continue;
+    if (!best || c.inflight.size < best.inflight.size) best = c;
+  }
+  return best;
+}
+
+/** Sends an already-claimed message to a connection. */
+export function pushClaimed(conn: Conn, messageId: string, text: string): void {
+  conn.inflight.add(messageId);
+  conn.sendRaw(text);
+}
+
+/** Claims and pushes waiting messages until the window is full or the queue is empty. Safe to
+ *  call at any time; concurrent calls for one connection collapse into one loop. */
+export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): Promise<void> {
+  if (conn.pumping || !conn.ready || conn.receive !== "push" || !conn.identity) return;
+  conn.pumping = true;
+  try {
+    const id = conn.identity;
+    while (conn.backlog && conn.ready) {
+      const room = WINDOW - conn.inflight.size;
+      if (room <= 0) return;
+      const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit: Math.min(room, 256), priorities: deliverable(presence.status) });
+      if (conn.state === "closed") {
+        await ctx.store.releaseClaims(conn.id);
+        return;
+      }
+      for (const m of batch) pushClaimed(conn, m.id, JSON.stringify(toPush(m)));
+      if (batch.length < Math.min(room, 256)) conn.backlog = false;
+    }
+  } catch (err) {
+    ctx.log.error("pump failed", { conn: conn.id, err });
+  } finally {
+    conn.pumping = false;
+  }
+}
+
+/** Marks every push connection of a presence as having backlog and pumps them. */
+export function wake(ctx: BrokerContext, presence: Presence | undefined): void {
+  if (!presence) return;
+  for (const c of presence.conns) {
+    c.backlog = true;
+    void pump(ctx, c, presence);
+  }
+}

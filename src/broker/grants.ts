@@ -1,0 +1,25 @@
+// Grant policy (recipient-side capabilities), as in the seeds: look up the recipient's entry for
+// the sender's member key first, then for the sender's session key. No entry → the defaults;
+// an entry → exactly its caps; an empty entry → blocked.
+import { ALL_CAPS, type Cap } from "../protocol/fields.ts";
+
+export const DEFAULT_CAPS: readonly Cap[] = ALL_CAPS;
+
+export type GrantRow = { recipientMemberId: string; senderPubkey: string; caps: Cap[] };
+
+/** Capabilities `recipientMemberId` gives to a sender identified by its member key and, for a
+ *  session, its session key. */
+export function effectiveCaps(rows: readonly GrantRow[], recipientMemberId: string, senderMemberPubkey: string, senderSessionPubkey: string | null): readonly Cap[] {
+  let sessionRow: GrantRow | undefined;
+  for (const r of rows) {
+    if (r.recipientMemberId !== recipientMemberId) continue;
+    if (r.senderPubkey === senderMemberPubkey) return r.caps;
+    if (senderSessionPubkey && r.senderPubkey === senderSessionPubkey) sessionRow = r;
+  }
+  return sessionRow ? sessionRow.caps : DEFAULT_CAPS;
+}
+
+/** The capability a message kind needs from each recipient. */
+export function capFor(kind: "direct" | "broadcast" | "group" | "topic"): Cap {
+  return kind === "direct" ? "dm" : kind;
+}

@@ -1,0 +1,151 @@
+// Membership administration: members, removal, invites, key epochs, audit, grants.
+import { MeshError } from "../../protocol/errors.ts";
+import type { ClientFrameOf } from "../../protocol/frames.ts";
+import type { InviteInfo, MemberInfo, Results } from "../../protocol/results.ts";
+import { inviteCanonical } from "../../protocol/canonical.ts";
+import { verifyChain } from "../../protocol/audit-chain.ts";
+import { CloseCode } from "../../protocol/close-codes.ts";
+import { verifyDetached } from "../../crypto/sign.ts";
+import type { Invite, Member } from "../../store/types.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Conn, Identity } from "../conn.ts";
+import { DEFAULT_CAPS } from "../grants.ts";
+
+/** Longest an invite may stay valid. */
+const MAX_INVITE_LIFETIME_S = 365 * 86_400;
+
+function requireAdmin(id: Identity): void {
+  if (id.role !== "owner" && id.role !== "admin") throw new MeshError("forbidden", "Only the mesh owner or an admin can do this.");
+}
+
+export const memberInfo = (m: Member): MemberInfo => ({
+  memberId: m.id,
+  pubkey: m.pubkey,
+  displayName: m.displayName,
+  role: m.role,
+  joinedAt: m.joinedAt,
+  revokedAt: m.revokedAt,
+  revokedReason: m.revokedReason,
+  banned: m.banned,
+});
+
+export const inviteInfo = (i: Invite): InviteInfo => ({
+  inviteId: i.id,
+  role: i.role,
+  maxUses: i.maxUses,
+  usedCount: i.usedCount,
+  expiresAt: i.expiresAt,
+  createdAt: i.createdAt,
+  createdBy: i.issuerMemberId,
+  revokedAt: i.revokedAt,
+});
+
+export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<Results["member_list"]> {
+  return { members: (await ctx.store.listMembers(conn.identity!.meshId)).map(memberInfo) };
+}
+
+/** Closes every connection of a removed member and tells the rest of the mesh. */
+export function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string): number {
+  let closed = 0;
+  for (const p of ctx.hub.ofMember(meshId, memberId)) {
+    for (const c of p.conns) {
+      c.close(code, reason);
+      closed++;
+    }
+    ctx.hub.remove(p);
+  }
+  ctx.roster.invalidate(meshId);
+  ctx.hub.emit(meshId, "member_revoked", { memberId, reason });
+  return closed;
+}
+
+export async function handleMemberRevoke(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"member_revoke">): Promise<Results["member_revoke"]> {
+  const id = conn.identity!;
+  requireAdmin(id);
+  const target = await ctx.store.getMember(id.meshId, f.memberId);
+  if (!target) throw new MeshError("not_found", "No such member in this mesh.");
+  if (target.role === "owner") throw new MeshError("forbidden", "The mesh owner cannot be removed.");
+  if (target.role === "admin" && id.role !== "owner") throw new MeshError("forbidden", "Only the owner can remove an admin.");
+  if (target.revokedAt !== null) throw new MeshError("conflict", "That member was already removed.");
+  await ctx.store.revokeMember(id.meshId, target.id, { actor: id.memberId, ban: f.ban, reason: f.reason ?? null, self: false });
+  const disconnected = evict(ctx, id.meshId, target.id, f.ban ? CloseCode.banned : CloseCode.kicked, f.ban ? "banned" : "kicked");
+  return { memberId: target.id, banned: f.ban, disconnected };
+}
+
+export async function handleLeave(ctx: BrokerContext, conn: Conn): Promise<Results["leave"]> {
+  const id = conn.identity!;
+  if (id.role === "owner") throw new MeshError("forbidden", "The owner cannot leave their own mesh.");
+  await ctx.store.revokeMember(id.meshId, id.memberId, { actor: id.memberId, ban: false, reason: "left", self: true });
+  setTimeout(() => evict(ctx, id.meshId, id.memberId, CloseCode.left, "left"), 0);
+  return { left: true };
+}
+
+export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"invite_create">): Promise<Results["invite_create"]> {
+  const id = conn.identity!;
+  requireAdmin(id);
+  if (f.role === "admin" && id.role !== "owner") throw new MeshError("forbidden", "Only the owner can invite admins.");
+  const nowS = Math.floor(ctx.now() / 1000);
+  if (f.expiresAt <= nowS) throw new MeshError("invalid_argument", "expiresAt must be in the future (seconds since the epoch).");
+  if (f.expiresAt > nowS + MAX_INVITE_LIFETIME_S) throw new MeshError("invalid_argument", "An invite may be valid for at most 365 days.");
+  const canonical = inviteCanonical(id.meshId, f.inviteId, f.expiresAt, f.role, id.memberPubkey);
+  if (!verifyDetached(f.signature, canonical, id.memberPubkey)) throw new MeshError("bad_invite", "The invite signature does not verify with your member key.");
+  const invite = await ctx.store.createInvite(
+    {
+      id: f.inviteId,
+      meshId: id.meshId,
+      role: f.role,
+      maxUses: f.maxUses,
+      expiresAt: f.expiresAt,
+      issuerMemberId: id.memberId,
+      issuerPubkey: id.memberPubkey,
+      invitePubkey: f.invitePubkey,
+      signature: f.signature,
+      keysBlob: f.keysBlob ?? null,
+      createdAt: ctx.now(),
+    },
+    id.memberId,
+  );
+  return { invite: inviteInfo(invite) };
+}
+
+export async function handleInviteList(ctx: BrokerContext, conn: Conn): Promise<Results["invite_list"]> {
+  requireAdmin(conn.identity!);
+  return { invites: (await ctx.store.listInvites(conn.identity!.meshId)).map(inviteInfo) };
+}
+
+export async function handleInviteRevoke(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"invite_revoke">): Promise<Results["invite_revoke"]> {
+  requireAdmin(conn.identity!);
+  const invite = await ctx.store.revokeInvite(conn.identity!.meshId, f.inviteId, conn.identity!.memberId);
+  return { inviteId: invite.id, revoked: true };
+}
+
+/** Records that an admin distributed a new key epoch (the keys themselves travel end-to-end). */
+export async function handleKeyRotate(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"key_rotate">): Promise<Results["key_rotate"]> {
+  const id = conn.identity!;
+  requireAdmin(id);
+  const mesh = await ctx.store.getMesh(id.meshId);
+  if (!mesh) throw new MeshError("not_found");
+  if (f.epoch <= mesh.keyEpoch) throw new MeshError("conflict", `Key epoch must increase (current ${mesh.keyEpoch}).`);
+  await ctx.store.setKeyEpoch(id.meshId, f.epoch, id.memberId, f.reason ?? null);
+  ctx.hub.emit(id.meshId, "key_rotated", { epoch: f.epoch, by: id.memberId });
+  return { epoch: f.epoch };
+}
+
+export async function handleAuditLog(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"audit_log">): Promise<Results["audit_log"]> {
+  return { entries: await ctx.store.listAudit(conn.identity!.meshId, f.afterSeq ?? 0, f.limit ?? 100) };
+}
+
+export async function handleAuditVerify(ctx: BrokerContext, conn: Conn): Promise<Results["audit_verify"]> {
+  return verifyChain(await ctx.store.allAudit(conn.identity!.meshId));
+}
+
+export async function handleGrantSet(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"grant_set">): Promise<Results["grant_set"]> {
+  const id = conn.identity!;
+  await ctx.store.setGrant(id.meshId, id.memberId, f.peer, f.caps, id.memberId);
+  return { peer: f.peer, caps: f.caps };
+}
+
+export async function handleGrantList(ctx: BrokerContext, conn: Conn): Promise<Results["grant_list"]> {
+  const grants = await ctx.store.listGrants(conn.identity!.memberId);
+  return { grants: grants.map((g) => ({ peer: g.senderPubkey, caps: g.caps })), defaults: [...DEFAULT_CAPS] };
+}

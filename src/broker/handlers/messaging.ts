@@ -1,0 +1,28 @@
+// ack and fetch: the recipient side of delivery.
+import type { ClientFrameOf } from "../../protocol/frames.ts";
+import type { Results } from "../../protocol/results.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Conn } from "../conn.ts";
+import { pump, toPush } from "../delivery.ts";
+
+/** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit. */
+export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"ack">): Promise<{ acked: number }> {
+  const id = conn.identity!;
+  for (const m of f.messageIds) conn.inflight.delete(m);
+  const removed = await ctx.acks.submit({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds });
+  ctx.metrics.messagesDelivered.inc(removed);
+  const p = ctx.hub.get(id.meshId, id.pubkey);
+  if (p && conn.backlog) void pump(ctx, conn, p);
+  return { acked: removed };
+}
+
+/** Hands out waiting messages regardless of status gating (an explicit read). They stay claimed
+ *  by this connection until acked or until it disconnects. */
+export async function handleFetch(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"fetch">): Promise<Results["fetch"]> {
+  const id = conn.identity!;
+  const limit = f.limit ?? 100;
+  const claimed = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit });
+  for (const m of claimed) conn.inflight.add(m.id);
+  const pending = await ctx.store.pendingCount(id.meshId, [id.pubkey]);
+  return { messages: claimed.map(toPush), remaining: Math.max(0, pending - conn.inflight.size) };
+}

@@ -1,0 +1,111 @@
+// Presence requests: peers, status, summary, attestation refresh, ending a session.
+import { MeshError } from "../../protocol/errors.ts";
+import type { ClientFrameOf } from "../../protocol/frames.ts";
+import type { Status } from "../../protocol/fields.ts";
+import type { PeerInfo, Results } from "../../protocol/results.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Conn } from "../conn.ts";
+import type { Presence } from "../hub.ts";
+import { checkAttestation } from "../auth.ts";
+import { nextStatus, type StatusSource } from "../gating.ts";
+import { wake } from "../delivery.ts";
+import { CloseCode } from "../../protocol/close-codes.ts";
+
+function presenceOf(ctx: BrokerContext, conn: Conn): Presence {
+  const id = conn.identity!;
+  const p = ctx.hub.get(id.meshId, id.pubkey);
+  if (!p) throw new MeshError("internal", "presence missing for a ready connection");
+  return p;
+}
+
+/** Applies a status change from the socket (manual) or a hook; persists, notifies, releases held messages. */
+export async function applyStatus(ctx: BrokerContext, p: Presence, requested: Status, source: StatusSource, summary?: string): Promise<Status> {
+  const status = nextStatus(p.status, requested, source);
+  const changed = status !== p.status || (summary !== undefined && summary !== p.summary);
+  p.status = status;
+  if (summary !== undefined) p.summary = summary;
+  await ctx.store.setPresence(p.identity.meshId, p.identity.pubkey, { status, ...(summary !== undefined ? { summary } : {}) });
+  if (changed) ctx.hub.emit(p.identity.meshId, "peer_status", { pubkey: p.identity.pubkey, displayName: p.identity.displayName, status, summary: p.summary }, p.key);
+  if (status === "idle") wake(ctx, p);
+  return status;
+}
+
+export async function handleSetStatus(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"set_status">): Promise<Results["set_status"]> {
+  const p = presenceOf(ctx, conn);
+  const status = await applyStatus(ctx, p, f.status, "manual");
+  const released = status === "idle" ? await ctx.store.pendingCount(p.identity.meshId, [p.identity.pubkey]) : 0;
+  return { status, released };
+}
+
+export async function handleSetSummary(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"set_summary">): Promise<Results["set_summary"]> {
+  const p = presenceOf(ctx, conn);
+  await applyStatus(ctx, p, p.status, "manual", f.summary);
+  return { summary: f.summary };
+}
+
+export async function handleListPeers(ctx: BrokerContext, conn: Conn): Promise<Results["list_peers"]> {
+  const meshId = conn.identity!.meshId;
+  const roster = await ctx.roster.get(meshId);
+  const peers: PeerInfo[] = [];
+  const groups = new Map<string, string[]>();
+  const groupsOf = async (memberId: string) => groups.get(memberId) ?? groups.set(memberId, await ctx.store.memberGroups(memberId)).get(memberId)!;
+  for (const m of roster.members.values()) {
+    const live = ctx.hub.get(meshId, m.pubkey);
+    peers.push(peerInfo("member", m.pubkey, m.id, m.pubkey, live?.identity.displayName ?? m.displayName, live, m, await groupsOf(m.id)));
+  }
+  for (const s of roster.sessions.values()) {
+    const owner = roster.members.get(s.memberId)!;
+    const live = ctx.hub.get(meshId, s.pubkey);
+    peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, await groupsOf(owner.id)));
+  }
+  // Sessions that connected after the roster was cached.
+  for (const p of ctx.hub.inMesh(meshId)) {
+    if (p.identity.kind === "session" && !roster.sessions.has(p.identity.pubkey)) {
+      peers.push(peerInfo("session", p.identity.pubkey, p.identity.memberId, p.identity.memberPubkey, p.identity.displayName, p, null, await groupsOf(p.identity.memberId)));
+    }
+  }
+  return { peers };
+}
+
+type Stored = { status: Status; summary: string; lastSeenAt: number | null; cwd?: string; hostname?: string } | null;
+
+function peerInfo(kind: "member" | "session", pubkey: string, memberId: string, memberPubkey: string, displayName: string, live: Presence | undefined, stored: Stored, groups: string[]): PeerInfo {
+  const online = live !== undefined && live.conns.size > 0;
+  return {
+    pubkey,
+    kind,
+    memberId,
+    memberPubkey,
+    displayName,
+    online,
+    status: live?.status ?? stored?.status ?? "idle",
+    summary: live?.summary ?? stored?.summary ?? "",
+    cwd: live?.where.cwd ?? stored?.cwd ?? "",
+    hostname: live?.where.hostname ?? stored?.hostname ?? "",
+    connectedAt: online ? live!.connectedAt : null,
+    lastSeenAt: online ? Date.now() : (stored?.lastSeenAt ?? null),
+    groups,
+  };
+}
+
+export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"attest">): Promise<Results["attest"]> {
+  const id = conn.identity!;
+  if (id.kind !== "session") throw new MeshError("invalid_argument", "Only session connections carry an attestation.");
+  checkAttestation(f.attestation, id.memberPubkey, id.pubkey, ctx.now());
+  id.attestationExpiresAt = f.attestation.expiresAt;
+  return { expiresAt: f.attestation.expiresAt };
+}
+
+/** The session is over for good (Claude Code's SessionEnd): retire its mailbox and leave now. */
+export async function handleSessionEnd(ctx: BrokerContext, conn: Conn): Promise<Results["session_end"]> {
+  const id = conn.identity!;
+  if (id.kind !== "session") throw new MeshError("invalid_argument", "Only a session connection can end its session.");
+  await ctx.store.endSession(id.meshId, id.pubkey, ctx.now());
+  ctx.roster.invalidate(id.meshId);
+  const p = ctx.hub.get(id.meshId, id.pubkey);
+  setTimeout(() => {
+    for (const c of p?.conns ?? []) c.close(CloseCode.normal, "session_ended");
+    if (p) ctx.hub.remove(p);
+  }, 0);
+  return { ended: true };
+}

@@ -1,0 +1,51 @@
+// The HTTP application: every route, its OpenAPI document and an offline API reference UI.
+// Bodies are parsed once here; the raw text is kept for signature checks over the exact bytes.
+import { Elysia } from "elysia";
+import { swagger } from "@elysiajs/swagger";
+import scalarBundle from "@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
+import { MeshError } from "../../protocol/errors.ts";
+import type { BrokerContext } from "../context.ts";
+import { errorResponse, fromElysia } from "./errors.ts";
+import { meshRoutes } from "./meshes.ts";
+import { hookRoutes } from "./hook.ts";
+import { opsRoutes } from "./ops.ts";
+
+export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number) {
+  const raw = new WeakMap<Request, string>();
+  const rawBody = (req: Request) => raw.get(req) ?? "";
+  return new Elysia()
+    .onParse(async ({ request }) => {
+      const text = await request.text();
+      raw.set(request, text);
+      try {
+        return text === "" ? undefined : JSON.parse(text);
+      } catch (cause) {
+        throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
+      }
+    })
+    .onError(({ code, error }) => {
+      const err = fromElysia(code, error);
+      if (err.code === "internal") ctx.log.error("http request failed", { err: error });
+      return errorResponse(err);
+    })
+    .use(
+      swagger({
+        path: "/docs",
+        scalarCDN: "/docs/scalar.js",
+        scalarConfig: { withDefaultFonts: false },
+        documentation: {
+          info: { title: "claudemesh broker", version, description: "HTTP routes of the claudemesh broker. The WebSocket protocol at /ws is specified in docs/protocol.md." },
+          tags: [
+            { name: "meshes", description: "Mesh creation and enrolment (signed)" },
+            { name: "presence", description: "Status from Claude Code hooks" },
+            { name: "operations", description: "Health and metrics" },
+          ],
+        },
+        exclude: ["/docs/scalar.js"],
+      }),
+    )
+    .get("/docs/scalar.js", () => new Response(Bun.file(scalarBundle), { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=86400" } }), { detail: { hide: true } })
+    .use(opsRoutes(ctx, version, startedAt))
+    .use(meshRoutes(ctx, rawBody))
+    .use(hookRoutes(ctx, rawBody));
+}

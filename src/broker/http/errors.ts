@@ -1,0 +1,27 @@
+// HTTP edge of the error catalog: MeshError → status + {error:{code,message,retryable}}.
+import { MeshError } from "../../protocol/errors.ts";
+
+export function errorResponse(err: MeshError): Response {
+  return Response.json({ error: err.toJSON() }, { status: err.spec.http });
+}
+
+/** Maps Elysia's own error codes to ours, so every HTTP error has the same shape. */
+export function fromElysia(code: string | number, error: unknown): MeshError {
+  if (error instanceof MeshError) return error;
+  switch (code) {
+    case "VALIDATION":
+      return new MeshError("invalid_argument", `Invalid request: ${summarizeValidation(error)}`);
+    case "PARSE":
+      return new MeshError("invalid_json", "The request body is not valid JSON.");
+    case "NOT_FOUND":
+      return new MeshError("not_found", "No such route.");
+    default:
+      return new MeshError("internal", undefined, { cause: error });
+  }
+}
+
+function summarizeValidation(error: unknown): string {
+  const e = error as { all?: { path?: string; message?: string }[]; message?: string };
+  const first = e.all?.[0];
+  return first ? `${first.path || "/"}: ${first.message}` : "body does not match the schema";
+}

@@ -1,0 +1,51 @@
+// Mesh creation and invite claims: the two operations a key that is not yet a member can do.
+// Both are authenticated by signatures; neither carries a secret the broker could use.
+import { Elysia } from "elysia";
+import { MeshError } from "../../protocol/errors.ts";
+import { ClaimInviteBody, CreateMeshBody } from "../../protocol/http-bodies.ts";
+import { inviteClaimCanonical } from "../../protocol/canonical.ts";
+import { HELLO_SKEW_MS } from "../../protocol/limits.ts";
+import { verifyDetached } from "../../crypto/sign.ts";
+import { randomId } from "../../crypto/hash.ts";
+import type { BrokerContext } from "../context.ts";
+import { verifySignedRequest } from "./signed-request.ts";
+import { memberInfo } from "../handlers/admin.ts";
+
+export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string) {
+  return new Elysia({ name: "meshes" })
+    .post(
+      "/v1/meshes",
+      async ({ body, request, set }) => {
+        const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now());
+        if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
+        const { mesh, owner } = await ctx.store.createMesh({
+          mesh: { id: body.meshId, slug: body.slug, name: body.name, ownerPubkey: body.ownerPubkey, createdAt: ctx.now() },
+          owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },
+        });
+        set.status = 201;
+        return { mesh, member: memberInfo(owner) };
+      },
+      { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"] } },
+    )
+    .post(
+      "/v1/invites/:inviteId/claim",
+      async ({ body, params, set }) => {
+        const now = ctx.now();
+        if (Math.abs(now - body.timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew");
+        const invite = await ctx.store.getInvite(params.inviteId);
+        if (!invite || invite.meshId !== body.meshId) throw new MeshError("invite_not_found");
+        const canonical = inviteClaimCanonical(invite.id, body.pubkey, body.timestamp);
+        if (!verifyDetached(body.inviteSignature, canonical, invite.invitePubkey)) throw new MeshError("bad_invite", "The claim is not signed by the invite's key: the link is wrong or altered.");
+        if (!verifyDetached(body.signature, canonical, body.pubkey)) throw new MeshError("bad_signature", "The claim is not signed by the key being enrolled.");
+        if (!(await ctx.store.rememberSignature(body.signature, body.timestamp + HELLO_SKEW_MS + 1000))) throw new MeshError("replayed");
+        const { member, keysBlob } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName } });
+        ctx.roster.invalidate(invite.meshId);
+        ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });
+        const mesh = await ctx.store.getMesh(invite.meshId);
+        const members = (await ctx.store.listMembers(invite.meshId)).filter((m) => m.revokedAt === null).map(memberInfo);
+        set.status = 201;
+        return { mesh, member: memberInfo(member), keysBlob, members };
+      },
+      { body: ClaimInviteBody, detail: { summary: "Claim an invite", description: "Enrolls a new member key. Signed by the invite key (held only by link holders) and by the new key.", tags: ["meshes"] } },
+    );
+}

@@ -1,0 +1,126 @@
+// Presence: who is connected, under which identity, with what status. Guarantees:
+// - one Presence per (mesh, identity key), holding every live connection of that identity;
+// - a session key has at most one live connection (a newer one replaces the older);
+// - when the last connection of an identity closes, peers hear `peer_left` only after the grace
+//   period, and a reconnect within it re-attaches silently;
+// - events go to every ready connection of the mesh except the identity's own.
+import type { Status } from "../protocol/fields.ts";
+import type { EventNameT } from "../protocol/server-frames.ts";
+import type { Conn, Identity, Whereabouts } from "./conn.ts";
+import { randomId } from "../crypto/hash.ts";
+
+export type Presence = {
+  key: string;
+  identity: Identity;
+  conns: Set<Conn>;
+  status: Status;
+  summary: string;
+  where: Whereabouts;
+  connectedAt: number;
+  hookToken: string;
+  graceTimer: ReturnType<typeof setTimeout> | null;
+};
+
+export const presenceKey = (meshId: string, pubkey: string) => `${meshId}\u0000${pubkey}`;
+
+export type AttachResult = { presence: Presence; reattached: boolean; replaced: Conn[] };
+
+export class Hub {
+  private readonly presences = new Map<string, Presence>();
+  private readonly byMesh = new Map<string, Set<Presence>>();
+  private readonly byToken = new Map<string, Presence>();
+
+  constructor(
+    private readonly graceMs: number,
+    /** Called when a presence finally goes away (after grace), to persist last-seen and notify. */
+    private readonly onGone: (p: Presence) => void,
+  ) {}
+
+  /** Attaches an authenticated connection. `status` seeds a new presence (restored from storage). */
+  attach(conn: Conn, identity: Identity, where: Whereabouts, initial: { status: Status; summary: string }, now: number): AttachResult {
+    const key = presenceKey(identity.meshId, identity.pubkey);
+    let p = this.presences.get(key);
+    const reattached = p !== undefined;
+    const replaced: Conn[] = [];
+    if (!p) {
+      p = { key, identity, conns: new Set(), ...initial, where, connectedAt: now, hookToken: randomId(24), graceTimer: null };
+      this.presences.set(key, p);
+      let set = this.byMesh.get(identity.meshId);
+      if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
+      set.add(p);
+      this.byToken.set(p.hookToken, p);
+    } else {
+      if (p.graceTimer) clearTimeout(p.graceTimer);
+      p.graceTimer = null;
+      p.identity = identity;
+      p.where = where;
+      if (identity.kind === "session") replaced.push(...p.conns);
+      for (const c of replaced) p.conns.delete(c);
+    }
+    p.conns.add(conn);
+    return { presence: p, reattached, replaced };
+  }
+
+  /** Detaches a closed connection. Starts the grace timer when it was the identity's last one. */
+  detach(conn: Conn): Presence | null {
+    const id = conn.identity;
+    if (!id) return null;
+    const p = this.presences.get(presenceKey(id.meshId, id.pubkey));
+    if (!p || !p.conns.delete(conn) || p.conns.size > 0) return p ?? null;
+    const expire = () => this.remove(p);
+    if (this.graceMs <= 0) expire();
+    else p.graceTimer = setTimeout(expire, this.graceMs);
+    return p;
+  }
+
+  /** Removes a presence now (grace over, member revoked, session ended). */
+  remove(p: Presence): void {
+    if (p.graceTimer) clearTimeout(p.graceTimer);
+    p.graceTimer = null;
+    if (this.presences.get(p.key) !== p) return;
+    this.presences.delete(p.key);
+    this.byMesh.get(p.identity.meshId)?.delete(p);
+    this.byToken.delete(p.hookToken);
+    this.onGone(p);
+  }
+
+  get(meshId: string, pubkey: string): Presence | undefined {
+    return this.presences.get(presenceKey(meshId, pubkey));
+  }
+
+  byHookToken(token: string): Presence | undefined {
+    return this.byToken.get(token);
+  }
+
+  inMesh(meshId: string): Iterable<Presence> {
+    return this.byMesh.get(meshId) ?? [];
+  }
+
+  /** Presences of one member: its member-key presence and all its sessions. */
+  ofMember(meshId: string, memberId: string): Presence[] {
+    return [...this.inMesh(meshId)].filter((p) => p.identity.memberId === memberId);
+  }
+
+  meshConnectionCount(meshId: string): number {
+    let n = 0;
+    for (const p of this.inMesh(meshId)) n += p.conns.size;
+    return n;
+  }
+
+  /** Sends an event to every ready connection in the mesh except those of `exceptKey`. */
+  emit(meshId: string, event: EventNameT, data: Record<string, unknown>, exceptKey?: string): void {
+    const text = JSON.stringify({ type: "event", event, data });
+    for (const p of this.inMesh(meshId)) {
+      if (p.key === exceptKey) continue;
+      for (const c of p.conns) if (c.ready) c.sendRaw(text);
+    }
+  }
+
+  *allConns(): Iterable<Conn> {
+    for (const p of this.presences.values()) yield* p.conns;
+  }
+
+  get size(): number {
+    return this.presences.size;
+  }
+}

@@ -1,0 +1,26 @@
+// Prometheus series (the seeds' names), one registry per broker instance so that several brokers
+// in one test process do not share counters.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "broker_process_" });
+  const r = [registry];
+  return {
+    registry,
+    connectionsTotal: new Counter({ name: "broker_connections_total", help: "Authenticated connections accepted.", registers: r }),
+    connectionsRejected: new Counter({ name: "broker_connections_rejected_total", help: "Connections closed during or before the hello, by reason.", labelNames: ["reason"], registers: r }),
+    connectionsActive: new Gauge({ name: "broker_connections_active", help: "Authenticated connections open now.", registers: r }),
+    messagesRouted: new Counter({ name: "broker_messages_routed_total", help: "Messages accepted and committed, by priority.", labelNames: ["priority"], registers: r }),
+    messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code).", labelNames: ["reason"], registers: r }),
+    messagesDroppedByGrant: new Counter({ name: "broker_messages_dropped_by_grant_total", help: "Recipients skipped because they did not grant the capability.", labelNames: ["cap"], registers: r }),
+    messagesDelivered: new Counter({ name: "broker_messages_delivered_total", help: "Queue entries acknowledged by their recipient.", registers: r }),
+    messagesExpired: new Counter({ name: "broker_messages_expired_total", help: "Queue entries dropped at their TTL.", registers: r }),
+    queueDepth: new Gauge({ name: "broker_queue_depth", help: "Queue entries waiting for acknowledgement.", registers: r }),
+    hookRequests: new Counter({ name: "broker_hook_requests_total", help: "POST /hook/set-status requests, by outcome.", labelNames: ["outcome"], registers: r }),
+    dbHealthy: new Gauge({ name: "broker_db_healthy", help: "1 when the last database probe could write, else 0.", registers: r }),
+    commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Sends in the most recent group commit.", registers: r }),
+  };
+}

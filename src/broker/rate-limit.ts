@@ -1,0 +1,50 @@
+// Token buckets keyed by an id (member id for sends, address for connections). Pure and
+// clock-injected so tests can drive time.
+
+export type Bucket = { tokens: number; updatedMs: number };
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  /**
+   * @param ratePerSec tokens added per second (sustained rate)
+   * @param burst bucket capacity (largest burst)
+   */
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Takes `cost` tokens if available. Returns true when allowed. */
+  take(key: string, cost = 1): boolean {
+    const t = this.now();
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: this.burst, updatedMs: t };
+      this.buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(this.burst, b.tokens + ((t - b.updatedMs) / 1000) * this.ratePerSec);
+      b.updatedMs = t;
+    }
+    if (b.tokens < cost) return false;
+    b.tokens -= cost;
+    return true;
+  }
+
+  /** Drops buckets that have been full for a while, so memory tracks active senders only. */
+  prune(idleMs = 600_000): number {
+    const t = this.now();
+    let removed = 0;
+    for (const [k, b] of this.buckets) {
+      if (t - b.updatedMs > idleMs) {
+        this.buckets.delete(k);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}

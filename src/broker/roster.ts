@@ -1,0 +1,58 @@
+// A per-mesh cache of members and live sessions, so routing a message does not list the mesh
+// from storage each time. Every change this broker makes to membership or sessions invalidates
+// the mesh's entry; entries also expire after ROSTER_TTL_MS so that a second broker sharing the
+// database (a future PostgreSQL deployment) converges.
+import type { Member, Session, Store } from "../store/types.ts";
+
+const ROSTER_TTL_MS = 30_000;
+
+export type Roster = {
+  loadedAt: number;
+  members: Map<string, Member>;
+  byPubkey: Map<string, Member>;
+  sessions: Map<string, Session>;
+  sessionsOf: Map<string, Session[]>;
+};
+
+export class RosterCache {
+  private readonly meshes = new Map<string, Roster>();
+  constructor(
+    private readonly store: Store,
+    /** Sessions unseen for longer than this are not recipients (their messages would only expire). */
+    private readonly sessionHorizonMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async get(meshId: string): Promise<Roster> {
+    const cached = this.meshes.get(meshId);
+    const t = this.now();
+    if (cached && t - cached.loadedAt < ROSTER_TTL_MS) return cached;
+    const [members, sessions] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs)]);
+    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map() };
+    for (const m of members) {
+      if (m.revokedAt !== null) continue;
+      r.members.set(m.id, m);
+      r.byPubkey.set(m.pubkey, m);
+    }
+    for (const s of sessions) {
+      if (!r.members.has(s.memberId)) continue;
+      r.sessions.set(s.pubkey, s);
+      const list = r.sessionsOf.get(s.memberId);
+      if (list) list.push(s);
+      else r.sessionsOf.set(s.memberId, [s]);
+    }
+    this.meshes.set(meshId, r);
+    return r;
+  }
+
+  invalidate(meshId: string): void {
+    this.meshes.delete(meshId);
+  }
+
+  /** Every mailbox of a member: its member key and its live session keys. */
+  static mailboxesOf(r: Roster, member: Member): string[] {
+    const out = [member.pubkey];
+    for (const s of r.sessionsOf.get(member.id) ?? []) out.push(s.pubkey);
+    return out;
+  }
+}

@@ -1,0 +1,140 @@
+// The send path: resolve the target to recipient mailboxes, apply grants and quotas, commit the
+// message (group commit), then push it to recipients that are online and not gated. The sender's
+// `result` is sent only after the commit.
+import { MeshError } from "../protocol/errors.ts";
+import type { ClientFrameOf } from "../protocol/frames.ts";
+import type { Results } from "../protocol/results.ts";
+import type { Member, NewMessage, StoredMessage } from "../store/types.ts";
+import type { BrokerContext } from "./context.ts";
+import type { Conn, Identity } from "./conn.ts";
+import { capFor, effectiveCaps } from "./grants.ts";
+import { pickConn, pushClaimed, toPush, wake } from "./delivery.ts";
+import { RosterCache, type Roster } from "./roster.ts";
+
+type Kind = "direct" | "broadcast" | "group" | "topic";
+type Route = { kind: Kind; topicId: number | null; topic: string | null; members: Member[]; mailboxes: Map<string, string[]> };
+
+async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promise<Route> {
+  const roster = await ctx.roster.get(sender.meshId);
+  const fanOut = (kind: Kind, members: Member[], topicId: number | null = null, topic: string | null = null): Route => {
+    const mailboxes = new Map<string, string[]>();
+    for (const m of members) {
+      const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
+      if (boxes.length > 0) mailboxes.set(m.id, boxes);
+    }
+    return { kind, topicId, topic, members: members.filter((m) => mailboxes.has(m.id)), mailboxes };
+  };
+  if (to === "*") return fanOut("broadcast", [...roster.members.values()]);
+  if (to.startsWith("@")) {
+    const ids = await ctx.store.groupMembers(sender.meshId, to.slice(1));
+    const members = ids.map((id) => roster.members.get(id)).filter((m): m is Member => m !== undefined);
+    if (members.length === 0) throw new MeshError("unknown_recipient", `No member is in group ${to}.`);
+    return fanOut("group", members);
+  }
+  if (to.startsWith("#")) return resolveTopic(ctx, roster, sender, to.slice(1), fanOut);
+  return resolveDirect(roster, to);
+}
+
+async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity, name: string, fanOut: (k: Kind, m: Member[], id: number, t: string) => Route): Promise<Route> {
+  const topic = await ctx.store.getTopic(sender.meshId, name);
+  if (!topic) throw new MeshError("unknown_recipient", `No topic #${name} in this mesh. Create it with topic_create.`);
+  const members = await ctx.store.topicMembers(topic.id);
+  if (!members.some((m) => m.memberId === sender.memberId)) throw new MeshError("forbidden", `Join #${name} before posting to it.`);
+  const active = members.map((m) => roster.members.get(m.memberId)).filter((m): m is Member => m !== undefined);
+  return fanOut("topic", active, topic.id, topic.name);
+}
+
+function resolveDirect(roster: Roster, key: string): Route {
+  const member = roster.byPubkey.get(key);
+  if (member) return { kind: "direct", topicId: null, topic: null, members: [member], mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]) };
+  const session = roster.sessions.get(key);
+  const owner = session && roster.members.get(session.memberId);
+  if (!owner) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
+  return { kind: "direct", topicId: null, topic: null, members: [owner], mailboxes: new Map([[owner.id, [key]]]) };
+}
+
+/** Recipients that granted the capability, with drops counted per cap. */
+async function applyGrants(ctx: BrokerContext, sender: Identity, route: Route): Promise<string[]> {
+  const senderKeys = sender.kind === "session" ? [sender.memberPubkey, sender.pubkey] : [sender.memberPubkey];
+  const rows = await ctx.store.grantsFor([...route.mailboxes.keys()], senderKeys);
+  const cap = capFor(route.kind);
+  const out: string[] = [];
+  for (const [memberId, boxes] of route.mailboxes) {
+    const caps = effectiveCaps(rows, memberId, sender.memberPubkey, sender.kind === "session" ? sender.pubkey : null);
+    if (caps.includes(cap)) out.push(...boxes);
+    else ctx.metrics.messagesDroppedByGrant.inc({ cap });
+  }
+  return out;
+}
+
+/** Handles one send. `submitted` is called as soon as the message is handed to the group commit
+ *  (or the send failed before that), so the session can process the connection's next frame
+ *  while this one commits, without reordering a connection's sends. */
+export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"send">, submitted: () => void = () => {}): Promise<Results["send"]> {
+  const sender = conn.identity!;
+  if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
+  const route = await resolve(ctx, sender, f.to);
+  const granted = await applyGrants(ctx, sender, route);
+  const undeliverable: { to: string; code: string }[] = [];
+  const recipients: string[] = [];
+  for (const box of granted) {
+    if ((await ctx.store.queueDepth({ meshId: sender.meshId, pubkey: box })) >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
+    else recipients.push(box);
+  }
+  if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) throw new MeshError("quota_exceeded");
+  const priority = f.priority ?? "next";
+  const claimFor = new Map<string, string>();
+  const conns = new Map<string, Conn>();
+  for (const box of recipients) {
+    const c = pickConn(ctx.hub.get(sender.meshId, box), priority);
+    if (c && !c.backlog) {
+      claimFor.set(box, c.id);
+      conns.set(box, c);
+    }
+  }
+  const now = ctx.now();
+  const msg: NewMessage = {
+    meshId: sender.meshId,
+    senderMemberId: sender.memberId,
+    senderPubkey: sender.pubkey,
+    senderName: sender.displayName,
+    clientMessageId: f.clientMessageId,
+    kind: route.kind,
+    target: f.to,
+    topic: route.topic,
+    topicId: route.topicId,
+    priority,
+    replyTo: f.replyTo ?? null,
+    nonce: f.nonce,
+    ciphertext: f.ciphertext,
+    notice: null,
+    expiresAt: now + Math.min(f.ttlMs ?? ctx.config.messageTtl, ctx.config.messageTtl),
+    recipients,
+    claimFor,
+  };
+  const committed = ctx.sends.submit(msg);
+  submitted();
+  const outcome = await committed;
+  if (!outcome.duplicate) {
+    ctx.metrics.messagesRouted.inc({ priority });
+    deliver(ctx, outcome.message, outcome.recipients, conns);
+  }
+  const m = outcome.message;
+  return { messageId: m.id, duplicate: outcome.duplicate, createdAt: m.createdAt, ...(m.topicOffset !== null ? { topicOffset: m.topicOffset } : {}), undeliverable };
+}
+
+/** After commit: push to the connections that claimed at insert; wake the other recipients. */
+export function deliver(ctx: BrokerContext, m: StoredMessage, recipients: readonly string[], claimed: Map<string, Conn>): void {
+  let text: string | null = null;
+  for (const box of recipients) {
+    const c = claimed.get(box);
+    if (c && c.state !== "closed") {
+      pushClaimed(c, m.id, (text ??= JSON.stringify(toPush(m))));
+    } else if (c) {
+      void ctx.store.releaseClaims(c.id);
+      wake(ctx, ctx.hub.get(m.meshId, box));
+    } else {
+      wake(ctx, ctx.hub.get(m.meshId, box));
+    }
+  }
+}

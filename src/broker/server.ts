@@ -1,0 +1,135 @@
+// `claudemesh serve`: one Bun server on one port — Elysia for HTTP, the WebSocket protocol at
+// /ws — plus the timers that keep presence honest and the queue tidy. createBroker() is what the
+// CLI and the tests call; it returns once the port is bound.
+import type { Server, ServerWebSocket } from "bun";
+import type { BrokerConfig } from "../config/load.ts";
+import type { Log } from "../log/log.ts";
+import { MeshError } from "../protocol/errors.ts";
+import { CloseCode } from "../protocol/close-codes.ts";
+import { randomId } from "../crypto/hash.ts";
+import type { Store } from "../store/types.ts";
+import { VERSION } from "../version.ts";
+import { Batcher } from "./batcher.ts";
+import { Conn } from "./conn.ts";
+import type { AckItem, BrokerContext } from "./context.ts";
+import { Hub } from "./hub.ts";
+import { createMetrics } from "./metrics.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { RosterCache } from "./roster.ts";
+import { clientIp } from "./client-ip.ts";
+import { createHttpApp } from "./http/app.ts";
+import { onClose, onMessage, onOpen } from "./ws/session.ts";
+import { startTimers } from "./timers.ts";
+
+export type Broker = {
+  readonly url: string;
+  readonly port: number;
+  readonly ctx: BrokerContext;
+  /** Drain and stop: refuse new work, close sockets with 1001, flush writes, close the database. */
+  stop(): Promise<void>;
+};
+
+type WsData = { ip: string; conn?: Conn };
+
+export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean }): Promise<Broker> {
+  const { config, store, log } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics ?? true });
+  const ctx: BrokerContext = {
+    config,
+    store,
+    log,
+    metrics,
+    now,
+    bootId: randomId(6),
+    draining: false,
+    hub: new Hub(config.presenceGrace, (p) => {
+      ctx.hub.emit(p.identity.meshId, "peer_left", { pubkey: p.identity.pubkey, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
+      void store.setPresence(p.identity.meshId, p.identity.pubkey, { lastSeenAt: now() }).catch((err) => log.warn("saving last-seen failed", { err }));
+    }),
+    roster: new RosterCache(store, config.messageTtl, now),
+    sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
+    sends: new Batcher((batch) => store.commitSends(batch, config.topicHistory), 2048, (n) => metrics.commitBatchSize.set(n)),
+    acks: new Batcher((items: AckItem[]) => store.ackMany(items, now())),
+  };
+  const startedAt = Date.now();
+  const app = createHttpApp(ctx, VERSION, startedAt);
+  const perIp = new Map<string, number>();
+
+  const server: Server<WsData> = Bun.serve<WsData>({
+    hostname: config.host,
+    port: config.port,
+    maxRequestBodySize: 1024 * 1024,
+    fetch(req, srv) {
+      const url = new URL(req.url);
+      if (url.pathname !== "/ws") return app.handle(req);
+      if (ctx.draining) return Response.json({ error: new MeshError("unavailable", "The broker is shutting down.").toJSON() }, { status: 503 });
+      const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
+      if ((perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
+        metrics.connectionsRejected.inc({ reason: "too_many_connections" });
+        return Response.json({ error: new MeshError("too_many_connections").toJSON() }, { status: 429 });
+      }
+      if (srv.upgrade(req, { data: { ip } })) return undefined;
+      return Response.json({ error: { code: "invalid_argument", message: "Expected a WebSocket upgrade.", retryable: false } }, { status: 426 });
+    },
+    websocket: {
+      // The protocol limit (config.maxFrameBytes) is checked in JS with a clear error frame; this
+      // transport cap only stops absurd frames before they are buffered (close 1009).
+      maxPayloadLength: config.maxFrameBytes * 4,
+      idleTimeout: 0,
+      sendPings: false,
+      perMessageDeflate: false,
+      open(ws: ServerWebSocket<WsData>) {
+        perIp.set(ws.data.ip, (perIp.get(ws.data.ip) ?? 0) + 1);
+        const transport = {
+          remoteAddress: ws.data.ip,
+          send: (text: string) => ws.readyState === 1 && ws.send(text) !== 0,
+          close: (code: number, reason: string) => ws.readyState <= 1 && ws.close(code, reason),
+          ping: () => ws.readyState === 1 && ws.ping(),
+        };
+        const conn = new Conn(transport, ctx.bootId);
+        ws.data.conn = conn;
+        onOpen(ctx, conn);
+      },
+      message(ws, message) {
+        const conn = ws.data.conn!;
+        if (typeof message !== "string") {
+          conn.send({ type: "error", code: "invalid_frame", message: "Frames must be UTF-8 text (JSON).", retryable: false });
+          return;
+        }
+        onMessage(ctx, conn, message);
+      },
+      pong(ws) {
+        const conn = ws.data.conn;
+        if (conn) conn.awaitingPong = false;
+      },
+      close(ws, code) {
+        const n = (perIp.get(ws.data.ip) ?? 1) - 1;
+        if (n <= 0) perIp.delete(ws.data.ip);
+        else perIp.set(ws.data.ip, n);
+        if (ws.data.conn) void onClose(ctx, ws.data.conn, code);
+      },
+    },
+  });
+
+  const timers = startTimers(ctx);
+  const port = server.port!;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, synchronous: config.synchronous });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      ctx.draining = true;
+      server.stop(false);
+      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down");
+      const flushed = Promise.all([ctx.sends.drain(), ctx.acks.drain()]);
+      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());
+      if ((await Promise.race([flushed, timeout])) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
+      timers.stop();
+      server.stop(true);
+      store.close();
+      log.info("broker stopped");
+    })());
+  return { url, port, ctx, stop };
+}

@@ -1,0 +1,170 @@
+// The per-connection state machine: `hello` (only hello or session_hello accepted, within the
+// hello timeout) → `ready` (requests) → `closed`. Frames of one connection are handled in arrival
+// order; a send only holds the line until it is handed to the group commit.
+import { MeshError } from "../../protocol/errors.ts";
+import { CloseCode } from "../../protocol/close-codes.ts";
+import { decodeClientFrame, recoverRequestId } from "../../protocol/codec.ts";
+import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
+import { PROTOCOL_VERSION } from "../../protocol/limits.ts";
+import type { HelloAckFrame } from "../../protocol/server-frames.ts";
+import type { BrokerContext } from "../context.ts";
+import { Conn } from "../conn.ts";
+import { authenticateHello, authenticateSessionHello } from "../auth.ts";
+import { HANDLERS } from "../handlers/index.ts";
+import { handleAck } from "../handlers/messaging.ts";
+import { handleSend } from "../router.ts";
+import { pump } from "../delivery.ts";
+
+type Chained = Conn & { chain?: Promise<void> };
+
+export function onOpen(ctx: BrokerContext, conn: Conn): void {
+  conn.helloTimer = setTimeout(() => reject(ctx, conn, new MeshError("hello_timeout")), ctx.config.helloTimeout);
+}
+
+export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
+  conn.lastActivityMs = performance.now();
+  conn.awaitingPong = false;
+  conn.chain = (conn.chain ?? Promise.resolve()).then(() => handleFrame(ctx, conn, text));
+}
+
+/** Rejects a connection during the handshake: close 1008 with the error code as reason. */
+function reject(ctx: BrokerContext, conn: Conn, err: MeshError): void {
+  if (conn.state === "closed") return;
+  ctx.metrics.connectionsRejected.inc({ reason: err.code });
+  ctx.log.info("connection rejected", { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress });
+  conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
+  conn.close(CloseCode.policy, err.code);
+  conn.state = "closed";
+}
+
+function replyError(ctx: BrokerContext, conn: Conn, err: unknown, id: string | number | undefined): void {
+  const e = err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err });
+  if (e.code === "internal") ctx.log.error("request failed", { conn: conn.id, err: (e.cause as Error) ?? e });
+  ctx.metrics.messagesRejected.inc({ reason: e.code });
+  conn.send({ type: "error", ...(id !== undefined ? { id } : {}), ...e.toJSON() });
+}
+
+async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promise<void> {
+  if (conn.state === "closed") return;
+  let frame: ClientFrame;
+  try {
+    frame = decodeClientFrame(text, ctx.config.maxFrameBytes);
+  } catch (err) {
+    if (conn.state === "hello") return reject(ctx, conn, err instanceof MeshError && err.code === "invalid_frame" ? new MeshError("malformed", err.message) : (err as MeshError));
+    return replyError(ctx, conn, err, recoverRequestId(text));
+  }
+  if (conn.state === "hello") return handshake(ctx, conn, frame);
+  if (frame.type === "hello" || frame.type === "session_hello") return replyError(ctx, conn, new MeshError("already_hello"), undefined);
+  if (ctx.draining) return replyError(ctx, conn, new MeshError("unavailable", "The broker is shutting down."), "id" in frame ? frame.id : undefined);
+  if (frame.type === "send") {
+    const id = frame.id;
+    let submitted!: () => void;
+    const handedOff = new Promise<void>((r) => (submitted = r));
+    handleSend(ctx, conn, frame, submitted).then(
+      (data) => conn.send({ type: "result", id, data }),
+      (err) => replyError(ctx, conn, err, id),
+    ).finally(submitted);
+    return handedOff;
+  }
+  if (frame.type === "ack") {
+    const id = frame.id;
+    handleAck(ctx, conn, frame).then(
+      (data) => id !== undefined && conn.send({ type: "result", id, data }),
+      (err) => replyError(ctx, conn, err, id),
+    );
+    return;
+  }
+  try {
+    const handler = HANDLERS[frame.type] as (c: BrokerContext, k: Conn, f: ClientFrame) => Promise<unknown>;
+    conn.send({ type: "result", id: frame.id, data: await handler(ctx, conn, frame) });
+  } catch (err) {
+    replyError(ctx, conn, err, frame.id);
+  }
+}
+
+async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Promise<void> {
+  if (frame.type !== "hello" && frame.type !== "session_hello") return reject(ctx, conn, new MeshError("no_hello"));
+  try {
+    const now = ctx.now();
+    const identity = frame.type === "hello" ? await authenticateHello(ctx.store, frame, now) : await authenticateSessionHello(ctx.store, frame, now);
+    if (conn.state === "closed") return;
+    if (ctx.draining) return reject(ctx, conn, new MeshError("unavailable", "The broker is shutting down."));
+    if (ctx.hub.meshConnectionCount(identity.meshId) >= ctx.config.maxConnectionsPerMesh) return reject(ctx, conn, new MeshError("capacity"));
+    await admit(ctx, conn, frame, identity, now);
+  } catch (err) {
+    reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }));
+  }
+}
+
+async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
+  const where = { sessionId: frame.sessionId, pid: frame.pid, cwd: frame.cwd, hostname: frame.hostname ?? "" };
+  let stored: { status: "idle" | "working" | "dnd"; summary: string } | null;
+  if (identity.kind === "session") {
+    const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
+    const s = await ctx.store.upsertSession({ meshId: identity.meshId, pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, cwd: where.cwd, hostname: where.hostname, lastSeenAt: now });
+    if (!before || before.endedAt !== null) ctx.roster.invalidate(identity.meshId);
+    stored = s;
+  } else {
+    stored = await ctx.store.getMember(identity.meshId, identity.memberId);
+  }
+  const mesh = await ctx.store.getMesh(identity.meshId);
+  if (!mesh || conn.state === "closed") return;
+  if (conn.helloTimer) clearTimeout(conn.helloTimer);
+  conn.identity = identity;
+  conn.receive = frame.receive ?? "push";
+  conn.state = "ready";
+  // A restart forgets a working status (it was true of the old process); dnd is a user choice and stays.
+  const initial = { status: stored?.status === "dnd" ? ("dnd" as const) : ("idle" as const), summary: stored?.summary ?? "" };
+  const { presence, reattached, replaced } = ctx.hub.attach(conn, identity, where, initial, now);
+  for (const old of replaced) {
+    old.close(CloseCode.sessionReplaced, "session_replaced");
+  }
+  await ctx.store.setPresence(identity.meshId, identity.pubkey, { lastSeenAt: now });
+  const pending = await ctx.store.pendingCount(identity.meshId, [identity.pubkey]);
+  ctx.metrics.connectionsTotal.inc();
+  ctx.metrics.connectionsActive.inc();
+  const ack: HelloAckFrame = {
+    type: "hello_ack",
+    protocolVersion: PROTOCOL_VERSION,
+    presenceId: conn.id,
+    memberId: identity.memberId,
+    role: identity.role,
+    displayName: identity.displayName,
+    mesh: { id: mesh.id, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey, keyEpoch: mesh.keyEpoch },
+    hookToken: presence.hookToken,
+    pending,
+    epoch: ctx.store.epoch,
+    serverTime: now,
+    reattached,
+    limits: { maxFrameBytes: ctx.config.maxFrameBytes, sendRatePerSec: ctx.config.sendRate, sendBurst: ctx.config.sendBurst },
+  };
+  conn.send(ack);
+  if (!reattached) {
+    ctx.hub.emit(identity.meshId, "peer_joined", { pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, kind: identity.kind, cwd: where.cwd, hostname: where.hostname }, presence.key);
+  }
+  if (pending > 0) {
+    conn.backlog = true;
+    void pump(ctx, conn, presence);
+  }
+}
+
+export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Promise<void> {
+  const wasReady = conn.state === "ready";
+  conn.state = "closed";
+  if (conn.helloTimer) clearTimeout(conn.helloTimer);
+  if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });
+  if (!wasReady) return;
+  ctx.metrics.connectionsActive.dec();
+  ctx.hub.detach(conn);
+  if (conn.inflight.size > 0) {
+    conn.inflight.clear();
+    await ctx.store.releaseClaims(conn.id).catch((err) => ctx.log.error("releasing claims failed", { conn: conn.id, err }));
+    // Another connection of the same identity may take over what this one held.
+    const id = conn.identity!;
+    const p = ctx.hub.get(id.meshId, id.pubkey);
+    for (const c of p?.conns ?? []) {
+      c.backlog = true;
+      void pump(ctx, c, p!);
+    }
+  }
+}

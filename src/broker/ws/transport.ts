@@ -1,0 +1,14 @@
+// The hub's view of a socket: write, close, read-only info. The hub never touches a WebSocket,
+// so a tiny fake drives its unit tests.
+
+export interface Transport {
+  /** Queues a text frame. Frames to one transport are delivered in the order sent. Returns false
+   *  when the socket is already closed (the frame is dropped; delivery state stays in the queue). */
+  send(text: string): boolean;
+  /** Closes with a WebSocket close code and a reason (≤ 123 bytes). Idempotent. */
+  close(code: number, reason: string): void;
+  /** Sends a WebSocket ping; the pong marks the connection alive. */
+  ping(): void;
+  /** Client address after trusted-proxy resolution. */
+  readonly remoteAddress: string;
+}

@@ -1,0 +1,15 @@
+// A command whose meta and args are static (so `--help` loads nothing) and whose module is
+// imported only when it runs. citty resolves lazy sub-command loaders for --help, which would
+// load Elysia, libsodium and the MCP SDK; this pattern keeps --help fast.
+import { defineCommand, type ArgsDef, type CommandDef } from "citty";
+
+export function lazyCommand<A extends ArgsDef>(meta: { name: string; description: string }, args: A, load: () => Promise<{ run: (args: any, rawArgs: string[]) => Promise<void> | void }>): CommandDef<A> {
+  return defineCommand({
+    meta,
+    args,
+    async run({ args: parsed, rawArgs }) {
+      const mod = await load();
+      await mod.run(parsed, rawArgs);
+    },
+  });
+}

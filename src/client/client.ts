@@ -1,0 +1,211 @@
+// BrokerClient: one authenticated WebSocket to a broker, kept alive across failures.
+// Guarantees:
+// - every request gets a reply, an error, or a `timeout` MeshError; none hangs forever;
+// - while disconnected, requests wait in a bounded queue (overflow rejects at once) and are sent
+//   after the next hello_ack, in order; `send` requests in flight when the socket drops are sent
+//   again (safe: the broker de-duplicates by clientMessageId); other in-flight requests reject
+//   with `unavailable` because they may or may not have taken effect;
+// - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes.
+import { decodeServerFrame } from "../protocol/codec.ts";
+import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
+import { MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
+import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
+import type { Results } from "../protocol/results.ts";
+import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
+import { backoffDelay } from "./backoff.ts";
+import { buildHello, type Credentials, type Whereabouts } from "./credentials.ts";
+
+export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
+
+export type ClientOptions = {
+  /** Broker base URL (http, https, ws or wss); the client connects to <base>/ws. */
+  url: string;
+  credentials: Credentials;
+  where: Whereabouts;
+  reconnect?: boolean;
+  requestTimeoutMs?: number;
+  /** Most requests waiting while disconnected. */
+  maxQueued?: number;
+  onMessage?: (m: MessagePushFrame) => void;
+  onEvent?: (e: EventFrame) => void;
+  onState?: (s: ClientState, detail: { code?: number; reason?: string }) => void;
+  /** Extra random source for backoff (tests). */
+  random?: () => number;
+};
+
+type Pending = { frame: Record<string, unknown>; resolve: (v: any) => void; reject: (e: MeshError) => void; timer: ReturnType<typeof setTimeout> | null; sent: boolean };
+
+export function wsUrl(base: string): string {
+  const u = new URL(base);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  if (!u.pathname.endsWith("/ws")) u.pathname = u.pathname.replace(/\/$/, "") + "/ws";
+  return u.toString();
+}
+
+export class BrokerClient {
+  state: ClientState = "connecting";
+  ack: HelloAckFrame | null = null;
+  private ws: WebSocket | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<string, Pending>();
+  private readonly queued: Pending[] = [];
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private opened: { resolve: (a: HelloAckFrame) => void; reject: (e: MeshError) => void } | null = null;
+  private ackBuffer: string[] = [];
+
+  constructor(private readonly opts: ClientOptions) {}
+
+  /** Connects and completes the hello; rejects with the broker's reason if it refuses. */
+  connect(): Promise<HelloAckFrame> {
+    return new Promise((resolve, reject) => {
+      this.opened = { resolve, reject };
+      this.open();
+    });
+  }
+
+  private open(): void {
+    const ws = new WebSocket(wsUrl(this.opts.url));
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where)));
+    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    ws.onclose = (ev) => this.onClose(ws, ev.code, ev.reason);
+    ws.onerror = () => {};
+  }
+
+  private onFrame(text: string): void {
+    let f;
+    try {
+      f = decodeServerFrame(text);
+    } catch {
+      return; // A broker we cannot parse is a broker bug; the request times out with a clear error.
+    }
+    switch (f.type) {
+      case "hello_ack":
+        this.ack = f;
+        this.attempt = 0;
+        this.setState("open", {});
+        this.opened?.resolve(f);
+        this.opened = null;
+        for (const p of this.queued.splice(0)) this.transmit(p);
+        return;
+      case "result":
+      case "error": {
+        const p = f.id !== undefined ? this.pending.get(String(f.id)) : undefined;
+        if (!p) return;
+        this.pending.delete(String(f.id));
+        if (p.timer) clearTimeout(p.timer);
+        if (f.type === "result") p.resolve(f.data);
+        else p.reject(errorFromWire(f));
+        return;
+      }
+      case "message":
+        this.opts.onMessage?.(f);
+        return;
+      case "event":
+        this.opts.onEvent?.(f);
+        return;
+    }
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    const wasOpen = this.state === "open";
+    const retry = this.opts.reconnect !== false && this.state !== "closed" && shouldReconnect(code) && (wasOpen || this.opened === null);
+    if (this.opened) {
+      const why = `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
+      this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${new MeshError(reason).message}`) : new MeshError("unavailable", why));
+      this.opened = null;
+    }
+    for (const [id, p] of this.pending) {
+      if (p.frame.type === "send" && retry) {
+        p.sent = false;
+        this.queued.push(p);
+      } else {
+        if (p.timer) clearTimeout(p.timer);
+        p.reject(new MeshError("unavailable", "The connection closed before the reply; the request may or may not have taken effect."));
+      }
+      this.pending.delete(id);
+    }
+    if (!retry) {
+      this.setState("closed", { code, reason });
+      for (const p of this.queued.splice(0)) p.reject(new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
+      return;
+    }
+    this.setState("reconnecting", { code, reason });
+    const delay = backoffDelay(this.attempt++, this.opts.random);
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private setState(s: ClientState, detail: { code?: number; reason?: string }): void {
+    this.state = s;
+    this.opts.onState?.(s, detail);
+  }
+
+  private transmit(p: Pending): void {
+    if (this.state !== "open" || !this.ws) {
+      this.queued.push(p);
+      return;
+    }
+    p.sent = true;
+    if (p.frame.id !== undefined) this.pending.set(String(p.frame.id), p);
+    this.ws.send(JSON.stringify(p.frame));
+  }
+
+  /** Sends a request and resolves with its result data. */
+  request<T extends RequestType | "ack">(type: T, payload: Omit<ClientFrameOf<T>, "type" | "id">, timeoutMs = this.opts.requestTimeoutMs ?? 15_000): Promise<Results[T]> {
+    if (this.state === "closed") return Promise.reject(new MeshError("unavailable", "The client is closed."));
+    return new Promise((resolve, reject) => {
+      const id = String(this.nextId++);
+      const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer: null, sent: false };
+      p.timer = setTimeout(() => {
+        this.pending.delete(id);
+        const i = this.queued.indexOf(p);
+        if (i >= 0) this.queued.splice(i, 1);
+        reject(new MeshError("timeout", `No reply to ${type} within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      if (this.state !== "open" && this.queued.length >= (this.opts.maxQueued ?? 1000)) {
+        clearTimeout(p.timer);
+        reject(new MeshError("unavailable", "Not connected and the outbound queue is full."));
+        return;
+      }
+      this.transmit(p);
+    });
+  }
+
+  /** Acknowledges messages; acks made in the same tick go out as one frame. Fire-and-forget:
+   *  a lost ack means a redelivery, which the receiver drops by message id. */
+  ackMessages(ids: readonly string[]): void {
+    if (this.ackBuffer.length === 0) queueMicrotask(() => this.flushAcks());
+    this.ackBuffer.push(...ids);
+  }
+
+  private flushAcks(): void {
+    const ids = this.ackBuffer.splice(0);
+    for (let i = 0; i < ids.length; i += 512) {
+      const frame = { type: "ack", messageIds: ids.slice(i, i + 512) };
+      if (this.state === "open" && this.ws) this.ws.send(JSON.stringify(frame));
+    }
+  }
+
+  /** Acks and waits for the broker to confirm they were committed. */
+  ackSync(ids: readonly string[]): Promise<{ acked: number }> {
+    return this.request("ack", { messageIds: [...ids] });
+  }
+
+  /** Closes for good (no reconnect). Pending requests reject with `unavailable`. */
+  close(code = CloseCode.normal, reason = "client closed"): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    this.setState("closed", { code, reason });
+    for (const p of [...this.pending.values(), ...this.queued.splice(0)]) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(new MeshError("unavailable", "The client was closed."));
+    }
+    this.pending.clear();
+    ws?.close(code, reason);
+    this.ws = null;
+  }
+}

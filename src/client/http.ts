@@ -1,0 +1,72 @@
+// The two HTTP calls a key makes before it is a member: creating a mesh and claiming an invite.
+// Both are signed; errors come back as MeshError rebuilt from the broker's error body.
+import { inviteClaimCanonical, requestCanonical } from "../protocol/canonical.ts";
+import { MeshError, errorFromWire } from "../protocol/errors.ts";
+import type { CreateMeshBodyT } from "../protocol/http-bodies.ts";
+import type { MemberInfo } from "../protocol/results.ts";
+import { sha256Hex } from "../crypto/hash.ts";
+import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
+
+export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
+
+export function httpBase(url: string): string {
+  const u = new URL(url);
+  if (u.protocol === "ws:") u.protocol = "http:";
+  else if (u.protocol === "wss:") u.protocol = "https:";
+  u.pathname = u.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "");
+  return u.toString().replace(/\/$/, "");
+}
+
+async function call<T>(url: string, init: RequestInit, timeoutMs: number): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (cause) {
+    const timedOut = (cause as Error)?.name === "TimeoutError";
+    throw new MeshError(timedOut ? "timeout" : "unavailable", `Cannot reach the broker at ${new URL(url).origin}: ${(cause as Error).message}`, { cause });
+  }
+  const text = await res.text();
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {}
+  if (!res.ok) throw body?.error?.code ? errorFromWire(body.error) : new MeshError("internal", `HTTP ${res.status} from the broker.`);
+  return body as T;
+}
+
+/** POST with the X-Claudemesh signature headers over the exact body bytes. */
+export function signedPost<T>(base: string, path: string, body: unknown, keys: SigningKeypair, timeoutMs = 15_000): Promise<T> {
+  const text = JSON.stringify(body);
+  const ts = Date.now();
+  const signature = signDetached(requestCanonical("POST", path, ts, sha256Hex(text)), keys.secretKey);
+  return call<T>(`${httpBase(base)}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-claudemesh-pubkey": keys.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature },
+    body: text,
+  }, timeoutMs);
+}
+
+export function createMesh(base: string, owner: SigningKeypair, body: Omit<CreateMeshBodyT, "ownerPubkey">): Promise<{ mesh: MeshRecord; member: MemberInfo }> {
+  return signedPost(base, "/v1/meshes", { ...body, ownerPubkey: owner.publicKey }, owner);
+}
+
+export type ClaimResult = { mesh: MeshRecord; member: MemberInfo; keysBlob: string | null; members: MemberInfo[] };
+
+/** Enrolls `joiner` with an invite: the claim is signed by the invite key and the joiner key. */
+export function claimInvite(base: string, input: { inviteId: string; meshId: string; inviteKeys: SigningKeypair; joiner: SigningKeypair; displayName: string }, timeoutMs = 15_000): Promise<ClaimResult> {
+  const ts = Date.now();
+  const canonical = inviteClaimCanonical(input.inviteId, input.joiner.publicKey, ts);
+  const body = {
+    meshId: input.meshId,
+    pubkey: input.joiner.publicKey,
+    displayName: input.displayName,
+    timestamp: ts,
+    inviteSignature: signDetached(canonical, input.inviteKeys.secretKey),
+    signature: signDetached(canonical, input.joiner.secretKey),
+  };
+  return call<ClaimResult>(`${httpBase(base)}/v1/invites/${encodeURIComponent(input.inviteId)}/claim`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  }, timeoutMs);
+}

@@ -1,0 +1,115 @@
+// Reads the broker config once: flags > CLAUDEMESH_* env > JSON config file > defaults. Every value
+// is validated here and the result is frozen; nothing else reads the environment for the broker.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { SETTINGS, envName, type Kind, type SettingKey } from "./spec.ts";
+
+export type BrokerConfig = Readonly<{
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+  synchronous: "full" | "normal";
+  maxFrameBytes: number;
+  messageTtl: number;
+  queueQuota: number;
+  dedupWindow: number;
+  sendRate: number;
+  sendBurst: number;
+  maxConnectionsPerMesh: number;
+  maxConnectionsPerIp: number;
+  helloTimeout: number;
+  pingInterval: number;
+  presenceGrace: number;
+  drainTimeout: number;
+  topicHistory: number;
+  trustedProxies: readonly string[];
+}>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown {
+  const bad = (why: string) => new ConfigError(`${key} from ${source}: ${why} (got ${JSON.stringify(raw)})`);
+  switch (kind.type) {
+    case "string":
+      if (typeof raw !== "string") throw bad("expected a string");
+      return raw;
+    case "enum":
+      if (typeof raw !== "string" || !kind.values.includes(raw)) throw bad(`expected one of ${kind.values.join(", ")}`);
+      return raw;
+    case "list":
+      if (Array.isArray(raw) && raw.every((x) => typeof x === "string")) return raw;
+      if (typeof raw === "string") return raw.split(",").map((s) => s.trim()).filter(Boolean);
+      throw bad("expected a comma-separated list");
+    case "int":
+    case "duration": {
+      let n: number;
+      if (typeof raw === "number") n = raw;
+      else if (typeof raw === "string" && /^\d+$/.test(raw.trim())) n = Number(raw.trim());
+      else if (kind.type === "duration" && typeof raw === "string") {
+        const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(raw.trim());
+        if (!m) throw bad("expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d");
+        n = Math.round(Number(m[1]) * UNITS[m[2]!]!);
+      } else throw bad("expected an integer");
+      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(`must be an integer in [${kind.min}, ${kind.max}]`);
+      return n;
+    }
+  }
+}
+
+export type ConfigSources = {
+  /** Parsed command-line flags keyed by setting key (camelCase); undefined = not given. */
+  flags?: Partial<Record<SettingKey, unknown>>;
+  env?: Record<string, string | undefined>;
+  /** Path of a JSON config file; missing → none. CLAUDEMESH_CONFIG in env also names one. */
+  configFile?: string;
+};
+
+function defaultDataDir(env: Record<string, string | undefined>): string {
+  const xdg = env.XDG_DATA_HOME;
+  return xdg ? join(xdg, "claudemesh") : join(env.HOME || homedir(), ".local", "share", "claudemesh");
+}
+
+function readFileLayer(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    throw new ConfigError(`cannot read config file ${path}: ${(cause as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`config file ${path} is not valid JSON`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  const known = new Set<string>(SETTINGS.map((s) => s.key));
+  for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`config file ${path}: unknown key "${k}"`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Builds the validated, frozen config. Throws ConfigError naming the key, source and reason. */
+export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
+  const env = sources.env ?? {};
+  const file = sources.configFile ?? env.CLAUDEMESH_CONFIG;
+  const fileLayer = file ? readFileLayer(file) : {};
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const flag = sources.flags?.[s.key];
+    const fromEnv = env[envName(s.key)];
+    if (flag !== undefined && flag !== "") out[s.key] = coerce(s.key, s.kind, flag, `--flag`);
+    else if (fromEnv !== undefined && fromEnv !== "") out[s.key] = coerce(s.key, s.kind, fromEnv, envName(s.key));
+    else if (s.key in fileLayer) out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!);
+    else out[s.key] = s.default;
+  }
+  if (!out.dataDir) out.dataDir = defaultDataDir(env);
+  if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");
+  return Object.freeze(out) as BrokerConfig;
+}

@@ -1,0 +1,48 @@
+// The broker's settings, as data: one row per key with its flag, env var, type, default and doc.
+// load.ts reads them (flags > CLAUDEMESH_* env > config file > defaults); docs/operations.md's
+// table is checked against this list by a test.
+
+export type Kind =
+  | { type: "string" }
+  | { type: "int"; min: number; max: number }
+  | { type: "duration"; min: number; max: number }
+  | { type: "enum"; values: readonly string[] }
+  | { type: "list" };
+
+export type Setting = { key: string; kind: Kind; default: unknown; doc: string };
+
+const int = (min: number, max: number): Kind => ({ type: "int", min, max });
+const ms = (min: number, max: number): Kind => ({ type: "duration", min, max });
+const SEC = 1000;
+const MIN = 60 * SEC;
+const DAY = 24 * 60 * MIN;
+
+export const SETTINGS = [
+  { key: "host", kind: { type: "string" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (behind TLS)." },
+  { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port." },
+  { key: "dataDir", kind: { type: "string" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh." },
+  { key: "publicUrl", kind: { type: "string" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com." },
+  { key: "logLevel", kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe log level written to stderr." },
+  { key: "synchronous", kind: { type: "enum", values: ["full", "normal"] }, default: "full", doc: "SQLite durability: full survives power loss, normal survives a process crash only." },
+  { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes." },
+  { key: "messageTtl", kind: ms(SEC, 365 * DAY), default: 7 * DAY, doc: "How long an undelivered message waits for its recipient." },
+  { key: "queueQuota", kind: int(1, 10_000_000), default: 10_000, doc: "Most undelivered messages one recipient may have waiting." },
+  { key: "dedupWindow", kind: ms(SEC, DAY), default: 10 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends." },
+  { key: "sendRate", kind: int(1, 1_000_000), default: 20, doc: "Sustained messages per second one member may send (token bucket refill)." },
+  { key: "sendBurst", kind: int(1, 1_000_000), default: 100, doc: "Messages one member may send in a burst (token bucket size)." },
+  { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },
+  { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 256, doc: "Open connections allowed from one client address." },
+  { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },
+  { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it." },
+  { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
+  { key: "drainTimeout", kind: ms(0, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
+  { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset." },
+  { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses whose X-Forwarded-For is believed (for per-IP limits)." },
+] as const satisfies readonly Setting[];
+
+export type SettingKey = (typeof SETTINGS)[number]["key"];
+
+/** Environment variable for a key: CLAUDEMESH_ + SCREAMING_SNAKE (e.g. CLAUDEMESH_MAX_FRAME_BYTES). */
+export const envName = (key: string): string => `CLAUDEMESH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+/** Command-line flag for a key: kebab-case (e.g. --max-frame-bytes). */
+export const flagName = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

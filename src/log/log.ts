@@ -1,0 +1,42 @@
+// Structured logging. `serve` writes one JSON object per line to stderr; tests pass a capturing
+// sink. stdout is never used, so `claudemesh mcp` can share this logger safely.
+
+export type Level = "debug" | "info" | "warn" | "error";
+const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type Log = {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Log;
+};
+
+export type Sink = (line: string) => void;
+const stderrSink: Sink = (line) => process.stderr.write(line + "\n");
+
+function errorFields(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack?.split("\n").slice(0, 6).join("\n") };
+  return value;
+}
+
+/** A JSON-lines logger. Fields named `err` are expanded from Error objects. */
+export function jsonLog(level: Level = "info", sink: Sink = stderrSink, base: Record<string, unknown> = {}): Log {
+  const min = RANK[level];
+  const write = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (RANK[lvl] < min) return;
+    const rec: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl, msg, ...base };
+    if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = k === "err" ? errorFields(v) : v;
+    sink(JSON.stringify(rec));
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    child: (fields) => jsonLog(level, sink, { ...base, ...fields }),
+  };
+}
+
+/** Discards everything (unit tests of code that takes a Log). */
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLog };

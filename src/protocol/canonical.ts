@@ -1,0 +1,36 @@
+// Canonical strings: the exact bytes (UTF-8) that are signed. The first four are the seeds'
+// wire contract and must stay byte-exact (DESIGN.md §3). Every field except the last is
+// restricted by its schema to characters without `|`, so each string is injective.
+
+/** Member hello, signed by the member key. timestamp: ms since the epoch. */
+export function helloCanonical(meshId: string, memberId: string, pubkey: string, timestamp: number): string {
+  return `${meshId}|${memberId}|${pubkey}|${timestamp}`;
+}
+
+/** Session attestation, signed by the parent member key. expiresAt: ms since the epoch. */
+export function attestationCanonical(parentMemberPubkey: string, sessionPubkey: string, expiresAt: number): string {
+  return `claudemesh-session-attest|${parentMemberPubkey}|${sessionPubkey}|${expiresAt}`;
+}
+
+/** Session hello, signed by the session key. timestamp: ms since the epoch. */
+export function sessionHelloCanonical(meshId: string, parentMemberPubkey: string, sessionPubkey: string, timestamp: number): string {
+  return `claudemesh-session-hello|${meshId}|${parentMemberPubkey}|${sessionPubkey}|${timestamp}`;
+}
+
+/** Invite v2, signed by the issuing owner or admin (the last field is the issuer's key).
+ *  expiresAt: seconds since the epoch, as in the seeds. */
+export function inviteCanonical(meshId: string, inviteId: string, expiresAt: number, role: string, issuerPubkey: string): string {
+  return `v=2|${meshId}|${inviteId}|${expiresAt}|${role}|${issuerPubkey}`;
+}
+
+/** Invite claim, signed twice: by the invite key (proves the joiner holds the link) and by the
+ *  joiner's new member key (proves possession of the key being enrolled). timestamp: ms. */
+export function inviteClaimCanonical(inviteId: string, joinerPubkey: string, timestamp: number): string {
+  return `claudemesh-invite-claim|${inviteId}|${joinerPubkey}|${timestamp}`;
+}
+
+/** A signed HTTP request: binds method, path, time and the SHA-256 (hex) of the exact body bytes.
+ *  Sent as the X-Claudemesh-{Pubkey,Timestamp,Signature} headers. timestamp: ms. */
+export function requestCanonical(method: string, path: string, timestamp: number, bodySha256Hex: string): string {
+  return `claudemesh-request|${method.toUpperCase()}|${path}|${timestamp}|${bodySha256Hex}`;
+}

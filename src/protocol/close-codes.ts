@@ -1,0 +1,37 @@
+// WebSocket close codes. The range says what the client does next:
+//   1000–1015  standard codes: reconnect with backoff (1008: fix the cause first, do not loop)
+//   4000–4099  terminal: do not reconnect; tell the user.
+//   4100–4199  transient: reconnect with backoff.
+
+export const CloseCode = {
+  /** Normal close, e.g. the client asked to leave. */
+  normal: 1000,
+  /** The broker is shutting down (drain); reconnect with backoff. */
+  goingAway: 1001,
+  /** Authentication or policy failure; the reason string is an error code from errors.ts. */
+  policy: 1008,
+  /** The transport-level frame cap was exceeded (closed by the WebSocket layer before parsing). */
+  tooBig: 1009,
+  /** The broker hit an unexpected error; reconnect with backoff. */
+  internal: 1011,
+  /** The member was removed by an owner or admin. Terminal. */
+  kicked: 4001,
+  /** The member was banned. Terminal. */
+  banned: 4002,
+  /** The member left the mesh themselves. Terminal. */
+  left: 4003,
+  /** Another connection took over this session identity. Terminal for this socket. */
+  sessionReplaced: 4004,
+  /** No pong within the liveness window; reconnect. */
+  stale: 4100,
+  /** The session attestation expired; reconnect with a fresh attestation. */
+  attestationExpired: 4101,
+} as const;
+
+export type CloseCodeName = keyof typeof CloseCode;
+
+/** Whether a client should reconnect after a close with this code. */
+export function shouldReconnect(code: number): boolean {
+  if (code >= 4000 && code < 4100) return false;
+  return code !== CloseCode.policy;
+}

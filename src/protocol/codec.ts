@@ -1,0 +1,93 @@
+// The only code that turns raw WebSocket text into frames. Order of checks: byte size, nesting
+// depth (a linear scan, before JSON.parse), JSON syntax, then the frame's schema. Each failure is
+// a MeshError with a specific code; nothing past this point re-validates.
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import type { TObject } from "@sinclair/typebox";
+import { MeshError } from "./errors.ts";
+import { ClientFrames, type ClientFrame } from "./frames.ts";
+import { ServerFrames, type ServerFrame } from "./server-frames.ts";
+import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from "./limits.ts";
+
+function compileAll<R extends Record<string, TObject>>(registry: R): Map<string, TypeCheck<TObject>> {
+  return new Map(Object.entries(registry).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]));
+}
+
+const clientCheckers = compileAll(ClientFrames);
+const serverCheckers = compileAll(ServerFrames);
+
+/** UTF-8 byte length, computed only when the UTF-16 length could exceed the limit. */
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/** Deepest `{`/`[` nesting outside string literals; stops early once past `limit`. */
+export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+/** Size, depth and syntax checks shared by both directions. Returns the parsed value. */
+export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES): unknown {
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && byteLength(text) > maxBytes)) {
+    throw new MeshError("frame_too_large", `Frame is larger than ${maxBytes} bytes.`);
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new MeshError("too_deep", `JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new MeshError("invalid_json", "Frame is not valid JSON.", { cause });
+  }
+}
+
+function checkFrame<T>(value: unknown, checkers: Map<string, TypeCheck<TObject>>): T {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MeshError("invalid_frame", "Frame must be a JSON object with a `type` field.");
+  }
+  const type = (value as { type?: unknown }).type;
+  const checker = typeof type === "string" ? checkers.get(type) : undefined;
+  if (!checker) throw new MeshError("unknown_type", `Unknown frame type ${JSON.stringify(type)?.slice(0, 64)}.`);
+  if (!checker.Check(value)) {
+    const first = checker.Errors(value).First();
+    const where = first?.path || "/";
+    throw new MeshError("invalid_frame", `Invalid ${String(type)} frame at ${where}: ${first?.message ?? "schema mismatch"}.`);
+  }
+  return value as T;
+}
+
+/** Broker side: raw text from a client → a validated client frame, or a MeshError. */
+export function decodeClientFrame(text: string, maxBytes = MAX_FRAME_BYTES): ClientFrame {
+  return checkFrame<ClientFrame>(parseJsonBounded(text, maxBytes), clientCheckers);
+}
+
+/** Client side: raw text from the broker → a validated server frame, or a MeshError. The broker's
+ *  own frames may be larger than client frames (a fetch page), so the cap is higher. */
+export function decodeServerFrame(text: string, maxBytes = 16 * MAX_FRAME_BYTES): ServerFrame {
+  return checkFrame<ServerFrame>(parseJsonBounded(text, maxBytes), serverCheckers);
+}
+
+/** The request id of a frame that failed validation, when one can be recovered, so that the
+ *  error reply still reaches the right pending request. */
+export function recoverRequestId(text: string): string | number | undefined {
+  if (text.length > MAX_FRAME_BYTES || jsonDepth(text) > MAX_JSON_DEPTH) return undefined;
+  try {
+    const id = (JSON.parse(text) as { id?: unknown })?.id;
+    if (typeof id === "string" && id.length <= 64) return id;
+    if (typeof id === "number" && Number.isSafeInteger(id)) return id;
+  } catch {}
+  return undefined;
+}

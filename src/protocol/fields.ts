@@ -1,0 +1,48 @@
+// Field schemas shared by the frames and the HTTP bodies. Every string and array is bounded, and
+// every identifier excludes `|` so that the canonical strings stay injective.
+import { Type, type Static } from "@sinclair/typebox";
+import * as L from "./limits.ts";
+
+export const Hex32 = Type.String({ pattern: "^[0-9a-f]{64}$", description: "32-byte key, lowercase hex" });
+export const Hex64 = Type.String({ pattern: "^[0-9a-f]{128}$", description: "64-byte ed25519 signature, lowercase hex" });
+/** Ids chosen by clients or the broker: URL-safe, 8–64 characters. */
+export const Id = Type.String({ pattern: "^[A-Za-z0-9_-]{8,64}$", description: "identifier (A-Z a-z 0-9 _ -)" });
+export const RequestId = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })], {
+  description: "request id, echoed in the reply",
+});
+export const Slug = Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,47}$", description: "mesh slug" });
+export const TopicName = Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", description: "topic name without #" });
+export const GroupName = Type.String({ pattern: "^[a-z0-9][a-z0-9_/-]{0,63}$", description: "group name without @" });
+/** A routing target: a member or session key, `*`, `#topic` or `@group`. */
+export const Target = Type.String({
+  pattern: "^(\\*|#[a-z0-9][a-z0-9_-]{0,63}|@[a-z0-9][a-z0-9_/-]{0,63}|[0-9a-f]{64})$",
+  description: "member or session public key (64 hex), *, #topic or @group",
+});
+/** Human text: no control characters. */
+export const DisplayName = Type.String({ minLength: 1, maxLength: L.MAX_NAME_LEN, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
+export const MeshName = DisplayName;
+export const Summary = Type.String({ maxLength: L.MAX_SUMMARY_LEN });
+export const Description = Type.String({ maxLength: L.MAX_DESCRIPTION_LEN });
+export const Reason = Type.String({ maxLength: L.MAX_REASON_LEN });
+export const Cwd = Type.String({ maxLength: L.MAX_CWD_LEN });
+export const Hostname = Type.String({ maxLength: L.MAX_HOSTNAME_LEN });
+export const Pid = Type.Integer({ minimum: 0, maximum: 2 ** 31 });
+/** Milliseconds since the epoch. */
+export const TimestampMs = Type.Integer({ minimum: 0, maximum: 8.64e15 });
+/** Standard base64 of the 24-byte nonce. */
+export const Nonce = Type.String({ pattern: "^[A-Za-z0-9+/]{32}$", description: "24-byte nonce, base64" });
+export const Ciphertext = Type.String({ minLength: 1, maxLength: L.MAX_CIPHERTEXT_B64_LEN, pattern: "^[A-Za-z0-9+/]+={0,2}$" });
+export const KeysBlob = Type.String({ maxLength: L.MAX_KEYS_BLOB_B64_LEN, pattern: "^[A-Za-z0-9+/]*={0,2}$" });
+export const Priority = Type.Union([Type.Literal("now"), Type.Literal("next"), Type.Literal("low")]);
+export const Status = Type.Union([Type.Literal("idle"), Type.Literal("working"), Type.Literal("dnd")]);
+export const Role = Type.Union([Type.Literal("owner"), Type.Literal("admin"), Type.Literal("member")]);
+export const InviteRole = Type.Union([Type.Literal("admin"), Type.Literal("member")]);
+/** Recipient-side capabilities a sender may hold (see docs/protocol.md, Grants). */
+export const Cap = Type.Union([Type.Literal("dm"), Type.Literal("broadcast"), Type.Literal("group"), Type.Literal("topic")]);
+export const Caps = Type.Array(Cap, { maxItems: L.MAX_CAPS, uniqueItems: true });
+
+export type Priority = Static<typeof Priority>;
+export type Status = Static<typeof Status>;
+export type Role = Static<typeof Role>;
+export type Cap = Static<typeof Cap>;
+export const ALL_CAPS: readonly Cap[] = ["dm", "broadcast", "group", "topic"];

@@ -1,0 +1,44 @@
+// Bodies of the HTTP routes that change mesh state. Validated by the broker (Elysia uses these
+// TypeBox schemas directly and publishes them in the OpenAPI document) and built by the client.
+import { Type, type Static } from "@sinclair/typebox";
+import * as F from "./fields.ts";
+
+/** POST /v1/meshes — signed by the new owner's member key (X-Claudemesh-* headers). */
+export const CreateMeshBody = Type.Object(
+  {
+    meshId: F.Id,
+    slug: F.Slug,
+    name: F.MeshName,
+    ownerPubkey: F.Hex32,
+    ownerDisplayName: F.DisplayName,
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/invites/{inviteId}/claim — the claim canonical signed by the invite key and by the
+ *  joiner's new member key. */
+export const ClaimInviteBody = Type.Object(
+  {
+    meshId: F.Id,
+    pubkey: F.Hex32,
+    displayName: F.DisplayName,
+    timestamp: F.TimestampMs,
+    inviteSignature: F.Hex64,
+    signature: F.Hex64,
+  },
+  { additionalProperties: false },
+);
+
+/** POST /hook/set-status — Bearer hook token from hello_ack, or a signed request (then meshId is required). */
+export const HookStatusBody = Type.Object(
+  {
+    status: F.Status,
+    summary: Type.Optional(F.Summary),
+    meshId: Type.Optional(F.Id),
+  },
+  { additionalProperties: false },
+);
+
+export type CreateMeshBodyT = Static<typeof CreateMeshBody>;
+export type ClaimInviteBodyT = Static<typeof ClaimInviteBody>;
+export type HookStatusBodyT = Static<typeof HookStatusBody>;

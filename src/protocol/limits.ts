@@ -1,0 +1,41 @@
+// Every protocol limit in one place, with its unit and the reason for its value.
+// The broker enforces these; clients use them to refuse bad input before sending it.
+
+/** Largest WebSocket text frame the broker parses, in bytes. Checked before JSON.parse.
+ *  64 KiB holds a long message plus envelope; OWASP's WebSocket guidance names the same size. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** Deepest JSON nesting accepted, checked by a scan before JSON.parse so that no recursive code
+ *  ever sees a hostile 10,000-level document. Our deepest legitimate frame nests 3 levels. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Allowed difference between a hello's timestamp and the broker clock (DESIGN.md §3). */
+export const HELLO_SKEW_MS = 60_000;
+
+/** A socket that has not completed its hello within this time is closed (pre-auth DoS guard). */
+export const HELLO_TIMEOUT_MS = 10_000;
+
+/** A session attestation may not outlive this (DESIGN.md §3). */
+export const MAX_ATTESTATION_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** String bounds, in UTF-16 code units, applied by the frame schemas. */
+export const MAX_NAME_LEN = 64;
+export const MAX_SUMMARY_LEN = 512;
+export const MAX_CWD_LEN = 1024;
+export const MAX_HOSTNAME_LEN = 255;
+export const MAX_REASON_LEN = 256;
+export const MAX_DESCRIPTION_LEN = 512;
+/** Base64 of the largest ciphertext that fits in a frame with its envelope. */
+export const MAX_CIPHERTEXT_B64_LEN = 60 * 1024;
+/** Opaque key material an inviter leaves with an invite (sealed; the broker cannot open it). */
+export const MAX_KEYS_BLOB_B64_LEN = 16 * 1024;
+
+/** Most message ids in one `ack` frame; bounds the work one frame can ask for. */
+export const MAX_ACK_BATCH = 512;
+/** Most messages returned by one `fetch`, history or audit page. */
+export const MAX_PAGE = 500;
+/** Most capabilities listed in one grant. */
+export const MAX_CAPS = 8;
+
+/** Current wire protocol version, sent in hello and echoed in hello_ack. */
+export const PROTOCOL_VERSION = 1;

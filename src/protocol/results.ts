@@ -1,0 +1,93 @@
+// The `data` of each request's `result` frame. These are the broker's promises to clients;
+// docs/protocol.md shows one example of each.
+import type { Cap, Priority, Role, Status } from "./fields.ts";
+import type { MessagePushFrame } from "./server-frames.ts";
+
+export type PeerInfo = {
+  /** The key messages to this peer are addressed to (session key, or member key). */
+  pubkey: string;
+  kind: "member" | "session";
+  memberId: string;
+  memberPubkey: string;
+  displayName: string;
+  online: boolean;
+  status: Status;
+  summary: string;
+  cwd: string;
+  hostname: string;
+  /** ms since the epoch; null while offline. */
+  connectedAt: number | null;
+  /** ms since the epoch of the last connection or disconnection; null if never seen. */
+  lastSeenAt: number | null;
+  groups: string[];
+};
+
+export type MemberInfo = {
+  memberId: string;
+  pubkey: string;
+  displayName: string;
+  role: Role;
+  joinedAt: number;
+  revokedAt: number | null;
+  revokedReason: string | null;
+  banned: boolean;
+};
+
+export type TopicInfo = { name: string; description: string; createdAt: number; members: number; lastOffset: number; joined: boolean };
+export type TopicMemberInfo = { memberId: string; displayName: string; pubkey: string; role: "lead" | "member" };
+export type InviteInfo = {
+  inviteId: string;
+  role: "admin" | "member";
+  maxUses: number;
+  usedCount: number;
+  expiresAt: number;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+};
+export type GrantInfo = { peer: string; caps: Cap[] };
+export type AuditEntry = {
+  seq: number;
+  meshId: string;
+  eventType: string;
+  actor: string | null;
+  payload: unknown;
+  createdAt: string;
+  prevHash: string;
+  hash: string;
+};
+export type AuditVerify = { valid: boolean; entries: number; head: string; brokenAt: number | null; reason: string | null };
+
+export type Results = {
+  send: { messageId: string; duplicate: boolean; createdAt: number; topicOffset?: number; undeliverable: { to: string; code: string }[] };
+  ack: { acked: number };
+  fetch: { messages: MessagePushFrame[]; remaining: number };
+  list_peers: { peers: PeerInfo[] };
+  set_status: { status: Status; released: number };
+  set_summary: { summary: string };
+  attest: { expiresAt: number };
+  session_end: { ended: true };
+  topic_create: { topic: TopicInfo };
+  topic_list: { topics: TopicInfo[] };
+  topic_join: { topic: string; joined: boolean };
+  topic_leave: { topic: string; left: boolean };
+  topic_members: { topic: string; members: TopicMemberInfo[] };
+  topic_history:
+    | { topic: string; messages: MessagePushFrame[]; lastOffset: number; earliestOffset: number; historyLost: false }
+    | { topic: string; messages: []; lastOffset: number; earliestOffset: number; historyLost: true };
+  group_join: { group: string };
+  group_leave: { group: string };
+  grant_set: { peer: string; caps: Cap[] | null };
+  grant_list: { grants: GrantInfo[]; defaults: Cap[] };
+  member_list: { members: MemberInfo[] };
+  member_revoke: { memberId: string; banned: boolean; disconnected: number };
+  leave: { left: true };
+  invite_create: { invite: InviteInfo };
+  invite_list: { invites: InviteInfo[] };
+  invite_revoke: { inviteId: string; revoked: boolean };
+  key_rotate: { epoch: number };
+  audit_log: { entries: AuditEntry[] };
+  audit_verify: AuditVerify;
+};
+
+export type { Priority };

@@ -1,0 +1,101 @@
+// Broker→client frames. `result` and `error` answer a request and echo its id; `message` and
+// `event` are pushes and carry no id. The client validates these at its edge like the broker
+// validates client frames.
+import { Type, type Static, type TObject } from "@sinclair/typebox";
+import * as F from "./fields.ts";
+
+const frame = <T extends string, P extends Record<string, any>>(type: T, props: P) =>
+  Type.Object({ type: Type.Literal(type), ...props }, { additionalProperties: false });
+
+export const MeshInfo = Type.Object({
+  id: F.Id,
+  slug: F.Slug,
+  name: F.MeshName,
+  ownerPubkey: F.Hex32,
+  keyEpoch: Type.Integer({ minimum: 0 }),
+});
+
+/** The sender as the broker verified it at hello: never taken from the message body. */
+export const Sender = Type.Object({
+  memberId: F.Id,
+  memberPubkey: F.Hex32,
+  /** The key the sender authenticated with: its session key, or its member key. */
+  pubkey: F.Hex32,
+  name: Type.String({ maxLength: 256 }),
+});
+
+export const MessageKind = Type.Union([Type.Literal("direct"), Type.Literal("broadcast"), Type.Literal("group"), Type.Literal("topic"), Type.Literal("system")]);
+
+/** An inbound message. `nonce` and `ciphertext` are opaque to the broker; for `system` messages
+ *  (notices from the broker itself, such as an expired message) they are empty and `notice` is set. */
+export const MessagePush = frame("message", {
+  messageId: F.Id,
+  meshId: F.Id,
+  kind: MessageKind,
+  from: Sender,
+  to: Type.String({ maxLength: 80 }),
+  priority: F.Priority,
+  clientMessageId: Type.String({ maxLength: 64 }),
+  nonce: Type.String({ maxLength: 64 }),
+  ciphertext: Type.String(),
+  createdAt: F.TimestampMs,
+  topic: Type.Optional(F.TopicName),
+  topicOffset: Type.Optional(Type.Integer({ minimum: 1 })),
+  replyTo: Type.Optional(F.Id),
+  notice: Type.Optional(Type.Record(Type.String(), Type.Any())),
+});
+
+export const HelloAck = frame("hello_ack", {
+  protocolVersion: Type.Integer(),
+  presenceId: Type.String(),
+  memberId: F.Id,
+  role: F.Role,
+  displayName: Type.String(),
+  mesh: MeshInfo,
+  /** Bearer token for POST /hook/set-status while this presence lives. */
+  hookToken: Type.String(),
+  /** Messages waiting in this identity's queue at hello time. */
+  pending: Type.Integer({ minimum: 0 }),
+  /** Broker database epoch: changes when the database is restored, so clients resync. */
+  epoch: Type.String(),
+  serverTime: F.TimestampMs,
+  reattached: Type.Boolean(),
+  limits: Type.Object({ maxFrameBytes: Type.Integer(), sendRatePerSec: Type.Number(), sendBurst: Type.Integer() }),
+});
+
+export const ErrorFrame = frame("error", {
+  id: Type.Optional(F.RequestId),
+  code: Type.String(),
+  message: Type.String(),
+  retryable: Type.Boolean(),
+});
+
+export const ResultFrame = frame("result", { id: F.RequestId, data: Type.Any() });
+
+export const EventName = Type.Union([
+  Type.Literal("peer_joined"),
+  Type.Literal("peer_left"),
+  Type.Literal("peer_status"),
+  Type.Literal("member_joined"),
+  Type.Literal("member_revoked"),
+  Type.Literal("key_rotated"),
+  Type.Literal("topic_created"),
+]);
+export const EventPush = frame("event", { event: EventName, data: Type.Record(Type.String(), Type.Any()) });
+
+export const ServerFrames = {
+  hello_ack: HelloAck,
+  result: ResultFrame,
+  error: ErrorFrame,
+  message: MessagePush,
+  event: EventPush,
+} satisfies Record<string, TObject>;
+
+export type ServerFrameType = keyof typeof ServerFrames;
+export type ServerFrame = { [T in ServerFrameType]: Static<(typeof ServerFrames)[T]> }[ServerFrameType];
+export type MessagePushFrame = Static<typeof MessagePush>;
+export type HelloAckFrame = Static<typeof HelloAck>;
+export type EventFrame = Static<typeof EventPush>;
+export type EventNameT = Static<typeof EventName>;
+export type SenderInfo = Static<typeof Sender>;
+export type MeshInfoT = Static<typeof MeshInfo>;
