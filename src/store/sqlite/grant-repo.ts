@@ -1,0 +1,57 @@
+// Grants: which capabilities a recipient member gives a sender key. No row means the mesh
+// default applies (decided by the broker); an empty list means blocked.
+import type { Database } from "bun:sqlite";
+import type { Cap } from "../../protocol/fields.ts";
+import type { Grant } from "../types.ts";
+import type { AuditRepo } from "./audit-repo.ts";
+import { capsFromJson, jsonList } from "./rows.ts";
+import { writeTx } from "./transaction.ts";
+
+type GrantRow = { recipient_member_id: string; sender_pubkey: string; caps: string };
+
+const grantFromRow = (r: GrantRow): Grant => ({ recipientMemberId: r.recipient_member_id, senderPubkey: r.sender_pubkey, caps: capsFromJson(r.caps) });
+
+export class GrantRepo {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditRepo,
+  ) {}
+
+  /** Sets (or with `caps` null, deletes) the grant, with `grant_changed`, in one transaction. */
+  set(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): void {
+    writeTx(this.db, () => {
+      if (caps === null) {
+        this.db.query("DELETE FROM grants WHERE recipient_member_id = ? AND sender_pubkey = ?").run(recipientMemberId, senderPubkey);
+      } else {
+        this.db
+          .query(
+            `INSERT INTO grants (mesh_id, recipient_member_id, sender_pubkey, caps, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (recipient_member_id, sender_pubkey) DO UPDATE SET caps = excluded.caps, updated_at = excluded.updated_at`,
+          )
+          .run(meshId, recipientMemberId, senderPubkey, JSON.stringify(caps), Date.now());
+      }
+      const payload = { recipient: recipientMemberId, sender: senderPubkey, caps };
+      this.audit.appendIn({ meshId, eventType: "grant_changed", actor, payload });
+    });
+  }
+
+  /** Every grant the member has given, by sender key. */
+  of(recipientMemberId: string): Grant[] {
+    return this.db
+      .query<GrantRow, [string]>("SELECT recipient_member_id, sender_pubkey, caps FROM grants WHERE recipient_member_id = ? ORDER BY sender_pubkey")
+      .all(recipientMemberId)
+      .map(grantFromRow);
+  }
+
+  /** Grant rows of any of these recipients for any of these sender keys; [] if either list is empty. */
+  between(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]): Grant[] {
+    if (recipientMemberIds.length === 0 || senderPubkeys.length === 0) return [];
+    return this.db
+      .query<GrantRow, [string, string]>(
+        `SELECT recipient_member_id, sender_pubkey, caps FROM grants
+         WHERE recipient_member_id IN (SELECT value FROM json_each(?)) AND sender_pubkey IN (SELECT value FROM json_each(?))`,
+      )
+      .all(jsonList(recipientMemberIds), jsonList(senderPubkeys))
+      .map(grantFromRow);
+  }
+}

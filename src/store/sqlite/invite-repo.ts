@@ -1,0 +1,119 @@
+// Invites: issue, revoke, and claim. A claim consumes one use with a single conditional UPDATE,
+// so `max_uses` holds however many claims race, on one connection or several.
+import type { Database } from "bun:sqlite";
+import { MeshError } from "../../protocol/errors.ts";
+import type { Invite, Member } from "../types.ts";
+import type { AuditRepo } from "./audit-repo.ts";
+import { GENERAL_TOPIC } from "./mesh-repo.ts";
+import { inviteFromRow, memberFromRow, type InviteRow, type MemberRow } from "./rows.ts";
+import { writeTx } from "./transaction.ts";
+
+export type NewInvite = Omit<Invite, "usedCount" | "revokedAt">;
+export type Claim = { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string } };
+export type Claimed = { member: Member; invite: Invite; keysBlob: string | null };
+
+export class InviteRepo {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditRepo,
+  ) {}
+
+  /** Stores the invite and `invite_created`. A reused id → MeshError conflict. */
+  create(inv: NewInvite, actor: string): Invite {
+    return writeTx(this.db, () => {
+      if (this.db.query("SELECT 1 FROM invites WHERE id = ?").get(inv.id)) throw new MeshError("conflict", "invite id already exists");
+      const row = this.db
+        .query<InviteRow, Record<string, string | number | null>>(
+          `INSERT INTO invites (id, mesh_id, role, max_uses, expires_at, issuer_member_id, issuer_pubkey, invite_pubkey, signature, keys_blob, created_at)
+           VALUES ($id, $meshId, $role, $maxUses, $expiresAt, $issuerMemberId, $issuerPubkey, $invitePubkey, $signature, $keysBlob, $createdAt)
+           RETURNING *`,
+        )
+        .get({
+          id: inv.id,
+          meshId: inv.meshId,
+          role: inv.role,
+          maxUses: inv.maxUses,
+          expiresAt: inv.expiresAt,
+          issuerMemberId: inv.issuerMemberId,
+          issuerPubkey: inv.issuerPubkey,
+          invitePubkey: inv.invitePubkey,
+          signature: inv.signature,
+          keysBlob: inv.keysBlob,
+          createdAt: inv.createdAt,
+        })!;
+      const payload = { inviteId: inv.id, role: inv.role, maxUses: inv.maxUses, expiresAt: inv.expiresAt };
+      this.audit.appendIn({ meshId: inv.meshId, eventType: "invite_created", actor, payload });
+      return inviteFromRow(row);
+    });
+  }
+
+  get(inviteId: string): Invite | null {
+    const row = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId);
+    return row ? inviteFromRow(row) : null;
+  }
+
+  list(meshId: string): Invite[] {
+    return this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE mesh_id = ? ORDER BY created_at, rowid").all(meshId).map(inviteFromRow);
+  }
+
+  /** Revokes the invite and deletes its sealed keys (nobody may claim them any more), with
+   *  `invite_revoked`. Revoking twice keeps the first time. Unknown → MeshError not_found. */
+  revoke(meshId: string, inviteId: string, actor: string): Invite {
+    return writeTx(this.db, () => {
+      const row = this.db
+        .query<InviteRow, [number, string, string]>(
+          "UPDATE invites SET revoked_at = COALESCE(revoked_at, ?), keys_blob = NULL WHERE id = ? AND mesh_id = ? RETURNING *",
+        )
+        .get(Date.now(), inviteId, meshId);
+      if (!row) throw new MeshError("not_found", "no such invite");
+      this.audit.appendIn({ meshId, eventType: "invite_revoked", actor, payload: { inviteId } });
+      return inviteFromRow(row);
+    });
+  }
+
+  /** Consumes one use, enrolls the member with the invite's role, joins #general and appends
+   *  `member_joined` and `invite_claimed`, all or nothing. The last use deletes the sealed keys
+   *  from the row but still hands them to that claimer. Throws MeshError invite_not_found,
+   *  invite_revoked, invite_expired, invite_exhausted, or conflict (key or id already enrolled). */
+  claim({ inviteId, nowMs, member }: Claim): Claimed {
+    return writeTx(this.db, () => {
+      const inv = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId);
+      if (!inv) throw new MeshError("invite_not_found");
+      if (inv.revoked_at !== null) throw new MeshError("invite_revoked");
+      if (inv.expires_at * 1000 <= nowMs) throw new MeshError("invite_expired");
+      const used = this.db
+        .query<{ used_count: number }, [string]>(
+          "UPDATE invites SET used_count = used_count + 1 WHERE id = ? AND used_count < max_uses AND revoked_at IS NULL RETURNING used_count",
+        )
+        .get(inviteId);
+      if (!used) throw new MeshError("invite_exhausted");
+      this.refuseEnrolled(inv.mesh_id, member);
+      const row = this.db
+        .query<MemberRow, [string, string, string, string, string, number, string]>(
+          "INSERT INTO members (id, mesh_id, pubkey, display_name, role, joined_at, invite_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .get(member.id, inv.mesh_id, member.pubkey, member.displayName, inv.role, nowMs, inviteId)!;
+      this.db
+        .query("INSERT OR IGNORE INTO topic_members (topic_id, member_id, role, joined_at) SELECT id, ?, 'member', ? FROM topics WHERE mesh_id = ? AND name = ?")
+        .run(member.id, nowMs, inv.mesh_id, GENERAL_TOPIC);
+      const joined = { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: inv.role, inviteId };
+      this.audit.appendIn({ meshId: inv.mesh_id, eventType: "member_joined", actor: member.id, payload: joined });
+      const claimed = { inviteId, memberId: member.id, usedCount: used.used_count };
+      this.audit.appendIn({ meshId: inv.mesh_id, eventType: "invite_claimed", actor: member.id, payload: claimed });
+      if (used.used_count >= inv.max_uses) this.db.query("UPDATE invites SET keys_blob = NULL WHERE id = ?").run(inviteId);
+      const after = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId)!;
+      return { member: memberFromRow(row), invite: inviteFromRow(after), keysBlob: inv.keys_blob };
+    });
+  }
+
+  private refuseEnrolled(meshId: string, member: Claim["member"]): void {
+    const prior = this.db
+      .query<{ revoked_at: number | null }, [string, string]>("SELECT revoked_at FROM members WHERE mesh_id = ? AND pubkey = ?")
+      .get(meshId, member.pubkey);
+    if (prior) {
+      // A removed member's key keeps its row (the history names it); it rejoins with a new key.
+      throw new MeshError("conflict", prior.revoked_at === null ? "this key is already a member of the mesh" : "this key was removed from the mesh; join with a new key");
+    }
+    if (this.db.query("SELECT 1 FROM members WHERE id = ?").get(member.id)) throw new MeshError("conflict", "member id already exists");
+  }
+}

@@ -1,0 +1,83 @@
+// Members of a mesh: lookup, presence and removal.
+import type { Database } from "bun:sqlite";
+import type { Status } from "../../protocol/fields.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import type { Member } from "../types.ts";
+import type { AuditRepo } from "./audit-repo.ts";
+import { DepthDelta, type QueueDepth } from "./queue-depth.ts";
+import { memberFromRow, type MemberRow } from "./rows.ts";
+import { writeTx } from "./transaction.ts";
+
+export type Revocation = { actor: string; ban: boolean; reason: string | null; self: boolean };
+export type Presence = { status?: Status; summary?: string; lastSeenAt?: number };
+
+export class MemberRepo {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditRepo,
+    private readonly depth: QueueDepth,
+  ) {}
+
+  get(meshId: string, memberId: string): Member | null {
+    const row = this.db.query<MemberRow, [string, string]>("SELECT * FROM members WHERE mesh_id = ? AND id = ?").get(meshId, memberId);
+    return row ? memberFromRow(row) : null;
+  }
+
+  getByPubkey(meshId: string, pubkey: string): Member | null {
+    const row = this.db.query<MemberRow, [string, string]>("SELECT * FROM members WHERE mesh_id = ? AND pubkey = ?").get(meshId, pubkey);
+    return row ? memberFromRow(row) : null;
+  }
+
+  /** All members, revoked ones included, in joining order. */
+  list(meshId: string): Member[] {
+    return this.db.query<MemberRow, [string]>("SELECT * FROM members WHERE mesh_id = ? ORDER BY joined_at, rowid").all(meshId).map(memberFromRow);
+  }
+
+  /** Marks the member revoked (and banned if asked), drops it from topics and groups, ends its
+   *  sessions, and deletes every queued row of its member and session mailboxes, with the audit
+   *  entry (`member_left` when `by.self`, else `member_revoked`), in one transaction. Revoking an
+   *  already revoked member keeps the first revocation time (and may add the ban).
+   *  Unknown member → MeshError not_found. */
+  revoke(meshId: string, memberId: string, by: Revocation): Member {
+    const delta = new DepthDelta();
+    const member = writeTx(this.db, () => {
+      const now = Date.now();
+      const row = this.db
+        .query<MemberRow, [number, string | null, number, string, string]>(
+          `UPDATE members SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = ?, banned = MAX(banned, ?)
+           WHERE mesh_id = ? AND id = ? RETURNING *`,
+        )
+        .get(now, by.reason, by.ban ? 1 : 0, meshId, memberId);
+      if (!row) throw new MeshError("not_found", "no such member");
+      this.db.query("DELETE FROM topic_members WHERE member_id = ?").run(memberId);
+      this.db.query("DELETE FROM group_members WHERE member_id = ?").run(memberId);
+      this.db.query("UPDATE sessions SET ended_at = ? WHERE member_id = ? AND ended_at IS NULL").run(now, memberId);
+      this.clearMailboxes(meshId, row.pubkey, memberId, delta);
+      const payload = by.self ? { memberId } : { memberId, ban: by.ban, reason: by.reason };
+      this.audit.appendIn({ meshId, eventType: by.self ? "member_left" : "member_revoked", actor: by.actor, payload });
+      return memberFromRow(row);
+    });
+    this.depth.apply(delta);
+    return member;
+  }
+
+  private clearMailboxes(meshId: string, memberPubkey: string, memberId: string, delta: DepthDelta): void {
+    const sessions = this.db.query<{ pubkey: string }, [string, string]>("SELECT pubkey FROM sessions WHERE mesh_id = ? AND member_id = ?").all(meshId, memberId);
+    const del = this.db.query("DELETE FROM queue WHERE mesh_id = ? AND recipient = ?");
+    for (const pubkey of [memberPubkey, ...sessions.map((s) => s.pubkey)]) {
+      del.run(meshId, pubkey);
+      delta.clear(meshId, pubkey);
+    }
+  }
+
+  /** Updates presence of the member, or else the session, holding `pubkey`; fields left out keep
+   *  their value. An unknown key changes nothing. */
+  setPresence(meshId: string, pubkey: string, f: Presence): void {
+    const args = [f.status ?? null, f.summary ?? null, f.lastSeenAt ?? null, meshId, pubkey] as const;
+    const set = "status = COALESCE(?, status), summary = COALESCE(?, summary), last_seen_at = COALESCE(?, last_seen_at)";
+    writeTx(this.db, () => {
+      const { changes } = this.db.query(`UPDATE members SET ${set} WHERE mesh_id = ? AND pubkey = ?`).run(...args);
+      if (changes === 0) this.db.query(`UPDATE sessions SET ${set} WHERE mesh_id = ? AND pubkey = ?`).run(...args);
+    });
+  }
+}

@@ -1,0 +1,249 @@
+// The embedded Store: one SQLite file in the data directory, opened by one broker process.
+// Every method is synchronous underneath (bun:sqlite); the async interface lets a networked
+// database implement the same contract. Storage failures surface as MeshError unavailable.
+import type { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { randomId } from "../../crypto/hash.ts";
+import type { ChainEntry } from "../../protocol/audit-chain.ts";
+import type { Cap, Status } from "../../protocol/fields.ts";
+import { MIGRATIONS } from "../migrations.ts";
+import type * as T from "../types.ts";
+import { AuditRepo } from "./audit-repo.ts";
+import { guard } from "./db-errors.ts";
+import { GrantRepo } from "./grant-repo.ts";
+import { GroupRepo } from "./group-repo.ts";
+import { InviteRepo } from "./invite-repo.ts";
+import { backupTo, probeHealth } from "./maintenance.ts";
+import { MemberRepo } from "./member-repo.ts";
+import { MeshRepo } from "./mesh-repo.ts";
+import { migrate } from "./migrate.ts";
+import { openDatabase, type Synchronous } from "./open.ts";
+import { QueueDepth } from "./queue-depth.ts";
+import { QueueRepo } from "./queue-repo.ts";
+import { SendRepo } from "./send-repo.ts";
+import { SessionRepo } from "./session-repo.ts";
+import { Sweeper } from "./sweep.ts";
+import { TopicRepo } from "./topic-repo.ts";
+
+export const DEFAULT_DB_FILE = "claudemesh.db";
+
+export type SqliteStoreOptions = { dataDir: string; synchronous: Synchronous; fileName?: string };
+
+/** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
+ *  non-empty database first, into `<dataDir>/backups`), gives a new database its epoch and frees
+ *  every claim left by a previous process. Throws MigrationError for a database from a newer
+ *  claudemesh or with edited migrations, and SQLiteError if the file cannot be opened. */
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
+  const db = openDatabase(join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE), { synchronous: opts.synchronous });
+  try {
+    migrate(db, MIGRATIONS, join(opts.dataDir, "backups"));
+    db.query("INSERT OR IGNORE INTO broker_meta (key, value) VALUES ('epoch', ?)").run(randomId());
+    const epoch = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()!.value;
+    // Claims belong to connections, and no connection survives the process that took them.
+    db.run("UPDATE queue SET claimed_by = NULL WHERE claimed_by IS NOT NULL");
+    return new SqliteStore(db, epoch);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export class SqliteStore implements T.Store {
+  private readonly audit: AuditRepo;
+  private readonly depth: QueueDepth;
+  private readonly meshes: MeshRepo;
+  private readonly members: MemberRepo;
+  private readonly sessions: SessionRepo;
+  private readonly invites: InviteRepo;
+  private readonly topics: TopicRepo;
+  private readonly groups: GroupRepo;
+  private readonly grants: GrantRepo;
+  private readonly sends: SendRepo;
+  private readonly queue: QueueRepo;
+  private readonly sweeper: Sweeper;
+
+  constructor(
+    private readonly database: Database,
+    readonly epoch: string,
+  ) {
+    const db = database;
+    this.audit = new AuditRepo(db);
+    this.depth = new QueueDepth(db);
+    this.meshes = new MeshRepo(db, this.audit);
+    this.members = new MemberRepo(db, this.audit, this.depth);
+    this.sessions = new SessionRepo(db, this.depth);
+    this.invites = new InviteRepo(db, this.audit);
+    this.topics = new TopicRepo(db, this.audit);
+    this.groups = new GroupRepo(db);
+    this.grants = new GrantRepo(db, this.audit);
+    this.sends = new SendRepo(db, this.depth);
+    this.queue = new QueueRepo(db, this.depth);
+    this.sweeper = new Sweeper(db, this.depth);
+  }
+
+  /** The underlying connection, for tests and maintenance commands. */
+  get db(): Database {
+    return this.database;
+  }
+
+  close(): void {
+    this.database.close();
+  }
+
+  /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
+  async backupTo(path: string): Promise<void> {
+    backupTo(this.database, path);
+  }
+
+  /** Never throws. */
+  async health(): Promise<T.Health> {
+    return probeHealth(this.database);
+  }
+
+  async rememberSignature(signature: string, expiresAt: number): Promise<boolean> {
+    return guard(() => this.database.query("INSERT OR IGNORE INTO seen_signatures (signature, expires_at) VALUES (?, ?)").run(signature, expiresAt).changes === 1);
+  }
+
+  // Meshes and members.
+  async createMesh(input: Parameters<T.Store["createMesh"]>[0]) {
+    return guard(() => this.meshes.create(input));
+  }
+  async getMesh(meshId: string) {
+    return guard(() => this.meshes.get(meshId));
+  }
+  async setKeyEpoch(meshId: string, epoch: number, actor: string, reason: string | null) {
+    return guard(() => this.meshes.setKeyEpoch(meshId, epoch, actor, reason));
+  }
+  async getMember(meshId: string, memberId: string) {
+    return guard(() => this.members.get(meshId, memberId));
+  }
+  async getMemberByPubkey(meshId: string, pubkey: string) {
+    return guard(() => this.members.getByPubkey(meshId, pubkey));
+  }
+  async listMembers(meshId: string) {
+    return guard(() => this.members.list(meshId));
+  }
+  async revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }) {
+    return guard(() => this.members.revoke(meshId, memberId, by));
+  }
+  async setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }) {
+    return guard(() => this.members.setPresence(meshId, pubkey, fields));
+  }
+
+  // Sessions.
+  async upsertSession(s: Parameters<T.Store["upsertSession"]>[0]) {
+    return guard(() => this.sessions.upsert(s));
+  }
+  async getSession(meshId: string, pubkey: string) {
+    return guard(() => this.sessions.get(meshId, pubkey));
+  }
+  async listSessions(meshId: string, since: number) {
+    return guard(() => this.sessions.listLive(meshId, since));
+  }
+  async endSession(meshId: string, pubkey: string, at: number) {
+    return guard(() => this.sessions.end(meshId, pubkey, at));
+  }
+
+  // Invites.
+  async createInvite(invite: Omit<T.Invite, "usedCount" | "revokedAt">, actor: string) {
+    return guard(() => this.invites.create(invite, actor));
+  }
+  async getInvite(inviteId: string) {
+    return guard(() => this.invites.get(inviteId));
+  }
+  async listInvites(meshId: string) {
+    return guard(() => this.invites.list(meshId));
+  }
+  async revokeInvite(meshId: string, inviteId: string, actor: string) {
+    return guard(() => this.invites.revoke(meshId, inviteId, actor));
+  }
+  async claimInvite(input: Parameters<T.Store["claimInvite"]>[0]) {
+    return guard(() => this.invites.claim(input));
+  }
+
+  // Topics and groups.
+  async createTopic(meshId: string, name: string, description: string, creator: string) {
+    return guard(() => this.topics.create(meshId, name, description, creator));
+  }
+  async getTopic(meshId: string, name: string) {
+    return guard(() => this.topics.get(meshId, name));
+  }
+  async listTopics(meshId: string) {
+    return guard(() => this.topics.list(meshId));
+  }
+  async joinTopic(topicId: number, memberId: string) {
+    return guard(() => this.topics.join(topicId, memberId));
+  }
+  async leaveTopic(topicId: number, memberId: string) {
+    return guard(() => this.topics.leave(topicId, memberId));
+  }
+  async topicMembers(topicId: number) {
+    return guard(() => this.topics.members(topicId));
+  }
+  async memberTopics(memberId: string) {
+    return guard(() => this.topics.ofMember(memberId));
+  }
+  async topicHistory(topicId: number, afterOffset: number, limit: number) {
+    return guard(() => this.topics.history(topicId, afterOffset, limit));
+  }
+  async joinGroup(meshId: string, group: string, memberId: string) {
+    return guard(() => this.groups.join(meshId, group, memberId));
+  }
+  async leaveGroup(meshId: string, group: string, memberId: string) {
+    return guard(() => this.groups.leave(meshId, group, memberId));
+  }
+  async groupMembers(meshId: string, group: string) {
+    return guard(() => this.groups.members(meshId, group));
+  }
+  async memberGroups(memberId: string) {
+    return guard(() => this.groups.ofMember(memberId));
+  }
+
+  // Grants.
+  async setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string) {
+    return guard(() => this.grants.set(meshId, recipientMemberId, senderPubkey, caps, actor));
+  }
+  async listGrants(recipientMemberId: string) {
+    return guard(() => this.grants.of(recipientMemberId));
+  }
+  async grantsFor(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]) {
+    return guard(() => this.grants.between(recipientMemberIds, senderPubkeys));
+  }
+
+  // Messages and queues.
+  async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
+    return guard(() => this.sends.commit(batch, topicHistoryLimit));
+  }
+  async queueDepth(mailbox: T.Mailbox) {
+    return guard(() => this.depth.get(mailbox.meshId, mailbox.pubkey));
+  }
+  async totalQueueDepth() {
+    return guard(() => this.queue.total());
+  }
+  async claim(meshId: string, mailboxes: readonly string[], opts: T.ClaimOptions) {
+    return guard(() => this.queue.claim(meshId, mailboxes, opts));
+  }
+  async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {
+    return guard(() => this.queue.ack(meshId, mailboxes, messageIds, nowMs));
+  }
+  async releaseClaims(conn: string) {
+    return guard(() => this.queue.releaseClaims(conn));
+  }
+  async pendingCount(meshId: string, mailboxes: readonly string[]) {
+    return guard(() => this.queue.pendingCount(meshId, mailboxes));
+  }
+  async sweep(nowMs: number, dedupWindowMs: number) {
+    return guard(() => this.sweeper.sweep(nowMs, dedupWindowMs));
+  }
+
+  // Audit.
+  async appendAudit(event: T.AuditEvent): Promise<ChainEntry> {
+    return guard(() => this.audit.append(event));
+  }
+  async listAudit(meshId: string, afterSeq: number, limit: number) {
+    return guard(() => this.audit.list(meshId, afterSeq, limit));
+  }
+  async allAudit(meshId: string) {
+    return guard(() => this.audit.all(meshId));
+  }
+}

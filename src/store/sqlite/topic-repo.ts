@@ -1,0 +1,99 @@
+// Topics: named channels with members, a lead, and a numbered history (topic_offset 1, 2, 3, ...).
+import type { Database } from "bun:sqlite";
+import { MeshError } from "../../protocol/errors.ts";
+import type { StoredMessage, Topic, TopicMember } from "../types.ts";
+import type { AuditRepo } from "./audit-repo.ts";
+import { MESSAGE_SELECT, messageFromRow, topicFromRow, type MessageRow, type TopicRow } from "./rows.ts";
+import { writeTx } from "./transaction.ts";
+
+export type TopicHistory = { messages: StoredMessage[]; earliestOffset: number; lastOffset: number };
+
+export class TopicRepo {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditRepo,
+  ) {}
+
+  /** Creates the topic with `creator` (a member id) as its lead, and `topic_created`.
+   *  A taken name → MeshError conflict. */
+  create(meshId: string, name: string, description: string, creator: string): Topic {
+    return writeTx(this.db, () => {
+      if (this.db.query("SELECT 1 FROM topics WHERE mesh_id = ? AND name = ?").get(meshId, name)) throw new MeshError("conflict", `topic #${name} already exists`);
+      const now = Date.now();
+      const row = this.db
+        .query<TopicRow, [string, string, string, string, number]>(
+          "INSERT INTO topics (mesh_id, name, description, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *",
+        )
+        .get(meshId, name, description, creator, now)!;
+      this.db.query("INSERT INTO topic_members (topic_id, member_id, role, joined_at) VALUES (?, ?, 'lead', ?)").run(row.id, creator, now);
+      this.audit.appendIn({ meshId, eventType: "topic_created", actor: creator, payload: { name } });
+      return topicFromRow(row);
+    });
+  }
+
+  get(meshId: string, name: string): Topic | null {
+    const row = this.db.query<TopicRow, [string, string]>("SELECT * FROM topics WHERE mesh_id = ? AND name = ?").get(meshId, name);
+    return row ? topicFromRow(row) : null;
+  }
+
+  /** All topics of the mesh by name, each with its member count. */
+  list(meshId: string): (Topic & { members: number })[] {
+    return this.db
+      .query<TopicRow & { members: number }, [string]>(
+        "SELECT t.*, (SELECT COUNT(*) FROM topic_members tm WHERE tm.topic_id = t.id) AS members FROM topics t WHERE t.mesh_id = ? ORDER BY t.name",
+      )
+      .all(meshId)
+      .map((r) => ({ ...topicFromRow(r), members: r.members }));
+  }
+
+  /** Adds a plain member; false if it was a member already. */
+  join(topicId: number, memberId: string): boolean {
+    const sql = "INSERT OR IGNORE INTO topic_members (topic_id, member_id, role, joined_at) VALUES (?, ?, 'member', ?)";
+    return this.db.query(sql).run(topicId, memberId, Date.now()).changes === 1;
+  }
+
+  /** False if it was not a member. */
+  leave(topicId: number, memberId: string): boolean {
+    return this.db.query("DELETE FROM topic_members WHERE topic_id = ? AND member_id = ?").run(topicId, memberId).changes === 1;
+  }
+
+  /** Members of the topic (active ones: revocation removes them), leads first. */
+  members(topicId: number): TopicMember[] {
+    return this.db
+      .query<TopicMember, [number]>(
+        `SELECT m.id AS memberId, m.display_name AS displayName, m.pubkey AS pubkey, tm.role AS role
+         FROM topic_members tm JOIN members m ON m.id = tm.member_id
+         WHERE tm.topic_id = ? AND m.revoked_at IS NULL ORDER BY tm.role = 'member', tm.joined_at, m.id`,
+      )
+      .all(topicId);
+  }
+
+  /** Ids of the topics the member belongs to. */
+  ofMember(memberId: string): number[] {
+    return this.db.query<{ topic_id: number }, [string]>("SELECT topic_id FROM topic_members WHERE member_id = ? ORDER BY topic_id").all(memberId).map((r) => r.topic_id);
+  }
+
+  /** Up to `limit` messages with offset > afterOffset, oldest first, never across a gap.
+   *  `earliestOffset` starts the unbroken run of retained offsets that ends at `lastOffset`
+   *  (lastOffset + 1 when nothing is retained); a reader that needs an older offset has lost
+   *  history. Older messages kept only because some mailbox still queues them are not returned
+   *  here: their recipients get them from their queue. Unknown topic → MeshError not_found. */
+  history(topicId: number, afterOffset: number, limit: number): TopicHistory {
+    const topic = this.db.query<{ last_offset: number }, [number]>("SELECT last_offset FROM topics WHERE id = ?").get(topicId);
+    if (!topic) throw new MeshError("not_found", "no such topic");
+    // Trimming is the only source of gaps; the newest run starts at the highest retained offset
+    // whose predecessor is gone.
+    const runStart = this.db
+      .query<{ o: number | null }, [number]>(
+        `SELECT MAX(m.topic_offset) AS o FROM messages m WHERE m.topic_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.topic_id = ?1 AND p.topic_offset = m.topic_offset - 1)`,
+      )
+      .get(topicId)!.o;
+    const earliestOffset = runStart ?? topic.last_offset + 1;
+    const messages = this.db
+      .query<MessageRow, [number, number, number]>(`${MESSAGE_SELECT} WHERE m.topic_id = ? AND m.topic_offset > ? ORDER BY m.topic_offset LIMIT ?`)
+      .all(topicId, Math.max(afterOffset, earliestOffset - 1), limit)
+      .map(messageFromRow);
+    return { messages, earliestOffset, lastOffset: topic.last_offset };
+  }
+}

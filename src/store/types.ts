@@ -1,0 +1,181 @@
+// What the broker needs from storage, as use-case operations. Each operation is atomic. The
+// embedded implementation is SQLite (sqlite/); a PostgreSQL one can implement the same interface
+// for several brokers (advisory locks for the audit chain, SKIP LOCKED for claims) without any
+// change to broker/.
+import type { Cap, Priority, Role, Status } from "../protocol/fields.ts";
+import type { ChainEntry } from "../protocol/audit-chain.ts";
+
+export type Mesh = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
+
+export type Member = {
+  id: string;
+  meshId: string;
+  pubkey: string;
+  displayName: string;
+  role: Role;
+  joinedAt: number;
+  revokedAt: number | null;
+  revokedReason: string | null;
+  banned: boolean;
+  status: Status;
+  summary: string;
+  lastSeenAt: number | null;
+};
+
+export type Session = {
+  meshId: string;
+  pubkey: string;
+  memberId: string;
+  displayName: string;
+  cwd: string;
+  hostname: string;
+  status: Status;
+  summary: string;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  endedAt: number | null;
+};
+
+export type Invite = {
+  id: string;
+  meshId: string;
+  role: "admin" | "member";
+  maxUses: number;
+  usedCount: number;
+  /** seconds since the epoch */
+  expiresAt: number;
+  issuerMemberId: string;
+  issuerPubkey: string;
+  invitePubkey: string;
+  signature: string;
+  keysBlob: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+};
+
+export type Topic = { id: number; meshId: string; name: string; description: string; createdBy: string | null; createdAt: number; lastOffset: number };
+export type TopicMember = { memberId: string; displayName: string; pubkey: string; role: "lead" | "member" };
+export type Grant = { recipientMemberId: string; senderPubkey: string; caps: Cap[] };
+
+/** A message as stored and pushed. */
+export type StoredMessage = {
+  seq: number;
+  id: string;
+  meshId: string;
+  senderMemberId: string;
+  senderPubkey: string;
+  senderMemberPubkey: string;
+  senderName: string;
+  clientMessageId: string;
+  kind: "direct" | "broadcast" | "group" | "topic" | "system";
+  target: string;
+  topic: string | null;
+  topicOffset: number | null;
+  priority: Priority;
+  replyTo: string | null;
+  nonce: string;
+  ciphertext: string;
+  notice: Record<string, unknown> | null;
+  createdAt: number;
+};
+
+/** A mailbox: the queue of one member key or one session key in one mesh. */
+export type Mailbox = { meshId: string; pubkey: string };
+
+export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "senderMemberPubkey" | "createdAt"> & {
+  topicId: number | null;
+  expiresAt: number;
+  /** Mailboxes to queue for, already filtered by grants and quotas. */
+  recipients: string[];
+  /** Mailboxes whose rows are created already claimed by a live connection (pushed now). */
+  claimFor: Map<string, string>;
+};
+
+export type SendOutcome = { message: StoredMessage; duplicate: boolean; recipients: string[] };
+
+export type AuditEvent = { meshId: string; eventType: string; actor: string | null; payload: Record<string, unknown> };
+
+export type ClaimOptions = {
+  /** Connection id taking the claim. */
+  conn: string;
+  limit: number;
+  /** Which priorities may be handed out (status gating); undefined = all. */
+  priorities?: readonly Priority[];
+};
+
+export type SweepResult = { expiredRows: number; expiredMessages: StoredMessage[]; deletedMessages: number; seenSignatures: number };
+
+export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
+
+export interface Store {
+  /** Random id of this database, new on creation and on restore; clients resync when it changes. */
+  readonly epoch: string;
+  close(): void;
+  health(): Promise<Health>;
+
+  /** Records a signature as used until `expiresAt`; false if it was already recorded (a replay). */
+  rememberSignature(signature: string, expiresAt: number): Promise<boolean>;
+
+  createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member }>;
+  getMesh(meshId: string): Promise<Mesh | null>;
+  setKeyEpoch(meshId: string, epoch: number, actor: string, reason: string | null): Promise<void>;
+
+  getMember(meshId: string, memberId: string): Promise<Member | null>;
+  getMemberByPubkey(meshId: string, pubkey: string): Promise<Member | null>;
+  listMembers(meshId: string): Promise<Member[]>;
+  revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<Member>;
+  setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }): Promise<void>;
+
+  upsertSession(s: Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">): Promise<Session>;
+  getSession(meshId: string, pubkey: string): Promise<Session | null>;
+  listSessions(meshId: string, since: number): Promise<Session[]>;
+  endSession(meshId: string, pubkey: string, at: number): Promise<void>;
+
+  createInvite(invite: Omit<Invite, "usedCount" | "revokedAt">, actor: string): Promise<Invite>;
+  getInvite(inviteId: string): Promise<Invite | null>;
+  listInvites(meshId: string): Promise<Invite[]>;
+  revokeInvite(meshId: string, inviteId: string, actor: string): Promise<Invite>;
+  /** Atomically consumes one use (maxUses holds under concurrency), enrolls the member, joins
+   *  #general and appends the audit entry. Throws MeshError invite_* or conflict. */
+  claimInvite(input: { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string } }): Promise<{ member: Member; invite: Invite; keysBlob: string | null }>;
+
+  createTopic(meshId: string, name: string, description: string, creator: string): Promise<Topic>;
+  getTopic(meshId: string, name: string): Promise<Topic | null>;
+  listTopics(meshId: string): Promise<(Topic & { members: number })[]>;
+  joinTopic(topicId: number, memberId: string): Promise<boolean>;
+  leaveTopic(topicId: number, memberId: string): Promise<boolean>;
+  topicMembers(topicId: number): Promise<TopicMember[]>;
+  memberTopics(memberId: string): Promise<number[]>;
+  /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
+  topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
+
+  joinGroup(meshId: string, group: string, memberId: string): Promise<void>;
+  leaveGroup(meshId: string, group: string, memberId: string): Promise<void>;
+  groupMembers(meshId: string, group: string): Promise<string[]>;
+  memberGroups(memberId: string): Promise<string[]>;
+
+  setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): Promise<void>;
+  listGrants(recipientMemberId: string): Promise<Grant[]>;
+  /** Grant rows of these recipients for either sender key. */
+  grantsFor(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]): Promise<Grant[]>;
+
+  /** Stores a batch of sends in one transaction (group commit). A retried clientMessageId from the
+   *  same sender returns the original message with duplicate=true. Resolves only after commit. */
+  commitSends(batch: readonly NewMessage[], topicHistoryLimit: number): Promise<SendOutcome[]>;
+  /** Queue depth per mailbox (maintained in memory by the embedded store). */
+  queueDepth(mailbox: Mailbox): Promise<number>;
+  totalQueueDepth(): Promise<number>;
+  /** Claims up to `limit` unclaimed rows of the mailboxes, FIFO, for one connection. */
+  claim(meshId: string, mailboxes: readonly string[], opts: ClaimOptions): Promise<StoredMessage[]>;
+  /** Removes acked rows of these mailboxes; returns how many were removed. */
+  ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): Promise<number>;
+  /** Returns a connection's unacked claims to the queue (on disconnect). */
+  releaseClaims(conn: string): Promise<number>;
+  pendingCount(meshId: string, mailboxes: readonly string[]): Promise<number>;
+  /** Deletes expired queue rows, delivered messages past the dedup window and old signatures. */
+  sweep(nowMs: number, dedupWindowMs: number): Promise<SweepResult>;
+
+  appendAudit(event: AuditEvent): Promise<ChainEntry>;
+  listAudit(meshId: string, afterSeq: number, limit: number): Promise<ChainEntry[]>;
+  allAudit(meshId: string): Promise<ChainEntry[]>;
+}

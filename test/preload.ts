@@ -1,0 +1,11 @@
+// Every test process gets its own HOME and config/data dirs, so no test reads or writes the
+// developer's real claudemesh files.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const home = mkdtempSync(join(tmpdir(), "cm-home-"));
+process.env.HOME = home;
+process.env.XDG_DATA_HOME = join(home, ".local", "share");
+process.env.XDG_CONFIG_HOME = join(home, ".config");
+process.env.CLAUDEMESH_CONFIG_DIR = join(home, ".config", "claudemesh");

@@ -1,0 +1,114 @@
+// Pins the embedded store's start-up contract: migrations (fresh, reopen, newer, edited), file
+// modes, the epoch, claim reset on restart, health and verified backups.
+import { afterEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { LATEST_VERSION, MIGRATIONS } from "../../src/store/migrations.ts";
+import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
+import { openDatabase } from "../../src/store/sqlite/open.ts";
+import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+
+const tmp = new TempDirs();
+afterEach(() => tmp.cleanup());
+
+const versions = (db: Database) => db.query<{ version: number }, []>("SELECT version FROM schema_migrations ORDER BY version").all().map((r) => r.version);
+
+describe("migrations", () => {
+  test("the embedded list matches the files in migrations/", () => {
+    const files = readdirSync(join(import.meta.dir, "../../migrations")).filter((f) => f.endsWith(".sql")).sort();
+    expect(MIGRATIONS.map((m) => m.name)).toEqual(files);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(files.map((_, i) => i + 1));
+  });
+
+  test("a fresh database gets every migration; reopening applies nothing", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    expect(versions(store.db)).toEqual([1]);
+    expect(store.db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version).toBe(LATEST_VERSION);
+    store.close();
+    const db = openDatabase(join(dir, "claudemesh.db"), { synchronous: "normal" });
+    expect(migrate(db, MIGRATIONS, join(dir, "backups"))).toEqual({ applied: [], backupPath: null });
+    db.close();
+  });
+
+  test("a database from a newer claudemesh is refused", async () => {
+    const dir = tmp.make();
+    (await tmp.open(dir)).db.run("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '0099_future.sql', 'x', 0)");
+    const reopen = openSqliteStore({ dataDir: dir, synchronous: "normal" });
+    await expect(reopen).rejects.toThrow(MigrationError);
+    await expect(reopen).rejects.toThrow(/newer/);
+  });
+
+  test("an applied migration whose text changed is refused", async () => {
+    const dir = tmp.make();
+    (await tmp.open(dir)).db.run("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
+    await expect(openSqliteStore({ dataDir: dir, synchronous: "normal" })).rejects.toThrow(MigrationError);
+  });
+});
+
+describe("open", () => {
+  test("creates the data dir 0700 and the database file 0600, with WAL and foreign keys", async () => {
+    const dir = join(tmp.make(), "data");
+    const store = await openSqliteStore({ dataDir: dir, synchronous: "full" });
+    try {
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(statSync(join(dir, "claudemesh.db")).mode & 0o777).toBe(0o600);
+      await seedMesh(store);
+      expect(statSync(join(dir, "claudemesh.db-wal")).mode & 0o777).toBe(0o600);
+      expect(store.db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()!.journal_mode).toBe("wal");
+      expect(store.db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()!.foreign_keys).toBe(1);
+      expect(store.db.query<{ synchronous: number }, []>("PRAGMA synchronous").get()!.synchronous).toBe(2);
+      expect(store.db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout).toBe(5000);
+    } finally {
+      store.close();
+    }
+  });
+
+  test("the epoch is made once and survives a reopen", async () => {
+    const dir = tmp.make();
+    const a = await tmp.open(dir);
+    expect(a.epoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    a.close();
+    const b = await tmp.open(dir);
+    expect(b.epoch).toBe(a.epoch);
+    const other = await tmp.open();
+    expect(other.epoch).not.toBe(a.epoch);
+  });
+
+  test("claims left by a previous process are released at start", async () => {
+    const dir = tmp.make();
+    const a = await tmp.open(dir);
+    const { owner } = await seedMesh(a);
+    const to = pubkey();
+    await a.commitSends([directMessage(owner, [to], { claimFor: new Map([[to, "conn-old"]]) })], 0);
+    expect(await a.claim(owner.meshId, [to], { conn: "c", limit: 10 })).toEqual([]);
+    a.close();
+    const b = await tmp.open(dir);
+    expect(await b.claim(owner.meshId, [to], { conn: "c", limit: 10 })).toHaveLength(1);
+  });
+});
+
+describe("health and backup", () => {
+  test("health reports the schema version and never throws", async () => {
+    const store = await tmp.open();
+    expect(await store.health()).toEqual({ writable: true, schemaVersion: LATEST_VERSION, expectedVersion: LATEST_VERSION, error: null });
+    store.close();
+    const closed = await store.health();
+    expect(closed.writable).toBe(false);
+    expect(closed.error).toBeString();
+  });
+
+  test("backupTo writes a verified 0600 copy with the same rows", async () => {
+    const store = await tmp.open();
+    await seedMesh(store);
+    const path = join(tmp.make(), "copy.db");
+    await store.backupTo(path);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const copy = new Database(path, { readonly: true });
+    expect(copy.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM audit_log").get()!.n).toBe(count(store, "audit_log"));
+    copy.close();
+    await expect(store.backupTo(path)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,81 @@
+// Pins the guarantees that must hold across processes sharing one database file (a restarted
+// broker racing its predecessor, a CLI maintenance command): invite uses and queue claims are
+// never handed out twice, and the audit chain does not fork. Workers are real `bun` processes
+// that open the store, report ready, and start together on "go".
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { verifyChain } from "../../src/protocol/audit-chain.ts";
+import { directMessage, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+
+const tmp = new TempDirs();
+afterAll(() => tmp.cleanup());
+
+const STORE = join(import.meta.dir, "../../src/store/sqlite/store.ts");
+
+const WORKER = `
+import { openSqliteStore } from ${JSON.stringify(STORE)};
+const env = process.env;
+const store = await openSqliteStore({ dataDir: env.DIR, synchronous: "normal" });
+console.log("ready");
+for await (const _ of console) break;
+const out = [];
+for (let i = 0; i < Number(env.ROUNDS); i++) {
+  if (env.MODE === "invite") {
+    const id = crypto.randomUUID().replaceAll("-", "");
+    const member = { id, pubkey: id + id, displayName: "w" };
+    out.push(await store.claimInvite({ inviteId: env.TARGET, nowMs: Date.now(), member }).then(() => "ok", (e) => e.code ?? String(e)));
+  } else {
+    out.push(...(await store.claim(env.MESH, [env.TARGET], { conn: "w" + process.pid, limit: 2 })).map((m) => m.id));
+  }
+}
+store.close();
+console.log(JSON.stringify(out));
+`;
+
+async function runWorkers(n: number, env: Record<string, string>): Promise<string[][]> {
+  const procs = Array.from({ length: n }, () => Bun.spawn(["bun", "-e", WORKER], { env: { ...process.env, ...env }, stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+  const readers = procs.map((p) => p.stdout.pipeThrough(new TextDecoderStream()).getReader());
+  const lines = procs.map(() => "");
+  const readLine = async (i: number): Promise<string> => {
+    while (!lines[i]!.includes("\n")) {
+      const { value, done } = await readers[i]!.read();
+      if (done) break;
+      lines[i] += value;
+    }
+    const [line, ...rest] = lines[i]!.split("\n");
+    lines[i] = rest.join("\n");
+    return line!;
+  };
+  expect(await Promise.all(procs.map((_, i) => readLine(i)))).toEqual(procs.map(() => "ready"));
+  for (const p of procs) {
+    p.stdin.write("go\n");
+    p.stdin.end();
+  }
+  const results = await Promise.all(procs.map((_, i) => readLine(i)));
+  expect(await Promise.all(procs.map((p) => p.exited))).toEqual(procs.map(() => 0));
+  return results.map((r) => JSON.parse(r) as string[]);
+}
+
+test("4 processes x 10 claims of a 5-use invite: exactly 5 succeed, chain intact", async () => {
+  const dir = tmp.make();
+  const store = await tmp.open(dir);
+  const { mesh, owner } = await seedMesh(store);
+  const inv = await invite(store, owner, { maxUses: 5 });
+  const results = (await runWorkers(4, { DIR: dir, MODE: "invite", TARGET: inv.id, ROUNDS: "10" })).flat();
+  expect(results.filter((r) => r === "ok")).toHaveLength(5);
+  expect(results.filter((r) => r === "invite_exhausted")).toHaveLength(35);
+  expect(await store.listMembers(mesh.id)).toHaveLength(6);
+  expect(verifyChain(await store.allAudit(mesh.id))).toMatchObject({ valid: true, entries: 12 });
+}, 20_000);
+
+test("4 processes draining one mailbox get disjoint rows", async () => {
+  const dir = tmp.make();
+  const store = await tmp.open(dir);
+  const { mesh, owner } = await seedMesh(store);
+  const box = pubkey();
+  const sent = await store.commitSends(Array.from({ length: 60 }, () => directMessage(owner, [box])), 0);
+  const got = (await runWorkers(4, { DIR: dir, MODE: "claim", MESH: mesh.id, TARGET: box, ROUNDS: "10" })).flat();
+  expect(got).toHaveLength(60);
+  expect(new Set(got).size).toBe(60);
+  expect(got.sort()).toEqual(sent.map((o) => o.message.id).sort());
+}, 20_000);
