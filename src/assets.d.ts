@@ -1,5 +1,5 @@
 // Files embedded into the binary: Bun returns their path ($bunfs in a compiled binary).
-declare module "@scalar/api-reference/dist/browser/standalone.js" {
+declare module "*/standalone.js" {
   const path: string;
   export default path;
 }

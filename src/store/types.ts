@@ -103,6 +103,8 @@ export type ClaimOptions = {
   priorities?: readonly Priority[];
 };
 
+export type AckBatchItem = { meshId: string; mailbox: string; messageIds: string[] };
+
 export type SweepResult = { expiredRows: number; expiredMessages: StoredMessage[]; deletedMessages: number; seenSignatures: number };
 
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
@@ -169,6 +171,8 @@ export interface Store {
   claim(meshId: string, mailboxes: readonly string[], opts: ClaimOptions): Promise<StoredMessage[]>;
   /** Removes acked rows of these mailboxes; returns how many were removed. */
   ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): Promise<number>;
+  /** Acks of several connections in one transaction (group commit); removed counts in order. */
+  ackMany(items: readonly AckBatchItem[], nowMs: number): Promise<number[]>;
   /** Returns a connection's unacked claims to the queue (on disconnect). */
   releaseClaims(conn: string): Promise<number>;
   pendingCount(meshId: string, mailboxes: readonly string[]): Promise<number>;

@@ -2,7 +2,8 @@
 // Bodies are parsed once here; the raw text is kept for signature checks over the exact bytes.
 import { Elysia } from "elysia";
 import { swagger } from "@elysiajs/swagger";
-import scalarBundle from "@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
+// The package does not export this path, so it is imported by location; the bundler embeds it.
+import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
 import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
@@ -13,7 +14,8 @@ import { opsRoutes } from "./ops.ts";
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
-  return new Elysia()
+  // normalize: false → an unknown body field is a 400, never silently dropped.
+  return new Elysia({ normalize: false })
     .onParse(async ({ request }) => {
       const text = await request.text();
       raw.set(request, text);

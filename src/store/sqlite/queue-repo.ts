@@ -53,27 +53,34 @@ export class QueueRepo {
   /** Deletes the rows of these mailboxes holding these message ids, claimed or not, and marks
    *  those messages delivered (first ack wins). Unknown ids are ignored. Returns rows removed. */
   ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): number {
-    if (mailboxes.length === 0 || messageIds.length === 0) return 0;
+    return this.ackMany([{ meshId, mailboxes, messageIds }], nowMs)[0]!;
+  }
+
+  /** Several acks in one transaction (the broker's group commit of acks); counts in order. */
+  ackMany(items: readonly { meshId: string; mailboxes: readonly string[]; messageIds: readonly string[] }[], nowMs: number): number[] {
     const delta = new DepthDelta();
-    const removed = writeTx(this.db, () => {
-      // Driven by the message index: the mailbox index would walk the whole backlog.
-      const rows = this.db
-        .query<{ recipient: string; message_seq: number }, [string, string, string]>(
-          `DELETE FROM queue INDEXED BY queue_message
-           WHERE message_seq IN (SELECT seq FROM messages WHERE id ${IN_LIST})
-             AND mesh_id = ? AND recipient ${IN_LIST}
-           RETURNING recipient, message_seq`,
-        )
-        .all(jsonList(messageIds), meshId, jsonList(mailboxes));
-      for (const r of rows) delta.add(meshId, r.recipient, -1);
-      const seqs = [...new Set(rows.map((r) => r.message_seq))];
-      if (seqs.length > 0) {
-        this.db.query(`UPDATE messages SET delivered_at = ? WHERE seq ${IN_LIST} AND delivered_at IS NULL`).run(nowMs, jsonList(seqs));
-      }
-      return rows.length;
-    });
+    const counts = writeTx(this.db, () => items.map((it) => this.ackIn(it.meshId, it.mailboxes, it.messageIds, nowMs, delta)));
     this.depth.apply(delta);
-    return removed;
+    return counts;
+  }
+
+  private ackIn(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number, delta: DepthDelta): number {
+    if (mailboxes.length === 0 || messageIds.length === 0) return 0;
+    // Driven by the message index: the mailbox index would walk the whole backlog.
+    const rows = this.db
+      .query<{ recipient: string; message_seq: number }, [string, string, string]>(
+        `DELETE FROM queue INDEXED BY queue_message
+         WHERE message_seq IN (SELECT seq FROM messages WHERE id ${IN_LIST})
+           AND mesh_id = ? AND recipient ${IN_LIST}
+         RETURNING recipient, message_seq`,
+      )
+      .all(jsonList(messageIds), meshId, jsonList(mailboxes));
+    for (const r of rows) delta.add(meshId, r.recipient, -1);
+    const seqs = [...new Set(rows.map((r) => r.message_seq))];
+    if (seqs.length > 0) {
+      this.db.query(`UPDATE messages SET delivered_at = ? WHERE seq ${IN_LIST} AND delivered_at IS NULL`).run(nowMs, jsonList(seqs));
+    }
+    return rows.length;
   }
 
   /** Returns the connection's unacked rows to the queue; they are claimed again, in order, by

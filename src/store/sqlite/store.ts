@@ -226,6 +226,10 @@ export class SqliteStore implements T.Store {
   async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {
     return guard(() => this.queue.ack(meshId, mailboxes, messageIds, nowMs));
   }
+
+  async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
+    return guard(() => this.queue.ackMany(items.map((i) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds })), nowMs));
+  }
   async releaseClaims(conn: string) {
     return guard(() => this.queue.releaseClaims(conn));
   }

@@ -1,0 +1,154 @@
+// Every handshake rejection observed on the wire: an `error` frame, then close 1008 with the
+// error code as the reason, counted in broker_connections_rejected_total{reason}.
+import { describe, expect, test } from "bun:test";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { rawSocket } from "../helpers/raw.ts";
+import { buildHello, makeAttestation } from "../../src/client/credentials.ts";
+import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
+import { helloCanonical, sessionHelloCanonical } from "../../src/protocol/canonical.ts";
+
+const where = { sessionId: "s-1", pid: 1, cwd: "/tmp" };
+
+async function expectRejected(b: TestBroker, frame: unknown, reason: string) {
+  const s = await rawSocket(b.url);
+  s.send(frame);
+  const err = await s.next();
+  expect({ type: err.type, code: err.code }).toEqual({ type: "error", code: reason });
+  expect(await s.closed).toEqual({ code: 1008, reason });
+}
+
+function memberHello(m: TestMember, ts = Date.now()) {
+  return buildHello({ kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys }, where, ts);
+}
+
+async function setup() {
+  const b = await startBroker({ helloTimeout: 300 });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  return { b, owner, bob };
+}
+
+describe("member hello", () => {
+  test("each rejection reason closes with 1008 and is counted", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    await expectRejected(b, memberHello(bob, Date.now() - 61_000), "timestamp_skew");
+    await expectRejected(b, memberHello(bob, Date.now() + 61_000), "timestamp_skew");
+    await expectRejected(b, { ...memberHello(bob), pubkey: "XYZ" }, "malformed");
+    await expectRejected(b, { ...memberHello(bob), signature: "ab".repeat(10) }, "malformed");
+    const wrongKey = generateSigningKeypair();
+    await expectRejected(b, { ...memberHello(bob), signature: signDetached(helloCanonical(bob.meshId, bob.memberId, bob.keys.publicKey, Date.now()), wrongKey.secretKey) }, "bad_signature");
+    const h = memberHello(bob);
+    await expectRejected(b, { ...h, timestamp: h.timestamp + 1 }, "bad_signature");
+    const stranger = generateSigningKeypair();
+    await expectRejected(b, memberHello({ ...bob, keys: stranger }), "unauthorized");
+    await expectRejected(b, { ...memberHello(bob), meshId: "AAAAAAAAAAAAAAAAAAAAAA" }, "bad_signature");
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    for (const reason of ["timestamp_skew", "malformed", "bad_signature", "unauthorized"]) {
+      expect(metrics).toContain(`broker_connections_rejected_total{reason="${reason}"}`);
+    }
+  });
+
+  test("a captured hello is refused while the original is connected and after it left", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    const captured = memberHello(bob);
+    const original = await rawSocket(b.url);
+    original.send(captured);
+    expect((await original.next()).type).toBe("hello_ack");
+    await expectRejected(b, captured, "replayed");
+    original.ws.close();
+    await original.closed;
+    await expectRejected(b, captured, "replayed");
+  });
+
+  test("a socket without hello is closed after the hello timeout", async () => {
+    const { b } = await setup();
+    await using _ = b;
+    const s = await rawSocket(b.url);
+    expect((await s.next()).code).toBe("hello_timeout");
+    expect(await s.closed).toEqual({ code: 1008, reason: "hello_timeout" });
+  });
+
+  test("a request before hello is refused with no_hello", async () => {
+    const { b } = await setup();
+    await using _ = b;
+    await expectRejected(b, { type: "list_peers", id: "1" }, "no_hello");
+  });
+
+  test("a removed member cannot connect (revoked) and its live sockets are closed with 4001", async () => {
+    const { b, owner, bob } = await setup();
+    await using _ = b;
+    const admin = await connect(b.url, owner);
+    const live = await rawSocket(b.url);
+    live.send(memberHello(bob));
+    expect((await live.next()).type).toBe("hello_ack");
+    await admin.client.request("member_revoke", { memberId: bob.memberId, ban: false });
+    expect((await live.closed).code).toBe(4001);
+    await expectRejected(b, memberHello(bob), "revoked");
+    admin.close();
+  });
+});
+
+describe("session hello", () => {
+  function sessionHello(m: TestMember, opts: { session?: ReturnType<typeof generateSigningKeypair>; expiresAt?: number; ts?: number; attestBy?: ReturnType<typeof generateSigningKeypair> } = {}) {
+    const session = opts.session ?? generateSigningKeypair();
+    const ts = opts.ts ?? Date.now();
+    const att = makeAttestation(opts.attestBy ?? m.keys, session.publicKey, opts.expiresAt ?? ts + 3_600_000);
+    return {
+      type: "session_hello",
+      meshId: m.meshId,
+      parentMemberId: m.memberId,
+      parentMemberPubkey: m.keys.publicKey,
+      sessionPubkey: session.publicKey,
+      attestation: { ...att, parentMemberPubkey: m.keys.publicKey },
+      ...where,
+      timestamp: ts,
+      signature: signDetached(sessionHelloCanonical(m.meshId, m.keys.publicKey, session.publicKey, ts), session.secretKey),
+    };
+  }
+
+  test("a valid session hello is accepted with the session as its own peer", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    const s = await rawSocket(b.url);
+    s.send(sessionHello(bob));
+    const ack = await s.next();
+    expect({ type: ack.type, memberId: ack.memberId, name: ack.displayName }).toEqual({ type: "hello_ack", memberId: bob.memberId, name: "bob/tmp" });
+    s.ws.close();
+  });
+
+  test("attestation failures: expired, over 24 h, wrong key, tampered, and a captured attestation without the session secret", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    const now = Date.now();
+    await expectRejected(b, sessionHello(bob, { expiresAt: now - 1 }), "expired");
+    await expectRejected(b, sessionHello(bob, { expiresAt: now + 25 * 3_600_000 }), "ttl_too_long");
+    await expectRejected(b, sessionHello(bob, { attestBy: generateSigningKeypair() }), "bad_attestation");
+    const tampered = sessionHello(bob);
+    await expectRejected(b, { ...tampered, attestation: { ...tampered.attestation, expiresAt: tampered.attestation.expiresAt + 1 } }, "bad_attestation");
+    // An attacker holds a victim session's attestation but not its secret key: it must sign the
+    // session hello with some other key, which cannot verify as the attested session key.
+    const victim = sessionHello(bob);
+    const attacker = generateSigningKeypair();
+    const forged = { ...victim, timestamp: now, signature: signDetached(sessionHelloCanonical(bob.meshId, bob.keys.publicKey, victim.sessionPubkey, now), attacker.secretKey) };
+    await expectRejected(b, forged, "bad_signature");
+    // ...or swap in its own session key, which the attestation does not name.
+    await expectRejected(b, { ...victim, sessionPubkey: attacker.publicKey }, "bad_attestation");
+  });
+
+  test("a newer connection of the same session replaces the older one (4004)", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    const session = generateSigningKeypair();
+    const first = await rawSocket(b.url);
+    first.send(sessionHello(bob, { session }));
+    expect((await first.next()).type).toBe("hello_ack");
+    const second = await rawSocket(b.url);
+    second.send(sessionHello(bob, { session }));
+    expect((await second.next()).type).toBe("hello_ack");
+    expect(await first.closed).toEqual({ code: 4004, reason: "session_replaced" });
+    second.ws.close();
+  });
+});

@@ -1,0 +1,105 @@
+// HTTP routes: health, readiness (503 when the database cannot be written), metrics, the offline
+// API reference, signed mesh creation, and the authenticated hook.
+import { describe, expect, test } from "bun:test";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { createMesh, signedPost } from "../../src/client/http.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+
+describe("operations endpoints", () => {
+  test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
+    await using b = await startBroker();
+    expect((await fetch(`${b.url}/health`)).status).toBe(200);
+    const ready = await fetch(`${b.url}/health/ready`);
+    expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200, body: { status: "ready", reason: null } });
+    const db = (b.ctx.store as SqliteStore).db;
+    db.run("PRAGMA query_only = ON");
+    const broken = await fetch(`${b.url}/health/ready`);
+    expect({ status: broken.status, reason: (await broken.json()).reason }).toEqual({ status: 503, reason: "db_unwritable" });
+    const live = await fetch(`${b.url}/health`);
+    expect({ status: live.status, db: (await live.json()).db }).toEqual({ status: 200, db: "down" });
+    db.run("PRAGMA query_only = OFF");
+    expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+  });
+
+  test("/metrics exposes the broker series", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    for (const series of [
+      "broker_connections_total",
+      "broker_connections_rejected_total",
+      "broker_connections_active 1",
+      "broker_messages_routed_total",
+      "broker_messages_rejected_total",
+      "broker_messages_dropped_by_grant_total",
+      "broker_queue_depth",
+      "broker_hook_requests_total",
+      "broker_db_healthy",
+    ]) {
+      expect(text).toContain(series);
+    }
+    a.close();
+  });
+
+  test("the API reference and OpenAPI document are served without any external URL", async () => {
+    await using b = await startBroker();
+    const html = await (await fetch(`${b.url}/docs`)).text();
+    expect(html).toContain('src="/docs/scalar.js"');
+    expect(html).not.toMatch(/https?:\/\/(?!localhost)[a-z]/i);
+    const js = await fetch(`${b.url}/docs/scalar.js`);
+    expect(js.status).toBe(200);
+    expect((await js.text()).length).toBeGreaterThan(100_000);
+    const spec = await (await fetch(`${b.url}/docs/json`)).json();
+    expect(Object.keys(spec.paths).sort()).toEqual(["/health", "/health/ready", "/hook/set-status", "/metrics", "/v1/invites/{inviteId}/claim", "/v1/meshes"]);
+  });
+});
+
+describe("mesh creation", () => {
+  test("must be signed by the owner key it names; a taken slug is a conflict", async () => {
+    await using b = await startBroker();
+    const owner = generateSigningKeypair();
+    const other = generateSigningKeypair();
+    const body = { meshId: "mesh-id-0001", slug: "team", name: "Team", ownerPubkey: owner.publicKey, ownerDisplayName: "o" };
+    await expect(signedPost(b.url, "/v1/meshes", body, other)).rejects.toMatchObject({ code: "unauthorized" });
+    const unsigned = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect({ status: unsigned.status, code: (await unsigned.json()).error.code }).toEqual({ status: 401, code: "unauthorized" });
+    await createMesh(b.url, owner, { meshId: "mesh-id-0001", slug: "team", name: "Team", ownerDisplayName: "o" });
+    await expect(createMesh(b.url, other, { meshId: "mesh-id-0002", slug: "team", name: "Team", ownerDisplayName: "o" })).rejects.toMatchObject({ code: "conflict" });
+    const bad = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect({ status: bad.status, code: (await bad.json()).error.code }).toEqual({ status: 400, code: "invalid_json" });
+  });
+});
+
+describe("status hook", () => {
+  test("authenticated by the hello_ack token; an unknown token is 401; body cwd/pid are not trusted", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    const post = (token: string, body: unknown) => fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const ok = await post(bb.ack.hookToken, { status: "working" });
+    expect(await ok.json()).toEqual({ ok: true, status: "working", online: true });
+    const ev = await a.waitEvent((e) => e.event === "peer_status" && e.data.status === "working");
+    expect(ev.data.pubkey).toBe(bob.keys.publicKey);
+    const bad = await post("not-a-token", { status: "idle" });
+    expect({ status: bad.status, code: (await bad.json()).error.code }).toEqual({ status: 401, code: "unauthorized" });
+    const spoof = await post(bb.ack.hookToken, { status: "idle", cwd: "/elsewhere", pid: 1 });
+    expect(spoof.status).toBe(400);
+    a.close();
+    bb.close();
+  });
+
+  test("dnd set by hand survives hooks", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    await a.client.request("set_status", { status: "dnd" });
+    const r = await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify({ status: "idle" }) });
+    expect((await r.json()).status).toBe("dnd");
+    a.close();
+  });
+});

@@ -1,0 +1,99 @@
+// Hostile and oversized input: each gets a specific error, the connection survives where it
+// should, the server stays up, and the database is unchanged.
+import { describe, expect, test } from "bun:test";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, envelope, sendText } from "../helpers/mesh.ts";
+import { rawSocket } from "../helpers/raw.ts";
+import { buildHello } from "../../src/client/credentials.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+
+function rowCounts(b: TestBroker) {
+  const db = (b.ctx.store as SqliteStore).db;
+  const count = (t: string) => (db.query(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+  return { messages: count("messages"), queue: count("queue"), members: count("members"), audit: count("audit_log") };
+}
+
+describe("frame limits", () => {
+  test("oversize, too-deep, garbage and invalid frames get specific errors and change nothing", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const s = await rawSocket(b.url);
+    s.send(buildHello({ kind: "member", meshId: owner.meshId, memberId: owner.memberId, keys: owner.keys }, { sessionId: "x", pid: 1, cwd: "/" }));
+    expect((await s.next()).type).toBe("hello_ack");
+    const before = rowCounts(b);
+    const big = { type: "send", id: "big", to: bob.keys.publicKey, clientMessageId: "big-00000001", ...envelope("x".repeat(70_000)) };
+    const cases: [unknown, string][] = [
+      [big, "frame_too_large"],
+      ["[".repeat(40) + "]".repeat(40), "too_deep"],
+      ["[".repeat(10_000), "too_deep"],
+      ["not json at all", "invalid_json"],
+      [{ type: "teleport", id: "t" }, "unknown_type"],
+      [{ type: "send", id: "s1", to: "nobody", clientMessageId: "abcdefgh", ...envelope("x") }, "invalid_frame"],
+      [{ type: "send", id: "s2", to: bob.keys.publicKey, clientMessageId: "abcdefgh", ...envelope("x"), extra: 1 }, "invalid_frame"],
+      [JSON.stringify({ type: "list_peers", id: "p" }).replace("{", '{"__proto__":{"polluted":1},'), "invalid_frame"],
+    ];
+    for (const [frame, code] of cases) {
+      s.send(frame);
+      const reply = await s.next();
+      expect({ type: reply.type, code: reply.code }).toEqual({ type: "error", code });
+    }
+    expect(({} as any).polluted).toBeUndefined();
+    s.send({ type: "list_peers", id: "still-alive" });
+    expect((await s.next()).id).toBe("still-alive");
+    expect(rowCounts(b)).toEqual(before);
+    s.ws.close();
+  });
+
+  test("a frame over the transport cap closes the socket with 1009", async () => {
+    await using b = await startBroker({ maxFrameBytes: 4096 });
+    const s = await rawSocket(b.url);
+    s.send("x".repeat(4096 * 4 + 10));
+    expect((await s.closed).code).toBe(1009);
+  });
+});
+
+describe("rate and connection limits", () => {
+  test("sends over the member's burst are refused with rate_limited", async () => {
+    await using b = await startBroker({ sendBurst: 3, sendRate: 1 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => sendText(a, bob.keys.publicKey, `m${i}`)));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "rejected"]);
+    expect((results[3] as PromiseRejectedResult).reason.code).toBe("rate_limited");
+    a.close();
+  });
+
+  test("connections per address are capped at the upgrade (429 too_many_connections)", async () => {
+    await using b = await startBroker({ maxConnectionsPerIp: 2 });
+    const s1 = await rawSocket(b.url);
+    const s2 = await rawSocket(b.url);
+    const res = await fetch(`${b.url}/ws`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+    expect(res.status).toBe(429);
+    expect((await res.json()).error.code).toBe("too_many_connections");
+    s1.ws.close();
+    s2.ws.close();
+  });
+
+  test("connections per mesh are capped after the hello (capacity)", async () => {
+    await using b = await startBroker({ maxConnectionsPerMesh: 1 });
+    const { owner } = await createTestMesh(b.url);
+    const first = await connect(b.url, owner);
+    await expect(connect(b.url, owner, {}, { reconnect: false })).rejects.toMatchObject({ code: "capacity" });
+    first.close();
+  });
+
+  test("a queue at its quota refuses a DM with quota_exceeded", async () => {
+    await using b = await startBroker({ queueQuota: 2 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    await sendText(a, bob.keys.publicKey, "1");
+    await sendText(a, bob.keys.publicKey, "2");
+    await expect(sendText(a, bob.keys.publicKey, "3")).rejects.toMatchObject({ code: "quota_exceeded" });
+    const bc = await sendText(a, "*", "broadcast");
+    expect(bc.undeliverable).toEqual([{ to: bob.keys.publicKey, code: "quota_exceeded" }]);
+    a.close();
+  });
+});

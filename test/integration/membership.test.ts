@@ -1,0 +1,105 @@
+// Invites, removal, grants and the audit chain over the real protocol.
+import { describe, expect, test } from "bun:test";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createInvite, createTestMesh, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
+import { claimInvite } from "../../src/client/http.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+
+describe("invites", () => {
+  test("50 concurrent claims of an invite with maxUses 5 enroll exactly 5 members", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const inv = await createInvite(b.url, owner, { maxUses: 5 });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => joinWithInvite(b.url, inv, `joiner-${i}`)));
+    const ok = results.filter((r) => r.status === "fulfilled").length;
+    const codes = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason.code);
+    expect({ ok, exhausted: codes.filter((c) => c === "invite_exhausted").length }).toEqual({ ok: 5, exhausted: 45 });
+    const a = await connect(b.url, owner);
+    expect((await a.client.request("member_list", {})).members.length).toBe(6);
+    a.close();
+  });
+
+  test("expired, revoked and forged claims are refused and enroll nobody", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const countMembers = () => ((b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM members").get() as { n: number }).n;
+    const expired = await createInvite(b.url, owner, { expiresInS: 1 });
+    await Bun.sleep(1100);
+    await expect(joinWithInvite(b.url, expired, "late")).rejects.toMatchObject({ code: "invite_expired" });
+    const revoked = await createInvite(b.url, owner);
+    const a = await connect(b.url, owner);
+    await a.client.request("invite_revoke", { inviteId: revoked.inviteId });
+    await expect(joinWithInvite(b.url, revoked, "x")).rejects.toMatchObject({ code: "invite_revoked" });
+    const real = await createInvite(b.url, owner);
+    const forged = { ...real, inviteKeys: generateSigningKeypair() };
+    await expect(joinWithInvite(b.url, forged, "forger")).rejects.toMatchObject({ code: "bad_invite" });
+    await expect(joinWithInvite(b.url, { ...real, inviteId: "no-such-invite" }, "x")).rejects.toMatchObject({ code: "invite_not_found" });
+    expect(countMembers()).toBe(1);
+    await joinWithInvite(b.url, real, "legit");
+    expect(countMembers()).toBe(2);
+    a.close();
+  });
+
+  test("the sealed keys blob reaches claimers and is deleted once the invite is used up", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const inv = await createInvite(b.url, owner, { maxUses: 2, keysBlob: Buffer.from("sealed-by-inviter").toString("base64") });
+    expect((await joinWithInvite(b.url, inv, "one")).keysBlob).toBe(Buffer.from("sealed-by-inviter").toString("base64"));
+    expect((await joinWithInvite(b.url, inv, "two")).keysBlob).not.toBeNull();
+    const row = (b.ctx.store as SqliteStore).db.query("SELECT keys_blob FROM invites WHERE id = ?").get(inv.inviteId) as { keys_blob: string | null };
+    expect(row.keys_blob).toBeNull();
+  });
+
+  test("only owners and admins manage invites and members", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const bb = await connect(b.url, bob);
+    await expect(bb.client.request("invite_list", {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(bb.client.request("member_revoke", { memberId: owner.memberId, ban: true })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(createInvite(b.url, bob)).rejects.toMatchObject({ code: "forbidden" });
+    bb.close();
+  });
+});
+
+describe("grants", () => {
+  test("a blocked sender gets a normal result, the recipient nothing, and the drop is counted", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const carol = await addMember(b.url, owner, "carol");
+    const [a, bb, cc] = await Promise.all([connect(b.url, owner), connect(b.url, bob), connect(b.url, carol)]);
+    await bb.client.request("grant_set", { peer: owner.keys.publicKey, caps: [] });
+    await cc.client.request("grant_set", { peer: owner.keys.publicKey, caps: ["dm"] });
+    expect((await sendText(a, bob.keys.publicKey, "blocked dm")).duplicate).toBe(false);
+    await sendText(a, "*", "broadcast");
+    await sendText(a, carol.keys.publicKey, "allowed dm");
+    expect((await cc.waitMessages(1)).map(textOf)).toEqual(["allowed dm"]);
+    await Bun.sleep(100);
+    expect([bb.messages.length, cc.messages.length]).toEqual([0, 1]);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toContain('broker_messages_dropped_by_grant_total{cap="dm"} 1');
+    expect(metrics).toContain('broker_messages_dropped_by_grant_total{cap="broadcast"} 2');
+    const list = await bb.client.request("grant_list", {});
+    expect(list.grants).toEqual([{ peer: owner.keys.publicKey, caps: [] }]);
+    for (const p of [a, bb, cc]) p.close();
+  });
+});
+
+describe("audit", () => {
+  test("membership events form a verifiable chain; a tampered row is named", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    await a.client.request("member_revoke", { memberId: bob.memberId, ban: true, reason: "spam" });
+    await a.client.request("key_rotate", { epoch: 1, reason: "bob removed" });
+    const log = await a.client.request("audit_log", {});
+    expect(log.entries.map((e) => e.eventType)).toEqual(["mesh_created", "invite_created", "member_joined", "invite_claimed", "member_revoked", "key_rotated"]);
+    expect(await a.client.request("audit_verify", {})).toMatchObject({ valid: true, entries: 6, brokenAt: null });
+    (b.ctx.store as SqliteStore).db.run("UPDATE audit_log SET payload = replace(payload, 'spam', 'nothing') WHERE event_type = 'member_revoked'");
+    expect(await a.client.request("audit_verify", {})).toMatchObject({ valid: false, brokenAt: 5 });
+    a.close();
+  });
+});

@@ -1,0 +1,240 @@
+// Delivery semantics with a real broker on port 0: hello → send → push → ack, the offline queue,
+// FIFO, de-duplication, broadcast/topic fan-out to offline members, priority gating, claims.
+import { describe, expect, test } from "bun:test";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+
+describe("direct messages", () => {
+  test("hello → send → push → ack; the sender's result names the stored message", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    const res = await sendText(a, bob.keys.publicKey, "hi bob");
+    expect(res.duplicate).toBe(false);
+    const [m] = await bb.waitMessages(1);
+    expect({ id: m!.messageId, kind: m!.kind, from: m!.from.pubkey, name: m!.from.name, text: textOf(m!) }).toEqual({
+      id: res.messageId,
+      kind: "direct",
+      from: owner.keys.publicKey,
+      name: "alice",
+      text: "hi bob",
+    });
+    expect(await bb.client.ackSync([m!.messageId])).toEqual({ acked: 1 });
+    expect((await bb.client.request("fetch", {})).messages).toEqual([]);
+    a.close();
+    bb.close();
+  });
+
+  test("messages to an offline member are queued and delivered in order when it returns", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    for (let i = 0; i < 20; i++) await sendText(a, bob.keys.publicKey, `m${i}`);
+    const bb = await connect(b.url, bob);
+    expect(bb.ack.pending).toBe(20);
+    const got = await bb.waitMessages(20);
+    expect(got.map(textOf)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    a.close();
+    bb.close();
+  });
+
+  test("a retried clientMessageId is stored once and acked with the same id", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const first = await sendText(a, bob.keys.publicKey, "once", { clientMessageId: "retry-me-0001" });
+    const again = await sendText(a, bob.keys.publicKey, "once", { clientMessageId: "retry-me-0001" });
+    expect(again).toEqual({ ...first, duplicate: true });
+    const bb = await connect(b.url, bob);
+    await bb.waitMessages(1);
+    await Bun.sleep(100); // a duplicate would arrive in the same flush
+    expect(bb.messages.length).toBe(1);
+    a.close();
+    bb.close();
+  });
+
+  test("unacked messages are redelivered after a reconnect; acked ones never", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    await sendText(a, bob.keys.publicKey, "one");
+    await sendText(a, bob.keys.publicKey, "two");
+    const first = await connect(b.url, bob);
+    const got = await first.waitMessages(2);
+    await first.client.ackSync([got[0]!.messageId]);
+    first.close();
+    const second = await connect(b.url, bob);
+    const again = await second.waitMessages(1);
+    expect(again.map(textOf)).toEqual(["two"]);
+    a.close();
+    second.close();
+  });
+
+  test("two connections of one identity never hold the same message", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    for (let i = 0; i < 200; i++) await sendText(a, bob.keys.publicKey, `m${i}`);
+    const [x, y] = await Promise.all([connect(b.url, bob, { receive: "pull" }), connect(b.url, bob, { receive: "pull" })]);
+    const [fx, fy] = await Promise.all([x.client.request("fetch", { limit: 150 }), y.client.request("fetch", { limit: 150 })]);
+    const ids = [...fx.messages, ...fy.messages].map((m) => m.messageId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(200);
+    a.close();
+    x.close();
+    y.close();
+  });
+
+  test("an unknown recipient key is refused with unknown_recipient", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    await expect(sendText(a, "ab".repeat(32), "x")).rejects.toMatchObject({ code: "unknown_recipient" });
+    a.close();
+  });
+});
+
+describe("fan-out", () => {
+  test("broadcast reaches online and offline members, not the sender", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const carol = await addMember(b.url, owner, "carol");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    await sendText(a, "*", "main is red");
+    expect(textOf((await bb.waitMessages(1))[0]!)).toBe("main is red");
+    const cc = await connect(b.url, carol);
+    const [m] = await cc.waitMessages(1);
+    expect({ kind: m!.kind, to: m!.to, text: textOf(m!) }).toEqual({ kind: "broadcast", to: "*", text: "main is red" });
+    await Bun.sleep(50);
+    expect(a.messages).toEqual([]);
+    for (const p of [a, bb, cc]) p.close();
+  });
+
+  test("#general posts carry increasing offsets and history returns exactly the gap", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const offsets: number[] = [];
+    for (let i = 1; i <= 5; i++) offsets.push((await sendText(a, "#general", `post ${i}`)).topicOffset!);
+    expect(offsets).toEqual([1, 2, 3, 4, 5]);
+    const bb = await connect(b.url, bob);
+    const pushed = await bb.waitMessages(5);
+    expect(pushed.map((m) => [m.topic, m.topicOffset])).toEqual([1, 2, 3, 4, 5].map((o) => ["general", o]));
+    const gap = await bb.client.request("topic_history", { topic: "general", afterOffset: 3 });
+    expect(gap.historyLost).toBe(false);
+    expect(gap.messages.map(textOf)).toEqual(["post 4", "post 5"]);
+    a.close();
+    bb.close();
+  });
+
+  test("topic history beyond retention answers history_lost", async () => {
+    await using b = await startBroker({ topicHistory: 3 });
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    for (let i = 1; i <= 6; i++) await sendText(a, "#general", `p${i}`);
+    const r = await a.client.request("topic_history", { topic: "general", afterOffset: 1 });
+    expect({ lost: r.historyLost, last: r.lastOffset, earliest: r.earliestOffset }).toEqual({ lost: true, last: 6, earliest: 4 });
+    const ok = await a.client.request("topic_history", { topic: "general", afterOffset: 3 });
+    expect(ok.messages.map(textOf)).toEqual(["p4", "p5", "p6"]);
+    a.close();
+  });
+
+  test("posting to a topic you have not joined is forbidden", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    await a.client.request("topic_create", { name: "backend" });
+    const bb = await connect(b.url, bob);
+    await expect(sendText(bb, "#backend", "hi")).rejects.toMatchObject({ code: "forbidden" });
+    await bb.client.request("topic_join", { topic: "backend" });
+    await sendText(bb, "#backend", "hi");
+    expect(textOf((await a.waitMessages(1))[0]!)).toBe("hi");
+    a.close();
+    bb.close();
+  });
+
+  test("@group reaches its members only", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const carol = await addMember(b.url, owner, "carol");
+    const [a, bb, cc] = await Promise.all([connect(b.url, owner), connect(b.url, bob), connect(b.url, carol)]);
+    await bb.client.request("group_join", { group: "backend" });
+    await expect(sendText(a, "@frontend", "x")).rejects.toMatchObject({ code: "unknown_recipient" });
+    await sendText(a, "@backend", "deploy done");
+    expect(textOf((await bb.waitMessages(1))[0]!)).toBe("deploy done");
+    await Bun.sleep(50);
+    expect(cc.messages).toEqual([]);
+    for (const p of [a, bb, cc]) p.close();
+  });
+});
+
+describe("priority gating", () => {
+  test("working holds next and low; now passes; idle releases the held ones in order", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    await bb.client.request("set_status", { status: "working" });
+    await sendText(a, bob.keys.publicKey, "later-1", { priority: "next" });
+    await sendText(a, bob.keys.publicKey, "later-2", { priority: "low" });
+    await sendText(a, bob.keys.publicKey, "urgent", { priority: "now" });
+    expect(textOf((await bb.waitMessages(1))[0]!)).toBe("urgent");
+    await Bun.sleep(50);
+    expect(bb.messages.length).toBe(1);
+    await bb.client.request("set_status", { status: "idle" });
+    expect((await bb.waitMessages(3)).map(textOf)).toEqual(["urgent", "later-1", "later-2"]);
+    a.close();
+    bb.close();
+  });
+
+  test("fetch ignores gating: an explicit read returns held messages", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    await bb.client.request("set_status", { status: "dnd" });
+    await sendText(a, bob.keys.publicKey, "held");
+    const r = await bb.client.request("fetch", {});
+    expect(r.messages.map(textOf)).toEqual(["held"]);
+    a.close();
+    bb.close();
+  });
+});
+
+describe("presence", () => {
+  test("peers see join, status and leave events; a reconnect within grace is silent", async () => {
+    await using b = await startBroker({ presenceGrace: 300 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob, { cwd: "/home/bob/api" });
+    await a.waitEvent((e) => e.event === "peer_joined" && e.data.pubkey === bob.keys.publicKey);
+    await bb.client.request("set_summary", { summary: "fixing /orders" });
+    const st = await a.waitEvent((e) => e.event === "peer_status");
+    expect(st.data).toMatchObject({ pubkey: bob.keys.publicKey, summary: "fixing /orders" });
+    bb.close();
+    const again = await connect(b.url, bob);
+    expect(again.ack.reattached).toBe(true);
+    await Bun.sleep(400);
+    expect(a.events.filter((e) => e.event === "peer_left" || e.event === "peer_joined").length).toBe(1);
+    again.close();
+    await a.waitEvent((e) => e.event === "peer_left", 2000);
+    const peers = await a.client.request("list_peers", {});
+    const bobRow = peers.peers.find((p) => p.pubkey === bob.keys.publicKey)!;
+    expect({ online: bobRow.online, summary: bobRow.summary, seen: bobRow.lastSeenAt !== null }).toEqual({ online: false, summary: "fixing /orders", seen: true });
+    a.close();
+  });
+});

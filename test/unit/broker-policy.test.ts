@@ -1,0 +1,95 @@
+// Pure broker policies: grants lookup, priority gating, dnd stickiness, rate limiting, backoff.
+import { describe, expect, test } from "bun:test";
+import { DEFAULT_CAPS, capFor, effectiveCaps } from "../../src/broker/grants.ts";
+import { deliverable, nextStatus, passes } from "../../src/broker/gating.ts";
+import { RateLimiter } from "../../src/broker/rate-limit.ts";
+import { backoffDelay } from "../../src/client/backoff.ts";
+import { Batcher } from "../../src/broker/batcher.ts";
+import { clientIp } from "../../src/broker/client-ip.ts";
+
+describe("grants: member entry, then session entry, then defaults", () => {
+  const R = "recipient";
+  const M = "m".repeat(64);
+  const S = "s".repeat(64);
+  test.each([
+    ["no entry → defaults", [], null, DEFAULT_CAPS],
+    ["member entry wins over a session entry", [{ recipientMemberId: R, senderPubkey: S, caps: ["dm"] }, { recipientMemberId: R, senderPubkey: M, caps: ["topic"] }], S, ["topic"]],
+    ["session entry when no member entry", [{ recipientMemberId: R, senderPubkey: S, caps: ["broadcast"] }], S, ["broadcast"]],
+    ["session entry ignored for a member sender", [{ recipientMemberId: R, senderPubkey: S, caps: [] }], null, DEFAULT_CAPS],
+    ["empty entry → blocked", [{ recipientMemberId: R, senderPubkey: M, caps: [] }], null, []],
+    ["another recipient's entry does not apply", [{ recipientMemberId: "other", senderPubkey: M, caps: [] }], null, DEFAULT_CAPS],
+  ] as const)("%s", (_n, rows, session, expected) => {
+    expect(effectiveCaps(rows as never, R, M, session)).toEqual(expected as never);
+  });
+  test("kinds map to caps", () => {
+    expect(["direct", "broadcast", "group", "topic"].map((k) => capFor(k as never))).toEqual(["dm", "broadcast", "group", "topic"]);
+  });
+});
+
+describe("gating", () => {
+  test("now always passes; next and low only when idle", () => {
+    expect(deliverable("idle")).toEqual(["now", "next", "low"]);
+    expect(deliverable("working")).toEqual(["now"]);
+    expect(deliverable("dnd")).toEqual(["now"]);
+    expect([passes("working", "now"), passes("working", "next"), passes("dnd", "low"), passes("idle", "low")]).toEqual([true, false, false, true]);
+  });
+  test("dnd is sticky against hooks, not against the user", () => {
+    expect(nextStatus("dnd", "idle", "hook")).toBe("dnd");
+    expect(nextStatus("dnd", "working", "hook")).toBe("dnd");
+    expect(nextStatus("dnd", "idle", "manual")).toBe("idle");
+    expect(nextStatus("working", "idle", "hook")).toBe("idle");
+  });
+});
+
+describe("rate limiter", () => {
+  test("burst, refill at the sustained rate, independent keys, pruning", () => {
+    let t = 0;
+    const rl = new RateLimiter(2, 3, () => t);
+    expect([1, 2, 3, 4].map(() => rl.take("a"))).toEqual([true, true, true, false]);
+    expect(rl.take("b")).toBe(true);
+    t = 499;
+    expect(rl.take("a")).toBe(false);
+    t = 1000;
+    expect([rl.take("a"), rl.take("a"), rl.take("a")]).toEqual([true, true, false]);
+    t = 10_000;
+    expect([1, 2, 3, 4].map(() => rl.take("a"))).toEqual([true, true, true, false]);
+    t = 650_000;
+    rl.take("b");
+    t = 700_000;
+    expect(rl.prune(600_000)).toBe(1);
+    expect(rl.size).toBe(1);
+  });
+});
+
+describe("backoff", () => {
+  test("grows from 1 s to a 30 s cap with jitter in [ceiling/2, ceiling]", () => {
+    expect([0, 1, 2, 3, 4, 5, 10].map((a) => backoffDelay(a, () => 1))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    expect([0, 5].map((a) => backoffDelay(a, () => 0))).toEqual([500, 15000]);
+  });
+});
+
+describe("batcher (group commit)", () => {
+  test("items of one tick share one flush; results arrive in order; a failed flush rejects its batch only", async () => {
+    const flushed: number[][] = [];
+    let fail = false;
+    const b = new Batcher<number, number>(async (items) => {
+      flushed.push(items);
+      if (fail) throw new Error("disk full");
+      return items.map((i) => i * 10);
+    });
+    expect(await Promise.all([1, 2, 3].map((i) => b.submit(i)))).toEqual([10, 20, 30]);
+    fail = true;
+    await expect(b.submit(4)).rejects.toThrow("disk full");
+    fail = false;
+    expect(await b.submit(5)).toBe(50);
+    expect(flushed).toEqual([[1, 2, 3], [4], [5]]);
+  });
+});
+
+describe("client address", () => {
+  test("X-Forwarded-For is believed only from a trusted proxy", () => {
+    expect(clientIp("1.2.3.4", "9.9.9.9", [])).toBe("1.2.3.4");
+    expect(clientIp("10.0.0.1", "9.9.9.9, 10.0.0.2", ["10.0.0.1", "10.0.0.2"])).toBe("9.9.9.9");
+    expect(clientIp("10.0.0.1", null, ["10.0.0.1"])).toBe("10.0.0.1");
+  });
+});
