@@ -32,8 +32,21 @@ export function makeAttestation(memberKeys: SigningKeypair, sessionPubkey: strin
   };
 }
 
+// The broker accepts each signed hello once, and ed25519 is deterministic: two hellos by one key
+// in the same millisecond would be byte-identical and the second refused as a replay. So this
+// process never signs two hellos with the same timestamp for a key.
+const lastTimestamp = new Map<string, number>();
+
+/** A millisecond timestamp strictly greater than any this process used before for `pubkey`. */
+export function freshTimestamp(pubkey: string, now = Date.now()): number {
+  const ts = Math.max(now, (lastTimestamp.get(pubkey) ?? 0) + 1);
+  lastTimestamp.set(pubkey, ts);
+  return ts;
+}
+
 /** A freshly signed hello for these credentials (new timestamp, so never a replay). */
-export function buildHello(c: Credentials, where: Whereabouts, now = Date.now()): HelloFrame | SessionHelloFrame {
+export function buildHello(c: Credentials, where: Whereabouts, at?: number): HelloFrame | SessionHelloFrame {
+  const now = at ?? freshTimestamp(identityKey(c));
   if (c.kind === "member") {
     return {
       type: "hello",

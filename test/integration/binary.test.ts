@@ -1,0 +1,48 @@
+// The compiled executable: built with the release flags, it serves from any directory with its
+// embedded migrations and API reference, ignores a .env in the working directory, and drains on
+// SIGTERM.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tempDir } from "../helpers/broker.ts";
+import { spawnBroker } from "../helpers/process.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const work = tempDir("cm-bin-");
+const bin = join(work, "claudemesh");
+
+beforeAll(async () => {
+  const build = Bun.spawn(["bun", "run", join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  expect(await build.exited).toBe(0);
+}, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const run = (args: string[], cwd = work) => {
+  const p = Bun.spawnSync([bin, ...args], { cwd, env: { ...process.env, CLAUDEMESH_DATA_DIR: join(work, "data") } });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+};
+
+describe("compiled binary", () => {
+  test("--version and --help", () => {
+    const pkg = require(join(ROOT, "package.json"));
+    expect(run(["--version"])).toEqual({ code: 0, out: `claudemesh ${pkg.version}\n`, err: "" });
+    const help = run(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("serve");
+  });
+
+  test("serve --check validates, and a .env in the working directory is not loaded", () => {
+    expect(run(["serve", "--check"])).toMatchObject({ code: 0, out: expect.stringContaining("database writable at schema version 1") });
+    writeFileSync(join(work, ".env"), "CLAUDEMESH_LOG_LEVEL=loud\n");
+    expect(run(["serve", "--check"]).code).toBe(0);
+    expect(run(["serve", "--check", "--log-level", "loud"])).toMatchObject({ code: 2, err: expect.stringContaining("logLevel") });
+  });
+
+  test("serve on port 0 → /health/ready 200, API docs embedded → SIGTERM → exit 0", async () => {
+    await using b = await spawnBroker(join(work, "serve-data"), [], [bin]);
+    expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+    expect((await fetch(`${b.url}/docs/scalar.js`)).status).toBe(200);
+    b.proc.kill("SIGTERM");
+    expect(await b.proc.exited).toBe(0);
+  }, 30_000);
+});
