@@ -31,6 +31,24 @@ export type Broker = {
 
 type WsData = { ip: string; conn?: Conn };
 
+/** Opens the embedded SQLite store named by the config and starts a broker on it. */
+export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
+  const { openSqliteStore } = await import("../store/sqlite/store.ts");
+  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
+  return createBroker({ config, store, log });
+}
+
+/** Validates that the data directory opens, migrates and accepts writes (serve --check). */
+export async function checkStore(config: BrokerConfig): Promise<{ writable: boolean; schemaVersion: number }> {
+  const { openSqliteStore } = await import("../store/sqlite/store.ts");
+  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
+  try {
+    return await store.health();
+  } finally {
+    store.close();
+  }
+}
+
 export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;

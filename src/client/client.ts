@@ -13,7 +13,7 @@ import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import { backoffDelay } from "./backoff.ts";
-import { buildHello, type Credentials, type Whereabouts } from "./credentials.ts";
+import { DEFAULT_ATTESTATION_TTL_MS, buildHello, makeAttestation, type Credentials, type Whereabouts } from "./credentials.ts";
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -54,6 +54,7 @@ export class BrokerClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private opened: { resolve: (a: HelloAckFrame) => void; reject: (e: MeshError) => void } | null = null;
   private ackBuffer: string[] = [];
+  private attestTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: ClientOptions) {}
 
@@ -89,6 +90,7 @@ export class BrokerClient {
         this.opened?.resolve(f);
         this.opened = null;
         for (const p of this.queued.splice(0)) this.transmit(p);
+        this.scheduleAttestationRefresh();
         return;
       case "result":
       case "error": {
@@ -137,6 +139,24 @@ export class BrokerClient {
     this.setState("reconnecting", { code, reason });
     const delay = backoffDelay(this.attempt++, this.opts.random);
     this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /** A session's attestation is renewed at 80 % of its lifetime, so the broker never closes the
+   *  session for an expired one (4101); a reconnect also renews it (buildHello mints a new one). */
+  private scheduleAttestationRefresh(): void {
+    const c = this.opts.credentials;
+    if (c.kind !== "session") return;
+    if (this.attestTimer) clearTimeout(this.attestTimer);
+    const ttl = c.attestationTtlMs ?? DEFAULT_ATTESTATION_TTL_MS;
+    this.attestTimer = setTimeout(() => {
+      if (this.state !== "open") return;
+      const attestation = makeAttestation(c.memberKeys, c.sessionKeys.publicKey, Date.now() + ttl);
+      this.request("attest", { attestation }).then(
+        () => this.scheduleAttestationRefresh(),
+        () => {}, // The broker will close with 4101; the reconnect mints a fresh attestation.
+      );
+    }, Math.floor(ttl * 0.8));
+    (this.attestTimer as { unref?: () => void }).unref?.();
   }
 
   private setState(s: ClientState, detail: { code?: number; reason?: string }): void {
@@ -198,6 +218,7 @@ export class BrokerClient {
   /** Closes for good (no reconnect). Pending requests reject with `unavailable`. */
   close(code = CloseCode.normal, reason = "client closed"): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.attestTimer) clearTimeout(this.attestTimer);
     const ws = this.ws;
     this.setState("closed", { code, reason });
     for (const p of [...this.pending.values(), ...this.queued.splice(0)]) {

@@ -28,6 +28,11 @@ export type BrokerConfig = Readonly<{
   trustedProxies: readonly string[];
 }>;
 
+/** The process environment; the one place outside tests that reads it. */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }

@@ -15,7 +15,11 @@ import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump } from "../delivery.ts";
 
-type Chained = Conn & { chain?: Promise<void> };
+type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number };
+
+/** Frames one connection may have waiting to be handled. A client that outruns the broker by more
+ *  than this is flooding; it is closed rather than allowed to grow the broker's memory. */
+const MAX_QUEUED_FRAMES = 4096;
 
 export function onOpen(ctx: BrokerContext, conn: Conn): void {
   conn.helloTimer = setTimeout(() => reject(ctx, conn, new MeshError("hello_timeout")), ctx.config.helloTimeout);
@@ -24,7 +28,14 @@ export function onOpen(ctx: BrokerContext, conn: Conn): void {
 export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
   conn.lastActivityMs = performance.now();
   conn.awaitingPong = false;
-  conn.chain = (conn.chain ?? Promise.resolve()).then(() => handleFrame(ctx, conn, text));
+  conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
+  if (conn.queuedFrames > MAX_QUEUED_FRAMES) {
+    ctx.metrics.messagesRejected.inc({ reason: "rate_limited" });
+    conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
+    conn.close(CloseCode.policy, "rate_limited");
+    return;
+  }
+  conn.chain = (conn.chain ?? Promise.resolve()).then(() => handleFrame(ctx, conn, text)).finally(() => conn.queuedFrames!--);
 }
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. */
@@ -156,7 +167,8 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   if (!wasReady) return;
   ctx.metrics.connectionsActive.dec();
   ctx.hub.detach(conn);
-  if (conn.inflight.size > 0) {
+  // While draining, claims are left in place: the next start releases them all.
+  if (conn.inflight.size > 0 && !ctx.draining) {
     conn.inflight.clear();
     await ctx.store.releaseClaims(conn.id).catch((err) => ctx.log.error("releasing claims failed", { conn: conn.id, err }));
     // Another connection of the same identity may take over what this one held.

@@ -1,6 +1,6 @@
 // claudemesh serve: load config (flags > env > file > defaults), open the store, run the broker
 // until SIGTERM/SIGINT, then drain and exit 0.
-import { ConfigError, loadBrokerConfig, type BrokerConfig } from "../../config/load.ts";
+import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
 import { VERSION } from "../../version.ts";
@@ -20,10 +20,15 @@ function banner(config: BrokerConfig, url: string): string {
   ].join("\n");
 }
 
+function fail(message: string): never {
+  process.stderr.write(`claudemesh serve: ${message}\n`);
+  process.exit(1);
+}
+
 export async function run(args: Record<string, unknown>): Promise<void> {
   let config: BrokerConfig;
   try {
-    config = loadBrokerConfig({ flags: flagsFrom(args) as never, env: process.env, configFile: (args.config as string) || undefined });
+    config = loadBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: (args.config as string) || undefined });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`claudemesh serve: ${err.message}\n`);
@@ -32,22 +37,13 @@ export async function run(args: Record<string, unknown>): Promise<void> {
     throw err;
   }
   const log = jsonLog(config.logLevel);
-  const { openSqliteStore } = await import("../../store/sqlite/store.ts");
-  let store;
-  try {
-    store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
-  } catch (err) {
-    process.stderr.write(`claudemesh serve: cannot open the database in ${config.dataDir}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  const { checkStore, startBroker } = await import("../../broker/server.ts");
   if (args.check) {
-    const h = await store.health();
-    store.close();
+    const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${err.message}`));
     process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
     process.exit(h.writable ? 0 : 1);
   }
-  const { createBroker } = await import("../../broker/server.ts");
-  const broker = await createBroker({ config, store, log });
+  const broker = await startBroker(config, log).catch((err: Error) => fail(`cannot start: ${err.message}`));
   process.stderr.write(banner(config, broker.url) + "\n");
   const shutdown = async (signal: string) => {
     log.info("shutting down", { signal });

@@ -1,0 +1,156 @@
+// Lean load-generator clients: raw WebSockets with hand-built frames and no schema validation,
+// so the client spends as little of its core as possible. One PeerSet holds many sockets and
+// routes what they receive to the running scenario's handlers. Two dialects: the broker's
+// protocol (signed hello, `send`, pushes acked in batches once per event-loop turn) and the raw
+// relay's (unsigned hello, the frame itself is forwarded, nothing to ack).
+import { randomBytes } from "node:crypto";
+import { buildHello } from "../src/client/credentials.ts";
+import { randomId } from "../src/crypto/hash.ts";
+import type { Member } from "./setup.ts";
+
+/** ~300 bytes of "ciphertext" (base64 of 225 random bytes) and a 24-byte nonce, reused by every
+ *  message: neither the broker nor the relay looks inside. */
+export const CIPHERTEXT = randomBytes(225).toString("base64");
+const NONCE = randomBytes(24).toString("base64");
+/** The broker accepts at most this many ids per ack frame (src/protocol/limits.ts MAX_ACK_BATCH). */
+const ACK_BATCH = 512;
+/** How long one socket may take to open and get its hello_ack. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+export type Dialect = {
+  kind: "broker" | "raw";
+  /** The public key (mailbox) of peer i. */
+  key(i: number): string;
+  hello(i: number): string;
+  send(from: number, to: number, clientMessageId: string): string;
+};
+
+export function brokerDialect(members: readonly Member[]): Dialect {
+  let reqId = 0;
+  return {
+    kind: "broker",
+    key: (i) => members[i]!.keys.publicKey,
+    hello: (i) => {
+      const m = members[i]!;
+      const where = { sessionId: randomId(), pid: process.pid, cwd: "/bench", hostname: "bench", receive: "push" as const };
+      return JSON.stringify(buildHello({ kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys }, where));
+    },
+    send: (_from, to, cid) =>
+      `{"type":"send","id":${++reqId},"to":"${members[to]!.keys.publicKey}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}","priority":"now"}`,
+  };
+}
+
+export function rawDialect(): Dialect {
+  const key = (i: number) => `peer${i}`;
+  return {
+    kind: "raw",
+    key,
+    hello: (i) => `{"type":"hello","pubkey":"${key(i)}"}`,
+    send: (_from, to, cid) => `{"type":"message","to":"${key(to)}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}"}`,
+  };
+}
+
+export type Handlers = {
+  /** A message pushed to peer `to`; `at` is performance.now() when it arrived. */
+  onPush(to: number, clientMessageId: string, at: number): void;
+  /** A `result` or request `error` reached peer `from` (the broker answered one of its requests). */
+  onReply?(from: number, ok: boolean): void;
+};
+
+const NO_HANDLERS: Handlers = { onPush: () => {} };
+
+export class PeerSet {
+  readonly sockets = new Map<number, WebSocket>();
+  handlers: Handlers = NO_HANDLERS;
+  errors = 0;
+  firstError = "";
+  unexpectedCloses = 0;
+  private readonly pendingAcks = new Map<number, string[]>();
+  private ackScheduled = false;
+  private closing = false;
+
+  constructor(
+    readonly dialect: Dialect,
+    private readonly wsUrl: string,
+  ) {}
+
+  /** Opens sockets for these peer indexes, `concurrency` at a time; resolves when every one has
+   *  its hello_ack. Rejects on the first failure. */
+  async connect(indexes: readonly number[], concurrency = 100): Promise<void> {
+    for (let i = 0; i < indexes.length; i += concurrency) {
+      await Promise.all(indexes.slice(i, i + concurrency).map((p) => this.open(p)));
+    }
+  }
+
+  private open(i: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.wsUrl);
+      let ready = false;
+      const timer = setTimeout(() => reject(new Error(`peer ${i}: no hello_ack within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      ws.onopen = () => ws.send(this.dialect.hello(i));
+      ws.onmessage = (ev) => {
+        const text = ev.data as string;
+        if (!ready) {
+          if (!text.startsWith('{"type":"hello_ack"')) return reject(new Error(`peer ${i}: expected hello_ack, got ${text.slice(0, 200)}`));
+          ready = true;
+          clearTimeout(timer);
+          this.sockets.set(i, ws);
+          resolve();
+          return;
+        }
+        this.onFrame(i, text);
+      };
+      ws.onclose = (ev) => {
+        clearTimeout(timer);
+        if (!ready) reject(new Error(`peer ${i}: closed during hello (${ev.code} ${ev.reason})`));
+        else if (!this.closing) this.unexpectedCloses++;
+      };
+    });
+  }
+
+  send(from: number, to: number, clientMessageId: string): void {
+    this.sockets.get(from)!.send(this.dialect.send(from, to, clientMessageId));
+  }
+
+  private onFrame(i: number, text: string): void {
+    if (text.startsWith('{"type":"message"')) {
+      const at = performance.now();
+      const f = JSON.parse(text) as { messageId?: string; clientMessageId: string };
+      if (f.messageId !== undefined) this.queueAck(i, f.messageId);
+      this.handlers.onPush(i, f.clientMessageId, at);
+    } else if (text.startsWith('{"type":"result"')) {
+      this.handlers.onReply?.(i, true);
+    } else if (text.startsWith('{"type":"error"')) {
+      this.errors++;
+      if (!this.firstError) this.firstError = text.slice(0, 300);
+      if (text.includes('"id":')) this.handlers.onReply?.(i, false);
+    }
+    // `event` frames (peer_joined, ...) are ignored.
+  }
+
+  /** Acks go out once per event-loop turn, batched per socket. */
+  private queueAck(i: number, messageId: string): void {
+    let list = this.pendingAcks.get(i);
+    if (!list) this.pendingAcks.set(i, (list = []));
+    list.push(messageId);
+    if (!this.ackScheduled) {
+      this.ackScheduled = true;
+      setImmediate(() => this.flushAcks());
+    }
+  }
+
+  private flushAcks(): void {
+    this.ackScheduled = false;
+    for (const [i, ids] of this.pendingAcks) {
+      const ws = this.sockets.get(i);
+      for (let k = 0; ws && k < ids.length; k += ACK_BATCH) ws.send(`{"type":"ack","messageIds":["${ids.slice(k, k + ACK_BATCH).join('","')}"]}`);
+    }
+    this.pendingAcks.clear();
+  }
+
+  close(): void {
+    this.closing = true;
+    for (const ws of this.sockets.values()) ws.close(1000, "bench done");
+    this.sockets.clear();
+  }
+}

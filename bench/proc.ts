@@ -1,0 +1,61 @@
+// Resource use of a server process, read from /proc (Linux only): resident memory from
+// /proc/<pid>/status VmRSS and CPU time from /proc/<pid>/stat utime+stime.
+import { readFileSync } from "node:fs";
+
+/** Clock ticks per second for /proc/<pid>/stat times. 100 on every Linux we run on
+ *  (USER_HZ is fixed by the kernel ABI on x86 and arm). */
+const CLOCK_TICKS_PER_S = 100;
+
+/** Resident set size of `pid` in MiB; NaN if the process is gone. */
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** User + system CPU seconds used so far by `pid` (all its threads); NaN if it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name (which may contain spaces): state is field 3,
+    // utime field 14 and stime field 15, i.e. indexes 11 and 12 after the ")".
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+
+export type Usage = { cpuPct: number; rssMiB: number; rssPeakMiB: number };
+
+/** Samples a process over a window: CPU% (100 = one core) from the CPU-time delta, RSS at the
+ *  end and its peak over samples every `everyMs`. Call stop() exactly once. */
+export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  let peak = rssMiB(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      const wallS = (performance.now() - t0) / 1000;
+      const rss = rssMiB(pid);
+      return { cpuPct: ((cpuSeconds(pid) - cpu0) / wallS) * 100, rssMiB: rss, rssPeakMiB: Math.max(peak, rss) };
+    },
+  };
+}
+
+/** CPU% of this process over a window, from process.cpuUsage (the load generator's own core). */
+export function watchSelf(): { stop(): number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  return {
+    stop() {
+      const c = process.cpuUsage(c0);
+      return ((c.user + c.system) / 1000 / (performance.now() - t0)) * 100;
+    },
+  };
+}

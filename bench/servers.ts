@@ -1,0 +1,97 @@
+// The servers under test as child processes pinned to CPU 0: the broker (`claudemesh serve`, from
+// source) and the raw relay baseline. Each is started on port 0 and found through its
+// "... listening" JSON log line on stderr; disposing one stops it and removes its data dir.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+/** How long a server may take to print its listening line. */
+const START_TIMEOUT_MS = 20_000;
+/** How long a stopped server may take to drain before it is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+/** Tail of stderr kept for error reports (the rest is read and dropped so the pipe never fills). */
+const STDERR_TAIL_CHARS = 16_384;
+
+/** Lets the broker take the load: by default it rate-limits each member and caps connections. */
+export const LOAD_FLAGS = [
+  "--send-rate", "1000000", "--send-burst", "1000000",
+  "--max-connections-per-ip", "1000000", "--max-connections-per-mesh", "1000000",
+  "--queue-quota", "10000000",
+];
+
+export type ServerProcess = {
+  kind: "broker" | "raw";
+  pid: number;
+  /** ws://127.0.0.1:PORT/ws */
+  wsUrl: string;
+  /** http://127.0.0.1:PORT */
+  httpUrl: string;
+  stderrTail(): string;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** The command prefix that pins a child to one CPU, or [] when taskset is missing. */
+export function pinTo(cpu: number, taskset: string | null): string[] {
+  return taskset ? [taskset, "-c", String(cpu)] : [];
+}
+
+async function start(kind: ServerProcess["kind"], argv: string[], dataDir: string | null, pattern: RegExp): Promise<ServerProcess> {
+  const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  let tail = "";
+  const decoder = new TextDecoder();
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${kind} did not start within ${START_TIMEOUT_MS} ms:\n${tail}`)), START_TIMEOUT_MS);
+    (async () => {
+      let found = false;
+      for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+        tail = (tail + decoder.decode(chunk)).slice(-STDERR_TAIL_CHARS);
+        const m = !found && pattern.exec(tail);
+        if (m) {
+          found = true;
+          clearTimeout(timer);
+          res(m[1]!);
+        }
+      }
+      if (!found) rej(new Error(`${kind} exited before listening (code ${await proc.exited}):\n${tail}`));
+    })();
+  }).catch(async (err) => {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    kind,
+    pid: proc.pid,
+    httpUrl: url,
+    wsUrl: url.replace(/^http/, "ws") + "/ws",
+    stderrTail: () => tail,
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        const t = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);
+        await proc.exited;
+        clearTimeout(t);
+      }
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts `claudemesh serve` with a fresh temp data dir and the load flags. */
+export function startBroker(opts: { synchronous: "full" | "normal"; taskset: string | null; extraArgs?: string[] }): Promise<ServerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "claudemesh-bench-"));
+  const argv = [
+    ...pinTo(0, opts.taskset), process.execPath, "run", join(ROOT, "src/main.ts"), "serve",
+    "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--synchronous", opts.synchronous,
+    ...LOAD_FLAGS, ...(opts.extraArgs ?? []),
+  ];
+  return start("broker", argv, dataDir, /"msg":"broker listening","url":"([^"]+)"/);
+}
+
+/** Starts the raw relay baseline (bench/raw-relay.ts). */
+export function startRawRelay(opts: { taskset: string | null }): Promise<ServerProcess> {
+  const argv = [...pinTo(0, opts.taskset), process.execPath, "run", join(ROOT, "bench/raw-relay.ts")];
+  return start("raw", argv, null, /"msg":"raw relay listening","url":"([^"]+)"/);
+}

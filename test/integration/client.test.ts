@@ -1,0 +1,78 @@
+// The client library against a real broker: reconnect with backoff across a broker restart, the
+// bounded outbound queue while disconnected, session attestation refresh, topic resume by offset.
+import { describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { startBroker, tempDir } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { BrokerClient } from "../../src/client/client.ts";
+import { resumeTopic } from "../../src/client/topics.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+
+describe("client library", () => {
+  test("reconnects after a broker restart and sends what was queued meanwhile, once", async () => {
+    const dir = tempDir();
+    let b = await startBroker({}, { dataDir: dir });
+    const port = b.port;
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const states: string[] = [];
+    const a = await connect(b.url, owner, {}, { random: () => 0, onState: (s) => states.push(s) });
+    await b.stop();
+    const pending = [1, 2, 3].map((i) => a.client.request("send", { to: bob.keys.publicKey, clientMessageId: `queued-${i}-x`, ...envelope(`q${i}`) }));
+    b = await startBroker({ port }, { dataDir: dir });
+    const results = await Promise.all(pending);
+    expect(results.every((r) => !r.duplicate)).toBe(true);
+    expect(states).toContain("reconnecting");
+    expect(a.client.state).toBe("open");
+    const bb = await connect(b.url, bob);
+    expect((await bb.waitMessages(3)).map(textOf)).toEqual(["q1", "q2", "q3"]);
+    a.close();
+    bb.close();
+    await b.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 20_000);
+
+  test("a full outbound queue refuses at once instead of growing", async () => {
+    const b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    let down!: () => void;
+    const reconnecting = new Promise<void>((r) => (down = r));
+    const a = await connect(b.url, owner, {}, { maxQueued: 2, onState: (s) => s === "reconnecting" && down() });
+    await b.stop();
+    await reconnecting;
+    const r = [1, 2, 3].map(() => a.client.request("list_peers", {}, 300).catch((e) => e.code));
+    expect(await Promise.all(r)).toEqual(["timeout", "timeout", "unavailable"]);
+    a.close();
+  });
+
+  test("a session renews its attestation before it expires and stays connected", async () => {
+    await using b = await startBroker({ pingInterval: 200 });
+    const { owner } = await createTestMesh(b.url);
+    const closes: number[] = [];
+    const client = new BrokerClient({
+      url: b.url,
+      credentials: { kind: "session", meshId: owner.meshId, memberId: owner.memberId, memberKeys: owner.keys, sessionKeys: generateSigningKeypair(), attestationTtlMs: 1000 },
+      where: { sessionId: "claude-1", pid: 1, cwd: "/repo/web" },
+      onState: (s, d) => s !== "open" && d.code !== undefined && closes.push(d.code),
+    });
+    const ack = await client.connect();
+    expect(ack.displayName).toBe("owner/web");
+    await Bun.sleep(2500);
+    expect({ state: client.state, closes }).toEqual({ state: "open", closes: [] });
+    client.close();
+  });
+
+  test("topic resume returns exactly the messages after an offset, across pages", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    for (let i = 1; i <= 25; i++) await sendText(a, "#general", `p${i}`);
+    const r = await resumeTopic(a.client, "general", 7, 5);
+    expect({ lost: r.historyLost, last: r.lastOffset, texts: r.messages.map(textOf) }).toEqual({
+      lost: false,
+      last: 25,
+      texts: Array.from({ length: 18 }, (_, i) => `p${i + 8}`),
+    });
+    a.close();
+  });
+});

@@ -1,0 +1,85 @@
+// The dependency direction of DESIGN.md §5, and "each third-party library lives in one place".
+// Reads every import in src/ and fails on an edge the architecture does not allow.
+import { describe, expect, test } from "bun:test";
+import { Glob } from "bun";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const SRC = resolve(import.meta.dir, "../../src");
+
+/** Which of our modules each module may import (leaf modules import none). */
+const ALLOWED: Record<string, string[]> = {
+  protocol: [],
+  crypto: [],
+  log: [],
+  config: [],
+  store: ["protocol", "crypto"],
+  broker: ["store", "crypto", "protocol", "config", "log", "version"],
+  client: ["protocol", "crypto"],
+  mcp: ["client", "protocol", "crypto", "config", "log", "version"],
+  cli: ["client", "broker", "mcp", "config", "log", "protocol", "crypto", "version"],
+  main: ["cli"],
+  version: [],
+  assets: [],
+};
+
+/** Third-party packages and the one module allowed to import each. */
+const OWNER: Record<string, string> = {
+  elysia: "broker",
+  "@elysiajs/swagger": "broker",
+  "prom-client": "broker",
+  "bun:sqlite": "store",
+  citty: "cli",
+  consola: "cli",
+  "@modelcontextprotocol/sdk": "mcp",
+  "libsodium-wrappers": "crypto",
+  "@sinclair/typebox": "protocol",
+};
+
+const moduleOf = (file: string) => relative(SRC, file).split("/")[0]!.replace(/\.(d\.)?ts$/, "");
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"`;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => (m[1] ?? m[2])!);
+}
+
+const files = [...new Glob("**/*.ts").scanSync(SRC)].map((f) => join(SRC, f));
+
+describe("architecture", () => {
+  test("every src/ module is known to the table", () => {
+    expect([...new Set(files.map(moduleOf))].filter((m) => !(m in ALLOWED))).toEqual([]);
+  });
+
+  test("imports follow the dependency direction", () => {
+    const bad: string[] = [];
+    // The scanner must see the imports at all, or this test could never fail.
+    expect(files.flatMap(imports).filter((s) => s.startsWith(".")).length).toBeGreaterThan(100);
+    for (const f of files) {
+      const from = moduleOf(f);
+      for (const spec of imports(f)) {
+        if (!spec.startsWith(".")) continue;
+        const target = resolve(dirname(f), spec);
+        if (!target.startsWith(SRC)) continue; // package.json, node_modules assets, migrations
+        const to = moduleOf(target);
+        if (to !== from && !ALLOWED[from]!.includes(to)) bad.push(`${relative(SRC, f)} → ${spec}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test("each third-party library is imported by one module only", () => {
+    const bad: string[] = [];
+    for (const f of files) {
+      for (const spec of imports(f)) {
+        const pkg = Object.keys(OWNER).find((p) => spec === p || spec.startsWith(`${p}/`));
+        if (pkg && moduleOf(f) !== OWNER[pkg]) bad.push(`${relative(SRC, f)} imports ${spec}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test("the environment is read only in src/config/", () => {
+    const readers = files.filter((f) => moduleOf(f) !== "config" && /process\.env|Bun\.env/.test(readFileSync(f, "utf8")));
+    expect(readers.map((f) => relative(SRC, f))).toEqual([]);
+  });
+});

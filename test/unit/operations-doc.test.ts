@@ -1,0 +1,21 @@
+// docs/operations.md lists every setting with its flag, environment variable and default, and
+// every metric the broker registers.
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
+import { createMetrics } from "../../src/broker/metrics.ts";
+
+const doc = readFileSync(resolve(import.meta.dir, "../../docs/operations.md"), "utf8");
+
+test("every setting has a row with its flag and environment variable", () => {
+  const missing = SETTINGS.filter((s) => !doc.split("\n").some((line) => line.startsWith(`| \`${s.key}\` | \`--${flagName(s.key)}\` | \`${envName(s.key)}\` |`)));
+  expect(missing.map((s) => s.key)).toEqual([]);
+});
+
+test("every broker metric is documented", async () => {
+  const m = createMetrics({ defaultMetrics: false });
+  const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);
+  expect(names.length).toBeGreaterThan(10);
+  expect(names.filter((n) => !doc.includes(`\`${n}`))).toEqual([]);
+});

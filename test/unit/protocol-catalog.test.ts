@@ -1,0 +1,105 @@
+// Pins the tables of docs/protocol.md (§7.1 errors, §7.2 close codes, §8 limits and defaults) to
+// the code they describe: src/protocol/errors.ts, close-codes.ts, limits.ts and src/config/spec.ts.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ERRORS } from "../../src/protocol/errors.ts";
+import { CloseCode, shouldReconnect } from "../../src/protocol/close-codes.ts";
+import * as Limits from "../../src/protocol/limits.ts";
+import { SETTINGS } from "../../src/config/spec.ts";
+
+const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
+
+/** Body rows of the markdown table between <!-- table:name --> and <!-- /table:name -->, as
+ *  trimmed cells with surrounding backticks removed. */
+function table(name: string): string[][] {
+  const start = DOC.indexOf(`<!-- table:${name} -->`);
+  const end = DOC.indexOf(`<!-- /table:${name} -->`);
+  if (start < 0 || end < start) throw new Error(`docs/protocol.md has no table ${name}`);
+  const rows = DOC.slice(start, end)
+    .split("\n")
+    .filter((l) => l.startsWith("|"))
+    .map((l) =>
+      l
+        .slice(1, l.trimEnd().endsWith("|") ? l.trimEnd().length - 1 : undefined)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim().replace(/^`(.*)`$/, "$1")),
+    );
+  return rows.slice(2); // header and separator
+}
+
+const normalise = (s: string) => s.replace(/\s+/g, " ").trim();
+
+describe("error catalog (§7.1)", () => {
+  const rows = table("errors");
+
+  test("every code appears exactly once, and no other", () => {
+    const codes = rows.map((r) => r[0]);
+    expect(codes.filter((c, i) => codes.indexOf(c) !== i)).toEqual([]);
+    expect([...codes].sort()).toEqual(Object.keys(ERRORS).sort());
+  });
+
+  for (const [code, spec] of Object.entries(ERRORS)) {
+    test(code, () => {
+      const row = rows.find((r) => r[0] === code)!;
+      expect({ http: Number(row[1]), retryable: row[2], exit: Number(row[3]), meaning: normalise(row[4]!) }).toEqual({
+        http: spec.http,
+        retryable: spec.retryable ? "yes" : "no",
+        exit: spec.exit,
+        meaning: normalise(spec.doc),
+      });
+    });
+  }
+});
+
+describe("close codes (§7.2)", () => {
+  const rows = table("close-codes");
+
+  test("every CloseCode appears once with its name, and no other", () => {
+    expect(rows.map((r) => [Number(r[0]), r[1]]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual(
+      Object.entries(CloseCode)
+        .map(([name, code]) => [code, name])
+        .sort((a, b) => (a[0] as number) - (b[0] as number)),
+    );
+  });
+
+  test("what the client does agrees with the code's range", () => {
+    for (const r of rows) {
+      const code = Number(r[0]);
+      const action = r[4]!;
+      if (code >= 4000 && code < 4100) expect({ code, action, reconnect: shouldReconnect(code) }).toEqual({ code, action: expect.stringMatching(/^stop/), reconnect: false });
+      if (code >= 4100 && code < 4200) expect({ code, action, reconnect: shouldReconnect(code) }).toEqual({ code, action: expect.stringMatching(/^reconnect/), reconnect: true });
+    }
+  });
+});
+
+describe("limits (§8.1)", () => {
+  const rows = table("limits");
+  const exported = Object.entries(Limits).filter((e): e is [string, number] => typeof e[1] === "number");
+
+  test("every constant of limits.ts appears once with its value, and no other", () => {
+    expect(exported.length).toBeGreaterThan(10);
+    expect(rows.map((r) => [r[0], Number(r[1])]).sort()).toEqual(exported.map(([k, v]) => [k, v]).sort());
+  });
+
+  test("the prose quotes the same values", () => {
+    expect(Limits.MAX_FRAME_BYTES).toBe(64 * 1024);
+    expect(DOC).toContain("65 536 bytes");
+    expect(DOC).toContain(`at most ${Limits.MAX_JSON_DEPTH} nested`);
+    expect(DOC).toContain(`${Limits.HELLO_SKEW_MS.toLocaleString("en").replace(",", " ")} ms`);
+    expect(DOC).toContain(`(${Limits.MAX_ATTESTATION_TTL_MS.toLocaleString("en").replaceAll(",", " ")} ms)`);
+    expect(DOC).toContain(`The protocol version is \`${Limits.PROTOCOL_VERSION}\``);
+  });
+});
+
+describe("broker defaults (§8.2)", () => {
+  const rows = table("broker-defaults");
+
+  test("every listed setting has the default of src/config/spec.ts", () => {
+    expect(rows.length).toBeGreaterThan(10);
+    for (const r of rows) {
+      const s = SETTINGS.find((x) => x.key === r[0]);
+      expect({ key: r[0], known: s !== undefined, value: Number(r[1]) }).toEqual({ key: r[0], known: true, value: s?.default as number });
+    }
+  });
+});

@@ -1,0 +1,239 @@
+// Pins the examples of docs/protocol.md to the real schemas: every ```json frame block decodes
+// with the real codec, every frame type, event and request result has an example, result data
+// has exactly the fields of src/protocol/results.ts, and HTTP bodies match src/protocol/http-bodies.ts.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { decodeClientFrame, decodeServerFrame } from "../../src/protocol/codec.ts";
+import { ClientFrames } from "../../src/protocol/frames.ts";
+import { EventName, ServerFrames } from "../../src/protocol/server-frames.ts";
+import { ERRORS, isErrorCode } from "../../src/protocol/errors.ts";
+import * as Bodies from "../../src/protocol/http-bodies.ts";
+import type { AuditEntry, GrantInfo, InviteInfo, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
+
+const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
+
+/** Fenced blocks of a markdown text with their info string. */
+function fencedBlocks(md: string): { info: string; body: string; line: number }[] {
+  const lines = md.split("\n");
+  const out: { info: string; body: string; line: number }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(.*)$/.exec(lines[i]!);
+    if (!open) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]!);
+    out.push({ info: open[1]!.trim(), body: body.join("\n"), line: start + 1 });
+  }
+  return out;
+}
+
+const blocks = fencedBlocks(DOC);
+const clientExamples = blocks.filter((b) => b.info === "json frame client");
+const serverExamples = blocks.filter((b) => /^json frame server( result=[a-z_]+)?$/.test(b.info));
+const resultExamples = serverExamples.filter((b) => b.info.includes(" result="));
+const at = (b: { line: number }) => `docs/protocol.md:${b.line}`;
+
+// Keys of each request's result data, checked against results.ts at compile time in both
+// directions: `satisfies` refuses a key the type lacks; ResultKeysComplete refuses a missing one.
+type KeysOf<T> = T extends unknown ? keyof T : never;
+const RESULT_KEYS = {
+  send: { keys: ["messageId", "duplicate", "createdAt", "topicOffset", "undeliverable"], optional: ["topicOffset"] },
+  ack: { keys: ["acked"] },
+  fetch: { keys: ["messages", "remaining"] },
+  list_peers: { keys: ["peers"] },
+  set_status: { keys: ["status", "released"] },
+  set_summary: { keys: ["summary"] },
+  attest: { keys: ["expiresAt"] },
+  session_end: { keys: ["ended"] },
+  topic_create: { keys: ["topic"] },
+  topic_list: { keys: ["topics"] },
+  topic_join: { keys: ["topic", "joined"] },
+  topic_leave: { keys: ["topic", "left"] },
+  topic_members: { keys: ["topic", "members"] },
+  topic_history: { keys: ["topic", "messages", "lastOffset", "earliestOffset", "historyLost"] },
+  group_join: { keys: ["group"] },
+  group_leave: { keys: ["group"] },
+  grant_set: { keys: ["peer", "caps"] },
+  grant_list: { keys: ["grants", "defaults"] },
+  member_list: { keys: ["members"] },
+  member_revoke: { keys: ["memberId", "banned", "disconnected"] },
+  leave: { keys: ["left"] },
+  invite_create: { keys: ["invite"] },
+  invite_list: { keys: ["invites"] },
+  invite_revoke: { keys: ["inviteId", "revoked"] },
+  key_rotate: { keys: ["epoch"] },
+  audit_log: { keys: ["entries"] },
+  audit_verify: { keys: ["valid", "entries", "head", "brokenAt", "reason"] },
+} as const satisfies { [T in keyof Results]: { keys: readonly KeysOf<Results[T]>[]; optional?: readonly KeysOf<Results[T]>[] } };
+type MissingResultKeys = { [T in keyof Results]: Exclude<KeysOf<Results[T]>, (typeof RESULT_KEYS)[T]["keys"][number]> }[keyof Results];
+const ResultKeysComplete: [MissingResultKeys] extends [never] ? true : false = true;
+
+const RECORD_KEYS = {
+  PeerInfo: ["pubkey", "kind", "memberId", "memberPubkey", "displayName", "online", "status", "summary", "cwd", "hostname", "connectedAt", "lastSeenAt", "groups"],
+  MemberInfo: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned"],
+  TopicInfo: ["name", "description", "createdAt", "members", "lastOffset", "joined"],
+  TopicMemberInfo: ["memberId", "displayName", "pubkey", "role"],
+  InviteInfo: ["inviteId", "role", "maxUses", "usedCount", "expiresAt", "createdAt", "createdBy", "revokedAt"],
+  GrantInfo: ["peer", "caps"],
+  AuditEntry: ["seq", "meshId", "eventType", "actor", "payload", "createdAt", "prevHash", "hash"],
+} as const satisfies {
+  PeerInfo: readonly (keyof PeerInfo)[];
+  MemberInfo: readonly (keyof MemberInfo)[];
+  TopicInfo: readonly (keyof TopicInfo)[];
+  TopicMemberInfo: readonly (keyof TopicMemberInfo)[];
+  InviteInfo: readonly (keyof InviteInfo)[];
+  GrantInfo: readonly (keyof GrantInfo)[];
+  AuditEntry: readonly (keyof AuditEntry)[];
+};
+type RecordTypes = { PeerInfo: PeerInfo; MemberInfo: MemberInfo; TopicInfo: TopicInfo; TopicMemberInfo: TopicMemberInfo; InviteInfo: InviteInfo; GrantInfo: GrantInfo; AuditEntry: AuditEntry };
+type MissingRecordKeys = { [R in keyof RecordTypes]: Exclude<keyof RecordTypes[R], (typeof RECORD_KEYS)[R][number]> }[keyof RecordTypes];
+const RecordKeysComplete: [MissingRecordKeys] extends [never] ? true : false = true;
+
+/** Where result data nests records or message frames: [request, field, record kind, is list]. */
+const NESTED: [keyof Results, string, keyof RecordTypes | "message", boolean][] = [
+  ["fetch", "messages", "message", true],
+  ["topic_history", "messages", "message", true],
+  ["list_peers", "peers", "PeerInfo", true],
+  ["member_list", "members", "MemberInfo", true],
+  ["topic_create", "topic", "TopicInfo", false],
+  ["topic_list", "topics", "TopicInfo", true],
+  ["topic_members", "members", "TopicMemberInfo", true],
+  ["invite_create", "invite", "InviteInfo", false],
+  ["invite_list", "invites", "InviteInfo", true],
+  ["grant_list", "grants", "GrantInfo", true],
+  ["audit_log", "entries", "AuditEntry", true],
+];
+
+test("the key lists are complete (compile-time checks hold)", () => {
+  expect(ResultKeysComplete).toBe(true);
+  expect(RecordKeysComplete).toBe(true);
+});
+
+describe("frame examples decode with the real codec", () => {
+  test("there are examples", () => {
+    expect(clientExamples.length).toBeGreaterThanOrEqual(Object.keys(ClientFrames).length);
+    expect(serverExamples.length).toBeGreaterThanOrEqual(Object.keys(ServerFrames).length);
+  });
+  for (const b of clientExamples) {
+    test(`client ${at(b)}`, () => {
+      expect(() => decodeClientFrame(b.body)).not.toThrow();
+    });
+  }
+  for (const b of serverExamples) {
+    test(`server ${at(b)}`, () => {
+      expect(() => decodeServerFrame(b.body)).not.toThrow();
+    });
+  }
+  test("every frame block is one line of JSON text (copy-pasteable as a WebSocket frame)", () => {
+    for (const b of [...clientExamples, ...serverExamples]) expect({ at: at(b), lines: b.body.split("\n").length }).toEqual({ at: at(b), lines: 1 });
+  });
+});
+
+describe("coverage", () => {
+  const typesOf = (bs: typeof blocks) => new Set(bs.map((b) => JSON.parse(b.body).type as string));
+
+  test("every client frame type has an example", () => {
+    const seen = typesOf(clientExamples);
+    expect(Object.keys(ClientFrames).filter((t) => !seen.has(t))).toEqual([]);
+  });
+
+  test("every server frame type has an example", () => {
+    const seen = typesOf(serverExamples);
+    expect(Object.keys(ServerFrames).filter((t) => !seen.has(t))).toEqual([]);
+  });
+
+  test("every event has an example", () => {
+    const names = EventName.anyOf.map((s) => s.const as string);
+    const seen = new Set(serverExamples.map((b) => JSON.parse(b.body)).filter((f) => f.type === "event").map((f) => f.event));
+    expect(names.filter((n) => !seen.has(n))).toEqual([]);
+  });
+
+  test("every request type has a result example, and nothing else claims to be one", () => {
+    const requests = Object.keys(ClientFrames).filter((t) => t !== "hello" && t !== "session_hello");
+    expect(requests.sort()).toEqual(Object.keys(RESULT_KEYS).sort());
+    const seen = new Set(resultExamples.map((b) => /result=([a-z_]+)/.exec(b.info)![1]));
+    expect(requests.filter((t) => !seen.has(t))).toEqual([]);
+    expect([...seen].filter((t) => !requests.includes(t!))).toEqual([]);
+  });
+
+  test("the system notice example is a message_expired notice", () => {
+    const notices = serverExamples.map((b) => JSON.parse(b.body)).filter((f) => f.type === "message" && f.kind === "system");
+    expect(notices.length).toBe(1);
+    const n = notices[0];
+    expect({ nonce: n.nonce, ciphertext: n.ciphertext, event: n.notice.event, replyTo: n.replyTo, cmid: n.clientMessageId }).toEqual({
+      nonce: "",
+      ciphertext: "",
+      event: "message_expired",
+      replyTo: n.notice.messageId,
+      cmid: `expired-${n.notice.messageId}`,
+    });
+  });
+});
+
+describe("result data matches src/protocol/results.ts", () => {
+  for (const b of resultExamples) {
+    const type = /result=([a-z_]+)/.exec(b.info)![1] as keyof Results;
+    test(`${type} ${at(b)}`, () => {
+      const frame = JSON.parse(b.body);
+      expect(frame.type).toBe("result");
+      const spec: { keys: readonly string[]; optional?: readonly string[] } = RESULT_KEYS[type];
+      const data = frame.data as Record<string, unknown>;
+      const required = spec.keys.filter((k) => !spec.optional?.includes(k));
+      expect({ unknown: Object.keys(data).filter((k) => !spec.keys.includes(k)), missing: required.filter((k) => !(k in data)) }).toEqual({ unknown: [], missing: [] });
+      for (const [req, field, kind, list] of NESTED) {
+        if (req !== type) continue;
+        const items = (list ? data[field] : [data[field]]) as Record<string, unknown>[];
+        expect(Array.isArray(items)).toBe(true);
+        for (const item of items) {
+          if (kind === "message") expect(() => decodeServerFrame(JSON.stringify(item))).not.toThrow();
+          else expect(Object.keys(item).sort()).toEqual([...RECORD_KEYS[kind]].sort());
+        }
+      }
+    });
+  }
+});
+
+describe("HTTP examples", () => {
+  const schemas = { CreateMeshBody: Bodies.CreateMeshBody, ClaimInviteBody: Bodies.ClaimInviteBody, HookStatusBody: Bodies.HookStatusBody };
+  const bodies = blocks.filter((b) => b.info.startsWith("json http-body "));
+
+  test("every HTTP body schema has an example", () => {
+    const seen = new Set(bodies.map((b) => b.info.split(" ")[2]));
+    expect(Object.keys(schemas).filter((s) => !seen.has(s))).toEqual([]);
+  });
+
+  for (const b of bodies) {
+    const name = b.info.split(" ")[2] as keyof typeof schemas;
+    test(`${name} ${at(b)}`, () => {
+      expect(Object.hasOwn(schemas, name)).toBe(true);
+      const check = TypeCompiler.Compile(schemas[name]);
+      const value = JSON.parse(b.body);
+      expect([...check.Errors(value)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+    });
+  }
+
+  test("error bodies have the shape {error:{code,message,retryable}} with catalog values", () => {
+    const errs = blocks.filter((b) => b.info === "json http-error");
+    expect(errs.length).toBeGreaterThan(0);
+    for (const b of errs) {
+      const { error, ...rest } = JSON.parse(b.body);
+      expect(rest).toEqual({});
+      expect(Object.keys(error).sort()).toEqual(["code", "message", "retryable"]);
+      expect(isErrorCode(error.code)).toBe(true);
+      expect(error.retryable).toBe(ERRORS[error.code as keyof typeof ERRORS].retryable);
+    }
+  });
+
+  test("every error frame example uses a catalog code with its retryable flag", () => {
+    for (const f of serverExamples.map((b) => JSON.parse(b.body)).filter((x) => x.type === "error")) {
+      expect(isErrorCode(f.code)).toBe(true);
+      expect(f.retryable).toBe(ERRORS[f.code as keyof typeof ERRORS].retryable);
+    }
+  });
+
+  test("plain json blocks (responses) are valid JSON", () => {
+    for (const b of blocks.filter((x) => x.info === "json")) expect(() => JSON.parse(b.body)).not.toThrow();
+  });
+});
