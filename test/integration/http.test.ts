@@ -4,7 +4,9 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
 import { createMesh, signedPost } from "../../src/client/http.ts";
-import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
+import { sha256Hex } from "../../src/crypto/hash.ts";
+import { requestCanonical } from "../../src/protocol/canonical.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 describe("operations endpoints", () => {
@@ -73,6 +75,22 @@ describe("mesh creation", () => {
   });
 });
 
+test("a captured signed request cannot be replayed", async () => {
+  await using b = await startBroker();
+  const owner = generateSigningKeypair();
+  const body = JSON.stringify({ meshId: "mesh-id-0003", slug: "replay", name: "R", ownerPubkey: owner.publicKey, ownerDisplayName: "o" });
+  const ts = Date.now();
+  const headers = {
+    "content-type": "application/json",
+    "x-claudemesh-pubkey": owner.publicKey,
+    "x-claudemesh-timestamp": String(ts),
+    "x-claudemesh-signature": signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(body)), owner.secretKey),
+  };
+  const first = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body });
+  const again = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body });
+  expect([first.status, again.status, (await again.json()).error.code]).toEqual([201, 401, "replayed"]);
+});
+
 describe("status hook", () => {
   test("authenticated by the hello_ack token; an unknown token is 401; body cwd/pid are not trusted", async () => {
     await using b = await startBroker();
@@ -89,6 +107,20 @@ describe("status hook", () => {
     expect({ status: bad.status, code: (await bad.json()).error.code }).toEqual({ status: 401, code: "unauthorized" });
     const spoof = await post(bb.ack.hookToken, { status: "idle", cwd: "/elsewhere", pid: 1 });
     expect(spoof.status).toBe(400);
+    a.close();
+    bb.close();
+  });
+
+  test("a request signed by the member key also works; a stranger's key does not", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    expect(await signedPost(b.url, "/hook/set-status", { status: "working", meshId: bob.meshId }, bob.keys)).toEqual({ ok: true, status: "working", online: true });
+    expect((await a.waitEvent((e) => e.event === "peer_status")).data.status).toBe("working");
+    const stranger = generateSigningKeypair();
+    await expect(signedPost(b.url, "/hook/set-status", { status: "idle", meshId: bob.meshId }, stranger)).rejects.toMatchObject({ code: "unauthorized" });
     a.close();
     bb.close();
   });
