@@ -80,10 +80,10 @@ async function start(kind: ServerProcess["kind"], argv: string[], dataDir: strin
 }
 
 /** Starts `claudemesh serve` with a fresh temp data dir and the load flags. */
-export function startBroker(opts: { synchronous: "full" | "normal"; taskset: string | null; extraArgs?: string[] }): Promise<ServerProcess> {
+export function startBroker(opts: { synchronous: "full" | "normal"; taskset: string | null; extraArgs?: string[]; /** e.g. --cpu-prof */ bunArgs?: string[] }): Promise<ServerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "claudemesh-bench-"));
   const argv = [
-    ...pinTo(0, opts.taskset), process.execPath, "run", join(ROOT, "src/main.ts"), "serve",
+    ...pinTo(0, opts.taskset), process.execPath, ...(opts.bunArgs ?? []), "run", join(ROOT, "src/main.ts"), "serve",
     "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--synchronous", opts.synchronous,
     ...LOAD_FLAGS, ...(opts.extraArgs ?? []),
   ];

@@ -5,10 +5,17 @@
 import { helloCanonical, sessionHelloCanonical, attestationCanonical } from "../protocol/canonical.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { HelloFrame, SessionHelloFrame, AttestationFields } from "../protocol/frames.ts";
-import { HELLO_SKEW_MS, MAX_ATTESTATION_TTL_MS } from "../protocol/limits.ts";
+import { HELLO_SKEW_MS, MAX_ATTESTATION_TTL_MS, PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { isPubkeyHex, isSignatureHex, verifyDetached } from "../crypto/sign.ts";
 import type { Store, Member } from "../store/types.ts";
 import type { Identity } from "./conn.ts";
+
+/** A client that speaks a newer protocol than this broker is refused before anything else. */
+export function checkVersion(f: { protocolVersion?: number }): void {
+  if (f.protocolVersion !== undefined && f.protocolVersion > PROTOCOL_VERSION) {
+    throw new MeshError("unsupported_version", `This broker speaks protocol version ${PROTOCOL_VERSION}; the client sent ${f.protocolVersion}.`);
+  }
+}
 
 function checkSkew(timestamp: number, now: number): void {
   if (Math.abs(now - timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew", `Hello timestamp is ${Math.round((timestamp - now) / 1000)} s from the broker clock (limit ±60 s).`);
@@ -30,6 +37,7 @@ async function consumeSignature(store: Store, signature: string, timestamp: numb
 
 /** Verifies a member hello; returns the connection identity. */
 export async function authenticateHello(store: Store, f: HelloFrame, now: number): Promise<Identity> {
+  checkVersion(f);
   checkSkew(f.timestamp, now);
   if (!isPubkeyHex(f.pubkey) || !isSignatureHex(f.signature)) throw new MeshError("malformed", "pubkey must be 64 lowercase hex and signature 128 lowercase hex.");
   if (!verifyDetached(f.signature, helloCanonical(f.meshId, f.memberId, f.pubkey, f.timestamp), f.pubkey)) throw new MeshError("bad_signature");
@@ -57,6 +65,7 @@ export function checkAttestation(a: AttestationFields, parentPubkey: string, ses
 
 /** Verifies a session hello and its attestation; returns the connection identity. */
 export async function authenticateSessionHello(store: Store, f: SessionHelloFrame, now: number): Promise<Identity> {
+  checkVersion(f);
   checkSkew(f.timestamp, now);
   if (!isPubkeyHex(f.parentMemberPubkey) || !isPubkeyHex(f.sessionPubkey) || !isSignatureHex(f.signature)) {
     throw new MeshError("malformed", "Keys must be 64 lowercase hex and the signature 128 lowercase hex.");

@@ -72,6 +72,12 @@ async function applyGrants(ctx: BrokerContext, sender: Identity, route: Route): 
  *  while this one commits, without reordering a connection's sends. */
 export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"send">, submitted: () => void = () => {}): Promise<Results["send"]> {
   const sender = conn.identity!;
+  // A retry of a stored message is answered before anything that could refuse it.
+  const prior = await ctx.store.findSent(sender.meshId, sender.pubkey, f.clientMessageId);
+  if (prior) {
+    submitted();
+    return resultOf(prior, true, []);
+  }
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
   const route = await resolve(ctx, sender, f.to);
   const granted = await applyGrants(ctx, sender, route);
@@ -119,8 +125,11 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     ctx.metrics.messagesRouted.inc({ priority });
     deliver(ctx, outcome.message, outcome.recipients, conns);
   }
-  const m = outcome.message;
-  return { messageId: m.id, duplicate: outcome.duplicate, createdAt: m.createdAt, ...(m.topicOffset !== null ? { topicOffset: m.topicOffset } : {}), undeliverable };
+  return resultOf(outcome.message, outcome.duplicate, outcome.duplicate ? [] : undeliverable);
+}
+
+function resultOf(m: StoredMessage, duplicate: boolean, undeliverable: { to: string; code: string }[]): Results["send"] {
+  return { messageId: m.id, duplicate, createdAt: m.createdAt, ...(m.topicOffset !== null ? { topicOffset: m.topicOffset } : {}), undeliverable };
 }
 
 /** After commit: push to the connections that claimed at insert; wake the other recipients. */

@@ -18,7 +18,7 @@ import { RateLimiter } from "./rate-limit.ts";
 import { RosterCache } from "./roster.ts";
 import { clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
-import { onClose, onMessage, onOpen } from "./ws/session.ts";
+import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
 import { startTimers } from "./timers.ts";
 
 export type Broker = {
@@ -111,10 +111,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       },
       message(ws, message) {
         const conn = ws.data.conn!;
-        if (typeof message !== "string") {
-          conn.send({ type: "error", code: "invalid_frame", message: "Frames must be UTF-8 text (JSON).", retryable: false });
-          return;
-        }
+        if (typeof message !== "string") return onBinary(ctx, conn);
         onMessage(ctx, conn, message);
       },
       pong(ws) {

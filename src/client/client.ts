@@ -8,7 +8,7 @@
 // - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes.
 import { decodeServerFrame } from "../protocol/codec.ts";
 import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
-import { MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
+import { ERRORS, MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
 import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
@@ -115,7 +115,7 @@ export class BrokerClient {
     if (this.ws !== ws) return;
     this.ws = null;
     const wasOpen = this.state === "open";
-    const retry = this.opts.reconnect !== false && this.state !== "closed" && shouldReconnect(code) && (wasOpen || this.opened === null);
+    const retry = this.opts.reconnect !== false && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && ERRORS[r].retryable) && (wasOpen || this.opened === null);
     if (this.opened) {
       const why = `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
       this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${new MeshError(reason).message}`) : new MeshError("unavailable", why));

@@ -22,6 +22,8 @@ export const CloseCode = {
   left: 4003,
   /** Another connection took over this session identity. Terminal for this socket. */
   sessionReplaced: 4004,
+  /** The session ended for good (session_end); its mailbox is retired. Terminal. */
+  sessionEnded: 4005,
   /** No pong within the liveness window; reconnect. */
   stale: 4100,
   /** The session attestation expired; reconnect with a fresh attestation. */
@@ -30,8 +32,11 @@ export const CloseCode = {
 
 export type CloseCodeName = keyof typeof CloseCode;
 
-/** Whether a client should reconnect after a close with this code. */
-export function shouldReconnect(code: number): boolean {
+/** Whether a client should reconnect (with backoff) after a close with this code. A 1008 is
+ *  retried only when its reason is an error code the catalog marks retryable (capacity,
+ *  unavailable, hello_timeout, rate_limited, internal); `isRetryable` supplies that lookup. */
+export function shouldReconnect(code: number, reason = "", isRetryable: (reason: string) => boolean = () => false): boolean {
   if (code >= 4000 && code < 4100) return false;
-  return code !== CloseCode.policy;
+  if (code === CloseCode.policy) return isRetryable(reason);
+  return true;
 }

@@ -74,9 +74,12 @@ export function decodeClientFrame(text: string, maxBytes = MAX_FRAME_BYTES): Cli
   return checkFrame<ClientFrame>(parseJsonBounded(text, maxBytes), clientCheckers);
 }
 
-/** Client side: raw text from the broker → a validated server frame, or a MeshError. The broker's
- *  own frames may be larger than client frames (a fetch page), so the cap is higher. */
-export function decodeServerFrame(text: string, maxBytes = 16 * MAX_FRAME_BYTES): ServerFrame {
+/** Largest broker frame a client accepts: a full `fetch` or history page (500 messages of up to
+ *  64 KiB each) plus envelopes. Bounded so a hostile broker cannot exhaust the client's memory. */
+export const MAX_SERVER_FRAME_BYTES = 40 * 1024 * 1024;
+
+/** Client side: raw text from the broker → a validated server frame, or a MeshError. */
+export function decodeServerFrame(text: string, maxBytes = MAX_SERVER_FRAME_BYTES): ServerFrame {
   return checkFrame<ServerFrame>(parseJsonBounded(text, maxBytes), serverCheckers);
 }
 

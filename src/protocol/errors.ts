@@ -1,7 +1,7 @@
 // The error catalog: every error the broker can put on the wire, as data.
 // Each edge maps a code once: WS → `error` frame or close reason, HTTP → status + JSON body,
 // CLI → one line + exit code, MCP → tool result with isError. docs/protocol.md lists the same
-// table; test/unit/protocol-doc.test.ts checks that the two agree.
+// table; test/unit/protocol-catalog.test.ts checks that the two agree.
 
 /** CLI exit codes, shared by every command. */
 export const Exit = {
@@ -41,6 +41,7 @@ export const ERRORS = {
   ttl_too_long: spec(400, false, Exit.usage, "The session attestation is valid for more than 24 hours. Mint one with a shorter expiry."),
   hello_timeout: spec(408, true, Exit.unavailable, "No hello arrived within 10 s of connecting. Send the hello first."),
   no_hello: spec(401, false, Exit.usage, "A request arrived before a successful hello. Send hello or session_hello first."),
+  unsupported_version: spec(400, false, Exit.usage, "The client speaks a newer protocol version than this broker. Upgrade the broker, or use an older client."),
   already_hello: spec(400, false, Exit.usage, "A second hello arrived on an authenticated socket. Open a new connection instead."),
   capacity: spec(503, true, Exit.limited, "The mesh has reached its connection limit. Retry later or ask the operator to raise it."),
   too_many_connections: spec(429, true, Exit.limited, "Too many connections from this address. Close idle ones or ask the operator to raise the limit."),

@@ -161,6 +161,8 @@ export interface Store {
   /** Grant rows of these recipients for either sender key. */
   grantsFor(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]): Promise<Grant[]>;
 
+  /** The message a sender already stored under this client message id, if any (retry detection). */
+  findSent(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null>;
   /** Stores a batch of sends in one transaction (group commit). A retried clientMessageId from the
    *  same sender returns the original message with duplicate=true. Resolves only after commit. */
   commitSends(batch: readonly NewMessage[], topicHistoryLimit: number): Promise<SendOutcome[]>;

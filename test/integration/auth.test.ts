@@ -5,6 +5,7 @@ import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
 import { buildHello, makeAttestation } from "../../src/client/credentials.ts";
+import { BrokerClient } from "../../src/client/client.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
 import { helloCanonical, sessionHelloCanonical } from "../../src/protocol/canonical.ts";
 
@@ -69,6 +70,16 @@ describe("member hello", () => {
     const s = await rawSocket(b.url);
     expect((await s.next()).code).toBe("hello_timeout");
     expect(await s.closed).toEqual({ code: 1008, reason: "hello_timeout" });
+  });
+
+  test("a newer protocol version and a binary first frame are handshake failures", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    await expectRejected(b, { ...memberHello(bob), protocolVersion: 2 }, "unsupported_version");
+    const s = await rawSocket(b.url);
+    s.ws.send(new Uint8Array([1, 2, 3]));
+    expect((await s.next()).code).toBe("malformed");
+    expect(await s.closed).toEqual({ code: 1008, reason: "malformed" });
   });
 
   test("a request before hello is refused with no_hello", async () => {
@@ -136,6 +147,22 @@ describe("session hello", () => {
     await expectRejected(b, forged, "bad_signature");
     // ...or swap in its own session key, which the attestation does not name.
     await expectRejected(b, { ...victim, sessionPubkey: attacker.publicKey }, "bad_attestation");
+  });
+
+  test("session_end retires the session: close 4005, and the client does not reconnect", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    const states: string[] = [];
+    const client = new BrokerClient({
+      url: b.url,
+      credentials: { kind: "session", meshId: bob.meshId, memberId: bob.memberId, memberKeys: bob.keys, sessionKeys: generateSigningKeypair() },
+      where,
+      onState: (s, d) => states.push(`${s}:${d.code ?? ""}`),
+    });
+    await client.connect();
+    expect(await client.request("session_end", {})).toEqual({ ended: true });
+    await Bun.sleep(200);
+    expect(states).toEqual(["open:", "closed:4005"]);
   });
 
   test("a newer connection of the same session replaces the older one (4004)", async () => {

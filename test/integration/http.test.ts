@@ -112,7 +112,7 @@ describe("status hook", () => {
   });
 
   test("a request signed by the member key also works; a stranger's key does not", async () => {
-    await using b = await startBroker();
+    await using b = await startBroker({ presenceGrace: 0 });
     const { owner } = await createTestMesh(b.url);
     const bob = await addMember(b.url, owner, "bob");
     const a = await connect(b.url, owner);
@@ -121,8 +121,15 @@ describe("status hook", () => {
     expect((await a.waitEvent((e) => e.event === "peer_status")).data.status).toBe("working");
     const stranger = generateSigningKeypair();
     await expect(signedPost(b.url, "/hook/set-status", { status: "idle", meshId: bob.meshId }, stranger)).rejects.toMatchObject({ code: "unauthorized" });
-    a.close();
     bb.close();
+    await a.waitEvent((e) => e.event === "peer_left");
+    // Offline: the status is stored and shown as bob's last status.
+    expect(await signedPost(b.url, "/hook/set-status", { status: "idle", summary: "done", meshId: bob.meshId }, bob.keys)).toEqual({ ok: true, status: "idle", online: false });
+    const row = (await a.client.request("list_peers", {})).peers.find((p) => p.pubkey === bob.keys.publicKey)!;
+    expect({ online: row.online, status: row.status, summary: row.summary }).toEqual({ online: false, status: "idle", summary: "done" });
+    await a.client.request("member_revoke", { memberId: bob.memberId, ban: false });
+    await expect(signedPost(b.url, "/hook/set-status", { status: "working", meshId: bob.meshId }, bob.keys)).rejects.toMatchObject({ code: "unauthorized" });
+    a.close();
   });
 
   test("dnd set by hand survives hooks", async () => {

@@ -65,6 +65,18 @@ describe("rate and connection limits", () => {
     a.close();
   });
 
+  test("a retried send is answered as a duplicate even when the rate limit or quota would refuse it", async () => {
+    await using b = await startBroker({ sendBurst: 1, sendRate: 1, queueQuota: 1 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const first = await sendText(a, bob.keys.publicKey, "x", { clientMessageId: "only-once-01" });
+    const retry = await sendText(a, bob.keys.publicKey, "x", { clientMessageId: "only-once-01" });
+    expect(retry).toEqual({ ...first, duplicate: true });
+    await expect(sendText(a, bob.keys.publicKey, "y")).rejects.toMatchObject({ code: "rate_limited" });
+    a.close();
+  });
+
   test("connections per address are capped at the upgrade (429 too_many_connections)", async () => {
     await using b = await startBroker({ maxConnectionsPerIp: 2 });
     const s1 = await rawSocket(b.url);

@@ -6,6 +6,7 @@ import { RateLimiter } from "../../src/broker/rate-limit.ts";
 import { backoffDelay } from "../../src/client/backoff.ts";
 import { Batcher } from "../../src/broker/batcher.ts";
 import { clientIp } from "../../src/broker/client-ip.ts";
+import { shouldReconnect } from "../../src/protocol/close-codes.ts";
 
 describe("grants: member entry, then session entry, then defaults", () => {
   const R = "recipient";
@@ -58,6 +59,21 @@ describe("rate limiter", () => {
     t = 700_000;
     expect(rl.prune(600_000)).toBe(1);
     expect(rl.size).toBe(1);
+  });
+});
+
+describe("reconnect policy", () => {
+  const retryable = (r: string) => ["capacity", "unavailable"].includes(r);
+  test.each([
+    [1000, "", true],
+    [1001, "shutting down", true],
+    [1008, "bad_signature", false],
+    [1008, "capacity", true],
+    [4001, "kicked", false],
+    [4005, "session_ended", false],
+    [4100, "stale", true],
+  ] as const)("close %i %s → reconnect %p", (code, reason, expected) => {
+    expect(shouldReconnect(code, reason, retryable)).toBe(expected);
   });
 });
 

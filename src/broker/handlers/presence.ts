@@ -104,7 +104,7 @@ export async function handleSessionEnd(ctx: BrokerContext, conn: Conn): Promise<
   ctx.roster.invalidate(id.meshId);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   setTimeout(() => {
-    for (const c of p?.conns ?? []) c.close(CloseCode.normal, "session_ended");
+    for (const c of p?.conns ?? []) c.close(CloseCode.sessionEnded, "session_ended");
     if (p) ctx.hub.remove(p);
   }, 0);
   return { ended: true };

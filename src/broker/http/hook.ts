@@ -3,31 +3,36 @@
 // Nothing in the body (cwd, pid) is trusted to pick the peer.
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
-import { HookStatusBody } from "../../protocol/http-bodies.ts";
+import { HookStatusBody, type HookStatusBodyT } from "../../protocol/http-bodies.ts";
+import type { Status } from "../../protocol/fields.ts";
 import { safeEqual } from "../../crypto/hash.ts";
 import type { BrokerContext } from "../context.ts";
-import type { Presence } from "../hub.ts";
 import { applyStatus } from "../handlers/presence.ts";
+import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
 
-async function presencesFor(ctx: BrokerContext, request: Request, body: string, meshId: string | undefined): Promise<Presence[]> {
-  const auth = request.headers.get("authorization") ?? "";
-  if (auth.startsWith("Bearer ")) {
-    const token = auth.slice(7).trim();
-    const p = ctx.hub.byHookToken(token);
-    if (!p || !safeEqual(p.hookToken, token)) throw new MeshError("unauthorized", "Unknown or expired hook token; the session must reconnect.");
-    return [p];
-  }
-  const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body }, ctx.now());
-  if (!meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
-  const p = ctx.hub.get(meshId, signer);
-  if (!p) {
-    const member = await ctx.store.getMemberByPubkey(meshId, signer);
-    const session = member ? null : await ctx.store.getSession(meshId, signer);
-    if (!member && !session) throw new MeshError("unauthorized", "The signing key is not a member or session of that mesh.");
-    return [];
-  }
-  return [p];
+type Outcome = { status: Status; online: boolean };
+
+async function byToken(ctx: BrokerContext, token: string, body: HookStatusBodyT): Promise<Outcome> {
+  const p = ctx.hub.byHookToken(token);
+  if (!p || !safeEqual(p.hookToken, token)) throw new MeshError("unauthorized", "Unknown or expired hook token; the session must reconnect.");
+  return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
+}
+
+async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
+  const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body: raw }, ctx.now());
+  if (!body.meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
+  const p = ctx.hub.get(body.meshId, signer);
+  if (p) return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
+  // Offline: the key must belong to an active member, or to a live session of one. The status is
+  // stored and shown to peers as that peer's last status.
+  const member = await ctx.store.getMemberByPubkey(body.meshId, signer);
+  const session = member ? null : await ctx.store.getSession(body.meshId, signer);
+  const owner = member ?? (session && session.endedAt === null ? await ctx.store.getMember(body.meshId, session.memberId) : null);
+  if (!owner || owner.revokedAt !== null) throw new MeshError("unauthorized", "The signing key is not an active member or session of that mesh.");
+  const status = nextStatus((member ?? session)!.status, body.status, "hook");
+  await ctx.store.setPresence(body.meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
+  return { status, online: false };
 }
 
 export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string) {
@@ -35,11 +40,10 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     "/hook/set-status",
     async ({ body, request }) => {
       try {
-        const targets = await presencesFor(ctx, request, rawBody(request), body.meshId);
-        let status = body.status;
-        for (const p of targets) status = await applyStatus(ctx, p, body.status, "hook", body.summary);
+        const auth = request.headers.get("authorization") ?? "";
+        const out = auth.startsWith("Bearer ") ? await byToken(ctx, auth.slice(7).trim(), body) : await bySignature(ctx, request, rawBody(request), body);
         ctx.metrics.hookRequests.inc({ outcome: "ok" });
-        return { ok: true, status, online: targets.length > 0 };
+        return { ok: true, ...out };
       } catch (err) {
         ctx.metrics.hookRequests.inc({ outcome: err instanceof MeshError ? err.code : "internal" });
         throw err;

@@ -18,6 +18,8 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
       async ({ body, request, set }) => {
         const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now());
         if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
+        // Reserved so no mesh id can make a canonical string read like one of our labelled ones.
+        if (body.meshId.startsWith("claudemesh")) throw new MeshError("invalid_argument", "Mesh ids may not start with \"claudemesh\".");
         const { mesh, owner } = await ctx.store.createMesh({
           mesh: { id: body.meshId, slug: body.slug, name: body.name, ownerPubkey: body.ownerPubkey, createdAt: ctx.now() },
           owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },

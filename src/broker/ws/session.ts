@@ -25,6 +25,13 @@ export function onOpen(ctx: BrokerContext, conn: Conn): void {
   conn.helloTimer = setTimeout(() => reject(ctx, conn, new MeshError("hello_timeout")), ctx.config.helloTimeout);
 }
 
+/** Frames must be UTF-8 text. Before the hello this is a handshake failure like any other. */
+export function onBinary(ctx: BrokerContext, conn: Conn): void {
+  const err = new MeshError("invalid_frame", "Frames must be UTF-8 text (JSON).");
+  if (conn.state === "hello") return reject(ctx, conn, new MeshError("malformed", err.message));
+  replyError(ctx, conn, err, undefined);
+}
+
 export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
   conn.lastActivityMs = performance.now();
   conn.awaitingPong = false;

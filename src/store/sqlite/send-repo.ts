@@ -32,11 +32,17 @@ export class SendRepo {
     return outcomes;
   }
 
-  private commitOne(m: NewMessage, topicHistoryLimit: number, delta: DepthDelta): SendOutcome {
+  /** The stored message of this sender key with this client message id, or null. */
+  findSent(meshId: string, senderPubkey: string, clientMessageId: string): StoredMessage | null {
     const prior = this.db
       .query<MessageRow, [string, string, string]>(`${MESSAGE_SELECT} WHERE m.mesh_id = ? AND m.sender_pubkey = ? AND m.client_message_id = ?`)
-      .get(m.meshId, m.senderPubkey, m.clientMessageId);
-    if (prior) return { message: messageFromRow(prior), duplicate: true, recipients: [] };
+      .get(meshId, senderPubkey, clientMessageId);
+    return prior ? messageFromRow(prior) : null;
+  }
+
+  private commitOne(m: NewMessage, topicHistoryLimit: number, delta: DepthDelta): SendOutcome {
+    const prior = this.findSent(m.meshId, m.senderPubkey, m.clientMessageId);
+    if (prior) return { message: prior, duplicate: true, recipients: [] };
 
     const topic = m.topicId === null ? null : this.nextOffset(m.meshId, m.topicId);
     const message: StoredMessage = {

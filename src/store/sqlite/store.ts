@@ -211,6 +211,10 @@ export class SqliteStore implements T.Store {
   }
 
   // Messages and queues.
+  async findSent(meshId: string, senderPubkey: string, clientMessageId: string) {
+    return guard(() => this.sends.findSent(meshId, senderPubkey, clientMessageId));
+  }
+
   async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
     return guard(() => this.sends.commit(batch, topicHistoryLimit));
   }

@@ -1,0 +1,66 @@
+// A mesh and its members, made through the real flows: a signed POST /v1/meshes for the owner,
+// one invite (maxUses = count) created over the WebSocket with a real signature, and every member
+// claimed over HTTP, concurrently in chunks. Timings are returned so the report can show them.
+import { randomBytes } from "node:crypto";
+import { buildHello } from "../src/client/credentials.ts";
+import { claimInvite, createMesh } from "../src/client/http.ts";
+import { randomId } from "../src/crypto/hash.ts";
+import { generateSigningKeypair, signDetached, signingKeypairFromSeed, type SigningKeypair } from "../src/crypto/sign.ts";
+import { inviteCanonical } from "../src/protocol/canonical.ts";
+
+export type Member = { meshId: string; memberId: string; keys: SigningKeypair };
+
+/** Claims in flight at once: enough to keep the broker busy, few enough not to time out. */
+const CLAIM_CHUNK = 50;
+const INVITE_TIMEOUT_MS = 15_000;
+
+/** One request over a fresh WebSocket as `admin`: hello, the request, its result, close. */
+function adminRequest(wsUrl: string, admin: Member, request: Record<string, unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    const timer = setTimeout(() => {
+      ws.close();
+      reject(new Error(`no answer to ${request.type} within ${INVITE_TIMEOUT_MS} ms`));
+    }, INVITE_TIMEOUT_MS);
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      ws.close();
+      fn();
+    };
+    ws.onopen = () => ws.send(JSON.stringify(buildHello({ kind: "member", ...admin }, { sessionId: randomId(), pid: process.pid, cwd: "/bench", receive: "pull" })));
+    ws.onmessage = (ev) => {
+      const f = JSON.parse(String(ev.data));
+      if (f.type === "hello_ack") ws.send(JSON.stringify({ ...request, id: "setup" }));
+      else if (f.type === "result" && f.id === "setup") done(() => resolve(f.data));
+      else if (f.type === "error") done(() => reject(new Error(`${request.type}: ${f.code}: ${f.message}`)));
+    };
+  });
+}
+
+/** Creates a mesh and `count` members (plus the owner, returned separately). */
+export async function setupMesh(httpUrl: string, wsUrl: string, count: number): Promise<{ owner: Member; members: Member[]; ms: number }> {
+  const t0 = performance.now();
+  const ownerKeys = generateSigningKeypair();
+  const slug = `bench-${randomId(4).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
+  const { mesh, member } = await createMesh(httpUrl, ownerKeys, { meshId: randomId(), slug, name: `Bench ${slug}`, ownerDisplayName: "owner" });
+  const owner: Member = { meshId: mesh.id, memberId: member.memberId, keys: ownerKeys };
+
+  const inviteKeys = signingKeypairFromSeed(new Uint8Array(randomBytes(32)));
+  const inviteId = randomId();
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", ownerKeys.publicKey), ownerKeys.secretKey);
+  await adminRequest(wsUrl, owner, { type: "invite_create", inviteId, expiresAt, role: "member", maxUses: count, invitePubkey: inviteKeys.publicKey, signature });
+
+  const members: Member[] = [];
+  for (let i = 0; i < count; i += CLAIM_CHUNK) {
+    const chunk = await Promise.all(
+      Array.from({ length: Math.min(CLAIM_CHUNK, count - i) }, async (_, k) => {
+        const keys = generateSigningKeypair();
+        const r = await claimInvite(httpUrl, { inviteId, meshId: owner.meshId, inviteKeys, joiner: keys, displayName: `peer${i + k}` });
+        return { meshId: owner.meshId, memberId: r.member.memberId, keys };
+      }),
+    );
+    members.push(...chunk);
+  }
+  return { owner, members, ms: performance.now() - t0 };
+}

@@ -1,0 +1,65 @@
+// How every command talks to the user. Human mode: results on stdout, progress and errors on
+// stderr, colour and spinners only on a terminal. --json: exactly one JSON document on stdout
+// (the result, or {"error":{…}}), nothing decorative anywhere. Errors map once to exit codes.
+import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
+import { LocalFileError } from "../client/local/files.ts";
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export type Output = {
+  readonly json: boolean;
+  /** Prints the command's result: `human` in human mode, `data` as JSON in --json mode. */
+  result(data: unknown, human: () => string): void;
+  /** A progress or hint line on stderr (human mode only). */
+  note(line: string): void;
+  /** Runs `work` with a spinner on stderr when stderr is a terminal. */
+  wait<T>(label: string, work: Promise<T>): Promise<T>;
+};
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+export function createOutput(opts: { json: boolean; interactive: boolean }): Output {
+  return {
+    json: opts.json,
+    result(data, human) {
+      process.stdout.write(opts.json ? JSON.stringify(data, null, 2) + "\n" : human() + "\n");
+    },
+    note(line) {
+      if (!opts.json) process.stderr.write(line + "\n");
+    },
+    async wait(label, work) {
+      if (opts.json || !opts.interactive) return work;
+      let i = 0;
+      const timer = setInterval(() => process.stderr.write(`\r${FRAMES[i++ % FRAMES.length]} ${label}`), 80);
+      try {
+        return await work;
+      } finally {
+        clearInterval(timer);
+        process.stderr.write("\r\x1b[2K");
+      }
+    },
+  };
+}
+
+type Described = { code: string; message: string; exit: number; fix: string | null };
+
+function describe(err: unknown): Described {
+  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: null };
+  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: "see `claudemesh <command> --help`" };
+  if (err instanceof LocalFileError) return { code: "local_config", message: err.message, exit: Exit.refused, fix: err.fix };
+  return { code: "internal", message: (err as Error)?.message ?? String(err), exit: Exit.internal, fix: "run again with CLAUDEMESH_DEBUG=1 and report it if it repeats" };
+}
+
+/** Prints an error the way the mode wants and returns the exit code. */
+export function reportError(err: unknown, json: boolean, debug = false): number {
+  const d = describe(err);
+  if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message: d.message } }, null, 2) + "\n");
+  else {
+    process.stderr.write(`claudemesh: ${d.message}\n`);
+    if (d.fix) process.stderr.write(`  fix: ${d.fix}\n`);
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+  return d.exit;
+}

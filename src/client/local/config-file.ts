@@ -1,0 +1,95 @@
+// ~/.claudemesh/config.json: the joined meshes, each with its broker, this member's identity
+// keypair and the mesh keys by epoch. Versioned; validated on read; written atomically, 0600.
+import { join } from "node:path";
+import { MeshError } from "../../protocol/errors.ts";
+import { LocalFileError, assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+
+export const CONFIG_VERSION = 1;
+
+export type MeshKey = { epoch: number; key: string };
+
+export type MeshEntry = {
+  meshId: string;
+  slug: string;
+  name: string;
+  brokerUrl: string;
+  memberId: string;
+  displayName: string;
+  role: "owner" | "admin" | "member";
+  ownerPubkey: string;
+  /** This member's ed25519 identity for the mesh (hex). */
+  publicKey: string;
+  secretKey: string;
+  /** Symmetric mesh keys (base64), newest epoch last. */
+  meshKeys: MeshKey[];
+  joinedAt: number;
+};
+
+export type LocalConfig = { version: typeof CONFIG_VERSION; meshes: MeshEntry[] };
+
+export const configPath = (dir: string) => join(dir, "config.json");
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+
+function checkEntry(e: any, i: number): MeshEntry {
+  const bad = (field: string) => new LocalFileError(`config.json: meshes[${i}].${field} is missing or invalid.`, "restore it from a backup (claudemesh restore FILE) or re-join the mesh");
+  for (const f of ["meshId", "slug", "name", "brokerUrl", "memberId", "displayName"]) if (typeof e?.[f] !== "string" || e[f] === "") throw bad(f);
+  if (!["owner", "admin", "member"].includes(e.role)) throw bad("role");
+  if (!HEX64.test(e.publicKey ?? "")) throw bad("publicKey");
+  if (!HEX128.test(e.secretKey ?? "")) throw bad("secretKey");
+  if (!HEX64.test(e.ownerPubkey ?? "")) throw bad("ownerPubkey");
+  if (!Array.isArray(e.meshKeys) || !e.meshKeys.every((k: any) => Number.isInteger(k?.epoch) && typeof k?.key === "string")) throw bad("meshKeys");
+  return e as MeshEntry;
+}
+
+/** Parses and validates config.json text. */
+export function parseConfig(text: string): LocalConfig {
+  let raw: any;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new LocalFileError("config.json is not valid JSON.", "restore it from a backup (claudemesh restore FILE)");
+  }
+  if (raw?.version !== CONFIG_VERSION) {
+    throw new LocalFileError(`config.json has version ${JSON.stringify(raw?.version)}; this claudemesh reads version ${CONFIG_VERSION}.`, "upgrade claudemesh");
+  }
+  if (!Array.isArray(raw.meshes)) throw new LocalFileError("config.json: meshes must be a list.");
+  return { version: CONFIG_VERSION, meshes: raw.meshes.map(checkEntry) };
+}
+
+/** Loads the config (an empty one if none exists). Refuses a directory or file others can read. */
+export function loadConfig(dir: string): LocalConfig {
+  try {
+    assertPrivate(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { version: CONFIG_VERSION, meshes: [] };
+    throw err;
+  }
+  const text = readPrivateFile(configPath(dir));
+  return text === null ? { version: CONFIG_VERSION, meshes: [] } : parseConfig(text);
+}
+
+export function saveConfig(dir: string, cfg: LocalConfig): void {
+  ensurePrivateDir(dir);
+  writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n");
+}
+
+/** Adds or replaces the entry for a mesh id. */
+export function upsertMesh(cfg: LocalConfig, entry: MeshEntry): LocalConfig {
+  return { ...cfg, meshes: [...cfg.meshes.filter((m) => m.meshId !== entry.meshId), entry] };
+}
+
+/** Picks a mesh by slug or id; with no selector, the only joined mesh. */
+export function selectMesh(cfg: LocalConfig, selector?: string | null): MeshEntry {
+  if (cfg.meshes.length === 0) throw new MeshError("not_found", "You have not joined any mesh. Create one with `claudemesh new <name>` or join with `claudemesh join <link>`.");
+  if (!selector) {
+    if (cfg.meshes.length === 1) return cfg.meshes[0]!;
+    throw new MeshError("invalid_argument", `You are in several meshes (${cfg.meshes.map((m) => m.slug).join(", ")}); choose one with --mesh <slug>.`);
+  }
+  const m = cfg.meshes.find((x) => x.slug === selector || x.meshId === selector);
+  if (!m) throw new MeshError("not_found", `No joined mesh "${selector}". Joined: ${cfg.meshes.map((x) => x.slug).join(", ") || "none"}.`);
+  return m;
+}
+
+export const currentKey = (m: MeshEntry): MeshKey | undefined => m.meshKeys.reduce<MeshKey | undefined>((a, k) => (!a || k.epoch > a.epoch ? k : a), undefined);

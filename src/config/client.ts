@@ -1,0 +1,23 @@
+// Settings of the client side (CLI, MCP server, hooks), read once from the environment.
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export type ClientEnv = Readonly<{
+  /** ~/.claudemesh, or CLAUDEMESH_CONFIG_DIR. */
+  configDir: string;
+  /** CLAUDEMESH_BROKER_URL: the broker `new` uses when --broker is not given. */
+  brokerUrl: string | null;
+  /** CLAUDEMESH_DEBUG=1: verbose logs on stderr. */
+  debug: boolean;
+  /** Colour and spinners only for a terminal, never under CI or NO_COLOR. */
+  interactive: boolean;
+}>;
+
+export function clientEnv(env: Record<string, string | undefined> = process.env, stderrIsTty = Boolean(process.stderr.isTTY)): ClientEnv {
+  return Object.freeze({
+    configDir: env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh"),
+    brokerUrl: env.CLAUDEMESH_BROKER_URL || null,
+    debug: env.CLAUDEMESH_DEBUG === "1" || env.CLAUDEMESH_DEBUG === "true",
+    interactive: stderrIsTty && !env.CI && !env.NO_COLOR,
+  });
+}
