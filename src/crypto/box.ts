@@ -16,8 +16,9 @@ export type Sealed = { nonce: string; ciphertext: string };
 export const DIRECT_VERSION = 0x01;
 export const BOX_NONCE_BYTES = 24;
 const MAC_BYTES = 16;
-/** Largest decoded ciphertext we attempt to open (a DoS cap; the broker's frame cap is smaller). */
-export const MAX_SEALED_BYTES = 512 * 1024;
+/** Largest decoded ciphertext we attempt to open: a memory cap that fits any valid envelope (a
+ *  fan-out wrapper is at most twice the 400 KiB inner payload). The broker's frame cap is smaller. */
+export const MAX_SEALED_BYTES = 1024 * 1024;
 /** The same cap on the base64 text, checked before decoding. */
 export const MAX_SEALED_B64_LEN = Math.ceil(MAX_SEALED_BYTES / 3) * 4;
 /** Default number of precomputed shared keys kept: enough for every peer of a large mesh. */

@@ -12,11 +12,11 @@
 // Replays are not detected here: after a successful open the caller asks a ReplayGuard.
 import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from "./aead.ts";
 import { attestationSignatureValid } from "./attestation.ts";
-import { BoxCache, MAX_SEALED_BYTES, openDirect, sealDirect, type Sealed } from "./box.ts";
-import { fromBase64, toBase64, toHex, utf8 } from "./encoding.ts";
+import { BoxCache, DIRECT_VERSION, MAX_SEALED_B64_LEN, openDirectBytes, sealDirect, type Sealed } from "./box.ts";
+import { fromBase64, toBase64, utf8 } from "./encoding.ts";
 import { ID_RE, PUBKEY_RE, isFanoutTarget } from "./fields.ts";
-import { encodeInner, parseInner, MAX_INNER_BYTES, type Inner, type InnerFields } from "./inner.ts";
-import { isEpoch, purposeKey } from "./mesh-keys.ts";
+import { encodeInner, parseInner, type Inner, type InnerFields } from "./inner.ts";
+import { isEpoch, MESH_KEY_BYTES, purposeKey } from "./mesh-keys.ts";
 import { signDetached, verifyDetached } from "./sign.ts";
 
 export { ReplayGuard } from "./replay-guard.ts";
@@ -24,9 +24,8 @@ export type { Inner, InnerFields, InnerKind } from "./inner.ts";
 
 export const FANOUT_VERSION = 0x02;
 const MSG_SIG_PREFIX = "claudemesh-msg-v1|";
-/** The wrapper JSON-escapes the inner text once more, so it can be up to twice as long. */
-const MAX_FANOUT_PLAINTEXT = 2 * MAX_INNER_BYTES + 256;
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const SECRET_RE = /^[0-9a-f]{128}$/;
 
 export type OpenFailure = "unknown_epoch" | "bad_mac" | "bad_signature" | "context_mismatch" | "malformed" | "bad_attestation";
 export type OpenResult = { ok: true; inner: Inner } | { ok: false; reason: OpenFailure };
@@ -48,7 +47,9 @@ export type OpenInput = Sealed & {
   /** My key the message was sent to; defaults to the public key of `keys.mySecret`. */
   recipientPubkey?: string;
   /** Push `from.memberPubkey`. If given and different from `fromPubkey`, the sender is a session
-   *  and the message must carry a valid attestation from exactly this member key. */
+   *  and the message must carry a valid attestation from exactly this member key; if equal, it
+   *  must carry none. If omitted, an attestation present is still verified, and the caller
+   *  compares `inner.att.parentMemberPubkey` with the member it expects. */
   fromMemberPubkey?: string;
 };
 
@@ -66,7 +67,7 @@ const publicOfSecret = (secretHex: string): string => secretHex.slice(64);
  */
 export function sealEnvelope(fields: InnerFields, keys: SealKeys, cache?: BoxCache): Sealed {
   const json = encodeInner(fields);
-  if (!/^[0-9a-f]{128}$/.test(keys.mySecret) || publicOfSecret(keys.mySecret) !== fields.from) {
+  if (!SECRET_RE.test(keys.mySecret) || publicOfSecret(keys.mySecret) !== fields.from) {
     throw new TypeError("fields.from is not the public key of the sending secret key");
   }
   if (PUBKEY_RE.test(fields.to)) return sealDirect(utf8(json), fields.to, keys.mySecret, cache);
@@ -82,7 +83,8 @@ export function sealEnvelope(fields: InnerFields, keys: SealKeys, cache?: BoxCac
   return { nonce: toBase64(nonce), ciphertext: toBase64(out) };
 }
 
-/** The inner JSON inside a fan-out plaintext after checking the wrapper's shape and signature. */
+/** The inner JSON and signature of a fan-out plaintext, or null unless it is exactly
+ *  JSON.stringify({inner, sig}) with two strings. The signature is checked by the caller. */
 function unwrapFanout(plaintext: Uint8Array): { json: string; sig: string } | null {
   let o: unknown;
   let text: string;
@@ -99,36 +101,40 @@ function unwrapFanout(plaintext: Uint8Array): { json: string; sig: string } | nu
   return { json: inner, sig };
 }
 
-/** Checks that the decrypted payload says what the push says, and the sender's attestation. */
-function checkContext(inner: Inner, input: OpenInput, recipient: string | null): OpenResult {
-  if (inner.mesh !== input.meshId || inner.from !== input.fromPubkey || inner.to !== input.to) return { ok: false, reason: "context_mismatch" };
-  if (recipient !== null && inner.to !== recipient) return { ok: false, reason: "context_mismatch" };
+/** Null if the decrypted payload says what the push says and any attestation holds up. */
+function contextFailure(inner: Inner, input: OpenInput, recipient: string | null): OpenFailure | null {
+  if (inner.mesh !== input.meshId || inner.from !== input.fromPubkey || inner.to !== input.to) return "context_mismatch";
+  if (recipient !== null && inner.to !== recipient) return "context_mismatch";
   const { att } = inner;
-  const isSession = input.fromMemberPubkey !== undefined && input.fromMemberPubkey !== input.fromPubkey;
-  if (att) {
-    // A key may carry an attestation only for itself, valid when the message was written.
-    if (att.sessionPubkey !== inner.from || inner.ts > att.expiresAt || !attestationSignatureValid(att)) return { ok: false, reason: "bad_attestation" };
-    if (input.fromMemberPubkey !== undefined && att.parentMemberPubkey !== input.fromMemberPubkey) return { ok: false, reason: "bad_attestation" };
-    if (input.fromMemberPubkey !== undefined && !isSession) return { ok: false, reason: "bad_attestation" };
-  } else if (isSession) {
-    return { ok: false, reason: "bad_attestation" };
+  if (input.fromMemberPubkey !== undefined) {
+    // The broker says whether the sender is a session; the payload must agree, and name that member.
+    const isSession = input.fromMemberPubkey !== input.fromPubkey;
+    if (isSession !== (att !== undefined)) return "bad_attestation";
+    if (att && att.parentMemberPubkey !== input.fromMemberPubkey) return "bad_attestation";
   }
-  return { ok: true, inner };
+  // A key carries an attestation only for itself, valid when the message was written. Expiry is
+  // judged at the sender's `ts`, because queued messages are read long after they were sent.
+  if (att && (att.sessionPubkey !== inner.from || inner.ts > att.expiresAt || !attestationSignatureValid(att))) return "bad_attestation";
+  return null;
 }
 
-function openDirectEnvelope(input: OpenInput, keys: OpenKeys, cache?: BoxCache): OpenResult {
+function decodeInner(bytes: Uint8Array): Inner | null {
+  try {
+    return parseInner(utf8Strict.decode(bytes));
+  } catch {
+    return null; // invalid UTF-8
+  }
+}
+
+function openDirectEnvelope(input: OpenInput, nonce: Uint8Array, ct: Uint8Array, keys: OpenKeys, cache?: BoxCache): OpenResult {
   const mine = publicOfSecret(keys.mySecret);
   if (input.recipientPubkey !== undefined && input.recipientPubkey !== mine) return { ok: false, reason: "context_mismatch" };
-  const plaintext = openDirect(input, input.fromPubkey, keys.mySecret, cache);
+  const plaintext = openDirectBytes(nonce, ct, input.fromPubkey, keys.mySecret, cache);
   if (!plaintext) return { ok: false, reason: "bad_mac" };
-  let inner: Inner | null = null;
-  try {
-    inner = parseInner(utf8Strict.decode(plaintext));
-  } catch {
-    // invalid UTF-8
-  }
+  const inner = decodeInner(plaintext);
   if (!inner) return { ok: false, reason: "malformed" };
-  return checkContext(inner, input, mine);
+  const failure = contextFailure(inner, input, mine);
+  return failure ? { ok: false, reason: failure } : { ok: true, inner };
 }
 
 function openFanoutEnvelope(input: OpenInput, nonce: Uint8Array, ct: Uint8Array, keys: OpenKeys): OpenResult {
@@ -136,17 +142,17 @@ function openFanoutEnvelope(input: OpenInput, nonce: Uint8Array, ct: Uint8Array,
   if (!isFanoutTarget(input.to)) return { ok: false, reason: "context_mismatch" };
   const epoch = new DataView(ct.buffer, ct.byteOffset, ct.byteLength).getUint32(1, false);
   const meshKey = keys.meshKeys.get(epoch);
-  if (!meshKey) return { ok: false, reason: "unknown_epoch" };
+  if (meshKey?.length !== MESH_KEY_BYTES) return { ok: false, reason: "unknown_epoch" }; // absent, or unusable
   const plaintext = aeadOpen(ct.subarray(5), fanoutAd(input.meshId, epoch, input.to), nonce, purposeKey(meshKey, input.to));
   if (!plaintext) return { ok: false, reason: "bad_mac" };
   const wrapped = unwrapFanout(plaintext);
   const inner = wrapped && parseInner(wrapped.json);
   if (!wrapped || !inner) return { ok: false, reason: "malformed" };
-  // Context first (cheap), then the signature by the key the payload names as sender.
-  const context = checkContext(inner, input, null);
-  if (!context.ok) return context;
+  // Context first (cheap), then the signature by the key the payload and the push name as sender.
+  const failure = contextFailure(inner, input, null);
+  if (failure) return { ok: false, reason: failure };
   if (!verifyDetached(wrapped.sig, MSG_SIG_PREFIX + wrapped.json, inner.from)) return { ok: false, reason: "bad_signature" };
-  return context;
+  return { ok: true, inner };
 }
 
 /**
@@ -157,23 +163,17 @@ function openFanoutEnvelope(input: OpenInput, nonce: Uint8Array, ct: Uint8Array,
  * retried once the member has received that epoch's key.
  */
 export function openEnvelope(input: OpenInput, keys: OpenKeys, cache?: BoxCache): OpenResult {
-  if (!ID_RE.test(input.meshId) || !PUBKEY_RE.test(input.fromPubkey) || !/^[0-9a-f]{128}$/.test(keys.mySecret)) {
-    return { ok: false, reason: "malformed" };
-  }
+  if (!ID_RE.test(input.meshId) || !PUBKEY_RE.test(input.fromPubkey) || !SECRET_RE.test(keys.mySecret)) return { ok: false, reason: "malformed" };
   let nonce: Uint8Array;
   let ct: Uint8Array;
   try {
-    if (input.ciphertext.length > (MAX_FANOUT_PLAINTEXT + 64) * 2 || input.ciphertext.length > (MAX_SEALED_BYTES / 3) * 4 + 4) {
-      return { ok: false, reason: "malformed" };
-    }
+    if (input.ciphertext.length > MAX_SEALED_B64_LEN) return { ok: false, reason: "malformed" };
     nonce = fromBase64(input.nonce);
     ct = fromBase64(input.ciphertext);
   } catch {
     return { ok: false, reason: "malformed" };
   }
-  if (ct[0] === 0x01) return openDirectEnvelope(input, keys, cache);
+  if (ct[0] === DIRECT_VERSION) return openDirectEnvelope(input, nonce, ct, keys, cache);
   if (ct[0] === FANOUT_VERSION) return openFanoutEnvelope(input, nonce, ct, keys);
   return { ok: false, reason: "malformed" };
 }
-
-export { toHex as _toHexForTests };

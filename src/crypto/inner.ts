@@ -13,8 +13,9 @@ import { ID_RE, PUBKEY_RE, SIGNATURE_RE, isTarget, isTimestampMs } from "./field
 export const INNER_VERSION = 1;
 /** Largest body, in UTF-8 bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Largest inner JSON, in UTF-8 bytes (a body of control characters escapes to 6× its size). */
-export const MAX_INNER_BYTES = 128 * 1024;
+/** Largest inner JSON, in UTF-8 bytes: any valid body fits even when every byte is a control
+ *  character that JSON escapes to 6 bytes, plus 4 KiB for the other fields. */
+export const MAX_INNER_BYTES = 6 * MAX_BODY_BYTES + 4 * 1024;
 
 export type InnerKind = "text" | "keys" | "system";
 export type Inner = {
