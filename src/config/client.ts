@@ -2,6 +2,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 
+export { processEnv } from "./load.ts";
+
 export type ClientEnv = Readonly<{
   /** ~/.claudemesh, or CLAUDEMESH_CONFIG_DIR. */
   configDir: string;

@@ -1,0 +1,67 @@
+// What every mesh command needs: the client environment, the local config, the chosen mesh, an
+// Output, and (on demand) a connection to that mesh's broker. `command()` wraps a command body so
+// that errors print once and become the documented exit code.
+import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
+import { BrokerClient } from "../client/client.ts";
+import { loadConfig, saveConfig, selectMesh, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
+import { hostname } from "node:os";
+import { createOutput, reportError, type Output } from "./output.ts";
+
+export type CommonArgs = { json?: boolean; mesh?: string; broker?: string };
+
+export type Ctx = {
+  env: ClientEnv;
+  out: Output;
+  args: CommonArgs;
+  config(): LocalConfig;
+  save(cfg: LocalConfig): void;
+  /** The mesh named by --mesh, or the only one joined. */
+  mesh(): MeshEntry;
+  /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. */
+  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; reconnect?: boolean }): Promise<BrokerClient>;
+  debug(line: string): void;
+};
+
+/** Runs a command body with a Ctx; prints errors and exits with their code. */
+export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void>): Promise<void> {
+  const env = clientEnv(processEnv());
+  const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
+  const clients: BrokerClient[] = [];
+  let cfg: LocalConfig | null = null;
+  const ctx: Ctx = {
+    env,
+    out,
+    args,
+    config: () => (cfg ??= loadConfig(env.configDir)),
+    save: (next) => {
+      saveConfig(env.configDir, next);
+      cfg = next;
+    },
+    mesh: () => selectMesh(ctx.config(), args.mesh),
+    async connect(mesh, opts = {}) {
+      const client = new BrokerClient({
+        url: mesh.brokerUrl,
+        credentials: { kind: "member", meshId: mesh.meshId, memberId: mesh.memberId, keys: { publicKey: mesh.publicKey, secretKey: mesh.secretKey } },
+        where: { sessionId: `cli-${process.pid}`, pid: process.pid, cwd: process.cwd(), hostname: hostname(), receive: opts.receive ?? "pull" },
+        reconnect: opts.reconnect ?? false,
+        ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
+        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      });
+      clients.push(client);
+      ctx.debug(`connecting to ${mesh.brokerUrl} as ${mesh.displayName}`);
+      await out.wait(`connecting to ${new URL(mesh.brokerUrl).host}`, client.connect());
+      return client;
+    },
+    debug: (line) => env.debug && process.stderr.write(`[debug] ${line}\n`),
+  };
+  let code = 0;
+  try {
+    await body(ctx);
+  } catch (err) {
+    code = reportError(err, out.json, env.debug);
+  } finally {
+    for (const c of clients) c.close();
+  }
+  process.exit(code);
+}

@@ -1,0 +1,45 @@
+// Turning what a person types into a routing target: `*`, `#topic`, `@group` pass through; a
+// display name or a public-key prefix is matched against the peers the broker listed. An
+// ambiguous name is refused with the candidates, never guessed.
+import { MeshError } from "../protocol/errors.ts";
+import type { PeerInfo } from "../protocol/results.ts";
+
+export type Resolved = { target: string; peer: PeerInfo | null };
+
+const MIN_PREFIX = 6;
+
+function describe(p: PeerInfo): string {
+  const where = [p.hostname, p.cwd].filter(Boolean).join(":");
+  return `${p.displayName} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""})`;
+}
+
+/** Resolves `input` among `peers` (which should include offline members and live sessions). */
+export function resolveTarget(input: string, peers: readonly PeerInfo[]): Resolved {
+  const text = input.trim();
+  if (text === "*" || /^#[a-z0-9][a-z0-9_-]{0,63}$/.test(text) || /^@[a-z0-9][a-z0-9_/-]{0,63}$/.test(text)) return { target: text, peer: null };
+  if (/^[#@]/.test(text)) throw new MeshError("invalid_argument", `"${text}" is not a valid topic or group name (lowercase letters, digits, - and _).`);
+  const lower = text.toLowerCase();
+  const exactKey = peers.find((p) => p.pubkey === lower);
+  if (exactKey) return { target: exactKey.pubkey, peer: exactKey };
+  let candidates = peers.filter((p) => p.displayName.toLowerCase() === lower);
+  // A member name also matches its sessions ("alice" vs "alice/api"); prefer the member itself.
+  if (candidates.length > 1) {
+    const members = candidates.filter((p) => p.kind === "member");
+    if (members.length === 1) candidates = members;
+  }
+  if (candidates.length === 0 && /^[0-9a-f]+$/.test(lower) && lower.length >= MIN_PREFIX) candidates = peers.filter((p) => p.pubkey.startsWith(lower));
+  if (candidates.length === 0) candidates = peers.filter((p) => p.displayName.toLowerCase().startsWith(lower));
+  const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
+  if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
+  if (unique.length === 0) {
+    throw new MeshError("unknown_recipient", `No peer matches "${text}". Run \`claudemesh peers\` to see names, or give a public-key prefix (≥ ${MIN_PREFIX} hex).`);
+  }
+  throw new MeshError("invalid_argument", `"${text}" matches ${unique.length} peers; use a longer name or a key prefix:\n${unique.map((p) => `  ${describe(p)}`).join("\n")}`);
+}
+
+/** Splits an optional `slug:` prefix off a target (one MCP server serves several meshes). */
+export function splitMeshPrefix(input: string, slugs: readonly string[]): { slug: string | null; rest: string } {
+  const i = input.indexOf(":");
+  if (i > 0 && slugs.includes(input.slice(0, i))) return { slug: input.slice(0, i), rest: input.slice(i + 1) };
+  return { slug: null, rest: input };
+}
