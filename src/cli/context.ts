@@ -63,5 +63,5 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   } finally {
     for (const c of clients) c.close();
   }
-  process.exit(code);
+  process.exit(code !== 0 ? code : Number(process.exitCode ?? 0));
 }

@@ -1,15 +1,85 @@
-// The root command: static meta for every sub-command, modules imported on use.
-import { defineCommand, runMain } from "citty";
+// The root command: static meta and args for every sub-command, modules imported only on use, so
+// `claudemesh --help` loads nothing heavy.
+import { defineCommand, runMain, type ArgsDef } from "citty";
 import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
+
+const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
+const mesh = { mesh: { type: "string", description: "Mesh slug or id (needed when you are in several)." } } as const;
+const common = { ...json, ...mesh } satisfies ArgsDef;
+const pos = (name: string, description: string, required = true) => ({ [name]: { type: "positional", description, required } }) as ArgsDef;
+
+const cmd = (name: string, description: string, args: ArgsDef, load: () => Promise<any>) => lazyCommand({ name, description }, args, load);
+
+const topic = defineCommand({
+  meta: { name: "topic", description: "Topics: named channels with history. Example: claudemesh topic post general 'deploy done'" },
+  subCommands: {
+    create: cmd("create", "Create a topic. Example: claudemesh topic create backend --description 'API work'", { ...pos("name", "topic name (a-z 0-9 - _)"), description: { type: "string", description: "what it is for" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.create }))),
+    list: cmd("list", "List topics and whether you joined them.", common, () => import("./commands/topic.ts").then((m) => ({ run: m.list }))),
+    join: cmd("join", "Join a topic. Example: claudemesh topic join backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.join }))),
+    leave: cmd("leave", "Leave a topic.", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
+    history: cmd("history", "Show a topic's history, decrypted. Example: claudemesh topic history general --after 10", { ...pos("name", "topic"), after: { type: "string", description: "only offsets after this" }, limit: { type: "string", description: "most messages (default 50)" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
+    post: cmd("post", "Post to a topic. Example: claudemesh topic post general 'main is green'", { ...pos("name", "topic"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
+  },
+});
+
+const invite = defineCommand({
+  meta: { name: "invite", description: "Create a signed invite link. Example: claudemesh invite --max-uses 3 --expires 2d" },
+  args: { role: { type: "string", description: "member | admin (default member)" }, "max-uses": { type: "string", description: "how many people may join with it (default 1)" }, expires: { type: "string", description: "lifetime like 30m, 12h, 7d (default 7d)" }, ...common },
+  subCommands: {
+    list: cmd("list", "List this mesh's invites with uses left.", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
+    revoke: cmd("revoke", "Revoke an invite. Example: claudemesh invite revoke AbC123xyz", { ...pos("id", "invite id"), ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.revoke }))),
+  },
+  async run({ args, rawArgs }) {
+    if (rawArgs[0] === "list" || rawArgs[0] === "revoke") return;
+    await (await import("./commands/invite.ts")).create(args);
+  },
+});
+
+const audit = defineCommand({
+  meta: { name: "audit", description: "The mesh's tamper-evident audit log." },
+  subCommands: {
+    log: cmd("log", "Show audit entries. Example: claudemesh audit log --limit 20", { limit: { type: "string", description: "most entries (default 50)" }, ...common }, () => import("./commands/audit.ts").then((m) => ({ run: m.log }))),
+    verify: cmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before.", common, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
+  },
+});
+
+const peerArg = pos("peer", "display name, key prefix, or full key");
+const capsArg = { caps: { type: "positional", description: "capabilities: dm broadcast group topic (or all)", required: true } } as ArgsDef;
 
 const main = defineCommand({
   meta: { name: "claudemesh", version: VERSION, description: "A private, end-to-end encrypted mesh for AI coding agents." },
   subCommands: {
     serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite)." }, serveArgs, () => import("./commands/serve.ts")),
+    new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, "display-name": { type: "string", description: "your name in the mesh" }, ...json }, () => import("./commands/new.ts")),
+    invite,
+    join: cmd("join", "Join a mesh with an invite link. Example: claudemesh join ic://join/eyJ2Ijo...", { ...pos("link", "ic://join/… or https://…/join#…"), name: { type: "string", description: "your display name" }, ...json }, () => import("./commands/join.ts")),
+    list: cmd("list", "Joined meshes, identities and broker reachability.", json, () => import("./commands/list.ts")),
+    leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
+    whoami: cmd("whoami", "Your identity in each mesh.", common, () => import("./commands/whoami.ts")),
+    peers: cmd("peers", "Who is in the mesh: status, summary, where, last seen.", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
+    send: cmd("send", "Send an end-to-end encrypted message. Example: claudemesh send bob 'what does /orders return?'", { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low (default next)" }, ...common }, () => import("./commands/send.ts")),
+    inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", description: "keep streaming new messages" }, all: { type: "boolean", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
+    status: cmd("status", "Set your status. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
+    summary: cmd("summary", "Say what you are working on. Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),
+    topic,
+    grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant }))),
+    revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke }))),
+    block: cmd("block", "Block a peer entirely. Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
+    grants: cmd("grants", "List what you allow each peer.", common, () => import("./commands/grants.ts").then((m) => ({ run: m.list }))),
+    kick: cmd("kick", "Remove a member and rotate the mesh keys (owner/admin). Example: claudemesh kick mallory", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.kick }))),
+    ban: cmd("ban", "Remove and ban a member, and rotate the mesh keys (owner/admin).", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),
+    rekey: cmd("rekey", "Rotate the mesh key and send it to every member (owner).", common, () => import("./commands/moderate.ts").then((m) => ({ run: m.rekey }))),
+    audit,
+    backup: cmd("backup", "Encrypt your config and keys with a passphrase. Example: claudemesh backup ~/claudemesh.cmbk", { ...pos("file", "output file (default ./claudemesh-backup.cmbk)", false), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.backup }))),
+    restore: cmd("restore", "Restore config and keys from a backup. Example: claudemesh restore ~/claudemesh.cmbk", { ...pos("file", "backup file"), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "replace an existing config" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.restore }))),
+    completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
   },
 });
+
+/** Sub-command names, for completions. */
+export const COMMANDS = Object.keys(main.subCommands as object);
 
 export async function runCli(argv: string[]): Promise<void> {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {

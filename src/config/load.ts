@@ -39,6 +39,14 @@ export class ConfigError extends Error {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** "500ms", "30s", "5m", "2h", "7d" (or plain milliseconds) → milliseconds; null if invalid. */
+export function parseDurationMs(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
+  return m ? Math.round(Number(m[1]) * UNITS[m[2]!]!) : null;
+}
+
 function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown {
   const bad = (why: string) => new ConfigError(`${key} from ${source}: ${why} (got ${JSON.stringify(raw)})`);
   switch (kind.type) {

@@ -1,0 +1,31 @@
+// claudemesh completion bash|zsh|fish: static scripts listing the commands.
+import { COMMANDS } from "../root.ts";
+import { UsageError, reportError } from "../output.ts";
+
+const SUB: Record<string, string[]> = { topic: ["create", "list", "join", "leave", "history", "post"], invite: ["list", "revoke"], audit: ["log", "verify"] };
+
+export function script(shell: string): string {
+  const cmds = COMMANDS.join(" ");
+  if (shell === "bash") {
+    const subs = Object.entries(SUB).map(([c, s]) => `    ${c}) COMPREPLY=($(compgen -W "${s.join(" ")}" -- "$cur")); return;;`).join("\n");
+    return `# claudemesh bash completion\n_claudemesh() {\n  local cur=\${COMP_WORDS[COMP_CWORD]}\n  if [ "$COMP_CWORD" -eq 1 ]; then COMPREPLY=($(compgen -W "${cmds}" -- "$cur")); return; fi\n  case "\${COMP_WORDS[1]}" in\n${subs}\n  esac\n}\ncomplete -F _claudemesh claudemesh\n`;
+  }
+  if (shell === "zsh") {
+    const subs = Object.entries(SUB).map(([c, s]) => `    ${c}) compadd ${s.join(" ")};;`).join("\n");
+    return `#compdef claudemesh\n_claudemesh() {\n  if (( CURRENT == 2 )); then compadd ${cmds}; return; fi\n  case $words[2] in\n${subs}\n  esac\n}\ncompdef _claudemesh claudemesh\n`;
+  }
+  if (shell === "fish") {
+    const lines = COMMANDS.map((c) => `complete -c claudemesh -n "__fish_use_subcommand" -a ${c}`);
+    for (const [c, s] of Object.entries(SUB)) lines.push(`complete -c claudemesh -n "__fish_seen_subcommand_from ${c}" -a "${s.join(" ")}"`);
+    return lines.join("\n") + "\n";
+  }
+  throw new UsageError(`Unknown shell "${shell}"; use bash, zsh or fish.`);
+}
+
+export async function run(args: { shell: string }): Promise<void> {
+  try {
+    process.stdout.write(script(args.shell));
+  } catch (err) {
+    process.exit(reportError(err, false));
+  }
+}

@@ -1,0 +1,57 @@
+// claudemesh grant|revoke|block|grants: what each peer may send you (enforced by the broker for
+// you as recipient). No entry = everything; an empty entry = blocked; a blocked sender is not told.
+import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
+import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { UsageError } from "../output.ts";
+import { resolve } from "../mesh-io.ts";
+
+type GrantArgs = CommonArgs & { peer: string; _?: string[] };
+
+function capsOf(args: GrantArgs): Cap[] {
+  const words = (args._ ?? []).slice(1).flatMap((w) => w.split(","));
+  if (words.length === 0) throw new UsageError(`Name at least one capability: ${ALL_CAPS.join(", ")} or all.`);
+  const caps = new Set<Cap>();
+  for (const w of words) {
+    if (w === "all") ALL_CAPS.forEach((c) => caps.add(c));
+    else if ((ALL_CAPS as readonly string[]).includes(w)) caps.add(w as Cap);
+    else throw new UsageError(`Unknown capability "${w}"; use ${ALL_CAPS.join(", ")} or all.`);
+  }
+  return [...caps];
+}
+
+async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string) {
+  const client = await ctx.connect(ctx.mesh());
+  const { target, peer } = await resolve(client, args.peer);
+  if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
+  const { grants, defaults } = await client.request("grant_list", {});
+  const current = grants.find((g) => g.peer === target)?.caps ?? [...defaults];
+  const caps = ALL_CAPS.filter((c) => next(current).includes(c));
+  await client.request("grant_set", { peer: target, caps });
+  ctx.out.result({ peer: target, name: peer.displayName, caps }, () => say(peer.displayName, caps));
+}
+
+export async function grant(args: GrantArgs): Promise<void> {
+  await command(args, (ctx) => change(ctx, args, (cur) => [...cur, ...capsOf(args)], (n, c) => `${n} may now: ${c.join(", ") || "nothing"}.`));
+}
+
+export async function revoke(args: GrantArgs): Promise<void> {
+  await command(args, (ctx) => {
+    const drop = capsOf(args);
+    return change(ctx, args, (cur) => cur.filter((c) => !drop.includes(c)), (n, c) => `${n} may now: ${c.join(", ") || "nothing (blocked)"}.`);
+  });
+}
+
+export async function block(args: GrantArgs): Promise<void> {
+  await command(args, (ctx) => change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you, and they are not told.`));
+}
+
+export async function list(args: CommonArgs): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const [{ grants, defaults }, { peers }] = await Promise.all([client.request("grant_list", {}), client.request("list_peers", {})]);
+    const named = grants.map((g) => ({ ...g, name: peers.find((p) => p.pubkey === g.peer)?.displayName ?? g.peer.slice(0, 12) }));
+    ctx.out.result({ grants: named, defaults }, () =>
+      [`Everyone else: ${defaults.join(", ")}.`, ...named.map((g) => `${g.name.padEnd(24)} ${g.caps.length ? g.caps.join(", ") : "blocked"}`)].join("\n"),
+    );
+  });
+}

@@ -1,0 +1,68 @@
+// claudemesh invite [list|revoke]: invites are signed here with the member key; the link carries a
+// secret the broker never sees, which seals the current mesh keys for whoever claims it.
+import { inviteCanonical } from "../../protocol/canonical.ts";
+import { randomId } from "../../crypto/hash.ts";
+import { signDetached } from "../../crypto/sign.ts";
+import { encodeInviteSecret, inviteSigningKeypair, newInviteSecret, sealKeysBlob } from "../../crypto/invite-secret.ts";
+import { parseDurationMs } from "../../config/load.ts";
+import { encodeInvite } from "../../client/invite-link.ts";
+import { keysBody } from "../../client/mesh-session.ts";
+import { command, type CommonArgs } from "../context.ts";
+import { UsageError } from "../output.ts";
+
+type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
+
+export async function create(args: CreateArgs): Promise<void> {
+  await command(args, async (ctx) => {
+    const mesh = ctx.mesh();
+    const role = (args.role ?? "member") as "member" | "admin";
+    if (role !== "member" && role !== "admin") throw new UsageError("--role must be member or admin.");
+    const maxUses = Number(args["max-uses"] ?? "1");
+    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > 10_000) throw new UsageError("--max-uses must be a whole number from 1 to 10000.");
+    const lifetime = parseDurationMs(args.expires ?? "7d");
+    if (lifetime === null || lifetime < 60_000 || lifetime > 365 * 86_400_000) throw new UsageError("--expires must be a duration from 1m to 365d, like 30m, 12h or 7d.");
+    const secret = newInviteSecret();
+    const inviteId = randomId();
+    const expiresAt = Math.floor((Date.now() + lifetime) / 1000);
+    const signature = signDetached(inviteCanonical(mesh.meshId, inviteId, expiresAt, role, mesh.publicKey), mesh.secretKey);
+    const keysBlob = sealKeysBlob(keysBody(mesh.meshKeys), secret, inviteId);
+    const client = await ctx.connect(mesh);
+    await client.request("invite_create", { inviteId, expiresAt, role, maxUses, invitePubkey: inviteSigningKeypair(secret).publicKey, signature, keysBlob });
+    const links = encodeInvite({ v: 2, broker: mesh.brokerUrl, mesh: mesh.meshId, slug: mesh.slug, name: mesh.name, invite: inviteId, exp: expiresAt, role, issuer: mesh.publicKey, sig: signature, s: encodeInviteSecret(secret) });
+    ctx.out.result({ inviteId, role, maxUses, expiresAt, link: links.link, https: links.https }, () =>
+      [
+        links.link,
+        "",
+        `Browser form: ${links.https}`,
+        `Invite ${inviteId}: ${role}, ${maxUses} use${maxUses === 1 ? "" : "s"}, expires ${new Date(expiresAt * 1000).toISOString()}.`,
+        "Send it over a channel you trust; whoever holds it can join until it is used up. Join with: claudemesh join <link>",
+      ].join("\n"),
+    );
+  });
+}
+
+export async function list(args: CommonArgs): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const { invites } = await client.request("invite_list", {});
+    const now = Date.now() / 1000;
+    ctx.out.result({ invites }, () =>
+      invites.length === 0
+        ? "No invites."
+        : invites
+            .map((i) => {
+              const state = i.revokedAt ? "revoked" : i.expiresAt <= now ? "expired" : i.usedCount >= i.maxUses ? "used up" : `${i.maxUses - i.usedCount} use(s) left`;
+              return `${i.inviteId}  ${i.role.padEnd(6)}  ${state.padEnd(14)}  expires ${new Date(i.expiresAt * 1000).toISOString()}`;
+            })
+            .join("\n"),
+    );
+  });
+}
+
+export async function revoke(args: CommonArgs & { id: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const r = await client.request("invite_revoke", { inviteId: args.id });
+    ctx.out.result(r, () => `Revoked invite ${r.inviteId}; nobody can join with it any more.`);
+  });
+}

@@ -1,0 +1,73 @@
+// claudemesh join <link>: verify the invite before contacting anyone, make a keypair, enrol, open
+// the sealed mesh keys with the link's secret, save, and show who else is here.
+import { generateSigningKeypair } from "../../crypto/sign.ts";
+import { inviteSigningKeypair, openKeysBlob } from "../../crypto/invite-secret.ts";
+import { claimInvite, httpBase } from "../../client/http.ts";
+import { parseInvite } from "../../client/invite-link.ts";
+import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
+import { requestKeys } from "../../client/mesh-session.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { userInfo } from "node:os";
+import { command } from "../context.ts";
+import { sessionFor } from "../mesh-io.ts";
+
+function parseKeys(json: string | null): MeshKey[] {
+  try {
+    const keys = (JSON.parse(json ?? "") as { keys?: MeshKey[] }).keys;
+    if (Array.isArray(keys) && keys.every((k) => Number.isInteger(k.epoch) && typeof k.key === "string")) return keys;
+  } catch {}
+  throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
+}
+
+export async function run(args: { link: string; name?: string; json?: boolean }): Promise<void> {
+  await command(args, async (ctx) => {
+    const invite = parseInvite(args.link);
+    if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
+    const keys = generateSigningKeypair();
+    const displayName = args.name ?? userInfo().username ?? "member";
+    const base = httpBase(invite.broker);
+    const r = await ctx.out.wait(
+      "enrolling",
+      claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }),
+    );
+    const issuer = r.members.find((m) => m.pubkey === invite.issuer);
+    if (r.mesh.id !== invite.mesh || !issuer || (issuer.role !== "owner" && issuer.role !== "admin")) {
+      throw new MeshError("bad_invite", "The broker's answer does not match the invite (mesh or issuer). Do not trust this broker; ask the inviter.");
+    }
+    const meshKeys = parseKeys(r.keysBlob === null ? null : openKeysBlob(r.keysBlob, invite.secret, invite.invite));
+    const entry = {
+      meshId: r.mesh.id,
+      slug: r.mesh.slug,
+      name: r.mesh.name,
+      brokerUrl: base,
+      memberId: r.member.memberId,
+      displayName,
+      role: r.member.role,
+      ownerPubkey: r.mesh.ownerPubkey,
+      publicKey: keys.publicKey,
+      secretKey: keys.secretKey,
+      meshKeys,
+      joinedAt: Date.now(),
+    };
+    ctx.save(upsertMesh(ctx.config(), entry));
+    const stale = Math.max(...meshKeys.map((k) => k.epoch)) < r.mesh.keyEpoch;
+    if (stale) {
+      // The invite predates a key rotation: ask the owner for the current keys (they arrive as a
+      // message, applied by `inbox` or the MCP server whenever the owner's client answers).
+      const client = await ctx.connect(entry);
+      await requestKeys(sessionFor(ctx, entry), client);
+    }
+    const others = r.members.filter((m) => m.memberId !== r.member.memberId);
+    ctx.out.result({ mesh: { id: r.mesh.id, slug: r.mesh.slug, name: r.mesh.name, broker: base }, member: r.member, members: others, keysCurrent: !stale }, () =>
+      [
+        `Joined "${r.mesh.name}" (${r.mesh.slug}) as ${displayName} (${r.member.role}).`,
+        others.length ? `Also here: ${others.map((m) => `${m.displayName} (${m.role})`).join(", ")}.` : "Nobody else is here yet.",
+        stale ? "The mesh keys were rotated after this invite was made; the current keys were requested from the owner and arrive with `claudemesh inbox`." : "",
+        "",
+        "Next: claudemesh peers · claudemesh send <name> <message> · claudemesh install (for Claude Code)",
+      ]
+        .filter((l, i) => l !== "" || i === 3)
+        .join("\n"),
+    );
+  });
+}

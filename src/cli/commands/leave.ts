@@ -1,0 +1,29 @@
+// claudemesh leave <slug>: tell the broker (your membership is revoked and audited), then delete the
+// local keys. Asks for confirmation on a terminal unless --yes.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { selectMesh } from "../../client/local/config-file.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { command } from "../context.ts";
+import { UsageError } from "../output.ts";
+
+export async function run(args: { slug: string; yes?: boolean; json?: boolean }): Promise<void> {
+  await command(args, async (ctx) => {
+    const mesh = selectMesh(ctx.config(), args.slug);
+    if (!args.yes) {
+      if (!process.stdin.isTTY) throw new UsageError("Leaving deletes your keys for this mesh; confirm with --yes.");
+      const answer = prompt(`Leave "${mesh.name}" and delete your keys for it? Type the slug to confirm:`);
+      if (answer?.trim() !== mesh.slug) throw new UsageError("Not confirmed; nothing changed.");
+    }
+    try {
+      const client = await ctx.connect(mesh);
+      await client.request("leave", {});
+    } catch (err) {
+      // A member already removed, or a mesh the broker no longer has, can still be forgotten locally.
+      if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw err;
+    }
+    ctx.save({ ...ctx.config(), meshes: ctx.config().meshes.filter((m) => m.meshId !== mesh.meshId) });
+    for (const sub of ["messages", "seen", "audit"]) rmSync(join(ctx.env.configDir, sub, `${mesh.meshId}.${sub === "messages" ? "jsonl" : "json"}`), { force: true });
+    ctx.out.result({ left: mesh.slug }, () => `Left "${mesh.name}"; its keys are deleted from this machine.`);
+  });
+}

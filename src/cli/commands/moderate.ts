@@ -1,0 +1,54 @@
+// claudemesh kick|ban <peer> and rekey: removing a member rotates the mesh key so that nothing sent
+// afterwards can be read with the keys the removed member holds. The new key goes to every
+// remaining member end to end (a `keys` message sealed to each member key); only the owner's keys
+// are accepted by members, so an admin's removal asks the owner to rekey.
+import { MeshError } from "../../protocol/errors.ts";
+import { upsertMesh } from "../../client/local/config-file.ts";
+import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
+import type { BrokerClient } from "../../client/client.ts";
+import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { resolve, sessionFor } from "../mesh-io.ts";
+
+/** New epoch, sent to every active member but this one, then recorded at the broker. */
+async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{ epoch: number; sentTo: number }> {
+  const mesh = ctx.mesh();
+  if (mesh.role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate keys (members accept keys from the owner only).");
+  const epoch = Math.max(...mesh.meshKeys.map((k) => k.epoch), -1) + 1;
+  const updated = { ...mesh, meshKeys: [...mesh.meshKeys, makeMeshKey(epoch)] };
+  const session = sessionFor(ctx, updated);
+  const { members } = await client.request("member_list", {});
+  const recipients = members.filter((m) => m.revokedAt === null && m.pubkey !== mesh.publicKey);
+  // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
+  ctx.save(upsertMesh(ctx.config(), updated));
+  for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
+  await client.request("key_rotate", { epoch, reason });
+  return { epoch, sentTo: recipients.length };
+}
+
+async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
+  await command(args, async (ctx) => {
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const { peer } = await resolve(client, args.peer);
+    if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
+    const r = await client.request("member_revoke", { memberId: peer.memberId, ban, ...(args.reason ? { reason: args.reason } : {}) });
+    const rotated = mesh.role === "owner" ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`) : null;
+    ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>
+      [
+        `${ban ? "Banned" : "Removed"} ${peer.displayName}; ${r.disconnected} connection(s) closed.`,
+        rotated ? `Mesh key rotated to epoch ${rotated.epoch} and sent to ${rotated.sentTo} member(s); ${peer.displayName} cannot read anything sent from now on.` : "Ask the owner to run `claudemesh rekey` so the removed member cannot read new messages.",
+      ].join("\n"),
+    );
+  });
+}
+
+export const kick = (args: CommonArgs & { peer: string; reason?: string }) => remove(args, false);
+export const ban = (args: CommonArgs & { peer: string; reason?: string }) => remove(args, true);
+
+export async function rekey(args: CommonArgs): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const r = await rotate(ctx, client, "manual rekey");
+    ctx.out.result(r, () => `Mesh key rotated to epoch ${r.epoch} and sent to ${r.sentTo} member(s).`);
+  });
+}

@@ -1,0 +1,29 @@
+// claudemesh peers: who is in the mesh, their status and summary, where they run, when last seen.
+import type { PeerInfo } from "../../protocol/results.ts";
+import { command, type CommonArgs } from "../context.ts";
+
+export function ago(ms: number | null, now = Date.now()): string {
+  if (ms === null) return "never";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86_400)}d ago`;
+}
+
+export function peerLine(p: PeerInfo): string {
+  const where = [p.hostname, p.cwd].filter(Boolean).join(":");
+  const state = p.online ? p.status : `offline, seen ${ago(p.lastSeenAt)}`;
+  return `${p.displayName.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `"${p.summary}" ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
+}
+
+export async function run(args: CommonArgs & { all?: boolean }): Promise<void> {
+  await command(args, async (ctx) => {
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const { peers } = await client.request("list_peers", {});
+    // Offline sessions are hidden unless --all: members are always listed.
+    const shown = peers.filter((p) => args.all || p.online || p.kind === "member");
+    ctx.out.result({ peers: shown }, () => (shown.length === 0 ? "Nobody here yet." : shown.map(peerLine).join("\n")));
+  });
+}

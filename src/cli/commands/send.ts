@@ -1,0 +1,30 @@
+// claudemesh send <to> <message>: resolve the target, encrypt end to end, send; the result arrives
+// only after the broker committed the message.
+import { MeshError } from "../../protocol/errors.ts";
+import type { Priority } from "../../protocol/fields.ts";
+import { command, type CommonArgs } from "../context.ts";
+import { UsageError } from "../output.ts";
+import { resolve, sessionFor } from "../mesh-io.ts";
+
+export function priorityArg(p: string | undefined): Priority | undefined {
+  if (p === undefined) return undefined;
+  if (p !== "now" && p !== "next" && p !== "low") throw new UsageError("--priority must be now, next or low.");
+  return p;
+}
+
+export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    if (!args.message) throw new UsageError("Nothing to send: give the message text.");
+    const priority = priorityArg(args.priority);
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const { target, peer } = await resolve(client, args.to);
+    if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
+    const session = sessionFor(ctx, mesh);
+    const r = await session.send(client, target, args.message, priority ? { priority } : {});
+    const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
+    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${name}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
+  });
+}
+
+export const run = sendText;

@@ -1,0 +1,67 @@
+// claudemesh topic create|list|join|leave|history|post
+import { command, type CommonArgs } from "../context.ts";
+import { UsageError } from "../output.ts";
+import { formatMessage, sessionFor } from "../mesh-io.ts";
+import { sendText } from "./send.ts";
+
+const name = (n: string) => {
+  const t = n.replace(/^#/, "");
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(t)) throw new UsageError(`"${n}" is not a topic name: lowercase letters, digits, - and _, up to 64.`);
+  return t;
+};
+
+export async function create(args: CommonArgs & { name: string; description?: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const { topic } = await client.request("topic_create", { name: name(args.name), ...(args.description ? { description: args.description } : {}) });
+    ctx.out.result({ topic }, () => `Created #${topic.name}; you are its lead. Others join with: claudemesh topic join ${topic.name}`);
+  });
+}
+
+export async function list(args: CommonArgs): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const { topics } = await client.request("topic_list", {});
+    ctx.out.result({ topics }, () => topics.map((t) => `#${t.name.padEnd(20)} ${String(t.members).padStart(3)} member(s)  ${t.lastOffset} message(s)  ${t.joined ? "joined" : "—"}  ${t.description}`).join("\n") || "No topics.");
+  });
+}
+
+export async function join(args: CommonArgs & { name: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const r = await client.request("topic_join", { topic: name(args.name) });
+    ctx.out.result(r, () => (r.joined ? `Joined #${r.topic}.` : `Already in #${r.topic}.`));
+  });
+}
+
+export async function leave(args: CommonArgs & { name: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    const client = await ctx.connect(ctx.mesh());
+    const r = await client.request("topic_leave", { topic: name(args.name) });
+    ctx.out.result(r, () => (r.left ? `Left #${r.topic}.` : `You were not in #${r.topic}.`));
+  });
+}
+
+export async function history(args: CommonArgs & { name: string; after?: string; limit?: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const limit = Number(args.limit ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError("--limit must be 1–500.");
+    const r = await client.request("topic_history", { topic: name(args.name), afterOffset: Number(args.after ?? 0) || 0, limit });
+    if (r.historyLost) {
+      ctx.out.result(r, () => `History before offset ${r.earliestOffset} is no longer kept; run again with --after ${r.earliestOffset - 1}.`);
+      return;
+    }
+    // History is shown, not consumed: a fresh replay memory so messages seen before still show.
+    const session = sessionFor(ctx, mesh);
+    const shown = r.messages.map((m) => session.openForDisplay(m));
+    ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: shown }, () =>
+      shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`,
+    );
+  });
+}
+
+export async function post(args: CommonArgs & { name: string; message: string; priority?: string }): Promise<void> {
+  await sendText({ ...args, to: `#${name(args.name)}` });
+}

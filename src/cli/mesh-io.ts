@@ -1,0 +1,71 @@
+// Glue between a joined mesh in the local config and a MeshSession: keys that arrive are saved,
+// read messages are logged, the replay memory persists between runs.
+import { MeshSession, type Delivered, type Opened } from "../client/mesh-session.ts";
+import { upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
+import type { BrokerClient } from "../client/client.ts";
+import type { PeerInfo } from "../protocol/results.ts";
+import type { MessagePushFrame } from "../protocol/server-frames.ts";
+import { resolveTarget, type Resolved } from "../client/resolve.ts";
+import type { Ctx } from "./context.ts";
+
+export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
+  return new MeshSession(
+    { meshId: mesh.meshId, publicKey: mesh.publicKey, secretKey: mesh.secretKey, memberPubkey: mesh.publicKey, memberSecretKey: mesh.secretKey, ownerPubkey: mesh.ownerPubkey },
+    mesh.meshKeys,
+    {
+      replay: loadReplayGuard(ctx.env.configDir, mesh.meshId),
+      onKeys: (meshKeys) => {
+        const latest = ctx.config().meshes.find((m) => m.meshId === mesh.meshId) ?? mesh;
+        ctx.save(upsertMesh(ctx.config(), { ...latest, meshKeys }));
+        ctx.out.note(`received mesh keys (epoch ${meshKeys.at(-1)?.epoch})`);
+      },
+    },
+  );
+}
+
+export type ReadResult = { read: Delivered[]; dropped: { messageId: string; reason: string }[]; waiting: number };
+
+/** Opens a batch of pushes; returns what to show, what was dropped, and the ids safe to ack
+ *  (everything except messages whose key epoch has not arrived yet: they wait for the keys). */
+export function openBatch(session: MeshSession, pushes: readonly MessagePushFrame[]): ReadResult & { ack: string[]; keyRequests: Delivered["from"][] } {
+  const read: Delivered[] = [];
+  const keyRequests: Delivered["from"][] = [];
+  const dropped: { messageId: string; reason: string }[] = [];
+  const ack: string[] = [];
+  let waiting = 0;
+  for (const m of pushes) {
+    const r: Opened = session.open(m);
+    if (r.ok) {
+      if (r.control === null) read.push(r.message);
+      else if (r.control === "key_request") keyRequests.push(r.message.from);
+      ack.push(m.messageId);
+    } else if (r.reason === "unknown_epoch") {
+      waiting++;
+    } else {
+      dropped.push({ messageId: r.messageId, reason: r.reason });
+      ack.push(m.messageId);
+    }
+  }
+  return { read, dropped, ack, waiting, keyRequests };
+}
+
+/** Logs what was read and remembers the replay state; call before acking. */
+export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delivered[]): void {
+  appendMessages(ctx.env.configDir, session.id.meshId, read);
+  saveReplayGuard(ctx.env.configDir, session.replay);
+}
+
+/** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers). */
+export async function resolve(client: BrokerClient, input: string): Promise<Resolved> {
+  if (/^(\*|[#@].*)$/.test(input.trim())) return resolveTarget(input, []);
+  const { peers } = await client.request("list_peers", {});
+  return resolveTarget(input, peers as PeerInfo[]);
+}
+
+export function formatMessage(m: Delivered): string {
+  const time = new Date(m.createdAt).toISOString().slice(11, 19);
+  const where = m.topic ? ` #${m.topic}` : m.kind === "broadcast" ? " (everyone)" : m.to.startsWith("@") ? ` ${m.to}` : "";
+  const prio = m.priority === "next" ? "" : ` [${m.priority}]`;
+  return `${time} ${m.from.name}${where}${prio}: ${m.body}`;
+}

@@ -1,0 +1,71 @@
+// Invite links: `ic://join/<payload>` and `<broker>/join#<payload>` (the fragment is never sent to a
+// server, so opening the https form in a browser does not hand the secret to the broker).
+// payload = base64url(JSON). The link carries the v2 signature and a 32-byte secret from which the
+// joiner derives the invite key (to claim) and the key of the sealed mesh keys (to read them).
+import { inviteCanonical } from "../protocol/canonical.ts";
+import { MeshError } from "../protocol/errors.ts";
+import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
+import { verifyDetached } from "../crypto/sign.ts";
+import { decodeInviteSecret } from "../crypto/invite-secret.ts";
+
+export type InvitePayload = {
+  v: 2;
+  broker: string;
+  mesh: string;
+  slug: string;
+  name: string;
+  invite: string;
+  /** seconds since the epoch */
+  exp: number;
+  role: "member" | "admin";
+  /** The issuing owner or admin key; the signature is by this key. */
+  issuer: string;
+  sig: string;
+  /** base64url of the 32-byte invite secret. */
+  s: string;
+};
+
+export function encodeInvite(p: InvitePayload): { link: string; https: string } {
+  const token = toBase64Url(new TextEncoder().encode(JSON.stringify(p)));
+  return { link: `ic://join/${token}`, https: `${p.broker.replace(/\/$/, "")}/join#${token}` };
+}
+
+function tokenOf(input: string): string {
+  const text = input.trim();
+  if (text.startsWith("ic://join/")) return text.slice("ic://join/".length);
+  const hash = text.indexOf("#");
+  if (/^https?:\/\//.test(text) && hash > 0) return text.slice(hash + 1);
+  return text;
+}
+
+/** Parses a link and verifies, before contacting anyone, that it is well formed, signed by the
+ *  issuer key it names, and not expired. Throws MeshError bad_invite / invite_expired. */
+export function parseInvite(input: string, nowMs = Date.now()): InvitePayload & { secret: Uint8Array } {
+  let p: InvitePayload;
+  try {
+    p = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64Url(tokenOf(input))));
+  } catch {
+    throw new MeshError("bad_invite", "This is not a claudemesh invite link (it could not be decoded). Copy the whole link.");
+  }
+  const fields: [keyof InvitePayload, (v: any) => boolean][] = [
+    ["v", (v) => v === 2],
+    ["broker", (v) => typeof v === "string" && /^(https?|wss?):\/\//.test(v)],
+    ["mesh", (v) => typeof v === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(v)],
+    ["slug", (v) => typeof v === "string" && v.length <= 48],
+    ["name", (v) => typeof v === "string" && v.length <= 64],
+    ["invite", (v) => typeof v === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(v)],
+    ["exp", (v) => Number.isSafeInteger(v) && v > 0],
+    ["role", (v) => v === "member" || v === "admin"],
+    ["issuer", (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v)],
+    ["sig", (v) => typeof v === "string" && /^[0-9a-f]{128}$/.test(v)],
+    ["s", (v) => typeof v === "string"],
+  ];
+  for (const [k, ok] of fields) if (!ok((p as Record<string, unknown>)?.[k])) throw new MeshError("bad_invite", `The invite link is damaged (field ${k}). Ask for a new one.`);
+  if (!verifyDetached(p.sig, inviteCanonical(p.mesh, p.invite, p.exp, p.role, p.issuer), p.issuer)) {
+    throw new MeshError("bad_invite", "The invite's signature does not verify: the link was altered. Ask for a new one.");
+  }
+  const secret = decodeInviteSecret(p.s);
+  if (!secret) throw new MeshError("bad_invite", "The invite link is damaged (secret). Ask for a new one.");
+  if (p.exp * 1000 <= nowMs) throw new MeshError("invite_expired", `This invite expired on ${new Date(p.exp * 1000).toISOString()}. Ask for a new one.`);
+  return { ...p, secret };
+}

@@ -1,0 +1,44 @@
+// What this member has read, kept locally: decrypted messages (JSON lines, 0600) and the replay
+// guard's memory, per mesh. The broker forgets a message once it is acked; this is the history.
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ReplayGuard } from "../../crypto/envelope.ts";
+import type { Delivered } from "../mesh-session.ts";
+import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+
+const logPath = (dir: string, meshId: string) => join(dir, "messages", `${meshId}.jsonl`);
+const seenPath = (dir: string, meshId: string) => join(dir, "seen", `${meshId}.json`);
+
+export function appendMessages(dir: string, meshId: string, messages: readonly Delivered[]): void {
+  if (messages.length === 0) return;
+  ensurePrivateDir(join(dir, "messages"));
+  appendFileSync(logPath(dir, meshId), messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 });
+}
+
+/** The last `limit` messages read in this mesh, oldest first. */
+export function readMessages(dir: string, meshId: string, limit: number): Delivered[] {
+  const path = logPath(dir, meshId);
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+  return lines.slice(-limit).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Delivered];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export function loadReplayGuard(dir: string, meshId: string): ReplayGuard {
+  const text = readPrivateFile(seenPath(dir, meshId));
+  if (!text) return new ReplayGuard(meshId);
+  try {
+    return ReplayGuard.importJson(text, meshId);
+  } catch {
+    return new ReplayGuard(meshId);
+  }
+}
+
+export function saveReplayGuard(dir: string, guard: ReplayGuard): void {
+  writePrivateFile(seenPath(dir, guard.meshId), guard.exportJson());
+}

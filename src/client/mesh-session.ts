@@ -1,0 +1,206 @@
+// A member's (or session's) view of one mesh, end to end: it seals outgoing messages for their
+// target (crypto_box for a key, the epoch's mesh key for *, @group, #topic), opens incoming pushes,
+// checks that each says what the broker claims (mesh, sender, target), drops replays, and applies
+// mesh keys sent by the owner or an admin. The broker only ever sees {nonce, ciphertext}.
+import { randomId } from "../crypto/hash.ts";
+import { BoxCache, type Sealed } from "../crypto/box.ts";
+import { openEnvelope, sealEnvelope, ReplayGuard, type Inner, type OpenFailure } from "../crypto/envelope.ts";
+import { fromBase64, toBase64 } from "../crypto/encoding.ts";
+import { newMeshKey } from "../crypto/mesh-keys.ts";
+import type { SessionAttestation } from "../crypto/attestation.ts";
+import { MeshError } from "../protocol/errors.ts";
+import type { Priority } from "../protocol/fields.ts";
+import type { Results } from "../protocol/results.ts";
+import type { MessagePushFrame } from "../protocol/server-frames.ts";
+import { MAX_FRAME_BYTES } from "../protocol/limits.ts";
+import type { BrokerClient } from "./client.ts";
+import type { MeshKey } from "./local/config-file.ts";
+
+/** A message as a person or a model reads it. */
+export type Delivered = {
+  messageId: string;
+  meshId: string;
+  kind: MessagePushFrame["kind"];
+  from: { name: string; pubkey: string; memberPubkey: string; memberId: string };
+  to: string;
+  topic: string | null;
+  topicOffset: number | null;
+  priority: Priority;
+  createdAt: number;
+  replyTo: string | null;
+  clientMessageId: string;
+  body: string;
+};
+
+/** keys: mesh keys were received and applied; key_request: a member asks the owner for the
+ *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
+export type Control = "keys" | "key_request";
+export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed"; messageId: string };
+
+export type Identity = {
+  meshId: string;
+  /** The key this client speaks as (member key, or session key). */
+  publicKey: string;
+  secretKey: string;
+  /** The member key, for sessions (their DMs to the member key are readable too). */
+  memberSecretKey: string;
+  memberPubkey: string;
+  ownerPubkey: string;
+  attestation?: SessionAttestation;
+};
+
+/** Largest body that still fits in one frame once encrypted, base64-encoded and enveloped. */
+export const MAX_SEND_BODY_BYTES = Math.floor(((MAX_FRAME_BYTES - 2048) * 3) / 4) - 1024;
+
+export class MeshSession {
+  readonly box = new BoxCache();
+  readonly replay: ReplayGuard;
+  private keys: MeshKey[];
+
+  constructor(
+    readonly id: Identity,
+    meshKeys: readonly MeshKey[],
+    opts: { replay?: ReplayGuard; onKeys?: (keys: MeshKey[]) => void } = {},
+  ) {
+    this.keys = [...meshKeys];
+    this.replay = opts.replay ?? new ReplayGuard(id.meshId);
+    this.onKeys = opts.onKeys ?? (() => {});
+  }
+
+  private readonly onKeys: (keys: MeshKey[]) => void;
+
+  get meshKeys(): readonly MeshKey[] {
+    return this.keys;
+  }
+
+  currentKey(): MeshKey | undefined {
+    return this.keys.reduce<MeshKey | undefined>((a, k) => (!a || k.epoch > a.epoch ? k : a), undefined);
+  }
+
+  /** Seals `body` for `to` (a resolved target). Throws MeshError when it cannot be sent. */
+  seal(to: string, body: string, kind: Inner["kind"] = "text", opts: { clientMessageId?: string; replyTo?: string } = {}): Sealed & { clientMessageId: string } {
+    if (Buffer.byteLength(body) > MAX_SEND_BODY_BYTES) throw new MeshError("invalid_argument", `The message is ${Buffer.byteLength(body)} bytes; the limit is ${MAX_SEND_BODY_BYTES}.`);
+    const clientMessageId = opts.clientMessageId ?? randomId();
+    const key = this.currentKey();
+    const fanOut = !/^[0-9a-f]{64}$/.test(to);
+    if (fanOut && !key) throw new MeshError("forbidden", "This member has no mesh key yet, so it cannot post to topics, groups or everyone. Ask the owner to send keys.");
+    try {
+      const sealed = sealEnvelope(
+        { mesh: this.id.meshId, from: this.id.publicKey, to, id: clientMessageId, ts: Date.now(), kind, body, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...(this.id.attestation ? { att: this.id.attestation } : {}) },
+        { mySecret: this.id.secretKey, ...(fanOut ? { meshKey: { epoch: key!.epoch, key: fromBase64(key!.key) } } : {}) },
+        this.box,
+      );
+      return { ...sealed, clientMessageId };
+    } catch (cause) {
+      throw new MeshError("invalid_argument", `Cannot encrypt for ${to}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /** Encrypts and sends; resolves after the broker committed it. */
+  async send(client: BrokerClient, to: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: Inner["kind"]; clientMessageId?: string } = {}): Promise<Results["send"]> {
+    const sealed = this.seal(to, body, opts.kind ?? "text", opts);
+    return client.request("send", { to, clientMessageId: sealed.clientMessageId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
+  }
+
+  /** Opens a push. A direct message may be addressed to this identity's key or (for a session)
+   *  to its member key; both secrets are tried accordingly. */
+  open(m: MessagePushFrame): Opened {
+    if (m.kind === "system") {
+      return { ok: true, control: null, message: this.delivered(m, JSON.stringify(m.notice ?? {})) };
+    }
+    const meshKeys = new Map(this.keys.map((k) => [k.epoch, fromBase64(k.key)]));
+    const toMember = m.to === this.id.memberPubkey && this.id.memberPubkey !== this.id.publicKey;
+    const r = openEnvelope(
+      { nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey },
+      { mySecret: toMember ? this.id.memberSecretKey : this.id.secretKey, meshKeys },
+      this.box,
+    );
+    if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
+    if (!this.replay.check(r.inner.from, r.inner.id)) return { ok: false, reason: "replayed", messageId: m.messageId };
+    const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
+    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? m.replyTo ?? null } };
+  }
+
+  /** Opens a message for display only (history): authenticity and context are checked, but the
+   *  replay memory is neither consulted nor changed and key messages are not applied. */
+  openForDisplay(m: MessagePushFrame): Opened {
+    const meshKeys = new Map(this.keys.map((k) => [k.epoch, fromBase64(k.key)]));
+    const r = openEnvelope(
+      { nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey },
+      { mySecret: this.id.secretKey, meshKeys },
+      this.box,
+    );
+    if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
+    return { ok: true, control: null, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? m.replyTo ?? null } };
+  }
+
+  private delivered(m: MessagePushFrame, body: string): Delivered {
+    return {
+      messageId: m.messageId,
+      meshId: m.meshId,
+      kind: m.kind,
+      from: { name: m.from.name, pubkey: m.from.pubkey, memberPubkey: m.from.memberPubkey, memberId: m.from.memberId },
+      to: m.to,
+      topic: m.topic ?? null,
+      topicOffset: m.topicOffset ?? null,
+      priority: m.priority,
+      createdAt: m.createdAt,
+      replyTo: m.replyTo ?? null,
+      clientMessageId: m.clientMessageId,
+      body,
+    };
+  }
+
+  /** Mesh keys are accepted only in a direct message from the owner's key (or one of its
+   *  sessions): a member or a broker cannot hand out keys of its own. */
+  private acceptKeys(inner: Inner, m: MessagePushFrame): "keys" | null {
+    if (m.kind !== "direct" || m.from.memberPubkey !== this.id.ownerPubkey) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(inner.body);
+    } catch {
+      return null;
+    }
+    const keys = (parsed as { keys?: unknown })?.keys;
+    if (!Array.isArray(keys) || !keys.every((k) => Number.isInteger(k?.epoch) && k.epoch >= 0 && typeof k?.key === "string" && fromBase64Safe(k.key)?.length === 32)) return null;
+    const merged = new Map(this.keys.map((k) => [k.epoch, k]));
+    for (const k of keys as MeshKey[]) merged.set(k.epoch, { epoch: k.epoch, key: k.key });
+    this.keys = [...merged.values()].sort((a, b) => a.epoch - b.epoch);
+    this.onKeys(this.keys);
+    return "keys";
+  }
+}
+
+const KEY_REQUEST = JSON.stringify({ request: "keys" });
+const isKeyRequest = (body: string) => body === KEY_REQUEST;
+
+/** Asks the owner for the current mesh keys (after joining with an invite made before a rotation). */
+export function requestKeys(session: MeshSession, client: BrokerClient): Promise<Results["send"]> {
+  return session.send(client, session.id.ownerPubkey, KEY_REQUEST, { kind: "system", priority: "now" });
+}
+
+/** The owner's answer to a key request: sends every epoch's key, but only to an active member. */
+export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"]): Promise<boolean> {
+  if (session.id.publicKey !== session.id.ownerPubkey && session.id.memberPubkey !== session.id.ownerPubkey) return false;
+  const { members } = await client.request("member_list", {});
+  const requester = members.find((m) => m.pubkey === from.memberPubkey && m.revokedAt === null);
+  if (!requester) return false;
+  await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });
+  return true;
+}
+
+function fromBase64Safe(b64: string): Uint8Array | null {
+  try {
+    return fromBase64(b64);
+  } catch {
+    return null;
+  }
+}
+
+/** A fresh mesh key for epoch `epoch`, as stored in config. */
+export function makeMeshKey(epoch: number): MeshKey {
+  return { epoch, key: toBase64(newMeshKey()) };
+}
+
+/** The body of a `keys` message: every epoch the recipient should hold. */
+export const keysBody = (keys: readonly MeshKey[]): string => JSON.stringify({ keys });
