@@ -1,0 +1,75 @@
+// MeshSession rules the security write-up relies on: mesh keys are accepted only from the owner;
+// replays are dropped; history display neither consumes nor needs the replay memory; a session
+// reads DMs sent to its member key; key requests are recognised.
+import { describe, expect, test } from "bun:test";
+import { MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
+import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
+import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
+
+const MESH = "mesh-unit-session";
+const owner = generateSigningKeypair();
+const alice = generateSigningKeypair();
+const mallory = generateSigningKeypair();
+const key0 = makeMeshKey(0);
+
+const ident = (kp: SigningKeypair, extra: Partial<Identity> = {}): Identity => ({ meshId: MESH, publicKey: kp.publicKey, secretKey: kp.secretKey, memberPubkey: kp.publicKey, memberSecretKey: kp.secretKey, ownerPubkey: owner.publicKey, ...extra });
+
+/** What the broker would push for a message sealed by `from` (member sender). */
+function push(from: MeshSession, to: string, body: string, kind: "text" | "keys" | "system" = "text"): MessagePushFrame {
+  const sealed = from.seal(to, body, kind);
+  const isKey = /^[0-9a-f]{64}$/.test(to);
+  return {
+    type: "message", messageId: `msg-${sealed.clientMessageId}`, meshId: MESH, kind: isKey ? "direct" : to === "*" ? "broadcast" : to.startsWith("#") ? "topic" : "group",
+    from: { memberId: "member-x-01", memberPubkey: from.id.memberPubkey, pubkey: from.id.publicKey, name: "x" }, to, priority: "next", clientMessageId: sealed.clientMessageId,
+    nonce: sealed.nonce, ciphertext: sealed.ciphertext, createdAt: Date.now(),
+  };
+}
+
+describe("MeshSession", () => {
+  test("keys from the owner are applied; the same message from another member is ignored", () => {
+    const received: number[][] = [];
+    const me = new MeshSession(ident(alice), [key0], { onKeys: (k) => received.push(k.map((x) => x.epoch)) });
+    const fromOwner = new MeshSession(ident(owner), [key0]);
+    const fromMallory = new MeshSession(ident(mallory), [key0]);
+    const evil = me.open(push(fromMallory, alice.publicKey, keysBody([makeMeshKey(7)]), "keys"));
+    expect({ ok: evil.ok, control: evil.ok && evil.control }).toEqual({ ok: true, control: null });
+    expect(me.meshKeys.map((k) => k.epoch)).toEqual([0]);
+    const good = me.open(push(fromOwner, alice.publicKey, keysBody([key0, makeMeshKey(1)]), "keys"));
+    expect(good.ok && good.control).toBe("keys");
+    expect({ epochs: me.meshKeys.map((k) => k.epoch), received }).toEqual({ epochs: [0, 1], received: [[0, 1]] });
+  });
+
+  test("a replayed push is dropped; history display works repeatedly", () => {
+    const me = new MeshSession(ident(alice), [key0]);
+    const sender = new MeshSession(ident(owner), [key0]);
+    const p = push(sender, "#general", "hello");
+    expect(me.open(p).ok).toBe(true);
+    expect(me.open(p)).toEqual({ ok: false, reason: "replayed", messageId: p.messageId });
+    const again = me.openForDisplay(p);
+    expect(again.ok && again.message.body).toBe("hello");
+    expect(me.openForDisplay(p).ok).toBe(true);
+  });
+
+  test("a session reads DMs to its member key and to its own key", () => {
+    const sessionKeys = generateSigningKeypair();
+    const session = new MeshSession(ident(sessionKeys, { memberPubkey: alice.publicKey, memberSecretKey: alice.secretKey }), [key0]);
+    const sender = new MeshSession(ident(owner), [key0]);
+    const toMember = session.open(push(sender, alice.publicKey, "to alice"));
+    const toSession = session.open(push(sender, sessionKeys.publicKey, "to this session"));
+    expect([toMember.ok && toMember.message.body, toSession.ok && toSession.message.body]).toEqual(["to alice", "to this session"]);
+  });
+
+  test("a key request is recognised as control, not text", () => {
+    const ownerSession = new MeshSession(ident(owner), [key0]);
+    const joiner = new MeshSession(ident(alice), []);
+    const r = ownerSession.open(push(joiner, owner.publicKey, JSON.stringify({ request: "keys" }), "system"));
+    expect(r.ok && r.control).toBe("key_request");
+  });
+
+  test("without a mesh key a member cannot post to a topic; bodies over the frame budget are refused", () => {
+    const me = new MeshSession(ident(alice), []);
+    expect(() => me.seal("#general", "x")).toThrow("no mesh key");
+    const keyed = new MeshSession(ident(alice), [key0]);
+    expect(() => keyed.seal("#general", "x".repeat(70_000))).toThrow("limit");
+  });
+});
