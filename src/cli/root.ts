@@ -74,6 +74,8 @@ const main = defineCommand({
     audit,
     backup: cmd("backup", "Encrypt your config and keys with a passphrase. Example: claudemesh backup ~/claudemesh.cmbk", { ...pos("file", "output file (default ./claudemesh-backup.cmbk)", false), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.backup }))),
     restore: cmd("restore", "Restore config and keys from a backup. Example: claudemesh restore ~/claudemesh.cmbk", { ...pos("file", "backup file"), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "replace an existing config" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.restore }))),
+    mcp: cmd("mcp", "Run the MCP server for Claude Code over stdio (Claude Code starts it; see claudemesh install).", { label: { type: "string", description: "session label shown to peers (default: project directory)" } }, () => import("./commands/mcp.ts")),
+    hook: cmd("hook", "Handle a Claude Code hook event (session-start, user-prompt-submit, stop, session-end, wait). Example: claudemesh hook stop", pos("event", "hook event"), () => import("./commands/hook.ts")),
     completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
   },
 });

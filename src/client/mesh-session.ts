@@ -30,6 +30,8 @@ export type Delivered = {
   replyTo: string | null;
   clientMessageId: string;
   body: string;
+  /** The sender asked a question and waits for a reply (replyTo = this messageId). */
+  ask: boolean;
 };
 
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
@@ -46,7 +48,8 @@ export type Identity = {
   memberSecretKey: string;
   memberPubkey: string;
   ownerPubkey: string;
-  attestation?: SessionAttestation;
+  /** For a session: its member's current attestation, embedded in every message it sends. */
+  attestation?: () => SessionAttestation;
 };
 
 /** Largest body that still fits in one frame once encrypted, base64-encoded and enveloped. */
@@ -86,7 +89,7 @@ export class MeshSession {
     if (fanOut && !key) throw new MeshError("forbidden", "This member has no mesh key yet, so it cannot post to topics, groups or everyone. Ask the owner to send keys.");
     try {
       const sealed = sealEnvelope(
-        { mesh: this.id.meshId, from: this.id.publicKey, to, id: clientMessageId, ts: Date.now(), kind, body, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...(this.id.attestation ? { att: this.id.attestation } : {}) },
+        { mesh: this.id.meshId, from: this.id.publicKey, to, id: clientMessageId, ts: Date.now(), kind, body, ...(opts.replyTo ? { replyTo: opts.replyTo } : {}), ...(this.id.attestation ? { att: this.id.attestation() } : {}) },
         { mySecret: this.id.secretKey, ...(fanOut ? { meshKey: { epoch: key!.epoch, key: fromBase64(key!.key) } } : {}) },
         this.box,
       );
@@ -103,8 +106,10 @@ export class MeshSession {
   }
 
   /** Opens a push. A direct message may be addressed to this identity's key or (for a session)
-   *  to its member key; both secrets are tried accordingly. */
-  open(m: MessagePushFrame): Opened {
+   *  to its member key. A repeat of a message already recorded as seen is refused (`replayed`).
+   *  With `record: false` the message is not recorded yet: call `recordSeen` once it was really
+   *  shown, so a message opened but never seen is not mistaken for a replay when redelivered. */
+  open(m: MessagePushFrame, opts: { record?: boolean } = {}): Opened {
     if (m.kind === "system") {
       return { ok: true, control: null, message: this.delivered(m, JSON.stringify(m.notice ?? {})) };
     }
@@ -116,9 +121,15 @@ export class MeshSession {
       this.box,
     );
     if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
-    if (!this.replay.check(r.inner.from, r.inner.id)) return { ok: false, reason: "replayed", messageId: m.messageId };
+    const record = opts.record ?? true;
+    if (record ? !this.replay.check(r.inner.from, r.inner.id) : this.replay.has(r.inner.from, r.inner.id)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
-    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? m.replyTo ?? null } };
+    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? m.replyTo ?? null, ask: r.inner.kind === "ask" } };
+  }
+
+  /** Records a message opened with `record: false` as seen. */
+  recordSeen(m: Pick<Delivered, "from" | "clientMessageId">): void {
+    this.replay.check(m.from.pubkey, m.clientMessageId);
   }
 
   /** Opens a message for display only (history): authenticity and context are checked, but the
@@ -148,6 +159,7 @@ export class MeshSession {
       replyTo: m.replyTo ?? null,
       clientMessageId: m.clientMessageId,
       body,
+      ask: false,
     };
   }
 

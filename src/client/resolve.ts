@@ -32,7 +32,7 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[]): Resolv
   const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
   if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
   if (unique.length === 0) {
-    throw new MeshError("unknown_recipient", `No peer matches "${text}". Run \`claudemesh peers\` to see names, or give a public-key prefix (≥ ${MIN_PREFIX} hex).`);
+    throw new MeshError("unknown_recipient", `No peer matches "${text}". List names with \`claudemesh peers\` (or the mesh_peers tool), or give a public-key prefix (≥ ${MIN_PREFIX} hex).`);
   }
   throw new MeshError("invalid_argument", `"${text}" matches ${unique.length} peers; use a longer name or a key prefix:\n${unique.map((p) => `  ${describe(p)}`).join("\n")}`);
 }

@@ -5,6 +5,8 @@ import { join } from "node:path";
 export { processEnv } from "./load.ts";
 
 export type ClientEnv = Readonly<{
+  /** The user's home (Claude Code's settings live under it). */
+  home: string;
   /** ~/.claudemesh, or CLAUDEMESH_CONFIG_DIR. */
   configDir: string;
   /** CLAUDEMESH_BROKER_URL: the broker `new` uses when --broker is not given. */
@@ -13,13 +15,20 @@ export type ClientEnv = Readonly<{
   debug: boolean;
   /** Colour and spinners only for a terminal, never under CI or NO_COLOR. */
   interactive: boolean;
+  /** Set by Claude Code for the MCP servers it starts (CLAUDEMESH_SESSION_ID overrides). */
+  claudeSessionId: string | null;
+  /** Claude Code's project directory (CLAUDE_PROJECT_DIR), for the session label. */
+  projectDir: string | null;
 }>;
 
 export function clientEnv(env: Record<string, string | undefined> = process.env, stderrIsTty = Boolean(process.stderr.isTTY)): ClientEnv {
   return Object.freeze({
+    home: env.HOME || homedir(),
     configDir: env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh"),
     brokerUrl: env.CLAUDEMESH_BROKER_URL || null,
     debug: env.CLAUDEMESH_DEBUG === "1" || env.CLAUDEMESH_DEBUG === "true",
     interactive: stderrIsTty && !env.CI && !env.NO_COLOR,
+    claudeSessionId: env.CLAUDEMESH_SESSION_ID || env.CLAUDE_CODE_SESSION_ID || null,
+    projectDir: env.CLAUDE_PROJECT_DIR || null,
   });
 }

@@ -17,7 +17,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
  *  character that JSON escapes to 6 bytes, plus 4 KiB for the other fields. */
 export const MAX_INNER_BYTES = 6 * MAX_BODY_BYTES + 4 * 1024;
 
-export type InnerKind = "text" | "keys" | "system";
+/** text: shown; ask: shown, and the sender waits for a reply (replyTo = this message);
+ *  keys: mesh keys; system: control requests such as a key request. */
+export type InnerKind = "text" | "ask" | "keys" | "system";
 export type Inner = {
   v: 1;
   /** Mesh id. */
@@ -38,7 +40,7 @@ export type Inner = {
 };
 export type InnerFields = Omit<Inner, "v">;
 
-const KINDS: readonly string[] = ["text", "keys", "system"];
+const KINDS: readonly string[] = ["text", "ask", "keys", "system"];
 const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
 
 function attProblem(a: unknown): string | null {

@@ -32,6 +32,7 @@ const OWNER: Record<string, string> = {
   citty: "cli",
   consola: "cli",
   "@modelcontextprotocol/sdk": "mcp",
+  zod: "mcp",
   "libsodium-wrappers": "crypto",
   "@sinclair/typebox": "protocol",
 };

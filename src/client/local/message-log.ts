@@ -7,7 +7,9 @@ import type { Delivered } from "../mesh-session.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
 
 const logPath = (dir: string, meshId: string) => join(dir, "messages", `${meshId}.jsonl`);
-const seenPath = (dir: string, meshId: string) => join(dir, "seen", `${meshId}.json`);
+/** The CLI (scope "member") and each Claude Code session read their own copies of messages, so
+ *  each keeps its own replay memory. */
+const seenPath = (dir: string, meshId: string, scope = "member") => join(dir, "seen", scope === "member" ? `${meshId}.json` : `${meshId}.${scope}.json`);
 
 export function appendMessages(dir: string, meshId: string, messages: readonly Delivered[]): void {
   if (messages.length === 0) return;
@@ -29,8 +31,8 @@ export function readMessages(dir: string, meshId: string, limit: number): Delive
   });
 }
 
-export function loadReplayGuard(dir: string, meshId: string): ReplayGuard {
-  const text = readPrivateFile(seenPath(dir, meshId));
+export function loadReplayGuard(dir: string, meshId: string, scope = "member"): ReplayGuard {
+  const text = readPrivateFile(seenPath(dir, meshId, scope));
   if (!text) return new ReplayGuard(meshId);
   try {
     return ReplayGuard.importJson(text, meshId);
@@ -39,6 +41,6 @@ export function loadReplayGuard(dir: string, meshId: string): ReplayGuard {
   }
 }
 
-export function saveReplayGuard(dir: string, guard: ReplayGuard): void {
-  writePrivateFile(seenPath(dir, guard.meshId), guard.exportJson());
+export function saveReplayGuard(dir: string, guard: ReplayGuard, scope = "member"): void {
+  writePrivateFile(seenPath(dir, guard.meshId, scope), guard.exportJson());
 }

@@ -1,0 +1,88 @@
+// claudemesh hook <event>: Claude Code hooks. Each reads the hook JSON on stdin, talks to this
+// session's MCP server over its local socket with short timeouts, prints valid hook output, and
+// exits 0 — never hanging on a dead broker, never printing a secret. `wait` is the asyncRewake
+// hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
+import { clientEnv, processEnv } from "../../config/client.ts";
+import { askIpc, socketPath } from "../../mcp/ipc.ts";
+import { frameBatch } from "../../mcp/framing.ts";
+import type { Pending } from "../../mcp/mesh-link.ts";
+
+type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean };
+export const HOOK_EVENTS = ["session-start", "user-prompt-submit", "stop", "session-end", "wait"] as const;
+type Event = (typeof HOOK_EVENTS)[number];
+
+/** Most time any hook but `wait` may take; Claude Code's own timeouts are far longer. */
+const BUDGET_MS = 2500;
+/** How long the asyncRewake hook waits for a message before giving up quietly. */
+const WAIT_MS = 30 * 60_000;
+
+async function readInput(): Promise<HookInput> {
+  const text = await Promise.race([new Response(Bun.stdin.stream()).text(), new Promise<string>((r) => setTimeout(() => r(""), 1000))]);
+  try {
+    return JSON.parse(text) as HookInput;
+  } catch {
+    return {};
+  }
+}
+
+const out = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
+const context = (hookEventName: string, additionalContext: string) => out(additionalContext ? { hookSpecificOutput: { hookEventName, additionalContext } } : {});
+
+async function deliver(sock: string, hookEventName: string, extra: (p: { messages: Pending[]; openAsks?: Pending[] }) => string = () => "") {
+  const p = await askIpc<{ messages: Pending[]; openAsks?: Pending[] }>(sock, { op: "pending", limit: 50 }, 1500);
+  if (!p) return out({});
+  const batch = frameBatch(p.messages);
+  context(hookEventName, [batch.text, extra(p)].filter(Boolean).join("\n\n"));
+  if (batch.ids.length) await askIpc(sock, { op: "seen", ids: batch.ids }, 1000);
+}
+
+async function handle(event: Event, input: HookInput, sock: string): Promise<number> {
+  switch (event) {
+    case "user-prompt-submit":
+      await askIpc(sock, { op: "status", status: "working" }, 800);
+      await deliver(sock, "UserPromptSubmit");
+      return 0;
+    case "stop":
+      await askIpc(sock, { op: "status", status: "idle" }, 800);
+      await deliver(sock, "Stop", (p) =>
+        p.openAsks?.length ? `Unanswered questions from peers (answer with mesh_reply):\n${p.openAsks.map((a) => `- ${a.from.name} asked (id ${a.messageId}): ${a.body.slice(0, 200)}`).join("\n")}` : "",
+      );
+      return 0;
+    case "session-start": {
+      const r = await askIpc<{ meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number }>(sock, { op: "peers" }, 2000);
+      if (!r || r.meshes.length === 0) return out({}), 0;
+      const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `${p.name} (${p.status}${p.summary ? `, ${p.summary.slice(0, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
+      context("SessionStart", `claudemesh: this session is a peer on ${lines.join(" · ")}.${r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : ""}`);
+      return 0;
+    }
+    case "session-end":
+      await askIpc(sock, { op: "offline" }, 800);
+      out({});
+      return 0;
+    case "wait": {
+      const r = await askIpc<{ text: string; ids: string[] }>(sock, { op: "wait", timeoutMs: WAIT_MS }, WAIT_MS + 5000);
+      if (!r?.text) return 0;
+      process.stderr.write(r.text + "\n");
+      return 2;
+    }
+  }
+}
+
+export async function run(args: { event: string }): Promise<void> {
+  const event = args.event as Event;
+  if (!HOOK_EVENTS.includes(event)) {
+    process.stderr.write(`claudemesh hook: unknown event "${args.event}"; one of ${HOOK_EVENTS.join(", ")}.\n`);
+    process.exit(2);
+  }
+  // A hook must never hold Claude up: whatever happens, finish within the budget.
+  if (event !== "wait") setTimeout(() => process.exit(0), BUDGET_MS).unref();
+  const env = clientEnv(processEnv());
+  const input = await readInput();
+  const session = input.session_id ?? env.claudeSessionId;
+  if (!session) {
+    if (event !== "wait") out({});
+    process.exit(0);
+  }
+  const code = await handle(event, input, socketPath(env.configDir, session)).catch(() => (event === "wait" ? 0 : (out({}), 0)));
+  process.exit(code);
+}

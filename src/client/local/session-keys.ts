@@ -1,0 +1,32 @@
+// Session identities of Claude Code sessions: one ed25519 key per (mesh, Claude session id),
+// persisted (0600) so that `claude --resume` keeps the same peer and mailbox. The member key
+// vouches for it with an attestation at every connect.
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.ts";
+import { readPrivateFile, writePrivateFile } from "./files.ts";
+
+export type SessionKey = SigningKeypair & { claudeSessionId: string; createdAt: number };
+
+/** File name from the session id, so no id can escape the directory. */
+const fileOf = (dir: string, meshId: string, claudeSessionId: string) =>
+  join(dir, "sessions", meshId, `${createHash("sha256").update(claudeSessionId).digest("hex").slice(0, 32)}.json`);
+
+/** The session's key, created on first use. */
+export function sessionKey(dir: string, meshId: string, claudeSessionId: string): SessionKey {
+  const path = fileOf(dir, meshId, claudeSessionId);
+  const text = readPrivateFile(path);
+  if (text) {
+    const k = JSON.parse(text) as SessionKey;
+    if (/^[0-9a-f]{64}$/.test(k.publicKey) && /^[0-9a-f]{128}$/.test(k.secretKey)) return k;
+  }
+  const k: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
+  writePrivateFile(path, JSON.stringify(k));
+  return k;
+}
+
+/** The key if it exists (hooks never create one). */
+export function existingSessionKey(dir: string, meshId: string, claudeSessionId: string): SessionKey | null {
+  const text = readPrivateFile(fileOf(dir, meshId, claudeSessionId));
+  return text ? (JSON.parse(text) as SessionKey) : null;
+}

@@ -1,0 +1,204 @@
+// One Claude Code session's presence in one mesh: its own session key (vouched for by the member
+// key), a broker connection that reconnects forever, and the messages pushed to it that the model
+// has not provably seen yet. A message is acked to the broker only when a tool returned it or a
+// hook injected it; until then a restart or a dropped connection redelivers it.
+import { BrokerClient, type ClientState } from "../client/client.ts";
+import { DEFAULT_ATTESTATION_TTL_MS, makeAttestation } from "../client/credentials.ts";
+import type { SessionAttestation } from "../crypto/attestation.ts";
+import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
+import { loadConfig, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
+import { sessionKey } from "../client/local/session-keys.ts";
+import { resolveTarget } from "../client/resolve.ts";
+import { MeshError } from "../protocol/errors.ts";
+import type { Priority, Status } from "../protocol/fields.ts";
+import type { PeerInfo, Results } from "../protocol/results.ts";
+import type { MessagePushFrame } from "../protocol/server-frames.ts";
+import type { Log } from "../log/log.ts";
+
+export type Pending = Delivered & { mesh: string };
+
+export type LinkOptions = {
+  configDir: string;
+  claudeSessionId: string;
+  /** Session label: the project directory name, or one given at install. */
+  label: string;
+  cwd: string;
+  hostname: string;
+  log: Log;
+  onMessage: (m: Pending) => void;
+};
+
+/** Most messages kept waiting in memory per mesh; the broker keeps the rest queued. */
+const MAX_PENDING = 500;
+
+export class MeshLink {
+  readonly client: BrokerClient;
+  readonly session: MeshSession;
+  private readonly pending = new Map<string, Pending>();
+  private readonly replyWaiters = new Map<string, (m: Pending) => void>();
+  private readonly scope: string;
+  state: ClientState = "connecting";
+
+  constructor(
+    readonly entry: MeshEntry,
+    private readonly opts: LinkOptions,
+  ) {
+    const key = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
+    this.scope = key.publicKey.slice(0, 16);
+    const credentials = { kind: "session" as const, meshId: entry.meshId, memberId: entry.memberId, memberKeys: { publicKey: entry.publicKey, secretKey: entry.secretKey }, sessionKeys: key };
+    this.session = new MeshSession(
+      {
+        meshId: entry.meshId,
+        publicKey: key.publicKey,
+        secretKey: key.secretKey,
+        memberPubkey: entry.publicKey,
+        memberSecretKey: entry.secretKey,
+        ownerPubkey: entry.ownerPubkey,
+        attestation: () => this.attestation(),
+      },
+      entry.meshKeys,
+      { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
+    );
+    this.client = new BrokerClient({
+      url: entry.brokerUrl,
+      credentials,
+      where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
+      reconnect: true,
+      onMessage: (m) => this.onPush(m),
+      onState: (s, d) => {
+        this.state = s;
+        opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
+      },
+    });
+  }
+
+  private att: SessionAttestation | null = null;
+
+  /** The member's attestation of this session key, renewed an hour before it expires. Recipients
+   *  check it against each message's own time, so a message stays valid after it expires. */
+  private attestation(): SessionAttestation {
+    if (!this.att || this.att.expiresAt - Date.now() < 3_600_000) {
+      this.att = makeAttestation({ publicKey: this.entry.publicKey, secretKey: this.entry.secretKey }, this.session.id.publicKey, Date.now() + DEFAULT_ATTESTATION_TTL_MS);
+    }
+    return this.att;
+  }
+
+  get slug(): string {
+    return this.entry.slug;
+  }
+
+  /** Connects; on failure keeps retrying in the background (the tools report the state). */
+  async start(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch (err) {
+      this.opts.log.warn("mesh connect failed", { mesh: this.slug, err });
+    }
+  }
+
+  private saveKeys(meshKeys: MeshEntry["meshKeys"]): void {
+    const cfg = loadConfig(this.opts.configDir);
+    const current = cfg.meshes.find((m) => m.meshId === this.entry.meshId);
+    if (current) saveConfig(this.opts.configDir, upsertMesh(cfg, { ...current, meshKeys }));
+  }
+
+  private onPush(m: MessagePushFrame): void {
+    // Recorded in the replay memory only once seen (markSeen): a message opened here but never
+    // shown must not look like a replay when the broker redelivers it after a restart.
+    const r = this.session.open(m, { record: false });
+    if (!r.ok) {
+      if (r.reason !== "unknown_epoch") this.client.ackMessages([m.messageId]);
+      this.opts.log.info("message not shown", { mesh: this.slug, messageId: m.messageId, reason: r.reason });
+      return;
+    }
+    if (r.control !== null) this.seen([r.message]);
+    if (r.control === "keys") return this.client.ackMessages([m.messageId]);
+    if (r.control === "key_request") {
+      void answerKeyRequest(this.session, this.client, r.message.from).finally(() => this.client.ackMessages([m.messageId]));
+      return;
+    }
+    const p: Pending = { ...r.message, mesh: this.slug };
+    const waiter = p.replyTo ? this.replyWaiters.get(p.replyTo) : undefined;
+    if (waiter) {
+      // The asking tool call returns this reply: that is the model seeing it.
+      this.seen([p]);
+      this.client.ackMessages([p.messageId]);
+      return waiter(p);
+    }
+    if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
+    // The same message redelivered while still pending (reconnect) is kept once.
+    if ([...this.pending.values()].some((x) => x.from.pubkey === p.from.pubkey && x.clientMessageId === p.clientMessageId)) return this.client.ackMessages([p.messageId]);
+    this.pending.set(p.messageId, p);
+    this.opts.onMessage(p);
+  }
+
+  /** Messages not yet seen, oldest first (does not mark them seen). */
+  peek(): Pending[] {
+    return [...this.pending.values()];
+  }
+
+  /** Marks messages seen: records them in the replay memory, removes them, acks them. */
+  markSeen(ids: readonly string[]): void {
+    const mine = ids.map((id) => this.pending.get(id)).filter((m): m is Pending => m !== undefined);
+    if (mine.length === 0) return;
+    this.seen(mine);
+    for (const m of mine) this.pending.delete(m.messageId);
+    this.client.ackMessages(mine.map((m) => m.messageId));
+  }
+
+  private seen(ms: readonly Pick<Pending, "from" | "clientMessageId">[]): void {
+    for (const m of ms) this.session.recordSeen(m);
+    saveReplayGuard(this.opts.configDir, this.session.replay, this.scope);
+  }
+
+  async peers(): Promise<PeerInfo[]> {
+    return (await this.client.request("list_peers", {})).peers;
+  }
+
+  async resolve(input: string): Promise<{ target: string; name: string }> {
+    if (/^(\*|[#@].*)$/.test(input.trim())) return { target: input.trim(), name: input.trim() };
+    const r = resolveTarget(input, (await this.peers()).filter((p) => p.pubkey !== this.session.id.publicKey));
+    return { target: r.target, name: r.peer?.displayName ?? r.target };
+  }
+
+  send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask" } = {}): Promise<Results["send"]> {
+    return this.session.send(this.client, target, body, opts);
+  }
+
+  /** Sends a question and waits for the first message that replies to it. */
+  async ask(target: string, question: string, timeoutMs: number, priority: Priority = "next"): Promise<{ sent: Results["send"]; reply: Pending | null }> {
+    const sent = await this.send(target, question, { kind: "ask", priority });
+    const reply = await new Promise<Pending | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.replyWaiters.delete(sent.messageId);
+        resolve(null);
+      }, timeoutMs);
+      this.replyWaiters.set(sent.messageId, (m) => {
+        clearTimeout(timer);
+        this.replyWaiters.delete(sent.messageId);
+        resolve(m);
+      });
+    });
+    return { sent, reply };
+  }
+
+  setStatus(status: Status, summary?: string): Promise<unknown> {
+    return Promise.all([this.client.request("set_status", { status }), summary !== undefined ? this.client.request("set_summary", { summary }) : null]);
+  }
+
+  setSummary(summary: string): Promise<unknown> {
+    return this.client.request("set_summary", { summary });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** A message the model saw and may reply to. */
+export type Seen = { link: MeshLink; from: Delivered["from"] };
+
+export function requireOpen(link: MeshLink): void {
+  if (link.state !== "open") throw new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.`);
+}

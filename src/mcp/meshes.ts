@@ -1,0 +1,86 @@
+// Every joined mesh of this Claude Code session: one MeshLink each. Picks the mesh for a target
+// (`slug:target`, or the only mesh), remembers which mesh and sender each shown message came from
+// (for mesh_reply), and fans new messages out to listeners (channel push, waiting hooks).
+import { MeshError } from "../protocol/errors.ts";
+import { splitMeshPrefix } from "../client/resolve.ts";
+import type { MeshEntry } from "../client/local/config-file.ts";
+import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
+
+/** How many shown messages mesh_reply can still answer by id. */
+const REPLYABLE = 2000;
+
+export class Meshes {
+  readonly links: MeshLink[];
+  private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"] }>();
+  private readonly listeners = new Set<(m: Pending) => void>();
+  /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
+  private readonly asks = new Map<string, Pending>();
+
+  constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
+    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)) }));
+  }
+
+  start(): Promise<void> {
+    return Promise.all(this.links.map((l) => l.start())).then(() => {});
+  }
+
+  onMessage(listener: (m: Pending) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The link for an explicit slug, or the only one. */
+  link(slug?: string | null): MeshLink {
+    if (this.links.length === 0) throw new MeshError("not_found", "This machine has not joined any mesh. Run `claudemesh join <link>` (or `claudemesh new`) in a terminal, then restart this session.");
+    if (slug) {
+      const l = this.links.find((x) => x.slug === slug);
+      if (!l) throw new MeshError("not_found", `No joined mesh "${slug}". Joined: ${this.links.map((x) => x.slug).join(", ")}.`);
+      return l;
+    }
+    if (this.links.length === 1) return this.links[0]!;
+    throw new MeshError("invalid_argument", `This session is in several meshes (${this.links.map((x) => x.slug).join(", ")}); prefix the target with one, like "${this.links[0]!.slug}:bob".`);
+  }
+
+  /** Splits `slug:target`; without a prefix uses the only mesh. */
+  route(target: string): { link: MeshLink; rest: string } {
+    const { slug, rest } = splitMeshPrefix(target, this.links.map((l) => l.slug));
+    return { link: this.link(slug), rest };
+  }
+
+  /** Messages not yet seen across meshes, oldest first. */
+  pending(): Pending[] {
+    return this.links.flatMap((l) => l.peek()).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Marks these messages seen (acked to their brokers) and remembers them for replies. */
+  markSeen(messages: readonly Pending[]): void {
+    for (const m of messages) {
+      const link = this.links.find((l) => l.slug === m.mesh);
+      if (!link) continue;
+      link.markSeen([m.messageId]);
+      this.remember(link, m);
+    }
+  }
+
+  remember(link: MeshLink, m: Pending): void {
+    if (m.ask) this.asks.set(m.messageId, m);
+    this.shown.set(m.messageId, { link, from: m.from });
+    if (this.shown.size > REPLYABLE) this.shown.delete(this.shown.keys().next().value!);
+  }
+
+  /** The sender of a message this session saw. */
+  replyTarget(messageId: string): { link: MeshLink; from: Pending["from"] } {
+    this.asks.delete(messageId);
+    const r = this.shown.get(messageId);
+    if (!r) throw new MeshError("not_found", `No message ${messageId} was shown in this session (mesh_inbox lists them). Use mesh_send to write to the peer instead.`);
+    return r;
+  }
+
+  openAsks(): Pending[] {
+    return [...this.asks.values()];
+  }
+
+  close(): void {
+    for (const l of this.links) l.close();
+  }
+}

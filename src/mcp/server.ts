@@ -1,0 +1,90 @@
+// `claudemesh mcp`: the MCP server Claude Code starts over stdio, one per session. stdout carries
+// only JSON-RPC (every log goes to stderr). It declares the claude/channel capability and rings the
+// doorbell (notifications/claude/channel) for each new message, but a message counts as delivered
+// only when a tool returned it or a hook injected it; hooks reach this process over a local socket.
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { loadConfig } from "../client/local/config-file.ts";
+import type { Log } from "../log/log.ts";
+import { VERSION } from "../version.ts";
+import { Meshes } from "./meshes.ts";
+import { INSTRUCTIONS, meshTools } from "./tools.ts";
+import { channelMeta, frameBatch, frameMessage } from "./framing.ts";
+import { serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
+import type { Pending } from "./mesh-link.ts";
+
+export type McpOptions = { configDir: string; claudeSessionId: string; label: string; cwd: string; hostname: string; log: Log };
+
+export async function runMcpServer(opts: McpOptions): Promise<void> {
+  const cfg = loadConfig(opts.configDir);
+  const meshes = new Meshes(cfg.meshes, opts);
+  const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: INSTRUCTIONS });
+  for (const t of meshTools(meshes)) mcp.registerTool(t.name, { description: t.description, inputSchema: t.inputSchema }, t.handler);
+
+  // The doorbell: best effort, never the delivery guarantee.
+  meshes.onMessage((m) => {
+    mcp.server
+      .notification({ method: "notifications/claude/channel", params: { content: frameMessage(m), meta: channelMeta(m) } } as never)
+      .catch((err) => opts.log.debug("channel notification failed", { err }));
+  });
+
+  const ipc = serveIpc(socketPath(opts.configDir, opts.claudeSessionId), (req) => handleHook(meshes, req));
+  const transport = new StdioServerTransport();
+  const shutdown = () => {
+    meshes.close();
+    ipc.close();
+    process.exit(0);
+  };
+  transport.onclose = shutdown;
+  process.stdin.on("end", shutdown);
+  await mcp.connect(transport);
+  opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId });
+  void meshes.start();
+}
+
+/** Requests from `claudemesh hook` processes of this session. */
+async function handleHook(meshes: Meshes, req: IpcRequest): Promise<unknown> {
+  switch (req.op) {
+    case "pending":
+      return { messages: meshes.pending().slice(0, req.limit ?? 50), openAsks: meshes.openAsks() };
+    case "seen": {
+      const ids = new Set(req.ids);
+      meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)));
+      return { ok: true };
+    }
+    case "wait": {
+      // For the asyncRewake hook: the framed messages it prints wake Claude, so they count as seen.
+      const ms = meshes.pending().length ? meshes.pending() : await nextMessages(meshes, req.timeoutMs);
+      const batch = frameBatch(ms);
+      meshes.markSeen(ms.filter((m) => batch.ids.includes(m.messageId)));
+      return batch;
+    }
+    case "status":
+      await Promise.allSettled(meshes.links.map((l) => l.setStatus(req.status)));
+      return { ok: true };
+    case "peers": {
+      const out = await Promise.all(
+        meshes.links.map(async (l) => ({ mesh: l.slug, state: l.state, peers: l.state === "open" ? (await l.peers().catch(() => [])).filter((p) => p.online && p.pubkey !== l.session.id.publicKey).map((p) => ({ name: p.displayName, status: p.status, summary: p.summary })) : [] })),
+      );
+      return { meshes: out, pending: meshes.pending().length };
+    }
+    case "offline":
+      meshes.close();
+      return { ok: true };
+  }
+}
+
+function nextMessages(meshes: Meshes, timeoutMs: number): Promise<Pending[]> {
+  return new Promise((resolve) => {
+    const off = meshes.onMessage(() => {
+      off();
+      clearTimeout(timer);
+      // Let a burst arrive together.
+      setTimeout(() => resolve(meshes.pending()), 50);
+    });
+    const timer = setTimeout(() => {
+      off();
+      resolve([]);
+    }, timeoutMs);
+  });
+}

@@ -1,0 +1,63 @@
+// A real MCP client (the SDK's Client over stdio) driving `claudemesh mcp` as Claude Code would:
+// with CLAUDE_CODE_SESSION_ID and CLAUDE_PROJECT_DIR set, collecting channel notifications.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { resolve } from "node:path";
+
+const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+export type Notification = { content: string; meta: Record<string, unknown> };
+
+export type McpSession = {
+  client: Client;
+  notifications: Notification[];
+  call(name: string, args?: Record<string, unknown>): Promise<{ text: string; isError: boolean }>;
+  waitNotification(pred?: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
+  close(): Promise<void>;
+};
+
+export async function startMcp(configDir: string, claudeSessionId: string, projectDir = "/work/projects/app", command: string[] = [process.execPath, "run", MAIN]): Promise<McpSession> {
+  const transport = new StdioClientTransport({
+    command: command[0]!,
+    args: [...command.slice(1), "mcp"],
+    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CLAUDE_CODE_SESSION_ID: claudeSessionId, CLAUDE_PROJECT_DIR: projectDir, CLAUDECODE: "1" },
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "test-claude", version: "1.0.0" });
+  const notifications: Notification[] = [];
+  const waiters = new Set<() => void>();
+  client.fallbackNotificationHandler = async (n: any) => {
+    if (n.method === "notifications/claude/channel") {
+      notifications.push(n.params);
+      waiters.forEach((w) => w());
+    }
+  };
+  await client.connect(transport);
+  return {
+    client,
+    notifications,
+    async call(name, args = {}) {
+      const r: any = await client.callTool({ name, arguments: args });
+      return { text: r.content.map((c: any) => c.text).join("\n"), isError: Boolean(r.isError) };
+    },
+    waitNotification(pred = () => true, timeoutMs = 10_000) {
+      return new Promise((res, rej) => {
+        const check = () => {
+          const n = notifications.find(pred);
+          if (n) {
+            waiters.delete(check);
+            clearTimeout(t);
+            res(n);
+          }
+        };
+        const t = setTimeout(() => {
+          waiters.delete(check);
+          rej(new Error(`no matching channel notification within ${timeoutMs} ms (have ${notifications.length})`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,169 @@
+// claudemesh mcp with a real MCP client over stdio, against a real broker: two Claude Code
+// sessions exchange DMs and topic posts; channel pushes carry string-only meta; a push is only a
+// doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
+// MCP restart; ask/reply round trip and timeout.
+import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { cli } from "../helpers/cli.ts";
+import { startMcp } from "../helpers/mcp.ts";
+
+const dirs: string[] = [];
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), "cm-mcp-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** alice owns a mesh, bob joined: two config dirs made by the real CLI. */
+async function twoMembers(b: TestBroker) {
+  const alice = dir();
+  const bob = dir();
+  expect((await cli(alice, ["new", "Team", "--broker", b.url, "--display-name", "alice"])).code).toBe(0);
+  const link = (await cli(alice, ["invite", "--json"])).json().link;
+  expect((await cli(bob, ["join", link, "--name", "bob"])).code).toBe(0);
+  return { alice, bob };
+}
+
+const hook = async (configDir: string, event: string, sessionId: string) => {
+  const proc = Bun.spawn([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "hook", event], {
+    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir },
+    stdin: new TextEncoder().encode(JSON.stringify({ session_id: sessionId, cwd: "/work/projects/app", hook_event_name: event })),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const started = performance.now();
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, out: stdout.trim() ? JSON.parse(stdout) : null, stderr, ms: performance.now() - started };
+};
+
+describe("claudemesh mcp", () => {
+  test("two sessions exchange DMs and topic posts; pushes are framed, meta is strings only", async () => {
+    await using b = await startBroker();
+    const { alice, bob } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-1", "/work/projects/web");
+    const bb = await startMcp(bob, "sess-bob-1", "/work/projects/api");
+    const caps = a.client.getServerCapabilities();
+    expect(caps?.experimental).toEqual({ "claude/channel": {} });
+    expect((await a.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["mesh_ask", "mesh_inbox", "mesh_peers", "mesh_reply", "mesh_send", "mesh_status"]);
+    // Wait until both sessions are connected (peers shows the other session).
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/api"); i++) await Bun.sleep(100);
+    expect((await a.call("mesh_peers")).text).toContain("bob/api");
+
+    expect((await a.call("mesh_send", { to: "bob", message: "what does /orders return?" })).isError).toBe(false);
+    const n = await bb.waitNotification((x) => x.content.includes("/orders"));
+    expect(n.content).toContain('Message from peer "alice/web"');
+    expect(n.content).toContain("not from your user");
+    expect(Object.values(n.meta).every((v) => typeof v === "string")).toBe(true);
+    expect(Object.keys(n.meta).every((k) => /^[A-Za-z0-9_]+$/.test(k))).toBe(true);
+    expect(n.meta).toMatchObject({ from_name: "alice/web", mesh: "team", priority: "next", topic: "", reply_to: "" });
+
+    await a.call("mesh_send", { to: "#general", message: "main is green" });
+    const t = await bb.waitNotification((x) => x.content.includes("main is green"));
+    expect(t.meta.topic).toBe("general");
+
+    const inbox = await bb.call("mesh_inbox");
+    expect(inbox.text).toContain("what does /orders return?");
+    expect(inbox.text).toContain("main is green");
+    expect((await bb.call("mesh_inbox")).text).toBe("No new messages.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
+  test("a push is a doorbell: unseen messages survive an MCP restart and are delivered by the next hook", async () => {
+    await using b = await startBroker();
+    const { alice, bob } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-2");
+    let bb = await startMcp(bob, "sess-bob-2");
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    await a.call("mesh_send", { to: "bob", message: "rung but never read" });
+    await bb.waitNotification((x) => x.content.includes("rung but never read"));
+    await bb.close(); // Claude never called mesh_inbox: the message was not seen.
+    await a.call("mesh_send", { to: "bob", message: "sent while bob was down" });
+    bb = await startMcp(bob, "sess-bob-2"); // same Claude session id → same session key and mailbox
+    await bb.waitNotification((x) => x.content.includes("sent while bob was down"));
+    const h = await hook(bob, "user-prompt-submit", "sess-bob-2");
+    expect(h.code).toBe(0);
+    const ctx = h.out.hookSpecificOutput;
+    expect(ctx.hookEventName).toBe("UserPromptSubmit");
+    expect(ctx.additionalContext).toContain("rung but never read");
+    expect(ctx.additionalContext).toContain("sent while bob was down");
+    // The hook injected them, so they are seen: nothing left for the inbox tool.
+    expect((await bb.call("mesh_inbox")).text).toBe("No new messages.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
+  test("ask blocks until the peer replies; an unanswered ask times out and is reminded at Stop", async () => {
+    await using b = await startBroker();
+    const { alice, bob } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-3");
+    const bb = await startMcp(bob, "sess-bob-3");
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const asking = a.call("mesh_ask", { to: "bob", question: "is the migration done?", timeout_seconds: 20 });
+    const q = await bb.waitNotification((x) => x.content.includes("migration"));
+    expect(q.content).toContain("waiting for an answer");
+    await bb.call("mesh_inbox");
+    expect((await bb.call("mesh_reply", { message_id: q.meta.message_id, message: "yes, shipped at 14:02" })).isError).toBe(false);
+    const answer = await asking;
+    expect(answer.text).toContain("yes, shipped at 14:02");
+
+    const unanswered = await a.call("mesh_ask", { to: "bob", question: "and the backfill?", timeout_seconds: 5 });
+    expect(unanswered.text).toContain("No reply from bob within 5 s");
+    await bb.waitNotification((x) => x.content.includes("backfill"));
+    await bb.call("mesh_inbox");
+    const stop = await hook(bob, "stop", "sess-bob-3");
+    expect(stop.out.hookSpecificOutput.additionalContext).toContain("Unanswered questions from peers");
+    expect(stop.out.hookSpecificOutput.additionalContext).toContain("and the backfill?");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
+  test("the asyncRewake hook wakes an idle session when a message arrives; SessionStart summarises peers", async () => {
+    await using b = await startBroker();
+    const { alice, bob } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-5");
+    const bb = await startMcp(bob, "sess-bob-5");
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const start = await hook(bob, "session-start", "sess-bob-5");
+    expect(start.out.hookSpecificOutput.additionalContext).toContain("alice/app");
+    const waiting = hook(bob, "wait", "sess-bob-5");
+    await Bun.sleep(300);
+    await a.call("mesh_send", { to: "bob", message: "wake up, CI is red" });
+    const w = await waiting;
+    expect(w.code).toBe(2);
+    expect(w.stderr).toContain("wake up, CI is red");
+    expect((await bb.call("mesh_inbox")).text).toBe("No new messages.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
+  test("tool errors are isError results with what to do", async () => {
+    await using b = await startBroker();
+    const { alice } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-4");
+    for (let i = 0; i < 50 && (await a.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    const r = await a.call("mesh_send", { to: "nobody-here", message: "x" });
+    expect(r).toMatchObject({ isError: true });
+    expect(r.text).toContain("mesh_peers");
+    const bad = await a.call("mesh_reply", { message_id: "never-seen-1", message: "x" });
+    expect(bad.isError).toBe(true);
+    await a.close();
+  }, 60_000);
+});
+
+describe("hooks without a running MCP server or broker", () => {
+  test("every event prints valid output quickly and exits 0", async () => {
+    const cfg = dir();
+    for (const event of ["session-start", "user-prompt-submit", "stop", "session-end"]) {
+      const h = await hook(cfg, event, "no-such-session");
+      expect({ event, code: h.code, out: h.out }).toEqual({ event, code: 0, out: {} });
+      expect(h.ms).toBeLessThan(5000);
+    }
+    const w = await hook(cfg, "wait", "no-such-session");
+    expect(w.code).toBe(0);
+  }, 60_000);
+});
