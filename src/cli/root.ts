@@ -76,6 +76,9 @@ const main = defineCommand({
     restore: cmd("restore", "Restore config and keys from a backup. Example: claudemesh restore ~/claudemesh.cmbk", { ...pos("file", "backup file"), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "replace an existing config" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.restore }))),
     mcp: cmd("mcp", "Run the MCP server for Claude Code over stdio (Claude Code starts it; see claudemesh install).", { label: { type: "string", description: "session label shown to peers (default: project directory)" } }, () => import("./commands/mcp.ts")),
     hook: cmd("hook", "Handle a Claude Code hook event (session-start, user-prompt-submit, stop, session-end, wait). Example: claudemesh hook stop", pos("event", "hook event"), () => import("./commands/hook.ts")),
+    install: cmd("install", "Register the MCP server and hooks with Claude Code for your user. Example: claudemesh install --label backend", { label: { type: "string", description: "session label shown to peers (default: project directory)" }, ...json }, () => import("./commands/install.ts").then((m) => ({ run: m.install }))),
+    uninstall: cmd("uninstall", "Remove exactly what install added to Claude Code.", json, () => import("./commands/install.ts").then((m) => ({ run: m.uninstall }))),
+    doctor: cmd("doctor", "Check binary, config, keys, brokers, MCP registration and hooks; print fixes.", json, () => import("./commands/doctor.ts")),
     completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
   },
 });

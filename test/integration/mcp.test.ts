@@ -3,7 +3,7 @@
 // doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
 // MCP restart; ask/reply round trip and timeout.
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync, mkdtempSync } from "node:fs";
+import { rmSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
@@ -152,6 +152,41 @@ describe("claudemesh mcp", () => {
     const bad = await a.call("mesh_reply", { message_id: "never-seen-1", message: "x" });
     expect(bad.isError).toBe(true);
     await a.close();
+  }, 60_000);
+});
+
+const fixture = (event: string, sessionId: string) => readFileSync(join(import.meta.dir, "../fixtures/hooks", `${event}.json`), "utf8").replaceAll("SESSION", sessionId);
+
+async function hookWith(configDir: string, event: string, input: string) {
+  const proc = Bun.spawn([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "hook", event], {
+    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir },
+    stdin: new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const started = performance.now();
+  const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  return { code, out: JSON.parse(stdout), ms: performance.now() - started };
+}
+
+describe("hooks fed recorded Claude Code hook JSON", () => {
+  test("with the broker down, hooks still answer within budget and deliver what the MCP server holds", async () => {
+    const b = await startBroker();
+    const { alice, bob } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-6");
+    const bb = await startMcp(bob, "sess-bob-6");
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    await a.call("mesh_send", { to: "bob", message: "held while the broker goes away" });
+    await bb.waitNotification((x) => x.content.includes("held while"));
+    await b.stop();
+    for (const event of ["session-start", "user-prompt-submit", "stop", "session-end"]) {
+      const h = await hookWith(bob, event, fixture(event, "sess-bob-6"));
+      expect({ event, code: h.code, valid: typeof h.out === "object" }).toEqual({ event, code: 0, valid: true });
+      expect(h.ms).toBeLessThan(4000);
+      if (event === "user-prompt-submit") expect(h.out.hookSpecificOutput.additionalContext).toContain("held while the broker goes away");
+    }
+    await a.close();
+    await bb.close();
   }, 60_000);
 });
 

@@ -1,0 +1,49 @@
+// Registering `claudemesh mcp` with Claude Code for the user: through `claude mcp add --scope
+// user` when the claude CLI is on PATH (its own validation and file handling), otherwise by editing
+// ~/.claude.json (after a backup). Either way the result is the same mcpServers entry.
+import { MeshError } from "../../protocol/errors.ts";
+import { claudeJsonPath, readJson, writeJsonIfChanged } from "./claude-files.ts";
+
+export const SERVER_NAME = "claudemesh";
+export type ServerEntry = { type: "stdio"; command: string; args: string[]; env: Record<string, string> };
+
+export function currentEntry(home: string): ServerEntry | null {
+  return (readJson(claudeJsonPath(home)).mcpServers?.[SERVER_NAME] as ServerEntry | undefined) ?? null;
+}
+
+export const sameEntry = (a: ServerEntry | null, b: ServerEntry) => a !== null && a.command === b.command && JSON.stringify(a.args) === JSON.stringify(b.args);
+
+function claudeCli(home: string, args: string[]): { code: number; out: string } {
+  const claude = Bun.which("claude");
+  if (!claude) return { code: -1, out: "" };
+  const p = Bun.spawnSync([claude, ...args], { env: { ...process.env, HOME: home }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  return { code: p.exitCode ?? 1, out: `${p.stdout.toString()}${p.stderr.toString()}` };
+}
+
+/** Registers the entry; returns how, or null when it was already registered exactly so. */
+export function register(home: string, entry: ServerEntry): "claude mcp add" | "~/.claude.json" | null {
+  const existing = currentEntry(home);
+  if (sameEntry(existing, entry)) return null;
+  if (Bun.which("claude")) {
+    if (existing) claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
+    const r = claudeCli(home, ["mcp", "add", "--scope", "user", SERVER_NAME, "--", entry.command, ...entry.args]);
+    if (r.code !== 0) throw new MeshError("internal", `claude mcp add failed: ${r.out.trim()}`);
+    return "claude mcp add";
+  }
+  const cfg = readJson(claudeJsonPath(home));
+  writeJsonIfChanged(claudeJsonPath(home), { ...cfg, mcpServers: { ...(cfg.mcpServers ?? {}), [SERVER_NAME]: entry } });
+  return "~/.claude.json";
+}
+
+/** Removes our entry only; returns whether one was there. */
+export function unregister(home: string): boolean {
+  if (!currentEntry(home)) return false;
+  if (Bun.which("claude")) {
+    const r = claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
+    if (r.code === 0 && !currentEntry(home)) return true;
+  }
+  const cfg = readJson(claudeJsonPath(home));
+  const { [SERVER_NAME]: _, ...others } = cfg.mcpServers ?? {};
+  writeJsonIfChanged(claudeJsonPath(home), { ...cfg, mcpServers: others });
+  return true;
+}

@@ -1,0 +1,86 @@
+// claudemesh doctor: checks the pieces Claude Code needs, each with the command that fixes it.
+import { accessSync, constants, existsSync } from "node:fs";
+import { assertPrivate, LocalFileError } from "../../client/local/files.ts";
+import { configPath } from "../../client/local/config-file.ts";
+import { signingKeypairFromSeed } from "../../crypto/sign.ts";
+import { fromHex } from "../../crypto/encoding.ts";
+import { launcher, shellCommand } from "../claude-code/launcher.ts";
+import { currentEntry, sameEntry } from "../claude-code/mcp-registration.ts";
+import { readJson, settingsPath } from "../claude-code/claude-files.ts";
+import { missingHooks } from "../claude-code/hooks-settings.ts";
+import { command, type Ctx } from "../context.ts";
+
+type Check = { check: string; ok: boolean; detail: string; fix: string | null };
+
+function localChecks(ctx: Ctx): Check[] {
+  const out: Check[] = [];
+  const argv = launcher();
+  let exec = true;
+  try {
+    accessSync(argv[0]!, constants.X_OK);
+  } catch {
+    exec = false;
+  }
+  out.push({ check: "binary", ok: exec, detail: shellCommand(argv), fix: exec ? null : "reinstall claudemesh (install.sh), then run claudemesh install" });
+  const dir = ctx.env.configDir;
+  if (!existsSync(configPath(dir))) {
+    out.push({ check: "config", ok: false, detail: `${configPath(dir)} does not exist`, fix: "claudemesh join <link> (or claudemesh new <name> --broker URL)" });
+    return out;
+  }
+  try {
+    assertPrivate(dir);
+    assertPrivate(configPath(dir));
+    out.push({ check: "config permissions", ok: true, detail: `${dir} 0700, config.json 0600`, fix: null });
+  } catch (err) {
+    out.push({ check: "config permissions", ok: false, detail: (err as Error).message, fix: err instanceof LocalFileError ? err.fix : null });
+  }
+  return out;
+}
+
+async function meshChecks(ctx: Ctx): Promise<Check[]> {
+  const out: Check[] = [];
+  for (const m of ctx.config().meshes) {
+    const keysOk = signingKeypairFromSeed(fromHex(m.secretKey.slice(0, 64))).publicKey === m.publicKey;
+    out.push({ check: `${m.slug}: keys`, ok: keysOk && m.meshKeys.length > 0, detail: keysOk ? `identity ${m.publicKey.slice(0, 12)}, ${m.meshKeys.length} mesh key epoch(s)` : "secret key does not match the public key", fix: keysOk ? (m.meshKeys.length ? null : "claudemesh inbox (receives keys from the owner)") : "claudemesh restore <backup> or re-join" });
+    let reach = "";
+    try {
+      const r = await fetch(`${m.brokerUrl}/health/ready`, { signal: AbortSignal.timeout(4000) });
+      reach = r.ok ? "" : `answered ${r.status}`;
+    } catch (err) {
+      reach = (err as Error).message;
+    }
+    if (reach) {
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: `${m.brokerUrl}: ${reach}`, fix: "check the broker URL and that claudemesh serve runs there" });
+      continue;
+    }
+    try {
+      const client = await ctx.connect(m);
+      out.push({ check: `${m.slug}: broker`, ok: true, detail: `${m.brokerUrl} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
+      client.close();
+    } catch (err) {
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: "your membership may have been removed: ask the owner for a new invite" });
+    }
+  }
+  return out;
+}
+
+function claudeChecks(ctx: Ctx): Check[] {
+  const argv = launcher();
+  const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env: {} };
+  const entry = currentEntry(ctx.env.home);
+  const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
+  const missing = missingHooks(readJson(settingsPath(ctx.env.home)), shellCommand(argv));
+  return [
+    { check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" },
+    { check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null },
+  ];
+}
+
+export async function run(args: { json?: boolean }): Promise<void> {
+  await command(args, async (ctx) => {
+    const checks = [...localChecks(ctx), ...(existsSync(configPath(ctx.env.configDir)) ? await meshChecks(ctx) : []), ...claudeChecks(ctx)];
+    const ok = checks.every((c) => c.ok);
+    ctx.out.result({ ok, checks }, () => checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`).join("\n"));
+    if (!ok) process.exitCode = 5;
+  });
+}
