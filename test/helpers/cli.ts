@@ -1,0 +1,137 @@
+// The real CLI as a subprocess: `bun run src/main.ts …` with its own CLAUDEMESH_CONFIG_DIR, CI=1
+// and no terminal, so output is what a script sees. Spawned asynchronously: an in-process broker
+// (test/helpers/broker.ts) keeps serving while the CLI runs.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+export type CliResult = { code: number; stdout: string; stderr: string; json(): any };
+
+export type CliOptions = { stdin?: string; env?: Record<string, string>; timeoutMs?: number };
+
+function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CI: "1", ...extra };
+  // A developer's shell must not change what the tests see.
+  for (const k of ["CLAUDEMESH_DEBUG", "CLAUDEMESH_BROKER_URL"]) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+/** Runs one CLI command to completion (killed after timeoutMs, default 20 s). */
+export async function cli(configDir: string, args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const proc = Bun.spawn([process.execPath, "run", MAIN, ...args], {
+    env: cliEnv(configDir, opts.env),
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs ?? 20_000,
+    killSignal: "SIGKILL",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return {
+    code,
+    stdout,
+    stderr,
+    json() {
+      try {
+        return JSON.parse(stdout);
+      } catch {
+        throw new Error(`claudemesh ${args.join(" ")} did not print JSON (exit ${code}):\nstdout: ${stdout}\nstderr: ${stderr}`);
+      }
+    },
+  };
+}
+
+export type CliStream = {
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** Resolves with the next `n` stdout lines (waits for them; rejects after timeoutMs). */
+  lines(n: number, timeoutMs?: number): Promise<string[]>;
+  stderr(): string;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** Starts a long-running CLI command (e.g. `inbox --follow`) and reads its stdout line by line. */
+export function cliStream(configDir: string, args: string[], opts: Omit<CliOptions, "stdin" | "timeoutMs"> = {}): CliStream {
+  const proc = Bun.spawn([process.execPath, "run", MAIN, ...args], { env: cliEnv(configDir, opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const decoder = new TextDecoder();
+  let out = "";
+  let err = "";
+  let wake: () => void = () => {};
+  const pump = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {
+    for await (const chunk of stream) {
+      onText(decoder.decode(chunk, { stream: true }));
+      wake();
+    }
+    wake();
+  };
+  void pump(proc.stdout, (t) => (out += t));
+  void pump(proc.stderr, (t) => (err += t));
+  let consumed = 0;
+  return {
+    proc,
+    stderr: () => err,
+    lines(n, timeoutMs = 10_000) {
+      return new Promise((resolveLines, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} line(s) from claudemesh ${args.join(" ")}\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
+        const check = () => {
+          const all = out.split("\n");
+          const complete = all.slice(0, -1);
+          if (complete.length - consumed >= n) {
+            clearTimeout(timer);
+            wake = () => {};
+            const got = complete.slice(consumed, consumed + n);
+            consumed += n;
+            resolveLines(got);
+          } else if (proc.exitCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`claudemesh ${args.join(" ")} exited (${proc.exitCode}) before printing ${n} line(s)\nstdout: ${out}\nstderr: ${err}`));
+          }
+        };
+        wake = check;
+        check();
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
+
+export type Identities = { root: string; dirs: string[]; [Symbol.asyncDispose](): Promise<void> };
+
+/** `n` config dirs (paths inside one temp dir, not yet created: the CLI creates them 0700),
+ *  removed at the end of the `await using` scope. */
+export function identities(n: number): Identities {
+  const root = mkdtempSync(join(tmpdir(), "cm-cli-"));
+  return {
+    root,
+    dirs: Array.from({ length: n }, (_, i) => join(root, `id${i}`)),
+    async [Symbol.asyncDispose]() {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Throws (with the output) unless the command exited 0; returns its result. For setup steps. */
+export function ok(r: CliResult, what = "command"): CliResult {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+export type CliMember = { dir: string; name: string; pubkey: string; memberId: string };
+
+/** The first [dir, name] creates mesh `meshName` on `brokerUrl`; each other one joins with its own
+ *  single-use invite. Returns the slug and each member's key, by name. */
+export async function cliMesh(brokerUrl: string, people: [dir: string, name: string][], meshName = "Team X"): Promise<{ slug: string; meshId: string; members: Record<string, CliMember> }> {
+  const [[ownerDir, ownerName], ...rest] = people as [[string, string], ...[string, string][]];
+  const created = ok(await cli(ownerDir, ["new", meshName, "--broker", brokerUrl, "--display-name", ownerName, "--json"]), "new").json();
+  const members: Record<string, CliMember> = { [ownerName]: { dir: ownerDir, name: ownerName, pubkey: created.member.pubkey, memberId: created.member.id } };
+  for (const [dir, name] of rest) {
+    const { link } = ok(await cli(ownerDir, ["invite", "--json"]), "invite").json();
+    const joined = ok(await cli(dir, ["join", link, "--name", name, "--json"]), `join ${name}`).json();
+    members[name] = { dir, name, pubkey: joined.member.pubkey, memberId: joined.member.memberId };
+  }
+  return { slug: created.mesh.slug, meshId: created.mesh.id, members };
+}

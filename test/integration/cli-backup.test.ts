@@ -1,0 +1,82 @@
+// backup/restore: the whole local config sealed with a passphrase (Argon2id + XChaCha20-Poly1305).
+// A restore on a fresh machine gives back the same identity; a wrong passphrase or a changed file
+// writes nothing. Argon2id at MODERATE cost takes ~1.5 s per call, so the cases here are few.
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+
+const PASS = "correct horse battery staple\n";
+const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+
+describe("cli backup", () => {
+  test("backup, then restore into a fresh config dir gives the same identity; bad inputs write nothing", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [alice, fresh, wrong] = ids.dirs as [string, string, string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const file = join(ids.root, "alice.cmbk");
+
+    const short = await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: "too short\n" });
+    expect({ code: short.code, stderr: short.stderr, exists: existsSync(file) }).toEqual({ code: 2, stderr: expect.stringContaining("at least 12 characters"), exists: false });
+
+    const backup = await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS });
+    expect({ code: backup.code, stdout: backup.stdout }).toEqual({ code: 0, stdout: `Backed up 1 mesh identity to ${file}. Keep the passphrase: without it the file cannot be opened.\n` });
+    expect(mode(file)).toBe("600");
+    expect(readFileSync(file).includes((JSON.parse(readFileSync(join(alice, "config.json"), "utf8")) as { meshes: { secretKey: string }[] }).meshes[0]!.secretKey)).toBe(false);
+
+    const restore = await cli(fresh, ["restore", file, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
+    expect({ code: restore.code, json: restore.json() }).toEqual({ code: 0, json: { restored: ["team-x"] } });
+    const [mine, theirs] = await Promise.all([cli(alice, ["whoami", "--json"]), cli(fresh, ["whoami", "--json"])]);
+    expect({ codes: [mine.code, theirs.code], restored: theirs.json() }).toEqual({ codes: [0, 0], restored: mine.json() });
+    expect(mine.json().identities).toHaveLength(1);
+    expect({ dir: mode(fresh), config: mode(join(fresh, "config.json")) }).toEqual({ dir: "700", config: "600" });
+    expect(JSON.parse(readFileSync(join(fresh, "config.json"), "utf8"))).toEqual(JSON.parse(readFileSync(join(alice, "config.json"), "utf8")));
+    // The restored identity is usable: the broker accepts it.
+    const peers = await cli(fresh, ["peers", "--json"]);
+    expect({ code: peers.code, names: peers.json().peers.map((p: any) => p.displayName) }).toEqual({ code: 0, names: ["alice"] });
+
+    const bad = await cli(wrong, ["restore", file, "--passphrase-stdin", "--force"], { stdin: "wrong horse battery staple\n" });
+    expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr, written: existsSync(wrong) }).toEqual({ code: 3, stdout: "", stderr: "claudemesh: Wrong passphrase, or the backup file was modified or truncated.\n", written: false });
+
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 40]! ^= 0x01;
+    const flippedFile = join(ids.root, "flipped.cmbk");
+    writeFileSync(flippedFile, bytes);
+    // Even with --force, a changed file leaves an existing config exactly as it was.
+    const before = readFileSync(join(alice, "config.json"), "utf8");
+    const flipped = await cli(alice, ["restore", flippedFile, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
+    expect({ code: flipped.code, json: flipped.json(), config: readFileSync(join(alice, "config.json"), "utf8") }).toEqual({
+      code: 3,
+      json: { error: { code: "unauthorized", message: "Wrong passphrase, or the backup file was modified or truncated." } },
+      config: before,
+    });
+  }, 60_000);
+
+  test("backup refuses to overwrite without --force", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const file = join(ids.root, "existing.cmbk");
+    writeFileSync(file, "keep me");
+    const r = await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS });
+    expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 2, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
+  }, 30_000);
+
+  // BUG: `backup FILE --force` over an existing file keeps that file's mode (writeFileSync's mode
+  // applies only when it creates the file), so a 0644 file stays world-readable. Remove `.failing`
+  // once src/cli/commands/backup.ts writes the backup 0600 (e.g. with writePrivateFile).
+  test.failing("backup --force over an existing 0644 file leaves the backup 0600", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const file = join(ids.root, "old.cmbk");
+    writeFileSync(file, "old");
+    chmodSync(file, 0o644);
+    const r = await cli(alice, ["backup", file, "--passphrase-stdin", "--force"], { stdin: PASS });
+    expect({ code: r.code, mode: mode(file) }).toEqual({ code: 0, mode: "600" });
+  }, 30_000);
+});

@@ -1,0 +1,108 @@
+// How the CLI fails: one line on stderr (or {"error":{…}} on stdout with --json), a hint when there
+// is an obvious next step, and the documented exit code: 2 usage, 3 auth, 4 not found, 5 refused,
+// 6 unavailable.
+import { describe, expect, test } from "bun:test";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities } from "../helpers/cli.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+
+describe("cli errors", () => {
+  test("with no mesh joined, mesh commands exit 4 and point to `new` and `join`", async () => {
+    await using ids = identities(1);
+    const [nobody] = ids.dirs as [string];
+    for (const args of [["peers"], ["send", "bob", "hi"], ["inbox"], ["topic", "list"]]) {
+      const r = await cli(nobody, args);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        args,
+        code: 4,
+        stdout: "",
+        stderr: "claudemesh: You have not joined any mesh. Create one with `claudemesh new <name>` or join with `claudemesh join <link>`.\n",
+      });
+    }
+    const json = await cli(nobody, ["inbox", "--json"]);
+    expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 4, stderr: "", json: { error: { code: "not_found", message: expect.stringContaining("claudemesh new <name>") } } });
+    const list = await cli(nobody, ["list"]);
+    expect({ code: list.code, stdout: list.stdout }).toEqual({ code: 0, stdout: "No meshes yet. Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>\n" });
+  }, 30_000);
+
+  test("send to a broker that is gone exits 6 within a few seconds", async () => {
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    {
+      await using b = await startBroker();
+      await cliMesh(b.url, [
+        [alice, "alice"],
+        [bob, "bob"],
+      ]);
+    }
+    const started = performance.now();
+    const r = await cli(alice, ["send", "bob", "anyone there?"]);
+    const elapsedMs = performance.now() - started;
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 6, stdout: "", stderr: expect.stringMatching(/^claudemesh: .+\n/) });
+    expect(elapsedMs).toBeLessThan(5000);
+    const json = await cli(alice, ["send", "bob", "anyone there?", "--json"]);
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 6, json: { error: { code: "unavailable", message: expect.any(String) } } });
+  }, 30_000);
+
+  test("--priority urgent is a usage error (exit 2) and sends nothing", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const r = await cli(alice, ["send", "bob", "hi", "--priority", "urgent"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: --priority must be now, next or low.\n  fix: see `claudemesh <command> --help`\n" });
+    const post = await cli(alice, ["topic", "post", "general", "hi", "--priority", "urgent", "--json"]);
+    expect({ code: post.code, json: post.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--priority must be now, next or low." } } });
+    expect((b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM messages").get()).toEqual({ n: 0 });
+  }, 30_000);
+
+  test("a config file or directory others can read is refused (exit 5) with the chmod that fixes it", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const config = join(alice, "config.json");
+    chmodSync(config, 0o644);
+    const file = await cli(alice, ["whoami"]);
+    expect({ code: file.code, stdout: file.stdout, stderr: file.stderr }).toEqual({
+      code: 5,
+      stdout: "",
+      stderr: `claudemesh: ${config} is readable by other users (mode 644); it holds private keys.\n  fix: chmod 600 ${config}\n`,
+    });
+    const json = await cli(alice, ["peers", "--json"]);
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: expect.stringContaining("mode 644") } } });
+    chmodSync(config, 0o600);
+    chmodSync(alice, 0o755);
+    const dir = await cli(alice, ["whoami"]);
+    expect({ code: dir.code, stderr: dir.stderr }).toEqual({ code: 5, stderr: expect.stringContaining(`  fix: chmod 700 ${alice}\n`) });
+    chmodSync(alice, 0o700);
+    const fixed = await cli(alice, ["whoami"]);
+    expect({ code: fixed.code, stdout: fixed.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^team-x: alice \(owner\) key [0-9a-f]{64}\n$/) });
+  }, 30_000);
+
+  // BUG: a missing positional argument exits 1 (citty's runMain) with the usage text on stdout,
+  // instead of the usage exit code 2 with one line on stderr; with --json, stdout is not JSON.
+  // Remove `.failing` once src/cli/root.ts maps citty's argument errors to UsageError.
+  test.failing("a missing argument is a usage error (exit 2)", async () => {
+    await using ids = identities(1);
+    const [dir] = ids.dirs as [string];
+    const human = await cli(dir, ["send", "bob"]);
+    const json = await cli(dir, ["send", "bob", "--json"]);
+    const parsed = (() => {
+      try {
+        return JSON.parse(json.stdout);
+      } catch {
+        return `not JSON: ${json.stdout.slice(0, 40)}`;
+      }
+    })();
+    expect({ human: { code: human.code, stdout: human.stdout }, json: { code: json.code, stdout: parsed } }).toEqual({
+      human: { code: 2, stdout: "" },
+      json: { code: 2, stdout: { error: { code: "usage", message: expect.stringContaining("MESSAGE") } } },
+    });
+  }, 30_000);
+});

@@ -1,0 +1,102 @@
+// kick/ban/rekey. Removing a member rotates the mesh key: what is posted afterwards is sealed with
+// an epoch the removed member never receives, so even the ciphertext taken straight from the
+// broker's database does not open with their saved keys, while a remaining member reads it.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { MeshSession } from "../../src/client/mesh-session.ts";
+import type { LocalConfig, MeshEntry } from "../../src/client/local/config-file.ts";
+import { toPush } from "../../src/broker/delivery.ts";
+import { MESSAGE_SELECT, messageFromRow, type MessageRow } from "../../src/store/sqlite/rows.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+
+const meshOf = (dir: string): MeshEntry => (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as LocalConfig).meshes[0]!;
+
+/** A MeshSession with exactly what this identity has saved on disk. */
+const sessionOf = (dir: string) => {
+  const m = meshOf(dir);
+  return new MeshSession({ meshId: m.meshId, publicKey: m.publicKey, secretKey: m.secretKey, memberPubkey: m.publicKey, memberSecretKey: m.secretKey, ownerPubkey: m.ownerPubkey }, m.meshKeys);
+};
+
+describe("cli moderation", () => {
+  test("after kick, the removed member is refused and cannot open new posts even from the database; others read them", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [alice, bob, carol] = ids.dirs as [string, string, string];
+    const { members } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+      [carol, "carol"],
+    ]);
+    expect(meshOf(carol).meshKeys.map((k) => k.epoch)).toEqual([0]);
+
+    const kick = await cli(alice, ["kick", "carol", "--reason", "left the team", "--json"]);
+    expect({ code: kick.code, json: kick.json() }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 1 }) });
+    expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+
+    const SECRET = "post-kick: the new office door code is 5512";
+    const post = await cli(alice, ["topic", "post", "general", SECRET, "--json"]);
+    expect(post.code).toBe(0);
+    const messageId = post.json().messageId;
+
+    // carol is refused at the door, in both output modes.
+    const refused = await cli(carol, ["inbox"]);
+    expect({ code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ code: 3, stdout: "", stderr: expect.stringContaining("This member was removed from the mesh.") });
+    const refusedJson = await cli(carol, ["inbox", "--json"]);
+    expect({ code: refusedJson.code, json: refusedJson.json() }).toEqual({ code: 3, json: { error: { code: "revoked", message: expect.stringContaining("removed from the mesh") } } });
+
+    // The post's ciphertext, straight from the broker's database, as it would be pushed.
+    const db = (b.ctx.store as SqliteStore).db;
+    const row = db.query(`${MESSAGE_SELECT} WHERE m.id = ?`).get(messageId) as MessageRow;
+    const frame = toPush(messageFromRow(row));
+    expect({ kind: frame.kind, to: frame.to, from: frame.from.pubkey }).toEqual({ kind: "topic", to: "#general", from: members.alice!.pubkey });
+    expect(meshOf(carol).meshKeys.map((k) => k.epoch)).toEqual([0]);
+    expect(sessionOf(carol).open(frame)).toEqual({ ok: false, reason: "unknown_epoch", messageId });
+    // Control: the same frame opens with the owner's keys, so the failure is carol's missing key.
+    expect(sessionOf(alice).openForDisplay(frame)).toMatchObject({ ok: true, message: { body: SECRET } });
+
+    // bob still belongs: his inbox applies the new key (sent by alice at the kick) and reads the post.
+    const bobInbox = await cli(bob, ["inbox", "--json"]);
+    expect(bobInbox.code).toBe(0);
+    expect({ ...bobInbox.json(), messages: bobInbox.json().messages.map((m: any) => [m.from.name, m.topic, m.body]) }).toEqual({ messages: [["alice", "general", SECRET]], dropped: 0, waitingForKeys: 0 });
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+
+    // The broker recorded the removal and the rotation.
+    const member = db.query("SELECT revoked_at, revoked_reason, banned FROM members WHERE id = ?").get(members.carol!.memberId);
+    expect(member).toEqual({ revoked_at: expect.any(Number), revoked_reason: "left the team", banned: 0 });
+    const audit = await cli(alice, ["audit", "log", "--json"]);
+    expect(audit.code).toBe(0);
+    expect(audit.json().entries.slice(-2).map((e: any) => [e.eventType, e.payload])).toEqual([
+      ["member_revoked", { ban: false, memberId: members.carol!.memberId, reason: "left the team" }],
+      ["key_rotated", { epoch: 1, reason: "kicked carol" }],
+    ]);
+  }, 60_000);
+
+  test("ban marks the member banned; rekey is the owner's alone and reaches the remaining members", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [alice, bob, mallory] = ids.dirs as [string, string, string];
+    const { members } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+      [mallory, "mallory"],
+    ]);
+    const ban = await cli(alice, ["ban", "mallory"]);
+    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: "Banned mallory; 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n" });
+    const db = (b.ctx.store as SqliteStore).db;
+    expect(db.query("SELECT banned, revoked_at IS NOT NULL AS revoked FROM members WHERE id = ?").get(members.mallory!.memberId)).toEqual({ banned: 1, revoked: 1 });
+
+    const notOwner = await cli(bob, ["rekey", "--json"]);
+    expect({ code: notOwner.code, json: notOwner.json() }).toEqual({ code: 3, json: { error: { code: "forbidden", message: expect.stringContaining("Only the mesh owner can rotate keys") } } });
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0]);
+
+    const rekey = await cli(alice, ["rekey"]);
+    expect({ code: rekey.code, stdout: rekey.stdout }).toEqual({ code: 0, stdout: "Mesh key rotated to epoch 2 and sent to 1 member(s).\n" });
+    ok(await cli(alice, ["send", "*", "sealed with epoch 2"]));
+    const inbox = await cli(bob, ["inbox", "--json"]);
+    expect({ code: inbox.code, bodies: inbox.json().messages.map((m: any) => m.body), waiting: inbox.json().waitingForKeys }).toEqual({ code: 0, bodies: ["sealed with epoch 2"], waiting: 0 });
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1, 2]);
+  }, 60_000);
+});

@@ -1,0 +1,84 @@
+// Who a message goes to, as the CLI resolves it: an ambiguous display name is refused with the
+// candidates (never guessed), and what a recipient allows (grant/revoke/block/grants) decides what
+// reaches them while the sender is not told.
+import { describe, expect, test } from "bun:test";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+
+const bodies = (r: { json(): any }) => r.json().messages.map((m: any) => `${m.from.name}: ${m.body}`);
+
+describe("cli targets", () => {
+  test("two members named sam: `send sam` is refused with both key prefixes; a key prefix works", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [alice, sam1, sam2] = ids.dirs as [string, string, string];
+    const { members } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [sam1, "sam"],
+    ]);
+    const { link } = ok(await cli(alice, ["invite", "--json"])).json();
+    const second = ok(await cli(sam2, ["join", link, "--name", "sam", "--json"])).json();
+    const keys = [members.sam!.pubkey, second.member.pubkey];
+
+    const human = await cli(alice, ["send", "sam", "hi"]);
+    expect({ code: human.code, stdout: human.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(human.stderr).toContain(`"sam" matches 2 peers; use a longer name or a key prefix:`);
+    for (const k of keys) expect(human.stderr).toContain(`sam (member ${k.slice(0, 12)}`);
+
+    const json = await cli(alice, ["send", "sam", "hi", "--json"]);
+    expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({
+      code: 2,
+      stderr: "",
+      json: { error: { code: "invalid_argument", message: expect.stringContaining(`"sam" matches 2 peers`) } },
+    });
+    for (const k of keys) expect(json.json().error.message).toContain(k.slice(0, 12));
+
+    // Nothing was sent; a key prefix picks exactly one of them.
+    const bySam2Prefix = await cli(alice, ["send", keys[1]!.slice(0, 10), "hi second sam", "--json"]);
+    expect({ code: bySam2Prefix.code, to: bySam2Prefix.json().to, name: bySam2Prefix.json().name }).toEqual({ code: 0, to: keys[1], name: "sam" });
+    const inbox1 = await cli(sam1, ["inbox", "--json"]);
+    const inbox2 = await cli(sam2, ["inbox", "--json"]);
+    expect({ codes: [inbox1.code, inbox2.code], sam1: bodies(inbox1), sam2: bodies(inbox2) }).toEqual({ codes: [0, 0], sam1: [], sam2: ["alice: hi second sam"] });
+  }, 60_000);
+
+  test("block, grants, grant and revoke decide what reaches the recipient; the sender is not told", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    const { members } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const alicePub = members.alice!.pubkey;
+
+    const block = await cli(bob, ["block", "alice"]);
+    expect({ code: block.code, stdout: block.stdout }).toEqual({ code: 0, stdout: "Blocked alice: nothing they send reaches you, and they are not told.\n" });
+
+    const blocked = await cli(alice, ["send", "bob", "you will never read this", "--json"]);
+    expect({ code: blocked.code, json: blocked.json() }).toEqual({ code: 0, json: { to: members.bob!.pubkey, name: "bob", messageId: expect.any(String), duplicate: false, createdAt: expect.any(Number), undeliverable: [] } });
+    const empty = await cli(bob, ["inbox", "--json"]);
+    expect({ code: empty.code, json: empty.json() }).toEqual({ code: 0, json: { messages: [], dropped: 0, waitingForKeys: 0 } });
+
+    const grants = await cli(bob, ["grants", "--json"]);
+    expect({ code: grants.code, json: grants.json() }).toEqual({ code: 0, json: { grants: [{ peer: alicePub, name: "alice", caps: [] }], defaults: ["dm", "broadcast", "group", "topic"] } });
+    const grantsHuman = await cli(bob, ["grants"]);
+    expect({ code: grantsHuman.code, stdout: grantsHuman.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Everyone else: dm, broadcast, group, topic\.\nalice +blocked\n$/) });
+
+    const grant = await cli(bob, ["grant", "alice", "all", "--json"]);
+    expect({ code: grant.code, json: grant.json() }).toEqual({ code: 0, json: { peer: alicePub, name: "alice", caps: ["dm", "broadcast", "group", "topic"] } });
+    ok(await cli(alice, ["send", "bob", "now you can read me"]));
+    const allowed = await cli(bob, ["inbox", "--json"]);
+    expect({ code: allowed.code, bodies: bodies(allowed) }).toEqual({ code: 0, bodies: ["alice: now you can read me"] });
+
+    // revoke takes one capability back: DMs stop, broadcasts still arrive.
+    const revoke = await cli(bob, ["revoke", "alice", "dm"]);
+    expect({ code: revoke.code, stdout: revoke.stdout }).toEqual({ code: 0, stdout: "alice may now: broadcast, group, topic.\n" });
+    ok(await cli(alice, ["send", "bob", "dm after revoke"]));
+    ok(await cli(alice, ["send", "*", "broadcast after revoke"]));
+    const partial = await cli(bob, ["inbox", "--json"]);
+    expect({ code: partial.code, bodies: bodies(partial) }).toEqual({ code: 0, bodies: ["alice: broadcast after revoke"] });
+
+    const badCap = await cli(bob, ["grant", "alice", "telepathy"]);
+    expect({ code: badCap.code, stderr: badCap.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Unknown capability "telepathy"`) });
+  }, 60_000);
+});
