@@ -1,6 +1,6 @@
 // The root command: static meta and args for every sub-command, modules imported only on use, so
 // `claudemesh --help` loads nothing heavy.
-import { defineCommand, runMain, type ArgsDef } from "citty";
+import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
 import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
@@ -55,10 +55,10 @@ const main = defineCommand({
     new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, "display-name": { type: "string", description: "your name in the mesh" }, ...json }, () => import("./commands/new.ts")),
     invite,
     join: cmd("join", "Join a mesh with an invite link. Example: claudemesh join ic://join/eyJ2Ijo...", { ...pos("link", "ic://join/… or https://…/join#…"), name: { type: "string", description: "your display name" }, ...json }, () => import("./commands/join.ts")),
-    list: cmd("list", "Joined meshes, identities and broker reachability.", json, () => import("./commands/list.ts")),
+    list: cmd("list", "Joined meshes, identities and broker reachability. Example: claudemesh list --json", json, () => import("./commands/list.ts")),
     leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
-    whoami: cmd("whoami", "Your identity in each mesh.", common, () => import("./commands/whoami.ts")),
-    peers: cmd("peers", "Who is in the mesh: status, summary, where, last seen.", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
+    whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
+    peers: cmd("peers", "Who is in the mesh: status, summary, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
     send: cmd("send", "Send an end-to-end encrypted message. Example: claudemesh send bob 'what does /orders return?'", { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low (default next)" }, ...common }, () => import("./commands/send.ts")),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", description: "keep streaming new messages" }, all: { type: "boolean", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
     status: cmd("status", "Set your status. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
@@ -67,18 +67,18 @@ const main = defineCommand({
     grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant }))),
     revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke }))),
     block: cmd("block", "Block a peer entirely. Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
-    grants: cmd("grants", "List what you allow each peer.", common, () => import("./commands/grants.ts").then((m) => ({ run: m.list }))),
+    grants: cmd("grants", "List what you allow each peer. Example: claudemesh grants --json", common, () => import("./commands/grants.ts").then((m) => ({ run: m.list }))),
     kick: cmd("kick", "Remove a member and rotate the mesh keys (owner/admin). Example: claudemesh kick mallory", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.kick }))),
-    ban: cmd("ban", "Remove and ban a member, and rotate the mesh keys (owner/admin).", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),
-    rekey: cmd("rekey", "Rotate the mesh key and send it to every member (owner).", common, () => import("./commands/moderate.ts").then((m) => ({ run: m.rekey }))),
+    ban: cmd("ban", "Remove and ban a member, and rotate the mesh keys (owner/admin). Example: claudemesh ban mallory --reason spam", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),
+    rekey: cmd("rekey", "Rotate the mesh key and send it to every member (owner). Example: claudemesh rekey", common, () => import("./commands/moderate.ts").then((m) => ({ run: m.rekey }))),
     audit,
     backup: cmd("backup", "Encrypt your config and keys with a passphrase. Example: claudemesh backup ~/claudemesh.cmbk", { ...pos("file", "output file (default ./claudemesh-backup.cmbk)", false), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.backup }))),
     restore: cmd("restore", "Restore config and keys from a backup. Example: claudemesh restore ~/claudemesh.cmbk", { ...pos("file", "backup file"), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "replace an existing config" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.restore }))),
-    mcp: cmd("mcp", "Run the MCP server for Claude Code over stdio (Claude Code starts it; see claudemesh install).", { label: { type: "string", description: "session label shown to peers (default: project directory)" } }, () => import("./commands/mcp.ts")),
+    mcp: cmd("mcp", "Run the MCP server for Claude Code over stdio (Claude Code starts it). Example: claude mcp add --scope user claudemesh -- claudemesh mcp", { label: { type: "string", description: "session label shown to peers (default: project directory)" } }, () => import("./commands/mcp.ts")),
     hook: cmd("hook", "Handle a Claude Code hook event (session-start, user-prompt-submit, stop, session-end, wait). Example: claudemesh hook stop", pos("event", "hook event"), () => import("./commands/hook.ts")),
     install: cmd("install", "Register the MCP server and hooks with Claude Code for your user. Example: claudemesh install --label backend", { label: { type: "string", description: "session label shown to peers (default: project directory)" }, ...json }, () => import("./commands/install.ts").then((m) => ({ run: m.install }))),
-    uninstall: cmd("uninstall", "Remove exactly what install added to Claude Code.", json, () => import("./commands/install.ts").then((m) => ({ run: m.uninstall }))),
-    doctor: cmd("doctor", "Check binary, config, keys, brokers, MCP registration and hooks; print fixes.", json, () => import("./commands/doctor.ts")),
+    uninstall: cmd("uninstall", "Remove exactly what install added to Claude Code. Example: claudemesh uninstall", json, () => import("./commands/install.ts").then((m) => ({ run: m.uninstall }))),
+    doctor: cmd("doctor", "Check binary, config, keys, brokers, MCP registration and hooks; print fixes. Example: claudemesh doctor", json, () => import("./commands/doctor.ts")),
     completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
   },
 });
@@ -91,5 +91,16 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stdout.write(`claudemesh ${VERSION}\n`);
     return;
   }
-  await runMain(main, { rawArgs: argv });
+  // citty prints usage for --help; for everything else we run the command ourselves so that a
+  // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
+  if (argv.length === 0 || argv.some((a) => a === "--help" || a === "-h")) return runMain(main, { rawArgs: argv.length ? argv : ["--help"] });
+  try {
+    await runCommand(main, { rawArgs: argv });
+  } catch (err) {
+    if ((err as Error)?.name !== "CLIError") throw err;
+    const message = `${(err as Error).message}. See \`claudemesh ${argv.find((a) => !a.startsWith("-")) ?? ""} --help\`.`.replace("  ", " ");
+    if (argv.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
+    else process.stderr.write(`claudemesh: ${message}\n`);
+    process.exit(2);
+  }
 }

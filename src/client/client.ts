@@ -117,7 +117,7 @@ export class BrokerClient {
     const wasOpen = this.state === "open";
     const retry = this.opts.reconnect !== false && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && ERRORS[r].retryable) && (wasOpen || this.opened === null);
     if (this.opened) {
-      const why = `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
+      const why = code === 1006 ? `Cannot reach the broker at ${wsUrl(this.opts.url)} (is it running, and is the URL right?).` : `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
       this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${new MeshError(reason).message}`) : new MeshError("unavailable", why));
       this.opened = null;
     }

@@ -65,10 +65,7 @@ describe("cli backup", () => {
     expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 2, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
   }, 30_000);
 
-  // BUG: `backup FILE --force` over an existing file keeps that file's mode (writeFileSync's mode
-  // applies only when it creates the file), so a 0644 file stays world-readable. Remove `.failing`
-  // once src/cli/commands/backup.ts writes the backup 0600 (e.g. with writePrivateFile).
-  test.failing("backup --force over an existing 0644 file leaves the backup 0600", async () => {
+  test("backup --force over an existing 0644 file leaves the backup 0600", async () => {
     await using b = await startBroker();
     await using ids = identities(1);
     const [alice] = ids.dirs as [string];

@@ -85,10 +85,7 @@ describe("cli errors", () => {
     expect({ code: fixed.code, stdout: fixed.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^team-x: alice \(owner\) key [0-9a-f]{64}\n$/) });
   }, 30_000);
 
-  // BUG: a missing positional argument exits 1 (citty's runMain) with the usage text on stdout,
-  // instead of the usage exit code 2 with one line on stderr; with --json, stdout is not JSON.
-  // Remove `.failing` once src/cli/root.ts maps citty's argument errors to UsageError.
-  test.failing("a missing argument is a usage error (exit 2)", async () => {
+  test("a missing argument is a usage error (exit 2)", async () => {
     await using ids = identities(1);
     const [dir] = ids.dirs as [string];
     const human = await cli(dir, ["send", "bob"]);

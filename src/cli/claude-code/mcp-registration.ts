@@ -2,6 +2,7 @@
 // user` when the claude CLI is on PATH (its own validation and file handling), otherwise by editing
 // ~/.claude.json (after a backup). Either way the result is the same mcpServers entry.
 import { MeshError } from "../../protocol/errors.ts";
+import { processEnv } from "../../config/client.ts";
 import { claudeJsonPath, readJson, writeJsonIfChanged } from "./claude-files.ts";
 
 export const SERVER_NAME = "claudemesh";
@@ -16,7 +17,7 @@ export const sameEntry = (a: ServerEntry | null, b: ServerEntry) => a !== null &
 function claudeCli(home: string, args: string[]): { code: number; out: string } {
   const claude = Bun.which("claude");
   if (!claude) return { code: -1, out: "" };
-  const p = Bun.spawnSync([claude, ...args], { env: { ...process.env, HOME: home }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  const p = Bun.spawnSync([claude, ...args], { env: { ...processEnv(), HOME: home }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
   return { code: p.exitCode ?? 1, out: `${p.stdout.toString()}${p.stderr.toString()}` };
 }
 

@@ -1,7 +1,8 @@
 // claudemesh backup [file] / restore <file>: the whole local config (identities and mesh keys),
 // encrypted with a passphrase: Argon2id (libsodium MODERATE cost or more, parameters and salt in
 // the authenticated header) + XChaCha20-Poly1305. A wrong passphrase or a changed file writes nothing.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writePrivateFile } from "../../client/local/files.ts";
 import { resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
 import { parseConfig } from "../../client/local/config-file.ts";
@@ -28,7 +29,7 @@ export async function backup(args: Args): Promise<void> {
     if (existsSync(file) && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), true);
     const sealed = await ctx.out.wait("deriving the key (Argon2id)", encryptBackup(new TextEncoder().encode(JSON.stringify(cfg)), passphrase).catch(fromBackupError));
-    writeFileSync(file, sealed, { mode: 0o600 });
+    writePrivateFile(file, sealed);
     ctx.out.result({ file, meshes: cfg.meshes.map((m) => m.slug), bytes: sealed.length }, () => `Backed up ${cfg.meshes.length} mesh identit${cfg.meshes.length === 1 ? "y" : "ies"} to ${file}. Keep the passphrase: without it the file cannot be opened.`);
   });
 }
@@ -37,11 +38,11 @@ export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const file = resolvePath(args.file);
     if (!existsSync(file)) throw new UsageError(`No such file: ${file}`);
+    const current = ctx.config();
+    if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup.`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), false);
     const plain = await ctx.out.wait("deriving the key (Argon2id)", decryptBackup(new Uint8Array(readFileSync(file)), passphrase).catch(fromBackupError));
     const cfg = parseConfig(new TextDecoder().decode(plain));
-    const current = ctx.config();
-    if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup.`);
     ctx.save(cfg);
     ctx.out.result({ restored: cfg.meshes.map((m) => m.slug) }, () => `Restored ${cfg.meshes.map((m) => m.slug).join(", ")} into ${ctx.env.configDir}.`);
   });
