@@ -2,7 +2,8 @@
 // embedded migrations and API reference, ignores a .env in the working directory, and drains on
 // SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { startMcp } from "../helpers/mcp.ts";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
@@ -37,6 +38,28 @@ describe("compiled binary", () => {
     expect(run(["serve", "--check"]).code).toBe(0);
     expect(run(["serve", "--check", "--log-level", "loud"])).toMatchObject({ code: 2, err: expect.stringContaining("logLevel") });
   });
+
+  test("the CLI works end to end from the binary: new, invite, join, send, inbox, and the MCP server", async () => {
+    await using b = await spawnBroker(join(work, "e2e-data"), [], [bin]);
+    const alice = join(work, "alice");
+    const bob = join(work, "bob");
+    const as = (dir: string, args: string[]) => {
+      const p = Bun.spawnSync([bin, ...args], { cwd: work, env: { ...process.env, CLAUDEMESH_CONFIG_DIR: dir, HOME: work, CI: "1" } });
+      return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+    };
+    expect(as(alice, ["new", "Bin Team", "--broker", b.url, "--display-name", "alice"]).code).toBe(0);
+    const link = JSON.parse(as(alice, ["invite", "--json"]).out).link;
+    expect(as(bob, ["join", link, "--name", "bob"]).code).toBe(0);
+    expect(as(alice, ["send", "bob", "hello from the binary"]).code).toBe(0);
+    const inbox = as(bob, ["inbox", "--json"]);
+    expect(JSON.parse(inbox.out).messages.map((m: { body: string }) => m.body)).toEqual(["hello from the binary"]);
+    const mcp = await startMcp(bob, "bin-session", "/work/projects/app", [bin]);
+    expect((await mcp.client.listTools()).tools.length).toBe(6);
+    await mcp.close();
+    const installed = as(bob, ["install", "--json"]);
+    expect(JSON.parse(installed.out).mcp.via).toBe("~/.claude.json");
+    expect(JSON.parse(readFileSync(join(work, ".claude.json"), "utf8")).mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: {} });
+  }, 60_000);
 
   test("serve on port 0 → /health/ready 200, API docs embedded → SIGTERM → exit 0", async () => {
     await using b = await spawnBroker(join(work, "serve-data"), [], [bin]);
