@@ -20,11 +20,14 @@ import { clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
 import { startTimers } from "./timers.ts";
+import { ensureOperatorToken } from "./operator.ts";
 
 export type Broker = {
   readonly url: string;
   readonly port: number;
   readonly ctx: BrokerContext;
+  /** Set on the first start on a data directory: the operator token, to show once. */
+  readonly firstRunToken: string | null;
   /** Drain and stop: refuse new work, close sockets with 1001, flush writes, close the database. */
   stop(): Promise<void>;
 };
@@ -127,6 +130,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     },
   });
 
+  const firstRunToken = await ensureOperatorToken(store);
   const timers = startTimers(ctx);
   const port = server.port!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -146,5 +150,5 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       store.close();
       log.info("broker stopped");
     })());
-  return { url, port, ctx, stop };
+  return { url, port, ctx, firstRunToken, stop };
 }

@@ -45,6 +45,16 @@ const audit = defineCommand({
   },
 });
 
+const dataDir = { "data-dir": { type: "string", description: "the broker's data directory (default as for serve)" } } as const;
+const admin = defineCommand({
+  meta: { name: "admin", description: "Operate a broker's data directory: backups, restore, operator token." },
+  subCommands: {
+    backup: cmd("backup", "Online, consistent backup of the broker database (VACUUM INTO + integrity_check). Example: claudemesh admin backup --out /srv/backups/cm.db", { out: { type: "string", description: "backup file (default <data-dir>/backups/claudemesh-<time>.db)" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.backup }))),
+    restore: cmd("restore", "Restore the broker database from a backup (broker stopped). Example: claudemesh admin restore /srv/backups/cm.db", { ...pos("file", "backup file"), force: { type: "boolean", description: "replace an existing database" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.restore }))),
+    token: cmd("token", "Issue a new operator token for the dashboard's broker-wide views (the old one stops working). Example: claudemesh admin token", { ...dataDir, ...json }, () => import("./commands/admin-token.ts")),
+  },
+});
+
 const peerArg = pos("peer", "display name, key prefix, or full key");
 const capsArg = { caps: { type: "positional", description: "capabilities: dm broadcast group topic (or all)", required: true } } as ArgsDef;
 
@@ -72,6 +82,8 @@ const main = defineCommand({
     ban: cmd("ban", "Remove and ban a member, and rotate the mesh keys (owner/admin). Example: claudemesh ban mallory --reason spam", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),
     rekey: cmd("rekey", "Rotate the mesh key and send it to every member (owner). Example: claudemesh rekey", common, () => import("./commands/moderate.ts").then((m) => ({ run: m.rekey }))),
     audit,
+    admin,
+    dashboard: cmd("dashboard", "Print (and on a desktop open) a one-time login link to the mesh dashboard. Example: claudemesh dashboard --mesh my-team", { "no-open": { type: "boolean", description: "only print the link" }, ...common }, () => import("./commands/dashboard.ts")),
     backup: cmd("backup", "Encrypt your config and keys with a passphrase. Example: claudemesh backup ~/claudemesh.cmbk", { ...pos("file", "output file (default ./claudemesh-backup.cmbk)", false), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.backup }))),
     restore: cmd("restore", "Restore config and keys from a backup. Example: claudemesh restore ~/claudemesh.cmbk", { ...pos("file", "backup file"), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "replace an existing config" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.restore }))),
     mcp: cmd("mcp", "Run the MCP server for Claude Code over stdio (Claude Code starts it). Example: claude mcp add --scope user claudemesh -- claudemesh mcp", { label: { type: "string", description: "session label shown to peers (default: project directory)" } }, () => import("./commands/mcp.ts")),

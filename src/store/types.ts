@@ -115,6 +115,10 @@ export interface Store {
   close(): void;
   health(): Promise<Health>;
 
+  /** Broker-wide settings kept with the data (e.g. the operator token's hash). */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+
   /** Records a signature as used until `expiresAt`; false if it was already recorded (a replay). */
   rememberSignature(signature: string, expiresAt: number): Promise<boolean>;
 

@@ -100,6 +100,14 @@ export class SqliteStore implements T.Store {
     return probeHealth(this.database);
   }
 
+  async getMeta(key: string) {
+    return guard(() => this.database.query<{ value: string }, [string]>("SELECT value FROM broker_meta WHERE key = ?").get(key)?.value ?? null);
+  }
+
+  async setMeta(key: string, value: string) {
+    guard(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
+  }
+
   async rememberSignature(signature: string, expiresAt: number): Promise<boolean> {
     return guard(() => this.database.query("INSERT OR IGNORE INTO seen_signatures (signature, expires_at) VALUES (?, ?)").run(signature, expiresAt).changes === 1);
   }

@@ -1,0 +1,26 @@
+// The operator token: the credential for broker-wide views (all meshes, health) in the dashboard
+// and for admin commands over HTTP. Only its SHA-256 is stored; the token itself is shown once,
+// when `serve` first runs on a data directory, or when `claudemesh admin token` replaces it.
+import { randomId, safeEqual, sha256Hex } from "../crypto/hash.ts";
+import type { Store } from "../store/types.ts";
+
+const KEY = "operator_token_sha256";
+export const TOKEN_PREFIX = "cmo_";
+
+/** Creates the token if this database has none yet; returns it then, otherwise null. */
+export async function ensureOperatorToken(store: Store): Promise<string | null> {
+  if (await store.getMeta(KEY)) return null;
+  return issueOperatorToken(store);
+}
+
+/** Replaces the token (the previous one stops working) and returns the new one. */
+export async function issueOperatorToken(store: Store): Promise<string> {
+  const token = TOKEN_PREFIX + randomId(32);
+  await store.setMeta(KEY, sha256Hex(token));
+  return token;
+}
+
+export async function verifyOperatorToken(store: Store, token: string): Promise<boolean> {
+  const hash = await store.getMeta(KEY);
+  return hash !== null && token.startsWith(TOKEN_PREFIX) && safeEqual(hash, sha256Hex(token));
+}
