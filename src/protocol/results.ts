@@ -2,6 +2,7 @@
 // docs/protocol.md shows one example of each.
 import type { Cap, Priority, Role, Status } from "./fields.ts";
 import type { MessagePushFrame } from "./server-frames.ts";
+import type { ChainEntry, ChainVerdict } from "./audit-chain.ts";
 
 export type PeerInfo = {
   /** The key messages to this peer are addressed to (session key, or member key). */
@@ -46,17 +47,9 @@ export type InviteInfo = {
   revokedAt: number | null;
 };
 export type GrantInfo = { peer: string; caps: Cap[] };
-export type AuditEntry = {
-  seq: number;
-  meshId: string;
-  eventType: string;
-  actor: string | null;
-  payload: unknown;
-  createdAt: string;
-  prevHash: string;
-  hash: string;
-};
-export type AuditVerify = { valid: boolean; entries: number; head: string; brokenAt: number | null; reason: string | null };
+/** Audit entries and the verdict are the chain's own types (audit-chain.ts). */
+export type AuditEntry = ChainEntry;
+export type AuditVerify = ChainVerdict;
 
 export type Results = {
   send: { messageId: string; duplicate: boolean; createdAt: number; topicOffset?: number; undeliverable: { to: string; code: string }[] };
