@@ -23,12 +23,16 @@ export type Presence = {
 
 export const presenceKey = (meshId: string, pubkey: string) => `${meshId}\u0000${pubkey}`;
 
+/** An observer of one mesh's events (the dashboard's live view). */
+export type HubListener = (event: EventNameT, data: Record<string, unknown>) => void;
+
 export type AttachResult = { presence: Presence; reattached: boolean; replaced: Conn[] };
 
 export class Hub {
   private readonly presences = new Map<string, Presence>();
   private readonly byMesh = new Map<string, Set<Presence>>();
   private readonly byToken = new Map<string, Presence>();
+  private readonly listeners = new Map<string, Set<HubListener>>();
 
   constructor(
     private readonly graceMs: number,
@@ -107,13 +111,32 @@ export class Hub {
     return n;
   }
 
-  /** Sends an event to every ready connection in the mesh except those of `exceptKey`. */
+  /** Sends an event to every ready connection in the mesh except those of `exceptKey`, then to
+   *  the mesh's listeners (every event, whoever it is about). This is the one place events go out. */
   emit(meshId: string, event: EventNameT, data: Record<string, unknown>, exceptKey?: string): void {
     const text = JSON.stringify({ type: "event", event, data });
     for (const p of this.inMesh(meshId)) {
       if (p.key === exceptKey) continue;
       for (const c of p.conns) if (c.ready) c.sendRaw(text);
     }
+    for (const l of this.listeners.get(meshId) ?? []) {
+      try {
+        l(event, data);
+      } catch {
+        // A failing observer must not stop delivery to the others; it removes itself on close.
+      }
+    }
+  }
+
+  /** Observes one mesh's events, synchronously, after its sockets. Returns the unsubscribe. */
+  subscribe(meshId: string, listener: HubListener): () => void {
+    let set = this.listeners.get(meshId);
+    if (!set) this.listeners.set(meshId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(meshId) === set) this.listeners.delete(meshId);
+    };
   }
 
   *allConns(): Iterable<Conn> {
