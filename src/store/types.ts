@@ -124,6 +124,8 @@ export interface Store {
 
   createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member }>;
   getMesh(meshId: string): Promise<Mesh | null>;
+  /** Every mesh on this broker, oldest first, with its count of active members (operator view). */
+  listMeshes(): Promise<(Mesh & { activeMembers: number })[]>;
   setKeyEpoch(meshId: string, epoch: number, actor: string, reason: string | null): Promise<void>;
 
   getMember(meshId: string, memberId: string): Promise<Member | null>;

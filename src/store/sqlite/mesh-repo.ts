@@ -57,6 +57,15 @@ export class MeshRepo {
     return row ? meshFromRow(row) : null;
   }
 
+  list(): (Mesh & { activeMembers: number })[] {
+    const rows = this.db
+      .query<MeshRow & { active_members: number }, []>(
+        "SELECT m.*, (SELECT COUNT(*) FROM members WHERE mesh_id = m.id AND revoked_at IS NULL) AS active_members FROM meshes m ORDER BY m.created_at, m.id",
+      )
+      .all();
+    return rows.map((r) => ({ ...meshFromRow(r), activeMembers: r.active_members }));
+  }
+
   /** Records a key rotation (`key_rotated`). Unknown mesh → MeshError not_found. */
   setKeyEpoch(meshId: string, epoch: number, actor: string, reason: string | null): void {
     writeTx(this.db, () => {

@@ -119,6 +119,9 @@ export class SqliteStore implements T.Store {
   async getMesh(meshId: string) {
     return guard(() => this.meshes.get(meshId));
   }
+  async listMeshes() {
+    return guard(() => this.meshes.list());
+  }
   async setKeyEpoch(meshId: string, epoch: number, actor: string, reason: string | null) {
     return guard(() => this.meshes.setKeyEpoch(meshId, epoch, actor, reason));
   }
