@@ -15,6 +15,7 @@ import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import { MAX_FRAME_BYTES } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import type { MeshKey } from "./local/config-file.ts";
+import { keysBody } from "./invite-build.ts";
 
 /** A message as a person or a model reads it. */
 export type Delivered = {
@@ -215,4 +216,5 @@ export function makeMeshKey(epoch: number): MeshKey {
 }
 
 /** The body of a `keys` message: every epoch the recipient should hold. */
-export const keysBody = (keys: readonly MeshKey[]): string => JSON.stringify({ keys });
+// Defined with the invite builder, which the dashboard page bundles without this module.
+export { keysBody };

@@ -1,12 +1,8 @@
 // claudemesh invite [list|revoke]: invites are signed here with the member key; the link carries a
 // secret the broker never sees, which seals the current mesh keys for whoever claims it.
-import { inviteCanonical } from "../../protocol/canonical.ts";
 import { randomId } from "../../crypto/hash.ts";
-import { signDetached } from "../../crypto/sign.ts";
-import { encodeInviteSecret, inviteSigningKeypair, newInviteSecret, sealKeysBlob } from "../../crypto/invite-secret.ts";
 import { parseDurationMs } from "../../config/load.ts";
-import { encodeInvite } from "../../client/invite-link.ts";
-import { keysBody } from "../../client/mesh-session.ts";
+import { buildInvite } from "../../client/invite-build.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 
@@ -21,14 +17,11 @@ export async function create(args: CreateArgs): Promise<void> {
     if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > 10_000) throw new UsageError("--max-uses must be a whole number from 1 to 10000.");
     const lifetime = parseDurationMs(args.expires ?? "7d");
     if (lifetime === null || lifetime < 60_000 || lifetime > 365 * 86_400_000) throw new UsageError("--expires must be a duration from 1m to 365d, like 30m, 12h or 7d.");
-    const secret = newInviteSecret();
     const inviteId = randomId();
     const expiresAt = Math.floor((Date.now() + lifetime) / 1000);
-    const signature = signDetached(inviteCanonical(mesh.meshId, inviteId, expiresAt, role, mesh.publicKey), mesh.secretKey);
-    const keysBlob = sealKeysBlob(keysBody(mesh.meshKeys), secret, inviteId);
+    const links = buildInvite(mesh, { inviteId, role, maxUses, expiresAt });
     const client = await ctx.connect(mesh);
-    await client.request("invite_create", { inviteId, expiresAt, role, maxUses, invitePubkey: inviteSigningKeypair(secret).publicKey, signature, keysBlob });
-    const links = encodeInvite({ v: 2, broker: mesh.brokerUrl, mesh: mesh.meshId, slug: mesh.slug, name: mesh.name, invite: inviteId, exp: expiresAt, role, issuer: mesh.publicKey, sig: signature, s: encodeInviteSecret(secret) });
+    await client.request("invite_create", links.frame);
     ctx.out.result({ inviteId, role, maxUses, expiresAt, link: links.link, https: links.https }, () =>
       [
         links.link,
