@@ -34,3 +34,10 @@ export function inviteClaimCanonical(inviteId: string, joinerPubkey: string, tim
 export function requestCanonical(method: string, path: string, timestamp: number, bodySha256Hex: string): string {
   return `claudemesh-request|${method.toUpperCase()}|${path}|${timestamp}|${bodySha256Hex}`;
 }
+
+/** Dashboard login link, signed by the member key: the broker exchanges it once for a session
+ *  cookie of that member in that mesh. nonce: a fresh Id per link; expiresAt: ms since the epoch,
+ *  at most DASHBOARD_LINK_TTL_MS after signing. */
+export function dashboardLoginCanonical(meshId: string, memberId: string, nonce: string, expiresAt: number): string {
+  return `claudemesh-dashboard-login|${meshId}|${memberId}|${nonce}|${expiresAt}`;
+}

@@ -2,6 +2,7 @@
 // TypeBox schemas directly and publishes them in the OpenAPI document) and built by the client.
 import { Type, type Static } from "@sinclair/typebox";
 import * as F from "./fields.ts";
+import { ClientFrames } from "./frames.ts";
 
 /** POST /v1/meshes — signed by the new owner's member key (X-Claudemesh-* headers). */
 export const CreateMeshBody = Type.Object(
@@ -42,3 +43,26 @@ export const HookStatusBody = Type.Object(
 export type CreateMeshBodyT = Static<typeof CreateMeshBody>;
 export type ClaimInviteBodyT = Static<typeof ClaimInviteBody>;
 export type HookStatusBodyT = Static<typeof HookStatusBody>;
+
+/** POST /v1/dashboard/login — a login link made by `claudemesh dashboard`: the §3.7 canonical
+ *  signed by the member key. Exchanged once for a session cookie. */
+export const DashboardLoginBody = Type.Object(
+  {
+    meshId: F.Id,
+    memberId: F.Id,
+    nonce: F.Id,
+    expiresAt: F.TimestampMs,
+    signature: F.Hex64,
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/dashboard/invites — the fields of the `invite_create` frame, signed in the page with
+ *  the member key (the broker checks them exactly as for the frame). */
+export const DashboardInviteBody = Type.Omit(ClientFrames.invite_create, ["type", "id"], { additionalProperties: false });
+
+/** POST /v1/dashboard/operator/login — the operator token, exchanged for an operator cookie. */
+export const OperatorLoginBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+
+export type DashboardLoginBodyT = Static<typeof DashboardLoginBody>;
+export type DashboardInviteBodyT = Static<typeof DashboardInviteBody>;

@@ -37,5 +37,9 @@ export const MAX_PAGE = 500;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 
+/** Longest a dashboard login link may be valid after it is signed (§3.7): short, because the
+ *  link travels through terminals and browsers. */
+export const DASHBOARD_LINK_TTL_MS = 5 * 60 * 1000;
+
 /** Current wire protocol version, sent in hello and echoed in hello_ack. */
 export const PROTOCOL_VERSION = 1;
