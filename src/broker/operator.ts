@@ -24,3 +24,7 @@ export async function verifyOperatorToken(store: Store, token: string): Promise<
   const hash = await store.getMeta(KEY);
   return hash !== null && token.startsWith(TOKEN_PREFIX) && safeEqual(hash, sha256Hex(token));
 }
+
+/** SHA-256 (hex) of the current token, or null before the first one. A dashboard operator session
+ *  records the hash it was opened with and ends when this changes. */
+export const currentOperatorTokenHash = (store: Store): Promise<string | null> => store.getMeta(KEY);

@@ -20,7 +20,9 @@ import { clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
 import { startTimers } from "./timers.ts";
-import { ensureOperatorToken } from "./operator.ts";
+import { ensureOperatorToken, issueOperatorToken } from "./operator.ts";
+import { createDashboard } from "./dashboard-state.ts";
+import { secured } from "./dashboard-assets.ts";
 
 export type Broker = {
   readonly url: string;
@@ -52,6 +54,23 @@ export async function checkStore(config: BrokerConfig): Promise<{ writable: bool
   }
 }
 
+/** Replaces the operator token of the data directory's database and returns the new one
+ *  (`claudemesh admin token`). Safe while a broker runs on it: SQLite serialises the write, and
+ *  the running broker reads the token's hash on every check, so the old token stops at once. */
+export async function rotateOperatorToken(config: BrokerConfig): Promise<string> {
+  const { openSqliteStore, DEFAULT_DB_FILE } = await import("../store/sqlite/store.ts");
+  // Never create a database here: a mistyped --data-dir should say so, not mint a token for nothing.
+  if (!(await Bun.file(`${config.dataDir}/${DEFAULT_DB_FILE}`).exists())) {
+    throw new MeshError("not_found", `No broker database in ${config.dataDir}. Pass the --data-dir your broker uses (claudemesh serve --data-dir …).`);
+  }
+  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
+  try {
+    return await issueOperatorToken(store);
+  } finally {
+    store.close();
+  }
+}
+
 export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
@@ -74,7 +93,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     acks: new Batcher((items: AckItem[]) => store.ackMany(items, now())),
   };
   const startedAt = Date.now();
-  const app = createHttpApp(ctx, VERSION, startedAt);
+  const dashboard = createDashboard(ctx, VERSION, startedAt);
+  const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
   const perIp = new Map<string, number>();
 
   const server: Server<WsData> = Bun.serve<WsData>({
@@ -83,7 +103,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     maxRequestBodySize: 1024 * 1024,
     fetch(req, srv) {
       const url = new URL(req.url);
-      if (url.pathname !== "/ws") return app.handle(req);
+      // Every HTTP response but the API reference's carries the dashboard's CSP and friends.
+      if (url.pathname.startsWith("/docs")) return app.handle(req);
+      if (url.pathname !== "/ws") return app.handle(req).then(secured);
       if (ctx.draining) return Response.json({ error: new MeshError("unavailable", "The broker is shutting down.").toJSON() }, { status: 503 });
       const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
       if ((perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
@@ -130,6 +152,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     },
   });
 
+  dashboard.server = server as Server<unknown>;
   const firstRunToken = await ensureOperatorToken(store);
   const timers = startTimers(ctx);
   const port = server.port!;
@@ -146,6 +169,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());
       if ((await Promise.race([flushed, timeout])) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
       timers.stop();
+      dashboard.stop();
       server.stop(true);
       store.close();
       log.info("broker stopped");

@@ -10,8 +10,10 @@ import { errorResponse, fromElysia } from "./errors.ts";
 import { meshRoutes } from "./meshes.ts";
 import { hookRoutes } from "./hook.ts";
 import { opsRoutes } from "./ops.ts";
+import { dashboardRoutes } from "./dashboard.ts";
+import type { Dashboard } from "../dashboard-state.ts";
 
-export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number) {
+export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
   // normalize: false → an unknown body field is a 400, never silently dropped.
@@ -41,6 +43,7 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
             { name: "meshes", description: "Mesh creation and enrolment (signed)" },
             { name: "presence", description: "Status from Claude Code hooks" },
             { name: "operations", description: "Health and metrics" },
+            { name: "dashboard", description: "The web dashboard's session, views and live events (cookie or operator token)" },
           ],
         },
         exclude: ["/docs/scalar.js"],
@@ -49,5 +52,6 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     .get("/docs/scalar.js", () => new Response(Bun.file(scalarBundle), { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=86400" } }), { detail: { hide: true } })
     .use(opsRoutes(ctx, version, startedAt))
     .use(meshRoutes(ctx, rawBody))
-    .use(hookRoutes(ctx, rawBody));
+    .use(hookRoutes(ctx, rawBody))
+    .use(dashboardRoutes(ctx, dash));
 }

@@ -1,0 +1,81 @@
+// The dashboard's files (web/), served by the broker itself, never from a CDN.
+// `web/index.html` is an HTML import: `bun build --compile` bundles it (scripts, CSS, libsodium)
+// into the executable and hands us the list of embedded files; run from source, the import names
+// only the HTML file and we bundle it here with Bun.build, once per process, on first request.
+// Either way the broker serves the files itself, so every response carries our headers (CSP).
+import page from "../../web/index.html";
+import { basename } from "node:path";
+
+export type Asset = { body: Blob; contentType: string; immutable: boolean };
+
+/** URL path → file. "/" is the page; chunks keep their content-hashed names. */
+export type AssetTable = ReadonlyMap<string, Asset>;
+
+/** Headers on every response but the API reference's (/docs ships its own inline script).
+ *  'wasm-unsafe-eval' lets libsodium compile its WebAssembly; no inline or eval'd script runs. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+  "permissions-policy": "camera=(), microphone=(), geolocation=()",
+};
+
+/** Adds SECURITY_HEADERS to a response (copying it when its headers are immutable). */
+export function secured(res: Response): Response {
+  let out = res;
+  try {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) out.headers.set(k, v);
+  } catch {
+    out = new Response(res.body, res);
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) out.headers.set(k, v);
+  }
+  return out;
+}
+
+const urlPathOf = (file: string) => (file.endsWith(".html") ? "/" : `/${basename(file)}`);
+
+async function fromSource(indexPath: string): Promise<AssetTable> {
+  const built = await Bun.build({ entrypoints: [indexPath], target: "browser", minify: true });
+  if (!built.success) throw new AggregateError(built.logs, "bundling web/ failed");
+  return new Map(built.outputs.map((o) => [urlPathOf(o.path), { body: o, contentType: o.type, immutable: !o.path.endsWith(".html") }]));
+}
+
+function fromEmbedded(files: NonNullable<typeof page.files>): AssetTable {
+  return new Map(files.map((f) => [urlPathOf(f.path), { body: Bun.file(f.path), contentType: f.headers["content-type"], immutable: f.loader !== "html" }]));
+}
+
+// A memo rather than state: the table depends only on the files of this executable or checkout.
+let table: Promise<AssetTable> | null = null;
+
+/** The dashboard's files. Rejects (and retries on the next call) if web/ does not bundle. */
+export function dashboardAssets(): Promise<AssetTable> {
+  table ??= page.files ? Promise.resolve(fromEmbedded(page.files)) : fromSource(page.index);
+  table.catch(() => (table = null));
+  return table;
+}
+
+/** The response for one asset, or null when `path` is not one. */
+export async function assetResponse(path: string): Promise<Response | null> {
+  const asset = (await dashboardAssets()).get(path);
+  if (!asset) return null;
+  return new Response(asset.body, {
+    headers: {
+      "content-type": asset.contentType,
+      // Chunk names carry a content hash; the page itself must be re-read after an upgrade.
+      "cache-control": asset.immutable ? "public, max-age=31536000, immutable" : "no-cache",
+    },
+  });
+}

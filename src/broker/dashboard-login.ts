@@ -1,0 +1,28 @@
+// Dashboard login: `claudemesh dashboard` signs §3.7 with the member key; the page posts it once and
+// gets a session cookie. Checks, in order: not expired and at most DASHBOARD_LINK_TTL_MS ahead
+// (plus the usual clock skew); the member exists; the signature is by that member's key; the member
+// is still active; the signature was never used (the replay table shared with hellos).
+import { dashboardLoginCanonical } from "../protocol/canonical.ts";
+import { MeshError } from "../protocol/errors.ts";
+import type { DashboardLoginBodyT } from "../protocol/http-bodies.ts";
+import { DASHBOARD_LINK_TTL_MS, HELLO_SKEW_MS } from "../protocol/limits.ts";
+import { verifyDetached } from "../crypto/sign.ts";
+import type { Member } from "../store/types.ts";
+import type { BrokerContext } from "./context.ts";
+
+const NEW_LINK = "Run `claudemesh dashboard` for a new link.";
+
+/** The member a login link speaks for. Throws MeshError expired, ttl_too_long, unauthorized,
+ *  bad_signature, revoked or replayed; nothing is recorded unless every check passed. */
+export async function verifyDashboardLogin(ctx: BrokerContext, body: DashboardLoginBodyT): Promise<Member> {
+  const now = ctx.now();
+  if (body.expiresAt <= now) throw new MeshError("expired", `This dashboard link has expired. ${NEW_LINK}`);
+  if (body.expiresAt > now + DASHBOARD_LINK_TTL_MS + HELLO_SKEW_MS) throw new MeshError("ttl_too_long", "A dashboard link may be valid for at most 5 minutes.");
+  const member = await ctx.store.getMember(body.meshId, body.memberId);
+  if (!member) throw new MeshError("unauthorized", "This link names no member of that mesh.");
+  const canonical = dashboardLoginCanonical(body.meshId, body.memberId, body.nonce, body.expiresAt);
+  if (!verifyDetached(body.signature, canonical, member.pubkey)) throw new MeshError("bad_signature", "The link is not signed by that member's key.");
+  if (member.revokedAt !== null) throw new MeshError("revoked", "This member was removed from the mesh; it cannot open the dashboard.");
+  if (!(await ctx.store.rememberSignature(body.signature, body.expiresAt + 1000))) throw new MeshError("replayed", `This dashboard link was already used. ${NEW_LINK}`);
+  return member;
+}

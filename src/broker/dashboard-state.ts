@@ -1,0 +1,37 @@
+// What the dashboard keeps while a broker runs: cookie sessions and the chart sampler. Created
+// with the broker, stopped with it.
+import type { Server } from "bun";
+import type { BrokerContext } from "./context.ts";
+import { MetricSampler } from "./dashboard-samples.ts";
+import { SessionStore } from "./dashboard-sessions.ts";
+
+export type Dashboard = {
+  readonly sessions: SessionStore;
+  readonly sampler: MetricSampler;
+  readonly version: string;
+  readonly startedAt: number;
+  /** Closes live event streams (SSE) when the broker stops; registered by the events route. */
+  readonly streams: Set<() => void>;
+  /** The Bun server, once listening: the client address of a request, and per-request timeouts
+   *  (Elysia's own `server` is null because the broker hands requests to app.handle itself). */
+  server: Server<unknown> | null;
+  stop(): void;
+};
+
+export function createDashboard(ctx: BrokerContext, version: string, startedAt: number): Dashboard {
+  const sampler = new MetricSampler(ctx.metrics, ctx.store);
+  sampler.start();
+  const streams = new Set<() => void>();
+  return {
+    sessions: new SessionStore(ctx.now),
+    sampler,
+    version,
+    startedAt,
+    streams,
+    server: null,
+    stop() {
+      sampler.stop();
+      for (const close of [...streams]) close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Who is asking, for the dashboard routes. A member viewer comes from the member cookie and is
+// re-checked against the store on every request (still active, current role); it acts through the
+// same handlers as a WebSocket connection, with a Conn that has no socket, so every permission rule
+// is the one the protocol already enforces. An operator comes from the operator cookie or an
+// `Authorization: Bearer cmo_…` header holding the current operator token.
+import type { Server } from "bun";
+import { MeshError } from "../../protocol/errors.ts";
+import { safeEqual, sha256Hex } from "../../crypto/hash.ts";
+import type { Member } from "../../store/types.ts";
+import type { BrokerContext } from "../context.ts";
+import { Conn } from "../conn.ts";
+import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
+import type { Dashboard } from "../dashboard-state.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-sessions.ts";
+
+export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
+
+/** A transport for a Conn that only carries an identity into the handlers. */
+const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => {}, ping: () => {} };
+
+const LOGIN_HINT = "Not logged in to the dashboard. Run `claudemesh dashboard` for a login link.";
+
+/** The member viewer of this request. Throws unauthorized (no or expired session) or revoked. */
+export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<Viewer> {
+  const session = dash.sessions.get(readCookie(request.headers.get("cookie"), MEMBER_COOKIE));
+  if (!session || session.kind !== "member") throw new MeshError("unauthorized", LOGIN_HINT);
+  const member = await ctx.store.getMember(session.meshId, session.memberId);
+  if (!member) throw new MeshError("unauthorized", LOGIN_HINT);
+  if (member.revokedAt !== null) throw new MeshError("revoked", "You were removed from this mesh; the dashboard session has ended.");
+  const conn = new Conn(NO_SOCKET, ctx.bootId);
+  conn.identity = {
+    meshId: member.meshId,
+    memberId: member.id,
+    memberPubkey: member.pubkey,
+    role: member.role,
+    kind: "member",
+    pubkey: member.pubkey,
+    displayName: member.displayName,
+    attestationExpiresAt: null,
+  };
+  return { member, conn, sessionExpiresAt: session.expiresAt };
+}
+
+export const isAdmin = (m: Member) => m.role === "owner" || m.role === "admin";
+
+/** Throws forbidden unless the viewer is the mesh owner or an admin. */
+export function requireAdmin(v: Viewer): void {
+  if (!isAdmin(v.member)) throw new MeshError("forbidden", "Only the mesh owner or an admin can do this.");
+}
+
+/** Checks the operator credential: the cookie's session (opened with the token still current) or
+ *  a Bearer token. Throws unauthorized otherwise. */
+export async function requireOperator(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<void> {
+  const auth = request.headers.get("authorization") ?? "";
+  if (auth.startsWith("Bearer ")) {
+    if (await verifyOperatorToken(ctx.store, auth.slice(7).trim())) return;
+    throw new MeshError("unauthorized", "That is not the current operator token.");
+  }
+  const session = dash.sessions.get(readCookie(request.headers.get("cookie"), OPERATOR_COOKIE));
+  const current = await currentOperatorTokenHash(ctx.store);
+  if (session?.kind === "operator" && current !== null && safeEqual(session.tokenHash, current)) return;
+  throw new MeshError("unauthorized", "Broker-wide views need the operator token (printed by the first `claudemesh serve`, or a new one from `claudemesh admin token`).");
+}
+
+/** The hash an operator session records, so that replacing the token ends it. */
+export const operatorTokenHash = (token: string) => sha256Hex(token);
+
+/** Refuses a state-changing request that a browser sent from another origin. SameSite=Strict
+ *  already keeps the cookie off such requests; this is the second lock. */
+export function requireSameOrigin(request: Request): void {
+  const origin = request.headers.get("origin");
+  if (origin === null) return; // not a browser, or a same-origin GET
+  const host = request.headers.get("host");
+  let originHost: string | null = null;
+  try {
+    originHost = new URL(origin).host;
+  } catch {}
+  if (!host || originHost !== host) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
+}
+
+/** Whether the browser reached us over https: directly, or through a trusted proxy that says so. */
+export function isHttps(request: Request, server: Pick<Server<unknown>, "requestIP"> | null, trustedProxies: readonly string[]): boolean {
+  if (new URL(request.url).protocol === "https:") return true;
+  const peer = server?.requestIP(request)?.address ?? "";
+  return trustedProxies.includes(peer) && request.headers.get("x-forwarded-proto") === "https";
+}

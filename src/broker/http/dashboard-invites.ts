@@ -1,0 +1,46 @@
+// Invites from the dashboard, for owners and admins. The page signs each invite with the member
+// key and seals the mesh keys with the link's secret, as `claudemesh invite` does; the broker runs
+// the very handlers of the invite_create / invite_list / invite_revoke frames.
+import { Elysia } from "elysia";
+import { DashboardInviteBody } from "../../protocol/http-bodies.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Dashboard } from "../dashboard-state.ts";
+import { handleInviteCreate, handleInviteList, handleInviteRevoke } from "../handlers/admin.ts";
+import { requireAdmin, requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+
+const tags = ["dashboard"];
+
+export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
+  return new Elysia({ name: "dashboard-invites" })
+    .get(
+      "/v1/dashboard/invites",
+      async ({ request }) => {
+        const v = await viewerOf(ctx, dash, request);
+        requireAdmin(v);
+        return handleInviteList(ctx, v.conn);
+      },
+      { detail: { summary: "The mesh's invites with uses left (owner/admin)", tags } },
+    )
+    .post(
+      "/v1/dashboard/invites",
+      async ({ body, request, set }) => {
+        requireSameOrigin(request);
+        const v = await viewerOf(ctx, dash, request);
+        requireAdmin(v);
+        const result = await handleInviteCreate(ctx, v.conn, { type: "invite_create", id: "dashboard", ...body });
+        set.status = 201;
+        return result;
+      },
+      { body: DashboardInviteBody, detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags } },
+    )
+    .post(
+      "/v1/dashboard/invites/:inviteId/revoke",
+      async ({ params, request }) => {
+        requireSameOrigin(request);
+        const v = await viewerOf(ctx, dash, request);
+        requireAdmin(v);
+        return handleInviteRevoke(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
+      },
+      { detail: { summary: "Revoke an invite (owner/admin)", tags } },
+    );
+}

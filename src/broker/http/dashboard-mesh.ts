@@ -1,0 +1,81 @@
+// What a signed-in member sees of their own mesh: members and live sessions, topics (metadata
+// only), grants and removals, the audit chain with its verification, and the broker's charts.
+// Every route is scoped to the session's mesh; none takes a mesh id from the request.
+import { Elysia } from "elysia";
+import { verifyChain } from "../../protocol/audit-chain.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Dashboard } from "../dashboard-state.ts";
+import { SAMPLE_INTERVAL_MS } from "../dashboard-samples.ts";
+import { DEFAULT_CAPS } from "../grants.ts";
+import { memberInfo } from "../handlers/admin.ts";
+import { handleListPeers } from "../handlers/presence.ts";
+import { isAdmin, requireOperator, viewerOf } from "./dashboard-auth.ts";
+
+const tags = ["dashboard"];
+/** Most audit entries a page shows (the verification covers the whole chain). */
+const AUDIT_PAGE = 200;
+
+export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
+  return new Elysia({ name: "dashboard-mesh" })
+    .get(
+      "/v1/dashboard/mesh",
+      async ({ request }) => {
+        const v = await viewerOf(ctx, dash, request);
+        const meshId = v.member.meshId;
+        const [mesh, members, { peers }] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId), handleListPeers(ctx, v.conn)]);
+        if (!mesh) throw new MeshError("not_found");
+        return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
+      },
+      { detail: { summary: "Members and sessions of your mesh, with presence", tags } },
+    )
+    .get(
+      "/v1/dashboard/topics",
+      async ({ request }) => {
+        const v = await viewerOf(ctx, dash, request);
+        const topics = await ctx.store.listTopics(v.member.meshId);
+        return {
+          topics: await Promise.all(
+            topics.map(async (t) => {
+              const last = t.lastOffset > 0 ? (await ctx.store.topicHistory(t.id, t.lastOffset - 1, 1)).messages[0] : undefined;
+              return { name: t.name, description: t.description, createdAt: t.createdAt, members: t.members, messages: t.lastOffset, lastActivityAt: last?.createdAt ?? null };
+            }),
+          ),
+        };
+      },
+      { detail: { summary: "Topics with member counts and last activity (metadata only)", tags } },
+    )
+    .get(
+      "/v1/dashboard/grants",
+      async ({ request }) => {
+        const v = await viewerOf(ctx, dash, request);
+        const members = await ctx.store.listMembers(v.member.meshId);
+        const names = new Map(members.map((m) => [m.pubkey, m.displayName]));
+        // Owners and admins see every member's grants and the removals; members see their own.
+        const admin = isAdmin(v.member);
+        const recipients = admin ? members.filter((m) => m.revokedAt === null) : [v.member];
+        const grants = (await Promise.all(recipients.map(async (r) => (await ctx.store.listGrants(r.id)).map((g) => ({ recipient: r.id, recipientName: r.displayName, peer: g.senderPubkey, peerName: names.get(g.senderPubkey) ?? null, caps: g.caps }))))).flat();
+        const removed = admin ? members.filter((m) => m.revokedAt !== null).map(memberInfo) : [];
+        return { admin, defaults: [...DEFAULT_CAPS], grants, removed };
+      },
+      { detail: { summary: "Grants (all for owner/admin, your own otherwise) and removed or banned members", tags } },
+    )
+    .get(
+      "/v1/dashboard/audit",
+      async ({ request }) => {
+        const v = await viewerOf(ctx, dash, request);
+        const entries = await ctx.store.allAudit(v.member.meshId);
+        return { verification: verifyChain(entries), entries: entries.slice(-AUDIT_PAGE).reverse() };
+      },
+      { detail: { summary: "The audit chain (newest first) and its verification by the broker", tags } },
+    )
+    .get(
+      "/v1/dashboard/charts",
+      async ({ request }) => {
+        // Broker-wide counters, the same that /metrics publishes: any member or the operator.
+        await viewerOf(ctx, dash, request).catch(() => requireOperator(ctx, dash, request));
+        return { intervalMs: SAMPLE_INTERVAL_MS, points: await dash.sampler.points() };
+      },
+      { detail: { summary: "Connections, messages/s, queue depth and rejections/s over the last hour", tags } },
+    );
+}

@@ -1,0 +1,75 @@
+// Dashboard sign-in and sign-out: a member's login link (§3.7) or the operator token becomes an
+// HttpOnly, SameSite=Strict cookie that lasts SESSION_TTL_MS.
+import { Elysia } from "elysia";
+import { MeshError } from "../../protocol/errors.ts";
+import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodies.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Dashboard } from "../dashboard-state.ts";
+import { verifyDashboardLogin } from "../dashboard-login.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
+import { verifyOperatorToken } from "../operator.ts";
+import { memberInfo } from "../handlers/admin.ts";
+import { isAdmin, isHttps, operatorTokenHash, requireOperator, requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+
+const tags = ["dashboard"];
+const ttlS = SESSION_TTL_MS / 1000;
+
+export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
+  const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies);
+  return new Elysia({ name: "dashboard-session" })
+    .post(
+      "/v1/dashboard/login",
+      async ({ body, request, set }) => {
+        requireSameOrigin(request);
+        const member = await verifyDashboardLogin(ctx, body);
+        const { token, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
+        set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
+        return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
+      },
+      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use.", tags } },
+    )
+    .post(
+      "/v1/dashboard/logout",
+      ({ request }) => {
+        requireSameOrigin(request);
+        const cookies = request.headers.get("cookie");
+        dash.sessions.close(readCookie(cookies, MEMBER_COOKIE));
+        dash.sessions.close(readCookie(cookies, OPERATOR_COOKIE));
+        const https = secure(request);
+        const headers = new Headers({ "content-type": "application/json" });
+        headers.append("set-cookie", cookieHeader(MEMBER_COOKIE, "", 0, https));
+        headers.append("set-cookie", cookieHeader(OPERATOR_COOKIE, "", 0, https));
+        return new Response(JSON.stringify({ loggedOut: true }), { headers });
+      },
+      { detail: { summary: "End the dashboard sessions of this browser", tags } },
+    )
+    .get(
+      "/v1/dashboard/session",
+      async ({ request }) => ({
+        member: await viewerOf(ctx, dash, request).then(() => true, () => false),
+        operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
+      }),
+      { detail: { summary: "Which dashboard sessions this browser holds (never an error)", tags } },
+    )
+    .get(
+      "/v1/dashboard/me",
+      async ({ request }) => {
+        const v = await viewerOf(ctx, dash, request);
+        const mesh = await ctx.store.getMesh(v.member.meshId);
+        if (!mesh) throw new MeshError("not_found");
+        return { member: memberInfo(v.member), admin: isAdmin(v.member), mesh, sessionExpiresAt: v.sessionExpiresAt, version: dash.version };
+      },
+      { detail: { summary: "The signed-in member, their mesh and role", tags } },
+    )
+    .post(
+      "/v1/dashboard/operator/login",
+      async ({ body, request, set }) => {
+        requireSameOrigin(request);
+        if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
+        const { token, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
+        set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
+        return { operator: true, expiresAt: session.expiresAt };
+      },
+      { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", tags } },
+    );
+}

@@ -1,0 +1,60 @@
+// Building the page without innerHTML: every string from the broker or a peer becomes a text node,
+// so no display name, summary or cwd can inject markup (and the CSP forbids inline script anyway).
+type Child = Node | string | number | null | undefined | false;
+type Props = Record<string, string | number | boolean | ((e: Event) => void) | undefined | null>;
+
+/** An element with attributes (`on…` keys become listeners) and children (strings as text). */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "text") el.textContent = String(v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(el: Node, ...children: Child[]): void {
+  for (const c of children) if (c !== null && c !== undefined && c !== false) el.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
+}
+
+/** Replaces the children of `el`. */
+export function show(el: Element, ...children: Child[]): void {
+  el.replaceChildren();
+  append(el, ...children);
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+export function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: Node[]): SVGElement {
+  const el = document.createElementNS(SVG_NS, tag) as SVGElement;
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) el.appendChild(c);
+  return el;
+}
+
+/** A table with a header row; `rows` are arrays of cells (or a prepared <tr>). */
+export function table(headers: string[], rows: (Child[] | HTMLTableRowElement)[], empty = "Nothing yet."): HTMLElement {
+  if (rows.length === 0) return h("p", { class: "muted", text: empty });
+  return h(
+    "table",
+    {},
+    h("thead", {}, h("tr", {}, ...headers.map((t) => h("th", { text: t })))),
+    h("tbody", {}, ...rows.map((r) => (r instanceof HTMLTableRowElement ? r : h("tr", {}, ...r.map((c) => h("td", {}, c)))))),
+  );
+}
+
+/** "12 s ago", "3 min ago", "2 h ago", else a local date. */
+export function ago(ms: number | null, now = Date.now()): string {
+  if (ms === null) return "never";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(ms).toLocaleString();
+}
+
+export const when = (ms: number) => new Date(ms).toLocaleString();
+export const short = (hex: string, n = 10) => (hex.length > n ? `${hex.slice(0, n)}…` : hex);

@@ -1,0 +1,15 @@
+// Creating an invite in the page, exactly as `claudemesh invite` does (src/client/invite-build.ts):
+// signed with the member key from the login link, mesh keys sealed with the link's new secret.
+import { buildInvite, type BuiltInvite } from "../../src/client/invite-build.ts";
+import type { PageKeys } from "../../src/client/dashboard-link.ts";
+import { toBase64Url } from "../../src/crypto/encoding.ts";
+
+/** A random 22-character invite id (16 bytes), like the CLI's. */
+function newInviteId(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+export function makeInvite(meshId: string, keys: PageKeys, spec: { role: "member" | "admin"; maxUses: number; lifetimeS: number }): BuiltInvite {
+  const expiresAt = Math.floor(Date.now() / 1000) + spec.lifetimeS;
+  return buildInvite({ ...keys, meshId }, { inviteId: newInviteId(), role: spec.role, maxUses: spec.maxUses, expiresAt });
+}

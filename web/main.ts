@@ -1,0 +1,84 @@
+// The dashboard page: sign in from a login link, then show the member's mesh in tabs that redraw on
+// live events; broker-wide views for the operator. Everything comes from /v1/dashboard on this
+// origin (the CSP allows nothing else).
+import { ApiError, get, post } from "./lib/api.ts";
+import { h, show } from "./lib/dom.ts";
+import { showJoin } from "./lib/join.ts";
+import { forgetKeys, loadKeys } from "./lib/keys.ts";
+import { startLive, type LiveEvent } from "./lib/live.ts";
+import { consumeLoginFragment } from "./lib/login.ts";
+import type { Me, PageState } from "./lib/types.ts";
+import { VIEWS } from "./views/index.ts";
+import type { View } from "./views/view.ts";
+
+const byId = (id: string) => document.getElementById(id)!;
+
+function signedOut(root: HTMLElement, loginError: string | null): void {
+  show(
+    root,
+    h("h2", { text: "Sign in" }),
+    loginError ? h("p", { class: "error", "data-testid": "login-error", text: loginError }) : null,
+    h("p", { text: "Run this where your claudemesh keys are, and open the link it prints (it works once, within 5 minutes):" }),
+    h("pre", { class: "panel mono", text: "claudemesh dashboard --mesh <slug>" }),
+    h("p", { class: "muted", text: "Operators: use the Operator tab with the token from `claudemesh serve` or `claudemesh admin token`." }),
+  );
+}
+
+function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
+  let current: View | null = null;
+  let poll: ReturnType<typeof setInterval> | null = null;
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  const draw = (v: View) =>
+    v.render(root, state).catch((err) => {
+      const ended = err instanceof ApiError && err.status === 401;
+      show(root, h("p", { class: "error", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
+    });
+  const select = (v: View) => {
+    current = v;
+    for (const b of nav.querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.view === v.id));
+    if (poll) clearInterval(poll);
+    poll = v.pollMs ? setInterval(() => current === v && void draw(v), v.pollMs) : null;
+    void draw(v);
+  };
+  const tabs = VIEWS.filter((v) => v.visible(state));
+  show(nav, ...tabs.map((v) => h("button", { type: "button", "data-view": v.id, "data-testid": `tab-${v.id}`, text: v.title, onclick: () => select(v) })));
+  return {
+    start: () => tabs[0] && select(tabs[0]),
+    /** Redraws the shown view when a live event concerns it (coalescing bursts). */
+    onEvent(e: LiveEvent) {
+      const v = current;
+      if (!v?.refreshOn?.includes(e.event)) return;
+      if (pending) clearTimeout(pending);
+      pending = setTimeout(() => current === v && void draw(v), 100);
+    },
+  };
+}
+
+async function boot(): Promise<void> {
+  const root = byId("view");
+  if (location.pathname === "/join") return showJoin(root);
+  let loginError: string | null = null;
+  await consumeLoginFragment().catch((err: Error) => (loginError = err.message));
+  const state: PageState = { me: null, keys: null, operator: false };
+  const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
+  state.me = held.member ? await get<Me>("/v1/dashboard/me") : null;
+  state.operator = held.operator;
+  if (state.me) {
+    state.keys = loadKeys(state.me.mesh.id, state.me.member.pubkey);
+    byId("mesh-name").textContent = state.me.mesh.name;
+    byId("who").textContent = `${state.me.member.displayName} · ${state.me.member.role}`;
+  }
+  byId("footer").textContent = state.me ? `claudemesh ${state.me.version}` : "";
+  const logout = byId("logout");
+  logout.hidden = !state.me && !state.operator;
+  logout.addEventListener("click", () => {
+    forgetKeys();
+    void post("/v1/dashboard/logout").finally(() => location.reload());
+  });
+  const r = router(state, root, byId("tabs"));
+  if (state.me || state.operator) r.start();
+  else signedOut(root, loginError);
+  if (state.me) startLive((e) => r.onEvent(e), byId("live"));
+}
+
+void boot();

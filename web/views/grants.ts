@@ -1,0 +1,34 @@
+// Grants (who may reach whom, with what) and removals. Owners and admins see every member's grants
+// and who was removed or banned; a member sees the grants they set.
+import { h, short, show, table, when } from "../lib/dom.ts";
+import { get } from "../lib/api.ts";
+import type { GrantsView } from "../lib/types.ts";
+import type { View } from "./view.ts";
+
+export const grants: View = {
+  id: "grants",
+  title: "Grants & bans",
+  visible: (s) => s.me !== null,
+  refreshOn: ["member_joined", "member_revoked"],
+  async render(root) {
+    const v = await get<GrantsView>("/v1/dashboard/grants");
+    show(
+      root,
+      h("p", { class: "muted", text: `Without a grant a peer may send everything (${v.defaults.join(", ")}). A grant narrows it; an empty one blocks.` }),
+      h("h2", { text: v.admin ? "Grants of every member" : "Your grants" }),
+      table(
+        ["recipient", "sender", "allowed"],
+        v.grants.map((g) => [g.recipientName, h("span", { title: g.peer, text: g.peerName ?? short(g.peer, 16) }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
+        "No grants: everyone uses the defaults.",
+      ),
+      v.admin ? h("h2", { text: "Removed and banned" }) : null,
+      v.admin
+        ? table(
+            ["member", "removed", "reason", ""],
+            v.removed.map((m) => [m.displayName, m.revokedAt ? when(m.revokedAt) : "—", m.revokedReason ?? "—", m.banned ? h("span", { class: "badge bad", text: "banned" }) : "removed"]),
+            "Nobody was removed.",
+          )
+        : null,
+    );
+  },
+};

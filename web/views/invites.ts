@@ -1,0 +1,124 @@
+// Invites (owner and admin): create one here — signed in this page with your member key, the mesh
+// keys sealed for the link holder — with a QR code and a copy button; list them with uses left;
+// revoke.
+import { h, show, table, when } from "../lib/dom.ts";
+import { get, post } from "../lib/api.ts";
+import { makeInvite } from "../lib/invite.ts";
+import { qrSvg } from "../lib/qr.ts";
+import type { InvitesView, PageState } from "../lib/types.ts";
+import type { View } from "./view.ts";
+
+const LIFETIMES: [string, number][] = [
+  ["1 hour", 3600],
+  ["1 day", 86_400],
+  ["7 days", 7 * 86_400],
+  ["30 days", 30 * 86_400],
+];
+
+type Invite = InvitesView["invites"][number];
+
+/** The last invite made in this page: its link is shown until the page is left (never stored). */
+let created: { link: string; https: string } | null = null;
+
+function stateOf(i: Invite, nowS = Date.now() / 1000): string {
+  if (i.revokedAt) return "revoked";
+  if (i.expiresAt <= nowS) return "expired";
+  if (i.usedCount >= i.maxUses) return "used up";
+  return "active";
+}
+
+async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonElement): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No clipboard API outside a secure context (plain http to a remote host): select instead.
+    area.select();
+    document.execCommand("copy");
+  }
+  button.textContent = "Copied";
+}
+
+function resultPanel(links: { link: string; https: string }): HTMLElement {
+  const area = h("textarea", { readonly: true, "data-testid": "invite-link" });
+  area.value = links.link;
+  const button = h("button", { type: "button", "data-testid": "invite-copy", text: "Copy link" });
+  button.addEventListener("click", () => void copy(links.link, area, button));
+  return h(
+    "div",
+    { class: "panel invite-result" },
+    h("div", { class: "qr" }, qrSvg(links.https)),
+    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the browser form of the same link. Join with: claudemesh join <link>" })),
+  );
+}
+
+function createForm(state: PageState, onCreated: (links: { link: string; https: string }) => void): HTMLElement {
+  const me = state.me!;
+  if (!state.keys) {
+    return h("div", { class: "panel muted", "data-testid": "invite-nokeys" }, "Invites are signed with your member key, which this tab does not hold. Open a fresh link from `claudemesh dashboard` in this tab, or run `claudemesh invite`.");
+  }
+  const role = h("select", { name: "role" }, h("option", { value: "member", text: "member" }), me.member.role === "owner" ? h("option", { value: "admin", text: "admin" }) : null);
+  const uses = h("input", { name: "maxUses", type: "number", min: 1, max: 10000, value: 1 });
+  const lifetime = h("select", { name: "lifetime" }, ...LIFETIMES.map(([t, s]) => h("option", { value: s, text: t, selected: s === 7 * 86_400 })));
+  const error = h("span", { class: "error", "data-testid": "invite-error" });
+  const form = h(
+    "form",
+    { class: "inline panel" },
+    h("label", {}, "role", role),
+    h("label", {}, "max uses", uses),
+    h("label", {}, "expires in", lifetime),
+    h("button", { type: "submit", class: "primary", "data-testid": "invite-create", text: "Create invite" }),
+    error,
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    void (async () => {
+      try {
+        const built = makeInvite(me.mesh.id, state.keys!, { role: role.value as "member" | "admin", maxUses: Number(uses.value), lifetimeS: Number(lifetime.value) });
+        await post("/v1/dashboard/invites", built.frame);
+        onCreated(built);
+      } catch (err) {
+        error.textContent = (err as Error).message;
+      }
+    })();
+  });
+  return form;
+}
+
+export const invites: View = {
+  id: "invites",
+  title: "Invites",
+  visible: (s) => s.me?.admin === true,
+  refreshOn: ["member_joined"],
+  async render(root, state) {
+    const { invites: list } = await get<InvitesView>("/v1/dashboard/invites");
+    const result = h("div", { "data-testid": "invite-result" }, created ? resultPanel(created) : null);
+    const rerender = () => void invites.render(root, state).catch(() => {});
+    const rows = [...list].reverse().map((i) => {
+      const st = stateOf(i);
+      const revoke = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke", disabled: st !== "active", text: "Revoke" });
+      revoke.addEventListener("click", () => void post(`/v1/dashboard/invites/${encodeURIComponent(i.inviteId)}/revoke`).then(rerender, (err) => (revoke.textContent = (err as Error).message)));
+      return h(
+        "tr",
+        { "data-testid": "invite-row", "data-invite-id": i.inviteId, "data-state": st },
+        h("td", { class: "mono", text: i.inviteId }),
+        h("td", { text: i.role }),
+        h("td", { "data-testid": "invite-uses", text: `${Math.max(0, i.maxUses - i.usedCount)} of ${i.maxUses} left` }),
+        h("td", {}, h("span", { class: `badge ${st === "active" ? "idle" : "offline"}`, "data-testid": "invite-state", text: st })),
+        h("td", { text: when(i.expiresAt * 1000) }),
+        h("td", {}, revoke),
+      );
+    });
+    show(
+      root,
+      h("h2", { text: "New invite" }),
+      createForm(state, (links) => {
+        created = links;
+        rerender();
+      }),
+      result,
+      h("h2", { text: "Invites" }),
+      table(["id", "role", "uses left", "state", "expires", ""], rows, "No invites yet."),
+    );
+  },
+};

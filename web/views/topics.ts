@@ -1,0 +1,24 @@
+// Topics with their activity, as metadata: the broker cannot read posts, and neither can this page.
+import { ago, h, show, table, when } from "../lib/dom.ts";
+import { get } from "../lib/api.ts";
+import type { TopicView } from "../lib/types.ts";
+import type { View } from "./view.ts";
+
+export const topics: View = {
+  id: "topics",
+  title: "Topics",
+  visible: (s) => s.me !== null,
+  refreshOn: ["topic_created"],
+  async render(root) {
+    const v = await get<TopicView>("/v1/dashboard/topics");
+    show(
+      root,
+      h("p", { class: "muted", text: "Posts are end-to-end encrypted; the broker (and this list) knows only counts and times." }),
+      table(
+        ["topic", "description", "members", "messages", "last activity", "created"],
+        v.topics.map((t) => [h("strong", { text: `#${t.name}` }), t.description || "—", t.members, t.messages, ago(t.lastActivityAt), when(t.createdAt)]),
+        "No topics.",
+      ),
+    );
+  },
+};
