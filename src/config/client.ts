@@ -19,6 +19,9 @@ export type ClientEnv = Readonly<{
   claudeSessionId: string | null;
   /** Claude Code's project directory (CLAUDE_PROJECT_DIR), for the session label. */
   projectDir: string | null;
+  /** A desktop session where `claudemesh dashboard` may open a browser: macOS, or DISPLAY /
+   *  WAYLAND_DISPLAY set; never under CI. */
+  desktop: boolean;
 }>;
 
 export function clientEnv(env: Record<string, string | undefined> = process.env, stderrIsTty = Boolean(process.stderr.isTTY)): ClientEnv {
@@ -30,5 +33,6 @@ export function clientEnv(env: Record<string, string | undefined> = process.env,
     interactive: stderrIsTty && !env.CI && !env.NO_COLOR,
     claudeSessionId: env.CLAUDEMESH_SESSION_ID || env.CLAUDE_CODE_SESSION_ID || null,
     projectDir: env.CLAUDE_PROJECT_DIR || null,
+    desktop: !env.CI && (process.platform === "darwin" || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY)),
   });
 }
