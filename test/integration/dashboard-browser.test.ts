@@ -1,0 +1,147 @@
+// The dashboard in a real browser (chromium via playwright-core), against a real broker, with login
+// links made by the real CLI. Pins docs/dashboard.md: the link's fragment is removed at once and
+// the session is an HttpOnly, SameSite=Strict cookie; peers and their status appear live; an invite
+// made in the page is one the CLI can join with, and it can be revoked; the audit chain shows as
+// verified, and as broken at the right entry once tampered with; the page loads nothing from
+// outside the broker and violates no CSP rule. Screenshots: test-artifacts/dashboard/.
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { connect } from "../helpers/mesh.ts";
+import { launchBrowser } from "../helpers/browser.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+
+const sel = (id: string) => `[data-testid="${id}"]`;
+
+/** The peer row of `name`, once its status reads `status`. */
+const waitPeer = (page: Page, name: string, status: string) => page.locator(`${sel("peer-row")}[data-name="${name}"] ${sel("peer-status")}`, { hasText: status }).waitFor({ timeout: 5_000 });
+
+/** Connects as the member whose CLI config is in `dir`, the way a Claude Code machine would. */
+function peerFrom(url: string, dir: string, name: string) {
+  const e = loadConfig(dir).meshes[0]!;
+  return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: name, role: e.role }, { cwd: `/home/${name}/src/shop`, hostname: `${name}-laptop` });
+}
+
+describe("dashboard in a browser", () => {
+  test("owner: CLI link → live peers → invite create, join, revoke → audit verified, then tampered", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [aliceDir, bobDir, carolDir] = ids.dirs as [string, string, string];
+    const mesh = await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    const alice = await peerFrom(b.url, aliceDir, "alice");
+    const bob = await peerFrom(b.url, bobDir, "bob");
+    const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json();
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+
+    // Log in: the fragment disappears, the keys stay in this tab, the cookie is out of script's reach.
+    await page.goto(url);
+    await waitPeer(page, "bob", "idle");
+    await waitPeer(page, "alice", "idle");
+    expect(page.url()).toBe(`${b.url}/`);
+    expect(await page.evaluate(() => JSON.parse(sessionStorage.getItem("claudemesh.dashboard.keys")!).meshId)).toBe(mesh.meshId);
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+    const [cookie] = await br.context.cookies(b.url);
+    expect(cookie).toMatchObject({ name: "cm_dashboard", httpOnly: true, sameSite: "Strict", path: "/" });
+    expect(await page.textContent(sel("count-online"))).toBe("2");
+    await page.locator(sel("live"), { hasText: "live" }).waitFor();
+    await br.shot(page, "overview");
+
+    // A status change appears without a reload.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await bob.client.request("set_summary", { summary: "fixing the checkout page" });
+    await bob.client.request("set_status", { status: "working" });
+    await waitPeer(page, "bob", "working");
+    await page.locator(`${sel("peer-row")}[data-name="bob"] ${sel("peer-summary")}`, { hasText: "fixing the checkout page" }).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
+    await alice.client.request("set_status", { status: "dnd" });
+    await waitPeer(page, "alice", "dnd");
+    await br.shot(page, "live-status");
+
+    // An invite made in the page: signed with alice's key, the mesh keys sealed in it.
+    await page.click(sel("tab-invites"));
+    await page.fill('input[name="maxUses"]', "2");
+    await page.click(sel("invite-create"));
+    await page.locator(sel("invite-qr")).waitFor();
+    const link = await page.inputValue(sel("invite-link"));
+    expect(link).toStartWith("ic://join/");
+    const row = page.locator(`${sel("invite-row")}[data-state="active"]`);
+    await expect(row.locator(sel("invite-uses")).textContent()).resolves.toBe("2 of 2 left");
+    await br.shot(page, "invite-created");
+    const joined = ok(await cli(carolDir, ["join", link, "--name", "carol", "--json"])).json();
+    expect(joined.mesh.id).toBe(mesh.meshId);
+    // The joiner opened the sealed keys: it can read what alice posts to #general.
+    ok(await cli(aliceDir, ["topic", "post", "general", "welcome carol"]));
+    const history = ok(await cli(carolDir, ["topic", "history", "general", "--json"])).json();
+    expect(JSON.stringify(history)).toContain("welcome carol");
+    await row.locator(sel("invite-uses"), { hasText: "1 of 2 left" }).waitFor(); // live: member_joined
+    const inviteId = await row.getAttribute("data-invite-id");
+    await row.locator(sel("invite-revoke")).click();
+    await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"][data-state="revoked"]`).waitFor();
+    await br.shot(page, "invite-revoked");
+    const again = await cli(ids.root + "/dave", ["join", link, "--name", "dave"]);
+    expect(again.code).toBe(5); // invite_revoked
+
+    // The audit chain, verified; then an operator edits an entry in the database.
+    await page.click(sel("tab-audit"));
+    await page.locator(`${sel("audit-status")}[data-valid="true"]`).waitFor();
+    await br.shot(page, "audit-verified");
+    (b.ctx.store as SqliteStore).db.run("UPDATE audit_log SET payload = replace(payload, '\"maxUses\":1', '\"maxUses\":9') WHERE mesh_id = ? AND seq = 2", [mesh.meshId]);
+    await page.click(sel("tab-topics"));
+    await page.click(sel("tab-audit"));
+    await page.locator(`${sel("audit-status")}[data-valid="false"][data-broken-at="2"]`).waitFor();
+    await br.shot(page, "audit-tampered");
+
+    await page.click(sel("tab-charts"));
+    await page.locator(sel("chart-connections")).waitFor();
+    await br.shot(page, "charts");
+
+    expect(br.outside).toEqual([]);
+    expect(br.problems).toEqual([]);
+    alice.close();
+    bob.close();
+  }, 60_000);
+
+  test("a member sees their mesh without invites; a used link and the operator token in the page", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, bobDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    const { url } = ok(await cli(bobDir, ["dashboard", "--json", "--no-open"])).json();
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    await page.goto(url);
+    await page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
+    expect(await page.locator(sel("tab-invites")).count()).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
+    await br.shot(page, "member-overview");
+
+    // The same link again, without the cookie: refused, and the page says why.
+    await br.context.clearCookies();
+    const second = await br.newPage();
+    await second.goto(url);
+    await second.locator(sel("login-error"), { hasText: "already used" }).waitFor();
+    expect(second.url()).toBe(`${b.url}/`);
+
+    // The operator tab takes the token and shows every mesh.
+    await second.click(sel("tab-operator"));
+    await second.fill(sel("operator-token"), "cmo_not-the-token");
+    await second.click('button[type="submit"]');
+    await second.locator(sel("operator-error"), { hasText: "operator token" }).waitFor();
+    await second.fill(sel("operator-token"), b.firstRunToken!);
+    await second.click('button[type="submit"]');
+    await second.locator(sel("operator-mesh")).waitFor();
+    await br.shot(second, "operator");
+
+    expect(br.outside).toEqual([]);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
+});

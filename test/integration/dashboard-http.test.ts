@@ -1,0 +1,278 @@
+// The dashboard's HTTP surface without a browser (docs/dashboard.md, protocol.md §3.7 and §6.7):
+// login links are single-use, short-lived and bound to an active member's key; cookies are
+// HttpOnly + SameSite=Strict; every response carries the CSP; a session sees only its own mesh;
+// invites need owner/admin; broker-wide views need the operator token; the live stream carries hub
+// events.
+import { describe, expect, test } from "bun:test";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { dashboardLink, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
+import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
+import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
+import { randomId } from "../../src/crypto/hash.ts";
+import { buildInvite } from "../../src/client/invite-build.ts";
+
+type Res = { status: number; body: any; headers: Headers };
+
+async function call(b: TestBroker, method: string, path: string, opts: { cookie?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res> {
+  const res = await fetch(`${b.url}${path}`, {
+    method,
+    headers: { ...(opts.cookie ? { cookie: opts.cookie } : {}), ...(opts.body !== undefined ? { "content-type": "application/json" } : {}), ...opts.headers },
+    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+  });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body, headers: res.headers };
+}
+
+const loginOf = (b: TestBroker, m: TestMember, nowMs = Date.now()) => dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs }).login;
+
+/** Logs in and returns the cookie pair ("name=value") to send back. */
+async function session(b: TestBroker, m: TestMember): Promise<string> {
+  const r = await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, m) });
+  expect(r.status).toBe(200);
+  return r.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+const code = (r: Res) => ({ status: r.status, code: r.body?.error?.code });
+
+describe("login links", () => {
+  test("a link works once; the cookie is HttpOnly, SameSite=Strict, Path=/, 8 h, not Secure over http", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const login = loginOf(b, owner);
+    const first = await call(b, "POST", "/v1/dashboard/login", { body: login });
+    expect(first.status).toBe(200);
+    expect(first.body.member).toMatchObject({ memberId: owner.memberId, role: "owner" });
+    const cookie = first.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^cm_dashboard=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: login }))).toEqual({ status: 401, code: "replayed" });
+    const me = await call(b, "GET", "/v1/dashboard/me", { cookie: cookie.split(";")[0] });
+    expect(me.body).toMatchObject({ member: { memberId: owner.memberId }, admin: true, mesh: { id: owner.meshId } });
+  });
+
+  test("Secure is added when a trusted proxy says the browser used https", async () => {
+    await using b = await startBroker({ trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"] });
+    const { owner } = await createTestMesh(b.url, "alice");
+    const r = await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { "x-forwarded-proto": "https" } });
+    expect(r.headers.get("set-cookie")).toEndWith("; Secure");
+  });
+
+  test("expired, too long-lived, another key's signature, unknown member, revoked member: refused", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const post = (body: unknown) => call(b, "POST", "/v1/dashboard/login", { body });
+    expect(code(await post(loginOf(b, owner, Date.now() - 6 * 60_000)))).toEqual({ status: 401, code: "expired" });
+    const far = Date.now() + 60 * 60_000;
+    const long = { meshId: owner.meshId, memberId: owner.memberId, nonce: randomId(), expiresAt: far, signature: signDetached(dashboardLoginCanonical(owner.meshId, owner.memberId, "x", far), owner.keys.secretKey) };
+    expect(code(await post(long))).toEqual({ status: 400, code: "ttl_too_long" });
+    const stranger = generateSigningKeypair();
+    const forged = loginOf(b, { ...owner, keys: stranger });
+    expect(code(await post(forged))).toEqual({ status: 401, code: "bad_signature" });
+    const otherMember = loginOf(b, { ...owner, memberId: bob.memberId });
+    expect(code(await post(otherMember))).toEqual({ status: 401, code: "bad_signature" });
+    expect(code(await post({ ...loginOf(b, owner), memberId: "no-such-member" }))).toEqual({ status: 401, code: "unauthorized" });
+    expect(code(await post({ ...loginOf(b, owner), extra: 1 }))).toEqual({ status: 400, code: "invalid_argument" });
+
+    const bobCookie = await session(b, bob);
+    const peer = await connect(b.url, owner);
+    await peer.client.request("member_revoke", { memberId: bob.memberId, ban: false });
+    peer.close();
+    expect(code(await post(loginOf(b, bob)))).toEqual({ status: 403, code: "revoked" });
+    // An open session ends with the membership.
+    expect(code(await call(b, "GET", "/v1/dashboard/mesh", { cookie: bobCookie }))).toEqual({ status: 403, code: "revoked" });
+  });
+
+  test("a cross-origin POST is refused; logout ends the session", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { origin: "https://evil.example" } }))).toEqual({ status: 403, code: "forbidden" });
+    const cookie = await session(b, owner);
+    const out = await call(b, "POST", "/v1/dashboard/logout", { cookie, body: {} });
+    expect(out.headers.get("set-cookie")).toContain("cm_dashboard=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    expect(code(await call(b, "GET", "/v1/dashboard/me", { cookie }))).toEqual({ status: 401, code: "unauthorized" });
+  });
+
+  test("the CLI makes the link: claudemesh dashboard --json --no-open", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const m = await cliMesh(b.url, [
+      [ids.dirs[0]!, "alice"],
+      [ids.dirs[1]!, "bob"],
+    ]);
+    const owner = ok(await cli(ids.dirs[0]!, ["dashboard", "--json", "--no-open"])).json();
+    expect(owner).toMatchObject({ meshId: m.meshId, memberId: m.members.alice!.memberId, role: "owner", withKeys: true, opened: false });
+    expect(owner.expiresAt - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+    const link = parseDashboardFragment(new URL(owner.url).hash)!;
+    expect(link.keys?.publicKey).toBe(m.members.alice!.pubkey);
+    expect((await call(b, "POST", "/v1/dashboard/login", { body: link.login })).status).toBe(200);
+    // A plain member's link carries no keys.
+    const member = ok(await cli(ids.dirs[1]!, ["dashboard", "--json", "--no-open"])).json();
+    expect(parseDashboardFragment(new URL(member.url).hash)).toMatchObject({ v: 1, login: { memberId: m.members.bob!.memberId } });
+    expect(parseDashboardFragment(new URL(member.url).hash)!.keys).toBeUndefined();
+    const human = ok(await cli(ids.dirs[1]!, ["dashboard", "--no-open"]));
+    expect(human.stdout.split("\n")[0]).toStartWith(`${b.url}/#login=`);
+  }, 30_000);
+});
+
+describe("what a session may see and do", () => {
+  test("every response carries the CSP and friends; the page and its bundle are served", async () => {
+    await using b = await startBroker();
+    const page = await fetch(`${b.url}/`);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    for (const r of [page, await fetch(`${b.url}/v1/dashboard/me`), await fetch(`${b.url}/no-such-thing`)]) {
+      const csp = r.headers.get("content-security-policy")!;
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain("unsafe-inline");
+      expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(r.headers.get("referrer-policy")).toBe("no-referrer");
+    }
+    const assets = [...html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.some((a) => a.endsWith(".js"))).toBe(true);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script>|<script [^>]*>[^<]/); // no inline script
+    for (const a of assets) {
+      const r = await fetch(`${b.url}/${a}`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-security-policy")).toContain("default-src 'self'");
+    }
+    expect((await fetch(`${b.url}/join`)).headers.get("content-type")).toStartWith("text/html");
+  });
+
+  test("a member sees their own mesh only; the views need a session", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const other = await createTestMesh(b.url, "mallory");
+    const cookie = await session(b, bob);
+    for (const path of ["/v1/dashboard/me", "/v1/dashboard/mesh", "/v1/dashboard/topics", "/v1/dashboard/grants", "/v1/dashboard/audit", "/v1/dashboard/events", "/v1/dashboard/charts"]) {
+      expect(code(await call(b, "GET", path))).toEqual({ status: 401, code: "unauthorized" });
+    }
+    const views = await Promise.all(["/v1/dashboard/mesh", "/v1/dashboard/topics", "/v1/dashboard/grants", "/v1/dashboard/audit"].map((p) => call(b, "GET", p, { cookie })));
+    for (const v of views) expect(v.status).toBe(200);
+    const [mesh, , grants, audit] = views.map((v) => v.body);
+    expect(mesh.mesh.id).toBe(owner.meshId);
+    expect(mesh.members.map((m: any) => m.displayName).sort()).toEqual(["alice", "bob"]);
+    expect(audit.verification).toMatchObject({ valid: true, brokenAt: null });
+    expect(audit.entries.every((e: any) => e.meshId === owner.meshId)).toBe(true);
+    expect(grants).toMatchObject({ admin: false, removed: [] });
+    const everything = JSON.stringify(views.map((v) => v.body));
+    expect(everything).not.toContain(other.mesh.id);
+    expect(everything).not.toContain("mallory");
+    // A link for the other mesh signed with bob's key is not a way in.
+    const cross = dashboardLink({ brokerUrl: b.url, meshId: other.owner.meshId, memberId: other.owner.memberId, secretKey: bob.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
+    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: cross }))).toEqual({ status: 401, code: "bad_signature" });
+  });
+
+  test("invites: a member may not list, create or revoke; the owner may, with the frame's checks", async () => {
+    await using b = await startBroker();
+    const { mesh, owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const ownerCookie = await session(b, owner);
+    const bobCookie = await session(b, bob);
+    const inviter = (m: TestMember) => ({ brokerUrl: b.url, meshId: m.meshId, slug: mesh.slug, name: mesh.name, publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, meshKeys: [{ epoch: 0, key: "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=" }] });
+    const spec = () => ({ inviteId: randomId(), role: "member" as const, maxUses: 2, expiresAt: Math.floor(Date.now() / 1000) + 3600 });
+
+    const byBob = buildInvite(inviter(bob), spec());
+    expect(code(await call(b, "GET", "/v1/dashboard/invites", { cookie: bobCookie }))).toEqual({ status: 403, code: "forbidden" });
+    expect(code(await call(b, "POST", "/v1/dashboard/invites", { cookie: bobCookie, body: byBob.frame }))).toEqual({ status: 403, code: "forbidden" });
+
+    const good = buildInvite(inviter(owner), spec());
+    expect(code(await call(b, "POST", "/v1/dashboard/invites", { body: good.frame }))).toEqual({ status: 401, code: "unauthorized" });
+    // Signed by someone else's key: the broker checks the signature against the viewer's key.
+    expect(code(await call(b, "POST", "/v1/dashboard/invites", { cookie: ownerCookie, body: byBob.frame }))).toEqual({ status: 400, code: "bad_invite" });
+    const created = await call(b, "POST", "/v1/dashboard/invites", { cookie: ownerCookie, body: good.frame });
+    expect(created.status).toBe(201);
+    expect(created.body.invite).toMatchObject({ inviteId: good.frame.inviteId, maxUses: 2, usedCount: 0, revokedAt: null });
+
+    expect(code(await call(b, "POST", `/v1/dashboard/invites/${good.frame.inviteId}/revoke`, { cookie: bobCookie, body: {} }))).toEqual({ status: 403, code: "forbidden" });
+    expect((await call(b, "POST", `/v1/dashboard/invites/${good.frame.inviteId}/revoke`, { cookie: ownerCookie, body: {} })).body).toEqual({ inviteId: good.frame.inviteId, revoked: true });
+    const list = await call(b, "GET", "/v1/dashboard/invites", { cookie: ownerCookie });
+    expect(list.body.invites.find((i: any) => i.inviteId === good.frame.inviteId).revokedAt).toBeNumber();
+    expect(code(await call(b, "POST", "/v1/dashboard/invites/nope-nope-nope/revoke", { cookie: ownerCookie, body: {} }))).toEqual({ status: 404, code: "not_found" });
+  });
+
+  test("the live stream carries the mesh's events, including a peer's own status change", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const cookie = await session(b, owner);
+    const ctl = new AbortController();
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie }, signal: ctl.signal });
+    expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    const until = async (needle: string) => {
+      while (!text.includes(needle)) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await until("event: ready");
+    const peer = await connect(b.url, bob);
+    await until("event: peer_joined");
+    await peer.client.request("set_status", { status: "working" });
+    await until('"status":"working"');
+    expect(text).toContain("event: peer_status");
+    peer.close();
+    ctl.abort();
+  });
+});
+
+describe("operator views", () => {
+  test("refused without the token; the Bearer token or its cookie opens them; admin token replaces it", async () => {
+    await using b = await startBroker({}, { keepData: true });
+    const { owner } = await createTestMesh(b.url, "alice");
+    const memberCookie = await session(b, owner);
+    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview"))).toEqual({ status: 401, code: "unauthorized" });
+    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: memberCookie }))).toEqual({ status: 401, code: "unauthorized" });
+    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: "Bearer cmo_wrong" } }))).toEqual({ status: 401, code: "unauthorized" });
+    const first = b.firstRunToken!;
+    const bearer = await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${first}` } });
+    expect(bearer.status).toBe(200);
+    expect(bearer.body.meshes.map((m: any) => m.id)).toEqual([owner.meshId]);
+    expect(bearer.body.health.writable).toBe(true);
+    expect(code(await call(b, "POST", "/v1/dashboard/operator/login", { body: { token: "cmo_wrong" } }))).toEqual({ status: 401, code: "unauthorized" });
+    const login = await call(b, "POST", "/v1/dashboard/operator/login", { body: { token: first } });
+    const opCookie = login.headers.get("set-cookie")!;
+    expect(opCookie).toMatch(/^cm_operator=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    expect((await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: opCookie.split(";")[0] })).status).toBe(200);
+    expect((await call(b, "GET", "/v1/dashboard/session", { cookie: opCookie.split(";")[0] })).body).toEqual({ member: false, operator: true });
+
+    // claudemesh admin token, from another process, while this broker runs.
+    await using ids = identities(1);
+    const issued = ok(await cli(ids.dirs[0]!, ["admin", "token", "--data-dir", b.dataDir, "--json"])).json();
+    expect(issued.token).toStartWith("cmo_");
+    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${first}` } }))).toEqual({ status: 401, code: "unauthorized" });
+    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: opCookie.split(";")[0] }))).toEqual({ status: 401, code: "unauthorized" });
+    expect((await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${issued.token}` } })).status).toBe(200);
+    const missing = await cli(ids.dirs[0]!, ["admin", "token", "--data-dir", `${b.dataDir}/nowhere`]);
+    expect({ code: missing.code, err: missing.stderr }).toMatchObject({ code: 4, err: expect.stringContaining("No broker database") });
+  }, 30_000);
+
+  test("the OpenAPI document lists the dashboard routes", async () => {
+    await using b = await startBroker();
+    const spec = await (await fetch(`${b.url}/docs/json`)).json();
+    expect(Object.keys(spec.paths).filter((p) => p.startsWith("/v1/dashboard/")).sort()).toEqual([
+      "/v1/dashboard/audit",
+      "/v1/dashboard/charts",
+      "/v1/dashboard/events",
+      "/v1/dashboard/grants",
+      "/v1/dashboard/invites",
+      "/v1/dashboard/invites/{inviteId}/revoke",
+      "/v1/dashboard/login",
+      "/v1/dashboard/logout",
+      "/v1/dashboard/me",
+      "/v1/dashboard/mesh",
+      "/v1/dashboard/operator/login",
+      "/v1/dashboard/operator/overview",
+      "/v1/dashboard/session",
+      "/v1/dashboard/topics",
+    ]);
+  });
+});
