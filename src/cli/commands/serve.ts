@@ -1,5 +1,6 @@
-// claudemesh serve: load config (flags > env > file > defaults), open the store, run the broker
-// until SIGTERM/SIGINT, then drain and exit 0.
+// claudemesh serve: load config (flags > env > file > defaults), claim the data directory
+// (claudemesh.pid), open the store, print the start banner, run the broker until SIGTERM/SIGINT,
+// then drain, release the PID file and exit 0.
 import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
@@ -9,14 +10,32 @@ function flagsFrom(args: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
 }
 
-function banner(config: BrokerConfig, url: string): string {
-  return [
-    `claudemesh ${VERSION} broker on ${url}`,
+const WILDCARD = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Printed to stderr after the JSON "broker listening" line. The long form (first start on a data
+ *  directory) says how to begin and shows the operator token, which exists nowhere else in clear. */
+export function banner(config: BrokerConfig, url: string, firstRunToken: string | null): string {
+  const head = [
+    `claudemesh ${VERSION} is serving ${url}`,
     `  data dir   ${config.dataDir}`,
-    `  websocket  ${url.replace(/^http/, "ws")}/ws`,
+    `  dashboard  ${url}/`,
     `  API docs   ${url}/docs`,
+  ];
+  if (!firstRunToken) return head.join("\n");
+  // Clients need an address they can reach: 0.0.0.0 is not one.
+  const clientUrl = config.publicUrl || (WILDCARD.has(config.host) ? `http://<this machine's address>:${new URL(url).port}` : url);
+  return [
+    ...head,
+    `  websocket  ${url.replace(/^http/, "ws")}/ws`,
     `  health     ${url}/health/ready`,
-    `  next       claudemesh new my-mesh --broker ${config.publicUrl || url}`,
+    "",
+    "First start on this data directory. Create the first mesh (on the machine you work on):",
+    `  claudemesh new my-team --broker ${clientUrl}`,
+    "then `claudemesh invite` for teammates and `claudemesh install` to connect Claude Code.",
+    ...(config.publicUrl || !WILDCARD.has(config.host) ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
+    "",
+    "Operator token for the dashboard (shown once; keep it; `claudemesh admin token` issues a new one):",
+    `  ${firstRunToken}`,
   ].join("\n");
 }
 
@@ -38,18 +57,37 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   }
   const log = jsonLog(config.logLevel);
   const { checkStore, startBroker } = await import("../../broker/server.ts");
+  const { claimPidFile, releasePidFile, runningBroker } = await import("../../broker/pid-file.ts");
   if (args.check) {
+    // Opening the store frees every queue claim: never do that under a live broker.
+    const pid = runningBroker(config.dataDir);
+    if (pid !== null) {
+      process.stdout.write(`configuration ok; a broker (PID ${pid}) is serving ${config.dataDir}, so the database was not opened\n`);
+      process.exit(0);
+    }
     const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${err.message}`));
     process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
     process.exit(h.writable ? 0 : 1);
   }
-  const broker = await startBroker(config, log).catch((err: Error) => fail(`cannot start: ${err.message}`));
-  process.stderr.write(banner(config, broker.url) + "\n");
+  const other = claimPidFile(config.dataDir);
+  if (other !== null) fail(`another broker (PID ${other}) is serving ${config.dataDir}; two brokers must not share one database.`);
+  // Handlers first: Bun installs a signal handler only when it is registered, and a supervisor
+  // (or a test) may signal as soon as it sees the "broker listening" line.
+  let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
+  let pending: string | null = null;
   const shutdown = async (signal: string) => {
+    if (!broker) return void (pending = signal);
     log.info("shutting down", { signal });
     await broker.stop();
+    releasePidFile(config.dataDir);
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+  broker = await startBroker(config, log).catch((err: Error) => {
+    releasePidFile(config.dataDir);
+    return fail(`cannot start: ${err.message}`);
+  });
+  process.stderr.write(banner(config, broker.url, broker.firstRunToken) + "\n");
+  if (pending) await shutdown(pending);
 }
