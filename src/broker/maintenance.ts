@@ -1,0 +1,123 @@
+// Backup and restore of a broker's data directory (`claudemesh admin backup|restore`).
+// Backup is online: it runs in its own process next to a serving broker. Restore is offline: it
+// refuses while a broker serves the directory, and gives the restored database a new epoch so
+// connected clients learn (hello_ack.epoch) that history may have rolled back.
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, constants, createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { randomId } from "../crypto/hash.ts";
+import { MeshError } from "../protocol/errors.ts";
+import { DataFileError, inspectFile, setFileEpoch, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { runningBroker } from "./pid-file.ts";
+
+export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
+
+export type RestoreResult = {
+  file: string;
+  database: string;
+  /** Where the database that was replaced now lives; null when there was none. */
+  previous: string | null;
+  schemaVersion: number;
+  /** The restored database's new epoch, and the one the backup carried. */
+  epoch: string;
+  backupEpoch: string | null;
+  meshes: number;
+  messages: number;
+};
+
+/** 20260122T020355Z: sortable, and safe in file names on every OS. */
+export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+function inspect(path: string): FileInfo {
+  try {
+    return inspectFile(path);
+  } catch (err) {
+    if (err instanceof DataFileError) throw new MeshError("invalid_argument", err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** Writes a consistent, integrity-checked copy of `<dataDir>/claudemesh.db` to `out` (default
+ *  `<dataDir>/backups/claudemesh-<UTC time>.db`, directory 0700, file 0600). Safe while a broker
+ *  serves the directory. Throws MeshError not_found (no database), conflict (`out` exists) or
+ *  unavailable (the copy could not be written or failed integrity_check). */
+export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
+  const db = join(dataDir, DEFAULT_DB_FILE);
+  if (!existsSync(db)) throw new MeshError("not_found", `No database at ${db}. Check --data-dir (or CLAUDEMESH_DATA_DIR / the config file's dataDir).`);
+  let file: string;
+  if (out) {
+    file = resolve(out);
+    if (existsSync(file)) throw new MeshError("conflict", `${file} exists; backups never overwrite. Choose another name.`);
+  } else {
+    const dir = join(dataDir, "backups");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    file = join(dir, `claudemesh-${utcStamp(now)}.db`);
+    for (let n = 1; existsSync(file); n++) file = join(dir, `claudemesh-${utcStamp(now)}-${n}.db`);
+  }
+  try {
+    snapshotFile(db, file);
+  } catch (err) {
+    throw new MeshError("unavailable", `Backup failed: ${(err as Error).message}`, { cause: err });
+  }
+  const info = inspect(file);
+  return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
+}
+
+/** Moves `path` and its -wal/-shm companions to `to` (+ the same suffixes), those that exist. */
+function moveDatabase(path: string, to: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
+}
+
+/** Replaces `<dataDir>/claudemesh.db` with a verified copy of `file`, with a new epoch. The
+ *  current database (with its -wal/-shm) is kept as `claudemesh.db.before-restore-<time>`.
+ *  Refuses (MeshError conflict) while a broker serves the directory, when a database exists and
+ *  `force` is false, or when the backup's schema is newer than this binary; invalid_argument
+ *  when the file is not a sound claudemesh database. Nothing is changed when it throws before
+ *  the final rename, and the old database is put back if that rename fails. */
+export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
+  const source = resolve(file);
+  const db = join(dataDir, DEFAULT_DB_FILE);
+  const stamp = utcStamp(opts.now ?? new Date());
+  if (!existsSync(source)) throw new MeshError("not_found", `No such backup file: ${source}`);
+  const pid = runningBroker(dataDir);
+  if (pid !== null) throw new MeshError("conflict", `A broker (PID ${pid}) is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
+  const info = inspect(source);
+  if (info.integrity !== "ok") throw new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${info.integrity}`);
+  if (info.schemaVersion > info.knownVersion) {
+    throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
+  }
+  const exists = existsSync(db);
+  const previous = exists ? `${db}.before-restore-${stamp}` : null;
+  if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
+
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
+  const staged = join(dataDir, `.restoring-${stamp}-${randomId(4)}.db`);
+  try {
+    copyFileSync(source, staged, constants.COPYFILE_EXCL);
+    chmodSync(staged, 0o600);
+    const epoch = randomId();
+    setFileEpoch(staged, epoch);
+    const check = inspect(staged);
+    if (check.integrity !== "ok" || check.epoch !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (${check.integrity}); nothing was changed.`);
+    // A -wal without its database (a crash, a manual delete) would be replayed into the restored
+    // file by SQLite; move it aside with the rest.
+    moveDatabase(db, previous ?? `${db}.stale-${stamp}`);
+    try {
+      renameSync(staged, db);
+    } catch (err) {
+      if (previous) moveDatabase(previous, db);
+      throw err;
+    }
+    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, epoch, backupEpoch: info.epoch, meshes: info.meshes, messages: info.messages };
+  } finally {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(staged + suffix, { force: true });
+  }
+}

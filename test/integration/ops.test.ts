@@ -1,0 +1,163 @@
+// `claudemesh admin backup|restore` against a real `serve` process: an online backup taken while
+// a client keeps sending holds every message acknowledged before it began and restores to a
+// database that passes integrity_check and audit-chain verification, with a new epoch that
+// clients see; restore refuses while a broker serves the directory, and refuses unsound or newer
+// files; the PID file keeps a second broker off a data directory.
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { verifyChain } from "../../src/protocol/audit-chain.ts";
+import { auditFromRow, type AuditRow } from "../../src/store/sqlite/rows.ts";
+import { tempDir } from "../helpers/broker.ts";
+import { cli } from "../helpers/cli.ts";
+import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
+import { spawnBroker } from "../helpers/process.ts";
+
+const dirs: string[] = [];
+const dir = (prefix = "cm-ops-") => {
+  const d = tempDir(prefix);
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const cfg = dir("cm-ops-cfg-");
+const admin = (args: string[]) => cli(cfg, ["admin", ...args], { timeoutMs: 30_000 });
+
+/** Opens a restored database read-only and checks what the tests promise about it. */
+function examine(path: string) {
+  const db = new Database(path, { readonly: true });
+  try {
+    const integrity = db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((r) => r.integrity_check).join("; ");
+    const meshes = db.query<{ id: string }, []>("SELECT id FROM meshes").all().map((r) => r.id);
+    const chains = meshes.map((m) => verifyChain(db.query<AuditRow, [string]>("SELECT * FROM audit_log WHERE mesh_id = ? ORDER BY seq").all(m).map(auditFromRow)));
+    const ids = new Set(db.query<{ id: string }, []>("SELECT id FROM messages").all().map((r) => r.id));
+    const epoch = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()!.value;
+    return { integrity, meshes, chains, ids, epoch };
+  } finally {
+    db.close();
+  }
+}
+
+describe("admin backup and restore", () => {
+  test("an online backup taken while a client sends holds every message acked before it began, verifies, and restores with a new epoch", async () => {
+    const data = dir();
+    await using broker = await spawnBroker(data, ["--send-rate", "100000", "--send-burst", "100000"]);
+    const { owner } = await createTestMesh(broker.url);
+    const bob = await addMember(broker.url, owner, "bob");
+    const alice = await connect(broker.url, owner, {}, { reconnect: false });
+    const oldEpoch = alice.ack.epoch;
+
+    const acked: string[] = [];
+    const sendBatch = async (n: number, tag: string) => {
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => sendText(alice, bob.keys.publicKey, `${tag}-${i}`)));
+      return results.map((r) => r.messageId);
+    };
+    acked.push(...(await sendBatch(300, "before")));
+
+    // Keep writing while the backup runs in another process.
+    let writing = true;
+    let during = 0;
+    const writer = (async () => {
+      while (writing) during += (await sendBatch(20, `during-${during}`)).length;
+    })();
+    const out = join(dir(), "cm.db");
+    const backup = await admin(["backup", "--data-dir", data, "--out", out, "--json"]);
+    writing = false;
+    await writer;
+    expect(backup.code).toBe(0);
+    const b = backup.json();
+    expect(b).toMatchObject({ file: out, schemaVersion: 1, meshes: 1, epoch: oldEpoch });
+    expect(b.sha256).toBe(new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex"));
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(during).toBeGreaterThan(0);
+
+    // Restore into a fresh data directory (no --force needed: nothing to replace).
+    const fresh = join(dir(), "restored");
+    const restored = await admin(["restore", out, "--data-dir", fresh, "--json"]);
+    expect(restored.code).toBe(0);
+    const r = restored.json();
+    expect(r).toMatchObject({ file: out, database: join(fresh, "claudemesh.db"), previous: null, schemaVersion: 1, backupEpoch: oldEpoch });
+    expect(r.epoch).not.toBe(oldEpoch);
+
+    const x = examine(join(fresh, "claudemesh.db"));
+    expect(x.integrity).toBe("ok");
+    expect(x.meshes).toEqual([owner.meshId]);
+    expect(x.chains.map((c) => [c.valid, c.reason])).toEqual([[true, null]]);
+    expect(x.chains[0]!.entries).toBeGreaterThan(1);
+    expect(acked.filter((id) => !x.ids.has(id))).toEqual([]);
+    expect(x.epoch).toBe(r.epoch);
+    expect(readdirSync(fresh).filter((f) => f.startsWith(".restoring"))).toEqual([]);
+    alice.close();
+  }, 60_000);
+
+  test("restore refuses while a broker serves the directory; once stopped it replaces the database (kept aside) and clients see the new epoch", async () => {
+    const data = dir();
+    const first = await spawnBroker(data);
+    const { owner } = await createTestMesh(first.url);
+    const a = await connect(first.url, owner, {}, { reconnect: false });
+    const oldEpoch = a.ack.epoch;
+    a.close();
+    const backup = await admin(["backup", "--data-dir", data, "--json"]);
+    expect(backup.code).toBe(0);
+    const file: string = backup.json().file;
+    expect(file).toMatch(new RegExp(`^${data}/backups/claudemesh-\\d{8}T\\d{6}Z\\.db$`));
+
+    const busy = await admin(["restore", file, "--data-dir", data, "--force"]);
+    expect(busy.code).toBe(5);
+    expect(busy.stderr).toContain(`A broker (PID ${first.proc.pid}) is serving ${data}`);
+    // A second broker on the same directory is refused too.
+    const second = Bun.spawnSync(["bun", "run", join(import.meta.dir, "../../src/main.ts"), "serve", "--port", "0", "--data-dir", data]);
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr.toString()).toContain(`another broker (PID ${first.proc.pid}) is serving ${data}`);
+
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    expect(existsSync(join(data, "claudemesh.pid"))).toBe(false);
+    const noForce = await admin(["restore", file, "--data-dir", data]);
+    expect(noForce.code).toBe(5);
+    expect(noForce.stderr).toContain("Pass --force to replace it");
+    const done = await admin(["restore", file, "--data-dir", data, "--force"]);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain(`Restored ${file} → ${join(data, "claudemesh.db")}`);
+    expect(done.stdout).toMatch(/the previous database was kept as .*claudemesh\.db\.before-restore-\d{8}T\d{6}Z/);
+    expect(readdirSync(data).filter((f) => f.includes("before-restore")).length).toBe(1);
+
+    await using again = await spawnBroker(data);
+    const b = await connect(again.url, owner, {}, { reconnect: false });
+    expect(b.ack.epoch).not.toBe(oldEpoch);
+    expect(b.ack.epoch).toBe(examine(join(data, "claudemesh.db")).epoch);
+    b.close();
+  }, 60_000);
+
+  test("restore refuses a file that is not a sound claudemesh database, or one from a newer claudemesh, and changes nothing", async () => {
+    const data = dir();
+    const junk = join(data, "junk.db");
+    writeFileSync(junk, "this is not a database".repeat(100));
+    const bad = await admin(["restore", junk, "--data-dir", join(data, "target"), "--json"]);
+    expect(bad.code).toBe(2);
+    expect(bad.json().error.message).toContain("cannot be read as a database");
+
+    // A real database whose schema is newer than this binary knows.
+    const src = dir();
+    await using b = await spawnBroker(src);
+    const made = await admin(["backup", "--data-dir", src, "--out", join(data, "newer.db"), "--json"]);
+    expect(made.code).toBe(0);
+    const db = new Database(join(data, "newer.db"));
+    db.run("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (999, '0999_future.sql', 'x', 0)");
+    db.close();
+    const newer = await admin(["restore", join(data, "newer.db"), "--data-dir", join(data, "target")]);
+    expect(newer.code).toBe(5);
+    expect(newer.stderr).toContain("written by a newer claudemesh (schema version 999; this binary knows up to 1)");
+    expect(existsSync(join(data, "target", "claudemesh.db"))).toBe(false);
+
+    const missing = await admin(["backup", "--data-dir", join(data, "nothing-here")]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("No database at");
+    copyFileSync(join(data, "junk.db"), join(data, "exists.db"));
+    const exists = await admin(["backup", "--data-dir", src, "--out", join(data, "exists.db")]);
+    expect(exists.code).toBe(5);
+    expect(exists.stderr).toContain("backups never overwrite");
+  }, 60_000);
+});
