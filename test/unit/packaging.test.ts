@@ -1,0 +1,150 @@
+// What ships next to the binary: install.sh (syntax, shellcheck, the platform it picks for each
+// machine), the systemd unit (hardening present, stop timeout above the drain timeout,
+// systemd-analyze verify) and the Grafana dashboard (every broker series on a panel).
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createMetrics } from "../../src/broker/metrics.ts";
+import { parseDurationMs } from "../../src/config/load.ts";
+import { SETTINGS } from "../../src/config/spec.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const INSTALL = join(ROOT, "install.sh");
+const UNIT = readFileSync(join(ROOT, "packaging/claudemesh.service"), "utf8");
+const work = mkdtempSync(join(tmpdir(), "cm-pkg-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const sh = (script: string, env: Record<string, string> = {}) => {
+  const p = Bun.spawnSync(["sh", "-c", script], { env: { PATH: process.env.PATH!, HOME: work, ...env } });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+};
+
+describe("install.sh", () => {
+  test("is POSIX sh (sh -n) and its last line is the only call: main \"$@\"", () => {
+    expect(sh(`sh -n ${INSTALL}`)).toEqual({ code: 0, out: "", err: "" });
+    const lines = readFileSync(INSTALL, "utf8").trimEnd().split("\n");
+    expect(lines.at(-1)).toBe('main "$@"');
+  });
+
+  test.skipIf(!Bun.which("shellcheck"))("passes shellcheck (apt package shellcheck)", () => {
+    expect(sh(`shellcheck -s sh ${INSTALL}`)).toEqual({ code: 0, out: "", err: "" });
+  });
+
+  test("--help prints the options; an unknown option is a usage error (2)", () => {
+    const help = sh(`sh ${INSTALL} --help`);
+    expect(help.code).toBe(0);
+    for (const flag of ["--version", "--uninstall", "--service", "--no-modify-path", "--dry-run", "CLAUDEMESH_INSTALL_DIR", "CLAUDEMESH_DOWNLOAD_URL"]) expect(help.out).toContain(flag);
+    expect(sh(`sh ${INSTALL} --frobnicate`)).toMatchObject({ code: 2, err: expect.stringContaining("unknown option: --frobnicate") });
+    expect(sh(`sh ${INSTALL} --version '1.0;rm -rf /'`)).toMatchObject({ code: 2, err: expect.stringContaining("not a version") });
+  });
+
+  // detect_target with uname, ldd, sysctl and the CPU flag check replaced by stubs: the
+  // functions are defined by sourcing everything but the last line, then overridden.
+  const body = join(work, "install-body.sh");
+  writeFileSync(body, readFileSync(INSTALL, "utf8").trimEnd().split("\n").slice(0, -1).join("\n") + "\n");
+  const detect = (m: { s: string; m: string; ldd?: string; avx2?: boolean; translated?: string }) =>
+    sh(
+      `. ${body}
+       uname() { case "$1" in -s) echo "$S" ;; -m) echo "$M" ;; esac; }
+       ldd() { echo "$LDD"; }
+       sysctl() { echo "$TRANSLATED"; }
+       cpu_has_avx2() { [ "$AVX2" = 1 ]; }
+       detect_target`,
+      { S: m.s, M: m.m, LDD: m.ldd ?? "ldd (Debian GLIBC 2.36-9) 2.36", AVX2: m.avx2 === false ? "0" : "1", TRANSLATED: m.translated ?? "" },
+    );
+  const glibc = "ldd (Debian GLIBC 2.36-9) 2.36";
+  const musl = "musl libc (x86_64)\nVersion 1.2.4";
+
+  test.each([
+    ["Linux x86_64 glibc with AVX2", { s: "Linux", m: "x86_64", ldd: glibc }, "linux-x64"],
+    ["Linux x86_64 glibc without AVX2", { s: "Linux", m: "x86_64", ldd: glibc, avx2: false }, "linux-x64-baseline"],
+    ["Linux amd64 musl (Alpine)", { s: "Linux", m: "amd64", ldd: musl }, "linux-x64-musl"],
+    ["Linux aarch64 glibc", { s: "Linux", m: "aarch64", ldd: glibc }, "linux-arm64"],
+    ["macOS Intel", { s: "Darwin", m: "x86_64", translated: "0" }, "darwin-x64"],
+    ["macOS x64 shell under Rosetta", { s: "Darwin", m: "x86_64", translated: "1" }, "darwin-arm64"],
+    ["macOS Apple silicon", { s: "Darwin", m: "arm64" }, "darwin-arm64"],
+  ] as const)("picks the build for %s", (_name, machine, target) => {
+    expect(detect(machine)).toEqual({ code: 0, out: `${target}\n`, err: "" });
+  });
+
+  test.each([
+    ["FreeBSD", { s: "FreeBSD", m: "amd64" }, "no claudemesh build for FreeBSD"],
+    ["Linux riscv64", { s: "Linux", m: "riscv64" }, "no claudemesh build for linux on riscv64"],
+    ["Linux aarch64 musl", { s: "Linux", m: "aarch64", ldd: musl }, "no musl (Alpine) build for arm64"],
+    ["Linux x86_64 musl without AVX2", { s: "Linux", m: "x86_64", ldd: musl, avx2: false }, "needs a CPU with AVX2"],
+  ] as const)("refuses %s with the reason", (_name, machine, reason) => {
+    const r = detect(machine);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toContain(reason);
+  });
+});
+
+describe("systemd unit", () => {
+  const directive = (name: string) => [...UNIT.matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1]);
+
+  test("hardening, state directory, start check and limits are set", () => {
+    const want: Record<string, string> = {
+      ProtectSystem: "strict",
+      StateDirectory: "claudemesh",
+      NoNewPrivileges: "yes",
+      PrivateTmp: "yes",
+      ProtectHome: "yes",
+      RestrictAddressFamilies: "AF_INET AF_INET6 AF_UNIX",
+      ProtectKernelTunables: "yes",
+      ProtectKernelModules: "yes",
+      LockPersonality: "yes",
+      User: "claudemesh",
+      ExecStartPre: "/usr/local/bin/claudemesh serve --check",
+      ExecStart: "/usr/local/bin/claudemesh serve",
+      LimitNOFILE: "65536",
+    };
+    expect(Object.fromEntries(Object.keys(want).map((k) => [k, directive(k)[0]]))).toEqual(want);
+  });
+
+  test("MemoryDenyWriteExecute stays out (Bun's JIT), with the reason in a comment", () => {
+    expect(directive("MemoryDenyWriteExecute")).toEqual([]);
+    expect(UNIT).toMatch(/^# - MemoryDenyWriteExecute=yes: Bun's JavaScriptCore JIT/m);
+  });
+
+  test("systemd waits longer than the broker's drain timeout before SIGKILL", () => {
+    const drain = SETTINGS.find((s) => s.key === "drainTimeout")!.default as number;
+    const stop = parseDurationMs(directive("TimeoutStopSec")[0]!)!;
+    expect(stop).toBeGreaterThan(drain + 5000);
+  });
+
+  test.skipIf(!Bun.which("systemd-analyze"))("systemd-analyze verify accepts it", () => {
+    // verify checks that ExecStart exists; point it at a real executable.
+    const file = join(work, "claudemesh.service");
+    writeFileSync(file, UNIT.replaceAll("/usr/local/bin/claudemesh", process.execPath));
+    const r = Bun.spawnSync(["systemd-analyze", "verify", file]);
+    expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" });
+  });
+});
+
+describe("Grafana dashboard", () => {
+  const dash = JSON.parse(readFileSync(join(ROOT, "packaging/grafana/claudemesh.json"), "utf8"));
+  const panels: { type: string; title: string; targets?: { expr: string; datasource: { uid: string } }[] }[] = dash.panels;
+  const exprs = panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+
+  test("schema 39 with a Prometheus data-source variable that every query uses", () => {
+    expect(dash.schemaVersion).toBe(39);
+    expect(dash.templating.list.find((v: { name: string }) => v.name === "datasource")).toMatchObject({ type: "datasource", query: "prometheus" });
+    expect(panels.flatMap((p) => p.targets ?? []).every((t) => t.datasource.uid === "${datasource}")).toBe(true);
+    expect(new Set(panels.map((p) => p.title)).size).toBe(panels.length);
+  });
+
+  test("every broker_* series the broker registers appears in a panel", async () => {
+    const names = (await createMetrics({ defaultMetrics: false }).registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !exprs.some((e) => new RegExp(`\\b${n}\\b`).test(e)))).toEqual([]);
+  });
+
+  test("every series a panel queries exists (process CPU and memory included)", async () => {
+    const all = new Set((await createMetrics({ defaultMetrics: true }).registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = new Set(exprs.flatMap((e) => e.match(/\bbroker_[a-z0-9_]+/g) ?? []));
+    expect([...used].filter((n) => !all.has(n))).toEqual([]);
+    for (const n of ["broker_process_process_cpu_seconds_total", "broker_process_process_resident_memory_bytes"]) expect(used.has(n)).toBe(true);
+  });
+});
