@@ -1,12 +1,13 @@
 // The compiled executable: built with the release flags, it serves from any directory with its
-// embedded migrations and API reference, ignores a .env in the working directory, and drains on
-// SIGTERM.
+// embedded migrations, API reference and web dashboard (which runs in chromium), ignores a .env in
+// the working directory, and drains on SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { startMcp } from "../helpers/mcp.ts";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
+import { launchBrowser } from "../helpers/browser.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const work = tempDir("cm-bin-");
@@ -61,10 +62,24 @@ describe("compiled binary", () => {
     expect(JSON.parse(readFileSync(join(work, ".claude.json"), "utf8")).mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: {} });
   }, 60_000);
 
-  test("serve on port 0 → /health/ready 200, API docs embedded → SIGTERM → exit 0", async () => {
+  test("serve on port 0 → /health/ready 200, API docs and dashboard embedded → SIGTERM → exit 0", async () => {
     await using b = await spawnBroker(join(work, "serve-data"), [], [bin]);
     expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
     expect((await fetch(`${b.url}/docs/scalar.js`)).status).toBe(200);
+    // The dashboard is embedded: the page, its bundle (with libsodium) and the CSP on both.
+    const page = await fetch(`${b.url}/`);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    const html = await page.text();
+    expect(html).toContain("claudemesh dashboard");
+    const chunks = [...html.matchAll(/src="\.?\/([^"]+\.js)"/g)].map((m) => m[1]);
+    expect(chunks.length).toBe(1);
+    const js = await fetch(`${b.url}/${chunks[0]}`);
+    expect({ status: js.status, type: js.headers.get("content-type"), csp: Boolean(js.headers.get("content-security-policy")) }).toEqual({ status: 200, type: "text/javascript;charset=utf-8", csp: true });
+    expect((await js.text()).length).toBeGreaterThan(100_000);
+    await using br = await launchBrowser(b.url);
+    await br.page.goto(`${b.url}/#login=not-a-link`);
+    await br.page.locator('[data-testid="login-error"]').waitFor();
+    expect({ outside: br.outside, problems: br.problems }).toEqual({ outside: [], problems: [] });
     b.proc.kill("SIGTERM");
     expect(await b.proc.exited).toBe(0);
   }, 30_000);

@@ -143,6 +143,8 @@ describe("what a session may see and do", () => {
       const r = await fetch(`${b.url}/${a}`);
       expect(r.status).toBe(200);
       expect(r.headers.get("content-security-policy")).toContain("default-src 'self'");
+      // A Node built-in in the page's code would stay an unresolved import in the compiled binary.
+      expect(await r.text()).not.toMatch(/["'`]node:[a-z]/);
     }
     expect((await fetch(`${b.url}/join`)).headers.get("content-type")).toStartWith("text/html");
   });
