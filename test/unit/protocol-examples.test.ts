@@ -196,7 +196,14 @@ describe("result data matches src/protocol/results.ts", () => {
 });
 
 describe("HTTP examples", () => {
-  const schemas = { CreateMeshBody: Bodies.CreateMeshBody, ClaimInviteBody: Bodies.ClaimInviteBody, HookStatusBody: Bodies.HookStatusBody };
+  const schemas = {
+    CreateMeshBody: Bodies.CreateMeshBody,
+    ClaimInviteBody: Bodies.ClaimInviteBody,
+    HookStatusBody: Bodies.HookStatusBody,
+    DashboardLoginBody: Bodies.DashboardLoginBody,
+    DashboardInviteBody: Bodies.DashboardInviteBody,
+    OperatorLoginBody: Bodies.OperatorLoginBody,
+  };
   const bodies = blocks.filter((b) => b.info.startsWith("json http-body "));
 
   test("every HTTP body schema has an example", () => {

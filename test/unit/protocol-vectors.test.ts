@@ -9,6 +9,7 @@ import { fromHex } from "../../src/crypto/encoding.ts";
 import { sha256Hex } from "../../src/crypto/hash.ts";
 import {
   attestationCanonical,
+  dashboardLoginCanonical,
   helloCanonical,
   inviteCanonical,
   inviteClaimCanonical,
@@ -17,6 +18,7 @@ import {
 } from "../../src/protocol/canonical.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { auditHash, GENESIS, verifyChain, type ChainEntry } from "../../src/protocol/audit-chain.ts";
+import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
 
@@ -63,6 +65,7 @@ const EXPECTED = [
   "invite-v2",
   "invite-claim",
   "signed-request",
+  "dashboard-login",
   "canonical-json",
   "canonical-json-unicode",
   "audit-hash",
@@ -168,6 +171,14 @@ describe("canonical strings and signatures", () => {
     expect(v).toEqual({ seedHex: v.seedHex, method: v.method, path: v.path, timestamp: v.timestamp, body: v.body, bodySha256, canonical, signature: sign(canonical, v.seedHex) });
     expect(canonical).toBe(`claudemesh-request|POST|${v.path}|${v.timestamp}|${bodySha256}`);
   });
+
+  test("dashboard login (expiresAt in ms, within the link TTL of the hello vector's time)", () => {
+    const v = vec("dashboard-login");
+    const canonical = dashboardLoginCanonical(v.meshId, v.memberId, v.nonce, v.expiresAt);
+    expect(v).toEqual({ seedHex: v.seedHex, meshId: v.meshId, memberId: v.memberId, pubkey: keysFrom(v.seedHex).publicKey, nonce: v.nonce, expiresAt: v.expiresAt, canonical, signature: sign(canonical, v.seedHex) });
+    expect(canonical).toBe(`claudemesh-dashboard-login|${v.meshId}|${v.memberId}|${v.nonce}|${v.expiresAt}`);
+    expect(v.expiresAt - vec("hello").timestamp).toBe(DASHBOARD_LINK_TTL_MS);
+  });
 });
 
 describe("canonical JSON and the audit chain", () => {
@@ -233,6 +244,12 @@ describe("the signed examples in the doc carry the vectors' values", () => {
     const f = only((x) => x.type === "invite_create");
     const v = vec("invite-v2");
     expect({ inviteId: f.inviteId, expiresAt: f.expiresAt, role: f.role, signature: f.signature, invitePubkey: f.invitePubkey }).toEqual({ inviteId: v.inviteId, expiresAt: v.expiresAt, role: v.role, signature: v.signature, invitePubkey: vec("key-invite").publicKey });
+  });
+
+  test("dashboard login body", () => {
+    const body = JSON.parse(bodies("DashboardLoginBody")[0]!.body);
+    const v = vec("dashboard-login");
+    expect(body).toEqual({ meshId: v.meshId, memberId: v.memberId, nonce: v.nonce, expiresAt: v.expiresAt, signature: v.signature });
   });
 
   test("invite claim body and signed create-mesh request", () => {
