@@ -50,7 +50,8 @@ class Claudemesh < Formula
   test do
     assert_equal "claudemesh #{version}", shell_output("#{bin}/claudemesh --version").strip
     port = free_port
-    pid = spawn bin/"claudemesh", "serve", "--port", port.to_s, "--data-dir", testpath/"data"
+    # Kernel#spawn takes strings only (a Pathname raises TypeError).
+    pid = spawn "#{bin}/claudemesh", "serve", "--port", port.to_s, "--data-dir", "#{testpath}/data"
     begin
       ready = false
       60.times do

@@ -4,10 +4,11 @@
 // anything moves, fail closed, idempotent, version pin, uninstall, dry run, cut-off download runs
 // nothing, never sudo) and the installed binary's serve lifecycle and first-run banner.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { nativeTarget, TARGETS } from "../../scripts/release.ts";
+import { FORMULA_ASSETS, renderFormula } from "../../scripts/formula.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const INSTALL = join(ROOT, "install.sh");
@@ -202,6 +203,19 @@ describe("install.sh", () => {
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 0.9.0");
   }, 30_000);
 
+  test.skipIf(!Bun.which("wget"))("downloads with wget where curl is missing", async () => {
+    // A PATH with every command of the system except curl.
+    const bin = tempDir("cm-no-curl-");
+    for (const d of ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+      if (!existsSync(d)) continue;
+      for (const f of readdirSync(d)) if (f !== "curl" && !existsSync(join(bin, f))) symlinkSync(join(d, f), join(bin, f));
+    }
+    const h = freshHome();
+    const r = await run(h, ["--version", "0.9.0", "--no-modify-path"], { PATH: bin });
+    expect(r).toMatchObject({ code: 0, requests: ["/rel/v0.9.0/SHA256SUMS", `/rel/v0.9.0/${asset}`] });
+    expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 0.9.0");
+  }, 30_000);
+
   test("--uninstall removes the binary and the PATH line, and says so when there is nothing left", async () => {
     const h = freshHome();
     expect((await run(h)).code).toBe(0);
@@ -347,5 +361,54 @@ describe("the installed binary", () => {
     expect(second.text()).not.toContain(token!);
     expect(second.text()).not.toContain("Operator token");
     expect(second.text()).toContain('"msg":"broker stopped"');
+  }, 60_000);
+});
+
+// brew is not available here, so the formula's `test do` block runs under a small stand-in for
+// the Homebrew DSL it uses (bin, testpath, version, shell_output, quiet_system, free_port,
+// assertions), against the 1.0.0 build.
+const HARNESS = `
+require "pathname"
+require "socket"
+require "tmpdir"
+class Formula
+  def self.method_missing(*) = nil
+  def self.respond_to_missing?(*) = true
+  def self.version(v = nil) = v ? (@version = v) : @version
+  def self.test(&block) = (@test = block)
+  def self.test_block = @test
+  def bin = Pathname.new(ENV.fetch("FORMULA_BIN"))
+  def testpath = (@testpath ||= Pathname.new(Dir.mktmpdir))
+  def version = self.class.version
+  def shell_output(cmd, code = 0)
+    out = \`#{cmd}\`
+    raise "#{cmd} exited #{$?.exitstatus}" unless $?.exitstatus == code
+    out
+  end
+  def quiet_system(*args) = system(*args, out: File::NULL, err: File::NULL)
+  def free_port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+  def assert(ok, msg = "assertion failed") = (ok or raise msg)
+  def assert_equal(want, got) = (want == got or raise "expected #{want.inspect}, got #{got.inspect}")
+  def assert_path_exists(path) = (File.exist?(path) or raise "#{path} does not exist")
+end
+load ARGV.fetch(0)
+Claudemesh.new.instance_exec(&Claudemesh.test_block)
+puts "formula test passed"
+`;
+
+describe("Homebrew formula", () => {
+  test("its test block passes against the real binary: --version, serve on free_port, /health/ready, the database file", async () => {
+    const ruby = Bun.which("ruby");
+    if (!ruby) throw new Error("ruby is not installed: running the formula's test block needs Debian's `ruby` package (apt-get install ruby)");
+    const dir = join(work, "formula");
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    copyFileSync(join(rel("1.0.0"), `claudemesh-${native.name}`), join(dir, "bin", "claudemesh"));
+    Bun.spawnSync(["chmod", "755", join(dir, "bin", "claudemesh")]);
+    const sums = new Map(Object.values(FORMULA_ASSETS).map((a) => [a, "0".repeat(64)] as [string, string]));
+    writeFileSync(join(dir, "claudemesh.rb"), renderFormula({ version: "1.0.0", baseUrl: "https://example.invalid", sums }));
+    writeFileSync(join(dir, "harness.rb"), HARNESS);
+    const p = Bun.spawn([ruby, join(dir, "harness.rb"), join(dir, "claudemesh.rb")], { env: { PATH: process.env.PATH!, FORMULA_BIN: join(dir, "bin") }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect({ code, out, err: code === 0 ? "" : err }).toEqual({ code: 0, out: "formula test passed\n", err: "" });
   }, 60_000);
 });
