@@ -3,7 +3,7 @@
 // and acks in batches as pushes arrive. Measures the queueing rate, the drain rate from connect
 // to the last push, and the broker's RSS before, after queueing and at its peak while draining.
 import { PeerSet, brokerDialect } from "./peers.ts";
-import { rssMiB, watchProcess, type Usage } from "./proc.ts";
+import { rssMiB, watchCpus, watchProcess, type CpuShare, type Usage } from "./proc.ts";
 import type { Member } from "./setup.ts";
 import { until } from "./load.ts";
 
@@ -25,6 +25,8 @@ export type DrainResult = {
   /** RSS growth over the whole scenario: peak while draining minus before queueing. */
   rssGrowthMiB: number;
   server: Usage;
+  /** Busy and steal % per CPU while draining. */
+  cpus: Record<string, CpuShare>;
   errors: number;
 };
 
@@ -67,11 +69,13 @@ export async function drain(ps: PeerSet, senders: readonly number[], members: re
     },
   };
   const usage = watchProcess(o.serverPid, 100);
+  const cpus = watchCpus();
   const t0 = performance.now();
   await rx.connect([recipient]);
   const helloAckMs = performance.now() - t0;
   const ok = await until(() => pushed >= count, o.timeoutMs);
   const server = usage.stop();
+  const cpuShares = cpus.stop();
   rx.close();
   if (!ok) throw new Error(`drain: only ${pushed}/${count} pushes within ${o.timeoutMs} ms`);
   const drainMs = last - t0;
@@ -86,6 +90,7 @@ export async function drain(ps: PeerSet, senders: readonly number[], members: re
     rssQueuedMiB,
     rssGrowthMiB: Math.max(server.rssPeakMiB, rssQueuedMiB) - rssBeforeMiB,
     server,
+    cpus: cpuShares,
     errors: failed + rx.errors,
   };
 }

@@ -4,13 +4,17 @@
 // bookkeeping and is measured on one clock. Each run: warm-up, a measurement window, then a
 // bounded wait for the messages still in flight.
 import { percentile } from "./stats.ts";
-import { watchProcess, watchSelf, type Usage } from "./proc.ts";
+import { watchProcess, watchSelf, watchCpus, type CpuShare, type Usage } from "./proc.ts";
 import type { PeerSet } from "./peers.ts";
 
 /** Longest wait for in-flight messages after a window closes. */
 const SETTLE_TIMEOUT_MS = 10_000;
 /** Pacing tick of the fixed-rate load (the spike used 5 ms; smaller bursts, less self-inflicted tail). */
 const TICK_MS = 2;
+/** A server that cannot keep up would otherwise build an unbounded backlog that spills into the
+ *  next scenario: the generator holds back once this many seconds of the target rate are
+ *  outstanding (sent, not yet pushed). Held-back sends lower offered_per_s, which is reported. */
+const MAX_OUTSTANDING_S = 1;
 
 export type WindowOpts = { warmupMs: number; windowMs: number; serverPid: number };
 
@@ -22,6 +26,8 @@ export type LoadResult = {
   offeredPerS?: number;
   targetPerS?: number;
   rateAchieved?: boolean;
+  /** Sends the generator held back because MAX_OUTSTANDING_S of the rate was already in flight. */
+  heldBack?: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -30,6 +36,8 @@ export type LoadResult = {
   /** Server CPU time per relayed message, µs (CPU% × window ÷ messages). */
   serverCpuUsPerMsg: number;
   clientCpuPct: number;
+  /** Busy and hypervisor-steal % per CPU during the window (the machine is a shared VM). */
+  cpus: Record<string, CpuShare>;
   /** Messages sent but never pushed once the settle wait ended (should be 0). */
   lost: number;
   errors: number;
@@ -59,6 +67,7 @@ function measurement(ps: PeerSet, serverPid: number) {
   let errors0 = 0;
   let server: ReturnType<typeof watchProcess> | null = null;
   let self: ReturnType<typeof watchSelf> | null = null;
+  let cpus: ReturnType<typeof watchCpus> | null = null;
   return {
     record(sentMs: number, at: number) {
       if (open) latencies.push(at - sentMs);
@@ -72,6 +81,7 @@ function measurement(ps: PeerSet, serverPid: number) {
       errors0 = ps.errors;
       server = watchProcess(serverPid);
       self = watchSelf();
+      cpus = watchCpus();
     },
     stop(peers: number, lost: number, extra: Partial<LoadResult> = {}): LoadResult {
       open = false;
@@ -89,6 +99,7 @@ function measurement(ps: PeerSet, serverPid: number) {
         server: usage,
         serverCpuUsPerMsg: (usage.cpuPct / 100) * 1e6 / msgsPerS,
         clientCpuPct: self!.stop(),
+        cpus: cpus!.stop(),
         lost,
         errors: ps.errors - errors0,
       };
@@ -126,8 +137,9 @@ export async function closedLoop(ps: PeerSet, n: number, o: WindowOpts): Promise
 }
 
 /** Open loop at a fixed aggregate rate, spread round-robin over the peers and paced in TICK_MS
- *  ticks. A generator that falls behind catches up by at most 50 ms of messages per tick; the
- *  result says whether the target was achieved (≥ 97% delivered per second). */
+ *  ticks. A generator that falls behind catches up by at most 50 ms of messages per tick; a
+ *  server that falls behind gets at most MAX_OUTSTANDING_S of the rate in flight. The result
+ *  says whether the target was achieved (≥ 97% of it delivered per second). */
 export async function fixedRate(ps: PeerSet, n: number, ratePerS: number, o: WindowOpts): Promise<LoadResult> {
   const m = measurement(ps, o.serverPid);
   let sent = 0;
@@ -142,14 +154,23 @@ export async function fixedRate(ps: PeerSet, n: number, ratePerS: number, o: Win
   };
   const start = performance.now();
   const maxPerTick = Math.ceil(ratePerS * 0.05);
+  const maxOutstanding = Math.ceil(ratePerS * MAX_OUTSTANDING_S);
+  let skipped = 0;
   const timer = setInterval(() => {
-    const due = Math.min(maxPerTick, Math.floor(((performance.now() - start) / 1000) * ratePerS) - sent);
+    let due = Math.floor(((performance.now() - start) / 1000) * ratePerS) - sent - skipped;
+    const room = maxOutstanding - (sent - received);
+    if (due > room) {
+      // What the cap holds back is dropped from the schedule, not sent later (open loop).
+      skipped += due - Math.max(0, room);
+      due = Math.max(0, room);
+    }
+    due = Math.min(due, maxPerTick);
     for (let k = 0; k < due; k++) {
       const from = next++ % n;
       ps.send(from, (from + 1) % n, cid(from));
     }
-    sent += Math.max(0, due);
-    if (m.open) sentInWindow += Math.max(0, due);
+    sent += due;
+    if (m.open) sentInWindow += due;
   }, TICK_MS);
   try {
     await Bun.sleep(o.warmupMs);
@@ -159,7 +180,7 @@ export async function fixedRate(ps: PeerSet, n: number, ratePerS: number, o: Win
     clearInterval(timer);
   }
   const offeredPerS = sentInWindow / m.seconds();
-  const r = m.stop(n, 0, { targetPerS: ratePerS, offeredPerS });
+  const r = m.stop(n, 0, { targetPerS: ratePerS, offeredPerS, heldBack: skipped });
   r.rateAchieved = r.msgsPerS >= 0.97 * ratePerS;
   await until(() => received >= sent, SETTLE_TIMEOUT_MS);
   r.lost = sent - received;

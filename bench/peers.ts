@@ -64,6 +64,8 @@ export class PeerSet {
   handlers: Handlers = NO_HANDLERS;
   errors = 0;
   firstError = "";
+  /** performance.now() of the last frame any socket received (see quiesce). */
+  lastFrameAt = 0;
   unexpectedCloses = 0;
   private readonly pendingAcks = new Map<number, string[]>();
   private ackScheduled = false;
@@ -113,6 +115,7 @@ export class PeerSet {
   }
 
   private onFrame(i: number, text: string): void {
+    this.lastFrameAt = performance.now();
     if (text.startsWith('{"type":"message"')) {
       const at = performance.now();
       const f = JSON.parse(text) as { messageId?: string; clientMessageId: string };
@@ -146,6 +149,17 @@ export class PeerSet {
       for (let k = 0; ws && k < ids.length; k += ACK_BATCH) ws.send(`{"type":"ack","messageIds":["${ids.slice(k, k + ACK_BATCH).join('","')}"]}`);
     }
     this.pendingAcks.clear();
+  }
+
+  /** Waits until no socket has received anything for `quietMs` (at most `timeoutMs`), so a
+   *  scenario never sees the tail of the previous one. Returns whether it got quiet. */
+  async quiesce(quietMs: number, timeoutMs: number): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    while (performance.now() - this.lastFrameAt < quietMs) {
+      if (performance.now() > end) return false;
+      await Bun.sleep(quietMs / 4);
+    }
+    return true;
   }
 
   close(): void {

@@ -29,12 +29,24 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-export type Usage = { cpuPct: number; rssMiB: number; rssPeakMiB: number };
+/** Bytes `pid` caused to be written to storage so far (/proc/<pid>/io write_bytes: the WAL,
+ *  checkpoints, the database file); NaN if unreadable. */
+export function storageWriteBytes(pid: number): number {
+  try {
+    const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export type Usage = { cpuPct: number; rssMiB: number; rssPeakMiB: number; storageWriteMiB: number };
 
 /** Samples a process over a window: CPU% (100 = one core) from the CPU-time delta, RSS at the
  *  end and its peak over samples every `everyMs`. Call stop() exactly once. */
 export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
   const cpu0 = cpuSeconds(pid);
+  const written0 = storageWriteBytes(pid);
   const t0 = performance.now();
   let peak = rssMiB(pid);
   const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), everyMs);
@@ -43,7 +55,12 @@ export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
       clearInterval(timer);
       const wallS = (performance.now() - t0) / 1000;
       const rss = rssMiB(pid);
-      return { cpuPct: ((cpuSeconds(pid) - cpu0) / wallS) * 100, rssMiB: rss, rssPeakMiB: Math.max(peak, rss) };
+      return {
+        cpuPct: ((cpuSeconds(pid) - cpu0) / wallS) * 100,
+        rssMiB: rss,
+        rssPeakMiB: Math.max(peak, rss),
+        storageWriteMiB: (storageWriteBytes(pid) - written0) / 2 ** 20,
+      };
     },
   };
 }
@@ -56,6 +73,42 @@ export function watchSelf(): { stop(): number } {
     stop() {
       const c = process.cpuUsage(c0);
       return ((c.user + c.system) / 1000 / (performance.now() - t0)) * 100;
+    },
+  };
+}
+
+/** Per-CPU jiffies from /proc/stat: total, busy (not idle or iowait) and steal (time the
+ *  hypervisor ran someone else). */
+function cpuTimes(): Map<string, { total: number; busy: number; steal: number }> {
+  const out = new Map<string, { total: number; busy: number; steal: number }>();
+  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+    const m = /^(cpu\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2]!.split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out.set(m[1]!, { total, busy: total - (v[3] ?? 0) - (v[4] ?? 0) - (v[7] ?? 0), steal: v[7] ?? 0 });
+  }
+  return out;
+}
+
+export type CpuShare = { busyPct: number; stealPct: number };
+
+/** Busy and steal time per CPU over a window, in % of that CPU's time. On this shared VM other
+ *  processes can run on the pinned CPUs too: CPU 0 busy well above the server's own CPU% means
+ *  foreign load, and high steal means the hypervisor took the CPU away. */
+export function watchCpus(): { stop(): Record<string, CpuShare> } {
+  const before = cpuTimes();
+  return {
+    stop() {
+      const after = cpuTimes();
+      const out: Record<string, CpuShare> = {};
+      for (const [cpu, a] of after) {
+        const b = before.get(cpu);
+        const dt = b ? a.total - b.total : 0;
+        if (b && dt > 0) out[cpu] = { busyPct: ((a.busy - b.busy) / dt) * 100, stealPct: ((a.steal - b.steal) / dt) * 100 };
+      }
+      return out;
     },
   };
 }

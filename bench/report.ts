@@ -4,7 +4,7 @@ import type { DrainResult } from "./drain.ts";
 import type { LoadResult } from "./load.ts";
 import { CIPHERTEXT } from "./peers.ts";
 import { round } from "./stats.ts";
-import type { Failure, Plan, SuiteResult } from "./suite.ts";
+import type { Failure, Plan, Skipped, SuiteResult } from "./suite.ts";
 
 /** The targets. */
 export const TARGETS = {
@@ -14,21 +14,24 @@ export const TARGETS = {
   rss_mib_1k_idle_peers: { below: 150 },
 } as const;
 
-const ok = <T extends object>(x: T | Failure | undefined | null): T | null => (x && !("error" in x) ? x : null);
+const ok = <T extends object>(x: T | Failure | Skipped | undefined | null): T | null => (x && !("error" in x) && !("skipped" in x) ? x : null);
 
-function load(r: LoadResult | Failure | undefined) {
+function load(r: LoadResult | Failure | Skipped | undefined) {
   const x = ok(r);
   if (!x) return r ? r : null;
   return {
     msgs_per_s: round(x.msgsPerS),
-    ...(x.targetPerS !== undefined ? { target_per_s: x.targetPerS, offered_per_s: round(x.offeredPerS!), rate_achieved: x.rateAchieved } : {}),
+    ...(x.targetPerS !== undefined ? { target_per_s: x.targetPerS, offered_per_s: round(x.offeredPerS!), rate_achieved: x.rateAchieved, held_back: x.heldBack } : {}),
     p50_ms: round(x.p50Ms),
     p99_ms: round(x.p99Ms),
     max_ms: round(x.maxMs),
     server_cpu_pct: round(x.server.cpuPct),
     server_cpu_us_per_msg: round(x.serverCpuUsPerMsg),
     server_rss_mib: round(x.server.rssMiB),
+    ...(x.server.storageWriteMiB > 0 ? { storage_write_kib_per_msg: round((x.server.storageWriteMiB * 1024) / x.samples) } : {}),
     client_cpu_pct: round(x.clientCpuPct),
+    cpu_busy_pct: Object.fromEntries(Object.entries(x.cpus).map(([k, v]) => [k, round(v.busyPct)])),
+    cpu_steal_pct: Object.fromEntries(Object.entries(x.cpus).map(([k, v]) => [k, round(v.stealPct)])),
     lost: x.lost,
     errors: x.errors,
   };
@@ -47,6 +50,7 @@ function drainOut(r: DrainResult | Failure | undefined) {
     rss_peak_mib: round(x.server.rssPeakMiB),
     rss_growth_mib: round(x.rssGrowthMiB),
     server_cpu_pct: round(x.server.cpuPct),
+    cpu_steal_pct: Object.fromEntries(Object.entries(x.cpus).map(([k, v]) => [k, round(v.stealPct)])),
     errors: x.errors,
   };
 }
@@ -69,7 +73,7 @@ function suite(s: SuiteResult | Failure | null) {
   };
 }
 
-const ratio = (a: LoadResult | Failure | undefined, b: LoadResult | Failure | undefined) => {
+const ratio = (a: LoadResult | Failure | Skipped | undefined, b: LoadResult | Failure | Skipped | undefined) => {
   const x = ok(a);
   const y = ok(b);
   return x && y ? round(x.msgsPerS / y.msgsPerS) : null;

@@ -4,23 +4,39 @@
 // with the headline numbers (see docs/benchmarks.md).
 //
 // Flags: --quick (1 s warm-up, 3 s windows, 30,000-message drain, no N=100 fixed-rate, no
-// synchronous=normal broker), --no-normal (skip the synchronous=normal broker in full mode).
+// synchronous=normal broker), --no-normal (skip the synchronous=normal broker in full mode),
+// --broker-cpu-prof=DIR (each broker writes a CPU profile, .cpuprofile and .md, to DIR on exit).
 import { readFileSync } from "node:fs";
-import { availableParallelism, release, totalmem } from "node:os";
+import { cpus, release, totalmem } from "node:os";
+import { killAllServers } from "./servers.ts";
 import { brokerSuite, rawSuite, type Failure, type Plan, type SuiteResult } from "./suite.ts";
 import { headline } from "./report.ts";
 
+/** Quick mode must finish within 60 s; optional scenarios are skipped past this point. */
+const QUICK_BUDGET_MS = 52_000;
+/** Past this, quick mode kills the servers and prints what it has (missing numbers are null). */
+const QUICK_WATCHDOG_MS = 56_000;
 /** Set in the re-executed, pinned child so it does not pin again. */
 const PINNED_ENV = "BENCH_LOADGEN_PINNED";
+
+/** The broker source measured: commit and whether src/ had uncommitted changes. */
+function source(): { commit: string; srcDirty: boolean } | null {
+  const git = (args: string[]) => Bun.spawnSync(["git", ...args], { cwd: import.meta.dir, stderr: "ignore" });
+  const head = git(["rev-parse", "--short", "HEAD"]);
+  if (head.exitCode !== 0) return null;
+  return { commit: head.stdout.toString().trim(), srcDirty: git(["status", "--porcelain", "--", "../src", "../migrations"]).stdout.toString().trim() !== "" };
+}
 
 function machine() {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
   return {
-    nproc: availableParallelism(),
+    // Not availableParallelism(): this process is pinned to one CPU.
+    nproc: cpus().length,
     cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
     ramMiB: Math.round(totalmem() / 2 ** 20),
     kernel: release(),
     bun: Bun.version,
+    source: source(),
   };
 }
 
@@ -37,10 +53,12 @@ async function main(): Promise<void> {
   }
   if (!taskset) process.stderr.write("[bench] taskset not found: servers and load generator run UNPINNED\n");
 
-  const plan: Plan = quick
-    ? { warmupMs: 1000, windowMs: 3000, drainCount: 30_000, rate100: false, taskset }
-    : { warmupMs: 1000, windowMs: 10_000, drainCount: 100_000, rate100: true, taskset };
   const t0 = performance.now();
+  const profDir = argv.find((a) => a.startsWith("--broker-cpu-prof="))?.slice("--broker-cpu-prof=".length);
+  const brokerBunArgs = profDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profDir}`] : [];
+  const plan: Plan = quick
+    ? { warmupMs: 1000, windowMs: 3000, drainCount: 30_000, rate100: false, taskset, deadline: t0 + QUICK_BUDGET_MS, brokerBunArgs }
+    : { warmupMs: 1000, windowMs: 10_000, drainCount: 100_000, rate100: true, taskset, deadline: Infinity, brokerBunArgs };
   const guarded = async (fn: () => Promise<SuiteResult>): Promise<SuiteResult | Failure> => {
     try {
       return await fn();
@@ -49,12 +67,25 @@ async function main(): Promise<void> {
       return { error: (err as Error).message };
     }
   };
-  const broker = await guarded(() => brokerSuite("full", plan));
-  const raw = await guarded(() => rawSuite(plan));
+  // Filled in as scenarios finish, so the watchdog can report a partial run.
+  const rawOut: Partial<SuiteResult> = {};
+  const brokerOut: Partial<SuiteResult> = {};
+  const report = (raw: SuiteResult | Failure, broker: SuiteResult | Failure, normal: SuiteResult | Failure | null) =>
+    headline({ quick, broker, raw, normal, plan, pinned: taskset !== null, machine: machine(), wallS: (performance.now() - t0) / 1000 });
+  if (quick) {
+    setTimeout(() => {
+      process.stderr.write(`[bench] quick mode hit its ${QUICK_WATCHDOG_MS / 1000} s watchdog: stopping servers, reporting a partial run\n`);
+      killAllServers();
+      process.stdout.write(JSON.stringify({ ...report(rawOut as SuiteResult, brokerOut as SuiteResult, null), partial: true }) + "\n");
+      process.exit(0);
+    }, QUICK_WATCHDOG_MS).unref();
+  }
+  // The raw relay first: it is quick and predictable, so in quick mode whatever time is left
+  // goes to the broker, whose required scenarios come before its optional ones.
+  const raw = await guarded(() => rawSuite(plan, rawOut));
+  const broker = await guarded(() => brokerSuite("full", plan, brokerOut));
   const normal = quick || argv.includes("--no-normal") ? null : await guarded(() => brokerSuite("normal", plan));
-
-  const result = headline({ quick, broker, raw, normal, plan, pinned: taskset !== null, machine: machine(), wallS: (performance.now() - t0) / 1000 });
-  process.stdout.write(JSON.stringify(result) + "\n");
+  process.stdout.write(JSON.stringify(report(raw, broker, normal)) + "\n");
 }
 
 await main();

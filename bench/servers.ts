@@ -31,6 +31,19 @@ export type ServerProcess = {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+/** Servers started and not yet disposed, for killAllServers. */
+const live = new Set<{ proc: ReturnType<typeof Bun.spawn>; dataDir: string | null }>();
+
+/** Kills every server still running and removes its data dir, synchronously (for a watchdog
+ *  that must exit now). */
+export function killAllServers(): void {
+  for (const s of live) {
+    s.proc.kill("SIGKILL");
+    if (s.dataDir) rmSync(s.dataDir, { recursive: true, force: true });
+  }
+  live.clear();
+}
+
 /** The command prefix that pins a child to one CPU, or [] when taskset is missing. */
 export function pinTo(cpu: number, taskset: string | null): string[] {
   return taskset ? [taskset, "-c", String(cpu)] : [];
@@ -38,6 +51,8 @@ export function pinTo(cpu: number, taskset: string | null): string[] {
 
 async function start(kind: ServerProcess["kind"], argv: string[], dataDir: string | null, pattern: RegExp): Promise<ServerProcess> {
   const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  const entry = { proc, dataDir };
+  live.add(entry);
   let tail = "";
   const decoder = new TextDecoder();
   const url = await new Promise<string>((res, rej) => {
@@ -56,6 +71,7 @@ async function start(kind: ServerProcess["kind"], argv: string[], dataDir: strin
       if (!found) rej(new Error(`${kind} exited before listening (code ${await proc.exited}):\n${tail}`));
     })();
   }).catch(async (err) => {
+    live.delete(entry);
     proc.kill("SIGKILL");
     await proc.exited;
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -68,6 +84,7 @@ async function start(kind: ServerProcess["kind"], argv: string[], dataDir: strin
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     stderrTail: () => tail,
     async [Symbol.asyncDispose]() {
+      live.delete(entry);
       if (proc.exitCode === null) {
         proc.kill("SIGTERM");
         const t = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);

@@ -1,5 +1,6 @@
 // One server's share of the suite: start it, connect 1,000 peers and measure idle RSS, then the
-// closed-loop and fixed-rate scenarios on those same sockets, then (broker only) the drain.
+// closed-loop and fixed-rate scenarios on those same sockets, then (broker only) the drain on a
+// fresh broker.
 // Every scenario is bounded in time; a failing one is reported as an error and the rest still run.
 import { closedLoop, fixedRate, type LoadResult } from "./load.ts";
 import { drain, type DrainResult } from "./drain.ts";
@@ -16,6 +17,11 @@ export type Plan = {
   /** Run the N=100 fixed-rate scenario too (skipped in quick mode to stay within 60 s). */
   rate100: boolean;
   taskset: string | null;
+  /** performance.now() by which the whole run must be done (quick mode); optional scenarios
+   *  that would not fit are skipped and reported as such. Infinity in full mode. */
+  deadline: number;
+  /** Extra bun flags for the broker process (e.g. --cpu-prof). */
+  brokerBunArgs: string[];
 };
 
 /** Peers connected for the idle scenario; also the N of the large scenarios. */
@@ -24,8 +30,17 @@ const SMALL_N = 100;
 const RATE_PER_S = 10_000;
 /** After connecting the idle peers, let the server settle before reading RSS. */
 const SETTLE_MS = 2000;
+/** Before each scenario: no frame for this long means the previous one is over. */
+const QUIET_MS = 300;
+const QUIET_TIMEOUT_MS = 15_000;
+/** What a required scenario still needs after an optional one, when deciding to skip it. */
+export const RESERVE_MS = { raw: 35_000, broker: 18_000 } as const;
+/** With less than belowMs left before the deadline, the drain queues only `messages`. */
+const SHORT_DRAIN = { belowMs: 10_000, messages: 10_000 } as const;
+const DRAIN_TIMEOUT_MS = 120_000;
 
 export type Failure = { error: string };
+export type Skipped = { skipped: string };
 export type SuiteResult = {
   server: "broker" | "raw";
   synchronous?: "full" | "normal";
@@ -33,16 +48,20 @@ export type SuiteResult = {
   connectMs: number | null;
   idle: { rssMiB: number; rssBeforeMiB: number; peers: number } | Failure;
   closed100: LoadResult | Failure;
-  closed1000: LoadResult | Failure;
+  closed1000: LoadResult | Failure | Skipped;
   rate1000: LoadResult | Failure;
-  rate100?: LoadResult | Failure;
+  rate100?: LoadResult | Failure | Skipped;
   drain?: DrainResult | Failure;
   wallS: number;
 };
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-async function attempt<T>(name: string, fn: () => Promise<T>): Promise<T | Failure> {
+/** Runs one scenario after the previous one's traffic has stopped and this process's heap was
+ *  collected (a major GC in the load generator mid-window shows up as tail latency). */
+async function attempt<T>(name: string, ps: PeerSet, fn: () => Promise<T>): Promise<T | Failure> {
+  if (!(await ps.quiesce(QUIET_MS, QUIET_TIMEOUT_MS))) log(`${name}: previous traffic still flowing after ${QUIET_TIMEOUT_MS} ms`);
+  Bun.gc(true);
   log(`${name} ...`);
   try {
     const r = await fn();
@@ -57,9 +76,16 @@ async function attempt<T>(name: string, fn: () => Promise<T>): Promise<T | Failu
 function summarize(r: unknown): string {
   const x = r as Partial<LoadResult & DrainResult & { rssMiB: number }>;
   if (x.drainPerS !== undefined) return `${Math.round(x.drainPerS)} msgs/s drained (${x.messages} msgs, queued at ${Math.round(x.queuedPerS!)}/s), RSS +${x.rssGrowthMiB!.toFixed(1)} MiB`;
-  if (x.msgsPerS !== undefined) return `${Math.round(x.msgsPerS)} msgs/s, p50 ${x.p50Ms!.toFixed(2)} ms, p99 ${x.p99Ms!.toFixed(2)} ms, server CPU ${x.server!.cpuPct.toFixed(0)}%, RSS ${x.server!.rssMiB.toFixed(0)} MiB, client CPU ${x.clientCpuPct!.toFixed(0)}%, lost ${x.lost}, errors ${x.errors}`;
+  if (x.msgsPerS !== undefined) return `${Math.round(x.msgsPerS)} msgs/s, p50 ${x.p50Ms!.toFixed(2)} ms, p99 ${x.p99Ms!.toFixed(2)} ms, server CPU ${x.server!.cpuPct.toFixed(0)}%, RSS ${x.server!.rssMiB.toFixed(0)} MiB, client CPU ${x.clientCpuPct!.toFixed(0)}%, cpu0/1 busy ${Object.values(x.cpus!).map((v) => v.busyPct.toFixed(0)).join("/")}% steal ${Object.values(x.cpus!).map((v) => v.stealPct.toFixed(0)).join("/")}%, lost ${x.lost}, errors ${x.errors}`;
   if (x.rssMiB !== undefined) return `RSS ${x.rssMiB.toFixed(1)} MiB`;
   return "";
+}
+
+/** An optional scenario runs only if it and `reserveMs` of later required work fit the deadline. */
+function optional<T>(name: string, plan: Plan, needMs: number, reserveMs: number, run: () => Promise<T>): Promise<T | Skipped> {
+  if (performance.now() + needMs + reserveMs <= plan.deadline) return run();
+  log(`${name}: skipped (quick-mode time budget)`);
+  return Promise.resolve({ skipped: "quick-mode time budget" });
 }
 
 async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Partial<SuiteResult>): Promise<void> {
@@ -75,50 +101,86 @@ async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Parti
     out.connectMs = null;
     throw err;
   }
-  out.idle = await attempt(`${srv.kind} idle ${IDLE_PEERS}`, async () => {
+  out.idle = await attempt(`${srv.kind} idle ${IDLE_PEERS}`, ps, async () => {
     await Bun.sleep(SETTLE_MS);
     return { rssMiB: rssMiB(srv.pid), rssBeforeMiB, peers: ps.sockets.size };
   });
-  out.closed100 = await attempt(`${srv.kind} closed loop N=${SMALL_N}`, () => closedLoop(ps, SMALL_N, o));
-  out.closed1000 = await attempt(`${srv.kind} closed loop N=${IDLE_PEERS}`, () => closedLoop(ps, IDLE_PEERS, o));
-  out.rate1000 = await attempt(`${srv.kind} ${RATE_PER_S}/s N=${IDLE_PEERS}`, () => fixedRate(ps, IDLE_PEERS, RATE_PER_S, o));
-  if (plan.rate100) out.rate100 = await attempt(`${srv.kind} ${RATE_PER_S}/s N=${SMALL_N}`, () => fixedRate(ps, SMALL_N, RATE_PER_S, o));
+  // Raw runs first, so its optional work must leave room for the whole broker suite; the
+  // broker's must leave room for its rate and drain scenarios.
+  const reserve = RESERVE_MS[srv.kind];
+  const loopMs = plan.warmupMs + plan.windowMs + 1000;
+  out.closed100 = await attempt(`${srv.kind} closed loop N=${SMALL_N}`, ps, () => closedLoop(ps, SMALL_N, o));
+  out.closed1000 = await optional(`${srv.kind} closed loop N=${IDLE_PEERS}`, plan, loopMs, reserve, () =>
+    attempt(`${srv.kind} closed loop N=${IDLE_PEERS}`, ps, () => closedLoop(ps, IDLE_PEERS, o)),
+  );
+  out.rate1000 = await attempt(`${srv.kind} ${RATE_PER_S}/s N=${IDLE_PEERS}`, ps, () => fixedRate(ps, IDLE_PEERS, RATE_PER_S, o));
+  if (plan.rate100) {
+    out.rate100 = await optional(`${srv.kind} ${RATE_PER_S}/s N=${SMALL_N}`, plan, loopMs + 3000, reserve, () =>
+      attempt(`${srv.kind} ${RATE_PER_S}/s N=${SMALL_N}`, ps, () => fixedRate(ps, SMALL_N, RATE_PER_S, o)),
+    );
+  }
 }
 
-/** The broker with one durability mode. Members: IDLE_PEERS peers plus one drain recipient. */
-export async function brokerSuite(synchronous: "full" | "normal", plan: Plan): Promise<SuiteResult> {
+/** The broker with one durability mode. Members: IDLE_PEERS peers. The drain runs afterwards on
+ *  a fresh broker (see brokerDrain), so its RSS growth is not hidden by the high-water mark the
+ *  load scenarios left behind. */
+export async function brokerSuite(synchronous: "full" | "normal", plan: Plan, out: Partial<SuiteResult> = {}): Promise<SuiteResult> {
   const w0 = performance.now();
   log(`broker (synchronous=${synchronous}) starting`);
-  await using srv = await startBroker({ synchronous, taskset: plan.taskset });
-  const out: Partial<SuiteResult> = { server: "broker", synchronous };
-  const { members, ms } = await setupMesh(srv.httpUrl, srv.wsUrl, IDLE_PEERS + 1);
-  out.setupMs = ms;
-  log(`broker: mesh with ${members.length} members set up in ${Math.round(ms)} ms`);
-  const ps = new PeerSet(brokerDialect(members), srv.wsUrl);
-  try {
-    await scenarios(srv, ps, plan, out);
-    const senders = Array.from({ length: SMALL_N }, (_, i) => i);
-    out.drain = await attempt(`broker drain ${plan.drainCount}`, () =>
-      drain(ps, senders, members, IDLE_PEERS, plan.drainCount, { serverPid: srv.pid, wsUrl: srv.wsUrl, timeoutMs: 120_000 }),
-    );
-  } finally {
-    ps.close();
+  Object.assign(out, { server: "broker", synchronous });
+  {
+    await using srv = await startBroker({ synchronous, taskset: plan.taskset, bunArgs: plan.brokerBunArgs });
+    const { members, ms } = await setupMesh(srv.httpUrl, srv.wsUrl, IDLE_PEERS);
+    out.setupMs = ms;
+    log(`broker: mesh with ${members.length} members set up in ${Math.round(ms)} ms`);
+    const ps = new PeerSet(brokerDialect(members), srv.wsUrl);
+    try {
+      await scenarios(srv, ps, plan, out);
+    } finally {
+      ps.close();
+    }
+    if (ps.unexpectedCloses > 0) log(`broker: ${ps.unexpectedCloses} sockets closed unexpectedly; last stderr:\n${srv.stderrTail().slice(-2000)}`);
   }
-  if (ps.unexpectedCloses > 0) log(`broker: ${ps.unexpectedCloses} sockets closed unexpectedly; last stderr:\n${srv.stderrTail().slice(-2000)}`);
-  return { ...(out as SuiteResult), wallS: (performance.now() - w0) / 1000 };
+  // Late in a quick run (a slow setup on a busy machine), a smaller drain keeps the 60 s promise.
+  const count = plan.deadline - performance.now() < SHORT_DRAIN.belowMs ? Math.min(plan.drainCount, SHORT_DRAIN.messages) : plan.drainCount;
+  out.drain = await brokerDrain(synchronous, plan, count);
+  out.wallS = (performance.now() - w0) / 1000;
+  return out as SuiteResult;
+}
+
+/** Drain on a fresh broker: SMALL_N senders and one offline recipient (member SMALL_N). */
+async function brokerDrain(synchronous: "full" | "normal", plan: Plan, count: number): Promise<DrainResult | Failure> {
+  try {
+    await using srv = await startBroker({ synchronous, taskset: plan.taskset, bunArgs: plan.brokerBunArgs });
+    const { members } = await setupMesh(srv.httpUrl, srv.wsUrl, SMALL_N + 1);
+    const ps = new PeerSet(brokerDialect(members), srv.wsUrl);
+    const senders = Array.from({ length: SMALL_N }, (_, i) => i);
+    try {
+      await ps.connect(senders);
+      return await attempt(`broker drain ${count} (fresh broker)`, ps, () =>
+        drain(ps, senders, members, SMALL_N, count, { serverPid: srv.pid, wsUrl: srv.wsUrl, timeoutMs: DRAIN_TIMEOUT_MS }),
+      );
+    } finally {
+      ps.close();
+    }
+  } catch (err) {
+    log(`broker drain FAILED: ${(err as Error).message}`);
+    return { error: (err as Error).message };
+  }
 }
 
 /** The raw relay baseline: the same scenarios minus setup and drain. */
-export async function rawSuite(plan: Plan): Promise<SuiteResult> {
+export async function rawSuite(plan: Plan, out: Partial<SuiteResult> = {}): Promise<SuiteResult> {
   const w0 = performance.now();
   log("raw relay starting");
+  out.server = "raw";
   await using srv = await startRawRelay({ taskset: plan.taskset });
-  const out: Partial<SuiteResult> = { server: "raw" };
   const ps = new PeerSet(rawDialect(), srv.wsUrl);
   try {
     await scenarios(srv, ps, plan, out);
   } finally {
     ps.close();
   }
-  return { ...(out as SuiteResult), wallS: (performance.now() - w0) / 1000 };
+  out.wallS = (performance.now() - w0) / 1000;
+  return out as SuiteResult;
 }
