@@ -2,7 +2,8 @@
 // which a browser never sends to a server: no proxy log, Referer or link preview sees it, and
 // fetching the URL consumes nothing. The page reads it, removes it from the address bar at once,
 // posts `login` (§3.7, signed by the member key) to /v1/dashboard/login for a session cookie, and
-// keeps `keys` in sessionStorage for what only the member may do (signing and sealing invites).
+// keeps `keys` in sessionStorage for what only the member can do: open and seal topic posts end to
+// end, and (owners, admins) sign invites and seal the mesh keys in them.
 // Built by `claudemesh dashboard`, read by web/; both go through this module.
 import { dashboardLoginCanonical } from "../protocol/canonical.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../protocol/limits.ts";
@@ -12,7 +13,7 @@ import { signDetached } from "../crypto/sign.ts";
 /** The body of POST /v1/dashboard/login. */
 export type DashboardLogin = { meshId: string; memberId: string; nonce: string; expiresAt: number; signature: string };
 
-/** Key material for the page: only for owners and admins, who create invites in the browser. */
+/** Key material for the page (optional: without it the page shows metadata only). */
 export type PageKeys = {
   publicKey: string;
   secretKey: string;

@@ -9,6 +9,7 @@
 // duplicate keys, extra keys, other key orders and other escapings (conservative: one encoding).
 import type { SessionAttestation } from "./attestation.ts";
 import { ID_RE, PUBKEY_RE, SIGNATURE_RE, isTarget, isTimestampMs } from "./fields.ts";
+import { utf8 } from "./encoding.ts";
 
 export const INNER_VERSION = 1;
 /** Largest body, in UTF-8 bytes. */
@@ -41,7 +42,8 @@ export type Inner = {
 export type InnerFields = Omit<Inner, "v">;
 
 const KINDS: readonly string[] = ["text", "ask", "keys", "system"];
-const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
+// TextEncoder rather than Buffer: this module also runs in the dashboard page.
+const byteLength = (s: string): number => utf8(s).length;
 
 function attProblem(a: unknown): string | null {
   if (typeof a !== "object" || a === null || Array.isArray(a)) return "att must be an object";

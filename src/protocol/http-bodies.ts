@@ -61,8 +61,13 @@ export const DashboardLoginBody = Type.Object(
  *  the member key (the broker checks them exactly as for the frame). */
 export const DashboardInviteBody = Type.Omit(ClientFrames.invite_create, ["type", "id"], { additionalProperties: false });
 
+/** POST /v1/dashboard/topics/{topic}/messages — a post sealed in the page (§11.3) for `#topic`,
+ *  sent as the signed-in member exactly like a `send` frame to that target. */
+export const DashboardPostBody = Type.Pick(ClientFrames.send, ["clientMessageId", "nonce", "ciphertext"], { additionalProperties: false });
+
 /** POST /v1/dashboard/operator/login — the operator token, exchanged for an operator cookie. */
 export const OperatorLoginBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
 
 export type DashboardLoginBodyT = Static<typeof DashboardLoginBody>;
+export type DashboardPostBodyT = Static<typeof DashboardPostBody>;
 export type DashboardInviteBodyT = Static<typeof DashboardInviteBody>;

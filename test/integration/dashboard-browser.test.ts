@@ -1,7 +1,8 @@
 // The dashboard in a real browser (chromium via playwright-core), against a real broker, with login
 // links made by the real CLI. Pins docs/dashboard.md: the link's fragment is removed at once and
-// the session is an HttpOnly, SameSite=Strict cookie; peers and their status appear live; an invite
-// made in the page is one the CLI can join with, and it can be revoked; the audit chain shows as
+// the session is an HttpOnly, SameSite=Strict cookie; peers and their status appear live; #general
+// is read and posted end to end in the page; an invite made in the page is one the CLI can join
+// with, and it can be revoked; the audit chain shows as
 // verified, and as broken at the right entry once tampered with; the page loads nothing from
 // outside the broker and violates no CSP rule. Screenshots: test-artifacts/dashboard/.
 import { describe, expect, test } from "bun:test";
@@ -107,7 +108,7 @@ describe("dashboard in a browser", () => {
     bob.close();
   }, 60_000);
 
-  test("a member sees their mesh without invites; a used link and the operator token in the page", async () => {
+  test("a member: #general end to end in the page, no invites; a used link; the operator token", async () => {
     await using b = await startBroker();
     await using ids = identities(2);
     const [aliceDir, bobDir] = ids.dirs as [string, string];
@@ -115,14 +116,25 @@ describe("dashboard in a browser", () => {
       [aliceDir, "alice"],
       [bobDir, "bob"],
     ]);
+    ok(await cli(aliceDir, ["topic", "post", "general", "hello from the terminal"]));
     const { url } = ok(await cli(bobDir, ["dashboard", "--json", "--no-open"])).json();
     await using br = await launchBrowser(b.url);
     const page = br.page;
     await page.goto(url);
     await page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
     expect(await page.locator(sel("tab-invites")).count()).toBe(0);
-    expect(await page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
     await br.shot(page, "member-overview");
+
+    // #general: alice's post opened in the page; bob's post sealed in the page, read by alice's CLI.
+    await page.click(sel("tab-chat"));
+    await page.locator(`${sel("chat-post")}[data-from="alice"]`, { hasText: "hello from the terminal" }).waitFor();
+    await page.fill(sel("chat-input"), "hello from the browser <b>not bold</b>");
+    await page.click(sel("chat-send"));
+    await page.locator(`${sel("chat-post")}[data-from="bob"]`, { hasText: "hello from the browser <b>not bold</b>" }).waitFor();
+    expect(await page.locator(`${sel("chat-list")} b`).count()).toBe(0); // peer text is text, never markup
+    const history = ok(await cli(aliceDir, ["topic", "history", "general", "--json"])).json();
+    expect(JSON.stringify(history)).toContain("hello from the browser <b>not bold</b>");
+    await br.shot(page, "member-general");
 
     // The same link again, without the cookie: refused, and the page says why.
     await br.context.clearCookies();

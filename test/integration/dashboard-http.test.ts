@@ -1,8 +1,8 @@
 // The dashboard's HTTP surface without a browser (docs/dashboard.md, protocol.md §3.7 and §6.7):
 // login links are single-use, short-lived and bound to an active member's key; cookies are
 // HttpOnly + SameSite=Strict; every response carries the CSP; a session sees only its own mesh;
-// invites need owner/admin; broker-wide views need the operator token; the live stream carries hub
-// events.
+// invites need owner/admin; topic posts stay ciphertext; broker-wide views need the operator
+// token; the live stream carries hub events.
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
@@ -12,6 +12,9 @@ import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { buildInvite } from "../../src/client/invite-build.ts";
+import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 type Res = { status: number; body: any; headers: Headers };
 
@@ -111,10 +114,9 @@ describe("login links", () => {
     const link = parseDashboardFragment(new URL(owner.url).hash)!;
     expect(link.keys?.publicKey).toBe(m.members.alice!.pubkey);
     expect((await call(b, "POST", "/v1/dashboard/login", { body: link.login })).status).toBe(200);
-    // A plain member's link carries no keys.
+    // A plain member's link carries their own keys (for #general in the page), nobody else's.
     const member = ok(await cli(ids.dirs[1]!, ["dashboard", "--json", "--no-open"])).json();
-    expect(parseDashboardFragment(new URL(member.url).hash)).toMatchObject({ v: 1, login: { memberId: m.members.bob!.memberId } });
-    expect(parseDashboardFragment(new URL(member.url).hash)!.keys).toBeUndefined();
+    expect(parseDashboardFragment(new URL(member.url).hash)).toMatchObject({ v: 1, login: { memberId: m.members.bob!.memberId }, keys: { publicKey: m.members.bob!.pubkey } });
     const human = ok(await cli(ids.dirs[1]!, ["dashboard", "--no-open"]));
     expect(human.stdout.split("\n")[0]).toStartWith(`${b.url}/#login=`);
   }, 30_000);
@@ -202,6 +204,34 @@ describe("what a session may see and do", () => {
     expect(code(await call(b, "POST", "/v1/dashboard/invites/nope-nope-nope/revoke", { cookie: ownerCookie, body: {} }))).toEqual({ status: 404, code: "not_found" });
   });
 
+  test("topic posts: sealed by the client, stored and returned as ciphertext, as the signed-in member", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const cookie = await session(b, bob);
+    const meshKey = new Uint8Array(32).fill(5);
+    const sealed = sealEnvelope({ mesh: bob.meshId, from: bob.keys.publicKey, to: "#general", id: "cmid-dash-0001", ts: Date.now(), kind: "text", body: "posted from the dashboard" }, { mySecret: bob.keys.secretKey, meshKey: { epoch: 0, key: meshKey } });
+    const body = { clientMessageId: "cmid-dash-0001", ...sealed };
+    expect(code(await call(b, "POST", "/v1/dashboard/topics/general/messages", { body }))).toEqual({ status: 401, code: "unauthorized" });
+    expect(code(await call(b, "POST", "/v1/dashboard/topics/Bad|Name/messages", { cookie, body }))).toEqual({ status: 400, code: "invalid_argument" });
+    expect(code(await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie, body: { ...body, to: "#general" } }))).toEqual({ status: 400, code: "invalid_argument" });
+    const sent = await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie, body });
+    expect(sent.status).toBe(201);
+    expect(sent.body).toMatchObject({ duplicate: false, topicOffset: 1 });
+    const history = await call(b, "GET", "/v1/dashboard/topics/general/history?after=0", { cookie });
+    const [m] = history.body.messages;
+    expect(m).toMatchObject({ from: { pubkey: bob.keys.publicKey, memberId: bob.memberId }, to: "#general", nonce: sealed.nonce, ciphertext: sealed.ciphertext });
+    const opened = openEnvelope({ nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey }, { mySecret: owner.keys.secretKey, meshKeys: new Map([[0, meshKey]]) });
+    expect(opened.ok && opened.inner.body).toBe("posted from the dashboard");
+    // The owner's socket gets it pushed like any post.
+    const peer = await connect(b.url, owner);
+    expect((await peer.waitMessages(1))[0]!.ciphertext).toBe(sealed.ciphertext);
+    peer.close();
+    const db = Buffer.concat(readdirSync(b.dataDir).filter((f) => f.startsWith("claudemesh.db")).map((f) => readFileSync(join(b.dataDir, f))));
+    expect(db.includes("posted from the dashboard")).toBe(false);
+    expect(code(await call(b, "GET", "/v1/dashboard/topics/nosuchtopic/history", { cookie }))).toEqual({ status: 404, code: "not_found" });
+  });
+
   test("the live stream carries the mesh's events, including a peer's own status change", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");
@@ -275,6 +305,8 @@ describe("operator views", () => {
       "/v1/dashboard/operator/overview",
       "/v1/dashboard/session",
       "/v1/dashboard/topics",
+      "/v1/dashboard/topics/{topic}/history",
+      "/v1/dashboard/topics/{topic}/messages",
     ]);
   });
 });

@@ -202,6 +202,7 @@ describe("HTTP examples", () => {
     HookStatusBody: Bodies.HookStatusBody,
     DashboardLoginBody: Bodies.DashboardLoginBody,
     DashboardInviteBody: Bodies.DashboardInviteBody,
+    DashboardPostBody: Bodies.DashboardPostBody,
     OperatorLoginBody: Bodies.OperatorLoginBody,
   };
   const bodies = blocks.filter((b) => b.info.startsWith("json http-body "));

@@ -1,6 +1,6 @@
 // The member's keys from the login link, kept in this tab's sessionStorage only: gone when the tab
-// closes, never in localStorage, never sent anywhere. Only owners and admins get keys (to sign
-// invites); a new tab has the cookie but not the keys, and says so.
+// closes, never in localStorage, never sent anywhere (they open and seal #general posts and sign
+// invites). A new tab has the cookie but not the keys, and says so.
 import type { PageKeys } from "../../src/client/dashboard-link.ts";
 
 const ITEM = "claudemesh.dashboard.keys";

@@ -1,6 +1,7 @@
 // claudemesh dashboard: a one-time login link to the mesh dashboard, signed here with the member
-// key (valid 5 minutes, once). For owners and admins the link's #fragment also carries the keys the
-// page needs to sign invites; the fragment never reaches the broker (see docs/security.md).
+// key (valid 5 minutes, once). The link's #fragment also carries the member key and the mesh keys,
+// so that the page can read and post in #general end to end and (owners, admins) sign invites; the
+// fragment never reaches the broker (see docs/security.md for what that costs).
 import { randomId } from "../../crypto/hash.ts";
 import { httpBase } from "../../client/http.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
@@ -22,18 +23,15 @@ export async function run(args: CommonArgs & { "no-open"?: boolean }): Promise<v
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const brokerUrl = httpBase(mesh.brokerUrl);
-    const admin = mesh.role === "owner" || mesh.role === "admin";
-    const keys = admin ? { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name } : undefined;
-    const { url, login } = dashboardLink({ ...mesh, brokerUrl }, { nonce: randomId(), nowMs: Date.now(), ...(keys ? { keys } : {}) });
+    const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name };
+    const { url, login } = dashboardLink({ ...mesh, brokerUrl }, { nonce: randomId(), nowMs: Date.now(), keys });
     const opened = !args["no-open"] && ctx.env.desktop && openBrowser(url);
-    ctx.out.result({ url, meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: admin, opened }, () =>
+    ctx.out.result({ url, meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: true, opened }, () =>
       [
         url,
         "",
         `Dashboard of "${mesh.name}" as ${mesh.displayName} (${mesh.role}): the link works once, within 5 minutes.${opened ? " Opened in your browser." : ""}`,
-        admin
-          ? "Its #fragment carries your member key and the mesh keys (so the page can sign invites); it never reaches the broker. Open it only in your own browser."
-          : "Open it only in your own browser.",
+        "Its #fragment carries your member key and the mesh keys (for end-to-end #general and invites in the page); it never reaches the broker. Open it only in your own browser.",
       ].join("\n"),
     );
   });
