@@ -101,6 +101,13 @@ describe("login links", () => {
     expect(code(await call(b, "GET", "/v1/dashboard/me", { cookie }))).toEqual({ status: 401, code: "unauthorized" });
   });
 
+  test("behind a proxy that rewrites Host, the origin of publicUrl is accepted", async () => {
+    await using b = await startBroker({ publicUrl: "https://mesh.example.com" });
+    const { owner } = await createTestMesh(b.url, "alice");
+    expect((await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { origin: "https://mesh.example.com" } })).status).toBe(200);
+    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { origin: "https://other.example.com" } }))).toEqual({ status: 403, code: "forbidden" });
+  });
+
   test("the CLI makes the link: claudemesh dashboard --json --no-open", async () => {
     await using b = await startBroker();
     await using ids = identities(2);
@@ -253,6 +260,26 @@ describe("what a session may see and do", () => {
     expect(text).toContain("event: peer_status");
     peer.close();
     ctl.abort();
+  });
+
+  test("live streams are bounded per member, and a closed one frees its place", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const cookie = await session(b, owner);
+    const open = async () => {
+      const ctl = new AbortController();
+      const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie }, signal: ctl.signal });
+      if (res.ok) await res.body!.getReader().read(); // the `ready` event: the stream is registered
+      return { status: res.status, close: () => ctl.abort() };
+    };
+    const streams = await Promise.all(Array.from({ length: 16 }, open));
+    expect(streams.map((s) => s.status)).toEqual(Array(16).fill(200));
+    expect((await open()).status).toBe(503);
+    for (const s of streams) s.close();
+    for (let i = 0; i < 50 && (await open().then((s) => (s.close(), s.status))) !== 200; i++) await Bun.sleep(20);
+    const again = await open();
+    expect(again.status).toBe(200);
+    again.close();
   });
 });
 

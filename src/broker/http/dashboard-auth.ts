@@ -66,16 +66,28 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
 export const operatorTokenHash = (token: string) => sha256Hex(token);
 
 /** Refuses a state-changing request that a browser sent from another origin. SameSite=Strict
- *  already keeps the cookie off such requests; this is the second lock. */
-export function requireSameOrigin(request: Request): void {
+ *  already keeps the cookie off such requests; this is the second lock. The origin may name this
+ *  request's Host, the host a trusted proxy forwarded (X-Forwarded-Host), or the configured
+ *  publicUrl, so a proxy that rewrites Host does not lock the dashboard out. */
+export function requireSameOrigin(ctx: BrokerContext, dash: Dashboard, request: Request): void {
   const origin = request.headers.get("origin");
   if (origin === null) return; // not a browser, or a same-origin GET
-  const host = request.headers.get("host");
   let originHost: string | null = null;
   try {
     originHost = new URL(origin).host;
   } catch {}
-  if (!host || originHost !== host) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
+  const allowed = new Set<string>();
+  const host = request.headers.get("host");
+  if (host) allowed.add(host);
+  const peer = dash.server?.requestIP(request)?.address ?? "";
+  const forwarded = request.headers.get("x-forwarded-host");
+  if (forwarded && ctx.config.trustedProxies.includes(peer)) allowed.add(forwarded.split(",")[0]!.trim());
+  if (ctx.config.publicUrl) {
+    try {
+      allowed.add(new URL(ctx.config.publicUrl).host);
+    } catch {}
+  }
+  if (originHost === null || !allowed.has(originHost)) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
 }
 
 /** Whether the browser reached us over https: directly, or through a trusted proxy that says so. */

@@ -35,7 +35,7 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/topics/:topic/messages",
       async ({ body, params, request, set }) => {
-        requireSameOrigin(request);
+        requireSameOrigin(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
         const result = await handleSend(ctx, v.conn, { type: "send", id: "dashboard", to: `#${topicOf(params.topic)}`, ...body });
         set.status = 201;

@@ -10,18 +10,21 @@ import { viewerOf } from "./dashboard-auth.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
 const HEARTBEAT_MS = 8_000;
-/** Open streams per broker; beyond it a page falls back to reloading by hand. */
+/** Open streams per broker, and per member (a few tabs each); beyond them a page reloads by hand. */
 const MAX_STREAMS = 1_000;
+const MAX_STREAMS_PER_MEMBER = 16;
 
 export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
+  const perMember = new Map<string, number>();
   return new Elysia({ name: "dashboard-events" }).get(
     "/v1/dashboard/events",
     async ({ request }) => {
       const v = await viewerOf(ctx, dash, request);
-      if (dash.streams.size >= MAX_STREAMS) throw new MeshError("unavailable", "Too many live dashboard views are open; reload later.");
+      const { meshId, id: memberId } = v.member;
+      if (dash.streams.size >= MAX_STREAMS || (perMember.get(memberId) ?? 0) >= MAX_STREAMS_PER_MEMBER) throw new MeshError("unavailable", "Too many live dashboard views are open; close some tabs or reload later.");
+      perMember.set(memberId, (perMember.get(memberId) ?? 0) + 1);
       // Bun closes idle HTTP connections after 10 s by default; this one is idle by design.
       dash.server?.timeout(request, 0);
-      const { meshId, id: memberId } = v.member;
       const encoder = new TextEncoder();
       let cleanup = () => {};
       const stream = new ReadableStream<Uint8Array>({
@@ -40,7 +43,13 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
           });
           const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
           const expiry = setTimeout(() => end(), Math.max(0, v.sessionExpiresAt - ctx.now()));
+          let done = false;
           cleanup = () => {
+            if (done) return;
+            done = true;
+            const n = (perMember.get(memberId) ?? 1) - 1;
+            if (n <= 0) perMember.delete(memberId);
+            else perMember.set(memberId, n);
             unsubscribe();
             clearInterval(heartbeat);
             clearTimeout(expiry);

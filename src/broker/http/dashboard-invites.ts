@@ -24,7 +24,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/invites",
       async ({ body, request, set }) => {
-        requireSameOrigin(request);
+        requireSameOrigin(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
         requireAdmin(v);
         const result = await handleInviteCreate(ctx, v.conn, { type: "invite_create", id: "dashboard", ...body });
@@ -36,7 +36,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/invites/:inviteId/revoke",
       async ({ params, request }) => {
-        requireSameOrigin(request);
+        requireSameOrigin(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
         requireAdmin(v);
         return handleInviteRevoke(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });

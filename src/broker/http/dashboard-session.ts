@@ -20,7 +20,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/login",
       async ({ body, request, set }) => {
-        requireSameOrigin(request);
+        requireSameOrigin(ctx, dash, request);
         const member = await verifyDashboardLogin(ctx, body);
         const { token, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
@@ -31,7 +31,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/logout",
       ({ request }) => {
-        requireSameOrigin(request);
+        requireSameOrigin(ctx, dash, request);
         const cookies = request.headers.get("cookie");
         dash.sessions.close(readCookie(cookies, MEMBER_COOKIE));
         dash.sessions.close(readCookie(cookies, OPERATOR_COOKIE));
@@ -64,7 +64,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/operator/login",
       async ({ body, request, set }) => {
-        requireSameOrigin(request);
+        requireSameOrigin(ctx, dash, request);
         if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
         const { token, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
         set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
