@@ -2,7 +2,7 @@
 // from storage each time. Every change this broker makes to membership or sessions invalidates
 // the mesh's entry; entries also expire after ROSTER_TTL_MS so that a second broker sharing the
 // database (a future PostgreSQL deployment) converges.
-import type { Member, Session, Store } from "../store/types.ts";
+import type { Grant, Member, Session, Store } from "../store/types.ts";
 
 const ROSTER_TTL_MS = 30_000;
 
@@ -12,6 +12,8 @@ export type Roster = {
   byPubkey: Map<string, Member>;
   sessions: Map<string, Session>;
   sessionsOf: Map<string, Session[]>;
+  /** Every grant row of the mesh (recipient-side capabilities). */
+  grants: Grant[];
 };
 
 export class RosterCache {
@@ -27,8 +29,8 @@ export class RosterCache {
     const cached = this.meshes.get(meshId);
     const t = this.now();
     if (cached && t - cached.loadedAt < ROSTER_TTL_MS) return cached;
-    const [members, sessions] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs)]);
-    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map() };
+    const [members, sessions, grants] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
+    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grants };
     for (const m of members) {
       if (m.revokedAt !== null) continue;
       r.members.set(m.id, m);

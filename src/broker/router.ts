@@ -12,7 +12,7 @@ import { pickConn, pushClaimed, toPush, wake } from "./delivery.ts";
 import { RosterCache, type Roster } from "./roster.ts";
 
 type Kind = "direct" | "broadcast" | "group" | "topic";
-type Route = { kind: Kind; topicId: number | null; topic: string | null; members: Member[]; mailboxes: Map<string, string[]> };
+type Route = { kind: Kind; topicId: number | null; topic: string | null; members: Member[]; mailboxes: Map<string, string[]>; grants: Roster["grants"] };
 
 async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promise<Route> {
   const roster = await ctx.roster.get(sender.meshId);
@@ -22,7 +22,7 @@ async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promis
       const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
       if (boxes.length > 0) mailboxes.set(m.id, boxes);
     }
-    return { kind, topicId, topic, members: members.filter((m) => mailboxes.has(m.id)), mailboxes };
+    return { kind, topicId, topic, members: members.filter((m) => mailboxes.has(m.id)), mailboxes, grants: roster.grants };
   };
   if (to === "*") return fanOut("broadcast", [...roster.members.values()]);
   if (to.startsWith("@")) {
@@ -46,17 +46,16 @@ async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity
 
 function resolveDirect(roster: Roster, key: string): Route {
   const member = roster.byPubkey.get(key);
-  if (member) return { kind: "direct", topicId: null, topic: null, members: [member], mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]) };
+  if (member) return { kind: "direct", topicId: null, topic: null, members: [member], mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]), grants: roster.grants };
   const session = roster.sessions.get(key);
   const owner = session && roster.members.get(session.memberId);
   if (!owner) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
-  return { kind: "direct", topicId: null, topic: null, members: [owner], mailboxes: new Map([[owner.id, [key]]]) };
+  return { kind: "direct", topicId: null, topic: null, members: [owner], mailboxes: new Map([[owner.id, [key]]]), grants: roster.grants };
 }
 
 /** Recipients that granted the capability, with drops counted per cap. */
 async function applyGrants(ctx: BrokerContext, sender: Identity, route: Route): Promise<string[]> {
-  const senderKeys = sender.kind === "session" ? [sender.memberPubkey, sender.pubkey] : [sender.memberPubkey];
-  const rows = await ctx.store.grantsFor([...route.mailboxes.keys()], senderKeys);
+  const rows = route.grants;
   const cap = capFor(route.kind);
   const out: string[] = [];
   for (const [memberId, boxes] of route.mailboxes) {

@@ -27,7 +27,7 @@ export const SETTINGS = [
   { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes." },
   { key: "messageTtl", kind: ms(SEC, 365 * DAY), default: 7 * DAY, doc: "How long an undelivered message waits for its recipient." },
   { key: "queueQuota", kind: int(1, 10_000_000), default: 10_000, doc: "Most undelivered messages one recipient may have waiting." },
-  { key: "dedupWindow", kind: ms(SEC, DAY), default: 10 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends." },
+  { key: "dedupWindow", kind: ms(SEC, DAY), default: 2 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends." },
   { key: "sendRate", kind: int(1, 1_000_000), default: 20, doc: "Sustained messages per second one member may send (token bucket refill)." },
   { key: "sendBurst", kind: int(1, 1_000_000), default: 100, doc: "Messages one member may send in a burst (token bucket size)." },
   { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },

@@ -164,8 +164,8 @@ export interface Store {
 
   setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): Promise<void>;
   listGrants(recipientMemberId: string): Promise<Grant[]>;
-  /** Grant rows of these recipients for either sender key. */
-  grantsFor(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]): Promise<Grant[]>;
+  /** Every grant row of a mesh (cached by the broker's roster; invalidated on grant_set). */
+  meshGrants(meshId: string): Promise<Grant[]>;
 
   /** The message a sender already stored under this client message id, if any (retry detection). */
   findSent(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null>;

@@ -142,6 +142,7 @@ export async function handleAuditVerify(ctx: BrokerContext, conn: Conn): Promise
 export async function handleGrantSet(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"grant_set">): Promise<Results["grant_set"]> {
   const id = conn.identity!;
   await ctx.store.setGrant(id.meshId, id.memberId, f.peer, f.caps, id.memberId);
+  ctx.roster.invalidate(id.meshId);
   return { peer: f.peer, caps: f.caps };
 }
 

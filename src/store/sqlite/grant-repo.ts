@@ -4,7 +4,7 @@ import type { Database } from "bun:sqlite";
 import type { Cap } from "../../protocol/fields.ts";
 import type { Grant } from "../types.ts";
 import type { AuditRepo } from "./audit-repo.ts";
-import { capsFromJson, jsonList } from "./rows.ts";
+import { capsFromJson } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
 type GrantRow = { recipient_member_id: string; sender_pubkey: string; caps: string };
@@ -43,15 +43,11 @@ export class GrantRepo {
       .map(grantFromRow);
   }
 
-  /** Grant rows of any of these recipients for any of these sender keys; [] if either list is empty. */
-  between(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]): Grant[] {
-    if (recipientMemberIds.length === 0 || senderPubkeys.length === 0) return [];
+  /** Every grant row of a mesh (the broker caches them per mesh for routing). */
+  ofMesh(meshId: string): Grant[] {
     return this.db
-      .query<GrantRow, [string, string]>(
-        `SELECT recipient_member_id, sender_pubkey, caps FROM grants
-         WHERE recipient_member_id IN (SELECT value FROM json_each(?)) AND sender_pubkey IN (SELECT value FROM json_each(?))`,
-      )
-      .all(jsonList(recipientMemberIds), jsonList(senderPubkeys))
+      .query<GrantRow, [string]>("SELECT recipient_member_id, sender_pubkey, caps FROM grants WHERE mesh_id = ?")
+      .all(meshId)
       .map(grantFromRow);
   }
 }

@@ -217,8 +217,8 @@ export class SqliteStore implements T.Store {
   async listGrants(recipientMemberId: string) {
     return guard(() => this.grants.of(recipientMemberId));
   }
-  async grantsFor(recipientMemberIds: readonly string[], senderPubkeys: readonly string[]) {
-    return guard(() => this.grants.between(recipientMemberIds, senderPubkeys));
+  async meshGrants(meshId: string) {
+    return guard(() => this.grants.ofMesh(meshId));
   }
 
   // Messages and queues.
