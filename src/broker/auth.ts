@@ -8,7 +8,7 @@ import type { HelloFrame, SessionHelloFrame, AttestationFields } from "../protoc
 import { HELLO_SKEW_MS, MAX_ATTESTATION_TTL_MS, PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { isPubkeyHex, isSignatureHex, verifyDetached } from "../crypto/sign.ts";
 import type { Store, Member } from "../store/types.ts";
-import type { Identity } from "./conn.ts";
+import { memberIdentity, type Identity } from "./conn.ts";
 
 /** A client that speaks a newer protocol than this broker is refused before anything else. */
 export function checkVersion(f: { protocolVersion?: number }): void {
@@ -43,16 +43,7 @@ export async function authenticateHello(store: Store, f: HelloFrame, now: number
   if (!verifyDetached(f.signature, helloCanonical(f.meshId, f.memberId, f.pubkey, f.timestamp), f.pubkey)) throw new MeshError("bad_signature");
   const member = await activeMember(store, f.meshId, f.pubkey, f.memberId);
   await consumeSignature(store, f.signature, f.timestamp);
-  return {
-    meshId: f.meshId,
-    memberId: member.id,
-    memberPubkey: member.pubkey,
-    role: member.role,
-    kind: "member",
-    pubkey: member.pubkey,
-    displayName: member.displayName,
-    attestationExpiresAt: null,
-  };
+  return memberIdentity(member);
 }
 
 /** Checks an attestation of `sessionPubkey` by `parentPubkey`. Pure; used at hello and on refresh. */

@@ -2,6 +2,7 @@
 // `ready` after a verified hello; `closed` once the socket is gone.
 import type { Role, Status } from "../protocol/fields.ts";
 import type { Transport } from "./ws/transport.ts";
+import type { Member } from "../store/types.ts";
 
 export type Identity = {
   meshId: string;
@@ -16,6 +17,20 @@ export type Identity = {
   /** Only for sessions: when the member's attestation expires (ms). */
   attestationExpiresAt: number | null;
 };
+
+/** The identity of a connection that authenticated with a member key. */
+export function memberIdentity(member: Pick<Member, "meshId" | "id" | "pubkey" | "role" | "displayName">): Identity {
+  return {
+    meshId: member.meshId,
+    memberId: member.id,
+    memberPubkey: member.pubkey,
+    role: member.role,
+    kind: "member",
+    pubkey: member.pubkey,
+    displayName: member.displayName,
+    attestationExpiresAt: null,
+  };
+}
 
 export type Whereabouts = { sessionId: string; pid: number; cwd: string; hostname: string };
 

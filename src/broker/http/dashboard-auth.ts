@@ -8,7 +8,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { safeEqual, sha256Hex } from "../../crypto/hash.ts";
 import type { Member } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
-import { Conn } from "../conn.ts";
+import { Conn, memberIdentity } from "../conn.ts";
 import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-sessions.ts";
@@ -28,16 +28,7 @@ export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Req
   if (!member) throw new MeshError("unauthorized", LOGIN_HINT);
   if (member.revokedAt !== null) throw new MeshError("revoked", "You were removed from this mesh; the dashboard session has ended.");
   const conn = new Conn(NO_SOCKET, ctx.bootId);
-  conn.identity = {
-    meshId: member.meshId,
-    memberId: member.id,
-    memberPubkey: member.pubkey,
-    role: member.role,
-    kind: "member",
-    pubkey: member.pubkey,
-    displayName: member.displayName,
-    attestationExpiresAt: null,
-  };
+  conn.identity = memberIdentity(member);
   return { member, conn, sessionExpiresAt: session.expiresAt };
 }
 
