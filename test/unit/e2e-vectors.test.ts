@@ -9,9 +9,15 @@ import { inviteBlobKey, inviteSigningKeypair, openKeysBlob } from "../../src/cry
 import { decryptBackup } from "../../src/crypto/backup.ts";
 import { signingKeypairFromSeed } from "../../src/crypto/sign.ts";
 import { fromBase64, fromBase64Url, fromHex, toHex } from "../../src/crypto/encoding.ts";
+import { fencedBlocks } from "../helpers/markdown.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
-const vectors = new Map([...DOC.matchAll(/```json e2e-vector (\S+)\n([^`]+)\n```/g)].map((m) => [m[1]!, JSON.parse(m[2]!)]));
+const vectors = new Map(
+  fencedBlocks(DOC).flatMap((b) => {
+    const m = /^json e2e-vector (\S+)$/.exec(b.info);
+    return m ? [[m[1]!, JSON.parse(b.body)] as const] : [];
+  }),
+);
 const v = (name: string) => vectors.get(name) ?? (() => { throw new Error(`no vector ${name}`); })();
 
 describe("end-to-end vectors", () => {

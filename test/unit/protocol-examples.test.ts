@@ -11,23 +11,10 @@ import { EventName, ServerFrames } from "../../src/protocol/server-frames.ts";
 import { ERRORS, isErrorCode } from "../../src/protocol/errors.ts";
 import * as Bodies from "../../src/protocol/http-bodies.ts";
 import type { AuditEntry, GrantInfo, InviteInfo, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
+import { fencedBlocks } from "../helpers/markdown.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
 
-/** Fenced blocks of a markdown text with their info string. */
-function fencedBlocks(md: string): { info: string; body: string; line: number }[] {
-  const lines = md.split("\n");
-  const out: { info: string; body: string; line: number }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(.*)$/.exec(lines[i]!);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]!);
-    out.push({ info: open[1]!.trim(), body: body.join("\n"), line: start + 1 });
-  }
-  return out;
-}
 
 const blocks = fencedBlocks(DOC);
 const clientExamples = blocks.filter((b) => b.info === "json frame client");

@@ -19,23 +19,10 @@ import {
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { auditHash, GENESIS, verifyChain, type ChainEntry } from "../../src/protocol/audit-chain.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
+import { fencedBlocks } from "../helpers/markdown.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
 
-/** Fenced blocks of a markdown text with their info string. */
-function fencedBlocks(md: string): { info: string; body: string; line: number }[] {
-  const lines = md.split("\n");
-  const out: { info: string; body: string; line: number }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(.*)$/.exec(lines[i]!);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]!);
-    out.push({ info: open[1]!.trim(), body: body.join("\n"), line: start + 1 });
-  }
-  return out;
-}
 
 type V = Record<string, any>;
 const vectors = new Map<string, V>();
