@@ -1,9 +1,13 @@
 // The numbered SQL migrations, embedded in the binary at build time. Add a file to migrations/
 // and list it here; a test checks that both agree.
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+import m0002 from "../../migrations/0002_lean_queue.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "0001_init.sql", sql: m0001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "0001_init.sql", sql: m0001 },
+  { version: 2, name: "0002_lean_queue.sql", sql: m0002 },
+];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

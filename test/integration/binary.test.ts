@@ -1,6 +1,7 @@
 // The compiled executable: built with the release flags, it serves from any directory with its
 // embedded migrations, API reference and web dashboard (which runs in chromium), ignores a .env in
 // the working directory, and drains on SIGTERM.
+import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { startMcp } from "../helpers/mcp.ts";
@@ -34,7 +35,7 @@ describe("compiled binary", () => {
   });
 
   test("serve --check validates, and a .env in the working directory is not loaded", () => {
-    expect(run(["serve", "--check"])).toMatchObject({ code: 0, out: expect.stringContaining("database writable at schema version 1") });
+    expect(run(["serve", "--check"])).toMatchObject({ code: 0, out: expect.stringContaining(`database writable at schema version ${LATEST_VERSION}`) });
     writeFileSync(join(work, ".env"), "CLAUDEMESH_LOG_LEVEL=loud\n");
     expect(run(["serve", "--check"]).code).toBe(0);
     expect(run(["serve", "--check", "--log-level", "loud"])).toMatchObject({ code: 2, err: expect.stringContaining("logLevel") });

@@ -3,6 +3,7 @@
 // and install.sh runs against it with a fresh HOME. Pins the installer contract (checksum before
 // anything moves, fail closed, idempotent, version pin, uninstall, dry run, cut-off download runs
 // nothing, never sudo) and the installed binary's serve lifecycle and first-run banner.
+import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -334,7 +335,7 @@ describe("the installed binary", () => {
     expect(versionOf(bin)).toBe("claudemesh 1.0.0");
     // What systemd's ExecStartPre does; the first real start still shows the token.
     const check = Bun.spawnSync([bin, "serve", "--check", "--data-dir", data]);
-    expect({ code: check.exitCode, out: check.stdout.toString() }).toEqual({ code: 0, out: "configuration ok; database writable at schema version 1\n" });
+    expect({ code: check.exitCode, out: check.stdout.toString() }).toEqual({ code: 0, out: `configuration ok; database writable at schema version ${LATEST_VERSION}\n` });
 
     const first = serve(bin, data, ["--drain-timeout", "2s"]);
     const [, token] = await first.waitFor(/shown once; keep it; `claudemesh admin token` issues a new one\):\n {2}(cmo_\S+)\n/);

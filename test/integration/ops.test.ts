@@ -3,6 +3,7 @@
 // database that passes integrity_check and audit-chain verification, with a new epoch that
 // clients see; restore refuses while a broker serves the directory, and refuses unsound or newer
 // files; the PID file keeps a second broker off a data directory.
+import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -68,7 +69,7 @@ describe("admin backup and restore", () => {
     await writer;
     expect(backup.code).toBe(0);
     const b = backup.json();
-    expect(b).toMatchObject({ file: out, schemaVersion: 1, meshes: 1, epoch: oldEpoch });
+    expect(b).toMatchObject({ file: out, schemaVersion: LATEST_VERSION, meshes: 1, epoch: oldEpoch });
     expect(b.sha256).toBe(new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex"));
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(during).toBeGreaterThan(0);
@@ -78,7 +79,7 @@ describe("admin backup and restore", () => {
     const restored = await admin(["restore", out, "--data-dir", fresh, "--json"]);
     expect(restored.code).toBe(0);
     const r = restored.json();
-    expect(r).toMatchObject({ file: out, database: join(fresh, "claudemesh.db"), previous: null, schemaVersion: 1, backupEpoch: oldEpoch });
+    expect(r).toMatchObject({ file: out, database: join(fresh, "claudemesh.db"), previous: null, schemaVersion: LATEST_VERSION, backupEpoch: oldEpoch });
     expect(r.epoch).not.toBe(oldEpoch);
 
     const x = examine(join(fresh, "claudemesh.db"));
@@ -149,7 +150,7 @@ describe("admin backup and restore", () => {
     db.close();
     const newer = await admin(["restore", join(data, "newer.db"), "--data-dir", join(data, "target")]);
     expect(newer.code).toBe(5);
-    expect(newer.stderr).toContain("written by a newer claudemesh (schema version 999; this binary knows up to 1)");
+    expect(newer.stderr).toContain(`written by a newer claudemesh (schema version 999; this binary knows up to ${LATEST_VERSION})`);
     expect(existsSync(join(data, "target", "claudemesh.db"))).toBe(false);
 
     const missing = await admin(["backup", "--data-dir", join(data, "nothing-here")]);

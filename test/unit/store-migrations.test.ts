@@ -25,7 +25,7 @@ describe("migrations", () => {
   test("a fresh database gets every migration; reopening applies nothing", async () => {
     const dir = tmp.make();
     const store = await tmp.open(dir);
-    expect(versions(store.db)).toEqual([1]);
+    expect(versions(store.db)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(store.db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version).toBe(LATEST_VERSION);
     store.close();
     const db = openDatabase(join(dir, "claudemesh.db"), { synchronous: "normal" });
@@ -87,6 +87,38 @@ describe("open", () => {
     a.close();
     const b = await tmp.open(dir);
     expect(await b.claim(owner.meshId, [to], { conn: "c", limit: 10 })).toHaveLength(1);
+  });
+});
+
+describe("upgrade from version 1", () => {
+  test("messages and queue rows survive 0002 in order, with their ids; claims are dropped", async () => {
+    const dir = tmp.make();
+    const v1 = openDatabase(join(dir, "claudemesh.db"), { synchronous: "normal" });
+    migrate(v1, MIGRATIONS.slice(0, 1), join(dir, "backups"));
+    v1.run("INSERT INTO meshes (id, slug, name, owner_pubkey, created_at) VALUES ('mesh1', 'team', 'Team', 'ownerkey', 0)");
+    v1.run("INSERT INTO members (id, mesh_id, pubkey, display_name, role, joined_at) VALUES ('m1', 'mesh1', 'ownerkey', 'owner', 'owner', 0)");
+    const box = pubkey();
+    const insert = v1.query(
+      `INSERT INTO messages (seq, id, mesh_id, sender_member_id, sender_pubkey, sender_name, client_message_id, kind, target, priority, nonce, ciphertext, created_at, expires_at)
+       VALUES (?, ?, 'mesh1', 'm1', 'ownerkey', 'owner', ?, 'direct', ?, 'next', 'bm9uY2U=', 'Y3Q=', ?, ?)`,
+    );
+    const later = Date.now() + 3_600_000;
+    for (const seq of [1, 2, 3]) insert.run(seq, `legacy-id-000${seq}`, `cmid-000${seq}`, box, Date.now(), later);
+    // Queue rows in the old layout: their own seq, one claimed by a connection long gone.
+    v1.run(`INSERT INTO queue (seq, mesh_id, recipient, message_seq, priority, expires_at, claimed_by) VALUES
+      (10, 'mesh1', '${box}', 1, 'next', ${later}, 'conn-old'), (11, 'mesh1', '${box}', 3, 'next', ${later}, NULL)`);
+    v1.close();
+
+    const store = await tmp.open(dir);
+    expect(versions(store.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(count(store, "messages")).toBe(3);
+    expect(await store.queueDepth({ meshId: "mesh1", pubkey: box })).toBe(2);
+    const got = await store.claim("mesh1", [box], { conn: "c", limit: 10 });
+    expect(got.map((m) => [m.seq, m.id])).toEqual([[1, "legacy-id-0001"], [3, "legacy-id-0003"]]);
+    // The de-duplication keys were rebuilt: a retry of a stored message is recognised.
+    expect((await store.findSent("mesh1", "ownerkey", "cmid-0002"))?.id).toBe("legacy-id-0002");
+    expect(await store.ack("mesh1", [box], ["legacy-id-0001"], Date.now())).toBe(1);
+    expect(await store.queueDepth({ meshId: "mesh1", pubkey: box })).toBe(1);
   });
 });
 

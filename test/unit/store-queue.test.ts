@@ -76,14 +76,11 @@ describe("claim, ack, release", () => {
     expect(await store.claim(mesh.id, [peer.pubkey, sessionKey], { conn: "c2", limit: 10 })).toEqual([]);
   });
 
-  test("limits, and concurrent claimers get disjoint rows (one store, and two stores on one file)", async () => {
-    const dir = tmp.make();
-    const a = await tmp.open(dir);
-    const b = await tmp.open(dir);
-    const { mesh, owner } = await seedMesh(a);
+  test("limits, and concurrent claimers get disjoint rows", async () => {
+    const { store, mesh, owner } = await setup();
     const box = pubkey();
-    const sent = await a.commitSends(Array.from({ length: 40 }, () => directMessage(owner, [box])), 0);
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? b : a).claim(mesh.id, [box], { conn: `c${i}`, limit: 3 })));
+    const sent = await store.commitSends(Array.from({ length: 40 }, () => directMessage(owner, [box])), 0);
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claim(mesh.id, [box], { conn: `c${i}`, limit: 3 })));
     const all = claims.flatMap(ids);
     expect(claims.every((c) => c.length <= 3)).toBe(true);
     expect(all).toHaveLength(30);

@@ -4,7 +4,8 @@ import type { Status } from "../../protocol/fields.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { Member } from "../types.ts";
 import type { AuditRepo } from "./audit-repo.ts";
-import { DepthDelta, type QueueDepth } from "./queue-depth.ts";
+import type { QueueEntry, QueueIndex } from "./queue-index.ts";
+import { deleteEntries } from "./queue-repo.ts";
 import { memberFromRow, type MemberRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
@@ -15,7 +16,7 @@ export class MemberRepo {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditRepo,
-    private readonly depth: QueueDepth,
+    private readonly index: QueueIndex,
   ) {}
 
   get(meshId: string, memberId: string): Member | null {
@@ -39,7 +40,7 @@ export class MemberRepo {
    *  already revoked member keeps the first revocation time (and may add the ban).
    *  Unknown member → MeshError not_found. */
   revoke(meshId: string, memberId: string, by: Revocation): Member {
-    const delta = new DepthDelta();
+    const dropped: QueueEntry[] = [];
     const member = writeTx(this.db, () => {
       const now = Date.now();
       const row = this.db
@@ -52,22 +53,21 @@ export class MemberRepo {
       this.db.query("DELETE FROM topic_members WHERE member_id = ?").run(memberId);
       this.db.query("DELETE FROM group_members WHERE member_id = ?").run(memberId);
       this.db.query("UPDATE sessions SET ended_at = ? WHERE member_id = ? AND ended_at IS NULL").run(now, memberId);
-      this.clearMailboxes(meshId, row.pubkey, memberId, delta);
+      dropped.push(...this.clearMailboxes(meshId, row.pubkey, memberId));
       const payload = by.self ? { memberId } : { memberId, ban: by.ban, reason: by.reason };
       this.audit.appendIn({ meshId, eventType: by.self ? "member_left" : "member_revoked", actor: by.actor, payload });
       return memberFromRow(row);
     });
-    this.depth.apply(delta);
+    this.index.remove(dropped);
     return member;
   }
 
-  private clearMailboxes(meshId: string, memberPubkey: string, memberId: string, delta: DepthDelta): void {
+  /** Deletes the rows of the member's and its sessions' mailboxes; returns their entries. */
+  private clearMailboxes(meshId: string, memberPubkey: string, memberId: string): QueueEntry[] {
     const sessions = this.db.query<{ pubkey: string }, [string, string]>("SELECT pubkey FROM sessions WHERE mesh_id = ? AND member_id = ?").all(meshId, memberId);
-    const del = this.db.query("DELETE FROM queue WHERE mesh_id = ? AND recipient = ?");
-    for (const pubkey of [memberPubkey, ...sessions.map((s) => s.pubkey)]) {
-      del.run(meshId, pubkey);
-      delta.clear(meshId, pubkey);
-    }
+    const entries = [memberPubkey, ...sessions.map((s) => s.pubkey)].flatMap((pubkey) => this.index.entriesOf(meshId, pubkey));
+    deleteEntries(this.db, entries);
+    return entries;
   }
 
   /** Updates presence of the member, or else the session, holding `pubkey`; fields left out keep

@@ -1,10 +1,11 @@
 // Storing sends: one message row each, plus one queue row per recipient mailbox, a batch per
-// transaction (group commit: one fsync for many sends).
+// transaction (group commit: one commit for many sends). Both tables grow at their right edge;
+// de-duplication and mailbox order are answered by the QueueIndex, updated after the commit.
 import type { Database } from "bun:sqlite";
 import { randomId } from "../../crypto/hash.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { NewMessage, SendOutcome, StoredMessage } from "../types.ts";
-import { DepthDelta, type QueueDepth } from "./queue-depth.ts";
+import type { AdmittedMessage, MessageKeyRow, NewEntry, QueueIndex } from "./queue-index.ts";
 import { MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
@@ -12,12 +13,14 @@ import { writeTx } from "./transaction.ts";
  *  memory on a broker with very many members. */
 const PUBKEY_CACHE_MAX = 10_000;
 
+type Admission = { message: AdmittedMessage; entries: NewEntry[] };
+
 export class SendRepo {
   private readonly memberPubkeys = new Map<string, string>();
 
   constructor(
     private readonly db: Database,
-    private readonly depth: QueueDepth,
+    private readonly index: QueueIndex,
   ) {}
 
   /** Commits the whole batch or nothing; outcomes are in batch order. A clientMessageId the same
@@ -26,28 +29,34 @@ export class SendRepo {
    *  topicHistoryLimit > 0, topic messages more than that many offsets old and no longer queued
    *  anywhere are deleted. An unknown topicId throws MeshError not_found and fails the batch. */
   commit(batch: readonly NewMessage[], topicHistoryLimit: number): SendOutcome[] {
-    const delta = new DepthDelta();
-    const outcomes = writeTx(this.db, () => batch.map((m) => this.commitOne(m, topicHistoryLimit, delta)));
-    this.depth.apply(delta);
+    const admitted: Admission[] = [];
+    const trimmed: MessageKeyRow[] = [];
+    const inBatch = new Map<string, StoredMessage>();
+    const outcomes = writeTx(this.db, () =>
+      batch.map((m) => {
+        const key = `${m.meshId}\u0000${m.senderPubkey}\u0000${m.clientMessageId}`;
+        const prior = inBatch.get(key) ?? this.findSent(m.meshId, m.senderPubkey, m.clientMessageId);
+        if (prior) return { message: prior, duplicate: true, recipients: [] };
+        const out = this.insert(m, topicHistoryLimit, admitted, trimmed);
+        inBatch.set(key, out.message);
+        return out;
+      }),
+    );
+    this.index.forget(trimmed);
+    for (const a of admitted) this.index.admit(a.message, a.entries);
     return outcomes;
   }
 
   /** The stored message of this sender key with this client message id, or null. */
   findSent(meshId: string, senderPubkey: string, clientMessageId: string): StoredMessage | null {
-    // Almost every send is new: probe the unique index alone (no joins), and read the full row
-    // only for a real retry. The joined query costs ~8x more per miss (bench/probe-sqlite.ts).
-    const hit = this.db
-      .query<{ seq: number }, [string, string, string]>("SELECT seq FROM messages WHERE mesh_id = ? AND sender_pubkey = ? AND client_message_id = ?")
-      .get(meshId, senderPubkey, clientMessageId);
-    if (!hit) return null;
-    const row = this.db.query<MessageRow, [number]>(`${MESSAGE_SELECT} WHERE m.seq = ?`).get(hit.seq);
-    return row ? messageFromRow(row) : null;
+    for (const seq of this.index.candidates(meshId, senderPubkey, clientMessageId)) {
+      const row = this.db.query<MessageRow, [number]>(`${MESSAGE_SELECT} WHERE m.seq = ?`).get(seq);
+      if (row && row.mesh_id === meshId && row.sender_pubkey === senderPubkey && row.client_message_id === clientMessageId) return messageFromRow(row);
+    }
+    return null;
   }
 
-  private commitOne(m: NewMessage, topicHistoryLimit: number, delta: DepthDelta): SendOutcome {
-    const prior = this.findSent(m.meshId, m.senderPubkey, m.clientMessageId);
-    if (prior) return { message: prior, duplicate: true, recipients: [] };
-
+  private insert(m: NewMessage, topicHistoryLimit: number, admitted: Admission[], trimmed: MessageKeyRow[]): SendOutcome {
     const topic = m.topicId === null ? null : this.nextOffset(m.meshId, m.topicId);
     const message: StoredMessage = {
       seq: 0,
@@ -72,12 +81,22 @@ export class SendRepo {
     message.seq = this.insertMessage(message, m.topicId, m.expiresAt);
 
     const recipients = [...new Set(m.recipients)];
-    const enqueue = this.db.query("INSERT INTO queue (mesh_id, recipient, message_seq, priority, expires_at, claimed_by) VALUES (?, ?, ?, ?, ?, ?)");
-    for (const r of recipients) {
-      enqueue.run(m.meshId, r, message.seq, m.priority, m.expiresAt, m.claimFor.get(r) ?? null);
-      delta.add(m.meshId, r, 1);
-    }
-    if (topic && topicHistoryLimit > 0) this.trimTopic(m.topicId!, topic.offset - topicHistoryLimit);
+    const enqueue = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, ?, ?, ?, ?)");
+    for (const r of recipients) enqueue.run(message.seq, m.meshId, r, m.priority, m.expiresAt);
+    admitted.push({
+      message: {
+        seq: message.seq,
+        id: message.id,
+        meshId: m.meshId,
+        senderPubkey: m.senderPubkey,
+        clientMessageId: m.clientMessageId,
+        createdAt: message.createdAt,
+        topic: topic !== null,
+        notify: m.kind !== "system",
+      },
+      entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),
+    });
+    if (topic && topicHistoryLimit > 0) trimmed.push(...this.trimTopic(m.topicId!, topic.offset - topicHistoryLimit));
     return { message, duplicate: false, recipients };
   }
 
@@ -121,15 +140,16 @@ export class SendRepo {
       })!.seq;
   }
 
-  /** Deletes history at or below `throughOffset` that no mailbox still holds. */
-  private trimTopic(topicId: number, throughOffset: number): void {
-    if (throughOffset < 1) return;
-    this.db
-      .query(
+  /** Deletes history at or below `throughOffset` that no mailbox still holds; returns the rows. */
+  private trimTopic(topicId: number, throughOffset: number): MessageKeyRow[] {
+    if (throughOffset < 1) return [];
+    return this.db
+      .query<MessageKeyRow, [number, number]>(
         `DELETE FROM messages WHERE topic_id = ? AND topic_offset <= ?
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_seq = messages.seq)`,
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_seq = messages.seq)
+         RETURNING seq, mesh_id, sender_pubkey, client_message_id`,
       )
-      .run(topicId, throughOffset);
+      .all(topicId, throughOffset);
   }
 
   private memberPubkey(memberId: string): string | null {

@@ -1,7 +1,8 @@
 // Sessions: one Claude Code process each, with its own key and mailbox, vouched for by a member.
 import type { Database } from "bun:sqlite";
 import type { Session } from "../types.ts";
-import { DepthDelta, type QueueDepth } from "./queue-depth.ts";
+import type { QueueEntry, QueueIndex } from "./queue-index.ts";
+import { deleteEntries } from "./queue-repo.ts";
 import { sessionFromRow, type SessionRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
@@ -10,7 +11,7 @@ export type SessionSeen = Omit<Session, "firstSeenAt" | "endedAt" | "status" | "
 export class SessionRepo {
   constructor(
     private readonly db: Database,
-    private readonly depth: QueueDepth,
+    private readonly index: QueueIndex,
   ) {}
 
   /** Creates the session, or refreshes its name, cwd, host, member and last-seen time and revives
@@ -45,13 +46,13 @@ export class SessionRepo {
    *  mailbox is not kept for a later reconnect). Unknown session keys change nothing; a member
    *  key passed here never loses its queue. */
   end(meshId: string, pubkey: string, at: number): void {
-    const delta = new DepthDelta();
+    let dropped: QueueEntry[] = [];
     writeTx(this.db, () => {
       const { changes } = this.db.query("UPDATE sessions SET ended_at = ? WHERE mesh_id = ? AND pubkey = ?").run(at, meshId, pubkey);
       if (changes === 0) return;
-      this.db.query("DELETE FROM queue WHERE mesh_id = ? AND recipient = ?").run(meshId, pubkey);
-      delta.clear(meshId, pubkey);
+      dropped = this.index.entriesOf(meshId, pubkey);
+      deleteEntries(this.db, dropped);
     });
-    this.depth.apply(delta);
+    this.index.remove(dropped);
   }
 }

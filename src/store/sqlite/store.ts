@@ -18,7 +18,7 @@ import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
 import { migrate } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
-import { QueueDepth } from "./queue-depth.ts";
+import { QueueIndex } from "./queue-index.ts";
 import { QueueRepo } from "./queue-repo.ts";
 import { SendRepo } from "./send-repo.ts";
 import { SessionRepo } from "./session-repo.ts";
@@ -39,9 +39,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     migrate(db, MIGRATIONS, join(opts.dataDir, "backups"));
     db.query("INSERT OR IGNORE INTO broker_meta (key, value) VALUES ('epoch', ?)").run(randomId());
     const epoch = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()!.value;
-    // Claims belong to connections, and no connection survives the process that took them.
-    db.run("UPDATE queue SET claimed_by = NULL WHERE claimed_by IS NOT NULL");
-    return new SqliteStore(db, epoch);
+    return new SqliteStore(db, epoch, QueueIndex.load(db));
   } catch (e) {
     db.close();
     throw e;
@@ -50,7 +48,6 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
 
 export class SqliteStore implements T.Store {
   private readonly audit: AuditRepo;
-  private readonly depth: QueueDepth;
   private readonly meshes: MeshRepo;
   private readonly members: MemberRepo;
   private readonly sessions: SessionRepo;
@@ -65,20 +62,20 @@ export class SqliteStore implements T.Store {
   constructor(
     private readonly database: Database,
     readonly epoch: string,
+    private readonly index: QueueIndex,
   ) {
     const db = database;
     this.audit = new AuditRepo(db);
-    this.depth = new QueueDepth(db);
     this.meshes = new MeshRepo(db, this.audit);
-    this.members = new MemberRepo(db, this.audit, this.depth);
-    this.sessions = new SessionRepo(db, this.depth);
+    this.members = new MemberRepo(db, this.audit, this.index);
+    this.sessions = new SessionRepo(db, this.index);
     this.invites = new InviteRepo(db, this.audit);
     this.topics = new TopicRepo(db, this.audit);
     this.groups = new GroupRepo(db);
     this.grants = new GrantRepo(db, this.audit);
-    this.sends = new SendRepo(db, this.depth);
-    this.queue = new QueueRepo(db, this.depth);
-    this.sweeper = new Sweeper(db, this.depth);
+    this.sends = new SendRepo(db, this.index);
+    this.queue = new QueueRepo(db, this.index);
+    this.sweeper = new Sweeper(db, this.index);
   }
 
   /** The underlying connection, for tests and maintenance commands. */
@@ -230,10 +227,10 @@ export class SqliteStore implements T.Store {
     return guard(() => this.sends.commit(batch, topicHistoryLimit));
   }
   async queueDepth(mailbox: T.Mailbox) {
-    return guard(() => this.depth.get(mailbox.meshId, mailbox.pubkey));
+    return this.index.depth(mailbox.meshId, mailbox.pubkey);
   }
   async totalQueueDepth() {
-    return guard(() => this.queue.total());
+    return this.queue.total();
   }
   async claim(meshId: string, mailboxes: readonly string[], opts: T.ClaimOptions) {
     return guard(() => this.queue.claim(meshId, mailboxes, opts));

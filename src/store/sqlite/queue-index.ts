@@ -1,0 +1,273 @@
+// The in-memory index over the `messages` and `queue` tables. SQLite keeps the rows durable, keyed
+// only by append-ordered keys (migrations/0002_lean_queue.sql); this index answers everything the
+// hot path would otherwise need a secondary b-tree for: each mailbox's entries in FIFO order and
+// by message id, claims per connection, queue depth, pending entries per message, the
+// de-duplication keys, and which delivered messages the sweep may delete.
+//
+// Rebuilt from the tables when the store opens. Changed only after the transaction that wrote the
+// rows committed, so a rollback never skews it. Exact for one broker process per database file
+// (the embedded deployment); claims are per connection and die with the process anyway.
+import type { Database } from "bun:sqlite";
+import type { Priority } from "../../protocol/fields.ts";
+
+export type QueueEntry = {
+  readonly seq: number;
+  /** The message's id (what acks name). */
+  readonly id: string;
+  readonly meshId: string;
+  readonly recipient: string;
+  readonly priority: Priority;
+  readonly expiresAt: number;
+  claimedBy: string | null;
+};
+
+export type NewEntry = { recipient: string; priority: Priority; expiresAt: number; claimedBy: string | null };
+
+/** What the index records about a committed message. */
+export type AdmittedMessage = {
+  seq: number;
+  id: string;
+  meshId: string;
+  senderPubkey: string;
+  clientMessageId: string;
+  createdAt: number;
+  /** Topic messages are history: trimmed by offset, never by the dedup window. */
+  topic: boolean;
+  /** Its sender is told if every entry expires undelivered (false for system notices). */
+  notify: boolean;
+};
+
+/** A message some mailbox still holds. */
+type Pending = { count: number; delivered: boolean; notify: boolean };
+
+/** A deleted message row's de-duplication key, as DELETE … RETURNING gives it. */
+export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string };
+
+/** Which message rows a sweep deletes, and how the index moves once that delete committed. */
+export type DeletionPlan = { seqs: number[]; nextHead: number; linger: [seq: number, createdAt: number][] };
+
+const mailboxKey = (meshId: string, pubkey: string) => `${meshId}\u0000${pubkey}`;
+
+/** 53 bits of wyhash over the de-duplication key; a hit is confirmed against the stored row. */
+export const dedupHash = (meshId: string, senderPubkey: string, clientMessageId: string): number =>
+  Number(Bun.hash(`${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`) & 0x1f_ffff_ffff_ffffn);
+
+export class QueueIndex {
+  /** Mailbox → message id → entry; a Map iterates in insertion order, which is seq order. */
+  private readonly mailboxes = new Map<string, Map<string, QueueEntry>>();
+  private readonly claims = new Map<string, Set<QueueEntry>>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly dedup = new Map<number, number | number[]>();
+  /** Non-topic messages in seq order (parallel arrays), consumed by the sweep from recentHead. */
+  private recentSeq: number[] = [];
+  private recentAt: number[] = [];
+  private recentHead = 0;
+  /** Messages past the dedup window that some mailbox still held at a sweep: seq → createdAt. */
+  private readonly lingering = new Map<number, number>();
+  private entries = 0;
+
+  /** `hash` is replaceable for tests of colliding keys. */
+  constructor(private readonly hash = dedupHash) {}
+
+  /** Reads both tables once, in seq order. */
+  static load(db: Database): QueueIndex {
+    const index = new QueueIndex();
+    const queued = db.query<{ seq: number; id: string; mesh_id: string; recipient: string; priority: Priority; expires_at: number; delivered: number; notify: number }, []>(
+      `SELECT q.message_seq AS seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
+              m.delivered_at IS NOT NULL AS delivered, m.kind != 'system' AS notify
+       FROM queue q JOIN messages m ON m.seq = q.message_seq ORDER BY q.message_seq`,
+    );
+    for (const r of queued.iterate()) {
+      index.addEntry(r.seq, r.id, r.mesh_id, { recipient: r.recipient, priority: r.priority, expiresAt: r.expires_at, claimedBy: null }, r.notify === 1);
+      if (r.delivered === 1) index.pending.get(r.seq)!.delivered = true;
+    }
+    const stored = db.query<{ seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string; created_at: number; topic: number }, []>(
+      "SELECT seq, mesh_id, sender_pubkey, client_message_id, created_at, topic_id IS NOT NULL AS topic FROM messages ORDER BY seq",
+    );
+    for (const r of stored.iterate()) index.remember(r.seq, index.hash(r.mesh_id, r.sender_pubkey, r.client_message_id), r.created_at, r.topic === 1);
+    return index;
+  }
+
+  /** Stored messages that may carry this de-duplication key (confirm against the row). */
+  candidates(meshId: string, senderPubkey: string, clientMessageId: string): readonly number[] {
+    const v = this.dedup.get(this.hash(meshId, senderPubkey, clientMessageId));
+    return v === undefined ? [] : typeof v === "number" ? [v] : v;
+  }
+
+  /** Records a committed message and its queue entries. */
+  admit(m: AdmittedMessage, entries: readonly NewEntry[]): void {
+    this.remember(m.seq, this.hash(m.meshId, m.senderPubkey, m.clientMessageId), m.createdAt, m.topic);
+    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, e, m.notify);
+  }
+
+  entry(meshId: string, recipient: string, messageId: string): QueueEntry | undefined {
+    return this.mailboxes.get(mailboxKey(meshId, recipient))?.get(messageId);
+  }
+
+  /** Every entry of a mailbox, in queue order. */
+  entriesOf(meshId: string, recipient: string): QueueEntry[] {
+    return [...(this.mailboxes.get(mailboxKey(meshId, recipient))?.values() ?? [])];
+  }
+
+  /** The first `limit` unclaimed, unexpired entries across the mailboxes, in queue order,
+   *  optionally only of some priorities. Changes nothing; see claim. */
+  pick(meshId: string, recipients: readonly string[], limit: number, now: number, priorities?: readonly Priority[]): QueueEntry[] {
+    const picked: QueueEntry[] = [];
+    for (const r of recipients) {
+      let n = 0;
+      for (const e of this.mailboxes.get(mailboxKey(meshId, r))?.values() ?? []) {
+        if (n >= limit) break;
+        if (e.claimedBy !== null || e.expiresAt <= now || (priorities && !priorities.includes(e.priority))) continue;
+        picked.push(e);
+        n++;
+      }
+    }
+    return recipients.length > 1 ? picked.sort((a, b) => a.seq - b.seq).slice(0, limit) : picked;
+  }
+
+  claim(entries: readonly QueueEntry[], conn: string): void {
+    for (const e of entries) this.claimOne(e, conn);
+  }
+
+  /** Frees a connection's claims; returns how many. */
+  release(conn: string): number {
+    const held = this.claims.get(conn);
+    if (!held) return 0;
+    for (const e of held) e.claimedBy = null;
+    this.claims.delete(conn);
+    return held.size;
+  }
+
+  /** Whether the message was marked delivered (some recipient acked it). */
+  delivered(seq: number): boolean {
+    return this.pending.get(seq)?.delivered ?? false;
+  }
+
+  /** Marks the message delivered; returns false if it already was. */
+  markDelivered(seq: number): boolean {
+    const p = this.pending.get(seq);
+    if (!p || p.delivered) return false;
+    p.delivered = true;
+    return true;
+  }
+
+  /** How many entries the message has left. */
+  pendingCount(seq: number): number {
+    return this.pending.get(seq)?.count ?? 0;
+  }
+
+  /** Removes committed deletions of entries. Returns the messages whose last entry this removed
+   *  and that no recipient ever acked, if their senders are to be told (expiry notices). */
+  remove(entries: Iterable<QueueEntry>): number[] {
+    const undelivered: number[] = [];
+    for (const e of entries) {
+      const box = this.mailboxes.get(mailboxKey(e.meshId, e.recipient));
+      if (box?.get(e.id) !== e) continue;
+      box.delete(e.id);
+      if (box.size === 0) this.mailboxes.delete(mailboxKey(e.meshId, e.recipient));
+      if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
+      this.entries--;
+      const p = this.pending.get(e.seq)!;
+      if (--p.count === 0) {
+        this.pending.delete(e.seq);
+        if (p.notify && !p.delivered) undelivered.push(e.seq);
+      }
+    }
+    return undelivered;
+  }
+
+  /** Entries expired at `now`, claimed or not. */
+  expired(now: number): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    for (const box of this.mailboxes.values()) for (const e of box.values()) if (e.expiresAt <= now) out.push(e);
+    return out;
+  }
+
+  depth(meshId: string, pubkey: string): number {
+    return this.mailboxes.get(mailboxKey(meshId, pubkey))?.size ?? 0;
+  }
+
+  /** Unexpired entries of the mailboxes, claimed or not. */
+  unexpired(meshId: string, pubkeys: readonly string[], now: number): number {
+    let n = 0;
+    for (const pk of new Set(pubkeys)) for (const e of this.mailboxes.get(mailboxKey(meshId, pk))?.values() ?? []) if (e.expiresAt > now) n++;
+    return n;
+  }
+
+  get size(): number {
+    return this.entries;
+  }
+
+  /** Non-topic messages created before `cutoff` that no mailbox holds any more (counting those
+   *  in `emptying` as held by none): the rows a sweep deletes. Changes nothing until afterDeletion. */
+  deletionPlan(cutoff: number, emptying: ReadonlySet<number>): DeletionPlan {
+    const held = (seq: number) => this.pending.has(seq) && !emptying.has(seq);
+    const seqs: number[] = [];
+    const linger: [number, number][] = [];
+    for (const [seq, at] of this.lingering) if (at < cutoff && !held(seq)) seqs.push(seq);
+    let i = this.recentHead;
+    for (; i < this.recentSeq.length && this.recentAt[i]! < cutoff; i++) {
+      const seq = this.recentSeq[i]!;
+      if (held(seq)) linger.push([seq, this.recentAt[i]!]);
+      else seqs.push(seq);
+    }
+    return { seqs, nextHead: i, linger };
+  }
+
+  /** Applies a committed deletion plan; `deleted` are the rows it removed, with their dedup keys. */
+  afterDeletion(plan: DeletionPlan, deleted: readonly MessageKeyRow[]): void {
+    for (const seq of plan.seqs) this.lingering.delete(seq);
+    for (const [seq, at] of plan.linger) this.lingering.set(seq, at);
+    this.recentHead = plan.nextHead;
+    if (this.recentHead > 4096 && this.recentHead * 2 > this.recentSeq.length) {
+      this.recentSeq = this.recentSeq.slice(this.recentHead);
+      this.recentAt = this.recentAt.slice(this.recentHead);
+      this.recentHead = 0;
+    }
+    this.forget(deleted);
+  }
+
+  /** Drops the de-duplication keys of deleted message rows. */
+  forget(deleted: readonly MessageKeyRow[]): void {
+    for (const d of deleted) {
+      const h = this.hash(d.mesh_id, d.sender_pubkey, d.client_message_id);
+      const v = this.dedup.get(h);
+      if (v === d.seq) this.dedup.delete(h);
+      else if (Array.isArray(v)) {
+        const rest = v.filter((s) => s !== d.seq);
+        if (rest.length === 1) this.dedup.set(h, rest[0]!);
+        else this.dedup.set(h, rest);
+      }
+    }
+  }
+
+  private remember(seq: number, hash: number, createdAt: number, topic: boolean): void {
+    const v = this.dedup.get(hash);
+    this.dedup.set(hash, v === undefined ? seq : typeof v === "number" ? [v, seq] : [...v, seq]);
+    if (!topic) {
+      this.recentSeq.push(seq);
+      this.recentAt.push(createdAt);
+    }
+  }
+
+  private addEntry(seq: number, id: string, meshId: string, e: NewEntry, notify: boolean): void {
+    const key = mailboxKey(meshId, e.recipient);
+    let box = this.mailboxes.get(key);
+    if (!box) this.mailboxes.set(key, (box = new Map()));
+    if (box.has(id)) return;
+    const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null };
+    box.set(id, entry);
+    this.entries++;
+    const p = this.pending.get(seq);
+    if (p) p.count++;
+    else this.pending.set(seq, { count: 1, delivered: false, notify });
+    if (e.claimedBy !== null) this.claimOne(entry, e.claimedBy);
+  }
+
+  private claimOne(e: QueueEntry, conn: string): void {
+    e.claimedBy = conn;
+    let held = this.claims.get(conn);
+    if (!held) this.claims.set(conn, (held = new Set()));
+    held.add(e);
+  }
+}

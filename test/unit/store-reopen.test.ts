@@ -1,0 +1,70 @@
+// Pins that the store's in-memory queue index (src/store/sqlite/queue-index.ts) is rebuilt from
+// the tables exactly: after a reopen, depth, FIFO order, de-duplication, delivered state and what
+// the sweep deletes or reports are the same as if the process had never stopped.
+import { afterEach, describe, expect, test } from "bun:test";
+import { QueueIndex } from "../../src/store/sqlite/queue-index.ts";
+import { addMember, count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+
+const tmp = new TempDirs();
+afterEach(() => tmp.cleanup());
+
+describe("reopen rebuilds the queue index", () => {
+  test("depth, FIFO order and de-duplication survive; acked entries stay gone", async () => {
+    const dir = tmp.make();
+    const a = await tmp.open(dir);
+    const { mesh, owner } = await seedMesh(a);
+    const box = pubkey();
+    const sent = await a.commitSends(Array.from({ length: 5 }, () => directMessage(owner, [box])), 0);
+    await a.ack(mesh.id, [box], [sent[1]!.message.id], Date.now());
+    a.close();
+
+    const b = await tmp.open(dir);
+    expect(await b.queueDepth({ meshId: mesh.id, pubkey: box })).toBe(4);
+    expect(await b.totalQueueDepth()).toBe(4);
+    const claimed = await b.claim(mesh.id, [box], { conn: "c", limit: 10 });
+    expect(claimed.map((m) => m.id)).toEqual([0, 2, 3, 4].map((i) => sent[i]!.message.id));
+    // A retry of any stored message, acked or not, is still the original.
+    const retry = { ...directMessage(owner, [box]), clientMessageId: sent[1]!.message.clientMessageId };
+    const [again] = await b.commitSends([retry], 0);
+    expect(again).toMatchObject({ duplicate: true, message: { id: sent[1]!.message.id } });
+    expect(count(b, "messages")).toBe(5);
+  });
+
+  test("a broadcast acked by one recipient is not reported undelivered when the other copy expires", async () => {
+    const dir = tmp.make();
+    const a = await tmp.open(dir);
+    const { mesh, owner } = await seedMesh(a);
+    const peer = await addMember(a, owner);
+    const other = pubkey();
+    const t0 = Date.now();
+    const [both] = await a.commitSends([directMessage(owner, [peer.pubkey, other], { kind: "broadcast", target: "*", expiresAt: t0 + 1000 })], 0);
+    const [lonely] = await a.commitSends([directMessage(owner, [other], { expiresAt: t0 + 1000 })], 0);
+    expect(await a.ack(mesh.id, [peer.pubkey], [both!.message.id], t0)).toBe(1);
+    a.close();
+
+    const b = await tmp.open(dir);
+    const swept = await b.sweep(t0 + 2000, 60_000);
+    expect(swept.expiredRows).toBe(2);
+    expect(swept.expiredMessages.map((m) => m.id)).toEqual([lonely!.message.id]);
+    // Past the window both rows go, now that nothing holds them.
+    expect((await b.sweep(t0 + 120_000, 60_000)).deletedMessages).toBe(2);
+    expect(count(b, "messages")).toBe(0);
+    expect(await b.findSent(mesh.id, owner.pubkey, lonely!.message.clientMessageId)).toBeNull();
+  });
+});
+
+describe("QueueIndex de-duplication keys", () => {
+  test("colliding hashes keep every candidate, and forgetting one keeps the others", () => {
+    const index = new QueueIndex(() => 42);
+    const msg = (seq: number) => ({ seq, id: `id${seq}`, meshId: "m", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: false, notify: true });
+    for (const seq of [1, 2, 3]) index.admit(msg(seq), []);
+    expect(index.candidates("m", "s", "anything")).toEqual([1, 2, 3]);
+    const row = (seq: number) => ({ seq, mesh_id: "m", sender_pubkey: "s", client_message_id: `c${seq}` });
+    index.forget([row(2)]);
+    expect(index.candidates("m", "s", "x")).toEqual([1, 3]);
+    index.forget([row(1)]);
+    expect(index.candidates("m", "s", "x")).toEqual([3]);
+    index.forget([row(3)]);
+    expect(index.candidates("m", "s", "x")).toEqual([]);
+  });
+});
