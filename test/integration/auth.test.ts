@@ -51,6 +51,18 @@ describe("member hello", () => {
     }
   });
 
+  test("hello_ack is always a connection's first frame, even when peers join at the same moment", async () => {
+    // synchronous=full: hellos then wait on real disk flushes, so their steps interleave.
+    await using b = await startBroker({ synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const members = await Promise.all(Array.from({ length: 12 }, (_, i) => addMember(b.url, owner, `p${i}`)));
+    const sockets = await Promise.all(members.map(() => rawSocket(b.url)));
+    sockets.forEach((s, i) => s.send(memberHello(members[i]!)));
+    const first = await Promise.all(sockets.map((s) => s.next()));
+    expect(first.map((f) => f.type)).toEqual(sockets.map(() => "hello_ack"));
+    for (const s of sockets) s.ws.close();
+  });
+
   test("a captured hello is refused while the original is connected and after it left", async () => {
     const { b, bob } = await setup();
     await using _ = b;

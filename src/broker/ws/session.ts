@@ -126,7 +126,11 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     stored = await ctx.store.getMember(identity.meshId, identity.memberId);
   }
   const mesh = await ctx.store.getMesh(identity.meshId);
+  await ctx.store.setPresence(identity.meshId, identity.pubkey, { lastSeenAt: now });
+  const pending = await ctx.store.pendingCount(identity.meshId, [identity.pubkey]);
   if (!mesh || conn.state === "closed") return;
+  // From attach on, the connection receives events and pushes: nothing may await between it and
+  // the hello_ack, or an event could reach the client before its hello_ack.
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   conn.identity = identity;
   conn.receive = frame.receive ?? "push";
@@ -137,8 +141,6 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   for (const old of replaced) {
     old.close(CloseCode.sessionReplaced, "session_replaced");
   }
-  await ctx.store.setPresence(identity.meshId, identity.pubkey, { lastSeenAt: now });
-  const pending = await ctx.store.pendingCount(identity.meshId, [identity.pubkey]);
   ctx.metrics.connectionsTotal.inc();
   ctx.metrics.connectionsActive.inc();
   const ack: HelloAckFrame = {
@@ -160,10 +162,9 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   if (!reattached) {
     ctx.hub.emit(identity.meshId, "peer_joined", { pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, kind: identity.kind, cwd: where.cwd, hostname: where.hostname }, presence.key);
   }
-  if (pending > 0) {
-    conn.backlog = true;
-    void pump(ctx, conn, presence);
-  }
+  // Whatever was queued before the attach (`pending`, or committed since) is pumped now.
+  conn.backlog = true;
+  void pump(ctx, conn, presence);
 }
 
 export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Promise<void> {

@@ -9,6 +9,7 @@ import type { Cap, Status } from "../../protocol/fields.ts";
 import { MIGRATIONS } from "../migrations.ts";
 import type * as T from "../types.ts";
 import { AuditRepo } from "./audit-repo.ts";
+import { MeshError } from "../../protocol/errors.ts";
 import { guard } from "./db-errors.ts";
 import { GrantRepo } from "./grant-repo.ts";
 import { GroupRepo } from "./group-repo.ts";
@@ -18,6 +19,7 @@ import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
 import { migrate } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
+import { WalSync } from "./wal-sync.ts";
 import { QueueIndex } from "./queue-index.ts";
 import { QueueRepo } from "./queue-repo.ts";
 import { SendRepo } from "./send-repo.ts";
@@ -34,13 +36,21 @@ export type SqliteStoreOptions = { dataDir: string; synchronous: Synchronous; fi
  *  every claim left by a previous process. Throws MigrationError for a database from a newer
  *  claudemesh or with edited migrations, and SQLiteError if the file cannot be opened. */
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
-  const db = openDatabase(join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE), { synchronous: opts.synchronous });
+  const path = join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE);
+  // "full" durability is SQLite's NORMAL plus our own off-thread WAL flush before every answer.
+  const db = openDatabase(path, { synchronous: "normal" });
+  let wal: WalSync | null = null;
   try {
     migrate(db, MIGRATIONS, join(opts.dataDir, "backups"));
     db.query("INSERT OR IGNORE INTO broker_meta (key, value) VALUES ('epoch', ?)").run(randomId());
     const epoch = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()!.value;
-    return new SqliteStore(db, epoch, QueueIndex.load(db));
+    if (opts.synchronous === "full") {
+      wal = new WalSync(path);
+      await wal.sync(); // the migration and the epoch, before anything relies on them
+    }
+    return new SqliteStore(db, epoch, QueueIndex.load(db), wal);
   } catch (e) {
+    wal?.close();
     db.close();
     throw e;
   }
@@ -63,6 +73,7 @@ export class SqliteStore implements T.Store {
     private readonly database: Database,
     readonly epoch: string,
     private readonly index: QueueIndex,
+    private readonly wal: WalSync | null,
   ) {
     const db = database;
     this.audit = new AuditRepo(db);
@@ -85,6 +96,19 @@ export class SqliteStore implements T.Store {
 
   close(): void {
     this.database.close();
+    this.wal?.close();
+  }
+
+  /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
+   *  answer the broker gives about a write comes after this resolves. */
+  private async write<T>(fn: () => T): Promise<T> {
+    const out = guard(fn);
+    if (this.wal) {
+      await this.wal.sync().catch((e: unknown) => {
+        throw new MeshError("unavailable", "the broker's database could not be flushed to disk", { cause: e });
+      });
+    }
+    return out;
   }
 
   /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
@@ -102,16 +126,16 @@ export class SqliteStore implements T.Store {
   }
 
   async setMeta(key: string, value: string) {
-    guard(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
+    await this.write(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
   }
 
   async rememberSignature(signature: string, expiresAt: number): Promise<boolean> {
-    return guard(() => this.database.query("INSERT OR IGNORE INTO seen_signatures (signature, expires_at) VALUES (?, ?)").run(signature, expiresAt).changes === 1);
+    return this.write(() => this.database.query("INSERT OR IGNORE INTO seen_signatures (signature, expires_at) VALUES (?, ?)").run(signature, expiresAt).changes === 1);
   }
 
   // Meshes and members.
   async createMesh(input: Parameters<T.Store["createMesh"]>[0]) {
-    return guard(() => this.meshes.create(input));
+    return this.write(() => this.meshes.create(input));
   }
   async getMesh(meshId: string) {
     return guard(() => this.meshes.get(meshId));
@@ -120,7 +144,7 @@ export class SqliteStore implements T.Store {
     return guard(() => this.meshes.list());
   }
   async setKeyEpoch(meshId: string, epoch: number, actor: string, reason: string | null) {
-    return guard(() => this.meshes.setKeyEpoch(meshId, epoch, actor, reason));
+    return this.write(() => this.meshes.setKeyEpoch(meshId, epoch, actor, reason));
   }
   async getMember(meshId: string, memberId: string) {
     return guard(() => this.members.get(meshId, memberId));
@@ -132,15 +156,15 @@ export class SqliteStore implements T.Store {
     return guard(() => this.members.list(meshId));
   }
   async revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }) {
-    return guard(() => this.members.revoke(meshId, memberId, by));
+    return this.write(() => this.members.revoke(meshId, memberId, by));
   }
   async setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }) {
-    return guard(() => this.members.setPresence(meshId, pubkey, fields));
+    return this.write(() => this.members.setPresence(meshId, pubkey, fields));
   }
 
   // Sessions.
   async upsertSession(s: Parameters<T.Store["upsertSession"]>[0]) {
-    return guard(() => this.sessions.upsert(s));
+    return this.write(() => this.sessions.upsert(s));
   }
   async getSession(meshId: string, pubkey: string) {
     return guard(() => this.sessions.get(meshId, pubkey));
@@ -149,12 +173,12 @@ export class SqliteStore implements T.Store {
     return guard(() => this.sessions.listLive(meshId, since));
   }
   async endSession(meshId: string, pubkey: string, at: number) {
-    return guard(() => this.sessions.end(meshId, pubkey, at));
+    return this.write(() => this.sessions.end(meshId, pubkey, at));
   }
 
   // Invites.
   async createInvite(invite: Omit<T.Invite, "usedCount" | "revokedAt">, actor: string) {
-    return guard(() => this.invites.create(invite, actor));
+    return this.write(() => this.invites.create(invite, actor));
   }
   async getInvite(inviteId: string) {
     return guard(() => this.invites.get(inviteId));
@@ -163,15 +187,15 @@ export class SqliteStore implements T.Store {
     return guard(() => this.invites.list(meshId));
   }
   async revokeInvite(meshId: string, inviteId: string, actor: string) {
-    return guard(() => this.invites.revoke(meshId, inviteId, actor));
+    return this.write(() => this.invites.revoke(meshId, inviteId, actor));
   }
   async claimInvite(input: Parameters<T.Store["claimInvite"]>[0]) {
-    return guard(() => this.invites.claim(input));
+    return this.write(() => this.invites.claim(input));
   }
 
   // Topics and groups.
   async createTopic(meshId: string, name: string, description: string, creator: string) {
-    return guard(() => this.topics.create(meshId, name, description, creator));
+    return this.write(() => this.topics.create(meshId, name, description, creator));
   }
   async getTopic(meshId: string, name: string) {
     return guard(() => this.topics.get(meshId, name));
@@ -180,10 +204,10 @@ export class SqliteStore implements T.Store {
     return guard(() => this.topics.list(meshId));
   }
   async joinTopic(topicId: number, memberId: string) {
-    return guard(() => this.topics.join(topicId, memberId));
+    return this.write(() => this.topics.join(topicId, memberId));
   }
   async leaveTopic(topicId: number, memberId: string) {
-    return guard(() => this.topics.leave(topicId, memberId));
+    return this.write(() => this.topics.leave(topicId, memberId));
   }
   async topicMembers(topicId: number) {
     return guard(() => this.topics.members(topicId));
@@ -195,10 +219,10 @@ export class SqliteStore implements T.Store {
     return guard(() => this.topics.history(topicId, afterOffset, limit));
   }
   async joinGroup(meshId: string, group: string, memberId: string) {
-    return guard(() => this.groups.join(meshId, group, memberId));
+    return this.write(() => this.groups.join(meshId, group, memberId));
   }
   async leaveGroup(meshId: string, group: string, memberId: string) {
-    return guard(() => this.groups.leave(meshId, group, memberId));
+    return this.write(() => this.groups.leave(meshId, group, memberId));
   }
   async groupMembers(meshId: string, group: string) {
     return guard(() => this.groups.members(meshId, group));
@@ -209,7 +233,7 @@ export class SqliteStore implements T.Store {
 
   // Grants.
   async setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string) {
-    return guard(() => this.grants.set(meshId, recipientMemberId, senderPubkey, caps, actor));
+    return this.write(() => this.grants.set(meshId, recipientMemberId, senderPubkey, caps, actor));
   }
   async listGrants(recipientMemberId: string) {
     return guard(() => this.grants.of(recipientMemberId));
@@ -224,7 +248,7 @@ export class SqliteStore implements T.Store {
   }
 
   async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
-    return guard(() => this.sends.commit(batch, topicHistoryLimit));
+    return this.write(() => this.sends.commit(batch, topicHistoryLimit));
   }
   async queueDepth(mailbox: T.Mailbox) {
     return this.index.depth(mailbox.meshId, mailbox.pubkey);
@@ -236,11 +260,11 @@ export class SqliteStore implements T.Store {
     return guard(() => this.queue.claim(meshId, mailboxes, opts));
   }
   async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {
-    return guard(() => this.queue.ack(meshId, mailboxes, messageIds, nowMs));
+    return this.write(() => this.queue.ack(meshId, mailboxes, messageIds, nowMs));
   }
 
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
-    return guard(() => this.queue.ackMany(items.map((i) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds })), nowMs));
+    return this.write(() => this.queue.ackMany(items.map((i) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds })), nowMs));
   }
   async releaseClaims(conn: string) {
     return guard(() => this.queue.releaseClaims(conn));
@@ -249,12 +273,12 @@ export class SqliteStore implements T.Store {
     return guard(() => this.queue.pendingCount(meshId, mailboxes));
   }
   async sweep(nowMs: number, dedupWindowMs: number) {
-    return guard(() => this.sweeper.sweep(nowMs, dedupWindowMs));
+    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs));
   }
 
   // Audit.
   async appendAudit(event: T.AuditEvent): Promise<ChainEntry> {
-    return guard(() => this.audit.append(event));
+    return this.write(() => this.audit.append(event));
   }
   async listAudit(meshId: string, afterSeq: number, limit: number) {
     return guard(() => this.audit.list(meshId, afterSeq, limit));

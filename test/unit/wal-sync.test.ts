@@ -1,0 +1,39 @@
+// Pins the WAL flusher's group behaviour: a sync asked for while a flush runs waits for a fresh
+// flush (the running one may predate the caller's write), and everyone who asks meanwhile shares
+// that one flush. A failing flush rejects its waiters.
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function walSync(): { wal: WalSync; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), "cm-wal-"));
+  dirs.push(dir);
+  const path = join(dir, "x.db");
+  writeFileSync(`${path}-wal`, "frames");
+  return { wal: new WalSync(path), path };
+}
+
+test("callers during a running flush share the next one; later callers start afresh", async () => {
+  const { wal } = walSync();
+  const first = wal.sync();
+  const second = wal.sync();
+  const third = wal.sync();
+  expect(second).toBe(third);
+  expect(second).not.toBe(first);
+  await Promise.all([first, second, third]);
+  const fourth = wal.sync();
+  expect(fourth).not.toBe(second);
+  await fourth;
+  wal.close();
+});
+
+test("a failed flush rejects its waiters", async () => {
+  const { wal } = walSync();
+  wal.close();
+  await expect(wal.sync()).rejects.toThrow(/EBADF|bad file/i);
+});
