@@ -1,52 +1,101 @@
-// Diagnostic, not part of `bun run bench`: the cost of the broker's per-send SQL lookups on the
-// broker's own schema, in bun:sqlite, one call at a time. Run: bun run bench/probe-sqlite.ts
-// It pins the finding in docs/benchmarks.md ("what limits it"): the duplicate-send lookup
-// selects MESSAGE_SELECT (messages LEFT JOIN topics LEFT JOIN members) and costs an order of
-// magnitude more than the same unique-index lookup on `messages` alone, even when nothing matches.
-import { mkdtempSync, rmSync } from "node:fs";
+// Diagnostic, not part of `bun run bench`: the SQLite row work one relayed message costs, on
+// schema version 1 (migrations/0001_init.sql alone) and on the current schema, in bun:sqlite,
+// group-committed in batches of 50 as the broker does. Run: bun run bench/probe-sqlite.ts
+// It pins the finding in docs/benchmarks.md: v1's random-key indexes made each message dirty
+// pages all over the file; v2 appends at the right edge of two b-trees.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Database } from "bun:sqlite";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { migrate } from "../src/store/sqlite/migrate.ts";
 import { openDatabase } from "../src/store/sqlite/open.ts";
-import { MESSAGE_SELECT } from "../src/store/sqlite/rows.ts";
 
-const ROWS = 50_000;
-const CALLS = 20_000;
+const MESSAGES = 20_000;
+const BATCH = 50;
+const MAILBOXES = 100;
 
-const dir = mkdtempSync(join(tmpdir(), "claudemesh-probe-"));
-try {
-  const db = openDatabase(join(dir, "probe.db"), { synchronous: "full" });
-  migrate(db, MIGRATIONS, null);
-  db.run("INSERT INTO meshes (id, slug, name, owner_pubkey, created_at) VALUES ('mesh', 'probe', 'probe', 'o', 0)");
-  const ins = db.query(
-    `INSERT INTO messages (id, mesh_id, sender_member_id, sender_pubkey, sender_name, client_message_id, kind, target, priority, nonce, ciphertext, created_at, expires_at)
-     VALUES (?, 'mesh', 'member', ?, 'n', ?, 'direct', 't', 'now', 'n', ?, 0, 0)`,
-  );
-  const ciphertext = "x".repeat(300);
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) ins.run(`id${i}`, `pk${i % 100}`, `cid${i}`, ciphertext);
-  })();
+const hex = () => crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
+const mailboxes = Array.from({ length: MAILBOXES }, hex);
+const ciphertext = "x".repeat(300);
 
-  const where = "WHERE m.mesh_id = ? AND m.sender_pubkey = ? AND m.client_message_id = ?";
-  const variants: Record<string, string> = {
-    "MESSAGE_SELECT (as the broker's findSent)": `${MESSAGE_SELECT} ${where}`,
-    "same lookup, messages only": `SELECT m.seq FROM messages m ${where}`,
-    "same lookup, joins as scalar subqueries": `SELECT m.seq, (SELECT name FROM topics WHERE id = m.topic_id) AS topic,
-       (SELECT pubkey FROM members WHERE id = m.sender_member_id) AS sender_member_pubkey FROM messages m ${where}`,
-  };
-  const out: Record<string, { missUs: number; hitUs: number }> = {};
-  for (const [name, sql] of Object.entries(variants)) {
-    const q = db.query(sql);
-    const time = (cid: (i: number) => string) => {
-      const t0 = performance.now();
-      for (let i = 0; i < CALLS; i++) q.get("mesh", `pk${i % 100}`, cid(i));
-      return Number((((performance.now() - t0) / CALLS) * 1000).toFixed(2));
-    };
-    out[name] = { missUs: time((i) => `new${i}`), hitUs: time((i) => `cid${i}`) };
+/** The statements of one schema's hot path: store a DM, then ack it. */
+type HotPath = { send(i: number): void; ack(i: number): void };
+
+const INSERT_MESSAGE = `INSERT INTO messages (id, mesh_id, sender_member_id, sender_pubkey, sender_name, client_message_id, kind, target, priority, nonce, ciphertext, created_at, expires_at)
+   VALUES (?, 'mesh', 'member', ?, 'sender', ?, 'direct', ?, 'now', 'nonce', ?, ?, ?) RETURNING seq`;
+
+/** Bytes this process has caused to be written to storage (Linux), or null. */
+function writtenBytes(): number | null {
+  try {
+    return Number(/write_bytes: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))![1]);
+  } catch {
+    return null;
   }
-  db.close();
-  process.stdout.write(JSON.stringify({ sqlite: "bun:sqlite", rows: ROWS, perCallMicroseconds: out }) + "\n");
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
+
+function v1(db: Database): HotPath {
+  const probe = db.query("SELECT seq FROM messages WHERE mesh_id = 'mesh' AND sender_pubkey = ? AND client_message_id = ?");
+  const message = db.query(INSERT_MESSAGE);
+  const queue = db.query("INSERT INTO queue (mesh_id, recipient, message_seq, priority, expires_at, claimed_by) VALUES ('mesh', ?, ?, 'now', ?, 'conn')");
+  const del = db.query(
+    "DELETE FROM queue INDEXED BY queue_message WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND mesh_id = 'mesh' AND recipient = ? RETURNING message_seq",
+  );
+  const delivered = db.query("UPDATE messages SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL");
+  return {
+    send(i) {
+      const sender = mailboxes[i % MAILBOXES]!;
+      probe.get(sender, `c${i}`);
+      const { seq } = message.get(`id-${i}`, sender, `c${i}`, mailboxes[(i + 1) % MAILBOXES]!, ciphertext, Date.now(), Date.now() + 3_600_000) as { seq: number };
+      queue.run(mailboxes[(i + 1) % MAILBOXES]!, seq, Date.now() + 3_600_000);
+    },
+    ack(i) {
+      for (const r of del.all(`id-${i}`, mailboxes[(i + 1) % MAILBOXES]!) as { message_seq: number }[]) delivered.run(Date.now(), r.message_seq);
+    },
+  };
+}
+
+function v2(db: Database): HotPath {
+  const message = db.query(INSERT_MESSAGE);
+  const queue = db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, 'mesh', ?, 'now', ?)");
+  const del = db.query("DELETE FROM queue WHERE message_seq = ? AND mesh_id = 'mesh' AND recipient = ?");
+  const seqs: number[] = [];
+  return {
+    send(i) {
+      const sender = mailboxes[i % MAILBOXES]!;
+      const { seq } = message.get(`id-${i}`, sender, `c${i}`, mailboxes[(i + 1) % MAILBOXES]!, ciphertext, Date.now(), Date.now() + 3_600_000) as { seq: number };
+      queue.run(seq, mailboxes[(i + 1) % MAILBOXES]!, Date.now() + 3_600_000);
+      seqs[i] = seq;
+    },
+    ack(i) {
+      del.run(seqs[i]!, mailboxes[(i + 1) % MAILBOXES]!);
+    },
+  };
+}
+
+function measure(name: string, version: number, make: (db: Database) => HotPath) {
+  const dir = mkdtempSync(join(tmpdir(), "claudemesh-probe-"));
+  try {
+    const file = join(dir, "probe.db");
+    const db = openDatabase(file, { synchronous: "normal" });
+    migrate(db, MIGRATIONS.slice(0, version), null);
+    db.run("INSERT INTO meshes (id, slug, name, owner_pubkey, created_at) VALUES ('mesh', 'probe', 'probe', 'o', 0)");
+    const path = make(db);
+    const timed = (step: (i: number) => void) => {
+      const t0 = performance.now();
+      for (let i = 0; i < MESSAGES; i += BATCH) db.transaction(() => { for (let j = i; j < i + BATCH; j++) step(j); })();
+      return ((performance.now() - t0) * 1000) / MESSAGES;
+    };
+    const before = writtenBytes();
+    const sendUs = timed(path.send);
+    const ackUs = timed(path.ack);
+    const after = writtenBytes();
+    db.close();
+    const kib = before === null || after === null ? null : +((after - before) / 1024 / MESSAGES).toFixed(2);
+    return { name, "send µs/msg": +sendUs.toFixed(1), "ack µs/msg": +ackUs.toFixed(1), "KiB written/msg": kib };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.table([measure("schema v1 (0001)", 1, v1), measure(`schema v${MIGRATIONS.length} (current)`, MIGRATIONS.length, v2)]);
