@@ -143,17 +143,16 @@ export class QueueIndex {
     return this.pending.get(seq)?.delivered ?? false;
   }
 
-  /** Marks the message delivered; returns false if it already was. */
-  markDelivered(seq: number): boolean {
+  markDelivered(seq: number): void {
     const p = this.pending.get(seq);
-    if (!p || p.delivered) return false;
-    p.delivered = true;
-    return true;
+    if (p) p.delivered = true;
   }
 
-  /** How many entries the message has left. */
-  pendingCount(seq: number): number {
-    return this.pending.get(seq)?.count ?? 0;
+  /** How many entries each of these entries' messages would have left once they are removed. */
+  leftAfter(entries: Iterable<QueueEntry>): Map<number, number> {
+    const left = new Map<number, number>();
+    for (const e of entries) left.set(e.seq, (left.get(e.seq) ?? this.pending.get(e.seq)?.count ?? 0) - 1);
+    return left;
   }
 
   /** Removes committed deletions of entries. Returns the messages whose last entry this removed

@@ -48,7 +48,6 @@ export class QueueRepo {
    *  expiring later do not tell its sender it was never delivered. */
   ackMany(items: readonly { meshId: string; mailboxes: readonly string[]; messageIds: readonly string[] }[], nowMs: number): number[] {
     const removed = new Set<QueueEntry>();
-    const delivered = new Set<number>();
     const counts = items.map((it) => {
       let n = 0;
       for (const mailbox of new Set(it.mailboxes)) {
@@ -62,10 +61,8 @@ export class QueueRepo {
       return n;
     });
     if (removed.size === 0) return counts;
-    // Left after this batch, per message: those still held elsewhere need delivered_at.
-    const left = new Map<number, number>();
-    for (const e of removed) left.set(e.seq, (left.get(e.seq) ?? this.index.pendingCount(e.seq)) - 1);
-    for (const [seq, n] of left) if (n > 0 && !this.index.delivered(seq)) delivered.add(seq);
+    // Messages that other mailboxes still hold after this batch need delivered_at stored.
+    const delivered = [...this.index.leftAfter(removed)].filter(([seq, n]) => n > 0 && !this.index.delivered(seq)).map(([seq]) => seq);
     writeTx(this.db, () => {
       deleteEntries(this.db, removed);
       const mark = this.db.query("UPDATE messages SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL");

@@ -20,9 +20,7 @@ export class Sweeper {
   sweep(nowMs: number, dedupWindowMs: number): SweepResult {
     const expired = this.index.expired(nowMs);
     // Which messages lose their last entry now, computed before anything changes.
-    const left = new Map<number, number>();
-    for (const e of expired) left.set(e.seq, (left.get(e.seq) ?? this.index.pendingCount(e.seq)) - 1);
-    const emptying = new Set([...left].filter(([, n]) => n === 0).map(([seq]) => seq));
+    const emptying = new Set([...this.index.leftAfter(expired)].filter(([, n]) => n === 0).map(([seq]) => seq));
     const emptied = [...emptying].filter((seq) => !this.index.delivered(seq));
     let deleted: MessageKeyRow[] = [];
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying);
