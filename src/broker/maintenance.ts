@@ -9,7 +9,7 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileEpoch, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { runningBroker } from "./pid-file.ts";
+import { servingBroker } from "./pid-file.ts";
 
 export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
 
@@ -86,8 +86,8 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   const db = join(dataDir, DEFAULT_DB_FILE);
   const stamp = utcStamp(opts.now ?? new Date());
   if (!existsSync(source)) throw new MeshError("not_found", `No such backup file: ${source}`);
-  const pid = runningBroker(dataDir);
-  if (pid !== null) throw new MeshError("conflict", `A broker (PID ${pid}) is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
+  const pid = servingBroker(dataDir);
+  if (pid !== null) throw new MeshError("conflict", `A broker${pid > 0 ? ` (PID ${pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   const info = inspect(source);
   if (info.integrity !== "ok") throw new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${info.integrity}`);
   if (info.schemaVersion > info.knownVersion) {

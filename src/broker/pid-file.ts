@@ -1,8 +1,9 @@
 // <dataDir>/claudemesh.pid: present (0600, our PID) while `serve` runs on that data directory, so
 // that maintenance commands (`admin restore`) and a second `serve` can tell the directory is in
 // use. A file left behind by a crash names a dead process and is treated as absent.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { dataDirLocked, lockDataDir } from "../store/sqlite/dir-lock.ts";
 
 export const PID_FILE = "claudemesh.pid";
 
@@ -30,12 +31,20 @@ export function runningBroker(dataDir: string, self = process.pid): number | nul
   }
 }
 
-/** Claims `dataDir` for this process: refuses (returns the other PID) when a live broker holds
- *  it, otherwise writes our PID (0600, creating the directory 0700) and returns null. */
+/** A live broker's PID for `dataDir`, 0 when its lock is held but no PID file names the holder,
+ *  or null when nothing serves it. */
+export function servingBroker(dataDir: string): number | null {
+  return runningBroker(dataDir) ?? (dataDirLocked(dataDir) ? 0 : null);
+}
+
+/** Claims `dataDir` for this process: refuses when a live broker holds it (returns its PID, or 0
+ *  when the directory's lock is held but no PID file names the holder), otherwise writes our PID
+ *  (0600, creating the directory 0700) and returns null. The lock (store/sqlite/dir-lock.ts) is
+ *  what makes this exclusive; the PID file tells maintenance commands and people who holds it. */
 export function claimPidFile(dataDir: string): number | null {
   const other = runningBroker(dataDir);
   if (other !== null) return other;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (!lockDataDir(dataDir)) return runningBroker(dataDir) ?? 0;
   const path = join(dataDir, PID_FILE);
   writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
   chmodSync(path, 0o600); // the mode above applies only when the file is created

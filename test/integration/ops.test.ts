@@ -112,6 +112,14 @@ describe("admin backup and restore", () => {
     const second = Bun.spawnSync(["bun", "run", join(import.meta.dir, "../../src/main.ts"), "serve", "--port", "0", "--data-dir", data]);
     expect(second.exitCode).toBe(1);
     expect(second.stderr.toString()).toContain(`another broker (PID ${first.proc.pid}) is serving ${data}`);
+    // Without its PID file the directory is still held: the lock dies only with the process.
+    rmSync(join(data, "claudemesh.pid"));
+    const third = Bun.spawnSync(["bun", "run", join(import.meta.dir, "../../src/main.ts"), "serve", "--port", "0", "--data-dir", data]);
+    expect(third.exitCode).toBe(1);
+    expect(third.stderr.toString()).toContain(`another broker is serving ${data}`);
+    const stillBusy = await admin(["restore", file, "--data-dir", data, "--force"]);
+    expect(stillBusy.code).toBe(5);
+    expect(stillBusy.stderr).toContain(`A broker is serving ${data}`);
 
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(0);

@@ -57,12 +57,12 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   }
   const log = jsonLog(config.logLevel);
   const { checkStore, startBroker } = await import("../../broker/server.ts");
-  const { claimPidFile, releasePidFile, runningBroker } = await import("../../broker/pid-file.ts");
+  const { claimPidFile, releasePidFile, servingBroker } = await import("../../broker/pid-file.ts");
   if (args.check) {
-    // Opening the store frees every queue claim: never do that under a live broker.
-    const pid = runningBroker(config.dataDir);
+    // Opening the store may migrate the database: never do that under a live broker.
+    const pid = servingBroker(config.dataDir);
     if (pid !== null) {
-      process.stdout.write(`configuration ok; a broker (PID ${pid}) is serving ${config.dataDir}, so the database was not opened\n`);
+      process.stdout.write(`configuration ok; a broker${pid > 0 ? ` (PID ${pid})` : ""} is serving ${config.dataDir}, so the database was not opened\n`);
       process.exit(0);
     }
     const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${err.message}`));
@@ -70,7 +70,7 @@ export async function run(args: Record<string, unknown>): Promise<void> {
     process.exit(h.writable ? 0 : 1);
   }
   const other = claimPidFile(config.dataDir);
-  if (other !== null) fail(`another broker (PID ${other}) is serving ${config.dataDir}; two brokers must not share one database.`);
+  if (other !== null) fail(`another broker${other > 0 ? ` (PID ${other})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
   // Handlers first: Bun installs a signal handler only when it is registered, and a supervisor
   // (or a test) may signal as soon as it sees the "broker listening" line.
   let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
