@@ -88,15 +88,20 @@ export class QueueIndex {
     return index;
   }
 
-  /** Stored messages that may carry this de-duplication key (confirm against the row). */
-  candidates(meshId: string, senderPubkey: string, clientMessageId: string): readonly number[] {
-    const v = this.dedup.get(this.hash(meshId, senderPubkey, clientMessageId));
+  /** The de-duplication key's hash, for candidates and admit. */
+  keyOf(meshId: string, senderPubkey: string, clientMessageId: string): number {
+    return this.hash(meshId, senderPubkey, clientMessageId);
+  }
+
+  /** Stored messages whose de-duplication key has this hash (confirm against the row). */
+  candidates(key: number): readonly number[] {
+    const v = this.dedup.get(key);
     return v === undefined ? [] : typeof v === "number" ? [v] : v;
   }
 
-  /** Records a committed message and its queue entries. */
-  admit(m: AdmittedMessage, entries: readonly NewEntry[]): void {
-    this.remember(m.seq, this.hash(m.meshId, m.senderPubkey, m.clientMessageId), m.createdAt, m.topic);
+  /** Records a committed message (`key` from keyOf) and its queue entries. */
+  admit(m: AdmittedMessage, key: number, entries: readonly NewEntry[]): void {
+    this.remember(m.seq, key, m.createdAt, m.topic);
     for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, e, m.notify);
   }
 
