@@ -30,6 +30,7 @@ export type AttachResult = { presence: Presence; reattached: boolean; replaced: 
 
 export class Hub {
   private readonly presences = new Map<string, Presence>();
+  private stopped = false;
   private readonly byMesh = new Map<string, Set<Presence>>();
   private readonly byToken = new Map<string, Presence>();
   private readonly listeners = new Map<string, Set<HubListener>>();
@@ -72,9 +73,20 @@ export class Hub {
     const p = this.presences.get(presenceKey(id.meshId, id.pubkey));
     if (!p || !p.conns.delete(conn) || p.conns.size > 0) return p ?? null;
     const expire = () => this.remove(p);
+    if (this.stopped) return p;
     if (this.graceMs <= 0) expire();
     else p.graceTimer = setTimeout(expire, this.graceMs);
     return p;
+  }
+
+  /** Cancels every pending grace timer (the broker is stopping: nothing may run after its store
+   *  closes; the next start begins with no presences anyway). */
+  stopTimers(): void {
+    this.stopped = true;
+    for (const p of this.presences.values()) {
+      if (p.graceTimer) clearTimeout(p.graceTimer);
+      p.graceTimer = null;
+    }
   }
 
   /** Removes a presence now (grace over, member revoked, session ended). */

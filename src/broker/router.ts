@@ -75,6 +75,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   const prior = await ctx.store.findSent(sender.meshId, sender.pubkey, f.clientMessageId);
   if (prior) {
     submitted();
+    await ctx.store.flushed(); // the original may have committed a moment ago, not yet flushed
     return resultOf(prior, true, []);
   }
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
@@ -120,10 +121,13 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   const committed = ctx.sends.submit(msg);
   submitted();
   const outcome = await committed;
+  // Recipients get it once it is committed; the sender's result waits until it is also flushed
+  // (docs/protocol.md §5.4: a power loss in between can only cause a duplicate, never a loss).
   if (!outcome.duplicate) {
     ctx.metrics.messagesRouted.inc({ priority });
     deliver(ctx, outcome.message, outcome.recipients, conns);
   }
+  await ctx.store.flushed();
   return resultOf(outcome.message, outcome.duplicate, outcome.duplicate ? [] : undeliverable);
 }
 

@@ -165,10 +165,13 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       ctx.draining = true;
       server.stop(false);
       for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down");
-      const flushed = Promise.all([ctx.sends.drain(), ctx.acks.drain()]);
+      const flushed = Promise.all([ctx.sends.drain(), ctx.acks.drain()])
+        .then(() => store.flushed())
+        .catch((err: unknown) => log.error("final flush failed", { err }));
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());
       if ((await Promise.race([flushed, timeout])) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
       timers.stop();
+      ctx.hub.stopTimers();
       dashboard.stop();
       server.stop(true);
       store.close();

@@ -170,8 +170,14 @@ export interface Store {
   /** The message a sender already stored under this client message id, if any (retry detection). */
   findSent(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null>;
   /** Stores a batch of sends in one transaction (group commit). A retried clientMessageId from the
-   *  same sender returns the original message with duplicate=true. Resolves only after commit. */
+   *  same sender returns the original message with duplicate=true. Resolves once committed: the
+   *  messages survive a crash of the broker process and may be pushed. Unlike every other write,
+   *  it does not wait for the flush that makes them survive a power loss: await flushed() before
+   *  telling a sender its message is stored. */
   commitSends(batch: readonly NewMessage[], topicHistoryLimit: number): Promise<SendOutcome[]>;
+  /** Resolves once everything committed so far survives a power loss (at once for a store whose
+   *  commits are already durable). */
+  flushed(): Promise<void>;
   /** Queue depth per mailbox (maintained in memory by the embedded store). */
   queueDepth(mailbox: Mailbox): Promise<number>;
   totalQueueDepth(): Promise<number>;

@@ -4,10 +4,52 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
-import { addMember, connect, createTestMesh, envelope, textOf } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { loadBrokerConfig } from "../../src/config/load.ts";
+import { jsonLog } from "../../src/log/log.ts";
+import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { createBroker } from "../../src/broker/server.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("commit, flush and answers", () => {
+  test("the recipient gets a message once it is committed; the sender's result waits for the disk flush", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
+    const store = await openSqliteStore({ dataDir, synchronous: "full" });
+    // Hold every flush while `holding`: as if the disk were slow.
+    let holding = false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const realFlush = store.flushed.bind(store);
+    store.flushed = async () => {
+      await realFlush();
+      if (holding) await held;
+    };
+    const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
+    try {
+      const { owner } = await createTestMesh(broker.url);
+      const bob = await addMember(broker.url, owner, "bob");
+      const a = await connect(broker.url, owner);
+      const b = await connect(broker.url, bob);
+      holding = true;
+      let answered = false;
+      const result = sendText(a, bob.keys.publicKey, "hello").then((r) => ((answered = true), r));
+      const [push] = await b.waitMessages(1);
+      await Bun.sleep(100);
+      expect(answered).toBe(false);
+      holding = false;
+      release();
+      expect((await result).messageId).toBe(push!.messageId);
+      a.close();
+      b.close();
+    } finally {
+      await broker.stop();
+    }
+  });
+});
 
 describe("crash durability", () => {
   test("every acknowledged send survives SIGKILL, in order, exactly once after de-duplication", async () => {

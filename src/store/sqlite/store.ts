@@ -100,15 +100,19 @@ export class SqliteStore implements T.Store {
   }
 
   /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
-   *  answer the broker gives about a write comes after this resolves. */
+   *  answer the broker gives about a write comes after this resolves (commitSends leaves the wait
+   *  to its caller, who pushes first). */
   private async write<T>(fn: () => T): Promise<T> {
     const out = guard(fn);
-    if (this.wal) {
-      await this.wal.sync().catch((e: unknown) => {
-        throw new MeshError("unavailable", "the broker's database could not be flushed to disk", { cause: e });
-      });
-    }
+    await this.flushed();
     return out;
+  }
+
+  async flushed(): Promise<void> {
+    if (!this.wal) return;
+    await this.wal.sync().catch((e: unknown) => {
+      throw new MeshError("unavailable", "the broker's database could not be flushed to disk", { cause: e });
+    });
   }
 
   /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
@@ -248,7 +252,7 @@ export class SqliteStore implements T.Store {
   }
 
   async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
-    return this.write(() => this.sends.commit(batch, topicHistoryLimit));
+    return guard(() => this.sends.commit(batch, topicHistoryLimit)); // flushed() is the caller's
   }
   async queueDepth(mailbox: T.Mailbox) {
     return this.index.depth(mailbox.meshId, mailbox.pubkey);
