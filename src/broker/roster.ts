@@ -18,6 +18,10 @@ export type Roster = {
 
 export class RosterCache {
   private readonly meshes = new Map<string, Roster>();
+  /** One load per mesh at a time: the sends of one tick that find the entry expired share it. */
+  private readonly loading = new Map<string, { generation: number; roster: Promise<Roster> }>();
+  /** Bumped by invalidate: a load that started before a change must not be cached after it. */
+  private readonly generations = new Map<string, number>();
   constructor(
     private readonly store: Store,
     /** Sessions unseen for longer than this are not recipients (their messages would only expire). */
@@ -29,6 +33,24 @@ export class RosterCache {
     const cached = this.meshes.get(meshId);
     const t = this.now();
     if (cached && t - cached.loadedAt < ROSTER_TTL_MS) return cached;
+    const generation = this.generations.get(meshId) ?? 0;
+    const inflight = this.loading.get(meshId);
+    if (inflight?.generation === generation) return inflight.roster;
+    const roster = this.load(meshId, t).finally(() => {
+      if (this.loading.get(meshId)?.roster === roster) this.loading.delete(meshId);
+    });
+    this.loading.set(meshId, { generation, roster });
+    const r = await roster;
+    if ((this.generations.get(meshId) ?? 0) === generation) this.meshes.set(meshId, r);
+    return r;
+  }
+
+  invalidate(meshId: string): void {
+    this.meshes.delete(meshId);
+    this.generations.set(meshId, (this.generations.get(meshId) ?? 0) + 1);
+  }
+
+  private async load(meshId: string, t: number): Promise<Roster> {
     const [members, sessions, grants] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
     const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grants };
     for (const m of members) {
@@ -43,12 +65,7 @@ export class RosterCache {
       if (list) list.push(s);
       else r.sessionsOf.set(s.memberId, [s]);
     }
-    this.meshes.set(meshId, r);
     return r;
-  }
-
-  invalidate(meshId: string): void {
-    this.meshes.delete(meshId);
   }
 
   /** Every mailbox of a member: its member key and its live session keys. */

@@ -185,7 +185,8 @@ export interface Store {
   claim(meshId: string, mailboxes: readonly string[], opts: ClaimOptions): Promise<StoredMessage[]>;
   /** Removes acked rows of these mailboxes; returns how many were removed. */
   ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): Promise<number>;
-  /** Acks of several connections in one transaction (group commit); removed counts in order. */
+  /** Acks of several connections in one transaction (group commit); removed counts in order.
+   *  Like commitSends, resolves at commit: await flushed() before answering an ack. */
   ackMany(items: readonly AckBatchItem[], nowMs: number): Promise<number[]>;
   /** Returns a connection's unacked claims to the queue (on disconnect). */
   releaseClaims(conn: string): Promise<number>;

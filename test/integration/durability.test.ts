@@ -19,30 +19,42 @@ describe("commit, flush and answers", () => {
     dirs.push(dataDir);
     const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
     const store = await openSqliteStore({ dataDir, synchronous: "full" });
-    // Hold every flush while `holding`: as if the disk were slow.
-    let holding = false;
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
+    // hold() makes every flush wait, as on a slow disk, until the returned release is called.
+    let gate: Promise<void> | null = null;
     const realFlush = store.flushed.bind(store);
     store.flushed = async () => {
       await realFlush();
-      if (holding) await held;
+      if (gate) await gate;
     };
+    const hold = () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      return () => {
+        gate = null;
+        release();
+      };
+    };
+    const answeredWithin = async <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), Bun.sleep(ms).then(() => false)]);
     const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
     try {
       const { owner } = await createTestMesh(broker.url);
       const bob = await addMember(broker.url, owner, "bob");
       const a = await connect(broker.url, owner);
       const b = await connect(broker.url, bob);
-      holding = true;
-      let answered = false;
-      const result = sendText(a, bob.keys.publicKey, "hello").then((r) => ((answered = true), r));
+
+      let release = hold();
+      const result = sendText(a, bob.keys.publicKey, "hello");
       const [push] = await b.waitMessages(1);
-      await Bun.sleep(100);
-      expect(answered).toBe(false);
-      holding = false;
+      expect(await answeredWithin(result, 100)).toBe(false);
       release();
       expect((await result).messageId).toBe(push!.messageId);
+
+      // An ack with an id is answered after the flush too; acks without one wait for nothing.
+      release = hold();
+      const acked = b.client.request("ack", { messageIds: [push!.messageId] });
+      expect(await answeredWithin(acked, 100)).toBe(false);
+      release();
+      expect(await acked).toMatchObject({ acked: expect.any(Number) });
       a.close();
       b.close();
     } finally {

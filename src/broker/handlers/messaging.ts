@@ -5,7 +5,8 @@ import type { BrokerContext } from "../context.ts";
 import type { Conn } from "../conn.ts";
 import { pump, toPush } from "../delivery.ts";
 
-/** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit. */
+/** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit,
+ *  and for an ack with an `id` (whose result says the entries are deleted) after the flush too. */
 export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"ack">): Promise<{ acked: number }> {
   const id = conn.identity!;
   for (const m of f.messageIds) conn.inflight.delete(m);
@@ -13,6 +14,7 @@ export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf
   ctx.metrics.messagesDelivered.inc(removed);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   if (p && conn.backlog) void pump(ctx, conn, p);
+  if (f.id !== undefined) await ctx.store.flushed();
   return { acked: removed };
 }
 

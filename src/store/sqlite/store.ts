@@ -100,8 +100,8 @@ export class SqliteStore implements T.Store {
   }
 
   /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
-   *  answer the broker gives about a write comes after this resolves (commitSends leaves the wait
-   *  to its caller, who pushes first). */
+   *  answer the broker gives about a write comes after this resolves (commitSends and ackMany
+   *  leave the wait to their callers: the first pushes before it, the second rarely answers). */
   private async write<T>(fn: () => T): Promise<T> {
     const out = guard(fn);
     await this.flushed();
@@ -268,7 +268,8 @@ export class SqliteStore implements T.Store {
   }
 
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
-    return this.write(() => this.queue.ackMany(items.map((i) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds })), nowMs));
+    // flushed() is the caller's: most acks answer nobody, and a lost one only means a redelivery.
+    return guard(() => this.queue.ackMany(items.map((i) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds })), nowMs));
   }
   async releaseClaims(conn: string) {
     return guard(() => this.queue.releaseClaims(conn));

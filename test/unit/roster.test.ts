@@ -1,0 +1,57 @@
+// Pins the roster cache's loading rules: the sends of one tick that find the entry missing share
+// one load, and a load that raced with an invalidation is used once but never cached.
+import { expect, test } from "bun:test";
+import { RosterCache } from "../../src/broker/roster.ts";
+import type { Member, Store } from "../../src/store/types.ts";
+
+function fakeStore() {
+  const calls = { members: 0 };
+  let members: Member[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  const store = {
+    listMembers: async () => {
+      calls.members++;
+      const snapshot = members;
+      await gate;
+      return snapshot;
+    },
+    listSessions: async () => [],
+    meshGrants: async () => [],
+  } as unknown as Store;
+  const member = (id: string) => ({ id, meshId: "m", pubkey: `pk-${id}`, revokedAt: null }) as Member;
+  return {
+    store,
+    calls,
+    setMembers: (ids: string[]) => (members = ids.map(member)),
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      return release;
+    },
+  };
+}
+
+test("concurrent gets of a missing entry share one load", async () => {
+  const f = fakeStore();
+  f.setMembers(["a"]);
+  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const rosters = await Promise.all(Array.from({ length: 20 }, () => cache.get("m")));
+  expect(f.calls.members).toBe(1);
+  expect(new Set(rosters).size).toBe(1);
+  await cache.get("m");
+  expect(f.calls.members).toBe(1);
+});
+
+test("a load that raced with invalidate is not cached; the next get sees the change", async () => {
+  const f = fakeStore();
+  f.setMembers(["a"]);
+  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const release = f.hold();
+  const racing = cache.get("m");
+  f.setMembers(["a", "b"]);
+  cache.invalidate("m");
+  release();
+  expect([...(await racing).members.keys()]).toEqual(["a"]);
+  expect([...(await cache.get("m")).members.keys()]).toEqual(["a", "b"]);
+  expect(f.calls.members).toBe(2);
+});
