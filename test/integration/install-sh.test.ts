@@ -95,13 +95,19 @@ beforeAll(async () => {
 afterAll(() => {
   server?.stop(true);
   rmSync(work, { recursive: true, force: true });
+  // Each home holds an installed binary (~100 MB): leaving them filled /tmp by gigabytes.
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 // --- running the installer ------------------------------------------------------------------
 type Run = { code: number; out: string; err: string; requests: string[] };
 
+/** Temporary directories of this file, removed after it. */
+const scratch: string[] = [];
+
 function freshHome() {
   const home = tempDir("cm-install-home-");
+  scratch.push(home);
   return { home, dir: join(home, "bin") };
 }
 
@@ -207,6 +213,7 @@ describe("install.sh", () => {
   test.skipIf(!Bun.which("wget"))("downloads with wget where curl is missing", async () => {
     // A PATH with every command of the system except curl.
     const bin = tempDir("cm-no-curl-");
+    scratch.push(bin);
     for (const d of ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
       if (!existsSync(d)) continue;
       for (const f of readdirSync(d)) if (f !== "curl" && !existsSync(join(bin, f))) symlinkSync(join(d, f), join(bin, f));
@@ -272,6 +279,7 @@ describe("install.sh", () => {
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("an install directory it cannot write: says how to use sudo, never runs it", async () => {
     const h = freshHome();
     const shim = tempDir("cm-sudo-shim-");
+    scratch.push(shim);
     const marker = join(shim, "sudo-was-called");
     writeFileSync(join(shim, "sudo"), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
     mkdirSync(h.dir, { mode: 0o755 }); // root's, not writable by nobody

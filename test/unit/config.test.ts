@@ -1,6 +1,6 @@
 // Config precedence (flags > env > file > defaults) and validation errors that name the source.
-import { describe, expect, test } from "bun:test";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadBrokerConfig } from "../../src/config/load.ts";
@@ -8,6 +8,7 @@ import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
 
 describe("broker config", () => {
   const dir = mkdtempSync(join(tmpdir(), "cm-config-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ port: 7001, sendRate: 5, messageTtl: "2d" }));
 

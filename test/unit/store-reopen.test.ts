@@ -53,6 +53,22 @@ describe("reopen rebuilds the queue index", () => {
   });
 });
 
+describe("reopen reads the tables in pages", () => {
+  test("a message whose queue rows straddle a page boundary keeps every row", async () => {
+    const dir = tmp.make();
+    const a = await tmp.open(dir);
+    const { mesh, owner } = await seedMesh(a);
+    const boxes = Array.from({ length: 7 }, pubkey);
+    // 1,500 × 7 = 10,500 rows: the 10,000-row page ends inside message 1,429's rows.
+    for (let i = 0; i < 1500; i += 500) await a.commitSends(Array.from({ length: 500 }, () => directMessage(owner, boxes, { kind: "broadcast", target: "*" })), 0);
+    a.close();
+    const b = await tmp.open(dir);
+    expect(await b.totalQueueDepth()).toBe(10_500);
+    for (const box of boxes) expect(await b.queueDepth({ meshId: mesh.id, pubkey: box })).toBe(1500);
+    expect(count(b, "messages")).toBe(1500);
+  });
+});
+
 describe("QueueIndex de-duplication keys", () => {
   test("colliding hashes keep every candidate, and forgetting one keeps the others", () => {
     const index = new QueueIndex(() => 42);

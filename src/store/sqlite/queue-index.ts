@@ -46,15 +46,30 @@ export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: strin
 /** Which message rows a sweep deletes, and how the index moves once that delete committed. */
 export type DeletionPlan = { seqs: number[]; nextHead: number; linger: [seq: number, createdAt: number][] };
 
-const mailboxKey = (meshId: string, pubkey: string) => `${meshId}\u0000${pubkey}`;
 
 /** 53 bits of wyhash over the de-duplication key; a hit is confirmed against the stored row. */
 export const dedupHash = (meshId: string, senderPubkey: string, clientMessageId: string): number =>
   Number(Bun.hash(`${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`) & 0x1f_ffff_ffff_ffffn);
 
+const PAGE_ROWS = 10_000;
+
+/** Runs `sql` page by page: its parameters are the cursor (the key of the last row read, `start`
+ *  before the first page) followed by a row limit, and it orders by that key. */
+function pages<Row extends unknown[]>(db: Database, sql: string, start: unknown[], keyOf: (r: Row) => unknown[], each: (r: Row) => void): void {
+  const q = db.query<Row, never>(sql);
+  let cursor = start;
+  for (;;) {
+    const rows = (q.values as (...args: unknown[]) => Row[])(...cursor, PAGE_ROWS);
+    for (const r of rows) each(r);
+    if (rows.length < PAGE_ROWS) return;
+    cursor = keyOf(rows[rows.length - 1]!);
+  }
+}
+
 export class QueueIndex {
-  /** Mailbox → message id → entry; a Map iterates in insertion order, which is seq order. */
-  private readonly mailboxes = new Map<string, Map<string, QueueEntry>>();
+  /** Mesh → mailbox key → message id → entry; a Map iterates in insertion order, which is seq
+   *  order. Nested rather than keyed by a joined string: no string is built per lookup. */
+  private readonly meshes = new Map<string, Map<string, Map<string, QueueEntry>>>();
   private readonly claims = new Map<string, Set<QueueEntry>>();
   private readonly pending = new Map<number, Pending>();
   private readonly dedup = new Map<number, number | number[]>();
@@ -69,22 +84,35 @@ export class QueueIndex {
   /** `hash` is replaceable for tests of colliding keys. */
   constructor(private readonly hash = dedupHash) {}
 
-  /** Reads both tables once, in seq order. */
+  /** Reads both tables once, in key order, a page of positional rows at a time (a fraction of
+   *  the cost of an object per row, without holding a whole table in memory). */
   static load(db: Database): QueueIndex {
     const index = new QueueIndex();
-    const queued = db.query<{ seq: number; id: string; mesh_id: string; recipient: string; priority: Priority; expires_at: number; delivered: number; notify: number }, []>(
-      `SELECT q.message_seq AS seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
-              m.delivered_at IS NOT NULL AS delivered, m.kind != 'system' AS notify
-       FROM queue q JOIN messages m ON m.seq = q.message_seq ORDER BY q.message_seq`,
+    // Rows bring a fresh copy of every mesh id and mailbox key; entries share one of each.
+    const interned = new Map<string, string>();
+    const intern = (v: string) => interned.get(v) ?? (interned.set(v, v), v);
+    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, notify: number];
+    pages<QueueRow>(
+      db,
+      `SELECT q.message_seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
+              m.delivered_at IS NOT NULL, m.kind != 'system'
+       FROM queue q JOIN messages m ON m.seq = q.message_seq
+       WHERE (q.message_seq, q.mesh_id, q.recipient) > (?, ?, ?) ORDER BY q.message_seq, q.mesh_id, q.recipient LIMIT ?`,
+      [-1, "", ""],
+      (r) => [r[0], r[2], r[3]],
+      ([seq, id, meshId, recipient, priority, expiresAt, delivered, notify]) => {
+        index.addEntry(seq, id, intern(meshId), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null }, notify === 1);
+        if (delivered === 1) index.pending.get(seq)!.delivered = true;
+      },
     );
-    for (const r of queued.iterate()) {
-      index.addEntry(r.seq, r.id, r.mesh_id, { recipient: r.recipient, priority: r.priority, expiresAt: r.expires_at, claimedBy: null }, r.notify === 1);
-      if (r.delivered === 1) index.pending.get(r.seq)!.delivered = true;
-    }
-    const stored = db.query<{ seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string; created_at: number; topic: number }, []>(
-      "SELECT seq, mesh_id, sender_pubkey, client_message_id, created_at, topic_id IS NOT NULL AS topic FROM messages ORDER BY seq",
+    type MessageRow = [seq: number, meshId: string, senderPubkey: string, clientMessageId: string, createdAt: number, topic: number];
+    pages<MessageRow>(
+      db,
+      "SELECT seq, mesh_id, sender_pubkey, client_message_id, created_at, topic_id IS NOT NULL FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+      [-1],
+      (r) => [r[0]],
+      ([seq, meshId, senderPubkey, clientMessageId, createdAt, topic]) => index.remember(seq, index.hash(meshId, senderPubkey, clientMessageId), createdAt, topic === 1),
     );
-    for (const r of stored.iterate()) index.remember(r.seq, index.hash(r.mesh_id, r.sender_pubkey, r.client_message_id), r.created_at, r.topic === 1);
     return index;
   }
 
@@ -106,12 +134,12 @@ export class QueueIndex {
   }
 
   entry(meshId: string, recipient: string, messageId: string): QueueEntry | undefined {
-    return this.mailboxes.get(mailboxKey(meshId, recipient))?.get(messageId);
+    return this.box(meshId, recipient)?.get(messageId);
   }
 
   /** Every entry of a mailbox, in queue order. */
   entriesOf(meshId: string, recipient: string): QueueEntry[] {
-    return [...(this.mailboxes.get(mailboxKey(meshId, recipient))?.values() ?? [])];
+    return [...(this.box(meshId, recipient)?.values() ?? [])];
   }
 
   /** The first `limit` unclaimed, unexpired entries across the mailboxes, in queue order,
@@ -120,7 +148,7 @@ export class QueueIndex {
     const picked: QueueEntry[] = [];
     for (const r of recipients) {
       let n = 0;
-      for (const e of this.mailboxes.get(mailboxKey(meshId, r))?.values() ?? []) {
+      for (const e of this.box(meshId, r)?.values() ?? []) {
         if (n >= limit) break;
         if (e.claimedBy !== null || e.expiresAt <= now || (priorities && !priorities.includes(e.priority))) continue;
         picked.push(e);
@@ -165,10 +193,11 @@ export class QueueIndex {
   remove(entries: Iterable<QueueEntry>): number[] {
     const undelivered: number[] = [];
     for (const e of entries) {
-      const box = this.mailboxes.get(mailboxKey(e.meshId, e.recipient));
+      const mesh = this.meshes.get(e.meshId);
+      const box = mesh?.get(e.recipient);
       if (box?.get(e.id) !== e) continue;
       box.delete(e.id);
-      if (box.size === 0) this.mailboxes.delete(mailboxKey(e.meshId, e.recipient));
+      if (box.size === 0) mesh!.delete(e.recipient);
       if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
       this.entries--;
       const p = this.pending.get(e.seq)!;
@@ -183,18 +212,18 @@ export class QueueIndex {
   /** Entries expired at `now`, claimed or not. */
   expired(now: number): QueueEntry[] {
     const out: QueueEntry[] = [];
-    for (const box of this.mailboxes.values()) for (const e of box.values()) if (e.expiresAt <= now) out.push(e);
+    for (const mesh of this.meshes.values()) for (const box of mesh.values()) for (const e of box.values()) if (e.expiresAt <= now) out.push(e);
     return out;
   }
 
   depth(meshId: string, pubkey: string): number {
-    return this.mailboxes.get(mailboxKey(meshId, pubkey))?.size ?? 0;
+    return this.box(meshId, pubkey)?.size ?? 0;
   }
 
   /** Unexpired entries of the mailboxes, claimed or not. */
   unexpired(meshId: string, pubkeys: readonly string[], now: number): number {
     let n = 0;
-    for (const pk of new Set(pubkeys)) for (const e of this.mailboxes.get(mailboxKey(meshId, pk))?.values() ?? []) if (e.expiresAt > now) n++;
+    for (const pk of new Set(pubkeys)) for (const e of this.box(meshId, pk)?.values() ?? []) if (e.expiresAt > now) n++;
     return n;
   }
 
@@ -254,10 +283,15 @@ export class QueueIndex {
     }
   }
 
+  private box(meshId: string, recipient: string): Map<string, QueueEntry> | undefined {
+    return this.meshes.get(meshId)?.get(recipient);
+  }
+
   private addEntry(seq: number, id: string, meshId: string, e: NewEntry, notify: boolean): void {
-    const key = mailboxKey(meshId, e.recipient);
-    let box = this.mailboxes.get(key);
-    if (!box) this.mailboxes.set(key, (box = new Map()));
+    let mesh = this.meshes.get(meshId);
+    if (!mesh) this.meshes.set(meshId, (mesh = new Map()));
+    let box = mesh.get(e.recipient);
+    if (!box) mesh.set(e.recipient, (box = new Map()));
     if (box.has(id)) return;
     const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null };
     box.set(id, entry);
