@@ -1,18 +1,17 @@
 // A real broker on port 0 with a real SQLite file in a temp dir. `await using b = await startBroker()`
 // stops it and removes the directory at the end of the scope.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { loadBrokerConfig } from "../../src/config/load.ts";
 import type { SettingKey } from "../../src/config/spec.ts";
 import { jsonLog } from "../../src/log/log.ts";
+import { scratchDir } from "../preload.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { createBroker, type Broker } from "../../src/broker/server.ts";
 
 export type TestBroker = Broker & { dataDir: string; logs: string[]; [Symbol.asyncDispose](): Promise<void> };
 
 export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestBroker> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cm-broker-"));
+  const dataDir = opts.dataDir ?? scratchDir("cm-broker-");
   const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...over } as never, env: {} });
   const store = await openSqliteStore({ dataDir, synchronous: config.synchronous });
   const logs: string[] = [];
@@ -27,4 +26,5 @@ export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {
   });
 }
 
-export const tempDir = (prefix = "cm-test-") => mkdtempSync(join(tmpdir(), prefix));
+/** A temporary directory, removed when the process's tests end (test/preload.ts). */
+export const tempDir = (prefix = "cm-test-") => scratchDir(prefix);

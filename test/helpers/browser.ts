@@ -3,8 +3,8 @@
 // `origin` is recorded and aborted, and CSP violations and page errors are recorded, so a test can
 // assert that the dashboard is self-contained. Screenshots go to test-artifacts/dashboard/.
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { scratchDir } from "../preload.ts";
 import { join, resolve } from "node:path";
 
 export const ARTIFACTS = resolve(import.meta.dir, "../../test-artifacts/dashboard");
@@ -30,7 +30,7 @@ export function chromiumPath(): string {
 }
 
 export async function launchBrowser(origin: string): Promise<TestBrowser> {
-  const profile = mkdtempSync(join(tmpdir(), "cm-chromium-"));
+  const profile = scratchDir("cm-chromium-");
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), args: ARGS, viewport: { width: 1280, height: 800 } });
   const outside: string[] = [];
   const problems: string[] = [];
