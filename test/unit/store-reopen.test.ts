@@ -53,6 +53,26 @@ describe("reopen rebuilds the queue index", () => {
   });
 });
 
+describe("the sweep and messages past the de-duplication window", () => {
+  test("one still queued at a sweep is deleted by the first sweep after its ack, and forgotten", async () => {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const box = pubkey();
+    const t0 = Date.now();
+    const [held] = await store.commitSends([directMessage(owner, [box])], 0);
+    const [done] = await store.commitSends([directMessage(owner, [box])], 0);
+    await store.ack(mesh.id, [box], [done!.message.id], t0);
+    // Past the window: the acked one goes, the queued one stays (and is remembered as a retry).
+    expect((await store.sweep(t0 + 30_000, 10_000)).deletedMessages).toBe(1);
+    expect((await store.findSent(mesh.id, owner.pubkey, held!.message.clientMessageId))?.id).toBe(held!.message.id);
+    expect((await store.sweep(t0 + 31_000, 10_000)).deletedMessages).toBe(0);
+    await store.ack(mesh.id, [box], [held!.message.id], t0 + 32_000);
+    expect((await store.sweep(t0 + 33_000, 10_000)).deletedMessages).toBe(1);
+    expect(count(store, "messages")).toBe(0);
+    expect(await store.findSent(mesh.id, owner.pubkey, held!.message.clientMessageId)).toBeNull();
+  });
+});
+
 describe("reopen reads the tables in pages", () => {
   test("a message whose queue rows straddle a page boundary keeps every row", async () => {
     const dir = tmp.make();
