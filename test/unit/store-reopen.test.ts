@@ -1,6 +1,7 @@
-// Pins that the store's in-memory queue index (src/store/sqlite/queue-index.ts) is rebuilt from
-// the tables exactly: after a reopen, depth, FIFO order, de-duplication, delivered state and what
-// the sweep deletes or reports are the same as if the process had never stopped.
+// Pins the store's in-memory queue index (src/store/sqlite/queue-index.ts): rebuilt from the
+// tables exactly and in pages (after a reopen, depth, FIFO order, de-duplication, delivered state
+// and what the sweep deletes or reports are as if the process had never stopped), messages that
+// outlive the de-duplication window while queued, and colliding de-duplication keys.
 import { afterEach, describe, expect, test } from "bun:test";
 import { QueueIndex } from "../../src/store/sqlite/queue-index.ts";
 import { addMember, count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
