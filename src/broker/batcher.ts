@@ -1,46 +1,71 @@
 // Group commit: operations that arrive during one turn of the event loop are written in one
 // transaction. Each caller's promise settles only after that transaction committed (or failed),
 // so no acknowledgement can precede the commit it promises.
+//
+// A batcher may also wait up to `lingerMs` to gather a bigger batch, for writes nobody is waiting
+// on (acks without an id): a commit costs tens of microseconds whatever its size. An urgent item,
+// or a batch that reached `eagerAt` items, is written at the end of the turn as usual.
+
+export type BatcherOptions = {
+  /** Largest batch per transaction (bounds latency and transaction size). */
+  maxBatch?: number;
+  /** Called with each batch's size (a metric). */
+  onBatch?: (size: number) => void;
+  /** How long a non-urgent item may wait for company; 0 writes every turn. */
+  lingerMs?: number;
+  /** A lingering batch is written as soon as it holds this many items. */
+  eagerAt?: number;
+};
 
 export class Batcher<In, Out> {
   private pending: { item: In; resolve: (o: Out) => void; reject: (e: unknown) => void }[] = [];
-  private scheduled = false;
+  private immediate = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> = Promise.resolve();
+  private readonly maxBatch: number;
+  private readonly onBatch: (size: number) => void;
+  private readonly lingerMs: number;
+  private readonly eagerAt: number;
 
-  /**
-   * @param flushFn writes a batch atomically and returns one result per item, in order.
-   * @param maxBatch largest batch per transaction (bounds latency and transaction size).
-   */
+  /** @param flushFn writes a batch atomically and returns one result per item, in order. */
   constructor(
     private readonly flushFn: (items: In[]) => Promise<Out[]>,
-    private readonly maxBatch = 2048,
-    private readonly onBatch: (size: number) => void = () => {},
-  ) {}
+    opts: BatcherOptions = {},
+  ) {
+    this.maxBatch = opts.maxBatch ?? 2048;
+    this.onBatch = opts.onBatch ?? (() => {});
+    this.lingerMs = opts.lingerMs ?? 0;
+    this.eagerAt = opts.eagerAt ?? 256;
+  }
 
-  submit(item: In): Promise<Out> {
+  /** Queues an item for the next batch; `urgent` (someone waits on it) skips the linger. */
+  submit(item: In, urgent = false): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      if (urgent || this.lingerMs <= 0 || this.pending.length >= this.eagerAt) this.flushSoon();
+      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
     });
   }
 
   /** Waits until everything submitted so far is written (used by the shutdown drain). */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.scheduled) await this.flush();
+    while (this.pending.length > 0 || this.immediate) await this.flush();
     await this.running;
   }
 
+  private flushSoon(): void {
+    if (this.immediate) return;
+    this.immediate = true;
+    setImmediate(() => this.flush());
+  }
+
   private flush(): Promise<void> {
-    this.scheduled = false;
+    this.immediate = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending.length === 0) return this.running;
     const batch = this.pending.splice(0, this.maxBatch);
-    if (this.pending.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.pending.length > 0) this.flushSoon();
     // Batches commit one after another, in submission order.
     this.running = this.running.then(async () => {
       this.onBatch(batch.length);

@@ -71,6 +71,10 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   }
 }
 
+/** How long an ack without an id may wait for others to share its commit. Its messages stay
+ *  claimed by the connection meanwhile, so nothing is redelivered unless that connection closes. */
+const ACK_LINGER_MS = 5;
+
 export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
@@ -89,8 +93,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     }),
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
-    sends: new Batcher((batch) => store.commitSends(batch, config.topicHistory), 2048, (n) => metrics.commitBatchSize.set(n)),
-    acks: new Batcher((items: AckItem[]) => store.ackMany(items, now())),
+    sends: new Batcher((batch) => store.commitSends(batch, config.topicHistory), { onBatch: (n) => metrics.commitBatchSize.set(n) }),
+    // An ack without an id answers nobody: it may wait a few ms to share a commit (ACK_LINGER_MS).
+    acks: new Batcher((items: AckItem[]) => store.ackMany(items, now()), { lingerMs: ACK_LINGER_MS }),
   };
   const startedAt = Date.now();
   const dashboard = createDashboard(ctx, VERSION, startedAt);

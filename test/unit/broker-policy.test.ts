@@ -100,6 +100,41 @@ describe("batcher (group commit)", () => {
     expect(await b.submit(5)).toBe(50);
     expect(flushed).toEqual([[1, 2, 3], [4], [5]]);
   });
+
+  test("with a linger, items of several ticks share a batch; urgent items, a full batch and drain do not wait", async () => {
+    const flushed: number[][] = [];
+    const b = new Batcher<number, number>(
+      async (items) => {
+        flushed.push(items);
+        return items;
+      },
+      { lingerMs: 50, eagerAt: 4 },
+    );
+    const t0 = performance.now();
+    const first = b.submit(1);
+    await Bun.sleep(5);
+    const second = b.submit(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    expect(flushed).toEqual([[1, 2]]);
+    // Urgent: written at the end of this turn, taking the lingering items along.
+    const lingering = b.submit(3);
+    const t1 = performance.now();
+    expect(await b.submit(4, true)).toBe(4);
+    expect(await lingering).toBe(3);
+    expect(performance.now() - t1).toBeLessThan(40);
+    // eagerAt items: no wait either.
+    const t2 = performance.now();
+    await Promise.all([5, 6, 7, 8].map((i) => b.submit(i)));
+    expect(performance.now() - t2).toBeLessThan(40);
+    // drain writes a lingering item at once.
+    const t3 = performance.now();
+    const last = b.submit(9);
+    await b.drain();
+    expect(await last).toBe(9);
+    expect(performance.now() - t3).toBeLessThan(40);
+    expect(flushed).toEqual([[1, 2], [3, 4], [5, 6, 7, 8], [9]]);
+  });
 });
 
 describe("client address", () => {

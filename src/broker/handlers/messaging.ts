@@ -6,11 +6,12 @@ import type { Conn } from "../conn.ts";
 import { pump, toPush } from "../delivery.ts";
 
 /** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit,
- *  and for an ack with an `id` (whose result says the entries are deleted) after the flush too. */
+ *  and for an ack with an `id` (whose result says the entries are deleted) after the flush too.
+ *  An ack without an id may linger a few ms to share its commit with others. */
 export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"ack">): Promise<{ acked: number }> {
   const id = conn.identity!;
   for (const m of f.messageIds) conn.inflight.delete(m);
-  const removed = await ctx.acks.submit({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds });
+  const removed = await ctx.acks.submit({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
   ctx.metrics.messagesDelivered.inc(removed);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   if (p && conn.backlog) void pump(ctx, conn, p);
