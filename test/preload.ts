@@ -18,7 +18,7 @@ export function scratchDir(prefix: string): string {
 // A hook registered in the preload runs once, after every test file of the process.
 afterAll(() => {
   for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 const home = scratchDir("cm-home-");
 process.env.HOME = home;

@@ -97,7 +97,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
   // Each home holds an installed binary (~100 MB): leaving them filled /tmp by gigabytes.
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000); // over a gigabyte to delete, on a shared disk
 
 // --- running the installer ------------------------------------------------------------------
 type Run = { code: number; out: string; err: string; requests: string[] };
