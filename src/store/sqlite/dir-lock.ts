@@ -17,6 +17,7 @@ export function lockDataDir(dataDir: string): boolean {
   chmodSync(path, 0o600);
   const db = new Database(path);
   try {
+    db.run("PRAGMA journal_mode = MEMORY"); // nothing is written: no -journal file beside it
     db.run("BEGIN EXCLUSIVE");
     held.push(db); // never closed: closing would release the lock
     return true;
@@ -28,7 +29,8 @@ export function lockDataDir(dataDir: string): boolean {
 
 const held: Database[] = [];
 
-/** Whether another process holds the directory's lock (takes and drops it at once if free). */
+/** Whether the directory's lock is held (by another process, or another connection of this one);
+ *  takes and drops it at once if free. */
 export function dataDirLocked(dataDir: string): boolean {
   const path = join(dataDir, LOCK_FILE);
   if (!existsSync(path)) return false;
