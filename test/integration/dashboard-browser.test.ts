@@ -106,7 +106,7 @@ describe("dashboard in a browser", () => {
     expect(br.problems).toEqual([]);
     alice.close();
     bob.close();
-  }, 60_000);
+  }, 150_000); // a real browser and CLI subprocesses: slow on a contended host
 
   test("a member: #general end to end in the page, no invites; a used link; the operator token", async () => {
     await using b = await startBroker();
@@ -155,5 +155,5 @@ describe("dashboard in a browser", () => {
 
     expect(br.outside).toEqual([]);
     expect(br.problems).toEqual([]);
-  }, 60_000);
+  }, 150_000); // a real browser and CLI subprocesses: slow on a contended host
 });
