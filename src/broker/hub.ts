@@ -17,6 +17,8 @@ export type Presence = {
   summary: string;
   where: Whereabouts;
   connectedAt: number;
+  /** When this identity's last-seen time was last stored (the liveness round refreshes it). */
+  seenStoredAt: number;
   hookToken: string;
   graceTimer: ReturnType<typeof setTimeout> | null;
 };
@@ -48,7 +50,7 @@ export class Hub {
     const reattached = p !== undefined;
     const replaced: Conn[] = [];
     if (!p) {
-      p = { key, identity, conns: new Set(), ...initial, where, connectedAt: now, hookToken: randomId(24), graceTimer: null };
+      p = { key, identity, conns: new Set(), ...initial, where, connectedAt: now, seenStoredAt: now, hookToken: randomId(24), graceTimer: null };
       this.presences.set(key, p);
       let set = this.byMesh.get(identity.meshId);
       if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
@@ -149,6 +151,10 @@ export class Hub {
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(meshId) === set) this.listeners.delete(meshId);
     };
+  }
+
+  all(): Iterable<Presence> {
+    return this.presences.values();
   }
 
   *allConns(): Iterable<Conn> {

@@ -30,6 +30,17 @@ export function livenessRound(ctx: BrokerContext): void {
     c.awaitingPong = true;
     c.transport.ping();
   }
+  refreshLastSeen(ctx, now);
+}
+
+/** Routing leaves out sessions not seen for `messageTtl` (RosterCache). A session connected for
+ *  longer than that is seen all along: store its last-seen time again at half the horizon. */
+function refreshLastSeen(ctx: BrokerContext, now: number): void {
+  for (const p of ctx.hub.all()) {
+    if (p.conns.size === 0 || now - p.seenStoredAt < ctx.config.messageTtl / 2) continue;
+    p.seenStoredAt = now;
+    void ctx.store.setPresence(p.identity.meshId, p.identity.pubkey, { lastSeenAt: now }).catch((err) => ctx.log.warn("saving last-seen failed", { err }));
+  }
 }
 
 /** Deletes expired entries and tells each sender whose message reached nobody. */

@@ -2,7 +2,7 @@
 // error code as the reason, counted in broker_connections_rejected_total{reason}.
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText, type TestMember } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
 import { buildHello, makeAttestation } from "../../src/client/credentials.ts";
 import { BrokerClient } from "../../src/client/client.ts";
@@ -131,6 +131,24 @@ describe("session hello", () => {
       signature: signDetached(sessionHelloCanonical(m.meshId, m.keys.publicKey, session.publicKey, ts), session.secretKey),
     };
   }
+
+  test("a session connected for longer than the message TTL stays routable", async () => {
+    // Routing leaves out sessions not seen for messageTtl; a live one must keep being seen.
+    await using b = await startBroker({ messageTtl: 2000, pingInterval: 200 });
+    const { owner } = await createTestMesh(b.url);
+    const session = generateSigningKeypair();
+    const s = await rawSocket(b.url);
+    s.send(sessionHello(owner, { session }));
+    expect((await s.next()).type).toBe("hello_ack");
+    const sender = await connect(b.url, await addMember(b.url, owner, "carol"));
+    await Bun.sleep(2600); // past the TTL, and past the roster cache's reload of a changed mesh
+    const r = await sendText(sender, session.publicKey, "still here?");
+    expect(r.undeliverable).toEqual([]);
+    const peers = await sender.client.request("list_peers", {});
+    expect(peers.peers.some((p) => p.pubkey === session.publicKey)).toBe(true);
+    sender.close();
+    s.ws.close();
+  });
 
   test("a valid session hello is accepted with the session as its own peer", async () => {
     const { b, bob } = await setup();

@@ -58,12 +58,6 @@ export async function handleListPeers(ctx: BrokerContext, conn: Conn): Promise<R
     const live = ctx.hub.get(meshId, s.pubkey);
     peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, await groupsOf(owner.id)));
   }
-  // Sessions that connected after the roster was cached.
-  for (const p of ctx.hub.inMesh(meshId)) {
-    if (p.identity.kind === "session" && !roster.sessions.has(p.identity.pubkey)) {
-      peers.push(peerInfo("session", p.identity.pubkey, p.identity.memberId, p.identity.memberPubkey, p.identity.displayName, p, null, await groupsOf(p.identity.memberId)));
-    }
-  }
   return { peers };
 }
 

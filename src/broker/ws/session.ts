@@ -120,7 +120,8 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   if (identity.kind === "session") {
     const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
     const s = await ctx.store.upsertSession({ meshId: identity.meshId, pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, cwd: where.cwd, hostname: where.hostname, lastSeenAt: now });
-    if (!before || before.endedAt !== null) ctx.roster.invalidate(identity.meshId);
+    // New, revived, or back from beyond the routing horizon: the cached roster does not have it.
+    if (!before || before.endedAt !== null || before.lastSeenAt < now - ctx.config.messageTtl) ctx.roster.invalidate(identity.meshId);
     stored = s;
   } else {
     stored = await ctx.store.getMember(identity.meshId, identity.memberId);
