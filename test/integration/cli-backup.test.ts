@@ -63,6 +63,8 @@ describe("cli backup", () => {
     writeFileSync(file, "keep me");
     const r = await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS });
     expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 2, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
+    // The flag the message names is a declared, documented option.
+    expect((await cli(alice, ["backup", "--help"])).stdout).toContain("--force");
   }, 30_000);
 
   test("backup --force over an existing 0644 file leaves the backup 0600", async () => {
