@@ -98,6 +98,13 @@ const main = defineCommand({
 /** Sub-command names, for completions. */
 export const COMMANDS = Object.keys(main.subCommands as object);
 
+/** Second-level names of the commands that have them (topic, invite, audit, admin), for completions. */
+export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
+  Object.entries(main.subCommands as Record<string, { subCommands?: object }>)
+    .filter(([, c]) => c.subCommands)
+    .map(([name, c]) => [name, Object.keys(c.subCommands!)]),
+);
+
 export async function runCli(argv: string[]): Promise<void> {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
     process.stdout.write(`claudemesh ${VERSION}\n`);

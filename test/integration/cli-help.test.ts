@@ -31,6 +31,8 @@ describe("cli help and completion", () => {
     }
     const bash = await cli(dir, ["completion", "bash"]);
     expect(bash.stdout).toContain("complete -F _claudemesh claudemesh");
+    // Second-level names come from the command tree, so admin's are there too.
+    expect(bash.stdout).toContain('admin) COMPREPLY=($(compgen -W "backup restore token" -- "$cur"))');
     const tcsh = await cli(dir, ["completion", "tcsh"]);
     expect({ code: tcsh.code, stdout: tcsh.stdout, stderr: tcsh.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown shell "tcsh"; use bash, zsh or fish.\n  fix: see `claudemesh <command> --help`\n' });
   }, 30_000);

@@ -1,8 +1,6 @@
 // claudemesh completion bash|zsh|fish: static scripts listing the commands.
-import { COMMANDS } from "../root.ts";
+import { COMMANDS, SUBCOMMANDS as SUB } from "../root.ts";
 import { UsageError, reportError } from "../output.ts";
-
-const SUB: Record<string, string[]> = { topic: ["create", "list", "join", "leave", "history", "post"], invite: ["list", "revoke"], audit: ["log", "verify"] };
 
 export function script(shell: string): string {
   const cmds = COMMANDS.join(" ");
