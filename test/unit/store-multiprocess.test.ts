@@ -1,8 +1,8 @@
 // Pins the guarantees that must hold across processes sharing one database file (a CLI
 // maintenance command beside the broker, a restarted broker racing its predecessor): invite uses
 // are never handed out twice and the audit chain does not fork. Queue claims are not among them:
-// they live in the serving process's memory, and only one `serve` runs per data directory (the
-// PID file; docs/decisions.md). Workers are real `bun` processes that open the store, report
+// they live in the serving process's memory, and only one `serve` runs per data directory (its
+// lock on claudemesh.lock; docs/decisions.md). Workers are real `bun` processes that open the store, report
 // ready, and start together on "go".
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";

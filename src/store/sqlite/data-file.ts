@@ -1,5 +1,5 @@
 // Maintenance on a database *file*, for `claudemesh admin backup|restore`: these open the file
-// directly and never migrate it, reset claims or add an epoch (openSqliteStore does all three,
+// directly and never migrate it, add an epoch or load its queue (openSqliteStore does all three,
 // which must not happen behind a running broker's back).
 import { Database } from "bun:sqlite";
 import { closeSync, openSync } from "node:fs";

@@ -32,8 +32,8 @@ export const DEFAULT_DB_FILE = "claudemesh.db";
 export type SqliteStoreOptions = { dataDir: string; synchronous: Synchronous; fileName?: string };
 
 /** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
- *  non-empty database first, into `<dataDir>/backups`), gives a new database its epoch and frees
- *  every claim left by a previous process. Throws MigrationError for a database from a newer
+ *  non-empty database first, into `<dataDir>/backups`), gives a new database its epoch and builds the
+ *  in-memory queue index from the tables. Throws MigrationError for a database from a newer
  *  claudemesh or with edited migrations, and SQLiteError if the file cannot be opened. */
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
   const path = join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE);
