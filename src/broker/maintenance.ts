@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, constants, createReadStream, existsSync, mkdir
 import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { DataFileError, inspectFile, setFileEpoch, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
+import { DataFileError, inspectFile, setFileMeta, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { servingBroker } from "./pid-file.ts";
 
@@ -104,7 +104,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
     copyFileSync(source, staged, constants.COPYFILE_EXCL);
     chmodSync(staged, 0o600);
     const epoch = randomId();
-    setFileEpoch(staged, epoch);
+    setFileMeta(staged, "epoch", epoch);
     const check = inspect(staged);
     if (check.integrity !== "ok" || check.epoch !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (${check.integrity}); nothing was changed.`);
     // A -wal without its database (a crash, a manual delete) would be replayed into the restored

@@ -13,10 +13,19 @@ export async function ensureOperatorToken(store: Store): Promise<string | null> 
   return issueOperatorToken(store);
 }
 
-/** Replaces the token (the previous one stops working) and returns the new one. */
-export async function issueOperatorToken(store: Store): Promise<string> {
+/** The broker_meta key holding the current token's hash. */
+export const OPERATOR_TOKEN_KEY = KEY;
+
+/** A fresh token and the hash that is stored for it. */
+export function mintOperatorToken(): { token: string; hash: string } {
   const token = TOKEN_PREFIX + randomId(32);
-  await store.setMeta(KEY, sha256Hex(token));
+  return { token, hash: sha256Hex(token) };
+}
+
+/** Replaces the token (the previous one stops working) and returns the new one. */
+async function issueOperatorToken(store: Store): Promise<string> {
+  const { token, hash } = mintOperatorToken();
+  await store.setMeta(KEY, hash);
   return token;
 }
 

@@ -20,7 +20,7 @@ import { clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
 import { startTimers } from "./timers.ts";
-import { ensureOperatorToken, issueOperatorToken } from "./operator.ts";
+import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
 import { secured } from "./dashboard-assets.ts";
 
@@ -58,17 +58,18 @@ export async function checkStore(config: BrokerConfig): Promise<{ writable: bool
  *  (`claudemesh admin token`). Safe while a broker runs on it: SQLite serialises the write, and
  *  the running broker reads the token's hash on every check, so the old token stops at once. */
 export async function rotateOperatorToken(config: BrokerConfig): Promise<string> {
-  const { openSqliteStore, DEFAULT_DB_FILE } = await import("../store/sqlite/store.ts");
+  const { DEFAULT_DB_FILE } = await import("../store/sqlite/store.ts");
+  const { setFileMeta } = await import("../store/sqlite/data-file.ts");
+  const path = `${config.dataDir}/${DEFAULT_DB_FILE}`;
   // Never create a database here: a mistyped --data-dir should say so, not mint a token for nothing.
-  if (!(await Bun.file(`${config.dataDir}/${DEFAULT_DB_FILE}`).exists())) {
+  if (!(await Bun.file(path).exists())) {
     throw new MeshError("not_found", `No broker database in ${config.dataDir}. Pass the --data-dir your broker uses (claudemesh serve --data-dir …).`);
   }
-  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
-  try {
-    return await issueOperatorToken(store);
-  } finally {
-    store.close();
-  }
+  // One row, written to the file directly: opening the store would migrate it and load its whole
+  // queue behind the running broker's back.
+  const { token, hash } = mintOperatorToken();
+  setFileMeta(path, OPERATOR_TOKEN_KEY, hash);
+  return token;
 }
 
 /** How long an ack without an id may wait for others to share its commit. Its messages stay

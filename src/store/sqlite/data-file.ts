@@ -83,13 +83,15 @@ export function inspectFile(path: string): FileInfo {
   }
 }
 
-/** Gives a database file that no broker has open a new epoch (broker_meta 'epoch'), in WAL mode
- *  like every broker database, and leaves no -wal/-shm behind (closing checkpoints them). */
-export function setFileEpoch(path: string, epoch: string): void {
+/** Sets one broker_meta row of an existing database file, in WAL mode like every broker database,
+ *  without migrating it or loading its queue: safe beside a running broker (SQLite serialises the
+ *  write; the broker reads such rows when it needs them). Throws if the file does not exist. */
+export function setFileMeta(path: string, key: string, value: string): void {
   const db = new Database(path, { create: false, readwrite: true, strict: true });
   try {
+    db.run("PRAGMA busy_timeout = 5000");
     db.run("PRAGMA journal_mode = WAL");
-    db.query("INSERT INTO broker_meta (key, value) VALUES ('epoch', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(epoch);
+    db.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
   } finally {
     db.close();
   }
