@@ -78,8 +78,4 @@ export class Batcher<In, Out> {
     });
     return this.running;
   }
-
-  get queued(): number {
-    return this.pending.length;
-  }
 }

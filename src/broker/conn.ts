@@ -1,6 +1,6 @@
 // One client connection and what the broker knows about it. Created unauthenticated; becomes
 // `ready` after a verified hello; `closed` once the socket is gone.
-import type { Role, Status } from "../protocol/fields.ts";
+import type { Role } from "../protocol/fields.ts";
 import type { Transport } from "./ws/transport.ts";
 import type { Member } from "../store/types.ts";
 
@@ -48,7 +48,6 @@ export class Conn {
   backlog = false;
   pumping = false;
   /** performance.now() of the last frame or pong from the client. */
-  lastActivityMs = performance.now();
   awaitingPong = false;
   helloTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -76,5 +75,3 @@ export class Conn {
     this.transport.close(code, reason);
   }
 }
-
-export type PresenceState = { status: Status; summary: string };

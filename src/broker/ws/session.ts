@@ -13,7 +13,7 @@ import { authenticateHello, authenticateSessionHello } from "../auth.ts";
 import { HANDLERS } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
-import { pump } from "../delivery.ts";
+import { pump, wake } from "../delivery.ts";
 
 type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number };
 
@@ -33,7 +33,6 @@ export function onBinary(ctx: BrokerContext, conn: Conn): void {
 }
 
 export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
-  conn.lastActivityMs = performance.now();
   conn.awaitingPong = false;
   conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
   if (conn.queuedFrames > MAX_QUEUED_FRAMES) {
@@ -176,16 +175,12 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   if (!wasReady) return;
   ctx.metrics.connectionsActive.dec();
   ctx.hub.detach(conn);
-  // While draining, claims are left in place: the next start releases them all.
+  // While draining, claims are left alone: they end with the process.
   if (conn.inflight.size > 0 && !ctx.draining) {
     conn.inflight.clear();
     await ctx.store.releaseClaims(conn.id).catch((err) => ctx.log.error("releasing claims failed", { conn: conn.id, err }));
     // Another connection of the same identity may take over what this one held.
     const id = conn.identity!;
-    const p = ctx.hub.get(id.meshId, id.pubkey);
-    for (const c of p?.conns ?? []) {
-      c.backlog = true;
-      void pump(ctx, c, p!);
-    }
+    wake(ctx, ctx.hub.get(id.meshId, id.pubkey));
   }
 }

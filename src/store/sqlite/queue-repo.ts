@@ -68,7 +68,7 @@ export class QueueRepo {
       const mark = this.db.query("UPDATE messages SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL");
       for (const seq of delivered) mark.run(nowMs, seq);
     });
-    for (const e of removed) this.index.markDelivered(e.seq);
+    for (const seq of delivered) this.index.markDelivered(seq);
     this.index.remove(removed);
     return counts;
   }
