@@ -105,3 +105,36 @@ describe("QueueIndex de-duplication keys", () => {
     expect(index.candidates(42)).toEqual([]);
   });
 });
+
+describe("queue index details", () => {
+  test("expired entries are neither handed out nor counted before the sweep removes them", async () => {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const box = pubkey();
+    await store.commitSends([directMessage(owner, [box], { expiresAt: Date.now() - 1 })], 0);
+    expect(await store.claim(mesh.id, [box], { conn: "c", limit: 10 })).toEqual([]);
+    expect(await store.pendingCount(mesh.id, [box])).toBe(0);
+    expect(await store.queueDepth({ meshId: mesh.id, pubkey: box })).toBe(1); // counted for quotas until swept
+  });
+
+  test("a broadcast whose copies all expire unacked is reported once; an id acked twice counts once", async () => {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const [a, b] = [pubkey(), pubkey()];
+    const t0 = Date.now();
+    const [both] = await store.commitSends([directMessage(owner, [a, b], { kind: "broadcast", target: "*", expiresAt: t0 + 1000 })], 0);
+    const [one] = await store.commitSends([directMessage(owner, [a])], 0);
+    expect(await store.ack(mesh.id, [a], [one!.message.id, one!.message.id], t0)).toBe(1);
+    expect((await store.sweep(t0 + 2000, 60_000)).expiredMessages.map((m) => m.id)).toEqual([both!.message.id]);
+  });
+
+  test("an acked entry leaves its connection's claims", async () => {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const box = pubkey();
+    const [m] = await store.commitSends([directMessage(owner, [box])], 0);
+    expect(await store.claim(mesh.id, [box], { conn: "c", limit: 10 })).toHaveLength(1);
+    await store.ack(mesh.id, [box], [m!.message.id], Date.now());
+    expect(await store.releaseClaims("c")).toBe(0);
+  });
+});
