@@ -33,12 +33,10 @@ export type AdmittedMessage = {
   createdAt: number;
   /** Topic messages are history: trimmed by offset, never by the dedup window. */
   topic: boolean;
-  /** Its sender is told if every entry expires undelivered (false for system notices). */
-  notify: boolean;
 };
 
 /** A message some mailbox still holds. */
-type Pending = { count: number; delivered: boolean; notify: boolean };
+type Pending = { count: number; delivered: boolean };
 
 /** A deleted message row's de-duplication key, as DELETE … RETURNING gives it. */
 export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string };
@@ -91,17 +89,17 @@ export class QueueIndex {
     // Rows bring a fresh copy of every mesh id and mailbox key; entries share one of each.
     const interned = new Map<string, string>();
     const intern = (v: string) => interned.get(v) ?? (interned.set(v, v), v);
-    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, notify: number];
+    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number];
     pages<QueueRow>(
       db,
       `SELECT q.message_seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
-              m.delivered_at IS NOT NULL, m.kind != 'system'
+              m.delivered_at IS NOT NULL
        FROM queue q JOIN messages m ON m.seq = q.message_seq
        WHERE (q.message_seq, q.mesh_id, q.recipient) > (?, ?, ?) ORDER BY q.message_seq, q.mesh_id, q.recipient LIMIT ?`,
       [-1, "", ""],
       (r) => [r[0], r[2], r[3]],
-      ([seq, id, meshId, recipient, priority, expiresAt, delivered, notify]) => {
-        index.addEntry(seq, id, intern(meshId), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null }, notify === 1);
+      ([seq, id, meshId, recipient, priority, expiresAt, delivered]) => {
+        index.addEntry(seq, id, intern(meshId), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null });
         if (delivered === 1) index.pending.get(seq)!.delivered = true;
       },
     );
@@ -130,7 +128,7 @@ export class QueueIndex {
   /** Records a committed message (`key` from keyOf) and its queue entries. */
   admit(m: AdmittedMessage, key: number, entries: readonly NewEntry[]): void {
     this.remember(m.seq, key, m.createdAt, m.topic);
-    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, e, m.notify);
+    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, e);
   }
 
   entry(meshId: string, recipient: string, messageId: string): QueueEntry | undefined {
@@ -188,10 +186,8 @@ export class QueueIndex {
     return left;
   }
 
-  /** Removes committed deletions of entries. Returns the messages whose last entry this removed
-   *  and that no recipient ever acked, if their senders are to be told (expiry notices). */
-  remove(entries: Iterable<QueueEntry>): number[] {
-    const undelivered: number[] = [];
+  /** Removes committed deletions of entries. */
+  remove(entries: Iterable<QueueEntry>): void {
     for (const e of entries) {
       const mesh = this.meshes.get(e.meshId);
       const box = mesh?.get(e.recipient);
@@ -201,12 +197,8 @@ export class QueueIndex {
       if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
       this.entries--;
       const p = this.pending.get(e.seq)!;
-      if (--p.count === 0) {
-        this.pending.delete(e.seq);
-        if (p.notify && !p.delivered) undelivered.push(e.seq);
-      }
+      if (--p.count === 0) this.pending.delete(e.seq);
     }
-    return undelivered;
   }
 
   /** Entries expired at `now`, claimed or not. */
@@ -287,7 +279,7 @@ export class QueueIndex {
     return this.meshes.get(meshId)?.get(recipient);
   }
 
-  private addEntry(seq: number, id: string, meshId: string, e: NewEntry, notify: boolean): void {
+  private addEntry(seq: number, id: string, meshId: string, e: NewEntry): void {
     let mesh = this.meshes.get(meshId);
     if (!mesh) this.meshes.set(meshId, (mesh = new Map()));
     let box = mesh.get(e.recipient);
@@ -298,7 +290,7 @@ export class QueueIndex {
     this.entries++;
     const p = this.pending.get(seq);
     if (p) p.count++;
-    else this.pending.set(seq, { count: 1, delivered: false, notify });
+    else this.pending.set(seq, { count: 1, delivered: false });
     if (e.claimedBy !== null) this.claimOne(entry, e.claimedBy);
   }
 

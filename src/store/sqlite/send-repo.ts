@@ -97,7 +97,6 @@ export class SendRepo {
         clientMessageId: m.clientMessageId,
         createdAt: message.createdAt,
         topic: topic !== null,
-        notify: m.kind !== "system",
       },
       key,
       entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),
