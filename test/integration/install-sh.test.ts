@@ -146,7 +146,7 @@ describe("bun run release", () => {
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: rel("0.9.0") });
     expect(check.exitCode).toBe(0);
     expect(check.stdout.toString().trim().split("\n").sort()).toEqual([`claudemesh-${native.name}: OK`, "claudemesh.service: OK", "install.sh: OK"]);
-  });
+  }, 60_000);
 });
 
 describe("install.sh", () => {
