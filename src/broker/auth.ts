@@ -1,7 +1,8 @@
 // Hello verification, in the seeds' order (DESIGN.md §3): timestamp skew → key/signature shape →
 // signature → active membership. Then the replay check: a signature is accepted once, so a
 // captured hello is useless even inside the skew window. Each failure throws MeshError whose
-// code becomes the 1008 close reason.
+// code becomes the 1008 close reason. The skew window and the replay rule are exported: signed
+// HTTP requests and invite claims pass the very same ones (DESIGN.md §2).
 import { helloCanonical, sessionHelloCanonical, attestationCanonical } from "../protocol/canonical.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { HelloFrame, SessionHelloFrame, AttestationFields } from "../protocol/frames.ts";
@@ -17,8 +18,11 @@ export function checkVersion(f: { protocolVersion?: number }): void {
   }
 }
 
-function checkSkew(timestamp: number, now: number): void {
-  if (Math.abs(now - timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew", `Hello timestamp is ${Math.round((timestamp - now) / 1000)} s from the broker clock (limit ±60 s).`);
+/** Throws timestamp_skew unless `timestamp` (ms) is within ±HELLO_SKEW_MS of `now`. Every signed
+ *  thing a key presents (hello, HTTP request, invite claim) passes this one window; `subject`
+ *  names it in the message ("Hello", "Request"). */
+export function checkSkew(timestamp: number, now: number, subject: string): void {
+  if (Math.abs(now - timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew", `${subject} timestamp is ${Math.round((timestamp - now) / 1000)} s from the broker clock (limit ±60 s).`);
 }
 
 async function activeMember(store: Store, meshId: string, pubkey: string, memberId: string): Promise<Member> {
@@ -28,21 +32,24 @@ async function activeMember(store: Store, meshId: string, pubkey: string, member
   return member;
 }
 
-async function consumeSignature(store: Store, signature: string, timestamp: number): Promise<void> {
-  // Kept until the hello could no longer pass the skew check anyway.
+/** Accepts a signature over `timestamp` once: records it, or throws replayed if it was recorded
+ *  before. Call it last, after every other check passed, so a refused attempt records nothing.
+ *  `subject` names what was signed in the message ("hello", "request"). */
+export async function consumeSignature(store: Store, signature: string, timestamp: number, subject: string): Promise<void> {
+  // Kept until the signature could no longer pass checkSkew anyway.
   if (!(await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000))) {
-    throw new MeshError("replayed", "This hello was already used; sign a fresh one.");
+    throw new MeshError("replayed", `This ${subject} was already used; sign a fresh one.`);
   }
 }
 
 /** Verifies a member hello; returns the connection identity. */
 export async function authenticateHello(store: Store, f: HelloFrame, now: number): Promise<Identity> {
   checkVersion(f);
-  checkSkew(f.timestamp, now);
+  checkSkew(f.timestamp, now, "Hello");
   if (!isPubkeyHex(f.pubkey) || !isSignatureHex(f.signature)) throw new MeshError("malformed", "pubkey must be 64 lowercase hex and signature 128 lowercase hex.");
   if (!verifyDetached(f.signature, helloCanonical(f.meshId, f.memberId, f.pubkey, f.timestamp), f.pubkey)) throw new MeshError("bad_signature");
   const member = await activeMember(store, f.meshId, f.pubkey, f.memberId);
-  await consumeSignature(store, f.signature, f.timestamp);
+  await consumeSignature(store, f.signature, f.timestamp, "hello");
   return memberIdentity(member);
 }
 
@@ -57,7 +64,7 @@ export function checkAttestation(a: AttestationFields, parentPubkey: string, ses
 /** Verifies a session hello and its attestation; returns the connection identity. */
 export async function authenticateSessionHello(store: Store, f: SessionHelloFrame, now: number): Promise<Identity> {
   checkVersion(f);
-  checkSkew(f.timestamp, now);
+  checkSkew(f.timestamp, now, "Hello");
   if (!isPubkeyHex(f.parentMemberPubkey) || !isPubkeyHex(f.sessionPubkey) || !isSignatureHex(f.signature)) {
     throw new MeshError("malformed", "Keys must be 64 lowercase hex and the signature 128 lowercase hex.");
   }
@@ -67,7 +74,7 @@ export async function authenticateSessionHello(store: Store, f: SessionHelloFram
   }
   const member = await activeMember(store, f.meshId, f.parentMemberPubkey, f.parentMemberId);
   if (f.sessionPubkey === member.pubkey) throw new MeshError("malformed", "A session key must differ from its member key.");
-  await consumeSignature(store, f.signature, f.timestamp);
+  await consumeSignature(store, f.signature, f.timestamp, "hello");
   const label = f.displayName ?? `${member.displayName}/${f.cwd.split(/[\\/]/).filter(Boolean).pop() ?? f.sessionId.slice(0, 8)}`;
   return {
     meshId: f.meshId,

@@ -2,11 +2,11 @@
 // API reference, signed mesh creation, and the authenticated hook.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { addMember, connect, createInvite, createTestMesh } from "../helpers/mesh.ts";
 import { createMesh, signedPost } from "../../src/client/http.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
 import { sha256Hex } from "../../src/crypto/hash.ts";
-import { requestCanonical } from "../../src/protocol/canonical.ts";
+import { inviteClaimCanonical, requestCanonical } from "../../src/protocol/canonical.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 describe("operations endpoints", () => {
@@ -76,20 +76,51 @@ describe("mesh creation", () => {
   });
 });
 
-test("a captured signed request cannot be replayed", async () => {
-  await using b = await startBroker();
-  const owner = generateSigningKeypair();
-  const body = JSON.stringify({ meshId: "mesh-id-0003", slug: "replay", name: "R", ownerPubkey: owner.publicKey, ownerDisplayName: "o" });
-  const ts = Date.now();
-  const headers = {
-    "content-type": "application/json",
-    "x-claudemesh-pubkey": owner.publicKey,
-    "x-claudemesh-timestamp": String(ts),
-    "x-claudemesh-signature": signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(body)), owner.secretKey),
-  };
-  const first = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body });
-  const again = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body });
-  expect([first.status, again.status, (await again.json()).error.code]).toEqual([201, 401, "replayed"]);
+// Signed requests and invite claims pass the hello's skew window and replay rule (src/broker/auth.ts).
+describe("skew window and replay rule", () => {
+  const answer = async (r: Response) => ({ status: r.status, code: r.ok ? null : (await r.json()).error.code });
+
+  test("a signed request outside ±60 s is refused; a captured one cannot be replayed", async () => {
+    await using b = await startBroker();
+    const owner = generateSigningKeypair();
+    const body = JSON.stringify({ meshId: "mesh-id-0003", slug: "replay", name: "R", ownerPubkey: owner.publicKey, ownerDisplayName: "o" });
+    const post = (ts: number) => {
+      const headers = {
+        "content-type": "application/json",
+        "x-claudemesh-pubkey": owner.publicKey,
+        "x-claudemesh-timestamp": String(ts),
+        "x-claudemesh-signature": signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(body)), owner.secretKey),
+      };
+      return fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body });
+    };
+    const ts = Date.now();
+    const answers = [await post(ts - 61_000), await post(ts + 61_000), await post(ts), await post(ts)];
+    expect(await Promise.all(answers.map(answer))).toEqual([
+      { status: 401, code: "timestamp_skew" },
+      { status: 401, code: "timestamp_skew" },
+      { status: 201, code: null },
+      { status: 401, code: "replayed" },
+    ]);
+  });
+
+  test("an invite claim outside ±60 s is refused; a captured one cannot be replayed", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const inv = await createInvite(b.url, owner, { maxUses: 3 });
+    const joiner = generateSigningKeypair();
+    const claim = (ts: number) => {
+      const canonical = inviteClaimCanonical(inv.inviteId, joiner.publicKey, ts);
+      const body = { meshId: inv.meshId, pubkey: joiner.publicKey, displayName: "j", timestamp: ts, inviteSignature: signDetached(canonical, inv.inviteKeys.secretKey), signature: signDetached(canonical, joiner.secretKey) };
+      return fetch(`${b.url}/v1/invites/${inv.inviteId}/claim`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    };
+    const ts = Date.now();
+    const answers = [await claim(ts - 61_000), await claim(ts), await claim(ts)];
+    expect(await Promise.all(answers.map(answer))).toEqual([
+      { status: 401, code: "timestamp_skew" },
+      { status: 201, code: null },
+      { status: 401, code: "replayed" },
+    ]);
+  });
 });
 
 describe("status hook", () => {

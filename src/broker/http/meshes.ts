@@ -4,10 +4,10 @@ import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import { ClaimInviteBody, CreateMeshBody } from "../../protocol/http-bodies.ts";
 import { inviteClaimCanonical } from "../../protocol/canonical.ts";
-import { HELLO_SKEW_MS } from "../../protocol/limits.ts";
 import { verifyDetached } from "../../crypto/sign.ts";
 import { randomId } from "../../crypto/hash.ts";
 import type { BrokerContext } from "../context.ts";
+import { checkSkew, consumeSignature } from "../auth.ts";
 import { verifySignedRequest } from "./signed-request.ts";
 import { memberInfo } from "../handlers/admin.ts";
 
@@ -33,13 +33,13 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
       "/v1/invites/:inviteId/claim",
       async ({ body, params, set }) => {
         const now = ctx.now();
-        if (Math.abs(now - body.timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew");
+        checkSkew(body.timestamp, now, "Invite claim");
         const invite = await ctx.store.getInvite(params.inviteId);
         if (!invite || invite.meshId !== body.meshId) throw new MeshError("invite_not_found");
         const canonical = inviteClaimCanonical(invite.id, body.pubkey, body.timestamp);
         if (!verifyDetached(body.inviteSignature, canonical, invite.invitePubkey)) throw new MeshError("bad_invite", "The claim is not signed by the invite's key: the link is wrong or altered.");
         if (!verifyDetached(body.signature, canonical, body.pubkey)) throw new MeshError("bad_signature", "The claim is not signed by the key being enrolled.");
-        if (!(await ctx.store.rememberSignature(body.signature, body.timestamp + HELLO_SKEW_MS + 1000))) throw new MeshError("replayed");
+        await consumeSignature(ctx.store, body.signature, body.timestamp, "invite claim");
         const { member, keysBlob } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName } });
         ctx.roster.invalidate(invite.meshId);
         ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });

@@ -3,10 +3,10 @@
 // X-Claudemesh-Timestamp and X-Claudemesh-Signature. Same skew window and replay rule as hello.
 import { requestCanonical } from "../../protocol/canonical.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import { HELLO_SKEW_MS } from "../../protocol/limits.ts";
 import { sha256Hex } from "../../crypto/hash.ts";
 import { isPubkeyHex, isSignatureHex, verifyDetached } from "../../crypto/sign.ts";
 import type { Store } from "../../store/types.ts";
+import { checkSkew, consumeSignature } from "../auth.ts";
 
 export const SIGNED_HEADERS = { pubkey: "x-claudemesh-pubkey", timestamp: "x-claudemesh-timestamp", signature: "x-claudemesh-signature" } as const;
 
@@ -18,9 +18,9 @@ export async function verifySignedRequest(store: Store, req: { method: string; p
   if (!pubkey && !signature) throw new MeshError("unauthorized", "This route needs a signed request (X-Claudemesh-Pubkey, -Timestamp, -Signature).");
   const timestamp = /^\d{1,16}$/.test(tsText) ? Number(tsText) : NaN;
   if (!Number.isSafeInteger(timestamp)) throw new MeshError("malformed", "X-Claudemesh-Timestamp must be milliseconds since the epoch.");
-  if (Math.abs(now - timestamp) > HELLO_SKEW_MS) throw new MeshError("timestamp_skew");
+  checkSkew(timestamp, now, "Request");
   if (!isPubkeyHex(pubkey) || !isSignatureHex(signature)) throw new MeshError("malformed", "Signed-request headers: pubkey 64 hex, signature 128 hex.");
   if (!verifyDetached(signature, requestCanonical(req.method, req.path, timestamp, sha256Hex(req.body)), pubkey)) throw new MeshError("bad_signature");
-  if (!(await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000))) throw new MeshError("replayed");
+  await consumeSignature(store, signature, timestamp, "request");
   return pubkey;
 }
