@@ -14,8 +14,13 @@ import { DEFAULT_CAPS } from "../grants.ts";
 /** Longest an invite may stay valid. */
 const MAX_INVITE_LIFETIME_S = 365 * 86_400;
 
+/** Whether a member (or a connection's identity) may administer its mesh. */
+export const isAdmin = (who: Pick<Identity, "role">): boolean => who.role === "owner" || who.role === "admin";
+
+/** Throws forbidden unless the caller is the mesh owner or an admin. The one admin check: the
+ *  dashboard runs these same handlers, so it needs no check of its own. */
 function requireAdmin(id: Identity): void {
-  if (id.role !== "owner" && id.role !== "admin") throw new MeshError("forbidden", "Only the mesh owner or an admin can do this.");
+  if (!isAdmin(id)) throw new MeshError("forbidden", "Only the mesh owner or an admin can do this.");
 }
 
 export const memberInfo = (m: Member): MemberInfo => ({

@@ -32,13 +32,6 @@ export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Req
   return { member, conn, sessionExpiresAt: session.expiresAt };
 }
 
-export const isAdmin = (m: Member) => m.role === "owner" || m.role === "admin";
-
-/** Throws forbidden unless the viewer is the mesh owner or an admin. */
-export function requireAdmin(v: Viewer): void {
-  if (!isAdmin(v.member)) throw new MeshError("forbidden", "Only the mesh owner or an admin can do this.");
-}
-
 /** Checks the operator credential: the cookie's session (opened with the token still current) or
  *  a Bearer token. Throws unauthorized otherwise. */
 export async function requireOperator(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<void> {

@@ -1,12 +1,13 @@
 // Invites from the dashboard, for owners and admins. The page signs each invite with the member
 // key and seals the mesh keys with the link's secret, as `claudemesh invite` does; the broker runs
-// the very handlers of the invite_create / invite_list / invite_revoke frames.
+// the very handlers of the invite_create / invite_list / invite_revoke frames, which also make the
+// owner/admin check.
 import { Elysia } from "elysia";
 import { DashboardInviteBody } from "../../protocol/http-bodies.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { handleInviteCreate, handleInviteList, handleInviteRevoke } from "../handlers/admin.ts";
-import { requireAdmin, requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+import { requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 
@@ -16,7 +17,6 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/invites",
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
-        requireAdmin(v);
         return handleInviteList(ctx, v.conn);
       },
       { detail: { summary: "The mesh's invites with uses left (owner/admin)", tags } },
@@ -26,7 +26,6 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ body, request, set }) => {
         requireSameOrigin(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
-        requireAdmin(v);
         const result = await handleInviteCreate(ctx, v.conn, { type: "invite_create", id: "dashboard", ...body });
         set.status = 201;
         return result;
@@ -38,7 +37,6 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ params, request }) => {
         requireSameOrigin(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
-        requireAdmin(v);
         return handleInviteRevoke(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
       },
       { detail: { summary: "Revoke an invite (owner/admin)", tags } },

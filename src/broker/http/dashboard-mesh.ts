@@ -8,9 +8,9 @@ import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { SAMPLE_INTERVAL_MS } from "../dashboard-samples.ts";
 import { DEFAULT_CAPS } from "../grants.ts";
-import { memberInfo } from "../handlers/admin.ts";
+import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { handleListPeers } from "../handlers/presence.ts";
-import { isAdmin, requireOperator, viewerOf } from "./dashboard-auth.ts";
+import { requireOperator, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 /** Most audit entries a page shows (the verification covers the whole chain). */

@@ -8,8 +8,8 @@ import type { Dashboard } from "../dashboard-state.ts";
 import { verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
-import { memberInfo } from "../handlers/admin.ts";
-import { isAdmin, isHttps, operatorTokenHash, requireOperator, requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+import { isAdmin, memberInfo } from "../handlers/admin.ts";
+import { isHttps, operatorTokenHash, requireOperator, requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 const ttlS = SESSION_TTL_MS / 1000;
