@@ -62,14 +62,13 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown 
       throw bad("expected a comma-separated list");
     case "int":
     case "duration": {
-      let n: number;
+      let n: number | null;
       if (typeof raw === "number") n = raw;
-      else if (typeof raw === "string" && /^\d+$/.test(raw.trim())) n = Number(raw.trim());
-      else if (kind.type === "duration" && typeof raw === "string") {
-        const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(raw.trim());
-        if (!m) throw bad("expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d");
-        n = Math.round(Number(m[1]) * UNITS[m[2]!]!);
-      } else throw bad("expected an integer");
+      else if (typeof raw === "string" && kind.type === "duration") {
+        n = parseDurationMs(raw);
+        if (n === null) throw bad("expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d");
+      } else if (typeof raw === "string" && /^\d+$/.test(raw.trim())) n = Number(raw.trim());
+      else throw bad("expected an integer");
       if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(`must be an integer in [${kind.min}, ${kind.max}]`);
       return n;
     }

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadBrokerConfig } from "../../src/config/load.ts";
+import { ConfigError, loadBrokerConfig, parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
 
 describe("broker config", () => {
@@ -36,6 +36,14 @@ describe("broker config", () => {
   ])("invalid values are refused with the key and source (%#)", (src, msg) => {
     expect(() => loadBrokerConfig(src as never)).toThrow(ConfigError);
     expect(() => loadBrokerConfig(src as never)).toThrow(msg);
+  });
+
+  test("durations: plain milliseconds or a number with a unit; integers take digits only", () => {
+    const c = loadBrokerConfig({ env: { CLAUDEMESH_HELLO_TIMEOUT: " 500ms ", CLAUDEMESH_PING_INTERVAL: "1.5m", CLAUDEMESH_PRESENCE_GRACE: "90000", CLAUDEMESH_DEDUP_WINDOW: "2h", CLAUDEMESH_QUEUE_QUOTA: " 42 " }, flags: { drainTimeout: 30 } });
+    expect({ h: c.helloTimeout, p: c.pingInterval, g: c.presenceGrace, d: c.dedupWindow, q: c.queueQuota, t: c.drainTimeout }).toEqual({ h: 500, p: 90_000, g: 90_000, d: 7_200_000, q: 42, t: 30 });
+    expect(() => loadBrokerConfig({ env: { CLAUDEMESH_HELLO_TIMEOUT: "5w" } })).toThrow("helloTimeout from CLAUDEMESH_HELLO_TIMEOUT: expected milliseconds or a duration");
+    expect(() => loadBrokerConfig({ env: { CLAUDEMESH_QUEUE_QUOTA: "5m" } })).toThrow("queueQuota from CLAUDEMESH_QUEUE_QUOTA: expected an integer");
+    expect([parseDurationMs("7d"), parseDurationMs("250"), parseDurationMs("0.5s"), parseDurationMs("soon"), parseDurationMs("-5s")]).toEqual([604_800_000, 250, 500, null, null]);
   });
 
   test("a config file with an unknown key is refused", () => {
