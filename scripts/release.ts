@@ -16,8 +16,10 @@ import { missingFormulaAssets, parseSums, renderFormula } from "./formula.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
-/** The flags of scripts/build.ts (test/unit/release.test.ts keeps the two in step). */
-export const BUILD_FLAGS = ["--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+/** The compile flags of every build, `bun run build` and each release target alike.
+ *  --format=esm is required with --bytecode; the two --no-compile-autoload flags stop the binary
+ *  from reading .env / bunfig.toml from whatever directory a user runs it in. */
+export const BUILD_FLAGS: readonly string[] = ["--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
 
 export type Target = { name: string; os: "linux" | "darwin"; arch: "x64" | "arm64"; variant: "" | "baseline" | "musl" };
 
