@@ -2,15 +2,14 @@
 // the sender's member key first, then for the sender's session key. No entry → the defaults;
 // an entry → exactly its caps; an empty entry → blocked.
 import { ALL_CAPS, type Cap } from "../protocol/fields.ts";
+import type { Grant } from "../store/types.ts";
 
 export const DEFAULT_CAPS: readonly Cap[] = ALL_CAPS;
 
-export type GrantRow = { recipientMemberId: string; senderPubkey: string; caps: Cap[] };
-
 /** Capabilities `recipientMemberId` gives to a sender identified by its member key and, for a
  *  session, its session key. */
-export function effectiveCaps(rows: readonly GrantRow[], recipientMemberId: string, senderMemberPubkey: string, senderSessionPubkey: string | null): readonly Cap[] {
-  let sessionRow: GrantRow | undefined;
+export function effectiveCaps(rows: readonly Grant[], recipientMemberId: string, senderMemberPubkey: string, senderSessionPubkey: string | null): readonly Cap[] {
+  let sessionRow: Grant | undefined;
   for (const r of rows) {
     if (r.recipientMemberId !== recipientMemberId) continue;
     if (r.senderPubkey === senderMemberPubkey) return r.caps;
