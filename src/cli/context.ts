@@ -45,6 +45,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         credentials: { kind: "member", meshId: mesh.meshId, memberId: mesh.memberId, keys: { publicKey: mesh.publicKey, secretKey: mesh.secretKey } },
         where: { sessionId: `cli-${process.pid}`, pid: process.pid, cwd: process.cwd(), hostname: hostname(), receive: opts.receive ?? "pull" },
         reconnect: opts.reconnect ?? false,
+        // A command run by a person or a script reports an unreachable broker at once (exit 6)
+        // instead of waiting for it; only the MCP server waits for its broker to appear.
+        firstConnect: "fail",
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       });

@@ -5,7 +5,10 @@
 //   after the next hello_ack, in order; `send` requests in flight when the socket drops are sent
 //   again (safe: the broker de-duplicates by clientMessageId); other in-flight requests reject
 //   with `unavailable` because they may or may not have taken effect;
-// - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes.
+// - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes;
+// - whether a failed *first* connect is retried is the caller's explicit choice (`firstConnect`):
+//   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
+//   broker to appear.
 import { decodeServerFrame } from "../protocol/codec.ts";
 import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
 import { ERRORS, MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
@@ -22,7 +25,13 @@ export type ClientOptions = {
   url: string;
   credentials: Credentials;
   where: Whereabouts;
+  /** Reconnect after a connection that was open drops (default true). */
   reconnect?: boolean;
+  /** What a failure before the first hello_ack does. "fail" (default): connect() rejects at once
+   *  with the reason (CLI commands). "retry": it is retried with the reconnect backoff and connect()
+   *  settles only when a hello is acked or the broker refuses for good (the MCP server, which may
+   *  start before its broker). Refusals that are never retried (bad keys, kicked) reject either way. */
+  firstConnect?: "fail" | "retry";
   requestTimeoutMs?: number;
   /** Most requests waiting while disconnected. */
   maxQueued?: number;
@@ -67,6 +76,7 @@ export class BrokerClient {
   }
 
   private open(): void {
+    if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
     const ws = new WebSocket(wsUrl(this.opts.url));
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where)));
@@ -114,9 +124,12 @@ export class BrokerClient {
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = null;
-    const wasOpen = this.state === "open";
-    const retry = this.opts.reconnect !== false && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && ERRORS[r].retryable) && (wasOpen || this.opened === null);
-    if (this.opened) {
+    // `opened` is set from connect() until the first hello_ack: a failure before then is a failed
+    // first connect, retried only if the caller asked for it.
+    const first = this.opened !== null;
+    const wanted = first ? this.opts.firstConnect === "retry" : this.opts.reconnect !== false;
+    const retry = wanted && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && ERRORS[r].retryable);
+    if (this.opened && !retry) {
       const why = code === 1006 ? `Cannot reach the broker at ${wsUrl(this.opts.url)} (is it running, and is the URL right?).` : `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
       this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${new MeshError(reason).message}`) : new MeshError("unavailable", why));
       this.opened = null;
@@ -215,12 +228,16 @@ export class BrokerClient {
     return this.request("ack", { messageIds: [...ids] });
   }
 
-  /** Closes for good (no reconnect). Pending requests reject with `unavailable`. */
+  /** Closes for good (no reconnect). Acks not sent yet go out first; pending requests, and a
+   *  connect() still waiting for its first hello_ack, reject with `unavailable`. */
   close(code = CloseCode.normal, reason = "client closed"): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.attestTimer) clearTimeout(this.attestTimer);
+    this.flushAcks();
     const ws = this.ws;
     this.setState("closed", { code, reason });
+    this.opened?.reject(new MeshError("unavailable", "The client was closed before it connected."));
+    this.opened = null;
     for (const p of [...this.pending.values(), ...this.queued.splice(0)]) {
       if (p.timer) clearTimeout(p.timer);
       p.reject(new MeshError("unavailable", "The client was closed."));

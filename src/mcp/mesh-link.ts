@@ -65,6 +65,9 @@ export class MeshLink {
       credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
       reconnect: true,
+      // Claude Code may start this server before the broker is up (a laptop waking, a VPS
+      // rebooting): keep trying with the backoff rather than leave the mesh dead for the session.
+      firstConnect: "retry",
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
@@ -88,7 +91,8 @@ export class MeshLink {
     return this.entry.slug;
   }
 
-  /** Connects; on failure keeps retrying in the background (the tools report the state). */
+  /** Connects, retrying with backoff until the broker answers (the tools report the state
+   *  meanwhile); settles when connected, or when the broker refuses for good (logged). */
   async start(): Promise<void> {
     try {
       await this.client.connect();

@@ -32,6 +32,39 @@ describe("client library", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
+  test("a failed first connect rejects at once by default, and is retried with firstConnect: retry", async () => {
+    const dir = tempDir();
+    const first = await startBroker({}, { dataDir: dir });
+    const port = first.port;
+    const { owner } = await createTestMesh(first.url);
+    await first.stop();
+    const started = performance.now();
+    await expect(connect(first.url, owner)).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("Cannot reach the broker") });
+    expect(performance.now() - started).toBeLessThan(2000);
+
+    const states: string[] = [];
+    const waiting = connect(first.url, owner, {}, { firstConnect: "retry", random: () => 0, onState: (s) => states.push(s) });
+    while (!states.includes("reconnecting")) await Bun.sleep(20);
+    await using again = await startBroker({ port }, { dataDir: dir });
+    const peer = await waiting;
+    expect({ state: peer.client.state, states: [...new Set(states)] }).toEqual({ state: "open", states: ["reconnecting", "open"] });
+    peer.close();
+  });
+
+  test("close() settles a first connect that is still retrying", async () => {
+    const b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    await b.stop();
+    const client: BrokerClient = new BrokerClient({
+      url: b.url,
+      credentials: { kind: "member", meshId: owner.meshId, memberId: owner.memberId, keys: owner.keys },
+      where: { sessionId: "retrying-1", pid: 1, cwd: "/" },
+      firstConnect: "retry",
+      onState: (s) => s === "reconnecting" && client.close(),
+    });
+    await expect(client.connect()).rejects.toMatchObject({ code: "unavailable", message: "The client was closed before it connected." });
+  });
+
   test("a full outbound queue refuses at once instead of growing", async () => {
     const b = await startBroker();
     const { owner } = await createTestMesh(b.url);
