@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 
 describe("direct messages", () => {
   test("hello → send → push → ack; the sender's result names the stored message", async () => {
@@ -236,5 +237,25 @@ describe("presence", () => {
     const bobRow = peers.peers.find((p) => p.pubkey === bob.keys.publicKey)!;
     expect({ online: bobRow.online, summary: bobRow.summary, seen: bobRow.lastSeenAt !== null }).toEqual({ online: false, summary: "fixing /orders", seen: true });
     a.close();
+  });
+
+  test("list_peers names each member's groups, sorted; a session shows its member's", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const carol = await addMember(b.url, owner, "carol");
+    const [a, bb] = await Promise.all([connect(b.url, owner), connect(b.url, bob)]);
+    for (const group of ["backend", "api"]) await bb.client.request("group_join", { group });
+    await a.client.request("group_join", { group: "ops" });
+    const sessionKeys = generateSigningKeypair();
+    const s = await connect(b.url, bob, {}, { credentials: { kind: "session", meshId: bob.meshId, memberId: bob.memberId, memberKeys: bob.keys, sessionKeys } });
+    const { peers } = await a.client.request("list_peers", {});
+    expect(Object.fromEntries(peers.map((p) => [p.pubkey, p.groups]))).toEqual({
+      [owner.keys.publicKey]: ["ops"],
+      [bob.keys.publicKey]: ["api", "backend"],
+      [sessionKeys.publicKey]: ["api", "backend"],
+      [carol.keys.publicKey]: [],
+    });
+    for (const p of [a, bb, s]) p.close();
   });
 });

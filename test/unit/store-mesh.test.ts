@@ -171,6 +171,19 @@ describe("topics, groups, grants", () => {
     expect(await store.groupMembers(mesh.id, "ops")).toEqual([peer.id]);
   });
 
+  test("meshMemberGroups: every member's groups of one mesh in one call, as memberGroups gives them", async () => {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const [peer, idle, gone] = [await addMember(store, owner), await addMember(store, owner), await addMember(store, owner)];
+    const other = await seedMesh(store, "other");
+    for (const [group, m] of [["qa", owner], ["ops", owner], ["ops", peer], ["zz", gone]] as const) await store.joinGroup(mesh.id, group, m.id);
+    await store.joinGroup(other.mesh.id, "elsewhere", other.owner.id);
+    await store.revokeMember(mesh.id, gone.id, { actor: owner.id, ban: false, reason: null, self: false });
+    const all = await store.meshMemberGroups(mesh.id);
+    expect(all).toEqual(new Map([[owner.id, ["ops", "qa"]], [peer.id, ["ops"]]]));
+    for (const m of [owner, peer, idle, gone]) expect(all.get(m.id) ?? []).toEqual(await store.memberGroups(m.id));
+  });
+
   test("grants: upsert, delete with null, lookups with empty lists, audited", async () => {
     const store = await tmp.open();
     const { mesh, owner } = await seedMesh(store);

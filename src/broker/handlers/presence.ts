@@ -45,18 +45,17 @@ export async function handleSetSummary(ctx: BrokerContext, conn: Conn, f: Client
 
 export async function handleListPeers(ctx: BrokerContext, conn: Conn): Promise<Results["list_peers"]> {
   const meshId = conn.identity!.meshId;
-  const roster = await ctx.roster.get(meshId);
+  const [roster, groups] = await Promise.all([ctx.roster.get(meshId), ctx.store.meshMemberGroups(meshId)]);
+  const groupsOf = (memberId: string) => groups.get(memberId) ?? [];
   const peers: PeerInfo[] = [];
-  const groups = new Map<string, string[]>();
-  const groupsOf = async (memberId: string) => groups.get(memberId) ?? groups.set(memberId, await ctx.store.memberGroups(memberId)).get(memberId)!;
   for (const m of roster.members.values()) {
     const live = ctx.hub.get(meshId, m.pubkey);
-    peers.push(peerInfo("member", m.pubkey, m.id, m.pubkey, live?.identity.displayName ?? m.displayName, live, m, await groupsOf(m.id)));
+    peers.push(peerInfo("member", m.pubkey, m.id, m.pubkey, live?.identity.displayName ?? m.displayName, live, m, groupsOf(m.id)));
   }
   for (const s of roster.sessions.values()) {
     const owner = roster.members.get(s.memberId)!;
     const live = ctx.hub.get(meshId, s.pubkey);
-    peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, await groupsOf(owner.id)));
+    peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, groupsOf(owner.id)));
   }
   return { peers };
 }

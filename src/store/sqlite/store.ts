@@ -234,6 +234,9 @@ export class SqliteStore implements T.Store {
   async memberGroups(memberId: string) {
     return guard(() => this.groups.ofMember(memberId));
   }
+  async meshMemberGroups(meshId: string) {
+    return guard(() => this.members.groupsByMember(meshId));
+  }
 
   // Grants.
   async setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string) {
