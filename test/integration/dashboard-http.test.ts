@@ -183,6 +183,33 @@ describe("what a session may see and do", () => {
     expect(code(await call(b, "POST", "/v1/dashboard/login", { body: cross }))).toEqual({ status: 401, code: "bad_signature" });
   });
 
+  test("grants: an admin sees every active member's, by joining order then peer key; a member only their own", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const [bob, carol, dave] = [await addMember(b.url, owner, "bob"), await addMember(b.url, owner, "carol"), await addMember(b.url, owner, "dave")];
+    const stranger = generateSigningKeypair().publicKey;
+    const grant = async (m: TestMember, sets: [string, string[]][]) => {
+      const p = await connect(b.url, m);
+      for (const [peer, caps] of sets) await p.client.request("grant_set", { peer, caps: caps as never });
+      p.close();
+    };
+    await grant(carol, [[stranger, ["dm"]], [owner.keys.publicKey, []]]);
+    await grant(bob, [[carol.keys.publicKey, ["broadcast"]]]);
+    await grant(dave, [[owner.keys.publicKey, []]]);
+    const a = await connect(b.url, owner);
+    await a.client.request("member_revoke", { memberId: dave.memberId, ban: false });
+    a.close();
+    const row = (r: TestMember, peer: string, peerName: string | null, caps: string[]) => ({ recipient: r.memberId, recipientName: r.displayName, peer, peerName, caps });
+    const carolRows = [row(carol, owner.keys.publicKey, "alice", []), row(carol, stranger, null, ["dm"])].sort((x, y) => (x.peer < y.peer ? -1 : 1));
+    const byOwner = (await call(b, "GET", "/v1/dashboard/grants", { cookie: await session(b, owner) })).body;
+    expect({ admin: byOwner.admin, grants: byOwner.grants, removed: byOwner.removed.map((m: any) => m.memberId) }).toEqual({
+      admin: true,
+      grants: [row(bob, carol.keys.publicKey, "carol", ["broadcast"]), ...carolRows],
+      removed: [dave.memberId],
+    });
+    expect((await call(b, "GET", "/v1/dashboard/grants", { cookie: await session(b, carol) })).body.grants).toEqual(carolRows);
+  });
+
   test("invites: a member may not list, create or revoke; the owner may, with the frame's checks", async () => {
     await using b = await startBroker();
     const { mesh, owner } = await createTestMesh(b.url, "alice");

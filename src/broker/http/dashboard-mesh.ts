@@ -4,6 +4,7 @@
 import { Elysia } from "elysia";
 import { verifyChain } from "../../protocol/audit-chain.ts";
 import { MeshError } from "../../protocol/errors.ts";
+import type { Grant } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { SAMPLE_INTERVAL_MS } from "../dashboard-samples.ts";
@@ -15,6 +16,17 @@ import { requireOperator, viewerOf } from "./dashboard-auth.ts";
 const tags = ["dashboard"];
 /** Most audit entries a page shows (the verification covers the whole chain). */
 const AUDIT_PAGE = 200;
+
+/** Grants by recipient member id, each list ordered by sender key (as listGrants orders it). */
+function byRecipient(rows: readonly Grant[]): Map<string, Grant[]> {
+  const out = new Map<string, Grant[]>();
+  for (const g of [...rows].sort((x, y) => (x.senderPubkey < y.senderPubkey ? -1 : x.senderPubkey > y.senderPubkey ? 1 : 0))) {
+    const list = out.get(g.recipientMemberId);
+    if (list) list.push(g);
+    else out.set(g.recipientMemberId, [g]);
+  }
+  return out;
+}
 
 export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-mesh" })
@@ -49,12 +61,13 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/grants",
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
-        const members = await ctx.store.listMembers(v.member.meshId);
-        const names = new Map(members.map((m) => [m.pubkey, m.displayName]));
         // Owners and admins see every member's grants and the removals; members see their own.
         const admin = isAdmin(v.member);
+        const [members, rows] = await Promise.all([ctx.store.listMembers(v.member.meshId), admin ? ctx.store.meshGrants(v.member.meshId) : ctx.store.listGrants(v.member.id)]);
+        const names = new Map(members.map((m) => [m.pubkey, m.displayName]));
         const recipients = admin ? members.filter((m) => m.revokedAt === null) : [v.member];
-        const grants = (await Promise.all(recipients.map(async (r) => (await ctx.store.listGrants(r.id)).map((g) => ({ recipient: r.id, recipientName: r.displayName, peer: g.senderPubkey, peerName: names.get(g.senderPubkey) ?? null, caps: g.caps }))))).flat();
+        const of = byRecipient(rows);
+        const grants = recipients.flatMap((r) => (of.get(r.id) ?? []).map((g) => ({ recipient: r.id, recipientName: r.displayName, peer: g.senderPubkey, peerName: names.get(g.senderPubkey) ?? null, caps: g.caps })));
         const removed = admin ? members.filter((m) => m.revokedAt !== null).map(memberInfo) : [];
         return { admin, defaults: [...DEFAULT_CAPS], grants, removed };
       },
