@@ -10,7 +10,8 @@ import { ensurePrivateDir } from "../client/local/files.ts";
 
 export type IpcRequest =
   | { op: "pending"; limit?: number }
-  | { op: "seen"; ids: string[] }
+  /** ids: shown whole (now read); previewed: shown cut short (still unread, not shown again by hooks). */
+  | { op: "seen"; ids: string[]; previewed?: string[] }
   | { op: "wait"; timeoutMs: number }
   | { op: "status"; status: "idle" | "working" | "dnd" }
   | { op: "peers" }

@@ -15,6 +15,9 @@ export class Meshes {
   private readonly listeners = new Set<(m: Pending) => void>();
   /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
   private readonly asks = new Map<string, Pending>();
+  /** Unread messages a hook already showed cut short: mesh_inbox still returns them (whole), but
+   *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
+  private readonly previewed = new Set<string>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
     this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)) }));
@@ -52,12 +55,24 @@ export class Meshes {
     return this.links.flatMap((l) => l.peek()).sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /** Unread messages no hook has shown yet, oldest first (what hooks inject). */
+  unannounced(): Pending[] {
+    return this.pending().filter((m) => !this.previewed.has(m.messageId));
+  }
+
+  /** Records that a hook showed these unread messages cut short. */
+  markPreviewed(ids: readonly string[]): void {
+    const waiting = new Set(this.pending().map((m) => m.messageId));
+    for (const id of ids) if (waiting.has(id)) this.previewed.add(id);
+  }
+
   /** Marks these messages seen (acked to their brokers) and remembers them for replies. */
   markSeen(messages: readonly Pending[]): void {
     for (const m of messages) {
       const link = this.links.find((l) => l.slug === m.mesh);
       if (!link) continue;
       link.markSeen([m.messageId]);
+      this.previewed.delete(m.messageId);
       this.remember(link, m);
     }
   }

@@ -24,7 +24,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // The doorbell: best effort, never the delivery guarantee.
   meshes.onMessage((m) => {
     mcp.server
-      .notification({ method: "notifications/claude/channel", params: { content: frameMessage(m), meta: channelMeta(m) } } as never)
+      .notification({ method: "notifications/claude/channel", params: { content: frameMessage(m, "preview"), meta: channelMeta(m) } } as never)
       .catch((err) => opts.log.debug("channel notification failed", { err }));
   });
 
@@ -46,17 +46,20 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 async function handleHook(meshes: Meshes, req: IpcRequest): Promise<unknown> {
   switch (req.op) {
     case "pending":
-      return { messages: meshes.pending().slice(0, req.limit ?? 50), openAsks: meshes.openAsks() };
+      return { messages: meshes.unannounced().slice(0, req.limit ?? 50), openAsks: meshes.openAsks() };
     case "seen": {
       const ids = new Set(req.ids);
       meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)));
+      meshes.markPreviewed(req.previewed ?? []);
       return { ok: true };
     }
     case "wait": {
-      // For the asyncRewake hook: the framed messages it prints wake Claude, so they count as seen.
-      const ms = meshes.pending().length ? meshes.pending() : await nextMessages(meshes, req.timeoutMs);
+      // For the asyncRewake hook: the framed messages it prints wake Claude, so those shown whole
+      // count as seen; those shown cut short stay unread for mesh_inbox.
+      const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs);
       const batch = frameBatch(ms);
       meshes.markSeen(ms.filter((m) => batch.ids.includes(m.messageId)));
+      meshes.markPreviewed(batch.previewed);
       return batch;
     }
     case "status":
@@ -80,7 +83,7 @@ function nextMessages(meshes: Meshes, timeoutMs: number): Promise<Pending[]> {
       off();
       clearTimeout(timer);
       // Let a burst arrive together.
-      setTimeout(() => resolve(meshes.pending()), 50);
+      setTimeout(() => resolve(meshes.unannounced()), 50);
     });
     const timer = setTimeout(() => {
       off();

@@ -6,6 +6,24 @@ import { resolve } from "node:path";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
+export type HookRun = { code: number; out: any; stderr: string; ms: number };
+
+/** Runs `claudemesh hook <event>` as Claude Code would, with `input` (the hook JSON) on stdin. */
+export async function runHook(configDir: string, event: string, input: string): Promise<HookRun> {
+  const proc = Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
+    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir },
+    stdin: new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const started = performance.now();
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, out: stdout.trim() ? JSON.parse(stdout) : null, stderr, ms: performance.now() - started };
+}
+
+/** The hook JSON Claude Code sends, reduced to what claudemesh reads. */
+export const hookInput = (sessionId: string, event: string) => JSON.stringify({ session_id: sessionId, cwd: "/work/projects/app", hook_event_name: event });
+
 export type Notification = { content: string; meta: Record<string, unknown> };
 
 export type McpSession = {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
-import { startMcp } from "../helpers/mcp.ts";
+import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 
 const dirs: string[] = [];
 const dir = () => {
@@ -28,17 +28,7 @@ async function twoMembers(b: TestBroker) {
   return { alice, bob };
 }
 
-const hook = async (configDir: string, event: string, sessionId: string) => {
-  const proc = Bun.spawn([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "hook", event], {
-    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir },
-    stdin: new TextEncoder().encode(JSON.stringify({ session_id: sessionId, cwd: "/work/projects/app", hook_event_name: event })),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const started = performance.now();
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, out: stdout.trim() ? JSON.parse(stdout) : null, stderr, ms: performance.now() - started };
-};
+const hook = (configDir: string, event: string, sessionId: string) => runHook(configDir, event, hookInput(sessionId, event));
 
 describe("claudemesh mcp", () => {
   test("two sessions exchange DMs and topic posts; pushes are framed, meta is strings only", async () => {
@@ -141,6 +131,32 @@ describe("claudemesh mcp", () => {
     await bb.close();
   }, 60_000);
 
+  test("a 20,000-character message: push and hook show a marked preview, mesh_inbox returns it whole", async () => {
+    await using b = await startBroker();
+    const { alice, bob } = await twoMembers(b);
+    const a = await startMcp(alice, "sess-alice-7");
+    const bb = await startMcp(bob, "sess-bob-7");
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const body = Array.from({ length: 1000 }, (_, i) => `line ${String(i).padStart(4, "0")} of the report.`).join("\n").padEnd(20_000, "=").slice(0, 19_991) + "\nTHE END.";
+    expect(body.length).toBe(20_000);
+    expect((await a.call("mesh_send", { to: "bob", message: body })).isError).toBe(false);
+
+    const n = await bb.waitNotification((x) => x.content.includes("line 0000 of the report"));
+    expect(n.content).toContain("Only the first 4000 of 20000 characters are shown here. The message stays unread: call mesh_inbox to read it whole.");
+    expect(n.content).not.toContain("THE END.");
+    // A hook shows the same preview once, and leaves the message unread for the tool.
+    const first = await hook(bob, "user-prompt-submit", "sess-bob-7");
+    expect(first.out.hookSpecificOutput.additionalContext).toContain("call mesh_inbox to read it whole");
+    expect(first.out.hookSpecificOutput.additionalContext).not.toContain("THE END.");
+    expect((await hook(bob, "user-prompt-submit", "sess-bob-7")).out).toEqual({});
+
+    const inbox = await bb.call("mesh_inbox");
+    expect({ isError: inbox.isError, whole: inbox.text.includes(`-----\n${body}\n-----`) }).toEqual({ isError: false, whole: true });
+    expect((await bb.call("mesh_inbox")).text).toBe("No new messages.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
   test("tool errors are isError results with what to do", async () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
@@ -157,18 +173,6 @@ describe("claudemesh mcp", () => {
 
 const fixture = (event: string, sessionId: string) => readFileSync(join(import.meta.dir, "../fixtures/hooks", `${event}.json`), "utf8").replaceAll("SESSION", sessionId);
 
-async function hookWith(configDir: string, event: string, input: string) {
-  const proc = Bun.spawn([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "hook", event], {
-    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir },
-    stdin: new TextEncoder().encode(input),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const started = performance.now();
-  const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-  return { code, out: JSON.parse(stdout), ms: performance.now() - started };
-}
-
 describe("hooks fed recorded Claude Code hook JSON", () => {
   test("with the broker down, hooks still answer within budget and deliver what the MCP server holds", async () => {
     const b = await startBroker();
@@ -180,7 +184,7 @@ describe("hooks fed recorded Claude Code hook JSON", () => {
     await bb.waitNotification((x) => x.content.includes("held while"));
     await b.stop();
     for (const event of ["session-start", "user-prompt-submit", "stop", "session-end"]) {
-      const h = await hookWith(bob, event, fixture(event, "sess-bob-6"));
+      const h = await runHook(bob, event, fixture(event, "sess-bob-6"));
       expect({ event, code: h.code, valid: typeof h.out === "object" }).toEqual({ event, code: 0, valid: true });
       expect(h.ms).toBeLessThan(4000);
       if (event === "user-prompt-submit") expect(h.out.hookSpecificOutput.additionalContext).toContain("held while the broker goes away");

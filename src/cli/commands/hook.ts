@@ -33,7 +33,7 @@ async function deliver(sock: string, hookEventName: string, extra: (p: { message
   if (!p) return out({});
   const batch = frameBatch(p.messages);
   context(hookEventName, [batch.text, extra(p)].filter(Boolean).join("\n\n"));
-  if (batch.ids.length) await askIpc(sock, { op: "seen", ids: batch.ids }, 1000);
+  if (batch.ids.length || batch.previewed.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed }, 1000);
 }
 
 async function handle(event: Event, input: HookInput, sock: string): Promise<number> {
