@@ -58,11 +58,17 @@ describe("login links", () => {
     expect(me.body).toMatchObject({ member: { memberId: owner.memberId }, admin: true, mesh: { id: owner.meshId } });
   });
 
-  test("Secure is added when a trusted proxy says the browser used https", async () => {
-    await using b = await startBroker({ trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"] });
-    const { owner } = await createTestMesh(b.url, "alice");
-    const r = await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { "x-forwarded-proto": "https" } });
-    expect(r.headers.get("set-cookie")).toEndWith("; Secure");
+  test("X-Forwarded-Proto and -Host count only from a trusted proxy: Secure cookie, the proxy's origin", async () => {
+    const headers = { origin: "https://mesh.example.com", "x-forwarded-host": "mesh.example.com", "x-forwarded-proto": "https" };
+    const login = async (b: TestBroker) => call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, (await createTestMesh(b.url, "alice")).owner), headers });
+    await using proxied = await startBroker({ trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"] });
+    const r = await login(proxied);
+    expect({ status: r.status, secure: r.headers.get("set-cookie")!.endsWith("; Secure") }).toEqual({ status: 200, secure: true });
+    await using direct = await startBroker();
+    expect(code(await login(direct))).toEqual({ status: 403, code: "forbidden" });
+    const { owner } = await createTestMesh(direct.url, "bob");
+    const plain = await call(direct, "POST", "/v1/dashboard/login", { body: loginOf(direct, owner), headers: { "x-forwarded-proto": "https" } });
+    expect(plain.headers.get("set-cookie")).not.toContain("Secure");
   });
 
   test("expired, too long-lived, another key's signature, unknown member, revoked member: refused", async () => {

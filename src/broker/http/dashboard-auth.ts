@@ -63,9 +63,8 @@ export function requireSameOrigin(ctx: BrokerContext, dash: Dashboard, request: 
   const allowed = new Set<string>();
   const host = request.headers.get("host");
   if (host) allowed.add(host);
-  const peer = dash.server?.requestIP(request)?.address ?? "";
   const forwarded = request.headers.get("x-forwarded-host");
-  if (forwarded && ctx.config.trustedProxies.includes(peer)) allowed.add(forwarded.split(",")[0]!.trim());
+  if (forwarded && fromTrustedProxy(request, dash.server, ctx.config.trustedProxies)) allowed.add(forwarded.split(",")[0]!.trim());
   if (ctx.config.publicUrl) {
     try {
       allowed.add(new URL(ctx.config.publicUrl).host);
@@ -77,6 +76,10 @@ export function requireSameOrigin(ctx: BrokerContext, dash: Dashboard, request: 
 /** Whether the browser reached us over https: directly, or through a trusted proxy that says so. */
 export function isHttps(request: Request, server: Pick<Server<unknown>, "requestIP"> | null, trustedProxies: readonly string[]): boolean {
   if (new URL(request.url).protocol === "https:") return true;
-  const peer = server?.requestIP(request)?.address ?? "";
-  return trustedProxies.includes(peer) && request.headers.get("x-forwarded-proto") === "https";
+  return fromTrustedProxy(request, server, trustedProxies) && request.headers.get("x-forwarded-proto") === "https";
+}
+
+/** Whether the request came straight from a trusted proxy: only then are its X-Forwarded-* believed. */
+function fromTrustedProxy(request: Request, server: Pick<Server<unknown>, "requestIP"> | null, trustedProxies: readonly string[]): boolean {
+  return trustedProxies.includes(server?.requestIP(request)?.address ?? "");
 }
