@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, cliStream, identities, ok } from "../helpers/cli.ts";
+import { startMcp } from "../helpers/mcp.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 /** Every file and directory under `dir`, with its permission bits. */
@@ -137,12 +138,23 @@ describe("cli lifecycle", () => {
     await using b = await startBroker();
     await using ids = identities(2);
     const [alice, bob] = ids.dirs as [string, string];
-    const { slug, members } = await cliMesh(b.url, [
+    const { slug, meshId, members } = await cliMesh(b.url, [
       [alice, "alice"],
       [bob, "bob"],
     ]);
     ok(await cli(alice, ["send", "bob", "before you go"]));
     ok(await cli(bob, ["inbox"]));
+    // A Claude Code session of bob's reads one too: it has its own session key and replay memory.
+    const session = await startMcp(bob, "sess-bob-leaving");
+    for (let i = 0; i < 50 && (await session.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    ok(await cli(alice, ["send", "bob", "to your session"]));
+    let read = "";
+    for (let i = 0; i < 50 && !read.includes("to your session"); i++) read += (await session.call("mesh_inbox")).text;
+    expect(read).toContain("to your session");
+    await session.close();
+    const kind = (name: string) => (name === `${meshId}.json` ? "cli" : new RegExp(`^${meshId}\\.[0-9a-f]{16}\\.json$`).test(name) ? "session" : name);
+    expect(readdirSync(join(bob, "seen")).map(kind).sort()).toEqual(["cli", "session"]);
+    expect(readdirSync(join(bob, "sessions"))).toEqual([meshId]);
     const db = (b.ctx.store as SqliteStore).db;
     const revokedAt = () => (db.query("SELECT revoked_at FROM members WHERE id = ?").get(members.bob!.memberId) as { revoked_at: number | null }).revoked_at;
     expect(revokedAt()).toBeNull();
@@ -159,6 +171,7 @@ describe("cli lifecycle", () => {
     expect(list.code).toBe(0);
     expect(list.json()).toEqual({ meshes: [] });
     expect(readdirSync(join(bob, "messages"))).toEqual([]);
+    expect({ seen: readdirSync(join(bob, "seen")), sessions: readdirSync(join(bob, "sessions")) }).toEqual({ seen: [], sessions: [] });
     // The owner still sees the mesh; bob's old key is refused.
     const aliceList = await cli(alice, ["list", "--json"]);
     expect(aliceList.json().meshes.map((m: any) => [m.slug, m.reachable])).toEqual([[slug, true]]);

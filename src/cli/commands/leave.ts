@@ -1,8 +1,12 @@
-// claudemesh leave <slug>: tell the broker (your membership is revoked and audited), then delete the
-// local keys. Asks for confirmation on a terminal unless --yes.
+// claudemesh leave <slug>: tell the broker (your membership is revoked and audited), then delete
+// everything this machine kept for the mesh: the member keys, the Claude Code sessions' keys, the
+// message log, every replay memory (the CLI's and each session's) and the audit checkpoint. Asks
+// for confirmation on a terminal unless --yes.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { selectMesh } from "../../client/local/config-file.ts";
+import { removeMeshLog } from "../../client/local/message-log.ts";
+import { removeSessionKeys } from "../../client/local/session-keys.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -23,7 +27,9 @@ export async function run(args: { slug: string; yes?: boolean; json?: boolean })
       if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw err;
     }
     ctx.save({ ...ctx.config(), meshes: ctx.config().meshes.filter((m) => m.meshId !== mesh.meshId) });
-    for (const sub of ["messages", "seen", "audit"]) rmSync(join(ctx.env.configDir, sub, `${mesh.meshId}.${sub === "messages" ? "jsonl" : "json"}`), { force: true });
+    removeMeshLog(ctx.env.configDir, mesh.meshId);
+    removeSessionKeys(ctx.env.configDir, mesh.meshId);
+    rmSync(join(ctx.env.configDir, "audit", `${mesh.meshId}.json`), { force: true });
     ctx.out.result({ left: mesh.slug }, () => `Left "${mesh.name}"; its keys are deleted from this machine.`);
   });
 }

@@ -1,6 +1,7 @@
 // Session identities of Claude Code sessions: one ed25519 key per (mesh, Claude session id),
 // persisted (0600) so that `claude --resume` keeps the same peer and mailbox. The member key
 // vouches for it with an attestation at every connect.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.ts";
@@ -8,9 +9,14 @@ import { readPrivateFile, writePrivateFile } from "./files.ts";
 
 export type SessionKey = SigningKeypair & { claudeSessionId: string; createdAt: number };
 
+const meshDir = (dir: string, meshId: string) => join(dir, "sessions", meshId);
 /** File name from the session id, so no id can escape the directory. */
-const fileOf = (dir: string, meshId: string, claudeSessionId: string) =>
-  join(dir, "sessions", meshId, `${createHash("sha256").update(claudeSessionId).digest("hex").slice(0, 32)}.json`);
+const fileOf = (dir: string, meshId: string, claudeSessionId: string) => join(meshDir(dir, meshId), `${createHash("sha256").update(claudeSessionId).digest("hex").slice(0, 32)}.json`);
+
+/** Deletes every session key of this mesh (after leaving it they vouch for nothing). */
+export function removeSessionKeys(dir: string, meshId: string): void {
+  rmSync(meshDir(dir, meshId), { recursive: true, force: true });
+}
 
 /** The session's key, created on first use. */
 export function sessionKey(dir: string, meshId: string, claudeSessionId: string): SessionKey {
