@@ -2,7 +2,9 @@
 // Output, and (on demand) a connection to that mesh's broker. `command()` wraps a command body so
 // that errors print once and become the documented exit code.
 import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
-import { BrokerClient } from "../client/client.ts";
+// Type only: the client module compiles every frame schema when loaded, which commands that never
+// connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
+import type { BrokerClient } from "../client/client.ts";
 import { loadConfig, saveConfig, selectMesh, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
@@ -40,6 +42,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     },
     mesh: () => selectMesh(ctx.config(), args.mesh),
     async connect(mesh, opts = {}) {
+      const { BrokerClient } = await import("../client/client.ts");
       const client = new BrokerClient({
         url: mesh.brokerUrl,
         credentials: { kind: "member", meshId: mesh.meshId, memberId: mesh.memberId, keys: { publicKey: mesh.publicKey, secretKey: mesh.secretKey } },

@@ -2,8 +2,16 @@
 // as the CLI promises, shows an example). The command list comes from src/cli/root.ts and is
 // checked against what `claudemesh --help` prints.
 import { describe, expect, test } from "bun:test";
-import { cli, identities } from "../helpers/cli.ts";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities } from "../helpers/cli.ts";
 import { COMMANDS } from "../../src/cli/root.ts";
+
+const LOADED_PROBE = resolve(import.meta.dir, "../fixtures/loaded-modules.ts");
+/** Modules a command should load only when it connects: the WebSocket client and the frame codec
+ *  (which compiles every frame schema on load). */
+const CONNECTING_MODULES = ["src/client/client.ts", "src/protocol/codec.ts"];
 
 const HELPED = COMMANDS.filter((c) => c !== "serve");
 
@@ -55,5 +63,22 @@ describe("cli help and completion", () => {
     const [dir] = ids.dirs as [string];
     const missing = (await pool(HELPED, 4, async (c) => ((await cli(dir, [c, "--help"])).stdout.includes("Example") ? null : c))).filter(Boolean);
     expect(missing).toEqual([]);
+  }, 60_000);
+
+  test("--help and commands that never connect do not load the broker client or the frame codec", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const heavy = async (args: string[]) => {
+      const out = join(ids.root, `loaded-${args.join("_")}.json`);
+      const r = await cli(alice, args, { env: { BUN_OPTIONS: `--preload=${LOADED_PROBE}`, CLAUDEMESH_TEST_LOADED_OUT: out } });
+      const loaded = JSON.parse(readFileSync(out, "utf8")) as string[];
+      return { args, code: r.code, heavy: CONNECTING_MODULES.filter((m) => loaded.some((p) => p.endsWith(m))) };
+    };
+    const offline = [["--help"], ["whoami"], ["list"], ["completion", "bash"], ["inbox", "--all"]];
+    expect(await Promise.all(offline.map(heavy))).toEqual(offline.map((args) => ({ args, code: 0, heavy: [] })));
+    // The probe sees them when a command does connect.
+    expect(await heavy(["peers"])).toEqual({ args: ["peers"], code: 0, heavy: CONNECTING_MODULES });
   }, 60_000);
 });
