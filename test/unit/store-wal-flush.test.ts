@@ -1,0 +1,146 @@
+// Pins how openSqliteStore wires the WAL flush (store.ts, wal-sync.ts; docs/operations.md
+// "Durability"): with synchronous "full" the store holds its own descriptor on `-wal`, and
+// flushed() and every write resolve only after WalSync.sync() (an fdatasync) has; with "normal"
+// there is no WalSync at all; close() releases the descriptor. The last test records a bug: a
+// write whose flush is queued behind a running one when close() is called is rejected.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { MeshError } from "../../src/protocol/errors.ts";
+import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
+import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
+import { scratchDir } from "../preload.ts";
+
+const open: SqliteStore[] = [];
+const realSync = WalSync.prototype.sync;
+afterEach(() => {
+  WalSync.prototype.sync = realSync; // also after a test that timed out inside holdSyncs()
+  for (const s of open.splice(0)) s.close();
+});
+
+/** Closes a store once (a second close would close its WAL descriptor number again, which by
+ *  then may belong to another file). */
+function close(s: SqliteStore) {
+  const i = open.indexOf(s);
+  if (i >= 0) open.splice(i, 1);
+  s.close();
+}
+
+async function store(synchronous: "full" | "normal", dataDir = scratchDir("cm-walflush-")) {
+  const s = await openSqliteStore({ dataDir, synchronous });
+  open.push(s);
+  return { s, dataDir };
+}
+
+/** Counts WalSync.sync() calls and holds every one (after its real fdatasync) until release(). */
+function holdSyncs() {
+  const synced: Promise<void>[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  WalSync.prototype.sync = function (this: WalSync) {
+    const p = realSync.call(this);
+    synced.push(p);
+    return p.then(() => gate);
+  };
+  return {
+    calls: () => synced.length,
+    /** Resolves once every real fdatasync asked for so far has returned. */
+    synced: () => Promise.all(synced),
+    release,
+    [Symbol.dispose]: () => void (WalSync.prototype.sync = realSync),
+  };
+}
+
+/** Whether `p` has settled by the next macrotask. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await Bun.sleep(0);
+  return done;
+}
+
+/** Open descriptors of this process on `<dataDir>/claudemesh.db-wal` (Linux /proc), including
+ *  one on the file SQLite deletes when its last connection closes. */
+const walDescriptors = (dataDir: string) =>
+  readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).replace(/ \(deleted\)$/, "") === join(dataDir, "claudemesh.db-wal");
+    } catch {
+      return false;
+    }
+  }).length;
+
+describe("synchronous full", () => {
+  test("flushed() and a write resolve only after a WalSync flush, which runs for each", async () => {
+    const { s } = await store("full");
+    using held = holdSyncs();
+    const write = s.setMeta("k", "v");
+    const flushed = s.flushed();
+    expect(held.calls()).toBe(2);
+    await held.synced(); // the fdatasyncs returned, but the flushes they belong to are held
+    expect(await settled(write)).toBe(false);
+    expect(await settled(flushed)).toBe(false);
+    held.release();
+    await Promise.all([write, flushed]);
+    expect(await s.getMeta("k")).toBe("v");
+  });
+
+  test.skipIf(!existsSync("/proc/self/fd"))("the store holds its own descriptor on -wal beside SQLite's, and close() releases both", async () => {
+    const { s, dataDir } = await store("full");
+    expect(walDescriptors(dataDir)).toBe(2);
+    close(s);
+    expect(walDescriptors(dataDir)).toBe(0);
+  });
+});
+
+describe("synchronous normal", () => {
+  test("no WalSync: flushed() and writes never sync", async () => {
+    const { s } = await store("normal");
+    using held = holdSyncs();
+    held.release(); // count syncs, hold none
+    await s.setMeta("k", "v");
+    await s.flushed();
+    expect(held.calls()).toBe(0);
+  });
+
+  test.skipIf(!existsSync("/proc/self/fd"))("only SQLite's own descriptor is on -wal", async () => {
+    const { s, dataDir } = await store("normal");
+    expect(walDescriptors(dataDir)).toBe(1);
+    close(s);
+    expect(walDescriptors(dataDir)).toBe(0);
+  });
+});
+
+describe("close() with flushes in flight", () => {
+  test("a write whose flush is already running resolves, and is there after a reopen", async () => {
+    const { s, dataDir } = await store("full");
+    const write = s.setMeta("k", "running");
+    close(s);
+    await write;
+    const { s: again } = await store("normal", dataDir);
+    expect(await again.getMeta("k")).toBe("running");
+  });
+
+  // BUG (store.ts close(), wal-sync.ts): close() closes the WalSync descriptor at once. A flush
+  // queued behind the running one starts afterwards and fails with EBADF, so a write that
+  // committed (and that SQLite's own close checkpointed) is rejected as "unavailable". Were the
+  // descriptor number reused by then, the queued fdatasync would sync an unrelated file and
+  // report success. test.failing: remove `.failing` once close() waits for queued flushes.
+  test.failing("BUG: a write whose flush is queued behind a running one is rejected when close() is called", async () => {
+    const { s, dataDir } = await store("full");
+    const first = s.setMeta("a", "1");
+    const queued = s.setMeta("b", "2");
+    close(s);
+    await first;
+    const outcome = await queued.then(
+      () => "resolved",
+      (e: unknown) => (e instanceof MeshError ? `${e.code}: ${String((e as Error).cause)}` : String(e)),
+    );
+    const { s: again } = await store("normal", dataDir);
+    expect(await again.getMeta("b")).toBe("2"); // holds today: the write did commit
+    expect(outcome).toBe("resolved"); // today: "unavailable: Error: EBADF: bad file descriptor, fdatasync"
+  });
+});
