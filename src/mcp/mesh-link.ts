@@ -32,6 +32,20 @@ export type LinkOptions = {
 /** Most messages kept waiting in memory per mesh; the broker keeps the rest queued. */
 const MAX_PENDING = 500;
 
+/** Longest the replay file may lag the memory: every message seen within this window is saved by
+ *  one write (a burst read through mesh_inbox or a hook no longer rewrites the file per message).
+ *
+ *  What a crash can lose, and why that is safe: the file remembers the (sender, client message id)
+ *  pairs this session has seen, so a message redelivered or replayed after a restart is dropped
+ *  instead of shown twice. A seen message is acked to the broker only *after* the write that
+ *  records it. A crash (SIGKILL, power loss) inside the window therefore loses records only of
+ *  messages whose acks were not sent either: the broker still holds them and redelivers them, and
+ *  the model sees those (at most REPLAY_FLUSH_MS worth) a second time — at-least-once, as the
+ *  protocol promises; nothing is lost. Every pair the broker was told is done is on disk, so a
+ *  broker replaying an acked message is still caught. A clean exit (stdin closed, SIGTERM,
+ *  SIGINT, session end) writes at once. */
+export const REPLAY_FLUSH_MS = 250;
+
 export class MeshLink {
   readonly client: BrokerClient;
   readonly session: MeshSession;
@@ -39,6 +53,9 @@ export class MeshLink {
   private readonly replyWaiters = new Map<string, (m: Pending) => void>();
   private readonly scope: string;
   state: ClientState = "connecting";
+  /** Seen since the last replay-file write; their acks wait for that write. */
+  private unsaved = { dirty: false, acks: [] as string[] };
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly entry: MeshEntry,
@@ -116,18 +133,17 @@ export class MeshLink {
       this.opts.log.info("message not shown", { mesh: this.slug, messageId: m.messageId, reason: r.reason });
       return;
     }
-    if (r.control !== null) this.seen([r.message]);
-    if (r.control === "keys") return this.client.ackMessages([m.messageId]);
+    if (r.control === "keys") return this.seen([r.message], [m.messageId]);
     if (r.control === "key_request") {
-      void answerKeyRequest(this.session, this.client, r.message.from).finally(() => this.client.ackMessages([m.messageId]));
+      this.seen([r.message]);
+      void answerKeyRequest(this.session, this.client, r.message.from).finally(() => this.seen([], [m.messageId]));
       return;
     }
     const p: Pending = { ...r.message, mesh: this.slug };
     const waiter = p.replyTo ? this.replyWaiters.get(p.replyTo) : undefined;
     if (waiter) {
       // The asking tool call returns this reply: that is the model seeing it.
-      this.seen([p]);
-      this.client.ackMessages([p.messageId]);
+      this.seen([p], [p.messageId]);
       return waiter(p);
     }
     if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
@@ -142,18 +158,41 @@ export class MeshLink {
     return [...this.pending.values()];
   }
 
-  /** Marks messages seen: records them in the replay memory, removes them, acks them. */
+  /** Marks messages seen: records them in the replay memory and removes them; they are acked
+   *  once the replay file holds them (within REPLAY_FLUSH_MS). */
   markSeen(ids: readonly string[]): void {
     const mine = ids.map((id) => this.pending.get(id)).filter((m): m is Pending => m !== undefined);
     if (mine.length === 0) return;
-    this.seen(mine);
     for (const m of mine) this.pending.delete(m.messageId);
-    this.client.ackMessages(mine.map((m) => m.messageId));
+    this.seen(mine, mine.map((m) => m.messageId));
   }
 
-  private seen(ms: readonly Pick<Pending, "from" | "clientMessageId">[]): void {
+  /** Records `ms` in the replay memory now, and schedules the file write after which `acks` go out. */
+  private seen(ms: readonly Pick<Pending, "from" | "clientMessageId">[], acks: readonly string[] = []): void {
     for (const m of ms) this.session.recordSeen(m);
-    saveReplayGuard(this.opts.configDir, this.session.replay, this.scope);
+    this.unsaved.dirty ||= ms.length > 0;
+    this.unsaved.acks.push(...acks);
+    this.flushTimer ??= setTimeout(() => this.saveSeen(), REPLAY_FLUSH_MS);
+  }
+
+  /** Writes the replay file if anything was recorded since the last write, then sends the acks
+   *  that waited for it. */
+  private saveSeen(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const { dirty, acks } = this.unsaved;
+    this.unsaved = { dirty: false, acks: [] };
+    if (dirty) {
+      try {
+        saveReplayGuard(this.opts.configDir, this.session.replay, this.scope);
+        this.opts.log.debug("replay memory saved", { mesh: this.slug, acks: acks.length });
+      } catch (err) {
+        // Acked anyway: holding the acks back would only make the broker redeliver messages that
+        // the memory (still intact in this process) drops as replays.
+        this.opts.log.warn("replay memory not saved", { mesh: this.slug, err });
+      }
+    }
+    if (acks.length) this.client.ackMessages(acks);
   }
 
   async peers(): Promise<PeerInfo[]> {
@@ -195,7 +234,9 @@ export class MeshLink {
     return this.client.request("set_summary", { summary });
   }
 
+  /** Saves the replay memory and sends the acks waiting for it, then disconnects for good. */
   close(): void {
+    this.saveSeen();
     this.client.close();
   }
 }

@@ -37,6 +37,9 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   };
   transport.onclose = shutdown;
   process.stdin.on("end", shutdown);
+  // Claude Code ends a session's server by closing stdin, then SIGTERM; both save the replay memory.
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
   await mcp.connect(transport);
   opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId });
   void meshes.start();

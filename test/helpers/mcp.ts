@@ -31,16 +31,20 @@ export type McpSession = {
   notifications: Notification[];
   call(name: string, args?: Record<string, unknown>): Promise<{ text: string; isError: boolean }>;
   waitNotification(pred?: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
+  /** Everything the server wrote to stderr so far (its logs). */
+  stderr(): string;
   close(): Promise<void>;
 };
 
-export async function startMcp(configDir: string, claudeSessionId: string, projectDir = "/work/projects/app", command: string[] = [process.execPath, "run", MAIN]): Promise<McpSession> {
+export async function startMcp(configDir: string, claudeSessionId: string, projectDir = "/work/projects/app", command: string[] = [process.execPath, "run", MAIN], env: Record<string, string> = {}): Promise<McpSession> {
   const transport = new StdioClientTransport({
     command: command[0]!,
     args: [...command.slice(1), "mcp"],
-    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CLAUDE_CODE_SESSION_ID: claudeSessionId, CLAUDE_PROJECT_DIR: projectDir, CLAUDECODE: "1" },
+    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CLAUDE_CODE_SESSION_ID: claudeSessionId, CLAUDE_PROJECT_DIR: projectDir, CLAUDECODE: "1", ...env },
     stderr: "pipe",
   });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client({ name: "test-claude", version: "1.0.0" });
   const notifications: Notification[] = [];
   const waiters = new Set<() => void>();
@@ -76,6 +80,7 @@ export async function startMcp(configDir: string, claudeSessionId: string, proje
         check();
       });
     },
+    stderr: () => stderr,
     close: () => client.close(),
   };
 }

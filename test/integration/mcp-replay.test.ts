@@ -1,0 +1,53 @@
+// The MCP server's replay memory (seen/<mesh>.<session scope>.json) under a burst: reading many
+// messages one by one writes the file a few times, not once per message, and a clean exit still
+// leaves every seen message in it (src/mcp/mesh-link.ts, REPLAY_FLUSH_MS, says what a crash can
+// lose and why that is safe). Writes are counted from the file system (each is a temp file renamed
+// into place), not from the code under test.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, readdirSync, watch } from "node:fs";
+import { join } from "node:path";
+import { startBroker } from "../helpers/broker.ts";
+import { cliMesh, identities } from "../helpers/cli.ts";
+import { startMcp } from "../helpers/mcp.ts";
+
+const N = 40;
+
+describe("mcp replay memory", () => {
+  test(`a burst of ${N} messages read one at a time is saved in a few writes, and completely at exit`, async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    const { meshId } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const a = await startMcp(alice, "sess-alice-burst");
+    let bb = await startMcp(bob, "sess-bob-burst");
+    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    for (let i = 0; i < N; i++) expect((await a.call("mesh_send", { to: "bob/app", message: `burst ${i}` })).isError).toBe(false);
+    await bb.waitNotification((n) => n.content.includes(`burst ${N - 1}`));
+
+    const seenDir = join(bob, "seen");
+    mkdirSync(seenDir, { recursive: true, mode: 0o700 });
+    const writes = new Set<string>();
+    const watcher = watch(seenDir, (_event, name) => name?.endsWith(".tmp") && writes.add(name));
+    // Claude reading its messages one by one, as fast as it can.
+    const reads = await Promise.all(Array.from({ length: N }, () => bb.call("mesh_inbox", { limit: 1 })));
+    expect(reads.filter((r) => /burst \d+/.test(r.text)).length).toBe(N);
+    await bb.close();
+    watcher.close();
+    expect(writes.size).toBeGreaterThanOrEqual(1);
+    expect(writes.size).toBeLessThanOrEqual(N / 8);
+
+    const file = readdirSync(seenDir).find((f) => f.startsWith(`${meshId}.`) && f !== `${meshId}.json`)!;
+    const saved = JSON.parse(readFileSync(join(seenDir, file), "utf8")) as { seen: [string, string][] };
+    expect(saved.seen.length).toBe(N);
+    // The same session again: nothing comes back (acked at exit, and remembered if redelivered).
+    bb = await startMcp(bob, "sess-bob-burst");
+    for (let i = 0; i < 50 && (await bb.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await Bun.sleep(300);
+    expect((await bb.call("mesh_inbox")).text).toBe("No new messages.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+});
