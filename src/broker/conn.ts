@@ -36,6 +36,11 @@ export type Whereabouts = { sessionId: string; pid: number; cwd: string; hostnam
 
 let counter = 0;
 
+/** Unsent bytes past which a connection gets no more pushes until its socket drains. Well below
+ *  the backpressure limit at which Bun closes a socket (server.ts), so a slow reader is paced,
+ *  not disconnected; results and events are not paced and have that whole margin. */
+export const CONGESTED_BYTES = 1024 * 1024;
+
 export class Conn {
   readonly id: string;
   state: "hello" | "ready" | "closed" = "hello";
@@ -60,6 +65,11 @@ export class Conn {
 
   get ready(): boolean {
     return this.state === "ready";
+  }
+
+  /** The client is not reading fast enough: pushes wait (in the queue) until the socket drains. */
+  get congested(): boolean {
+    return this.transport.buffered() > CONGESTED_BYTES;
   }
 
   send(frame: unknown): boolean {

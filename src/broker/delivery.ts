@@ -40,7 +40,7 @@ export function pickConn(p: Presence | undefined, priority: Priority): Conn | nu
   if (!p || !passes(p.status, priority)) return null;
   let best: Conn | null = null;
   for (const c of p.conns) {
-    if (!c.ready || c.receive !== "push" || c.inflight.size >= WINDOW) continue;
+    if (!c.ready || c.receive !== "push" || c.inflight.size >= WINDOW || c.congested) continue;
     if (!best || c.inflight.size < best.inflight.size) best = c;
   }
   return best;
@@ -61,7 +61,8 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
     const id = conn.identity;
     while (conn.backlog && conn.ready) {
       const room = WINDOW - conn.inflight.size;
-      if (room <= 0) return;
+      // Resumed by an ack (room) or by the socket's drain event (congestion).
+      if (room <= 0 || conn.congested) return;
       const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit: Math.min(room, 256), priorities: deliverable(presence.status) });
       if (conn.state === "closed") {
         await ctx.store.releaseClaims(conn.id);

@@ -18,7 +18,9 @@ import { RateLimiter } from "./rate-limit.ts";
 import { RosterCache } from "./roster.ts";
 import { clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
+import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
+import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
@@ -76,6 +78,9 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
  *  claimed by the connection meanwhile, so nothing is redelivered unless that connection closes. */
 const ACK_LINGER_MS = 5;
 
+/** Unsent bytes at which Bun closes a socket (its default, stated). */
+const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
+
 export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
@@ -102,6 +107,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
   const perIp = new Map<string, number>();
+  const outbox = new Outbox();
 
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: config.host,
@@ -128,15 +134,13 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       idleTimeout: 0,
       sendPings: false,
       perMessageDeflate: false,
+      // Pushes pause long before this (Conn.congested); a client that lets even results and
+      // events pile up this far is closed (its claims are released) instead of losing frames.
+      backpressureLimit: BACKPRESSURE_LIMIT,
+      closeOnBackpressureLimit: true,
       open(ws: ServerWebSocket<WsData>) {
         perIp.set(ws.data.ip, (perIp.get(ws.data.ip) ?? 0) + 1);
-        const transport = {
-          remoteAddress: ws.data.ip,
-          send: (text: string) => ws.readyState === 1 && ws.send(text) !== 0,
-          close: (code: number, reason: string) => ws.readyState <= 1 && ws.close(code, reason),
-          ping: () => ws.readyState === 1 && ws.ping(),
-        };
-        const conn = new Conn(transport, ctx.bootId);
+        const conn = new Conn(outbox.transport(ws as ServerWebSocket<unknown>, ws.data.ip), ctx.bootId);
         ws.data.conn = conn;
         onOpen(ctx, conn);
       },
@@ -144,6 +148,11 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         const conn = ws.data.conn!;
         if (typeof message !== "string") return onBinary(ctx, conn);
         onMessage(ctx, conn, message);
+      },
+      drain(ws) {
+        const conn = ws.data.conn;
+        const presence = conn?.ready && conn.backlog ? ctx.hub.get(conn.identity!.meshId, conn.identity!.pubkey) : undefined;
+        if (presence) void pump(ctx, conn!, presence);
       },
       pong(ws) {
         const conn = ws.data.conn;

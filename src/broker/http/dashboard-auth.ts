@@ -16,7 +16,7 @@ import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-session
 export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
 
 /** A transport for a Conn that only carries an identity into the handlers. */
-const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => {}, ping: () => {} };
+const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => {}, ping: () => {}, buffered: () => 0 };
 
 const LOGIN_HINT = "Not logged in to the dashboard. Run `claudemesh dashboard` for a login link.";
 

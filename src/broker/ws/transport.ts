@@ -9,6 +9,8 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Sends a WebSocket ping; the pong marks the connection alive. */
   ping(): void;
+  /** Bytes written but not yet taken by the kernel (the client is not reading fast enough). */
+  buffered(): number;
   /** Client address after trusted-proxy resolution. */
   readonly remoteAddress: string;
 }

@@ -1,0 +1,71 @@
+// Write coalescing. Outside uWS's own handlers every ws.send() is a write syscall, and on a busy
+// broker most frames (results, pushes, events) are produced outside them, after a commit. A
+// loopback or network write costs far more than building the frame, so frames for one socket
+// produced during one turn of the event loop are queued and written together at the end of the
+// turn (setImmediate), corked into one write. Order per socket is kept; a close writes what is
+// queued first. Pushes pause while a socket is congested (delivery.ts); a socket that still
+// exceeds Bun's backpressure limit is closed (server.ts) rather than left silently dropping frames.
+import type { ServerWebSocket } from "bun";
+import type { Transport } from "./transport.ts";
+
+type Socket = ServerWebSocket<unknown>;
+
+const OPEN = 1;
+
+export class Outbox {
+  private readonly pending = new Map<Socket, string[]>();
+  private scheduled = false;
+
+  /** The Transport of one socket, writing through this outbox. */
+  transport(ws: Socket, remoteAddress: string): Transport {
+    return {
+      remoteAddress,
+      send: (text) => {
+        if (ws.readyState !== OPEN) return false;
+        this.queue(ws, text);
+        return true;
+      },
+      close: (code, reason) => {
+        this.flush(ws);
+        if (ws.readyState <= OPEN) ws.close(code, reason);
+      },
+      ping: () => {
+        if (ws.readyState === OPEN) ws.ping();
+      },
+      buffered: () => (ws.readyState === OPEN ? ws.getBufferedAmount() : 0),
+    };
+  }
+
+  /** Writes everything queued, for every socket (the end of a turn). */
+  flushAll = (): void => {
+    this.scheduled = false;
+    for (const [ws, frames] of this.pending) write(ws, frames);
+    this.pending.clear();
+  };
+
+  private queue(ws: Socket, text: string): void {
+    const frames = this.pending.get(ws);
+    if (frames) frames.push(text);
+    else this.pending.set(ws, [text]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushAll);
+    }
+  }
+
+  private flush(ws: Socket): void {
+    const frames = this.pending.get(ws);
+    if (!frames) return;
+    this.pending.delete(ws);
+    write(ws, frames);
+  }
+}
+
+function write(ws: Socket, frames: string[]): void {
+  if (ws.readyState !== OPEN) return;
+  if (frames.length === 1) ws.send(frames[0]!);
+  else
+    ws.cork(() => {
+      for (const f of frames) ws.send(f);
+    });
+}
