@@ -16,7 +16,7 @@ import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import { backoffDelay } from "./backoff.ts";
-import { DEFAULT_ATTESTATION_TTL_MS, buildHello, makeAttestation, type Credentials, type Whereabouts } from "./credentials.ts";
+import { attestorOf, buildHello, type Credentials, type SessionAttestor, type Whereabouts } from "./credentials.ts";
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -65,7 +65,12 @@ export class BrokerClient {
   private ackBuffer: string[] = [];
   private attestTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly opts: ClientOptions) {}
+  /** A session's attestations (null for a member connection). */
+  private readonly attestor: SessionAttestor | null;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
+  }
 
   /** Connects and completes the hello; rejects with the broker's reason if it refuses. */
   connect(): Promise<HelloAckFrame> {
@@ -79,7 +84,7 @@ export class BrokerClient {
     if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
     const ws = new WebSocket(wsUrl(this.opts.url));
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where)));
+    ws.onopen = () => ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
     ws.onmessage = (ev) => this.onFrame(String(ev.data));
     ws.onclose = (ev) => this.onClose(ws, ev.code, ev.reason);
     ws.onerror = () => {};
@@ -154,21 +159,20 @@ export class BrokerClient {
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }
 
-  /** A session's attestation is renewed at 80 % of its lifetime, so the broker never closes the
-   *  session for an expired one (4101); a reconnect also renews it (buildHello mints a new one). */
+  /** A session's attestation is renewed when the attestor would renew it (80 % of its lifetime),
+   *  so the broker never closes the session for an expired one (4101); a hello after that point
+   *  (a reconnect, a machine waking from sleep) carries a renewed one too. */
   private scheduleAttestationRefresh(): void {
-    const c = this.opts.credentials;
-    if (c.kind !== "session") return;
+    const attestor = this.attestor;
+    if (!attestor) return;
     if (this.attestTimer) clearTimeout(this.attestTimer);
-    const ttl = c.attestationTtlMs ?? DEFAULT_ATTESTATION_TTL_MS;
     this.attestTimer = setTimeout(() => {
       if (this.state !== "open") return;
-      const attestation = makeAttestation(c.memberKeys, c.sessionKeys.publicKey, Date.now() + ttl);
-      this.request("attest", { attestation }).then(
+      this.request("attest", { attestation: attestor.renew() }).then(
         () => this.scheduleAttestationRefresh(),
-        () => {}, // The broker will close with 4101; the reconnect mints a fresh attestation.
+        () => {}, // The broker will close with 4101; the reconnect brings a valid attestation.
       );
-    }, Math.floor(ttl * 0.8));
+    }, Math.max(0, attestor.renewAt() - Date.now()));
     (this.attestTimer as { unref?: () => void }).unref?.();
   }
 

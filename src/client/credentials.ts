@@ -11,8 +11,11 @@ export type SessionCredentials = {
   /** The member key signs attestations; only its public half is sent. */
   memberKeys: SigningKeypair;
   sessionKeys: SigningKeypair;
-  /** Attestation lifetime in ms (≤ 24 h); refreshed on every connect. */
+  /** Attestation lifetime in ms (≤ 24 h). */
   attestationTtlMs?: number;
+  /** The session's attestations, when other code (sealing messages) shares them; otherwise the
+   *  client makes its own from the keys above and attestationTtlMs. */
+  attestor?: SessionAttestor;
 };
 export type Credentials = MemberCredentials | SessionCredentials;
 
@@ -23,6 +26,7 @@ export const DEFAULT_ATTESTATION_TTL_MS = 12 * 60 * 60 * 1000;
 /** The key this client's mailbox and identity use. */
 export const identityKey = (c: Credentials): string => (c.kind === "member" ? c.keys.publicKey : c.sessionKeys.publicKey);
 
+/** Signs one attestation: the member key vouches for `sessionPubkey` until `expiresAt` (ms). */
 export function makeAttestation(memberKeys: SigningKeypair, sessionPubkey: string, expiresAt: number): AttestationFields {
   return {
     sessionPubkey,
@@ -31,6 +35,42 @@ export function makeAttestation(memberKeys: SigningKeypair, sessionPubkey: strin
     signature: signDetached(attestationCanonical(memberKeys.publicKey, sessionPubkey, expiresAt), memberKeys.secretKey),
   };
 }
+
+/** Part of an attestation's lifetime left when it is renewed (renewal at 80 % of the lifetime). */
+const RENEW_WHEN_LEFT = 0.2;
+
+/** The one source of a session's attestations: its hellos, its `attest` refreshes and the copy
+ *  sealed into each message it sends all take them from here. An attestation is reused until 80 %
+ *  of its lifetime has passed (by the wall clock, so a machine waking from sleep renews at once),
+ *  then replaced; so every one handed out is valid for at least 20 % of the TTL. */
+export class SessionAttestor {
+  private att: AttestationFields | null = null;
+
+  constructor(
+    private readonly memberKeys: SigningKeypair,
+    readonly sessionPubkey: string,
+    readonly ttlMs = DEFAULT_ATTESTATION_TTL_MS,
+  ) {}
+
+  /** The attestation to use now. */
+  current(now = Date.now()): AttestationFields {
+    return this.att && now < this.renewAt() ? this.att : this.renew(now);
+  }
+
+  /** A new attestation, valid for ttlMs from `now`, which current() returns from then on. */
+  renew(now = Date.now()): AttestationFields {
+    this.att = makeAttestation(this.memberKeys, this.sessionPubkey, now + this.ttlMs);
+    return this.att;
+  }
+
+  /** When (ms since the epoch) current() stops returning the attestation it has. */
+  renewAt(): number {
+    return this.att ? this.att.expiresAt - Math.floor(this.ttlMs * RENEW_WHEN_LEFT) : 0;
+  }
+}
+
+/** The attestor a session's credentials use: the shared one, or a new one from their keys. */
+export const attestorOf = (c: SessionCredentials): SessionAttestor => c.attestor ?? new SessionAttestor(c.memberKeys, c.sessionKeys.publicKey, c.attestationTtlMs);
 
 // The broker accepts each signed hello once, and ed25519 is deterministic: two hellos by one key
 // in the same millisecond would be byte-identical and the second refused as a replay. So this
@@ -44,8 +84,9 @@ export function freshTimestamp(pubkey: string, now = Date.now()): number {
   return ts;
 }
 
-/** A freshly signed hello for these credentials (new timestamp, so never a replay). */
-export function buildHello(c: Credentials, where: Whereabouts, at?: number): HelloFrame | SessionHelloFrame {
+/** A freshly signed hello for these credentials (new timestamp, so never a replay). A session
+ *  hello carries `attestor`'s current attestation (by default a new attestor's, i.e. a new one). */
+export function buildHello(c: Credentials, where: Whereabouts, at?: number, attestor?: SessionAttestor): HelloFrame | SessionHelloFrame {
   const now = at ?? freshTimestamp(identityKey(c));
   if (c.kind === "member") {
     return {
@@ -58,14 +99,13 @@ export function buildHello(c: Credentials, where: Whereabouts, at?: number): Hel
       signature: signDetached(helloCanonical(c.meshId, c.memberId, c.keys.publicKey, now), c.keys.secretKey),
     };
   }
-  const expiresAt = now + (c.attestationTtlMs ?? DEFAULT_ATTESTATION_TTL_MS);
   return {
     type: "session_hello",
     meshId: c.meshId,
     parentMemberId: c.memberId,
     parentMemberPubkey: c.memberKeys.publicKey,
     sessionPubkey: c.sessionKeys.publicKey,
-    attestation: makeAttestation(c.memberKeys, c.sessionKeys.publicKey, expiresAt),
+    attestation: (attestor ?? attestorOf(c)).current(now),
     ...where,
     timestamp: now,
     signature: signDetached(sessionHelloCanonical(c.meshId, c.memberKeys.publicKey, c.sessionKeys.publicKey, now), c.sessionKeys.secretKey),

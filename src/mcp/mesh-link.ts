@@ -3,8 +3,7 @@
 // has not provably seen yet. A message is acked to the broker only when a tool returned it or a
 // hook injected it; until then a restart or a dropped connection redelivers it.
 import { BrokerClient, type ClientState } from "../client/client.ts";
-import { DEFAULT_ATTESTATION_TTL_MS, makeAttestation } from "../client/credentials.ts";
-import type { SessionAttestation } from "../crypto/attestation.ts";
+import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
 import { loadConfig, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
@@ -63,7 +62,11 @@ export class MeshLink {
   ) {
     const key = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
     this.scope = key.publicKey.slice(0, 16);
-    const credentials = { kind: "session" as const, meshId: entry.meshId, memberId: entry.memberId, memberKeys: { publicKey: entry.publicKey, secretKey: entry.secretKey }, sessionKeys: key };
+    const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
+    // One attestor for the hellos and for the copy sealed into every message sent: recipients
+    // check it against each message's own time, so a message stays valid after it expires.
+    const attestor = new SessionAttestor(memberKeys, key.publicKey);
+    const credentials = { kind: "session" as const, meshId: entry.meshId, memberId: entry.memberId, memberKeys, sessionKeys: key, attestor };
     this.session = new MeshSession(
       {
         meshId: entry.meshId,
@@ -72,7 +75,7 @@ export class MeshLink {
         memberPubkey: entry.publicKey,
         memberSecretKey: entry.secretKey,
         ownerPubkey: entry.ownerPubkey,
-        attestation: () => this.attestation(),
+        attestation: () => attestor.current(),
       },
       entry.meshKeys,
       { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
@@ -91,17 +94,6 @@ export class MeshLink {
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
       },
     });
-  }
-
-  private att: SessionAttestation | null = null;
-
-  /** The member's attestation of this session key, renewed an hour before it expires. Recipients
-   *  check it against each message's own time, so a message stays valid after it expires. */
-  private attestation(): SessionAttestation {
-    if (!this.att || this.att.expiresAt - Date.now() < 3_600_000) {
-      this.att = makeAttestation({ publicKey: this.entry.publicKey, secretKey: this.entry.secretKey }, this.session.id.publicKey, Date.now() + DEFAULT_ATTESTATION_TTL_MS);
-    }
-    return this.att;
   }
 
   get slug(): string {
