@@ -6,7 +6,7 @@ import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/loca
 import type { BrokerClient } from "../client/client.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
-import { resolveTarget, type Resolved } from "../client/resolve.ts";
+import { namesPeer, resolveTarget, type Resolved } from "../client/resolve.ts";
 import type { Ctx } from "./context.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
@@ -58,7 +58,7 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
 
 /** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers). */
 export async function resolve(client: BrokerClient, input: string): Promise<Resolved> {
-  if (/^(\*|[#@].*)$/.test(input.trim())) return resolveTarget(input, []);
+  if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
   return resolveTarget(input, peers as PeerInfo[]);
 }

@@ -9,6 +9,7 @@ import { dashboardLoginCanonical } from "../protocol/canonical.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../protocol/limits.ts";
 import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
 import { signDetached } from "../crypto/sign.ts";
+import { ID_RE, PUBKEY_RE, SECRET_KEY_RE, SIGNATURE_RE } from "../crypto/fields.ts";
 
 /** The body of POST /v1/dashboard/login. */
 export type DashboardLogin = { meshId: string; memberId: string; nonce: string; expiresAt: number; signature: string };
@@ -43,7 +44,6 @@ export function dashboardLink(
 }
 
 const str = (v: unknown, re: RegExp) => typeof v === "string" && re.test(v);
-const ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** The payload of a `#login=…` fragment, or null when it is absent or malformed (the broker makes
  *  the real checks; this only keeps garbage out of the page). */
@@ -56,13 +56,13 @@ export function parseDashboardFragment(hash: string): DashboardLinkPayload | nul
     return null;
   }
   const l = p?.login;
-  const loginOk = p?.v === 1 && str(l?.meshId, ID) && str(l?.memberId, ID) && str(l?.nonce, ID) && Number.isSafeInteger(l?.expiresAt) && str(l?.signature, /^[0-9a-f]{128}$/);
+  const loginOk = p?.v === 1 && str(l?.meshId, ID_RE) && str(l?.memberId, ID_RE) && str(l?.nonce, ID_RE) && Number.isSafeInteger(l?.expiresAt) && str(l?.signature, SIGNATURE_RE);
   if (!loginOk) return null;
   const k = p.keys;
   const keysOk =
     k === undefined ||
-    (str(k.publicKey, /^[0-9a-f]{64}$/) &&
-      str(k.secretKey, /^[0-9a-f]{128}$/) &&
+    (str(k.publicKey, PUBKEY_RE) &&
+      str(k.secretKey, SECRET_KEY_RE) &&
       Array.isArray(k.meshKeys) &&
       k.meshKeys.every((m: any) => Number.isSafeInteger(m?.epoch) && typeof m?.key === "string") &&
       typeof k.brokerUrl === "string" &&

@@ -6,6 +6,7 @@ import { inviteCanonical } from "../protocol/canonical.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
 import { verifyDetached } from "../crypto/sign.ts";
+import { ID_RE, PUBKEY_RE, SIGNATURE_RE } from "../crypto/fields.ts";
 import { decodeInviteSecret } from "../crypto/invite-secret.ts";
 
 export type InvitePayload = {
@@ -50,14 +51,14 @@ export function parseInvite(input: string, nowMs = Date.now()): InvitePayload & 
   const fields: [keyof InvitePayload, (v: any) => boolean][] = [
     ["v", (v) => v === 2],
     ["broker", (v) => typeof v === "string" && /^(https?|wss?):\/\//.test(v)],
-    ["mesh", (v) => typeof v === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(v)],
+    ["mesh", (v) => typeof v === "string" && ID_RE.test(v)],
     ["slug", (v) => typeof v === "string" && v.length <= 48],
     ["name", (v) => typeof v === "string" && v.length <= 64],
-    ["invite", (v) => typeof v === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(v)],
+    ["invite", (v) => typeof v === "string" && ID_RE.test(v)],
     ["exp", (v) => Number.isSafeInteger(v) && v > 0],
     ["role", (v) => v === "member" || v === "admin"],
-    ["issuer", (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v)],
-    ["sig", (v) => typeof v === "string" && /^[0-9a-f]{128}$/.test(v)],
+    ["issuer", (v) => typeof v === "string" && PUBKEY_RE.test(v)],
+    ["sig", (v) => typeof v === "string" && SIGNATURE_RE.test(v)],
     ["s", (v) => typeof v === "string"],
   ];
   for (const [k, ok] of fields) if (!ok((p as Record<string, unknown>)?.[k])) throw new MeshError("bad_invite", `The invite link is damaged (field ${k}). Ask for a new one.`);

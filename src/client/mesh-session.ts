@@ -7,6 +7,7 @@ import { BoxCache, type Sealed } from "../crypto/box.ts";
 import { openEnvelope, sealEnvelope, ReplayGuard, type Inner, type OpenFailure } from "../crypto/envelope.ts";
 import { fromBase64, toBase64 } from "../crypto/encoding.ts";
 import { newMeshKey } from "../crypto/mesh-keys.ts";
+import { PUBKEY_RE } from "../crypto/fields.ts";
 import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
@@ -86,7 +87,7 @@ export class MeshSession {
     if (Buffer.byteLength(body) > MAX_SEND_BODY_BYTES) throw new MeshError("invalid_argument", `The message is ${Buffer.byteLength(body)} bytes; the limit is ${MAX_SEND_BODY_BYTES}.`);
     const clientMessageId = opts.clientMessageId ?? randomId();
     const key = this.currentKey();
-    const fanOut = !/^[0-9a-f]{64}$/.test(to);
+    const fanOut = !PUBKEY_RE.test(to);
     if (fanOut && !key) throw new MeshError("forbidden", "This member has no mesh key yet, so it cannot post to topics, groups or everyone. Ask the owner to send keys.");
     try {
       const sealed = sealEnvelope(

@@ -3,6 +3,7 @@
 // ambiguous name is refused with the candidates, never guessed.
 import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
+import { isFanoutTarget } from "../crypto/fields.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
 
@@ -13,11 +14,18 @@ function describe(p: PeerInfo): string {
   return `${p.displayName} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""})`;
 }
 
+/** False for `*`, `#…` and `@…`, which resolveTarget settles without the peer list (or refuses as
+ *  malformed); true for a name or key prefix, which needs it. */
+export function namesPeer(input: string): boolean {
+  const t = input.trim();
+  return !(t === "*" || t.startsWith("#") || t.startsWith("@"));
+}
+
 /** Resolves `input` among `peers` (which should include offline members and live sessions). */
 export function resolveTarget(input: string, peers: readonly PeerInfo[]): Resolved {
   const text = input.trim();
-  if (text === "*" || /^#[a-z0-9][a-z0-9_-]{0,63}$/.test(text) || /^@[a-z0-9][a-z0-9_/-]{0,63}$/.test(text)) return { target: text, peer: null };
-  if (/^[#@]/.test(text)) throw new MeshError("invalid_argument", `"${text}" is not a valid topic or group name (lowercase letters, digits, - and _).`);
+  if (isFanoutTarget(text)) return { target: text, peer: null };
+  if (!namesPeer(text)) throw new MeshError("invalid_argument", `"${text}" is not a valid topic or group name (lowercase letters, digits, - and _).`);
   const lower = text.toLowerCase();
   const exactKey = peers.find((p) => p.pubkey === lower);
   if (exactKey) return { target: exactKey.pubkey, peer: exactKey };

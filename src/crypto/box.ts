@@ -7,7 +7,7 @@
 // replay protection and no context binding at this layer — envelope.ts adds the last two.
 import { sodium } from "./sodium.ts";
 import { fromBase64, fromHex, toBase64 } from "./encoding.ts";
-import { PUBKEY_RE } from "./fields.ts";
+import { PUBKEY_RE, SECRET_KEY_RE } from "./fields.ts";
 
 /** What the broker stores and routes for any encrypted message. */
 export type Sealed = { nonce: string; ciphertext: string };
@@ -23,8 +23,6 @@ export const MAX_SEALED_BYTES = 1024 * 1024;
 export const MAX_SEALED_B64_LEN = Math.ceil(MAX_SEALED_BYTES / 3) * 4;
 /** Default number of precomputed shared keys kept: enough for every peer of a large mesh. */
 export const BOX_CACHE_ENTRIES = 4096;
-
-const SECRET_RE = /^[0-9a-f]{128}$/;
 
 const isAllZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
@@ -42,7 +40,7 @@ export function curvePublicKey(edPubHex: string): Uint8Array | null {
 
 /** The X25519 secret key of an ed25519 secret key (128 hex), or null if malformed. */
 export function curveSecretKey(edSecretHex: string): Uint8Array | null {
-  if (!SECRET_RE.test(edSecretHex)) return null;
+  if (!SECRET_KEY_RE.test(edSecretHex)) return null;
   try {
     return sodium.crypto_sign_ed25519_sk_to_curve25519(fromHex(edSecretHex));
   } catch {

@@ -14,7 +14,7 @@ import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from "./aead.ts"
 import { attestationSignatureValid } from "./attestation.ts";
 import { BoxCache, DIRECT_VERSION, MAX_SEALED_B64_LEN, openDirectBytes, sealDirect, type Sealed } from "./box.ts";
 import { fromBase64, toBase64, utf8 } from "./encoding.ts";
-import { ID_RE, PUBKEY_RE, isFanoutTarget } from "./fields.ts";
+import { ID_RE, PUBKEY_RE, SECRET_KEY_RE, isFanoutTarget } from "./fields.ts";
 import { encodeInner, parseInner, type Inner, type InnerFields } from "./inner.ts";
 import { isEpoch, MESH_KEY_BYTES, purposeKey } from "./mesh-keys.ts";
 import { signDetached, verifyDetached } from "./sign.ts";
@@ -25,7 +25,6 @@ export type { Inner, InnerFields, InnerKind } from "./inner.ts";
 export const FANOUT_VERSION = 0x02;
 const MSG_SIG_PREFIX = "claudemesh-msg-v1|";
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
-const SECRET_RE = /^[0-9a-f]{128}$/;
 
 export type OpenFailure = "unknown_epoch" | "bad_mac" | "bad_signature" | "context_mismatch" | "malformed" | "bad_attestation";
 export type OpenResult = { ok: true; inner: Inner } | { ok: false; reason: OpenFailure };
@@ -67,7 +66,7 @@ const publicOfSecret = (secretHex: string): string => secretHex.slice(64);
  */
 export function sealEnvelope(fields: InnerFields, keys: SealKeys, cache?: BoxCache): Sealed {
   const json = encodeInner(fields);
-  if (!SECRET_RE.test(keys.mySecret) || publicOfSecret(keys.mySecret) !== fields.from) {
+  if (!SECRET_KEY_RE.test(keys.mySecret) || publicOfSecret(keys.mySecret) !== fields.from) {
     throw new TypeError("fields.from is not the public key of the sending secret key");
   }
   if (PUBKEY_RE.test(fields.to)) return sealDirect(utf8(json), fields.to, keys.mySecret, cache);
@@ -163,7 +162,7 @@ function openFanoutEnvelope(input: OpenInput, nonce: Uint8Array, ct: Uint8Array,
  * retried once the member has received that epoch's key.
  */
 export function openEnvelope(input: OpenInput, keys: OpenKeys, cache?: BoxCache): OpenResult {
-  if (!ID_RE.test(input.meshId) || !PUBKEY_RE.test(input.fromPubkey) || !SECRET_RE.test(keys.mySecret)) return { ok: false, reason: "malformed" };
+  if (!ID_RE.test(input.meshId) || !PUBKEY_RE.test(input.fromPubkey) || !SECRET_KEY_RE.test(keys.mySecret)) return { ok: false, reason: "malformed" };
   let nonce: Uint8Array;
   let ct: Uint8Array;
   try {

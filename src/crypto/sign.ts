@@ -1,6 +1,7 @@
 // Ed25519 identities and detached signatures over UTF-8 strings. Keys and signatures are hex.
 import { sodium } from "./sodium.ts";
 import { fromHex, toHex, utf8 } from "./encoding.ts";
+import { PUBKEY_RE, SIGNATURE_RE } from "./fields.ts";
 
 export type SigningKeypair = {
   /** 32-byte ed25519 public key, 64 hex. */
@@ -26,16 +27,13 @@ export function signDetached(message: string, secretKeyHex: string): string {
   return toHex(sodium.crypto_sign_detached(utf8(message), fromHex(secretKeyHex)));
 }
 
-const PUBKEY_RE = /^[0-9a-f]{64}$/;
-const SIG_RE = /^[0-9a-f]{128}$/;
-
 export const isPubkeyHex = (s: string): boolean => PUBKEY_RE.test(s);
-export const isSignatureHex = (s: string): boolean => SIG_RE.test(s);
+export const isSignatureHex = (s: string): boolean => SIGNATURE_RE.test(s);
 
 /** True only if `signatureHex` is a valid ed25519 signature of `message` by `publicKeyHex`.
  *  Malformed input returns false, never throws. */
 export function verifyDetached(signatureHex: string, message: string, publicKeyHex: string): boolean {
-  if (!SIG_RE.test(signatureHex) || !PUBKEY_RE.test(publicKeyHex)) return false;
+  if (!SIGNATURE_RE.test(signatureHex) || !PUBKEY_RE.test(publicKeyHex)) return false;
   try {
     return sodium.crypto_sign_verify_detached(fromHex(signatureHex), utf8(message), fromHex(publicKeyHex));
   } catch {

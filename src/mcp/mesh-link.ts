@@ -8,7 +8,7 @@ import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-se
 import { loadConfig, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
-import { resolveTarget } from "../client/resolve.ts";
+import { namesPeer, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
@@ -192,8 +192,7 @@ export class MeshLink {
   }
 
   async resolve(input: string): Promise<{ target: string; name: string }> {
-    if (/^(\*|[#@].*)$/.test(input.trim())) return { target: input.trim(), name: input.trim() };
-    const r = resolveTarget(input, (await this.peers()).filter((p) => p.pubkey !== this.session.id.publicKey));
+    const r = resolveTarget(input, namesPeer(input) ? (await this.peers()).filter((p) => p.pubkey !== this.session.id.publicKey) : []);
     return { target: r.target, name: r.peer?.displayName ?? r.target };
   }
 

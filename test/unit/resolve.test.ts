@@ -1,6 +1,6 @@
 // Target resolution: names, key prefixes, member-vs-session preference, ambiguity with candidates.
 import { describe, expect, test } from "bun:test";
-import { resolveTarget, splitMeshPrefix } from "../../src/client/resolve.ts";
+import { namesPeer, resolveTarget, splitMeshPrefix } from "../../src/client/resolve.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
 
 const peer = (displayName: string, pubkey: string, kind: "member" | "session" = "member"): PeerInfo => ({
@@ -11,6 +11,24 @@ const aliceApi = peer("alice/api", "a2".repeat(32), "session");
 const bob1 = peer("bob", "b1".repeat(32));
 const bob2 = peer("bob", "b2".repeat(32));
 const peers = [alice, aliceApi, bob1, bob2];
+
+describe("namesPeer", () => {
+  test("only a name or key prefix needs the peer list; *, #… and @… (even malformed) do not", () => {
+    const inputs = ["*", " #general ", "@backend", "#Bad|topic", "@", "alice", "*alice", "a1a1a1"];
+    expect(inputs.map((i) => [i, namesPeer(i)])).toEqual([
+      ["*", false],
+      [" #general ", false],
+      ["@backend", false],
+      ["#Bad|topic", false],
+      ["@", false],
+      ["alice", true],
+      ["*alice", true],
+      ["a1a1a1", true],
+    ]);
+    // The malformed ones are refused without a peer list, not passed through.
+    expect(() => resolveTarget("#Bad|topic", [])).toThrow("is not a valid topic or group name");
+  });
+});
 
 describe("resolveTarget", () => {
   test.each([

@@ -1,4 +1,5 @@
 // claudemesh topic create|list|join|leave|history|post
+import { TOPIC_RE } from "../../crypto/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
@@ -6,7 +7,7 @@ import { sendText } from "./send.ts";
 
 const name = (n: string) => {
   const t = n.replace(/^#/, "");
-  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(t)) throw new UsageError(`"${n}" is not a topic name: lowercase letters, digits, - and _, up to 64.`);
+  if (!TOPIC_RE.test(t)) throw new UsageError(`"${n}" is not a topic name: lowercase letters, digits, - and _, up to 64.`);
   return t;
 };
 

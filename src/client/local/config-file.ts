@@ -2,6 +2,7 @@
 // keypair and the mesh keys by epoch. Versioned; validated on read; written atomically, 0600.
 import { join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
+import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
 
 export const CONFIG_VERSION = 1;
@@ -29,16 +30,14 @@ export type LocalConfig = { version: typeof CONFIG_VERSION; meshes: MeshEntry[] 
 
 export const configPath = (dir: string) => join(dir, "config.json");
 
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX128 = /^[0-9a-f]{128}$/;
 
 function checkEntry(e: any, i: number): MeshEntry {
   const bad = (field: string) => new LocalFileError(`config.json: meshes[${i}].${field} is missing or invalid.`, "restore it from a backup (claudemesh restore FILE) or re-join the mesh");
   for (const f of ["meshId", "slug", "name", "brokerUrl", "memberId", "displayName"]) if (typeof e?.[f] !== "string" || e[f] === "") throw bad(f);
   if (!["owner", "admin", "member"].includes(e.role)) throw bad("role");
-  if (!HEX64.test(e.publicKey ?? "")) throw bad("publicKey");
-  if (!HEX128.test(e.secretKey ?? "")) throw bad("secretKey");
-  if (!HEX64.test(e.ownerPubkey ?? "")) throw bad("ownerPubkey");
+  if (!PUBKEY_RE.test(e.publicKey ?? "")) throw bad("publicKey");
+  if (!SECRET_KEY_RE.test(e.secretKey ?? "")) throw bad("secretKey");
+  if (!PUBKEY_RE.test(e.ownerPubkey ?? "")) throw bad("ownerPubkey");
   if (!Array.isArray(e.meshKeys) || !e.meshKeys.every((k: any) => Number.isInteger(k?.epoch) && typeof k?.key === "string")) throw bad("meshKeys");
   return e as MeshEntry;
 }

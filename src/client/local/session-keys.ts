@@ -5,6 +5,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.ts";
+import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { readPrivateFile, writePrivateFile } from "./files.ts";
 
 export type SessionKey = SigningKeypair & { claudeSessionId: string; createdAt: number };
@@ -24,7 +25,7 @@ export function sessionKey(dir: string, meshId: string, claudeSessionId: string)
   const text = readPrivateFile(path);
   if (text) {
     const k = JSON.parse(text) as SessionKey;
-    if (/^[0-9a-f]{64}$/.test(k.publicKey) && /^[0-9a-f]{128}$/.test(k.secretKey)) return k;
+    if (PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return k;
   }
   const k: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
   writePrivateFile(path, JSON.stringify(k));
