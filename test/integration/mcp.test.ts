@@ -28,6 +28,15 @@ async function twoMembers(b: TestBroker) {
   return { alice, bob };
 }
 
+/** alice's and bob's Claude Code sessions ("sess-alice-<n>", "sess-bob-<n>"), both connected. */
+async function twoSessions(b: TestBroker, n: number) {
+  const { alice, bob } = await twoMembers(b);
+  const a = await startMcp(alice, `sess-alice-${n}`);
+  const bb = await startMcp(bob, `sess-bob-${n}`);
+  for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+  return { alice, bob, a, bb };
+}
+
 const hook = (configDir: string, event: string, sessionId: string) => runHook(configDir, event, hookInput(sessionId, event));
 
 describe("claudemesh mcp", () => {
@@ -65,10 +74,8 @@ describe("claudemesh mcp", () => {
 
   test("a push is a doorbell: unseen messages survive an MCP restart and are delivered by the next hook", async () => {
     await using b = await startBroker();
-    const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-2");
-    let bb = await startMcp(bob, "sess-bob-2");
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const { bob, a, bb: first } = await twoSessions(b, 2);
+    let bb = first;
     await a.call("mesh_send", { to: "bob", message: "rung but never read" });
     await bb.waitNotification((x) => x.content.includes("rung but never read"));
     await bb.close(); // Claude never called mesh_inbox: the message was not seen.
@@ -89,10 +96,7 @@ describe("claudemesh mcp", () => {
 
   test("ask blocks until the peer replies; an unanswered ask times out and is reminded at Stop", async () => {
     await using b = await startBroker();
-    const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-3");
-    const bb = await startMcp(bob, "sess-bob-3");
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const { bob, a, bb } = await twoSessions(b, 3);
     const asking = a.call("mesh_ask", { to: "bob", question: "is the migration done?", timeout_seconds: 20 });
     const q = await bb.waitNotification((x) => x.content.includes("migration"));
     expect(q.content).toContain("waiting for an answer");
@@ -114,10 +118,7 @@ describe("claudemesh mcp", () => {
 
   test("the asyncRewake hook wakes an idle session when a message arrives; SessionStart summarises peers", async () => {
     await using b = await startBroker();
-    const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-5");
-    const bb = await startMcp(bob, "sess-bob-5");
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const { bob, a, bb } = await twoSessions(b, 5);
     const start = await hook(bob, "session-start", "sess-bob-5");
     expect(start.out.hookSpecificOutput.additionalContext).toContain("alice/app");
     const waiting = hook(bob, "wait", "sess-bob-5");
@@ -133,10 +134,7 @@ describe("claudemesh mcp", () => {
 
   test("a 20,000-character message: push and hook show a marked preview, mesh_inbox returns it whole", async () => {
     await using b = await startBroker();
-    const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-7");
-    const bb = await startMcp(bob, "sess-bob-7");
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const { bob, a, bb } = await twoSessions(b, 7);
     const body = Array.from({ length: 1000 }, (_, i) => `line ${String(i).padStart(4, "0")} of the report.`).join("\n").padEnd(20_000, "=").slice(0, 19_991) + "\nTHE END.";
     expect(body.length).toBe(20_000);
     expect((await a.call("mesh_send", { to: "bob", message: body })).isError).toBe(false);
@@ -176,10 +174,7 @@ const fixture = (event: string, sessionId: string) => readFileSync(join(import.m
 describe("hooks fed recorded Claude Code hook JSON", () => {
   test("with the broker down, hooks still answer within budget and deliver what the MCP server holds", async () => {
     const b = await startBroker();
-    const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-6");
-    const bb = await startMcp(bob, "sess-bob-6");
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    const { bob, a, bb } = await twoSessions(b, 6);
     await a.call("mesh_send", { to: "bob", message: "held while the broker goes away" });
     await bb.waitNotification((x) => x.content.includes("held while"));
     await b.stop();
