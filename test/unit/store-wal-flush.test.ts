@@ -124,12 +124,10 @@ describe("close() with flushes in flight", () => {
     expect(await again.getMeta("k")).toBe("running");
   });
 
-  // BUG (store.ts close(), wal-sync.ts): close() closes the WalSync descriptor at once. A flush
-  // queued behind the running one starts afterwards and fails with EBADF, so a write that
-  // committed (and that SQLite's own close checkpointed) is rejected as "unavailable". Were the
-  // descriptor number reused by then, the queued fdatasync would sync an unrelated file and
-  // report success. test.failing: remove `.failing` once close() waits for queued flushes.
-  test.failing("BUG: a write whose flush is queued behind a running one is rejected when close() is called", async () => {
+  // close() used to close the WalSync descriptor at once: a flush queued behind the running one
+  // then failed with EBADF (or, had the number been reused, synced an unrelated file), so a write
+  // that had committed was rejected as "unavailable".
+  test("a write whose flush is queued behind a running one still gets it when close() is called", async () => {
     const { s, dataDir } = await store("full");
     const first = s.setMeta("a", "1");
     const queued = s.setMeta("b", "2");
@@ -140,7 +138,7 @@ describe("close() with flushes in flight", () => {
       (e: unknown) => (e instanceof MeshError ? `${e.code}: ${String((e as Error).cause)}` : String(e)),
     );
     const { s: again } = await store("normal", dataDir);
-    expect(await again.getMeta("b")).toBe("2"); // holds today: the write did commit
-    expect(outcome).toBe("resolved"); // today: "unavailable: Error: EBADF: bad file descriptor, fdatasync"
+    expect(await again.getMeta("b")).toBe("2");
+    expect(outcome).toBe("resolved");
   });
 });

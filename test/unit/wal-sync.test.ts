@@ -2,7 +2,7 @@
 // flush (the running one may predate the caller's write), and everyone who asks meanwhile shares
 // that one flush. A failing flush rejects its waiters.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
@@ -34,6 +34,16 @@ test("callers during a running flush share the next one; later callers start afr
 
 test("a failed flush rejects its waiters", async () => {
   const { wal } = walSync();
-  wal.close();
+  closeSync((wal as unknown as { fd: number }).fd); // the descriptor fails under it
   await expect(wal.sync()).rejects.toThrow(/EBADF|bad file/i);
+});
+
+test("close() waits for a running and a queued flush, then closes once; a later sync is refused", async () => {
+  const { wal } = walSync();
+  const running = wal.sync();
+  const queued = wal.sync();
+  wal.close();
+  wal.close();
+  await Promise.all([running, queued]);
+  await expect(wal.sync()).rejects.toThrow(/closed/);
 });

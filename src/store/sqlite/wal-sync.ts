@@ -14,6 +14,7 @@ export class WalSync {
   private running: Promise<void> | null = null;
   /** The flush that starts when the running one ends, shared by everyone who asked meanwhile. */
   private next: Promise<void> | null = null;
+  private closing = false;
 
   /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. */
   constructor(dbPath: string) {
@@ -22,6 +23,7 @@ export class WalSync {
 
   /** Resolves once everything written to the WAL before this call is on stable storage. */
   sync(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error("the WAL file was closed"));
     if (this.running === null) return (this.running = this.flush());
     // The running flush may have started before our commit's write: wait for a fresh one.
     return (this.next ??= this.running.then(
@@ -30,8 +32,13 @@ export class WalSync {
     ));
   }
 
+  /** Closes the file once no flush is running or queued: a write whose flush was asked for before
+   *  the close still gets it (closing at once failed it with EBADF, or synced whatever file had
+   *  reused the descriptor number). */
   close(): void {
-    closeSync(this.fd);
+    if (this.closing) return;
+    this.closing = true;
+    if (this.running === null) closeSync(this.fd);
   }
 
   private startNext(): Promise<void> {
@@ -42,7 +49,10 @@ export class WalSync {
   private flush(): Promise<void> {
     return new Promise<void>((resolve, reject) =>
       fdatasync(this.fd, (err) => {
-        if (this.next === null) this.running = null;
+        if (this.next === null) {
+          this.running = null;
+          if (this.closing) closeSync(this.fd);
+        }
         if (err) reject(err);
         else resolve();
       }),
