@@ -67,9 +67,10 @@ export class Conn {
     return this.state === "ready";
   }
 
-  /** The client is not reading fast enough: pushes wait (in the queue) until the socket drains. */
-  get congested(): boolean {
-    return this.transport.buffered() > CONGESTED_BYTES;
+  /** Bytes of pushes the socket can take before it counts as congested (≤ 0: congested; pushes
+   *  wait in the queue until the socket drains). */
+  get pushBudget(): number {
+    return CONGESTED_BYTES - this.transport.buffered();
   }
 
   send(frame: unknown): boolean {

@@ -40,7 +40,7 @@ export function pickConn(p: Presence | undefined, priority: Priority): Conn | nu
   if (!p || !passes(p.status, priority)) return null;
   let best: Conn | null = null;
   for (const c of p.conns) {
-    if (!c.ready || c.receive !== "push" || c.inflight.size >= WINDOW || c.congested) continue;
+    if (!c.ready || c.receive !== "push" || c.inflight.size >= WINDOW || c.pushBudget <= 0) continue;
     if (!best || c.inflight.size < best.inflight.size) best = c;
   }
   return best;
@@ -61,15 +61,18 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
     const id = conn.identity;
     while (conn.backlog && conn.ready) {
       const room = WINDOW - conn.inflight.size;
-      // Resumed by an ack (room) or by the socket's drain event (congestion).
-      if (room <= 0 || conn.congested) return;
-      const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit: Math.min(room, 256), priorities: deliverable(presence.status) });
+      const budget = conn.pushBudget;
+      // Resumed by an ack (room) or by the socket's drain event (budget).
+      if (room <= 0 || budget <= 0) return;
+      const limit = Math.min(room, 256);
+      const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit, priorities: deliverable(presence.status), maxBytes: budget });
       if (conn.state === "closed") {
         await ctx.store.releaseClaims(conn.id);
         return;
       }
       for (const m of batch) pushClaimed(conn, m.id, JSON.stringify(toPush(m)));
-      if (batch.length < Math.min(room, 256)) conn.backlog = false;
+      // A short batch means the queue is empty, unless the byte budget cut it (then wait for drain).
+      if (batch.length < limit && conn.pushBudget > 0) conn.backlog = false;
     }
   } catch (err) {
     ctx.log.error("pump failed", { conn: conn.id, err });

@@ -101,6 +101,9 @@ export type ClaimOptions = {
   limit: number;
   /** Which priorities may be handed out (status gating); undefined = all. */
   priorities?: readonly Priority[];
+  /** Stop after the message whose ciphertext brings the total to this many bytes (at least one
+   *  message is claimed); undefined = no byte budget. Paces pushes to a slow reader. */
+  maxBytes?: number;
 };
 
 export type AckBatchItem = { meshId: string; mailbox: string; messageIds: string[] };

@@ -13,7 +13,7 @@ type Socket = ServerWebSocket<unknown>;
 const OPEN = 1;
 
 export class Outbox {
-  private readonly pending = new Map<Socket, string[]>();
+  private readonly pending = new Map<Socket, { frames: string[]; bytes: number }>();
   private scheduled = false;
 
   /** The Transport of one socket, writing through this outbox. */
@@ -32,21 +32,23 @@ export class Outbox {
       ping: () => {
         if (ws.readyState === OPEN) ws.ping();
       },
-      buffered: () => (ws.readyState === OPEN ? ws.getBufferedAmount() : 0),
+      buffered: () => (ws.readyState === OPEN ? ws.getBufferedAmount() + (this.pending.get(ws)?.bytes ?? 0) : 0),
     };
   }
 
   /** Writes everything queued, for every socket (the end of a turn). */
   flushAll = (): void => {
     this.scheduled = false;
-    for (const [ws, frames] of this.pending) write(ws, frames);
+    for (const [ws, { frames }] of this.pending) write(ws, frames);
     this.pending.clear();
   };
 
   private queue(ws: Socket, text: string): void {
-    const frames = this.pending.get(ws);
-    if (frames) frames.push(text);
-    else this.pending.set(ws, [text]);
+    const queued = this.pending.get(ws);
+    if (queued) {
+      queued.frames.push(text);
+      queued.bytes += text.length;
+    } else this.pending.set(ws, { frames: [text], bytes: text.length });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushAll);
@@ -54,10 +56,10 @@ export class Outbox {
   }
 
   private flush(ws: Socket): void {
-    const frames = this.pending.get(ws);
-    if (!frames) return;
+    const queued = this.pending.get(ws);
+    if (!queued) return;
     this.pending.delete(ws);
-    write(ws, frames);
+    write(ws, queued.frames);
   }
 }
 

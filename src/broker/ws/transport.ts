@@ -9,7 +9,7 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Sends a WebSocket ping; the pong marks the connection alive. */
   ping(): void;
-  /** Bytes written but not yet taken by the kernel (the client is not reading fast enough). */
+  /** Bytes queued or written but not yet taken by the kernel (a client reading slowly). */
   buffered(): number;
   /** Client address after trusted-proxy resolution. */
   readonly remoteAddress: string;

@@ -14,6 +14,16 @@ export function deleteEntries(db: Database, entries: Iterable<QueueEntry>): void
   for (const e of entries) del.run(e.seq, e.meshId, e.recipient);
 }
 
+/** The longest prefix of `messages` whose ciphertexts fit in `maxBytes`, and at least one. */
+function withinBudget(messages: StoredMessage[], maxBytes: number): StoredMessage[] {
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    bytes += messages[i]!.ciphertext.length;
+    if (bytes >= maxBytes) return messages.slice(0, i + 1);
+  }
+  return messages;
+}
+
 export class QueueRepo {
   constructor(
     private readonly db: Database,
@@ -21,8 +31,8 @@ export class QueueRepo {
   ) {}
 
   /** Claims up to `limit` unclaimed, unexpired entries of the mailboxes for `conn`, oldest first
-   *  (queue order across all the mailboxes), optionally only of some priorities. A message queued
-   *  to two of the mailboxes claims both entries and is returned once. */
+   *  (queue order across all the mailboxes), optionally only of some priorities and within a byte
+   *  budget. A message queued to two of the mailboxes claims both entries and is returned once. */
   claim(meshId: string, mailboxes: readonly string[], opts: ClaimOptions): StoredMessage[] {
     if (mailboxes.length === 0 || opts.limit <= 0 || opts.priorities?.length === 0) return [];
     const picked = this.index.pick(meshId, [...new Set(mailboxes)], opts.limit, Date.now(), opts.priorities);
@@ -33,8 +43,13 @@ export class QueueRepo {
         ? [this.db.query<MessageRow, [number]>(`${MESSAGE_SELECT} WHERE m.seq = ?`).get(order[0]!)]
         : this.db.query<MessageRow, [string]>(`${MESSAGE_SELECT} WHERE m.seq IN (SELECT value FROM json_each(?))`).all(jsonList(order));
     const bySeq = new Map(rows.filter((r) => r !== null).map((r) => [r.seq, messageFromRow(r)] as const));
-    this.index.claim(picked, opts.conn);
-    return order.map((s) => bySeq.get(s)).filter((m): m is StoredMessage => m !== undefined);
+    const out = order.map((s) => bySeq.get(s)).filter((m): m is StoredMessage => m !== undefined);
+    const kept = opts.maxBytes === undefined ? out : withinBudget(out, opts.maxBytes);
+    if (kept.length < out.length) {
+      const seqs = new Set(kept.map((m) => m.seq));
+      this.index.claim(picked.filter((e) => seqs.has(e.seq)), opts.conn);
+    } else this.index.claim(picked, opts.conn);
+    return kept;
   }
 
   /** Deletes the entries of these mailboxes holding these message ids, claimed or not. Unknown
