@@ -99,6 +99,17 @@ describe("claim, ack, release", () => {
     expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c", limit: 10 }))).toEqual([low!.message.id, next!.message.id]);
   });
 
+  test("a byte budget stops after the message that reaches it, claims only what it returns, and always returns one", async () => {
+    const { store, mesh, owner, peer } = await setup();
+    const body = (n: number) => "A".repeat(n);
+    const sent = await store.commitSends([400, 400, 400, 400].map((n) => directMessage(owner, [peer.pubkey], { ciphertext: body(n) })), 0);
+    const [a, b, c, d] = sent.map((o) => o.message.id);
+    expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c1", limit: 10, maxBytes: 700 }))).toEqual([a, b]);
+    // The cut-off messages were not claimed: the next claimer gets them, in order.
+    expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c2", limit: 10, maxBytes: 1 }))).toEqual([c]);
+    expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c3", limit: 10, maxBytes: 10_000 }))).toEqual([d]);
+  });
+
   test("rows created claimed for a live connection are not handed out again until released", async () => {
     const { store, mesh, owner, peer } = await setup();
     const [pushed] = await store.commitSends([directMessage(owner, [peer.pubkey], { claimFor: new Map([[peer.pubkey, "live"]]) })], 0);
