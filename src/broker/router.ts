@@ -118,7 +118,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     recipients,
     claimFor,
   };
-  const committed = ctx.sends.submit(msg);
+  const committed = ctx.writes.send(msg);
   submitted();
   const outcome = await committed;
   // Recipients get it once it is committed; the sender's result waits until it is also flushed

@@ -9,9 +9,9 @@ import { CloseCode } from "../protocol/close-codes.ts";
 import { randomId } from "../crypto/hash.ts";
 import type { Store } from "../store/types.ts";
 import { VERSION } from "../version.ts";
-import { Batcher } from "./batcher.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
-import type { AckItem, BrokerContext } from "./context.ts";
+import type { BrokerContext } from "./context.ts";
 import { Hub } from "./hub.ts";
 import { createMetrics } from "./metrics.ts";
 import { RateLimiter } from "./rate-limit.ts";
@@ -74,10 +74,6 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   return token;
 }
 
-/** How long an ack without an id may wait for others to share its commit. Its messages stay
- *  claimed by the connection meanwhile, so nothing is redelivered unless that connection closes. */
-const ACK_LINGER_MS = 5;
-
 /** Unsent bytes at which Bun closes a socket (its default, stated). */
 const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 
@@ -99,9 +95,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     }),
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
-    sends: new Batcher((batch) => store.commitSends(batch, config.topicHistory), { onBatch: (n) => metrics.commitBatchSize.set(n) }),
-    // An ack without an id answers nobody: it may wait a few ms to share a commit (ACK_LINGER_MS).
-    acks: new Batcher((items: AckItem[]) => store.ackMany(items, now()), { lingerMs: ACK_LINGER_MS }),
+    writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
   const startedAt = Date.now();
   const dashboard = createDashboard(ctx, VERSION, startedAt);
@@ -180,7 +174,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       ctx.draining = true;
       server.stop(false);
       for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down");
-      const flushed = Promise.all([ctx.sends.drain(), ctx.acks.drain()])
+      const flushed = ctx.writes
+        .drain()
         .then(() => store.flushed())
         .catch((err: unknown) => log.error("final flush failed", { err }));
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());

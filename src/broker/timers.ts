@@ -68,7 +68,7 @@ export async function sweepRound(ctx: BrokerContext): Promise<void> {
       recipients: [m.senderPubkey],
       claimFor: new Map(),
     };
-    const out = await ctx.sends.submit(notice);
+    const out = await ctx.writes.send(notice);
     if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
   }
 }

@@ -108,6 +108,9 @@ export type ClaimOptions = {
 
 export type AckBatchItem = { meshId: string; mailbox: string; messageIds: string[] };
 
+/** What one group commit writes: sends and acks, in one transaction. */
+export type WriteBatch = { sends: readonly NewMessage[]; acks: readonly AckBatchItem[] };
+
 export type SweepResult = { expiredRows: number; expiredMessages: StoredMessage[]; deletedMessages: number; seenSignatures: number };
 
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
@@ -181,6 +184,9 @@ export interface Store {
    *  it does not wait for the flush that makes them survive a power loss: await flushed() before
    *  telling a sender its message is stored. */
   commitSends(batch: readonly NewMessage[], topicHistoryLimit: number): Promise<SendOutcome[]>;
+  /** commitSends and ackMany in one transaction (the broker's group commit); outcomes and removed
+   *  counts in the order given. Resolves at commit, like both. */
+  commitWrites(batch: WriteBatch, topicHistoryLimit: number, nowMs: number): Promise<{ sends: SendOutcome[]; acks: number[] }>;
   /** Resolves once everything committed so far survives a power loss (at once for a store whose
    *  commits are already durable). */
   flushed(): Promise<void>;

@@ -11,7 +11,7 @@ import { pump, toPush } from "../delivery.ts";
 export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"ack">): Promise<{ acked: number }> {
   const id = conn.identity!;
   for (const m of f.messageIds) conn.inflight.delete(m);
-  const removed = await ctx.acks.submit({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
+  const removed = await ctx.writes.ack({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
   ctx.metrics.messagesDelivered.inc(removed);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   if (p && conn.backlog) void pump(ctx, conn, p);

@@ -5,7 +5,7 @@ import type { Database } from "bun:sqlite";
 import type { ClaimOptions, StoredMessage } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
-import { writeTx } from "./transaction.ts";
+import { writeTx, type Staged } from "./transaction.ts";
 
 /** Deletes these entries' rows; call inside a write transaction, then QueueIndex.remove after it
  *  committed. */
@@ -23,6 +23,8 @@ function withinBudget(messages: StoredMessage[], maxBytes: number): StoredMessag
   }
   return messages;
 }
+
+type AckRequest = { meshId: string; mailboxes: readonly string[]; messageIds: readonly string[] };
 
 export class QueueRepo {
   constructor(
@@ -61,7 +63,15 @@ export class QueueRepo {
   /** Several acks in one transaction (the broker's group commit of acks); counts in order. A
    *  message acked while other mailboxes still hold it is marked delivered, so that their copies
    *  expiring later do not tell its sender it was never delivered. */
-  ackMany(items: readonly { meshId: string; mailboxes: readonly string[]; messageIds: readonly string[] }[], nowMs: number): number[] {
+  ackMany(items: readonly AckRequest[], nowMs: number): number[] {
+    const staged = writeTx(this.db, () => this.stageAcks(items, nowMs));
+    staged.apply();
+    return staged.out;
+  }
+
+  /** ackMany's writes, for a caller that runs them in its own transaction with others; apply()
+   *  after that transaction committed. */
+  stageAcks(items: readonly AckRequest[], nowMs: number): Staged<number[]> {
     const removed = new Set<QueueEntry>();
     const counts = items.map((it) => {
       let n = 0;
@@ -75,17 +85,19 @@ export class QueueRepo {
       }
       return n;
     });
-    if (removed.size === 0) return counts;
+    if (removed.size === 0) return { out: counts, apply: () => {} };
     // Messages that other mailboxes still hold after this batch need delivered_at stored.
     const delivered = [...this.index.leftAfter(removed)].filter(([seq, n]) => n > 0 && !this.index.delivered(seq)).map(([seq]) => seq);
-    writeTx(this.db, () => {
-      deleteEntries(this.db, removed);
-      const mark = this.db.query("UPDATE messages SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL");
-      for (const seq of delivered) mark.run(nowMs, seq);
-    });
-    for (const seq of delivered) this.index.markDelivered(seq);
-    this.index.remove(removed);
-    return counts;
+    deleteEntries(this.db, removed);
+    const mark = this.db.query("UPDATE messages SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL");
+    for (const seq of delivered) mark.run(nowMs, seq);
+    return {
+      out: counts,
+      apply: () => {
+        for (const seq of delivered) this.index.markDelivered(seq);
+        this.index.remove(removed);
+      },
+    };
   }
 
   /** Returns the connection's unacked entries to the queue; they are claimed again, in order, by

@@ -7,7 +7,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import type { NewMessage, SendOutcome, StoredMessage } from "../types.ts";
 import type { AdmittedMessage, MessageKeyRow, NewEntry, QueueIndex } from "./queue-index.ts";
 import { MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
-import { writeTx } from "./transaction.ts";
+import { writeTx, type Staged } from "./transaction.ts";
 
 /** Member keys never change, so the sender member's key is cached by id; the cap only bounds
  *  memory on a broker with very many members. */
@@ -29,23 +29,33 @@ export class SendRepo {
    *  topicHistoryLimit > 0, topic messages more than that many offsets old and no longer queued
    *  anywhere are deleted. An unknown topicId throws MeshError not_found and fails the batch. */
   commit(batch: readonly NewMessage[], topicHistoryLimit: number): SendOutcome[] {
+    const staged = writeTx(this.db, () => this.stage(batch, topicHistoryLimit));
+    staged.apply();
+    return staged.out;
+  }
+
+  /** commit's writes, for a caller that runs them in its own transaction with others; apply()
+   *  after that transaction committed. */
+  stage(batch: readonly NewMessage[], topicHistoryLimit: number): Staged<SendOutcome[]> {
     const admitted: Admission[] = [];
     const trimmed: MessageKeyRow[] = [];
     const inBatch = new Map<string, StoredMessage>();
-    const outcomes = writeTx(this.db, () =>
-      batch.map((m) => {
-        const exact = `${m.meshId}\u0000${m.senderPubkey}\u0000${m.clientMessageId}`;
-        const key = this.index.keyOf(m.meshId, m.senderPubkey, m.clientMessageId);
-        const prior = inBatch.get(exact) ?? this.stored(key, m.meshId, m.senderPubkey, m.clientMessageId);
-        if (prior) return { message: prior, duplicate: true, recipients: [] };
-        const out = this.insert(m, key, topicHistoryLimit, admitted, trimmed);
-        inBatch.set(exact, out.message);
-        return out;
-      }),
-    );
-    this.index.forget(trimmed);
-    for (const a of admitted) this.index.admit(a.message, a.key, a.entries);
-    return outcomes;
+    const out = batch.map((m): SendOutcome => {
+      const exact = `${m.meshId}\u0000${m.senderPubkey}\u0000${m.clientMessageId}`;
+      const key = this.index.keyOf(m.meshId, m.senderPubkey, m.clientMessageId);
+      const prior = inBatch.get(exact) ?? this.stored(key, m.meshId, m.senderPubkey, m.clientMessageId);
+      if (prior) return { message: prior, duplicate: true, recipients: [] };
+      const sent = this.insert(m, key, topicHistoryLimit, admitted, trimmed);
+      inBatch.set(exact, sent.message);
+      return sent;
+    });
+    return {
+      out,
+      apply: () => {
+        this.index.forget(trimmed);
+        for (const a of admitted) this.index.admit(a.message, a.key, a.entries);
+      },
+    };
   }
 
   /** The stored message of this sender key with this client message id, or null. */

@@ -26,6 +26,7 @@ import { SendRepo } from "./send-repo.ts";
 import { SessionRepo } from "./session-repo.ts";
 import { Sweeper } from "./sweep.ts";
 import { TopicRepo } from "./topic-repo.ts";
+import { writeTx } from "./transaction.ts";
 
 export const DEFAULT_DB_FILE = "claudemesh.db";
 
@@ -55,6 +56,8 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     throw e;
   }
 }
+
+const ackRequest = (i: T.AckBatchItem) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds });
 
 export class SqliteStore implements T.Store {
   private readonly audit: AuditRepo;
@@ -257,6 +260,18 @@ export class SqliteStore implements T.Store {
   async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
     return guard(() => this.sends.commit(batch, topicHistoryLimit)); // flushed() is the caller's
   }
+  async commitWrites(batch: T.WriteBatch, topicHistoryLimit: number, nowMs: number) {
+    // One transaction: the pages sends and acks share (the queue's right edge) are written once.
+    return guard(() => {
+      const { sends, acks } = writeTx(this.database, () => ({
+        sends: this.sends.stage(batch.sends, topicHistoryLimit),
+        acks: this.queue.stageAcks(batch.acks.map(ackRequest), nowMs),
+      }));
+      sends.apply();
+      acks.apply();
+      return { sends: sends.out, acks: acks.out };
+    });
+  }
   async queueDepth(mailbox: T.Mailbox) {
     return this.index.depth(mailbox.meshId, mailbox.pubkey);
   }
@@ -272,7 +287,7 @@ export class SqliteStore implements T.Store {
 
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
     // flushed() is the caller's: most acks answer nobody, and a lost one only means a redelivery.
-    return guard(() => this.queue.ackMany(items.map((i) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds })), nowMs));
+    return guard(() => this.queue.ackMany(items.map(ackRequest), nowMs));
   }
   async releaseClaims(conn: string) {
     return guard(() => this.queue.releaseClaims(conn));

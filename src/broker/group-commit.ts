@@ -1,0 +1,49 @@
+// The broker's group commit: sends and acks that arrive during one turn of the event loop are
+// written in one transaction (Batcher), so a busy broker pays one commit per turn, not one per
+// write. Sends are urgent (their senders wait); an ack without an id may linger a few ms to share
+// a later commit, and rides along with the next send's commit if one comes first.
+import type { AckBatchItem, NewMessage, SendOutcome, Store } from "../store/types.ts";
+import { Batcher } from "./batcher.ts";
+
+type Write = { send: NewMessage; ack?: undefined } | { ack: AckBatchItem; send?: undefined };
+
+/** How long an ack without an id may wait for others to share its commit. Its messages stay
+ *  claimed by the connection meanwhile, so nothing is redelivered unless that connection closes. */
+export const ACK_LINGER_MS = 5;
+
+export class GroupCommit {
+  private readonly batcher: Batcher<Write, SendOutcome | number>;
+
+  constructor(store: Store, opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void }) {
+    this.batcher = new Batcher(
+      async (writes) => {
+        const sends: NewMessage[] = [];
+        const acks: AckBatchItem[] = [];
+        for (const w of writes) {
+          if (w.send) sends.push(w.send);
+          else acks.push(w.ack);
+        }
+        const out = await store.commitWrites({ sends, acks }, opts.topicHistory, opts.now());
+        let s = 0;
+        let a = 0;
+        return writes.map((w) => (w.send ? out.sends[s++]! : out.acks[a++]!));
+      },
+      { lingerMs: ACK_LINGER_MS, onBatch: opts.onBatch },
+    );
+  }
+
+  /** Resolves once the message is committed (not yet flushed: see Store.commitSends). */
+  send(message: NewMessage): Promise<SendOutcome> {
+    return this.batcher.submit({ send: message }, true) as Promise<SendOutcome>;
+  }
+
+  /** Resolves with the entries removed, once committed; `urgent` when someone waits on the answer. */
+  ack(item: AckBatchItem, urgent: boolean): Promise<number> {
+    return this.batcher.submit({ ack: item }, urgent) as Promise<number>;
+  }
+
+  /** Waits until everything submitted so far is committed (the shutdown drain). */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+}
