@@ -63,6 +63,30 @@ describe("commitSends", () => {
   });
 });
 
+describe("commitWrites", () => {
+  test("sends and acks in one transaction: outcomes in order, acked entries gone, new ones queued", async () => {
+    const { store, mesh, owner, peer } = await setup();
+    const [first] = await store.commitSends([directMessage(owner, [peer.pubkey])], 0);
+    const ack = { meshId: mesh.id, mailbox: peer.pubkey, messageIds: [first!.message.id, "unknown-id-000000000"] };
+    const out = await store.commitWrites({ sends: [directMessage(owner, [peer.pubkey]), directMessage(owner, [peer.pubkey])], acks: [ack, ack] }, 0, Date.now());
+    expect(out.acks).toEqual([1, 0]); // the second ack of the same id finds nothing left
+    expect(out.sends.map((o) => o.duplicate)).toEqual([false, false]);
+    expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c", limit: 10 }))).toEqual(out.sends.map((o) => o.message.id));
+    expect(count(store, "queue")).toBe(2);
+  });
+
+  test("a failing send rolls back the acks of the same batch too, in the tables and in memory", async () => {
+    const { store, mesh, owner, peer } = await setup();
+    const [first] = await store.commitSends([directMessage(owner, [peer.pubkey])], 0);
+    const bad = directMessage(owner, [peer.pubkey], { topicId: 9999, kind: "topic" });
+    const ack = { meshId: mesh.id, mailbox: peer.pubkey, messageIds: [first!.message.id] };
+    await expect(store.commitWrites({ sends: [bad], acks: [ack] }, 0, Date.now())).rejects.toThrow();
+    expect(count(store, "queue")).toBe(1);
+    expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(1);
+    expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c", limit: 10 }))).toEqual([first!.message.id]);
+  });
+});
+
 describe("claim, ack, release", () => {
   test("FIFO across mailboxes, a message queued twice is returned once", async () => {
     const { store, mesh, owner, peer } = await setup();
