@@ -48,29 +48,28 @@ export async function sweepRound(ctx: BrokerContext): Promise<void> {
   const now = ctx.now();
   const r = await ctx.store.sweep(now, ctx.config.dedupWindow);
   ctx.metrics.messagesExpired.inc(r.expiredRows);
-  for (const m of r.expiredMessages) {
-    const notice: NewMessage = {
-      meshId: m.meshId,
-      senderMemberId: BROKER_SENDER.memberId,
-      senderPubkey: BROKER_SENDER.pubkey,
-      senderName: BROKER_SENDER.name,
-      clientMessageId: `expired-${m.id}`,
-      kind: "system",
-      target: m.senderPubkey,
-      topic: null,
-      topicId: null,
-      priority: "low",
-      replyTo: m.id,
-      nonce: "",
-      ciphertext: "",
-      notice: { event: "message_expired", messageId: m.id, clientMessageId: m.clientMessageId, to: m.target },
-      expiresAt: now + ctx.config.messageTtl,
-      recipients: [m.senderPubkey],
-      claimFor: new Map(),
-    };
-    const out = await ctx.writes.send(notice);
-    if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
-  }
+  // All notices of a sweep share one group commit.
+  const notices = r.expiredMessages.map((m): NewMessage => ({
+    meshId: m.meshId,
+    senderMemberId: BROKER_SENDER.memberId,
+    senderPubkey: BROKER_SENDER.pubkey,
+    senderName: BROKER_SENDER.name,
+    clientMessageId: `expired-${m.id}`,
+    kind: "system",
+    target: m.senderPubkey,
+    topic: null,
+    topicId: null,
+    priority: "low",
+    replyTo: m.id,
+    nonce: "",
+    ciphertext: "",
+    notice: { event: "message_expired", messageId: m.id, clientMessageId: m.clientMessageId, to: m.target },
+    expiresAt: now + ctx.config.messageTtl,
+    recipients: [m.senderPubkey],
+    claimFor: new Map(),
+  }));
+  const outcomes = await Promise.all(notices.map((n) => ctx.writes.send(n)));
+  for (const out of outcomes) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
 }
 
 export function startTimers(ctx: BrokerContext): { stop(): void } {

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { BROKER_SENDER, sweepRound } from "../../src/broker/timers.ts";
 
 describe("direct messages", () => {
   test("hello → send → push → ack; the sender's result names the stored message", async () => {
@@ -90,6 +91,26 @@ describe("direct messages", () => {
     a.close();
     x.close();
     y.close();
+  });
+
+  test("messages that expire undelivered come back to their sender as message_expired notices", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob"); // never connects
+    const a = await connect(b.url, owner);
+    const sent = [];
+    for (const text of ["one", "two"]) sent.push(await a.client.request("send", { to: bob.keys.publicKey, clientMessageId: `expiring-${text}-00`, ttlMs: 1000, ...envelope(text) }));
+    await Bun.sleep(1100);
+    await sweepRound(b.ctx);
+    const notices = await a.waitMessages(2);
+    expect(notices.map((m) => ({ kind: m.kind, from: m.from.pubkey, notice: m.notice }))).toEqual(
+      sent.map((r, i) => ({
+        kind: "system",
+        from: BROKER_SENDER.pubkey,
+        notice: { event: "message_expired", messageId: r.messageId, clientMessageId: `expiring-${["one", "two"][i]}-00`, to: bob.keys.publicKey },
+      })),
+    );
+    a.close();
   });
 
   test("an unknown recipient key is refused with unknown_recipient", async () => {
