@@ -41,12 +41,25 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
   return max;
 }
 
+/** Whether `text` holds at most `limit` `{` and `[` characters in all (strings included), so
+ *  that it cannot nest deeper than `limit`. Native indexOf makes this several times cheaper than
+ *  jsonDepth's character loop, and it settles almost every real frame. */
+function fewOpeners(text: string, limit: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf("{"); i !== -1; i = text.indexOf("{", i + 1)) if (++n > limit) return false;
+  for (let i = text.indexOf("["); i !== -1; i = text.indexOf("[", i + 1)) if (++n > limit) return false;
+  return true;
+}
+
+/** Whether `text` nests deeper than MAX_JSON_DEPTH. */
+const tooDeep = (text: string) => !fewOpeners(text, MAX_JSON_DEPTH) && jsonDepth(text) > MAX_JSON_DEPTH;
+
 /** Size, depth and syntax checks shared by both directions. Returns the parsed value. */
 export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES): unknown {
   if (text.length > maxBytes || (text.length * 3 > maxBytes && byteLength(text) > maxBytes)) {
     throw new MeshError("frame_too_large", `Frame is larger than ${maxBytes} bytes.`);
   }
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new MeshError("too_deep", `JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  if (tooDeep(text)) throw new MeshError("too_deep", `JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -86,7 +99,7 @@ export function decodeServerFrame(text: string, maxBytes = MAX_SERVER_FRAME_BYTE
 /** The request id of a frame that failed validation, when one can be recovered, so that the
  *  error reply still reaches the right pending request. */
 export function recoverRequestId(text: string): string | number | undefined {
-  if (text.length > MAX_FRAME_BYTES || jsonDepth(text) > MAX_JSON_DEPTH) return undefined;
+  if (text.length > MAX_FRAME_BYTES || tooDeep(text)) return undefined;
   try {
     const id = (JSON.parse(text) as { id?: unknown })?.id;
     if (typeof id === "string" && id.length <= 64) return id;

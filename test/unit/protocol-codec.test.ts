@@ -70,6 +70,16 @@ describe("depth", () => {
     expect(codeOf(() => decodeClientFrame(nested(MAX_JSON_DEPTH + 1)))).toBe("too_deep");
   });
 
+  test("mixed nesting is counted across objects and arrays together", () => {
+    const mixed = (levels: number) => {
+      let t = "1";
+      for (let i = 0; i < levels; i++) t = i % 2 ? `{"k":${t}}` : `[${t}]`;
+      return t;
+    };
+    expect(codeOf(() => parseJsonBounded(mixed(MAX_JSON_DEPTH)))).toBe("ok");
+    expect(codeOf(() => parseJsonBounded(mixed(MAX_JSON_DEPTH + 1)))).toBe("too_deep");
+  });
+
   test("objects and arrays count alike; brackets inside strings do not count", () => {
     expect(jsonDepth(`{"a":[{"b":[1]}]}`)).toBe(4);
     expect(jsonDepth(`{"a":"[[[[{{{{","b":"\\"[[["}`)).toBe(1);
