@@ -12,7 +12,8 @@ import { pickConn, pushClaimed, toPush, wake } from "./delivery.ts";
 import { RosterCache, type Roster } from "./roster.ts";
 
 type Kind = "direct" | "broadcast" | "group" | "topic";
-type Route = { kind: Kind; topicId: number | null; topic: string | null; members: Member[]; mailboxes: Map<string, string[]>; grants: Roster["grants"] };
+/** Where a send goes: each recipient member's mailboxes (the sender's own left out). */
+type Route = { kind: Kind; topicId: number | null; topic: string | null; mailboxes: Map<string, string[]>; grants: Roster["grants"] };
 
 async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promise<Route> {
   const roster = await ctx.roster.get(sender.meshId);
@@ -22,7 +23,7 @@ async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promis
       const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
       if (boxes.length > 0) mailboxes.set(m.id, boxes);
     }
-    return { kind, topicId, topic, members: members.filter((m) => mailboxes.has(m.id)), mailboxes, grants: roster.grants };
+    return { kind, topicId, topic, mailboxes, grants: roster.grants };
   };
   if (to === "*") return fanOut("broadcast", [...roster.members.values()]);
   if (to.startsWith("@")) {
@@ -46,15 +47,15 @@ async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity
 
 function resolveDirect(roster: Roster, key: string): Route {
   const member = roster.byPubkey.get(key);
-  if (member) return { kind: "direct", topicId: null, topic: null, members: [member], mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]), grants: roster.grants };
+  if (member) return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]), grants: roster.grants };
   const session = roster.sessions.get(key);
   const owner = session && roster.members.get(session.memberId);
   if (!owner) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
-  return { kind: "direct", topicId: null, topic: null, members: [owner], mailboxes: new Map([[owner.id, [key]]]), grants: roster.grants };
+  return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[owner.id, [key]]]), grants: roster.grants };
 }
 
 /** Recipients that granted the capability, with drops counted per cap. */
-async function applyGrants(ctx: BrokerContext, sender: Identity, route: Route): Promise<string[]> {
+function applyGrants(ctx: BrokerContext, sender: Identity, route: Route): string[] {
   const rows = route.grants;
   const cap = capFor(route.kind);
   const out: string[] = [];
@@ -80,7 +81,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   }
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
   const route = await resolve(ctx, sender, f.to);
-  const granted = await applyGrants(ctx, sender, route);
+  const granted = applyGrants(ctx, sender, route);
   const undeliverable: { to: string; code: string }[] = [];
   const recipients: string[] = [];
   for (const box of granted) {

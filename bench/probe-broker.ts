@@ -1,0 +1,87 @@
+// Diagnostic, not part of `bun run bench`: the broker's own CPU per relayed message with the
+// network taken out. A real broker (real store, group commit, routing, codec) runs in this
+// process; its connections are Conn objects on in-memory transports, fed the same frames the
+// bench peers send. Each round, BATCH peers each send one DM (frames handed in one turn, as a
+// busy socket loop would), and every push is acked in the next turn. Reports CPU µs per message
+// (process user+system time), which the shared machine's noise barely moves, unlike throughput.
+// Run: bun run bench/probe-broker.ts [--sync full|normal] [--batch 20] [--messages 40000]
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadBrokerConfig } from "../src/config/load.ts";
+import { jsonLog } from "../src/log/log.ts";
+import { openSqliteStore } from "../src/store/sqlite/store.ts";
+import { createBroker } from "../src/broker/server.ts";
+import { Conn } from "../src/broker/conn.ts";
+import { onMessage, onOpen } from "../src/broker/ws/session.ts";
+import { buildHello } from "../src/client/credentials.ts";
+import { setupMesh, type Member } from "./setup.ts";
+import { CIPHERTEXT } from "./peers.ts";
+
+const { values } = parseArgs({ options: { sync: { type: "string", default: "full" }, batch: { type: "string", default: "20" }, messages: { type: "string", default: "40000" }, peers: { type: "string", default: "100" } } });
+const BATCH = Number(values.batch);
+const MESSAGES = Number(values.messages);
+const PEERS = Number(values.peers);
+const NONCE = randomBytes(24).toString("base64");
+
+const dataDir = mkdtempSync(join(tmpdir(), "cm-probe-broker-"));
+// As bench/servers.ts LOAD_FLAGS: no per-member rate limit, no connection caps, no quota.
+const unlimited = { sendRate: 1_000_000, sendBurst: 1_000_000, maxConnectionsPerIp: 1_000_000, maxConnectionsPerMesh: 1_000_000, queueQuota: 10_000_000 };
+const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: values.sync, ...unlimited } as never, env: {} });
+const store = await openSqliteStore({ dataDir, synchronous: config.synchronous });
+const broker = await createBroker({ config, store, log: jsonLog("warn", () => {}), defaultMetrics: false });
+
+// Members are enrolled through the real HTTP flows; their connections are in-memory.
+const { members } = await setupMesh(broker.url, broker.url.replace(/^http/, "ws") + "/ws", PEERS);
+// A push's messageId, read without parsing (the probe's own work should stay small).
+const ID_AT = '{"type":"message","messageId":"'.length;
+type Peer = { member: Member; conn: Conn; acks: string[] };
+let pushed = 0;
+const peers: Peer[] = members.map((member) => {
+  const acks: string[] = [];
+  const send = (t: string) => {
+    if (t.startsWith('{"type":"message"')) {
+      acks.push(t.slice(ID_AT, t.indexOf('"', ID_AT)));
+      pushed++;
+    }
+    return true;
+  };
+  const conn = new Conn({ remoteAddress: "probe", send, close: () => {}, ping: () => {}, buffered: () => 0 }, broker.ctx.bootId);
+  return { member, conn, acks };
+});
+for (const p of peers) {
+  onOpen(broker.ctx, p.conn);
+  const where = { sessionId: crypto.randomUUID(), pid: process.pid, cwd: "/probe", hostname: "probe" };
+  onMessage(broker.ctx, p.conn, JSON.stringify(buildHello({ kind: "member", meshId: p.member.meshId, memberId: p.member.memberId, keys: p.member.keys }, where)));
+}
+while (peers.some((p) => !p.conn.ready)) await Bun.sleep(10);
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+let seq = 0;
+async function round(from: number): Promise<void> {
+  for (let k = 0; k < BATCH; k++) {
+    const i = (from + k) % PEERS;
+    const to = peers[(i + 1) % PEERS]!.member.keys.publicKey;
+    onMessage(broker.ctx, peers[i]!.conn, `{"type":"send","id":${++seq},"to":"${to}","clientMessageId":"p${i}_${seq}_probe00","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}","priority":"now"}`);
+  }
+  // Let the group commit and the pushes happen, then ack what arrived (one frame per peer).
+  const want = pushed + BATCH;
+  while (pushed < want) await turn();
+  for (let k = 0; k <= BATCH; k++) {
+    const p = peers[(from + k) % PEERS]!;
+    if (p.acks.length > 0) onMessage(broker.ctx, p.conn, `{"type":"ack","messageIds":["${p.acks.splice(0).join('","')}"]}`);
+  }
+}
+
+for (let i = 0; i < 2000 / BATCH; i++) await round(i * BATCH); // warm-up
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+const start = pushed;
+for (let i = 0; pushed - start < MESSAGES; i++) await round(i * BATCH);
+const cpu = process.cpuUsage(c0);
+const n = pushed - start;
+console.log(JSON.stringify({ sync: values.sync, batch: BATCH, messages: n, cpuUsPerMsg: +((cpu.user + cpu.system) / n).toFixed(1), wallMs: Math.round(performance.now() - t0) }));
+await broker.stop();
+rmSync(dataDir, { recursive: true, force: true });
