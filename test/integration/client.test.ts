@@ -43,8 +43,10 @@ describe("client library", () => {
     expect(performance.now() - started).toBeLessThan(2000);
 
     const states: string[] = [];
-    const waiting = connect(first.url, owner, {}, { firstConnect: "retry", random: () => 0, onState: (s) => states.push(s) });
-    while (!states.includes("reconnecting")) await Bun.sleep(20);
+    let failedOnce!: () => void;
+    const retrying = new Promise<void>((r) => (failedOnce = r));
+    const waiting = connect(first.url, owner, {}, { firstConnect: "retry", random: () => 0, onState: (s) => (states.push(s), s === "reconnecting" && failedOnce()) });
+    await retrying;
     await using again = await startBroker({ port }, { dataDir: dir });
     const peer = await waiting;
     expect({ state: peer.client.state, states: [...new Set(states)] }).toEqual({ state: "open", states: ["reconnecting", "open"] });
