@@ -160,8 +160,8 @@ export class BrokerClient {
   }
 
   /** A session's attestation is renewed when the attestor would renew it (80 % of its lifetime),
-   *  so the broker never closes the session for an expired one (4101); a hello after that point
-   *  (a reconnect, a machine waking from sleep) carries a renewed one too. */
+   *  so the broker never closes the session for an expired one (4101); every hello (a reconnect,
+   *  a machine waking from sleep) carries a new one too. */
   private scheduleAttestationRefresh(): void {
     const attestor = this.attestor;
     if (!attestor) return;

@@ -40,9 +40,9 @@ export function makeAttestation(memberKeys: SigningKeypair, sessionPubkey: strin
 const RENEW_WHEN_LEFT = 0.2;
 
 /** The one source of a session's attestations: its hellos, its `attest` refreshes and the copy
- *  sealed into each message it sends all take them from here. An attestation is reused until 80 %
- *  of its lifetime has passed (by the wall clock, so a machine waking from sleep renews at once),
- *  then replaced; so every one handed out is valid for at least 20 % of the TTL. */
+ *  sealed into each message it sends all take them from here. Each hello renews it; between
+ *  hellos one is reused until 80 % of its lifetime has passed (by the wall clock, so a machine
+ *  waking from sleep renews at once), so every one handed out is valid for at least 20 % of the TTL. */
 export class SessionAttestor {
   private att: AttestationFields | null = null;
 
@@ -85,7 +85,8 @@ export function freshTimestamp(pubkey: string, now = Date.now()): number {
 }
 
 /** A freshly signed hello for these credentials (new timestamp, so never a replay). A session
- *  hello carries `attestor`'s current attestation (by default a new attestor's, i.e. a new one). */
+ *  hello carries a newly minted attestation (docs/protocol.md §2.4: the 24 h bound counts from the
+ *  broker's check), which `attestor`, when given, hands out from then on. */
 export function buildHello(c: Credentials, where: Whereabouts, at?: number, attestor?: SessionAttestor): HelloFrame | SessionHelloFrame {
   const now = at ?? freshTimestamp(identityKey(c));
   if (c.kind === "member") {
@@ -105,7 +106,7 @@ export function buildHello(c: Credentials, where: Whereabouts, at?: number, atte
     parentMemberId: c.memberId,
     parentMemberPubkey: c.memberKeys.publicKey,
     sessionPubkey: c.sessionKeys.publicKey,
-    attestation: (attestor ?? attestorOf(c)).current(now),
+    attestation: (attestor ?? attestorOf(c)).renew(now),
     ...where,
     timestamp: now,
     signature: signDetached(sessionHelloCanonical(c.meshId, c.memberKeys.publicKey, c.sessionKeys.publicKey, now), c.sessionKeys.secretKey),

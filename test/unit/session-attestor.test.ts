@@ -1,6 +1,6 @@
 // SessionAttestor, the one source of a session's attestations (hellos, `attest` refreshes, and the
-// copy sealed into each message): reused until 80 % of the lifetime has passed, then renewed, and
-// every one it hands out verifies against the member key.
+// copy sealed into each message): renewed by each hello, otherwise reused until 80 % of the
+// lifetime has passed; every one it hands out verifies against the member key.
 import { describe, expect, test } from "bun:test";
 import { SessionAttestor, buildHello } from "../../src/client/credentials.ts";
 import { attestationSignatureValid } from "../../src/crypto/attestation.ts";
@@ -24,10 +24,12 @@ describe("SessionAttestor", () => {
     expect(a.current(T0 + 1_000_000).expiresAt).toBe(T0 + 1_010_000);
   });
 
-  test("a session hello carries the shared attestor's current attestation", () => {
+  test("every session hello mints a new attestation, which the shared attestor hands out from then on", () => {
     const a = new SessionAttestor(member, session.publicKey);
-    const shared = a.current();
-    const hello = buildHello({ kind: "session", meshId: "mesh_attestor1", memberId: "mbr_attestor1", memberKeys: member, sessionKeys: session, attestor: a }, { sessionId: "s", pid: 1, cwd: "/" }) as SessionHelloFrame;
-    expect(hello.attestation).toBe(shared);
+    const before = a.current(T0);
+    const hello = buildHello({ kind: "session", meshId: "mesh_attestor1", memberId: "mbr_attestor1", memberKeys: member, sessionKeys: session, attestor: a }, { sessionId: "s", pid: 1, cwd: "/" }, T0 + 1000) as SessionHelloFrame;
+    expect({ expiresAt: hello.attestation.expiresAt, valid: attestationSignatureValid(hello.attestation) }).toEqual({ expiresAt: T0 + 1000 + a.ttlMs, valid: true });
+    expect(hello.attestation).not.toBe(before);
+    expect(a.current(T0 + 2000)).toBe(hello.attestation);
   });
 });
