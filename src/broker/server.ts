@@ -128,7 +128,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       idleTimeout: 0,
       sendPings: false,
       perMessageDeflate: false,
-      // Pushes pause long before this (Conn.congested); a client that lets even results and
+      // Pushes pause long before this (Conn.pushBudget); a client that lets even results and
       // events pile up this far is closed (its claims are released) instead of losing frames.
       backpressureLimit: BACKPRESSURE_LIMIT,
       closeOnBackpressureLimit: true,
