@@ -64,6 +64,8 @@ function suite(s: SuiteResult | Failure | null) {
     connect_1k_ms: x.connectMs === null ? null : round(x.connectMs),
     idle_rss_mib: idle ? round(idle.rssMiB) : x.idle,
     rss_before_connect_mib: idle ? round(idle.rssBeforeMiB) : null,
+    idle_settled_ms: idle ? idle.settledMs : null,
+    idle_rss_steady: idle ? idle.steady : null,
     closed_100: load(x.closed100),
     closed_1000: load(x.closed1000),
     rate_10k_1000: load(x.rate1000),

@@ -28,8 +28,14 @@ export type Plan = {
 export const IDLE_PEERS = 1000;
 const SMALL_N = 100;
 const RATE_PER_S = 10_000;
-/** After connecting the idle peers, let the server settle before reading RSS. */
-const SETTLE_MS = 2000;
+/** After connecting the idle peers, RSS is read once it is steady: the connect and (for the
+ *  broker) the membership setup leave garbage that the server's GC returns over several seconds
+ *  (measured: 148 MiB at 2 s, 91 MiB from 6 s on). Steady = the samples of the last STEADY_MS
+ *  within STEADY_MIB of each other, sampled every SAMPLE_MS, for at most SETTLE_MAX_MS. */
+const SAMPLE_MS = 500;
+const STEADY_MS = 5000;
+const STEADY_MIB = 2;
+const SETTLE_MAX_MS = 15_000;
 /** Before each scenario: no frame for this long means the previous one is over. */
 const QUIET_MS = 300;
 const QUIET_TIMEOUT_MS = 15_000;
@@ -46,7 +52,7 @@ export type SuiteResult = {
   synchronous?: "full" | "normal";
   setupMs?: number;
   connectMs: number | null;
-  idle: { rssMiB: number; rssBeforeMiB: number; peers: number } | Failure;
+  idle: { rssMiB: number; rssBeforeMiB: number; peers: number; settledMs: number; steady: boolean } | Failure;
   closed100: LoadResult | Failure;
   closed1000: LoadResult | Failure | Skipped;
   rate1000: LoadResult | Failure;
@@ -102,8 +108,8 @@ async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Parti
     throw err;
   }
   out.idle = await attempt(`${srv.kind} idle ${IDLE_PEERS}`, ps, async () => {
-    await Bun.sleep(SETTLE_MS);
-    return { rssMiB: rssMiB(srv.pid), rssBeforeMiB, peers: ps.sockets.size };
+    const { rss, settledMs, steady } = await steadyRss(srv.pid);
+    return { rssMiB: rss, rssBeforeMiB, peers: ps.sockets.size, settledMs, steady };
   });
   // Raw runs first, so its optional work must leave room for the whole broker suite; the
   // broker's must leave room for its rate and drain scenarios.
@@ -118,6 +124,21 @@ async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Parti
     out.rate100 = await optional(`${srv.kind} ${RATE_PER_S}/s N=${SMALL_N}`, plan, loopMs + 3000, reserve, () =>
       attempt(`${srv.kind} ${RATE_PER_S}/s N=${SMALL_N}`, ps, () => fixedRate(ps, SMALL_N, RATE_PER_S, o)),
     );
+  }
+}
+
+/** RSS once it stopped moving (see STEADY_MS), or the last sample after SETTLE_MAX_MS. */
+async function steadyRss(pid: number): Promise<{ rss: number; settledMs: number; steady: boolean }> {
+  const window = STEADY_MS / SAMPLE_MS + 1;
+  const samples: number[] = [];
+  const t0 = performance.now();
+  for (;;) {
+    await Bun.sleep(SAMPLE_MS);
+    samples.push(rssMiB(pid));
+    const recent = samples.slice(-window);
+    const steady = recent.length === window && Math.max(...recent) - Math.min(...recent) <= STEADY_MIB;
+    const settledMs = Math.round(performance.now() - t0);
+    if (steady || settledMs >= SETTLE_MAX_MS) return { rss: samples.at(-1)!, settledMs, steady };
   }
 }
 
