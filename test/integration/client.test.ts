@@ -81,18 +81,20 @@ describe("client library", () => {
   });
 
   test("a session renews its attestation before it expires and stays connected", async () => {
-    await using b = await startBroker({ pingInterval: 200 });
+    // Margins wide enough for a loaded CI host: renewal at 80 % of 4 s leaves 800 ms before expiry,
+    // and the liveness round (1 s) closes an expired session within a second of its expiry.
+    await using b = await startBroker({ pingInterval: 1000 });
     const { owner } = await createTestMesh(b.url);
     const closes: number[] = [];
     const client = new BrokerClient({
       url: b.url,
-      credentials: { kind: "session", meshId: owner.meshId, memberId: owner.memberId, memberKeys: owner.keys, sessionKeys: generateSigningKeypair(), attestationTtlMs: 1000 },
+      credentials: { kind: "session", meshId: owner.meshId, memberId: owner.memberId, memberKeys: owner.keys, sessionKeys: generateSigningKeypair(), attestationTtlMs: 4000 },
       where: { sessionId: "claude-1", pid: 1, cwd: "/repo/web" },
       onState: (s, d) => s !== "open" && d.code !== undefined && closes.push(d.code),
     });
     const ack = await client.connect();
     expect(ack.displayName).toBe("owner/web");
-    await Bun.sleep(2500);
+    await Bun.sleep(5500); // past the first attestation's expiry and the liveness round after it
     expect({ state: client.state, closes }).toEqual({ state: "open", closes: [] });
     client.close();
   });
