@@ -24,7 +24,7 @@ function memberHello(m: TestMember, ts = Date.now()) {
 }
 
 async function setup() {
-  const b = await startBroker({ helloTimeout: 300 });
+  const b = await startBroker({ helloTimeout: 1000 }); // short for the timeout test, long enough for a loaded host
   const { owner } = await createTestMesh(b.url);
   const bob = await addMember(b.url, owner, "bob");
   return { b, owner, bob };
@@ -134,7 +134,7 @@ describe("session hello", () => {
 
   test("a session connected for longer than the message TTL stays routable", async () => {
     // Routing leaves out sessions not seen for messageTtl; a live one must keep being seen.
-    await using b = await startBroker({ messageTtl: 2000, pingInterval: 200 });
+    await using b = await startBroker({ messageTtl: 2000, pingInterval: 400 });
     const { owner } = await createTestMesh(b.url);
     const session = generateSigningKeypair();
     const s = await rawSocket(b.url);
