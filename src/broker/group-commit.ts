@@ -32,7 +32,7 @@ export class GroupCommit {
     );
   }
 
-  /** Resolves once the message is committed (not yet flushed: see Store.commitSends). */
+  /** Resolves once the message is committed (not yet flushed: see Store.commitWrites). */
   send(message: NewMessage): Promise<SendOutcome> {
     return this.batcher.submit({ send: message }, true) as Promise<SendOutcome>;
   }

@@ -178,14 +178,13 @@ export interface Store {
 
   /** The message a sender already stored under this client message id, if any (retry detection). */
   findSent(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null>;
-  /** Stores a batch of sends in one transaction (group commit). A retried clientMessageId from the
-   *  same sender returns the original message with duplicate=true. Resolves once committed: the
-   *  messages survive a crash of the broker process and may be pushed. Unlike every other write,
-   *  it does not wait for the flush that makes them survive a power loss: await flushed() before
-   *  telling a sender its message is stored. */
-  commitSends(batch: readonly NewMessage[], topicHistoryLimit: number): Promise<SendOutcome[]>;
-  /** commitSends and ackMany in one transaction (the broker's group commit); outcomes and removed
-   *  counts in the order given. Resolves at commit, like both. */
+  /** The broker's group commit: a batch of sends and acks in one transaction; send outcomes and
+   *  removed counts in the order given. A retried clientMessageId from the same sender returns the
+   *  original message with duplicate=true (nothing new queued). An ack removes the entries of its
+   *  mailbox holding those message ids, claimed or not; unknown ids are ignored. Resolves once
+   *  committed: the messages survive a crash of the broker process and may be pushed. Unlike every
+   *  other write, it does not wait for the flush that makes them survive a power loss: await
+   *  flushed() before telling a sender its message is stored or answering an ack. */
   commitWrites(batch: WriteBatch, topicHistoryLimit: number, nowMs: number): Promise<{ sends: SendOutcome[]; acks: number[] }>;
   /** Resolves once everything committed so far survives a power loss (at once for a store whose
    *  commits are already durable). */
@@ -195,11 +194,6 @@ export interface Store {
   totalQueueDepth(): Promise<number>;
   /** Claims up to `limit` unclaimed rows of the mailboxes, FIFO, for one connection. */
   claim(meshId: string, mailboxes: readonly string[], opts: ClaimOptions): Promise<StoredMessage[]>;
-  /** Removes acked rows of these mailboxes; returns how many were removed. */
-  ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): Promise<number>;
-  /** Acks of several connections in one transaction (group commit); removed counts in order.
-   *  Like commitSends, resolves at commit: await flushed() before answering an ack. */
-  ackMany(items: readonly AckBatchItem[], nowMs: number): Promise<number[]>;
   /** Returns a connection's unacked claims to the queue (on disconnect). */
   releaseClaims(conn: string): Promise<number>;
   pendingCount(meshId: string, mailboxes: readonly string[]): Promise<number>;

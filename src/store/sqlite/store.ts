@@ -103,8 +103,8 @@ export class SqliteStore implements T.Store {
   }
 
   /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
-   *  answer the broker gives about a write comes after this resolves (commitSends and ackMany
-   *  leave the wait to their callers: the first pushes before it, the second rarely answers). */
+   *  answer the broker gives about a write comes after this resolves (commitWrites leaves the
+   *  wait to its caller: pushes go out before it, and most acks answer nobody). */
   private async write<T>(fn: () => T): Promise<T> {
     const out = guard(fn);
     await this.flushed();
@@ -257,9 +257,6 @@ export class SqliteStore implements T.Store {
     return guard(() => this.sends.findSent(meshId, senderPubkey, clientMessageId));
   }
 
-  async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
-    return guard(() => this.sends.commit(batch, topicHistoryLimit)); // flushed() is the caller's
-  }
   async commitWrites(batch: T.WriteBatch, topicHistoryLimit: number, nowMs: number) {
     // One transaction: the pages sends and acks share (the queue's right edge) are written once.
     return guard(() => {
@@ -281,14 +278,6 @@ export class SqliteStore implements T.Store {
   async claim(meshId: string, mailboxes: readonly string[], opts: T.ClaimOptions) {
     return guard(() => this.queue.claim(meshId, mailboxes, opts));
   }
-  async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {
-    return this.write(() => this.queue.ack(meshId, mailboxes, messageIds, nowMs));
-  }
-
-  async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
-    // flushed() is the caller's: most acks answer nobody, and a lost one only means a redelivery.
-    return guard(() => this.queue.ackMany(items.map(ackRequest), nowMs));
-  }
   async releaseClaims(conn: string) {
     return guard(() => this.queue.releaseClaims(conn));
   }
@@ -297,6 +286,20 @@ export class SqliteStore implements T.Store {
   }
   async sweep(nowMs: number, dedupWindowMs: number) {
     return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs));
+  }
+
+  // Not part of the Store contract: the halves of commitWrites on their own, for tests and tools.
+  /** Sends only; resolves at commit (flushed() is the caller's). */
+  async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
+    return guard(() => this.sends.commit(batch, topicHistoryLimit));
+  }
+  /** Acks only; resolves at commit (flushed() is the caller's). */
+  async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
+    return guard(() => this.queue.ackMany(items.map(ackRequest), nowMs));
+  }
+  /** One mailbox set's ack, flushed like any other write; returns entries removed. */
+  async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {
+    return this.write(() => this.queue.ack(meshId, mailboxes, messageIds, nowMs));
   }
 
   // Audit.
