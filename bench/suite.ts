@@ -22,20 +22,20 @@ export type Plan = {
   deadline: number;
   /** Extra bun flags for the broker process (e.g. --cpu-prof). */
   brokerBunArgs: string[];
+  /** Idle RSS: steady once the samples of the last `steadyMs` agree; read after `maxMs` at most. */
+  idleSettle: { steadyMs: number; maxMs: number };
 };
 
 /** Peers connected for the idle scenario; also the N of the large scenarios. */
 export const IDLE_PEERS = 1000;
 const SMALL_N = 100;
 const RATE_PER_S = 10_000;
-/** After connecting the idle peers, RSS is read once it is steady: the connect and (for the
- *  broker) the membership setup leave garbage that the server's GC returns over several seconds
- *  (measured: 148 MiB at 2 s, 91 MiB from 6 s on). Steady = the samples of the last STEADY_MS
- *  within STEADY_MIB of each other, sampled every SAMPLE_MS, for at most SETTLE_MAX_MS. */
+/** After connecting the idle peers, RSS is read once it is steady (Plan.idleSettle): the connect
+ *  and (for the broker) the membership setup leave garbage that the server returns over several
+ *  seconds (one trace: 148 MiB at 2 s, 91 MiB from 6 s on). Sampled every SAMPLE_MS; steady =
+ *  the samples of the window within STEADY_MIB of each other. */
 const SAMPLE_MS = 500;
-const STEADY_MS = 5000;
 const STEADY_MIB = 2;
-const SETTLE_MAX_MS = 15_000;
 /** Before each scenario: no frame for this long means the previous one is over. */
 const QUIET_MS = 300;
 const QUIET_TIMEOUT_MS = 15_000;
@@ -108,7 +108,7 @@ async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Parti
     throw err;
   }
   out.idle = await attempt(`${srv.kind} idle ${IDLE_PEERS}`, ps, async () => {
-    const { rss, settledMs, steady } = await steadyRss(srv.pid);
+    const { rss, settledMs, steady } = await steadyRss(srv.pid, plan.idleSettle);
     return { rssMiB: rss, rssBeforeMiB, peers: ps.sockets.size, settledMs, steady };
   });
   // Raw runs first, so its optional work must leave room for the whole broker suite; the
@@ -127,9 +127,9 @@ async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Parti
   }
 }
 
-/** RSS once it stopped moving (see STEADY_MS), or the last sample after SETTLE_MAX_MS. */
-async function steadyRss(pid: number): Promise<{ rss: number; settledMs: number; steady: boolean }> {
-  const window = STEADY_MS / SAMPLE_MS + 1;
+/** RSS once it stopped moving, or the last sample after `maxMs`. */
+async function steadyRss(pid: number, { steadyMs, maxMs }: Plan["idleSettle"]): Promise<{ rss: number; settledMs: number; steady: boolean }> {
+  const window = steadyMs / SAMPLE_MS + 1;
   const samples: number[] = [];
   const t0 = performance.now();
   for (;;) {
@@ -138,7 +138,7 @@ async function steadyRss(pid: number): Promise<{ rss: number; settledMs: number;
     const recent = samples.slice(-window);
     const steady = recent.length === window && Math.max(...recent) - Math.min(...recent) <= STEADY_MIB;
     const settledMs = Math.round(performance.now() - t0);
-    if (steady || settledMs >= SETTLE_MAX_MS) return { rss: samples.at(-1)!, settledMs, steady };
+    if (steady || settledMs >= maxMs) return { rss: samples.at(-1)!, settledMs, steady };
   }
 }
 
