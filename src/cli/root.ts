@@ -117,7 +117,10 @@ export async function runCli(argv: string[]): Promise<void> {
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
-    const message = `${(err as Error).message}. See \`claudemesh ${argv.find((a) => !a.startsWith("-")) ?? ""} --help\`.`.replace("  ", " ");
+    // An id that begins with "-" (older ids could) reads as an option unless it follows "--".
+    const dashed = argv.find((a) => /^-[A-Za-z0-9_-]{7,}$/.test(a) && !a.startsWith("--"));
+    const hint = dashed ? ` An argument that starts with "-" goes after "--": claudemesh ${argv.filter((a) => a !== dashed).join(" ")} -- ${dashed}.` : "";
+    const message = `${(err as Error).message}. See \`claudemesh ${argv.find((a) => !a.startsWith("-")) ?? ""} --help\`.${hint}`.replace("  ", " ");
     if (argv.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
     else process.stderr.write(`claudemesh: ${message}\n`);
     process.exit(2);

@@ -10,8 +10,17 @@ export function sha256Hex(data: string | Uint8Array): string {
 const pool = Buffer.alloc(4096);
 let poolOffset = pool.length;
 
-/** A random URL-safe identifier with `bytes` bytes of entropy (22 characters for 16 bytes). */
+/** A random URL-safe identifier with `bytes` bytes of entropy (22 characters for 16 bytes). It
+ *  never starts with "-", so that it can be passed to the CLI as an argument (`invite revoke ID`)
+ *  without being read as an option: one in 64 would be; those are drawn again. */
 export function randomId(bytes = 16): string {
+  for (;;) {
+    const id = draw(bytes);
+    if (!id.startsWith("-")) return id;
+  }
+}
+
+function draw(bytes: number): string {
   if (bytes > pool.length) return randomFillSync(Buffer.alloc(bytes)).toString("base64url");
   if (poolOffset + bytes > pool.length) {
     randomFillSync(pool);

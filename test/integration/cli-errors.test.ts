@@ -102,4 +102,12 @@ describe("cli errors", () => {
       json: { code: 2, stdout: { error: { code: "usage", message: expect.stringContaining("MESSAGE") } } },
     });
   }, 30_000);
+
+  test("an id that starts with '-' reads as an option: the usage error says to put it after --", async () => {
+    await using ids = identities(1);
+    const [dir] = ids.dirs as [string];
+    const r = await cli(dir, ["invite", "revoke", "-dHniusIBvF6sl1BdY1Bwg"]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(r.stderr).toContain('An argument that starts with "-" goes after "--": claudemesh invite revoke -- -dHniusIBvF6sl1BdY1Bwg.');
+  }, 30_000);
 });

@@ -4,9 +4,13 @@ import { buildInvite, type BuiltInvite } from "../../src/client/invite-build.ts"
 import type { PageKeys } from "../../src/client/dashboard-link.ts";
 import { toBase64Url } from "../../src/crypto/encoding.ts";
 
-/** A random 22-character invite id (16 bytes), like the CLI's. */
+/** A random 22-character invite id (16 bytes), like the CLI's: never starting with "-", so that
+ *  `claudemesh invite revoke ID` does not read it as an option. */
 function newInviteId(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+  for (;;) {
+    const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export function makeInvite(meshId: string, keys: PageKeys, spec: { role: "member" | "admin"; maxUses: number; lifetimeS: number }): BuiltInvite {
