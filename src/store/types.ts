@@ -166,9 +166,8 @@ export interface Store {
   joinGroup(meshId: string, group: string, memberId: string): Promise<void>;
   leaveGroup(meshId: string, group: string, memberId: string): Promise<void>;
   groupMembers(meshId: string, group: string): Promise<string[]>;
-  memberGroups(memberId: string): Promise<string[]>;
-  /** memberGroups of every member of the mesh at once (member id → sorted names; a member in no
-   *  group is absent), so listing peers costs one query, not one per member. */
+  /** Every member's groups in the mesh at once (member id → sorted names; a member in no group is
+   *  absent), so listing peers costs one query, not one per member. */
   meshMemberGroups(meshId: string): Promise<Map<string, string[]>>;
 
   setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): Promise<void>;

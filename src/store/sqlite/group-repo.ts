@@ -25,6 +25,22 @@ export class GroupRepo {
       .map((r) => r.id);
   }
 
+  /** Member id → names of its groups (sorted), for every member of the mesh in a group, in one
+   *  statement; a member in no group is absent. Revoked members are in none (revoke leaves them). */
+  ofMesh(meshId: string): Map<string, string[]> {
+    // Walks the (mesh_id, group_name, member_id) key in order, so each list comes out sorted.
+    const rows = this.db
+      .query<{ member_id: string; group_name: string }, [string]>("SELECT member_id, group_name FROM group_members WHERE mesh_id = ? ORDER BY group_name")
+      .all(meshId);
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const list = out.get(r.member_id);
+      if (list) list.push(r.group_name);
+      else out.set(r.member_id, [r.group_name]);
+    }
+    return out;
+  }
+
   /** Names of the groups the member is in. */
   ofMember(memberId: string): string[] {
     return this.db.query<{ group_name: string }, [string]>("SELECT group_name FROM group_members WHERE member_id = ? ORDER BY group_name").all(memberId).map((r) => r.group_name);

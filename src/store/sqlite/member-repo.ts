@@ -34,22 +34,6 @@ export class MemberRepo {
     return this.db.query<MemberRow, [string]>("SELECT * FROM members WHERE mesh_id = ? ORDER BY joined_at, rowid").all(meshId).map(memberFromRow);
   }
 
-  /** Member id → names of its groups (sorted), for every member of the mesh in a group, in one
-   *  statement; a member in no group is absent. Revoked members are in none (revoke leaves them). */
-  groupsByMember(meshId: string): Map<string, string[]> {
-    // Walks the (mesh_id, group_name, member_id) key in order, so each list comes out sorted.
-    const rows = this.db
-      .query<{ member_id: string; group_name: string }, [string]>("SELECT member_id, group_name FROM group_members WHERE mesh_id = ? ORDER BY group_name")
-      .all(meshId);
-    const out = new Map<string, string[]>();
-    for (const r of rows) {
-      const list = out.get(r.member_id);
-      if (list) list.push(r.group_name);
-      else out.set(r.member_id, [r.group_name]);
-    }
-    return out;
-  }
-
   /** Marks the member revoked (and banned if asked), drops it from topics and groups, ends its
    *  sessions, and deletes every queued row of its member and session mailboxes, with the audit
    *  entry (`member_left` when `by.self`, else `member_revoked`), in one transaction. Revoking an

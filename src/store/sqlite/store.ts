@@ -234,11 +234,8 @@ export class SqliteStore implements T.Store {
   async groupMembers(meshId: string, group: string) {
     return guard(() => this.groups.members(meshId, group));
   }
-  async memberGroups(memberId: string) {
-    return guard(() => this.groups.ofMember(memberId));
-  }
   async meshMemberGroups(meshId: string) {
-    return guard(() => this.members.groupsByMember(meshId));
+    return guard(() => this.groups.ofMesh(meshId));
   }
 
   // Grants.
@@ -288,7 +285,7 @@ export class SqliteStore implements T.Store {
     return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs));
   }
 
-  // Not part of the Store contract: the halves of commitWrites on their own, for tests and tools.
+  // Not part of the Store contract: narrower reads and writes, for tests and tools.
   /** Sends only; resolves at commit (flushed() is the caller's). */
   async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
     return guard(() => this.sends.commit(batch, topicHistoryLimit));
@@ -296,6 +293,10 @@ export class SqliteStore implements T.Store {
   /** Acks only; resolves at commit (flushed() is the caller's). */
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
     return guard(() => this.queue.ackMany(items.map(ackRequest), nowMs));
+  }
+  /** The groups of one member, sorted. */
+  async memberGroups(memberId: string) {
+    return guard(() => this.groups.ofMember(memberId));
   }
   /** One mailbox set's ack, flushed like any other write; returns entries removed. */
   async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {
