@@ -82,8 +82,9 @@ export function frameWhole<M extends Framable>(messages: readonly M[], budget = 
  *  for mesh_inbox, and a hook does not show them again); `more`: how many did not fit. */
 export function frameBatch(messages: readonly Framable[], budget = MAX_INJECTION_CHARS): { text: string; ids: string[]; previewed: string[]; more: number } {
   const { parts, fitted } = fit(messages, budget, "preview");
-  const ids = fitted.filter((m) => !cutInPreview(m)).map((m) => m.messageId);
-  const previewed = fitted.filter((m) => cutInPreview(m)).map((m) => m.messageId);
+  const ids: string[] = [];
+  const previewed: string[] = [];
+  for (const m of fitted) (cutInPreview(m) ? previewed : ids).push(m.messageId);
   const more = messages.length - fitted.length;
   const n = fitted.length;
   const header = `claudemesh: ${n} new peer message${n === 1 ? "" : "s"}${more ? ` (${more} more waiting: call mesh_inbox)` : ""}.`;
