@@ -88,12 +88,6 @@ describe("synchronous full", () => {
     expect(await s.getMeta("k")).toBe("v");
   });
 
-  test.skipIf(!existsSync("/proc/self/fd"))("the store holds its own descriptor on -wal beside SQLite's, and close() releases both", async () => {
-    const { s, dataDir } = await store("full");
-    expect(walDescriptors(dataDir)).toBe(2);
-    close(s);
-    expect(walDescriptors(dataDir)).toBe(0);
-  });
 });
 
 describe("synchronous normal", () => {
@@ -106,12 +100,17 @@ describe("synchronous normal", () => {
     expect(held.calls()).toBe(0);
   });
 
-  test.skipIf(!existsSync("/proc/self/fd"))("only SQLite's own descriptor is on -wal", async () => {
-    const { s, dataDir } = await store("normal");
-    expect(walDescriptors(dataDir)).toBe(1);
-    close(s);
-    expect(walDescriptors(dataDir)).toBe(0);
-  });
+});
+
+// full: the store's own descriptor beside SQLite's; normal: SQLite's alone. close() releases them.
+test.skipIf(!existsSync("/proc/self/fd")).each([
+  ["full", 2],
+  ["normal", 1],
+] as const)("synchronous %s: %i descriptor(s) on -wal, none after close()", async (mode, open) => {
+  const { s, dataDir } = await store(mode);
+  expect(walDescriptors(dataDir)).toBe(open);
+  close(s);
+  expect(walDescriptors(dataDir)).toBe(0);
 });
 
 describe("close() with flushes in flight", () => {
