@@ -4,8 +4,11 @@
 import { Type, type Static, type TObject } from "@sinclair/typebox";
 import * as F from "./fields.ts";
 
-const frame = <T extends string, P extends Record<string, any>>(type: T, props: P) =>
-  Type.Object({ type: Type.Literal(type), ...props }, { additionalProperties: false });
+// Unlike client frames, broker frames admit unknown fields: a newer broker may add optional fields
+// (docs/protocol.md §1.2) and an older client must still read the frame. Rejecting them made such
+// a client drop its hello_ack (never connecting) and its pushes (never acking, so redelivered
+// forever). Unknown event names are still rejected: the client ignores the frame.
+const frame = <T extends string, P extends Record<string, any>>(type: T, props: P) => Type.Object({ type: Type.Literal(type), ...props });
 
 export const MeshInfo = Type.Object({
   id: F.Id,

@@ -97,7 +97,43 @@ describe("client library", () => {
     await Bun.sleep(5500); // past the first attestation's expiry and the liveness round after it
     expect({ state: client.state, closes }).toEqual({ state: "open", closes: [] });
     client.close();
-  });
+  }, 15_000);
+
+  test("frames of a newer broker with fields this client does not know are read, not dropped", async () => {
+    // A scripted broker speaking this protocol plus one field per frame that this client predates
+    // (docs/protocol.md §1.2). Dropping them left connect() hanging and pushes forever unacked.
+    const keys = generateSigningKeypair();
+    const ids = { meshId: "mesh_future01", memberId: "member_future01", messageId: "msg_future0001" };
+    const acked = Promise.withResolvers<string[]>();
+    using server = Bun.serve({
+      port: 0,
+      fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("upgrade", { status: 426 })),
+      websocket: {
+        message(ws, text) {
+          const f = JSON.parse(String(text));
+          if (f.type === "ack") return acked.resolve(f.messageIds);
+          if (f.type !== "hello") return;
+          const mesh = { id: ids.meshId, slug: "future", name: "Future", ownerPubkey: keys.publicKey, keyEpoch: 0, futureMeshField: true };
+          const limits = { maxFrameBytes: 65536, sendRatePerSec: 10, sendBurst: 20, futureLimit: 1 };
+          ws.send(JSON.stringify({ type: "hello_ack", protocolVersion: 1, presenceId: "p1", memberId: ids.memberId, role: "owner", displayName: "owner", mesh, hookToken: "t", pending: 0, epoch: "e1", serverTime: Date.now(), reattached: false, limits, futureField: { x: 1 } }));
+          const from = { memberId: ids.memberId, memberPubkey: keys.publicKey, pubkey: keys.publicKey, name: "owner", futureSenderField: 1 };
+          ws.send(JSON.stringify({ type: "message", messageId: ids.messageId, meshId: ids.meshId, kind: "direct", from, to: keys.publicKey, priority: "now", clientMessageId: "c1", nonce: "n", ciphertext: "x", createdAt: Date.now(), futurePushField: "y" }));
+        },
+      },
+    });
+    const messages: string[] = [];
+    const client = new BrokerClient({
+      url: `http://127.0.0.1:${server.port}`,
+      credentials: { kind: "member", meshId: ids.meshId, memberId: ids.memberId, keys },
+      where: { sessionId: "s1", pid: process.pid, cwd: "/tmp/test", hostname: "test-host" },
+      onMessage: (m) => (messages.push(m.messageId), client.ackMessages([m.messageId])),
+    });
+    const ack = await client.connect();
+    expect(ack.mesh.slug).toBe("future");
+    expect(await acked.promise).toEqual([ids.messageId]);
+    expect(messages).toEqual([ids.messageId]);
+    client.close();
+  }, 10_000);
 
   test("topic resume returns exactly the messages after an offset, across pages", async () => {
     await using b = await startBroker();
