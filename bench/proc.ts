@@ -16,17 +16,23 @@ export function rssMiB(pid: number): number {
   }
 }
 
-/** User + system CPU seconds used so far by `pid` (all its threads); NaN if it is gone. */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds used so far by `pid` (all its threads); NaN if it is gone. */
+export function cpuSplit(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name (which may contain spaces): state is field 3,
     // utime field 14 and stime field 15, i.e. indexes 11 and 12 after the ")".
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS_PER_S;
+    return { user: Number(rest[11]) / CLOCK_TICKS_PER_S, system: Number(rest[12]) / CLOCK_TICKS_PER_S };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
+}
+
+/** User + system CPU seconds used so far by `pid`; NaN if it is gone. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 /** Bytes `pid` caused to be written to storage so far (/proc/<pid>/io write_bytes: the WAL,

@@ -8,7 +8,7 @@
 // --broker-cpu-prof=DIR (each broker writes a CPU profile, .cpuprofile and .md, to DIR on exit).
 import { readFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
-import { killAllServers } from "./servers.ts";
+import { killAllServers, runPinnedToCpu1 } from "./servers.ts";
 import { brokerSuite, rawSuite, type Failure, type Plan, type SuiteResult } from "./suite.ts";
 import { headline } from "./report.ts";
 
@@ -16,8 +16,6 @@ import { headline } from "./report.ts";
 const QUICK_BUDGET_MS = 52_000;
 /** Past this, quick mode kills the servers and prints what it has (missing numbers are null). */
 const QUICK_WATCHDOG_MS = 56_000;
-/** Set in the re-executed, pinned child so it does not pin again. */
-const PINNED_ENV = "BENCH_LOADGEN_PINNED";
 
 /** The broker source measured: commit and whether src/ had uncommitted changes. */
 function source(): { commit: string; srcDirty: boolean } | null {
@@ -44,13 +42,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = argv.includes("--quick");
   const taskset = Bun.which("taskset");
-  if (taskset && process.env[PINNED_ENV] !== "1") {
-    const child = Bun.spawn([taskset, "-c", "1", process.execPath, "run", import.meta.path, ...argv], {
-      stdio: ["inherit", "inherit", "inherit"],
-      env: { ...process.env, [PINNED_ENV]: "1" },
-    });
-    process.exit(await child.exited);
-  }
+  await runPinnedToCpu1(taskset, import.meta.path, argv);
   if (!taskset) process.stderr.write("[bench] taskset not found: servers and load generator run UNPINNED\n");
 
   const t0 = performance.now();

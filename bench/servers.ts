@@ -44,6 +44,21 @@ export function killAllServers(): void {
   live.clear();
 }
 
+/** Set in the re-executed, pinned load generator so it does not pin again. */
+const PINNED_ENV = "BENCH_LOADGEN_PINNED";
+
+/** The load generator's own pinning: unless it already runs pinned, re-executes `script` with
+ *  `argv` on CPU 1 (servers get CPU 0) and exits with its code. Returns when there is nothing
+ *  to do: already pinned, or no taskset. */
+export async function runPinnedToCpu1(taskset: string | null, script: string, argv: string[]): Promise<void> {
+  if (!taskset || process.env[PINNED_ENV] === "1") return;
+  const child = Bun.spawn([taskset, "-c", "1", process.execPath, "run", script, ...argv], {
+    stdio: ["inherit", "inherit", "inherit"],
+    env: { ...process.env, [PINNED_ENV]: "1" },
+  });
+  process.exit(await child.exited);
+}
+
 /** The command prefix that pins a child to one CPU, or [] when taskset is missing. */
 export function pinTo(cpu: number, taskset: string | null): string[] {
   return taskset ? [taskset, "-c", String(cpu)] : [];
