@@ -49,6 +49,9 @@ export class Conn {
   receive: "push" | "pull" = "push";
   /** Message ids pushed or fetched to this connection and not yet acked. */
   readonly inflight = new Set<string>();
+  /** Messages claimed for this connection by sends whose group commit is still running (router.ts):
+   *  pushed once it commits, counted against the window until then. */
+  claimedUncommitted = 0;
   /** Set when messages may be waiting that this connection has not been given. */
   backlog = false;
   pumping = false;

@@ -35,13 +35,16 @@ export function toPush(m: StoredMessage): MessagePushFrame {
   return f;
 }
 
+/** Messages pushed to `c` and not acked, plus those claimed for it and about to be pushed. */
+const outstanding = (c: Conn) => c.inflight.size + c.claimedUncommitted;
+
 /** The connection of `p` that should receive a `priority` message now, or null if none may. */
 export function pickConn(p: Presence | undefined, priority: Priority): Conn | null {
   if (!p || !passes(p.status, priority)) return null;
   let best: Conn | null = null;
   for (const c of p.conns) {
-    if (!c.ready || c.receive !== "push" || c.inflight.size >= WINDOW || c.pushBudget <= 0) continue;
-    if (!best || c.inflight.size < best.inflight.size) best = c;
+    if (!c.ready || c.receive !== "push" || outstanding(c) >= WINDOW || c.pushBudget <= 0) continue;
+    if (!best || outstanding(c) < outstanding(best)) best = c;
   }
   return best;
 }
@@ -60,7 +63,7 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
   try {
     const id = conn.identity;
     while (conn.backlog && conn.ready) {
-      const room = WINDOW - conn.inflight.size;
+      const room = WINDOW - outstanding(conn);
       const budget = conn.pushBudget;
       // Resumed by an ack (room) or by the socket's drain event (budget).
       if (room <= 0 || budget <= 0) return;

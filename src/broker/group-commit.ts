@@ -32,9 +32,26 @@ export class GroupCommit {
     );
   }
 
+  /** Queue entries submitted and not yet committed, per mailbox (`meshId\0pubkey`). */
+  private readonly uncommitted = new Map<string, number>();
+
   /** Resolves once the message is committed (not yet flushed: see Store.commitWrites). */
   send(message: NewMessage): Promise<SendOutcome> {
-    return this.batcher.submit({ send: message }, true) as Promise<SendOutcome>;
+    const keys = message.recipients.map((r) => `${message.meshId}\u0000${r}`);
+    for (const k of keys) this.uncommitted.set(k, (this.uncommitted.get(k) ?? 0) + 1);
+    return (this.batcher.submit({ send: message }, true) as Promise<SendOutcome>).finally(() => {
+      for (const k of keys) {
+        const n = this.uncommitted.get(k)! - 1;
+        if (n > 0) this.uncommitted.set(k, n);
+        else this.uncommitted.delete(k);
+      }
+    });
+  }
+
+  /** Entries for this mailbox waiting in a group commit: a quota check counts them with the
+   *  stored ones, or a burst landing in one batch would overshoot it. */
+  uncommittedFor(meshId: string, pubkey: string): number {
+    return this.uncommitted.get(`${meshId}\u0000${pubkey}`) ?? 0;
   }
 
   /** Resolves with the entries removed, once committed; `urgent` when someone waits on the answer. */

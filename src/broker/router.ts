@@ -4,7 +4,7 @@
 import { MeshError } from "../protocol/errors.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
-import type { Member, NewMessage, StoredMessage } from "../store/types.ts";
+import type { Member, NewMessage, SendOutcome, StoredMessage } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Conn, Identity } from "./conn.ts";
 import { capFor, effectiveCaps } from "./grants.ts";
@@ -85,7 +85,8 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   const undeliverable: { to: string; code: string }[] = [];
   const recipients: string[] = [];
   for (const box of granted) {
-    if ((await ctx.store.queueDepth({ meshId: sender.meshId, pubkey: box })) >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
+    const depth = (await ctx.store.queueDepth({ meshId: sender.meshId, pubkey: box })) + ctx.writes.uncommittedFor(sender.meshId, box);
+    if (depth >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
     else recipients.push(box);
   }
   if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) throw new MeshError("quota_exceeded");
@@ -121,7 +122,14 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   };
   const committed = ctx.writes.send(msg);
   submitted();
-  const outcome = await committed;
+  // Claimed at insert but not pushed until the commit: they count against the window meanwhile.
+  for (const c of conns.values()) c.claimedUncommitted++;
+  let outcome: SendOutcome;
+  try {
+    outcome = await committed;
+  } finally {
+    for (const c of conns.values()) c.claimedUncommitted--;
+  }
   // Recipients get it once it is committed; the sender's result waits until it is also flushed
   // (docs/protocol.md §5.4: a power loss in between can only cause a duplicate, never a loss).
   if (!outcome.duplicate) {

@@ -101,7 +101,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
   const perIp = new Map<string, number>();
-  const outbox = new Outbox();
+  // Pushes paused on a congested socket (delivery.ts pushBudget) resume once its bytes moved on:
+  // to the kernel at the end of a turn (the outbox), or out of Bun's buffer (the drain event).
+  const resumePushes = (ws: ServerWebSocket<WsData>) => {
+    const conn = ws.data.conn;
+    const presence = conn?.ready && conn.backlog && !conn.pumping ? ctx.hub.get(conn.identity!.meshId, conn.identity!.pubkey) : undefined;
+    if (presence) void pump(ctx, conn!, presence);
+  };
+  const outbox = new Outbox(resumePushes as (ws: ServerWebSocket<unknown>) => void);
 
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: config.host,
@@ -143,11 +150,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         if (typeof message !== "string") return onBinary(ctx, conn);
         onMessage(ctx, conn, message);
       },
-      drain(ws) {
-        const conn = ws.data.conn;
-        const presence = conn?.ready && conn.backlog ? ctx.hub.get(conn.identity!.meshId, conn.identity!.pubkey) : undefined;
-        if (presence) void pump(ctx, conn!, presence);
-      },
+      drain: resumePushes,
       pong(ws) {
         const conn = ws.data.conn;
         if (conn) conn.awaitingPong = false;
@@ -174,13 +177,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       ctx.draining = true;
       server.stop(false);
       for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down");
-      const flushed = ctx.writes
-        .drain()
+      // No sweep starts from here on; one under way ends before the store closes (it deletes
+      // expired entries and stores their notices in one transaction, then flushes it).
+      const swept = timers.stop();
+      const flushed = Promise.all([swept, ctx.writes.drain()])
         .then(() => store.flushed())
         .catch((err: unknown) => log.error("final flush failed", { err }));
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());
       if ((await Promise.race([flushed, timeout])) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
-      timers.stop();
       ctx.hub.stopTimers();
       dashboard.stop();
       server.stop(true);

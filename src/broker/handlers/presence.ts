@@ -22,11 +22,14 @@ function presenceOf(ctx: BrokerContext, conn: Conn): Presence {
 export async function applyStatus(ctx: BrokerContext, p: Presence, requested: Status, source: StatusSource, summary?: string): Promise<Status> {
   const status = nextStatus(p.status, requested, source);
   const changed = status !== p.status || (summary !== undefined && summary !== p.summary);
+  // The in-memory status gates delivery, so it takes effect now, release included: a send that
+  // arrived while the store write below waited for the disk saw "idle" with no backlog and was
+  // pushed before the messages held until then. Storing it only carries it across reconnects.
   p.status = status;
   if (summary !== undefined) p.summary = summary;
-  await ctx.store.setPresence(p.identity.meshId, p.identity.pubkey, { status, ...(summary !== undefined ? { summary } : {}) });
-  if (changed) ctx.hub.emit(p.identity.meshId, "peer_status", { pubkey: p.identity.pubkey, displayName: p.identity.displayName, status, summary: p.summary }, p.key);
   if (status === "idle") wake(ctx, p);
+  if (changed) ctx.hub.emit(p.identity.meshId, "peer_status", { pubkey: p.identity.pubkey, displayName: p.identity.displayName, status, summary: p.summary }, p.key);
+  await ctx.store.setPresence(p.identity.meshId, p.identity.pubkey, { status, ...(summary !== undefined ? { summary } : {}) });
   return status;
 }
 

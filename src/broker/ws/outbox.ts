@@ -16,6 +16,11 @@ export class Outbox {
   private readonly pending = new Map<Socket, { frames: string[]; bytes: number }>();
   private scheduled = false;
 
+  /** @param onWritten called after a socket's queued frames were handed to it at the end of a
+   *  turn. Queued bytes count against a socket's push budget, and a write the kernel takes at
+   *  once frees that budget without a `drain` event: the broker resumes paused pushes here. */
+  constructor(private readonly onWritten: (ws: Socket) => void = () => {}) {}
+
   /** The Transport of one socket, writing through this outbox. */
   transport(ws: Socket, remoteAddress: string): Transport {
     return {
@@ -39,8 +44,10 @@ export class Outbox {
   /** Writes everything queued, for every socket (the end of a turn). */
   flushAll = (): void => {
     this.scheduled = false;
-    for (const [ws, { frames }] of this.pending) write(ws, frames);
+    const written = [...this.pending];
     this.pending.clear();
+    for (const [ws, { frames }] of written) write(ws, frames);
+    for (const [ws] of written) this.onWritten(ws);
   };
 
   private queue(ws: Socket, text: string): void {

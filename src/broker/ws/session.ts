@@ -175,12 +175,13 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   if (!wasReady) return;
   ctx.metrics.connectionsActive.dec();
   ctx.hub.detach(conn);
-  // While draining, claims are left alone: they end with the process.
-  if (conn.inflight.size > 0 && !ctx.draining) {
-    conn.inflight.clear();
-    await ctx.store.releaseClaims(conn.id).catch((err) => ctx.log.error("releasing claims failed", { conn: conn.id, err }));
-    // Another connection of the same identity may take over what this one held.
-    const id = conn.identity!;
-    wake(ctx, ctx.hub.get(id.meshId, id.pubkey));
-  }
+  // While draining, claims are left alone: they end with the process. Otherwise they are released
+  // whatever `inflight` says: an ack removes its ids from it before its commit, and an ack that
+  // then fails to commit leaves entries claimed that no inflight id names any more.
+  if (ctx.draining) return;
+  conn.inflight.clear();
+  const released = await ctx.store.releaseClaims(conn.id).catch((err) => (ctx.log.error("releasing claims failed", { conn: conn.id, err }), 0));
+  // Another connection of the same identity may take over what this one held.
+  const id = conn.identity!;
+  if (released > 0) wake(ctx, ctx.hub.get(id.meshId, id.pubkey));
 }

@@ -1,0 +1,124 @@
+// Delivery at its edges, each found by review and reproduced before the fix: FIFO when a held
+// queue is released while new sends arrive, pushes paused on bytes resuming without an ack, the
+// 1024-message window and the queue quota under sends that share one group commit, and claims of
+// a connection released on close whatever its in-flight set says.
+import { describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, sendText, textOf } from "../helpers/mesh.ts";
+import { randomId } from "../../src/crypto/hash.ts";
+import { MeshError } from "../../src/protocol/errors.ts";
+import { WINDOW } from "../../src/broker/delivery.ts";
+
+describe("delivery edges", () => {
+  test("held messages go out before a send that races the release (synchronous=full)", async () => {
+    // set_status idle used to release only after its store write reached the disk; a send in that
+    // gap saw an idle recipient with no backlog and was pushed first.
+    await using b = await startBroker({ synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    for (let t = 0; t < 10; t++) {
+      await bb.client.request("set_status", { status: "working" });
+      await sendText(a, bob.keys.publicKey, `held-${t}`);
+      const before = bb.messages.length;
+      await Promise.all([bb.client.request("set_status", { status: "idle" }), sendText(a, bob.keys.publicKey, `new-${t}`)]);
+      const got = (await bb.waitMessages(before + 2)).slice(before);
+      expect(got.map(textOf)).toEqual([`held-${t}`, `new-${t}`]);
+      bb.client.ackMessages(got.map((m) => m.messageId));
+    }
+    a.close();
+    bb.close();
+  }, 30_000);
+
+  test("a status change whose store write fails still releases what it held", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    await bb.client.request("set_status", { status: "working" });
+    await sendText(a, bob.keys.publicKey, "held");
+    const store = b.ctx.store;
+    const setPresence = store.setPresence.bind(store);
+    store.setPresence = async () => {
+      store.setPresence = setPresence;
+      throw new MeshError("unavailable", "injected disk error");
+    };
+    await expect(bb.client.request("set_status", { status: "idle" })).rejects.toMatchObject({ code: "unavailable" });
+    await sendText(a, bob.keys.publicKey, "newer");
+    expect((await bb.waitMessages(2)).map(textOf)).toEqual(["held", "newer"]);
+    a.close();
+    bb.close();
+  });
+
+  test("pushes paused on the byte budget resume once the socket took the bytes, without an ack", async () => {
+    // 200 × 40 kB is 8 MB: several 1 MiB budgets. A write the kernel takes at once fires no drain
+    // event, so the pump used to wait for the next ack (27 of 200 arrived, then nothing).
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner, { receive: "pull" });
+    const big = randomBytes(30_000).toString("base64");
+    for (let i = 0; i < 200; i++) await a.client.request("send", { to: bob.keys.publicKey, clientMessageId: randomId(), nonce: randomBytes(24).toString("base64"), ciphertext: big });
+    const bb = await connect(b.url, bob); // push mode; never acks
+    expect((await bb.waitMessages(200, 10_000)).length).toBe(200);
+    a.close();
+    bb.close();
+  }, 30_000);
+
+  test("a recipient that never acks gets at most the window, even from sends that share a commit", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const senders = await Promise.all([0, 1, 2, 3].map(() => connect(b.url, owner, { receive: "pull" })));
+    const bb = await connect(b.url, bob);
+    await Promise.all(senders.flatMap((s) => Array.from({ length: 400 }, (_, i) => sendText(s, bob.keys.publicKey, `m${i}`))));
+    await bb.waitMessages(WINDOW, 10_000);
+    await Bun.sleep(300);
+    expect(bb.messages.length).toBe(WINDOW);
+    bb.client.ackMessages(bb.messages.slice(0, 10).map((m) => m.messageId));
+    expect((await bb.waitMessages(WINDOW + 10)).length).toBe(WINDOW + 10);
+    senders.forEach((s) => s.close());
+    bb.close();
+  }, 30_000);
+
+  test("the queue quota holds for sends that share a commit", async () => {
+    await using b = await startBroker({ queueQuota: 10 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob"); // offline
+    const a = await connect(b.url, owner);
+    const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => sendText(a, bob.keys.publicKey, `m${i}`)));
+    expect(results.filter((r) => r.status === "fulfilled").length).toBe(10);
+    expect(results.filter((r) => r.status === "rejected").map((r) => (r.reason as MeshError).code)).toEqual(Array(90).fill("quota_exceeded"));
+    expect(await b.ctx.store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey })).toBe(10);
+    a.close();
+  });
+
+  test("a connection's claims are released on close even after its ack failed to commit", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    let bb = await connect(b.url, bob);
+    await sendText(a, bob.keys.publicKey, "once");
+    const [m] = await bb.waitMessages(1);
+    const store = b.ctx.store;
+    const commitWrites = store.commitWrites.bind(store);
+    let failed = false;
+    store.commitWrites = async (batch, ...rest) => {
+      if (batch.acks.length === 0) return commitWrites(batch, ...rest);
+      store.commitWrites = commitWrites;
+      failed = true;
+      throw new MeshError("unavailable", "injected disk error");
+    };
+    bb.client.ackMessages([m!.messageId]); // drops the id from the connection's in-flight set, then fails
+    while (!failed) await Bun.sleep(5);
+    bb.close();
+    bb = await connect(b.url, bob);
+    expect((await bb.waitMessages(1)).map(textOf)).toEqual(["once"]);
+    a.close();
+    bb.close();
+  });
+});
