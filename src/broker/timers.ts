@@ -1,7 +1,7 @@
 // Background work of a running broker: liveness pings, attestation expiry, queue sweeping.
 // Each timer is unref'd so it never keeps a stopped process alive.
 import { CloseCode } from "../protocol/close-codes.ts";
-import type { NewMessage } from "../store/types.ts";
+import type { NewMessage, StoredMessage } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
 import { deliver } from "./router.ts";
 
@@ -43,13 +43,42 @@ function refreshLastSeen(ctx: BrokerContext, now: number): void {
   }
 }
 
-/** Deletes expired entries and tells each sender whose message reached nobody. */
-export async function sweepRound(ctx: BrokerContext): Promise<void> {
+/** The sweep round of each broker running or queued now (settled, never rejecting), so rounds
+ *  run one after another and stop() can wait for the last before closing the store. */
+const sweeps = new WeakMap<BrokerContext, Promise<void>>();
+
+/** Deletes expired entries and tells each sender whose message reached nobody: the store writes
+ *  the message_expired notices in the transaction that deletes the entries (both or neither), and
+ *  the notices are pushed once stored. A round starts after the broker's previous one ended. */
+export function sweepRound(ctx: BrokerContext): Promise<void> {
+  const round = (sweeps.get(ctx) ?? Promise.resolve()).then(() => sweepOnce(ctx));
+  const settled = round.then(
+    () => {},
+    () => {},
+  );
+  sweeps.set(ctx, settled);
+  void settled.then(() => {
+    if (sweeps.get(ctx) === settled) sweeps.delete(ctx);
+  });
+  return round;
+}
+
+/** Resolves once no sweep round of this broker runs or waits to run; never rejects. */
+export function sweepsSettled(ctx: BrokerContext): Promise<void> {
+  return sweeps.get(ctx) ?? Promise.resolve();
+}
+
+async function sweepOnce(ctx: BrokerContext): Promise<void> {
   const now = ctx.now();
-  const r = await ctx.store.sweep(now, ctx.config.dedupWindow);
+  const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl));
   ctx.metrics.messagesExpired.inc(r.expiredRows);
-  // All notices of a sweep share one group commit.
-  const notices = r.expiredMessages.map((m): NewMessage => ({
+  // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
+  for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
+}
+
+/** The system notice telling the sending key that message `m` expired undelivered (protocol §5.8). */
+function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
+  return {
     meshId: m.meshId,
     senderMemberId: BROKER_SENDER.memberId,
     senderPubkey: BROKER_SENDER.pubkey,
@@ -64,20 +93,25 @@ export async function sweepRound(ctx: BrokerContext): Promise<void> {
     nonce: "",
     ciphertext: "",
     notice: { event: "message_expired", messageId: m.id, clientMessageId: m.clientMessageId, to: m.target },
-    expiresAt: now + ctx.config.messageTtl,
+    expiresAt,
     recipients: [m.senderPubkey],
     claimFor: new Map(),
-  }));
-  const outcomes = await Promise.all(notices.map((n) => ctx.writes.send(n)));
-  for (const out of outcomes) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
+  };
 }
 
-export function startTimers(ctx: BrokerContext): { stop(): void } {
+/** Starts the broker's timers. stop() clears them and resolves once a sweep round under way has
+ *  ended (never rejects), so the caller can close the store behind it. */
+export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   const handles = [
     setInterval(() => livenessRound(ctx), ctx.config.pingInterval),
     setInterval(() => void sweepRound(ctx).catch((err) => ctx.log.error("sweep failed", { err })), SWEEP_INTERVAL_MS),
     setInterval(() => ctx.sendLimiter.prune(), 300_000),
   ];
   for (const h of handles) h.unref?.();
-  return { stop: () => handles.forEach(clearInterval) };
+  return {
+    stop: () => {
+      handles.forEach(clearInterval);
+      return sweepsSettled(ctx);
+    },
+  };
 }

@@ -111,7 +111,21 @@ export type AckBatchItem = { meshId: string; mailbox: string; messageIds: string
 /** What one group commit writes: sends and acks, in one transaction. */
 export type WriteBatch = { sends: readonly NewMessage[]; acks: readonly AckBatchItem[] };
 
-export type SweepResult = { expiredRows: number; expiredMessages: StoredMessage[]; deletedMessages: number; seenSignatures: number };
+/** Builds the system notice that tells a sender its message expired undelivered (protocol §5.8).
+ *  The broker owns the notice's content; the store stores it like a send. */
+export type ExpiryNotice = (expired: StoredMessage) => NewMessage;
+
+export type SweepResult = {
+  expiredRows: number;
+  /** Non-system messages whose last queue entries just expired, none of them acked. */
+  expiredMessages: StoredMessage[];
+  deletedMessages: number;
+  seenSignatures: number;
+};
+
+/** A sweep and the expiry notices stored in its transaction, in expiredMessages order, to deliver
+ *  (a notice stored before comes back with duplicate=true and no recipients). */
+export type SweepOutcome = SweepResult & { notices: SendOutcome[] };
 
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
 
@@ -196,8 +210,11 @@ export interface Store {
   /** Returns a connection's unacked claims to the queue (on disconnect). */
   releaseClaims(conn: string): Promise<number>;
   pendingCount(meshId: string, mailboxes: readonly string[]): Promise<number>;
-  /** Deletes expired queue rows, delivered messages past the dedup window and old signatures. */
-  sweep(nowMs: number, dedupWindowMs: number): Promise<SweepResult>;
+  /** Deletes expired queue rows and, in the same transaction, stores `notice(m)` for every
+   *  expiredMessages entry, so no expiry is ever committed without its notice (nor a notice
+   *  without its expiry); a notice that fails rolls the whole sweep back. Also deletes delivered
+   *  messages past the dedup window and old signatures. Resolves once committed and flushed. */
+  sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice): Promise<SweepOutcome>;
 
   appendAudit(event: AuditEvent): Promise<ChainEntry>;
   listAudit(meshId: string, afterSeq: number, limit: number): Promise<ChainEntry[]>;

@@ -89,7 +89,7 @@ export class SqliteStore implements T.Store {
     this.grants = new GrantRepo(db, this.audit);
     this.sends = new SendRepo(db, this.index);
     this.queue = new QueueRepo(db, this.index);
-    this.sweeper = new Sweeper(db, this.index);
+    this.sweeper = new Sweeper(db, this.index, this.sends);
   }
 
   /** The underlying connection, for tests and maintenance commands. */
@@ -281,8 +281,12 @@ export class SqliteStore implements T.Store {
   async pendingCount(meshId: string, mailboxes: readonly string[]) {
     return guard(() => this.queue.pendingCount(meshId, mailboxes));
   }
-  async sweep(nowMs: number, dedupWindowMs: number) {
-    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs));
+  /** The contract's sweep. Without `notice` (tests and tools) it stores no notices and its result
+   *  has no `notices`. */
+  sweep(nowMs: number, dedupWindowMs: number): Promise<T.SweepResult>;
+  sweep(nowMs: number, dedupWindowMs: number, notice: T.ExpiryNotice): Promise<T.SweepOutcome>;
+  async sweep(nowMs: number, dedupWindowMs: number, notice?: T.ExpiryNotice): Promise<T.SweepResult | T.SweepOutcome> {
+    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs, notice));
   }
 
   // Not part of the Store contract: narrower reads and writes, for tests and tools.

@@ -1,30 +1,34 @@
 // Periodic cleanup: expired queue entries, messages nobody will read or retry, old signatures.
 import type { Database } from "bun:sqlite";
-import type { SweepResult } from "../types.ts";
+import type { ExpiryNotice, SweepOutcome, SweepResult } from "../types.ts";
 import type { MessageKeyRow, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
+import type { SendRepo } from "./send-repo.ts";
 import { writeTx } from "./transaction.ts";
 
 export class Sweeper {
   constructor(
     private readonly db: Database,
     private readonly index: QueueIndex,
+    private readonly sends: SendRepo,
   ) {}
 
-  /** In one transaction: deletes queue entries expired at `nowMs`; reports the non-system
-   *  messages whose last entries just expired undelivered (their senders get told); deletes
-   *  non-topic messages no longer queued and older than the dedup window (after it a retried
-   *  clientMessageId is stored anew; topic messages stay as history, trimmed on send); deletes
-   *  expired signatures. */
-  sweep(nowMs: number, dedupWindowMs: number): SweepResult {
+  /** In one transaction: deletes queue entries expired at `nowMs`; finds the non-system messages
+   *  whose last entries just expired undelivered and stores `notice(m)` for each (their senders
+   *  get told; without `notice`, for tests and tools, nothing is stored and `notices` is left
+   *  out); deletes non-topic messages no longer queued and older than the dedup window (after it
+   *  a retried clientMessageId is stored anew; topic messages stay as history, trimmed on send);
+   *  deletes expired signatures. A throw anywhere, a notice's included, rolls all of it back and
+   *  leaves the in-memory index as it was. */
+  sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice): SweepResult | SweepOutcome {
     const expired = this.index.expired(nowMs);
     // Which messages lose their last entry now, computed before anything changes.
     const emptying = new Set([...this.index.leftAfter(expired)].filter(([, n]) => n === 0).map(([seq]) => seq));
     const emptied = [...emptying].filter((seq) => !this.index.delivered(seq));
     let deleted: MessageKeyRow[] = [];
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying);
-    const result = writeTx(this.db, () => {
+    const { result, notices } = writeTx(this.db, () => {
       deleteEntries(this.db, expired);
       const expiredMessages =
         emptied.length === 0
@@ -42,10 +46,14 @@ export class Sweeper {
               )
               .all(jsonList(plan.seqs));
       const seenSignatures = this.db.query("DELETE FROM seen_signatures WHERE expires_at <= ?").run(nowMs).changes;
-      return { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length, seenSignatures };
+      // Notices are never topic messages: no topic history to trim.
+      const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
+      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length, seenSignatures }, notices };
     });
     this.index.remove(expired);
     this.index.afterDeletion(plan, deleted);
-    return result;
+    if (notices === null) return result;
+    notices.apply();
+    return { ...result, notices: notices.out };
   }
 }
