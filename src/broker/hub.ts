@@ -23,6 +23,9 @@ export type Presence = {
   graceTimer: ReturnType<typeof setTimeout> | null;
 };
 
+/** How long a removal is remembered for handshakes in flight (Hub.markRemoved). */
+const REMOVED_MEMORY_MS = 2 * 60_000;
+
 export const presenceKey = (meshId: string, pubkey: string) => `${meshId}\u0000${pubkey}`;
 
 /** An observer of one mesh's events (the dashboard's live view). */
@@ -36,12 +39,31 @@ export class Hub {
   private readonly byMesh = new Map<string, Set<Presence>>();
   private readonly byToken = new Map<string, Presence>();
   private readonly listeners = new Map<string, Set<HubListener>>();
+  /** Members removed by this process: `meshId\0memberId` → when. */
+  private readonly removed = new Map<string, number>();
 
   constructor(
     private readonly graceMs: number,
     /** Called when a presence finally goes away (after grace), to persist last-seen and notify. */
     private readonly onGone: (p: Presence) => void,
   ) {}
+
+  /** Records that a member was removed (its removal committed). A hello authenticated before that
+   *  commit reaches attach only after several awaits; the broker checks isRemoved right before
+   *  attaching (no await between), so such a hello is refused instead of outliving the removal,
+   *  which closed only the connections attached at the time. Kept for REMOVED_MEMORY_MS, longer
+   *  than any handshake may last (helloTimeout ≤ 1 min). */
+  markRemoved(meshId: string, memberId: string, now: number): void {
+    for (const [k, at] of this.removed) {
+      if (at > now - REMOVED_MEMORY_MS) break;
+      this.removed.delete(k);
+    }
+    this.removed.set(`${meshId}\u0000${memberId}`, now);
+  }
+
+  isRemoved(meshId: string, memberId: string): boolean {
+    return this.removed.has(`${meshId}\u0000${memberId}`);
+  }
 
   /** Attaches an authenticated connection. `status` seeds a new presence (restored from storage). */
   attach(conn: Conn, identity: Identity, where: Whereabouts, initial: { status: Status; summary: string }, now: number): AttachResult {

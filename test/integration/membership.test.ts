@@ -3,6 +3,10 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
+import { helloCanonical } from "../../src/protocol/canonical.ts";
+import { randomId } from "../../src/crypto/hash.ts";
+import { signDetached } from "../../src/crypto/sign.ts";
+import { rawSocket } from "../helpers/raw.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
@@ -60,6 +64,44 @@ describe("invites", () => {
     await expect(bb.client.request("member_revoke", { memberId: owner.memberId, ban: true })).rejects.toMatchObject({ code: "forbidden" });
     await expect(createInvite(b.url, bob)).rejects.toMatchObject({ code: "forbidden" });
     bb.close();
+  });
+});
+
+describe("removal", () => {
+  test("hellos in flight when a member is removed are refused, not admitted after the removal", async () => {
+    // With synchronous=full a hello awaits several flushed writes between its membership check and
+    // its attach; the removal closed only the connections attached when it committed.
+    await using b = await startBroker({ synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const m = await joinWithInvite(b.url, await createInvite(b.url, owner, { role: "admin" }), "mallory");
+    const o = await connect(b.url, owner);
+    const socks = await Promise.all(Array.from({ length: 8 }, () => rawSocket(b.url)));
+    socks.forEach((s, i) => {
+      const ts = Date.now() + i; // distinct signatures
+      s.send({ type: "hello", meshId: m.meshId, memberId: m.memberId, pubkey: m.keys.publicKey, sessionId: randomId(), pid: 1, cwd: "/x", timestamp: ts, signature: signDetached(helloCanonical(m.meshId, m.memberId, m.keys.publicKey, ts), m.keys.secretKey) });
+    });
+    await o.client.request("member_revoke", { memberId: m.memberId, ban: true });
+    // Each hello is refused (1008 revoked), or was admitted before the removal and closed by it
+    // (4002 banned). Before the fix most were admitted after it and stayed open.
+    const closes = await Promise.all(socks.map((s) => Promise.race([s.closed, Bun.sleep(5000).then(() => ({ code: 0, reason: "still open" }))])));
+    for (const c of closes) expect([`1008 revoked`, `4002 banned`]).toContain(`${c.code} ${c.reason}`);
+    expect(b.ctx.hub.ofMember(m.meshId, m.memberId)).toEqual([]);
+    o.close();
+  });
+
+  test("invites a removed member issued die with it: it cannot rejoin through one it made beforehand", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const admin = await joinWithInvite(b.url, await createInvite(b.url, owner, { role: "admin" }), "mallory");
+    const backdoor = await createInvite(b.url, admin, { maxUses: 50 });
+    const o = await connect(b.url, owner);
+    await o.client.request("member_revoke", { memberId: admin.memberId, ban: true, reason: "compromised" });
+    await expect(joinWithInvite(b.url, backdoor, "mallory-again")).rejects.toMatchObject({ code: "invite_revoked" });
+    const { invites } = await o.client.request("invite_list", {});
+    expect(invites.find((i) => i.inviteId === backdoor.inviteId)?.revokedAt).not.toBeNull();
+    const { entries } = await o.client.request("audit_log", {});
+    expect(entries.some((e) => e.eventType === "invite_revoked" && (e.payload as { inviteId?: string }).inviteId === backdoor.inviteId)).toBe(true);
+    o.close();
   });
 });
 

@@ -51,6 +51,7 @@ export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<
 
 /** Closes every connection of a removed member and tells the rest of the mesh. */
 export function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string): number {
+  ctx.hub.markRemoved(meshId, memberId, ctx.now());
   let closed = 0;
   for (const p of ctx.hub.ofMember(meshId, memberId)) {
     for (const c of p.conns) {
@@ -81,6 +82,8 @@ export async function handleLeave(ctx: BrokerContext, conn: Conn): Promise<Resul
   const id = conn.identity!;
   if (id.role === "owner") throw new MeshError("forbidden", "The owner cannot leave their own mesh.");
   await ctx.store.revokeMember(id.meshId, id.memberId, { actor: id.memberId, ban: false, reason: "left", self: true });
+  // New hellos are refused from now on; the open connections close after this result is sent.
+  ctx.hub.markRemoved(id.meshId, id.memberId, ctx.now());
   setTimeout(() => evict(ctx, id.meshId, id.memberId, CloseCode.left, "left"), 0);
   return { left: true };
 }

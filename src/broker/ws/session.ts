@@ -129,6 +129,8 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   await ctx.store.setPresence(identity.meshId, identity.pubkey, { lastSeenAt: now });
   const pending = await ctx.store.pendingCount(identity.meshId, [identity.pubkey]);
   if (!mesh || conn.state === "closed") return;
+  // Removed while this handshake awaited the store: the removal closed only what was attached.
+  if (ctx.hub.isRemoved(identity.meshId, identity.memberId)) return reject(ctx, conn, new MeshError("revoked"));
   // From attach on, the connection receives events and pushes: nothing may await between it and
   // the hello_ack, or an event could reach the client before its hello_ack.
   if (conn.helloTimer) clearTimeout(conn.helloTimer);

@@ -79,7 +79,10 @@ export class InviteRepo {
     return writeTx(this.db, () => {
       const inv = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId);
       if (!inv) throw new MeshError("invite_not_found");
-      if (inv.revoked_at !== null) throw new MeshError("invite_revoked");
+      // An invite outlives neither its revocation nor its issuer's (revoking a member revokes its
+      // invites too; this also covers rows from before that rule).
+      const issuer = this.db.query<{ revoked_at: number | null }, [string]>("SELECT revoked_at FROM members WHERE id = ?").get(inv.issuer_member_id);
+      if (inv.revoked_at !== null || issuer?.revoked_at != null) throw new MeshError("invite_revoked");
       if (inv.expires_at * 1000 <= nowMs) throw new MeshError("invite_expired");
       const used = this.db
         .query<{ used_count: number }, [string]>(

@@ -35,8 +35,9 @@ export class MemberRepo {
   }
 
   /** Marks the member revoked (and banned if asked), drops it from topics and groups, ends its
-   *  sessions, and deletes every queued row of its member and session mailboxes, with the audit
-   *  entry (`member_left` when `by.self`, else `member_revoked`), in one transaction. Revoking an
+   *  sessions, deletes every queued row of its member and session mailboxes and revokes the
+   *  invites it issued that still had uses, with the audit entries (`member_left` when `by.self`,
+   *  else `member_revoked`; `invite_revoked` per invite), in one transaction. Revoking an
    *  already revoked member keeps the first revocation time (and may add the ban).
    *  Unknown member → MeshError not_found. */
   revoke(meshId: string, memberId: string, by: Revocation): Member {
@@ -56,6 +57,14 @@ export class MemberRepo {
       dropped.push(...this.clearMailboxes(meshId, row.pubkey, memberId));
       const payload = by.self ? { memberId } : { memberId, ban: by.ban, reason: by.reason };
       this.audit.appendIn({ meshId, eventType: by.self ? "member_left" : "member_revoked", actor: by.actor, payload });
+      // Invites it issued end with it: otherwise a removed admin rejoins with a new key through
+      // an invite it made beforehand (a ban only ever named the old key).
+      const invites = this.db
+        .query<{ id: string }, [number, string, string]>(
+          "UPDATE invites SET revoked_at = ?, keys_blob = NULL WHERE mesh_id = ? AND issuer_member_id = ? AND revoked_at IS NULL AND used_count < max_uses RETURNING id",
+        )
+        .all(now, meshId, memberId);
+      for (const { id } of invites) this.audit.appendIn({ meshId, eventType: "invite_revoked", actor: by.actor, payload: { inviteId: id, reason: "issuer removed" } });
       return memberFromRow(row);
     });
     this.index.remove(dropped);
