@@ -3,7 +3,10 @@
 // once); an operator session names the operator token it was opened with, and ends when
 // `claudemesh admin token` replaces that token. Kept in memory: a broker restart logs everyone
 // out, which costs one `claudemesh dashboard`. Only SHA-256 of each cookie value is held.
+// Caps are per mesh, per member and for the operator, and each evicts only within its own group;
+// the broker-wide ceiling refuses rather than evicts (docs/security.md, "The web dashboard").
 import { randomId, sha256Hex } from "../crypto/hash.ts";
+import { MeshError } from "../protocol/errors.ts";
 
 export type DashboardSession =
   | { kind: "member"; meshId: string; memberId: string; expiresAt: number }
@@ -16,21 +19,79 @@ export const MEMBER_COOKIE = "cm_dashboard";
 export const OPERATOR_COOKIE = "cm_operator";
 /** How long a dashboard session lasts (the cookie's Max-Age and the server-side expiry). */
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
-/** Bound on live sessions; the oldest is dropped past it (each login is a signed, single-use link). */
-const MAX_SESSIONS = 10_000;
+/** Live member sessions of one mesh. Past it, a login evicts the oldest session **of that mesh**,
+ *  never another mesh's: mesh creation is open, so a mesh of one's own must not be a lever on others. */
+export const MAX_SESSIONS_PER_MESH = 1_000;
+/** Live sessions of one member (browsers, profiles, a day of fresh links); past it the member's own
+ *  oldest goes. */
+export const MAX_SESSIONS_PER_MEMBER = 32;
+/** Live operator sessions; past it the oldest operator session goes. */
+export const MAX_OPERATOR_SESSIONS = 100;
+/** Broker-wide ceiling, a memory bound only (~300 bytes a session): at it, a login that would not
+ *  replace a session of its own mesh is refused (503 `unavailable`, retryable); nobody is evicted. */
+export const MAX_SESSIONS = 50_000;
+
+export type SessionLimits = { total: number; perMesh: number; perMember: number; operator: number };
+const DEFAULT_LIMITS: SessionLimits = { total: MAX_SESSIONS, perMesh: MAX_SESSIONS_PER_MESH, perMember: MAX_SESSIONS_PER_MEMBER, operator: MAX_OPERATOR_SESSIONS };
+
+const FULL = "The broker holds as many dashboard sessions as it allows; nobody was signed out to make room. Retry in a few minutes with a new link from `claudemesh dashboard`.";
+
+/** The groups a session counts against, each with its cap: [mesh or operator, member]. */
+function groupsOf(s: WithoutExpiry<DashboardSession>, limits: SessionLimits): [string, number][] {
+  if (s.kind === "operator") return [["operator", limits.operator]];
+  return [
+    [`mesh:${s.meshId}`, limits.perMesh],
+    [`member:${s.meshId}/${s.memberId}`, limits.perMember],
+  ];
+}
 
 export class SessionStore {
+  /** Insertion order is age order (every session lives SESSION_TTL_MS), so the first are the oldest. */
   private readonly byHash = new Map<string, DashboardSession>();
+  /** Group key → hashes of its sessions, oldest first. */
+  private readonly groups = new Map<string, Set<string>>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly limits: SessionLimits = DEFAULT_LIMITS,
+  ) {}
 
-  /** Opens a session; returns the cookie value (shown once, to the browser). */
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  /** Throws MeshError unavailable if open() would be refused now (the broker-wide ceiling is
+   *  reached and this login would not replace a session of its own). Lets the login route refuse
+   *  before it spends the single-use link; open() checks again. */
+  checkRoom(session: WithoutExpiry<DashboardSession>): void {
+    if (this.byHash.size < this.limits.total) return;
+    this.sweepExpired();
+    if (this.byHash.size < this.limits.total) return;
+    const replacesOwn = groupsOf(session, this.limits).some(([g, cap]) => (this.groups.get(g)?.size ?? 0) >= cap);
+    if (!replacesOwn) throw new MeshError("unavailable", FULL);
+  }
+
+  /** Opens a session; returns the cookie value (shown once, to the browser). A mesh, member or the
+   *  operator at its cap loses its own oldest session; at the broker-wide ceiling the login is
+   *  refused with MeshError unavailable instead of evicting anyone else's. */
   open(session: WithoutExpiry<DashboardSession>): { token: string; session: DashboardSession } {
+    const groups = groupsOf(session, this.limits);
+    for (const [g, cap] of groups) {
+      const set = this.groups.get(g);
+      if (!set || set.size < cap) continue;
+      this.sweepExpired();
+      while (set.size >= cap) this.remove(set.values().next().value!);
+    }
+    this.checkRoom(session);
     const full = { ...session, expiresAt: this.now() + SESSION_TTL_MS } as DashboardSession;
     const token = randomId(32);
-    if (this.byHash.size >= MAX_SESSIONS) this.sweep();
-    if (this.byHash.size >= MAX_SESSIONS) this.byHash.delete(this.byHash.keys().next().value!);
-    this.byHash.set(sha256Hex(token), full);
+    const hash = sha256Hex(token);
+    this.byHash.set(hash, full);
+    for (const [g] of groups) {
+      let set = this.groups.get(g);
+      if (!set) this.groups.set(g, (set = new Set()));
+      set.add(hash);
+    }
     return { token, session: full };
   }
 
@@ -41,19 +102,34 @@ export class SessionStore {
     const s = this.byHash.get(key);
     if (!s) return null;
     if (s.expiresAt <= this.now()) {
-      this.byHash.delete(key);
+      this.remove(key);
       return null;
     }
     return s;
   }
 
   close(token: string | undefined): void {
-    if (token) this.byHash.delete(sha256Hex(token));
+    if (token) this.remove(sha256Hex(token));
   }
 
-  private sweep(): void {
+  private remove(hash: string): void {
+    const s = this.byHash.get(hash);
+    if (!s) return;
+    this.byHash.delete(hash);
+    for (const [g] of groupsOf(s, this.limits)) {
+      const set = this.groups.get(g);
+      set?.delete(hash);
+      if (set?.size === 0) this.groups.delete(g);
+    }
+  }
+
+  /** Drops expired sessions: they are the first in insertion order, so this stops at a live one. */
+  private sweepExpired(): void {
     const now = this.now();
-    for (const [k, s] of this.byHash) if (s.expiresAt <= now) this.byHash.delete(k);
+    for (const [k, s] of this.byHash) {
+      if (s.expiresAt > now) break;
+      this.remove(k);
+    }
   }
 }
 

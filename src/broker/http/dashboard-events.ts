@@ -6,23 +6,61 @@ import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
+import { clientIp } from "../client-ip.ts";
 import { viewerOf } from "./dashboard-auth.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
 const HEARTBEAT_MS = 8_000;
-/** Open streams per broker, and per member (a few tabs each); beyond them a page reloads by hand. */
-const MAX_STREAMS = 1_000;
-const MAX_STREAMS_PER_MEMBER = 16;
+/** Open streams per member (a few tabs each) and per mesh: a mesh at its cap refuses its own new
+ *  streams (503 `unavailable`), never another mesh's. Per client address the broker's
+ *  `maxConnectionsPerIp` applies (429 `too_many_connections`), as for WebSocket connections. */
+export const MAX_STREAMS_PER_MEMBER = 16;
+export const MAX_STREAMS_PER_MESH = 256;
+/** Broker-wide ceiling, a resource bound only (each stream holds a socket, a timer and a hub
+ *  subscription; well under the packaged LimitNOFILE of 65536). */
+export const MAX_STREAMS = 10_000;
+
+export type StreamLimits = { total: number; perMesh: number; perMember: number; perIp: number };
+
+/** Counts open streams by mesh, member and client address. `take` throws before counting anything. */
+export class StreamSlots {
+  private total = 0;
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly limits: StreamLimits) {}
+
+  take(meshId: string, memberId: string, ip: string): () => void {
+    const keys = [`mesh:${meshId}`, `member:${meshId}/${memberId}`, `ip:${ip}`] as const;
+    const [mesh, member, addr] = keys.map((k) => this.counts.get(k) ?? 0) as [number, number, number];
+    if (member >= this.limits.perMember) throw new MeshError("unavailable", "You have too many live dashboard views open; close some tabs or reload later.");
+    if (mesh >= this.limits.perMesh) throw new MeshError("unavailable", "Your mesh has too many live dashboard views open; close some tabs or reload later.");
+    if (addr >= this.limits.perIp) throw new MeshError("too_many_connections", "Too many live dashboard views are open from this address; close some tabs or reload later.");
+    if (this.total >= this.limits.total) throw new MeshError("unavailable", "The broker has too many live dashboard views open; reload later.");
+    this.total++;
+    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      for (const k of keys) {
+        const n = (this.counts.get(k) ?? 1) - 1;
+        if (n <= 0) this.counts.delete(k);
+        else this.counts.set(k, n);
+      }
+    };
+  }
+}
 
 export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
-  const perMember = new Map<string, number>();
+  const slots = new StreamSlots({ total: MAX_STREAMS, perMesh: MAX_STREAMS_PER_MESH, perMember: MAX_STREAMS_PER_MEMBER, perIp: ctx.config.maxConnectionsPerIp });
   return new Elysia({ name: "dashboard-events" }).get(
     "/v1/dashboard/events",
     async ({ request }) => {
       const v = await viewerOf(ctx, dash, request);
       const { meshId, id: memberId } = v.member;
-      if (dash.streams.size >= MAX_STREAMS || (perMember.get(memberId) ?? 0) >= MAX_STREAMS_PER_MEMBER) throw new MeshError("unavailable", "Too many live dashboard views are open; close some tabs or reload later.");
-      perMember.set(memberId, (perMember.get(memberId) ?? 0) + 1);
+      const ip = clientIp(dash.server?.requestIP(request)?.address ?? "unknown", request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
+      const release = slots.take(meshId, memberId, ip);
       // Bun closes idle HTTP connections after 10 s by default; this one is idle by design.
       dash.server?.timeout(request, 0);
       const encoder = new TextEncoder();
@@ -47,9 +85,7 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
           cleanup = () => {
             if (done) return;
             done = true;
-            const n = (perMember.get(memberId) ?? 1) - 1;
-            if (n <= 0) perMember.delete(memberId);
-            else perMember.set(memberId, n);
+            release();
             unsubscribe();
             clearInterval(heartbeat);
             clearTimeout(expiry);

@@ -5,7 +5,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodies.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { verifyDashboardLogin } from "../dashboard-login.ts";
+import { LoginThrottle, verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
@@ -16,17 +16,22 @@ const ttlS = SESSION_TTL_MS / 1000;
 
 export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
   const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies);
+  const throttle = new LoginThrottle(ctx.config.trustedProxies);
+  const throttled = (request: Request) => throttle.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
   return new Elysia({ name: "dashboard-session" })
     .post(
       "/v1/dashboard/login",
       async ({ body, request, set }) => {
         requireSameOrigin(ctx, dash, request);
+        throttled(request);
+        // Refuse at the broker-wide ceiling before the single-use link is spent.
+        dash.sessions.checkRoom({ kind: "member", meshId: body.meshId, memberId: body.memberId });
         const member = await verifyDashboardLogin(ctx, body);
         const { token, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
         return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
       },
-      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use.", tags } },
+      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited).", tags } },
     )
     .post(
       "/v1/dashboard/logout",
@@ -65,6 +70,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/operator/login",
       async ({ body, request, set }) => {
         requireSameOrigin(ctx, dash, request);
+        throttled(request);
         if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
         const { token, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
         set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
