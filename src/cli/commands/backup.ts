@@ -2,7 +2,7 @@
 // encrypted with a passphrase: Argon2id (libsodium MODERATE cost or more, parameters and salt in
 // the authenticated header) + XChaCha20-Poly1305. A wrong passphrase or a changed file writes nothing.
 import { existsSync, readFileSync } from "node:fs";
-import { writePrivateFile } from "../../client/local/files.ts";
+import { writeUserFile } from "../../client/local/files.ts";
 import { resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
 import { parseConfig } from "../../client/local/config-file.ts";
@@ -29,7 +29,8 @@ export async function backup(args: Args): Promise<void> {
     if (existsSync(file) && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), true);
     const sealed = await ctx.out.wait("deriving the key (Argon2id)", encryptBackup(new TextEncoder().encode(JSON.stringify(cfg)), passphrase).catch(fromBackupError));
-    writePrivateFile(file, sealed);
+    // The user picks the path: write it 0600, leave its directory (maybe /tmp) as it is.
+    writeUserFile(file, sealed);
     ctx.out.result({ file, meshes: cfg.meshes.map((m) => m.slug), bytes: sealed.length }, () => `Backed up ${cfg.meshes.length} mesh identit${cfg.meshes.length === 1 ? "y" : "ies"} to ${file}. Keep the passphrase: without it the file cannot be opened.`);
   });
 }

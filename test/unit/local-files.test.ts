@@ -1,0 +1,77 @@
+// Private files (src/client/local/files.ts): claudemesh's own directories are made 0700, but a file
+// the user names (a backup) is written 0600 with its directory left exactly as it was, so that
+// `claudemesh backup /tmp/x` cannot take the sticky bit and the world's access off /tmp.
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
+import { scratchDir } from "../preload.ts";
+
+const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
+
+/** A directory like /tmp: world-writable with the sticky bit. */
+function sharedDir(): string {
+  const dir = join(scratchDir("cm-files-"), "shared");
+  mkdirSync(dir);
+  chmodSync(dir, 0o1777);
+  return dir;
+}
+
+describe("writeUserFile", () => {
+  test("writes 0600 and leaves a shared (1777) directory as it was", () => {
+    const dir = sharedDir();
+    writeUserFile(join(dir, "mesh.cmbk"), "sealed");
+    expect({ dir: mode(dir), file: mode(join(dir, "mesh.cmbk")), text: readFileSync(join(dir, "mesh.cmbk"), "utf8") }).toEqual({ dir: "1777", file: "600", text: "sealed" });
+    expect(readdirSync(dir)).toEqual(["mesh.cmbk"]); // no temp file left
+  });
+
+  test("leaves an ordinary 0755 directory 0755; creates missing parents 0700", () => {
+    const root = scratchDir("cm-files-");
+    chmodSync(root, 0o755);
+    writeUserFile(join(root, "new", "deeper", "b.cmbk"), new Uint8Array([1, 2, 3]));
+    expect({ root: mode(root), made: mode(join(root, "new")), file: mode(join(root, "new", "deeper", "b.cmbk")) }).toEqual({ root: "755", made: "700", file: "600" });
+  });
+
+  test("replaces an existing wider file with a 0600 one, and replaces a symlink rather than following it", () => {
+    const dir = sharedDir();
+    const file = join(dir, "old.cmbk");
+    writeFileSync(file, "old");
+    chmodSync(file, 0o644);
+    writeUserFile(file, "new");
+    expect({ mode: mode(file), text: readFileSync(file, "utf8") }).toEqual({ mode: "600", text: "new" });
+    const target = join(scratchDir("cm-files-"), "victim");
+    writeFileSync(target, "untouched");
+    const link = join(dir, "link.cmbk");
+    symlinkSync(target, link);
+    writeUserFile(link, "backup");
+    expect({ target: readFileSync(target, "utf8"), link: statSync(link).isFile() && mode(link) }).toEqual({ target: "untouched", link: "600" });
+  });
+
+  test("is 0600 under a permissive umask", () => {
+    const old = process.umask(0);
+    try {
+      const dir = sharedDir();
+      writeUserFile(join(dir, "u.cmbk"), "x");
+      expect(mode(join(dir, "u.cmbk"))).toBe("600");
+    } finally {
+      process.umask(old);
+    }
+  });
+});
+
+describe("claudemesh's own directories", () => {
+  test("writePrivateFile makes its own directory 0700", () => {
+    const dir = join(scratchDir("cm-files-"), "config");
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    writePrivateFile(join(dir, "config.json"), "{}");
+    expect({ dir: mode(dir), file: mode(join(dir, "config.json")) }).toEqual({ dir: "700", file: "600" });
+  });
+
+  test("a shared (sticky) directory is refused, not changed", () => {
+    const dir = sharedDir();
+    expect(() => ensurePrivateDir(dir)).toThrow(LocalFileError);
+    expect(() => writePrivateFile(join(dir, "config.json"), "{}")).toThrow(/shared directory/);
+    expect({ dir: mode(dir), written: existsSync(join(dir, "config.json")) }).toEqual({ dir: "1777", written: false });
+  });
+});
