@@ -1,5 +1,8 @@
 // claudemesh join <link>: verify the invite before contacting anyone, make a keypair, enrol, open
 // the sealed mesh keys with the link's secret, save, and show who else is here.
+// The link holds the invite secret, and a command-line argument is readable by every local user
+// (/proc/<pid>/cmdline, `ps`) while the command runs; `claudemesh join -` (or no link at all)
+// reads it from the first line of stdin instead, which is what to use on a shared machine.
 import { generateSigningKeypair } from "../../crypto/sign.ts";
 import { inviteSigningKeypair, openKeysBlob } from "../../crypto/invite-secret.ts";
 import { claimInvite, httpBase } from "../../client/http.ts";
@@ -10,6 +13,32 @@ import { MeshError } from "../../protocol/errors.ts";
 import { userInfo } from "node:os";
 import { command } from "../context.ts";
 import { sessionFor } from "../mesh-io.ts";
+import { UsageError } from "../output.ts";
+
+/** Longest line read from stdin (an invite link is well under 1 KiB). */
+const MAX_LINK_BYTES = 16 * 1024;
+
+/** The first line of stdin: piped (`claudemesh join - < invite.txt`) or pasted at a prompt. */
+async function readLinkFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("Paste the invite link and press Enter: ");
+  const reader = Bun.stdin.stream().getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (/[\r\n]/.test(text) || text.length > MAX_LINK_BYTES) break;
+    }
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+  const link = (text.split(/\r?\n/)[0] ?? "").trim();
+  if (!link) throw new UsageError("No invite link on stdin. Pipe it in: claudemesh join - < invite.txt");
+  if (link.length > MAX_LINK_BYTES) throw new UsageError("The first line of stdin is too long to be an invite link.");
+  return link;
+}
 
 function parseKeys(json: string | null): MeshKey[] {
   try {
@@ -19,9 +48,9 @@ function parseKeys(json: string | null): MeshKey[] {
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
 
-export async function run(args: { link: string; name?: string; json?: boolean }): Promise<void> {
+export async function run(args: { link?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const invite = parseInvite(args.link);
+    const invite = parseInvite(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
     const keys = generateSigningKeypair();
     const displayName = args.name ?? userInfo().username ?? "member";
