@@ -34,6 +34,9 @@ export type Broker = {
   readonly firstRunToken: string | null;
   /** Drain and stop: refuse new work, close sockets with 1001, flush writes, close the database. */
   stop(): Promise<void>;
+  /** Settles when storage failed for good (Store.fatal): the broker refuses every write and its
+   *  process should stop and exit non-zero, so that a supervisor restarts it. */
+  readonly failed: Promise<Error>;
 };
 
 type WsData = { ip: string; conn?: Conn };
@@ -191,5 +194,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       store.close();
       log.info("broker stopped");
     })());
-  return { url, port, ctx, firstRunToken, stop };
+  const failed = store.fatal.then((err) => {
+    log.error("the database could not be flushed to disk: refusing all writes until a restart", { err });
+    return err;
+  });
+  return { url, port, ctx, firstRunToken, stop, failed };
 }

@@ -132,6 +132,10 @@ export type Health = { writable: boolean; schemaVersion: number; expectedVersion
 export interface Store {
   /** Random id of this database, new on creation and on restore; clients resync when it changes. */
   readonly epoch: string;
+  /** Settles once the store can no longer vouch for its writes (a flush to disk failed): every
+   *  later write fails with `unavailable`, and the process must stop so that a restart re-reads
+   *  what the disk holds. Never settles in normal operation. */
+  readonly fatal: Promise<Error>;
   close(): void;
   health(): Promise<Health>;
 

@@ -71,6 +71,10 @@ export class SqliteStore implements T.Store {
   private readonly sends: SendRepo;
   private readonly queue: QueueRepo;
   private readonly sweeper: Sweeper;
+  /** Set by the first failed flush of the WAL (see flushed). */
+  private failure: MeshError | null = null;
+  private readonly failed = Promise.withResolvers<Error>();
+  readonly fatal = this.failed.promise;
 
   constructor(
     private readonly database: Database,
@@ -106,16 +110,28 @@ export class SqliteStore implements T.Store {
    *  answer the broker gives about a write comes after this resolves (commitWrites leaves the
    *  wait to its caller: pushes go out before it, and most acks answer nobody). */
   private async write<T>(fn: () => T): Promise<T> {
+    this.refuseIfFailed();
     const out = guard(fn);
     await this.flushed();
     return out;
   }
 
+  /** Fail-stop after a failed flush: Linux may drop the dirty pages an fdatasync could not write
+   *  and report the error once, so a later flush that succeeds proves nothing about them. Nothing
+   *  written since the last good flush can be vouched for: every write is refused from then on,
+   *  `fatal` settles, and the broker exits so that a restart reads what the disk really holds. */
   async flushed(): Promise<void> {
     if (!this.wal) return;
+    this.refuseIfFailed();
     await this.wal.sync().catch((e: unknown) => {
-      throw new MeshError("unavailable", "the broker's database could not be flushed to disk", { cause: e });
+      this.failure ??= new MeshError("unavailable", "the broker's database could not be flushed to disk; the broker is stopping", { cause: e });
+      this.failed.resolve(this.failure);
+      throw this.failure;
     });
+  }
+
+  private refuseIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
   /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
@@ -125,7 +141,8 @@ export class SqliteStore implements T.Store {
 
   /** Never throws. */
   async health(): Promise<T.Health> {
-    return probeHealth(this.database);
+    const h = probeHealth(this.database);
+    return this.failure ? { ...h, writable: false, error: this.failure.message } : h;
   }
 
   async getMeta(key: string) {
@@ -255,6 +272,7 @@ export class SqliteStore implements T.Store {
   }
 
   async commitWrites(batch: T.WriteBatch, topicHistoryLimit: number, nowMs: number) {
+    this.refuseIfFailed();
     // One transaction: the pages sends and acks share (the queue's right edge) are written once.
     return guard(() => {
       const { sends, acks } = writeTx(this.database, () => ({
