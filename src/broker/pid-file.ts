@@ -1,14 +1,16 @@
 // <dataDir>/claudemesh.pid: present (0600, our PID) while `serve` runs on that data directory, so
-// that maintenance commands (`admin restore`) and a second `serve` can tell the directory is in
-// use. A file left behind by a crash names a dead process and is treated as absent.
+// that maintenance commands (`admin restore`), a second `serve` and people can tell who holds it.
+// The directory's lock (store/sqlite/dir-lock.ts) is the truth about whether it is in use: the PID
+// file is read only to name the holder of a lock known to be held, so a file left behind by a
+// crash never keeps a broker out, whatever process its PID now belongs to.
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dataDirLocked, lockDataDir } from "../store/sqlite/dir-lock.ts";
 
 export const PID_FILE = "claudemesh.pid";
 
-/** The PID of a live broker serving `dataDir`, or null. A PID that is alive but, where /proc can
- *  tell, is not running `serve` (the PID was reused after a crash) counts as absent. */
+/** The PID the PID file names if that process is alive and, where /proc can tell, running
+ *  `serve`, else null. Names a holder; never proves one: see servingBroker. */
 export function runningBroker(dataDir: string, self = process.pid): number | null {
   let pid: number;
   try {
@@ -31,19 +33,16 @@ export function runningBroker(dataDir: string, self = process.pid): number | nul
   }
 }
 
-/** A live broker's PID for `dataDir`, 0 when its lock is held but no PID file names the holder,
- *  or null when nothing serves it. */
+/** null when nothing serves `dataDir` (its lock is free, whatever the PID file says), else the
+ *  holder's PID from the PID file, or 0 when that names no live `serve`. */
 export function servingBroker(dataDir: string): number | null {
-  return runningBroker(dataDir) ?? (dataDirLocked(dataDir) ? 0 : null);
+  return dataDirLocked(dataDir) ? (runningBroker(dataDir) ?? 0) : null;
 }
 
-/** Claims `dataDir` for this process: refuses when a live broker holds it (returns its PID, or 0
- *  when the directory's lock is held but no PID file names the holder), otherwise writes our PID
- *  (0600, creating the directory 0700) and returns null. The lock (store/sqlite/dir-lock.ts) is
- *  what makes this exclusive; the PID file tells maintenance commands and people who holds it. */
+/** Claims `dataDir` for this process: takes its lock (creating the directory 0700), then writes
+ *  our PID (0600), replacing any file a crashed holder left, and returns null. When the lock is
+ *  held, returns the holder's PID from the PID file, or 0 when that names no live `serve`. */
 export function claimPidFile(dataDir: string): number | null {
-  const other = runningBroker(dataDir);
-  if (other !== null) return other;
   if (!lockDataDir(dataDir)) return runningBroker(dataDir) ?? 0;
   const path = join(dataDir, PID_FILE);
   writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
