@@ -1,6 +1,7 @@
 // Backup and restore of a broker's data directory (`claudemesh admin backup|restore`).
 // Backup is online: it runs in its own process next to a serving broker. Restore is offline: it
-// refuses while a broker serves the directory, and gives the restored database a new epoch so
+// holds the directory's lock from its first check until the new database is in place (so no
+// `serve` can open the old one meanwhile), and gives the restored database a new epoch so
 // connected clients learn (hello_ack.epoch) that history may have rolled back.
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, constants, createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -9,7 +10,7 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { servingBroker } from "./pid-file.ts";
+import { claimDataDir, releaseDataDir } from "./pid-file.ts";
 
 export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
 
@@ -77,17 +78,34 @@ function moveDatabase(path: string, to: string): void {
 
 /** Replaces `<dataDir>/claudemesh.db` with a verified copy of `file`, with a new epoch. The
  *  current database (with its -wal/-shm) is kept as `claudemesh.db.before-restore-<time>`.
- *  Refuses (MeshError conflict) while a broker serves the directory, when a database exists and
- *  `force` is false, or when the backup's schema is newer than this binary; invalid_argument
- *  when the file is not a sound claudemesh database. Nothing is changed when it throws before
- *  the final rename, and the old database is put back if that rename fails. */
+ *  Holds the directory's lock (and names itself in claudemesh.restore.pid) from before its first
+ *  check until after the final rename, so a `serve` started meanwhile refuses instead of opening
+ *  the database about to be moved aside. Refuses (MeshError conflict) while a broker or another
+ *  restore holds the directory, when a database exists and `force` is false, or when the backup's
+ *  schema is newer than this binary; invalid_argument when the file is not a sound claudemesh
+ *  database. Nothing is changed when it throws before the final rename, and the old database is
+ *  put back if that rename fails. */
 export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
   const source = resolve(file);
+  if (!existsSync(source)) throw new MeshError("not_found", `No such backup file: ${source}`);
+  let holder: ReturnType<typeof claimDataDir>;
+  try {
+    holder = claimDataDir(dataDir, "restore");
+  } catch (err) {
+    throw new MeshError("unavailable", `Cannot lock ${dataDir}: ${(err as Error).message}`, { cause: err });
+  }
+  if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
+  if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
+  try {
+    return restoreLocked(dataDir, source, opts);
+  } finally {
+    releaseDataDir(dataDir, "restore");
+  }
+}
+
+function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): RestoreResult {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const stamp = utcStamp(opts.now ?? new Date());
-  if (!existsSync(source)) throw new MeshError("not_found", `No such backup file: ${source}`);
-  const pid = servingBroker(dataDir);
-  if (pid !== null) throw new MeshError("conflict", `A broker${pid > 0 ? ` (PID ${pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   const info = inspect(source);
   if (info.integrity !== "ok") throw new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${info.integrity}`);
   if (info.schemaVersion > info.knownVersion) {
@@ -97,7 +115,6 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   const previous = exists ? `${db}.before-restore-${stamp}` : null;
   if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
 
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
   const staged = join(dataDir, `.restoring-${stamp}-${randomId(4)}.db`);
   try {

@@ -1,20 +1,30 @@
-// <dataDir>/claudemesh.pid: present (0600, our PID) while `serve` runs on that data directory, so
-// that maintenance commands (`admin restore`), a second `serve` and people can tell who holds it.
-// The directory's lock (store/sqlite/dir-lock.ts) is the truth about whether it is in use: the PID
-// file is read only to name the holder of a lock known to be held, so a file left behind by a
-// crash never keeps a broker out, whatever process its PID now belongs to.
+// Who holds a data directory. The lock on <dataDir>/claudemesh.lock (store/sqlite/dir-lock.ts) is
+// the truth: a directory is in use exactly when that lock is held, and a PID file never keeps
+// anyone out. The PID files only name the holder, for messages and people:
+// - <dataDir>/claudemesh.pid: present (0600, its PID) while `serve` runs on that directory;
+// - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
+// A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
+// one naming a dead process, or a process not running the file's command, is ignored.
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dataDirLocked, lockDataDir } from "../store/sqlite/dir-lock.ts";
+import { dataDirLocked, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 
 export const PID_FILE = "claudemesh.pid";
+export const RESTORE_PID_FILE = "claudemesh.restore.pid";
 
-/** The PID the PID file names if that process is alive and, where /proc can tell, running
- *  `serve`, else null. Names a holder; never proves one: see servingBroker. */
-export function runningBroker(dataDir: string, self = process.pid): number | null {
+/** What holds a data directory's lock: a broker (`serve`) or `admin restore`, with its PID, or 0
+ *  when no PID file names a live process running that command. */
+export type Holder = { kind: "broker" | "restore"; pid: number };
+
+const FILES = { broker: PID_FILE, restore: RESTORE_PID_FILE } as const;
+const COMMAND = { broker: "serve", restore: "restore" } as const;
+
+/** The PID `file` names if that process is alive and, where /proc can tell, its argv contains
+ *  `command`; else null. */
+function livePid(file: string, command: string, self = process.pid): number | null {
   let pid: number;
   try {
-    pid = Number(readFileSync(join(dataDir, PID_FILE), "utf8").trim());
+    pid = Number(readFileSync(file, "utf8").trim());
   } catch {
     return null;
   }
@@ -27,35 +37,70 @@ export function runningBroker(dataDir: string, self = process.pid): number | nul
   }
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv.includes("serve") ? pid : null;
+    return argv.includes(command) ? pid : null;
   } catch {
     return pid; // no /proc (macOS) or not readable: trust the signal probe
   }
 }
 
-/** null when nothing serves `dataDir` (its lock is free, whatever the PID file says), else the
- *  holder's PID from the PID file, or 0 when that names no live `serve`. */
-export function servingBroker(dataDir: string): number | null {
-  return dataDirLocked(dataDir) ? (runningBroker(dataDir) ?? 0) : null;
+/** Names the holder of a lock known to be held: a live restore its PID file names, else a broker
+ *  (PID 0 when no PID file names one). */
+function holderOf(dataDir: string): Holder {
+  const restore = livePid(join(dataDir, RESTORE_PID_FILE), COMMAND.restore);
+  if (restore !== null) return { kind: "restore", pid: restore };
+  return { kind: "broker", pid: livePid(join(dataDir, PID_FILE), COMMAND.broker) ?? 0 };
 }
 
-/** Claims `dataDir` for this process: takes its lock (creating the directory 0700), then writes
- *  our PID (0600), replacing any file a crashed holder left, and returns null. When the lock is
- *  held, returns the holder's PID from the PID file, or 0 when that names no live `serve`. */
-export function claimPidFile(dataDir: string): number | null {
-  if (!lockDataDir(dataDir)) return runningBroker(dataDir) ?? 0;
-  const path = join(dataDir, PID_FILE);
+/** What holds `dataDir` now, or null when its lock is free. */
+export function dataDirHolder(dataDir: string): Holder | null {
+  return dataDirLocked(dataDir) ? holderOf(dataDir) : null;
+}
+
+/** Writes our PID to `path` (0600). */
+function writePid(path: string): void {
   writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
   chmodSync(path, 0o600); // the mode above applies only when the file is created
+}
+
+/** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
+ *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
+ *  removing the other kind's: with the lock free, whatever it names is not holding anything).
+ *  Returns null when claimed, or the holder when the lock is held. Throws (the lock released)
+ *  the file system's error when the PID file cannot be written. */
+export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): Holder | null {
+  if (!lockDataDir(dataDir)) return holderOf(dataDir);
+  try {
+    rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
+    writePid(join(dataDir, FILES[kind]));
+  } catch (err) {
+    unlockDataDir(dataDir);
+    throw err;
+  }
   return null;
 }
 
-/** Removes the PID file if it is still ours. Never throws. */
-export function releasePidFile(dataDir: string): void {
-  const path = join(dataDir, PID_FILE);
+/** `serve`'s claim: claimDataDir(dataDir, "broker"). */
+export const claimPidFile = (dataDir: string): Holder | null => claimDataDir(dataDir, "broker");
+
+/** Removes `kind`'s PID file if it is still ours. Never throws. */
+export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker"): void {
+  const path = join(dataDir, FILES[kind]);
   try {
     if (Number(readFileSync(path, "utf8").trim()) === process.pid) rmSync(path, { force: true });
   } catch {
     // already gone
   }
+}
+
+/** Undoes claimDataDir: removes our PID file, then releases the lock. */
+export function releaseDataDir(dataDir: string, kind: Holder["kind"]): void {
+  releasePidFile(dataDir, kind);
+  unlockDataDir(dataDir);
+}
+
+/** "a broker (PID 42) is serving DIR" / "an admin restore (PID 42) is replacing the database in
+ *  DIR": who holds it, for messages. */
+export function describeHolder(h: Holder, dataDir: string): string {
+  const pid = h.pid > 0 ? ` (PID ${h.pid})` : "";
+  return h.kind === "restore" ? `an admin restore${pid} is replacing the database in ${dataDir}` : `a broker${pid} is serving ${dataDir}`;
 }

@@ -1,17 +1,20 @@
-// `claudemesh serve --check` beside a live `serve` (src/cli/commands/serve.ts, servingBroker in
+// `claudemesh serve --check` beside a live `serve` (src/cli/commands/serve.ts, dataDirHolder in
 // src/broker/pid-file.ts; docs/operations.md "Durability"): the check must never open, and so
 // possibly migrate, a database a broker is serving. With the PID file it names the broker's PID;
 // with the PID file deleted, the held `claudemesh.lock` alone still tells it a broker is there.
 // Once the broker stopped, the check opens the database. The lock file of a real broker is 0600
 // with no `-journal` beside it.
 // The lock, not a PID file, decides (src/broker/pid-file.ts): a stale PID file naming some live
-// `… serve` process keeps nobody out.
+// `… serve` process keeps nobody out. `admin restore` (src/broker/maintenance.ts) holds the lock
+// until its new database is in place, so a `serve` started meanwhile is refused and names it.
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
+import { connect, createTestMesh } from "../helpers/mesh.ts";
 import { spawnBroker } from "../helpers/process.ts";
 
 const cfg = tempDir("cm-serve-lock-cfg-");
@@ -59,18 +62,22 @@ async function serveOnce(data: string, extra: string[] = []): Promise<"started" 
 }
 
 describe("the lock decides who holds a data directory, not a PID file", () => {
-  test("a PID file left by a dead broker that now names a live `… serve` process keeps neither serve, serve --check nor admin restore out", async () => {
+  test("a PID file left by a dead broker that now names a live `… serve` (or `… restore`) process keeps neither serve, serve --check nor admin restore out", async () => {
     const data = tempDir("cm-serve-stale-");
-    // A live process whose argv holds "serve", as after a reboot reused the PID.
-    const impostor = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)", "serve"], { stdout: "ignore", stderr: "ignore" });
+    // Live processes whose argv holds "serve" / "restore", as after a reboot reused the PIDs.
+    const sleeper = (word: string) => Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)", word], { stdout: "ignore", stderr: "ignore" });
+    const impostor = sleeper("serve");
+    const restorer = sleeper("restore");
     try {
       await Bun.sleep(200); // argv is in /proc once the process has exec'd
       writeFileSync(join(data, "claudemesh.pid"), `${impostor.pid}\n`);
+      writeFileSync(join(data, "claudemesh.restore.pid"), `${restorer.pid}\n`);
       expect(await check(data)).toEqual({ code: 0, stdout: `configuration ok; database writable at schema version ${LATEST_VERSION}\n` });
 
       await using broker = await spawnBroker(data);
-      // The broker overwrote the stale file with its own PID.
+      // The broker overwrote the stale file with its own PID, and dropped the restore's.
       expect(readFileSync(join(data, "claudemesh.pid"), "utf8")).toBe(`${broker.proc.pid}\n`);
+      expect(existsSync(join(data, "claudemesh.restore.pid"))).toBe(false);
       expect(await serveOnce(data)).toEqual({ code: 1, stderr: `claudemesh serve: another broker (PID ${broker.proc.pid}) is serving ${data}; two brokers must not share one database.\n` });
       broker.proc.kill("SIGTERM");
       expect(await broker.proc.exited).toBe(0);
@@ -83,6 +90,55 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
       expect({ code: restored.code, stderr: restored.stderr }).toEqual({ code: 0, stderr: "" });
     } finally {
       impostor.kill("SIGKILL");
+      restorer.kill("SIGKILL");
     }
   }, 60_000);
+});
+
+describe("admin restore holds the lock until the new database is in place", () => {
+  test("a serve (or a second restore) started while a restore runs is refused, naming the restore; once it is done, serve opens the restored database", async () => {
+    const data = tempDir("cm-restore-lock-");
+    const first = await spawnBroker(data);
+    const { owner } = await createTestMesh(first.url);
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    const file = join(tempDir("cm-restore-lock-bk-"), "backup.db");
+    expect((await cli(cfg, ["admin", "backup", "--data-dir", data, "--out", file])).code).toBe(0);
+    // Some bulk, so the restore (integrity checks, copy) runs long enough to be caught at work.
+    const db = new Database(file);
+    db.run("CREATE TABLE pad (x BLOB)");
+    db.run("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) INSERT INTO pad SELECT randomblob(3000) FROM c");
+    db.close();
+
+    const restore = Bun.spawn([process.execPath, "run", MAIN, "admin", "restore", file, "--data-dir", data, "--force", "--json"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, CLAUDEMESH_CONFIG_DIR: cfg, CI: "1" },
+    });
+    const output = Promise.all([new Response(restore.stdout).text(), new Response(restore.stderr).text()]);
+    // Freeze the restore as soon as it is visibly at work (its PID file, or its staged copy).
+    const atWork = () => existsSync(join(data, "claudemesh.restore.pid")) || readdirSync(data).some((f) => f.startsWith(".restoring-"));
+    const deadline = Date.now() + 30_000;
+    while (!atWork() && restore.exitCode === null && Date.now() < deadline) await Bun.sleep(1);
+    restore.kill("SIGSTOP");
+    try {
+      expect({ exited: restore.exitCode, atWork: atWork() }).toEqual({ exited: null, atWork: true });
+      const busy = `an admin restore (PID ${restore.pid}) is replacing the database in ${data}`;
+      expect(await serveOnce(data)).toEqual({ code: 1, stderr: `claudemesh serve: ${busy}; start the broker once it has finished.\n` });
+      expect(await check(data)).toEqual({ code: 0, stdout: `configuration ok; ${busy}, so the database was not opened\n` });
+      const second = await cli(cfg, ["admin", "restore", file, "--data-dir", data, "--force"]);
+      expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 5, stderr: `claudemesh: Another restore (PID ${restore.pid}) is replacing the database in ${data}. Wait for it to finish.\n` });
+    } finally {
+      restore.kill("SIGCONT");
+    }
+    expect(await restore.exited).toBe(0);
+    const [stdout] = await output;
+    const { epoch } = JSON.parse(stdout) as { epoch: string };
+    expect(readdirSync(data).filter((f) => f.startsWith(".restoring-") || f === "claudemesh.restore.pid")).toEqual([]);
+
+    await using again = await spawnBroker(data);
+    const peer = await connect(again.url, owner, {}, { reconnect: false });
+    expect(peer.ack.epoch).toBe(epoch);
+    peer.close();
+  }, 90_000);
 });

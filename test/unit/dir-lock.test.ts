@@ -1,12 +1,13 @@
 // Pins the data-directory lock (src/store/sqlite/dir-lock.ts; docs/operations.md "Files in the
 // data directory", "Durability"): `claudemesh.lock` is created 0600 in a 0700 directory (and a
 // wider mode left on it is narrowed), holding it writes no `-journal` beside it, a second process
-// is refused, and the kernel frees it when the holder dies. Holders are real processes: the lock
-// is an fcntl lock, and a process keeps what it takes until it exits.
+// is refused, and the kernel frees it when the holder dies, or when its holder releases it. Other
+// holders are real processes: the lock is an fcntl lock, and a process keeps what it takes until
+// it exits or releases it.
 import { describe, expect, test } from "bun:test";
 import { chmodSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { dataDirLocked, LOCK_FILE } from "../../src/store/sqlite/dir-lock.ts";
+import { dataDirLocked, LOCK_FILE, lockDataDir, unlockDataDir } from "../../src/store/sqlite/dir-lock.ts";
 import { scratchDir } from "../preload.ts";
 
 const MODULE = resolve(import.meta.dir, "../../src/store/sqlite/dir-lock.ts");
@@ -71,5 +72,20 @@ describe("lockDataDir", () => {
     const dataDir = scratchDir("cm-lock-");
     expect(dataDirLocked(dataDir)).toBe(false);
     expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  test("unlockDataDir releases a lock this process took, and another process can take it", async () => {
+    const dataDir = scratchDir("cm-lock-");
+    expect(lockDataDir(dataDir)).toBe(true);
+    try {
+      await using refused = await lockInChild(dataDir);
+      expect(refused.locked).toBe(false);
+    } finally {
+      unlockDataDir(dataDir);
+    }
+    await using taker = await lockInChild(dataDir);
+    expect(taker.locked).toBe(true);
+    unlockDataDir(dataDir); // holds nothing now: a no-op
+    expect(dataDirLocked(dataDir)).toBe(true);
   });
 });

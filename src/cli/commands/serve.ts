@@ -1,6 +1,6 @@
-// claudemesh serve: load config (flags > env > file > defaults), claim the data directory
-// (claudemesh.pid), open the store, print the start banner, run the broker until SIGTERM/SIGINT,
-// then drain, release the PID file and exit 0.
+// claudemesh serve: load config (flags > env > file > defaults), claim the data directory (its
+// lock, and claudemesh.pid naming us), open the store, print the start banner, run the broker
+// until SIGTERM/SIGINT, then drain, release the PID file and exit 0.
 import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
@@ -57,20 +57,22 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   }
   const log = jsonLog(config.logLevel);
   const { checkStore, startBroker } = await import("../../broker/server.ts");
-  const { claimPidFile, releasePidFile, servingBroker } = await import("../../broker/pid-file.ts");
+  const { claimPidFile, dataDirHolder, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (args.check) {
-    // Opening the store may migrate the database: never do that under a live broker.
-    const pid = servingBroker(config.dataDir);
-    if (pid !== null) {
-      process.stdout.write(`configuration ok; a broker${pid > 0 ? ` (PID ${pid})` : ""} is serving ${config.dataDir}, so the database was not opened\n`);
+    // Opening the store may migrate the database: never do that under a live broker or a restore.
+    const holder = dataDirHolder(config.dataDir);
+    if (holder !== null) {
+      process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
       process.exit(0);
     }
     const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${err.message}`));
     process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
     process.exit(h.writable ? 0 : 1);
   }
+  // The lock decides; the PID files only name who holds it.
   const other = claimPidFile(config.dataDir);
-  if (other !== null) fail(`another broker${other > 0 ? ` (PID ${other})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
+  if (other?.kind === "restore") fail(`${describeHolder(other, config.dataDir)}; start the broker once it has finished.`);
+  if (other) fail(`another broker${other.pid > 0 ? ` (PID ${other.pid})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
   // Handlers first: Bun installs a signal handler only when it is registered, and a supervisor
   // (or a test) may signal as soon as it sees the "broker listening" line.
   let broker: Awaited<ReturnType<typeof startBroker>> | null = null;

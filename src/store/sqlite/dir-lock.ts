@@ -1,15 +1,20 @@
-// An exclusive lock on a data directory for one serving process: an SQLite EXCLUSIVE transaction
-// on <dataDir>/claudemesh.lock, held until the process exits. The lock is an fcntl lock, which the
-// kernel drops when its process dies (kill -9 included), so unlike a PID file it cannot go stale,
-// and two processes starting at the same moment cannot both get it.
+// An exclusive lock on a data directory for one process (a serving broker, or `admin restore`
+// while it replaces the database): an SQLite EXCLUSIVE transaction on <dataDir>/claudemesh.lock,
+// held until released or the process exits. The lock is an fcntl lock, which the kernel drops when
+// its process dies (kill -9 included), so unlike a PID file it cannot go stale, and two processes
+// starting at the same moment cannot both get it. It is the truth about who holds a directory;
+// PID files only name the holder.
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export const LOCK_FILE = "claudemesh.lock";
 
-/** Takes the lock (creating the directory 0700 and the file 0600 if needed) and keeps it for the
- *  life of the process. Returns false if another process holds it. */
+const held = new Map<string, Database>();
+
+/** Takes the lock (creating the directory 0700 and the file 0600 if needed) and keeps it until
+ *  unlockDataDir or the end of the process. Returns false if another process (or another
+ *  connection of this one) holds it. */
 export function lockDataDir(dataDir: string): boolean {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, LOCK_FILE);
@@ -19,7 +24,7 @@ export function lockDataDir(dataDir: string): boolean {
   try {
     db.run("PRAGMA journal_mode = MEMORY"); // nothing is written: no -journal file beside it
     db.run("BEGIN EXCLUSIVE");
-    held.push(db); // never closed: closing would release the lock
+    held.set(resolve(path), db); // kept open: closing would release the lock
     return true;
   } catch {
     db.close();
@@ -27,7 +32,18 @@ export function lockDataDir(dataDir: string): boolean {
   }
 }
 
-const held: Database[] = [];
+/** Releases a lock this process took with lockDataDir (no-op when it holds none). */
+export function unlockDataDir(dataDir: string): void {
+  const key = resolve(dataDir, LOCK_FILE);
+  const db = held.get(key);
+  if (!db) return;
+  held.delete(key);
+  try {
+    db.run("ROLLBACK");
+  } finally {
+    db.close();
+  }
+}
 
 /** Whether the directory's lock is held (by another process, or another connection of this one);
  *  takes and drops it at once if free. */
