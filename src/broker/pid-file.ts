@@ -51,7 +51,8 @@ function holderOf(dataDir: string): Holder {
   return { kind: "broker", pid: livePid(join(dataDir, PID_FILE), COMMAND.broker) ?? 0 };
 }
 
-/** What holds `dataDir` now, or null when its lock is free. */
+/** What holds `dataDir` now, or null when its lock is free. Throws LockFileError when the lock
+ *  file cannot be used. */
 export function dataDirHolder(dataDir: string): Holder | null {
   return dataDirLocked(dataDir) ? holderOf(dataDir) : null;
 }
@@ -65,8 +66,9 @@ function writePid(path: string): void {
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
  *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
  *  removing the other kind's: with the lock free, whatever it names is not holding anything).
- *  Returns null when claimed, or the holder when the lock is held. Throws (the lock released)
- *  the file system's error when the PID file cannot be written. */
+ *  Returns null when claimed, or the holder when the lock is held. Throws LockFileError when the
+ *  lock file cannot be used, and (the lock released) the file system's error when the PID file
+ *  cannot be written. */
 export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): Holder | null {
   if (!lockDataDir(dataDir)) return holderOf(dataDir);
   try {

@@ -5,11 +5,12 @@
 // Once the broker stopped, the check opens the database. The lock file of a real broker is 0600
 // with no `-journal` beside it.
 // The lock, not a PID file, decides (src/broker/pid-file.ts): a stale PID file naming some live
-// `… serve` process keeps nobody out. `admin restore` (src/broker/maintenance.ts) holds the lock
+// `… serve` process keeps nobody out; a lock file holding stray bytes is repaired, a directory in
+// its place refused with a message. `admin restore` (src/broker/maintenance.ts) holds the lock
 // until its new database is in place, so a `serve` started meanwhile is refused and names it.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
@@ -92,6 +93,25 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
       impostor.kill("SIGKILL");
       restorer.kill("SIGKILL");
     }
+  }, 60_000);
+
+  test("a lock file holding stray bytes is repaired and used; a directory in its place is refused with a clear message", async () => {
+    const data = tempDir("cm-serve-badlock-");
+    const lock = join(data, "claudemesh.lock");
+    writeFileSync(lock, "this is not an SQLite database, and nobody holds a lock on it".repeat(20));
+    expect(await check(data)).toEqual({ code: 0, stdout: `configuration ok; database writable at schema version ${LATEST_VERSION}\n` });
+    await using broker = await spawnBroker(data);
+    expect(statSync(lock).size).toBe(0);
+    expect(await serveOnce(data)).toEqual({ code: 1, stderr: `claudemesh serve: another broker (PID ${broker.proc.pid}) is serving ${data}; two brokers must not share one database.\n` });
+    broker.proc.kill("SIGTERM");
+    expect(await broker.proc.exited).toBe(0);
+
+    const other = tempDir("cm-serve-dirlock-");
+    mkdirSync(join(other, "claudemesh.lock"));
+    const refused = `${join(other, "claudemesh.lock")} is a directory; claudemesh needs a file there for its lock: move it away and start again.`;
+    expect(await serveOnce(other)).toEqual({ code: 1, stderr: `claudemesh serve: cannot start: ${refused}\n` });
+    expect(await check(other)).toEqual({ code: 1, stdout: "" });
+    expect(readdirSync(other)).toEqual(["claudemesh.lock"]);
   }, 60_000);
 });
 

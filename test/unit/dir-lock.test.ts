@@ -1,13 +1,14 @@
 // Pins the data-directory lock (src/store/sqlite/dir-lock.ts; docs/operations.md "Files in the
 // data directory", "Durability"): `claudemesh.lock` is created 0600 in a 0700 directory (and a
 // wider mode left on it is narrowed), holding it writes no `-journal` beside it, a second process
-// is refused, and the kernel frees it when the holder dies, or when its holder releases it. Other
-// holders are real processes: the lock is an fcntl lock, and a process keeps what it takes until
-// it exits or releases it.
+// is refused, and the kernel frees it when the holder dies, or when its holder releases it. A lock
+// file holding stray bytes is not "held": it is emptied in place and used; a directory in its
+// place is a LockFileError, never a silent "held". Other holders are real processes: the lock is
+// an fcntl lock, and a process keeps what it takes until it exits or releases it.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { dataDirLocked, LOCK_FILE, lockDataDir, unlockDataDir } from "../../src/store/sqlite/dir-lock.ts";
+import { dataDirLocked, LOCK_FILE, LockFileError, lockDataDir, unlockDataDir } from "../../src/store/sqlite/dir-lock.ts";
 import { scratchDir } from "../preload.ts";
 
 const MODULE = resolve(import.meta.dir, "../../src/store/sqlite/dir-lock.ts");
@@ -72,6 +73,28 @@ describe("lockDataDir", () => {
     const dataDir = scratchDir("cm-lock-");
     expect(dataDirLocked(dataDir)).toBe(false);
     expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  test("a lock file holding stray bytes is not held: it is emptied in place and locks as usual", async () => {
+    const dataDir = scratchDir("cm-lock-");
+    const path = join(dataDir, LOCK_FILE);
+    writeFileSync(path, "not a database ".repeat(64), { mode: 0o600 });
+    const inode = statSync(path).ino;
+    expect(dataDirLocked(dataDir)).toBe(false);
+    await using holder = await lockInChild(dataDir);
+    expect(holder.locked).toBe(true);
+    expect({ size: statSync(path).size, inode: statSync(path).ino }).toEqual({ size: 0, inode });
+    await using second = await lockInChild(dataDir);
+    expect(second.locked).toBe(false);
+    expect(dataDirLocked(dataDir)).toBe(true);
+  });
+
+  test("a directory where the lock file belongs is a LockFileError saying so, for lockDataDir and dataDirLocked", () => {
+    const dataDir = scratchDir("cm-lock-");
+    mkdirSync(join(dataDir, LOCK_FILE));
+    const message = `${join(dataDir, LOCK_FILE)} is a directory; claudemesh needs a file there for its lock: move it away and start again.`;
+    expect(() => lockDataDir(dataDir)).toThrow(new LockFileError(message));
+    expect(() => dataDirLocked(dataDir)).toThrow(new LockFileError(message));
   });
 
   test("unlockDataDir releases a lock this process took, and another process can take it", async () => {

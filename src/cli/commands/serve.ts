@@ -58,9 +58,16 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   const log = jsonLog(config.logLevel);
   const { checkStore, startBroker } = await import("../../broker/server.ts");
   const { claimPidFile, dataDirHolder, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
+  // A lock file that is a directory: say what to do, not a stack trace.
+  const reason = (err: unknown) => (err as Error)?.message ?? String(err);
   if (args.check) {
     // Opening the store may migrate the database: never do that under a live broker or a restore.
-    const holder = dataDirHolder(config.dataDir);
+    let holder: ReturnType<typeof dataDirHolder>;
+    try {
+      holder = dataDirHolder(config.dataDir);
+    } catch (err) {
+      fail(`cannot check ${config.dataDir}: ${reason(err)}`);
+    }
     if (holder !== null) {
       process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
       process.exit(0);
@@ -70,7 +77,12 @@ export async function run(args: Record<string, unknown>): Promise<void> {
     process.exit(h.writable ? 0 : 1);
   }
   // The lock decides; the PID files only name who holds it.
-  const other = claimPidFile(config.dataDir);
+  let other: ReturnType<typeof claimPidFile>;
+  try {
+    other = claimPidFile(config.dataDir);
+  } catch (err) {
+    fail(`cannot start: ${reason(err)}`);
+  }
   if (other?.kind === "restore") fail(`${describeHolder(other, config.dataDir)}; start the broker once it has finished.`);
   if (other) fail(`another broker${other.pid > 0 ? ` (PID ${other.pid})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
   // Handlers first: Bun installs a signal handler only when it is registered, and a supervisor

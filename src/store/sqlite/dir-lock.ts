@@ -5,30 +5,76 @@
 // starting at the same moment cannot both get it. It is the truth about who holds a directory;
 // PID files only name the holder.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, truncateSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const LOCK_FILE = "claudemesh.lock";
 
+/** The lock file cannot be used (a directory, unreadable, …): the message says what to do. */
+export class LockFileError extends Error {
+  override readonly name = "LockFileError";
+}
+
+const sqliteCode = (err: unknown): number => (typeof (err as { errno?: unknown })?.errno === "number" ? (err as { errno: number }).errno & 0xff : -1);
+/** SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock. Nothing else means that. */
+const isBusy = (err: unknown) => [5, 6].includes(sqliteCode(err));
+/** SQLITE_NOTADB (26) or SQLITE_CORRUPT (11): the file holds bytes that are not an empty database. */
+const isInvalid = (err: unknown) => [11, 26].includes(sqliteCode(err));
+
+function lockFilePath(dataDir: string): string {
+  const path = join(dataDir, LOCK_FILE);
+  let what: string | null = null;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) what = st.isDirectory() ? "a directory" : "not a regular file";
+  } catch {
+    // missing: created by the caller
+  }
+  if (what) throw new LockFileError(`${path} is ${what}; claudemesh needs a file there for its lock: move it away and start again.`);
+  return path;
+}
+
 const held = new Map<string, Database>();
 
-/** Takes the lock (creating the directory 0700 and the file 0600 if needed) and keeps it until
- *  unlockDataDir or the end of the process. Returns false if another process (or another
- *  connection of this one) holds it. */
-export function lockDataDir(dataDir: string): boolean {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, LOCK_FILE);
-  closeSync(openSync(path, "a", 0o600));
-  chmodSync(path, 0o600);
+/** One attempt: true when taken, false when another connection holds it; throws anything else. */
+function tryLock(path: string): boolean {
   const db = new Database(path);
   try {
     db.run("PRAGMA journal_mode = MEMORY"); // nothing is written: no -journal file beside it
     db.run("BEGIN EXCLUSIVE");
     held.set(resolve(path), db); // kept open: closing would release the lock
     return true;
-  } catch {
+  } catch (err) {
     db.close();
-    return false;
+    if (isBusy(err)) return false;
+    throw err;
+  }
+}
+
+/** Takes the lock (creating the directory 0700 and the file 0600 if needed) and keeps it until
+ *  unlockDataDir or the end of the process. Returns false if another process (or another
+ *  connection of this one) holds it. A lock file holding stray bytes (not an empty SQLite file) is
+ *  emptied in place and used. Throws LockFileError when the lock file cannot be used, and the
+ *  file system's error (ENOSPC, EACCES, …) when the directory or file cannot be created. */
+export function lockDataDir(dataDir: string): boolean {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = lockFilePath(dataDir);
+  closeSync(openSync(path, "a", 0o600));
+  chmodSync(path, 0o600);
+  try {
+    return tryLock(path);
+  } catch (err) {
+    if (!isInvalid(err)) throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  // Nobody holds it (a holder's lock would have answered BUSY before any byte was read). Empty it
+  // in place, never by unlink and re-create: two processes repairing at once must still lock
+  // the same file. A holder's file is always empty, so truncating it cannot hurt one that got
+  // there first.
+  truncateSync(path, 0);
+  try {
+    return tryLock(path);
+  } catch (err) {
+    throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -46,17 +92,26 @@ export function unlockDataDir(dataDir: string): void {
 }
 
 /** Whether the directory's lock is held (by another process, or another connection of this one);
- *  takes and drops it at once if free. */
+ *  takes and drops it at once if free. A missing lock file, or one holding stray bytes, is not
+ *  held. Throws LockFileError when the lock file cannot be used. */
 export function dataDirLocked(dataDir: string): boolean {
   const path = join(dataDir, LOCK_FILE);
   if (!existsSync(path)) return false;
-  const db = new Database(path);
+  lockFilePath(dataDir);
+  let db: Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
+  }
   try {
     db.run("BEGIN EXCLUSIVE");
     db.run("ROLLBACK");
     return false;
-  } catch {
-    return true;
+  } catch (err) {
+    if (isBusy(err)) return true;
+    if (isInvalid(err)) return false;
+    throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     db.close();
   }
