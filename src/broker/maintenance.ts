@@ -10,6 +10,7 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { storageProblem } from "../store/sqlite/open.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
 
 export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
@@ -92,7 +93,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   try {
     holder = claimDataDir(dataDir, "restore");
   } catch (err) {
-    throw new MeshError("unavailable", `Cannot lock ${dataDir}: ${(err as Error).message}`, { cause: err });
+    throw new MeshError("unavailable", `Cannot lock ${dataDir}: ${storageProblem(err, dataDir) ?? (err as Error).message}`, { cause: err });
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);

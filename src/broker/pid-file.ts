@@ -8,6 +8,10 @@
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dataDirLocked, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { storageProblem } from "../store/sqlite/open.ts";
+
+/** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk. */
+export { storageProblem };
 
 export const PID_FILE = "claudemesh.pid";
 export const RESTORE_PID_FILE = "claudemesh.restore.pid";
@@ -57,23 +61,38 @@ export function dataDirHolder(dataDir: string): Holder | null {
   return dataDirLocked(dataDir) ? holderOf(dataDir) : null;
 }
 
-/** Writes our PID to `path` (0600). */
-function writePid(path: string): void {
-  writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600); // the mode above applies only when the file is created
+/** A problem writing a PID file, with a message an operator can act on. */
+export class PidFileError extends Error {
+  override readonly name = "PidFileError";
+}
+
+/** Writes our PID to `path` (0600). On failure removes whatever it left (never an empty file)
+ *  and throws PidFileError. */
+function writePid(path: string, dataDir: string): void {
+  try {
+    writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600); // the mode above applies only when the file is created
+  } catch (err) {
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      // nothing more to do: the lock, not this file, keeps others out
+    }
+    throw new PidFileError(storageProblem(err, dataDir) ?? `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
  *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
  *  removing the other kind's: with the lock free, whatever it names is not holding anything).
- *  Returns null when claimed, or the holder when the lock is held. Throws LockFileError when the
- *  lock file cannot be used, and (the lock released) the file system's error when the PID file
- *  cannot be written. */
+ *  Returns null when claimed, or the holder when the lock is held. Throws (the lock released)
+ *  LockFileError when the lock file cannot be used, PidFileError when the PID file cannot be
+ *  written (a full disk: the message says so), and the file system's error otherwise. */
 export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): Holder | null {
   if (!lockDataDir(dataDir)) return holderOf(dataDir);
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
-    writePid(join(dataDir, FILES[kind]));
+    writePid(join(dataDir, FILES[kind]), dataDir);
   } catch (err) {
     unlockDataDir(dataDir);
     throw err;

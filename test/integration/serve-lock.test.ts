@@ -7,7 +7,8 @@
 // The lock, not a PID file, decides (src/broker/pid-file.ts): a stale PID file naming some live
 // `… serve` process keeps nobody out; a lock file holding stray bytes is repaired, a directory in
 // its place refused with a message. `admin restore` (src/broker/maintenance.ts) holds the lock
-// until its new database is in place, so a `serve` started meanwhile is refused and names it.
+// until its new database is in place, so a `serve` started meanwhile is refused and names it. On a
+// full disk `serve` says so in one line and leaves no PID file.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -160,5 +161,58 @@ describe("admin restore holds the lock until the new database is in place", () =
     const peer = await connect(again.url, owner, {}, { reconnect: false });
     expect(peer.ack.epoch).toBe(epoch);
     peer.close();
+  }, 90_000);
+});
+
+// A full disk needs a small file system: a tmpfs, mounted in a mount namespace of its own (as
+// root, or as a user where unprivileged user namespaces are allowed), so nothing outside sees it
+// and it is gone when the namespace ends. Where neither works the test is skipped.
+const UNSHARE = process.getuid?.() === 0 ? ["unshare", "--mount"] : ["unshare", "--map-root-user", "--mount"];
+const canMountTmpfs = (() => {
+  const dir = tempDir("cm-tmpfs-probe-");
+  try {
+    return Bun.spawnSync([...UNSHARE, "sh", "-c", `mount -t tmpfs -o size=1m tmpfs '${dir}'`], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  } catch {
+    return false; // no unshare
+  }
+})();
+
+describe("serve on a full disk", () => {
+  test.skipIf(!canMountTmpfs)("says the disk is full (for a new data directory and for an existing one), exits 1 and leaves no PID file", async () => {
+    const seed = tempDir("cm-full-seed-");
+    const b = await spawnBroker(seed);
+    b.proc.kill("SIGTERM");
+    expect(await b.proc.exited).toBe(0);
+    const root = tempDir("cm-full-");
+    const mnt = join(root, "mnt");
+    const out = join(root, "out");
+    mkdirSync(mnt);
+    mkdirSync(out);
+    // An existing directory after a crash: its PID file is still there (the broker's restart
+    // reuses its blocks), so the start gets as far as SQLite, which cannot create its -shm.
+    const serve = (dir: string, name: string, flag = "") =>
+      `timeout 30 '${process.execPath}' run '${MAIN}' serve ${flag} --port 0 --data-dir '${dir}' >'${out}/${name}.out' 2>'${out}/${name}.err'; echo $? >'${out}/${name}.code'; ls -A '${dir}' >'${out}/${name}.ls'`;
+    const script = [
+      "set -e",
+      `mount -t tmpfs -o size=2m tmpfs '${mnt}'`,
+      `cp -R '${seed}' '${mnt}/used'`,
+      `echo 2147483646 >'${mnt}/used/claudemesh.pid'`,
+      `head -c 4000000 /dev/zero >'${mnt}/filler' 2>/dev/null || true`,
+      "set +e",
+      serve(`${mnt}/new`, "new"),
+      serve(`${mnt}/used`, "used"),
+      serve(`${mnt}/used`, "check", "--check"),
+    ].join("\n");
+    const ns = Bun.spawnSync([...UNSHARE, "sh", "-c", script], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" }, stderr: "pipe" });
+    expect({ code: ns.exitCode, stderr: ns.stderr.toString() }).toEqual({ code: 0, stderr: "" });
+    const result = (name: string) => ({
+      code: Number(readFileSync(join(out, `${name}.code`), "utf8")),
+      stderr: readFileSync(join(out, `${name}.err`), "utf8"),
+      files: readFileSync(join(out, `${name}.ls`), "utf8").split("\n").filter((f) => f.startsWith("claudemesh.")),
+    });
+    const full = (dir: string) => `the disk holding ${dir} is full: free space and start again`;
+    expect(result("new")).toEqual({ code: 1, stderr: `claudemesh serve: cannot start: ${full(`${mnt}/new`)}\n`, files: ["claudemesh.lock"] });
+    expect(result("used")).toEqual({ code: 1, stderr: `claudemesh serve: cannot start: ${full(`${mnt}/used`)}\n`, files: expect.not.arrayContaining(["claudemesh.pid"]) });
+    expect(result("check")).toMatchObject({ code: 1, stderr: `claudemesh serve: cannot open the database in ${mnt}/used: ${full(`${mnt}/used`)}\n` });
   }, 90_000);
 });

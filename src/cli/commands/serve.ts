@@ -57,9 +57,9 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   }
   const log = jsonLog(config.logLevel);
   const { checkStore, startBroker } = await import("../../broker/server.ts");
-  const { claimPidFile, dataDirHolder, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
-  // A lock file that is a directory: say what to do, not a stack trace.
-  const reason = (err: unknown) => (err as Error)?.message ?? String(err);
+  const { claimPidFile, dataDirHolder, describeHolder, releasePidFile, storageProblem } = await import("../../broker/pid-file.ts");
+  // A full or failing disk, a lock file that is a directory: say what to do, not a stack trace.
+  const reason = (err: unknown) => storageProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
   if (args.check) {
     // Opening the store may migrate the database: never do that under a live broker or a restore.
     let holder: ReturnType<typeof dataDirHolder>;
@@ -72,7 +72,7 @@ export async function run(args: Record<string, unknown>): Promise<void> {
       process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
       process.exit(0);
     }
-    const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${err.message}`));
+    const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${reason(err)}`));
     process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
     process.exit(h.writable ? 0 : 1);
   }
@@ -100,7 +100,7 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   process.once("SIGINT", () => void shutdown("SIGINT"));
   broker = await startBroker(config, log).catch((err: Error) => {
     releasePidFile(config.dataDir);
-    return fail(`cannot start: ${err.message}`);
+    return fail(`cannot start: ${reason(err)}`);
   });
   process.stderr.write(banner(config, broker.url, broker.firstRunToken) + "\n");
   if (pending) await shutdown(pending);

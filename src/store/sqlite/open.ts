@@ -1,15 +1,57 @@
 // Opens the broker's SQLite file with the settings every connection needs. The file holds routing
 // metadata (no secrets), but it is still private to the broker's user: directory 0700, file 0600.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type Synchronous = "full" | "normal";
 
+/** Below this much free space an I/O error is taken for a full disk: SQLite reports a -shm or
+ *  -wal it cannot extend as "disk I/O error" (SQLITE_IOERR_SHMSIZE, …), not as SQLITE_FULL. */
+const LOW_SPACE = 1 << 20;
+
+function lowOnSpace(dir: string): boolean {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize < LOW_SPACE;
+  } catch {
+    return false;
+  }
+}
+
+/** A message an operator can act on for an error that comes from the disk holding `dir` (full,
+ *  over quota, failing), or null when `err` is not one of those. Covers Node's errno
+ *  codes and SQLite's result codes (bun:sqlite puts both in `code`). */
+export function storageProblem(err: unknown, dir: string): string | null {
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  const full = `the disk holding ${dir} is full: free space and start again`;
+  if (code === "ENOSPC" || code === "SQLITE_FULL") return full;
+  if (code === "EDQUOT") return `the disk quota for ${dir} is used up: free space or raise the quota, and start again`;
+  if (code === "EIO" || code.startsWith("SQLITE_IOERR")) {
+    return lowOnSpace(dir) ? full : `the disk holding ${dir} reported an I/O error (${(err as Error).message}): check it (dmesg, SMART) and start again`;
+  }
+  return null;
+}
+
+/** `err` itself, or an Error with storageProblem's message (and `err` as its cause). */
+export function explainStorageError(err: unknown, dir: string): unknown {
+  const message = storageProblem(err, dir);
+  return message === null ? err : new Error(message, { cause: err });
+}
+
 /** WAL journal, 5 s busy timeout, foreign keys on, `synchronous` as given ("full" survives power
  *  loss with every commit; "normal" may lose the last commits but never corrupts). Creates the
- *  parent directory (0700) and the file (0600) when missing. Throws if the file cannot be opened. */
+ *  parent directory (0700) and the file (0600) when missing. Throws if the file cannot be opened;
+ *  a full or failing disk as an Error whose message says so (storageProblem). */
 export function openDatabase(path: string, opts: { synchronous: Synchronous }): Database {
+  try {
+    return open(path, opts);
+  } catch (err) {
+    throw path === ":memory:" ? err : explainStorageError(err, dirname(path));
+  }
+}
+
+function open(path: string, opts: { synchronous: Synchronous }): Database {
   if (path !== ":memory:") {
     const created = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // mkdir's mode is filtered by the umask; set it exactly on what we created, never on a
