@@ -44,6 +44,9 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** sysexits.h EX_IOERR: the broker stopped because its database could not be flushed to disk. */
+const EXIT_STORAGE_FAILED = 74;
+
 export async function run(args: Record<string, unknown>): Promise<void> {
   let config: BrokerConfig;
   try {
@@ -89,12 +92,12 @@ export async function run(args: Record<string, unknown>): Promise<void> {
   // (or a test) may signal as soon as it sees the "broker listening" line.
   let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
   let pending: string | null = null;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, code = 0) => {
     if (!broker) return void (pending = signal);
     log.info("shutting down", { signal });
     await broker.stop();
     releasePidFile(config.dataDir);
-    process.exit(0);
+    process.exit(code);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
@@ -103,5 +106,8 @@ export async function run(args: Record<string, unknown>): Promise<void> {
     return fail(`cannot start: ${reason(err)}`);
   });
   process.stderr.write(banner(config, broker.url, broker.firstRunToken) + "\n");
+  // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
+  // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
+  void broker.failed.then(() => shutdown("storage failure", EXIT_STORAGE_FAILED));
   if (pending) await shutdown(pending);
 }
