@@ -65,7 +65,7 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
     while (conn.backlog && conn.ready) {
       const room = WINDOW - outstanding(conn);
       const budget = conn.pushBudget;
-      // Resumed by an ack (room) or by the socket's drain event (budget).
+      // Resumed by an ack (room), or once the socket took the bytes (budget: server.ts resumePushes).
       if (room <= 0 || budget <= 0) return;
       const limit = Math.min(room, 256);
       const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit, priorities: deliverable(presence.status), maxBytes: budget });

@@ -108,8 +108,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   // to the kernel at the end of a turn (the outbox), or out of Bun's buffer (the drain event).
   const resumePushes = (ws: ServerWebSocket<WsData>) => {
     const conn = ws.data.conn;
-    const presence = conn?.ready && conn.backlog && !conn.pumping ? ctx.hub.get(conn.identity!.meshId, conn.identity!.pubkey) : undefined;
-    if (presence) void pump(ctx, conn!, presence);
+    if (!conn?.backlog || conn.pumping || !conn.ready) return;
+    const presence = ctx.hub.get(conn.identity!.meshId, conn.identity!.pubkey);
+    if (presence) void pump(ctx, conn, presence);
   };
   const outbox = new Outbox(resumePushes as (ws: ServerWebSocket<unknown>) => void);
 

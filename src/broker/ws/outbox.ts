@@ -13,7 +13,7 @@ type Socket = ServerWebSocket<unknown>;
 const OPEN = 1;
 
 export class Outbox {
-  private readonly pending = new Map<Socket, { frames: string[]; bytes: number }>();
+  private pending = new Map<Socket, { frames: string[]; bytes: number }>();
   private scheduled = false;
 
   /** @param onWritten called after a socket's queued frames were handed to it at the end of a
@@ -44,10 +44,11 @@ export class Outbox {
   /** Writes everything queued, for every socket (the end of a turn). */
   flushAll = (): void => {
     this.scheduled = false;
-    const written = [...this.pending];
-    this.pending.clear();
+    // Swapped, not cleared: onWritten may queue frames (a resumed pump) for the next turn.
+    const written = this.pending;
+    this.pending = new Map();
     for (const [ws, { frames }] of written) write(ws, frames);
-    for (const [ws] of written) this.onWritten(ws);
+    for (const ws of written.keys()) this.onWritten(ws);
   };
 
   private queue(ws: Socket, text: string): void {
