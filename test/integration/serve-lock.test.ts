@@ -137,8 +137,17 @@ describe("admin restore holds the lock until the new database is in place", () =
       env: { ...process.env, CLAUDEMESH_CONFIG_DIR: cfg, CI: "1" },
     });
     const output = Promise.all([new Response(restore.stdout).text(), new Response(restore.stderr).text()]);
-    // Freeze the restore as soon as it is visibly at work (its PID file, or its staged copy).
-    const atWork = () => existsSync(join(data, "claudemesh.restore.pid")) || readdirSync(data).some((f) => f.startsWith(".restoring-"));
+    // Freeze the restore as soon as it is visibly at work: its PID file written (not merely
+    // created: a stop between the two left it empty, and serve could not name the restore), or
+    // its staged copy, which it makes after writing that file.
+    const pidWritten = () => {
+      try {
+        return readFileSync(join(data, "claudemesh.restore.pid"), "utf8").trim() === String(restore.pid);
+      } catch {
+        return false;
+      }
+    };
+    const atWork = () => pidWritten() || readdirSync(data).some((f) => f.startsWith(".restoring-"));
     const deadline = Date.now() + 30_000;
     while (!atWork() && restore.exitCode === null && Date.now() < deadline) await Bun.sleep(1);
     restore.kill("SIGSTOP");
