@@ -5,6 +5,10 @@
 //   after the next hello_ack, in order; `send` requests in flight when the socket drops are sent
 //   again (safe: the broker de-duplicates by clientMessageId); other in-flight requests reject
 //   with `unavailable` because they may or may not have taken effect;
+// - a `send` the broker answers with `unavailable` (draining, a database it cannot write or flush:
+//   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
+//   after SEND_RETRY_MS, or on the next connection, until its timeout, which then rejects with
+//   that `unavailable`;
 // - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes;
 // - whether a failed *first* connect is retried is the caller's explicit choice (`firstConnect`):
 //   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
@@ -42,7 +46,18 @@ export type ClientOptions = {
   random?: () => number;
 };
 
-type Pending = { frame: Record<string, unknown>; resolve: (v: any) => void; reject: (e: MeshError) => void; timer: ReturnType<typeof setTimeout> | null; sent: boolean };
+type Pending = {
+  frame: Record<string, unknown>;
+  resolve: (v: any) => void;
+  reject: (e: MeshError) => void;
+  timer: ReturnType<typeof setTimeout> | null;
+  sent: boolean;
+  /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
+  unavailable?: MeshError;
+};
+
+/** Wait before sending again a `send` the broker answered with `unavailable`. */
+const SEND_RETRY_MS = 1000;
 
 export function wsUrl(base: string): string {
   const u = new URL(base);
@@ -112,9 +127,14 @@ export class BrokerClient {
         const p = f.id !== undefined ? this.pending.get(String(f.id)) : undefined;
         if (!p) return;
         this.pending.delete(String(f.id));
+        if (f.type === "result") {
+          if (p.timer) clearTimeout(p.timer);
+          return p.resolve(f.data);
+        }
+        const err = errorFromWire(f);
+        if (err.code === "unavailable" && p.frame.type === "send") return this.retryLater(p, err);
         if (p.timer) clearTimeout(p.timer);
-        if (f.type === "result") p.resolve(f.data);
-        else p.reject(errorFromWire(f));
+        p.reject(err);
         return;
       }
       case "message":
@@ -181,6 +201,20 @@ export class BrokerClient {
     this.opts.onState?.(s, detail);
   }
 
+  /** Sends `p` (a `send`) again after SEND_RETRY_MS, or with the queue on the next hello_ack. */
+  private retryLater(p: Pending, err: MeshError): void {
+    p.unavailable = err;
+    p.sent = false;
+    this.queued.push(p);
+    const t = setTimeout(() => {
+      const i = this.queued.indexOf(p);
+      if (i < 0 || this.state !== "open") return; // timed out, sent by a reconnect, or waiting for one
+      this.queued.splice(i, 1);
+      this.transmit(p);
+    }, SEND_RETRY_MS);
+    (t as { unref?: () => void }).unref?.(); // the request's own timer keeps the process alive
+  }
+
   private transmit(p: Pending): void {
     if (this.state !== "open" || !this.ws) {
       this.queued.push(p);
@@ -201,7 +235,7 @@ export class BrokerClient {
         this.pending.delete(id);
         const i = this.queued.indexOf(p);
         if (i >= 0) this.queued.splice(i, 1);
-        reject(new MeshError("timeout", `No reply to ${type} within ${timeoutMs} ms.`));
+        reject(p.unavailable ?? new MeshError("timeout", `No reply to ${type} within ${timeoutMs} ms.`));
       }, timeoutMs);
       if (this.state !== "open" && this.queued.length >= (this.opts.maxQueued ?? 1000)) {
         clearTimeout(p.timer);

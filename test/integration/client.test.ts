@@ -135,6 +135,44 @@ describe("client library", () => {
     client.close();
   }, 10_000);
 
+  test("a send the broker answers with unavailable is sent again with the same clientMessageId", async () => {
+    // unavailable on a send means "outcome unknown" (a draining broker, a failed flush): the
+    // client retries it itself, as it does a send whose result was lost with the connection.
+    const keys = generateSigningKeypair();
+    const seen: string[] = [];
+    using server = Bun.serve({
+      port: 0,
+      fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("upgrade", { status: 426 })),
+      websocket: {
+        message(ws, text) {
+          const f = JSON.parse(String(text));
+          if (f.type === "hello") {
+            const mesh = { id: "mesh_retry0001", slug: "retry", name: "Retry", ownerPubkey: keys.publicKey, keyEpoch: 0 };
+            const limits = { maxFrameBytes: 65536, sendRatePerSec: 10, sendBurst: 20 };
+            return void ws.send(JSON.stringify({ type: "hello_ack", protocolVersion: 1, presenceId: "p1", memberId: "member_retry01", role: "owner", displayName: "owner", mesh, hookToken: "t", pending: 0, epoch: "e1", serverTime: Date.now(), reattached: false, limits }));
+          }
+          if (f.type !== "send") return;
+          seen.push(f.clientMessageId);
+          if (f.clientMessageId === "cm_never_stored" || seen.length < 3) return void ws.send(JSON.stringify({ type: "error", id: f.id, code: "unavailable", message: "The broker is shutting down.", retryable: true }));
+          ws.send(JSON.stringify({ type: "result", id: f.id, data: { messageId: "msg_retry00001", duplicate: true, createdAt: Date.now(), undeliverable: [] } }));
+        },
+      },
+    });
+    const client = new BrokerClient({
+      url: `http://127.0.0.1:${server.port}`,
+      credentials: { kind: "member", meshId: "mesh_retry0001", memberId: "member_retry01", keys },
+      where: { sessionId: "s1", pid: process.pid, cwd: "/tmp/test", hostname: "test-host" },
+    });
+    await client.connect();
+    const r = await client.request("send", { to: keys.publicKey, clientMessageId: "cm_retry_once", ...envelope("x") });
+    expect(r.messageId).toBe("msg_retry00001");
+    expect(seen).toEqual(["cm_retry_once", "cm_retry_once", "cm_retry_once"]);
+    // A send that stays unavailable until its timeout reports the broker's error, not a timeout.
+    await expect(client.request("send", { to: keys.publicKey, clientMessageId: "cm_never_stored", ...envelope("y") }, 2500)).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("shutting down") });
+    expect(seen.filter((c) => c === "cm_never_stored").length).toBe(3);
+    client.close();
+  }, 15_000);
+
   test("topic resume returns exactly the messages after an offset, across pages", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
