@@ -4,14 +4,14 @@
 // ask it rather than the broker.
 import { createConnection, createServer, type Server } from "node:net";
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir } from "../client/local/files.ts";
 
 export type IpcRequest =
   | { op: "pending"; limit?: number }
   /** ids: shown whole (now read); previewed: shown cut short (still unread, not shown again by hooks). */
-  | { op: "seen"; ids: string[]; previewed?: string[] }
+  | { op: "seen"; ids: string[]; previewed?: string[]; reminded?: string[] }
   | { op: "wait"; timeoutMs: number }
   | { op: "status"; status: "idle" | "working" | "dnd" }
   | { op: "peers" }
@@ -20,6 +20,66 @@ export type IpcRequest =
 /** The socket of the MCP server serving Claude session `claudeSessionId`. */
 export function socketPath(configDir: string, claudeSessionId: string): string {
   return join(configDir, "run", `${createHash("sha256").update(claudeSessionId).digest("hex").slice(0, 24)}.sock`);
+}
+
+/** The second socket of the MCP server started by the Claude Code process `pid`. Claude Code
+ *  keeps its MCP server across /clear and /resume but gives the hooks a new session id, so a hook
+ *  finds the server through its own ancestors when the session's socket does not answer. */
+export function parentSocketPath(configDir: string, pid: number): string {
+  return join(configDir, "run", `pid-${pid}.sock`);
+}
+
+/** The parent of `pid`, or null: /proc on Linux, `ps` elsewhere (macOS); null if neither works. */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may itself hold spaces or ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return ppid > 0 ? ppid : null;
+  } catch {}
+  if (process.platform === "linux") return null;
+  try {
+    const r = Bun.spawnSync(["ps", "-o", "ppid=", "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
+    const ppid = Number(r.stdout.toString().trim());
+    return r.exitCode === 0 && ppid > 0 ? ppid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** This process's ancestors, nearest first, at most `max` (Claude Code runs hooks through a shell). */
+export function ancestorPids(max = 8): number[] {
+  const out: number[] = [];
+  for (let pid: number | null = process.ppid; pid && pid > 1 && out.length < max; pid = parentOf(pid)) out.push(pid);
+  return out;
+}
+
+/** Resolves once a server accepts a connection on `path` (true) or not (false). */
+function answers(path: string, timeoutMs: number): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const sock = createConnection(path);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.on("connect", () => done(true));
+    sock.on("error", () => done(false));
+  });
+}
+
+/** The socket a hook of Claude session `claudeSessionId` talks to: the session's own, else the one
+ *  of the MCP server its Claude Code process (an ancestor) started — after /clear or /resume. */
+export async function findSocket(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
+  const own = claudeSessionId ? socketPath(configDir, claudeSessionId) : null;
+  if (own && (await answers(own, 300))) return own;
+  for (const pid of ancestorPids()) {
+    const p = parentSocketPath(configDir, pid);
+    if (await answers(p, 300)) return p;
+  }
+  return own;
 }
 
 const MAX_REQUEST_BYTES = 64 * 1024;

@@ -10,7 +10,7 @@ import { VERSION } from "../version.ts";
 import { Meshes } from "./meshes.ts";
 import { INSTRUCTIONS, meshTools } from "./tools.ts";
 import { channelMeta, frameBatch, frameMessage } from "./framing.ts";
-import { serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
+import { parentSocketPath, serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
 import type { Pending } from "./mesh-link.ts";
 
 export type McpOptions = { configDir: string; claudeSessionId: string; label: string; cwd: string; hostname: string; log: Log };
@@ -28,11 +28,14 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
       .catch((err) => opts.log.debug("channel notification failed", { err }));
   });
 
-  const ipc = serveIpc(socketPath(opts.configDir, opts.claudeSessionId), (req) => handleHook(meshes, req));
+  // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
+  // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
+  const handler = (req: IpcRequest) => handleHook(meshes, req);
+  const ipcs = [serveIpc(socketPath(opts.configDir, opts.claudeSessionId), handler), serveIpc(parentSocketPath(opts.configDir, process.ppid), handler)];
   const transport = new StdioServerTransport();
   const shutdown = () => {
     meshes.close();
-    ipc.close();
+    for (const ipc of ipcs) ipc.close();
     process.exit(0);
   };
   transport.onclose = shutdown;

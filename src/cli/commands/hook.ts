@@ -3,11 +3,11 @@
 // exits 0 — never hanging on a dead broker, never printing a secret. `wait` is the asyncRewake
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
-import { askIpc, socketPath } from "../../mcp/ipc.ts";
+import { askIpc, findSocket } from "../../mcp/ipc.ts";
 import { frameBatch } from "../../mcp/framing.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 
-type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean };
+type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };
 export const HOOK_EVENTS = ["session-start", "user-prompt-submit", "stop", "session-end", "wait"] as const;
 type Event = (typeof HOOK_EVENTS)[number];
 
@@ -56,7 +56,10 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       return 0;
     }
     case "session-end":
-      await askIpc(sock, { op: "offline" }, 800);
+      // /clear and /resume end the conversation, not the process: Claude Code keeps this MCP
+      // server (it only changes the session id), so the session stays on its meshes. On a real
+      // exit Claude Code closes the server's stdin anyway; `offline` just says so to peers sooner.
+      if (input.reason !== "clear" && input.reason !== "resume") await askIpc(sock, { op: "offline" }, 800);
       out({});
       return 0;
     case "wait": {
@@ -78,11 +81,11 @@ export async function run(args: { event: string }): Promise<void> {
   if (event !== "wait") setTimeout(() => process.exit(0), BUDGET_MS).unref();
   const env = clientEnv(processEnv());
   const input = await readInput();
-  const session = input.session_id ?? env.claudeSessionId;
-  if (!session) {
+  const sock = await findSocket(env.configDir, input.session_id ?? env.claudeSessionId);
+  if (!sock) {
     if (event !== "wait") out({});
     process.exit(0);
   }
-  const code = await handle(event, input, socketPath(env.configDir, session)).catch(() => (event === "wait" ? 0 : (out({}), 0)));
+  const code = await handle(event, input, sock).catch(() => (event === "wait" ? 0 : (out({}), 0)));
   process.exit(code);
 }
