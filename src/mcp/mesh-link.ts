@@ -133,11 +133,14 @@ export class MeshLink {
     }
     const p: Pending = { ...r.message, mesh: this.slug };
     const waiter = p.replyTo ? this.replyWaiters.get(p.replyTo) : undefined;
-    if (waiter) {
-      // The asking tool call returns this reply: that is the model seeing it.
-      this.seen([p], [p.messageId]);
-      return waiter(p);
-    }
+    // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
+    // knows whether its result reaches the model (a cancelled call's result is dropped).
+    if (waiter) return waiter(p);
+    this.enqueue(p);
+  }
+
+  /** Keeps `p` pending until seen, and rings the doorbell. */
+  private enqueue(p: Pending): void {
     if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
     // The same message redelivered while still pending (reconnect) is kept once.
     if ([...this.pending.values()].some((x) => x.from.pubkey === p.from.pubkey && x.clientMessageId === p.clientMessageId)) return this.client.ackMessages([p.messageId]);
@@ -200,21 +203,32 @@ export class MeshLink {
     return this.session.send(this.client, target, body, opts);
   }
 
-  /** Sends a question and waits for the first message that replies to it. */
-  async ask(target: string, question: string, timeoutMs: number, priority: Priority = "next"): Promise<{ sent: Results["send"]; reply: Pending | null }> {
+  /** Sends a question and waits for the first message that replies to it, until the timeout or
+   *  until `signal` aborts (the MCP call was cancelled): from then on a reply is an ordinary
+   *  pending message. A reply returned must be settled with settleReply. */
+  async ask(target: string, question: string, timeoutMs: number, priority: Priority = "next", signal?: AbortSignal): Promise<{ sent: Results["send"]; reply: Pending | null }> {
     const sent = await this.send(target, question, { kind: "ask", priority });
+    if (signal?.aborted) return { sent, reply: null };
     const reply = await new Promise<Pending | null>((resolve) => {
-      const timer = setTimeout(() => {
-        this.replyWaiters.delete(sent.messageId);
-        resolve(null);
-      }, timeoutMs);
-      this.replyWaiters.set(sent.messageId, (m) => {
+      const done = (m: Pending | null) => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", cancelled);
         this.replyWaiters.delete(sent.messageId);
         resolve(m);
-      });
+      };
+      const cancelled = () => done(null);
+      const timer = setTimeout(cancelled, timeoutMs);
+      signal?.addEventListener("abort", cancelled, { once: true });
+      this.replyWaiters.set(sent.messageId, done);
     });
     return { sent, reply };
+  }
+
+  /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the
+   *  model, otherwise pending like any message. */
+  settleReply(m: Pending, delivered: boolean): void {
+    if (delivered) this.seen([m], [m.messageId]);
+    else this.enqueue(m);
   }
 
   setStatus(status: Status, summary?: string): Promise<unknown> {

@@ -23,7 +23,7 @@ const Priority = z.enum(["now", "next", "low"]);
 const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" when in several meshes');
 const Body = z.string().min(1).max(40_000);
 
-export type ToolSpec = { name: string; description: string; inputSchema: Record<string, z.ZodTypeAny>; handler: (args: any) => Promise<Content> };
+export type ToolSpec = { name: string; description: string; inputSchema: Record<string, z.ZodTypeAny>; handler: (args: any, extra?: { signal?: AbortSignal }) => Promise<Content> };
 
 export function meshTools(meshes: Meshes): ToolSpec[] {
   return [
@@ -94,13 +94,19 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       name: "mesh_ask",
       description: "Ask a peer a question and wait for its reply (or until the timeout). Use for questions you need answered to continue.",
       inputSchema: { to: Target, question: Body, timeout_seconds: z.number().int().min(5).max(600).optional().describe("how long to wait (default 120)"), priority: Priority.optional() },
-      handler: (a) =>
+      handler: (a, extra) =>
         guarded(async () => {
           const { link, rest } = meshes.route(a.to);
           requireOpen(link);
           const { target, name } = await link.resolve(rest);
-          const { sent, reply } = await link.ask(target, a.question, (a.timeout_seconds ?? 120) * 1000, a.priority ?? "next");
+          // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
+          const { sent, reply } = await link.ask(target, a.question, (a.timeout_seconds ?? 120) * 1000, a.priority ?? "next", extra?.signal);
           if (!reply) return text(`No reply from ${name} within ${a.timeout_seconds ?? 120} s (question id ${sent.messageId}). A later reply will arrive as a normal message.`);
+          // The SDK drops the result of a cancelled call; nothing runs between this check and the
+          // result being written, so the reply is acked only when the model gets it.
+          const delivered = !extra?.signal?.aborted;
+          link.settleReply(reply, delivered);
+          if (!delivered) return text("Cancelled.");
           meshes.remember(link, reply);
           return text(`Reply from ${name}:\n${frameMessage(reply, "whole")}`);
         }),

@@ -155,6 +155,27 @@ describe("claudemesh mcp", () => {
     await bb.close();
   }, 60_000);
 
+  test("a cancelled mesh_ask stops waiting: the later reply is pushed and stays pending until mesh_inbox shows it", async () => {
+    await using b = await startBroker();
+    const { a, bb } = await twoSessions(b, 10);
+    // The user presses Esc: Claude Code cancels the tool call (notifications/cancelled).
+    const ac = new AbortController();
+    const asking = a.client.callTool({ name: "mesh_ask", arguments: { to: "bob", question: "cancelled question?", timeout_seconds: 60 } }, undefined, { signal: ac.signal }).catch((e: Error) => e);
+    const q = await bb.waitNotification((x) => x.content.includes("cancelled question?"));
+    ac.abort();
+    expect(await asking).toBeInstanceOf(Error);
+    await bb.call("mesh_inbox");
+    expect((await bb.call("mesh_reply", { message_id: q.meta.message_id, message: "THE ANSWER 42" })).isError).toBe(false);
+    const pushed = await a.waitNotification((x) => x.content.includes("THE ANSWER 42"));
+    expect(pushed.meta.reply_to).toBe(q.meta.message_id);
+    // Pending like any message: mesh_inbox shows it, once.
+    const inbox = await a.call("mesh_inbox");
+    expect(inbox.text).toContain("THE ANSWER 42");
+    expect((await a.call("mesh_inbox")).text).toBe("No new messages.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
   test("tool errors are isError results with what to do", async () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
