@@ -39,7 +39,7 @@ export type Delivered = {
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
 export type Control = "keys" | "key_request";
-export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed"; messageId: string };
+export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused"; messageId: string };
 
 export type Identity = {
   meshId: string;
@@ -126,6 +126,8 @@ export class MeshSession {
     const record = opts.record ?? true;
     if (record ? !this.replay.check(r.inner.from, r.inner.id) : this.replay.has(r.inner.from, r.inner.id)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
+    // Keys from anyone but the owner (or malformed) are dropped, never shown as a message.
+    if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
     return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? m.replyTo ?? null, ask: r.inner.kind === "ask" } };
   }
 

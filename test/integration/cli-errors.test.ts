@@ -61,6 +61,17 @@ describe("cli errors", () => {
     expect((b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM messages").get()).toEqual({ n: 0 });
   }, 30_000);
 
+  test("a malformed --after or --limit is a usage error (exit 2), not read as 0 or as 'all but the oldest'", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const after = await cli(alice, ["topic", "history", "general", "--after", "abc", "--json"]);
+    expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more)." } } });
+    const limit = await cli(alice, ["inbox", "--all", "--limit", "-5", "--json"]);
+    expect({ code: limit.code, json: limit.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit must be a whole number, 1 or more." } } });
+  }, 30_000);
+
   test("a config file or directory others can read is refused (exit 5) with the chmod that fixes it", async () => {
     await using b = await startBroker();
     await using ids = identities(1);

@@ -179,6 +179,41 @@ describe("cli lifecycle", () => {
     expect({ code: leaveAgain.code, json: leaveAgain.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: expect.stringContaining("You have not joined any mesh") } } });
   }, 60_000);
 
+  test("inbox --follow shows a message whose ack failed, once: the broker's redelivery is dropped as seen", async () => {
+    // The follower used to print a batch only after its ack committed: an ack lost to a broker
+    // restart left a message recorded as seen (so its redelivery was dropped) but never printed.
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const store = b.ctx.store as SqliteStore;
+    const commitWrites = store.commitWrites.bind(store);
+    let failedAcks = 0;
+    store.commitWrites = async (batch, ...rest) => {
+      if (batch.acks.length > 0 && failedAcks === 0) {
+        failedAcks++;
+        throw new (await import("../../src/protocol/errors.ts")).MeshError("unavailable", "injected: the broker restarted");
+      }
+      return commitWrites(batch, ...rest);
+    };
+    await using follow = cliStream(bob, ["inbox", "--follow", "--json"]);
+    ok(await cli(alice, ["send", "bob", "survives a lost ack"]));
+    expect((await follow.lines(1, 15_000)).map((l) => JSON.parse(l).body)).toEqual(["survives a lost ack"]);
+    for (let i = 0; failedAcks === 0 && i < 200; i++) await Bun.sleep(10); // printed first, acked after
+    expect(failedAcks).toBe(1);
+    // A new connection gets the unacked message again; it must not be shown a second time.
+    follow.proc.kill("SIGINT");
+    expect(await follow.proc.exited).toBe(0);
+    await using again = cliStream(bob, ["inbox", "--follow", "--json"]);
+    ok(await cli(alice, ["send", "bob", "next one"]));
+    expect((await again.lines(1, 15_000)).map((l) => JSON.parse(l).body)).toEqual(["next one"]);
+    again.proc.kill("SIGINT");
+    await again.proc.exited;
+  });
+
   test("inbox --follow --json streams one JSON object per message and exits 0 on SIGINT", async () => {
     await using b = await startBroker();
     await using ids = identities(2);

@@ -1,22 +1,29 @@
-// claudemesh inbox [--follow] [--all]: fetch and decrypt waiting messages, show them, remember
-// them locally, then ack them (so a crash before the ack means a redelivery, never a loss).
+// claudemesh inbox [--follow] [--all]: fetch and decrypt waiting messages, remember them locally,
+// show them, then ack them (a crash before the ack means a redelivery, which the replay memory
+// drops: never a loss, never shown twice).
 // --follow keeps streaming (with --json: one JSON object per line). --all shows local history.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { UsageError } from "../output.ts";
 import { formatMessage, openBatch, recordRead, sessionFor } from "../mesh-io.ts";
 
-/** Opens, records and acks one batch; answers key requests if this member is the owner. */
-async function handleBatch(ctx: Ctx, session: MeshSession, client: BrokerClient, pushes: MessagePushFrame[]) {
+/** Opens and records one batch, hands what was read to `show`, then acks it; answers key requests
+ *  if this member is the owner. Shown before the ack: the batch is in the replay memory once
+ *  recorded, so a redelivery after a lost ack is dropped, and one shown only after the ack was
+ *  never shown at all when the ack failed (a broker restart mid-batch). A failed ack is harmless
+ *  for the same reason. */
+async function handleBatch(ctx: Ctx, session: MeshSession, client: BrokerClient, pushes: MessagePushFrame[], show: (read: Delivered[]) => void) {
   const batch = openBatch(session, pushes);
   recordRead(ctx, session, batch.read);
+  show(batch.read);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
   for (const from of batch.keyRequests) {
     if (await answerKeyRequest(session, client, from).catch(() => false)) ctx.out.note(`sent the mesh keys to ${from.name}`);
   }
-  if (batch.ack.length) await client.ackSync(batch.ack);
+  if (batch.ack.length) await client.ackSync(batch.ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
   return batch;
 }
 
@@ -24,7 +31,9 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     if (args.all) {
-      const history = readMessages(ctx.env.configDir, mesh.meshId, Number(args.limit ?? 50) || 50);
+      const limit = Number(args.limit ?? 50);
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
+      const history = readMessages(ctx.env.configDir, mesh.meshId, limit);
       ctx.out.result({ messages: history }, () => (history.length ? history.map(formatMessage).join("\n") : "No messages read yet."));
       return;
     }
@@ -34,20 +43,27 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     const read: Delivered[] = [];
     let dropped = 0;
     let waiting = 0;
+    let interrupted: string | null = null;
     for (;;) {
-      const page = await client.request("fetch", { limit: 200 });
-      if (page.messages.length === 0) break;
-      const b = await handleBatch(ctx, session, client, page.messages);
-      read.push(...b.read);
+      // Pages already read are recorded and will never be shown again: losing the connection
+      // after one still shows them (and says so), rather than failing with nothing shown.
+      const page = await client.request("fetch", { limit: 200 }).catch((err: Error) => {
+        if (read.length === 0) throw err;
+        interrupted = err.message;
+        return null;
+      });
+      if (!page || page.messages.length === 0) break;
+      const b = await handleBatch(ctx, session, client, page.messages, (r) => read.push(...r));
       dropped += b.dropped.length;
       waiting += b.waiting;
       if (page.remaining === 0 || b.ack.length === 0) break;
     }
-    ctx.out.result({ messages: read, dropped, waitingForKeys: waiting }, () =>
+    ctx.out.result({ messages: read, dropped, waitingForKeys: waiting, ...(interrupted ? { interrupted } : {}) }, () =>
       [
         read.length ? read.map(formatMessage).join("\n") : "No new messages.",
         dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
         waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
+        interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
       ]
         .filter(Boolean)
         .join("\n"),
@@ -62,8 +78,9 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const flush = async () => {
     const pushes = pending;
     pending = [];
-    const b = await handleBatch(ctx, session, client, pushes);
-    for (const m of b.read) process.stdout.write((ctx.out.json ? JSON.stringify(m) : formatMessage(m)) + "\n");
+    await handleBatch(ctx, session, client, pushes, (read) => {
+      for (const m of read) process.stdout.write((ctx.out.json ? JSON.stringify(m) : formatMessage(m)) + "\n");
+    });
   };
   client = await ctx.connect(mesh, {
     receive: "push",

@@ -49,7 +49,9 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const client = await ctx.connect(mesh);
     const limit = Number(args.limit ?? 50);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError("--limit must be 1–500.");
-    const r = await client.request("topic_history", { topic: name(args.name), afterOffset: Number(args.after ?? 0) || 0, limit });
+    const after = Number(args.after ?? 0);
+    if (!Number.isSafeInteger(after) || after < 0) throw new UsageError("--after must be a topic offset (0 or more).");
+    const r = await client.request("topic_history", { topic: name(args.name), afterOffset: after, limit });
     if (r.historyLost) {
       ctx.out.result(r, () => `History before offset ${r.earliestOffset} is no longer kept; run again with --after ${r.earliestOffset - 1}.`);
       return;
