@@ -3,20 +3,35 @@
 import { z } from "zod";
 import { MeshError } from "../protocol/errors.ts";
 import type { Meshes } from "./meshes.ts";
-import { requireOpen } from "./mesh-link.ts";
+import { requireOpen, type MeshLink } from "./mesh-link.ts";
 import { frameMessage, frameWhole, sanitize } from "./framing.ts";
 
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
 const text = (t: string): Content => ({ content: [{ type: "text", text: t }] });
+
+const errorText = (err: unknown): string => (err instanceof MeshError ? `${err.code}: ${err.message}` : `internal error: ${(err as Error)?.message ?? String(err)}`);
 
 /** Tool errors become isError results; nothing is thrown to the client. */
 async function guarded(fn: () => Promise<Content>): Promise<Content> {
   try {
     return await fn();
   } catch (err) {
-    const msg = err instanceof MeshError ? `${err.code}: ${err.message}` : `internal error: ${(err as Error)?.message ?? String(err)}`;
-    return { content: [{ type: "text", text: msg }], isError: true };
+    return { content: [{ type: "text", text: errorText(err) }], isError: true };
   }
+}
+
+/** Runs `fn` on each link on its own, so that one broker being down does not fail the others. */
+function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<T>): Promise<({ link: MeshLink; ok: true; value: T } | { link: MeshLink; ok: false; error: string })[]> {
+  return Promise.all(
+    links.map(async (link) => {
+      try {
+        requireOpen(link);
+        return { link, ok: true as const, value: await fn(link) };
+      } catch (err) {
+        return { link, ok: false as const, error: errorText(err) };
+      }
+    }),
+  );
 }
 
 const Priority = z.enum(["now", "next", "low"]);
@@ -59,20 +74,16 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       inputSchema: { mesh: z.string().max(48).optional().describe("mesh slug (default: all joined meshes)") },
       handler: (a) =>
         guarded(async () => {
-          const links = a.mesh ? [meshes.link(a.mesh)] : meshes.links;
-          const parts: string[] = [];
-          for (const link of links) {
-            requireOpen(link);
+          const links = a.mesh || meshes.links.length === 0 ? [meshes.link(a.mesh)] : meshes.links;
+          const results = await perMesh(links, async (link) => {
             const peers = (await link.peers()).filter((p) => p.online || p.kind === "member");
             const me = link.session.id.publicKey;
-            parts.push(
-              `Mesh ${link.slug}:\n` +
-                peers
-                  .map((p) => `- ${sanitize(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, "${sanitize(p.summary, 200)}"` : ""}${p.cwd ? ` [${p.hostname}:${p.cwd}]` : ""} key ${p.pubkey.slice(0, 12)}`)
-                  .join("\n"),
-            );
-          }
-          return text(parts.join("\n\n"));
+            return peers
+              .map((p) => `- ${sanitize(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, "${sanitize(p.summary, 200)}"` : ""}${p.cwd ? ` [${p.hostname}:${p.cwd}]` : ""} key ${p.pubkey.slice(0, 12)}`)
+              .join("\n");
+          });
+          const parts = results.map((r) => (r.ok ? `Mesh ${r.link.slug}:\n${r.value}` : `Mesh ${r.link.slug}: not listed — ${r.error}`));
+          return { ...text(parts.join("\n\n")), ...(results.some((r) => r.ok) ? {} : { isError: true }) };
         }),
     },
     {
@@ -82,12 +93,16 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a) =>
         guarded(async () => {
           if (!a.status && a.summary === undefined) throw new MeshError("invalid_argument", "Give a status, a summary, or both.");
-          for (const link of meshes.links) {
-            requireOpen(link);
-            if (a.status) await link.setStatus(a.status, a.summary);
-            else await link.setSummary(a.summary);
-          }
-          return text(`Updated${a.status ? ` status: ${a.status}` : ""}${a.summary !== undefined ? ` summary: "${a.summary}"` : ""}.`);
+          // Applied to every connected mesh; a mesh whose broker is down is named, not fatal.
+          const results = await perMesh(meshes.links.length ? meshes.links : [meshes.link()], (link) => (a.status ? link.setStatus(a.status, a.summary) : link.setSummary(a.summary)));
+          const done = results.filter((r) => r.ok).map((r) => r.link.slug);
+          const skipped = results.flatMap((r) => (r.ok ? [] : [`- ${r.link.slug}: ${r.error}`]));
+          const what = `${a.status ? ` status: ${a.status}` : ""}${a.summary !== undefined ? ` summary: "${a.summary}"` : ""}`;
+          if (!skipped.length) return text(`Updated${what}.`);
+          return {
+            ...text(`${done.length ? `Updated${what} on ${done.join(", ")}.` : "Not updated."} Not applied on:\n${skipped.join("\n")}\nCall mesh_status again once they reconnect.`),
+            ...(done.length ? {} : { isError: true }),
+          };
         }),
     },
     {

@@ -176,6 +176,31 @@ describe("claudemesh mcp", () => {
     await bb.close();
   }, 60_000);
 
+  test("several meshes, one broker down: mesh_peers lists the others and mesh_status applies to them, naming the one skipped", async () => {
+    await using b1 = await startBroker();
+    await using b2 = await startBroker();
+    const alice = dir();
+    expect((await cli(alice, ["new", "Team", "--broker", b1.url, "--display-name", "alice"])).code).toBe(0);
+    expect((await cli(alice, ["new", "Ops", "--broker", b2.url, "--display-name", "alice"])).code).toBe(0);
+    const a = await startMcp(alice, "sess-alice-11");
+    for (let i = 0; i < 50 && (await a.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await b2.stop();
+    let peers = await a.call("mesh_peers");
+    for (let i = 0; i < 50 && !peers.text.includes("Mesh ops: not listed"); i++) peers = (await Bun.sleep(100), await a.call("mesh_peers"));
+    expect(peers.isError).toBe(false);
+    expect(peers.text).toContain("Mesh ops: not listed — unavailable: Not connected to mesh ops right now");
+    expect(peers.text).toMatch(/Mesh team:\n[^]*alice\/app \(you\): idle/);
+
+    const status = await a.call("mesh_status", { status: "dnd" });
+    expect(status.isError).toBe(false);
+    expect(status.text).toContain("Updated status: dnd on team.");
+    expect(status.text).toContain("Not applied on:\n- ops: unavailable");
+    expect((await a.call("mesh_peers", { mesh: "team" })).text).toContain("alice/app (you): dnd");
+    // Only the down mesh asked for: an error, as before.
+    expect(await a.call("mesh_peers", { mesh: "ops" })).toMatchObject({ isError: true, text: expect.stringContaining("Mesh ops: not listed") });
+    await a.close();
+  }, 60_000);
+
   test("tool errors are isError results with what to do", async () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
