@@ -83,9 +83,13 @@ export class Meshes {
     if (this.shown.size > REPLYABLE) this.shown.delete(this.shown.keys().next().value!);
   }
 
+  /** A peer's question answered (by mesh_reply, or mesh_send with reply_to): no longer open. */
+  answered(messageId: string): void {
+    this.asks.delete(messageId);
+  }
+
   /** The sender of a message this session saw. */
   replyTarget(messageId: string): { link: MeshLink; from: Pending["from"] } {
-    this.asks.delete(messageId);
     const r = this.shown.get(messageId);
     if (!r) throw new MeshError("not_found", `No message ${messageId} was shown in this session (mesh_inbox lists them). Use mesh_send to write to the peer instead.`);
     return r;

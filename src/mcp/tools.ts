@@ -52,6 +52,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           requireOpen(link);
           const { target, name } = await link.resolve(rest);
           const r = await link.send(target, a.message, { ...(a.priority ? { priority: a.priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}) });
+          if (a.reply_to) meshes.answered(a.reply_to);
           return text(`Sent to ${name} on ${link.slug} (message id ${r.messageId}${r.topicOffset ? `, #${r.topicOffset}` : ""}).${r.undeliverable.length ? ` ${r.undeliverable.length} recipient queue(s) were full.` : ""}`);
         }),
     },
@@ -135,6 +136,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           const { link, from } = meshes.replyTarget(a.message_id);
           requireOpen(link);
           const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(a.priority ? { priority: a.priority } : {}) });
+          meshes.answered(a.message_id);
           return text(`Replied to ${from.name} (message id ${r.messageId}).`);
         }),
     },

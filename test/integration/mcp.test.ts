@@ -201,6 +201,20 @@ describe("claudemesh mcp", () => {
     await a.close();
   }, 60_000);
 
+  test("an ask answered with mesh_send reply_to is closed like one answered with mesh_reply: no Stop reminder", async () => {
+    await using b = await startBroker();
+    const { bob, a, bb } = await twoSessions(b, 12);
+    const asking = a.call("mesh_ask", { to: "bob", question: "which branch?", timeout_seconds: 20 });
+    const q = await bb.waitNotification((x) => x.content.includes("which branch?"));
+    await bb.call("mesh_inbox");
+    expect((await hook(bob, "stop", "sess-bob-12")).out.hookSpecificOutput.additionalContext).toContain("which branch?");
+    expect((await bb.call("mesh_send", { to: "alice", message: "main", reply_to: q.meta.message_id })).isError).toBe(false);
+    expect((await asking).text).toContain("main");
+    expect(JSON.stringify((await hook(bob, "stop", "sess-bob-12")).out)).not.toContain("which branch?");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
   test("tool errors are isError results with what to do", async () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
