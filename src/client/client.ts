@@ -141,6 +141,10 @@ export class BrokerClient {
         this.opts.onMessage?.(f);
         return;
       case "event":
+        // The mesh's key epoch as of now, not only as of the hello (MeshSession.send checks it).
+        if (f.event === "key_rotated" && this.ack && typeof f.data.epoch === "number" && f.data.epoch > this.ack.mesh.keyEpoch) {
+          this.ack = { ...this.ack, mesh: { ...this.ack.mesh, keyEpoch: f.data.epoch } };
+        }
         this.opts.onEvent?.(f);
         return;
     }

@@ -103,6 +103,13 @@ export class MeshSession {
 
   /** Encrypts and sends; resolves after the broker committed it. */
   async send(client: BrokerClient, to: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: Inner["kind"]; clientMessageId?: string } = {}): Promise<Results["send"]> {
+    // After a rotation, a post under an older mesh key is readable by the member the rotation
+    // removed: refuse it until the new key (a `keys` message from the owner) has been read.
+    const meshEpoch = client.ack?.mesh.keyEpoch ?? 0;
+    const mine = this.currentKey()?.epoch ?? 0;
+    if (!PUBKEY_RE.test(to) && mine < meshEpoch) {
+      throw new MeshError("forbidden", `The mesh key was rotated to epoch ${meshEpoch} and this member has epoch ${mine}: read your messages first (\`claudemesh inbox\`, or mesh_inbox), which brings the new key, then send again.`);
+    }
     const sealed = this.seal(to, body, opts.kind ?? "text", opts);
     return client.request("send", { to, clientMessageId: sealed.clientMessageId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
   }

@@ -57,11 +57,17 @@ describe("cli moderation", () => {
     // Control: the same frame opens with the owner's keys, so the failure is carol's missing key.
     expect(sessionOf(alice).openForDisplay(frame)).toMatchObject({ ok: true, message: { body: SECRET } });
 
+    // bob has not read the new key yet: a post from him now would be sealed under epoch 0, which
+    // carol still holds, so it is refused with what to do (nothing reaches the broker).
+    const stale = await cli(bob, ["topic", "post", "general", "sealed for the old epoch?", "--json"]);
+    expect({ code: stale.code, json: stale.json() }).toEqual({ code: 3, json: { error: { code: "forbidden", message: expect.stringContaining("rotated to epoch 1 and this member has epoch 0") } } });
+
     // bob still belongs: his inbox applies the new key (sent by alice at the kick) and reads the post.
     const bobInbox = await cli(bob, ["inbox", "--json"]);
     expect(bobInbox.code).toBe(0);
     expect({ ...bobInbox.json(), messages: bobInbox.json().messages.map((m: any) => [m.from.name, m.topic, m.body]) }).toEqual({ messages: [["alice", "general", SECRET]], dropped: 0, waitingForKeys: 0 });
     expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+    expect((await cli(bob, ["topic", "post", "general", "under epoch 1"])).code).toBe(0);
 
     // The broker recorded the removal and the rotation.
     const member = db.query("SELECT revoked_at, revoked_reason, banned FROM members WHERE id = ?").get(members.carol!.memberId);

@@ -26,6 +26,21 @@ function push(from: MeshSession, to: string, body: string, kind: "text" | "keys"
 }
 
 describe("MeshSession", () => {
+  test("after a rotation it refuses to post under an older mesh key until the new key was read", async () => {
+    // A fake client: the broker's hello_ack says the mesh is at epoch 1 (mallory was removed).
+    const sent: unknown[] = [];
+    const client = { ack: { mesh: { keyEpoch: 1 } }, request: async (_t: string, p: unknown) => (sent.push(p), { messageId: "m", duplicate: false, createdAt: 0, undeliverable: [] }) } as never;
+    const me = new MeshSession(ident(alice), [key0]);
+    await expect(me.send(client, "#general", "posted after mallory was kicked")).rejects.toMatchObject({ code: "forbidden", message: expect.stringContaining("rotated to epoch 1") });
+    await expect(me.send(client, "*", "to everyone")).rejects.toMatchObject({ code: "forbidden" });
+    expect(sent).toEqual([]);
+    await me.send(client, owner.publicKey, "a DM needs no mesh key"); // crypto_box: not affected
+    const fromOwner = new MeshSession(ident(owner), [key0]);
+    expect(me.open(push(fromOwner, alice.publicKey, keysBody([key0, makeMeshKey(1)]), "keys"))).toMatchObject({ ok: true, control: "keys" });
+    await me.send(client, "#general", "now under epoch 1");
+    expect(sent.length).toBe(2);
+  });
+
   test("keys from the owner are applied; the same message from another member is dropped, not shown", () => {
     const received: number[][] = [];
     const me = new MeshSession(ident(alice), [key0], { onKeys: (k) => received.push(k.map((x) => x.epoch)) });
