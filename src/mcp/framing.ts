@@ -24,6 +24,10 @@ export function sanitize(text: string, max = Number.POSITIVE_INFINITY): string {
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
+/** A peer-controlled string (name, summary, question) shown inside one line of a hook's text:
+ *  sanitized, with newlines folded so it cannot start a line of its own. */
+export const oneLine = (text: string, max: number): string => sanitize(text, max).replace(/\s+/g, " ");
+
 /** True if a preview of this message would cut its body. */
 export const cutInPreview = (m: Pick<Delivered, "body">): boolean => sanitize(m.body).length > PREVIEW_BODY_CHARS;
 

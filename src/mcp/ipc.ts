@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { ensurePrivateDir } from "../client/local/files.ts";
 
 export type IpcRequest =
-  | { op: "pending"; limit?: number }
-  /** ids: shown whole (now read); previewed: shown cut short (still unread, not shown again by hooks). */
+  /** unremindedAsks: return only the open asks no hook has reminded of yet. */
+  | { op: "pending"; limit?: number; unremindedAsks?: boolean }
+  /** ids: shown whole (now read); previewed: shown cut short (still unread, not shown again by hooks);
+   *  reminded: open asks the Stop hook reminded of (not reminded of again). */
   | { op: "seen"; ids: string[]; previewed?: string[]; reminded?: string[] }
   | { op: "wait"; timeoutMs: number }
   | { op: "status"; status: "idle" | "working" | "dnd" }

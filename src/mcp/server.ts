@@ -30,7 +30,8 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
-  const handler = (req: IpcRequest) => handleHook(meshes, req);
+  const reminded = new Set<string>();
+  const handler = (req: IpcRequest) => handleHook(meshes, req, reminded);
   const ipcs = [serveIpc(socketPath(opts.configDir, opts.claudeSessionId), handler), serveIpc(parentSocketPath(opts.configDir, process.ppid), handler)];
   const transport = new StdioServerTransport();
   const shutdown = () => {
@@ -49,11 +50,17 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 }
 
 /** Requests from `claudemesh hook` processes of this session. */
-async function handleHook(meshes: Meshes, req: IpcRequest): Promise<unknown> {
+/** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
+async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>): Promise<unknown> {
   switch (req.op) {
-    case "pending":
-      return { messages: meshes.unannounced().slice(0, req.limit ?? 50), openAsks: meshes.openAsks() };
+    case "pending": {
+      const open = meshes.openAsks();
+      const openIds = new Set(open.map((a) => a.messageId));
+      for (const id of reminded) if (!openIds.has(id)) reminded.delete(id); // answered or expired
+      return { messages: meshes.unannounced().slice(0, req.limit ?? 50), openAsks: req.unremindedAsks ? open.filter((a) => !reminded.has(a.messageId)) : open };
+    }
     case "seen": {
+      for (const id of req.reminded ?? []) reminded.add(id);
       const ids = new Set(req.ids);
       meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)));
       meshes.markPreviewed(req.previewed ?? []);

@@ -4,7 +4,7 @@
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket } from "../../mcp/ipc.ts";
-import { frameBatch } from "../../mcp/framing.ts";
+import { frameBatch, oneLine } from "../../mcp/framing.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 
 type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };
@@ -28,12 +28,17 @@ async function readInput(): Promise<HookInput> {
 const out = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
 const context = (hookEventName: string, additionalContext: string) => out(additionalContext ? { hookSpecificOutput: { hookEventName, additionalContext } } : {});
 
-async function deliver(sock: string, hookEventName: string, extra: (p: { messages: Pending[]; openAsks?: Pending[] }) => string = () => "") {
-  const p = await askIpc<{ messages: Pending[]; openAsks?: Pending[] }>(sock, { op: "pending", limit: 50 }, 1500);
+/** Injects waiting messages; with `remindAsks`, also reminds of peers' unanswered questions —
+ *  each once (the server remembers which were reminded): Claude Code continues the turn after a
+ *  Stop hook's additionalContext, so a reminder repeated at every Stop would loop the model. */
+async function deliver(sock: string, hookEventName: string, remindAsks = false) {
+  const p = await askIpc<{ messages: Pending[]; openAsks?: Pending[] }>(sock, { op: "pending", limit: 50, unremindedAsks: remindAsks }, 1500);
   if (!p) return out({});
   const batch = frameBatch(p.messages);
-  context(hookEventName, [batch.text, extra(p)].filter(Boolean).join("\n\n"));
-  if (batch.ids.length || batch.previewed.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed }, 1000);
+  const asks = remindAsks ? (p.openAsks ?? []) : [];
+  const reminder = asks.length ? `Unanswered questions from peers (answer with mesh_reply):\n${asks.map((a) => `- peer "${oneLine(a.from.name, 80)}" asked (id ${a.messageId}): ${oneLine(a.body, 200)}`).join("\n")}` : "";
+  context(hookEventName, [batch.text, reminder].filter(Boolean).join("\n\n"));
+  if (batch.ids.length || batch.previewed.length || asks.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed, reminded: asks.map((a) => a.messageId) }, 1000);
 }
 
 async function handle(event: Event, input: HookInput, sock: string): Promise<number> {
@@ -44,14 +49,13 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       return 0;
     case "stop":
       await askIpc(sock, { op: "status", status: "idle" }, 800);
-      await deliver(sock, "Stop", (p) =>
-        p.openAsks?.length ? `Unanswered questions from peers (answer with mesh_reply):\n${p.openAsks.map((a) => `- ${a.from.name} asked (id ${a.messageId}): ${a.body.slice(0, 200)}`).join("\n")}` : "",
-      );
+      // stop_hook_active: this Stop follows a continuation a Stop hook caused; no new reminder then.
+      await deliver(sock, "Stop", !input.stop_hook_active);
       return 0;
     case "session-start": {
       const r = await askIpc<{ meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number }>(sock, { op: "peers" }, 2000);
       if (!r || r.meshes.length === 0) return out({}), 0;
-      const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `${p.name} (${p.status}${p.summary ? `, ${p.summary.slice(0, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
+      const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `"${oneLine(p.name, 80)}" (${oneLine(p.status, 20)}${p.summary ? `, ${oneLine(p.summary, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
       context("SessionStart", `claudemesh: this session is a peer on ${lines.join(" · ")}.${r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : ""}`);
       return 0;
     }
