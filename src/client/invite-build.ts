@@ -27,6 +27,8 @@ export type Inviter = {
   publicKey: string;
   secretKey: string;
   meshKeys: readonly { epoch: number; key: string }[];
+  /** Put in the link so that the joiner need not take the broker's word for it (§11.5). */
+  ownerPubkey?: string;
 };
 
 export type BuiltInvite = {
@@ -53,6 +55,7 @@ export function buildInvite(inviter: Inviter, spec: InviteSpec): BuiltInvite {
     issuer: inviter.publicKey,
     sig: signature,
     s: encodeInviteSecret(secret),
+    ...(inviter.ownerPubkey ? { owner: inviter.ownerPubkey } : {}),
   });
   return { frame: { ...spec, invitePubkey: inviteSigningKeypair(secret).publicKey, signature, keysBlob }, link: links.link, https: links.https };
 }

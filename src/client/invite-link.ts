@@ -21,6 +21,10 @@ export type InvitePayload = {
   role: "member" | "admin";
   /** The issuing owner or admin key; the signature is by this key. */
   issuer: string;
+  /** The mesh owner's key, the root of mesh-key trust (§11.5). Not signed, and it need not be:
+   *  the link travels outside the broker with the secret that opens the mesh keys, so whoever
+   *  can change the link can read the mesh anyway. Optional: older links lack it. */
+  owner?: string;
   sig: string;
   /** base64url of the 32-byte invite secret. */
   s: string;
@@ -60,6 +64,7 @@ export function parseInvite(input: string, nowMs = Date.now()): InvitePayload & 
     ["issuer", (v) => typeof v === "string" && PUBKEY_RE.test(v)],
     ["sig", (v) => typeof v === "string" && SIGNATURE_RE.test(v)],
     ["s", (v) => typeof v === "string"],
+    ["owner", (v) => v === undefined || (typeof v === "string" && PUBKEY_RE.test(v))],
   ];
   for (const [k, ok] of fields) if (!ok((p as Record<string, unknown>)?.[k])) throw new MeshError("bad_invite", `The invite link is damaged (field ${k}). Ask for a new one.`);
   if (!verifyDetached(p.sig, inviteCanonical(p.mesh, p.invite, p.exp, p.role, p.issuer), p.issuer)) {

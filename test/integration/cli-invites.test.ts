@@ -68,6 +68,29 @@ describe("cli invites", () => {
     expect(members()).toBe(2);
   }, 60_000);
 
+  test("a broker that names another mesh owner at join is refused: the link carries the owner's key", async () => {
+    // The owner's key decides whose `keys` messages a member believes. Taken from the broker's
+    // claim answer, a lying broker could name an accomplice and hand out mesh keys of its choosing.
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [alice, carol, mallory] = ids.dirs as [string, string, string];
+    const { members } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [mallory, "mallory"],
+    ]);
+    const { link } = ok(await cli(alice, ["invite", "--json"]), "invite").json();
+    const store = b.ctx.store;
+    const getMesh = store.getMesh.bind(store);
+    store.getMesh = async (id: string) => {
+      const m = await getMesh(id);
+      return m && { ...m, ownerPubkey: members.mallory!.pubkey };
+    };
+    const r = await cli(carol, ["join", link, "--name", "carol", "--json"]);
+    store.getMesh = getMesh;
+    expect({ code: r.code, json: r.json() }).toEqual({ code: 5, json: { error: { code: "bad_invite", message: expect.stringContaining("different mesh owner") } } });
+    expect(() => readFileSync(join(carol, "config.json"), "utf8")).toThrow(); // nothing saved
+  }, 30_000);
+
   test("an expired link (validly signed by the owner) is refused without contacting the broker", async () => {
     await using b = await startBroker();
     await using ids = identities(2);

@@ -63,6 +63,11 @@ export async function run(args: { link?: string; name?: string; json?: boolean }
     if (r.mesh.id !== invite.mesh || !issuer || (issuer.role !== "owner" && issuer.role !== "admin")) {
       throw new MeshError("bad_invite", "The broker's answer does not match the invite (mesh or issuer). Do not trust this broker; ask the inviter.");
     }
+    // The owner's key decides whose `keys` messages are believed: from the link when it names one,
+    // since a broker that named another key here could hand out mesh keys of its choosing.
+    if (invite.owner !== undefined && r.mesh.ownerPubkey !== invite.owner) {
+      throw new MeshError("bad_invite", "The broker names a different mesh owner than the invite does. Do not trust this broker; ask the inviter.");
+    }
     const meshKeys = parseKeys(r.keysBlob === null ? null : openKeysBlob(r.keysBlob, invite.secret, invite.invite));
     const entry = {
       meshId: r.mesh.id,
