@@ -77,7 +77,7 @@ async function sweepOnce(ctx: BrokerContext): Promise<void> {
 }
 
 /** The system notice telling the sending key that message `m` expired undelivered (protocol §5.8). */
-function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
+export function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
   return {
     meshId: m.meshId,
     senderMemberId: BROKER_SENDER.memberId,

@@ -2,29 +2,18 @@
 // last entries expire undelivered are stored in the transaction that deletes those entries, so a
 // crash or a failure between the two can neither drop a notice nor keep a deletion without one.
 import { afterEach, describe, expect, test } from "bun:test";
-import type { ExpiryNotice, Member, StoredMessage } from "../../src/store/types.ts";
+import type { ExpiryNotice, StoredMessage } from "../../src/store/types.ts";
+import { BROKER_SENDER as BROKER, expiryNotice } from "../../src/broker/timers.ts";
 import { addMember, count, directMessage, seedMesh, TempDirs } from "./store-fixtures.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
 
-const BROKER = { memberId: "claudemesh-broker", pubkey: "0".repeat(64), name: "claudemesh broker" };
 
-/** The broker's notice for `m` (as src/broker/timers.ts builds it), with the fields `over` returns replaced. */
+/** The broker's notice for `m` (src/broker/timers.ts), with the fields `over` returns replaced. */
 const noticeOf =
   (expiresAt: number, over: (m: StoredMessage) => object = () => ({})): ExpiryNotice =>
-  (m) => ({
-    ...directMessage({ id: BROKER.memberId, meshId: m.meshId, pubkey: BROKER.pubkey, displayName: BROKER.name } as Member, [m.senderPubkey]),
-    clientMessageId: `expired-${m.id}`,
-    kind: "system",
-    priority: "low",
-    replyTo: m.id,
-    nonce: "",
-    ciphertext: "",
-    notice: { event: "message_expired", messageId: m.id, clientMessageId: m.clientMessageId, to: m.target },
-    expiresAt,
-    ...over(m),
-  });
+  (m) => ({ ...expiryNotice(m, expiresAt), ...over(m) });
 
 async function expiringMessage() {
   const store = await tmp.open();
