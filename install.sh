@@ -124,7 +124,12 @@ fetch() { # url file
       curl -fsSL -o "$2" "$1"
     fi
   elif has wget; then
-    if [ "$secure" = 1 ]; then wget -q --https-only -O "$2" "$1"; else wget -q -O "$2" "$1"; fi
+    # BusyBox wget (Alpine's only downloader) has no --https-only; the URLs are https anyway.
+    if [ "$secure" = 1 ] && wget --help 2>&1 | grep -q -- --https-only; then
+      wget -q --https-only -O "$2" "$1"
+    else
+      wget -q -O "$2" "$1"
+    fi
   else
     die "need curl or wget to download"
   fi
@@ -163,8 +168,10 @@ pick_install_dir() {
     echo "${CLAUDEMESH_INSTALL_DIR%/}"
   elif [ "$(id -u)" = 0 ] || [ -w /usr/local/bin ]; then
     echo /usr/local/bin
-  else
+  elif [ -n "${HOME:-}" ]; then
     echo "$HOME/.local/bin"
+  else
+    die "HOME is not set, so there is no ~/.local/bin to install to: set CLAUDEMESH_INSTALL_DIR to a directory you can write"
   fi
 }
 
@@ -215,6 +222,10 @@ add_to_path() { # dir
     return 0
   fi
   profile=$(profile_file)
+  if [ -z "${HOME:-}" ] || ! writable "$(dirname "$profile")"; then
+    say "$1 is not on your PATH (no writable home, so no shell profile was changed); add it: export PATH=\"$1:\$PATH\""
+    return 0
+  fi
   line=$(path_line "$1")
   if [ -f "$profile" ] && grep -qF "$line" "$profile"; then
     say "$profile already adds $1 to PATH (open a new shell)"
@@ -392,7 +403,7 @@ do_install() {
       mv -f "$staged" "$dir/claudemesh"
       staged=""
       changed=1
-      bold "$got installed to $dir/claudemesh (SHA-256 verified)"
+      bold "$got installed to $dir/claudemesh (SHA-256 matches the release's SHA256SUMS)"
     fi
   fi
   add_to_path "$dir"
@@ -419,6 +430,10 @@ do_install() {
 
 main() {
   set -eu
+  # A bare environment (env -i, some CI and container shells) has no HOME: take it from the
+  # password database, else leave it empty and let the steps that need it say so.
+  HOME=${HOME:-$(getent passwd "$(id -un 2>/dev/null || id -u)" 2>/dev/null | cut -d: -f6)}
+  export HOME
   PATH_MARK='# added by the claudemesh installer'
   UNIT_PATH=/etc/systemd/system/claudemesh.service
   STATE_DIR=/var/lib/claudemesh

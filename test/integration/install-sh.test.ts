@@ -154,7 +154,7 @@ describe("install.sh", () => {
     const h = freshHome();
     const first = await run(h);
     expect(first).toMatchObject({ code: 0, requests: ["/rel/latest/SHA256SUMS", `/rel/latest/${asset}`] });
-    expect(first.out).toContain(`claudemesh 1.0.0 installed to ${h.dir}/claudemesh (SHA-256 verified)`);
+    expect(first.out).toContain(`claudemesh 1.0.0 installed to ${h.dir}/claudemesh (SHA-256 matches the release's SHA256SUMS)`);
     expect(first.out).toContain("claudemesh serve");
     expect(first.out).toContain("claudemesh install");
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 1.0.0");
@@ -274,6 +274,20 @@ describe("install.sh", () => {
     const r = await run(h, ["--service"]);
     expect(r).toMatchObject({ code: 1, requests: [], err: expect.stringContaining("needs systemd") });
     expect(listing(h.dir)).toEqual([]);
+  }, 30_000);
+
+  test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("without HOME (env -i) it installs, then says how to add the directory to PATH instead of failing", async () => {
+    // It used to install the binary and then stop with "HOME: parameter not set" (exit 2) before
+    // the PATH step, leaving --service half done. Run as nobody, whose home does not exist.
+    const h = freshHome();
+    Bun.spawnSync(["chmod", "777", h.home]);
+    const r = await installer([], { CLAUDEMESH_INSTALL_DIR: h.dir, PATH: "/usr/bin:/bin" }, {
+      argv0: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-s", "--"],
+      stdin: readFileSync(INSTALL, "utf8"),
+    });
+    expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: expect.not.stringContaining("HOME") });
+    expect(r.out).toContain(`${h.dir} is not on your PATH (no writable home, so no shell profile was changed); add it: export PATH="${h.dir}:$PATH"`);
+    expect(versionOf(join(h.dir, "claudemesh"))).toMatch(/^claudemesh /);
   }, 30_000);
 
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("an install directory it cannot write: says how to use sudo, never runs it", async () => {
