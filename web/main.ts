@@ -44,6 +44,8 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
   show(nav, ...tabs.map((v) => h("button", { type: "button", "data-view": v.id, "data-testid": `tab-${v.id}`, text: v.title, onclick: () => select(v) })));
   return {
     start: () => tabs[0] && select(tabs[0]),
+    /** Redraws the shown view (after the live stream missed events). */
+    redraw: () => current && void draw(current),
     /** Redraws the shown view when a live event concerns it (coalescing bursts). */
     onEvent(e: LiveEvent) {
       const v = current;
@@ -78,7 +80,7 @@ async function boot(): Promise<void> {
   const r = router(state, root, byId("tabs"));
   if (state.me || state.operator) r.start();
   else signedOut(root, loginError);
-  if (state.me) startLive((e) => r.onEvent(e), byId("live"));
+  if (state.me) startLive((e) => r.onEvent(e), byId("live"), () => r.redraw());
 }
 
 void boot();

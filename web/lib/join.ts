@@ -2,8 +2,16 @@
 // never reached the broker; the page only shows the command that joins with it.
 import { h, show } from "./dom.ts";
 
+/** An invite's payload is base64url; anything else in the fragment is not an invite. Checked, not
+ *  quoted: the command below is pasted into a shell, and whoever sent the link chose the URL. */
+const INVITE_FRAGMENT = /^#[A-Za-z0-9_-]+={0,2}$/;
+
 export function showJoin(root: HTMLElement): void {
-  const link = location.href;
+  if (!INVITE_FRAGMENT.test(location.hash)) {
+    show(root, h("p", { class: "error", "data-testid": "join-error", text: "This is not a claudemesh invite link: the part after # is damaged. Ask for a new link." }));
+    return;
+  }
+  const link = `${location.origin}${location.pathname}${location.hash}`;
   const command = `claudemesh join '${link}'`;
   const area = h("textarea", { readonly: true, class: "mono" });
   area.value = command;

@@ -4,22 +4,48 @@ const EVENTS = ["peer_joined", "peer_left", "peer_status", "member_joined", "mem
 
 export type LiveEvent = { event: (typeof EVENTS)[number]; data: Record<string, unknown> };
 
-export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement): () => void {
-  const source = new EventSource("/v1/dashboard/events");
+/** Waits before opening a new stream after the browser gave up on one: doubling, capped. */
+const RETRY_MS = 5000;
+const RETRY_MAX_MS = 60_000;
+
+/** @param onResync called when a stream is up again after a drop: events of the gap are not
+ *  replayed, so the page redraws (which also shows "session ended" when that is why it dropped). */
+export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, onResync: () => void): () => void {
+  let source: EventSource;
+  let opened = false;
+  let stopped = false;
+  let retries = 0;
   const mark = (on: boolean) => {
     badge.className = `live ${on ? "on" : "off"}`;
     badge.textContent = on ? "live" : "offline";
   };
-  source.addEventListener("ready", () => mark(true));
-  source.addEventListener("error", () => mark(source.readyState === EventSource.OPEN));
-  for (const event of EVENTS) {
-    source.addEventListener(event, (m) => {
-      try {
-        onEvent({ event, data: JSON.parse((m as MessageEvent<string>).data) });
-      } catch {}
+  const open = () => {
+    source = new EventSource("/v1/dashboard/events");
+    source.addEventListener("ready", () => {
+      mark(true);
+      if (opened) onResync();
+      opened = true;
+      retries = 0;
     });
-  }
+    source.addEventListener("error", () => {
+      mark(source.readyState === EventSource.OPEN);
+      // A non-200 answer (a restart ended the session, or it expired) stops the browser's own
+      // retries: redraw now (a 401 shows "session ended") and try again later ourselves.
+      if (source.readyState !== EventSource.CLOSED || stopped) return;
+      onResync();
+      setTimeout(() => !stopped && open(), Math.min(RETRY_MS * 2 ** retries++, RETRY_MAX_MS));
+    });
+    for (const event of EVENTS) {
+      source.addEventListener(event, (m) => {
+        try {
+          onEvent({ event, data: JSON.parse((m as MessageEvent<string>).data) });
+        } catch {}
+      });
+    }
+  };
+  open();
   return () => {
+    stopped = true;
     source.close();
     mark(false);
   };

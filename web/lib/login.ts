@@ -13,7 +13,8 @@ export async function consumeLoginFragment(): Promise<boolean> {
   history.replaceState(null, "", location.pathname + location.search);
   const link = parseDashboardFragment(hash);
   if (!link) throw new Error("This is not a dashboard login link. Run `claudemesh dashboard` for a new one.");
-  keepKeys(link.login.meshId, link.keys);
   await post("/v1/dashboard/login", link.login);
+  // Only once the broker accepted the link: a refused one (used, expired) leaves no keys behind.
+  keepKeys(link.login.meshId, link.keys);
   return true;
 }

@@ -1,0 +1,111 @@
+// The dashboard page's live view at its edges, in a real browser against a real broker: a stream
+// that drops and comes back redraws what it missed; a broker restart (which ends every session)
+// says the session ended instead of showing stale data; the /join page never turns its address
+// into a shell command unless it is an invite.
+import { describe, expect, test } from "bun:test";
+import type { Socket } from "bun";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { connect } from "../helpers/mesh.ts";
+import { launchBrowser } from "../helpers/browser.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+
+const sel = (id: string) => `[data-testid="${id}"]`;
+
+function peerFrom(url: string, dir: string, name: string) {
+  const e = loadConfig(dir).meshes[0]!;
+  return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: name, role: e.role }, { cwd: `/home/${name}`, hostname: `${name}-laptop` });
+}
+
+/** A TCP pass-through to `port` whose connections can all be cut at once (a proxy's idle
+ *  timeout, a network blip), while the broker behind it keeps running. */
+function tcpProxy(port: number) {
+  type Pair = { client: Socket<unknown>; upstream: Socket<unknown> | null; early: Uint8Array[] };
+  const pairs = new Set<Pair>();
+  const server = Bun.listen<{ pair: Pair }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      async open(client) {
+        const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [] };
+        client.data = { pair };
+        pairs.add(pair);
+        pair.upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void client.write(d), close: () => void client.end(), error: () => void client.end() } });
+        for (const d of pair.early) pair.upstream.write(d);
+      },
+      data(client, d) {
+        const { pair } = client.data;
+        if (pair.upstream) pair.upstream.write(d);
+        else pair.early.push(new Uint8Array(d));
+      },
+      close(client) {
+        client.data.pair.upstream?.end();
+        pairs.delete(client.data.pair);
+      },
+    },
+  });
+  return {
+    origin: `http://127.0.0.1:${server.port}`,
+    cutAll: () => [...pairs].forEach((p) => (p.client.end(), p.upstream?.end())),
+    [Symbol.dispose]: () => server.stop(true),
+  };
+}
+
+const rows = (page: import("playwright-core").Page) =>
+  page.locator(sel("peer-row")).evaluateAll((rs) => rs.map((r) => `${r.getAttribute("data-name")}:${r.querySelector('[data-testid="peer-status"]')!.textContent}`).sort());
+
+describe("dashboard live view", () => {
+  test("after the event stream drops and reconnects, the page redraws what happened meanwhile", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [aliceDir, bobDir, carolDir] = ids.dirs as [string, string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+      [carolDir, "carol"],
+    ]);
+    const bob = await peerFrom(b.url, bobDir, "bob");
+    using proxy = tcpProxy(Number(new URL(b.url).port));
+    const link = new URL(ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json().url);
+    await using br = await launchBrowser(proxy.origin);
+    await br.page.goto(proxy.origin + link.pathname + link.hash);
+    await br.page.locator(`${sel("peer-row")}[data-name="bob"]`).waitFor();
+    await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
+    proxy.cutAll();
+    await br.page.locator(sel("live"), { hasText: "offline" }).waitFor();
+    const carol = await peerFrom(b.url, carolDir, "carol"); // both during the gap: no event reaches the page
+    await bob.client.request("set_status", { status: "working" });
+    await br.page.locator(sel("live"), { hasText: "live" }).waitFor({ timeout: 20_000 });
+    await br.page.locator(`${sel("peer-row")}[data-name="carol"]`, { hasText: "idle" }).waitFor({ timeout: 5_000 });
+    expect(await rows(br.page)).toEqual(["alice:offline", "bob:working", "carol:idle"]);
+    expect(br.problems).toEqual([]);
+    carol.close();
+    bob.close();
+  }, 90_000);
+
+  test("a broker restart ends the session: the page says so instead of showing stale data", async () => {
+    const first = await startBroker({}, { keepData: true });
+    const port = Number(new URL(first.url).port);
+    await using ids = identities(1);
+    const [aliceDir] = ids.dirs as [string];
+    await cliMesh(first.url, [[aliceDir, "alice"]]);
+    const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json();
+    await using br = await launchBrowser(first.url);
+    await br.page.goto(url);
+    await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
+    await first.stop();
+    await using again = await startBroker({ port }, { dataDir: first.dataDir });
+    await br.page.locator(sel("view-error"), { hasText: "session has ended" }).waitFor({ timeout: 20_000 });
+  }, 90_000);
+
+  test("/join shows the join command only for an invite-shaped address, never one a shell would run", async () => {
+    await using b = await startBroker();
+    await using br = await launchBrowser(b.url);
+    await br.page.goto(`${b.url}/join#x';touch\${IFS}/tmp/pwned;'`);
+    await br.page.locator(sel("join-error")).waitFor();
+    expect(await br.page.locator("textarea").count()).toBe(0);
+    await br.page.goto("about:blank"); // a fragment-only change would not load the page again
+    await br.page.goto(`${b.url}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+    expect(await br.page.inputValue("textarea")).toBe(`claudemesh join '${b.url}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9'`);
+  }, 60_000);
+});
