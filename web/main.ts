@@ -80,7 +80,15 @@ async function boot(): Promise<void> {
   const r = router(state, root, byId("tabs"));
   if (state.me || state.operator) r.start();
   else signedOut(root, loginError);
-  if (state.me) startLive((e) => r.onEvent(e), byId("live"), () => r.redraw());
+  if (state.me) {
+    const me = state.me;
+    const onEvent = (e: LiveEvent) => {
+      // The chat refuses to post under an older key than the mesh's (views/chat.ts).
+      if (e.event === "key_rotated" && typeof e.data.epoch === "number") me.mesh.keyEpoch = Math.max(me.mesh.keyEpoch, e.data.epoch);
+      r.onEvent(e);
+    };
+    startLive(onEvent, byId("live"), () => r.redraw());
+  }
 }
 
 void boot();

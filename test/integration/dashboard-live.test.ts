@@ -98,6 +98,24 @@ describe("dashboard live view", () => {
     await br.page.locator(sel("view-error"), { hasText: "session has ended" }).waitFor({ timeout: 20_000 });
   }, 90_000);
 
+  test("after a key rotation the page stops posting under the older key it holds", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, carolDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [carolDir, "carol"],
+    ]);
+    const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json(); // holds epoch 0
+    await using br = await launchBrowser(b.url);
+    await br.page.goto(url);
+    await br.page.locator(sel("tab-chat")).click();
+    await br.page.locator(sel("chat-input")).waitFor();
+    ok(await cli(aliceDir, ["kick", "carol"])); // rotates to epoch 1; carol still holds epoch 0
+    await br.page.locator(sel("chat-stale-key"), { hasText: "rotated to epoch 1" }).waitFor({ timeout: 15_000 });
+    expect(await br.page.locator(sel("chat-input")).count()).toBe(0);
+  }, 60_000);
+
   test("/join shows the join command only for an invite-shaped address, never one a shell would run", async () => {
     await using b = await startBroker();
     await using br = await launchBrowser(b.url);

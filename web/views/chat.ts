@@ -69,12 +69,20 @@ export const chat: View = {
         ),
       ),
     );
+    const intro = h("p", { class: "muted", text: `#${TOPIC}: opened in this page with your keys; the broker sees only ciphertext.` });
+    // After a rotation, a post under this tab's older key would be readable by the removed member.
+    const mine = Math.max(...state.keys.meshKeys.map((k) => k.epoch));
+    if (mine < state.me!.mesh.keyEpoch) {
+      const stale = `The mesh key was rotated to epoch ${state.me!.mesh.keyEpoch}; this tab holds epoch ${mine}, so it cannot post. Run \`claudemesh inbox\` (it brings the new key), then open a fresh link from \`claudemesh dashboard\`.`;
+      show(root, intro, list, h("p", { class: "error", "data-testid": "chat-stale-key", text: stale }));
+      return;
+    }
     // Keep what is being typed across the periodic redraw.
     const typing = root.querySelector<HTMLTextAreaElement>('[data-testid="chat-input"]')?.value ?? "";
     const form = composer(state, () => void chat.render(root, state));
     form.querySelector("textarea")!.value = typing;
     const hadFocus = document.activeElement?.getAttribute("data-testid") === "chat-input";
-    show(root, h("p", { class: "muted", text: `#${TOPIC}: opened in this page with your keys; the broker sees only ciphertext.` }), list, form);
+    show(root, intro, list, form);
     if (hadFocus) form.querySelector("textarea")!.focus();
   },
 };
