@@ -295,6 +295,19 @@ describe("what a session may see and do", () => {
     ctl.abort();
   });
 
+  test("signing out ends the session's live streams in other tabs too (by the next heartbeat)", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const cookie = await session(b, owner);
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie } });
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("event: ready");
+    expect((await call(b, "POST", "/v1/dashboard/logout", { cookie, body: {} })).status).toBe(200);
+    const started = performance.now();
+    while (!(await reader.read()).done); // heartbeats until the stream ends
+    expect(performance.now() - started).toBeLessThan(12_000);
+  }, 20_000);
+
   test("live streams are bounded per member, and a closed one frees its place", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");

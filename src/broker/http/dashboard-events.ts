@@ -8,6 +8,7 @@ import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { clientIp } from "../client-ip.ts";
 import { viewerOf } from "./dashboard-auth.ts";
+import { MEMBER_COOKIE, readCookie } from "../dashboard-sessions.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
 const HEARTBEAT_MS = 8_000;
@@ -79,7 +80,10 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
             send(event, data);
             if (event === "member_revoked" && data.memberId === memberId) end();
           });
-          const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+          // A session signed out (another tab's logout) or evicted ends its streams at the next
+          // heartbeat: the cookie's session is looked up again.
+          const cookie = readCookie(request.headers.get("cookie"), MEMBER_COOKIE);
+          const heartbeat = setInterval(() => (dash.sessions.get(cookie) ? write(": keep-alive\n\n") : end()), HEARTBEAT_MS);
           const expiry = setTimeout(() => end(), Math.max(0, v.sessionExpiresAt - ctx.now()));
           let done = false;
           cleanup = () => {
