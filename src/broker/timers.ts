@@ -43,23 +43,16 @@ function refreshLastSeen(ctx: BrokerContext, now: number): void {
   }
 }
 
-/** The sweep round of each broker running or queued now (settled, never rejecting), so rounds
- *  run one after another and stop() can wait for the last before closing the store. */
+/** Each broker's latest sweep round, settled (never rejecting): rounds run one after another,
+ *  and stop() waits for the last before closing the store. */
 const sweeps = new WeakMap<BrokerContext, Promise<void>>();
 
 /** Deletes expired entries and tells each sender whose message reached nobody: the store writes
  *  the message_expired notices in the transaction that deletes the entries (both or neither), and
  *  the notices are pushed once stored. A round starts after the broker's previous one ended. */
 export function sweepRound(ctx: BrokerContext): Promise<void> {
-  const round = (sweeps.get(ctx) ?? Promise.resolve()).then(() => sweepOnce(ctx));
-  const settled = round.then(
-    () => {},
-    () => {},
-  );
-  sweeps.set(ctx, settled);
-  void settled.then(() => {
-    if (sweeps.get(ctx) === settled) sweeps.delete(ctx);
-  });
+  const round = sweepsSettled(ctx).then(() => sweepOnce(ctx));
+  sweeps.set(ctx, round.catch(() => {}));
   return round;
 }
 
