@@ -118,6 +118,18 @@ describe("client library", () => {
     client.close();
   }, 10_000);
 
+  test("a key_rotated event raises the mesh epoch the client reports (MeshSession refuses older-key posts by it)", async () => {
+    using broker = scriptedBroker({}, (f, ws) => {
+      if (f.type === "hello") ws.send(JSON.stringify({ type: "event", event: "key_rotated", data: { epoch: 2, by: "member_scripted1" } }));
+    });
+    const events: string[] = [];
+    const client = broker.client({ onEvent: (e) => events.push(e.event) });
+    expect((await client.connect()).mesh.keyEpoch).toBe(0);
+    while (events.length === 0) await Bun.sleep(5);
+    expect(client.ack?.mesh.keyEpoch).toBe(2);
+    client.close();
+  }, 10_000);
+
   test("a send the broker answers with unavailable is sent again with the same clientMessageId", async () => {
     // unavailable on a send means "outcome unknown" (a draining broker, a failed flush): the
     // client retries it itself, as it does a send whose result was lost with the connection.
