@@ -142,6 +142,8 @@ describe("dashboard in a browser", () => {
     await second.goto(url);
     await second.locator(sel("login-error"), { hasText: "already used" }).waitFor();
     expect(second.url()).toBe(`${b.url}/`);
+    // A refused link leaves no keys behind in the tab.
+    expect(await second.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
 
     // The operator tab takes the token and shows every mesh.
     await second.click(sel("tab-operator"));
