@@ -224,6 +224,22 @@ describe("install.sh", () => {
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 0.9.0");
   }, 30_000);
 
+  test("fetch uses BusyBox wget (Alpine: no curl, no --https-only) for an https URL", () => {
+    // A stand-in with BusyBox's surface: its --help has no --https-only, and it refuses that option.
+    const bin = tempDir("cm-busybox-");
+    scratch.push(bin);
+    const out = join(bin, "downloaded");
+    writeFileSync(
+      join(bin, "wget"),
+      `#!/bin/sh\ncase " $* " in *" --help "*) echo "Usage: wget [-cqS] [-O FILE] URL"; exit 0;; *" --https-only "*) echo "wget: unrecognized option '--https-only'" >&2; exit 1;; esac\nwhile [ $# -gt 1 ]; do [ "$1" = -O ] && o=$2; shift; done\necho "body of $1" > "$o"\n`,
+      { mode: 0o755 },
+    );
+    for (const tool of ["sh", "grep", "cat", "dirname"]) if (Bun.which(tool)) symlinkSync(Bun.which(tool)!, join(bin, tool));
+    const body = join(work, "install-body.sh"); // install.sh without its `main "$@"` (beforeAll)
+    const r = Bun.spawnSync(["sh", "-c", `. ${body}; fetch https://example.invalid/SHA256SUMS ${out} && cat ${out}`], { env: { PATH: bin } });
+    expect({ code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }).toEqual({ code: 0, out: "body of https://example.invalid/SHA256SUMS\n", err: "" });
+  });
+
   test("--uninstall removes the binary and the PATH line, and says so when there is nothing left", async () => {
     const h = freshHome();
     expect((await run(h)).code).toBe(0);
