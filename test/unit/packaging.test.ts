@@ -99,6 +99,10 @@ describe("systemd unit", () => {
       ExecStartPre: "/usr/local/bin/claudemesh serve --check",
       ExecStart: "/usr/local/bin/claudemesh serve",
       LimitNOFILE: "65536",
+      // A bad setting (serve --check exits 2) stops instead of re-running every RestartSec.
+      RestartPreventExitStatus: "2",
+      StartLimitIntervalSec: "60",
+      StartLimitBurst: "5",
     };
     expect(Object.fromEntries(Object.keys(want).map((k) => [k, directive(k)[0]]))).toEqual(want);
   });
