@@ -23,6 +23,10 @@ export type PageKeys = {
   brokerUrl: string;
   slug: string;
   name: string;
+  /** The mesh owner's key as the CLI recorded it at join: the page puts it in the invites it makes
+   *  (`owner`, §11.5), so that their joiners need not take the broker's word for it. Absent in
+   *  links from before it was added. */
+  ownerPubkey?: string;
 };
 
 export type DashboardLinkPayload = { v: 1; login: DashboardLogin; keys?: PageKeys };
@@ -67,8 +71,9 @@ export function parseDashboardFragment(hash: string): DashboardLinkPayload | nul
       k.meshKeys.every((m: any) => Number.isSafeInteger(m?.epoch) && typeof m?.key === "string") &&
       typeof k.brokerUrl === "string" &&
       typeof k.slug === "string" &&
-      typeof k.name === "string");
+      typeof k.name === "string" &&
+      (k.ownerPubkey === undefined || str(k.ownerPubkey, PUBKEY_RE)));
   if (!keysOk) return null;
   const login: DashboardLogin = { meshId: l.meshId, memberId: l.memberId, nonce: l.nonce, expiresAt: l.expiresAt, signature: l.signature };
-  return { v: 1, login, ...(k ? { keys: { publicKey: k.publicKey, secretKey: k.secretKey, meshKeys: k.meshKeys.map((m: any) => ({ epoch: m.epoch, key: m.key })), brokerUrl: k.brokerUrl, slug: k.slug, name: k.name } } : {}) };
+  return { v: 1, login, ...(k ? { keys: { publicKey: k.publicKey, secretKey: k.secretKey, meshKeys: k.meshKeys.map((m: any) => ({ epoch: m.epoch, key: m.key })), brokerUrl: k.brokerUrl, slug: k.slug, name: k.name, ...(k.ownerPubkey === undefined ? {} : { ownerPubkey: k.ownerPubkey }) } } : {}) };
 }

@@ -12,6 +12,7 @@ import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
 import { connect } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
+import { parseInvite } from "../../src/client/invite-link.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
@@ -71,6 +72,9 @@ describe("dashboard in a browser", () => {
     await page.locator(sel("invite-qr")).waitFor();
     const link = await page.inputValue(sel("invite-link"));
     expect(link).toStartWith("ic://join/");
+    // It names the owner's key (from alice's CLI config, via the login link), so that the joiner
+    // does not take it from the broker (docs/security.md, Known limitation 5).
+    expect(parseInvite(link).owner).toBe(loadConfig(aliceDir).meshes[0]!.ownerPubkey);
     const row = page.locator(`${sel("invite-row")}[data-state="active"]`);
     await expect(row.locator(sel("invite-uses")).textContent()).resolves.toBe("2 of 2 left");
     await br.shot(page, "invite-created");

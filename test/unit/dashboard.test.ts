@@ -13,7 +13,7 @@ import type { Store } from "../../src/store/types.ts";
 
 const kp = generateSigningKeypair();
 const member = { brokerUrl: "https://mesh.example.com", meshId: "mesh_unit_0001", memberId: "mbr_unit_0001", secretKey: kp.secretKey };
-const keys: PageKeys = { publicKey: kp.publicKey, secretKey: kp.secretKey, meshKeys: [{ epoch: 0, key: "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=" }], brokerUrl: member.brokerUrl, slug: "unit", name: "Unit" };
+const keys: PageKeys = { publicKey: kp.publicKey, secretKey: kp.secretKey, meshKeys: [{ epoch: 0, key: "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=" }], brokerUrl: member.brokerUrl, slug: "unit", name: "Unit", ownerPubkey: generateSigningKeypair().publicKey };
 
 describe("login link", () => {
   test("signs §3.7 with the member key, expires after the TTL, and carries everything in the fragment", () => {
@@ -23,6 +23,12 @@ describe("login link", () => {
     const u = new URL(url);
     expect({ origin: u.origin, path: u.pathname, search: u.search }).toEqual({ origin: member.brokerUrl, path: "/", search: "" });
     expect(parseDashboardFragment(u.hash)).toEqual({ v: 1, login, keys });
+  });
+
+  test("a link from before ownerPubkey was added still opens, without it", () => {
+    const { ownerPubkey: _, ...older } = keys;
+    const { url, login } = dashboardLink(member, { nonce: "nonce_unit_0004", nowMs: 1, keys: older });
+    expect(parseDashboardFragment(new URL(url).hash)).toEqual({ v: 1, login, keys: older });
   });
 
   test("a member's link (no keys) round-trips without keys", () => {
@@ -44,6 +50,7 @@ describe("login link", () => {
       frag({ ...good, login: { ...good.login, signature: "00" } }),
       frag({ ...good, keys: { ...keys, secretKey: "nope" } }),
       frag({ ...good, keys: { ...keys, meshKeys: "all" } }),
+      frag({ ...good, keys: { ...keys, ownerPubkey: "not-a-key" } }),
     ]) {
       expect(parseDashboardFragment(bad)).toBeNull();
     }

@@ -23,7 +23,7 @@ export async function run(args: CommonArgs & { "no-open"?: boolean }): Promise<v
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const brokerUrl = httpBase(mesh.brokerUrl);
-    const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name };
+    const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey };
     const { url, login } = dashboardLink({ ...mesh, brokerUrl }, { nonce: randomId(), nowMs: Date.now(), keys });
     const opened = !args["no-open"] && ctx.env.desktop && openBrowser(url);
     ctx.out.result({ url, meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: true, opened }, () =>
