@@ -15,9 +15,18 @@ export type Log = {
 export type Sink = (line: string) => void;
 const stderrSink: Sink = (line) => process.stderr.write(line + "\n");
 
-function errorFields(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack?.split("\n").slice(0, 6).join("\n") };
-  return value;
+/** An Error as JSON: name, message, errno-style code, a short stack, and its cause (a few levels:
+ *  "could not be flushed" is only actionable with the EIO under it). */
+function errorFields(value: unknown, depth = 0): unknown {
+  if (!(value instanceof Error)) return value;
+  const code = (value as { code?: unknown }).code;
+  return {
+    name: value.name,
+    message: value.message,
+    ...(typeof code === "string" || typeof code === "number" ? { code } : {}),
+    stack: value.stack?.split("\n").slice(0, 6).join("\n"),
+    ...(value.cause !== undefined && depth < 3 ? { cause: errorFields(value.cause, depth + 1) } : {}),
+  };
 }
 
 /** A JSON-lines logger. Fields named `err` are expanded from Error objects. */

@@ -295,6 +295,21 @@ describe("what a session may see and do", () => {
     ctl.abort();
   });
 
+  test("a stop ends open live streams at once: it waits for HTTP answers under way, not for streams", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const cookie = await session(b, owner);
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie } });
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("event: ready");
+    const started = performance.now();
+    await b.stop();
+    expect(performance.now() - started).toBeLessThan(2_000); // the drain timeout is 10 s
+    await expect((async () => {
+      while (!(await reader.read()).done);
+    })()).resolves.toBeUndefined();
+  });
+
   test("signing out ends the session's live streams in other tabs too (by the next heartbeat)", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");

@@ -3,8 +3,12 @@
 // nothing about them: the broker refuses every write from then on and says so on /health/ready,
 // and `failed` settles so that `claudemesh serve` exits for its supervisor to restart it.
 import { expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
+import { spawnBroker } from "../helpers/process.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 test("after a failed WAL flush every write is refused, even once flushing works again", async () => {
@@ -34,3 +38,44 @@ test("after a failed WAL flush every write is refused, even once flushing works 
   expect(failedWith).toBeInstanceOf(Error);
   a.close();
 });
+
+// The whole path in the real process, with a real failing syscall: once the broker is up, strace
+// attaches and makes the kernel answer EIO to every fdatasync, which the broker uses only to flush
+// its WAL (SQLite's own syncs are fsync).
+test("when the kernel fails the WAL flush, `serve` answers the request under way, logs the EIO and exits 74 (EX_IOERR)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cm-eio-"));
+  await using b = await spawnBroker(dir);
+  const pid = b.proc.pid;
+  const strace = Bun.spawn(["strace", "-f", "-qq", "-o", "/dev/null", "-p", String(pid), "-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO"], { stderr: "pipe" });
+  try {
+    await attached(pid, strace.pid);
+    // The write committed but was not flushed: its outcome is unknown, and the broker says so
+    // before it exits (not a dropped connection).
+    const created = await createTestMesh(b.url).then(
+      () => null,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(created).toMatchObject({ code: "unavailable", message: expect.stringContaining("could not be flushed to disk") });
+    expect(await b.proc.exited).toBe(74);
+    // The log says what failed and why (the kernel's EIO, not only "could not be flushed").
+    const logged = b.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const failure = logged.find((l) => l.level === "error" && l.msg.includes("could not be flushed to disk"));
+    expect(failure?.err).toMatchObject({ code: "unavailable", cause: { code: "EIO", message: expect.stringContaining("fdatasync") } });
+    expect(logged.at(-1)?.msg).toBe("broker stopped");
+  } finally {
+    strace.kill("SIGKILL");
+    await strace.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Waits until every thread of `pid` is traced by `tracer`. */
+async function attached(pid: number, tracer: number): Promise<void> {
+  const tracers = () =>
+    readdirSync(`/proc/${pid}/task`).map((t) => /TracerPid:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, "utf8"))?.[1]);
+  for (let i = 0; i < 200; i++) {
+    if (tracers().every((t) => t === String(tracer))) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`strace did not attach to ${pid}: is ptrace allowed here?`);
+}
