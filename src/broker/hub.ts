@@ -61,8 +61,13 @@ export class Hub {
     this.removed.set(`${meshId}\u0000${memberId}`, now);
   }
 
+  /** Forgets a removal that did not commit after all (markRemoved goes first: see evict). */
+  unmarkRemoved(meshId: string, memberId: string): void {
+    this.removed.delete(`${meshId}\u0000${memberId}`);
+  }
+
   isRemoved(meshId: string, memberId: string): boolean {
-    return this.removed.has(`${meshId}\u0000${memberId}`);
+    return this.removed.size > 0 && this.removed.has(`${meshId}\u0000${memberId}`);
   }
 
   /** Attaches an authenticated connection. `status` seeds a new presence (restored from storage). */

@@ -20,6 +20,7 @@ async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promis
   const fanOut = (kind: Kind, members: Member[], topicId: number | null = null, topic: string | null = null): Route => {
     const mailboxes = new Map<string, string[]>();
     for (const m of members) {
+      if (ctx.hub.isRemoved(sender.meshId, m.id)) continue; // removed, the roster not yet refreshed
       const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
       if (boxes.length > 0) mailboxes.set(m.id, boxes);
     }
@@ -33,7 +34,10 @@ async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promis
     return fanOut("group", members);
   }
   if (to.startsWith("#")) return resolveTopic(ctx, roster, sender, to.slice(1), fanOut);
-  return resolveDirect(roster, to);
+  const route = resolveDirect(roster, to);
+  const [recipient] = route.mailboxes.keys();
+  if (ctx.hub.isRemoved(sender.meshId, recipient!)) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
+  return route;
 }
 
 async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity, name: string, fanOut: (k: Kind, m: Member[], id: number, t: string) => Route): Promise<Route> {
@@ -120,6 +124,8 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     recipients,
     claimFor,
   };
+  // The sender may have been removed while this send awaited (a kick from another connection).
+  if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
   const committed = ctx.writes.send(msg);
   submitted();
   // Claimed at insert but not pushed until the commit: they count against the window meanwhile.

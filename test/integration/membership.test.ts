@@ -1,7 +1,7 @@
 // Invites, removal, grants and the audit chain over the real protocol.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { addMember, connect, createInvite, createTestMesh, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
+import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
 import { helloCanonical } from "../../src/protocol/canonical.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -102,6 +102,60 @@ describe("removal", () => {
     const { entries } = await o.client.request("audit_log", {});
     expect(entries.some((e) => e.eventType === "invite_revoked" && (e.payload as { inviteId?: string }).inviteId === backdoor.inviteId)).toBe(true);
     o.close();
+  });
+
+  test("frames a member pipelines after its own leave are refused: nothing runs, is stored or reaches anyone", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const o = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    const settle = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code);
+    const out = await Promise.all([
+      settle(bb.client.request("leave", {})),
+      settle(bb.client.request("topic_create", { name: "ghost" })),
+      settle(bb.client.request("grant_set", { peer: owner.keys.publicKey, caps: [] })),
+      settle(bb.client.request("group_join", { group: "ghosts" })),
+      settle(bb.client.request("send", { to: "*", clientMessageId: "after-leave-01", ...envelope("I already left") })),
+    ]);
+    expect(out).toEqual(["ok", "revoked", "revoked", "revoked", "revoked"]);
+    await Bun.sleep(100);
+    expect(o.messages).toEqual([]);
+    const { topics } = await o.client.request("topic_list", {});
+    expect(topics.map((t) => t.name)).toEqual(["general"]);
+    const { entries } = await o.client.request("audit_log", {});
+    expect(entries.at(-1)?.eventType).toBe("member_left");
+    o.close();
+  });
+
+  test("a member kicked while it keeps sending: everything it sent before the removal commits first, nothing after", async () => {
+    await using b = await startBroker({ synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const carol = await addMember(b.url, owner, "carol");
+    const o = await connect(b.url, owner);
+    const c = await connect(b.url, carol);
+    const bb = await connect(b.url, bob);
+    let stop = false;
+    const spam = (async () => {
+      for (let i = 0; !stop && i < 3000; i++) {
+        void bb.client.request("send", { to: "*", clientMessageId: `spam-${String(i).padStart(6, "0")}`, ...envelope(`s${i}`) }).catch(() => {});
+        if (i % 20 === 0) await Bun.sleep(0);
+      }
+    })();
+    await Bun.sleep(30);
+    await o.client.request("member_revoke", { memberId: bob.memberId, ban: false });
+    stop = true;
+    await spam;
+    await Bun.sleep(300);
+    const db = (b.ctx.store as SqliteStore).db;
+    const { revoked_at } = db.query("SELECT revoked_at FROM members WHERE id = ?").get(bob.memberId) as { revoked_at: number };
+    const fromBob = c.messages.filter((m) => m.from.memberId === bob.memberId);
+    expect(fromBob.length).toBeGreaterThan(0); // the race was real: bob was sending when removed
+    expect(fromBob.filter((m) => m.createdAt > revoked_at)).toEqual([]);
+    expect(db.query("SELECT COUNT(*) AS n FROM messages WHERE sender_member_id = ? AND created_at > ?").get(bob.memberId, revoked_at)).toEqual({ n: 0 });
+    o.close();
+    c.close();
   });
 });
 

@@ -49,6 +49,22 @@ export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<
   return { members: (await ctx.store.listMembers(conn.identity!.meshId)).map(memberInfo) };
 }
 
+/** Stores a member's removal, ordered after everything they sent before it: the member counts as
+ *  removed from the start (a frame of theirs handled from then on is refused: session.ts,
+ *  router.ts), their sends already accepted commit first (the group commit is drained), then the
+ *  removal. Nothing they send is committed or routed after it, even while its flush runs. A write
+ *  that fails takes the mark back. */
+async function removeMember(ctx: BrokerContext, meshId: string, memberId: string, how: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<void> {
+  ctx.hub.markRemoved(meshId, memberId, ctx.now());
+  try {
+    await ctx.writes.drain();
+    await ctx.store.revokeMember(meshId, memberId, how);
+  } catch (err) {
+    ctx.hub.unmarkRemoved(meshId, memberId);
+    throw err;
+  }
+}
+
 /** Closes every connection of a removed member and tells the rest of the mesh. */
 export function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string): number {
   ctx.hub.markRemoved(meshId, memberId, ctx.now());
@@ -73,7 +89,7 @@ export async function handleMemberRevoke(ctx: BrokerContext, conn: Conn, f: Clie
   if (target.role === "owner") throw new MeshError("forbidden", "The mesh owner cannot be removed.");
   if (target.role === "admin" && id.role !== "owner") throw new MeshError("forbidden", "Only the owner can remove an admin.");
   if (target.revokedAt !== null) throw new MeshError("conflict", "That member was already removed.");
-  await ctx.store.revokeMember(id.meshId, target.id, { actor: id.memberId, ban: f.ban, reason: f.reason ?? null, self: false });
+  await removeMember(ctx, id.meshId, target.id, { actor: id.memberId, ban: f.ban, reason: f.reason ?? null, self: false });
   const disconnected = evict(ctx, id.meshId, target.id, f.ban ? CloseCode.banned : CloseCode.kicked, f.ban ? "banned" : "kicked");
   return { memberId: target.id, banned: f.ban, disconnected };
 }
@@ -81,9 +97,8 @@ export async function handleMemberRevoke(ctx: BrokerContext, conn: Conn, f: Clie
 export async function handleLeave(ctx: BrokerContext, conn: Conn): Promise<Results["leave"]> {
   const id = conn.identity!;
   if (id.role === "owner") throw new MeshError("forbidden", "The owner cannot leave their own mesh.");
-  await ctx.store.revokeMember(id.meshId, id.memberId, { actor: id.memberId, ban: false, reason: "left", self: true });
-  // New hellos are refused from now on; the open connections close after this result is sent.
-  ctx.hub.markRemoved(id.meshId, id.memberId, ctx.now());
+  await removeMember(ctx, id.meshId, id.memberId, { actor: id.memberId, ban: false, reason: "left", self: true });
+  // The open connections close after this result is sent; frames after it are refused meanwhile.
   setTimeout(() => evict(ctx, id.meshId, id.memberId, CloseCode.left, "left"), 0);
   return { left: true };
 }

@@ -73,6 +73,8 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   if (conn.state === "hello") return handshake(ctx, conn, frame);
   if (frame.type === "hello" || frame.type === "session_hello") return replyError(ctx, conn, new MeshError("already_hello"), undefined);
   if (ctx.draining) return replyError(ctx, conn, new MeshError("unavailable", "The broker is shutting down."), "id" in frame ? frame.id : undefined);
+  // Removed (left, kicked, banned), and the connection not closed yet: it acts for nobody.
+  if (ctx.hub.isRemoved(conn.identity!.meshId, conn.identity!.memberId)) return replyError(ctx, conn, new MeshError("revoked"), "id" in frame ? frame.id : undefined);
   if (frame.type === "send") {
     const id = frame.id;
     let submitted!: () => void;
