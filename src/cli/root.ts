@@ -24,6 +24,15 @@ const topic = defineCommand({
   },
 });
 
+const group = defineCommand({
+  meta: { name: "group", description: "Groups: @name labels members put themselves in; `send @name` reaches every member in it. Example: claudemesh group join frontend" },
+  subCommands: {
+    join: cmd("join", "Put yourself in a group (nothing to create first). Example: claudemesh group join frontend", { ...pos("name", "group name (a-z 0-9 - _ /)"), ...common }, () => import("./commands/group.ts").then((m) => ({ run: m.join }))),
+    leave: cmd("leave", "Take yourself out of a group. Example: claudemesh group leave frontend", { ...pos("name", "group name"), ...common }, () => import("./commands/group.ts").then((m) => ({ run: m.leave }))),
+    list: cmd("list", "Every group of the mesh with its members, and whether you are in it. Example: claudemesh group list --json", common, () => import("./commands/group.ts").then((m) => ({ run: m.list }))),
+  },
+});
+
 const invite = defineCommand({
   meta: { name: "invite", description: "Create a signed invite link. Example: claudemesh invite --max-uses 3 --expires 2d" },
   args: { role: { type: "string", description: "member | admin (default member)" }, "max-uses": { type: "string", description: "how many people may join with it (default 1)" }, expires: { type: "string", description: "lifetime like 30m, 12h, 7d (default 7d)" }, ...common },
@@ -68,12 +77,13 @@ const main = defineCommand({
     list: cmd("list", "Joined meshes, identities and broker reachability. Example: claudemesh list --json", json, () => import("./commands/list.ts")),
     leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
     whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
-    peers: cmd("peers", "Who is in the mesh: status, summary, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
+    peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
     send: cmd("send", "Send an end-to-end encrypted message. Example: claudemesh send bob 'what does /orders return?'", { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low (default next)" }, ...common }, () => import("./commands/send.ts")),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", description: "keep streaming new messages" }, all: { type: "boolean", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
     status: cmd("status", "Set your status. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
     summary: cmd("summary", "Say what you are working on. Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),
     topic,
+    group,
     grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant }))),
     revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke }))),
     block: cmd("block", "Block a peer entirely. Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
@@ -98,7 +108,7 @@ const main = defineCommand({
 /** Sub-command names, for completions. */
 export const COMMANDS = Object.keys(main.subCommands as object);
 
-/** Second-level names of the commands that have them (topic, invite, audit, admin), for completions. */
+/** Second-level names of the commands that have them (topic, group, invite, audit, admin), for completions. */
 export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
   Object.entries(main.subCommands as Record<string, { subCommands?: object }>)
     .filter(([, c]) => c.subCommands)

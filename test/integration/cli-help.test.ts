@@ -41,6 +41,7 @@ describe("cli help and completion", () => {
     expect(bash.stdout).toContain("complete -F _claudemesh claudemesh");
     // Second-level names come from the command tree, so admin's are there too.
     expect(bash.stdout).toContain('admin) COMPREPLY=($(compgen -W "backup restore token" -- "$cur"))');
+    expect(bash.stdout).toContain('group) COMPREPLY=($(compgen -W "join leave list" -- "$cur"))');
     const tcsh = await cli(dir, ["completion", "tcsh"]);
     expect({ code: tcsh.code, stdout: tcsh.stdout, stderr: tcsh.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown shell "tcsh"; use bash, zsh or fish.\n  fix: see `claudemesh <command> --help`\n' });
   }, 30_000);
@@ -78,6 +79,8 @@ describe("cli help and completion", () => {
     };
     const offline = [["--help"], ["whoami"], ["list"], ["completion", "bash"], ["inbox", "--all"]];
     expect(await Promise.all(offline.map(heavy))).toEqual(offline.map((args) => ({ args, code: 0, heavy: [] })));
+    // A group name the protocol would refuse is caught before connecting.
+    expect(await heavy(["group", "join", "Front End!"])).toEqual({ args: ["group", "join", "Front End!"], code: 2, heavy: [] });
     // The probe sees them when a command does connect.
     expect(await heavy(["peers"])).toEqual({ args: ["peers"], code: 0, heavy: CONNECTING_MODULES });
   }, 60_000);

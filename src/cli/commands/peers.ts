@@ -1,4 +1,5 @@
-// claudemesh peers: who is in the mesh, their status and summary, where they run, when last seen.
+// claudemesh peers: who is in the mesh, their status and summary, groups, where they run, when
+// last seen.
 import type { PeerInfo } from "../../protocol/results.ts";
 import { command, type CommonArgs } from "../context.ts";
 
@@ -14,7 +15,8 @@ export function ago(ms: number | null, now = Date.now()): string {
 export function peerLine(p: PeerInfo): string {
   const where = [p.hostname, p.cwd].filter(Boolean).join(":");
   const state = p.online ? p.status : `offline, seen ${ago(p.lastSeenAt)}`;
-  return `${p.displayName.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `"${p.summary}" ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
+  const groups = p.groups.map((g) => `@${g}`).join(" ");
+  return `${p.displayName.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `"${p.summary}" ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
 }
 
 export async function run(args: CommonArgs & { all?: boolean }): Promise<void> {

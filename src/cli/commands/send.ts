@@ -12,6 +12,12 @@ export function priorityArg(p: string | undefined): Priority | undefined {
   return p;
 }
 
+/** An empty @group is refused by the broker (unknown_recipient); say how a member gets in it. */
+function withGroupHint(err: unknown, target: string): unknown {
+  if (!(err instanceof MeshError) || err.code !== "unknown_recipient" || !target.startsWith("@")) return err;
+  return new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
+}
+
 export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string }): Promise<void> {
   await command(args, async (ctx) => {
     if (!args.message) throw new UsageError("Nothing to send: give the message text.");
@@ -21,7 +27,9 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     const { target, peer } = await resolve(client, args.to);
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     const session = sessionFor(ctx, mesh);
-    const r = await session.send(client, target, args.message, priority ? { priority } : {});
+    const r = await session.send(client, target, args.message, priority ? { priority } : {}).catch((err: unknown) => {
+      throw withGroupHint(err, target);
+    });
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     ctx.out.result({ to: target, name, ...r }, () => `Sent to ${name}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
   });
