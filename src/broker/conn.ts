@@ -45,6 +45,8 @@ export class Conn {
   readonly id: string;
   state: "hello" | "ready" | "closed" = "hello";
   identity: Identity | null = null;
+  /** Where the client said it runs (its hello), once attached. */
+  where: Whereabouts | null = null;
   /** push: the broker pushes queued messages; pull: only `fetch` hands them out. */
   receive: "push" | "pull" = "push";
   /** Message ids pushed or fetched to this connection and not yet acked. */

@@ -87,10 +87,13 @@ export class Hub {
       if (p.graceTimer) clearTimeout(p.graceTimer);
       p.graceTimer = null;
       p.identity = identity;
-      p.where = where;
       if (identity.kind === "session") replaced.push(...p.conns);
       for (const c of replaced) p.conns.delete(c);
+      // A member's presence shows its longest-lived connection's whereabouts: a one-shot CLI
+      // command run elsewhere does not move it (detach goes back to the oldest one left).
+      if (p.conns.size === 0) p.where = where;
     }
+    conn.where = where;
     p.conns.add(conn);
     return { presence: p, reattached, replaced };
   }
@@ -100,7 +103,11 @@ export class Hub {
     const id = conn.identity;
     if (!id) return null;
     const p = this.presences.get(presenceKey(id.meshId, id.pubkey));
-    if (!p || !p.conns.delete(conn) || p.conns.size > 0) return p ?? null;
+    if (!p || !p.conns.delete(conn)) return p ?? null;
+    if (p.conns.size > 0) {
+      p.where = p.conns.values().next().value!.where ?? p.where;
+      return p;
+    }
     const expire = () => this.remove(p);
     if (this.stopped) return p;
     if (this.graceMs <= 0) expire();

@@ -58,17 +58,18 @@ function resolveDirect(roster: Roster, key: string): Route {
   return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[owner.id, [key]]]), grants: roster.grants };
 }
 
-/** Recipients that granted the capability, with drops counted per cap. */
-function applyGrants(ctx: BrokerContext, sender: Identity, route: Route): string[] {
+/** Recipients that granted the capability, and how many members did not. */
+function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped: number } {
   const rows = route.grants;
   const cap = capFor(route.kind);
-  const out: string[] = [];
-  for (const [memberId, boxes] of route.mailboxes) {
+  const boxes: string[] = [];
+  let dropped = 0;
+  for (const [memberId, memberBoxes] of route.mailboxes) {
     const caps = effectiveCaps(rows, memberId, sender.memberPubkey, sender.kind === "session" ? sender.pubkey : null);
-    if (caps.includes(cap)) out.push(...boxes);
-    else ctx.metrics.messagesDroppedByGrant.inc({ cap });
+    if (caps.includes(cap)) boxes.push(...memberBoxes);
+    else dropped++;
   }
-  return out;
+  return { boxes, dropped };
 }
 
 /** Handles one send. `submitted` is called as soon as the message is handed to the group commit
@@ -85,10 +86,10 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   }
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
   const route = await resolve(ctx, sender, f.to);
-  const granted = applyGrants(ctx, sender, route);
+  const granted = applyGrants(sender, route);
   const undeliverable: { to: string; code: string }[] = [];
   const recipients: string[] = [];
-  for (const box of granted) {
+  for (const box of granted.boxes) {
     const depth = (await ctx.store.queueDepth({ meshId: sender.meshId, pubkey: box })) + ctx.writes.uncommittedFor(sender.meshId, box);
     if (depth >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
     else recipients.push(box);
@@ -140,6 +141,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   // (docs/protocol.md §5.4: a power loss in between can only cause a duplicate, never a loss).
   if (!outcome.duplicate) {
     ctx.metrics.messagesRouted.inc({ priority });
+    if (granted.dropped > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: capFor(route.kind) }, granted.dropped);
     deliver(ctx, outcome.message, outcome.recipients, conns);
   }
   await ctx.store.flushed();

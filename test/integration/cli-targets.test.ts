@@ -4,6 +4,9 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { connect } from "../helpers/mesh.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 
 const bodies = (r: { json(): any }) => r.json().messages.map((m: any) => `${m.from.name}: ${m.body}`);
 
@@ -80,5 +83,29 @@ describe("cli targets", () => {
 
     const badCap = await cli(bob, ["grant", "alice", "telepathy"]);
     expect({ code: badCap.code, stderr: badCap.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Unknown capability "telepathy"`) });
+  }, 60_000);
+
+  test("a session's entry while its member has one: refused with the reason, since the member's entry wins", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const e = loadConfig(alice).meshes[0]!;
+    const memberKeys = { publicKey: e.publicKey, secretKey: e.secretKey };
+    const session = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: "alice", role: e.role }, { cwd: "/home/alice/shop" }, {
+      credentials: { kind: "session", meshId: e.meshId, memberId: e.memberId, memberKeys, sessionKeys: generateSigningKeypair() },
+    });
+    const sessionName = (ok(await cli(bob, ["peers", "--json"])).json().peers as { kind: string; displayName: string }[]).find((p) => p.kind === "session")!.displayName;
+    // Without a member entry, the session's own entry is what the broker applies.
+    expect(ok(await cli(bob, ["block", sessionName, "--json"])).json()).toMatchObject({ caps: [] });
+    ok(await cli(bob, ["grant", "alice", "dm"]));
+    const refused = await cli(bob, ["grant", sessionName, "all"]);
+    expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(refused.stderr).toContain("takes precedence");
+    expect(refused.stderr).toContain("claudemesh grant|revoke|block alice");
+    session.close();
   }, 60_000);
 });

@@ -170,6 +170,18 @@ describe("fan-out", () => {
     a.close();
   });
 
+  test("a reader ahead of the topic (a broker restored from an older backup) is told history was lost", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    await sendText(a, "#general", "only post");
+    // The reader saw offsets up to 5 before the restore; the next posts here reuse 2..5.
+    const r = await a.client.request("topic_history", { topic: "general", afterOffset: 5 });
+    expect({ lost: r.historyLost, last: r.lastOffset, earliest: r.earliestOffset, messages: r.messages.length }).toEqual({ lost: true, last: 1, earliest: 1, messages: 0 });
+    expect((await a.client.request("topic_history", { topic: "general", afterOffset: 1 })).historyLost).toBe(false);
+    a.close();
+  });
+
   test("posting to a topic you have not joined is forbidden", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
@@ -279,5 +291,29 @@ describe("presence", () => {
       [carol.keys.publicKey]: [],
     });
     for (const p of [a, bb, s]) p.close();
+  });
+
+  test("a member's whereabouts are its longest-lived connection's: a one-shot command elsewhere does not move them", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const long = await connect(b.url, bob, { cwd: "/home/bob/project", hostname: "bob-laptop" });
+    const where = async () => {
+      const { peers } = await a.client.request("list_peers", {});
+      const row = peers.find((p) => p.pubkey === bob.keys.publicKey)!;
+      return { cwd: row.cwd, hostname: row.hostname };
+    };
+    const oneShot = await connect(b.url, bob, { cwd: "/tmp/elsewhere", hostname: "other-box" });
+    expect(await where()).toEqual({ cwd: "/home/bob/project", hostname: "bob-laptop" });
+    oneShot.close();
+    await Bun.sleep(50);
+    expect(await where()).toEqual({ cwd: "/home/bob/project", hostname: "bob-laptop" });
+    // Once the long-lived connection is gone too, the next connection's whereabouts show.
+    long.close();
+    await Bun.sleep(50);
+    const next = await connect(b.url, bob, { cwd: "/srv/bob", hostname: "bob-server" });
+    expect(await where()).toEqual({ cwd: "/srv/bob", hostname: "bob-server" });
+    for (const p of [a, next]) p.close();
   });
 });

@@ -164,6 +164,10 @@ export async function handleAuditVerify(ctx: BrokerContext, conn: Conn): Promise
 
 export async function handleGrantSet(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"grant_set">): Promise<Results["grant_set"]> {
   const id = conn.identity!;
+  // An entry for a key nobody in the mesh holds would do nothing (deleting one stays possible).
+  if (f.caps !== null && !(await ctx.store.getMemberByPubkey(id.meshId, f.peer)) && !(await ctx.store.getSession(id.meshId, f.peer))) {
+    throw new MeshError("unknown_recipient", "No member or session of this mesh has that key.");
+  }
   await ctx.store.setGrant(id.meshId, id.memberId, f.peer, f.caps, id.memberId);
   ctx.roster.invalidate(id.meshId);
   return { peer: f.peer, caps: f.caps };

@@ -24,6 +24,15 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
   const { target, peer } = await resolve(client, args.peer);
   if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
   const { grants, defaults } = await client.request("grant_list", {});
+  // The broker looks a sender's member key up first (§5.9): while the member has an entry, a
+  // session's own entry changes nothing, and saying it did would be false.
+  const memberEntry = peer.kind === "session" ? grants.find((g) => g.peer === peer.memberPubkey) : undefined;
+  if (memberEntry) {
+    const member = args.peer.split("/")[0];
+    throw new UsageError(
+      `${peer.displayName} is a session of a member whose own entry (${memberEntry.caps.join(", ") || "blocked"}) applies to all of their sessions and takes precedence. Change that entry instead (claudemesh grant|revoke|block ${member} …).`,
+    );
+  }
   const current = grants.find((g) => g.peer === target)?.caps ?? [...defaults];
   const caps = ALL_CAPS.filter((c) => next(current).includes(c));
   await client.request("grant_set", { peer: target, caps });

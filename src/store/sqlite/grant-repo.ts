@@ -11,15 +11,23 @@ type GrantRow = { recipient_member_id: string; sender_pubkey: string; caps: stri
 
 const grantFromRow = (r: GrantRow): Grant => ({ recipientMemberId: r.recipient_member_id, senderPubkey: r.sender_pubkey, caps: capsFromJson(r.caps) });
 
+const sameCaps = (a: readonly Cap[], b: readonly Cap[]) => a.length === b.length && a.every((c) => b.includes(c));
+
 export class GrantRepo {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditRepo,
   ) {}
 
-  /** Sets (or with `caps` null, deletes) the grant, with `grant_changed`, in one transaction. */
+  /** Sets (or with `caps` null, deletes) the grant, with `grant_changed`, in one transaction.
+   *  A change that changes nothing (the same caps again, deleting a missing entry) writes nothing,
+   *  audit entry included. */
   set(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): void {
     writeTx(this.db, () => {
+      const before = this.db
+        .query<{ caps: string }, [string, string]>("SELECT caps FROM grants WHERE recipient_member_id = ? AND sender_pubkey = ?")
+        .get(recipientMemberId, senderPubkey);
+      if (caps === null ? before === null : before !== null && sameCaps(capsFromJson(before.caps), caps)) return;
       if (caps === null) {
         this.db.query("DELETE FROM grants WHERE recipient_member_id = ? AND sender_pubkey = ?").run(recipientMemberId, senderPubkey);
       } else {

@@ -57,15 +57,16 @@ export class InviteRepo {
   }
 
   /** Revokes the invite and deletes its sealed keys (nobody may claim them any more), with
-   *  `invite_revoked`. Revoking twice keeps the first time. Unknown → MeshError not_found. */
+   *  `invite_revoked`. Revoking twice keeps the first time and writes nothing more. Unknown →
+   *  MeshError not_found. */
   revoke(meshId: string, inviteId: string, actor: string): Invite {
     return writeTx(this.db, () => {
+      const before = this.db.query<InviteRow, [string, string]>("SELECT * FROM invites WHERE id = ? AND mesh_id = ?").get(inviteId, meshId);
+      if (!before) throw new MeshError("not_found", "no such invite");
+      if (before.revoked_at !== null) return inviteFromRow(before);
       const row = this.db
-        .query<InviteRow, [number, string, string]>(
-          "UPDATE invites SET revoked_at = COALESCE(revoked_at, ?), keys_blob = NULL WHERE id = ? AND mesh_id = ? RETURNING *",
-        )
-        .get(Date.now(), inviteId, meshId);
-      if (!row) throw new MeshError("not_found", "no such invite");
+        .query<InviteRow, [number, string]>("UPDATE invites SET revoked_at = ?, keys_blob = NULL WHERE id = ? RETURNING *")
+        .get(Date.now(), inviteId)!;
       this.audit.appendIn({ meshId, eventType: "invite_revoked", actor, payload: { inviteId } });
       return inviteFromRow(row);
     });

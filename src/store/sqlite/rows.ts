@@ -173,12 +173,22 @@ export const messageFromRow = (r: MessageRow): StoredMessage => ({
 
 export type AuditRow = { mesh_id: string; seq: number; event_type: string; actor: string | null; payload: string; created_at: string; prev_hash: string; hash: string };
 
+/** A stored payload that is not JSON (a damaged or tampered row) is shown as `{unreadable: text}`:
+ *  the log still lists every entry, and verification names this one (its hash cannot match). */
+function auditPayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { unreadable: text };
+  }
+}
+
 export const auditFromRow = (r: AuditRow): ChainEntry => ({
   seq: r.seq,
   meshId: r.mesh_id,
   eventType: r.event_type,
   actor: r.actor,
-  payload: JSON.parse(r.payload) as unknown,
+  payload: auditPayload(r.payload),
   createdAt: r.created_at,
   prevHash: r.prev_hash,
   hash: r.hash,

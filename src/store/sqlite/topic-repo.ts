@@ -40,7 +40,7 @@ export class TopicRepo {
   list(meshId: string): (Topic & { members: number })[] {
     return this.db
       .query<TopicRow & { members: number }, [string]>(
-        "SELECT t.*, (SELECT COUNT(*) FROM topic_members tm WHERE tm.topic_id = t.id) AS members FROM topics t WHERE t.mesh_id = ? ORDER BY t.name",
+        "SELECT t.*, (SELECT COUNT(*) FROM topic_members tm JOIN members m ON m.id = tm.member_id WHERE tm.topic_id = t.id AND m.revoked_at IS NULL) AS members FROM topics t WHERE t.mesh_id = ? ORDER BY t.name",
       )
       .all(meshId)
       .map((r) => ({ ...topicFromRow(r), members: r.members }));
@@ -76,8 +76,9 @@ export class TopicRepo {
   /** Up to `limit` messages with offset > afterOffset, oldest first, never across a gap.
    *  `earliestOffset` starts the unbroken run of retained offsets that ends at `lastOffset`
    *  (lastOffset + 1 when nothing is retained); a reader that needs an older offset has lost
-   *  history. Older messages kept only because some mailbox still queues them are not returned
-   *  here: their recipients get them from their queue. Unknown topic → MeshError not_found. */
+   *  history. A message kept beyond the retention only because some mailbox still queues it is
+   *  returned when it belongs to that run, and otherwise not (it lies before a gap): its
+   *  recipients get it from their queue. Unknown topic → MeshError not_found. */
   history(topicId: number, afterOffset: number, limit: number): TopicHistory {
     const topic = this.db.query<{ last_offset: number }, [number]>("SELECT last_offset FROM topics WHERE id = ?").get(topicId);
     if (!topic) throw new MeshError("not_found", "no such topic");
