@@ -43,6 +43,8 @@ export const CONGESTED_BYTES = 1024 * 1024;
 
 export class Conn {
   readonly id: string;
+  /** Order of creation in this process (spreads liveness pings: timers.ts). */
+  readonly seq: number;
   state: "hello" | "ready" | "closed" = "hello";
   identity: Identity | null = null;
   /** Where the client said it runs (its hello), once attached. */
@@ -65,7 +67,8 @@ export class Conn {
     readonly transport: Transport,
     bootId: string,
   ) {
-    this.id = `${bootId}.${++counter}`;
+    this.seq = ++counter;
+    this.id = `${bootId}.${this.seq}`;
   }
 
   get ready(): boolean {

@@ -11,12 +11,19 @@ const SWEEP_INTERVAL_MS = 30_000;
 /** Sender shown on notices the broker itself sends (e.g. message_expired). */
 export const BROKER_SENDER = { memberId: "claudemesh-broker", pubkey: "0".repeat(64), name: "claudemesh broker" };
 
-/** One liveness round: close sockets that did not answer the previous ping, ping the rest, and
- *  close sessions whose attestation has expired (they reconnect with a fresh one). */
-export function livenessRound(ctx: BrokerContext): void {
+/** Liveness runs in this many steps per ping interval, each over its slice of the connections:
+ *  a broker with 10,000 sockets would otherwise write 10,000 pings (and read as many pongs) in one
+ *  turn of its event loop every interval, a stall every message waits behind. */
+export const PING_SLICES = 16;
+
+/** One liveness step over slice `slice` (all connections when omitted): close sockets that did
+ *  not answer their previous ping, ping the rest, and close sessions whose attestation has expired
+ *  (they reconnect with a fresh one). Each connection is in one slice, so it is visited once per
+ *  ping interval: a pong has a whole interval to arrive. */
+export function livenessRound(ctx: BrokerContext, slice?: number): void {
   const now = ctx.now();
   for (const c of ctx.hub.allConns()) {
-    if (!c.ready) continue;
+    if (!c.ready || (slice !== undefined && c.seq % PING_SLICES !== slice)) continue;
     const att = c.identity?.attestationExpiresAt;
     if (att !== null && att !== undefined && att <= now) {
       c.close(CloseCode.attestationExpired, "attestation_expired");
@@ -30,7 +37,7 @@ export function livenessRound(ctx: BrokerContext): void {
     c.awaitingPong = true;
     c.transport.ping();
   }
-  refreshLastSeen(ctx, now);
+  if (!slice) refreshLastSeen(ctx, now);
 }
 
 /** Routing leaves out sessions not seen for `messageTtl` (RosterCache). A session connected for
@@ -95,8 +102,9 @@ export function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
 /** Starts the broker's timers. stop() clears them and resolves once a sweep round under way has
  *  ended (never rejects), so the caller can close the store behind it. */
 export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
+  let step = 0;
   const handles = [
-    setInterval(() => livenessRound(ctx), ctx.config.pingInterval),
+    setInterval(() => livenessRound(ctx, step++ % PING_SLICES), ctx.config.pingInterval / PING_SLICES),
     setInterval(() => void sweepRound(ctx).catch((err) => ctx.log.error("sweep failed", { err })), SWEEP_INTERVAL_MS),
     setInterval(() => ctx.sendLimiter.prune(), 300_000),
   ];

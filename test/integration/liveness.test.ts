@@ -1,0 +1,76 @@
+// Ping/pong liveness: a peer whose link went silent (no FIN, no RST: a laptop lid closed, a NAT
+// that forgot the flow) is reaped by the broker's pings and its peers see it leave; and the pings
+// are spread over the interval instead of all sockets at once.
+import { expect, test } from "bun:test";
+import type { Socket } from "bun";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { PING_SLICES, livenessRound } from "../../src/broker/timers.ts";
+
+/** A TCP pass-through to `port` that can go silent: while frozen, bytes in both directions are
+ *  dropped and the connections stay open, as on a dead link. */
+function freezableProxy(port: number) {
+  let frozen = false;
+  const server = Bun.listen<{ upstream: Promise<Socket<unknown>> }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(client) {
+        client.data = {
+          upstream: Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (frozen || client.write(d)), close: () => void client.end() } }),
+        };
+      },
+      async data(client, d) {
+        const copy = new Uint8Array(d);
+        const up = await client.data.upstream;
+        if (!frozen) up.write(copy);
+      },
+      async close(client) {
+        (await client.data.upstream).end();
+      },
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, freeze: () => (frozen = true), [Symbol.dispose]: () => server.stop(true) };
+}
+
+test("a peer whose link goes silent is closed by the broker's pings and its peers see it leave", async () => {
+  await using b = await startBroker({ pingInterval: 400, presenceGrace: 100 });
+  using proxy = freezableProxy(b.port);
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const watcher = await connect(b.url, owner);
+  const silent = await connect(proxy.url, bob, {}, { reconnect: false });
+  await watcher.waitEvent((e) => e.event === "peer_joined");
+  proxy.freeze();
+  const frozenAt = performance.now();
+  const left = await watcher.waitEvent((e) => e.event === "peer_left", 3_000);
+  // One interval to be pinged, one more to miss the pong, then the grace.
+  expect(performance.now() - frozenAt).toBeLessThan(2 * 400 + 100 + 500);
+  expect(left.data).toMatchObject({ pubkey: bob.keys.publicKey });
+  expect(b.logs.some((l) => l.includes("closing unresponsive connection"))).toBe(true);
+  watcher.close();
+  silent.close();
+});
+
+test("each liveness step pings one slice of the sockets; a full interval pings every socket once", async () => {
+  await using b = await startBroker({ pingInterval: 600_000 }); // the timer stays out of the way
+  const { owner } = await createTestMesh(b.url);
+  const peers = await Promise.all(Array.from({ length: 40 }, () => connect(b.url, owner)));
+  const pings = new Map<string, number>();
+  for (const c of b.ctx.hub.allConns()) {
+    const ping = c.transport.ping.bind(c.transport);
+    c.transport.ping = () => (pings.set(c.id, (pings.get(c.id) ?? 0) + 1), ping());
+  }
+  const perStep: number[] = [];
+  for (let slice = 0; slice < PING_SLICES; slice++) {
+    const before = [...pings.values()].reduce((a, n) => a + n, 0);
+    livenessRound(b.ctx, slice);
+    perStep.push([...pings.values()].reduce((a, n) => a + n, 0) - before);
+  }
+  expect(Math.max(...perStep)).toBeLessThanOrEqual(Math.ceil(40 / PING_SLICES));
+  expect([...pings.values()]).toEqual(Array(40).fill(1));
+  await Bun.sleep(100); // the pongs arrive: nobody is closed at the next round
+  for (let slice = 0; slice < PING_SLICES; slice++) livenessRound(b.ctx, slice);
+  expect([...b.ctx.hub.allConns()].length).toBe(40);
+  for (const p of peers) p.close();
+});
