@@ -144,6 +144,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       backpressureLimit: BACKPRESSURE_LIMIT,
       closeOnBackpressureLimit: true,
       open(ws: ServerWebSocket<WsData>) {
+        // Bun runs `open` inside srv.upgrade(), before fetch returns: the per-address check above
+        // and this count happen in one turn, so upgrades arriving together cannot pass the cap
+        // (pinned by test/integration/limits.test.ts).
         perIp.set(ws.data.ip, (perIp.get(ws.data.ip) ?? 0) + 1);
         const conn = new Conn(outbox.transport(ws as ServerWebSocket<unknown>, ws.data.ip), ctx.bootId);
         ws.data.conn = conn;

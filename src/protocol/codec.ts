@@ -97,9 +97,10 @@ export function decodeServerFrame(text: string, maxBytes = MAX_SERVER_FRAME_BYTE
 }
 
 /** The request id of a frame that failed validation, when one can be recovered, so that the
- *  error reply still reaches the right pending request. */
-export function recoverRequestId(text: string): string | number | undefined {
-  if (text.length > MAX_FRAME_BYTES || tooDeep(text)) return undefined;
+ *  error reply still reaches the right pending request. `maxBytes` is the limit the frame was
+ *  decoded with (the broker's maxFrameBytes): any frame under it is parsed again for its id. */
+export function recoverRequestId(text: string, maxBytes = MAX_FRAME_BYTES): string | number | undefined {
+  if (text.length > maxBytes || tooDeep(text)) return undefined;
   try {
     const id = (JSON.parse(text) as { id?: unknown })?.id;
     if (typeof id === "string" && id.length <= 64) return id;

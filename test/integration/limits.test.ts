@@ -45,6 +45,17 @@ describe("frame limits", () => {
     s.ws.close();
   });
 
+  test("with maxFrameBytes above 64 KiB, the error for an invalid frame over 64 KiB still carries its id", async () => {
+    await using b = await startBroker({ maxFrameBytes: 256 * 1024 });
+    const { owner } = await createTestMesh(b.url);
+    const s = await rawSocket(b.url);
+    s.send(buildHello({ kind: "member", meshId: owner.meshId, memberId: owner.memberId, keys: owner.keys }, { sessionId: "x", pid: 1, cwd: "/" }));
+    expect((await s.next()).type).toBe("hello_ack");
+    s.send({ type: "list_peers", id: "big", pad: "x".repeat(100_000) });
+    expect(await s.next()).toMatchObject({ type: "error", id: "big", code: "invalid_frame" });
+    s.ws.close();
+  });
+
   test("a frame over the transport cap closes the socket with 1009", async () => {
     await using b = await startBroker({ maxFrameBytes: 4096 });
     const s = await rawSocket(b.url);
@@ -88,12 +99,38 @@ describe("rate and connection limits", () => {
     s2.ws.close();
   });
 
+  test("upgrades that arrive together cannot pass the per-address cap", async () => {
+    await using b = await startBroker({ maxConnectionsPerIp: 3 });
+    const tries = await Promise.allSettled(Array.from({ length: 30 }, () => rawSocket(b.url)));
+    expect(tries.filter((t) => t.status === "fulfilled").length).toBe(3);
+    for (const t of tries) if (t.status === "fulfilled") t.value.ws.close();
+  });
+
   test("connections per mesh are capped after the hello (capacity)", async () => {
     await using b = await startBroker({ maxConnectionsPerMesh: 1 });
     const { owner } = await createTestMesh(b.url);
     const first = await connect(b.url, owner);
     await expect(connect(b.url, owner, {}, { reconnect: false })).rejects.toMatchObject({ code: "capacity" });
     first.close();
+  });
+
+  test("hellos that arrive together cannot push a mesh past its connection limit", async () => {
+    // With synchronous=full each handshake waits for a flush to disk, so twenty of them overlap.
+    await using b = await startBroker({ maxConnectionsPerMesh: 2, synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const socks = await Promise.all(Array.from({ length: 20 }, () => rawSocket(b.url)));
+    socks.forEach((s, i) => s.send(buildHello({ kind: "member", meshId: owner.meshId, memberId: owner.memberId, keys: owner.keys }, { sessionId: `s${i}`, pid: i, cwd: "/" })));
+    const firsts = await Promise.all(socks.map((s) => s.next().then((f) => (f.type === "error" ? f.code : f.type))));
+    expect({ acks: firsts.filter((f) => f === "hello_ack").length, capacity: firsts.filter((f) => f === "capacity").length }).toEqual({ acks: 2, capacity: 18 });
+    expect(b.ctx.hub.meshConnectionCount(owner.meshId)).toBe(2);
+    socks.forEach((s) => s.ws.close());
+  });
+
+  test("the hello_timeout message names the configured timeout", async () => {
+    await using b = await startBroker({ helloTimeout: 300 });
+    const s = await rawSocket(b.url);
+    expect(await s.next()).toEqual({ type: "error", code: "hello_timeout", message: "No hello arrived within 300 ms of connecting. Send the hello first.", retryable: true });
+    expect(await s.closed).toEqual({ code: 1008, reason: "hello_timeout" });
   });
 
   test("a queue at its quota refuses a DM with quota_exceeded", async () => {

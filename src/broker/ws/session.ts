@@ -22,7 +22,10 @@ type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number };
 const MAX_QUEUED_FRAMES = 4096;
 
 export function onOpen(ctx: BrokerContext, conn: Conn): void {
-  conn.helloTimer = setTimeout(() => reject(ctx, conn, new MeshError("hello_timeout")), ctx.config.helloTimeout);
+  const timeout = ctx.config.helloTimeout;
+  // The message names the timeout in force, not the default.
+  const err = () => new MeshError("hello_timeout", `No hello arrived within ${timeout % 1000 === 0 ? `${timeout / 1000} s` : `${timeout} ms`} of connecting. Send the hello first.`);
+  conn.helloTimer = setTimeout(() => reject(ctx, conn, err()), timeout);
 }
 
 /** Frames must be UTF-8 text. Before the hello this is a handshake failure like any other. */
@@ -68,7 +71,7 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
     frame = decodeClientFrame(text, ctx.config.maxFrameBytes);
   } catch (err) {
     if (conn.state === "hello") return reject(ctx, conn, err instanceof MeshError && err.code === "invalid_frame" ? new MeshError("malformed", err.message) : (err as MeshError));
-    return replyError(ctx, conn, err, recoverRequestId(text));
+    return replyError(ctx, conn, err, recoverRequestId(text, ctx.config.maxFrameBytes));
   }
   if (conn.state === "hello") return handshake(ctx, conn, frame);
   if (frame.type === "hello" || frame.type === "session_hello") return replyError(ctx, conn, new MeshError("already_hello"), undefined);
@@ -108,12 +111,17 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
     const identity = frame.type === "hello" ? await authenticateHello(ctx.store, frame, now) : await authenticateSessionHello(ctx.store, frame, now);
     if (conn.state === "closed") return;
     if (ctx.draining) return reject(ctx, conn, new MeshError("unavailable", "The broker is shutting down."));
-    if (ctx.hub.meshConnectionCount(identity.meshId) >= ctx.config.maxConnectionsPerMesh) return reject(ctx, conn, new MeshError("capacity"));
+    // Refuse early, before the store work of admit; admit checks again right before attaching.
+    if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"));
     await admit(ctx, conn, frame, identity, now);
   } catch (err) {
     reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }));
   }
 }
+
+/** Whether the mesh already holds maxConnectionsPerMesh attached connections. Only attached ones
+ *  count, so the check that decides is the one in admit, with no await between it and the attach. */
+const meshFull = (ctx: BrokerContext, meshId: string) => ctx.hub.meshConnectionCount(meshId) >= ctx.config.maxConnectionsPerMesh;
 
 async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
   const where = { sessionId: frame.sessionId, pid: frame.pid, cwd: frame.cwd, hostname: frame.hostname ?? "" };
@@ -133,6 +141,9 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   if (!mesh || conn.state === "closed") return;
   // Removed while this handshake awaited the store: the removal closed only what was attached.
   if (ctx.hub.isRemoved(identity.meshId, identity.memberId)) return reject(ctx, conn, new MeshError("revoked"));
+  // Hellos that arrived together all passed the early check while admit awaited the store (a flush
+  // to disk with synchronous=full): only this check, synchronous with the attach, keeps the limit.
+  if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"));
   // From attach on, the connection receives events and pushes: nothing may await between it and
   // the hello_ack, or an event could reach the client before its hello_ack.
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
