@@ -175,7 +175,10 @@ export class BrokerClient {
     }
     if (!retry) {
       this.setState("closed", { code, reason });
-      for (const p of this.queued.splice(0)) p.reject(new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
+      for (const p of this.queued.splice(0)) {
+        if (p.timer) clearTimeout(p.timer); // a settled request's timer would keep the process alive
+        p.reject(new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
+      }
       return;
     }
     this.setState("reconnecting", { code, reason });

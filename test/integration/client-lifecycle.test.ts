@@ -1,0 +1,31 @@
+// BrokerClient's own life cycle against a real broker: connect() called twice or after close(),
+// and a client that reached its end leaving no timer behind to keep its process alive.
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+
+const CHILD = resolve(import.meta.dir, "../fixtures/client-exit.ts");
+
+/** Runs the fixture; returns its output lines and how long it lived after its client closed. */
+async function exitAfterClose(args: string[]): Promise<{ lines: string[]; exitCode: number | null; lingeredMs: number }> {
+  const proc = Bun.spawn(["bun", CHILD, ...args], { stdout: "pipe", stderr: "inherit" });
+  // Before the fix the process lived on for the 20 s request timeout or the backoff: kill it.
+  const killer = setTimeout(() => proc.kill("SIGKILL"), 8000);
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  clearTimeout(killer);
+  const lines = out.trim().split("\n");
+  const exit = /^exit (\d+)$/.exec(lines.at(-1) ?? "");
+  return { lines, exitCode: proc.exitCode, lingeredMs: exit ? Number(exit[1]) : Infinity };
+}
+
+describe("client life cycle", () => {
+  test("a request queued while the broker refuses the hello for good keeps no timer alive", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const r = await exitAfterClose(["refused", b.url, owner.meshId]);
+    expect({ lines: r.lines.slice(0, 2), exitCode: r.exitCode }).toEqual({ lines: ["closed", "closed"], exitCode: 0 });
+    expect(r.lingeredMs).toBeLessThan(1000);
+  }, 15_000);
+});
