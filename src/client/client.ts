@@ -182,6 +182,7 @@ export class BrokerClient {
       return;
     }
     this.setState("reconnecting", { code, reason });
+    if (this.state === "closed") return; // the onState callback called close(): arm no timer
     const delay = backoffDelay(this.attempt++, this.opts.random);
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }

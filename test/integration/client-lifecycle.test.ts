@@ -28,4 +28,12 @@ describe("client life cycle", () => {
     expect({ lines: r.lines.slice(0, 2), exitCode: r.exitCode }).toEqual({ lines: ["closed", "closed"], exitCode: 0 });
     expect(r.lingeredMs).toBeLessThan(1000);
   }, 15_000);
+
+  test("close() from an onState('reconnecting') callback arms no reconnect timer", async () => {
+    const b = await startBroker();
+    await b.stop(); // nothing listens on its port now
+    const r = await exitAfterClose(["close-in-callback", b.url]);
+    expect({ lines: r.lines.slice(0, 1), exitCode: r.exitCode }).toEqual({ lines: ["closed"], exitCode: 0 });
+    expect(r.lingeredMs).toBeLessThan(1000);
+  }, 15_000);
 });
