@@ -77,6 +77,8 @@ export class BrokerClient {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private opened: { resolve: (a: HelloAckFrame) => void; reject: (e: MeshError) => void } | null = null;
+  /** The first connect()'s promise, returned to every later call until the client is open. */
+  private connecting: Promise<HelloAckFrame> | null = null;
   private ackBuffer: string[] = [];
   private attestTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -87,12 +89,19 @@ export class BrokerClient {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
   }
 
-  /** Connects and completes the hello; rejects with the broker's reason if it refuses. */
+  /** Connects and completes the hello; rejects with the broker's reason if it refuses.
+   *  Idempotent, because the client keeps its one connection itself (reconnecting after a drop):
+   *  on an open client it resolves with the current hello_ack, while the first connect is under
+   *  way it returns that same promise, and it never opens a second socket (which would double
+   *  every push and outlive close()). A closed client (close(), a refusal for good) never
+   *  connects again: connect() rejects at once with `unavailable`; make a new client. */
   connect(): Promise<HelloAckFrame> {
-    return new Promise((resolve, reject) => {
+    if (this.state === "closed") return Promise.reject(new MeshError("unavailable", "This client is closed and cannot connect again; create a new one."));
+    if (this.state === "open" && this.ack) return Promise.resolve(this.ack);
+    return (this.connecting ??= new Promise((resolve, reject) => {
       this.opened = { resolve, reject };
       this.open();
-    });
+    }));
   }
 
   private open(): void {
@@ -100,7 +109,8 @@ export class BrokerClient {
     const ws = new WebSocket(wsUrl(this.opts.url));
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
-    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    // Only the current socket speaks for this client; one given up on is deaf.
+    ws.onmessage = (ev) => this.ws === ws && this.onFrame(String(ev.data));
     ws.onclose = (ev) => this.onClose(ws, ev.code, ev.reason);
     ws.onerror = () => {};
   }

@@ -36,4 +36,28 @@ describe("client life cycle", () => {
     expect({ lines: r.lines.slice(0, 1), exitCode: r.exitCode }).toEqual({ lines: ["closed"], exitCode: 0 });
     expect(r.lingeredMs).toBeLessThan(1000);
   }, 15_000);
+
+  test("connect() on a closed client rejects at once", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    a.close();
+    const again = a.client.connect().then(() => "resolved", (e) => ({ code: e.code, message: e.message }));
+    expect(await Promise.race([again, Bun.sleep(2000).then(() => "pending")])).toEqual({ code: "unavailable", message: expect.stringContaining("closed") });
+  });
+
+  test("connect() on a connected client is a no-op: one socket, one presence, gone at close()", async () => {
+    await using b = await startBroker({ presenceGrace: 100 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    expect(await a.client.connect()).toBe(a.ack);
+    const pb = await connect(b.url, bob);
+    await a.waitEvent((e) => e.event === "peer_joined");
+    a.close();
+    // A second socket left open would keep the owner online: no peer_left would ever come.
+    await pb.waitEvent((e) => e.event === "peer_left" && e.data.memberId === owner.memberId, 3000);
+    expect(a.events.filter((e) => e.event === "peer_joined").length).toBe(1);
+    pb.close();
+  });
 });
