@@ -3,7 +3,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { SETTINGS, envName, type Kind, type SettingKey } from "./spec.ts";
+import { checkHost, publicUrlProblem } from "./address.ts";
+import { SETTINGS, envName, flagName, type Kind, type SettingKey } from "./spec.ts";
 
 export type BrokerConfig = Readonly<{
   host: string;
@@ -53,6 +54,19 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown 
     case "string":
       if (typeof raw !== "string") throw bad("expected a string");
       return raw;
+    case "host": {
+      if (typeof raw !== "string") throw bad("expected a string");
+      const checked = checkHost(raw);
+      if ("problem" in checked) throw bad(checked.problem);
+      return checked.host;
+    }
+    case "url": {
+      if (typeof raw !== "string") throw bad("expected a string");
+      // Empty is the default: no public URL (only a config file can say so; see loadBrokerConfig).
+      const problem = raw === "" ? null : publicUrlProblem(raw);
+      if (problem) throw bad(problem);
+      return raw;
+    }
     case "enum":
       if (typeof raw !== "string" || !kind.values.includes(raw)) throw bad(`expected one of ${kind.values.join(", ")}`);
       return raw;
@@ -116,7 +130,10 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   for (const s of SETTINGS) {
     const flag = sources.flags?.[s.key];
     const fromEnv = env[envName(s.key)];
-    if (flag !== undefined && flag !== "") out[s.key] = coerce(s.key, s.kind, flag, `--flag`);
+    // An empty flag is a mistake (`--port "$UNSET"`), never "not given"; an empty environment
+    // variable counts as unset, as systemd's EnvironmentFile= and shells commonly leave them.
+    if (flag === "") throw new ConfigError(`${s.key} from --${flagName(s.key)}: needs a value`);
+    if (flag !== undefined) out[s.key] = coerce(s.key, s.kind, flag, `--${flagName(s.key)}`);
     else if (fromEnv !== undefined && fromEnv !== "") out[s.key] = coerce(s.key, s.kind, fromEnv, envName(s.key));
     else if (s.key in fileLayer) out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!);
     else out[s.key] = s.default;

@@ -30,7 +30,8 @@ describe("broker config", () => {
   });
 
   test.each([
-    [{ flags: { port: "70000" } }, "port from --flag"],
+    [{ flags: { port: "70000" } }, "port from --port:"],
+    [{ flags: { maxFrameBytes: "5" } }, "maxFrameBytes from --max-frame-bytes:"],
     [{ env: { CLAUDEMESH_SYNCHRONOUS: "off" } }, "synchronous from CLAUDEMESH_SYNCHRONOUS"],
     [{ env: { CLAUDEMESH_HELLO_TIMEOUT: "soon" } }, "helloTimeout from CLAUDEMESH_HELLO_TIMEOUT"],
   ])("invalid values are refused with the key and source (%#)", (src, msg) => {
@@ -44,6 +45,78 @@ describe("broker config", () => {
     expect(() => loadBrokerConfig({ env: { CLAUDEMESH_HELLO_TIMEOUT: "5w" } })).toThrow("helloTimeout from CLAUDEMESH_HELLO_TIMEOUT: expected milliseconds or a duration");
     expect(() => loadBrokerConfig({ env: { CLAUDEMESH_QUEUE_QUOTA: "5m" } })).toThrow("queueQuota from CLAUDEMESH_QUEUE_QUOTA: expected an integer");
     expect([parseDurationMs("7d"), parseDurationMs("250"), parseDurationMs("0.5s"), parseDurationMs("soon"), parseDurationMs("-5s")]).toEqual([604_800_000, 250, 500, null, null]);
+  });
+
+  test("an empty flag is refused; an empty environment variable counts as unset", () => {
+    expect(() => loadBrokerConfig({ flags: { port: "" } })).toThrow('port from --port: needs a value');
+    expect(() => loadBrokerConfig({ flags: { publicUrl: "" } })).toThrow('publicUrl from --public-url: needs a value');
+    expect(loadBrokerConfig({ env: { CLAUDEMESH_PORT: "", CLAUDEMESH_HOST: "" } })).toMatchObject({ port: 7900, host: "127.0.0.1" });
+  });
+
+  // host reaches Bun.serve({ hostname }): "" there listens on every interface.
+  const hostFile = (host: unknown) => {
+    const f = join(dir, "host.json");
+    writeFileSync(f, JSON.stringify({ host }));
+    return f;
+  };
+  test.each([
+    ["127.0.0.1", "127.0.0.1"],
+    ["0.0.0.0", "0.0.0.0"],
+    ["::", "::"],
+    ["[::]", "::"],
+    ["[::1]", "::1"],
+    ["fe80::1%eth0", "fe80::1%eth0"],
+    ["localhost", "localhost"],
+    ["Mesh-1.example.com.", "Mesh-1.example.com."],
+  ])("host %p is accepted as %p", (raw, host) => {
+    expect(loadBrokerConfig({ configFile: hostFile(raw) }).host).toBe(host);
+    expect(loadBrokerConfig({ flags: { host: raw } }).host).toBe(host);
+  });
+
+  const IP_OR_NAME = "expected an IP address (127.0.0.1, 0.0.0.0, ::) or a hostname";
+  test.each([
+    ["file", "", `host from FILE: empty, which would listen on every interface; ${IP_OR_NAME} (got "")`],
+    ["file", " ", `host from FILE: empty, which would listen on every interface; ${IP_OR_NAME} (got " ")`],
+    ["flag", "not a host", `host from --host: ${IP_OR_NAME} (got "not a host")`],
+    ["env", "http://0.0.0.0", `host from CLAUDEMESH_HOST: a URL; ${IP_OR_NAME} (the URL clients use goes in publicUrl) (got "http://0.0.0.0")`],
+    ["flag", "0.0.0.0:7900", `host from --host: includes a port; ${IP_OR_NAME} (the port goes in port) (got "0.0.0.0:7900")`],
+    ["flag", "999.1.1.1", `host from --host: ${IP_OR_NAME} (got "999.1.1.1")`],
+    ["flag", "1.2.3", `host from --host: ${IP_OR_NAME} (got "1.2.3")`],
+    ["flag", "[127.0.0.1]", `host from --host: ${IP_OR_NAME} (got "[127.0.0.1]")`],
+    ["flag", "-bad.example.com", `host from --host: ${IP_OR_NAME} (got "-bad.example.com")`],
+    ["flag", "under_score.example", `host from --host: ${IP_OR_NAME} (got "under_score.example")`],
+    ["flag", `${"a".repeat(64)}.example`, `host from --host: ${IP_OR_NAME}`],
+  ])("host from the %s: %p is refused", (where, raw, message) => {
+    const src = where === "file" ? { configFile: hostFile(raw) } : where === "flag" ? { flags: { host: raw } } : { env: { CLAUDEMESH_HOST: raw } };
+    const msg = message.replace("FILE", join(dir, "host.json"));
+    expect(() => loadBrokerConfig(src)).toThrow(ConfigError);
+    expect(() => loadBrokerConfig(src)).toThrow(msg);
+  });
+
+  test("a host that is not a string in the file is refused", () => {
+    expect(() => loadBrokerConfig({ configFile: hostFile(80) })).toThrow(`host from ${join(dir, "host.json")}: expected a string (got 80)`);
+  });
+
+  // The dashboard's origin check and the banner's `claudemesh new --broker` use publicUrl as a URL.
+  test.each(["https://mesh.example.com", "http://10.0.0.5:7900", "https://example.com/mesh/", "http://[::1]:7900"])("publicUrl %p is accepted", (url) => {
+    expect(loadBrokerConfig({ env: { CLAUDEMESH_PUBLIC_URL: url } }).publicUrl).toBe(url);
+  });
+
+  test.each([
+    ["mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com"],
+    ["mesh.example.com:443", "must start with https:// or http://, e.g. https://mesh.example.com"],
+    ["wss://mesh.example.com", "must start with https:// or http://, e.g. https://mesh.example.com"],
+    ["https://user:pw@mesh.example.com", "must not carry a user name or password"],
+    ["https://mesh.example.com/?a=1", "must not have a query (?) or fragment (#)"],
+    ["https://mesh.example.com/#x", "must not have a query (?) or fragment (#)"],
+  ])("publicUrl %p is refused", (url, why) => {
+    expect(() => loadBrokerConfig({ flags: { publicUrl: url } })).toThrow(`publicUrl from --public-url: ${why} (got ${JSON.stringify(url)})`);
+  });
+
+  test("an empty publicUrl in the config file means none, as by default", () => {
+    const f = join(dir, "url.json");
+    writeFileSync(f, JSON.stringify({ publicUrl: "" }));
+    expect(loadBrokerConfig({ configFile: f }).publicUrl).toBe("");
   });
 
   test("a config file with an unknown key is refused", () => {
