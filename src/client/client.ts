@@ -17,6 +17,7 @@ import { decodeServerFrame } from "../protocol/codec.ts";
 import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
 import { ERRORS, MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
 import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
+import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -124,6 +125,11 @@ export class BrokerClient {
     }
     switch (f.type) {
       case "hello_ack":
+        // §1.2: a client that does not speak the broker's version closes (1000) and says so.
+        if (f.protocolVersion !== PROTOCOL_VERSION) {
+          const err = new MeshError("unsupported_version", `The broker speaks protocol version ${f.protocolVersion} and this client version ${PROTOCOL_VERSION}: upgrade claudemesh to use this broker.`);
+          return this.shutdown(CloseCode.normal, "unsupported_version", err, err);
+        }
         this.ack = f;
         this.attempt = 0;
         this.setState("open", {});
@@ -287,16 +293,22 @@ export class BrokerClient {
   /** Closes for good (no reconnect). Acks not sent yet go out first; pending requests, and a
    *  connect() still waiting for its first hello_ack, reject with `unavailable`. */
   close(code = CloseCode.normal, reason = "client closed"): void {
+    this.shutdown(code, reason, new MeshError("unavailable", "The client was closed before it connected."), new MeshError("unavailable", "The client was closed."));
+  }
+
+  /** Ends the client for good: a waiting connect() rejects with `connectErr`, every request with
+   *  `requestErr`, and the socket closes with `code`. */
+  private shutdown(code: number, reason: string, connectErr: MeshError, requestErr: MeshError): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.attestTimer) clearTimeout(this.attestTimer);
     this.flushAcks();
     const ws = this.ws;
     this.setState("closed", { code, reason });
-    this.opened?.reject(new MeshError("unavailable", "The client was closed before it connected."));
+    this.opened?.reject(connectErr);
     this.opened = null;
     for (const p of [...this.pending.values(), ...this.queued.splice(0)]) {
       if (p.timer) clearTimeout(p.timer);
-      p.reject(new MeshError("unavailable", "The client was closed."));
+      p.reject(requestErr);
     }
     this.pending.clear();
     ws?.close(code, reason);

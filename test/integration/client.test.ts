@@ -153,6 +153,16 @@ describe("client library", () => {
     client.close();
   }, 15_000);
 
+  test("a hello_ack with a protocol version this client does not speak closes with 1000 and says to upgrade", async () => {
+    // docs/protocol.md §1.2: the client MUST close (1000) and tell its user to upgrade.
+    using broker = scriptedBroker({ protocolVersion: 2 }, () => {});
+    const states: string[] = [];
+    const client = broker.client({ onState: (s, d) => states.push(`${s}:${d.code ?? ""}`) });
+    await expect(client.connect()).rejects.toMatchObject({ code: "unsupported_version", message: expect.stringContaining("upgrade claudemesh") });
+    expect(await broker.closed).toBe(1000);
+    expect({ state: client.state, states }).toEqual({ state: "closed", states: ["closed:1000"] });
+  });
+
   test("topic resume returns exactly the messages after an offset, across pages", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
@@ -171,10 +181,11 @@ describe("client library", () => {
 type ScriptedId = { meshId: string; memberId: string; keys: ReturnType<typeof generateSigningKeypair> };
 
 /** A stand-in broker for client behaviour a real one cannot be made to show (a newer protocol, a
- *  chosen error): it answers any hello with a valid hello_ack (plus `helloExtra` fields), then
- *  hands every frame, the hello included, to `onFrame`. */
+ *  chosen error): it answers any hello with a valid hello_ack (plus `helloExtra` fields, which
+ *  override), then hands every frame, the hello included, to `onFrame`. */
 function scriptedBroker(helloExtra: Record<string, unknown>, onFrame: (f: Record<string, unknown>, ws: { send(text: string): unknown }, id: ScriptedId) => void) {
   const id: ScriptedId = { meshId: "mesh_scripted1", memberId: "member_scripted1", keys: generateSigningKeypair() };
+  const closed = Promise.withResolvers<number>();
   const server = Bun.serve({
     port: 0,
     fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("upgrade", { status: 426 })),
@@ -187,10 +198,13 @@ function scriptedBroker(helloExtra: Record<string, unknown>, onFrame: (f: Record
         ws.send(JSON.stringify({ type: "hello_ack", protocolVersion: 1, presenceId: "p1", memberId: id.memberId, role: "owner", displayName: "owner", mesh, hookToken: "t", pending: 0, epoch: "e1", serverTime: Date.now(), reattached: false, limits, ...helloExtra }));
         onFrame(f, ws, id);
       },
+      close: (_ws, code) => closed.resolve(code),
     },
   });
   return {
     id,
+    /** The close code of the first connection that closed. */
+    closed: closed.promise,
     client: (extra: Partial<ConstructorParameters<typeof BrokerClient>[0]> = {}) =>
       new BrokerClient({
         url: `http://127.0.0.1:${server.port}`,
