@@ -1,16 +1,32 @@
 // claudemesh serve: load config (flags > env > file > defaults), claim the data directory (its
 // lock, and claudemesh.pid naming us), open the store, print the start banner, run the broker
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0.
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
 import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
 import { VERSION } from "../../version.ts";
+import { serveArgs } from "../args.ts";
 
-function flagsFrom(args: Record<string, unknown>): Record<string, unknown> {
+function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
 }
 
-const WILDCARD = new Set(["0.0.0.0", "::", "[::]"]);
+/** Runs `read`; a ConfigError (a bad flag or setting) becomes one line on stderr and exit 2, which
+ *  the systemd unit does not restart. */
+function orExit2<T>(read: () => T, hint = ""): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`claudemesh serve: ${err.message}${hint}\n`);
+    process.exit(2);
+  }
+}
+
+const WILDCARD = new Set(["0.0.0.0", "::"]);
 
 /** Printed to stderr after the JSON "broker listening" line. The long form (first start on a data
  *  directory) says how to begin and shows the operator token, which exists nowhere else in clear. */
@@ -47,67 +63,79 @@ function fail(message: string): never {
 /** sysexits.h EX_IOERR: the broker stopped because its database could not be flushed to disk. */
 const EXIT_STORAGE_FAILED = 74;
 
-export async function run(args: Record<string, unknown>): Promise<void> {
-  let config: BrokerConfig;
-  try {
-    config = loadBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: (args.config as string) || undefined });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`claudemesh serve: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
+  // citty lets unknown flags through as stray keys: serve reads its own argv against serveArgs.
+  const args = orExit2(() => parseArgv(rawArgs, serveArgs), ". See `claudemesh serve --help`.");
+  const configure = () => orExit2(() => loadBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }));
+  // A check is one short job: a signal ends it at once, as it does any command.
+  if (args.check) return check(configure());
+  // Signal handlers before anything slow (the config file, the broker's modules, the store): Bun
+  // installs one only when it is registered, and until then SIGTERM kills with 143. A signal that
+  // comes before the broker runs is kept and honoured as soon as there is something to stop.
+  let early: string | null = null;
+  let onSignal = (signal: string) => void (early ??= signal);
+  process.once("SIGTERM", (s: string) => onSignal(s)).once("SIGINT", (s: string) => onSignal(s));
+  const config = configure();
   const log = jsonLog(config.logLevel);
-  const { checkStore, startBroker } = await import("../../broker/server.ts");
-  const { claimPidFile, dataDirHolder, describeHolder, releasePidFile, storageProblem } = await import("../../broker/pid-file.ts");
-  // A full or failing disk, a lock file that is a directory: say what to do, not a stack trace.
-  const reason = (err: unknown) => storageProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
-  if (args.check) {
-    // Opening the store may migrate the database: never do that under a live broker or a restore.
-    let holder: ReturnType<typeof dataDirHolder>;
-    try {
-      holder = dataDirHolder(config.dataDir);
-    } catch (err) {
-      fail(`cannot check ${config.dataDir}: ${reason(err)}`);
-    }
-    if (holder !== null) {
-      process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
-      process.exit(0);
-    }
-    const h = await checkStore(config).catch((err: Error) => fail(`cannot open the database in ${config.dataDir}: ${reason(err)}`));
-    process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
-    process.exit(h.writable ? 0 : 1);
+  const { startBroker } = await import("../../broker/server.ts");
+  const { claimPidFile, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
+  if (early) {
+    log.info("stopped before start", { signal: early });
+    process.exit(0);
   }
   // The lock decides; the PID files only name who holds it.
   let other: ReturnType<typeof claimPidFile>;
   try {
     other = claimPidFile(config.dataDir);
   } catch (err) {
-    fail(`cannot start: ${reason(err)}`);
+    fail(`cannot start: ${await storageReason(err, config)}`);
   }
   if (other?.kind === "restore") fail(`${describeHolder(other, config.dataDir)}; start the broker once it has finished.`);
   if (other) fail(`another broker${other.pid > 0 ? ` (PID ${other.pid})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
-  // Handlers first: Bun installs a signal handler only when it is registered, and a supervisor
-  // (or a test) may signal as soon as it sees the "broker listening" line.
-  let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
-  let pending: string | null = null;
+  const broker = await startBroker(config, log).catch(async (err: Error) => {
+    releasePidFile(config.dataDir);
+    return fail(`cannot start: ${await storageReason(err, config)}`);
+  });
   const shutdown = async (signal: string, code = 0) => {
-    if (!broker) return void (pending = signal);
     log.info("shutting down", { signal });
     await broker.stop();
     releasePidFile(config.dataDir);
     process.exit(code);
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  broker = await startBroker(config, log).catch((err: Error) => {
-    releasePidFile(config.dataDir);
-    return fail(`cannot start: ${reason(err)}`);
-  });
+  onSignal = (signal) => void shutdown(signal);
   process.stderr.write(banner(config, broker.url, broker.firstRunToken) + "\n");
   // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
   void broker.failed.then(() => shutdown("storage failure", EXIT_STORAGE_FAILED));
-  if (pending) await shutdown(pending);
+  if (early) await shutdown(early);
+}
+
+/** A full or failing disk, a lock file that is a directory: what to do, not a stack trace. */
+async function storageReason(err: unknown, config: BrokerConfig): Promise<string> {
+  const { storageProblem } = await import("../../broker/pid-file.ts");
+  return storageProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
+}
+
+/** `serve --check`: the settings are valid (they were loaded), the host resolves, and the database
+ *  opens (and migrates) and is writable. Exits 0 when so, or when a live broker holds the data
+ *  directory (its database is then left alone); 1 otherwise. */
+async function check(config: BrokerConfig): Promise<never> {
+  const { checkStore } = await import("../../broker/server.ts");
+  const { dataDirHolder, describeHolder } = await import("../../broker/pid-file.ts");
+  // A hostname that passes the syntax check may still not resolve; the start would then fail.
+  if (!isIP(config.host)) await lookup(config.host).catch((err: Error) => fail(`host ${JSON.stringify(config.host)} does not resolve (${(err as { code?: string }).code ?? err.message}); the broker could not listen on it`));
+  // Opening the store may migrate the database: never do that under a live broker or a restore.
+  let holder: ReturnType<typeof dataDirHolder>;
+  try {
+    holder = dataDirHolder(config.dataDir);
+  } catch (err) {
+    fail(`cannot check ${config.dataDir}: ${await storageReason(err, config)}`);
+  }
+  if (holder !== null) {
+    process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
+    process.exit(0);
+  }
+  const h = await checkStore(config).catch(async (err: Error) => fail(`cannot open the database in ${config.dataDir}: ${await storageReason(err, config)}`));
+  process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
+  process.exit(h.writable ? 0 : 1);
 }

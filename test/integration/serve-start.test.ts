@@ -1,0 +1,71 @@
+// What the real `claudemesh serve` does before it listens (src/cli/commands/serve.ts, src/config/;
+// docs/operations.md "Settings" and "Signals and shutdown"). A mistyped flag, an empty flag value,
+// a host or publicUrl that is not one stops it with one line and exit 2, before it touches the
+// data directory: before, `--prot 80` ran on the default port, `"host": ""` listened on every
+// interface and `--check` passed a host the start then failed on. A SIGTERM while it is still
+// starting exits 0, where it used to kill it with 143.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { tempDir } from "../helpers/broker.ts";
+import { cli } from "../helpers/cli.ts";
+
+const cfg = tempDir("cm-serve-start-cfg-");
+const files = tempDir("cm-serve-start-files-");
+const emptyHost = join(files, "empty-host.json");
+writeFileSync(emptyHost, JSON.stringify({ host: "", port: 0 }));
+
+/** Runs `serve` on a fresh data directory; returns its exit code, stderr and whether it left
+ *  anything in the data directory (a refusal must not). */
+async function serve(args: string[]) {
+  const data = tempDir("cm-serve-start-");
+  const r = await cli(cfg, ["serve", "--data-dir", data, ...args], { timeoutMs: 10_000 });
+  return { code: r.code, stderr: r.stderr, touched: readdirSync(data).length > 0 };
+}
+
+const HELP = "See `claudemesh serve --help`.";
+const IP_OR_NAME = "expected an IP address (127.0.0.1, 0.0.0.0, ::) or a hostname";
+
+describe("serve refuses a bad command line or setting with exit 2", () => {
+  test.each([
+    [["--check", "--prot", "80"], `unknown flag --prot (did you mean --port?). ${HELP}`],
+    [["--port", "0", "--prot", "80"], `unknown flag --prot (did you mean --port?). ${HELP}`],
+    [["--check", "--port", ""], `--port needs a value. ${HELP}`],
+    [["--check", "--max-frame-bytes", "5"], 'maxFrameBytes from --max-frame-bytes: must be an integer in [1024, 1048576] (got "5")'],
+    [["--check", "--host", "not a host"], `host from --host: ${IP_OR_NAME} (got "not a host")`],
+    [["--check", "--config", emptyHost], `host from ${emptyHost}: empty, which would listen on every interface; ${IP_OR_NAME} (got "")`],
+    [["--config", emptyHost], `host from ${emptyHost}: empty, which would listen on every interface; ${IP_OR_NAME} (got "")`],
+    [["--check", "--public-url", "mesh.example.com"], 'publicUrl from --public-url: not an absolute URL; give the scheme and host, e.g. https://mesh.example.com (got "mesh.example.com")'],
+  ])("serve %p", async (args, message) => {
+    expect(await serve(args)).toEqual({ code: 2, stderr: `claudemesh serve: ${message}\n`, touched: false });
+  }, 15_000);
+
+  test("serve --check resolves a hostname: one that does not resolve fails the check (exit 1), as the start would", async () => {
+    // .invalid never resolves (RFC 6761).
+    expect(await serve(["--check", "--host", "nonexistent.invalid"])).toEqual({ code: 1, stderr: 'claudemesh serve: host "nonexistent.invalid" does not resolve (ENOTFOUND); the broker could not listen on it\n', touched: false });
+    expect(await serve(["--check", "--host", "localhost"])).toMatchObject({ code: 0, stderr: "" });
+  }, 15_000);
+});
+
+describe("a signal while serve starts", () => {
+  test("SIGTERM while serve reads its config file stops it with exit 0, before it claims the data directory", async () => {
+    const dir = tempDir("cm-serve-start-sig-");
+    const data = join(dir, "data");
+    const fifo = join(dir, "config.json");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const proc = Bun.spawn([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "serve", "--port", "0", "--data-dir", data, "--config", fifo], {
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" },
+    });
+    // Opening a FIFO for writing waits for its reader: serve is then inside its config read.
+    const writer = await open(fifo, "w");
+    proc.kill("SIGTERM");
+    await writer.writeFile("{}");
+    await writer.close();
+    expect(await proc.exited).toBe(0);
+    expect(await new Response(proc.stderr).text()).toMatch(/^\{[^\n]*"msg":"stopped before start","signal":"SIGTERM"\}\n$/);
+    expect(existsSync(join(data, "claudemesh.pid"))).toBe(false);
+  }, 15_000);
+});
