@@ -119,7 +119,12 @@ export class MeshSession {
    *  With `record: false` the message is not recorded yet: call `recordSeen` once it was really
    *  shown, so a message opened but never seen is not mistaken for a replay when redelivered. */
   open(m: MessagePushFrame, opts: { record?: boolean } = {}): Opened {
+    const record = opts.record ?? true;
     if (m.kind === "system") {
+      // A broker notice has no envelope: it is remembered under the broker's sender key and its
+      // clientMessageId (`expired-<messageId>`, §5.8), as recordSeen does, so that a redelivery
+      // after a lost ack is dropped like any other.
+      if (this.repeated(m.from.pubkey, m.clientMessageId, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
       return { ok: true, control: null, message: this.delivered(m, JSON.stringify(m.notice ?? {})) };
     }
     const meshKeys = new Map(this.keys.map((k) => [k.epoch, fromBase64(k.key)]));
@@ -130,12 +135,16 @@ export class MeshSession {
       this.box,
     );
     if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
-    const record = opts.record ?? true;
-    if (record ? !this.replay.check(r.inner.from, r.inner.id) : this.replay.has(r.inner.from, r.inner.id)) return { ok: false, reason: "replayed", messageId: m.messageId };
+    if (this.repeated(r.inner.from, r.inner.id, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
     // Keys from anyone but the owner (or malformed) are dropped, never shown as a message.
     if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
     return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? m.replyTo ?? null, ask: r.inner.kind === "ask" } };
+  }
+
+  /** True for a (sender, id) pair already seen; with `record`, a new pair is remembered. */
+  private repeated(sender: string, id: string, record: boolean): boolean {
+    return record ? !this.replay.check(sender, id) : this.replay.has(sender, id);
   }
 
   /** Records a message opened with `record: false` as seen. */

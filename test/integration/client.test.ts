@@ -5,8 +5,10 @@ import { rmSync } from "node:fs";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
 import { BrokerClient } from "../../src/client/client.ts";
+import { MeshSession } from "../../src/client/mesh-session.ts";
 import { resumeTopic } from "../../src/client/topics.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { sweepRound } from "../../src/broker/timers.ts";
 
 describe("client library", () => {
   test("reconnects after a broker restart and sends what was queued meanwhile, once", async () => {
@@ -162,6 +164,32 @@ describe("client library", () => {
     expect(await broker.closed).toBe(1000);
     expect({ state: client.state, states }).toEqual({ state: "closed", states: ["closed:1000"] });
   });
+
+  test("a system notice redelivered after a lost ack is dropped as a replay, like any message", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const mine = new MeshSession({ meshId: owner.meshId, publicKey: owner.keys.publicKey, secretKey: owner.keys.secretKey, memberPubkey: owner.keys.publicKey, memberSecretKey: owner.keys.secretKey, ownerPubkey: owner.keys.publicKey }, []);
+    const a = await connect(b.url, owner, { receive: "pull" });
+    await a.client.request("send", { to: bob.keys.publicKey, clientMessageId: "cm_expires_soon", ttlMs: 1000, ...envelope("x") });
+    await Bun.sleep(1100); // past the message's TTL: the next sweep expires it and queues the notice
+    await sweepRound(b.ctx);
+    // Two reads, each on a connection that closes without acking (a process that died before its
+    // ack left): the broker releases the claim when it handles the close, then hands it out again.
+    const read = async () => {
+      for (let tries = 0; tries < 50; tries++) {
+        const c = await connect(b.url, owner, { receive: "pull" });
+        const { messages } = await c.client.request("fetch", {});
+        c.close();
+        if (messages.length) return messages.map((m) => { const r = mine.open(m); return `${m.kind}:${r.ok ? "shown" : r.reason}`; });
+        await Bun.sleep(20);
+      }
+      throw new Error("the notice was never handed out again");
+    };
+    expect(await read()).toEqual(["system:shown"]);
+    expect(await read()).toEqual(["system:replayed"]);
+    a.close();
+  }, 10_000);
 
   test("topic resume returns exactly the messages after an offset, across pages", async () => {
     await using b = await startBroker();
