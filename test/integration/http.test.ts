@@ -8,6 +8,8 @@ import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
 import { sha256Hex } from "../../src/crypto/hash.ts";
 import { inviteClaimCanonical, requestCanonical } from "../../src/protocol/canonical.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 
 describe("operations endpoints", () => {
   test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
@@ -23,6 +25,51 @@ describe("operations endpoints", () => {
     expect({ status: live.status, db: (await live.json()).db }).toEqual({ status: 200, db: "down" });
     db.run("PRAGMA query_only = OFF");
     expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+  });
+
+  test("while another process holds the database's write lock, /health, /health/ready and /metrics answer at once", async () => {
+    await using b = await startBroker();
+    // A second connection stands for an operator's sqlite3 shell or a stuck maintenance job.
+    const holder = new Database(join(b.dataDir, "claudemesh.db"));
+    holder.run("BEGIN IMMEDIATE");
+    holder.run("INSERT OR REPLACE INTO broker_meta (key, value) VALUES ('held', 'x')");
+    const timed = async (path: string) => {
+      const t0 = performance.now();
+      const res = await fetch(`${b.url}${path}`);
+      const body = path === "/metrics" ? null : await res.json();
+      return { status: res.status, body, fast: performance.now() - t0 < 1000 };
+    };
+    try {
+      expect(await timed("/health")).toMatchObject({ status: 200, body: { status: "ok" }, fast: true });
+      expect(await timed("/health/ready")).toMatchObject({ status: 503, body: { reason: "db_unwritable" }, fast: true });
+      expect(await timed("/metrics")).toMatchObject({ status: 200, fast: true });
+    } finally {
+      holder.run("COMMIT");
+      holder.close();
+    }
+    expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+  });
+
+  test("liveness never writes to the database", async () => {
+    await using b = await startBroker();
+    const db = (b.ctx.store as SqliteStore).db;
+    const changes = () => db.query<{ n: number }, []>("SELECT total_changes() AS n").get()!.n;
+    const before = changes();
+    for (let i = 0; i < 20; i++) expect((await fetch(`${b.url}/health`)).status).toBe(200);
+    expect(changes()).toBe(before);
+  });
+
+  test("broker_db_healthy is 1 from the start and follows the database", async () => {
+    await using b = await startBroker();
+    const gauge = async () => (await (await fetch(`${b.url}/metrics`)).text()).split("\n").find((l) => l.startsWith("broker_db_healthy "));
+    expect(await gauge()).toBe("broker_db_healthy 1");
+    const db = (b.ctx.store as SqliteStore).db;
+    db.run("PRAGMA query_only = ON");
+    expect((await fetch(`${b.url}/health/ready`)).status).toBe(503);
+    expect(await gauge()).toBe("broker_db_healthy 0");
+    db.run("PRAGMA query_only = OFF");
+    expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+    expect(await gauge()).toBe("broker_db_healthy 1");
   });
 
   test("/metrics exposes the broker series", async () => {

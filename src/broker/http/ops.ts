@@ -1,25 +1,27 @@
 // Operations endpoints: liveness, readiness, Prometheus metrics. Unauthenticated by design; they
-// reveal no mesh state.
+// reveal no mesh state, and liveness never touches the database (see db-health.ts).
 import { Elysia } from "elysia";
 import type { BrokerContext } from "../context.ts";
+import { DbHealth } from "../db-health.ts";
 
 export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number) {
+  const db = new DbHealth(ctx.store, ctx.metrics.dbHealthy);
+  void db.probe(); // the gauge and liveness know the database from the start
   return new Elysia({ name: "ops" })
     .get(
       "/health",
-      async () => {
-        // Liveness: 200 even when the database has a transient problem, so a supervisor does not
-        // restart a process that only needs its disk back.
-        const h = await ctx.store.health();
-        return { status: "ok", version, uptimeS: Math.round((Date.now() - startedAt) / 1000), db: h.writable ? "up" : "down" };
+      () => {
+        // Liveness: 200 whatever the database does, at once and without writing, so a supervisor
+        // does not restart a process that only needs its disk (or another process's lock) back.
+        // `db` is what the last probe found.
+        return { status: "ok", version, uptimeS: Math.round((Date.now() - startedAt) / 1000), db: db.up ? "up" : "down" };
       },
       { detail: { summary: "Liveness", tags: ["operations"] } },
     )
     .get(
       "/health/ready",
       async ({ set }) => {
-        const h = await ctx.store.health();
-        ctx.metrics.dbHealthy.set(h.writable ? 1 : 0);
+        const h = await db.probe();
         let reason: string | null = null;
         if (ctx.draining) reason = "draining";
         else if (!h.writable) reason = "db_unwritable";
@@ -32,6 +34,7 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
     .get(
       "/metrics",
       async ({ set }) => {
+        await db.refreshForScrape();
         ctx.metrics.queueDepth.set(await ctx.store.totalQueueDepth());
         set.headers["content-type"] = ctx.metrics.registry.contentType;
         return ctx.metrics.registry.metrics();

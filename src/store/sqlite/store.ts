@@ -30,6 +30,12 @@ import { writeTx } from "./transaction.ts";
 
 export const DEFAULT_DB_FILE = "claudemesh.db";
 
+/** How long the health probe waits for a write lock another process holds (an operator's sqlite3
+ *  shell, a stuck maintenance job). Writes wait up to 5 s (open.ts), but the probe answers
+ *  readiness checks and runs on the broker's only connection, stalling every socket while it
+ *  waits: 100 ms rides out a maintenance command's brief write, and no more. */
+const HEALTH_BUSY_TIMEOUT_MS = 100;
+
 export type SqliteStoreOptions = { dataDir: string; synchronous: Synchronous; fileName?: string };
 
 /** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
@@ -139,9 +145,10 @@ export class SqliteStore implements T.Store {
     backupTo(this.database, path);
   }
 
-  /** Never throws. */
+  /** A committed write and the schema version. Waits at most HEALTH_BUSY_TIMEOUT_MS for another
+   *  process's write lock (so a held lock reads as not writable). Never throws. */
   async health(): Promise<T.Health> {
-    const h = probeHealth(this.database);
+    const h = probeHealth(this.database, HEALTH_BUSY_TIMEOUT_MS);
     return this.failure ? { ...h, writable: false, error: this.failure.message } : h;
   }
 
