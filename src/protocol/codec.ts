@@ -54,12 +54,19 @@ function fewOpeners(text: string, limit: number): boolean {
 /** Whether `text` nests deeper than MAX_JSON_DEPTH. */
 const tooDeep = (text: string) => !fewOpeners(text, MAX_JSON_DEPTH) && jsonDepth(text) > MAX_JSON_DEPTH;
 
+/** Throws MeshError too_deep when `text` nests deeper than MAX_JSON_DEPTH. For any JSON text from
+ *  outside (frames, HTTP bodies) before it is parsed: recursive code downstream (schema checks,
+ *  JSON.stringify of the value in an error) would overflow the stack on a deep document. */
+export function assertJsonDepth(text: string): void {
+  if (tooDeep(text)) throw new MeshError("too_deep", `JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
+}
+
 /** Size, depth and syntax checks shared by both directions. Returns the parsed value. */
 export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES): unknown {
   if (text.length > maxBytes || (text.length * 3 > maxBytes && byteLength(text) > maxBytes)) {
     throw new MeshError("frame_too_large", `Frame is larger than ${maxBytes} bytes.`);
   }
-  if (tooDeep(text)) throw new MeshError("too_deep", `JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  assertJsonDepth(text);
   try {
     return JSON.parse(text);
   } catch (cause) {

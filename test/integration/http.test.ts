@@ -72,6 +72,15 @@ describe("operations endpoints", () => {
     expect(await gauge()).toBe("broker_db_healthy 1");
   });
 
+  test("a deeply nested JSON body is a 400 too_deep, and nothing is logged as an error", async () => {
+    await using b = await startBroker();
+    for (const [path, depth] of [["/hook/set-status", 40], ["/hook/set-status", 50_000], ["/v1/meshes", 50_000], ["/v1/dashboard/login", 50_000]] as const) {
+      const res = await fetch(`${b.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "[".repeat(depth) + "]".repeat(depth) });
+      expect({ path, depth, status: res.status, code: (await res.json()).error.code }).toEqual({ path, depth, status: 400, code: "too_deep" });
+    }
+    expect(b.logs.filter((l) => JSON.parse(l).level === "error")).toEqual([]);
+  });
+
   test("/metrics exposes the broker series", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
@@ -101,6 +110,10 @@ describe("operations endpoints", () => {
     const js = await fetch(`${b.url}/docs/scalar.js`);
     expect(js.status).toBe(200);
     expect((await js.text()).length).toBeGreaterThan(100_000);
+    // With a trailing slash the page must still find its spec.
+    const slashed = await fetch(`${b.url}/docs/`);
+    const specUrl = new URL(/data-url="([^"]+)"/.exec(await slashed.text())![1]!, slashed.url);
+    expect((await fetch(specUrl)).status).toBe(200);
     const spec = await (await fetch(`${b.url}/docs/json`)).json();
     // The dashboard's routes are pinned in test/integration/dashboard-http.test.ts.
     expect(Object.keys(spec.paths).filter((p) => !p.startsWith("/v1/dashboard/")).sort()).toEqual(["/health", "/health/ready", "/hook/set-status", "/metrics", "/v1/invites/{inviteId}/claim", "/v1/meshes"]);

@@ -5,6 +5,7 @@ import { swagger } from "@elysiajs/swagger";
 // The package does not export this path, so it is imported by location; the bundler embeds it.
 import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
 import { MeshError } from "../../protocol/errors.ts";
+import { assertJsonDepth } from "../../protocol/codec.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
 import { meshRoutes } from "./meshes.ts";
@@ -21,8 +22,12 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     .onParse(async ({ request }) => {
       const text = await request.text();
       raw.set(request, text);
+      if (text === "") return undefined;
+      // The WebSocket frames' depth bound (400 too_deep): a deep body parses, then overflows the
+      // stack in validation and became a 500 with a logged stack, for anyone to repeat.
+      assertJsonDepth(text);
       try {
-        return text === "" ? undefined : JSON.parse(text);
+        return JSON.parse(text);
       } catch (cause) {
         throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
       }
@@ -36,7 +41,9 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       swagger({
         path: "/docs",
         scalarCDN: "/docs/scalar.js",
-        scalarConfig: { withDefaultFonts: false },
+        // An absolute spec URL: the plugin's default is relative ("docs/json"), which /docs/
+        // resolved to /docs/docs/json.
+        scalarConfig: { withDefaultFonts: false, spec: { url: "/docs/json" } },
         documentation: {
           info: { title: "claudemesh broker", version, description: "HTTP routes of the claudemesh broker. The WebSocket protocol at /ws is specified in docs/protocol.md." },
           tags: [

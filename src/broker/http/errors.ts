@@ -8,6 +8,8 @@ export function errorResponse(err: MeshError): Response {
 /** Maps Elysia's own error codes to ours, so every HTTP error has the same shape. */
 export function fromElysia(code: string | number, error: unknown): MeshError {
   if (error instanceof MeshError) return error;
+  // Elysia wraps what our body parser threw (invalid_json, too_deep) in its ParseError.
+  if (code === "PARSE" && error instanceof Error && error.cause instanceof MeshError) return error.cause;
   switch (code) {
     case "VALIDATION":
       return new MeshError("invalid_argument", `Invalid request: ${summarizeValidation(error)}`);
