@@ -21,6 +21,7 @@ import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import { backoffDelay } from "./backoff.ts";
+import { SendError } from "./send-error.ts";
 import { attestorOf, buildHello, type Credentials, type SessionAttestor, type Whereabouts } from "./credentials.ts";
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
@@ -249,10 +250,14 @@ export class BrokerClient {
     this.ws.send(JSON.stringify(p.frame));
   }
 
-  /** Sends a request and resolves with its result data. */
+  /** Sends a request and resolves with its result data. A `send` rejects with a SendError, which
+   *  names the clientMessageId to retry with. */
   request<T extends RequestType | "ack">(type: T, payload: Omit<ClientFrameOf<T>, "type" | "id">, timeoutMs = this.opts.requestTimeoutMs ?? 15_000): Promise<Results[T]> {
     if (this.state === "closed") return Promise.reject(new MeshError("unavailable", "The client is closed."));
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve, settleReject) => {
+      // A send's error names its clientMessageId: the caller retries with it (SendError).
+      const cmid = type === "send" ? (payload as unknown as ClientFrameOf<"send">).clientMessageId : null;
+      const reject = (e: MeshError) => settleReject(cmid === null ? e : new SendError(e, cmid));
       const id = String(this.nextId++);
       const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer: null, sent: false };
       p.timer = setTimeout(() => {

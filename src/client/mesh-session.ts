@@ -101,7 +101,10 @@ export class MeshSession {
     }
   }
 
-  /** Encrypts and sends; resolves after the broker committed it. */
+  /** Encrypts and sends; resolves after the broker committed it. Once sent, a failure is a
+   *  SendError naming the clientMessageId used (chosen here unless `opts.clientMessageId` gives
+   *  one): after `timeout` or `unavailable` send the same body again with that id, never a new
+   *  one, so that a message the broker did store is not shown twice (docs/protocol.md §5.3). */
   async send(client: BrokerClient, to: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: Inner["kind"]; clientMessageId?: string } = {}): Promise<Results["send"]> {
     // After a rotation, a post under an older mesh key is readable by the member the rotation
     // removed: refuse it until the new key (a `keys` message from the owner) has been read.

@@ -1,0 +1,16 @@
+// The error of a `send` request, naming the clientMessageId it carried.
+import { MeshError } from "../protocol/errors.ts";
+
+/** A `send` that failed. After `timeout` or `unavailable` the broker may have committed it (the
+ *  reply was lost, docs/protocol.md §5.4): the caller retries with the same `clientMessageId`
+ *  (MeshSession.send's option), which the broker answers with the original's result and
+ *  `duplicate: true` instead of storing a second copy (§5.3). A new id would make the recipient
+ *  see the message twice. Any other code was a refusal: nothing was stored. */
+export class SendError extends MeshError {
+  constructor(
+    err: MeshError,
+    readonly clientMessageId: string,
+  ) {
+    super(err.code, err.message, err.cause === undefined ? undefined : { cause: err.cause });
+  }
+}

@@ -1,0 +1,97 @@
+// The client library over a link that fails without a close (docs/protocol.md §2.8, §5.3, §10):
+// a TCP proxy between client and a real broker black-holes the bytes, as a NAT timeout, a laptop
+// sleep or a Wi-Fi change does, or cuts the link.
+import { describe, expect, test } from "bun:test";
+import type { Socket } from "bun";
+import { startBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, envelope, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
+import { MeshSession } from "../../src/client/mesh-session.ts";
+import type { ClientState } from "../../src/client/client.ts";
+
+/** A TCP pass-through to `port`. `freeze` drops every byte both ways (nothing is closed),
+ *  `freezeDown` only the broker's, `thaw` lets them pass again, `cut` ends every connection. */
+function linkProxy(port: number) {
+  type Pair = { client: Socket<unknown>; upstream: Socket<unknown> | null; early: Uint8Array[] };
+  const pairs = new Set<Pair>();
+  let up = true;
+  let down = true;
+  const server = Bun.listen<{ pair: Pair }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      async open(client) {
+        const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [] };
+        client.data = { pair };
+        pairs.add(pair);
+        pair.upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (down && client.write(d)), close: () => void (down && client.end()), error: () => {} } });
+        for (const d of pair.early) pair.upstream.write(d);
+      },
+      data(client, d) {
+        const { pair } = client.data;
+        if (!up) return;
+        if (pair.upstream) pair.upstream.write(d);
+        else pair.early.push(new Uint8Array(d));
+      },
+      close(client) {
+        if (up) client.data.pair.upstream?.end();
+        pairs.delete(client.data.pair);
+      },
+      error: () => {},
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    freeze: () => void (up = down = false),
+    freezeDown: () => void (down = false),
+    thaw: () => void (up = down = true),
+    cut: () => [...pairs].forEach((p) => (p.client.end(), p.upstream?.end())),
+    [Symbol.dispose]: () => server.stop(true),
+  };
+}
+
+/** Resolves when `pred` holds for a state change, or rejects after `timeoutMs`. */
+function stateWatch() {
+  const seen: string[] = [];
+  let waiter: { pred: (s: ClientState) => boolean; resolve: () => void } | null = null;
+  return {
+    seen,
+    onState: (s: ClientState, d: { code?: number }) => {
+      seen.push(`${s}${d.code ? `:${d.code}` : ""}`);
+      if (waiter?.pred(s)) waiter.resolve();
+    },
+    until(pred: (s: ClientState) => boolean, timeoutMs: number): Promise<void> {
+      const p = Promise.withResolvers<void>();
+      const timer = setTimeout(() => p.reject(new Error(`no matching state within ${timeoutMs} ms (saw ${seen.join(", ")})`)), timeoutMs);
+      waiter = { pred, resolve: () => (clearTimeout(timer), p.resolve()) };
+      return p.promise;
+    },
+  };
+}
+
+const sessionOf = (m: TestMember, owner: TestMember) =>
+  new MeshSession({ meshId: m.meshId, publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, memberPubkey: m.keys.publicKey, memberSecretKey: m.keys.secretKey, ownerPubkey: owner.keys.publicKey }, []);
+
+describe("client over a failing link", () => {
+  test("a send whose result was lost fails with its clientMessageId, and a retry with it is shown once", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const alice = sessionOf(owner, owner);
+    const bobs = sessionOf(bob, owner);
+    const rb = await connect(b.url, bob);
+    using proxy = linkProxy(b.port);
+    const a = await connect(proxy.url, owner, {}, { requestTimeoutMs: 800 });
+    proxy.freezeDown(); // the broker commits the send; its result never comes back
+    const err = await alice.send(a.client, bob.keys.publicKey, "deploy v2 now").catch((e) => e);
+    proxy.thaw();
+    expect({ code: err.code, clientMessageId: typeof err.clientMessageId }).toEqual({ code: "timeout", clientMessageId: "string" });
+    const retry = await alice.send(a.client, bob.keys.publicKey, "deploy v2 now", { clientMessageId: err.clientMessageId });
+    expect(retry.duplicate).toBe(true);
+    // The marker goes after the retry in bob's mailbox: once it is there, so is any duplicate.
+    await sendText(a, bob.keys.publicKey, "marker");
+    const pushes = await rb.waitMessages(2);
+    expect(pushes.map((m) => (m.ciphertext === Buffer.from("marker").toString("base64") ? textOf(m) : bobs.open(m).ok))).toEqual([true, "marker"]);
+    a.close();
+    rb.close();
+  }, 15_000);
+});
