@@ -3,8 +3,9 @@
 // - every request gets a reply, an error, or a `timeout` MeshError; none hangs forever;
 // - while disconnected, requests wait in a bounded queue (overflow rejects at once) and are sent
 //   after the next hello_ack, in order; `send` requests in flight when the socket drops are sent
-//   again (safe: the broker de-duplicates by clientMessageId); other in-flight requests reject
-//   with `unavailable` because they may or may not have taken effect;
+//   again (safe: the broker de-duplicates by clientMessageId), so the bound counts them from the
+//   moment they are accepted; other in-flight requests reject with `unavailable` because they may
+//   or may not have taken effect;
 // - a `send` the broker answers with `unavailable` (draining, a database it cannot write or flush:
 //   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
 //   after SEND_RETRY_MS, or on the next connection, until its timeout, which then rejects with
@@ -39,7 +40,9 @@ export type ClientOptions = {
    *  start before its broker). Refusals that are never retried (bad keys, kicked) reject either way. */
   firstConnect?: "fail" | "retry";
   requestTimeoutMs?: number;
-  /** Most requests waiting while disconnected. */
+  /** Most requests waiting while disconnected (default 1000). Sends awaiting a reply count
+   *  toward it, because a drop queues them again: a send beyond it is refused even while
+   *  connected, and the queue never holds more. */
   maxQueued?: number;
   onMessage?: (m: MessagePushFrame) => void;
   onEvent?: (e: EventFrame) => void;
@@ -266,13 +269,23 @@ export class BrokerClient {
         if (i >= 0) this.queued.splice(i, 1);
         reject(p.unavailable ?? new MeshError("timeout", `No reply to ${type} within ${timeoutMs} ms.`));
       }, timeoutMs);
-      if (this.state !== "open" && this.queued.length >= (this.opts.maxQueued ?? 1000)) {
+      // Sends awaiting a reply count too: a drop moves them into the queue, and they are never
+      // dropped, so the bound holds only if they were counted when accepted.
+      const max = this.opts.maxQueued ?? 1000;
+      if ((this.state !== "open" || type === "send") && this.backlog() >= max) {
         clearTimeout(p.timer);
-        reject(new MeshError("unavailable", "Not connected and the outbound queue is full."));
+        reject(new MeshError("unavailable", this.state === "open" ? `${max} sends already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
         return;
       }
       this.transmit(p);
     });
+  }
+
+  /** What the queue would hold after a drop: the queue plus the sends awaiting a reply. */
+  private backlog(): number {
+    let n = this.queued.length;
+    for (const p of this.pending.values()) if (p.frame.type === "send") n++;
+    return n;
   }
 
   /** Acknowledges messages; acks made in the same tick go out as one frame. Fire-and-forget:

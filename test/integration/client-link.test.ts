@@ -94,4 +94,26 @@ describe("client over a failing link", () => {
     a.close();
     rb.close();
   }, 15_000);
+
+  test("sends re-queued at a drop count toward the queue bound, and none is lost", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const rb = await connect(b.url, bob);
+    using proxy = linkProxy(b.port);
+    const w = stateWatch();
+    const a = await connect(proxy.url, owner, {}, { maxQueued: 2, random: () => 0, onState: w.onState });
+    proxy.freeze();
+    const sends = [0, 1, 2].map((i) => a.client.request("send", { to: bob.keys.publicKey, clientMessageId: `cm_bound_${i}`, ...envelope(`m${i}`) }).then((r) => r.duplicate, (e) => e.code));
+    // Two sends awaiting a reply fill the bound: the third is refused at once, not accepted and
+    // then carried past the bound into the queue when the link drops.
+    expect(await Promise.race([sends[2], Bun.sleep(200).then(() => "accepted")])).toBe("unavailable");
+    proxy.cut();
+    proxy.thaw();
+    await w.until((s) => s === "open", 5000);
+    expect(await Promise.all(sends)).toEqual([false, false, "unavailable"]);
+    expect((await rb.waitMessages(2)).map(textOf)).toEqual(["m0", "m1"]);
+    a.close();
+    rb.close();
+  }, 15_000);
 });
