@@ -63,3 +63,11 @@ export function reportError(err: unknown, json: boolean, debug = false): number 
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
   return d.exit;
 }
+
+/** Free text given as the last positional: every word from `from` on, so that an unquoted
+ *  `claudemesh send bob hello world` sends "hello world", not "hello" (citty keeps one word per
+ *  positional and drops the rest). `fallback` is citty's own value, when `_` is absent. */
+export function restText(args: { _?: string[] }, from: number, fallback: string | undefined): string {
+  const words = args._?.slice(from) ?? [];
+  return words.length > 0 ? words.join(" ") : (fallback ?? "");
+}

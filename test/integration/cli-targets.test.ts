@@ -85,6 +85,24 @@ describe("cli targets", () => {
     expect({ code: badCap.code, stderr: badCap.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Unknown capability "telepathy"`) });
   }, 60_000);
 
+  test("free text needs no quotes: every word after the target is the message (send, topic post, summary)", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    ok(await cli(alice, ["send", "bob", "what", "does", "/orders", "return?"]));
+    ok(await cli(alice, ["topic", "post", "general", "main", "is", "red"]));
+    ok(await cli(alice, ["send", "bob", "quoted as one"]));
+    ok(await cli(alice, ["summary", "fixing", "the", "build"]));
+    const inbox = await cli(bob, ["inbox", "--json"]);
+    expect(bodies(inbox).sort()).toEqual(["alice: main is red", "alice: quoted as one", "alice: what does /orders return?"]);
+    const peers = ok(await cli(bob, ["peers", "--json"])).json().peers as { displayName: string; summary: string }[];
+    expect(peers.find((p) => p.displayName === "alice")?.summary).toBe("fixing the build");
+  }, 60_000);
+
   test("a session's entry while its member has one: refused with the reason, since the member's entry wins", async () => {
     await using b = await startBroker();
     await using ids = identities(2);

@@ -3,7 +3,7 @@
 import { MeshError } from "../../protocol/errors.ts";
 import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
-import { UsageError } from "../output.ts";
+import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
 
 export function priorityArg(p: string | undefined): Priority | undefined {
@@ -18,16 +18,17 @@ function withGroupHint(err: unknown, target: string): unknown {
   return new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
 }
 
-export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string }): Promise<void> {
+export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
-    if (!args.message) throw new UsageError("Nothing to send: give the message text.");
+    const text = restText(args, 1, args.message);
+    if (!text) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const { target, peer } = await resolve(client, args.to);
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     const session = sessionFor(ctx, mesh);
-    const r = await session.send(client, target, args.message, priority ? { priority } : {}).catch((err: unknown) => {
+    const r = await session.send(client, target, text, priority ? { priority } : {}).catch((err: unknown) => {
       throw withGroupHint(err, target);
     });
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;

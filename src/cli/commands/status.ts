@@ -1,6 +1,6 @@
 // claudemesh status <idle|working|dnd> · claudemesh summary <text>
 import { command, type CommonArgs } from "../context.ts";
-import { UsageError } from "../output.ts";
+import { restText, UsageError } from "../output.ts";
 
 export async function status(args: CommonArgs & { status: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -11,10 +11,10 @@ export async function status(args: CommonArgs & { status: string }): Promise<voi
   });
 }
 
-export async function summary(args: CommonArgs & { text: string }): Promise<void> {
+export async function summary(args: CommonArgs & { text: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("set_summary", { summary: args.text });
+    const r = await client.request("set_summary", { summary: restText(args, 0, args.text) });
     ctx.out.result(r, () => `Summary: ${r.summary}`);
   });
 }
