@@ -4,6 +4,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { checkHost, publicUrlProblem } from "./address.ts";
+import { trustedProxiesProblem } from "./trusted-proxies.ts";
 import { SETTINGS, envName, flagName, type Kind, type SettingKey } from "./spec.ts";
 
 export type BrokerConfig = Readonly<{
@@ -71,8 +72,8 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown 
       if (typeof raw !== "string" || !kind.values.includes(raw)) throw bad(`expected one of ${kind.values.join(", ")}`);
       return raw;
     case "list":
-      if (Array.isArray(raw) && raw.every((x) => typeof x === "string")) return raw;
-      if (typeof raw === "string") return raw.split(",").map((s) => s.trim()).filter(Boolean);
+      if (Array.isArray(raw) && raw.every((x) => typeof x === "string")) return checkList(key, raw, bad);
+      if (typeof raw === "string") return checkList(key, raw.split(",").map((s) => s.trim()).filter(Boolean), bad);
       throw bad("expected a comma-separated list");
     case "int":
     case "duration": {
@@ -87,6 +88,14 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown 
       return n;
     }
   }
+}
+
+/** The one list setting, trustedProxies, holds addresses or CIDR ranges: anything else (a host
+ *  name, a mistyped range) would be accepted and never match. */
+function checkList(key: string, list: string[], bad: (why: string) => ConfigError): string[] {
+  const problem = key === "trustedProxies" ? trustedProxiesProblem(list) : null;
+  if (problem) throw bad(problem);
+  return list;
 }
 
 export type ConfigSources = {

@@ -39,7 +39,7 @@ export const SETTINGS = [
   { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
   { key: "drainTimeout", kind: ms(0, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
   { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset." },
-  { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses whose X-Forwarded-For is believed (for per-IP limits)." },
+  { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (for per-IP limits)." },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof SETTINGS)[number]["key"];

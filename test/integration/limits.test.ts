@@ -106,6 +106,22 @@ describe("rate and connection limits", () => {
     for (const t of tries) if (t.status === "fulfilled") t.value.ws.close();
   });
 
+  test.each(["127.0.0.1", "127.0.0.0/8"])("behind a trusted proxy (%s) on a dual-stack listener, each forwarded client has its own per-address count", async (proxy) => {
+    // Listening on :: Bun reports IPv4 peers as ::ffff:127.0.0.1.
+    await using b = await startBroker({ host: "::", trustedProxies: proxy, maxConnectionsPerIp: 1 });
+    const viaProxy = (client: string) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${b.port}/ws`, { headers: { "x-forwarded-for": client } } as never);
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error(`upgrade for ${client} refused`));
+      });
+    const a = await viaProxy("203.0.113.1");
+    const c = await viaProxy("203.0.113.2");
+    await expect(viaProxy("203.0.113.1")).rejects.toThrow("refused");
+    a.close();
+    c.close();
+  });
+
   test("connections per mesh are capped after the hello (capacity)", async () => {
     await using b = await startBroker({ maxConnectionsPerMesh: 1 });
     const { owner } = await createTestMesh(b.url);

@@ -12,6 +12,7 @@ import { Conn, memberIdentity } from "../conn.ts";
 import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-sessions.ts";
+import { isTrustedProxy } from "../client-ip.ts";
 
 export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
 
@@ -81,5 +82,5 @@ export function isHttps(request: Request, server: Pick<Server<unknown>, "request
 
 /** Whether the request came straight from a trusted proxy: only then are its X-Forwarded-* believed. */
 function fromTrustedProxy(request: Request, server: Pick<Server<unknown>, "requestIP"> | null, trustedProxies: readonly string[]): boolean {
-  return trustedProxies.includes(server?.requestIP(request)?.address ?? "");
+  return isTrustedProxy(server?.requestIP(request)?.address ?? "", trustedProxies);
 }
