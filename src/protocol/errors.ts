@@ -39,7 +39,7 @@ export const ERRORS = {
   bad_attestation: spec(401, false, Exit.auth, "The session attestation does not verify against the parent member key, or names another session key."),
   expired: spec(401, false, Exit.auth, "The session attestation has expired. Mint a new one and reconnect."),
   ttl_too_long: spec(400, false, Exit.usage, "The session attestation is valid for more than 24 hours. Mint one with a shorter expiry."),
-  hello_timeout: spec(408, true, Exit.unavailable, "No hello arrived within 10 s of connecting. Send the hello first."),
+  hello_timeout: spec(408, true, Exit.unavailable, "No hello arrived within the broker's helloTimeout (10 s by default) of connecting. Send the hello first."),
   no_hello: spec(401, false, Exit.usage, "A request arrived before a successful hello. Send hello or session_hello first."),
   unsupported_version: spec(400, false, Exit.usage, "The client speaks a newer protocol version than this broker. Upgrade the broker, or use an older client."),
   already_hello: spec(400, false, Exit.usage, "A second hello arrived on an authenticated socket. Open a new connection instead."),
@@ -47,7 +47,7 @@ export const ERRORS = {
   too_many_connections: spec(429, true, Exit.limited, "Too many connections from this address. Close idle ones or ask the operator to raise the limit."),
 
   // Framing (error frame; the socket stays open).
-  frame_too_large: spec(413, false, Exit.usage, "The frame exceeds 64 KiB. Send a shorter message."),
+  frame_too_large: spec(413, false, Exit.usage, "The frame exceeds the broker's maxFrameBytes (64 KiB by default; hello_ack.limits.maxFrameBytes gives the value in force). Send a shorter message."),
   too_deep: spec(400, false, Exit.usage, "The JSON nests deeper than 32 levels. No valid frame does; fix the client."),
   invalid_json: spec(400, false, Exit.usage, "The frame is not valid JSON text."),
   invalid_frame: spec(400, false, Exit.usage, "The frame does not match its schema; the message names the field."),
