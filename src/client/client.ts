@@ -10,6 +10,9 @@
 //   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
 //   after SEND_RETRY_MS, or on the next connection, until its timeout, which then rejects with
 //   that `unavailable`;
+// - a link that goes silent without a close (half-open) is found by the client itself: after
+//   `pingIdleMs` without a frame or ping from the broker it pings, and after `pongTimeoutMs` more
+//   of silence it drops the socket and reconnects (liveness.ts);
 // - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes;
 // - whether a failed *first* connect is retried is the caller's explicit choice (`firstConnect`):
 //   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
@@ -22,6 +25,7 @@ import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import { backoffDelay } from "./backoff.ts";
+import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
 import { SendError } from "./send-error.ts";
 import { attestorOf, buildHello, type Credentials, type SessionAttestor, type Whereabouts } from "./credentials.ts";
 
@@ -47,6 +51,11 @@ export type ClientOptions = {
   onMessage?: (m: MessagePushFrame) => void;
   onEvent?: (e: EventFrame) => void;
   onState?: (s: ClientState, detail: { code?: number; reason?: string }) => void;
+  /** Silence from the broker after which the client pings it (default PING_IDLE_MS, 40 s). */
+  pingIdleMs?: number;
+  /** Silence after that ping after which the link counts as dead: the client closes it and
+   *  reconnects, or closes for good without `reconnect` (default PONG_TIMEOUT_MS, 10 s). */
+  pongTimeoutMs?: number;
   /** Extra random source for backoff (tests). */
   random?: () => number;
 };
@@ -60,6 +69,10 @@ type Pending = {
   /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
   unavailable?: MeshError;
 };
+
+/** Bun's client WebSocket, which the DOM typings this project also loads do not describe in
+ *  full: it can send a ping and drop the connection without a closing handshake. */
+type Socket = WebSocket & { ping(): void; terminate(): void };
 
 /** Wait before sending again a `send` the broker answered with `unavailable`. */
 const SEND_RETRY_MS = 1000;
@@ -75,17 +88,19 @@ export function wsUrl(base: string): string {
 export class BrokerClient {
   state: ClientState = "connecting";
   ack: HelloAckFrame | null = null;
-  private ws: WebSocket | null = null;
+  private ws: Socket | null = null;
   private nextId = 1;
   private readonly pending = new Map<string, Pending>();
   private readonly queued: Pending[] = [];
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private opened: { resolve: (a: HelloAckFrame) => void; reject: (e: MeshError) => void } | null = null;
-  /** The first connect()'s promise, returned to every later call until the client is open. */
+  /** The first connect()'s promise, returned to later calls that find the client not open. */
   private connecting: Promise<HelloAckFrame> | null = null;
   private ackBuffer: string[] = [];
   private attestTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The current socket's liveness watch. */
+  private watch: LivenessWatch | null = null;
 
   /** A session's attestations (null for a member connection). */
   private readonly attestor: SessionAttestor | null;
@@ -111,13 +126,43 @@ export class BrokerClient {
 
   private open(): void {
     if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
-    const ws = new WebSocket(wsUrl(this.opts.url));
+    const ws = new WebSocket(wsUrl(this.opts.url)) as Socket;
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
+    // From its creation: a connect or a hello that stalls on a dead link is given up too.
+    const watch = new LivenessWatch({
+      idleMs: this.opts.pingIdleMs ?? PING_IDLE_MS,
+      timeoutMs: this.opts.pongTimeoutMs ?? PONG_TIMEOUT_MS,
+      ping: () => ws.readyState === WebSocket.OPEN && ws.ping(),
+      dead: (silentMs) => this.linkDead(ws, silentMs),
+    });
+    this.watch = watch;
+    ws.onopen = () => {
+      watch.heard();
+      ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
+    };
     // Only the current socket speaks for this client; one given up on is deaf.
-    ws.onmessage = (ev) => this.ws === ws && this.onFrame(String(ev.data));
-    ws.onclose = (ev) => this.onClose(ws, ev.code, ev.reason);
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws) return;
+      watch.heard();
+      this.onFrame(String(ev.data));
+    };
+    // The broker's pings (every pingInterval), and the pongs to this client's own.
+    ws.addEventListener("ping", () => watch.heard());
+    ws.addEventListener("pong", () => watch.heard());
+    ws.onclose = (ev) => {
+      watch.stop();
+      this.onClose(ws, ev.code, ev.reason);
+    };
     ws.onerror = () => {};
+  }
+
+  /** The link went silent without a close: no close frame will come (the broker's 4100 is lost
+   *  with the link), so it counts as an abnormal close (1006), and the socket is dropped without
+   *  a closing handshake that would wait on the dead link. */
+  private linkDead(ws: Socket, silentMs: number): void {
+    if (this.ws !== ws) return;
+    this.onClose(ws, 1006, `nothing heard from the broker for ${silentMs} ms`);
+    ws.terminate();
   }
 
   private onFrame(text: string): void {
@@ -137,6 +182,7 @@ export class BrokerClient {
         this.ack = f;
         this.attempt = 0;
         this.setState("open", {});
+        if (this.state === "closed") return; // the onState callback called close()
         this.opened?.resolve(f);
         this.opened = null;
         for (const p of this.queued.splice(0)) this.transmit(p);
@@ -319,6 +365,7 @@ export class BrokerClient {
   private shutdown(code: number, reason: string, connectErr: MeshError, requestErr: MeshError): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.attestTimer) clearTimeout(this.attestTimer);
+    this.watch?.stop();
     this.flushAcks();
     const ws = this.ws;
     this.setState("closed", { code, reason });

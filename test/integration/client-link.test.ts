@@ -72,6 +72,28 @@ const sessionOf = (m: TestMember, owner: TestMember) =>
   new MeshSession({ meshId: m.meshId, publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, memberPubkey: m.keys.publicKey, memberSecretKey: m.keys.secretKey, ownerPubkey: owner.keys.publicKey }, []);
 
 describe("client over a failing link", () => {
+  test("a link that goes silent without a close is noticed by the client's own pings, and it reconnects", async () => {
+    // The broker pings rarely and presence grace is long: what is tested is the client finding
+    // out by itself, not the broker's 4100 (whose close frame could not arrive anyway).
+    await using b = await startBroker({ pingInterval: 60_000 });
+    const { owner } = await createTestMesh(b.url);
+    using proxy = linkProxy(b.port);
+    const w = stateWatch();
+    // The pong timeout leaves room for a loaded host's event loop; the test waits for it once.
+    const a = await connect(proxy.url, owner, {}, { pingIdleMs: 200, pongTimeoutMs: 1000, random: () => 0, onState: w.onState });
+    // Idle but alive: the client's pings are answered (pongs count as life), nothing changes.
+    const quiet = await w.until(() => true, 1500).then(() => "changed", () => "quiet");
+    expect({ quiet, seen: w.seen }).toEqual({ quiet: "quiet", seen: ["open"] });
+
+    proxy.freeze();
+    await w.until((s) => s === "reconnecting", 5000);
+    proxy.thaw();
+    await w.until((s) => s === "open", 5000);
+    expect(w.seen).toEqual(["open", "reconnecting:1006", "open"]);
+    expect((await a.client.request("list_peers", {})).peers.some((p) => p.memberId === owner.memberId && p.online)).toBe(true);
+    a.close();
+  }, 15_000);
+
   test("a send whose result was lost fails with its clientMessageId, and a retry with it is shown once", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);

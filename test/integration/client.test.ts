@@ -165,6 +165,18 @@ describe("client library", () => {
     expect({ state: client.state, states }).toEqual({ state: "closed", states: ["closed:1000"] });
   });
 
+  test("the broker's pings count as life: while they come, the client sends no pings of its own", async () => {
+    // Pings from the broker are WebSocket control frames, not messages: a client that heard only
+    // messages would probe (and with a lost pong, drop) a healthy idle link.
+    using broker = scriptedBroker({}, () => {}, { pingEveryMs: 100 });
+    const states: string[] = [];
+    const client = broker.client({ pingIdleMs: 400, pongTimeoutMs: 1000, onState: (s) => states.push(s) });
+    await client.connect();
+    await Bun.sleep(1500); // what is checked is that nothing happens for many idle windows
+    expect({ clientPings: broker.counts.clientPings, states }).toEqual({ clientPings: 0, states: ["open"] });
+    client.close();
+  });
+
   test("a system notice redelivered after a lost ack is dropped as a replay, like any message", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
@@ -209,15 +221,22 @@ describe("client library", () => {
 type ScriptedId = { meshId: string; memberId: string; keys: ReturnType<typeof generateSigningKeypair> };
 
 /** A stand-in broker for client behaviour a real one cannot be made to show (a newer protocol, a
- *  chosen error): it answers any hello with a valid hello_ack (plus `helloExtra` fields, which
- *  override), then hands every frame, the hello included, to `onFrame`. */
-function scriptedBroker(helloExtra: Record<string, unknown>, onFrame: (f: Record<string, unknown>, ws: { send(text: string): unknown }, id: ScriptedId) => void) {
+ *  chosen error, what the client sends on its own): it answers any hello with a valid hello_ack
+ *  (plus `helloExtra` fields, which override), then hands every frame, the hello included, to
+ *  `onFrame`; with `pingEveryMs` it pings every connection that often. */
+function scriptedBroker(helloExtra: Record<string, unknown>, onFrame: (f: Record<string, unknown>, ws: { send(text: string): unknown }, id: ScriptedId) => void, opts: { pingEveryMs?: number } = {}) {
   const id: ScriptedId = { meshId: "mesh_scripted1", memberId: "member_scripted1", keys: generateSigningKeypair() };
   const closed = Promise.withResolvers<number>();
+  const counts = { clientPings: 0 };
+  const pingers = new Set<ReturnType<typeof setInterval>>();
   const server = Bun.serve({
     port: 0,
     fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("upgrade", { status: 426 })),
     websocket: {
+      open(ws) {
+        if (opts.pingEveryMs) pingers.add(setInterval(() => ws.ping(), opts.pingEveryMs));
+      },
+      ping: () => void counts.clientPings++,
       message(ws, text) {
         const f = JSON.parse(String(text)) as Record<string, unknown>;
         if (f.type !== "hello") return onFrame(f, ws, id);
@@ -233,6 +252,8 @@ function scriptedBroker(helloExtra: Record<string, unknown>, onFrame: (f: Record
     id,
     /** The close code of the first connection that closed. */
     closed: closed.promise,
+    /** WebSocket pings received from clients. */
+    counts,
     client: (extra: Partial<ConstructorParameters<typeof BrokerClient>[0]> = {}) =>
       new BrokerClient({
         url: `http://127.0.0.1:${server.port}`,
@@ -240,6 +261,6 @@ function scriptedBroker(helloExtra: Record<string, unknown>, onFrame: (f: Record
         where: { sessionId: "s1", pid: process.pid, cwd: "/tmp/test", hostname: "test-host" },
         ...extra,
       }),
-    [Symbol.dispose]: () => server.stop(true),
+    [Symbol.dispose]: () => (pingers.forEach(clearInterval), server.stop(true)),
   };
 }

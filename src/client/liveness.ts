@@ -1,0 +1,70 @@
+// Client-side liveness: finds a link that died without a close (a NAT or proxy dropping an idle
+// flow, a laptop asleep, a change of network). The broker notices such a link and closes it with
+// 4100 (docs/protocol.md §2.8), but that close frame never reaches the client, which would stay
+// "open" and deaf for good. So the client watches what it hears, and asks when it hears nothing.
+
+/** Silence after which the client sends a WebSocket ping of its own. The broker pings every
+ *  pingInterval (30 s by default), so over a healthy idle link a default broker's ping always
+ *  comes first and the client never pings; a broker that pings less often gets probed. */
+export const PING_IDLE_MS = 40_000;
+
+/** After that ping, silence for this long means the link is dead: it is closed and the client
+ *  reconnects. Together with PING_IDLE_MS the client gives up on a dead link within 50 s of the
+ *  last frame it heard. The broker reaps the link 30–60 s after that frame and then keeps the
+ *  presence for its grace (30 s), so a client whose network is back re-attaches in time and its
+ *  peers see no leave and join. */
+export const PONG_TIMEOUT_MS = 10_000;
+
+export type LivenessOptions = {
+  idleMs: number;
+  timeoutMs: number;
+  /** Sends a ping (the WebSocket's; its pong, like any frame, is reported with heard()). */
+  ping: () => void;
+  /** The link is dead: nothing heard for `silentMs`. Called once; the watch is stopped. */
+  dead: (silentMs: number) => void;
+};
+
+/** Watches one socket from its creation: `heard()` on every sign of life (open, message, ping,
+ *  pong), `stop()` when the socket is done with. Its timer never keeps a process alive. */
+export class LivenessWatch {
+  // Wall-clock time, not monotonic: after a sleep the silence is long and the link is probed at
+  // once. A clock jump only causes a ping early or late; a missing answer is what closes.
+  private lastHeard = Date.now();
+  private probeSentAt: number | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly o: LivenessOptions) {
+    this.arm(o.idleMs);
+  }
+
+  heard(): void {
+    this.lastHeard = Date.now();
+    this.probeSentAt = null;
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.check(), Math.max(1, ms));
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  // One timer, re-armed for the next moment something can change (heard() only notes the time).
+  private check(): void {
+    const now = Date.now();
+    if (this.probeSentAt !== null) {
+      const waited = now - this.probeSentAt;
+      if (waited < this.o.timeoutMs) return this.arm(this.o.timeoutMs - waited);
+      this.timer = null;
+      return this.o.dead(now - this.lastHeard);
+    }
+    const silent = now - this.lastHeard;
+    if (silent < this.o.idleMs) return this.arm(this.o.idleMs - silent);
+    this.probeSentAt = now;
+    this.o.ping();
+    this.arm(this.o.timeoutMs);
+  }
+}
