@@ -2,6 +2,7 @@
 // stderr, colour and spinners only on a terminal. --json: exactly one JSON document on stdout
 // (the result, or {"error":{…}}), nothing decorative anywhere. Errors map once to exit codes.
 import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
+import { mayHaveBeenStored, SendError } from "../client/send-error.ts";
 import { LocalFileError } from "../client/local/files.ts";
 
 export class UsageError extends Error {
@@ -46,6 +47,10 @@ export function createOutput(opts: { json: boolean; interactive: boolean }): Out
 type Described = { code: string; message: string; exit: number; fix: string | null };
 
 function describe(err: unknown): Described {
+  if (mayHaveBeenStored(err)) {
+    const fix = `the broker may have stored it: to send it again without a duplicate, run the same command with --client-message-id ${err.clientMessageId}`;
+    return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix };
+  }
   if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: null };
   if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: "see `claudemesh <command> --help`" };
   if (err instanceof LocalFileError) return { code: "local_config", message: err.message, exit: Exit.refused, fix: err.fix };
@@ -55,7 +60,8 @@ function describe(err: unknown): Described {
 /** Prints an error the way the mode wants and returns the exit code. */
 export function reportError(err: unknown, json: boolean, debug = false): number {
   const d = describe(err);
-  if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message: d.message } }, null, 2) + "\n");
+  const retry = err instanceof SendError ? { clientMessageId: err.clientMessageId } : {};
+  if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message: d.message, ...retry } }, null, 2) + "\n");
   else {
     process.stderr.write(`claudemesh: ${d.message}\n`);
     if (d.fix) process.stderr.write(`  fix: ${d.fix}\n`);

@@ -8,6 +8,8 @@ import { serveArgs } from "./args.ts";
 const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
 const mesh = { mesh: { type: "string", description: "Mesh slug or id (needed when you are in several)." } } as const;
 const common = { ...json, ...mesh } satisfies ArgsDef;
+/** A send whose outcome was unknown is retried under the id it printed, never stored twice. */
+const retryId = { "client-message-id": { type: "string", description: "retry a failed send under the id it printed (no duplicate)" } } satisfies ArgsDef;
 const pos = (name: string, description: string, required = true) => ({ [name]: { type: "positional", description, required } }) as ArgsDef;
 
 const cmd = (name: string, description: string, args: ArgsDef, load: () => Promise<any>) => lazyCommand({ name, description }, args, load);
@@ -20,7 +22,7 @@ const topic = defineCommand({
     join: cmd("join", "Join a topic. Example: claudemesh topic join backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.join }))),
     leave: cmd("leave", "Leave a topic.", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
     history: cmd("history", "Show a topic's history, decrypted. Example: claudemesh topic history general --after 10", { ...pos("name", "topic"), after: { type: "string", description: "only offsets after this" }, limit: { type: "string", description: "most messages (default 50)" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
-    post: cmd("post", "Post to a topic. Example: claudemesh topic post general 'main is green'", { ...pos("name", "topic"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
+    post: cmd("post", "Post to a topic. Example: claudemesh topic post general 'main is green'", { ...pos("name", "topic"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low" }, ...retryId, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
   },
 });
 
@@ -78,7 +80,7 @@ const main = defineCommand({
     leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
     whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
     peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
-    send: cmd("send", "Send an end-to-end encrypted message. Example: claudemesh send bob 'what does /orders return?'", { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low (default next)" }, ...common }, () => import("./commands/send.ts")),
+    send: cmd("send", "Send an end-to-end encrypted message. Example: claudemesh send bob 'what does /orders return?'", { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low (default next)" }, ...retryId, ...common }, () => import("./commands/send.ts")),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", description: "keep streaming new messages" }, all: { type: "boolean", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
     status: cmd("status", "Set your status. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
     summary: cmd("summary", "Say what you are working on. Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),

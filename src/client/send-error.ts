@@ -14,3 +14,9 @@ export class SendError extends MeshError {
     super(err.code, err.message, err.cause === undefined ? undefined : { cause: err.cause });
   }
 }
+
+/** Whether a failed send may nonetheless have been stored (its answer was lost): the caller should
+ *  retry it with `err.clientMessageId`. */
+export function mayHaveBeenStored(err: unknown): err is SendError {
+  return err instanceof SendError && (err.code === "timeout" || err.code === "unavailable" || err.code === "internal");
+}

@@ -199,15 +199,21 @@ export class MeshLink {
     return { target: r.target, name: r.peer?.displayName ?? r.target };
   }
 
-  send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask" } = {}): Promise<Results["send"]> {
+  /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). */
+  send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
     return this.session.send(this.client, target, body, opts);
   }
 
   /** Sends a question and waits for the first message that replies to it, until the timeout or
    *  until `signal` aborts (the MCP call was cancelled): from then on a reply is an ordinary
    *  pending message. A reply returned must be settled with settleReply. */
-  async ask(target: string, question: string, timeoutMs: number, priority: Priority = "next", signal?: AbortSignal): Promise<{ sent: Results["send"]; reply: Pending | null }> {
-    const sent = await this.send(target, question, { kind: "ask", priority });
+  async ask(
+    target: string,
+    question: string,
+    opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
+  ): Promise<{ sent: Results["send"]; reply: Pending | null }> {
+    const { timeoutMs, signal } = opts;
+    const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
     if (signal?.aborted) return { sent, reply: null };
     const reply = await new Promise<Pending | null>((resolve) => {
       const done = (m: Pending | null) => {

@@ -2,6 +2,8 @@
 // bounded inputs, and errors returned as isError results with text that says what to do.
 import { z } from "zod";
 import { MeshError } from "../protocol/errors.ts";
+import { ID_RE } from "../crypto/fields.ts";
+import { mayHaveBeenStored } from "../client/send-error.ts";
 import type { Meshes } from "./meshes.ts";
 import { requireOpen, type MeshLink } from "./mesh-link.ts";
 import { frameMessage, frameWhole, sanitize } from "./framing.ts";
@@ -9,7 +11,12 @@ import { frameMessage, frameWhole, sanitize } from "./framing.ts";
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
 const text = (t: string): Content => ({ content: [{ type: "text", text: t }] });
 
-const errorText = (err: unknown): string => (err instanceof MeshError ? `${err.code}: ${err.message}` : `internal error: ${(err as Error)?.message ?? String(err)}`);
+const errorText = (err: unknown): string => {
+  if (mayHaveBeenStored(err)) {
+    return `${err.code}: ${err.message} No confirmation from the broker: it may have stored the message. To retry, call the same tool again with the same arguments and client_message_id "${err.clientMessageId}"; a call without it could deliver the message twice.`;
+  }
+  return err instanceof MeshError ? `${err.code}: ${err.message}` : `internal error: ${(err as Error)?.message ?? String(err)}`;
+};
 
 /** Tool errors become isError results; nothing is thrown to the client. */
 async function guarded(fn: () => Promise<Content>): Promise<Content> {
@@ -37,6 +44,8 @@ function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<
 const Priority = z.enum(["now", "next", "low"]);
 const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" when in several meshes');
 const Body = z.string().min(1).max(40_000);
+const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
+const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 
 export type ToolSpec = { name: string; description: string; inputSchema: Record<string, z.ZodTypeAny>; handler: (args: any, extra?: { signal?: AbortSignal }) => Promise<Content> };
 
@@ -45,13 +54,13 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_send",
       description: "Send an end-to-end encrypted message to a peer on the mesh, a #topic, an @group or everyone (*). Returns once the broker stored it.",
-      inputSchema: { to: Target, message: Body, priority: Priority.optional().describe("now interrupts busy peers; next (default) waits until they are idle; low likewise"), reply_to: z.string().max(64).optional().describe("message id this answers") },
+      inputSchema: { to: Target, message: Body, priority: Priority.optional().describe("now interrupts busy peers; next (default) waits until they are idle; low likewise"), reply_to: z.string().max(64).optional().describe("message id this answers"), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
           const { link, rest } = meshes.route(a.to);
           requireOpen(link);
           const { target, name } = await link.resolve(rest);
-          const r = await link.send(target, a.message, { ...(a.priority ? { priority: a.priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}) });
+          const r = await link.send(target, a.message, { ...(a.priority ? { priority: a.priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
           return text(`Sent to ${name} on ${link.slug} (message id ${r.messageId}${r.topicOffset ? `, #${r.topicOffset}` : ""}).${r.undeliverable.length ? ` ${r.undeliverable.length} recipient queue(s) were full.` : ""}`);
         }),
@@ -109,14 +118,14 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_ask",
       description: "Ask a peer a question and wait for its reply (or until the timeout). Use for questions you need answered to continue.",
-      inputSchema: { to: Target, question: Body, timeout_seconds: z.number().int().min(5).max(600).optional().describe("how long to wait (default 120)"), priority: Priority.optional() },
+      inputSchema: { to: Target, question: Body, timeout_seconds: z.number().int().min(5).max(600).optional().describe("how long to wait (default 120)"), priority: Priority.optional(), client_message_id: RetryId },
       handler: (a, extra) =>
         guarded(async () => {
           const { link, rest } = meshes.route(a.to);
           requireOpen(link);
           const { target, name } = await link.resolve(rest);
           // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
-          const { sent, reply } = await link.ask(target, a.question, (a.timeout_seconds ?? 120) * 1000, a.priority ?? "next", extra?.signal);
+          const { sent, reply } = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
           if (!reply) return text(`No reply from ${name} within ${a.timeout_seconds ?? 120} s (question id ${sent.messageId}). A later reply will arrive as a normal message.`);
           // The SDK drops the result of a cancelled call; nothing runs between this check and the
           // result being written, so the reply is acked only when the model gets it.
@@ -130,12 +139,12 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_reply",
       description: "Reply to a message you received, by its message id (answers a peer's mesh_ask).",
-      inputSchema: { message_id: z.string().min(1).max(64), message: Body, priority: Priority.optional() },
+      inputSchema: { message_id: z.string().min(1).max(64), message: Body, priority: Priority.optional(), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
           const { link, from } = meshes.replyTarget(a.message_id);
           requireOpen(link);
-          const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(a.priority ? { priority: a.priority } : {}) });
+          const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(a.priority ? { priority: a.priority } : {}), ...retryOpt(a.client_message_id) });
           meshes.answered(a.message_id);
           return text(`Replied to ${from.name} (message id ${r.messageId}).`);
         }),

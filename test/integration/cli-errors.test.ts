@@ -121,4 +121,31 @@ describe("cli errors", () => {
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
     expect(r.stderr).toContain('An argument that starts with "-" goes after "--": claudemesh invite revoke -- -dHniusIBvF6sl1BdY1Bwg.');
   }, 30_000);
+
+  test("a send the broker did not confirm prints its id, and --client-message-id retries it without a duplicate", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const writes = b.ctx.writes;
+    const send = writes.send.bind(writes);
+    writes.send = () => Promise.reject(new Error("the disk caught fire")); // answered `internal`
+    const failed = await cli(alice, ["send", "bob", "deploy is done", "--json"]);
+    const human = await cli(alice, ["send", "bob", "deploy is done"]);
+    writes.send = send;
+    expect({ code: failed.code, json: failed.json() }).toEqual({ code: 1, json: { error: { code: "internal", message: expect.any(String), clientMessageId: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/) } } });
+    expect(human.stderr).toContain("run the same command with --client-message-id ");
+    const id: string = failed.json().error.clientMessageId;
+    const retry = await cli(alice, ["send", "bob", "deploy is done", "--client-message-id", id, "--json"]);
+    const again = await cli(alice, ["send", "bob", "deploy is done", "--client-message-id", id, "--json"]);
+    expect([retry.code, retry.json().duplicate, again.code, again.json().duplicate]).toEqual([0, false, 0, true]);
+    expect(again.json().messageId).toBe(retry.json().messageId);
+    const inbox = await cli(bob, ["inbox", "--json"]);
+    expect(inbox.json().messages.map((m: { body: string }) => m.body)).toEqual(["deploy is done"]);
+    const bad = await cli(alice, ["send", "bob", "x", "--client-message-id", "no!"]);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("--client-message-id takes the id") });
+  }, 60_000);
 });

@@ -227,6 +227,30 @@ describe("claudemesh mcp", () => {
     expect(bad.isError).toBe(true);
     await a.close();
   }, 60_000);
+
+  test("a send without confirmation names its client_message_id; retrying with it never delivers twice", async () => {
+    await using b = await startBroker();
+    const { a, bb } = await twoSessions(b, 9);
+    const writes = b.ctx.writes;
+    const send = writes.send.bind(writes);
+    writes.send = () => Promise.reject(new Error("the disk caught fire")); // answered `internal`
+    const failed = await a.call("mesh_send", { to: "bob", message: "deploy is done" });
+    writes.send = send;
+    expect(failed.isError).toBe(true);
+    const id = /client_message_id "([A-Za-z0-9_-]+)"/.exec(failed.text)?.[1];
+    expect(id).toBeDefined();
+    const first = await a.call("mesh_send", { to: "bob", message: "deploy is done", client_message_id: id });
+    const again = await a.call("mesh_send", { to: "bob", message: "deploy is done", client_message_id: id });
+    expect([first.isError, again.isError]).toEqual([false, false]);
+    const messageId = (t: string) => /message id ([A-Za-z0-9_-]+)/.exec(t)?.[1];
+    expect(messageId(again.text)).toBe(messageId(first.text)!);
+    await bb.waitNotification((x) => x.content.includes("deploy is done"));
+    await Bun.sleep(200);
+    expect((await bb.call("mesh_inbox")).text.split("deploy is done").length - 1).toBe(1);
+    expect((await a.call("mesh_send", { to: "bob", message: "x", client_message_id: "bad id!" })).isError).toBe(true);
+    await a.close();
+    await bb.close();
+  }, 60_000);
 });
 
 const fixture = (event: string, sessionId: string) => readFileSync(join(import.meta.dir, "../fixtures/hooks", `${event}.json`), "utf8").replaceAll("SESSION", sessionId);

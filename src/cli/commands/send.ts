@@ -1,6 +1,7 @@
 // claudemesh send <to> <message>: resolve the target, encrypt end to end, send; the result arrives
 // only after the broker committed the message.
 import { MeshError } from "../../protocol/errors.ts";
+import { ID_RE } from "../../crypto/fields.ts";
 import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
@@ -18,17 +19,19 @@ function withGroupHint(err: unknown, target: string): unknown {
   return new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
 }
 
-export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; _?: string[] }): Promise<void> {
+export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
     const text = restText(args, 1, args.message);
     if (!text) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
+    const clientMessageId = args["client-message-id"];
+    if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const { target, peer } = await resolve(client, args.to);
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     const session = sessionFor(ctx, mesh);
-    const r = await session.send(client, target, text, priority ? { priority } : {}).catch((err: unknown) => {
+    const r = await session.send(client, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).catch((err: unknown) => {
       throw withGroupHint(err, target);
     });
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
