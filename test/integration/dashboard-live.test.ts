@@ -3,8 +3,8 @@
 // says the session ended instead of showing stale data; the /join page never turns its address
 // into a shell command unless it is an invite.
 import { describe, expect, test } from "bun:test";
-import type { Socket } from "bun";
 import { startBroker } from "../helpers/broker.ts";
+import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
 import { connect } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
@@ -15,40 +15,6 @@ const sel = (id: string) => `[data-testid="${id}"]`;
 function peerFrom(url: string, dir: string, name: string) {
   const e = loadConfig(dir).meshes[0]!;
   return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: name, role: e.role }, { cwd: `/home/${name}`, hostname: `${name}-laptop` });
-}
-
-/** A TCP pass-through to `port` whose connections can all be cut at once (a proxy's idle
- *  timeout, a network blip), while the broker behind it keeps running. */
-function tcpProxy(port: number) {
-  type Pair = { client: Socket<unknown>; upstream: Socket<unknown> | null; early: Uint8Array[] };
-  const pairs = new Set<Pair>();
-  const server = Bun.listen<{ pair: Pair }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      async open(client) {
-        const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [] };
-        client.data = { pair };
-        pairs.add(pair);
-        pair.upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void client.write(d), close: () => void client.end(), error: () => void client.end() } });
-        for (const d of pair.early) pair.upstream.write(d);
-      },
-      data(client, d) {
-        const { pair } = client.data;
-        if (pair.upstream) pair.upstream.write(d);
-        else pair.early.push(new Uint8Array(d));
-      },
-      close(client) {
-        client.data.pair.upstream?.end();
-        pairs.delete(client.data.pair);
-      },
-    },
-  });
-  return {
-    origin: `http://127.0.0.1:${server.port}`,
-    cutAll: () => [...pairs].forEach((p) => (p.client.end(), p.upstream?.end())),
-    [Symbol.dispose]: () => server.stop(true),
-  };
 }
 
 const rows = (page: import("playwright-core").Page) =>
@@ -65,13 +31,13 @@ describe("dashboard live view", () => {
       [carolDir, "carol"],
     ]);
     const bob = await peerFrom(b.url, bobDir, "bob");
-    using proxy = tcpProxy(Number(new URL(b.url).port));
+    using proxy = linkProxy(b.port);
     const link = new URL(ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json().url);
-    await using br = await launchBrowser(proxy.origin);
-    await br.page.goto(proxy.origin + link.pathname + link.hash);
+    await using br = await launchBrowser(proxy.url);
+    await br.page.goto(proxy.url + link.pathname + link.hash);
     await br.page.locator(`${sel("peer-row")}[data-name="bob"]`).waitFor();
     await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
-    proxy.cutAll();
+    proxy.cut();
     await br.page.locator(sel("live"), { hasText: "offline" }).waitFor();
     const carol = await peerFrom(b.url, carolDir, "carol"); // both during the gap: no event reaches the page
     await bob.client.request("set_status", { status: "working" });

@@ -2,40 +2,14 @@
 // that forgot the flow) is reaped by the broker's pings and its peers see it leave; and the pings
 // are spread over the interval instead of all sockets at once.
 import { expect, test } from "bun:test";
-import type { Socket } from "bun";
 import { startBroker } from "../helpers/broker.ts";
+import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
 import { PING_SLICES, livenessRound } from "../../src/broker/timers.ts";
 
-/** A TCP pass-through to `port` that can go silent: while frozen, bytes in both directions are
- *  dropped and the connections stay open, as on a dead link. */
-function freezableProxy(port: number) {
-  let frozen = false;
-  const server = Bun.listen<{ upstream: Promise<Socket<unknown>> }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(client) {
-        client.data = {
-          upstream: Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (frozen || client.write(d)), close: () => void client.end() } }),
-        };
-      },
-      async data(client, d) {
-        const copy = new Uint8Array(d);
-        const up = await client.data.upstream;
-        if (!frozen) up.write(copy);
-      },
-      async close(client) {
-        (await client.data.upstream).end();
-      },
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}`, freeze: () => (frozen = true), [Symbol.dispose]: () => server.stop(true) };
-}
-
 test("a peer whose link goes silent is closed by the broker's pings and its peers see it leave", async () => {
   await using b = await startBroker({ pingInterval: 400, presenceGrace: 100 });
-  using proxy = freezableProxy(b.port);
+  using proxy = linkProxy(b.port);
   const { owner } = await createTestMesh(b.url);
   const bob = await addMember(b.url, owner, "bob");
   const watcher = await connect(b.url, owner);
