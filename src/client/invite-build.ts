@@ -2,7 +2,7 @@
 // from a fresh link secret, seal the mesh keys for whoever holds the link, and encode the link.
 // The result's `frame` is what the broker gets (invite_create, or POST /v1/dashboard/invites):
 // public halves and sealed bytes only. Used by `claudemesh invite` and by the dashboard page.
-import { inviteCanonical } from "../protocol/canonical.ts";
+import { inviteCanonical, inviteKeyCanonical } from "../protocol/canonical.ts";
 import { signDetached } from "../crypto/sign.ts";
 import { encodeInviteSecret, inviteSigningKeypair, newInviteSecret, sealKeysBlob } from "../crypto/invite-secret.ts";
 import { encodeInvite } from "./invite-link.ts";
@@ -32,7 +32,7 @@ export type Inviter = {
 };
 
 export type BuiltInvite = {
-  frame: { inviteId: string; expiresAt: number; role: "member" | "admin"; maxUses: number; invitePubkey: string; signature: string; keysBlob: string };
+  frame: { inviteId: string; expiresAt: number; role: "member" | "admin"; maxUses: number; invitePubkey: string; signature: string; keySignature: string; keysBlob: string };
   link: string;
   https: string;
 };
@@ -57,5 +57,8 @@ export function buildInvite(inviter: Inviter, spec: InviteSpec): BuiltInvite {
     s: encodeInviteSecret(secret),
     ...(inviter.ownerPubkey ? { owner: inviter.ownerPubkey } : {}),
   });
-  return { frame: { ...spec, invitePubkey: inviteSigningKeypair(secret).publicKey, signature, keysBlob }, link: links.link, https: links.https };
+  const invitePubkey = inviteSigningKeypair(secret).publicKey;
+  // Binds the invite key to this invite, so that the owner can check a claim made with it (§11.5).
+  const keySignature = signDetached(inviteKeyCanonical(inviter.meshId, spec.inviteId, invitePubkey), inviter.secretKey);
+  return { frame: { ...spec, invitePubkey, signature, keySignature, keysBlob }, link: links.link, https: links.https };
 }

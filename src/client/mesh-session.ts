@@ -12,6 +12,7 @@ import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { Results } from "../protocol/results.ts";
+import { vouchedMembers } from "./admission.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import { MAX_FRAME_BYTES } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
@@ -199,7 +200,8 @@ export class MeshSession {
     const keys = (parsed as { keys?: unknown })?.keys;
     if (!Array.isArray(keys) || !keys.every((k) => Number.isInteger(k?.epoch) && k.epoch >= 0 && typeof k?.key === "string" && fromBase64Safe(k.key)?.length === 32)) return null;
     const merged = new Map(this.keys.map((k) => [k.epoch, k]));
-    for (const k of keys as MeshKey[]) merged.set(k.epoch, { epoch: k.epoch, key: k.key });
+    // An epoch's key never changes: a different key for one already held is ignored.
+    for (const k of keys as MeshKey[]) if (!merged.has(k.epoch)) merged.set(k.epoch, { epoch: k.epoch, key: k.key });
     this.keys = [...merged.values()].sort((a, b) => a.epoch - b.epoch);
     this.onKeys(this.keys);
     return "keys";
@@ -214,12 +216,14 @@ export function requestKeys(session: MeshSession, client: BrokerClient): Promise
   return session.send(client, session.id.ownerPubkey, KEY_REQUEST, { kind: "system", priority: "now" });
 }
 
-/** The owner's answer to a key request: sends every epoch's key, but only to an active member. */
+/** The owner's answer to a key request: sends every epoch's key, but only to an active member
+ *  whose enrolment the owner can check itself (admission.ts): the request and the member list
+ *  both come through the broker, which must not be able to ask for the keys on a key of its own. */
 export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"]): Promise<boolean> {
   if (session.id.publicKey !== session.id.ownerPubkey && session.id.memberPubkey !== session.id.ownerPubkey) return false;
   const { members } = await client.request("member_list", {});
-  const requester = members.find((m) => m.pubkey === from.memberPubkey && m.revokedAt === null);
-  if (!requester) return false;
+  const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members).vouched.get(from.memberPubkey);
+  if (!requester || requester.pubkey === session.id.ownerPubkey) return false;
   await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });
   return true;
 }

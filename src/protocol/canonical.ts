@@ -23,6 +23,13 @@ export function inviteCanonical(meshId: string, inviteId: string, expiresAt: num
   return `v=2|${meshId}|${inviteId}|${expiresAt}|${role}|${issuerPubkey}`;
 }
 
+/** The issuer's binding of an invite's key to the invite (§3.4b): with it, a member's claim
+ *  signature (§3.5, by this key) proves to the mesh owner, not only to the broker, that whoever
+ *  enrolled held a link the issuer made. */
+export function inviteKeyCanonical(meshId: string, inviteId: string, invitePubkey: string): string {
+  return `claudemesh-invite-key|${meshId}|${inviteId}|${invitePubkey}`;
+}
+
 /** Invite claim, signed twice: by the invite key (proves the joiner holds the link) and by the
  *  joiner's new member key (proves possession of the key being enrolled). timestamp: ms. */
 export function inviteClaimCanonical(inviteId: string, joinerPubkey: string, timestamp: number): string {

@@ -95,6 +95,8 @@ export const ClientFrames = {
     maxUses: Type.Integer({ minimum: 1, maximum: 10_000 }),
     invitePubkey: F.Hex32,
     signature: F.Hex64,
+    /** The issuer's signature over §3.4b, binding invitePubkey (optional for older clients). */
+    keySignature: Type.Optional(F.Hex64),
     keysBlob: Type.Optional(F.KeysBlob),
   }),
   invite_list: request("invite_list", {}),

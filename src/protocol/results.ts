@@ -34,6 +34,24 @@ export type MemberInfo = {
   banned: boolean;
 };
 
+/** A member as `member_list` gives it: with its admission evidence (null for the owner, and for
+ *  members enrolled before the broker kept it). */
+export type ListedMember = MemberInfo & { admission: AdmissionInfo | null };
+
+/** The evidence of a member's enrolment (§11.5): signed by the issuer and by the invite key, so
+ *  that the mesh owner's client can check it without trusting the broker. */
+export type AdmissionInfo = {
+  inviteId: string;
+  role: "admin" | "member";
+  expiresAt: number;
+  issuerPubkey: string;
+  inviteSignature: string;
+  invitePubkey: string;
+  keySignature: string | null;
+  claimedAt: number;
+  claimSignature: string;
+};
+
 export type TopicInfo = { name: string; description: string; createdAt: number; members: number; lastOffset: number; joined: boolean };
 export type TopicMemberInfo = { memberId: string; displayName: string; pubkey: string; role: "lead" | "member" };
 export type InviteInfo = {
@@ -72,7 +90,7 @@ export type Results = {
   group_leave: { group: string };
   grant_set: { peer: string; caps: Cap[] | null };
   grant_list: { grants: GrantInfo[]; defaults: Cap[] };
-  member_list: { members: MemberInfo[] };
+  member_list: { members: ListedMember[] };
   member_revoke: { memberId: string; banned: boolean; disconnected: number };
   leave: { left: true };
   invite_create: { invite: InviteInfo };

@@ -2,12 +2,14 @@
 // and list it here; a test checks that both agree.
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_lean_queue.sql" with { type: "text" };
+import m0003 from "../../migrations/0003_admission_evidence.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_init.sql", sql: m0001 },
   { version: 2, name: "0002_lean_queue.sql", sql: m0002 },
+  { version: 3, name: "0003_admission_evidence.sql", sql: m0003 },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -48,9 +48,27 @@ export type Invite = {
   issuerPubkey: string;
   invitePubkey: string;
   signature: string;
+  /** The issuer's signature binding invitePubkey to this invite (§3.4b); null before schema v3. */
+  keySignature: string | null;
   keysBlob: string | null;
   createdAt: number;
   revokedAt: number | null;
+};
+
+/** What a member's enrolment is made of, signed by others than the broker (§11.5): the issuer's
+ *  invite, the issuer's binding of the invite key, and the claim signed with that invite key. */
+export type Admission = {
+  inviteId: string;
+  role: "admin" | "member";
+  /** seconds since the epoch */
+  expiresAt: number;
+  issuerPubkey: string;
+  inviteSignature: string;
+  invitePubkey: string;
+  keySignature: string | null;
+  /** ms since the epoch, as signed in the claim */
+  claimedAt: number;
+  claimSignature: string;
 };
 
 export type Topic = { id: number; meshId: string; name: string; description: string; createdBy: string | null; createdAt: number; lastOffset: number };
@@ -169,7 +187,11 @@ export interface Store {
   revokeInvite(meshId: string, inviteId: string, actor: string): Promise<Invite>;
   /** Atomically consumes one use (maxUses holds under concurrency), enrolls the member, joins
    *  #general and appends the audit entry. Throws MeshError invite_* or conflict. */
-  claimInvite(input: { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string } }): Promise<{ member: Member; invite: Invite; keysBlob: string | null }>;
+  /** `claim` is the claim as the joiner signed it with the invite key, kept as evidence. */
+  claimInvite(input: { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string }; claim: { timestamp: number; inviteSignature: string } }): Promise<{ member: Member; invite: Invite; keysBlob: string | null }>;
+  /** The stored evidence of each member's enrolment, by member id (members enrolled through an
+   *  invite since schema v3; not the owner). */
+  listAdmissions(meshId: string): Promise<Map<string, Admission>>;
 
   createTopic(meshId: string, name: string, description: string, creator: string): Promise<Topic>;
   getTopic(meshId: string, name: string): Promise<Topic | null>;

@@ -1,7 +1,7 @@
 // Mesh fixtures that go through the real flows: a signed POST /v1/meshes, invites created over
 // the WebSocket with a real signature, and claims over HTTP.
 import { randomBytes } from "node:crypto";
-import { inviteCanonical } from "../../src/protocol/canonical.ts";
+import { inviteCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
 import type { MessagePushFrame, EventFrame, HelloAckFrame } from "../../src/protocol/server-frames.ts";
 import { generateSigningKeypair, signDetached, signingKeypairFromSeed, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -31,7 +31,8 @@ export async function createInvite(url: string, admin: TestMember, spec: InviteS
   const signature = signDetached(inviteCanonical(admin.meshId, inviteId, expiresAt, role, admin.keys.publicKey), admin.keys.secretKey);
   const peer = await connect(url, admin, { receive: "pull" });
   try {
-    await peer.client.request("invite_create", { inviteId, expiresAt, role, maxUses: spec.maxUses ?? 1, invitePubkey: inviteKeys.publicKey, signature, ...(spec.keysBlob ? { keysBlob: spec.keysBlob } : {}) });
+    const keySignature = signDetached(inviteKeyCanonical(admin.meshId, inviteId, inviteKeys.publicKey), admin.keys.secretKey);
+    await peer.client.request("invite_create", { inviteId, expiresAt, role, maxUses: spec.maxUses ?? 1, invitePubkey: inviteKeys.publicKey, signature, keySignature, ...(spec.keysBlob ? { keysBlob: spec.keysBlob } : {}) });
   } finally {
     peer.close();
   }

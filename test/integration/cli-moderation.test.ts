@@ -2,11 +2,13 @@
 // an epoch the removed member never receives, so even the ciphertext taken straight from the
 // broker's database does not open with their saved keys, while a remaining member reads it.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
-import { MeshSession } from "../../src/client/mesh-session.ts";
+import { MeshSession, keysBody, makeMeshKey, requestKeys } from "../../src/client/mesh-session.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { connect } from "../helpers/mesh.ts";
 import type { LocalConfig, MeshEntry } from "../../src/client/local/config-file.ts";
 import { toPush } from "../../src/broker/delivery.ts";
 import { MESSAGE_SELECT, messageFromRow, type MessageRow } from "../../src/store/sqlite/rows.ts";
@@ -104,5 +106,83 @@ describe("cli moderation", () => {
     const inbox = await cli(bob, ["inbox", "--json"]);
     expect({ code: inbox.code, bodies: inbox.json().messages.map((m: any) => m.body), waiting: inbox.json().waitingForKeys }).toEqual({ code: 0, bodies: ["sealed with epoch 2"], waiting: 0 });
     expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1, 2]);
+  }, 60_000);
+
+  test("a member the broker lists without evidence gets no key: not at rekey, not by asking for it", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    const mesh = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    // What a modified broker can do: add a key of its own to the member list.
+    const fake = generateSigningKeypair();
+    const fakeMember = { meshId: mesh.meshId, memberId: "mbr_injected01", keys: fake, displayName: "carol", role: "member" };
+    (b.ctx.store as SqliteStore).db.run("INSERT INTO members (id, mesh_id, pubkey, display_name, role, joined_at) VALUES (?, ?, ?, 'carol', 'member', ?)", [fakeMember.memberId, mesh.meshId, fake.publicKey, Date.now()]);
+    b.ctx.roster.invalidate(mesh.meshId);
+    const spy = await connect(b.url, fakeMember);
+
+    const rekey = await cli(alice, ["rekey", "--json"]);
+    expect({ code: rekey.code, json: rekey.json() }).toEqual({ code: 0, json: { epoch: 1, sentTo: 1, skipped: ["carol"] } });
+    const human = await cli(alice, ["rekey"]);
+    expect(human.stdout).toContain("Not sent to 1 member(s) whose enrolment this machine cannot check (carol)");
+
+    // It asks the owner for the keys, as a member that joined before a rotation would.
+    const session = new MeshSession({ meshId: mesh.meshId, publicKey: fake.publicKey, secretKey: fake.secretKey, memberPubkey: fake.publicKey, memberSecretKey: fake.secretKey, ownerPubkey: meshOf(alice).ownerPubkey }, []);
+    await requestKeys(session, spy.client);
+    const inbox = await cli(alice, ["inbox", "--json"]);
+    expect(inbox.code).toBe(0);
+    expect(inbox.stderr).not.toContain("sent the mesh keys");
+    await Bun.sleep(200);
+    expect(spy.messages.filter((m) => m.from.memberPubkey === meshOf(alice).ownerPubkey)).toEqual([]);
+
+    // bob, enrolled through alice's invite, got every key.
+    ok(await cli(bob, ["inbox"]));
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1, 2]);
+    spy.close();
+  }, 60_000);
+
+  test("an owner whose config is behind the broker (restored from an older backup) rotates above the broker's epoch", async () => {
+    await using b = await startBroker();
+    await using ids = identities(3);
+    const [alice, bob, carol] = ids.dirs as [string, string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+      [carol, "carol"],
+    ]);
+    const before = readFileSync(join(alice, "config.json"), "utf8"); // the backup: epoch 0 only
+    ok(await cli(alice, ["rekey"]));
+    ok(await cli(bob, ["inbox"]));
+    const epoch1 = meshOf(bob).meshKeys.find((k) => k.epoch === 1)!.key;
+    writeFileSync(join(alice, "config.json"), before, { mode: 0o600 });
+    const kick = await cli(alice, ["kick", "carol", "--json"]);
+    expect({ code: kick.code, epoch: kick.json().keyEpoch }).toEqual({ code: 0, epoch: 2 });
+    ok(await cli(bob, ["inbox"]));
+    // bob keeps his epoch-1 key (the owner's new message names 0 and 2 only) and now has epoch 2.
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1, 2]);
+    expect(meshOf(bob).meshKeys.find((k) => k.epoch === 1)!.key).toBe(epoch1);
+    ok(await cli(alice, ["send", "*", "after the kick"]));
+    const inbox = await cli(bob, ["inbox", "--json"]);
+    expect(inbox.json().messages.map((m: { body: string }) => m.body)).toEqual(["after the kick"]);
+  }, 60_000);
+
+  test("a keys message that gives another key for an epoch already held is ignored", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    const mesh = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const held = meshOf(bob).meshKeys;
+    const a = meshOf(alice);
+    const peer = await connect(b.url, { meshId: a.meshId, memberId: a.memberId, keys: { publicKey: a.publicKey, secretKey: a.secretKey }, displayName: "alice", role: "owner" });
+    const forged = [{ epoch: 0, key: makeMeshKey(0).key }, makeMeshKey(1)];
+    await sessionOf(alice).send(peer.client, mesh.members.bob!.pubkey, keysBody(forged), { kind: "keys", priority: "now" });
+    ok(await cli(bob, ["inbox"]));
+    expect(meshOf(bob).meshKeys).toEqual([...held, forged[1]!]);
+    peer.close();
   }, 60_000);
 });

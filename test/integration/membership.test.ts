@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
-import { helloCanonical } from "../../src/protocol/canonical.ts";
+import { helloCanonical, inviteCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
+import { vouchedMembers } from "../../src/client/admission.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { signDetached } from "../../src/crypto/sign.ts";
 import { rawSocket } from "../helpers/raw.ts";
@@ -53,6 +54,36 @@ describe("invites", () => {
     expect((await joinWithInvite(b.url, inv, "two")).keysBlob).not.toBeNull();
     const row = (b.ctx.store as SqliteStore).db.query("SELECT keys_blob FROM invites WHERE id = ?").get(inv.inviteId) as { keys_blob: string | null };
     expect(row.keys_blob).toBeNull();
+  });
+
+  test("member_list carries each enrolment's evidence, which the owner's client checks; a wrong invite key signature is refused", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const admin = await joinWithInvite(b.url, await createInvite(b.url, owner, { role: "admin" }), "ada");
+    const bob = await joinWithInvite(b.url, await createInvite(b.url, admin), "bob");
+    const o = await connect(b.url, owner);
+    const { members } = await o.client.request("member_list", {});
+    expect(members.map((m) => [m.displayName, m.admission === null])).toEqual([["owner", true], ["ada", false], ["bob", false]]);
+    expect(members[2]!.admission).toMatchObject({ issuerPubkey: admin.keys.publicKey, role: "member" });
+    const { vouched, unverified } = vouchedMembers(owner.meshId, owner.keys.publicKey, members);
+    expect({ vouched: [...vouched.keys()], unverified }).toEqual({ vouched: [owner.keys.publicKey, admin.keys.publicKey, bob.keys.publicKey], unverified: [] });
+    // An invite key signature by another key than the issuer's member key.
+    const other = generateSigningKeypair();
+    const inviteId = randomId();
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const invitePubkey = generateSigningKeypair().publicKey;
+    const frame = {
+      inviteId,
+      expiresAt,
+      role: "member" as const,
+      maxUses: 1,
+      invitePubkey,
+      signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
+      keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey), other.secretKey),
+    };
+    await expect(o.client.request("invite_create", frame)).rejects.toMatchObject({ code: "bad_invite" });
+    expect((await o.client.request("invite_list", {})).invites.some((i) => i.inviteId === inviteId)).toBe(false);
+    o.close();
   });
 
   test("only owners and admins manage invites and members", async () => {

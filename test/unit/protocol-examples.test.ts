@@ -10,7 +10,7 @@ import { ClientFrames } from "../../src/protocol/frames.ts";
 import { EventName, ServerFrames } from "../../src/protocol/server-frames.ts";
 import { ERRORS, isErrorCode } from "../../src/protocol/errors.ts";
 import * as Bodies from "../../src/protocol/http-bodies.ts";
-import type { AuditEntry, GrantInfo, InviteInfo, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
+import type { AuditEntry, GrantInfo, InviteInfo, ListedMember, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
@@ -60,6 +60,7 @@ const ResultKeysComplete: [MissingResultKeys] extends [never] ? true : false = t
 const RECORD_KEYS = {
   PeerInfo: ["pubkey", "kind", "memberId", "memberPubkey", "displayName", "online", "status", "summary", "cwd", "hostname", "connectedAt", "lastSeenAt", "groups"],
   MemberInfo: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned"],
+  ListedMember: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned", "admission"],
   TopicInfo: ["name", "description", "createdAt", "members", "lastOffset", "joined"],
   TopicMemberInfo: ["memberId", "displayName", "pubkey", "role"],
   InviteInfo: ["inviteId", "role", "maxUses", "usedCount", "expiresAt", "createdAt", "createdBy", "revokedAt"],
@@ -68,13 +69,14 @@ const RECORD_KEYS = {
 } as const satisfies {
   PeerInfo: readonly (keyof PeerInfo)[];
   MemberInfo: readonly (keyof MemberInfo)[];
+  ListedMember: readonly (keyof ListedMember)[];
   TopicInfo: readonly (keyof TopicInfo)[];
   TopicMemberInfo: readonly (keyof TopicMemberInfo)[];
   InviteInfo: readonly (keyof InviteInfo)[];
   GrantInfo: readonly (keyof GrantInfo)[];
   AuditEntry: readonly (keyof AuditEntry)[];
 };
-type RecordTypes = { PeerInfo: PeerInfo; MemberInfo: MemberInfo; TopicInfo: TopicInfo; TopicMemberInfo: TopicMemberInfo; InviteInfo: InviteInfo; GrantInfo: GrantInfo; AuditEntry: AuditEntry };
+type RecordTypes = { PeerInfo: PeerInfo; MemberInfo: MemberInfo; ListedMember: ListedMember; TopicInfo: TopicInfo; TopicMemberInfo: TopicMemberInfo; InviteInfo: InviteInfo; GrantInfo: GrantInfo; AuditEntry: AuditEntry };
 type MissingRecordKeys = { [R in keyof RecordTypes]: Exclude<keyof RecordTypes[R], (typeof RECORD_KEYS)[R][number]> }[keyof RecordTypes];
 const RecordKeysComplete: [MissingRecordKeys] extends [never] ? true : false = true;
 
@@ -83,7 +85,7 @@ const NESTED: [keyof Results, string, keyof RecordTypes | "message", boolean][] 
   ["fetch", "messages", "message", true],
   ["topic_history", "messages", "message", true],
   ["list_peers", "peers", "PeerInfo", true],
-  ["member_list", "members", "MemberInfo", true],
+  ["member_list", "members", "ListedMember", true],
   ["topic_create", "topic", "TopicInfo", false],
   ["topic_list", "topics", "TopicInfo", true],
   ["topic_members", "members", "TopicMemberInfo", true],

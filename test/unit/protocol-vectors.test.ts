@@ -12,6 +12,7 @@ import {
   dashboardLoginCanonical,
   helloCanonical,
   inviteCanonical,
+  inviteKeyCanonical,
   inviteClaimCanonical,
   requestCanonical,
   sessionHelloCanonical,
@@ -50,6 +51,7 @@ const EXPECTED = [
   "session-attestation",
   "session-hello",
   "invite-v2",
+  "invite-key",
   "invite-claim",
   "signed-request",
   "dashboard-login",
@@ -114,6 +116,13 @@ describe("canonical strings and signatures", () => {
       signature: sign(canonical, v.sessionSeedHex),
     });
     expect(verifyDetached(v.signature, canonical, v.sessionPubkey)).toBe(true);
+  });
+
+  test("invite key (§3.4b): the issuer binds the invite key of the claim vector", () => {
+    const v = vec("invite-key");
+    const canonical = inviteKeyCanonical(v.meshId, v.inviteId, v.invitePubkey);
+    expect(v).toEqual({ issuerSeedHex: v.issuerSeedHex, meshId: v.meshId, inviteId: v.inviteId, invitePubkey: keysFrom(vec("invite-claim").inviteSeedHex).publicKey, canonical, signature: sign(canonical, v.issuerSeedHex) });
+    expect(verifyDetached(v.signature, canonical, vec("invite-v2").issuerPubkey)).toBe(true);
   });
 
   test("invite v2 (expiresAt in seconds)", () => {

@@ -45,6 +45,9 @@ export async function seedMesh(store: SqliteStore, slug = "team"): Promise<{ mes
   });
 }
 
+/** A claim's evidence as the store keeps it (the store does not check signatures). */
+export const fakeClaim = () => ({ timestamp: Date.now(), inviteSignature: randomBytes(64).toString("hex") });
+
 /** Issues an invite as `issuer`; defaults: member role, 1 use, valid for an hour. */
 export async function invite(store: SqliteStore, issuer: Member, over: { maxUses?: number; expiresAt?: number; keysBlob?: string | null } = {}) {
   return store.createInvite(
@@ -58,6 +61,7 @@ export async function invite(store: SqliteStore, issuer: Member, over: { maxUses
       issuerPubkey: issuer.pubkey,
       invitePubkey: pubkey(),
       signature: randomBytes(64).toString("hex"),
+      keySignature: randomBytes(64).toString("hex"),
       keysBlob: over.keysBlob === undefined ? "c2VhbGVk" : over.keysBlob,
       createdAt: Date.now(),
     },
@@ -67,7 +71,7 @@ export async function invite(store: SqliteStore, issuer: Member, over: { maxUses
 
 export async function addMember(store: SqliteStore, issuer: Member, displayName = "peer"): Promise<Member> {
   const inv = await invite(store, issuer);
-  const { member } = await store.claimInvite({ inviteId: inv.id, nowMs: Date.now(), member: { id: randomId(), pubkey: pubkey(), displayName } });
+  const { member } = await store.claimInvite({ inviteId: inv.id, nowMs: Date.now(), member: { id: randomId(), pubkey: pubkey(), displayName }, claim: fakeClaim() });
   return member;
 }
 

@@ -5,7 +5,7 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { count, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { count, fakeClaim, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -15,7 +15,7 @@ const outcome = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (e i
 const tally = (codes: string[]) => Object.fromEntries([...new Set(codes)].map((c) => [c, codes.filter((x) => x === c).length]));
 
 async function race(stores: SqliteStore[], inviteId: string, n: number) {
-  const claims = Array.from({ length: n }, (_, i) => outcome(stores[i % stores.length]!.claimInvite({ inviteId, nowMs: Date.now(), member: claimant() })));
+  const claims = Array.from({ length: n }, (_, i) => outcome(stores[i % stores.length]!.claimInvite({ inviteId, nowMs: Date.now(), member: claimant(), claim: fakeClaim() })));
   return tally(await Promise.all(claims));
 }
 
@@ -46,7 +46,7 @@ describe("claimInvite", () => {
     const store = await tmp.open();
     const { mesh, owner } = await seedMesh(store);
     const inv = await invite(store, owner, { maxUses: 2, keysBlob: "a2V5cw==" });
-    const first = await store.claimInvite({ inviteId: inv.id, nowMs: 1234, member: claimant() });
+    const first = await store.claimInvite({ inviteId: inv.id, nowMs: 1234, member: claimant(), claim: fakeClaim() });
     expect(first.member).toMatchObject({ role: "member", joinedAt: 1234, meshId: mesh.id });
     expect(first.keysBlob).toBe("a2V5cw==");
     expect(first.invite).toMatchObject({ usedCount: 1, keysBlob: "a2V5cw==" });
@@ -57,7 +57,7 @@ describe("claimInvite", () => {
       { eventType: "invite_claimed", actor: first.member.id, payload: { inviteId: inv.id, memberId: first.member.id, usedCount: 1 } },
     ]);
     // The last use still gets the keys, and they are gone from the database afterwards.
-    const last = await store.claimInvite({ inviteId: inv.id, nowMs: Date.now(), member: claimant() });
+    const last = await store.claimInvite({ inviteId: inv.id, nowMs: Date.now(), member: claimant(), claim: fakeClaim() });
     expect(last.keysBlob).toBe("a2V5cw==");
     expect(last.invite).toMatchObject({ usedCount: 2, keysBlob: null });
     expect((await store.getInvite(inv.id))!.keysBlob).toBeNull();
@@ -66,7 +66,7 @@ describe("claimInvite", () => {
   test("refusals: not found, revoked, expired, exhausted, already a member", async () => {
     const store = await tmp.open();
     const { mesh, owner } = await seedMesh(store);
-    const claim = (inviteId: string, member = claimant(), nowMs = Date.now()) => outcome(store.claimInvite({ inviteId, nowMs, member }));
+    const claim = (inviteId: string, member = claimant(), nowMs = Date.now()) => outcome(store.claimInvite({ inviteId, nowMs, member, claim: fakeClaim() }));
     expect(await claim("no-such-invite")).toBe("invite_not_found");
 
     const revoked = await invite(store, owner);

@@ -24,7 +24,7 @@ const out = [];
 for (let i = 0; i < Number(env.ROUNDS); i++) {
   const id = crypto.randomUUID().replaceAll("-", "");
   const member = { id, pubkey: id + id, displayName: "w" };
-  out.push(await store.claimInvite({ inviteId: env.TARGET, nowMs: Date.now(), member }).then(() => "ok", (e) => e.code ?? String(e)));
+  out.push(await store.claimInvite({ inviteId: env.TARGET, nowMs: Date.now(), member, claim: { timestamp: Date.now(), inviteSignature: "00".repeat(64) } }).then(() => "ok", (e) => e.code ?? String(e)));
 }
 store.close();
 console.log(JSON.stringify(out));

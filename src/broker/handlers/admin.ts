@@ -2,7 +2,7 @@
 import { MeshError } from "../../protocol/errors.ts";
 import type { ClientFrameOf } from "../../protocol/frames.ts";
 import type { InviteInfo, MemberInfo, Results } from "../../protocol/results.ts";
-import { inviteCanonical } from "../../protocol/canonical.ts";
+import { inviteCanonical, inviteKeyCanonical } from "../../protocol/canonical.ts";
 import { verifyChain } from "../../protocol/audit-chain.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { verifyDetached } from "../../crypto/sign.ts";
@@ -46,7 +46,9 @@ export const inviteInfo = (i: Invite): InviteInfo => ({
 });
 
 export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<Results["member_list"]> {
-  return { members: (await ctx.store.listMembers(conn.identity!.meshId)).map(memberInfo) };
+  const meshId = conn.identity!.meshId;
+  const [members, admissions] = await Promise.all([ctx.store.listMembers(meshId), ctx.store.listAdmissions(meshId)]);
+  return { members: members.map((m) => ({ ...memberInfo(m), admission: admissions.get(m.id) ?? null })) };
 }
 
 /** Stores a member's removal, ordered after everything they sent before it: the member counts as
@@ -112,6 +114,9 @@ export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: Clie
   if (f.expiresAt > nowS + MAX_INVITE_LIFETIME_S) throw new MeshError("invalid_argument", "An invite may be valid for at most 365 days.");
   const canonical = inviteCanonical(id.meshId, f.inviteId, f.expiresAt, f.role, id.memberPubkey);
   if (!verifyDetached(f.signature, canonical, id.memberPubkey)) throw new MeshError("bad_invite", "The invite signature does not verify with your member key.");
+  if (f.keySignature !== undefined && !verifyDetached(f.keySignature, inviteKeyCanonical(id.meshId, f.inviteId, f.invitePubkey), id.memberPubkey)) {
+    throw new MeshError("bad_invite", "The invite key signature does not verify with your member key.");
+  }
   const invite = await ctx.store.createInvite(
     {
       id: f.inviteId,
@@ -123,6 +128,7 @@ export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: Clie
       issuerPubkey: id.memberPubkey,
       invitePubkey: f.invitePubkey,
       signature: f.signature,
+      keySignature: f.keySignature ?? null,
       keysBlob: f.keysBlob ?? null,
       createdAt: ctx.now(),
     },

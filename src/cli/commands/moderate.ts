@@ -5,25 +5,39 @@
 import { MeshError } from "../../protocol/errors.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
+import { vouchedMembers } from "../../client/admission.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
 
-/** New epoch, sent to every active member but this one, then recorded at the broker. */
-async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{ epoch: number; sentTo: number }> {
+/** New epoch, sent to every active member but this one that the owner can vouch for (a member
+ *  list is the broker's word: admission.ts), then recorded at the broker. */
+async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{ epoch: number; sentTo: number; skipped: string[] }> {
   const mesh = ctx.mesh();
   if (mesh.role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate keys (members accept keys from the owner only).");
-  const epoch = Math.max(...mesh.meshKeys.map((k) => k.epoch), -1) + 1;
+  // Above the broker's epoch too: a config restored from an older backup must not reuse an epoch
+  // the members already hold (they would keep their key for it, and key_rotate would refuse it).
+  const epoch = Math.max(...mesh.meshKeys.map((k) => k.epoch), client.ack?.mesh.keyEpoch ?? 0, -1) + 1;
   const updated = { ...mesh, meshKeys: [...mesh.meshKeys, makeMeshKey(epoch)] };
   const session = sessionFor(ctx, updated);
   const { members } = await client.request("member_list", {});
-  const recipients = members.filter((m) => m.revokedAt === null && m.pubkey !== mesh.publicKey);
+  const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members);
+  const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
   // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
   ctx.save(upsertMesh(ctx.config(), updated));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
-  return { epoch, sentTo: recipients.length };
+  return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName) };
 }
+
+/** What the owner is told about members that did not get the new key. */
+export const skippedLine = (skipped: readonly string[]): string[] =>
+  skipped.length === 0
+    ? []
+    : [
+        `Not sent to ${skipped.length} member(s) whose enrolment this machine cannot check (${skipped.join(", ")}): joined before invites carried the evidence, or listed by the broker without it.`,
+        "Invite them again (claudemesh invite) if they belong in the mesh; until then they cannot read what is sent from now on.",
+      ];
 
 async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
   await command(args, async (ctx) => {
@@ -37,6 +51,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
       [
         `${ban ? "Banned" : "Removed"} ${peer.displayName}; ${r.disconnected} connection(s) closed.`,
         rotated ? `Mesh key rotated to epoch ${rotated.epoch} and sent to ${rotated.sentTo} member(s); ${peer.displayName} cannot read anything sent from now on.` : "Ask the owner to run `claudemesh rekey` so the removed member cannot read new messages.",
+        ...skippedLine(rotated?.skipped ?? []),
       ].join("\n"),
     );
   });
@@ -49,6 +64,6 @@ export async function rekey(args: CommonArgs): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
     const r = await rotate(ctx, client, "manual rekey");
-    ctx.out.result(r, () => `Mesh key rotated to epoch ${r.epoch} and sent to ${r.sentTo} member(s).`);
+    ctx.out.result(r, () => [`Mesh key rotated to epoch ${r.epoch} and sent to ${r.sentTo} member(s).`, ...skippedLine(r.skipped)].join("\n"));
   });
 }

@@ -9,7 +9,7 @@ import { inviteFromRow, memberFromRow, type InviteRow, type MemberRow } from "./
 import { writeTx } from "./transaction.ts";
 
 export type NewInvite = Omit<Invite, "usedCount" | "revokedAt">;
-export type Claim = { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string } };
+export type Claim = { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string }; claim: { timestamp: number; inviteSignature: string } };
 export type Claimed = { member: Member; invite: Invite; keysBlob: string | null };
 
 export class InviteRepo {
@@ -24,8 +24,8 @@ export class InviteRepo {
       if (this.db.query("SELECT 1 FROM invites WHERE id = ?").get(inv.id)) throw new MeshError("conflict", "invite id already exists");
       const row = this.db
         .query<InviteRow, Record<string, string | number | null>>(
-          `INSERT INTO invites (id, mesh_id, role, max_uses, expires_at, issuer_member_id, issuer_pubkey, invite_pubkey, signature, keys_blob, created_at)
-           VALUES ($id, $meshId, $role, $maxUses, $expiresAt, $issuerMemberId, $issuerPubkey, $invitePubkey, $signature, $keysBlob, $createdAt)
+          `INSERT INTO invites (id, mesh_id, role, max_uses, expires_at, issuer_member_id, issuer_pubkey, invite_pubkey, signature, key_signature, keys_blob, created_at)
+           VALUES ($id, $meshId, $role, $maxUses, $expiresAt, $issuerMemberId, $issuerPubkey, $invitePubkey, $signature, $keySignature, $keysBlob, $createdAt)
            RETURNING *`,
         )
         .get({
@@ -38,6 +38,7 @@ export class InviteRepo {
           issuerPubkey: inv.issuerPubkey,
           invitePubkey: inv.invitePubkey,
           signature: inv.signature,
+          keySignature: inv.keySignature,
           keysBlob: inv.keysBlob,
           createdAt: inv.createdAt,
         })!;
@@ -76,7 +77,7 @@ export class InviteRepo {
    *  `member_joined` and `invite_claimed`, all or nothing. The last use deletes the sealed keys
    *  from the row but still hands them to that claimer. Throws MeshError invite_not_found,
    *  invite_revoked, invite_expired, invite_exhausted, or conflict (key or id already enrolled). */
-  claim({ inviteId, nowMs, member }: Claim): Claimed {
+  claim({ inviteId, nowMs, member, claim }: Claim): Claimed {
     return writeTx(this.db, () => {
       const inv = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId);
       if (!inv) throw new MeshError("invite_not_found");
@@ -93,10 +94,10 @@ export class InviteRepo {
       if (!used) throw new MeshError("invite_exhausted");
       this.refuseEnrolled(inv.mesh_id, member);
       const row = this.db
-        .query<MemberRow, [string, string, string, string, string, number, string]>(
-          "INSERT INTO members (id, mesh_id, pubkey, display_name, role, joined_at, invite_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        .query<MemberRow, [string, string, string, string, string, number, string, string, number]>(
+          "INSERT INTO members (id, mesh_id, pubkey, display_name, role, joined_at, invite_id, claim_signature, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
-        .get(member.id, inv.mesh_id, member.pubkey, member.displayName, inv.role, nowMs, inviteId)!;
+        .get(member.id, inv.mesh_id, member.pubkey, member.displayName, inv.role, nowMs, inviteId, claim.inviteSignature, claim.timestamp)!;
       this.db
         .query("INSERT OR IGNORE INTO topic_members (topic_id, member_id, role, joined_at) SELECT id, ?, 'member', ? FROM topics WHERE mesh_id = ? AND name = ?")
         .run(member.id, nowMs, inv.mesh_id, GENERAL_TOPIC);

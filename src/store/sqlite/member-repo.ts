@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import type { Status } from "../../protocol/fields.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import type { Member } from "../types.ts";
+import type { Admission, Member } from "../types.ts";
 import type { AuditRepo } from "./audit-repo.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
@@ -32,6 +32,24 @@ export class MemberRepo {
   /** All members, revoked ones included, in joining order. */
   list(meshId: string): Member[] {
     return this.db.query<MemberRow, [string]>("SELECT * FROM members WHERE mesh_id = ? ORDER BY joined_at, rowid").all(meshId).map(memberFromRow);
+  }
+
+  /** The stored evidence of each enrolment through an invite (§11.5), by member id. */
+  admissions(meshId: string): Map<string, Admission> {
+    type Row = { member_id: string; invite_id: string; role: string; expires_at: number; issuer_pubkey: string; signature: string; invite_pubkey: string; key_signature: string | null; claimed_at: number; claim_signature: string };
+    const rows = this.db
+      .query<Row, [string]>(
+        `SELECT m.id AS member_id, i.id AS invite_id, i.role, i.expires_at, i.issuer_pubkey, i.signature, i.invite_pubkey, i.key_signature, m.claimed_at, m.claim_signature
+         FROM members m JOIN invites i ON i.id = m.invite_id
+         WHERE m.mesh_id = ? AND m.claim_signature IS NOT NULL AND m.claimed_at IS NOT NULL`,
+      )
+      .all(meshId);
+    return new Map(
+      rows.map((r) => [
+        r.member_id,
+        { inviteId: r.invite_id, role: r.role as Admission["role"], expiresAt: r.expires_at, issuerPubkey: r.issuer_pubkey, inviteSignature: r.signature, invitePubkey: r.invite_pubkey, keySignature: r.key_signature, claimedAt: r.claimed_at, claimSignature: r.claim_signature },
+      ]),
+    );
   }
 
   /** Marks the member revoked (and banned if asked), drops it from topics and groups, ends its

@@ -84,6 +84,7 @@ export type InviteRow = {
   issuer_pubkey: string;
   invite_pubkey: string;
   signature: string;
+  key_signature: string | null;
   keys_blob: string | null;
   created_at: number;
   revoked_at: number | null;
@@ -100,6 +101,7 @@ export const inviteFromRow = (r: InviteRow): Invite => ({
   issuerPubkey: r.issuer_pubkey,
   invitePubkey: r.invite_pubkey,
   signature: r.signature,
+  keySignature: r.key_signature,
   keysBlob: r.keys_blob,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,

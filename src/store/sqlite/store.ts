@@ -223,6 +223,9 @@ export class SqliteStore implements T.Store {
   async claimInvite(input: Parameters<T.Store["claimInvite"]>[0]) {
     return this.write(() => this.invites.claim(input));
   }
+  async listAdmissions(meshId: string) {
+    return guard(() => this.members.admissions(meshId));
+  }
 
   // Topics and groups.
   async createTopic(meshId: string, name: string, description: string, creator: string) {

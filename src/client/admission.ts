@@ -1,0 +1,48 @@
+// Which members the mesh owner can vouch for itself. The broker keeps the member list, and a
+// modified broker could list a key of its own; handing that key the mesh keys (a rotation, an
+// answered key request) would give the broker every message. So the owner's client sends keys
+// only to members whose enrolment it can check from signatures the broker cannot make (§11.5):
+//   - the issuer's invite (§3.4) and its binding of the invite key (§3.4b), by the owner, or by an
+//     admin the owner can itself vouch for (only the owner invites admins);
+//   - the claim (§3.5) signed with that invite key over the member's own key, while the invite
+//     was valid.
+import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../protocol/canonical.ts";
+import type { AdmissionInfo, ListedMember as Listed, MemberInfo } from "../protocol/results.ts";
+import { verifyDetached } from "../crypto/sign.ts";
+
+/** Clock skew the broker allows a claim's timestamp (§3.5). */
+const CLAIM_SKEW_MS = 60_000;
+
+/** Whether `a` proves that the holder of `pubkey` enrolled, with `role`, through an invite that
+ *  `issuerRole` (the issuer as already vouched for) was allowed to make. */
+function provesEnrolment(meshId: string, pubkey: string, role: MemberInfo["role"], a: AdmissionInfo, issuerRole: MemberInfo["role"]): boolean {
+  if (a.role !== role || a.keySignature === null) return false;
+  if (!(issuerRole === "owner" || (issuerRole === "admin" && a.role === "member"))) return false;
+  if (a.claimedAt > a.expiresAt * 1000 + CLAIM_SKEW_MS) return false;
+  return (
+    verifyDetached(a.inviteSignature, inviteCanonical(meshId, a.inviteId, a.expiresAt, a.role, a.issuerPubkey), a.issuerPubkey) &&
+    verifyDetached(a.keySignature, inviteKeyCanonical(meshId, a.inviteId, a.invitePubkey), a.issuerPubkey) &&
+    verifyDetached(a.claimSignature, inviteClaimCanonical(a.inviteId, pubkey, a.claimedAt), a.invitePubkey)
+  );
+}
+
+/** Splits the broker's member list into the members the owner can vouch for (by key; the owner
+ *  itself included) and the rest. Removed members are in neither. */
+export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[]): { vouched: Map<string, Listed>; unverified: Listed[] } {
+  const active = members.filter((m) => m.revokedAt === null);
+  const roles = new Map<string, MemberInfo["role"]>([[ownerPubkey, "owner"]]);
+  // Admins vouch for the members they invited: repeat until nothing new is vouched for.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const m of members) {
+      if (roles.has(m.pubkey) || !m.admission) continue;
+      const issuerRole = roles.get(m.admission.issuerPubkey);
+      if (issuerRole && provesEnrolment(meshId, m.pubkey, m.role, m.admission, issuerRole)) {
+        roles.set(m.pubkey, m.role);
+        grew = true;
+      }
+    }
+  }
+  const vouched = new Map(active.filter((m) => roles.has(m.pubkey)).map((m) => [m.pubkey, m]));
+  return { vouched, unverified: active.filter((m) => !roles.has(m.pubkey)) };
+}

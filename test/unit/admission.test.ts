@@ -1,0 +1,102 @@
+// Which members the owner's client vouches for from the member list (src/client/admission.ts):
+// only those whose enrolment chains to the owner through signatures the broker cannot make.
+import { describe, expect, test } from "bun:test";
+import { vouchedMembers } from "../../src/client/admission.ts";
+import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
+import type { AdmissionInfo, MemberInfo } from "../../src/protocol/results.ts";
+import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
+
+const MESH = "mesh_admission_01";
+const NOW = 1_767_225_600_000;
+type Listed = MemberInfo & { admission: AdmissionInfo | null };
+
+const listed = (name: string, kp: SigningKeypair, role: MemberInfo["role"], admission: AdmissionInfo | null, revokedAt: number | null = null): Listed => ({
+  memberId: `mbr_${name}`,
+  pubkey: kp.publicKey,
+  displayName: name,
+  role,
+  joinedAt: NOW,
+  revokedAt,
+  revokedReason: null,
+  banned: false,
+  admission,
+});
+
+/** An invite made by `issuer` and claimed by `joiner`, as the broker stores it. */
+function admitted(issuer: SigningKeypair, joiner: SigningKeypair, role: "admin" | "member", over: Partial<{ inviteId: string; expiresAt: number; claimedAt: number; inviteKey: SigningKeypair; keySigner: SigningKeypair }> = {}): AdmissionInfo {
+  const inviteId = over.inviteId ?? `inv_${Math.random().toString(36).slice(2, 12)}`;
+  const expiresAt = over.expiresAt ?? NOW / 1000 + 3600;
+  const inviteKey = over.inviteKey ?? generateSigningKeypair();
+  const claimedAt = over.claimedAt ?? NOW;
+  return {
+    inviteId,
+    role,
+    expiresAt,
+    issuerPubkey: issuer.publicKey,
+    inviteSignature: signDetached(inviteCanonical(MESH, inviteId, expiresAt, role, issuer.publicKey), issuer.secretKey),
+    invitePubkey: inviteKey.publicKey,
+    keySignature: signDetached(inviteKeyCanonical(MESH, inviteId, inviteKey.publicKey), (over.keySigner ?? issuer).secretKey),
+    claimedAt,
+    claimSignature: signDetached(inviteClaimCanonical(inviteId, joiner.publicKey, claimedAt), inviteKey.secretKey),
+  };
+}
+
+const [owner, admin, bob, carol, dave, eve, mallory, legacy] = Array.from({ length: 8 }, () => generateSigningKeypair()) as SigningKeypair[] as [SigningKeypair, SigningKeypair, SigningKeypair, SigningKeypair, SigningKeypair, SigningKeypair, SigningKeypair, SigningKeypair];
+
+describe("vouchedMembers", () => {
+  test("the owner, an admin it invited and a member that admin invited, in any list order; removed members are left out", () => {
+    const members = [
+      listed("carol", carol, "member", admitted(admin, carol, "member")), // listed before her issuer
+      listed("owner", owner, "owner", null),
+      listed("admin", admin, "admin", admitted(owner, admin, "admin")),
+      listed("bob", bob, "member", admitted(owner, bob, "member")),
+      listed("gone", dave, "member", admitted(owner, dave, "member"), NOW),
+    ];
+    const { vouched, unverified } = vouchedMembers(MESH, owner.publicKey, members);
+    expect([...vouched.values()].map((m) => m.displayName).sort()).toEqual(["admin", "bob", "carol", "owner"]);
+    expect(unverified).toEqual([]);
+  });
+
+  test("members the broker could have made up are not vouched for", () => {
+    const brokerKey = generateSigningKeypair(); // a key pair of the broker's own
+    const bobsAdmission = admitted(owner, bob, "member");
+    const members = [
+      listed("owner", owner, "owner", null),
+      listed("bob", bob, "member", bobsAdmission),
+      // no evidence at all (enrolled before invites carried it, or simply inserted)
+      listed("legacy", legacy, "member", null),
+      // bob's evidence attached to another key: the claim names bob's key
+      listed("copy", mallory, "member", bobsAdmission),
+      // a real owner invite, but the broker's own invite key (not bound by the owner)
+      listed("rebound", eve, "member", admitted(owner, eve, "member", { keySigner: brokerKey })),
+      // an invite "issued" by a key nobody vouches for
+      listed("selfmade", dave, "member", admitted(brokerKey, dave, "member")),
+      // claimed after the invite had expired
+      listed("late", carol, "member", admitted(owner, carol, "member", { expiresAt: NOW / 1000 - 3600 })),
+    ];
+    const { vouched, unverified } = vouchedMembers(MESH, owner.publicKey, members);
+    expect([...vouched.keys()]).toEqual([owner.publicKey, bob.publicKey]);
+    expect(unverified.map((m) => m.displayName)).toEqual(["legacy", "copy", "rebound", "selfmade", "late"]);
+  });
+
+  test("roles must match what was signed, and only the owner's invites make admins", () => {
+    const members = [
+      listed("owner", owner, "owner", null),
+      listed("admin", admin, "admin", admitted(owner, admin, "admin")),
+      listed("promoted", bob, "admin", admitted(owner, bob, "member")), // listed as admin, invited as member
+      listed("admin2", carol, "admin", admitted(admin, carol, "admin")), // an admin cannot make admins
+      listed("other-mesh", dave, "member", { ...admitted(owner, dave, "member"), inviteSignature: signDetached(inviteCanonical("another_mesh", "inv_x", NOW / 1000 + 60, "member", owner.publicKey), owner.secretKey) }),
+    ];
+    const { vouched } = vouchedMembers(MESH, owner.publicKey, members);
+    expect([...vouched.values()].map((m) => m.displayName)).toEqual(["owner", "admin"]);
+  });
+
+  test("a removed admin still vouches for members it invited while it was one", () => {
+    const members = [
+      listed("owner", owner, "owner", null),
+      listed("admin", admin, "admin", admitted(owner, admin, "admin"), NOW),
+      listed("bob", bob, "member", admitted(admin, bob, "member")),
+    ];
+    expect([...vouchedMembers(MESH, owner.publicKey, members).vouched.values()].map((m) => m.displayName)).toEqual(["owner", "bob"]);
+  });
+});
