@@ -1,15 +1,17 @@
 // Dashboard limits that keep one mesh from denying the dashboard to another (docs/security.md,
 // "The web dashboard"; protocol.md §6.7). Mesh creation is open, so an attacker always has a mesh
 // of its own: its logins may evict only its own sessions, its live streams may fill only its own
-// mesh's slots, and logins are throttled per client address (429 rate_limited).
+// mesh's slots, and logins are throttled per client address (429 rate_limited). A live stream whose
+// client stops reading is dropped at MAX_UNSENT_BYTES instead of growing the broker's memory.
 import { describe, expect, test } from "bun:test";
 import { connect as tcp, type Socket } from "node:net";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { LOGIN_BURST } from "../../src/broker/dashboard-login.ts";
-import { MAX_STREAMS_PER_MEMBER, MAX_STREAMS_PER_MESH } from "../../src/broker/http/dashboard-events.ts";
+import { MAX_STREAMS_PER_MEMBER, MAX_STREAMS_PER_MESH, MAX_UNSENT_BYTES } from "../../src/broker/http/dashboard-events.ts";
+import { MAX_SUMMARY_LEN } from "../../src/protocol/limits.ts";
 
 const LOCAL_PROXY = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 
@@ -135,4 +137,60 @@ describe("dashboard live streams", () => {
       for (const s of held) s.destroy();
     }
   }, 30_000);
+
+  test("a stream whose client stops reading is dropped once MAX_UNSENT_BYTES wait unsent; a reading one stays", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, owner, "bob");
+    const cookie = (await login(b, owner)).cookie;
+    const held: Socket[] = [];
+    try {
+      // The stalled client: it read `ready`, then reads nothing (the kernel's buffers fill, then the
+      // broker's queue for this stream grows).
+      expect(await openStream(b, cookie, held)).toEqual({ status: 200 });
+      const stalled = held[0]!;
+      let stalledText = "";
+      stalled.on("data", (d) => (stalledText += String(d)));
+      const stalledClosed = new Promise((resolve) => stalled.once("close", resolve));
+      stalled.pause();
+      // A browser that keeps up.
+      const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie } });
+      const reader = res.body!.getReader();
+      let readText = "";
+      let readEnded = false;
+      void (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return void (readEnded = true);
+          readText = (readText + new TextDecoder().decode(value)).slice(-4096);
+        }
+      })();
+
+      // Events from a real peer: summary changes of bob's, ~700 bytes each on the stream.
+      const peer = await connect(b.url, bob);
+      const summary = (tag: string) => tag.padEnd(MAX_SUMMARY_LEN, ".");
+      const dropLine = () => b.logs.find((l) => l.includes("dashboard stream dropped"));
+      let n = 0;
+      while (!dropLine() && n < 40_000) await Promise.all(Array.from({ length: 200 }, () => peer.client.request("set_summary", { summary: summary(`before-${n++}`) })));
+      expect(dropLine()).toContain("dashboard stream dropped");
+      const drop = JSON.parse(dropLine()!);
+      // The stream's own count of unsent bytes, when the broker gave up on it: just past the bound.
+      expect({ meshId: drop.meshId, memberId: drop.memberId }).toEqual({ meshId: owner.meshId, memberId: owner.memberId });
+      expect(drop.unsentBytes).toBeGreaterThan(MAX_UNSENT_BYTES);
+      expect(drop.unsentBytes).toBeLessThan(MAX_UNSENT_BYTES + 2 * MAX_SUMMARY_LEN);
+
+      // Nothing more is queued for it: what the stalled client finally reads ends before these.
+      for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 200 }, (_, j) => peer.client.request("set_summary", { summary: summary(`after-${i * 200 + j}`) })));
+      stalled.resume();
+      await stalledClosed; // the broker closed the connection
+      expect(stalledText).not.toContain("after-");
+      // The reading client got everything and is still connected.
+      for (let i = 0; i < 100 && !readText.includes(summary("after-999")); i++) await Bun.sleep(20);
+      expect({ readEnded, last: readText.includes(summary("after-999")) }).toEqual({ readEnded: false, last: true });
+      await reader.cancel();
+      peer.close();
+    } finally {
+      for (const s of held) s.destroy();
+    }
+  }, 90_000);
 });

@@ -1,13 +1,13 @@
 // The live view: a Server-Sent Events stream of the viewer's mesh events, fed by hub.subscribe (the
 // same events the mesh's sockets get, from the one place they are emitted). The page refreshes what
 // an event touches. The stream ends when the session expires, the member is removed, the client
-// goes away, or the broker stops.
+// goes away or stops reading, or the broker stops.
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { clientIp } from "../client-ip.ts";
-import { viewerOf } from "./dashboard-auth.ts";
+import { viewerOf, type Viewer } from "./dashboard-auth.ts";
 import { MEMBER_COOKIE, readCookie } from "../dashboard-sessions.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
@@ -20,6 +20,12 @@ export const MAX_STREAMS_PER_MESH = 256;
 /** Broker-wide ceiling, a resource bound only (each stream holds a socket, a timer and a hub
  *  subscription; well under the packaged LimitNOFILE of 65536). */
 export const MAX_STREAMS = 10_000;
+/** Bytes a stream may hold unsent for a client that stopped reading (on top of the kernel's socket
+ *  buffers, which Bun fills first). Past it the stream is dropped, as a WebSocket past its
+ *  backpressure limit is: without a bound, one paused client of a busy mesh grows the broker's
+ *  memory for as long as it stays connected. 1 MiB is over a thousand events; the page reconnects
+ *  and redraws (docs/dashboard.md, "Live updates"). */
+export const MAX_UNSENT_BYTES = 1024 * 1024;
 
 export type StreamLimits = { total: number; perMesh: number; perMember: number; perIp: number };
 
@@ -53,63 +59,85 @@ export class StreamSlots {
   }
 }
 
+/** The event stream of one viewer. It ends (and gives its slot back through `release`) when the
+ *  session expires or is gone at a heartbeat, the member is removed, the client goes away, the
+ *  broker stops, or MAX_UNSENT_BYTES wait unsent. */
+function liveStream(ctx: BrokerContext, dash: Dashboard, v: Viewer, request: Request, ip: string, release: () => void): ReadableStream<Uint8Array> {
+  const { meshId, id: memberId } = v.member;
+  const encoder = new TextEncoder();
+  let cleanup = () => {};
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const write = (text: string) => {
+          try {
+            controller.enqueue(encoder.encode(text));
+          } catch {
+            return end();
+          }
+          // Bun stops pulling once the socket is backed up, so desiredSize is the room left under
+          // MAX_UNSENT_BYTES (the strategy below counts bytes).
+          if ((controller.desiredSize ?? 0) < 0) drop(MAX_UNSENT_BYTES - controller.desiredSize!);
+        };
+        const send = (event: string, data: unknown) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        const unsubscribe = ctx.hub.subscribe(meshId, (event, data) => {
+          send(event, data);
+          if (event === "member_revoked" && data.memberId === memberId) end();
+        });
+        // A session signed out (another tab's logout) or evicted ends its streams at the next
+        // heartbeat: the cookie's session is looked up again.
+        const cookie = readCookie(request.headers.get("cookie"), MEMBER_COOKIE);
+        const heartbeat = setInterval(() => (dash.sessions.get(cookie) ? write(": keep-alive\n\n") : end()), HEARTBEAT_MS);
+        const expiry = setTimeout(() => end(), Math.max(0, v.sessionExpiresAt - ctx.now()));
+        let done = false;
+        cleanup = () => {
+          if (done) return;
+          done = true;
+          release();
+          unsubscribe();
+          clearInterval(heartbeat);
+          clearTimeout(expiry);
+          dash.streams.delete(end);
+        };
+        function end() {
+          cleanup();
+          try {
+            controller.close();
+          } catch {}
+        }
+        // error() discards the queue at once and Bun aborts the connection; close() would keep the
+        // queue until a client that may never read again has taken it. No reason is passed: Bun
+        // prints one to stderr, which carries only the broker's JSON log lines.
+        function drop(unsentBytes: number) {
+          ctx.log.info("dashboard stream dropped: the client stopped reading", { meshId, memberId, ip, unsentBytes });
+          cleanup();
+          try {
+            controller.error();
+          } catch {}
+        }
+        dash.streams.add(end);
+        request.signal.addEventListener("abort", end);
+        send("ready", { meshId });
+      },
+      cancel() {
+        cleanup();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: MAX_UNSENT_BYTES }),
+  );
+}
+
 export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
   const slots = new StreamSlots({ total: MAX_STREAMS, perMesh: MAX_STREAMS_PER_MESH, perMember: MAX_STREAMS_PER_MEMBER, perIp: ctx.config.maxConnectionsPerIp });
   return new Elysia({ name: "dashboard-events" }).get(
     "/v1/dashboard/events",
     async ({ request }) => {
       const v = await viewerOf(ctx, dash, request);
-      const { meshId, id: memberId } = v.member;
       const ip = clientIp(dash.server?.requestIP(request)?.address ?? "unknown", request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
-      const release = slots.take(meshId, memberId, ip);
+      const release = slots.take(v.member.meshId, v.member.id, ip);
       // Bun closes idle HTTP connections after 10 s by default; this one is idle by design.
       dash.server?.timeout(request, 0);
-      const encoder = new TextEncoder();
-      let cleanup = () => {};
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          const write = (text: string) => {
-            try {
-              controller.enqueue(encoder.encode(text));
-            } catch {
-              end();
-            }
-          };
-          const send = (event: string, data: unknown) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-          const unsubscribe = ctx.hub.subscribe(meshId, (event, data) => {
-            send(event, data);
-            if (event === "member_revoked" && data.memberId === memberId) end();
-          });
-          // A session signed out (another tab's logout) or evicted ends its streams at the next
-          // heartbeat: the cookie's session is looked up again.
-          const cookie = readCookie(request.headers.get("cookie"), MEMBER_COOKIE);
-          const heartbeat = setInterval(() => (dash.sessions.get(cookie) ? write(": keep-alive\n\n") : end()), HEARTBEAT_MS);
-          const expiry = setTimeout(() => end(), Math.max(0, v.sessionExpiresAt - ctx.now()));
-          let done = false;
-          cleanup = () => {
-            if (done) return;
-            done = true;
-            release();
-            unsubscribe();
-            clearInterval(heartbeat);
-            clearTimeout(expiry);
-            dash.streams.delete(end);
-          };
-          function end() {
-            cleanup();
-            try {
-              controller.close();
-            } catch {}
-          }
-          dash.streams.add(end);
-          request.signal.addEventListener("abort", end);
-          send("ready", { meshId });
-        },
-        cancel() {
-          cleanup();
-        },
-      });
-      return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" } });
+      return new Response(liveStream(ctx, dash, v, request, ip, release), { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" } });
     },
     { detail: { summary: "Live events of your mesh (text/event-stream)", tags: ["dashboard"] } },
   );
