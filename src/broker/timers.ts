@@ -1,6 +1,7 @@
 // Background work of a running broker: liveness pings, attestation expiry, queue sweeping.
 // Each timer is unref'd so it never keeps a stopped process alive.
 import { CloseCode } from "../protocol/close-codes.ts";
+import { BROKER_SENDER } from "../protocol/server-frames.ts";
 import type { NewMessage, StoredMessage } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
 import { deliver } from "./router.ts";
@@ -8,8 +9,7 @@ import { deliver } from "./router.ts";
 /** How often expired queue entries and old signatures are swept. */
 const SWEEP_INTERVAL_MS = 30_000;
 
-/** Sender shown on notices the broker itself sends (e.g. message_expired). */
-export const BROKER_SENDER = { memberId: "claudemesh-broker", pubkey: "0".repeat(64), name: "claudemesh broker" };
+export { BROKER_SENDER };
 
 /** Liveness runs in this many steps per ping interval, each over its slice of the connections:
  *  a broker with 10,000 sockets would otherwise write 10,000 pings (and read as many pongs) in one

@@ -13,7 +13,10 @@ import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { Results } from "../protocol/results.ts";
 import { vouchedMembers } from "./admission.ts";
-import type { MessagePushFrame } from "../protocol/server-frames.ts";
+
+/** Broker notices remembered to drop their redeliveries. */
+const NOTICE_MEMORY = 1000;
+import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
 import { MAX_FRAME_BYTES } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import type { MeshKey } from "./local/config-file.ts";
@@ -40,7 +43,7 @@ export type Delivered = {
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
 export type Control = "keys" | "key_request";
-export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused"; messageId: string };
+export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused" | "forged_notice"; messageId: string };
 
 export type Identity = {
   meshId: string;
@@ -125,11 +128,15 @@ export class MeshSession {
   open(m: MessagePushFrame, opts: { record?: boolean } = {}): Opened {
     const record = opts.record ?? true;
     if (m.kind === "system") {
-      // A broker notice has no envelope: it is remembered under the broker's sender key and its
-      // clientMessageId (`expired-<messageId>`, §5.8), as recordSeen does, so that a redelivery
-      // after a lost ack is dropped like any other.
-      if (this.repeated(m.from.pubkey, m.clientMessageId, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
-      return { ok: true, control: null, message: this.delivered(m, JSON.stringify(m.notice ?? {})) };
+      // A broker notice has no envelope and no signature: it is taken only under the broker's own
+      // fixed sender and shown under its name, so it can never pass for a peer's words.
+      const b = BROKER_SENDER;
+      if (m.from.pubkey !== b.pubkey || m.from.memberPubkey !== b.pubkey || m.from.memberId !== b.memberId) return { ok: false, reason: "forged_notice", messageId: m.messageId };
+      // Remembered by its clientMessageId (`expired-<messageId>`, §5.8), so that a redelivery after
+      // a lost ack is dropped, but apart from the peers' replay memory: a broker sending thousands
+      // of notices must not push real messages out of it and then replay them.
+      if (this.noticeSeen(m.clientMessageId, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
+      return { ok: true, control: null, message: { ...this.delivered(m, JSON.stringify(m.notice ?? {})), from: { name: b.name, pubkey: b.pubkey, memberPubkey: b.pubkey, memberId: b.memberId } } };
     }
     const meshKeys = new Map(this.keys.map((k) => [k.epoch, fromBase64(k.key)]));
     const toMember = m.to === this.id.memberPubkey && this.id.memberPubkey !== this.id.publicKey;
@@ -151,9 +158,23 @@ export class MeshSession {
     return record ? !this.replay.check(sender, id) : this.replay.has(sender, id);
   }
 
+  /** Broker notices seen, by clientMessageId, oldest first (bounded: a forgotten one is at worst
+   *  shown twice). */
+  private readonly notices = new Set<string>();
+
+  private noticeSeen(id: string, record: boolean): boolean {
+    if (this.notices.has(id)) return true;
+    if (record) {
+      this.notices.add(id);
+      if (this.notices.size > NOTICE_MEMORY) this.notices.delete(this.notices.values().next().value!);
+    }
+    return false;
+  }
+
   /** Records a message opened with `record: false` as seen. */
   recordSeen(m: Pick<Delivered, "from" | "clientMessageId">): void {
-    this.replay.check(m.from.pubkey, m.clientMessageId);
+    if (m.from.pubkey === BROKER_SENDER.pubkey) this.noticeSeen(m.clientMessageId, true);
+    else this.replay.check(m.from.pubkey, m.clientMessageId);
   }
 
   /** Opens a message for display only (history): authenticity and context are checked, but the

@@ -102,3 +102,7 @@ export type EventFrame = Static<typeof EventPush>;
 export type EventNameT = Static<typeof EventName>;
 export type SenderInfo = Static<typeof Sender>;
 export type MeshInfoT = Static<typeof MeshInfo>;
+
+/** The sender of every notice the broker itself sends (`kind: "system"`, §5.8): a fixed identity
+ *  no member can have. A client takes a `system` push only from it, and shows it under this name. */
+export const BROKER_SENDER = { memberId: "claudemesh-broker", pubkey: "0".repeat(64), name: "claudemesh broker" } as const;

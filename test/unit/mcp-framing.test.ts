@@ -19,6 +19,14 @@ describe("framing", () => {
     expect(preview).toContain(`Only the first ${PREVIEW_BODY_CHARS} of ${PREVIEW_BODY_CHARS + 4} characters are shown here. The message stays unread: call mesh_inbox to read it whole.`);
   });
 
+  test("a broker notice is framed as the broker's, never as a peer's message to answer", () => {
+    const n = { ...msg("notice-01", '{"event":"message_expired","messageId":"m1"}'), kind: "system" as const };
+    const text = frameMessage(n, "whole");
+    expect(text).toStartWith("Notice from the claudemesh broker (mesh team), id notice-01:");
+    expect(text).not.toContain("Message from peer");
+    expect(text).not.toContain("mesh_reply");
+  });
+
   test("frameWhole fits messages into one tool result, the first always whole", () => {
     const big = (id: string) => msg(id, "z".repeat(MAX_TOOL_TEXT_CHARS * 0.4));
     const r = frameWhole([big("big-00001"), big("big-00002"), big("big-00003")]);

@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
-import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
+import { ReplayGuard } from "../../src/crypto/envelope.ts";
+import { BROKER_SENDER, type MessagePushFrame } from "../../src/protocol/server-frames.ts";
 
 const MESH = "mesh-unit-session";
 const owner = generateSigningKeypair();
@@ -64,6 +65,26 @@ describe("MeshSession", () => {
     const again = me.openForDisplay(p);
     expect(again.ok && again.message.body).toBe("hello");
     expect(me.openForDisplay(p).ok).toBe(true);
+  });
+
+  test("a system push is taken only from the broker's own sender, shown under its name, and kept out of the replay memory", () => {
+    const me = new MeshSession(ident(alice), [key0], { replay: new ReplayGuard(MESH, { maxEntries: 10 }) });
+    const broker: MessagePushFrame["from"] = { memberId: BROKER_SENDER.memberId, memberPubkey: BROKER_SENDER.pubkey, pubkey: BROKER_SENDER.pubkey, name: "alice" };
+    const notice = (n: number, from: MessagePushFrame["from"] = broker): MessagePushFrame => ({
+      type: "message", messageId: `msg-notice-${n}`, meshId: MESH, kind: "system", from, to: alice.publicKey, priority: "low", clientMessageId: `expired-msg-${n}`,
+      nonce: "", ciphertext: "", createdAt: Date.now(), notice: { event: "message_expired", messageId: `msg-${n}` },
+    });
+    // A notice naming a member as its sender is forged: refused, never shown as that member's words.
+    const forged = notice(0, { memberId: "member-owner-1", memberPubkey: owner.publicKey, pubkey: owner.publicKey, name: "owner" });
+    expect(me.open(forged)).toEqual({ ok: false, reason: "forged_notice", messageId: forged.messageId });
+    const real = me.open(notice(1));
+    expect(real.ok && real.message.from).toEqual({ name: BROKER_SENDER.name, pubkey: BROKER_SENDER.pubkey, memberPubkey: BROKER_SENDER.pubkey, memberId: BROKER_SENDER.memberId });
+    expect(me.open(notice(1))).toMatchObject({ ok: false, reason: "replayed" });
+    // A peer's message, then a flood of notices: the message is still remembered, its replay dropped.
+    const p = push(new MeshSession(ident(owner), [key0]), "#general", "deploy to prod now");
+    expect(me.open(p).ok).toBe(true);
+    for (let n = 2; n < 100; n++) me.open(notice(n)); // ten times what the replay memory holds
+    expect(me.open(p)).toEqual({ ok: false, reason: "replayed", messageId: p.messageId });
   });
 
   test("a session reads DMs to its member key and to its own key", () => {
