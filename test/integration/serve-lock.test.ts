@@ -46,6 +46,22 @@ describe("serve --check beside a live broker", () => {
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
+describe("serve --check holds the data directory while it opens the database", () => {
+  test("a serve started while --check migrates and flushes waits its turn instead of migrating the same file", async () => {
+    const data = tempDir("cm-serve-check-");
+    // The check's flush of the database takes 1.5 s here (strace delays its fdatasync), so the
+    // window in which it has the database open is wide and certain.
+    const checking = Bun.spawn(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync", "-e", "inject=fdatasync:delay_enter=1500000", process.execPath, "run", MAIN, "serve", "--check", "--data-dir", data], { stdout: "pipe", stderr: "pipe" });
+    for (let i = 0; i < 200 && !existsSync(join(data, "claudemesh.db-wal")); i++) await Bun.sleep(20);
+    expect(existsSync(join(data, "claudemesh.db-wal"))).toBe(true);
+    const during = await serveOnce(data);
+    expect(during).toMatchObject({ code: 1, stderr: expect.stringContaining(`is serving ${data}`) });
+    expect(await checking.exited).toBe(0);
+    expect(await new Response(checking.stdout).text()).toBe(`configuration ok; database writable at schema version ${LATEST_VERSION}\n`);
+    expect(await serveOnce(data)).toBe("started");
+  }, 30_000);
+});
+
 /** Runs `serve` on `data` until it either listens (then it is stopped: "started") or exits (its
  *  code and stderr). A refusal must come as one clear line, never a stack trace. */
 async function serveOnce(data: string, extra: string[] = []): Promise<"started" | { code: number; stderr: string }> {

@@ -2,7 +2,7 @@
 // modes, the epoch, claim reset on restart, health and verified backups.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/migrations.ts";
 import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
@@ -39,6 +39,19 @@ describe("migrations", () => {
     const reopen = openSqliteStore({ dataDir: dir, synchronous: "normal" });
     await expect(reopen).rejects.toThrow(MigrationError);
     await expect(reopen).rejects.toThrow(/newer/);
+  });
+
+  test("a newer database in another journal mode is refused without a byte changed", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    store.db.run("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '0099_future.sql', 'x', 0)");
+    store.db.run("PRAGMA journal_mode = DELETE"); // as a newer version might leave it
+    store.close();
+    const file = join(dir, "claudemesh.db");
+    const before = readFileSync(file);
+    await expect(openSqliteStore({ dataDir: dir, synchronous: "normal" })).rejects.toThrow(/newer claudemesh \(schema version 99/);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith("claudemesh.db-"))).toEqual([]);
   });
 
   test("an applied migration whose text changed is refused", async () => {
@@ -120,6 +133,14 @@ describe("upgrade from version 1", () => {
     expect((await store.findSent("mesh1", "ownerkey", "cmid-0002"))?.id).toBe("legacy-id-0002");
     expect(await store.ack("mesh1", [box], ["legacy-id-0001"], Date.now())).toBe(1);
     expect(await store.queueDepth({ meshId: "mesh1", pubkey: box })).toBe(1);
+    // The copy taken before migrating: private like the database, complete, and named only once whole.
+    const backups = readdirSync(join(dir, "backups"));
+    expect(backups).toEqual([expect.stringMatching(/^pre-migrate-v1-\d+\.db$/)]);
+    const copy = join(dir, "backups", backups[0]!);
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    const old = openDatabase(copy, { synchronous: "normal" });
+    expect(old.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM messages").get()!.n).toBe(3);
+    old.close();
   });
 });
 

@@ -121,13 +121,15 @@ async function storageReason(err: unknown, config: BrokerConfig): Promise<string
  *  directory (its database is then left alone); 1 otherwise. */
 async function check(config: BrokerConfig): Promise<never> {
   const { checkStore } = await import("../../broker/server.ts");
-  const { dataDirHolder, describeHolder } = await import("../../broker/pid-file.ts");
+  const { claimDataDir, describeHolder, releaseDataDir } = await import("../../broker/pid-file.ts");
   // A hostname that passes the syntax check may still not resolve; the start would then fail.
   if (!isIP(config.host)) await lookup(config.host).catch((err: Error) => fail(`host ${JSON.stringify(config.host)} does not resolve (${(err as { code?: string }).code ?? err.message}); the broker could not listen on it`));
-  // Opening the store may migrate the database: never do that under a live broker or a restore.
-  let holder: ReturnType<typeof dataDirHolder>;
+  // Opening the store may migrate the database: never under a live broker or a restore, and it
+  // holds the data directory meanwhile, so that a `serve` started now waits its turn instead of
+  // migrating the same file at the same time.
+  let holder: ReturnType<typeof claimDataDir>;
   try {
-    holder = dataDirHolder(config.dataDir);
+    holder = claimDataDir(config.dataDir, "broker");
   } catch (err) {
     fail(`cannot check ${config.dataDir}: ${await storageReason(err, config)}`);
   }
@@ -135,7 +137,11 @@ async function check(config: BrokerConfig): Promise<never> {
     process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
     process.exit(0);
   }
-  const h = await checkStore(config).catch(async (err: Error) => fail(`cannot open the database in ${config.dataDir}: ${await storageReason(err, config)}`));
+  const h = await checkStore(config).catch(async (err: Error) => {
+    releaseDataDir(config.dataDir, "broker");
+    return fail(`cannot open the database in ${config.dataDir}: ${await storageReason(err, config)}`);
+  });
+  releaseDataDir(config.dataDir, "broker");
   process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
   process.exit(h.writable ? 0 : 1);
 }

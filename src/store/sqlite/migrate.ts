@@ -1,9 +1,9 @@
 // Applies embedded migrations at start, each in its own transaction, recording version, name and
 // SHA-256 checksum. Refuses a database written by a newer claudemesh or whose applied migrations
 // were edited. Before applying anything to a database that already has data, it writes a backup.
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Migration } from "../migrations.ts";
 
@@ -15,6 +15,52 @@ const checksum = (sql: string) => createHash("sha256").update(sql).digest("hex")
 
 export type MigrateResult = { applied: number[]; backupPath: string | null };
 
+const newerMessage = (found: number, latest: number) =>
+  `This database was written by a newer claudemesh (schema version ${found}; this binary knows up to ${latest}). ` +
+  `Upgrade claudemesh, or restore a backup made by this version.`;
+
+/** Refuses, before anything opens the file for writing, a database written by a newer claudemesh:
+ *  opening it normally already changes it (the switch to WAL rewrites the header of a database in
+ *  another journal mode). Read-only; a missing or empty file passes. */
+export function refuseNewer(path: string, migrations: readonly Migration[]): void {
+  if (!existsSync(path) || statSync(path).size === 0) return;
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  const db = new Database(path, { readonly: true });
+  try {
+    const table = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+    const found = table ? (db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()?.v ?? 0) : 0;
+    if (found > latest) throw new MigrationError(newerMessage(found, latest));
+  } finally {
+    db.close();
+  }
+}
+
+/** Writes a consistent copy of `db` to `path`, all or nothing: created 0600 under a temporary
+ *  name, flushed, then renamed, so a kill halfway leaves no file that looks like a backup. */
+function backupBeforeMigrating(db: Database, dir: string, path: string): void {
+  const partial = `${path}.partial`;
+  closeSync(openSync(partial, "w", 0o600)); // VACUUM INTO accepts an empty file, and keeps its mode
+  try {
+    db.run("VACUUM INTO ?", [partial]);
+    const fd = openSync(partial, "r+");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, path);
+    const dirFd = openSync(dir, "r");
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  }
+}
+
 export function migrate(db: Database, migrations: readonly Migration[], backupDir: string | null): MigrateResult {
   const latest = migrations[migrations.length - 1]?.version ?? 0;
   db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -23,12 +69,7 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
   const known = new Map(migrations.map((m) => [m.version, m]));
   for (const row of rows) {
     const m = known.get(row.version);
-    if (!m) {
-      throw new MigrationError(
-        `This database was written by a newer claudemesh (schema version ${row.version}; this binary knows up to ${latest}). ` +
-          `Upgrade claudemesh, or restore a backup made by this version.`,
-      );
-    }
+    if (!m) throw new MigrationError(newerMessage(row.version, latest));
     if (m.name !== row.name || checksum(m.sql) !== row.checksum) {
       throw new MigrationError(`Migration ${row.version} (${row.name}) differs from the one applied to this database; refusing to start.`);
     }
@@ -39,7 +80,7 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
   if (pending.length > 0 && rows.length > 0 && backupDir) {
     mkdirSync(backupDir, { recursive: true, mode: 0o700 });
     backupPath = join(backupDir, `pre-migrate-v${rows[rows.length - 1]!.version}-${Date.now()}.db`);
-    db.run("VACUUM INTO ?", [backupPath]);
+    backupBeforeMigrating(db, backupDir, backupPath);
   }
   const record = db.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)");
   for (const m of pending) {

@@ -17,7 +17,7 @@ import { InviteRepo } from "./invite-repo.ts";
 import { backupTo, probeHealth } from "./maintenance.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
-import { migrate } from "./migrate.ts";
+import { migrate, refuseNewer } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
 import { QueueIndex } from "./queue-index.ts";
@@ -45,6 +45,7 @@ export type SqliteStoreOptions = { dataDir: string; synchronous: Synchronous; fi
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
   const path = join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE);
   // "full" durability is SQLite's NORMAL plus our own off-thread WAL flush before every answer.
+  refuseNewer(path, MIGRATIONS);
   const db = openDatabase(path, { synchronous: "normal" });
   let wal: WalSync | null = null;
   try {
