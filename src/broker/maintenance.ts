@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, constants, createReadStream, existsSync, mkdir
 import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { DataFileError, inspectFile, setFileMeta, snapshotFile, type FileInfo } from "../store/sqlite/data-file.ts";
+import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { storageProblem } from "../store/sqlite/open.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
@@ -127,6 +127,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     if (check.integrity !== "ok" || check.epoch !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (${check.integrity}); nothing was changed.`);
     // A -wal without its database (a crash, a manual delete) would be replayed into the restored
     // file by SQLite; move it aside with the rest.
+    syncPath(staged);
     moveDatabase(db, previous ?? `${db}.stale-${stamp}`);
     try {
       renameSync(staged, db);
@@ -134,6 +135,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
       if (previous) moveDatabase(previous, db);
       throw err;
     }
+    syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
     return { file: source, database: db, previous, schemaVersion: info.schemaVersion, epoch, backupEpoch: info.epoch, meshes: info.meshes, messages: info.messages };
   } finally {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(staged + suffix, { force: true });

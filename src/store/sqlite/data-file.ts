@@ -2,7 +2,7 @@
 // directly and never migrate it, add an epoch or load its queue (openSqliteStore does all three,
 // which must not happen behind a running broker's back).
 import { Database } from "bun:sqlite";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fsyncSync, openSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
 import { backupTo } from "./maintenance.ts";
 
@@ -94,5 +94,16 @@ export function setFileMeta(path: string, key: string, value: string): void {
     db.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
   } finally {
     db.close();
+  }
+}
+
+/** fsync of a file or a directory (after a rename in it, so that the new name survives a power
+ *  loss, not only its bytes). */
+export function syncPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

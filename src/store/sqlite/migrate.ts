@@ -3,9 +3,10 @@
 // were edited. Before applying anything to a database that already has data, it writes a backup.
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Migration } from "../migrations.ts";
+import { syncPath } from "./data-file.ts";
 
 export class MigrationError extends Error {
   override readonly name = "MigrationError";
@@ -42,19 +43,9 @@ function backupBeforeMigrating(db: Database, dir: string, path: string): void {
   closeSync(openSync(partial, "w", 0o600)); // VACUUM INTO accepts an empty file, and keeps its mode
   try {
     db.run("VACUUM INTO ?", [partial]);
-    const fd = openSync(partial, "r+");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    syncPath(partial);
     renameSync(partial, path);
-    const dirFd = openSync(dir, "r");
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    syncPath(dir);
   } catch (err) {
     rmSync(partial, { force: true });
     throw err;
