@@ -33,17 +33,27 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
       const ended = err instanceof ApiError && err.status === 401;
       show(root, h("p", { class: "error", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
     });
+  const mark = () => {
+    for (const b of nav.querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.view === current?.id));
+  };
   const select = (v: View) => {
     current = v;
-    for (const b of nav.querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.view === v.id));
+    mark();
     if (poll) clearInterval(poll);
     poll = v.pollMs ? setInterval(() => current === v && void draw(v), v.pollMs) : null;
     void draw(v);
   };
-  const tabs = VIEWS.filter((v) => v.visible(state));
-  show(nav, ...tabs.map((v) => h("button", { type: "button", "data-view": v.id, "data-testid": `tab-${v.id}`, text: v.title, onclick: () => select(v) })));
+  let tabs: View[] = [];
+  /** (Re)builds the tab bar for who is signed in now, keeping the shown view selected. */
+  const build = () => {
+    tabs = VIEWS.filter((v) => v.visible(state));
+    show(nav, ...tabs.map((v) => h("button", { type: "button", "data-view": v.id, "data-testid": `tab-${v.id}`, text: v.title, onclick: () => select(v) })));
+    mark();
+  };
+  build();
   return {
     start: () => tabs[0] && select(tabs[0]),
+    rebuild: build,
     /** Redraws the shown view (after the live stream missed events). */
     redraw: () => current && void draw(current),
     /** Redraws the shown view when a live event concerns it (coalescing bursts). */
@@ -56,28 +66,34 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
   };
 }
 
+/** The header: which mesh and member, the version, and Sign out while anyone is signed in. */
+function drawHeader(state: PageState): void {
+  byId("mesh-name").textContent = state.me?.mesh.name ?? "";
+  byId("who").textContent = state.me ? `${state.me.member.displayName} · ${state.me.member.role}` : "";
+  byId("footer").textContent = state.me ? `claudemesh ${state.me.version}` : "";
+  byId("logout").hidden = !state.me && !state.operator;
+}
+
 async function boot(): Promise<void> {
   const root = byId("view");
   if (location.pathname === "/join") return showJoin(root);
   let loginError: string | null = null;
   await consumeLoginFragment().catch((err: Error) => (loginError = err.message));
-  const state: PageState = { me: null, keys: null, operator: false };
+  const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };
   const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
   state.me = held.member ? await get<Me>("/v1/dashboard/me") : null;
   state.operator = held.operator;
-  if (state.me) {
-    state.keys = loadKeys(state.me.mesh.id, state.me.member.pubkey);
-    byId("mesh-name").textContent = state.me.mesh.name;
-    byId("who").textContent = `${state.me.member.displayName} · ${state.me.member.role}`;
-  }
-  byId("footer").textContent = state.me ? `claudemesh ${state.me.version}` : "";
-  const logout = byId("logout");
-  logout.hidden = !state.me && !state.operator;
-  logout.addEventListener("click", () => {
+  if (state.me) state.keys = loadKeys(state.me.mesh.id, state.me.member.pubkey);
+  drawHeader(state);
+  byId("logout").addEventListener("click", () => {
     forgetKeys();
     void post("/v1/dashboard/logout").finally(() => location.reload());
   });
   const r = router(state, root, byId("tabs"));
+  state.changed = () => {
+    drawHeader(state);
+    r.rebuild();
+  };
   if (state.me || state.operator) r.start();
   else signedOut(root, loginError);
   if (state.me) {

@@ -162,4 +162,20 @@ describe("dashboard in a browser", () => {
     expect(br.outside).toEqual([]);
     expect(br.problems).toEqual([]);
   }, 150_000); // a real browser and CLI subprocesses: slow on a contended host
+
+  test("signed out: the operator's sign-in shows Sign out and Charts at once", async () => {
+    await using b = await startBroker();
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    await page.goto(b.url);
+    await page.click(sel("tab-operator"));
+    const submit = "#view form button.primary";
+    await page.locator(submit).waitFor();
+    expect(await page.locator("#logout").isHidden()).toBe(true);
+    await page.fill(sel("operator-token"), b.firstRunToken!);
+    await page.click(submit);
+    await page.locator(sel("operator-mesh")).or(page.getByText("No meshes yet.")).first().waitFor();
+    expect({ logout: await page.locator("#logout").isVisible(), charts: await page.locator(sel("tab-charts")).count(), selected: await page.getAttribute(sel("tab-operator"), "aria-selected") }).toEqual({ logout: true, charts: 1, selected: "true" });
+    expect(br.problems).toEqual([]);
+  }, 60_000);
 });

@@ -23,5 +23,7 @@ export type OperatorView = {
   meshes: (Mesh & { activeMembers: number; connections: number })[];
 };
 
-/** What every view can read: the signed-in member (null when only the operator is signed in). */
-export type PageState = { me: Me | null; keys: PageKeys | null; operator: boolean };
+/** What every view can read: the signed-in member (null when only the operator is signed in).
+ *  A view that changes who is signed in (the operator's sign-in) calls `changed`, and the page
+ *  redraws its header and tabs. */
+export type PageState = { me: Me | null; keys: PageKeys | null; operator: boolean; changed(): void };

@@ -15,6 +15,7 @@ function signInForm(root: HTMLElement, state: PageState): HTMLElement {
     void post("/v1/dashboard/operator/login", { token: token.value.trim() }).then(
       () => {
         state.operator = true;
+        state.changed(); // Sign out and the Charts tab, without a reload
         return operator.render(root, state);
       },
       (err) => (error.textContent = (err as Error).message),
