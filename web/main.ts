@@ -1,12 +1,13 @@
 // The dashboard page: sign in from a login link, then show the member's mesh in tabs that redraw on
 // live events; broker-wide views for the operator. Everything comes from /v1/dashboard on this
 // origin (the CSP allows nothing else).
-import { ApiError, get, post } from "./lib/api.ts";
+import { ApiError, get, post, showMember } from "./lib/api.ts";
 import { h, show } from "./lib/dom.ts";
 import { showJoin } from "./lib/join.ts";
 import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
+import { guardSession } from "./lib/session-guard.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
 import type { View } from "./views/view.ts";
@@ -28,8 +29,11 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
   let current: View | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let pending: ReturnType<typeof setTimeout> | null = null;
+  let halted = false;
   const draw = (v: View) =>
+    !halted &&
     v.render(root, state).catch((err) => {
+      if (halted) return;
       const ended = err instanceof ApiError && err.status === 401;
       show(root, h("p", { class: "error", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
     });
@@ -63,6 +67,13 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
       if (pending) clearTimeout(pending);
       pending = setTimeout(() => current === v && void draw(v), 100);
     },
+    /** Stops drawing for good: no polls, no redraws, no tabs. */
+    halt() {
+      halted = true;
+      if (poll) clearInterval(poll);
+      if (pending) clearTimeout(pending);
+      show(nav);
+    },
   };
 }
 
@@ -72,6 +83,19 @@ function drawHeader(state: PageState): void {
   byId("who").textContent = state.me ? `${state.me.member.displayName} · ${state.me.member.role}` : "";
   byId("footer").textContent = state.me ? `claudemesh ${state.me.version}` : "";
   byId("logout").hidden = !state.me && !state.operator;
+}
+
+/** Another tab's login gave this browser's cookie to another member: stop everything this tab does
+ *  as the member it showed, forget that member's keys, and say what happened. */
+function sessionTaken(shown: Me, now: Me, root: HTMLElement, stop: () => void): void {
+  stop();
+  forgetKeys();
+  byId("mesh-name").textContent = "";
+  byId("who").textContent = "";
+  const text = `Signed in as ${now.member.displayName} (mesh “${now.mesh.name}”) in another tab — reload this tab. It showed ${shown.member.displayName} in “${shown.mesh.name}”; nothing more is read or posted as that member here, and its keys were removed from this tab.`;
+  // Beside the view, which is hidden: a render already under way may still land in it.
+  root.hidden = true;
+  root.before(h("p", { class: "banner bad session-changed", "data-testid": "session-changed", text }));
 }
 
 async function boot(): Promise<void> {
@@ -98,12 +122,23 @@ async function boot(): Promise<void> {
   else signedOut(root, loginError);
   if (state.me) {
     const me = state.me;
+    // From here on every call names this member, and the broker refuses it once the cookie is
+    // another's; the live stream's `ready` is compared too (docs/dashboard.md, "Signing in").
+    let stopLive = () => {};
+    const guard = guardSession(me, (now) =>
+      sessionTaken(me, now, root, () => {
+        stopLive();
+        r.halt();
+        state.keys = null;
+      }),
+    );
+    showMember(me.mesh.id, me.member.memberId, () => void guard.check());
     const onEvent = (e: LiveEvent) => {
       // The chat refuses to post under an older key than the mesh's (views/chat.ts).
       if (e.event === "key_rotated" && typeof e.data.epoch === "number") me.mesh.keyEpoch = Math.max(me.mesh.keyEpoch, e.data.epoch);
       r.onEvent(e);
     };
-    startLive(onEvent, byId("live"), () => r.redraw());
+    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine);
   }
 }
 

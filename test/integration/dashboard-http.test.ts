@@ -1,6 +1,6 @@
 // The dashboard's HTTP surface without a browser (docs/dashboard.md, protocol.md §3.7 and §6.7):
 // login links are single-use, short-lived and bound to an active member's key; cookies are
-// HttpOnly + SameSite=Strict; every response carries the CSP; a session sees only its own mesh;
+// HttpOnly + SameSite=Strict, one member session per browser; every response carries the CSP; a session sees only its own mesh;
 // invites need owner/admin; topic posts stay ciphertext; broker-wide views need the operator
 // token; the live stream carries hub events.
 import { describe, expect, test } from "bun:test";
@@ -105,6 +105,34 @@ describe("login links", () => {
     const out = await call(b, "POST", "/v1/dashboard/logout", { cookie, body: {} });
     expect(out.headers.get("set-cookie")).toContain("cm_dashboard=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     expect(code(await call(b, "GET", "/v1/dashboard/me", { cookie }))).toEqual({ status: 401, code: "unauthorized" });
+  });
+
+  test("one member session per browser: a login ends the session it replaces; a tab naming another member is refused", async () => {
+    await using b = await startBroker();
+    const shop = (await createTestMesh(b.url, "alice", "shop")).owner;
+    const home = (await createTestMesh(b.url, "carol", "home")).owner;
+    const shopCookie = await session(b, shop);
+    // The second login in the same browser sends the first cookie along, and replaces it.
+    const second = await call(b, "POST", "/v1/dashboard/login", { cookie: shopCookie, body: loginOf(b, home) });
+    const homeCookie = second.headers.get("set-cookie")!.split(";")[0]!;
+    expect(code(await call(b, "GET", "/v1/dashboard/me", { cookie: shopCookie }))).toEqual({ status: 401, code: "unauthorized" });
+    // A tab still showing alice's mesh names her on every request: refused, nothing is posted.
+    const asShop = { "x-dashboard-member": `${shop.meshId}/${shop.memberId}` };
+    expect(code(await call(b, "GET", "/v1/dashboard/mesh", { cookie: homeCookie, headers: asShop }))).toEqual({ status: 401, code: "unauthorized" });
+    const sealed = sealEnvelope({ mesh: shop.meshId, from: shop.keys.publicKey, to: "#general", id: "cmid-shop-0001", ts: Date.now(), kind: "text", body: "meant for shop only" }, { mySecret: shop.keys.secretKey, meshKey: { epoch: 0, key: new Uint8Array(32) } });
+    const posted = await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie: homeCookie, headers: asShop, body: { clientMessageId: "cmid-shop-0001", ...sealed } });
+    expect({ ...code(posted), message: posted.body.error.message }).toEqual({ status: 401, code: "unauthorized", message: expect.stringContaining("another tab") });
+    expect((await call(b, "GET", "/v1/dashboard/topics/general/history", { cookie: homeCookie })).body.messages).toEqual([]);
+    // Naming the cookie's own member, or nobody (scripts), works.
+    const asHome = { "x-dashboard-member": `${home.meshId}/${home.memberId}` };
+    expect((await call(b, "GET", "/v1/dashboard/me", { cookie: homeCookie, headers: asHome })).body.member.memberId).toBe(home.memberId);
+    expect((await call(b, "GET", "/v1/dashboard/me", { cookie: homeCookie })).status).toBe(200);
+    // The live stream says whose it is, so that a tab can tell when a reconnect brought another member's.
+    const ctl = new AbortController();
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie: homeCookie }, signal: ctl.signal });
+    const first = new TextDecoder().decode((await res.body!.getReader().read()).value);
+    expect(first).toBe(`event: ready\ndata: ${JSON.stringify({ meshId: home.meshId, memberId: home.memberId })}\n\n`);
+    ctl.abort();
   });
 
   test("behind a proxy that rewrites Host, the origin of publicUrl is accepted", async () => {

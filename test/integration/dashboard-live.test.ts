@@ -1,20 +1,30 @@
 // The dashboard page's live view at its edges, in a real browser against a real broker: a stream
 // that drops and comes back redraws what it missed; a broker restart (which ends every session)
-// says the session ended instead of showing stale data; the /join page never turns its address
-// into a shell command unless it is an invite.
+// says the session ended instead of showing stale data; a second login in the same browser stops the
+// tabs of the first instead of letting them act in the other mesh; the /join page never turns its
+// address into a shell command unless it is an invite.
 import { describe, expect, test } from "bun:test";
-import { startBroker } from "../helpers/broker.ts";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
-import { connect } from "../helpers/mesh.ts";
+import { connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
+import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { toBase64 } from "../../src/crypto/encoding.ts";
+import { randomId } from "../../src/crypto/hash.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 
 function peerFrom(url: string, dir: string, name: string) {
   const e = loadConfig(dir).meshes[0]!;
   return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: name, role: e.role }, { cwd: `/home/${name}`, hostname: `${name}-laptop` });
+}
+
+/** A login link for `m` carrying one mesh key, as `claudemesh dashboard` makes it. */
+function linkFor(b: TestBroker, m: TestMember, slug: string): string {
+  const keys = { publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, meshKeys: [{ epoch: 0, key: toBase64(crypto.getRandomValues(new Uint8Array(32))) }], brokerUrl: b.url, slug, name: slug };
+  return dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now(), keys }).url;
 }
 
 const rows = (page: import("playwright-core").Page) =>
@@ -81,6 +91,47 @@ describe("dashboard live view", () => {
     await br.page.locator(sel("chat-stale-key"), { hasText: "rotated to epoch 1" }).waitFor({ timeout: 15_000 });
     expect(await br.page.locator(sel("chat-input")).count()).toBe(0);
   }, 60_000);
+
+  test("one browser, two logins: the older tabs stop, say who is signed in now, and post nothing into the other mesh", async () => {
+    await using b = await startBroker();
+    const alice = (await createTestMesh(b.url, "alice", "shop")).owner;
+    const carol = (await createTestMesh(b.url, "carol", "home")).owner;
+    await using br = await launchBrowser(b.url);
+    const writing = br.page; // alice in shop, about to post in #general
+    await writing.goto(linkFor(b, alice, "shop"));
+    await writing.click(sel("tab-chat"));
+    await writing.locator(sel("chat-input")).waitFor();
+    const idle = await br.newPage(); // alice again, with a fresh link: same member, nothing changes
+    await idle.goto(linkFor(b, alice, "shop"));
+    await idle.locator(sel("live"), { hasText: "live" }).waitFor();
+    const other = await br.newPage(); // carol's link for home takes the browser's cookie
+    await other.goto(linkFor(b, carol, "home"));
+    await other.locator(sel("count-members")).waitFor();
+
+    // The writing tab posts at once: refused, and it says why instead of posting as carol.
+    await writing.fill(sel("chat-input"), "meant for shop only");
+    await writing.click(sel("chat-send"));
+    const changed = sel("session-changed");
+    await writing.locator(changed, { hasText: "Signed in as carol" }).waitFor({ timeout: 10_000 });
+    expect(await writing.textContent(changed)).toContain("reload");
+    expect(await writing.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
+    // The idle tab notices by itself: its stream ends with the replaced session, and comes back as carol's.
+    await idle.locator(changed, { hasText: "Signed in as carol" }).waitFor({ timeout: 25_000 });
+    expect(await idle.locator(`${sel("peer-row")}[data-name="carol"]`).isVisible()).toBe(false);
+    expect(await idle.locator(sel("live")).textContent()).toBe("offline");
+
+    // Nothing landed in either mesh; carol's tab is unaffected.
+    const postsOf = async (m: TestMember) => {
+      const { login } = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() });
+      const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
+      const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+      return (await (await fetch(`${b.url}/v1/dashboard/topics/general/history`, { headers: { cookie } })).json()).messages;
+    };
+    expect({ home: await postsOf(carol), shop: await postsOf(alice) }).toEqual({ home: [], shop: [] });
+    expect(await other.locator(changed).count()).toBe(0);
+    await br.shot(idle, "session-changed");
+    expect(br.problems).toEqual([]);
+  }, 90_000);
 
   test("/join shows the join command only for an invite-shaped address, never one a shell would run", async () => {
     await using b = await startBroker();

@@ -8,9 +8,15 @@ export type LiveEvent = { event: (typeof EVENTS)[number]; data: Record<string, u
 const RETRY_MS = 5000;
 const RETRY_MAX_MS = 60_000;
 
+/** Whose stream it is (the `ready` event): it follows the browser's cookie, so after a reconnect it
+ *  may be another member's than the page shows (a login in another tab). */
+export type StreamOwner = { meshId?: unknown; memberId?: unknown };
+
 /** @param onResync called when a stream is up again after a drop: events of the gap are not
- *  replayed, so the page redraws (which also shows "session ended" when that is why it dropped). */
-export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, onResync: () => void): () => void {
+ *  replayed, so the page redraws (which also shows "session ended" when that is why it dropped).
+ *  @param isMine called with every stream's `ready`, the first included, before any of its events:
+ *  false (another member's stream) closes it for good. */
+export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, onResync: () => void, isMine: (owner: StreamOwner) => boolean): () => void {
   let source: EventSource;
   let opened = false;
   let stopped = false;
@@ -21,7 +27,12 @@ export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, o
   };
   const open = () => {
     source = new EventSource("/v1/dashboard/events");
-    source.addEventListener("ready", () => {
+    source.addEventListener("ready", (m) => {
+      let owner: StreamOwner = {};
+      try {
+        owner = Object(JSON.parse((m as MessageEvent<string>).data));
+      } catch {}
+      if (!isMine(owner)) return stop();
       mark(true);
       if (opened) onResync();
       opened = true;
@@ -43,10 +54,11 @@ export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, o
       });
     }
   };
-  open();
-  return () => {
+  const stop = () => {
     stopped = true;
     source.close();
     mark(false);
   };
+  open();
+  return stop;
 }

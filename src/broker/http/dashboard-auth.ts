@@ -21,10 +21,20 @@ const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => 
 
 const LOGIN_HINT = "Not logged in to the dashboard. Run `claudemesh dashboard` for a login link.";
 
-/** The member viewer of this request. Throws unauthorized (no or expired session) or revoked. */
+/** Names the member a page shows, `<meshId>/<memberId>`; the page sends it on every call. A browser
+ *  holds one member cookie and a login in another tab replaces it, so without this check an open
+ *  tab would go on reading and posting as whoever signed in last, in that member's mesh. Optional:
+ *  scripts that send none act as the cookie's member. */
+export const MEMBER_HEADER = "x-dashboard-member";
+const CHANGED_HINT = "This browser's dashboard session is now another member's (a login in another tab). Reload the page.";
+
+/** The member viewer of this request. Throws unauthorized (no or expired session, or a session of
+ *  another member than MEMBER_HEADER names) or revoked. */
 export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<Viewer> {
   const session = dash.sessions.get(readCookie(request.headers.get("cookie"), MEMBER_COOKIE));
   if (!session || session.kind !== "member") throw new MeshError("unauthorized", LOGIN_HINT);
+  const named = request.headers.get(MEMBER_HEADER);
+  if (named !== null && named !== `${session.meshId}/${session.memberId}`) throw new MeshError("unauthorized", CHANGED_HINT);
   const member = await ctx.store.getMember(session.meshId, session.memberId);
   if (!member) throw new MeshError("unauthorized", LOGIN_HINT);
   if (member.revokedAt !== null) throw new MeshError("revoked", "You were removed from this mesh; the dashboard session has ended.");

@@ -117,7 +117,9 @@ function liveStream(ctx: BrokerContext, dash: Dashboard, v: Viewer, request: Req
         }
         dash.streams.add(end);
         request.signal.addEventListener("abort", end);
-        send("ready", { meshId });
+        // Whose stream this is: after a reconnect it follows the browser's cookie, which a login
+        // in another tab may have given to another member.
+        send("ready", { meshId, memberId });
       },
       cancel() {
         cleanup();

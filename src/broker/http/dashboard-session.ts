@@ -28,6 +28,10 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         dash.sessions.checkRoom({ kind: "member", meshId: body.meshId, memberId: body.memberId });
         const member = await verifyDashboardLogin(ctx, body);
         const { token, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
+        // One member session per browser: the one whose cookie this replaces ends now (its streams
+        // at their next heartbeat), so that tabs still showing it notice, instead of it lingering
+        // for 8 h where no request can reach it but its open streams.
+        dash.sessions.close(readCookie(request.headers.get("cookie"), MEMBER_COOKIE));
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
         return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
       },
