@@ -7,12 +7,15 @@
 // outside the broker and violates no CSP rule. Screenshots: test-artifacts/dashboard/.
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { startBroker } from "../helpers/broker.ts";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
-import { connect } from "../helpers/mesh.ts";
+import { connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseInvite } from "../../src/client/invite-link.ts";
+import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { toBase64 } from "../../src/crypto/encoding.ts";
+import { randomId } from "../../src/crypto/hash.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
@@ -24,6 +27,13 @@ const waitPeer = (page: Page, name: string, status: string) => page.locator(`${s
 function peerFrom(url: string, dir: string, name: string) {
   const e = loadConfig(dir).meshes[0]!;
   return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: name, role: e.role }, { cwd: `/home/${name}/src/shop`, hostname: `${name}-laptop` });
+}
+
+/** A login link for `m` as `claudemesh dashboard` makes it, carrying `meshKeys` (none: a member
+ *  whose machine has not received the keys yet). */
+function linkFor(b: TestBroker, m: TestMember, owner: TestMember, meshKeys: Uint8Array[]): string {
+  const keys = { publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, meshKeys: meshKeys.map((k, epoch) => ({ epoch, key: toBase64(k) })), brokerUrl: b.url, slug: "shop", name: "Shop", ownerPubkey: owner.keys.publicKey };
+  return dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now(), keys }).url;
 }
 
 describe("dashboard in a browser", () => {
@@ -162,6 +172,21 @@ describe("dashboard in a browser", () => {
     expect(br.outside).toEqual([]);
     expect(br.problems).toEqual([]);
   }, 150_000); // a real browser and CLI subprocesses: slow on a contended host
+
+  test("a link without mesh keys: #general and Invites say there is no mesh key here, and no keyless invite is offered", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice", "shop");
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    await page.goto(linkFor(b, owner, owner, []));
+    await page.click(sel("tab-chat"));
+    await page.locator(sel("chat-nomeshkey"), { hasText: "no mesh key in this tab" }).waitFor();
+    expect(await page.textContent("#view")).not.toContain("Infinity");
+    await page.click(sel("tab-invites"));
+    await page.locator(sel("invite-nomeshkey"), { hasText: "could not give the joiner the mesh keys" }).waitFor();
+    expect(await page.locator(sel("invite-create")).count()).toBe(0);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
 
   test("signed out: the operator's sign-in shows Sign out and Charts at once", async () => {
     await using b = await startBroker();

@@ -14,7 +14,7 @@ const newMessageId = () => toBase64Url(crypto.getRandomValues(new Uint8Array(16)
 /** Seals `body` for `#topic`. Throws when there is no mesh key or the text is unusable. */
 export function sealPost(meshId: string, keys: PageKeys, topic: string, body: string): { clientMessageId: string; nonce: string; ciphertext: string } {
   const newest = keys.meshKeys.reduce<PageKeys["meshKeys"][number] | null>((a, k) => (!a || k.epoch > a.epoch ? k : a), null);
-  if (!newest) throw new Error("You have no mesh key yet; ask the owner to send keys (claudemesh inbox).");
+  if (!newest) throw new Error("There is no mesh key in this tab: run `claudemesh dashboard` on a machine that holds the keys.");
   const clientMessageId = newMessageId();
   const sealed = sealEnvelope(
     { mesh: meshId, from: keys.publicKey, to: `#${topic}`, id: clientMessageId, ts: Date.now(), kind: "text", body },

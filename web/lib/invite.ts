@@ -13,7 +13,9 @@ function newInviteId(): string {
   }
 }
 
+/** Throws when the tab holds no mesh key: the invite would give the joiner none to read with. */
 export function makeInvite(meshId: string, keys: PageKeys, spec: { role: "member" | "admin"; maxUses: number; lifetimeS: number }): BuiltInvite {
+  if (keys.meshKeys.length === 0) throw new Error("There is no mesh key in this tab, so an invite made here could not give the joiner the mesh keys.");
   const expiresAt = Math.floor(Date.now() / 1000) + spec.lifetimeS;
   return buildInvite({ ...keys, meshId }, { inviteId: newInviteId(), role: spec.role, maxUses: spec.maxUses, expiresAt });
 }

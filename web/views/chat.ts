@@ -48,6 +48,10 @@ export const chat: View = {
       show(root, h("p", { class: "muted", "data-testid": "chat-nokeys", text: "Posts are end-to-end encrypted with keys this tab does not hold. Open a fresh link from `claudemesh dashboard` in this tab." }));
       return;
     }
+    if (state.keys.meshKeys.length === 0) {
+      show(root, h("p", { class: "error", "data-testid": "chat-nomeshkey", text: "There is no mesh key in this tab: the link came from a machine that has not received this mesh's keys, so posts can be neither read nor written here. Run `claudemesh dashboard` on a machine that holds the keys (`claudemesh inbox` brings them to one that is waiting for them)." }));
+      return;
+    }
     const page = (after: number) => get<History>(`/v1/dashboard/topics/${TOPIC}/history?after=${after}`);
     let history = await page(0);
     // Show the newest page: start over from there when there are more posts than one page holds

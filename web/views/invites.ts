@@ -56,6 +56,10 @@ function createForm(state: PageState, onCreated: (links: { link: string; https: 
   if (!state.keys) {
     return h("div", { class: "panel muted", "data-testid": "invite-nokeys" }, "Invites are signed with your member key, which this tab does not hold. Open a fresh link from `claudemesh dashboard` in this tab, or run `claudemesh invite`.");
   }
+  if (state.keys.meshKeys.length === 0) {
+    // An invite carries the mesh keys to the joiner, sealed; one made here would carry none.
+    return h("div", { class: "panel error", "data-testid": "invite-nomeshkey" }, "There is no mesh key in this tab, so an invite made here could not give the joiner the mesh keys (they could read no post). Run `claudemesh dashboard` on a machine that holds the keys, or `claudemesh invite` there.");
+  }
   const role = h("select", { name: "role" }, h("option", { value: "member", text: "member" }), me.member.role === "owner" ? h("option", { value: "admin", text: "admin" }) : null);
   const uses = h("input", { name: "maxUses", type: "number", min: 1, max: 10000, value: 1 });
   const lifetime = h("select", { name: "lifetime" }, ...LIFETIMES.map(([t, s]) => h("option", { value: s, text: t, selected: s === 7 * 86_400 })));
