@@ -1,7 +1,7 @@
 // The dashboard in a real browser (chromium via playwright-core), against a real broker, with login
 // links made by the real CLI. Pins docs/dashboard.md: the link's fragment is removed at once and
 // the session is an HttpOnly, SameSite=Strict cookie; peers and their status appear live; #general
-// is read and posted end to end in the page; an invite made in the page is one the CLI can join
+// is read and posted end to end in the page, each post labelled with the key that signed it; an invite made in the page is one the CLI can join
 // with, and it can be revoked; the audit chain shows as
 // verified, and as broken at the right entry once tampered with; the page loads nothing from
 // outside the broker and violates no CSP rule. Screenshots: test-artifacts/dashboard/.
@@ -9,12 +9,13 @@ import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
-import { connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseInvite } from "../../src/client/invite-link.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
-import { toBase64 } from "../../src/crypto/encoding.ts";
+import { sealEnvelope } from "../../src/crypto/envelope.ts";
+import { toBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
@@ -34,6 +35,16 @@ function peerFrom(url: string, dir: string, name: string) {
 function linkFor(b: TestBroker, m: TestMember, owner: TestMember, meshKeys: Uint8Array[]): string {
   const keys = { publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, meshKeys: meshKeys.map((k, epoch) => ({ epoch, key: toBase64(k) })), brokerUrl: b.url, slug: "shop", name: "Shop", ownerPubkey: owner.keys.publicKey };
   return dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now(), keys }).url;
+}
+
+/** Posts `body` to #general as `m` over HTTP (its own session), sealed with `meshKey` at epoch 0. */
+async function postAs(b: TestBroker, m: TestMember, meshKey: Uint8Array, body: string): Promise<number> {
+  const { login } = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() });
+  const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
+  const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+  const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+  const sealed = sealEnvelope({ mesh: m.meshId, from: m.keys.publicKey, to: "#general", id, ts: Date.now(), kind: "text", body }, { mySecret: m.keys.secretKey, meshKey: { epoch: 0, key: meshKey } });
+  return (await fetch(`${b.url}/v1/dashboard/topics/general/messages`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify({ clientMessageId: id, ...sealed }) })).status;
 }
 
 describe("dashboard in a browser", () => {
@@ -172,6 +183,63 @@ describe("dashboard in a browser", () => {
     expect(br.outside).toEqual([]);
     expect(br.problems).toEqual([]);
   }, 150_000); // a real browser and CLI subprocesses: slow on a contended host
+
+  test("#general: each post shows the key that signed it, a second “alice” is visibly someone else, and a re-read keeps the post box as it was", async () => {
+    await using b = await startBroker({ sendRate: 1, sendBurst: 1 });
+    const { owner } = await createTestMesh(b.url, "alice", "shop");
+    const mallory = await addMember(b.url, owner, "alice"); // display names are not unique
+    const bob = await addMember(b.url, owner, "bob");
+    const meshKey = crypto.getRandomValues(new Uint8Array(32));
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    await page.goto(linkFor(b, owner, owner, [meshKey]));
+    await page.click(sel("tab-chat"));
+    await page.fill(sel("chat-input"), "real alice here");
+    await page.click(sel("chat-send"));
+    await page.locator(sel("chat-post"), { hasText: "real alice here" }).waitFor();
+    // A second post at once is over the rate limit (1/s): an error, the text kept for a retry.
+    await page.fill(sel("chat-input"), "second thought");
+    await page.click(sel("chat-send"));
+    await page.locator(sel("chat-error"), { hasText: "rate limit" }).waitFor();
+    await page.focus(sel("chat-input"));
+    await page.evaluate(() => document.querySelector<HTMLTextAreaElement>('[data-testid="chat-input"]')!.setSelectionRange(6, 6));
+
+    // The other "alice" posts, and bob posts under a key the mesh does not have.
+    expect(await postAs(b, mallory, meshKey, "please send the prod DB password to me by DM")).toBe(201);
+    expect(await postAs(b, bob, crypto.getRandomValues(new Uint8Array(32)), "sealed with a key nobody has")).toBe(201);
+    await page.locator(sel("chat-post"), { hasText: "prod DB password" }).waitFor({ timeout: 10_000 });
+    await page.locator(sel("chat-post"), { hasText: "cannot be opened" }).waitFor();
+
+    // The re-read redrew the posts only: the box keeps its text, caret, focus and error.
+    expect(
+      await page.evaluate(() => {
+        const box = document.querySelector<HTMLTextAreaElement>('[data-testid="chat-input"]')!;
+        return { text: box.value, caret: [box.selectionStart, box.selectionEnd], focused: document.activeElement === box, error: document.querySelector('[data-testid="chat-error"]')!.textContent };
+      }),
+    ).toEqual({ text: "second thought", caret: [6, 6], focused: true, error: expect.stringContaining("rate limit") });
+
+    // Labels come from the verified signature: the signing member's key prefix (as `claudemesh
+    // peers` shows it), "you" for the viewer's own key, a warning on a name two members share, and
+    // no name at all for a post that does not verify.
+    const posts = await page.locator(sel("chat-post")).evaluateAll((els) =>
+      els.map((e) => ({
+        from: e.getAttribute("data-from"),
+        key: e.getAttribute("data-key"),
+        mine: e.getAttribute("data-mine"),
+        sender: e.querySelector('[data-testid="chat-sender"]')!.textContent,
+        prefix: e.querySelector('[data-testid="chat-key"]')?.textContent ?? null,
+        you: e.querySelector('[data-testid="chat-mine"]') !== null,
+        sameName: e.querySelector('[data-testid="chat-same-name"]')?.textContent ?? null,
+      })),
+    );
+    expect(posts).toEqual([
+      { from: "alice", key: owner.keys.publicKey, mine: "true", sender: "alice", prefix: owner.keys.publicKey.slice(0, 12), you: true, sameName: "another member is also named “alice”" },
+      { from: "alice", key: mallory.keys.publicKey, mine: "false", sender: "alice", prefix: mallory.keys.publicKey.slice(0, 12), you: false, sameName: "another member is also named “alice”" },
+      { from: "", key: "", mine: "false", sender: "unverified sender", prefix: null, you: false, sameName: null },
+    ]);
+    await br.shot(page, "general-senders");
+    expect(br.problems).toEqual([]);
+  }, 90_000);
 
   test("a link without mesh keys: #general and Invites say there is no mesh key here, and no keyless invite is offered", async () => {
     await using b = await startBroker();

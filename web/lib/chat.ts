@@ -6,7 +6,13 @@ import { fromBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import type { PageKeys } from "../../src/client/dashboard-link.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 
-export type Post = { offset: number | null; from: string; at: number; body: string | null; problem: string | null };
+/** Who wrote a post, as its signature proves: the member key, and the session key when a Claude Code
+ *  session of that member signed it (its attestation by the member key verified too). */
+export type Signer = { memberKey: string; sessionKey: string | null };
+
+/** A post as the page shows it. `signer` is null when the post does not open and verify: then only
+ *  `claimed` is known, the sender the broker names, which nothing backs. */
+export type Post = { offset: number | null; at: number; body: string | null; problem: string | null; signer: Signer | null; claimed: { name: string; memberKey: string } };
 
 /** A random 22-character client message id (16 bytes), like the CLI's. */
 const newMessageId = () => toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
@@ -25,8 +31,18 @@ export function sealPost(meshId: string, keys: PageKeys, topic: string, body: st
 
 /** Opens a post for display; a post that does not verify is shown as such, never as text. */
 export function openPost(m: MessagePushFrame, keys: PageKeys): Post {
-  const base = { offset: m.topicOffset ?? null, from: m.from.name, at: m.createdAt };
+  const base = { offset: m.topicOffset ?? null, at: m.createdAt, claimed: { name: m.from.name, memberKey: m.from.memberPubkey } };
   const meshKeys = new Map(keys.meshKeys.map((k) => [k.epoch, fromBase64(k.key)]));
   const r = openEnvelope({ nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey }, { mySecret: keys.secretKey, meshKeys });
-  return r.ok ? { ...base, body: r.inner.body, problem: null } : { ...base, body: null, problem: r.reason };
+  if (!r.ok) return { ...base, body: null, problem: r.reason, signer: null };
+  // Signed by inner.from; a session's attestation names its member key (both checked above).
+  const { from, att } = r.inner;
+  return { ...base, body: r.inner.body, problem: null, signer: att ? { memberKey: att.parentMemberPubkey, sessionKey: from } : { memberKey: from, sessionKey: null } };
 }
+
+/** The short form of a key the CLI shows (`claudemesh peers`, MCP tools): its first 12 hex digits. */
+export const keyPrefix = (hex: string) => hex.slice(0, 12);
+
+/** Display names compared as people read them: case, width and surrounding spaces do not tell
+ *  two names apart. */
+export const sameName = (a: string, b: string) => a.normalize("NFKC").trim().toLowerCase() === b.normalize("NFKC").trim().toLowerCase();

@@ -1,9 +1,11 @@
 // #general, end to end in the browser: posts are opened and sealed here with the keys from the
-// login link; the broker relays ciphertext. Peer text is shown as text, labelled with its sender.
+// login link; the broker relays ciphertext. Peer text is shown as text. Each post is labelled with
+// the key that signed it (a display name proves nothing: anyone may pick "alice"), and the name of
+// the member holding that key.
 import { ago, h, show } from "../lib/dom.ts";
-import { get, post } from "../lib/api.ts";
-import { openPost, sealPost } from "../lib/chat.ts";
-import type { PageState } from "../lib/types.ts";
+import { ApiError, get, post } from "../lib/api.ts";
+import { keyPrefix, openPost, sameName, sealPost, type Post } from "../lib/chat.ts";
+import type { MeshView, PageState } from "../lib/types.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import type { View } from "./view.ts";
 
@@ -14,6 +16,58 @@ const PAGE = 100;
 const MAX_CHARS = 8_000;
 
 type History = { messages: MessagePushFrame[]; lastOffset: number; earliestOffset: number; historyLost: boolean };
+type Member = MeshView["members"][number];
+/** What is drawn once per visit of the tab; polls and live events redraw `list` only, so that the
+ *  post box keeps its text, caret, focus and error. */
+type Mounted = { el: HTMLElement; list: HTMLElement; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
+
+const mounted = new WeakMap<HTMLElement, Mounted>();
+
+async function load(): Promise<{ messages: MessagePushFrame[]; members: Member[] }> {
+  const page = (after: number) => get<History>(`/v1/dashboard/topics/${TOPIC}/history?after=${after}`);
+  const [first, mesh] = await Promise.all([page(0), get<MeshView>("/v1/dashboard/mesh")]);
+  // Show the newest page: start over from there when there are more posts than one page holds
+  // (or the oldest ones are no longer retained).
+  const history = first.historyLost || first.lastOffset > PAGE ? await page(Math.max(first.earliestOffset - 1, first.lastOffset - PAGE)) : first;
+  return { messages: history.messages, members: mesh.members };
+}
+
+/** The sender of a post: name and key prefix of the member whose key signed it, marked when it is
+ *  the viewer's own key, the owner's key (as the viewer's own config records it), or shares its
+ *  name with another member. A post that does not verify names no one. */
+function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement {
+  if (!p.signer) {
+    return h("span", { class: "sender" }, h("strong", { class: "error", "data-testid": "chat-sender", text: "unverified sender" }), " ", h("span", { class: "muted", text: `(the broker says “${p.claimed.name}”, ${keyPrefix(p.claimed.memberKey)})` }));
+  }
+  const key = p.signer.memberKey;
+  const member = members.find((m) => m.pubkey === key);
+  const name = member?.displayName ?? "not a member";
+  const twins = member ? members.filter((m) => m.pubkey !== key && sameName(m.displayName, name)) : [];
+  return h(
+    "span",
+    { class: "sender" },
+    h("strong", { "data-testid": "chat-sender", text: name }),
+    " ",
+    h("span", { class: "mono key", "data-testid": "chat-key", title: key, text: keyPrefix(key) }),
+    key === state.keys?.publicKey ? h("span", { class: "badge you", "data-testid": "chat-mine", text: "you" }) : null,
+    key === state.keys?.ownerPubkey ? h("span", { class: "badge", text: "owner" }) : null,
+    twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", title: "Tell them apart by the key.", text: `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “${name}”` }) : null,
+    p.signer.sessionKey ? h("span", { class: "muted mono", text: ` via session ${keyPrefix(p.signer.sessionKey)}` }) : null,
+  );
+}
+
+function postRow(p: Post, members: Member[], state: PageState): HTMLElement {
+  const key = p.signer?.memberKey ?? "";
+  const name = p.signer ? (members.find((m) => m.pubkey === key)?.displayName ?? "") : "";
+  return h(
+    "div",
+    { class: `post${key && key === state.keys?.publicKey ? " mine" : ""}`, "data-testid": "chat-post", "data-from": name, "data-key": key, "data-mine": String(key !== "" && key === state.keys?.publicKey) },
+    senderLabel(p, members, state),
+    " ",
+    h("span", { class: "muted", text: ago(p.at) }),
+    p.body !== null ? h("div", { class: "body", text: p.body }) : h("div", { class: "error", text: `cannot be opened here (${p.problem})` }),
+  );
+}
 
 function composer(state: PageState, onSent: () => void): HTMLElement {
   const text = h("textarea", { name: "post", maxlength: MAX_CHARS, rows: 2, placeholder: `Message #${TOPIC} (end-to-end encrypted)`, "data-testid": "chat-input" });
@@ -37,56 +91,64 @@ function composer(state: PageState, onSent: () => void): HTMLElement {
   return form;
 }
 
+function mount(root: HTMLElement, state: PageState): Mounted {
+  const list = h("div", { class: "panel chat", "data-testid": "chat-list" });
+  const status = h("p", { class: "error", "data-testid": "chat-status" });
+  const foot = h("div");
+  const el = h("div", {}, h("p", { class: "muted", text: `#${TOPIC}: opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, status, foot);
+  const m: Mounted = { el, list, status, foot, composer: null };
+  show(root, el);
+  mounted.set(root, m);
+  return m;
+}
+
+/** The post box, or why this tab may not post: after a rotation, a post under this tab's older key
+ *  would be readable by the removed member. */
+function drawFoot(m: Mounted, root: HTMLElement, state: PageState): void {
+  const mine = Math.max(...state.keys!.meshKeys.map((k) => k.epoch));
+  if (mine < state.me!.mesh.keyEpoch) {
+    const stale = `The mesh key was rotated to epoch ${state.me!.mesh.keyEpoch}; this tab holds epoch ${mine}, so it cannot post. Run \`claudemesh inbox\` (it brings the new key), then open a fresh link from \`claudemesh dashboard\`.`;
+    m.composer = null;
+    show(m.foot, h("p", { class: "error", "data-testid": "chat-stale-key", text: stale }));
+  } else if (!m.composer) {
+    m.composer = composer(state, () => void chat.render(root, state));
+    show(m.foot, m.composer);
+  }
+}
+
+/** Why this tab cannot show #general, or null. */
+function missingKeys(state: PageState): HTMLElement | null {
+  if (!state.keys) return h("p", { class: "muted", "data-testid": "chat-nokeys", text: "Posts are end-to-end encrypted with keys this tab does not hold. Open a fresh link from `claudemesh dashboard` in this tab." });
+  if (state.keys.meshKeys.length > 0) return null;
+  return h("p", { class: "error", "data-testid": "chat-nomeshkey", text: "There is no mesh key in this tab: the link came from a machine that has not received this mesh's keys, so posts can be neither read nor written here. Run `claudemesh dashboard` on a machine that holds the keys (`claudemesh inbox` brings them to one that is waiting for them)." });
+}
+
 export const chat: View = {
   id: "chat",
   title: "#general",
   visible: (s) => s.me !== null,
   // The dashboard is not a peer, so posts are not pushed to it: it re-reads while shown.
   pollMs: 3_000,
+  refreshOn: ["member_joined", "member_revoked", "key_rotated"],
   async render(root, state) {
-    if (!state.keys) {
-      show(root, h("p", { class: "muted", "data-testid": "chat-nokeys", text: "Posts are end-to-end encrypted with keys this tab does not hold. Open a fresh link from `claudemesh dashboard` in this tab." }));
+    const missing = missingKeys(state);
+    if (missing) return show(root, missing);
+    let m = mounted.get(root);
+    if (m && m.el.parentElement !== root) m = undefined; // another view was drawn since
+    let data: Awaited<ReturnType<typeof load>>;
+    try {
+      data = await load();
+    } catch (err) {
+      // Once drawn, a failed re-read is shown above the post box instead of replacing it; an ended
+      // session is the page's business (it says so in place of the view).
+      if (!m || (err instanceof ApiError && err.status === 401)) throw err;
+      m.status.textContent = `Could not re-read #${TOPIC}: ${(err as Error).message}`;
       return;
     }
-    if (state.keys.meshKeys.length === 0) {
-      show(root, h("p", { class: "error", "data-testid": "chat-nomeshkey", text: "There is no mesh key in this tab: the link came from a machine that has not received this mesh's keys, so posts can be neither read nor written here. Run `claudemesh dashboard` on a machine that holds the keys (`claudemesh inbox` brings them to one that is waiting for them)." }));
-      return;
-    }
-    const page = (after: number) => get<History>(`/v1/dashboard/topics/${TOPIC}/history?after=${after}`);
-    let history = await page(0);
-    // Show the newest page: start over from there when there are more posts than one page holds
-    // (or the oldest ones are no longer retained).
-    if (history.historyLost || history.lastOffset > PAGE) history = await page(Math.max(history.earliestOffset - 1, history.lastOffset - PAGE));
-    const posts = history.messages.map((m) => openPost(m, state.keys!));
-    const list = h(
-      "div",
-      { class: "panel chat", "data-testid": "chat-list" },
-      posts.length === 0 ? h("p", { class: "muted", text: "No posts yet." }) : null,
-      ...posts.map((p) =>
-        h(
-          "div",
-          { class: "post", "data-testid": "chat-post", "data-from": p.from },
-          h("strong", { text: p.from }),
-          " ",
-          h("span", { class: "muted", text: ago(p.at) }),
-          p.body !== null ? h("div", { class: "body", text: p.body }) : h("div", { class: "error", text: `cannot be opened here (${p.problem})` }),
-        ),
-      ),
-    );
-    const intro = h("p", { class: "muted", text: `#${TOPIC}: opened in this page with your keys; the broker sees only ciphertext.` });
-    // After a rotation, a post under this tab's older key would be readable by the removed member.
-    const mine = Math.max(...state.keys.meshKeys.map((k) => k.epoch));
-    if (mine < state.me!.mesh.keyEpoch) {
-      const stale = `The mesh key was rotated to epoch ${state.me!.mesh.keyEpoch}; this tab holds epoch ${mine}, so it cannot post. Run \`claudemesh inbox\` (it brings the new key), then open a fresh link from \`claudemesh dashboard\`.`;
-      show(root, intro, list, h("p", { class: "error", "data-testid": "chat-stale-key", text: stale }));
-      return;
-    }
-    // Keep what is being typed across the periodic redraw.
-    const typing = root.querySelector<HTMLTextAreaElement>('[data-testid="chat-input"]')?.value ?? "";
-    const form = composer(state, () => void chat.render(root, state));
-    form.querySelector("textarea")!.value = typing;
-    const hadFocus = document.activeElement?.getAttribute("data-testid") === "chat-input";
-    show(root, intro, list, form);
-    if (hadFocus) form.querySelector("textarea")!.focus();
+    m ??= mount(root, state);
+    m.status.textContent = "";
+    const posts = data.messages.map((msg) => openPost(msg, state.keys!));
+    show(m.list, posts.length === 0 ? h("p", { class: "muted", text: "No posts yet." }) : null, ...posts.map((p) => postRow(p, data.members, state)));
+    drawFoot(m, root, state);
   },
 };
