@@ -47,6 +47,18 @@ async function postAs(b: TestBroker, m: TestMember, meshKey: Uint8Array, body: s
   return (await fetch(`${b.url}/v1/dashboard/topics/general/messages`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify({ clientMessageId: id, ...sealed }) })).status;
 }
 
+/** WCAG contrast ratio of an element's text colour against its background (both opaque rgb()). */
+const contrastOf = (page: Page, selector: string) =>
+  page.evaluate((s) => {
+    const lum = (css: string) => {
+      const [r, g, b] = css.match(/\d+(\.\d+)?/g)!.slice(0, 3).map((c) => Number(c) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)) as [number, number, number];
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const style = getComputedStyle(document.querySelector(s)!);
+    const [hi, lo] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x) as [number, number];
+    return (hi + 0.05) / (lo + 0.05);
+  }, selector);
+
 describe("dashboard in a browser", () => {
   test("owner: CLI link → live peers → invite create, join, revoke → audit verified, then tampered", async () => {
     await using b = await startBroker();
@@ -256,7 +268,7 @@ describe("dashboard in a browser", () => {
     expect(br.problems).toEqual([]);
   }, 60_000);
 
-  test("signed out: the operator's sign-in shows Sign out and Charts at once", async () => {
+  test("signed out: the operator's sign-in shows Sign out and Charts at once; primary buttons are legible in light and dark", async () => {
     await using b = await startBroker();
     await using br = await launchBrowser(b.url);
     const page = br.page;
@@ -264,6 +276,13 @@ describe("dashboard in a browser", () => {
     await page.click(sel("tab-operator"));
     const submit = "#view form button.primary";
     await page.locator(submit).waitFor();
+    // WCAG AA: 4.5:1 for text.
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      expect({ colorScheme, enough: (await contrastOf(page, submit)) >= 4.5 }).toEqual({ colorScheme, enough: true });
+    }
+    await br.shot(page, "operator-signin-dark");
+    await page.emulateMedia({ colorScheme: "light" });
     expect(await page.locator("#logout").isHidden()).toBe(true);
     await page.fill(sel("operator-token"), b.firstRunToken!);
     await page.click(submit);
