@@ -111,7 +111,8 @@ function drawFoot(m: Mounted, root: HTMLElement, state: PageState): void {
     m.composer = null;
     show(m.foot, h("p", { class: "error", "data-testid": "chat-stale-key", text: stale }));
   } else if (!m.composer) {
-    m.composer = composer(state, () => void chat.render(root, state));
+    // A failure of this re-read is left to the next poll, which reports it.
+    m.composer = composer(state, () => void chat.render(root, state).catch(() => {}));
     show(m.foot, m.composer);
   }
 }
