@@ -67,5 +67,8 @@ export function formatMessage(m: Delivered): string {
   const time = new Date(m.createdAt).toISOString().slice(11, 19);
   const where = m.topic ? ` #${m.topic}` : m.kind === "broadcast" ? " (everyone)" : m.to.startsWith("@") ? ` ${m.to}` : "";
   const prio = m.priority === "next" ? "" : ` [${m.priority}]`;
-  return `${time} ${m.from.name}${where}${prio}: ${m.body}`;
+  // The key prefix proves who wrote it (the envelope's signature or box); the name is the
+  // sender's choice and not unique. Broker notices come from no peer.
+  const who = m.kind === "system" ? m.from.name : `${m.from.name} (${m.from.pubkey.slice(0, 12)})`;
+  return `${time} ${who}${where}${prio}: ${m.body}`;
 }
