@@ -4,6 +4,7 @@
 // change to broker/.
 import type { Cap, Priority, Role, Status } from "../protocol/fields.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
+import type { AdmissionInfo } from "../protocol/results.ts";
 
 export type Mesh = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -55,21 +56,9 @@ export type Invite = {
   revokedAt: number | null;
 };
 
-/** What a member's enrolment is made of, signed by others than the broker (§11.5): the issuer's
- *  invite, the issuer's binding of the invite key, and the claim signed with that invite key. */
-export type Admission = {
-  inviteId: string;
-  role: "admin" | "member";
-  /** seconds since the epoch */
-  expiresAt: number;
-  issuerPubkey: string;
-  inviteSignature: string;
-  invitePubkey: string;
-  keySignature: string | null;
-  /** ms since the epoch, as signed in the claim */
-  claimedAt: number;
-  claimSignature: string;
-};
+/** What a member's enrolment is made of, signed by others than the broker (§11.5): kept by the
+ *  store exactly as `member_list` returns it. */
+export type Admission = AdmissionInfo;
 
 export type Topic = { id: number; meshId: string; name: string; description: string; createdBy: string | null; createdAt: number; lastOffset: number };
 export type TopicMember = { memberId: string; displayName: string; pubkey: string; role: "lead" | "member" };
