@@ -2,12 +2,14 @@
 // imported only when it runs. citty resolves lazy sub-command loaders for --help, which would
 // load Elysia, libsodium and the MCP SDK; this pattern keeps --help fast.
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
+import { refuseUnknownFlags } from "./flags-check.ts";
 
 export function lazyCommand<A extends ArgsDef>(meta: { name: string; description: string }, args: A, load: () => Promise<{ run: (args: any, rawArgs: string[]) => Promise<void> | void }>): CommandDef<A> {
   return defineCommand({
     meta,
     args,
     async run({ args: parsed, rawArgs }) {
+      refuseUnknownFlags(rawArgs, args);
       const mod = await load();
       await mod.run(parsed, rawArgs);
     },

@@ -60,7 +60,7 @@ function isDeclaredFlag(word: string, spec: FlagSpec): boolean {
 
 /** " (did you mean --port?)" for a flag within a small edit distance, or the kebab-case spelling
  *  of a camelCase one; "" when nothing is close. */
-function suggestion(written: string, flags: readonly string[]): string {
+export function suggestion(written: string, flags: readonly string[]): string {
   const name = written.replace(/^-+/, "");
   const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   if (flags.includes(kebab)) return ` (did you mean --${kebab}?)`;

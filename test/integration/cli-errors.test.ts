@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 describe("cli errors", () => {
@@ -147,5 +147,24 @@ describe("cli errors", () => {
     expect(inbox.json().messages.map((m: { body: string }) => m.body)).toEqual(["deploy is done"]);
     const bad = await cli(alice, ["send", "bob", "x", "--client-message-id", "no!"]);
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("--client-message-id takes the id") });
+  }, 60_000);
+
+  test("an option a command does not declare is refused with the closest one (it used to be ignored), in every command", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const typo = await cli(alice, ["send", "bob", "deploy now", "--prioriy", "now"]);
+    expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: Unknown option --prioriy (did you mean --priority?). See `claudemesh send --help`.\n" });
+    const json = await cli(alice, ["topic", "post", "general", "x", "--json", "--client-id=abc"]);
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option --client-id") } } });
+    expect((await cli(alice, ["whoami", "--jsno"])).stderr).toContain("(did you mean --json?)");
+    // Nothing was sent by the refused commands; after "--" a word is text, not an option.
+    ok(await cli(alice, ["send", "bob", "--", "--verbose", "is", "not", "an", "option"]));
+    const inbox = await cli(bob, ["inbox", "--json"]);
+    expect(inbox.json().messages.map((m: { body: string }) => m.body)).toEqual(["--verbose is not an option"]);
   }, 60_000);
 });
