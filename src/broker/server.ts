@@ -120,8 +120,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     maxRequestBodySize: 1024 * 1024,
     fetch(req, srv) {
       const url = new URL(req.url);
-      // Every HTTP response but the API reference's carries the dashboard's CSP and friends.
-      if (url.pathname.startsWith("/docs")) return app.handle(req);
+      // Every HTTP response but the API reference page's (it ships its own inline script) carries
+      // the dashboard's CSP and friends; its spec and script, and any other path, carry them too.
+      if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req);
       if (url.pathname !== "/ws") return app.handle(req).then(secured);
       if (ctx.draining) return Response.json({ error: new MeshError("unavailable", "The broker is shutting down.").toJSON() }, { status: 503 });
       const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);

@@ -114,6 +114,12 @@ describe("operations endpoints", () => {
     const slashed = await fetch(`${b.url}/docs/`);
     const specUrl = new URL(/data-url="([^"]+)"/.exec(await slashed.text())![1]!, slashed.url);
     expect((await fetch(specUrl)).status).toBe(200);
+    // Only the page itself goes without the CSP: its spec, its script and any other /docs… path
+    // carry it like every other response.
+    for (const path of ["/docs/json", "/docs/scalar.js", "/docsx", "/docs/anything"]) {
+      expect({ path, csp: (await fetch(`${b.url}${path}`)).headers.get("content-security-policy") }).toEqual({ path, csp: expect.stringContaining("default-src 'self'") });
+    }
+    expect((await fetch(`${b.url}/docs`)).headers.get("content-security-policy")).toBeNull();
     const spec = await (await fetch(`${b.url}/docs/json`)).json();
     // The dashboard's routes are pinned in test/integration/dashboard-http.test.ts.
     expect(Object.keys(spec.paths).filter((p) => !p.startsWith("/v1/dashboard/")).sort()).toEqual(["/health", "/health/ready", "/hook/set-status", "/metrics", "/v1/invites/{inviteId}/claim", "/v1/meshes"]);
