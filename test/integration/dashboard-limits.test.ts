@@ -70,6 +70,16 @@ describe("dashboard sessions", () => {
     expect(await me(b, first.cookie)).toBe(401);
   }, 120_000);
 
+  test("wrong operator tokens as Bearer headers use up the same per-address allowance; the right one still works", async () => {
+    await using b = await startBroker();
+    const overview = (token: string) => fetch(`${b.url}/v1/dashboard/operator/overview`, { headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < LOGIN_BURST; i++) expect((await overview(`cmo_wrong_${i}`)).status).toBe(401);
+    const refused = await overview("cmo_wrong_again");
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    expect((await overview(b.firstRunToken!)).status).toBe(200);
+  });
+
   test("logins are throttled per client address; X-Forwarded-For counts only from a trusted proxy", async () => {
     await using direct = await startBroker();
     const m = (await createTestMesh(direct.url, "alice")).owner;

@@ -49,6 +49,8 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
   const auth = request.headers.get("authorization") ?? "";
   if (auth.startsWith("Bearer ")) {
     if (await verifyOperatorToken(ctx.store, auth.slice(7).trim())) return;
+    // A wrong token costs a try from the same per-address allowance as a login.
+    dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
     throw new MeshError("unauthorized", "That is not the current operator token.");
   }
   const session = dash.sessions.get(readCookie(request.headers.get("cookie"), OPERATOR_COOKIE));

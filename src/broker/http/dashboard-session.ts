@@ -5,7 +5,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodies.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { LoginThrottle, verifyDashboardLogin } from "../dashboard-login.ts";
+import { verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
@@ -16,8 +16,7 @@ const ttlS = SESSION_TTL_MS / 1000;
 
 export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
   const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies);
-  const throttle = new LoginThrottle(ctx.config.trustedProxies);
-  const throttled = (request: Request) => throttle.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
+  const throttled = (request: Request) => dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
   return new Elysia({ name: "dashboard-session" })
     .post(
       "/v1/dashboard/login",
