@@ -29,6 +29,8 @@ function provesEnrolment(meshId: string, pubkey: string, role: MemberInfo["role"
 /** Splits the broker's member list into the members the owner can vouch for (by key; the owner
  *  itself included) and the rest. Removed members are in neither. */
 export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[]): { vouched: Map<string, Listed>; unverified: Listed[] } {
+  // The list comes from the broker: anything that is not a member record is ignored.
+  members = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
   const active = members.filter((m) => m.revokedAt === null);
   const roles = new Map<string, MemberInfo["role"]>([[ownerPubkey, "owner"]]);
   // Admins vouch for the members they invited: repeat until nothing new is vouched for.

@@ -128,11 +128,14 @@ export class MeshLink {
     if (r.control === "keys") return this.seen([r.message], [m.messageId]);
     if (r.control === "key_request") {
       this.seen([r.message]);
-      void answerKeyRequest(this.session, this.client, r.message.from).finally(() => this.seen([], [m.messageId]));
+      void answerKeyRequest(this.session, this.client, r.message.from)
+        .catch((err: unknown) => this.opts.log.warn("key request not answered", { mesh: this.slug, err }))
+        .finally(() => this.seen([], [m.messageId]));
       return;
     }
     const p: Pending = { ...r.message, mesh: this.slug };
-    const waiter = p.replyTo ? this.replyWaiters.get(p.replyTo) : undefined;
+    // Only a peer answers a question: a broker notice naming the question is not its reply.
+    const waiter = p.replyTo && p.kind !== "system" ? this.replyWaiters.get(p.replyTo) : undefined;
     // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
     // knows whether its result reaches the model (a cancelled call's result is dropped).
     if (waiter) return waiter(p);

@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
+import { connect } from "../helpers/mesh.ts";
+import { sweepRound } from "../../src/broker/timers.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { MeshSession, requestKeys } from "../../src/client/mesh-session.ts";
 
 const dirs: string[] = [];
 const dir = () => {
@@ -225,6 +229,33 @@ describe("claudemesh mcp", () => {
     expect(r.text).toContain("mesh_peers");
     const bad = await a.call("mesh_reply", { message_id: "never-seen-1", message: "x" });
     expect(bad.isError).toBe(true);
+    await a.close();
+  }, 60_000);
+
+  test("a broker notice naming an open question is not its answer; the ask keeps waiting for the peer", async () => {
+    await using b = await startBroker({ messageTtl: 1500 });
+    const { a } = await twoSessions(b, 10);
+    const asking = a.call("mesh_ask", { to: "bob", question: "are you there?", timeout_seconds: 5 });
+    await Bun.sleep(2500); // the question expires in bob's queue
+    await sweepRound(b.ctx); // its expiry notice (replyTo: the question) goes to alice
+    const r = await asking;
+    expect(r.text).toStartWith("No reply from bob");
+    expect((await a.call("mesh_inbox")).text).toContain("Notice from the claudemesh broker");
+    await a.close();
+  }, 60_000);
+
+  test("the owner's MCP server survives a key request it cannot answer (the member list fails)", async () => {
+    await using b = await startBroker();
+    const { bob, a } = await twoSessions(b, 11);
+    (b.ctx.store as unknown as { listAdmissions: () => Promise<never> }).listAdmissions = async () => {
+      throw new Error("db says no");
+    };
+    const m = loadConfig(bob).meshes[0]!;
+    const peer = await connect(b.url, { meshId: m.meshId, memberId: m.memberId, keys: { publicKey: m.publicKey, secretKey: m.secretKey }, displayName: "bob", role: "member" });
+    await requestKeys(new MeshSession({ meshId: m.meshId, publicKey: m.publicKey, secretKey: m.secretKey, memberPubkey: m.publicKey, memberSecretKey: m.secretKey, ownerPubkey: m.ownerPubkey }, m.meshKeys), peer.client);
+    await Bun.sleep(1000);
+    expect((await a.call("mesh_status", { summary: "still here" })).isError).toBe(false);
+    peer.close();
     await a.close();
   }, 60_000);
 

@@ -22,9 +22,12 @@ describe("framing", () => {
   test("a broker notice is framed as the broker's, never as a peer's message to answer", () => {
     const n = { ...msg("notice-01", '{"event":"message_expired","messageId":"m1"}'), kind: "system" as const };
     const text = frameMessage(n, "whole");
-    expect(text).toStartWith("Notice from the claudemesh broker (mesh team), id notice-01:");
+    expect(text).toStartWith("Notice from the claudemesh broker (mesh team), id notice-01. It is not from your user or a peer");
     expect(text).not.toContain("Message from peer");
     expect(text).not.toContain("mesh_reply");
+    // A broker's words are bounded like a preview, whatever the size asked for.
+    const long = frameMessage({ ...n, body: "z".repeat(PREVIEW_BODY_CHARS * 3) }, "whole");
+    expect(long.length).toBeLessThan(PREVIEW_BODY_CHARS + 400);
   });
 
   test("frameWhole fits messages into one tool result, the first always whole", () => {
