@@ -17,7 +17,7 @@ import { vouchedMembers } from "./admission.ts";
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
-import { MAX_FRAME_BYTES } from "../protocol/limits.ts";
+import { MAX_FRAME_BYTES, MAX_KEY_EPOCH } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import type { MeshKey } from "./local/config-file.ts";
 import { keysBody } from "./invite-build.ts";
@@ -219,7 +219,7 @@ export class MeshSession {
       return null;
     }
     const keys = (parsed as { keys?: unknown })?.keys;
-    if (!Array.isArray(keys) || !keys.every((k) => Number.isInteger(k?.epoch) && k.epoch >= 0 && typeof k?.key === "string" && fromBase64Safe(k.key)?.length === 32)) return null;
+    if (!Array.isArray(keys) || !keys.every((k) => Number.isInteger(k?.epoch) && k.epoch >= 0 && k.epoch <= MAX_KEY_EPOCH && typeof k?.key === "string" && fromBase64Safe(k.key)?.length === 32)) return null;
     const merged = new Map(this.keys.map((k) => [k.epoch, k]));
     // An epoch's key never changes: a different key for one already held is ignored.
     for (const k of keys as MeshKey[]) if (!merged.has(k.epoch)) merged.set(k.epoch, { epoch: k.epoch, key: k.key });

@@ -101,7 +101,7 @@ export const ClientFrames = {
   }),
   invite_list: request("invite_list", {}),
   invite_revoke: request("invite_revoke", { inviteId: F.Id }),
-  key_rotate: request("key_rotate", { epoch: Type.Integer({ minimum: 1, maximum: 2 ** 31 }), reason: Type.Optional(F.Reason) }),
+  key_rotate: request("key_rotate", { epoch: Type.Integer({ minimum: 1, maximum: L.MAX_KEY_EPOCH }), reason: Type.Optional(F.Reason) }),
   audit_log: request("audit_log", {
     afterSeq: Type.Optional(Type.Integer({ minimum: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: L.MAX_PAGE })),

@@ -43,3 +43,7 @@ export const DASHBOARD_LINK_TTL_MS = 5 * 60 * 1000;
 
 /** Current wire protocol version, sent in hello and echoed in hello_ack. */
 export const PROTOCOL_VERSION = 1;
+
+/** Highest mesh key epoch the broker records (key_rotate) and clients accept in a `keys` message:
+ *  far above any real number of rotations, and below what an envelope can carry. */
+export const MAX_KEY_EPOCH = 2 ** 31;

@@ -185,4 +185,27 @@ describe("cli moderation", () => {
     expect(meshOf(bob).meshKeys).toEqual([...held, forged[1]!]);
     peer.close();
   }, 60_000);
+
+  test("a broker reporting an absurd key epoch cannot make the owner rotate to a key no post can use", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const store = b.ctx.store as SqliteStore;
+    const getMesh = store.getMesh.bind(store);
+    (store as unknown as { getMesh: typeof getMesh }).getMesh = async (id) => {
+      const m = await getMesh(id);
+      return m && { ...m, keyEpoch: 0xffff_ffff };
+    };
+    const rekey = await cli(alice, ["rekey", "--json"]);
+    (store as unknown as { getMesh: typeof getMesh }).getMesh = getMesh;
+    expect({ code: rekey.code, error: rekey.json().error.code }).toEqual({ code: 2, error: "invalid_argument" });
+    expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0]); // nothing saved, nothing sent
+    ok(await cli(bob, ["inbox"]));
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0]);
+    ok(await cli(alice, ["topic", "post", "general", "still works"]));
+  }, 60_000);
 });

@@ -3,6 +3,7 @@
 // remaining member end to end (a `keys` message sealed to each member key); only the owner's keys
 // are accepted by members, so an admin's removal asks the owner to rekey.
 import { MeshError } from "../../protocol/errors.ts";
+import { MAX_KEY_EPOCH } from "../../protocol/limits.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
 import { vouchedMembers } from "../../client/admission.ts";
@@ -18,6 +19,9 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{
   // Above the broker's epoch too: a config restored from an older backup must not reuse an epoch
   // the members already hold (they would keep their key for it, and key_rotate would refuse it).
   const epoch = Math.max(...mesh.meshKeys.map((k) => k.epoch), client.ack?.mesh.keyEpoch ?? 0, -1) + 1;
+  // Checked before anything is saved or sent: a broker reporting an absurd epoch must not leave the
+  // owner and every member with a newest key no post can be sealed under.
+  if (epoch > MAX_KEY_EPOCH) throw new MeshError("invalid_argument", `The broker reports mesh key epoch ${client.ack?.mesh.keyEpoch}, beyond any real number of rotations; refusing to rotate (this machine's newest key is epoch ${Math.max(...mesh.meshKeys.map((k) => k.epoch))}).`);
   const updated = { ...mesh, meshKeys: [...mesh.meshKeys, makeMeshKey(epoch)] };
   const session = sessionFor(ctx, updated);
   const { members } = await client.request("member_list", {});
