@@ -12,7 +12,7 @@ import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { Results } from "../protocol/results.ts";
-import { vouchedMembers } from "./admission.ts";
+import { vouchedMembers, type Removals } from "./admission.ts";
 
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
@@ -240,10 +240,10 @@ export function requestKeys(session: MeshSession, client: BrokerClient): Promise
 /** The owner's answer to a key request: sends every epoch's key, but only to an active member
  *  whose enrolment the owner can check itself (admission.ts): the request and the member list
  *  both come through the broker, which must not be able to ask for the keys on a key of its own. */
-export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"]): Promise<boolean> {
+export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"], removals?: Removals): Promise<boolean> {
   if (session.id.publicKey !== session.id.ownerPubkey && session.id.memberPubkey !== session.id.ownerPubkey) return false;
   const { members } = await client.request("member_list", {});
-  const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members).vouched.get(from.memberPubkey);
+  const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members, removals).vouched.get(from.memberPubkey);
   if (!requester || requester.pubkey === session.id.ownerPubkey) return false;
   await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });
   return true;

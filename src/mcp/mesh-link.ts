@@ -128,7 +128,11 @@ export class MeshLink {
     if (r.control === "keys") return this.seen([r.message], [m.messageId]);
     if (r.control === "key_request") {
       this.seen([r.message]);
-      void answerKeyRequest(this.session, this.client, r.message.from)
+      // The owner's record of removals is read from disk each time: `claudemesh kick` writes it
+      // from another process while this server runs.
+      const removals = () => loadConfig(this.opts.configDir).meshes.find((e) => e.meshId === this.entry.meshId)?.removed;
+      void Promise.resolve()
+        .then(() => answerKeyRequest(this.session, this.client, r.message.from, removals()))
         .catch((err: unknown) => this.opts.log.warn("key request not answered", { mesh: this.slug, err }))
         .finally(() => this.seen([], [m.messageId]));
       return;

@@ -208,4 +208,48 @@ describe("cli moderation", () => {
     expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0]);
     ok(await cli(alice, ["topic", "post", "general", "still works"]));
   }, 60_000);
+
+  test("a kicked member stays out even when the broker pretends the kick never happened, or enrolls a new key from its old link", async () => {
+    await using b = await startBroker();
+    await using ids = identities(4);
+    const [alice, bob, carol, dave] = ids.dirs as [string, string, string, string];
+    // carol joins with a link meant for two (dave uses the other place, before the kick).
+    const { members, meshId } = await cliMesh(b.url, [
+      [alice, "alice"],
+      [bob, "bob"],
+    ]);
+    const team = ok(await cli(alice, ["invite", "--max-uses", "3", "--json"])).json().link;
+    ok(await cli(carol, ["join", team, "--name", "carol", "--json"]));
+    ok(await cli(dave, ["join", team, "--name", "dave", "--json"]));
+    const carolKey = meshOf(carol).publicKey;
+    const store = b.ctx.store as SqliteStore;
+    // A modified broker answers the kick but records nothing: carol stays "active" in its lists.
+    const revokeMember = store.revokeMember.bind(store);
+    (store as unknown as { revokeMember: () => Promise<void> }).revokeMember = async () => {};
+    (b.ctx.hub as unknown as { markRemoved: () => void }).markRemoved = () => {};
+    const kick = await cli(alice, ["kick", "carol", "--json"]);
+    (store as unknown as { revokeMember: typeof revokeMember }).revokeMember = revokeMember;
+    expect(kick.json()).toMatchObject({ keyEpoch: 1 });
+    expect(meshOf(alice).removed).toEqual({ keys: [carolKey], invites: [expect.any(String)], kept: expect.arrayContaining([members.bob!.pubkey, meshOf(dave).publicKey]) });
+    // No keys message was addressed to carol's key; bob and dave (same link, joined before) got epoch 1.
+    const toCarol = store.db.query("SELECT COUNT(*) AS n FROM messages WHERE target = ? AND created_at > ?").get(carolKey, Date.now() - 10_000) as { n: number };
+    expect(toCarol.n).toBe(0);
+    ok(await cli(bob, ["inbox"]));
+    ok(await cli(dave, ["inbox"]));
+    expect([meshOf(bob).meshKeys.length, meshOf(dave).meshKeys.length]).toEqual([2, 2]);
+
+    // carol enrolls a fresh key with the link she still holds, and asks the owner for the keys.
+    await using again = identities(1);
+    const fresh = again.dirs[0]!;
+    ok(await cli(fresh, ["join", team, "--name", "carol2", "--json"]));
+    expect(meshOf(fresh).meshKeys.map((k) => k.epoch)).toEqual([0]); // the link's blob: the old key only
+    await Bun.sleep(200);
+    ok(await cli(alice, ["inbox"])); // answers key requests it can vouch for
+    ok(await cli(fresh, ["inbox"]));
+    expect(meshOf(fresh).meshKeys.map((k) => k.epoch)).toEqual([0]);
+    // A rekey does not reach the new key either: to the owner, both keys are removed.
+    const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
+    expect(rekey).toEqual({ epoch: 2, sentTo: 2, skipped: [] });
+    void meshId;
+  }, 90_000);
 });

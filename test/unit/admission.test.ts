@@ -99,4 +99,22 @@ describe("vouchedMembers", () => {
     ];
     expect([...vouchedMembers(MESH, owner.publicKey, members).vouched.values()].map((m) => m.displayName)).toEqual(["owner", "bob"]);
   });
+
+  test("the owner's own record of removals wins over the list: the key, its invite, and a removed admin's later invites", () => {
+    const teamInvite = generateSigningKeypair();
+    const sameLink = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_team_link1", inviteKey: teamInvite });
+    const members = [
+      listed("owner", owner, "owner", null),
+      listed("admin", admin, "admin", admitted(owner, admin, "admin")), // removed by the owner; the broker still lists it
+      listed("bob", bob, "member", admitted(admin, bob, "member")), // invited by admin before its removal
+      listed("carol", carol, "member", sameLink(carol)), // removed by the owner; the broker still lists her
+      listed("dave", dave, "member", sameLink(dave)), // joined through the same link before
+      listed("carol2", eve, "member", sameLink(eve)), // a new key from carol's link, after
+      listed("late", mallory, "member", admitted(admin, mallory, "member")), // the removed admin's new invite
+    ];
+    const removals = { keys: [admin.publicKey, carol.publicKey], invites: ["inv_team_link1"], kept: [owner.publicKey, bob.publicKey, dave.publicKey] };
+    const { vouched, unverified } = vouchedMembers(MESH, owner.publicKey, members, removals);
+    expect([...vouched.values()].map((m) => m.displayName)).toEqual(["owner", "bob", "dave"]);
+    expect(unverified).toEqual([]);
+  });
 });

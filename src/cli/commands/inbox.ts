@@ -21,7 +21,7 @@ async function handleBatch(ctx: Ctx, session: MeshSession, client: BrokerClient,
   show(batch.read);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
   for (const from of batch.keyRequests) {
-    if (await answerKeyRequest(session, client, from).catch(() => false)) ctx.out.note(`sent the mesh keys to ${from.name}`);
+    if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`sent the mesh keys to ${from.name}`);
   }
   if (batch.ack.length) await client.ackSync(batch.ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
   return batch;

@@ -25,13 +25,31 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{
   const updated = { ...mesh, meshKeys: [...mesh.meshKeys, makeMeshKey(epoch)] };
   const session = sessionFor(ctx, updated);
   const { members } = await client.request("member_list", {});
-  const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members);
+  const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, mesh.removed);
   const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
   // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
   ctx.save(upsertMesh(ctx.config(), updated));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
   return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName) };
+}
+
+/** Writes the owner's own record of a removal before asking the broker for it, so that no later
+ *  rotation or key request can reach the removed key, whatever the broker's member list says: the
+ *  key, the invite it joined with (its link may still enroll a new key), and everyone vouched for
+ *  now (they keep their place if they share that invite or were invited by a removed admin). */
+async function recordRemoval(ctx: Ctx, client: BrokerClient, memberId: string, memberPubkey: string): Promise<void> {
+  const mesh = ctx.mesh();
+  const { members } = await client.request("member_list", {});
+  const before = mesh.removed ?? { keys: [], invites: [], kept: [] };
+  const { vouched } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, before);
+  const invite = members.find((m) => m.memberId === memberId)?.admission?.inviteId;
+  const removed = {
+    keys: [...new Set([...before.keys, memberPubkey])],
+    invites: [...new Set([...before.invites, ...(invite ? [invite] : [])])],
+    kept: [...new Set([...before.kept, ...[...vouched.keys()].filter((k) => k !== memberPubkey)])],
+  };
+  ctx.save(upsertMesh(ctx.config(), { ...mesh, removed }));
 }
 
 /** What the owner is told about members that did not get the new key. */
@@ -49,6 +67,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const client = await ctx.connect(mesh);
     const { peer } = await resolve(client, args.peer);
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
+    if (mesh.role === "owner") await recordRemoval(ctx, client, peer.memberId, peer.memberPubkey);
     const r = await client.request("member_revoke", { memberId: peer.memberId, ban, ...(args.reason ? { reason: args.reason } : {}) });
     const rotated = mesh.role === "owner" ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`) : null;
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>

@@ -24,7 +24,14 @@ export type MeshEntry = {
   /** Symmetric mesh keys (base64), newest epoch last. */
   meshKeys: MeshKey[];
   joinedAt: number;
+  /** The owner's own record of the members it removed (admission.ts): kept here, not taken from
+   *  the broker, so that a broker cannot make a removed member look current again. */
+  removed?: Removals;
 };
+
+/** Keys the owner removed, the invites they joined with, and the members vouched for when a
+ *  removal was made (who may keep an invite or an issuer that is now closed). */
+export type Removals = { keys: string[]; invites: string[]; kept: string[] };
 
 export type LocalConfig = { version: typeof CONFIG_VERSION; meshes: MeshEntry[] };
 
@@ -39,6 +46,8 @@ function checkEntry(e: any, i: number): MeshEntry {
   if (!SECRET_KEY_RE.test(e.secretKey ?? "")) throw bad("secretKey");
   if (!PUBKEY_RE.test(e.ownerPubkey ?? "")) throw bad("ownerPubkey");
   if (!Array.isArray(e.meshKeys) || !e.meshKeys.every((k: any) => Number.isInteger(k?.epoch) && typeof k?.key === "string")) throw bad("meshKeys");
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
   return e as MeshEntry;
 }
 
