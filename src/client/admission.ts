@@ -49,13 +49,18 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
   members = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
   const active = members.filter((m) => m.revokedAt === null && !removedByOwner(m, removals));
   const roles = new Map<string, MemberInfo["role"]>([[ownerPubkey, "owner"]]);
-  // Admins vouch for the members they invited: repeat until nothing new is vouched for.
+  // Admins vouch for the members they invited: repeat until nothing new is vouched for. A member is
+  // checked once, when its issuer is vouched for (its role never changes after), so a long forged
+  // list costs one check per row, not one per row per pass.
+  const checked = new Set<Listed>();
   for (let grew = true; grew; ) {
     grew = false;
     for (const m of members) {
-      if (roles.has(m.pubkey) || !m.admission || (removedByOwner(m, removals) && !removals.keys.includes(m.pubkey))) continue;
+      if (checked.has(m) || roles.has(m.pubkey) || !m.admission || (removedByOwner(m, removals) && !removals.keys.includes(m.pubkey))) continue;
       const issuerRole = roles.get(m.admission.issuerPubkey);
-      if (issuerRole && provesEnrolment(meshId, m.pubkey, m.role, m.admission, issuerRole)) {
+      if (!issuerRole) continue;
+      checked.add(m);
+      if (provesEnrolment(meshId, m.pubkey, m.role, m.admission, issuerRole)) {
         roles.set(m.pubkey, m.role);
         grew = true;
       }
