@@ -4,12 +4,13 @@
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
 import { refuseUnknownFlags } from "./flags-check.ts";
 
-export function lazyCommand<A extends ArgsDef>(meta: { name: string; description: string }, args: A, load: () => Promise<{ run: (args: any, rawArgs: string[]) => Promise<void> | void }>): CommandDef<A> {
+/** `ownArgv`: the command reads its argv strictly itself (serve), so the general check is skipped. */
+export function lazyCommand<A extends ArgsDef>(meta: { name: string; description: string }, args: A, load: () => Promise<{ run: (args: any, rawArgs: string[]) => Promise<void> | void }>, opts: { ownArgv?: boolean } = {}): CommandDef<A> {
   return defineCommand({
     meta,
     args,
     async run({ args: parsed, rawArgs }) {
-      refuseUnknownFlags(rawArgs, args);
+      if (!opts.ownArgv) refuseUnknownFlags(rawArgs, args);
       const mod = await load();
       await mod.run(parsed, rawArgs);
     },

@@ -72,7 +72,7 @@ const capsArg = { caps: { type: "positional", description: "capabilities: dm bro
 const main = defineCommand({
   meta: { name: "claudemesh", version: VERSION, description: "A private, end-to-end encrypted mesh for AI coding agents." },
   subCommands: {
-    serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite)." }, serveArgs, () => import("./commands/serve.ts")),
+    serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite)." }, serveArgs, () => import("./commands/serve.ts"), { ownArgv: true }),
     new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, "display-name": { type: "string", description: "your name in the mesh" }, ...json }, () => import("./commands/new.ts")),
     invite,
     join: cmd("join", "Join a mesh with an invite link. On a shared machine give it on stdin: an argument is visible to other users (ps) while join runs. Example: claudemesh join - < invite.txt", { ...pos("link", "ic://join/… or https://…/join#…; - or none: read it from stdin", false), name: { type: "string", description: "your display name" }, ...json }, () => import("./commands/join.ts")),
