@@ -220,12 +220,24 @@ export class MeshSession {
     }
     const keys = (parsed as { keys?: unknown })?.keys;
     if (!Array.isArray(keys) || !keys.every((k) => Number.isInteger(k?.epoch) && k.epoch >= 0 && k.epoch <= MAX_KEY_EPOCH && typeof k?.key === "string" && fromBase64Safe(k.key)?.length === 32)) return null;
-    const merged = new Map(this.keys.map((k) => [k.epoch, k]));
-    // An epoch's key never changes: a different key for one already held is ignored.
-    for (const k of keys as MeshKey[]) if (!merged.has(k.epoch)) merged.set(k.epoch, { epoch: k.epoch, key: k.key });
-    this.keys = [...merged.values()].sort((a, b) => a.epoch - b.epoch);
-    this.onKeys(this.keys);
+    if (this.merge(keys as MeshKey[])) this.onKeys(this.keys);
     return "keys";
+  }
+
+  /** Adds keys this identity's own config holds (written by another process, e.g. the CLI's
+   *  `rekey`), without reporting them back through onKeys. */
+  learnKeys(keys: readonly MeshKey[]): void {
+    this.merge(keys);
+  }
+
+  /** Adds the epochs not held yet; true if any was. An epoch's key never changes: a different key
+   *  for one already held is ignored. */
+  private merge(keys: readonly MeshKey[]): boolean {
+    const merged = new Map(this.keys.map((k) => [k.epoch, k]));
+    for (const k of keys) if (!merged.has(k.epoch)) merged.set(k.epoch, { epoch: k.epoch, key: k.key });
+    if (merged.size === this.keys.length) return false;
+    this.keys = [...merged.values()].sort((a, b) => a.epoch - b.epoch);
+    return true;
   }
 }
 

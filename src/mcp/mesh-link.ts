@@ -110,16 +110,34 @@ export class MeshLink {
     }
   }
 
+  /** Adds the keys this session learnt to the config on disk, keeping every epoch already there
+   *  (the CLI may have written newer ones since this server started). */
   private saveKeys(meshKeys: MeshEntry["meshKeys"]): void {
     const cfg = loadConfig(this.opts.configDir);
     const current = cfg.meshes.find((m) => m.meshId === this.entry.meshId);
-    if (current) saveConfig(this.opts.configDir, upsertMesh(cfg, { ...current, meshKeys }));
+    if (!current) return;
+    const have = new Set(current.meshKeys.map((k) => k.epoch));
+    const added = meshKeys.filter((k) => !have.has(k.epoch));
+    if (added.length) saveConfig(this.opts.configDir, upsertMesh(cfg, { ...current, meshKeys: [...current.meshKeys, ...added].sort((a, b) => a.epoch - b.epoch) }));
+  }
+
+  /** Takes in the keys the config on disk holds: after `claudemesh rekey` in a terminal, the
+   *  owner's running session must post under (and hand out) the new epoch, which no message brings
+   *  it (a rotation is sent to the other members). */
+  private refreshKeys(): void {
+    const onDisk = loadConfig(this.opts.configDir).meshes.find((m) => m.meshId === this.entry.meshId);
+    if (onDisk) this.session.learnKeys(onDisk.meshKeys);
   }
 
   private onPush(m: MessagePushFrame): void {
     // Recorded in the replay memory only once seen (markSeen): a message opened here but never
     // shown must not look like a replay when the broker redelivers it after a restart.
-    const r = this.session.open(m, { record: false });
+    let r = this.session.open(m, { record: false });
+    // Sealed under an epoch this server has not seen: the CLI may have saved it since it started.
+    if (!r.ok && r.reason === "unknown_epoch") {
+      this.refreshKeys();
+      r = this.session.open(m, { record: false });
+    }
     if (!r.ok) {
       if (r.reason !== "unknown_epoch") this.client.ackMessages([m.messageId]);
       this.opts.log.info("message not shown", { mesh: this.slug, messageId: m.messageId, reason: r.reason });
@@ -132,7 +150,10 @@ export class MeshLink {
       // from another process while this server runs.
       const removals = () => loadConfig(this.opts.configDir).meshes.find((e) => e.meshId === this.entry.meshId)?.removed;
       void Promise.resolve()
-        .then(() => answerKeyRequest(this.session, this.client, r.message.from, removals()))
+        .then(() => {
+          this.refreshKeys();
+          return answerKeyRequest(this.session, this.client, r.message.from, removals());
+        })
         .catch((err: unknown) => this.opts.log.warn("key request not answered", { mesh: this.slug, err }))
         .finally(() => this.seen([], [m.messageId]));
       return;
@@ -208,6 +229,7 @@ export class MeshLink {
 
   /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). */
   send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
+    this.refreshKeys();
     return this.session.send(this.client, target, body, opts);
   }
 

@@ -7,7 +7,7 @@ import { rmSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
+import { cli, ok } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 import { connect } from "../helpers/mesh.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
@@ -257,6 +257,20 @@ describe("claudemesh mcp", () => {
     expect((await a.call("mesh_status", { summary: "still here" })).isError).toBe(false);
     peer.close();
     await a.close();
+  }, 60_000);
+
+  test("after `claudemesh rekey` in a terminal, the owner's running session posts under the new key and hands it out", async () => {
+    await using b = await startBroker();
+    const { alice, a, bb } = await twoSessions(b, 12);
+    ok(await cli(alice, ["rekey"]));
+    await Bun.sleep(300); // key_rotated reaches both servers
+    const post = await a.call("mesh_send", { to: "#general", message: "sealed with epoch 1" });
+    expect(post).toMatchObject({ isError: false });
+    // bob's session reads it once bob's keys message (from the rekey) is in.
+    await bb.waitNotification((x) => x.content.includes("sealed with epoch 1"));
+    expect(loadConfig(alice).meshes[0]!.meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+    await a.close();
+    await bb.close();
   }, 60_000);
 
   test("a send without confirmation names its client_message_id; retrying with it never delivers twice", async () => {
