@@ -1,6 +1,7 @@
 // The real CLI as a subprocess: `bun run src/main.ts …` with its own CLAUDEMESH_CONFIG_DIR, CI=1
 // and no terminal, so output is what a script sees. Spawned asynchronously: an in-process broker
 // (test/helpers/broker.ts) keeps serving while the CLI runs.
+import { startBroker } from "./broker.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -134,4 +135,25 @@ export async function cliMesh(brokerUrl: string, people: [dir: string, name: str
     members[name] = { dir, name, pubkey: joined.member.pubkey, memberId: joined.member.memberId };
   }
   return { slug: created.mesh.slug, meshId: created.mesh.id, members };
+}
+
+/** A real broker on port 0 and a mesh of CLI identities, one per name: the first creates the mesh,
+ *  the others join it (cliMesh). `dirs` are their config dirs, in `names` order. Everything is
+ *  stopped and removed at the end of the `await using` scope. */
+export async function cliTeam<const N extends readonly string[]>(names: N, broker: Parameters<typeof startBroker>[0] = {}) {
+  const b = await startBroker(broker);
+  const ids = identities(names.length);
+  const dirs = ids.dirs as { [K in keyof N]: string };
+  const mesh = await cliMesh(b.url, names.map((name, i) => [ids.dirs[i]!, name] as [string, string]));
+  return {
+    b,
+    dirs,
+    mesh,
+    /** A scratch directory removed with the team (beside the config dirs). */
+    root: ids.root,
+    async [Symbol.asyncDispose]() {
+      await b[Symbol.asyncDispose]();
+      await ids[Symbol.asyncDispose]();
+    },
+  };
 }

@@ -3,18 +3,15 @@
 import { expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities } from "../helpers/cli.ts";
+import { cli, cliTeam } from "../helpers/cli.ts";
 
 const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
 
 test("backup into a shared 1777 directory and an ordinary 0755 one leaves both as they were; the file is 0600", async () => {
-  await using b = await startBroker();
-  await using ids = identities(1);
-  const [alice] = ids.dirs as [string];
-  await cliMesh(b.url, [[alice, "alice"]]);
-  const shared = join(ids.root, "shared");
-  const plain = join(ids.root, "plain");
+  await using team = await cliTeam(["alice"]);
+  const { dirs: [alice] } = team;
+  const shared = join(team.root, "shared");
+  const plain = join(team.root, "plain");
   mkdirSync(shared);
   mkdirSync(plain);
   chmodSync(shared, 0o1777); // stands in for /tmp

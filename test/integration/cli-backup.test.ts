@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 
 const PASS = "correct horse battery staple\n";
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -55,11 +55,9 @@ describe("cli backup", () => {
   }, 60_000);
 
   test("backup refuses to overwrite without --force", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    const [alice] = ids.dirs as [string];
-    await cliMesh(b.url, [[alice, "alice"]]);
-    const file = join(ids.root, "existing.cmbk");
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const file = join(team.root, "existing.cmbk");
     writeFileSync(file, "keep me");
     const r = await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS });
     expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 2, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
@@ -68,11 +66,9 @@ describe("cli backup", () => {
   }, 30_000);
 
   test("backup --force over an existing 0644 file leaves the backup 0600", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    const [alice] = ids.dirs as [string];
-    await cliMesh(b.url, [[alice, "alice"]]);
-    const file = join(ids.root, "old.cmbk");
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const file = join(team.root, "old.cmbk");
     writeFileSync(file, "old");
     chmodSync(file, 0o644);
     const r = await cli(alice, ["backup", file, "--passphrase-stdin", "--force"], { stdin: PASS });

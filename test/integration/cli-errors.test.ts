@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 describe("cli errors", () => {
@@ -47,13 +47,8 @@ describe("cli errors", () => {
   }, 30_000);
 
   test("--priority urgent is a usage error (exit 2) and sends nothing", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
     const r = await cli(alice, ["send", "bob", "hi", "--priority", "urgent"]);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: --priority must be now, next or low.\n  fix: see `claudemesh <command> --help`\n" });
     const post = await cli(alice, ["topic", "post", "general", "hi", "--priority", "urgent", "--json"]);
@@ -62,10 +57,8 @@ describe("cli errors", () => {
   }, 30_000);
 
   test("a malformed --after or --limit is a usage error (exit 2), not read as 0 or as 'all but the oldest'", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    const [alice] = ids.dirs as [string];
-    await cliMesh(b.url, [[alice, "alice"]]);
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
     const after = await cli(alice, ["topic", "history", "general", "--after", "abc", "--json"]);
     expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more)." } } });
     const limit = await cli(alice, ["inbox", "--all", "--limit", "-5", "--json"]);
@@ -73,10 +66,8 @@ describe("cli errors", () => {
   }, 30_000);
 
   test("a config file or directory others can read is refused (exit 5) with the chmod that fixes it", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    const [alice] = ids.dirs as [string];
-    await cliMesh(b.url, [[alice, "alice"]]);
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
     const config = join(alice, "config.json");
     chmodSync(config, 0o644);
     const file = await cli(alice, ["whoami"]);
@@ -123,13 +114,8 @@ describe("cli errors", () => {
   }, 30_000);
 
   test("a send the broker did not confirm prints its id, and --client-message-id retries it without a duplicate", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
     const writes = b.ctx.writes;
     const send = writes.send.bind(writes);
     writes.send = () => Promise.reject(new Error("the disk caught fire")); // answered `internal`
@@ -150,13 +136,8 @@ describe("cli errors", () => {
   }, 60_000);
 
   test("an option a command does not declare is refused with the closest one (it used to be ignored), in every command", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
     const typo = await cli(alice, ["send", "bob", "deploy now", "--prioriy", "now"]);
     expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: Unknown option --prioriy (did you mean --priority?). See `claudemesh send --help`.\n" });
     const json = await cli(alice, ["topic", "post", "general", "x", "--json", "--client-id=abc"]);

@@ -4,7 +4,7 @@
 // GroupName refuses is a usage error found before any mesh or broker is consulted.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 
 /** The broker's unknown_recipient line for @frontend, with the CLI's hint appended. */
 const HINT = /^(claudemesh: )?No member is in group @frontend\. A member joins it with: claudemesh group join frontend\n?$/;
@@ -12,14 +12,9 @@ const bodies = (r: { json(): any }) => r.json().messages.map((m: any) => `${m.fr
 
 describe("cli groups", () => {
   test("join, send @group, list, peers, leave: the group reaches its members and no one else", async () => {
-    await using b = await startBroker();
-    await using ids = identities(3);
-    const [alice, bob, carol] = ids.dirs as [string, string, string];
-    const { members } = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-      [carol, "carol"],
-    ]);
+    await using team = await cliTeam(["alice", "bob", "carol"]);
+    const { dirs: [alice, bob, carol] } = team;
+    const { members } = team.mesh;
     const bobMember = { memberId: members.bob!.memberId, displayName: "bob", pubkey: members.bob!.pubkey, online: false };
 
     const before = await cli(alice, ["send", "@frontend", "anyone?"]);

@@ -4,8 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities } from "../helpers/cli.ts";
+import { cli, identities, cliTeam } from "../helpers/cli.ts";
 import { COMMANDS } from "../../src/cli/root.ts";
 
 const LOADED_PROBE = resolve(import.meta.dir, "../fixtures/loaded-modules.ts");
@@ -67,12 +66,10 @@ describe("cli help and completion", () => {
   }, 60_000);
 
   test("--help and commands that never connect do not load the broker client or the frame codec", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    const [alice] = ids.dirs as [string];
-    await cliMesh(b.url, [[alice, "alice"]]);
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
     const heavy = async (args: string[]) => {
-      const out = join(ids.root, `loaded-${args.join("_")}.json`);
+      const out = join(team.root, `loaded-${args.join("_")}.json`);
       const r = await cli(alice, args, { env: { BUN_OPTIONS: `--preload=${LOADED_PROBE}`, CLAUDEMESH_TEST_LOADED_OUT: out } });
       const loaded = JSON.parse(readFileSync(out, "utf8")) as string[];
       return { args, code: r.code, heavy: CONNECTING_MODULES.filter((m) => loaded.some((p) => p.endsWith(m))) };

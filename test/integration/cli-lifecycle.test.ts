@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, cliStream, identities, ok } from "../helpers/cli.ts";
+import { cli, cliStream, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { startMcp } from "../helpers/mcp.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
@@ -135,13 +135,9 @@ describe("cli lifecycle", () => {
   }, 90_000);
 
   test("leave --yes revokes the member at the broker and forgets the mesh locally", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const { slug, meshId, members } = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
+    const { slug, meshId, members } = team.mesh;
     ok(await cli(alice, ["send", "bob", "before you go"]));
     ok(await cli(bob, ["inbox"]));
     // A Claude Code session of bob's reads one too: it has its own session key and replay memory.
@@ -182,13 +178,8 @@ describe("cli lifecycle", () => {
   test("inbox --follow shows a message whose ack failed, once: the broker's redelivery is dropped as seen", async () => {
     // The follower used to print a batch only after its ack committed: an ack lost to a broker
     // restart left a message recorded as seen (so its redelivery was dropped) but never printed.
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
     const store = b.ctx.store as SqliteStore;
     const commitWrites = store.commitWrites.bind(store);
     let failedAcks = 0;
@@ -215,13 +206,8 @@ describe("cli lifecycle", () => {
   });
 
   test("inbox --follow --json streams one JSON object per message and exits 0 on SIGINT", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
     await using follow = cliStream(bob, ["inbox", "--follow", "--json"]);
     ok(await cli(alice, ["send", "bob", "first streamed"]));
     ok(await cli(alice, ["send", "bob", "second streamed", "--priority", "low"]));

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { MeshSession, keysBody, makeMeshKey, requestKeys } from "../../src/client/mesh-session.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { connect } from "../helpers/mesh.ts";
@@ -24,14 +24,9 @@ const sessionOf = (dir: string) => {
 
 describe("cli moderation", () => {
   test("after kick, the removed member is refused and cannot open new posts even from the database; others read them", async () => {
-    await using b = await startBroker();
-    await using ids = identities(3);
-    const [alice, bob, carol] = ids.dirs as [string, string, string];
-    const { members } = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-      [carol, "carol"],
-    ]);
+    await using team = await cliTeam(["alice", "bob", "carol"]);
+    const { b, dirs: [alice, bob, carol] } = team;
+    const { members } = team.mesh;
     expect(meshOf(carol).meshKeys.map((k) => k.epoch)).toEqual([0]);
 
     const kick = await cli(alice, ["kick", "carol", "--reason", "left the team", "--json"]);
@@ -83,14 +78,9 @@ describe("cli moderation", () => {
   }, 60_000);
 
   test("ban marks the member banned; rekey is the owner's alone and reaches the remaining members", async () => {
-    await using b = await startBroker();
-    await using ids = identities(3);
-    const [alice, bob, mallory] = ids.dirs as [string, string, string];
-    const { members } = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-      [mallory, "mallory"],
-    ]);
+    await using team = await cliTeam(["alice", "bob", "mallory"]);
+    const { b, dirs: [alice, bob, mallory] } = team;
+    const { members } = team.mesh;
     const ban = await cli(alice, ["ban", "mallory"]);
     expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: "Banned mallory; 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n" });
     const db = (b.ctx.store as SqliteStore).db;
@@ -109,13 +99,9 @@ describe("cli moderation", () => {
   }, 60_000);
 
   test("a member the broker lists without evidence gets no key: not at rekey, not by asking for it", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const mesh = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
+    const mesh = team.mesh;
     // What a modified broker can do: add a key of its own to the member list.
     const fake = generateSigningKeypair();
     const fakeMember = { meshId: mesh.meshId, memberId: "mbr_injected01", keys: fake, displayName: "carol", role: "member" };
@@ -144,14 +130,8 @@ describe("cli moderation", () => {
   }, 60_000);
 
   test("an owner whose config is behind the broker (restored from an older backup) rotates above the broker's epoch", async () => {
-    await using b = await startBroker();
-    await using ids = identities(3);
-    const [alice, bob, carol] = ids.dirs as [string, string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-      [carol, "carol"],
-    ]);
+    await using team = await cliTeam(["alice", "bob", "carol"]);
+    const { dirs: [alice, bob, carol] } = team;
     const before = readFileSync(join(alice, "config.json"), "utf8"); // the backup: epoch 0 only
     ok(await cli(alice, ["rekey"]));
     ok(await cli(bob, ["inbox"]));
@@ -169,13 +149,9 @@ describe("cli moderation", () => {
   }, 60_000);
 
   test("a keys message that gives another key for an epoch already held is ignored", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const mesh = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
+    const mesh = team.mesh;
     const held = meshOf(bob).meshKeys;
     const a = meshOf(alice);
     const peer = await connect(b.url, { meshId: a.meshId, memberId: a.memberId, keys: { publicKey: a.publicKey, secretKey: a.secretKey }, displayName: "alice", role: "owner" });
@@ -187,13 +163,8 @@ describe("cli moderation", () => {
   }, 60_000);
 
   test("a broker reporting an absurd key epoch cannot make the owner rotate to a key no post can use", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
     const store = b.ctx.store as SqliteStore;
     const getMesh = store.getMesh.bind(store);
     (store as unknown as { getMesh: typeof getMesh }).getMesh = async (id) => {

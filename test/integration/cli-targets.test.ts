@@ -3,7 +3,7 @@
 // reaches them while the sender is not told.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { connect } from "../helpers/mesh.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
@@ -45,13 +45,9 @@ describe("cli targets", () => {
   }, 60_000);
 
   test("block, grants, grant and revoke decide what reaches the recipient; the sender is not told", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const { members } = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
+    const { members } = team.mesh;
     const alicePub = members.alice!.pubkey;
 
     const block = await cli(bob, ["block", "alice"]);
@@ -86,13 +82,8 @@ describe("cli targets", () => {
   }, 60_000);
 
   test("free text needs no quotes: every word after the target is the message (send, topic post, summary)", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
     ok(await cli(alice, ["send", "bob", "what", "does", "/orders", "return?"]));
     ok(await cli(alice, ["topic", "post", "general", "main", "is", "red"]));
     ok(await cli(alice, ["send", "bob", "quoted as one"]));
@@ -108,13 +99,8 @@ describe("cli targets", () => {
   }, 60_000);
 
   test("a session's entry while its member has one: refused with the reason, since the member's entry wins", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
     const e = loadConfig(alice).meshes[0]!;
     const memberKeys = { publicKey: e.publicKey, secretKey: e.secretKey };
     const session = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: "alice", role: e.role }, { cwd: "/home/alice/shop" }, {

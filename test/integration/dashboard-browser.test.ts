@@ -8,7 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
@@ -146,13 +146,8 @@ describe("dashboard in a browser", () => {
   }, 150_000); // a real browser and CLI subprocesses: slow on a contended host
 
   test("a member: #general end to end in the page, no invites; a used link; the operator token", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [aliceDir, bobDir] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [aliceDir, "alice"],
-      [bobDir, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [aliceDir, bobDir] } = team;
     ok(await cli(aliceDir, ["topic", "post", "general", "hello from the terminal"]));
     const { url } = ok(await cli(bobDir, ["dashboard", "--json", "--no-open"])).json();
     await using br = await launchBrowser(b.url);

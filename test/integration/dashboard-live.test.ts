@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
@@ -32,14 +32,8 @@ const rows = (page: import("playwright-core").Page) =>
 
 describe("dashboard live view", () => {
   test("after the event stream drops and reconnects, the page redraws what happened meanwhile", async () => {
-    await using b = await startBroker();
-    await using ids = identities(3);
-    const [aliceDir, bobDir, carolDir] = ids.dirs as [string, string, string];
-    await cliMesh(b.url, [
-      [aliceDir, "alice"],
-      [bobDir, "bob"],
-      [carolDir, "carol"],
-    ]);
+    await using team = await cliTeam(["alice", "bob", "carol"]);
+    const { b, dirs: [aliceDir, bobDir, carolDir] } = team;
     const bob = await peerFrom(b.url, bobDir, "bob");
     using proxy = linkProxy(b.port);
     const link = new URL(ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json().url);
@@ -75,13 +69,8 @@ describe("dashboard live view", () => {
   }, 90_000);
 
   test("after a key rotation the page stops posting under the older key it holds", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [aliceDir, carolDir] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [aliceDir, "alice"],
-      [carolDir, "carol"],
-    ]);
+    await using team = await cliTeam(["alice", "carol"]);
+    const { b, dirs: [aliceDir, carolDir] } = team;
     const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json(); // holds epoch 0
     await using br = await launchBrowser(b.url);
     await br.page.goto(url);

@@ -6,21 +6,16 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, readdirSync, watch } from "node:fs";
 import { join } from "node:path";
-import { startBroker } from "../helpers/broker.ts";
-import { cliMesh, identities } from "../helpers/cli.ts";
+import { cliTeam } from "../helpers/cli.ts";
 import { startMcp } from "../helpers/mcp.ts";
 
 const N = 40;
 
 describe("mcp replay memory", () => {
   test(`a burst of ${N} messages read one at a time is saved in a few writes, and completely at exit`, async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const { meshId } = await cliMesh(b.url, [
-      [alice, "alice"],
-      [bob, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
+    const { meshId } = team.mesh;
     const a = await startMcp(alice, "sess-alice-burst");
     let bb = await startMcp(bob, "sess-bob-burst");
     for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
