@@ -7,7 +7,7 @@
 // one naming a dead process, or a process not running the file's command, is ignored.
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dataDirLocked, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 import { storageProblem } from "../store/sqlite/open.ts";
 
 /** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk. */
@@ -25,14 +25,14 @@ const COMMAND = { broker: "serve", restore: "restore" } as const;
 
 /** The PID `file` names if that process is alive and, where /proc can tell, its argv contains
  *  `command`; else null. */
-function livePid(file: string, command: string, self = process.pid): number | null {
+function livePid(file: string, command: string): number | null {
   let pid: number;
   try {
     pid = Number(readFileSync(file, "utf8").trim());
   } catch {
     return null;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === self) return null;
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -55,11 +55,6 @@ function holderOf(dataDir: string): Holder {
   return { kind: "broker", pid: livePid(join(dataDir, PID_FILE), COMMAND.broker) ?? 0 };
 }
 
-/** What holds `dataDir` now, or null when its lock is free. Throws LockFileError when the lock
- *  file cannot be used. */
-export function dataDirHolder(dataDir: string): Holder | null {
-  return dataDirLocked(dataDir) ? holderOf(dataDir) : null;
-}
 
 /** A problem writing a PID file, with a message an operator can act on. */
 export class PidFileError extends Error {
@@ -100,8 +95,6 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): 
   return null;
 }
 
-/** `serve`'s claim: claimDataDir(dataDir, "broker"). */
-export const claimPidFile = (dataDir: string): Holder | null => claimDataDir(dataDir, "broker");
 
 /** Removes `kind`'s PID file if it is still ours. Never throws. */
 export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker"): void {

@@ -1,4 +1,4 @@
-// `claudemesh serve --check` beside a live `serve` (src/cli/commands/serve.ts, dataDirHolder in
+// `claudemesh serve --check` beside a live `serve` (src/cli/commands/serve.ts, claimDataDir in
 // src/broker/pid-file.ts; docs/operations.md "Durability"): the check must never open, and so
 // possibly migrate, a database a broker is serving. With the PID file it names the broker's PID;
 // with the PID file deleted, the held `claudemesh.lock` alone still tells it a broker is there.

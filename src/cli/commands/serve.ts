@@ -78,15 +78,15 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   const config = configure();
   const log = jsonLog(config.logLevel);
   const { startBroker } = await import("../../broker/server.ts");
-  const { claimPidFile, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
+  const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (early) {
     log.info("stopped before start", { signal: early });
     process.exit(0);
   }
   // The lock decides; the PID files only name who holds it.
-  let other: ReturnType<typeof claimPidFile>;
+  let other: ReturnType<typeof claimDataDir>;
   try {
-    other = claimPidFile(config.dataDir);
+    other = claimDataDir(config.dataDir, "broker");
   } catch (err) {
     fail(`cannot start: ${await storageReason(err, config)}`);
   }
