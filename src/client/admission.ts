@@ -26,16 +26,18 @@ function provesEnrolment(meshId: string, pubkey: string, role: MemberInfo["role"
   );
 }
 
-/** The owner's record of its removals (config `removed`). */
-export type Removals = { keys: readonly string[]; invites: readonly string[]; kept: readonly string[] };
+/** The owner's record of its removals (config `removed`): the keys it removed, the invites they
+ *  joined with, and the members vouched for when a removal was made (who may keep an invite or an
+ *  issuer that is now closed). */
+export type Removals = { keys: string[]; invites: string[]; kept: string[] };
 
-const NO_REMOVALS: Removals = { keys: [], invites: [], kept: [] };
+export const NO_REMOVALS: Readonly<Removals> = { keys: [], invites: [], kept: [] };
 
 /** Whether the owner's own record excludes `m`, whatever the broker says: a key it removed; or an
  *  enrolment through the invite a removed member joined with (whose link the removed member still
  *  holds) or by a removed admin (who can still sign invites), unless `m` was vouched for when the
  *  removal was made. */
-function removedByOwner(m: Listed, r: Removals): boolean {
+function removedByOwner(m: Listed, r: Readonly<Removals>): boolean {
   if (r.keys.includes(m.pubkey)) return true;
   const a = m.admission;
   return a !== null && (r.invites.includes(a.inviteId) || r.keys.includes(a.issuerPubkey)) && !r.kept.includes(m.pubkey);
@@ -44,7 +46,7 @@ function removedByOwner(m: Listed, r: Removals): boolean {
 /** Splits the broker's member list into the members the owner can vouch for (by key; the owner
  *  itself included) and the rest. Removed members are in neither: those the broker lists as
  *  removed, and those the owner's own record `removals` excludes. */
-export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Removals = NO_REMOVALS): { vouched: Map<string, Listed>; unverified: Listed[] } {
+export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): { vouched: Map<string, Listed>; unverified: Listed[] } {
   // The list comes from the broker: anything that is not a member record is ignored.
   members = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
   const active = members.filter((m) => m.revokedAt === null && !removedByOwner(m, removals));

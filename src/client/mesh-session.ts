@@ -19,7 +19,7 @@ const NOTICE_MEMORY = 1000;
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
 import { MAX_FRAME_BYTES, MAX_KEY_EPOCH } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
-import type { MeshKey } from "./local/config-file.ts";
+import { mergeMeshKeys, type MeshKey } from "./local/config-file.ts";
 import { keysBody } from "./invite-build.ts";
 
 /** A message as a person or a model reads it. */
@@ -230,14 +230,11 @@ export class MeshSession {
     this.merge(keys);
   }
 
-  /** Adds the epochs not held yet; true if any was. An epoch's key never changes: a different key
-   *  for one already held is ignored. */
+  /** Adds the epochs not held yet (mergeMeshKeys); true if any was. */
   private merge(keys: readonly MeshKey[]): boolean {
-    const merged = new Map(this.keys.map((k) => [k.epoch, k]));
-    for (const k of keys) if (!merged.has(k.epoch)) merged.set(k.epoch, { epoch: k.epoch, key: k.key });
-    if (merged.size === this.keys.length) return false;
-    this.keys = [...merged.values()].sort((a, b) => a.epoch - b.epoch);
-    return true;
+    const merged = mergeMeshKeys(this.keys, keys);
+    if (merged) this.keys = merged;
+    return merged !== null;
   }
 }
 

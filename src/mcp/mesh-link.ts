@@ -5,7 +5,7 @@
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
-import { loadConfig, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { loadConfig, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { namesPeer, resolveTarget } from "../client/resolve.ts";
@@ -115,18 +115,23 @@ export class MeshLink {
   private saveKeys(meshKeys: MeshEntry["meshKeys"]): void {
     const cfg = loadConfig(this.opts.configDir);
     const current = cfg.meshes.find((m) => m.meshId === this.entry.meshId);
-    if (!current) return;
-    const have = new Set(current.meshKeys.map((k) => k.epoch));
-    const added = meshKeys.filter((k) => !have.has(k.epoch));
-    if (added.length) saveConfig(this.opts.configDir, upsertMesh(cfg, { ...current, meshKeys: [...current.meshKeys, ...added].sort((a, b) => a.epoch - b.epoch) }));
+    const merged = current && mergeMeshKeys(current.meshKeys, meshKeys);
+    if (merged) saveConfig(this.opts.configDir, upsertMesh(cfg, { ...current, meshKeys: merged }));
+  }
+
+  /** This mesh's entry as the config file holds it now: the CLI writes it from other processes
+   *  (keys after a `rekey`, the owner's record of removals after a `kick`). */
+  private onDisk(): MeshEntry | undefined {
+    return loadConfig(this.opts.configDir).meshes.find((m) => m.meshId === this.entry.meshId);
   }
 
   /** Takes in the keys the config on disk holds: after `claudemesh rekey` in a terminal, the
    *  owner's running session must post under (and hand out) the new epoch, which no message brings
-   *  it (a rotation is sent to the other members). */
-  private refreshKeys(): void {
-    const onDisk = loadConfig(this.opts.configDir).meshes.find((m) => m.meshId === this.entry.meshId);
-    if (onDisk) this.session.learnKeys(onDisk.meshKeys);
+   *  it (a rotation is sent to the other members). Returns the entry read. */
+  private refreshKeys(): MeshEntry | undefined {
+    const entry = this.onDisk();
+    if (entry) this.session.learnKeys(entry.meshKeys);
+    return entry;
   }
 
   private onPush(m: MessagePushFrame): void {
@@ -146,14 +151,8 @@ export class MeshLink {
     if (r.control === "keys") return this.seen([r.message], [m.messageId]);
     if (r.control === "key_request") {
       this.seen([r.message]);
-      // The owner's record of removals is read from disk each time: `claudemesh kick` writes it
-      // from another process while this server runs.
-      const removals = () => loadConfig(this.opts.configDir).meshes.find((e) => e.meshId === this.entry.meshId)?.removed;
       void Promise.resolve()
-        .then(() => {
-          this.refreshKeys();
-          return answerKeyRequest(this.session, this.client, r.message.from, removals());
-        })
+        .then(() => answerKeyRequest(this.session, this.client, r.message.from, this.refreshKeys()?.removed))
         .catch((err: unknown) => this.opts.log.warn("key request not answered", { mesh: this.slug, err }))
         .finally(() => this.seen([], [m.messageId]));
       return;
@@ -229,7 +228,8 @@ export class MeshLink {
 
   /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). */
   send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
-    this.refreshKeys();
+    // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
+    if ((this.session.currentKey()?.epoch ?? 0) < (this.client.ack?.mesh.keyEpoch ?? 0)) this.refreshKeys();
     return this.session.send(this.client, target, body, opts);
   }
 

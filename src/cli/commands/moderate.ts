@@ -6,14 +6,15 @@ import { MeshError } from "../../protocol/errors.ts";
 import { MAX_KEY_EPOCH } from "../../protocol/limits.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
-import { vouchedMembers } from "../../client/admission.ts";
+import { NO_REMOVALS, vouchedMembers } from "../../client/admission.ts";
+import type { ListedMember } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
-async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{ epoch: number; sentTo: number; skipped: string[] }> {
+async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: ListedMember[]): Promise<{ epoch: number; sentTo: number; skipped: string[] }> {
   const mesh = ctx.mesh();
   if (mesh.role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate keys (members accept keys from the owner only).");
   // Above the broker's epoch too: a config restored from an older backup must not reuse an epoch
@@ -24,7 +25,7 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{
   if (epoch > MAX_KEY_EPOCH) throw new MeshError("invalid_argument", `The broker reports mesh key epoch ${client.ack?.mesh.keyEpoch}, beyond any real number of rotations; refusing to rotate (this machine's newest key is epoch ${Math.max(...mesh.meshKeys.map((k) => k.epoch))}).`);
   const updated = { ...mesh, meshKeys: [...mesh.meshKeys, makeMeshKey(epoch)] };
   const session = sessionFor(ctx, updated);
-  const { members } = await client.request("member_list", {});
+  const members = listed ?? (await client.request("member_list", {})).members;
   const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, mesh.removed);
   const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
   // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
@@ -38,10 +39,9 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string): Promise<{
  *  rotation or key request can reach the removed key, whatever the broker's member list says: the
  *  key, the invite it joined with (its link may still enroll a new key), and everyone vouched for
  *  now (they keep their place if they share that invite or were invited by a removed admin). */
-async function recordRemoval(ctx: Ctx, client: BrokerClient, memberId: string, memberPubkey: string): Promise<void> {
+function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: string, memberPubkey: string): void {
   const mesh = ctx.mesh();
-  const { members } = await client.request("member_list", {});
-  const before = mesh.removed ?? { keys: [], invites: [], kept: [] };
+  const before = mesh.removed ?? NO_REMOVALS;
   const { vouched } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, before);
   const invite = members.find((m) => m.memberId === memberId)?.admission?.inviteId;
   const removed = {
@@ -67,9 +67,12 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const client = await ctx.connect(mesh);
     const { peer } = await resolve(client, args.peer);
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
-    if (mesh.role === "owner") await recordRemoval(ctx, client, peer.memberId, peer.memberPubkey);
+    // The owner records the removal itself before asking the broker, and rotates with the same
+    // member list (the removed key is refused by the record, whatever the list says).
+    const members = mesh.role === "owner" ? (await client.request("member_list", {})).members : null;
+    if (members) recordRemoval(ctx, members, peer.memberId, peer.memberPubkey);
     const r = await client.request("member_revoke", { memberId: peer.memberId, ban, ...(args.reason ? { reason: args.reason } : {}) });
-    const rotated = mesh.role === "owner" ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`) : null;
+    const rotated = members ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`, members) : null;
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>
       [
         `${ban ? "Banned" : "Removed"} ${peer.displayName}; ${r.disconnected} connection(s) closed.`,

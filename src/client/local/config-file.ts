@@ -4,10 +4,19 @@ import { join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+import type { Removals } from "../admission.ts";
 
 export const CONFIG_VERSION = 1;
 
 export type MeshKey = { epoch: number; key: string };
+
+/** `held` plus the epochs of `incoming` it lacks, sorted; null when nothing is new. An epoch's key
+ *  never changes: a different key for one already held is ignored. */
+export function mergeMeshKeys(held: readonly MeshKey[], incoming: readonly MeshKey[]): MeshKey[] | null {
+  const have = new Set(held.map((k) => k.epoch));
+  const added = incoming.filter((k) => !have.has(k.epoch) && (have.add(k.epoch), true)).map((k) => ({ epoch: k.epoch, key: k.key }));
+  return added.length === 0 ? null : [...held, ...added].sort((a, b) => a.epoch - b.epoch);
+}
 
 export type MeshEntry = {
   meshId: string;
@@ -29,9 +38,7 @@ export type MeshEntry = {
   removed?: Removals;
 };
 
-/** Keys the owner removed, the invites they joined with, and the members vouched for when a
- *  removal was made (who may keep an invite or an issuer that is now closed). */
-export type Removals = { keys: string[]; invites: string[]; kept: string[] };
+export type { Removals };
 
 export type LocalConfig = { version: typeof CONFIG_VERSION; meshes: MeshEntry[] };
 
