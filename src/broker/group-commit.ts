@@ -4,6 +4,7 @@
 // a later commit, and rides along with the next send's commit if one comes first.
 import type { AckBatchItem, NewMessage, SendOutcome, Store } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
+import { presenceKey } from "./hub.ts";
 
 type Write = { send: NewMessage; ack?: undefined } | { ack: AckBatchItem; send?: undefined };
 
@@ -37,7 +38,7 @@ export class GroupCommit {
 
   /** Resolves once the message is committed (not yet flushed: see Store.commitWrites). */
   send(message: NewMessage): Promise<SendOutcome> {
-    const keys = message.recipients.map((r) => `${message.meshId}\u0000${r}`);
+    const keys = message.recipients.map((r) => presenceKey(message.meshId, r));
     for (const k of keys) this.uncommitted.set(k, (this.uncommitted.get(k) ?? 0) + 1);
     return (this.batcher.submit({ send: message }, true) as Promise<SendOutcome>).finally(() => {
       for (const k of keys) {
@@ -51,7 +52,7 @@ export class GroupCommit {
   /** Entries for this mailbox waiting in a group commit: a quota check counts them with the
    *  stored ones, or a burst landing in one batch would overshoot it. */
   uncommittedFor(meshId: string, pubkey: string): number {
-    return this.uncommitted.get(`${meshId}\u0000${pubkey}`) ?? 0;
+    return this.uncommitted.get(presenceKey(meshId, pubkey)) ?? 0;
   }
 
   /** Resolves with the entries removed, once committed; `urgent` when someone waits on the answer. */

@@ -67,9 +67,8 @@ async function removeMember(ctx: BrokerContext, meshId: string, memberId: string
   }
 }
 
-/** Closes every connection of a removed member and tells the rest of the mesh. */
-export function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string): number {
-  ctx.hub.markRemoved(meshId, memberId, ctx.now());
+/** Closes every connection of a member removeMember removed and tells the rest of the mesh. */
+function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string): number {
   let closed = 0;
   for (const p of ctx.hub.ofMember(meshId, memberId)) {
     for (const c of p.conns) {
