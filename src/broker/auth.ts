@@ -13,9 +13,14 @@ import { memberIdentity, type Identity } from "./conn.ts";
 
 /** A client that speaks a newer protocol than this broker is refused before anything else. */
 export function checkVersion(f: { protocolVersion?: number }): void {
-  if (f.protocolVersion !== undefined && f.protocolVersion > PROTOCOL_VERSION) {
-    throw new MeshError("unsupported_version", `This broker speaks protocol version ${PROTOCOL_VERSION}; the client sent ${f.protocolVersion}.`);
-  }
+  const refusal = versionRefusal(f.protocolVersion);
+  if (refusal) throw refusal;
+}
+
+/** The refusal of a hello that speaks a newer protocol than this broker, or null. */
+export function versionRefusal(protocolVersion: number | undefined): MeshError | null {
+  if (protocolVersion === undefined || protocolVersion <= PROTOCOL_VERSION) return null;
+  return new MeshError("unsupported_version", `This broker speaks protocol version ${PROTOCOL_VERSION}; the client sent ${protocolVersion}.`);
 }
 
 /** Throws timestamp_skew unless `timestamp` (ms) is within ±HELLO_SKEW_MS of `now`. Every signed

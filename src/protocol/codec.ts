@@ -103,15 +103,33 @@ export function decodeServerFrame(text: string, maxBytes = MAX_SERVER_FRAME_BYTE
   return checkFrame<ServerFrame>(parseJsonBounded(text, maxBytes), serverCheckers);
 }
 
+/** A frame that failed validation, parsed again to recover a field of it; undefined when it is
+ *  over `maxBytes` (the limit it was decoded with), too deep, not JSON or not an object. */
+function reparse(text: string, maxBytes: number): Record<string, unknown> | undefined {
+  if (text.length > maxBytes || tooDeep(text)) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The request id of a frame that failed validation, when one can be recovered, so that the
  *  error reply still reaches the right pending request. `maxBytes` is the limit the frame was
  *  decoded with (the broker's maxFrameBytes): any frame under it is parsed again for its id. */
 export function recoverRequestId(text: string, maxBytes = MAX_FRAME_BYTES): string | number | undefined {
-  if (text.length > maxBytes || tooDeep(text)) return undefined;
-  try {
-    const id = (JSON.parse(text) as { id?: unknown })?.id;
-    if (typeof id === "string" && id.length <= 64) return id;
-    if (typeof id === "number" && Number.isSafeInteger(id)) return id;
-  } catch {}
+  const id = reparse(text, maxBytes)?.id;
+  if (typeof id === "string" && id.length <= 64) return id;
+  if (typeof id === "number" && Number.isSafeInteger(id)) return id;
   return undefined;
+}
+
+/** The `protocolVersion` of a hello or session_hello that failed validation, when it is an
+ *  integer: a newer client's hello may carry fields this version does not know, and must still be
+ *  told that the broker is older (unsupported_version), not that its frame is malformed. */
+export function recoverHelloVersion(text: string, maxBytes = MAX_FRAME_BYTES): number | undefined {
+  const frame = reparse(text, maxBytes);
+  if (frame?.type !== "hello" && frame?.type !== "session_hello") return undefined;
+  return Number.isInteger(frame.protocolVersion) ? (frame.protocolVersion as number) : undefined;
 }

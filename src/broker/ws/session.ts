@@ -3,13 +3,13 @@
 // order; a send only holds the line until it is handed to the group commit.
 import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
-import { decodeClientFrame, recoverRequestId } from "../../protocol/codec.ts";
+import { decodeClientFrame, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
 import { PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { BrokerContext } from "../context.ts";
 import { Conn } from "../conn.ts";
-import { authenticateHello, authenticateSessionHello } from "../auth.ts";
+import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
 import { HANDLERS } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
@@ -70,7 +70,7 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   try {
     frame = decodeClientFrame(text, ctx.config.maxFrameBytes);
   } catch (err) {
-    if (conn.state === "hello") return reject(ctx, conn, err instanceof MeshError && err.code === "invalid_frame" ? new MeshError("malformed", err.message) : (err as MeshError));
+    if (conn.state === "hello") return reject(ctx, conn, helloDecodeError(err as MeshError, text, ctx.config.maxFrameBytes));
     return replyError(ctx, conn, err, recoverRequestId(text, ctx.config.maxFrameBytes));
   }
   if (conn.state === "hello") return handshake(ctx, conn, frame);
@@ -102,6 +102,14 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   } catch (err) {
     replyError(ctx, conn, err, frame.id);
   }
+}
+
+/** Why a first frame that failed decoding is refused. A schema failure is `malformed`, except for
+ *  a hello of a newer protocol version (which may carry fields this one does not know): that is
+ *  `unsupported_version`, so that a newer client learns the broker is older (protocol.md §1.2). */
+function helloDecodeError(err: MeshError, text: string, maxBytes: number): MeshError {
+  if (err.code !== "invalid_frame") return err;
+  return versionRefusal(recoverHelloVersion(text, maxBytes)) ?? new MeshError("malformed", err.message);
 }
 
 async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Promise<void> {
