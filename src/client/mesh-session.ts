@@ -17,7 +17,7 @@ import { vouchedMembers, type Removals } from "./admission.ts";
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
-import { MAX_FRAME_BYTES, MAX_KEY_EPOCH } from "../protocol/limits.ts";
+import { MAX_CIPHERTEXT_B64_LEN, MAX_FRAME_BYTES, MAX_KEY_EPOCH } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import { mergeMeshKeys, type MeshKey } from "./local/config-file.ts";
 import { keysBody } from "./invite-build.ts";
@@ -99,8 +99,14 @@ export class MeshSession {
         { mySecret: this.id.secretKey, ...(fanOut ? { meshKey: { epoch: key!.epoch, key: fromBase64(key!.key) } } : {}) },
         this.box,
       );
+      // Escaping in the inner JSON (and, for a fan-out message, the signed wrapper around it)
+      // can make the sealed text outgrow the send frame's bound even though the body fits.
+      if (sealed.ciphertext.length > MAX_CIPHERTEXT_B64_LEN) {
+        throw new MeshError("invalid_argument", `The message is too long once encrypted (${sealed.ciphertext.length} characters of ciphertext; the limit is ${MAX_CIPHERTEXT_B64_LEN}). Send a shorter message, or split it.`);
+      }
       return { ...sealed, clientMessageId };
     } catch (cause) {
+      if (cause instanceof MeshError) throw cause;
       throw new MeshError("invalid_argument", `Cannot encrypt for ${to}: ${(cause as Error).message}`, { cause });
     }
   }

@@ -109,4 +109,13 @@ describe("MeshSession", () => {
     const keyed = new MeshSession(ident(alice), [key0]);
     expect(() => keyed.seal("#general", "x".repeat(70_000))).toThrow("limit");
   });
+
+  test("a body under the byte limit whose sealed form outgrows the send frame's ciphertext bound is refused before sending", () => {
+    const keyed = new MeshSession(ident(alice), [key0]);
+    // 46,400 bytes pass the body check, but the DM's inner JSON adds ~250 bytes and the box 17.
+    expect(() => keyed.seal(owner.publicKey, "x".repeat(46_400))).toThrow(/too long once encrypted/);
+    // Quotes double in the fan-out wrapper's escaped inner JSON.
+    expect(() => keyed.seal("#general", '"'.repeat(12_000))).toThrow(/too long once encrypted/);
+    expect(() => keyed.seal(owner.publicKey, "x".repeat(45_000))).not.toThrow();
+  });
 });
