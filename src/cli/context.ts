@@ -5,12 +5,16 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient } from "../client/client.ts";
-import { loadConfig, saveConfig, selectMesh, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, saveConfig, selectMesh, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
+import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
 import { createOutput, reportError, type Output } from "./output.ts";
 
-export type CommonArgs = { json?: boolean; mesh?: string; broker?: string };
+/** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
+ *  "see … --help" names. */
+export type CommonArgs = { json?: boolean; mesh?: string; broker?: string; commandPath?: string };
 
 export type Ctx = {
   env: ClientEnv;
@@ -24,6 +28,21 @@ export type Ctx = {
   connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; reconnect?: boolean }): Promise<BrokerClient>;
   debug(line: string): void;
 };
+
+/** The http(s) base of the broker saved for `mesh`. A URL an older version saved without a scheme
+ *  (`localhost:7911`) is read as brokerBase reads it; one that cannot be used throws
+ *  LocalFileError (exit 5) saying where to correct it. */
+export function savedBroker(configDir: string, mesh: MeshEntry): string {
+  try {
+    return brokerBase(mesh.brokerUrl).base;
+  } catch (err) {
+    if (!(err instanceof BrokerUrlError)) throw err;
+    throw new LocalFileError(`The broker URL saved for mesh "${mesh.slug}" cannot be used: ${err.message}`, brokerUrlFix(configDir, mesh));
+  }
+}
+
+/** How to correct a bad saved broker URL (there is no command for it). */
+export const brokerUrlFix = (configDir: string, mesh: MeshEntry) => `set "brokerUrl" of ${mesh.slug} in ${configPath(configDir)} to the broker's http(s):// URL`;
 
 /** Runs a command body with a Ctx; prints errors and exits with their code. */
 export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void>): Promise<void> {
@@ -42,9 +61,10 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     },
     mesh: () => selectMesh(ctx.config(), args.mesh),
     async connect(mesh, opts = {}) {
+      const url = savedBroker(env.configDir, mesh);
       const { BrokerClient } = await import("../client/client.ts");
       const client = new BrokerClient({
-        url: mesh.brokerUrl,
+        url,
         credentials: { kind: "member", meshId: mesh.meshId, memberId: mesh.memberId, keys: { publicKey: mesh.publicKey, secretKey: mesh.secretKey } },
         where: { sessionId: `cli-${process.pid}`, pid: process.pid, cwd: process.cwd(), hostname: hostname(), receive: opts.receive ?? "pull" },
         reconnect: opts.reconnect ?? false,
@@ -55,8 +75,8 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       });
       clients.push(client);
-      ctx.debug(`connecting to ${mesh.brokerUrl} as ${mesh.displayName}`);
-      await out.wait(`connecting to ${new URL(mesh.brokerUrl).host}`, client.connect());
+      ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
+      await out.wait(`connecting to ${new URL(url).host}`, client.connect());
       return client;
     },
     debug: (line) => env.debug && process.stderr.write(`[debug] ${line}\n`),
@@ -65,7 +85,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   try {
     await body(ctx);
   } catch (err) {
-    code = reportError(err, out.json, env.debug);
+    code = reportError(err, out.json, env.debug, args.commandPath);
   } finally {
     for (const c of clients) c.close();
   }

@@ -4,6 +4,7 @@
 import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
 import { mayHaveBeenStored, SendError } from "../client/send-error.ts";
 import { LocalFileError } from "../client/local/files.ts";
+import { BrokerUrlError } from "../client/broker-url.ts";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -46,24 +47,33 @@ export function createOutput(opts: { json: boolean; interactive: boolean }): Out
 
 type Described = { code: string; message: string; exit: number; fix: string | null };
 
-function describe(err: unknown): Described {
+/** `text` without ANSI colour codes (citty colours parts of its messages and help). */
+export const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** `claudemesh <command> --help`, for the command that failed when known (`topic post`). */
+const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
+
+function describe(err: unknown, commandPath?: string): Described {
   if (mayHaveBeenStored(err)) {
     const fix = `the broker may have stored it: to send it again without a duplicate, run the same command with --client-message-id ${err.clientMessageId}`;
     return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix };
   }
   if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: null };
-  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: "see `claudemesh <command> --help`" };
+  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: helpFix(commandPath) };
+  if (err instanceof BrokerUrlError) return { code: "usage", message: err.message, exit: Exit.usage, fix: null };
   if (err instanceof LocalFileError) return { code: "local_config", message: err.message, exit: Exit.refused, fix: err.fix };
   return { code: "internal", message: (err as Error)?.message ?? String(err), exit: Exit.internal, fix: "run again with CLAUDEMESH_DEBUG=1 and report it if it repeats" };
 }
 
-/** Prints an error the way the mode wants and returns the exit code. */
-export function reportError(err: unknown, json: boolean, debug = false): number {
-  const d = describe(err);
+/** Prints an error the way the mode wants and returns the exit code. `commandPath` (`topic post`)
+ *  names the command whose --help a usage error points to. */
+export function reportError(err: unknown, json: boolean, debug = false, commandPath?: string): number {
+  const d = describe(err, commandPath);
+  const message = plain(d.message);
   const retry = err instanceof SendError ? { clientMessageId: err.clientMessageId } : {};
-  if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message: d.message, ...retry } }, null, 2) + "\n");
+  if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message, ...retry } }, null, 2) + "\n");
   else {
-    process.stderr.write(`claudemesh: ${d.message}\n`);
+    process.stderr.write(`claudemesh: ${message}\n`);
     if (d.fix) process.stderr.write(`  fix: ${d.fix}\n`);
   }
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");

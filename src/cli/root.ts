@@ -4,55 +4,70 @@ import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
 import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
+import { printUsage, usageMessage } from "./usage.ts";
+import { FlagError, refuseUnknownFlags, splitWords } from "./flags-check.ts";
 
 const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
-const mesh = { mesh: { type: "string", description: "Mesh slug or id (needed when you are in several)." } } as const;
+const mesh = { mesh: { type: "string", alias: "m", description: "Mesh slug or id (needed when you are in several)." } } as const;
 const common = { ...json, ...mesh } satisfies ArgsDef;
 /** A send whose outcome was unknown is retried under the id it printed, never stored twice. */
 const retryId = { "client-message-id": { type: "string", description: "retry a failed send under the id it printed (no duplicate)" } } satisfies ArgsDef;
+const priority = { priority: { type: "string", alias: "p", description: "now | next | low (default next)" } } satisfies ArgsDef;
+/** How free text that starts with "-" or comes from a pipe is given, said in send's and post's help. */
+const TEXT_HELP = 'Text that starts with "-" goes after "--"; "-" reads the text from stdin.';
 const pos = (name: string, description: string, required = true) => ({ [name]: { type: "positional", description, required } }) as ArgsDef;
 
 const cmd = (name: string, description: string, args: ArgsDef, load: () => Promise<any>) => lazyCommand({ name, description }, args, load);
+/** `cmd` for the commands under `parent` (topic, group, invite, audit, admin). */
+const sub = (parent: string) => (name: string, description: string, args: ArgsDef, load: () => Promise<any>) => lazyCommand({ name, description }, args, load, { parent });
+const topicCmd = sub("topic");
+const groupCmd = sub("group");
+const inviteCmd = sub("invite");
+const auditCmd = sub("audit");
+const adminCmd = sub("admin");
 
 const topic = defineCommand({
   meta: { name: "topic", description: "Topics: named channels with history. Example: claudemesh topic post general 'deploy done'" },
   subCommands: {
-    create: cmd("create", "Create a topic. Example: claudemesh topic create backend --description 'API work'", { ...pos("name", "topic name (a-z 0-9 - _)"), description: { type: "string", description: "what it is for" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.create }))),
-    list: cmd("list", "List topics and whether you joined them.", common, () => import("./commands/topic.ts").then((m) => ({ run: m.list }))),
-    join: cmd("join", "Join a topic. Example: claudemesh topic join backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.join }))),
-    leave: cmd("leave", "Leave a topic.", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
-    history: cmd("history", "Show a topic's history, decrypted. Example: claudemesh topic history general --after 10", { ...pos("name", "topic"), after: { type: "string", description: "only offsets after this" }, limit: { type: "string", description: "most messages (default 50)" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
-    post: cmd("post", "Post to a topic. Example: claudemesh topic post general 'main is green'", { ...pos("name", "topic"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low" }, ...retryId, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
+    create: topicCmd("create", "Create a topic. Example: claudemesh topic create backend --description 'API work'", { ...pos("name", "topic name (a-z 0-9 - _)"), description: { type: "string", description: "what it is for" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.create }))),
+    list: topicCmd("list", "List topics and whether you joined them.", common, () => import("./commands/topic.ts").then((m) => ({ run: m.list }))),
+    join: topicCmd("join", "Join a topic. Example: claudemesh topic join backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.join }))),
+    leave: topicCmd("leave", "Leave a topic.", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
+    history: topicCmd("history", "Show a topic's history, decrypted. Example: claudemesh topic history general --after 10", { ...pos("name", "topic"), after: { type: "string", description: "only offsets after this" }, limit: { type: "string", description: "most messages (default 50)" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
+    post: topicCmd("post", `Post to a topic. ${TEXT_HELP} Example: claudemesh topic post general 'main is green'`, { ...pos("name", "topic"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
   },
 });
 
 const group = defineCommand({
   meta: { name: "group", description: "Groups: @name labels members put themselves in; `send @name` reaches every member in it. Example: claudemesh group join frontend" },
   subCommands: {
-    join: cmd("join", "Put yourself in a group (nothing to create first). Example: claudemesh group join frontend", { ...pos("name", "group name (a-z 0-9 - _ /)"), ...common }, () => import("./commands/group.ts").then((m) => ({ run: m.join }))),
-    leave: cmd("leave", "Take yourself out of a group. Example: claudemesh group leave frontend", { ...pos("name", "group name"), ...common }, () => import("./commands/group.ts").then((m) => ({ run: m.leave }))),
-    list: cmd("list", "Every group of the mesh with its members, and whether you are in it. Example: claudemesh group list --json", common, () => import("./commands/group.ts").then((m) => ({ run: m.list }))),
+    join: groupCmd("join", "Put yourself in a group (nothing to create first). Example: claudemesh group join frontend", { ...pos("name", "group name (a-z 0-9 - _ /)"), ...common }, () => import("./commands/group.ts").then((m) => ({ run: m.join }))),
+    leave: groupCmd("leave", "Take yourself out of a group. Example: claudemesh group leave frontend", { ...pos("name", "group name"), ...common }, () => import("./commands/group.ts").then((m) => ({ run: m.leave }))),
+    list: groupCmd("list", "Every group of the mesh with its members, and whether you are in it. Example: claudemesh group list --json", common, () => import("./commands/group.ts").then((m) => ({ run: m.list }))),
   },
 });
 
+const inviteArgs = { role: { type: "string", description: "member | admin (default member)" }, "max-uses": { type: "string", description: "how many people may join with it (default 1)" }, expires: { type: "string", description: "lifetime like 30m, 12h, 7d (default 7d)" }, ...common } satisfies ArgsDef;
 const invite = defineCommand({
   meta: { name: "invite", description: "Create a signed invite link. Example: claudemesh invite --max-uses 3 --expires 2d" },
-  args: { role: { type: "string", description: "member | admin (default member)" }, "max-uses": { type: "string", description: "how many people may join with it (default 1)" }, expires: { type: "string", description: "lifetime like 30m, 12h, 7d (default 7d)" }, ...common },
+  args: inviteArgs,
   subCommands: {
-    list: cmd("list", "List this mesh's invites with uses left.", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
-    revoke: cmd("revoke", "Revoke an invite. Example: claudemesh invite revoke AbC123xyz", { ...pos("id", "invite id"), ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.revoke }))),
+    list: inviteCmd("list", "List this mesh's invites with uses left.", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
+    revoke: inviteCmd("revoke", "Revoke an invite. Example: claudemesh invite revoke AbC123xyz", { ...pos("id", "invite id"), ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.revoke }))),
   },
   async run({ args, rawArgs }) {
-    if (rawArgs[0] === "list" || rawArgs[0] === "revoke") return;
-    await (await import("./commands/invite.ts")).create(args);
+    // citty runs this after `invite list|revoke` too; a command word means that already ran.
+    if (splitWords(rawArgs, inviteArgs).positionals.length > 0) return;
+    refuseUnknownFlags(rawArgs, inviteArgs);
+    await (await import("./commands/invite.ts")).create({ ...args, commandPath: "invite" });
   },
 });
 
 const audit = defineCommand({
   meta: { name: "audit", description: "The mesh's tamper-evident audit log." },
   subCommands: {
-    log: cmd("log", "Show audit entries. Example: claudemesh audit log --limit 20", { limit: { type: "string", description: "most entries (default 50)" }, ...common }, () => import("./commands/audit.ts").then((m) => ({ run: m.log }))),
-    verify: cmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before.", common, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
+    log: auditCmd("log", "Show audit entries. Example: claudemesh audit log --limit 20", { limit: { type: "string", description: "most entries (default 50)" }, ...common }, () => import("./commands/audit.ts").then((m) => ({ run: m.log }))),
+    verify: auditCmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before.", common, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
   },
 });
 
@@ -60,12 +75,14 @@ const dataDir = { "data-dir": { type: "string", description: "the broker's data 
 const admin = defineCommand({
   meta: { name: "admin", description: "Operate a broker's data directory: backups, restore, operator token." },
   subCommands: {
-    backup: cmd("backup", "Online, consistent backup of the broker database (VACUUM INTO + integrity_check). Example: claudemesh admin backup --out /srv/backups/cm.db", { out: { type: "string", description: "backup file (default <data-dir>/backups/claudemesh-<time>.db)" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.backup }))),
-    restore: cmd("restore", "Restore the broker database from a backup (broker stopped). Example: claudemesh admin restore /srv/backups/cm.db", { ...pos("file", "backup file"), force: { type: "boolean", description: "replace an existing database" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.restore }))),
-    token: cmd("token", "Issue a new operator token for the dashboard's broker-wide views (the old one stops working). Example: claudemesh admin token", { ...dataDir, ...json }, () => import("./commands/admin-token.ts")),
+    backup: adminCmd("backup", "Online, consistent backup of the broker database (VACUUM INTO + integrity_check). Example: claudemesh admin backup --out /srv/backups/cm.db", { out: { type: "string", description: "backup file (default <data-dir>/backups/claudemesh-<time>.db)" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.backup }))),
+    restore: adminCmd("restore", "Restore the broker database from a backup (broker stopped). Example: claudemesh admin restore /srv/backups/cm.db", { ...pos("file", "backup file"), force: { type: "boolean", description: "replace an existing database" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.restore }))),
+    token: adminCmd("token", "Issue a new operator token for the dashboard's broker-wide views (the old one stops working). Example: claudemesh admin token", { ...dataDir, ...json }, () => import("./commands/admin-token.ts")),
   },
 });
 
+/** One option name for the name you enrol with, in `new` and `join`. */
+const displayName = { "display-name": { type: "string", description: "your name in the mesh (default: your login name; no command renames you later)" } } satisfies ArgsDef;
 const peerArg = pos("peer", "display name, key prefix, or full key");
 const capsArg = { caps: { type: "positional", description: "capabilities: dm broadcast group topic (or all)", required: true } } as ArgsDef;
 
@@ -73,15 +90,15 @@ const main = defineCommand({
   meta: { name: "claudemesh", version: VERSION, description: "A private, end-to-end encrypted mesh for AI coding agents." },
   subCommands: {
     serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite)." }, serveArgs, () => import("./commands/serve.ts"), { ownArgv: true }),
-    new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, "display-name": { type: "string", description: "your name in the mesh" }, ...json }, () => import("./commands/new.ts")),
+    new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, ...displayName, ...json }, () => import("./commands/new.ts")),
     invite,
-    join: cmd("join", "Join a mesh with an invite link. On a shared machine give it on stdin: an argument is visible to other users (ps) while join runs. Example: claudemesh join - < invite.txt", { ...pos("link", "ic://join/… or https://…/join#…; - or none: read it from stdin", false), name: { type: "string", description: "your display name" }, ...json }, () => import("./commands/join.ts")),
+    join: cmd("join", "Join a mesh with an invite link. On a shared machine give it on stdin: an argument is visible to other users (ps) while join runs. Example: claudemesh join - < invite.txt", { ...pos("link", "ic://join/… or https://…/join#…; - or none: read it from stdin", false), ...displayName, name: { type: "string", description: "same as --display-name (its older spelling)" }, ...json }, () => import("./commands/join.ts")),
     list: cmd("list", "Joined meshes, identities and broker reachability. Example: claudemesh list --json", json, () => import("./commands/list.ts")),
-    leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
+    leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
     whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
-    peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", description: "include offline peers" }, ...common }, () => import("./commands/peers.ts")),
-    send: cmd("send", "Send an end-to-end encrypted message. Example: claudemesh send bob 'what does /orders return?'", { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text"), priority: { type: "string", description: "now | next | low (default next)" }, ...retryId, ...common }, () => import("./commands/send.ts")),
-    inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", description: "keep streaming new messages" }, all: { type: "boolean", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
+    peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", alias: "a", description: "also list offline Claude Code sessions (members are always listed)" }, ...common }, () => import("./commands/peers.ts")),
+    send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts")),
+    inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", alias: "f", description: "keep streaming new messages" }, all: { type: "boolean", alias: "a", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
     status: cmd("status", "Set your status. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
     summary: cmd("summary", "Say what you are working on. Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),
     topic,
@@ -118,22 +135,25 @@ export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
 );
 
 export async function runCli(argv: string[]): Promise<void> {
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  if (argv.length === 1 && ["--version", "-v", "-V"].includes(argv[0]!)) {
     process.stdout.write(`claudemesh ${VERSION}\n`);
     return;
   }
   // citty prints usage for --help; for everything else we run the command ourselves so that a
   // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
-  if (argv.length === 0 || argv.some((a) => a === "--help" || a === "-h")) return runMain(main, { rawArgs: argv.length ? argv : ["--help"] });
+  // After "--" every word is text: `send bob -- -h` sends "-h".
+  const end = argv.indexOf("--");
+  const options = end < 0 ? argv : argv.slice(0, end);
+  if (argv.length === 0 || options.some((a) => a === "--help" || a === "-h")) return runMain(main, { rawArgs: argv.length ? options : ["--help"], showUsage: printUsage });
   try {
+    // citty would skip an option before the command (`claudemesh --jsno send …` sent); claudemesh
+    // itself has none but --help and --version.
+    if (argv[0]!.startsWith("-") && argv[0] !== "--") throw new FlagError(`Unknown option ${argv[0]}`, argv[0]!);
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
-    // An id that begins with "-" (older ids could) reads as an option unless it follows "--".
-    const dashed = argv.find((a) => /^-[A-Za-z0-9_-]{7,}$/.test(a) && !a.startsWith("--"));
-    const hint = dashed ? ` An argument that starts with "-" goes after "--": claudemesh ${argv.filter((a) => a !== dashed).join(" ")} -- ${dashed}.` : "";
-    const message = `${(err as Error).message}. See \`claudemesh ${argv.find((a) => !a.startsWith("-")) ?? ""} --help\`.${hint}`.replace("  ", " ");
-    if (argv.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
+    const message = usageMessage(err as Error, argv, main);
+    if (options.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
     else process.stderr.write(`claudemesh: ${message}\n`);
     process.exit(2);
   }

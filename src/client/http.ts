@@ -6,15 +6,13 @@ import type { CreateMeshBodyT } from "../protocol/http-bodies.ts";
 import type { MemberInfo } from "../protocol/results.ts";
 import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
+import { brokerBase } from "./broker-url.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
+/** The broker's http(s) base (brokerBase, src/client/broker-url.ts). Throws BrokerUrlError. */
 export function httpBase(url: string): string {
-  const u = new URL(url);
-  if (u.protocol === "ws:") u.protocol = "http:";
-  else if (u.protocol === "wss:") u.protocol = "https:";
-  u.pathname = u.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "");
-  return u.toString().replace(/\/$/, "");
+  return brokerBase(url).base;
 }
 
 async function call<T>(url: string, init: RequestInit, timeoutMs: number): Promise<T> {
@@ -23,7 +21,11 @@ async function call<T>(url: string, init: RequestInit, timeoutMs: number): Promi
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
     const timedOut = (cause as Error)?.name === "TimeoutError";
-    throw new MeshError(timedOut ? "timeout" : "unavailable", `Cannot reach the broker at ${new URL(url).origin}: ${(cause as Error).message}`, { cause });
+    // The same words as the WebSocket client's; Bun's own ("Is the computer able to access the
+    // url?") is kept as the cause.
+    const origin = new URL(url).origin;
+    const message = timedOut ? `The broker at ${origin} did not answer within ${Math.round(timeoutMs / 1000)} s.` : `Cannot reach the broker at ${origin} (is it running, and is the URL right?).`;
+    throw new MeshError(timedOut ? "timeout" : "unavailable", message, { cause });
   }
   const text = await res.text();
   let body: any = null;

@@ -50,7 +50,7 @@ describe("cli errors", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { b, dirs: [alice, bob] } = team;
     const r = await cli(alice, ["send", "bob", "hi", "--priority", "urgent"]);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: --priority must be now, next or low.\n  fix: see `claudemesh <command> --help`\n" });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: --priority must be now, next or low.\n  fix: see `claudemesh send --help`\n" });
     const post = await cli(alice, ["topic", "post", "general", "hi", "--priority", "urgent", "--json"]);
     expect({ code: post.code, json: post.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--priority must be now, next or low." } } });
     expect((b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM messages").get()).toEqual({ n: 0 });

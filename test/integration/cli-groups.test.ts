@@ -75,7 +75,7 @@ describe("cli groups", () => {
     const message = '"Front End!" is not a group name: lowercase letters, digits, -, _ and /, up to 64, starting with a letter or digit (e.g. frontend).';
     for (const [dir, verb] of [[alice, "join"], [alice, "leave"], [nobody, "join"]] as const) {
       const r = await cli(dir, ["group", verb, "Front End!"]);
-      expect({ verb, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ verb, code: 2, stdout: "", stderr: `claudemesh: ${message}\n  fix: see \`claudemesh <command> --help\`\n` });
+      expect({ verb, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ verb, code: 2, stdout: "", stderr: `claudemesh: ${message}\n  fix: see \`claudemesh group ${verb} --help\`\n` });
     }
     const json = await cli(alice, ["group", "join", "Frontend", "--json"]);
     expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('"Frontend" is not a group name') } } });

@@ -42,7 +42,7 @@ describe("cli help and completion", () => {
     expect(bash.stdout).toContain('admin) COMPREPLY=($(compgen -W "backup restore token" -- "$cur"))');
     expect(bash.stdout).toContain('group) COMPREPLY=($(compgen -W "join leave list" -- "$cur"))');
     const tcsh = await cli(dir, ["completion", "tcsh"]);
-    expect({ code: tcsh.code, stdout: tcsh.stdout, stderr: tcsh.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown shell "tcsh"; use bash, zsh or fish.\n  fix: see `claudemesh <command> --help`\n' });
+    expect({ code: tcsh.code, stdout: tcsh.stdout, stderr: tcsh.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown shell "tcsh"; use bash, zsh or fish.\n  fix: see `claudemesh completion --help`\n' });
   }, 30_000);
 
   test("`claudemesh --help` lists every command, and each command's --help exits 0", async () => {

@@ -35,7 +35,7 @@ function flipOneChar(link: string): string {
 }
 
 describe("cli invites", () => {
-  test("an altered link is refused before any state change (exit 5)", async () => {
+  test("an altered link is refused (exit 5) and a truncated one is a usage error (exit 2), before any state change", async () => {
     await using b = await startBroker();
     await using ids = identities(2);
     const [alice, bob] = ids.dirs as [string, string];
@@ -55,9 +55,9 @@ describe("cli invites", () => {
     const r2 = await cli(bob, ["join", escalated, "--name", "bob", "--json"]);
     expect({ code: r2.code, json: r2.json() }).toEqual({ code: 5, json: { error: { code: "bad_invite", message: expect.stringContaining("altered") } } });
 
-    // A truncated link.
+    // A truncated link is no invite at all: a usage error (exit 2).
     const r3 = await cli(bob, ["join", inv.link.slice(0, -20), "--name", "bob"]);
-    expect({ code: r3.code, stderr: r3.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(/damaged|altered|could not be decoded/) });
+    expect({ code: r3.code, stderr: r3.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/damaged|could not be decoded/) });
 
     expect(members()).toBe(1);
     expect(db.query("SELECT used_count FROM invites WHERE id = ?").get(inv.inviteId)).toEqual({ used_count: 0 });

@@ -2,26 +2,38 @@
 // located like `serve` locates it (--data-dir > CLAUDEMESH_DATA_DIR > config file > default).
 // The work is in broker/maintenance.ts; this file resolves the directory and prints.
 import { ConfigError, loadBrokerConfig, processEnv } from "../../config/load.ts";
+import { resolve } from "node:path";
+import { shellCommand } from "../claude-code/launcher.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
 
 type Args = { "data-dir"?: string; json?: boolean; out?: string; file?: string; force?: boolean };
 
+/** The data directory, absolute, located as `serve` locates it. */
 function dataDirOf(args: Args): string {
   try {
-    return loadBrokerConfig({ flags: { dataDir: args["data-dir"] }, env: processEnv() }).dataDir;
+    return resolve(loadBrokerConfig({ flags: { dataDir: args["data-dir"] }, env: processEnv() }).dataDir);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
 }
 
+/** The restore command to paste later, perhaps in another shell or directory: absolute paths, and
+ *  --data-dir unless the directory is the default one (no flag, variable or config file). */
+function restoreCommand(file: string, dataDir: string): string {
+  const env = processEnv();
+  const defaultDir = resolve(loadBrokerConfig({ env: { HOME: env.HOME, XDG_DATA_HOME: env.XDG_DATA_HOME } }).dataDir);
+  return shellCommand(["claudemesh", "admin", "restore", file, ...(dataDir === defaultDir ? [] : ["--data-dir", dataDir]), "--force"]);
+}
+
 export async function backup(args: Args): Promise<void> {
   await command(args, async (ctx) => {
     const { backupDataDir } = await import("../../broker/maintenance.ts");
-    const r = await ctx.out.wait("backing up (VACUUM INTO + integrity_check)", backupDataDir(dataDirOf(args), args.out));
+    const dataDir = dataDirOf(args);
+    const r = await ctx.out.wait("backing up (VACUUM INTO + integrity_check)", backupDataDir(dataDir, args.out));
     ctx.out.result(r, () =>
-      [`Backed up to ${r.file}`, `  ${r.bytes} bytes, sha256 ${r.sha256}`, `  schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages; integrity_check ok`, `Restore with: claudemesh admin restore ${r.file} --force (broker stopped)`].join("\n"),
+      [`Backed up to ${r.file}`, `  ${r.bytes} bytes, sha256 ${r.sha256}`, `  schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages; integrity_check ok`, `Restore with (broker stopped): ${restoreCommand(r.file, dataDir)}`].join("\n"),
     );
   });
 }

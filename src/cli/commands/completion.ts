@@ -20,10 +20,10 @@ export function script(shell: string): string {
   throw new UsageError(`Unknown shell "${shell}"; use bash, zsh or fish.`);
 }
 
-export async function run(args: { shell: string }): Promise<void> {
+export async function run(args: { shell: string; commandPath?: string }): Promise<void> {
   try {
     process.stdout.write(script(args.shell));
   } catch (err) {
-    process.exit(reportError(err, false));
+    process.exit(reportError(err, false, false, args.commandPath));
   }
 }

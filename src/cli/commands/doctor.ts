@@ -8,7 +8,9 @@ import { launcher, shellCommand } from "../claude-code/launcher.ts";
 import { currentEntry, sameEntry } from "../claude-code/mcp-registration.ts";
 import { readJson, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
-import { command, type Ctx } from "../context.ts";
+import { brokerBase } from "../../client/broker-url.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { brokerUrlFix, command, type Ctx } from "../context.ts";
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 
@@ -42,23 +44,31 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
   for (const m of ctx.config().meshes) {
     const keysOk = signingKeypairFromSeed(fromHex(m.secretKey.slice(0, 64))).publicKey === m.publicKey;
     out.push({ check: `${m.slug}: keys`, ok: keysOk && m.meshKeys.length > 0, detail: keysOk ? `identity ${m.publicKey.slice(0, 12)}, ${m.meshKeys.length} mesh key epoch(s)` : "secret key does not match the public key", fix: keysOk ? (m.meshKeys.length ? null : "claudemesh inbox (receives keys from the owner)") : "claudemesh restore <backup> or re-join" });
+    let base: string;
+    try {
+      base = brokerBase(m.brokerUrl).base;
+    } catch (err) {
+      out.push({ check: `${m.slug}: broker URL`, ok: false, detail: (err as Error).message, fix: brokerUrlFix(ctx.env.configDir, m) });
+      continue;
+    }
     let reach = "";
     try {
-      const r = await fetch(`${m.brokerUrl}/health/ready`, { signal: AbortSignal.timeout(4000) });
+      const r = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(4000) });
       reach = r.ok ? "" : `answered ${r.status}`;
     } catch (err) {
       reach = (err as Error).message;
     }
     if (reach) {
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: `${m.brokerUrl}: ${reach}`, fix: "check the broker URL and that claudemesh serve runs there" });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: `${base}: ${reach}`, fix: "check the broker URL and that claudemesh serve runs there" });
       continue;
     }
     try {
       const client = await ctx.connect(m);
-      out.push({ check: `${m.slug}: broker`, ok: true, detail: `${m.brokerUrl} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
+      out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
       client.close();
     } catch (err) {
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: "your membership may have been removed: ask the owner for a new invite" });
+      const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? "your membership was removed: ask an owner or admin for a new invite" : "check the broker URL and that claudemesh serve runs there" });
     }
   }
   return out;

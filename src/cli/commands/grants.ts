@@ -1,5 +1,6 @@
 // claudemesh grant|revoke|block|grants: what each peer may send you (enforced by the broker for
-// you as recipient). No entry = everything; an empty entry = blocked; a blocked sender is not told.
+// you as recipient). No entry = everything; an empty entry = blocked. A blocked sender gets no
+// notice, but every grant change is in the mesh's audit log, which members can read.
 import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -51,7 +52,7 @@ export async function revoke(args: GrantArgs): Promise<void> {
 }
 
 export async function block(args: GrantArgs): Promise<void> {
-  await command(args, (ctx) => change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you, and they are not told.`));
+  await command(args, (ctx) => change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.`));
 }
 
 export async function list(args: CommonArgs): Promise<void> {

@@ -1,8 +1,10 @@
 // claudemesh inbox [--follow] [--all]: fetch and decrypt waiting messages, remember them locally,
 // show them, then ack them (a crash before the ack means a redelivery, which the replay memory
 // drops: never a loss, never shown twice).
-// --follow keeps streaming (with --json: one JSON object per line). --all shows local history.
+// --follow keeps streaming (with --json: one JSON object per line); while you are dnd or working it
+// says that only priority-now messages arrive. --all shows local history.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
+import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { readMessages } from "../../client/local/message-log.ts";
@@ -71,6 +73,15 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
   });
 }
 
+/** The broker pushes only priority-now messages while you are working or dnd (protocol §5.7), so
+ *  a follower that shows nothing says why. ("" when idle, or when the status cannot be read.) */
+async function gateNote(client: BrokerClient, me: string): Promise<string> {
+  const { peers } = await client.request("list_peers", {}).catch(() => ({ peers: [] as PeerInfo[] }));
+  const status = peers.find((p) => p.pubkey === me)?.status;
+  if (status !== "working" && status !== "dnd") return "";
+  return `\nYou are ${status}: only priority-now messages show here as they arrive; the others wait until \`claudemesh status idle\` (or read them now with \`claudemesh inbox\`).`;
+}
+
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
   let pending: MessagePushFrame[] = [];
@@ -90,6 +101,6 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       pending.push(m);
     },
   });
-  ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.`);
+  ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey)}`);
   await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
 }

@@ -1,6 +1,7 @@
 // claudemesh invite [list|revoke]: invites are signed here with the member key; the link carries a
 // secret the broker never sees, which seals the current mesh keys for whoever claims it.
 import { randomId } from "../../crypto/hash.ts";
+import { ID_RE } from "../../crypto/fields.ts";
 import { parseDurationMs } from "../../config/load.ts";
 import { buildInvite } from "../../client/invite-build.ts";
 import { command, type CommonArgs } from "../context.ts";
@@ -54,6 +55,7 @@ export async function list(args: CommonArgs): Promise<void> {
 
 export async function revoke(args: CommonArgs & { id: string }): Promise<void> {
   await command(args, async (ctx) => {
+    if (!ID_RE.test(args.id)) throw new UsageError(`"${args.id}" is not an invite id (8–64 of A-Z a-z 0-9 _ -); \`claudemesh invite list\` shows them.`);
     const client = await ctx.connect(ctx.mesh());
     const r = await client.request("invite_revoke", { inviteId: args.id });
     ctx.out.result(r, () => `Revoked invite ${r.inviteId}; nobody can join with it any more.`);

@@ -10,10 +10,12 @@ import { parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
 import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import { userInfo } from "node:os";
+import { processEnv } from "../../config/load.ts";
 import { command } from "../context.ts";
+import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
 import { UsageError } from "../output.ts";
+import { readStdin } from "../stdin.ts";
 
 /** Longest line read from stdin (an invite link is well under 1 KiB). */
 const MAX_LINK_BYTES = 16 * 1024;
@@ -21,23 +23,25 @@ const MAX_LINK_BYTES = 16 * 1024;
 /** The first line of stdin: piped (`claudemesh join - < invite.txt`) or pasted at a prompt. */
 async function readLinkFromStdin(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write("Paste the invite link and press Enter: ");
-  const reader = Bun.stdin.stream().getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-      if (/[\r\n]/.test(text) || text.length > MAX_LINK_BYTES) break;
-    }
-  } finally {
-    void reader.cancel().catch(() => {});
-  }
-  const link = (text.split(/\r?\n/)[0] ?? "").trim();
+  const { text, tooLong } = await readStdin({ maxBytes: MAX_LINK_BYTES, firstLine: true });
+  if (tooLong) throw new UsageError("The first line of stdin is too long to be an invite link.");
+  const link = text.trim();
   if (!link) throw new UsageError("No invite link on stdin. Pipe it in: claudemesh join - < invite.txt");
-  if (link.length > MAX_LINK_BYTES) throw new UsageError("The first line of stdin is too long to be an invite link.");
   return link;
+}
+
+/** The invite, checked before anyone is contacted. A link that does not decode or lacks a field is
+ *  not an invite at all: a usage error (exit 2). One that decodes but whose signature fails was
+ *  altered, and one past its date expired: both stay refusals (exit 5). */
+function inviteFrom(link: string): ReturnType<typeof parseInvite> {
+  try {
+    return parseInvite(link);
+  } catch (err) {
+    // parseInvite words the signature failure "signature does not verify"; every other bad_invite
+    // it throws is about the link's shape.
+    if (err instanceof MeshError && err.code === "bad_invite" && !err.message.includes("signature")) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 function parseKeys(json: string | null): MeshKey[] {
@@ -48,12 +52,12 @@ function parseKeys(json: string | null): MeshKey[] {
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
 
-export async function run(args: { link?: string; name?: string; json?: boolean }): Promise<void> {
+export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const invite = parseInvite(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
+    const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
+    const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
     const keys = generateSigningKeypair();
-    const displayName = args.name ?? userInfo().username ?? "member";
     const base = httpBase(invite.broker);
     const r = await ctx.out.wait(
       "enrolling",
@@ -94,7 +98,7 @@ export async function run(args: { link?: string; name?: string; json?: boolean }
     const others = r.members.filter((m) => m.memberId !== r.member.memberId);
     ctx.out.result({ mesh: { id: r.mesh.id, slug: r.mesh.slug, name: r.mesh.name, broker: base }, member: r.member, members: others, keysCurrent: !stale }, () =>
       [
-        `Joined "${r.mesh.name}" (${r.mesh.slug}) as ${displayName} (${r.member.role}).`,
+        `Joined "${r.mesh.name}" (${r.mesh.slug}) as ${displayName} (${r.member.role})${guessed ? ", a name guessed from this machine (to choose another: leave, then join again with --display-name)" : ""}.`,
         others.length ? `Also here: ${others.map((m) => `${m.displayName} (${m.role})`).join(", ")}.` : "Nobody else is here yet.",
         stale ? "The mesh keys were rotated after this invite was made; the current keys were requested from the owner and arrive with `claudemesh inbox`." : "",
         "",

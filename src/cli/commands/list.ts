@@ -1,9 +1,10 @@
 // claudemesh list: joined meshes, your identity in each, and whether each broker answers.
+import { brokerBase } from "../../client/broker-url.ts";
 import { command } from "../context.ts";
 
 async function reachable(url: string): Promise<boolean> {
   try {
-    return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) })).ok;
+    return (await fetch(`${brokerBase(url).base}/health`, { signal: AbortSignal.timeout(3000) })).ok;
   } catch {
     return false;
   }

@@ -1,23 +1,38 @@
 // claudemesh new <name>: keys are generated here; the broker learns only public keys.
 import { randomId } from "../../crypto/hash.ts";
 import { generateSigningKeypair } from "../../crypto/sign.ts";
-import { createMesh, httpBase } from "../../client/http.ts";
+import { createMesh } from "../../client/http.ts";
+import { brokerBase, BrokerUrlError } from "../../client/broker-url.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { makeMeshKey } from "../../client/mesh-session.ts";
-import { userInfo } from "node:os";
+import { processEnv } from "../../config/load.ts";
 import { command } from "../context.ts";
+import { displayNameFrom } from "../display-name.ts";
 import { UsageError } from "../output.ts";
 
 export const slugify = (name: string) => name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "mesh";
+
+/** The broker base from what the user gave, checked before anything is contacted: a bad URL is a
+ *  usage error naming where it came from; an assumed http:// is said. */
+function brokerFrom(input: string, source: string, note: (line: string) => void): string {
+  try {
+    const { base, assumed } = brokerBase(input);
+    if (assumed) note(`No scheme in "${input.trim()}": using ${base}.`);
+    return base;
+  } catch (err) {
+    if (err instanceof BrokerUrlError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
 
 export async function run(args: { name: string; broker?: string; slug?: string; "display-name"?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const broker = args.broker ?? ctx.env.brokerUrl;
     if (!broker) throw new UsageError("No broker given. Pass --broker https://your-broker (or set CLAUDEMESH_BROKER_URL); run one with `claudemesh serve`.");
-    const base = httpBase(broker);
+    const base = brokerFrom(broker, args.broker !== undefined ? "--broker" : "CLAUDEMESH_BROKER_URL", ctx.out.note);
     const slug = args.slug ?? slugify(args.name);
+    const { name: displayName, guessed } = displayNameFrom(args["display-name"], processEnv());
     const keys = generateSigningKeypair();
-    const displayName = args["display-name"] ?? userInfo().username ?? "owner";
     const { mesh, member } = await ctx.out.wait("creating the mesh", createMesh(base, keys, { meshId: randomId(), slug, name: args.name, ownerDisplayName: displayName }));
     ctx.save(
       upsertMesh(ctx.config(), {
@@ -37,7 +52,7 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     );
     ctx.out.result({ mesh: { id: mesh.id, slug: mesh.slug, name: mesh.name, broker: base }, member: { id: member.memberId, pubkey: keys.publicKey, displayName, role: "owner" } }, () =>
       [
-        `Created mesh "${mesh.name}" (${mesh.slug}) on ${base}. You are its owner, "${displayName}".`,
+        `Created mesh "${mesh.name}" (${mesh.slug}) on ${base}. You are its owner, "${displayName}"${guessed ? " (guessed from this machine; pass --display-name to choose)" : ""}.`,
         `#general exists; your keys are in ${ctx.env.configDir} (back them up: claudemesh backup).`,
         "",
         "Next:",

@@ -12,11 +12,13 @@ export function ago(ms: number | null, now = Date.now()): string {
   return `${Math.round(s / 86_400)}d ago`;
 }
 
-export function peerLine(p: PeerInfo): string {
+/** One line per peer; `me` (your member key) is marked "(you)". */
+export function peerLine(p: PeerInfo, me?: string): string {
   const where = [p.hostname, p.cwd].filter(Boolean).join(":");
   const state = p.online ? p.status : `offline, seen ${ago(p.lastSeenAt)}`;
   const groups = p.groups.map((g) => `@${g}`).join(" ");
-  return `${p.displayName.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `"${p.summary}" ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
+  const name = p.pubkey === me ? `${p.displayName} (you)` : p.displayName;
+  return `${name.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `"${p.summary}" ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
 }
 
 export async function run(args: CommonArgs & { all?: boolean }): Promise<void> {
@@ -26,6 +28,6 @@ export async function run(args: CommonArgs & { all?: boolean }): Promise<void> {
     const { peers } = await client.request("list_peers", {});
     // Offline sessions are hidden unless --all: members are always listed.
     const shown = peers.filter((p) => args.all || p.online || p.kind === "member");
-    ctx.out.result({ peers: shown }, () => (shown.length === 0 ? "Nobody here yet." : shown.map(peerLine).join("\n")));
+    ctx.out.result({ peers: shown }, () => (shown.length === 0 ? "Nobody here yet." : shown.map((p) => peerLine(p, mesh.publicKey)).join("\n")));
   });
 }

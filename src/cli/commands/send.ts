@@ -1,11 +1,13 @@
 // claudemesh send <to> <message>: resolve the target, encrypt end to end, send; the result arrives
-// only after the broker committed the message.
+// only after the broker committed the message. A message of "-" is read from stdin.
 import { MeshError } from "../../protocol/errors.ts";
 import { ID_RE } from "../../crypto/fields.ts";
 import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
+import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
+import { readStdin } from "../stdin.ts";
 
 export function priorityArg(p: string | undefined): Priority | undefined {
   if (p === undefined) return undefined;
@@ -19,9 +21,21 @@ function withGroupHint(err: unknown, target: string): unknown {
   return new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
 }
 
+/** The message piped in for "-" (`git diff | claudemesh send bob -`), without the trailing line
+ *  break(s) a pipe or file ends with; refused when empty or longer than one message can be. */
+async function messageFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("Type the message, then Ctrl-D on a line of its own:\n");
+  const { text, tooLong } = await readStdin({ maxBytes: MAX_SEND_BODY_BYTES });
+  if (tooLong) throw new UsageError(`The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.`);
+  const body = text.replace(/\s+$/, "");
+  if (!body) throw new UsageError("Nothing to send on stdin. Pipe the message in, like: git diff | claudemesh send bob -");
+  return body;
+}
+
 export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
-    const text = restText(args, 1, args.message);
+    const words = restText(args, 1, args.message);
+    const text = words === "-" ? await messageFromStdin() : words;
     if (!text) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
     const clientMessageId = args["client-message-id"];

@@ -1,0 +1,83 @@
+// What the CLI prints for `--help` and for a command line citty refuses (an unknown command, a
+// missing argument, an undeclared option): plain text unless both streams are a terminal, the
+// command's own `--help` to look at, "did you mean" for a near miss, and for a word that starts
+// with "-" and is no option, the same command line with `--` where it belongs.
+import { renderUsage, type ArgsDef, type CommandDef } from "citty";
+import { clientEnv, processEnv } from "../config/client.ts";
+import { shellCommand } from "./claude-code/launcher.ts";
+import { closest } from "./did-you-mean.ts";
+import { splitWords } from "./flags-check.ts";
+import { plain } from "./output.ts";
+
+type Command = CommandDef<ArgsDef>;
+type CittyError = Error & { code?: string; word?: string };
+
+const subCommandsOf = (cmd: Command) => (cmd.subCommands ?? {}) as Record<string, Command>;
+
+/** The command words at the start of argv (`topic post`), the command they name, and its own
+ *  words (what follows them). Options before a command word are skipped, as citty skips them. */
+export function commandAt(root: Command, argv: readonly string[]): { path: string[]; cmd: Command; words: string[] } {
+  let cmd = root;
+  const path: string[] = [];
+  let own = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === "--") break;
+    if (word.startsWith("-")) continue;
+    const next = subCommandsOf(cmd)[word];
+    if (!next) break;
+    cmd = next;
+    path.push(word);
+    own = i + 1;
+  }
+  return { path, cmd, words: argv.slice(own) };
+}
+
+const sentence = (text: string) => (/[.?!]$/.test(text) ? text : `${text}.`);
+
+/** One line for a usage error citty (or flags-check) threw while running `argv`. */
+export function usageMessage(err: CittyError, argv: readonly string[], root: Command): string {
+  if (argv[0]?.startsWith("-") && argv[0] !== "--") return beforeCommand(argv[0], root);
+  const { path, cmd, words } = commandAt(root, argv);
+  const help = `See \`${["claudemesh", ...path, "--help"].join(" ")}\`.`;
+  const names = Object.keys(subCommandsOf(cmd));
+  if (err.code === "E_UNKNOWN_COMMAND") {
+    const word = words.find((w) => !w.startsWith("-")) ?? "";
+    const near = closest(word, names);
+    const where = path.length ? ` of \`claudemesh ${path.join(" ")}\`` : "";
+    return `Unknown command "${word}"${where}${near ? ` (did you mean \`${near}\`?)` : ""}. ${help}`;
+  }
+  if (err.code === "E_NO_COMMAND") return `\`${["claudemesh", ...path].join(" ")}\` needs a command${path.length ? `: ${names.join(", ")}` : ""}. ${help}`;
+  return `${sentence(plain(err.message))} ${help}${dashHint(err, path, cmd, words)}`;
+}
+
+/** An option before any command (`claudemesh --prio now send …`): claudemesh itself has none but
+ *  --help and --version, so say where options go, and which one of some command was meant. */
+function beforeCommand(word: string, root: Command): string {
+  const name = word.split("=")[0]!.replace(/^-+/, "");
+  const all = [...new Set(Object.values(subCommandsOf(root)).flatMap((c) => Object.entries((c.args ?? {}) as ArgsDef).filter(([, a]) => a.type !== "positional").map(([n]) => n)))];
+  const near = closest(name, all);
+  return `"${word}" comes before any command; options go after the command they belong to${near ? ` (did you mean \`claudemesh <command> … --${near}\`?)` : ""}. See \`claudemesh --help\`.`;
+}
+
+/** For a word that starts with "-" but is no option of the command (message text, an old id
+ *  beginning with "-"): the command line that passes it as text, after "--". */
+function dashHint(err: CittyError, path: string[], cmd: Command, words: string[]): string {
+  const args = (cmd.args ?? {}) as ArgsDef;
+  if (!Object.values(args).some((a) => a.type === "positional")) return "";
+  // A long option with a near miss was a typo (the message says which), not text.
+  if (err.word?.startsWith("--") && err.message.includes("did you mean")) return "";
+  const { options, positionals, unknown } = splitWords(words, args);
+  if (!unknown) return "";
+  const at = positionals.indexOf(unknown.word);
+  const fixed = ["claudemesh", ...path, ...positionals.slice(0, at), ...options, "--", ...positionals.slice(at)];
+  return ` An argument that starts with "-" goes after "--": ${shellCommand(fixed)}.`;
+}
+
+/** Prints a command's help on stdout: coloured only for a terminal (and not under NO_COLOR or CI),
+ *  without the spaces citty pads the last column with. */
+export async function printUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
+  const text = await renderUsage(cmd, parent);
+  const colour = Boolean(process.stdout.isTTY) && clientEnv(processEnv()).interactive;
+  process.stdout.write((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n");
+}

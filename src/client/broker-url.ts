@@ -1,0 +1,41 @@
+// The one check of a broker URL, wherever it comes from: a flag, CLAUDEMESH_BROKER_URL, an invite,
+// the config file. No imports beyond node:net, so a command can check a URL before loading crypto.
+import { isIP } from "node:net";
+
+/** A broker URL the client cannot use, said in words a user can act on (the CLI prints it as a
+ *  usage error, exit 2). Thrown before anything is contacted. */
+export class BrokerUrlError extends Error {
+  override readonly name = "BrokerUrlError";
+}
+
+const SCHEMES = ["http:", "https:", "ws:", "wss:"];
+
+/** A host that is on this machine or written as an address, where plain http is the usual
+ *  choice (a development broker, a LAN box); a name on the internet should use https. */
+function httpByDefault(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host.endsWith(".localhost") || isIP(host) !== 0;
+}
+
+/** Accepts http, https, ws and wss with a host, and a bare `host:port`
+ *  for localhost or an IP address, read as http:// (`assumed` is then true, for the caller to
+ *  say so). Returns the http(s) base without a trailing slash or `/ws`. Throws BrokerUrlError. */
+export function brokerBase(input: string): { base: string; assumed: boolean } {
+  const text = input.trim();
+  if (!text) throw new BrokerUrlError("The broker URL is empty; give one like https://mesh.example.com or http://127.0.0.1:7900.");
+  const hasScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text);
+  let u: URL;
+  try {
+    u = new URL(hasScheme ? text : `http://${text}`);
+  } catch {
+    throw new BrokerUrlError(`"${text}" is not a URL; give the broker's address like https://mesh.example.com or http://127.0.0.1:7900.`);
+  }
+  if (!SCHEMES.includes(u.protocol)) throw new BrokerUrlError(`"${text}" is not a broker URL: one starts with http://, https://, ws:// or wss://.`);
+  if (!u.hostname) throw new BrokerUrlError(`"${text}" names no host; give one like https://mesh.example.com.`);
+  if (u.search || u.hash || u.username || u.password) throw new BrokerUrlError(`"${text}" has a user, ?query or #fragment; a broker URL is only scheme, host, port and path, like https://mesh.example.com.`);
+  if (!hasScheme && !httpByDefault(u.hostname)) throw new BrokerUrlError(`"${text}" has no scheme; did you mean https://${text}? (http:// is assumed only for localhost and IP addresses.)`);
+  if (u.protocol === "ws:") u.protocol = "http:";
+  else if (u.protocol === "wss:") u.protocol = "https:";
+  u.pathname = u.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "");
+  return { base: u.toString().replace(/\/$/, ""), assumed: !hasScheme };
+}

@@ -1,0 +1,81 @@
+// Messages and mesh commands as a first-time user meets them (first-run review M6, M8, M9, L6,
+// L7, L11): `send bob -` and `topic post general -` read the text from stdin (bounded, and an
+// empty stdin is a usage error); `block` does not claim the blocked member cannot find out;
+// `inbox --follow` says when dnd holds messages back; `invite revoke` checks the id itself; a link
+// that is not an invite is a usage error (exit 2); `peers` marks you and says what --all adds.
+import { describe, expect, test } from "bun:test";
+import { MAX_SEND_BODY_BYTES } from "../../src/client/mesh-session.ts";
+import { cli, cliStream, cliTeam, ok } from "../helpers/cli.ts";
+
+const bodies = (r: { json(): any }) => r.json().messages.map((m: { body: string }) => m.body);
+
+/** Resolves once `check()` holds (polled; the CLI's stderr has no event to wait on). */
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+describe("messages from stdin", () => {
+  test("send bob - and topic post general - read stdin; empty or oversized stdin is a usage error", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
+    ok(await cli(alice, ["send", "bob", "-"], { stdin: "from stdin\n  indented line\n\n" }));
+    ok(await cli(alice, ["topic", "post", "general", "-", "-p", "low"], { stdin: "posted from a pipe\n" }));
+    expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["from stdin\n  indented line", "posted from a pipe"]);
+
+    const empty = await cli(alice, ["send", "bob", "-"], { stdin: "\n" });
+    expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 2, stderr: "claudemesh: Nothing to send on stdin. Pipe the message in, like: git diff | claudemesh send bob -\n  fix: see `claudemesh send --help`\n" });
+    const huge = await cli(alice, ["send", "bob", "-", "--json"], { stdin: "x".repeat(MAX_SEND_BODY_BYTES + 1) });
+    expect({ code: huge.code, json: huge.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.` } } });
+    // A dash inside a message, or after "--" with more words, is still text.
+    ok(await cli(alice, ["send", "bob", "-", "is", "a", "dash"]));
+    expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["- is a dash"]);
+  }, 60_000);
+});
+
+describe("mesh commands", () => {
+  test("block does not claim the blocked member cannot find out: the audit log records it", async () => {
+    await using team = await cliTeam(["bob", "carol"]);
+    const { dirs: [bob, carol] } = team;
+    const blocked = await cli(bob, ["block", "carol"]);
+    expect({ code: blocked.code, stdout: blocked.stdout }).toEqual({ code: 0, stdout: "Blocked carol: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.\n" });
+    expect(ok(await cli(carol, ["audit", "log", "--json"])).stdout).toContain("grant_changed");
+  }, 60_000);
+
+  test("invite revoke checks the id before asking the broker", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const revoke = await cli(alice, ["invite", "revoke", "nope"]);
+    expect({ code: revoke.code, stderr: revoke.stderr }).toEqual({ code: 2, stderr: 'claudemesh: "nope" is not an invite id (8–64 of A-Z a-z 0-9 _ -); `claudemesh invite list` shows them.\n  fix: see `claudemesh invite revoke --help`\n' });
+  }, 60_000);
+
+  test("a link that is not an invite is a usage error (exit 2)", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    for (const link of ["ic://join/garbage", "https://mesh.example.com/join#bm90IGFuIGludml0ZQ"]) {
+      const r = await cli(alice, ["join", link, "--json"]);
+      expect({ link, code: r.code, json: r.json() }).toEqual({ link, code: 2, json: { error: { code: "usage", message: "This is not a claudemesh invite link (it could not be decoded). Copy the whole link." } } });
+    }
+  }, 60_000);
+
+  test("inbox --follow says when dnd holds messages back", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [, bob], mesh } = team;
+    ok(await cli(bob, ["status", "dnd"]));
+    await using follower = cliStream(bob, ["inbox", "--follow"]);
+    await until(() => follower.stderr().includes("Following"), "the follow banner");
+    await until(() => follower.stderr().endsWith("\n"), "the whole banner");
+    expect(follower.stderr()).toBe(`Following ${mesh.slug}; Ctrl-C to stop.\nYou are dnd: only priority-now messages show here as they arrive; the others wait until \`claudemesh status idle\` (or read them now with \`claudemesh inbox\`).\n`);
+  }, 60_000);
+
+  test("peers marks you, and --all's help says what it adds", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice] } = team;
+    const peers = ok(await cli(alice, ["peers"])).stdout.split("\n").filter(Boolean);
+    expect(peers.map((l) => l.split(/\s{2,}/)[0]).sort()).toEqual(["alice (you)", "bob"]);
+    expect(ok(await cli(alice, ["peers", "--help"])).stdout).toContain("also list offline Claude Code sessions (members are always listed)");
+  }, 60_000);
+});

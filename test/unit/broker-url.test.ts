@@ -1,0 +1,44 @@
+// brokerBase (src/client/broker-url.ts): the one check of a broker URL. A scheme-less `host:port` means
+// http:// only for localhost and IP addresses (said through `assumed`); anything else that is not
+// http, https, ws or wss with a host is refused with words a user can act on.
+import { describe, expect, test } from "bun:test";
+import { brokerBase, BrokerUrlError } from "../../src/client/broker-url.ts";
+
+const refused = (input: string) => {
+  try {
+    return { ok: brokerBase(input) };
+  } catch (err) {
+    return { error: err instanceof BrokerUrlError ? err.message : `not a BrokerUrlError: ${err}` };
+  }
+};
+
+describe("brokerBase", () => {
+  test.each([
+    ["https://mesh.example.com", "https://mesh.example.com", false],
+    ["https://mesh.example.com/", "https://mesh.example.com", false],
+    ["wss://mesh.example.com/ws", "https://mesh.example.com", false],
+    ["ws://127.0.0.1:7900/ws/", "http://127.0.0.1:7900", false],
+    ["http://10.0.0.5:7900/mesh", "http://10.0.0.5:7900/mesh", false],
+    ["  http://localhost:7911 ", "http://localhost:7911", false],
+    ["localhost:7911", "http://localhost:7911", true],
+    ["127.0.0.1:7911", "http://127.0.0.1:7911", true],
+    ["[::1]:7911", "http://[::1]:7911", true],
+    ["192.168.1.20:7900", "http://192.168.1.20:7900", true],
+    ["box.localhost:7900", "http://box.localhost:7900", true],
+  ])("%s → %s", (input, base, assumed) => {
+    expect(brokerBase(input)).toEqual({ base, assumed });
+  });
+
+  test.each([
+    ["", "The broker URL is empty"],
+    ["mesh.example.com", 'did you mean https://mesh.example.com?'],
+    ["mesh.example.com:7900", 'did you mean https://mesh.example.com:7900?'],
+    ["ftp://127.0.0.1:7900", "is not a broker URL: one starts with http://"],
+    ["http://", "is not a URL"],
+    ["http://127.0.0.1:7900/?x=1", "?query or #fragment"],
+    ["https://user:pw@mesh.example.com", "has a user"],
+    ["not a url", "is not a URL"],
+  ])("%p is refused: %s", (input, words) => {
+    expect(refused(input)).toEqual({ error: expect.stringContaining(words) });
+  });
+});
