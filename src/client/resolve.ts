@@ -1,6 +1,7 @@
 // Turning what a person types into a routing target: `*`, `#topic`, `@group` pass through; a
 // display name or a public-key prefix is matched against the peers the broker listed. An
-// ambiguous name is refused with the candidates, never guessed.
+// ambiguous name is refused with the candidates, never guessed; the one exception is a name whose
+// only other matches are offline identities of the same member (see `liveOne`).
 import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
@@ -42,7 +43,40 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[]): Resolv
   if (unique.length === 0) {
     throw new MeshError("unknown_recipient", `No peer matches "${text}". List names with \`claudemesh peers\` (or the mesh_peers tool), or give a public-key prefix (≥ ${MIN_PREFIX} hex).`);
   }
-  throw new MeshError("invalid_argument", `"${text}" matches ${unique.length} peers; use a longer name or a key prefix:\n${unique.map((p) => `  ${describe(p)}`).join("\n")}`);
+  const live = liveOne(unique);
+  if (live) return { target: live.pubkey, peer: live };
+  throw ambiguous(text, unique, peers);
+}
+
+/** The one online candidate, when every other candidate is an offline identity of the same member
+ *  (a Claude Code session that ended, a leftover of `claude mcp list`, the member key itself): the
+ *  message reaches the same person either way, and an offline copy would only wait in a mailbox
+ *  nobody may read again. Null when none or several are online, or when an offline candidate is
+ *  another member's: two people who share a name are never guessed between. */
+function liveOne(candidates: readonly PeerInfo[]): PeerInfo | null {
+  const online = candidates.filter((p) => p.online);
+  if (online.length !== 1) return null;
+  const live = online[0]!;
+  return candidates.every((p) => p.memberPubkey === live.memberPubkey) ? live : null;
+}
+
+/** The refusal of an ambiguous name, online candidates first, then the most recently seen. When
+ *  none is online and all are one member's, it points at that member's name: a message to the
+ *  member key reaches every live session of theirs (docs/protocol.md §5.1). */
+function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonly PeerInfo[]): MeshError {
+  const sorted = [...candidates].sort((a, b) => Number(b.online) - Number(a.online) || (b.lastSeenAt ?? 0) - (a.lastSeenAt ?? 0));
+  const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
+  const hint = member ? `\nNone of them is online; to reach ${member.displayName} in any of their sessions, send to "${member.displayName}".` : "";
+  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${sorted.map((p) => `  ${describe(p)}`).join("\n")}${hint}`);
+}
+
+/** The member every candidate belongs to, if its name names it alone. */
+function soleMember(candidates: readonly PeerInfo[], peers: readonly PeerInfo[]): PeerInfo | null {
+  const key = candidates[0]!.memberPubkey;
+  if (!candidates.every((p) => p.memberPubkey === key)) return null;
+  const member = peers.find((p) => p.kind === "member" && p.pubkey === key);
+  const sameName = (p: PeerInfo) => p.kind === "member" && p.displayName.toLowerCase() === member?.displayName.toLowerCase();
+  return member && peers.filter(sameName).length === 1 ? member : null;
 }
 
 /** Splits an optional `slug:` prefix off a target (one MCP server serves several meshes). */

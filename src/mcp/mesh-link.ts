@@ -3,11 +3,13 @@
 // has not provably seen yet. A message is acked to the broker only when a tool returned it or a
 // hook injected it; until then a restart or a dropped connection redelivers it.
 import { BrokerClient, type ClientState } from "../client/client.ts";
+import { brokerBase } from "../client/broker-url.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
 import { loadConfig, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
-import { sessionKey } from "../client/local/session-keys.ts";
+import { sessionKey, type SessionKey } from "../client/local/session-keys.ts";
+import { generateSigningKeypair } from "../crypto/sign.ts";
 import { namesPeer, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
@@ -20,6 +22,12 @@ export type Pending = Delivered & { mesh: string };
 export type LinkOptions = {
   configDir: string;
   claudeSessionId: string;
+  /** True when `claudeSessionId` is Claude Code's own (CLAUDE_CODE_SESSION_ID), which a restart or
+   *  `claude --resume` brings back: the session key and replay memory are kept on disk for it.
+   *  False for the per-process fallback (`claude mcp list`, a manual run, another MCP client): no
+   *  later process can resume that identity, so its key and replay memory live in memory only,
+   *  and the server ends the session (`end`) when it exits. */
+  resumable: boolean;
   /** Session label: the project directory name, or one given at install. */
   label: string;
   cwd: string;
@@ -45,6 +53,16 @@ const MAX_PENDING = 500;
  *  SIGINT, session end) writes at once. */
 export const REPLAY_FLUSH_MS = 250;
 
+/** The saved broker URL as the CLI reads it (an older version could save `localhost:7911`
+ *  without a scheme); one that cannot be read is kept, and its connect error names it. */
+function savedBrokerUrl(url: string): string {
+  try {
+    return brokerBase(url).base;
+  } catch {
+    return url;
+  }
+}
+
 export class MeshLink {
   readonly client: BrokerClient;
   readonly session: MeshSession;
@@ -60,7 +78,7 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const key = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
+    const key: SessionKey = opts.resumable ? sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId) : { ...generateSigningKeypair(), claudeSessionId: opts.claudeSessionId, createdAt: Date.now() };
     this.scope = key.publicKey.slice(0, 16);
     const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
     // One attestor for the hellos and for the copy sealed into every message sent: recipients
@@ -78,10 +96,10 @@ export class MeshLink {
         attestation: () => attestor.current(),
       },
       entry.meshKeys,
-      { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
+      { ...(opts.resumable ? { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope) } : {}), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
     );
     this.client = new BrokerClient({
-      url: entry.brokerUrl,
+      url: savedBrokerUrl(entry.brokerUrl),
       credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
       reconnect: true,
@@ -204,7 +222,7 @@ export class MeshLink {
     this.flushTimer = null;
     const { dirty, acks } = this.unsaved;
     this.unsaved = { dirty: false, acks: [] };
-    if (dirty) {
+    if (dirty && this.opts.resumable) {
       try {
         saveReplayGuard(this.opts.configDir, this.session.replay, this.scope);
         this.opts.log.debug("replay memory saved", { mesh: this.slug, acks: acks.length });
@@ -278,6 +296,21 @@ export class MeshLink {
   close(): void {
     this.saveSeen();
     this.client.close();
+  }
+
+  /** Ends this session for good (`session_end`, docs/protocol.md §4.3.10): peers see it leave at
+   *  once and it stops receiving copies of broadcasts and topic posts. Waits at most `timeoutMs`,
+   *  also for a first connect still under way (a hello the broker may already have taken), then
+   *  closes. Never throws: a session the broker did not hear end is only offline. */
+  async end(timeoutMs: number): Promise<void> {
+    if (this.client.state !== "closed") {
+      this.saveSeen(); // the acks go out before the mailbox is retired
+      await this.client.request("session_end", {}, timeoutMs).then(
+        () => this.opts.log.debug("session ended", { mesh: this.slug }),
+        (err: unknown) => this.opts.log.debug("session not ended", { mesh: this.slug, err }),
+      );
+    }
+    this.close();
   }
 }
 

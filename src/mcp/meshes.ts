@@ -102,4 +102,9 @@ export class Meshes {
   close(): void {
     for (const l of this.links) l.close();
   }
+
+  /** Ends the session on every mesh (MeshLink.end), in parallel, within `timeoutMs`. */
+  async end(timeoutMs: number): Promise<void> {
+    await Promise.all(this.links.map((l) => l.end(timeoutMs)));
+  }
 }

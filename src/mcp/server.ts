@@ -13,7 +13,13 @@ import { channelMeta, frameBatch, frameMessage } from "./framing.ts";
 import { parentSocketPath, serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
 import type { Pending } from "./mesh-link.ts";
 
-export type McpOptions = { configDir: string; claudeSessionId: string; label: string; cwd: string; hostname: string; log: Log };
+/** `resumable`: see LinkOptions (false: the session ends when this server exits). */
+export type McpOptions = { configDir: string; claudeSessionId: string; resumable: boolean; label: string; cwd: string; hostname: string; log: Log };
+
+/** Longest an exiting server without a resumable session id waits for its brokers to confirm
+ *  `session_end`. Claude Code's and the SDK's clients wait about 2 s after closing stdin before
+ *  SIGTERM, and a health check (`claude mcp list`) waits for the exit: ending must fit before. */
+export const END_SESSION_MS = 1500;
 
 export async function runMcpServer(opts: McpOptions): Promise<void> {
   const cfg = loadConfig(opts.configDir);
@@ -31,13 +37,22 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
   const reminded = new Set<string>();
-  const handler = (req: IpcRequest) => handleHook(meshes, req, reminded);
+  // Leaving (the SessionEnd hook, or this server's exit) saves the replay memory and disconnects;
+  // without a resumable id it ends the session: nothing can come back as it.
+  const offline = () => (opts.resumable ? meshes.close() : meshes.end(END_SESSION_MS));
+  const handler = (req: IpcRequest) => handleHook(meshes, req, reminded, offline);
   const ipcs = [serveIpc(socketPath(opts.configDir, opts.claudeSessionId), handler), serveIpc(parentSocketPath(opts.configDir, process.ppid), handler)];
   const transport = new StdioServerTransport();
+  let exiting = false;
   const shutdown = () => {
-    meshes.close();
+    if (exiting) return;
+    exiting = true;
     for (const ipc of ipcs) ipc.close();
-    process.exit(0);
+    // A session that can never be resumed would otherwise stay on the roster as a peer that
+    // receives a copy of every broadcast and makes its name ambiguous (`claude mcp list` starts
+    // one per run). The timer is a backstop: end() is bounded by its request timeout already.
+    setTimeout(() => process.exit(0), END_SESSION_MS + 500).unref();
+    void Promise.resolve(offline()).finally(() => process.exit(0));
   };
   transport.onclose = shutdown;
   process.stdin.on("end", shutdown);
@@ -51,7 +66,8 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 
 /** Requests from `claudemesh hook` processes of this session. */
 /** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
-async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>): Promise<unknown> {
+/** `offline`: what the SessionEnd hook's request does (disconnect, or end a non-resumable session). */
+async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, offline: () => unknown): Promise<unknown> {
   switch (req.op) {
     case "pending": {
       const open = meshes.openAsks();
@@ -85,7 +101,7 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
       return { meshes: out, pending: meshes.pending().length };
     }
     case "offline":
-      meshes.close();
+      await offline();
       return { ok: true };
   }
 }

@@ -62,6 +62,64 @@ describe("resolveTarget", () => {
     expect(() => resolveTarget("#Bad Topic", peers)).toThrow("not a valid topic or group name");
   });
 
+  // docs/claude-code.md: a session that ended, or the leftover of a `claude mcp list` health check,
+  // keeps its name on the roster while offline; it must not make the live session's name ambiguous.
+  describe("one online match among offline ones", () => {
+    const aliceKey = "a1".repeat(32);
+    const session = (pubkey: string, online: boolean, lastSeenAt: number, member = aliceKey, name = "alice/api"): PeerInfo => ({ ...peer(name, pubkey, "session"), memberPubkey: member, online, lastSeenAt });
+    const live = session("c1".repeat(32), true, 5);
+    const ghost1 = session("c2".repeat(32), false, 9);
+    const ghost2 = session("c3".repeat(32), false, 2);
+    const aliceOff = { ...alice, online: false };
+    const carolKey = "d1".repeat(32);
+    const carol = peer("alice", carolKey); // another member who chose the same name
+    const target = (input: string, list: PeerInfo[]) => resolveTarget(input, list).target;
+    const refusal = (input: string, list: PeerInfo[]) => {
+      try {
+        resolveTarget(input, list);
+      } catch (e: any) {
+        return { code: e.code, lines: String(e.message).split("\n") };
+      }
+      return null;
+    };
+
+    test.each([
+      ["the live session over its member's ended ones", "alice/api", [aliceOff, ghost1, live, ghost2], live.pubkey],
+      ["a prefix: the live session over the offline member and its ended sessions", "alice/a", [aliceOff, ghost1, live], live.pubkey],
+      ["a prefix matching the offline member and one live session of hers", "ali", [aliceOff, live], live.pubkey],
+    ])("%s", (_, input, list, expected) => {
+      expect(target(input as string, list as PeerInfo[])).toBe(expected as string);
+    });
+
+    test("two online sessions of one name stay ambiguous, online first", () => {
+      const live2 = session("c4".repeat(32), true, 7);
+      expect(refusal("alice/api", [ghost1, live, live2])).toEqual({
+        code: "invalid_argument",
+        lines: ['"alice/api" matches 3 peers; use a longer name or a key prefix:', "  alice/api (session c4c4c4c4c4c4, h:/x, online)", "  alice/api (session c1c1c1c1c1c1, h:/x, online)", "  alice/api (session c2c2c2c2c2c2, h:/x)"],
+      });
+    });
+
+    test("an offline match of another member keeps it ambiguous (two people are never guessed between)", () => {
+      const carolGhost = session("e1".repeat(32), false, 9, carolKey);
+      expect(refusal("alice/api", [alice, carol, live, carolGhost])?.lines[0]).toBe('"alice/api" matches 2 peers; use a longer name or a key prefix:');
+      expect(refusal("ali", [aliceOff, { ...carol, online: true }])?.lines[0]).toBe('"ali" matches 2 peers; use a longer name or a key prefix:');
+    });
+
+    test("none online: refused, most recently seen first, pointing at the member's own name", () => {
+      expect(refusal("alice/api", [aliceOff, ghost2, ghost1])).toEqual({
+        code: "invalid_argument",
+        lines: [
+          '"alice/api" matches 2 peers; use a longer name or a key prefix:',
+          "  alice/api (session c2c2c2c2c2c2, h:/x)",
+          "  alice/api (session c3c3c3c3c3c3, h:/x)",
+          'None of them is online; to reach alice in any of their sessions, send to "alice".',
+        ],
+      });
+      // Not when that name is itself ambiguous.
+      expect(refusal("alice/api", [aliceOff, carol, ghost2, ghost1])?.lines).toHaveLength(3);
+    });
+  });
+
   test("mesh prefix only for known slugs", () => {
     expect(splitMeshPrefix("team:alice", ["team"])).toEqual({ slug: "team", rest: "alice" });
     expect(splitMeshPrefix("other:alice", ["team"])).toEqual({ slug: null, rest: "other:alice" });

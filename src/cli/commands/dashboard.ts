@@ -1,37 +1,55 @@
-// claudemesh dashboard: a one-time login link to the mesh dashboard, signed here with the member
-// key (valid 5 minutes, once). The link's #fragment also carries the member key and the mesh keys,
-// so that the page can read and post in #general end to end and (owners, admins) sign invites; the
-// fragment never reaches the broker (see docs/security.md for what that costs).
+// claudemesh dashboard: a one-time login to the mesh dashboard, signed here with the member key
+// (valid 5 minutes, once). The link's #fragment also carries the member key and the mesh keys, which
+// never expire, so that the page can read and post in #general end to end and (owners, admins) sign
+// invites; the fragment is not sent to the broker, but the page it serves reads it (docs/security.md).
+// The link is secret: it is opened through a private file (never on a command line) and printed
+// only when asked for with --no-open, under a warning.
+import { join } from "node:path";
 import { randomId } from "../../crypto/hash.ts";
 import { httpBase } from "../../client/http.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
+import { browserCommand, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
+import { processEnv } from "../../config/client.ts";
+import type { MeshEntry } from "../../client/local/config-file.ts";
 import { command, type CommonArgs } from "../context.ts";
+import { UsageError } from "../output.ts";
 
-/** Starts the desktop's browser on `url`; false when there is none. Never waits for it. */
-function openBrowser(url: string): boolean {
-  const opener = process.platform === "darwin" ? "open" : Bun.which("xdg-open");
-  if (!opener) return false;
-  try {
-    Bun.spawn([opener, url], { stdin: "ignore", stdout: "ignore", stderr: "ignore" }).unref();
-    return true;
-  } catch {
-    return false;
-  }
+/** What anyone holding the link could do, said wherever the link is shown. */
+function linkWarning(mesh: MeshEntry): string {
+  const can =
+    mesh.role === "owner"
+      ? "act as the mesh owner (read, post, invite, remove members) for the life of the mesh: an owner key cannot be replaced"
+      : `${mesh.role === "admin" ? "read, post, invite and remove members" : "read and post"} as ${mesh.displayName} until you are removed from the mesh and it is rekeyed`;
+  return [
+    `WARNING: this link also carries your secret member key and the mesh keys, which never expire. Whoever gets it can ${can}.`,
+    "Open it only in your own browser; never paste it into a chat, an issue, a shared terminal or a log. The page is served by the broker and reads these keys: use it only with a broker whose operator you trust with them.",
+  ].join("\n");
 }
 
-export async function run(args: CommonArgs & { "no-open"?: boolean }): Promise<void> {
+/** `open: false` is how citty hands over `--no-open` (it reads `--no-x` as x = false). */
+export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean }): Promise<void> {
+  const printOnly = args.open === false || args["no-open"] === true;
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const brokerUrl = httpBase(mesh.brokerUrl);
     const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey };
     const { url, login } = dashboardLink({ ...mesh, brokerUrl }, { nonce: randomId(), nowMs: Date.now(), keys });
-    const opened = !args["no-open"] && ctx.env.desktop && openBrowser(url);
-    ctx.out.result({ url, meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: true, opened }, () =>
+    const about = { meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: true };
+    const who = `Dashboard of "${mesh.name}" as ${mesh.displayName} (${mesh.role})`;
+    if (printOnly) {
+      const warning = linkWarning(mesh);
+      return ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning].join("\n"));
+    }
+    const opener = browserCommand(processEnv().CLAUDEMESH_BROWSER, ctx.env.desktop);
+    const handoff = "argv" in opener ? await handOffLink(url, { runDir: join(ctx.env.configDir, "run"), opener: opener.argv }) : { opened: false as const, reason: opener.reason };
+    if (!handoff.opened) {
+      throw new UsageError(`No browser was opened: ${handoff.reason}. \`claudemesh dashboard --no-open\` prints the link instead; it carries your secret member key, which never expires, so open it only in your own browser.`);
+    }
+    ctx.out.result({ ...about, opened: true }, () =>
       [
-        url,
-        "",
-        `Dashboard of "${mesh.name}" as ${mesh.displayName} (${mesh.role}): the link works once, within 5 minutes.${opened ? " Opened in your browser." : ""}`,
-        "Its #fragment carries your member key and the mesh keys (for end-to-end #general and invites in the page); it never reaches the broker. Open it only in your own browser.",
+        `${who}: opened in your browser. The login works once, within 5 minutes.`,
+        `The link carries your secret member key and the mesh keys, which never expire; the browser got it through a file only you can read (removed within ${HANDOFF_KEEP_MS / 1000} s), never on a command line.`,
+        "If the browser cannot read that file (snap and flatpak browsers cannot open hidden folders), run `claudemesh dashboard --no-open` and open the link it prints yourself.",
       ].join("\n"),
     );
   });

@@ -1,0 +1,142 @@
+// `claudemesh dashboard` and the secret in its link (docs/dashboard.md, docs/security.md "The web
+// dashboard"): the link carries the member's secret key, so it is never put on a command line (the
+// browser gets a private redirect file, removed after a while), printed only with --no-open and
+// then under a warning that says the keys never expire, and a missing browser is said, not papered
+// over by printing the link. The opener is a fake named by CLAUDEMESH_BROWSER.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { cli, ok } from "../helpers/cli.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
+import { handOffLink } from "../../src/client/local/browser-handoff.ts";
+
+const root = mkdtempSync(join(tmpdir(), "cm-dash-open-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let broker: TestBroker;
+let alice: string;
+let secretKey: string;
+beforeAll(async () => {
+  broker = await startBroker();
+  alice = join(root, "alice");
+  ok(await cli(alice, ["new", "Team", "--broker", broker.url, "--display-name", "alice"]));
+  secretKey = loadConfig(alice).meshes[0]!.secretKey;
+});
+afterAll(() => broker?.[Symbol.asyncDispose]());
+
+let n = 0;
+/** A fake browser that records its argv (one argument per line) and exits with `code`. */
+function fakeOpener(code = 0, name = `opener-${++n}.sh`): { path: string; argv(): string[] } {
+  const path = join(root, name);
+  const log = `${path}.argv`;
+  writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\nexit ${code}\n`);
+  chmodSync(path, 0o755);
+  return { path, argv: () => (existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n") : []) };
+}
+
+const handoffs = (cfg: string) => (existsSync(join(cfg, "run")) ? readdirSync(join(cfg, "run")).filter((f) => f.startsWith("handoff-")) : []);
+const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+/** The URL a redirect page replaces itself with. */
+const redirectOf = (html: string) => JSON.parse(/location\.replace\(("[^"]+")\)/.exec(html)![1]!) as string;
+
+describe("claudemesh dashboard --no-open", () => {
+  test("prints the link first, then that its keys never expire and must not be shared", async () => {
+    const r = await cli(alice, ["dashboard", "--no-open"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toStartWith(`${broker.url}/#login=`);
+    expect(lines.slice(1).join("\n")).toContain("the login in this link works once, within 5 minutes");
+    expect(r.stdout).toContain("WARNING: this link also carries your secret member key and the mesh keys, which never expire");
+    expect(r.stdout).toContain("act as the mesh owner (read, post, invite, remove members) for the life of the mesh");
+    expect(r.stdout).toContain("never paste it");
+    expect(r.stdout).not.toContain("the link works once");
+    const json = (await cli(alice, ["dashboard", "--no-open", "--json"])).json();
+    expect(json).toMatchObject({ opened: false, withKeys: true });
+    expect(json.warning).toContain("never expire");
+    expect(parseDashboardFragment(new URL(json.url).hash)?.keys?.secretKey).toBe(secretKey);
+  }, 30_000);
+});
+
+describe("claudemesh dashboard (opening a browser)", () => {
+  test("the opener gets a private file's path, never the link; the file redirects to the link; nothing secret is printed", async () => {
+    const opener = fakeOpener();
+    const r = await cli(alice, ["dashboard"], { env: { CLAUDEMESH_BROWSER: opener.path } });
+    expect(r.code).toBe(0);
+    const argv = opener.argv();
+    expect(argv).toHaveLength(1);
+    const file = argv[0]!;
+    expect(dirname(dirname(file))).toBe(join(alice, "run"));
+    for (const text of [argv.join(" "), r.stdout, r.stderr]) {
+      expect(text).not.toContain(secretKey);
+      expect(text).not.toContain("#login=");
+    }
+    expect(r.stdout).toContain("opened in your browser");
+    expect(r.stdout).toContain("never expire");
+    expect([mode(file), mode(dirname(file))]).toEqual(["600", "700"]);
+    const url = redirectOf(readFileSync(file, "utf8"));
+    expect(url).toStartWith(`${broker.url}/#login=`);
+    expect(parseDashboardFragment(new URL(url).hash)?.keys?.secretKey).toBe(secretKey);
+
+    const json = ok(await cli(alice, ["dashboard", "--json"], { env: { CLAUDEMESH_BROWSER: opener.path } })).json();
+    expect(json).toMatchObject({ opened: true, withKeys: true });
+    expect(JSON.stringify(json)).not.toContain(secretKey);
+    expect(json.url).toBeUndefined();
+  }, 30_000);
+
+  test("on a desktop, xdg-open gets the file; with --no-open nothing is opened", async () => {
+    const bin = join(root, "bin");
+    mkdirSync(bin, { recursive: true });
+    const xdg = fakeOpener(0, "bin/xdg-open");
+    const desktop = { CI: "", DISPLAY: ":99", PATH: `${bin}:${process.env.PATH}` };
+    ok(await cli(alice, ["dashboard"], { env: desktop }));
+    expect(xdg.argv()).toHaveLength(1);
+    expect(xdg.argv()[0]).toStartWith(join(alice, "run", "handoff-"));
+    rmSync(`${xdg.path}.argv`);
+    const printed = ok(await cli(alice, ["dashboard", "--no-open"], { env: desktop }));
+    expect(printed.stdout).toStartWith(`${broker.url}/#login=`);
+    expect(xdg.argv()).toEqual([]);
+  }, 30_000);
+
+  test("a handoff left behind (its removal never ran) is swept by the next run", async () => {
+    const opener = fakeOpener();
+    ok(await cli(alice, ["dashboard"], { env: { CLAUDEMESH_BROWSER: opener.path } }));
+    const old = dirname(opener.argv()[0]!);
+    const past = new Date(Date.now() - 10 * 60_000);
+    utimesSync(old, past, past);
+    ok(await cli(alice, ["dashboard"], { env: { CLAUDEMESH_BROWSER: opener.path } }));
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(opener.argv()[0]!)).toBe(true);
+  }, 30_000);
+
+  test("the redirect file is removed after the keep time, by a process that outlives the caller", async () => {
+    const runDir = join(root, "handoff-run");
+    const opener = fakeOpener();
+    const r = await handOffLink("http://127.0.0.1:1/#login=secret", { runDir, opener: [opener.path], keepMs: 1000 });
+    expect(r.opened).toBe(true);
+    const file = (r as { file: string }).file;
+    expect(opener.argv()).toEqual([file]);
+    expect(existsSync(file)).toBe(true);
+    for (let i = 0; i < 100 && existsSync(dirname(file)); i++) await Bun.sleep(100);
+    expect(existsSync(dirname(file))).toBe(false);
+  }, 30_000);
+
+  test.each([
+    ["no desktop session and no CLAUDEMESH_BROWSER", {}, "no desktop session here"],
+    ["an opener that does not exist", { CLAUDEMESH_BROWSER: "/nonexistent/browser" }, "/nonexistent/browser could not be started"],
+    ["an opener that fails", { CLAUDEMESH_BROWSER: "FAILING" }, "opener-fail.sh failed (exit code 3)"],
+  ])("%s: exit 2, the link is not printed, --no-open is offered, no file is left", async (_, env, reason) => {
+    const cfgEnv = { ...(env as Record<string, string>) };
+    if (cfgEnv.CLAUDEMESH_BROWSER === "FAILING") cfgEnv.CLAUDEMESH_BROWSER = fakeOpener(3, "opener-fail.sh").path;
+    const before = handoffs(alice);
+    const r = await cli(alice, ["dashboard"], { env: cfgEnv });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toStartWith("claudemesh: No browser was opened: ");
+    expect(r.stderr).toContain(reason as string);
+    expect(r.stderr).toContain("claudemesh dashboard --no-open");
+    expect(r.stderr).not.toContain("#login=");
+    expect(handoffs(alice).filter((d) => !before.includes(d))).toEqual([]);
+  }, 30_000);
+});
