@@ -55,14 +55,17 @@ describe("broker URLs", () => {
 
   test("a URL saved without a scheme still works; doctor reports a bad saved URL as a bad URL", async () => {
     await using b = await startBroker();
-    await using ids = identities(1);
-    const [lee] = ids.dirs as [string];
+    await using ids = identities(2);
+    const [lee, kim] = ids.dirs as [string, string];
     const port = new URL(b.url).port;
     ok(await cli(lee, ["new", "t2", "--broker", b.url, "--display-name", "lee"]));
     saveBrokerUrl(lee, `localhost:${port}`);
     expect(ok(await cli(lee, ["peers", "--json"])).json().peers.length).toBe(1);
     const healthy = await cli(lee, ["doctor", "--json"]);
     expect(healthy.json().checks.find((c: { check: string }) => c.check === "t2: broker")).toEqual({ check: "t2: broker", ok: true, detail: expect.stringContaining("accepts you as lee (owner)"), fix: null });
+    // An invite made from it carries a URL with a scheme, so a joiner can use it.
+    const { link } = ok(await cli(lee, ["invite", "--json"])).json();
+    expect(ok(await cli(kim, ["join", link, "--display-name", "kim", "--json"])).json().mesh.slug).toBe("t2");
 
     saveBrokerUrl(lee, `ftp://localhost:${port}`);
     const peers = await cli(lee, ["peers"]);

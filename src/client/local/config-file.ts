@@ -1,5 +1,6 @@
 // ~/.claudemesh/config.json: the joined meshes, each with its broker, this member's identity
 // keypair and the mesh keys by epoch. Versioned; validated on read; written atomically, 0600.
+import { brokerBase } from "../broker-url.ts";
 import { join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
@@ -70,7 +71,20 @@ export function parseConfig(text: string): LocalConfig {
     throw new LocalFileError(`config.json has version ${JSON.stringify(raw?.version)}; this claudemesh reads version ${CONFIG_VERSION}.`, "upgrade claudemesh");
   }
   if (!Array.isArray(raw.meshes)) throw new LocalFileError("config.json: meshes must be a list.");
-  return { version: CONFIG_VERSION, meshes: raw.meshes.map(checkEntry) };
+  return { version: CONFIG_VERSION, meshes: raw.meshes.map((m: unknown) => withSchemeOnBroker(checkEntry(m))) };
+}
+
+/** An older `new` saved `--broker localhost:7911` as given; such a URL is read as brokerBase reads
+ *  it (http:// for localhost and IP addresses), here once for every reader, so that invite links
+ *  made from it carry a URL joiners accept. A URL that cannot be used is kept as it is: commands
+ *  that need it say where to correct it (savedBroker in src/cli/context.ts). */
+function withSchemeOnBroker(entry: MeshEntry): MeshEntry {
+  try {
+    const { base, assumed } = brokerBase(entry.brokerUrl);
+    return assumed ? { ...entry, brokerUrl: base } : entry;
+  } catch {
+    return entry;
+  }
 }
 
 /** Loads the config (an empty one if none exists). Refuses a directory or file others can read. */
