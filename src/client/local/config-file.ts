@@ -71,7 +71,7 @@ export function parseConfig(text: string): LocalConfig {
     throw new LocalFileError(`config.json has version ${JSON.stringify(raw?.version)}; this claudemesh reads version ${CONFIG_VERSION}.`, "upgrade claudemesh");
   }
   if (!Array.isArray(raw.meshes)) throw new LocalFileError("config.json: meshes must be a list.");
-  return { version: CONFIG_VERSION, meshes: raw.meshes.map((m: unknown) => withSchemeOnBroker(checkEntry(m))) };
+  return { version: CONFIG_VERSION, meshes: raw.meshes.map((m: unknown, i: number) => withSchemeOnBroker(checkEntry(m, i))) };
 }
 
 /** An older `new` saved `--broker localhost:7911` as given; such a URL is read as brokerBase reads
