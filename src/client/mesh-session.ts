@@ -17,7 +17,7 @@ import { vouchedMembers, type Removals } from "./admission.ts";
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
-import { MAX_CIPHERTEXT_B64_LEN, MAX_FRAME_BYTES, MAX_KEY_EPOCH } from "../protocol/limits.ts";
+import { MAX_CIPHERTEXT_B64_LEN, MAX_KEY_EPOCH } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import { mergeMeshKeys, type MeshKey } from "./local/config-file.ts";
 import { keysBody } from "./invite-build.ts";
@@ -58,8 +58,12 @@ export type Identity = {
   attestation?: () => SessionAttestation;
 };
 
-/** Largest body that still fits in one frame once encrypted, base64-encoded and enveloped. */
-export const MAX_SEND_BODY_BYTES = Math.floor(((MAX_FRAME_BYTES - 2048) * 3) / 4) - 1024;
+/** Largest body that always fits once encrypted, as plain text, to any target: the send frame
+ *  carries at most MAX_CIPHERTEXT_B64_LEN characters of ciphertext (46,080 bytes), and the inner
+ *  JSON around the body (keys, ids, an attestation, a reply id) and a fan-out message's signed
+ *  wrapper take up to about 1 KB of that. Text that JSON escapes (quotes, backslashes, line breaks,
+ *  control characters) grows when sealed; seal() refuses what then does not fit. */
+export const MAX_SEND_BODY_BYTES = 45_000;
 
 export class MeshSession {
   readonly box = new BoxCache();

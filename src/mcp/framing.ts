@@ -11,7 +11,7 @@ export const PREVIEW_BODY_CHARS = 4000;
 export const MAX_INJECTION_CHARS = 8000;
 /** Most characters one mesh_inbox answer carries (Claude Code caps a tool result at 25,000 tokens
  *  by default); one message always goes whole, since the largest body that fits a frame
- *  (MAX_SEND_BODY_BYTES, about 46 KB) is still under that cap. */
+ *  (MAX_SEND_BODY_BYTES, 45,000 bytes) is still under that cap. */
 export const MAX_TOOL_TEXT_CHARS = 50_000;
 
 type Framable = Delivered & { mesh: string; ask?: boolean };

@@ -2,7 +2,7 @@
 // replays are dropped; history display neither consumes nor needs the replay memory; a session
 // reads DMs sent to its member key; key requests are recognised.
 import { describe, expect, test } from "bun:test";
-import { MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
+import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { ReplayGuard } from "../../src/crypto/envelope.ts";
 import { BROKER_SENDER, type MessagePushFrame } from "../../src/protocol/server-frames.ts";
@@ -112,10 +112,12 @@ describe("MeshSession", () => {
 
   test("a body under the byte limit whose sealed form outgrows the send frame's ciphertext bound is refused before sending", () => {
     const keyed = new MeshSession(ident(alice), [key0]);
-    // 46,400 bytes pass the body check, but the DM's inner JSON adds ~250 bytes and the box 17.
-    expect(() => keyed.seal(owner.publicKey, "x".repeat(46_400))).toThrow(/too long once encrypted/);
-    // Quotes double in the fan-out wrapper's escaped inner JSON.
+    // Line breaks pass the body check as one byte each and are two in the inner JSON.
+    expect(() => keyed.seal(owner.publicKey, "\n".repeat(23_100))).toThrow(/too long once encrypted/);
+    // Quotes double in the inner JSON, and again in the fan-out wrapper's escaped copy of it.
     expect(() => keyed.seal("#general", '"'.repeat(12_000))).toThrow(/too long once encrypted/);
-    expect(() => keyed.seal(owner.publicKey, "x".repeat(45_000))).not.toThrow();
+    // The largest plain text fits to any target.
+    for (const to of [owner.publicKey, "#general", "*"]) expect(() => keyed.seal(to, "x".repeat(MAX_SEND_BODY_BYTES), "text", { replyTo: "r".repeat(64) })).not.toThrow();
+    expect(() => keyed.seal(owner.publicKey, "x".repeat(MAX_SEND_BODY_BYTES + 1))).toThrow("limit");
   });
 });
