@@ -2,11 +2,14 @@
 // dashboard"): the link carries the member's secret key, so it is never put on a command line (the
 // browser gets a private redirect file, removed after a while), printed only with --no-open and
 // then under a warning that says the keys never expire, and a missing browser is said, not papered
-// over by printing the link. The opener is a fake named by CLAUDEMESH_BROWSER.
+// over by printing the link. The opener is a fake named by CLAUDEMESH_BROWSER, or fakes of
+// xdg-open, xdg-settings and gtk-launch as the only commands on PATH, with a fake HOME holding a
+// snap's or a flatpak's folder (a snap or flatpak default browser gets the page in its own folder).
+// Every call sets CLAUDEMESH_BROWSER, so a developer's own never opens a real browser here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli, ok } from "../helpers/cli.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
@@ -36,6 +39,29 @@ function fakeOpener(code = 0, name = `opener-${++n}.sh`): { path: string; argv()
   return { path, argv: () => (existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n") : []) };
 }
 
+/** The environment of every call: never the developer's CLAUDEMESH_BROWSER ("" is unset). */
+const env = (extra: Record<string, string> = {}) => ({ CLAUDEMESH_BROWSER: "", ...extra });
+
+/** A Linux desktop whose PATH holds only fakes (so no real xdg-open, xdg-settings or gtk-launch
+ *  can run): xdg-open and, when given, xdg-settings naming `browser` and gtk-launch exiting
+ *  `gtk`. HOME is a fresh directory with `homeDirs` in it. */
+function fakeDesktop(opts: { browser?: string; gtk?: number; homeDirs?: string[] } = {}) {
+  const base = mkdtempSync(join(root, "desktop-"));
+  const bin = join(base, "bin");
+  const home = join(base, "home");
+  mkdirSync(bin);
+  // The page's removal runs `sleep` and `rm` from PATH; only they are real here.
+  for (const cmd of ["sleep", "rm"]) symlinkSync(Bun.which(cmd)!, join(bin, cmd));
+  for (const d of opts.homeDirs ?? []) mkdirSync(join(home, d), { recursive: true });
+  const xdgOpen = fakeOpener(0, relative(root, join(bin, "xdg-open")));
+  const gtkLaunch = opts.gtk === undefined ? null : fakeOpener(opts.gtk, relative(root, join(bin, "gtk-launch")));
+  if (opts.browser) {
+    writeFileSync(join(bin, "xdg-settings"), `#!/bin/sh\n[ "$1 $2" = "get default-web-browser" ] && echo '${opts.browser}'\n`);
+    chmodSync(join(bin, "xdg-settings"), 0o755);
+  }
+  return { home, xdgOpen, gtkLaunch, env: env({ CI: "", DISPLAY: ":99", WAYLAND_DISPLAY: "", HOME: home, PATH: bin }) };
+}
+
 const handoffs = (cfg: string) => (existsSync(join(cfg, "run")) ? readdirSync(join(cfg, "run")).filter((f) => f.startsWith("handoff-")) : []);
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 /** The URL a redirect page replaces itself with. */
@@ -43,7 +69,7 @@ const redirectOf = (html: string) => JSON.parse(/location\.replace\(("[^"]+")\)/
 
 describe("claudemesh dashboard --no-open", () => {
   test("prints the link first, then that its keys never expire and must not be shared", async () => {
-    const r = await cli(alice, ["dashboard", "--no-open"]);
+    const r = await cli(alice, ["dashboard", "--no-open"], { env: env() });
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toStartWith(`${broker.url}/#login=`);
@@ -52,7 +78,7 @@ describe("claudemesh dashboard --no-open", () => {
     expect(r.stdout).toContain("act as the mesh owner (read, post, invite, remove members) for the life of the mesh");
     expect(r.stdout).toContain("never paste it");
     expect(r.stdout).not.toContain("the link works once");
-    const json = (await cli(alice, ["dashboard", "--no-open", "--json"])).json();
+    const json = (await cli(alice, ["dashboard", "--no-open", "--json"], { env: env() })).json();
     expect(json).toMatchObject({ opened: false, withKeys: true });
     expect(json.warning).toContain("never expire");
     expect(parseDashboardFragment(new URL(json.url).hash)?.keys?.secretKey).toBe(secretKey);
@@ -62,7 +88,7 @@ describe("claudemesh dashboard --no-open", () => {
 describe("claudemesh dashboard (opening a browser)", () => {
   test("the opener gets a private file's path, never the link; the file redirects to the link; nothing secret is printed", async () => {
     const opener = fakeOpener();
-    const r = await cli(alice, ["dashboard"], { env: { CLAUDEMESH_BROWSER: opener.path } });
+    const r = await cli(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) });
     expect(r.code).toBe(0);
     const argv = opener.argv();
     expect(argv).toHaveLength(1);
@@ -72,48 +98,93 @@ describe("claudemesh dashboard (opening a browser)", () => {
       expect(text).not.toContain(secretKey);
       expect(text).not.toContain("#login=");
     }
-    expect(r.stdout).toContain("opened in your browser");
+    // claudemesh cannot know what CLAUDEMESH_BROWSER starts, so it does not claim the page opened.
+    expect(r.stdout).toContain(`handed to ${basename(opener.path)} to open in your browser`);
+    expect(r.stdout).toContain("Not confirmed: claudemesh cannot tell whether the browser CLAUDEMESH_BROWSER starts can read");
     expect(r.stdout).toContain("never expire");
     expect([mode(file), mode(dirname(file))]).toEqual(["600", "700"]);
     const url = redirectOf(readFileSync(file, "utf8"));
     expect(url).toStartWith(`${broker.url}/#login=`);
     expect(parseDashboardFragment(new URL(url).hash)?.keys?.secretKey).toBe(secretKey);
 
-    const json = ok(await cli(alice, ["dashboard", "--json"], { env: { CLAUDEMESH_BROWSER: opener.path } })).json();
+    const json = ok(await cli(alice, ["dashboard", "--json"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) })).json();
     expect(json).toMatchObject({ opened: true, withKeys: true });
     expect(JSON.stringify(json)).not.toContain(secretKey);
     expect(json.url).toBeUndefined();
   }, 30_000);
 
-  test("on a desktop, xdg-open gets the file; with --no-open nothing is opened", async () => {
-    const bin = join(root, "bin");
-    mkdirSync(bin, { recursive: true });
-    const xdg = fakeOpener(0, "bin/xdg-open");
-    const desktop = { CI: "", DISPLAY: ":99", PATH: `${bin}:${process.env.PATH}` };
-    ok(await cli(alice, ["dashboard"], { env: desktop }));
-    expect(xdg.argv()).toHaveLength(1);
-    expect(xdg.argv()[0]).toStartWith(join(alice, "run", "handoff-"));
-    rmSync(`${xdg.path}.argv`);
-    const printed = ok(await cli(alice, ["dashboard", "--no-open"], { env: desktop }));
+  // Linux only: on macOS the opener is `open`, whatever is on PATH, and would start a real browser.
+  test.skipIf(process.platform !== "linux")("on a desktop whose default browser is unknown, xdg-open gets the file and the doubt is said; with --no-open nothing is opened", async () => {
+    const desk = fakeDesktop();
+    const r = ok(await cli(alice, ["dashboard"], { env: desk.env }));
+    expect(desk.xdgOpen.argv()).toHaveLength(1);
+    expect(desk.xdgOpen.argv()[0]).toStartWith(join(alice, "run", "handoff-"));
+    expect(r.stdout).toContain("handed to xdg-open to open in your browser");
+    expect(r.stdout).toContain("Not confirmed: xdg-settings did not say which browser is the default.");
+    expect(r.stdout).toContain("claudemesh dashboard --no-open");
+    expect(r.stdout).toContain("CLAUDEMESH_BROWSER");
+    rmSync(`${desk.xdgOpen.path}.argv`);
+    const printed = ok(await cli(alice, ["dashboard", "--no-open"], { env: desk.env }));
     expect(printed.stdout).toStartWith(`${broker.url}/#login=`);
-    expect(xdg.argv()).toEqual([]);
+    expect(desk.xdgOpen.argv()).toEqual([]);
+  }, 30_000);
+
+  test.skipIf(process.platform !== "linux").each([
+    ["a snap default browser: the page in ~/snap/<snap>/common", { browser: "firefox_firefox.desktop", homeDirs: ["snap/firefox"] }, "snap/firefox/common/claudemesh-handoff", "xdg-open"],
+    ["a flatpak default browser: the page in ~/.var/app/<id>/cache, started through gtk-launch", { browser: "org.mozilla.firefox.desktop", homeDirs: [".var/app/org.mozilla.firefox"], gtk: 0 }, ".var/app/org.mozilla.firefox/cache/claudemesh-handoff", "gtk-launch"],
+    ["gtk-launch failing: xdg-open after it", { browser: "chromium_chromium.desktop", homeDirs: ["snap/chromium"], gtk: 1 }, "snap/chromium/common/claudemesh-handoff", "xdg-open"],
+    ["a browser without a sandbox: the run directory", { browser: "google-chrome.desktop", homeDirs: ["snap/google-chrome"] }, null, "xdg-open"],
+  ])("%s; 0700/0600, no secret on argv, said to be opened", async (_, row, where, via) => {
+    const desktop = row as { browser: string; homeDirs: string[]; gtk?: number };
+    const desk = fakeDesktop(desktop);
+    const r = await cli(alice, ["dashboard"], { env: desk.env });
+    expect(r.code).toBe(0);
+    const argv = via === "gtk-launch" ? desk.gtkLaunch!.argv() : desk.xdgOpen.argv();
+    const file = argv.at(-1)!;
+    expect(argv).toEqual(via === "gtk-launch" ? [desktop.browser, file] : [file]);
+    if (desktop.gtk === 1) expect(desk.gtkLaunch!.argv()).toEqual([desktop.browser, file]);
+    if (via === "gtk-launch") expect(desk.xdgOpen.argv()).toEqual([]);
+    const rootDir = where ? join(desk.home, where) : join(alice, "run");
+    expect(dirname(dirname(file))).toBe(rootDir);
+    expect(basename(dirname(file))).toStartWith("handoff-");
+    expect([mode(file), mode(dirname(file)), mode(rootDir)]).toEqual(["600", "700", "700"]);
+    expect(parseDashboardFragment(new URL(redirectOf(readFileSync(file, "utf8"))).hash)?.keys?.secretKey).toBe(secretKey);
+    for (const text of [argv.join(" "), r.stdout, r.stderr]) {
+      expect(text).not.toContain(secretKey);
+      expect(text).not.toContain("#login=");
+    }
+    expect(r.stdout).toContain("opened in your browser");
+    expect(r.stdout).not.toContain("Not confirmed");
   }, 30_000);
 
   test("a handoff left behind (its removal never ran) is swept by the next run", async () => {
     const opener = fakeOpener();
-    ok(await cli(alice, ["dashboard"], { env: { CLAUDEMESH_BROWSER: opener.path } }));
+    ok(await cli(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) }));
     const old = dirname(opener.argv()[0]!);
     const past = new Date(Date.now() - 10 * 60_000);
     utimesSync(old, past, past);
-    ok(await cli(alice, ["dashboard"], { env: { CLAUDEMESH_BROWSER: opener.path } }));
+    ok(await cli(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) }));
     expect(existsSync(old)).toBe(false);
     expect(existsSync(opener.argv()[0]!)).toBe(true);
+  }, 30_000);
+
+  test("the sweep covers the run directory and a sandbox's folder; a missing one is skipped", async () => {
+    const [sandbox, runDir] = [join(root, "sweep-sandbox"), join(root, "sweep-run")];
+    const past = new Date(Date.now() - 10 * 60_000);
+    const stale = [join(sandbox, "handoff-old"), join(runDir, "handoff-old")];
+    for (const d of stale) {
+      mkdirSync(d, { recursive: true });
+      utimesSync(d, past, past);
+    }
+    const r = await handOffLink("http://127.0.0.1:1/#login=secret", { root: sandbox, sweep: [sandbox, runDir, join(root, "nonexistent")], openers: [[fakeOpener().path]] });
+    expect(r.opened).toBe(true);
+    expect(stale.map(existsSync)).toEqual([false, false]);
   }, 30_000);
 
   test("the redirect file is removed after the keep time, by a process that outlives the caller", async () => {
     const runDir = join(root, "handoff-run");
     const opener = fakeOpener();
-    const r = await handOffLink("http://127.0.0.1:1/#login=secret", { runDir, opener: [opener.path], keepMs: 1000 });
+    const r = await handOffLink("http://127.0.0.1:1/#login=secret", { root: runDir, sweep: [runDir], openers: [[opener.path]] }, { keepMs: 1000 });
     expect(r.opened).toBe(true);
     const file = (r as { file: string }).file;
     expect(opener.argv()).toEqual([file]);
@@ -126,8 +197,8 @@ describe("claudemesh dashboard (opening a browser)", () => {
     ["no desktop session and no CLAUDEMESH_BROWSER", {}, "no desktop session here"],
     ["an opener that does not exist", { CLAUDEMESH_BROWSER: "/nonexistent/browser" }, "/nonexistent/browser could not be started"],
     ["an opener that fails", { CLAUDEMESH_BROWSER: "FAILING" }, "opener-fail.sh failed (exit code 3)"],
-  ])("%s: exit 2, the link is not printed, --no-open is offered, no file is left", async (_, env, reason) => {
-    const cfgEnv = { ...(env as Record<string, string>) };
+  ])("%s: exit 2, the link is not printed, --no-open is offered, no file is left", async (_, extra, reason) => {
+    const cfgEnv = env(extra as Record<string, string>);
     if (cfgEnv.CLAUDEMESH_BROWSER === "FAILING") cfgEnv.CLAUDEMESH_BROWSER = fakeOpener(3, "opener-fail.sh").path;
     const before = handoffs(alice);
     const r = await cli(alice, ["dashboard"], { env: cfgEnv });

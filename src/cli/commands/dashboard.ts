@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { randomId } from "../../crypto/hash.ts";
 import { httpBase } from "../../client/http.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
-import { browserCommand, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
+import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
 import { processEnv } from "../../config/client.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
 import { command, type CommonArgs } from "../context.ts";
@@ -26,6 +26,10 @@ function linkWarning(mesh: MeshEntry): string {
   ].join("\n");
 }
 
+/** Exit 2 without the link: printing it unasked would put the key where the user did not expect. */
+const noBrowser = (reason: string) =>
+  new UsageError(`No browser was opened: ${reason}. \`claudemesh dashboard --no-open\` prints the link instead; it carries your secret member key, which never expires, so open it only in your own browser.`);
+
 /** `open: false` is how citty hands over `--no-open` (it reads `--no-x` as x = false). */
 export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean }): Promise<void> {
   const printOnly = args.open === false || args["no-open"] === true;
@@ -40,16 +44,18 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
       const warning = linkWarning(mesh);
       return ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning].join("\n"));
     }
-    const opener = browserCommand(processEnv().CLAUDEMESH_BROWSER, ctx.env.desktop);
-    const handoff = "argv" in opener ? await handOffLink(url, { runDir: join(ctx.env.configDir, "run"), opener: opener.argv }) : { opened: false as const, reason: opener.reason };
-    if (!handoff.opened) {
-      throw new UsageError(`No browser was opened: ${handoff.reason}. \`claudemesh dashboard --no-open\` prints the link instead; it carries your secret member key, which never expires, so open it only in your own browser.`);
-    }
+    const plan = await choosePlan({ override: processEnv().CLAUDEMESH_BROWSER, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
+    if (!("openers" in plan)) throw noBrowser(plan.reason);
+    const handoff = await handOffLink(url, plan);
+    if (!handoff.opened) throw noBrowser(handoff.reason);
+    const { doubt } = plan;
     ctx.out.result({ ...about, opened: true }, () =>
       [
-        `${who}: opened in your browser. The login works once, within 5 minutes.`,
+        `${who}: ${doubt ? `handed to ${handoff.via} to open in your browser` : "opened in your browser"}. The login works once, within 5 minutes.`,
         `The link carries your secret member key and the mesh keys, which never expire; the browser got it through a file only you can read (removed within ${HANDOFF_KEEP_MS / 1000} s), never on a command line.`,
-        "If the browser cannot read that file (snap and flatpak browsers cannot open hidden folders), run `claudemesh dashboard --no-open` and open the link it prints yourself.",
+        doubt
+          ? `Not confirmed: ${doubt}. If the browser shows an access error instead of the dashboard (snap and flatpak browsers cannot read hidden folders), run \`claudemesh dashboard --no-open\` and open the link it prints yourself, or set CLAUDEMESH_BROWSER to a command that opens a file in a browser that can read it.`
+          : "If the dashboard does not appear, `claudemesh dashboard --no-open` prints the link for you to open yourself.",
       ].join("\n"),
     );
   });
