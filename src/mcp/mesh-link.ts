@@ -8,8 +8,7 @@ import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
 import { loadConfig, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
-import { sessionKey, type SessionKey } from "../client/local/session-keys.ts";
-import { generateSigningKeypair } from "../crypto/sign.ts";
+import { sessionKey } from "../client/local/session-keys.ts";
 import { namesPeer, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
@@ -22,12 +21,6 @@ export type Pending = Delivered & { mesh: string };
 export type LinkOptions = {
   configDir: string;
   claudeSessionId: string;
-  /** True when `claudeSessionId` is Claude Code's own (CLAUDE_CODE_SESSION_ID), which a restart or
-   *  `claude --resume` brings back: the session key and replay memory are kept on disk for it.
-   *  False for the per-process fallback (`claude mcp list`, a manual run, another MCP client): no
-   *  later process can resume that identity, so its key and replay memory live in memory only,
-   *  and the server ends the session (`end`) when it exits. */
-  resumable: boolean;
   /** Session label: the project directory name, or one given at install. */
   label: string;
   cwd: string;
@@ -53,6 +46,11 @@ const MAX_PENDING = 500;
  *  SIGINT, session end) writes at once. */
 export const REPLAY_FLUSH_MS = 250;
 
+/** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
+ *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
+ *  waited for: a mesh that is reconnecting is reported at once. */
+const FIRST_CONNECT_WAIT_MS = 5000;
+
 /** The saved broker URL as the CLI reads it (an older version could save `localhost:7911`
  *  without a scheme); one that cannot be read is kept, and its connect error names it. */
 function savedBrokerUrl(url: string): string {
@@ -70,6 +68,10 @@ export class MeshLink {
   private readonly replyWaiters = new Map<string, (m: Pending) => void>();
   private readonly scope: string;
   state: ClientState = "connecting";
+  private started: Promise<void> | null = null;
+  /** Settles when the first connect attempt has an outcome: open, failed (now reconnecting), or
+   *  refused for good (closed). The client never returns to "connecting". */
+  private readonly attempted = Promise.withResolvers<void>();
   /** Seen since the last replay-file write; their acks wait for that write. */
   private unsaved = { dirty: false, acks: [] as string[] };
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -78,7 +80,7 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const key: SessionKey = opts.resumable ? sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId) : { ...generateSigningKeypair(), claudeSessionId: opts.claudeSessionId, createdAt: Date.now() };
+    const key = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
     this.scope = key.publicKey.slice(0, 16);
     const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
     // One attestor for the hellos and for the copy sealed into every message sent: recipients
@@ -96,7 +98,7 @@ export class MeshLink {
         attestation: () => attestor.current(),
       },
       entry.meshKeys,
-      { ...(opts.resumable ? { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope) } : {}), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
+      { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
     );
     this.client = new BrokerClient({
       url: savedBrokerUrl(entry.brokerUrl),
@@ -109,6 +111,7 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
+        if (s !== "connecting") this.attempted.resolve();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
       },
     });
@@ -119,13 +122,22 @@ export class MeshLink {
   }
 
   /** Connects, retrying with backoff until the broker answers (the tools report the state
-   *  meanwhile); settles when connected, or when the broker refuses for good (logged). */
-  async start(): Promise<void> {
-    try {
-      await this.client.connect();
-    } catch (err) {
-      this.opts.log.warn("mesh connect failed", { mesh: this.slug, err });
-    }
+   *  meanwhile); settles when connected, or when the broker refuses for good (logged). Only the
+   *  first call connects; later ones return its promise. */
+  start(): Promise<void> {
+    return (this.started ??= this.client.connect().then(
+      () => {},
+      (err: unknown) => this.opts.log.warn("mesh connect failed", { mesh: this.slug, err }),
+    ));
+  }
+
+  /** Starts the connect if nothing has yet, and waits for its first attempt's outcome, at most
+   *  `timeoutMs`; at once when it is already known. The caller then reads `state`. */
+  async firstAttempt(timeoutMs: number): Promise<void> {
+    void this.start();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.attempted.promise, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Adds the keys this session learnt to the config on disk, keeping every epoch already there
@@ -222,7 +234,7 @@ export class MeshLink {
     this.flushTimer = null;
     const { dirty, acks } = this.unsaved;
     this.unsaved = { dirty: false, acks: [] };
-    if (dirty && this.opts.resumable) {
+    if (dirty) {
       try {
         saveReplayGuard(this.opts.configDir, this.session.replay, this.scope);
         this.opts.log.debug("replay memory saved", { mesh: this.slug, acks: acks.length });
@@ -297,26 +309,15 @@ export class MeshLink {
     this.saveSeen();
     this.client.close();
   }
-
-  /** Ends this session for good (`session_end`, docs/protocol.md §4.3.10): peers see it leave at
-   *  once and it stops receiving copies of broadcasts and topic posts. Waits at most `timeoutMs`,
-   *  also for a first connect still under way (a hello the broker may already have taken), then
-   *  closes. Never throws: a session the broker did not hear end is only offline. */
-  async end(timeoutMs: number): Promise<void> {
-    if (this.client.state !== "closed") {
-      this.saveSeen(); // the acks go out before the mailbox is retired
-      await this.client.request("session_end", {}, timeoutMs).then(
-        () => this.opts.log.debug("session ended", { mesh: this.slug }),
-        (err: unknown) => this.opts.log.debug("session not ended", { mesh: this.slug, err }),
-      );
-    }
-    this.close();
-  }
 }
 
 /** A message the model saw and may reply to. */
 export type Seen = { link: MeshLink; from: Delivered["from"] };
 
-export function requireOpen(link: MeshLink): void {
+/** Resolves when `link` is connected, after waiting for its first connect if that is still to come
+ *  (FIRST_CONNECT_WAIT_MS); otherwise throws `unavailable` naming the state, which the tools
+ *  return as their error. */
+export async function whenOpen(link: MeshLink): Promise<void> {
+  await link.firstAttempt(FIRST_CONNECT_WAIT_MS);
   if (link.state !== "open") throw new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.`);
 }

@@ -23,6 +23,7 @@ export class Meshes {
     this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)) }));
   }
 
+  /** Connects every mesh (MeshLink.start); calling it again changes nothing. */
   start(): Promise<void> {
     return Promise.all(this.links.map((l) => l.start())).then(() => {});
   }
@@ -101,10 +102,5 @@ export class Meshes {
 
   close(): void {
     for (const l of this.links) l.close();
-  }
-
-  /** Ends the session on every mesh (MeshLink.end), in parallel, within `timeoutMs`. */
-  async end(timeoutMs: number): Promise<void> {
-    await Promise.all(this.links.map((l) => l.end(timeoutMs)));
   }
 }

@@ -13,19 +13,35 @@ import { channelMeta, frameBatch, frameMessage } from "./framing.ts";
 import { parentSocketPath, serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
 import type { Pending } from "./mesh-link.ts";
 
-/** `resumable`: see LinkOptions (false: the session ends when this server exits). */
-export type McpOptions = { configDir: string; claudeSessionId: string; resumable: boolean; label: string; cwd: string; hostname: string; log: Log };
+/** `deferConnect`: connect to the brokers only once used: at the first tool call or hook request,
+ *  or CONNECT_GRACE_MS after `initialize`. */
+export type McpOptions = { configDir: string; claudeSessionId: string; deferConnect: boolean; label: string; cwd: string; hostname: string; log: Log };
 
-/** Longest an exiting server without a resumable session id waits for its brokers to confirm
- *  `session_end`. Claude Code's and the SDK's clients wait about 2 s after closing stdin before
- *  SIGTERM, and a health check (`claude mcp list`) waits for the exit: ending must fit before. */
-export const END_SESSION_MS = 1500;
+/** How long a server that defers its connect waits after `initialize` before connecting anyway,
+ *  when no tool call or hook came first. Connecting makes this session a peer on every mesh, on
+ *  the roster until the message TTL. A health check (`claude mcp list`) initializes, perhaps lists
+ *  the tools, and closes stdin within about a second: it never connects, so it leaves no peer
+ *  behind and its exit waits for nothing. */
+export const CONNECT_GRACE_MS = 5000;
+
+/** Longest the SessionStart hook's `peers` request waits for a first connect: the hook waits 2 s
+ *  for the whole answer, list_peers included. */
+const HOOK_CONNECT_WAIT_MS = 1500;
 
 export async function runMcpServer(opts: McpOptions): Promise<void> {
   const cfg = loadConfig(opts.configDir);
   const meshes = new Meshes(cfg.meshes, opts);
   const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: INSTRUCTIONS });
-  for (const t of meshTools(meshes)) mcp.registerTool(t.name, { description: t.description, inputSchema: t.inputSchema }, t.handler);
+  // Connects every mesh; only the first call does anything. Any tool call connects (a server that
+  // deferred it is now in use), and a tool that needs a mesh waits for its first connect (whenOpen).
+  const connect = () => void meshes.start();
+  for (const t of meshTools(meshes)) {
+    mcp.registerTool(t.name, { description: t.description, inputSchema: t.inputSchema }, (args, extra) => {
+      connect();
+      return t.handler(args, extra);
+    });
+  }
+  if (opts.deferConnect) mcp.server.oninitialized = () => setTimeout(connect, CONNECT_GRACE_MS);
 
   // The doorbell: best effort, never the delivery guarantee.
   meshes.onMessage((m) => {
@@ -37,22 +53,13 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
   const reminded = new Set<string>();
-  // Leaving (the SessionEnd hook, or this server's exit) saves the replay memory and disconnects;
-  // without a resumable id it ends the session: nothing can come back as it.
-  const offline = () => (opts.resumable ? meshes.close() : meshes.end(END_SESSION_MS));
-  const handler = (req: IpcRequest) => handleHook(meshes, req, reminded, offline);
+  const handler = (req: IpcRequest) => handleHook(meshes, req, reminded, connect);
   const ipcs = [serveIpc(socketPath(opts.configDir, opts.claudeSessionId), handler), serveIpc(parentSocketPath(opts.configDir, process.ppid), handler)];
   const transport = new StdioServerTransport();
-  let exiting = false;
   const shutdown = () => {
-    if (exiting) return;
-    exiting = true;
+    meshes.close();
     for (const ipc of ipcs) ipc.close();
-    // A session that can never be resumed would otherwise stay on the roster as a peer that
-    // receives a copy of every broadcast and makes its name ambiguous (`claude mcp list` starts
-    // one per run). The timer is a backstop: end() is bounded by its request timeout already.
-    setTimeout(() => process.exit(0), END_SESSION_MS + 500).unref();
-    void Promise.resolve(offline()).finally(() => process.exit(0));
+    process.exit(0);
   };
   transport.onclose = shutdown;
   process.stdin.on("end", shutdown);
@@ -60,14 +67,17 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);
   await mcp.connect(transport);
-  opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId });
-  void meshes.start();
+  opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId, deferConnect: opts.deferConnect });
+  if (!opts.deferConnect) connect();
 }
 
 /** Requests from `claudemesh hook` processes of this session. */
 /** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
-/** `offline`: what the SessionEnd hook's request does (disconnect, or end a non-resumable session). */
-async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, offline: () => unknown): Promise<unknown> {
+/** `connect`: connects the meshes if the server deferred it. */
+async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void): Promise<unknown> {
+  // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
+  // use the broker, or wait for what it pushes.
+  if (req.op !== "offline") connect();
   switch (req.op) {
     case "pending": {
       const open = meshes.openAsks();
@@ -95,13 +105,14 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
       await Promise.allSettled(meshes.links.map((l) => l.setStatus(req.status)));
       return { ok: true };
     case "peers": {
+      await Promise.all(meshes.links.map((l) => l.firstAttempt(HOOK_CONNECT_WAIT_MS)));
       const out = await Promise.all(
         meshes.links.map(async (l) => ({ mesh: l.slug, state: l.state, peers: l.state === "open" ? (await l.peers().catch(() => [])).filter((p) => p.online && p.pubkey !== l.session.id.publicKey).map((p) => ({ name: p.displayName, status: p.status, summary: p.summary })) : [] })),
       );
       return { meshes: out, pending: meshes.pending().length };
     }
     case "offline":
-      await offline();
+      meshes.close();
       return { ok: true };
   }
 }

@@ -5,7 +5,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { ID_RE } from "../crypto/fields.ts";
 import { mayHaveBeenStored } from "../client/send-error.ts";
 import type { Meshes } from "./meshes.ts";
-import { requireOpen, type MeshLink } from "./mesh-link.ts";
+import { whenOpen, type MeshLink } from "./mesh-link.ts";
 import { frameMessage, frameWhole, sanitize } from "./framing.ts";
 
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
@@ -32,7 +32,7 @@ function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<
   return Promise.all(
     links.map(async (link) => {
       try {
-        requireOpen(link);
+        await whenOpen(link);
         return { link, ok: true as const, value: await fn(link) };
       } catch (err) {
         return { link, ok: false as const, error: errorText(err) };
@@ -58,7 +58,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a) =>
         guarded(async () => {
           const { link, rest } = meshes.route(a.to);
-          requireOpen(link);
+          await whenOpen(link);
           const { target, name } = await link.resolve(rest);
           const r = await link.send(target, a.message, { ...(a.priority ? { priority: a.priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
@@ -122,7 +122,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a, extra) =>
         guarded(async () => {
           const { link, rest } = meshes.route(a.to);
-          requireOpen(link);
+          await whenOpen(link);
           const { target, name } = await link.resolve(rest);
           // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
           const { sent, reply } = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
@@ -143,7 +143,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a) =>
         guarded(async () => {
           const { link, from } = meshes.replyTarget(a.message_id);
-          requireOpen(link);
+          await whenOpen(link);
           const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(a.priority ? { priority: a.priority } : {}), ...retryOpt(a.client_message_id) });
           meshes.answered(a.message_id);
           return text(`Replied to ${from.name} (message id ${r.messageId}).`);

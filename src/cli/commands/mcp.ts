@@ -11,11 +11,11 @@ export async function run(args: { label?: string }): Promise<void> {
   const cwd = env.projectDir ?? process.cwd();
   await runMcpServer({
     configDir: env.configDir,
-    // Outside Claude Code (`claude mcp list`, a manual run, another MCP client) the identity is
-    // per parent process and lasts as long as this one: its key is never saved, and the session
-    // ends when this server exits (docs/claude-code.md).
+    // Outside Claude Code (`claude mcp list`, a manual run, another MCP client, an older Claude
+    // Code) the identity is per parent process: a restart under the same parent resumes it. Such
+    // a server may be a health check, so it connects only once used (docs/claude-code.md).
     claudeSessionId: env.claudeSessionId ?? `ppid-${process.ppid}`,
-    resumable: env.claudeSessionId !== null,
+    deferConnect: env.claudeSessionId === null,
     label: args.label || basename(cwd) || "session",
     cwd,
     hostname: hostname(),
