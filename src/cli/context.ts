@@ -4,13 +4,16 @@
 import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
-import type { BrokerClient } from "../client/client.ts";
-import { configPath, loadConfig, saveConfig, selectMesh, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import type { BrokerClient, ClientOptions } from "../client/client.ts";
+import { configPath, loadConfig, saveConfig, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
 import { createOutput, reportError, type Output } from "./output.ts";
+import { chooseMesh } from "./mesh-choice.ts";
+import { refusedAsRemoved } from "./removed.ts";
+import { MeshError } from "../protocol/errors.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -22,10 +25,10 @@ export type Ctx = {
   args: CommonArgs;
   config(): LocalConfig;
   save(cfg: LocalConfig): void;
-  /** The mesh named by --mesh, or the only one joined. */
+  /** The mesh named by --mesh, else by CLAUDEMESH_MESH, else the only one joined. */
   mesh(): MeshEntry;
   /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. */
-  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; reconnect?: boolean }): Promise<BrokerClient>;
+  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean }): Promise<BrokerClient>;
   debug(line: string): void;
 };
 
@@ -59,7 +62,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       saveConfig(env.configDir, next);
       cfg = next;
     },
-    mesh: () => selectMesh(ctx.config(), args.mesh),
+    mesh: () => chooseMesh(ctx.config(), args.mesh, env.mesh),
     async connect(mesh, opts = {}) {
       const url = savedBroker(env.configDir, mesh);
       const { BrokerClient } = await import("../client/client.ts");
@@ -73,10 +76,13 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         firstConnect: "fail",
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        ...(opts.onState ? { onState: opts.onState } : {}),
       });
       clients.push(client);
       ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
-      await out.wait(`connecting to ${new URL(url).host}`, client.connect());
+      await out.wait(`connecting to ${new URL(url).host}`, client.connect()).catch((err: unknown) => {
+        throw err instanceof MeshError && err.code === "revoked" ? refusedAsRemoved(mesh.slug, err) : err;
+      });
       return client;
     },
     debug: (line) => env.debug && process.stderr.write(`[debug] ${line}\n`),

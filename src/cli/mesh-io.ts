@@ -59,15 +59,21 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
   saveReplayGuard(ctx.env.configDir, session.replay);
 }
 
-/** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers). */
-export async function resolve(client: BrokerClient, input: string): Promise<Resolved> {
+/** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers).
+ *  `self` is the sender's member key: its identities match a name only when it is exactly theirs
+ *  alone (resolveTarget). */
+export async function resolve(client: BrokerClient, input: string, self: string): Promise<Resolved> {
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
-  return resolveTarget(input, peers as PeerInfo[]);
+  return resolveTarget(input, peers as PeerInfo[], self);
 }
 
-export function formatMessage(m: Delivered): string {
-  const time = new Date(m.createdAt).toISOString().slice(11, 19);
+/** One line per message: its time (UTC), with the date in front when it is not from today (UTC),
+ *  then who sent it where. `nowMs` is for tests. */
+export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: number } = {}): string {
+  const iso = new Date(m.createdAt).toISOString();
+  const today = iso.slice(0, 10) === new Date(nowMs).toISOString().slice(0, 10);
+  const time = today ? iso.slice(11, 19) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
   const where = m.topic ? ` #${m.topic}` : m.kind === "broadcast" ? " (everyone)" : m.to.startsWith("@") ? ` ${m.to}` : "";
   const prio = m.priority === "next" ? "" : ` [${m.priority}]`;
   // The key prefix proves who wrote it (the envelope's signature or box); the name is the

@@ -8,7 +8,7 @@ import { printUsage, usageMessage } from "./usage.ts";
 import { FlagError, refuseUnknownFlags, splitWords } from "./flags-check.ts";
 
 const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
-const mesh = { mesh: { type: "string", alias: "m", description: "Mesh slug or id (needed when you are in several)." } } as const;
+const mesh = { mesh: { type: "string", alias: "m", description: "Mesh slug or id (needed when you are in several; default: $CLAUDEMESH_MESH)." } } as const;
 const common = { ...json, ...mesh } satisfies ArgsDef;
 /** A send whose outcome was unknown is retried under the id it printed, never stored twice. */
 const retryId = { "client-message-id": { type: "string", description: "retry a failed send under the id it printed (no duplicate)" } } satisfies ArgsDef;
@@ -30,10 +30,10 @@ const topic = defineCommand({
   meta: { name: "topic", description: "Topics: named channels with history. Example: claudemesh topic post general 'deploy done'" },
   subCommands: {
     create: topicCmd("create", "Create a topic. Example: claudemesh topic create backend --description 'API work'", { ...pos("name", "topic name (a-z 0-9 - _)"), description: { type: "string", description: "what it is for" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.create }))),
-    list: topicCmd("list", "List topics and whether you joined them.", common, () => import("./commands/topic.ts").then((m) => ({ run: m.list }))),
+    list: topicCmd("list", "List topics and whether you joined them. Example: claudemesh topic list --json", common, () => import("./commands/topic.ts").then((m) => ({ run: m.list }))),
     join: topicCmd("join", "Join a topic. Example: claudemesh topic join backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.join }))),
-    leave: topicCmd("leave", "Leave a topic.", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
-    history: topicCmd("history", "Show a topic's history, decrypted. Example: claudemesh topic history general --after 10", { ...pos("name", "topic"), after: { type: "string", description: "only offsets after this" }, limit: { type: "string", description: "most messages (default 50)" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
+    leave: topicCmd("leave", "Leave a topic. Example: claudemesh topic leave backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
+    history: topicCmd("history", "Show a topic's latest messages, decrypted, oldest of them first; --after pages forward from an offset instead. Example: claudemesh topic history general --limit 20", { ...pos("name", "topic"), after: { type: "string", description: "the messages right after this offset (oldest first) instead of the latest" }, limit: { type: "string", description: "most messages (default 50): the latest ones, or the first ones after --after" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
     post: topicCmd("post", `Post to a topic. ${TEXT_HELP} Example: claudemesh topic post general 'main is green'`, { ...pos("name", "topic"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
   },
 });
@@ -52,7 +52,7 @@ const invite = defineCommand({
   meta: { name: "invite", description: "Create a signed invite link. Example: claudemesh invite --max-uses 3 --expires 2d" },
   args: inviteArgs,
   subCommands: {
-    list: inviteCmd("list", "List this mesh's invites with uses left.", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
+    list: inviteCmd("list", "List this mesh's invites with uses left. Example: claudemesh invite list --json", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
     revoke: inviteCmd("revoke", "Revoke an invite. Example: claudemesh invite revoke AbC123xyz", { ...pos("id", "invite id"), ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.revoke }))),
   },
   async run({ args, rawArgs }) {
@@ -64,16 +64,16 @@ const invite = defineCommand({
 });
 
 const audit = defineCommand({
-  meta: { name: "audit", description: "The mesh's tamper-evident audit log." },
+  meta: { name: "audit", description: "The mesh's tamper-evident audit log. Example: claudemesh audit verify" },
   subCommands: {
     log: auditCmd("log", "Show audit entries. Example: claudemesh audit log --limit 20", { limit: { type: "string", description: "most entries (default 50)" }, ...common }, () => import("./commands/audit.ts").then((m) => ({ run: m.log }))),
-    verify: auditCmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before.", common, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
+    verify: auditCmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before. Example: claudemesh audit verify --json", common, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
   },
 });
 
 const dataDir = { "data-dir": { type: "string", description: "the broker's data directory (default as for serve)" } } as const;
 const admin = defineCommand({
-  meta: { name: "admin", description: "Operate a broker's data directory: backups, restore, operator token." },
+  meta: { name: "admin", description: "Operate a broker's data directory: backups, restore, operator token. Example: claudemesh admin backup --data-dir /var/lib/claudemesh" },
   subCommands: {
     backup: adminCmd("backup", "Online, consistent backup of the broker database (VACUUM INTO + integrity_check). Example: claudemesh admin backup --out /srv/backups/cm.db", { out: { type: "string", description: "backup file (default <data-dir>/backups/claudemesh-<time>.db)" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.backup }))),
     restore: adminCmd("restore", "Restore the broker database from a backup (broker stopped). Example: claudemesh admin restore /srv/backups/cm.db", { ...pos("file", "backup file"), force: { type: "boolean", description: "replace an existing database" }, ...dataDir, ...json }, () => import("./commands/admin-backup.ts").then((m) => ({ run: m.restore }))),
@@ -89,7 +89,7 @@ const capsArg = { caps: { type: "positional", description: "capabilities: dm bro
 const main = defineCommand({
   meta: { name: "claudemesh", version: VERSION, description: "A private, end-to-end encrypted mesh for AI coding agents." },
   subCommands: {
-    serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite)." }, serveArgs, () => import("./commands/serve.ts"), { ownArgv: true }),
+    serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite). Durations take a unit: 500ms, 30s, 5m, 2h, 7d (a plain number is milliseconds). Example: claudemesh serve --host 0.0.0.0 --public-url https://mesh.example.com --data-dir /var/lib/claudemesh" }, serveArgs, () => import("./commands/serve.ts"), { ownArgv: true }),
     new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, ...displayName, ...json }, () => import("./commands/new.ts")),
     invite,
     join: cmd("join", "Join a mesh with an invite link. On a shared machine give it on stdin: an argument is visible to other users (ps) while join runs. Example: claudemesh join - < invite.txt", { ...pos("link", "ic://join/… or https://…/join#…; - or none: read it from stdin", false), ...displayName, name: { type: "string", description: "same as --display-name (its older spelling)" }, ...json }, () => import("./commands/join.ts")),
@@ -97,10 +97,10 @@ const main = defineCommand({
     leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
     whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
     peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", alias: "a", description: "also list offline Claude Code sessions (members are always listed)" }, ...common }, () => import("./commands/peers.ts")),
-    send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts")),
+    send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *; mesh:name picks the mesh"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts")),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", alias: "f", description: "keep streaming new messages" }, all: { type: "boolean", alias: "a", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
-    status: cmd("status", "Set your status. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
-    summary: cmd("summary", "Say what you are working on. Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),
+    status: cmd("status", "Set your status, or with no argument show your status and summary. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd (none: show them)", false), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
+    summary: cmd("summary", "Say what you are working on (\"\" clears it). Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),
     topic,
     group,
     grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant }))),

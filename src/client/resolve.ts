@@ -22,22 +22,28 @@ export function namesPeer(input: string): boolean {
   return !(t === "*" || t.startsWith("#") || t.startsWith("@"));
 }
 
-/** Resolves `input` among `peers` (which should include offline members and live sessions). */
-export function resolveTarget(input: string, peers: readonly PeerInfo[]): Resolved {
+/** Resolves `input` among `peers` (which should include offline members and live sessions).
+ *  `self`, the sender's member key, leaves the sender's own identities (the member and its
+ *  sessions) out of name matching, unless the name is exactly theirs and nobody else's: "unknown"
+ *  typed by one of two members called unknown means the other one, and a prefix never lands on
+ *  yourself. A full key or a key prefix is deliberate and still matches them. */
+export function resolveTarget(input: string, peers: readonly PeerInfo[], self: string | null = null): Resolved {
   const text = input.trim();
   if (isFanoutTarget(text)) return { target: text, peer: null };
   if (!namesPeer(text)) throw new MeshError("invalid_argument", `"${text}" is not a valid topic or group name (lowercase letters, digits, - and _).`);
   const lower = text.toLowerCase();
   const exactKey = peers.find((p) => p.pubkey === lower);
   if (exactKey) return { target: exactKey.pubkey, peer: exactKey };
-  let candidates = peers.filter((p) => p.displayName.toLowerCase() === lower);
+  const others = (list: PeerInfo[]) => list.filter((p) => p.memberPubkey !== self);
+  const named = peers.filter((p) => p.displayName.toLowerCase() === lower);
+  let candidates = others(named).length > 0 ? others(named) : named;
   // A member name also matches its sessions ("alice" vs "alice/api"); prefer the member itself.
   if (candidates.length > 1) {
     const members = candidates.filter((p) => p.kind === "member");
     if (members.length === 1) candidates = members;
   }
   if (candidates.length === 0 && /^[0-9a-f]+$/.test(lower) && lower.length >= MIN_PREFIX) candidates = peers.filter((p) => p.pubkey.startsWith(lower));
-  if (candidates.length === 0) candidates = peers.filter((p) => p.displayName.toLowerCase().startsWith(lower));
+  if (candidates.length === 0) candidates = others(peers.filter((p) => p.displayName.toLowerCase().startsWith(lower)));
   const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
   if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
   if (unique.length === 0) {

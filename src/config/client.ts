@@ -11,6 +11,8 @@ export type ClientEnv = Readonly<{
   configDir: string;
   /** CLAUDEMESH_BROKER_URL: the broker `new` uses when --broker is not given. */
   brokerUrl: string | null;
+  /** CLAUDEMESH_MESH: the mesh (slug or id) commands use when --mesh is not given. */
+  mesh: string | null;
   /** CLAUDEMESH_DEBUG=1: verbose logs on stderr. */
   debug: boolean;
   /** Colour and spinners only for a terminal, never under CI or NO_COLOR. */
@@ -29,6 +31,7 @@ export function clientEnv(env: Record<string, string | undefined> = process.env,
     home: env.HOME || homedir(),
     configDir: env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh"),
     brokerUrl: env.CLAUDEMESH_BROKER_URL || null,
+    mesh: env.CLAUDEMESH_MESH?.trim() || null,
     debug: env.CLAUDEMESH_DEBUG === "1" || env.CLAUDEMESH_DEBUG === "true",
     interactive: stderrIsTty && !env.CI && !env.NO_COLOR,
     claudeSessionId: env.CLAUDEMESH_SESSION_ID || env.CLAUDE_CODE_SESSION_ID || null,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { checkHost, publicUrlProblem } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
-import { SETTINGS, envName, flagName, type Kind, type SettingKey } from "./spec.ts";
+import { SETTINGS, envName, flagName, rangeText, type Kind, type SettingKey } from "./spec.ts";
 
 export type BrokerConfig = Readonly<{
   host: string;
@@ -84,7 +84,9 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown 
         if (n === null) throw bad("expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d");
       } else if (typeof raw === "string" && /^\d+$/.test(raw.trim())) n = Number(raw.trim());
       else throw bad("expected an integer");
-      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(`must be an integer in [${kind.min}, ${kind.max}]`);
+      // A bare number is milliseconds: `--message-ttl 5` meant 5 days, most likely.
+      const unitless = kind.type === "duration" && (typeof raw === "number" || /^\s*\d+\s*$/.test(String(raw)));
+      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(`must be ${rangeText(kind)}${unitless ? "; a number without a unit is milliseconds" : ""}`);
       return n;
     }
   }

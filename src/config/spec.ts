@@ -44,6 +44,31 @@ export const SETTINGS = [
 
 export type SettingKey = (typeof SETTINGS)[number]["key"];
 
+/** Units a duration is written in, largest first (load.ts parses the same suffixes). */
+const DURATION_UNITS: readonly [string, number][] = [["d", DAY], ["h", 60 * MIN], ["m", MIN], ["s", SEC]];
+
+/** Milliseconds as docs/operations.md writes them: the largest unit that divides exactly
+ *  (604800000 → "7d", 120000 → "2m", 100 → "100ms", 0 → "0s"). */
+export function formatDurationMs(ms: number): string {
+  if (ms === 0) return "0s";
+  const unit = DURATION_UNITS.find(([, size]) => ms % size === 0);
+  return unit ? `${ms / unit[1]}${unit[0]}` : `${ms}ms`;
+}
+
+/** A setting's default for `serve --help`, in the docs' words: durations with a unit, a list
+ *  joined with commas ("none" when empty), "see docs" for one computed at start (dataDir). */
+export function defaultText(s: Setting): string {
+  if (Array.isArray(s.default)) return s.default.join(",") || "none";
+  if (s.kind.type === "duration") return formatDurationMs(s.default as number);
+  return String(s.default) || "see docs";
+}
+
+/** The range a number setting accepts, as its error says it: "between 1s and 365d" for a
+ *  duration, "an integer in [1024, 1048576]" otherwise. */
+export function rangeText(kind: Extract<Kind, { min: number }>): string {
+  return kind.type === "duration" ? `between ${formatDurationMs(kind.min)} and ${formatDurationMs(kind.max)}` : `an integer in [${kind.min}, ${kind.max}]`;
+}
+
 /** Environment variable for a key: CLAUDEMESH_ + SCREAMING_SNAKE (e.g. CLAUDEMESH_MAX_FRAME_BYTES). */
 export const envName = (key: string): string => `CLAUDEMESH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 /** Command-line flag for a key: kebab-case (e.g. --max-frame-bytes). */

@@ -15,7 +15,7 @@ export type CliOptions = { stdin?: string; env?: Record<string, string>; timeout
 function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CI: "1", ...extra };
   // A developer's shell must not change what the tests see.
-  for (const k of ["CLAUDEMESH_DEBUG", "CLAUDEMESH_BROKER_URL"]) if (!(k in extra)) delete env[k];
+  for (const k of ["CLAUDEMESH_DEBUG", "CLAUDEMESH_BROKER_URL", "CLAUDEMESH_MESH", "CLAUDEMESH_BROWSER"]) if (!(k in extra)) delete env[k];
   return env;
 }
 

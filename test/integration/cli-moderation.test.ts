@@ -40,7 +40,7 @@ describe("cli moderation", () => {
 
     // carol is refused at the door, in both output modes.
     const refused = await cli(carol, ["inbox"]);
-    expect({ code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ code: 3, stdout: "", stderr: expect.stringContaining("This member was removed from the mesh.") });
+    expect({ code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ code: 3, stdout: "", stderr: expect.stringContaining(`You were removed from the mesh "${team.mesh.slug}"`) });
     const refusedJson = await cli(carol, ["inbox", "--json"]);
     expect({ code: refusedJson.code, json: refusedJson.json() }).toEqual({ code: 3, json: { error: { code: "revoked", message: expect.stringContaining("removed from the mesh") } } });
 

@@ -1,8 +1,8 @@
 // The dashboard page's live view at its edges, in a real browser against a real broker: a stream
 // that drops and comes back redraws what it missed; a broker restart (which ends every session)
 // says the session ended instead of showing stale data; a second login in the same browser stops the
-// tabs of the first instead of letting them act in the other mesh; the /join page never turns its
-// address into a shell command unless it is an invite.
+// tabs of the first instead of letting them act in the other mesh; the /join page shows its
+// address only when it is an invite, and says to paste it into `claudemesh join -`.
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
@@ -122,7 +122,7 @@ describe("dashboard live view", () => {
     expect(br.problems).toEqual([]);
   }, 90_000);
 
-  test("/join shows the join command only for an invite-shaped address, never one a shell would run", async () => {
+  test("/join shows the link only for an invite-shaped address, never one a shell would run", async () => {
     await using b = await startBroker();
     await using br = await launchBrowser(b.url);
     await br.page.goto(`${b.url}/join#x';touch\${IFS}/tmp/pwned;'`);
@@ -130,6 +130,26 @@ describe("dashboard live view", () => {
     expect(await br.page.locator("textarea").count()).toBe(0);
     await br.page.goto("about:blank"); // a fragment-only change would not load the page again
     await br.page.goto(`${b.url}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
-    expect(await br.page.inputValue("textarea")).toBe(`claudemesh join '${b.url}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9'`);
+    expect(await br.page.inputValue(sel("join-link"))).toBe(`${b.url}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+  }, 60_000);
+
+  // First-run review M7: `claudemesh join '<link>'` put the invite secret on argv (ps, /proc) and in
+  // the shell's history; `join -` reads it from the first line of stdin.
+  test("/join says to run `claudemesh join -` and paste the link, never to pass it as an argument", async () => {
+    await using b = await startBroker();
+    await using br = await launchBrowser(b.url);
+    await br.page.goto(`${b.url}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+    await br.page.locator(sel("join-steps")).waitFor();
+    expect({
+      steps: await br.page.textContent(sel("join-steps")),
+      command: await br.page.textContent(sel("join-command")),
+      boxes: await br.page.locator("textarea").count(),
+      argv: (await br.page.textContent("body"))!.includes("claudemesh join '"),
+    }).toEqual({
+      steps: "Join from a terminal on the machine where your agents run (install claudemesh first): run claudemesh join -, paste the link, then Enter.",
+      command: "claudemesh join -",
+      boxes: 1,
+      argv: false,
+    });
   }, 60_000);
 });

@@ -126,6 +126,30 @@ describe("operations endpoints", () => {
   });
 });
 
+// First-run review L21: `GET /v1/meshes` said only "No such route.". The catalog has no 405 code
+// and every error carries its code's status (docs/protocol.md §6.1), so it stays 404 not_found,
+// naming the method to use, with Allow.
+describe("a route asked with the wrong method", () => {
+  test("is a 404 not_found that names the method to use, with Allow; an unknown path is as before", async () => {
+    await using b = await startBroker();
+    const probe = async (method: string, path: string) => {
+      const res = await fetch(`${b.url}${path}`, { method });
+      return { status: res.status, allow: res.headers.get("allow"), body: await res.json() };
+    };
+    const wrong = (method: string, path: string, allow: string) => ({ status: 404, allow, body: { error: { code: "not_found", message: `${method} ${path} is not a route; use ${allow}.`, retryable: false } } });
+    expect(await probe("GET", "/v1/meshes")).toEqual(wrong("GET", "/v1/meshes", "POST"));
+    expect(await probe("DELETE", "/v1/meshes")).toEqual(wrong("DELETE", "/v1/meshes", "POST"));
+    expect(await probe("GET", "/v1/invites/AbCdEf123/claim")).toEqual(wrong("GET", "/v1/invites/AbCdEf123/claim", "POST"));
+    expect(await probe("GET", "/hook/set-status")).toEqual(wrong("GET", "/hook/set-status", "POST"));
+    expect(await probe("POST", "/health/ready")).toEqual(wrong("POST", "/health/ready", "GET"));
+    // A path no method serves: no Allow. (A one-segment GET is the dashboard's file route.)
+    const none = { status: 404, allow: null, body: { error: { code: "not_found", message: "No such route.", retryable: false } } };
+    expect(await probe("GET", "/v1/nothing/here")).toEqual(none);
+    expect(await probe("POST", "/v1/invites/claim")).toEqual(none);
+    expect(await probe("GET", "/no-such-file.js")).toEqual(none);
+  });
+});
+
 describe("mesh creation", () => {
   test("must be signed by the owner key it names; a taken slug is a conflict", async () => {
     await using b = await startBroker();

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
+import { SETTINGS, defaultText, envName, flagName } from "../../src/config/spec.ts";
 import { createMetrics } from "../../src/broker/metrics.ts";
 
 const doc = readFileSync(resolve(import.meta.dir, "../../docs/operations.md"), "utf8");
@@ -11,6 +11,15 @@ const doc = readFileSync(resolve(import.meta.dir, "../../docs/operations.md"), "
 test("every setting has a row with its flag and environment variable", () => {
   const missing = SETTINGS.filter((s) => !doc.split("\n").some((line) => line.startsWith(`| \`${s.key}\` | \`--${flagName(s.key)}\` | \`${envName(s.key)}\` |`)));
   expect(missing.map((s) => s.key)).toEqual([]);
+});
+
+// `serve --help` and the table say the same default in the same words (7d, not 604800000);
+// "(see below)" and "(none)" are the table's words for a computed default and an empty list.
+test("every setting's --help default is written as the table writes it", () => {
+  const cell = (key: string) => doc.split("\n").find((line) => line.startsWith(`| \`${key}\` |`))?.split("|")[4]?.trim().replace(/`/g, "");
+  const help: Record<string, string> = { "(see below)": "see docs", "(none)": "none" };
+  const differ = SETTINGS.map((s) => ({ key: s.key, doc: cell(s.key), help: defaultText(s) })).filter((r) => (help[r.doc ?? ""] ?? r.doc) !== r.help);
+  expect(differ).toEqual([]);
 });
 
 test("every broker metric is documented", async () => {

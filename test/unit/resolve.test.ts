@@ -120,6 +120,51 @@ describe("resolveTarget", () => {
     });
   });
 
+  // First-run review L18: two members called "unknown"; the one typing `send unknown` means the
+  // other one, and was listed among the candidates.
+  describe("the sender's own identities", () => {
+    const me = peer("unknown", "f1".repeat(32));
+    const mySession = { ...peer("unknown/api", "f2".repeat(32), "session"), memberPubkey: me.pubkey };
+    const other = peer("unknown", "e1".repeat(32));
+    const unknowns = [me, mySession, other, alice];
+    const target = (input: string, list: PeerInfo[], self: string | null = me.pubkey) => resolveTarget(input, list, self).target;
+
+    test.each([
+      ["an exact name shared with another member means the other one", "unknown", unknowns, other.pubkey],
+      ["a prefix never lands on yourself", "unk", unknowns, other.pubkey],
+      ["a prefix of your own session's name either", "unknown/", [me, mySession, other], null],
+      ["an exact name only you have is still you (the caller says so)", "unknown", [me, alice], me.pubkey],
+      ["so is your own session's exact name", "unknown/api", unknowns, mySession.pubkey],
+      ["a key prefix is deliberate and matches you", "f2f2f2", unknowns, mySession.pubkey],
+    ])("%s", (_, input, list, expected) => {
+      if (expected === null) expect(() => target(input as string, list as PeerInfo[])).toThrow('No peer matches "unknown/"');
+      else expect(target(input as string, list as PeerInfo[])).toBe(expected as string);
+    });
+
+    test("without a sender, every identity counts as before", () => {
+      expect(() => target("unknown", unknowns, null)).toThrow('"unknown" matches 2 peers');
+    });
+
+    test("two others of that name stay ambiguous, and the list leaves you out", () => {
+      const other2 = peer("unknown", "e2".repeat(32));
+      let err: any;
+      try {
+        target("unknown", [me, other, other2]);
+      } catch (e) {
+        err = e;
+      }
+      expect(String(err?.message).split("\n")).toEqual(['"unknown" matches 2 peers; use a longer name or a key prefix:', "  unknown (member e1e1e1e1e1e1, h:/x, online)", "  unknown (member e2e2e2e2e2e2, h:/x, online)"]);
+    });
+
+    test("the one-live-session rule still applies among others' identities", () => {
+      const bobKey = "b9".repeat(32);
+      const live = { ...peer("bob/api", "c9".repeat(32), "session"), memberPubkey: bobKey };
+      const ghost = { ...live, pubkey: "ca".repeat(32), online: false };
+      const mine = { ...peer("bob/api", "cb".repeat(32), "session"), memberPubkey: me.pubkey }; // my session, same label
+      expect(target("bob/api", [me, mine, live, ghost])).toBe(live.pubkey);
+    });
+  });
+
   test("mesh prefix only for known slugs", () => {
     expect(splitMeshPrefix("team:alice", ["team"])).toEqual({ slug: "team", rest: "alice" });
     expect(splitMeshPrefix("other:alice", ["team"])).toEqual({ slug: null, rest: "other:alice" });

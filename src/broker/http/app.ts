@@ -8,6 +8,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { assertJsonDepth } from "../../protocol/codec.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
+import { allowedMethods, wrongMethodResponse, type RouteInfo } from "./allowed-methods.ts";
 import { meshRoutes } from "./meshes.ts";
 import { hookRoutes } from "./hook.ts";
 import { opsRoutes } from "./ops.ts";
@@ -17,8 +18,10 @@ import type { Dashboard } from "../dashboard-state.ts";
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
+  // Read when an error is answered, once every route below is registered.
+  let routes: () => readonly RouteInfo[] = () => [];
   // normalize: false → an unknown body field is a 400, never silently dropped.
-  return new Elysia({ normalize: false })
+  const app = new Elysia({ normalize: false })
     .onParse(async ({ request }) => {
       const text = await request.text();
       raw.set(request, text);
@@ -32,7 +35,12 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
         throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
       }
     })
-    .onError(({ code, error }) => {
+    .onError(({ code, error, request }) => {
+      if (code === "NOT_FOUND") {
+        const path = new URL(request.url).pathname;
+        const allow = allowedMethods(routes(), path);
+        if (allow.length > 0) return wrongMethodResponse(request.method, path, allow);
+      }
       const err = fromElysia(code, error);
       if (err.code === "internal") ctx.log.error("http request failed", { err: error });
       return errorResponse(err);
@@ -61,4 +69,6 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     .use(meshRoutes(ctx, rawBody))
     .use(hookRoutes(ctx, rawBody))
     .use(dashboardRoutes(ctx, dash));
+  routes = () => app.routes;
+  return app;
 }

@@ -1,11 +1,23 @@
 // How Claude Code should start this claudemesh: the compiled binary itself, or (from a source
 // checkout) `bun run <abs>/src/main.ts`. Absolute paths, so hooks work from any directory.
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
+
+/** True in the compiled binary, false when Bun runs src/main.ts from a checkout. */
+const compiled = (main: string) => main.includes("$bunfs") || main.includes("~BUN");
 
 export function launcher(): string[] {
   const main = Bun.main;
-  const compiled = main.includes("$bunfs") || main.includes("~BUN");
-  return compiled ? [process.execPath] : [process.execPath, "run", isAbsolute(main) ? main : resolve(main)];
+  return compiled(main) ? [process.execPath] : [process.execPath, "run", isAbsolute(main) ? main : resolve(main)];
+}
+
+/** How a person in `cwd` types this claudemesh, for hints printed to them: `claudemesh` for the
+ *  binary (on PATH once installed), `bun run src/main.ts` from a checkout (where `claudemesh` is
+ *  no command), with the path relative to `cwd` when it is inside it. */
+export function typedCommand(main = Bun.main, cwd = process.cwd()): string {
+  if (compiled(main)) return "claudemesh";
+  const abs = isAbsolute(main) ? main : resolve(cwd, main);
+  const rel = relative(cwd, abs);
+  return shellCommand(["bun", "run", rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs]);
 }
 
 /** The launcher as one shell word sequence (for hook commands). */

@@ -68,7 +68,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? "your membership was removed: ask an owner or admin for a new invite" : "check the broker URL and that claudemesh serve runs there" });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : "check the broker URL and that claudemesh serve runs there" });
     }
   }
   return out;

@@ -21,8 +21,9 @@ function capsOf(args: GrantArgs): Cap[] {
 }
 
 async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string) {
-  const client = await ctx.connect(ctx.mesh());
-  const { target, peer } = await resolve(client, args.peer);
+  const mesh = ctx.mesh();
+  const client = await ctx.connect(mesh);
+  const { target, peer } = await resolve(client, args.peer, mesh.publicKey);
   if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
   const { grants, defaults } = await client.request("grant_list", {});
   // The broker looks a sender's member key up first (§5.9): while the member has an entry, a

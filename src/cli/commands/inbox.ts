@@ -11,6 +11,7 @@ import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { formatMessage, openBatch, recordRead, sessionFor } from "../mesh-io.ts";
+import { closedForGood } from "../removed.ts";
 
 /** Opens and records one batch, hands what was read to `show`, then acks it; answers key requests
  *  if this member is the owner. Shown before the ack: the batch is in the replay memory once
@@ -36,7 +37,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       const limit = Number(args.limit ?? 50);
       if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
       const history = readMessages(ctx.env.configDir, mesh.meshId, limit);
-      ctx.out.result({ messages: history }, () => (history.length ? history.map(formatMessage).join("\n") : "No messages read yet."));
+      ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));
       return;
     }
     const session = sessionFor(ctx, mesh);
@@ -62,7 +63,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     }
     ctx.out.result({ messages: read, dropped, waitingForKeys: waiting, ...(interrupted ? { interrupted } : {}) }, () =>
       [
-        read.length ? read.map(formatMessage).join("\n") : "No new messages.",
+        read.length ? read.map((m) => formatMessage(m)).join("\n") : "No new messages.",
         dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
         waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
         interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
@@ -93,6 +94,15 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       for (const m of read) process.stdout.write((ctx.out.json ? JSON.stringify(m) : formatMessage(m)) + "\n");
     });
   };
+  // Ctrl-C ends it; so does a close the client does not recover from (kicked, banned), which
+  // is reported like any command's error instead of leaving a follower that shows nothing.
+  let endWith: (err: Error) => void = () => {};
+  const ended = new Promise<void>((resolve, reject) => {
+    process.once("SIGINT", () => resolve());
+    endWith = reject;
+  });
+  // A refusal of the first connect closes the client too, and connect() reports that one.
+  ended.catch(() => {});
   client = await ctx.connect(mesh, {
     receive: "push",
     reconnect: true,
@@ -100,7 +110,8 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       if (pending.length === 0) queueMicrotask(() => void flush().catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`)));
       pending.push(m);
     },
+    onState: (state, { code, reason }) => state === "closed" && endWith(closedForGood(mesh.slug, code, reason)),
   });
   ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey)}`);
-  await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  await ended;
 }

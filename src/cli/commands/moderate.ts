@@ -65,7 +65,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const { peer } = await resolve(client, args.peer);
+    const { peer } = await resolve(client, args.peer, mesh.publicKey);
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
     // The owner records the removal itself before asking the broker, and rotates with the same
     // member list (the removed key is refused by the record, whatever the list says).

@@ -1,11 +1,13 @@
 // claudemesh send <to> <message>: resolve the target, encrypt end to end, send; the result arrives
-// only after the broker committed the message. A message of "-" is read from stdin.
+// only after the broker committed the message. A message of "-" is read from stdin. The target may
+// name its mesh ("team:bob"), as the MCP tools' targets do.
 import { MeshError } from "../../protocol/errors.ts";
 import { ID_RE } from "../../crypto/fields.ts";
 import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
+import { meshOfTarget } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
 import { readStdin } from "../stdin.ts";
 
@@ -40,9 +42,9 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     const priority = priorityArg(args.priority);
     const clientMessageId = args["client-message-id"];
     if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
-    const mesh = ctx.mesh();
+    const { mesh, target: to } = meshOfTarget(ctx.config(), args.to, args.mesh, ctx.env.mesh);
     const client = await ctx.connect(mesh);
-    const { target, peer } = await resolve(client, args.to);
+    const { target, peer } = await resolve(client, to, mesh.publicKey);
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     const session = sessionFor(ctx, mesh);
     const r = await session.send(client, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).catch((err: unknown) => {

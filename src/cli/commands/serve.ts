@@ -9,6 +9,7 @@ import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
 import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
+import { typedCommand } from "../claude-code/launcher.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -29,8 +30,9 @@ function orExit2<T>(read: () => T, hint = ""): T {
 const WILDCARD = new Set(["0.0.0.0", "::"]);
 
 /** Printed to stderr after the JSON "broker listening" line. The long form (first start on a data
- *  directory) says how to begin and shows the operator token, which exists nowhere else in clear. */
-export function banner(config: BrokerConfig, url: string, firstRunToken: string | null): string {
+ *  directory) says how to begin and shows the operator token, which exists nowhere else in clear.
+ *  `cli` is how the reader runs claudemesh (`bun run src/main.ts` from a checkout). */
+export function banner(config: BrokerConfig, url: string, firstRunToken: string | null, cli = "claudemesh"): string {
   const head = [
     `claudemesh ${VERSION} is serving ${url}`,
     `  data dir   ${config.dataDir}`,
@@ -46,11 +48,11 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
     `  health     ${url}/health/ready`,
     "",
     "First start on this data directory. Create the first mesh (on the machine you work on):",
-    `  claudemesh new my-team --broker ${clientUrl}`,
-    "then `claudemesh invite` for teammates and `claudemesh install` to connect Claude Code.",
+    `  ${cli} new my-team --broker ${clientUrl}`,
+    `then \`${cli} invite\` for teammates and \`${cli} install\` to connect Claude Code.`,
     ...(config.publicUrl || !WILDCARD.has(config.host) ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
     "",
-    "Operator token for the dashboard (shown once; keep it; `claudemesh admin token` issues a new one):",
+    `Operator token for the dashboard (shown once; keep it; \`${cli} admin token\` issues a new one):`,
     `  ${firstRunToken}`,
   ].join("\n");
 }
@@ -103,7 +105,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     process.exit(code);
   };
   onSignal = (signal) => void shutdown(signal);
-  process.stderr.write(banner(config, broker.url, broker.firstRunToken) + "\n");
+  process.stderr.write(banner(config, broker.url, broker.firstRunToken, typedCommand()) + "\n");
   // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
   void broker.failed.then(() => shutdown("storage failure", EXIT_STORAGE_FAILED));

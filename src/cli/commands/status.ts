@@ -1,20 +1,38 @@
-// claudemesh status <idle|working|dnd> · claudemesh summary <text>
+// claudemesh status [idle|working|dnd] · claudemesh summary <text>
+// With no argument, status shows what peers see of you: your status and summary.
+import type { PeerInfo } from "../../protocol/results.ts";
+import { MeshError } from "../../protocol/errors.ts";
 import { command, type CommonArgs } from "../context.ts";
-import { restText, UsageError } from "../output.ts";
+import { restText, UsageError, type Output } from "../output.ts";
 
-export async function status(args: CommonArgs & { status: string }): Promise<void> {
+const DND_NOTE = " Only priority-now messages reach you until you change it.";
+
+export async function status(args: CommonArgs & { status?: string }): Promise<void> {
   await command(args, async (ctx) => {
+    if (args.status === undefined) {
+      const mesh = ctx.mesh();
+      const { peers } = await (await ctx.connect(mesh)).request("list_peers", {});
+      return show(ctx.out, peers as PeerInfo[], mesh.publicKey);
+    }
     if (!["idle", "working", "dnd"].includes(args.status)) throw new UsageError("Status must be idle, working or dnd.");
     const client = await ctx.connect(ctx.mesh());
     const r = await client.request("set_status", { status: args.status as "idle" | "working" | "dnd" });
-    ctx.out.result(r, () => `Status: ${r.status}.${r.status === "dnd" ? " Only priority-now messages reach you until you change it." : ""}`);
+    ctx.out.result(r, () => `Status: ${r.status}.${r.status === "dnd" ? DND_NOTE : ""}`);
   });
+}
+
+/** Your own member entry as the broker lists it to peers. */
+function show(out: Output, peers: readonly PeerInfo[], me: string): void {
+  const self = peers.find((p) => p.pubkey === me);
+  if (!self) throw new MeshError("not_found", "The broker did not list you among the peers; run `claudemesh doctor`.");
+  const { status, summary } = self;
+  out.result({ status, summary }, () => `Status: ${status}.${status === "dnd" ? DND_NOTE : ""}\n${summary ? `Summary: ${summary}` : "No summary (set one with `claudemesh summary <text>`)."}`);
 }
 
 export async function summary(args: CommonArgs & { text: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
     const r = await client.request("set_summary", { summary: restText(args, 0, args.text) });
-    ctx.out.result(r, () => `Summary: ${r.summary}`);
+    ctx.out.result(r, () => (r.summary ? `Summary: ${r.summary}` : "Summary cleared."));
   });
 }

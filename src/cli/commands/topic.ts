@@ -1,4 +1,6 @@
-// claudemesh topic create|list|join|leave|history|post
+// claudemesh topic create|list|join|leave|history|post. history shows the latest posts (like
+// tail) unless --after asks for the ones after an offset.
+import type { BrokerClient } from "../../client/client.ts";
 import { TOPIC_RE } from "../../crypto/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -43,15 +45,23 @@ export async function leave(args: CommonArgs & { name: string }): Promise<void> 
   });
 }
 
+/** The offset after which the latest `limit` retained posts start (protocol §4.3.15 reads forward
+ *  only): a one-post read gives the last offset and where the retained run begins. */
+async function latestStart(client: BrokerClient, topic: string, limit: number): Promise<number> {
+  const probe = await client.request("topic_history", { topic, afterOffset: 0, limit: 1 });
+  return Math.max(probe.lastOffset - limit, probe.earliestOffset - 1, 0);
+}
+
 export async function history(args: CommonArgs & { name: string; after?: string; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
-    const mesh = ctx.mesh();
-    const client = await ctx.connect(mesh);
     const limit = Number(args.limit ?? 50);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError("--limit must be 1–500.");
-    const after = Number(args.after ?? 0);
-    if (!Number.isSafeInteger(after) || after < 0) throw new UsageError("--after must be a topic offset (0 or more).");
-    const r = await client.request("topic_history", { topic: name(args.name), afterOffset: after, limit });
+    const after = args.after === undefined ? null : Number(args.after);
+    if (after !== null && (!Number.isSafeInteger(after) || after < 0)) throw new UsageError("--after must be a topic offset (0 or more).");
+    const topic = name(args.name);
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const r = await client.request("topic_history", { topic, afterOffset: after ?? (await latestStart(client, topic, limit)), limit });
     if (r.historyLost) {
       ctx.out.result(r, () => `History before offset ${r.earliestOffset} is no longer kept; run again with --after ${r.earliestOffset - 1}.`);
       return;

@@ -1,0 +1,26 @@
+// What a member whose key was removed from a mesh is told. A connection open when the owner or an
+// admin acted is closed with 4001 kicked or 4002 banned, which say which; a later hello of the key
+// is refused with `revoked`, which says neither (docs/protocol.md §4.3.20, §7.2), so the CLI does
+// not guess. Either way the key never connects again, and joining again needs a new invite after
+// `leave` has forgotten the mesh here.
+import { CloseCode } from "../protocol/close-codes.ts";
+import { MeshError } from "../protocol/errors.ts";
+
+const forget = (slug: string) => `\`claudemesh leave ${slug} --yes\` forgets the mesh on this machine.`;
+
+/** The error for a hello refused with `revoked` (exit 3, as the catalog maps it). */
+export function refusedAsRemoved(slug: string, cause: unknown): MeshError {
+  return new MeshError(
+    "revoked",
+    `You were removed from the mesh "${slug}" (kicked or banned by an owner or admin; the broker does not say which), and this key can never connect to it again. Only an owner or admin can let you back in, with a new invite. ${forget(slug)}`,
+    { cause },
+  );
+}
+
+/** The error for a connection the broker closed for good with `code`: kicked and banned say so;
+ *  any other terminal close says the code and reason. */
+export function closedForGood(slug: string, code: number | undefined, reason: string | undefined): MeshError {
+  if (code === CloseCode.banned) return new MeshError("revoked", `You were banned from the mesh "${slug}" by an owner or admin; this key can never connect to it again. ${forget(slug)}`);
+  if (code === CloseCode.kicked) return new MeshError("revoked", `You were removed from the mesh "${slug}" by an owner or admin; this key can never connect to it again. They can invite you back with a new invite. ${forget(slug)}`);
+  return new MeshError("unavailable", `The broker closed the connection for good (${code ?? "no code"}${reason ? ` ${reason}` : ""}).`);
+}

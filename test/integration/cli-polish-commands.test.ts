@@ -1,0 +1,100 @@
+// Commands as a first-time user reads them (first-run review L9, L10, L14, L22): topic history
+// shows the latest posts unless --after pages from an offset; `status` alone shows your status
+// and summary, and an empty summary says it was cleared; inbox --all dates messages not from
+// today; a member removed while following is told whether it was a ban or a kick, and a removed
+// key's later commands say what happened without claiming which.
+import { describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, cliStream, cliTeam, ok } from "../helpers/cli.ts";
+
+const DAY_MS = 86_400_000;
+
+/** Resolves once `check()` holds (polled; the CLI's stderr has no event to wait on). */
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+describe("topic history", () => {
+  test("shows the latest --limit posts, oldest of them first; --after pages forward", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    for (const text of ["one", "two", "three", "four"]) ok(await cli(alice, ["topic", "post", "general", text]));
+    const latest = ok(await cli(alice, ["topic", "history", "general", "--limit", "2"])).stdout.split("\n").filter(Boolean);
+    expect(latest.map((l) => l.replace(/ \d\d:\d\d:\d\d .*:/, ""))).toEqual(["#3 three", "#4 four"]);
+    const json = ok(await cli(alice, ["topic", "history", "general", "--limit", "3", "--json"])).json();
+    expect({ last: json.lastOffset, offsets: json.messages.map((m: any) => m.message.topicOffset) }).toEqual({ last: 4, offsets: [2, 3, 4] });
+    const paged = ok(await cli(alice, ["topic", "history", "general", "--after", "0", "--limit", "2", "--json"])).json();
+    expect(paged.messages.map((m: any) => m.message.body)).toEqual(["one", "two"]);
+    // More than there are: all of them.
+    expect(ok(await cli(alice, ["topic", "history", "general", "--json"])).json().messages.map((m: any) => m.message.body)).toEqual(["one", "two", "three", "four"]);
+    expect(ok(await cli(alice, ["topic", "history", "--help"])).stdout).toContain("most messages (default 50): the latest ones, or the first ones after --after");
+  }, 60_000);
+});
+
+describe("status and summary", () => {
+  test("status alone shows status and summary; summary \"\" says it was cleared", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const fresh = await cli(alice, ["status"]);
+    expect({ code: fresh.code, stdout: fresh.stdout }).toEqual({ code: 0, stdout: "Status: idle.\nNo summary (set one with `claudemesh summary <text>`).\n" });
+    ok(await cli(alice, ["summary", "migrating billing"]));
+    ok(await cli(alice, ["status", "working"]));
+    expect(ok(await cli(alice, ["status"])).stdout).toBe("Status: working.\nSummary: migrating billing\n");
+    expect(ok(await cli(alice, ["status", "--json"])).json()).toEqual({ status: "working", summary: "migrating billing" });
+    const cleared = await cli(alice, ["summary", ""]);
+    expect({ code: cleared.code, stdout: cleared.stdout }).toEqual({ code: 0, stdout: "Summary cleared.\n" });
+    expect(ok(await cli(alice, ["status", "--json"])).json()).toEqual({ status: "working", summary: "" });
+  }, 60_000);
+});
+
+describe("inbox --all", () => {
+  test("dates the messages that are not from today", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob], mesh } = team;
+    ok(await cli(alice, ["send", "bob", "old news"]));
+    ok(await cli(bob, ["inbox"]));
+    // Age the first message in bob's local log by two days, as if read back then.
+    const log = join(bob, "messages", `${mesh.meshId}.jsonl`);
+    const old = JSON.parse(readFileSync(log, "utf8").trim());
+    const then = new Date(old.createdAt - 2 * DAY_MS).toISOString();
+    writeFileSync(log, JSON.stringify({ ...old, createdAt: Date.parse(then) }) + "\n");
+    ok(await cli(alice, ["send", "bob", "fresh"]));
+    ok(await cli(bob, ["inbox"]));
+    const lines = ok(await cli(bob, ["inbox", "--all"])).stdout.split("\n").filter(Boolean);
+    expect(lines.map((l) => l.replace(/\(\w{12}\)/, "(key)"))).toEqual([`${then.slice(0, 10)} ${then.slice(11, 19)} alice (key): old news`, expect.stringMatching(/^\d\d:\d\d:\d\d alice \(key\): fresh$/)]);
+  }, 60_000);
+});
+
+describe("removed members", () => {
+  test("a follower is told it was banned, or kicked, and stops (exit 3)", async () => {
+    await using team = await cliTeam(["alice", "bob", "carol"]);
+    const { dirs: [alice, bob, carol], mesh } = team;
+    for (const [who, dir, how] of [["bob", bob, "ban"], ["carol", carol, "kick"]] as const) {
+      await using follower = cliStream(dir, ["inbox", "--follow"]);
+      await until(() => follower.stderr().includes("Following"), `${who}'s follow banner`);
+      ok(await cli(alice, [how, who]));
+      const code = await follower.proc.exited;
+      const said = follower.stderr().split("\n").find((l) => l.startsWith("claudemesh: "));
+      expect({ who, code, said }).toEqual({
+        who,
+        code: 3,
+        said:
+          how === "ban"
+            ? `claudemesh: You were banned from the mesh "${mesh.slug}" by an owner or admin; this key can never connect to it again. \`claudemesh leave ${mesh.slug} --yes\` forgets the mesh on this machine.`
+            : `claudemesh: You were removed from the mesh "${mesh.slug}" by an owner or admin; this key can never connect to it again. They can invite you back with a new invite. \`claudemesh leave ${mesh.slug} --yes\` forgets the mesh on this machine.`,
+      });
+    }
+    // Later, the broker refuses the key with `revoked` alone: said without guessing which.
+    const later = await cli(bob, ["send", "alice", "hi"]);
+    expect({ code: later.code, stderr: later.stderr }).toEqual({
+      code: 3,
+      stderr: `claudemesh: You were removed from the mesh "${mesh.slug}" (kicked or banned by an owner or admin; the broker does not say which), and this key can never connect to it again. Only an owner or admin can let you back in, with a new invite. \`claudemesh leave ${mesh.slug} --yes\` forgets the mesh on this machine.\n`,
+    });
+    expect(ok(await cli(bob, ["leave", mesh.slug, "--yes"])).stdout).toContain("its keys are deleted");
+  }, 60_000);
+});

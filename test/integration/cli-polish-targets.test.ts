@@ -1,0 +1,61 @@
+// Choosing the mesh and the peer from the CLI (first-run review M5, L18). Someone in several
+// meshes names one per command with --mesh, per message with a "slug:" prefix on send's target
+// (as the MCP tools read targets), or once for the shell with CLAUDEMESH_MESH; an explicit choice
+// beats the variable. A name never resolves to the sender unless it is exactly theirs alone.
+import { describe, expect, test } from "bun:test";
+import { cli, cliTeam, ok } from "../helpers/cli.ts";
+
+const bodies = (r: { json(): any }) => r.json().messages.map((m: { body: string }) => m.body);
+const names = (r: { json(): any }) => r.json().peers.map((p: { displayName: string }) => p.displayName).sort();
+
+describe("several meshes", () => {
+  test("send team:bob, CLAUDEMESH_MESH, and --mesh over the variable", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob], mesh } = team;
+    ok(await cli(alice, ["new", "Other", "--broker", b.url, "--display-name", "alice", "--json"]));
+    const slug = mesh.slug;
+
+    const unchosen = await cli(alice, ["send", "bob", "hi"]);
+    expect({ code: unchosen.code, stderr: unchosen.stderr }).toEqual({
+      code: 2,
+      stderr: `claudemesh: You are in several meshes (${slug}, other); choose one with --mesh <slug>, a mesh prefix on the target (${slug}:bob), or set CLAUDEMESH_MESH=<slug> to make one the default.\n`,
+    });
+
+    const sent = await cli(alice, ["send", `${slug}:bob`, "by prefix"]);
+    expect({ code: sent.code, stdout: sent.stdout.split(".")[0] }).toEqual({ code: 0, stdout: "Sent to bob" });
+    ok(await cli(alice, ["send", "bob", "by variable"], { env: { CLAUDEMESH_MESH: slug } }));
+    // A prefix beats the variable, and #topics take one too.
+    ok(await cli(alice, ["send", `${slug}:#general`, "posted by prefix"], { env: { CLAUDEMESH_MESH: "other" } }));
+    expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["by prefix", "by variable", "posted by prefix"]);
+
+    // The variable is the default for every command; --mesh wins over it.
+    expect(names(ok(await cli(alice, ["peers", "--json"], { env: { CLAUDEMESH_MESH: "other" } })))).toEqual(["alice"]);
+    expect(names(ok(await cli(alice, ["peers", "--json", "--mesh", slug], { env: { CLAUDEMESH_MESH: "other" } })))).toEqual(["alice", "bob"]);
+
+    const unknown = await cli(alice, ["peers"], { env: { CLAUDEMESH_MESH: "nope" } });
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: `claudemesh: No joined mesh "nope". Joined: ${slug}, other. CLAUDEMESH_MESH names it: change or unset it, or pass --mesh.\n` });
+    const both = await cli(alice, ["send", "other:bob", "hi", "--mesh", slug, "--json"]);
+    expect({ code: both.code, json: both.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `"other:bob" names mesh other but --mesh names ${slug}; give only one of them.` } } });
+  }, 60_000);
+});
+
+describe("names and yourself", () => {
+  test("two members called unknown: `send unknown` from one reaches the other", async () => {
+    await using team = await cliTeam(["unknown", "unknown"]);
+    const { dirs: [first, second] } = team;
+    const secondKey = ok(await cli(second, ["whoami", "--json"])).json().identities[0].pubkey;
+    const sent = await cli(first, ["send", "unknown", "hi there", "--json"]);
+    expect({ code: sent.code, to: sent.json().to }).toEqual({ code: 0, to: secondKey });
+    expect(bodies(ok(await cli(second, ["inbox", "--json"])))).toEqual(["hi there"]);
+    // A prefix finds the other one too, from either side.
+    ok(await cli(second, ["send", "unk", "and back"]));
+    expect(bodies(ok(await cli(first, ["inbox", "--json"])))).toEqual(["and back"]);
+  }, 60_000);
+
+  test("a name that is only yours is still refused as you", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice] } = team;
+    const self = await cli(alice, ["send", "alice", "hi", "--json"]);
+    expect({ code: self.code, json: self.json() }).toEqual({ code: 2, json: { error: { code: "invalid_argument", message: "That is you." } } });
+  }, 60_000);
+});
