@@ -54,16 +54,19 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[], self: s
   throw ambiguous(text, unique, peers);
 }
 
-/** The one online candidate, when every other candidate is an offline identity of the same member
- *  (a Claude Code session that ended, a leftover of `claude mcp list`, the member key itself): the
- *  message reaches the same person either way, and an offline copy would only wait in a mailbox
- *  nobody may read again. Null when none or several are online, or when an offline candidate is
- *  another member's: two people who share a name are never guessed between. */
+/** When exactly one candidate is online and every other is an offline identity of the same member
+ *  (a Claude Code session that ended, a leftover of an earlier version, the member key itself), the
+ *  message reaches the same person either way: the member key if it is a candidate (a DM to it
+ *  reaches every live session of theirs and waits for them otherwise, docs/protocol.md §5.1), else
+ *  the online session (an offline session's copy would wait in a mailbox nobody may read again).
+ *  Null when none or several are online, or when a candidate is another member's: two people who
+ *  share a name are never guessed between. */
 function liveOne(candidates: readonly PeerInfo[]): PeerInfo | null {
   const online = candidates.filter((p) => p.online);
   if (online.length !== 1) return null;
   const live = online[0]!;
-  return candidates.every((p) => p.memberPubkey === live.memberPubkey) ? live : null;
+  if (!candidates.every((p) => p.memberPubkey === live.memberPubkey)) return null;
+  return candidates.find((p) => p.kind === "member") ?? live;
 }
 
 /** The refusal of an ambiguous name, online candidates first, then the most recently seen. When

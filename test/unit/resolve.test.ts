@@ -86,7 +86,8 @@ describe("resolveTarget", () => {
     test.each([
       ["the live session over its member's ended ones", "alice/api", [aliceOff, ghost1, live, ghost2], live.pubkey],
       ["a prefix: the live session over the offline member and its ended sessions", "alice/a", [aliceOff, ghost1, live], live.pubkey],
-      ["a prefix matching the offline member and one live session of hers", "ali", [aliceOff, live], live.pubkey],
+      // The member key reaches the live session too, and waits for her in every other one.
+      ["a prefix matching the offline member and one live session of hers: the member", "ali", [aliceOff, live], aliceOff.pubkey],
     ])("%s", (_, input, list, expected) => {
       expect(target(input as string, list as PeerInfo[])).toBe(expected as string);
     });
