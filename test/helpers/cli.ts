@@ -10,7 +10,8 @@ const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
 export type CliResult = { code: number; stdout: string; stderr: string; json(): any };
 
-export type CliOptions = { stdin?: string; env?: Record<string, string>; timeoutMs?: number };
+/** `stdin: "open"`: a pipe that is never written to nor closed (a terminal nobody types into). */
+export type CliOptions = { stdin?: string | { open: true }; env?: Record<string, string>; timeoutMs?: number };
 
 function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CI: "1", ...extra };
@@ -23,7 +24,7 @@ function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<s
 export async function cli(configDir: string, args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const proc = Bun.spawn([process.execPath, "run", MAIN, ...args], {
     env: cliEnv(configDir, opts.env),
-    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : "pipe",
     stdout: "pipe",
     stderr: "pipe",
     timeout: opts.timeoutMs ?? 20_000,

@@ -30,6 +30,9 @@ describe("messages from stdin", () => {
     expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 2, stderr: "claudemesh: Nothing to send on stdin. Pipe the message in, like: git diff | claudemesh send bob -\n  fix: see `claudemesh send --help`\n" });
     const huge = await cli(alice, ["send", "bob", "-", "--json"], { stdin: "x".repeat(MAX_SEND_BODY_BYTES + 1) });
     expect({ code: huge.code, json: huge.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.` } } });
+    // stdin is read last: a wrong name is reported at once, not after the message was typed.
+    const unknown = await cli(alice, ["send", "nobody", "-"], { stdin: { open: true }, timeoutMs: 15_000 });
+    expect({ code: unknown.code, stderr: unknown.stderr }).toMatchObject({ code: 4, stderr: expect.stringContaining('No peer matches "nobody"') });
     // A dash inside a message, or after "--" with more words, is still text.
     ok(await cli(alice, ["send", "bob", "-", "is", "a", "dash"]));
     expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["- is a dash"]);

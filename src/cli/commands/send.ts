@@ -37,8 +37,7 @@ async function messageFromStdin(): Promise<string> {
 export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
     const words = restText(args, 1, args.message);
-    const text = words === "-" ? await messageFromStdin() : words;
-    if (!text) throw new UsageError("Nothing to send: give the message text.");
+    if (!words) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
     const clientMessageId = args["client-message-id"];
     if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
@@ -46,6 +45,8 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     const client = await ctx.connect(mesh);
     const { target, peer } = await resolve(client, to, mesh.publicKey);
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
+    // Read last: a message typed at the prompt is not lost to a wrong mesh or name.
+    const text = words === "-" ? await messageFromStdin() : words;
     const session = sessionFor(ctx, mesh);
     const r = await session.send(client, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).catch((err: unknown) => {
       throw withGroupHint(err, target);
