@@ -1,12 +1,11 @@
 // "did you mean …?" for a mistyped command or option: a unique prefix (`--prio` → --priority,
 // `sen` → send) or, failing that, the nearest name by edit distance (the rule serve's flags use).
-import { suggestion } from "../config/argv.ts";
+import { nearestName } from "../config/argv.ts";
 
 /** The name `written` most likely meant among `names`, or null when none is close. */
 export function closest(written: string, names: readonly string[]): string | null {
   if (!written) return null;
   const prefixed = names.filter((n) => n.startsWith(written));
   if (prefixed.length === 1) return prefixed[0]!;
-  // suggestion() words its answer for a flag: " (did you mean --<name>?)".
-  return /--(.+)\?\)$/.exec(suggestion(written, names))?.[1] ?? null;
+  return nearestName(written, names);
 }

@@ -61,17 +61,23 @@ function isDeclaredFlag(word: string, spec: FlagSpec): boolean {
 /** " (did you mean --port?)" for a flag within a small edit distance, or the kebab-case spelling
  *  of a camelCase one; "" when nothing is close. */
 export function suggestion(written: string, flags: readonly string[]): string {
-  const name = written.replace(/^-+/, "");
-  const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  if (flags.includes(kebab)) return ` (did you mean --${kebab}?)`;
-  // One edit per three letters, at most 3: `--prot` finds --port, `--x` finds nothing.
+  const best = nearestName(written.replace(/^-+/, ""), flags);
+  return best === null ? "" : ` (did you mean --${best}?)`;
+}
+
+/** The name among `names` that `written` most likely meant by spelling (camelCase read as
+ *  kebab-case, then the fewest edits within one per three letters, at most 3: `prot` finds port,
+ *  `x` finds nothing), or null. */
+export function nearestName(written: string, names: readonly string[]): string | null {
+  const kebab = written.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (names.includes(kebab)) return kebab;
   let best: string | null = null;
   let bestDistance = Math.max(1, Math.min(3, Math.floor(kebab.length / 3))) + 1;
-  for (const f of flags) {
+  for (const f of names) {
     const d = editDistance(kebab, f);
     if (d < bestDistance) [best, bestDistance] = [f, d];
   }
-  return best === null ? "" : ` (did you mean --${best}?)`;
+  return best;
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
