@@ -55,6 +55,17 @@ const invite = defineCommand({
     list: inviteCmd("list", "List this mesh's invites with uses left. Example: claudemesh invite list --json", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
     revoke: inviteCmd("revoke", "Revoke an invite. Example: claudemesh invite revoke AbC123xyz", { ...pos("id", "invite id"), ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.revoke }))),
   },
+  // Before citty hands `list`/`revoke` the words after them: an option before one would be lost
+  // (`invite --mesh b list` listed the only mesh's invites, or failed with "several meshes").
+  setup({ rawArgs }) {
+    const end = rawArgs.indexOf("--");
+    const { options, positionals } = splitWords(end < 0 ? rawArgs : rawArgs.slice(0, end), inviteArgs);
+    const sub = positionals[0];
+    if (sub && options.length > 0 && rawArgs.indexOf(options[0]!) < rawArgs.indexOf(sub)) {
+      throw new FlagError(`Options go after the command: claudemesh invite ${sub} ${options.join(" ")}`, options[0]!);
+    }
+    if (end >= 0 && !sub && rawArgs.length > end + 1) throw new FlagError("`claudemesh invite` takes no words after --", "--");
+  },
   async run({ args, rawArgs }) {
     // citty runs this after `invite list|revoke` too; a command word means that already ran.
     if (splitWords(rawArgs, inviteArgs).positionals.length > 0) return;

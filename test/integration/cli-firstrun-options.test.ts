@@ -102,4 +102,14 @@ describe("usage errors and help", () => {
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: `claudemesh: ${message}\n  fix: see \`claudemesh ${command} --help\`\n` });
     }
   }, 60_000);
+
+  test("options before invite's own commands are refused, not dropped; words after -- are refused", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const before = await cli(alice, ["invite", "--mesh", "other", "list"]);
+    expect({ code: before.code, stderr: before.stderr }).toEqual({ code: 2, stderr: "claudemesh: Options go after the command: claudemesh invite list --mesh other. See `claudemesh invite --help`.\n" });
+    const dashed = await cli(alice, ["invite", "--", "list"]);
+    expect({ code: dashed.code, stderr: dashed.stderr }).toEqual({ code: 2, stderr: "claudemesh: `claudemesh invite` takes no words after --. See `claudemesh invite --help`.\n" });
+    expect(ok(await cli(alice, ["invite", "list", "--json"])).json().invites).toEqual([]);
+  }, 60_000);
 });
