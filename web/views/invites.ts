@@ -47,7 +47,7 @@ function resultPanel(links: { link: string; https: string }): HTMLElement {
     "div",
     { class: "panel invite-result" },
     h("div", { class: "qr" }, qrSvg(links.https)),
-    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the browser form of the same link. Join with: claudemesh join <link>" })),
+    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the browser form of the same link. Join from a terminal with: claudemesh join - (then paste the link and press Enter, which keeps it out of the process list and shell history)." })),
   );
 }
 
