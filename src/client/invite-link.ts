@@ -43,14 +43,24 @@ function tokenOf(input: string): string {
   return text;
 }
 
+/** A link that is not a well-formed invite at all (it does not decode, or a field is missing or
+ *  malformed), as opposed to one that was altered or has expired: callers treat it as a usage
+ *  error. Still `bad_invite` on the wire and in --json. */
+export class MalformedInvite extends MeshError {
+  constructor(message: string) {
+    super("bad_invite", message);
+  }
+}
+
 /** Parses a link and verifies, before contacting anyone, that it is well formed, signed by the
- *  issuer key it names, and not expired. Throws MeshError bad_invite / invite_expired. */
+ *  issuer key it names, and not expired. Throws MalformedInvite, or MeshError bad_invite (altered) /
+ *  invite_expired. */
 export function parseInvite(input: string, nowMs = Date.now()): InvitePayload & { secret: Uint8Array } {
   let p: InvitePayload;
   try {
     p = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64Url(tokenOf(input))));
   } catch {
-    throw new MeshError("bad_invite", "This is not a claudemesh invite link (it could not be decoded). Copy the whole link.");
+    throw new MalformedInvite("This is not a claudemesh invite link (it could not be decoded). Copy the whole link.");
   }
   const fields: [keyof InvitePayload, (v: any) => boolean][] = [
     ["v", (v) => v === 2],
@@ -66,12 +76,12 @@ export function parseInvite(input: string, nowMs = Date.now()): InvitePayload & 
     ["s", (v) => typeof v === "string"],
     ["owner", (v) => v === undefined || (typeof v === "string" && PUBKEY_RE.test(v))],
   ];
-  for (const [k, ok] of fields) if (!ok((p as Record<string, unknown>)?.[k])) throw new MeshError("bad_invite", `The invite link is damaged (field ${k}). Ask for a new one.`);
+  for (const [k, ok] of fields) if (!ok((p as Record<string, unknown>)?.[k])) throw new MalformedInvite(`The invite link is damaged (field ${k}). Ask for a new one.`);
   if (!verifyDetached(p.sig, inviteCanonical(p.mesh, p.invite, p.exp, p.role, p.issuer), p.issuer)) {
     throw new MeshError("bad_invite", "The invite's signature does not verify: the link was altered. Ask for a new one.");
   }
   const secret = decodeInviteSecret(p.s);
-  if (!secret) throw new MeshError("bad_invite", "The invite link is damaged (secret). Ask for a new one.");
+  if (!secret) throw new MalformedInvite("The invite link is damaged (secret). Ask for a new one.");
   if (p.exp * 1000 <= nowMs) throw new MeshError("invite_expired", `This invite expired on ${new Date(p.exp * 1000).toISOString()}. Ask for a new one.`);
   return { ...p, secret };
 }

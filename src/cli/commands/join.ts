@@ -6,7 +6,7 @@
 import { generateSigningKeypair } from "../../crypto/sign.ts";
 import { inviteSigningKeypair, openKeysBlob } from "../../crypto/invite-secret.ts";
 import { claimInvite, httpBase } from "../../client/http.ts";
-import { parseInvite } from "../../client/invite-link.ts";
+import { MalformedInvite, parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
 import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
@@ -37,9 +37,7 @@ function inviteFrom(link: string): ReturnType<typeof parseInvite> {
   try {
     return parseInvite(link);
   } catch (err) {
-    // parseInvite words the signature failure "signature does not verify"; every other bad_invite
-    // it throws is about the link's shape.
-    if (err instanceof MeshError && err.code === "bad_invite" && !err.message.includes("signature")) throw new UsageError(err.message, { cause: err });
+    if (err instanceof MalformedInvite) throw new UsageError(err.message, { cause: err });
     throw err;
   }
 }
