@@ -4,7 +4,7 @@
 // with "-" and is no option, the same command line with `--` where it belongs.
 import { renderUsage, type ArgsDef, type CommandDef } from "citty";
 import { clientEnv, processEnv } from "../config/client.ts";
-import { shellCommand } from "./claude-code/launcher.ts";
+import { shellCommand } from "./shell-words.ts";
 import { closest } from "./did-you-mean.ts";
 import { splitWords } from "./flags-check.ts";
 import { plain } from "./output.ts";

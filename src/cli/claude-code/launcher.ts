@@ -1,5 +1,6 @@
 // How Claude Code should start this claudemesh: the compiled binary itself, or (from a source
 // checkout) `bun run <abs>/src/main.ts`. Absolute paths, so hooks work from any directory.
+import { shellCommand } from "../shell-words.ts";
 import { isAbsolute, relative, resolve } from "node:path";
 
 /** True in the compiled binary, false when Bun runs src/main.ts from a checkout. */
@@ -20,5 +21,3 @@ export function typedCommand(main = Bun.main, cwd = process.cwd()): string {
   return shellCommand(["bun", "run", rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs]);
 }
 
-/** The launcher as one shell word sequence (for hook commands). */
-export const shellCommand = (argv: readonly string[]) => argv.map((a) => (/^[A-Za-z0-9_./:@=+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");

@@ -3,7 +3,7 @@
 // The work is in broker/maintenance.ts; this file resolves the directory and prints.
 import { ConfigError, loadBrokerConfig, processEnv } from "../../config/load.ts";
 import { resolve } from "node:path";
-import { shellCommand } from "../claude-code/launcher.ts";
+import { shellCommand } from "../shell-words.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
 

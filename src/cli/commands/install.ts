@@ -2,7 +2,8 @@
 // ~/.claude/settings.json. Running install twice changes nothing the second time; uninstall
 // removes exactly what install added.
 import { existsSync } from "node:fs";
-import { launcher, shellCommand } from "../claude-code/launcher.ts";
+import { launcher } from "../claude-code/launcher.ts";
+import { shellCommand } from "../shell-words.ts";
 import { register, unregister } from "../claude-code/mcp-registration.ts";
 import { readJson, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
