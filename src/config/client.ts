@@ -24,6 +24,8 @@ export type ClientEnv = Readonly<{
   /** A desktop session where `claudemesh dashboard` may open a browser: macOS, or DISPLAY /
    *  WAYLAND_DISPLAY set; never under CI. */
   desktop: boolean;
+  /** CLAUDEMESH_BROWSER: the command that opens the dashboard's page (its path appended). */
+  browser: string | null;
 }>;
 
 export function clientEnv(env: Record<string, string | undefined> = process.env, stderrIsTty = Boolean(process.stderr.isTTY)): ClientEnv {
@@ -37,5 +39,6 @@ export function clientEnv(env: Record<string, string | undefined> = process.env,
     claudeSessionId: env.CLAUDEMESH_SESSION_ID || env.CLAUDE_CODE_SESSION_ID || null,
     projectDir: env.CLAUDE_PROJECT_DIR || null,
     desktop: !env.CI && (process.platform === "darwin" || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY)),
+    browser: env.CLAUDEMESH_BROWSER?.trim() || null,
   });
 }

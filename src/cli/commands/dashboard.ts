@@ -9,7 +9,6 @@ import { randomId } from "../../crypto/hash.ts";
 import { httpBase } from "../../client/http.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
 import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
-import { processEnv } from "../../config/client.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -44,7 +43,7 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
       const warning = linkWarning(mesh);
       return ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning].join("\n"));
     }
-    const plan = await choosePlan({ override: processEnv().CLAUDEMESH_BROWSER, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
+    const plan = await choosePlan({ override: ctx.env.browser ?? undefined, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
     if (!("openers" in plan)) throw noBrowser(plan.reason);
     const handoff = await handOffLink(url, plan);
     if (!handoff.opened) throw noBrowser(handoff.reason);
