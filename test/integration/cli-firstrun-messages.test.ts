@@ -5,18 +5,10 @@
 // that is not an invite is a usage error (exit 2); `peers` marks you and says what --all adds.
 import { describe, expect, test } from "bun:test";
 import { MAX_SEND_BODY_BYTES } from "../../src/client/mesh-session.ts";
-import { cli, cliStream, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliStream, cliTeam, ok, until } from "../helpers/cli.ts";
 
 const bodies = (r: { json(): any }) => r.json().messages.map((m: { body: string }) => m.body);
 
-/** Resolves once `check()` holds (polled; the CLI's stderr has no event to wait on). */
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 describe("messages from stdin", () => {
   test("send bob - and topic post general - read stdin; empty or oversized stdin is a usage error", async () => {

@@ -4,7 +4,7 @@
 // sent after "--"; help and errors carry no colour codes when not on a terminal; an unknown command
 // gets a "did you mean" and points to `claudemesh --help`; a usage error names the real command.
 import { describe, expect, test } from "bun:test";
-import { cli, cliStream, cliTeam, identities, ok } from "../helpers/cli.ts";
+import { cli, cliStream, cliTeam, identities, ok, until } from "../helpers/cli.ts";
 
 /** What a script or pipe sees when the environment does not disable colour (no CI, TEST, NO_COLOR). */
 const COLOUR_ALLOWED = { CI: "", TEST: "", NO_COLOR: "", TERM: "xterm-256color" };
@@ -46,7 +46,7 @@ describe("short options", () => {
     const { dirs: [alice, bob], mesh } = team;
     await using follower = cliStream(bob, ["inbox", "-f"]);
     // The banner is printed once the follower is connected.
-    for (let i = 0; i < 100 && !follower.stderr().includes("Following"); i++) await Bun.sleep(50);
+    await until(() => follower.stderr().includes("Following"), "inbox -f to start following");
     expect(follower.stderr()).toContain(`Following ${mesh.slug}; Ctrl-C to stop.`);
     ok(await cli(alice, ["send", "bob", "are you there?"]));
     expect((await follower.lines(1))[0]).toContain("are you there?");

@@ -6,18 +6,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, cliStream, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliStream, cliTeam, ok, until } from "../helpers/cli.ts";
 
 const DAY_MS = 86_400_000;
 
-/** Resolves once `check()` holds (polled; the CLI's stderr has no event to wait on). */
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 describe("topic history", () => {
   test("shows the latest --limit posts, oldest of them first; --after pages forward", async () => {
