@@ -69,6 +69,8 @@ export class MeshLink {
   private readonly scope: string;
   state: ClientState = "connecting";
   private started: Promise<void> | null = null;
+  /** Writes a new session key to disk (nothing for one read from there). */
+  private readonly saveKey: () => void;
   /** Settles when the first connect attempt has an outcome: open, failed (now reconnecting), or
    *  refused for good (closed). The client never returns to "connecting". */
   private readonly attempted = Promise.withResolvers<void>();
@@ -80,7 +82,8 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const key = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
+    const { key, save } = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
+    this.saveKey = save;
     this.scope = key.publicKey.slice(0, 16);
     const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
     // One attestor for the hellos and for the copy sealed into every message sent: recipients
@@ -125,7 +128,9 @@ export class MeshLink {
    *  meanwhile); settles when connected, or when the broker refuses for good (logged). Only the
    *  first call connects; later ones return its promise. */
   start(): Promise<void> {
-    return (this.started ??= this.client.connect().then(
+    // The key is saved before the first hello makes it a peer; a key that cannot be saved is not
+    // used (a restart would come back as another peer).
+    return (this.started ??= Promise.try(() => this.saveKey()).then(() => this.client.connect()).then(
       () => {},
       (err: unknown) => this.opts.log.warn("mesh connect failed", { mesh: this.slug, err }),
     ));

@@ -5,6 +5,8 @@
 // Its key is kept like a Claude Code session's: a restart under the same parent (here the test
 // process) resumes it, mailbox included. A server with a Claude session id connects at once.
 import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp, type McpSession } from "../helpers/mcp.ts";
 import type { TestBroker } from "../helpers/broker.ts";
@@ -48,6 +50,9 @@ async function closeTimed(s: McpSession): Promise<number> {
   return performance.now() - started;
 }
 
+/** Session key files under a config dir's sessions/. */
+const sessionKeyFiles = (cfg: string) => (existsSync(join(cfg, "sessions")) ? readdirSync(join(cfg, "sessions"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length : 0);
+
 /** Starts a server without CLAUDE_CODE_SESSION_ID (the helper's empty id counts as unset). */
 const noSessionId = (cfg: string) => startMcp(cfg, "");
 
@@ -63,6 +68,8 @@ describe("an MCP server without a Claude session id", () => {
     }
     expect(await connections(t.b)).toBe(before);
     expect(await aliceSessions(bob)).toEqual([]);
+    // Nor a key file: the key is saved only before a first connect.
+    expect(sessionKeyFiles(alice)).toBe(0);
   }, 60_000);
 
   test("with its broker down, a health check still exits at once", async () => {
@@ -81,6 +88,7 @@ describe("an MCP server without a Claude session id", () => {
     expect({ isError: peers.isError, text: peers.text }).toEqual({ isError: false, text: expect.stringContaining("alice/app (you)") });
     expect(await s.call("mesh_send", { to: "bob", message: "hello from a manual run" })).toMatchObject({ isError: false });
     expect((await waitOnline(bob)).online).toBe(true);
+    expect(sessionKeyFiles(alice)).toBe(1);
     await s.close();
   }, 60_000);
 

@@ -19,17 +19,18 @@ export function removeSessionKeys(dir: string, meshId: string): void {
   rmSync(meshDir(dir, meshId), { recursive: true, force: true });
 }
 
-/** The session's key, created on first use. */
-export function sessionKey(dir: string, meshId: string, claudeSessionId: string): SessionKey {
+/** The session's key: the saved one, or a new one that `save()` writes. A server that never
+ *  connects (a health check) never saves it, so no file is left behind; one that connects saves it
+ *  before its first hello, so a restart resumes the same peer. */
+export function sessionKey(dir: string, meshId: string, claudeSessionId: string): { key: SessionKey; save(): void } {
   const path = fileOf(dir, meshId, claudeSessionId);
   const text = readPrivateFile(path);
   if (text) {
     const k = JSON.parse(text) as SessionKey;
-    if (PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return k;
+    if (PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return { key: k, save: () => {} };
   }
-  const k: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
-  writePrivateFile(path, JSON.stringify(k));
-  return k;
+  const key: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
+  return { key, save: () => writePrivateFile(path, JSON.stringify(key)) };
 }
 
 /** The key if it exists (hooks never create one). */
