@@ -33,7 +33,7 @@ export function checkSkew(timestamp: number, now: number, subject: string): void
 async function activeMember(store: Store, meshId: string, pubkey: string, memberId: string): Promise<Member> {
   const member = await store.getMemberByPubkey(meshId, pubkey);
   if (!member || member.id !== memberId) throw new MeshError("unauthorized", "This key is not a member of that mesh.");
-  if (member.revokedAt !== null) throw new MeshError("revoked");
+  if (member.revokedAt !== null) throw new MeshError("revoked", member.banned ? "This member was banned from the mesh; its key can never connect again." : "This member left or was removed from the mesh; its key can never connect again. Ask an owner or admin for a new invite.");
   return member;
 }
 

@@ -1,7 +1,7 @@
 // What a member whose key was removed from a mesh is told. A connection open when the owner or an
 // admin acted is closed with 4001 kicked or 4002 banned, which say which; a later hello of the key
-// is refused with `revoked`, which says neither (docs/protocol.md §4.3.20, §7.2), so the CLI does
-// not guess. Either way the key never connects again, and joining again needs a new invite after
+// is refused with `revoked`, whose error frame says in words whether it was a ban (docs/protocol.md
+// §2.3), which the CLI quotes rather than parses. Either way the key never connects again, and joining again needs a new invite after
 // `leave` has forgotten the mesh here.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -10,9 +10,11 @@ const forget = (slug: string) => `\`claudemesh leave ${slug} --yes\` forgets the
 
 /** The error for a hello refused with `revoked` (exit 3, as the catalog maps it). */
 export function refusedAsRemoved(slug: string, cause: unknown): MeshError {
+  // The broker's error frame says whether it was a ban (BrokerClient keeps it as the cause).
+  const said = cause instanceof MeshError && cause.cause instanceof MeshError ? ` The broker says: "${cause.cause.message}"` : "";
   return new MeshError(
     "revoked",
-    `You were removed from the mesh "${slug}" (kicked or banned by an owner or admin; the broker does not say which), and this key can never connect to it again. Only an owner or admin can let you back in, with a new invite. ${forget(slug)}`,
+    `You were removed from the mesh "${slug}" (you left, or an owner or admin kicked or banned you), and this key can never connect to it again.${said} Only an owner or admin can let you back in, with a new invite. ${forget(slug)}`,
     { cause },
   );
 }

@@ -95,6 +95,9 @@ export class BrokerClient {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private opened: { resolve: (a: HelloAckFrame) => void; reject: (e: MeshError) => void } | null = null;
+  /** The error frame (without id) a broker sends before closing a refused hello: its message says
+   *  more than the close reason's code ("banned" rather than "revoked"). */
+  private refusal: MeshError | null = null;
   /** The first connect()'s promise, returned to later calls that find the client not open. */
   private connecting: Promise<HelloAckFrame> | null = null;
   private ackBuffer: string[] = [];
@@ -190,6 +193,7 @@ export class BrokerClient {
         return;
       case "result":
       case "error": {
+        if (f.type === "error" && f.id === undefined && this.opened) this.refusal = errorFromWire(f);
         const p = f.id !== undefined ? this.pending.get(String(f.id)) : undefined;
         if (!p) return;
         this.pending.delete(String(f.id));
@@ -226,7 +230,9 @@ export class BrokerClient {
     const retry = wanted && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && ERRORS[r].retryable);
     if (this.opened && !retry) {
       const why = code === 1006 ? `Cannot reach the broker at ${wsUrl(this.opts.url)} (is it running, and is the URL right?).` : `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
-      this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${new MeshError(reason).message}`) : new MeshError("unavailable", why));
+      // The broker's own words when its error frame named this refusal (kept as the cause).
+      const said = this.refusal?.code === reason ? this.refusal : null;
+      this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${(said ?? new MeshError(reason)).message}`, said ? { cause: said } : undefined) : new MeshError("unavailable", why));
       this.opened = null;
     }
     for (const [id, p] of this.pending) {

@@ -81,12 +81,14 @@ describe("removed members", () => {
             : `claudemesh: You were removed from the mesh "${mesh.slug}" by an owner or admin; this key can never connect to it again. They can invite you back with a new invite. \`claudemesh leave ${mesh.slug} --yes\` forgets the mesh on this machine.`,
       });
     }
-    // Later, the broker refuses the key with `revoked` alone: said without guessing which.
+    // Later, the broker refuses the key with `revoked`; its error frame says whether it was a ban,
+    // and the CLI quotes it.
+    const removed = (says: string) =>
+      `claudemesh: You were removed from the mesh "${mesh.slug}" (you left, or an owner or admin kicked or banned you), and this key can never connect to it again. The broker says: "${says}" Only an owner or admin can let you back in, with a new invite. \`claudemesh leave ${mesh.slug} --yes\` forgets the mesh on this machine.\n`;
     const later = await cli(bob, ["send", "alice", "hi"]);
-    expect({ code: later.code, stderr: later.stderr }).toEqual({
-      code: 3,
-      stderr: `claudemesh: You were removed from the mesh "${mesh.slug}" (kicked or banned by an owner or admin; the broker does not say which), and this key can never connect to it again. Only an owner or admin can let you back in, with a new invite. \`claudemesh leave ${mesh.slug} --yes\` forgets the mesh on this machine.\n`,
-    });
+    expect({ code: later.code, stderr: later.stderr }).toEqual({ code: 3, stderr: removed("This member was banned from the mesh; its key can never connect again.") });
+    const kicked = await cli(carol, ["send", "alice", "hi"]);
+    expect({ code: kicked.code, stderr: kicked.stderr }).toEqual({ code: 3, stderr: removed("This member left or was removed from the mesh; its key can never connect again. Ask an owner or admin for a new invite.") });
     expect(ok(await cli(bob, ["leave", mesh.slug, "--yes"])).stdout).toContain("its keys are deleted");
   }, 60_000);
 });
