@@ -12,7 +12,7 @@ import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts"
 import { hostname } from "node:os";
 import { createOutput, reportError, type Output } from "./output.ts";
 import { chooseMesh } from "./mesh-choice.ts";
-import { refusedAsRemoved } from "./removed.ts";
+import { refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's

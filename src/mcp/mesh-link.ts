@@ -11,6 +11,7 @@ import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts
 import { sessionKey } from "../client/local/session-keys.ts";
 import { namesPeer, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
+import { closedForGood } from "../client/removed.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -68,6 +69,8 @@ export class MeshLink {
   private readonly replyWaiters = new Map<string, (m: Pending) => void>();
   private readonly scope: string;
   state: ClientState = "connecting";
+  /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
+  closedFor: MeshError | null = null;
   private started: Promise<void> | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
@@ -114,6 +117,7 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
+        if (s === "closed") this.closedFor = closedForGood(entry.slug, d.code, d.reason);
         if (s !== "connecting") this.attempted.resolve();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
       },
@@ -324,5 +328,6 @@ export type Seen = { link: MeshLink; from: Delivered["from"] };
  *  return as their error. */
 export async function whenOpen(link: MeshLink): Promise<void> {
   await link.firstAttempt(FIRST_CONNECT_WAIT_MS);
+  if (link.closedFor) throw link.closedFor;
   if (link.state !== "open") throw new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.`);
 }

@@ -11,7 +11,7 @@ import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { formatMessage, openBatch, recordRead, sessionFor } from "../mesh-io.ts";
-import { closedForGood } from "../removed.ts";
+import { closedForGood } from "../../client/removed.ts";
 
 /** Opens and records one batch, hands what was read to `show`, then acks it; answers key requests
  *  if this member is the owner. Shown before the ack: the batch is in the replay memory once

@@ -1,8 +1,8 @@
-// What a member whose key was removed from a mesh is told. A connection open when the owner or an
-// admin acted is closed with 4001 kicked or 4002 banned, which say which; a later hello of the key
-// is refused with `revoked`, whose error frame says in words whether it was a ban (docs/protocol.md
-// §2.3), which the CLI quotes rather than parses. Either way the key never connects again, and joining again needs a new invite after
-// `leave` has forgotten the mesh here.
+// What a member whose key was removed from a mesh is told, by the CLI and by the MCP tools. A
+// connection open when the owner or an admin acted is closed with 4001 kicked or 4002 banned, which
+// say which; a later hello of the key is refused with `revoked`, whose error frame says in words
+// whether it was a ban (docs/protocol.md §2.3), quoted rather than parsed. Either way the key never
+// connects again, and joining again needs a new invite after `leave` has forgotten the mesh here.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { MeshError } from "../protocol/errors.ts";
 
