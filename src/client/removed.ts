@@ -24,5 +24,6 @@ export function refusedAsRemoved(slug: string, cause: unknown): MeshError {
 export function closedForGood(slug: string, code: number | undefined, reason: string | undefined): MeshError {
   if (code === CloseCode.banned) return new MeshError("revoked", `You were banned from the mesh "${slug}" by an owner or admin; this key can never connect to it again. ${forget(slug)}`);
   if (code === CloseCode.kicked) return new MeshError("revoked", `You were removed from the mesh "${slug}" by an owner or admin; this key can never connect to it again. They can invite you back with a new invite. ${forget(slug)}`);
+  if (reason === "revoked") return refusedAsRemoved(slug, null); // a hello of a key removed earlier
   return new MeshError("unavailable", `The broker closed the connection for good (${code ?? "no code"}${reason ? ` ${reason}` : ""}).`);
 }

@@ -51,6 +51,8 @@ export const REPLAY_FLUSH_MS = 250;
  *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
  *  waited for: a mesh that is reconnecting is reported at once. */
 const FIRST_CONNECT_WAIT_MS = 5000;
+/** How long a first mesh_inbox waits for a backlog the broker announced at connect. */
+const BACKLOG_WAIT_MS = 1000;
 
 /** The saved broker URL as the CLI reads it (an older version could save `localhost:7911`
  *  without a scheme); one that cannot be read is kept, and its connect error names it. */
@@ -71,6 +73,8 @@ export class MeshLink {
   state: ClientState = "connecting";
   /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
   closedFor: MeshError | null = null;
+  /** Pushes received since start (ready() waits for the first of an announced backlog). */
+  private arrived = 0;
   private started: Promise<void> | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
@@ -117,7 +121,7 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s === "closed") this.closedFor = closedForGood(entry.slug, d.code, d.reason);
+        if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
         if (s !== "connecting") this.attempted.resolve();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
       },
@@ -132,12 +136,31 @@ export class MeshLink {
    *  meanwhile); settles when connected, or when the broker refuses for good (logged). Only the
    *  first call connects; later ones return its promise. */
   start(): Promise<void> {
-    // The key is saved before the first hello makes it a peer; a key that cannot be saved is not
-    // used (a restart would come back as another peer).
-    return (this.started ??= Promise.try(() => this.saveKey()).then(() => this.client.connect()).then(
-      () => {},
-      (err: unknown) => this.opts.log.warn("mesh connect failed", { mesh: this.slug, err }),
+    // The key is saved before the first hello makes it a peer. A key that cannot be saved is not
+    // used (a restart would come back as another peer): the mesh is closed, and the tools say why.
+    return (this.started ??= Promise.try(() => this.saveKey()).then(
+      () =>
+        this.client.connect().then(
+          () => {},
+          (err: unknown) => this.opts.log.warn("mesh connect failed", { mesh: this.slug, err }),
+        ),
+      (err: unknown) => {
+        this.opts.log.error("saving the session key failed", { mesh: this.slug, err });
+        this.closedFor = new MeshError("unavailable", `This session's key for mesh ${this.slug} could not be saved (${(err as Error).message}), so it does not connect. Fix ${this.opts.configDir}/sessions, then restart the session.`);
+        this.client.close();
+        this.attempted.resolve();
+      },
     ));
+  }
+
+  /** For reading the inbox: waits (at most FIRST_CONNECT_WAIT_MS) for the first connect, then, if
+   *  the broker said messages were waiting and none has arrived yet, up to BACKLOG_WAIT_MS for the
+   *  first of them, so a first mesh_inbox after a restart does not answer "No new messages" just
+   *  before they come. Never throws: the inbox shows what has arrived. */
+  async ready(): Promise<void> {
+    await this.firstAttempt(FIRST_CONNECT_WAIT_MS);
+    if (!(this.client.ack?.pending ?? 0) || this.arrived > 0) return;
+    for (const end = Date.now() + BACKLOG_WAIT_MS; this.arrived === 0 && Date.now() < end; ) await Bun.sleep(20);
   }
 
   /** Starts the connect if nothing has yet, and waits for its first attempt's outcome, at most
@@ -174,6 +197,7 @@ export class MeshLink {
   }
 
   private onPush(m: MessagePushFrame): void {
+    this.arrived++;
     // Recorded in the replay memory only once seen (markSeen): a message opened here but never
     // shown must not look like a replay when the broker redelivers it after a restart.
     let r = this.session.open(m, { record: false });

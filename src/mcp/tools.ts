@@ -71,6 +71,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       inputSchema: { limit: z.number().int().min(1).max(50).optional().describe("most messages to return (default 20)") },
       handler: (a) =>
         guarded(async () => {
+          await Promise.all(meshes.links.map((l) => l.ready()));
           // Whole bodies, as many messages as fit one tool result; the rest stay unread.
           const { text: shown, shown: ms } = frameWhole(meshes.pending().slice(0, a.limit ?? 20));
           meshes.markSeen(ms);
