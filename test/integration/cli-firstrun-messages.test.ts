@@ -4,6 +4,7 @@
 // `inbox --follow` says when dnd holds messages back; `invite revoke` checks the id itself; a link
 // that is not an invite is a usage error (exit 2); `peers` marks you and says what --all adds.
 import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
 import { MAX_SEND_BODY_BYTES } from "../../src/client/mesh-session.ts";
 import { cli, cliStream, cliTeam, ok, until } from "../helpers/cli.ts";
 
@@ -30,6 +31,22 @@ describe("messages from stdin", () => {
     expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["- is a dash"]);
   }, 60_000);
 });
+
+test("send - whose connection dropped while the message was typed connects again and sends it", async () => {
+  await using team = await cliTeam(["alice", "bob"]);
+  const { dirs: [alice, bob], mesh } = team;
+  const env = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: alice, CI: "1" };
+  const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../src/main.ts"), "send", "bob", "-"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  // Connected (the target is resolved before stdin is read): the broker drops that link.
+  const alicePresence = () => team.b.ctx.hub.get(mesh.meshId, mesh.members.alice!.pubkey);
+  await until(() => (alicePresence()?.conns.size ?? 0) > 0, "the CLI's connection");
+  for (const c of alicePresence()!.conns) c.close(1012, "restarting");
+  await until(() => (alicePresence()?.conns.size ?? 0) === 0, "the connection to drop");
+  proc.stdin.write("typed while the link was down\n");
+  await proc.stdin.end();
+  expect({ code: await proc.exited, stderr: await new Response(proc.stderr).text() }).toEqual({ code: 0, stderr: "" });
+  expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["typed while the link was down"]);
+}, 60_000);
 
 describe("mesh commands", () => {
   test("block does not claim the blocked member cannot find out: the audit log records it", async () => {

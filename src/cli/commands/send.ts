@@ -45,10 +45,12 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     const client = await ctx.connect(mesh);
     const { target, peer } = await resolve(client, to, mesh.publicKey);
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
-    // Read last: a message typed at the prompt is not lost to a wrong mesh or name.
+    // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
+    // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin() : words;
+    const live = client.state === "open" ? client : await ctx.connect(mesh);
     const session = sessionFor(ctx, mesh);
-    const r = await session.send(client, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).catch((err: unknown) => {
+    const r = await session.send(live, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).catch((err: unknown) => {
       throw withGroupHint(err, target);
     });
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
