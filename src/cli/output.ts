@@ -50,6 +50,18 @@ type Described = { code: string; message: string; exit: number; fix: string | nu
 /** `text` without ANSI colour codes (citty colours parts of its messages and help). */
 export const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
+/** Longest error message printed: a broker's words are shown, and a hostile broker's need a bound. */
+const MAX_SHOWN_MESSAGE = 2000;
+
+/** An error message fit for a terminal: no escape sequences or other control characters (a
+ *  broker's error text reaches the screen), line breaks kept, cut at MAX_SHOWN_MESSAGE. */
+export function printable(text: string): string {
+  const clean = plain(text)
+    .replace(/\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g, "")
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
+  return clean.length > MAX_SHOWN_MESSAGE ? `${clean.slice(0, MAX_SHOWN_MESSAGE)}…` : clean;
+}
+
 /** `claudemesh <command> --help`, for the command that failed when known (`topic post`). */
 const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
 
@@ -69,7 +81,7 @@ function describe(err: unknown, commandPath?: string): Described {
  *  names the command whose --help a usage error points to. */
 export function reportError(err: unknown, json: boolean, debug = false, commandPath?: string): number {
   const d = describe(err, commandPath);
-  const message = plain(d.message);
+  const message = printable(d.message);
   const retry = err instanceof SendError ? { clientMessageId: err.clientMessageId } : {};
   if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message, ...retry } }, null, 2) + "\n");
   else {
