@@ -59,8 +59,10 @@ const invite = defineCommand({
   // (`invite --mesh b list` listed the only mesh's invites, or failed with "several meshes").
   setup({ rawArgs }) {
     const end = rawArgs.indexOf("--");
-    const { options, positionals } = splitWords(end < 0 ? rawArgs : rawArgs.slice(0, end), inviteArgs);
-    const sub = positionals[0];
+    const head = end < 0 ? rawArgs : rawArgs.slice(0, end);
+    const { options, positionals, unknown } = splitWords(head, inviteArgs);
+    const sub = positionals.find((w) => !w.startsWith("-"));
+    if (unknown && (!sub || unknown.index < head.indexOf(sub))) refuseUnknownFlags(head, inviteArgs);
     if (sub && options.length > 0 && rawArgs.indexOf(options[0]!) < rawArgs.indexOf(sub)) {
       throw new FlagError(`Options go after the command: claudemesh invite ${sub} ${options.join(" ")}`, options[0]!);
     }

@@ -108,6 +108,8 @@ describe("usage errors and help", () => {
     const { dirs: [alice] } = team;
     const before = await cli(alice, ["invite", "--mesh", "other", "list"]);
     expect({ code: before.code, stderr: before.stderr }).toEqual({ code: 2, stderr: "claudemesh: Options go after the command: claudemesh invite list --mesh other. See `claudemesh invite --help`.\n" });
+    const unknownShort = await cli(alice, ["invite", "-x", "list"]);
+    expect({ code: unknownShort.code, stderr: unknownShort.stderr }).toEqual({ code: 2, stderr: "claudemesh: Unknown option -x; this command's short options are -m (--mesh). See `claudemesh invite list --help`.\n" });
     const dashed = await cli(alice, ["invite", "--", "list"]);
     expect({ code: dashed.code, stderr: dashed.stderr }).toEqual({ code: 2, stderr: "claudemesh: `claudemesh invite` takes no words after --. See `claudemesh invite --help`.\n" });
     expect(ok(await cli(alice, ["invite", "list", "--json"])).json().invites).toEqual([]);
