@@ -6,12 +6,20 @@ import { resolve } from "node:path";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
+/** This process's environment without the variables a developer's shell may set that would
+ *  change what the server or hook does (an explicit session id, debug logs). */
+function hostEnv(): Record<string, string> {
+  const env = { ...(process.env as Record<string, string>) };
+  for (const k of ["CLAUDEMESH_SESSION_ID", "CLAUDEMESH_DEBUG", "CLAUDEMESH_MESH", "CLAUDEMESH_BROKER_URL"]) delete env[k];
+  return env;
+}
+
 export type HookRun = { code: number; out: any; stderr: string; ms: number };
 
 /** Runs `claudemesh hook <event>` as Claude Code would, with `input` (the hook JSON) on stdin. */
 export async function runHook(configDir: string, event: string, input: string): Promise<HookRun> {
   const proc = Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
-    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir },
+    env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir },
     stdin: new TextEncoder().encode(input),
     stdout: "pipe",
     stderr: "pipe",
@@ -40,7 +48,7 @@ export async function startMcp(configDir: string, claudeSessionId: string, proje
   const transport = new StdioClientTransport({
     command: command[0]!,
     args: [...command.slice(1), "mcp"],
-    env: { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CLAUDE_CODE_SESSION_ID: claudeSessionId, CLAUDE_PROJECT_DIR: projectDir, CLAUDECODE: "1", ...env },
+    env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir, CLAUDE_CODE_SESSION_ID: claudeSessionId, CLAUDE_PROJECT_DIR: projectDir, CLAUDECODE: "1", ...env },
     stderr: "pipe",
   });
   let stderr = "";
