@@ -35,7 +35,9 @@ describe("status and summary", () => {
     const fresh = await cli(alice, ["status"]);
     expect({ code: fresh.code, stdout: fresh.stdout }).toEqual({ code: 0, stdout: "Status: idle.\nNo summary (set one with `claudemesh summary <text>`).\n" });
     ok(await cli(alice, ["summary", "migrating billing"]));
-    ok(await cli(alice, ["status", "working"]));
+    // A `working` set from a terminal lasts while the key stays connected (a re-attach within the
+    // presence grace keeps it); the command says so.
+    expect(ok(await cli(alice, ["status", "working"])).stdout).toBe("Status: working. It lasts while this key stays connected (a Claude Code session's hooks set it for its own key); a later connection of the key starts idle. Use dnd for a status that stays.\n");
     expect(ok(await cli(alice, ["status"])).stdout).toBe("Status: working.\nSummary: migrating billing\n");
     expect(ok(await cli(alice, ["status", "--json"])).json()).toEqual({ status: "working", summary: "migrating billing" });
     const cleared = await cli(alice, ["summary", ""]);

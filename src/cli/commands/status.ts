@@ -6,6 +6,9 @@ import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError, type Output } from "../output.ts";
 
 const DND_NOTE = " Only priority-now messages reach you until you change it.";
+/** A connection starts idle unless its key was left dnd (docs/protocol.md §5.7): a `working` set
+ *  from a terminal lasts while this key stays connected, and this command disconnects at once. */
+const WORKING_NOTE = " It lasts while this key stays connected (a Claude Code session's hooks set it for its own key); a later connection of the key starts idle. Use dnd for a status that stays.";
 
 export async function status(args: CommonArgs & { status?: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -17,7 +20,7 @@ export async function status(args: CommonArgs & { status?: string }): Promise<vo
     if (!["idle", "working", "dnd"].includes(args.status)) throw new UsageError("Status must be idle, working or dnd.");
     const client = await ctx.connect(ctx.mesh());
     const r = await client.request("set_status", { status: args.status as "idle" | "working" | "dnd" });
-    ctx.out.result(r, () => `Status: ${r.status}.${r.status === "dnd" ? DND_NOTE : ""}`);
+    ctx.out.result(r, () => `Status: ${r.status}.${r.status === "dnd" ? DND_NOTE : r.status === "working" ? WORKING_NOTE : ""}`);
   });
 }
 
