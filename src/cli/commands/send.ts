@@ -10,6 +10,8 @@ import { resolve, sessionFor } from "../mesh-io.ts";
 import { meshOfTarget } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
 import { readStdin } from "../stdin.ts";
+import { SendError } from "../../client/send-error.ts";
+import type { BrokerClient } from "../../client/client.ts";
 
 export function priorityArg(p: string | undefined): Priority | undefined {
   if (p === undefined) return undefined;
@@ -48,11 +50,21 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
     // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin() : words;
-    const live = client.state === "open" ? client : await ctx.connect(mesh);
     const session = sessionFor(ctx, mesh);
-    const r = await session.send(live, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).catch((err: unknown) => {
-      throw withGroupHint(err, target);
-    });
+    const sendOn = (c: BrokerClient, id: string | undefined) =>
+      session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch((err: unknown) => {
+        throw withGroupHint(err, target);
+      });
+    let r: Awaited<ReturnType<typeof sendOn>>;
+    try {
+      r = await sendOn(client.state === "open" ? client : await ctx.connect(mesh), clientMessageId);
+    } catch (err) {
+      // The link dropped under the send (the broker may have stored it): once more on a new
+      // connection under the same id, which the broker stores once (docs/protocol.md §5.3).
+      if (!(err instanceof SendError && err.code === "unavailable")) throw err;
+      const again = await ctx.connect(mesh).catch(() => Promise.reject(err)); // keep the id to retry with
+      r = await sendOn(again, err.clientMessageId);
+    }
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     ctx.out.result({ to: target, name, ...r }, () => `Sent to ${name}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
   });
