@@ -3,7 +3,6 @@
 // has not provably seen yet. A message is acked to the broker only when a tool returned it or a
 // hook injected it; until then a restart or a dropped connection redelivers it.
 import { BrokerClient, type ClientState } from "../client/client.ts";
-import { brokerBase } from "../client/broker-url.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
 import { loadConfig, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
@@ -54,16 +53,6 @@ const FIRST_CONNECT_WAIT_MS = 5000;
 /** How long a first mesh_inbox waits for a backlog the broker announced at connect. */
 const BACKLOG_WAIT_MS = 1000;
 
-/** The saved broker URL as the CLI reads it (an older version could save `localhost:7911`
- *  without a scheme); one that cannot be read is kept, and its connect error names it. */
-function savedBrokerUrl(url: string): string {
-  try {
-    return brokerBase(url).base;
-  } catch {
-    return url;
-  }
-}
-
 export class MeshLink {
   readonly client: BrokerClient;
   readonly session: MeshSession;
@@ -111,7 +100,7 @@ export class MeshLink {
       { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
     );
     this.client = new BrokerClient({
-      url: savedBrokerUrl(entry.brokerUrl),
+      url: entry.brokerUrl,
       credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
       reconnect: true,
