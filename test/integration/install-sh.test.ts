@@ -102,6 +102,10 @@ afterAll(() => {
 // --- running the installer ------------------------------------------------------------------
 type Run = { code: number; out: string; err: string; requests: string[] };
 
+/** Per-test limit: a test writes, downloads, hashes and runs ~100 MB binaries, and on a loaded
+ * shared host one such step alone has taken over 30 s. */
+const SLOW = 180_000;
+
 /** Temporary directories of this file, removed after it. */
 const scratch: string[] = [];
 
@@ -118,7 +122,7 @@ async function installer(args: string[], env: Record<string, string>, opts: { st
     stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
     stdout: "pipe",
     stderr: "pipe",
-    timeout: 60_000,
+    timeout: SLOW - 30_000,
   });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err, requests: [...requests] };
@@ -146,7 +150,7 @@ describe("bun run release", () => {
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: rel("0.9.0") });
     expect(check.exitCode).toBe(0);
     expect(check.stdout.toString().trim().split("\n").sort()).toEqual([`claudemesh-${native.name}: OK`, "claudemesh.service: OK", "install.sh: OK"]);
-  }, 60_000);
+  }, SLOW);
 });
 
 describe("install.sh", () => {
@@ -171,7 +175,7 @@ describe("install.sh", () => {
     expect(pinned).toMatchObject({ code: 0, requests: [] });
     expect(pinned.out).toContain("claudemesh 1.0.0 is already installed");
     expect(bashrc().length).toBe(1);
-  }, 60_000);
+  }, SLOW);
 
   test("a pinned version installs that version (CLAUDEMESH_VERSION or --version, with or without v)", async () => {
     const h = freshHome();
@@ -185,7 +189,7 @@ describe("install.sh", () => {
     const missing = await run(h, ["--version", "7.7.7"]);
     expect(missing).toMatchObject({ code: 1, err: expect.stringContaining("cannot download") });
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 1.0.0");
-  }, 60_000);
+  }, SLOW);
 
   test.each([
     ["a tampered checksum", "tampered", "checksum mismatch"],
@@ -198,7 +202,7 @@ describe("install.sh", () => {
     expect(r.err).toContain(message);
     expect(r.out).not.toContain("installed to");
     expect(listing(h.dir)).toEqual([]);
-  }, 30_000);
+  }, SLOW);
 
   test("a failed upgrade leaves the installed version in place and no staged file behind", async () => {
     const h = freshHome();
@@ -208,7 +212,7 @@ describe("install.sh", () => {
     expect(r.code).toBe(1);
     expect(listing(h.dir)).toEqual(["claudemesh"]);
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 0.9.0");
-  }, 30_000);
+  }, SLOW);
 
   test.skipIf(!Bun.which("wget"))("downloads with wget where curl is missing", async () => {
     // A PATH with every command of the system except curl.
@@ -222,7 +226,7 @@ describe("install.sh", () => {
     const r = await run(h, ["--version", "0.9.0", "--no-modify-path"], { PATH: bin });
     expect(r).toMatchObject({ code: 0, requests: ["/rel/v0.9.0/SHA256SUMS", `/rel/v0.9.0/${asset}`] });
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 0.9.0");
-  }, 30_000);
+  }, SLOW);
 
   test("fetch uses BusyBox wget (Alpine: no curl, no --https-only) for an https URL", () => {
     // A stand-in with BusyBox's surface: its --help has no --https-only, and it refuses that option.
@@ -249,7 +253,7 @@ describe("install.sh", () => {
     expect(listing(h.dir)).toEqual([]);
     expect(readFileSync(join(h.home, ".bashrc"), "utf8")).not.toContain(MARK);
     expect((await run(h, ["--uninstall"])).out).toContain(`no claudemesh in ${h.dir}`);
-  }, 60_000);
+  }, SLOW);
 
   test("--dry-run prints the plan and changes nothing, for install and uninstall", async () => {
     const h = freshHome();
@@ -265,7 +269,7 @@ describe("install.sh", () => {
     expect(un).toMatchObject({ code: 0, requests: [] });
     expect(un.out).toContain(`would remove ${h.dir}/claudemesh`);
     expect(listing(h.dir)).toEqual(["claudemesh"]);
-  }, 60_000);
+  }, SLOW);
 
   test("a download of the script cut off anywhere runs nothing (head -c N install.sh | sh)", async () => {
     const text = readFileSync(INSTALL);
@@ -278,7 +282,7 @@ describe("install.sh", () => {
       const r = await installer([], { HOME: h.home, CLAUDEMESH_INSTALL_DIR: h.dir }, { argv0: ["sh"], stdin: new Uint8Array(text.subarray(0, n)) });
       expect({ n, requests: r.requests, home: listing(h.home), out: r.out }).toEqual({ n, requests: [], home: [], out: "" });
     }
-  }, 60_000);
+  }, SLOW);
 
   test("--service without systemd refuses before changing anything; --dry-run says why", async () => {
     const h = freshHome();
@@ -290,7 +294,7 @@ describe("install.sh", () => {
     const r = await run(h, ["--service"]);
     expect(r).toMatchObject({ code: 1, requests: [], err: expect.stringContaining("needs systemd") });
     expect(listing(h.dir)).toEqual([]);
-  }, 30_000);
+  }, SLOW);
 
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("without HOME (env -i) it installs, then says how to add the directory to PATH instead of failing", async () => {
     // It used to install the binary and then stop with "HOME: parameter not set" (exit 2) before
@@ -304,7 +308,7 @@ describe("install.sh", () => {
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: expect.not.stringContaining("HOME") });
     expect(r.out).toContain(`${h.dir} is not on your PATH (no writable home, so no shell profile was changed); add it: export PATH="${h.dir}:$PATH"`);
     expect(versionOf(join(h.dir, "claudemesh"))).toMatch(/^claudemesh /);
-  }, 30_000);
+  }, SLOW);
 
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("an install directory it cannot write: says how to use sudo, never runs it", async () => {
     const h = freshHome();
@@ -324,7 +328,7 @@ describe("install.sh", () => {
     expect(r.requests).toEqual([]);
     expect(existsSync(marker)).toBe(false);
     expect(listing(h.dir)).toEqual([]);
-  }, 30_000);
+  }, SLOW);
 });
 
 // --- the installed binary serving -------------------------------------------------------------
@@ -400,7 +404,7 @@ describe("the installed binary", () => {
     expect(second.text()).not.toContain(token!);
     expect(second.text()).not.toContain("Operator token");
     expect(second.text()).toContain('"msg":"broker stopped"');
-  }, 60_000);
+  }, SLOW);
 });
 
 // brew is not available here, so the formula's `test do` block runs under a small stand-in for
@@ -449,5 +453,5 @@ describe("Homebrew formula", () => {
     const p = Bun.spawn([ruby, join(dir, "harness.rb"), join(dir, "claudemesh.rb")], { env: { PATH: process.env.PATH!, FORMULA_BIN: join(dir, "bin") }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect({ code, out, err: code === 0 ? "" : err }).toEqual({ code: 0, out: "formula test passed\n", err: "" });
-  }, 60_000);
+  }, SLOW);
 });
