@@ -39,7 +39,7 @@ test.each([["at once", false], ["after the drop was seen", true]])("send - whose
   const { dirs: [alice, bob], mesh } = team;
   const env = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: alice, CI: "1" };
   const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../src/main.ts"), "send", "bob", "-"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  // Connected (the target is resolved before stdin is read): the broker drops that link.
+  // Connected: the broker drops that link, while the CLI looks the name up or waits for stdin.
   const alicePresence = () => team.b.ctx.hub.get(mesh.meshId, mesh.members.alice!.pubkey);
   await until(() => (alicePresence()?.conns.size ?? 0) > 0, "the CLI's connection");
   for (const c of alicePresence()!.conns) c.close(1012, "restarting");
