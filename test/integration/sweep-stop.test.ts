@@ -7,6 +7,7 @@ import { Database } from "bun:sqlite";
 import { BROKER_SENDER, sweepRound } from "../../src/broker/timers.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { until } from "../helpers/cli.ts";
 import { addMember, connect, createTestMesh, envelope } from "../helpers/mesh.ts";
 
 describe("a sweep racing stop", () => {
@@ -52,7 +53,14 @@ describe("a sweep racing stop", () => {
       (e: Error) => `sweep failed: ${e.message}`,
     );
     const stopped = b.stop();
-    await Bun.sleep(200);
+    // Wait for the sweep to reach its held flush (an fdatasync: on a loaded host it can take far
+    // longer than any fixed sleep), or for the round to end without getting there.
+    let settled = false;
+    void round.finally(() => (settled = true));
+    await until(() => events.includes("sweep flushed") || settled, "the sweep's flush", 20_000);
+    // Then hold it: a stop that did not wait for the round closes the store meanwhile (its own
+    // final flush queues behind the sweep's, which has just ended), recorded before "released".
+    await Bun.sleep(300);
     events.push("released");
     release();
     expect(await round).toBe("ok");
@@ -81,5 +89,5 @@ describe("a sweep racing stop", () => {
     } finally {
       db.close();
     }
-  });
+  }, 60_000);
 });
