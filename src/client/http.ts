@@ -36,6 +36,11 @@ async function call<T>(url: string, init: RequestInit, timeoutMs: number): Promi
   return body as T;
 }
 
+/** Resolves when the broker answers GET /health; rejects like any call when it cannot be reached. */
+export function brokerHealth(base: string, timeoutMs = 5_000): Promise<unknown> {
+  return call(`${httpBase(base)}/health`, { method: "GET" }, timeoutMs);
+}
+
 /** POST with the X-Claudemesh signature headers over the exact body bytes. */
 export function signedPost<T>(base: string, path: string, body: unknown, keys: SigningKeypair, timeoutMs = 15_000): Promise<T> {
   const text = JSON.stringify(body);

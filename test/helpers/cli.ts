@@ -31,6 +31,10 @@ export async function cli(configDir: string, args: string[], opts: CliOptions = 
     killSignal: "SIGKILL",
   });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return resultOf(args, code, stdout, stderr);
+}
+
+function resultOf(args: string[], code: number, stdout: string, stderr: string): CliResult {
   return {
     code,
     stdout,
@@ -49,7 +53,11 @@ export type CliStream = {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   /** Resolves with the next `n` stdout lines (waits for them; rejects after timeoutMs). */
   lines(n: number, timeoutMs?: number): Promise<string[]>;
+  /** Everything printed so far. */
+  stdout(): string;
   stderr(): string;
+  /** Resolves once the process exited and all its output was read. */
+  finished(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };
 
@@ -67,12 +75,13 @@ export function cliStream(configDir: string, args: string[], opts: Omit<CliOptio
     }
     wake();
   };
-  void pump(proc.stdout, (t) => (out += t));
-  void pump(proc.stderr, (t) => (err += t));
+  const read = Promise.all([pump(proc.stdout, (t) => (out += t)), pump(proc.stderr, (t) => (err += t))]);
   let consumed = 0;
   return {
     proc,
+    stdout: () => out,
     stderr: () => err,
+    finished: async () => void (await Promise.all([read, proc.exited])),
     lines(n, timeoutMs = 10_000) {
       return new Promise((resolveLines, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} line(s) from claudemesh ${args.join(" ")}\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
@@ -99,6 +108,40 @@ export function cliStream(configDir: string, args: string[], opts: Omit<CliOptio
       await proc.exited;
     },
   };
+}
+
+/** `claudemesh dashboard …` (it serves the page until stopped) up to its printed result, then
+ *  stopped with SIGTERM as Ctrl-C would stop it; or as it ended by itself (a refusal). */
+export async function dashboardOnce(configDir: string, args: string[], opts: Omit<CliOptions, "stdin" | "timeoutMs"> = {}): Promise<CliResult> {
+  await using s = cliStream(configDir, ["dashboard", ...args], opts);
+  const shown = () => (args.includes("--json") ? parsed(s.stdout()) !== undefined : s.stdout().includes("until you press Ctrl-C.\n"));
+  await until(() => s.proc.exitCode !== null || shown(), `claudemesh dashboard ${args.join(" ")} to serve or exit`, 20_000);
+  s.proc.kill("SIGTERM");
+  await s.finished();
+  return resultOf(["dashboard", ...args], s.proc.exitCode!, s.stdout(), s.stderr());
+}
+
+/** `claudemesh dashboard --json [--no-open] …` serving: its result, until the end of the
+ *  `await using` scope. */
+export async function dashboardServing(configDir: string, args: string[] = ["--no-open"], opts: Omit<CliOptions, "stdin" | "timeoutMs"> = {}) {
+  const s = cliStream(configDir, ["dashboard", "--json", ...args], opts);
+  try {
+    await until(() => s.proc.exitCode !== null || parsed(s.stdout()) !== undefined, "claudemesh dashboard to serve", 20_000);
+    if (s.proc.exitCode !== null) throw new Error(`claudemesh dashboard exited (${s.proc.exitCode}):\nstdout: ${s.stdout()}\nstderr: ${s.stderr()}`);
+  } catch (err) {
+    await s[Symbol.asyncDispose]();
+    throw err;
+  }
+  return { json: parsed(s.stdout()), proc: s.proc, [Symbol.asyncDispose]: () => s[Symbol.asyncDispose]() };
+}
+
+/** The JSON value `text` holds, or undefined while it is not (yet) complete. */
+function parsed(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export type Identities = { root: string; dirs: string[]; [Symbol.asyncDispose](): Promise<void> };

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, ok } from "../helpers/cli.ts";
+import { cli, dashboardOnce, ok } from "../helpers/cli.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { handOffLink } from "../../src/client/local/browser-handoff.ts";
@@ -62,6 +62,8 @@ function fakeDesktop(opts: { browser?: string; gtk?: number; homeDirs?: string[]
   return { home, xdgOpen, gtkLaunch, env: env({ CI: "", DISPLAY: ":99", WAYLAND_DISPLAY: "", HOME: home, PATH: bin }) };
 }
 
+/** A link to the page served by `claudemesh dashboard` itself on 127.0.0.1, never the broker's. */
+const LOCAL_LINK = /^http:\/\/127\.0\.0\.1:\d+\/#login=/;
 const handoffs = (cfg: string) => (existsSync(join(cfg, "run")) ? readdirSync(join(cfg, "run")).filter((f) => f.startsWith("handoff-")) : []);
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 /** The URL a redirect page replaces itself with. */
@@ -69,17 +71,19 @@ const redirectOf = (html: string) => JSON.parse(/location\.replace\(("[^"]+")\)/
 
 describe("claudemesh dashboard --no-open", () => {
   test("prints the link first, then that its keys never expire and must not be shared", async () => {
-    const r = await cli(alice, ["dashboard", "--no-open"], { env: env() });
+    const r = await dashboardOnce(alice, ["--no-open"], { env: env() });
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
-    expect(lines[0]).toStartWith(`${broker.url}/#login=`);
+    expect(lines[0]).toMatch(LOCAL_LINK);
     expect(lines.slice(1).join("\n")).toContain("the login in this link works once, within 5 minutes");
     expect(r.stdout).toContain("WARNING: this link also carries your secret member key and the mesh keys, which never expire");
     expect(r.stdout).toContain("act as the mesh owner (read, post, invite, remove members) for the life of the mesh");
     expect(r.stdout).toContain("never paste it");
     expect(r.stdout).not.toContain("the link works once");
-    const json = (await cli(alice, ["dashboard", "--no-open", "--json"], { env: env() })).json();
-    expect(json).toMatchObject({ opened: false, withKeys: true });
+    expect(lines.at(-1)).toMatch(/^Served from this machine at http:\/\/127\.0\.0\.1:\d+\/ \(the broker never gets the page's keys\), until you press Ctrl-C\.$/);
+    const json = (await dashboardOnce(alice, ["--no-open", "--json"], { env: env() })).json();
+    expect(json).toMatchObject({ opened: false, withKeys: true, broker: broker.url });
+    expect(json.url).toStartWith(`${json.local}#login=`);
     expect(json.warning).toContain("never expire");
     expect(parseDashboardFragment(new URL(json.url).hash)?.keys?.secretKey).toBe(secretKey);
   }, 30_000);
@@ -88,7 +92,7 @@ describe("claudemesh dashboard --no-open", () => {
 describe("claudemesh dashboard (opening a browser)", () => {
   test("the opener gets a private file's path, never the link; the file redirects to the link; nothing secret is printed", async () => {
     const opener = fakeOpener();
-    const r = await cli(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) });
+    const r = await dashboardOnce(alice, [], { env: env({ CLAUDEMESH_BROWSER: opener.path }) });
     expect(r.code).toBe(0);
     const argv = opener.argv();
     expect(argv).toHaveLength(1);
@@ -104,10 +108,10 @@ describe("claudemesh dashboard (opening a browser)", () => {
     expect(r.stdout).toContain("never expire");
     expect([mode(file), mode(dirname(file))]).toEqual(["600", "700"]);
     const url = redirectOf(readFileSync(file, "utf8"));
-    expect(url).toStartWith(`${broker.url}/#login=`);
+    expect(url).toMatch(LOCAL_LINK);
     expect(parseDashboardFragment(new URL(url).hash)?.keys?.secretKey).toBe(secretKey);
 
-    const json = ok(await cli(alice, ["dashboard", "--json"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) })).json();
+    const json = ok(await dashboardOnce(alice, ["--json"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) })).json();
     expect(json).toMatchObject({ opened: true, withKeys: true });
     expect(JSON.stringify(json)).not.toContain(secretKey);
     expect(json.url).toBeUndefined();
@@ -116,7 +120,7 @@ describe("claudemesh dashboard (opening a browser)", () => {
   // Linux only: on macOS the opener is `open`, whatever is on PATH, and would start a real browser.
   test.skipIf(process.platform !== "linux")("on a desktop whose default browser is unknown, xdg-open gets the file and the doubt is said; with --no-open nothing is opened", async () => {
     const desk = fakeDesktop();
-    const r = ok(await cli(alice, ["dashboard"], { env: desk.env }));
+    const r = ok(await dashboardOnce(alice, [], { env: desk.env }));
     expect(desk.xdgOpen.argv()).toHaveLength(1);
     expect(desk.xdgOpen.argv()[0]).toStartWith(join(alice, "run", "handoff-"));
     expect(r.stdout).toContain("handed to xdg-open to open in your browser");
@@ -124,8 +128,8 @@ describe("claudemesh dashboard (opening a browser)", () => {
     expect(r.stdout).toContain("claudemesh dashboard --no-open");
     expect(r.stdout).toContain("CLAUDEMESH_BROWSER");
     rmSync(`${desk.xdgOpen.path}.argv`);
-    const printed = ok(await cli(alice, ["dashboard", "--no-open"], { env: desk.env }));
-    expect(printed.stdout).toStartWith(`${broker.url}/#login=`);
+    const printed = ok(await dashboardOnce(alice, ["--no-open"], { env: desk.env }));
+    expect(printed.stdout).toMatch(LOCAL_LINK);
     expect(desk.xdgOpen.argv()).toEqual([]);
   }, 30_000);
 
@@ -137,7 +141,7 @@ describe("claudemesh dashboard (opening a browser)", () => {
   ])("%s; 0700/0600, no secret on argv, said to be opened", async (_, row, where, via) => {
     const desktop = row as { browser: string; homeDirs: string[]; gtk?: number };
     const desk = fakeDesktop(desktop);
-    const r = await cli(alice, ["dashboard"], { env: desk.env });
+    const r = await dashboardOnce(alice, [], { env: desk.env });
     expect(r.code).toBe(0);
     const argv = via === "gtk-launch" ? desk.gtkLaunch!.argv() : desk.xdgOpen.argv();
     const file = argv.at(-1)!;
@@ -159,11 +163,11 @@ describe("claudemesh dashboard (opening a browser)", () => {
 
   test("a handoff left behind (its removal never ran) is swept by the next run", async () => {
     const opener = fakeOpener();
-    ok(await cli(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) }));
+    ok(await dashboardOnce(alice, [], { env: env({ CLAUDEMESH_BROWSER: opener.path }) }));
     const old = dirname(opener.argv()[0]!);
     const past = new Date(Date.now() - 10 * 60_000);
     utimesSync(old, past, past);
-    ok(await cli(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) }));
+    ok(await dashboardOnce(alice, [], { env: env({ CLAUDEMESH_BROWSER: opener.path }) }));
     expect(existsSync(old)).toBe(false);
     expect(existsSync(opener.argv()[0]!)).toBe(true);
   }, 30_000);
@@ -201,7 +205,7 @@ describe("claudemesh dashboard (opening a browser)", () => {
     const cfgEnv = env(extra as Record<string, string>);
     if (cfgEnv.CLAUDEMESH_BROWSER === "FAILING") cfgEnv.CLAUDEMESH_BROWSER = fakeOpener(3, "opener-fail.sh").path;
     const before = handoffs(alice);
-    const r = await cli(alice, ["dashboard"], { env: cfgEnv });
+    const r = await dashboardOnce(alice, [], { env: cfgEnv });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toStartWith("claudemesh: No browser was opened: ");

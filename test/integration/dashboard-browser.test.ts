@@ -3,12 +3,13 @@
 // the session is an HttpOnly, SameSite=Strict cookie; peers and their status appear live; #general
 // is read and posted end to end in the page, each post labelled with the key that signed it; an invite made in the page is one the CLI can join
 // with, and it can be revoked; the audit chain shows as
-// verified, and as broken at the right entry once tampered with; the page loads nothing from
-// outside the broker and violates no CSP rule. Screenshots: test-artifacts/dashboard/.
+// verified, and as broken at the right entry once tampered with; the page the CLI serves loads
+// nothing from anywhere else (not even the broker: its calls go through the CLI) and violates no
+// CSP rule. Screenshots: test-artifacts/dashboard/.
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
+import { cli, cliMesh, dashboardServing, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
@@ -70,19 +71,22 @@ describe("dashboard in a browser", () => {
     ]);
     const alice = await peerFrom(b.url, aliceDir, "alice");
     const bob = await peerFrom(b.url, bobDir, "bob");
-    const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json();
-    await using br = await launchBrowser(b.url);
+    // The page comes from the CLI on 127.0.0.1, never from the broker: the browser may reach only it.
+    await using served = await dashboardServing(aliceDir);
+    const { url, local } = served.json;
+    const port = new URL(local).port;
+    await using br = await launchBrowser(local.slice(0, -1));
     const page = br.page;
 
     // Log in: the fragment disappears, the keys stay in this tab, the cookie is out of script's reach.
     await page.goto(url);
     await waitPeer(page, "bob", "idle");
     await waitPeer(page, "alice", "idle");
-    expect(page.url()).toBe(`${b.url}/`);
+    expect(page.url()).toBe(local);
     expect(await page.evaluate(() => JSON.parse(sessionStorage.getItem("claudemesh.dashboard.keys")!).meshId)).toBe(mesh.meshId);
     expect(await page.evaluate(() => document.cookie)).toBe("");
-    const [cookie] = await br.context.cookies(b.url);
-    expect(cookie).toMatchObject({ name: "cm_dashboard", httpOnly: true, sameSite: "Strict", path: "/" });
+    const [cookie] = await br.context.cookies(local);
+    expect(cookie).toMatchObject({ name: `cm_dashboard_${port}`, httpOnly: true, sameSite: "Strict", path: "/" });
     expect(await page.textContent(sel("count-online"))).toBe("2");
     await page.locator(sel("live"), { hasText: "live" }).waitFor();
     await br.shot(page, "overview");
@@ -149,8 +153,9 @@ describe("dashboard in a browser", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { b, dirs: [aliceDir, bobDir] } = team;
     ok(await cli(aliceDir, ["topic", "post", "general", "hello from the terminal"]));
-    const { url } = ok(await cli(bobDir, ["dashboard", "--json", "--no-open"])).json();
-    await using br = await launchBrowser(b.url);
+    await using served = await dashboardServing(bobDir);
+    const { url, local } = served.json;
+    await using br = await launchBrowser(local.slice(0, -1));
     const page = br.page;
     await page.goto(url);
     await page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
@@ -173,7 +178,7 @@ describe("dashboard in a browser", () => {
     const second = await br.newPage();
     await second.goto(url);
     await second.locator(sel("login-error"), { hasText: "already used" }).waitFor();
-    expect(second.url()).toBe(`${b.url}/`);
+    expect(second.url()).toBe(local);
     // A refused link leaves no keys behind in the tab.
     expect(await second.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
 

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
-import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, dashboardOnce, dashboardServing, identities, ok } from "../helpers/cli.ts";
 import { dashboardLink, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
@@ -142,24 +142,28 @@ describe("login links", () => {
     expect(code(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { origin: "https://other.example.com" } }))).toEqual({ status: 403, code: "forbidden" });
   });
 
-  test("the CLI makes the link: claudemesh dashboard --json --no-open", async () => {
+  test("the CLI makes the link: claudemesh dashboard --json --no-open, to the page it serves itself", async () => {
     await using b = await startBroker();
     await using ids = identities(2);
     const m = await cliMesh(b.url, [
       [ids.dirs[0]!, "alice"],
       [ids.dirs[1]!, "bob"],
     ]);
-    const owner = ok(await cli(ids.dirs[0]!, ["dashboard", "--json", "--no-open"])).json();
-    expect(owner).toMatchObject({ meshId: m.meshId, memberId: m.members.alice!.memberId, role: "owner", withKeys: true, opened: false });
+    await using servedOwner = await dashboardServing(ids.dirs[0]!);
+    const owner = servedOwner.json;
+    expect(owner).toMatchObject({ meshId: m.meshId, memberId: m.members.alice!.memberId, role: "owner", withKeys: true, opened: false, broker: b.url });
+    expect(owner.local).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(owner.url).toStartWith(`${owner.local}#login=`);
     expect(owner.expiresAt - Date.now()).toBeLessThanOrEqual(5 * 60_000);
     const link = parseDashboardFragment(new URL(owner.url).hash)!;
-    expect(link.keys?.publicKey).toBe(m.members.alice!.pubkey);
+    expect(link.keys).toMatchObject({ publicKey: m.members.alice!.pubkey, brokerUrl: b.url }); // invites name the broker
     expect((await call(b, "POST", "/v1/dashboard/login", { body: link.login })).status).toBe(200);
     // A plain member's link carries their own keys (for #general in the page), nobody else's.
-    const member = ok(await cli(ids.dirs[1]!, ["dashboard", "--json", "--no-open"])).json();
-    expect(parseDashboardFragment(new URL(member.url).hash)).toMatchObject({ v: 1, login: { memberId: m.members.bob!.memberId }, keys: { publicKey: m.members.bob!.pubkey } });
-    const human = ok(await cli(ids.dirs[1]!, ["dashboard", "--no-open"]));
-    expect(human.stdout.split("\n")[0]).toStartWith(`${b.url}/#login=`);
+    await using servedMember = await dashboardServing(ids.dirs[1]!);
+    expect(parseDashboardFragment(new URL(servedMember.json.url).hash)).toMatchObject({ v: 1, login: { memberId: m.members.bob!.memberId }, keys: { publicKey: m.members.bob!.pubkey } });
+    const human = await dashboardOnce(ids.dirs[1]!, ["--no-open"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout.split("\n")[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#login=/);
   }, 30_000);
 });
 

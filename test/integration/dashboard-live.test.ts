@@ -6,10 +6,10 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
-import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
+import { cli, cliMesh, dashboardServing, identities, ok, cliTeam } from "../helpers/cli.ts";
 import { connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
-import { loadConfig } from "../../src/client/local/config-file.ts";
+import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { toBase64 } from "../../src/crypto/encoding.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -35,10 +35,13 @@ describe("dashboard live view", () => {
     await using team = await cliTeam(["alice", "bob", "carol"]);
     const { b, dirs: [aliceDir, bobDir, carolDir] } = team;
     const bob = await peerFrom(b.url, bobDir, "bob");
+    // The CLI's page, whose calls to the broker pass a link the test can cut.
     using proxy = linkProxy(b.port);
-    const link = new URL(ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json().url);
-    await using br = await launchBrowser(proxy.url);
-    await br.page.goto(proxy.url + link.pathname + link.hash);
+    const cfg = loadConfig(aliceDir);
+    saveConfig(aliceDir, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: proxy.url })) });
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    await br.page.goto(served.json.url);
     await br.page.locator(`${sel("peer-row")}[data-name="bob"]`).waitFor();
     await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
     proxy.cut();
@@ -59,9 +62,9 @@ describe("dashboard live view", () => {
     await using ids = identities(1);
     const [aliceDir] = ids.dirs as [string];
     await cliMesh(first.url, [[aliceDir, "alice"]]);
-    const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json();
-    await using br = await launchBrowser(first.url);
-    await br.page.goto(url);
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    await br.page.goto(served.json.url);
     await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
     await first.stop();
     await using again = await startBroker({ port }, { dataDir: first.dataDir });
@@ -71,9 +74,9 @@ describe("dashboard live view", () => {
   test("after a key rotation the page stops posting under the older key it holds", async () => {
     await using team = await cliTeam(["alice", "carol"]);
     const { b, dirs: [aliceDir, carolDir] } = team;
-    const { url } = ok(await cli(aliceDir, ["dashboard", "--json", "--no-open"])).json(); // holds epoch 0
-    await using br = await launchBrowser(b.url);
-    await br.page.goto(url);
+    await using served = await dashboardServing(aliceDir); // holds epoch 0
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    await br.page.goto(served.json.url);
     await br.page.locator(sel("tab-chat")).click();
     await br.page.locator(sel("chat-input")).waitFor();
     ok(await cli(aliceDir, ["kick", "carol"])); // rotates to epoch 1; carol still holds epoch 0

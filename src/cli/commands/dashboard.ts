@@ -1,17 +1,19 @@
-// claudemesh dashboard: a one-time login to the mesh dashboard, signed here with the member key
-// (valid 5 minutes, once). The link's #fragment also carries the member key and the mesh keys, which
-// never expire, so that the page can read and post in #general end to end and (owners, admins) sign
-// invites; the fragment is not sent to the broker, but the page it serves reads it (docs/security.md).
-// The link is secret: it is opened through a private file (never on a command line) and printed
-// only when asked for with --no-open, under a warning.
+// claudemesh dashboard: the mesh dashboard, served from this machine until Ctrl-C. The page comes
+// from this claudemesh on 127.0.0.1 (cli/dashboard-server.ts), never from the broker, and its link
+// carries a one-time login signed here with the member key (valid 5 minutes, once) and, in the
+// #fragment, the member key and the mesh keys, which never expire: the page reads and posts in
+// #general end to end and (owners, admins) signs invites. The broker gets neither the fragment nor
+// the page that reads it. The link is secret: it is opened through a private file (never on a
+// command line) and printed only when asked for with --no-open, under a warning.
 import { join } from "node:path";
 import { randomId } from "../../crypto/hash.ts";
-import { httpBase } from "../../client/http.ts";
+import { brokerHealth } from "../../client/http.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
 import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
-import { command, type CommonArgs } from "../context.ts";
+import { command, savedBroker, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { startLocalDashboard, type LocalDashboard } from "../dashboard-server.ts";
 
 /** What anyone holding the link could do, said wherever the link is shown. */
 function linkWarning(mesh: MeshEntry): string {
@@ -21,7 +23,7 @@ function linkWarning(mesh: MeshEntry): string {
       : `${mesh.role === "admin" ? "read, post, invite and remove members" : "read and post"} as ${mesh.displayName} until you are removed from the mesh and it is rekeyed`;
   return [
     `WARNING: this link also carries your secret member key and the mesh keys, which never expire. Whoever gets it can ${can}.`,
-    "Open it only in your own browser; never paste it into a chat, an issue, a shared terminal or a log. The page is served by the broker and reads these keys: use it only with a broker whose operator you trust with them.",
+    "Open it only in your own browser; never paste it into a chat, an issue, a shared terminal or a log.",
   ].join("\n");
 }
 
@@ -29,33 +31,64 @@ function linkWarning(mesh: MeshEntry): string {
 const noBrowser = (reason: string) =>
   new UsageError(`No browser was opened: ${reason}. \`claudemesh dashboard --no-open\` prints the link instead; it carries your secret member key, which never expires, so open it only in your own browser.`);
 
+/** --port: where the page is served (0, the default: any free port). */
+function portArg(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) throw new UsageError(`--port takes a port number (1–65535), not "${raw}".`);
+  return port;
+}
+
+function serveLocally(brokerUrl: string, port: number): LocalDashboard {
+  try {
+    return startLocalDashboard(brokerUrl, port);
+  } catch (err) {
+    if ((err as { code?: string }).code === "EADDRINUSE") throw new UsageError(`Port ${port} on 127.0.0.1 is in use. Pick another with --port, or leave --port out for any free port.`);
+    throw err;
+  }
+}
+
+/** Resolves at Ctrl-C (SIGINT) or SIGTERM. */
+const untilStopped = () => new Promise<void>((resolve) => void process.once("SIGINT", () => resolve()).once("SIGTERM", () => resolve()));
+
 /** `open: false` is how citty hands over `--no-open` (it reads `--no-x` as x = false). */
-export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean }): Promise<void> {
+export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean; port?: string }): Promise<void> {
   const printOnly = args.open === false || args["no-open"] === true;
   await command(args, async (ctx) => {
+    const port = portArg(args.port);
     const mesh = ctx.mesh();
-    const brokerUrl = httpBase(mesh.brokerUrl);
-    const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey };
-    const { url, login } = dashboardLink({ ...mesh, brokerUrl }, { nonce: randomId(), nowMs: Date.now(), keys });
-    const about = { meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: true };
-    const who = `Dashboard of "${mesh.name}" as ${mesh.displayName} (${mesh.role})`;
-    if (printOnly) {
-      const warning = linkWarning(mesh);
-      return ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning].join("\n"));
+    const brokerUrl = savedBroker(ctx.env.configDir, mesh);
+    await ctx.out.wait(`reaching ${new URL(brokerUrl).host}`, brokerHealth(brokerUrl));
+    const local = serveLocally(brokerUrl, port);
+    try {
+      const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey };
+      const { url, login } = dashboardLink({ ...mesh, brokerUrl: local.base }, { nonce: randomId(), nowMs: Date.now(), keys });
+      const about = { meshId: mesh.meshId, slug: mesh.slug, memberId: mesh.memberId, role: mesh.role, expiresAt: login.expiresAt, withKeys: true, local: `${local.base}/`, broker: brokerUrl };
+      const who = `Dashboard of "${mesh.name}" as ${mesh.displayName} (${mesh.role})`;
+      const serving = `Served from this machine at ${local.base}/ (the broker never gets the page's keys), until you press Ctrl-C.`;
+      if (printOnly) {
+        const warning = linkWarning(mesh);
+        ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning, serving].join("\n"));
+      } else {
+        const plan = await choosePlan({ override: ctx.env.browser ?? undefined, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
+        if (!("openers" in plan)) throw noBrowser(plan.reason);
+        const handoff = await handOffLink(url, plan);
+        if (!handoff.opened) throw noBrowser(handoff.reason);
+        const { doubt } = plan;
+        ctx.out.result({ ...about, opened: true }, () =>
+          [
+            `${who}: ${doubt ? `handed to ${handoff.via} to open in your browser` : "opened in your browser"}. The login works once, within 5 minutes.`,
+            `The link carries your secret member key and the mesh keys, which never expire; the browser got it through a file only you can read (removed within ${HANDOFF_KEEP_MS / 1000} s), never on a command line.`,
+            doubt
+              ? `Not confirmed: ${doubt}. If the browser shows an access error instead of the dashboard (snap and flatpak browsers cannot read hidden folders), run \`claudemesh dashboard --no-open\` and open the link it prints yourself, or set CLAUDEMESH_BROWSER to a command that opens a file in a browser that can read it.`
+              : "If the dashboard does not appear, `claudemesh dashboard --no-open` prints the link for you to open yourself.",
+            serving,
+          ].join("\n"),
+        );
+      }
+      await untilStopped();
+    } finally {
+      await local.stop();
     }
-    const plan = await choosePlan({ override: ctx.env.browser ?? undefined, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
-    if (!("openers" in plan)) throw noBrowser(plan.reason);
-    const handoff = await handOffLink(url, plan);
-    if (!handoff.opened) throw noBrowser(handoff.reason);
-    const { doubt } = plan;
-    ctx.out.result({ ...about, opened: true }, () =>
-      [
-        `${who}: ${doubt ? `handed to ${handoff.via} to open in your browser` : "opened in your browser"}. The login works once, within 5 minutes.`,
-        `The link carries your secret member key and the mesh keys, which never expire; the browser got it through a file only you can read (removed within ${HANDOFF_KEEP_MS / 1000} s), never on a command line.`,
-        doubt
-          ? `Not confirmed: ${doubt}. If the browser shows an access error instead of the dashboard (snap and flatpak browsers cannot read hidden folders), run \`claudemesh dashboard --no-open\` and open the link it prints yourself, or set CLAUDEMESH_BROWSER to a command that opens a file in a browser that can read it.`
-          : "If the dashboard does not appear, `claudemesh dashboard --no-open` prints the link for you to open yourself.",
-      ].join("\n"),
-    );
   });
 }

@@ -1,0 +1,109 @@
+// `claudemesh dashboard` serves the dashboard page from this machine, not from the broker: the
+// page reads the member's secret key and the mesh keys from its link, so the code that reads them
+// must come from the user's own claudemesh, never from a broker that could be modified to take
+// them (docs/security.md). The page's API calls (/v1/dashboard/…) are forwarded to the broker
+// unchanged apart from what the change of origin needs:
+// - cookies: the browser keeps them per host, not per port, so two dashboards on 127.0.0.1 would
+//   overwrite each other's session. Each server renames the broker's cookies with its port and
+//   sends the broker only its own; they lose `Secure`, as 127.0.0.1 is plain http.
+// - origin: a state-changing call must come from this page's origin (checked here), and reaches
+//   the broker as if from its own; a Host other than ours is refused (DNS rebinding).
+// Nothing is held here: the session lives in the browser's cookie, so another local user who can
+// reach the port gets only the page's public files.
+import { assetResponse, secured } from "../broker/dashboard-assets.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE } from "../broker/dashboard-sessions.ts";
+import { errorResponse } from "../broker/http/errors.ts";
+import { MeshError, type ErrorCode } from "../protocol/errors.ts";
+
+const API_PREFIX = "/v1/dashboard/";
+const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
+/** The page's requests carry small JSON bodies (a topic post is the largest). */
+const MAX_BODY_BYTES = 1 << 20;
+/** Request headers passed on to the broker; the rest (Host, Origin, Referer, hop-by-hop) are not. */
+const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control"];
+/** Response headers not passed back: hop-by-hop, or no longer true of the body we send on. */
+const DROPPED_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "set-cookie"]);
+
+export type LocalDashboard = { base: string; port: number; stop(): Promise<void> };
+
+/** An error in the broker's shape ({error:{code,message,retryable}}), which the page shows. */
+const problem = (code: ErrorCode, message: string) => secured(errorResponse(new MeshError(code, message)));
+
+/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back. */
+export function cookiesForBroker(header: string | null, port: number): string | null {
+  const out: string[] = [];
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    const base = BROKER_COOKIES.find((c) => name === `${c}_${port}`);
+    if (base) out.push(`${base}=${part.slice(eq + 1).trim()}`);
+  }
+  return out.length ? out.join("; ") : null;
+}
+
+/** A broker Set-Cookie as this server sets it: renamed with the port, without `Secure`. */
+export function cookieForBrowser(setCookie: string, port: number): string | null {
+  const eq = setCookie.indexOf("=");
+  const name = eq > 0 ? setCookie.slice(0, eq).trim() : "";
+  if (!BROKER_COOKIES.includes(name)) return null;
+  const attrs = setCookie
+    .slice(eq + 1)
+    .split(";")
+    .filter((a, i) => i === 0 || a.trim().toLowerCase() !== "secure");
+  return `${name}_${port}=${attrs.join(";")}`;
+}
+
+/** Starts the server on 127.0.0.1 (`port` 0: any free port). `brokerUrl` is the broker's http(s) base. */
+export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
+  const broker = new URL(brokerUrl);
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port,
+    idleTimeout: 0, // the live-events stream stays open; the broker's heartbeats keep it moving
+    fetch: (req) => handle(req),
+  });
+  const ours = `127.0.0.1:${server.port}`;
+
+  async function handle(req: Request): Promise<Response> {
+    if (req.headers.get("host") !== ours) return problem("forbidden", `This server answers only as http://${ours}/.`);
+    const url = new URL(req.url);
+    if (url.pathname.startsWith(API_PREFIX)) return forward(req, url);
+    const asset = req.method === "GET" || req.method === "HEAD" ? await assetResponse(url.pathname) : null;
+    return asset ? secured(asset) : problem("not_found", "Only the dashboard's files and its /v1/dashboard/ calls are served here.");
+  }
+
+  async function forward(req: Request, url: URL): Promise<Response> {
+    const origin = req.headers.get("origin");
+    const reads = req.method === "GET" || req.method === "HEAD";
+    if (!reads && origin !== null && origin !== `http://${ours}`) return problem("forbidden", "Cross-origin requests to the dashboard are refused.");
+    const headers = new Headers();
+    for (const h of FORWARDED_REQUEST) {
+      const v = req.headers.get(h);
+      if (v !== null) headers.set(h, v);
+    }
+    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!);
+    if (cookie) headers.set("cookie", cookie);
+    if (origin !== null) headers.set("origin", broker.origin);
+    let body: ArrayBuffer | undefined;
+    if (!reads) {
+      body = await req.arrayBuffer();
+      if (body.byteLength > MAX_BODY_BYTES) return problem("invalid_argument", "The request body is too large.");
+    }
+    let upstream: Response;
+    try {
+      upstream = await fetch(new URL(url.pathname + url.search, broker), { method: req.method, headers, body, redirect: "manual", signal: req.signal });
+    } catch (err) {
+      return problem("unavailable", `The broker at ${broker.origin} did not answer (${(err as Error).message}). Is it running?`);
+    }
+    const out = new Headers();
+    for (const [k, v] of upstream.headers) if (!DROPPED_RESPONSE.has(k)) out.set(k, v);
+    for (const c of upstream.headers.getSetCookie()) {
+      const renamed = cookieForBrowser(c, server.port!);
+      if (renamed) out.append("set-cookie", renamed);
+    }
+    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
+  }
+
+  return { base: `http://${ours}`, port: server.port!, stop: () => server.stop(true) };
+}

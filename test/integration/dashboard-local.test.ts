@@ -1,0 +1,124 @@
+// `claudemesh dashboard` serves the page itself on 127.0.0.1 and forwards the page's calls to the
+// broker (src/cli/dashboard-server.ts, docs/dashboard.md), so that the code reading the keys in the
+// link never comes from the broker. Pinned here over HTTP against the real CLI and a real broker:
+// what it serves and refuses, cookies that carry its port (two dashboards in one browser keep their
+// own sessions), the origin check, a broker that goes away, Ctrl-C, and the refusals at start.
+// The page itself runs through it in a real browser in dashboard-browser and dashboard-live.
+import { describe, expect, test } from "bun:test";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, dashboardOnce, dashboardServing, identities } from "../helpers/cli.ts";
+import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
+
+/** Logs in through the served page's origin with its link; returns the Set-Cookie it got. */
+async function login(served: { json: { url: string; local: string } }): Promise<string> {
+  const { login: body } = parseDashboardFragment(new URL(served.json.url).hash)!;
+  const res = await fetch(`${served.json.local}v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json", origin: served.json.local.slice(0, -1) }, body: JSON.stringify(body) });
+  expect(res.status).toBe(200);
+  return res.headers.get("set-cookie")!;
+}
+
+const me = async (local: string, cookie: string) => {
+  const res = await fetch(`${local}v1/dashboard/me`, { headers: { cookie } });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+describe("the page served by claudemesh dashboard", () => {
+  test("serves the page and its files with the CSP; refuses other paths, other methods and another Host", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    await using served = await dashboardServing(ids.dirs[0]!);
+    const { local } = served.json;
+    const page = await fetch(local);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toBe(await (await fetch(`${b.url}/`)).text()); // the same page the broker's binary holds
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self'");
+    const script = /<script[^>]+src="\/?([^"]+)"/.exec(html)![1]!;
+    const js = await fetch(`${local}${script}`);
+    expect([js.status, js.headers.get("content-type")]).toEqual([200, expect.stringContaining("javascript")]);
+    for (const [method, path] of [["GET", "no-such-file"], ["POST", ""], ["GET", "v1/meshes"], ["GET", "metrics"]] as const) {
+      const r = await fetch(`${local}${path}`, { method });
+      expect({ path, method, status: r.status, code: ((await r.json()) as any).error.code }).toEqual({ path, method, status: 404, code: "not_found" });
+    }
+    // A name that resolves to 127.0.0.1 (DNS rebinding) does not make another site this origin.
+    const rebound = await fetch(`${local}v1/dashboard/session`, { headers: { host: "evil.example:80" } });
+    expect([rebound.status, ((await rebound.json()) as any).error.code]).toEqual([403, "forbidden"]);
+  }, 60_000);
+
+  test("a login through it gets a cookie named with its port, not Secure; two dashboards in one browser keep their own sessions", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const m = await cliMesh(b.url, [
+      [ids.dirs[0]!, "alice"],
+      [ids.dirs[1]!, "bob"],
+    ]);
+    await using aliceServed = await dashboardServing(ids.dirs[0]!);
+    await using bobServed = await dashboardServing(ids.dirs[1]!);
+    const [alicePort, bobPort] = [aliceServed, bobServed].map((s) => new URL(s.json.local).port);
+    const aliceCookie = await login(aliceServed);
+    expect(aliceCookie).toMatch(new RegExp(`^cm_dashboard_${alicePort}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800$`));
+    const bobCookie = await login(bobServed);
+    // A browser sends every 127.0.0.1 cookie to every port: each server takes only its own.
+    const jar = [aliceCookie, bobCookie].map((c) => c.split(";")[0]).join("; ");
+    expect(await me(aliceServed.json.local, jar)).toMatchObject({ status: 200, body: { member: { memberId: m.members.alice!.memberId } } });
+    expect(await me(bobServed.json.local, jar)).toMatchObject({ status: 200, body: { member: { memberId: m.members.bob!.memberId } } });
+    // The broker's own cookie name is not passed on, nor another port's cookie.
+    const bare = aliceCookie.split(";")[0]!.replace(`cm_dashboard_${alicePort}=`, "cm_dashboard=");
+    expect((await me(aliceServed.json.local, bare)).status).toBe(401);
+    expect((await me(bobServed.json.local, aliceCookie.split(";")[0]!)).status).toBe(401);
+    expect(bobPort).not.toBe(alicePort);
+  }, 60_000);
+
+  test("a state-changing call from another origin is refused before the broker; from the page's own it reaches it", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    await using served = await dashboardServing(ids.dirs[0]!);
+    const { local } = served.json;
+    const cookie = (await login(served)).split(";")[0]!;
+    const logout = (origin: string) => fetch(`${local}v1/dashboard/logout`, { method: "POST", headers: { cookie, origin, "content-type": "application/json" }, body: "{}" });
+    const cross = await logout("https://evil.example");
+    expect([cross.status, ((await cross.json()) as any).error.code]).toEqual([403, "forbidden"]);
+    expect((await me(local, cookie)).status).toBe(200); // still signed in
+    expect((await logout(local.slice(0, -1))).status).toBe(200);
+    expect((await me(local, cookie)).status).toBe(401);
+  }, 60_000);
+
+  test("a broker that goes away: the page's calls say so (503 unavailable); Ctrl-C stops it with exit 0", async () => {
+    const b = await startBroker();
+    await using ids = identities(1);
+    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    await using served = await dashboardServing(ids.dirs[0]!);
+    const { local } = served.json;
+    await b.stop();
+    const r = await fetch(`${local}v1/dashboard/session`);
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as any).error).toMatchObject({ code: "unavailable", retryable: true, message: expect.stringContaining(`The broker at ${b.url} did not answer`) });
+    expect((await fetch(local)).status).toBe(200); // the page itself still loads, and says what failed
+    served.proc.kill("SIGINT");
+    expect(await served.proc.exited).toBe(0);
+    expect(await fetch(local).then(() => "answered", () => "closed")).toBe("closed");
+  }, 60_000);
+
+  test("refused at start: a bad --port or one in use (exit 2), a broker that cannot be reached (exit 6)", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    const bad = await cli(ids.dirs[0]!, ["dashboard", "--no-open", "--port", "http"]);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: expect.stringContaining('--port takes a port number (1–65535), not "http"') });
+    await using first = await dashboardServing(ids.dirs[0]!);
+    const port = new URL(first.json.local).port;
+    const taken = await cli(ids.dirs[0]!, ["dashboard", "--no-open", "--port", port]);
+    expect({ code: taken.code, stderr: taken.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Port ${port} on 127.0.0.1 is in use`) });
+    // A free port (for an SSH tunnel, say) is used as given.
+    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const free = probe.port!;
+    await probe.stop(true);
+    const fixed = await dashboardOnce(ids.dirs[0]!, ["--no-open", "--json", "--port", String(free)]);
+    expect({ code: fixed.code, local: fixed.json().local }).toEqual({ code: 0, local: `http://127.0.0.1:${free}/` });
+    await b.stop();
+    const down = await cli(ids.dirs[0]!, ["dashboard", "--no-open"]);
+    expect({ code: down.code, stdout: down.stdout, stderr: down.stderr }).toEqual({ code: 6, stdout: "", stderr: expect.stringContaining(`Cannot reach the broker at ${b.url}`) });
+  }, 60_000);
+});
