@@ -49,34 +49,65 @@ const MAIN = join(import.meta.dir, "../../src/main.ts");
 describe("serve --check holds the data directory while it opens the database", () => {
   test("a serve started while --check migrates and flushes waits its turn instead of migrating the same file", async () => {
     const data = tempDir("cm-serve-check-");
-    // The check's flush of the database takes 1.5 s here (strace delays its fdatasync), so the
-    // window in which it has the database open is wide and certain.
-    const checking = Bun.spawn(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync", "-e", "inject=fdatasync:delay_enter=1500000", process.execPath, "run", MAIN, "serve", "--check", "--data-dir", data], { stdout: "pipe", stderr: "pipe" });
-    for (let i = 0; i < 200 && !existsSync(join(data, "claudemesh.db-wal")); i++) await Bun.sleep(20);
-    expect(existsSync(join(data, "claudemesh.db-wal"))).toBe(true);
-    const during = await serveOnce(data);
-    expect(during).toMatchObject({ code: 1, stderr: expect.stringContaining(`is serving ${data}`) });
+    const trace = join(tempDir("cm-serve-check-trace-"), "strace.log");
+    // The check stops itself (a SIGSTOP strace injects) at its first fdatasync: the flush of the
+    // migrated database (WalSync in openSqliteStore), after it claimed the directory and opened
+    // the database, before it closes it and releases the lock. It stays stopped until it is sent
+    // SIGCONT, so the window in which it has the database open is certain however long the next
+    // `serve` takes to start (seconds on a loaded host: a fixed 1.5 s delay here was not enough).
+    const checking = Bun.spawn(["strace", "-f", "-qq", "-o", trace, "-e", "trace=fdatasync", "-e", "signal=SIGSTOP", "-e", "inject=fdatasync:signal=SIGSTOP:when=1", process.execPath, "run", MAIN, "serve", "--check", "--data-dir", data], { stdout: "pipe", stderr: "pipe" });
+    const stopped = () => existsSync(trace) && readFileSync(trace, "utf8").includes("--- stopped by SIGSTOP ---");
+    const deadline = Date.now() + 20_000;
+    while (!stopped() && checking.exitCode === null && Date.now() < deadline) await Bun.sleep(20);
+    // The check itself: strace's one child.
+    const parentOf = (p: string) => {
+      try {
+        return /^PPid:\s*(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1];
+      } catch {
+        return undefined; // gone meanwhile
+      }
+    };
+    const pid = Number(readdirSync("/proc").find((p) => /^\d+$/.test(p) && parentOf(p) === String(checking.pid)) ?? 0);
+    try {
+      expect({ stopped: stopped(), exited: checking.exitCode, found: pid > 0, wal: existsSync(join(data, "claudemesh.db-wal")) }).toEqual({ stopped: true, exited: null, found: true, wal: true });
+      expect(await serveOnce(data)).toEqual({ code: 1, stderr: `claudemesh serve: another broker (PID ${pid}) is serving ${data}; two brokers must not share one database.\n` });
+      expect({ exited: checking.exitCode, wal: existsSync(join(data, "claudemesh.db-wal")) }).toEqual({ exited: null, wal: true }); // held it all along
+    } finally {
+      if (pid > 0) process.kill(pid, "SIGCONT");
+      else checking.kill("SIGTERM"); // strace detaches and lets its child run on
+    }
     expect(await checking.exited).toBe(0);
     expect(await new Response(checking.stdout).text()).toBe(`configuration ok; database writable at schema version ${LATEST_VERSION}\n`);
     expect(await serveOnce(data)).toBe("started");
-  }, 30_000);
+  }, 60_000);
 });
 
 /** Runs `serve` on `data` until it either listens (then it is stopped: "started") or exits (its
- *  code and stderr). A refusal must come as one clear line, never a stack trace. */
-async function serveOnce(data: string, extra: string[] = []): Promise<"started" | { code: number; stderr: string }> {
+ *  code and stderr). A refusal must come as one clear line, never a stack trace. A serve that does
+ *  neither within `timeoutMs` is killed, and the result says so (with its stderr so far). */
+async function serveOnce(data: string, extra: string[] = [], timeoutMs = 20_000): Promise<"started" | { code: number | string; stderr: string }> {
   const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", "--data-dir", data, ...extra], { stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of proc.stderr) {
-    text += decoder.decode(chunk);
-    if (text.includes('"msg":"broker listening"')) {
-      proc.kill("SIGTERM");
-      await proc.exited;
-      return "started";
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) {
+      text += decoder.decode(chunk);
+      if (text.includes('"msg":"broker listening"')) {
+        proc.kill("SIGTERM");
+        await proc.exited;
+        return "started";
+      }
     }
+    const code = await proc.exited;
+    return { code: timedOut ? `neither listening nor exited after ${timeoutMs} ms (killed)` : code, stderr: text };
+  } finally {
+    clearTimeout(timer);
   }
-  return { code: await proc.exited, stderr: text };
 }
 
 describe("the lock decides who holds a data directory, not a PID file", () => {
