@@ -21,8 +21,11 @@ const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
 const MAX_BODY_BYTES = 1 << 20;
 /** Request headers passed on to the broker; the rest (Host, Origin, Referer, hop-by-hop) are not. */
 const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control"];
-/** Response headers not passed back: hop-by-hop, or no longer true of the body we send on. */
-const DROPPED_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "set-cookie"]);
+/** Response headers passed back (Set-Cookie apart, renamed); our own security headers are added. */
+const FORWARDED_RESPONSE = ["content-type", "cache-control", "retry-after", "allow"];
+/** What the page's calls get back: JSON, or the live view's event stream. Anything else (an HTML
+ *  page, say) would run in this origin, next to the keys: it is not passed on. */
+const API_CONTENT = /^(application\/json|text\/event-stream)\b/;
 
 export type LocalDashboard = { base: string; port: number; stop(): Promise<void> };
 
@@ -96,13 +99,21 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     } catch (err) {
       return problem("unavailable", `The broker at ${broker.origin} did not answer (${(err as Error).message}). Is it running?`);
     }
+    const type = upstream.headers.get("content-type");
+    if (upstream.body !== null && type !== null && !API_CONTENT.test(type)) {
+      await upstream.body.cancel();
+      return problem("unavailable", `The broker at ${broker.origin} answered ${url.pathname} with ${type}, not the dashboard's JSON. Is that address a claudemesh broker?`);
+    }
     const out = new Headers();
-    for (const [k, v] of upstream.headers) if (!DROPPED_RESPONSE.has(k)) out.set(k, v);
+    for (const h of FORWARDED_RESPONSE) {
+      const v = upstream.headers.get(h);
+      if (v !== null) out.set(h, v);
+    }
     for (const c of upstream.headers.getSetCookie()) {
       const renamed = cookieForBrowser(c, server.port!);
       if (renamed) out.append("set-cookie", renamed);
     }
-    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
+    return secured(new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out }));
   }
 
   return { base: `http://${ours}`, port: server.port!, stop: () => server.stop(true) };

