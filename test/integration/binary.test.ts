@@ -41,7 +41,7 @@ describe("compiled binary", () => {
     expect(run(["serve", "--check", "--log-level", "loud"])).toMatchObject({ code: 2, err: expect.stringContaining("logLevel") });
   });
 
-  test("the CLI works end to end from the binary: new, invite, join, send, inbox, and the MCP server", async () => {
+  test("the CLI works end to end from the binary: new, invite, join, send, inbox, dashboard, and the MCP server", async () => {
     await using b = await spawnBroker(join(work, "e2e-data"), [], [bin]);
     const alice = join(work, "alice");
     const bob = join(work, "bob");
@@ -55,6 +55,24 @@ describe("compiled binary", () => {
     expect(as(alice, ["send", "bob", "hello from the binary"]).code).toBe(0);
     const inbox = as(bob, ["inbox", "--json"]);
     expect(JSON.parse(inbox.out).messages.map((m: { body: string }) => m.body)).toEqual(["hello from the binary"]);
+    // `dashboard` serves the embedded page itself and forwards its calls to the broker.
+    const dash = Bun.spawn([bin, "dashboard", "--no-open", "--json"], { cwd: work, env: { ...process.env, CLAUDEMESH_CONFIG_DIR: alice, HOME: work, CI: "1" }, stdout: "pipe", stderr: "pipe" });
+    let printed = "";
+    let served: { local: string } | null = null;
+    for await (const chunk of dash.stdout) {
+      printed += new TextDecoder().decode(chunk);
+      try {
+        served = JSON.parse(printed);
+        break;
+      } catch {}
+    }
+    const localPage = await (await fetch(served!.local)).text();
+    expect(localPage).toContain("claudemesh dashboard");
+    const chunk = /src="\.?\/([^"]+\.js)"/.exec(localPage)![1];
+    expect((await fetch(`${served!.local}${chunk}`)).status).toBe(200);
+    expect(await (await fetch(`${served!.local}v1/dashboard/session`)).json()).toEqual({ member: false, operator: false });
+    dash.kill("SIGTERM");
+    expect(await dash.exited).toBe(0);
     const mcp = await startMcp(bob, "bin-session", "/work/projects/app", [bin]);
     expect((await mcp.client.listTools()).tools.length).toBe(6);
     await mcp.close();
