@@ -68,12 +68,15 @@ export async function resolve(client: BrokerClient, input: string, self: string)
   return resolveTarget(input, peers as PeerInfo[], self);
 }
 
-/** One line per message: its time (UTC), with the date in front when it is not from today (UTC),
- *  then who sent it where. `nowMs` is for tests. */
+const pad = (n: number) => String(n).padStart(2, "0");
+/** YYYY-MM-DD and HH:MM:SS in the machine's time zone (TZ), as `ls -l` and `date` show times. */
+const localParts = (d: Date) => [`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`, `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`] as const;
+
+/** One line per message: its local time, with the date in front when it is not from today, then
+ *  who sent it where. `nowMs` is for tests. (--json gives createdAt in ms since the epoch.) */
 export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: number } = {}): string {
-  const iso = new Date(m.createdAt).toISOString();
-  const today = iso.slice(0, 10) === new Date(nowMs).toISOString().slice(0, 10);
-  const time = today ? iso.slice(11, 19) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  const [date, clock] = localParts(new Date(m.createdAt));
+  const time = date === localParts(new Date(nowMs))[0] ? clock : `${date} ${clock}`;
   const where = m.topic ? ` #${m.topic}` : m.kind === "broadcast" ? " (everyone)" : m.to.startsWith("@") ? ` ${m.to}` : "";
   const prio = m.priority === "next" ? "" : ` [${m.priority}]`;
   // The key prefix proves who wrote it (the envelope's signature or box); the name is the

@@ -1,0 +1,48 @@
+// How `claudemesh inbox` and `topic history` print a message (src/cli/mesh-io.ts formatMessage):
+// the time in the machine's time zone, the date in front only when it is not today there.
+import { afterAll, describe, expect, test } from "bun:test";
+import { formatMessage } from "../../src/cli/mesh-io.ts";
+import type { Delivered } from "../../src/client/mesh-session.ts";
+
+const savedTz = process.env.TZ;
+afterAll(() => {
+  if (savedTz === undefined) delete process.env.TZ;
+  else process.env.TZ = savedTz;
+});
+
+const msg = (createdAt: number, over: Partial<Delivered> = {}): Delivered => ({
+  messageId: "msg_1",
+  meshId: "mesh_1",
+  kind: "direct",
+  from: { name: "alice", pubkey: "a1b2c3d4e5f6".padEnd(64, "0"), memberPubkey: "a1b2c3d4e5f6".padEnd(64, "0"), memberId: "mbr_1" },
+  to: "b".repeat(64),
+  topic: null,
+  topicOffset: null,
+  priority: "next",
+  createdAt,
+  replyTo: null,
+  clientMessageId: "cm_1",
+  body: "hello",
+  ask: false,
+  ...over,
+});
+
+describe("formatMessage", () => {
+  const at = Date.UTC(2026, 10, 22, 23, 30, 5); // 23:30:05 UTC on Nov 22
+
+  test("local time: 23:30 UTC is already the next day in Berlin, and still the same in New York", () => {
+    process.env.TZ = "Europe/Berlin";
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 23, 8) })).toBe("00:30:05 alice (a1b2c3d4e5f6): hello");
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 22, 12) })).toBe("2026-11-23 00:30:05 alice (a1b2c3d4e5f6): hello");
+    process.env.TZ = "America/New_York";
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 22, 23, 59) })).toBe("18:30:05 alice (a1b2c3d4e5f6): hello");
+    process.env.TZ = "UTC";
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 23, 0, 1) })).toBe("2026-11-22 23:30:05 alice (a1b2c3d4e5f6): hello");
+  });
+
+  test("where it went and its priority, after who sent it", () => {
+    process.env.TZ = "UTC";
+    expect(formatMessage(msg(at, { kind: "topic", topic: "deploys", priority: "now" }), { nowMs: at })).toBe("23:30:05 alice (a1b2c3d4e5f6) #deploys [now]: hello");
+    expect(formatMessage(msg(at, { kind: "broadcast", to: "*", priority: "low" }), { nowMs: at })).toBe("23:30:05 alice (a1b2c3d4e5f6) (everyone) [low]: hello");
+  });
+});
