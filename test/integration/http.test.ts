@@ -141,7 +141,8 @@ describe("a route asked with the wrong method", () => {
     expect(await probe("DELETE", "/v1/meshes")).toEqual(wrong("DELETE", "/v1/meshes", "POST"));
     expect(await probe("GET", "/v1/invites/AbCdEf123/claim")).toEqual(wrong("GET", "/v1/invites/AbCdEf123/claim", "POST"));
     expect(await probe("GET", "/hook/set-status")).toEqual(wrong("GET", "/hook/set-status", "POST"));
-    expect(await probe("POST", "/health/ready")).toEqual(wrong("POST", "/health/ready", "GET"));
+    expect(await probe("POST", "/health/ready")).toEqual({ ...wrong("POST", "/health/ready", "GET or HEAD"), allow: "GET, HEAD" });
+    expect((await fetch(`${b.url}/health/ready`, { method: "HEAD" })).status).toBe(200); // as Allow says
     // A path no method serves: no Allow. (A one-segment GET is the dashboard's file route.)
     const none = { status: 404, allow: null, body: { error: { code: "not_found", message: "No such route.", retryable: false } } };
     expect(await probe("GET", "/v1/nothing/here")).toEqual(none);

@@ -18,10 +18,12 @@ function matches(pattern: string, pathname: string): boolean {
   return want.length === got.length && want.every((s, i) => (isParam(s) ? got[i] !== "" : s === got[i]));
 }
 
-/** The methods `routes` serve `pathname` with, sorted. A catch-all pattern (every segment a
- *  parameter, like the dashboard's `/:file`) says nothing about a path and is left out. */
+/** The methods `routes` serve `pathname` with, sorted; HEAD wherever GET is (the server answers
+ *  it). A catch-all pattern (every segment a parameter, like the dashboard's `/:file`) says
+ *  nothing about a path and is left out. */
 export function allowedMethods(routes: readonly RouteInfo[], pathname: string): string[] {
   const methods = routes.filter((r) => METHODS.has(r.method) && !r.path.split("/").filter(Boolean).every(isParam) && matches(r.path, pathname)).map((r) => r.method);
+  if (methods.includes("GET")) methods.push("HEAD");
   return [...new Set(methods)].sort();
 }
 
