@@ -85,18 +85,26 @@ function drawHeader(state: PageState): void {
   byId("logout").hidden = !state.me && !state.operator;
 }
 
-/** Another tab's login gave this browser's cookie to another member: stop everything this tab does
- *  as the member it showed, forget that member's keys, and say what happened. */
-function sessionTaken(shown: Me, now: Me, root: HTMLElement, stop: () => void): void {
+/** Stops everything this tab does as the member it showed, forgets that member's keys, and says
+ *  why in place of the view. */
+function endTab(root: HTMLElement, stop: () => void, testid: string, text: string): void {
   stop();
   forgetKeys();
   byId("mesh-name").textContent = "";
   byId("who").textContent = "";
-  const text = `Signed in as ${now.member.displayName} (mesh “${now.mesh.name}”) in another tab — reload this tab. It showed ${shown.member.displayName} in “${shown.mesh.name}”; nothing more is read or posted as that member here, and its keys were removed from this tab.`;
   // Beside the view, which is hidden: a render already under way may still land in it.
   root.hidden = true;
-  root.before(h("p", { class: "banner bad session-changed", "data-testid": "session-changed", text }));
+  root.before(h("p", { class: `banner bad ${testid}`, "data-testid": testid, text }));
 }
+
+/** Another tab's login gave this browser's cookie to another member. */
+const sessionTaken = (shown: Me, now: Me, root: HTMLElement, stop: () => void) =>
+  endTab(root, stop, "session-changed", `Signed in as ${now.member.displayName} (mesh “${now.mesh.name}”) in another tab — reload this tab. It showed ${shown.member.displayName} in “${shown.mesh.name}”; nothing more is read or posted as that member here, and its keys were removed from this tab.`);
+
+/** The `claudemesh dashboard` that served this page stopped: nothing can be read or posted through
+ *  it any more, and the keys must not outlive it in this tab. */
+const dashboardStopped = (root: HTMLElement, stop: () => void) =>
+  endTab(root, stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
 
 async function boot(): Promise<void> {
   const root = byId("view");
@@ -125,20 +133,19 @@ async function boot(): Promise<void> {
     // From here on every call names this member, and the broker refuses it once the cookie is
     // another's; the live stream's `ready` is compared too (docs/dashboard.md, "Signing in").
     let stopLive = () => {};
-    const guard = guardSession(me, (now) =>
-      sessionTaken(me, now, root, () => {
-        stopLive();
-        r.halt();
-        state.keys = null;
-      }),
-    );
+    const halt = () => {
+      stopLive();
+      r.halt();
+      state.keys = null;
+    };
+    const guard = guardSession(me, (now) => sessionTaken(me, now, root, halt));
     showMember(me.mesh.id, me.member.memberId, () => void guard.check());
     const onEvent = (e: LiveEvent) => {
       // The chat refuses to post under an older key than the mesh's (views/chat.ts).
       if (e.event === "key_rotated" && typeof e.data.epoch === "number") me.mesh.keyEpoch = Math.max(me.mesh.keyEpoch, e.data.epoch);
       r.onEvent(e);
     };
-    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine);
+    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine, () => dashboardStopped(root, halt));
   }
 }
 

@@ -75,12 +75,52 @@ export function cookieForBrowser(setCookie: string, port: number): string | null
   return `${name}_${port}=${attrs.join(";")}`;
 }
 
+/** The event the page gets on its live view when this server stops: it forgets the keys and says
+ *  so (web/lib/live.ts), instead of keeping them in a tab whose server is gone. */
+export const STOPPED_EVENT = "event: stopped\ndata: {}\n\n";
+
+/** A live view passed through, which this server can end with a last event of its own. */
+function endable(body: ReadableStream<Uint8Array>, onDone: () => void): { stream: ReadableStream<Uint8Array>; end(last: string): void } {
+  const reader = body.getReader();
+  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  let done = false;
+  const finish = () => {
+    if (done) return false;
+    done = true;
+    onDone();
+    void reader.cancel().catch(() => {});
+    return true;
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    start: (c) => void (ctrl = c),
+    async pull(c) {
+      const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (done) return;
+      if (r.done) {
+        finish();
+        c.close();
+      } else c.enqueue(r.value);
+    },
+    cancel: () => void finish(),
+  });
+  return {
+    stream,
+    end(last) {
+      if (!finish()) return;
+      ctrl.enqueue(new TextEncoder().encode(last));
+      ctrl.close();
+    },
+  };
+}
+
 /** Starts the server on 127.0.0.1 (`port` 0: any free port). `brokerUrl` is the broker's http(s) base. */
 export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
   /** The broker cookies ("name=value") the page sent, to end their sessions at stop. */
   const seen = new Set<string>();
+  /** Live views open now, ended with STOPPED_EVENT at stop. */
+  const live = new Set<{ end(last: string): void }>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port,
@@ -115,14 +155,14 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       for (const c of cookie.split("; ")) seen.add(c);
     }
     if (origin !== null) headers.set("origin", broker.origin);
-    const body = reads ? undefined : await req.arrayBuffer();
+    const sent = reads ? undefined : await req.arrayBuffer();
     // The live view stays open (the broker's heartbeats keep it moving); any other call is short.
     const stream = url.pathname === EVENTS_PATH;
     if (stream) server.timeout(req, 0);
     let upstream: Response;
     try {
       const signal = stream ? req.signal : AbortSignal.any([req.signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
-      upstream = await fetch(`${base}${url.pathname}${url.search}`, { method: req.method, headers, body, redirect: "manual", signal });
+      upstream = await fetch(`${base}${url.pathname}${url.search}`, { method: req.method, headers, body: sent, redirect: "manual", signal });
     } catch (err) {
       return problem("unavailable", `The broker at ${broker.origin} did not answer (${(err as Error).message}). Is it running?`);
     }
@@ -141,7 +181,13 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       const renamed = cookieForBrowser(c, server.port!);
       if (renamed) out.append("set-cookie", renamed);
     }
-    return secured(new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out }));
+    let body: ReadableStream<Uint8Array> | null = upstream.body;
+    if (stream && body && type?.startsWith("text/event-stream")) {
+      const view = endable(body, () => live.delete(view));
+      live.add(view);
+      body = view.stream;
+    }
+    return secured(new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: out }));
   }
 
   /** Ends at the broker the sessions this page held (best effort: the broker may be gone). */
@@ -157,6 +203,9 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     base: `http://${ours}`,
     port: server.port!,
     stop: async () => {
+      for (const view of [...live]) view.end(STOPPED_EVENT);
+      // Let those last events and the calls under way finish, then close whatever is left.
+      await Promise.race([server.stop(), Bun.sleep(2_000)]);
       await server.stop(true);
       await logOut();
     },

@@ -71,6 +71,25 @@ describe("dashboard live view", () => {
     await br.page.locator(sel("view-error"), { hasText: "session has ended" }).waitFor({ timeout: 20_000 });
   }, 90_000);
 
+  test("Ctrl-C on claudemesh dashboard: the page says it stopped and forgets the keys; the session is ended at the broker", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { b, dirs: [aliceDir] } = team;
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    await br.page.goto(served.json.url);
+    await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
+    expect(await br.page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).not.toBeNull();
+    const [cookie] = await br.context.cookies(served.json.local);
+    served.proc.kill("SIGINT");
+    expect(await served.proc.exited).toBe(0);
+    await br.page.locator(sel("dashboard-stopped"), { hasText: "Run `claudemesh dashboard` again" }).waitFor({ timeout: 10_000 });
+    expect(await br.page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
+    expect(await br.page.locator(sel("live")).textContent()).toBe("offline");
+    const atBroker = await fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: `cm_dashboard=${cookie!.value}` } });
+    expect(atBroker.status).toBe(401);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
+
   test("after a key rotation the page stops posting under the older key it holds", async () => {
     await using team = await cliTeam(["alice", "carol"]);
     const { b, dirs: [aliceDir, carolDir] } = team;

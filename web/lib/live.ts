@@ -15,8 +15,10 @@ export type StreamOwner = { meshId?: unknown; memberId?: unknown };
 /** @param onResync called when a stream is up again after a drop: events of the gap are not
  *  replayed, so the page redraws (which also shows "session ended" when that is why it dropped).
  *  @param isMine called with every stream's `ready`, the first included, before any of its events:
- *  false (another member's stream) closes it for good. */
-export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, onResync: () => void, isMine: (owner: StreamOwner) => boolean): () => void {
+ *  false (another member's stream) closes it for good.
+ *  @param onStopped called on `stopped`, which `claudemesh dashboard` sends as it stops serving the
+ *  page (src/cli/dashboard-server.ts); the stream is closed for good first. */
+export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, onResync: () => void, isMine: (owner: StreamOwner) => boolean, onStopped: () => void): () => void {
   let source: EventSource;
   let opened = false;
   let stopped = false;
@@ -45,6 +47,10 @@ export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, o
       if (source.readyState !== EventSource.CLOSED || stopped) return;
       onResync();
       setTimeout(() => !stopped && open(), Math.min(RETRY_MS * 2 ** retries++, RETRY_MAX_MS));
+    });
+    source.addEventListener("stopped", () => {
+      stop();
+      onStopped();
     });
     for (const event of EVENTS) {
       source.addEventListener(event, (m) => {
