@@ -60,6 +60,7 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
     const brokerUrl = savedBroker(ctx.env.configDir, mesh);
     await ctx.out.wait(`reaching ${new URL(brokerUrl).host}`, brokerHealth(brokerUrl));
     const local = serveLocally(brokerUrl, port);
+    const stopped = untilStopped(); // before anything is printed: a Ctrl-C right after it is ours
     try {
       const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey };
       const { url, login } = dashboardLink({ ...mesh, brokerUrl: local.base }, { nonce: randomId(), nowMs: Date.now(), keys });
@@ -86,7 +87,7 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
           ].join("\n"),
         );
       }
-      await untilStopped();
+      await stopped;
     } finally {
       await local.stop();
     }
