@@ -31,22 +31,41 @@ export function parentSocketPath(configDir: string, pid: number): string {
   return join(configDir, "run", `pid-${pid}.sock`);
 }
 
-/** The parent of `pid`, or null: /proc on Linux, `ps` elsewhere (macOS); null if neither works. */
-function parentOf(pid: number): number | null {
+/** Fields 3… of /proc/<pid>/stat (state, ppid, …; starttime is [19]), or null off Linux. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name, which is in parentheses and may itself hold spaces or ")".
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    return ppid > 0 ? ppid : null;
-  } catch {}
-  if (process.platform === "linux") return null;
-  try {
-    const r = Bun.spawnSync(["ps", "-o", "ppid=", "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
-    const ppid = Number(r.stdout.toString().trim());
-    return r.exitCode === 0 && ppid > 0 ? ppid : null;
+    // After the command name, which is in parentheses and may itself hold spaces or ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
+}
+
+/** `ps -o <field>= -p <pid>` (macOS and other systems without /proc), or null. */
+function psField(pid: number, field: string): string | null {
+  if (process.platform === "linux") return null;
+  try {
+    const r = Bun.spawnSync(["ps", "-o", `${field}=`, "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
+    const out = r.stdout.toString().trim();
+    return r.exitCode === 0 && out ? out : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The parent of `pid`, or null: /proc on Linux, `ps` elsewhere (macOS); null if neither works. */
+function parentOf(pid: number): number | null {
+  const ppid = Number(procStat(pid)?.[1] ?? psField(pid, "ppid"));
+  return ppid > 0 ? ppid : null;
+}
+
+/** An identity for the parent process that a later process reusing its pid does not share:
+ *  `ppid-<pid>-<start time>` (clock ticks since boot on Linux, the start date elsewhere), or
+ *  `ppid-<pid>` when the start time cannot be read. */
+export function parentProcessId(pid = process.ppid): string {
+  const start = procStat(pid)?.[19] ?? psField(pid, "lstart")?.replace(/[^A-Za-z0-9]+/g, "");
+  return start ? `ppid-${pid}-${start}` : `ppid-${pid}`;
 }
 
 /** This process's ancestors, nearest first, at most `max` (Claude Code runs hooks through a shell). */

@@ -128,7 +128,7 @@ describe("an MCP server without a Claude session id", () => {
     expect(after.map((p) => ({ pubkey: p.pubkey, online: p.online }))).toEqual([{ pubkey: key, online: false }]);
     ok(await cli(bob, ["send", key.slice(0, 16), "while you were away"]));
 
-    // The same parent (this test process): the same `ppid-<pid>` identity.
+    // The same parent (this test process): the same `ppid-<pid>-<start>` identity.
     // Its first call connects it and waits for the backlog the broker announces: one call suffices.
     const again = await noSessionId(alice);
     expect((await again.call("mesh_inbox")).text).toContain("while you were away");

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { hostname } from "node:os";
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { jsonLog } from "../../log/log.ts";
+import { parentProcessId } from "../../mcp/ipc.ts";
 
 export async function run(args: { label?: string }): Promise<void> {
   const env = clientEnv(processEnv());
@@ -12,9 +13,10 @@ export async function run(args: { label?: string }): Promise<void> {
   await runMcpServer({
     configDir: env.configDir,
     // Outside Claude Code (`claude mcp list`, a manual run, another MCP client, an older Claude
-    // Code) the identity is per parent process: a restart under the same parent resumes it. Such
-    // a server may be a health check, so it connects only once used (docs/claude-code.md).
-    claudeSessionId: env.claudeSessionId ?? `ppid-${process.ppid}`,
+    // Code) the identity is per parent process (its pid and start time): a restart under the same
+    // parent resumes it, a later process that reuses the pid does not. Such a server may be a
+    // health check, so it connects only once used (docs/claude-code.md).
+    claudeSessionId: env.claudeSessionId ?? parentProcessId(),
     deferConnect: env.claudeSessionId === null,
     label: args.label || basename(cwd) || "session",
     cwd,
