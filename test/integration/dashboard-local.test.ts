@@ -69,9 +69,9 @@ describe("the page served by claudemesh dashboard", () => {
     expect((await me(aliceServed.json.local, bare)).status).toBe(401);
     expect((await me(bobServed.json.local, aliceCookie.split(";")[0]!)).status).toBe(401);
     expect(bobPort).not.toBe(alicePort);
-    // Stopped, it ends its page's session at the broker: a tab's cookie is then worth nothing to
-    // whoever takes the port next. The other dashboard's session goes on.
-    aliceServed.proc.kill("SIGINT");
+    // Stopped (here by its terminal closing), it ends its page's session at the broker: a tab's
+    // cookie is then worth nothing to whoever takes the port next. The other one's goes on.
+    aliceServed.proc.kill("SIGHUP");
     expect(await aliceServed.proc.exited).toBe(0);
     const atBroker = (c: string, port: string) => fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: c.split(";")[0]!.replace(`cm_dashboard_${port}=`, "cm_dashboard=") } }).then((r) => r.status);
     expect([await atBroker(aliceCookie, alicePort!), await atBroker(bobCookie, bobPort!)]).toEqual([401, 200]);

@@ -48,8 +48,11 @@ function serveLocally(brokerUrl: string, port: number): LocalDashboard {
   }
 }
 
-/** Resolves at Ctrl-C (SIGINT) or SIGTERM. */
-const untilStopped = () => new Promise<void>((resolve) => void process.once("SIGINT", () => resolve()).once("SIGTERM", () => resolve()));
+/** Resolves at Ctrl-C (SIGINT), SIGTERM, or SIGHUP (its terminal closed): each stops it cleanly. */
+const untilStopped = () =>
+  new Promise<void>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
+  });
 
 /** `open: false` is how citty hands over `--no-open` (it reads `--no-x` as x = false). */
 export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean; port?: string }): Promise<void> {
