@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { checkHost, publicUrlProblem } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
-import { SETTINGS, envName, flagName, rangeText, type Kind, type SettingKey } from "./spec.ts";
+import { DURATION_UNITS, SETTINGS, envName, flagName, rangeText, type Kind, type SettingKey } from "./spec.ts";
 
 export type BrokerConfig = Readonly<{
   host: string;
@@ -39,14 +39,12 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** "500ms", "30s", "5m", "2h", "7d" (or plain milliseconds) → milliseconds; null if invalid. */
 export function parseDurationMs(text: string): number | null {
   const t = text.trim();
   if (/^\d+$/.test(t)) return Number(t);
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
-  return m ? Math.round(Number(m[1]) * UNITS[m[2]!]!) : null;
+  return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!) : null;
 }
 
 function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown {

@@ -44,15 +44,15 @@ export const SETTINGS = [
 
 export type SettingKey = (typeof SETTINGS)[number]["key"];
 
-/** Units a duration is written in, largest first (load.ts parses the same suffixes). */
-const DURATION_UNITS: readonly [string, number][] = [["d", DAY], ["h", 60 * MIN], ["m", MIN], ["s", SEC]];
+/** Milliseconds per duration unit, largest first: what load.ts parses, and formatDurationMs writes. */
+export const DURATION_UNITS: Readonly<Record<string, number>> = { d: DAY, h: 60 * MIN, m: MIN, s: SEC, ms: 1 };
 
 /** Milliseconds as docs/operations.md writes them: the largest unit that divides exactly
  *  (604800000 → "7d", 120000 → "2m", 100 → "100ms", 0 → "0s"). */
 export function formatDurationMs(ms: number): string {
   if (ms === 0) return "0s";
-  const unit = DURATION_UNITS.find(([, size]) => ms % size === 0);
-  return unit ? `${ms / unit[1]}${unit[0]}` : `${ms}ms`;
+  const [unit, size] = Object.entries(DURATION_UNITS).find(([, size]) => ms % size === 0)!; // "ms" divides all
+  return `${ms / size}${unit}`;
 }
 
 /** A setting's default for `serve --help`, in the docs' words: durations with a unit, a list
