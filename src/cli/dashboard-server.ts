@@ -13,7 +13,7 @@
 // Nothing is held here: the session lives in the browser's cookie, so another local user who can
 // reach the port gets only the page's public files.
 import { assetResponse, secured } from "../broker/dashboard-assets.ts";
-import { MEMBER_COOKIE, OPERATOR_COOKIE } from "../broker/dashboard-sessions.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../broker/dashboard-sessions.ts";
 import { errorResponse } from "../broker/http/errors.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
 
@@ -52,14 +52,10 @@ const problem = (code: ErrorCode, message: string) => secured(errorResponse(new 
 
 /** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back. */
 export function cookiesForBroker(header: string | null, port: number): string | null {
-  const out: string[] = [];
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    const base = BROKER_COOKIES.find((c) => name === `${c}_${port}`);
-    if (base) out.push(`${base}=${part.slice(eq + 1).trim()}`);
-  }
+  const out = BROKER_COOKIES.flatMap((c) => {
+    const value = readCookie(header, `${c}_${port}`);
+    return value === undefined ? [] : [`${c}=${value}`];
+  });
   return out.length ? out.join("; ") : null;
 }
 
