@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { MAX_SEND_BODY_BYTES } from "../../src/client/mesh-session.ts";
 import { cli, cliStream, cliTeam, ok, until } from "../helpers/cli.ts";
+import { HANDLERS } from "../../src/broker/handlers/index.ts";
 
 const bodies = (r: { json(): any }) => r.json().messages.map((m: { body: string }) => m.body);
 
@@ -48,6 +49,26 @@ test.each([["at once", false], ["after the drop was seen", true]])("send - whose
   await proc.stdin.end();
   expect({ code: await proc.exited, stderr: await new Response(proc.stderr).text() }).toEqual({ code: 0, stderr: "" });
   expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["typed while the link was down"]);
+}, 60_000);
+
+test("a link that drops under the name lookup (a broker restart): the lookup is asked once more, and the message sent once", async () => {
+  await using team = await cliTeam(["alice", "bob"]);
+  const { dirs: [alice, bob] } = team;
+  // The first list_peers closes its connection instead of answering, as a restarting broker would.
+  const real = HANDLERS.list_peers;
+  let dropped = 0;
+  HANDLERS.list_peers = async (ctx, conn, f) => {
+    if (dropped++ > 0) return real(ctx, conn, f);
+    conn.close(1012, "restarting");
+    return new Promise(() => {});
+  };
+  try {
+    ok(await cli(alice, ["send", "bob", "after a drop"]));
+  } finally {
+    HANDLERS.list_peers = real;
+  }
+  expect(dropped).toBe(2);
+  expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["after a drop"]);
 }, 60_000);
 
 describe("mesh commands", () => {
