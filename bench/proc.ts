@@ -1,6 +1,6 @@
 // Resource use of a server process, read from /proc (Linux only): resident memory from
 // /proc/<pid>/status VmRSS and CPU time from /proc/<pid>/stat utime+stime.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second for /proc/<pid>/stat times. 100 on every Linux we run on
  *  (USER_HZ is fixed by the kernel ABI on x86 and arm). */
@@ -16,16 +16,44 @@ export function rssMiB(pid: number): number {
   }
 }
 
+/** utime and stime of one /proc/<pid>/stat (or task stat) line, in seconds. */
+function statTimes(stat: string): { user: number; system: number } {
+  // Fields after the parenthesised command name (which may contain spaces): state is field 3,
+  // utime field 14 and stime field 15, i.e. indexes 11 and 12 after the ")".
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(rest[11]) / CLOCK_TICKS_PER_S, system: Number(rest[12]) / CLOCK_TICKS_PER_S };
+}
+
 /** User and system CPU seconds used so far by `pid` (all its threads); NaN if it is gone. */
 export function cpuSplit(pid: number): { user: number; system: number } {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the parenthesised command name (which may contain spaces): state is field 3,
-    // utime field 14 and stime field 15, i.e. indexes 11 and 12 after the ")".
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: Number(rest[11]) / CLOCK_TICKS_PER_S, system: Number(rest[12]) / CLOCK_TICKS_PER_S };
+    return statTimes(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return { user: NaN, system: NaN };
+  }
+}
+
+/** CPU seconds used so far by the JavaScript engine's compiler threads of `pid` (JavaScriptCore
+ *  names them `JITWorker`; they run beside the event loop, on the same pinned core): how much of
+ *  a window went to compiling code rather than running it. 0 if there are none; NaN if `pid` is
+ *  gone. */
+export function jitSeconds(pid: number): number {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      if (!stat.slice(stat.indexOf("(") + 1).startsWith("JIT")) continue;
+      const t = statTimes(stat);
+      total += t.user + t.system;
+    }
+    return total;
+  } catch {
+    return NaN;
   }
 }
 
@@ -46,12 +74,20 @@ export function storageWriteBytes(pid: number): number {
   }
 }
 
-export type Usage = { cpuPct: number; rssMiB: number; rssPeakMiB: number; storageWriteMiB: number };
+export type Usage = {
+  cpuPct: number;
+  /** The share of cpuPct its JIT compiler threads used (see jitSeconds). */
+  jitCpuPct: number;
+  rssMiB: number;
+  rssPeakMiB: number;
+  storageWriteMiB: number;
+};
 
 /** Samples a process over a window: CPU% (100 = one core) from the CPU-time delta, RSS at the
  *  end and its peak over samples every `everyMs`. Call stop() exactly once. */
 export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
   const cpu0 = cpuSeconds(pid);
+  const jit0 = jitSeconds(pid);
   const written0 = storageWriteBytes(pid);
   const t0 = performance.now();
   let peak = rssMiB(pid);
@@ -63,6 +99,7 @@ export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
       const rss = rssMiB(pid);
       return {
         cpuPct: ((cpuSeconds(pid) - cpu0) / wallS) * 100,
+        jitCpuPct: ((jitSeconds(pid) - jit0) / wallS) * 100,
         rssMiB: rss,
         rssPeakMiB: Math.max(peak, rss),
         storageWriteMiB: (storageWriteBytes(pid) - written0) / 2 ** 20,

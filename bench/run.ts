@@ -49,8 +49,8 @@ async function main(): Promise<void> {
   const profDir = argv.find((a) => a.startsWith("--broker-cpu-prof="))?.slice("--broker-cpu-prof=".length);
   const brokerBunArgs = profDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profDir}`] : [];
   const plan: Plan = quick
-    ? { warmupMs: 1000, windowMs: 3000, drainCount: 30_000, rate100: false, taskset, deadline: t0 + QUICK_BUDGET_MS, brokerBunArgs, idleSettle: { steadyMs: 2000, maxMs: 5000 } }
-    : { warmupMs: 1000, windowMs: 10_000, drainCount: 100_000, rate100: true, taskset, deadline: Infinity, brokerBunArgs, idleSettle: { steadyMs: 5000, maxMs: 15_000 } };
+    ? { warmupMs: 1000, windowMs: 3000, drainCount: 30_000, rate100: false, taskset, deadline: t0 + QUICK_BUDGET_MS, brokerBunArgs, idleSettle: { steadyMs: 2000, maxMs: 5000 }, jitWarmupMaxMs: 5000 }
+    : { warmupMs: 1000, windowMs: 10_000, drainCount: 100_000, rate100: true, taskset, deadline: Infinity, brokerBunArgs, idleSettle: { steadyMs: 5000, maxMs: 15_000 }, jitWarmupMaxMs: 15_000 };
   const guarded = async (fn: () => Promise<SuiteResult>): Promise<SuiteResult | Failure> => {
     try {
       return await fn();

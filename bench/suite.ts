@@ -24,6 +24,8 @@ export type Plan = {
   brokerBunArgs: string[];
   /** Idle RSS: steady once the samples of the last `steadyMs` agree; read after `maxMs` at most. */
   idleSettle: { steadyMs: number; maxMs: number };
+  /** Longest unmeasured warm-up before the first scenario (see JIT_STEP_MS). */
+  jitWarmupMaxMs: number;
 };
 
 /** Peers connected for the idle scenario; also the N of the large scenarios. */
@@ -44,6 +46,14 @@ export const RESERVE_MS = { raw: 35_000, broker: 18_000 } as const;
 /** With less than belowMs left before the deadline, the drain queues only `messages`. */
 const SHORT_DRAIN = { belowMs: 10_000, messages: 10_000 } as const;
 const DRAIN_TIMEOUT_MS = 120_000;
+/** Before the first measured scenario, traffic runs unmeasured in steps of JIT_STEP_MS until the
+ *  server's JIT compiler threads used less than JIT_QUIET_PCT of a core over a step (at least
+ *  JIT_MIN_STEPS steps, at most Plan.jitWarmupMaxMs). Without it the first window measured
+ *  JavaScriptCore compiling the hot path on the same pinned core: one quick run's broker spent
+ *  ~20 % of its core in JITWorker threads during the closed loop N=100, and ~1 % once warm. */
+const JIT_STEP_MS = 1000;
+const JIT_QUIET_PCT = 3;
+const JIT_MIN_STEPS = 2;
 
 export type Failure = { error: string };
 export type Skipped = { skipped: string };
@@ -53,6 +63,7 @@ export type SuiteResult = {
   setupMs?: number;
   connectMs: number | null;
   idle: { rssMiB: number; rssBeforeMiB: number; peers: number; settledMs: number; steady: boolean } | Failure;
+  jitWarmup?: JitWarmup;
   closed100: LoadResult | Failure;
   closed1000: LoadResult | Failure | Skipped;
   rate1000: LoadResult | Failure;
@@ -80,11 +91,27 @@ async function attempt<T>(name: string, ps: PeerSet, fn: () => Promise<T>): Prom
 }
 
 function summarize(r: unknown): string {
-  const x = r as Partial<LoadResult & DrainResult & { rssMiB: number }>;
+  const x = r as Partial<LoadResult & DrainResult & JitWarmup & { rssMiB: number }>;
+  if (x.steps !== undefined) return `${x.steps} s of traffic, JIT threads at ${x.lastJitCpuPct!.toFixed(1)}% of the core in the last${x.quiet ? "" : " (still compiling at the time limit)"}`;
   if (x.drainPerS !== undefined) return `${Math.round(x.drainPerS)} msgs/s drained (${x.messages} msgs, queued at ${Math.round(x.queuedPerS!)}/s), RSS +${x.rssGrowthMiB!.toFixed(1)} MiB`;
-  if (x.msgsPerS !== undefined) return `${Math.round(x.msgsPerS)} msgs/s, p50 ${x.p50Ms!.toFixed(2)} ms, p99 ${x.p99Ms!.toFixed(2)} ms, server CPU ${x.server!.cpuPct.toFixed(0)}%, RSS ${x.server!.rssMiB.toFixed(0)} MiB, client CPU ${x.clientCpuPct!.toFixed(0)}%, cpu0/1 busy ${Object.values(x.cpus!).map((v) => v.busyPct.toFixed(0)).join("/")}% steal ${Object.values(x.cpus!).map((v) => v.stealPct.toFixed(0)).join("/")}%, lost ${x.lost}, errors ${x.errors}`;
+  if (x.msgsPerS !== undefined) return `${Math.round(x.msgsPerS)} msgs/s, p50 ${x.p50Ms!.toFixed(2)} ms, p99 ${x.p99Ms!.toFixed(2)} ms, server CPU ${x.server!.cpuPct.toFixed(0)}% (JIT ${x.server!.jitCpuPct.toFixed(0)}%), RSS ${x.server!.rssMiB.toFixed(0)} MiB, client CPU ${x.clientCpuPct!.toFixed(0)}%, cpu0/1 busy ${Object.values(x.cpus!).map((v) => v.busyPct.toFixed(0)).join("/")}% steal ${Object.values(x.cpus!).map((v) => v.stealPct.toFixed(0)).join("/")}%, lost ${x.lost}, errors ${x.errors}`;
   if (x.rssMiB !== undefined) return `RSS ${x.rssMiB.toFixed(1)} MiB`;
   return "";
+}
+
+export type JitWarmup = { ms: number; steps: number; lastJitCpuPct: number; quiet: boolean };
+
+/** Unmeasured closed-loop traffic until the server's JIT compiler is quiet (see JIT_STEP_MS). */
+async function jitWarmup(srv: ServerProcess, ps: PeerSet, plan: Plan): Promise<JitWarmup | Failure> {
+  return attempt(`${srv.kind} JIT warm-up`, ps, async () => {
+    const t0 = performance.now();
+    for (let steps = 1; ; steps++) {
+      const r = await closedLoop(ps, SMALL_N, { warmupMs: 0, windowMs: JIT_STEP_MS, serverPid: srv.pid });
+      const ms = Math.round(performance.now() - t0);
+      const quiet = steps >= JIT_MIN_STEPS && r.server.jitCpuPct < JIT_QUIET_PCT;
+      if (quiet || ms + JIT_STEP_MS > plan.jitWarmupMaxMs) return { ms, steps, lastJitCpuPct: r.server.jitCpuPct, quiet };
+    }
+  });
 }
 
 /** An optional scenario runs only if it and `reserveMs` of later required work fit the deadline. */
@@ -115,6 +142,8 @@ async function scenarios(srv: ServerProcess, ps: PeerSet, plan: Plan, out: Parti
   // broker's must leave room for its rate and drain scenarios.
   const reserve = RESERVE_MS[srv.kind];
   const loopMs = plan.warmupMs + plan.windowMs + 1000;
+  const warm = await jitWarmup(srv, ps, plan);
+  if (!("error" in warm)) out.jitWarmup = warm;
   out.closed100 = await attempt(`${srv.kind} closed loop N=${SMALL_N}`, ps, () => closedLoop(ps, SMALL_N, o));
   out.closed1000 = await optional(`${srv.kind} closed loop N=${IDLE_PEERS}`, plan, loopMs, reserve, () =>
     attempt(`${srv.kind} closed loop N=${IDLE_PEERS}`, ps, () => closedLoop(ps, IDLE_PEERS, o)),
