@@ -19,6 +19,11 @@ const ROOT = resolve(import.meta.dir, "..");
 /** The compile flags of every build, `bun run build` and each release target alike.
  *  --format=esm is required with --bytecode; the two --no-compile-autoload flags stop the binary
  *  from reading .env / bunfig.toml from whatever directory a user runs it in. */
+/** What every build compiles: the program, and the background checkpointer's worker thread
+ *  (src/store/sqlite/checkpointer.ts starts it by path; a worker must be an entrypoint of its own
+ *  to be embedded in the executable). Paths relative to the repository root. */
+export const ENTRYPOINTS: readonly string[] = ["src/main.ts", "src/store/sqlite/checkpoint-worker.ts"];
+
 export const BUILD_FLAGS: readonly string[] = ["--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
 
 export type Target = { name: string; os: "linux" | "darwin"; arch: "x64" | "arm64"; variant: "" | "baseline" | "musl" };
@@ -116,7 +121,7 @@ async function build(t: Target, opts: Options, native: Target | null): Promise<F
   const flags = [...BUILD_FLAGS, `--target=bun-${t.name}`, `--define`, `CLAUDEMESH_VERSION=${JSON.stringify(opts.version)}`];
   const supplied = opts.runtimes ? join(opts.runtimes, runtimeName(t)) : null;
   if (t !== native && supplied && existsSync(supplied)) flags.push(`--compile-executable-path=${supplied}`);
-  const r = await $`bun build ${join(ROOT, "src/main.ts")} ${flags} --outfile ${join(opts.out, assetName(t))}`.cwd(ROOT).quiet().nothrow();
+  const r = await $`bun build ${ENTRYPOINTS.map((e) => join(ROOT, e))} ${flags} --outfile ${join(opts.out, assetName(t))}`.cwd(ROOT).quiet().nothrow();
   if (r.exitCode === 0) return null;
   const text = `${r.stdout}${r.stderr}`;
   const download = /Failed to download '([^']+)': (\S+)/.exec(text);

@@ -44,8 +44,17 @@ type WsData = { ip: string; conn?: Conn };
 /** Opens the embedded SQLite store named by the config and starts a broker on it. */
 export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
   const { openSqliteStore } = await import("../store/sqlite/store.ts");
-  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
+  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointError: checkpointLogger(log) });
   return createBroker({ config, store, log });
+}
+
+/** Logs the background checkpointer's failures: each failed checkpoint (SQLite retries at the
+ *  next one) and a thread that could not run (the broker then checkpoints inside commits). */
+export function checkpointLogger(log: Log): (message: string, fatal: boolean) => void {
+  return (message, fatal) =>
+    fatal
+      ? log.error("checkpointer thread stopped; checkpointing inside commits from now on", { err: message })
+      : log.warn("background checkpoint failed; retrying after the next writes", { err: message });
 }
 
 /** Validates that the data directory opens, migrates and accepts writes (serve --check). */

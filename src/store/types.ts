@@ -145,6 +145,8 @@ export interface Store {
   readonly fatal: Promise<Error>;
   close(): void;
   health(): Promise<Health>;
+  /** Engine-specific: the embedded store's background WAL checkpoints (null: none run). */
+  checkpointStats?(): { checkpoints: number; failures: number; running: boolean } | null;
 
   /** Broker-wide settings kept with the data (e.g. the operator token's hash). */
   getMeta(key: string): Promise<string | null>;

@@ -6,16 +6,18 @@ import type { SettingKey } from "../../src/config/spec.ts";
 import { jsonLog } from "../../src/log/log.ts";
 import { scratchDir } from "../preload.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
-import { createBroker, type Broker } from "../../src/broker/server.ts";
+import { checkpointLogger, createBroker, type Broker } from "../../src/broker/server.ts";
 
 export type TestBroker = Broker & { dataDir: string; logs: string[]; [Symbol.asyncDispose](): Promise<void> };
 
 export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestBroker> {
   const dataDir = opts.dataDir ?? scratchDir("cm-broker-");
   const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...over } as never, env: {} });
-  const store = await openSqliteStore({ dataDir, synchronous: config.synchronous });
   const logs: string[] = [];
-  const broker = await createBroker({ config, store, log: jsonLog("debug", (l) => logs.push(l)), defaultMetrics: false });
+  const log = jsonLog("debug", (l) => logs.push(l));
+  // As `claudemesh serve` opens it: with the background checkpointer.
+  const store = await openSqliteStore({ dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointError: checkpointLogger(log) });
+  const broker = await createBroker({ config, store, log, defaultMetrics: false });
   return Object.assign(broker, {
     dataDir,
     logs,

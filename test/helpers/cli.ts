@@ -204,9 +204,9 @@ export async function cliTeam<const N extends readonly string[]>(names: N, broke
 
 /** Resolves once `check()` holds, polled every 25 ms (a CLI's output has no event to wait on);
  *  throws naming `what` after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(25);
   }

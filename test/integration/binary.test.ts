@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
 import { launchBrowser } from "../helpers/browser.ts";
+import { until } from "../helpers/cli.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const work = tempDir("cm-bin-");
@@ -55,6 +56,9 @@ describe("compiled binary", () => {
     expect(as(alice, ["send", "bob", "hello from the binary"]).code).toBe(0);
     const inbox = as(bob, ["inbox", "--json"]);
     expect(JSON.parse(inbox.out).messages.map((m: { body: string }) => m.body)).toEqual(["hello from the binary"]);
+    // The checkpointer's worker thread is embedded too (scripts/release.ts ENTRYPOINTS) and ran.
+    const metrics = async () => (await fetch(`${b.url}/metrics`)).text();
+    await until(async () => /broker_wal_checkpoints_total\{result="ok"\} [1-9]/.test(await metrics()), "a checkpoint by the embedded thread");
     // `dashboard` serves the embedded page itself and forwards its calls to the broker.
     const dash = Bun.spawn([bin, "dashboard", "--no-open", "--json"], { cwd: work, env: { ...process.env, CLAUDEMESH_CONFIG_DIR: alice, HOME: work, CI: "1" }, stdout: "pipe", stderr: "pipe" });
     let printed = "";

@@ -13,7 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   crypto: [],
   log: [],
   config: [],
-  store: ["protocol", "crypto"],
+  store: ["protocol", "crypto", "workers"],
   broker: ["store", "crypto", "protocol", "config", "log", "version"],
   client: ["protocol", "crypto"],
   mcp: ["client", "protocol", "crypto", "config", "log", "version"],
@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   main: ["cli"],
   version: [],
   assets: [],
+  workers: [],
 };
 
 /** Third-party packages and the one module allowed to import each. */

@@ -36,6 +36,13 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
       async ({ set }) => {
         await db.refreshForScrape();
         ctx.metrics.queueDepth.set(await ctx.store.totalQueueDepth());
+        const checkpoints = ctx.store.checkpointStats?.();
+        if (checkpoints) {
+          // The thread counts; the counter mirrors its totals.
+          ctx.metrics.walCheckpoints.reset();
+          ctx.metrics.walCheckpoints.inc({ result: "ok" }, checkpoints.checkpoints);
+          ctx.metrics.walCheckpoints.inc({ result: "failed" }, checkpoints.failures);
+        }
         set.headers["content-type"] = ctx.metrics.registry.contentType;
         return ctx.metrics.registry.metrics();
       },

@@ -20,6 +20,7 @@ import { MeshRepo } from "./mesh-repo.ts";
 import { migrate, refuseNewer } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
+import { Checkpointer, type CheckpointStats } from "./checkpointer.ts";
 import { QueueIndex } from "./queue-index.ts";
 import { QueueRepo } from "./queue-repo.ts";
 import { SendRepo } from "./send-repo.ts";
@@ -36,7 +37,17 @@ export const DEFAULT_DB_FILE = "claudemesh.db";
  *  waits: 100 ms rides out a maintenance command's brief write, and no more. */
 const HEALTH_BUSY_TIMEOUT_MS = 100;
 
-export type SqliteStoreOptions = { dataDir: string; synchronous: Synchronous; fileName?: string };
+export type SqliteStoreOptions = {
+  dataDir: string;
+  synchronous: Synchronous;
+  fileName?: string;
+  /** "background": a worker thread checkpoints the WAL (checkpointer.ts), for the long-running
+   *  broker. "inline" (default): SQLite checkpoints inside commits, for short-lived tools. */
+  checkpoints?: "background" | "inline";
+  /** Hears of failed background checkpoints (`fatal`: the thread stopped; SQLite checkpoints
+   *  inline from then on). */
+  onCheckpointError?: (message: string, fatal: boolean) => void;
+};
 
 /** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
  *  non-empty database first, into `<dataDir>/backups`), gives a new database its epoch and builds the
@@ -56,7 +67,10 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
       wal = new WalSync(path);
       await wal.sync(); // the migration and the epoch, before anything relies on them
     }
-    return new SqliteStore(db, epoch, QueueIndex.load(db), wal);
+    const index = QueueIndex.load(db);
+    // Last: nothing after it may throw, or the thread would keep its connection open.
+    const checkpointer = opts.checkpoints === "background" ? new Checkpointer(db, path, opts.onCheckpointError ?? (() => {})) : null;
+    return new SqliteStore(db, epoch, index, wal, checkpointer);
   } catch (e) {
     wal?.close();
     db.close();
@@ -88,6 +102,7 @@ export class SqliteStore implements T.Store {
     readonly epoch: string,
     private readonly index: QueueIndex,
     private readonly wal: WalSync | null,
+    private readonly checkpointer: Checkpointer | null = null,
   ) {
     const db = database;
     this.audit = new AuditRepo(db);
@@ -103,12 +118,18 @@ export class SqliteStore implements T.Store {
     this.sweeper = new Sweeper(db, this.index, this.sends);
   }
 
+  /** Background checkpoints so far, or null when SQLite checkpoints inline (no thread). */
+  checkpointStats(): CheckpointStats | null {
+    return this.checkpointer?.stats() ?? null;
+  }
+
   /** The underlying connection, for tests and maintenance commands. */
   get db(): Database {
     return this.database;
   }
 
   close(): void {
+    this.checkpointer?.close(); // first: the broker's connection must be the last to close
     this.database.close();
     this.wal?.close();
   }
@@ -119,6 +140,7 @@ export class SqliteStore implements T.Store {
   private async write<T>(fn: () => T): Promise<T> {
     this.refuseIfFailed();
     const out = guard(fn);
+    this.checkpointer?.dirty();
     await this.flushed();
     return out;
   }
@@ -292,6 +314,7 @@ export class SqliteStore implements T.Store {
       }));
       sends.apply();
       acks.apply();
+      this.checkpointer?.dirty();
       return { sends: sends.out, acks: acks.out };
     });
   }

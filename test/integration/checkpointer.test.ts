@@ -1,0 +1,102 @@
+// The background checkpointer (src/store/sqlite/checkpointer.ts, docs/decisions.md "Checkpoints
+// off the event loop"): a worker thread copies committed WAL frames into the database file while
+// the broker keeps writing; the broker's own connection checkpoints only past WAL_LIMIT_FRAMES, so
+// the WAL stays bounded under writes that never pause; close() stops the thread first, so the
+// broker's connection closes last and SQLite removes the WAL; a thread that cannot run hands
+// checkpoints back to SQLite's default. Real SQLite files, a real worker thread.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Checkpointer, WAL_LIMIT_FRAMES } from "../../src/store/sqlite/checkpointer.ts";
+import { openDatabase } from "../../src/store/sqlite/open.ts";
+import { DEFAULT_DB_FILE, openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
+import { scratchDir } from "../preload.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { until } from "../helpers/cli.ts";
+
+const open: SqliteStore[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+});
+
+async function backgroundStore(errors: { message: string; fatal: boolean }[] = [], synchronous: "full" | "normal" = "full") {
+  const dataDir = scratchDir("cm-ckpt-");
+  const store = await openSqliteStore({ dataDir, synchronous, checkpoints: "background", onCheckpointError: (message, fatal) => errors.push({ message, fatal }) });
+  open.push(store);
+  return { store, dataDir, db: join(dataDir, DEFAULT_DB_FILE) };
+}
+
+const closeStore = (s: SqliteStore) => {
+  open.splice(open.indexOf(s), 1);
+  s.close();
+};
+const pragma = (s: SqliteStore, name: string) => Object.values(s.db.query(`PRAGMA ${name}`).get() as Record<string, number>)[0];
+/** Bytes of one WAL frame: a 24-byte header and a page. */
+const frameBytes = (s: SqliteStore) => 24 + pragma(s, "page_size")!;
+
+describe("background checkpointer", () => {
+  test("copies committed frames into the database file while the broker's connection never checkpoints them", async () => {
+    const errors: { message: string; fatal: boolean }[] = [];
+    const { store, db } = await backgroundStore(errors);
+    expect(pragma(store, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
+    await until(() => store.checkpointStats()!.checkpoints >= 1, "the first checkpoint"); // the migration and epoch
+    const before = statSync(db).size;
+    // ~400 new pages: well under the broker connection's own threshold.
+    for (let i = 0; i < 200; i++) await store.setMeta(`k${i}`, "x".repeat(6000));
+    // Only a checkpoint grows the database file, and the broker's connection made none.
+    await until(() => statSync(db).size > before + 200 * 5000, "the pages copied into the database file");
+    expect(store.checkpointStats()).toMatchObject({ failures: 0, running: true });
+    expect(errors).toEqual([]);
+  });
+
+  test("writes that never pause keep the WAL bounded: past the limit the broker's connection catches up and the WAL starts over", async () => {
+    const { store, db } = await backgroundStore([], "normal"); // no flush to wait for: faster
+    const frames = WAL_LIMIT_FRAMES * 2;
+    let largest = 0;
+    // One page per commit, back to back: the thread's PASSIVE checkpoints never catch up alone.
+    for (let i = 0; i < frames; i++) {
+      await store.setMeta("counter", String(i));
+      if (i % 500 === 0) largest = Math.max(largest, statSync(`${db}-wal`).size);
+    }
+    largest = Math.max(largest, statSync(`${db}-wal`).size);
+    expect(store.checkpointStats()!.checkpoints).toBeGreaterThan(0);
+    // Without the connection's own threshold the WAL would hold all `frames` frames.
+    expect(largest).toBeLessThan((WAL_LIMIT_FRAMES + 1000) * frameBytes(store));
+    expect(await store.getMeta("counter")).toBe(String(frames - 1));
+  }, 60_000);
+
+  test("close stops the thread first: the broker's connection closes last, SQLite removes the WAL, and everything written is there on reopening", async () => {
+    const { store, dataDir, db } = await backgroundStore();
+    for (let i = 0; i < 300; i++) await store.setMeta(`k${i}`, String(i));
+    closeStore(store); // a checkpoint of these writes may be running in the thread right now
+    expect({ wal: existsSync(`${db}-wal`), shm: existsSync(`${db}-shm`) }).toEqual({ wal: false, shm: false });
+    const again = await openSqliteStore({ dataDir, synchronous: "full" });
+    open.push(again);
+    expect(await again.getMeta("k299")).toBe("299");
+  });
+
+  test("a thread that cannot open the database reports it, and checkpoints go back inside commits", async () => {
+    const dir = scratchDir("cm-ckpt-fallback-");
+    const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
+    const reports: { message: string; fatal: boolean }[] = [];
+    const checkpointer = new Checkpointer(db, join(dir, "missing", "nothing.db"), (message, fatal) => reports.push({ message, fatal }));
+    try {
+      expect(db.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint).toBe(WAL_LIMIT_FRAMES);
+      await until(() => reports.length > 0, "the thread's report");
+      expect(reports[0]!.fatal).toBe(true);
+      expect(checkpointer.stats().running).toBe(false);
+      expect(db.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint).toBe(1000);
+    } finally {
+      checkpointer.close();
+      db.close();
+    }
+  });
+
+  test("a broker counts the thread's checkpoints in /metrics", async () => {
+    await using b = await startBroker();
+    const ok = async () => Number(/broker_wal_checkpoints_total\{result="ok"\} (\d+)/.exec(await (await fetch(`${b.url}/metrics`)).text())?.[1] ?? -1);
+    await until(async () => (await ok()) >= 1, "a counted checkpoint");
+    expect(await ok()).toBeGreaterThanOrEqual(1);
+    expect(b.logs.filter((l) => l.includes("checkpoint"))).toEqual([]);
+  });
+});
