@@ -33,28 +33,38 @@ export function cpuSplit(pid: number): { user: number; system: number } {
   }
 }
 
-/** CPU seconds used so far by the JavaScript engine's compiler threads of `pid` (JavaScriptCore
- *  names them `JITWorker`; they run beside the event loop, on the same pinned core): how much of
- *  a window went to compiling code rather than running it. 0 if there are none; NaN if `pid` is
- *  gone. */
-export function jitSeconds(pid: number): number {
+/** CPU seconds used so far by each of the JavaScript engine's compiler threads of `pid`, by
+ *  thread id (JavaScriptCore names them `JITWorker`; they run beside the event loop, on the same
+ *  pinned core): how much of a window went to compiling code rather than running it. Empty if
+ *  there are none or `pid` is gone. */
+export function jitThreadSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
   try {
-    let total = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      } catch {
-        continue; // the thread ended meanwhile
-      }
-      if (!stat.slice(stat.indexOf("(") + 1).startsWith("JIT")) continue;
-      const t = statTimes(stat);
-      total += t.user + t.system;
-    }
-    return total;
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return NaN;
+    return out;
   }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    if (!stat.slice(stat.indexOf("(") + 1).startsWith("JIT")) continue;
+    const t = statTimes(stat);
+    out.set(tid, t.user + t.system);
+  }
+  return out;
+}
+
+/** Compiler-thread CPU seconds between two jitThreadSeconds readings. A thread that started
+ *  meanwhile counts from zero; one that ended takes its share with it (the figure can only be low). */
+function jitDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let total = 0;
+  for (const [tid, s] of after) total += s - (before.get(tid) ?? 0);
+  return total;
 }
 
 /** User + system CPU seconds used so far by `pid`; NaN if it is gone. */
@@ -76,7 +86,7 @@ export function storageWriteBytes(pid: number): number {
 
 export type Usage = {
   cpuPct: number;
-  /** The share of cpuPct its JIT compiler threads used (see jitSeconds). */
+  /** The share of cpuPct its JIT compiler threads used (see jitThreadSeconds). */
   jitCpuPct: number;
   rssMiB: number;
   rssPeakMiB: number;
@@ -87,7 +97,7 @@ export type Usage = {
  *  end and its peak over samples every `everyMs`. Call stop() exactly once. */
 export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
   const cpu0 = cpuSeconds(pid);
-  const jit0 = jitSeconds(pid);
+  const jit0 = jitThreadSeconds(pid);
   const written0 = storageWriteBytes(pid);
   const t0 = performance.now();
   let peak = rssMiB(pid);
@@ -99,7 +109,7 @@ export function watchProcess(pid: number, everyMs = 200): { stop(): Usage } {
       const rss = rssMiB(pid);
       return {
         cpuPct: ((cpuSeconds(pid) - cpu0) / wallS) * 100,
-        jitCpuPct: ((jitSeconds(pid) - jit0) / wallS) * 100,
+        jitCpuPct: (jitDelta(jit0, jitThreadSeconds(pid)) / wallS) * 100,
         rssMiB: rss,
         rssPeakMiB: Math.max(peak, rss),
         storageWriteMiB: (storageWriteBytes(pid) - written0) / 2 ** 20,
