@@ -16,14 +16,14 @@ import { missingFormulaAssets, parseSums, renderFormula } from "./formula.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
-/** The compile flags of every build, `bun run build` and each release target alike.
- *  --format=esm is required with --bytecode; the two --no-compile-autoload flags stop the binary
- *  from reading .env / bunfig.toml from whatever directory a user runs it in. */
 /** What every build compiles: the program, and the background checkpointer's worker thread
  *  (src/store/sqlite/checkpointer.ts starts it by path; a worker must be an entrypoint of its own
  *  to be embedded in the executable). Paths relative to the repository root. */
 export const ENTRYPOINTS: readonly string[] = ["src/main.ts", "src/store/sqlite/checkpoint-worker.ts"];
 
+/** The compile flags of every build, `bun run build` and each release target alike.
+ *  --format=esm is required with --bytecode; the two --no-compile-autoload flags stop the binary
+ *  from reading .env / bunfig.toml from whatever directory a user runs it in. */
 export const BUILD_FLAGS: readonly string[] = ["--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
 
 export type Target = { name: string; os: "linux" | "darwin"; arch: "x64" | "arm64"; variant: "" | "baseline" | "musl" };

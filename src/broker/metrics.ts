@@ -21,7 +21,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     queueDepth: new Gauge({ name: "broker_queue_depth", help: "Queue entries waiting for acknowledgement.", registers: r }),
     hookRequests: new Counter({ name: "broker_hook_requests_total", help: "POST /hook/set-status requests, by outcome.", labelNames: ["outcome"], registers: r }),
     dbHealthy: new Gauge({ name: "broker_db_healthy", help: "1 when the last database probe could write, else 0.", registers: r }),
-    walCheckpoints: new Counter({ name: "broker_wal_checkpoints_total", help: "Checkpoints of the SQLite WAL by the background thread, by result (ok, failed).", labelNames: ["result"], registers: r }),
+    walCheckpoints: new Counter({ name: "broker_wal_checkpoints_total", help: "Checkpoints of the SQLite WAL by the background thread, by result (ok; busy: held back by another checkpoint or a reader, retried; failed).", labelNames: ["result"], registers: r }),
     commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Writes (sends and acks) in the most recent group commit.", registers: r }),
   };
 }

@@ -8,6 +8,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { CloseCode } from "../protocol/close-codes.ts";
 import { randomId } from "../crypto/hash.ts";
 import type { Store } from "../store/types.ts";
+import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import { VERSION } from "../version.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
@@ -44,17 +45,19 @@ type WsData = { ip: string; conn?: Conn };
 /** Opens the embedded SQLite store named by the config and starts a broker on it. */
 export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
   const { openSqliteStore } = await import("../store/sqlite/store.ts");
-  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointError: checkpointLogger(log) });
+  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport: checkpointLogger(log) });
   return createBroker({ config, store, log });
 }
 
-/** Logs the background checkpointer's failures: each failed checkpoint (SQLite retries at the
- *  next one) and a thread that could not run (the broker then checkpoints inside commits). */
-export function checkpointLogger(log: Log): (message: string, fatal: boolean) => void {
-  return (message, fatal) =>
-    fatal
-      ? log.error("checkpointer thread stopped; checkpointing inside commits from now on", { err: message })
-      : log.warn("background checkpoint failed; retrying after the next writes", { err: message });
+/** Logs what the background checkpointer reports: a failed checkpoint (retried after the next
+ *  writes), a thread that could not run (the broker then checkpoints inside commits), a disk
+ *  error (the store has failed: Broker.failed follows). */
+export function checkpointLogger(log: Log): (report: CheckpointerReport) => void {
+  return ({ kind, error }) => {
+    if (kind === "failed") log.warn("background checkpoint failed; retrying after the next writes", { err: error });
+    else if (kind === "stopped") log.error("checkpointer thread stopped; checkpointing inside commits from now on", { err: error });
+    else log.error("background checkpoint met a disk error", { err: error });
+  };
 }
 
 /** Validates that the data directory opens, migrates and accepts writes (serve --check). */

@@ -146,7 +146,7 @@ export interface Store {
   close(): void;
   health(): Promise<Health>;
   /** Engine-specific: the embedded store's background WAL checkpoints (null: none run). */
-  checkpointStats?(): { checkpoints: number; failures: number; running: boolean } | null;
+  checkpointStats?(): { checkpoints: number; busy: number; failures: number; running: boolean } | null;
 
   /** Broker-wide settings kept with the data (e.g. the operator token's hash). */
   getMeta(key: string): Promise<string | null>;

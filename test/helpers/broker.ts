@@ -16,7 +16,7 @@ export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {
   const logs: string[] = [];
   const log = jsonLog("debug", (l) => logs.push(l));
   // As `claudemesh serve` opens it: with the background checkpointer.
-  const store = await openSqliteStore({ dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointError: checkpointLogger(log) });
+  const store = await openSqliteStore({ dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport: checkpointLogger(log) });
   const broker = await createBroker({ config, store, log, defaultMetrics: false });
   return Object.assign(broker, {
     dataDir,

@@ -7,6 +7,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { Database } from "bun:sqlite";
+import type { CheckpointerReport } from "../../src/store/sqlite/checkpoint-protocol.ts";
 import { Checkpointer, WAL_LIMIT_FRAMES } from "../../src/store/sqlite/checkpointer.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
 import { DEFAULT_DB_FILE, openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
@@ -19,9 +21,9 @@ afterEach(() => {
   for (const s of open.splice(0)) s.close();
 });
 
-async function backgroundStore(errors: { message: string; fatal: boolean }[] = [], synchronous: "full" | "normal" = "full") {
+async function backgroundStore(reports: CheckpointerReport[] = [], synchronous: "full" | "normal" = "full", checkpointWorker?: string) {
   const dataDir = scratchDir("cm-ckpt-");
-  const store = await openSqliteStore({ dataDir, synchronous, checkpoints: "background", onCheckpointError: (message, fatal) => errors.push({ message, fatal }) });
+  const store = await openSqliteStore({ dataDir, synchronous, checkpoints: "background", onCheckpointReport: (r) => reports.push(r), checkpointWorker });
   open.push(store);
   return { store, dataDir, db: join(dataDir, DEFAULT_DB_FILE) };
 }
@@ -30,14 +32,15 @@ const closeStore = (s: SqliteStore) => {
   open.splice(open.indexOf(s), 1);
   s.close();
 };
+const autocheckpoint = (db: Database) => db.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
 const pragma = (s: SqliteStore, name: string) => Object.values(s.db.query(`PRAGMA ${name}`).get() as Record<string, number>)[0];
 /** Bytes of one WAL frame: a 24-byte header and a page. */
 const frameBytes = (s: SqliteStore) => 24 + pragma(s, "page_size")!;
 
 describe("background checkpointer", () => {
   test("copies committed frames into the database file while the broker's connection never checkpoints them", async () => {
-    const errors: { message: string; fatal: boolean }[] = [];
-    const { store, db } = await backgroundStore(errors);
+    const reports: CheckpointerReport[] = [];
+    const { store, db } = await backgroundStore(reports);
     expect(pragma(store, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
     await until(() => store.checkpointStats()!.checkpoints >= 1, "the first checkpoint"); // the migration and epoch
     const before = statSync(db).size;
@@ -46,7 +49,7 @@ describe("background checkpointer", () => {
     // Only a checkpoint grows the database file, and the broker's connection made none.
     await until(() => statSync(db).size > before + 200 * 5000, "the pages copied into the database file");
     expect(store.checkpointStats()).toMatchObject({ failures: 0, running: true });
-    expect(errors).toEqual([]);
+    expect(reports).toEqual([]);
   });
 
   test("writes that never pause keep the WAL bounded: past the limit the broker's connection catches up and the WAL starts over", async () => {
@@ -78,18 +81,47 @@ describe("background checkpointer", () => {
   test("a thread that cannot open the database reports it, and checkpoints go back inside commits", async () => {
     const dir = scratchDir("cm-ckpt-fallback-");
     const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
-    const reports: { message: string; fatal: boolean }[] = [];
-    const checkpointer = new Checkpointer(db, join(dir, "missing", "nothing.db"), (message, fatal) => reports.push({ message, fatal }));
+    const reports: CheckpointerReport[] = [];
+    const checkpointer = new Checkpointer(db, join(dir, "missing", "nothing.db"), (r) => reports.push(r));
     try {
-      expect(db.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint).toBe(WAL_LIMIT_FRAMES);
+      expect(autocheckpoint(db)).toBe(WAL_LIMIT_FRAMES);
       await until(() => reports.length > 0, "the thread's report");
-      expect(reports[0]!.fatal).toBe(true);
+      expect(reports.map((r) => r.kind)).toEqual(["stopped"]);
       expect(checkpointer.stats().running).toBe(false);
-      expect(db.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint).toBe(1000);
+      expect(autocheckpoint(db)).toBe(1000);
     } finally {
       checkpointer.close();
       db.close();
     }
+  });
+
+  test("a thread that crashes is reported the same way, and close() does not wait for it", async () => {
+    const dir = scratchDir("cm-ckpt-crash-");
+    const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
+    const reports: CheckpointerReport[] = [];
+    const checkpointer = new Checkpointer(db, join(dir, "broker.db"), (r) => reports.push(r), "../test/fixtures/checkpoint-worker-crash.ts");
+    try {
+      await until(() => reports.length > 0, "the crash report");
+      expect(reports[0]).toMatchObject({ kind: "stopped", error: expect.stringContaining("crashed while loading") });
+      expect(autocheckpoint(db)).toBe(1000);
+      const t0 = performance.now();
+      checkpointer.close();
+      expect(performance.now() - t0).toBeLessThan(1000); // not the 5 s wait for a thread that is gone
+    } finally {
+      checkpointer.close();
+      db.close();
+    }
+  });
+
+  test("a disk error in a checkpoint fails the store stop, as a failed WAL flush does", async () => {
+    const reports: CheckpointerReport[] = [];
+    const { store } = await backgroundStore(reports, "full", "../test/fixtures/checkpoint-worker-disk-error.ts");
+    const failure = await store.fatal;
+    expect(failure.message).toBe("the broker's database could not be checkpointed to disk; the broker is stopping");
+    expect(reports.map((r) => r.kind)).toEqual(["disk"]);
+    await expect(store.setMeta("after", "x")).rejects.toMatchObject({ code: "unavailable" });
+    expect(await store.getMeta("after")).toBeNull();
+    expect((await store.health()).writable).toBe(false);
   });
 
   test("a broker counts the thread's checkpoints in /metrics", async () => {

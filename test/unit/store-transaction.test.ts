@@ -69,6 +69,23 @@ describe("writeTx", () => {
     expect({ rows: rows(db), inTransaction: db.inTransaction }).toEqual({ rows: [], inTransaction: false });
   });
 
+  test("a COMMIT that fails (a deferred foreign key) rolls back and is rethrown", () => {
+    const { db } = database();
+    db.run("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+    db.run("CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)");
+    expect(() =>
+      writeTx(db, () => {
+        insert(db, "a");
+        db.run("INSERT INTO child (parent) VALUES (7)");
+      }),
+    ).toThrow(/FOREIGN KEY/);
+    expect({ rows: rows(db), children: db.query("SELECT COUNT(*) AS n FROM child").get(), inTransaction: db.inTransaction }).toEqual({ rows: [], children: { n: 0 }, inTransaction: false });
+  });
+
+  test("BEGIN and COMMIT stay prepared: the statement cache holds more than the store's ~100 statements", () => {
+    expect(Database.MAX_QUERY_CACHE_SIZE).toBeGreaterThanOrEqual(256); // bun:sqlite's default is 20
+  });
+
   test("immediate: the write lock is taken before fn reads anything", () => {
     const { db, path } = database();
     const other = new Database(path);

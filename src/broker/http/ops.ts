@@ -41,6 +41,7 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
           // The thread counts; the counter mirrors its totals.
           ctx.metrics.walCheckpoints.reset();
           ctx.metrics.walCheckpoints.inc({ result: "ok" }, checkpoints.checkpoints);
+          ctx.metrics.walCheckpoints.inc({ result: "busy" }, checkpoints.busy);
           ctx.metrics.walCheckpoints.inc({ result: "failed" }, checkpoints.failures);
         }
         set.headers["content-type"] = ctx.metrics.registry.contentType;

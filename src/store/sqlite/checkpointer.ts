@@ -11,7 +11,8 @@
 // keeps an automatic checkpoint with a higher threshold, WAL_LIMIT_FRAMES: under sustained load
 // it copies what the thread has not yet (a fraction of a second of writes) and lets the WAL start
 // over, which keeps the file bounded. If the thread cannot run, the threshold goes back to
-// SQLite's default and the broker checkpoints inline as before.
+// SQLite's default and the broker checkpoints inline as before. An I/O error in a checkpoint is
+// reported to the store, which fails stop as it does for a failed WAL flush.
 import type { Database } from "bun:sqlite";
 import { workerUrl } from "../../workers.ts";
 import { SLOTS, Slot, type CheckpointerReport, type CheckpointerStart } from "./checkpoint-protocol.ts";
@@ -19,40 +20,50 @@ import { SLOTS, Slot, type CheckpointerReport, type CheckpointerStart } from "./
 /** How long writes gather before the thread checkpoints them. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 /** The broker connection's own automatic checkpoint while the thread runs (frames of the page
- *  size, 4 KiB: the WAL file stays under ~40 MiB). */
+ *  size, 4 KiB: the WAL file normally stays under ~40 MiB). */
 export const WAL_LIMIT_FRAMES = 10_000;
+/** A WAL file that grew past this (a long reader held it, e.g. a backup) is cut back to it when
+ *  SQLite next starts the WAL over. */
+const WAL_KEEP_BYTES = 64 * 1024 * 1024;
 /** SQLite's default automatic checkpoint, restored if the thread fails. */
 const INLINE_LIMIT_FRAMES = 1000;
 /** How long close() waits for a checkpoint in progress to end. */
 const CLOSE_TIMEOUT_MS = 5000;
 /** The thread's connection waits this long for a lock (as the broker's own does, open.ts). */
 const BUSY_TIMEOUT_MS = 5000;
+/** Repeated failures of the same kind are logged at most this often (they are all counted). */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
 
-export type CheckpointStats = { checkpoints: number; failures: number; running: boolean };
+export const CHECKPOINT_WORKER = "store/sqlite/checkpoint-worker.ts";
+
+export type CheckpointStats = { checkpoints: number; busy: number; failures: number; running: boolean };
 
 export class Checkpointer {
   private readonly state = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
   private readonly worker: Worker;
-  /** False once the thread stopped (close) or failed for good (then SQLite checkpoints inline). */
+  /** False once the thread stopped or failed (after a failure SQLite checkpoints inline). */
   private running = true;
+  /** The thread ended without saying so (a crash): close() has nothing to wait for. */
+  private crashed = false;
   private closed = false;
+  private lastFailureLogAt = -Infinity;
 
   /** Starts the thread on the database at `path`, which `db` (the broker's connection) has open.
-   *  `onError` hears of failed checkpoints; the broker logs them. */
+   *  `onReport` hears what went wrong: failed checkpoints (at most one a minute), a thread that
+   *  cannot run, a disk error. `entry` (relative to src/) is for tests. */
   constructor(
     private readonly db: Database,
     path: string,
-    private readonly onError: (message: string, fatal: boolean) => void,
+    private readonly onReport: (report: CheckpointerReport) => void,
+    entry = CHECKPOINT_WORKER,
   ) {
-    this.worker = new Worker(workerUrl("store/sqlite/checkpoint-worker.ts"));
+    this.worker = new Worker(workerUrl(entry));
     db.run(`PRAGMA wal_autocheckpoint = ${WAL_LIMIT_FRAMES}`);
-    this.worker.onmessage = (e: MessageEvent<CheckpointerReport>) => {
-      if (e.data.fatal) this.fallBack();
-      this.onError(e.data.error, e.data.fatal === true);
-    };
+    db.run(`PRAGMA journal_size_limit = ${WAL_KEEP_BYTES}`);
+    this.worker.onmessage = (e: MessageEvent<CheckpointerReport>) => this.heard(e.data);
     this.worker.onerror = (e) => {
-      this.fallBack();
-      this.onError(e.message, true);
+      this.crashed = true;
+      this.heard({ kind: "stopped", error: e.message });
     };
     (this.worker as Worker & { unref(): void }).unref(); // Bun's Worker: the thread never keeps the process alive
     Atomics.store(this.state, Slot.dirty, 1); // whatever the WAL holds already (the migration)
@@ -68,7 +79,18 @@ export class Checkpointer {
   }
 
   stats(): CheckpointStats {
-    return { checkpoints: Atomics.load(this.state, Slot.checkpoints), failures: Atomics.load(this.state, Slot.failures), running: this.running };
+    const at = (slot: number) => Atomics.load(this.state, slot);
+    return { checkpoints: at(Slot.checkpoints), busy: at(Slot.busy), failures: at(Slot.failures), running: this.running };
+  }
+
+  /** Asks the thread to stop after the checkpoint it may be running, without waiting (the store
+   *  failed: nothing may be copied any more). */
+  halt(): void {
+    this.running = false;
+    Atomics.store(this.state, Slot.stop, 1);
+    Atomics.store(this.state, Slot.dirty, 1);
+    Atomics.notify(this.state, Slot.dirty);
+    Atomics.notify(this.state, Slot.stop);
   }
 
   /** Stops the thread and waits (blocking, at most CLOSE_TIMEOUT_MS) until its connection is
@@ -77,18 +99,23 @@ export class Checkpointer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.running = false;
-    Atomics.store(this.state, Slot.stop, 1);
-    Atomics.store(this.state, Slot.dirty, 1);
-    Atomics.notify(this.state, Slot.dirty);
-    Atomics.notify(this.state, Slot.stop);
-    Atomics.wait(this.state, Slot.done, 0, CLOSE_TIMEOUT_MS);
+    this.halt();
+    if (!this.crashed) Atomics.wait(this.state, Slot.done, 0, CLOSE_TIMEOUT_MS);
     void this.worker.terminate();
   }
 
-  private fallBack(): void {
-    if (!this.running || this.closed) return;
-    this.running = false;
-    this.db.run(`PRAGMA wal_autocheckpoint = ${INLINE_LIMIT_FRAMES}`);
+  private heard(report: CheckpointerReport): void {
+    if (this.closed) return;
+    if (report.kind === "failed") {
+      const now = performance.now();
+      if (now - this.lastFailureLogAt < FAILURE_LOG_INTERVAL_MS) return;
+      this.lastFailureLogAt = now;
+    } else if (this.running) {
+      this.running = false;
+      // A thread that cannot run hands checkpoints back to SQLite; after a disk error the store
+      // refuses every write, so nothing more will be checkpointed anyway.
+      if (report.kind === "stopped") this.db.run(`PRAGMA wal_autocheckpoint = ${INLINE_LIMIT_FRAMES}`);
+    }
+    this.onReport(report);
   }
 }

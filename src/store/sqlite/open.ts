@@ -6,6 +6,13 @@ import { dirname } from "node:path";
 
 export type Synchronous = "full" | "normal";
 
+/** bun:sqlite keeps the statements of `db.query(sql)` prepared in a per-connection LRU of
+ *  `Database.MAX_QUERY_CACHE_SIZE` entries, 20 by default. The store has ~100 distinct statements
+ *  (writeTx's BEGIN and COMMIT among them), so under mixed traffic statements fell out and were
+ *  prepared again at their next use, which costs more than most of them take to run. */
+const QUERY_CACHE_SIZE = 256;
+if (Database.MAX_QUERY_CACHE_SIZE < QUERY_CACHE_SIZE) Database.MAX_QUERY_CACHE_SIZE = QUERY_CACHE_SIZE;
+
 /** Below this much free space an I/O error is taken for a full disk: SQLite reports a -shm or
  *  -wal it cannot extend as "disk I/O error" (SQLITE_IOERR_SHMSIZE, …), not as SQLITE_FULL. */
 const LOW_SPACE = 1 << 20;

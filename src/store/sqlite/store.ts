@@ -21,6 +21,7 @@ import { migrate, refuseNewer } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
 import { Checkpointer, type CheckpointStats } from "./checkpointer.ts";
+import type { CheckpointerReport } from "./checkpoint-protocol.ts";
 import { QueueIndex } from "./queue-index.ts";
 import { QueueRepo } from "./queue-repo.ts";
 import { SendRepo } from "./send-repo.ts";
@@ -44,9 +45,11 @@ export type SqliteStoreOptions = {
   /** "background": a worker thread checkpoints the WAL (checkpointer.ts), for the long-running
    *  broker. "inline" (default): SQLite checkpoints inside commits, for short-lived tools. */
   checkpoints?: "background" | "inline";
-  /** Hears of failed background checkpoints (`fatal`: the thread stopped; SQLite checkpoints
-   *  inline from then on). */
-  onCheckpointError?: (message: string, fatal: boolean) => void;
+  /** Hears what went wrong with background checkpoints (checkpoint-protocol.ts), for the log. A
+   *  disk error also makes the store fail stop (see flushed). */
+  onCheckpointReport?: (report: CheckpointerReport) => void;
+  /** The checkpointer thread's entrypoint, relative to src/ (tests only). */
+  checkpointWorker?: string;
 };
 
 /** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
@@ -67,10 +70,10 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
       wal = new WalSync(path);
       await wal.sync(); // the migration and the epoch, before anything relies on them
     }
-    const index = QueueIndex.load(db);
+    const store = new SqliteStore(db, epoch, QueueIndex.load(db), wal);
     // Last: nothing after it may throw, or the thread would keep its connection open.
-    const checkpointer = opts.checkpoints === "background" ? new Checkpointer(db, path, opts.onCheckpointError ?? (() => {})) : null;
-    return new SqliteStore(db, epoch, index, wal, checkpointer);
+    if (opts.checkpoints === "background") store.startCheckpointer(path, opts.onCheckpointReport ?? (() => {}), opts.checkpointWorker);
+    return store;
   } catch (e) {
     wal?.close();
     db.close();
@@ -102,7 +105,6 @@ export class SqliteStore implements T.Store {
     readonly epoch: string,
     private readonly index: QueueIndex,
     private readonly wal: WalSync | null,
-    private readonly checkpointer: Checkpointer | null = null,
   ) {
     const db = database;
     this.audit = new AuditRepo(db);
@@ -116,6 +118,22 @@ export class SqliteStore implements T.Store {
     this.sends = new SendRepo(db, this.index);
     this.queue = new QueueRepo(db, this.index);
     this.sweeper = new Sweeper(db, this.index, this.sends);
+  }
+
+  private checkpointer: Checkpointer | null = null;
+
+  /** Called once, by openSqliteStore: moves checkpoints to a worker thread (checkpointer.ts). A
+   *  disk error it meets is a storage failure like a failed flush. */
+  startCheckpointer(path: string, onReport: (r: CheckpointerReport) => void, entry?: string): void {
+    this.checkpointer = new Checkpointer(
+      this.database,
+      path,
+      (r) => {
+        if (r.kind === "disk") this.fail("checkpointed", new Error(r.error));
+        onReport(r);
+      },
+      entry,
+    );
   }
 
   /** Background checkpoints so far, or null when SQLite checkpoints inline (no thread). */
@@ -153,10 +171,17 @@ export class SqliteStore implements T.Store {
     if (!this.wal) return;
     this.refuseIfFailed();
     await this.wal.sync().catch((e: unknown) => {
-      this.failure ??= new MeshError("unavailable", "the broker's database could not be flushed to disk; the broker is stopping", { cause: e });
-      this.failed.resolve(this.failure);
-      throw this.failure;
+      throw this.fail("flushed", e);
     });
+  }
+
+  /** Enters the failed state (the first failure is the one reported), stops checkpoints, and
+   *  returns the error every write gets from now on. */
+  private fail(what: "flushed" | "checkpointed", cause: unknown): MeshError {
+    this.failure ??= new MeshError("unavailable", `the broker's database could not be ${what} to disk; the broker is stopping`, { cause });
+    this.checkpointer?.halt();
+    this.failed.resolve(this.failure);
+    return this.failure;
   }
 
   private refuseIfFailed(): void {
