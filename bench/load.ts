@@ -31,6 +31,10 @@ export type LoadResult = {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Send → the sender's `result` (broker only): it waits for the commit's flush to disk, which
+   *  the push to the recipient does not. */
+  resultP50Ms?: number;
+  resultP99Ms?: number;
   samples: number;
   server: Usage;
   /** Server CPU time per relayed message, µs (CPU% × window ÷ messages). */
@@ -62,6 +66,7 @@ export async function until(pred: () => boolean, timeoutMs: number): Promise<boo
  *  while it is open, plus the server's and this process's CPU over it. */
 function measurement(ps: PeerSet, serverPid: number) {
   const latencies: number[] = [];
+  const resultLatencies: number[] = [];
   let open = false;
   let t0 = 0;
   let errors0 = 0;
@@ -71,6 +76,10 @@ function measurement(ps: PeerSet, serverPid: number) {
   return {
     record(sentMs: number, at: number) {
       if (open) latencies.push(at - sentMs);
+    },
+    /** A send's result, `latencyMs` after the send (PeerSet's onReply). */
+    recordResult(_from: number, _ok: boolean, latencyMs?: number) {
+      if (open && latencyMs !== undefined) resultLatencies.push(latencyMs);
     },
     get open() {
       return open;
@@ -95,6 +104,7 @@ function measurement(ps: PeerSet, serverPid: number) {
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),
         maxMs: percentile(latencies, 100),
+        ...(resultLatencies.length > 0 ? { resultP50Ms: percentile(resultLatencies, 50), resultP99Ms: percentile(resultLatencies, 99) } : {}),
         samples: latencies.length,
         server: usage,
         serverCpuUsPerMsg: (usage.cpuPct / 100) * 1e6 / msgsPerS,
@@ -119,6 +129,7 @@ export async function closedLoop(ps: PeerSet, n: number, o: WindowOpts): Promise
     ps.send(from, (from + 1) % n, cid(from));
   };
   ps.handlers = {
+    onReply: m.recordResult,
     onPush(_to, clientMessageId, at) {
       inflight--;
       m.record(sentAtMs(clientMessageId), at);
@@ -147,6 +158,7 @@ export async function fixedRate(ps: PeerSet, n: number, ratePerS: number, o: Win
   let sentInWindow = 0;
   let next = 0;
   ps.handlers = {
+    onReply: m.recordResult,
     onPush(_to, clientMessageId, at) {
       received++;
       m.record(sentAtMs(clientMessageId), at);

@@ -22,11 +22,12 @@ export type Dialect = {
   /** The public key (mailbox) of peer i. */
   key(i: number): string;
   hello(i: number): string;
-  send(from: number, to: number, clientMessageId: string): string;
+  /** A send frame; `id` is its request id (the broker's `result` echoes it; the raw relay has no
+   *  requests and ignores it). */
+  send(from: number, to: number, clientMessageId: string, id: number): string;
 };
 
 export function brokerDialect(members: readonly Member[]): Dialect {
-  let reqId = 0;
   return {
     kind: "broker",
     key: (i) => members[i]!.keys.publicKey,
@@ -35,8 +36,8 @@ export function brokerDialect(members: readonly Member[]): Dialect {
       const where = { sessionId: randomId(), pid: process.pid, cwd: "/bench", hostname: "bench", receive: "push" as const };
       return JSON.stringify(buildHello({ kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys }, where));
     },
-    send: (_from, to, cid) =>
-      `{"type":"send","id":${++reqId},"to":"${members[to]!.keys.publicKey}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}","priority":"now"}`,
+    send: (_from, to, cid, id) =>
+      `{"type":"send","id":${id},"to":"${members[to]!.keys.publicKey}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}","priority":"now"}`,
   };
 }
 
@@ -53,8 +54,9 @@ export function rawDialect(): Dialect {
 export type Handlers = {
   /** A message pushed to peer `to`; `at` is performance.now() when it arrived. */
   onPush(to: number, clientMessageId: string, at: number): void;
-  /** A `result` or request `error` reached peer `from` (the broker answered one of its requests). */
-  onReply?(from: number, ok: boolean): void;
+  /** A `result` or request `error` reached peer `from` (the broker answered one of its requests);
+   *  `latencyMs` is send → answer for a `result` of a send made through PeerSet.send. */
+  onReply?(from: number, ok: boolean, latencyMs?: number): void;
 };
 
 const NO_HANDLERS: Handlers = { onPush: () => {} };
@@ -110,8 +112,14 @@ export class PeerSet {
     });
   }
 
+  /** performance.now() of each send still waiting for its result, by request id (broker only). */
+  private readonly sentAt = new Map<number, number>();
+  private nextId = 0;
+
   send(from: number, to: number, clientMessageId: string): void {
-    this.sockets.get(from)!.send(this.dialect.send(from, to, clientMessageId));
+    const id = ++this.nextId;
+    if (this.dialect.kind === "broker") this.sentAt.set(id, performance.now());
+    this.sockets.get(from)!.send(this.dialect.send(from, to, clientMessageId, id));
   }
 
   private onFrame(i: number, text: string): void {
@@ -122,10 +130,16 @@ export class PeerSet {
       if (f.messageId !== undefined) this.queueAck(i, f.messageId);
       this.handlers.onPush(i, f.clientMessageId, at);
     } else if (text.startsWith('{"type":"result"')) {
-      this.handlers.onReply?.(i, true);
+      // {"type":"result","id":<n>,...: the id is read without parsing the frame.
+      const id = Number(text.slice(22, text.indexOf(",", 22)));
+      const sent = this.sentAt.get(id);
+      this.sentAt.delete(id);
+      this.handlers.onReply?.(i, true, sent === undefined ? undefined : performance.now() - sent);
     } else if (text.startsWith('{"type":"error"')) {
       this.errors++;
       if (!this.firstError) this.firstError = text.slice(0, 300);
+      const m = /"id":(\d+)/.exec(text);
+      if (m) this.sentAt.delete(Number(m[1]));
       if (text.includes('"id":')) this.handlers.onReply?.(i, false);
     }
     // `event` frames (peer_joined, ...) are ignored.

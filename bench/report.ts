@@ -25,6 +25,7 @@ function load(r: LoadResult | Failure | Skipped | undefined) {
     p50_ms: round(x.p50Ms),
     p99_ms: round(x.p99Ms),
     max_ms: round(x.maxMs),
+    ...(x.resultP50Ms !== undefined ? { result_p50_ms: round(x.resultP50Ms), result_p99_ms: round(x.resultP99Ms!) } : {}),
     server_cpu_pct: round(x.server.cpuPct),
     server_jit_cpu_pct: round(x.server.jitCpuPct),
     server_cpu_us_per_msg: round(x.serverCpuUsPerMsg),

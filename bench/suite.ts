@@ -95,7 +95,7 @@ function summarize(r: unknown): string {
   const x = r as Partial<LoadResult & DrainResult & JitWarmup & { rssMiB: number }>;
   if (x.steps !== undefined) return `${x.steps} s of traffic, JIT threads at ${x.lastJitCpuPct!.toFixed(1)}% of the core in the last${x.quiet ? "" : " (still compiling at the time limit)"}`;
   if (x.drainPerS !== undefined) return `${Math.round(x.drainPerS)} msgs/s drained (${x.messages} msgs, queued at ${Math.round(x.queuedPerS!)}/s), RSS +${x.rssGrowthMiB!.toFixed(1)} MiB`;
-  if (x.msgsPerS !== undefined) return `${Math.round(x.msgsPerS)} msgs/s, p50 ${x.p50Ms!.toFixed(2)} ms, p99 ${x.p99Ms!.toFixed(2)} ms, server CPU ${x.server!.cpuPct.toFixed(0)}% (JIT ${x.server!.jitCpuPct.toFixed(0)}%), RSS ${x.server!.rssMiB.toFixed(0)} MiB, client CPU ${x.clientCpuPct!.toFixed(0)}%, cpu0/1 busy ${Object.values(x.cpus!).map((v) => v.busyPct.toFixed(0)).join("/")}% steal ${Object.values(x.cpus!).map((v) => v.stealPct.toFixed(0)).join("/")}%, lost ${x.lost}, errors ${x.errors}`;
+  if (x.msgsPerS !== undefined) return `${Math.round(x.msgsPerS)} msgs/s, p50 ${x.p50Ms!.toFixed(2)} ms, p99 ${x.p99Ms!.toFixed(2)} ms${x.resultP50Ms !== undefined ? ` (result p50 ${x.resultP50Ms.toFixed(2)}, p99 ${x.resultP99Ms!.toFixed(2)} ms)` : ""}, server CPU ${x.server!.cpuPct.toFixed(0)}% (JIT ${x.server!.jitCpuPct.toFixed(0)}%), RSS ${x.server!.rssMiB.toFixed(0)} MiB, client CPU ${x.clientCpuPct!.toFixed(0)}%, cpu0/1 busy ${Object.values(x.cpus!).map((v) => v.busyPct.toFixed(0)).join("/")}% steal ${Object.values(x.cpus!).map((v) => v.stealPct.toFixed(0)).join("/")}%, lost ${x.lost}, errors ${x.errors}`;
   if (x.rssMiB !== undefined) return `RSS ${x.rssMiB.toFixed(1)} MiB`;
   return "";
 }
