@@ -34,7 +34,7 @@ const BUSY_TIMEOUT_MS = 5000;
 /** Repeated failures of the same kind are logged at most this often (they are all counted). */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 
-export const CHECKPOINT_WORKER = "store/sqlite/checkpoint-worker.ts";
+const CHECKPOINT_WORKER = "store/sqlite/checkpoint-worker.ts";
 
 export type CheckpointStats = { checkpoints: number; busy: number; failures: number; running: boolean };
 
