@@ -95,7 +95,7 @@ export class SendRepo {
     };
     message.seq = this.insertMessage(message, m.topicId, m.expiresAt);
 
-    const recipients = [...new Set(m.recipients)];
+    const recipients = m.recipients.length < 2 ? m.recipients : [...new Set(m.recipients)]; // a DM has one
     const enqueue = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, ?, ?, ?, ?)");
     for (const r of recipients) enqueue.run(message.seq, m.meshId, r, m.priority, m.expiresAt);
     admitted.push({
