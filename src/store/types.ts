@@ -93,12 +93,12 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
   topicId: number | null;
   expiresAt: number;
   /** Mailboxes to queue for, already filtered by grants and quotas. */
-  recipients: string[];
+  recipients: readonly string[];
   /** Mailboxes whose rows are created already claimed by a live connection (pushed now). */
   claimFor: Map<string, string>;
 };
 
-export type SendOutcome = { message: StoredMessage; duplicate: boolean; recipients: string[] };
+export type SendOutcome = { message: StoredMessage; duplicate: boolean; recipients: readonly string[] };
 
 export type AuditEvent = { meshId: string; eventType: string; actor: string | null; payload: Record<string, unknown> };
 

@@ -95,6 +95,14 @@ describe("depth", () => {
   test("the depth check runs before JSON parsing (unbalanced deep text is too_deep, not invalid_json)", () => {
     expect(codeOf(() => parseJsonBounded("[".repeat(MAX_JSON_DEPTH + 1)))).toBe("too_deep");
   });
+
+  // JSON.parse keeps the last value of a repeated key: the depth of the text, not of the parsed
+  // value, is what counts, or a valid frame could carry a deep value nothing looks at.
+  test("a deep value under a repeated key is too_deep, though the parsed frame would be valid", () => {
+    const hidden = `{"type":"list_peers","id":${nested(MAX_JSON_DEPTH + 1)},"id":"r1"}`;
+    expect(codeOf(() => JSON.parse(hidden) && decodeClientFrame(hidden))).toBe("too_deep");
+    expect(codeOf(() => decodeClientFrame(`{"type":"list_peers","id":"r1"}`))).toBe("ok");
+  });
 });
 
 describe("syntax, type and schema", () => {
