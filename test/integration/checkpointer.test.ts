@@ -54,7 +54,7 @@ describe("background checkpointer", () => {
 
   test("writes that never pause keep the WAL bounded: past the limit the broker's connection catches up and the WAL starts over", async () => {
     const { store, db } = await backgroundStore([], "normal"); // no flush to wait for: faster
-    const frames = WAL_LIMIT_FRAMES * 2;
+    const frames = WAL_LIMIT_FRAMES * 4;
     let largest = 0;
     // One page per commit, back to back: the thread's PASSIVE checkpoints never catch up alone.
     for (let i = 0; i < frames; i++) {
@@ -62,9 +62,13 @@ describe("background checkpointer", () => {
       if (i % 500 === 0) largest = Math.max(largest, statSync(`${db}-wal`).size);
     }
     largest = Math.max(largest, statSync(`${db}-wal`).size);
-    expect(store.checkpointStats()!.checkpoints).toBeGreaterThan(0);
-    // Without the connection's own threshold the WAL would hold all `frames` frames.
-    expect(largest).toBeLessThan((WAL_LIMIT_FRAMES + 1000) * frameBytes(store));
+    const { checkpoints, busy } = store.checkpointStats()!;
+    expect(checkpoints + busy).toBeGreaterThan(0); // the thread ran (beside the connection's own, some are "busy")
+    // Without the connection's own threshold the WAL would hold all `frames` frames. With it, the
+    // WAL starts over past the limit, plus what is written while the thread's checkpoint holds
+    // SQLite's checkpoint lock (the connection's own attempt then waits for the next commit):
+    // here ~3,000 frames, since nothing paces these commits.
+    expect(largest).toBeLessThan(WAL_LIMIT_FRAMES * 2 * frameBytes(store));
     expect(await store.getMeta("counter")).toBe(String(frames - 1));
   }, 60_000);
 
