@@ -20,7 +20,7 @@ import { SLOTS, Slot, type CheckpointerReport, type CheckpointerStart } from "./
 /** How long writes gather before the thread checkpoints them. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 /** The broker connection's own automatic checkpoint while the thread runs (frames of the page
- *  size, 4 KiB: the WAL file normally stays under ~40 MiB). */
+ *  size, 4 KiB: the WAL file stays near ~40 MiB at most; see decisions.md). */
 export const WAL_LIMIT_FRAMES = 10_000;
 /** A WAL file that grew past this (a long reader held it, e.g. a backup) is cut back to it when
  *  SQLite next starts the WAL over. */
