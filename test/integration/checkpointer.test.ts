@@ -32,16 +32,16 @@ const closeStore = (s: SqliteStore) => {
   open.splice(open.indexOf(s), 1);
   s.close();
 };
-const autocheckpoint = (db: Database) => db.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
-const pragma = (s: SqliteStore, name: string) => Object.values(s.db.query(`PRAGMA ${name}`).get() as Record<string, number>)[0];
+/** A PRAGMA's current value on this connection. */
+const pragma = (db: Database, name: string) => Object.values(db.query(`PRAGMA ${name}`).get() as Record<string, number>)[0];
 /** Bytes of one WAL frame: a 24-byte header and a page. */
-const frameBytes = (s: SqliteStore) => 24 + pragma(s, "page_size")!;
+const frameBytes = (s: SqliteStore) => 24 + pragma(s.db, "page_size")!;
 
 describe("background checkpointer", () => {
   test("copies committed frames into the database file while the broker's connection never checkpoints them", async () => {
     const reports: CheckpointerReport[] = [];
     const { store, db } = await backgroundStore(reports);
-    expect(pragma(store, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
+    expect(pragma(store.db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
     await until(() => store.checkpointStats()!.checkpoints >= 1, "the first checkpoint"); // the migration and epoch
     const before = statSync(db).size;
     // ~400 new pages: well under the broker connection's own threshold.
@@ -88,11 +88,11 @@ describe("background checkpointer", () => {
     const reports: CheckpointerReport[] = [];
     const checkpointer = new Checkpointer(db, join(dir, "missing", "nothing.db"), (r) => reports.push(r));
     try {
-      expect(autocheckpoint(db)).toBe(WAL_LIMIT_FRAMES);
+      expect(pragma(db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
       await until(() => reports.length > 0, "the thread's report");
       expect(reports.map((r) => r.kind)).toEqual(["stopped"]);
       expect(checkpointer.stats().running).toBe(false);
-      expect(autocheckpoint(db)).toBe(1000);
+      expect(pragma(db, "wal_autocheckpoint")).toBe(1000);
     } finally {
       checkpointer.close();
       db.close();
@@ -107,7 +107,7 @@ describe("background checkpointer", () => {
     try {
       await until(() => reports.length > 0, "the crash report");
       expect(reports[0]).toMatchObject({ kind: "stopped", error: expect.stringContaining("crashed while loading") });
-      expect(autocheckpoint(db)).toBe(1000);
+      expect(pragma(db, "wal_autocheckpoint")).toBe(1000);
       const t0 = performance.now();
       checkpointer.close();
       expect(performance.now() - t0).toBeLessThan(1000); // not the 5 s wait for a thread that is gone
