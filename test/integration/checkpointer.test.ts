@@ -11,6 +11,7 @@ import type { Database } from "bun:sqlite";
 import type { CheckpointerReport } from "../../src/store/sqlite/checkpoint-protocol.ts";
 import { Checkpointer, WAL_LIMIT_FRAMES } from "../../src/store/sqlite/checkpointer.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
+import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
 import { DEFAULT_DB_FILE, openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
 import { scratchDir } from "../preload.ts";
 import { startBroker } from "../helpers/broker.ts";
@@ -42,6 +43,7 @@ describe("background checkpointer", () => {
     const reports: CheckpointerReport[] = [];
     const { store, db } = await backgroundStore(reports);
     expect(pragma(store.db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
+    expect(pragma(store.db, "journal_size_limit")).toBe(64 * 1024 * 1024); // a WAL a long reader let grow is cut back
     await until(() => store.checkpointStats()!.checkpoints >= 1, "the first checkpoint"); // the migration and epoch
     const before = statSync(db).size;
     // ~400 new pages: well under the broker connection's own threshold.
@@ -126,6 +128,36 @@ describe("background checkpointer", () => {
     await expect(store.setMeta("after", "x")).rejects.toMatchObject({ code: "unavailable" });
     expect(await store.getMeta("after")).toBeNull();
     expect((await store.health()).writable).toBe(false);
+  });
+
+  test("failed checkpoints are all counted but reported once a minute; the thread keeps the broker's checkpoints", async () => {
+    const dir = scratchDir("cm-ckpt-failing-");
+    const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
+    const reports: CheckpointerReport[] = [];
+    const checkpointer = new Checkpointer(db, join(dir, "broker.db"), (r) => reports.push(r), "../test/fixtures/checkpoint-worker-failing.ts");
+    try {
+      await until(() => checkpointer.stats().failures === 3, "three failures");
+      await Bun.sleep(50); // the reports after the first arrive too
+      expect(reports.map((r) => r.error)).toEqual(["SQLITE_FULL: database or disk is full (1)"]);
+      expect(checkpointer.stats().running).toBe(true); // a failure is retried, not a reason to fall back
+      expect(pragma(db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
+    } finally {
+      checkpointer.close();
+      db.close();
+    }
+  });
+
+  test("a failed WAL flush stops the thread too: nothing is copied from a log the disk may have lost", async () => {
+    const { store } = await backgroundStore([], "full");
+    const realSync = WalSync.prototype.sync;
+    WalSync.prototype.sync = () => Promise.reject(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    try {
+      await expect(store.setMeta("k", "v")).rejects.toMatchObject({ code: "unavailable" });
+    } finally {
+      WalSync.prototype.sync = realSync;
+    }
+    await store.fatal;
+    expect(store.checkpointStats()!.running).toBe(false);
   });
 
   test("a broker counts the thread's checkpoints in /metrics", async () => {
