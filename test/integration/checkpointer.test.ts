@@ -3,7 +3,9 @@
 // the broker keeps writing; the broker's own connection checkpoints only past WAL_LIMIT_FRAMES, so
 // the WAL stays bounded under writes that never pause; close() stops the thread first, so the
 // broker's connection closes last and SQLite removes the WAL; a thread that cannot run hands
-// checkpoints back to SQLite's default. Real SQLite files, a real worker thread.
+// checkpoints back to SQLite's default; a disk error, in a checkpoint or a WAL flush, stops it and
+// fails the store; other failures are retried and reported once a minute. Real SQLite files, real
+// worker threads (the real one, or fixtures that fail on purpose).
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
