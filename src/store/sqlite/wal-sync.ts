@@ -6,6 +6,10 @@
 // the -wal file on libuv's thread pool. A commit whose frames were written before that fdatasync
 // began is durable once it returns, exactly what FULL promises. While one flush runs, further
 // commits proceed and share the next flush (group commit for the disk as well as for SQLite).
+//
+// A failed flush is final. Linux may drop the dirty pages an fdatasync could not write and report
+// the error only once, so a later flush that succeeds says nothing about them: every flush asked
+// for after a failure, including one queued while the failing flush ran, fails with it.
 import { closeSync, fdatasync, openSync } from "node:fs";
 
 export class WalSync {
@@ -15,15 +19,22 @@ export class WalSync {
   /** The flush that starts when the running one ends, shared by everyone who asked meanwhile. */
   private next: Promise<void> | null = null;
   private closing = false;
+  /** The first flush error; once set, nothing is flushed again. */
+  private failure: Error | null = null;
 
-  /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. */
-  constructor(dbPath: string) {
+  /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. `datasync` is
+   *  fs.fdatasync (a test passes one that fails). */
+  constructor(
+    dbPath: string,
+    private readonly datasync: typeof fdatasync = fdatasync,
+  ) {
     this.fd = openSync(`${dbPath}-wal`, "a", 0o600);
   }
 
   /** Resolves once everything written to the WAL before this call is on stable storage. */
   sync(): Promise<void> {
     if (this.closing) return Promise.reject(new Error("the WAL file was closed"));
+    if (this.failure) return Promise.reject(this.failure);
     if (this.running === null) return (this.running = this.flush());
     // The running flush may have started before our commit's write: wait for a fresh one.
     return (this.next ??= this.running.then(
@@ -43,19 +54,27 @@ export class WalSync {
 
   private startNext(): Promise<void> {
     this.next = null;
+    if (this.failure) {
+      this.idle();
+      return Promise.reject(this.failure);
+    }
     return (this.running = this.flush());
   }
 
   private flush(): Promise<void> {
     return new Promise<void>((resolve, reject) =>
-      fdatasync(this.fd, (err) => {
-        if (this.next === null) {
-          this.running = null;
-          if (this.closing) closeSync(this.fd);
-        }
+      this.datasync(this.fd, (err) => {
+        if (err) this.failure ??= err;
+        if (this.next === null) this.idle();
         if (err) reject(err);
         else resolve();
       }),
     );
+  }
+
+  /** No flush running or queued: the file may close now. */
+  private idle(): void {
+    this.running = null;
+    if (this.closing) closeSync(this.fd);
   }
 }
