@@ -61,11 +61,18 @@ export function assertJsonDepth(text: string): void {
   if (tooDeep(text)) throw new MeshError("too_deep", `JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
 }
 
+/** The error for a text of more than `maxBytes` UTF-8 bytes, or null. */
+export function frameSizeError(text: string, maxBytes = MAX_FRAME_BYTES): MeshError | null {
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && byteLength(text) > maxBytes)) {
+    return new MeshError("frame_too_large", `Frame is larger than ${maxBytes} bytes.`);
+  }
+  return null;
+}
+
 /** Size, depth and syntax checks shared by both directions. Returns the parsed value. */
 export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES): unknown {
-  if (text.length > maxBytes || (text.length * 3 > maxBytes && byteLength(text) > maxBytes)) {
-    throw new MeshError("frame_too_large", `Frame is larger than ${maxBytes} bytes.`);
-  }
+  const tooLarge = frameSizeError(text, maxBytes);
+  if (tooLarge) throw tooLarge;
   assertJsonDepth(text);
   try {
     return JSON.parse(text);

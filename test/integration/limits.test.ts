@@ -4,13 +4,35 @@ import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
+import { heapStats } from "bun:jsc";
 import { buildHello } from "../../src/client/credentials.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
 
 function rowCounts(b: TestBroker) {
   const db = (b.ctx.store as SqliteStore).db;
   const count = (t: string) => (db.query(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
   return { messages: count("messages"), queue: count("queue"), members: count("members"), audit: count("audit_log") };
+}
+
+/** Holds every WAL flush (synchronous "full") until release(): a request that waits for the disk (`set_status`) then
+ *  holds its connection's line, and the frames after it wait to be handled. */
+function holdFlushes(): { release(): void; [Symbol.dispose](): void } {
+  const real = WalSync.prototype.sync;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  WalSync.prototype.sync = function (this: WalSync) {
+    return real.call(this).then(() => gate);
+  };
+  return { release, [Symbol.dispose]: () => ((WalSync.prototype.sync = real), release()) };
+}
+
+async function helloed(b: TestBroker) {
+  const { owner } = await createTestMesh(b.url);
+  const s = await rawSocket(b.url);
+  s.send(buildHello({ kind: "member", meshId: owner.meshId, memberId: owner.memberId, keys: owner.keys }, { sessionId: "x", pid: 1, cwd: "/" }));
+  expect((await s.next()).type).toBe("hello_ack");
+  return s;
 }
 
 describe("frame limits", () => {
@@ -53,6 +75,56 @@ describe("frame limits", () => {
     expect((await s.next()).type).toBe("hello_ack");
     s.send({ type: "list_peers", id: "big", pad: "x".repeat(100_000) });
     expect(await s.next()).toMatchObject({ type: "error", id: "big", code: "invalid_frame" });
+    s.ws.close();
+  });
+
+  test("frames waiting to be handled are bounded in size: past 8 MiB of them the connection is closed as flooding", async () => {
+    // Counting frames alone let 4096 frames of up to 1 MiB each wait: gigabytes per connection.
+    await using b = await startBroker({ synchronous: "full", maxFrameBytes: 1024 * 1024 });
+    const s = await helloed(b);
+    using flushes = holdFlushes();
+    s.send({ type: "set_status", id: "st", status: "working" });
+    const frame = JSON.stringify({ type: "list_peers", id: "p", pad: "x".repeat(1_000_000) }); // each within maxFrameBytes
+    for (let i = 0; i < 9; i++) s.send(frame); // the ninth passes 8 MiB
+    expect(await s.next()).toMatchObject({ type: "error", code: "rate_limited" });
+    expect(await s.closed).toEqual({ code: 1008, reason: "rate_limited" });
+    flushes.release();
+  });
+
+  test("oversized frames waiting behind a request are answered in their turn and do not count toward that bound", async () => {
+    await using b = await startBroker({ synchronous: "full" });
+    const s = await helloed(b);
+    using flushes = holdFlushes();
+    s.send({ type: "set_status", id: "st", status: "working" });
+    const oversized = JSON.stringify({ type: "list_peers", id: "big", pad: "x".repeat(100_000) }); // over 64 KiB
+    for (let i = 0; i < 120; i++) s.send(oversized); // 12 MB of text, none of it kept
+    s.send({ type: "list_peers", id: "after" });
+    await Bun.sleep(50);
+    flushes.release();
+    expect(await s.next()).toMatchObject({ type: "result", id: "st" });
+    for (let i = 0; i < 120; i++) expect(await s.next()).toMatchObject({ type: "error", code: "frame_too_large" });
+    expect(await s.next()).toMatchObject({ type: "result", id: "after" });
+    s.ws.close();
+  });
+
+  test("the text of an oversized frame is not kept while it waits", async () => {
+    // A closure made in the frame handler's own scope held that scope, and the frame's text in it.
+    await using b = await startBroker({ synchronous: "full" });
+    const s = await helloed(b);
+    using flushes = holdFlushes();
+    const heap = () => {
+      Bun.gc(true);
+      const h = heapStats();
+      return h.heapSize + h.extraMemorySize;
+    };
+    const before = heap();
+    s.send({ type: "set_status", id: "st", status: "working" });
+    const oversized = JSON.stringify({ type: "set_summary", id: "big", summary: "a".repeat(250 * 1024) });
+    for (let i = 0; i < 200; i++) s.send(oversized); // 50 MB
+    const conn = () => [...b.ctx.hub.allConns()][0] as unknown as { queuedFrames: number };
+    while (conn().queuedFrames < 201) await Bun.sleep(10);
+    expect(heap() - before).toBeLessThan(20_000_000);
+    flushes.release();
     s.ws.close();
   });
 

@@ -3,7 +3,7 @@
 // order; a send only holds the line until it is handed to the group commit.
 import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
-import { decodeClientFrame, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
+import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
 import { PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
@@ -15,11 +15,14 @@ import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
 
-type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number };
+type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number };
 
-/** Frames one connection may have waiting to be handled. A client that outruns the broker by more
- *  than this is flooding; it is closed rather than allowed to grow the broker's memory. */
+/** Frames, and characters of frame text, one connection may have waiting to be handled. A client
+ *  that outruns the broker by more than this is flooding; it is closed rather than allowed to grow
+ *  the broker's memory. The character bound matters because frames wait while an earlier request
+ *  of the connection waits for the disk, and 4096 of the largest frames would be a gigabyte. */
 const MAX_QUEUED_FRAMES = 4096;
+const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 
 export function onOpen(ctx: BrokerContext, conn: Conn): void {
   const timeout = ctx.config.helloTimeout;
@@ -37,14 +40,31 @@ export function onBinary(ctx: BrokerContext, conn: Conn): void {
 
 export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
   conn.awaitingPong = false;
+  const tooLarge = frameSizeError(text, ctx.config.maxFrameBytes);
+  // An oversized frame is answered in its turn, but its text is not kept while it waits: the
+  // closure comes from another function, as one made here would hold this scope, and `text` in it.
+  if (tooLarge) enqueue(ctx, conn, 0, refusal(ctx, conn, tooLarge));
+  else enqueue(ctx, conn, text.length, () => handleFrame(ctx, conn, text));
+}
+
+const refusal = (ctx: BrokerContext, conn: Conn, err: MeshError) => () => undecodable(ctx, conn, err);
+
+/** Chains a frame's handling after the connection's earlier frames, unless too much is waiting. */
+function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () => void | Promise<void>): void {
   conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
-  if (conn.queuedFrames > MAX_QUEUED_FRAMES) {
+  conn.queuedChars = (conn.queuedChars ?? 0) + chars;
+  if (conn.queuedFrames > MAX_QUEUED_FRAMES || conn.queuedChars > MAX_QUEUED_CHARS) {
+    conn.queuedFrames--;
+    conn.queuedChars -= chars;
     ctx.metrics.messagesRejected.inc({ reason: "rate_limited" });
     conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
     conn.close(CloseCode.policy, "rate_limited");
     return;
   }
-  conn.chain = (conn.chain ?? Promise.resolve()).then(() => handleFrame(ctx, conn, text)).finally(() => conn.queuedFrames!--);
+  conn.chain = (conn.chain ?? Promise.resolve()).then(handle).finally(() => {
+    conn.queuedFrames!--;
+    conn.queuedChars! -= chars;
+  });
 }
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. */
@@ -70,8 +90,7 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   try {
     frame = decodeClientFrame(text, ctx.config.maxFrameBytes);
   } catch (err) {
-    if (conn.state === "hello") return reject(ctx, conn, helloDecodeError(err as MeshError, text, ctx.config.maxFrameBytes));
-    return replyError(ctx, conn, err, recoverRequestId(text, ctx.config.maxFrameBytes));
+    return undecodable(ctx, conn, err as MeshError, text);
   }
   if (conn.state === "hello") return handshake(ctx, conn, frame);
   if (frame.type === "hello" || frame.type === "session_hello") return replyError(ctx, conn, new MeshError("already_hello"), undefined);
@@ -102,6 +121,15 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   } catch (err) {
     replyError(ctx, conn, err, frame.id);
   }
+}
+
+/** Answers a frame that failed decoding (`text` omitted when it was not kept): the handshake
+ *  ends, or the connection gets an error frame with the frame's id if it can be recovered. */
+function undecodable(ctx: BrokerContext, conn: Conn, err: MeshError, text?: string): void {
+  if (conn.state === "closed") return;
+  const max = ctx.config.maxFrameBytes;
+  if (conn.state === "hello") return reject(ctx, conn, text === undefined ? err : helloDecodeError(err, text, max));
+  replyError(ctx, conn, err, text === undefined ? undefined : recoverRequestId(text, max));
 }
 
 /** Why a first frame that failed decoding is refused. A schema failure is `malformed`, except for
