@@ -2,9 +2,11 @@
 // written in one transaction (Batcher), so a busy broker pays one commit per turn, not one per
 // write. Sends are urgent (their senders wait); an ack without an id may linger a few ms to share
 // a later commit, and rides along with the next send's commit if one comes first.
-import type { AckBatchItem, NewMessage, SendOutcome, Store } from "../store/types.ts";
+import type { AckBatchItem, NewMessage, SendOutcome, Store, StoredMessage } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
 import { presenceKey } from "./hub.ts";
+
+const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) => `${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`;
 
 type Write = { send: NewMessage; ack?: undefined } | { ack: AckBatchItem; send?: undefined };
 
@@ -35,18 +37,33 @@ export class GroupCommit {
 
   /** Queue entries submitted and not yet committed, per mailbox (`meshId\0pubkey`). */
   private readonly uncommitted = new Map<string, number>();
+  /** Sends submitted and not yet committed, by sender key and client message id. */
+  private readonly inFlight = new Map<string, Promise<SendOutcome>>();
 
   /** Resolves once the message is committed (not yet flushed: see Store.commitWrites). */
   send(message: NewMessage): Promise<SendOutcome> {
     const keys = message.recipients.map((r) => presenceKey(message.meshId, r));
     for (const k of keys) this.uncommitted.set(k, (this.uncommitted.get(k) ?? 0) + 1);
-    return (this.batcher.submit({ send: message }, true) as Promise<SendOutcome>).finally(() => {
+    const id = sendKey(message.meshId, message.senderPubkey, message.clientMessageId);
+    const committed = this.batcher.submit({ send: message }, true) as Promise<SendOutcome>;
+    this.inFlight.set(id, committed);
+    return committed.finally(() => {
+      if (this.inFlight.get(id) === committed) this.inFlight.delete(id);
       for (const k of keys) {
         const n = this.uncommitted.get(k)! - 1;
         if (n > 0) this.uncommitted.set(k, n);
         else this.uncommitted.delete(k);
       }
     });
+  }
+
+  /** A retry that arrives while its original is still being committed: the original message once
+   *  it is committed, or null if none is in flight or its commit failed (then the retry is a new
+   *  send). Without this the retry was checked as a new send, and the rate limit or the quota,
+   *  which the original had already used, refused it although the original was about to be stored. */
+  async original(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null> {
+    const committed = this.inFlight.get(sendKey(meshId, senderPubkey, clientMessageId));
+    return committed ? committed.then((o) => o.message, () => null) : null;
   }
 
   /** Entries for this mailbox waiting in a group commit: a quota check counts them with the

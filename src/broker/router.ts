@@ -77,8 +77,8 @@ function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped
  *  while this one commits, without reordering a connection's sends. */
 export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"send">, submitted: () => void = () => {}): Promise<Results["send"]> {
   const sender = conn.identity!;
-  // A retry of a stored message is answered before anything that could refuse it.
-  const prior = await ctx.store.findSent(sender.meshId, sender.pubkey, f.clientMessageId);
+  // A retry of a stored message, or of one being committed, is answered before anything that could refuse it.
+  const prior = (await ctx.store.findSent(sender.meshId, sender.pubkey, f.clientMessageId)) ?? (await ctx.writes.original(sender.meshId, sender.pubkey, f.clientMessageId));
   if (prior) {
     submitted();
     await ctx.store.flushed(); // the original may have committed a moment ago, not yet flushed

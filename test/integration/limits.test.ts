@@ -160,6 +160,21 @@ describe("rate and connection limits", () => {
     a.close();
   });
 
+  test.each([
+    ["the rate limit", { sendBurst: 1, sendRate: 1 }],
+    ["the quota", { queueQuota: 1 }],
+  ] as const)("a retry sent while its original is still being committed is a duplicate, not refused by %s", async (_, limits) => {
+    await using b = await startBroker(limits);
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob"); // offline: the message is queued
+    const a = await connect(b.url, owner, { receive: "pull" });
+    const frame = { to: bob.keys.publicKey, clientMessageId: "retried-early-01", ...envelope("x") };
+    const [first, retry] = await Promise.all([a.client.request("send", frame), a.client.request("send", frame)]);
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(first.duplicate).toBe(false);
+    a.close();
+  });
+
   test("connections per address are capped at the upgrade (429 too_many_connections)", async () => {
     await using b = await startBroker({ maxConnectionsPerIp: 2 });
     const s1 = await rawSocket(b.url);
