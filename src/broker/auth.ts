@@ -66,6 +66,14 @@ export function checkAttestation(a: AttestationFields, parentPubkey: string, ses
   if (!verifyDetached(a.signature, attestationCanonical(parentPubkey, sessionPubkey, a.expiresAt), parentPubkey)) throw new MeshError("bad_attestation");
 }
 
+/** A session key is never a member key of the mesh, current or removed (a banned member's key
+ *  must not come back as another member's session), and it belongs to one member for good. */
+async function checkSessionKeyFree(store: Store, meshId: string, sessionPubkey: string, memberId: string): Promise<void> {
+  if (await store.getMemberByPubkey(meshId, sessionPubkey)) throw new MeshError("unauthorized", "That key is, or was, a member key of this mesh; a session needs a key of its own.");
+  const session = await store.getSession(meshId, sessionPubkey);
+  if (session && session.memberId !== memberId) throw new MeshError("unauthorized", "That session key belongs to another member of this mesh.");
+}
+
 /** Verifies a session hello and its attestation; returns the connection identity. */
 export async function authenticateSessionHello(store: Store, f: SessionHelloFrame, now: number): Promise<Identity> {
   checkVersion(f);
@@ -79,6 +87,7 @@ export async function authenticateSessionHello(store: Store, f: SessionHelloFram
   }
   const member = await activeMember(store, f.meshId, f.parentMemberPubkey, f.parentMemberId);
   if (f.sessionPubkey === member.pubkey) throw new MeshError("malformed", "A session key must differ from its member key.");
+  await checkSessionKeyFree(store, f.meshId, f.sessionPubkey, member.id);
   await consumeSignature(store, f.signature, f.timestamp, "hello");
   const label = f.displayName ?? `${member.displayName}/${f.cwd.split(/[\\/]/).filter(Boolean).pop() ?? f.sessionId.slice(0, 8)}`;
   return {

@@ -179,6 +179,28 @@ describe("session hello", () => {
     await expectRejected(b, { ...victim, sessionPubkey: attacker.publicKey }, "bad_attestation");
   });
 
+  test("a session key that is, or was, a member key, or another member's session key, is refused", async () => {
+    const { b, owner, bob } = await setup();
+    await using _ = b;
+    const carol = await addMember(b.url, owner, "carol");
+    const o = await connect(b.url, owner);
+    await o.client.request("member_revoke", { memberId: bob.memberId, ban: true });
+    // Carol attests banned bob's key as her session: bob would be back under carol's name.
+    await expectRejected(b, sessionHello(carol, { session: bob.keys }), "unauthorized");
+    // ...or the owner's key, which carol cannot sign for anyway, but the rule is about keys.
+    await expectRejected(b, sessionHello(carol, { session: owner.keys }), "unauthorized");
+    // A session key stays with the member that first used it.
+    const session = generateSigningKeypair();
+    const first = await rawSocket(b.url);
+    first.send(sessionHello(owner, { session }));
+    expect((await first.next()).type).toBe("hello_ack");
+    first.ws.close();
+    await expectRejected(b, sessionHello(carol, { session }), "unauthorized");
+    // Nothing reached the banned key meanwhile: a DM to it is still refused.
+    await expect(sendText(o, bob.keys.publicKey, "for bob's old key")).rejects.toMatchObject({ code: "unknown_recipient" });
+    o.close();
+  });
+
   test("session_end retires the session: close 4005, and the client does not reconnect", async () => {
     const { b, bob } = await setup();
     await using _ = b;
