@@ -159,6 +159,29 @@ export class Hub {
     return n;
   }
 
+  /** Handshakes per mesh holding a connection slot (holdSlot). */
+  private readonly admitting = new Map<string, number>();
+
+  /** Attached connections plus handshakes holding a slot. */
+  meshSlotsTaken(meshId: string): number {
+    return this.meshConnectionCount(meshId) + (this.admitting.get(meshId) ?? 0);
+  }
+
+  /** Holds one of the mesh's connection slots for a handshake until the returned function is
+   *  called (more calls do nothing): hellos that arrive together cannot all pass the capacity
+   *  check while each waits for the store, and one refused for capacity has stored nothing. */
+  holdSlot(meshId: string): () => void {
+    this.admitting.set(meshId, (this.admitting.get(meshId) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const n = this.admitting.get(meshId)! - 1;
+      if (n > 0) this.admitting.set(meshId, n);
+      else this.admitting.delete(meshId);
+    };
+  }
+
   /** Sends an event to every ready connection in the mesh except those of `exceptKey`, then to
    *  the mesh's listeners (every event, whoever it is about). This is the one place events go out. */
   emit(meshId: string, event: EventNameT, data: Record<string, unknown>, exceptKey?: string): void {

@@ -6,6 +6,7 @@ import { addMember, connect, createTestMesh, envelope, sendText } from "../helpe
 import { rawSocket } from "../helpers/raw.ts";
 import { heapStats } from "bun:jsc";
 import { buildHello } from "../../src/client/credentials.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
 
@@ -226,6 +227,24 @@ describe("rate and connection limits", () => {
     const firsts = await Promise.all(socks.map((s) => s.next().then((f) => (f.type === "error" ? f.code : f.type))));
     expect({ acks: firsts.filter((f) => f === "hello_ack").length, capacity: firsts.filter((f) => f === "capacity").length }).toEqual({ acks: 2, capacity: 18 });
     expect(b.ctx.hub.meshConnectionCount(owner.meshId)).toBe(2);
+    socks.forEach((s) => s.ws.close());
+  });
+
+  test("session hellos refused for capacity store nothing: no session row, no peer", async () => {
+    await using b = await startBroker({ maxConnectionsPerMesh: 2, synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const watcher = await connect(b.url, owner, { receive: "pull" });
+    const keys = Array.from({ length: 6 }, () => generateSigningKeypair());
+    const socks = await Promise.all(keys.map(() => rawSocket(b.url)));
+    socks.forEach((s, i) => s.send(buildHello({ kind: "session", meshId: owner.meshId, memberId: owner.memberId, memberKeys: owner.keys, sessionKeys: keys[i]! }, { sessionId: `s${i}`, pid: i, cwd: `/s${i}` })));
+    const firsts = await Promise.all(socks.map((s) => s.next().then((f) => (f.type === "error" ? f.code : f.type))));
+    expect(firsts.toSorted()).toEqual(["capacity", "capacity", "capacity", "capacity", "capacity", "hello_ack"]);
+    const admitted = keys[firsts.indexOf("hello_ack")]!.publicKey;
+    const db = (b.ctx.store as SqliteStore).db;
+    expect(db.query("SELECT pubkey FROM sessions").all()).toEqual([{ pubkey: admitted }]);
+    const peers = (await watcher.client.request("list_peers", {})).peers.map((p: { pubkey: string }) => p.pubkey);
+    expect(peers.filter((k: string) => keys.some((s) => s.publicKey === k))).toEqual([admitted]);
+    watcher.close();
     socks.forEach((s) => s.ws.close());
   });
 

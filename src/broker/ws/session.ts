@@ -147,19 +147,24 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
     const identity = frame.type === "hello" ? await authenticateHello(ctx.store, frame, now) : await authenticateSessionHello(ctx.store, frame, now);
     if (conn.state === "closed") return;
     if (ctx.draining) return reject(ctx, conn, new MeshError("unavailable", "The broker is shutting down."));
-    // Refuse early, before the store work of admit; admit checks again right before attaching.
+    // Decided before admit's store writes (a session row, presence), so a refusal stores nothing:
+    // the slot is held while admit awaits the store, and released once attached or refused.
     if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"));
-    await admit(ctx, conn, frame, identity, now);
+    const release = ctx.hub.holdSlot(identity.meshId);
+    try {
+      await admit(ctx, conn, frame, identity, now, release);
+    } finally {
+      release();
+    }
   } catch (err) {
     reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }));
   }
 }
 
-/** Whether the mesh already holds maxConnectionsPerMesh attached connections. Only attached ones
- *  count, so the check that decides is the one in admit, with no await between it and the attach. */
-const meshFull = (ctx: BrokerContext, meshId: string) => ctx.hub.meshConnectionCount(meshId) >= ctx.config.maxConnectionsPerMesh;
+/** Whether the mesh's connections and the handshakes holding a slot reach maxConnectionsPerMesh. */
+const meshFull = (ctx: BrokerContext, meshId: string) => ctx.hub.meshSlotsTaken(meshId) >= ctx.config.maxConnectionsPerMesh;
 
-async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
+async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number, releaseSlot: () => void): Promise<void> {
   const where = { sessionId: frame.sessionId, pid: frame.pid, cwd: frame.cwd, hostname: frame.hostname ?? "" };
   let stored: { status: "idle" | "working" | "dnd"; summary: string } | null;
   if (identity.kind === "session") {
@@ -177,8 +182,9 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   if (!mesh || conn.state === "closed") return;
   // Removed while this handshake awaited the store: the removal closed only what was attached.
   if (ctx.hub.isRemoved(identity.meshId, identity.memberId)) return reject(ctx, conn, new MeshError("revoked"));
-  // Hellos that arrived together all passed the early check while admit awaited the store (a flush
-  // to disk with synchronous=full): only this check, synchronous with the attach, keeps the limit.
+  // The slot held since the handshake's check becomes the attached connection. (Checked again, with
+  // no await before the attach, though the held slots already keep the limit.)
+  releaseSlot();
   if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"));
   // From attach on, the connection receives events and pushes: nothing may await between it and
   // the hello_ack, or an event could reach the client before its hello_ack.
