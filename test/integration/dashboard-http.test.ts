@@ -289,6 +289,11 @@ describe("what a session may see and do", () => {
     const body = { clientMessageId: "cmid-dash-0001", ...sealed };
     expect(code(await call(b, "POST", "/v1/dashboard/topics/general/messages", { body }))).toEqual({ status: 401, code: "unauthorized" });
     expect(code(await call(b, "POST", "/v1/dashboard/topics/Bad|Name/messages", { cookie, body }))).toEqual({ status: 400, code: "invalid_argument" });
+    // A segment that is not valid percent-encoding reaches the route as null, once read as "#null".
+    for (const bad of ["%", "%zz", "%E0%A4%A"]) {
+      expect(code(await call(b, "POST", `/v1/dashboard/topics/${bad}/messages`, { cookie, body }))).toEqual({ status: 400, code: "invalid_argument" });
+      expect(code(await call(b, "GET", `/v1/dashboard/topics/${bad}/history`, { cookie }))).toEqual({ status: 400, code: "invalid_argument" });
+    }
     expect(code(await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie, body: { ...body, to: "#general" } }))).toEqual({ status: 400, code: "invalid_argument" });
     const sent = await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie, body });
     expect(sent.status).toBe(201);

@@ -16,8 +16,10 @@ const tags = ["dashboard"];
 /** Posts per history page. */
 const PAGE = 100;
 
-function topicOf(name: string): string {
-  if (!TOPIC_RE.test(name)) throw new MeshError("invalid_argument", "Not a topic name (a-z 0-9 - _).");
+/** The `{topic}` path segment, checked. Elysia hands over null for a segment that is not valid
+ *  percent-encoding, which RegExp.test would have read as the topic "null". */
+function topicOf(name: string | null): string {
+  if (typeof name !== "string" || !TOPIC_RE.test(name)) throw new MeshError("invalid_argument", "Not a topic name (a-z 0-9 - _).");
   return name;
 }
 
