@@ -26,6 +26,7 @@ import { startTimers } from "./timers.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
 import { secured } from "./dashboard-assets.ts";
+import { errorResponse } from "./http/errors.ts";
 
 export type Broker = {
   readonly url: string;
@@ -136,14 +137,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       // the dashboard's CSP and friends; its spec and script, and any other path, carry them too.
       if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req);
       if (url.pathname !== "/ws") return app.handle(req).then(secured);
-      if (ctx.draining) return Response.json({ error: new MeshError("unavailable", "The broker is shutting down.").toJSON() }, { status: 503 });
+      if (ctx.draining) return secured(errorResponse(new MeshError("unavailable", "The broker is shutting down.")));
       const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
       if ((perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
-        return Response.json({ error: new MeshError("too_many_connections").toJSON() }, { status: 429 });
+        return secured(errorResponse(new MeshError("too_many_connections")));
       }
       if (srv.upgrade(req, { data: { ip } })) return undefined;
-      return Response.json({ error: { code: "invalid_argument", message: "Expected a WebSocket upgrade.", retryable: false } }, { status: 426 });
+      return secured(Response.json({ error: new MeshError("invalid_argument", "Expected a WebSocket upgrade.").toJSON() }, { status: 426 }));
     },
     websocket: {
       // The protocol limit (config.maxFrameBytes) is checked in JS with a clear error frame; this

@@ -173,7 +173,9 @@ describe("what a session may see and do", () => {
     const page = await fetch(`${b.url}/`);
     const html = await page.text();
     expect(page.status).toBe(200);
-    for (const r of [page, await fetch(`${b.url}/v1/dashboard/me`), await fetch(`${b.url}/no-such-thing`)]) {
+    const noUpgrade = await fetch(`${b.url}/ws`); // /ws answers HTTP itself, outside the app
+    expect(noUpgrade.status).toBe(426);
+    for (const r of [page, await fetch(`${b.url}/v1/dashboard/me`), await fetch(`${b.url}/no-such-thing`), noUpgrade]) {
       const csp = r.headers.get("content-security-policy")!;
       expect(csp).toContain("default-src 'self'");
       expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'");
