@@ -1,18 +1,15 @@
 // Pushing queued messages to live connections, with per-connection flow control: at most
-// WINDOW messages are outstanding (pushed, not yet acked) per connection; the rest stay queued
+// PUSH_WINDOW messages are outstanding (pushed, not yet acked) per connection; the rest stay queued
 // and are claimed as acks come back. Pushed messages are claimed by that connection until it
 // acks them or closes, so two connections never hold the same queue entry.
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import type { Priority } from "../protocol/fields.ts";
+import { PUSH_WINDOW } from "../protocol/limits.ts";
 import type { StoredMessage } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Conn } from "./conn.ts";
 import type { Presence } from "./hub.ts";
 import { deliverable, passes } from "./gating.ts";
-
-/** Most unacked messages per connection. Enough to keep a fast client busy for one round trip,
- *  small enough that a stalled client does not pin a large part of its queue. */
-export const WINDOW = 1024;
 
 export function toPush(m: StoredMessage): MessagePushFrame {
   const f: MessagePushFrame = {
@@ -43,7 +40,7 @@ export function pickConn(p: Presence | undefined, priority: Priority): Conn | nu
   if (!p || !passes(p.status, priority)) return null;
   let best: Conn | null = null;
   for (const c of p.conns) {
-    if (!c.ready || c.receive !== "push" || outstanding(c) >= WINDOW || c.pushBudget <= 0) continue;
+    if (!c.ready || c.receive !== "push" || outstanding(c) >= PUSH_WINDOW || c.pushBudget <= 0) continue;
     if (!best || outstanding(c) < outstanding(best)) best = c;
   }
   return best;
@@ -63,7 +60,7 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
   try {
     const id = conn.identity;
     while (conn.backlog && conn.ready) {
-      const room = WINDOW - outstanding(conn);
+      const room = PUSH_WINDOW - outstanding(conn);
       const budget = conn.pushBudget;
       // Resumed by an ack (room), or once the socket took the bytes (budget: server.ts resumePushes).
       if (room <= 0 || budget <= 0) return;

@@ -14,6 +14,7 @@ import { closedForGood } from "../client/removed.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
+import { PUSH_WINDOW } from "../protocol/limits.ts";
 import type { Log } from "../log/log.ts";
 
 export type Pending = Delivered & { mesh: string };
@@ -29,8 +30,11 @@ export type LinkOptions = {
   onMessage: (m: Pending) => void;
 };
 
-/** Most messages kept waiting in memory per mesh; the broker keeps the rest queued. */
-const MAX_PENDING = 500;
+/** Most messages kept waiting in memory per mesh. The broker pushes at most PUSH_WINDOW unacked
+ *  messages to a connection and redelivers the same ones, oldest first, after a reconnect, so this
+ *  is never reached with a broker that keeps the protocol; below the window, pushes past it would
+ *  have stayed claimed by this connection and unread until the next reconnect. */
+const MAX_PENDING = PUSH_WINDOW;
 
 /** Longest the replay file may lag the memory: every message seen within this window is saved by
  *  one write (a burst read through mesh_inbox or a hook no longer rewrites the file per message).
@@ -220,8 +224,11 @@ export class MeshLink {
 
   /** Keeps `p` pending until seen, and rings the doorbell. */
   private enqueue(p: Pending): void {
+    // Redelivered after a reconnect while still unread: the broker's only copy, acked once seen.
+    if (this.pending.has(p.messageId)) return;
     if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
-    // The same message redelivered while still pending (reconnect) is kept once.
+    // The same message stored twice by the broker (a retried send it did not recognise) is shown
+    // once: the other copy is done.
     if ([...this.pending.values()].some((x) => x.from.pubkey === p.from.pubkey && x.clientMessageId === p.clientMessageId)) return this.client.ackMessages([p.messageId]);
     this.pending.set(p.messageId, p);
     this.opts.onMessage(p);

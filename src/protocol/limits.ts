@@ -32,6 +32,10 @@ export const MAX_KEYS_BLOB_B64_LEN = 16 * 1024;
 
 /** Most message ids in one `ack` frame; bounds the work one frame can ask for. */
 export const MAX_ACK_BATCH = 512;
+/** Most unacked pushes the broker has out to one connection (protocol.md §5.5): enough to keep a
+ *  fast client busy for one round trip, small enough that a stalled client does not pin a large
+ *  part of its queue. */
+export const PUSH_WINDOW = 1024;
 /** Most messages returned by one `fetch`, history or audit page. */
 export const MAX_PAGE = 500;
 /** Most capabilities listed in one grant. */

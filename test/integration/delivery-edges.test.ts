@@ -8,7 +8,7 @@ import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText, textOf } from "../helpers/mesh.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
-import { WINDOW } from "../../src/broker/delivery.ts";
+import { PUSH_WINDOW as WINDOW } from "../../src/protocol/limits.ts";
 
 describe("delivery edges", () => {
   test("held messages go out before a send that races the release (synchronous=full)", async () => {
