@@ -105,11 +105,15 @@ export async function findSocket(configDir: string, claudeSessionId: string | nu
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 
-/** Serves requests until closed. `handle` may take long (wait); errors become {error}. */
-export function serveIpc(path: string, handle: (req: IpcRequest) => Promise<unknown>): Server {
+/** Serves requests until closed. `handle` may take long (wait); errors become {error}. Its
+ *  `gone` signal aborts when the asking process hung up (it was killed while it waited): what it
+ *  would have been told must then not count as shown. */
+export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSignal) => Promise<unknown>): Server {
   ensurePrivateDir(join(path, ".."));
   rmSync(path, { force: true }); // a previous server of this session died without removing it
   const server = createServer((sock) => {
+    const hungUp = new AbortController();
+    sock.on("close", () => hungUp.abort());
     let buf = "";
     sock.setEncoding("utf8");
     sock.on("data", (chunk: string) => {
@@ -123,7 +127,7 @@ export function serveIpc(path: string, handle: (req: IpcRequest) => Promise<unkn
       } catch {
         return void sock.end(JSON.stringify({ error: "invalid request" }) + "\n");
       }
-      handle(req).then(
+      handle(req, hungUp.signal).then(
         (res) => sock.end(JSON.stringify(res ?? {}) + "\n"),
         (err) => sock.end(JSON.stringify({ error: (err as Error)?.message ?? String(err) }) + "\n"),
       );

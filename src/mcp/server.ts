@@ -53,7 +53,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
   const reminded = new Set<string>();
-  const handler = (req: IpcRequest) => handleHook(meshes, req, reminded, connect);
+  const handler = (req: IpcRequest, gone: AbortSignal) => handleHook(meshes, req, reminded, connect, gone);
   const ipcs = [serveIpc(socketPath(opts.configDir, opts.claudeSessionId), handler), serveIpc(parentSocketPath(opts.configDir, process.ppid), handler)];
   const transport = new StdioServerTransport();
   const shutdown = () => {
@@ -74,7 +74,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 /** Requests from `claudemesh hook` processes of this session. */
 /** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
 /** `connect`: connects the meshes if the server deferred it. */
-async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void): Promise<unknown> {
+async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void, gone: AbortSignal): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.
   if (req.op !== "offline") connect();
@@ -95,7 +95,9 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
     case "wait": {
       // For the asyncRewake hook: the framed messages it prints wake Claude, so those shown whole
       // count as seen; those shown cut short stay unread for mesh_inbox.
-      const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs);
+      const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs, gone);
+      // The hook was killed while it waited (a new turn, an interrupt): nobody will print these.
+      if (gone.aborted) return {};
       const batch = frameBatch(ms);
       meshes.markSeen(ms.filter((m) => batch.ids.includes(m.messageId)));
       meshes.markPreviewed(batch.previewed);
@@ -117,17 +119,24 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
   }
 }
 
-function nextMessages(meshes: Meshes, timeoutMs: number): Promise<Pending[]> {
+/** The next messages to arrive, or none after `timeoutMs` or once `gone` aborts. */
+function nextMessages(meshes: Meshes, timeoutMs: number, gone: AbortSignal): Promise<Pending[]> {
   return new Promise((resolve) => {
-    const off = meshes.onMessage(() => {
+    const stop = () => {
       off();
       clearTimeout(timer);
+      gone.removeEventListener("abort", hungUp);
+    };
+    const off = meshes.onMessage(() => {
+      stop();
       // Let a burst arrive together.
       setTimeout(() => resolve(meshes.unannounced()), 50);
     });
-    const timer = setTimeout(() => {
-      off();
+    const hungUp = () => {
+      stop();
       resolve([]);
-    }, timeoutMs);
+    };
+    const timer = setTimeout(hungUp, timeoutMs);
+    gone.addEventListener("abort", hungUp);
   });
 }

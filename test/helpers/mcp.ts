@@ -18,15 +18,21 @@ export type HookRun = { code: number; out: any; stderr: string; ms: number };
 
 /** Runs `claudemesh hook <event>` as Claude Code would, with `input` (the hook JSON) on stdin. */
 export async function runHook(configDir: string, event: string, input: string): Promise<HookRun> {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
+  const proc = startHook(configDir, event, input);
+  const started = performance.now();
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, out: stdout.trim() ? JSON.parse(stdout) : null, stderr, ms: performance.now() - started };
+}
+
+/** Starts `claudemesh hook <event>` and returns its process (a test may kill it, as Claude Code
+ *  does to a waiting asyncRewake hook). */
+export function startHook(configDir: string, event: string, input: string) {
+  return Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
     env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir },
     stdin: new TextEncoder().encode(input),
     stdout: "pipe",
     stderr: "pipe",
   });
-  const started = performance.now();
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, out: stdout.trim() ? JSON.parse(stdout) : null, stderr, ms: performance.now() - started };
 }
 
 /** The hook JSON Claude Code sends, reduced to what claudemesh reads. */

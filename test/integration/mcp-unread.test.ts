@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliTeam } from "../helpers/cli.ts";
-import { startMcp, type McpSession } from "../helpers/mcp.ts";
+import { hookInput, runHook, startHook, startMcp, type McpSession } from "../helpers/mcp.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 
 /** Points a config dir's (only) mesh at another broker URL (a proxy in front of the real one). */
@@ -59,6 +59,27 @@ describe("mcp: unread messages stay unread", () => {
     expect(await call).toBeInstanceOf(Error);
     await Bun.sleep(600); // past the replay file's write, after which a read message is acked
     expect((await bb.call("mesh_inbox")).text).toContain("read while cancelled");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
+  test("a waiting asyncRewake hook that is killed leaves the next message unread", async () => {
+    // Its wait went on inside the server, which marked the next message seen for nobody.
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
+    const bb = await startMcp(bob, "sess-bob-killed");
+    const a = await startMcp(alice, "sess-alice-killed");
+    await seesBob(a);
+    const waiting = startHook(bob, "wait", hookInput("sess-bob-killed", "Stop"));
+    await Bun.sleep(1000); // it starts and asks the server to wait
+    waiting.kill("SIGKILL"); // a new turn, an interrupt: Claude Code kills it
+    await waiting.exited;
+    await Bun.sleep(100);
+    expect((await a.call("mesh_send", { to: "bob/app", message: "not for a dead hook" })).isError).toBe(false);
+    await bb.waitNotification((n) => n.content.includes("not for a dead hook"));
+    await Bun.sleep(600); // past the replay file's write, after which a seen message is acked
+    const shown = await runHook(bob, "user-prompt-submit", hookInput("sess-bob-killed", "UserPromptSubmit"));
+    expect(JSON.stringify(shown.out)).toContain("not for a dead hook");
     await a.close();
     await bb.close();
   }, 60_000);
