@@ -227,7 +227,10 @@ export class BrokerClient {
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
     const wanted = first ? this.opts.firstConnect === "retry" : this.opts.reconnect !== false;
-    const retry = wanted && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && ERRORS[r].retryable);
+    // A clock skew is the client's to fix, but a clock that drifted (a laptop waking from sleep, a
+    // VM) is usually set right within minutes: a client that keeps itself connected retries it at
+    // its backoff instead of giving up for the rest of its life.
+    const retry = wanted && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && (ERRORS[r].retryable || r === "timestamp_skew"));
     if (this.opened && !retry) {
       const why = code === 1006 ? `Cannot reach the broker at ${wsUrl(this.opts.url)} (is it running, and is the URL right?).` : `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
       // The broker's own words when its error frame named this refusal (kept as the cause).

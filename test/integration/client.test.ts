@@ -34,6 +34,27 @@ describe("client library", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
+  test("a reconnect refused for clock skew is retried at the backoff, and succeeds once the clocks agree", async () => {
+    // It used to close the client for good: a laptop waking with a stale clock lost the mesh.
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const states: string[] = [];
+    let skewed!: () => void;
+    const refused = new Promise<void>((r) => (skewed = r));
+    const a = await connect(b.url, owner, {}, { random: () => 0, onState: (s, info) => (states.push(info?.reason ? `${s}:${info.reason}` : s), info?.reason === "timestamp_skew" && skewed()) });
+    const ctx = b.ctx as { now: () => number };
+    const realNow = ctx.now;
+    ctx.now = () => realNow() + 90_000; // the broker sees the client's clock 90 s behind
+    for (const c of [...b.ctx.hub.allConns()]) c.close(1001, "going away");
+    await refused;
+    expect(a.client.state).toBe("reconnecting");
+    ctx.now = realNow; // the clock is set right
+    for (let i = 0; i < 100 && a.client.state !== "open"; i++) await Bun.sleep(50);
+    expect(a.client.state).toBe("open");
+    expect(states.some((s) => s.startsWith("closed"))).toBe(false);
+    a.close();
+  }, 20_000);
+
   test("a failed first connect rejects at once by default, and is retried with firstConnect: retry", async () => {
     const dir = tempDir();
     const first = await startBroker({}, { dataDir: dir });
