@@ -12,7 +12,8 @@
 //   that `unavailable`;
 // - a link that goes silent without a close (half-open) is found by the client itself: after
 //   `pingIdleMs` without a frame or ping from the broker it pings, and after `pongTimeoutMs` more
-//   of silence it drops the socket and reconnects (liveness.ts);
+//   of silence it drops the socket and reconnects (liveness.ts); a connect whose hello_ack has not
+//   come within `handshakeTimeoutMs` (15 s) is dropped the same way;
 // - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes;
 // - whether a failed *first* connect is retried is the caller's explicit choice (`firstConnect`):
 //   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
@@ -56,6 +57,10 @@ export type ClientOptions = {
   /** Silence after that ping after which the link counts as dead: the client closes it and
    *  reconnects, or closes for good without `reconnect` (default PONG_TIMEOUT_MS, 10 s). */
   pongTimeoutMs?: number;
+  /** Longest from opening a socket to its hello_ack (default HANDSHAKE_TIMEOUT_MS, 15 s): a
+   *  broker that takes the connection and never answers fails a command in seconds, not after the
+   *  liveness watch's 50 s. */
+  handshakeTimeoutMs?: number;
   /** Extra random source for backoff (tests). */
   random?: () => number;
 };
@@ -76,6 +81,8 @@ type Socket = WebSocket & { ping(): void; terminate(): void };
 
 /** Wait before sending again a `send` the broker answered with `unavailable`. */
 const SEND_RETRY_MS = 1000;
+/** Default for ClientOptions.handshakeTimeoutMs: the broker's own hello timeout (10 s) plus slack. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 export function wsUrl(base: string): string {
   const u = new URL(base);
@@ -107,6 +114,8 @@ export class BrokerClient {
 
   /** A session's attestations (null for a member connection). */
   private readonly attestor: SessionAttestor | null;
+  /** The current socket's handshake deadline, until its hello_ack. */
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
@@ -139,6 +148,8 @@ export class BrokerClient {
       dead: (silentMs) => this.linkDead(ws, silentMs),
     });
     this.watch = watch;
+    const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    this.handshakeTimer = setTimeout(() => this.giveUp(ws, `no hello_ack within ${handshakeMs} ms`), handshakeMs);
     ws.onopen = () => {
       watch.heard();
       ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
@@ -154,6 +165,7 @@ export class BrokerClient {
     ws.addEventListener("pong", () => watch.heard());
     ws.onclose = (ev) => {
       watch.stop();
+      if (this.ws === ws) this.endHandshake();
       this.onClose(ws, ev.code, ev.reason);
     };
     ws.onerror = () => {};
@@ -163,9 +175,20 @@ export class BrokerClient {
    *  with the link), so it counts as an abnormal close (1006), and the socket is dropped without
    *  a closing handshake that would wait on the dead link. */
   private linkDead(ws: Socket, silentMs: number): void {
+    this.giveUp(ws, `nothing heard from the broker for ${silentMs} ms`);
+  }
+
+  /** Drops the socket as an abnormal close (1006), without a closing handshake. */
+  private giveUp(ws: Socket, why: string): void {
     if (this.ws !== ws) return;
-    this.onClose(ws, 1006, `nothing heard from the broker for ${silentMs} ms`);
+    this.endHandshake();
+    this.onClose(ws, 1006, why);
     ws.terminate();
+  }
+
+  private endHandshake(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   private onFrame(text: string): void {
@@ -182,6 +205,7 @@ export class BrokerClient {
           const err = new MeshError("unsupported_version", `The broker speaks protocol version ${f.protocolVersion} and this client version ${PROTOCOL_VERSION}: upgrade claudemesh to use this broker.`);
           return this.shutdown(CloseCode.normal, "unsupported_version", err, err);
         }
+        this.endHandshake();
         this.ack = f;
         this.attempt = 0;
         this.setState("open", {});
@@ -374,6 +398,7 @@ export class BrokerClient {
   private shutdown(code: number, reason: string, connectErr: MeshError, requestErr: MeshError): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.attestTimer) clearTimeout(this.attestTimer);
+    this.endHandshake();
     this.watch?.stop();
     this.flushAcks();
     const ws = this.ws;

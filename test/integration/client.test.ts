@@ -76,6 +76,18 @@ describe("client library", () => {
     peer.close();
   });
 
+  test("a broker that takes the connection and never answers fails the connect at the handshake deadline", async () => {
+    // The liveness watch alone gave up after 50 s: a CLI command against a stuck broker hung that long.
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const keys = generateSigningKeypair();
+    const client = new BrokerClient({ url: `http://127.0.0.1:${silent.port}`, credentials: { kind: "member", meshId: "mesh_silent01", memberId: "mbr_silent01", keys }, where: { sessionId: "s-silent-1", pid: 1, cwd: "/" }, handshakeTimeoutMs: 300 });
+    const started = performance.now();
+    await expect(client.connect()).rejects.toMatchObject({ code: "unavailable" });
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(client.state).toBe("closed");
+    silent.stop(true);
+  });
+
   test("close() settles a first connect that is still retrying", async () => {
     const b = await startBroker();
     const { owner } = await createTestMesh(b.url);
