@@ -3,7 +3,7 @@
 // doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
 // MCP restart; ask/reply round trip and timeout.
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, rmSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
@@ -329,4 +329,19 @@ describe("hooks without a running MCP server or broker", () => {
     const w = await hook(cfg, "wait", "no-such-session");
     expect(w.code).toBe(0);
   }, 60_000);
+});
+
+describe("mcp server start-up", () => {
+  test("a config others can read stops it with one line and its fix on stderr, nothing on stdout, no stack trace", async () => {
+    const cfg = dir();
+    writeFileSync(join(cfg, "config.json"), JSON.stringify({ meshes: [] }), { mode: 0o644 });
+    chmodSync(join(cfg, "config.json"), 0o644);
+    const proc = Bun.spawn([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "mcp"], { env: { ...process.env, CLAUDEMESH_CONFIG_DIR: cfg }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(code).not.toBe(0);
+    expect(stdout).toBe("");
+    expect(stderr).toStartWith("claudemesh: ");
+    expect(stderr).toContain("fix: chmod 600");
+    expect(stderr).not.toContain("    at ");
+  }, 30_000);
 });

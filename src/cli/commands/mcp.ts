@@ -4,12 +4,16 @@ import { hostname } from "node:os";
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { jsonLog } from "../../log/log.ts";
 import { parentProcessId } from "../../mcp/ipc.ts";
+import { reportError } from "../output.ts";
 
 export async function run(args: { label?: string }): Promise<void> {
   const env = clientEnv(processEnv());
   const log = jsonLog(env.debug ? "debug" : "warn");
   const { runMcpServer } = await import("../../mcp/server.ts");
   const cwd = env.projectDir ?? process.cwd();
+  // What stops the server (a config file others can read, a broken key file) is one line on
+  // stderr with its fix and the exit code a command would give, not a stack trace: Claude Code
+  // shows the server as failed, and `claude mcp list` or a manual run shows why.
   await runMcpServer({
     configDir: env.configDir,
     // Outside Claude Code (`claude mcp list`, a manual run, another MCP client, an older Claude
@@ -22,5 +26,5 @@ export async function run(args: { label?: string }): Promise<void> {
     cwd,
     hostname: hostname(),
     log,
-  });
+  }).catch((err: unknown) => process.exit(reportError(err, false, env.debug, "mcp")));
 }
