@@ -1,5 +1,5 @@
 // The seeds' seven hello cases and the session attestation cases, against the real verification
-// code with a two-method in-memory store (membership and the replay set).
+// code with a small in-memory store (membership, sessions and the replay set).
 import { describe, expect, test } from "bun:test";
 import { authenticateHello, authenticateSessionHello, checkAttestation } from "../../src/broker/auth.ts";
 import { buildHello, makeAttestation } from "../../src/client/credentials.ts";
@@ -18,6 +18,7 @@ function fakeStore(): Store {
   return {
     getMemberByPubkey: async (meshId: string, pubkey: string) =>
       meshId === MESH && pubkey === member.publicKey ? { id: MEMBER_ID, meshId, pubkey, displayName: "alice", role: "member", revokedAt: null } : null,
+    getSession: async () => null,
     rememberSignature: async (sig: string) => !seen.has(sig) && !!seen.add(sig),
   } as unknown as Store;
 }
