@@ -5,7 +5,8 @@ import type { Database } from "bun:sqlite";
 import { randomId } from "../../crypto/hash.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { NewMessage, SendOutcome, StoredMessage } from "../types.ts";
-import type { AdmittedMessage, MessageKeyRow, NewEntry, QueueIndex } from "./queue-index.ts";
+import type { AdmittedMessage, NewEntry, QueueIndex } from "./queue-index.ts";
+import type { TopicTrims, TrimmedRow } from "./topic-trims.ts";
 import { MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import { writeTx, type Staged } from "./transaction.ts";
 
@@ -21,13 +22,15 @@ export class SendRepo {
   constructor(
     private readonly db: Database,
     private readonly index: QueueIndex,
+    private readonly trims: TopicTrims,
   ) {}
 
   /** Commits the whole batch or nothing; outcomes are in batch order. A clientMessageId the same
    *  sender key already used in the mesh (stored, or earlier in this batch) yields the original
    *  message with duplicate=true and recipients [] (nothing new was queued). With a
-   *  topicHistoryLimit > 0, topic messages more than that many offsets old and no longer queued
-   *  anywhere are deleted. An unknown topicId throws MeshError not_found and fails the batch. */
+   *  topicHistoryLimit > 0, a topic post deletes the offset it pushed out of the window unless a
+   *  mailbox still holds it (topic-trims.ts). An unknown topicId throws MeshError not_found and
+   *  fails the batch. */
   commit(batch: readonly NewMessage[], topicHistoryLimit: number): SendOutcome[] {
     const staged = writeTx(this.db, () => this.stage(batch, topicHistoryLimit));
     staged.apply();
@@ -38,22 +41,30 @@ export class SendRepo {
    *  after that transaction committed. */
   stage(batch: readonly NewMessage[], topicHistoryLimit: number): Staged<SendOutcome[]> {
     const admitted: Admission[] = [];
-    const trimmed: MessageKeyRow[] = [];
+    const trimmed: TrimmedRow[] = [];
+    const left = new Map<number, number>();
     const inBatch = new Map<string, StoredMessage>();
     const out = batch.map((m): SendOutcome => {
       const exact = `${m.meshId}\u0000${m.senderPubkey}\u0000${m.clientMessageId}`;
       const key = this.index.keyOf(m.meshId, m.senderPubkey, m.clientMessageId);
       const prior = inBatch.get(exact) ?? this.stored(key, m.meshId, m.senderPubkey, m.clientMessageId);
       if (prior) return { message: prior, duplicate: true, recipients: [] };
-      const sent = this.insert(m, key, topicHistoryLimit, admitted, trimmed);
+      const sent = this.insert(m, key, admitted);
+      const offset = sent.message.topicOffset;
+      if (m.topicId !== null && offset !== null && topicHistoryLimit > 0) {
+        trimmed.push(...this.trims.trimOnPost(m.topicId, offset - topicHistoryLimit));
+        left.set(m.topicId, offset - topicHistoryLimit);
+      }
       inBatch.set(exact, sent.message);
       return sent;
     });
     return {
       out,
       apply: () => {
-        this.index.forget(trimmed);
         for (const a of admitted) this.index.admit(a.message, a.key, a.entries);
+        this.index.forget(trimmed);
+        this.trims.deleted(trimmed);
+        for (const [topicId, through] of left) this.trims.left(topicId, through);
       },
     };
   }
@@ -71,7 +82,7 @@ export class SendRepo {
     return null;
   }
 
-  private insert(m: NewMessage, key: number, topicHistoryLimit: number, admitted: Admission[], trimmed: MessageKeyRow[]): SendOutcome {
+  private insert(m: NewMessage, key: number, admitted: Admission[]): SendOutcome {
     const topic = m.topicId === null ? null : this.nextOffset(m.meshId, m.topicId);
     const message: StoredMessage = {
       seq: 0,
@@ -111,7 +122,6 @@ export class SendRepo {
       key,
       entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),
     });
-    if (topic && topicHistoryLimit > 0) trimmed.push(...this.trimTopic(m.topicId!, topic.offset - topicHistoryLimit));
     return { message, duplicate: false, recipients };
   }
 
@@ -153,18 +163,6 @@ export class SendRepo {
         expiresAt,
       );
     return Number(lastInsertRowid);
-  }
-
-  /** Deletes history at or below `throughOffset` that no mailbox still holds; returns the rows. */
-  private trimTopic(topicId: number, throughOffset: number): MessageKeyRow[] {
-    if (throughOffset < 1) return [];
-    return this.db
-      .query<MessageKeyRow, [number, number]>(
-        `DELETE FROM messages WHERE topic_id = ? AND topic_offset <= ?
-           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_seq = messages.seq)
-         RETURNING seq, mesh_id, sender_pubkey, client_message_id`,
-      )
-      .all(topicId, throughOffset);
   }
 
   private memberPubkey(memberId: string): string | null {

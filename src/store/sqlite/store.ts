@@ -27,6 +27,7 @@ import { QueueRepo } from "./queue-repo.ts";
 import { SendRepo } from "./send-repo.ts";
 import { SessionRepo } from "./session-repo.ts";
 import { Sweeper } from "./sweep.ts";
+import { TopicTrims } from "./topic-trims.ts";
 import { TopicRepo } from "./topic-repo.ts";
 import { writeTx } from "./transaction.ts";
 
@@ -112,12 +113,13 @@ export class SqliteStore implements T.Store {
     this.members = new MemberRepo(db, this.audit, this.index);
     this.sessions = new SessionRepo(db, this.index);
     this.invites = new InviteRepo(db, this.audit);
-    this.topics = new TopicRepo(db, this.audit);
+    const trims = new TopicTrims(db);
+    this.topics = new TopicRepo(db, this.audit, trims);
     this.groups = new GroupRepo(db);
     this.grants = new GrantRepo(db, this.audit);
-    this.sends = new SendRepo(db, this.index);
+    this.sends = new SendRepo(db, this.index, trims);
     this.queue = new QueueRepo(db, this.index);
-    this.sweeper = new Sweeper(db, this.index, this.sends);
+    this.sweeper = new Sweeper(db, this.index, this.sends, trims);
   }
 
   private checkpointer: Checkpointer | null = null;

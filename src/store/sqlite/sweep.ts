@@ -5,6 +5,7 @@ import type { MessageKeyRow, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import type { SendRepo } from "./send-repo.ts";
+import type { TopicTrims, TrimmedRow } from "./topic-trims.ts";
 import { writeTx } from "./transaction.ts";
 
 export class Sweeper {
@@ -12,13 +13,15 @@ export class Sweeper {
     private readonly db: Database,
     private readonly index: QueueIndex,
     private readonly sends: SendRepo,
+    private readonly trims: TopicTrims,
   ) {}
 
   /** In one transaction: deletes queue entries expired at `nowMs`; finds the non-system messages
    *  whose last entries just expired undelivered and stores `notice(m)` for each (their senders
    *  get told; without `notice`, for tests and tools, nothing is stored and `notices` is left
    *  out); deletes non-topic messages no longer queued and older than the dedup window (after it
-   *  a retried clientMessageId is stored anew; topic messages stay as history, trimmed on send);
+   *  a retried clientMessageId is stored anew), and topic messages behind their topic's window that
+   *  a mailbox held when a post pushed them out (topic-trims.ts);
    *  deletes expired signatures. A throw anywhere, a notice's included, rolls all of it back and
    *  leaves the in-memory index as it was. */
   sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice): SweepResult | SweepOutcome {
@@ -27,6 +30,7 @@ export class Sweeper {
     const emptying = new Set([...this.index.leftAfter(expired)].filter(([, n]) => n === 0).map(([seq]) => seq));
     const emptied = [...emptying].filter((seq) => !this.index.delivered(seq));
     let deleted: MessageKeyRow[] = [];
+    let trimmed: TrimmedRow[] = [];
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying);
     const { result, notices } = writeTx(this.db, () => {
       deleteEntries(this.db, expired);
@@ -45,13 +49,16 @@ export class Sweeper {
                 "DELETE FROM messages WHERE seq IN (SELECT value FROM json_each(?)) RETURNING seq, mesh_id, sender_pubkey, client_message_id",
               )
               .all(jsonList(plan.seqs));
+      trimmed = this.trims.trimBehind();
       const seenSignatures = this.db.query("DELETE FROM seen_signatures WHERE expires_at <= ?").run(nowMs).changes;
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
-      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length, seenSignatures }, notices };
+      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.length, seenSignatures }, notices };
     });
     this.index.remove(expired);
     this.index.afterDeletion(plan, deleted);
+    this.index.forget(trimmed);
+    this.trims.deleted(trimmed);
     if (notices === null) return result;
     notices.apply();
     return { ...result, notices: notices.out };

@@ -3,6 +3,7 @@ import type { Database } from "bun:sqlite";
 import { MeshError } from "../../protocol/errors.ts";
 import type { StoredMessage, Topic, TopicMember } from "../types.ts";
 import type { AuditRepo } from "./audit-repo.ts";
+import type { TopicTrims } from "./topic-trims.ts";
 import { MESSAGE_SELECT, messageFromRow, topicFromRow, type MessageRow, type TopicRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
@@ -12,6 +13,7 @@ export class TopicRepo {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditRepo,
+    private readonly trims: TopicTrims,
   ) {}
 
   /** Creates the topic with `creator` (a member id) as its lead, and `topic_created`.
@@ -82,15 +84,9 @@ export class TopicRepo {
   history(topicId: number, afterOffset: number, limit: number): TopicHistory {
     const topic = this.db.query<{ last_offset: number }, [number]>("SELECT last_offset FROM topics WHERE id = ?").get(topicId);
     if (!topic) throw new MeshError("not_found", "no such topic");
-    // Trimming is the only source of gaps; the newest run starts at the highest retained offset
-    // whose predecessor is gone.
-    const runStart = this.db
-      .query<{ o: number | null }, [number]>(
-        `SELECT MAX(m.topic_offset) AS o FROM messages m WHERE m.topic_id = ?1
-           AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.topic_id = ?1 AND p.topic_offset = m.topic_offset - 1)`,
-      )
-      .get(topicId)!.o;
-    const earliestOffset = runStart ?? topic.last_offset + 1;
+    // Trimming is the only source of gaps, oldest first: the newest run starts after the highest
+    // offset trimmed (topic-trims.ts).
+    const earliestOffset = this.trims.earliestOffset(topicId);
     const messages = this.db
       .query<MessageRow, [number, number, number]>(`${MESSAGE_SELECT} WHERE m.topic_id = ? AND m.topic_offset > ? ORDER BY m.topic_offset LIMIT ?`)
       .all(topicId, Math.max(afterOffset, earliestOffset - 1), limit)
