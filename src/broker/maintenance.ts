@@ -4,7 +4,7 @@
 // `serve` can open the old one meanwhile), and gives the restored database a new epoch so
 // connected clients learn (hello_ack.epoch) that history may have rolled back.
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, constants, createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { chownSync, createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -119,8 +119,16 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
   // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
   const staged = join(dataDir, `.restoring-${stamp}-${randomId(4)}.db`);
   try {
-    copyFileSync(source, staged, constants.COPYFILE_EXCL);
-    chmodSync(staged, 0o600);
+    // Not a file copy: what only the source's -wal holds (a database copied from a broker that
+    // was killed, or one a restore moved aside) would have been left out, after `inspect` had
+    // counted it.
+    snapshotFile(source, staged, "file");
+    // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
+    // that user's, or the broker cannot open it. The data directory's owner is that user.
+    if (process.getuid?.() === 0) {
+      const owner = statSync(dataDir);
+      chownSync(staged, owner.uid, owner.gid);
+    }
     const epoch = randomId();
     setFileMeta(staged, "epoch", epoch);
     const check = inspect(staged);
@@ -138,6 +146,6 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
     return { file: source, database: db, previous, schemaVersion: info.schemaVersion, epoch, backupEpoch: info.epoch, meshes: info.meshes, messages: info.messages };
   } finally {
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(staged + suffix, { force: true });
+    for (const suffix of ["", "-wal", "-shm", ".partial"]) rmSync(staged + suffix, { force: true });
   }
 }

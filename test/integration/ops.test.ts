@@ -6,7 +6,7 @@
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { auditFromRow, type AuditRow } from "../../src/store/sqlite/rows.ts";
@@ -168,5 +168,61 @@ describe("admin backup and restore", () => {
     const exists = await admin(["backup", "--data-dir", src, "--out", join(data, "exists.db")]);
     expect(exists.code).toBe(5);
     expect(exists.stderr).toContain("backups never overwrite");
+  }, 60_000);
+
+  test("restore takes what the source's -wal holds too (a copy of a killed broker's files)", async () => {
+    // A file copy of the main database alone left it out, while the counts printed included it.
+    const src = dir();
+    await using b = await spawnBroker(src);
+    const clean = join(dir(), "clean.db");
+    expect((await admin(["backup", "--data-dir", src, "--out", clean])).code).toBe(0);
+    // Rows committed to the WAL and never checkpointed, then the files copied as a crash leaves them.
+    const live = new Database(clean);
+    live.run("PRAGMA journal_mode = WAL");
+    live.run("PRAGMA wal_autocheckpoint = 0");
+    for (let i = 0; i < 50; i++) live.query("INSERT INTO broker_meta (key, value) VALUES (?, 'only in the wal')").run(`wal-${i}`);
+    const crashed = join(dir(), "crashed.db");
+    for (const suffix of ["", "-wal"]) copyFileSync(clean + suffix, crashed + suffix);
+    live.close();
+    expect(statSync(`${crashed}-wal`).size).toBeGreaterThan(0);
+    const target = join(dir(), "target");
+    expect((await admin(["restore", crashed, "--data-dir", target])).code).toBe(0);
+    const db = new Database(join(target, "claudemesh.db"), { readonly: true });
+    expect(db.query("SELECT COUNT(*) AS n FROM broker_meta WHERE value = 'only in the wal'").get()).toEqual({ n: 50 });
+    db.close();
+    expect(statSync(`${crashed}-wal`).size).toBeGreaterThan(0); // the source is left as it was
+  }, 60_000);
+
+  test.skipIf(process.getuid?.() !== 0)("restore run as root leaves the database to the data directory's owner (the broker's user)", async () => {
+    const src = dir();
+    await using b = await spawnBroker(src);
+    const file = join(dir(), "b.db");
+    expect((await admin(["backup", "--data-dir", src, "--out", file])).code).toBe(0);
+    const target = join(dir(), "owned");
+    mkdirSync(target, { mode: 0o700 });
+    chownSync(target, 65534, 65534);
+    expect((await admin(["restore", file, "--data-dir", target])).code).toBe(0);
+    const st = statSync(join(target, "claudemesh.db"));
+    expect({ uid: st.uid, gid: st.gid, mode: (st.mode & 0o777).toString(8) }).toEqual({ uid: 65534, gid: 65534, mode: "600" });
+  }, 60_000);
+
+  test.skipIf(process.getuid?.() !== 0)("a backup that does not fit its target says so and leaves no file under its name", async () => {
+    const src = dir();
+    await using b = await spawnBroker(src);
+    const peer = await connect(b.url, (await createTestMesh(b.url)).owner);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => sendText(peer, "#general", "x".repeat(30_000) + i)));
+    peer.close();
+    const small = dir();
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small]).exitCode).toBe(0);
+    try {
+      const out = join(small, "nightly.db");
+      const r = await admin(["backup", "--data-dir", src, "--out", out]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`is full`);
+      expect(r.stderr).not.toContain("broker's database");
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      Bun.spawnSync(["umount", small]);
+    }
   }, 60_000);
 });

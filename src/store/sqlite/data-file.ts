@@ -2,9 +2,11 @@
 // directly and never migrate it, add an epoch or load its queue (openSqliteStore does all three,
 // which must not happen behind a running broker's back).
 import { Database } from "bun:sqlite";
-import { closeSync, fsyncSync, openSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { LATEST_VERSION } from "../migrations.ts";
-import { backupTo } from "./maintenance.ts";
+import { verifyCopy } from "./maintenance.ts";
+import { storageProblem } from "./open.ts";
 
 /** What a database file holds, read without changing it. */
 export type FileInfo = {
@@ -23,24 +25,37 @@ export class DataFileError extends Error {
   override readonly name = "DataFileError";
 }
 
-/** Online, consistent copy of the live database `dbPath` into `outPath` (VACUUM INTO through a
- *  second connection; WAL lets the broker keep reading and writing meanwhile), 0600 from the
- *  first byte, then integrity-checked. `outPath` must not exist. Throws DataFileError when
- *  `dbPath` is missing or the copy fails its check (the bad copy is left for inspection). */
-export function snapshotFile(dbPath: string, outPath: string): void {
+/** A consistent copy of the database `dbPath` into `outPath` by VACUUM INTO, 0600 from the first
+ *  byte, then integrity-checked. The copy holds everything committed, what the source's -wal
+ *  holds included. `source` "live": the database of a running broker, read through a second
+ *  connection (WAL lets the broker go on meanwhile); "file": a file to restore from, read
+ *  through a read-only connection that leaves it and its -wal as they are (a plain file copy
+ *  would have left out what only its -wal held). The copy is written as `<outPath>.partial` and
+ *  renamed when sound: a failure (a full disk) leaves nothing under `outPath` (a copy that fails
+ *  its check stays as .partial, for inspection). `outPath` must not exist. Throws DataFileError. */
+export function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live"): void {
   let db: Database;
   try {
-    db = new Database(dbPath, { create: false, readwrite: true, strict: true });
+    db = new Database(dbPath, source === "live" ? { create: false, readwrite: true, strict: true } : { readonly: true, strict: true });
   } catch (cause) {
     throw new DataFileError(`cannot open ${dbPath}: ${(cause as Error).message}`, { cause });
   }
+  const partial = `${outPath}.partial`;
   try {
     // The broker may hold the write lock for a group commit; wait for it like the broker does.
     db.run("PRAGMA busy_timeout = 5000");
-    // VACUUM INTO accepts an existing *empty* file: creating it first makes the copy private
-    // from the start instead of umask-readable until backupTo's chmod. "wx": never overwrite.
-    closeSync(openSync(outPath, "wx", 0o600));
-    backupTo(db, outPath);
+    if (existsSync(outPath)) throw new DataFileError(`${outPath} exists; a copy never overwrites.`);
+    // VACUUM INTO accepts an existing *empty* file: creating it 0600 first makes the copy private
+    // from the start instead of umask-readable. "wx": never overwrite.
+    closeSync(openSync(partial, "wx", 0o600));
+    try {
+      db.run("VACUUM INTO ?", [partial]);
+    } catch (cause) {
+      for (const f of [partial, `${partial}-journal`]) rmSync(f, { force: true });
+      throw new DataFileError(`cannot write ${outPath}: ${storageProblem(cause, dirname(outPath)) ?? (cause as Error).message}`, { cause });
+    }
+    verifyCopy(partial);
+    renameSync(partial, outPath);
   } catch (cause) {
     if (cause instanceof DataFileError) throw cause;
     throw new DataFileError((cause as Error).message, { cause });

@@ -3,7 +3,6 @@ import { Database } from "bun:sqlite";
 import { chmodSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
 import type { Health } from "../types.ts";
-import { guard } from "./db-errors.ts";
 
 /** Probes with a real, committed write and reads the applied schema version. With
  *  `busyTimeoutMs` it waits at most that long for a write lock another process holds, then puts the
@@ -37,11 +36,16 @@ export function probeHealth(db: Database, busyTimeoutMs: number | null = null): 
   }
 }
 
-/** Writes a consistent copy to `path` (which must not exist) with VACUUM INTO, makes it 0600 and
- *  checks it with PRAGMA integrity_check. Throws if the copy cannot be written or is not sound. */
+/** Writes a consistent copy to `path` (which must not exist, or be empty) with VACUUM INTO, makes
+ *  it 0600 and checks it (verifyCopy). Throws if the copy cannot be written or is not sound. */
 export function backupTo(db: Database, path: string): void {
-  guard(() => db.run("VACUUM INTO ?", [path]));
+  db.run("VACUUM INTO ?", [path]);
   chmodSync(path, 0o600);
+  verifyCopy(path);
+}
+
+/** Throws unless the database file at `path` passes PRAGMA integrity_check. */
+export function verifyCopy(path: string): void {
   const copy = new Database(path, { readonly: true, strict: true });
   try {
     const verdict = copy

@@ -192,7 +192,7 @@ export class SqliteStore implements T.Store {
 
   /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
   async backupTo(path: string): Promise<void> {
-    backupTo(this.database, path);
+    guard(() => backupTo(this.database, path));
   }
 
   /** A committed write and the schema version. Waits at most HEALTH_BUSY_TIMEOUT_MS for another
