@@ -2,6 +2,7 @@
 import type { BrokerConfig } from "../config/load.ts";
 import type { Log } from "../log/log.ts";
 import type { Store } from "../store/types.ts";
+import type { FailureLog } from "./failure-log.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import type { Hub } from "./hub.ts";
 import type { Metrics } from "./metrics.ts";
@@ -12,6 +13,8 @@ export type BrokerContext = {
   readonly config: BrokerConfig;
   readonly store: Store;
   readonly log: Log;
+  /** Storage failures answered as `unavailable`, logged at a bounded rate. */
+  readonly failures: FailureLog;
   readonly metrics: Metrics;
   readonly hub: Hub;
   readonly roster: RosterCache;

@@ -10,6 +10,7 @@ import { randomId } from "../crypto/hash.ts";
 import type { Store } from "../store/types.ts";
 import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import { VERSION } from "../version.ts";
+import { FailureLog } from "./failure-log.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
@@ -101,6 +102,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     config,
     store,
     log,
+    failures: new FailureLog(log),
     metrics,
     now,
     bootId: randomId(6),

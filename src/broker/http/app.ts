@@ -43,6 +43,7 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       }
       const err = fromElysia(code, error);
       if (err.code === "internal") ctx.log.error("http request failed", { err: error });
+      ctx.failures.note(err, "http");
       return errorResponse(err);
     })
     .use(

@@ -80,6 +80,7 @@ function reject(ctx: BrokerContext, conn: Conn, err: MeshError): void {
 function replyError(ctx: BrokerContext, conn: Conn, err: unknown, id: string | number | undefined): void {
   const e = err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err });
   if (e.code === "internal") ctx.log.error("request failed", { conn: conn.id, err: (e.cause as Error) ?? e });
+  ctx.failures.note(e, "websocket");
   ctx.metrics.messagesRejected.inc({ reason: e.code });
   conn.send({ type: "error", ...(id !== undefined ? { id } : {}), ...e.toJSON() });
 }

@@ -20,3 +20,14 @@ export function guard<T>(fn: () => T): T {
     throw e;
   }
 }
+
+/** Result codes of a disk or a file that writes will keep failing on until someone acts: unlike
+ *  BUSY or LOCKED, a retry alone does not help. */
+const PERSISTENT = new Set(["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOTADB"]);
+
+/** "SQLITE_FULL: database or disk is full" for such a failure (as guard throws it), else null. */
+export function persistentFailure(e: unknown): string | null {
+  const cause = e instanceof MeshError ? e.cause : e;
+  if (!(cause instanceof SQLiteError) || !PERSISTENT.has(primary(cause.code ?? ""))) return null;
+  return `${cause.code}: ${cause.message}`;
+}

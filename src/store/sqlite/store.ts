@@ -10,7 +10,7 @@ import { MIGRATIONS } from "../migrations.ts";
 import type * as T from "../types.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import { guard } from "./db-errors.ts";
+import { guard, persistentFailure } from "./db-errors.ts";
 import { GrantRepo } from "./grant-repo.ts";
 import { GroupRepo } from "./group-repo.ts";
 import { InviteRepo } from "./invite-repo.ts";
@@ -159,10 +159,27 @@ export class SqliteStore implements T.Store {
    *  wait to its caller: pushes go out before it, and most acks answer nobody). */
   private async write<T>(fn: () => T): Promise<T> {
     this.refuseIfFailed();
-    const out = guard(fn);
+    const out = this.tracked(fn);
     this.checkpointer?.dirty();
     await this.flushed();
     return out;
+  }
+
+  /** The last write's failure when it was one of the disk or the file (full, I/O, read-only,
+   *  corrupt), until a write succeeds again. Readiness reports it: the probe's own one-row write
+   *  can still fit where real writes no longer do (a disk full except for freed WAL space). */
+  private writeTrouble: string | null = null;
+
+  /** Runs a write through guard and records whether it met such a failure. */
+  private tracked<T>(fn: () => T): T {
+    try {
+      const out = guard(fn);
+      this.writeTrouble = null;
+      return out;
+    } catch (e) {
+      this.writeTrouble = persistentFailure(e) ?? this.writeTrouble;
+      throw e;
+    }
   }
 
   /** Fail-stop after a failed flush: Linux may drop the dirty pages an fdatasync could not write
@@ -199,7 +216,8 @@ export class SqliteStore implements T.Store {
    *  process's write lock (so a held lock reads as not writable). Never throws. */
   async health(): Promise<T.Health> {
     const h = probeHealth(this.database, HEALTH_BUSY_TIMEOUT_MS);
-    return this.failure ? { ...h, writable: false, error: this.failure.message } : h;
+    if (this.failure) return { ...h, writable: false, error: this.failure.message };
+    return this.writeTrouble ? { ...h, writable: false, error: `the last write failed (${this.writeTrouble})` } : h;
   }
 
   async getMeta(key: string) {
@@ -334,7 +352,7 @@ export class SqliteStore implements T.Store {
   async commitWrites(batch: T.WriteBatch, topicHistoryLimit: number, nowMs: number) {
     this.refuseIfFailed();
     // One transaction: the pages sends and acks share (the queue's right edge) are written once.
-    return guard(() => {
+    return this.tracked(() => {
       const { sends, acks } = writeTx(this.database, () => ({
         sends: this.sends.stage(batch.sends, topicHistoryLimit),
         acks: this.queue.stageAcks(batch.acks.map(ackRequest), nowMs),

@@ -1,0 +1,46 @@
+// A full disk: every send fails with `unavailable`, and the operator must hear of it. Review found
+// readiness saying ready (its one-row probe still fitted in WAL space the failed transactions had
+// freed), broker_db_healthy at 1, and nothing logged. Now a write that failed for the disk or the
+// file keeps readiness and the gauge down, with its cause, until a write succeeds again, and is
+// logged. (Here the disk ends up full enough that the probe fails too; the log line and the cause
+// in readiness are what only the fix gives.) Needs root, to mount a small tmpfs as the data
+// directory.
+import { expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startBroker, tempDir } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
+
+test.skipIf(process.getuid?.() !== 0)("a full disk fails sends, shows on readiness, the gauge and the log, and clears once space is freed", async () => {
+  const mnt = tempDir("cm-full-");
+  expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt]).exitCode).toBe(0);
+  try {
+    const filler = join(mnt, "filler");
+    writeFileSync(filler, Buffer.alloc(512 * 1024));
+    await using b = await startBroker({}, { dataDir: join(mnt, "data") });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    // The client retries a send answered `unavailable` until its request timeout: keep that short.
+    const a = await connect(b.url, owner, { receive: "pull" }, { requestTimeoutMs: 1500 });
+    let failure: { code?: string } | null = null;
+    for (let i = 0; i < 400 && !failure; i++) {
+      failure = await sendText(a, bob.keys.publicKey, "x".repeat(30_000)).then(
+        () => null,
+        (e: { code?: string }) => e,
+      );
+    }
+    expect(failure?.code).toBe("unavailable");
+    const ready = await fetch(`${b.url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toContain("SQLITE_FULL");
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/^broker_db_healthy 0$/m);
+    expect(b.logs.filter((l) => l.includes("the database is unavailable") && l.includes("SQLITE_FULL")).length).toBeGreaterThanOrEqual(1);
+
+    rmSync(filler); // the operator frees space
+    await sendText(a, bob.keys.publicKey, "room again");
+    expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+    a.close();
+  } finally {
+    Bun.spawnSync(["umount", "-l", mnt]);
+  }
+}, 60_000);
