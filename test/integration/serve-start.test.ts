@@ -48,6 +48,17 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(await serve(["--check", "--host", "nonexistent.invalid"])).toEqual({ code: 1, stderr: 'claudemesh serve: host "nonexistent.invalid" does not resolve (ENOTFOUND); the broker could not listen on it\n', touched: false });
     expect(await serve(["--check", "--host", "localhost"])).toMatchObject({ code: 0, stderr: "" });
   }, 15_000);
+
+  test("serve --check listens for a moment: an address this machine lacks, or a port in use, fails the check (exit 1), as the start would", async () => {
+    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no interface has it.
+    expect(await serve(["--check", "--host", "192.0.2.1"])).toMatchObject({ code: 1, stderr: "claudemesh serve: cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n" });
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      expect(await serve(["--check", "--port", String(taken.port)])).toMatchObject({ code: 1, stderr: `claudemesh serve: cannot listen on 127.0.0.1:${taken.port}: the port is in use by another process\n` });
+    } finally {
+      taken.stop(true);
+    }
+  }, 15_000);
 });
 
 describe("a signal while serve starts", () => {

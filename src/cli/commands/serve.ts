@@ -118,7 +118,20 @@ async function storageReason(err: unknown, config: BrokerConfig): Promise<string
   return storageProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
 }
 
-/** `serve --check`: the settings are valid (they were loaded), the host resolves, and the database
+/** Why listening on host:port fails now (a test listen, closed at once), or null. */
+function listenProblem(host: string, port: number): string | null {
+  try {
+    Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
+    return null;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EADDRINUSE") return `the port is in use by another process`;
+    if (code === "EADDRNOTAVAIL") return `no interface of this machine has that address`;
+    return (err as Error).message;
+  }
+}
+
+/** `serve --check`: the settings are valid (they were loaded), the host resolves, the address and port can be listened on, and the database
  *  opens (and migrates) and is writable. Exits 0 when so, or when a live broker holds the data
  *  directory (its database is then left alone); 1 otherwise. */
 async function check(config: BrokerConfig): Promise<never> {
@@ -138,6 +151,13 @@ async function check(config: BrokerConfig): Promise<never> {
   if (holder !== null) {
     process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
     process.exit(0);
+  }
+  // The address must be one this machine has, and the port free (the live broker checked above
+  // holds its own): `serve` would fail to listen, and a supervisor restart it in a loop.
+  const bind = listenProblem(config.host, config.port);
+  if (bind) {
+    releaseDataDir(config.dataDir, "broker");
+    fail(`cannot listen on ${config.host}:${config.port}: ${bind}`);
   }
   const h = await checkStore(config).catch(async (err: Error) => {
     releaseDataDir(config.dataDir, "broker");
