@@ -104,11 +104,14 @@ export async function findSocket(configDir: string, claudeSessionId: string | nu
 }
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Longest Unix socket path: sun_path holds 108 bytes on Linux and 104 on macOS, NUL included. */
+const MAX_SOCKET_PATH = process.platform === "darwin" ? 103 : 107;
 
-/** Serves requests until closed. `handle` may take long (wait); errors become {error}. Its
+/** Serves requests until closed; `onListenError` hears why it cannot listen. `handle` may take
+ *  long (wait); errors become {error}. Its
  *  `gone` signal aborts when the asking process hung up (it was killed while it waited): what it
  *  would have been told must then not count as shown. */
-export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSignal) => Promise<unknown>): Server {
+export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSignal) => Promise<unknown>, onListenError: (err: Error) => void): Server {
   ensurePrivateDir(join(path, ".."));
   rmSync(path, { force: true }); // a previous server of this session died without removing it
   const server = createServer((sock) => {
@@ -134,7 +137,11 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
     });
     sock.on("error", () => {});
   });
-  server.listen(path);
+  // A path longer than a socket address holds (a long CLAUDEMESH_CONFIG_DIR) left the hooks with
+  // no server to ask, and nobody told: Bun's listen neither creates the socket nor fails.
+  server.on("error", onListenError);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) onListenError(new Error(`the socket path is ${Buffer.byteLength(path)} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket address holds: ${path}`));
+  else server.listen(path);
   return server;
 }
 

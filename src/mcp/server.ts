@@ -54,7 +54,9 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
   const reminded = new Set<string>();
   const handler = (req: IpcRequest, gone: AbortSignal) => handleHook(meshes, req, reminded, connect, gone);
-  const ipcs = [serveIpc(socketPath(opts.configDir, opts.claudeSessionId), handler), serveIpc(parentSocketPath(opts.configDir, process.ppid), handler)];
+  const listen = (path: string) =>
+    serveIpc(path, handler, (err) => opts.log.warn("hooks cannot reach this server: it cannot listen on its socket", { path, err, fix: "use a shorter CLAUDEMESH_CONFIG_DIR" }));
+  const ipcs = [listen(socketPath(opts.configDir, opts.claudeSessionId)), listen(parentSocketPath(opts.configDir, process.ppid))];
   const transport = new StdioServerTransport();
   const shutdown = () => {
     meshes.close();

@@ -3,7 +3,7 @@
 // doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
 // MCP restart; ask/reply round trip and timeout.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, rmSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
@@ -332,6 +332,17 @@ describe("hooks without a running MCP server or broker", () => {
 });
 
 describe("mcp server start-up", () => {
+  test("a config dir too long for the hooks' socket: the server still serves MCP and says why hooks cannot reach it", async () => {
+    const cfg = join(dir(), "a-config-directory-path-long-enough-that-its-socket-address".repeat(2));
+    mkdirSync(cfg, { recursive: true, mode: 0o700 });
+    writeFileSync(join(cfg, "config.json"), JSON.stringify({ version: 1, meshes: [] }), { mode: 0o600 });
+    const s = await startMcp(cfg, "sess-long-dir");
+    expect((await s.client.listTools()).tools.length).toBeGreaterThan(0);
+    for (let i = 0; i < 40 && !s.stderr().includes("cannot listen on its socket"); i++) await Bun.sleep(50);
+    expect(s.stderr()).toContain("hooks cannot reach this server: it cannot listen on its socket");
+    await s.close();
+  }, 30_000);
+
   test("a config others can read stops it with one line and its fix on stderr, nothing on stdout, no stack trace", async () => {
     const cfg = dir();
     writeFileSync(join(cfg, "config.json"), JSON.stringify({ meshes: [] }), { mode: 0o644 });
