@@ -63,6 +63,18 @@ describe("cli errors", () => {
     expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more)." } } });
     const limit = await cli(alice, ["inbox", "--all", "--limit", "-5", "--json"]);
     expect({ code: limit.code, json: limit.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit must be a whole number, 1 or more." } } });
+    // Without --all it used to be ignored: every new message was shown (and acked) anyway.
+    const alone = await cli(alice, ["inbox", "--limit", "5", "--json"]);
+    expect({ code: alone.code, json: alone.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit goes with --all (the most messages of your history to show); new messages are all shown at once." } } });
+  }, 30_000);
+
+  test("a post to a topic that does not exist names the command that creates it", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const r = await cli(alice, ["send", "#design", "hello"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("No topic #design in this mesh.");
+    expect(r.stderr).toContain("claudemesh topic create design");
   }, 30_000);
 
   test("a config file or directory others can read is refused (exit 5) with the chmod that fixes it", async () => {

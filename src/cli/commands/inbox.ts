@@ -32,6 +32,7 @@ async function handleBatch(ctx: Ctx, session: MeshSession, client: BrokerClient,
 
 export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
+    if (args.limit !== undefined && !args.all) throw new UsageError("--limit goes with --all (the most messages of your history to show); new messages are all shown at once.");
     const mesh = ctx.mesh();
     if (args.all) {
       const limit = Number(args.limit ?? 50);
