@@ -61,6 +61,10 @@ export class MeshLink {
   readonly client: BrokerClient;
   readonly session: MeshSession;
   private readonly pending = new Map<string, Pending>();
+  /** Pushes sealed under a key epoch this server has not learnt yet (the rotation's `keys` message
+   *  may come after them), by message id. The broker counts them as pushed to this connection, so
+   *  they are kept and opened once keys arrive, not left unread until the next reconnect. */
+  private readonly sealed = new Map<string, MessagePushFrame>();
   private readonly replyWaiters = new Map<string, (m: Pending) => void>();
   private readonly scope: string;
   state: ClientState = "connecting";
@@ -201,10 +205,14 @@ export class MeshLink {
     }
     if (!r.ok) {
       if (r.reason !== "unknown_epoch") this.client.ackMessages([m.messageId]);
+      else if (this.sealed.size < MAX_PENDING) this.sealed.set(m.messageId, m); // opened when keys arrive
       this.opts.log.info("message not shown", { mesh: this.slug, messageId: m.messageId, reason: r.reason });
       return;
     }
-    if (r.control === "keys") return this.seen([r.message], [m.messageId]);
+    if (r.control === "keys") {
+      this.seen([r.message], [m.messageId]);
+      return this.reopenSealed();
+    }
     if (r.control === "key_request") {
       this.seen([r.message]);
       void Promise.resolve()
@@ -220,6 +228,13 @@ export class MeshLink {
     // knows whether its result reaches the model (a cancelled call's result is dropped).
     if (waiter) return waiter(p);
     this.enqueue(p);
+  }
+
+  /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */
+  private reopenSealed(): void {
+    const held = [...this.sealed.values()];
+    this.sealed.clear();
+    for (const m of held) this.onPush(m);
   }
 
   /** Keeps `p` pending until seen, and rings the doorbell. */
