@@ -63,11 +63,12 @@ export function checkpointLogger(log: Log): (report: CheckpointerReport) => void
 }
 
 /** Validates that the data directory opens, migrates and accepts writes (serve --check). */
-export async function checkStore(config: BrokerConfig): Promise<{ writable: boolean; schemaVersion: number }> {
+export async function checkStore(config: BrokerConfig): Promise<{ writable: boolean; schemaVersion: number; integrity: string }> {
   const { openSqliteStore } = await import("../store/sqlite/store.ts");
   const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
   try {
-    return await store.health();
+    // A damaged page can leave the file openable and writable while the rows it held fail.
+    return { ...(await store.health()), integrity: store.quickCheck() };
   } finally {
     store.close();
   }

@@ -4,8 +4,9 @@
 // data directory: before, `--prot 80` ran on the default port, `"host": ""` listened on every
 // interface and `--check` passed a host the start then failed on. A SIGTERM while it is still
 // starting exits 0, where it used to kill it with 143.
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
@@ -47,6 +48,25 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     // .invalid never resolves (RFC 6761).
     expect(await serve(["--check", "--host", "nonexistent.invalid"])).toEqual({ code: 1, stderr: 'claudemesh serve: host "nonexistent.invalid" does not resolve (ENOTFOUND); the broker could not listen on it\n', touched: false });
     expect(await serve(["--check", "--host", "localhost"])).toMatchObject({ code: 0, stderr: "" });
+  }, 15_000);
+
+  test("serve --check runs SQLite's quick_check: a damaged page fails the check (exit 1) and says to restore a backup", async () => {
+    const data = tempDir("cm-serve-damaged-");
+    expect((await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"])).code).toBe(0);
+    // Overwrite the root page of an index that opening, migrating and the write probe never read.
+    const path = join(data, "claudemesh.db");
+    const db = new Database(path);
+    const { rootpage } = db.query<{ rootpage: number }, []>("SELECT rootpage FROM sqlite_master WHERE name = 'sessions_member'").get()!;
+    const pageSize = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
+    db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    db.close();
+    const fd = openSync(path, "r+");
+    writeSync(fd, Buffer.alloc(pageSize, 0xff), 0, pageSize, (rootpage - 1) * pageSize);
+    closeSync(fd);
+    const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(`claudemesh serve: the database in ${data} is damaged (SQLite quick_check: `);
+    expect(r.stderr).toContain("restore a backup with claudemesh admin restore");
   }, 15_000);
 
   test("serve --check listens for a moment: an address this machine lacks, or a port in use, fails the check (exit 1), as the start would", async () => {

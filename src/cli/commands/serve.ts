@@ -131,8 +131,9 @@ function listenProblem(host: string, port: number): string | null {
   }
 }
 
-/** `serve --check`: the settings are valid (they were loaded), the host resolves, the address and port can be listened on, and the database
- *  opens (and migrates) and is writable. Exits 0 when so, or when a live broker holds the data
+/** `serve --check`: the settings are valid (they were loaded), the host resolves, the address and
+ *  port can be listened on, and the database opens (and migrates), passes quick_check and is
+ *  writable. Exits 0 when so, or when a live broker holds the data
  *  directory (its database is then left alone); 1 otherwise. */
 async function check(config: BrokerConfig): Promise<never> {
   const { checkStore } = await import("../../broker/server.ts");
@@ -164,6 +165,7 @@ async function check(config: BrokerConfig): Promise<never> {
     return fail(`cannot open the database in ${config.dataDir}: ${await storageReason(err, config)}`);
   });
   releaseDataDir(config.dataDir, "broker");
+  if (h.integrity !== "ok") fail(`the database in ${config.dataDir} is damaged (SQLite quick_check: ${h.integrity.replace(/\s+/g, " ").slice(0, 300)}); restore a backup with claudemesh admin restore`);
   process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
   process.exit(h.writable ? 0 : 1);
 }

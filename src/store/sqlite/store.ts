@@ -207,6 +207,16 @@ export class SqliteStore implements T.Store {
     if (this.failure) throw this.failure;
   }
 
+  /** SQLite's quick_check of the whole file: "ok", or its findings joined with "; ". Reads every
+   *  page, so it is for `serve --check`, not for a running broker. */
+  quickCheck(): string {
+    return this.database
+      .query<{ quick_check: string }, []>("PRAGMA quick_check")
+      .all()
+      .map((r) => r.quick_check)
+      .join("; ");
+  }
+
   /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
   async backupTo(path: string): Promise<void> {
     guard(() => backupTo(this.database, path));
