@@ -84,7 +84,7 @@ const audit = defineCommand({
   },
 });
 
-const dataDir = { "data-dir": { type: "string", description: "the broker's data directory (default as for serve)" } } as const;
+const dataDir = { "data-dir": { type: "string", description: "the broker's data directory (default as for serve)" }, config: { type: "string", description: "the broker's config file, for its dataDir (as serve --config)" } } as const;
 const admin = defineCommand({
   meta: { name: "admin", description: "Operate a broker's data directory: backups, restore, operator token. Example: claudemesh admin backup --data-dir /var/lib/claudemesh" },
   subCommands: {

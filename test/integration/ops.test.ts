@@ -225,4 +225,18 @@ describe("admin backup and restore", () => {
       Bun.spawnSync(["umount", small]);
     }
   }, 60_000);
+
+  test("admin backup and restore find the data directory through --config, as serve does", async () => {
+    const src = dir();
+    await using b = await spawnBroker(src);
+    const config = join(dir(), "broker.json");
+    writeFileSync(config, JSON.stringify({ dataDir: src }));
+    const out = join(dir(), "via-config.db");
+    const made = await admin(["backup", "--config", config, "--out", out, "--json"]);
+    expect({ code: made.code, file: made.json().file }).toEqual({ code: 0, file: out });
+    const target = dir();
+    writeFileSync(config, JSON.stringify({ dataDir: target }));
+    expect((await admin(["restore", out, "--config", config])).code).toBe(0);
+    expect(existsSync(join(target, "claudemesh.db"))).toBe(true);
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 // claudemesh admin backup [--out FILE] / admin restore <file> [--force]: the broker's database,
-// located like `serve` locates it (--data-dir > CLAUDEMESH_DATA_DIR > config file > default).
+// located like `serve` locates it (--data-dir > CLAUDEMESH_DATA_DIR > config file (--config or
+// CLAUDEMESH_CONFIG) > default).
 // The work is in broker/maintenance.ts; this file resolves the directory and prints.
 import { ConfigError, loadBrokerConfig, processEnv } from "../../config/load.ts";
 import { resolve } from "node:path";
@@ -7,12 +8,12 @@ import { shellCommand } from "../shell-words.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
 
-type Args = { "data-dir"?: string; json?: boolean; out?: string; file?: string; force?: boolean };
+type Args = { "data-dir"?: string; config?: string; json?: boolean; out?: string; file?: string; force?: boolean };
 
 /** The data directory, absolute, located as `serve` locates it. */
 function dataDirOf(args: Args): string {
   try {
-    return resolve(loadBrokerConfig({ flags: { dataDir: args["data-dir"] }, env: processEnv() }).dataDir);
+    return resolve(loadBrokerConfig({ flags: { dataDir: args["data-dir"] }, env: processEnv(), configFile: args.config }).dataDir);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;

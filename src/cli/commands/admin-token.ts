@@ -4,10 +4,10 @@
 import { ConfigError, loadBrokerConfig, processEnv } from "../../config/load.ts";
 import { reportError, UsageError } from "../output.ts";
 
-export async function run(args: { "data-dir"?: string; json?: boolean }): Promise<void> {
+export async function run(args: { "data-dir"?: string; config?: string; json?: boolean }): Promise<void> {
   const json = Boolean(args.json);
   try {
-    const config = loadBrokerConfig({ flags: { dataDir: args["data-dir"] } as never, env: processEnv() });
+    const config = loadBrokerConfig({ flags: { dataDir: args["data-dir"] } as never, env: processEnv(), configFile: args.config });
     const { rotateOperatorToken } = await import("../../broker/server.ts");
     const token = await rotateOperatorToken(config);
     if (json) process.stdout.write(JSON.stringify({ token, dataDir: config.dataDir }, null, 2) + "\n");
