@@ -6,7 +6,7 @@
 // starting exits 0, where it used to kill it with 143.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
@@ -67,6 +67,28 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith(`claudemesh serve: the database in ${data} is damaged (SQLite quick_check: `);
     expect(r.stderr).toContain("restore a backup with claudemesh admin restore");
+  }, 15_000);
+
+  test("a data directory whose database is not a SQLite file: the check says so and to restore a backup", async () => {
+    const data = tempDir("cm-serve-notadb-");
+    writeFileSync(join(data, "claudemesh.db"), "this is not a database\n".repeat(200), { mode: 0o600 });
+    const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `claudemesh serve: cannot open the database in ${data}: ${join(data, "claudemesh.db")} is damaged or not a claudemesh database (file is not a database): restore a backup (claudemesh admin restore FILE --force)\n` });
+  }, 15_000);
+
+  test.skipIf(process.getuid?.() !== 0 || !Bun.which("runuser"))("a database another user owns (a restore run as root): the message names both users and the fix", async () => {
+    const parent = tempDir("cm-serve-owner-");
+    chmodSync(parent, 0o755); // so that nobody can reach the data directory in it
+    const data = join(parent, "data");
+    expect((await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"])).code).toBe(0);
+    Bun.spawnSync(["chown", "-R", "nobody", data]);
+    Bun.spawnSync(["chown", "root", join(data, "claudemesh.db")]);
+    const main = join(import.meta.dir, "../../src/main.ts");
+    const r = Bun.spawnSync(["runuser", "-u", "nobody", "--", process.execPath, "run", main, "serve", "--check", "--data-dir", data, "--port", "0"], { env: { ...process.env, HOME: parent } });
+    expect(r.exitCode).toBe(1);
+    const stderr = r.stderr.toString();
+    expect(stderr).toContain(`${join(data, "claudemesh.db")} belongs to uid 0, mode 600; this process runs as uid `);
+    expect(stderr).toContain("Run the broker as the user that owns its data directory, or give that user the files (chown -R).");
   }, 15_000);
 
   test("serve --check listens for a moment: an address this machine lacks, or a port in use, fails the check (exit 1), as the start would", async () => {

@@ -1,7 +1,7 @@
 // Opens the broker's SQLite file with the settings every connection needs. The file holds routing
 // metadata (no secrets), but it is still private to the broker's user: directory 0700, file 0600.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, mkdirSync, openSync, statfsSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statfsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type Synchronous = "full" | "normal";
@@ -38,6 +38,29 @@ export function storageProblem(err: unknown, dir: string): string | null {
     return lowOnSpace(dir) ? full : `the disk holding ${dir} reported an I/O error (${(err as Error).message}): check it (dmesg, SMART) and start again`;
   }
   return null;
+}
+
+/** A message an operator can act on for an error opening the database file `dbPath` itself: one
+ *  this process may not open (another user's file, as a restore run as root leaves it), or one
+ *  that is not a sound SQLite database. Null for anything else. */
+export function databaseProblem(err: unknown, dbPath: string): string | null {
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  const said = (err as Error).message;
+  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
+    return `${dbPath} is damaged or not a claudemesh database (${said}): restore a backup (claudemesh admin restore FILE --force)`;
+  }
+  if (code !== "SQLITE_CANTOPEN" && code !== "EACCES" && code !== "EPERM") return null;
+  const me = process.getuid?.();
+  const owner = (path: string) => {
+    try {
+      const st = statSync(path);
+      return `${path} belongs to uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}`;
+    } catch {
+      return null;
+    }
+  };
+  const facts = [owner(dbPath) ?? owner(dirname(dbPath)), me === undefined ? null : `this process runs as uid ${me}`].filter(Boolean).join("; ");
+  return `cannot open ${dbPath} (${said})${facts ? `: ${facts}` : ""}. Run the broker as the user that owns its data directory, or give that user the files (chown -R).`;
 }
 
 /** `err` itself, or an Error with storageProblem's message (and `err` as its cause). */
