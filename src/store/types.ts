@@ -177,9 +177,11 @@ export interface Store {
   listInvites(meshId: string): Promise<Invite[]>;
   revokeInvite(meshId: string, inviteId: string, actor: string): Promise<Invite>;
   /** Atomically consumes one use (maxUses holds under concurrency), enrolls the member, joins
-   *  #general and appends the audit entry. Throws MeshError invite_* or conflict. */
+   *  #general and appends the audit entry. A key already enrolled through this invite gets that
+   *  enrolment back, and nothing is written (`repeated`: a claim whose answer was lost). Throws
+   *  MeshError invite_* or conflict. */
   /** `claim` is the claim as the joiner signed it with the invite key, kept as evidence. */
-  claimInvite(input: { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string }; claim: { timestamp: number; inviteSignature: string } }): Promise<{ member: Member; invite: Invite; keysBlob: string | null }>;
+  claimInvite(input: { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string }; claim: { timestamp: number; inviteSignature: string } }): Promise<{ member: Member; invite: Invite; keysBlob: string | null; repeated: boolean }>;
   /** The stored evidence of each member's enrolment, by member id (members enrolled through an
    *  invite since schema v3; not the owner). */
   listAdmissions(meshId: string): Promise<Map<string, Admission>>;

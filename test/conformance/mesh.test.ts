@@ -175,9 +175,13 @@ test("2b. invite rules: claim errors in the documented order, role limits, revok
   expect(ok.body.keysBlob).toBeNull(); // no keysBlob was left with this invite
   const again = await postJson(b.url, `/v1/invites/${inv.inviteId}/claim`, body);
   expect([again.status, again.body.error.code]).toEqual([401, "replayed"]);
-  // a freshly signed claim for an already enrolled key is a conflict
+  // a freshly signed claim by the same key: the answer it may have lost, and no second use (§6.4)
   const dup = await postJson(b.url, `/v1/invites/${inv.inviteId}/claim`, claimBody({ meshId: mesh.meshId, inviteId: inv.inviteId, inviteKey: inv.inviteKey, joiner, displayName: "dave" }));
-  expect([dup.status, dup.body.error.code]).toEqual([409, "conflict"]);
+  expect([dup.status, dup.body.member.memberId]).toEqual([200, ok.body.member.memberId]);
+  expect((await ownerConn.ok({ type: "invite_list" })).invites.find((x: any) => x.inviteId === inv.inviteId).usedCount).toBe(1);
+  // a key enrolled through another invite is a conflict
+  const other = await postJson(b.url, `/v1/invites/${inv.inviteId}/claim`, claimBody({ meshId: mesh.meshId, inviteId: inv.inviteId, inviteKey: inv.inviteKey, joiner: bob.member.key, displayName: "bob" }));
+  expect([other.status, other.body.error.code]).toEqual([409, "conflict"]);
   // after invite_revoke: invite_revoked
   expect(await ownerConn.ok({ type: "invite_revoke", inviteId: inv.inviteId })).toEqual({ inviteId: inv.inviteId, revoked: true });
   const revokedAt = (await ownerConn.ok({ type: "invite_list" })).invites.find((x: any) => x.inviteId === inv.inviteId).revokedAt;

@@ -85,10 +85,16 @@ describe("claimInvite", () => {
     const twice = await invite(store, owner, { maxUses: 3 });
     const me = claimant();
     expect(await claim(twice.id, me)).toBe("ok");
-    expect(await claim(twice.id, { ...me, id: randomId() })).toBe("conflict");
+    // The same key again (its first answer was lost): that enrolment back, nothing written.
+    const repeat = await store.claimInvite({ inviteId: twice.id, nowMs: Date.now(), member: { ...me, id: randomId() }, claim: fakeClaim() });
+    expect({ repeated: repeat.repeated, pubkey: repeat.member.pubkey }).toEqual({ repeated: true, pubkey: me.pubkey });
+    // A key enrolled otherwise (the owner's; through another invite) is a conflict.
     expect(await claim(twice.id, { ...claimant(), pubkey: owner.pubkey })).toBe("conflict");
-    // A refused claim consumes nothing.
+    const other = await invite(store, owner);
+    expect(await claim(other.id, { ...me, id: randomId() })).toBe("conflict");
+    // A refused or repeated claim consumes nothing.
     expect((await store.getInvite(twice.id))!.usedCount).toBe(1);
+    expect((await store.getInvite(other.id))!.usedCount).toBe(0);
   });
 
   test("createInvite: reused id is a conflict; listInvites and audit", async () => {

@@ -40,12 +40,14 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         if (!verifyDetached(body.inviteSignature, canonical, invite.invitePubkey)) throw new MeshError("bad_invite", "The claim is not signed by the invite's key: the link is wrong or altered.");
         if (!verifyDetached(body.signature, canonical, body.pubkey)) throw new MeshError("bad_signature", "The claim is not signed by the key being enrolled.");
         await consumeSignature(ctx.store, body.signature, body.timestamp, "invite claim");
-        const { member, keysBlob } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName }, claim: { timestamp: body.timestamp, inviteSignature: body.inviteSignature } });
-        ctx.roster.invalidate(invite.meshId);
-        ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });
+        const { member, keysBlob, repeated } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName }, claim: { timestamp: body.timestamp, inviteSignature: body.inviteSignature } });
+        if (!repeated) {
+          ctx.roster.invalidate(invite.meshId);
+          ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });
+        }
         const mesh = await ctx.store.getMesh(invite.meshId);
         const members = (await ctx.store.listMembers(invite.meshId)).filter((m) => m.revokedAt === null).map(memberInfo);
-        set.status = 201;
+        set.status = repeated ? 200 : 201;
         return { mesh, member: memberInfo(member), keysBlob, members };
       },
       { body: ClaimInviteBody, detail: { summary: "Claim an invite", description: "Enrolls a new member key. Signed by the invite key (held only by link holders) and by the new key.", tags: ["meshes"] } },

@@ -3,11 +3,11 @@
 // The link holds the invite secret, and a command-line argument is readable by every local user
 // (/proc/<pid>/cmdline, `ps`) while the command runs; `claudemesh join -` (or no link at all)
 // reads it from the first line of stdin instead, which is what to use on a shared machine.
-import { generateSigningKeypair } from "../../crypto/sign.ts";
 import { inviteSigningKeypair, openKeysBlob } from "../../crypto/invite-secret.ts";
 import { claimInvite, httpBase } from "../../client/http.ts";
 import { MalformedInvite, parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
+import { forgetJoinKey, joinKey } from "../../client/local/pending-joins.ts";
 import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { processEnv } from "../../config/load.ts";
@@ -50,17 +50,25 @@ function parseKeys(json: string | null): MeshKey[] {
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
 
+/** Claims refused outright: the key saved for them is of no further use. */
+const REFUSED = new Set(["invite_not_found", "invite_revoked", "invite_expired", "invite_exhausted", "bad_invite", "bad_signature", "conflict"]);
+
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
-    const keys = generateSigningKeypair();
+    // Saved before the claim: a retry after a lost answer claims with the same key (pending-joins.ts).
+    const keys = joinKey(ctx.env.configDir, invite.invite);
     const base = httpBase(invite.broker);
-    const r = await ctx.out.wait(
-      "enrolling",
-      claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }),
-    );
+    const r = await ctx.out
+      .wait("enrolling", claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }))
+      .catch((err: unknown) => {
+        if (err instanceof MeshError && REFUSED.has(err.code)) forgetJoinKey(ctx.env.configDir, invite.invite);
+        // Anything else (no answer, a dropped connection): the claim may have gone through.
+        else if (err instanceof MeshError) throw new MeshError(err.code, `${err.message} The invite may have been used by this attempt: run the same join again, which claims with the same key.`, { cause: err });
+        throw err;
+      });
     const issuer = r.members.find((m) => m.pubkey === invite.issuer);
     if (r.mesh.id !== invite.mesh || !issuer || (issuer.role !== "owner" && issuer.role !== "admin")) {
       throw new MeshError("bad_invite", "The broker's answer does not match the invite (mesh or issuer). Do not trust this broker; ask the inviter.");
@@ -70,7 +78,9 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     if (invite.owner !== undefined && r.mesh.ownerPubkey !== invite.owner) {
       throw new MeshError("bad_invite", "The broker names a different mesh owner than the invite does. Do not trust this broker; ask the inviter.");
     }
-    const meshKeys = parseKeys(r.keysBlob === null ? null : openKeysBlob(r.keysBlob, invite.secret, invite.invite));
+    // No sealed keys: the invite carried none, or this answers again a claim that used its last use
+    // (the broker then has deleted them). The owner is asked for the keys below, as for stale ones.
+    const meshKeys = r.keysBlob === null ? [] : parseKeys(openKeysBlob(r.keysBlob, invite.secret, invite.invite));
     const entry = {
       meshId: r.mesh.id,
       slug: r.mesh.slug,
@@ -86,7 +96,8 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
       joinedAt: Date.now(),
     };
     ctx.save(upsertMesh(ctx.config(), entry));
-    const stale = Math.max(...meshKeys.map((k) => k.epoch)) < r.mesh.keyEpoch;
+    forgetJoinKey(ctx.env.configDir, invite.invite);
+    const stale = meshKeys.length === 0 || Math.max(...meshKeys.map((k) => k.epoch)) < r.mesh.keyEpoch;
     if (stale) {
       // The invite predates a key rotation: ask the owner for the current keys (they arrive as a
       // message, applied by `inbox` or the MCP server whenever the owner's client answers).
@@ -98,7 +109,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
       [
         `Joined "${r.mesh.name}" (${r.mesh.slug}) as ${displayName} (${r.member.role})${guessed ? ", a name guessed from this machine (to choose another: leave, then join again with --display-name)" : ""}.`,
         others.length ? `Also here: ${others.map((m) => `${m.displayName} (${m.role})`).join(", ")}.` : "Nobody else is here yet.",
-        stale ? "The mesh keys were rotated after this invite was made; the current keys were requested from the owner and arrive with `claudemesh inbox`." : "",
+        stale ? `${meshKeys.length ? "The mesh keys were rotated after this invite was made; the current keys" : "The invite brought no mesh keys; they"} were requested from the owner and arrive with \`claudemesh inbox\`.` : "",
         "",
         "Next: claudemesh peers · claudemesh send <name> <message> · claudemesh install (for Claude Code)",
       ]

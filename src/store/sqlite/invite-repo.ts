@@ -10,7 +10,9 @@ import { writeTx } from "./transaction.ts";
 
 export type NewInvite = Omit<Invite, "usedCount" | "revokedAt">;
 export type Claim = { inviteId: string; nowMs: number; member: { id: string; pubkey: string; displayName: string }; claim: { timestamp: number; inviteSignature: string } };
-export type Claimed = { member: Member; invite: Invite; keysBlob: string | null };
+/** `repeated`: the key had already been enrolled through this invite (a claim whose answer was
+ *  lost, sent again): nothing was written. */
+export type Claimed = { member: Member; invite: Invite; keysBlob: string | null; repeated: boolean };
 
 export class InviteRepo {
   constructor(
@@ -75,12 +77,19 @@ export class InviteRepo {
 
   /** Consumes one use, enrolls the member with the invite's role, joins #general and appends
    *  `member_joined` and `invite_claimed`, all or nothing. The last use deletes the sealed keys
-   *  from the row but still hands them to that claimer. Throws MeshError invite_not_found,
+   *  from the row but still hands them to that claimer. The key of a member enrolled through this
+   *  invite claiming again gets that enrolment back (`repeated`). Throws MeshError invite_not_found,
    *  invite_revoked, invite_expired, invite_exhausted, or conflict (key or id already enrolled). */
   claim({ inviteId, nowMs, member, claim }: Claim): Claimed {
     return writeTx(this.db, () => {
       const inv = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId);
       if (!inv) throw new MeshError("invite_not_found");
+      // The same key claiming again: its first claim's answer was lost (a dropped connection, a
+      // Ctrl-C while it was under way). That claim counted; this one answers it again, whatever
+      // the invite's state since, and writes nothing. (The sealed keys are gone if it was the
+      // last use; the joiner then asks the owner for them.)
+      const enrolled = this.db.query<MemberRow, [string, string, string]>("SELECT * FROM members WHERE mesh_id = ? AND pubkey = ? AND invite_id = ? AND revoked_at IS NULL").get(inv.mesh_id, member.pubkey, inviteId);
+      if (enrolled) return { member: memberFromRow(enrolled), invite: inviteFromRow(inv), keysBlob: inv.keys_blob, repeated: true };
       // An invite outlives neither its revocation nor its issuer's (revoking a member revokes its
       // invites too; this also covers rows from before that rule).
       const issuer = this.db.query<{ revoked_at: number | null }, [string]>("SELECT revoked_at FROM members WHERE id = ?").get(inv.issuer_member_id);
@@ -107,7 +116,7 @@ export class InviteRepo {
       this.audit.appendIn({ meshId: inv.mesh_id, eventType: "invite_claimed", actor: member.id, payload: claimed });
       if (used.used_count >= inv.max_uses) this.db.query("UPDATE invites SET keys_blob = NULL WHERE id = ?").run(inviteId);
       const after = this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE id = ?").get(inviteId)!;
-      return { member: memberFromRow(row), invite: inviteFromRow(after), keysBlob: inv.keys_blob };
+      return { member: memberFromRow(row), invite: inviteFromRow(after), keysBlob: inv.keys_blob, repeated: false };
     });
   }
 
