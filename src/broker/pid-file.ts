@@ -8,10 +8,14 @@
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
-import { storageProblem } from "../store/sqlite/open.ts";
+import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 
-/** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk. */
-export { storageProblem };
+/** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk, a
+ *  database another user owns or that is damaged; null for anything else. */
+export function startProblem(err: unknown, dataDir: string): string | null {
+  return storageProblem(err, dataDir) ?? databaseProblem(err, join(dataDir, DEFAULT_DB_FILE));
+}
 
 export const PID_FILE = "claudemesh.pid";
 export const RESTORE_PID_FILE = "claudemesh.restore.pid";

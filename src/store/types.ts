@@ -155,7 +155,7 @@ export interface Store {
   /** Records a signature as used until `expiresAt`; false if it was already recorded (a replay). */
   rememberSignature(signature: string, expiresAt: number): Promise<boolean>;
 
-  createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member }>;
+  createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member; repeated: boolean }>;
   getMesh(meshId: string): Promise<Mesh | null>;
   /** Every mesh on this broker, oldest first, with its count of active members (operator view). */
   listMeshes(): Promise<(Mesh & { activeMembers: number })[]>;

@@ -20,11 +20,11 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
         // Reserved so no mesh id can make a canonical string read like one of our labelled ones.
         if (body.meshId.startsWith("claudemesh")) throw new MeshError("invalid_argument", "Mesh ids may not start with \"claudemesh\".");
-        const { mesh, owner } = await ctx.store.createMesh({
+        const { mesh, owner, repeated } = await ctx.store.createMesh({
           mesh: { id: body.meshId, slug: body.slug, name: body.name, ownerPubkey: body.ownerPubkey, createdAt: ctx.now() },
           owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },
         });
-        set.status = 201;
+        set.status = repeated ? 200 : 201;
         return { mesh, member: memberInfo(owner) };
       },
       { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"] } },

@@ -7,7 +7,7 @@ import { inviteSigningKeypair, openKeysBlob } from "../../crypto/invite-secret.t
 import { claimInvite, httpBase } from "../../client/http.ts";
 import { MalformedInvite, parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
-import { forgetJoinKey, joinKey } from "../../client/local/pending-joins.ts";
+import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
 import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { processEnv } from "../../config/load.ts";
@@ -50,24 +50,19 @@ function parseKeys(json: string | null): MeshKey[] {
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
 
-/** Claims refused outright: the key saved for them is of no further use. */
-const REFUSED = new Set(["invite_not_found", "invite_revoked", "invite_expired", "invite_exhausted", "bad_invite", "bad_signature", "conflict"]);
-
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
-    // Saved before the claim: a retry after a lost answer claims with the same key (pending-joins.ts).
-    const keys = joinKey(ctx.env.configDir, invite.invite);
+    // Saved before the claim: a retry after a lost answer claims with the same key.
+    const request = `join ${invite.invite}`;
+    const { keys } = pendingEnrolment(ctx.env.configDir, request);
     const base = httpBase(invite.broker);
     const r = await ctx.out
       .wait("enrolling", claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }))
       .catch((err: unknown) => {
-        if (err instanceof MeshError && REFUSED.has(err.code)) forgetJoinKey(ctx.env.configDir, invite.invite);
-        // Anything else (no answer, a dropped connection): the claim may have gone through.
-        else if (err instanceof MeshError) throw new MeshError(err.code, `${err.message} The invite may have been used by this attempt: run the same join again, which claims with the same key.`, { cause: err });
-        throw err;
+        throw afterFailure(ctx.env.configDir, request, err);
       });
     const issuer = r.members.find((m) => m.pubkey === invite.issuer);
     if (r.mesh.id !== invite.mesh || !issuer || (issuer.role !== "owner" && issuer.role !== "admin")) {
@@ -96,7 +91,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
       joinedAt: Date.now(),
     };
     ctx.save(upsertMesh(ctx.config(), entry));
-    forgetJoinKey(ctx.env.configDir, invite.invite);
+    forgetEnrolment(ctx.env.configDir, request);
     const stale = meshKeys.length === 0 || Math.max(...meshKeys.map((k) => k.epoch)) < r.mesh.keyEpoch;
     if (stale) {
       // The invite predates a key rotation: ask the owner for the current keys (they arrive as a

@@ -1,9 +1,8 @@
 // claudemesh new <name>: keys are generated here; the broker learns only public keys.
-import { randomId } from "../../crypto/hash.ts";
-import { generateSigningKeypair } from "../../crypto/sign.ts";
 import { createMesh } from "../../client/http.ts";
 import { brokerBase, BrokerUrlError } from "../../client/broker-url.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
+import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
 import { makeMeshKey } from "../../client/mesh-session.ts";
 import { processEnv } from "../../config/load.ts";
 import { command } from "../context.ts";
@@ -32,8 +31,15 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     const base = brokerFrom(broker, args.broker !== undefined ? "--broker" : "CLAUDEMESH_BROKER_URL", ctx.out.note);
     const slug = args.slug ?? slugify(args.name);
     const { name: displayName, guessed } = displayNameFrom(args["display-name"], processEnv());
-    const keys = generateSigningKeypair();
-    const { mesh, member } = await ctx.out.wait("creating the mesh", createMesh(base, keys, { meshId: randomId(), slug, name: args.name, ownerDisplayName: displayName }));
+    // Saved before the request: a retry after a lost answer creates the same mesh with the same
+    // key, which the broker answers with that mesh (else the slug would be taken by an orphan).
+    const request = `new ${base} ${slug}`;
+    const { keys, meshId } = pendingEnrolment(ctx.env.configDir, request);
+    const { mesh, member } = await ctx.out
+      .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name: args.name, ownerDisplayName: displayName }))
+      .catch((err: unknown) => {
+        throw afterFailure(ctx.env.configDir, request, err);
+      });
     ctx.save(
       upsertMesh(ctx.config(), {
         meshId: mesh.id,
@@ -50,6 +56,7 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
         joinedAt: Date.now(),
       }),
     );
+    forgetEnrolment(ctx.env.configDir, request);
     ctx.out.result({ mesh: { id: mesh.id, slug: mesh.slug, name: mesh.name, broker: base }, member: { id: member.memberId, pubkey: keys.publicKey, displayName, role: "owner" } }, () =>
       [
         `Created mesh "${mesh.name}" (${mesh.slug}) on ${base}. You are its owner, "${displayName}"${guessed ? " (guessed from this machine; pass --display-name to choose)" : ""}.`,

@@ -3,7 +3,6 @@
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0.
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { join } from "node:path";
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
 import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
@@ -116,10 +115,8 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
 /** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
  *  directory: what to do, not a stack trace. */
 async function storageReason(err: unknown, config: BrokerConfig): Promise<string> {
-  const { storageProblem } = await import("../../broker/pid-file.ts");
-  const { databaseProblem } = await import("../../store/sqlite/open.ts");
-  const { DEFAULT_DB_FILE } = await import("../../store/sqlite/store.ts");
-  return storageProblem(err, config.dataDir) ?? databaseProblem(err, join(config.dataDir, DEFAULT_DB_FILE)) ?? (err as Error)?.message ?? String(err);
+  const { startProblem } = await import("../../broker/pid-file.ts");
+  return startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
 }
 
 /** Why listening on host:port fails now (a test listen, closed at once), or null. */

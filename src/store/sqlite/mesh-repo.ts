@@ -18,9 +18,14 @@ export class MeshRepo {
   ) {}
 
   /** Creates the mesh, its owner member, #general led by the owner and the `mesh_created` entry in
-   *  one transaction. A taken slug or id throws MeshError conflict and changes nothing. */
-  create({ mesh, owner }: NewMesh): { mesh: Mesh; owner: Member } {
+   *  one transaction. A taken slug or id throws MeshError conflict and changes nothing, except for
+   *  the same mesh created again by the same owner key (its first answer was lost): that mesh and
+   *  its owner come back with `repeated`, and nothing is written. */
+  create({ mesh, owner }: NewMesh): { mesh: Mesh; owner: Member; repeated: boolean } {
     return writeTx(this.db, () => {
+      const same = this.db.query<MeshRow, [string, string, string]>("SELECT * FROM meshes WHERE id = ? AND slug = ? AND owner_pubkey = ?").get(mesh.id, mesh.slug, mesh.ownerPubkey);
+      const first = same && this.db.query<MemberRow, [string, string]>("SELECT * FROM members WHERE mesh_id = ? AND pubkey = ? AND role = 'owner'").get(mesh.id, mesh.ownerPubkey);
+      if (same && first) return { mesh: meshFromRow(same), owner: memberFromRow(first), repeated: true };
       const taken = this.db
         .query<{ slug: string }, [string, string]>("SELECT slug FROM meshes WHERE id = ? OR slug = ?")
         .get(mesh.id, mesh.slug);
@@ -48,7 +53,7 @@ export class MeshRepo {
         actor: owner.id,
         payload: { slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey },
       });
-      return { mesh: meshFromRow(meshRow), owner: memberFromRow(ownerRow) };
+      return { mesh: meshFromRow(meshRow), owner: memberFromRow(ownerRow), repeated: false };
     });
   }
 

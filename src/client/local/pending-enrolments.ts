@@ -1,0 +1,51 @@
+// The key (and, for a new mesh, the mesh id) that `join` or `new` enrolls, saved (0600) before the
+// request goes out and removed once the mesh is in the config. A request whose answer is lost (a
+// dropped connection, a Ctrl-C while it is under way) may still have taken effect: the invite was
+// used, or the mesh and its slug exist. The broker answers the same key asking again with what it
+// did the first time, so a retried command sends that key, not a new one the broker would refuse.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { randomId } from "../../crypto/hash.ts";
+import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.ts";
+import { ID_RE, PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { readPrivateFile, writePrivateFile } from "./files.ts";
+
+export type Enrolment = { keys: SigningKeypair; meshId: string };
+
+/** File name from the request's identity, so no input can escape the directory. */
+const fileOf = (dir: string, request: string) => join(dir, "pending", `${createHash("sha256").update(request).digest("hex").slice(0, 32)}.json`);
+
+/** The key and mesh id for `request` ("join <invite id>", "new <broker> <slug>"): those an earlier
+ *  attempt saved, or new ones, saved now. */
+export function pendingEnrolment(dir: string, request: string): Enrolment {
+  const path = fileOf(dir, request);
+  const text = readPrivateFile(path);
+  if (text) {
+    const e = JSON.parse(text) as { publicKey: string; secretKey: string; meshId: string };
+    if (PUBKEY_RE.test(e.publicKey) && SECRET_KEY_RE.test(e.secretKey) && ID_RE.test(e.meshId)) return { keys: { publicKey: e.publicKey, secretKey: e.secretKey }, meshId: e.meshId };
+  }
+  const enrolment = { keys: generateSigningKeypair(), meshId: randomId() };
+  writePrivateFile(path, JSON.stringify({ ...enrolment.keys, meshId: enrolment.meshId }));
+  return enrolment;
+}
+
+/** Forgets them once the mesh entry holding the key is saved, or the request was refused. */
+export function forgetEnrolment(dir: string, request: string): void {
+  rmSync(fileOf(dir, request), { force: true });
+}
+
+/** Errors that are no answer (the request may have been carried out): the enrolment is kept. */
+const NO_ANSWER = new Set(["unavailable", "timeout", "internal"]);
+
+/** What to throw after `request` failed with `err`: a refusal forgets the enrolment; no answer
+ *  keeps it, and the error says to run the same command again. */
+export function afterFailure(dir: string, request: string, err: unknown): unknown {
+  if (!(err instanceof MeshError)) return err;
+  if (!NO_ANSWER.has(err.code)) {
+    forgetEnrolment(dir, request);
+    return err;
+  }
+  return new MeshError(err.code, `${err.message} It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.`, { cause: err });
+}
