@@ -72,6 +72,15 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
 }
 
+/** `path`, or `path-2`, `path-3`…: the first name that neither it nor its -wal/-shm uses (two
+ *  restores in one second must not move the second database over the first one kept aside). */
+function unused(path: string): string {
+  const free = (p: string) => ["", "-wal", "-shm"].every((suffix) => !existsSync(p + suffix));
+  let name = path;
+  for (let n = 2; !free(name); n++) name = `${path}-${n}`;
+  return name;
+}
+
 /** Moves `path` and its -wal/-shm companions to `to` (+ the same suffixes), those that exist. */
 function moveDatabase(path: string, to: string): void {
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
@@ -113,7 +122,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
   }
   const exists = existsSync(db);
-  const previous = exists ? `${db}.before-restore-${stamp}` : null;
+  const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
   if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
 
   // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
@@ -136,7 +145,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     // A -wal without its database (a crash, a manual delete) would be replayed into the restored
     // file by SQLite; move it aside with the rest.
     syncPath(staged);
-    moveDatabase(db, previous ?? `${db}.stale-${stamp}`);
+    moveDatabase(db, previous ?? unused(`${db}.stale-${stamp}`));
     try {
       renameSync(staged, db);
     } catch (err) {

@@ -7,7 +7,8 @@ import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { restoreDataDir } from "../../src/broker/maintenance.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { auditFromRow, type AuditRow } from "../../src/store/sqlite/rows.ts";
 import { tempDir } from "../helpers/broker.ts";
@@ -238,5 +239,19 @@ describe("admin backup and restore", () => {
     writeFileSync(config, JSON.stringify({ dataDir: target }));
     expect((await admin(["restore", out, "--config", config])).code).toBe(0);
     expect(existsSync(join(target, "claudemesh.db"))).toBe(true);
+  }, 60_000);
+
+  test("two restores in the same second keep both replaced databases aside", async () => {
+    const src = dir();
+    await using b = await spawnBroker(src);
+    const file = join(dir(), "b.db");
+    expect((await admin(["backup", "--data-dir", src, "--out", file])).code).toBe(0);
+    const target = dir();
+    const now = new Date("2026-11-22T12:00:00Z");
+    await restoreDataDir(target, file, { now });
+    const first = await restoreDataDir(target, file, { force: true, now });
+    const second = await restoreDataDir(target, file, { force: true, now });
+    expect(second.previous).not.toBe(first.previous);
+    expect(readdirSync(target).filter((f) => f.includes("before-restore")).toSorted()).toEqual([basename(first.previous!), basename(second.previous!)].toSorted());
   }, 60_000);
 });
