@@ -42,6 +42,15 @@ function examine(path: string) {
   }
 }
 
+/** A backup file of a fresh broker's database (the broker is stopped again). */
+async function backupOfFreshBroker(): Promise<string> {
+  const src = dir();
+  await using _ = await spawnBroker(src);
+  const file = join(dir(), "backup.db");
+  expect((await admin(["backup", "--data-dir", src, "--out", file])).code).toBe(0);
+  return file;
+}
+
 describe("admin backup and restore", () => {
   test("an online backup taken while a client sends holds every message acked before it began, verifies, and restores with a new epoch", async () => {
     const data = dir();
@@ -173,10 +182,7 @@ describe("admin backup and restore", () => {
 
   test("restore takes what the source's -wal holds too (a copy of a killed broker's files)", async () => {
     // A file copy of the main database alone left it out, while the counts printed included it.
-    const src = dir();
-    await using b = await spawnBroker(src);
-    const clean = join(dir(), "clean.db");
-    expect((await admin(["backup", "--data-dir", src, "--out", clean])).code).toBe(0);
+    const clean = await backupOfFreshBroker();
     // Rows committed to the WAL and never checkpointed, then the files copied as a crash leaves them.
     const live = new Database(clean);
     live.run("PRAGMA journal_mode = WAL");
@@ -195,10 +201,7 @@ describe("admin backup and restore", () => {
   }, 60_000);
 
   test.skipIf(process.getuid?.() !== 0)("restore run as root leaves the database to the data directory's owner (the broker's user)", async () => {
-    const src = dir();
-    await using b = await spawnBroker(src);
-    const file = join(dir(), "b.db");
-    expect((await admin(["backup", "--data-dir", src, "--out", file])).code).toBe(0);
+    const file = await backupOfFreshBroker();
     const target = join(dir(), "owned");
     mkdirSync(target, { mode: 0o700 });
     chownSync(target, 65534, 65534);
@@ -242,10 +245,7 @@ describe("admin backup and restore", () => {
   }, 60_000);
 
   test("two restores in the same second keep both replaced databases aside", async () => {
-    const src = dir();
-    await using b = await spawnBroker(src);
-    const file = join(dir(), "b.db");
-    expect((await admin(["backup", "--data-dir", src, "--out", file])).code).toBe(0);
+    const file = await backupOfFreshBroker();
     const target = dir();
     const now = new Date("2026-11-22T12:00:00Z");
     await restoreDataDir(target, file, { now });
