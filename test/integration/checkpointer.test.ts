@@ -36,6 +36,21 @@ const closeStore = (s: SqliteStore) => {
   s.close();
 };
 /** A PRAGMA's current value on this connection. */
+/** A Checkpointer beside a fresh database's connection, its reports collected, closed after `body`.
+ *  Its thread opens `threadPath(dir)` (default: that database) and runs `worker` (a fixture) if given. */
+async function withCheckpointer(body: (t: { db: Database; checkpointer: Checkpointer; reports: CheckpointerReport[] }) => Promise<void>, opts: { threadPath?: (dir: string) => string; worker?: string } = {}) {
+  const dir = scratchDir("cm-ckpt-thread-");
+  const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
+  const reports: CheckpointerReport[] = [];
+  const checkpointer = new Checkpointer(db, opts.threadPath?.(dir) ?? join(dir, "broker.db"), (r) => reports.push(r), opts.worker);
+  try {
+    await body({ db, checkpointer, reports });
+  } finally {
+    checkpointer.close();
+    db.close();
+  }
+}
+
 const pragma = (db: Database, name: string) => Object.values(db.query(`PRAGMA ${name}`).get() as Record<string, number>)[0];
 /** Bytes of one WAL frame: a 24-byte header and a page. */
 const frameBytes = (s: SqliteStore) => 24 + pragma(s.db, "page_size")!;
@@ -86,40 +101,30 @@ describe("background checkpointer", () => {
     expect(await again.getMeta("k299")).toBe("299");
   });
 
-  test("a thread that cannot open the database reports it, and checkpoints go back inside commits", async () => {
-    const dir = scratchDir("cm-ckpt-fallback-");
-    const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
-    const reports: CheckpointerReport[] = [];
-    const checkpointer = new Checkpointer(db, join(dir, "missing", "nothing.db"), (r) => reports.push(r));
-    try {
-      expect(pragma(db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
-      await until(() => reports.length > 0, "the thread's report");
-      expect(reports.map((r) => r.kind)).toEqual(["stopped"]);
-      expect(checkpointer.stats().running).toBe(false);
-      expect(pragma(db, "wal_autocheckpoint")).toBe(1000);
-    } finally {
-      checkpointer.close();
-      db.close();
-    }
-  });
+  test("a thread that cannot open the database reports it, and checkpoints go back inside commits", () =>
+    withCheckpointer(
+      async ({ db, checkpointer, reports }) => {
+        expect(pragma(db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
+        await until(() => reports.length > 0, "the thread's report");
+        expect(reports.map((r) => r.kind)).toEqual(["stopped"]);
+        expect(checkpointer.stats().running).toBe(false);
+        expect(pragma(db, "wal_autocheckpoint")).toBe(1000);
+      },
+      { threadPath: (dir) => join(dir, "missing", "nothing.db") },
+    ));
 
-  test("a thread that crashes is reported the same way, and close() does not wait for it", async () => {
-    const dir = scratchDir("cm-ckpt-crash-");
-    const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
-    const reports: CheckpointerReport[] = [];
-    const checkpointer = new Checkpointer(db, join(dir, "broker.db"), (r) => reports.push(r), "../test/fixtures/checkpoint-worker-crash.ts");
-    try {
-      await until(() => reports.length > 0, "the crash report");
-      expect(reports[0]).toMatchObject({ kind: "stopped", error: expect.stringContaining("crashed while loading") });
-      expect(pragma(db, "wal_autocheckpoint")).toBe(1000);
-      const t0 = performance.now();
-      checkpointer.close();
-      expect(performance.now() - t0).toBeLessThan(1000); // not the 5 s wait for a thread that is gone
-    } finally {
-      checkpointer.close();
-      db.close();
-    }
-  });
+  test("a thread that crashes is reported the same way, and close() does not wait for it", () =>
+    withCheckpointer(
+      async ({ db, checkpointer, reports }) => {
+        await until(() => reports.length > 0, "the crash report");
+        expect(reports[0]).toMatchObject({ kind: "stopped", error: expect.stringContaining("crashed while loading") });
+        expect(pragma(db, "wal_autocheckpoint")).toBe(1000);
+        const t0 = performance.now();
+        checkpointer.close();
+        expect(performance.now() - t0).toBeLessThan(1000); // not the 5 s wait for a thread that is gone
+      },
+      { worker: "../test/fixtures/checkpoint-worker-crash.ts" },
+    ));
 
   test("a disk error in a checkpoint fails the store stop, as a failed WAL flush does", async () => {
     const reports: CheckpointerReport[] = [];
@@ -132,22 +137,17 @@ describe("background checkpointer", () => {
     expect((await store.health()).writable).toBe(false);
   });
 
-  test("failed checkpoints are all counted but reported once a minute; the thread keeps the broker's checkpoints", async () => {
-    const dir = scratchDir("cm-ckpt-failing-");
-    const db = openDatabase(join(dir, "broker.db"), { synchronous: "normal" });
-    const reports: CheckpointerReport[] = [];
-    const checkpointer = new Checkpointer(db, join(dir, "broker.db"), (r) => reports.push(r), "../test/fixtures/checkpoint-worker-failing.ts");
-    try {
-      await until(() => checkpointer.stats().failures === 3, "three failures");
-      await Bun.sleep(50); // the reports after the first arrive too
-      expect(reports.map((r) => r.error)).toEqual(["SQLITE_FULL: database or disk is full (1)"]);
-      expect(checkpointer.stats().running).toBe(true); // a failure is retried, not a reason to fall back
-      expect(pragma(db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
-    } finally {
-      checkpointer.close();
-      db.close();
-    }
-  });
+  test("failed checkpoints are all counted but reported once a minute; the thread keeps the broker's checkpoints", () =>
+    withCheckpointer(
+      async ({ db, checkpointer, reports }) => {
+        await until(() => checkpointer.stats().failures === 3, "three failures");
+        await Bun.sleep(50); // the reports after the first arrive too
+        expect(reports.map((r) => r.error)).toEqual(["SQLITE_FULL: database or disk is full (1)"]);
+        expect(checkpointer.stats().running).toBe(true); // a failure is retried, not a reason to fall back
+        expect(pragma(db, "wal_autocheckpoint")).toBe(WAL_LIMIT_FRAMES);
+      },
+      { worker: "../test/fixtures/checkpoint-worker-failing.ts" },
+    ));
 
   test("a failed WAL flush stops the thread too: nothing is copied from a log the disk may have lost", async () => {
     const { store } = await backgroundStore([], "full");
