@@ -22,7 +22,7 @@ test("after a failed WAL flush every write is refused, even once flushing works 
   let failedWith: Error | null = null;
   void b.failed.then((e) => (failedWith = e));
 
-  const wal = (b.ctx.store as SqliteStore as unknown as { wal: { sync(): Promise<void> } }).wal;
+  const wal = (b.ctx.store as SqliteStore as unknown as { disk: { wal: { sync(): Promise<void> } } }).disk.wal;
   const sync = wal.sync.bind(wal);
   wal.sync = () => Promise.reject(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
   await expect(sendText(a, bob.keys.publicKey, "during")).rejects.toMatchObject({ code: "unavailable" });

@@ -9,8 +9,8 @@ import type { Cap, Status } from "../../protocol/fields.ts";
 import { MIGRATIONS } from "../migrations.ts";
 import type * as T from "../types.ts";
 import { AuditRepo } from "./audit-repo.ts";
-import { MeshError } from "../../protocol/errors.ts";
-import { guard, persistentFailure } from "./db-errors.ts";
+import { guard } from "./db-errors.ts";
+import { DiskWrites } from "./disk-writes.ts";
 import { GrantRepo } from "./grant-repo.ts";
 import { GroupRepo } from "./group-repo.ts";
 import { InviteRepo } from "./invite-repo.ts";
@@ -20,7 +20,7 @@ import { MeshRepo } from "./mesh-repo.ts";
 import { migrate, refuseNewer } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
-import { Checkpointer, type CheckpointStats } from "./checkpointer.ts";
+import type { CheckpointStats } from "./checkpointer.ts";
 import type { CheckpointerReport } from "./checkpoint-protocol.ts";
 import { QueueIndex } from "./queue-index.ts";
 import { QueueRepo } from "./queue-repo.ts";
@@ -47,7 +47,7 @@ export type SqliteStoreOptions = {
    *  broker. "inline" (default): SQLite checkpoints inside commits, for short-lived tools. */
   checkpoints?: "background" | "inline";
   /** Hears what went wrong with background checkpoints (checkpoint-protocol.ts), for the log. A
-   *  disk error also makes the store fail stop (see flushed). */
+   *  disk error also makes the store fail stop (disk-writes.ts). */
   onCheckpointReport?: (report: CheckpointerReport) => void;
   /** The checkpointer thread's entrypoint, relative to src/ (tests only). */
   checkpointWorker?: string;
@@ -96,17 +96,17 @@ export class SqliteStore implements T.Store {
   private readonly sends: SendRepo;
   private readonly queue: QueueRepo;
   private readonly sweeper: Sweeper;
-  /** Set by the first failed flush of the WAL (see flushed). */
-  private failure: MeshError | null = null;
-  private readonly failed = Promise.withResolvers<Error>();
-  readonly fatal = this.failed.promise;
+  private readonly disk: DiskWrites;
+  readonly fatal: Promise<Error>;
 
   constructor(
     private readonly database: Database,
     readonly epoch: string,
     private readonly index: QueueIndex,
-    private readonly wal: WalSync | null,
+    wal: WalSync | null,
   ) {
+    this.disk = new DiskWrites(wal);
+    this.fatal = this.disk.fatal;
     const db = database;
     this.audit = new AuditRepo(db);
     this.meshes = new MeshRepo(db, this.audit);
@@ -122,25 +122,14 @@ export class SqliteStore implements T.Store {
     this.sweeper = new Sweeper(db, this.index, this.sends, trims);
   }
 
-  private checkpointer: Checkpointer | null = null;
-
-  /** Called once, by openSqliteStore: moves checkpoints to a worker thread (checkpointer.ts). A
-   *  disk error it meets is a storage failure like a failed flush. */
+  /** Called once, by openSqliteStore: moves checkpoints to a worker thread (checkpointer.ts). */
   startCheckpointer(path: string, onReport: (r: CheckpointerReport) => void, entry?: string): void {
-    this.checkpointer = new Checkpointer(
-      this.database,
-      path,
-      (r) => {
-        if (r.kind === "disk") this.fail("checkpointed", new Error(r.error));
-        onReport(r);
-      },
-      entry,
-    );
+    this.disk.startCheckpointer(this.database, path, onReport, entry);
   }
 
   /** Background checkpoints so far, or null when SQLite checkpoints inline (no thread). */
   checkpointStats(): CheckpointStats | null {
-    return this.checkpointer?.stats() ?? null;
+    return this.disk.checkpointStats();
   }
 
   /** The underlying connection, for tests and maintenance commands. */
@@ -149,62 +138,22 @@ export class SqliteStore implements T.Store {
   }
 
   close(): void {
-    this.checkpointer?.close(); // first: the broker's connection must be the last to close
-    this.database.close();
-    this.wal?.close();
+    this.disk.close(this.database);
   }
 
   /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
    *  answer the broker gives about a write comes after this resolves (commitWrites leaves the
    *  wait to its caller: pushes go out before it, and most acks answer nobody). */
   private async write<T>(fn: () => T): Promise<T> {
-    this.refuseIfFailed();
-    const out = this.tracked(fn);
-    this.checkpointer?.dirty();
-    await this.flushed();
+    const out = this.disk.run(fn);
+    await this.disk.flushed();
     return out;
   }
 
-  /** The last write's failure when it was one of the disk or the file (full, I/O, read-only,
-   *  corrupt), until a write succeeds again. Readiness reports it: the probe's own one-row write
-   *  can still fit where real writes no longer do (a disk full except for freed WAL space). */
-  private writeTrouble: string | null = null;
-
-  /** Runs a write through guard and records whether it met such a failure. */
-  private tracked<T>(fn: () => T): T {
-    try {
-      const out = guard(fn);
-      this.writeTrouble = null;
-      return out;
-    } catch (e) {
-      this.writeTrouble = persistentFailure(e) ?? this.writeTrouble;
-      throw e;
-    }
-  }
-
-  /** Fail-stop after a failed flush: Linux may drop the dirty pages an fdatasync could not write
-   *  and report the error once, so a later flush that succeeds proves nothing about them. Nothing
-   *  written since the last good flush can be vouched for: every write is refused from then on,
-   *  `fatal` settles, and the broker exits so that a restart reads what the disk really holds. */
+  /** Resolves once every write so far is on stable storage; rejects (and the store fails stop)
+   *  when a flush fails (disk-writes.ts). */
   async flushed(): Promise<void> {
-    if (!this.wal) return;
-    this.refuseIfFailed();
-    await this.wal.sync().catch((e: unknown) => {
-      throw this.fail("flushed", e);
-    });
-  }
-
-  /** Enters the failed state (the first failure is the one reported), stops checkpoints, and
-   *  returns the error every write gets from now on. */
-  private fail(what: "flushed" | "checkpointed", cause: unknown): MeshError {
-    this.failure ??= new MeshError("unavailable", `the broker's database could not be ${what} to disk; the broker is stopping`, { cause });
-    this.checkpointer?.halt();
-    this.failed.resolve(this.failure);
-    return this.failure;
-  }
-
-  private refuseIfFailed(): void {
-    if (this.failure) throw this.failure;
+    await this.disk.flushed();
   }
 
   /** SQLite's quick_check of the whole file: "ok", or its findings joined with "; ". Reads every
@@ -225,9 +174,7 @@ export class SqliteStore implements T.Store {
   /** A committed write and the schema version. Waits at most HEALTH_BUSY_TIMEOUT_MS for another
    *  process's write lock (so a held lock reads as not writable). Never throws. */
   async health(): Promise<T.Health> {
-    const h = probeHealth(this.database, HEALTH_BUSY_TIMEOUT_MS);
-    if (this.failure) return { ...h, writable: false, error: this.failure.message };
-    return this.writeTrouble ? { ...h, writable: false, error: `the last write failed (${this.writeTrouble})` } : h;
+    return this.disk.health(probeHealth(this.database, HEALTH_BUSY_TIMEOUT_MS));
   }
 
   async getMeta(key: string) {
@@ -360,16 +307,14 @@ export class SqliteStore implements T.Store {
   }
 
   async commitWrites(batch: T.WriteBatch, topicHistoryLimit: number, nowMs: number) {
-    this.refuseIfFailed();
     // One transaction: the pages sends and acks share (the queue's right edge) are written once.
-    return this.tracked(() => {
+    return this.disk.run(() => {
       const { sends, acks } = writeTx(this.database, () => ({
         sends: this.sends.stage(batch.sends, topicHistoryLimit),
         acks: this.queue.stageAcks(batch.acks.map(ackRequest), nowMs),
       }));
       sends.apply();
       acks.apply();
-      this.checkpointer?.dirty();
       return { sends: sends.out, acks: acks.out };
     });
   }

@@ -1,0 +1,99 @@
+// How the store's writes reach the disk, and what it does when they do not: the off-thread WAL
+// flush (wal-sync.ts), background checkpoints (checkpointer.ts), fail-stop after a failed flush or
+// a checkpoint's disk error, and the last write's disk trouble, which readiness reports.
+import type { Database } from "bun:sqlite";
+import { MeshError } from "../../protocol/errors.ts";
+import type { Health } from "../types.ts";
+import type { CheckpointerReport } from "./checkpoint-protocol.ts";
+import { Checkpointer, type CheckpointStats } from "./checkpointer.ts";
+import { guard, persistentFailure } from "./db-errors.ts";
+import type { WalSync } from "./wal-sync.ts";
+
+export class DiskWrites {
+  /** Set by the first failed flush of the WAL, or a checkpoint's disk error (see flushed). */
+  private failure: MeshError | null = null;
+  private readonly failed = Promise.withResolvers<Error>();
+  /** Settles with the failure that stopped the store. */
+  readonly fatal = this.failed.promise;
+  /** The last write's failure when it was one of the disk or the file (full, I/O, read-only,
+   *  corrupt), until a write succeeds again. Readiness reports it: the probe's own one-row write
+   *  can still fit where real writes no longer do (a disk full except for freed WAL space). */
+  private trouble: string | null = null;
+  private checkpointer: Checkpointer | null = null;
+
+  /** `wal`: the flusher with synchronous "full", null with "normal". */
+  constructor(private readonly wal: WalSync | null) {}
+
+  /** Moves checkpoints of `db` (the file at `path`) to a worker thread. A disk error it meets is
+   *  a storage failure like a failed flush. */
+  startCheckpointer(db: Database, path: string, onReport: (r: CheckpointerReport) => void, entry?: string): void {
+    this.checkpointer = new Checkpointer(
+      db,
+      path,
+      (r) => {
+        if (r.kind === "disk") this.fail("checkpointed", new Error(r.error));
+        onReport(r);
+      },
+      entry,
+    );
+  }
+
+  checkpointStats(): CheckpointStats | null {
+    return this.checkpointer?.stats() ?? null;
+  }
+
+  /** Runs a write (a committed transaction) through guard: refused once the store failed, its disk
+   *  trouble recorded or cleared, the checkpointer told. The flush is the caller's (flushed). */
+  run<T>(fn: () => T): T {
+    this.refuseIfFailed();
+    try {
+      const out = guard(fn);
+      this.trouble = null;
+      this.checkpointer?.dirty();
+      return out;
+    } catch (e) {
+      this.trouble = persistentFailure(e) ?? this.trouble;
+      throw e;
+    }
+  }
+
+  /** Resolves once everything written so far is on stable storage (at once with "normal").
+   *  Fail-stop after a failed flush: Linux may drop the dirty pages an fdatasync could not write
+   *  and report the error once, so a later flush that succeeds proves nothing about them. Nothing
+   *  written since the last good flush can be vouched for: every write is refused from then on,
+   *  `fatal` settles, and the broker exits so that a restart reads what the disk really holds. */
+  async flushed(): Promise<void> {
+    if (!this.wal) return;
+    this.refuseIfFailed();
+    await this.wal.sync().catch((e: unknown) => {
+      throw this.fail("flushed", e);
+    });
+  }
+
+  /** The probe's health, unless the store failed or the last write met disk trouble. */
+  health(probe: Health): Health {
+    if (this.failure) return { ...probe, writable: false, error: this.failure.message };
+    return this.trouble ? { ...probe, writable: false, error: `the last write failed (${this.trouble})` } : probe;
+  }
+
+  /** Closes around `db`: the checkpointer's connection first (the broker's must be the last to
+   *  close, so SQLite removes the WAL), the WAL flusher's descriptor after. */
+  close(db: Database): void {
+    this.checkpointer?.close();
+    db.close();
+    this.wal?.close();
+  }
+
+  /** Enters the failed state (the first failure is the one reported), stops checkpoints, and
+   *  returns the error every write gets from now on. */
+  private fail(what: "flushed" | "checkpointed", cause: unknown): MeshError {
+    this.failure ??= new MeshError("unavailable", `the broker's database could not be ${what} to disk; the broker is stopping`, { cause });
+    this.checkpointer?.halt();
+    this.failed.resolve(this.failure);
+    return this.failure;
+  }
+
+  private refuseIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}
