@@ -39,3 +39,12 @@ export function brokerBase(input: string): { base: string; assumed: boolean } {
   u.pathname = u.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "");
   return { base: u.toString().replace(/\/$/, ""), assumed: !hasScheme };
 }
+
+/** The WebSocket URL of a broker base (http → ws, https → wss, path /ws). */
+export function wsUrl(base: string): string {
+  const u = new URL(base);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  if (!u.pathname.endsWith("/ws")) u.pathname = u.pathname.replace(/\/$/, "") + "/ws";
+  return u.toString();
+}

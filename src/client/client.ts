@@ -25,7 +25,9 @@ import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
 import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { EventFrame, HelloAckFrame, MessagePushFrame } from "../protocol/server-frames.ts";
+import { AckBatch } from "./ack-batch.ts";
 import { backoffDelay } from "./backoff.ts";
+import { wsUrl } from "./broker-url.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
 import { SendError } from "./send-error.ts";
 import { attestorOf, buildHello, type Credentials, type SessionAttestor, type Whereabouts } from "./credentials.ts";
@@ -84,14 +86,6 @@ const SEND_RETRY_MS = 1000;
 /** Default for ClientOptions.handshakeTimeoutMs: the broker's own hello timeout (10 s) plus slack. */
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
-export function wsUrl(base: string): string {
-  const u = new URL(base);
-  if (u.protocol === "http:") u.protocol = "ws:";
-  else if (u.protocol === "https:") u.protocol = "wss:";
-  if (!u.pathname.endsWith("/ws")) u.pathname = u.pathname.replace(/\/$/, "") + "/ws";
-  return u.toString();
-}
-
 export class BrokerClient {
   state: ClientState = "connecting";
   ack: HelloAckFrame | null = null;
@@ -107,7 +101,9 @@ export class BrokerClient {
   private refusal: MeshError | null = null;
   /** The first connect()'s promise, returned to later calls that find the client not open. */
   private connecting: Promise<HelloAckFrame> | null = null;
-  private ackBuffer: string[] = [];
+  private readonly acks = new AckBatch((frame) => {
+    if (this.state === "open" && this.ws) this.ws.send(frame);
+  });
   private attestTimer: ReturnType<typeof setTimeout> | null = null;
   /** The current socket's liveness watch. */
   private watch: LivenessWatch | null = null;
@@ -145,7 +141,7 @@ export class BrokerClient {
       idleMs: this.opts.pingIdleMs ?? PING_IDLE_MS,
       timeoutMs: this.opts.pongTimeoutMs ?? PONG_TIMEOUT_MS,
       ping: () => ws.readyState === WebSocket.OPEN && ws.ping(),
-      dead: (silentMs) => this.linkDead(ws, silentMs),
+      dead: (silentMs) => this.giveUp(ws, `nothing heard from the broker for ${silentMs} ms`),
     });
     this.watch = watch;
     const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
@@ -171,14 +167,9 @@ export class BrokerClient {
     ws.onerror = () => {};
   }
 
-  /** The link went silent without a close: no close frame will come (the broker's 4100 is lost
-   *  with the link), so it counts as an abnormal close (1006), and the socket is dropped without
-   *  a closing handshake that would wait on the dead link. */
-  private linkDead(ws: Socket, silentMs: number): void {
-    this.giveUp(ws, `nothing heard from the broker for ${silentMs} ms`);
-  }
-
-  /** Drops the socket as an abnormal close (1006), without a closing handshake. */
+  /** The link went silent, or the hello_ack did not come: no close frame will come (the broker's
+   *  4100 is lost with the link), so it counts as an abnormal close (1006), and the socket is
+   *  dropped without a closing handshake that would wait on the dead link. */
   private giveUp(ws: Socket, why: string): void {
     if (this.ws !== ws) return;
     this.endHandshake();
@@ -367,19 +358,9 @@ export class BrokerClient {
     return n;
   }
 
-  /** Acknowledges messages; acks made in the same tick go out as one frame. Fire-and-forget:
-   *  a lost ack means a redelivery, which the receiver drops by message id. */
+  /** Acknowledges messages, fire-and-forget; acks made in the same tick go out together (AckBatch). */
   ackMessages(ids: readonly string[]): void {
-    if (this.ackBuffer.length === 0) queueMicrotask(() => this.flushAcks());
-    this.ackBuffer.push(...ids);
-  }
-
-  private flushAcks(): void {
-    const ids = this.ackBuffer.splice(0);
-    for (let i = 0; i < ids.length; i += 512) {
-      const frame = { type: "ack", messageIds: ids.slice(i, i + 512) };
-      if (this.state === "open" && this.ws) this.ws.send(JSON.stringify(frame));
-    }
+    this.acks.add(ids);
   }
 
   /** Acks and waits for the broker to confirm they were committed. */
@@ -400,7 +381,7 @@ export class BrokerClient {
     if (this.attestTimer) clearTimeout(this.attestTimer);
     this.endHandshake();
     this.watch?.stop();
-    this.flushAcks();
+    this.acks.flush();
     const ws = this.ws;
     this.setState("closed", { code, reason });
     this.opened?.reject(connectErr);
