@@ -8,24 +8,12 @@ import { heapStats } from "bun:jsc";
 import { buildHello } from "../../src/client/credentials.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
+import { holdSyncs } from "../helpers/wal.ts";
 
 function rowCounts(b: TestBroker) {
   const db = (b.ctx.store as SqliteStore).db;
   const count = (t: string) => (db.query(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
   return { messages: count("messages"), queue: count("queue"), members: count("members"), audit: count("audit_log") };
-}
-
-/** Holds every WAL flush (synchronous "full") until release(): a request that waits for the disk (`set_status`) then
- *  holds its connection's line, and the frames after it wait to be handled. */
-function holdFlushes(): { release(): void; [Symbol.dispose](): void } {
-  const real = WalSync.prototype.sync;
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  WalSync.prototype.sync = function (this: WalSync) {
-    return real.call(this).then(() => gate);
-  };
-  return { release, [Symbol.dispose]: () => ((WalSync.prototype.sync = real), release()) };
 }
 
 async function helloed(b: TestBroker) {
@@ -83,7 +71,7 @@ describe("frame limits", () => {
     // Counting frames alone let 4096 frames of up to 1 MiB each wait: gigabytes per connection.
     await using b = await startBroker({ synchronous: "full", maxFrameBytes: 1024 * 1024 });
     const s = await helloed(b);
-    using flushes = holdFlushes();
+    using flushes = holdSyncs();
     s.send({ type: "set_status", id: "st", status: "working" });
     const frame = JSON.stringify({ type: "list_peers", id: "p", pad: "x".repeat(1_000_000) }); // each within maxFrameBytes
     for (let i = 0; i < 9; i++) s.send(frame); // the ninth passes 8 MiB
@@ -95,7 +83,7 @@ describe("frame limits", () => {
   test("oversized frames waiting behind a request are answered in their turn and do not count toward that bound", async () => {
     await using b = await startBroker({ synchronous: "full" });
     const s = await helloed(b);
-    using flushes = holdFlushes();
+    using flushes = holdSyncs();
     s.send({ type: "set_status", id: "st", status: "working" });
     const oversized = JSON.stringify({ type: "list_peers", id: "big", pad: "x".repeat(100_000) }); // over 64 KiB
     for (let i = 0; i < 120; i++) s.send(oversized); // 12 MB of text, none of it kept
@@ -112,7 +100,7 @@ describe("frame limits", () => {
     // A closure made in the frame handler's own scope held that scope, and the frame's text in it.
     await using b = await startBroker({ synchronous: "full" });
     const s = await helloed(b);
-    using flushes = holdFlushes();
+    using flushes = holdSyncs();
     const heap = () => {
       Bun.gc(true);
       const h = heapStats();

@@ -10,6 +10,7 @@ import { MeshError } from "../../src/protocol/errors.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
 import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
 import { scratchDir } from "../preload.ts";
+import { holdSyncs } from "../helpers/wal.ts";
 
 const open: SqliteStore[] = [];
 const realSync = WalSync.prototype.sync;
@@ -30,25 +31,6 @@ async function store(synchronous: "full" | "normal", dataDir = scratchDir("cm-wa
   const s = await openSqliteStore({ dataDir, synchronous });
   open.push(s);
   return { s, dataDir };
-}
-
-/** Counts WalSync.sync() calls and holds every one (after its real fdatasync) until release(). */
-function holdSyncs() {
-  const synced: Promise<void>[] = [];
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  WalSync.prototype.sync = function (this: WalSync) {
-    const p = realSync.call(this);
-    synced.push(p);
-    return p.then(() => gate);
-  };
-  return {
-    calls: () => synced.length,
-    /** Resolves once every real fdatasync asked for so far has returned. */
-    synced: () => Promise.all(synced),
-    release,
-    [Symbol.dispose]: () => void (WalSync.prototype.sync = realSync),
-  };
 }
 
 /** Whether `p` has settled by the next macrotask. */

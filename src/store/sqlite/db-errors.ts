@@ -23,7 +23,7 @@ export function guard<T>(fn: () => T): T {
 
 /** Result codes of a disk or a file that writes will keep failing on until someone acts: unlike
  *  BUSY or LOCKED, a retry alone does not help. */
-const PERSISTENT = new Set(["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOTADB"]);
+const PERSISTENT = new Set([...UNAVAILABLE].filter((code) => code !== "SQLITE_BUSY" && code !== "SQLITE_LOCKED"));
 
 /** "SQLITE_FULL: database or disk is full" for such a failure (as guard throws it), else null. */
 export function persistentFailure(e: unknown): string | null {
