@@ -43,6 +43,7 @@ test("a join whose answer was lost is run again with the same key: the broker gi
   const audit = ok(await cli(alice, ["audit", "log", "--json"])).json().entries.map((e: { eventType: string }) => e.eventType);
   expect(audit.filter((t: string) => t === "member_joined").length).toBe(1);
   expect((await cli(carol, ["join", "-", "--display-name", "carol"], { stdin: link + "\n" })).stderr).toContain("used as many times as allowed");
+  expect(pendingIn(carol)).toEqual([]); // a refusal leaves no key behind
   expect(pendingIn(bob)).toEqual([]);
 }, 60_000);
 
