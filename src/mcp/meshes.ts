@@ -18,6 +18,9 @@ export class Meshes {
   /** Unread messages a hook already showed cut short: mesh_inbox still returns them (whole), but
    *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
   private readonly previewed = new Set<string>();
+  /** Unread messages handed to a wake hook that has not yet said it printed them: other hooks skip
+   *  them until it does (`seen`) or until the hand-out lapses (the hook died first: unread again). */
+  private readonly handedOut = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
     this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)) }));
@@ -56,15 +59,31 @@ export class Meshes {
     return this.links.flatMap((l) => l.peek()).sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /** Unread messages no hook has shown yet, oldest first (what hooks inject). */
+  /** Unread messages no hook has shown yet or holds, oldest first (what hooks inject). */
   unannounced(): Pending[] {
-    return this.pending().filter((m) => !this.previewed.has(m.messageId));
+    return this.pending().filter((m) => !this.previewed.has(m.messageId) && !this.handedOut.has(m.messageId));
+  }
+
+  /** Holds these messages back from other hooks for `ms` while one prints them. */
+  handOut(ids: readonly string[], ms: number): void {
+    for (const id of ids) {
+      this.release(id);
+      this.handedOut.set(id, setTimeout(() => this.handedOut.delete(id), ms).unref());
+    }
+  }
+
+  private release(id: string): void {
+    clearTimeout(this.handedOut.get(id));
+    this.handedOut.delete(id);
   }
 
   /** Records that a hook showed these unread messages cut short. */
   markPreviewed(ids: readonly string[]): void {
     const waiting = new Set(this.pending().map((m) => m.messageId));
-    for (const id of ids) if (waiting.has(id)) this.previewed.add(id);
+    for (const id of ids) {
+      this.release(id);
+      if (waiting.has(id)) this.previewed.add(id);
+    }
   }
 
   /** Marks these messages seen (acked to their brokers) and remembers them for replies. */
@@ -74,6 +93,7 @@ export class Meshes {
       if (!link) continue;
       link.markSeen([m.messageId]);
       this.previewed.delete(m.messageId);
+      this.release(m.messageId);
       this.remember(link, m);
     }
   }

@@ -28,6 +28,10 @@ export const CONNECT_GRACE_MS = 5000;
  *  for the whole answer, list_peers included. */
 const HOOK_CONNECT_WAIT_MS = 1500;
 
+/** How long the messages a wake hook was handed wait for its `seen` (it prints them and says so
+ *  within milliseconds) before they count as unread again: the hook was killed in between. */
+export const HANDOUT_MS = 5000;
+
 export async function runMcpServer(opts: McpOptions): Promise<void> {
   const cfg = loadConfig(opts.configDir);
   const meshes = new Meshes(cfg.meshes, opts);
@@ -95,14 +99,14 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
       return { ok: true };
     }
     case "wait": {
-      // For the asyncRewake hook: the framed messages it prints wake Claude, so those shown whole
-      // count as seen; those shown cut short stay unread for mesh_inbox.
+      // For the asyncRewake hook: the framed messages it prints wake Claude. It says `seen` once it
+      // has printed them (those shown whole are then read, those cut short stay unread for
+      // mesh_inbox); until then other hooks skip them, and if it dies first they are unread again.
       const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs, gone);
       // The hook was killed while it waited (a new turn, an interrupt): nobody will print these.
       if (gone.aborted) return {};
       const batch = frameBatch(ms);
-      meshes.markSeen(ms.filter((m) => batch.ids.includes(m.messageId)));
-      meshes.markPreviewed(batch.previewed);
+      meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
       return batch;
     }
     case "status":

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { cliTeam } from "../helpers/cli.ts";
 import { hookInput, runHook, startHook, startMcp } from "../helpers/mcp.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
+import { askIpc, socketPath } from "../../src/mcp/ipc.ts";
+import { HANDOUT_MS } from "../../src/mcp/server.ts";
 
 /** Points a config dir's (only) mesh at another broker URL (a proxy in front of the real one). */
 function useBroker(configDir: string, url: string): void {
@@ -82,6 +84,22 @@ describe("mcp: unread messages stay unread", () => {
     await Bun.sleep(600); // past the replay file's write, after which a seen message is acked
     const shown = await runHook(s.bob, "user-prompt-submit", hookInput("sess-bob-killed", "UserPromptSubmit"));
     expect(JSON.stringify(shown.out)).toContain("not for a dead hook");
+  }, 60_000);
+
+  test("a wake hook that dies between its answer and printing it leaves the messages unread, held from other hooks meanwhile", async () => {
+    // The server marked the batch read as it answered: a hook killed before printing lost it.
+    await using s = await twoSessions("handout");
+    const sock = socketPath(s.bob, "sess-bob-handout");
+    const waiting = askIpc<{ text: string; ids: string[] }>(sock, { op: "wait", timeoutMs: 20_000 }, 25_000);
+    await Bun.sleep(300);
+    expect((await s.a.call("mesh_send", { to: "bob/app", message: "printed by nobody" })).isError).toBe(false);
+    const answer = await waiting; // the hook got it, and dies here without saying `seen`
+    expect(answer?.text).toContain("printed by nobody");
+    const meanwhile = await runHook(s.bob, "user-prompt-submit", hookInput("sess-bob-handout", "UserPromptSubmit"));
+    expect(JSON.stringify(meanwhile.out)).not.toContain("printed by nobody"); // not shown twice while it prints
+    await Bun.sleep(HANDOUT_MS + 200);
+    const later = await runHook(s.bob, "user-prompt-submit", hookInput("sess-bob-handout", "UserPromptSubmit"));
+    expect(JSON.stringify(later.out)).toContain("printed by nobody");
   }, 60_000);
 
   test("more unread messages than 500 are all kept: none stays claimed and unshown", async () => {

@@ -67,9 +67,12 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       out({});
       return 0;
     case "wait": {
-      const r = await askIpc<{ text: string; ids: string[] }>(sock, { op: "wait", timeoutMs: WAIT_MS }, WAIT_MS + 5000);
+      const r = await askIpc<{ text: string; ids: string[]; previewed: string[] }>(sock, { op: "wait", timeoutMs: WAIT_MS }, WAIT_MS + 5000);
       if (!r?.text) return 0;
-      process.stderr.write(r.text + "\n");
+      // Printed first, then confirmed: killed in between, the messages come back unread (shown
+      // twice at worst) instead of counting as read by a session that never got them.
+      await new Promise<void>((done) => process.stderr.write(r.text + "\n", () => done()));
+      await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed }, 1000);
       return 2;
     }
   }
