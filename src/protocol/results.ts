@@ -91,7 +91,7 @@ export type Results = {
   grant_set: { peer: string; caps: Cap[] | null };
   grant_list: { grants: GrantInfo[]; defaults: Cap[] };
   member_list: { members: ListedMember[] };
-  member_revoke: { memberId: string; banned: boolean; disconnected: number };
+  member_revoke: { memberId: string; banned: boolean; disconnected: number; invitesRevoked: string[] };
   leave: { left: true };
   invite_create: { invite: InviteInfo };
   invite_list: { invites: InviteInfo[] };

@@ -164,7 +164,9 @@ export interface Store {
   getMember(meshId: string, memberId: string): Promise<Member | null>;
   getMemberByPubkey(meshId: string, pubkey: string): Promise<Member | null>;
   listMembers(meshId: string): Promise<Member[]>;
-  revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<Member>;
+  /** Also revokes the invites the member issued that still have uses and, unless it left by
+   *  itself, the one it joined through; returns their ids. */
+  revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<{ member: Member; invitesRevoked: string[] }>;
   setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }): Promise<void>;
 
   upsertSession(s: Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">): Promise<Session>;

@@ -191,7 +191,7 @@ test("7f. removal: kicked member's connection closes 4001, its hello is then rev
 
   expect(await bob.conn.call({ type: "member_revoke", memberId: carol.member.memberId, ban: false })).toMatchObject({ type: "error", code: "forbidden" });
   const r = await aliceConn.ok({ type: "member_revoke", memberId: bob.member.memberId, ban: false, reason: "left the team" });
-  expect(r).toEqual({ memberId: bob.member.memberId, banned: false, disconnected: 1 });
+  expect(r).toEqual({ memberId: bob.member.memberId, banned: false, disconnected: 1, invitesRevoked: [] }); // its invite was used up
   expect(await bob.conn.closed).toEqual({ code: 4001, reason: "kicked" });
   const ev = await carol.conn.event("member_revoked");
   expect(ev.data).toEqual({ memberId: bob.member.memberId, reason: "kicked" });

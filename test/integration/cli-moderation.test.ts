@@ -180,6 +180,34 @@ describe("cli moderation", () => {
     ok(await cli(alice, ["topic", "post", "general", "still works"]));
   }, 60_000);
 
+  test("kick and ban close the invite the member joined through (an admin's kick too); leaving keeps it open", async () => {
+    // A kicked member rejoined under a new key with the link it still held; after an admin's kick
+    // the owner's next rekey then sent it the new mesh key (the owner records only its own kicks).
+    await using b = await startBroker();
+    await using ids = identities(6);
+    const [alice, dave, erin, fresh, gus, gus2] = ids.dirs as [string, string, string, string, string, string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const admin = ok(await cli(alice, ["invite", "--role", "admin", "--json"])).json().link;
+    ok(await cli(dave, ["join", admin, "--name", "dave", "--json"]));
+    const team = ok(await cli(alice, ["invite", "--max-uses", "3", "--json"])).json();
+    ok(await cli(erin, ["join", team.link, "--name", "erin", "--json"]));
+
+    const kick = await cli(dave, ["kick", "erin", "--json"]);
+    expect({ code: kick.code, revoked: kick.json().invitesRevoked }).toEqual({ code: 0, revoked: [team.inviteId] });
+    const back = await cli(fresh, ["join", team.link, "--name", "erin2", "--json"]);
+    expect({ code: back.code, error: back.json().error.code }).toEqual({ code: 5, error: "invite_revoked" });
+    const audit = ok(await cli(alice, ["audit", "log", "--json"])).json().entries as { eventType: string; payload: Record<string, unknown> }[];
+    expect(audit.filter((e) => e.eventType === "invite_revoked").map((e) => e.payload)).toEqual([{ inviteId: team.inviteId, reason: "used by a removed member" }]);
+    const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
+    expect(rekey.sentTo).toBe(1); // dave only
+
+    // Leaving is the member's own choice: the link it used still admits the others.
+    const open = ok(await cli(alice, ["invite", "--max-uses", "3", "--json"])).json();
+    ok(await cli(gus, ["join", open.link, "--name", "gus", "--json"]));
+    ok(await cli(gus, ["leave", meshOf(gus).slug, "--yes"]));
+    ok(await cli(gus2, ["join", open.link, "--name", "gus2", "--json"]));
+  }, 90_000);
+
   test("a kicked member stays out even when the broker pretends the kick never happened, or enrolls a new key from its old link", async () => {
     await using b = await startBroker();
     await using ids = identities(4);
@@ -196,7 +224,7 @@ describe("cli moderation", () => {
     const store = b.ctx.store as SqliteStore;
     // A modified broker answers the kick but records nothing: carol stays "active" in its lists.
     const revokeMember = store.revokeMember.bind(store);
-    (store as unknown as { revokeMember: () => Promise<void> }).revokeMember = async () => {};
+    (store as unknown as { revokeMember: () => Promise<unknown> }).revokeMember = async () => ({ invitesRevoked: [] });
     (b.ctx.hub as unknown as { markRemoved: () => void }).markRemoved = () => {};
     const kick = await cli(alice, ["kick", "carol", "--json"]);
     (store as unknown as { revokeMember: typeof revokeMember }).revokeMember = revokeMember;

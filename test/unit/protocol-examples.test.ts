@@ -45,7 +45,7 @@ const RESULT_KEYS = {
   grant_set: { keys: ["peer", "caps"] },
   grant_list: { keys: ["grants", "defaults"] },
   member_list: { keys: ["members"] },
-  member_revoke: { keys: ["memberId", "banned", "disconnected"] },
+  member_revoke: { keys: ["memberId", "banned", "disconnected", "invitesRevoked"] },
   leave: { keys: ["left"] },
   invite_create: { keys: ["invite"] },
   invite_list: { keys: ["invites"] },

@@ -78,8 +78,8 @@ describe("members and presence", () => {
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(1);
 
     const revoked = await store.revokeMember(mesh.id, peer.id, { actor: owner.id, ban: true, reason: "left the team", self: false });
-    expect(revoked).toMatchObject({ banned: true, revokedReason: "left the team" });
-    expect(revoked.revokedAt).toBeNumber();
+    expect(revoked.member).toMatchObject({ banned: true, revokedReason: "left the team" });
+    expect(revoked.member.revokedAt).toBeNumber();
     expect(await store.pendingCount(mesh.id, [peer.pubkey, sessionKey])).toBe(0);
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(0);
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: sessionKey })).toBe(0);

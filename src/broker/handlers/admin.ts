@@ -56,11 +56,11 @@ export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<
  *  router.ts), their sends already accepted commit first (the group commit is drained), then the
  *  removal. Nothing they send is committed or routed after it, even while its flush runs. A write
  *  that fails takes the mark back. */
-async function removeMember(ctx: BrokerContext, meshId: string, memberId: string, how: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<void> {
+async function removeMember(ctx: BrokerContext, meshId: string, memberId: string, how: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<string[]> {
   ctx.hub.markRemoved(meshId, memberId, ctx.now());
   try {
     await ctx.writes.drain();
-    await ctx.store.revokeMember(meshId, memberId, how);
+    return (await ctx.store.revokeMember(meshId, memberId, how)).invitesRevoked;
   } catch (err) {
     ctx.hub.unmarkRemoved(meshId, memberId);
     throw err;
@@ -90,9 +90,9 @@ export async function handleMemberRevoke(ctx: BrokerContext, conn: Conn, f: Clie
   if (target.role === "owner") throw new MeshError("forbidden", "The mesh owner cannot be removed.");
   if (target.role === "admin" && id.role !== "owner") throw new MeshError("forbidden", "Only the owner can remove an admin.");
   if (target.revokedAt !== null) throw new MeshError("conflict", "That member was already removed.");
-  await removeMember(ctx, id.meshId, target.id, { actor: id.memberId, ban: f.ban, reason: f.reason ?? null, self: false });
+  const invitesRevoked = await removeMember(ctx, id.meshId, target.id, { actor: id.memberId, ban: f.ban, reason: f.reason ?? null, self: false });
   const disconnected = evict(ctx, id.meshId, target.id, f.ban ? CloseCode.banned : CloseCode.kicked, f.ban ? "banned" : "kicked");
-  return { memberId: target.id, banned: f.ban, disconnected };
+  return { memberId: target.id, banned: f.ban, disconnected, invitesRevoked };
 }
 
 export async function handleLeave(ctx: BrokerContext, conn: Conn): Promise<Results["leave"]> {

@@ -10,6 +10,8 @@ import { memberFromRow, type MemberRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
 export type Revocation = { actor: string; ban: boolean; reason: string | null; self: boolean };
+/** A removal's member record, and the invites closed with it. */
+export type Revoked = { member: Member; invitesRevoked: string[] };
 export type Presence = { status?: Status; summary?: string; lastSeenAt?: number };
 
 export class MemberRepo {
@@ -54,11 +56,12 @@ export class MemberRepo {
 
   /** Marks the member revoked (and banned if asked), drops it from topics and groups, ends its
    *  sessions, deletes every queued row of its member and session mailboxes and revokes the
-   *  invites it issued that still had uses, with the audit entries (`member_left` when `by.self`,
+   *  invites it issued that still had uses (and, unless it left by itself, the one it joined
+   *  through), with the audit entries (`member_left` when `by.self`,
    *  else `member_revoked`; `invite_revoked` per invite), in one transaction. Revoking an
    *  already revoked member keeps the first revocation time (and may add the ban).
    *  Unknown member → MeshError not_found. */
-  revoke(meshId: string, memberId: string, by: Revocation): Member {
+  revoke(meshId: string, memberId: string, by: Revocation): Revoked {
     const dropped: QueueEntry[] = [];
     const member = writeTx(this.db, () => {
       const now = Date.now();
@@ -76,14 +79,20 @@ export class MemberRepo {
       const payload = by.self ? { memberId } : { memberId, ban: by.ban, reason: by.reason };
       this.audit.appendIn({ meshId, eventType: by.self ? "member_left" : "member_revoked", actor: by.actor, payload });
       // Invites it issued end with it: otherwise a removed admin rejoins with a new key through
-      // an invite it made beforehand (a ban only ever named the old key).
+      // an invite it made beforehand (a ban only ever named the old key). So does the one it was
+      // removed with joined through, which its link would enrol again under a new key (a member
+      // who leaves by itself keeps that door open).
       const invites = this.db
-        .query<{ id: string }, [number, string, string]>(
-          "UPDATE invites SET revoked_at = ?, keys_blob = NULL WHERE mesh_id = ? AND issuer_member_id = ? AND revoked_at IS NULL AND used_count < max_uses RETURNING id",
+        .query<{ id: string; issuer_member_id: string }, [number, string, string, string | null]>(
+          `UPDATE invites SET revoked_at = ?, keys_blob = NULL
+           WHERE mesh_id = ? AND (issuer_member_id = ? OR id = ?) AND revoked_at IS NULL AND used_count < max_uses RETURNING id, issuer_member_id`,
         )
-        .all(now, meshId, memberId);
-      for (const { id } of invites) this.audit.appendIn({ meshId, eventType: "invite_revoked", actor: by.actor, payload: { inviteId: id, reason: "issuer removed" } });
-      return memberFromRow(row);
+        .all(now, meshId, memberId, by.self ? null : row.invite_id);
+      for (const inv of invites) {
+        const reason = inv.issuer_member_id === memberId ? "issuer removed" : "used by a removed member";
+        this.audit.appendIn({ meshId, eventType: "invite_revoked", actor: by.actor, payload: { inviteId: inv.id, reason } });
+      }
+      return { member: memberFromRow(row), invitesRevoked: invites.map((i) => i.id) };
     });
     this.index.remove(dropped);
     return member;

@@ -28,6 +28,8 @@ export type MemberRow = {
   status: string;
   summary: string;
   last_seen_at: number | null;
+  /** The invite it joined through (null for the owner). */
+  invite_id: string | null;
 };
 
 export const memberFromRow = (r: MemberRow): Member => ({
