@@ -75,6 +75,8 @@ export class MeshLink {
   private started: Promise<void> | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
+  /** Deletes the key again if this server made it (null for one read from disk). */
+  private readonly removeKey: (() => void) | null;
   /** Settles when the first connect attempt has an outcome: open, failed (now reconnecting), or
    *  refused for good (closed). The client never returns to "connecting". */
   private readonly attempted = Promise.withResolvers<void>();
@@ -86,8 +88,9 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const { key, save } = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
+    const { key, save, remove } = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
     this.saveKey = save;
+    this.removeKey = remove;
     this.scope = key.publicKey.slice(0, 16);
     const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
     // One attestor for the hellos and for the copy sealed into every message sent: recipients
@@ -346,6 +349,16 @@ export class MeshLink {
 
   setSummary(summary: string): Promise<unknown> {
     return this.client.request("set_summary", { summary });
+  }
+
+  /** For a server that was never used: if this session began here (its key is new) and holds no
+   *  message, ends it at the broker (waiting at most `timeoutMs`) and deletes its key, so that a
+   *  health check that connected leaves no peer and no file behind. */
+  async forgetIfNew(timeoutMs: number): Promise<void> {
+    // Not connected: no session to end, or one a hello in flight may have begun; keep the key.
+    if (!this.removeKey || this.state !== "open" || this.pending.size > 0 || this.sealed.size > 0) return;
+    const ended = await Promise.race([this.client.request("session_end", {}).then(() => true, () => false), Bun.sleep(timeoutMs).then(() => false)]);
+    if (ended) this.removeKey();
   }
 
   /** Saves the replay memory and sends the acks waiting for it, then disconnects for good. */

@@ -13,9 +13,9 @@ import { channelMeta, frameBatch, frameMessage } from "./framing.ts";
 import { parentSocketPath, serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
 import type { Pending } from "./mesh-link.ts";
 
-/** `deferConnect`: connect to the brokers only once used: at the first tool call or hook request,
- *  or CONNECT_GRACE_MS after `initialize`. */
-export type McpOptions = { configDir: string; claudeSessionId: string; deferConnect: boolean; label: string; cwd: string; hostname: string; log: Log };
+/** `connectGraceMs`: connect to the brokers only once used (the first tool call or hook request),
+ *  or this long after `initialize`. */
+export type McpOptions = { configDir: string; claudeSessionId: string; connectGraceMs: number; label: string; cwd: string; hostname: string; log: Log };
 
 /** How long a server that defers its connect waits after `initialize` before connecting anyway,
  *  when no tool call or hook came first. Connecting makes this session a peer on every mesh, on
@@ -23,6 +23,11 @@ export type McpOptions = { configDir: string; claudeSessionId: string; deferConn
  *  the tools, and closes stdin within about a second: it never connects, so it leaves no peer
  *  behind and its exit waits for nothing. */
 export const CONNECT_GRACE_MS = 5000;
+/** The same for a server given a Claude session id: Claude Code gives its health check one too,
+ *  so it may be one, but a real session's SessionStart hook connects it at once anyway. */
+export const SESSION_CONNECT_GRACE_MS = 1500;
+/** How long an unused server's exit waits for the broker to end the session it began. */
+const FORGET_MS = 1000;
 
 /** Longest the SessionStart hook's `peers` request waits for a first connect: the hook waits 2 s
  *  for the whole answer, list_peers included. */
@@ -39,13 +44,20 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that
   // deferred it is now in use), and a tool that needs a mesh waits for its first connect (whenOpen).
   const connect = () => void meshes.start();
+  // Used: a tool was called or a hook asked. A server that exits unused may have been a health
+  // check that outlived its grace: it ends the session it began (shutdown).
+  let used = false;
+  const use = () => {
+    used = true;
+    connect();
+  };
   for (const t of meshTools(meshes)) {
     mcp.registerTool(t.name, { description: t.description, inputSchema: t.inputSchema }, (args, extra) => {
-      connect();
+      use();
       return t.handler(args, extra);
     });
   }
-  if (opts.deferConnect) mcp.server.oninitialized = () => setTimeout(connect, CONNECT_GRACE_MS);
+  mcp.server.oninitialized = () => setTimeout(connect, opts.connectGraceMs);
 
   // The doorbell: best effort, never the delivery guarantee.
   meshes.onMessage((m) => {
@@ -57,15 +69,24 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
   const reminded = new Set<string>();
-  const handler = (req: IpcRequest, gone: AbortSignal) => handleHook(meshes, req, reminded, connect, gone);
+  const handler = (req: IpcRequest, gone: AbortSignal) => {
+    used = true;
+    return handleHook(meshes, req, reminded, connect, gone);
+  };
   const listen = (path: string) =>
     serveIpc(path, handler, (err) => opts.log.warn("hooks cannot reach this server: it cannot listen on its socket", { path, err, fix: "use a shorter CLAUDEMESH_CONFIG_DIR" }));
   const ipcs = [listen(socketPath(opts.configDir, opts.claudeSessionId)), listen(parentSocketPath(opts.configDir, process.ppid))];
   const transport = new StdioServerTransport();
+  let stopping = false;
   const shutdown = () => {
-    meshes.close();
-    for (const ipc of ipcs) ipc.close();
-    process.exit(0);
+    if (stopping) return;
+    stopping = true;
+    const forgotten = used ? Promise.resolve() : Promise.all(meshes.links.map((l) => l.forgetIfNew(FORGET_MS)));
+    void forgotten.finally(() => {
+      meshes.close();
+      for (const ipc of ipcs) ipc.close();
+      process.exit(0);
+    });
   };
   transport.onclose = shutdown;
   process.stdin.on("end", shutdown);
@@ -73,8 +94,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);
   await mcp.connect(transport);
-  opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId, deferConnect: opts.deferConnect });
-  if (!opts.deferConnect) connect();
+  opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId, connectGraceMs: opts.connectGraceMs });
 }
 
 /** Requests from `claudemesh hook` processes of this session. */

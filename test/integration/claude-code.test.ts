@@ -3,11 +3,11 @@
 // server and reports it connected; a second install changes nothing; uninstall removes exactly
 // what install added and leaves the user's other settings untouched.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
+import { cli, ok } from "../helpers/cli.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
@@ -54,6 +54,12 @@ describe("install, uninstall, doctor with the real claude CLI", () => {
     const list = claude(h, ["mcp", "list"]);
     expect(list.out).toMatch(/claudemesh: .* mcp - ✔ Connected/);
     expect(list.out).toContain("other:");
+    // Its health check (Claude Code gives it a session id of its own) left no peer and no key.
+    expect(claude(h, ["mcp", "list"]).out).toMatch(/claudemesh: .* mcp - ✔ Connected/);
+    const peers = ok(await run(h, ["peers", "--all", "--json"])).json().peers as { kind: string }[];
+    expect(peers.filter((p) => p.kind === "session")).toEqual([]);
+    const sessions = join(h, ".claudemesh", "sessions");
+    expect(existsSync(sessions) ? readdirSync(sessions, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length : 0).toBe(0);
     const settings = readJson(join(h, ".claude", "settings.json"));
     expect({ env: settings.env, permissions: settings.permissions }).toEqual({ env: original.settings.env, permissions: original.settings.permissions });
     expect(settings.hooks.PreToolUse).toEqual(original.settings.hooks.PreToolUse);

@@ -3,7 +3,9 @@
 // to its brokers only once it is used — a tool call, a hook — or CONNECT_GRACE_MS after
 // `initialize`, so a health check never creates a peer and exits at once (docs/claude-code.md).
 // Its key is kept like a Claude Code session's: a restart under the same parent (here the test
-// process) resumes it, mailbox included. A server with a Claude session id connects at once.
+// process) resumes it, mailbox included. A server with a Claude session id (which Claude Code also
+// gives its health checks) waits SESSION_CONNECT_GRACE_MS, and one never used ends the session it
+// began when it exits.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +13,7 @@ import { cli, cliTeam, ok } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp, type McpSession } from "../helpers/mcp.ts";
 import type { TestBroker } from "../helpers/broker.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
-import { CONNECT_GRACE_MS } from "../../src/mcp/server.ts";
+import { CONNECT_GRACE_MS, SESSION_CONNECT_GRACE_MS } from "../../src/mcp/server.ts";
 
 /** alice's sessions as bob's CLI sees them, offline ones included. */
 async function aliceSessions(bob: string): Promise<PeerInfo[]> {
@@ -138,7 +140,7 @@ describe("an MCP server without a Claude session id", () => {
 });
 
 describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
-  test("connects at once, without waiting to be used", async () => {
+  test(`connects within ${SESSION_CONNECT_GRACE_MS} ms without being used`, async () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice] = t.dirs;
     const before = await connections(t.b);
@@ -147,10 +149,28 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
     await s.close();
   }, 60_000);
 
-  test("is not ended on exit: it stays on the roster offline, keeps its key, and a restart resumes it", async () => {
+  test("a health check given a session id of its own (Claude Code's `claude mcp list` does) leaves no peer and no key", async () => {
+    // Each `claude mcp list` used to add a peer named like the member's real sessions.
+    await using t = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = t.dirs;
+    const before = await connections(t.b);
+    const quick = await startMcp(alice, crypto.randomUUID());
+    expect((await quick.client.listTools()).tools.length).toBeGreaterThan(0);
+    expect(await closeTimed(quick)).toBeLessThan(1500);
+    expect(await connections(t.b)).toBe(before);
+    // One that outlives the grace connects; unused, its exit ends that session and deletes the key.
+    const slow = await startMcp(alice, crypto.randomUUID());
+    expect((await waitOnline(bob)).online).toBe(true);
+    expect(await closeTimed(slow)).toBeLessThan(1500);
+    expect(await aliceSessions(bob)).toEqual([]);
+    expect(sessionKeyFiles(alice)).toBe(0);
+  }, 60_000);
+
+  test("once used, it is not ended on exit: it stays on the roster offline, keeps its key, and a restart resumes it", async () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice, bob] = t.dirs;
     const first = await startMcp(alice, "sess-alice-keep");
+    expect((await first.call("mesh_peers")).isError).toBe(false); // a real session's hooks and tools
     const before = await waitOnline(bob);
     await first.close();
     let after: PeerInfo[] = [];

@@ -9,19 +9,20 @@ import { reportError } from "../output.ts";
 export async function run(args: { label?: string }): Promise<void> {
   const env = clientEnv(processEnv());
   const log = jsonLog(env.debug ? "debug" : "warn");
-  const { runMcpServer } = await import("../../mcp/server.ts");
+  const { runMcpServer, CONNECT_GRACE_MS, SESSION_CONNECT_GRACE_MS } = await import("../../mcp/server.ts");
   const cwd = env.projectDir ?? process.cwd();
   // What stops the server (a config file others can read, a broken key file) is one line on
   // stderr with its fix and the exit code a command would give, not a stack trace: Claude Code
   // shows the server as failed, and `claude mcp list` or a manual run shows why.
   await runMcpServer({
     configDir: env.configDir,
-    // Outside Claude Code (`claude mcp list`, a manual run, another MCP client, an older Claude
-    // Code) the identity is per parent process (its pid and start time): a restart under the same
-    // parent resumes it, a later process that reuses the pid does not. Such a server may be a
-    // health check, so it connects only once used (docs/claude-code.md).
+    // Outside Claude Code (a manual run, another MCP client, an older Claude Code) the identity is
+    // per parent process (its pid and start time): a restart under the same parent resumes it, a
+    // later process that reuses the pid does not. Any server may be a health check (`claude mcp
+    // list` gives it a session id of its own), so it connects once used or after a grace period
+    // (docs/claude-code.md).
     claudeSessionId: env.claudeSessionId ?? parentProcessId(),
-    deferConnect: env.claudeSessionId === null,
+    connectGraceMs: env.claudeSessionId === null ? CONNECT_GRACE_MS : SESSION_CONNECT_GRACE_MS,
     label: args.label || basename(cwd) || "session",
     cwd,
     hostname: hostname(),

@@ -19,18 +19,19 @@ export function removeSessionKeys(dir: string, meshId: string): void {
   rmSync(meshDir(dir, meshId), { recursive: true, force: true });
 }
 
-/** The session's key: the saved one, or a new one that `save()` writes. A server that never
+/** The session's key: the saved one, or a new one that `save()` writes and `remove` (null for a
+ *  saved one) deletes again. A server that never
  *  connects (a health check) never saves it, so no file is left behind; one that connects saves it
  *  before its first hello, so a restart resumes the same peer. */
-export function sessionKey(dir: string, meshId: string, claudeSessionId: string): { key: SessionKey; save(): void } {
+export function sessionKey(dir: string, meshId: string, claudeSessionId: string): { key: SessionKey; save(): void; remove: (() => void) | null } {
   const path = fileOf(dir, meshId, claudeSessionId);
   const text = readPrivateFile(path);
   if (text) {
     const k = JSON.parse(text) as SessionKey;
-    if (PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return { key: k, save: () => {} };
+    if (PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return { key: k, save: () => {}, remove: null };
   }
   const key: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
-  return { key, save: () => writePrivateFile(path, JSON.stringify(key)) };
+  return { key, save: () => writePrivateFile(path, JSON.stringify(key)), remove: () => rmSync(path, { force: true }) };
 }
 
 /** The key if it exists (hooks never create one). */
