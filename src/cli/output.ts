@@ -26,7 +26,7 @@ export function createOutput(opts: { json: boolean; interactive: boolean }): Out
   return {
     json: opts.json,
     result(data, human) {
-      process.stdout.write(opts.json ? JSON.stringify(data, null, 2) + "\n" : human() + "\n");
+      process.stdout.write(opts.json ? JSON.stringify(data, null, 2) + "\n" : terminalSafe(human()) + "\n");
     },
     note(line) {
       if (!opts.json) process.stderr.write(line + "\n");
@@ -53,12 +53,18 @@ export const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 /** Longest error message printed: a broker's words are shown, and a hostile broker's need a bound. */
 const MAX_SHOWN_MESSAGE = 2000;
 
-/** An error message fit for a terminal: no escape sequences or other control characters (a
- *  broker's error text reaches the screen), line breaks kept, cut at MAX_SHOWN_MESSAGE. */
-export function printable(text: string): string {
-  const clean = plain(text)
+/** Text fit for a terminal: no escape sequences, other control characters (line breaks and tabs
+ *  kept) or bidirectional overrides. Peers' bodies, names and summaries and a broker's words reach
+ *  the screen; they must not clear it, retitle the window or reorder what it shows. */
+export function terminalSafe(text: string): string {
+  return plain(text)
     .replace(/\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g, "")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "");
+}
+
+/** An error message fit for a terminal (terminalSafe), cut at MAX_SHOWN_MESSAGE. */
+export function printable(text: string): string {
+  const clean = terminalSafe(text);
   return clean.length > MAX_SHOWN_MESSAGE ? `${clean.slice(0, MAX_SHOWN_MESSAGE)}…` : clean;
 }
 

@@ -94,3 +94,27 @@ describe("removed members", () => {
     expect(ok(await cli(bob, ["leave", mesh.slug, "--yes"])).stdout).toContain("its keys are deleted");
   }, 60_000);
 });
+
+describe("peers' words on a terminal", () => {
+  test("escape sequences, control characters and bidi overrides from other members never reach the screen; --json keeps them", async () => {
+    // A peer's body cleared bob's screen and retitled his window; a summary reordered a line.
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    const hostile = "body \x1b[2J\x1b]0;pwned\x07 \u202eabc\u202c \x9b31m end";
+    ok(await cli(alice, ["summary", "fixing \u202eexe.txt\u202c \x1b[31mred"]));
+    ok(await cli(alice, ["topic", "create", "esc", "--description", "d \x1b[31m"]));
+    ok(await cli(alice, ["send", "bob", hostile]));
+    ok(await cli(alice, ["topic", "post", "general", `topic ${hostile}`]));
+    const screens = [
+      ok(await cli(bob, ["inbox"])).stdout,
+      ok(await cli(bob, ["peers"])).stdout,
+      ok(await cli(bob, ["topic", "list"])).stdout,
+      ok(await cli(bob, ["topic", "history", "general"])).stdout,
+    ];
+    for (const s of screens) expect(s).not.toMatch(/[\x1b\x07\x9b\u202e\u202c]/);
+    expect(screens[0]).toContain("body 0;pwned abc 31m end");
+    expect(screens[1]).toContain('"fixing exe.txt red"');
+    const json = ok(await cli(bob, ["inbox", "--all", "--json"])).json();
+    expect(json.messages.map((m: { body: string }) => m.body)).toContain(hostile);
+  }, 60_000);
+});
