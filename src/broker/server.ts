@@ -141,6 +141,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req);
       if (url.pathname !== "/ws") return app.handle(req).then(secured);
       if (ctx.draining) return secured(errorResponse(new MeshError("unavailable", "The broker is shutting down.")));
+      // Browsers send an Origin, and no client of this protocol is a web page: without this any
+      // site its user visits could hold the address's connection slots (maxConnectionsPerIp).
+      if (req.headers.has("origin")) {
+        metrics.connectionsRejected.inc({ reason: "forbidden" });
+        return secured(errorResponse(new MeshError("forbidden", "WebSocket connections from web pages are refused: connect with a program that sends no Origin header.")));
+      }
       const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
       if ((perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });

@@ -134,6 +134,16 @@ test("7d. HTTP errors: upgrade, signed requests, create-mesh body rules", async 
   const notUpgrade = await fetch(b.url + "/ws");
   expect(notUpgrade.status).toBe(426);
   expect((await notUpgrade.json()).error).toMatchObject({ code: "invalid_argument" });
+  // A web page's socket (browsers always send Origin) is refused before it takes a slot.
+  const fromPage = await fetch(b.url + "/ws", { headers: { Origin: "https://any-site.example", Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" } });
+  expect([fromPage.status, (await fromPage.json()).error.code]).toEqual([403, "forbidden"]);
+  const opened = await new Promise<boolean>((resolve) => {
+    const ws = new WebSocket(b.url.replace("http", "ws") + "/ws", { headers: { Origin: b.url } } as unknown as string[]);
+    ws.onopen = () => (ws.close(), resolve(true));
+    ws.onerror = () => resolve(false);
+  });
+  expect(opened).toBe(false);
+  expect(await (await fetch(b.url + "/metrics")).text()).toContain('broker_connections_rejected_total{reason="forbidden"} 2');
 
   const owner = newKey();
   const body = (o: Record<string, unknown> = {}) => JSON.stringify({ meshId: "mesh_http_0001", slug: "http-errors", name: "HTTP", ownerPubkey: owner.pub, ownerDisplayName: "alice", ...o });
