@@ -111,3 +111,18 @@ describe("claimInvite", () => {
     });
   });
 });
+
+describe("sweep", () => {
+  test("deletes the sealed keys of an invite once it has expired, and of no live one", async () => {
+    // An invite that expired unused kept its blob for good: an old link plus a database copy
+    // opened every epoch's key.
+    const store = await tmp.open();
+    const { owner } = await seedMesh(store);
+    const now = Date.now();
+    const old = await invite(store, owner, { expiresAt: Math.floor(now / 1000) - 1, keysBlob: "b2xk" });
+    const live = await invite(store, owner, { expiresAt: Math.floor(now / 1000) + 3600, keysBlob: "bGl2ZQ==" });
+    await store.sweep(now, 60_000);
+    const blob = (id: string) => store.db.query<{ keys_blob: string | null }, [string]>("SELECT keys_blob FROM invites WHERE id = ?").get(id)!.keys_blob;
+    expect([blob(old.id), blob(live.id)]).toEqual([null, "bGl2ZQ=="]);
+  });
+});

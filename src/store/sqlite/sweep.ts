@@ -22,7 +22,7 @@ export class Sweeper {
    *  out); deletes non-topic messages no longer queued and older than the dedup window (after it
    *  a retried clientMessageId is stored anew), and topic messages behind their topic's window that
    *  a mailbox held when a post pushed them out (topic-trims.ts);
-   *  deletes expired signatures. A throw anywhere, a notice's included, rolls all of it back and
+   *  deletes expired signatures and the sealed keys of expired invites. A throw anywhere, a notice's included, rolls all of it back and
    *  leaves the in-memory index as it was. */
   sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice): SweepResult | SweepOutcome {
     const expired = this.index.expired(nowMs);
@@ -51,6 +51,9 @@ export class Sweeper {
               .all(jsonList(plan.seqs));
       trimmed = this.trims.trimBehind();
       const seenSignatures = this.db.query("DELETE FROM seen_signatures WHERE expires_at <= ?").run(nowMs).changes;
+      // An expired invite admits nobody: its sealed mesh keys would only serve an old link's holder
+      // who also got a copy of the database or a backup.
+      this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(nowMs / 1000));
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
       return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.length, seenSignatures }, notices };
