@@ -34,7 +34,6 @@ export type Inviter = {
 export type BuiltInvite = {
   frame: { inviteId: string; expiresAt: number; role: "member" | "admin"; maxUses: number; invitePubkey: string; signature: string; keySignature: string; keysBlob: string };
   link: string;
-  https: string;
 };
 
 /** Builds a signed invite. Throws TypeError on a bad id and RangeError when the keys do not fit. */
@@ -43,7 +42,7 @@ export function buildInvite(inviter: Inviter, spec: InviteSpec): BuiltInvite {
   const signature = signDetached(inviteCanonical(inviter.meshId, spec.inviteId, spec.expiresAt, spec.role, inviter.publicKey), inviter.secretKey);
   // §11.5: the joiner gets every epoch, so history sent before it joined stays readable.
   const keysBlob = sealKeysBlob(keysBody(inviter.meshKeys), secret, spec.inviteId);
-  const links = encodeInvite({
+  const link = encodeInvite({
     v: 2,
     broker: inviter.brokerUrl,
     mesh: inviter.meshId,
@@ -60,5 +59,5 @@ export function buildInvite(inviter: Inviter, spec: InviteSpec): BuiltInvite {
   const invitePubkey = inviteSigningKeypair(secret).publicKey;
   // Binds the invite key to this invite, so that the owner can check a claim made with it (§11.5).
   const keySignature = signDetached(inviteKeyCanonical(inviter.meshId, spec.inviteId, invitePubkey), inviter.secretKey);
-  return { frame: { ...spec, invitePubkey, signature, keySignature, keysBlob }, link: links.link, https: links.https };
+  return { frame: { ...spec, invitePubkey, signature, keySignature, keysBlob }, link };
 }

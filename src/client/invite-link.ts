@@ -30,9 +30,10 @@ export type InvitePayload = {
   s: string;
 };
 
-export function encodeInvite(p: InvitePayload): { link: string; https: string } {
-  const token = toBase64Url(new TextEncoder().encode(JSON.stringify(p)));
-  return { link: `ic://join/${token}`, https: `${p.broker.replace(/\/$/, "")}/join#${token}` };
+/** The `ic://join/…` link. No https form is made any more: it opened a page the broker serves,
+ *  whose script can read the secret in the fragment (docs/decisions.md); `join` still reads one. */
+export function encodeInvite(p: InvitePayload): string {
+  return `ic://join/${toBase64Url(new TextEncoder().encode(JSON.stringify(p)))}`;
 }
 
 function tokenOf(input: string): string {

@@ -51,7 +51,7 @@ describe("cli invites", () => {
     expect({ code: r1.code, stdout: r1.stdout, stderr: r1.stderr }).toEqual({ code: 5, stdout: "", stderr: "claudemesh: The invite's signature does not verify: the link was altered. Ask for a new one.\n" });
 
     // A member invite turned into an admin one, re-encoded by hand.
-    const escalated = encodeInvite({ ...payloadOf(inv.link), role: "admin" }).link;
+    const escalated = encodeInvite({ ...payloadOf(inv.link), role: "admin" });
     const r2 = await cli(bob, ["join", escalated, "--name", "bob", "--json"]);
     expect({ code: r2.code, json: r2.json() }).toEqual({ code: 5, json: { error: { code: "bad_invite", message: expect.stringContaining("altered") } } });
 
@@ -103,7 +103,7 @@ describe("cli invites", () => {
     const inviteId = randomId();
     const exp = Math.floor(Date.now() / 1000) - 60;
     const sig = signDetached(inviteCanonical(meshId, inviteId, exp, "member", owner.publicKey), owner.secretKey);
-    const { link } = encodeInvite({ v: 2, broker: sentinel.url.origin, mesh: meshId, slug: owner.slug, name: owner.name, invite: inviteId, exp, role: "member", issuer: owner.publicKey, sig, s: encodeInviteSecret(newInviteSecret()) });
+    const link = encodeInvite({ v: 2, broker: sentinel.url.origin, mesh: meshId, slug: owner.slug, name: owner.name, invite: inviteId, exp, role: "member", issuer: owner.publicKey, sig, s: encodeInviteSecret(newInviteSecret()) });
 
     const human = await cli(bob, ["join", link, "--name", "bob"]);
     expect({ code: human.code, stdout: human.stdout, stderr: human.stderr }).toEqual({ code: 5, stdout: "", stderr: `claudemesh: This invite expired on ${new Date(exp * 1000).toISOString()}. Ask for a new one.\n` });

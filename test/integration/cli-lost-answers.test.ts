@@ -14,7 +14,7 @@ import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 /** The same invite, with its broker reached at `url` (a proxy in front of the real one). */
 function linkThrough(link: string, url: string): string {
   const { secret: _secret, ...payload } = parseInvite(link);
-  return encodeInvite({ ...payload, broker: url }).link;
+  return encodeInvite({ ...payload, broker: url });
 }
 
 /** Nothing left in the config dir's pending enrolments. */

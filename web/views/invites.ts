@@ -18,7 +18,7 @@ const LIFETIMES: [string, number][] = [
 type Invite = InvitesView["invites"][number];
 
 /** The last invite made in this page: its link is shown until the page is left (never stored). */
-let created: { link: string; https: string } | null = null;
+let created: { link: string } | null = null;
 
 function stateOf(i: Invite, nowS = Date.now() / 1000): string {
   if (i.revokedAt) return "revoked";
@@ -38,7 +38,7 @@ async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonE
   button.textContent = "Copied";
 }
 
-function resultPanel(links: { link: string; https: string }): HTMLElement {
+function resultPanel(links: { link: string }): HTMLElement {
   const area = h("textarea", { readonly: true, "data-testid": "invite-link" });
   area.value = links.link;
   const button = h("button", { type: "button", "data-testid": "invite-copy", text: "Copy link" });
@@ -46,12 +46,12 @@ function resultPanel(links: { link: string; https: string }): HTMLElement {
   return h(
     "div",
     { class: "panel invite-result" },
-    h("div", { class: "qr" }, qrSvg(links.https)),
-    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the browser form of the same link. Join from a terminal with: claudemesh join - (then paste the link and press Enter, which keeps it out of the process list and shell history)." })),
+    h("div", { class: "qr" }, qrSvg(links.link)),
+    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the same link. Join from a terminal with: claudemesh join - (then paste the link and press Enter, which keeps it out of the process list and shell history)." })),
   );
 }
 
-function createForm(state: PageState, onCreated: (links: { link: string; https: string }) => void): HTMLElement {
+function createForm(state: PageState, onCreated: (links: { link: string }) => void): HTMLElement {
   const me = state.me!;
   if (!state.keys) {
     return h("div", { class: "panel muted", "data-testid": "invite-nokeys" }, "Invites are signed with your member key, which this tab does not hold. Open a fresh link from `claudemesh dashboard` in this tab, or run `claudemesh invite`.");

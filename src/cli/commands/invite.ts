@@ -23,13 +23,12 @@ export async function create(args: CreateArgs): Promise<void> {
     const links = buildInvite(mesh, { inviteId, role, maxUses, expiresAt });
     const client = await ctx.connect(mesh);
     await client.request("invite_create", links.frame);
-    ctx.out.result({ inviteId, role, maxUses, expiresAt, link: links.link, https: links.https }, () =>
+    ctx.out.result({ inviteId, role, maxUses, expiresAt, link: links.link }, () =>
       [
         links.link,
         "",
-        `Browser form: ${links.https}`,
         `Invite ${inviteId}: ${role}, ${maxUses} use${maxUses === 1 ? "" : "s"}, expires ${new Date(expiresAt * 1000).toISOString()}.`,
-        "Send it over a channel you trust; whoever holds it can join until it is used up. Join with: claudemesh join <link>",
+        "Send it over a channel you trust; whoever holds it can join until it is used up. Join with: claudemesh join -   (then paste the link and press Enter: it stays out of the shell history and the process list)",
       ].join("\n"),
     );
   });
