@@ -72,9 +72,16 @@ function shortTakesValue(word: string, byShort: Map<string, ArgDef>): boolean | 
 }
 
 /** Throws a usage error (FlagError) for the first word in `rawArgs` (a command's words) that looks
- *  like an option this command does not declare, naming the closest declared one. */
-export function refuseUnknownFlags(rawArgs: readonly string[], args: ArgsDef): void {
-  const { unknown } = splitWords(rawArgs, args);
+ *  like an option this command does not declare, naming the closest declared one; and, given the
+ *  `commandPath` of a command whose last positional is not free text, for a word beyond the
+ *  positionals it declares (citty drops those: `rekey foo` rotated the keys). */
+export function refuseUnknownFlags(rawArgs: readonly string[], args: ArgsDef, commandPath: string | null = null): void {
+  const { unknown, positionals } = splitWords(rawArgs, args);
+  const declared = Object.values(args).filter((d) => d.type === "positional").length;
+  if (!unknown && commandPath !== null && positionals.length > declared) {
+    const extra = positionals[declared]!;
+    throw new FlagError(`Unexpected argument "${extra}": claudemesh ${commandPath} takes ${declared === 0 ? "no words" : `${declared} word${declared === 1 ? "" : "s"}`}`, extra);
+  }
   if (!unknown) return;
   const { word } = unknown;
   const long = Object.keys(args).filter((k) => args[k]!.type !== "positional");

@@ -17,9 +17,9 @@ const priority = { priority: { type: "string", alias: "p", description: "now | n
 const TEXT_HELP = 'Text that starts with "-" goes after "--"; "-" reads the text from stdin.';
 const pos = (name: string, description: string, required = true) => ({ [name]: { type: "positional", description, required } }) as ArgsDef;
 
-const cmd = (name: string, description: string, args: ArgsDef, load: () => Promise<any>) => lazyCommand({ name, description }, args, load);
+const cmd = (name: string, description: string, args: ArgsDef, load: () => Promise<any>, opts?: { rest?: boolean }) => lazyCommand({ name, description }, args, load, opts);
 /** `cmd` for the commands under `parent` (topic, group, invite, audit, admin). */
-const sub = (parent: string) => (name: string, description: string, args: ArgsDef, load: () => Promise<any>) => lazyCommand({ name, description }, args, load, { parent });
+const sub = (parent: string) => (name: string, description: string, args: ArgsDef, load: () => Promise<any>, opts?: { rest?: boolean }) => lazyCommand({ name, description }, args, load, { ...opts, parent });
 const topicCmd = sub("topic");
 const groupCmd = sub("group");
 const inviteCmd = sub("invite");
@@ -34,7 +34,7 @@ const topic = defineCommand({
     join: topicCmd("join", "Join a topic. Example: claudemesh topic join backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.join }))),
     leave: topicCmd("leave", "Leave a topic. Example: claudemesh topic leave backend", { ...pos("name", "topic"), ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.leave }))),
     history: topicCmd("history", "Show a topic's latest messages, decrypted, oldest of them first; --after pages forward from an offset instead. Example: claudemesh topic history general --limit 20", { ...pos("name", "topic"), after: { type: "string", description: "the messages right after this offset (oldest first) instead of the latest" }, limit: { type: "string", description: "most messages (default 50): the latest ones, or the first ones after --after" }, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.history }))),
-    post: topicCmd("post", `Post to a topic. ${TEXT_HELP} Example: claudemesh topic post general 'main is green'`, { ...pos("name", "topic"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post }))),
+    post: topicCmd("post", `Post to a topic. ${TEXT_HELP} Example: claudemesh topic post general 'main is green'`, { ...pos("name", "topic"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/topic.ts").then((m) => ({ run: m.post })), { rest: true }),
   },
 });
 
@@ -110,14 +110,14 @@ const main = defineCommand({
     leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug"), yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" }, ...json }, () => import("./commands/leave.ts")),
     whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
     peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", alias: "a", description: "also list offline Claude Code sessions (members are always listed)" }, ...common }, () => import("./commands/peers.ts")),
-    send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *; mesh:name picks the mesh"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts")),
+    send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *; mesh:name picks the mesh"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts"), { rest: true }),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", alias: "f", description: "keep streaming new messages" }, all: { type: "boolean", alias: "a", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
     status: cmd("status", "Set your status, or with no argument show your status and summary. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd (none: show them)", false), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
-    summary: cmd("summary", "Say what you are working on (\"\" clears it). Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary }))),
+    summary: cmd("summary", "Say what you are working on (\"\" clears it). Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary })), { rest: true }),
     topic,
     group,
-    grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant }))),
-    revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke }))),
+    grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant })), { rest: true }),
+    revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke })), { rest: true }),
     block: cmd("block", "Block a peer entirely. Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
     grants: cmd("grants", "List what you allow each peer. Example: claudemesh grants --json", common, () => import("./commands/grants.ts").then((m) => ({ run: m.list }))),
     kick: cmd("kick", "Remove a member, revoke the invite it joined through, and rotate the mesh keys (owner/admin). Example: claudemesh kick mallory", { ...peerArg, reason: { type: "string", description: "recorded in the audit log" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.kick }))),

@@ -46,6 +46,18 @@ describe("cli errors", () => {
     expect({ code: json.code, json: json.json() }).toEqual({ code: 6, json: { error: { code: "unavailable", message: expect.any(String) } } });
   }, 30_000);
 
+  test("a word beyond a command's arguments is a usage error (exit 2) and does nothing: `rekey foo` rotated the keys", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice] = team.dirs;
+    const rekey = await cli(alice, ["rekey", "foo"]);
+    expect({ code: rekey.code, stderr: rekey.stderr }).toEqual({ code: 2, stderr: expect.stringContaining('Unexpected argument "foo": claudemesh rekey takes no words') });
+    const invite = await cli(alice, ["invite", "revoke", "abcdefgh12", "extra"]);
+    expect({ code: invite.code, stderr: invite.stderr }).toEqual({ code: 2, stderr: expect.stringContaining('Unexpected argument "extra": claudemesh invite revoke takes 1 word') });
+    expect((await cli(alice, ["topic", "list", "extra"])).code).toBe(2);
+    const audit = ok(await cli(alice, ["audit", "log", "--json"])).json().entries as { eventType: string }[];
+    expect(audit.filter((e) => e.eventType === "key_rotated")).toEqual([]);
+  }, 60_000);
+
   test("--priority urgent is a usage error (exit 2) and sends nothing", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { b, dirs: [alice, bob] } = team;
