@@ -28,6 +28,8 @@ export const CONNECT_GRACE_MS = 5000;
 export const SESSION_CONNECT_GRACE_MS = 1500;
 /** How long an unused server's exit waits for the broker to end the session it began. */
 const FORGET_MS = 1000;
+/** Only a server that lived less than this may be a health check (they last about a second). */
+const HEALTH_CHECK_MAX_MS = 30_000;
 
 /** Longest the SessionStart hook's `peers` request waits for a first connect: the hook waits 2 s
  *  for the whole answer, list_peers included. */
@@ -81,7 +83,8 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    const forgotten = used ? Promise.resolve() : Promise.all(meshes.links.map((l) => l.forgetIfNew(FORGET_MS)));
+    const healthCheck = !used && process.uptime() * 1000 < HEALTH_CHECK_MAX_MS;
+    const forgotten = healthCheck ? Promise.all(meshes.links.map((l) => l.forgetIfNew(FORGET_MS))) : Promise.resolve();
     void forgotten.finally(() => {
       meshes.close();
       for (const ipc of ipcs) ipc.close();

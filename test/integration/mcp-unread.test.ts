@@ -27,6 +27,7 @@ async function twoSessions(tag: string, bobVia?: (brokerUrl: string) => string) 
   const [alice, bob] = team.dirs;
   if (bobVia) useBroker(bob, bobVia(team.b.url));
   const s = { alice, bob, tag, bb: await startMcp(bob, `sess-bob-${tag}`), a: await startMcp(alice, `sess-alice-${tag}`) };
+  await s.bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
   for (let i = 0; i < 50 && !(await s.a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
   return Object.assign(s, {
     /** Bob's Claude Code restarts its server. */

@@ -37,6 +37,7 @@ async function twoSessions(b: TestBroker, n: number) {
   const { alice, bob } = await twoMembers(b);
   const a = await startMcp(alice, `sess-alice-${n}`);
   const bb = await startMcp(bob, `sess-bob-${n}`);
+  await bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
   for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
   return { alice, bob, a, bb };
 }
