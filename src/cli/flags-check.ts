@@ -75,7 +75,7 @@ function shortTakesValue(word: string, byShort: Map<string, ArgDef>): boolean | 
  *  like an option this command does not declare, naming the closest declared one; and, given the
  *  `commandPath` of a command whose last positional is not free text, for a word beyond the
  *  positionals it declares (citty drops those: `rekey foo` rotated the keys). */
-export function refuseUnknownFlags(rawArgs: readonly string[], args: ArgsDef, commandPath: string | null = null): void {
+export function refuseStrayWords(rawArgs: readonly string[], args: ArgsDef, commandPath: string | null = null): void {
   const { unknown, positionals } = splitWords(rawArgs, args);
   const declared = Object.values(args).filter((d) => d.type === "positional").length;
   if (!unknown && commandPath !== null && positionals.length > declared) {

@@ -2,7 +2,7 @@
 // imported only when it runs. citty resolves lazy sub-command loaders for --help, which would
 // load Elysia, libsodium and the MCP SDK; this pattern keeps --help fast.
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
-import { refuseUnknownFlags } from "./flags-check.ts";
+import { refuseStrayWords } from "./flags-check.ts";
 
 /** `ownArgv`: the command reads its argv strictly itself (serve), so the general check is skipped.
  *  `parent`: the command words before this one (`topic` for `topic post`); the module's run gets
@@ -14,7 +14,7 @@ export function lazyCommand<A extends ArgsDef>(meta: { name: string; description
     meta,
     args,
     async run({ args: parsed, rawArgs }) {
-      if (!opts.ownArgv) refuseUnknownFlags(rawArgs, args, opts.rest ? null : commandPath);
+      if (!opts.ownArgv) refuseStrayWords(rawArgs, args, opts.rest ? null : commandPath);
       const mod = await load();
       await mod.run(Object.assign(parsed, { commandPath }), rawArgs);
     },

@@ -5,7 +5,7 @@ import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
 import { printUsage, usageMessage } from "./usage.ts";
-import { FlagError, refuseUnknownFlags, splitWords } from "./flags-check.ts";
+import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
 
 const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
 const mesh = { mesh: { type: "string", alias: "m", description: "Mesh slug or id (needed when you are in several; default: $CLAUDEMESH_MESH)." } } as const;
@@ -62,7 +62,7 @@ const invite = defineCommand({
     const head = end < 0 ? rawArgs : rawArgs.slice(0, end);
     const { options, positionals, unknown } = splitWords(head, inviteArgs);
     const sub = positionals.find((w) => !w.startsWith("-"));
-    if (unknown && (!sub || unknown.index < head.indexOf(sub))) refuseUnknownFlags(head, inviteArgs);
+    if (unknown && (!sub || unknown.index < head.indexOf(sub))) refuseStrayWords(head, inviteArgs);
     if (sub && options.length > 0 && rawArgs.indexOf(options[0]!) < rawArgs.indexOf(sub)) {
       throw new FlagError(`Options go after the command: claudemesh invite ${sub} ${options.join(" ")}`, options[0]!);
     }
@@ -71,7 +71,7 @@ const invite = defineCommand({
   async run({ args, rawArgs }) {
     // citty runs this after `invite list|revoke` too; a command word means that already ran.
     if (splitWords(rawArgs, inviteArgs).positionals.length > 0) return;
-    refuseUnknownFlags(rawArgs, inviteArgs);
+    refuseStrayWords(rawArgs, inviteArgs);
     await (await import("./commands/invite.ts")).create({ ...args, commandPath: "invite" });
   },
 });
