@@ -53,11 +53,13 @@ export class Conn {
   receive: "push" | "pull" = "push";
   /** Message ids pushed or fetched to this connection and not yet acked. */
   readonly inflight = new Set<string>();
-  /** Messages claimed for this connection by sends whose group commit is still running (router.ts):
-   *  pushed once it commits, counted against the window until then. */
+  /** Messages claimed for this connection by a group commit and not yet pushed (router.ts):
+   *  counted against the window until then. */
   claimedUncommitted = 0;
   /** Set when messages may be waiting that this connection has not been given. */
   backlog = false;
+  /** Bumped by every wake(): a pump whose claim was under way then must not clear `backlog`. */
+  wakes = 0;
   pumping = false;
   /** performance.now() of the last frame or pong from the client. */
   awaitingPong = false;

@@ -65,14 +65,16 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
       // Resumed by an ack (room), or once the socket took the bytes (budget: server.ts resumePushes).
       if (room <= 0 || budget <= 0) return;
       const limit = Math.min(room, 256);
+      const wakes = conn.wakes;
       const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit, priorities: deliverable(presence.status), maxBytes: budget });
       if (conn.state === "closed") {
         await ctx.store.releaseClaims(conn.id);
         return;
       }
       for (const m of batch) pushClaimed(conn, m.id, JSON.stringify(toPush(m)));
-      // A short batch means the queue is empty, unless the byte budget cut it (then wait for drain).
-      if (batch.length < limit && conn.pushBudget > 0) conn.backlog = false;
+      // A short batch means the queue is empty, unless the byte budget cut it (then wait for
+      // drain) or a wake came while the claim was answered (a commit since: claim again).
+      if (batch.length < limit && conn.pushBudget > 0 && conn.wakes === wakes) conn.backlog = false;
     }
   } catch (err) {
     ctx.log.error("pump failed", { conn: conn.id, err });
@@ -86,6 +88,7 @@ export function wake(ctx: BrokerContext, presence: Presence | undefined): void {
   if (!presence) return;
   for (const c of presence.conns) {
     c.backlog = true;
+    c.wakes++;
     void pump(ctx, c, presence);
   }
 }

@@ -8,7 +8,27 @@ import { presenceKey } from "./hub.ts";
 
 const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) => `${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`;
 
-type Write = { send: NewMessage; ack?: undefined } | { ack: AckBatchItem; send?: undefined };
+/** What a send asks of its commit, both in commit order and synchronous with it, so that no
+ *  other claim or push comes in between: `claim` picks, just before the transaction, the
+ *  connection a recipient's new entry is claimed for (null leaves it to the pump); `committed`
+ *  pushes what was claimed and wakes the rest. Neither may throw. */
+export type SendHooks = { claim(recipient: string): string | null; committed(outcome: SendOutcome): void };
+
+type SendWrite = { send: NewMessage; hooks: SendHooks; ack?: undefined };
+type Write = SendWrite | { ack: AckBatchItem; send?: undefined };
+
+/** Decides a send's claims. A mailbox left with an unclaimed entry earlier in the batch gets no
+ *  claim either: that entry reaches its connection through the pump, after the commit, and a
+ *  newer one pushed at once would overtake it (docs/protocol.md §5.5, Ordering). */
+function claimAtCommit(w: SendWrite, unclaimed: Set<string>): void {
+  const m = w.send;
+  for (const r of m.recipients) {
+    const key = presenceKey(m.meshId, r);
+    const conn = unclaimed.has(key) ? null : w.hooks.claim(r);
+    if (conn) m.claimFor.set(r, conn);
+    else unclaimed.add(key);
+  }
+}
 
 /** How long an ack without an id may wait for others to share its commit. Its messages stay
  *  claimed by the connection meanwhile, so nothing is redelivered unless that connection closes. */
@@ -20,13 +40,19 @@ export class GroupCommit {
   constructor(store: Store, opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void }) {
     this.batcher = new Batcher(
       async (writes) => {
-        const sends: NewMessage[] = [];
+        const sendWrites: SendWrite[] = [];
         const acks: AckBatchItem[] = [];
+        const unclaimed = new Set<string>();
         for (const w of writes) {
-          if (w.send) sends.push(w.send);
-          else acks.push(w.ack);
+          if (w.send) {
+            claimAtCommit(w, unclaimed);
+            sendWrites.push(w);
+          } else acks.push(w.ack);
         }
-        const out = await store.commitWrites({ sends, acks }, opts.topicHistory, opts.now());
+        // The embedded store commits synchronously: no connection closes and no pump claims
+        // between the claims above and the index update. The next batch waits for this function.
+        const out = await store.commitWrites({ sends: sendWrites.map((w) => w.send), acks }, opts.topicHistory, opts.now());
+        sendWrites.forEach((w, i) => w.hooks.committed(out.sends[i]!));
         let s = 0;
         let a = 0;
         return writes.map((w) => (w.send ? out.sends[s++]! : out.acks[a++]!));
@@ -40,12 +66,13 @@ export class GroupCommit {
   /** Sends submitted and not yet committed, by sender key and client message id. */
   private readonly inFlight = new Map<string, Promise<SendOutcome>>();
 
-  /** Resolves once the message is committed (not yet flushed: see Store.commitWrites). */
-  send(message: NewMessage): Promise<SendOutcome> {
+  /** Resolves once the message is committed (not yet flushed: see Store.commitWrites), after its
+   *  hooks ran. */
+  send(message: NewMessage, hooks: SendHooks): Promise<SendOutcome> {
     const keys = message.recipients.map((r) => presenceKey(message.meshId, r));
     for (const k of keys) this.uncommitted.set(k, (this.uncommitted.get(k) ?? 0) + 1);
     const id = sendKey(message.meshId, message.senderPubkey, message.clientMessageId);
-    const committed = this.batcher.submit({ send: message }, true) as Promise<SendOutcome>;
+    const committed = this.batcher.submit({ send: message, hooks }, true) as Promise<SendOutcome>;
     this.inFlight.set(id, committed);
     return committed.finally(() => {
       if (this.inFlight.get(id) === committed) this.inFlight.delete(id);

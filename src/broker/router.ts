@@ -2,6 +2,7 @@
 // message (group commit), then push it to recipients that are online and not gated. The sender's
 // `result` is sent only after the commit.
 import { MeshError } from "../protocol/errors.ts";
+import type { Cap } from "../protocol/fields.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
 import type { Member, NewMessage, SendOutcome, StoredMessage } from "../store/types.ts";
@@ -96,15 +97,6 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   }
   if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) throw new MeshError("quota_exceeded");
   const priority = f.priority ?? "next";
-  const claimFor = new Map<string, string>();
-  const conns = new Map<string, Conn>();
-  for (const box of recipients) {
-    const c = pickConn(ctx.hub.get(sender.meshId, box), priority);
-    if (c && !c.backlog) {
-      claimFor.set(box, c.id);
-      conns.set(box, c);
-    }
-  }
   const now = ctx.now();
   const msg: NewMessage = {
     meshId: sender.meshId,
@@ -123,36 +115,55 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     notice: null,
     expiresAt: now + Math.min(f.ttlMs ?? ctx.config.messageTtl, ctx.config.messageTtl),
     recipients,
-    claimFor,
+    claimFor: new Map(),
   };
   // The sender may have been removed while this send awaited (a kick from another connection).
   if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
-  const committed = ctx.writes.send(msg);
-  submitted();
-  // Claimed at insert but not pushed until the commit: they count against the window meanwhile.
-  for (const c of conns.values()) c.claimedUncommitted++;
-  let outcome: SendOutcome;
-  try {
-    outcome = await committed;
-  } finally {
-    for (const c of conns.values()) c.claimedUncommitted--;
-  }
-  // Recipients get it once it is committed; the sender's result waits until it is also flushed
-  // (docs/protocol.md §5.4: a power loss in between can only cause a duplicate, never a loss).
-  if (!outcome.duplicate) {
-    ctx.metrics.messagesRouted.inc({ priority });
-    if (granted.dropped > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: capFor(route.kind) }, granted.dropped);
-    deliver(ctx, outcome.message, outcome.recipients, conns);
-  }
+  const outcome = await commit(ctx, msg, { cap: capFor(route.kind), count: granted.dropped }, submitted);
   await ctx.store.flushed();
   return resultOf(outcome.message, outcome.duplicate, outcome.duplicate ? [] : undeliverable);
+}
+
+/** Hands the message to the group commit, which picks the connections it is pushed to the moment
+ *  it commits (a connection with an older backlog drains that first, through the pump), and
+ *  delivers it in commit order. Resolves once committed. */
+function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
+  const conns = new Map<string, Conn>();
+  // Claimed for a connection and not yet pushed: counts against its window meanwhile.
+  let holding = true;
+  const unhold = () => {
+    if (holding) for (const c of conns.values()) c.claimedUncommitted--;
+    holding = false;
+  };
+  const committed = ctx.writes.send(msg, {
+    claim(box) {
+      const c = pickConn(ctx.hub.get(msg.meshId, box), msg.priority);
+      if (!c || c.backlog) return null;
+      c.claimedUncommitted++;
+      conns.set(box, c);
+      return c.id;
+    },
+    committed(outcome) {
+      unhold();
+      if (outcome.duplicate) return;
+      ctx.metrics.messagesRouted.inc({ priority: msg.priority });
+      if (droppedByGrant.count > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: droppedByGrant.cap }, droppedByGrant.count);
+      deliver(ctx, outcome.message, outcome.recipients, conns);
+    },
+  });
+  submitted();
+  return committed.catch((err) => {
+    unhold();
+    throw err;
+  });
 }
 
 function resultOf(m: StoredMessage, duplicate: boolean, undeliverable: { to: string; code: string }[]): Results["send"] {
   return { messageId: m.id, duplicate, createdAt: m.createdAt, ...(m.topicOffset !== null ? { topicOffset: m.topicOffset } : {}), undeliverable };
 }
 
-/** After commit: push to the connections that claimed at insert; wake the other recipients. */
+/** After commit: push to the connections claimed for; wake the other recipients. A connection
+ *  closed in between (by a handler resuming in the same turn) gives its claims back. */
 export function deliver(ctx: BrokerContext, m: StoredMessage, recipients: readonly string[], claimed: Map<string, Conn>): void {
   let text: string | null = null;
   for (const box of recipients) {
@@ -160,7 +171,7 @@ export function deliver(ctx: BrokerContext, m: StoredMessage, recipients: readon
     if (c && c.state !== "closed") {
       pushClaimed(c, m.id, (text ??= JSON.stringify(toPush(m))));
     } else if (c) {
-      void ctx.store.releaseClaims(c.id);
+      void ctx.store.releaseClaims(c.id).catch((err) => ctx.log.error("releasing claims failed", { conn: c.id, err }));
       wake(ctx, ctx.hub.get(m.meshId, box));
     } else {
       wake(ctx, ctx.hub.get(m.meshId, box));

@@ -1,5 +1,6 @@
 // Delivery at its edges, each found by review and reproduced before the fix: FIFO when a held
-// queue is released while new sends arrive, pushes paused on bytes resuming without an ack, the
+// queue is released while new sends arrive, FIFO when the recipient attaches while an older
+// message is still being committed, pushes paused on bytes resuming without an ack, the
 // 1024-message window and the queue quota under sends that share one group commit, and claims of
 // a connection released on close whatever its in-flight set says.
 import { describe, expect, test } from "bun:test";
@@ -31,6 +32,79 @@ describe("delivery edges", () => {
     a.close();
     bb.close();
   }, 30_000);
+
+  // The next two stand for a store whose claims take a round trip (PostgreSQL): the pump's answer
+  // arrives after commits that happened meanwhile.
+  test("a commit during the pump's claim is not left waiting for the next wake", async () => {
+    // The pump cleared `backlog` after a short answer although a commit had woken it meanwhile:
+    // the message stayed queued, and the next one was claimed and pushed ahead of it.
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const store = b.ctx.store;
+    const claim = store.claim.bind(store);
+    let open!: () => void;
+    const answered = new Promise<void>((r) => (open = r));
+    let gated = false;
+    store.claim = async (...args) => {
+      const out = await claim(...args);
+      if (!gated) {
+        gated = true;
+        await answered; // the attach's claim found nothing; its answer comes after the send
+      }
+      return out;
+    };
+    const bb = await connect(b.url, bob);
+    while (!gated) await Bun.sleep(1);
+    await sendText(a, bob.keys.publicKey, "first");
+    open();
+    await Bun.sleep(20);
+    await sendText(a, bob.keys.publicKey, "second");
+    expect((await bb.waitMessages(2)).map(textOf)).toEqual(["first", "second"]);
+    a.close();
+    bb.close();
+  });
+
+  test("a message committed after the recipient attached is not overtaken by a newer one", async () => {
+    // The claim was decided when a send was handed to the group commit: the first message, sent
+    // while bob was offline, was queued unclaimed; bob attached and found nothing committed yet;
+    // the second was claimed for him then and pushed at its commit, ahead of the first, which
+    // went through the pump. (The kill -9 chaos review saw 595 such inversions in 57k sends.)
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const store = b.ctx.store;
+    const claim = store.claim.bind(store);
+    store.claim = async (...args) => {
+      const out = await claim(...args);
+      await Bun.sleep(5);
+      return out;
+    };
+    const commitWrites = store.commitWrites.bind(store);
+    let open!: () => void;
+    const committing = new Promise<void>((r) => (open = r));
+    let gated = false;
+    store.commitWrites = async (batch, ...rest) => {
+      if (!gated && batch.sends.length > 0) {
+        gated = true;
+        await committing; // the first send's commit waits until bob has attached
+      }
+      return commitWrites(batch, ...rest);
+    };
+    const first = sendText(a, bob.keys.publicKey, "first");
+    while (!gated) await Bun.sleep(1);
+    const bb = await connect(b.url, bob);
+    await Bun.sleep(20); // the attach's claim has answered: nothing
+    const second = sendText(a, bob.keys.publicKey, "second");
+    await Bun.sleep(20); // the second send waits in the group commit, behind the first
+    open();
+    await Promise.all([first, second]);
+    expect((await bb.waitMessages(2)).map(textOf)).toEqual(["first", "second"]);
+    a.close();
+    bb.close();
+  });
 
   test("a status change whose store write fails still releases what it held", async () => {
     await using b = await startBroker();
