@@ -11,7 +11,7 @@ export type Asset = { body: Blob; contentType: string; immutable: boolean };
 /** URL path → file. "/" is the page; chunks keep their content-hashed names. */
 export type AssetTable = ReadonlyMap<string, Asset>;
 
-/** Headers on every response but the API reference's (/docs ships its own inline script).
+/** Headers on every response but the API reference page's (DOCS_HEADERS).
  *  'wasm-unsafe-eval' lets libsodium compile its WebAssembly; no inline or eval'd script runs. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy": [
@@ -33,14 +33,33 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "permissions-policy": "camera=(), microphone=(), geolocation=()",
 };
 
-/** Adds SECURITY_HEADERS to a response (copying it when its headers are immutable). */
-export function secured(res: Response): Response {
+/** The API reference page's (/docs): it runs an inline script and inline styles, so those are
+ *  allowed; everything else is as strict (its own origin only, never framed). */
+export const DOCS_HEADERS: Readonly<Record<string, string>> = {
+  ...SECURITY_HEADERS,
+  "content-security-policy": [
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+};
+
+/** Adds `headers` (SECURITY_HEADERS by default) to a response, copying it when its headers are
+ *  immutable. */
+export function secured(res: Response, headers: Readonly<Record<string, string>> = SECURITY_HEADERS): Response {
   let out = res;
   try {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) out.headers.set(k, v);
+    for (const [k, v] of Object.entries(headers)) out.headers.set(k, v);
   } catch {
     out = new Response(res.body, res);
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) out.headers.set(k, v);
+    for (const [k, v] of Object.entries(headers)) out.headers.set(k, v);
   }
   return out;
 }

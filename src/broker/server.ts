@@ -26,7 +26,7 @@ import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
-import { secured } from "./dashboard-assets.ts";
+import { DOCS_HEADERS, secured } from "./dashboard-assets.ts";
 import { errorResponse } from "./http/errors.ts";
 
 export type Broker = {
@@ -136,9 +136,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     maxRequestBodySize: 1024 * 1024,
     fetch(req, srv) {
       const url = new URL(req.url);
-      // Every HTTP response but the API reference page's (it ships its own inline script) carries
-      // the dashboard's CSP and friends; its spec and script, and any other path, carry them too.
-      if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req);
+      // Every HTTP response carries the dashboard's CSP and friends, but the API reference page's
+      // (it ships an inline script), which gets a looser script and style policy.
+      if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req).then((r) => secured(r, DOCS_HEADERS));
       if (url.pathname !== "/ws") return app.handle(req).then(secured);
       if (ctx.draining) return secured(errorResponse(new MeshError("unavailable", "The broker is shutting down.")));
       // Browsers send an Origin, and no client of this protocol is a web page: without this any

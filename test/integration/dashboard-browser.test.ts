@@ -295,4 +295,21 @@ describe("dashboard in a browser", () => {
     expect({ logout: await page.locator("#logout").isVisible(), charts: await page.locator(sel("tab-charts")).count(), selected: await page.getAttribute(sel("tab-operator"), "aria-selected") }).toEqual({ logout: true, charts: 1, selected: "true" });
     expect(br.problems).toEqual([]);
   }, 60_000);
+
+  test("the API reference at /docs renders offline under its CSP, and refuses to be framed", async () => {
+    await using b = await startBroker();
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    await page.goto(`${b.url}/docs`);
+    await page.getByText("Create a mesh").first().waitFor({ timeout: 20_000 });
+    await page.getByText("HTTP routes of the claudemesh broker").first().waitFor();
+    await br.shot(page, "api-reference");
+    // A page of another origin framing it gets nothing: frame-ancestors 'none'.
+    const framing = await br.newPage();
+    await framing.setContent(`<iframe src="${b.url}/docs"></iframe>`);
+    await Bun.sleep(500);
+    // Chromium shows its error page in the frame instead (chrome-error://…).
+    expect(framing.frames().filter((f) => f.url().startsWith(b.url)).length).toBe(0);
+    expect({ outside: br.outside, problems: br.problems.filter((p) => !p.includes("frame-ancestors")) }).toEqual({ outside: [], problems: [] });
+  }, 60_000);
 });

@@ -114,12 +114,20 @@ describe("operations endpoints", () => {
     const slashed = await fetch(`${b.url}/docs/`);
     const specUrl = new URL(/data-url="([^"]+)"/.exec(await slashed.text())![1]!, slashed.url);
     expect((await fetch(specUrl)).status).toBe(200);
-    // Only the page itself goes without the CSP: its spec, its script and any other /docs… path
-    // carry it like every other response.
+    // The page's spec, its script and any other /docs… path carry the dashboard's CSP like every
+    // other response; the page itself one that allows its inline script, and still no framing.
     for (const path of ["/docs/json", "/docs/scalar.js", "/docsx", "/docs/anything"]) {
-      expect({ path, csp: (await fetch(`${b.url}${path}`)).headers.get("content-security-policy") }).toEqual({ path, csp: expect.stringContaining("default-src 'self'") });
+      expect({ path, csp: (await fetch(`${b.url}${path}`)).headers.get("content-security-policy") }).toEqual({ path, csp: expect.stringContaining("script-src 'self' 'wasm-unsafe-eval'") });
     }
-    expect((await fetch(`${b.url}/docs`)).headers.get("content-security-policy")).toBeNull();
+    for (const path of ["/docs", "/docs/"]) {
+      const h = (await fetch(`${b.url}${path}`)).headers;
+      expect({ path, csp: h.get("content-security-policy"), frame: h.get("x-frame-options"), sniff: h.get("x-content-type-options") }).toEqual({
+        path,
+        csp: expect.stringMatching(/script-src 'self' 'unsafe-inline'.*frame-ancestors 'none'/),
+        frame: "DENY",
+        sniff: "nosniff",
+      });
+    }
     const spec = await (await fetch(`${b.url}/docs/json`)).json();
     // The dashboard's routes are pinned in test/integration/dashboard-http.test.ts.
     expect(Object.keys(spec.paths).filter((p) => !p.startsWith("/v1/dashboard/")).sort()).toEqual(["/health", "/health/ready", "/hook/set-status", "/metrics", "/v1/invites/{inviteId}/claim", "/v1/meshes"]);
