@@ -98,6 +98,6 @@ export async function authenticateSessionHello(store: Store, f: SessionHelloFram
     kind: "session",
     pubkey: f.sessionPubkey,
     displayName: label,
-    attestationExpiresAt: f.attestation.expiresAt,
+    attestation: f.attestation,
   };
 }

@@ -1,6 +1,7 @@
 // One client connection and what the broker knows about it. Created unauthenticated; becomes
 // `ready` after a verified hello; `closed` once the socket is gone.
 import type { Role } from "../protocol/fields.ts";
+import type { AttestationFields } from "../protocol/frames.ts";
 import type { Transport } from "./ws/transport.ts";
 import type { Member } from "../store/types.ts";
 
@@ -14,8 +15,8 @@ export type Identity = {
   pubkey: string;
   /** Display name shown to peers (member name, or member name/session label). */
   displayName: string;
-  /** Only for sessions: when the member's attestation expires (ms). */
-  attestationExpiresAt: number | null;
+  /** Only for sessions: the member's attestation of this session key, the newest presented. */
+  attestation: AttestationFields | null;
 };
 
 /** The identity of a connection that authenticated with a member key. */
@@ -28,7 +29,7 @@ export function memberIdentity(member: Pick<Member, "meshId" | "id" | "pubkey" |
     kind: "member",
     pubkey: member.pubkey,
     displayName: member.displayName,
-    attestationExpiresAt: null,
+    attestation: null,
   };
 }
 

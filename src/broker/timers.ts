@@ -24,8 +24,8 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
   const now = ctx.now();
   for (const c of ctx.hub.allConns()) {
     if (!c.ready || (slice !== undefined && c.seq % PING_SLICES !== slice)) continue;
-    const att = c.identity?.attestationExpiresAt;
-    if (att !== null && att !== undefined && att <= now) {
+    const att = c.identity?.attestation;
+    if (att && att.expiresAt <= now) {
       c.close(CloseCode.attestationExpired, "attestation_expired");
       continue;
     }

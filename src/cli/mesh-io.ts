@@ -62,10 +62,10 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
 /** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers).
  *  `self` is the sender's member key: its identities match a name only when it is exactly theirs
  *  alone (resolveTarget). */
-export async function resolve(client: BrokerClient, input: string, self: string): Promise<Resolved> {
+export async function resolve(client: BrokerClient, input: string, self: string): Promise<Resolved & { peers?: PeerInfo[] }> {
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
-  return resolveTarget(input, peers as PeerInfo[], self);
+  return { ...resolveTarget(input, peers, self), peers };
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

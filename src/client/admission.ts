@@ -7,8 +7,9 @@
 //   - the claim (§3.5) signed with that invite key over the member's own key, while the invite
 //     was valid.
 import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../protocol/canonical.ts";
-import type { AdmissionInfo, ListedMember as Listed, MemberInfo } from "../protocol/results.ts";
+import type { AdmissionInfo, ListedMember as Listed, MemberInfo, PeerInfo } from "../protocol/results.ts";
 import { verifyDetached } from "../crypto/sign.ts";
+import { attestationSignatureValid } from "../crypto/attestation.ts";
 
 /** Clock skew the broker allows a claim's timestamp (§3.5). */
 const CLAIM_SKEW_MS = 60_000;
@@ -70,4 +71,28 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
   }
   const vouched = new Map(active.filter((m) => roles.has(m.pubkey)).map((m) => [m.pubkey, m]));
   return { vouched, unverified: active.filter((m) => !roles.has(m.pubkey)) };
+}
+
+/** Why a direct message to `key` might be read by someone the sender cannot vouch for, or null
+ *  when it will not: `key` is the owner's, a member's whose enrolment checks out (above), or a
+ *  session's whose attestation such a member signed. Keys and attestations come from the broker's
+ *  lists, which it could fill with a key of its own under a member's name; this is what keeps it
+ *  from reading DMs sent by name. (An attestation past its expiry still shows whose key it is.) */
+export function recipientDoubt(meshId: string, ownerPubkey: string, key: string, members: readonly Listed[], peers: readonly PeerInfo[]): string | null {
+  if (key === ownerPubkey) return null;
+  const { vouched, unverified } = vouchedMembers(meshId, ownerPubkey, members);
+  if (vouched.has(key)) return null;
+  const member = unverified.find((m) => m.pubkey === key);
+  if (member) return `the enrolment of ${member.displayName} (${key.slice(0, 12)}) cannot be checked: the broker shows no invite and claim signed back to the mesh owner (members enrolled before brokers kept that evidence must be invited again)`;
+  const session = peers.find((p) => typeof p === "object" && p !== null && p.pubkey === key && p.kind === "session");
+  if (!session) return `${key.slice(0, 12)} is not a member or session of this mesh`;
+  const att = session.attestation;
+  if (!att) return `the session ${session.displayName} (${key.slice(0, 12)}) has no attestation by its member key (it was last seen before the broker kept them); send to the member instead`;
+  if (att.sessionPubkey !== key || !attestationSignatureValid(att)) {
+    return `the session ${session.displayName} (${key.slice(0, 12)}) shows an attestation that does not verify`;
+  }
+  if (att.parentMemberPubkey !== ownerPubkey && !vouched.has(att.parentMemberPubkey)) {
+    return `the session ${session.displayName} (${key.slice(0, 12)}) is attested by a member whose enrolment cannot be checked`;
+  }
+  return null;
 }

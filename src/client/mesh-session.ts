@@ -11,8 +11,8 @@ import { PUBKEY_RE } from "../crypto/fields.ts";
 import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
-import type { Results } from "../protocol/results.ts";
-import { vouchedMembers, type Removals } from "./admission.ts";
+import type { PeerInfo, Results } from "../protocol/results.ts";
+import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
 
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
@@ -127,8 +127,25 @@ export class MeshSession {
     if (!PUBKEY_RE.test(to) && mine < meshEpoch) {
       throw new MeshError("forbidden", `The mesh key was rotated to epoch ${meshEpoch} and this member has epoch ${mine}: read your messages first (\`claudemesh inbox\`, or mesh_inbox), which brings the new key, then send again.`);
     }
+    await this.vouchFor(client, to);
     const sealed = this.seal(to, body, opts.kind ?? "text", opts);
     return client.request("send", { to, clientMessageId: sealed.clientMessageId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
+  }
+
+  /** Keys a direct message was already found safe to encrypt to (see vouchFor). */
+  private readonly vouched = new Set<string>();
+
+  /** Refuses a direct message to a key the sender cannot vouch for (admission.ts recipientDoubt):
+   *  the key comes from the broker's lists. The first time a key is used, asks the broker for its
+   *  member list, and for its peer list unless the caller has it (`peers`, as a name lookup got
+   *  it). Fan-out targets need nothing: the mesh key goes to vouched members only. send() calls
+   *  this; a caller may call it earlier, to refuse before the message is typed. */
+  async vouchFor(client: BrokerClient, to: string, peers?: readonly PeerInfo[]): Promise<void> {
+    if (!PUBKEY_RE.test(to) || to === this.id.ownerPubkey || to === this.id.memberPubkey || this.vouched.has(to)) return;
+    const [{ members }, listed] = await Promise.all([client.request("member_list", {}), peers ?? client.request("list_peers", {}).then((r) => r.peers)]);
+    const doubt = recipientDoubt(this.id.meshId, this.id.ownerPubkey, to, members, listed);
+    if (doubt !== null) throw new MeshError("forbidden", `Not sent: ${doubt}. claudemesh encrypts a direct message only to a key it can trace to the mesh owner's signatures, so that the broker cannot list a key of its own under a member's name.`);
+    this.vouched.add(to);
   }
 
   /** Opens a push. A direct message may be addressed to this identity's key or (for a session)

@@ -298,8 +298,11 @@ export class MeshLink {
     return (await this.client.request("list_peers", {})).peers;
   }
 
+  /** A target as typed, resolved, and checked as something a DM may be encrypted to. */
   async resolve(input: string): Promise<{ target: string; name: string }> {
-    const r = resolveTarget(input, namesPeer(input) ? (await this.peers()).filter((p) => p.pubkey !== this.session.id.publicKey) : []);
+    const peers = namesPeer(input) ? await this.peers() : [];
+    const r = resolveTarget(input, peers.filter((p) => p.pubkey !== this.session.id.publicKey));
+    await this.session.vouchFor(this.client, r.target, peers);
     return { target: r.target, name: r.peer?.displayName ?? r.target };
   }
 

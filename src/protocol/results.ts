@@ -1,6 +1,7 @@
 // The `data` of each request's `result` frame. These are the broker's promises to clients;
 // docs/protocol.md shows one example of each.
 import type { Cap, Priority, Role, Status } from "./fields.ts";
+import type { AttestationFields } from "./frames.ts";
 import type { MessagePushFrame } from "./server-frames.ts";
 import type { ChainEntry, ChainVerdict } from "./audit-chain.ts";
 
@@ -21,6 +22,9 @@ export type PeerInfo = {
   /** ms since the epoch of the last connection or disconnection; null if never seen. */
   lastSeenAt: number | null;
   groups: string[];
+  /** A session's attestation by its member key (the newest it presented); null for members and
+   *  for sessions last seen before the broker kept it. Check it before encrypting to the key. */
+  attestation: AttestationFields | null;
 };
 
 export type MemberInfo = {

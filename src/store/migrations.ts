@@ -3,6 +3,7 @@
 import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_lean_queue.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_admission_evidence.sql" with { type: "text" };
+import m0004 from "../../migrations/0004_session_attestation.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
@@ -10,6 +11,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_init.sql", sql: m0001 },
   { version: 2, name: "0002_lean_queue.sql", sql: m0002 },
   { version: 3, name: "0003_admission_evidence.sql", sql: m0003 },
+  { version: 4, name: "0004_session_attestation.sql", sql: m0004 },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -5,6 +5,7 @@
 import type { Cap, Priority, Role, Status } from "../protocol/fields.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import type { AdmissionInfo } from "../protocol/results.ts";
+import type { AttestationFields } from "../protocol/frames.ts";
 
 export type Mesh = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -35,6 +36,8 @@ export type Session = {
   firstSeenAt: number;
   lastSeenAt: number;
   endedAt: number | null;
+  /** The latest attestation the session presented (hello or `attest`); null before schema v4. */
+  attestation: AttestationFields | null;
 };
 
 export type Invite = {
@@ -170,6 +173,8 @@ export interface Store {
   setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }): Promise<void>;
 
   upsertSession(s: Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">): Promise<Session>;
+  /** Keeps the newer attestation a live session presented (`attest`). */
+  setSessionAttestation(meshId: string, pubkey: string, attestation: AttestationFields): Promise<void>;
   getSession(meshId: string, pubkey: string): Promise<Session | null>;
   listSessions(meshId: string, since: number): Promise<Session[]>;
   endSession(meshId: string, pubkey: string, at: number): Promise<void>;

@@ -62,6 +62,7 @@ describe("client over a failing link", () => {
     const rb = await connect(b.url, bob);
     using proxy = linkProxy(b.port);
     const a = await connect(proxy.url, owner, {}, { requestTimeoutMs: 800 });
+    await alice.vouchFor(a.client, bob.keys.publicKey); // the lookup a CLI or MCP send does first
     proxy.freezeDown(); // the broker commits the send; its result never comes back
     const err = await alice.send(a.client, bob.keys.publicKey, "deploy v2 now").catch((e) => e);
     proxy.thaw();

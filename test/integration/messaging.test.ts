@@ -4,6 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { attestationSignatureValid } from "../../src/crypto/attestation.ts";
+import { makeAttestation } from "../../src/client/credentials.ts";
 import { BROKER_SENDER, sweepRound } from "../../src/broker/timers.ts";
 
 describe("direct messages", () => {
@@ -291,6 +293,28 @@ describe("presence", () => {
       [carol.keys.publicKey]: [],
     });
     for (const p of [a, bb, s]) p.close();
+  });
+
+  test("list_peers shows each session's attestation, the newest it presented, online or not", async () => {
+    await using b = await startBroker({ presenceGrace: 100 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const sessionKeys = generateSigningKeypair();
+    const s = await connect(b.url, bob, {}, { credentials: { kind: "session", meshId: bob.meshId, memberId: bob.memberId, memberKeys: bob.keys, sessionKeys } });
+    const listed = async () => (await a.client.request("list_peers", {})).peers;
+    const first = (await listed()).find((p) => p.pubkey === sessionKeys.publicKey)!.attestation!;
+    expect(first).toMatchObject({ sessionPubkey: sessionKeys.publicKey, parentMemberPubkey: bob.keys.publicKey });
+    expect(attestationSignatureValid(first)).toBe(true);
+    expect((await listed()).filter((p) => p.kind === "member").map((p) => p.attestation)).toEqual([null, null]);
+    const newer = makeAttestation(bob.keys, sessionKeys.publicKey, first.expiresAt + 60_000);
+    await s.client.request("attest", { attestation: newer });
+    expect((await listed()).find((p) => p.pubkey === sessionKeys.publicKey)!.attestation).toEqual(newer);
+    s.close();
+    await a.waitEvent((e) => e.event === "peer_left" && e.data.pubkey === sessionKeys.publicKey);
+    const offline = (await listed()).find((p) => p.pubkey === sessionKeys.publicKey)!;
+    expect({ online: offline.online, attestation: offline.attestation }).toEqual({ online: false, attestation: newer });
+    a.close();
   });
 
   test("a member's whereabouts are its longest-lived connection's: a one-shot command elsewhere does not move them", async () => {

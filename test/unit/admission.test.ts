@@ -1,9 +1,10 @@
 // Which members the owner's client vouches for from the member list (src/client/admission.ts):
-// only those whose enrolment chains to the owner through signatures the broker cannot make.
+// only those whose enrolment chains to the owner through signatures the broker cannot make; and
+// which keys any member encrypts a direct message to: those, and sessions they attested.
 import { describe, expect, test } from "bun:test";
-import { vouchedMembers } from "../../src/client/admission.ts";
-import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
-import type { AdmissionInfo, MemberInfo } from "../../src/protocol/results.ts";
+import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
+import { attestationCanonical, inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
+import type { AdmissionInfo, MemberInfo, PeerInfo } from "../../src/protocol/results.ts";
 import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
 
 const MESH = "mesh_admission_01";
@@ -116,5 +117,41 @@ describe("vouchedMembers", () => {
     const { vouched, unverified } = vouchedMembers(MESH, owner.publicKey, members, removals);
     expect([...vouched.values()].map((m) => m.displayName)).toEqual(["owner", "bob", "dave"]);
     expect(unverified).toEqual([]);
+  });
+});
+
+/** A session of `member` as list_peers shows it; `signer` signs its attestation (the member by default). */
+function session(name: string, key: SigningKeypair, member: SigningKeypair, over: Partial<{ signer: SigningKeypair; attestedKey: string; expiresAt: number; none: boolean }> = {}): PeerInfo {
+  const expiresAt = over.expiresAt ?? NOW + 3_600_000;
+  const sessionPubkey = over.attestedKey ?? key.publicKey;
+  const attestation = over.none ? null : { sessionPubkey, parentMemberPubkey: member.publicKey, expiresAt, signature: signDetached(attestationCanonical(member.publicKey, sessionPubkey, expiresAt), (over.signer ?? member).secretKey) };
+  return { pubkey: key.publicKey, kind: "session", memberId: `mbr_${name}`, memberPubkey: member.publicKey, displayName: `${name}/api`, online: true, status: "idle", summary: "", cwd: "/x", hostname: "h", connectedAt: NOW, lastSeenAt: NOW, groups: [], attestation };
+}
+
+describe("recipientDoubt: what a direct message may be encrypted to", () => {
+  const members = [listed("owner", owner, "owner", null), listed("bob", bob, "member", admitted(owner, bob, "member")), listed("mallory", mallory, "member", null)];
+  const doubt = (key: string, peers: PeerInfo[] = []) => recipientDoubt(MESH, owner.publicKey, key, members, peers);
+
+  test("the owner, a vouched member, and sessions they attested (an expired attestation still binds the key)", () => {
+    const [s1, s2] = [generateSigningKeypair(), generateSigningKeypair()];
+    expect(doubt(owner.publicKey)).toBeNull();
+    expect(recipientDoubt(MESH, owner.publicKey, owner.publicKey, [], [])).toBeNull(); // even when the broker leaves the owner out
+    expect(doubt(bob.publicKey)).toBeNull();
+    expect(doubt(s1.publicKey, [session("bob", s1, bob)])).toBeNull();
+    expect(doubt(s2.publicKey, [session("owner", s2, owner, { expiresAt: NOW - 86_400_000 })])).toBeNull();
+  });
+
+  test("a key the broker could have listed itself is refused, with the reason", () => {
+    const s = generateSigningKeypair();
+    expect(doubt(mallory.publicKey)).toContain("enrolment of mallory");
+    expect(doubt(carol.publicKey)).toContain("is not a member or session of this mesh");
+    expect(doubt(s.publicKey, [session("bob", s, bob, { none: true })])).toContain("has no attestation");
+    // Signed by another key than the member it names; or naming another session key.
+    expect(doubt(s.publicKey, [session("bob", s, bob, { signer: eve })])).toContain("does not verify");
+    expect(doubt(s.publicKey, [session("bob", s, bob, { attestedKey: dave.publicKey })])).toContain("does not verify");
+    // Attested, by a member nothing vouches for.
+    expect(doubt(s.publicKey, [session("mallory", s, mallory)])).toContain("attested by a member whose enrolment cannot be checked");
+    // A session entry for a member key does not make it a session.
+    expect(doubt(mallory.publicKey, [session("mallory", mallory, bob)])).toContain("enrolment of mallory");
   });
 });

@@ -58,7 +58,7 @@ type MissingResultKeys = { [T in keyof Results]: Exclude<KeysOf<Results[T]>, (ty
 const ResultKeysComplete: [MissingResultKeys] extends [never] ? true : false = true;
 
 const RECORD_KEYS = {
-  PeerInfo: ["pubkey", "kind", "memberId", "memberPubkey", "displayName", "online", "status", "summary", "cwd", "hostname", "connectedAt", "lastSeenAt", "groups"],
+  PeerInfo: ["pubkey", "kind", "memberId", "memberPubkey", "displayName", "online", "status", "summary", "cwd", "hostname", "connectedAt", "lastSeenAt", "groups", "attestation"],
   MemberInfo: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned"],
   ListedMember: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned", "admission"],
   TopicInfo: ["name", "description", "createdAt", "members", "lastOffset", "joined"],

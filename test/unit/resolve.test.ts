@@ -4,7 +4,7 @@ import { namesPeer, resolveTarget, splitMeshPrefix } from "../../src/client/reso
 import type { PeerInfo } from "../../src/protocol/results.ts";
 
 const peer = (displayName: string, pubkey: string, kind: "member" | "session" = "member"): PeerInfo => ({
-  pubkey, kind, memberId: `m-${displayName}`, memberPubkey: pubkey, displayName, online: true, status: "idle", summary: "", cwd: "/x", hostname: "h", connectedAt: 1, lastSeenAt: 1, groups: [],
+  pubkey, kind, memberId: `m-${displayName}`, memberPubkey: pubkey, displayName, online: true, status: "idle", summary: "", cwd: "/x", hostname: "h", connectedAt: 1, lastSeenAt: 1, groups: [], attestation: null,
 });
 const alice = peer("alice", "a1".repeat(32));
 const aliceApi = peer("alice/api", "a2".repeat(32), "session");

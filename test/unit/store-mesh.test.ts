@@ -62,9 +62,24 @@ describe("members and presence", () => {
     expect(await store.getMember(mesh.id, peer.id)).toMatchObject({ status: "working", summary: "refactoring", lastSeenAt: 42 });
 
     const sessionKey = pubkey();
-    await store.upsertSession({ meshId: mesh.id, pubkey: sessionKey, memberId: peer.id, displayName: "peer/1", cwd: "/w", hostname: "h", lastSeenAt: 100 });
+    await store.upsertSession({ meshId: mesh.id, pubkey: sessionKey, memberId: peer.id, displayName: "peer/1", cwd: "/w", hostname: "h", lastSeenAt: 100, attestation: null });
     await store.setPresence(mesh.id, sessionKey, { status: "dnd" });
     expect(await store.getSession(mesh.id, sessionKey)).toMatchObject({ status: "dnd", summary: "", firstSeenAt: 100 });
+  });
+
+  test("a session keeps the attestation of its last hello, or of a later attest request", async () => {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const key = pubkey();
+    const att = (expiresAt: number) => ({ sessionPubkey: key, parentMemberPubkey: owner.pubkey, expiresAt, signature: "ab".repeat(64) });
+    const seen = { meshId: mesh.id, pubkey: key, memberId: owner.id, displayName: "owner/1", cwd: "/w", hostname: "h", lastSeenAt: 100 };
+    expect(await store.upsertSession({ ...seen, attestation: att(1000) })).toMatchObject({ attestation: att(1000) });
+    await store.setSessionAttestation(mesh.id, key, att(2000));
+    expect((await store.getSession(mesh.id, key))!.attestation).toEqual(att(2000));
+    await store.upsertSession({ ...seen, lastSeenAt: 200, attestation: att(3000) });
+    expect((await store.listSessions(mesh.id, 0)).map((s) => s.attestation)).toEqual([att(3000)]);
+    await store.setSessionAttestation(mesh.id, pubkey(), att(4000)); // an unknown session: nothing
+    expect((await store.listSessions(mesh.id, 0)).length).toBe(1);
   });
 
   test("revokeMember bans, removes from topics and groups, clears member and session queues", async () => {
@@ -72,7 +87,7 @@ describe("members and presence", () => {
     const { mesh, owner } = await seedMesh(store);
     const peer = await addMember(store, owner, "peer");
     const sessionKey = pubkey();
-    await store.upsertSession({ meshId: mesh.id, pubkey: sessionKey, memberId: peer.id, displayName: "peer/1", cwd: "", hostname: "", lastSeenAt: Date.now() });
+    await store.upsertSession({ meshId: mesh.id, pubkey: sessionKey, memberId: peer.id, displayName: "peer/1", cwd: "", hostname: "", lastSeenAt: Date.now(), attestation: null });
     await store.joinGroup(mesh.id, "backend", peer.id);
     await store.commitSends([directMessage(owner, [peer.pubkey]), directMessage(owner, [sessionKey, owner.pubkey])], 0);
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(1);
@@ -105,7 +120,7 @@ describe("sessions", () => {
     const store = await tmp.open();
     const { mesh, owner } = await seedMesh(store);
     const [a, b] = [pubkey(), pubkey()];
-    const base = { meshId: mesh.id, memberId: owner.id, cwd: "/a", hostname: "h" };
+    const base = { meshId: mesh.id, memberId: owner.id, cwd: "/a", hostname: "h", attestation: null };
     await store.upsertSession({ ...base, pubkey: a, displayName: "a", lastSeenAt: 1000 });
     await store.upsertSession({ ...base, pubkey: b, displayName: "b", lastSeenAt: 500 });
     const again = await store.upsertSession({ ...base, pubkey: a, displayName: "a2", cwd: "/b", lastSeenAt: 2000 });

@@ -1,6 +1,6 @@
 // Presence requests: peers, status, summary, attestation refresh, ending a session.
 import { MeshError } from "../../protocol/errors.ts";
-import type { ClientFrameOf } from "../../protocol/frames.ts";
+import type { AttestationFields, ClientFrameOf } from "../../protocol/frames.ts";
 import type { Status } from "../../protocol/fields.ts";
 import type { PeerInfo, Results } from "../../protocol/results.ts";
 import type { BrokerContext } from "../context.ts";
@@ -53,19 +53,19 @@ export async function handleListPeers(ctx: BrokerContext, conn: Conn): Promise<R
   const peers: PeerInfo[] = [];
   for (const m of roster.members.values()) {
     const live = ctx.hub.get(meshId, m.pubkey);
-    peers.push(peerInfo("member", m.pubkey, m.id, m.pubkey, live?.identity.displayName ?? m.displayName, live, m, groupsOf(m.id)));
+    peers.push(peerInfo("member", m.pubkey, m.id, m.pubkey, live?.identity.displayName ?? m.displayName, live, m, groupsOf(m.id), null));
   }
   for (const s of roster.sessions.values()) {
     const owner = roster.members.get(s.memberId)!;
     const live = ctx.hub.get(meshId, s.pubkey);
-    peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, groupsOf(owner.id)));
+    peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, groupsOf(owner.id), live?.identity.attestation ?? s.attestation));
   }
   return { peers };
 }
 
 type Stored = { status: Status; summary: string; lastSeenAt: number | null; cwd?: string; hostname?: string } | null;
 
-function peerInfo(kind: "member" | "session", pubkey: string, memberId: string, memberPubkey: string, displayName: string, live: Presence | undefined, stored: Stored, groups: string[]): PeerInfo {
+function peerInfo(kind: "member" | "session", pubkey: string, memberId: string, memberPubkey: string, displayName: string, live: Presence | undefined, stored: Stored, groups: string[], attestation: AttestationFields | null): PeerInfo {
   const online = live !== undefined && live.conns.size > 0;
   return {
     pubkey,
@@ -81,6 +81,7 @@ function peerInfo(kind: "member" | "session", pubkey: string, memberId: string, 
     connectedAt: online ? live!.connectedAt : null,
     lastSeenAt: online ? Date.now() : (stored?.lastSeenAt ?? null),
     groups,
+    attestation,
   };
 }
 
@@ -88,7 +89,9 @@ export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFram
   const id = conn.identity!;
   if (id.kind !== "session") throw new MeshError("invalid_argument", "Only session connections carry an attestation.");
   checkAttestation(f.attestation, id.memberPubkey, id.pubkey, ctx.now());
-  id.attestationExpiresAt = f.attestation.expiresAt;
+  id.attestation = f.attestation;
+  await ctx.store.setSessionAttestation(id.meshId, id.pubkey, f.attestation);
+  ctx.roster.invalidate(id.meshId); // its copy of the session shows the attestation once offline
   return { expiresAt: f.attestation.expiresAt };
 }
 

@@ -44,18 +44,24 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     const clientMessageId = args["client-message-id"];
     if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
     const { mesh, target: to } = meshOfTarget(ctx.config(), args.to, args.mesh, ctx.env.mesh);
+    const session = sessionFor(ctx, mesh);
     let client = await ctx.connect(mesh);
-    const { target, peer } = await resolve(client, to, mesh.publicKey).catch(async (err: unknown) => {
-      // The link dropped under the lookup (a broker restart): a read, asked once more.
+    // Checked before the message is typed: a name, and the key it stands for (MeshSession.vouchFor).
+    const lookup = async () => {
+      const r = await resolve(client, to, mesh.publicKey);
+      await session.vouchFor(client, r.target, r.peers);
+      return r;
+    };
+    const { target, peer } = await lookup().catch(async (err: unknown) => {
+      // The link dropped under the lookup (a broker restart): reads, asked once more.
       if (!(err instanceof MeshError && err.code === "unavailable")) throw err;
       client = await ctx.connect(mesh);
-      return resolve(client, to, mesh.publicKey);
+      return lookup();
     });
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
     // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin() : words;
-    const session = sessionFor(ctx, mesh);
     const sendOn = (c: BrokerClient, id: string | undefined) =>
       session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch((err: unknown) => {
         throw withGroupHint(err, target);

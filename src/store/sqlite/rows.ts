@@ -2,6 +2,7 @@
 // to the records of ../types.ts. Every SELECT that feeds a mapper lists the columns it needs.
 import type { Cap, Priority, Role, Status } from "../../protocol/fields.ts";
 import type { ChainEntry } from "../../protocol/audit-chain.ts";
+import type { AttestationFields } from "../../protocol/frames.ts";
 import type { Invite, Member, Mesh, Session, StoredMessage, Topic } from "../types.ts";
 
 export type MeshRow = { id: string; slug: string; name: string; owner_pubkey: string; key_epoch: number; created_at: number };
@@ -59,6 +60,7 @@ export type SessionRow = {
   first_seen_at: number;
   last_seen_at: number;
   ended_at: number | null;
+  attestation: string | null;
 };
 
 export const sessionFromRow = (r: SessionRow): Session => ({
@@ -73,6 +75,7 @@ export const sessionFromRow = (r: SessionRow): Session => ({
   firstSeenAt: r.first_seen_at,
   lastSeenAt: r.last_seen_at,
   endedAt: r.ended_at,
+  attestation: r.attestation === null ? null : (JSON.parse(r.attestation) as AttestationFields),
 });
 
 export type InviteRow = {

@@ -1,5 +1,6 @@
 // Sessions: one Claude Code process each, with its own key and mailbox, vouched for by a member.
 import type { Database } from "bun:sqlite";
+import type { AttestationFields } from "../../protocol/frames.ts";
 import type { Session } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
@@ -7,6 +8,10 @@ import { sessionFromRow, type SessionRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
 export type SessionSeen = Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">;
+
+/** Stored as the frame carried it, its four fields in a fixed order. */
+const attestationText = (a: AttestationFields | null) =>
+  a === null ? null : JSON.stringify({ sessionPubkey: a.sessionPubkey, parentMemberPubkey: a.parentMemberPubkey, expiresAt: a.expiresAt, signature: a.signature });
 
 export class SessionRepo {
   constructor(
@@ -18,15 +23,21 @@ export class SessionRepo {
    *  it if it had ended. Status and summary survive a reconnect. */
   upsert(s: SessionSeen): Session {
     const row = this.db
-      .query<SessionRow, Record<string, string | number>>(
-        `INSERT INTO sessions (mesh_id, pubkey, member_id, display_name, cwd, hostname, first_seen_at, last_seen_at)
-         VALUES ($meshId, $pubkey, $memberId, $displayName, $cwd, $hostname, $lastSeenAt, $lastSeenAt)
+      .query<SessionRow, Record<string, string | number | null>>(
+        `INSERT INTO sessions (mesh_id, pubkey, member_id, display_name, cwd, hostname, first_seen_at, last_seen_at, attestation)
+         VALUES ($meshId, $pubkey, $memberId, $displayName, $cwd, $hostname, $lastSeenAt, $lastSeenAt, $attestation)
          ON CONFLICT (mesh_id, pubkey) DO UPDATE SET member_id = excluded.member_id, display_name = excluded.display_name,
-           cwd = excluded.cwd, hostname = excluded.hostname, last_seen_at = excluded.last_seen_at, ended_at = NULL
+           cwd = excluded.cwd, hostname = excluded.hostname, last_seen_at = excluded.last_seen_at, ended_at = NULL,
+           attestation = excluded.attestation
          RETURNING *`,
       )
-      .get({ meshId: s.meshId, pubkey: s.pubkey, memberId: s.memberId, displayName: s.displayName, cwd: s.cwd, hostname: s.hostname, lastSeenAt: s.lastSeenAt })!;
+      .get({ meshId: s.meshId, pubkey: s.pubkey, memberId: s.memberId, displayName: s.displayName, cwd: s.cwd, hostname: s.hostname, lastSeenAt: s.lastSeenAt, attestation: attestationText(s.attestation) })!;
     return sessionFromRow(row);
+  }
+
+  /** Keeps a session's newer attestation (an `attest` request). Unknown sessions change nothing. */
+  setAttestation(meshId: string, pubkey: string, attestation: AttestationFields): void {
+    this.db.query("UPDATE sessions SET attestation = ? WHERE mesh_id = ? AND pubkey = ?").run(attestationText(attestation), meshId, pubkey);
   }
 
   get(meshId: string, pubkey: string): Session | null {

@@ -222,6 +222,9 @@ export class SqliteStore implements T.Store {
   async upsertSession(s: Parameters<T.Store["upsertSession"]>[0]) {
     return this.write(() => this.sessions.upsert(s));
   }
+  async setSessionAttestation(meshId: string, pubkey: string, attestation: Parameters<T.Store["setSessionAttestation"]>[2]) {
+    await this.write(() => this.sessions.setAttestation(meshId, pubkey, attestation));
+  }
   async getSession(meshId: string, pubkey: string) {
     return guard(() => this.sessions.get(meshId, pubkey));
   }
