@@ -33,6 +33,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "permissions-policy": "camera=(), microphone=(), geolocation=()",
 };
 
+/** The dashboard API's (/v1/dashboard/…): its answers belong to one signed-in member. */
+export const DASHBOARD_API_HEADERS: Readonly<Record<string, string>> = { ...SECURITY_HEADERS, "cache-control": "no-store" };
+
 /** The API reference page's (/docs): it runs an inline script and inline styles, so those are
  *  allowed; everything else is as strict (its own origin only, never framed). */
 export const DOCS_HEADERS: Readonly<Record<string, string>> = {

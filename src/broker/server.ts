@@ -26,7 +26,7 @@ import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
-import { DOCS_HEADERS, secured } from "./dashboard-assets.ts";
+import { DASHBOARD_API_HEADERS, DOCS_HEADERS, secured } from "./dashboard-assets.ts";
 import { errorResponse } from "./http/errors.ts";
 
 export type Broker = {
@@ -139,6 +139,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       // Every HTTP response carries the dashboard's CSP and friends, but the API reference page's
       // (it ships an inline script), which gets a looser script and style policy.
       if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req).then((r) => secured(r, DOCS_HEADERS));
+      // The dashboard's answers are one signed-in member's: no cache may keep or share them.
+      if (url.pathname.startsWith("/v1/dashboard/")) return app.handle(req).then((r) => secured(r, DASHBOARD_API_HEADERS));
       if (url.pathname !== "/ws") return app.handle(req).then(secured);
       if (ctx.draining) return secured(errorResponse(new MeshError("unavailable", "The broker is shutting down.")));
       // Browsers send an Origin, and no client of this protocol is a web page: without this any

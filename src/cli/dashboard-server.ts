@@ -113,8 +113,9 @@ function endable(body: ReadableStream<Uint8Array>, onDone: () => void): { stream
 export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
-  /** The broker cookies ("name=value") the page sent, to end their sessions at stop. */
-  const seen = new Set<string>();
+  /** The sessions the broker opened through this server (cookie name → value), ended at stop.
+   *  Only those: a cookie a page merely sends is not ours to end, nor worth remembering. */
+  const opened = new Map<string, string>();
   /** Live views open now, ended with STOPPED_EVENT at stop. */
   const live = new Set<{ end(last: string): void }>();
   const server = Bun.serve({
@@ -146,10 +147,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       if (v !== null) headers.set(h, v);
     }
     const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!);
-    if (cookie) {
-      headers.set("cookie", cookie);
-      for (const c of cookie.split("; ")) seen.add(c);
-    }
+    if (cookie) headers.set("cookie", cookie);
     if (origin !== null) headers.set("origin", broker.origin);
     const sent = reads ? undefined : await req.arrayBuffer();
     // The live view stays open (the broker's heartbeats keep it moving); any other call is short.
@@ -175,7 +173,11 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     }
     for (const c of upstream.headers.getSetCookie()) {
       const renamed = cookieForBrowser(c, server.port!);
-      if (renamed) out.append("set-cookie", renamed);
+      if (!renamed) continue;
+      out.append("set-cookie", renamed);
+      const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
+      if (value) opened.set(name, value);
+      else opened.delete(name); // cleared: that session ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
     if (stream && body && type?.startsWith("text/event-stream")) {
@@ -189,8 +191,8 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
   /** Ends at the broker the sessions this page held (best effort: the broker may be gone). */
   async function logOut(): Promise<void> {
     await Promise.allSettled(
-      [...seen].map((c) =>
-        fetch(`${base}/v1/dashboard/logout`, { method: "POST", headers: { cookie: c, origin: broker.origin, "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(3_000) }),
+      [...opened].map(([name, value]) =>
+        fetch(`${base}/v1/dashboard/logout`, { method: "POST", headers: { cookie: `${name}=${value}`, origin: broker.origin, "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(3_000) }),
       ),
     );
   }

@@ -69,6 +69,10 @@ describe("login links", () => {
     const { owner } = await createTestMesh(direct.url, "bob");
     const plain = await call(direct, "POST", "/v1/dashboard/login", { body: loginOf(direct, owner), headers: { "x-forwarded-proto": "https" } });
     expect(plain.headers.get("set-cookie")).not.toContain("Secure");
+    // Reached over https: a page served over plain http on the same host may not act on it.
+    const { owner: carol } = await createTestMesh(proxied.url, "carol");
+    const fromHttp = await call(proxied, "POST", "/v1/dashboard/login", { body: loginOf(proxied, carol), headers: { ...headers, origin: "http://mesh.example.com" } });
+    expect(code(fromHttp)).toEqual({ status: 403, code: "forbidden" });
   });
 
   test("expired, too long-lived, another key's signature, unknown member, revoked member: refused", async () => {
@@ -97,10 +101,21 @@ describe("login links", () => {
     expect(code(await call(b, "GET", "/v1/dashboard/mesh", { cookie: bobCookie }))).toEqual({ status: 403, code: "revoked" });
   });
 
-  test("a cross-origin POST is refused; logout ends the session", async () => {
+  test("a cross-origin or non-JSON POST is refused and changes nothing; logout ends the session", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");
-    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, owner), headers: { origin: "https://evil.example" } }))).toEqual({ status: 403, code: "forbidden" });
+    const link = loginOf(b, owner);
+    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: link, headers: { origin: "https://evil.example" } }))).toEqual({ status: 403, code: "forbidden" });
+    // The right host under a scheme that is not a web origin.
+    expect(code(await call(b, "POST", "/v1/dashboard/login", { body: link, headers: { origin: b.url.replace("http:", "ftp:") } }))).toEqual({ status: 403, code: "forbidden" });
+    // What a cross-site form or a "simple" fetch can send without a preflight.
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"]) {
+      const r = await call(b, "POST", "/v1/dashboard/login", { body: link, headers: { "content-type": type, origin: b.url } });
+      expect({ type, ...code(r), message: r.body.error.message }).toEqual({ type, status: 400, code: "invalid_argument", message: expect.stringContaining("Content-Type: application/json") });
+    }
+    // None of them used the link up.
+    const first = await call(b, "POST", "/v1/dashboard/login", { body: link, headers: { origin: b.url, "content-type": "application/json; charset=utf-8" } });
+    expect(first.status).toBe(200);
     const cookie = await session(b, owner);
     const out = await call(b, "POST", "/v1/dashboard/logout", { cookie, body: {} });
     expect(out.headers.get("set-cookie")).toContain("cm_dashboard=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -168,6 +183,17 @@ describe("login links", () => {
 });
 
 describe("what a session may see and do", () => {
+  test("dashboard answers are never cached; a HEAD of the live stream answers at once", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice");
+    const cookie = await session(b, owner);
+    for (const [path, c] of [["/v1/dashboard/me", cookie], ["/v1/dashboard/me", undefined], ["/v1/dashboard/mesh", cookie], ["/v1/dashboard/nothing", cookie]] as const) {
+      expect({ path, c, cache: (await call(b, "GET", path, c ? { cookie: c } : {})).headers.get("cache-control") }).toEqual({ path, c, cache: "no-store" });
+    }
+    const head = await fetch(`${b.url}/v1/dashboard/events`, { method: "HEAD", headers: { cookie }, signal: AbortSignal.timeout(5000) });
+    expect({ status: head.status, type: head.headers.get("content-type"), cache: head.headers.get("cache-control") }).toEqual({ status: 200, type: "text/event-stream; charset=utf-8", cache: "no-store" });
+  });
+
   test("every response carries the CSP and friends; the page and its bundle are served", async () => {
     await using b = await startBroker();
     const page = await fetch(`${b.url}/`);

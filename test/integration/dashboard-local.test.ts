@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, dashboardOnce, dashboardServing } from "../helpers/cli.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
+import { startLocalDashboard } from "../../src/cli/dashboard-server.ts";
 
 /** Logs in through the served page's origin with its link; returns the Set-Cookie it got. */
 async function login(served: { json: { url: string; local: string } }): Promise<string> {
@@ -154,4 +155,30 @@ describe("the page served by claudemesh dashboard", () => {
     const down = await cli(alice, ["dashboard", "--no-open"]);
     expect({ code: down.code, stdout: down.stdout, stderr: down.stderr }).toEqual({ code: 6, stdout: "", stderr: expect.stringContaining(`Cannot reach the broker at ${b.url}`) });
   }, 60_000);
+});
+
+describe("the sessions it ends at stop", () => {
+  test("only the session the broker opened through it last, not every cookie a page sent", async () => {
+    // A stand-in broker: each login opens session sN; logouts are recorded.
+    const logouts: string[] = [];
+    let n = 0;
+    using broker = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        const json = (body: unknown, headers: Record<string, string> = {}) => Response.json(body, { headers });
+        if (path === "/v1/dashboard/login") return json({}, { "set-cookie": `cm_dashboard=s${++n}; Path=/; HttpOnly; SameSite=Strict` });
+        if (path === "/v1/dashboard/logout") return logouts.push(req.headers.get("cookie") ?? ""), json({});
+        return json({});
+      },
+    });
+    const local = startLocalDashboard(`http://127.0.0.1:${broker.port}`);
+    const call = (path: string, cookie?: string) => fetch(`${local.base}${path}`, { method: path.endsWith("login") ? "POST" : "GET", headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) }, ...(path.endsWith("login") ? { body: "{}" } : {}) });
+    for (let i = 0; i < 40; i++) await call("/v1/dashboard/me", `cm_dashboard_${local.port}=junk${i}`);
+    await call("/v1/dashboard/login");
+    await call("/v1/dashboard/login");
+    await local.stop();
+    expect(logouts).toEqual(["cm_dashboard=s2"]);
+  });
 });

@@ -62,16 +62,23 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
 /** The hash an operator session records, so that replacing the token ends it. */
 export const operatorTokenHash = (token: string) => sha256Hex(token);
 
-/** Refuses a state-changing request that a browser sent from another origin. SameSite=Strict
- *  already keeps the cookie off such requests; this is the second lock. The origin may name this
- *  request's Host, the host a trusted proxy forwarded (X-Forwarded-Host), or the configured
- *  publicUrl, so a proxy that rewrites Host does not lock the dashboard out. */
-export function requireSameOrigin(ctx: BrokerContext, dash: Dashboard, request: Request): void {
+/** Refuses a state-changing request that a browser could have sent from another site: one from
+ *  another origin, or one whose body is not declared JSON. SameSite=Strict already keeps the
+ *  cookie off cross-site requests; these are the second and third locks (a cross-site form or a
+ *  "simple" fetch cannot send application/json without a CORS preflight, which gets no consent).
+ *  The origin may be this request's Host, the host a trusted proxy forwarded (X-Forwarded-Host),
+ *  or the configured publicUrl's, so a proxy that rewrites Host does not lock the dashboard out.
+ *  An http page never acts on a dashboard reached over https (directly, or through a trusted
+ *  proxy that says so); an https origin is accepted either way, since only the host's
+ *  certificate holder can serve it (and a TLS proxy we are not told about looks like http). */
+export function requireSameOriginJson(ctx: BrokerContext, dash: Dashboard, request: Request): void {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw new MeshError("invalid_argument", "Dashboard requests that change something must send a JSON body (Content-Type: application/json).");
   const origin = request.headers.get("origin");
   if (origin === null) return; // not a browser, or a same-origin GET
-  let originHost: string | null = null;
+  let from: URL | null = null;
   try {
-    originHost = new URL(origin).host;
+    from = new URL(origin);
   } catch {}
   const allowed = new Set<string>();
   const host = request.headers.get("host");
@@ -83,7 +90,8 @@ export function requireSameOrigin(ctx: BrokerContext, dash: Dashboard, request: 
       allowed.add(new URL(ctx.config.publicUrl).host);
     } catch {}
   }
-  if (originHost === null || !allowed.has(originHost)) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
+  const schemeOk = from?.protocol === "https:" || (from?.protocol === "http:" && !isHttps(request, dash.server, ctx.config.trustedProxies));
+  if (from === null || !schemeOk || !allowed.has(from.host)) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
 }
 
 /** Whether the browser reached us over https: directly, or through a trusted proxy that says so. */

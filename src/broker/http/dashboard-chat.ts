@@ -10,7 +10,7 @@ import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { handleTopicHistory } from "../handlers/topics.ts";
 import { handleSend } from "../router.ts";
-import { requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 /** Posts per history page. */
@@ -37,7 +37,7 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/topics/:topic/messages",
       async ({ body, params, request, set }) => {
-        requireSameOrigin(ctx, dash, request);
+        requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
         const result = await handleSend(ctx, v.conn, { type: "send", id: "dashboard", to: `#${topicOf(params.topic)}`, ...body });
         set.status = 201;

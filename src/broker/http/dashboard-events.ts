@@ -135,11 +135,14 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
     "/v1/dashboard/events",
     async ({ request }) => {
       const v = await viewerOf(ctx, dash, request);
+      const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" };
+      // A HEAD gets the headers only: a stream would hold it open (and a slot) for nothing.
+      if (request.method === "HEAD") return new Response(null, { headers });
       const ip = clientIp(dash.server?.requestIP(request)?.address ?? "unknown", request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
       const release = slots.take(v.member.meshId, v.member.id, ip);
       // Bun closes idle HTTP connections after 10 s by default; this one is idle by design.
       dash.server?.timeout(request, 0);
-      return new Response(liveStream(ctx, dash, v, request, ip, release), { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" } });
+      return new Response(liveStream(ctx, dash, v, request, ip, release), { headers });
     },
     { detail: { summary: "Live events of your mesh (text/event-stream)", tags: ["dashboard"] } },
   );

@@ -7,7 +7,7 @@ import { DashboardInviteBody } from "../../protocol/http-bodies.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { handleInviteCreate, handleInviteList, handleInviteRevoke } from "../handlers/admin.ts";
-import { requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 
@@ -24,7 +24,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/invites",
       async ({ body, request, set }) => {
-        requireSameOrigin(ctx, dash, request);
+        requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
         const result = await handleInviteCreate(ctx, v.conn, { type: "invite_create", id: "dashboard", ...body });
         set.status = 201;
@@ -35,7 +35,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/invites/:inviteId/revoke",
       async ({ params, request }) => {
-        requireSameOrigin(ctx, dash, request);
+        requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
         return handleInviteRevoke(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
       },

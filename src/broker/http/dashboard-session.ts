@@ -9,7 +9,7 @@ import { verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
-import { isHttps, operatorTokenHash, requireOperator, requireSameOrigin, viewerOf } from "./dashboard-auth.ts";
+import { isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 const ttlS = SESSION_TTL_MS / 1000;
@@ -21,7 +21,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/login",
       async ({ body, request, set }) => {
-        requireSameOrigin(ctx, dash, request);
+        requireSameOriginJson(ctx, dash, request);
         throttled(request);
         // Refuse at the broker-wide ceiling before the single-use link is spent.
         dash.sessions.checkRoom({ kind: "member", meshId: body.meshId, memberId: body.memberId });
@@ -39,7 +39,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/logout",
       ({ request }) => {
-        requireSameOrigin(ctx, dash, request);
+        requireSameOriginJson(ctx, dash, request);
         const cookies = request.headers.get("cookie");
         dash.sessions.close(readCookie(cookies, MEMBER_COOKIE));
         dash.sessions.close(readCookie(cookies, OPERATOR_COOKIE));
@@ -72,7 +72,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/operator/login",
       async ({ body, request, set }) => {
-        requireSameOrigin(ctx, dash, request);
+        requireSameOriginJson(ctx, dash, request);
         throttled(request);
         if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
         const { token, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
