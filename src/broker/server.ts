@@ -110,7 +110,11 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     draining: false,
     hub: new Hub(config.presenceGrace, (p) => {
       ctx.hub.emit(p.identity.meshId, "peer_left", { pubkey: p.identity.pubkey, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
-      void store.setPresence(p.identity.meshId, p.identity.pubkey, { lastSeenAt: now() }).catch((err) => log.warn("saving last-seen failed", { err }));
+      // list_peers shows an offline peer's stored last-seen time (and status), from the roster.
+      void store
+        .setPresence(p.identity.meshId, p.identity.pubkey, { lastSeenAt: now() })
+        .then(() => ctx.roster.invalidate(p.identity.meshId))
+        .catch((err) => log.warn("saving last-seen failed", { err }));
     }),
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),

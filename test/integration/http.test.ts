@@ -252,11 +252,17 @@ describe("status hook", () => {
     expect((await a.waitEvent((e) => e.event === "peer_status")).data.status).toBe("working");
     const stranger = generateSigningKeypair();
     await expect(signedPost(b.url, "/hook/set-status", { status: "idle", meshId: bob.meshId }, stranger)).rejects.toMatchObject({ code: "unauthorized" });
+    const bobRow = async () => (await a.client.request("list_peers", {})).peers.find((p) => p.pubkey === bob.keys.publicKey)!;
+    await bobRow(); // the broker's roster of the mesh is loaded while bob is online
+    const closedAt = Date.now();
     bb.close();
     await a.waitEvent((e) => e.event === "peer_left");
-    // Offline: the status is stored and shown as bob's last status.
+    await Bun.sleep(50); // its last-seen time is stored after the event
+    const left = await bobRow();
+    expect({ online: left.online, status: left.status, seenSinceClose: left.lastSeenAt! >= closedAt }).toEqual({ online: false, status: "working", seenSinceClose: true });
+    // Offline: the status is stored and shown as bob's last status at once.
     expect(await signedPost(b.url, "/hook/set-status", { status: "idle", summary: "done", meshId: bob.meshId }, bob.keys)).toEqual({ ok: true, status: "idle", online: false });
-    const row = (await a.client.request("list_peers", {})).peers.find((p) => p.pubkey === bob.keys.publicKey)!;
+    const row = await bobRow();
     expect({ online: row.online, status: row.status, summary: row.summary }).toEqual({ online: false, status: "idle", summary: "done" });
     await a.client.request("member_revoke", { memberId: bob.memberId, ban: false });
     await expect(signedPost(b.url, "/hook/set-status", { status: "working", meshId: bob.meshId }, bob.keys)).rejects.toMatchObject({ code: "unauthorized" });

@@ -32,6 +32,7 @@ async function bySignature(ctx: BrokerContext, request: Request, raw: string, bo
   if (!owner || owner.revokedAt !== null) throw new MeshError("unauthorized", "The signing key is not an active member or session of that mesh.");
   const status = nextStatus((member ?? session)!.status, body.status, "hook");
   await ctx.store.setPresence(body.meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
+  ctx.roster.invalidate(body.meshId); // list_peers shows an offline peer's stored status
   return { status, online: false };
 }
 
