@@ -14,6 +14,9 @@ import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
 
+/** How far a member's clock may be behind the owner's session when judging its attestation. */
+const KEYS_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
@@ -239,6 +242,10 @@ export class MeshSession {
    *  sessions): a member or a broker cannot hand out keys of its own. */
   private acceptKeys(inner: Inner, m: MessagePushFrame): "keys" | null {
     if (m.kind !== "direct" || m.from.memberPubkey !== this.id.ownerPubkey) return null;
+    // From one of the owner's sessions: only while its attestation is valid by this clock. The
+    // envelope's check is against the time the sender wrote, which a leaked old session key could
+    // set to anything; mesh keys are worth that stricter look (the owner's own key needs none).
+    if (inner.att && inner.att.expiresAt + KEYS_CLOCK_SKEW_MS < Date.now()) return null;
     let parsed: unknown;
     try {
       parsed = JSON.parse(inner.body);

@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
-import { ReplayGuard } from "../../src/crypto/envelope.ts";
+import { ReplayGuard, sealEnvelope } from "../../src/crypto/envelope.ts";
+import { makeAttestation } from "../../src/client/credentials.ts";
 import { BROKER_SENDER, type MessagePushFrame } from "../../src/protocol/server-frames.ts";
 
 const MESH = "mesh-unit-session";
@@ -54,6 +55,22 @@ describe("MeshSession", () => {
     const good = me.open(push(fromOwner, alice.publicKey, keysBody([key0, makeMeshKey(1)]), "keys"));
     expect(good.ok && good.control).toBe("keys");
     expect({ epochs: me.meshKeys.map((k) => k.epoch), received }).toEqual({ epochs: [0, 1], received: [[0, 1]] });
+  });
+
+  test("keys from an owner session count only while its attestation is valid by the reader's clock, whatever time the message claims", () => {
+    const session = generateSigningKeypair();
+    const keysFrom = (att: ReturnType<typeof makeAttestation>, ts: number, epoch: number): MessagePushFrame => {
+      const sealed = sealEnvelope({ mesh: MESH, from: session.publicKey, to: alice.publicKey, id: `keys-epoch-${epoch}`, ts, kind: "keys", body: keysBody([makeMeshKey(epoch)]), att }, { mySecret: session.secretKey });
+      return { type: "message", messageId: `msg-${epoch}`, meshId: MESH, kind: "direct", from: { memberId: "member-owner", memberPubkey: owner.publicKey, pubkey: session.publicKey, name: "owner/app" }, to: alice.publicKey, priority: "now", clientMessageId: `keys-epoch-${epoch}`, nonce: sealed.nonce, ciphertext: sealed.ciphertext, createdAt: Date.now() };
+    };
+    const me = new MeshSession(ident(alice), [key0]);
+    // A session key that leaked after its attestation expired, its message dated before the expiry.
+    const expired = makeAttestation(owner, session.publicKey, Date.now() - 3_600_000);
+    expect(me.open(keysFrom(expired, expired.expiresAt - 60_000, 9))).toMatchObject({ ok: false, reason: "keys_refused" });
+    expect(me.meshKeys.map((k) => k.epoch)).toEqual([0]);
+    const valid = makeAttestation(owner, session.publicKey, Date.now() + 3_600_000);
+    expect(me.open(keysFrom(valid, Date.now(), 1))).toMatchObject({ ok: true, control: "keys" });
+    expect(me.meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
   });
 
   test("a replayed push is dropped; history display works repeatedly", () => {
