@@ -25,3 +25,26 @@ export function clientIp(direct: string, forwardedFor: string | null, trusted: r
   for (let i = hops.length - 1; i >= 0; i--) if (!isTrustedProxy(hops[i]!, trusted)) return hops[i]!;
   return peer;
 }
+
+/** An IPv6 address as its eight groups (lowercase, no leading zeros), or null if it is not one.
+ *  A dotted IPv4 tail counts as the last two groups; a zone (`%eth0`) is dropped. */
+function ipv6Groups(address: string): string[] | null {
+  const [head = "", tail, ...more] = address.split("%")[0]!.toLowerCase().split("::");
+  if (more.length > 0) return null;
+  const split = (s: string) => (s === "" ? [] : s.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  const h = split(head);
+  const t = tail === undefined ? [] : split(tail);
+  const gap = 8 - h.length - t.length;
+  if (tail === undefined ? gap !== 0 : gap < 1) return null;
+  const groups = [...h, ...Array<string>(tail === undefined ? 0 : gap).fill("0"), ...t];
+  return groups.every((g) => /^[0-9a-f]{1,4}$/.test(g)) ? groups.map((g) => g.replace(/^0+(?=.)/, "")) : null;
+}
+
+/** The key a per-address limit counts a client under: its IPv4 address, or its IPv6 address's
+ *  /64 (one host or home network is usually given a whole /64, and would otherwise get a fresh
+ *  allowance from each of its 2^64 addresses). Anything else is its own key. */
+export function addressKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const groups = ipv6Groups(ip);
+  return groups ? `${groups.slice(0, 4).join(":")}::/64` : ip;
+}

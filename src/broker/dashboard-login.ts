@@ -10,8 +10,7 @@ import { DASHBOARD_LINK_TTL_MS, HELLO_SKEW_MS } from "../protocol/limits.ts";
 import { verifyDetached } from "../crypto/sign.ts";
 import type { Member } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
-import { clientIp } from "./client-ip.ts";
-import { RateLimiter } from "./rate-limit.ts";
+import { AddressThrottle } from "./address-throttle.ts";
 
 /** Dashboard logins (member links and operator tokens, failed ones too) per client address: a
  *  burst of 30, then one every 6 s. A person signs in a few times a day, an office behind one NAT
@@ -19,34 +18,9 @@ import { RateLimiter } from "./rate-limit.ts";
  *  8-hour life, which per-mesh caps then confine to the attacker's own meshes. */
 export const LOGIN_BURST = 30;
 export const LOGIN_RATE_PER_SEC = 1 / 6;
-/** How often idle buckets are dropped (a bucket is full again after LOGIN_BURST / rate = 180 s). */
-const PRUNE_EVERY_MS = 60_000;
-
-/** Per-address login throttle. `take` throws MeshError rate_limited (HTTP 429, retryable). */
-export class LoginThrottle {
-  private readonly limiter: RateLimiter;
-  private lastPrune: number;
-
-  constructor(
-    private readonly trustedProxies: readonly string[],
-    private readonly clock: () => number = () => performance.now(),
-  ) {
-    this.limiter = new RateLimiter(LOGIN_RATE_PER_SEC, LOGIN_BURST, clock);
-    this.lastPrune = clock();
-  }
-
-  /** `direct` is the peer address of the connection; X-Forwarded-For counts only from a trusted proxy. */
-  take(direct: string | undefined, forwardedFor: string | null): void {
-    const now = this.clock();
-    if (now - this.lastPrune > PRUNE_EVERY_MS) {
-      this.lastPrune = now;
-      this.limiter.prune((LOGIN_BURST / LOGIN_RATE_PER_SEC) * 1000);
-    }
-    if (!this.limiter.take(clientIp(direct ?? "unknown", forwardedFor, this.trustedProxies))) {
-      throw new MeshError("rate_limited", "Too many dashboard logins from this address; wait a minute and try again.");
-    }
-  }
-}
+/** Per-address throttle of dashboard logins (and operator token attempts). */
+export const loginThrottle = (trustedProxies: readonly string[], clock?: () => number) =>
+  new AddressThrottle({ ratePerSec: LOGIN_RATE_PER_SEC, burst: LOGIN_BURST, refused: "Too many dashboard logins from this address; wait a minute and try again.", trustedProxies }, clock);
 
 const NEW_LINK = "Run `claudemesh dashboard` for a new link.";
 

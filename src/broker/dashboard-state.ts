@@ -4,7 +4,8 @@ import type { Server } from "bun";
 import type { BrokerContext } from "./context.ts";
 import { MetricSampler } from "./dashboard-samples.ts";
 import { SessionStore } from "./dashboard-sessions.ts";
-import { LoginThrottle } from "./dashboard-login.ts";
+import { loginThrottle } from "./dashboard-login.ts";
+import type { AddressThrottle } from "./address-throttle.ts";
 
 export type Dashboard = {
   readonly sessions: SessionStore;
@@ -14,7 +15,7 @@ export type Dashboard = {
   /** Closes live event streams (SSE) when the broker stops; registered by the events route. */
   readonly streams: Set<() => void>;
   /** Per-address throttle of logins and of operator token attempts (dashboard-login.ts). */
-  readonly logins: LoginThrottle;
+  readonly logins: AddressThrottle;
   /** The Bun server, once listening: the client address of a request, and per-request timeouts
    *  (Elysia's own `server` is null because the broker hands requests to app.handle itself). */
   server: Server<unknown> | null;
@@ -31,7 +32,7 @@ export function createDashboard(ctx: BrokerContext, version: string, startedAt: 
     version,
     startedAt,
     streams,
-    logins: new LoginThrottle(ctx.config.trustedProxies),
+    logins: loginThrottle(ctx.config.trustedProxies),
     server: null,
     stop() {
       sampler.stop();

@@ -18,7 +18,7 @@ import { Hub } from "./hub.ts";
 import { createMetrics } from "./metrics.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { RosterCache } from "./roster.ts";
-import { clientIp } from "./client-ip.ts";
+import { addressKey, clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
@@ -42,7 +42,8 @@ export type Broker = {
   readonly failed: Promise<Error>;
 };
 
-type WsData = { ip: string; conn?: Conn };
+/** `ip`: the client's address; `slot`: what its connections count under (client-ip.ts addressKey). */
+type WsData = { ip: string; slot: string; conn?: Conn };
 
 /** Opens the embedded SQLite store named by the config and starts a broker on it. */
 export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
@@ -154,11 +155,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         return secured(errorResponse(new MeshError("forbidden", "WebSocket connections from web pages are refused: connect with a program that sends no Origin header.")));
       }
       const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
-      if ((perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
+      const slot = addressKey(ip);
+      if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
-      if (srv.upgrade(req, { data: { ip } })) return undefined;
+      if (srv.upgrade(req, { data: { ip, slot } })) return undefined;
       return secured(Response.json({ error: new MeshError("invalid_argument", "Expected a WebSocket upgrade.").toJSON() }, { status: 426 }));
     },
     websocket: {
@@ -176,7 +178,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         // Bun runs `open` inside srv.upgrade(), before fetch returns: the per-address check above
         // and this count happen in one turn, so upgrades arriving together cannot pass the cap
         // (pinned by test/integration/limits.test.ts).
-        perIp.set(ws.data.ip, (perIp.get(ws.data.ip) ?? 0) + 1);
+        perIp.set(ws.data.slot, (perIp.get(ws.data.slot) ?? 0) + 1);
         const conn = new Conn(outbox.transport(ws as ServerWebSocket<unknown>, ws.data.ip), ctx.bootId);
         ws.data.conn = conn;
         onOpen(ctx, conn);
@@ -192,9 +194,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         if (conn) conn.awaitingPong = false;
       },
       close(ws, code) {
-        const n = (perIp.get(ws.data.ip) ?? 1) - 1;
-        if (n <= 0) perIp.delete(ws.data.ip);
-        else perIp.set(ws.data.ip, n);
+        const n = (perIp.get(ws.data.slot) ?? 1) - 1;
+        if (n <= 0) perIp.delete(ws.data.slot);
+        else perIp.set(ws.data.slot, n);
         if (ws.data.conn) void onClose(ctx, ws.data.conn, code);
       },
     },

@@ -9,6 +9,7 @@ import { sha256Hex } from "../../src/crypto/hash.ts";
 import { inviteClaimCanonical, requestCanonical } from "../../src/protocol/canonical.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { Database } from "bun:sqlite";
+import { MESH_CREATE_BURST } from "../../src/broker/http/meshes.ts";
 import { join } from "node:path";
 
 describe("operations endpoints", () => {
@@ -172,6 +173,28 @@ describe("mesh creation", () => {
     await expect(createMesh(b.url, other, { meshId: "mesh-id-0002", slug: "team", name: "Team", ownerDisplayName: "o" })).rejects.toMatchObject({ code: "conflict" });
     const bad = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect({ status: bad.status, code: (await bad.json()).error.code }).toEqual({ status: 400, code: "invalid_json" });
+  });
+});
+
+describe("mesh creation throttle", () => {
+  test("one address creates a burst of meshes, then is told to wait (429, nothing stored); behind a trusted proxy each client counts apart", async () => {
+    await using b = await startBroker({ trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"] });
+    const post = (i: number, forwardedFor: string) => {
+      const owner = generateSigningKeypair();
+      const text = JSON.stringify({ meshId: `mesh-burst-${i}`, slug: `burst-${i}`, name: "Burst", ownerPubkey: owner.publicKey, ownerDisplayName: "o" });
+      const ts = Date.now();
+      const signature = signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(text)), owner.secretKey);
+      const headers = { "content-type": "application/json", "x-forwarded-for": forwardedFor, "x-claudemesh-pubkey": owner.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature };
+      return fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body: text });
+    };
+    for (let i = 0; i < MESH_CREATE_BURST; i++) expect((await post(i, "198.51.100.7")).status).toBe(201);
+    const refused = await post(100, "198.51.100.7");
+    expect({ status: refused.status, code: (await refused.json()).error.code }).toEqual({ status: 429, code: "rate_limited" });
+    expect(await b.ctx.store.getMesh("mesh-burst-100")).toBeNull();
+    // Another address of the same IPv6 /64 shares the allowance; another client does not.
+    for (let i = 0; i < MESH_CREATE_BURST; i++) expect((await post(200 + i, `2001:db8:5:6::${i + 1}`)).status).toBe(201);
+    expect((await post(300, "2001:db8:5:6:ffff::1")).status).toBe(429);
+    expect((await post(301, "198.51.100.8")).status).toBe(201);
   });
 });
 

@@ -5,7 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { MAX_SESSIONS, MAX_SESSIONS_PER_MEMBER, MAX_SESSIONS_PER_MESH, SESSION_TTL_MS, SessionStore } from "../../src/broker/dashboard-sessions.ts";
 import { StreamSlots } from "../../src/broker/http/dashboard-events.ts";
-import { LOGIN_BURST, LOGIN_RATE_PER_SEC, LoginThrottle } from "../../src/broker/dashboard-login.ts";
+import { LOGIN_BURST, LOGIN_RATE_PER_SEC, loginThrottle } from "../../src/broker/dashboard-login.ts";
+import { addressKey } from "../../src/broker/client-ip.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 
 const member = (meshId: string, memberId: string) => ({ kind: "member" as const, meshId, memberId });
@@ -114,7 +115,7 @@ describe("stream slots", () => {
 describe("login throttle", () => {
   test("a burst, then one every 1/rate seconds, per address", () => {
     let now = 0;
-    const t = new LoginThrottle([], () => now);
+    const t = loginThrottle([], () => now);
     for (let i = 0; i < LOGIN_BURST; i++) t.take("10.0.0.1", null);
     expect(codeOf(() => t.take("10.0.0.1", null))).toBe("rate_limited");
     expect(codeOf(() => t.take("10.0.0.2", null))).toBeNull();
@@ -124,12 +125,32 @@ describe("login throttle", () => {
   });
 
   test("X-Forwarded-For names the address only behind a trusted proxy", () => {
-    const t = new LoginThrottle(["127.0.0.1"], () => 0);
+    const t = loginThrottle(["127.0.0.1"], () => 0);
     for (let i = 0; i < LOGIN_BURST; i++) t.take("127.0.0.1", "198.51.100.1");
     expect(codeOf(() => t.take("127.0.0.1", "198.51.100.1"))).toBe("rate_limited");
     expect(codeOf(() => t.take("127.0.0.1", "198.51.100.2"))).toBeNull();
-    const direct = new LoginThrottle([], () => 0);
+    const direct = loginThrottle([], () => 0);
     for (let i = 0; i < LOGIN_BURST; i++) direct.take("10.0.0.1", `198.51.100.${i}`);
     expect(codeOf(() => direct.take("10.0.0.1", "198.51.100.250"))).toBe("rate_limited");
+  });
+
+  test("an IPv6 client counts under its /64: other addresses of that network share its allowance", () => {
+    const t = loginThrottle([], () => 0);
+    for (let i = 0; i < LOGIN_BURST; i++) t.take(`2001:db8:1:2::${i.toString(16)}`, null);
+    expect(codeOf(() => t.take("2001:0db8:0001:0002:ffff:ffff:ffff:ffff", null))).toBe("rate_limited");
+    expect(codeOf(() => t.take("2001:db8:1:3::1", null))).toBeNull();
+  });
+});
+
+describe("addressKey", () => {
+  test("IPv4 as is; IPv6 as its /64, however it is written; anything else as is", () => {
+    expect(addressKey("203.0.113.9")).toBe("203.0.113.9");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("2001:0DB8:0000:0000:0000:0000:0000:0002")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+    expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(addressKey("64:ff9b::192.0.2.33")).toBe("64:ff9b:0:0::/64");
+    expect(addressKey("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    for (const odd of ["unknown", "1::2::3", "2001:db8:1:2:3:4:5:6:7", "gggg::1", "1:2:3:4:5:6:7"]) expect(addressKey(odd)).toBe(odd);
   });
 });

@@ -67,7 +67,7 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     )
     .get("/docs/scalar.js", () => new Response(Bun.file(scalarBundle), { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=86400" } }), { detail: { hide: true } })
     .use(opsRoutes(ctx, version, startedAt))
-    .use(meshRoutes(ctx, rawBody))
+    .use(meshRoutes(ctx, rawBody, (req) => dash.server?.requestIP(req)?.address))
     .use(hookRoutes(ctx, rawBody))
     .use(dashboardRoutes(ctx, dash));
   routes = () => app.routes;

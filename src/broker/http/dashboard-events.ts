@@ -6,7 +6,7 @@ import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { clientIp } from "../client-ip.ts";
+import { addressKey, clientIp } from "../client-ip.ts";
 import { viewerOf, type Viewer } from "./dashboard-auth.ts";
 import { MEMBER_COOKIE, readCookie } from "../dashboard-sessions.ts";
 
@@ -139,7 +139,7 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
       // A HEAD gets the headers only: a stream would hold it open (and a slot) for nothing.
       if (request.method === "HEAD") return new Response(null, { headers });
       const ip = clientIp(dash.server?.requestIP(request)?.address ?? "unknown", request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
-      const release = slots.take(v.member.meshId, v.member.id, ip);
+      const release = slots.take(v.member.meshId, v.member.id, addressKey(ip));
       // Bun closes idle HTTP connections after 10 s by default; this one is idle by design.
       dash.server?.timeout(request, 0);
       return new Response(liveStream(ctx, dash, v, request, ip, release), { headers });

@@ -10,12 +10,25 @@ import type { BrokerContext } from "../context.ts";
 import { checkSkew, consumeSignature } from "../auth.ts";
 import { verifySignedRequest } from "./signed-request.ts";
 import { memberInfo } from "../handlers/admin.ts";
+import { AddressThrottle } from "../address-throttle.ts";
 
-export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string) {
+/** Meshes one client address may create: a burst of 20, then one a minute. Anyone may create a
+ *  mesh (a fresh key signs the request), so without this one address could fill the disk. */
+export const MESH_CREATE_BURST = 20;
+export const MESH_CREATE_RATE_PER_SEC = 1 / 60;
+
+export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string, addressOf: (req: Request) => string | undefined) {
+  const creations = new AddressThrottle({
+    ratePerSec: MESH_CREATE_RATE_PER_SEC,
+    burst: MESH_CREATE_BURST,
+    refused: "Too many meshes created from this address; wait a minute and try again.",
+    trustedProxies: ctx.config.trustedProxies,
+  });
   return new Elysia({ name: "meshes" })
     .post(
       "/v1/meshes",
       async ({ body, request, set }) => {
+        creations.take(addressOf(request), request.headers.get("x-forwarded-for"));
         const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now());
         if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
         // Reserved so no mesh id can make a canonical string read like one of our labelled ones.

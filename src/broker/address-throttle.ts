@@ -1,0 +1,33 @@
+// A token bucket per client address (its /64 for IPv6: client-ip.ts addressKey), for the requests
+// anyone may make without being a member: dashboard logins and mesh creation.
+import { MeshError } from "../protocol/errors.ts";
+import { addressKey, clientIp } from "./client-ip.ts";
+import { RateLimiter } from "./rate-limit.ts";
+
+/** How often idle buckets are dropped. */
+const PRUNE_EVERY_MS = 60_000;
+
+export class AddressThrottle {
+  private readonly limiter: RateLimiter;
+  private lastPrune: number;
+
+  constructor(
+    private readonly opts: { ratePerSec: number; burst: number; refused: string; trustedProxies: readonly string[] },
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.limiter = new RateLimiter(opts.ratePerSec, opts.burst, clock);
+    this.lastPrune = clock();
+  }
+
+  /** Throws MeshError rate_limited (HTTP 429, retryable) when the address is over its allowance.
+   *  `direct` is the connection's peer address; X-Forwarded-For counts only from a trusted proxy. */
+  take(direct: string | undefined, forwardedFor: string | null): void {
+    const now = this.clock();
+    if (now - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.limiter.prune((this.opts.burst / this.opts.ratePerSec) * 1000); // a bucket is full again by then
+    }
+    const ip = clientIp(direct ?? "unknown", forwardedFor, this.opts.trustedProxies);
+    if (!this.limiter.take(addressKey(ip))) throw new MeshError("rate_limited", this.opts.refused);
+  }
+}
