@@ -12,6 +12,28 @@ export function checkDisplayName(name: string): string {
   return trimmed;
 }
 
+/** Longest session label given at install, in UTF-16 code units like every protocol bound: a
+ *  project directory's name fits, and the MCP server's session name `<display name>/<label>`
+ *  (src/mcp/mesh-link.ts cuts it at MAX_NAME_LEN) keeps it whole beside a name of up to 31. */
+export const MAX_LABEL_LEN = 32;
+
+/** What a label may not hold: control characters (C0, DEL, C1), format characters (bidirectional
+ *  overrides and isolates, zero-width ones), lone surrogates, line and paragraph separators. */
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** A label given with `install --label`, trimmed: 1–MAX_LABEL_LEN characters of printable text.
+ *  It is written into Claude Code's MCP config and shown to every peer after the display name, so
+ *  anything else is a UsageError naming what is allowed (and the first character refused). */
+export function checkSessionLabel(label: string): string {
+  const trimmed = label.trim();
+  const allowed = `--label takes 1–${MAX_LABEL_LEN} characters of printable text (letters, digits, spaces, punctuation), e.g. --label backend`;
+  if (!trimmed) throw new UsageError(`${allowed}; it was empty. Leave it out to use the project directory's name.`);
+  if (trimmed.length > MAX_LABEL_LEN) throw new UsageError(`${allowed}; this one has ${trimmed.length}.`);
+  const bad = NOT_PRINTABLE.exec(trimmed)?.[0];
+  if (bad !== undefined) throw new UsageError(`${allowed}; this one holds U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}, a control, invisible or text-direction character.`);
+  return trimmed;
+}
+
 /** "unknown" is what runtimes print when they could not tell; it names nobody. */
 const usable = (name: string | undefined): name is string => Boolean(name?.trim()) && name!.trim() !== "unknown";
 

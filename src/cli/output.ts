@@ -16,6 +16,9 @@ export type Output = {
   result(data: unknown, human: () => string): void;
   /** A progress or hint line on stderr (human mode only). */
   note(line: string): void;
+  /** Something the user should act on although the command succeeded: on stderr in both modes
+   *  (stdout stays the result alone), made terminal-safe. */
+  warn(text: string): void;
   /** Runs `work` with a spinner on stderr when stderr is a terminal. */
   wait<T>(label: string, work: Promise<T>): Promise<T>;
 };
@@ -30,6 +33,9 @@ export function createOutput(opts: { json: boolean; interactive: boolean }): Out
     },
     note(line) {
       if (!opts.json) process.stderr.write(line + "\n");
+    },
+    warn(text) {
+      process.stderr.write(`claudemesh: warning: ${terminalSafe(text)}\n`);
     },
     async wait(label, work) {
       if (opts.json || !opts.interactive) return work;

@@ -15,17 +15,41 @@ export function httpBase(url: string): string {
   return brokerBase(url).base;
 }
 
+/** A request that provably never left this machine (its connection was never made), so the broker
+ *  saw nothing of it: code "unavailable" like any unreachable broker. A caller that saved state
+ *  for the request (pending-enrolments.ts) may drop it; any other failure may have reached it. */
+export class NotSentError extends MeshError {}
+
+/** The `code` of Bun's fetch error when the connection was never made: the name did not resolve
+ *  (ENOTFOUND, EAI_AGAIN), nothing listens (ECONNREFUSED), no route. A reset or a timeout may come
+ *  after the request was sent, so they are not here. */
+const NEVER_CONNECTED: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "its host name does not resolve",
+  EAI_AGAIN: "its host name does not resolve",
+  EHOSTUNREACH: "no route to its host",
+  ENETUNREACH: "no route to its host",
+};
+
+/** The MeshError for a fetch that threw (`cause`): a timeout, a connection never made, or another
+ *  failure of the transport. */
+function transportError(cause: unknown, url: string, timeoutMs: number): MeshError {
+  // The same words as the WebSocket client's; Bun's own ("Is the computer able to access the
+  // url?") is kept as the cause.
+  const origin = new URL(url).origin;
+  if ((cause as Error)?.name === "TimeoutError") return new MeshError("timeout", `The broker at ${origin} did not answer within ${Math.round(timeoutMs / 1000)} s.`, { cause });
+  const code = (cause as { code?: unknown })?.code;
+  const why = typeof code === "string" && Object.hasOwn(NEVER_CONNECTED, code) ? NEVER_CONNECTED[code] : undefined;
+  if (why) return new NotSentError("unavailable", `Cannot reach the broker at ${origin} (${why}): nothing was sent. Is it running, and is the URL right?`, { cause });
+  return new MeshError("unavailable", `Cannot reach the broker at ${origin} (is it running, and is the URL right?).`, { cause });
+}
+
 async function call<T>(url: string, init: RequestInit, timeoutMs: number): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
-    const timedOut = (cause as Error)?.name === "TimeoutError";
-    // The same words as the WebSocket client's; Bun's own ("Is the computer able to access the
-    // url?") is kept as the cause.
-    const origin = new URL(url).origin;
-    const message = timedOut ? `The broker at ${origin} did not answer within ${Math.round(timeoutMs / 1000)} s.` : `Cannot reach the broker at ${origin} (is it running, and is the URL right?).`;
-    throw new MeshError(timedOut ? "timeout" : "unavailable", message, { cause });
+    throw transportError(cause, url, timeoutMs);
   }
   const text = await res.text();
   let body: any = null;

@@ -8,13 +8,16 @@ import { register, unregister } from "../claude-code/mcp-registration.ts";
 import { readJson, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { command } from "../context.ts";
+import { checkSessionLabel } from "../display-name.ts";
 
 export const CHANNELS_HINT = "claude --dangerously-load-development-channels server:claudemesh";
 
 export async function install(args: { label?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
+    // Checked before anything is written: the label lands in Claude Code's config and peers' lists.
+    const label = args.label === undefined ? undefined : checkSessionLabel(args.label);
     const argv = launcher();
-    const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(args.label ? ["--label", args.label] : [])], env: {} };
+    const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env: {} };
     const via = register(ctx.env.home, entry);
     const path = settingsPath(ctx.env.home);
     const hadSettings = existsSync(path);

@@ -10,6 +10,7 @@ import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
 import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
 import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
+import type { MemberInfo } from "../../protocol/results.ts";
 import { processEnv } from "../../config/load.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
@@ -50,6 +51,21 @@ function parseKeys(json: string | null): MeshKey[] {
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
 
+/** The other active members already called `name`, matched as `send` matches names (trimmed,
+ *  case-insensitive): the broker's claim answer lists every active member. */
+function namesakes(members: readonly MemberInfo[], self: string, name: string): MemberInfo[] {
+  const key = name.trim().toLowerCase();
+  return members.filter((m) => m.memberId !== self && m.revokedAt === null && m.displayName.trim().toLowerCase() === key);
+}
+
+/** Names are not identities, so a clash is allowed; but `send <name>` then refuses as ambiguous,
+ *  for everyone. There is no rename command: a new name takes a new enrolment. */
+function clashWarning(clash: readonly MemberInfo[], mesh: { name: string; slug: string }, name: string, pubkey: string): string {
+  const who = clash.map((m) => `${m.role}, key ${m.pubkey.slice(0, 12)}`).join("; ");
+  const already = clash.length === 1 ? `another member of "${mesh.name}" is already called "${clash[0]!.displayName}"` : `${clash.length} other members of "${mesh.name}" are already called "${name}"`;
+  return `${already} (${who}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). To take another name, leave (claudemesh leave ${mesh.slug} --yes), ask for a new invite and join again with --display-name <another name>.`;
+}
+
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
@@ -57,12 +73,13 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
     // Saved before the claim: a retry after a lost answer claims with the same key.
     const request = `join ${invite.invite}`;
-    const { keys } = pendingEnrolment(ctx.env.configDir, request);
+    const enrolment = pendingEnrolment(ctx.env.configDir, request);
+    const { keys } = enrolment;
     const base = httpBase(invite.broker);
     const r = await ctx.out
       .wait("enrolling", claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }))
       .catch((err: unknown) => {
-        throw afterFailure(ctx.env.configDir, request, err);
+        throw afterFailure(ctx.env.configDir, request, enrolment, err);
       });
     const issuer = r.members.find((m) => m.pubkey === invite.issuer);
     if (r.mesh.id !== invite.mesh || !issuer || (issuer.role !== "owner" && issuer.role !== "admin")) {
@@ -111,5 +128,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
         .filter((l, i) => l !== "" || i === 3)
         .join("\n"),
     );
+    const clash = namesakes(r.members, r.member.memberId, displayName);
+    if (clash.length > 0) ctx.out.warn(clashWarning(clash, r.mesh, displayName, keys.publicKey));
   });
 }

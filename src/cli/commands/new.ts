@@ -34,11 +34,12 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     // Saved before the request: a retry after a lost answer creates the same mesh with the same
     // key, which the broker answers with that mesh (else the slug would be taken by an orphan).
     const request = `new ${base} ${slug}`;
-    const { keys, meshId } = pendingEnrolment(ctx.env.configDir, request);
+    const enrolment = pendingEnrolment(ctx.env.configDir, request);
+    const { keys, meshId } = enrolment;
     const { mesh, member } = await ctx.out
       .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name: args.name, ownerDisplayName: displayName }))
       .catch((err: unknown) => {
-        throw afterFailure(ctx.env.configDir, request, err);
+        throw afterFailure(ctx.env.configDir, request, enrolment, err);
       });
     ctx.save(
       upsertMesh(ctx.config(), {

@@ -3,7 +3,7 @@
 // refused with the command that fixes it. Only claudemesh's own directories (the config dir and
 // its subdirectories) are created or tightened to 0700; a file the user names (a backup) is written
 // 0600 and its directory is left exactly as it is.
-import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, existsSync, unlinkSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -50,11 +50,61 @@ export function writeUserFile(path: string, data: string | Uint8Array): void {
   writeAtomic0600(path, data);
 }
 
+/** A temp file this old whose writer's pid is not running is stale. A write holds its temp file
+ *  for milliseconds; the margin spares a writer on another machine or in another PID namespace
+ *  that shares the directory, whose pid means nothing here. */
+const STALE_TEMP_MS = 60_000;
+
+/** `.<name>.<pid>.<12 hex>.tmp` beside the target: hidden, and naming its writer, so that a later
+ *  write can tell one a killed process left (SIGKILL, power loss) from one being written. */
+const TEMP_SUFFIX = ".tmp";
+const TEMP_MIDDLE = /^([1-9][0-9]{0,9})\.[0-9a-f]{12}$/;
+const tempPrefix = (path: string) => `.${basename(path)}.`;
+
+/** False only when no process has this pid (ESRCH); one of another user's (EPERM) is running. */
+function pidRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/** Removes the temp files of `path` that dead writers left: only names writeAtomic0600 makes, only
+ *  regular files of this user, older than STALE_TEMP_MS, whose pid is not running. Best effort: a
+ *  directory that cannot be listed or a file that cannot be removed is left as it is. */
+function removeStaleTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = tempPrefix(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+    const pid = TEMP_MIDDLE.exec(name.slice(prefix.length, -TEMP_SUFFIX.length))?.[1];
+    if (pid === undefined || pidRunning(Number(pid))) continue;
+    const file = join(dir, name);
+    try {
+      const st = lstatSync(file);
+      if (!st.isFile() || st.uid !== process.getuid?.() || Date.now() - st.mtimeMs < STALE_TEMP_MS) continue;
+      unlinkSync(file);
+    } catch {
+      // Removed by another writer meanwhile, or not ours to remove.
+    }
+  }
+}
+
 /** Temp file created exclusively (O_EXCL: no following a planted link) with mode 0600, fsync,
  *  rename over the target. The mode is set again on the descriptor in case the umask removed
- *  owner bits; it is never wider than 0600 at any moment. */
+ *  owner bits; it is never wider than 0600 at any moment. Stale temp files of the same target
+ *  (removeStaleTemps) are removed first. */
 function writeAtomic0600(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  removeStaleTemps(path);
+  const tmp = join(dirname(path), `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
   const fd = openSync(tmp, "wx", 0o600);
   try {
     try {

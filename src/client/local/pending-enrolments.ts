@@ -3,6 +3,8 @@
 // dropped connection, a Ctrl-C while it is under way) may still have taken effect: the invite was
 // used, or the mesh and its slug exist. The broker answers the same key asking again with what it
 // did the first time, so a retried command sends that key, not a new one the broker would refuse.
+// A request that never left (no connection was made) is forgotten like a refusal, unless an
+// earlier attempt saved the key: that one may have reached the broker.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -10,9 +12,11 @@ import { randomId } from "../../crypto/hash.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.ts";
 import { ID_RE, PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { MeshError } from "../../protocol/errors.ts";
+import { NotSentError } from "../http.ts";
 import { readPrivateFile, writePrivateFile } from "./files.ts";
 
-export type Enrolment = { keys: SigningKeypair; meshId: string };
+/** `fresh`: made by this run, so no earlier attempt can have sent the key. */
+export type Enrolment = { keys: SigningKeypair; meshId: string; fresh: boolean };
 
 /** File name from the request's identity, so no input can escape the directory. */
 const fileOf = (dir: string, request: string) => join(dir, "pending", `${createHash("sha256").update(request).digest("hex").slice(0, 32)}.json`);
@@ -24,9 +28,9 @@ export function pendingEnrolment(dir: string, request: string): Enrolment {
   const text = readPrivateFile(path);
   if (text) {
     const e = JSON.parse(text) as { publicKey: string; secretKey: string; meshId: string };
-    if (PUBKEY_RE.test(e.publicKey) && SECRET_KEY_RE.test(e.secretKey) && ID_RE.test(e.meshId)) return { keys: { publicKey: e.publicKey, secretKey: e.secretKey }, meshId: e.meshId };
+    if (PUBKEY_RE.test(e.publicKey) && SECRET_KEY_RE.test(e.secretKey) && ID_RE.test(e.meshId)) return { keys: { publicKey: e.publicKey, secretKey: e.secretKey }, meshId: e.meshId, fresh: false };
   }
-  const enrolment = { keys: generateSigningKeypair(), meshId: randomId() };
+  const enrolment = { keys: generateSigningKeypair(), meshId: randomId(), fresh: true };
   writePrivateFile(path, JSON.stringify({ ...enrolment.keys, meshId: enrolment.meshId }));
   return enrolment;
 }
@@ -39,11 +43,17 @@ export function forgetEnrolment(dir: string, request: string): void {
 /** Errors that are no answer (the request may have been carried out): the enrolment is kept. */
 const NO_ANSWER = new Set(["unavailable", "timeout", "internal"]);
 
-/** What to throw after `request` failed with `err`: a refusal forgets the enrolment; no answer
- *  keeps it, and the error says to run the same command again. */
-export function afterFailure(dir: string, request: string, err: unknown): unknown {
+/** What to throw after `request`, sent with `enrolment`, failed with `err`. A refusal forgets the
+ *  enrolment, and so does a request that never left (NotSentError) with a key made by this run:
+ *  the broker has seen neither. No answer keeps it, and the error says to run the same command
+ *  again; so does a request that never left when an earlier attempt, which may have been carried
+ *  out, saved the key. */
+export function afterFailure(dir: string, request: string, enrolment: Enrolment, err: unknown): unknown {
   if (!(err instanceof MeshError)) return err;
-  if (!NO_ANSWER.has(err.code)) {
+  if (err instanceof NotSentError && !enrolment.fresh) {
+    return new MeshError(err.code, `${err.message} An earlier attempt of this command may have been carried out: once the broker is reachable, run the same command again, which sends the same key and gets that answer.`, { cause: err });
+  }
+  if (err instanceof NotSentError || !NO_ANSWER.has(err.code)) {
     forgetEnrolment(dir, request);
     return err;
   }
