@@ -57,6 +57,11 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   if (out) {
     file = resolve(out);
     if (existsSync(file)) throw new MeshError("conflict", `${file} exists; backups never overwrite. Choose another name.`);
+    // What a backup to this name left: killed midway, or a copy that failed its check (kept for
+    // inspection). Not ours to judge or remove, so say what it is.
+    if (existsSync(`${file}.partial`)) {
+      throw new MeshError("conflict", `${file}.partial exists: an earlier backup to ${file} was interrupted, or its copy failed the integrity check and was kept for inspection. Remove it (rm ${file}.partial) or choose another name.`);
+    }
   } else {
     const dir = join(dataDir, "backups");
     mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -178,6 +178,11 @@ describe("admin backup and restore", () => {
     const exists = await admin(["backup", "--data-dir", src, "--out", join(data, "exists.db")]);
     expect(exists.code).toBe(5);
     expect(exists.stderr).toContain("backups never overwrite");
+    // A backup killed midway left its .partial: the next one to that name says what it is.
+    writeFileSync(join(data, "killed.db.partial"), "half a copy");
+    const killed = await admin(["backup", "--data-dir", src, "--out", join(data, "killed.db")]);
+    expect({ code: killed.code, stderr: killed.stderr }).toEqual({ code: 5, stderr: expect.stringContaining(`killed.db.partial exists: an earlier backup to ${join(data, "killed.db")} was interrupted`) });
+    expect(readFileSync(join(data, "killed.db.partial"), "utf8")).toBe("half a copy");
   }, 60_000);
 
   test("restore takes what the source's -wal holds too (a copy of a killed broker's files)", async () => {

@@ -2,7 +2,7 @@
 // modes, the epoch, claim reset on restart, health and verified backups.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/migrations.ts";
 import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
@@ -122,6 +122,10 @@ describe("upgrade from version 1", () => {
     v1.run(`INSERT INTO queue (seq, mesh_id, recipient, message_seq, priority, expires_at, claimed_by) VALUES
       (10, 'mesh1', '${box}', 1, 'next', ${later}, 'conn-old'), (11, 'mesh1', '${box}', 3, 'next', ${later}, NULL)`);
     v1.close();
+    // A start killed while it copied the database left a half-written copy behind.
+    mkdirSync(join(dir, "backups"), { recursive: true });
+    for (const f of ["pre-migrate-v1-1700000000000.db.partial", "pre-migrate-v1-1700000000000.db.partial-journal"]) writeFileSync(join(dir, "backups", f), "half");
+    writeFileSync(join(dir, "backups", "mine.db.partial"), "not ours to remove");
 
     const store = await tmp.open(dir);
     expect(versions(store.db)).toEqual(MIGRATIONS.map((m) => m.version));
@@ -135,8 +139,8 @@ describe("upgrade from version 1", () => {
     expect(await store.queueDepth({ meshId: "mesh1", pubkey: box })).toBe(1);
     // The copy taken before migrating: private like the database, complete, and named only once whole.
     const backups = readdirSync(join(dir, "backups"));
-    expect(backups).toEqual([expect.stringMatching(/^pre-migrate-v1-\d+\.db$/)]);
-    const copy = join(dir, "backups", backups[0]!);
+    expect(backups.sort()).toEqual(["mine.db.partial", expect.stringMatching(/^pre-migrate-v1-\d+\.db$/)]);
+    const copy = join(dir, "backups", backups.find((f) => f.startsWith("pre-migrate"))!);
     expect(statSync(copy).mode & 0o777).toBe(0o600);
     const old = openDatabase(copy, { synchronous: "normal" });
     expect(old.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM messages").get()!.n).toBe(3);

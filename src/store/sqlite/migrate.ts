@@ -3,7 +3,7 @@
 // were edited. Before applying anything to a database that already has data, it writes a backup.
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Migration } from "../migrations.ts";
 import { syncPath } from "./data-file.ts";
@@ -39,6 +39,9 @@ export function refuseNewer(path: string, migrations: readonly Migration[]): voi
 /** Writes a consistent copy of `db` to `path`, all or nothing: created 0600 under a temporary
  *  name, flushed, then renamed, so a kill halfway leaves no file that looks like a backup. */
 function backupBeforeMigrating(db: Database, dir: string, path: string): void {
+  // Half-written copies of a start killed while it made one: the data directory is locked
+  // (dir-lock.ts), so no other process is writing one now.
+  for (const f of readdirSync(dir)) if (/^pre-migrate-v\d+-\d+\.db\.partial(-journal)?$/.test(f)) rmSync(join(dir, f), { force: true });
   const partial = `${path}.partial`;
   closeSync(openSync(partial, "w", 0o600)); // VACUUM INTO accepts an empty file, and keeps its mode
   try {
