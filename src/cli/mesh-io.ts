@@ -14,7 +14,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
     { meshId: mesh.meshId, publicKey: mesh.publicKey, secretKey: mesh.secretKey, memberPubkey: mesh.publicKey, memberSecretKey: mesh.secretKey, ownerPubkey: mesh.ownerPubkey },
     mesh.meshKeys,
     {
-      replay: loadReplayGuard(ctx.env.configDir, mesh.meshId),
+      replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, "member", (note) => ctx.out.warn(note)),
       onKeys: (meshKeys) => {
         // Added to what the file holds now: another process (the MCP server) may have saved more.
         const onDisk = loadConfig(ctx.env.configDir);

@@ -108,7 +108,7 @@ export class MeshLink {
         attestation: () => attestor.current(),
       },
       entry.meshKeys,
-      { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
+      { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
     );
     this.client = new BrokerClient({
       url: entry.brokerUrl,

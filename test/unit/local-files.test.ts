@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
+import { appendMessages, loadReplayGuard, readMessages, saveReplayGuard } from "../../src/client/local/message-log.ts";
+import type { Delivered } from "../../src/client/mesh-session.ts";
 import { scratchDir } from "../preload.ts";
 
 const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
@@ -73,5 +75,45 @@ describe("claudemesh's own directories", () => {
     expect(() => ensurePrivateDir(dir)).toThrow(LocalFileError);
     expect(() => writePrivateFile(join(dir, "config.json"), "{}")).toThrow(/shared directory/);
     expect({ dir: mode(dir), written: existsSync(join(dir, "config.json")) }).toEqual({ dir: "1777", written: false });
+  });
+});
+
+describe("the message log and the replay memory", () => {
+  const delivered = (body: string) => ({ messageId: `id-${body}`, meshId: "mesh-log-1", kind: "direct", from: { name: "bob", pubkey: "b".repeat(64), memberPubkey: "b".repeat(64), memberId: "m-bob" }, to: "a".repeat(64), priority: "next", createdAt: 1, body, clientMessageId: `cm-${body}`, replyTo: null, ask: false }) as unknown as Delivered;
+
+  test("a log others can read or write is neither appended to nor read, and the error gives the chmod", () => {
+    const dir = scratchDir("cm-log-");
+    appendMessages(dir, "mesh-log-1", [delivered("first")]);
+    const log = join(dir, "messages", "mesh-log-1.jsonl");
+    expect(mode(log)).toBe("600");
+    chmodSync(log, 0o664); // a restore or an editor left it group-writable: others could add "history"
+    let err: unknown;
+    try {
+      appendMessages(dir, "mesh-log-1", [delivered("second")]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LocalFileError);
+    expect({ message: (err as LocalFileError).message, fix: (err as LocalFileError).fix }).toEqual({ message: expect.stringContaining("it holds the messages you read"), fix: `chmod 600 ${log}` });
+    expect(() => readMessages(dir, "mesh-log-1", 10)).toThrow(LocalFileError);
+    expect(readFileSync(log, "utf8").split("\n").filter(Boolean).length).toBe(1);
+    chmodSync(log, 0o600);
+    expect(readMessages(dir, "mesh-log-1", 10).map((m) => m.body)).toEqual(["first"]);
+  });
+
+  test("a damaged replay memory is moved aside and reported, and a new one starts", () => {
+    const dir = scratchDir("cm-seen-");
+    const guard = loadReplayGuard(dir, "mesh-log-1");
+    guard.check("b".repeat(64), "cm-00000001");
+    saveReplayGuard(dir, guard);
+    expect(loadReplayGuard(dir, "mesh-log-1").has("b".repeat(64), "cm-00000001")).toBe(true);
+    const seen = join(dir, "seen", "mesh-log-1.json");
+    writeFileSync(seen, "{ half a file", { mode: 0o600 });
+    const notes: string[] = [];
+    const fresh = loadReplayGuard(dir, "mesh-log-1", "member", (n) => notes.push(n));
+    expect(fresh.has("b".repeat(64), "cm-00000001")).toBe(false);
+    expect(notes).toEqual([expect.stringContaining(`The replay memory ${seen} was damaged`)]);
+    expect(existsSync(seen)).toBe(false);
+    expect(readdirSync(join(dir, "seen")).map((f) => f.replace(/\d+$/, "N"))).toEqual(["mesh-log-1.json.damaged-N"]);
   });
 });

@@ -27,12 +27,13 @@ export function ensurePrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
-/** Refuses a file or directory that group or others can read or write. */
-export function assertPrivate(path: string): void {
+/** Refuses a file or directory that group or others can read or write; `holds` says what is at
+ *  stake in the message. */
+export function assertPrivate(path: string, holds = "private keys"): void {
   const st = statSync(path);
   if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8);
-    throw new LocalFileError(`${path} is readable by other users (mode ${mode}); it holds private keys.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
+    throw new LocalFileError(`${path} is readable by other users (mode ${mode}); it holds ${holds}.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
   }
 }
 
@@ -122,8 +123,8 @@ function writeAtomic0600(path: string, data: string | Uint8Array): void {
 }
 
 /** Reads a private file; null if it does not exist. Throws LocalFileError if others can read it. */
-export function readPrivateFile(path: string): string | null {
+export function readPrivateFile(path: string, holds?: string): string | null {
   if (!existsSync(path)) return null;
-  assertPrivate(path);
+  assertPrivate(path, holds);
   return readFileSync(path, "utf8");
 }

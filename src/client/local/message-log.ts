@@ -1,10 +1,10 @@
 // What this member has read, kept locally: decrypted messages (JSON lines, 0600) and the replay
 // guard's memory, per mesh. The broker forgets a message once it is acked; this is the history.
-import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ReplayGuard } from "../../crypto/envelope.ts";
 import type { Delivered } from "../mesh-session.ts";
-import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+import { assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
 
 const logPath = (dir: string, meshId: string) => join(dir, "messages", `${meshId}.jsonl`);
 /** The CLI (scope "member") and each Claude Code session read their own copies of messages, so
@@ -20,17 +20,24 @@ export function removeMeshLog(dir: string, meshId: string): void {
   for (const name of readdirSync(seenDir)) if (name.startsWith(`${meshId}.`) && name.endsWith(".json")) rmSync(join(seenDir, name), { force: true });
 }
 
+const LOG_HOLDS = "the messages you read";
+
+/** Appends to this mesh's log, which is created 0600; an existing one others can read or write is
+ *  refused (LocalFileError with the chmod), not appended to. */
 export function appendMessages(dir: string, meshId: string, messages: readonly Delivered[]): void {
   if (messages.length === 0) return;
   ensurePrivateDir(join(dir, "messages"));
-  appendFileSync(logPath(dir, meshId), messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 });
+  const path = logPath(dir, meshId);
+  if (existsSync(path)) assertPrivate(path, LOG_HOLDS);
+  appendFileSync(path, messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 });
 }
 
-/** The last `limit` messages read in this mesh, oldest first. */
+/** The last `limit` messages read in this mesh, oldest first. A log others could have written is
+ *  refused, as for appending. */
 export function readMessages(dir: string, meshId: string, limit: number): Delivered[] {
-  const path = logPath(dir, meshId);
-  if (!existsSync(path)) return [];
-  const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+  const text = readPrivateFile(logPath(dir, meshId), LOG_HOLDS);
+  if (text === null) return [];
+  const lines = text.split("\n").filter(Boolean);
   return lines.slice(-limit).flatMap((l) => {
     try {
       return [JSON.parse(l) as Delivered];
@@ -40,12 +47,20 @@ export function readMessages(dir: string, meshId: string, limit: number): Delive
   });
 }
 
-export function loadReplayGuard(dir: string, meshId: string, scope = "member"): ReplayGuard {
-  const text = readPrivateFile(seenPath(dir, meshId, scope));
+/** This mesh's replay memory for `scope`. A damaged file (it is written atomically, so a disk
+ *  fault or a hand edit) is moved aside, `onDamaged` is told, and a new memory starts: refusing
+ *  would leave the member unable to read at all, and starting over silently would hide that a
+ *  message already read may be shown again. */
+export function loadReplayGuard(dir: string, meshId: string, scope = "member", onDamaged: (note: string) => void = () => {}): ReplayGuard {
+  const path = seenPath(dir, meshId, scope);
+  const text = readPrivateFile(path, "the ids of the messages you read");
   if (!text) return new ReplayGuard(meshId);
   try {
     return ReplayGuard.importJson(text, meshId);
-  } catch {
+  } catch (err) {
+    const aside = `${path}.damaged-${Date.now()}`;
+    renameSync(path, aside);
+    onDamaged(`The replay memory ${path} was damaged (${(err as Error).message}); it was moved to ${aside} and a new one starts now. Until it has filled again, a message you already read that the broker sends again would be shown again.`);
     return new ReplayGuard(meshId);
   }
 }
