@@ -11,20 +11,28 @@ export type Asset = { body: Blob; contentType: string; immutable: boolean };
 /** URL path → file. "/" is the page; chunks keep their content-hashed names. */
 export type AssetTable = ReadonlyMap<string, Asset>;
 
-/** Headers on every response but the API reference page's (DOCS_HEADERS).
- *  'wasm-unsafe-eval' lets libsodium compile its WebAssembly; no inline or eval'd script runs. */
+/** The dashboard's Content-Security-Policy, directive by directive. 'wasm-unsafe-eval' lets
+ *  libsodium compile its WebAssembly; no inline or eval'd script runs. */
+const CSP: Readonly<Record<string, string>> = {
+  "default-src": "'self'",
+  "script-src": "'self' 'wasm-unsafe-eval'",
+  "style-src": "'self'",
+  "img-src": "'self'",
+  "connect-src": "'self'",
+  "object-src": "'none'",
+  "base-uri": "'none'",
+  "form-action": "'none'",
+  "frame-ancestors": "'none'",
+};
+
+const policy = (directives: Readonly<Record<string, string>>) =>
+  Object.entries(directives)
+    .map(([k, v]) => `${k} ${v}`)
+    .join("; ");
+
+/** Headers on every response but the API reference page's (DOCS_HEADERS). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy": [
-    "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; "),
+  "content-security-policy": policy(CSP),
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
@@ -40,18 +48,7 @@ export const DASHBOARD_API_HEADERS: Readonly<Record<string, string>> = { ...SECU
  *  allowed; everything else is as strict (its own origin only, never framed). */
 export const DOCS_HEADERS: Readonly<Record<string, string>> = {
   ...SECURITY_HEADERS,
-  "content-security-policy": [
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; "),
+  "content-security-policy": policy({ ...CSP, "script-src": "'self' 'unsafe-inline'", "style-src": "'self' 'unsafe-inline'", "img-src": "'self' data:", "font-src": "'self' data:" }),
 };
 
 /** Adds `headers` (SECURITY_HEADERS by default) to a response, copying it when its headers are
