@@ -31,9 +31,15 @@ export function clientIp(direct: string, forwardedFor: string | null, trusted: r
 function ipv6Groups(address: string): string[] | null {
   const [head = "", tail, ...more] = address.split("%")[0]!.toLowerCase().split("::");
   if (more.length > 0) return null;
-  const split = (s: string) => (s === "" ? [] : s.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  const split = (s: string) => (s === "" ? [] : s.split(":"));
   const h = split(head);
   const t = tail === undefined ? [] : split(tail);
+  // An IPv4 tail (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) stands for the last two groups.
+  const last = t.length > 0 ? t : h;
+  if (last.at(-1)?.includes(".")) {
+    if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(last.at(-1)!) || last.at(-1)!.split(".").some((n) => Number(n) > 255)) return null;
+    last.splice(-1, 1, "0", "0");
+  }
   const gap = 8 - h.length - t.length;
   if (tail === undefined ? gap !== 0 : gap < 1) return null;
   const groups = [...h, ...Array<string>(tail === undefined ? 0 : gap).fill("0"), ...t];

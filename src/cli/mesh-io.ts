@@ -15,6 +15,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
     mesh.meshKeys,
     {
       replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, "member", (note) => ctx.out.warn(note)),
+      removals: () => mesh.removed,
       onKeys: (meshKeys) => {
         // Added to what the file holds now: another process (the MCP server) may have saved more.
         const onDisk = loadConfig(ctx.env.configDir);

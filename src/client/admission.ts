@@ -78,9 +78,10 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
  *  session's whose attestation such a member signed. Keys and attestations come from the broker's
  *  lists, which it could fill with a key of its own under a member's name; this is what keeps it
  *  from reading DMs sent by name. (An attestation past its expiry still shows whose key it is.) */
-export function recipientDoubt(meshId: string, ownerPubkey: string, key: string, members: readonly Listed[], peers: readonly PeerInfo[]): string | null {
+export function recipientDoubt(meshId: string, ownerPubkey: string, key: string, members: readonly Listed[], peers: readonly PeerInfo[], removals: Readonly<Removals> = NO_REMOVALS): string | null {
   if (key === ownerPubkey) return null;
-  const { vouched, unverified } = vouchedMembers(meshId, ownerPubkey, members);
+  if (removals.keys.includes(key)) return `${key.slice(0, 12)} belongs to a member you removed`;
+  const { vouched, unverified } = vouchedMembers(meshId, ownerPubkey, members, removals);
   if (vouched.has(key)) return null;
   const member = unverified.find((m) => m.pubkey === key);
   if (member) return `the enrolment of ${member.displayName} (${key.slice(0, 12)}) cannot be checked: the broker shows no invite and claim signed back to the mesh owner (members enrolled before brokers kept that evidence must be invited again)`;

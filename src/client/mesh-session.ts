@@ -14,6 +14,9 @@ import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
 
+/** How often a member behind the mesh's key epoch asks the owner for the keys again. */
+const KEYS_ASK_INTERVAL_MS = 10 * 60_000;
+
 /** How far a member's clock may be behind the owner's session when judging its attestation. */
 const KEYS_CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -76,14 +79,18 @@ export class MeshSession {
   constructor(
     readonly id: Identity,
     meshKeys: readonly MeshKey[],
-    opts: { replay?: ReplayGuard; onKeys?: (keys: MeshKey[]) => void } = {},
+    opts: { replay?: ReplayGuard; onKeys?: (keys: MeshKey[]) => void; removals?: () => Removals | undefined } = {},
   ) {
     this.keys = [...meshKeys];
     this.replay = opts.replay ?? new ReplayGuard(id.meshId);
     this.onKeys = opts.onKeys ?? (() => {});
+    this.removals = opts.removals ?? (() => undefined);
   }
 
   private readonly onKeys: (keys: MeshKey[]) => void;
+  /** The owner's own record of removals as it stands now (the config, which a `kick` in another
+   *  process may just have written); none for other members. */
+  private readonly removals: () => Removals | undefined;
 
   get meshKeys(): readonly MeshKey[] {
     return this.keys;
@@ -128,11 +135,27 @@ export class MeshSession {
     const meshEpoch = client.ack?.mesh.keyEpoch ?? 0;
     const mine = this.currentKey()?.epoch ?? 0;
     if (!PUBKEY_RE.test(to) && mine < meshEpoch) {
-      throw new MeshError("forbidden", `The mesh key was rotated to epoch ${meshEpoch} and this member has epoch ${mine}: read your messages first (\`claudemesh inbox\`, or mesh_inbox), which brings the new key, then send again.`);
+      const asked = await this.askForKeys(client);
+      throw new MeshError("forbidden", `The mesh key was rotated to epoch ${meshEpoch} and this member has epoch ${mine}: read your messages first (\`claudemesh inbox\`, or mesh_inbox), which brings the new key, then send again.${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
     }
     await this.vouchFor(client, to);
     const sealed = this.seal(to, body, opts.kind ?? "text", opts);
     return client.request("send", { to, clientMessageId: sealed.clientMessageId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
+  }
+
+  private keysAskedAt = Number.NEGATIVE_INFINITY;
+
+  /** Asks the owner for the mesh keys again (a member behind the mesh's epoch: the rotation's
+   *  message may have been lost, or refused because the owner session that sent it has expired
+   *  since), at most once per KEYS_ASK_INTERVAL_MS. True if it asked. */
+  private async askForKeys(client: BrokerClient): Promise<boolean> {
+    const now = Date.now();
+    if (this.id.memberPubkey === this.id.ownerPubkey || now - this.keysAskedAt < KEYS_ASK_INTERVAL_MS) return false;
+    this.keysAskedAt = now;
+    return requestKeys(this, client).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Keys a direct message was already found safe to encrypt to (see vouchFor). */
@@ -146,9 +169,15 @@ export class MeshSession {
   async vouchFor(client: BrokerClient, to: string, peers?: readonly PeerInfo[]): Promise<void> {
     if (!PUBKEY_RE.test(to) || to === this.id.ownerPubkey || to === this.id.memberPubkey || this.vouched.has(to)) return;
     const [{ members }, listed] = await Promise.all([client.request("member_list", {}), peers ?? client.request("list_peers", {}).then((r) => r.peers)]);
-    const doubt = recipientDoubt(this.id.meshId, this.id.ownerPubkey, to, members, listed);
+    const doubt = recipientDoubt(this.id.meshId, this.id.ownerPubkey, to, members, listed, this.removals());
     if (doubt !== null) throw new MeshError("forbidden", `Not sent: ${doubt}. claudemesh encrypts a direct message only to a key it can trace to the mesh owner's signatures, so that the broker cannot list a key of its own under a member's name.`);
     this.vouched.add(to);
+  }
+
+  /** Keys the caller has just vouched for itself (vouchedMembers over the same list, the owner's
+   *  removals applied), so that sending to each of them asks the broker nothing more. */
+  trust(keys: Iterable<string>): void {
+    for (const k of keys) this.vouched.add(k);
   }
 
   /** Opens a push. A direct message may be addressed to this identity's key or (for a session)
@@ -288,6 +317,7 @@ export async function answerKeyRequest(session: MeshSession, client: BrokerClien
   const { members } = await client.request("member_list", {});
   const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members, removals).vouched.get(from.memberPubkey);
   if (!requester || requester.pubkey === session.id.ownerPubkey) return false;
+  session.trust([requester.pubkey]);
   await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });
   return true;
 }

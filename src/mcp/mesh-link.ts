@@ -108,7 +108,11 @@ export class MeshLink {
         attestation: () => attestor.current(),
       },
       entry.meshKeys,
-      { replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })), onKeys: (meshKeys) => this.saveKeys(meshKeys) },
+      {
+        replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
+        onKeys: (meshKeys) => this.saveKeys(meshKeys),
+        removals: () => this.onDisk()?.removed,
+      },
     );
     this.client = new BrokerClient({
       url: entry.brokerUrl,
@@ -303,7 +307,8 @@ export class MeshLink {
     const peers = namesPeer(input) ? await this.peers() : [];
     const r = resolveTarget(input, peers.filter((p) => p.pubkey !== this.session.id.publicKey));
     await this.session.vouchFor(this.client, r.target, peers);
-    return { target: r.target, name: r.peer?.displayName ?? r.target };
+    // Names are the broker's word; the key prefix says who the message was encrypted to.
+    return { target: r.target, name: r.peer ? `${r.peer.displayName} (${r.peer.pubkey.slice(0, 12)})` : r.target };
   }
 
   /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). */

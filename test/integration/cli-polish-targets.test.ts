@@ -22,7 +22,7 @@ describe("several meshes", () => {
     });
 
     const sent = await cli(alice, ["send", `${slug}:bob`, "by prefix"]);
-    expect({ code: sent.code, stdout: sent.stdout.split(".")[0] }).toEqual({ code: 0, stdout: "Sent to bob" });
+    expect({ code: sent.code, stdout: sent.stdout.split(".")[0] }).toEqual({ code: 0, stdout: expect.stringMatching(/^Sent to bob \([0-9a-f]{12}\)$/) });
     ok(await cli(alice, ["send", "bob", "by variable"], { env: { CLAUDEMESH_MESH: slug } }));
     // A prefix beats the variable, and #topics take one too.
     ok(await cli(alice, ["send", `${slug}:#general`, "posted by prefix"], { env: { CLAUDEMESH_MESH: "other" } }));

@@ -111,7 +111,7 @@ describe("claudemesh mcp", () => {
     expect(answer.text).toContain("yes, shipped at 14:02");
 
     const unanswered = await a.call("mesh_ask", { to: "bob", question: "and the backfill?", timeout_seconds: 5 });
-    expect(unanswered.text).toContain("No reply from bob within 5 s");
+    expect(unanswered.text).toMatch(/No reply from bob \([0-9a-f]{12}\) within 5 s/);
     await bb.waitNotification((x) => x.content.includes("backfill"));
     await bb.call("mesh_inbox");
     const stop = await hook(bob, "stop", "sess-bob-3");

@@ -61,6 +61,39 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
     expect(ok(await cli(bob, ["inbox", "--json"])).json().messages.map((m: { body: string }) => m.body)).toEqual(["for bob only"]);
   }, 60_000);
 
+  test("CLI: a member the owner removed, listed again under another member's name, is refused; the sent line shows the key", async () => {
+    await using team = await cliTeam(["alice", "bob", "mallory"]);
+    const { dirs: [alice], mesh } = team;
+    ok(await cli(alice, ["kick", "mallory"]));
+    const sends = countSends(team.b);
+    const mallory = mesh.members.mallory!;
+    const bob = mesh.members.bob!;
+    // The broker shows mallory's real key, active again, as "bob", and hides bob.
+    HANDLERS.member_list = async (...a) => ({
+      members: (await real.member_list(...a)).members.filter((m) => m.pubkey !== bob.pubkey).map((m) => (m.pubkey === mallory.pubkey ? { ...m, displayName: "bob", revokedAt: null, revokedReason: null } : m)),
+    });
+    HANDLERS.list_peers = async (...a) => {
+      const peers = (await real.list_peers(...a)).peers.filter((p) => p.memberPubkey !== bob.pubkey);
+      const me = peers.find((p) => p.pubkey === mesh.members.alice!.pubkey)!;
+      return { peers: [...peers, { ...me, pubkey: mallory.pubkey, memberPubkey: mallory.pubkey, memberId: mallory.memberId, displayName: "bob", online: true }] };
+    };
+    const r = await cli(alice, ["send", "bob", "the door code is 5512"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 3, stderr: expect.stringContaining(`Not sent: ${mallory.pubkey.slice(0, 12)} belongs to a member you removed`) });
+    expect(sends()).toBe(0);
+    Object.assign(HANDLERS, real);
+    const sent = ok(await cli(alice, ["send", "bob", "hello"]));
+    expect(sent.stdout).toStartWith(`Sent to bob (${bob.pubkey.slice(0, 12)}).`);
+  }, 60_000);
+
+  test("rekey checks the member list once, not again for each member it sends the key to", async () => {
+    await using team = await cliTeam(["alice", "bob", "carol", "dave"]);
+    const calls = { member_list: 0, list_peers: 0 };
+    HANDLERS.member_list = async (...a) => (calls.member_list++, real.member_list(...a));
+    HANDLERS.list_peers = async (...a) => (calls.list_peers++, real.list_peers(...a));
+    const r = ok(await cli(team.dirs[0], ["rekey", "--json"])).json();
+    expect({ sentTo: r.sentTo, calls }).toEqual({ sentTo: 3, calls: { member_list: 1, list_peers: 0 } });
+  }, 60_000);
+
   test("MCP: mesh_send to a session the broker made up is refused; a real session's attestation is accepted", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice, bob], mesh } = team;

@@ -151,6 +151,7 @@ describe("addressKey", () => {
     expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
     expect(addressKey("64:ff9b::192.0.2.33")).toBe("64:ff9b:0:0::/64");
     expect(addressKey("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
-    for (const odd of ["unknown", "1::2::3", "2001:db8:1:2:3:4:5:6:7", "gggg::1", "1:2:3:4:5:6:7"]) expect(addressKey(odd)).toBe(odd);
+    expect(addressKey("::ffff:0:192.0.2.1")).toBe("0:0:0:0::/64");
+    for (const odd of ["unknown", "1::2::3", "2001:db8:1:2:3:4:5:6:7", "gggg::1", "1:2:3:4:5:6:7", "1.2.3.4.5.6::1", "2001:db8::1.2.3", "2001:db8::1.2.3.256", "1.2.3.4::1"]) expect(addressKey(odd)).toBe(odd);
   });
 });

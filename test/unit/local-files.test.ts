@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
 import { appendMessages, loadReplayGuard, readMessages, saveReplayGuard } from "../../src/client/local/message-log.ts";
 import type { Delivered } from "../../src/client/mesh-session.ts";
+import { afterFailure, pendingEnrolment } from "../../src/client/local/pending-enrolments.ts";
+import { MeshError } from "../../src/protocol/errors.ts";
 import { scratchDir } from "../preload.ts";
 
 const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
@@ -115,5 +117,30 @@ describe("the message log and the replay memory", () => {
     expect(notes).toEqual([expect.stringContaining(`The replay memory ${seen} was damaged`)]);
     expect(existsSync(seen)).toBe(false);
     expect(readdirSync(join(dir, "seen")).map((f) => f.replace(/\d+$/, "N"))).toEqual(["mesh-log-1.json.damaged-N"]);
+  });
+});
+
+describe("pending enrolments after a failure", () => {
+  const request = "new http://broker team";
+  const pending = (dir: string) => (existsSync(join(dir, "pending")) ? readdirSync(join(dir, "pending")) : []);
+
+  test("no answer keeps the key; a refusal forgets it; a refusal for now keeps a key an earlier attempt may have used", () => {
+    const dir = scratchDir("cm-pending-");
+    const first = pendingEnrolment(dir, request);
+    expect(first.fresh).toBe(true);
+    const lost = afterFailure(dir, request, first, new MeshError("timeout")) as MeshError;
+    expect({ kept: pending(dir).length, message: lost.message }).toEqual({ kept: 1, message: expect.stringContaining("It may have been carried out all the same") });
+    const again = pendingEnrolment(dir, request);
+    expect({ fresh: again.fresh, same: again.keys.publicKey === first.keys.publicKey }).toEqual({ fresh: false, same: true });
+    // Throttled now, after an attempt whose answer was lost: that attempt may have made the mesh.
+    const later = afterFailure(dir, request, again, new MeshError("rate_limited", "Too many meshes created from this address; wait a minute and try again.")) as MeshError;
+    expect({ kept: pending(dir).length, code: later.code, message: later.message }).toEqual({ kept: 1, code: "rate_limited", message: expect.stringContaining("An earlier attempt of this command may have been carried out: in a while, run the same command again") });
+    // A refusal is final: a carried-out enrolment asked again gets its answer, never a refusal.
+    expect((afterFailure(dir, request, again, new MeshError("conflict", "slug taken")) as MeshError).code).toBe("conflict");
+    expect(pending(dir)).toEqual([]);
+    // Throttled on a first attempt: nothing was made with that key.
+    const fresh = pendingEnrolment(dir, request);
+    afterFailure(dir, request, fresh, new MeshError("rate_limited"));
+    expect(pending(dir)).toEqual([]);
   });
 });

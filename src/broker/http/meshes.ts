@@ -28,7 +28,10 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     .post(
       "/v1/meshes",
       async ({ body, request, set }) => {
-        creations.take(addressOf(request), request.headers.get("x-forwarded-for"));
+        // A retry of a creation that happened (its answer was lost) is answered as before, whatever
+        // the allowance: refusing it could make the client give up the key of a mesh it owns.
+        const existing = await ctx.store.getMesh(body.meshId);
+        if (existing?.ownerPubkey !== body.ownerPubkey) creations.take(addressOf(request), request.headers.get("x-forwarded-for"));
         const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now());
         if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
         // Reserved so no mesh id can make a canonical string read like one of our labelled ones.

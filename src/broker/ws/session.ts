@@ -171,10 +171,10 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   if (identity.kind === "session") {
     const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
     const s = await ctx.store.upsertSession({ meshId: identity.meshId, pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, cwd: where.cwd, hostname: where.hostname, lastSeenAt: now, attestation: identity.attestation });
-    // New, revived, back from beyond the routing horizon, or with a new attestation (list_peers
-    // shows it): the cached roster does not have it.
-    const stale = !before || before.endedAt !== null || before.lastSeenAt < now - ctx.config.messageTtl || before.attestation?.signature !== identity.attestation?.signature;
-    if (stale) ctx.roster.invalidate(identity.meshId);
+    // New, revived, or back from beyond the routing horizon: the cached roster does not have it.
+    // (Its new attestation needs no reload: list_peers shows a live session's own, and the roster
+    // is reloaded when the session's presence ends.)
+    if (!before || before.endedAt !== null || before.lastSeenAt < now - ctx.config.messageTtl) ctx.roster.invalidate(identity.meshId);
     stored = s;
   } else {
     stored = await ctx.store.getMember(identity.meshId, identity.memberId);

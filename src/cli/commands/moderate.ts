@@ -30,6 +30,7 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: L
   const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
   // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
   ctx.save(upsertMesh(ctx.config(), updated));
+  session.trust(recipients.map((m) => m.pubkey));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
   return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName) };

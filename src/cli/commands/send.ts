@@ -77,7 +77,9 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
       r = await sendOn(again, err.clientMessageId);
     }
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
-    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${name}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
+    // Names are the broker's word; the key prefix says who the message was encrypted to.
+    const whom = peer ? `${name} (${peer.pubkey.slice(0, 12)})` : name;
+    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
   });
 }
 

@@ -43,19 +43,24 @@ export function forgetEnrolment(dir: string, request: string): void {
 /** Errors that are no answer (the request may have been carried out): the enrolment is kept. */
 const NO_ANSWER = new Set(["unavailable", "timeout", "internal"]);
 
-/** What to throw after `request`, sent with `enrolment`, failed with `err`. A refusal forgets the
- *  enrolment, and so does a request that never left (NotSentError) with a key made by this run:
- *  the broker has seen neither. No answer keeps it, and the error says to run the same command
- *  again; so does a request that never left when an earlier attempt, which may have been carried
- *  out, saved the key. */
+/** What to throw after `request`, sent with `enrolment`, failed with `err`.
+ *  - No answer (NO_ANSWER, but not a request that never left): it may have been carried out, so
+ *    the enrolment is kept and the error says to run the same command again.
+ *  - This attempt changed nothing (it never left, or the broker refused it for now: rate_limited
+ *    and the like), but an earlier attempt saved the key and may have been carried out: kept, and
+ *    the error says to run the command again later.
+ *  - Otherwise (a refusal, or nothing ever sent with this key) the enrolment is forgotten. A
+ *    carried-out enrolment asked again gets its answer, never a refusal, so a refusal is final. */
 export function afterFailure(dir: string, request: string, enrolment: Enrolment, err: unknown): unknown {
   if (!(err instanceof MeshError)) return err;
-  if (err instanceof NotSentError && !enrolment.fresh) {
-    return new MeshError(err.code, `${err.message} An earlier attempt of this command may have been carried out: once the broker is reachable, run the same command again, which sends the same key and gets that answer.`, { cause: err });
+  const notSent = err instanceof NotSentError;
+  if (!notSent && NO_ANSWER.has(err.code)) {
+    return new MeshError(err.code, `${err.message} It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.`, { cause: err });
   }
-  if (err instanceof NotSentError || !NO_ANSWER.has(err.code)) {
-    forgetEnrolment(dir, request);
-    return err;
+  if (!enrolment.fresh && (notSent || err.retryable)) {
+    const when = notSent ? "once the broker is reachable" : "in a while";
+    return new MeshError(err.code, `${err.message} An earlier attempt of this command may have been carried out: ${when}, run the same command again, which sends the same key and gets that answer.`, { cause: err });
   }
-  return new MeshError(err.code, `${err.message} It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.`, { cause: err });
+  forgetEnrolment(dir, request);
+  return err;
 }
