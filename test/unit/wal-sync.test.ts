@@ -35,7 +35,11 @@ test("callers during a running flush share the next one; later callers start afr
 
 test("a failed flush rejects its waiters", async () => {
   const { wal } = walSync();
-  closeSync((wal as unknown as { fd: number }).fd); // the descriptor fails under it
+  // The descriptor fails under it: closed, and replaced by a number no descriptor has (a closed
+  // number may be reused at once by whatever the process opens next, and then fail otherwise).
+  const held = wal as unknown as { fd: number };
+  closeSync(held.fd);
+  held.fd = 2 ** 31 - 1;
   await expect(wal.sync()).rejects.toThrow(/EBADF|bad file/i);
 });
 
