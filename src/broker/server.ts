@@ -110,12 +110,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     bootId: randomId(6),
     draining: false,
     hub: new Hub(config.presenceGrace, (p) => {
-      ctx.hub.emit(p.identity.meshId, "peer_left", { pubkey: p.identity.pubkey, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
-      // list_peers shows an offline peer's stored last-seen time (and status), from the roster.
-      void store
-        .setPresence(p.identity.meshId, p.identity.pubkey, { lastSeenAt: now() })
-        .then(() => ctx.roster.invalidate(p.identity.meshId))
-        .catch((err) => log.warn("saving last-seen failed", { err }));
+      const meshId = p.identity.meshId;
+      // list_peers shows an offline peer as stored (last seen, status, attestation), from the
+      // roster: reloaded once the write is in (the embedded store has made it when this returns,
+      // so a peer that asks on hearing peer_left already sees it), and again once it is flushed.
+      const saved = store.setPresence(meshId, p.identity.pubkey, { lastSeenAt: now() });
+      ctx.roster.invalidate(meshId);
+      ctx.hub.emit(meshId, "peer_left", { pubkey: p.identity.pubkey, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
+      void saved.then(() => ctx.roster.invalidate(meshId)).catch((err) => log.warn("saving last-seen failed", { err }));
     }),
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),

@@ -280,7 +280,6 @@ describe("status hook", () => {
     const closedAt = Date.now();
     bb.close();
     await a.waitEvent((e) => e.event === "peer_left");
-    await Bun.sleep(50); // its last-seen time is stored after the event
     const left = await bobRow();
     expect({ online: left.online, status: left.status, seenSinceClose: left.lastSeenAt! >= closedAt }).toEqual({ online: false, status: "working", seenSinceClose: true });
     // Offline: the status is stored and shown as bob's last status at once.

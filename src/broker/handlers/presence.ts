@@ -90,8 +90,8 @@ export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFram
   if (id.kind !== "session") throw new MeshError("invalid_argument", "Only session connections carry an attestation.");
   checkAttestation(f.attestation, id.memberPubkey, id.pubkey, ctx.now());
   id.attestation = f.attestation;
+  // Kept for list_peers once the session is offline (the roster is reloaded when it leaves).
   await ctx.store.setSessionAttestation(id.meshId, id.pubkey, f.attestation);
-  ctx.roster.invalidate(id.meshId); // its copy of the session shows the attestation once offline
   return { expiresAt: f.attestation.expiresAt };
 }
 
