@@ -8,6 +8,7 @@ import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-se
 import { loadConfig, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
+import { KeyCatchUp } from "./key-catchup.ts";
 import { namesPeer, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedForGood } from "../client/removed.ts";
@@ -83,6 +84,7 @@ export class MeshLink {
   /** Seen since the last replay-file write; their acks wait for that write. */
   private unsaved = { dirty: false, acks: [] as string[] };
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly keyCatchUp: KeyCatchUp;
 
   constructor(
     readonly entry: MeshEntry,
@@ -114,6 +116,14 @@ export class MeshLink {
         removals: () => this.onDisk()?.removed,
       },
     );
+    this.keyCatchUp = new KeyCatchUp({
+      entry: () => this.onDisk() ?? this.entry,
+      epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
+      save: (keys) => this.saveKeys(keys),
+      applied: () => (this.refreshKeys(), this.reopenSealed()),
+      where: { sessionId: `${opts.claudeSessionId}-keys`, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname },
+      log: opts.log,
+    });
     this.client = new BrokerClient({
       url: entry.brokerUrl,
       credentials,
@@ -127,6 +137,7 @@ export class MeshLink {
         this.state = s;
         if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
         if (s !== "connecting") this.attempted.resolve();
+        if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
       },
     });
