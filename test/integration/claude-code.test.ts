@@ -103,6 +103,25 @@ describe("install, uninstall, doctor with the real claude CLI", () => {
     expect(Object.keys(readJson(join(h, ".claude.json")).mcpServers)).toEqual(["other"]);
   }, 120_000);
 
+  test("a config directory other than ~/.claudemesh is passed on to the MCP server and the hooks; doctor agrees", async () => {
+    await using b = await startBroker();
+    const h = home();
+    userFiles(h);
+    const elsewhere = join(h, "keys elsewhere");
+    const env = { HOME: h, CLAUDEMESH_CONFIG_DIR: elsewhere, PATH: "/usr/bin:/bin" };
+    const at = (args: string[]) => cli(elsewhere, args, { env, timeoutMs: 90_000 });
+    ok(await at(["new", "Team", "--broker", b.url, "--display-name", "alice"]));
+    const r = ok(await at(["install"]));
+    expect(r.stdout).toContain(`They use the config directory ${elsewhere} (passed on as CLAUDEMESH_CONFIG_DIR).`);
+    expect(readJson(join(h, ".claude.json")).mcpServers.claudemesh.env).toEqual({ CLAUDEMESH_CONFIG_DIR: elsewhere });
+    const hooks = Object.values(readJson(join(h, ".claude", "settings.json")).hooks as Record<string, { hooks: { command: string }[] }[]>).flatMap((gs) => gs.flatMap((g) => g.hooks.map((x) => x.command)));
+    const ours = hooks.filter((c) => c.includes(" hook "));
+    expect(ours.length).toBeGreaterThan(0);
+    for (const c of ours) expect(c).toStartWith(`env 'CLAUDEMESH_CONFIG_DIR=${elsewhere}' `);
+    expect(ok(await at(["doctor", "--json"])).json().ok).toBe(true);
+    expect(ok(await at(["uninstall"])).stdout).toContain(`Your meshes and keys in ${elsewhere} are untouched`);
+  }, 120_000);
+
   test("a settings file that is not JSON is reported and left alone", async () => {
     const h = home();
     mkdirSync(join(h, ".claude"), { recursive: true });

@@ -1,7 +1,7 @@
 // How Claude Code should start this claudemesh: the compiled binary itself, or (from a source
 // checkout) `bun run <abs>/src/main.ts`. Absolute paths, so hooks work from any directory.
 import { shellCommand } from "../shell-words.ts";
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 
 /** True in the compiled binary, false when Bun runs src/main.ts from a checkout. */
 const compiled = (main: string) => main.includes("$bunfs") || main.includes("~BUN");
@@ -21,3 +21,16 @@ export function typedCommand(main = Bun.main, cwd = process.cwd()): string {
   return shellCommand(["bun", "run", rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs]);
 }
 
+/** What the MCP server and the hooks need in their environment to use this config directory:
+ *  nothing for the default one (~/.claudemesh, which they find themselves), else
+ *  CLAUDEMESH_CONFIG_DIR (Claude Code starts them without the user's shell environment). */
+export function configDirEnv(configDir: string, home: string): Record<string, string> {
+  const dir = resolve(configDir);
+  return dir === join(home, ".claudemesh") ? {} : { CLAUDEMESH_CONFIG_DIR: dir };
+}
+
+/** The hooks' command: the launcher, behind `env VAR=…` when there is an environment to pass. */
+export function hookLauncher(env: Record<string, string>): string {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return shellCommand([...(vars.length > 0 ? ["env", ...vars] : []), ...launcher()]);
+}

@@ -4,7 +4,7 @@ import { assertPrivate, LocalFileError } from "../../client/local/files.ts";
 import { configPath } from "../../client/local/config-file.ts";
 import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
-import { launcher } from "../claude-code/launcher.ts";
+import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../shell-words.ts";
 import { currentEntry, sameEntry } from "../claude-code/mcp-registration.ts";
 import { readJson, settingsPath } from "../claude-code/claude-files.ts";
@@ -77,10 +77,11 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
 
 function claudeChecks(ctx: Ctx): Check[] {
   const argv = launcher();
-  const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env: {} };
+  const env = configDirEnv(ctx.env.configDir, ctx.env.home);
+  const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env };
   const entry = currentEntry(ctx.env.home);
   const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
-  const missing = missingHooks(readJson(settingsPath(ctx.env.home)), shellCommand(argv));
+  const missing = missingHooks(readJson(settingsPath(ctx.env.home)), hookLauncher(env));
   return [
     { check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" },
     { check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null },

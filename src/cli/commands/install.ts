@@ -2,8 +2,7 @@
 // ~/.claude/settings.json. Running install twice changes nothing the second time; uninstall
 // removes exactly what install added.
 import { existsSync } from "node:fs";
-import { launcher } from "../claude-code/launcher.ts";
-import { shellCommand } from "../shell-words.ts";
+import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { register, unregister } from "../claude-code/mcp-registration.ts";
 import { readJson, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
@@ -17,17 +16,19 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     // Checked before anything is written: the label lands in Claude Code's config and peers' lists.
     const label = args.label === undefined ? undefined : checkSessionLabel(args.label);
     const argv = launcher();
-    const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env: {} };
+    const env = configDirEnv(ctx.env.configDir, ctx.env.home);
+    const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
     const via = register(ctx.env.home, entry);
     const path = settingsPath(ctx.env.home);
     const hadSettings = existsSync(path);
-    const hooksChanged = writeJsonIfChanged(path, withOurHooks(readJson(path), shellCommand(argv)));
+    const hooksChanged = writeJsonIfChanged(path, withOurHooks(readJson(path), hookLauncher(env)));
     const meshes = ctx.config().meshes.map((m) => m.slug);
     ctx.out.result({ mcp: { registered: true, changed: via !== null, via }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [
         via ? `Registered the claudemesh MCP server for your user (${via}).` : "The claudemesh MCP server was already registered.",
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
         meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join <link> (or claudemesh new).",
+        ...(env.CLAUDEMESH_CONFIG_DIR ? [`They use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),
         "",
         "Start Claude Code as usual; messages arrive through hooks and the mesh_inbox tool.",
         `For instant push into a running session, start it with channels: ${CHANNELS_HINT}`,
@@ -43,7 +44,7 @@ export async function uninstall(args: { json?: boolean }): Promise<void> {
     const path = settingsPath(ctx.env.home);
     const hooksChanged = writeJsonIfChanged(path, removeOurHooks(readJson(path)));
     ctx.out.result({ mcp: { removed }, hooks: { path, changed: hooksChanged } }, () =>
-      [removed ? "Removed the claudemesh MCP server." : "No claudemesh MCP server was registered.", hooksChanged ? `Removed claudemesh hooks from ${path}.` : "No claudemesh hooks were installed.", "Your meshes and keys in ~/.claudemesh are untouched (claudemesh leave removes a mesh)."].join("\n"),
+      [removed ? "Removed the claudemesh MCP server." : "No claudemesh MCP server was registered.", hooksChanged ? `Removed claudemesh hooks from ${path}.` : "No claudemesh hooks were installed.", `Your meshes and keys in ${ctx.env.configDir} are untouched (claudemesh leave removes a mesh).`].join("\n"),
     );
   });
 }
