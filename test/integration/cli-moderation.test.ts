@@ -82,7 +82,7 @@ describe("cli moderation", () => {
     const { b, dirs: [alice, bob, mallory] } = team;
     const { members } = team.mesh;
     const ban = await cli(alice, ["ban", "mallory"]);
-    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: "Banned mallory; 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n" });
+    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: `Banned mallory (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n` });
     const db = (b.ctx.store as SqliteStore).db;
     expect(db.query("SELECT banned, revoked_at IS NOT NULL AS revoked FROM members WHERE id = ?").get(members.mallory!.memberId)).toEqual({ banned: 1, revoked: 1 });
 

@@ -70,7 +70,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
   await command(args, async (ctx) => {
     const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
-    if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug}) to join with a new identity.`);
+    if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug} --yes) to join with a new identity.`);
     // Saved before the claim: a retry after a lost answer claims with the same key.
     const request = `join ${invite.invite}`;
     const enrolment = pendingEnrolment(ctx.env.configDir, request);

@@ -76,7 +76,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const rotated = members ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`, members) : null;
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>
       [
-        `${ban ? "Banned" : "Removed"} ${peer.displayName}; ${r.disconnected} connection(s) closed.`,
+        `${ban ? "Banned" : "Removed"} ${peer.displayName} (${peer.pubkey.slice(0, 12)}); ${r.disconnected} connection(s) closed.`,
         ...(r.invitesRevoked.length ? [`Revoked with them: ${r.invitesRevoked.length === 1 ? "invite" : "invites"} ${r.invitesRevoked.join(", ")} (the one they joined through, or ones they made), which could let them back in; \`claudemesh invite\` makes a new one for anyone else.`] : []),
         rotated ? `Mesh key rotated to epoch ${rotated.epoch} and sent to ${rotated.sentTo} member(s); ${peer.displayName} cannot read anything sent from now on.` : "Ask the owner to run `claudemesh rekey` so the removed member cannot read new messages.",
         ...skippedLine(rotated?.skipped ?? []),
