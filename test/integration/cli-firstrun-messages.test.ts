@@ -20,6 +20,8 @@ describe("messages from stdin", () => {
     ok(await cli(alice, ["topic", "post", "general", "-", "-p", "low"], { stdin: "posted from a pipe\n" }));
     expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["from stdin\n  indented line", "posted from a pipe"]);
 
+    const blank = await cli(alice, ["send", "bob", "   "]);
+    expect({ code: blank.code, stderr: blank.stderr }).toEqual({ code: 2, stderr: "claudemesh: Nothing to send: give the message text.\n  fix: see `claudemesh send --help`\n" });
     const empty = await cli(alice, ["send", "bob", "-"], { stdin: "\n" });
     expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 2, stderr: "claudemesh: Nothing to send on stdin. Pipe the message in, like: git diff | claudemesh send bob -\n  fix: see `claudemesh send --help`\n" });
     const huge = await cli(alice, ["send", "bob", "-", "--json"], { stdin: "x".repeat(MAX_SEND_BODY_BYTES + 1) });

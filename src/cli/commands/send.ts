@@ -39,7 +39,7 @@ async function messageFromStdin(): Promise<string> {
 export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
     const words = restText(args, 1, args.message);
-    if (!words) throw new UsageError("Nothing to send: give the message text.");
+    if (!words.trim()) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
     const clientMessageId = args["client-message-id"];
     if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
