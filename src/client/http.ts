@@ -31,6 +31,13 @@ const NEVER_CONNECTED: Record<string, string> = {
   ENETUNREACH: "no route to its host",
 };
 
+/** Why a fetch that threw never reached the server, in words ("connection refused"), if its code
+ *  says so; null otherwise. */
+export function neverConnected(cause: unknown): string | null {
+  const code = (cause as { code?: unknown })?.code;
+  return typeof code === "string" && Object.hasOwn(NEVER_CONNECTED, code) ? NEVER_CONNECTED[code]! : null;
+}
+
 /** The MeshError for a fetch that threw (`cause`): a timeout, a connection never made, or another
  *  failure of the transport. */
 function transportError(cause: unknown, url: string, timeoutMs: number): MeshError {
@@ -38,8 +45,7 @@ function transportError(cause: unknown, url: string, timeoutMs: number): MeshErr
   // url?") is kept as the cause.
   const origin = new URL(url).origin;
   if ((cause as Error)?.name === "TimeoutError") return new MeshError("timeout", `The broker at ${origin} did not answer within ${Math.round(timeoutMs / 1000)} s.`, { cause });
-  const code = (cause as { code?: unknown })?.code;
-  const why = typeof code === "string" && Object.hasOwn(NEVER_CONNECTED, code) ? NEVER_CONNECTED[code] : undefined;
+  const why = neverConnected(cause);
   if (why) return new NotSentError("unavailable", `Cannot reach the broker at ${origin} (${why}): nothing was sent. Is it running, and is the URL right?`, { cause });
   return new MeshError("unavailable", `Cannot reach the broker at ${origin} (is it running, and is the URL right?).`, { cause });
 }

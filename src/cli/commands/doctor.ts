@@ -10,6 +10,7 @@ import { currentEntry, sameEntry } from "../claude-code/mcp-registration.ts";
 import { readJson, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
+import { neverConnected } from "../../client/http.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 
@@ -57,7 +58,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       const r = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(4000) });
       reach = r.ok ? "" : `answered ${r.status}`;
     } catch (err) {
-      reach = (err as Error).message;
+      reach = (err as Error).name === "TimeoutError" ? "no answer within 4 s" : (neverConnected(err) ?? (err as Error).message);
     }
     if (reach) {
       out.push({ check: `${m.slug}: broker`, ok: false, detail: `${base}: ${reach}`, fix: "check the broker URL and that claudemesh serve runs there" });
