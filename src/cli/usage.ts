@@ -75,9 +75,10 @@ function dashHint(err: CittyError, path: string[], cmd: Command, words: string[]
 }
 
 /** Prints a command's help on stdout: coloured only for a terminal (and not under NO_COLOR or CI),
- *  without the spaces citty pads the last column with. */
+ *  without the spaces citty pads the last column with. citty names a command by its parent's name
+ *  alone, so `topic post` would read "USAGE topic post": every usage line starts with claudemesh. */
 export async function printUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
-  const text = await renderUsage(cmd, parent);
+  const text = (await renderUsage(cmd, parent)).replace(/^((?:\x1b\[[0-9;]*m)*USAGE(?:\x1b\[[0-9;]*m)*\s+(?:\x1b\[[0-9;]*m)*)(?!(?:\x1b\[[0-9;]*m)*claudemesh\b)/m, "$1claudemesh ");
   const colour = Boolean(process.stdout.isTTY) && clientEnv(processEnv()).interactive;
   process.stdout.write((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n");
 }

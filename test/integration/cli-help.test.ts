@@ -60,12 +60,19 @@ describe("cli help and completion", () => {
 
   // Every command path, serve and the second-level ones (`invite list`, `audit verify`) included:
   // the first-run review (L5) found six without an example.
-  test("every command's --help shows an example", async () => {
+  test("every command's --help shows an example and its full usage line", async () => {
     await using ids = identities(1);
     const [dir] = ids.dirs as [string];
     const paths = COMMANDS.flatMap((c) => [[c], ...(SUBCOMMANDS[c] ?? []).map((sub) => [c, sub])]);
-    const missing = (await pool(paths, 4, async (p) => ((await cli(dir, [...p, "--help"])).stdout.includes("Example: ") ? null : p.join(" ")))).filter(Boolean);
-    expect(missing).toEqual([]);
+    // Each also names itself in full on its usage line (citty gives `topic post` as "USAGE topic post").
+    const problems = (
+      await pool(paths, 4, async (p) => {
+        const out = (await cli(dir, [...p, "--help"])).stdout;
+        const wrong = [!out.includes("Example: ") && "no example", !out.includes(`USAGE claudemesh ${p.join(" ")}`) && "usage line"].filter(Boolean);
+        return wrong.length ? `${p.join(" ")}: ${wrong.join(", ")}` : null;
+      })
+    ).filter(Boolean);
+    expect(problems).toEqual([]);
   }, 90_000);
 
   test("--help and commands that never connect do not load the broker client or the frame codec", async () => {
