@@ -175,6 +175,14 @@ describe("cli lifecycle", () => {
     expect(aliceList.json().meshes.map((m: any) => [m.slug, m.reachable])).toEqual([[slug, true]]);
     const leaveAgain = await cli(bob, ["leave", slug, "--yes", "--json"]);
     expect({ code: leaveAgain.code, json: leaveAgain.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: expect.stringContaining("You have not joined any mesh") } } });
+
+    // The owner cannot leave the mesh it owns; --forget deletes its keys here without the broker.
+    const ownerLeaves = await cli(alice, ["leave", slug, "--yes"]);
+    expect({ code: ownerLeaves.code, stderr: ownerLeaves.stderr }).toEqual({ code: 3, stderr: expect.stringContaining(`an owner cannot leave it, since only the owner can rotate its keys or remove members. To delete your keys for it from this machine anyway (the mesh stays on the broker, and nobody can manage it any more): claudemesh leave ${slug} --yes --forget`) });
+    const forgot = await cli(alice, ["leave", slug, "--yes", "--forget", "--json"]);
+    expect({ code: forgot.code, json: forgot.json() }).toEqual({ code: 0, json: { left: slug, toldBroker: false } });
+    expect((await cli(alice, ["list", "--json"])).json()).toEqual({ meshes: [] });
+    expect((db.query("SELECT revoked_at FROM members WHERE pubkey = ?").get(members.alice!.pubkey) as { revoked_at: number | null }).revoked_at).toBeNull();
   }, 60_000);
 
   test("inbox --follow shows a message whose ack failed, once: the broker's redelivery is dropped as seen", async () => {

@@ -1,7 +1,8 @@
 // claudemesh leave <slug>: tell the broker (your membership is revoked and audited), then delete
 // everything this machine kept for the mesh: the member keys, the Claude Code sessions' keys, the
 // message log, every replay memory (the CLI's and each session's) and the audit checkpoint. Asks
-// for confirmation on a terminal unless --yes.
+// for confirmation on a terminal unless --yes. --forget skips the broker: the only way for an
+// owner (who cannot leave the mesh they own), or for a mesh whose broker is gone.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { selectMesh } from "../../client/local/config-file.ts";
@@ -11,25 +12,35 @@ import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
 
-export async function run(args: { slug: string; yes?: boolean; json?: boolean }): Promise<void> {
+export async function run(args: { slug: string; yes?: boolean; forget?: boolean; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = selectMesh(ctx.config(), args.slug);
+    if (mesh.role === "owner" && !args.forget) {
+      throw new MeshError(
+        "forbidden",
+        `You own "${mesh.name}": an owner cannot leave it, since only the owner can rotate its keys or remove members. To delete your keys for it from this machine anyway (the mesh stays on the broker, and nobody can manage it any more): claudemesh leave ${mesh.slug} --yes --forget`,
+      );
+    }
     if (!args.yes) {
       if (!process.stdin.isTTY) throw new UsageError("Leaving deletes your keys for this mesh; confirm with --yes.");
       const answer = prompt(`Leave "${mesh.name}" and delete your keys for it? Type the slug to confirm:`);
       if (answer?.trim() !== mesh.slug) throw new UsageError("Not confirmed; nothing changed.");
     }
-    try {
-      const client = await ctx.connect(mesh);
-      await client.request("leave", {});
-    } catch (err) {
-      // A member already removed, or a mesh the broker no longer has, can still be forgotten locally.
-      if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw err;
+    if (!args.forget) {
+      try {
+        const client = await ctx.connect(mesh);
+        await client.request("leave", {});
+      } catch (err) {
+        // A member already removed, or a mesh the broker no longer has, can still be forgotten locally.
+        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw err;
+      }
     }
     ctx.save({ ...ctx.config(), meshes: ctx.config().meshes.filter((m) => m.meshId !== mesh.meshId) });
     removeMeshLog(ctx.env.configDir, mesh.meshId);
     removeSessionKeys(ctx.env.configDir, mesh.meshId);
     rmSync(join(ctx.env.configDir, "audit", `${mesh.meshId}.json`), { force: true });
-    ctx.out.result({ left: mesh.slug }, () => `Left "${mesh.name}"; its keys are deleted from this machine.`);
+    ctx.out.result({ left: mesh.slug, toldBroker: !args.forget }, () =>
+      args.forget ? `Forgot "${mesh.name}" on this machine; its keys are deleted here (the broker was not told).` : `Left "${mesh.name}"; its keys are deleted from this machine.`,
+    );
   });
 }
