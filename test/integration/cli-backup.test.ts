@@ -40,6 +40,9 @@ describe("cli backup", () => {
     const bad = await cli(wrong, ["restore", file, "--passphrase-stdin", "--force"], { stdin: "wrong horse battery staple\n" });
     expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr, written: existsSync(wrong) }).toEqual({ code: 3, stdout: "", stderr: "claudemesh: Wrong passphrase, or the backup file was modified or truncated.\n", written: false });
 
+    const missing = await cli(wrong, ["restore", join(ids.root, "no-such.cmbk"), "--passphrase-stdin"], { stdin: PASS });
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 4, stderr: expect.stringContaining(`No such file: ${join(ids.root, "no-such.cmbk")}. Give the path of a backup`) });
+
     const bytes = readFileSync(file);
     bytes[bytes.length - 40]! ^= 0x01;
     const flippedFile = join(ids.root, "flipped.cmbk");
