@@ -59,6 +59,11 @@ describe("cli invites", () => {
     const r3 = await cli(bob, ["join", inv.link.slice(0, -20), "--name", "bob"]);
     expect({ code: r3.code, stderr: r3.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/damaged|could not be decoded/) });
 
+    // Another secret in an otherwise genuine link: the broker refuses the claim it signs.
+    const otherSecret = encodeInvite({ ...payloadOf(inv.link), s: encodeInviteSecret(newInviteSecret()) });
+    const r4 = await cli(bob, ["join", otherSecret, "--name", "bob", "--json"]);
+    expect({ code: r4.code, json: r4.json() }).toEqual({ code: 5, json: { error: { code: "bad_invite", message: expect.stringContaining("the link is wrong or altered. Copy it again whole, or ask for a new invite.") } } });
+
     expect(members()).toBe(1);
     expect(db.query("SELECT used_count FROM invites WHERE id = ?").get(inv.inviteId)).toEqual({ used_count: 0 });
     expect(ok(await cli(bob, ["list", "--json"])).json()).toEqual({ meshes: [] });

@@ -53,7 +53,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         const invite = await ctx.store.getInvite(params.inviteId);
         if (!invite || invite.meshId !== body.meshId) throw new MeshError("invite_not_found");
         const canonical = inviteClaimCanonical(invite.id, body.pubkey, body.timestamp);
-        if (!verifyDetached(body.inviteSignature, canonical, invite.invitePubkey)) throw new MeshError("bad_invite", "The claim is not signed by the invite's key: the link is wrong or altered.");
+        if (!verifyDetached(body.inviteSignature, canonical, invite.invitePubkey)) throw new MeshError("bad_invite", "The claim is not signed by the invite's key: the link is wrong or altered. Copy it again whole, or ask for a new invite.");
         if (!verifyDetached(body.signature, canonical, body.pubkey)) throw new MeshError("bad_signature", "The claim is not signed by the key being enrolled.");
         await consumeSignature(ctx.store, body.signature, body.timestamp, "invite claim");
         const { member, keysBlob, repeated } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName }, claim: { timestamp: body.timestamp, inviteSignature: body.inviteSignature } });
