@@ -82,7 +82,7 @@ describe("compiled binary", () => {
     await mcp.close();
     const installed = as(bob, ["install", "--json"]);
     expect(JSON.parse(installed.out).mcp.via).toBe("~/.claude.json");
-    expect(JSON.parse(readFileSync(join(work, ".claude.json"), "utf8")).mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: {} });
+    expect(JSON.parse(readFileSync(join(work, ".claude.json"), "utf8")).mcpServers.claudemesh).toEqual({ type: "stdio", command: bin, args: ["mcp"], env: { CLAUDEMESH_CONFIG_DIR: bob } }); // not ~/.claudemesh: passed on
   }, 60_000);
 
   test("serve on port 0 → /health/ready 200, API docs and dashboard embedded → SIGTERM → exit 0", async () => {
