@@ -21,6 +21,8 @@ export type Presence = {
   seenStoredAt: number;
   hookToken: string;
   graceTimer: ReturnType<typeof setTimeout> | null;
+  /** When its last connection closed (ms), while it waits out the grace; null while connected. */
+  leftAt: number | null;
 };
 
 /** How long a removal is remembered for handshakes in flight (Hub.markRemoved). */
@@ -77,7 +79,7 @@ export class Hub {
     const reattached = p !== undefined;
     const replaced: Conn[] = [];
     if (!p) {
-      p = { key, identity, conns: new Set(), ...initial, where, connectedAt: now, seenStoredAt: now, hookToken: randomId(24), graceTimer: null };
+      p = { key, identity, conns: new Set(), ...initial, where, connectedAt: now, seenStoredAt: now, hookToken: randomId(24), graceTimer: null, leftAt: null };
       this.presences.set(key, p);
       let set = this.byMesh.get(identity.meshId);
       if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
@@ -86,6 +88,7 @@ export class Hub {
     } else {
       if (p.graceTimer) clearTimeout(p.graceTimer);
       p.graceTimer = null;
+      p.leftAt = null;
       p.identity = identity;
       if (identity.kind === "session") replaced.push(...p.conns);
       for (const c of replaced) p.conns.delete(c);
@@ -109,6 +112,7 @@ export class Hub {
       return p;
     }
     const expire = () => this.remove(p);
+    p.leftAt = Date.now();
     if (this.stopped) return p;
     if (this.graceMs <= 0) expire();
     else p.graceTimer = setTimeout(expire, this.graceMs);

@@ -114,7 +114,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       // list_peers shows an offline peer as stored (last seen, status, attestation), from the
       // roster: reloaded once the write is in (the embedded store has made it when this returns,
       // so a peer that asks on hearing peer_left already sees it), and again once it is flushed.
-      const saved = store.setPresence(meshId, p.identity.pubkey, { lastSeenAt: now() });
+      const saved = store.setPresence(meshId, p.identity.pubkey, { lastSeenAt: p.leftAt ?? now() });
       ctx.roster.invalidate(meshId);
       ctx.hub.emit(meshId, "peer_left", { pubkey: p.identity.pubkey, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
       void saved.then(() => ctx.roster.invalidate(meshId)).catch((err) => log.warn("saving last-seen failed", { err }));

@@ -295,6 +295,23 @@ describe("presence", () => {
     for (const p of [a, bb, s]) p.close();
   });
 
+  test("a peer that just left shows when it left, during the presence grace and after it", async () => {
+    await using b = await startBroker({ presenceGrace: 300 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    const bb = await connect(b.url, bob);
+    const before = Date.now();
+    bb.close();
+    const bobRow = async () => (await a.client.request("list_peers", {})).peers.find((p) => p.pubkey === bob.keys.publicKey)!;
+    let inGrace = await bobRow();
+    for (let i = 0; i < 50 && inGrace.online; i++) inGrace = (await Bun.sleep(10), await bobRow());
+    expect({ online: inGrace.online, left: inGrace.lastSeenAt! >= before && inGrace.lastSeenAt! <= Date.now() }).toEqual({ online: false, left: true });
+    await a.waitEvent((e) => e.event === "peer_left");
+    expect((await bobRow()).lastSeenAt).toBe(inGrace.lastSeenAt); // the disconnect, not the grace's end
+    a.close();
+  });
+
   test("list_peers shows each session's attestation, the newest it presented, online or not", async () => {
     await using b = await startBroker({ presenceGrace: 100 });
     const { owner } = await createTestMesh(b.url);

@@ -79,7 +79,7 @@ function peerInfo(kind: "member" | "session", pubkey: string, memberId: string, 
     cwd: live?.where.cwd ?? stored?.cwd ?? "",
     hostname: live?.where.hostname ?? stored?.hostname ?? "",
     connectedAt: online ? live!.connectedAt : null,
-    lastSeenAt: online ? Date.now() : (stored?.lastSeenAt ?? null),
+    lastSeenAt: online ? Date.now() : (live?.leftAt ?? stored?.lastSeenAt ?? null),
     groups,
     attestation,
   };
