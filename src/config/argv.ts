@@ -37,7 +37,7 @@ export function parseArgv(rawArgs: readonly string[], spec: FlagSpec): ParsedArg
     const negated = written.startsWith("--no-") && spec[written.slice(5)]?.type === "boolean";
     const name = negated ? written.slice(5) : written.slice(2);
     const kind = written.startsWith("--") ? spec[name]?.type : undefined;
-    if (kind !== "string" && kind !== "boolean") throw new ConfigError(`unknown flag ${written}${suggestion(written, flags)}`);
+    if (kind !== "string" && kind !== "boolean") throw new ConfigError(`Unknown option ${written}${suggestion(written, flags)}`);
     if (name in out) throw new ConfigError(`--${name} is given twice`);
     if (kind === "boolean") {
       if (inline !== undefined) throw new ConfigError(`${written} takes no value`);

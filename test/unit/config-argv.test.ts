@@ -24,13 +24,13 @@ test("declared flags: values after a space or '=', booleans alone or negated", (
 });
 
 test.each([
-  [["--prot", "80"], "unknown flag --prot (did you mean --port?)"],
-  [["--log-levl", "debug"], "unknown flag --log-levl (did you mean --log-level?)"],
-  [["--maxFrameBytes", "2048"], "unknown flag --maxFrameBytes (did you mean --max-frame-bytes?)"],
-  [["--public_url", "https://x"], "unknown flag --public_url (did you mean --public-url?)"],
-  [["--verbose"], "unknown flag --verbose"],
-  [["-p", "80"], "unknown flag -p"],
-  [["--no-port"], "unknown flag --no-port"],
+  [["--prot", "80"], "Unknown option --prot (did you mean --port?)"],
+  [["--log-levl", "debug"], "Unknown option --log-levl (did you mean --log-level?)"],
+  [["--maxFrameBytes", "2048"], "Unknown option --maxFrameBytes (did you mean --max-frame-bytes?)"],
+  [["--public_url", "https://x"], "Unknown option --public_url (did you mean --public-url?)"],
+  [["--verbose"], "Unknown option --verbose"],
+  [["-p", "80"], "Unknown option -p"],
+  [["--no-port"], "Unknown option --no-port"],
   [["--port"], "--port needs a value"],
   [["--port", ""], "--port needs a value"],
   [["--port="], "--port needs a value"],
