@@ -72,10 +72,17 @@ function pidRunning(pid: number): boolean {
   }
 }
 
+/** Targets whose directory this process has already looked through for stale temp files: a
+ *  long-lived writer (the MCP server saves its replay memory after every read) looks once. */
+const swept = new Set<string>();
+
 /** Removes the temp files of `path` that dead writers left: only names writeAtomic0600 makes, only
  *  regular files of this user, older than STALE_TEMP_MS, whose pid is not running. Best effort: a
- *  directory that cannot be listed or a file that cannot be removed is left as it is. */
+ *  directory that cannot be listed or a file that cannot be removed is left as it is. Once per
+ *  target per process. */
 function removeStaleTemps(path: string): void {
+  if (swept.has(path)) return;
+  swept.add(path);
   const dir = dirname(path);
   const prefix = tempPrefix(path);
   let names: string[];
