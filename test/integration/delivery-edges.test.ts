@@ -11,6 +11,22 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { PUSH_WINDOW as WINDOW } from "../../src/protocol/limits.ts";
 
+/** Wraps a store method so that its first call (for which `when` holds) waits until open(): before
+ *  it runs, or, with `late`, after it ran and before its answer is returned. */
+function gateFirst<A extends unknown[], R>(run: (...a: A) => Promise<R>, { when = () => true, late = false }: { when?: (...a: A) => boolean; late?: boolean } = {}) {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  let gated = false;
+  const wrapped = async (...a: A): Promise<R> => {
+    if (gated || !when(...a)) return run(...a);
+    gated = true;
+    if (!late) return promise.then(() => run(...a));
+    const out = await run(...a);
+    await promise;
+    return out;
+  };
+  return { wrapped, open: resolve, gated: () => gated };
+}
+
 describe("delivery edges", () => {
   test("held messages go out before a send that races the release (synchronous=full)", async () => {
     // set_status idle used to release only after its store write reached the disk; a send in that
@@ -43,22 +59,13 @@ describe("delivery edges", () => {
     const bob = await addMember(b.url, owner, "bob");
     const a = await connect(b.url, owner);
     const store = b.ctx.store;
-    const claim = store.claim.bind(store);
-    let open!: () => void;
-    const answered = new Promise<void>((r) => (open = r));
-    let gated = false;
-    store.claim = async (...args) => {
-      const out = await claim(...args);
-      if (!gated) {
-        gated = true;
-        await answered; // the attach's claim found nothing; its answer comes after the send
-      }
-      return out;
-    };
+    // The attach's claim finds nothing; its answer comes after the send.
+    const claim = gateFirst(store.claim.bind(store), { late: true });
+    store.claim = claim.wrapped;
     const bb = await connect(b.url, bob);
-    while (!gated) await Bun.sleep(1);
+    while (!claim.gated()) await Bun.sleep(1);
     await sendText(a, bob.keys.publicKey, "first");
-    open();
+    claim.open();
     await Bun.sleep(20);
     await sendText(a, bob.keys.publicKey, "second");
     expect((await bb.waitMessages(2)).map(textOf)).toEqual(["first", "second"]);
@@ -82,24 +89,16 @@ describe("delivery edges", () => {
       await Bun.sleep(5);
       return out;
     };
-    const commitWrites = store.commitWrites.bind(store);
-    let open!: () => void;
-    const committing = new Promise<void>((r) => (open = r));
-    let gated = false;
-    store.commitWrites = async (batch, ...rest) => {
-      if (!gated && batch.sends.length > 0) {
-        gated = true;
-        await committing; // the first send's commit waits until bob has attached
-      }
-      return commitWrites(batch, ...rest);
-    };
+    // The first send's commit waits until bob has attached.
+    const commit = gateFirst(store.commitWrites.bind(store), { when: (batch) => batch.sends.length > 0 });
+    store.commitWrites = commit.wrapped;
     const first = sendText(a, bob.keys.publicKey, "first");
-    while (!gated) await Bun.sleep(1);
+    while (!commit.gated()) await Bun.sleep(1);
     const bb = await connect(b.url, bob);
     await Bun.sleep(20); // the attach's claim has answered: nothing
     const second = sendText(a, bob.keys.publicKey, "second");
     await Bun.sleep(20); // the second send waits in the group commit, behind the first
-    open();
+    commit.open();
     await Promise.all([first, second]);
     expect((await bb.waitMessages(2)).map(textOf)).toEqual(["first", "second"]);
     a.close();
