@@ -207,13 +207,13 @@ export type Closed = { code: number; reason: string };
 export class Conn {
   readonly frames: Frame[] = []; // received and not yet taken
   readonly log: Frame[] = []; // everything received, in order
-  readonly closed: Promise<Closed>;
+  private readonly closing: Promise<Closed>;
   closeInfo: Closed | null = null;
   private waiters: Array<() => void> = [];
   private nextId = 1;
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise<Closed>((resolve) => {
+    this.closing = new Promise<Closed>((resolve) => {
       ws.addEventListener("close", (e) => {
         this.closeInfo = { code: e.code, reason: e.reason };
         resolve(this.closeInfo);
@@ -228,15 +228,26 @@ export class Conn {
     });
   }
 
-  /** Opens `<base>/ws` (http→ws) and waits for the upgrade. */
+  /** Opens `<base>/ws` (http→ws) and waits for the upgrade (at most 5 s). */
   static async open(base: string): Promise<Conn> {
     const ws = new WebSocket(base.replace(/^http/, "ws") + "/ws");
     const c = new Conn(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.addEventListener("open", () => resolve(), { once: true });
-      ws.addEventListener("error", () => reject(new Error("websocket error before open")), { once: true });
-    });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        ws.addEventListener("open", () => resolve(), { once: true });
+        ws.addEventListener("error", () => reject(new Error("websocket error before open")), { once: true });
+        ws.addEventListener("close", (e) => reject(new Error(`websocket closed before open (${e.code} ${e.reason})`)), { once: true });
+      }),
+      5000,
+      "the websocket to open",
+    );
     return c;
+  }
+
+  /** The close code and reason, once the socket closes. Fails after 5 s with what was received,
+   *  so that a close that never comes names itself instead of running into the test's timeout. */
+  get closed(): Promise<Closed> {
+    return within(this.closing, 5000, `the close (received: ${JSON.stringify(this.log)})`);
   }
 
   private wake() {
@@ -304,6 +315,15 @@ export class Conn {
     this.ws.close(code);
     return this.closed;
   }
+}
+
+/** `p`, or a rejection naming `what` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer!: ReturnType<typeof setTimeout>;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export type Member = { meshId: string; memberId: string; key: Key; name: string };
