@@ -6,7 +6,7 @@ import { renderUsage, type ArgsDef, type CommandDef } from "citty";
 import { clientEnv, processEnv } from "../config/client.ts";
 import { shellCommand } from "./shell-words.ts";
 import { closest } from "./did-you-mean.ts";
-import { splitWords } from "./flags-check.ts";
+import { refuseStrayWords, splitWords } from "./flags-check.ts";
 import { plain } from "./output.ts";
 
 type Command = CommandDef<ArgsDef>;
@@ -39,6 +39,9 @@ const sentence = (text: string) => (/[.?!]$/.test(text) ? text : `${text}.`);
 export function usageMessage(err: CittyError, argv: readonly string[], root: Command): string {
   if (argv[0]?.startsWith("-") && argv[0] !== "--") return beforeCommand(argv[0], root);
   const { path, cmd, words } = commandAt(root, argv);
+  // citty checks required arguments before any command code runs: `new --bogus` would be refused
+  // for its missing NAME, though the word the user got wrong is the option.
+  if (err.code === "EARG") err = strayOption(words, cmd) ?? err;
   const help = `See \`${["claudemesh", ...path, "--help"].join(" ")}\`.`;
   const names = Object.keys(subCommandsOf(cmd));
   if (err.code === "E_UNKNOWN_COMMAND") {
@@ -49,6 +52,16 @@ export function usageMessage(err: CittyError, argv: readonly string[], root: Com
   }
   if (err.code === "E_NO_COMMAND") return `\`${["claudemesh", ...path].join(" ")}\` needs a command${path.length ? `: ${names.join(", ")}` : ""}. ${help}`;
   return `${sentence(plain(err.message))} ${help}${dashHint(err, path, cmd, words)}`;
+}
+
+/** The usage error for the first undeclared option among a command's words, if there is one. */
+function strayOption(words: readonly string[], cmd: Command): CittyError | null {
+  try {
+    refuseStrayWords(words, (cmd.args ?? {}) as ArgsDef);
+    return null;
+  } catch (e) {
+    return e as CittyError;
+  }
 }
 
 /** An option before any command (`claudemesh --prio now send …`): claudemesh itself has none but

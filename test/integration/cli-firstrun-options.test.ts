@@ -80,6 +80,9 @@ describe("usage errors and help", () => {
       [["--prio", "now"], '"--prio" comes before any command; options go after the command they belong to (did you mean `claudemesh <command> … --priority`?). See `claudemesh --help`.'],
       [["--jsno", "whoami"], '"--jsno" comes before any command; options go after the command they belong to (did you mean `claudemesh <command> … --json`?). See `claudemesh --help`.'],
       [["invite", "revoke"], "Missing required positional argument: ID. See `claudemesh invite revoke --help`."],
+      // an undeclared option is named even when it leaves a required argument missing
+      [["invite", "revoke", "--forse"], 'Unknown option --forse. See `claudemesh invite revoke --help`. An argument that starts with "-" goes after "--": claudemesh invite revoke -- --forse.'],
+      [["send", "bob", "--prio"], "Unknown option --prio (did you mean --priority?). See `claudemesh send --help`."],
     ];
     for (const [args, message] of cases) {
       const r = await cli(dir, args);
