@@ -4,6 +4,7 @@ import { z } from "zod";
 import { MeshError } from "../protocol/errors.ts";
 import { ID_RE } from "../crypto/fields.ts";
 import { mayHaveBeenStored } from "../client/send-error.ts";
+import { MAX_SEND_BODY_BYTES } from "../client/mesh-session.ts";
 import type { Meshes } from "./meshes.ts";
 import { whenOpen, type MeshLink } from "./mesh-link.ts";
 import { frameMessage, frameWhole, sanitize } from "./framing.ts";
@@ -43,7 +44,9 @@ function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<
 
 const Priority = z.enum(["now", "next", "low"]);
 const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" when in several meshes');
-const Body = z.string().min(1).max(40_000);
+/** As many characters as the CLI's byte limit: a body within it passes here, and MeshSession
+ *  refuses a longer one in bytes with a message that says the limit (the CLI's wording). */
+const Body = z.string().min(1).max(MAX_SEND_BODY_BYTES).describe(`the text (at most ${MAX_SEND_BODY_BYTES} bytes)`);
 const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
 const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 

@@ -77,6 +77,19 @@ describe("claudemesh mcp", () => {
     await bb.close();
   }, 60_000);
 
+  test("mesh_send takes as long a body as the CLI does, and refuses a longer one in bytes", async () => {
+    await using b = await startBroker();
+    const { a, bb } = await twoSessions(b, 7);
+    const long = `${"x".repeat(44_990)}-the-end`;
+    expect((await a.call("mesh_send", { to: "bob", message: long })).isError).toBe(false);
+    expect((await bb.call("mesh_inbox")).text).toContain(long);
+    const tooLong = await a.call("mesh_send", { to: "bob", message: "é".repeat(22_501) }); // 45,002 bytes in 22,501 characters
+    expect(tooLong.isError).toBe(true);
+    expect(tooLong.text).toContain("The message is 45002 bytes; the limit is 45000.");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+
   test("a push is a doorbell: unseen messages survive an MCP restart and are delivered by the next hook", async () => {
     await using b = await startBroker();
     const { bob, a, bb: first } = await twoSessions(b, 2);
