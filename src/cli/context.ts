@@ -5,7 +5,7 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, saveConfig, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, markRemoved, saveConfig, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
@@ -81,7 +81,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       clients.push(client);
       ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
       await out.wait(`connecting to ${new URL(url).host}`, client.connect()).catch((err: unknown) => {
-        throw err instanceof MeshError && err.code === "revoked" ? refusedAsRemoved(mesh.slug, err) : err;
+        if (!(err instanceof MeshError && err.code === "revoked")) throw err;
+        markRemoved(env.configDir, mesh.meshId);
+        throw refusedAsRemoved(mesh.slug, err);
       });
       return client;
     },

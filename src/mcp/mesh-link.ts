@@ -5,7 +5,7 @@
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
-import { loadConfig, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { loadConfig, markRemoved, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
@@ -135,7 +135,7 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
+        if (s === "closed" && (this.closedFor ??= closedForGood(entry.slug, d.code, d.reason)).code === "revoked") markRemoved(opts.configDir, entry.meshId);
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });

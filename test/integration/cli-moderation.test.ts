@@ -43,6 +43,11 @@ describe("cli moderation", () => {
     expect({ code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ code: 3, stdout: "", stderr: expect.stringContaining(`You were removed from the mesh "${team.mesh.slug}"`) });
     const refusedJson = await cli(carol, ["inbox", "--json"]);
     expect({ code: refusedJson.code, json: refusedJson.json() }).toEqual({ code: 3, json: { error: { code: "revoked", message: expect.stringContaining("removed from the mesh") } } });
+    // ... and `list`, which asks the broker nothing but its health, remembers the refusal.
+    const listed = await cli(carol, ["list", "--json"]);
+    expect(listed.json().meshes[0]).toMatchObject({ slug: team.mesh.slug, reachable: true, removedAt: expect.any(Number) });
+    expect((await cli(carol, ["list"])).stdout).toContain(`REMOVED (refused since `);
+    expect((await cli(bob, ["list", "--json"])).json().meshes[0]).toMatchObject({ reachable: true, removedAt: null });
 
     // The post's ciphertext, straight from the broker's database, as it would be pushed.
     const db = (b.ctx.store as SqliteStore).db;

@@ -20,6 +20,9 @@ test("after a ban, the session's tools say the member was banned, for good", asy
   }
   expect({ isError: r.isError, text: r.text }).toEqual({ isError: true, text: expect.stringContaining(`You were banned from the mesh "${t.mesh.slug}"`) });
   expect(r.text).not.toContain("reconnects by itself");
+  // The member's `list` knows it too, without a refused command in a terminal first.
+  const listed = await cli(bob, ["list", "--json"]);
+  expect(listed.json().meshes[0]).toMatchObject({ slug: t.mesh.slug, removedAt: expect.any(Number) });
   await s.close();
 }, 60_000);
 

@@ -37,6 +37,9 @@ export type MeshEntry = {
   /** The owner's own record of the members it removed (admission.ts): kept here, not taken from
    *  the broker, so that a broker cannot make a removed member look current again. */
   removed?: Removals;
+  /** When the broker first refused this member's key as removed (left, kicked or banned): the key
+   *  never connects again, and `list` says so without asking the broker. */
+  removedAt?: number;
 };
 
 export type { Removals };
@@ -55,6 +58,7 @@ function checkEntry(e: any, i: number): MeshEntry {
   if (!PUBKEY_RE.test(e.ownerPubkey ?? "")) throw bad("ownerPubkey");
   if (!Array.isArray(e.meshKeys) || !e.meshKeys.every((k: any) => Number.isInteger(k?.epoch) && typeof k?.key === "string")) throw bad("meshKeys");
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  if (e.removedAt !== undefined && !Number.isSafeInteger(e.removedAt)) throw bad("removedAt");
   if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
   return e as MeshEntry;
 }
@@ -102,6 +106,16 @@ export function loadConfig(dir: string): LocalConfig {
 export function saveConfig(dir: string, cfg: LocalConfig): void {
   ensurePrivateDir(dir);
   writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n");
+}
+
+/** Records, in the config as it is on disk now, that the broker refused this mesh's key as removed
+ *  (`list` shows it). Best effort: the refusal is reported whether or not this could be saved. */
+export function markRemoved(dir: string, meshId: string): void {
+  try {
+    const onDisk = loadConfig(dir);
+    const entry = onDisk.meshes.find((m) => m.meshId === meshId);
+    if (entry && entry.removedAt === undefined) saveConfig(dir, upsertMesh(onDisk, { ...entry, removedAt: Date.now() }));
+  } catch {}
 }
 
 /** Adds or replaces the entry for a mesh id. */
