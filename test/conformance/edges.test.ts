@@ -16,6 +16,7 @@ import {
   postJson,
   randomId,
   sealDirect,
+  sessionHelloFrame,
   sign,
   signedRequest,
   verifyChain,
@@ -106,6 +107,23 @@ test("roles and invites: admins, expiry bounds, issuer removal revokes its invit
   await adaConn.ok(byAda.frame);
   // invite_list (owner or admin), and revoking twice
   expect((await adaConn.ok({ type: "invite_list" })).invites.length).toBeGreaterThanOrEqual(2);
+  // key epochs are the owner's alone: members take mesh keys only from the owner (§4.3.25, §11)
+  expect(await adaConn.call({ type: "key_rotate", epoch: 2 ** 31 })).toMatchObject({ type: "error", code: "forbidden" });
+  expect((await ownerConn.ok({ type: "key_rotate", epoch: 1 })).epoch).toBe(1);
+  // an admin's session key administers nothing: removals, invites, rotations, grants and leaving
+  // take the member key (§4.3)
+  const { conn: adaSession } = await connect(b.url, sessionHelloFrame(adm.member, newKey()));
+  const bySession: Frame[] = [
+    { type: "member_revoke", memberId: adm.member.memberId, ban: false },
+    inviteFrame(adm.member).frame,
+    { type: "invite_list" },
+    { type: "key_rotate", epoch: 2 },
+    { type: "grant_set", peer: mesh.owner.key.pub, caps: [] },
+    { type: "leave" },
+  ];
+  for (const f of bySession) expect({ type: f.type, reply: await adaSession.call(f) }).toEqual({ type: f.type, reply: expect.objectContaining({ type: "error", code: "forbidden" }) });
+  expect((await ownerConn.ok({ type: "member_list" })).members.find((m: any) => m.memberId === adm.member.memberId)).toMatchObject({ revokedAt: null });
+  adaSession.close();
   // removing the admin revokes the invites it issued that still have uses
   expect(await ownerConn.ok({ type: "member_revoke", memberId: adm.member.memberId, ban: true })).toMatchObject({ banned: true, disconnected: 1 });
   expect(await adaConn.closed).toEqual({ code: 4002, reason: "banned" });

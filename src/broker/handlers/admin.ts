@@ -17,10 +17,18 @@ const MAX_INVITE_LIFETIME_S = 365 * 86_400;
 /** Whether a member (or a connection's identity) may administer its mesh. */
 export const isAdmin = (who: Pick<Identity, "role">): boolean => who.role === "owner" || who.role === "admin";
 
-/** Throws forbidden unless the caller is the mesh owner or an admin. The one admin check: the
- *  dashboard runs these same handlers, so it needs no check of its own. */
+/** Throws forbidden unless the caller is the mesh owner or an admin, on its member key. The one
+ *  admin check: the dashboard runs these same handlers, so it needs no check of its own. */
 function requireAdmin(id: Identity): void {
+  requireMemberKey(id);
   if (!isAdmin(id)) throw new MeshError("forbidden", "Only the mesh owner or an admin can do this.");
+}
+
+/** Throws forbidden for a session key. What cannot be undone or changes who may reach whom
+ *  (removals, leaving, invites, key epochs, grants) takes the member key itself: a session key
+ *  lives in a Claude Code session's files and a leaked one is valid for up to 24 h. */
+function requireMemberKey(id: Identity): void {
+  if (id.kind !== "member") throw new MeshError("forbidden", "A session key cannot do this; use the member key (the claudemesh CLI).");
 }
 
 export const memberInfo = (m: Member): MemberInfo => ({
@@ -97,6 +105,7 @@ export async function handleMemberRevoke(ctx: BrokerContext, conn: Conn, f: Clie
 
 export async function handleLeave(ctx: BrokerContext, conn: Conn): Promise<Results["leave"]> {
   const id = conn.identity!;
+  requireMemberKey(id);
   if (id.role === "owner") throw new MeshError("forbidden", "The owner cannot leave their own mesh.");
   await removeMember(ctx, id.meshId, id.memberId, { actor: id.memberId, ban: false, reason: "left", self: true });
   // The open connections close after this result is sent; frames after it are refused meanwhile.
@@ -147,10 +156,14 @@ export async function handleInviteRevoke(ctx: BrokerContext, conn: Conn, f: Clie
   return { inviteId: invite.id, revoked: true };
 }
 
-/** Records that an admin distributed a new key epoch (the keys themselves travel end-to-end). */
+/** Records that the owner distributed a new key epoch (the keys themselves travel end-to-end).
+ *  The owner's alone, as members accept mesh keys only from the owner (§11): an admin could
+ *  otherwise push the epoch to its limit, which no key would ever reach, and lock every member
+ *  out of fan-out messages and the owner out of rotating. */
 export async function handleKeyRotate(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"key_rotate">): Promise<Results["key_rotate"]> {
   const id = conn.identity!;
-  requireAdmin(id);
+  requireMemberKey(id);
+  if (id.role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate the mesh key.");
   const mesh = await ctx.store.getMesh(id.meshId);
   if (!mesh) throw new MeshError("not_found");
   if (f.epoch <= mesh.keyEpoch) throw new MeshError("conflict", `Key epoch must increase (current ${mesh.keyEpoch}).`);
@@ -169,6 +182,7 @@ export async function handleAuditVerify(ctx: BrokerContext, conn: Conn): Promise
 
 export async function handleGrantSet(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"grant_set">): Promise<Results["grant_set"]> {
   const id = conn.identity!;
+  requireMemberKey(id);
   // An entry for a key nobody in the mesh holds would do nothing (deleting one stays possible).
   if (f.caps !== null && !(await ctx.store.getMemberByPubkey(id.meshId, f.peer)) && !(await ctx.store.getSession(id.meshId, f.peer))) {
     throw new MeshError("unknown_recipient", "No member or session of this mesh has that key.");
