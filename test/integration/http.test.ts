@@ -273,8 +273,14 @@ describe("status hook", () => {
     const bb = await connect(b.url, bob);
     expect(await signedPost(b.url, "/hook/set-status", { status: "working", meshId: bob.meshId }, bob.keys)).toEqual({ ok: true, status: "working", online: true });
     expect((await a.waitEvent((e) => e.event === "peer_status")).data.status).toBe("working");
-    const stranger = generateSigningKeypair();
-    await expect(signedPost(b.url, "/hook/set-status", { status: "idle", meshId: bob.meshId }, stranger)).rejects.toMatchObject({ code: "unauthorized" });
+    // A stranger's request is refused before its signature is recorded: keys nobody enrolled cost
+    // the broker no write each.
+    const seen = () => ((b.ctx.store as SqliteStore).db.query("SELECT count(*) AS n FROM seen_signatures").get() as { n: number }).n;
+    const before = seen();
+    for (let i = 0; i < 20; i++) {
+      await expect(signedPost(b.url, "/hook/set-status", { status: "idle", meshId: bob.meshId }, generateSigningKeypair())).rejects.toMatchObject({ code: "unauthorized" });
+    }
+    expect(seen()).toBe(before);
     const bobRow = async () => (await a.client.request("list_peers", {})).peers.find((p) => p.pubkey === bob.keys.publicKey)!;
     await bobRow(); // the broker's roster of the mesh is loaded while bob is online
     const closedAt = Date.now();

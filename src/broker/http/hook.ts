@@ -19,20 +19,29 @@ async function byToken(ctx: BrokerContext, token: string, body: HookStatusBodyT)
   return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
 }
 
-async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
-  const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body: raw }, ctx.now());
-  if (!body.meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
-  const p = ctx.hub.get(body.meshId, signer);
-  if (p) return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
-  // Offline: the key must belong to an active member, or to a live session of one. The status is
-  // stored and shown to peers as that peer's last status.
-  const member = await ctx.store.getMemberByPubkey(body.meshId, signer);
-  const session = member ? null : await ctx.store.getSession(body.meshId, signer);
-  const owner = member ?? (session && session.endedAt === null ? await ctx.store.getMember(body.meshId, session.memberId) : null);
+/** The stored record of an offline signer: an active member, or a live session of one. */
+async function offlineSigner(ctx: BrokerContext, meshId: string, key: string): Promise<{ status: Status }> {
+  const member = await ctx.store.getMemberByPubkey(meshId, key);
+  const session = member ? null : await ctx.store.getSession(meshId, key);
+  const owner = member ?? (session && session.endedAt === null ? await ctx.store.getMember(meshId, session.memberId) : null);
   if (!owner || owner.revokedAt !== null) throw new MeshError("unauthorized", "The signing key is not an active member or session of that mesh.");
-  const status = nextStatus((member ?? session)!.status, body.status, "hook");
-  await ctx.store.setPresence(body.meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
-  ctx.roster.invalidate(body.meshId); // list_peers shows an offline peer's stored status
+  return (member ?? session)!;
+}
+
+async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
+  const meshId = body.meshId;
+  if (!meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
+  // Who signed is settled before the signature is recorded: a key nobody enrolled costs no write.
+  let stored: { status: Status } | null = null;
+  const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body: raw }, ctx.now(), async (key) => {
+    if (!ctx.hub.get(meshId, key)) stored = await offlineSigner(ctx, meshId, key);
+  });
+  const p = ctx.hub.get(meshId, signer);
+  if (p) return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
+  // Offline (perhaps since a moment ago): the status is stored and shown as that peer's last one.
+  const status = nextStatus((stored ?? (await offlineSigner(ctx, meshId, signer))).status, body.status, "hook");
+  await ctx.store.setPresence(meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
+  ctx.roster.invalidate(meshId); // list_peers shows an offline peer's stored status
   return { status, online: false };
 }
 

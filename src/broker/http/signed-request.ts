@@ -10,8 +10,11 @@ import { checkSkew, consumeSignature } from "../auth.ts";
 
 export const SIGNED_HEADERS = { pubkey: "x-claudemesh-pubkey", timestamp: "x-claudemesh-timestamp", signature: "x-claudemesh-signature" } as const;
 
-/** Verifies the signature headers over the exact body text; returns the signer's public key. */
-export async function verifySignedRequest(store: Store, req: { method: string; path: string; headers: Headers; body: string }, now: number): Promise<string> {
+/** Verifies the signature headers over the exact body text; returns the signer's public key.
+ *  `authorize`, for a route only some keys may use, refuses the signer after its signature
+ *  verified and before the signature is recorded against replay: a key nobody enrolled then
+ *  costs the broker no write. */
+export async function verifySignedRequest(store: Store, req: { method: string; path: string; headers: Headers; body: string }, now: number, authorize: (pubkey: string) => Promise<void> = async () => {}): Promise<string> {
   const pubkey = req.headers.get(SIGNED_HEADERS.pubkey) ?? "";
   const tsText = req.headers.get(SIGNED_HEADERS.timestamp) ?? "";
   const signature = req.headers.get(SIGNED_HEADERS.signature) ?? "";
@@ -21,6 +24,7 @@ export async function verifySignedRequest(store: Store, req: { method: string; p
   checkSkew(timestamp, now, "Request");
   if (!isPubkeyHex(pubkey) || !isSignatureHex(signature)) throw new MeshError("malformed", "Signed-request headers: pubkey 64 hex, signature 128 hex.");
   if (!verifyDetached(signature, requestCanonical(req.method, req.path, timestamp, sha256Hex(req.body)), pubkey)) throw new MeshError("bad_signature");
+  await authorize(pubkey);
   await consumeSignature(store, signature, timestamp, "request");
   return pubkey;
 }
