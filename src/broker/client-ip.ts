@@ -18,11 +18,27 @@ export function isTrustedProxy(address: string, trusted: readonly string[]): boo
  *  its IPv4 address, so that one client has one per-address count whatever the listener. */
 const unmapped = (address: string) => /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1] ?? address;
 
+/** An X-Forwarded-For entry as an address: some proxies add the client's port (`1.2.3.4:5678`,
+ *  `[2001:db8::1]:443`), which would give each source port its own allowance. Null when the entry
+ *  is no address at all (`unknown`, a name). */
+function forwardedAddress(entry: string): string | null {
+  const e = entry.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(e);
+  const address = bracketed ? bracketed[1]! : /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$/.exec(e)?.[1] ?? e;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return address.split(".").every((n) => Number(n) <= 255) ? address : null;
+  return ipv6Groups(address) ? unmapped(address) : null;
+}
+
 export function clientIp(direct: string, forwardedFor: string | null, trusted: readonly string[]): string {
   const peer = unmapped(direct);
   if (!forwardedFor || !isTrustedProxy(peer, trusted)) return peer;
-  const hops = forwardedFor.split(",").map((s) => unmapped(s.trim())).filter(Boolean);
-  for (let i = hops.length - 1; i >= 0; i--) if (!isTrustedProxy(hops[i]!, trusted)) return hops[i]!;
+  const hops = forwardedFor.split(",").filter((s) => s.trim() !== "");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = forwardedAddress(hops[i]!);
+    // An entry that is no address cannot be counted apart: the proxy's own allowance applies.
+    if (hop === null) return peer;
+    if (!isTrustedProxy(hop, trusted)) return hop;
+  }
   return peer;
 }
 

@@ -40,6 +40,16 @@ describe("matching", () => {
     expect(clientIp("::ffff:127.0.0.1", "::ffff:203.0.113.1", ["127.0.0.1"])).toBe("203.0.113.1");
   });
 
+  test("a port a proxy added to X-Forwarded-For is dropped; an entry that is no address counts as the proxy", () => {
+    const proxy = ["127.0.0.1"];
+    expect(clientIp("127.0.0.1", "203.0.113.1:5678", proxy)).toBe("203.0.113.1");
+    expect(clientIp("127.0.0.1", "[2001:db8::1]:443", proxy)).toBe("2001:db8::1");
+    expect(clientIp("127.0.0.1", "[2001:db8::1]", proxy)).toBe("2001:db8::1");
+    expect(clientIp("127.0.0.1", "2001:db8::1", proxy)).toBe("2001:db8::1");
+    expect(clientIp("127.0.0.1", "203.0.113.1:1, 127.0.0.1:80", proxy)).toBe("203.0.113.1");
+    for (const junk of ["unknown", "client.example", "999.1.1.1", "1.2.3.4:port", "[zz]:1"]) expect({ junk, ip: clientIp("127.0.0.1", junk, proxy) }).toEqual({ junk, ip: "127.0.0.1" });
+  });
+
   test("the dashboard believes X-Forwarded-Proto from a mapped or ranged proxy", () => {
     const req = new Request("http://mesh.example.com/", { headers: { "x-forwarded-proto": "https" } });
     const from = (address: string) => ({ requestIP: () => ({ address, family: "IPv6" as const, port: 1 }) });
