@@ -40,7 +40,9 @@ export class Meshes {
   link(slug?: string | null): MeshLink {
     if (this.links.length === 0) throw new MeshError("not_found", "This machine has not joined any mesh. Run `claudemesh join <link>` (or `claudemesh new`) in a terminal, then restart this session.");
     if (slug) {
-      const l = this.links.find((x) => x.slug === slug);
+      const named = this.links.filter((x) => x.slug === slug);
+      if (named.length > 1) throw new MeshError("invalid_argument", `This session is in several meshes called "${slug}" (on different brokers); the prefix cannot tell them apart. The user can leave one of them with \`claudemesh leave <mesh id> --yes\` (\`claudemesh list --json\` shows the ids).`);
+      const l = named[0];
       if (!l) throw new MeshError("not_found", `No joined mesh "${slug}". Joined: ${this.links.map((x) => x.slug).join(", ")}.`);
       return l;
     }

@@ -4,6 +4,7 @@
 // beats the variable. A name never resolves to the sender unless it is exactly theirs alone.
 import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { startBroker } from "../helpers/broker.ts";
 
 const bodies = (r: { json(): any }) => r.json().messages.map((m: { body: string }) => m.body);
 const names = (r: { json(): any }) => r.json().peers.map((p: { displayName: string }) => p.displayName).sort();
@@ -57,5 +58,32 @@ describe("names and yourself", () => {
     const { dirs: [alice] } = team;
     const self = await cli(alice, ["send", "alice", "hi", "--json"]);
     expect({ code: self.code, json: self.json() }).toEqual({ code: 2, json: { error: { code: "invalid_argument", message: "That is you." } } });
+  }, 60_000);
+
+  test("two meshes with one slug on different brokers: new refuses the clash, join warns, and a slug never picks one of them", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    await using other = await startBroker();
+    const { dirs: [alice, bob], mesh } = team;
+    const slug = mesh.slug;
+    // alice creates a mesh on the other broker: not under a slug she already has.
+    const clash = await cli(alice, ["new", "Elsewhere", "--slug", slug, "--broker", other.url]);
+    expect({ code: clash.code, stderr: clash.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`You are already in a mesh called "${slug}"`) });
+    const created = ok(await cli(alice, ["new", "Elsewhere", "--slug", `${slug}-x`, "--broker", other.url, "--json"])).json();
+    // carol on the other broker owns a mesh with bob's slug; bob joins it and is warned.
+    const carol = `${team.root}/carol`;
+    const theirs = ok(await cli(carol, ["new", "Theirs", "--slug", slug, "--broker", other.url, "--display-name", "carol", "--json"])).json();
+    const link = ok(await cli(carol, ["invite", "--json"])).json().link;
+    const joined = await cli(bob, ["join", link]);
+    expect({ code: joined.code, stderr: joined.stderr }).toEqual({ code: 0, stderr: expect.stringContaining(`already in another mesh called "${slug}"`) });
+    // --mesh <slug> and leave <slug> name both: refused with the ids, nothing left.
+    for (const args of [["peers", "--mesh", slug], ["leave", slug, "--yes"], ["send", `${slug}:carol`, "hi"]]) {
+      const r = await cli(bob, args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining(`Several joined meshes are called "${slug}"`) });
+    }
+    expect(ok(await cli(bob, ["list", "--json"])).json().meshes).toHaveLength(2);
+    // By id, each is reachable.
+    expect(names(ok(await cli(bob, ["peers", "--json", "--mesh", theirs.mesh.id])))).toContain("carol");
+    expect(names(ok(await cli(bob, ["peers", "--json", "--mesh", mesh.meshId])))).toEqual(["alice", "bob"]);
+    expect(created.mesh.slug).toBe(`${slug}-x`);
   }, 60_000);
 });

@@ -30,6 +30,8 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     if (!broker) throw new UsageError("No broker given. Pass --broker https://your-broker (or set CLAUDEMESH_BROKER_URL); run one with `claudemesh serve`.");
     const base = brokerFrom(broker, args.broker !== undefined ? "--broker" : "CLAUDEMESH_BROKER_URL", ctx.out.note);
     const slug = args.slug ?? slugify(args.name);
+    const clash = ctx.config().meshes.find((m) => m.slug === slug);
+    if (clash) throw new UsageError(`You are already in a mesh called "${slug}" (on ${clash.brokerUrl}); two could not be told apart by --mesh. Choose another with --slug <slug>.`);
     const { name: displayName, guessed } = displayNameFrom(args["display-name"], processEnv());
     // Saved before the request: a retry after a lost answer creates the same mesh with the same
     // key, which the broker answers with that mesh (else the slug would be taken by an orphan).

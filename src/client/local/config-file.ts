@@ -130,9 +130,15 @@ export function selectMesh(cfg: LocalConfig, selector?: string | null): MeshEntr
     if (cfg.meshes.length === 1) return cfg.meshes[0]!;
     throw new MeshError("invalid_argument", `You are in several meshes (${cfg.meshes.map((m) => m.slug).join(", ")}); choose one with --mesh <slug>.`);
   }
-  const m = cfg.meshes.find((x) => x.slug === selector || x.meshId === selector);
-  if (!m) throw new MeshError("not_found", `No joined mesh "${selector}". Joined: ${cfg.meshes.map((x) => x.slug).join(", ") || "none"}.`);
-  return m;
+  const byId = cfg.meshes.find((x) => x.meshId === selector);
+  if (byId) return byId;
+  const bySlug = cfg.meshes.filter((x) => x.slug === selector);
+  if (bySlug.length > 1) {
+    // Meshes on different brokers may share a slug; guessing between them could leave the wrong one.
+    throw new MeshError("invalid_argument", `Several joined meshes are called "${selector}": ${bySlug.map((x) => `${x.meshId} on ${x.brokerUrl}`).join(", ")}. Choose one by its id: --mesh <mesh id>.`);
+  }
+  if (bySlug.length === 0) throw new MeshError("not_found", `No joined mesh "${selector}". Joined: ${cfg.meshes.map((x) => x.slug).join(", ") || "none"}.`);
+  return bySlug[0]!;
 }
 
 export const currentKey = (m: MeshEntry): MeshKey | undefined => m.meshKeys.reduce<MeshKey | undefined>((a, k) => (!a || k.epoch > a.epoch ? k : a), undefined);
