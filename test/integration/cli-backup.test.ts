@@ -27,7 +27,7 @@ describe("cli backup", () => {
     expect(readFileSync(file).includes((JSON.parse(readFileSync(join(alice, "config.json"), "utf8")) as { meshes: { secretKey: string }[] }).meshes[0]!.secretKey)).toBe(false);
 
     const restore = await cli(fresh, ["restore", file, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
-    expect({ code: restore.code, json: restore.json() }).toEqual({ code: 0, json: { restored: ["team-x"] } });
+    expect({ code: restore.code, json: restore.json() }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [], previousConfig: null } });
     const [mine, theirs] = await Promise.all([cli(alice, ["whoami", "--json"]), cli(fresh, ["whoami", "--json"])]);
     expect({ codes: [mine.code, theirs.code], restored: theirs.json() }).toEqual({ codes: [0, 0], restored: mine.json() });
     expect(mine.json().identities).toHaveLength(1);
@@ -55,6 +55,24 @@ describe("cli backup", () => {
       json: { error: { code: "unauthorized", message: "Wrong passphrase, or the backup file was modified or truncated." } },
       config: before,
     });
+  }, 60_000);
+
+  test("restore --force names the meshes the backup lacks and keeps the config it replaced", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await cliMesh(b.url, [[alice, "alice"]]);
+    const file = join(ids.root, "alice.cmbk");
+    ok(await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS }));
+    const lab = ok(await cli(alice, ["new", "Lab", "--broker", b.url, "--display-name", "alice", "--json"])).json();
+    const before = readFileSync(join(alice, "config.json"), "utf8");
+    const r = await cli(alice, ["restore", file, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
+    const out = r.json();
+    expect({ code: r.code, json: out }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [{ slug: "lab", meshId: lab.mesh.id, role: "owner" }], previousConfig: expect.stringMatching(/config\.json\.before-restore-\d+$/) } });
+    expect({ content: readFileSync(out.previousConfig, "utf8"), mode: mode(out.previousConfig) }).toEqual({ content: before, mode: "600" });
+    const human = await cli(alice, ["restore", file, "--passphrase-stdin", "--force"], { stdin: PASS });
+    expect(human.stdout).toContain("The config it replaced is kept as ");
+    expect(human.stdout).not.toContain("Not in the backup"); // lab was dropped by the first restore
   }, 60_000);
 
   test("backup refuses to overwrite without --force", async () => {

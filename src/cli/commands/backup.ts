@@ -2,10 +2,10 @@
 // encrypted with a passphrase: Argon2id (libsodium MODERATE cost or more, parameters and salt in
 // the authenticated header) + XChaCha20-Poly1305. A wrong passphrase or a changed file writes nothing.
 import { existsSync, readFileSync } from "node:fs";
-import { writeUserFile } from "../../client/local/files.ts";
-import { resolve as resolvePath } from "node:path";
+import { writePrivateFile, writeUserFile } from "../../client/local/files.ts";
+import { join, resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
-import { parseConfig } from "../../client/local/config-file.ts";
+import { configPath, parseConfig } from "../../client/local/config-file.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -40,11 +40,24 @@ export async function restore(args: Args & { file: string }): Promise<void> {
     const file = resolvePath(args.file);
     if (!existsSync(file)) throw new MeshError("not_found", `No such file: ${file}. Give the path of a backup \`claudemesh backup\` wrote.`);
     const current = ctx.config();
-    if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup.`);
+    if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), false);
     const plain = await ctx.out.wait("deriving the key (Argon2id)", decryptBackup(new Uint8Array(readFileSync(file)), passphrase).catch(fromBackupError));
     const cfg = parseConfig(new TextDecoder().decode(plain));
+    // The config replaced may hold identities the backup lacks (an owner key is the only way to
+    // manage its mesh): it is kept, and the meshes only it had are named.
+    const dropped = current.meshes.filter((m) => !cfg.meshes.some((r) => r.meshId === m.meshId));
+    const kept = current.meshes.length > 0 ? join(ctx.env.configDir, `config.json.before-restore-${Date.now()}`) : null;
+    if (kept) writePrivateFile(kept, readFileSync(configPath(ctx.env.configDir)));
     ctx.save(cfg);
-    ctx.out.result({ restored: cfg.meshes.map((m) => m.slug) }, () => `Restored ${cfg.meshes.map((m) => m.slug).join(", ")} into ${ctx.env.configDir}.`);
+    ctx.out.result({ restored: cfg.meshes.map((m) => m.slug), notInBackup: dropped.map((m) => ({ slug: m.slug, meshId: m.meshId, role: m.role })), previousConfig: kept }, () =>
+      [
+        `Restored ${cfg.meshes.map((m) => m.slug).join(", ")} into ${ctx.env.configDir}.`,
+        kept ? `The config it replaced is kept as ${kept}.` : "",
+        dropped.length ? `Not in the backup, so no longer configured here: ${dropped.map((m) => `${m.slug} (${m.role})`).join(", ")}; their keys are only in ${kept}.` : "",
+      ]
+        .filter(Boolean)
+        .join("\n"),
+    );
   });
 }
