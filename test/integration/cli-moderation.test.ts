@@ -63,6 +63,10 @@ describe("cli moderation", () => {
     // carol still holds, so it is refused with what to do (nothing reaches the broker).
     const stale = await cli(bob, ["topic", "post", "general", "sealed for the old epoch?", "--json"]);
     expect({ code: stale.code, json: stale.json() }).toEqual({ code: 3, json: { error: { code: "forbidden", message: expect.stringContaining("rotated to epoch 1 and this member has epoch 0") } } });
+    // history shows the post as unreadable, and says where the key is.
+    const unread = ok(await cli(bob, ["topic", "history", "general"])).stdout;
+    expect(unread).toContain("#? (cannot read: unknown_epoch)");
+    expect(unread).toContain("`claudemesh inbox` reads it");
 
     // bob still belongs: his inbox applies the new key (sent by alice at the kick) and reads the post.
     const bobInbox = await cli(bob, ["inbox", "--json"]);

@@ -22,6 +22,9 @@ describe("topic history", () => {
     expect({ last: json.lastOffset, offsets: json.messages.map((m: any) => m.message.topicOffset) }).toEqual({ last: 4, offsets: [2, 3, 4] });
     const paged = ok(await cli(alice, ["topic", "history", "general", "--after", "0", "--limit", "2", "--json"])).json();
     expect(paged.messages.map((m: any) => m.message.body)).toEqual(["one", "two"]);
+    // Past the last post: said so, not "history lost".
+    for (const after of ["4", "100"]) expect(ok(await cli(alice, ["topic", "history", "general", "--after", after])).stdout).toBe(`Nothing after #${after}: the last post of #general is #4.\n`);
+    expect(ok(await cli(alice, ["topic", "history", "general", "--after", "100", "--json"])).json()).toEqual({ topic: "general", lastOffset: 4, messages: [] });
     // More than there are: all of them.
     expect(ok(await cli(alice, ["topic", "history", "general", "--json"])).json().messages.map((m: any) => m.message.body)).toEqual(["one", "two", "three", "four"]);
     expect(ok(await cli(alice, ["topic", "history", "--help"])).stdout).toContain("most messages (default 50): the latest ones, or the first ones after --after");

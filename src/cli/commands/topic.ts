@@ -62,6 +62,10 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const r = await client.request("topic_history", { topic, afterOffset: after ?? (await latestStart(client, topic, limit)), limit });
+    if (after !== null && after >= r.lastOffset) {
+      ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: [] }, () => (r.lastOffset === 0 ? `#${r.topic} is empty.` : `Nothing after #${after}: the last post of #${r.topic} is #${r.lastOffset}.`));
+      return;
+    }
     if (r.historyLost) {
       ctx.out.result(r, () => `History before offset ${r.earliestOffset} is no longer kept; run again with --after ${r.earliestOffset - 1}.`);
       return;
@@ -69,8 +73,10 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     // History is shown, not consumed: a fresh replay memory so messages seen before still show.
     const session = sessionFor(ctx, mesh);
     const shown = r.messages.map((m) => session.openForDisplay(m));
+    // A key rotated while this member was away waits in its mailbox as a message from the owner.
+    const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? "\nSome posts are sealed with a mesh key this machine has not received yet: `claudemesh inbox` reads it (the owner sends it to every member), then run this again." : "";
     ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: shown }, () =>
-      shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`,
+      (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
     );
   });
 }
