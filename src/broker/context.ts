@@ -19,6 +19,8 @@ export type BrokerContext = {
   readonly hub: Hub;
   readonly roster: RosterCache;
   readonly sendLimiter: RateLimiter;
+  /** Requests that write an audit entry, per member (ws/session.ts). */
+  readonly changeLimiter: RateLimiter;
   /** Sends and acks, written in one transaction per turn. */
   readonly writes: GroupCommit;
   /** Distinguishes this process's connection ids from a previous run's. */

@@ -16,6 +16,7 @@ import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
 import { Hub } from "./hub.ts";
 import { createMetrics } from "./metrics.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { RosterCache } from "./roster.ts";
 import { addressKey, clientIp } from "./client-ip.ts";
@@ -121,6 +122,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     }),
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
+    changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
   const startedAt = Date.now();

@@ -106,7 +106,7 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   const handles = [
     setInterval(() => livenessRound(ctx, step++ % PING_SLICES), ctx.config.pingInterval / PING_SLICES),
     setInterval(() => void sweepRound(ctx).catch((err) => ctx.log.error("sweep failed", { err })), SWEEP_INTERVAL_MS),
-    setInterval(() => ctx.sendLimiter.prune(), 300_000),
+    setInterval(() => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune()), 300_000),
   ];
   for (const h of handles) h.unref?.();
   return {

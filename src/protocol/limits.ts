@@ -45,6 +45,11 @@ export const MAX_CAPS = 8;
  *  link travels through terminals and browsers. */
 export const DASHBOARD_LINK_TTL_MS = 5 * 60 * 1000;
 
+/** Requests that write an audit entry (grant_set, topic_create, invite_create, invite_revoke,
+ *  member_revoke, key_rotate), per member: a token bucket of CHANGE_BURST refilled at this rate. */
+export const CHANGE_RATE_PER_SEC = 5;
+export const CHANGE_BURST = 100;
+
 /** Current wire protocol version, sent in hello and echoed in hello_ack. */
 export const PROTOCOL_VERSION = 1;
 

@@ -1,5 +1,6 @@
 // Hostile and oversized input: each gets a specific error, the connection survives where it
 // should, the server stays up, and the database is unchanged.
+import { CHANGE_BURST } from "../../src/protocol/limits.ts";
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText } from "../helpers/mesh.ts";
@@ -134,6 +135,26 @@ describe("rate and connection limits", () => {
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => sendText(a, bob.keys.publicKey, `m${i}`)));
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "rejected"]);
     expect((results[3] as PromiseRejectedResult).reason.code).toBe("rate_limited");
+    a.close();
+  });
+
+  test("requests that write an audit entry are limited per member; a refused one records nothing", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, bob);
+    const before = (await a.client.request("audit_log", { limit: 500 })).entries.length;
+    // Alternating caps, so that each grant_set changes something and writes an entry.
+    const n = CHANGE_BURST + 5;
+    const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => a.client.request("grant_set", { peer: owner.keys.publicKey, caps: (i % 2 ? [] : ["dm"]) as never })));
+    const codes = results.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code: string }).code));
+    // The bucket refills at CHANGE_RATE_PER_SEC meanwhile: at most a few more pass than the burst.
+    const passed = codes.filter((c) => c === "ok").length;
+    expect({ atLeastBurst: passed >= CHANGE_BURST, fewOver: passed <= CHANGE_BURST + 2, others: [...new Set(codes.filter((c) => c !== "ok"))] }).toEqual({ atLeastBurst: true, fewOver: true, others: ["rate_limited"] });
+    expect((await a.client.request("audit_log", { limit: 500 })).entries.length).toBe(before + passed);
+    // Reading is not charged; sends have their own budget.
+    for (let i = 0; i < 5; i++) await a.client.request("grant_list", {});
+    await sendText(a, owner.keys.publicKey, "still sending");
     a.close();
   });
 

@@ -5,7 +5,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
-import { PROTOCOL_VERSION } from "../../protocol/limits.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { BrokerContext } from "../context.ts";
 import { Conn } from "../conn.ts";
@@ -22,6 +22,8 @@ type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChar
  *  the broker's memory. The character bound matters because frames wait while an earlier request
  *  of the connection waits for the disk, and 4096 of the largest frames would be a gigabyte. */
 const MAX_QUEUED_FRAMES = 4096;
+/** The requests that write an audit entry (protocol.md §8.2). */
+const AUDITED: ReadonlySet<ClientFrame["type"]> = new Set(["grant_set", "topic_create", "invite_create", "invite_revoke", "member_revoke", "key_rotate"]);
 const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 
 export function onOpen(ctx: BrokerContext, conn: Conn): void {
@@ -117,6 +119,9 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
     return;
   }
   try {
+    // Requests that append to the mesh's audit log are rate-limited per member: the log only
+    // grows, and every verification re-hashes all of it.
+    if (AUDITED.has(frame.type) && !ctx.changeLimiter.take(conn.identity!.memberId)) throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`);
     const handler = HANDLERS[frame.type] as (c: BrokerContext, k: Conn, f: ClientFrame) => Promise<unknown>;
     conn.send({ type: "result", id: frame.id, data: await handler(ctx, conn, frame) });
   } catch (err) {
