@@ -184,3 +184,28 @@ test("drain: ready connections are closed with 1001 'shutting down' (§2.10)", a
     await b[Symbol.asyncDispose]().catch(() => {});
   }
 });
+
+/** §8.1 MAX_SESSIONS_PER_MEMBER (this suite reads the spec, not the source). */
+const MAX_SESSIONS_PER_MEMBER = 64;
+
+test("a member's sessions are bounded: a new one past the limit ends the longest-unseen offline one, and is refused when all are connected (§8.1)", async () => {
+  await using b = await startBroker({ presenceGrace: 0 });
+  const { owner, ownerConn, others } = await meshWith(b.url, ["bob"]);
+  const bob = others[0]!;
+  const keys = Array.from({ length: MAX_SESSIONS_PER_MEMBER }, () => newKey());
+  const conns: Conn[] = [];
+  for (const k of keys) conns.push((await connect(b.url, sessionHelloFrame(owner, k))).conn);
+  // All connected: one more is refused, and stores nothing.
+  const extra = newKey();
+  const { reply } = await handshake(b.url, sessionHelloFrame(owner, extra));
+  expect(reply).toMatchObject({ type: "error", code: "capacity" });
+  const sessionsOf = async () => (await bob.conn.ok({ type: "list_peers" })).peers.filter((p: any) => p.kind === "session").map((p: any) => p.pubkey);
+  expect((await sessionsOf()).includes(extra.pub)).toBe(false);
+  // The first two go offline (the first longest ago); two new sessions end exactly those two.
+  for (const c of conns.slice(0, 2)) await c.close();
+  await Bun.sleep(20);
+  for (const k of [newKey(), newKey()]) await connect(b.url, sessionHelloFrame(owner, k));
+  const now = await sessionsOf();
+  expect({ count: now.length, first: now.includes(keys[0]!.pub), second: now.includes(keys[1]!.pub), third: now.includes(keys[2]!.pub) }).toEqual({ count: MAX_SESSIONS_PER_MEMBER, first: false, second: false, third: true });
+  await closeAll(ownerConn, bob.conn);
+}, 60_000);

@@ -5,7 +5,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
-import { CHANGE_BURST, CHANGE_RATE_PER_SEC, PROTOCOL_VERSION } from "../../protocol/limits.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC, MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { BrokerContext } from "../context.ts";
 import { Conn } from "../conn.ts";
@@ -175,6 +175,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   let stored: { status: "idle" | "working" | "dnd"; summary: string } | null;
   if (identity.kind === "session") {
     const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
+    if (!before || before.endedAt !== null) await makeRoomForSession(ctx, identity, now);
     const s = await ctx.store.upsertSession({ meshId: identity.meshId, pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, cwd: where.cwd, hostname: where.hostname, lastSeenAt: now, attestation: identity.attestation });
     // New, revived, or back from beyond the routing horizon: the cached roster does not have it.
     // (Its new attestation needs no reload: list_peers shows a live session's own, and the roster
@@ -230,6 +231,20 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   // Whatever was queued before the attach (`pending`, or committed since) is pumped now.
   conn.backlog = true;
   void pump(ctx, conn, presence);
+}
+
+/** Keeps a member within MAX_SESSIONS_PER_MEMBER: each session is a mailbox every fan-out message
+ *  writes a row to, and a member can attest any number of keys. A new session past the limit ends
+ *  the member's longest-unseen offline sessions (their queued messages go with them, as at
+ *  session_end); with all of them connected it is refused. */
+async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
+  const mine = (await ctx.store.listSessions(identity.meshId, now - ctx.config.messageTtl)).filter((s) => s.memberId === identity.memberId && s.endedAt === null && s.pubkey !== identity.pubkey);
+  const excess = mine.length - (MAX_SESSIONS_PER_MEMBER - 1);
+  if (excess <= 0) return;
+  const offline = mine.filter((s) => !ctx.hub.get(s.meshId, s.pubkey)).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
+  if (offline.length < excess) throw new MeshError("capacity", `This member already has ${MAX_SESSIONS_PER_MEMBER} sessions connected; end one first.`);
+  for (const s of offline.slice(0, excess)) await ctx.store.endSession(s.meshId, s.pubkey, now);
+  ctx.roster.invalidate(identity.meshId);
 }
 
 export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Promise<void> {
