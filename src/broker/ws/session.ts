@@ -22,7 +22,7 @@ type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChar
  *  the broker's memory. The character bound matters because frames wait while an earlier request
  *  of the connection waits for the disk, and 4096 of the largest frames would be a gigabyte. */
 const MAX_QUEUED_FRAMES = 4096;
-/** The requests that write an audit entry (protocol.md §8.2). */
+/** The requests that write an audit entry (protocol.md §8.1, CHANGE_RATE_PER_SEC). */
 const AUDITED: ReadonlySet<ClientFrame["type"]> = new Set(["grant_set", "topic_create", "invite_create", "invite_revoke", "member_revoke", "key_rotate"]);
 const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 
