@@ -43,7 +43,7 @@ export const ERRORS = {
   no_hello: spec(401, false, Exit.usage, "A request arrived before a successful hello. Send hello or session_hello first."),
   unsupported_version: spec(400, false, Exit.usage, "The client speaks a newer protocol version than this broker. Upgrade the broker, or use an older client."),
   already_hello: spec(400, false, Exit.usage, "A second hello arrived on an authenticated socket. Open a new connection instead."),
-  capacity: spec(503, true, Exit.limited, "The mesh has reached its connection limit. Retry later or ask the operator to raise it."),
+  capacity: spec(503, true, Exit.limited, "The mesh has reached its connection limit (or the member its session limit). Retry later or ask the operator to raise it."),
   too_many_connections: spec(429, true, Exit.limited, "Too many connections from this address. Close idle ones or ask the operator to raise the limit."),
 
   // Framing (error frame; the socket stays open).
