@@ -5,8 +5,10 @@
 //   - the issuer's invite (§3.4) and its binding of the invite key (§3.4b), by the owner, or by an
 //     admin the owner can itself vouch for (only the owner invites admins);
 //   - the claim (§3.5) signed with that invite key over the member's own key, while the invite
-//     was valid.
-import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../protocol/canonical.ts";
+//     was valid;
+//   - no more such claims through the invite than the use limit its issuer signed (§3.4b v2): the
+//     broker enforces the limit, and could otherwise let more link holders in than intended.
+import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../protocol/canonical.ts";
 import type { AdmissionInfo, ListedMember as Listed, MemberInfo, PeerInfo } from "../protocol/results.ts";
 import { verifyDetached } from "../crypto/sign.ts";
 import { attestationSignatureValid } from "../crypto/attestation.ts";
@@ -14,16 +16,41 @@ import { attestationSignatureValid } from "../crypto/attestation.ts";
 /** Clock skew the broker allows a claim's timestamp (§3.5). */
 const CLAIM_SKEW_MS = 60_000;
 
+/** The use limit the issuer signed into `a`'s invite key binding (§3.4b): a number; null for a
+ *  binding made before the limit was signed; undefined when no binding verifies. */
+function signedLimit(meshId: string, a: AdmissionInfo): number | null | undefined {
+  if (a.keySignature === null) return undefined;
+  if (verifyDetached(a.keySignature, inviteKeyCanonical(meshId, a.inviteId, a.invitePubkey, a.maxUses), a.issuerPubkey)) return a.maxUses;
+  if (verifyDetached(a.keySignature, inviteKeyCanonicalV1(meshId, a.inviteId, a.invitePubkey), a.issuerPubkey)) return null;
+  return undefined;
+}
+
+const claimValid = (pubkey: string, a: AdmissionInfo): boolean => verifyDetached(a.claimSignature, inviteClaimCanonical(a.inviteId, pubkey, a.claimedAt), a.invitePubkey);
+
+/** How many distinct keys the list shows enrolled through each invite (by invite id and key) with
+ *  a claim that verifies: claims only a holder of the link could sign, removed members included. */
+function countClaims(members: readonly Listed[]): (a: AdmissionInfo) => number {
+  const keys = new Map<string, Set<string>>();
+  for (const m of members) {
+    if (!m.admission || !claimValid(m.pubkey, m.admission)) continue;
+    const invite = `${m.admission.inviteId}|${m.admission.invitePubkey}`;
+    keys.set(invite, (keys.get(invite) ?? new Set()).add(m.pubkey));
+  }
+  return (a) => keys.get(`${a.inviteId}|${a.invitePubkey}`)?.size ?? 0;
+}
+
 /** Whether `a` proves that the holder of `pubkey` enrolled, with `role`, through an invite that
- *  `issuerRole` (the issuer as already vouched for) was allowed to make. */
-function provesEnrolment(meshId: string, pubkey: string, role: MemberInfo["role"], a: AdmissionInfo, issuerRole: MemberInfo["role"]): boolean {
-  if (a.role !== role || a.keySignature === null) return false;
+ *  `issuerRole` (the issuer as already vouched for) was allowed to make, within its signed limit. */
+function provesEnrolment(meshId: string, pubkey: string, role: MemberInfo["role"], a: AdmissionInfo, issuerRole: MemberInfo["role"], claims: (a: AdmissionInfo) => number): boolean {
+  if (a.role !== role) return false;
   if (!(issuerRole === "owner" || (issuerRole === "admin" && a.role === "member"))) return false;
   if (a.claimedAt > a.expiresAt * 1000 + CLAIM_SKEW_MS) return false;
+  const limit = signedLimit(meshId, a);
   return (
+    limit !== undefined &&
     verifyDetached(a.inviteSignature, inviteCanonical(meshId, a.inviteId, a.expiresAt, a.role, a.issuerPubkey), a.issuerPubkey) &&
-    verifyDetached(a.keySignature, inviteKeyCanonical(meshId, a.inviteId, a.invitePubkey), a.issuerPubkey) &&
-    verifyDetached(a.claimSignature, inviteClaimCanonical(a.inviteId, pubkey, a.claimedAt), a.invitePubkey)
+    claimValid(pubkey, a) &&
+    (limit === null || claims(a) <= limit)
   );
 }
 
@@ -56,6 +83,7 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
   // checked once, when its issuer is vouched for (its role never changes after), so a long forged
   // list costs one check per row, not one per row per pass.
   const checked = new Set<Listed>();
+  const claims = countClaims(members);
   for (let grew = true; grew; ) {
     grew = false;
     for (const m of members) {
@@ -63,7 +91,7 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
       const issuerRole = roles.get(m.admission.issuerPubkey);
       if (!issuerRole) continue;
       checked.add(m);
-      if (provesEnrolment(meshId, m.pubkey, m.role, m.admission, issuerRole)) {
+      if (provesEnrolment(meshId, m.pubkey, m.role, m.admission, issuerRole, claims)) {
         roles.set(m.pubkey, m.role);
         grew = true;
       }
@@ -84,7 +112,7 @@ export function recipientDoubt(meshId: string, ownerPubkey: string, key: string,
   const { vouched, unverified } = vouchedMembers(meshId, ownerPubkey, members, removals);
   if (vouched.has(key)) return null;
   const member = unverified.find((m) => m.pubkey === key);
-  if (member) return `the enrolment of ${member.displayName} (${key.slice(0, 12)}) cannot be checked: the broker shows no invite and claim signed back to the mesh owner (members enrolled before brokers kept that evidence must be invited again)`;
+  if (member) return enrolmentDoubt(meshId, member, members);
   const session = peers.find((p) => typeof p === "object" && p !== null && p.pubkey === key && p.kind === "session");
   if (!session) return `${key.slice(0, 12)} is not a member or session of this mesh`;
   const att = session.attestation;
@@ -96,4 +124,16 @@ export function recipientDoubt(meshId: string, ownerPubkey: string, key: string,
     return `the session ${session.displayName} (${key.slice(0, 12)}) is attested by a member whose enrolment cannot be checked`;
   }
   return null;
+}
+
+/** Why `member`'s enrolment does not check out, for the reasons a user can act on. */
+function enrolmentDoubt(meshId: string, member: Listed, members: readonly Listed[]): string {
+  const who = `${member.displayName} (${member.pubkey.slice(0, 12)})`;
+  const a = member.admission;
+  const limit = a ? signedLimit(meshId, a) : undefined;
+  const claimed = a ? countClaims(members)(a) : 0;
+  if (a && typeof limit === "number" && claimed > limit) {
+    return `${who} is one of ${claimed} members the broker shows enrolled through invite ${a.inviteId}, which its issuer signed for ${limit} use${limit === 1 ? "" : "s"}: the broker let more link holders in than the invite allows; ask the mesh owner to check the member list`;
+  }
+  return `the enrolment of ${who} cannot be checked: the broker shows no invite and claim signed back to the mesh owner (members enrolled before brokers kept that evidence must be invited again)`;
 }

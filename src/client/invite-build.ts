@@ -57,7 +57,8 @@ export function buildInvite(inviter: Inviter, spec: InviteSpec): BuiltInvite {
     ...(inviter.ownerPubkey ? { owner: inviter.ownerPubkey } : {}),
   });
   const invitePubkey = inviteSigningKeypair(secret).publicKey;
-  // Binds the invite key to this invite, so that the owner can check a claim made with it (§11.5).
-  const keySignature = signDetached(inviteKeyCanonical(inviter.meshId, spec.inviteId, invitePubkey), inviter.secretKey);
+  // Binds the invite key and the use limit to this invite, so that the owner can check a claim made
+  // with it and count the claims (§11.5).
+  const keySignature = signDetached(inviteKeyCanonical(inviter.meshId, spec.inviteId, invitePubkey, spec.maxUses), inviter.secretKey);
   return { frame: { ...spec, invitePubkey, signature, keySignature, keysBlob }, link };
 }

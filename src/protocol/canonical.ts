@@ -23,10 +23,16 @@ export function inviteCanonical(meshId: string, inviteId: string, expiresAt: num
   return `v=2|${meshId}|${inviteId}|${expiresAt}|${role}|${issuerPubkey}`;
 }
 
-/** The issuer's binding of an invite's key to the invite (§3.4b): with it, a member's claim
- *  signature (§3.5, by this key) proves to the mesh owner, not only to the broker, that whoever
- *  enrolled held a link the issuer made. */
-export function inviteKeyCanonical(meshId: string, inviteId: string, invitePubkey: string): string {
+/** The issuer's binding of an invite's key and use limit to the invite (§3.4b): with it, a
+ *  member's claim signature (§3.5, by this key) proves to the mesh owner, not only to the broker,
+ *  that whoever enrolled held a link the issuer made, and the owner can count the enrolments
+ *  against a limit the broker cannot raise. */
+export function inviteKeyCanonical(meshId: string, inviteId: string, invitePubkey: string, maxUses: number): string {
+  return `claudemesh-invite-key-v2|${meshId}|${inviteId}|${invitePubkey}|${maxUses}`;
+}
+
+/** §3.4b as clients before the use limit was signed made it: still accepted, with no signed limit. */
+export function inviteKeyCanonicalV1(meshId: string, inviteId: string, invitePubkey: string): string {
   return `claudemesh-invite-key|${meshId}|${inviteId}|${invitePubkey}`;
 }
 

@@ -47,6 +47,8 @@ export type ListedMember = MemberInfo & { admission: AdmissionInfo | null };
 export type AdmissionInfo = {
   inviteId: string;
   role: "admin" | "member";
+  /** The invite's use limit, signed into keySignature by clients since §3.4b v2. */
+  maxUses: number;
   expiresAt: number;
   issuerPubkey: string;
   inviteSignature: string;

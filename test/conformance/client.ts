@@ -50,7 +50,9 @@ export const sessionHelloCanonical = (meshId: string, parentMemberPubkey: string
   `claudemesh-session-hello|${meshId}|${parentMemberPubkey}|${sessionPubkey}|${timestamp}`;
 export const inviteV2Canonical = (meshId: string, inviteId: string, expiresAtS: number, role: string, issuerPubkey: string) =>
   `v=2|${meshId}|${inviteId}|${expiresAtS}|${role}|${issuerPubkey}`;
-export const inviteKeyCanonical = (meshId: string, inviteId: string, invitePubkey: string) =>
+export const inviteKeyCanonical = (meshId: string, inviteId: string, invitePubkey: string, maxUses: number) =>
+  `claudemesh-invite-key-v2|${meshId}|${inviteId}|${invitePubkey}|${maxUses}`;
+export const inviteKeyCanonicalV1 = (meshId: string, inviteId: string, invitePubkey: string) =>
   `claudemesh-invite-key|${meshId}|${inviteId}|${invitePubkey}`;
 export const inviteClaimCanonical = (inviteId: string, joinerPubkey: string, timestamp: number) =>
   `claudemesh-invite-claim|${inviteId}|${joinerPubkey}|${timestamp}`;
@@ -555,16 +557,17 @@ export function inviteFrame(issuer: Member, o: { role?: "member" | "admin"; maxU
   const inviteId = randomId("inv");
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const role = o.role ?? "member";
+  const maxUses = o.maxUses ?? 1;
   const frame: Frame = {
     type: "invite_create",
     inviteId,
     expiresAt,
     role,
-    maxUses: o.maxUses ?? 1,
+    maxUses,
     invitePubkey: inviteKey.pub,
     signature: sign(inviteV2Canonical(issuer.meshId, inviteId, expiresAt, role, issuer.key.pub), issuer.key),
   };
-  if (o.keySignature !== false) frame.keySignature = sign(inviteKeyCanonical(issuer.meshId, inviteId, inviteKey.pub), issuer.key);
+  if (o.keySignature !== false) frame.keySignature = sign(inviteKeyCanonical(issuer.meshId, inviteId, inviteKey.pub, maxUses), issuer.key);
   if (o.meshKeys) frame.keysBlob = sealKeysBlob(blobKey, inviteId, o.meshKeys);
   const invite: Invite = { inviteId, s, inviteKey, blobKey, expiresAt, role };
   return { frame, invite };

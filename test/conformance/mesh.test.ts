@@ -113,9 +113,9 @@ test("2. invite over the WebSocket, claim over HTTP, both see each other", async
   const { members } = await ownerConn.ok({ type: "member_list" });
   const bobRec = members.find((x: any) => x.memberId === j.member.memberId);
   const a = bobRec.admission;
-  expect(a).toMatchObject({ inviteId: j.invite.inviteId, role: "member", expiresAt: j.invite.expiresAt, issuerPubkey: mesh.owner.key.pub, invitePubkey: j.invite.inviteKey.pub });
+  expect(a).toMatchObject({ inviteId: j.invite.inviteId, role: "member", maxUses: 1, expiresAt: j.invite.expiresAt, issuerPubkey: mesh.owner.key.pub, invitePubkey: j.invite.inviteKey.pub });
   expect(verify(inviteV2Canonical(mesh.meshId, a.inviteId, a.expiresAt, a.role, a.issuerPubkey), a.inviteSignature, mesh.owner.key.pub)).toBe(true);
-  expect(verify(inviteKeyCanonical(mesh.meshId, a.inviteId, a.invitePubkey), a.keySignature, mesh.owner.key.pub)).toBe(true);
+  expect(verify(inviteKeyCanonical(mesh.meshId, a.inviteId, a.invitePubkey, a.maxUses), a.keySignature, mesh.owner.key.pub)).toBe(true);
   expect(verify(inviteClaimCanonical(a.inviteId, bobRec.pubkey, a.claimedAt), a.claimSignature, a.invitePubkey)).toBe(true);
   expect(members.find((x: any) => x.memberId === mesh.owner.memberId).admission).toBeNull();
 

@@ -15,6 +15,7 @@ import {
   helloCanonical,
   inviteClaimCanonical,
   inviteKeyCanonical,
+  inviteKeyCanonicalV1,
   inviteSecretKeys,
   inviteV2Canonical,
   keyFromSeed,
@@ -61,7 +62,7 @@ const seedKey = (seedHex: string) => keyFromSeed(unhex(seedHex));
 
 describe("§12 test vectors", () => {
   test("the document has the vectors this suite expects", () => {
-    for (const n of ["key-owner", "key-session", "key-invite", "key-joiner", "hello", "session-attestation", "session-hello", "invite-v2", "invite-key", "invite-claim", "signed-request", "canonical-json", "canonical-json-unicode", "audit-hash", "audit-chain", "dashboard-login"])
+    for (const n of ["key-owner", "key-session", "key-invite", "key-joiner", "hello", "session-attestation", "session-hello", "invite-v2", "invite-key", "invite-key-v1", "invite-claim", "signed-request", "canonical-json", "canonical-json-unicode", "audit-hash", "audit-chain", "dashboard-login"])
       expect(vectors.has(n)).toBe(true);
     for (const n of ["e2e-direct", "e2e-fanout", "e2e-purpose-keys", "e2e-invite-secret", "e2e-backup"]) expect(e2e.has(n)).toBe(true);
   });
@@ -99,9 +100,13 @@ describe("§12 test vectors", () => {
     expect(c).toBe(x.canonical);
     expect(sign(c, seedKey(x.issuerSeedHex))).toBe(x.signature);
     const k = v("invite-key");
-    const kc = inviteKeyCanonical(k.meshId, k.inviteId, k.invitePubkey);
+    const kc = inviteKeyCanonical(k.meshId, k.inviteId, k.invitePubkey, k.maxUses);
     expect(kc).toBe(k.canonical);
     expect(sign(kc, seedKey(k.issuerSeedHex))).toBe(k.signature);
+    const k1 = v("invite-key-v1");
+    const k1c = inviteKeyCanonicalV1(k1.meshId, k1.inviteId, k1.invitePubkey);
+    expect(k1c).toBe(k1.canonical);
+    expect(sign(k1c, seedKey(k1.issuerSeedHex))).toBe(k1.signature);
   });
 
   test("§12.5 invite claim: one string, two signatures", () => {
@@ -174,7 +179,7 @@ describe("signed examples in §4 and §6 agree with the vectors", () => {
     const issuer = v("invite-v2").issuerPubkey;
     const meshId = v("invite-v2").meshId;
     expect(verify(inviteV2Canonical(meshId, f.inviteId, f.expiresAt, f.role, issuer), f.signature, issuer)).toBe(true);
-    expect(verify(inviteKeyCanonical(meshId, f.inviteId, f.invitePubkey), f.keySignature, issuer)).toBe(true);
+    expect(verify(inviteKeyCanonical(meshId, f.inviteId, f.invitePubkey, f.maxUses), f.keySignature, issuer)).toBe(true);
   });
 
   test("§4.3.19 member_list example: the admission evidence checks out as §11.5 describes", () => {
@@ -184,7 +189,7 @@ describe("signed examples in §4 and §6 agree with the vectors", () => {
     const bob = members.find((x) => x.admission);
     const a = bob.admission;
     expect(verify(inviteV2Canonical(meshId, a.inviteId, a.expiresAt, a.role, a.issuerPubkey), a.inviteSignature, a.issuerPubkey)).toBe(true);
-    expect(verify(inviteKeyCanonical(meshId, a.inviteId, a.invitePubkey), a.keySignature, a.issuerPubkey)).toBe(true);
+    expect(verify(inviteKeyCanonical(meshId, a.inviteId, a.invitePubkey, a.maxUses), a.keySignature, a.issuerPubkey)).toBe(true);
     expect(verify(inviteClaimCanonical(a.inviteId, bob.pubkey, a.claimedAt), a.claimSignature, a.invitePubkey)).toBe(true);
     expect(a.claimedAt).toBeLessThanOrEqual(a.expiresAt * 1000 + 60_000);
     expect(bob.role).toBe(a.role);

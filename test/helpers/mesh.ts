@@ -31,8 +31,9 @@ export async function createInvite(url: string, admin: TestMember, spec: InviteS
   const signature = signDetached(inviteCanonical(admin.meshId, inviteId, expiresAt, role, admin.keys.publicKey), admin.keys.secretKey);
   const peer = await connect(url, admin, { receive: "pull" });
   try {
-    const keySignature = signDetached(inviteKeyCanonical(admin.meshId, inviteId, inviteKeys.publicKey), admin.keys.secretKey);
-    await peer.client.request("invite_create", { inviteId, expiresAt, role, maxUses: spec.maxUses ?? 1, invitePubkey: inviteKeys.publicKey, signature, keySignature, ...(spec.keysBlob ? { keysBlob: spec.keysBlob } : {}) });
+    const maxUses = spec.maxUses ?? 1;
+    const keySignature = signDetached(inviteKeyCanonical(admin.meshId, inviteId, inviteKeys.publicKey, maxUses), admin.keys.secretKey);
+    await peer.client.request("invite_create", { inviteId, expiresAt, role, maxUses, invitePubkey: inviteKeys.publicKey, signature, keySignature, ...(spec.keysBlob ? { keysBlob: spec.keysBlob } : {}) });
   } finally {
     peer.close();
   }

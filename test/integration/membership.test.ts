@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
-import { helloCanonical, inviteCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
-import { vouchedMembers } from "../../src/client/admission.ts";
+import { helloCanonical, inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../src/protocol/canonical.ts";
+import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { signDetached } from "../../src/crypto/sign.ts";
 import { rawSocket } from "../helpers/raw.ts";
@@ -79,10 +79,39 @@ describe("invites", () => {
       maxUses: 1,
       invitePubkey,
       signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
-      keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey), other.secretKey),
+      keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, 1), other.secretKey),
     };
     await expect(o.client.request("invite_create", frame)).rejects.toMatchObject({ code: "bad_invite" });
+    // The issuer's own key, but over another use limit than the one sent.
+    const moreUses = { ...frame, keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, 5), owner.keys.secretKey) };
+    await expect(o.client.request("invite_create", moreUses)).rejects.toMatchObject({ code: "bad_invite" });
     expect((await o.client.request("invite_list", {})).invites.some((i) => i.inviteId === inviteId)).toBe(false);
+    // A binding without the limit, as clients made it before §3.4b v2, is still accepted.
+    const v1 = { ...frame, keySignature: signDetached(inviteKeyCanonicalV1(owner.meshId, inviteId, invitePubkey), owner.keys.secretKey) };
+    expect((await o.client.request("invite_create", v1)).invite.inviteId).toBe(inviteId);
+    o.close();
+  });
+
+  test("the owner's client vouches for no enrolment through an invite the broker let more members use than its signed limit", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const inv = await createInvite(b.url, owner, { maxUses: 1 });
+    // A broker that raises the limit while the link is claimed, and shows the signed one after.
+    const db = (b.ctx.store as SqliteStore).db;
+    db.run("UPDATE invites SET max_uses = 3 WHERE id = ?", [inv.inviteId]);
+    const [first, second] = [await joinWithInvite(b.url, inv, "first"), await joinWithInvite(b.url, inv, "second")];
+    db.run("UPDATE invites SET max_uses = 1 WHERE id = ?", [inv.inviteId]);
+    const o = await connect(b.url, owner);
+    const { members } = await o.client.request("member_list", {});
+    expect(members[1]!.admission).toMatchObject({ inviteId: inv.inviteId, maxUses: 1 });
+    const { vouched, unverified } = vouchedMembers(owner.meshId, owner.keys.publicKey, members);
+    expect([...vouched.keys()]).toEqual([owner.keys.publicKey]);
+    expect(unverified.map((m) => m.pubkey)).toEqual([first.keys.publicKey, second.keys.publicKey]);
+    expect(recipientDoubt(owner.meshId, owner.keys.publicKey, first.keys.publicKey, members, [])).toContain(`one of 2 members the broker shows enrolled through invite ${inv.inviteId}, which its issuer signed for 1 use`);
+    // Shown with a limit other than the one signed, nothing from that invite checks out either.
+    db.run("UPDATE invites SET max_uses = 2 WHERE id = ?", [inv.inviteId]);
+    const relisted = (await o.client.request("member_list", {})).members;
+    expect(vouchedMembers(owner.meshId, owner.keys.publicKey, relisted).vouched.size).toBe(1);
     o.close();
   });
 

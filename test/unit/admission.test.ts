@@ -3,7 +3,7 @@
 // which keys any member encrypts a direct message to: those, and sessions they attested.
 import { describe, expect, test } from "bun:test";
 import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
-import { attestationCanonical, inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
+import { attestationCanonical, inviteCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../src/protocol/canonical.ts";
 import type { AdmissionInfo, MemberInfo, PeerInfo } from "../../src/protocol/results.ts";
 import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
 
@@ -24,19 +24,22 @@ const listed = (name: string, kp: SigningKeypair, role: MemberInfo["role"], admi
 });
 
 /** An invite made by `issuer` and claimed by `joiner`, as the broker stores it. */
-function admitted(issuer: SigningKeypair, joiner: SigningKeypair, role: "admin" | "member", over: Partial<{ inviteId: string; expiresAt: number; claimedAt: number; inviteKey: SigningKeypair; keySigner: SigningKeypair }> = {}): AdmissionInfo {
+function admitted(issuer: SigningKeypair, joiner: SigningKeypair, role: "admin" | "member", over: Partial<{ inviteId: string; expiresAt: number; claimedAt: number; inviteKey: SigningKeypair; keySigner: SigningKeypair; maxUses: number; unlimitedV1: boolean }> = {}): AdmissionInfo {
   const inviteId = over.inviteId ?? `inv_${Math.random().toString(36).slice(2, 12)}`;
   const expiresAt = over.expiresAt ?? NOW / 1000 + 3600;
   const inviteKey = over.inviteKey ?? generateSigningKeypair();
   const claimedAt = over.claimedAt ?? NOW;
+  const maxUses = over.maxUses ?? 1;
+  const binding = over.unlimitedV1 ? inviteKeyCanonicalV1(MESH, inviteId, inviteKey.publicKey) : inviteKeyCanonical(MESH, inviteId, inviteKey.publicKey, maxUses);
   return {
     inviteId,
     role,
+    maxUses,
     expiresAt,
     issuerPubkey: issuer.publicKey,
     inviteSignature: signDetached(inviteCanonical(MESH, inviteId, expiresAt, role, issuer.publicKey), issuer.secretKey),
     invitePubkey: inviteKey.publicKey,
-    keySignature: signDetached(inviteKeyCanonical(MESH, inviteId, inviteKey.publicKey), (over.keySigner ?? issuer).secretKey),
+    keySignature: signDetached(binding, (over.keySigner ?? issuer).secretKey),
     claimedAt,
     claimSignature: signDetached(inviteClaimCanonical(inviteId, joiner.publicKey, claimedAt), inviteKey.secretKey),
   };
@@ -103,7 +106,7 @@ describe("vouchedMembers", () => {
 
   test("the owner's own record of removals wins over the list: the key, its invite, and a removed admin's later invites", () => {
     const teamInvite = generateSigningKeypair();
-    const sameLink = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_team_link1", inviteKey: teamInvite });
+    const sameLink = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_team_link1", inviteKey: teamInvite, maxUses: 3 });
     const members = [
       listed("owner", owner, "owner", null),
       listed("admin", admin, "admin", admitted(owner, admin, "admin")), // removed by the owner; the broker still lists it
@@ -118,6 +121,30 @@ describe("vouchedMembers", () => {
     expect([...vouched.values()].map((m) => m.displayName)).toEqual(["owner", "bob", "dave"]);
     expect(unverified).toEqual([]);
   });
+
+  test("no enrolment through an invite is vouched for once more keys claimed it than the limit its issuer signed", () => {
+    const link = generateSigningKeypair();
+    const through = (joiner: SigningKeypair, maxUses: number) => admitted(owner, joiner, "member", { inviteId: "inv_shared_lnk", inviteKey: link, maxUses });
+    const vouchedKeys = (maxUses: number, extra: Listed[] = []) => {
+      const members = [listed("owner", owner, "owner", null), listed("bob", bob, "member", through(bob, maxUses)), listed("carol", carol, "member", through(carol, maxUses), NOW), ...extra];
+      return [...vouchedMembers(MESH, owner.publicKey, members).vouched.keys()];
+    };
+    expect(vouchedKeys(2)).toEqual([owner.publicKey, bob.publicKey]); // carol's removal still used the invite
+    expect(vouchedKeys(1)).toEqual([owner.publicKey]);
+    // Neither a second row for the same key, nor a claim the invite key did not sign, counts as a use.
+    const forged = { ...through(dave, 2), claimSignature: signDetached(inviteClaimCanonical("inv_shared_lnk", dave.publicKey, NOW), eve.secretKey) };
+    expect(vouchedKeys(2, [listed("bob-again", bob, "member", through(bob, 2)), listed("dave", dave, "member", forged)])).toEqual([owner.publicKey, bob.publicKey]);
+    // A limit shown other than the one signed proves nothing.
+    const members = [listed("owner", owner, "owner", null), listed("bob", bob, "member", { ...through(bob, 1), maxUses: 5 })];
+    expect(vouchedMembers(MESH, owner.publicKey, members).vouched.size).toBe(1);
+  });
+
+  test("an invite bound before the limit was signed (§3.4b v1) counts as unlimited", () => {
+    const link = generateSigningKeypair();
+    const v1 = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_old_client", inviteKey: link, maxUses: 1, unlimitedV1: true });
+    const members = [listed("owner", owner, "owner", null), listed("bob", bob, "member", v1(bob)), listed("carol", carol, "member", v1(carol))];
+    expect([...vouchedMembers(MESH, owner.publicKey, members).vouched.values()].map((m) => m.displayName)).toEqual(["owner", "bob", "carol"]);
+  });
 });
 
 /** A session of `member` as list_peers shows it; `signer` signs its attestation (the member by default). */
@@ -129,7 +156,9 @@ function session(name: string, key: SigningKeypair, member: SigningKeypair, over
 }
 
 describe("recipientDoubt: what a direct message may be encrypted to", () => {
-  const members = [listed("owner", owner, "owner", null), listed("bob", bob, "member", admitted(owner, bob, "member")), listed("mallory", mallory, "member", null)];
+  const link = generateSigningKeypair();
+  const twice = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_used_twice", inviteKey: link });
+  const members = [listed("owner", owner, "owner", null), listed("bob", bob, "member", admitted(owner, bob, "member")), listed("mallory", mallory, "member", null), listed("dave", dave, "member", twice(dave)), listed("eve", eve, "member", twice(eve))];
   const doubt = (key: string, peers: PeerInfo[] = []) => recipientDoubt(MESH, owner.publicKey, key, members, peers);
 
   test("the owner, a vouched member, and sessions they attested (an expired attestation still binds the key)", () => {
@@ -144,6 +173,7 @@ describe("recipientDoubt: what a direct message may be encrypted to", () => {
   test("a key the broker could have listed itself is refused, with the reason", () => {
     const s = generateSigningKeypair();
     expect(doubt(mallory.publicKey)).toContain("enrolment of mallory");
+    expect(doubt(dave.publicKey)).toContain("is one of 2 members the broker shows enrolled through invite inv_used_twice, which its issuer signed for 1 use:");
     expect(doubt(carol.publicKey)).toContain("is not a member or session of this mesh");
     expect(doubt(s.publicKey, [session("bob", s, bob, { none: true })])).toContain("has no attestation");
     // Signed by another key than the member it names; or naming another session key.

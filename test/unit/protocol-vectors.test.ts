@@ -13,6 +13,7 @@ import {
   helloCanonical,
   inviteCanonical,
   inviteKeyCanonical,
+  inviteKeyCanonicalV1,
   inviteClaimCanonical,
   requestCanonical,
   sessionHelloCanonical,
@@ -52,6 +53,7 @@ const EXPECTED = [
   "session-hello",
   "invite-v2",
   "invite-key",
+  "invite-key-v1",
   "invite-claim",
   "signed-request",
   "dashboard-login",
@@ -120,9 +122,12 @@ describe("canonical strings and signatures", () => {
 
   test("invite key (§3.4b): the issuer binds the invite key of the claim vector", () => {
     const v = vec("invite-key");
-    const canonical = inviteKeyCanonical(v.meshId, v.inviteId, v.invitePubkey);
-    expect(v).toEqual({ issuerSeedHex: v.issuerSeedHex, meshId: v.meshId, inviteId: v.inviteId, invitePubkey: keysFrom(vec("invite-claim").inviteSeedHex).publicKey, canonical, signature: sign(canonical, v.issuerSeedHex) });
+    const canonical = inviteKeyCanonical(v.meshId, v.inviteId, v.invitePubkey, v.maxUses);
+    expect(v).toEqual({ issuerSeedHex: v.issuerSeedHex, meshId: v.meshId, inviteId: v.inviteId, invitePubkey: keysFrom(vec("invite-claim").inviteSeedHex).publicKey, maxUses: 1, canonical, signature: sign(canonical, v.issuerSeedHex) });
     expect(verifyDetached(v.signature, canonical, vec("invite-v2").issuerPubkey)).toBe(true);
+    const v1 = vec("invite-key-v1");
+    const v1Canonical = inviteKeyCanonicalV1(v1.meshId, v1.inviteId, v1.invitePubkey);
+    expect(v1).toEqual({ issuerSeedHex: v.issuerSeedHex, meshId: v.meshId, inviteId: v.inviteId, invitePubkey: v.invitePubkey, canonical: v1Canonical, signature: sign(v1Canonical, v.issuerSeedHex) });
   });
 
   test("invite v2 (expiresAt in seconds)", () => {

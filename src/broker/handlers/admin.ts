@@ -2,7 +2,7 @@
 import { MeshError } from "../../protocol/errors.ts";
 import type { ClientFrameOf } from "../../protocol/frames.ts";
 import type { InviteInfo, MemberInfo, Results } from "../../protocol/results.ts";
-import { inviteCanonical, inviteKeyCanonical } from "../../protocol/canonical.ts";
+import { inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../protocol/canonical.ts";
 import { verifyChain } from "../../protocol/audit-chain.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { verifyDetached } from "../../crypto/sign.ts";
@@ -122,8 +122,8 @@ export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: Clie
   if (f.expiresAt > nowS + MAX_INVITE_LIFETIME_S) throw new MeshError("invalid_argument", "An invite may be valid for at most 365 days.");
   const canonical = inviteCanonical(id.meshId, f.inviteId, f.expiresAt, f.role, id.memberPubkey);
   if (!verifyDetached(f.signature, canonical, id.memberPubkey)) throw new MeshError("bad_invite", "The invite signature does not verify with your member key.");
-  if (f.keySignature !== undefined && !verifyDetached(f.keySignature, inviteKeyCanonical(id.meshId, f.inviteId, f.invitePubkey), id.memberPubkey)) {
-    throw new MeshError("bad_invite", "The invite key signature does not verify with your member key.");
+  if (f.keySignature !== undefined && !inviteKeySigned(f.keySignature, id.meshId, f, id.memberPubkey)) {
+    throw new MeshError("bad_invite", "The invite key signature does not verify with your member key (over the invite key and maxUses).");
   }
   const invite = await ctx.store.createInvite(
     {
@@ -143,6 +143,14 @@ export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: Clie
     id.memberId,
   );
   return { invite: inviteInfo(invite) };
+}
+
+/** §3.4b: the binding with the use limit, or the one clients made before the limit was signed. */
+function inviteKeySigned(signature: string, meshId: string, f: ClientFrameOf<"invite_create">, issuerPubkey: string): boolean {
+  return (
+    verifyDetached(signature, inviteKeyCanonical(meshId, f.inviteId, f.invitePubkey, f.maxUses), issuerPubkey) ||
+    verifyDetached(signature, inviteKeyCanonicalV1(meshId, f.inviteId, f.invitePubkey), issuerPubkey)
+  );
 }
 
 export async function handleInviteList(ctx: BrokerContext, conn: Conn): Promise<Results["invite_list"]> {

@@ -38,10 +38,10 @@ export class MemberRepo {
 
   /** The stored evidence of each enrolment through an invite (§11.5), by member id. */
   admissions(meshId: string): Map<string, Admission> {
-    type Row = { member_id: string; invite_id: string; role: string; expires_at: number; issuer_pubkey: string; signature: string; invite_pubkey: string; key_signature: string | null; claimed_at: number; claim_signature: string };
+    type Row = { member_id: string; invite_id: string; role: string; max_uses: number; expires_at: number; issuer_pubkey: string; signature: string; invite_pubkey: string; key_signature: string | null; claimed_at: number; claim_signature: string };
     const rows = this.db
       .query<Row, [string]>(
-        `SELECT m.id AS member_id, i.id AS invite_id, i.role, i.expires_at, i.issuer_pubkey, i.signature, i.invite_pubkey, i.key_signature, m.claimed_at, m.claim_signature
+        `SELECT m.id AS member_id, i.id AS invite_id, i.role, i.max_uses, i.expires_at, i.issuer_pubkey, i.signature, i.invite_pubkey, i.key_signature, m.claimed_at, m.claim_signature
          FROM members m JOIN invites i ON i.id = m.invite_id
          WHERE m.mesh_id = ? AND m.claim_signature IS NOT NULL AND m.claimed_at IS NOT NULL`,
       )
@@ -49,7 +49,7 @@ export class MemberRepo {
     return new Map(
       rows.map((r) => [
         r.member_id,
-        { inviteId: r.invite_id, role: r.role as Admission["role"], expiresAt: r.expires_at, issuerPubkey: r.issuer_pubkey, inviteSignature: r.signature, invitePubkey: r.invite_pubkey, keySignature: r.key_signature, claimedAt: r.claimed_at, claimSignature: r.claim_signature },
+        { inviteId: r.invite_id, role: r.role as Admission["role"], maxUses: r.max_uses, expiresAt: r.expires_at, issuerPubkey: r.issuer_pubkey, inviteSignature: r.signature, invitePubkey: r.invite_pubkey, keySignature: r.key_signature, claimedAt: r.claimed_at, claimSignature: r.claim_signature },
       ]),
     );
   }
