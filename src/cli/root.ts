@@ -80,7 +80,7 @@ const audit = defineCommand({
   meta: { name: "audit", description: "The mesh's tamper-evident audit log. Example: claudemesh audit verify" },
   subCommands: {
     log: auditCmd("log", "Show audit entries. Example: claudemesh audit log --limit 20", { limit: { type: "string", description: "most entries (default 50)" }, ...common }, () => import("./commands/audit.ts").then((m) => ({ run: m.log }))),
-    verify: auditCmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before. Example: claudemesh audit verify --json", common, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
+    verify: auditCmd("verify", "Fetch the whole chain, recompute it, and compare with what you verified before. Example: claudemesh audit verify --json", { accept: { type: "boolean", description: "after an operator's restore you confirmed: take the broker's valid chain in place of the head verified before" }, ...common }, () => import("./commands/audit.ts").then((m) => ({ run: m.verify }))),
   },
 });
 

@@ -28,30 +28,41 @@ export async function log(args: CommonArgs & { limit?: string }): Promise<void> 
 }
 
 type Checkpoint = { seq: number; hash: string };
+/** The checkpoint file: the head verified last, and the one `--accept` replaced, if any. */
+type Saved = Checkpoint & { replaced?: Checkpoint & { acceptedAt: number } };
 
-export async function verify(args: CommonArgs): Promise<void> {
+export async function verify(args: CommonArgs & { accept?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const entries = await allEntries(client);
     const verdict = verifyChain(entries);
     const path = join(ctx.env.configDir, "audit", `${mesh.meshId}.json`);
-    const saved = JSON.parse(readPrivateFile(path) ?? "null") as Checkpoint | null;
+    const saved = JSON.parse(readPrivateFile(path) ?? "null") as Saved | null;
+    const checkpoint = saved && { seq: saved.seq, hash: saved.hash };
     let rewritten: string | null = null;
     if (saved) {
       const atSaved = entries.find((e) => e.seq === saved.seq);
       if (!atSaved) rewritten = `the chain is shorter than the ${saved.seq} entries verified before (truncated or rolled back)`;
       else if (atSaved.hash !== saved.hash) rewritten = `entry ${saved.seq} differs from the one verified before (history rewritten)`;
     }
-    const ok = verdict.valid && rewritten === null;
-    if (ok && entries.length > 0) writePrivateFile(path, JSON.stringify({ seq: entries.at(-1)!.seq, hash: verdict.head } satisfies Checkpoint));
-    const data = { ...verdict, checkpoint: saved, rewritten, ok };
+    // --accept takes a chain that is valid on its own in place of the head verified before: after an
+    // operator restored a backup, which the member has confirmed with the operator.
+    const accepted = rewritten !== null && args.accept === true && verdict.valid;
+    const ok = verdict.valid && (rewritten === null || accepted);
+    if (ok && entries.length > 0) {
+      const next: Saved = { seq: entries.at(-1)!.seq, hash: verdict.head, ...(accepted ? { replaced: { ...checkpoint!, acceptedAt: Date.now() } } : saved?.replaced ? { replaced: saved.replaced } : {}) };
+      writePrivateFile(path, JSON.stringify(next));
+    }
+    const data = { ...verdict, checkpoint, rewritten, accepted, ok };
     ctx.out.result(data, () =>
-      ok
-        ? `Audit chain verified: ${verdict.entries} entries, head ${verdict.head.slice(0, 16)}…${saved ? ` (extends the head you verified at entry ${saved.seq})` : ""}.`
-        : verdict.valid
-          ? `AUDIT CHAIN ROLLED BACK OR REWRITTEN: ${rewritten}.`
-          : `AUDIT CHAIN BROKEN at entry ${verdict.brokenAt}: ${verdict.reason}.`,
+      accepted
+        ? `Accepted the broker's chain (${verdict.entries} entries, head ${verdict.head.slice(0, 16)}…) in place of the head you verified at entry ${checkpoint!.seq}: ${rewritten}. Later checks compare with this one.`
+        : ok
+          ? `Audit chain verified: ${verdict.entries} entries, head ${verdict.head.slice(0, 16)}…${saved ? ` (extends the head you verified at entry ${saved.seq})` : ""}.`
+          : verdict.valid
+            ? `AUDIT CHAIN ROLLED BACK OR REWRITTEN: ${rewritten}.\nIf the broker's operator restored a backup and told you so, run \`claudemesh audit verify --accept\` to check against this chain from now on; otherwise treat the broker as compromised.`
+            : `AUDIT CHAIN BROKEN at entry ${verdict.brokenAt}: ${verdict.reason}.`,
     );
     if (!ok) process.exitCode = 5;
   });
