@@ -94,6 +94,9 @@ describe("cli moderation", () => {
     expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: `Banned mallory (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n` });
     const db = (b.ctx.store as SqliteStore).db;
     expect(db.query("SELECT banned, revoked_at IS NOT NULL AS revoked FROM members WHERE id = ?").get(members.mallory!.memberId)).toEqual({ banned: 1, revoked: 1 });
+    // The owner's ban rotated at once: no rekey is due.
+    const checks = (await cli(alice, ["doctor", "--json"])).json().checks as { check: string; ok: boolean }[];
+    expect(checks.find((c) => c.check.endsWith(": key rotation"))).toMatchObject({ ok: true });
 
     const notOwner = await cli(bob, ["rekey", "--json"]);
     expect({ code: notOwner.code, json: notOwner.json() }).toEqual({ code: 3, json: { error: { code: "forbidden", message: expect.stringContaining("Only the mesh owner can rotate keys") } } });
@@ -207,8 +210,13 @@ describe("cli moderation", () => {
     expect({ code: back.code, error: back.json().error.code }).toEqual({ code: 5, error: "invite_revoked" });
     const audit = ok(await cli(alice, ["audit", "log", "--json"])).json().entries as { eventType: string; payload: Record<string, unknown> }[];
     expect(audit.filter((e) => e.eventType === "invite_revoked").map((e) => e.payload)).toEqual([{ inviteId: team.inviteId, reason: "used by a removed member" }]);
+    // The owner's doctor says a rotation is due for the admin's kick, until the owner rekeys.
+    const rotation = async () => ((await cli(alice, ["doctor", "--json"])).json().checks as { check: string }[]).find((c) => c.check.endsWith(": key rotation"));
+    expect(await rotation()).toMatchObject({ ok: false, detail: expect.stringMatching(/: erin$/), fix: "claudemesh rekey" });
+    expect(((await cli(dave, ["doctor", "--json"])).json().checks as { check: string }[]).some((c) => c.check.endsWith(": key rotation"))).toBe(false);
     const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
     expect(rekey.sentTo).toBe(1); // dave only
+    expect(await rotation()).toMatchObject({ ok: true, detail: "no member removed since the last rotation" });
 
     // Leaving is the member's own choice: the link it used still admits the others.
     const open = ok(await cli(alice, ["invite", "--max-uses", "3", "--json"])).json();

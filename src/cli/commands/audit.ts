@@ -2,27 +2,18 @@
 // it with the head this machine verified last time: an operator can recompute a chain, but cannot
 // make it agree with a head a member already holds.
 import { join } from "node:path";
-import { verifyChain, type ChainEntry } from "../../protocol/audit-chain.ts";
-import type { BrokerClient } from "../../client/client.ts";
+import { verifyChain } from "../../protocol/audit-chain.ts";
 import { readPrivateFile, writePrivateFile } from "../../client/local/files.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
-
-async function allEntries(client: BrokerClient): Promise<ChainEntry[]> {
-  const out: ChainEntry[] = [];
-  for (;;) {
-    const { entries } = await client.request("audit_log", { afterSeq: out.length, limit: 500 });
-    out.push(...(entries as ChainEntry[]));
-    if (entries.length < 500) return out;
-  }
-}
+import { allAuditEntries } from "../rekey-due.ts";
 
 export async function log(args: CommonArgs & { limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
     const limit = Number(args.limit ?? 50);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a positive whole number.");
     const client = await ctx.connect(ctx.mesh());
-    const entries = (await allEntries(client)).slice(-limit);
+    const entries = (await allAuditEntries(client)).slice(-limit);
     ctx.out.result({ entries }, () => entries.map((e) => `${String(e.seq).padStart(5)} ${e.createdAt} ${e.eventType.padEnd(16)} ${e.actor ?? "-"} ${JSON.stringify(e.payload)}`).join("\n"));
   });
 }
@@ -35,7 +26,7 @@ export async function verify(args: CommonArgs & { accept?: boolean }): Promise<v
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const entries = await allEntries(client);
+    const entries = await allAuditEntries(client);
     const verdict = verifyChain(entries);
     const path = join(ctx.env.configDir, "audit", `${mesh.meshId}.json`);
     const saved = JSON.parse(readPrivateFile(path) ?? "null") as Saved | null;

@@ -13,6 +13,8 @@ import { brokerBase } from "../../client/broker-url.ts";
 import { neverConnected } from "../../client/http.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
+import type { BrokerClient } from "../../client/client.ts";
+import { rekeyDue } from "../rekey-due.ts";
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 
@@ -67,6 +69,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     try {
       const client = await ctx.connect(m);
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
+      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client));
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
@@ -74,6 +77,20 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     }
   }
   return out;
+}
+
+/** The owner's check that no removal since the last key rotation still waits for a rekey. */
+async function rotationCheck(slug: string, client: BrokerClient): Promise<Check> {
+  const check = `${slug}: key rotation`;
+  let removed: string[];
+  try {
+    removed = await rekeyDue(client);
+  } catch (err) {
+    return { check, ok: false, detail: `could not read the audit log: ${(err as Error).message}`, fix: "claudemesh audit log" };
+  }
+  return removed.length === 0
+    ? { check, ok: true, detail: "no member removed since the last rotation", fix: null }
+    : { check, ok: false, detail: `removed since the last rotation, and still able to open new fan-out messages they get hold of: ${removed.join(", ")}`, fix: "claudemesh rekey" };
 }
 
 function claudeChecks(ctx: Ctx): Check[] {
