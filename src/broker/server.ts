@@ -144,7 +144,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     port: config.port,
     maxRequestBodySize: 1024 * 1024,
     fetch(req, srv) {
-      const url = new URL(req.url);
+      // A Host header no URL can be made of (`a b`, `[zz`): Bun would answer with its debug page.
+      const url = URL.parse(req.url);
+      if (!url) return secured(errorResponse(new MeshError("invalid_argument", "The request's Host header or path is not a valid URL.")));
       // Every HTTP response carries the dashboard's CSP and friends, but the API reference page's
       // (it ships an inline script), which gets a looser script and style policy.
       if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req).then((r) => secured(r, DOCS_HEADERS));
@@ -166,6 +168,11 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       }
       if (srv.upgrade(req, { data: { ip, slot } })) return undefined;
       return secured(Response.json({ error: new MeshError("invalid_argument", "Expected a WebSocket upgrade.").toJSON() }, { status: 426 }));
+    },
+    // Anything fetch throws: without this, Bun answers with an HTML page of the source and cwd.
+    error(err) {
+      log.error("HTTP request failed", { err });
+      return secured(errorResponse(new MeshError("internal")));
     },
     websocket: {
       // The protocol limit (config.maxFrameBytes) is checked in JS with a clear error frame; this

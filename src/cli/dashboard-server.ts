@@ -10,12 +10,17 @@
 //   the broker as if from its own; a Host other than ours is refused (DNS rebinding).
 // - answers: only JSON and event streams come back, with our own security headers; anything else
 //   from the broker (an HTML page would run in this origin, beside the keys) is refused.
-// Nothing is held here: the session lives in the browser's cookie, so another local user who can
-// reach the port gets only the page's public files.
+// - page keys: a browser also sends 127.0.0.1 cookies to a page another local user serves on
+//   another port, once the user's browser is sent there (its own requests are then same-site). So
+//   a cookie alone opens nothing here: each session this server opens gets a random page key,
+//   returned with the login (PAGE_KEY_HEADER) and kept by the page in its origin's storage, which
+//   no other port can read; a call gets the broker cookie only when it carries that cookie's key.
+// The session itself lives in the browser's cookie, and the keys here die with this process.
 import { assetResponse, secured } from "../broker/dashboard-assets.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../broker/dashboard-sessions.ts";
 import { errorResponse } from "../broker/http/errors.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
+import { randomId } from "../crypto/hash.ts";
 
 const API_PREFIX = "/v1/dashboard/";
 const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
@@ -34,6 +39,11 @@ const API_CONTENT = new Map([
   ["text/event-stream", "text/event-stream"],
 ]);
 const EVENTS_PATH = `${API_PREFIX}events`;
+/** How the page shows the page keys it holds (comma-separated), and how a login's key comes back.
+ *  The live view's EventSource cannot send headers: it gives them as the PAGE_KEY_PARAM query
+ *  parameter, which is not passed on. */
+export const PAGE_KEY_HEADER = "x-dashboard-page-key";
+export const PAGE_KEY_PARAM = "pageKey";
 /** A call to a broker that accepted the connection but does not answer fails after this. */
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -50,11 +60,12 @@ export type LocalDashboard = { base: string; port: number; stop(): Promise<void>
 /** An error in the broker's shape ({error:{code,message,retryable}}), which the page shows. */
 const problem = (code: ErrorCode, message: string) => secured(errorResponse(new MeshError(code, message)));
 
-/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back. */
-export function cookiesForBroker(header: string | null, port: number): string | null {
+/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back,
+ *  and of those only the ones `keyed` accepts (the page showed the key of that session). */
+export function cookiesForBroker(header: string | null, port: number, keyed: (value: string) => boolean = () => true): string | null {
   const out = BROKER_COOKIES.flatMap((c) => {
     const value = readCookie(header, `${c}_${port}`);
-    return value === undefined ? [] : [`${c}=${value}`];
+    return value === undefined || !keyed(value) ? [] : [`${c}=${value}`];
   });
   return out.length ? out.join("; ") : null;
 }
@@ -116,6 +127,8 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
   /** The sessions the broker opened through this server (cookie name → value), ended at stop.
    *  Only those: a cookie a page merely sends is not ours to end, nor worth remembering. */
   const opened = new Map<string, string>();
+  /** Page key of each session opened through this server, by its cookie value. */
+  const pageKeys = new Map<string, string>();
   /** Live views open now, ended with STOPPED_EVENT at stop. */
   const live = new Set<{ end(last: string): void }>();
   const server = Bun.serve({
@@ -141,17 +154,19 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     const origin = req.headers.get("origin");
     const reads = req.method === "GET" || req.method === "HEAD";
     if (!reads && origin !== null && origin !== `http://${ours}`) return problem("forbidden", "Cross-origin requests to the dashboard are refused.");
+    // The live view stays open (the broker's heartbeats keep it moving); any other call is short.
+    const stream = url.pathname === EVENTS_PATH;
     const headers = new Headers();
     for (const h of FORWARDED_REQUEST) {
       const v = req.headers.get(h);
       if (v !== null) headers.set(h, v);
     }
-    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!);
+    const shown = new Set([req.headers.get(PAGE_KEY_HEADER), stream ? url.searchParams.get(PAGE_KEY_PARAM) : null].flatMap((v) => (v ? v.split(",").map((k) => k.trim()) : [])));
+    url.searchParams.delete(PAGE_KEY_PARAM);
+    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!, (value) => shown.has(pageKeys.get(value) ?? ""));
     if (cookie) headers.set("cookie", cookie);
     if (origin !== null) headers.set("origin", broker.origin);
     const sent = reads ? undefined : await req.arrayBuffer();
-    // The live view stays open (the broker's heartbeats keep it moving); any other call is short.
-    const stream = url.pathname === EVENTS_PATH;
     if (stream) server.timeout(req, 0);
     let upstream: Response;
     try {
@@ -176,8 +191,12 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       if (!renamed) continue;
       out.append("set-cookie", renamed);
       const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
-      if (value) opened.set(name, value);
-      else opened.delete(name); // cleared: that session ended
+      if (value) {
+        opened.set(name, value);
+        const key = randomId(32);
+        pageKeys.set(value, key);
+        out.set(PAGE_KEY_HEADER, key);
+      } else opened.delete(name); // cleared: that session ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
     if (stream && body && type?.startsWith("text/event-stream")) {

@@ -8,18 +8,19 @@ import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, dashboardOnce, dashboardServing } from "../helpers/cli.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
-import { startLocalDashboard } from "../../src/cli/dashboard-server.ts";
+import { PAGE_KEY_HEADER, startLocalDashboard } from "../../src/cli/dashboard-server.ts";
 
-/** Logs in through the served page's origin with its link; returns the Set-Cookie it got. */
-async function login(served: { json: { url: string; local: string } }): Promise<string> {
+/** Logs in through the served page's origin with its link; returns the Set-Cookie it got and the
+ *  session's page key. */
+async function login(served: { json: { url: string; local: string } }): Promise<{ setCookie: string; key: string }> {
   const { login: body } = parseDashboardFragment(new URL(served.json.url).hash)!;
   const res = await fetch(`${served.json.local}v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json", origin: served.json.local.slice(0, -1) }, body: JSON.stringify(body) });
   expect(res.status).toBe(200);
-  return res.headers.get("set-cookie")!;
+  return { setCookie: res.headers.get("set-cookie")!, key: res.headers.get(PAGE_KEY_HEADER)! };
 }
 
-const me = async (local: string, cookie: string) => {
-  const res = await fetch(`${local}v1/dashboard/me`, { headers: { cookie } });
+const me = async (local: string, cookie: string, key?: string) => {
+  const res = await fetch(`${local}v1/dashboard/me`, { headers: { cookie, ...(key ? { [PAGE_KEY_HEADER]: key } : {}) } });
   return { status: res.status, body: (await res.json()) as any };
 };
 
@@ -52,17 +53,25 @@ describe("the page served by claudemesh dashboard", () => {
     await using aliceServed = await dashboardServing(alice);
     await using bobServed = await dashboardServing(bob);
     const [alicePort, bobPort] = [aliceServed, bobServed].map((s) => new URL(s.json.local).port);
-    const aliceCookie = await login(aliceServed);
+    const { setCookie: aliceCookie, key: aliceKey } = await login(aliceServed);
     expect(aliceCookie).toMatch(new RegExp(`^cm_dashboard_${alicePort}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800$`));
-    const bobCookie = await login(bobServed);
+    expect(aliceKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const { setCookie: bobCookie, key: bobKey } = await login(bobServed);
     // A browser sends every 127.0.0.1 cookie to every port: each server takes only its own.
     const jar = [aliceCookie, bobCookie].map((c) => c.split(";")[0]).join("; ");
-    expect(await me(aliceServed.json.local, jar)).toMatchObject({ status: 200, body: { member: { memberId: m.members.alice!.memberId } } });
-    expect(await me(bobServed.json.local, jar)).toMatchObject({ status: 200, body: { member: { memberId: m.members.bob!.memberId } } });
+    expect(await me(aliceServed.json.local, jar, aliceKey)).toMatchObject({ status: 200, body: { member: { memberId: m.members.alice!.memberId } } });
+    expect(await me(bobServed.json.local, jar, bobKey)).toMatchObject({ status: 200, body: { member: { memberId: m.members.bob!.memberId } } });
     // The broker's own cookie name is not passed on, nor another port's cookie.
     const bare = aliceCookie.split(";")[0]!.replace(`cm_dashboard_${alicePort}=`, "cm_dashboard=");
-    expect((await me(aliceServed.json.local, bare)).status).toBe(401);
-    expect((await me(bobServed.json.local, aliceCookie.split(";")[0]!)).status).toBe(401);
+    expect((await me(aliceServed.json.local, bare, aliceKey)).status).toBe(401);
+    expect((await me(bobServed.json.local, aliceCookie.split(";")[0]!, aliceKey)).status).toBe(401);
+    // The cookie without its page key opens nothing: what a page served on another 127.0.0.1 port
+    // gets when the browser is sent there (cookies do not tell ports apart), or a key of another
+    // session. The live view takes the key as a query parameter, which the broker never sees.
+    expect((await me(aliceServed.json.local, jar)).status).toBe(401);
+    expect((await me(aliceServed.json.local, jar, bobKey)).status).toBe(401);
+    const events = (query: string) => fetch(`${aliceServed.json.local}v1/dashboard/events${query}`, { headers: { cookie: jar } }).then(async (r) => (await r.body?.cancel(), r.status));
+    expect([await events(""), await events(`?pageKey=${bobKey}`), await events(`?pageKey=${bobKey},${aliceKey}`)]).toEqual([401, 401, 200]);
     expect(bobPort).not.toBe(alicePort);
     // Stopped (here by its terminal closing), it ends its page's session at the broker: a tab's
     // cookie is then worth nothing to whoever takes the port next. The other one's goes on.
@@ -77,13 +86,14 @@ describe("the page served by claudemesh dashboard", () => {
     const { dirs: [alice] } = team;
     await using served = await dashboardServing(alice);
     const { local } = served.json;
-    const cookie = (await login(served)).split(";")[0]!;
-    const logout = (origin: string) => fetch(`${local}v1/dashboard/logout`, { method: "POST", headers: { cookie, origin, "content-type": "application/json" }, body: "{}" });
+    const { setCookie, key } = await login(served);
+    const cookie = setCookie.split(";")[0]!;
+    const logout = (origin: string) => fetch(`${local}v1/dashboard/logout`, { method: "POST", headers: { cookie, origin, "content-type": "application/json", [PAGE_KEY_HEADER]: key }, body: "{}" });
     const cross = await logout("https://evil.example");
     expect([cross.status, ((await cross.json()) as any).error.code]).toEqual([403, "forbidden"]);
-    expect((await me(local, cookie)).status).toBe(200); // still signed in
+    expect((await me(local, cookie, key)).status).toBe(200); // still signed in
     expect((await logout(local.slice(0, -1))).status).toBe(200);
-    expect((await me(local, cookie)).status).toBe(401);
+    expect((await me(local, cookie, key)).status).toBe(401);
   }, 60_000);
 
   test("a broker that goes away: the page's calls say so (503 unavailable); Ctrl-C stops it with exit 0", async () => {

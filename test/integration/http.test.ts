@@ -11,6 +11,7 @@ import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { Database } from "bun:sqlite";
 import { MESH_CREATE_BURST } from "../../src/broker/http/meshes.ts";
 import { join } from "node:path";
+import { connect as tcp } from "node:net";
 
 describe("operations endpoints", () => {
   test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
@@ -71,6 +72,23 @@ describe("operations endpoints", () => {
     db.run("PRAGMA query_only = OFF");
     expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
     expect(await gauge()).toBe("broker_db_healthy 1");
+  });
+
+  test("a Host header no URL can be made of is a 400 JSON error with the usual headers, not Bun's debug page", async () => {
+    await using b = await startBroker();
+    const { port } = new URL(b.url);
+    for (const host of ["a b", "[zz", "a:99999", "%zz"]) {
+      const raw = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        const socket = tcp({ host: "127.0.0.1", port: Number(port) }, () => socket.write(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+        socket.on("data", (d) => (text += d.toString()));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      const [head, body] = raw.split("\r\n\r\n") as [string, string];
+      expect({ host, status: head.split("\r\n")[0], json: head.toLowerCase().includes("content-type: application/json"), csp: head.toLowerCase().includes("content-security-policy:"), cwd: raw.includes(process.cwd()) }).toEqual({ host, status: "HTTP/1.1 400 Bad Request", json: true, csp: true, cwd: false });
+      expect(body).toContain('"code":"invalid_argument"');
+    }
   });
 
   test("a deeply nested JSON body is a 400 too_deep, and nothing is logged as an error", async () => {

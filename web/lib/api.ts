@@ -23,10 +23,35 @@ export function showMember(meshId: string, memberId: string, onRefused: () => vo
   shown = { header: `${meshId}/${memberId}`, onRefused };
 }
 
+/** Served by `claudemesh dashboard`, the page shows the page key of each session it opened (src/cli/
+ *  dashboard-server.ts): without it the cookie opens nothing, so a page another local user serves
+ *  on another port, which the browser also sends 127.0.0.1 cookies to, cannot use the session.
+ *  Kept in this origin's localStorage (per port; every tab of the page has it); the broker's own
+ *  page gets none and sends none. */
+const PAGE_KEY_HEADER = "x-dashboard-page-key";
+const PAGE_KEYS = "claudemesh.dashboard.pageKeys";
+/** Member and operator sessions, and a few logins since. */
+const MAX_PAGE_KEYS = 4;
+
+function pageKeys(): string[] {
+  try {
+    const keys = JSON.parse(localStorage.getItem(PAGE_KEYS) ?? "[]");
+    return Array.isArray(keys) ? keys.filter((k) => typeof k === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The live view's query string for the page keys (an EventSource sends no headers). */
+export const pageKeyQuery = (): string => (pageKeys().length ? `?pageKey=${encodeURIComponent(pageKeys().join(","))}` : "");
+
 async function call<T>(method: "GET" | "POST", path: string, body?: unknown, named = true): Promise<T> {
   const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
   if (named && shown) headers[MEMBER_HEADER] = shown.header;
+  if (pageKeys().length) headers[PAGE_KEY_HEADER] = pageKeys().join(",");
   const res = await fetch(path, { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const issued = res.headers.get(PAGE_KEY_HEADER);
+  if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...pageKeys().filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
   if (res.status === 401 && named) shown?.onRefused();
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`);
