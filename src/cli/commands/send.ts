@@ -83,7 +83,9 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     // Names are the broker's word; the key prefix says who the message was encrypted to.
     const whom = peer ? `${name} (${peer.pubkey.slice(0, 12)})` : name;
-    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
+    // Someone in several meshes sees which one it went to (a prefix, --mesh or CLAUDEMESH_MESH chose it).
+    const where = ctx.config().meshes.length > 1 ? ` in ${mesh.slug}` : "";
+    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${where}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
   });
 }
 
