@@ -44,6 +44,18 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(await serve(args)).toEqual({ code: 2, stderr: `claudemesh serve: ${message}\n`, touched: false });
   }, 15_000);
 
+  test("a data directory that is a file, or an empty dataDir in the config file, is a bad setting (exit 2)", async () => {
+    // They failed with a raw EEXIST (exit 1), and "" silently meant the default directory.
+    const plain = join(files, "not-a-dir");
+    writeFileSync(plain, "");
+    const onFile = await cli(cfg, ["serve", "--port", "0", "--data-dir", plain], { timeoutMs: 10_000 });
+    expect({ code: onFile.code, stderr: onFile.stderr }).toEqual({ code: 2, stderr: `claudemesh serve: dataDir from --data-dir: ${plain} is not a directory (got ${JSON.stringify(plain)})\n` });
+    const emptyDataDir = join(files, "empty-data-dir.json");
+    writeFileSync(emptyDataDir, JSON.stringify({ dataDir: "", port: 0 }));
+    const empty = await cli(cfg, ["serve", "--config", emptyDataDir], { timeoutMs: 10_000 });
+    expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 2, stderr: `claudemesh serve: dataDir from ${emptyDataDir}: empty; leave the key out for the default directory (got "")\n` });
+  }, 15_000);
+
   test("serve --check resolves a hostname: one that does not resolve fails the check (exit 1), as the start would", async () => {
     // .invalid never resolves (RFC 6761).
     expect(await serve(["--check", "--host", "nonexistent.invalid"])).toEqual({ code: 1, stderr: 'claudemesh serve: host "nonexistent.invalid" does not resolve (ENOTFOUND); the broker could not listen on it\n', touched: false });
