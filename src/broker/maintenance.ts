@@ -5,7 +5,7 @@
 // connected clients learn (hello_ack.epoch) that history may have rolled back.
 import { createHash } from "node:crypto";
 import { chownSync, createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
@@ -47,7 +47,7 @@ function inspect(path: string): FileInfo {
 }
 
 /** Writes a consistent, integrity-checked copy of `<dataDir>/claudemesh.db` to `out` (default
- *  `<dataDir>/backups/claudemesh-<UTC time>.db`, directory 0700, file 0600). Safe while a broker
+ *  `<dataDir>/backups/claudemesh-<UTC time>.db`; missing directories 0700, file 0600). Safe while a broker
  *  serves the directory. Throws MeshError not_found (no database), conflict (`out` exists) or
  *  unavailable (the copy could not be written or failed integrity_check). */
 export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
@@ -69,6 +69,8 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
     for (let n = 1; existsSync(file); n++) file = join(dir, `claudemesh-${utcStamp(now)}-${n}.db`);
   }
   try {
+    // Missing parents are created 0700, as `claudemesh backup FILE` creates them.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     snapshotFile(db, file);
   } catch (err) {
     throw new MeshError("unavailable", `Backup failed: ${(err as Error).message}`, { cause: err });

@@ -43,7 +43,7 @@ async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promis
 
 async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity, name: string, fanOut: (k: Kind, m: Member[], id: number, t: string) => Route): Promise<Route> {
   const topic = await ctx.store.getTopic(sender.meshId, name);
-  if (!topic) throw new MeshError("unknown_recipient", `No topic #${name} in this mesh. Create it first (the topic_create request; from a terminal: claudemesh topic create ${name}).`);
+  if (!topic) throw new MeshError("unknown_recipient", `No topic #${name} in this mesh. Create it first: claudemesh topic create ${name}`);
   const members = await ctx.store.topicMembers(topic.id);
   if (!members.some((m) => m.memberId === sender.memberId)) throw new MeshError("forbidden", `Join #${name} before posting to it.`);
   const active = members.map((m) => roster.members.get(m.memberId)).filter((m): m is Member => m !== undefined);

@@ -29,6 +29,7 @@ import { AckBatch } from "./ack-batch.ts";
 import { backoffDelay } from "./backoff.ts";
 import { wsUrl } from "./broker-url.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
+import { requestFailed } from "./request-labels.ts";
 import { SendError } from "./send-error.ts";
 import { attestorOf, buildHello, type Credentials, type SessionAttestor, type Whereabouts } from "./credentials.ts";
 
@@ -337,7 +338,7 @@ export class BrokerClient {
         this.pending.delete(id);
         const i = this.queued.indexOf(p);
         if (i >= 0) this.queued.splice(i, 1);
-        reject(p.unavailable ?? new MeshError("timeout", `No reply to ${type} within ${timeoutMs} ms.`));
+        reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
       }, timeoutMs);
       // Sends awaiting a reply count too: a drop moves them into the queue, and they are never
       // dropped, so the bound holds only if they were counted when accepted.

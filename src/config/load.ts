@@ -1,8 +1,8 @@
 // Reads the broker config once: flags > CLAUDEMESH_* env > JSON config file > defaults. Every value
 // is validated here and the result is frozen; nothing else reads the environment for the broker.
 import { homedir } from "node:os";
-import { join } from "node:path";
-import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { readFileSync, statSync } from "node:fs";
 import { checkHost, publicUrlProblem } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
 import { DURATION_UNITS, SETTINGS, envName, flagName, rangeText, type Kind, type SettingKey } from "./spec.ts";
@@ -47,12 +47,30 @@ export function parseDurationMs(text: string): number | null {
   return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!) : null;
 }
 
-function coerce(key: string, kind: Kind, raw: unknown, source: string): unknown {
+/** Why `dir` cannot be the data directory (a file, or a path through one), or null: a directory,
+ *  or nothing yet (serve creates it). */
+function dirProblem(dir: string): string | null {
+  try {
+    return statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false ? `${dir} is not a directory` : null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOTDIR" ? `a part of ${dir} is not a directory` : null;
+  }
+}
+
+/** `base`: the directory a relative path is taken from (the config file's), or null for the
+ *  working directory. */
+function coerce(key: string, kind: Kind, raw: unknown, source: string, base: string | null = null): unknown {
   const bad = (why: string) => new ConfigError(`${key} from ${source}: ${why} (got ${JSON.stringify(raw)})`);
   switch (kind.type) {
-    case "string":
+    case "dir": {
       if (typeof raw !== "string") throw bad("expected a string");
-      return raw;
+      // Only the file can say "": the default is had by leaving the key out.
+      if (raw === "") throw bad("empty; leave the key out for the default directory");
+      const dir = base === null ? raw : resolve(base, raw);
+      const problem = dirProblem(dir);
+      if (problem) throw bad(problem);
+      return dir;
+    }
     case "host": {
       if (typeof raw !== "string") throw bad("expected a string");
       const checked = checkHost(raw);
@@ -144,7 +162,7 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
     if (flag === "") throw new ConfigError(`${s.key} from --${flagName(s.key)}: needs a value`);
     if (flag !== undefined) out[s.key] = coerce(s.key, s.kind, flag, `--${flagName(s.key)}`);
     else if (fromEnv !== undefined && fromEnv !== "") out[s.key] = coerce(s.key, s.kind, fromEnv, envName(s.key));
-    else if (s.key in fileLayer) out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!);
+    else if (s.key in fileLayer) out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!, dirname(resolve(file!)));
     else out[s.key] = s.default;
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);

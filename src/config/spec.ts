@@ -3,7 +3,7 @@
 // table is checked against this list by a test.
 
 export type Kind =
-  | { type: "string" }
+  | { type: "dir" }
   | { type: "host" }
   | { type: "url" }
   | { type: "int"; min: number; max: number }
@@ -22,7 +22,7 @@ const DAY = 24 * 60 * MIN;
 export const SETTINGS = [
   { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (behind TLS)." },
   { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port." },
-  { key: "dataDir", kind: { type: "string" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh." },
+  { key: "dataDir", kind: { type: "dir" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh." },
   { key: "publicUrl", kind: { type: "url" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com." },
   { key: "logLevel", kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe log level written to stderr." },
   { key: "synchronous", kind: { type: "enum", values: ["full", "normal"] }, default: "full", doc: "SQLite durability: full survives power loss, normal survives a process crash only." },

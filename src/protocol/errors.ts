@@ -58,6 +58,7 @@ export const ERRORS = {
   quota_exceeded: spec(507, true, Exit.limited, "The recipient's queue is full. Retry after they have read their messages."),
   unknown_recipient: spec(404, false, Exit.notFound, "No active member or session of this mesh has that key, group or topic."),
   not_found: spec(404, false, Exit.notFound, "The named mesh, member, invite or topic does not exist."),
+  method_not_allowed: spec(405, false, Exit.usage, "The HTTP route exists, but not with this method; the Allow header lists the methods it takes."),
   forbidden: spec(403, false, Exit.auth, "Your role does not allow this (owner or admin needed), or you are not a member of that topic."),
   conflict: spec(409, false, Exit.refused, "It already exists (mesh id or slug, topic, invite id). Pick another name or id."),
   invalid_argument: spec(400, false, Exit.usage, "A value is out of range or inconsistent; the message says which."),

@@ -2,7 +2,7 @@
 // A restore on a fresh machine gives back the same identity; a wrong passphrase or a changed file
 // writes nothing. Argon2id at MODERATE cost takes ~1.5 s per call, so the cases here are few.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
@@ -84,6 +84,23 @@ describe("cli backup", () => {
     expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 2, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
     // The flag the message names is a declared, documented option.
     expect((await cli(alice, ["backup", "--help"])).stdout).toContain("--force");
+  }, 30_000);
+
+  test("backup to a directory says it is one (exit 2), with --force too, and leaves it as it was", async () => {
+    // It used to fail with a raw EISDIR (exit 1) after asking for the passphrase.
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const dir = join(team.root, "backups");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "keep"), "keep me");
+    for (const force of [[], ["--force"]]) {
+      const r = await cli(alice, ["backup", dir, "--passphrase-stdin", ...force], { stdin: PASS });
+      expect({ code: r.code, stderr: r.stderr, files: readdirSync(dir) }).toEqual({
+        code: 2,
+        stderr: `claudemesh: ${dir} is a directory; give the backup a file name, like ${join(dir, "claudemesh-backup.cmbk")}.\n  fix: see \`claudemesh backup --help\`\n`,
+        files: ["keep"],
+      });
+    }
   }, 30_000);
 
   test("backup --force over an existing 0644 file leaves the backup 0600", async () => {

@@ -84,9 +84,8 @@ describe("cli errors", () => {
     await using team = await cliTeam(["alice"]);
     const { dirs: [alice] } = team;
     const r = await cli(alice, ["send", "#design", "hello"]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("No topic #design in this mesh.");
-    expect(r.stderr).toContain("claudemesh topic create design");
+    // In the user's words: it also named the wire request ("the topic_create request").
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 4, stderr: "claudemesh: No topic #design in this mesh. Create it first: claudemesh topic create design\n" });
   }, 30_000);
 
   test("a config file or directory others can read is refused (exit 5) with the chmod that fixes it", async () => {

@@ -139,6 +139,9 @@ describe("cli invites", () => {
     const revocable = ok(await cli(alice, ["invite", "--json"])).json();
     const revoke = await cli(alice, ["invite", "revoke", revocable.inviteId]);
     expect({ code: revoke.code, stdout: revoke.stdout }).toEqual({ code: 0, stdout: `Revoked invite ${revocable.inviteId}; nobody can join with it any more.\n` });
+    // Again: the broker answers as it did the first time, and the CLI says nothing changed (it said "Revoked").
+    const again = await cli(alice, ["invite", "revoke", revocable.inviteId]);
+    expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^Invite ${revocable.inviteId} was already revoked \\(\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); nothing changed\\.\n$`)) });
     const revoked = await cli(dave, ["join", revocable.link, "--name", "dave", "--json"]);
     expect({ code: revoked.code, json: revoked.json() }).toEqual({ code: 5, json: { error: { code: "invite_revoked", message: "The invite was revoked. Ask for a new one." } } });
     expect(members()).toBe(2);

@@ -32,6 +32,10 @@ describe("cli moderation", () => {
     const kick = await cli(alice, ["kick", "carol", "--reason", "left the team", "--json"]);
     expect({ code: kick.code, json: kick.json() }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 1 }) });
     expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+    // Again: carol is no peer any more, and the answer says she was removed (it said "No peer matches").
+    const again = await cli(alice, ["kick", "carol"]);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(new RegExp(`^claudemesh: carol \\(${members.carol!.pubkey.slice(0, 12)}\\) was already removed from this mesh \\(\\d{4}-[\\d-]+T[\\d:.]+Z\\); nothing to do\\.\n$`)) });
+    expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
 
     const SECRET = "post-kick: the new office door code is 5512";
     const post = await cli(alice, ["topic", "post", "general", SECRET, "--json"]);

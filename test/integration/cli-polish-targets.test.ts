@@ -22,11 +22,14 @@ describe("several meshes", () => {
       stderr: `claudemesh: You are in several meshes (${slug}, other); choose one with --mesh <slug>, a mesh prefix on the target (${slug}:bob), or set CLAUDEMESH_MESH=<slug> to make one the default.\n`,
     });
 
+    // In several meshes, the confirmation names the one it went to (with one mesh it does not:
+    // cli-lifecycle.test.ts).
     const sent = await cli(alice, ["send", `${slug}:bob`, "by prefix"]);
-    expect({ code: sent.code, stdout: sent.stdout.split(".")[0] }).toEqual({ code: 0, stdout: expect.stringMatching(/^Sent to bob \([0-9a-f]{12}\)$/) });
+    expect({ code: sent.code, stdout: sent.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^Sent to bob \\([0-9a-f]{12}\\) in ${slug}\\. id [A-Za-z0-9_-]+\n$`)) });
     ok(await cli(alice, ["send", "bob", "by variable"], { env: { CLAUDEMESH_MESH: slug } }));
     // A prefix beats the variable, and #topics take one too.
-    ok(await cli(alice, ["send", `${slug}:#general`, "posted by prefix"], { env: { CLAUDEMESH_MESH: "other" } }));
+    const posted = await cli(alice, ["send", `${slug}:#general`, "posted by prefix"], { env: { CLAUDEMESH_MESH: "other" } });
+    expect({ code: posted.code, stdout: posted.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^Sent to #general \\(#1\\) in ${slug}\\. id `)) });
     expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["by prefix", "by variable", "posted by prefix"]);
 
     // The variable is the default for every command; --mesh wins over it.

@@ -110,8 +110,10 @@ describe("client library", () => {
     const a = await connect(b.url, owner, {}, { maxQueued: 2, onState: (s) => s === "reconnecting" && down() });
     await b.stop();
     await reconnecting;
-    const r = [1, 2, 3].map(() => a.client.request("list_peers", {}, 300).catch((e) => e.code));
-    expect(await Promise.all(r)).toEqual(["timeout", "timeout", "unavailable"]);
+    const r = [1, 2, 3].map(() => a.client.request("list_peers", {}, 300).catch((e) => [e.code, e.message]));
+    // A timeout says what was being done, not the wire request ("No reply to list_peers").
+    const timedOut = ["timeout", "Listing peers failed: no reply from the broker within 0.3 s."];
+    expect(await Promise.all(r)).toEqual([timedOut, timedOut, ["unavailable", "Not connected and the outbound queue is full."]]);
     a.close();
   });
 

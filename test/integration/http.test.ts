@@ -153,22 +153,23 @@ describe("operations endpoints", () => {
   });
 });
 
-// First-run review L21: `GET /v1/meshes` said only "No such route.". The catalog has no 405 code
-// and every error carries its code's status (docs/protocol.md §6.1), so it stays 404 not_found,
-// naming the method to use, with Allow.
+// First-run review L21: `GET /v1/meshes` said only "No such route."; then a 404 naming the method
+// to use. A path that exists under other methods is 405 method_not_allowed (RFC 9110), with Allow
+// (docs/protocol.md §6.1).
 describe("a route asked with the wrong method", () => {
-  test("is a 404 not_found that names the method to use, with Allow; an unknown path is as before", async () => {
+  test("is a 405 method_not_allowed that names the method to use, with Allow; an unknown path is a 404 as before", async () => {
     await using b = await startBroker();
     const probe = async (method: string, path: string) => {
       const res = await fetch(`${b.url}${path}`, { method });
       return { status: res.status, allow: res.headers.get("allow"), body: await res.json() };
     };
-    const wrong = (method: string, path: string, allow: string) => ({ status: 404, allow, body: { error: { code: "not_found", message: `${method} ${path} is not a route; use ${allow}.`, retryable: false } } });
+    const wrong = (method: string, path: string, allow: string) => ({ status: 405, allow: allow.replace(" or ", ", "), body: { error: { code: "method_not_allowed", message: `${method} is not allowed on ${path}; use ${allow}.`, retryable: false } } });
     expect(await probe("GET", "/v1/meshes")).toEqual(wrong("GET", "/v1/meshes", "POST"));
     expect(await probe("DELETE", "/v1/meshes")).toEqual(wrong("DELETE", "/v1/meshes", "POST"));
     expect(await probe("GET", "/v1/invites/AbCdEf123/claim")).toEqual(wrong("GET", "/v1/invites/AbCdEf123/claim", "POST"));
     expect(await probe("GET", "/hook/set-status")).toEqual(wrong("GET", "/hook/set-status", "POST"));
-    expect(await probe("POST", "/health/ready")).toEqual({ ...wrong("POST", "/health/ready", "GET or HEAD"), allow: "GET, HEAD" });
+    for (const path of ["/health", "/health/ready", "/metrics", "/docs/json", "/", "/join"]) expect(await probe("POST", path)).toEqual(wrong("POST", path, "GET or HEAD"));
+    expect(await probe("PUT", "/v1/dashboard/session")).toEqual(wrong("PUT", "/v1/dashboard/session", "GET or HEAD"));
     expect((await fetch(`${b.url}/health/ready`, { method: "HEAD" })).status).toBe(200); // as Allow says
     // A path no method serves: no Allow. (A one-segment GET is the dashboard's file route.)
     const none = { status: 404, allow: null, body: { error: { code: "not_found", message: "No such route.", retryable: false } } };

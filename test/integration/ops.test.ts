@@ -11,7 +11,7 @@ import { basename, join } from "node:path";
 import { restoreDataDir } from "../../src/broker/maintenance.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { auditFromRow, type AuditRow } from "../../src/store/sqlite/rows.ts";
-import { tempDir } from "../helpers/broker.ts";
+import { startBroker, tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
 import { spawnBroker } from "../helpers/process.ts";
@@ -247,6 +247,15 @@ describe("admin backup and restore", () => {
     writeFileSync(config, JSON.stringify({ dataDir: target }));
     expect((await admin(["restore", out, "--config", config])).code).toBe(0);
     expect(existsSync(join(target, "claudemesh.db"))).toBe(true);
+  }, 60_000);
+
+  test("admin backup --out into directories that do not exist yet creates them 0700, as claudemesh backup does", async () => {
+    // It used to fail with "Backup failed: ENOENT …" and exit 6, as if the broker were down.
+    await using b = await startBroker({}, { dataDir: dir() });
+    const out = join(dir(), "nightly", "2026", "claudemesh.db");
+    const made = await admin(["backup", "--data-dir", b.dataDir, "--out", out, "--json"]);
+    const parent = join(out, "..");
+    expect({ code: made.code, json: made.json(), mode: existsSync(parent) ? (statSync(parent).mode & 0o777).toString(8) : null }).toEqual({ code: 0, json: expect.objectContaining({ file: out }), mode: "700" });
   }, 60_000);
 
   test("two restores in the same second keep both replaced databases aside", async () => {

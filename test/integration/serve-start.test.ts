@@ -44,6 +44,18 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(await serve(args)).toEqual({ code: 2, stderr: `claudemesh serve: ${message}\n`, touched: false });
   }, 15_000);
 
+  test("a data directory that is a file, or an empty dataDir in the config file, is a bad setting (exit 2)", async () => {
+    // They failed with a raw EEXIST (exit 1), and "" silently meant the default directory.
+    const plain = join(files, "not-a-dir");
+    writeFileSync(plain, "");
+    const onFile = await cli(cfg, ["serve", "--port", "0", "--data-dir", plain], { timeoutMs: 10_000 });
+    expect({ code: onFile.code, stderr: onFile.stderr }).toEqual({ code: 2, stderr: `claudemesh serve: dataDir from --data-dir: ${plain} is not a directory (got ${JSON.stringify(plain)})\n` });
+    const emptyDataDir = join(files, "empty-data-dir.json");
+    writeFileSync(emptyDataDir, JSON.stringify({ dataDir: "", port: 0 }));
+    const empty = await cli(cfg, ["serve", "--config", emptyDataDir], { timeoutMs: 10_000 });
+    expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 2, stderr: `claudemesh serve: dataDir from ${emptyDataDir}: empty; leave the key out for the default directory (got "")\n` });
+  }, 15_000);
+
   test("serve --check resolves a hostname: one that does not resolve fails the check (exit 1), as the start would", async () => {
     // .invalid never resolves (RFC 6761).
     expect(await serve(["--check", "--host", "nonexistent.invalid"])).toEqual({ code: 1, stderr: 'claudemesh serve: host "nonexistent.invalid" does not resolve (ENOTFOUND); the broker could not listen on it\n', touched: false });
@@ -96,7 +108,24 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(await serve(["--check", "--host", "192.0.2.1"])).toMatchObject({ code: 1, stderr: "claudemesh serve: cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n" });
     const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
-      expect(await serve(["--check", "--port", String(taken.port)])).toMatchObject({ code: 1, stderr: `claudemesh serve: cannot listen on 127.0.0.1:${taken.port}: the port is in use by another process\n` });
+      expect(await serve(["--check", "--port", String(taken.port)])).toMatchObject({ code: 1, stderr: `claudemesh serve: port ${taken.port} on 127.0.0.1 is already in use by another process; stop it, or choose another port with --port\n` });
+    } finally {
+      taken.stop(true);
+    }
+  }, 15_000);
+
+  test("serve on a port in use says so in one line (exit 1) and leaves no data directory behind", async () => {
+    // It printed Bun's "Failed to start server. Is port N in use?" after creating and migrating a
+    // database in the new directory.
+    const data = join(tempDir("cm-serve-start-port-"), "new-data");
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = await cli(cfg, ["serve", "--data-dir", data, "--port", String(taken.port)], { timeoutMs: 10_000 });
+      expect({ code: r.code, stderr: r.stderr, dataDir: existsSync(data) }).toEqual({
+        code: 1,
+        stderr: `claudemesh serve: cannot start: port ${taken.port} on 127.0.0.1 is already in use by another process; stop it, or choose another port with --port\n`,
+        dataDir: false,
+      });
     } finally {
       taken.stop(true);
     }

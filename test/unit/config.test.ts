@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ConfigError, loadBrokerConfig, parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
 
@@ -117,6 +117,27 @@ describe("broker config", () => {
     const f = join(dir, "url.json");
     writeFileSync(f, JSON.stringify({ publicUrl: "" }));
     expect(loadBrokerConfig({ configFile: f }).publicUrl).toBe("");
+  });
+
+  // A relative dataDir in a file was taken from the working directory, and "" silently meant the
+  // default; both depended on where and how serve was started.
+  test("dataDir: relative in a config file is taken from the file's directory; from a flag or variable, from the working directory", () => {
+    const f = join(dir, "data-dir.json");
+    writeFileSync(f, JSON.stringify({ dataDir: "state/broker" }));
+    expect(loadBrokerConfig({ configFile: f }).dataDir).toBe(join(dir, "state/broker"));
+    expect(loadBrokerConfig({ configFile: relative(process.cwd(), f) }).dataDir).toBe(join(dir, "state/broker"));
+    expect(loadBrokerConfig({ flags: { dataDir: "here" } }).dataDir).toBe("here");
+    expect(loadBrokerConfig({ env: { CLAUDEMESH_DATA_DIR: "there" } }).dataDir).toBe("there");
+  });
+
+  test("dataDir: empty in a config file, a file, or a path through a file is refused with the key", () => {
+    const f = join(dir, "empty-data-dir.json");
+    writeFileSync(f, JSON.stringify({ dataDir: "" }));
+    expect(() => loadBrokerConfig({ configFile: f })).toThrow(new ConfigError(`dataDir from ${f}: empty; leave the key out for the default directory (got "")`));
+    const plain = join(dir, "a-file");
+    writeFileSync(plain, "");
+    expect(() => loadBrokerConfig({ flags: { dataDir: plain } })).toThrow(new ConfigError(`dataDir from --data-dir: ${plain} is not a directory (got ${JSON.stringify(plain)})`));
+    expect(() => loadBrokerConfig({ env: { CLAUDEMESH_DATA_DIR: join(plain, "sub") } })).toThrow(new ConfigError(`dataDir from CLAUDEMESH_DATA_DIR: a part of ${join(plain, "sub")} is not a directory (got ${JSON.stringify(join(plain, "sub"))})`));
   });
 
   test("a config file with an unknown key is refused", () => {

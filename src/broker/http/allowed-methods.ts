@@ -1,6 +1,6 @@
-// A request whose path exists under other methods (GET /v1/meshes, which only takes POST). The
-// catalog has no 405 code and every HTTP error carries its code's status (docs/protocol.md §6.1),
-// so it stays 404 not_found; the message names the method to use, and Allow lists them.
+// A request whose path exists under other methods (GET /v1/meshes, which only takes POST, POST
+// /health): 405 method_not_allowed (RFC 9110 §15.5.6), the message naming the method to use and
+// Allow listing them.
 import { MeshError } from "../../protocol/errors.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -18,18 +18,24 @@ function matches(pattern: string, pathname: string): boolean {
   return want.length === got.length && want.every((s, i) => (isParam(s) ? got[i] !== "" : s === got[i]));
 }
 
+/** A pattern whose every segment is a parameter (the dashboard's `/:file`) matches any path of its
+ *  length, so says nothing about one; `/` has no segment and is no catch-all. */
+function catchAll(pattern: string): boolean {
+  const segments = pattern.split("/").filter(Boolean);
+  return segments.length > 0 && segments.every(isParam);
+}
+
 /** The methods `routes` serve `pathname` with, sorted; HEAD wherever GET is (the server answers
- *  it). A catch-all pattern (every segment a parameter, like the dashboard's `/:file`) says
- *  nothing about a path and is left out. */
+ *  it). Catch-all patterns are left out. */
 export function allowedMethods(routes: readonly RouteInfo[], pathname: string): string[] {
-  const methods = routes.filter((r) => METHODS.has(r.method) && !r.path.split("/").filter(Boolean).every(isParam) && matches(r.path, pathname)).map((r) => r.method);
+  const methods = routes.filter((r) => METHODS.has(r.method) && !catchAll(r.path) && matches(r.path, pathname)).map((r) => r.method);
   if (methods.includes("GET")) methods.push("HEAD");
   return [...new Set(methods)].sort();
 }
 
-/** The 404 for `method` on a path served only with `allow`: names them, and sets Allow. */
+/** The 405 for `method` on a path served only with `allow`: names them, and sets Allow. */
 export function wrongMethodResponse(method: string, pathname: string, allow: readonly string[]): Response {
-  const res = errorResponse(new MeshError("not_found", `${method} ${pathname} is not a route; use ${allow.join(" or ")}.`));
+  const res = errorResponse(new MeshError("method_not_allowed", `${method} is not allowed on ${pathname}; use ${allow.join(" or ")}.`));
   res.headers.set("allow", allow.join(", "));
   return res;
 }

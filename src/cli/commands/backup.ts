@@ -1,7 +1,7 @@
 // claudemesh backup [file] / restore <file>: the whole local config (identities and mesh keys),
 // encrypted with a passphrase: Argon2id (libsodium MODERATE cost or more, parameters and salt in
 // the authenticated header) + XChaCha20-Poly1305. A wrong passphrase or a changed file writes nothing.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { writePrivateFile, writeUserFile } from "../../client/local/files.ts";
 import { join, resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
@@ -26,6 +26,8 @@ export async function backup(args: Args): Promise<void> {
     const cfg = ctx.config();
     if (cfg.meshes.length === 0) throw new MeshError("not_found", "Nothing to back up: you have not joined any mesh.");
     const file = resolvePath(args.file ?? "claudemesh-backup.cmbk");
+    // Checked before --force: it replaces a file, never a directory (the rename fails with EISDIR).
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${file} is a directory; give the backup a file name, like ${join(file, "claudemesh-backup.cmbk")}.`);
     if (existsSync(file) && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), true);
     const sealed = await ctx.out.wait("deriving the key (Argon2id)", encryptBackup(new TextEncoder().encode(JSON.stringify(cfg)), passphrase).catch(fromBackupError));

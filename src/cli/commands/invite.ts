@@ -56,7 +56,14 @@ export async function revoke(args: CommonArgs & { id: string }): Promise<void> {
   await command(args, async (ctx) => {
     if (!ID_RE.test(args.id)) throw new UsageError(`"${args.id}" is not an invite id (8–64 of A-Z a-z 0-9 _ -); \`claudemesh invite list\` shows them.`);
     const client = await ctx.connect(ctx.mesh());
+    // A second revoke gets the same answer as the first (protocol §4.3.24): the list tells them apart.
+    const { invites } = await client.request("invite_list", {});
+    const revokedAt = invites.find((i) => i.inviteId === args.id)?.revokedAt;
+    if (revokedAt) {
+      ctx.out.result({ inviteId: args.id, revoked: true, alreadyRevoked: true }, () => `Invite ${args.id} was already revoked (${new Date(revokedAt).toISOString()}); nothing changed.`);
+      return;
+    }
     const r = await client.request("invite_revoke", { inviteId: args.id });
-    ctx.out.result(r, () => `Revoked invite ${r.inviteId}; nobody can join with it any more.`);
+    ctx.out.result({ ...r, alreadyRevoked: false }, () => `Revoked invite ${r.inviteId}; nobody can join with it any more.`);
   });
 }

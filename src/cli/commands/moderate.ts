@@ -62,11 +62,22 @@ export const skippedLine = (skipped: readonly string[]): string[] =>
         "Invite them again (claudemesh invite) if they belong in the mesh; until then they cannot read what is sent from now on.",
       ];
 
+/** Rethrows `err` (no peer matched `input`), unless `input` names a removed member: then says that
+ *  member was already removed, with the broker's code for removing one twice (conflict). */
+async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown): Promise<never> {
+  if (!(err instanceof MeshError && err.code === "unknown_recipient")) throw err;
+  const text = input.trim().toLowerCase();
+  const names = (m: ListedMember) => m.displayName.toLowerCase() === text || (/^[0-9a-f]{6,}$/.test(text) && m.pubkey.startsWith(text));
+  const gone = (await client.request("member_list", {})).members.find((m) => m.revokedAt !== null && names(m));
+  if (!gone) throw err;
+  throw new MeshError("conflict", `${gone.displayName} (${gone.pubkey.slice(0, 12)}) was already removed from this mesh (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
+}
+
 async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const { peer } = await resolve(client, args.peer, mesh.publicKey);
+    const { peer } = await resolve(client, args.peer, mesh.publicKey).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
     // The owner records the removal itself before asking the broker, and rotates with the same
     // member list (the removed key is refused by the record, whatever the list says).

@@ -26,17 +26,21 @@ function withGroupHint(err: unknown, target: string): unknown {
 }
 
 /** The message piped in for "-" (`git diff | claudemesh send bob -`), without the trailing line
- *  break(s) a pipe or file ends with; refused when empty or longer than one message can be. */
-async function messageFromStdin(): Promise<string> {
+ *  break(s) a pipe or file ends with; refused when empty or longer than one message can be.
+ *  `example` is the command an empty stdin is told to pipe into. */
+async function messageFromStdin(example: string): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write("Type the message, then Ctrl-D on a line of its own:\n");
   const { text, tooLong } = await readStdin({ maxBytes: MAX_SEND_BODY_BYTES });
   if (tooLong) throw new UsageError(`The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.`);
   const body = text.replace(/\s+$/, "");
-  if (!body) throw new UsageError("Nothing to send on stdin. Pipe the message in, like: git diff | claudemesh send bob -");
+  if (!body) throw new UsageError(`Nothing to send on stdin. Pipe the message in, like: ${example}`);
   return body;
 }
 
-export async function sendText(args: CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] }): Promise<void> {
+type SendArgs = CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] };
+
+/** `stdinExample`: the command the empty-stdin hint shows (`topic post` shows itself). */
+export async function sendText(args: SendArgs, stdinExample = "git diff | claudemesh send bob -"): Promise<void> {
   await command(args, async (ctx) => {
     const words = restText(args, 1, args.message);
     if (!words.trim()) throw new UsageError("Nothing to send: give the message text.");
@@ -61,7 +65,7 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
     // outlast the connection (a broker restart, a dropped link): it is then made again.
-    const text = words === "-" ? await messageFromStdin() : words;
+    const text = words === "-" ? await messageFromStdin(stdinExample) : words;
     const sendOn = (c: BrokerClient, id: string | undefined) =>
       session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch((err: unknown) => {
         throw withGroupHint(err, target);
@@ -79,8 +83,10 @@ export async function sendText(args: CommonArgs & { to: string; message: string;
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     // Names are the broker's word; the key prefix says who the message was encrypted to.
     const whom = peer ? `${name} (${peer.pubkey.slice(0, 12)})` : name;
-    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
+    // Someone in several meshes sees which one it went to (a prefix, --mesh or CLAUDEMESH_MESH chose it).
+    const where = ctx.config().meshes.length > 1 ? ` in ${mesh.slug}` : "";
+    ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${where}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
   });
 }
 
-export const run = sendText;
+export const run = (args: SendArgs) => sendText(args);

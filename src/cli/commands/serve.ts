@@ -85,6 +85,10 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     log.info("stopped before start", { signal: early });
     process.exit(0);
   }
+  // Before the data directory is touched: a start that cannot listen must not leave a new, empty
+  // database behind (the broker opens its store before it binds).
+  const bind = config.port === 0 ? null : listenProblem(config.host, config.port);
+  if (bind) fail(`cannot start: ${bind}`);
   // The lock decides; the PID files only name who holds it.
   let other: ReturnType<typeof claimDataDir>;
   try {
@@ -113,22 +117,24 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
 }
 
 /** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
- *  directory: what to do, not a stack trace. */
+ *  directory, a port taken since the check before the start: what to do, not a stack trace. */
 async function storageReason(err: unknown, config: BrokerConfig): Promise<string> {
+  if ((err as { code?: string })?.code === "EADDRINUSE") return portInUse(config.host, config.port);
   const { startProblem } = await import("../../broker/pid-file.ts");
   return startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
 }
 
-/** Why listening on host:port fails now (a test listen, closed at once), or null. */
+const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
+
+/** Why listening on host:port fails now (a test listen, closed at once), as one sentence, or null. */
 function listenProblem(host: string, port: number): string | null {
   try {
     Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
     return null;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "EADDRINUSE") return `the port is in use by another process`;
-    if (code === "EADDRNOTAVAIL") return `no interface of this machine has that address`;
-    return (err as Error).message;
+    if (code === "EADDRINUSE") return portInUse(host, port);
+    return `cannot listen on ${host}:${port}: ${code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : (err as Error).message}`;
   }
 }
 
@@ -159,7 +165,7 @@ async function check(config: BrokerConfig): Promise<never> {
   const bind = listenProblem(config.host, config.port);
   if (bind) {
     releaseDataDir(config.dataDir, "broker");
-    fail(`cannot listen on ${config.host}:${config.port}: ${bind}`);
+    fail(bind);
   }
   const h = await checkStore(config).catch(async (err: Error) => {
     releaseDataDir(config.dataDir, "broker");

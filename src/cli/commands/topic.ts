@@ -82,5 +82,6 @@ export async function history(args: CommonArgs & { name: string; after?: string;
 }
 
 export async function post(args: CommonArgs & { name: string; message: string; priority?: string }): Promise<void> {
-  await sendText({ ...args, to: `#${name(args.name)}` });
+  const topic = name(args.name);
+  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`);
 }

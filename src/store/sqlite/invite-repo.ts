@@ -65,7 +65,7 @@ export class InviteRepo {
   revoke(meshId: string, inviteId: string, actor: string): Invite {
     return writeTx(this.db, () => {
       const before = this.db.query<InviteRow, [string, string]>("SELECT * FROM invites WHERE id = ? AND mesh_id = ?").get(inviteId, meshId);
-      if (!before) throw new MeshError("not_found", `No invite ${inviteId} in this mesh. The invite_list request lists them (from a terminal: claudemesh invite list).`);
+      if (!before) throw new MeshError("not_found", `No invite ${inviteId} in this mesh. \`claudemesh invite list\` lists them.`);
       if (before.revoked_at !== null) return inviteFromRow(before);
       const row = this.db
         .query<InviteRow, [number, string]>("UPDATE invites SET revoked_at = ?, keys_blob = NULL WHERE id = ? RETURNING *")
