@@ -25,32 +25,36 @@ function signedLimit(meshId: string, a: AdmissionInfo): number | null | undefine
   return undefined;
 }
 
-const claimValid = (pubkey: string, a: AdmissionInfo): boolean => verifyDetached(a.claimSignature, inviteClaimCanonical(a.inviteId, pubkey, a.claimedAt), a.invitePubkey);
+/** The rows of a member list whose claim (§3.5) verifies with the invite key they show (claims only
+ *  a holder of the link could sign), and how many distinct keys each invite (by id and key) shows
+ *  enrolled that way, removed members included. Each claim is verified once. */
+type Claims = { valid: ReadonlySet<Listed>; count(a: AdmissionInfo): number };
 
-/** How many distinct keys the list shows enrolled through each invite (by invite id and key) with
- *  a claim that verifies: claims only a holder of the link could sign, removed members included. */
-function countClaims(members: readonly Listed[]): (a: AdmissionInfo) => number {
+function verifiedClaims(members: readonly Listed[]): Claims {
+  const valid = new Set<Listed>();
   const keys = new Map<string, Set<string>>();
+  const invite = (a: AdmissionInfo) => `${a.inviteId}|${a.invitePubkey}`;
   for (const m of members) {
-    if (!m.admission || !claimValid(m.pubkey, m.admission)) continue;
-    const invite = `${m.admission.inviteId}|${m.admission.invitePubkey}`;
-    keys.set(invite, (keys.get(invite) ?? new Set()).add(m.pubkey));
+    const a = m.admission;
+    if (!a || !verifyDetached(a.claimSignature, inviteClaimCanonical(a.inviteId, m.pubkey, a.claimedAt), a.invitePubkey)) continue;
+    valid.add(m);
+    keys.set(invite(a), (keys.get(invite(a)) ?? new Set()).add(m.pubkey));
   }
-  return (a) => keys.get(`${a.inviteId}|${a.invitePubkey}`)?.size ?? 0;
+  return { valid, count: (a) => keys.get(invite(a))?.size ?? 0 };
 }
 
-/** Whether `a` proves that the holder of `pubkey` enrolled, with `role`, through an invite that
- *  `issuerRole` (the issuer as already vouched for) was allowed to make, within its signed limit. */
-function provesEnrolment(meshId: string, pubkey: string, role: MemberInfo["role"], a: AdmissionInfo, issuerRole: MemberInfo["role"], claims: (a: AdmissionInfo) => number): boolean {
-  if (a.role !== role) return false;
+/** Whether `a`, `m`'s admission, proves that it enrolled, with its listed role, through an invite
+ *  that `issuerRole` (the issuer as already vouched for) was allowed to make, within its signed limit. */
+function provesEnrolment(meshId: string, m: Listed, a: AdmissionInfo, issuerRole: MemberInfo["role"], claims: Claims): boolean {
+  if (a.role !== m.role) return false;
   if (!(issuerRole === "owner" || (issuerRole === "admin" && a.role === "member"))) return false;
   if (a.claimedAt > a.expiresAt * 1000 + CLAIM_SKEW_MS) return false;
+  if (!claims.valid.has(m)) return false;
   const limit = signedLimit(meshId, a);
   return (
     limit !== undefined &&
     verifyDetached(a.inviteSignature, inviteCanonical(meshId, a.inviteId, a.expiresAt, a.role, a.issuerPubkey), a.issuerPubkey) &&
-    claimValid(pubkey, a) &&
-    (limit === null || claims(a) <= limit)
+    (limit === null || claims.count(a) <= limit)
   );
 }
 
@@ -83,7 +87,7 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
   // checked once, when its issuer is vouched for (its role never changes after), so a long forged
   // list costs one check per row, not one per row per pass.
   const checked = new Set<Listed>();
-  const claims = countClaims(members);
+  const claims = verifiedClaims(members);
   for (let grew = true; grew; ) {
     grew = false;
     for (const m of members) {
@@ -91,7 +95,7 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
       const issuerRole = roles.get(m.admission.issuerPubkey);
       if (!issuerRole) continue;
       checked.add(m);
-      if (provesEnrolment(meshId, m.pubkey, m.role, m.admission, issuerRole, claims)) {
+      if (provesEnrolment(meshId, m, m.admission, issuerRole, claims)) {
         roles.set(m.pubkey, m.role);
         grew = true;
       }
@@ -131,7 +135,7 @@ function enrolmentDoubt(meshId: string, member: Listed, members: readonly Listed
   const who = `${member.displayName} (${member.pubkey.slice(0, 12)})`;
   const a = member.admission;
   const limit = a ? signedLimit(meshId, a) : undefined;
-  const claimed = a ? countClaims(members)(a) : 0;
+  const claimed = a ? verifiedClaims(members).count(a) : 0;
   if (a && typeof limit === "number" && claimed > limit) {
     return `${who} is one of ${claimed} members the broker shows enrolled through invite ${a.inviteId}, which its issuer signed for ${limit} use${limit === 1 ? "" : "s"}: the broker let more link holders in than the invite allows; ask the mesh owner to check the member list`;
   }
