@@ -19,7 +19,7 @@ export async function allAuditEntries(client: BrokerClient): Promise<ChainEntry[
 }
 
 /** Member ids removed by someone (not left on their own) after the last key rotation. */
-export function removedSinceRotation(entries: readonly ChainEntry[]): string[] {
+function removedSinceRotation(entries: readonly ChainEntry[]): string[] {
   let removed: string[] = [];
   for (const e of entries) {
     if (e.eventType === "key_rotated") removed = [];

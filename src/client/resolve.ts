@@ -8,7 +8,7 @@ import { isFanoutTarget } from "../crypto/fields.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
 
-const MIN_PREFIX = 6;
+export const MIN_PREFIX = 6;
 
 function describe(p: PeerInfo): string {
   const where = [p.hostname, p.cwd].filter(Boolean).join(":");

@@ -43,15 +43,19 @@ function pageKeys(): string[] {
 }
 
 /** The live view's query string for the page keys (an EventSource sends no headers). */
-export const pageKeyQuery = (): string => (pageKeys().length ? `?pageKey=${encodeURIComponent(pageKeys().join(","))}` : "");
+export function pageKeyQuery(): string {
+  const keys = pageKeys();
+  return keys.length ? `?pageKey=${encodeURIComponent(keys.join(","))}` : "";
+}
 
 async function call<T>(method: "GET" | "POST", path: string, body?: unknown, named = true): Promise<T> {
   const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
   if (named && shown) headers[MEMBER_HEADER] = shown.header;
-  if (pageKeys().length) headers[PAGE_KEY_HEADER] = pageKeys().join(",");
+  const keys = pageKeys();
+  if (keys.length) headers[PAGE_KEY_HEADER] = keys.join(",");
   const res = await fetch(path, { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const issued = res.headers.get(PAGE_KEY_HEADER);
-  if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...pageKeys().filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
+  if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...keys.filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
   if (res.status === 401 && named) shown?.onRefused();
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`);

@@ -42,8 +42,8 @@ export async function verify(args: CommonArgs & { accept?: boolean }): Promise<v
     const accepted = rewritten !== null && args.accept === true && verdict.valid;
     const ok = verdict.valid && (rewritten === null || accepted);
     if (ok && entries.length > 0) {
-      const next: Saved = { seq: entries.at(-1)!.seq, hash: verdict.head, ...(accepted ? { replaced: { ...checkpoint!, acceptedAt: Date.now() } } : saved?.replaced ? { replaced: saved.replaced } : {}) };
-      writePrivateFile(path, JSON.stringify(next));
+      const replaced = accepted ? { ...checkpoint!, acceptedAt: Date.now() } : saved?.replaced;
+      writePrivateFile(path, JSON.stringify({ seq: entries.at(-1)!.seq, hash: verdict.head, ...(replaced ? { replaced } : {}) } satisfies Saved));
     }
     const data = { ...verdict, checkpoint, rewritten, accepted, ok };
     ctx.out.result(data, () =>

@@ -11,6 +11,7 @@ import type { ListedMember } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
+import { MIN_PREFIX } from "../../client/resolve.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
@@ -67,7 +68,7 @@ export const skippedLine = (skipped: readonly string[]): string[] =>
 async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown): Promise<never> {
   if (!(err instanceof MeshError && err.code === "unknown_recipient")) throw err;
   const text = input.trim().toLowerCase();
-  const names = (m: ListedMember) => m.displayName.toLowerCase() === text || (/^[0-9a-f]{6,}$/.test(text) && m.pubkey.startsWith(text));
+  const names = (m: ListedMember) => m.displayName.toLowerCase() === text || (/^[0-9a-f]+$/.test(text) && text.length >= MIN_PREFIX && m.pubkey.startsWith(text));
   const gone = (await client.request("member_list", {})).members.find((m) => m.revokedAt !== null && names(m));
   if (!gone) throw err;
   throw new MeshError("conflict", `${gone.displayName} (${gone.pubkey.slice(0, 12)}) was already removed from this mesh (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
