@@ -91,6 +91,22 @@ describe("operations endpoints", () => {
     }
   });
 
+  test("a request whose handling throws gets a JSON 500 with the usual headers, and the error is logged", async () => {
+    await using b = await startBroker();
+    // A fault on the WebSocket admission path, which runs outside the HTTP framework's own handler.
+    b.ctx.metrics.connectionsRejected.inc = () => {
+      throw new Error("injected fault");
+    };
+    const res = await fetch(`${b.url}/ws`, { headers: { origin: "https://example.com", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+    expect({ status: res.status, type: res.headers.get("content-type"), csp: res.headers.has("content-security-policy"), body: await res.json() }).toEqual({
+      status: 500,
+      type: expect.stringContaining("application/json"),
+      csp: true,
+      body: { error: expect.objectContaining({ code: "internal" }) },
+    });
+    expect(b.logs.some((l) => JSON.parse(l).msg === "HTTP request failed")).toBe(true);
+  });
+
   test("a deeply nested JSON body is a 400 too_deep, and nothing is logged as an error", async () => {
     await using b = await startBroker();
     for (const [path, depth] of [["/hook/set-status", 40], ["/hook/set-status", 50_000], ["/v1/meshes", 50_000], ["/v1/dashboard/login", 50_000]] as const) {
