@@ -104,7 +104,10 @@ function moveDatabase(path: string, to: string): void {
  *  put back if that rename fails. */
 export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
   const source = resolve(file);
-  if (!existsSync(source)) throw new MeshError("not_found", `No such backup file: ${source}`);
+  const found = statSync(source, { throwIfNoEntry: false });
+  if (!found) throw new MeshError("not_found", `No such backup file: ${source}`);
+  // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error.
+  if (found.isDirectory()) throw new MeshError("invalid_argument", `${source} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
   let holder: ReturnType<typeof claimDataDir>;
   try {
     holder = claimDataDir(dataDir, "restore");

@@ -5,9 +5,9 @@
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 
@@ -16,6 +16,10 @@ import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 export function startProblem(err: unknown, dataDir: string): string | null {
   return storageProblem(err, dataDir) ?? databaseProblem(err, join(dataDir, DEFAULT_DB_FILE));
 }
+
+/** Whether anything could hold `dataDir`: only a directory with a lock file can have a holder, so
+ *  without one a check need not create the directory to know it is free. */
+export const mayBeHeld = (dataDir: string) => existsSync(join(dataDir, LOCK_FILE));
 
 export const PID_FILE = "claudemesh.pid";
 export const RESTORE_PID_FILE = "claudemesh.restore.pid";

@@ -103,6 +103,27 @@ describe("cli backup", () => {
     }
   }, 30_000);
 
+  test("restore of a directory, and admin restore of one, say so (exit 2) and create nothing", async () => {
+    // They used to fail with a raw EISDIR (exit 1), and with "disk I/O error" after making the
+    // data directory and its lock.
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    const dir = join(team.root, "backups");
+    mkdirSync(dir);
+    const r = await cli(alice, ["restore", dir, "--passphrase-stdin", "--force"], { stdin: PASS });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 2,
+      stderr: `claudemesh: ${dir} is a directory; give the path of a backup file \`claudemesh backup\` wrote (a .cmbk file).\n  fix: see \`claudemesh restore --help\`\n`,
+    });
+    const data = join(team.root, "broker-data");
+    const a = await cli(alice, ["admin", "restore", dir, "--data-dir", data, "--force"]);
+    expect({ code: a.code, stderr: a.stderr, made: existsSync(data) }).toEqual({
+      code: 2,
+      stderr: `claudemesh: ${dir} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).\n`,
+      made: false,
+    });
+  }, 30_000);
+
   test("backup --force over an existing 0644 file leaves the backup 0600", async () => {
     await using team = await cliTeam(["alice"]);
     const { dirs: [alice] } = team;

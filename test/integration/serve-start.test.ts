@@ -105,10 +105,11 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
 
   test("serve --check listens for a moment: an address this machine lacks, or a port in use, fails the check (exit 1), as the start would", async () => {
     // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no interface has it.
-    expect(await serve(["--check", "--host", "192.0.2.1"])).toMatchObject({ code: 1, stderr: "claudemesh serve: cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n" });
+    expect(await serve(["--check", "--host", "192.0.2.1"])).toEqual({ code: 1, stderr: "claudemesh serve: cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n", touched: false });
     const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
-      expect(await serve(["--check", "--port", String(taken.port)])).toMatchObject({ code: 1, stderr: `claudemesh serve: port ${taken.port} on 127.0.0.1 is already in use by another process; stop it, or choose another port with --port\n` });
+      // Before anything is made in the data directory: it used to be locked (a lock file left) first.
+      expect(await serve(["--check", "--port", String(taken.port)])).toEqual({ code: 1, stderr: `claudemesh serve: port ${taken.port} on 127.0.0.1 is already in use by another process; stop it, or choose another port with --port\n`, touched: false });
     } finally {
       taken.stop(true);
     }

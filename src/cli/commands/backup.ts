@@ -40,7 +40,9 @@ export async function backup(args: Args): Promise<void> {
 export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const file = resolvePath(args.file);
-    if (!existsSync(file)) throw new MeshError("not_found", `No such file: ${file}. Give the path of a backup \`claudemesh backup\` wrote.`);
+    const found = statSync(file, { throwIfNoEntry: false });
+    if (!found) throw new MeshError("not_found", `No such file: ${file}. Give the path of a backup \`claudemesh backup\` wrote.`);
+    if (found.isDirectory()) throw new UsageError(`${file} is a directory; give the path of a backup file \`claudemesh backup\` wrote (a .cmbk file).`);
     const current = ctx.config();
     if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), false);

@@ -144,9 +144,14 @@ function listenProblem(host: string, port: number): string | null {
  *  directory (its database is then left alone); 1 otherwise. */
 async function check(config: BrokerConfig): Promise<never> {
   const { checkStore } = await import("../../broker/server.ts");
-  const { claimDataDir, describeHolder, releaseDataDir } = await import("../../broker/pid-file.ts");
+  const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   // A hostname that passes the syntax check may still not resolve; the start would then fail.
   if (!isIP(config.host)) await lookup(config.host).catch((err: Error) => fail(`host ${JSON.stringify(config.host)} does not resolve (${(err as { code?: string }).code ?? err.message}); the broker could not listen on it`));
+  // The address must be one this machine has, and the port free: `serve` would fail to listen, and
+  // a supervisor restart it in a loop. A live broker of this data directory holds the port itself,
+  // but only a directory with a lock file can have one: without it, fail before anything is made.
+  const bind = listenProblem(config.host, config.port);
+  if (bind && !mayBeHeld(config.dataDir)) fail(bind);
   // Opening the store may migrate the database: never under a live broker or a restore, and it
   // holds the data directory meanwhile, so that a `serve` started now waits its turn instead of
   // migrating the same file at the same time.
@@ -160,9 +165,6 @@ async function check(config: BrokerConfig): Promise<never> {
     process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
     process.exit(0);
   }
-  // The address must be one this machine has, and the port free (the live broker checked above
-  // holds its own): `serve` would fail to listen, and a supervisor restart it in a loop.
-  const bind = listenProblem(config.host, config.port);
   if (bind) {
     releaseDataDir(config.dataDir, "broker");
     fail(bind);
