@@ -1,5 +1,6 @@
 // Everything a broker instance owns, passed explicitly to handlers (no module singletons).
 import type { BrokerConfig } from "../config/load.ts";
+import type { AuditVerifier } from "./audit-verifier.ts";
 import type { Log } from "../log/log.ts";
 import type { Store } from "../store/types.ts";
 import type { FailureLog } from "./failure-log.ts";
@@ -21,6 +22,8 @@ export type BrokerContext = {
   readonly sendLimiter: RateLimiter;
   /** Requests that write an audit entry, per member (ws/session.ts). */
   readonly changeLimiter: RateLimiter;
+  /** Checks a mesh's audit chain in pages, sharing and remembering walks. */
+  readonly audit: AuditVerifier;
   /** Sends and acks, written in one transaction per turn. */
   readonly writes: GroupCommit;
   /** Distinguishes this process's connection ids from a previous run's. */

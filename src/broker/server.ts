@@ -18,6 +18,7 @@ import { Hub } from "./hub.ts";
 import { createMetrics } from "./metrics.ts";
 import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
+import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
 import { addressKey, clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
@@ -123,6 +124,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
+    audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
   const startedAt = Date.now();

@@ -27,13 +27,19 @@ export function auditHash(prevHash: string, meshId: string, eventType: string, a
 
 export type ChainVerdict = { valid: boolean; entries: number; head: string; brokenAt: number | null; reason: string | null };
 
-/** Recomputes the chain in seq order and names the first entry that does not hold. */
-export function verifyChain(entries: readonly ChainEntry[]): ChainVerdict {
-  let prev = GENESIS;
+/** Where a walk starts: after the entry with this seq and hash (genesis: seq 0). */
+export type ChainPoint = { seq: number; hash: string };
+const START: ChainPoint = { seq: 0, hash: GENESIS };
+
+/** Recomputes the chain in seq order and names the first entry that does not hold. `entries` may
+ *  continue a prefix already verified (`from`, its last seq and hash): the counts are then of the
+ *  whole chain so far. */
+export function verifyChain(entries: readonly ChainEntry[], from: ChainPoint = START): ChainVerdict {
+  let prev = from.hash;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    const broken = (reason: string): ChainVerdict => ({ valid: false, entries: entries.length, head: prev, brokenAt: e.seq, reason });
-    if (e.seq !== i + 1) return broken(`expected seq ${i + 1}, found ${e.seq}`);
+    const broken = (reason: string): ChainVerdict => ({ valid: false, entries: from.seq + entries.length, head: prev, brokenAt: e.seq, reason });
+    if (e.seq !== from.seq + i + 1) return broken(`expected seq ${from.seq + i + 1}, found ${e.seq}`);
     if (e.prevHash !== prev) return broken("prev_hash does not match the previous entry's hash");
     let expected: string;
     try {
@@ -44,5 +50,5 @@ export function verifyChain(entries: readonly ChainEntry[]): ChainVerdict {
     if (expected !== e.hash) return broken("hash does not match the entry's contents");
     prev = e.hash;
   }
-  return { valid: true, entries: entries.length, head: prev, brokenAt: null, reason: null };
+  return { valid: true, entries: from.seq + entries.length, head: prev, brokenAt: null, reason: null };
 }

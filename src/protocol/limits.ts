@@ -50,6 +50,10 @@ export const DASHBOARD_LINK_TTL_MS = 5 * 60 * 1000;
 export const CHANGE_RATE_PER_SEC = 5;
 export const CHANGE_BURST = 100;
 
+/** How long the broker's `audit_verify` may rely on a prefix of the chain it verified before:
+ *  within it only entries appended since are hashed; after it the whole chain is again. */
+export const AUDIT_RECHECK_MS = 60_000;
+
 /** Sessions one member may have that have not ended (within the routing horizon): a new one past
  *  it ends the member's longest-unseen offline sessions, or is refused when all are connected. */
 export const MAX_SESSIONS_PER_MEMBER = 64;

@@ -243,6 +243,11 @@ export interface Store {
   sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice): Promise<SweepOutcome>;
 
   appendAudit(event: AuditEvent): Promise<ChainEntry>;
+  /** Entries with seq > afterSeq, oldest first, at most `limit`. */
   listAudit(meshId: string, afterSeq: number, limit: number): Promise<ChainEntry[]>;
+  /** The newest `limit` entries, newest first. */
+  auditTail(meshId: string, limit: number): Promise<ChainEntry[]>;
+  countAudit(meshId: string): Promise<number>;
+  /** The whole chain, oldest first. */
   allAudit(meshId: string): Promise<ChainEntry[]>;
 }

@@ -91,6 +91,15 @@ describe("verifyChain", () => {
     expect(verifyChain([])).toEqual({ valid: true, entries: 0, head: GENESIS, brokenAt: null, reason: null });
   });
 
+  test("a walk may continue from a verified prefix: counts and seqs are of the whole chain", () => {
+    const c = chain(payloads);
+    expect(verifyChain(c.slice(2), { seq: 2, hash: c[1]!.hash })).toEqual(verifyChain(c));
+    expect(verifyChain([], { seq: 5, hash: c[4]!.hash })).toEqual(verifyChain(c));
+    // The prefix's hash must be the one the next entry links to, and its seq the one before it.
+    expect(verifyChain(c.slice(2), { seq: 2, hash: c[0]!.hash })).toEqual({ valid: false, entries: 5, head: c[0]!.hash, brokenAt: 3, reason: "prev_hash does not match the previous entry's hash" });
+    expect(verifyChain(c.slice(2), { seq: 1, hash: c[1]!.hash })).toMatchObject({ valid: false, brokenAt: 3, reason: "expected seq 2, found 3" });
+  });
+
   test("an edited payload breaks at that entry", () => {
     const c = chain(payloads);
     c[2] = { ...c[2]!, payload: { epoch: 3 } };

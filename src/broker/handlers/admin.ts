@@ -3,7 +3,6 @@ import { MeshError } from "../../protocol/errors.ts";
 import type { ClientFrameOf } from "../../protocol/frames.ts";
 import type { InviteInfo, MemberInfo, Results } from "../../protocol/results.ts";
 import { inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../protocol/canonical.ts";
-import { verifyChain } from "../../protocol/audit-chain.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { verifyDetached } from "../../crypto/sign.ts";
 import type { Invite, Member } from "../../store/types.ts";
@@ -185,7 +184,7 @@ export async function handleAuditLog(ctx: BrokerContext, conn: Conn, f: ClientFr
 }
 
 export async function handleAuditVerify(ctx: BrokerContext, conn: Conn): Promise<Results["audit_verify"]> {
-  return verifyChain(await ctx.store.allAudit(conn.identity!.meshId));
+  return ctx.audit.verify(conn.identity!.meshId);
 }
 
 export async function handleGrantSet(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"grant_set">): Promise<Results["grant_set"]> {

@@ -2,7 +2,6 @@
 // only), grants and removals, the audit chain with its verification, and the broker's charts.
 // Every route is scoped to the session's mesh; none takes a mesh id from the request.
 import { Elysia } from "elysia";
-import { verifyChain } from "../../protocol/audit-chain.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { Grant } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
@@ -77,8 +76,8 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/audit",
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
-        const entries = await ctx.store.allAudit(v.member.meshId);
-        return { verification: verifyChain(entries), entries: entries.slice(-AUDIT_PAGE).reverse() };
+        const [verification, entries] = await Promise.all([ctx.audit.verify(v.member.meshId), ctx.store.auditTail(v.member.meshId, AUDIT_PAGE)]);
+        return { verification, entries };
       },
       { detail: { summary: "The audit chain (newest first) and its verification by the broker", tags } },
     )

@@ -369,6 +369,12 @@ export class SqliteStore implements T.Store {
   async listAudit(meshId: string, afterSeq: number, limit: number) {
     return guard(() => this.audit.list(meshId, afterSeq, limit));
   }
+  async auditTail(meshId: string, limit: number) {
+    return guard(() => this.audit.tail(meshId, limit));
+  }
+  async countAudit(meshId: string) {
+    return guard(() => this.audit.count(meshId));
+  }
   async allAudit(meshId: string) {
     return guard(() => this.audit.all(meshId));
   }

@@ -1,0 +1,56 @@
+// The broker's check of a mesh's audit chain (`audit_verify`, the dashboard's audit view). The
+// chain only grows, and any member may add to it (CHANGE_RATE_PER_SEC) and ask for the check: done
+// naively, one request re-hashed the whole chain in one piece of the event loop (~5 µs an entry, so
+// a day of one member's grant changes is ~2 s with every other socket waiting) after loading all of
+// it into memory. So:
+// - a walk reads PAGE entries at a time and yields the event loop between pages;
+// - requests for one mesh while a walk runs share that walk;
+// - the prefix found valid is kept for AUDIT_RECHECK_MS: a check within that time hashes only what
+//   was appended since. After it the whole chain is walked again, so a row changed under a running
+//   broker is found within AUDIT_RECHECK_MS (a client that verifies the entries itself, as
+//   `claudemesh audit verify` does, does not depend on this at all).
+import { GENESIS, verifyChain, type ChainPoint, type ChainVerdict } from "../protocol/audit-chain.ts";
+import { AUDIT_RECHECK_MS } from "../protocol/limits.ts";
+import type { Store } from "../store/types.ts";
+
+/** Entries read (and hashed) between two yields of the event loop: ~5 ms of hashing. */
+export const PAGE = 1000;
+
+type Prefix = ChainPoint & { walkedAt: number };
+
+export class AuditVerifier {
+  private readonly prefixes = new Map<string, Prefix>();
+  private readonly walks = new Map<string, Promise<ChainVerdict>>();
+
+  constructor(
+    private readonly store: Pick<Store, "listAudit" | "countAudit">,
+    private readonly now: () => number,
+  ) {}
+
+  verify(meshId: string): Promise<ChainVerdict> {
+    const running = this.walks.get(meshId);
+    if (running) return running;
+    const walk = this.walk(meshId).finally(() => this.walks.delete(meshId));
+    this.walks.set(meshId, walk);
+    return walk;
+  }
+
+  private async walk(meshId: string): Promise<ChainVerdict> {
+    const known = this.prefixes.get(meshId);
+    let at: Prefix = known && this.now() - known.walkedAt < AUDIT_RECHECK_MS ? known : { seq: 0, hash: GENESIS, walkedAt: this.now() };
+    for (;;) {
+      const page = await this.store.listAudit(meshId, at.seq, PAGE);
+      const verdict = verifyChain(page, at);
+      if (!verdict.valid) {
+        this.prefixes.delete(meshId);
+        // The count is of the whole chain, as a walk of all of it would report.
+        return { ...verdict, entries: await this.store.countAudit(meshId) };
+      }
+      at = { seq: verdict.entries, hash: verdict.head, walkedAt: at.walkedAt };
+      if (page.length < PAGE) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.prefixes.set(meshId, at);
+    return { valid: true, entries: at.seq, head: at.hash, brokenAt: null, reason: null };
+  }
+}

@@ -1,0 +1,107 @@
+// The broker's audit check (src/broker/audit-verifier.ts) on a real SQLite store: it walks a long
+// chain in pages with the event loop free between them, shares a walk among concurrent requests,
+// hashes only what was appended while its last walk is fresh, and walks everything again after
+// RECHECK_MS, which finds a row edited under it.
+import { afterEach, describe, expect, test } from "bun:test";
+import { AuditVerifier, PAGE } from "../../src/broker/audit-verifier.ts";
+import { AUDIT_RECHECK_MS as RECHECK_MS } from "../../src/protocol/limits.ts";
+import { auditHash, verifyChain } from "../../src/protocol/audit-chain.ts";
+import { canonicalJson } from "../../src/protocol/canonical-json.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { seedMesh, TempDirs } from "./store-fixtures.ts";
+
+const tmp = new TempDirs();
+afterEach(() => tmp.cleanup());
+
+/** Appends `n` grant entries in one transaction (appendAudit would commit each on its own). */
+function grow(store: SqliteStore, meshId: string, n: number): void {
+  const tail = store.db.query<{ seq: number; hash: string }, [string]>("SELECT seq, hash FROM audit_log WHERE mesh_id = ? ORDER BY seq DESC LIMIT 1").get(meshId)!;
+  const insert = store.db.query("INSERT INTO audit_log (mesh_id, seq, event_type, actor, payload, created_at, prev_hash, hash) VALUES (?, ?, 'grant_changed', NULL, ?, ?, ?, ?)");
+  let { seq, hash } = tail;
+  store.db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const payload = { caps: ["dm"], n: seq };
+      const createdAt = new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString();
+      const next = auditHash(hash, meshId, "grant_changed", null, payload, createdAt);
+      seq += 1;
+      insert.run(meshId, seq, canonicalJson(payload), createdAt, hash, next);
+      hash = next;
+    }
+  })();
+}
+
+/** The store as the verifier sees it, recording how many entries each walk read. */
+function counted(store: SqliteStore) {
+  const reads: number[] = [];
+  return {
+    reads,
+    store: {
+      listAudit: async (meshId: string, afterSeq: number, limit: number) => {
+        const page = await store.listAudit(meshId, afterSeq, limit);
+        reads.push(page.length);
+        return page;
+      },
+      countAudit: (meshId: string) => store.countAudit(meshId),
+    },
+  };
+}
+
+describe("audit verifier", () => {
+  test("walks a long chain in pages, yielding between them, with the verdict of a walk of all of it", async () => {
+    const store = await tmp.open();
+    const { mesh } = await seedMesh(store);
+    grow(store, mesh.id, 2 * PAGE + 499);
+    const { reads, store: view } = counted(store);
+    const verifier = new AuditVerifier(view, () => 0);
+    let readsWhenOthersRan = -1;
+    setImmediate(() => void (readsWhenOthersRan = reads.length));
+    const verdict = await verifier.verify(mesh.id);
+    expect(verdict).toEqual(verifyChain(await store.allAudit(mesh.id)));
+    expect(verdict).toMatchObject({ valid: true, entries: 2 * PAGE + 500 });
+    expect(reads).toEqual([PAGE, PAGE, 500]);
+    // Other work (here a setImmediate queued before the walk began) ran while it was walking.
+    expect(readsWhenOthersRan).toBeGreaterThan(0);
+    expect(readsWhenOthersRan).toBeLessThan(3);
+  });
+
+  test("concurrent checks of one mesh share a walk; a later one reads only what was appended", async () => {
+    const store = await tmp.open();
+    const { mesh } = await seedMesh(store);
+    grow(store, mesh.id, 1500);
+    const { reads, store: view } = counted(store);
+    let now = 1_000;
+    const verifier = new AuditVerifier(view, () => now);
+    const [a, b, c] = await Promise.all([verifier.verify(mesh.id), verifier.verify(mesh.id), verifier.verify(mesh.id)]);
+    expect(a).toMatchObject({ valid: true, entries: 1501 });
+    expect([b, c]).toEqual([a, a]);
+    expect(reads).toEqual([PAGE, 501]);
+
+    reads.length = 0;
+    now += RECHECK_MS - 1;
+    grow(store, mesh.id, 7);
+    expect(await verifier.verify(mesh.id)).toEqual(verifyChain(await store.allAudit(mesh.id)));
+    expect(reads).toEqual([7]);
+  });
+
+  test("after RECHECK_MS the whole chain is walked again: a row edited under the broker is found", async () => {
+    const store = await tmp.open();
+    const { mesh } = await seedMesh(store);
+    grow(store, mesh.id, 20);
+    const { reads, store: view } = counted(store);
+    let now = 0;
+    const verifier = new AuditVerifier(view, () => now);
+    expect(await verifier.verify(mesh.id)).toMatchObject({ valid: true, entries: 21 });
+    store.db.run("UPDATE audit_log SET payload = ? WHERE mesh_id = ? AND seq = 5", [canonicalJson({ caps: ["dm", "broadcast"], n: 4 }), mesh.id]);
+    const broken = { valid: false, entries: 21, brokenAt: 5, reason: "hash does not match the entry's contents" };
+    // Within RECHECK_MS only new entries are read: the edit is not seen yet.
+    now = RECHECK_MS - 1;
+    expect(await verifier.verify(mesh.id)).toMatchObject({ valid: true, entries: 21 });
+    now = RECHECK_MS;
+    reads.length = 0;
+    expect(await verifier.verify(mesh.id)).toMatchObject(broken);
+    expect(reads).toEqual([21]);
+    // A broken chain is not remembered: every check walks it again and reports it again.
+    expect(await verifier.verify(mesh.id)).toMatchObject(broken);
+    expect(reads).toEqual([21, 21]);
+  });
+});
