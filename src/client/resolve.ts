@@ -5,14 +5,20 @@
 import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
+import { oneLine, quoted } from "./untrusted-text.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
 
 export const MIN_PREFIX = 6;
 
+/** How a resolved peer is named back to whoever sent to it: its name (the peer's own choice,
+ *  quoted and cleaned) and the key prefix that says who the message was encrypted to. */
+export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string => `${quoted(p.displayName, 80)} (${p.pubkey.slice(0, 12)})`;
+
+/** One candidate, on one line: every field but the key is the peer's own choice. */
 function describe(p: PeerInfo): string {
-  const where = [p.hostname, p.cwd].filter(Boolean).join(":");
-  return `${p.displayName} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""})`;
+  const where = oneLine([p.hostname, p.cwd].filter(Boolean).join(":"), 120);
+  return `${quoted(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""})`;
 }
 
 /** False for `*`, `#…` and `@…`, which resolveTarget settles without the peer list (or refuses as
@@ -42,7 +48,11 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[], self: s
     const members = candidates.filter((p) => p.kind === "member");
     if (members.length === 1) candidates = members;
   }
-  if (candidates.length === 0 && /^[0-9a-f]+$/.test(lower) && lower.length >= MIN_PREFIX) candidates = peers.filter((p) => p.pubkey.startsWith(lower));
+  // A key prefix reaches the key that has it: a peer may call itself by another's key prefix (its
+  // name is its own choice), so a text that is both is ambiguous, never settled by the name.
+  const prefixed = /^[0-9a-f]+$/.test(lower) && lower.length >= MIN_PREFIX ? peers.filter((p) => p.pubkey.startsWith(lower)) : [];
+  if (prefixed.some((p) => !candidates.some((c) => c.memberPubkey === p.memberPubkey))) candidates = [...candidates, ...prefixed];
+  if (candidates.length === 0) candidates = prefixed;
   if (candidates.length === 0) candidates = others(peers.filter((p) => p.displayName.toLowerCase().startsWith(lower)));
   const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
   if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
@@ -75,7 +85,7 @@ function liveOne(candidates: readonly PeerInfo[]): PeerInfo | null {
 function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonly PeerInfo[]): MeshError {
   const sorted = [...candidates].sort((a, b) => Number(b.online) - Number(a.online) || (b.lastSeenAt ?? 0) - (a.lastSeenAt ?? 0));
   const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
-  const hint = member ? `\nNone of them is online; to reach ${member.displayName} in any of their sessions, send to "${member.displayName}".` : "";
+  const hint = member ? `\nNone of them is online; to reach them in any of their sessions, send to ${quoted(member.displayName, 80)}.` : "";
   return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${sorted.map((p) => `  ${describe(p)}`).join("\n")}${hint}`);
 }
 

@@ -9,7 +9,7 @@ import { loadConfig, markRemoved, mergeMeshKeys, saveConfig, upsertMesh, type Me
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
-import { namesPeer, resolveTarget } from "../client/resolve.ts";
+import { namesPeer, peerLabel, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedForGood } from "../client/removed.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
@@ -319,7 +319,7 @@ export class MeshLink {
     const r = resolveTarget(input, peers.filter((p) => p.pubkey !== this.session.id.publicKey));
     await this.session.vouchFor(this.client, r.target, peers);
     // Names are the broker's word; the key prefix says who the message was encrypted to.
-    return { target: r.target, name: r.peer ? `${r.peer.displayName} (${r.peer.pubkey.slice(0, 12)})` : r.target };
+    return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
   }
 
   /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). */

@@ -7,7 +7,9 @@ import { mayHaveBeenStored } from "../client/send-error.ts";
 import { MAX_SEND_BODY_BYTES } from "../client/mesh-session.ts";
 import type { Meshes } from "./meshes.ts";
 import { whenOpen, type MeshLink } from "./mesh-link.ts";
-import { frameMessage, frameWhole, sanitize } from "./framing.ts";
+import { MAX_TOOL_TEXT_CHARS, frameMessage, frameWhole } from "./framing.ts";
+import { quoted } from "../client/untrusted-text.ts";
+import type { PeerInfo } from "../protocol/results.ts";
 
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
 const text = (t: string): Content => ({ content: [{ type: "text", text: t }] });
@@ -92,13 +94,8 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a) =>
         guarded(async () => {
           const links = a.mesh || meshes.links.length === 0 ? [meshes.link(a.mesh)] : meshes.links;
-          const results = await perMesh(links, async (link) => {
-            const peers = (await link.peers()).filter((p) => p.online || p.kind === "member");
-            const me = link.session.id.publicKey;
-            return peers
-              .map((p) => `- ${sanitize(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, "${sanitize(p.summary, 200)}"` : ""}${p.cwd ? ` [${p.hostname}:${p.cwd}]` : ""} key ${p.pubkey.slice(0, 12)}`)
-              .join("\n");
-          });
+          const budget = MAX_TOOL_TEXT_CHARS / links.length;
+          const results = await perMesh(links, async (link) => peerLines(await link.peers(), link.session.id.publicKey, budget));
           const parts = results.map((r) => (r.ok ? `Mesh ${r.link.slug}:\n${r.value}` : `Mesh ${r.link.slug}: not listed — ${r.error}`));
           return { ...text(parts.join("\n\n")), ...(results.some((r) => r.ok) ? {} : { isError: true }) };
         }),
@@ -153,10 +150,32 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           await whenOpen(link);
           const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(a.priority ? { priority: a.priority } : {}), ...retryOpt(a.client_message_id) });
           meshes.answered(a.message_id);
-          return text(`Replied to ${from.name} (message id ${r.messageId}).`);
+          return text(`Replied to ${quoted(from.name, 80)} (message id ${r.messageId}).`);
         }),
     },
   ];
+}
+
+/** mesh_peers' list for one mesh, online peers first, within `budget` characters. Every field but
+ *  the keys is the peer's own choice: each is cleaned and kept on its line, and a session is named
+ *  with the member it belongs to (which its attestation proves), since any session may take any
+ *  name. */
+function peerLines(all: readonly PeerInfo[], me: string, budget: number): string {
+  const members = new Map(all.filter((p) => p.kind === "member").map((p) => [p.pubkey, p.displayName]));
+  const peers = all.filter((p) => p.online || p.kind === "member").sort((a, b) => Number(b.online) - Number(a.online));
+  const lines: string[] = [];
+  let used = 0;
+  for (const p of peers) {
+    const owner = p.kind === "member" ? `member key ${p.pubkey.slice(0, 12)}` : `session key ${p.pubkey.slice(0, 12)} of member ${quoted(members.get(p.memberPubkey) ?? "?", 80)} (${p.memberPubkey.slice(0, 12)})`;
+    const line = `- ${quoted(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
+    if (used + line.length > budget && lines.length > 0) {
+      lines.push(`(${peers.length - lines.length} more not listed)`);
+      break;
+    }
+    lines.push(line);
+    used += line.length + 1;
+  }
+  return lines.join("\n");
 }
 
 export const INSTRUCTIONS = [

@@ -38,7 +38,7 @@ describe("claudemesh mcp with the broker down at start", () => {
       expect(again.port).toBe(port);
       // Backoff: attempts after ~1, 2, 4 s (with jitter), so the mesh is up within a few seconds.
       const up = await peersUntil(s, (r) => !r.isError, 20_000);
-      expect({ isError: up.isError, text: up.text }).toEqual({ isError: false, text: expect.stringContaining("alice/app (you)") });
+      expect({ isError: up.isError, text: up.text }).toEqual({ isError: false, text: expect.stringContaining('"alice/app" (you)') });
     } finally {
       await s.close();
     }

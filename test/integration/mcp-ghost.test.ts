@@ -87,7 +87,7 @@ describe("an MCP server without a Claude session id", () => {
     const [alice, bob] = t.dirs;
     const s = await noSessionId(alice);
     const peers = await s.call("mesh_peers");
-    expect({ isError: peers.isError, text: peers.text }).toEqual({ isError: false, text: expect.stringContaining("alice/app (you)") });
+    expect({ isError: peers.isError, text: peers.text }).toEqual({ isError: false, text: expect.stringContaining('"alice/app" (you)') });
     expect(await s.call("mesh_send", { to: "bob", message: "hello from a manual run" })).toMatchObject({ isError: false });
     expect((await waitOnline(bob)).online).toBe(true);
     expect(sessionKeyFiles(alice)).toBe(1);

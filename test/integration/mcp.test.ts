@@ -124,7 +124,7 @@ describe("claudemesh mcp", () => {
     expect(answer.text).toContain("yes, shipped at 14:02");
 
     const unanswered = await a.call("mesh_ask", { to: "bob", question: "and the backfill?", timeout_seconds: 5 });
-    expect(unanswered.text).toMatch(/No reply from bob \([0-9a-f]{12}\) within 5 s/);
+    expect(unanswered.text).toMatch(/No reply from "bob" \([0-9a-f]{12}\) within 5 s/);
     await bb.waitNotification((x) => x.content.includes("backfill"));
     await bb.call("mesh_inbox");
     const stop = await hook(bob, "stop", "sess-bob-3");
@@ -167,7 +167,7 @@ describe("claudemesh mcp", () => {
     expect((await hook(bob, "user-prompt-submit", "sess-bob-7")).out).toEqual({});
 
     const inbox = await bb.call("mesh_inbox");
-    expect({ isError: inbox.isError, whole: inbox.text.includes(`-----\n${body}\n-----`) }).toEqual({ isError: false, whole: true });
+    expect({ isError: inbox.isError, whole: inbox.text.includes(`\n${body.replace(/^/gm, "> ")}\nReply with mesh_reply`) }).toEqual({ isError: false, whole: true });
     expect((await bb.call("mesh_inbox")).text).toBe("No new messages.");
     await a.close();
     await bb.close();
@@ -207,13 +207,13 @@ describe("claudemesh mcp", () => {
     for (let i = 0; i < 50 && !peers.text.includes("Mesh ops: not listed"); i++) peers = (await Bun.sleep(100), await a.call("mesh_peers"));
     expect(peers.isError).toBe(false);
     expect(peers.text).toContain("Mesh ops: not listed — unavailable: Not connected to mesh ops right now");
-    expect(peers.text).toMatch(/Mesh team:\n[^]*alice\/app \(you\): idle/);
+    expect(peers.text).toMatch(/Mesh team:\n[^]*"alice\/app" \(you\): idle/);
 
     const status = await a.call("mesh_status", { status: "dnd" });
     expect(status.isError).toBe(false);
     expect(status.text).toContain("Updated status: dnd on team.");
     expect(status.text).toContain("Not applied on:\n- ops: unavailable");
-    expect((await a.call("mesh_peers", { mesh: "team" })).text).toContain("alice/app (you): dnd");
+    expect((await a.call("mesh_peers", { mesh: "team" })).text).toContain('"alice/app" (you): dnd');
     // Only the down mesh asked for: an error, as before.
     expect(await a.call("mesh_peers", { mesh: "ops" })).toMatchObject({ isError: true, text: expect.stringContaining("Mesh ops: not listed") });
     await a.close();
@@ -253,7 +253,7 @@ describe("claudemesh mcp", () => {
     await Bun.sleep(2500); // the question expires in bob's queue
     await sweepRound(b.ctx); // its expiry notice (replyTo: the question) goes to alice
     const r = await asking;
-    expect(r.text).toStartWith("No reply from bob");
+    expect(r.text).toStartWith('No reply from "bob"');
     expect((await a.call("mesh_inbox")).text).toContain("Notice from the claudemesh broker");
     await a.close();
   }, 60_000);

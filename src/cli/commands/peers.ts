@@ -1,5 +1,6 @@
 // claudemesh peers: who is in the mesh, their status and summary, groups, where they run, when
 // last seen.
+import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import { command, type CommonArgs } from "../context.ts";
 
@@ -12,13 +13,15 @@ export function ago(ms: number | null, now = Date.now()): string {
   return `${Math.round(s / 86_400)}d ago`;
 }
 
-/** One line per peer; `me` (your member key) is marked "(you)". */
+/** One line per peer, whatever its name, summary, host or directory hold (they are the peer's
+ *  own words: a newline in one must not make a line that looks like another peer's); `me` (your
+ *  member key) is marked "(you)". */
 export function peerLine(p: PeerInfo, me?: string): string {
-  const where = [p.hostname, p.cwd].filter(Boolean).join(":");
+  const where = oneLine([p.hostname, p.cwd].filter(Boolean).join(":"), 1300);
   const state = p.online ? p.status : `offline, seen ${ago(p.lastSeenAt)}`;
   const groups = p.groups.map((g) => `@${g}`).join(" ");
-  const name = p.pubkey === me ? `${p.displayName} (you)` : p.displayName;
-  return `${name.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `"${p.summary}" ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
+  const name = oneLine(p.displayName, 80) + (p.pubkey === me ? " (you)" : "");
+  return `${name.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `${quoted(p.summary, 512)} ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
 }
 
 export async function run(args: CommonArgs & { all?: boolean }): Promise<void> {

@@ -1,0 +1,25 @@
+// Text that a peer controls (message bodies, display names, summaries, cwd, host names), made fit
+// to put in front of a model or a person. Removed: control characters but newline and tab (C0, DEL
+// and C1, so terminal escapes lose their introducer), bidirectional marks, overrides and isolates,
+// and zero-width characters; Unicode line breaks become newlines. Text imitating the tags that
+// Claude Code and the model use around context (<system-reminder>, <channel>, <function_results>,
+// <command-name>, …, with ASCII or full-width brackets) is defused: its "<" becomes "‹".
+
+const LINE_BREAKS = /[\u0085\u2028\u2029]/g;
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+const TAG_NAMES = "channel|system[\\w-]*|user[\\w-]*|human|assistant|function[\\w-]*|antml[\\w:-]*|command[\\w-]*|local-command[\\w-]*|tool[\\w-]*|invoke|parameter|thinking";
+const TAGS = new RegExp(`[<\\uff1c\\ufe64](\\s*\\/?\\s*)(${TAG_NAMES})`, "gi");
+
+/** Sanitized (see above), cut at `max` characters with "…". Newlines and tabs are kept. */
+export function sanitize(text: string, max = Number.POSITIVE_INFINITY): string {
+  const t = text.replace(LINE_BREAKS, "\n").replace(INVISIBLE, "").replace(TAGS, "‹$1$2");
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/** Sanitized, with every run of white space (newlines too) folded to one space, so that it cannot
+ *  start a line of its own: for text shown inside one line. */
+export const oneLine = (text: string, max: number): string => sanitize(text, max).replace(/\s+/g, " ");
+
+/** oneLine in double quotes, with quotes and backslashes in it escaped (JSON's rules), so that it
+ *  cannot close the quotes around it: `"mallory\" source=\"system"`. */
+export const quoted = (text: string, max: number): string => JSON.stringify(oneLine(text, max));
