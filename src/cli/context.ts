@@ -10,7 +10,7 @@ import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
-import { createOutput, reportError, type Output } from "./output.ts";
+import { createOutput, exitFlushed, reportError, type Output } from "./output.ts";
 import { chooseMesh } from "./mesh-choice.ts";
 import { refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -97,5 +97,5 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   } finally {
     for (const c of clients) c.close();
   }
-  process.exit(code !== 0 ? code : Number(process.exitCode ?? 0));
+  await exitFlushed(code !== 0 ? code : Number(process.exitCode ?? 0));
 }

@@ -23,13 +23,40 @@ export type Output = {
   wait<T>(label: string, work: Promise<T>): Promise<T>;
 };
 
+let backlog: Promise<void> | null = null;
+
+/** Writes to stdout, remembering when the pipe did not take it all: a pipe holds 64 KiB, and
+ *  process.exit drops what is still buffered, so `inbox | less` lost the rest of a long inbox
+ *  (already marked read) with exit 0. Every exit after output waits for stdoutFlushed(). */
+export function writeStdout(text: string): void {
+  if (process.stdout.write(text) || backlog) return;
+  backlog = new Promise<void>((resolve) => {
+    const done = () => {
+      backlog = null;
+      resolve();
+    };
+    process.stdout.once("drain", done);
+    // The reader went away (`| head`): nothing more can be written, and nothing to wait for.
+    process.stdout.once("error", done);
+  });
+}
+
+/** Settles once stdout has taken everything writeStdout gave it (or its reader is gone). */
+export const stdoutFlushed = (): Promise<void> => backlog ?? Promise.resolve();
+
+/** process.exit, once stdout is flushed. */
+export async function exitFlushed(code: number): Promise<never> {
+  await stdoutFlushed();
+  process.exit(code);
+}
+
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 export function createOutput(opts: { json: boolean; interactive: boolean }): Output {
   return {
     json: opts.json,
     result(data, human) {
-      process.stdout.write(opts.json ? JSON.stringify(data, null, 2) + "\n" : terminalSafe(human()) + "\n");
+      writeStdout(opts.json ? JSON.stringify(data, null, 2) + "\n" : terminalSafe(human()) + "\n");
     },
     note(line) {
       if (!opts.json) process.stderr.write(line + "\n");
@@ -95,7 +122,7 @@ export function reportError(err: unknown, json: boolean, debug = false, commandP
   const d = describe(err, commandPath);
   const message = printable(d.message);
   const retry = err instanceof SendError ? { clientMessageId: err.clientMessageId } : {};
-  if (json) process.stdout.write(JSON.stringify({ error: { code: d.code, message, ...retry } }, null, 2) + "\n");
+  if (json) writeStdout(JSON.stringify({ error: { code: d.code, message, ...retry } }, null, 2) + "\n");
   else {
     process.stderr.write(`claudemesh: ${message}\n`);
     if (d.fix) process.stderr.write(`  fix: ${d.fix}\n`);

@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+export const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
 export type CliResult = { code: number; stdout: string; stderr: string; json(): any };
 
 /** `stdin: "open"`: a pipe that is never written to nor closed (a terminal nobody types into). */
 export type CliOptions = { stdin?: string | { open: true }; env?: Record<string, string>; timeoutMs?: number };
 
-function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CI: "1", ...extra };
   // A developer's shell must not change what the tests see.
   for (const k of ["CLAUDEMESH_DEBUG", "CLAUDEMESH_BROKER_URL", "CLAUDEMESH_MESH", "CLAUDEMESH_BROWSER"]) if (!(k in extra)) delete env[k];

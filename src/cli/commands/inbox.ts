@@ -9,7 +9,7 @@ import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
-import { terminalSafe, UsageError } from "../output.ts";
+import { terminalSafe, UsageError, writeStdout } from "../output.ts";
 import { formatMessage, openBatch, recordRead, sessionFor } from "../mesh-io.ts";
 import { closedForGood } from "../../client/removed.ts";
 
@@ -92,7 +92,7 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     const pushes = pending;
     pending = [];
     await handleBatch(ctx, session, client, pushes, (read) => {
-      for (const m of read) process.stdout.write((ctx.out.json ? JSON.stringify(m) : terminalSafe(formatMessage(m))) + "\n");
+      for (const m of read) writeStdout((ctx.out.json ? JSON.stringify(m) : terminalSafe(formatMessage(m))) + "\n");
     });
   };
   // Ctrl-C ends it; so does a close the client does not recover from (kicked, banned), which
