@@ -3,7 +3,7 @@
 // broker (its own member, a reason too long for the frame) is refused before that record, and one
 // the broker refuses is taken back. A record the broker never carried out is named by rekey.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
@@ -25,6 +25,23 @@ describe("cli moderation refusals", () => {
     expect(meshOf(alice).removed).toBeUndefined();
     const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
     expect(rekey).toEqual({ epoch: 1, sentTo: 1, skipped: [], heldBack: [] });
+    ok(await cli(bob, ["inbox"]));
+    expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+  }, 60_000);
+
+  test("an admin kicking itself is pointed at leave; an owner key already in the record (from before the check) shuts no one out", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob], root } = team;
+    const dave = join(root, "dave");
+    ok(await cli(dave, ["join", ok(await cli(alice, ["invite", "--role", "admin", "--json"])).json().link, "--name", "dave"]));
+    const kick = await cli(dave, ["kick", "dave"]);
+    expect({ code: kick.code, stderr: kick.stderr }).toEqual({ code: 2, stderr: `claudemesh: dave (${meshOf(dave).publicKey.slice(0, 12)}) is you; to leave the mesh, run \`claudemesh leave\`. Nothing was changed.\n` });
+    // What the unchecked self-kick left in an owner's config: its own key recorded as removed.
+    const path = join(alice, "config.json");
+    const cfg = JSON.parse(readFileSync(path, "utf8")) as LocalConfig;
+    cfg.meshes[0]!.removed = { keys: [cfg.meshes[0]!.publicKey], invites: [], kept: [] };
+    writeFileSync(path, JSON.stringify(cfg), { mode: 0o600 });
+    expect(ok(await cli(alice, ["rekey", "--json"])).json()).toEqual({ epoch: 1, sentTo: 2, skipped: [], heldBack: [] });
     ok(await cli(bob, ["inbox"]));
     expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
   }, 60_000);
