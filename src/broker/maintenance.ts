@@ -4,7 +4,7 @@
 // `serve` can open the old one meanwhile), and gives the restored database a new epoch so
 // connected clients learn (hello_ack.epoch) that history may have rolled back.
 import { createHash } from "node:crypto";
-import { chownSync, createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { chownSync, createReadStream, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -56,7 +56,10 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   let file: string;
   if (out) {
     file = resolve(out);
-    if (existsSync(file)) throw new MeshError("conflict", `${file} exists; backups never overwrite. Choose another name.`);
+    // lstat: a link counts as there even when what it names is not; the copy's rename would
+    // replace the link itself with a file (existsSync follows it and said "free").
+    const there = lstatSync(file, { throwIfNoEntry: false });
+    if (there) throw new MeshError("conflict", `${file} exists${there.isSymbolicLink() ? " (a symbolic link)" : ""}; backups never overwrite. Choose another name.`);
     // What a backup to this name left: killed midway, or a copy that failed its check (kept for
     // inspection). Not ours to judge or remove, so say what it is.
     if (existsSync(`${file}.partial`)) {

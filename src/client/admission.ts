@@ -81,6 +81,9 @@ function removedByOwner(m: Listed, r: Readonly<Removals>): boolean {
 export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): { vouched: Map<string, Listed>; unverified: Listed[] } {
   // The list comes from the broker: anything that is not a member record is ignored.
   members = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
+  // The owner cannot be removed: a record naming its key (written by a kick of itself the broker
+  // refused, before that was checked) would shut out everyone it invites.
+  if (removals.keys.includes(ownerPubkey)) removals = { ...removals, keys: removals.keys.filter((k) => k !== ownerPubkey) };
   const active = members.filter((m) => m.revokedAt === null && !removedByOwner(m, removals));
   const roles = new Map<string, MemberInfo["role"]>([[ownerPubkey, "owner"]]);
   // Admins vouch for the members they invited: repeat until nothing new is vouched for. A member is

@@ -2,7 +2,7 @@
 // the user names (a backup) is written 0600 with its directory left exactly as it was, so that
 // `claudemesh backup /tmp/x` cannot take the sticky bit and the world's access off /tmp.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
 import { appendMessages, loadReplayGuard, readMessages, saveReplayGuard } from "../../src/client/local/message-log.ts";
@@ -36,19 +36,40 @@ describe("writeUserFile", () => {
     expect({ root: mode(root), made: mode(join(root, "new")), file: mode(join(root, "new", "deeper", "b.cmbk")) }).toEqual({ root: "755", made: "700", file: "600" });
   });
 
-  test("replaces an existing wider file with a 0600 one, and replaces a symlink rather than following it", () => {
+  test("replaces an existing wider file with a 0600 one, and writes through a symlink of this user's", () => {
     const dir = sharedDir();
     const file = join(dir, "old.cmbk");
     writeFileSync(file, "old");
     chmodSync(file, 0o644);
-    writeUserFile(file, "new");
+    expect(writeUserFile(file, "new")).toBe(file);
     expect({ mode: mode(file), text: readFileSync(file, "utf8") }).toEqual({ mode: "600", text: "new" });
-    const target = join(scratchDir("cm-files-"), "victim");
-    writeFileSync(target, "untouched");
+    const target = join(scratchDir("cm-files-"), "real");
+    writeFileSync(target, "old backup");
     const link = join(dir, "link.cmbk");
     symlinkSync(target, link);
-    writeUserFile(link, "backup");
-    expect({ target: readFileSync(target, "utf8"), link: statSync(link).isFile() && mode(link) }).toEqual({ target: "untouched", link: "600" });
+    expect(writeUserFile(link, "backup")).toBe(target);
+    expect({ target: readFileSync(target, "utf8"), mode: mode(target), link: lstatSync(link).isSymbolicLink() }).toEqual({ target: "backup", mode: "600", link: true });
+  });
+
+  test("refuses a FIFO, and a link to one, leaving it a FIFO", () => {
+    const dir = scratchDir("cm-files-");
+    const fifo = join(dir, "pipe");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    symlinkSync(fifo, join(dir, "link"));
+    for (const p of [fifo, join(dir, "link")]) expect(() => writeUserFile(p, "x")).toThrow(new LocalFileError(`${p} is a FIFO (named pipe); only a regular file is replaced. Nothing was written.`));
+    expect({ fifo: lstatSync(fifo).isFIFO(), files: readdirSync(dir).sort() }).toEqual({ fifo: true, files: ["link", "pipe"] });
+  });
+
+  // In a shared directory another user could plant a link to a file of ours: never followed.
+  test.if(process.getuid?.() === 0)("refuses a link another user owns (as root: the planted-link case)", () => {
+    const dir = sharedDir();
+    const victim = join(scratchDir("cm-files-"), "victim");
+    writeFileSync(victim, "untouched");
+    const link = join(dir, "planted.cmbk");
+    symlinkSync(victim, link);
+    lchownSync(link, 65534, 65534);
+    expect(() => writeUserFile(link, "backup")).toThrow(new LocalFileError(`${link} is a link owned by another user; only a regular file is replaced. Nothing was written.`));
+    expect(readFileSync(victim, "utf8")).toBe("untouched");
   });
 
   test("is 0600 under a permissive umask", () => {

@@ -3,6 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
+import { hooksShapeError, type Settings } from "./hooks-settings.ts";
 
 export const settingsPath = (home: string) => join(home, ".claude", "settings.json");
 export const claudeJsonPath = (home: string) => join(home, ".claude.json");
@@ -14,6 +15,16 @@ export function readJson(path: string): Record<string, any> {
     if (typeof v === "object" && v !== null && !Array.isArray(v)) return v;
   } catch {}
   throw new MeshError("invalid_argument", `${path} is not a JSON object; fix or move it, then run this again. Nothing was changed.`);
+}
+
+/** ~/.claude/settings.json, refused (invalid_argument, nothing written) when it is not a JSON
+ *  object or its hooks are not the shape Claude Code reads; read it before changing anything. */
+export function readSettings(home: string): Settings {
+  const path = settingsPath(home);
+  const settings = readJson(path);
+  const bad = hooksShapeError(settings);
+  if (bad) throw new MeshError("invalid_argument", `${path}: ${bad}, as Claude Code expects; fix or move it, then run this again. Nothing was changed.`);
+  return settings as Settings;
 }
 
 /** Writes `value` if it differs from the file; backs the old file up first. Returns whether it wrote. */

@@ -23,16 +23,46 @@ export function hookCommand(binary: string, event: string): string {
   return `${binary} hook ${event} ${MARKER}`;
 }
 
-/** Settings without any of our entries (empty groups and events removed); everything else kept. */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The first place where `settings.hooks` is not the shape Claude Code reads (an object of event →
+ *  list of matcher groups, each with a list of hook objects), as a key path; null when it is.
+ *  Checked before anything is written: the edits below would otherwise crash halfway. */
+export function hooksShapeError(settings: Record<string, unknown>): string | null {
+  if (!("hooks" in settings)) return null;
+  if (!isObject(settings.hooks)) return "hooks is not an object of hook events";
+  for (const [event, groups] of Object.entries(settings.hooks)) {
+    const at = `hooks.${event}`;
+    if (!Array.isArray(groups)) return `${at} is not a list of matcher groups`;
+    for (const [i, g] of groups.entries()) {
+      if (!isObject(g)) return `${at}[${i}] is not a matcher group object`;
+      if (!Array.isArray(g.hooks)) return `${at}[${i}].hooks is not a list of hooks`;
+      const bad = g.hooks.findIndex((h) => !isObject(h));
+      if (bad >= 0) return `${at}[${i}].hooks[${bad}] is not a hook object`;
+    }
+  }
+  return null;
+}
+
+/** Settings without any of our entries (groups and events left empty by that removed); everything
+ *  else kept as it was, to the object. Expects a shape `hooksShapeError` accepts. */
 export function removeOurHooks(settings: Settings): Settings {
   if (!settings.hooks) return settings;
   const hooks: Record<string, MatcherGroup[]> = {};
   for (const [event, groups] of Object.entries(settings.hooks)) {
-    const kept = groups.map((g) => ({ ...g, hooks: g.hooks.filter((h) => !isOurs(h)) })).filter((g) => g.hooks.length > 0);
+    if (!groups.some((g) => g.hooks.some(isOurs))) {
+      hooks[event] = groups;
+      continue;
+    }
+    const kept = groups.flatMap((g) => {
+      if (!g.hooks.some(isOurs)) return [g];
+      const left = g.hooks.filter((h) => !isOurs(h));
+      return left.length > 0 ? [{ ...g, hooks: left }] : [];
+    });
     if (kept.length > 0) hooks[event] = kept;
   }
   const { hooks: _, ...rest } = settings;
-  return Object.keys(hooks).length > 0 ? { ...rest, hooks } : rest;
+  return Object.keys(hooks).length > 0 || Object.keys(settings.hooks).length === 0 ? { ...rest, hooks } : rest;
 }
 
 /** Settings with exactly our current entries (old ones of ours replaced). */

@@ -1,8 +1,8 @@
 // claudemesh backup [file] / restore <file>: the whole local config (identities and mesh keys),
 // encrypted with a passphrase: Argon2id (libsodium MODERATE cost or more, parameters and salt in
 // the authenticated header) + XChaCha20-Poly1305. A wrong passphrase or a changed file writes nothing.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { writePrivateFile, writeUserFile } from "../../client/local/files.ts";
+import { readFileSync, statSync } from "node:fs";
+import { userFileTarget, writePrivateFile, writeUserFile } from "../../client/local/files.ts";
 import { join, resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
 import { configPath, parseConfig } from "../../client/local/config-file.ts";
@@ -26,14 +26,19 @@ export async function backup(args: Args): Promise<void> {
     const cfg = ctx.config();
     if (cfg.meshes.length === 0) throw new MeshError("not_found", "Nothing to back up: you have not joined any mesh.");
     const file = resolvePath(args.file ?? "claudemesh-backup.cmbk");
-    // Checked before --force: it replaces a file, never a directory (the rename fails with EISDIR).
-    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${file} is a directory; give the backup a file name, like ${join(file, "claudemesh-backup.cmbk")}.`);
-    if (existsSync(file) && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
+    // Checked before --force, and before the passphrase is asked for: it replaces a regular file
+    // only. A rename would put a file in place of a device, FIFO or socket (or fail on a
+    // directory) instead of writing into it; a link of the user's is written through.
+    const target = userFileTarget(file);
+    if (target.what === "a directory") throw new UsageError(`${file} is a directory; give the backup a file name, like ${join(file, "claudemesh-backup.cmbk")}.`);
+    if (target.what !== null && target.what !== "file") throw new UsageError(`${target.via ? `${file} leads to ${target.path}, which` : file} is ${target.what}; a backup replaces only a regular file. Choose another name.`);
+    if (target.what === "file" && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), true);
     const sealed = await ctx.out.wait("deriving the key (Argon2id)", encryptBackup(new TextEncoder().encode(JSON.stringify(cfg)), passphrase).catch(fromBackupError));
     // The user picks the path: write it 0600, leave its directory (maybe /tmp) as it is.
-    writeUserFile(file, sealed);
-    ctx.out.result({ file, meshes: cfg.meshes.map((m) => m.slug), bytes: sealed.length }, () => `Backed up ${cfg.meshes.length} mesh identit${cfg.meshes.length === 1 ? "y" : "ies"} to ${file}. Keep the passphrase: without it the file cannot be opened.`);
+    const written = writeUserFile(target.path, sealed);
+    const through = target.via ? ` (through the link ${target.via})` : "";
+    ctx.out.result({ file: written, link: target.via, meshes: cfg.meshes.map((m) => m.slug), bytes: sealed.length }, () => `Backed up ${cfg.meshes.length} mesh identit${cfg.meshes.length === 1 ? "y" : "ies"} to ${written}${through}. Keep the passphrase: without it the file cannot be opened.`);
   });
 }
 

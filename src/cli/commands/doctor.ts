@@ -7,7 +7,7 @@ import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../shell-words.ts";
 import { currentEntry, sameEntry } from "../claude-code/mcp-registration.ts";
-import { readJson, settingsPath } from "../claude-code/claude-files.ts";
+import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { neverConnected } from "../../client/http.ts";
@@ -93,17 +93,31 @@ async function rotationCheck(slug: string, client: BrokerClient): Promise<Check>
     : { check, ok: false, detail: `removed since the last rotation, and still able to open new fan-out messages they get hold of: ${removed.join(", ")}`, fix: "claudemesh rekey" };
 }
 
+/** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */
+function unreadable(check: string, err: unknown): Check {
+  if (!(err instanceof MeshError)) throw err;
+  return { check, ok: false, detail: err.message.replace(/ Nothing was changed\.$/, ""), fix: "fix or move the file, then run claudemesh install" };
+}
+
 function claudeChecks(ctx: Ctx): Check[] {
   const argv = launcher();
   const env = configDirEnv(ctx.env.configDir, ctx.env.home);
   const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env };
-  const entry = currentEntry(ctx.env.home);
-  const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
-  const missing = missingHooks(readJson(settingsPath(ctx.env.home)), hookLauncher(env));
-  return [
-    { check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" },
-    { check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null },
-  ];
+  const out: Check[] = [];
+  try {
+    const entry = currentEntry(ctx.env.home);
+    const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
+    out.push({ check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" });
+  } catch (err) {
+    out.push(unreadable("MCP registration", err));
+  }
+  try {
+    const missing = missingHooks(readSettings(ctx.env.home), hookLauncher(env));
+    out.push({ check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null });
+  } catch (err) {
+    out.push(unreadable("hooks", err));
+  }
+  return out;
 }
 
 export async function run(args: { json?: boolean }): Promise<void> {

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { register, unregister } from "../claude-code/mcp-registration.ts";
-import { readJson, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
+import { readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { command } from "../context.ts";
 import { checkSessionLabel } from "../display-name.ts";
@@ -18,10 +18,12 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const argv = launcher();
     const env = configDirEnv(ctx.env.configDir, ctx.env.home);
     const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
-    const via = register(ctx.env.home, entry);
+    // Both files are read (and refused if malformed) before either is written: no half install.
     const path = settingsPath(ctx.env.home);
+    const settings = readSettings(ctx.env.home);
+    const via = register(ctx.env.home, entry);
     const hadSettings = existsSync(path);
-    const hooksChanged = writeJsonIfChanged(path, withOurHooks(readJson(path), hookLauncher(env)));
+    const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(env)));
     const meshes = ctx.config().meshes.map((m) => m.slug);
     ctx.out.result({ mcp: { registered: true, changed: via !== null, via }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [
@@ -40,9 +42,10 @@ export async function install(args: { label?: string; json?: boolean }): Promise
 
 export async function uninstall(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const removed = unregister(ctx.env.home);
     const path = settingsPath(ctx.env.home);
-    const hooksChanged = writeJsonIfChanged(path, removeOurHooks(readJson(path)));
+    const settings = readSettings(ctx.env.home);
+    const removed = unregister(ctx.env.home);
+    const hooksChanged = writeJsonIfChanged(path, removeOurHooks(settings));
     ctx.out.result({ mcp: { removed }, hooks: { path, changed: hooksChanged } }, () =>
       [removed ? "Removed the claudemesh MCP server." : "No claudemesh MCP server was registered.", hooksChanged ? `Removed claudemesh hooks from ${path}.` : "No claudemesh hooks were installed.", `Your meshes and keys in ${ctx.env.configDir} are untouched (claudemesh leave removes a mesh).`].join("\n"),
     );

@@ -3,10 +3,10 @@
 // remaining member end to end (a `keys` message sealed to each member key); only the owner's keys
 // are accepted by members, so an admin's removal asks the owner to rekey.
 import { MeshError } from "../../protocol/errors.ts";
-import { MAX_KEY_EPOCH } from "../../protocol/limits.ts";
+import { MAX_KEY_EPOCH, MAX_REASON_LEN } from "../../protocol/limits.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
-import { NO_REMOVALS, vouchedMembers } from "../../client/admission.ts";
+import { NO_REMOVALS, vouchedMembers, type Removals } from "../../client/admission.ts";
 import type { ListedMember } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
@@ -15,7 +15,7 @@ import { MIN_PREFIX } from "../../client/resolve.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
-async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: ListedMember[]): Promise<{ epoch: number; sentTo: number; skipped: string[] }> {
+async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: ListedMember[]): Promise<{ epoch: number; sentTo: number; skipped: string[]; heldBack: ListedMember[] }> {
   const mesh = ctx.mesh();
   if (mesh.role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate keys (members accept keys from the owner only).");
   // Above the broker's epoch too: a config restored from an older backup must not reuse an epoch
@@ -34,14 +34,21 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: L
   session.trust(recipients.map((m) => m.pubkey));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
-  return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName) };
+  // Active at the broker, yet neither vouched for nor unverified: this machine's record of removals
+  // holds them back (a kick the broker never carried out, or an enrolment through a removed link).
+  const counted = new Set([...vouched.keys(), ...unverified.map((m) => m.pubkey)]);
+  const heldBack = members.filter((m) => m.revokedAt === null && !counted.has(m.pubkey));
+  return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName), heldBack };
 }
 
 /** Writes the owner's own record of a removal before asking the broker for it, so that no later
  *  rotation or key request can reach the removed key, whatever the broker's member list says: the
  *  key, the invite it joined with (its link may still enroll a new key), and everyone vouched for
- *  now (they keep their place if they share that invite or were invited by a removed admin). */
-function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: string, memberPubkey: string): void {
+ *  now (they keep their place if they share that invite or were invited by a removed admin).
+ *  Written first so that a crash between the broker's removal and this write cannot leave the
+ *  owner vouching for a removed key. Returns the undo, for when the broker does not remove them:
+ *  it takes back only what this call added. */
+function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: string, memberPubkey: string): () => void {
   const mesh = ctx.mesh();
   const before = mesh.removed ?? NO_REMOVALS;
   const { vouched } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, before);
@@ -52,6 +59,15 @@ function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: str
     kept: [...new Set([...before.kept, ...[...vouched.keys()].filter((k) => k !== memberPubkey)])],
   };
   ctx.save(upsertMesh(ctx.config(), { ...mesh, removed }));
+  return () => {
+    const now = ctx.mesh();
+    if (!now.removed) return;
+    const take = (field: keyof Removals) => now.removed![field].filter((x) => before[field].includes(x) || !removed[field].includes(x));
+    const left = { keys: take("keys"), invites: take("invites"), kept: take("kept") };
+    const { removed: _, ...rest } = now;
+    const empty = left.keys.length + left.invites.length + left.kept.length === 0;
+    ctx.save(upsertMesh(ctx.config(), empty ? rest : { ...rest, removed: left }));
+  };
 }
 
 /** What the owner is told about members that did not get the new key. */
@@ -62,6 +78,27 @@ export const skippedLine = (skipped: readonly string[]): string[] =>
         `Not sent to ${skipped.length} member(s) whose enrolment this machine cannot check (${skipped.join(", ")}): joined before invites carried the evidence, or listed by the broker without it.`,
         "Invite them again (claudemesh invite) if they belong in the mesh; until then they cannot read what is sent from now on.",
       ];
+
+/** What the owner is told about active members that its own record of removals holds back. */
+export const heldBackLine = (heldBack: readonly ListedMember[]): string[] =>
+  heldBack.length === 0
+    ? []
+    : [
+        `Not sent to ${heldBack.length} member(s) the broker lists as active but this machine recorded as removed, or as enrolled through the invite of a member you removed (${heldBack.map((m) => m.displayName).join(", ")}).`,
+        "If you removed them and the broker did not, run the kick again; if they belong in the mesh, invite them again.",
+      ];
+
+/** Refuses a removal of the caller's own member (by any of its identities) before anything is
+ *  recorded: the broker refuses the owner's, and an admin leaves with `leave`. */
+function refuseSelf(peer: { displayName: string; memberPubkey: string; pubkey: string }, self: string, role: string): void {
+  if (peer.memberPubkey !== self) return;
+  throw new MeshError(
+    "invalid_argument",
+    role === "owner"
+      ? `${peer.displayName} (${peer.pubkey.slice(0, 12)}) is you: the mesh owner cannot be removed. Nothing was changed.`
+      : `${peer.displayName} (${peer.pubkey.slice(0, 12)}) is you; to leave the mesh, run \`claudemesh leave\`. Nothing was changed.`,
+  );
+}
 
 /** Rethrows `err` (no peer matched `input`), unless `input` names a removed member: then says that
  *  member was already removed, with the broker's code for removing one twice (conflict). */
@@ -76,22 +113,34 @@ async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown
 
 async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
   await command(args, async (ctx) => {
+    // Before connecting: the broker would refuse the frame only after the owner recorded the removal.
+    if (args.reason !== undefined && args.reason.length > MAX_REASON_LEN) {
+      throw new MeshError("invalid_argument", `--reason is ${args.reason.length} characters long; at most ${MAX_REASON_LEN} are allowed. Nothing was changed.`);
+    }
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const { peer } = await resolve(client, args.peer, mesh.publicKey).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
+    refuseSelf(peer, mesh.publicKey, mesh.role);
     // The owner records the removal itself before asking the broker, and rotates with the same
     // member list (the removed key is refused by the record, whatever the list says).
     const members = mesh.role === "owner" ? (await client.request("member_list", {})).members : null;
-    if (members) recordRemoval(ctx, members, peer.memberId, peer.memberPubkey);
-    const r = await client.request("member_revoke", { memberId: peer.memberId, ban, ...(args.reason ? { reason: args.reason } : {}) });
+    const undo = members ? recordRemoval(ctx, members, peer.memberId, peer.memberPubkey) : null;
+    // Refused, or no answer: the member is not known to be removed, so the record is taken back
+    // (a broker that lies could as well refuse; the record guards what it reports as done).
+    const r = await client.request("member_revoke", { memberId: peer.memberId, ban, ...(args.reason ? { reason: args.reason } : {}) }).catch((err: unknown) => {
+      undo?.();
+      throw err;
+    });
     const rotated = members ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`, members) : null;
+    const heldBack = rotated?.heldBack.filter((m) => m.pubkey !== peer.memberPubkey) ?? [];
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>
       [
         `${ban ? "Banned" : "Removed"} ${peer.displayName} (${peer.pubkey.slice(0, 12)}); ${r.disconnected} connection(s) closed.`,
         ...(r.invitesRevoked.length ? [`Revoked with them: ${r.invitesRevoked.length === 1 ? "invite" : "invites"} ${r.invitesRevoked.join(", ")} (the one they joined through, or ones they made), which could let them back in; \`claudemesh invite\` makes a new one for anyone else.`] : []),
         rotated ? `Mesh key rotated to epoch ${rotated.epoch} and sent to ${rotated.sentTo} member(s); ${peer.displayName} cannot read anything sent from now on.` : "Ask the owner to run `claudemesh rekey` so the removed member cannot read new messages.",
         ...skippedLine(rotated?.skipped ?? []),
+        ...heldBackLine(heldBack),
       ].join("\n"),
     );
   });
@@ -103,7 +152,7 @@ export const ban = (args: CommonArgs & { peer: string; reason?: string }) => rem
 export async function rekey(args: CommonArgs): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
-    const r = await rotate(ctx, client, "manual rekey");
-    ctx.out.result(r, () => [`Mesh key rotated to epoch ${r.epoch} and sent to ${r.sentTo} member(s).`, ...skippedLine(r.skipped)].join("\n"));
+    const { heldBack, ...r } = await rotate(ctx, client, "manual rekey");
+    ctx.out.result({ ...r, heldBack: heldBack.map((m) => m.displayName) }, () => [`Mesh key rotated to epoch ${r.epoch} and sent to ${r.sentTo} member(s).`, ...skippedLine(r.skipped), ...heldBackLine(heldBack)].join("\n"));
   });
 }

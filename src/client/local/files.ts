@@ -3,8 +3,8 @@
 // refused with the command that fixes it. Only claudemesh's own directories (the config dir and
 // its subdirectories) are created or tightened to 0700; a file the user names (a backup) is written
 // 0600 and its directory is left exactly as it is.
-import { chmodSync, closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, existsSync, unlinkSync } from "node:fs";
-import { dirname, join, basename } from "node:path";
+import { chmodSync, closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync, existsSync, unlinkSync, type Stats } from "node:fs";
+import { dirname, join, basename, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 
 export class LocalFileError extends Error {
@@ -43,12 +43,43 @@ export function writePrivateFile(path: string, data: string | Uint8Array): void 
   writeAtomic0600(path, data);
 }
 
+/** Where a write to the user-named `path` lands, and what is there now. A symbolic link is
+ *  followed (to the file it names, which need not exist yet) only when this user owns it: in a
+ *  shared directory like /tmp another user could plant one pointing at a file of ours. `what` is
+ *  null for nothing, "file" for a regular file, else a phrase for what a rename would destroy
+ *  rather than write into (a directory, a device, a FIFO, a socket). */
+export type UserFileTarget = { path: string; via: string | null; what: null | "file" | "a directory" | "a device" | "a FIFO (named pipe)" | "a socket" | "a link owned by another user" };
+
+/** Links followed at most (the kernel's own limit, ELOOP past it). */
+const MAX_LINK_HOPS = 40;
+
+const describeStats = (st: Stats): UserFileTarget["what"] =>
+  st.isFile() ? "file" : st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO (named pipe)" : st.isSocket() ? "a socket" : "a device";
+
+export function userFileTarget(path: string): UserFileTarget {
+  let at = resolve(path);
+  for (let hops = 0; ; hops++) {
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st) return { path: at, via: at === resolve(path) ? null : resolve(path), what: null };
+    if (!st.isSymbolicLink()) return { path: at, via: at === resolve(path) ? null : resolve(path), what: describeStats(st) };
+    if (st.uid !== process.getuid?.()) return { path: at, via: null, what: "a link owned by another user" };
+    if (hops >= MAX_LINK_HOPS) throw new LocalFileError(`${path}: too many levels of symbolic links.`);
+    // Relative to the link's real directory, as the kernel reads it.
+    at = resolve(realpathSync(dirname(at)), readlinkSync(at));
+  }
+}
+
 /** Writes a file at a path the user chose (a backup): mode 0600 from its creation, atomically,
  *  without changing the directory's mode (it may be /tmp or a shared folder). Missing parent
- *  directories are created 0700; existing ones are left alone. */
-export function writeUserFile(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeAtomic0600(path, data);
+ *  directories are created 0700; existing ones are left alone. A link of this user's is written
+ *  through (userFileTarget); anything there but a regular file is refused with LocalFileError.
+ *  Returns the path written. */
+export function writeUserFile(path: string, data: string | Uint8Array): string {
+  const target = userFileTarget(path);
+  if (target.what !== null && target.what !== "file") throw new LocalFileError(`${path} is ${target.what}; only a regular file is replaced. Nothing was written.`);
+  mkdirSync(dirname(target.path), { recursive: true, mode: 0o700 });
+  writeAtomic0600(target.path, data);
+  return target.path;
 }
 
 /** A temp file this old whose writer's pid is not running is stale. A write holds its temp file
