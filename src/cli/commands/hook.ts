@@ -19,10 +19,20 @@ const WAIT_MS = 30 * 60_000;
 async function readInput(): Promise<HookInput> {
   const text = await Promise.race([new Response(Bun.stdin.stream()).text(), new Promise<string>((r) => setTimeout(() => r(""), 1000))]);
   try {
-    return JSON.parse(text) as HookInput;
+    return parseInput(JSON.parse(text));
   } catch {
     return {};
   }
+}
+
+/** Only the fields of the hook JSON that have the type claudemesh reads; anything else (`null`,
+ *  an array, a number as session id) is dropped, so unusable input means "no input", never a crash
+ *  (a non-string session id used to reach the socket path's hash). */
+function parseInput(v: unknown): HookInput {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
+  const o = v as Record<string, unknown>;
+  const str = (x: unknown) => (typeof x === "string" && x ? x : undefined);
+  return { session_id: str(o.session_id), cwd: str(o.cwd), hook_event_name: str(o.hook_event_name), stop_hook_active: o.stop_hook_active === true, reason: str(o.reason) };
 }
 
 const out = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
