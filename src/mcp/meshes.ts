@@ -8,6 +8,10 @@ import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 
 /** How many shown messages mesh_reply can still answer by id. */
 const REPLYABLE = 2000;
+/** Most open questions kept for the Stop hook's reminder; past it the oldest is dropped (still
+ *  answerable by id while within REPLYABLE). One peer sending asks in a loop must not grow this
+ *  process, nor the hook's answer, without bound. */
+export const MAX_OPEN_ASKS = 200;
 
 export class Meshes {
   readonly links: MeshLink[];
@@ -102,6 +106,7 @@ export class Meshes {
 
   remember(link: MeshLink, m: Pending): void {
     if (m.ask) this.asks.set(m.messageId, m);
+    if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
     this.shown.set(m.messageId, { link, from: m.from });
     if (this.shown.size > REPLYABLE) this.shown.delete(this.shown.keys().next().value!);
   }
@@ -118,6 +123,7 @@ export class Meshes {
     return r;
   }
 
+  /** Open questions, oldest first (at most MAX_OPEN_ASKS). */
   openAsks(): Pending[] {
     return [...this.asks.values()];
   }

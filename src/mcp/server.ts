@@ -35,6 +35,10 @@ const HEALTH_CHECK_MAX_MS = 30_000;
  *  for the whole answer, list_peers included. */
 const HOOK_CONNECT_WAIT_MS = 1500;
 
+/** Most characters of a question's body sent to the Stop hook for its one-line reminder (it shows
+ *  fewer): the hook's answer stays small however long the questions are. */
+const ASK_REMINDER_BODY_CHARS = 400;
+
 /** How long the messages a wake hook was handed wait for its `seen` (it prints them and says so
  *  within milliseconds) before they count as unread again: the hook was killed in between. */
 export const HANDOUT_MS = 5000;
@@ -112,7 +116,8 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
       const open = meshes.openAsks();
       const openIds = new Set(open.map((a) => a.messageId));
       for (const id of reminded) if (!openIds.has(id)) reminded.delete(id); // answered or expired
-      return { messages: meshes.unannounced().slice(0, req.limit ?? 50), openAsks: req.unremindedAsks ? open.filter((a) => !reminded.has(a.messageId)) : open };
+      const asks = req.unremindedAsks ? open.filter((a) => !reminded.has(a.messageId)).map((a) => ({ ...a, body: a.body.slice(0, ASK_REMINDER_BODY_CHARS) })) : [];
+      return { messages: meshes.unannounced().slice(0, req.limit ?? 50), openAsks: asks };
     }
     case "seen": {
       for (const id of req.reminded ?? []) reminded.add(id);

@@ -4,7 +4,7 @@
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket } from "../../mcp/ipc.ts";
-import { frameBatch, oneLine } from "../../mcp/framing.ts";
+import { frameBatch, MAX_INJECTION_CHARS, oneLine } from "../../mcp/framing.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 
 type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };
@@ -45,10 +45,35 @@ async function deliver(sock: string, hookEventName: string, remindAsks = false) 
   const p = await askIpc<{ messages: Pending[]; openAsks?: Pending[] }>(sock, { op: "pending", limit: 50, unremindedAsks: remindAsks }, 1500);
   if (!p) return out({});
   const batch = frameBatch(p.messages);
-  const asks = remindAsks ? (p.openAsks ?? []) : [];
-  const reminder = asks.length ? `Unanswered questions from peers (answer with mesh_reply):\n${asks.map((a) => `- peer "${oneLine(a.from.name, 80)}" asked (id ${a.messageId}): ${oneLine(a.body, 200)}`).join("\n")}` : "";
-  context(hookEventName, [batch.text, reminder].filter(Boolean).join("\n\n"));
-  if (batch.ids.length || batch.previewed.length || asks.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed, reminded: asks.map((a) => a.messageId) }, 1000);
+  // The reminder gets what the messages left of the injection budget (and the "\n\n" between).
+  const reminder = askReminder(remindAsks ? (p.openAsks ?? []) : [], MAX_INJECTION_CHARS - (batch.text ? batch.text.length + 2 : 0));
+  context(hookEventName, [batch.text, reminder.text].filter(Boolean).join("\n\n"));
+  if (batch.ids.length || batch.previewed.length || reminder.shown.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed, reminded: reminder.shown }, 1000);
+}
+
+/** The reminder of open questions, oldest first, within `budget` characters. `shown`: the ids it
+ *  lists, the only ones that count as reminded; the others are counted in one line and listed by
+ *  a later reminder. */
+function askReminder(asks: readonly Pending[], budget: number): { text: string; shown: string[] } {
+  if (!asks.length) return { text: "", shown: [] };
+  const more = (n: number) => `(${n} more unanswered question${n === 1 ? "" : "s"} from peers, not listed here: a reminder at the end of a later turn lists them.)`;
+  const reserve = more(asks.length).length + 1; // room for that line whatever remains unlisted
+  const lines = ["Unanswered questions from peers (answer with mesh_reply):"];
+  let used = lines[0]!.length;
+  const shown: string[] = [];
+  for (const a of asks) {
+    const line = `- peer "${oneLine(a.from.name, 80)}" asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
+    if (used + 1 + line.length + (shown.length + 1 < asks.length ? reserve : 0) > budget) break;
+    lines.push(line);
+    used += 1 + line.length;
+    shown.push(a.messageId);
+  }
+  const rest = asks.length - shown.length;
+  if (!shown.length) {
+    const count = `(${rest} unanswered question${rest === 1 ? "" : "s"} from peers: a reminder at the end of a later turn lists them.)`;
+    return { text: count.length <= budget ? count : "", shown };
+  }
+  return { text: [...lines, ...(rest ? [more(rest)] : [])].join("\n"), shown };
 }
 
 async function handle(event: Event, input: HookInput, sock: string): Promise<number> {

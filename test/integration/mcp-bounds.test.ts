@@ -1,0 +1,71 @@
+// Bounds on what one peer can make a Claude Code session show, against a real broker, the real
+// `claudemesh mcp` over stdio and the real hooks: the Stop hook's reminder of open questions stays
+// within the injection budget (it had no bound: 150 asks made 38,757 characters, all marked
+// reminded), and the open-question store is bounded (src/cli/commands/hook.ts, src/mcp/meshes.ts).
+import { describe, expect, test } from "bun:test";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { MeshLink } from "../../src/mcp/mesh-link.ts";
+import { MAX_INJECTION_CHARS } from "../../src/mcp/framing.ts";
+import { MAX_OPEN_ASKS } from "../../src/mcp/meshes.ts";
+import { silentLog } from "../../src/log/log.ts";
+import { cliTeam, until } from "../helpers/cli.ts";
+import { runHook, startMcp } from "../helpers/mcp.ts";
+
+/** bob in a Claude Code session; alice as a second session of her own (the MCP server's MeshLink,
+ *  driven directly so a test can send asks and floods without a model). */
+async function bobAndAlice(tag: string) {
+  const team = await cliTeam(["alice", "bob"]);
+  const [alice, bob] = team.dirs;
+  const bb = await startMcp(bob, `sess-bob-${tag}`);
+  await bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
+  const a = new MeshLink(loadConfig(alice).meshes[0]!, { configDir: alice, claudeSessionId: `sess-alice-${tag}`, label: "app", cwd: "/w", hostname: "h", log: silentLog, onMessage: () => {} });
+  await a.start();
+  let target = "";
+  await until(async () => Boolean((target = (await a.resolve("bob/app").catch(() => ({ target: "" }))).target)), "bob's session on the roster");
+  return {
+    bob,
+    bb,
+    send: (body: string, opts: { kind?: "ask"; priority?: "now" | "next" | "low" } = {}) => a.send(target, body, opts),
+    async [Symbol.asyncDispose]() {
+      a.close();
+      await bb.close();
+      await team[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Reads bob's inbox until empty; returns the numbers of the "q<n>:" messages it showed. */
+async function readAll(bb: Awaited<ReturnType<typeof startMcp>>): Promise<number[]> {
+  const seen: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    const t = (await bb.call("mesh_inbox", { limit: 50 })).text;
+    if (t === "No new messages.") break;
+    for (const m of t.matchAll(/^(?:> )?q(\d+):/gm)) seen.push(Number(m[1]));
+  }
+  return seen;
+}
+
+describe("Stop hook reminder of open questions", () => {
+  test("stays within the injection budget, marks only what it listed, lists the rest later; the store keeps the newest", async () => {
+    await using s = await bobAndAlice("asks");
+    const N = MAX_OPEN_ASKS + 10;
+    for (let i = 0; i < N; i++) await s.send(`q${i}: ${"please confirm the deploy window ".repeat(6)}`, { kind: "ask" });
+    const read = new Set<number>();
+    await until(async () => ((await readAll(s.bb)).forEach((n) => read.add(n)), read.size === N), "every ask read", 20_000);
+    const listed: number[] = [];
+    for (let stops = 0; stops < 30; stops++) {
+      const h = await runHook(s.bob, "stop", JSON.stringify({ session_id: "sess-bob-asks", hook_event_name: "Stop", stop_hook_active: false }));
+      expect(h.code).toBe(0);
+      const ctx: string = h.out?.hookSpecificOutput?.additionalContext ?? "";
+      if (!ctx) break;
+      expect(ctx.length).toBeLessThanOrEqual(MAX_INJECTION_CHARS);
+      const here = [...ctx.matchAll(/\): q(\d+):/g)].map((m) => Number(m[1]));
+      expect(here.length).toBeGreaterThan(0);
+      const rest = N - 10 - listed.length - here.length;
+      if (rest) expect(ctx).toContain(`(${rest} more unanswered question${rest === 1 ? "" : "s"} from peers`);
+      listed.push(...here);
+    }
+    // Each question listed exactly once over the Stops; only the newest MAX_OPEN_ASKS were kept.
+    expect(listed).toEqual(Array.from({ length: MAX_OPEN_ASKS }, (_, i) => i + 10));
+  }, 120_000);
+});
