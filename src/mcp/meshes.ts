@@ -17,6 +17,7 @@ export class Meshes {
   readonly links: MeshLink[];
   private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"] }>();
   private readonly listeners = new Set<(m: Pending) => void>();
+  private readonly seenListeners = new Set<() => void>();
   /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
   private readonly asks = new Map<string, Pending>();
   /** Unread messages a hook already showed cut short: mesh_inbox still returns them (whole), but
@@ -38,6 +39,12 @@ export class Meshes {
   onMessage(listener: (m: Pending) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` each time messages are marked seen (a tool or a hook showed them). */
+  onSeen(listener: () => void): () => void {
+    this.seenListeners.add(listener);
+    return () => this.seenListeners.delete(listener);
   }
 
   /** The link for an explicit slug, or the only one. */
@@ -102,6 +109,7 @@ export class Meshes {
       this.release(m.messageId);
       this.remember(link, m);
     }
+    if (messages.length) this.seenListeners.forEach((l) => l());
   }
 
   remember(link: MeshLink, m: Pending): void {

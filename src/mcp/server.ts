@@ -9,7 +9,8 @@ import type { Log } from "../log/log.ts";
 import { VERSION } from "../version.ts";
 import { Meshes } from "./meshes.ts";
 import { INSTRUCTIONS, meshTools } from "./tools.ts";
-import { channelMeta, frameBatch, frameMessage } from "./framing.ts";
+import { frameBatch } from "./framing.ts";
+import { Doorbell } from "./doorbell.ts";
 import { parentSocketPath, serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
 import type { Pending } from "./mesh-link.ts";
 
@@ -65,12 +66,12 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   }
   mcp.server.oninitialized = () => setTimeout(connect, opts.connectGraceMs);
 
-  // The doorbell: best effort, never the delivery guarantee.
-  meshes.onMessage((m) => {
-    mcp.server
-      .notification({ method: "notifications/claude/channel", params: { content: frameMessage(m, "preview"), meta: channelMeta(m) } } as never)
-      .catch((err) => opts.log.debug("channel notification failed", { err }));
+  // The doorbell: best effort, never the delivery guarantee, and rate-limited (doorbell.ts).
+  const doorbell = new Doorbell((content, meta) => {
+    mcp.server.notification({ method: "notifications/claude/channel", params: { content, meta } } as never).catch((err) => opts.log.debug("channel notification failed", { err }));
   });
+  meshes.onMessage((m) => doorbell.message(m));
+  meshes.onSeen(() => doorbell.read());
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.

@@ -1,12 +1,15 @@
 // Bounds on what one peer can make a Claude Code session show, against a real broker, the real
 // `claudemesh mcp` over stdio and the real hooks: the Stop hook's reminder of open questions stays
 // within the injection budget (it had no bound: 150 asks made 38,757 characters, all marked
-// reminded), and the open-question store is bounded (src/cli/commands/hook.ts, src/mcp/meshes.ts).
+// reminded), the open-question store is bounded (src/cli/commands/hook.ts, src/mcp/meshes.ts), and
+// channel notifications are rate-limited per session with nothing lost (src/mcp/doorbell.ts; a
+// flood of priority-now messages made 299 notifications, 1.34 M characters, in 10 s).
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshLink } from "../../src/mcp/mesh-link.ts";
 import { MAX_INJECTION_CHARS } from "../../src/mcp/framing.ts";
 import { MAX_OPEN_ASKS } from "../../src/mcp/meshes.ts";
+import { DOORBELL_CHARS_PER_MINUTE, DOORBELL_NOTICE, DOORBELL_NOTIFICATIONS_PER_MINUTE } from "../../src/mcp/doorbell.ts";
 import { silentLog } from "../../src/log/log.ts";
 import { cliTeam, until } from "../helpers/cli.ts";
 import { runHook, startMcp } from "../helpers/mcp.ts";
@@ -68,4 +71,26 @@ describe("Stop hook reminder of open questions", () => {
     // Each question listed exactly once over the Stops; only the newest MAX_OPEN_ASKS were kept.
     expect(listed).toEqual(Array.from({ length: MAX_OPEN_ASKS }, (_, i) => i + 10));
   }, 120_000);
+});
+
+describe("channel notifications", () => {
+  test("a flood of priority-now messages to a working session rings a bounded number, tells once that more wait, and loses none", async () => {
+    await using s = await bobAndAlice("flood");
+    const hook = (event: string, name: string) => runHook(s.bob, event, JSON.stringify({ session_id: "sess-bob-flood", hook_event_name: name }));
+    expect((await hook("user-prompt-submit", "UserPromptSubmit")).code).toBe(0); // a turn: working
+    const N = 30;
+    await Promise.all(Array.from({ length: N }, (_, i) => s.send(`q${i}: ${"A".repeat(3000)}`, { priority: "now" })));
+    // All of them reached bob's server (SessionStart counts what is pending, marking nothing read).
+    await until(async () => ((await hook("session-start", "SessionStart")).out?.hookSpecificOutput?.additionalContext ?? "").includes(`${N} unread message(s)`), "the flood at bob's server", 20_000);
+    await until(() => s.bb.notifications.some((n) => n.content === DOORBELL_NOTICE), "the notice that more wait");
+    const rung = s.bb.notifications.filter((n) => n.meta.message_id);
+    const notices = s.bb.notifications.filter((n) => n.content === DOORBELL_NOTICE);
+    expect({ notices: notices.length, others: s.bb.notifications.length - rung.length - notices.length }).toEqual({ notices: 1, others: 0 });
+    expect(rung.length).toBeGreaterThan(0);
+    // The buckets refill while the test runs (one notification per 6 s): allow one more of each.
+    expect(rung.length).toBeLessThanOrEqual(DOORBELL_NOTIFICATIONS_PER_MINUTE + 1);
+    expect(rung.reduce((n, x) => n + x.content.length, 0)).toBeLessThanOrEqual(DOORBELL_CHARS_PER_MINUTE + 4000);
+    // Not rung is not lost: mesh_inbox returns every one, once.
+    expect((await readAll(s.bb)).sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+  }, 60_000);
 });

@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, readdirSync, watch } from "node:fs";
 import { join } from "node:path";
-import { cliTeam } from "../helpers/cli.ts";
-import { startMcp } from "../helpers/mcp.ts";
+import { cliTeam, until } from "../helpers/cli.ts";
+import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 
 const N = 40;
 
@@ -20,7 +20,10 @@ describe("mcp replay memory", () => {
     let bb = await startMcp(bob, "sess-bob-burst");
     for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
     for (let i = 0; i < N; i++) expect((await a.call("mesh_send", { to: "bob/app", message: `burst ${i}` })).isError).toBe(false);
-    await bb.waitNotification((n) => n.content.includes(`burst ${N - 1}`));
+    // All arrived (SessionStart counts the unread, marking nothing read; the doorbell rings only
+    // for the first few of a burst).
+    const unread = async () => (await runHook(bob, "session-start", hookInput("sess-bob-burst", "SessionStart"))).out?.hookSpecificOutput?.additionalContext ?? "";
+    await until(async () => (await unread()).includes(`${N} unread message(s)`), `${N} messages at bob's server`);
 
     const seenDir = join(bob, "seen");
     mkdirSync(seenDir, { recursive: true, mode: 0o700 });

@@ -109,12 +109,12 @@ describe("mcp: unread messages stay unread", () => {
     await using s = await twoSessions("many");
     const N = 520;
     for (let i = 0; i < N; i += 40) await Promise.all(Array.from({ length: 40 }, (_, j) => s.a.call("mesh_send", { to: "bob/app", message: `msg-${i + j}` })));
-    await s.bb.waitNotification((n) => n.content.includes(`msg-${N - 1}`), 20_000);
+    // Read until all are shown (the doorbell rings for only the first few, so read, not wait).
     const shown = new Set<string>();
-    for (let k = 0; k < 20; k++) {
+    for (const end = Date.now() + 30_000; shown.size < N && Date.now() < end; ) {
       const t = (await s.bb.call("mesh_inbox", { limit: 50 })).text;
       for (const m of t.matchAll(/msg-(\d+)/g)) shown.add(m[1]!);
-      if (t === "No new messages.") break;
+      if (t === "No new messages.") await Bun.sleep(100);
     }
     expect(shown.size).toBe(N);
   }, 90_000);
