@@ -211,7 +211,8 @@ export class MeshLink {
     return entry;
   }
 
-  private onPush(m: MessagePushFrame): void {
+  /** `ring`: false for a message fetched by an explicit read, which the caller shows at once. */
+  private onPush(m: MessagePushFrame, ring = true): void {
     this.arrived++;
     // Recorded in the replay memory only once seen (markSeen): a message opened here but never
     // shown must not look like a replay when the broker redelivers it after a restart.
@@ -245,7 +246,18 @@ export class MeshLink {
     // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
     // knows whether its result reaches the model (a cancelled call's result is dropped).
     if (waiter) return waiter(p);
-    this.enqueue(p);
+    this.enqueue(p, ring);
+  }
+
+  /** For an explicit read (mesh_inbox): claims up to `limit` more queued messages, those the status
+   *  gate holds while the session is `working` included (`fetch` ignores it, protocol §5.6), kept
+   *  pending like pushes (acked once shown). Resolves to how many more the broker holds; never throws. */
+  async pull(limit: number): Promise<number> {
+    const room = Math.min(limit, MAX_PENDING - this.pending.size - this.sealed.size);
+    if (this.state !== "open" || room <= 0) return 0;
+    const r = await this.client.request("fetch", { limit: room }).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
+    for (const m of r?.messages ?? []) this.onPush(m, false);
+    return r?.remaining ?? 0;
   }
 
   /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */
@@ -255,8 +267,8 @@ export class MeshLink {
     for (const m of held) this.onPush(m);
   }
 
-  /** Keeps `p` pending until seen, and rings the doorbell. */
-  private enqueue(p: Pending): void {
+  /** Keeps `p` pending until seen, and rings the doorbell (with `ring`). */
+  private enqueue(p: Pending, ring = true): void {
     // Redelivered after a reconnect while still unread: the broker's only copy, acked once seen.
     if (this.pending.has(p.messageId)) return;
     if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
@@ -264,7 +276,7 @@ export class MeshLink {
     // once: the other copy is done.
     if ([...this.pending.values()].some((x) => x.from.pubkey === p.from.pubkey && x.clientMessageId === p.clientMessageId)) return this.client.ackMessages([p.messageId]);
     this.pending.set(p.messageId, p);
-    this.opts.onMessage(p);
+    if (ring) this.opts.onMessage(p);
   }
 
   /** Messages not yet seen, oldest first (does not mark them seen). */

@@ -67,6 +67,13 @@ export class Meshes {
     return { link: this.link(slug), rest };
   }
 
+  /** Claims up to `limit` more queued messages per mesh, gated ones included (MeshLink.pull);
+   *  resolves to how many more the brokers hold. */
+  async pull(limit: number): Promise<number> {
+    const more = await Promise.all(this.links.map((l) => l.pull(limit)));
+    return more.reduce((a, b) => a + b, 0);
+  }
+
   /** Messages not yet seen across meshes, oldest first. */
   pending(): Pending[] {
     return this.links.flatMap((l) => l.peek()).sort((a, b) => a.createdAt - b.createdAt);

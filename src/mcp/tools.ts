@@ -77,13 +77,16 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a, extra) =>
         guarded(async () => {
           await Promise.all(meshes.links.map((l) => l.ready()));
+          // An explicit read also takes what the status gate holds back: during a turn the session
+          // is `working`, and `next`/`low` messages are not pushed until it is idle.
+          const queued = await meshes.pull(a.limit ?? 20);
           // The SDK drops the result of a cancelled call (the user pressed Esc while this waited
           // for a connect): nothing is marked read then, so the messages stay unread.
           if (extra?.signal?.aborted) return text("Cancelled.");
           // Whole bodies, as many messages as fit one tool result; the rest stay unread.
           const { text: shown, shown: ms } = frameWhole(meshes.pending().slice(0, a.limit ?? 20));
           meshes.markSeen(ms);
-          const left = meshes.pending().length;
+          const left = meshes.pending().length + queued;
           return text(ms.length ? `${shown}${left ? `\n\n(${left} more: call mesh_inbox again)` : ""}` : "No new messages.");
         }),
     },
