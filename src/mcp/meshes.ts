@@ -15,7 +15,7 @@ export const MAX_OPEN_ASKS = 200;
 
 export class Meshes {
   readonly links: MeshLink[];
-  private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"] }>();
+  private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"]; ask: boolean }>();
   private readonly listeners = new Set<(m: Pending) => void>();
   private readonly seenListeners = new Set<() => void>();
   /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
@@ -122,13 +122,18 @@ export class Meshes {
   remember(link: MeshLink, m: Pending): void {
     if (m.ask) this.asks.set(m.messageId, m);
     if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
-    this.shown.set(m.messageId, { link, from: m.from });
+    this.shown.set(m.messageId, { link, from: m.from, ask: m.ask });
     if (this.shown.size > REPLYABLE) this.shown.delete(this.shown.keys().next().value!);
   }
 
   /** A peer's question answered (by mesh_reply, or mesh_send with reply_to): no longer open. */
   answered(messageId: string): void {
     this.asks.delete(messageId);
+  }
+
+  /** True if `messageId` is a question this session saw: its asker is blocked in mesh_ask. */
+  isAsk(messageId: string): boolean {
+    return this.shown.get(messageId)?.ask ?? false;
   }
 
   /** The sender of a message this session saw. */

@@ -49,6 +49,8 @@ const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#top
 /** As many characters as the CLI's byte limit: a body within it passes here, and MeshSession
  *  refuses a longer one in bytes with a message that says the limit (the CLI's wording). */
 const Body = z.string().min(1).max(MAX_SEND_BODY_BYTES).describe(`the text (at most ${MAX_SEND_BODY_BYTES} bytes)`);
+/** Replies to a question default to `now`: the asker is blocked in mesh_ask during its turn. */
+const REPLY_PRIORITY = "default: now when answering a question (the asker is waiting for it), next otherwise";
 const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
 const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 
@@ -59,13 +61,14 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_send",
       description: "Send an end-to-end encrypted message to a peer on the mesh, a #topic, an @group or everyone (*). Returns once the broker stored it.",
-      inputSchema: { to: Target, message: Body, priority: Priority.optional().describe("now interrupts busy peers; next (default) waits until they are idle; low likewise"), reply_to: z.string().max(64).optional().describe("message id this answers"), client_message_id: RetryId },
+      inputSchema: { to: Target, message: Body, priority: Priority.optional().describe(`now interrupts busy peers; next waits until they are idle; low likewise; ${REPLY_PRIORITY}`), reply_to: z.string().max(64).optional().describe("message id this answers"), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
           const { link, rest } = meshes.route(a.to);
           await whenOpen(link);
           const { target, name } = await link.resolve(rest);
-          const r = await link.send(target, a.message, { ...(a.priority ? { priority: a.priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
+          const priority = a.priority ?? (a.reply_to && meshes.isAsk(a.reply_to) ? "now" : undefined);
+          const r = await link.send(target, a.message, { ...(priority ? { priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
           return text(`Sent to ${name} on ${link.slug} (message id ${r.messageId}${r.topicOffset ? `, #${r.topicOffset}` : ""}).${r.undeliverable.length ? ` ${r.undeliverable.length} recipient queue(s) were full.` : ""}`);
         }),
@@ -146,12 +149,14 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_reply",
       description: "Reply to a message you received, by its message id (answers a peer's mesh_ask).",
-      inputSchema: { message_id: z.string().min(1).max(64), message: Body, priority: Priority.optional(), client_message_id: RetryId },
+      inputSchema: { message_id: z.string().min(1).max(64), message: Body, priority: Priority.optional().describe(REPLY_PRIORITY), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
           const { link, from } = meshes.replyTarget(a.message_id);
           await whenOpen(link);
-          const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(a.priority ? { priority: a.priority } : {}), ...retryOpt(a.client_message_id) });
+          // The asker waits in mesh_ask, busy (`working`): a `next` answer would be held until its turn ends.
+          const priority = a.priority ?? (meshes.isAsk(a.message_id) ? "now" : undefined);
+          const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(priority ? { priority } : {}), ...retryOpt(a.client_message_id) });
           meshes.answered(a.message_id);
           return text(`Replied to ${quoted(from.name, 80)} (message id ${r.messageId}).`);
         }),

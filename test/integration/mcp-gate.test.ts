@@ -1,7 +1,8 @@
 // The broker's status gate vs the tools, as Claude Code drives them: UserPromptSubmit sets the
 // session `working` before the model runs, so every tool call of a turn happens while `working`,
 // and the broker holds `next`/`low` messages back from it (protocol §5.7). An explicit mesh_inbox
-// read takes them anyway (src/mcp/mesh-link.ts pull: `fetch` ignores the gate).
+// read takes them anyway (src/mcp/mesh-link.ts pull: `fetch` ignores the gate), and a reply to a
+// question defaults to `now` (src/mcp/tools.ts), so a mesh_ask during a turn gets its answer.
 import { describe, expect, test } from "bun:test";
 import { cliTeam, until } from "../helpers/cli.ts";
 import { runHook, startMcp } from "../helpers/mcp.ts";
@@ -50,5 +51,24 @@ describe("during a turn (session working)", () => {
     const later = (await s.bb.call("mesh_inbox")).text;
     expect(later).toContain("after-1");
     expect(later).not.toContain("held-1");
+  }, 60_000);
+
+  test("mesh_ask gets the answer of a mesh_reply (and of mesh_send reply_to) with the default priority", async () => {
+    await using s = await twoSessions("ask");
+    await s.turnStarts();
+    for (const [i, answer] of [
+      [1, (id: string) => s.a.call("mesh_reply", { message_id: id, message: "yes-1, shipped" })],
+      [2, (id: string) => s.a.call("mesh_send", { to: "bob/app", reply_to: id, message: "yes-2, shipped" })],
+    ] as const) {
+      const asking = s.bb.call("mesh_ask", { to: "alice/app", question: `migration ${i} done?`, timeout_seconds: 8 });
+      const q = await s.a.waitNotification((n) => n.content.includes(`migration ${i} done?`));
+      expect((await s.a.call("mesh_inbox")).text).toContain(`migration ${i} done?`);
+      const t0 = Date.now();
+      expect((await answer(String(q.meta.message_id))).isError).toBe(false);
+      const r = await asking;
+      expect(r.text).toContain(`yes-${i}, shipped`);
+      expect(r.text).toContain("priority now");
+      expect(Date.now() - t0).toBeLessThan(3000);
+    }
   }, 60_000);
 });
