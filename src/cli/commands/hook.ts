@@ -5,6 +5,7 @@
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket } from "../../mcp/ipc.ts";
 import { frameBatch, MAX_INJECTION_CHARS, oneLine } from "../../mcp/framing.ts";
+import { quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 
 type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };
@@ -62,7 +63,7 @@ function askReminder(asks: readonly Pending[], budget: number): { text: string; 
   let used = lines[0]!.length;
   const shown: string[] = [];
   for (const a of asks) {
-    const line = `- peer "${oneLine(a.from.name, 80)}" asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
+    const line = `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
     if (used + 1 + line.length + (shown.length + 1 < asks.length ? reserve : 0) > budget) break;
     lines.push(line);
     used += 1 + line.length;
@@ -90,7 +91,7 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
     case "session-start": {
       const r = await askIpc<{ meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number }>(sock, { op: "peers" }, 2000);
       if (!r || r.meshes.length === 0) return out({}), 0;
-      const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `"${oneLine(p.name, 80)}" (${oneLine(p.status, 20)}${p.summary ? `, ${oneLine(p.summary, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
+      const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
       context("SessionStart", `claudemesh: this session is a peer on ${lines.join(" · ")}.${r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : ""}`);
       return 0;
     }
