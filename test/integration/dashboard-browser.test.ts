@@ -19,6 +19,7 @@ import { sealEnvelope } from "../../src/crypto/envelope.ts";
 import { toBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 
@@ -134,10 +135,15 @@ describe("dashboard in a browser", () => {
     await page.locator(`${sel("audit-status")}[data-valid="true"]`).waitFor();
     await br.shot(page, "audit-verified");
     (b.ctx.store as SqliteStore).db.run("UPDATE audit_log SET payload = replace(payload, '\"maxUses\":1', '\"maxUses\":9') WHERE mesh_id = ? AND seq = 2", [mesh.meshId]);
+    // The broker re-hashes what it verified before once AUDIT_RECHECK_MS has passed.
+    const clock = b.ctx as { now: () => number };
+    const realNow = clock.now;
+    clock.now = () => realNow() + AUDIT_RECHECK_MS;
     await page.click(sel("tab-topics"));
     await page.click(sel("tab-audit"));
     await page.locator(`${sel("audit-status")}[data-valid="false"][data-broken-at="2"]`).waitFor();
     await br.shot(page, "audit-tampered");
+    clock.now = realNow;
 
     await page.click(sel("tab-charts"));
     await page.locator(sel("chart-connections")).waitFor();
