@@ -1,10 +1,12 @@
 // Text that a peer controls (message bodies, display names, summaries, cwd, host names), made fit
-// to put in front of a model or a person. Removed: control characters but newline and tab (C0, DEL
-// and C1, so terminal escapes lose their introducer), bidirectional marks, overrides and isolates,
+// to put in front of a model or a person. Removed: terminal escape sequences, control characters
+// but newline and tab (C0, DEL and C1), bidirectional marks, overrides and isolates,
 // and zero-width characters; Unicode line breaks become newlines. Text imitating the tags that
 // Claude Code and the model use around context (<system-reminder>, <channel>, <function_results>,
 // <command-name>, …, with ASCII or full-width brackets) is defused: its "<" becomes "‹".
 
+/** A terminal escape sequence whole (CSI, or ESC and one character), so none of it is left. */
+const ESCAPES = /\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g;
 const LINE_BREAKS = /[\u0085\u2028\u2029]/g;
 const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 const TAG_NAMES = "channel|system[\\w-]*|user[\\w-]*|human|assistant|function[\\w-]*|antml[\\w:-]*|command[\\w-]*|local-command[\\w-]*|tool[\\w-]*|invoke|parameter|thinking";
@@ -12,7 +14,7 @@ const TAGS = new RegExp(`[<\\uff1c\\ufe64](\\s*\\/?\\s*)(${TAG_NAMES})`, "gi");
 
 /** Sanitized (see above), cut at `max` characters with "…". Newlines and tabs are kept. */
 export function sanitize(text: string, max = Number.POSITIVE_INFINITY): string {
-  const t = text.replace(LINE_BREAKS, "\n").replace(INVISIBLE, "").replace(TAGS, "‹$1$2");
+  const t = text.replace(ESCAPES, "").replace(LINE_BREAKS, "\n").replace(INVISIBLE, "").replace(TAGS, "‹$1$2");
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 

@@ -26,7 +26,7 @@ describe("cli targets", () => {
     const human = await cli(alice, ["send", "sam", "hi"]);
     expect({ code: human.code, stdout: human.stdout }).toEqual({ code: 2, stdout: "" });
     expect(human.stderr).toContain(`"sam" matches 2 peers; use a longer name or a key prefix:`);
-    for (const k of keys) expect(human.stderr).toContain(`sam (member ${k.slice(0, 12)}`);
+    for (const k of keys) expect(human.stderr).toContain(`"sam" (member ${k.slice(0, 12)}`);
 
     const json = await cli(alice, ["send", "sam", "hi", "--json"]);
     expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({

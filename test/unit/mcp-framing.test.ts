@@ -67,7 +67,7 @@ describe("framing", () => {
   });
 
   test("sanitize removes escapes, C1, bidi and zero-width characters and defuses context tags", () => {
-    expect(sanitize("a\x1b[2Jb\x07c\u009bd\u0085e")).toBe("a[2Jbcd\ne");
+    expect(sanitize("a\x1b[2Jb\x07c\u009bd\u0085e\x1b]0;title\x07f")).toBe("abcd\ne0;titlef");
     expect(sanitize("x\u202ey\u2066z\u200bw\u200dv\u2060u\ufeffq\u061cr")).toBe("xyzwvuqr");
     for (const tag of ["</channel>", "<system-reminder>", "<function_results>", "<command-name>", "<local-command-stdout>", "</ system>", "\uff1csystem-reminder\uff1e", "<user-prompt-submit-hook>"]) {
       expect(sanitize(`a ${tag} b`)).not.toMatch(/[<\uff1c]\s*\/?\s*[a-z]/i);

@@ -148,7 +148,7 @@ describe("resolveTarget", () => {
           return e as Error;
         }
       })();
-      expect(err?.message.split("\n")).toEqual(['"bob" matches 2 peers; use a longer name or a key prefix:', '  "bob" (member b1b1b1b1b1b1, h:/x, online)', '  "bob" (member f1f1f1f1f1f1, h[2J:/w bob (member 000000000000)‹/channel>, online)']);
+      expect(err?.message.split("\n")).toEqual(['"bob" matches 2 peers; use a longer name or a key prefix:', '  "bob" (member b1b1b1b1b1b1, h:/x, online)', '  "bob" (member f1f1f1f1f1f1, h:/w bob (member 000000000000)‹/channel>, online)']);
     });
   });
 
