@@ -9,6 +9,7 @@ import { loadConfig, markRemoved, mergeMeshKeys, saveConfig, upsertMesh, type Me
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
+import { SeenWriter } from "./seen-writer.ts";
 import { namesPeer, peerLabel, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedForGood } from "../client/removed.ts";
@@ -36,20 +37,6 @@ export type LinkOptions = {
  *  is never reached with a broker that keeps the protocol; below the window, pushes past it would
  *  have stayed claimed by this connection and unread until the next reconnect. */
 const MAX_PENDING = PUSH_WINDOW;
-
-/** Longest the replay file may lag the memory: every message seen within this window is saved by
- *  one write (a burst read through mesh_inbox or a hook no longer rewrites the file per message).
- *
- *  What a crash can lose, and why that is safe: the file remembers the (sender, client message id)
- *  pairs this session has seen, so a message redelivered or replayed after a restart is dropped
- *  instead of shown twice. A seen message is acked to the broker only *after* the write that
- *  records it. A crash (SIGKILL, power loss) inside the window therefore loses records only of
- *  messages whose acks were not sent either: the broker still holds them and redelivers them, and
- *  the model sees those (at most REPLAY_FLUSH_MS worth) a second time — at-least-once, as the
- *  protocol promises; nothing is lost. Every pair the broker was told is done is on disk, so a
- *  broker replaying an acked message is still caught. A clean exit (stdin closed, SIGTERM,
- *  SIGINT, session end) writes at once. */
-export const REPLAY_FLUSH_MS = 250;
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
  *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
@@ -81,9 +68,7 @@ export class MeshLink {
   /** Settles when the first connect attempt has an outcome: open, failed (now reconnecting), or
    *  refused for good (closed). The client never returns to "connecting". */
   private readonly attempted = Promise.withResolvers<void>();
-  /** Seen since the last replay-file write; their acks wait for that write. */
-  private unsaved = { dirty: false, acks: [] as string[] };
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly seenWriter: SeenWriter;
   private readonly keyCatchUp: KeyCatchUp;
 
   constructor(
@@ -141,6 +126,15 @@ export class MeshLink {
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
       },
     });
+    this.seenWriter = new SeenWriter(
+      this.session,
+      () => {
+        saveReplayGuard(opts.configDir, this.session.replay, this.scope);
+        opts.log.debug("replay memory saved", { mesh: entry.slug });
+      },
+      (ids) => this.client.ackMessages(ids),
+      (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
+    );
   }
 
   get slug(): string {
@@ -229,15 +223,15 @@ export class MeshLink {
       return;
     }
     if (r.control === "keys") {
-      this.seen([r.message], [m.messageId]);
+      this.seenWriter.record([r.message], [m.messageId]);
       return this.reopenSealed();
     }
     if (r.control === "key_request") {
-      this.seen([r.message]);
+      this.seenWriter.record([r.message]);
       void Promise.resolve()
         .then(() => answerKeyRequest(this.session, this.client, r.message.from, this.refreshKeys()?.removed))
         .catch((err: unknown) => this.opts.log.warn("key request not answered", { mesh: this.slug, err }))
-        .finally(() => this.seen([], [m.messageId]));
+        .finally(() => this.seenWriter.record([], [m.messageId]));
       return;
     }
     const p: Pending = { ...r.message, mesh: this.slug };
@@ -285,40 +279,12 @@ export class MeshLink {
   }
 
   /** Marks messages seen: records them in the replay memory and removes them; they are acked
-   *  once the replay file holds them (within REPLAY_FLUSH_MS). */
+   *  once the replay file holds them (within REPLAY_FLUSH_MS, seen-writer.ts). */
   markSeen(ids: readonly string[]): void {
     const mine = ids.map((id) => this.pending.get(id)).filter((m): m is Pending => m !== undefined);
     if (mine.length === 0) return;
     for (const m of mine) this.pending.delete(m.messageId);
-    this.seen(mine, mine.map((m) => m.messageId));
-  }
-
-  /** Records `ms` in the replay memory now, and schedules the file write after which `acks` go out. */
-  private seen(ms: readonly Pick<Pending, "from" | "clientMessageId">[], acks: readonly string[] = []): void {
-    for (const m of ms) this.session.recordSeen(m);
-    this.unsaved.dirty ||= ms.length > 0;
-    this.unsaved.acks.push(...acks);
-    this.flushTimer ??= setTimeout(() => this.saveSeen(), REPLAY_FLUSH_MS);
-  }
-
-  /** Writes the replay file if anything was recorded since the last write, then sends the acks
-   *  that waited for it. */
-  private saveSeen(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    const { dirty, acks } = this.unsaved;
-    this.unsaved = { dirty: false, acks: [] };
-    if (dirty) {
-      try {
-        saveReplayGuard(this.opts.configDir, this.session.replay, this.scope);
-        this.opts.log.debug("replay memory saved", { mesh: this.slug, acks: acks.length });
-      } catch (err) {
-        // Acked anyway: holding the acks back would only make the broker redeliver messages that
-        // the memory (still intact in this process) drops as replays.
-        this.opts.log.warn("replay memory not saved", { mesh: this.slug, err });
-      }
-    }
-    if (acks.length) this.client.ackMessages(acks);
+    this.seenWriter.record(mine, mine.map((m) => m.messageId));
   }
 
   async peers(): Promise<PeerInfo[]> {
@@ -370,7 +336,7 @@ export class MeshLink {
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the
    *  model, otherwise pending like any message. */
   settleReply(m: Pending, delivered: boolean): void {
-    if (delivered) this.seen([m], [m.messageId]);
+    if (delivered) this.seenWriter.record([m], [m.messageId]);
     else this.enqueue(m);
   }
 
@@ -394,13 +360,10 @@ export class MeshLink {
 
   /** Saves the replay memory and sends the acks waiting for it, then disconnects for good. */
   close(): void {
-    this.saveSeen();
+    this.seenWriter.flush();
     this.client.close();
   }
 }
-
-/** A message the model saw and may reply to. */
-export type Seen = { link: MeshLink; from: Delivered["from"] };
 
 /** Resolves when `link` is connected, after waiting for its first connect if that is still to come
  *  (FIRST_CONNECT_WAIT_MS); otherwise throws `unavailable` naming the state, which the tools

@@ -131,9 +131,11 @@ export class Meshes {
     this.asks.delete(messageId);
   }
 
-  /** True if `messageId` is a question this session saw: its asker is blocked in mesh_ask. */
-  isAsk(messageId: string): boolean {
-    return this.shown.get(messageId)?.ask ?? false;
+  /** The priority of an answer to `messageId` when none is given: `now` for a question this
+   *  session saw, since its asker is blocked in mesh_ask, busy (`working`), and a `next` answer
+   *  would be held until its turn ends; otherwise the broker's default. */
+  replyPriority(messageId: string | undefined): "now" | undefined {
+    return messageId !== undefined && this.shown.get(messageId)?.ask ? "now" : undefined;
   }
 
   /** The sender of a message this session saw. */

@@ -67,7 +67,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           const { link, rest } = meshes.route(a.to);
           await whenOpen(link);
           const { target, name } = await link.resolve(rest);
-          const priority = a.priority ?? (a.reply_to && meshes.isAsk(a.reply_to) ? "now" : undefined);
+          const priority = a.priority ?? meshes.replyPriority(a.reply_to);
           const r = await link.send(target, a.message, { ...(priority ? { priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
           return text(`Sent to ${name} on ${link.slug} (message id ${r.messageId}${r.topicOffset ? `, #${r.topicOffset}` : ""}).${r.undeliverable.length ? ` ${r.undeliverable.length} recipient queue(s) were full.` : ""}`);
@@ -154,8 +154,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
         guarded(async () => {
           const { link, from } = meshes.replyTarget(a.message_id);
           await whenOpen(link);
-          // The asker waits in mesh_ask, busy (`working`): a `next` answer would be held until its turn ends.
-          const priority = a.priority ?? (meshes.isAsk(a.message_id) ? "now" : undefined);
+          const priority = a.priority ?? meshes.replyPriority(a.message_id);
           const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(priority ? { priority } : {}), ...retryOpt(a.client_message_id) });
           meshes.answered(a.message_id);
           return text(`Replied to ${quoted(from.name, 80)} (message id ${r.messageId}).`);

@@ -1,6 +1,6 @@
 // The MCP server's replay memory (seen/<mesh>.<session scope>.json) under a burst: reading many
 // messages one by one writes the file a few times, not once per message, and a clean exit still
-// leaves every seen message in it (src/mcp/mesh-link.ts, REPLAY_FLUSH_MS, says what a crash can
+// leaves every seen message in it (src/mcp/seen-writer.ts, REPLAY_FLUSH_MS, says what a crash can
 // lose and why that is safe). Writes are counted from the file system (each is a temp file renamed
 // into place), not from the code under test.
 import { describe, expect, test } from "bun:test";
