@@ -4,7 +4,8 @@
 // only when a tool returned it or a hook injected it; hooks reach this process over a local socket.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { loadConfig } from "../client/local/config-file.ts";
+import { CONFIG_VERSION, loadConfig, type LocalConfig } from "../client/local/config-file.ts";
+import { LocalFileError } from "../client/local/files.ts";
 import type { Log } from "../log/log.ts";
 import { VERSION } from "../version.ts";
 import { Meshes } from "./meshes.ts";
@@ -44,10 +45,25 @@ const ASK_REMINDER_BODY_CHARS = 400;
  *  within milliseconds) before they count as unread again: the hook was killed in between. */
 export const HANDOUT_MS = 5000;
 
+/** The config, or why this session cannot use it (a damaged config.json, a directory others can
+ *  read): the server then still starts, on no mesh, so that Claude and the user learn why from
+ *  the instructions, every tool's answer and the SessionStart hook, instead of a server Claude
+ *  Code lists as failed with the reason only in its MCP log. */
+function loadOrExplain(configDir: string): { cfg: LocalConfig; problem: string | null } {
+  try {
+    return { cfg: loadConfig(configDir), problem: null };
+  } catch (err) {
+    const fix = err instanceof LocalFileError && err.fix ? ` Fix: ${err.fix}.` : "";
+    const problem = `claudemesh cannot use its configuration, so this session is on no mesh: ${(err as Error)?.message ?? String(err)}${fix} The user fixes this in a terminal (\`claudemesh doctor\` checks it), then restarts this Claude Code session.`;
+    return { cfg: { version: CONFIG_VERSION, meshes: [] }, problem };
+  }
+}
+
 export async function runMcpServer(opts: McpOptions): Promise<void> {
-  const cfg = loadConfig(opts.configDir);
+  const { cfg, problem } = loadOrExplain(opts.configDir);
+  if (problem) opts.log.warn("mcp server started on no mesh", { problem });
   const meshes = new Meshes(cfg.meshes, opts);
-  const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: INSTRUCTIONS });
+  const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: problem ? `${INSTRUCTIONS}\n\n${problem}` : INSTRUCTIONS });
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that
   // deferred it is now in use), and a tool that needs a mesh waits for its first connect (whenOpen).
   const connect = () => void meshes.start();
@@ -60,6 +76,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   };
   for (const t of meshTools(meshes)) {
     mcp.registerTool(t.name, { description: t.description, inputSchema: t.inputSchema }, (args, extra) => {
+      if (problem) return Promise.resolve({ content: [{ type: "text" as const, text: problem }], isError: true });
       use();
       return t.handler(args, extra);
     });
@@ -78,7 +95,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   const reminded = new Set<string>();
   const handler = (req: IpcRequest, gone: AbortSignal) => {
     used = true;
-    return handleHook(meshes, req, reminded, connect, gone);
+    return handleHook(meshes, req, reminded, connect, gone, problem);
   };
   const listen = (path: string) =>
     serveIpc(path, handler, (err) => opts.log.warn("hooks cannot reach this server: it cannot listen on its socket", { path, err, fix: "use a shorter CLAUDEMESH_CONFIG_DIR" }));
@@ -108,7 +125,8 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 /** Requests from `claudemesh hook` processes of this session. */
 /** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
 /** `connect`: connects the meshes if the server deferred it. */
-async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void, gone: AbortSignal): Promise<unknown> {
+/** `problem`: why this session is on no mesh (loadOrExplain), told to the SessionStart hook. */
+async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void, gone: AbortSignal, problem: string | null): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.
   if (req.op !== "offline") connect();
@@ -146,7 +164,7 @@ async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>
       const out = await Promise.all(
         meshes.links.map(async (l) => ({ mesh: l.slug, state: l.state, peers: l.state === "open" ? (await l.peers().catch(() => [])).filter((p) => p.online && p.pubkey !== l.session.id.publicKey).map((p) => ({ name: p.displayName, status: p.status, summary: p.summary })) : [] })),
       );
-      return { meshes: out, pending: meshes.pending().length };
+      return { meshes: out, pending: meshes.pending().length, problem };
     }
     case "offline":
       meshes.close();

@@ -89,7 +89,8 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       await deliver(sock, "Stop", !input.stop_hook_active);
       return 0;
     case "session-start": {
-      const r = await askIpc<{ meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number }>(sock, { op: "peers" }, 2000);
+      const r = await askIpc<{ meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number; problem?: string | null }>(sock, { op: "peers" }, 2000);
+      if (r?.problem) return context("SessionStart", r.problem), 0;
       if (!r || r.meshes.length === 0) return out({}), 0;
       const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
       context("SessionStart", `claudemesh: this session is a peer on ${lines.join(" · ")}.${r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : ""}`);

@@ -1,0 +1,53 @@
+// claudemesh mcp with a config it cannot use (docs/claude-code.md, "When the configuration cannot
+// be used"): the server still answers initialize, on no mesh, and says why in its instructions,
+// in every tool's answer and in the SessionStart hook's context, instead of exiting before
+// initialize (Claude Code then lists it as failed and the reason stays in its MCP log).
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
+
+function configDir(configJson: string, dirMode = 0o700): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), "cm-mcp-badcfg-"));
+  writeFileSync(join(dir, "config.json"), configJson, { mode: 0o600 });
+  chmodSync(dir, dirMode);
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe("claudemesh mcp with a config it cannot use", () => {
+  test("a damaged config.json: initialize succeeds, and instructions, tools and SessionStart explain", async () => {
+    using cfg = configDir("{garbage");
+    const s = await startMcp(cfg.dir, "sess-badcfg-1");
+    try {
+      const why = "claudemesh cannot use its configuration, so this session is on no mesh: config.json is not valid JSON.";
+      expect(s.client.getInstructions()).toContain(why);
+      const tools = (await s.client.listTools()).tools.map((t) => t.name);
+      expect(tools).toContain("mesh_send");
+      for (const [name, args] of [["mesh_peers", {}], ["mesh_send", { to: "bob", message: "hi" }], ["mesh_inbox", {}]] as const) {
+        const r = await s.call(name, args);
+        expect({ name, isError: r.isError, text: r.text }).toEqual({ name, isError: true, text: expect.stringContaining(why) });
+        expect(r.text).toContain("`claudemesh doctor`");
+      }
+      const hook = await runHook(cfg.dir, "session-start", hookInput("sess-badcfg-1", "SessionStart"));
+      expect(hook.code).toBe(0);
+      expect(hook.out).toEqual({ hookSpecificOutput: { hookEventName: "SessionStart", additionalContext: expect.stringContaining(why) } });
+      expect(s.stderr()).toContain("mcp server started on no mesh");
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a config directory others can read: the same, with the refusal's own fix", async () => {
+    using cfg = configDir(JSON.stringify({ version: 1, meshes: [] }), 0o755);
+    const s = await startMcp(cfg.dir, "sess-badcfg-2");
+    try {
+      const r = await s.call("mesh_peers");
+      expect(r.isError).toBe(true);
+      expect(r.text).toStartWith("claudemesh cannot use its configuration, so this session is on no mesh:");
+      expect(r.text).toContain("chmod 700");
+    } finally {
+      await s.close();
+    }
+  });
+});
