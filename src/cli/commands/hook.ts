@@ -77,6 +77,34 @@ function askReminder(asks: readonly Pending[], budget: number): { text: string; 
   return { text: [...lines, ...(rest ? [more(rest)] : [])].join("\n"), shown };
 }
 
+type PeersAnswer = { meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number; problem?: string | null };
+
+/** The SessionStart context: each mesh and the peers online on it, within `budget` characters
+ *  (it grows with the peers, and Claude Code drops a context over 10,000). Peers that do not fit
+ *  are counted, not listed; the unread count is always kept. */
+export function peersContext(r: PeersAnswer, budget = MAX_INJECTION_CHARS): string {
+  const unread = r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : "";
+  const more = (n: number, any: boolean) => (n ? `${any ? "; " : ""}and ${n} more (mesh_peers lists them)` : "");
+  const head = (m: PeersAnswer["meshes"][number]) => `mesh ${oneLine(m.mesh, 80)}: ${m.state !== "open" ? `connecting (${oneLine(m.state, 20)})` : m.peers.length ? `${m.peers.length} peer(s) online: ` : "no other peer online"}`;
+  // What every mesh's line needs whatever fits: its head and the longest "and N more".
+  let left = budget - "claudemesh: this session is a peer on .".length - unread.length - r.meshes.reduce((n, m) => n + head(m).length + more(m.peers.length, true).length + 3, 0);
+  const lines = r.meshes.map((m) => {
+    if (m.state !== "open") return head(m);
+    const shown: string[] = [];
+    for (const p of m.peers) {
+      const entry = `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`;
+      if (entry.length + 2 > left) break;
+      shown.push(entry);
+      left -= entry.length + 2;
+    }
+    return head(m) + shown.join("; ") + more(m.peers.length - shown.length, shown.length > 0);
+  });
+  let text = `claudemesh: this session is a peer on ${lines.join(" · ")}.`;
+  // Only a machine in very many meshes gets here: the meshes' own lines did not fit.
+  if (text.length + unread.length > budget) text = `${text.slice(0, budget - unread.length - 40)}… (mesh_peers lists the rest).`;
+  return text + unread;
+}
+
 async function handle(event: Event, input: HookInput, sock: string): Promise<number> {
   switch (event) {
     case "user-prompt-submit":
@@ -89,11 +117,10 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       await deliver(sock, "Stop", !input.stop_hook_active);
       return 0;
     case "session-start": {
-      const r = await askIpc<{ meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number; problem?: string | null }>(sock, { op: "peers" }, 2000);
+      const r = await askIpc<PeersAnswer>(sock, { op: "peers" }, 2000);
       if (r?.problem) return context("SessionStart", r.problem), 0;
       if (!r || r.meshes.length === 0) return out({}), 0;
-      const lines = r.meshes.map((m) => `mesh ${m.mesh}: ${m.state !== "open" ? `connecting (${m.state})` : m.peers.length ? `${m.peers.length} peer(s) online: ${m.peers.map((p) => `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`).join("; ")}` : "no other peer online"}`);
-      context("SessionStart", `claudemesh: this session is a peer on ${lines.join(" · ")}.${r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : ""}`);
+      context("SessionStart", peersContext(r));
       return 0;
     }
     case "session-end":
