@@ -119,7 +119,10 @@ describe("install, uninstall, doctor with the real claude CLI", () => {
     expect(ours.length).toBeGreaterThan(0);
     for (const c of ours) expect(c).toStartWith(`env 'CLAUDEMESH_CONFIG_DIR=${elsewhere}' `);
     expect(ok(await at(["doctor", "--json"])).json().ok).toBe(true);
-    expect(ok(await at(["uninstall"])).stdout).toContain(`Your meshes and keys in ${elsewhere} are untouched`);
+    const gone = ok(await at(["uninstall"])).stdout;
+    expect(gone).toContain(`Your meshes and keys in ${elsewhere} are untouched`);
+    // Uninstall saves the file it changes, as install does, and says so.
+    expect(gone).toContain(`Removed claudemesh hooks from ${join(h, ".claude", "settings.json")} (the previous file is saved as settings.json.claudemesh-backup).`);
   }, 120_000);
 
   test("a settings file that is not JSON is reported and left alone", async () => {

@@ -47,7 +47,7 @@ export async function uninstall(args: { json?: boolean }): Promise<void> {
     const removed = unregister(ctx.env.home);
     const hooksChanged = writeJsonIfChanged(path, removeOurHooks(settings));
     ctx.out.result({ mcp: { removed }, hooks: { path, changed: hooksChanged } }, () =>
-      [removed ? "Removed the claudemesh MCP server." : "No claudemesh MCP server was registered.", hooksChanged ? `Removed claudemesh hooks from ${path}.` : "No claudemesh hooks were installed.", `Your meshes and keys in ${ctx.env.configDir} are untouched (claudemesh leave removes a mesh).`].join("\n"),
+      [removed ? "Removed the claudemesh MCP server." : "No claudemesh MCP server was registered.", hooksChanged ? `Removed claudemesh hooks from ${path} (the previous file is saved as settings.json.claudemesh-backup).` : "No claudemesh hooks were installed.", `Your meshes and keys in ${ctx.env.configDir} are untouched (claudemesh leave removes a mesh).`].join("\n"),
     );
   });
 }
