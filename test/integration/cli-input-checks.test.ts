@@ -1,0 +1,46 @@
+// Input the broker would refuse is refused by the CLI first (walkthrough review, input checks):
+// text over a protocol bound names its flag or argument and the limit (exit 2) before anything is
+// sent. "Before anything is sent" is shown by running with the broker stopped: a command that
+// connected would exit 6 instead.
+import { describe, expect, test } from "bun:test";
+import { cli, cliTeam, identities, ok } from "../helpers/cli.ts";
+import * as L from "../../src/protocol/limits.ts";
+
+const USAGE = (message: string, command: string) => ({ code: 2, stdout: "", stderr: `claudemesh: ${message}\n  fix: see \`claudemesh ${command} --help\`\n` });
+
+describe("text over a protocol bound", () => {
+  test("is refused with the flag or argument and the limit, without contacting the broker", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice] } = team;
+    // At the limit, the broker takes it.
+    ok(await cli(alice, ["summary", "s".repeat(L.MAX_SUMMARY_LEN)]));
+    ok(await cli(alice, ["topic", "create", "t".repeat(L.MAX_TOPIC_NAME_LEN), "--description", "d".repeat(L.MAX_DESCRIPTION_LEN)]));
+    await using ids = identities(1);
+    ok(await cli(ids.dirs[0]!, ["new", "n".repeat(L.MAX_NAME_LEN), "--slug", "s".repeat(L.MAX_SLUG_LEN), "--broker", b.url]));
+    await b.stop();
+    const cases: [string[], string, string][] = [
+      [["summary", "s".repeat(L.MAX_SUMMARY_LEN + 1)], `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.`, "summary"],
+      [["topic", "create", "ops", "--description", "d".repeat(L.MAX_DESCRIPTION_LEN + 1)], `--description is ${L.MAX_DESCRIPTION_LEN + 1} characters; the limit is ${L.MAX_DESCRIPTION_LEN}.`, "topic create"],
+      [["topic", "create", "Ops Team"], 'The topic name "Ops Team" is not allowed; it takes lowercase letters, digits, - and _, starting with a letter or digit (e.g. backend).', "topic create"],
+      [["topic", "join", "t".repeat(L.MAX_TOPIC_NAME_LEN + 1)], `The topic name is ${L.MAX_TOPIC_NAME_LEN + 1} characters; the limit is ${L.MAX_TOPIC_NAME_LEN}.`, "topic join"],
+      [["topic", "leave", "#Ops"], 'The topic name "Ops" is not allowed; it takes lowercase letters, digits, - and _, starting with a letter or digit (e.g. backend).', "topic leave"],
+      [["group", "join", "g".repeat(L.MAX_GROUP_NAME_LEN + 1)], `The group name is ${L.MAX_GROUP_NAME_LEN + 1} characters; the limit is ${L.MAX_GROUP_NAME_LEN}.`, "group join"],
+      [["kick", "bob", "--reason", "r".repeat(L.MAX_REASON_LEN + 1)], `--reason is ${L.MAX_REASON_LEN + 1} characters; the limit is ${L.MAX_REASON_LEN}.`, "kick"],
+      [["new", "", "--broker", b.url], `The mesh name is empty; it takes 1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team").`, "new"],
+      [["new", "   ", "--broker", b.url], `The mesh name is empty; it takes 1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team").`, "new"],
+      [["new", "n".repeat(L.MAX_NAME_LEN + 1), "--broker", b.url], `The mesh name is ${L.MAX_NAME_LEN + 1} characters; the limit is ${L.MAX_NAME_LEN}.`, "new"],
+      [["new", "two\nlines", "--broker", b.url], `The mesh name holds a control character (U+000A); it takes 1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team").`, "new"],
+      [["new", "Ops", "--slug", "s".repeat(L.MAX_SLUG_LEN + 1), "--broker", b.url], `--slug is ${L.MAX_SLUG_LEN + 1} characters; the limit is ${L.MAX_SLUG_LEN}.`, "new"],
+      [["new", "Ops", "--slug", "Ops_Team", "--broker", b.url], '--slug "Ops_Team" is not allowed; it takes lowercase letters, digits and -, starting with a letter or digit (e.g. shop-team).', "new"],
+    ];
+    const shown = (args: string[]) => args.map((a) => a.slice(0, 20)).join(" ");
+    const got = [];
+    for (const [args] of cases) {
+      const r = await cli(alice, args);
+      got.push({ args: shown(args), code: r.code, stdout: r.stdout, stderr: r.stderr });
+    }
+    expect(got).toEqual(cases.map(([args, message, command]) => ({ args: shown(args), ...USAGE(message, command) })));
+    const json = await cli(alice, ["summary", "s".repeat(L.MAX_SUMMARY_LEN + 1), "--json"]);
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.` } } });
+  }, 90_000);
+});
