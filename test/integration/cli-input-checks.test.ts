@@ -1,7 +1,7 @@
 // Input the broker would refuse is refused by the CLI first (walkthrough review, input checks):
 // text over a protocol bound names its flag or argument and the limit (exit 2) before anything is
-// sent. "Before anything is sent" is shown by running with the broker stopped: a command that
-// connected would exit 6 instead.
+// sent; a "mesh:" prefix naming no joined mesh says so. "Before anything is sent" is shown by
+// running with the broker stopped: a command that connected would exit 6 instead.
 import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, identities, ok } from "../helpers/cli.ts";
 import * as L from "../../src/protocol/limits.ts";
@@ -42,5 +42,31 @@ describe("text over a protocol bound", () => {
     expect(got).toEqual(cases.map(([args, message, command]) => ({ args: shown(args), ...USAGE(message, command) })));
     const json = await cli(alice, ["summary", "s".repeat(L.MAX_SUMMARY_LEN + 1), "--json"]);
     expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.` } } });
+  }, 90_000);
+});
+
+describe("a mesh: prefix naming no joined mesh", () => {
+  test("says the mesh is unknown and lists yours, in one mesh (after no peer matched) and in several (before connecting)", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob], mesh } = team;
+    // A name may hold ":": a peer called so is still reached by it.
+    await using ids = identities(1);
+    const { link } = ok(await cli(alice, ["invite", "--json"])).json();
+    ok(await cli(ids.dirs[0]!, ["join", link, "--display-name", "dev:carol"]));
+    expect(ok(await cli(alice, ["send", "dev:carol", "hi", "--json"])).json().name).toBe("dev:carol");
+    const one = await cli(alice, ["send", "nomesh:bob", "hi"]);
+    expect({ code: one.code, stdout: one.stdout, stderr: one.stderr }).toEqual({
+      code: 4,
+      stdout: "",
+      stderr: `claudemesh: No peer matches "nomesh:bob", and "nomesh" is not a mesh you are in (you are in: ${mesh.slug}). The part before ":" names the mesh, as in ${mesh.slug}:bob.\n`,
+    });
+    expect(ok(await cli(bob, ["inbox", "--json"])).json().messages).toEqual([]);
+    ok(await cli(alice, ["new", "Second", "--broker", b.url]));
+    await b.stop();
+    const several = await cli(alice, ["send", "nomesh:bob", "hi", "--json"]);
+    expect({ code: several.code, json: several.json() }).toEqual({
+      code: 4,
+      json: { error: { code: "not_found", message: `"nomesh" is not a mesh you are in (you are in: ${mesh.slug}, second). The part before ":" names the mesh, as in ${mesh.slug}:bob. If "nomesh:bob" is a peer's name, choose the mesh with --mesh <slug>.` } },
+    });
   }, 90_000);
 });

@@ -1,10 +1,12 @@
 // src/cli/input-checks.ts: user text is refused with the flag or argument it came from and the
 // protocol bound it breaks, by the bounds the broker's own schemas apply (no second copy of a
-// number).
+// number); and src/cli/mesh-choice.ts's reading of a "slug:" prefix that names no joined mesh.
 import { describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
 import { checkText, FIELDS } from "../../src/cli/input-checks.ts";
+import { unknownMesh, unknownMeshPrefix } from "../../src/cli/mesh-choice.ts";
 import * as L from "../../src/protocol/limits.ts";
+import type { LocalConfig } from "../../src/client/local/config-file.ts";
 
 /** The message checkText throws for `value`, or null when it takes it. */
 function refusal(value: string, label: string, field: (typeof FIELDS)[keyof typeof FIELDS]): string | null {
@@ -44,5 +46,20 @@ describe("checkText", () => {
         expect({ key, value, taken: refusal(value, key, field) === null }).toEqual({ key, value, taken: Value.Check(field.schema, value) });
       }
     }
+  });
+});
+
+describe("a mesh prefix that names no joined mesh", () => {
+  const cfg = { meshes: [{ slug: "team-x" }, { slug: "ops" }] } as unknown as LocalConfig;
+
+  test("is a slug-shaped word before the first ':' that is not a joined slug", () => {
+    const got = Object.fromEntries(["nomesh:bob", "team-x:bob", "bob", ":bob", "Dev Team:bob", "nomesh:ops:bob"].map((t) => [t, unknownMeshPrefix(cfg, t)]));
+    expect(got).toEqual({ "nomesh:bob": "nomesh", "team-x:bob": null, bob: null, ":bob": null, "Dev Team:bob": null, "nomesh:ops:bob": "nomesh" });
+  });
+
+  test("is refused as an unknown mesh (not found), listing the meshes joined", () => {
+    const err = unknownMesh(cfg, "nomesh:bob", "nomesh", true);
+    expect({ code: err.code, message: err.message }).toEqual({ code: "not_found", message: 'No peer matches "nomesh:bob", and "nomesh" is not a mesh you are in (you are in: team-x, ops). The part before ":" names the mesh, as in team-x:bob.' });
+    expect(unknownMesh(cfg, "nomesh:bob", "nomesh", false).message).toBe('"nomesh" is not a mesh you are in (you are in: team-x, ops). The part before ":" names the mesh, as in team-x:bob. If "nomesh:bob" is a peer\'s name, choose the mesh with --mesh <slug>.');
   });
 });
