@@ -1,7 +1,8 @@
 // Input the broker would refuse is refused by the CLI first (walkthrough review, input checks):
 // text over a protocol bound names its flag or argument and the limit (exit 2) before anything is
-// sent; a "mesh:" prefix naming no joined mesh says so. "Before anything is sent" is shown by
-// running with the broker stopped: a command that connected would exit 6 instead.
+// sent; a "mesh:" prefix naming no joined mesh says so; grants for yourself are refused.
+// "Before anything is sent" is shown by running with the broker stopped: a command that connected
+// would exit 6 instead.
 import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, identities, ok } from "../helpers/cli.ts";
 import * as L from "../../src/protocol/limits.ts";
@@ -69,4 +70,23 @@ describe("a mesh: prefix naming no joined mesh", () => {
       json: { error: { code: "not_found", message: `"nomesh" is not a mesh you are in (you are in: ${mesh.slug}, second). The part before ":" names the mesh, as in ${mesh.slug}:bob. If "nomesh:bob" is a peer's name, choose the mesh with --mesh <slug>.` } },
     });
   }, 90_000);
+});
+
+describe("grants for yourself", () => {
+  test("grant, revoke and block naming you are refused (exit 2) and change nothing", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice], mesh } = team;
+    const me = mesh.members.alice!.pubkey;
+    const refusal = `alice (${me.slice(0, 12)}) is you: grants say what other peers may send you, and one for yourself would only filter what your own sessions send you. Nothing was changed. Name another peer (claudemesh peers lists them).`;
+    for (const args of [["grant", "alice", "dm"], ["revoke", me.slice(0, 8), "broadcast"], ["block", me]]) {
+      const r = await cli(alice, [...args, "--json"]);
+      expect({ args, code: r.code, json: r.json() }).toEqual({ args, code: 2, json: { error: { code: "invalid_argument", message: refusal } } });
+    }
+    expect(ok(await cli(alice, ["grants", "--json"])).json().grants).toEqual([]);
+    const events = async () => ok(await cli(alice, ["audit", "log", "--json"])).json().entries.map((e: { eventType: string }) => e.eventType);
+    expect(await events()).toEqual(["mesh_created", "invite_created", "member_joined", "invite_claimed"]);
+    // Another peer still can be.
+    expect(ok(await cli(alice, ["block", "bob", "--json"])).json().caps).toEqual([]);
+    expect((await events()).at(-1)).toBe("grant_changed");
+  }, 60_000);
 });
