@@ -1,6 +1,7 @@
 // Input the broker would refuse is refused by the CLI first (walkthrough review, input checks):
 // text over a protocol bound names its flag or argument and the limit (exit 2) before anything is
-// sent; a "mesh:" prefix naming no joined mesh says so; grants for yourself are refused.
+// sent; a "mesh:" prefix naming no joined mesh says so; grants for yourself are refused; refusals
+// that depend on state say what to do next (leave with the broker down, a slug already taken).
 // "Before anything is sent" is shown by running with the broker stopped: a command that connected
 // would exit 6 instead.
 import { describe, expect, test } from "bun:test";
@@ -88,5 +89,36 @@ describe("grants for yourself", () => {
     // Another peer still can be.
     expect(ok(await cli(alice, ["block", "bob", "--json"])).json().caps).toEqual([]);
     expect((await events()).at(-1)).toBe("grant_changed");
+  }, 60_000);
+});
+
+describe("state-related refusals say what to do next", () => {
+  test("leave with the broker down keeps the keys and names --forget", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [, bob], mesh } = team;
+    await b.stop();
+    const r = await cli(bob, ["leave", mesh.slug, "--yes"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 6,
+      stdout: "",
+      stderr: expect.stringMatching(
+        new RegExp(`^claudemesh: Cannot reach the broker at .*\\. Nothing was deleted: your keys for "${mesh.slug}" are still on this machine\\. Run the same command again once the broker answers; or, if it is gone for good, delete them here without telling it \\(your membership stays on the broker\\): claudemesh leave ${mesh.slug} --yes --forget\\n$`),
+      ),
+    });
+    expect(ok(await cli(bob, ["list", "--json"])).json().meshes.map((m: { slug: string }) => m.slug)).toEqual([mesh.slug]);
+    expect(ok(await cli(bob, ["leave", mesh.slug, "--yes", "--forget", "--json"])).json()).toEqual({ left: mesh.slug, toldBroker: false });
+  }, 60_000);
+
+  test("new with a slug taken on the broker suggests --slug, and the suggestion works", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { b } = team;
+    await using ids = identities(1);
+    const [other] = ids.dirs as [string];
+    const r = await cli(other, ["new", "Team X", "--broker", b.url]);
+    const message = `The slug "team-x" is already taken on ${b.url}: slugs are unique per broker. Choose another with --slug, e.g. --slug team-x-2.`;
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 5, stdout: "", stderr: `claudemesh: ${message}\n` });
+    const json = await cli(other, ["new", "Team X", "--broker", b.url, "--json"]);
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "conflict", message } } });
+    expect(ok(await cli(other, ["new", "Team X", "--broker", b.url, "--slug", "team-x-2", "--json"])).json().mesh.slug).toBe("team-x-2");
   }, 60_000);
 });

@@ -9,6 +9,8 @@ import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { UsageError } from "../output.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { MAX_SLUG_LEN } from "../../protocol/limits.ts";
 
 export const slugify = (name: string) => name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "mesh";
 
@@ -23,6 +25,14 @@ function brokerFrom(input: string, source: string, note: (line: string) => void)
     if (err instanceof BrokerUrlError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
     throw err;
   }
+}
+
+/** The broker refused the slug (conflict: slugs are unique per broker; the mesh id is fresh and
+ *  random, so the slug is what clashed): say so, and how to choose another. */
+function slugTaken(err: unknown, slug: string, base: string): unknown {
+  if (!(err instanceof MeshError && err.code === "conflict")) return err;
+  const other = `${slug.slice(0, MAX_SLUG_LEN - 2)}-2`;
+  return new MeshError("conflict", `The slug "${slug}" is already taken on ${base}: slugs are unique per broker. Choose another with --slug, e.g. --slug ${other}.`, { cause: err });
 }
 
 export async function run(args: { name: string; broker?: string; slug?: string; "display-name"?: string; json?: boolean }): Promise<void> {
@@ -46,7 +56,7 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     const { mesh, member } = await ctx.out
       .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name, ownerDisplayName: displayName }))
       .catch((err: unknown) => {
-        throw afterFailure(ctx.env.configDir, request, enrolment, err);
+        throw slugTaken(afterFailure(ctx.env.configDir, request, enrolment, err), slug, base);
       });
     ctx.save(
       upsertMesh(ctx.config(), {
