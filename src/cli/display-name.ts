@@ -4,13 +4,11 @@
 import { hostname } from "node:os";
 import { MAX_NAME_LEN } from "../protocol/limits.ts";
 import { UsageError } from "./output.ts";
+import { checkText, FIELDS } from "./input-checks.ts";
 
-/** A name given with --display-name (or join's older --name): 1–64 characters, no control ones. */
-export function checkDisplayName(name: string): string {
-  const trimmed = name.trim();
-  if (!trimmed || trimmed.length > MAX_NAME_LEN || /[\u0000-\u001f\u007f]/.test(trimmed)) throw new UsageError(`--display-name must be 1–${MAX_NAME_LEN} characters, without control characters.`);
-  return trimmed;
-}
+/** A name given with --display-name (or join's older --name), trimmed: what the protocol's
+ *  DisplayName takes, else a UsageError saying which bound it breaks. */
+export const checkDisplayName = (name: string): string => checkText(name.trim(), "--display-name", FIELDS.displayName);
 
 /** Longest session label given at install, in UTF-16 code units like every protocol bound: a
  *  project directory's name fits, and the MCP server's session name `<display name>/<label>`

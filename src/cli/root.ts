@@ -6,6 +6,7 @@ import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
 import { printUsage, usageMessage } from "./usage.ts";
 import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
+import { MAX_REASON_LEN } from "../protocol/limits.ts";
 
 const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
 const mesh = { mesh: { type: "string", alias: "m", description: "Mesh slug or id (needed when you are in several; default: $CLAUDEMESH_MESH)." } } as const;
@@ -97,6 +98,7 @@ const admin = defineCommand({
 /** One option name for the name you enrol with, in `new` and `join`. */
 const displayName = { "display-name": { type: "string", description: "your name in the mesh (default: your login name; no command renames you later)" } } satisfies ArgsDef;
 const peerArg = pos("peer", "display name, key prefix, or full key");
+const reasonArg = { reason: { type: "string", description: `recorded in the audit log (at most ${MAX_REASON_LEN} characters)` } } satisfies ArgsDef;
 const capsArg = { caps: { type: "positional", description: "capabilities: dm broadcast group topic (or all)", required: true } } as ArgsDef;
 
 const main = defineCommand({
@@ -120,8 +122,8 @@ const main = defineCommand({
     revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke })), { rest: true }),
     block: cmd("block", "Block a peer entirely. Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
     grants: cmd("grants", "List what you allow each peer. Example: claudemesh grants --json", common, () => import("./commands/grants.ts").then((m) => ({ run: m.list }))),
-    kick: cmd("kick", "Remove a member and revoke the invite it joined through (owner or admin); the owner's kick also rotates the mesh key, an admin's leaves that to the owner's `claudemesh rekey` (the owner's `claudemesh doctor` says when one is due). Example: claudemesh kick mallory", { ...peerArg, reason: { type: "string", description: "recorded in the audit log (at most 256 characters)" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.kick }))),
-    ban: cmd("ban", "Like kick, and the member is recorded as banned (its key, and the invite it joined through, are closed either way). Example: claudemesh ban mallory --reason spam", { ...peerArg, reason: { type: "string", description: "recorded in the audit log (at most 256 characters)" }, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),
+    kick: cmd("kick", "Remove a member and revoke the invite it joined through (owner or admin); the owner's kick also rotates the mesh key, an admin's leaves that to the owner's `claudemesh rekey` (the owner's `claudemesh doctor` says when one is due). Example: claudemesh kick mallory", { ...peerArg, ...reasonArg, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.kick }))),
+    ban: cmd("ban", "Like kick, and the member is recorded as banned (its key, and the invite it joined through, are closed either way). Example: claudemesh ban mallory --reason spam", { ...peerArg, ...reasonArg, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),
     rekey: cmd("rekey", "Rotate the mesh key and send it to every member (owner). Example: claudemesh rekey", common, () => import("./commands/moderate.ts").then((m) => ({ run: m.rekey }))),
     audit,
     admin,

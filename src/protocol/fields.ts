@@ -10,12 +10,16 @@ export const Id = Type.String({ pattern: "^[A-Za-z0-9_-]{8,64}$", description: "
 export const RequestId = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })], {
   description: "request id, echoed in the reply",
 });
-export const Slug = Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,47}$", description: "mesh slug" });
-export const TopicName = Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", description: "topic name without #" });
-export const GroupName = Type.String({ pattern: "^[a-z0-9][a-z0-9_/-]{0,63}$", description: "group name without @" });
+// Names: a first character, then up to MAX_*_LEN - 1 more.
+const SLUG = `[a-z0-9][a-z0-9-]{0,${L.MAX_SLUG_LEN - 1}}`;
+const TOPIC = `[a-z0-9][a-z0-9_-]{0,${L.MAX_TOPIC_NAME_LEN - 1}}`;
+const GROUP = `[a-z0-9][a-z0-9_/-]{0,${L.MAX_GROUP_NAME_LEN - 1}}`;
+export const Slug = Type.String({ pattern: `^${SLUG}$`, description: "mesh slug" });
+export const TopicName = Type.String({ pattern: `^${TOPIC}$`, description: "topic name without #" });
+export const GroupName = Type.String({ pattern: `^${GROUP}$`, description: "group name without @" });
 /** A routing target: a member or session key, `*`, `#topic` or `@group`. */
 export const Target = Type.String({
-  pattern: "^(\\*|#[a-z0-9][a-z0-9_-]{0,63}|@[a-z0-9][a-z0-9_/-]{0,63}|[0-9a-f]{64})$",
+  pattern: `^(\\*|#${TOPIC}|@${GROUP}|[0-9a-f]{64})$`,
   description: "member or session public key (64 hex), *, #topic or @group",
 });
 /** Human text: no control characters. */

@@ -92,7 +92,7 @@ export const ClientFrames = {
     inviteId: F.Id,
     expiresAt: Type.Integer({ minimum: 0, maximum: 8.64e12, description: "seconds since the epoch" }),
     role: F.InviteRole,
-    maxUses: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    maxUses: Type.Integer({ minimum: 1, maximum: L.MAX_INVITE_USES }),
     invitePubkey: F.Hex32,
     signature: F.Hex64,
     /** The issuer's signature over §3.4b, binding invitePubkey (optional for older clients). */

@@ -25,6 +25,11 @@ export const MAX_CWD_LEN = 1024;
 export const MAX_HOSTNAME_LEN = 255;
 export const MAX_REASON_LEN = 256;
 export const MAX_DESCRIPTION_LEN = 512;
+/** Longest mesh slug, topic name and group name (their patterns in fields.ts bound them): a slug
+ *  is typed in every `--mesh` and target prefix, so it stays shorter than a name. */
+export const MAX_SLUG_LEN = 48;
+export const MAX_TOPIC_NAME_LEN = 64;
+export const MAX_GROUP_NAME_LEN = 64;
 /** Base64 of the largest ciphertext that fits in a frame with its envelope. */
 export const MAX_CIPHERTEXT_B64_LEN = 60 * 1024;
 /** Opaque key material an inviter leaves with an invite (sealed; the broker cannot open it). */
@@ -38,6 +43,8 @@ export const MAX_ACK_BATCH = 512;
 export const PUSH_WINDOW = 1024;
 /** Most messages returned by one `fetch`, history or audit page. */
 export const MAX_PAGE = 500;
+/** Most uses one invite may allow. */
+export const MAX_INVITE_USES = 10_000;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 

@@ -72,14 +72,14 @@ describe("cli groups", () => {
     await using ids = identities(2);
     const [alice, nobody] = ids.dirs as [string, string];
     await cliMesh(b.url, [[alice, "alice"]]);
-    const message = '"Front End!" is not a group name: lowercase letters, digits, -, _ and /, up to 64, starting with a letter or digit (e.g. frontend).';
+    const message = 'The group name "Front End!" is not allowed; it takes lowercase letters, digits, -, _ and /, starting with a letter or digit (e.g. frontend).';
     for (const [dir, verb] of [[alice, "join"], [alice, "leave"], [nobody, "join"]] as const) {
       const r = await cli(dir, ["group", verb, "Front End!"]);
       expect({ verb, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ verb, code: 2, stdout: "", stderr: `claudemesh: ${message}\n  fix: see \`claudemesh group ${verb} --help\`\n` });
     }
     const json = await cli(alice, ["group", "join", "Frontend", "--json"]);
-    expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('"Frontend" is not a group name') } } });
+    expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('"Frontend" is not allowed') } } });
     const long = await cli(alice, ["group", "join", "a".repeat(65), "--json"]);
-    expect({ code: long.code, json: long.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("is not a group name") } } });
+    expect({ code: long.code, json: long.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "The group name is 65 characters; the limit is 64." } } });
   }, 60_000);
 });

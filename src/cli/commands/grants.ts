@@ -2,6 +2,8 @@
 // you as recipient). No entry = everything; an empty entry = blocked. A blocked sender gets no
 // notice, but every grant change is in the mesh's audit log, which members can read.
 import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import type { PeerInfo } from "../../protocol/results.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { resolve } from "../mesh-io.ts";
@@ -20,11 +22,25 @@ function capsOf(args: GrantArgs): Cap[] {
   return [...caps];
 }
 
+/** Grants are the recipient's: what other peers may send you. An entry for one of your own
+ *  identities (your member key or one of your sessions) would only filter what your own sessions
+ *  send you, which nobody asks for on purpose; the broker accepts it, so it is refused here,
+ *  before anything is sent, as kick refuses removing yourself. */
+function refuseSelf(peer: PeerInfo, self: string): void {
+  if (peer.memberPubkey !== self) return;
+  const who = peer.kind === "session" ? "one of your own sessions" : "you";
+  throw new MeshError(
+    "invalid_argument",
+    `${peer.displayName} (${peer.pubkey.slice(0, 12)}) is ${who}: grants say what other peers may send you, and one for yourself would only filter what your own sessions send you. Nothing was changed. Name another peer (claudemesh peers lists them).`,
+  );
+}
+
 async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string) {
   const mesh = ctx.mesh();
   const client = await ctx.connect(mesh);
   const { target, peer } = await resolve(client, args.peer, mesh.publicKey);
   if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
+  refuseSelf(peer, mesh.publicKey);
   const { grants, defaults } = await client.request("grant_list", {});
   // The broker looks a sender's member key up first (§5.9): while the member has an entry, a
   // session's own entry changes nothing, and saying it did would be false.

@@ -1,21 +1,16 @@
 // claudemesh group join|leave|list. Groups are routing labels (`@name`) that a member puts itself
 // in (docs/protocol.md §4.3.16): nothing to create, no state beyond who is in them. `list` is
 // derived from list_peers, whose peers carry their member's groups.
-import { GROUP_RE } from "../../crypto/fields.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import { command, type CommonArgs } from "../context.ts";
-import { UsageError } from "../output.ts";
+import { checkText, FIELDS } from "../input-checks.ts";
 
 export type GroupMember = { memberId: string; displayName: string; pubkey: string; online: boolean };
 export type GroupInfo = { name: string; members: GroupMember[]; joined: boolean };
 
 /** The group name without a leading `@`. Throws UsageError (exit 2) for anything the protocol's
  *  GroupName refuses, before any connection is made. */
-export function groupName(input: string): string {
-  const g = input.replace(/^@/, "");
-  if (!GROUP_RE.test(g)) throw new UsageError(`"${input}" is not a group name: lowercase letters, digits, -, _ and /, up to 64, starting with a letter or digit (e.g. frontend).`);
-  return g;
-}
+export const groupName = (input: string): string => checkText(input.replace(/^@/, ""), "The group name", FIELDS.group);
 
 /** Every group some member is in, sorted by name, members sorted by display name. A member counts
  *  as online when it or any of its sessions is; `joined` says whether `myMemberPubkey` is in it. */

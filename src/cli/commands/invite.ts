@@ -6,6 +6,7 @@ import { parseDurationMs } from "../../config/load.ts";
 import { buildInvite } from "../../client/invite-build.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { MAX_INVITE_USES } from "../../protocol/limits.ts";
 
 type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
 
@@ -15,7 +16,7 @@ export async function create(args: CreateArgs): Promise<void> {
     const role = (args.role ?? "member") as "member" | "admin";
     if (role !== "member" && role !== "admin") throw new UsageError("--role must be member or admin.");
     const maxUses = Number(args["max-uses"] ?? "1");
-    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > 10_000) throw new UsageError("--max-uses must be a whole number from 1 to 10000.");
+    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_INVITE_USES) throw new UsageError(`--max-uses must be a whole number from 1 to ${MAX_INVITE_USES}.`);
     const lifetime = parseDurationMs(args.expires ?? "7d");
     if (lifetime === null || lifetime < 60_000 || lifetime > 365 * 86_400_000) throw new UsageError("--expires must be a duration from 1m to 365d, like 30m, 12h or 7d.");
     const inviteId = randomId();

@@ -12,6 +12,18 @@ import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
 
+/** No answer from the broker (down, unreachable, or no reply in time): nothing was deleted here,
+ *  and the user is told both ways on: again once the broker answers (a leave it did carry out is
+ *  then answered `revoked`, and the keys are deleted), or --forget for a broker that is gone. */
+function unreachable(err: unknown, slug: string): unknown {
+  if (!(err instanceof MeshError && (err.code === "unavailable" || err.code === "timeout"))) return err;
+  return new MeshError(
+    err.code,
+    `${err.message} Nothing was deleted: your keys for "${slug}" are still on this machine. Run the same command again once the broker answers; or, if it is gone for good, delete them here without telling it (your membership stays on the broker): claudemesh leave ${slug} --yes --forget`,
+    { cause: err },
+  );
+}
+
 export async function run(args: { slug: string; yes?: boolean; forget?: boolean; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = selectMesh(ctx.config(), args.slug);
@@ -32,7 +44,7 @@ export async function run(args: { slug: string; yes?: boolean; forget?: boolean;
         await client.request("leave", {});
       } catch (err) {
         // A member already removed, or a mesh the broker no longer has, can still be forgotten locally.
-        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw err;
+        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw unreachable(err, mesh.slug);
       }
     }
     ctx.save({ ...ctx.config(), meshes: ctx.config().meshes.filter((m) => m.meshId !== mesh.meshId) });

@@ -3,7 +3,7 @@
 // remaining member end to end (a `keys` message sealed to each member key); only the owner's keys
 // are accepted by members, so an admin's removal asks the owner to rekey.
 import { MeshError } from "../../protocol/errors.ts";
-import { MAX_KEY_EPOCH, MAX_REASON_LEN } from "../../protocol/limits.ts";
+import { MAX_KEY_EPOCH } from "../../protocol/limits.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
 import { NO_REMOVALS, vouchedMembers, type Removals } from "../../client/admission.ts";
@@ -11,6 +11,7 @@ import type { ListedMember } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
+import { checkText, FIELDS } from "../input-checks.ts";
 import { MIN_PREFIX } from "../../client/resolve.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
@@ -114,9 +115,7 @@ async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown
 async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
   await command(args, async (ctx) => {
     // Before connecting: the broker would refuse the frame only after the owner recorded the removal.
-    if (args.reason !== undefined && args.reason.length > MAX_REASON_LEN) {
-      throw new MeshError("invalid_argument", `--reason is ${args.reason.length} characters long; at most ${MAX_REASON_LEN} are allowed. Nothing was changed.`);
-    }
+    if (args.reason !== undefined) checkText(args.reason, "--reason", FIELDS.reason);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const { peer } = await resolve(client, args.peer, mesh.publicKey).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));

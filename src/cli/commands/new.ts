@@ -8,6 +8,9 @@ import { processEnv } from "../../config/load.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { UsageError } from "../output.ts";
+import { checkText, FIELDS } from "../input-checks.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { MAX_SLUG_LEN } from "../../protocol/limits.ts";
 
 export const slugify = (name: string) => name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "mesh";
 
@@ -24,12 +27,24 @@ function brokerFrom(input: string, source: string, note: (line: string) => void)
   }
 }
 
+/** The broker refused the slug (conflict: slugs are unique per broker; the mesh id is fresh and
+ *  random, so the slug is what clashed): say so, and how to choose another. */
+function slugTaken(err: unknown, slug: string, base: string): unknown {
+  if (!(err instanceof MeshError && err.code === "conflict")) return err;
+  const other = `${slug.slice(0, MAX_SLUG_LEN - 2)}-2`;
+  return new MeshError("conflict", `The slug "${slug}" is already taken on ${base}: slugs are unique per broker. Choose another with --slug, e.g. --slug ${other}.`, { cause: err });
+}
+
 export async function run(args: { name: string; broker?: string; slug?: string; "display-name"?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
+    // Checked before anything else: refused here, a name costs the broker's per-address
+    // allowance of new meshes nothing.
+    const name = checkText(args.name.trim(), "The mesh name", FIELDS.meshName);
+    if (args.slug !== undefined) checkText(args.slug, "--slug", FIELDS.slug);
     const broker = args.broker ?? ctx.env.brokerUrl;
     if (!broker) throw new UsageError("No broker given. Pass --broker https://your-broker (or set CLAUDEMESH_BROKER_URL); run one with `claudemesh serve`.");
     const base = brokerFrom(broker, args.broker !== undefined ? "--broker" : "CLAUDEMESH_BROKER_URL", ctx.out.note);
-    const slug = args.slug ?? slugify(args.name);
+    const slug = args.slug ?? slugify(name);
     const clash = ctx.config().meshes.find((m) => m.slug === slug);
     if (clash) throw new UsageError(`You are already in a mesh called "${slug}" (on ${clash.brokerUrl}); two could not be told apart by --mesh. Choose another with --slug <slug>.`);
     const { name: displayName, guessed } = displayNameFrom(args["display-name"], processEnv());
@@ -39,9 +54,9 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     const enrolment = pendingEnrolment(ctx.env.configDir, request);
     const { keys, meshId } = enrolment;
     const { mesh, member } = await ctx.out
-      .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name: args.name, ownerDisplayName: displayName }))
+      .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name, ownerDisplayName: displayName }))
       .catch((err: unknown) => {
-        throw afterFailure(ctx.env.configDir, request, enrolment, err);
+        throw slugTaken(afterFailure(ctx.env.configDir, request, enrolment, err), slug, base);
       });
     ctx.save(
       upsertMesh(ctx.config(), {

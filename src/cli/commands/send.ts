@@ -7,7 +7,7 @@ import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
-import { meshOfTarget } from "../mesh-choice.ts";
+import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
 import { readStdin } from "../stdin.ts";
 import { SendError } from "../../client/send-error.ts";
@@ -56,12 +56,18 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
       await session.vouchFor(client, r.target, r.peers);
       return r;
     };
-    const { target, peer } = await lookup().catch(async (err: unknown) => {
-      // The link dropped under the lookup (a broker restart): reads, asked once more.
-      if (!(err instanceof MeshError && err.code === "unavailable")) throw err;
-      client = await ctx.connect(mesh);
-      return lookup();
-    });
+    const { target, peer } = await lookup()
+      .catch(async (err: unknown) => {
+        // The link dropped under the lookup (a broker restart): reads, asked once more.
+        if (!(err instanceof MeshError && err.code === "unavailable")) throw err;
+        client = await ctx.connect(mesh);
+        return lookup();
+      })
+      .catch((err: unknown) => {
+        // "nomesh:bob" with no peer of that name: the prefix was meant as a mesh.
+        const prefix = err instanceof MeshError && err.code === "unknown_recipient" ? unknownMeshPrefix(ctx.config(), to) : null;
+        throw prefix === null ? err : unknownMesh(ctx.config(), to, prefix, true, err);
+      });
     if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
     // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
     // outlast the connection (a broker restart, a dropped link): it is then made again.

@@ -4,6 +4,7 @@ import type { PeerInfo } from "../../protocol/results.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError, type Output } from "../output.ts";
+import { checkText, FIELDS } from "../input-checks.ts";
 
 const DND_NOTE = " Only priority-now messages reach you until you change it.";
 /** A connection starts idle unless its key was left dnd (docs/protocol.md §5.7): a `working` set
@@ -34,8 +35,9 @@ function show(out: Output, peers: readonly PeerInfo[], me: string): void {
 
 export async function summary(args: CommonArgs & { text: string; _?: string[] }): Promise<void> {
   await command(args, async (ctx) => {
+    const text = checkText(restText(args, 0, args.text), "The summary", FIELDS.summary);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("set_summary", { summary: restText(args, 0, args.text) });
+    const r = await client.request("set_summary", { summary: text });
     ctx.out.result(r, () => (r.summary ? `Summary: ${r.summary}` : "Summary cleared."));
   });
 }

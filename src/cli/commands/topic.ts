@@ -1,23 +1,23 @@
 // claudemesh topic create|list|join|leave|history|post. history shows the latest posts (like
 // tail) unless --after asks for the ones after an offset.
 import type { BrokerClient } from "../../client/client.ts";
-import { TOPIC_RE } from "../../crypto/fields.ts";
+import { MAX_PAGE } from "../../protocol/limits.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
 
-const name = (n: string) => {
-  const t = n.replace(/^#/, "");
-  if (!TOPIC_RE.test(t)) throw new UsageError(`"${n}" is not a topic name: lowercase letters, digits, - and _, up to 64.`);
-  return t;
-};
+/** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
+const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
 
 export async function create(args: CommonArgs & { name: string; description?: string }): Promise<void> {
   await command(args, async (ctx) => {
+    const topic = name(args.name);
+    const description = checkText(args.description ?? "", "--description", FIELDS.description);
     const client = await ctx.connect(ctx.mesh());
-    const { topic } = await client.request("topic_create", { name: name(args.name), ...(args.description ? { description: args.description } : {}) });
-    ctx.out.result({ topic }, () => `Created #${topic.name}; you are its lead. Others join with: claudemesh topic join ${topic.name}`);
+    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) });
+    ctx.out.result({ topic: created }, () => `Created #${created.name}; you are its lead. Others join with: claudemesh topic join ${created.name}`);
   });
 }
 
@@ -31,16 +31,18 @@ export async function list(args: CommonArgs): Promise<void> {
 
 export async function join(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
+    const topic = name(args.name);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("topic_join", { topic: name(args.name) });
+    const r = await client.request("topic_join", { topic });
     ctx.out.result(r, () => (r.joined ? `Joined #${r.topic}.` : `Already in #${r.topic}.`));
   });
 }
 
 export async function leave(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
+    const topic = name(args.name);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("topic_leave", { topic: name(args.name) });
+    const r = await client.request("topic_leave", { topic });
     ctx.out.result(r, () => (r.left ? `Left #${r.topic}.` : `You were not in #${r.topic}.`));
   });
 }
@@ -55,7 +57,7 @@ async function latestStart(client: BrokerClient, topic: string, limit: number): 
 export async function history(args: CommonArgs & { name: string; after?: string; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
     const limit = Number(args.limit ?? 50);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError("--limit must be 1–500.");
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new UsageError(`--limit must be 1–${MAX_PAGE}.`);
     const after = args.after === undefined ? null : Number(args.after);
     if (after !== null && (!Number.isSafeInteger(after) || after < 0)) throw new UsageError("--after must be a topic offset (0 or more).");
     const topic = name(args.name);

@@ -1,0 +1,53 @@
+// User text that the broker would refuse, refused here first: one check for every command, against
+// the protocol's own schemas and limits (src/protocol), so the CLI and the broker cannot disagree
+// about a bound, and the user reads which flag or argument broke which bound instead of the
+// broker's schema path ("Invalid set_summary frame at /summary: …"). Called before connecting:
+// refused input costs no request, no rate-limit token and no audit entry.
+import * as F from "../protocol/fields.ts";
+import * as L from "../protocol/limits.ts";
+import { UsageError } from "./output.ts";
+
+/** A protocol string field as the CLI checks it. `schema`: the wire schema the broker validates it
+ *  with (its minLength, maxLength and pattern are read from it); `maxLength`: the bound its pattern
+ *  encodes, for the names that have no maxLength of their own; `allowed`: what it takes, in words,
+ *  said when the pattern refuses the text or when it is empty. */
+export type TextField = {
+  schema: { readonly minLength?: number; readonly maxLength?: number; readonly pattern?: string };
+  maxLength?: number;
+  allowed: string;
+};
+
+const NAME_SHAPE = "starting with a letter or digit";
+
+/** Every field whose text comes from the user. */
+export const FIELDS = {
+  summary: { schema: F.Summary, allowed: `up to ${L.MAX_SUMMARY_LEN} characters` },
+  description: { schema: F.Description, allowed: `up to ${L.MAX_DESCRIPTION_LEN} characters` },
+  reason: { schema: F.Reason, allowed: `up to ${L.MAX_REASON_LEN} characters` },
+  meshName: { schema: F.MeshName, allowed: `1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team")` },
+  displayName: { schema: F.DisplayName, allowed: `1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Alice K")` },
+  slug: { schema: F.Slug, maxLength: L.MAX_SLUG_LEN, allowed: `lowercase letters, digits and -, ${NAME_SHAPE} (e.g. shop-team)` },
+  topic: { schema: F.TopicName, maxLength: L.MAX_TOPIC_NAME_LEN, allowed: `lowercase letters, digits, - and _, ${NAME_SHAPE} (e.g. backend)` },
+  group: { schema: F.GroupName, maxLength: L.MAX_GROUP_NAME_LEN, allowed: `lowercase letters, digits, -, _ and /, ${NAME_SHAPE} (e.g. frontend)` },
+} satisfies Record<string, TextField>;
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** `value`, unchanged, when the broker would take it for `field`. Otherwise throws UsageError
+ *  (exit 2) that starts with `label` (the flag or argument the text came from: "--description",
+ *  "The summary") and says the bound it breaks: "--description is 600 characters; the limit is
+ *  512." Lengths are UTF-16 code units, as the schemas count them. The caller trims first where
+ *  surrounding spaces mean nothing (names). */
+export function checkText(value: string, label: string, field: TextField): string {
+  const { minLength = 0, maxLength = field.maxLength, pattern } = field.schema;
+  if (maxLength !== undefined && value.length > maxLength) throw new UsageError(`${label} is ${value.length} characters; the limit is ${maxLength}.`);
+  if (value.length < minLength) throw new UsageError(`${label} is empty; it takes ${field.allowed}.`);
+  if (pattern !== undefined && !new RegExp(pattern).test(value)) {
+    const control = CONTROL.exec(value)?.[0];
+    // A name echoed back is short (its length was checked); a control character is named, not shown.
+    const what = control !== undefined ? `holds a control character (${codePoint(control)})` : `"${value}" is not allowed`;
+    throw new UsageError(`${label} ${what}; it takes ${field.allowed}.`);
+  }
+  return value;
+}
