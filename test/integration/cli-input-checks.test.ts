@@ -89,6 +89,9 @@ describe("grants for yourself", () => {
     // Another peer still can be.
     expect(ok(await cli(alice, ["block", "bob", "--json"])).json().caps).toEqual([]);
     expect((await events()).at(-1)).toBe("grant_changed");
+    // An entry for yourself made before the CLI refused them (or by another client) can be undone.
+    await team.b.ctx.store.setGrant(mesh.meshId, mesh.members.alice!.memberId, me, [], me);
+    expect(ok(await cli(alice, ["grant", "alice", "all", "--json"])).json().caps.length).toBeGreaterThan(0);
   }, 60_000);
 });
 

@@ -25,7 +25,7 @@ function capsOf(args: GrantArgs): Cap[] {
 /** Grants are the recipient's: what other peers may send you. An entry for one of your own
  *  identities (your member key or one of your sessions) would only filter what your own sessions
  *  send you, which nobody asks for on purpose; the broker accepts it, so it is refused here,
- *  before anything is sent, as kick refuses removing yourself. */
+ *  before anything is changed, as kick refuses removing yourself. */
 function refuseSelf(peer: PeerInfo, self: string): void {
   if (peer.memberPubkey !== self) return;
   const who = peer.kind === "session" ? "one of your own sessions" : "you";
@@ -40,8 +40,9 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
   const client = await ctx.connect(mesh);
   const { target, peer } = await resolve(client, args.peer, mesh.publicKey);
   if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
-  refuseSelf(peer, mesh.publicKey);
   const { grants, defaults } = await client.request("grant_list", {});
+  // An entry for yourself made before this check existed may still be changed (to undo it).
+  if (!grants.some((g) => g.peer === target)) refuseSelf(peer, mesh.publicKey);
   // The broker looks a sender's member key up first (§5.9): while the member has an entry, a
   // session's own entry changes nothing, and saying it did would be false.
   const memberEntry = peer.kind === "session" ? grants.find((g) => g.peer === peer.memberPubkey) : undefined;
