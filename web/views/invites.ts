@@ -7,6 +7,7 @@ import { makeInvite } from "../lib/invite.ts";
 import { qrSvg } from "../lib/qr.ts";
 import type { InvitesView, PageState } from "../lib/types.ts";
 import type { View } from "./view.ts";
+import { MAX_INVITE_USES } from "../../src/protocol/limits.ts";
 
 const LIFETIMES: [string, number][] = [
   ["1 hour", 3600],
@@ -61,7 +62,7 @@ function createForm(state: PageState, onCreated: (links: { link: string }) => vo
     return h("div", { class: "panel error", "data-testid": "invite-nomeshkey" }, "There is no mesh key in this tab, so an invite made here could not give the joiner the mesh keys (they could read no post). Run `claudemesh dashboard` on a machine that holds the keys, or `claudemesh invite` there.");
   }
   const role = h("select", { name: "role" }, h("option", { value: "member", text: "member" }), me.member.role === "owner" ? h("option", { value: "admin", text: "admin" }) : null);
-  const uses = h("input", { name: "maxUses", type: "number", min: 1, max: 10000, value: 1 });
+  const uses = h("input", { name: "maxUses", type: "number", min: 1, max: MAX_INVITE_USES, value: 1 });
   const lifetime = h("select", { name: "lifetime" }, ...LIFETIMES.map(([t, s]) => h("option", { value: s, text: t, selected: s === 7 * 86_400 })));
   const error = h("span", { class: "error", "data-testid": "invite-error" });
   const form = h(
