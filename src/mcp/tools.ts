@@ -9,6 +9,7 @@ import type { Meshes } from "./meshes.ts";
 import { whenOpen, type MeshLink } from "./mesh-link.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameWhole } from "./framing.ts";
 import { quoted } from "../client/untrusted-text.ts";
+import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
@@ -109,7 +110,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_status",
       description: "Set this session's status and/or a one-line summary of what it is working on, visible to peers. dnd holds all but priority-now messages.",
-      inputSchema: { status: z.enum(["idle", "working", "dnd"]).optional(), summary: z.string().max(512).optional() },
+      inputSchema: { status: z.enum(["idle", "working", "dnd"]).optional(), summary: z.string().max(MAX_SUMMARY_LEN).optional() },
       handler: (a) =>
         guarded(async () => {
           if (!a.status && a.summary === undefined) throw new MeshError("invalid_argument", "Give a status, a summary, or both.");
