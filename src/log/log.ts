@@ -13,7 +13,19 @@ export type Log = {
 };
 
 export type Sink = (line: string) => void;
-const stderrSink: Sink = (line) => process.stderr.write(line + "\n");
+/** Whether stderr's write errors are taken care of (stderrSink). */
+let stderrGuarded = false;
+/** Writes to stderr. Its reader may go away (`serve 2>&1 | head`, a log shipper restarting): the
+ *  write then fails with EPIPE, which with no listener for the stream's errors ends the process
+ *  with exit 1, mid-flight, without a drain. Logging must never stop the broker, so a failed
+ *  write is dropped: nobody is reading it. */
+const stderrSink: Sink = (line) => {
+  if (!stderrGuarded) {
+    stderrGuarded = true;
+    process.stderr.on("error", () => {});
+  }
+  process.stderr.write(line + "\n");
+};
 
 /** An Error as JSON: name, message, errno-style code, a short stack, and its cause (a few levels:
  *  "could not be flushed" is only actionable with the EIO under it). */

@@ -1,0 +1,43 @@
+// `serve` whose stderr reader goes away (`2>&1 | head`, a log shipper restarting): the next log line
+// met EPIPE, and with no listener for the stream's errors the broker exited 1 at once, without a
+// drain, leaving its PID file and WAL behind (operator review, session 15). Logging must never stop
+// the broker (src/log/log.ts): it keeps serving, and SIGTERM still drains and exits 0.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tempDir } from "../helpers/broker.ts";
+
+const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("serve with its stderr reader gone", () => {
+  test("keeps serving, then drains and exits 0 on SIGTERM", async () => {
+    const data = join(tempDir("cm-stderr-gone-"), "data");
+    // `head -n 1` reads the first log line (`broker listening`, with the URL) and exits: from then
+    // on the broker's stderr is a pipe without a reader. pipefail: the exit code is the broker's.
+    const shell = Bun.spawn(["bash", "-c", 'set -o pipefail; "$0" run "$1" serve --port 0 --data-dir "$2" 2>&1 >/dev/null | head -n 1', process.execPath, MAIN, data], { stdout: "pipe", stderr: "inherit" });
+    const reader = shell.stdout.getReader();
+    let first = "";
+    while (!first.includes("\n")) first += new TextDecoder().decode((await reader.read()).value);
+    const url = JSON.parse(first).url as string;
+    const pid = Number(readFileSync(join(data, "claudemesh.pid"), "utf8").trim().split(/\s/)[0]);
+    // Each bad first frame is logged, into the pipe nobody reads.
+    for (let i = 0; i < 5; i++) {
+      const ws = new WebSocket(url.replace("http", "ws") + "/ws");
+      await new Promise((done) => ((ws.onopen = () => ws.send("not json")), (ws.onclose = done)));
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+    }
+    expect(alive(pid)).toBe(true);
+    process.kill(pid, "SIGTERM");
+    expect(await shell.exited).toBe(0);
+    expect(existsSync(join(data, "claudemesh.pid"))).toBe(false); // drained, not killed mid-flight
+  }, 30_000);
+});
