@@ -99,7 +99,7 @@ async function rotationCheck(slug: string, client: BrokerClient): Promise<Check>
 
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */
 function unreadable(check: string, err: unknown): Check {
-  if (!(err instanceof MeshError)) throw err;
+  if (!(err instanceof LocalFileError)) throw err;
   return { check, ok: false, detail: err.message.replace(/ Nothing was changed\.$/, ""), fix: "fix or move the file, then run claudemesh install" };
 }
 
