@@ -4,14 +4,15 @@
 // `serve` can open the old one meanwhile), and gives the restored database a new epoch so
 // connected clients learn (hello_ack.epoch) that history may have rolled back.
 import { createHash } from "node:crypto";
-import { chownSync, createReadStream, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, chownSync, constants, createReadStream, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { storageProblem } from "../store/sqlite/open.ts";
-import { claimDataDir, releaseDataDir } from "./pid-file.ts";
+import { claimDataDir, dataDirFileError, releaseDataDir } from "./pid-file.ts";
+import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 
 export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
 
@@ -46,19 +47,36 @@ function inspect(path: string): FileInfo {
   }
 }
 
+/** `<dataDir>/claudemesh.db`, checked to be a file this process may read and write. Never creates
+ *  one: a mistyped --data-dir says so instead. Throws MeshError not_found when nothing is there,
+ *  LocalFileError when something is but cannot be used (a directory, another user's file, a path
+ *  this user may not look into: existsSync called all of those "no database"). */
+export function existingDatabase(dataDir: string): string {
+  const db = join(dataDir, DEFAULT_DB_FILE);
+  const ctx = { what: "the broker database" };
+  const st = statIfAny(db, ctx);
+  if (!st) throw new MeshError("not_found", `No broker database at ${db}. Pass the data directory your broker uses: --data-dir, CLAUDEMESH_DATA_DIR or the config file's dataDir.`);
+  if (!st.isFile()) throw new LocalFileError(`The broker database ${db} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a database file.`, `move it away, or pass the data directory your broker uses (--data-dir)`);
+  onFile(db, "read", () => accessSync(db, constants.R_OK | constants.W_OK), ctx);
+  return db;
+}
+
 /** Writes a consistent, integrity-checked copy of `<dataDir>/claudemesh.db` to `out` (default
  *  `<dataDir>/backups/claudemesh-<UTC time>.db`; missing directories 0700, file 0600). Safe while a broker
- *  serves the directory. Throws MeshError not_found (no database), conflict (`out` exists) or
- *  unavailable (the copy could not be written or failed integrity_check). */
+ *  serves the directory. Throws MeshError not_found (no database), invalid_argument (`out` is a
+ *  directory), conflict (`out` exists) or unavailable (the copy failed integrity_check or SQLite
+ *  could not write it), LocalFileError when a file or directory cannot be used (existingDatabase,
+ *  a place the copy cannot be written to). */
 export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
-  const db = join(dataDir, DEFAULT_DB_FILE);
-  if (!existsSync(db)) throw new MeshError("not_found", `No database at ${db}. Check --data-dir (or CLAUDEMESH_DATA_DIR / the config file's dataDir).`);
+  const db = existingDatabase(dataDir);
+  const outCtx = { what: "the backup" };
   let file: string;
   if (out) {
     file = resolve(out);
     // lstat: a link counts as there even when what it names is not; the copy's rename would
     // replace the link itself with a file (existsSync follows it and said "free").
-    const there = lstatSync(file, { throwIfNoEntry: false });
+    const there = onFile(file, "write", () => lstatSync(file, { throwIfNoEntry: false }), outCtx);
+    if (there?.isDirectory()) throw new MeshError("invalid_argument", `${file} is a directory; give the backup a file name, like ${join(file, `claudemesh-${utcStamp(now)}.db`)}.`);
     if (there) throw new MeshError("conflict", `${file} exists${there.isSymbolicLink() ? " (a symbolic link)" : ""}; backups never overwrite. Choose another name.`);
     // What a backup to this name left: killed midway, or a copy that failed its check (kept for
     // inspection). Not ours to judge or remove, so say what it is.
@@ -67,15 +85,19 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
     }
   } else {
     const dir = join(dataDir, "backups");
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    onFile(dir, "create", () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
     file = join(dir, `claudemesh-${utcStamp(now)}.db`);
     for (let n = 1; existsSync(file); n++) file = join(dir, `claudemesh-${utcStamp(now)}-${n}.db`);
   }
+  // Missing parents are created 0700, as `claudemesh backup FILE` creates them.
+  onFile(dirname(file), "create", () => mkdirSync(dirname(file), { recursive: true, mode: 0o700 }));
   try {
-    // Missing parents are created 0700, as `claudemesh backup FILE` creates them.
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     snapshotFile(db, file);
   } catch (err) {
+    // A place the copy cannot be put (the file system's error) is the user's to change; a full
+    // or failing disk and SQLite's own failures (a failed check) are the disk's or broker's state.
+    const errno = errnoOf(err);
+    if (errno && storageProblem(errno, dirname(file)) === null) throw fileError(err, file, "write", outCtx);
     throw new MeshError("unavailable", `Backup failed: ${(err as Error).message}`, { cause: err });
   }
   const info = inspect(file);
@@ -107,7 +129,7 @@ function moveDatabase(path: string, to: string): void {
  *  put back if that rename fails. */
 export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
   const source = resolve(file);
-  const found = statSync(source, { throwIfNoEntry: false });
+  const found = statIfAny(source, { what: "the backup" });
   if (!found) throw new MeshError("not_found", `No such backup file: ${source}`);
   // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error.
   if (found.isDirectory()) throw new MeshError("invalid_argument", `${source} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
@@ -115,15 +137,25 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   try {
     holder = claimDataDir(dataDir, "restore");
   } catch (err) {
-    throw new MeshError("unavailable", `Cannot lock ${dataDir}: ${storageProblem(err, dataDir) ?? (err as Error).message}`, { cause: err });
+    throw dataDirError(err, dataDir);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   try {
     return restoreLocked(dataDir, source, opts);
+  } catch (err) {
+    throw dataDirError(err, dataDir);
   } finally {
     releaseDataDir(dataDir, "restore");
   }
+}
+
+/** A data directory this process cannot lock or write in is a local refusal (exit 5: the user
+ *  picks another directory or user), not a broker that is unavailable (exit 6, "try again later").
+ *  MeshErrors pass unchanged; anything else is unavailable. */
+function dataDirError(err: unknown, dataDir: string): unknown {
+  if (err instanceof MeshError) return err;
+  return dataDirFileError(err, dataDir) ?? new MeshError("unavailable", `Cannot restore into ${dataDir}: ${storageProblem(err, dataDir) ?? (err as Error).message}`, { cause: err });
 }
 
 function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): RestoreResult {

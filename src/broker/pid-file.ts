@@ -5,16 +5,42 @@
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { LOCK_FILE, LockFileError, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 
 /** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk, a
  *  database another user owns or that is damaged; null for anything else. */
 export function startProblem(err: unknown, dataDir: string): string | null {
-  return storageProblem(err, dataDir) ?? databaseProblem(err, join(dataDir, DEFAULT_DB_FILE));
+  return notAFile(join(dataDir, DEFAULT_DB_FILE)) ?? storageProblem(err, dataDir) ?? databaseProblem(err, join(dataDir, DEFAULT_DB_FILE));
+}
+
+/** A database path that holds something else: SQLite calls a directory a disk I/O error, which
+ *  sent operators to dmesg. */
+function notAFile(db: string): string | null {
+  try {
+    const st = statSync(db, { throwIfNoEntry: false });
+    return st && !st.isFile() ? `${db} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a database file: move it away and start again` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What claimDataDir (or a restore writing in the directory) threw, as a LocalFileError when it is
+ *  the directory's or a file's fault: a lock file that is a directory, a directory that cannot be
+ *  created or written in (the path, why and a fix, never the raw errno text). Null for anything
+ *  else: SQLite's own errors, and a full or failing disk, which storageProblem words (it is the
+ *  disk's state, not the path's, and the broker's tests and runbook know those words). */
+export function dataDirFileError(err: unknown, dataDir: string): LocalFileError | null {
+  if (err instanceof LocalFileError) return err;
+  if (err instanceof LockFileError) return new LocalFileError(err.message, null, { cause: err });
+  const errno = errnoOf(err);
+  if (!errno || storageProblem(errno, dataDir) !== null) return null;
+  const path = resolve(errno.path ?? dataDir);
+  return fileError(err, path, errno.syscall === "mkdir" ? "create" : "write", path === resolve(dataDir) ? { what: "the data directory" } : {}) as LocalFileError;
 }
 
 /** Whether anything could hold `dataDir`: only a directory with a lock file can have a holder, so

@@ -81,13 +81,11 @@ export async function checkStore(config: BrokerConfig): Promise<{ writable: bool
  *  (`claudemesh admin token`). Safe while a broker runs on it: SQLite serialises the write, and
  *  the running broker reads the token's hash on every check, so the old token stops at once. */
 export async function rotateOperatorToken(config: BrokerConfig): Promise<string> {
-  const { DEFAULT_DB_FILE } = await import("../store/sqlite/store.ts");
+  const { existingDatabase } = await import("./maintenance.ts");
   const { setFileMeta } = await import("../store/sqlite/data-file.ts");
-  const path = `${config.dataDir}/${DEFAULT_DB_FILE}`;
-  // Never create a database here: a mistyped --data-dir should say so, not mint a token for nothing.
-  if (!(await Bun.file(path).exists())) {
-    throw new MeshError("not_found", `No broker database in ${config.dataDir}. Pass the --data-dir your broker uses (claudemesh serve --data-dir …).`);
-  }
+  // Never create a database here: a mistyped --data-dir should say so, not mint a token for
+  // nothing; one that is there but cannot be used says why (existingDatabase).
+  const path = existingDatabase(config.dataDir);
   // One row, written to the file directly: opening the store would migrate it and load its whole
   // queue behind the running broker's back.
   const { token, hash } = mintOperatorToken();

@@ -3,11 +3,17 @@
 // (the result, or {"error":{…}}), nothing decorative anywhere. Errors map once to exit codes.
 import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
 import { mayHaveBeenStored, SendError } from "../client/send-error.ts";
-import { LocalFileError } from "../client/local/files.ts";
+import { LocalFileError, unworded } from "../local-file/error.ts";
 import { BrokerUrlError } from "../client/broker-url.ts";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
+  /** The next step; when null, the command's --help. */
+  readonly fix: string | null;
+  constructor(message: string, options: ErrorOptions & { fix?: string } = {}) {
+    super(message, options);
+    this.fix = options.fix ?? null;
+  }
 }
 
 export type Output = {
@@ -110,9 +116,10 @@ function describe(err: unknown, commandPath?: string): Described {
     return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix };
   }
   if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: null };
-  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: helpFix(commandPath) };
+  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: err.fix ?? helpFix(commandPath) };
   if (err instanceof BrokerUrlError) return { code: "usage", message: err.message, exit: Exit.usage, fix: null };
-  if (err instanceof LocalFileError) return { code: "local_config", message: err.message, exit: Exit.refused, fix: err.fix };
+  const local = err instanceof LocalFileError ? err : unworded(err);
+  if (local) return { code: "local_config", message: local.message, exit: Exit.refused, fix: local.fix };
   return { code: "internal", message: (err as Error)?.message ?? String(err), exit: Exit.internal, fix: "run again with CLAUDEMESH_DEBUG=1 and report it if it repeats" };
 }
 

@@ -3,6 +3,8 @@
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { readFileSync, statSync } from "node:fs";
+import { fileError, LocalFileError } from "../local-file/error.ts";
+import { parseJsonText } from "../local-file/json.ts";
 import { checkHost, publicUrlProblem } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
 import { DURATION_UNITS, SETTINGS, envName, flagName, rangeText, type Kind, type SettingKey } from "./spec.ts";
@@ -37,6 +39,12 @@ export function processEnv(): Record<string, string | undefined> {
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+  /** The next step when the message alone does not say it (a config file that cannot be read). */
+  readonly fix: string | null;
+  constructor(message: string, options: ErrorOptions & { fix?: string | null } = {}) {
+    super(message, options);
+    this.fix = options.fix ?? null;
+  }
 }
 
 /** "500ms", "30s", "5m", "2h", "7d" (or plain milliseconds) → milliseconds; null if invalid. */
@@ -129,19 +137,22 @@ function defaultDataDir(env: Record<string, string | undefined>): string {
   return xdg ? join(xdg, "claudemesh") : join(env.HOME || homedir(), ".local", "share", "claudemesh");
 }
 
+/** Where the config file was named, for the fixes. */
+const NAMED_BY = "--config (or CLAUDEMESH_CONFIG)";
+
 function readFileLayer(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (cause) {
-    throw new ConfigError(`cannot read config file ${path}: ${(cause as Error).message}`);
+    const fix = { ENOENT: `check the path given to ${NAMED_BY}`, ENOTDIR: `check the path given to ${NAMED_BY}`, EISDIR: `give ${NAMED_BY} the path of the JSON config file, not a directory` };
+    const err = fileError(cause, path, "read", { what: "the config file", fix });
+    if (!(err instanceof LocalFileError)) throw err;
+    throw new ConfigError(err.message, { fix: err.fix, cause });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ConfigError(`config file ${path} is not valid JSON`);
-  }
+  const json = parseJsonText(text);
+  if (!json.ok) throw new ConfigError(`config file ${path} ${json.problem}`);
+  const parsed = json.value;
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
   const known = new Set<string>(SETTINGS.map((s) => s.key));
   for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`config file ${path}: unknown key "${k}"`);

@@ -1,6 +1,6 @@
 // install / uninstall / doctor against a ~/.claude/settings.json whose hooks are not the shape
-// Claude Code reads: refused with the file and the key named (exit 2, as for a file that is not
-// JSON), before anything is written — the MCP server was registered first, then the hook edit
+// Claude Code reads: refused with the file and the key named (exit 5, a local file's problem, as
+// for a file that is not JSON), before anything is written — the MCP server was registered first, then the hook edit
 // crashed with a TypeError. doctor reports it as a failed check. Well-formed hooks we do not know
 // (other events, extra fields, empty lists) come back exactly as they were.
 import { afterAll, describe, expect, test } from "bun:test";
@@ -38,23 +38,24 @@ describe("Claude Code settings of an unexpected shape", () => {
       const h = homeWith(settings);
       const before = settingsOf(h);
       const path = join(h, ".claude", "settings.json");
-      const message = `claudemesh: ${path}: ${problem}, as Claude Code expects; fix or move it, then run this again. Nothing was changed.\n`;
+      const message = `claudemesh: ${path}: ${problem}, as Claude Code expects. Nothing was changed.\n  fix: fix or move it, then run this again\n`;
       for (const command of ["install", "uninstall"]) {
         const r = await run(h, [command]);
-        expect({ command, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ command, code: 2, stdout: "", stderr: message });
+        expect({ command, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ command, code: 5, stdout: "", stderr: message });
         expect(existsSync(join(h, ".claude.json"))).toBe(false);
         expect(settingsOf(h)).toBe(before);
       }
       const doctor = await run(h, ["doctor", "--json"]);
       expect(doctor.code).toBe(5);
-      expect(doctor.json().checks.find((c: { check: string }) => c.check === "hooks")).toEqual({ check: "hooks", ok: false, detail: `${path}: ${problem}, as Claude Code expects; fix or move it, then run this again.`, fix: "fix or move the file, then run claudemesh install" });
+      expect(doctor.json().checks.find((c: { check: string }) => c.check === "hooks")).toEqual({ check: "hooks", ok: false, detail: `${path}: ${problem}, as Claude Code expects.`, fix: "fix or move the file, then run claudemesh install" });
     }, 60_000);
   }
 
   test("a settings file that is not JSON is refused before the MCP server is registered", async () => {
     const h = homeWith("{ not json");
     const r = await run(h, ["install"]);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("settings.json is not a JSON object") });
+    const path = join(h, ".claude", "settings.json");
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${path} is not valid JSON (line 1, column 3: expected '}'). Nothing was changed.\n  fix: fix or move it, then run this again\n` });
     expect(existsSync(join(h, ".claude.json"))).toBe(false);
   }, 60_000);
 

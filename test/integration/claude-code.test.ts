@@ -130,8 +130,8 @@ describe("install, uninstall, doctor with the real claude CLI", () => {
     mkdirSync(join(h, ".claude"), { recursive: true });
     writeFileSync(join(h, ".claude", "settings.json"), "{ not json");
     const r = await run(h, ["install"], false);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("settings.json is not a JSON object");
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("settings.json is not valid JSON (line 1, column 3: ");
     expect(readFileSync(join(h, ".claude", "settings.json"), "utf8")).toBe("{ not json");
   }, 60_000);
 });

@@ -173,7 +173,7 @@ describe("admin backup and restore", () => {
 
     const missing = await admin(["backup", "--data-dir", join(data, "nothing-here")]);
     expect(missing.code).toBe(4);
-    expect(missing.stderr).toContain("No database at");
+    expect(missing.stderr).toContain("No broker database at");
     copyFileSync(join(data, "junk.db"), join(data, "exists.db"));
     const exists = await admin(["backup", "--data-dir", src, "--out", join(data, "exists.db")]);
     expect(exists.code).toBe(5);

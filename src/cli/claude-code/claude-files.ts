@@ -1,44 +1,73 @@
 // Reading and writing Claude Code's files safely: parse errors are reported, never overwritten;
 // a backup is written before any change; writes are atomic; unchanged content is not rewritten.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { MeshError } from "../../protocol/errors.ts";
+import { LocalFileError, onFile, statIfAny, type FileContext } from "../../local-file/error.ts";
+import { parseJsonText } from "../../local-file/json.ts";
+import { assertCanCreate } from "../../client/local/files.ts";
 import { hooksShapeError, type Settings } from "./hooks-settings.ts";
 
 export const settingsPath = (home: string) => join(home, ".claude", "settings.json");
 export const claudeJsonPath = (home: string) => join(home, ".claude.json");
 
-export function readJson(path: string): Record<string, any> {
-  if (!existsSync(path)) return {};
-  try {
-    const v = JSON.parse(readFileSync(path, "utf8"));
-    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v;
-  } catch {}
-  throw new MeshError("invalid_argument", `${path} is not a JSON object; fix or move it, then run this again. Nothing was changed.`);
+/** Claude Code's file, not ours: never moved or rewritten to get past a problem; the user fixes it. */
+const THEIRS = "fix or move it, then run this again";
+const UNCHANGED = "Nothing was changed.";
+const ctxOf = (path: string): FileContext => ({
+  fix: {
+    EISDIR: `move the directory ${path} away, then run this again`,
+    ENOTDIR: "move that file away (Claude Code keeps a directory there), then run this again",
+    EACCES: "give this user access to it again (Claude Code's files are normally yours), then run this again",
+  },
+});
+
+/** Throws LocalFileError unless both files install and uninstall may write can be written: checked
+ *  before either is, so that a refusal never leaves the MCP server registered without its hooks. */
+export function assertClaudeFilesWritable(home: string): void {
+  for (const path of [claudeJsonPath(home), settingsPath(home)]) assertCanCreate(path, ctxOf(path));
 }
 
-/** ~/.claude/settings.json, refused (invalid_argument, nothing written) when it is not a JSON
- *  object or its hooks are not the shape Claude Code reads; read it before changing anything. */
+/** The JSON object in `path`, or {} when there is no file. Throws LocalFileError (nothing
+ *  written) when it cannot be read, is not valid JSON (the line and column said) or is not an
+ *  object. */
+export function readJson(path: string): Record<string, any> {
+  if (statIfAny(path, ctxOf(path)) === null) return {};
+  const parsed = parseJsonText(onFile(path, "read", () => readFileSync(path, "utf8"), ctxOf(path)));
+  if (!parsed.ok) throw new LocalFileError(`${path} ${parsed.problem}. ${UNCHANGED}`, THEIRS);
+  const v = parsed.value;
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, any>;
+  throw new LocalFileError(`${path} holds JSON but not an object ({…}), as Claude Code expects. ${UNCHANGED}`, THEIRS);
+}
+
+/** ~/.claude/settings.json, refused (LocalFileError, nothing written) when readJson refuses it or
+ *  its hooks are not the shape Claude Code reads; read it before changing anything. */
 export function readSettings(home: string): Settings {
   const path = settingsPath(home);
   const settings = readJson(path);
   const bad = hooksShapeError(settings);
-  if (bad) throw new MeshError("invalid_argument", `${path}: ${bad}, as Claude Code expects; fix or move it, then run this again. Nothing was changed.`);
+  if (bad) throw new LocalFileError(`${path}: ${bad}, as Claude Code expects. ${UNCHANGED}`, THEIRS);
   return settings as Settings;
 }
 
-/** Writes `value` if it differs from the file; backs the old file up first. Returns whether it wrote. */
+/** Writes `value` if it differs from the file; backs the old file up first. Returns whether it
+ *  wrote. A failure is a LocalFileError naming the file; the file itself is then unchanged. */
 export function writeJsonIfChanged(path: string, value: unknown): boolean {
   const next = JSON.stringify(value, null, 2) + "\n";
-  if (!existsSync(path) && next === "{}\n") return false;
-  if (existsSync(path)) {
-    if (readFileSync(path, "utf8") === next) return false;
-    if (JSON.stringify(JSON.parse(readFileSync(path, "utf8"))) === JSON.stringify(value)) return false;
-    copyFileSync(path, `${path}.claudemesh-backup`);
+  const ctx = ctxOf(path);
+  const exists = statIfAny(path, ctx) !== null;
+  if (!exists && next === "{}\n") return false;
+  if (exists) {
+    const text = onFile(path, "read", () => readFileSync(path, "utf8"), ctx);
+    if (text === next) return false;
+    const now = parseJsonText(text);
+    if (now.ok && JSON.stringify(now.value) === JSON.stringify(value)) return false;
+    onFile(`${path}.claudemesh-backup`, "write", () => copyFileSync(path, `${path}.claudemesh-backup`));
   }
-  mkdirSync(dirname(path), { recursive: true });
+  onFile(dirname(path), "create", () => mkdirSync(dirname(path), { recursive: true }));
   const tmp = `${path}.claudemesh-tmp`;
-  writeFileSync(tmp, next, { mode: 0o600 });
-  renameSync(tmp, path);
+  onFile(path, "write", () => {
+    writeFileSync(tmp, next, { mode: 0o600 });
+    renameSync(tmp, path);
+  }, ctx);
   return true;
 }

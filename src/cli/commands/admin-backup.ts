@@ -15,7 +15,7 @@ function dataDirOf(args: Args): string {
   try {
     return resolve(loadBrokerConfig({ flags: { dataDir: args["data-dir"] }, env: processEnv(), configFile: args.config }).dataDir);
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
+    if (err instanceof ConfigError) throw new UsageError(err.message, { fix: err.fix ?? undefined });
     throw err;
   }
 }

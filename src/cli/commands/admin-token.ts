@@ -17,6 +17,6 @@ export async function run(args: { "data-dir"?: string; config?: string; json?: b
       );
     process.exit(0);
   } catch (err) {
-    process.exit(reportError(err instanceof ConfigError ? new UsageError(err.message) : err, json));
+    process.exit(reportError(err instanceof ConfigError ? new UsageError(err.message, { fix: err.fix ?? undefined }) : err, json));
   }
 }

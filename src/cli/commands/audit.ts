@@ -3,7 +3,8 @@
 // make it agree with a head a member already holds.
 import { join } from "node:path";
 import { verifyChain } from "../../protocol/audit-chain.ts";
-import { readPrivateFile, writePrivateFile } from "../../client/local/files.ts";
+import { LocalFileError, moveAsideFix, readPrivateFile, writePrivateFile } from "../../client/local/files.ts";
+import { parseJsonText } from "../../local-file/json.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { allAuditEntries } from "../rekey-due.ts";
@@ -22,14 +23,31 @@ type Checkpoint = { seq: number; hash: string };
 /** The checkpoint file: the head verified last, and the one `--accept` replaced, if any. */
 type Saved = Checkpoint & { replaced?: Checkpoint & { acceptedAt: number } };
 
+const isCheckpoint = (v: any): v is Checkpoint => v !== null && typeof v === "object" && Number.isSafeInteger(v.seq) && v.seq >= 0 && typeof v.hash === "string" && v.hash !== "";
+
+/** The checkpoint the last verify saved at `path`; null when there is none. A damaged one is
+ *  refused (LocalFileError), never taken for "nothing verified before": that would accept a
+ *  rewritten chain, and misreading it said "shorter than the undefined entries verified before". */
+function readCheckpoint(path: string): Saved | null {
+  const text = readPrivateFile(path, { what: "the audit checkpoint", holds: "the audit head you verified" });
+  if (text === null) return null;
+  const parsed = parseJsonText(text);
+  const saved = parsed.ok ? (parsed.value as Saved) : null;
+  if (saved && isCheckpoint(saved) && (saved.replaced === undefined || isCheckpoint(saved.replaced))) return saved;
+  const why = parsed.ok ? 'it does not hold a verified head ({"seq": …, "hash": …})' : `it ${parsed.problem}`;
+  const fix = moveAsideFix(path, "run claudemesh audit verify again: it checks the chain on its own and saves a new checkpoint, but cannot compare it with the heads verified before");
+  throw new LocalFileError(`The audit checkpoint ${path} is damaged: ${why}.`, fix);
+}
+
 export async function verify(args: CommonArgs & { accept?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
+    // Before connecting: a damaged checkpoint is refused without asking the broker for anything.
+    const path = join(ctx.env.configDir, "audit", `${mesh.meshId}.json`);
+    const saved = readCheckpoint(path);
     const client = await ctx.connect(mesh);
     const entries = await allAuditEntries(client);
     const verdict = verifyChain(entries);
-    const path = join(ctx.env.configDir, "audit", `${mesh.meshId}.json`);
-    const saved = JSON.parse(readPrivateFile(path) ?? "null") as Saved | null;
     const checkpoint = saved && { seq: saved.seq, hash: saved.hash };
     let rewritten: string | null = null;
     if (saved) {
@@ -43,7 +61,7 @@ export async function verify(args: CommonArgs & { accept?: boolean }): Promise<v
     const ok = verdict.valid && (rewritten === null || accepted);
     if (ok && entries.length > 0) {
       const replaced = accepted ? { ...checkpoint!, acceptedAt: Date.now() } : saved?.replaced;
-      writePrivateFile(path, JSON.stringify({ seq: entries.at(-1)!.seq, hash: verdict.head, ...(replaced ? { replaced } : {}) } satisfies Saved));
+      writePrivateFile(path, JSON.stringify({ seq: entries.at(-1)!.seq, hash: verdict.head, ...(replaced ? { replaced } : {}) } satisfies Saved), { what: "the audit checkpoint" });
     }
     const data = { ...verdict, checkpoint, rewritten, accepted, ok };
     ctx.out.result(data, () =>

@@ -1,8 +1,9 @@
 // claudemesh backup [file] / restore <file>: the whole local config (identities and mesh keys),
 // encrypted with a passphrase: Argon2id (libsodium MODERATE cost or more, parameters and salt in
 // the authenticated header) + XChaCha20-Poly1305. A wrong passphrase or a changed file writes nothing.
-import { readFileSync, statSync } from "node:fs";
-import { userFileTarget, writePrivateFile, writeUserFile } from "../../client/local/files.ts";
+import { readFileSync } from "node:fs";
+import { assertCanCreate, userFileTarget, writePrivateFile, writeUserFile } from "../../client/local/files.ts";
+import { onFile, statIfAny } from "../../local-file/error.ts";
 import { join, resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
 import { configPath, parseConfig } from "../../client/local/config-file.ts";
@@ -29,14 +30,16 @@ export async function backup(args: Args): Promise<void> {
     // Checked before --force, and before the passphrase is asked for: it replaces a regular file
     // only. A rename would put a file in place of a device, FIFO or socket (or fail on a
     // directory) instead of writing into it; a link of the user's is written through.
-    const target = userFileTarget(file);
+    const ctxFile = { what: "the backup" };
+    const target = userFileTarget(file, ctxFile);
     if (target.what === "a directory") throw new UsageError(`${file} is a directory; give the backup a file name, like ${join(file, "claudemesh-backup.cmbk")}.`);
     if (target.what !== null && target.what !== "file") throw new UsageError(`${target.via ? `${file} leads to ${target.path}, which` : file} is ${target.what}; a backup replaces only a regular file. Choose another name.`);
     if (target.what === "file" && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
+    assertCanCreate(target.path, ctxFile);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), true);
     const sealed = await ctx.out.wait("deriving the key (Argon2id)", encryptBackup(new TextEncoder().encode(JSON.stringify(cfg)), passphrase).catch(fromBackupError));
     // The user picks the path: write it 0600, leave its directory (maybe /tmp) as it is.
-    const written = writeUserFile(target.path, sealed);
+    const written = writeUserFile(target.path, sealed, ctxFile);
     const through = target.via ? ` (through the link ${target.via})` : "";
     ctx.out.result({ file: written, link: target.via, meshes: cfg.meshes.map((m) => m.slug), bytes: sealed.length }, () => `Backed up ${cfg.meshes.length} mesh identit${cfg.meshes.length === 1 ? "y" : "ies"} to ${written}${through}. Keep the passphrase: without it the file cannot be opened.`);
   });
@@ -45,19 +48,21 @@ export async function backup(args: Args): Promise<void> {
 export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const file = resolvePath(args.file);
-    const found = statSync(file, { throwIfNoEntry: false });
+    const ctxFile = { what: "the backup" };
+    const found = statIfAny(file, ctxFile);
     if (!found) throw new MeshError("not_found", `No such file: ${file}. Give the path of a backup \`claudemesh backup\` wrote.`);
     if (found.isDirectory()) throw new UsageError(`${file} is a directory; give the path of a backup file \`claudemesh backup\` wrote (a .cmbk file).`);
     const current = ctx.config();
     if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
+    const sealed = new Uint8Array(onFile(file, "read", () => readFileSync(file), ctxFile));
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), false);
-    const plain = await ctx.out.wait("deriving the key (Argon2id)", decryptBackup(new Uint8Array(readFileSync(file)), passphrase).catch(fromBackupError));
-    const cfg = parseConfig(new TextDecoder().decode(plain));
+    const plain = await ctx.out.wait("deriving the key (Argon2id)", decryptBackup(sealed, passphrase).catch(fromBackupError));
+    const cfg = parseConfig(new TextDecoder().decode(plain), { name: `The config in the backup ${file}`, fix: null });
     // The config replaced may hold identities the backup lacks (an owner key is the only way to
     // manage its mesh): it is kept, and the meshes only it had are named.
     const dropped = current.meshes.filter((m) => !cfg.meshes.some((r) => r.meshId === m.meshId));
     const kept = current.meshes.length > 0 ? join(ctx.env.configDir, `config.json.before-restore-${Date.now()}`) : null;
-    if (kept) writePrivateFile(kept, readFileSync(configPath(ctx.env.configDir)));
+    if (kept) writePrivateFile(kept, onFile(configPath(ctx.env.configDir), "read", () => readFileSync(configPath(ctx.env.configDir)), { what: "the claudemesh config" }));
     ctx.save(cfg);
     ctx.out.result({ restored: cfg.meshes.map((m) => m.slug), notInBackup: dropped.map((m) => ({ slug: m.slug, meshId: m.meshId, role: m.role })), previousConfig: kept }, () =>
       [

@@ -1,6 +1,6 @@
 // claudemesh doctor: checks the pieces Claude Code needs, each with the command that fixes it.
 import { accessSync, constants, existsSync } from "node:fs";
-import { assertPrivate, LocalFileError } from "../../client/local/files.ts";
+import { LocalFileError } from "../../client/local/files.ts";
 import { configPath } from "../../client/local/config-file.ts";
 import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
@@ -18,7 +18,9 @@ import { rekeyDue } from "../rekey-due.ts";
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 
-function localChecks(ctx: Ctx): Check[] {
+/** The binary and the local config; `usable` when the config could be loaded and has meshes to
+ *  check further. A config that cannot be loaded is a failed check with its fix, not a crash. */
+function localChecks(ctx: Ctx): { checks: Check[]; usable: boolean } {
   const out: Check[] = [];
   const argv = launcher();
   let exec = true;
@@ -29,18 +31,20 @@ function localChecks(ctx: Ctx): Check[] {
   }
   out.push({ check: "binary", ok: exec, detail: shellCommand(argv), fix: exec ? null : "reinstall claudemesh (install.sh), then run claudemesh install" });
   const dir = ctx.env.configDir;
+  try {
+    ctx.config();
+  } catch (err) {
+    if (!(err instanceof LocalFileError)) throw err;
+    out.push({ check: "config", ok: false, detail: err.message, fix: err.fix });
+    return { checks: out, usable: false };
+  }
+  // loadConfig refused anything but a missing file, so this is the plain "not there".
   if (!existsSync(configPath(dir))) {
     out.push({ check: "config", ok: false, detail: `${configPath(dir)} does not exist`, fix: "claudemesh join <link> (or claudemesh new <name> --broker URL)" });
-    return out;
+    return { checks: out, usable: false };
   }
-  try {
-    assertPrivate(dir);
-    assertPrivate(configPath(dir));
-    out.push({ check: "config permissions", ok: true, detail: `${dir} 0700, config.json 0600`, fix: null });
-  } catch (err) {
-    out.push({ check: "config permissions", ok: false, detail: (err as Error).message, fix: err instanceof LocalFileError ? err.fix : null });
-  }
-  return out;
+  out.push({ check: "config permissions", ok: true, detail: `${dir} 0700, config.json 0600`, fix: null });
+  return { checks: out, usable: true };
 }
 
 async function meshChecks(ctx: Ctx): Promise<Check[]> {
@@ -95,7 +99,7 @@ async function rotationCheck(slug: string, client: BrokerClient): Promise<Check>
 
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */
 function unreadable(check: string, err: unknown): Check {
-  if (!(err instanceof MeshError)) throw err;
+  if (!(err instanceof LocalFileError)) throw err;
   return { check, ok: false, detail: err.message.replace(/ Nothing was changed\.$/, ""), fix: "fix or move the file, then run claudemesh install" };
 }
 
@@ -122,7 +126,8 @@ function claudeChecks(ctx: Ctx): Check[] {
 
 export async function run(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const checks = [...localChecks(ctx), ...(existsSync(configPath(ctx.env.configDir)) ? await meshChecks(ctx) : []), ...claudeChecks(ctx)];
+    const local = localChecks(ctx);
+    const checks = [...local.checks, ...(local.usable ? await meshChecks(ctx) : []), ...claudeChecks(ctx)];
     const ok = checks.every((c) => c.ok);
     ctx.out.result({ ok, checks }, () => checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`).join("\n"));
     if (!ok) process.exitCode = 5;

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { register, unregister } from "../claude-code/mcp-registration.ts";
-import { readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
+import { assertClaudeFilesWritable, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { command } from "../context.ts";
 import { checkSessionLabel } from "../display-name.ts";
@@ -18,9 +18,11 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const argv = launcher();
     const env = configDirEnv(ctx.env.configDir, ctx.env.home);
     const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
-    // Both files are read (and refused if malformed) before either is written: no half install.
+    // Both files are read (and refused if malformed or unwritable) before either is written: no
+    // half install.
     const path = settingsPath(ctx.env.home);
     const settings = readSettings(ctx.env.home);
+    assertClaudeFilesWritable(ctx.env.home);
     const via = register(ctx.env.home, entry);
     const hadSettings = existsSync(path);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(env)));
@@ -44,6 +46,7 @@ export async function uninstall(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const path = settingsPath(ctx.env.home);
     const settings = readSettings(ctx.env.home);
+    assertClaudeFilesWritable(ctx.env.home);
     const removed = unregister(ctx.env.home);
     const hooksChanged = writeJsonIfChanged(path, removeOurHooks(settings));
     ctx.out.result({ mcp: { removed }, hooks: { path, changed: hooksChanged } }, () =>

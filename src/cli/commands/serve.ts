@@ -22,7 +22,7 @@ function orExit2<T>(read: () => T, hint = ""): T {
     return read();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`claudemesh serve: ${err.message}${hint}\n`);
+    process.stderr.write(`claudemesh serve: ${err.message}${hint}\n${err.fix ? `  fix: ${err.fix}\n` : ""}`);
     process.exit(2);
   }
 }
@@ -57,8 +57,8 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
   ].join("\n");
 }
 
-function fail(message: string): never {
-  process.stderr.write(`claudemesh serve: ${message}\n`);
+function fail(message: string, fix: string | null = null): never {
+  process.stderr.write(`claudemesh serve: ${message}\n${fix ? `  fix: ${fix}\n` : ""}`);
   process.exit(1);
 }
 
@@ -94,13 +94,13 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   try {
     other = claimDataDir(config.dataDir, "broker");
   } catch (err) {
-    fail(`cannot start: ${await storageReason(err, config)}`);
+    fail(...(await storageReason("cannot start", err, config)));
   }
   if (other?.kind === "restore") fail(`${describeHolder(other, config.dataDir)}; start the broker once it has finished.`);
   if (other) fail(`another broker${other.pid > 0 ? ` (PID ${other.pid})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
   const broker = await startBroker(config, log).catch(async (err: Error) => {
     releasePidFile(config.dataDir);
-    return fail(`cannot start: ${await storageReason(err, config)}`);
+    return fail(...(await storageReason("cannot start", err, config)));
   });
   const shutdown = async (signal: string, code = 0) => {
     log.info("shutting down", { signal });
@@ -117,11 +117,15 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
 }
 
 /** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
- *  directory, a port taken since the check before the start: what to do, not a stack trace. */
-async function storageReason(err: unknown, config: BrokerConfig): Promise<string> {
-  if ((err as { code?: string })?.code === "EADDRINUSE") return portInUse(config.host, config.port);
-  const { startProblem } = await import("../../broker/pid-file.ts");
-  return startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err);
+ *  directory, a data directory that cannot be made, a port taken since the check before the start:
+ *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line. */
+async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<[message: string, fix: string | null]> {
+  if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null];
+  const { dataDirFileError, startProblem } = await import("../../broker/pid-file.ts");
+  // The file system's errors (and the lock file's) first; startProblem words SQLite's.
+  const local = dataDirFileError(err, config.dataDir);
+  if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, local.fix];
+  return [`${doing}: ${startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err)}`, null];
 }
 
 const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
@@ -159,7 +163,7 @@ async function check(config: BrokerConfig): Promise<never> {
   try {
     holder = claimDataDir(config.dataDir, "broker");
   } catch (err) {
-    fail(`cannot check ${config.dataDir}: ${await storageReason(err, config)}`);
+    fail(...(await storageReason(`cannot check ${config.dataDir}`, err, config)));
   }
   if (holder !== null) {
     process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
@@ -171,7 +175,7 @@ async function check(config: BrokerConfig): Promise<never> {
   }
   const h = await checkStore(config).catch(async (err: Error) => {
     releaseDataDir(config.dataDir, "broker");
-    return fail(`cannot open the database in ${config.dataDir}: ${await storageReason(err, config)}`);
+    return fail(...(await storageReason(`cannot open the database in ${config.dataDir}`, err, config)));
   });
   releaseDataDir(config.dataDir, "broker");
   if (h.integrity !== "ok") fail(`the database in ${config.dataDir} is damaged (SQLite quick_check: ${h.integrity.replace(/\s+/g, " ").slice(0, 300)}); restore a backup with claudemesh admin restore`);

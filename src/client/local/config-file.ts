@@ -4,7 +4,9 @@ import { brokerBase } from "../broker-url.ts";
 import { join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
-import { LocalFileError, assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateFile, writePrivateFile } from "./files.ts";
+import { statIfAny } from "../../local-file/error.ts";
+import { parseJsonText } from "../../local-file/json.ts";
 import type { Removals } from "../admission.ts";
 
 export const CONFIG_VERSION = 1;
@@ -49,8 +51,16 @@ export type LocalConfig = { version: typeof CONFIG_VERSION; meshes: MeshEntry[] 
 export const configPath = (dir: string) => join(dir, "config.json");
 
 
-function checkEntry(e: any, i: number): MeshEntry {
-  const bad = (field: string) => new LocalFileError(`config.json: meshes[${i}].${field} is missing or invalid.`, "restore it from a backup (claudemesh restore FILE) or re-join the mesh");
+/** Where a config came from, for messages: the file's path, or the backup it was in; `fix` is
+ *  what to do when it is damaged (null for a backup: its contents are authenticated). */
+export type ConfigSource = { name: string; fix: string | null };
+
+/** config.json in `dir`: damaged, the way back is a backup or joining again. Moving it aside is
+ *  the first step, or `claudemesh restore` would stop at the same damaged file. */
+export const configFileSource = (dir: string): ConfigSource => ({ name: configPath(dir), fix: moveAsideFix(configPath(dir), "restore a backup (claudemesh restore FILE) or join your meshes again") });
+
+function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
+  const bad = (field: string) => new LocalFileError(`${source.name} is damaged: meshes[${i}].${field} is missing or invalid.`, source.fix);
   for (const f of ["meshId", "slug", "name", "brokerUrl", "memberId", "displayName"]) if (typeof e?.[f] !== "string" || e[f] === "") throw bad(f);
   if (!["owner", "admin", "member"].includes(e.role)) throw bad("role");
   if (!PUBKEY_RE.test(e.publicKey ?? "")) throw bad("publicKey");
@@ -63,19 +73,23 @@ function checkEntry(e: any, i: number): MeshEntry {
   return e as MeshEntry;
 }
 
-/** Parses and validates config.json text. */
-export function parseConfig(text: string): LocalConfig {
-  let raw: any;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new LocalFileError("config.json is not valid JSON.", "restore it from a backup (claudemesh restore FILE)");
+/** Parses and validates config text from `source`. Throws LocalFileError: damaged (not JSON,
+ *  empty, no version, a field missing) with source.fix, or written by a newer claudemesh. */
+export function parseConfig(text: string, source: ConfigSource): LocalConfig {
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new LocalFileError(`${source.name} ${parsed.problem}.`, source.fix);
+  const raw = parsed.value as any;
+  const version = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw.version : undefined;
+  // Only a later version number is a newer claudemesh's; anything else ({} included) is damage.
+  if (Number.isInteger(version) && version > CONFIG_VERSION) {
+    throw new LocalFileError(`${source.name} was written by a newer claudemesh (config version ${version}; this one reads version ${CONFIG_VERSION}).`, "upgrade claudemesh");
   }
-  if (raw?.version !== CONFIG_VERSION) {
-    throw new LocalFileError(`config.json has version ${JSON.stringify(raw?.version)}; this claudemesh reads version ${CONFIG_VERSION}.`, "upgrade claudemesh");
+  if (version !== CONFIG_VERSION) {
+    const found = version === undefined ? `no "version" field` : `"version": ${JSON.stringify(version)}`;
+    throw new LocalFileError(`${source.name} is damaged or not a claudemesh config (${found}; expected ${CONFIG_VERSION}).`, source.fix);
   }
-  if (!Array.isArray(raw.meshes)) throw new LocalFileError("config.json: meshes must be a list.");
-  return { version: CONFIG_VERSION, meshes: raw.meshes.map((m: unknown, i: number) => withSchemeOnBroker(checkEntry(m, i))) };
+  if (!Array.isArray(raw.meshes)) throw new LocalFileError(`${source.name} is damaged: "meshes" is not a list.`, source.fix);
+  return { version: CONFIG_VERSION, meshes: raw.meshes.map((m: unknown, i: number) => withSchemeOnBroker(checkEntry(m, i, source))) };
 }
 
 /** An older `new` saved `--broker localhost:7911` as given; such a URL is read as brokerBase reads
@@ -91,21 +105,22 @@ function withSchemeOnBroker(entry: MeshEntry): MeshEntry {
   }
 }
 
-/** Loads the config (an empty one if none exists). Refuses a directory or file others can read. */
+/** Loads the config (an empty one if none exists). Throws LocalFileError for a config directory
+ *  or file others can read, one that is not what it should be (a file for the directory, a
+ *  directory for the file), cannot be read, or is damaged (parseConfig). */
 export function loadConfig(dir: string): LocalConfig {
-  try {
-    assertPrivate(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { version: CONFIG_VERSION, meshes: [] };
-    throw err;
-  }
-  const text = readPrivateFile(configPath(dir));
-  return text === null ? { version: CONFIG_VERSION, meshes: [] } : parseConfig(text);
+  const inTheWay = `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`;
+  const st = statIfAny(dir, { what: "the claudemesh config directory", fix: { ENOTDIR: "set CLAUDEMESH_CONFIG_DIR to a directory of your own" } });
+  if (st === null) return { version: CONFIG_VERSION, meshes: [] };
+  if (!st.isDirectory()) throw new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, inTheWay);
+  assertPrivate(dir);
+  const text = readPrivateFile(configPath(dir), { what: "the claudemesh config" });
+  return text === null ? { version: CONFIG_VERSION, meshes: [] } : parseConfig(text, configFileSource(dir));
 }
 
 export function saveConfig(dir: string, cfg: LocalConfig): void {
   ensurePrivateDir(dir);
-  writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n");
+  writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n", { what: "the claudemesh config" });
 }
 
 /** Records, in the config as it is on disk now, that the broker refused this mesh's key as removed

@@ -2,27 +2,25 @@
 // fsync, rename), so a crash never leaves a half-written key file. A file that others can read is
 // refused with the command that fixes it. Only claudemesh's own directories (the config dir and
 // its subdirectories) are created or tightened to 0700; a file the user names (a backup) is written
-// 0600 and its directory is left exactly as it is.
-import { chmodSync, closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync, existsSync, unlinkSync, type Stats } from "node:fs";
+// 0600 and its directory is left exactly as it is. Every failure is a LocalFileError saying what
+// the path is and what to do (src/local-file/error.ts), never the file system's raw error.
+import { accessSync, chmodSync, closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync, existsSync, unlinkSync, type Stats } from "node:fs";
 import { dirname, join, basename, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { LocalFileError, onFile, statIfAny, type FileContext } from "../../local-file/error.ts";
 
-export class LocalFileError extends Error {
-  override readonly name = "LocalFileError";
-  constructor(
-    message: string,
-    readonly fix: string | null = null,
-  ) {
-    super(message);
-  }
-}
+export { LocalFileError };
+
+/** The fix for one of claudemesh's own files that is damaged or in the way: it is moved aside
+ *  rather than deleted, since it may hold the only copy of a key. */
+export const moveAsideFix = (path: string, then = "run this again") => `move it aside (mv ${path} ${path}.aside), then ${then}`;
 
 /** Creates one of claudemesh's own directories (and missing parents) with mode 0700, and
  *  tightens it if it exists. Never for a directory the user chose for a file: use writeUserFile.
  *  A shared directory (sticky bit, like /tmp) is refused rather than changed. */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
+  onFile(dir, "create", () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
+  const st = onFile(dir, "read", () => statSync(dir));
   if ((st.mode & 0o1000) !== 0) throw new LocalFileError(`${dir} is a shared directory (sticky bit); claudemesh keeps keys only in a directory of its own.`, "set CLAUDEMESH_CONFIG_DIR to a directory of your own (default ~/.claudemesh)");
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
@@ -30,7 +28,7 @@ export function ensurePrivateDir(dir: string): void {
 /** Refuses a file or directory that group or others can read or write; `holds` says what is at
  *  stake in the message. */
 export function assertPrivate(path: string, holds = "private keys"): void {
-  const st = statSync(path);
+  const st = onFile(path, "read", () => statSync(path));
   if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8);
     throw new LocalFileError(`${path} is readable by other users (mode ${mode}); it holds ${holds}.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
@@ -38,9 +36,9 @@ export function assertPrivate(path: string, holds = "private keys"): void {
 }
 
 /** Writes a file inside claudemesh's own directories: the directory is made private first. */
-export function writePrivateFile(path: string, data: string | Uint8Array): void {
+export function writePrivateFile(path: string, data: string | Uint8Array, ctx: FileContext = {}): void {
   ensurePrivateDir(dirname(path));
-  writeAtomic0600(path, data);
+  onFile(path, "write", () => writeAtomic0600(path, data), ctx);
 }
 
 /** Where a write to the user-named `path` lands, and what is there now. A symbolic link is
@@ -56,17 +54,30 @@ const MAX_LINK_HOPS = 40;
 const describeStats = (st: Stats): UserFileTarget["what"] =>
   st.isFile() ? "file" : st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO (named pipe)" : st.isSocket() ? "a socket" : "a device";
 
-export function userFileTarget(path: string): UserFileTarget {
+export function userFileTarget(path: string, ctx: FileContext = {}): UserFileTarget {
   let at = resolve(path);
   for (let hops = 0; ; hops++) {
-    const st = lstatSync(at, { throwIfNoEntry: false });
+    const st = onFile(at, "write", () => lstatSync(at, { throwIfNoEntry: false }), ctx);
     if (!st) return { path: at, via: at === resolve(path) ? null : resolve(path), what: null };
     if (!st.isSymbolicLink()) return { path: at, via: at === resolve(path) ? null : resolve(path), what: describeStats(st) };
     if (st.uid !== process.getuid?.()) return { path: at, via: null, what: "a link owned by another user" };
     if (hops >= MAX_LINK_HOPS) throw new LocalFileError(`${path}: too many levels of symbolic links.`);
     // Relative to the link's real directory, as the kernel reads it.
-    at = resolve(realpathSync(dirname(at)), readlinkSync(at));
+    const link = at;
+    at = onFile(link, "write", () => resolve(realpathSync(dirname(link)), readlinkSync(link)), ctx);
   }
+}
+
+/** Throws LocalFileError when a new file at `path` could not be written: its nearest existing
+ *  ancestor is not a directory, or this user may not write in it. Checked before slow work
+ *  (deriving a key from a passphrase) so that the refusal comes first; the write itself can still
+ *  fail (a read-only or full disk) and says so. */
+export function assertCanCreate(path: string, ctx: FileContext = {}): void {
+  const target = resolve(path);
+  let dir = dirname(target);
+  // A path through a file fails here (ENOTDIR); directories still missing are mkdir -p's to make.
+  while (!onFile(target, "write", () => statSync(dir, { throwIfNoEntry: false }), ctx) && dirname(dir) !== dir) dir = dirname(dir);
+  onFile(target, "write", () => accessSync(dir, constants.W_OK | constants.X_OK), ctx);
 }
 
 /** Writes a file at a path the user chose (a backup): mode 0600 from its creation, atomically,
@@ -74,11 +85,13 @@ export function userFileTarget(path: string): UserFileTarget {
  *  directories are created 0700; existing ones are left alone. A link of this user's is written
  *  through (userFileTarget); anything there but a regular file is refused with LocalFileError.
  *  Returns the path written. */
-export function writeUserFile(path: string, data: string | Uint8Array): string {
-  const target = userFileTarget(path);
+export function writeUserFile(path: string, data: string | Uint8Array, ctx: FileContext = {}): string {
+  const target = userFileTarget(path, ctx);
   if (target.what !== null && target.what !== "file") throw new LocalFileError(`${path} is ${target.what}; only a regular file is replaced. Nothing was written.`);
-  mkdirSync(dirname(target.path), { recursive: true, mode: 0o700 });
-  writeAtomic0600(target.path, data);
+  onFile(target.path, "write", () => {
+    mkdirSync(dirname(target.path), { recursive: true, mode: 0o700 });
+    writeAtomic0600(target.path, data);
+  }, ctx);
   return target.path;
 }
 
@@ -160,9 +173,15 @@ function writeAtomic0600(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** Reads a private file; null if it does not exist. Throws LocalFileError if others can read it. */
-export function readPrivateFile(path: string, holds?: string): string | null {
-  if (!existsSync(path)) return null;
-  assertPrivate(path, holds);
-  return readFileSync(path, "utf8");
+/** Reads one of claudemesh's own files; null if nothing is there. Throws LocalFileError if others
+ *  can read it (`holds`: what is at stake), if it is a directory, or if it cannot be read (`what`
+ *  the file is, for the message). */
+export function readPrivateFile(path: string, opts: { holds?: string; what?: string } = {}): string | null {
+  const ctx = { what: opts.what, fix: { EISDIR: moveAsideFix(path) } };
+  if (statIfAny(path, ctx) === null) return null;
+  // Read before the mode is checked: a directory is then called a directory, not "readable by
+  // other users" with a chmod that would not help.
+  const text = onFile(path, "read", () => readFileSync(path, "utf8"), ctx);
+  assertPrivate(path, opts.holds);
+  return text;
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ReplayGuard } from "../../crypto/envelope.ts";
 import type { Delivered } from "../mesh-session.ts";
 import { assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+import { onFile, statIfAny } from "../../local-file/error.ts";
 
 const logPath = (dir: string, meshId: string) => join(dir, "messages", `${meshId}.jsonl`);
 /** The CLI (scope "member") and each Claude Code session read their own copies of messages, so
@@ -28,14 +29,15 @@ export function appendMessages(dir: string, meshId: string, messages: readonly D
   if (messages.length === 0) return;
   ensurePrivateDir(join(dir, "messages"));
   const path = logPath(dir, meshId);
-  if (existsSync(path)) assertPrivate(path, LOG_HOLDS);
-  appendFileSync(path, messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 });
+  const ctx = { what: "the message log" };
+  if (statIfAny(path, ctx)) assertPrivate(path, LOG_HOLDS);
+  onFile(path, "write", () => appendFileSync(path, messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 }), ctx);
 }
 
 /** The last `limit` messages read in this mesh, oldest first. A log others could have written is
  *  refused, as for appending. */
 export function readMessages(dir: string, meshId: string, limit: number): Delivered[] {
-  const text = readPrivateFile(logPath(dir, meshId), LOG_HOLDS);
+  const text = readPrivateFile(logPath(dir, meshId), { holds: LOG_HOLDS, what: "the message log" });
   if (text === null) return [];
   const lines = text.split("\n").filter(Boolean);
   return lines.slice(-limit).flatMap((l) => {
@@ -53,7 +55,7 @@ export function readMessages(dir: string, meshId: string, limit: number): Delive
  *  message already read may be shown again. */
 export function loadReplayGuard(dir: string, meshId: string, scope = "member", onDamaged: (note: string) => void = () => {}): ReplayGuard {
   const path = seenPath(dir, meshId, scope);
-  const text = readPrivateFile(path, "the ids of the messages you read");
+  const text = readPrivateFile(path, { holds: "the ids of the messages you read", what: "the replay memory" });
   if (!text) return new ReplayGuard(meshId);
   try {
     return ReplayGuard.importJson(text, meshId);

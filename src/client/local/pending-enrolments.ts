@@ -13,7 +13,8 @@ import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.t
 import { ID_RE, PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { NotSentError } from "../http.ts";
-import { readPrivateFile, writePrivateFile } from "./files.ts";
+import { LocalFileError, moveAsideFix, readPrivateFile, writePrivateFile } from "./files.ts";
+import { parseJsonText } from "../../local-file/json.ts";
 
 /** `fresh`: made by this run, so no earlier attempt can have sent the key. */
 export type Enrolment = { keys: SigningKeypair; meshId: string; fresh: boolean };
@@ -25,9 +26,12 @@ const fileOf = (dir: string, request: string) => join(dir, "pending", `${createH
  *  attempt saved, or new ones, saved now. */
 export function pendingEnrolment(dir: string, request: string): Enrolment {
   const path = fileOf(dir, request);
-  const text = readPrivateFile(path);
+  const what = "the key saved for an unanswered request";
+  const text = readPrivateFile(path, { what });
   if (text) {
-    const e = JSON.parse(text) as { publicKey: string; secretKey: string; meshId: string };
+    const parsed = parseJsonText(text);
+    if (!parsed.ok) throw new LocalFileError(`The key saved for an unanswered request, ${path}, ${parsed.problem}.`, moveAsideFix(path));
+    const e = (parsed.value ?? {}) as { publicKey: string; secretKey: string; meshId: string };
     if (PUBKEY_RE.test(e.publicKey) && SECRET_KEY_RE.test(e.secretKey) && ID_RE.test(e.meshId)) return { keys: { publicKey: e.publicKey, secretKey: e.secretKey }, meshId: e.meshId, fresh: false };
   }
   const enrolment = { keys: generateSigningKeypair(), meshId: randomId(), fresh: true };
