@@ -20,7 +20,7 @@ describe("claudemesh mcp with a config it cannot use", () => {
     using cfg = configDir("{garbage");
     const s = await startMcp(cfg.dir, "sess-badcfg-1");
     try {
-      const why = "claudemesh cannot use its configuration, so this session is on no mesh: config.json is not valid JSON.";
+      const why = `claudemesh cannot use its configuration, so this session is on no mesh: ${cfg.dir}/config.json is not valid JSON (line 1, column 2`;
       expect(s.client.getInstructions()).toContain(why);
       const tools = (await s.client.listTools()).tools.map((t) => t.name);
       expect(tools).toContain("mesh_send");
