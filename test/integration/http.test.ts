@@ -231,6 +231,25 @@ describe("mesh creation throttle", () => {
     expect((await post(300, "2001:db8:5:6:ffff::1")).status).toBe(429);
     expect((await post(301, "198.51.100.8")).status).toBe(201);
   });
+
+  test("runs after the body checks and before the signature check: malformed bodies cost nothing, unsigned ones count as attempts", async () => {
+    await using b = await startBroker();
+    const unsigned = (i: number) =>
+      fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ meshId: `mesh-unsigned-${i}`, slug: `unsigned-${i}`, name: "U", ownerPubkey: generateSigningKeypair().publicKey, ownerDisplayName: "o" }) });
+    const statuses = async (n: number, req: (i: number) => Promise<Response>) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await req(i)).status);
+      return out;
+    };
+    const empty = () => fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(await statuses(MESH_CREATE_BURST + 5, empty)).toEqual(Array(MESH_CREATE_BURST + 5).fill(400));
+    expect(await statuses(MESH_CREATE_BURST, unsigned)).toEqual(Array(MESH_CREATE_BURST).fill(401));
+    const refused = await unsigned(99);
+    expect({ status: refused.status, error: (await refused.json()).error }).toEqual({
+      status: 429,
+      error: { code: "rate_limited", message: "Too many attempts to create a mesh from this address; wait a minute and try again.", retryable: true },
+    });
+  });
 });
 
 // Signed requests and invite claims pass the hello's skew window and replay rule (src/broker/auth.ts).
