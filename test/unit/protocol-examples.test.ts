@@ -147,6 +147,21 @@ describe("coverage", () => {
     expect([...seen].filter((t) => !requests.includes(t!))).toEqual([]);
   });
 
+  // §1.5 and §11: a ciphertext is an end-to-end envelope, never plaintext in base64 (the seeds'
+  // bug). test/unit/e2e-vectors.test.ts also opens each one.
+  test("every ciphertext in an example is an envelope: version byte 0x01 (direct) or 0x02 (fan-out)", () => {
+    const envelopes = (x: unknown): string[] =>
+      typeof x !== "object" || x === null ? [] : [...(typeof (x as any).ciphertext === "string" ? [(x as any).ciphertext as string] : []), ...Object.values(x).flatMap(envelopes)];
+    const examples = blocks.filter((b) => b.info.startsWith("json frame ") || b.info.startsWith("json http-body "));
+    const found = examples.flatMap((b) => envelopes(JSON.parse(b.body)).map((ct) => ({ at: at(b), ct })));
+    expect(found.length).toBeGreaterThan(0);
+    for (const { at, ct } of found) {
+      if (ct === "") continue; // a system notice, checked below
+      const first = Buffer.from(ct, "base64")[0];
+      expect({ at, version: first === 0x01 || first === 0x02 }).toEqual({ at, version: true });
+    }
+  });
+
   test("the system notice example is a message_expired notice", () => {
     const notices = serverExamples.map((b) => JSON.parse(b.body)).filter((f) => f.type === "message" && f.kind === "system");
     expect(notices.length).toBe(1);
