@@ -5,13 +5,16 @@ import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh } from "../helpers/mesh.ts";
 import { createMesh, signedPost } from "../../src/client/http.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
-import { sha256Hex } from "../../src/crypto/hash.ts";
+import { randomId, sha256Hex } from "../../src/crypto/hash.ts";
 import { inviteClaimCanonical, requestCanonical } from "../../src/protocol/canonical.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { Database } from "bun:sqlite";
 import { MESH_CREATE_BURST } from "../../src/broker/http/meshes.ts";
 import { join } from "node:path";
 import { connect as tcp } from "node:net";
+import { readFileSync } from "node:fs";
+import { fencedBlocks } from "../helpers/markdown.ts";
+import { dashboardLink } from "../../src/client/dashboard-link.ts";
 
 describe("operations endpoints", () => {
   test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
@@ -359,5 +362,47 @@ describe("status hook", () => {
     const r = await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify({ status: "idle" }) });
     expect((await r.json()).status).toBe("dnd");
     a.close();
+  });
+});
+
+// protocol.md §6: each `json http-response` example has the fields, nested, of the answer a real
+// broker gives (test/unit/protocol-examples.test.ts checks them against the types).
+describe("the response examples of protocol.md", () => {
+  const doc = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
+  const examples = new Map(fencedBlocks(doc).filter((x) => x.info.startsWith("json http-response ")).map((x) => [x.info.slice("json http-response ".length), JSON.parse(x.body)]));
+  /** Keys and value types, recursively; a list by its first item. */
+  const shape = (x: unknown): unknown =>
+    Array.isArray(x) ? x.slice(0, 1).map(shape) : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, shape((x as Record<string, unknown>)[k])])) : x === null ? "null" : typeof x;
+
+  test("have the shape of the broker's answers", async () => {
+    await using b = await startBroker();
+    const answers = new Map<string, unknown>();
+    const record = async (method: string, path: string, res: Response) => answers.set(`${method} ${path} ${res.status}`, await res.json());
+    const owner = generateSigningKeypair();
+    const text = JSON.stringify({ meshId: "mesh-shape-0001", slug: "shape", name: "Shape", ownerPubkey: owner.publicKey, ownerDisplayName: "alice" });
+    const ts = Date.now();
+    const signature = signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(text)), owner.secretKey);
+    const headers = { "content-type": "application/json", "x-claudemesh-pubkey": owner.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature };
+    const created = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body: text });
+    await record("POST", "/v1/meshes", created);
+    const alice = { meshId: "mesh-shape-0001", memberId: (answers.get("POST /v1/meshes 201") as any).member.memberId, keys: owner, displayName: "alice", role: "owner" };
+    const inv = await createInvite(b.url, alice);
+    const joiner = generateSigningKeypair();
+    const claimedAt = Date.now();
+    const canonical = inviteClaimCanonical(inv.inviteId, joiner.publicKey, claimedAt);
+    const claim = { meshId: alice.meshId, pubkey: joiner.publicKey, displayName: "bob", timestamp: claimedAt, inviteSignature: signDetached(canonical, inv.inviteKeys.secretKey), signature: signDetached(canonical, joiner.secretKey) };
+    await record("POST", "/v1/invites/{inviteId}/claim", await fetch(`${b.url}/v1/invites/${inv.inviteId}/claim`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(claim) }));
+    const a = await connect(b.url, alice);
+    await record("POST", "/hook/set-status", await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify({ status: "working", summary: "running the test suite" }) }));
+    a.close();
+    await record("GET", "/health", await fetch(`${b.url}/health`));
+    await record("GET", "/health/ready", await fetch(`${b.url}/health/ready`));
+    b.ctx.draining = true; // as during a shutdown, for the one answer; nothing else runs meanwhile
+    await record("GET", "/health/ready", await fetch(`${b.url}/health/ready`));
+    b.ctx.draining = false;
+    const login = dashboardLink({ brokerUrl: b.url, meshId: alice.meshId, memberId: alice.memberId, secretKey: owner.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
+    await record("POST", "/v1/dashboard/login", await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) }));
+    expect([...answers.keys()].sort()).toEqual([...examples.keys()].sort());
+    for (const [route, answer] of answers) expect({ route, shape: shape(examples.get(route)) }).toEqual({ route, shape: shape(answer) });
   });
 });
