@@ -363,6 +363,23 @@ describe("status hook", () => {
     expect((await r.json()).status).toBe("dnd");
     a.close();
   });
+
+  test("while dnd is kept, the hook's summary still applies and peers hear of it", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await connect(b.url, await addMember(b.url, owner, "bob"));
+    const a = await connect(b.url, owner);
+    await a.client.request("set_status", { status: "dnd" });
+    await bob.waitEvent((e) => e.event === "peer_status" && e.data.status === "dnd");
+    const hook = (body: object) => fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(await (await hook({ status: "working", summary: "running the tests" })).json()).toEqual({ ok: true, status: "dnd", online: true });
+    const heard = await bob.waitEvent((e) => e.event === "peer_status" && e.data.summary === "running the tests");
+    expect(heard.data).toEqual({ pubkey: owner.keys.publicKey, displayName: "owner", status: "dnd", summary: "running the tests" });
+    const listed = (await bob.client.request("list_peers", {})).peers.find((p) => p.pubkey === owner.keys.publicKey)!;
+    expect({ status: listed.status, summary: listed.summary }).toEqual({ status: "dnd", summary: "running the tests" });
+    a.close();
+    bob.close();
+  });
 });
 
 // protocol.md §6: each `json http-response` example has the fields, nested, of the answer a real
