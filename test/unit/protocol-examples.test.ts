@@ -252,6 +252,14 @@ describe("HTTP examples", () => {
   });
 });
 
+// §1.3: `expiresAt` is seconds for invites and milliseconds everywhere else, and its name does not
+// say which, so every table row that names it also names its unit.
+test("every table row that names expiresAt names its unit", () => {
+  const rows = DOC.split("\n").filter((l) => l.startsWith("|") && l.includes("expiresAt"));
+  expect(rows.length).toBeGreaterThan(5);
+  expect(rows.filter((l) => !/\b(ms|milliseconds|seconds)\b/.test(l))).toEqual([]);
+});
+
 // The answers of §6: their fields, and the records nested in them. test/integration/http.test.ts
 // compares the same examples with a real broker's answers.
 describe("HTTP response examples", () => {
