@@ -23,7 +23,8 @@ export { ReplayGuard } from "./replay-guard.ts";
 export type { Inner, InnerFields, InnerKind } from "./inner.ts";
 
 export const FANOUT_VERSION = 0x02;
-const MSG_SIG_PREFIX = "claudemesh-msg-v1|";
+/** The label of the fan-out signature (protocol.md §3, §11.3): signed text = label + inner JSON. */
+export const MSG_SIG_PREFIX = "claudemesh-msg-v1|";
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 export type OpenFailure = "unknown_epoch" | "bad_mac" | "bad_signature" | "context_mismatch" | "malformed" | "bad_attestation";

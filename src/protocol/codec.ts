@@ -87,7 +87,8 @@ function checkFrame<T>(value: unknown, checkers: Map<string, TypeCheck<TObject>>
   }
   const type = (value as { type?: unknown }).type;
   const checker = typeof type === "string" ? checkers.get(type) : undefined;
-  if (!checker) throw new MeshError("unknown_type", `Unknown frame type ${JSON.stringify(type)?.slice(0, 64)}.`);
+  if (type === undefined) throw new MeshError("unknown_type", "The frame has no `type` field.");
+  if (!checker) throw new MeshError("unknown_type", `Unknown frame type ${JSON.stringify(type).slice(0, 64)}.`);
   if (!checker.Check(value)) {
     const first = checker.Errors(value).First();
     const where = first?.path || "/";

@@ -36,7 +36,9 @@ export const TimestampMs = Type.Integer({ minimum: 0, maximum: 8.64e15 });
 /** Standard base64 of the 24-byte nonce. */
 export const Nonce = Type.String({ pattern: "^[A-Za-z0-9+/]{32}$", description: "24-byte nonce, base64" });
 export const Ciphertext = Type.String({ minLength: 1, maxLength: L.MAX_CIPHERTEXT_B64_LEN, pattern: "^[A-Za-z0-9+/]+={0,2}$" });
-export const KeysBlob = Type.String({ maxLength: L.MAX_KEYS_BLOB_B64_LEN, pattern: "^[A-Za-z0-9+/]*={0,2}$" });
+/** An invite's sealed keys (§11.5). Never empty: an empty blob seals nothing, and claimers would be
+ *  answered `""` where an invite without keys answers `null`. */
+export const KeysBlob = Type.String({ minLength: 1, maxLength: L.MAX_KEYS_BLOB_B64_LEN, pattern: "^[A-Za-z0-9+/]+={0,2}$" });
 export const Priority = Type.Union([Type.Literal("now"), Type.Literal("next"), Type.Literal("low")]);
 export const Status = Type.Union([Type.Literal("idle"), Type.Literal("working"), Type.Literal("dnd")]);
 export const Role = Type.Union([Type.Literal("owner"), Type.Literal("admin"), Type.Literal("member")]);

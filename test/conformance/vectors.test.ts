@@ -64,7 +64,7 @@ describe("§12 test vectors", () => {
   test("the document has the vectors this suite expects", () => {
     for (const n of ["key-owner", "key-session", "key-invite", "key-joiner", "hello", "session-attestation", "session-hello", "invite-v2", "invite-key", "invite-key-v1", "invite-claim", "signed-request", "canonical-json", "canonical-json-unicode", "audit-hash", "audit-chain", "dashboard-login"])
       expect(vectors.has(n)).toBe(true);
-    for (const n of ["e2e-direct", "e2e-fanout", "e2e-purpose-keys", "e2e-invite-secret", "e2e-backup"]) expect(e2e.has(n)).toBe(true);
+    for (const n of ["e2e-direct", "e2e-fanout", "e2e-direct-session", "e2e-fanout-session", "e2e-purpose-keys", "e2e-invite-secret", "e2e-backup"]) expect(e2e.has(n)).toBe(true);
   });
 
   test("§12.1 keys", () => {
@@ -237,6 +237,19 @@ describe("§11.8 end-to-end vectors", () => {
     expect(openMessage({ ...push, ...sealed }, [], keys)).toEqual(x.inner);
     // the associated data binds the target: the same ciphertext under another topic does not open
     expect(() => openMessage({ ...push, to: "#random" }, [], keys)).toThrow();
+  });
+
+  test("e2e-direct-session and e2e-fanout-session: a session's message carries its attestation, checked against from.memberPubkey", () => {
+    for (const name of ["e2e-direct-session", "e2e-fanout-session"]) {
+      const x = e2e.get(name);
+      const keys = x.meshKeyB64 === undefined ? new Map() : new Map([[x.epoch as number, unb64(x.meshKeyB64)]]);
+      const push = { meshId: x.push.meshId, from: { pubkey: x.push.fromPubkey, memberPubkey: x.push.fromMemberPubkey }, to: x.push.to, nonce: x.push.nonce, ciphertext: x.push.ciphertext };
+      expect(openMessage(push, [seedKey(x.recipientSeedHex)], keys)).toEqual(x.inner);
+      expect(x.inner.att.parentMemberPubkey).toBe(x.push.fromMemberPubkey);
+      // a push that calls the sender a member while the payload carries an attestation is refused
+      expect(() => openMessage({ ...push, from: { pubkey: x.push.fromPubkey } }, [seedKey(x.recipientSeedHex)], keys)).toThrow();
+    }
+    expect(e2e.get("e2e-direct-session").inner.replyTo).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
   });
 
   test("e2e-purpose-keys", () => {

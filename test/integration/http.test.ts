@@ -5,13 +5,16 @@ import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh } from "../helpers/mesh.ts";
 import { createMesh, signedPost } from "../../src/client/http.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
-import { sha256Hex } from "../../src/crypto/hash.ts";
+import { randomId, sha256Hex } from "../../src/crypto/hash.ts";
 import { inviteClaimCanonical, requestCanonical } from "../../src/protocol/canonical.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { Database } from "bun:sqlite";
 import { MESH_CREATE_BURST } from "../../src/broker/http/meshes.ts";
 import { join } from "node:path";
 import { connect as tcp } from "node:net";
+import { readFileSync } from "node:fs";
+import { fencedBlocks } from "../helpers/markdown.ts";
+import { dashboardLink } from "../../src/client/dashboard-link.ts";
 
 describe("operations endpoints", () => {
   test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
@@ -231,6 +234,25 @@ describe("mesh creation throttle", () => {
     expect((await post(300, "2001:db8:5:6:ffff::1")).status).toBe(429);
     expect((await post(301, "198.51.100.8")).status).toBe(201);
   });
+
+  test("runs after the body checks and before the signature check: malformed bodies cost nothing, unsigned ones count as attempts", async () => {
+    await using b = await startBroker();
+    const unsigned = (i: number) =>
+      fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ meshId: `mesh-unsigned-${i}`, slug: `unsigned-${i}`, name: "U", ownerPubkey: generateSigningKeypair().publicKey, ownerDisplayName: "o" }) });
+    const statuses = async (n: number, req: (i: number) => Promise<Response>) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await req(i)).status);
+      return out;
+    };
+    const empty = () => fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(await statuses(MESH_CREATE_BURST + 5, empty)).toEqual(Array(MESH_CREATE_BURST + 5).fill(400));
+    expect(await statuses(MESH_CREATE_BURST, unsigned)).toEqual(Array(MESH_CREATE_BURST).fill(401));
+    const refused = await unsigned(99);
+    expect({ status: refused.status, error: (await refused.json()).error }).toEqual({
+      status: 429,
+      error: { code: "rate_limited", message: "Too many attempts to create a mesh from this address; wait a minute and try again.", retryable: true },
+    });
+  });
 });
 
 // Signed requests and invite claims pass the hello's skew window and replay rule (src/broker/auth.ts).
@@ -340,5 +362,64 @@ describe("status hook", () => {
     const r = await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify({ status: "idle" }) });
     expect((await r.json()).status).toBe("dnd");
     a.close();
+  });
+
+  test("while dnd is kept, the hook's summary still applies and peers hear of it", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await connect(b.url, await addMember(b.url, owner, "bob"));
+    const a = await connect(b.url, owner);
+    await a.client.request("set_status", { status: "dnd" });
+    await bob.waitEvent((e) => e.event === "peer_status" && e.data.status === "dnd");
+    const hook = (body: object) => fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(await (await hook({ status: "working", summary: "running the tests" })).json()).toEqual({ ok: true, status: "dnd", online: true });
+    const heard = await bob.waitEvent((e) => e.event === "peer_status" && e.data.summary === "running the tests");
+    expect(heard.data).toEqual({ pubkey: owner.keys.publicKey, displayName: "owner", status: "dnd", summary: "running the tests" });
+    const listed = (await bob.client.request("list_peers", {})).peers.find((p) => p.pubkey === owner.keys.publicKey)!;
+    expect({ status: listed.status, summary: listed.summary }).toEqual({ status: "dnd", summary: "running the tests" });
+    a.close();
+    bob.close();
+  });
+});
+
+// protocol.md §6: each `json http-response` example has the fields, nested, of the answer a real
+// broker gives (test/unit/protocol-examples.test.ts checks them against the types).
+describe("the response examples of protocol.md", () => {
+  const doc = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
+  const examples = new Map(fencedBlocks(doc).filter((x) => x.info.startsWith("json http-response ")).map((x) => [x.info.slice("json http-response ".length), JSON.parse(x.body)]));
+  /** Keys and value types, recursively; a list by its first item. */
+  const shape = (x: unknown): unknown =>
+    Array.isArray(x) ? x.slice(0, 1).map(shape) : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, shape((x as Record<string, unknown>)[k])])) : x === null ? "null" : typeof x;
+
+  test("have the shape of the broker's answers", async () => {
+    await using b = await startBroker();
+    const answers = new Map<string, unknown>();
+    const record = async (method: string, path: string, res: Response) => answers.set(`${method} ${path} ${res.status}`, await res.json());
+    const owner = generateSigningKeypair();
+    const text = JSON.stringify({ meshId: "mesh-shape-0001", slug: "shape", name: "Shape", ownerPubkey: owner.publicKey, ownerDisplayName: "alice" });
+    const ts = Date.now();
+    const signature = signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(text)), owner.secretKey);
+    const headers = { "content-type": "application/json", "x-claudemesh-pubkey": owner.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature };
+    const created = await fetch(`${b.url}/v1/meshes`, { method: "POST", headers, body: text });
+    await record("POST", "/v1/meshes", created);
+    const alice = { meshId: "mesh-shape-0001", memberId: (answers.get("POST /v1/meshes 201") as any).member.memberId, keys: owner, displayName: "alice", role: "owner" };
+    const inv = await createInvite(b.url, alice);
+    const joiner = generateSigningKeypair();
+    const claimedAt = Date.now();
+    const canonical = inviteClaimCanonical(inv.inviteId, joiner.publicKey, claimedAt);
+    const claim = { meshId: alice.meshId, pubkey: joiner.publicKey, displayName: "bob", timestamp: claimedAt, inviteSignature: signDetached(canonical, inv.inviteKeys.secretKey), signature: signDetached(canonical, joiner.secretKey) };
+    await record("POST", "/v1/invites/{inviteId}/claim", await fetch(`${b.url}/v1/invites/${inv.inviteId}/claim`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(claim) }));
+    const a = await connect(b.url, alice);
+    await record("POST", "/hook/set-status", await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${a.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify({ status: "working", summary: "running the test suite" }) }));
+    a.close();
+    await record("GET", "/health", await fetch(`${b.url}/health`));
+    await record("GET", "/health/ready", await fetch(`${b.url}/health/ready`));
+    b.ctx.draining = true; // as during a shutdown, for the one answer; nothing else runs meanwhile
+    await record("GET", "/health/ready", await fetch(`${b.url}/health/ready`));
+    b.ctx.draining = false;
+    const login = dashboardLink({ brokerUrl: b.url, meshId: alice.meshId, memberId: alice.memberId, secretKey: owner.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
+    await record("POST", "/v1/dashboard/login", await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) }));
+    expect([...answers.keys()].sort()).toEqual([...examples.keys()].sort());
+    for (const [route, answer] of answers) expect({ route, shape: shape(examples.get(route)) }).toEqual({ route, shape: shape(answer) });
   });
 });

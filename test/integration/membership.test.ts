@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
+import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { helloCanonical, inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../src/protocol/canonical.ts";
 import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -56,6 +57,36 @@ describe("invites", () => {
     expect((await joinWithInvite(b.url, inv, "two")).keysBlob).not.toBeNull();
     const row = (b.ctx.store as SqliteStore).db.query("SELECT keys_blob FROM invites WHERE id = ?").get(inv.inviteId) as { keys_blob: string | null };
     expect(row.keys_blob).toBeNull();
+  });
+
+  test("an empty keys blob is refused, on the WebSocket and from the dashboard, and nothing is stored", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const db = (b.ctx.store as SqliteStore).db;
+    const rows = () => db.query("SELECT (SELECT COUNT(*) FROM invites) AS invites, (SELECT COUNT(*) FROM audit_log) AS audit").get();
+    const before = rows();
+    const inviteId = randomId();
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const invitePubkey = generateSigningKeypair().publicKey;
+    const fields = {
+      inviteId,
+      expiresAt,
+      role: "member" as const,
+      maxUses: 2,
+      invitePubkey,
+      signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
+      keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, 2), owner.keys.secretKey),
+      keysBlob: "",
+    };
+    const o = await connect(b.url, owner);
+    await expect(o.client.request("invite_create", fields)).rejects.toMatchObject({ code: "invalid_frame", message: expect.stringContaining("/keysBlob") });
+    o.close();
+    const login = dashboardLink({ brokerUrl: b.url, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
+    const signedIn = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
+    const cookie = signedIn.headers.get("set-cookie")!.split(";")[0]!;
+    const posted = await fetch(`${b.url}/v1/dashboard/invites`, { method: "POST", headers: { "content-type": "application/json", cookie }, body: JSON.stringify(fields) });
+    expect({ status: posted.status, code: (await posted.json()).error.code }).toEqual({ status: 400, code: "invalid_argument" });
+    expect(rows()).toEqual(before);
   });
 
   test("member_list carries each enrolment's evidence, which the owner's client checks; a wrong invite key signature is refused", async () => {

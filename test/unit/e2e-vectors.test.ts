@@ -1,9 +1,12 @@
 // docs/protocol.md §11.8: every e2e-vector block is opened with the real code and must give exactly
-// the documented plaintext, and the deterministic derivations must match.
+// the documented plaintext, sealing its plaintext with its nonce gives exactly its ciphertext, and
+// the deterministic derivations must match. Every envelope in a frame example of §4 or §6.7 is one
+// of these vectors and opens in that example's context (mesh, sender, target, ids).
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { openEnvelope } from "../../src/crypto/envelope.ts";
+import { openEnvelope, sealEnvelope, type Inner } from "../../src/crypto/envelope.ts";
+import { sodium } from "../../src/crypto/sodium.ts";
 import { purposeKey } from "../../src/crypto/mesh-keys.ts";
 import { inviteBlobKey, inviteSigningKeypair, openKeysBlob } from "../../src/crypto/invite-secret.ts";
 import { decryptBackup } from "../../src/crypto/backup.ts";
@@ -19,10 +22,72 @@ const vectors = new Map(
   }),
 );
 const v = (name: string) => vectors.get(name) ?? (() => { throw new Error(`no vector ${name}`); })();
+const MESSAGE_VECTORS = ["e2e-direct", "e2e-fanout", "e2e-direct-session", "e2e-fanout-session"];
+const meshKeysOf = (x: { epoch?: number; meshKeyB64?: string }) => new Map(x.meshKeyB64 === undefined ? [] : [[x.epoch!, fromBase64(x.meshKeyB64)]]);
+const recipientSecret = (x: { recipientSeedHex: string }) => signingKeypairFromSeed(fromHex(x.recipientSeedHex)).secretKey;
+
+/** sealEnvelope with libsodium's random bytes replaced by `nonce`: the only random input. */
+function sealWithNonce(inner: Inner, senderSeedHex: string, nonceB64: string, meshKey?: { epoch: number; key: Uint8Array }) {
+  const random = sodium.randombytes_buf;
+  sodium.randombytes_buf = ((n: number) => {
+    const bytes = fromBase64(nonceB64);
+    if (bytes.length !== n) throw new Error(`asked for ${n} random bytes`);
+    return bytes;
+  }) as typeof random;
+  try {
+    const { v: _, ...fields } = inner;
+    return sealEnvelope(fields, { mySecret: signingKeypairFromSeed(fromHex(senderSeedHex)).secretKey, ...(meshKey ? { meshKey } : {}) });
+  } finally {
+    sodium.randombytes_buf = random;
+  }
+}
+
+/** Every object under `value` that has a non-empty `ciphertext`. */
+function envelopesIn(value: unknown): Record<string, any>[] {
+  if (typeof value !== "object" || value === null) return [];
+  const own = typeof (value as any).ciphertext === "string" && (value as any).ciphertext !== "" ? [value as Record<string, any>] : [];
+  return [...own, ...Object.values(value).flatMap(envelopesIn)];
+}
 
 describe("end-to-end vectors", () => {
-  test("all five are present", () => {
-    expect([...vectors.keys()].sort()).toEqual(["e2e-backup", "e2e-direct", "e2e-fanout", "e2e-invite-secret", "e2e-purpose-keys"]);
+  test("all seven are present", () => {
+    expect([...vectors.keys()].sort()).toEqual(["e2e-backup", "e2e-direct", "e2e-direct-session", "e2e-fanout", "e2e-fanout-session", "e2e-invite-secret", "e2e-purpose-keys"]);
+  });
+
+  test("sealing each message vector's inner payload with its nonce gives exactly its ciphertext", () => {
+    for (const name of MESSAGE_VECTORS) {
+      const x = v(name);
+      const meshKey = x.meshKeyB64 === undefined ? undefined : { epoch: x.epoch, key: fromBase64(x.meshKeyB64) };
+      expect({ name, ciphertext: sealWithNonce(x.inner, x.senderSeedHex, x.push.nonce, meshKey).ciphertext }).toEqual({ name, ciphertext: x.push.ciphertext });
+    }
+  });
+
+  test("session senders: the attestation opens with the push's member key, and not when the push calls the sender a member", () => {
+    for (const name of ["e2e-direct-session", "e2e-fanout-session"]) {
+      const x = v(name);
+      const keys = { mySecret: recipientSecret(x), meshKeys: meshKeysOf(x) };
+      expect({ name, r: openEnvelope(x.push, keys) }).toEqual({ name, r: { ok: true, inner: x.inner } });
+      expect(x.inner.att).toMatchObject({ sessionPubkey: x.push.fromPubkey, parentMemberPubkey: x.push.fromMemberPubkey });
+      expect({ name, r: openEnvelope({ ...x.push, fromMemberPubkey: x.push.fromPubkey }, keys) }).toEqual({ name, r: { ok: false, reason: "bad_attestation" } });
+    }
+    expect(v("e2e-direct-session").inner.replyTo).toBeDefined();
+  });
+
+  test("every envelope in a frame example or the dashboard post is a vector's, and opens in that example's context", () => {
+    const examples = fencedBlocks(DOC).filter((b) => b.info.startsWith("json frame ") || b.info === "json http-body DashboardPostBody");
+    const seen = examples.flatMap((b) => envelopesIn(JSON.parse(b.body)).map((e) => ({ line: b.line, e })));
+    expect(seen.length).toBeGreaterThanOrEqual(6);
+    for (const { line, e } of seen) {
+      const name = MESSAGE_VECTORS.find((n) => v(n).push.nonce === e.nonce && v(n).push.ciphertext === e.ciphertext);
+      expect({ line, vector: name !== undefined }).toEqual({ line, vector: true });
+      const x = v(name!);
+      const target = e.to ?? x.push.to; // a dashboard post names its topic in the path
+      expect({ line, to: target, id: e.clientMessageId, replyTo: e.replyTo }).toEqual({ line, to: x.inner.to, id: x.inner.id, replyTo: x.inner.replyTo });
+      if (e.type !== "message") continue;
+      const push = { meshId: e.meshId, fromPubkey: e.from.pubkey, fromMemberPubkey: e.from.memberPubkey, to: e.to, nonce: e.nonce, ciphertext: e.ciphertext };
+      expect({ line, r: openEnvelope(push, { mySecret: recipientSecret(x), meshKeys: meshKeysOf(x) }) }).toEqual({ line, r: { ok: true, inner: x.inner } });
+      expect({ line, kind: e.kind, topic: e.topic }).toEqual({ line, kind: e.to.startsWith("#") ? "topic" : e.to === "*" ? "broadcast" : e.to.startsWith("@") ? "group" : "direct", topic: e.to.startsWith("#") ? e.to.slice(1) : undefined });
+    }
   });
 
   test("direct message opens to the documented inner payload", () => {

@@ -52,6 +52,16 @@ describe("error catalog (§7.1)", () => {
   }
 });
 
+describe("where each error comes from (§7.1)", () => {
+  test("every code of the catalog is named in at least one group (`invite_*` names every invite_ code)", () => {
+    const text = DOC.slice(DOC.indexOf("<!-- table:error-sources -->"), DOC.indexOf("<!-- /table:error-sources -->"));
+    expect(table("error-sources").length).toBeGreaterThan(5);
+    const named = [...text.matchAll(/`([a-z_]+\*?)`/g)].map((m) => m[1]!);
+    const covered = (code: string) => named.some((n) => (n.endsWith("*") ? code.startsWith(n.slice(0, -1)) : n === code));
+    expect(Object.keys(ERRORS).filter((c) => !covered(c))).toEqual([]);
+  });
+});
+
 describe("close codes (§7.2)", () => {
   const rows = table("close-codes");
 

@@ -124,6 +124,29 @@ describe("syntax, type and schema", () => {
     expect(codeOf(() => decodeClientFrame(text))).toBe("unknown_type");
   });
 
+  test("the unknown_type message names the type, or says there is none", () => {
+    const messageOf = (text: string) => {
+      try {
+        decodeClientFrame(text);
+      } catch (err) {
+        return (err as MeshError).message;
+      }
+    };
+    expect([messageOf('{"type":"nope"}'), messageOf('{"id":"1"}'), messageOf('{"type":7}')]).toEqual([
+      'Unknown frame type "nope".',
+      "The frame has no `type` field.",
+      "Unknown frame type 7.",
+    ]);
+  });
+
+  // protocol.md §4.1: JSON.parse keeps the last of repeated keys; the schema checks that value,
+  // and the id recovered for an error is the same one.
+  test("a repeated key counts with its last value", () => {
+    expect(decodeClientFrame('{"type":"list_peers","id":"d1","id":"d2"}')).toEqual({ type: "list_peers", id: "d2" });
+    expect(recoverRequestId('{"type":"nope","id":"d1","id":"d2"}')).toBe("d2");
+    expect(codeOf(() => decodeClientFrame('{"type":"set_status","id":"1","status":"idle","status":"busy"}'))).toBe("invalid_frame");
+  });
+
   test.each([
     ["array", "[]"],
     ["null", "null"],

@@ -11,6 +11,8 @@ import { EventName, ServerFrames } from "../../src/protocol/server-frames.ts";
 import { ERRORS, isErrorCode } from "../../src/protocol/errors.ts";
 import * as Bodies from "../../src/protocol/http-bodies.ts";
 import type { AuditEntry, GrantInfo, InviteInfo, ListedMember, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
+import type { ClaimResult, MeshRecord } from "../../src/client/http.ts";
+import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
@@ -147,6 +149,21 @@ describe("coverage", () => {
     expect([...seen].filter((t) => !requests.includes(t!))).toEqual([]);
   });
 
+  // §1.5 and §11: a ciphertext is an end-to-end envelope, never plaintext in base64 (the seeds'
+  // bug). test/unit/e2e-vectors.test.ts also opens each one.
+  test("every ciphertext in an example is an envelope: version byte 0x01 (direct) or 0x02 (fan-out)", () => {
+    const envelopes = (x: unknown): string[] =>
+      typeof x !== "object" || x === null ? [] : [...(typeof (x as any).ciphertext === "string" ? [(x as any).ciphertext as string] : []), ...Object.values(x).flatMap(envelopes)];
+    const examples = blocks.filter((b) => b.info.startsWith("json frame ") || b.info.startsWith("json http-body "));
+    const found = examples.flatMap((b) => envelopes(JSON.parse(b.body)).map((ct) => ({ at: at(b), ct })));
+    expect(found.length).toBeGreaterThan(0);
+    for (const { at, ct } of found) {
+      if (ct === "") continue; // a system notice, checked below
+      const first = Buffer.from(ct, "base64")[0];
+      expect({ at, version: first === 0x01 || first === 0x02 }).toEqual({ at, version: true });
+    }
+  });
+
   test("the system notice example is a message_expired notice", () => {
     const notices = serverExamples.map((b) => JSON.parse(b.body)).filter((f) => f.type === "message" && f.kind === "system");
     expect(notices.length).toBe(1);
@@ -230,7 +247,56 @@ describe("HTTP examples", () => {
     }
   });
 
-  test("plain json blocks (responses) are valid JSON", () => {
-    for (const b of blocks.filter((x) => x.info === "json")) expect(() => JSON.parse(b.body)).not.toThrow();
+  test("every json block is tagged, so that a test reads it", () => {
+    expect(blocks.filter((b) => b.info === "json").map(at)).toEqual([]);
+  });
+});
+
+// §1.3: `expiresAt` is seconds for invites and milliseconds everywhere else, and its name does not
+// say which, so every table row that names it also names its unit.
+test("every table row that names expiresAt names its unit", () => {
+  const rows = DOC.split("\n").filter((l) => l.startsWith("|") && l.includes("expiresAt"));
+  expect(rows.length).toBeGreaterThan(5);
+  expect(rows.filter((l) => !/\b(ms|milliseconds|seconds)\b/.test(l))).toEqual([]);
+});
+
+// The answers of §6: their fields, and the records nested in them. test/integration/http.test.ts
+// compares the same examples with a real broker's answers.
+describe("HTTP response examples", () => {
+  const MESH_KEYS = ["id", "slug", "name", "ownerPubkey", "keyEpoch", "createdAt"] as const satisfies readonly (keyof MeshRecord)[];
+  const CLAIM_KEYS = ["mesh", "member", "keysBlob", "members"] as const satisfies readonly (keyof ClaimResult)[];
+  const READY = { keys: ["status", "reason", "schemaVersion", "expectedVersion"], optional: ["error"] };
+  type Shape = { keys: readonly string[]; optional?: readonly string[]; records?: Record<string, readonly string[]>; lists?: Record<string, readonly string[]> };
+  const RESPONSES: Record<string, Shape> = {
+    "POST /v1/meshes 201": { keys: ["mesh", "member"], records: { mesh: MESH_KEYS, member: RECORD_KEYS.MemberInfo } },
+    "POST /v1/invites/{inviteId}/claim 201": { keys: CLAIM_KEYS, records: { mesh: MESH_KEYS, member: RECORD_KEYS.MemberInfo }, lists: { members: RECORD_KEYS.MemberInfo } },
+    "POST /hook/set-status 200": { keys: ["ok", "status", "online"] },
+    "GET /health 200": { keys: ["status", "version", "uptimeS", "db"] },
+    "GET /health/ready 200": READY,
+    "GET /health/ready 503": READY,
+    "POST /v1/dashboard/login 200": { keys: ["member", "meshId", "expiresAt"], records: { member: RECORD_KEYS.MemberInfo } },
+  };
+  const responses = blocks.filter((b) => b.info.startsWith("json http-response ")).map((b) => ({ b, route: b.info.slice("json http-response ".length) }));
+
+  test("every documented response has an example, and every example a known route", () => {
+    expect(responses.map((r) => r.route).sort()).toEqual(Object.keys(RESPONSES).sort());
+  });
+
+  for (const { b, route } of responses) {
+    test(`${route} ${at(b)}`, () => {
+      const shape = RESPONSES[route]!;
+      const body = JSON.parse(b.body) as Record<string, unknown>;
+      const required = shape.keys.filter((k) => !shape.optional?.includes(k));
+      expect({ unknown: Object.keys(body).filter((k) => !shape.keys.includes(k) && !shape.optional?.includes(k)), missing: required.filter((k) => !(k in body)) }).toEqual({ unknown: [], missing: [] });
+      for (const [field, keys] of Object.entries(shape.records ?? {})) expect(Object.keys(body[field] as object).sort()).toEqual([...keys].sort());
+      for (const [field, keys] of Object.entries(shape.lists ?? {})) for (const item of body[field] as object[]) expect(Object.keys(item).sort()).toEqual([...keys].sort());
+    });
+  }
+
+  test("§6.6 readiness examples report the schema version of the latest migration", () => {
+    for (const { b } of responses.filter((r) => r.route.startsWith("GET /health/ready "))) {
+      const body = JSON.parse(b.body);
+      expect({ at: at(b), schemaVersion: body.schemaVersion, expectedVersion: body.expectedVersion }).toEqual({ at: at(b), schemaVersion: LATEST_VERSION, expectedVersion: LATEST_VERSION });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { signDetached, signingKeypairFromSeed, verifyDetached } from "../../src/crypto/sign.ts";
 import { fromHex } from "../../src/crypto/encoding.ts";
 import { sha256Hex } from "../../src/crypto/hash.ts";
+import * as Canonical from "../../src/protocol/canonical.ts";
 import {
   attestationCanonical,
   dashboardLoginCanonical,
@@ -18,6 +19,7 @@ import {
   requestCanonical,
   sessionHelloCanonical,
 } from "../../src/protocol/canonical.ts";
+import { MSG_SIG_PREFIX } from "../../src/crypto/envelope.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { auditHash, GENESIS, verifyChain, type ChainEntry } from "../../src/protocol/audit-chain.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
@@ -81,6 +83,18 @@ describe("keys from seeds", () => {
 });
 
 describe("canonical strings and signatures", () => {
+  // §3's table lists every string the code signs, with its label and number of fields: each
+  // placeholder `<…>` stands for one field the function fills in.
+  test("the §3 table has one row per canonical string of the code, with the same label and fields", () => {
+    const start = DOC.indexOf("<!-- table:canonical -->");
+    const rows = DOC.slice(start, DOC.indexOf("<!-- /table:canonical -->", start)).split("\n").filter((l) => l.startsWith("|")).slice(2);
+    const documented = rows.map((r) => /`([^`]+)`/.exec(r.split(" | ")[2]!)![1]!.replaceAll("\\|", "|").replace(/<[^>]+>/g, "<>")).sort();
+    const functions = Object.values(Canonical).filter((f): f is (...a: string[]) => string => typeof f === "function");
+    const code = [...functions.map((f) => f(...Array<string>(f.length).fill("<>"))), `${MSG_SIG_PREFIX}<>`].sort();
+    expect(functions.length).toBeGreaterThanOrEqual(8);
+    expect(documented).toEqual(code);
+  });
+
   test("hello", () => {
     const v = vec("hello");
     const canonical = helloCanonical(v.meshId, v.memberId, v.pubkey, v.timestamp);

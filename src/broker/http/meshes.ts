@@ -12,8 +12,10 @@ import { verifySignedRequest } from "./signed-request.ts";
 import { memberInfo } from "../handlers/admin.ts";
 import { AddressThrottle } from "../address-throttle.ts";
 
-/** Meshes one client address may create: a burst of 20, then one a minute. Anyone may create a
- *  mesh (a fresh key signs the request), so without this one address could fill the disk. */
+/** Attempts to create a mesh one client address may make: a burst of 20, then one a minute. Anyone
+ *  may create a mesh (a fresh key signs the request), so without this one address could fill the
+ *  disk. An attempt counts once its body passed the schema (Elysia checks it before the handler),
+ *  before its signature is checked: a malformed body costs nothing, a badly signed one counts. */
 export const MESH_CREATE_BURST = 20;
 export const MESH_CREATE_RATE_PER_SEC = 1 / 60;
 
@@ -21,7 +23,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
   const creations = new AddressThrottle({
     ratePerSec: MESH_CREATE_RATE_PER_SEC,
     burst: MESH_CREATE_BURST,
-    refused: "Too many meshes created from this address; wait a minute and try again.",
+    refused: "Too many attempts to create a mesh from this address; wait a minute and try again.",
     trustedProxies: ctx.config.trustedProxies,
   });
   return new Elysia({ name: "meshes" })
