@@ -286,11 +286,13 @@ service_install() { # dir unit-file changed
   case $1 in *'#'* | *'&'* | *\\*) die "install directory $1 has a character the unit cannot take (# & \\)" ;; esac
   sed "s#/usr/local/bin/claudemesh#$1/claudemesh#g" "$2" >"$UNIT_PATH.tmp"
   chmod 644 "$UNIT_PATH.tmp"
+  # A running service takes a new unit (not only a new binary) only when restarted.
+  if cmp -s "$UNIT_PATH.tmp" "$UNIT_PATH"; then unit_changed=0; else unit_changed=1; fi
   mv -f "$UNIT_PATH.tmp" "$UNIT_PATH"
   systemctl daemon-reload
-  if [ "$3" = 1 ] && systemctl is-active --quiet claudemesh; then
+  if { [ "$3" = 1 ] || [ "$unit_changed" = 1 ]; } && systemctl is-active --quiet claudemesh; then
     systemctl restart claudemesh
-    say "restarted claudemesh.service on the new binary"
+    say "restarted claudemesh.service on the new binary or unit"
   else
     systemctl enable --now claudemesh
   fi

@@ -84,7 +84,7 @@ describe("install.sh", () => {
 describe("systemd unit", () => {
   const directive = (name: string) => [...UNIT.matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1]);
 
-  test("hardening, state directory, start check and limits are set", () => {
+  test("hardening, state directory, restarts and limits are set", () => {
     const want: Record<string, string> = {
       ProtectSystem: "strict",
       StateDirectory: "claudemesh",
@@ -96,15 +96,17 @@ describe("systemd unit", () => {
       ProtectKernelModules: "yes",
       LockPersonality: "yes",
       User: "claudemesh",
-      ExecStartPre: "/usr/local/bin/claudemesh serve --check",
       ExecStart: "/usr/local/bin/claudemesh serve",
       LimitNOFILE: "65536",
-      // A bad setting (serve --check exits 2) stops instead of re-running every RestartSec.
+      // A bad setting (serve exits 2) stops instead of re-running every RestartSec; this holds
+      // only for the main process, so there is no ExecStartPre that could exit 2.
       RestartPreventExitStatus: "2",
-      StartLimitIntervalSec: "60",
-      StartLimitBurst: "5",
+      RestartSec: "5s",
+      // A runtime failure restarts without a start limit that would leave the broker down.
+      StartLimitIntervalSec: "0",
     };
     expect(Object.fromEntries(Object.keys(want).map((k) => [k, directive(k)[0]]))).toEqual(want);
+    expect([directive("ExecStartPre"), directive("StartLimitBurst")]).toEqual([[], []]);
   });
 
   test("MemoryDenyWriteExecute stays out (Bun's JIT), with the reason in a comment", () => {
