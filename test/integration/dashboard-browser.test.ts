@@ -310,6 +310,9 @@ describe("dashboard in a browser", () => {
     await page.getByText("Create a mesh").first().waitFor({ timeout: 20_000 });
     await page.getByText("HTTP routes of the claudemesh broker").first().waitFor();
     await br.shot(page, "api-reference");
+    // No controls for Scalar's hosted services, which an offline page cannot reach (operator review).
+    const hosted = ["Ask AI", "Generate MCP", "Deploy", "Share", "Open in Scalar"];
+    expect(Object.fromEntries(await Promise.all(hosted.map(async (t) => [t, await page.getByText(t, { exact: true }).count()])))).toEqual(Object.fromEntries(hosted.map((t) => [t, 0])));
     // A page of another origin framing it gets nothing: frame-ancestors 'none'.
     const framing = await br.newPage();
     await framing.setContent(`<iframe src="${b.url}/docs"></iframe>`);

@@ -52,7 +52,10 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
         scalarCDN: "/docs/scalar.js",
         // An absolute spec URL: the plugin's default is relative ("docs/json"), which /docs/
         // resolved to /docs/docs/json.
-        scalarConfig: { withDefaultFonts: false, spec: { url: "/docs/json" } },
+        // No controls for Scalar's hosted services (its AI agent, MCP generator, deploy and share
+        // toolbar) or its telemetry: this page is offline, and its CSP would block them anyway.
+        // (The plugin's type predates these options of the Scalar version we bundle.)
+        scalarConfig: { withDefaultFonts: false, spec: { url: "/docs/json" }, ...({ agent: { disabled: true }, mcp: { disabled: true }, showToolbar: "never", showDeveloperTools: "never", telemetry: false } as object) },
         documentation: {
           info: { title: "claudemesh broker", version, description: "HTTP routes of the claudemesh broker. The WebSocket protocol at /ws is specified in docs/protocol.md." },
           tags: [
