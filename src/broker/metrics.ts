@@ -1,14 +1,15 @@
 // Prometheus series (the seeds' names), one registry per broker instance so that several brokers
 // in one test process do not share counters.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { VERSION } from "../version.ts";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "broker_process_" });
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "broker_" });
   const r = [registry];
-  return {
+  const metrics = {
     registry,
     connectionsTotal: new Counter({ name: "broker_connections_total", help: "Authenticated connections accepted.", registers: r }),
     connectionsRejected: new Counter({ name: "broker_connections_rejected_total", help: "Connections closed during or before the hello, by reason.", labelNames: ["reason"], registers: r }),
@@ -23,5 +24,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     dbHealthy: new Gauge({ name: "broker_db_healthy", help: "1 when the last database probe could write, else 0.", registers: r }),
     walCheckpoints: new Counter({ name: "broker_wal_checkpoints_total", help: "Checkpoints of the SQLite WAL by the background thread, by result (ok; busy: held back by another checkpoint or a reader, retried; failed).", labelNames: ["result"], registers: r }),
     commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Writes (sends and acks) in the most recent group commit.", registers: r }),
+    buildInfo: new Gauge({ name: "broker_build_info", help: "Always 1; its label is the claudemesh version serving.", labelNames: ["version"], registers: r }),
   };
+  metrics.buildInfo.set({ version: VERSION }, 1);
+  return metrics;
 }

@@ -15,6 +15,7 @@ import { connect as tcp } from "node:net";
 import { readFileSync } from "node:fs";
 import { fencedBlocks } from "../helpers/markdown.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { VERSION } from "../../src/version.ts";
 
 describe("operations endpoints", () => {
   test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
@@ -134,6 +135,7 @@ describe("operations endpoints", () => {
       "broker_queue_depth",
       "broker_hook_requests_total",
       "broker_db_healthy",
+      `broker_build_info{version="${VERSION}"} 1`,
     ]) {
       expect(text).toContain(series);
     }

@@ -151,6 +151,6 @@ describe("Grafana dashboard", () => {
     const all = new Set((await createMetrics({ defaultMetrics: true }).registry.getMetricsAsJSON()).map((m) => m.name));
     const used = new Set(exprs.flatMap((e) => e.match(/\bbroker_[a-z0-9_]+/g) ?? []));
     expect([...used].filter((n) => !all.has(n))).toEqual([]);
-    for (const n of ["broker_process_process_cpu_seconds_total", "broker_process_process_resident_memory_bytes"]) expect(used.has(n)).toBe(true);
+    for (const n of ["broker_process_cpu_seconds_total", "broker_process_resident_memory_bytes"]) expect(used.has(n)).toBe(true);
   });
 });
