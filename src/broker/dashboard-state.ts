@@ -6,6 +6,7 @@ import { MetricSampler } from "./dashboard-samples.ts";
 import { SessionStore } from "./dashboard-sessions.ts";
 import { loginThrottle } from "./dashboard-login.ts";
 import type { AddressThrottle } from "./address-throttle.ts";
+import { ThrottledLog } from "./throttled-log.ts";
 
 export type Dashboard = {
   readonly sessions: SessionStore;
@@ -16,6 +17,8 @@ export type Dashboard = {
   readonly streams: Set<() => void>;
   /** Per-address throttle of logins and of operator token attempts (dashboard-login.ts). */
   readonly logins: AddressThrottle;
+  /** Refused logins and operator tokens, logged at a bounded rate (a guesser cannot flood it). */
+  readonly refusedLogins: ThrottledLog;
   /** The Bun server, once listening: the client address of a request, and per-request timeouts
    *  (Elysia's own `server` is null because the broker hands requests to app.handle itself). */
   server: Server<unknown> | null;
@@ -33,6 +36,7 @@ export function createDashboard(ctx: BrokerContext, version: string, startedAt: 
     startedAt,
     streams,
     logins: loginThrottle(ctx.config.trustedProxies),
+    refusedLogins: new ThrottledLog(ctx.log, "warn", "dashboard login refused", () => ctx.now()),
     server: null,
     stop() {
       sampler.stop();

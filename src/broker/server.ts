@@ -11,6 +11,7 @@ import type { Store } from "../store/types.ts";
 import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import { VERSION } from "../version.ts";
 import { FailureLog } from "./failure-log.ts";
+import { ThrottledLog } from "./throttled-log.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
@@ -129,6 +130,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
   const perIp = new Map<string, number>();
+  // Refused before any handshake, so without an identity; a flood is what this refuses.
+  const refusedUpgrades = new ThrottledLog(log, "info", "connection refused before its hello", () => ctx.now());
   // Pushes paused on a congested socket (delivery.ts pushBudget) resume once its bytes moved on:
   // to the kernel at the end of a turn (the outbox), or out of Bun's buffer (the drain event).
   const resumePushes = (ws: ServerWebSocket<WsData>) => {
@@ -158,12 +161,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       // site its user visits could hold the address's connection slots (maxConnectionsPerIp).
       if (req.headers.has("origin")) {
         metrics.connectionsRejected.inc({ reason: "forbidden" });
+        refusedUpgrades.note({ reason: "forbidden", origin: req.headers.get("origin")?.slice(0, 200) });
         return secured(errorResponse(new MeshError("forbidden", "WebSocket connections from web pages are refused: connect with a program that sends no Origin header.")));
       }
       const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
       const slot = addressKey(ip);
       if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
+        refusedUpgrades.note({ reason: "too_many_connections", ip });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
       if (srv.upgrade(req, { data: { ip, slot } })) return undefined;

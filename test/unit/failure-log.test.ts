@@ -20,7 +20,7 @@ test("one warning per 10 s, counting the ones in between; only unavailable error
   expect(lines.length).toBe(1);
   now = 10_000;
   failures.note(full(), "http");
-  expect(lines.map((l) => [l.fields.where, l.fields.code, l.fields.alsoFailedSinceLast])).toEqual([
+  expect(lines.map((l) => [l.fields.where, l.fields.code, l.fields.notLoggedSinceLast])).toEqual([
     ["websocket", "SQLITE_FULL", 0],
     ["http", "SQLITE_FULL", 2],
   ]);

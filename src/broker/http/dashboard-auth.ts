@@ -12,7 +12,7 @@ import { Conn, memberIdentity } from "../conn.ts";
 import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-sessions.ts";
-import { isTrustedProxy } from "../client-ip.ts";
+import { clientIp, isTrustedProxy } from "../client-ip.ts";
 
 export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
 
@@ -49,6 +49,7 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
   const auth = request.headers.get("authorization") ?? "";
   if (auth.startsWith("Bearer ")) {
     if (await verifyOperatorToken(ctx.store, auth.slice(7).trim())) return;
+    dash.refusedLogins.note({ kind: "operator bearer token", ip: clientIpOf(ctx, dash, request), reason: "unauthorized" });
     // A wrong token costs a try from the same per-address allowance as a login.
     dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
     throw new MeshError("unauthorized", "That is not the current operator token.");
@@ -58,6 +59,12 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
   if (session?.kind === "operator" && current !== null && safeEqual(session.tokenHash, current)) return;
   throw new MeshError("unauthorized", "Broker-wide views need the operator token (printed by the first `claudemesh serve`, or a new one from `claudemesh admin token`).");
 }
+
+/** The client's address for the log: the peer, or what a trusted proxy says it forwarded for. */
+export const clientIpOf = (ctx: BrokerContext, dash: Dashboard, request: Request): string | undefined => {
+  const direct = dash.server?.requestIP(request)?.address;
+  return direct === undefined ? undefined : clientIp(direct, request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
+};
 
 /** The hash an operator session records, so that replacing the token ends it. */
 export const operatorTokenHash = (token: string) => sha256Hex(token);

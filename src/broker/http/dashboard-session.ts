@@ -9,7 +9,7 @@ import { verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
-import { isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
+import { clientIpOf, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
 const ttlS = SESSION_TTL_MS / 1000;
@@ -17,15 +17,30 @@ const ttlS = SESSION_TTL_MS / 1000;
 export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
   const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies);
   const throttled = (request: Request) => dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
+  /** Runs a login; the operator hears of each one that succeeds and, at a bounded rate, of those
+   *  refused (a wrong token, a replayed link, the throttle), with the client's address. */
+  const logged = async <T>(kind: "member" | "operator", request: Request, login: () => Promise<T>, who: (r: T) => Record<string, unknown>): Promise<T> => {
+    const ip = clientIpOf(ctx, dash, request);
+    try {
+      const r = await login();
+      ctx.log.info("dashboard login", { kind, ip, ...who(r) });
+      return r;
+    } catch (err) {
+      if (err instanceof MeshError) dash.refusedLogins.note({ kind, ip, reason: err.code });
+      throw err;
+    }
+  };
   return new Elysia({ name: "dashboard-session" })
     .post(
       "/v1/dashboard/login",
       async ({ body, request, set }) => {
         requireSameOriginJson(ctx, dash, request);
-        throttled(request);
-        // Refuse at the broker-wide ceiling before the single-use link is spent.
-        dash.sessions.checkRoom({ kind: "member", meshId: body.meshId, memberId: body.memberId });
-        const member = await verifyDashboardLogin(ctx, body);
+        const member = await logged("member", request, async () => {
+          throttled(request);
+          // Refuse at the broker-wide ceiling before the single-use link is spent.
+          dash.sessions.checkRoom({ kind: "member", meshId: body.meshId, memberId: body.memberId });
+          return verifyDashboardLogin(ctx, body);
+        }, (m) => ({ meshId: m.meshId, memberId: m.id }));
         const { token, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
         // One member session per browser: the one whose cookie this replaces ends now (its streams
         // at their next heartbeat), so that tabs still showing it notice, instead of it lingering
@@ -73,8 +88,10 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/operator/login",
       async ({ body, request, set }) => {
         requireSameOriginJson(ctx, dash, request);
-        throttled(request);
-        if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
+        await logged("operator", request, async () => {
+          throttled(request);
+          if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
+        }, () => ({}));
         const { token, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
         set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
         return { operator: true, expiresAt: session.expiresAt };

@@ -43,6 +43,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
           owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },
         });
         set.status = repeated ? 200 : 201;
+        if (!repeated) ctx.log.info("mesh created", { meshId: mesh.id, slug: mesh.slug, ownerPubkey: mesh.ownerPubkey, ip: addressOf(request) });
         return { mesh, member: memberInfo(owner) };
       },
       { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"] } },
@@ -60,6 +61,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         await consumeSignature(ctx.store, body.signature, body.timestamp, "invite claim");
         const { member, keysBlob, repeated } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName }, claim: { timestamp: body.timestamp, inviteSignature: body.inviteSignature } });
         if (!repeated) {
+          ctx.log.info("invite claimed", { meshId: invite.meshId, inviteId: invite.id, memberId: member.id, pubkey: member.pubkey });
           ctx.roster.invalidate(invite.meshId);
           ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });
         }

@@ -69,11 +69,13 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
   });
 }
 
-/** Rejects a connection during the handshake: close 1008 with the error code as reason. */
-function reject(ctx: BrokerContext, conn: Conn, err: MeshError): void {
+/** Rejects a connection during the handshake: close 1008 with the error code as reason. `hello`:
+ *  the hello refused, whose mesh and key (as claimed, perhaps falsely) the log line names. */
+function reject(ctx: BrokerContext, conn: Conn, err: MeshError, hello?: HelloFrame | SessionHelloFrame): void {
   if (conn.state === "closed") return;
   ctx.metrics.connectionsRejected.inc({ reason: err.code });
-  ctx.log.info("connection rejected", { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress });
+  const claimed = hello && { meshId: hello.meshId, pubkey: hello.type === "hello" ? hello.pubkey : hello.sessionPubkey };
+  ctx.log.info("connection rejected", { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed });
   conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
   conn.close(CloseCode.policy, err.code);
   conn.state = "closed";
@@ -152,10 +154,10 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
     const now = ctx.now();
     const identity = frame.type === "hello" ? await authenticateHello(ctx.store, frame, now) : await authenticateSessionHello(ctx.store, frame, now);
     if (conn.state === "closed") return;
-    if (ctx.draining) return reject(ctx, conn, new MeshError("unavailable", "The broker is shutting down."));
+    if (ctx.draining) return reject(ctx, conn, new MeshError("unavailable", "The broker is shutting down."), frame);
     // Decided before admit's store writes (a session row, presence), so a refusal stores nothing:
     // the slot is held while admit awaits the store, and released once attached or refused.
-    if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"));
+    if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"), frame);
     const release = ctx.hub.holdSlot(identity.meshId);
     try {
       await admit(ctx, conn, frame, identity, now, release);
@@ -163,7 +165,7 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
       release();
     }
   } catch (err) {
-    reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }));
+    reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }), frame);
   }
 }
 
@@ -190,11 +192,11 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   const pending = await ctx.store.pendingCount(identity.meshId, [identity.pubkey]);
   if (!mesh || conn.state === "closed") return;
   // Removed while this handshake awaited the store: the removal closed only what was attached.
-  if (ctx.hub.isRemoved(identity.meshId, identity.memberId)) return reject(ctx, conn, new MeshError("revoked"));
+  if (ctx.hub.isRemoved(identity.meshId, identity.memberId)) return reject(ctx, conn, new MeshError("revoked"), frame);
   // The slot held since the handshake's check becomes the attached connection. (Checked again, with
   // no await before the attach, though the held slots already keep the limit.)
   releaseSlot();
-  if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"));
+  if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"), frame);
   // From attach on, the connection receives events and pushes: nothing may await between it and
   // the hello_ack, or an event could reach the client before its hello_ack.
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
@@ -209,6 +211,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   }
   ctx.metrics.connectionsTotal.inc();
   ctx.metrics.connectionsActive.inc();
+  ctx.log.debug("connection accepted", { conn: conn.id, meshId: identity.meshId, memberId: identity.memberId, kind: identity.kind, pubkey: identity.pubkey, ip: conn.transport.remoteAddress, reattached });
   const ack: HelloAckFrame = {
     type: "hello_ack",
     protocolVersion: PROTOCOL_VERSION,
@@ -253,6 +256,7 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });
   if (!wasReady) return;
+  ctx.log.debug("connection closed", { conn: conn.id, meshId: conn.identity!.meshId, pubkey: conn.identity!.pubkey, code });
   ctx.metrics.connectionsActive.dec();
   ctx.hub.detach(conn);
   // While draining, claims are left alone: they end with the process. Otherwise they are released

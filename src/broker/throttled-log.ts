@@ -1,0 +1,31 @@
+// A line for an event that can recur without bound (refused logins, refused connections, storage
+// failures answered to every client): the first is logged, then at most one per LOG_EVERY_MS,
+// each saying how many were not logged since the last. A flood from one client cannot fill the
+// operator's disk or hide everything else in the log, and the operator still hears of it.
+import type { Level, Log } from "../log/log.ts";
+
+export const LOG_EVERY_MS = 10_000;
+
+export class ThrottledLog {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private suppressed = 0;
+
+  constructor(
+    private readonly log: Log,
+    private readonly level: Level,
+    private readonly msg: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Logs `fields` (with `notLoggedSinceLast`) unless a line went out less than LOG_EVERY_MS ago. */
+  note(fields: Record<string, unknown>): void {
+    const now = this.now();
+    if (now - this.lastAt < LOG_EVERY_MS) {
+      this.suppressed++;
+      return;
+    }
+    this.log[this.level](this.msg, { ...fields, notLoggedSinceLast: this.suppressed });
+    this.lastAt = now;
+    this.suppressed = 0;
+  }
+}

@@ -1,0 +1,57 @@
+// What the broker logs about authentication (docs/operations.md "Logs"): an operator review found
+// nothing logged for accepted connections, mesh creation, invite claims or dashboard logins, and
+// 35 wrong operator tokens left no line at all. Now: mesh created and invite claimed at info,
+// connections accepted and closed at debug, a rejected hello names the mesh and key it claimed,
+// dashboard logins at info, and refused ones at warn, at most one line per LOG_EVERY_MS with the
+// count of those not logged. No line carries a token.
+import { describe, expect, test } from "bun:test";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { rawSocket } from "../helpers/raw.ts";
+import { buildHello } from "../../src/client/credentials.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { LOG_EVERY_MS } from "../../src/broker/throttled-log.ts";
+
+const lines = (b: TestBroker, msg: string) => b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === msg);
+
+const operatorLogin = (b: TestBroker, token: string) => fetch(`${b.url}/v1/dashboard/operator/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+
+describe("authentication in the broker's log", () => {
+  test("mesh created, invite claimed, connection accepted, closed and rejected", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    expect(lines(b, "mesh created")).toEqual([expect.objectContaining({ level: "info", meshId: owner.meshId, ownerPubkey: owner.keys.publicKey, ip: "127.0.0.1" })]);
+    expect(lines(b, "invite claimed")).toEqual([expect.objectContaining({ level: "info", meshId: owner.meshId, memberId: bob.memberId, pubkey: bob.keys.publicKey })]);
+
+    // (The owner's own connection, which made the invite, is logged as well.)
+    const bobs = (msg: string) => lines(b, msg).filter((l) => l.pubkey === bob.keys.publicKey);
+    const peer = await connect(b.url, bob);
+    expect(bobs("connection accepted")).toEqual([expect.objectContaining({ level: "debug", meshId: owner.meshId, memberId: bob.memberId, kind: "member", pubkey: bob.keys.publicKey, reattached: false })]);
+    peer.close();
+    for (let i = 0; i < 50 && bobs("connection closed").length === 0; i++) await Bun.sleep(20);
+    expect(bobs("connection closed")).toEqual([expect.objectContaining({ level: "debug", meshId: owner.meshId, pubkey: bob.keys.publicKey })]);
+
+    // A hello signed with another key: the line names the mesh and the key it claimed to be.
+    const s = await rawSocket(b.url);
+    const forged = buildHello({ kind: "member", meshId: bob.meshId, memberId: bob.memberId, keys: { ...bob.keys, secretKey: generateSigningKeypair().secretKey } }, { sessionId: "s", pid: 1, cwd: "/" }, Date.now());
+    s.send(forged);
+    expect((await s.closed).reason).toBe("bad_signature");
+    expect(lines(b, "connection rejected")).toEqual([expect.objectContaining({ level: "info", reason: "bad_signature", meshId: bob.meshId, pubkey: bob.keys.publicKey })]);
+  });
+
+  test("dashboard logins: each success at info, refusals at warn at a bounded rate, no token in the log", async () => {
+    await using b = await startBroker();
+    for (let i = 0; i < 5; i++) expect((await operatorLogin(b, `cmo_wrong${i}`)).status).toBe(401);
+    expect(lines(b, "dashboard login refused")).toEqual([expect.objectContaining({ level: "warn", kind: "operator", reason: "unauthorized", ip: "127.0.0.1", notLoggedSinceLast: 0 })]);
+    // A wrong Bearer token on an operator view counts among them.
+    expect((await fetch(`${b.url}/v1/dashboard/operator/overview`, { headers: { authorization: "Bearer cmo_wrong" } })).status).toBe(401);
+    b.ctx.now = ((base) => () => base() + LOG_EVERY_MS)(b.ctx.now.bind(b.ctx));
+    expect((await operatorLogin(b, "cmo_wrong_again")).status).toBe(401);
+    expect(lines(b, "dashboard login refused").map((l) => [l.kind, l.notLoggedSinceLast])).toEqual([["operator", 0], ["operator", 5]]);
+
+    expect((await operatorLogin(b, b.firstRunToken!)).status).toBe(200);
+    expect(lines(b, "dashboard login")).toEqual([expect.objectContaining({ level: "info", kind: "operator", ip: "127.0.0.1" })]);
+    expect(b.logs.join("\n")).not.toContain("cmo_");
+  });
+});
