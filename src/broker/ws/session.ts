@@ -74,6 +74,7 @@ function reject(ctx: BrokerContext, conn: Conn, err: MeshError): void {
   if (conn.state === "closed") return;
   ctx.metrics.connectionsRejected.inc({ reason: err.code });
   ctx.log.info("connection rejected", { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress });
+  ctx.failures.note(err, "hello"); // a hello the database refused (full, locked) warns like a request
   conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
   conn.close(CloseCode.policy, err.code);
   conn.state = "closed";
