@@ -48,10 +48,8 @@ export type ClientOptions = {
    *  start before its broker). Refusals that are never retried (bad keys, kicked) reject either way. */
   firstConnect?: "fail" | "retry";
   requestTimeoutMs?: number;
-  /** How long a `send` the broker keeps answering `unavailable` (its database full, locked or
-   *  failing) is sent again, from the first such answer, before it rejects with that answer.
-   *  Default: until the request's timeout. A one-shot command sets it to a few seconds, so that a
-   *  person or a script hears why rather than waiting on a broker that cannot store anything. */
+  /** How long a `send` the broker keeps answering `unavailable` (database full, locked) is sent
+   *  again, from the first such answer, before it rejects with it (default: until its timeout). */
   unavailableRetryMs?: number;
   /** Most requests waiting while disconnected (default 1000). Sends awaiting a reply count
    *  toward it, because a drop queues them again: a send beyond it is refused even while
