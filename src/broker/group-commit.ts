@@ -1,21 +1,27 @@
 // The broker's group commit: sends and acks that arrive during one turn of the event loop are
 // written in one transaction (Batcher), so a busy broker pays one commit per turn, not one per
 // write. Sends are urgent (their senders wait); an ack without an id may linger a few ms to share
-// a later commit, and rides along with the next send's commit if one comes first.
+// a later commit, and rides along with the next send's commit if one comes first. A batch that
+// meets another process's write lock waits for it, in place (lock-wait.ts).
+import type { Log } from "../log/log.ts";
+import { StoreLocked } from "../store/errors.ts";
 import type { AckBatchItem, NewMessage, SendOutcome, Store, StoredMessage } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
 import { presenceKey } from "./hub.ts";
+import { LockWait } from "./lock-wait.ts";
 
 const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) => `${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`;
 
 /** What a send asks of its commit, both in commit order and synchronous with it, so that no
  *  other claim or push comes in between: `claim` picks, just before the transaction, the
  *  connection a recipient's new entry is claimed for (null leaves it to the pump); `committed`
- *  pushes what was claimed and wakes the rest. Neither may throw. */
-export type SendHooks = { claim(recipient: string): string | null; committed(outcome: SendOutcome): void };
+ *  pushes what was claimed and wakes the rest. `unclaim` gives back every claim made for a
+ *  transaction that did not happen (a lock): the next try claims afresh. None may throw. */
+export type SendHooks = { claim(recipient: string): string | null; unclaim(): void; committed(outcome: SendOutcome): void };
 
-type SendWrite = { send: NewMessage; hooks: SendHooks; ack?: undefined };
-type Write = SendWrite | { ack: AckBatchItem; send?: undefined };
+/** `at`: when it was submitted (performance.now()), for how long it may wait for a lock. */
+type SendWrite = { send: NewMessage; hooks: SendHooks; at: number; ack?: undefined };
+type Write = SendWrite | { ack: AckBatchItem; at: number; send?: undefined };
 
 /** Decides a send's claims. A mailbox left with an unclaimed entry earlier in the batch gets no
  *  claim either: that entry reaches its connection through the pump, after the commit, and a
@@ -36,29 +42,55 @@ export const ACK_LINGER_MS = 5;
 
 export class GroupCommit {
   private readonly batcher: Batcher<Write, SendOutcome | number>;
+  private readonly lock: LockWait;
 
-  constructor(store: Store, opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void }) {
-    this.batcher = new Batcher(
-      async (writes) => {
-        const sendWrites: SendWrite[] = [];
-        const acks: AckBatchItem[] = [];
-        const unclaimed = new Set<string>();
-        for (const w of writes) {
-          if (w.send) {
-            claimAtCommit(w, unclaimed);
-            sendWrites.push(w);
-          } else acks.push(w.ack);
-        }
+  /** `log` hears of locks another process holds. */
+  constructor(
+    private readonly store: Store,
+    private readonly opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void; log?: Log },
+  ) {
+    this.lock = new LockWait(opts.log ?? null);
+    this.batcher = new Batcher((writes) => this.commit(writes), { lingerMs: ACK_LINGER_MS, onBatch: opts.onBatch });
+  }
+
+  /** Commits one batch, in one transaction. While another process holds the write lock the batch
+   *  is tried again after a delay, with the writes behind it waiting their turn (so order holds and
+   *  nothing is answered before its commit); after LOCK_WAIT_MS it is refused with the store's
+   *  StoreLocked, as a failed commit is. */
+  private async commit(writes: Write[]): Promise<(SendOutcome | number)[]> {
+    const arrivedAt = Math.min(...writes.map((w) => w.at));
+    for (let tries = 0; ; tries++) {
+      const sendWrites: SendWrite[] = [];
+      const acks: AckBatchItem[] = [];
+      const unclaimed = new Set<string>();
+      for (const w of writes) {
+        if (w.send) {
+          claimAtCommit(w, unclaimed);
+          sendWrites.push(w);
+        } else acks.push(w.ack);
+      }
+      let out: Awaited<ReturnType<Store["commitWrites"]>>;
+      try {
         // The embedded store commits synchronously: no connection closes and no pump claims
         // between the claims above and the index update. The next batch waits for this function.
-        const out = await store.commitWrites({ sends: sendWrites.map((w) => w.send), acks }, opts.topicHistory, opts.now());
-        sendWrites.forEach((w, i) => w.hooks.committed(out.sends[i]!));
-        let s = 0;
-        let a = 0;
-        return writes.map((w) => (w.send ? out.sends[s++]! : out.acks[a++]!));
-      },
-      { lingerMs: ACK_LINGER_MS, onBatch: opts.onBatch },
-    );
+        out = await this.store.commitWrites({ sends: sendWrites.map((w) => w.send), acks }, this.opts.topicHistory, this.opts.now());
+      } catch (err) {
+        if (!(err instanceof StoreLocked)) throw err;
+        for (const w of sendWrites) {
+          w.hooks.unclaim();
+          w.send.claimFor.clear();
+        }
+        const delayMs = this.lock.met(arrivedAt, tries, err);
+        if (delayMs === null) throw err;
+        await Bun.sleep(delayMs);
+        continue;
+      }
+      this.lock.committed(performance.now() - arrivedAt);
+      sendWrites.forEach((w, i) => w.hooks.committed(out.sends[i]!));
+      let s = 0;
+      let a = 0;
+      return writes.map((w) => (w.send ? out.sends[s++]! : out.acks[a++]!));
+    }
   }
 
   /** Queue entries submitted and not yet committed, per mailbox (`meshId\0pubkey`). */
@@ -67,12 +99,13 @@ export class GroupCommit {
   private readonly inFlight = new Map<string, Promise<SendOutcome>>();
 
   /** Resolves once the message is committed (not yet flushed: see Store.commitWrites), after its
-   *  hooks ran. */
+   *  hooks ran; rejects if the commit failed, StoreLocked if another process's lock outlasted
+   *  LOCK_WAIT_MS. */
   send(message: NewMessage, hooks: SendHooks): Promise<SendOutcome> {
     const keys = message.recipients.map((r) => presenceKey(message.meshId, r));
     for (const k of keys) this.uncommitted.set(k, (this.uncommitted.get(k) ?? 0) + 1);
     const id = sendKey(message.meshId, message.senderPubkey, message.clientMessageId);
-    const committed = this.batcher.submit({ send: message, hooks }, true) as Promise<SendOutcome>;
+    const committed = this.batcher.submit({ send: message, hooks, at: performance.now() }, true) as Promise<SendOutcome>;
     this.inFlight.set(id, committed);
     return committed.finally(() => {
       if (this.inFlight.get(id) === committed) this.inFlight.delete(id);
@@ -101,7 +134,7 @@ export class GroupCommit {
 
   /** Resolves with the entries removed, once committed; `urgent` when someone waits on the answer. */
   ack(item: AckBatchItem, urgent: boolean): Promise<number> {
-    return this.batcher.submit({ ack: item }, urgent) as Promise<number>;
+    return this.batcher.submit({ ack: item, at: performance.now() }, urgent) as Promise<number>;
   }
 
   /** Waits until everything submitted so far is committed (the shutdown drain). */

@@ -145,6 +145,12 @@ function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap;
       conns.set(box, c);
       return c.id;
     },
+    unclaim() {
+      // The transaction did not happen (another process's lock): the next try claims again.
+      unhold();
+      conns.clear();
+      holding = true;
+    },
     committed(outcome) {
       unhold();
       if (outcome.duplicate) return;

@@ -124,7 +124,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
     audit: new AuditVerifier(store, () => ctx.now()),
-    writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
+    writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n), log }),
   };
   const startedAt = Date.now();
   const dashboard = createDashboard(ctx, VERSION, startedAt);

@@ -32,6 +32,13 @@ export type Ctx = {
   debug(line: string): void;
 };
 
+/** How long a command keeps sending again a message the broker answers `unavailable` (its
+ *  database full, locked by another process, failing). The client retries once a second; a
+ *  broker that recovers in that time (a lock released) still takes the message, and one that does
+ *  not gets the command to exit 6 with the broker's reason within seconds, instead of the request
+ *  timeout's 15 s (twice over with the reconnect in `send`) of silence. */
+export const UNAVAILABLE_RETRY_MS = 5_000;
+
 /** The http(s) base of the broker saved for `mesh`. A URL an older version saved without a scheme
  *  (`localhost:7911`) is read as brokerBase reads it; one that cannot be used throws
  *  LocalFileError (exit 5) saying where to correct it. */
@@ -74,6 +81,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         // A command run by a person or a script reports an unreachable broker at once (exit 6)
         // instead of waiting for it; only the MCP server waits for its broker to appear.
         firstConnect: "fail",
+        unavailableRetryMs: UNAVAILABLE_RETRY_MS,
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
         ...(opts.onState ? { onState: opts.onState } : {}),

@@ -8,8 +8,8 @@
 //   or may not have taken effect;
 // - a `send` the broker answers with `unavailable` (draining, a database it cannot write or flush:
 //   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
-//   after SEND_RETRY_MS, or on the next connection, until its timeout, which then rejects with
-//   that `unavailable`;
+//   after SEND_RETRY_MS, or on the next connection, until its timeout or `unavailableRetryMs`,
+//   which then rejects with that `unavailable`;
 // - a link that goes silent without a close (half-open) is found by the client itself: after
 //   `pingIdleMs` without a frame or ping from the broker it pings, and after `pongTimeoutMs` more
 //   of silence it drops the socket and reconnects (liveness.ts); a connect whose hello_ack has not
@@ -48,6 +48,9 @@ export type ClientOptions = {
    *  start before its broker). Refusals that are never retried (bad keys, kicked) reject either way. */
   firstConnect?: "fail" | "retry";
   requestTimeoutMs?: number;
+  /** How long a `send` the broker keeps answering `unavailable` (database full, locked) is sent
+   *  again, from the first such answer, before it rejects with it (default: until its timeout). */
+  unavailableRetryMs?: number;
   /** Most requests waiting while disconnected (default 1000). Sends awaiting a reply count
    *  toward it, because a drop queues them again: a send beyond it is refused even while
    *  connected, and the queue never holds more. */
@@ -76,6 +79,8 @@ type Pending = {
   sent: boolean;
   /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
   unavailable?: MeshError;
+  /** When the broker first answered this send `unavailable` (Date.now()). */
+  unavailableSince?: number;
 };
 
 /** Bun's client WebSocket, which the DOM typings this project also loads do not describe in
@@ -300,8 +305,16 @@ export class BrokerClient {
     this.opts.onState?.(s, detail);
   }
 
-  /** Sends `p` (a `send`) again after SEND_RETRY_MS, or with the queue on the next hello_ack. */
+  /** Sends `p` (a `send`) again after SEND_RETRY_MS, or with the queue on the next hello_ack;
+   *  rejects it with `err` once the broker has said `unavailable` for unavailableRetryMs. */
   private retryLater(p: Pending, err: MeshError): void {
+    const since = (p.unavailableSince ??= Date.now());
+    const bound = this.opts.unavailableRetryMs;
+    if (bound !== undefined && Date.now() - since >= bound) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((Date.now() - since) / 1000)} s of retries).`));
+      return;
+    }
     p.unavailable = err;
     p.sent = false;
     this.queued.push(p);

@@ -15,9 +15,13 @@ import type { PeerInfo } from "../protocol/results.ts";
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
 const text = (t: string): Content => ({ content: [{ type: "text", text: t }] });
 
+/** `text` ending in a full stop, so that what follows reads as a new sentence (the broker's own
+ *  messages, "the broker's database is unavailable: its disk is full", have none). */
+const sentence = (text: string) => (/[.!?)]$/.test(text) ? text : `${text}.`);
+
 const errorText = (err: unknown): string => {
   if (mayHaveBeenStored(err)) {
-    return `${err.code}: ${err.message} No confirmation from the broker: it may have stored the message. To retry, call the same tool again with the same arguments and client_message_id "${err.clientMessageId}"; a call without it could deliver the message twice.`;
+    return `${err.code}: ${sentence(err.message)} No confirmation from the broker: it may have stored the message. To retry, call the same tool again with the same arguments and client_message_id "${err.clientMessageId}"; a call without it could deliver the message twice.`;
   }
   return err instanceof MeshError ? `${err.code}: ${err.message}` : `internal error: ${(err as Error)?.message ?? String(err)}`;
 };

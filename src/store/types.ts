@@ -223,7 +223,9 @@ export interface Store {
    *  mailbox holding those message ids, claimed or not; unknown ids are ignored. Resolves once
    *  committed: the messages survive a crash of the broker process and may be pushed. Unlike every
    *  other write, it does not wait for the flush that makes them survive a power loss: await
-   *  flushed() before telling a sender its message is stored or answering an ack. */
+   *  flushed() before telling a sender its message is stored or answering an ack. Throws
+   *  StoreLocked (store/errors.ts) when another process holds the database's write lock: nothing
+   *  was written, and the same batch may be committed later. */
   commitWrites(batch: WriteBatch, topicHistoryLimit: number, nowMs: number): Promise<{ sends: SendOutcome[]; acks: number[] }>;
   /** Resolves once everything committed so far survives a power loss (at once for a store whose
    *  commits are already durable). */

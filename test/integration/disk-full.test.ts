@@ -3,7 +3,7 @@
 // freed), broker_db_healthy at 1, and nothing logged. Now a write that failed for the disk or the
 // file keeps readiness and the gauge down, with its cause, until a write succeeds again, and is
 // logged. (Here the disk ends up full enough that the probe fails too; the log line and the cause
-// in readiness are what only the fix gives.) Needs root, to mount a small tmpfs as the data
+// in readiness are what only the fix gives; the sender hearing "its disk is full" came later.) Needs root, to mount a small tmpfs as the data
 // directory.
 import { expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
@@ -22,14 +22,15 @@ test.skipIf(process.getuid?.() !== 0)("a full disk fails sends, shows on readine
     const bob = await addMember(b.url, owner, "bob");
     // The client retries a send answered `unavailable` until its request timeout: keep that short.
     const a = await connect(b.url, owner, { receive: "pull" }, { requestTimeoutMs: 1500 });
-    let failure: { code?: string } | null = null;
+    let failure: { code?: string; message?: string } | null = null;
     for (let i = 0; i < 400 && !failure; i++) {
       failure = await sendText(a, bob.keys.publicKey, "x".repeat(30_000)).then(
         () => null,
         (e: { code?: string }) => e,
       );
     }
-    expect(failure?.code).toBe("unavailable");
+    // The sender is told why, so a member can tell the operator more than "unavailable".
+    expect({ code: failure?.code, message: failure?.message }).toEqual({ code: "unavailable", message: "the broker's database is unavailable: its disk is full" });
     const ready = await fetch(`${b.url}/health/ready`);
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toContain("SQLITE_FULL");

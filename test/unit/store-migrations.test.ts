@@ -8,6 +8,7 @@ import { LATEST_VERSION, MIGRATIONS } from "../../src/store/migrations.ts";
 import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { BUSY_TIMEOUT_MS } from "../../src/store/sqlite/lock-watch.ts";
 import { count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
 
 const tmp = new TempDirs();
@@ -74,7 +75,8 @@ describe("open", () => {
       expect(store.db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()!.foreign_keys).toBe(1);
       // "full" is NORMAL plus the store's own WAL flush before it answers (wal-sync.ts).
       expect(store.db.query<{ synchronous: number }, []>("PRAGMA synchronous").get()!.synchronous).toBe(1);
-      expect(store.db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout).toBe(5000);
+      // Serving waits briefly for another process's lock (lock-watch.ts), never seconds.
+      expect(store.db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout).toBe(BUSY_TIMEOUT_MS);
     } finally {
       store.close();
     }

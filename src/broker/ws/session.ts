@@ -76,6 +76,7 @@ function reject(ctx: BrokerContext, conn: Conn, err: MeshError, hello?: HelloFra
   ctx.metrics.connectionsRejected.inc({ reason: err.code });
   const claimed = hello && { meshId: hello.meshId, pubkey: hello.type === "hello" ? hello.pubkey : hello.sessionPubkey };
   ctx.log.info("connection rejected", { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed });
+  ctx.failures.note(err, "hello"); // a hello the database refused (full, locked) warns like a request
   conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
   conn.close(CloseCode.policy, err.code);
   conn.state = "closed";

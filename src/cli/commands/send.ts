@@ -77,12 +77,15 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
         throw withGroupHint(err, target);
       });
     let r: Awaited<ReturnType<typeof sendOn>>;
+    const link = client.state === "open" ? client : await ctx.connect(mesh);
     try {
-      r = await sendOn(client.state === "open" ? client : await ctx.connect(mesh), clientMessageId);
+      r = await sendOn(link, clientMessageId);
     } catch (err) {
       // The link dropped under the send (the broker may have stored it): once more on a new
-      // connection under the same id, which the broker stores once (docs/protocol.md §5.3).
-      if (!(err instanceof SendError && err.code === "unavailable")) throw err;
+      // connection under the same id, which the broker stores once (docs/protocol.md §5.3). An
+      // `unavailable` the broker answered on a link still open was retried already (context.ts
+      // UNAVAILABLE_RETRY_MS): a new connection would only wait for the same answer again.
+      if (!(err instanceof SendError && err.code === "unavailable") || link.state === "open") throw err;
       const again = await ctx.connect(mesh).catch(() => Promise.reject(err)); // keep the id to retry with
       r = await sendOn(again, err.clientMessageId);
     }

@@ -1,12 +1,15 @@
 // How the store's writes reach the disk, and what it does when they do not: the off-thread WAL
 // flush (wal-sync.ts), background checkpoints (checkpointer.ts), fail-stop after a failed flush or
-// a checkpoint's disk error, and the last write's disk trouble, which readiness reports.
+// a checkpoint's disk error, the last write's disk trouble, and a lock another process holds
+// (lock-watch.ts), which readiness reports. A lock is never a failure: it passes.
 import type { Database } from "bun:sqlite";
 import { MeshError } from "../../protocol/errors.ts";
 import type { Health } from "../types.ts";
 import type { CheckpointerReport } from "./checkpoint-protocol.ts";
 import { Checkpointer, type CheckpointStats } from "./checkpointer.ts";
 import { guard, persistentFailure } from "./db-errors.ts";
+import type { LockWatch } from "./lock-watch.ts";
+import { probeHealth } from "./maintenance.ts";
 import type { WalSync } from "./wal-sync.ts";
 
 export class DiskWrites {
@@ -21,8 +24,11 @@ export class DiskWrites {
   private trouble: string | null = null;
   private checkpointer: Checkpointer | null = null;
 
-  /** `wal`: the flusher with synchronous "full", null with "normal". */
-  constructor(private readonly wal: WalSync | null) {}
+  /** `wal`: the flusher with synchronous "full", null with "normal"; `lock`: the connection's. */
+  constructor(
+    private readonly wal: WalSync | null,
+    private readonly lock: LockWatch,
+  ) {}
 
   /** Moves checkpoints of `db` (the file at `path`) to a worker thread. A disk error it meets is
    *  a storage failure like a failed flush. */
@@ -43,11 +49,13 @@ export class DiskWrites {
   }
 
   /** Runs a write (a committed transaction) through guard: refused once the store failed, its disk
-   *  trouble recorded or cleared, the checkpointer told. The flush is the caller's (flushed). */
+   *  trouble recorded or cleared, the checkpointer told. Another process's lock makes it throw
+   *  StoreLocked (after BUSY_TIMEOUT_MS, or at once while the lock is known to be held). The flush
+   *  is the caller's (flushed). */
   run<T>(fn: () => T): T {
     this.refuseIfFailed();
     try {
-      const out = guard(fn);
+      const out = guard(() => this.lock.attempt(fn));
       this.trouble = null;
       this.checkpointer?.dirty();
       return out;
@@ -70,9 +78,14 @@ export class DiskWrites {
     });
   }
 
-  /** The probe's health, unless the store failed or the last write met disk trouble. */
-  health(probe: Health): Health {
+  /** Probes `db` with a committed write (probeHealth), waiting for another process's lock no
+   *  longer than any write does; reports the store's failure, a lock still held or the last write's
+   *  disk trouble over what the probe found. Never throws. */
+  health(db: Database): Health {
+    const probe = probeHealth(db, (write) => this.lock.attempt(write));
     if (this.failure) return { ...probe, writable: false, error: this.failure.message };
+    const since = this.lock.since;
+    if (since !== null) return { ...probe, writable: false, error: `the database is locked by another process (since ${new Date(since).toISOString()}): writes wait for it, then are refused as unavailable` };
     return this.trouble ? { ...probe, writable: false, error: `the last write failed (${this.trouble})` } : probe;
   }
 

@@ -4,35 +4,21 @@ import { chmodSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
 import type { Health } from "../types.ts";
 
-/** Probes with a real, committed write and reads the applied schema version. With
- *  `busyTimeoutMs` it waits at most that long for a write lock another process holds, then puts the
- *  connection's own timeout back: the probe is synchronous on the broker's only connection, so
- *  every socket waits while it does. Never throws: a failure is reported in `error` (and
- *  `writable` false if the write was what failed). */
-export function probeHealth(db: Database, busyTimeoutMs: number | null = null): Health {
+/** Probes with a real, committed write and reads the applied schema version. The write runs
+ *  through `attempt` (the store's LockWatch, so that it waits for another process's lock no longer
+ *  than any write does). Never throws: a failure is reported in `error` (and `writable` false if
+ *  the write was what failed). */
+export function probeHealth(db: Database, attempt: (write: () => void) => void = (write) => write()): Health {
   let writable = false;
   let schemaVersion = 0;
-  let saved: number | null = null;
   try {
     // Read first: a locked or read-only database still reports its schema.
     schemaVersion = db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v ?? 0;
-    if (busyTimeoutMs !== null) {
-      saved = db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout;
-      db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-    }
-    db.query("INSERT OR REPLACE INTO broker_meta (key, value) VALUES ('health_probe', ?)").run(String(Date.now()));
+    attempt(() => db.query("INSERT OR REPLACE INTO broker_meta (key, value) VALUES ('health_probe', ?)").run(String(Date.now())));
     writable = true;
     return { writable, schemaVersion, expectedVersion: LATEST_VERSION, error: null };
   } catch (e) {
     return { writable, schemaVersion, expectedVersion: LATEST_VERSION, error: e instanceof Error ? e.message : String(e) };
-  } finally {
-    if (saved !== null) {
-      try {
-        db.run(`PRAGMA busy_timeout = ${saved}`);
-      } catch {
-        // Only a closed connection refuses a pragma, and it has no timeout left to restore.
-      }
-    }
   }
 }
 

@@ -69,7 +69,11 @@ export function explainStorageError(err: unknown, dir: string): unknown {
   return message === null ? err : new Error(message, { cause: err });
 }
 
-/** WAL journal, 5 s busy timeout, foreign keys on, `synchronous` as given ("full" survives power
+/** How long opening and migrating wait for a lock another process holds. Nothing is served yet,
+ *  so waiting costs no one; the store shortens it for serving (lock-watch.ts). */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+/** WAL journal, OPEN_BUSY_TIMEOUT_MS busy timeout, foreign keys on, `synchronous` as given ("full" survives power
  *  loss with every commit; "normal" may lose the last commits but never corrupts). Creates the
  *  parent directory (0700) and the file (0600) when missing. Throws if the file cannot be opened;
  *  a full or failing disk as an Error whose message says so (storageProblem). */
@@ -94,7 +98,7 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
   const db = new Database(path, { create: true, strict: true });
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold for a moment.
-    db.run("PRAGMA busy_timeout = 5000");
+    db.run(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA foreign_keys = ON");
     db.run(`PRAGMA synchronous = ${opts.synchronous === "full" ? "FULL" : "NORMAL"}`);

@@ -14,7 +14,8 @@ import { DiskWrites } from "./disk-writes.ts";
 import { GrantRepo } from "./grant-repo.ts";
 import { GroupRepo } from "./group-repo.ts";
 import { InviteRepo } from "./invite-repo.ts";
-import { backupTo, probeHealth } from "./maintenance.ts";
+import { LockWatch } from "./lock-watch.ts";
+import { backupTo } from "./maintenance.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
 import { migrate, refuseNewer } from "./migrate.ts";
@@ -32,12 +33,6 @@ import { TopicRepo } from "./topic-repo.ts";
 import { writeTx } from "./transaction.ts";
 
 export const DEFAULT_DB_FILE = "claudemesh.db";
-
-/** How long the health probe waits for a write lock another process holds (an operator's sqlite3
- *  shell, a stuck maintenance job). Writes wait up to 5 s (open.ts), but the probe answers
- *  readiness checks and runs on the broker's only connection, stalling every socket while it
- *  waits: 100 ms rides out a maintenance command's brief write, and no more. */
-const HEALTH_BUSY_TIMEOUT_MS = 100;
 
 export type SqliteStoreOptions = {
   dataDir: string;
@@ -105,7 +100,8 @@ export class SqliteStore implements T.Store {
     private readonly index: QueueIndex,
     wal: WalSync | null,
   ) {
-    this.disk = new DiskWrites(wal);
+    // From here on writes wait for another process's lock BUSY_TIMEOUT_MS at most (lock-watch.ts).
+    this.disk = new DiskWrites(wal, new LockWatch(database));
     this.fatal = this.disk.fatal;
     const db = database;
     this.audit = new AuditRepo(db);
@@ -171,10 +167,11 @@ export class SqliteStore implements T.Store {
     guard(() => backupTo(this.database, path));
   }
 
-  /** A committed write and the schema version. Waits at most HEALTH_BUSY_TIMEOUT_MS for another
-   *  process's write lock (so a held lock reads as not writable). Never throws. */
+  /** A committed write and the schema version. Waits for another process's write lock no longer
+   *  than any write (so a held lock reads as not writable, with a message that says so). Never
+   *  throws. */
   async health(): Promise<T.Health> {
-    return this.disk.health(probeHealth(this.database, HEALTH_BUSY_TIMEOUT_MS));
+    return this.disk.health(this.database);
   }
 
   async getMeta(key: string) {
