@@ -46,7 +46,9 @@ describe("authentication in the broker's log", () => {
     expect(lines(b, "dashboard login refused")).toEqual([expect.objectContaining({ level: "warn", kind: "operator", reason: "unauthorized", ip: "127.0.0.1", notLoggedSinceLast: 0 })]);
     // A wrong Bearer token on an operator view counts among them.
     expect((await fetch(`${b.url}/v1/dashboard/operator/overview`, { headers: { authorization: "Bearer cmo_wrong" } })).status).toBe(401);
-    b.ctx.now = ((base) => () => base() + LOG_EVERY_MS)(b.ctx.now.bind(b.ctx));
+    const clock = b.ctx as { now: () => number };
+    const realNow = clock.now;
+    clock.now = () => realNow() + LOG_EVERY_MS;
     expect((await operatorLogin(b, "cmo_wrong_again")).status).toBe(401);
     expect(lines(b, "dashboard login refused").map((l) => [l.kind, l.notLoggedSinceLast])).toEqual([["operator", 0], ["operator", 5]]);
 
