@@ -92,9 +92,12 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string, base: str
       if (problem) throw bad(problem);
       return raw;
     }
-    case "enum":
-      if (typeof raw !== "string" || !kind.values.includes(raw)) throw bad(`expected one of ${kind.values.join(", ")}`);
-      return raw;
+    case "enum": {
+      // Any case: CLAUDEMESH_LOG_LEVEL=DEBUG, synchronous FULL as SQLite spells it.
+      const value = typeof raw === "string" ? raw.trim().toLowerCase() : null;
+      if (value === null || !kind.values.includes(value)) throw bad(`expected one of ${kind.values.join(", ")}`);
+      return value;
+    }
     case "list":
       if (Array.isArray(raw) && raw.every((x) => typeof x === "string")) return checkList(key, raw, bad);
       if (typeof raw === "string") return checkList(key, raw.split(",").map((s) => s.trim()).filter(Boolean), bad);
@@ -159,24 +162,43 @@ function readFileLayer(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** Where a setting's value came from: a flag, an environment variable, the config file or the
+ *  default; `name` is the flag (`--port`), the variable, the file's path or "default". */
+export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string };
+
 /** Builds the validated, frozen config. Throws ConfigError naming the key, source and reason. */
 export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
+  return resolveBrokerConfig(sources).config;
+}
+
+/** loadBrokerConfig, and where each value came from (for `serve --check`). */
+export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> } {
   const env = sources.env ?? {};
   const file = sources.configFile ?? env.CLAUDEMESH_CONFIG;
   const fileLayer = file ? readFileLayer(file) : {};
   const out: Record<string, unknown> = {};
+  const origins = {} as Record<SettingKey, Origin>;
   for (const s of SETTINGS) {
     const flag = sources.flags?.[s.key];
     const fromEnv = env[envName(s.key)];
     // An empty flag is a mistake (`--port "$UNSET"`), never "not given"; an empty environment
     // variable counts as unset, as systemd's EnvironmentFile= and shells commonly leave them.
     if (flag === "") throw new ConfigError(`${s.key} from --${flagName(s.key)}: needs a value`);
-    if (flag !== undefined) out[s.key] = coerce(s.key, s.kind, flag, `--${flagName(s.key)}`);
-    else if (fromEnv !== undefined && fromEnv !== "") out[s.key] = coerce(s.key, s.kind, fromEnv, envName(s.key));
-    else if (s.key in fileLayer) out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!, dirname(resolve(file!)));
-    else out[s.key] = s.default;
+    if (flag !== undefined) {
+      out[s.key] = coerce(s.key, s.kind, flag, `--${flagName(s.key)}`);
+      origins[s.key] = { kind: "flag", name: `--${flagName(s.key)}` };
+    } else if (fromEnv !== undefined && fromEnv !== "") {
+      out[s.key] = coerce(s.key, s.kind, fromEnv, envName(s.key));
+      origins[s.key] = { kind: "env", name: envName(s.key) };
+    } else if (s.key in fileLayer) {
+      out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!, dirname(resolve(file!)));
+      origins[s.key] = { kind: "file", name: file! };
+    } else {
+      out[s.key] = s.default;
+      origins[s.key] = { kind: "default", name: "default" };
+    }
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
   if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");
-  return Object.freeze(out) as BrokerConfig;
+  return { config: Object.freeze(out) as BrokerConfig, origins: Object.freeze(origins) };
 }
