@@ -3,10 +3,8 @@
 // which must not happen behind a running broker's back).
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
 import { LATEST_VERSION } from "../migrations.ts";
 import { verifyCopy } from "./maintenance.ts";
-import { storageProblem } from "./open.ts";
 
 /** What a database file holds, read without changing it. */
 export type FileInfo = {
@@ -21,9 +19,22 @@ export type FileInfo = {
   messages: number;
 };
 
+/** Which file a failure is about: the database read from, the copy being written, or a copy
+ *  written whole that failed integrity_check (kept as `<outPath>.partial`). */
+export type DataFileSide = "source" | "copy" | "check";
+
 export class DataFileError extends Error {
   override readonly name = "DataFileError";
+  readonly side: DataFileSide;
+  constructor(message: string, options: ErrorOptions & { side?: DataFileSide } = {}) {
+    super(message, options);
+    this.side = options.side ?? "source";
+  }
 }
+
+const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
+/** SQLite's words for a damaged file, which VACUUM INTO meets while it reads the source. */
+const damaged = (cause: unknown) => /^SQLITE_(CORRUPT|NOTADB)/.test(String((cause as { code?: unknown })?.code ?? ""));
 
 /** A consistent copy of the database `dbPath` into `outPath` by VACUUM INTO, 0600 from the first
  *  byte, then integrity-checked. The copy holds everything committed, what the source's -wal
@@ -32,19 +43,24 @@ export class DataFileError extends Error {
  *  through a read-only connection that leaves it and its -wal as they are (a plain file copy
  *  would have left out what only its -wal held). The copy is written as `<outPath>.partial` and
  *  renamed when sound: a failure (a full disk) leaves nothing under `outPath` (a copy that fails
- *  its check stays as .partial, for inspection). `outPath` must not exist. Throws DataFileError. */
+ *  its check stays as .partial, for inspection). `outPath` must not exist. Throws DataFileError
+ *  whose `side` says which file failed and whose cause is SQLite's or the file system's error. */
 export function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live"): void {
-  let db: Database;
+  let db: Database | null = null;
   try {
     db = new Database(dbPath, source === "live" ? { create: false, readwrite: true, strict: true } : { readonly: true, strict: true });
+    // The broker may hold the write lock for a group commit; wait for it like the broker does.
+    db.run("PRAGMA busy_timeout = 5000");
+    // Read once before copying: a source that cannot be read (no room for its -shm, a read-only
+    // directory, a damaged first page, a lock held too long) is the source's failure, not the copy's.
+    db.query("SELECT COUNT(*) FROM sqlite_master").get();
   } catch (cause) {
-    throw new DataFileError(`cannot open ${dbPath}: ${(cause as Error).message}`, { cause });
+    db?.close();
+    throw new DataFileError(`cannot read ${dbPath}: ${said(cause)}`, { cause, side: "source" });
   }
   const partial = `${outPath}.partial`;
   try {
-    // The broker may hold the write lock for a group commit; wait for it like the broker does.
-    db.run("PRAGMA busy_timeout = 5000");
-    if (existsSync(outPath)) throw new DataFileError(`${outPath} exists; a copy never overwrites.`);
+    if (existsSync(outPath)) throw new DataFileError(`${outPath} exists; a copy never overwrites.`, { side: "copy" });
     // VACUUM INTO accepts an existing *empty* file: creating it 0600 first makes the copy private
     // from the start instead of umask-readable. "wx": never overwrite.
     closeSync(openSync(partial, "wx", 0o600));
@@ -52,13 +68,18 @@ export function snapshotFile(dbPath: string, outPath: string, source: "live" | "
       db.run("VACUUM INTO ?", [partial]);
     } catch (cause) {
       for (const f of [partial, `${partial}-journal`]) rmSync(f, { force: true });
-      throw new DataFileError(`cannot write ${outPath}: ${storageProblem(cause, dirname(outPath)) ?? (cause as Error).message}`, { cause });
+      if (damaged(cause)) throw new DataFileError(`cannot read ${dbPath}: ${said(cause)}`, { cause, side: "source" });
+      throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
     }
-    verifyCopy(partial);
+    try {
+      verifyCopy(partial);
+    } catch (cause) {
+      throw new DataFileError(said(cause), { cause, side: "check" });
+    }
     renameSync(partial, outPath);
   } catch (cause) {
     if (cause instanceof DataFileError) throw cause;
-    throw new DataFileError((cause as Error).message, { cause });
+    throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
   } finally {
     db.close();
   }

@@ -12,6 +12,17 @@ export class MigrationError extends Error {
   override readonly name = "MigrationError";
 }
 
+/** The copy taken before migrating could not be written (`file`; the file system's or SQLite's
+ *  error is the cause). Nothing was migrated. */
+export class MigrationBackupError extends MigrationError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`cannot write the backup taken before migrating, ${file}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
 const checksum = (sql: string) => createHash("sha256").update(sql).digest("hex");
 
 export type MigrateResult = { applied: number[]; backupPath: string | null };
@@ -22,11 +33,15 @@ const newerMessage = (found: number, latest: number) =>
 
 /** Refuses, before anything opens the file for writing, a database written by a newer claudemesh:
  *  opening it normally already changes it (the switch to WAL rewrites the header of a database in
- *  another journal mode). Read-only; a missing or empty file passes. */
+ *  another journal mode). Reads only, and leaves the directory as it was: a read-only connection
+ *  to a WAL database makes a -wal and a -shm that it never removes, so without a -wal it reads
+ *  through a read-write connection (which sets nothing), whose close removes both; with a -wal
+ *  (left by a crash) it reads read-only, since a read-write close would checkpoint it into the
+ *  database. A missing or empty file passes. */
 export function refuseNewer(path: string, migrations: readonly Migration[]): void {
   if (!existsSync(path) || statSync(path).size === 0) return;
   const latest = migrations[migrations.length - 1]?.version ?? 0;
-  const db = new Database(path, { readonly: true });
+  const db = new Database(path, existsSync(`${path}-wal`) ? { readonly: true } : { readwrite: true, create: false });
   try {
     const table = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
     const found = table ? (db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()?.v ?? 0) : 0;
@@ -72,9 +87,13 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
   const pending = migrations.filter((m) => !done.has(m.version));
   let backupPath: string | null = null;
   if (pending.length > 0 && rows.length > 0 && backupDir) {
-    mkdirSync(backupDir, { recursive: true, mode: 0o700 });
     backupPath = join(backupDir, `pre-migrate-v${rows[rows.length - 1]!.version}-${Date.now()}.db`);
-    backupBeforeMigrating(db, backupDir, backupPath);
+    try {
+      mkdirSync(backupDir, { recursive: true, mode: 0o700 });
+      backupBeforeMigrating(db, backupDir, backupPath);
+    } catch (err) {
+      throw new MigrationBackupError(backupPath, err);
+    }
   }
   const record = db.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)");
   for (const m of pending) {

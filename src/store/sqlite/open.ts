@@ -17,7 +17,8 @@ if (Database.MAX_QUERY_CACHE_SIZE < QUERY_CACHE_SIZE) Database.MAX_QUERY_CACHE_S
  *  -wal it cannot extend as "disk I/O error" (SQLITE_IOERR_SHMSIZE, …), not as SQLITE_FULL. */
 const LOW_SPACE = 1 << 20;
 
-function lowOnSpace(dir: string): boolean {
+/** Whether the file system holding `dir` has less than LOW_SPACE free (false when it cannot tell). */
+export function lowOnSpace(dir: string): boolean {
   try {
     const s = statfsSync(dir);
     return s.bavail * s.bsize < LOW_SPACE;

@@ -18,7 +18,7 @@ import { LockWatch } from "./lock-watch.ts";
 import { backupTo } from "./maintenance.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
-import { migrate, refuseNewer } from "./migrate.ts";
+import { migrate, refuseNewer, type MigrateResult } from "./migrate.ts";
 import { openDatabase, type Synchronous } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
 import type { CheckpointStats } from "./checkpointer.ts";
@@ -46,6 +46,9 @@ export type SqliteStoreOptions = {
   onCheckpointReport?: (report: CheckpointerReport) => void;
   /** The checkpointer thread's entrypoint, relative to src/ (tests only). */
   checkpointWorker?: string;
+  /** Hears what the migrations did (the versions applied, the backup taken first), before the
+   *  store is returned; for serve's log and serve --check's report. */
+  onMigrated?: (result: MigrateResult) => void;
 };
 
 /** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
@@ -59,7 +62,8 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   const db = openDatabase(path, { synchronous: "normal" });
   let wal: WalSync | null = null;
   try {
-    migrate(db, MIGRATIONS, join(opts.dataDir, "backups"));
+    const migrated = migrate(db, MIGRATIONS, join(opts.dataDir, "backups"));
+    opts.onMigrated?.(migrated);
     db.query("INSERT OR IGNORE INTO broker_meta (key, value) VALUES ('epoch', ?)").run(randomId());
     const epoch = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()!.value;
     if (opts.synchronous === "full") {
