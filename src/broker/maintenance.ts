@@ -1,20 +1,20 @@
-// Backup and restore of a broker's data directory (`claudemesh admin backup|restore`).
-// Backup is online: it runs in its own process next to a serving broker. Restore is offline: it
-// holds the directory's lock from its first check until the new database is in place (so no
-// `serve` can open the old one meanwhile), and gives the restored database a new epoch so
-// connected clients learn (hello_ack.epoch) that history may have rolled back.
-import { createHash } from "node:crypto";
-import { accessSync, chownSync, constants, createReadStream, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+// Restore of a broker's data directory (`claudemesh admin restore`), and the checks `admin backup`
+// (backup.ts) and `admin token` share. Restore is offline: it holds the directory's lock from its
+// first check until the new database is in place (so no `serve` can open the old one meanwhile),
+// gives the restored database a new epoch so connected clients learn (hello_ack.epoch) that
+// history may have rolled back, and a new operator token, since the backup holds the hash of a
+// token that may have been replaced because it leaked.
+import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { storageProblem } from "../store/sqlite/open.ts";
 import { claimDataDir, dataDirFileError, releaseDataDir } from "./pid-file.ts";
+import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
-
-export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
+import { giveToDirOwner } from "../local-file/owner.ts";
 
 export type RestoreResult = {
   file: string;
@@ -25,6 +25,8 @@ export type RestoreResult = {
   /** The restored database's new epoch, and the one the backup carried. */
   epoch: string;
   backupEpoch: string | null;
+  /** The new operator token (only its hash is stored): the backup's one no longer works. */
+  operatorToken: string;
   meshes: number;
   messages: number;
 };
@@ -32,13 +34,9 @@ export type RestoreResult = {
 /** 20260122T020355Z: sortable, and safe in file names on every OS. */
 export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
-
-function inspect(path: string): FileInfo {
+/** What a database file holds (inspectFile); a file that is not a claudemesh database is
+ *  invalid_argument. */
+export function inspect(path: string): FileInfo {
   try {
     return inspectFile(path);
   } catch (err) {
@@ -47,61 +45,28 @@ function inspect(path: string): FileInfo {
   }
 }
 
-/** `<dataDir>/claudemesh.db`, checked to be a file this process may read and write. Never creates
- *  one: a mistyped --data-dir says so instead. Throws MeshError not_found when nothing is there,
- *  LocalFileError when something is but cannot be used (a directory, another user's file, a path
- *  this user may not look into: existsSync called all of those "no database"). */
-export function existingDatabase(dataDir: string): string {
+/** `<dataDir>/claudemesh.db`, checked to be a file this process can use for `purpose`: read it
+ *  for a backup (SQLite also writes its -shm beside it to read it, so a read-only file system is
+ *  said to be the reason), write it for a token. Never creates one: a mistyped --data-dir says so
+ *  instead. Throws MeshError not_found when nothing is there, LocalFileError when something is but
+ *  cannot be used (a directory, another user's file, a path this user may not look into:
+ *  existsSync called all of those "no database"). */
+export function existingDatabase(dataDir: string, purpose: "backup" | "token"): string {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const ctx = { what: "the broker database" };
   const st = statIfAny(db, ctx);
   if (!st) throw new MeshError("not_found", `No broker database at ${db}. Pass the data directory your broker uses: --data-dir, CLAUDEMESH_DATA_DIR or the config file's dataDir.`);
   if (!st.isFile()) throw new LocalFileError(`The broker database ${db} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a database file.`, `move it away, or pass the data directory your broker uses (--data-dir)`);
-  onFile(db, "read", () => accessSync(db, constants.R_OK | constants.W_OK), ctx);
-  return db;
-}
-
-/** Writes a consistent, integrity-checked copy of `<dataDir>/claudemesh.db` to `out` (default
- *  `<dataDir>/backups/claudemesh-<UTC time>.db`; missing directories 0700, file 0600). Safe while a broker
- *  serves the directory. Throws MeshError not_found (no database), invalid_argument (`out` is a
- *  directory), conflict (`out` exists) or unavailable (the copy failed integrity_check or SQLite
- *  could not write it), LocalFileError when a file or directory cannot be used (existingDatabase,
- *  a place the copy cannot be written to). */
-export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
-  const db = existingDatabase(dataDir);
-  const outCtx = { what: "the backup" };
-  let file: string;
-  if (out) {
-    file = resolve(out);
-    // lstat: a link counts as there even when what it names is not; the copy's rename would
-    // replace the link itself with a file (existsSync follows it and said "free").
-    const there = onFile(file, "write", () => lstatSync(file, { throwIfNoEntry: false }), outCtx);
-    if (there?.isDirectory()) throw new MeshError("invalid_argument", `${file} is a directory; give the backup a file name, like ${join(file, `claudemesh-${utcStamp(now)}.db`)}.`);
-    if (there) throw new MeshError("conflict", `${file} exists${there.isSymbolicLink() ? " (a symbolic link)" : ""}; backups never overwrite. Choose another name.`);
-    // What a backup to this name left: killed midway, or a copy that failed its check (kept for
-    // inspection). Not ours to judge or remove, so say what it is.
-    if (existsSync(`${file}.partial`)) {
-      throw new MeshError("conflict", `${file}.partial exists: an earlier backup to ${file} was interrupted, or its copy failed the integrity check and was kept for inspection. Remove it (rm ${file}.partial) or choose another name.`);
-    }
-  } else {
-    const dir = join(dataDir, "backups");
-    onFile(dir, "create", () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
-    file = join(dir, `claudemesh-${utcStamp(now)}.db`);
-    for (let n = 1; existsSync(file); n++) file = join(dir, `claudemesh-${utcStamp(now)}-${n}.db`);
-  }
-  // Missing parents are created 0700, as `claudemesh backup FILE` creates them.
-  onFile(dirname(file), "create", () => mkdirSync(dirname(file), { recursive: true, mode: 0o700 }));
+  onFile(db, "read", () => accessSync(db, constants.R_OK), ctx);
   try {
-    snapshotFile(db, file);
+    accessSync(db, constants.W_OK);
   } catch (err) {
-    // A place the copy cannot be put (the file system's error) is the user's to change; a full
-    // or failing disk and SQLite's own failures (a failed check) are the disk's or broker's state.
-    const errno = errnoOf(err);
-    if (errno && storageProblem(errno, dirname(file)) === null) throw fileError(err, file, "write", outCtx);
-    throw new MeshError("unavailable", `Backup failed: ${(err as Error).message}`, { cause: err });
+    if (errnoOf(err)?.code !== "EROFS") throw fileError(err, db, "read", ctx);
+    const why = purpose === "backup" ? "SQLite must write claudemesh.db-shm beside the database to read it" : "the token is written into the database";
+    const fix = purpose === "backup" ? `with no broker running, copy it with cp (and ${db}-wal if there is one); or remount the file system read-write` : "remount the file system read-write (no broker can run there either), then run this again";
+    throw new LocalFileError(`Cannot ${purpose === "backup" ? "back up" : "write"} the broker database ${db}: its file system is read-only, and ${why}.`, fix, { cause: err });
   }
-  const info = inspect(file);
-  return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
+  return db;
 }
 
 /** `path`, or `path-2`, `path-3`…: the first name that neither it nor its -wal/-shm uses (two
@@ -179,12 +144,12 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     snapshotFile(source, staged, "file");
     // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
     // that user's, or the broker cannot open it. The data directory's owner is that user.
-    if (process.getuid?.() === 0) {
-      const owner = statSync(dataDir);
-      chownSync(staged, owner.uid, owner.gid);
-    }
+    giveToDirOwner([staged]);
     const epoch = randomId();
     setFileMeta(staged, "epoch", epoch);
+    // The backup's token may be one replaced since because it leaked: never bring it back.
+    const { token, hash } = mintOperatorToken();
+    setFileMeta(staged, OPERATOR_TOKEN_KEY, hash);
     const check = inspect(staged);
     if (check.integrity !== "ok" || check.epoch !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (${check.integrity}); nothing was changed.`);
     // A -wal without its database (a crash, a manual delete) would be replayed into the restored
@@ -198,7 +163,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
       throw err;
     }
     syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
-    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, epoch, backupEpoch: info.epoch, meshes: info.meshes, messages: info.messages };
+    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
   } finally {
     for (const suffix of ["", "-wal", "-shm", ".partial"]) rmSync(staged + suffix, { force: true });
   }

@@ -5,12 +5,14 @@
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
-import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { LOCK_FILE, LockFileError, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
+import { giveToDirOwner, runsAsRoot } from "../local-file/owner.ts";
 import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { MigrationBackupError } from "../store/sqlite/migrate.ts";
 
 /** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk, a
  *  database another user owns or that is damaged; null for anything else. */
@@ -39,8 +41,20 @@ export function dataDirFileError(err: unknown, dataDir: string): LocalFileError 
   if (err instanceof LockFileError) return new LocalFileError(err.message, null, { cause: err });
   const errno = errnoOf(err);
   if (!errno || storageProblem(errno, dataDir) !== null) return null;
+  if (err instanceof MigrationBackupError) return migrationBackupError(err);
   const path = resolve(errno.path ?? dataDir);
   return fileError(err, path, errno.syscall === "mkdir" ? "create" : "write", path === resolve(dataDir) ? { what: "the data directory" } : {}) as LocalFileError;
+}
+
+/** The backup taken before migrating could not be written: named with backups/ (whose owner and
+ *  mode say why), not the database. A backups/ that is not ours (`sudo claudemesh admin backup`
+ *  before owner.ts gave it back) is given back with chown. */
+function migrationBackupError(err: MigrationBackupError): LocalFileError {
+  const dir = dirname(err.file);
+  const me = process.getuid?.();
+  const chown = me === undefined ? `give ${dir} to the user that runs the broker` : `chown -R ${me}:${process.getgid?.()} ${dir} (as root), so that the user that runs the broker can write in it`;
+  const fix = { EACCES: `${chown}, then start again`, EPERM: `${chown}, then start again` };
+  return fileError(err, err.file, "write", { what: "the backup taken before migrating", fix }) as LocalFileError;
 }
 
 /** Whether anything could hold `dataDir`: only a directory with a lock file can have a holder, so
@@ -122,6 +136,9 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): 
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
     writePid(join(dataDir, FILES[kind]), dataDir);
+    // Run as root (a check or a restore): a lock file or PID file root keeps would stop the
+    // directory's owner, the broker's user, from taking the lock next time.
+    giveDataDirToOwner(dataDir);
   } catch (err) {
     unlockDataDir(dataDir);
     throw err;
@@ -129,6 +146,23 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): 
   return null;
 }
 
+
+/** Names claudemesh gives the files it writes in backups/ (admin backup's default, the copy taken
+ *  before a migration, and their .partial while written). */
+const BACKUP_NAME = /^(claudemesh-|pre-migrate-v)[^/]*\.db(\.partial)?$/;
+
+/** As root on a data directory that belongs to another user (the broker's, under systemd): gives
+ *  that user what claudemesh keeps there that root owns (the lock and PID files, the database and
+ *  its -wal/-shm, backups/ and the backups in it), so that the broker can open them and its own
+ *  backups can write in backups/. Repairs what an earlier command run as root left too. A no-op
+ *  for any other user (owner.ts). Throws the file system's error. */
+export function giveDataDirToOwner(dataDir: string): void {
+  if (!runsAsRoot()) return;
+  const names = [LOCK_FILE, PID_FILE, RESTORE_PID_FILE, DEFAULT_DB_FILE, `${DEFAULT_DB_FILE}-wal`, `${DEFAULT_DB_FILE}-shm`, "backups"];
+  const backups = join(dataDir, "backups");
+  const inBackups = statSync(backups, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(backups).filter((f) => BACKUP_NAME.test(f)) : [];
+  giveToDirOwner([...names.map((n) => join(dataDir, n)), ...inBackups.map((f) => join(backups, f))]);
+}
 
 /** Removes `kind`'s PID file if it is still ours. Never throws. */
 export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker"): void {

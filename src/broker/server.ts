@@ -86,11 +86,17 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   const { setFileMeta } = await import("../store/sqlite/data-file.ts");
   // Never create a database here: a mistyped --data-dir should say so, not mint a token for
   // nothing; one that is there but cannot be used says why (existingDatabase).
-  const path = existingDatabase(config.dataDir);
+  const path = existingDatabase(config.dataDir, "token");
   // One row, written to the file directly: opening the store would migrate it and load its whole
   // queue behind the running broker's back.
   const { token, hash } = mintOperatorToken();
-  setFileMeta(path, OPERATOR_TOKEN_KEY, hash);
+  try {
+    setFileMeta(path, OPERATOR_TOKEN_KEY, hash);
+  } finally {
+    // As root: what SQLite made beside the database (when no broker had it open) is the owner's.
+    const { giveDataDirToOwner } = await import("./pid-file.ts");
+    giveDataDirToOwner(config.dataDir);
+  }
   return token;
 }
 

@@ -77,7 +77,7 @@ describe("admin backup, token and restore with paths in the way", () => {
     const dataDir = await dataDirWithDatabase();
     const out = tempDir("cm-admin-out-");
     const r = await admin(["backup", "--data-dir", dataDir, "--out", out]);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(new RegExp(`^claudemesh: ${out} is a directory; give the backup a file name, like ${out}/claudemesh-\\d{8}T\\d{6}Z\\.db\\.\\n$`)) });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(new RegExp(`^claudemesh: ${out} is a directory; give the backup a file name, like ${out}/claudemesh-\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{4}\\.db\\.\\n$`)) });
     const file = join(out, "file");
     writeFileSync(file, "x");
     const through = await admin(["backup", "--data-dir", dataDir, "--out", join(file, "b.db")]);

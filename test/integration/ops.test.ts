@@ -113,7 +113,7 @@ describe("admin backup and restore", () => {
     const backup = await admin(["backup", "--data-dir", data, "--json"]);
     expect(backup.code).toBe(0);
     const file: string = backup.json().file;
-    expect(file).toMatch(new RegExp(`^${data}/backups/claudemesh-\\d{8}T\\d{6}Z\\.db$`));
+    expect(file).toMatch(new RegExp(`^${data}/backups/claudemesh-\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{4}\\.db$`));
 
     const busy = await admin(["restore", file, "--data-dir", data, "--force"]);
     expect(busy.code).toBe(5);

@@ -1,7 +1,7 @@
 // claudemesh admin backup [--out FILE] / admin restore <file> [--force]: the broker's database,
 // located like `serve` locates it (--data-dir > CLAUDEMESH_DATA_DIR > config file (--config or
 // CLAUDEMESH_CONFIG) > default).
-// The work is in broker/maintenance.ts; this file resolves the directory and prints.
+// The work is in broker/backup.ts and broker/maintenance.ts; this file resolves the directory and prints.
 import { ConfigError, loadBrokerConfig, processEnv } from "../../config/load.ts";
 import { resolve } from "node:path";
 import { shellCommand } from "../shell-words.ts";
@@ -30,7 +30,7 @@ function restoreCommand(file: string, dataDir: string): string {
 
 export async function backup(args: Args): Promise<void> {
   await command(args, async (ctx) => {
-    const { backupDataDir } = await import("../../broker/maintenance.ts");
+    const { backupDataDir } = await import("../../broker/backup.ts");
     const dataDir = dataDirOf(args);
     const r = await ctx.out.wait("backing up (VACUUM INTO + integrity_check)", backupDataDir(dataDir, args.out));
     ctx.out.result(r, () =>
@@ -49,6 +49,10 @@ export async function restore(args: Args & { file: string }): Promise<void> {
         `  integrity_check ok, schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages`,
         r.previous ? `  the previous database was kept as ${r.previous}` : "  there was no previous database",
         `  new epoch ${r.epoch}: connected clients will see that history may have rolled back`,
+        "",
+        "New operator token for the dashboard (the backup's token, and any other, no longer works; shown only now):",
+        `  ${r.operatorToken}`,
+        "",
         "Start the broker again (claudemesh serve, or systemctl start claudemesh).",
       ].join("\n"),
     );

@@ -1,0 +1,101 @@
+// `claudemesh admin backup`: an online, integrity-checked copy of a broker's database, made in its
+// own process beside a serving broker (VACUUM INTO; WAL lets the broker go on writing). Every
+// failure says which file it is about (the database read from, or the copy) and why, with the
+// exit code of what it is: a place or a disk the user must change is a local refusal (5), a lock
+// held too long may pass (6), a copy that fails its check although SQLite wrote it is internal (1).
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, existsSync, lstatSync, mkdirSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { MeshError } from "../protocol/errors.ts";
+import { DataFileError, snapshotFile } from "../store/sqlite/data-file.ts";
+import { errnoOf, onFile } from "../local-file/error.ts";
+import { giveToDirOwner } from "../local-file/owner.ts";
+import { backupFailure } from "./backup-errors.ts";
+import { existingDatabase, inspect } from "./maintenance.ts";
+import { giveDataDirToOwner } from "./pid-file.ts";
+import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
+
+export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
+
+/** `claudemesh-20261122T020355.123Z-3fa9.db`: sortable by time (to the millisecond), and two
+ *  backups started in the same millisecond still get different names. Safe on every OS. */
+export const backupName = (d: Date) => `claudemesh-${d.toISOString().replace(/[-:]/g, "")}-${randomBytes(2).toString("hex")}.db`;
+
+/** How many default names a backup tries before it gives up (each is new; one in use means
+ *  another backup started in the same millisecond). */
+const NAME_ATTEMPTS = 5;
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** The directories mkdir -p makes for `dir`, outermost first ([] when it exists). */
+function makeDirs(dir: string): string[] {
+  const first = onFile(dir, "create", () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
+  const made: string[] = [];
+  for (let d = dir; first !== undefined && d.length >= first.length; d = dirname(d)) made.unshift(d);
+  return made;
+}
+
+/** Where an explicit --out goes: refused when it is a directory, exists (a link counts, even to
+ *  nothing) or has a .partial an earlier backup left. */
+function checkedOut(out: string, now: Date): string {
+  const file = resolve(out);
+  // lstat: a link counts as there even when what it names is not; the copy's rename would
+  // replace the link itself with a file (existsSync follows it and said "free").
+  const there = onFile(file, "write", () => lstatSync(file, { throwIfNoEntry: false }), { what: "the backup" });
+  if (there?.isDirectory()) throw new MeshError("invalid_argument", `${file} is a directory; give the backup a file name, like ${join(file, backupName(now))}.`);
+  if (there) throw new MeshError("conflict", `${file} exists${there.isSymbolicLink() ? " (a symbolic link)" : ""}; backups never overwrite. Choose another name.`);
+  // What a backup to this name left: killed midway, or a copy that failed its check (kept for
+  // inspection). Not ours to judge or remove, so say what it is.
+  if (existsSync(`${file}.partial`)) {
+    throw new MeshError("conflict", `${file}.partial exists: an earlier backup to ${file} was interrupted, or its copy failed the integrity check and was kept for inspection. Remove it (rm ${file}.partial) or choose another name.`);
+  }
+  return file;
+}
+
+/** Writes a consistent, integrity-checked copy of `<dataDir>/claudemesh.db` to `out` (default
+ *  `<dataDir>/backups/<backupName>`; missing directories 0700, file 0600). Safe while a broker
+ *  serves the directory. As root, what it makes takes the owner of the directory it is made in
+ *  (owner.ts). A failure leaves the data directory as it was (no directory, -wal or -shm of its
+ *  own) and nothing under the backup's name. Throws MeshError not_found (no database),
+ *  invalid_argument (`out` is a directory), conflict (`out` exists), unavailable (the database
+ *  stayed locked), internal (a written copy failed its check); LocalFileError for a database or
+ *  a place that cannot be used (backup-errors.ts). */
+export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
+  const db = existingDatabase(dataDir, "backup");
+  let file = out ? checkedOut(out, now) : join(dataDir, "backups", backupName(now));
+  const made = makeDirs(dirname(file));
+  const before = sideFiles(db);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        snapshotFile(db, file);
+        break;
+      } catch (err) {
+        // Another backup took this name in the same millisecond: a default name is ours to change.
+        const taken = err instanceof DataFileError && err.side === "copy" && errnoOf(err)?.code === "EEXIST";
+        if (out || !taken || attempt === NAME_ATTEMPTS) throw err;
+        file = join(dirname(file), backupName(new Date()));
+      }
+    }
+  } catch (err) {
+    removeSideFilesWeMade(dataDir, db, before);
+    for (const d of made.toReversed()) tryRmdir(d);
+    throw backupFailure(err, { db, file, dataDir, out: Boolean(out) });
+  }
+  giveToDirOwner([...made, file]);
+  giveDataDirToOwner(dataDir);
+  const info = inspect(file);
+  return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
+}
+
+function tryRmdir(dir: string): void {
+  try {
+    rmdirSync(dir); // only when empty: a file someone put there meanwhile stays
+  } catch {
+    // not empty, or gone: either way not ours to remove
+  }
+}
