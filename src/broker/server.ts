@@ -48,10 +48,11 @@ export type Broker = {
 /** `ip`: the client's address; `slot`: what its connections count under (client-ip.ts addressKey). */
 type WsData = { ip: string; slot: string; conn?: Conn };
 
-/** Opens the embedded SQLite store named by the config and starts a broker on it. */
+/** Opens the embedded SQLite store named by the config (store-check.ts: a migration is logged, a
+ *  damaged database refused) and starts a broker on it. */
 export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
-  const { openSqliteStore } = await import("../store/sqlite/store.ts");
-  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport: checkpointLogger(log) });
+  const { openForServe } = await import("./store-check.ts");
+  const store = await openForServe(config, log, checkpointLogger(log));
   return createBroker({ config, store, log });
 }
 
@@ -64,18 +65,6 @@ export function checkpointLogger(log: Log): (report: CheckpointerReport) => void
     else if (kind === "stopped") log.error("checkpointer thread stopped; checkpointing inside commits from now on", { err: error });
     else log.error("background checkpoint met a disk error", { err: error });
   };
-}
-
-/** Validates that the data directory opens, migrates and accepts writes (serve --check). */
-export async function checkStore(config: BrokerConfig): Promise<{ writable: boolean; schemaVersion: number; integrity: string }> {
-  const { openSqliteStore } = await import("../store/sqlite/store.ts");
-  const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
-  try {
-    // A damaged page can leave the file openable and writable while the rows it held fail.
-    return { ...(await store.health()), integrity: store.quickCheck() };
-  } finally {
-    store.close();
-  }
 }
 
 /** Replaces the operator token of the data directory's database and returns the new one

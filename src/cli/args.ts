@@ -7,5 +7,6 @@ import { SETTINGS, defaultText, flagName } from "../config/spec.ts";
 export const serveArgs: ArgsDef = Object.fromEntries([
   ...SETTINGS.map((s) => [flagName(s.key), { type: "string", description: `${s.doc} [default: ${defaultText(s)}]` }]),
   ["config", { type: "string", description: "JSON config file (keys as in docs/operations.md)." }],
-  ["check", { type: "boolean", description: "Validate the configuration and the data directory, print the result, and exit." }],
+  ["check", { type: "boolean", description: "Validate the configuration and the data directory, print each setting with where it came from and the result, and exit." }],
+  ["json", { type: "boolean", description: "With --check: print the result as JSON." }],
 ]);

@@ -377,7 +377,7 @@ describe("the installed binary", () => {
     expect(versionOf(bin)).toBe("claudemesh 1.0.0");
     // What systemd's ExecStartPre does; the first real start still shows the token.
     const check = Bun.spawnSync([bin, "serve", "--check", "--data-dir", data]);
-    expect({ code: check.exitCode, out: check.stdout.toString() }).toEqual({ code: 0, out: `configuration ok; database writable at schema version ${LATEST_VERSION}\n` });
+    expect({ code: check.exitCode, out: check.stdout.toString().trimEnd().split("\n").at(-1) }).toEqual({ code: 0, out: `configuration ok; database writable at schema version ${LATEST_VERSION}` });
 
     const first = serve(bin, data, ["--drain-timeout", "2s"]);
     const [, token] = await first.waitFor(/shown once; keep it; `claudemesh admin token` issues a new one\):\n {2}(cmo_\S+)\n/);

@@ -1,15 +1,14 @@
 // claudemesh serve: load config (flags > env > file > defaults), claim the data directory (its
 // lock, and claudemesh.pid naming us), open the store, print the start banner, run the broker
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0.
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
-import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../../config/load.ts";
+import { ConfigError, processEnv, resolveBrokerConfig, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
 import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
+import { fail, listenProblem, rootProblem, storageReason } from "../serve-problems.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -31,20 +30,23 @@ const WILDCARD = new Set(["0.0.0.0", "::"]);
 
 /** Printed to stderr after the JSON "broker listening" line. The long form (first start on a data
  *  directory) says how to begin and shows the operator token, which exists nowhere else in clear.
+ *  The dashboard, API docs and websocket lines give the address people and clients use (publicUrl
+ *  when set); the health line the one the broker listens on, which a local supervisor probes.
  *  `cli` is how the reader runs claudemesh (`bun run src/main.ts` from a checkout). */
 export function banner(config: BrokerConfig, url: string, firstRunToken: string | null, cli = "claudemesh"): string {
+  const outside = config.publicUrl ? config.publicUrl.replace(/\/+$/, "") : url;
   const head = [
-    `claudemesh ${VERSION} is serving ${url}`,
+    `claudemesh ${VERSION} is serving ${url}${config.publicUrl ? ` (public URL ${outside})` : ""}`,
     `  data dir   ${config.dataDir}`,
-    `  dashboard  ${url}/`,
-    `  API docs   ${url}/docs`,
+    `  dashboard  ${outside}/`,
+    `  API docs   ${outside}/docs`,
   ];
   if (!firstRunToken) return head.join("\n");
   // Clients need an address they can reach: 0.0.0.0 is not one.
   const clientUrl = config.publicUrl || (WILDCARD.has(config.host) ? `http://<this machine's address>:${new URL(url).port}` : url);
   return [
     ...head,
-    `  websocket  ${url.replace(/^http/, "ws")}/ws`,
+    `  websocket  ${outside.replace(/^http/, "ws")}/ws`,
     `  health     ${url}/health/ready`,
     "",
     "First start on this data directory. Create the first mesh (on the machine you work on):",
@@ -57,27 +59,25 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
   ].join("\n");
 }
 
-function fail(message: string, fix: string | null = null): never {
-  process.stderr.write(`claudemesh serve: ${message}\n${fix ? `  fix: ${fix}\n` : ""}`);
-  process.exit(1);
-}
-
 /** sysexits.h EX_IOERR: the broker stopped because its database could not be flushed to disk. */
 const EXIT_STORAGE_FAILED = 74;
 
 export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // citty lets unknown flags through as stray keys: serve reads its own argv against serveArgs.
   const args = orExit2(() => parseArgv(rawArgs, serveArgs), ". See `claudemesh serve --help`.");
-  const configure = () => orExit2(() => loadBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }));
+  const resolved = () => orExit2(() => resolveBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }));
+  if (args.json && !args.check) orExit2(() => {
+    throw new ConfigError("--json goes with --check; serve itself logs JSON lines on stderr");
+  });
   // A check is one short job: a signal ends it at once, as it does any command.
-  if (args.check) return check(configure());
+  if (args.check) return (await import("./serve-check.ts")).check(resolved(), Boolean(args.json));
   // Signal handlers before anything slow (the config file, the broker's modules, the store): Bun
   // installs one only when it is registered, and until then SIGTERM kills with 143. A signal that
   // comes before the broker runs is kept and honoured as soon as there is something to stop.
   let early: string | null = null;
   let onSignal = (signal: string) => void (early ??= signal);
   process.once("SIGTERM", (s: string) => onSignal(s)).once("SIGINT", (s: string) => onSignal(s));
-  const config = configure();
+  const config = resolved().config;
   const log = jsonLog(config.logLevel);
   const { startBroker } = await import("../../broker/server.ts");
   const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
@@ -89,6 +89,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // database behind (the broker opens its store before it binds).
   const bind = config.port === 0 ? null : listenProblem(config.host, config.port);
   if (bind) fail(`cannot start: ${bind}`);
+  // As root on the broker user's directory: files made now would be root's (serve-problems.ts).
+  const asRoot = rootProblem(config.dataDir);
+  if (asRoot) fail(...asRoot);
   // The lock decides; the PID files only name who holds it.
   let other: ReturnType<typeof claimDataDir>;
   try {
@@ -114,71 +117,4 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
   void broker.failed.then(() => shutdown("storage failure", EXIT_STORAGE_FAILED));
   if (early) await shutdown(early);
-}
-
-/** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
- *  directory, a data directory that cannot be made, a port taken since the check before the start:
- *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line. */
-async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<[message: string, fix: string | null]> {
-  if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null];
-  const { dataDirFileError, startProblem } = await import("../../broker/pid-file.ts");
-  // The file system's errors (and the lock file's) first; startProblem words SQLite's.
-  const local = dataDirFileError(err, config.dataDir);
-  if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, local.fix];
-  return [`${doing}: ${startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err)}`, null];
-}
-
-const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
-
-/** Why listening on host:port fails now (a test listen, closed at once), as one sentence, or null. */
-function listenProblem(host: string, port: number): string | null {
-  try {
-    Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
-    return null;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "EADDRINUSE") return portInUse(host, port);
-    return `cannot listen on ${host}:${port}: ${code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : (err as Error).message}`;
-  }
-}
-
-/** `serve --check`: the settings are valid (they were loaded), the host resolves, the address and
- *  port can be listened on, and the database opens (and migrates), passes quick_check and is
- *  writable. Exits 0 when so, or when a live broker holds the data
- *  directory (its database is then left alone); 1 otherwise. */
-async function check(config: BrokerConfig): Promise<never> {
-  const { checkStore } = await import("../../broker/server.ts");
-  const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
-  // A hostname that passes the syntax check may still not resolve; the start would then fail.
-  if (!isIP(config.host)) await lookup(config.host).catch((err: Error) => fail(`host ${JSON.stringify(config.host)} does not resolve (${(err as { code?: string }).code ?? err.message}); the broker could not listen on it`));
-  // The address must be one this machine has, and the port free: `serve` would fail to listen, and
-  // a supervisor restart it in a loop. A live broker of this data directory holds the port itself,
-  // but only a directory with a lock file can have one: without it, fail before anything is made.
-  const bind = listenProblem(config.host, config.port);
-  if (bind && !mayBeHeld(config.dataDir)) fail(bind);
-  // Opening the store may migrate the database: never under a live broker or a restore, and it
-  // holds the data directory meanwhile, so that a `serve` started now waits its turn instead of
-  // migrating the same file at the same time.
-  let holder: ReturnType<typeof claimDataDir>;
-  try {
-    holder = claimDataDir(config.dataDir, "broker");
-  } catch (err) {
-    fail(...(await storageReason(`cannot check ${config.dataDir}`, err, config)));
-  }
-  if (holder !== null) {
-    process.stdout.write(`configuration ok; ${describeHolder(holder, config.dataDir)}, so the database was not opened\n`);
-    process.exit(0);
-  }
-  if (bind) {
-    releaseDataDir(config.dataDir, "broker");
-    fail(bind);
-  }
-  const h = await checkStore(config).catch(async (err: Error) => {
-    releaseDataDir(config.dataDir, "broker");
-    return fail(...(await storageReason(`cannot open the database in ${config.dataDir}`, err, config)));
-  });
-  releaseDataDir(config.dataDir, "broker");
-  if (h.integrity !== "ok") fail(`the database in ${config.dataDir} is damaged (SQLite quick_check: ${h.integrity.replace(/\s+/g, " ").slice(0, 300)}); restore a backup with claudemesh admin restore`);
-  process.stdout.write(`configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}\n`);
-  process.exit(h.writable ? 0 : 1);
 }

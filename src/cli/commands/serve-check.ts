@@ -1,0 +1,96 @@
+// `claudemesh serve --check [--json]`: shows what it checks (the data directory, the listen
+// address, the public URL, every setting with where its value came from), then checks that the
+// host resolves, the address and port can be listened on, and the database opens (and migrates),
+// passes quick_check and is writable. Exits 0 when so, or when a live broker holds the data
+// directory (its database is then left alone); 1 otherwise; 2 for a bad setting (serve.ts).
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import type { BrokerConfig, Origin } from "../../config/load.ts";
+import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
+import { fail as failPlain, listenProblem, storageReason } from "../serve-problems.ts";
+
+type Resolved = { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> };
+
+const listenAddress = (c: BrokerConfig) => `${c.host.includes(":") ? `[${c.host}]` : c.host}:${c.port}`;
+
+/** A setting's value as operations.md writes it: durations with a unit, lists with commas. */
+function shown(key: SettingKey, value: unknown): string {
+  const kind = SETTINGS.find((s) => s.key === key)!.kind;
+  if (Array.isArray(value)) return value.join(",") || "(none)";
+  if (kind.type === "duration") return formatDurationMs(value as number);
+  return String(value) || "(none)";
+}
+
+/** The human report of what is checked: three lines for where, then every setting and its source. */
+function settingsText({ config, origins }: Resolved): string {
+  const rows = SETTINGS.map((s) => [s.key, shown(s.key, s.key === "dataDir" ? resolve(config.dataDir) : config[s.key]), origins[s.key].name]);
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  return [
+    `data dir    ${resolve(config.dataDir)}`,
+    `listen      ${listenAddress(config)}`,
+    `public URL  ${config.publicUrl || `(none: links and banners use http://${listenAddress(config)})`}`,
+    "settings (value, then where it came from):",
+    ...rows.map(([k, v, from]) => `  ${k!.padEnd(w0)}  ${v!.padEnd(w1)}  ${from}`),
+  ].join("\n");
+}
+
+function settingsJson({ config, origins }: Resolved) {
+  return {
+    dataDir: resolve(config.dataDir),
+    listen: listenAddress(config),
+    publicUrl: config.publicUrl || null,
+    settings: Object.fromEntries(SETTINGS.map((s) => [s.key, { value: s.key === "dataDir" ? resolve(config.dataDir) : config[s.key] === "" ? null : config[s.key], source: origins[s.key].kind, from: origins[s.key].name }])),
+  };
+}
+
+export async function check(resolved: Resolved, json: boolean): Promise<never> {
+  const { config } = resolved;
+  const { checkStore, damaged, migrationSentence } = await import("../../broker/store-check.ts");
+  const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
+  const report = settingsJson(resolved);
+  const fail = (message: string, fix: string | null = null): never => {
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
+    return failPlain(message, fix);
+  };
+  // The report comes with the verdict: a failure is one line on stderr and nothing on stdout (in
+  // JSON, both), as before the report existed.
+  const done = (database: object, lines: string[], code = 0): never => {
+    process.stdout.write(json ? JSON.stringify({ ok: code === 0, ...report, database }, null, 2) + "\n" : [settingsText(resolved), ...lines].join("\n") + "\n");
+    process.exit(code);
+  };
+  // A hostname that passes the syntax check may still not resolve; the start would then fail.
+  if (!isIP(config.host)) await lookup(config.host).catch((err: Error) => fail(`host ${JSON.stringify(config.host)} does not resolve (${(err as { code?: string }).code ?? err.message}); the broker could not listen on it`));
+  // The address must be one this machine has, and the port free: `serve` would fail to listen, and
+  // a supervisor restart it in a loop. A live broker of this data directory holds the port itself,
+  // but only a directory with a lock file can have one: without it, fail before anything is made.
+  const bind = listenProblem(config.host, config.port);
+  if (bind && !mayBeHeld(config.dataDir)) fail(bind);
+  // Opening the store may migrate the database: never under a live broker or a restore, and it
+  // holds the data directory meanwhile, so that a `serve` started now waits its turn instead of
+  // migrating the same file at the same time.
+  let holder: ReturnType<typeof claimDataDir>;
+  try {
+    holder = claimDataDir(config.dataDir, "broker");
+  } catch (err) {
+    return fail(...(await storageReason(`cannot check ${config.dataDir}`, err, config)));
+  }
+  if (holder !== null) {
+    const held = `${describeHolder(holder, config.dataDir)}, so the database was not opened`;
+    return done({ heldBy: holder }, [`configuration ok; ${held}`]);
+  }
+  if (bind) {
+    releaseDataDir(config.dataDir, "broker");
+    fail(bind);
+  }
+  const h = await checkStore(config).catch(async (err: Error) => {
+    releaseDataDir(config.dataDir, "broker");
+    return fail(...(await storageReason(`cannot open the database in ${config.dataDir}`, err, config)));
+  });
+  releaseDataDir(config.dataDir, "broker");
+  const migrated = migrationSentence(h.migration);
+  if (h.integrity !== "ok") fail(`${migrated ? `${migrated}; but ` : ""}${damaged(config.dataDir, h.integrity)}`);
+  const database = { writable: h.writable, schemaVersion: h.schemaVersion, quickCheck: h.integrity, migration: h.migration && h.migration.from > 0 ? h.migration : null };
+  return done(database, [...(migrated ? [migrated] : []), `configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}`], h.writable ? 0 : 1);
+}
