@@ -100,7 +100,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   if (found.isDirectory()) throw new MeshError("invalid_argument", `${source} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
   let holder: ReturnType<typeof claimDataDir>;
   try {
-    holder = claimDataDir(dataDir, "restore");
+    holder = claimDataDir(dataDir, "restore", { giveNewDir: true });
   } catch (err) {
     throw dataDirError(err, dataDir);
   }

@@ -128,16 +128,22 @@ function writePid(path: string, dataDir: string): void {
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
  *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
  *  removing the other kind's: with the lock free, whatever it names is not holding anything).
- *  Returns null when claimed, or the holder when the lock is held. Throws (the lock released)
- *  LockFileError when the lock file cannot be used, PidFileError when the PID file cannot be
- *  written (a full disk: the message says so), and the file system's error otherwise. */
-export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker"): Holder | null {
+ *  `giveNewDir` (check, restore): as root, a data directory this call makes takes the owner of the
+ *  directory it is made in (owner.ts). Returns null when claimed, or the holder when the lock is
+ *  held. Throws (the lock released) LockFileError when the lock file cannot be used, PidFileError
+ *  when the PID file cannot be written (a full disk: the message says so), and the file system's
+ *  error otherwise. */
+export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", opts: { giveNewDir?: boolean } = {}): Holder | null {
+  const made = opts.giveNewDir === true && !existsSync(dataDir);
   if (!lockDataDir(dataDir)) return holderOf(dataDir);
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
     writePid(join(dataDir, FILES[kind]), dataDir);
     // Run as root (a check or a restore): a lock file or PID file root keeps would stop the
-    // directory's owner, the broker's user, from taking the lock next time.
+    // directory's owner, the broker's user, from taking the lock next time. A data directory made
+    // just now in another user's directory is that user's too (not for `serve`, which as root
+    // must not hand its own directory to someone else while it keeps making files in it).
+    if (made) giveToDirOwner([resolve(dataDir)]);
     giveDataDirToOwner(dataDir);
   } catch (err) {
     unlockDataDir(dataDir);

@@ -38,6 +38,13 @@ describe.skipIf(!canSwitchUser)("as root on the service user's data directory", 
     await using _ = await serviceBroker(dataDir, home);
   }, 90_000);
 
+  test("a data directory serve --check makes as root inside the service user's directory is that user's", async () => {
+    const { dataDir: parent, home } = serviceDir();
+    const dataDir = join(parent, "new");
+    expect((await run("root", check(dataDir), home)).code).toBe(0);
+    expect(owners(parent)).toEqual({ new: U, "new/claudemesh.db": U, "new/claudemesh.lock": U });
+  }, 60_000);
+
   test("serve as root refuses the service user's directory, names the user to run it as, and creates nothing", async () => {
     const { dataDir, home } = serviceDir();
     const r = await run("root", ["serve", "--port", "0", "--data-dir", dataDir], home, { timeoutMs: 20_000 });

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
-import { cliEnv, MAIN } from "../helpers/cli.ts";
+import { cliEnv, MAIN, until } from "../helpers/cli.ts";
 import { oldSchemaDatabase } from "../helpers/old-schema.ts";
 import { spawnBroker } from "../helpers/process.ts";
 
@@ -108,8 +108,7 @@ describe("refusals leave the data directory as they found it", () => {
 describe("serve at start", () => {
   test("the banner gives the public URL for the dashboard, API docs and websocket; health stays the local address", async () => {
     await using broker = await spawnBroker(tempDir("cm-serve-report-banner-"), ["--public-url", "https://mesh.example.com/team/"]);
-    const start = Date.now();
-    while (!broker.stderr().includes("Operator token") && Date.now() - start < 10_000) await Bun.sleep(20);
+    await until(() => broker.stderr().includes("Operator token"), "the first-run banner");
     const lines = broker.stderr().split("\n");
     const line = (label: string) => lines.find((l) => l.startsWith(`  ${label} `))?.trim();
     expect(["dashboard", "API docs", "websocket", "health"].map(line)).toEqual([

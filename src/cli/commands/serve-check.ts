@@ -72,7 +72,7 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   // migrating the same file at the same time.
   let holder: ReturnType<typeof claimDataDir>;
   try {
-    holder = claimDataDir(config.dataDir, "broker");
+    holder = claimDataDir(config.dataDir, "broker", { giveNewDir: true });
   } catch (err) {
     return fail(...(await storageReason(`cannot check ${config.dataDir}`, err, config)));
   }
