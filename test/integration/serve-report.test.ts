@@ -67,6 +67,28 @@ describe("serve --check shows what it checked", () => {
   }, 60_000);
 });
 
+describe("unknown CLAUDEMESH_* variables are named", () => {
+  // A typo in /etc/default/claudemesh left the broker on its default without a word.
+  const typo = "CLAUDEMESH_PROT is set but is not a claudemesh variable, so it is ignored (did you mean CLAUDEMESH_PORT?)";
+  test("serve --check warns on stderr (and lists them in --json); serve logs a warning", async () => {
+    const dataDir = tempDir("cm-serve-report-env-");
+    const env = { CLAUDEMESH_PROT: "80", CLAUDEMESH_INSTALL_DIR: "/opt/bin" }; // the second is install.sh's
+    const r = await serve(["--check", "--port", "0", "--data-dir", dataDir], env);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: `claudemesh serve: warning: ${typo}.\n` });
+    const json = await serve(["--check", "--json", "--port", "0", "--data-dir", dataDir], env);
+    expect(JSON.parse(json.stdout).unknownEnvironment).toEqual([{ name: "CLAUDEMESH_PROT", didYouMean: "CLAUDEMESH_PORT" }]);
+
+    const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", "--data-dir", dataDir], { env: cliEnv(cfg, env), stdout: "ignore", stderr: "pipe" });
+    let stderr = "";
+    const reader = proc.stderr.getReader();
+    while (!stderr.includes('"broker listening"')) stderr += new TextDecoder().decode((await reader.read()).value);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    const warned = stderr.split("\n").filter((l) => l.includes("not a claudemesh variable")).map((l) => JSON.parse(l));
+    expect(warned).toEqual([expect.objectContaining({ level: "warn", msg: typo, name: "CLAUDEMESH_PROT", didYouMean: "CLAUDEMESH_PORT" })]);
+  }, 60_000);
+});
+
 describe("migrations are said", () => {
   test("serve --check: 'migrated from schema 3 to 4; the previous database is saved at …'", async () => {
     const dataDir = tempDir("cm-serve-report-old-");

@@ -6,7 +6,8 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import type { BrokerConfig, Origin } from "../../config/load.ts";
+import { processEnv, type BrokerConfig, type Origin } from "../../config/load.ts";
+import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
 import { fail as failPlain, listenProblem, storageReason } from "../serve-problems.ts";
 
@@ -49,7 +50,9 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   const { config } = resolved;
   const { checkStore, damaged, migrationSentence } = await import("../../broker/store-check.ts");
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
-  const report = settingsJson(resolved);
+  const unknown = unknownEnv(processEnv());
+  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })) };
+  if (!json) for (const u of unknown) process.stderr.write(`claudemesh serve: warning: ${unknownEnvText(u)}.\n`);
   const fail = (message: string, fix: string | null = null): never => {
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
     return failPlain(message, fix);

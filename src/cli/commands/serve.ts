@@ -5,6 +5,7 @@ import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
 import { ConfigError, processEnv, resolveBrokerConfig, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
+import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
@@ -79,6 +80,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   process.once("SIGTERM", (s: string) => onSignal(s)).once("SIGINT", (s: string) => onSignal(s));
   const config = resolved().config;
   const log = jsonLog(config.logLevel);
+  for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
   const { startBroker } = await import("../../broker/server.ts");
   const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (early) {
