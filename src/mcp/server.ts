@@ -4,7 +4,7 @@
 // only when a tool returned it or a hook injected it; hooks reach this process over a local socket.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CONFIG_VERSION, loadConfig, type LocalConfig } from "../client/local/config-file.ts";
+import { loadConfig } from "../client/local/config-file.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { Log } from "../log/log.ts";
 import { VERSION } from "../version.ts";
@@ -45,24 +45,23 @@ const ASK_REMINDER_BODY_CHARS = 400;
  *  within milliseconds) before they count as unread again: the hook was killed in between. */
 export const HANDOUT_MS = 5000;
 
-/** The config, or why this session cannot use it (a damaged config.json, a directory others can
- *  read): the server then still starts, on no mesh, so that Claude and the user learn why from
- *  the instructions, every tool's answer and the SessionStart hook, instead of a server Claude
- *  Code lists as failed with the reason only in its MCP log. */
-function loadOrExplain(configDir: string): { cfg: LocalConfig; problem: string | null } {
+/** This session's meshes, or none and why (a damaged config.json, a directory others can read, a
+ *  session key file that cannot be read): the server then still starts, on no mesh, so that
+ *  Claude and the user learn why from the instructions, every tool's answer and the SessionStart
+ *  hook, instead of a server Claude Code lists as failed with the reason only in its MCP log. */
+function meshesOrExplain(opts: McpOptions): { meshes: Meshes; problem: string | null } {
   try {
-    return { cfg: loadConfig(configDir), problem: null };
+    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, opts), problem: null };
   } catch (err) {
     const fix = err instanceof LocalFileError && err.fix ? ` Fix: ${err.fix}.` : "";
-    const problem = `claudemesh cannot use its configuration, so this session is on no mesh: ${(err as Error)?.message ?? String(err)}${fix} The user fixes this in a terminal (\`claudemesh doctor\` checks it), then restarts this Claude Code session.`;
-    return { cfg: { version: CONFIG_VERSION, meshes: [] }, problem };
+    const problem = `claudemesh cannot use its local files, so this session is on no mesh: ${(err as Error)?.message ?? String(err)}${fix} The user fixes this in a terminal (\`claudemesh doctor\` checks it), then restarts this Claude Code session.`;
+    return { meshes: new Meshes([], opts), problem };
   }
 }
 
 export async function runMcpServer(opts: McpOptions): Promise<void> {
-  const { cfg, problem } = loadOrExplain(opts.configDir);
+  const { meshes, problem } = meshesOrExplain(opts);
   if (problem) opts.log.warn("mcp server started on no mesh", { problem });
-  const meshes = new Meshes(cfg.meshes, opts);
   const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: problem ? `${INSTRUCTIONS}\n\n${problem}` : INSTRUCTIONS });
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that
   // deferred it is now in use), and a tool that needs a mesh waits for its first connect (whenOpen).
@@ -125,7 +124,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 /** Requests from `claudemesh hook` processes of this session. */
 /** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
 /** `connect`: connects the meshes if the server deferred it. */
-/** `problem`: why this session is on no mesh (loadOrExplain), told to the SessionStart hook. */
+/** `problem`: why this session is on no mesh (meshesOrExplain), told to the SessionStart hook. */
 async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void, gone: AbortSignal, problem: string | null): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.

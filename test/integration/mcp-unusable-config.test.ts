@@ -6,6 +6,9 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { cliTeam } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 
 function configDir(configJson: string, dirMode = 0o700): { dir: string; [Symbol.dispose](): void } {
@@ -20,7 +23,7 @@ describe("claudemesh mcp with a config it cannot use", () => {
     using cfg = configDir("{garbage");
     const s = await startMcp(cfg.dir, "sess-badcfg-1");
     try {
-      const why = `claudemesh cannot use its configuration, so this session is on no mesh: ${cfg.dir}/config.json is not valid JSON (line 1, column 2`;
+      const why = `claudemesh cannot use its local files, so this session is on no mesh: ${cfg.dir}/config.json is not valid JSON (line 1, column 2`;
       expect(s.client.getInstructions()).toContain(why);
       const tools = (await s.client.listTools()).tools.map((t) => t.name);
       expect(tools).toContain("mesh_send");
@@ -44,10 +47,25 @@ describe("claudemesh mcp with a config it cannot use", () => {
     try {
       const r = await s.call("mesh_peers");
       expect(r.isError).toBe(true);
-      expect(r.text).toStartWith("claudemesh cannot use its configuration, so this session is on no mesh:");
+      expect(r.text).toStartWith("claudemesh cannot use its local files, so this session is on no mesh:");
       expect(r.text).toContain("chmod 700");
     } finally {
       await s.close();
     }
   });
+
+  test("a session key file that is not JSON: the session starts and connects with a new key (it crashed before initialize)", async () => {
+    await using t = await cliTeam(["alice"]);
+    const [alice] = t.dirs;
+    const dir = join(alice!, "sessions", t.mesh.meshId);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, `${createHash("sha256").update("sess-badkey").digest("hex").slice(0, 32)}.json`), "{garbage", { mode: 0o600 });
+    const s = await startMcp(alice!, "sess-badkey");
+    try {
+      const r = await s.call("mesh_peers");
+      expect({ isError: r.isError, text: r.text }).toEqual({ isError: false, text: expect.stringContaining("(you)") });
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 });

@@ -25,17 +25,30 @@ export function removeSessionKeys(dir: string, meshId: string): void {
  *  before its first hello, so a restart resumes the same peer. */
 export function sessionKey(dir: string, meshId: string, claudeSessionId: string): { key: SessionKey; save(): void; remove: (() => void) | null } {
   const path = fileOf(dir, meshId, claudeSessionId);
-  const text = readPrivateFile(path);
-  if (text) {
-    const k = JSON.parse(text) as SessionKey;
-    if (PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return { key: k, save: () => {}, remove: null };
-  }
   const key: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
+  let text: string | null;
+  try {
+    text = readPrivateFile(path);
+  } catch (err) {
+    // A saved key that cannot be read (a file where the sessions directory should be, a file
+    // others can read) cannot be replaced either: the session would come back as another peer.
+    // Its save fails with the reason, which closes this mesh only, as when saving a new key fails.
+    return { key, save: () => { throw err; }, remove: null };
+  }
+  if (text) {
+    const k = parseKey(text);
+    if (k && PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return { key: k, save: () => {}, remove: null };
+  }
   return { key, save: () => writePrivateFile(path, JSON.stringify(key)), remove: () => rmSync(path, { force: true }) };
 }
 
-/** The key if it exists (hooks never create one). */
-export function existingSessionKey(dir: string, meshId: string, claudeSessionId: string): SessionKey | null {
-  const text = readPrivateFile(fileOf(dir, meshId, claudeSessionId));
-  return text ? (JSON.parse(text) as SessionKey) : null;
+/** A saved key's JSON, or null when the file holds something else (a damaged file is replaced by
+ *  a new key, as one with invalid fields always was). */
+function parseKey(text: string): SessionKey | null {
+  try {
+    const v = JSON.parse(text) as SessionKey | null;
+    return typeof v === "object" && v !== null ? v : null;
+  } catch {
+    return null;
+  }
 }
