@@ -1,0 +1,42 @@
+// What a BrokerClient is given (client.ts): where to connect, as whom, and its timeouts, bounds
+// and callbacks.
+import type { EventFrame, MessagePushFrame } from "../protocol/server-frames.ts";
+import type { Credentials, Whereabouts } from "./credentials.ts";
+
+export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
+
+export type ClientOptions = {
+  /** Broker base URL (http, https, ws or wss); the client connects to <base>/ws. */
+  url: string;
+  credentials: Credentials;
+  where: Whereabouts;
+  /** Reconnect after a connection that was open drops (default true). */
+  reconnect?: boolean;
+  /** What a failure before the first hello_ack does. "fail" (default): connect() rejects at once
+   *  with the reason (CLI commands). "retry": it is retried with the reconnect backoff and connect()
+   *  settles only when a hello is acked or the broker refuses for good (the MCP server, which may
+   *  start before its broker). Refusals that are never retried (bad keys, kicked) reject either way. */
+  firstConnect?: "fail" | "retry";
+  requestTimeoutMs?: number;
+  /** How long a `send` the broker keeps answering `unavailable` (database full, locked) is sent
+   *  again, from the first such answer, before it rejects with it (default: until its timeout). */
+  unavailableRetryMs?: number;
+  /** Most requests waiting while disconnected (default 1000). Sends awaiting a reply count
+   *  toward it, because a drop queues them again: a send beyond it is refused even while
+   *  connected, and the queue never holds more. */
+  maxQueued?: number;
+  onMessage?: (m: MessagePushFrame) => void;
+  onEvent?: (e: EventFrame) => void;
+  onState?: (s: ClientState, detail: { code?: number; reason?: string }) => void;
+  /** Silence from the broker after which the client pings it (default PING_IDLE_MS, 40 s). */
+  pingIdleMs?: number;
+  /** Silence after that ping after which the link counts as dead: the client closes it and
+   *  reconnects, or closes for good without `reconnect` (default PONG_TIMEOUT_MS, 10 s). */
+  pongTimeoutMs?: number;
+  /** Longest from opening a socket to its hello_ack (default HANDSHAKE_TIMEOUT_MS, 15 s): a
+   *  broker that takes the connection and never answers fails a command in seconds, not after the
+   *  liveness watch's 50 s. */
+  handshakeTimeoutMs?: number;
+  /** Extra random source for backoff (tests). */
+  random?: () => number;
+};
