@@ -3,7 +3,7 @@
 // write. Sends are urgent (their senders wait); an ack without an id may linger a few ms to share
 // a later commit, and rides along with the next send's commit if one comes first. A batch that
 // meets another process's write lock waits for it, in place (lock-wait.ts).
-import type { Log } from "../log/log.ts";
+import { silentLog, type Log } from "../log/log.ts";
 import { StoreLocked } from "../store/errors.ts";
 import type { AckBatchItem, NewMessage, SendOutcome, Store, StoredMessage } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
@@ -49,7 +49,7 @@ export class GroupCommit {
     private readonly store: Store,
     private readonly opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void; log?: Log },
   ) {
-    this.lock = new LockWait(opts.log ?? null);
+    this.lock = new LockWait(opts.log ?? silentLog);
     this.batcher = new Batcher((writes) => this.commit(writes), { lingerMs: ACK_LINGER_MS, onBatch: opts.onBatch });
   }
 
@@ -58,7 +58,7 @@ export class GroupCommit {
    *  nothing is answered before its commit); after LOCK_WAIT_MS it is refused with the store's
    *  StoreLocked, as a failed commit is. */
   private async commit(writes: Write[]): Promise<(SendOutcome | number)[]> {
-    const arrivedAt = Math.min(...writes.map((w) => w.at));
+    const arrivedAt = writes[0]!.at; // the Batcher hands writes over in arrival order
     for (let tries = 0; ; tries++) {
       const sendWrites: SendWrite[] = [];
       const acks: AckBatchItem[] = [];
@@ -85,7 +85,7 @@ export class GroupCommit {
         await Bun.sleep(delayMs);
         continue;
       }
-      this.lock.committed(performance.now() - arrivedAt);
+      this.lock.committed(arrivedAt);
       sendWrites.forEach((w, i) => w.hooks.committed(out.sends[i]!));
       let s = 0;
       let a = 0;
