@@ -6,8 +6,8 @@ import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { addressKey, clientIp } from "../client-ip.ts";
-import { viewerOf, type Viewer } from "./dashboard-auth.ts";
+import { addressKey } from "../client-ip.ts";
+import { clientIpOf, viewerOf, type Viewer } from "./dashboard-auth.ts";
 import { MEMBER_COOKIE, readCookie } from "../dashboard-sessions.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
@@ -138,7 +138,7 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
       const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" };
       // A HEAD gets the headers only: a stream would hold it open (and a slot) for nothing.
       if (request.method === "HEAD") return new Response(null, { headers });
-      const ip = clientIp(dash.server?.requestIP(request)?.address ?? "unknown", request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
+      const ip = clientIpOf(ctx, dash, request) ?? "unknown";
       const release = slots.take(v.member.meshId, v.member.id, addressKey(ip));
       // Bun closes idle HTTP connections after 10 s by default; this one is idle by design.
       dash.server?.timeout(request, 0);
