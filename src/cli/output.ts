@@ -5,6 +5,7 @@ import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
 import { mayHaveBeenStored, SendError } from "../client/send-error.ts";
 import { LocalFileError, unworded } from "../local-file/error.ts";
 import { BrokerUrlError } from "../client/broker-url.ts";
+import { stripInvisible } from "../client/untrusted-text.ts";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -96,9 +97,7 @@ const MAX_SHOWN_MESSAGE = 2000;
  *  kept) or bidirectional overrides. Peers' bodies, names and summaries and a broker's words reach
  *  the screen; they must not clear it, retitle the window or reorder what it shows. */
 export function terminalSafe(text: string): string {
-  return plain(text)
-    .replace(/\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g, "")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "");
+  return stripInvisible(plain(text));
 }
 
 /** An error message fit for a terminal (terminalSafe), cut at MAX_SHOWN_MESSAGE. */

@@ -12,6 +12,10 @@ const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u
 const TAG_NAMES = "channel|system[\\w-]*|user[\\w-]*|human|assistant|function[\\w-]*|antml[\\w:-]*|command[\\w-]*|local-command[\\w-]*|tool[\\w-]*|invoke|parameter|thinking";
 const TAGS = new RegExp(`[<\\uff1c\\ufe64](\\s*\\/?\\s*)(${TAG_NAMES})`, "gi");
 
+/** Without terminal escape sequences and invisible characters (those of `sanitize`); newlines and
+ *  tabs kept, tags left alone: for text shown in a terminal. */
+export const stripInvisible = (text: string): string => text.replace(ESCAPES, "").replace(INVISIBLE, "");
+
 /** Sanitized (see above), cut at `max` characters with "…". Newlines and tabs are kept. */
 export function sanitize(text: string, max = Number.POSITIVE_INFINITY): string {
   const t = text.replace(ESCAPES, "").replace(LINE_BREAKS, "\n").replace(INVISIBLE, "").replace(TAGS, "‹$1$2");

@@ -9,3 +9,7 @@ test("escape sequences and control characters are removed, line breaks kept, len
   expect(long.length).toBe(2001);
   expect(long.endsWith("…")).toBe(true);
 });
+
+test("zero-width and other invisible characters go too, as in what the MCP server shows (untrusted-text.ts)", () => {
+  expect(printable("al\u200bice\u2060 \ufeffbob\u061c\u2064\t!")).toBe("alice bob\t!");
+});
