@@ -277,7 +277,7 @@ export class BrokerClient {
     const bound = this.opts.unavailableRetryMs;
     if (bound !== undefined && Date.now() - since >= bound) {
       if (p.timer) clearTimeout(p.timer);
-      p.reject(new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((Date.now() - since) / 1000)} s of retries).`));
+      p.reject(new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((Date.now() - since) / 1000)} s of retries).`, { cause: err }));
       return;
     }
     p.unavailable = err;

@@ -20,7 +20,6 @@ export const MAX_TOOL_TEXT_CHARS = 50_000;
 
 type Framable = Delivered & { mesh: string; ask?: boolean };
 
-export { oneLine, sanitize } from "../client/untrusted-text.ts";
 
 /** True if a preview of this message would cut its body. */
 export const cutInPreview = (m: Pick<Delivered, "body">): boolean => sanitize(m.body).length > PREVIEW_BODY_CHARS;

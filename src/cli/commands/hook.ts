@@ -4,8 +4,8 @@
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket } from "../../mcp/ipc.ts";
-import { frameBatch, MAX_INJECTION_CHARS, oneLine } from "../../mcp/framing.ts";
-import { quoted } from "../../client/untrusted-text.ts";
+import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
+import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 
 type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };

@@ -25,7 +25,7 @@ export function removeSessionKeys(dir: string, meshId: string): void {
  *  before its first hello, so a restart resumes the same peer. */
 export function sessionKey(dir: string, meshId: string, claudeSessionId: string): { key: SessionKey; save(): void; remove: (() => void) | null } {
   const path = fileOf(dir, meshId, claudeSessionId);
-  const key: SessionKey = { ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() };
+  const fresh = (): SessionKey => ({ ...generateSigningKeypair(), claudeSessionId, createdAt: Date.now() });
   let text: string | null;
   try {
     text = readPrivateFile(path);
@@ -33,12 +33,13 @@ export function sessionKey(dir: string, meshId: string, claudeSessionId: string)
     // A saved key that cannot be read (a file where the sessions directory should be, a file
     // others can read) cannot be replaced either: the session would come back as another peer.
     // Its save fails with the reason, which closes this mesh only, as when saving a new key fails.
-    return { key, save: () => { throw err; }, remove: null };
+    return { key: fresh(), save: () => { throw err; }, remove: null };
   }
   if (text) {
     const k = parseKey(text);
     if (k && PUBKEY_RE.test(k.publicKey) && SECRET_KEY_RE.test(k.secretKey)) return { key: k, save: () => {}, remove: null };
   }
+  const key = fresh();
   return { key, save: () => writePrivateFile(path, JSON.stringify(key)), remove: () => rmSync(path, { force: true }) };
 }
 
