@@ -81,7 +81,11 @@ describe("unknown CLAUDEMESH_* variables are named", () => {
     const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", "--data-dir", dataDir], { env: cliEnv(cfg, env), stdout: "ignore", stderr: "pipe" });
     let stderr = "";
     const reader = proc.stderr.getReader();
-    while (!stderr.includes('"broker listening"')) stderr += new TextDecoder().decode((await reader.read()).value);
+    while (!stderr.includes('"broker listening"')) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`serve ended before listening: ${stderr}`);
+      stderr += new TextDecoder().decode(value);
+    }
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     const warned = stderr.split("\n").filter((l) => l.includes("not a claudemesh variable")).map((l) => JSON.parse(l));

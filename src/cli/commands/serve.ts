@@ -78,6 +78,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   let early: string | null = null;
   let onSignal = (signal: string) => void (early ??= signal);
   process.once("SIGTERM", (s: string) => onSignal(s)).once("SIGINT", (s: string) => onSignal(s));
+  // A closed terminal, or a log tool that sends SIGHUP to "reopen logs", must not end the broker
+  // mid-flight (by default it exits 129 without a drain): it has no file to reopen.
+  process.on("SIGHUP", () => {});
   const config = resolved().config;
   const log = jsonLog(config.logLevel);
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
