@@ -14,7 +14,7 @@ import { cli, MAIN, cliEnv } from "../helpers/cli.ts";
 
 const cfg = tempDir("cm-admin-cfg-");
 const admin = (args: string[]) => cli(cfg, ["admin", ...args], { timeoutMs: 30_000 });
-const asRootOnLinux = process.platform !== "linux" || process.getuid?.() !== 0;
+const asRootOnLinux = process.platform === "linux" && process.getuid?.() === 0;
 
 /** `claudemesh serve …` to its exit (each case here refuses at once). */
 async function serve(args: string[]) {
@@ -66,7 +66,7 @@ describe("serve with a data directory in the way", () => {
     expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 1, stderr: `claudemesh serve: cannot open the database in ${dataDir}: ${said}\n` });
   }, 60_000);
 
-  test.skipIf(asRootOnLinux)("as root: a data directory the kernel will not create is named, with a fix (was the raw ENOENT)", async () => {
+  test.skipIf(!asRootOnLinux)("as root: a data directory the kernel will not create is named, with a fix (was the raw ENOENT)", async () => {
     const r = await serve(["--data-dir", "/proc/claudemesh-test"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: "claudemesh serve: cannot start: cannot create the data directory /proc/claudemesh-test: nothing can be created in /proc.\n  fix: choose a path in a directory you can write to\n" });
   }, 60_000);
@@ -112,7 +112,7 @@ describe("admin backup, token and restore with paths in the way", () => {
     expect(readdirSync(dataDir)).toEqual(["claudemesh.lock"]);
   }, 60_000);
 
-  test.skipIf(asRootOnLinux)("as root: restore into a directory the kernel will not create is a local refusal", async () => {
+  test.skipIf(!asRootOnLinux)("as root: restore into a directory the kernel will not create is a local refusal", async () => {
     const source = join(tempDir("cm-admin-src-"), "b.db");
     writeFileSync(source, "x");
     const r = await admin(["restore", source, "--data-dir", "/proc/claudemesh-test"]);

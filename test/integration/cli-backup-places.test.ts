@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliTeam } from "../helpers/cli.ts";
 
-const asRootOnLinux = process.platform !== "linux" || process.getuid?.() !== 0;
+const asRootOnLinux = process.platform === "linux" && process.getuid?.() === 0;
 
 describe("backup to a place that cannot hold it", () => {
   test("a path through a file names the file, before the passphrase", async () => {
@@ -31,7 +31,7 @@ describe("backup to a place that cannot hold it", () => {
   }, 60_000);
 
   // As root, only a kernel file system refuses: /proc takes no new names, /sys no new files.
-  test.skipIf(asRootOnLinux)("as root: a directory nothing can be created in, and one the kernel keeps read-only", async () => {
+  test.skipIf(!asRootOnLinux)("as root: a directory nothing can be created in, and one the kernel keeps read-only", async () => {
     await using team = await cliTeam(["alice"]);
     const { dirs: [alice] } = team;
     const proc = await cli(alice, ["backup", "/proc/claudemesh-test/alice.cmbk", "--passphrase-stdin"], { stdin: "correct horse battery staple\n" });

@@ -26,7 +26,8 @@ describe("where each setting came from", () => {
 describe("choice settings in any case", () => {
   test("DEBUG, Warn and FULL are taken and kept in lower case; anything else is still refused", () => {
     expect(loadBrokerConfig({ env: { CLAUDEMESH_LOG_LEVEL: "DEBUG" } }).logLevel).toBe("debug");
-    expect(loadBrokerConfig({ flags: { logLevel: "Warn", synchronous: "FULL" } }).synchronous).toBe("full");
+    const { logLevel, synchronous } = loadBrokerConfig({ flags: { logLevel: "Warn", synchronous: "FULL" } });
+    expect({ logLevel, synchronous }).toEqual({ logLevel: "warn", synchronous: "full" });
     expect(() => loadBrokerConfig({ env: { CLAUDEMESH_LOG_LEVEL: "LOUD" } })).toThrow(new ConfigError('logLevel from CLAUDEMESH_LOG_LEVEL: expected one of debug, info, warn, error (got "LOUD")'));
   });
 });
