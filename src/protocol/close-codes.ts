@@ -8,6 +8,8 @@ export const CloseCode = {
   normal: 1000,
   /** The broker is shutting down (drain); reconnect with backoff. */
   goingAway: 1001,
+  /** A text frame that is not valid UTF-8 (closed by the WebSocket layer before the broker sees it). */
+  invalidPayload: 1007,
   /** Authentication or policy failure; the reason string is an error code from errors.ts. */
   policy: 1008,
   /** The transport-level frame cap was exceeded (closed by the WebSocket layer before parsing). */

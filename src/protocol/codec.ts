@@ -112,9 +112,10 @@ export function decodeServerFrame(text: string, maxBytes = MAX_SERVER_FRAME_BYTE
 }
 
 /** A frame that failed validation, parsed again to recover a field of it; undefined when it is
- *  over `maxBytes` (the limit it was decoded with), too deep, not JSON or not an object. */
+ *  over `maxBytes` UTF-8 bytes (the limit it was decoded with, measured as step 1 measures it),
+ *  too deep, not JSON or not an object. */
 function reparse(text: string, maxBytes: number): Record<string, unknown> | undefined {
-  if (text.length > maxBytes || tooDeep(text)) return undefined;
+  if (frameSizeError(text, maxBytes) || tooDeep(text)) return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

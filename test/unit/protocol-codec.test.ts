@@ -211,6 +211,8 @@ describe("recoverRequestId", () => {
     ["top-level array", '["id"]'],
     ["too deep", `{"id":"1","x":${nested(MAX_JSON_DEPTH + 1)}}`],
     ["too large", `{"id":"1","x":"${"a".repeat(MAX_FRAME_BYTES)}"}`],
+    // Fewer UTF-16 units than the limit, more UTF-8 bytes: too large, as step 1 counts it.
+    ["too large in UTF-8 bytes only", `{"id":"1","x":"${"💥".repeat(MAX_FRAME_BYTES / 4)}"}`],
   ])("%s → undefined", (_, text) => {
     expect(recoverRequestId(text)).toBeUndefined();
   });
