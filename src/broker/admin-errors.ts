@@ -25,7 +25,7 @@ export function damagedDatabase(db: string, sqliteError: unknown, consequence: s
 const SIDE_FILES_BYTES = 64 * 1024;
 
 /** "124 KiB", "3 MiB", "1.2 GiB": rounded up, as room to make. */
-export function sizeText(bytes: number): string {
+function sizeText(bytes: number): string {
   if (bytes >= 2 ** 30) return `${Math.ceil((bytes / 2 ** 30) * 10) / 10} GiB`;
   return bytes >= 2 ** 20 ? `${Math.ceil(bytes / 2 ** 20)} MiB` : `${Math.ceil(bytes / 2 ** 10)} KiB`;
 }
