@@ -10,8 +10,8 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { storageProblem } from "../store/sqlite/open.ts";
-import { claimDataDir, dataDirFileError, releaseDataDir } from "./pid-file.ts";
+import { claimDataDir, releaseDataDir } from "./pid-file.ts";
+import { restoreFailure } from "./admin-errors.ts";
 import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
@@ -102,25 +102,17 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   try {
     holder = claimDataDir(dataDir, "restore", { giveNewDir: true });
   } catch (err) {
-    throw dataDirError(err, dataDir);
+    throw restoreFailure(err, dataDir, source);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   try {
     return restoreLocked(dataDir, source, opts);
   } catch (err) {
-    throw dataDirError(err, dataDir);
+    throw restoreFailure(err, dataDir, source);
   } finally {
     releaseDataDir(dataDir, "restore");
   }
-}
-
-/** A data directory this process cannot lock or write in is a local refusal (exit 5: the user
- *  picks another directory or user), not a broker that is unavailable (exit 6, "try again later").
- *  MeshErrors pass unchanged; anything else is unavailable. */
-function dataDirError(err: unknown, dataDir: string): unknown {
-  if (err instanceof MeshError) return err;
-  return dataDirFileError(err, dataDir) ?? new MeshError("unavailable", `Cannot restore into ${dataDir}: ${storageProblem(err, dataDir) ?? (err as Error).message}`, { cause: err });
 }
 
 function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): RestoreResult {

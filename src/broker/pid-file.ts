@@ -6,56 +6,10 @@
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { LOCK_FILE, LockFileError, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
-import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
+import { join, resolve } from "node:path";
+import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 import { giveToDirOwner, runsAsRoot } from "../local-file/owner.ts";
-import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { MigrationBackupError } from "../store/sqlite/migrate.ts";
-
-/** For `serve`'s start-up errors (the CLI does not import the store): a full or failing disk, a
- *  database another user owns or that is damaged; null for anything else. */
-export function startProblem(err: unknown, dataDir: string): string | null {
-  return notAFile(join(dataDir, DEFAULT_DB_FILE)) ?? storageProblem(err, dataDir) ?? databaseProblem(err, join(dataDir, DEFAULT_DB_FILE));
-}
-
-/** A database path that holds something else: SQLite calls a directory a disk I/O error, which
- *  sent operators to dmesg. */
-function notAFile(db: string): string | null {
-  try {
-    const st = statSync(db, { throwIfNoEntry: false });
-    return st && !st.isFile() ? `${db} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a database file: move it away and start again` : null;
-  } catch {
-    return null;
-  }
-}
-
-/** What claimDataDir (or a restore writing in the directory) threw, as a LocalFileError when it is
- *  the directory's or a file's fault: a lock file that is a directory, a directory that cannot be
- *  created or written in (the path, why and a fix, never the raw errno text). Null for anything
- *  else: SQLite's own errors, and a full or failing disk, which storageProblem words (it is the
- *  disk's state, not the path's, and the broker's tests and runbook know those words). */
-export function dataDirFileError(err: unknown, dataDir: string): LocalFileError | null {
-  if (err instanceof LocalFileError) return err;
-  if (err instanceof LockFileError) return new LocalFileError(err.message, null, { cause: err });
-  const errno = errnoOf(err);
-  if (!errno || storageProblem(errno, dataDir) !== null) return null;
-  if (err instanceof MigrationBackupError) return migrationBackupError(err);
-  const path = resolve(errno.path ?? dataDir);
-  return fileError(err, path, errno.syscall === "mkdir" ? "create" : "write", path === resolve(dataDir) ? { what: "the data directory" } : {}) as LocalFileError;
-}
-
-/** The backup taken before migrating could not be written: named with backups/ (whose owner and
- *  mode say why), not the database. A backups/ that is not ours (`sudo claudemesh admin backup`
- *  before owner.ts gave it back) is given back with chown. */
-function migrationBackupError(err: MigrationBackupError): LocalFileError {
-  const dir = dirname(err.file);
-  const me = process.getuid?.();
-  const chown = me === undefined ? `give ${dir} to the user that runs the broker` : `chown -R ${me}:${process.getgid?.()} ${dir} (as root), so that the user that runs the broker can write in it`;
-  const fix = { EACCES: `${chown}, then start again`, EPERM: `${chown}, then start again` };
-  return fileError(err, err.file, "write", { what: "the backup taken before migrating", fix }) as LocalFileError;
-}
 
 /** Whether anything could hold `dataDir`: only a directory with a lock file can have a holder, so
  *  without one a check need not create the directory to know it is free. */
@@ -103,15 +57,15 @@ function holderOf(dataDir: string): Holder {
   return { kind: "broker", pid: livePid(join(dataDir, PID_FILE), COMMAND.broker) ?? 0 };
 }
 
-
-/** A problem writing a PID file, with a message an operator can act on. */
+/** A PID file that could not be written; its cause is the file system's error, which the caller
+ *  words (data-dir-errors.ts: a full disk, a directory it may not write in). */
 export class PidFileError extends Error {
   override readonly name = "PidFileError";
 }
 
 /** Writes our PID to `path` (0600). On failure removes whatever it left (never an empty file)
  *  and throws PidFileError. */
-function writePid(path: string, dataDir: string): void {
+function writePid(path: string): void {
   try {
     writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
     chmodSync(path, 0o600); // the mode above applies only when the file is created
@@ -121,7 +75,7 @@ function writePid(path: string, dataDir: string): void {
     } catch {
       // nothing more to do: the lock, not this file, keeps others out
     }
-    throw new PidFileError(storageProblem(err, dataDir) ?? `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new PidFileError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -131,14 +85,13 @@ function writePid(path: string, dataDir: string): void {
  *  `giveNewDir` (check, restore): as root, a data directory this call makes takes the owner of the
  *  directory it is made in (owner.ts). Returns null when claimed, or the holder when the lock is
  *  held. Throws (the lock released) LockFileError when the lock file cannot be used, PidFileError
- *  when the PID file cannot be written (a full disk: the message says so), and the file system's
- *  error otherwise. */
+ *  when the PID file cannot be written, and the file system's error otherwise. */
 export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", opts: { giveNewDir?: boolean } = {}): Holder | null {
   const made = opts.giveNewDir === true && !existsSync(dataDir);
   if (!lockDataDir(dataDir)) return holderOf(dataDir);
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
-    writePid(join(dataDir, FILES[kind]), dataDir);
+    writePid(join(dataDir, FILES[kind]));
     // Run as root (a check or a restore): a lock file or PID file root keeps would stop the
     // directory's owner, the broker's user, from taking the lock next time. A data directory made
     // just now in another user's directory is that user's too (not for `serve`, which as root
@@ -151,7 +104,6 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", o
   }
   return null;
 }
-
 
 /** Names claudemesh gives the files it writes in backups/ (admin backup's default, the copy taken
  *  before a migration, and their .partial while written). */

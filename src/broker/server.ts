@@ -79,8 +79,15 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   // One row, written to the file directly: opening the store would migrate it and load its whole
   // queue behind the running broker's back.
   const { token, hash } = mintOperatorToken();
+  const { removeSideFilesWeMade, sideFiles } = await import("./side-files.ts");
+  const before = sideFiles(path);
   try {
     setFileMeta(path, OPERATOR_TOKEN_KEY, hash);
+  } catch (err) {
+    // A full disk leaves SQLite's -shm and -wal half made: the directory stays as it was.
+    removeSideFilesWeMade(config.dataDir, path, before);
+    const { tokenFailure } = await import("./admin-errors.ts");
+    throw tokenFailure(err, config.dataDir, path);
   } finally {
     // As root: what SQLite made beside the database (when no broker had it open) is the owner's.
     const { giveDataDirToOwner } = await import("./pid-file.ts");

@@ -9,6 +9,7 @@ import type { Log } from "../log/log.ts";
 import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import type { MigrateResult } from "../store/sqlite/migrate.ts";
 import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
+import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
 import { giveDataDirToOwner } from "./pid-file.ts";
 
 /** What opening the database changed: null when nothing was migrated. `from` 0 is a database
@@ -35,7 +36,7 @@ export const START_CHECK_MAX_BYTES = 1 << 30;
 
 /** The sentence for a database quick_check finds damaged. */
 export const damaged = (dataDir: string, findings: string) =>
-  `the database in ${dataDir} is damaged (SQLite quick_check: ${findings.replace(/\s+/g, " ").slice(0, 300)}); restore a backup with claudemesh admin restore`;
+  `the database in ${dataDir} is damaged (SQLite quick_check: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${RESTORE_BACKUP}`;
 
 /** quick_check of the open store: "ok" or its findings (a check that cannot run says why). */
 function quickCheck(store: SqliteStore): string {

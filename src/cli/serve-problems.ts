@@ -15,7 +15,7 @@ export function fail(message: string, fix: string | null = null): never {
  *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line. */
 export async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<[message: string, fix: string | null]> {
   if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null];
-  const { dataDirFileError, startProblem } = await import("../broker/pid-file.ts");
+  const { dataDirFileError, startProblem } = await import("../broker/data-dir-errors.ts");
   // The file system's errors (and the lock file's) first; startProblem words SQLite's.
   const local = dataDirFileError(err, config.dataDir);
   if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, local.fix];

@@ -166,6 +166,19 @@ function readFileLayer(path: string): Record<string, unknown> {
  *  default; `name` is the flag (`--port`), the variable, the file's path or "default". */
 export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string };
 
+/** The value `key` is given by its first source that has one (flag > environment > file), with
+ *  where it came from and the directory a relative path in it is taken from (the file's; null: the
+ *  working directory); null for the default. An empty flag is a mistake (`--port "$UNSET"`), never
+ *  "not given"; an empty environment variable counts as unset, as systemd's EnvironmentFile= and
+ *  shells commonly leave them. */
+function givenValue(key: SettingKey, flag: unknown, fromEnv: string | undefined, fileLayer: Record<string, unknown>, file: string | undefined): { raw: unknown; origin: Origin; base: string | null } | null {
+  if (flag === "") throw new ConfigError(`${key} from --${flagName(key)}: needs a value`);
+  if (flag !== undefined) return { raw: flag, origin: { kind: "flag", name: `--${flagName(key)}` }, base: null };
+  if (fromEnv !== undefined && fromEnv !== "") return { raw: fromEnv, origin: { kind: "env", name: envName(key) }, base: null };
+  if (key in fileLayer) return { raw: fileLayer[key], origin: { kind: "file", name: file! }, base: dirname(resolve(file!)) };
+  return null;
+}
+
 /** Builds the validated, frozen config. Throws ConfigError naming the key, source and reason. */
 export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   return resolveBrokerConfig(sources).config;
@@ -179,24 +192,9 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): { config: Brok
   const out: Record<string, unknown> = {};
   const origins = {} as Record<SettingKey, Origin>;
   for (const s of SETTINGS) {
-    const flag = sources.flags?.[s.key];
-    const fromEnv = env[envName(s.key)];
-    // An empty flag is a mistake (`--port "$UNSET"`), never "not given"; an empty environment
-    // variable counts as unset, as systemd's EnvironmentFile= and shells commonly leave them.
-    if (flag === "") throw new ConfigError(`${s.key} from --${flagName(s.key)}: needs a value`);
-    if (flag !== undefined) {
-      out[s.key] = coerce(s.key, s.kind, flag, `--${flagName(s.key)}`);
-      origins[s.key] = { kind: "flag", name: `--${flagName(s.key)}` };
-    } else if (fromEnv !== undefined && fromEnv !== "") {
-      out[s.key] = coerce(s.key, s.kind, fromEnv, envName(s.key));
-      origins[s.key] = { kind: "env", name: envName(s.key) };
-    } else if (s.key in fileLayer) {
-      out[s.key] = coerce(s.key, s.kind, fileLayer[s.key], file!, dirname(resolve(file!)));
-      origins[s.key] = { kind: "file", name: file! };
-    } else {
-      out[s.key] = s.default;
-      origins[s.key] = { kind: "default", name: "default" };
-    }
+    const given = givenValue(s.key, sources.flags?.[s.key], env[envName(s.key)], fileLayer, file);
+    out[s.key] = given ? coerce(s.key, s.kind, given.raw, given.origin.name, given.base) : s.default;
+    origins[s.key] = given?.origin ?? { kind: "default", name: "default" };
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
   if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");

@@ -26,6 +26,14 @@ export function giveToDirOwner(paths: readonly string[]): void {
   }
 }
 
+/** The fix for a directory of the broker's (backups/) that this user may not write in because a
+ *  command run as root made it: the chown that gives it back (run as root), then `then`. */
+export function giveBackFix(dir: string, then: string): string {
+  const me = process.getuid?.();
+  const give = me === undefined ? `give ${dir} to the user that runs the broker` : `chown -R ${me}:${process.getgid?.()} ${dir} (as root), so that the user that runs the broker can write in it`;
+  return `${give}, then ${then}`;
+}
+
 export type OtherUser = { uid: number; gid: number; name: string | null };
 
 /** As root, the user `dir` belongs to when that is another user (null otherwise, and when `dir`

@@ -250,6 +250,4 @@ export interface Store {
   /** The newest `limit` entries, newest first. */
   auditTail(meshId: string, limit: number): Promise<ChainEntry[]>;
   countAudit(meshId: string): Promise<number>;
-  /** The whole chain, oldest first. */
-  allAudit(meshId: string): Promise<ChainEntry[]>;
 }

@@ -268,7 +268,7 @@ describe("serve on a full disk", () => {
       stderr: readFileSync(join(out, `${name}.err`), "utf8"),
       files: readFileSync(join(out, `${name}.ls`), "utf8").split("\n").filter((f) => f.startsWith("claudemesh.")),
     });
-    const full = (dir: string) => `the disk holding ${dir} is full: free space and start again`;
+    const full = (dir: string) => `the disk holding ${dir} is full: free space there, then start again`;
     expect(result("new")).toEqual({ code: 1, stderr: `claudemesh serve: cannot start: ${full(`${mnt}/new`)}\n`, files: ["claudemesh.lock"] });
     expect(result("used")).toEqual({ code: 1, stderr: `claudemesh serve: cannot start: ${full(`${mnt}/used`)}\n`, files: expect.not.arrayContaining(["claudemesh.pid"]) });
     expect(result("check")).toMatchObject({ code: 1, stderr: `claudemesh serve: cannot open the database in ${mnt}/used: ${full(`${mnt}/used`)}\n` });

@@ -78,7 +78,7 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith(`claudemesh serve: the database in ${data} is damaged (SQLite quick_check: `);
-    expect(r.stderr).toContain("restore a backup with claudemesh admin restore");
+    expect(r.stderr).toContain("restore a backup (claudemesh admin restore FILE --force)");
   }, 15_000);
 
   test("a data directory whose database is not a SQLite file: the check says so and to restore a backup", async () => {

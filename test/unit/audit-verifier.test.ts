@@ -9,6 +9,7 @@ import { auditHash, verifyChain } from "../../src/protocol/audit-chain.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { seedMesh, TempDirs } from "./store-fixtures.ts";
+import { wholeChain } from "../helpers/audit-chain.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -56,7 +57,7 @@ describe("audit verifier", () => {
     let readsWhenOthersRan = -1;
     setImmediate(() => void (readsWhenOthersRan = reads.length));
     const verdict = await verifier.verify(mesh.id);
-    expect(verdict).toEqual(verifyChain(await store.allAudit(mesh.id)));
+    expect(verdict).toEqual(verifyChain(await wholeChain(store, mesh.id)));
     expect(verdict).toMatchObject({ valid: true, entries: 2 * PAGE + 500 });
     expect(reads).toEqual([PAGE, PAGE, 500]);
     // Other work (here a setImmediate queued before the walk began) ran while it was walking.
@@ -79,7 +80,7 @@ describe("audit verifier", () => {
     reads.length = 0;
     now += RECHECK_MS - 1;
     grow(store, mesh.id, 7);
-    expect(await verifier.verify(mesh.id)).toEqual(verifyChain(await store.allAudit(mesh.id)));
+    expect(await verifier.verify(mesh.id)).toEqual(verifyChain(await wholeChain(store, mesh.id)));
     expect(reads).toEqual([7]);
   });
 

@@ -6,6 +6,7 @@ import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { count, fakeClaim, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { wholeChain } from "../helpers/audit-chain.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -27,7 +28,7 @@ describe("claimInvite", () => {
     expect(await race([store], inv.id, 50)).toEqual({ ok: 5, invite_exhausted: 45 });
     expect(await store.listMembers(mesh.id)).toHaveLength(6);
     expect((await store.getInvite(inv.id))!.usedCount).toBe(5);
-    expect(verifyChain(await store.allAudit(mesh.id)).valid).toBe(true);
+    expect(verifyChain(await wholeChain(store, mesh.id)).valid).toBe(true);
   });
 
   test("two stores on one file share the limit", async () => {
@@ -39,7 +40,7 @@ describe("claimInvite", () => {
     expect(await race([a, b], inv.id, 50)).toEqual({ ok: 5, invite_exhausted: 45 });
     expect(count(a, "members")).toBe(6);
     // Both connections appended to one chain without forking it.
-    expect(verifyChain(await b.allAudit(mesh.id))).toMatchObject({ valid: true, entries: 1 + 1 + 5 * 2 });
+    expect(verifyChain(await wholeChain(b, mesh.id))).toMatchObject({ valid: true, entries: 1 + 1 + 5 * 2 });
   });
 
   test("enrolls with the invite's role, joins #general, audits, and hands the keys to every claimer", async () => {
@@ -52,7 +53,7 @@ describe("claimInvite", () => {
     expect(first.invite).toMatchObject({ usedCount: 1, keysBlob: "a2V5cw==" });
     const general = (await store.getTopic(mesh.id, "general"))!;
     expect((await store.topicMembers(general.id)).find((m) => m.memberId === first.member.id)?.role).toBe("member");
-    expect((await store.allAudit(mesh.id)).slice(-2)).toMatchObject([
+    expect((await wholeChain(store, mesh.id)).slice(-2)).toMatchObject([
       { eventType: "member_joined", actor: first.member.id, payload: { memberId: first.member.id, pubkey: first.member.pubkey, displayName: "joiner", role: "member", inviteId: inv.id } },
       { eventType: "invite_claimed", actor: first.member.id, payload: { inviteId: inv.id, memberId: first.member.id, usedCount: 1 } },
     ]);
@@ -105,7 +106,7 @@ describe("claimInvite", () => {
     const { usedCount: _u, revokedAt: _r, ...again } = inv;
     expect(await outcome(store.createInvite(again, owner.id))).toBe("conflict");
     expect(await store.listInvites(mesh.id)).toEqual([inv]);
-    expect((await store.allAudit(mesh.id)).at(-1)).toMatchObject({
+    expect((await wholeChain(store, mesh.id)).at(-1)).toMatchObject({
       eventType: "invite_created",
       payload: { inviteId: inv.id, role: "member", maxUses: 3, expiresAt: inv.expiresAt },
     });

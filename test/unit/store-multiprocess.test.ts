@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { invite, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { wholeChain } from "../helpers/audit-chain.ts";
 
 const tmp = new TempDirs();
 afterAll(() => tmp.cleanup());
@@ -63,5 +64,5 @@ test("4 processes x 10 claims of a 5-use invite: exactly 5 succeed, chain intact
   expect(results.filter((r) => r === "ok")).toHaveLength(5);
   expect(results.filter((r) => r === "invite_exhausted")).toHaveLength(35);
   expect(await store.listMembers(mesh.id)).toHaveLength(6);
-  expect(verifyChain(await store.allAudit(mesh.id))).toMatchObject({ valid: true, entries: 12 });
+  expect(verifyChain(await wholeChain(store, mesh.id))).toMatchObject({ valid: true, entries: 12 });
 }, 20_000);

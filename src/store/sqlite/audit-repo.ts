@@ -52,9 +52,4 @@ export class AuditRepo {
   count(meshId: string): number {
     return this.db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM audit_log WHERE mesh_id = ?").get(meshId)!.n;
   }
-
-  /** The whole chain of a mesh, oldest first (for verification and export). */
-  all(meshId: string): ChainEntry[] {
-    return this.db.query<AuditRow, [string]>("SELECT * FROM audit_log WHERE mesh_id = ? ORDER BY seq").all(meshId).map(auditFromRow);
-  }
 }

@@ -4,6 +4,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
+import { isDamaged } from "./db-errors.ts";
 import { verifyCopy } from "./maintenance.ts";
 
 /** What a database file holds, read without changing it. */
@@ -33,8 +34,6 @@ export class DataFileError extends Error {
 }
 
 const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
-/** SQLite's words for a damaged file, which VACUUM INTO meets while it reads the source. */
-const damaged = (cause: unknown) => /^SQLITE_(CORRUPT|NOTADB)/.test(String((cause as { code?: unknown })?.code ?? ""));
 
 /** A consistent copy of the database `dbPath` into `outPath` by VACUUM INTO, 0600 from the first
  *  byte, then integrity-checked. The copy holds everything committed, what the source's -wal
@@ -68,7 +67,8 @@ export function snapshotFile(dbPath: string, outPath: string, source: "live" | "
       db.run("VACUUM INTO ?", [partial]);
     } catch (cause) {
       for (const f of [partial, `${partial}-journal`]) rmSync(f, { force: true });
-      if (damaged(cause)) throw new DataFileError(`cannot read ${dbPath}: ${said(cause)}`, { cause, side: "source" });
+      // A damaged page VACUUM INTO meets while it reads is the source's fault, not the copy's.
+      if (isDamaged(cause)) throw new DataFileError(`cannot read ${dbPath}: ${said(cause)}`, { cause, side: "source" });
       throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
     }
     try {

@@ -5,6 +5,8 @@ import { SQLiteError } from "bun:sqlite";
 import { MeshError } from "../../protocol/errors.ts";
 import { StoreLocked } from "../errors.ts";
 
+const DAMAGED = "it is damaged";
+
 /** Result codes (primary, before the extended suffix) that a retry or an operator can fix, with
  *  what each says of the database. BUSY and LOCKED (another connection holds a lock) are apart:
  *  they become StoreLocked. */
@@ -13,8 +15,8 @@ const REASON: Record<string, string> = {
   SQLITE_IOERR: "its disk reported an I/O error",
   SQLITE_READONLY: "it is read-only",
   SQLITE_CANTOPEN: "its file cannot be opened",
-  SQLITE_CORRUPT: "it is damaged",
-  SQLITE_NOTADB: "it is damaged",
+  SQLITE_CORRUPT: DAMAGED,
+  SQLITE_NOTADB: DAMAGED,
 };
 const LOCK = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
 
@@ -23,6 +25,13 @@ const primary = (code: string) => code.split("_").slice(0, 2).join("_");
 
 /** Whether `e` is SQLite's "another connection holds the lock" (BUSY or LOCKED, any extended code). */
 export const isLockError = (e: unknown): boolean => e instanceof SQLiteError && LOCK.has(primary(e.code ?? ""));
+
+/** Whether `e` is SQLite's "this file is not a sound database" (CORRUPT or NOTADB, any extended
+ *  code): bytes that are not a database, or a damaged page. */
+export const isDamaged = (e: unknown): boolean => e instanceof SQLiteError && REASON[primary(e.code ?? "")] === DAMAGED;
+
+/** The step every message about a damaged broker database ends with. */
+export const RESTORE_BACKUP = "restore a backup (claudemesh admin restore FILE --force)";
 
 /** Runs `fn`, turning storage-level failures into MeshError unavailable (cause kept): StoreLocked
  *  for a lock another connection holds, otherwise with the reason in the message ("the broker's

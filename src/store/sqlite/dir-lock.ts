@@ -7,6 +7,7 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, truncateSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isDamaged, isLockError } from "./db-errors.ts";
 
 export const LOCK_FILE = "claudemesh.lock";
 
@@ -14,12 +15,6 @@ export const LOCK_FILE = "claudemesh.lock";
 export class LockFileError extends Error {
   override readonly name = "LockFileError";
 }
-
-const sqliteCode = (err: unknown): number => (typeof (err as { errno?: unknown })?.errno === "number" ? (err as { errno: number }).errno & 0xff : -1);
-/** SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock. Nothing else means that. */
-const isBusy = (err: unknown) => [5, 6].includes(sqliteCode(err));
-/** SQLITE_NOTADB (26) or SQLITE_CORRUPT (11): the file holds bytes that are not an empty database. */
-const isInvalid = (err: unknown) => [11, 26].includes(sqliteCode(err));
 
 function lockFilePath(dataDir: string): string {
   const path = join(dataDir, LOCK_FILE);
@@ -46,7 +41,7 @@ function tryLock(path: string): boolean {
     return true;
   } catch (err) {
     db.close();
-    if (isBusy(err)) return false;
+    if (isLockError(err)) return false;
     throw err;
   }
 }
@@ -64,7 +59,7 @@ export function lockDataDir(dataDir: string): boolean {
   try {
     return tryLock(path);
   } catch (err) {
-    if (!isInvalid(err)) throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
+    if (!isDamaged(err)) throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
   }
   // Nobody holds it (a holder's lock would have answered BUSY before any byte was read). Empty it
   // in place, never by unlink and re-create: two processes repairing at once must still lock
@@ -109,8 +104,8 @@ export function dataDirLocked(dataDir: string): boolean {
     db.run("ROLLBACK");
     return false;
   } catch (err) {
-    if (isBusy(err)) return true;
-    if (isInvalid(err)) return false;
+    if (isLockError(err)) return true;
+    if (isDamaged(err)) return false;
     throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     db.close();

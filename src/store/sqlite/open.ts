@@ -1,8 +1,10 @@
 // Opens the broker's SQLite file with the settings every connection needs. The file holds routing
 // metadata (no secrets), but it is still private to the broker's user: directory 0700, file 0600.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, mkdirSync, openSync, statfsSync, statSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { isDamaged, RESTORE_BACKUP } from "./db-errors.ts";
+import { diskFault, diskFix, diskSaid } from "./disk-faults.ts";
 
 export type Synchronous = "full" | "normal";
 
@@ -13,32 +15,11 @@ export type Synchronous = "full" | "normal";
 const QUERY_CACHE_SIZE = 256;
 if (Database.MAX_QUERY_CACHE_SIZE < QUERY_CACHE_SIZE) Database.MAX_QUERY_CACHE_SIZE = QUERY_CACHE_SIZE;
 
-/** Below this much free space an I/O error is taken for a full disk: SQLite reports a -shm or
- *  -wal it cannot extend as "disk I/O error" (SQLITE_IOERR_SHMSIZE, …), not as SQLITE_FULL. */
-const LOW_SPACE = 1 << 20;
-
-/** Whether the file system holding `dir` has less than LOW_SPACE free (false when it cannot tell). */
-export function lowOnSpace(dir: string): boolean {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize < LOW_SPACE;
-  } catch {
-    return false;
-  }
-}
-
-/** A message an operator can act on for an error that comes from the disk holding `dir` (full,
- *  over quota, failing), or null when `err` is not one of those. Covers Node's errno
- *  codes and SQLite's result codes (bun:sqlite puts both in `code`). */
+/** serve's sentence for an error from the disk holding `dir` (disk-faults.ts), or null when `err`
+ *  is not one. */
 export function storageProblem(err: unknown, dir: string): string | null {
-  const code = String((err as { code?: unknown } | null)?.code ?? "");
-  const full = `the disk holding ${dir} is full: free space and start again`;
-  if (code === "ENOSPC" || code === "SQLITE_FULL") return full;
-  if (code === "EDQUOT") return `the disk quota for ${dir} is used up: free space or raise the quota, and start again`;
-  if (code === "EIO" || code.startsWith("SQLITE_IOERR")) {
-    return lowOnSpace(dir) ? full : `the disk holding ${dir} reported an I/O error (${(err as Error).message}): check it (dmesg, SMART) and start again`;
-  }
-  return null;
+  const fault = diskFault(err, dir);
+  return fault && `${diskSaid(fault, dir)}: ${diskFix(fault, "start again")}`;
 }
 
 /** A message an operator can act on for an error opening the database file `dbPath` itself: one
@@ -47,9 +28,7 @@ export function storageProblem(err: unknown, dir: string): string | null {
 export function databaseProblem(err: unknown, dbPath: string): string | null {
   const code = String((err as { code?: unknown } | null)?.code ?? "");
   const said = (err as Error).message;
-  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
-    return `${dbPath} is damaged or not a claudemesh database (${said}): restore a backup (claudemesh admin restore FILE --force)`;
-  }
+  if (isDamaged(err)) return `${dbPath} is damaged or not a claudemesh database (${said}): ${RESTORE_BACKUP}`;
   if (code !== "SQLITE_CANTOPEN" && code !== "EACCES" && code !== "EPERM") return null;
   const me = process.getuid?.();
   const owner = (path: string) => {

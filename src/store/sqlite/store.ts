@@ -376,7 +376,4 @@ export class SqliteStore implements T.Store {
   async countAudit(meshId: string) {
     return guard(() => this.audit.count(meshId));
   }
-  async allAudit(meshId: string) {
-    return guard(() => this.audit.all(meshId));
-  }
 }
