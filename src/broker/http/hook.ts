@@ -10,6 +10,7 @@ import type { BrokerContext } from "../context.ts";
 import { applyStatus } from "../handlers/presence.ts";
 import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
+import { fromElysia } from "./errors.ts";
 
 type Outcome = { status: Status; online: boolean };
 
@@ -49,16 +50,21 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
   return new Elysia({ name: "hook" }).post(
     "/hook/set-status",
     async ({ body, request }) => {
-      try {
-        const auth = request.headers.get("authorization") ?? "";
-        const out = auth.startsWith("Bearer ") ? await byToken(ctx, auth.slice(7).trim(), body) : await bySignature(ctx, request, rawBody(request), body);
-        ctx.metrics.hookRequests.inc({ outcome: "ok" });
-        return { ok: true, ...out };
-      } catch (err) {
-        ctx.metrics.hookRequests.inc({ outcome: err instanceof MeshError ? err.code : "internal" });
-        throw err;
-      }
+      const auth = request.headers.get("authorization") ?? "";
+      const out = auth.startsWith("Bearer ") ? await byToken(ctx, auth.slice(7).trim(), body) : await bySignature(ctx, request, rawBody(request), body);
+      return { ok: true, ...out };
     },
-    { body: HookStatusBody, detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] } },
+    {
+      body: HookStatusBody,
+      // Counted once answered, whatever refused it: the body's parse and schema checks run before
+      // the handler, so a count in the handler missed them. The outcome is the code the answer
+      // carries (app.ts maps errors with the same fromElysia). After an error, Elysia's context is
+      // its error context, with `code` and `error` (its types leave them out here).
+      afterResponse: (c) => {
+        const { code, error } = c as typeof c & { code?: string; error?: unknown };
+        ctx.metrics.hookRequests.inc({ outcome: error === undefined ? "ok" : fromElysia(code ?? "UNKNOWN", error).code });
+      },
+      detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
+    },
   );
 }
