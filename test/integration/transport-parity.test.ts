@@ -1,7 +1,8 @@
 // A request is admitted the same whatever carries it (docs/protocol.md §6.7, §8.1): the dashboard's
 // HTTP routes and the status hook go through the checks a WebSocket request does: one change
 // allowance per member (429 `rate_limited` over HTTP), no request for a member whose removal is
-// under way (`revoked`), and none while the broker drains (`unavailable`).
+// under way (`revoked`), none while the broker drains (`unavailable`), and the frame's bounds on
+// the ids in a path.
 import { describe, expect, test } from "bun:test";
 import { CHANGE_BURST } from "../../src/protocol/limits.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -110,4 +111,15 @@ test.each([
   const ok = { status: 200, code: undefined };
   expect(await attempts()).toEqual({ invite: { status: 201, code: undefined }, peers: ok, hook: ok, offlineHook: "ok" });
   peer.close();
+});
+
+test("revoking an invite from the dashboard checks the id as the invite_revoke frame does", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url, "alice");
+  await addMember(b.url, owner, "bob");
+  const cookie = await login(b, owner);
+  for (const id of ["short", "x".repeat(65), "has.dot.in.it", "%zz"]) {
+    expect({ id, ...(await dash(b, cookie, "POST", `/v1/dashboard/invites/${id}/revoke`, {})) }).toEqual({ id, status: 400, code: "invalid_argument" });
+  }
+  expect(await dash(b, cookie, "POST", `/v1/dashboard/invites/${randomId()}/revoke`, {})).toEqual({ status: 404, code: "not_found" });
 });

@@ -3,8 +3,9 @@
 // the invite_create / invite_list / invite_revoke frames through runRequest, as for a WebSocket:
 // the handlers make the owner/admin check, and creating or revoking spends the member's change
 // allowance.
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { DashboardInviteBody } from "../../protocol/http-bodies.ts";
+import * as F from "../../protocol/fields.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { runRequest } from "../handlers/index.ts";
@@ -40,6 +41,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         const v = await viewerOf(ctx, dash, request);
         return runRequest(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
       },
-      { detail: { summary: "Revoke an invite (owner/admin)", tags } },
+      // The frame's bound on the id (a segment that is not valid percent-encoding arrives as null).
+      { params: t.Object({ inviteId: F.Id }), detail: { summary: "Revoke an invite (owner/admin)", tags } },
     );
 }
