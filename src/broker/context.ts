@@ -20,7 +20,7 @@ export type BrokerContext = {
   readonly hub: Hub;
   readonly roster: RosterCache;
   readonly sendLimiter: RateLimiter;
-  /** Requests that write an audit entry, per member (ws/session.ts). */
+  /** Requests that write an audit entry, per member (handlers/index.ts admitRequest). */
   readonly changeLimiter: RateLimiter;
   /** Checks a mesh's audit chain in pages, sharing and remembering walks. */
   readonly audit: AuditVerifier;

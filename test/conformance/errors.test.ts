@@ -204,7 +204,7 @@ test("7f. removal: kicked member's connection closes 4001, its hello is then rev
   expect(r).toEqual({ memberId: bob.member.memberId, banned: false, disconnected: 1, invitesRevoked: [] }); // its invite was used up
   expect(await bob.conn.closed).toEqual({ code: 4001, reason: "kicked" });
   const ev = await carol.conn.event("member_revoked");
-  expect(ev.data).toEqual({ memberId: bob.member.memberId, reason: "kicked" });
+  expect(ev.data).toEqual({ memberId: bob.member.memberId, reason: "kicked", by: alice.memberId });
   const { reply, conn } = await handshake(b.url, helloFrame(bob.member));
   expect(reply).toMatchObject({ type: "error", code: "revoked" });
   expect(await conn.closed).toEqual({ code: 1008, reason: "revoked" });

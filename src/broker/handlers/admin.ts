@@ -74,8 +74,10 @@ async function removeMember(ctx: BrokerContext, meshId: string, memberId: string
   }
 }
 
-/** Closes every connection of a member removeMember removed and tells the rest of the mesh. */
-function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string): number {
+/** Closes every connection of a member removeMember removed and tells the rest of the mesh who
+ *  removed whom (`by`: the member itself when it left), so that the owner learns live of a removal
+ *  an admin made. */
+function evict(ctx: BrokerContext, meshId: string, memberId: string, code: number, reason: string, by: string): number {
   let closed = 0;
   for (const p of ctx.hub.ofMember(meshId, memberId)) {
     for (const c of p.conns) {
@@ -85,7 +87,7 @@ function evict(ctx: BrokerContext, meshId: string, memberId: string, code: numbe
     ctx.hub.remove(p);
   }
   ctx.roster.invalidate(meshId);
-  ctx.hub.emit(meshId, "member_revoked", { memberId, reason });
+  ctx.hub.emit(meshId, "member_revoked", { memberId, reason, by });
   return closed;
 }
 
@@ -98,7 +100,7 @@ export async function handleMemberRevoke(ctx: BrokerContext, conn: Conn, f: Clie
   if (target.role === "admin" && id.role !== "owner") throw new MeshError("forbidden", "Only the owner can remove an admin.");
   if (target.revokedAt !== null) throw new MeshError("conflict", "That member was already removed.");
   const invitesRevoked = await removeMember(ctx, id.meshId, target.id, { actor: id.memberId, ban: f.ban, reason: f.reason ?? null, self: false });
-  const disconnected = evict(ctx, id.meshId, target.id, f.ban ? CloseCode.banned : CloseCode.kicked, f.ban ? "banned" : "kicked");
+  const disconnected = evict(ctx, id.meshId, target.id, f.ban ? CloseCode.banned : CloseCode.kicked, f.ban ? "banned" : "kicked", id.memberId);
   return { memberId: target.id, banned: f.ban, disconnected, invitesRevoked };
 }
 
@@ -108,7 +110,7 @@ export async function handleLeave(ctx: BrokerContext, conn: Conn): Promise<Resul
   if (id.role === "owner") throw new MeshError("forbidden", "The owner cannot leave their own mesh.");
   await removeMember(ctx, id.meshId, id.memberId, { actor: id.memberId, ban: false, reason: "left", self: true });
   // The open connections close after this result is sent; frames after it are refused meanwhile.
-  setTimeout(() => evict(ctx, id.meshId, id.memberId, CloseCode.left, "left"), 0);
+  setTimeout(() => evict(ctx, id.meshId, id.memberId, CloseCode.left, "left", id.memberId), 0);
   return { left: true };
 }
 

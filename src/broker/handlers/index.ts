@@ -1,9 +1,14 @@
-// Request type → handler. One entry per request frame in protocol/frames.ts (send and ack have
-// their own paths in ws/session.ts because of ordering and batching).
-import type { ClientFrameOf, RequestType } from "../../protocol/frames.ts";
+// Request type → handler, and the one way in for every request, whatever carried it: the
+// WebSocket session and the dashboard's HTTP routes run requests through runRequest (send and ack
+// take their own paths in ws/session.ts, for ordering and batching, after admitRequest), and the
+// status hook goes through admitRequest: no transport skips a check.
+import { MeshError } from "../../protocol/errors.ts";
+import type { ClientFrameOf, ClientFrameType, RequestType } from "../../protocol/frames.ts";
 import type { Results } from "../../protocol/results.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../../protocol/limits.ts";
 import type { BrokerContext } from "../context.ts";
-import type { Conn } from "../conn.ts";
+import type { Conn, Identity } from "../conn.ts";
+import { handleSend } from "../router.ts";
 import { handleFetch } from "./messaging.ts";
 import { handleAttest, handleListPeers, handleSessionEnd, handleSetStatus, handleSetSummary } from "./presence.ts";
 import * as topics from "./topics.ts";
@@ -11,6 +16,7 @@ import * as admin from "./admin.ts";
 
 type Handler<T extends RequestType> = (ctx: BrokerContext, conn: Conn, f: ClientFrameOf<T>) => Promise<Results[T]>;
 
+// Exported so that tests can stand in for a handler.
 export const HANDLERS: { [T in Exclude<RequestType, "send">]: Handler<T> } = {
   fetch: handleFetch,
   list_peers: handleListPeers,
@@ -38,3 +44,27 @@ export const HANDLERS: { [T in Exclude<RequestType, "send">]: Handler<T> } = {
   audit_log: admin.handleAuditLog,
   audit_verify: admin.handleAuditVerify,
 };
+
+/** The requests that write an audit entry (protocol.md §8.1, CHANGE_RATE_PER_SEC). */
+const AUDITED: ReadonlySet<ClientFrameType> = new Set(["grant_set", "topic_create", "invite_create", "invite_revoke", "member_revoke", "key_rotate"]);
+
+/** Throws unless the broker may act on a request of this type for this member now: not while it
+ *  drains (`unavailable`), not for a member whose removal is under way (`revoked`: the removal
+ *  has not committed, so checks against the store still pass), and a request that appends to
+ *  the audit log only within the member's change allowance (`rate_limited`: the log only grows,
+ *  and every verification re-hashes all of it). One allowance per member, whatever transport. */
+export function admitRequest(ctx: BrokerContext, who: Pick<Identity, "meshId" | "memberId">, type: ClientFrameType): void {
+  if (ctx.draining) throw new MeshError("unavailable", "The broker is shutting down.");
+  // Removed (left, kicked, banned), and the connection not closed yet: it acts for nobody.
+  if (ctx.hub.isRemoved(who.meshId, who.memberId)) throw new MeshError("revoked");
+  if (AUDITED.has(type) && !ctx.changeLimiter.take(who.memberId)) {
+    throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`);
+  }
+}
+
+/** Runs one request as `conn`'s identity after admitRequest. Throws what it or the handler throws. */
+export async function runRequest<T extends RequestType>(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<T> & { type: T }): Promise<Results[T]> {
+  admitRequest(ctx, conn.identity!, f.type);
+  if (f.type === "send") return handleSend(ctx, conn, f as ClientFrameOf<"send">) as Promise<Results[T]>;
+  return (HANDLERS[f.type as Exclude<RequestType, "send">] as unknown as Handler<T>)(ctx, conn, f);
+}

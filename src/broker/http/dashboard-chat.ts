@@ -1,15 +1,14 @@
 // Topic posts from the dashboard, end to end: the page seals each post with the mesh key and the
 // member key from its login link (§11.3) and opens history itself; the broker stores and hands out
-// ciphertext only. Both routes run the frame handlers (topic_history, send) as the signed-in
-// member, so membership, grants, rate limits and quotas are the protocol's.
+// ciphertext only. Both routes run the frames (topic_history, send) through runRequest as the
+// signed-in member, so membership, grants, rate limits and quotas are the protocol's.
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import { DashboardPostBody } from "../../protocol/http-bodies.ts";
 import { TOPIC_RE } from "../../crypto/fields.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { handleTopicHistory } from "../handlers/topics.ts";
-import { handleSend } from "../router.ts";
+import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
@@ -30,7 +29,7 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ params, query, request }) => {
         const v = await viewerOf(ctx, dash, request);
         const after = /^\d{1,15}$/.test(query.after ?? "") ? Number(query.after) : 0;
-        return handleTopicHistory(ctx, v.conn, { type: "topic_history", id: "dashboard", topic: topicOf(params.topic), afterOffset: after, limit: PAGE });
+        return runRequest(ctx, v.conn, { type: "topic_history", id: "dashboard", topic: topicOf(params.topic), afterOffset: after, limit: PAGE });
       },
       { detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags } },
     )
@@ -39,7 +38,7 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ body, params, request, set }) => {
         requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
-        const result = await handleSend(ctx, v.conn, { type: "send", id: "dashboard", to: `#${topicOf(params.topic)}`, ...body });
+        const result = await runRequest(ctx, v.conn, { type: "send", id: "dashboard", to: `#${topicOf(params.topic)}`, ...body });
         set.status = 201;
         return result;
       },

@@ -1,12 +1,14 @@
 // Invites from the dashboard, for owners and admins. The page signs each invite with the member
 // key and seals the mesh keys with the link's secret, as `claudemesh invite` does; the broker runs
-// the very handlers of the invite_create / invite_list / invite_revoke frames, which also make the
-// owner/admin check.
-import { Elysia } from "elysia";
+// the invite_create / invite_list / invite_revoke frames through runRequest, as for a WebSocket:
+// the handlers make the owner/admin check, and creating or revoking spends the member's change
+// allowance.
+import { Elysia, t } from "elysia";
 import { DashboardInviteBody } from "../../protocol/http-bodies.ts";
+import * as F from "../../protocol/fields.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { handleInviteCreate, handleInviteList, handleInviteRevoke } from "../handlers/admin.ts";
+import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
@@ -17,7 +19,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/invites",
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
-        return handleInviteList(ctx, v.conn);
+        return runRequest(ctx, v.conn, { type: "invite_list", id: "dashboard" });
       },
       { detail: { summary: "The mesh's invites with uses left (owner/admin)", tags } },
     )
@@ -26,7 +28,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ body, request, set }) => {
         requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
-        const result = await handleInviteCreate(ctx, v.conn, { type: "invite_create", id: "dashboard", ...body });
+        const result = await runRequest(ctx, v.conn, { type: "invite_create", id: "dashboard", ...body });
         set.status = 201;
         return result;
       },
@@ -37,8 +39,9 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ params, request }) => {
         requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
-        return handleInviteRevoke(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
+        return runRequest(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
       },
-      { detail: { summary: "Revoke an invite (owner/admin)", tags } },
+      // The frame's bound on the id (a segment that is not valid percent-encoding arrives as null).
+      { params: t.Object({ inviteId: F.Id }), detail: { summary: "Revoke an invite (owner/admin)", tags } },
     );
 }

@@ -9,7 +9,7 @@ import type { Dashboard } from "../dashboard-state.ts";
 import { SAMPLE_INTERVAL_MS } from "../dashboard-samples.ts";
 import { DEFAULT_CAPS } from "../grants.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
-import { handleListPeers } from "../handlers/presence.ts";
+import { runRequest } from "../handlers/index.ts";
 import { requireOperator, viewerOf } from "./dashboard-auth.ts";
 
 const tags = ["dashboard"];
@@ -34,7 +34,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
         const meshId = v.member.meshId;
-        const [mesh, members, { peers }] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId), handleListPeers(ctx, v.conn)]);
+        const [mesh, members, { peers }] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId), runRequest(ctx, v.conn, { type: "list_peers", id: "dashboard" })]);
         if (!mesh) throw new MeshError("not_found");
         return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
       },

@@ -8,38 +8,50 @@ import type { Status } from "../../protocol/fields.ts";
 import { safeEqual } from "../../crypto/hash.ts";
 import type { BrokerContext } from "../context.ts";
 import { applyStatus } from "../handlers/presence.ts";
+import { admitRequest } from "../handlers/index.ts";
+import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
+import { fromElysia } from "./errors.ts";
 
 type Outcome = { status: Status; online: boolean };
+
+/** The hook is set_status over HTTP: the same admission (draining, a removal under way) applies. */
+async function online(ctx: BrokerContext, p: Presence, body: HookStatusBodyT): Promise<Outcome> {
+  admitRequest(ctx, p.identity, "set_status");
+  return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
+}
 
 async function byToken(ctx: BrokerContext, token: string, body: HookStatusBodyT): Promise<Outcome> {
   const p = ctx.hub.byHookToken(token);
   if (!p || !safeEqual(p.hookToken, token)) throw new MeshError("unauthorized", "Unknown or expired hook token; the session must reconnect.");
-  return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
+  return online(ctx, p, body);
 }
 
-/** The stored record of an offline signer: an active member, or a live session of one. */
-async function offlineSigner(ctx: BrokerContext, meshId: string, key: string): Promise<{ status: Status }> {
+/** The stored status of an offline signer, an active member or a live session of one, and the
+ *  member it acts for. */
+async function offlineSigner(ctx: BrokerContext, meshId: string, key: string): Promise<{ status: Status; memberId: string }> {
   const member = await ctx.store.getMemberByPubkey(meshId, key);
   const session = member ? null : await ctx.store.getSession(meshId, key);
   const owner = member ?? (session && session.endedAt === null ? await ctx.store.getMember(meshId, session.memberId) : null);
   if (!owner || owner.revokedAt !== null) throw new MeshError("unauthorized", "The signing key is not an active member or session of that mesh.");
-  return (member ?? session)!;
+  return { status: (member ?? session)!.status, memberId: owner.id };
 }
 
 async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
   const meshId = body.meshId;
   if (!meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
   // Who signed is settled before the signature is recorded: a key nobody enrolled costs no write.
-  let stored: { status: Status } | null = null;
+  let stored: { status: Status; memberId: string } | null = null;
   const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body: raw }, ctx.now(), async (key) => {
     if (!ctx.hub.get(meshId, key)) stored = await offlineSigner(ctx, meshId, key);
   });
   const p = ctx.hub.get(meshId, signer);
-  if (p) return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
+  if (p) return online(ctx, p, body);
   // Offline (perhaps since a moment ago): the status is stored and shown as that peer's last one.
-  const status = nextStatus((stored ?? (await offlineSigner(ctx, meshId, signer))).status, body.status, "hook");
+  const record = stored ?? (await offlineSigner(ctx, meshId, signer));
+  admitRequest(ctx, { meshId, memberId: record.memberId }, "set_status");
+  const status = nextStatus(record.status, body.status, "hook");
   await ctx.store.setPresence(meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
   ctx.roster.invalidate(meshId); // list_peers shows an offline peer's stored status
   return { status, online: false };
@@ -49,16 +61,21 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
   return new Elysia({ name: "hook" }).post(
     "/hook/set-status",
     async ({ body, request }) => {
-      try {
-        const auth = request.headers.get("authorization") ?? "";
-        const out = auth.startsWith("Bearer ") ? await byToken(ctx, auth.slice(7).trim(), body) : await bySignature(ctx, request, rawBody(request), body);
-        ctx.metrics.hookRequests.inc({ outcome: "ok" });
-        return { ok: true, ...out };
-      } catch (err) {
-        ctx.metrics.hookRequests.inc({ outcome: err instanceof MeshError ? err.code : "internal" });
-        throw err;
-      }
+      const auth = request.headers.get("authorization") ?? "";
+      const out = auth.startsWith("Bearer ") ? await byToken(ctx, auth.slice(7).trim(), body) : await bySignature(ctx, request, rawBody(request), body);
+      return { ok: true, ...out };
     },
-    { body: HookStatusBody, detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] } },
+    {
+      body: HookStatusBody,
+      // Counted once answered, whatever refused it: the body's parse and schema checks run before
+      // the handler, so a count in the handler missed them. The outcome is the code the answer
+      // carries (app.ts maps errors with the same fromElysia). After an error, Elysia's context is
+      // its error context, with `code` and `error` (its types leave them out here).
+      afterResponse: (c) => {
+        const { code, error } = c as typeof c & { code?: string; error?: unknown };
+        ctx.metrics.hookRequests.inc({ outcome: error === undefined ? "ok" : fromElysia(code ?? "UNKNOWN", error).code });
+      },
+      detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
+    },
   );
 }

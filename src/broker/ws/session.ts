@@ -5,12 +5,12 @@ import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
-import { CHANGE_BURST, CHANGE_RATE_PER_SEC, MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
+import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { BrokerContext } from "../context.ts";
 import { Conn } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
-import { HANDLERS } from "../handlers/index.ts";
+import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
@@ -22,8 +22,6 @@ type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChar
  *  the broker's memory. The character bound matters because frames wait while an earlier request
  *  of the connection waits for the disk, and 4096 of the largest frames would be a gigabyte. */
 const MAX_QUEUED_FRAMES = 4096;
-/** The requests that write an audit entry (protocol.md §8.1, CHANGE_RATE_PER_SEC). */
-const AUDITED: ReadonlySet<ClientFrame["type"]> = new Set(["grant_set", "topic_create", "invite_create", "invite_revoke", "member_revoke", "key_rotate"]);
 const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 
 export function onOpen(ctx: BrokerContext, conn: Conn): void {
@@ -100,9 +98,13 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   }
   if (conn.state === "hello") return handshake(ctx, conn, frame);
   if (frame.type === "hello" || frame.type === "session_hello") return replyError(ctx, conn, new MeshError("already_hello"), undefined);
-  if (ctx.draining) return replyError(ctx, conn, new MeshError("unavailable", "The broker is shutting down."), "id" in frame ? frame.id : undefined);
-  // Removed (left, kicked, banned), and the connection not closed yet: it acts for nobody.
-  if (ctx.hub.isRemoved(conn.identity!.meshId, conn.identity!.memberId)) return replyError(ctx, conn, new MeshError("revoked"), "id" in frame ? frame.id : undefined);
+  if (frame.type === "send" || frame.type === "ack") {
+    try {
+      admitRequest(ctx, conn.identity!, frame.type);
+    } catch (err) {
+      return replyError(ctx, conn, err, frame.id);
+    }
+  }
   if (frame.type === "send") {
     const id = frame.id;
     let submitted!: () => void;
@@ -122,11 +124,7 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
     return;
   }
   try {
-    // Requests that append to the mesh's audit log are rate-limited per member: the log only
-    // grows, and every verification re-hashes all of it.
-    if (AUDITED.has(frame.type) && !ctx.changeLimiter.take(conn.identity!.memberId)) throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`);
-    const handler = HANDLERS[frame.type] as (c: BrokerContext, k: Conn, f: ClientFrame) => Promise<unknown>;
-    conn.send({ type: "result", id: frame.id, data: await handler(ctx, conn, frame) });
+    conn.send({ type: "result", id: frame.id, data: await runRequest(ctx, conn, frame) });
   } catch (err) {
     replyError(ctx, conn, err, frame.id);
   }
