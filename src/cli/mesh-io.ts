@@ -1,7 +1,7 @@
 // Glue between a joined mesh in the local config and a MeshSession: keys that arrive are saved,
 // read messages are logged, the replay memory persists between runs.
 import { MeshSession, type Delivered, type Opened } from "../client/mesh-session.ts";
-import { loadConfig, mergeMeshKeys, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { addMeshKeys, type MeshEntry } from "../client/local/config-file.ts";
 import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { PeerInfo } from "../protocol/results.ts";
@@ -17,11 +17,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
       replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, "member", (note) => ctx.out.warn(note)),
       removals: () => mesh.removed,
       onKeys: (meshKeys) => {
-        // Added to what the file holds now: another process (the MCP server) may have saved more.
-        const onDisk = loadConfig(ctx.env.configDir);
-        const latest = onDisk.meshes.find((m) => m.meshId === mesh.meshId) ?? mesh;
-        const merged = mergeMeshKeys(latest.meshKeys, meshKeys);
-        if (merged) ctx.save(upsertMesh(onDisk, { ...latest, meshKeys: merged }));
+        ctx.update(addMeshKeys(mesh.meshId, meshKeys));
         ctx.out.note(`received mesh keys (epoch ${meshKeys.at(-1)?.epoch})`);
       },
     },

@@ -31,7 +31,7 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: L
   const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, mesh.removed);
   const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
   // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
-  ctx.save(upsertMesh(ctx.config(), updated));
+  ctx.update((c) => upsertMesh(c, updated));
   session.trust(recipients.map((m) => m.pubkey));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
@@ -59,7 +59,7 @@ function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: str
     invites: [...new Set([...before.invites, ...(invite ? [invite] : [])])],
     kept: [...new Set([...before.kept, ...[...vouched.keys()].filter((k) => k !== memberPubkey)])],
   };
-  ctx.save(upsertMesh(ctx.config(), { ...mesh, removed }));
+  ctx.update((c) => upsertMesh(c, { ...mesh, removed }));
   return () => {
     const now = ctx.mesh();
     if (!now.removed) return;
@@ -67,7 +67,7 @@ function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: str
     const left = { keys: take("keys"), invites: take("invites"), kept: take("kept") };
     const { removed: _, ...rest } = now;
     const empty = left.keys.length + left.invites.length + left.kept.length === 0;
-    ctx.save(upsertMesh(ctx.config(), empty ? rest : { ...rest, removed: left }));
+    ctx.update((c) => upsertMesh(c, empty ? rest : { ...rest, removed: left }));
   };
 }
 
