@@ -6,7 +6,8 @@ import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/loca
 import type { BrokerClient } from "../client/client.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
-import { namesPeer, resolveTarget, type Resolved } from "../client/resolve.ts";
+import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
+import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
@@ -63,6 +64,15 @@ export async function resolve(client: BrokerClient, input: string, self: string)
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
   return { ...resolveTarget(input, peers, self), peers };
+}
+
+/** Refuses, before anything is changed, a command aimed at one of the caller's own identities (its
+ *  member key `self`, or a session of it): `reason` says why that makes no sense, `next` what to
+ *  do instead. */
+export function refuseSelf(peer: Pick<PeerInfo, "displayName" | "pubkey" | "memberPubkey" | "kind">, self: string, reason: string, next = ""): void {
+  if (peer.memberPubkey !== self) return;
+  const who = peer.kind === "session" ? "one of your own sessions" : "you";
+  throw new MeshError("invalid_argument", `${peerLabel(peer)} is ${who}: ${reason}. Nothing was changed.${next ? ` ${next}` : ""}`);
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
