@@ -5,7 +5,7 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, markRemoved, saveConfig, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, markRemoved, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
@@ -23,8 +23,11 @@ export type Ctx = {
   env: ClientEnv;
   out: Output;
   args: CommonArgs;
+  /** The config as this command last read or wrote it. */
   config(): LocalConfig;
-  save(cfg: LocalConfig): void;
+  /** Applies `change` to config.json as it is on disk now (updateConfig: what another process
+   *  saved since config() read it is kept); config() then returns the result. */
+  update(change: ConfigChange): void;
   /** The mesh named by --mesh, else by CLAUDEMESH_MESH, else the only one joined. */
   mesh(): MeshEntry;
   /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. */
@@ -65,10 +68,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     out,
     args,
     config: () => (cfg ??= loadConfig(env.configDir)),
-    save: (next) => {
-      saveConfig(env.configDir, next);
-      cfg = next;
-    },
+    update: (change) => void (cfg = updateConfig(env.configDir, change)),
     mesh: () => chooseMesh(ctx.config(), args.mesh, env.mesh),
     async connect(mesh, opts = {}) {
       const url = savedBroker(env.configDir, mesh);
@@ -90,7 +90,10 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
       await out.wait(`connecting to ${new URL(url).host}`, client.connect()).catch((err: unknown) => {
         if (!(err instanceof MeshError && err.code === "revoked")) throw err;
-        markRemoved(env.configDir, mesh.meshId);
+        // Best effort: the refusal is reported whether or not it could be recorded.
+        try {
+          ctx.update(markRemoved(mesh.meshId));
+        } catch {}
         throw refusedAsRemoved(mesh.slug, err);
       });
       return client;

@@ -21,6 +21,7 @@ import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../broker/dashboard-
 import { errorResponse } from "../broker/http/errors.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
 import { randomId } from "../crypto/hash.ts";
+import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../client/dashboard-link.ts";
 
 const API_PREFIX = "/v1/dashboard/";
 const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
@@ -39,11 +40,10 @@ const API_CONTENT = new Map([
   ["text/event-stream", "text/event-stream"],
 ]);
 const EVENTS_PATH = `${API_PREFIX}events`;
-/** How the page shows the page keys it holds (comma-separated), and how a login's key comes back.
- *  The live view's EventSource cannot send headers: it gives them as the PAGE_KEY_PARAM query
- *  parameter, which is not passed on. */
-export const PAGE_KEY_HEADER = "x-dashboard-page-key";
-export const PAGE_KEY_PARAM = "pageKey";
+/** Most sessions one server remembers. A person logs in a few times in a run (a new link, the
+ *  operator tab); past this the oldest is ended at the broker and forgotten, so that logins in a
+ *  loop cannot grow the server's memory. */
+export const MAX_OPENED_SESSIONS = 16;
 /** A call to a broker that accepted the connection but does not answer fails after this. */
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -68,6 +68,12 @@ export function cookiesForBroker(header: string | null, port: number, keyed: (va
     return value === undefined || !keyed(value) ? [] : [`${c}=${value}`];
   });
   return out.length ? out.join("; ") : null;
+}
+
+/** When the session a broker Set-Cookie opens ends: now plus its Max-Age (never, without one). */
+function cookieExpiry(setCookie: string, nowMs: number): number {
+  const maxAge = /;\s*max-age=(\d+)/i.exec(setCookie)?.[1];
+  return maxAge === undefined ? Infinity : nowMs + Number(maxAge) * 1000;
 }
 
 /** A broker Set-Cookie as this server sets it: renamed with the port, without `Secure`. */
@@ -124,11 +130,11 @@ function endable(body: ReadableStream<Uint8Array>, onDone: () => void): { stream
 export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
-  /** The sessions the broker opened through this server (cookie name → value), ended at stop.
-   *  Only those: a cookie a page merely sends is not ours to end, nor worth remembering. */
-  const opened = new Map<string, string>();
-  /** Page key of each session opened through this server, by its cookie value. */
-  const pageKeys = new Map<string, string>();
+  /** The sessions the broker opened through this server, by cookie value, oldest first, with
+   *  their page keys; ended at stop. Only those: a cookie a page merely sends is not ours to end,
+   *  nor worth remembering. One leaves when the broker clears its cookie (a logout), once it has
+   *  expired, or past MAX_OPENED_SESSIONS. */
+  const opened = new Map<string, { name: string; pageKey: string; expiresAt: number }>();
   /** Live views open now, ended with STOPPED_EVENT at stop. */
   const live = new Set<{ end(last: string): void }>();
   const server = Bun.serve({
@@ -163,7 +169,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     }
     const shown = new Set([req.headers.get(PAGE_KEY_HEADER), stream ? url.searchParams.get(PAGE_KEY_PARAM) : null].flatMap((v) => (v ? v.split(",").map((k) => k.trim()) : [])));
     url.searchParams.delete(PAGE_KEY_PARAM);
-    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!, (value) => shown.has(pageKeys.get(value) ?? ""));
+    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!, (value) => shown.has(opened.get(value)?.pageKey ?? ""));
     if (cookie) headers.set("cookie", cookie);
     if (origin !== null) headers.set("origin", broker.origin);
     const sent = reads ? undefined : await req.arrayBuffer();
@@ -191,12 +197,8 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       if (!renamed) continue;
       out.append("set-cookie", renamed);
       const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
-      if (value) {
-        opened.set(name, value);
-        const key = randomId(32);
-        pageKeys.set(value, key);
-        out.set(PAGE_KEY_HEADER, key);
-      } else opened.delete(name); // cleared: that session ended
+      if (value) out.set(PAGE_KEY_HEADER, remember(name, value, cookieExpiry(c, Date.now())));
+      else opened.delete(readCookie(req.headers.get("cookie"), `${name}_${server.port}`) ?? ""); // cleared: the session this call carried ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
     if (stream && body && type?.startsWith("text/event-stream")) {
@@ -207,13 +209,27 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     return secured(new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: out }));
   }
 
-  /** Ends at the broker the sessions this page held (best effort: the broker may be gone). */
+  /** Records a session the broker opened, first forgetting those expired and then, past
+   *  MAX_OPENED_SESSIONS, ending the oldest; returns its new page key. */
+  function remember(name: string, value: string, expiresAt: number): string {
+    for (const [v, s] of opened) if (s.expiresAt <= Date.now()) opened.delete(v);
+    const pageKey = randomId(32);
+    opened.set(value, { name, pageKey, expiresAt });
+    for (const [v, s] of opened) {
+      if (opened.size <= MAX_OPENED_SESSIONS) break;
+      opened.delete(v);
+      void endAtBroker(s.name, v);
+    }
+    return pageKey;
+  }
+
+  /** Ends one session at the broker (best effort: the broker may be gone). */
+  const endAtBroker = (name: string, value: string) =>
+    fetch(`${base}/v1/dashboard/logout`, { method: "POST", headers: { cookie: `${name}=${value}`, origin: broker.origin, "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(3_000) }).catch(() => {});
+
+  /** Ends at the broker the sessions this page held. */
   async function logOut(): Promise<void> {
-    await Promise.allSettled(
-      [...opened].map(([name, value]) =>
-        fetch(`${base}/v1/dashboard/logout`, { method: "POST", headers: { cookie: `${name}=${value}`, origin: broker.origin, "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(3_000) }),
-      ),
-    );
+    await Promise.all([...opened].map(([value, s]) => endAtBroker(s.name, value)));
   }
 
   return {

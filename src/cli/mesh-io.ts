@@ -1,12 +1,13 @@
 // Glue between a joined mesh in the local config and a MeshSession: keys that arrive are saved,
 // read messages are logged, the replay memory persists between runs.
 import { MeshSession, type Delivered, type Opened } from "../client/mesh-session.ts";
-import { loadConfig, mergeMeshKeys, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { addMeshKeys, type MeshEntry } from "../client/local/config-file.ts";
 import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
-import { namesPeer, resolveTarget, type Resolved } from "../client/resolve.ts";
+import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
+import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
@@ -17,11 +18,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
       replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, "member", (note) => ctx.out.warn(note)),
       removals: () => mesh.removed,
       onKeys: (meshKeys) => {
-        // Added to what the file holds now: another process (the MCP server) may have saved more.
-        const onDisk = loadConfig(ctx.env.configDir);
-        const latest = onDisk.meshes.find((m) => m.meshId === mesh.meshId) ?? mesh;
-        const merged = mergeMeshKeys(latest.meshKeys, meshKeys);
-        if (merged) ctx.save(upsertMesh(onDisk, { ...latest, meshKeys: merged }));
+        ctx.update(addMeshKeys(mesh.meshId, meshKeys));
         ctx.out.note(`received mesh keys (epoch ${meshKeys.at(-1)?.epoch})`);
       },
     },
@@ -67,6 +64,15 @@ export async function resolve(client: BrokerClient, input: string, self: string)
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
   return { ...resolveTarget(input, peers, self), peers };
+}
+
+/** Refuses, before anything is changed, a command aimed at one of the caller's own identities (its
+ *  member key `self`, or a session of it): `reason` says why that makes no sense, `next` what to
+ *  do instead. */
+export function refuseSelf(peer: Pick<PeerInfo, "displayName" | "pubkey" | "memberPubkey" | "kind">, self: string, reason: string, next = ""): void {
+  if (peer.memberPubkey !== self) return;
+  const who = peer.kind === "session" ? "one of your own sessions" : "you";
+  throw new MeshError("invalid_argument", `${peerLabel(peer)} is ${who}: ${reason}. Nothing was changed.${next ? ` ${next}` : ""}`);
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

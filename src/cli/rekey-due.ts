@@ -5,18 +5,7 @@
 // guarantee: a broker that hides a removal hides it here too.
 import type { BrokerClient } from "../client/client.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
-
-const PAGE = 500;
-
-/** Every entry of the mesh's audit chain, oldest first. */
-export async function allAuditEntries(client: BrokerClient): Promise<ChainEntry[]> {
-  const out: ChainEntry[] = [];
-  for (;;) {
-    const { entries } = await client.request("audit_log", { afterSeq: out.length, limit: PAGE });
-    out.push(...(entries as ChainEntry[]));
-    if (entries.length < PAGE) return out;
-  }
-}
+import { allAuditEntries } from "../client/audit-log.ts";
 
 /** Member ids removed by someone (not left on their own) after the last key rotation. */
 function removedSinceRotation(entries: readonly ChainEntry[]): string[] {

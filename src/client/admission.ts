@@ -12,6 +12,7 @@ import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCan
 import type { AdmissionInfo, ListedMember as Listed, MemberInfo, PeerInfo } from "../protocol/results.ts";
 import { verifyDetached } from "../crypto/sign.ts";
 import { attestationSignatureValid } from "../crypto/attestation.ts";
+import { peerLabel } from "./resolve.ts";
 
 /** Clock skew the broker allows a claim's timestamp (§3.5). */
 const CLAIM_SKEW_MS = 60_000;
@@ -123,19 +124,19 @@ export function recipientDoubt(meshId: string, ownerPubkey: string, key: string,
   const session = peers.find((p) => typeof p === "object" && p !== null && p.pubkey === key && p.kind === "session");
   if (!session) return `${key.slice(0, 12)} is not a member or session of this mesh`;
   const att = session.attestation;
-  if (!att) return `the session ${session.displayName} (${key.slice(0, 12)}) has no attestation by its member key (it was last seen before the broker kept them); send to the member instead`;
+  if (!att) return `the session ${peerLabel(session)} has no attestation by its member key (it was last seen before the broker kept them); send to the member instead`;
   if (att.sessionPubkey !== key || !attestationSignatureValid(att)) {
-    return `the session ${session.displayName} (${key.slice(0, 12)}) shows an attestation that does not verify`;
+    return `the session ${peerLabel(session)} shows an attestation that does not verify`;
   }
   if (att.parentMemberPubkey !== ownerPubkey && !vouched.has(att.parentMemberPubkey)) {
-    return `the session ${session.displayName} (${key.slice(0, 12)}) is attested by a member whose enrolment cannot be checked`;
+    return `the session ${peerLabel(session)} is attested by a member whose enrolment cannot be checked`;
   }
   return null;
 }
 
 /** Why `member`'s enrolment does not check out, for the reasons a user can act on. */
 function enrolmentDoubt(meshId: string, member: Listed, members: readonly Listed[]): string {
-  const who = `${member.displayName} (${member.pubkey.slice(0, 12)})`;
+  const who = peerLabel(member);
   const a = member.admission;
   const limit = a ? signedLimit(meshId, a) : undefined;
   const claimed = a ? verifiedClaims(members).count(a) : 0;

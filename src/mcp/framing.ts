@@ -8,6 +8,7 @@
 // (and says so); the tools that read messages (mesh_inbox, mesh_ask) return every body whole.
 import type { Delivered } from "../client/mesh-session.ts";
 import { oneLine, quoted, sanitize } from "../client/untrusted-text.ts";
+import { fitInBudget } from "./text-budget.ts";
 
 /** Most characters of one body in a channel push or a hook injection. */
 export const PREVIEW_BODY_CHARS = 4000;
@@ -70,38 +71,27 @@ export function channelMeta(m: Delivered & { mesh: string }): Record<string, str
   };
 }
 
-/** Frames messages in order until `budget` characters are used; the first always goes. */
-function fit<M extends Framable>(messages: readonly M[], budget: number, size: "whole" | "preview"): { parts: string[]; fitted: M[] } {
-  const parts: string[] = [];
-  const fitted: M[] = [];
-  let used = 0;
-  for (const m of messages) {
-    const framed = frameMessage(m, size);
-    if (used + framed.length + 2 > budget && fitted.length > 0) break;
-    parts.push(framed);
-    fitted.push(m);
-    used += framed.length + 2;
-  }
-  return { parts, fitted };
-}
+/** Frames messages in order, joined by a blank line, until `budget` characters are used; the
+ *  first always goes. */
+const fit = <M extends Framable>(messages: readonly M[], budget: number, size: "whole" | "preview") => fitInBudget(messages, (m) => frameMessage(m, size), budget, { gap: 2, atLeastOne: true });
 
 /** Messages for a tool result, each body whole, within MAX_TOOL_TEXT_CHARS. Returns the text and
  *  the messages it holds (only those count as seen). */
 export function frameWhole<M extends Framable>(messages: readonly M[], budget = MAX_TOOL_TEXT_CHARS): { text: string; shown: M[] } {
-  const { parts, fitted } = fit(messages, budget, "whole");
-  return { text: parts.join("\n\n"), shown: fitted };
+  const { texts, taken } = fit(messages, budget, "whole");
+  return { text: texts.join("\n\n"), shown: taken };
 }
 
 /** Several messages for a hook's additionalContext, newest last, within the size budget. `ids`:
  *  the messages shown whole (they count as seen); `previewed`: those shown cut (they stay unread
  *  for mesh_inbox, and a hook does not show them again); `more`: how many did not fit. */
 export function frameBatch(messages: readonly Framable[], budget = MAX_INJECTION_CHARS): { text: string; ids: string[]; previewed: string[]; more: number } {
-  const { parts, fitted } = fit(messages, budget, "preview");
+  const { texts, taken } = fit(messages, budget, "preview");
   const ids: string[] = [];
   const previewed: string[] = [];
-  for (const m of fitted) (cutInPreview(m) ? previewed : ids).push(m.messageId);
-  const more = messages.length - fitted.length;
-  const n = fitted.length;
+  for (const m of taken) (cutInPreview(m) ? previewed : ids).push(m.messageId);
+  const more = messages.length - taken.length;
+  const n = taken.length;
   const header = `claudemesh: ${n} new peer message${n === 1 ? "" : "s"}${more ? ` (${more} more waiting: call mesh_inbox)` : ""}.`;
-  return { text: n ? `${header}\n\n${parts.join("\n\n")}` : "", ids, previewed, more };
+  return { text: n ? `${header}\n\n${texts.join("\n\n")}` : "", ids, previewed, more };
 }

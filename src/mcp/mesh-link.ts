@@ -5,7 +5,7 @@
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
-import { loadConfig, markRemoved, mergeMeshKeys, saveConfig, upsertMesh, type MeshEntry } from "../client/local/config-file.ts";
+import { addMeshKeys, loadConfig, markRemoved, updateConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
@@ -120,7 +120,7 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s === "closed" && (this.closedFor ??= closedForGood(entry.slug, d.code, d.reason)).code === "revoked") markRemoved(opts.configDir, entry.meshId);
+        if (s === "closed" && (this.closedFor ??= closedForGood(entry.slug, d.code, d.reason)).code === "revoked") this.recordRemoved();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
@@ -184,10 +184,17 @@ export class MeshLink {
   /** Adds the keys this session learnt to the config on disk, keeping every epoch already there
    *  (the CLI may have written newer ones since this server started). */
   private saveKeys(meshKeys: MeshEntry["meshKeys"]): void {
-    const cfg = loadConfig(this.opts.configDir);
-    const current = cfg.meshes.find((m) => m.meshId === this.entry.meshId);
-    const merged = current && mergeMeshKeys(current.meshKeys, meshKeys);
-    if (merged) saveConfig(this.opts.configDir, upsertMesh(cfg, { ...current, meshKeys: merged }));
+    updateConfig(this.opts.configDir, addMeshKeys(this.entry.meshId, meshKeys));
+  }
+
+  /** Marks the mesh removed in the config (`list` shows it). Best effort: the tools report the
+   *  refusal whether or not this could be saved. */
+  private recordRemoved(): void {
+    try {
+      updateConfig(this.opts.configDir, markRemoved(this.entry.meshId));
+    } catch (err) {
+      this.opts.log.warn("removal not recorded in the config", { mesh: this.entry.slug, err });
+    }
   }
 
   /** This mesh's entry as the config file holds it now: the CLI writes it from other processes

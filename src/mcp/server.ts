@@ -91,10 +91,10 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
-  const reminded = new Set<string>();
+  const hookState: HookState = { meshes, reminded: new Set(), connect, problem };
   const handler = (req: IpcRequest, gone: AbortSignal) => {
     used = true;
-    return handleHook(meshes, req, reminded, connect, gone, problem);
+    return handleHook(req, gone, hookState);
   };
   const listen = (path: string) =>
     serveIpc(path, handler, (err) => opts.log.warn("hooks cannot reach this server: it cannot listen on its socket", { path, err, fix: "use a shorter CLAUDEMESH_CONFIG_DIR" }));
@@ -121,11 +121,20 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId, connectGraceMs: opts.connectGraceMs });
 }
 
-/** Requests from `claudemesh hook` processes of this session. */
-/** `reminded`: ids of open asks the Stop hook already reminded of (each is reminded of once). */
-/** `connect`: connects the meshes if the server deferred it. */
-/** `problem`: why this session is on no mesh (meshesOrExplain), told to the SessionStart hook. */
-async function handleHook(meshes: Meshes, req: IpcRequest, reminded: Set<string>, connect: () => void, gone: AbortSignal, problem: string | null): Promise<unknown> {
+/** What the server keeps for the hooks of its session, across their requests. */
+type HookState = {
+  meshes: Meshes;
+  /** Ids of open asks the Stop hook already reminded of (each is reminded of once). */
+  reminded: Set<string>;
+  /** Connects the meshes if the server deferred it. */
+  connect: () => void;
+  /** Why this session is on no mesh (meshesOrExplain), told to the SessionStart hook. */
+  problem: string | null;
+};
+
+/** Answers one request of a `claudemesh hook` process of this session; `gone` aborts when that
+ *  process hangs up. */
+async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded, connect, problem }: HookState): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.
   if (req.op !== "offline") connect();

@@ -8,6 +8,7 @@ import { MAX_SEND_BODY_BYTES } from "../client/mesh-session.ts";
 import type { Meshes } from "./meshes.ts";
 import { whenOpen, type MeshLink } from "./mesh-link.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameWhole } from "./framing.ts";
+import { fitInBudget } from "./text-budget.ts";
 import { quoted } from "../client/untrusted-text.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
 import type { PeerInfo } from "../protocol/results.ts";
@@ -175,19 +176,14 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
 function peerLines(all: readonly PeerInfo[], me: string, budget: number): string {
   const members = new Map(all.filter((p) => p.kind === "member").map((p) => [p.pubkey, p.displayName]));
   const peers = all.filter((p) => p.online || p.kind === "member").sort((a, b) => Number(b.online) - Number(a.online));
-  const lines: string[] = [];
-  let used = 0;
-  for (const p of peers) {
+  const line = (p: PeerInfo) => {
     const owner = p.kind === "member" ? `member key ${p.pubkey.slice(0, 12)}` : `session key ${p.pubkey.slice(0, 12)} of member ${quoted(members.get(p.memberPubkey) ?? "?", 80)} (${p.memberPubkey.slice(0, 12)})`;
-    const line = `- ${quoted(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
-    if (used + line.length > budget && lines.length > 0) {
-      lines.push(`(${peers.length - lines.length} more not listed)`);
-      break;
-    }
-    lines.push(line);
-    used += line.length + 1;
-  }
-  return lines.join("\n");
+    return `- ${quoted(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
+  };
+  // One more than the budget: the last line has no newline after it.
+  const fit = fitInBudget(peers, line, budget + 1, { gap: 1, atLeastOne: true });
+  const rest = peers.length - fit.taken.length;
+  return [...fit.texts, ...(rest ? [`(${rest} more not listed)`] : [])].join("\n");
 }
 
 export const INSTRUCTIONS = [

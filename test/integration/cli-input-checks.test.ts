@@ -78,7 +78,7 @@ describe("grants for yourself", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice], mesh } = team;
     const me = mesh.members.alice!.pubkey;
-    const refusal = `alice (${me.slice(0, 12)}) is you: grants say what other peers may send you, and one for yourself would only filter what your own sessions send you. Nothing was changed. Name another peer (claudemesh peers lists them).`;
+    const refusal = `"alice" (${me.slice(0, 12)}) is you: grants say what other peers may send you, and one for yourself would only filter what your own sessions send you. Nothing was changed. Name another peer (claudemesh peers lists them).`;
     for (const args of [["grant", "alice", "dm"], ["revoke", me.slice(0, 8), "broadcast"], ["block", me]]) {
       const r = await cli(alice, [...args, "--json"]);
       expect({ args, code: r.code, json: r.json() }).toEqual({ args, code: 2, json: { error: { code: "invalid_argument", message: refusal } } });

@@ -20,7 +20,7 @@ describe("cli moderation refusals", () => {
     const self = team.mesh.members.alice!.pubkey;
     for (const name of ["alice", self.slice(0, 12)]) {
       const kick = await cli(alice, ["kick", name]);
-      expect({ code: kick.code, stderr: kick.stderr }).toEqual({ code: 2, stderr: `claudemesh: alice (${self.slice(0, 12)}) is you: the mesh owner cannot be removed. Nothing was changed.\n` });
+      expect({ code: kick.code, stderr: kick.stderr }).toEqual({ code: 2, stderr: `claudemesh: "alice" (${self.slice(0, 12)}) is you: the mesh owner cannot be removed. Nothing was changed.\n` });
     }
     expect(meshOf(alice).removed).toBeUndefined();
     const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
@@ -35,7 +35,7 @@ describe("cli moderation refusals", () => {
     const dave = join(root, "dave");
     ok(await cli(dave, ["join", ok(await cli(alice, ["invite", "--role", "admin", "--json"])).json().link, "--name", "dave"]));
     const kick = await cli(dave, ["kick", "dave"]);
-    expect({ code: kick.code, stderr: kick.stderr }).toEqual({ code: 2, stderr: `claudemesh: dave (${meshOf(dave).publicKey.slice(0, 12)}) is you; to leave the mesh, run \`claudemesh leave\`. Nothing was changed.\n` });
+    expect({ code: kick.code, stderr: kick.stderr }).toEqual({ code: 2, stderr: `claudemesh: "dave" (${meshOf(dave).publicKey.slice(0, 12)}) is you: to leave the mesh, run \`claudemesh leave\`. Nothing was changed.\n` });
     // What the unchecked self-kick left in an owner's config: its own key recorded as removed.
     const path = join(alice, "config.json");
     const cfg = JSON.parse(readFileSync(path, "utf8")) as LocalConfig;

@@ -34,7 +34,7 @@ describe("cli moderation", () => {
     expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
     // Again: carol is no peer any more, and the answer says she was removed (it said "No peer matches").
     const again = await cli(alice, ["kick", "carol"]);
-    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(new RegExp(`^claudemesh: carol \\(${members.carol!.pubkey.slice(0, 12)}\\) was already removed from this mesh \\(\\d{4}-[\\d-]+T[\\d:.]+Z\\); nothing to do\\.\n$`)) });
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(new RegExp(`^claudemesh: "carol" \\(${members.carol!.pubkey.slice(0, 12)}\\) was already removed from this mesh \\(\\d{4}-[\\d-]+T[\\d:.]+Z\\); nothing to do\\.\n$`)) });
     expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
 
     const SECRET = "post-kick: the new office door code is 5512";
@@ -95,7 +95,7 @@ describe("cli moderation", () => {
     const { b, dirs: [alice, bob, mallory] } = team;
     const { members } = team.mesh;
     const ban = await cli(alice, ["ban", "mallory"]);
-    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: `Banned mallory (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n` });
+    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: `Banned "mallory" (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n` });
     const db = (b.ctx.store as SqliteStore).db;
     expect(db.query("SELECT banned, revoked_at IS NOT NULL AS revoked FROM members WHERE id = ?").get(members.mallory!.memberId)).toEqual({ banned: 1, revoked: 1 });
     // The owner's ban rotated at once: no rekey is due.

@@ -46,12 +46,12 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
     const sends = countSends(team.b);
     swapKey(mesh.members.bob!.pubkey);
     const swapped = await cli(alice, ["send", "bob", "for bob only"]);
-    expect({ code: swapped.code, stderr: swapped.stderr }).toEqual({ code: 3, stderr: expect.stringContaining("Not sent: the enrolment of bob") });
+    expect({ code: swapped.code, stderr: swapped.stderr }).toEqual({ code: 3, stderr: expect.stringContaining('Not sent: the enrolment of "bob"') });
     expect(swapped.stderr).toContain("so that the broker cannot list a key of its own under a member's name");
     Object.assign(HANDLERS, real);
     madeUpSession("bob/app", mesh.members.bob!);
     const madeUp = await cli(alice, ["send", "bob/app", "for bob's session"]);
-    expect({ code: madeUp.code, stderr: madeUp.stderr }).toEqual({ code: 3, stderr: expect.stringContaining("Not sent: the session bob/app") });
+    expect({ code: madeUp.code, stderr: madeUp.stderr }).toEqual({ code: 3, stderr: expect.stringContaining('Not sent: the session "bob/app"') });
     expect(madeUp.stderr).toContain("does not verify");
     expect(sends()).toBe(0);
     // The honest lists: the same command goes through, and bob reads it.
@@ -106,7 +106,7 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
     madeUpSession("bob/evil", mesh.members.bob!);
     const refused = await a.call("mesh_send", { to: "bob/evil", message: "secret" });
     expect(refused.isError).toBe(true);
-    expect(refused.text).toContain("Not sent: the session bob/evil");
+    expect(refused.text).toContain('Not sent: the session "bob/evil"');
     expect(sends()).toBe(0);
     Object.assign(HANDLERS, real);
     expect(await a.call("mesh_send", { to: "bob/app", message: "to the real session" })).toMatchObject({ isError: false });

@@ -172,7 +172,7 @@ describe("recipientDoubt: what a direct message may be encrypted to", () => {
 
   test("a key the broker could have listed itself is refused, with the reason", () => {
     const s = generateSigningKeypair();
-    expect(doubt(mallory.publicKey)).toContain("enrolment of mallory");
+    expect(doubt(mallory.publicKey)).toContain('enrolment of "mallory"');
     expect(doubt(dave.publicKey)).toContain("is one of 2 members the broker shows enrolled through invite inv_used_twice, which its issuer signed for 1 use:");
     expect(doubt(carol.publicKey)).toContain("is not a member or session of this mesh");
     expect(doubt(s.publicKey, [session("bob", s, bob, { none: true })])).toContain("has no attestation");
@@ -182,6 +182,6 @@ describe("recipientDoubt: what a direct message may be encrypted to", () => {
     // Attested, by a member nothing vouches for.
     expect(doubt(s.publicKey, [session("mallory", s, mallory)])).toContain("attested by a member whose enrolment cannot be checked");
     // A session entry for a member key does not make it a session.
-    expect(doubt(mallory.publicKey, [session("mallory", mallory, bob)])).toContain("enrolment of mallory");
+    expect(doubt(mallory.publicKey, [session("mallory", mallory, bob)])).toContain('enrolment of "mallory"');
   });
 });

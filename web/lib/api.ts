@@ -1,5 +1,6 @@
 // JSON calls to the broker's /v1/dashboard routes. The session cookie rides along (same origin);
 // errors come back as ApiError with the broker's code and message.
+import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/client/dashboard-link.ts";
 export class ApiError extends Error {
   override readonly name = "ApiError";
   constructor(
@@ -28,7 +29,6 @@ export function showMember(meshId: string, memberId: string, onRefused: () => vo
  *  on another port, which the browser also sends 127.0.0.1 cookies to, cannot use the session.
  *  Kept in this origin's localStorage (per port; every tab of the page has it); the broker's own
  *  page gets none and sends none. */
-const PAGE_KEY_HEADER = "x-dashboard-page-key";
 const PAGE_KEYS = "claudemesh.dashboard.pageKeys";
 /** Member and operator sessions, and a few logins since. */
 const MAX_PAGE_KEYS = 4;
@@ -45,7 +45,7 @@ function pageKeys(): string[] {
 /** The live view's query string for the page keys (an EventSource sends no headers). */
 export function pageKeyQuery(): string {
   const keys = pageKeys();
-  return keys.length ? `?pageKey=${encodeURIComponent(keys.join(","))}` : "";
+  return keys.length ? `?${PAGE_KEY_PARAM}=${encodeURIComponent(keys.join(","))}` : "";
 }
 
 async function call<T>(method: "GET" | "POST", path: string, body?: unknown, named = true): Promise<T> {

@@ -12,7 +12,11 @@ export const claudeJsonPath = (home: string) => join(home, ".claude.json");
 
 /** Claude Code's file, not ours: never moved or rewritten to get past a problem; the user fixes it. */
 const THEIRS = "fix or move it, then run this again";
-const UNCHANGED = "Nothing was changed.";
+
+/** Why Claude Code's files are read: by install or uninstall before they change anything
+ *  ("change": a refusal then also says nothing was changed), or by doctor, which only looks. */
+export type ReadFor = "change" | "check";
+const refused = (problem: string, readFor: ReadFor) => new LocalFileError(readFor === "change" ? `${problem} Nothing was changed.` : problem, THEIRS);
 const ctxOf = (path: string): FileContext => ({
   fix: {
     EISDIR: `move the directory ${path} away, then run this again`,
@@ -30,22 +34,22 @@ export function assertClaudeFilesWritable(home: string): void {
 /** The JSON object in `path`, or {} when there is no file. Throws LocalFileError (nothing
  *  written) when it cannot be read, is not valid JSON (the line and column said) or is not an
  *  object. */
-export function readJson(path: string): Record<string, any> {
+export function readJson(path: string, readFor: ReadFor): Record<string, any> {
   if (statIfAny(path, ctxOf(path)) === null) return {};
   const parsed = parseJsonText(onFile(path, "read", () => readFileSync(path, "utf8"), ctxOf(path)));
-  if (!parsed.ok) throw new LocalFileError(`${path} ${parsed.problem}. ${UNCHANGED}`, THEIRS);
+  if (!parsed.ok) throw refused(`${path} ${parsed.problem}.`, readFor);
   const v = parsed.value;
   if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, any>;
-  throw new LocalFileError(`${path} holds JSON but not an object ({…}), as Claude Code expects. ${UNCHANGED}`, THEIRS);
+  throw refused(`${path} holds JSON but not an object ({…}), as Claude Code expects.`, readFor);
 }
 
 /** ~/.claude/settings.json, refused (LocalFileError, nothing written) when readJson refuses it or
  *  its hooks are not the shape Claude Code reads; read it before changing anything. */
-export function readSettings(home: string): Settings {
+export function readSettings(home: string, readFor: ReadFor): Settings {
   const path = settingsPath(home);
-  const settings = readJson(path);
+  const settings = readJson(path, readFor);
   const bad = hooksShapeError(settings);
-  if (bad) throw new LocalFileError(`${path}: ${bad}, as Claude Code expects. ${UNCHANGED}`, THEIRS);
+  if (bad) throw refused(`${path}: ${bad}, as Claude Code expects.`, readFor);
   return settings as Settings;
 }
 

@@ -3,13 +3,13 @@
 // ~/.claude.json (after a backup). Either way the result is the same mcpServers entry.
 import { MeshError } from "../../protocol/errors.ts";
 import { processEnv } from "../../config/client.ts";
-import { claudeJsonPath, readJson, writeJsonIfChanged } from "./claude-files.ts";
+import { claudeJsonPath, readJson, writeJsonIfChanged, type ReadFor } from "./claude-files.ts";
 
 export const SERVER_NAME = "claudemesh";
 export type ServerEntry = { type: "stdio"; command: string; args: string[]; env: Record<string, string> };
 
-export function currentEntry(home: string): ServerEntry | null {
-  return (readJson(claudeJsonPath(home)).mcpServers?.[SERVER_NAME] as ServerEntry | undefined) ?? null;
+export function currentEntry(home: string, readFor: ReadFor): ServerEntry | null {
+  return (readJson(claudeJsonPath(home), readFor).mcpServers?.[SERVER_NAME] as ServerEntry | undefined) ?? null;
 }
 
 export const sameEntry = (a: ServerEntry | null, b: ServerEntry) => a !== null && a.command === b.command && JSON.stringify(a.args) === JSON.stringify(b.args);
@@ -23,7 +23,7 @@ function claudeCli(home: string, args: string[]): { code: number; out: string } 
 
 /** Registers the entry; returns how, or null when it was already registered exactly so. */
 export function register(home: string, entry: ServerEntry): "claude mcp add" | "~/.claude.json" | null {
-  const existing = currentEntry(home);
+  const existing = currentEntry(home, "change");
   if (sameEntry(existing, entry)) return null;
   if (Bun.which("claude")) {
     if (existing) claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
@@ -31,19 +31,19 @@ export function register(home: string, entry: ServerEntry): "claude mcp add" | "
     if (r.code !== 0) throw new MeshError("internal", `claude mcp add failed: ${r.out.trim()}`);
     return "claude mcp add";
   }
-  const cfg = readJson(claudeJsonPath(home));
+  const cfg = readJson(claudeJsonPath(home), "change");
   writeJsonIfChanged(claudeJsonPath(home), { ...cfg, mcpServers: { ...(cfg.mcpServers ?? {}), [SERVER_NAME]: entry } });
   return "~/.claude.json";
 }
 
 /** Removes our entry only; returns whether one was there. */
 export function unregister(home: string): boolean {
-  if (!currentEntry(home)) return false;
+  if (!currentEntry(home, "change")) return false;
   if (Bun.which("claude")) {
     const r = claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
-    if (r.code === 0 && !currentEntry(home)) return true;
+    if (r.code === 0 && !currentEntry(home, "change")) return true;
   }
-  const cfg = readJson(claudeJsonPath(home));
+  const cfg = readJson(claudeJsonPath(home), "change");
   const { [SERVER_NAME]: _, ...others } = cfg.mcpServers ?? {};
   writeJsonIfChanged(claudeJsonPath(home), { ...cfg, mcpServers: others });
   return true;

@@ -1,24 +1,16 @@
 // claudemesh admin backup [--out FILE] / admin restore <file> [--force]: the broker's database,
-// located like `serve` locates it (--data-dir > CLAUDEMESH_DATA_DIR > config file (--config or
-// CLAUDEMESH_CONFIG) > default).
+// located like `serve` locates it (admin-config.ts).
 // The work is in broker/backup.ts and broker/maintenance.ts; this file resolves the directory and prints.
-import { ConfigError, loadBrokerConfig, processEnv } from "../../config/load.ts";
+import { loadBrokerConfig, processEnv } from "../../config/load.ts";
 import { resolve } from "node:path";
 import { shellCommand } from "../shell-words.ts";
 import { command } from "../context.ts";
-import { UsageError } from "../output.ts";
+import { adminBrokerConfig, type AdminArgs } from "../admin-config.ts";
 
-type Args = { "data-dir"?: string; config?: string; json?: boolean; out?: string; file?: string; force?: boolean };
+type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };
 
 /** The data directory, absolute, located as `serve` locates it. */
-function dataDirOf(args: Args): string {
-  try {
-    return resolve(loadBrokerConfig({ flags: { dataDir: args["data-dir"] }, env: processEnv(), configFile: args.config }).dataDir);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, { fix: err.fix ?? undefined });
-    throw err;
-  }
-}
+const dataDirOf = (args: Args): string => resolve(adminBrokerConfig(args).dataDir);
 
 /** The restore command to paste later, perhaps in another shell or directory: absolute paths, and
  *  --data-dir unless the directory is the default one (no flag, variable or config file). */

@@ -7,7 +7,7 @@ import { LocalFileError, moveAsideFix, readPrivateFile, writePrivateFile } from 
 import { parseJsonText } from "../../local-file/json.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
-import { allAuditEntries } from "../rekey-due.ts";
+import { allAuditEntries } from "../../client/audit-log.ts";
 
 export async function log(args: CommonArgs & { limit?: string }): Promise<void> {
   await command(args, async (ctx) => {

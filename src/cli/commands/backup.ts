@@ -63,7 +63,7 @@ export async function restore(args: Args & { file: string }): Promise<void> {
     const dropped = current.meshes.filter((m) => !cfg.meshes.some((r) => r.meshId === m.meshId));
     const kept = current.meshes.length > 0 ? join(ctx.env.configDir, `config.json.before-restore-${Date.now()}`) : null;
     if (kept) writePrivateFile(kept, onFile(configPath(ctx.env.configDir), "read", () => readFileSync(configPath(ctx.env.configDir)), { what: "the claudemesh config" }));
-    ctx.save(cfg);
+    ctx.update(() => cfg);
     ctx.out.result({ restored: cfg.meshes.map((m) => m.slug), notInBackup: dropped.map((m) => ({ slug: m.slug, meshId: m.meshId, role: m.role })), previousConfig: kept }, () =>
       [
         `Restored ${cfg.meshes.map((m) => m.slug).join(", ")} into ${ctx.env.configDir}.`,

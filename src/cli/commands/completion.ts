@@ -1,6 +1,7 @@
 // claudemesh completion bash|zsh|fish: static scripts listing the commands.
 import { COMMANDS, SUBCOMMANDS as SUB } from "../root.ts";
-import { UsageError, reportError } from "../output.ts";
+import { UsageError, writeStdout } from "../output.ts";
+import { command } from "../context.ts";
 
 export function script(shell: string): string {
   const cmds = COMMANDS.join(" ");
@@ -21,9 +22,5 @@ export function script(shell: string): string {
 }
 
 export async function run(args: { shell: string; commandPath?: string }): Promise<void> {
-  try {
-    process.stdout.write(script(args.shell));
-  } catch (err) {
-    process.exit(reportError(err, false, false, args.commandPath));
-  }
+  await command(args, async () => writeStdout(script(args.shell)));
 }

@@ -100,7 +100,7 @@ async function rotationCheck(slug: string, client: BrokerClient): Promise<Check>
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */
 function unreadable(check: string, err: unknown): Check {
   if (!(err instanceof LocalFileError)) throw err;
-  return { check, ok: false, detail: err.message.replace(/ Nothing was changed\.$/, ""), fix: "fix or move the file, then run claudemesh install" };
+  return { check, ok: false, detail: err.message, fix: "fix or move the file, then run claudemesh install" };
 }
 
 function claudeChecks(ctx: Ctx): Check[] {
@@ -109,14 +109,14 @@ function claudeChecks(ctx: Ctx): Check[] {
   const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env };
   const out: Check[] = [];
   try {
-    const entry = currentEntry(ctx.env.home);
+    const entry = currentEntry(ctx.env.home, "check");
     const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
     out.push({ check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" });
   } catch (err) {
     out.push(unreadable("MCP registration", err));
   }
   try {
-    const missing = missingHooks(readSettings(ctx.env.home), hookLauncher(env));
+    const missing = missingHooks(readSettings(ctx.env.home, "check"), hookLauncher(env));
     out.push({ check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null });
   } catch (err) {
     out.push(unreadable("hooks", err));

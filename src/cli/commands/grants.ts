@@ -2,11 +2,9 @@
 // you as recipient). No entry = everything; an empty entry = blocked. A blocked sender gets no
 // notice, but every grant change is in the mesh's audit log, which members can read.
 import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
-import { MeshError } from "../../protocol/errors.ts";
-import type { PeerInfo } from "../../protocol/results.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
-import { resolve } from "../mesh-io.ts";
+import { refuseSelf, resolve } from "../mesh-io.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
@@ -22,19 +20,6 @@ function capsOf(args: GrantArgs): Cap[] {
   return [...caps];
 }
 
-/** Grants are the recipient's: what other peers may send you. An entry for one of your own
- *  identities (your member key or one of your sessions) would only filter what your own sessions
- *  send you, which nobody asks for on purpose; the broker accepts it, so it is refused here,
- *  before anything is changed, as kick refuses removing yourself. */
-function refuseSelf(peer: PeerInfo, self: string): void {
-  if (peer.memberPubkey !== self) return;
-  const who = peer.kind === "session" ? "one of your own sessions" : "you";
-  throw new MeshError(
-    "invalid_argument",
-    `${peer.displayName} (${peer.pubkey.slice(0, 12)}) is ${who}: grants say what other peers may send you, and one for yourself would only filter what your own sessions send you. Nothing was changed. Name another peer (claudemesh peers lists them).`,
-  );
-}
-
 async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string) {
   const mesh = ctx.mesh();
   const client = await ctx.connect(mesh);
@@ -42,7 +27,9 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
   if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
   const { grants, defaults } = await client.request("grant_list", {});
   // An entry for yourself made before this check existed may still be changed (to undo it).
-  if (!grants.some((g) => g.peer === target)) refuseSelf(peer, mesh.publicKey);
+  // Grants are the recipient's: one for your own identity would only filter what your own sessions
+  // send you, which nobody asks for on purpose; the broker accepts it, so it is refused here.
+  if (!grants.some((g) => g.peer === target)) refuseSelf(peer, mesh.publicKey, "grants say what other peers may send you, and one for yourself would only filter what your own sessions send you", "Name another peer (claudemesh peers lists them).");
   // The broker looks a sender's member key up first (§5.9): while the member has an entry, a
   // session's own entry changes nothing, and saying it did would be false.
   const memberEntry = peer.kind === "session" ? grants.find((g) => g.peer === peer.memberPubkey) : undefined;

@@ -5,6 +5,7 @@
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket } from "../../mcp/ipc.ts";
 import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
+import { fitInBudget } from "../../mcp/text-budget.ts";
 import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 
@@ -59,22 +60,17 @@ function askReminder(asks: readonly Pending[], budget: number): { text: string; 
   if (!asks.length) return { text: "", shown: [] };
   const more = (n: number) => `(${n} more unanswered question${n === 1 ? "" : "s"} from peers, not listed here: a reminder at the end of a later turn lists them.)`;
   const reserve = more(asks.length).length + 1; // room for that line whatever remains unlisted
-  const lines = ["Unanswered questions from peers (answer with mesh_reply):"];
-  let used = lines[0]!.length;
-  const shown: string[] = [];
-  for (const a of asks) {
-    const line = `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
-    if (used + 1 + line.length + (shown.length + 1 < asks.length ? reserve : 0) > budget) break;
-    lines.push(line);
-    used += 1 + line.length;
-    shown.push(a.messageId);
-  }
+  const head = "Unanswered questions from peers (answer with mesh_reply):";
+  const line = (a: Pending) => `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
+  // Each line costs its newline before it; the "more" line needs room unless every ask is listed.
+  const fit = fitInBudget(asks, line, budget - head.length, { gap: 1, reserve: (n) => (n < asks.length ? reserve : 0) });
+  const shown = fit.taken.map((a) => a.messageId);
   const rest = asks.length - shown.length;
   if (!shown.length) {
     const count = `(${rest} unanswered question${rest === 1 ? "" : "s"} from peers: a reminder at the end of a later turn lists them.)`;
     return { text: count.length <= budget ? count : "", shown };
   }
-  return { text: [...lines, ...(rest ? [more(rest)] : [])].join("\n"), shown };
+  return { text: [head, ...fit.texts, ...(rest ? [more(rest)] : [])].join("\n"), shown };
 }
 
 type PeersAnswer = { meshes: { mesh: string; state: string; peers: { name: string; status: string; summary: string }[] }[]; pending: number; problem?: string | null };
@@ -90,14 +86,10 @@ export function peersContext(r: PeersAnswer, budget = MAX_INJECTION_CHARS): stri
   let left = budget - "claudemesh: this session is a peer on .".length - unread.length - r.meshes.reduce((n, m) => n + head(m).length + more(m.peers.length, true).length + 3, 0);
   const lines = r.meshes.map((m) => {
     if (m.state !== "open") return head(m);
-    const shown: string[] = [];
-    for (const p of m.peers) {
-      const entry = `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`;
-      if (entry.length + 2 > left) break;
-      shown.push(entry);
-      left -= entry.length + 2;
-    }
-    return head(m) + shown.join("; ") + more(m.peers.length - shown.length, shown.length > 0);
+    const entry = (p: PeersAnswer["meshes"][number]["peers"][number]) => `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`;
+    const fit = fitInBudget(m.peers, entry, left, { gap: 2 });
+    left -= fit.used;
+    return head(m) + fit.texts.join("; ") + more(m.peers.length - fit.taken.length, fit.taken.length > 0);
   });
   let text = `claudemesh: this session is a peer on ${lines.join(" · ")}.`;
   // Only a machine in very many meshes gets here: the meshes' own lines did not fit.

@@ -21,7 +21,7 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     // Both files are read (and refused if malformed or unwritable) before either is written: no
     // half install.
     const path = settingsPath(ctx.env.home);
-    const settings = readSettings(ctx.env.home);
+    const settings = readSettings(ctx.env.home, "change");
     assertClaudeFilesWritable(ctx.env.home);
     const via = register(ctx.env.home, entry);
     const hadSettings = existsSync(path);
@@ -45,7 +45,7 @@ export async function install(args: { label?: string; json?: boolean }): Promise
 export async function uninstall(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const path = settingsPath(ctx.env.home);
-    const settings = readSettings(ctx.env.home);
+    const settings = readSettings(ctx.env.home, "change");
     assertClaudeFilesWritable(ctx.env.home);
     const removed = unregister(ctx.env.home);
     const hooksChanged = writeJsonIfChanged(path, removeOurHooks(settings));

@@ -109,7 +109,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     };
     const sameSlug = ctx.config().meshes.find((m) => m.slug === entry.slug && m.meshId !== entry.meshId);
     if (sameSlug) ctx.out.warn(`You were already in another mesh called "${entry.slug}" (on ${sameSlug.brokerUrl}): choose between them by id, --mesh ${entry.meshId} for this one and --mesh ${sameSlug.meshId} for the other.`);
-    ctx.save(upsertMesh(ctx.config(), entry));
+    ctx.update((c) => upsertMesh(c, entry));
     forgetEnrolment(ctx.env.configDir, request);
     const stale = meshKeys.length === 0 || Math.max(...meshKeys.map((k) => k.epoch)) < r.mesh.keyEpoch;
     if (stale) {

@@ -47,7 +47,7 @@ export async function run(args: { slug: string; yes?: boolean; forget?: boolean;
         if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw unreachable(err, mesh.slug);
       }
     }
-    ctx.save({ ...ctx.config(), meshes: ctx.config().meshes.filter((m) => m.meshId !== mesh.meshId) });
+    ctx.update((c) => ({ ...c, meshes: c.meshes.filter((m) => m.meshId !== mesh.meshId) }));
     removeMeshLog(ctx.env.configDir, mesh.meshId);
     removeSessionKeys(ctx.env.configDir, mesh.meshId);
     rmSync(join(ctx.env.configDir, "audit", `${mesh.meshId}.json`), { force: true });

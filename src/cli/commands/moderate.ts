@@ -10,9 +10,9 @@ import { NO_REMOVALS, vouchedMembers, type Removals } from "../../client/admissi
 import type { ListedMember } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
-import { resolve, sessionFor } from "../mesh-io.ts";
+import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
-import { MIN_PREFIX } from "../../client/resolve.ts";
+import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
@@ -31,7 +31,7 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: L
   const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, mesh.removed);
   const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
   // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
-  ctx.save(upsertMesh(ctx.config(), updated));
+  ctx.update((c) => upsertMesh(c, updated));
   session.trust(recipients.map((m) => m.pubkey));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
@@ -59,7 +59,7 @@ function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: str
     invites: [...new Set([...before.invites, ...(invite ? [invite] : [])])],
     kept: [...new Set([...before.kept, ...[...vouched.keys()].filter((k) => k !== memberPubkey)])],
   };
-  ctx.save(upsertMesh(ctx.config(), { ...mesh, removed }));
+  ctx.update((c) => upsertMesh(c, { ...mesh, removed }));
   return () => {
     const now = ctx.mesh();
     if (!now.removed) return;
@@ -67,7 +67,7 @@ function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: str
     const left = { keys: take("keys"), invites: take("invites"), kept: take("kept") };
     const { removed: _, ...rest } = now;
     const empty = left.keys.length + left.invites.length + left.kept.length === 0;
-    ctx.save(upsertMesh(ctx.config(), empty ? rest : { ...rest, removed: left }));
+    ctx.update((c) => upsertMesh(c, empty ? rest : { ...rest, removed: left }));
   };
 }
 
@@ -89,18 +89,6 @@ export const heldBackLine = (heldBack: readonly ListedMember[]): string[] =>
         "If you removed them and the broker did not, run the kick again; if they belong in the mesh, invite them again.",
       ];
 
-/** Refuses a removal of the caller's own member (by any of its identities) before anything is
- *  recorded: the broker refuses the owner's, and an admin leaves with `leave`. */
-function refuseSelf(peer: { displayName: string; memberPubkey: string; pubkey: string }, self: string, role: string): void {
-  if (peer.memberPubkey !== self) return;
-  throw new MeshError(
-    "invalid_argument",
-    role === "owner"
-      ? `${peer.displayName} (${peer.pubkey.slice(0, 12)}) is you: the mesh owner cannot be removed. Nothing was changed.`
-      : `${peer.displayName} (${peer.pubkey.slice(0, 12)}) is you; to leave the mesh, run \`claudemesh leave\`. Nothing was changed.`,
-  );
-}
-
 /** Rethrows `err` (no peer matched `input`), unless `input` names a removed member: then says that
  *  member was already removed, with the broker's code for removing one twice (conflict). */
 async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown): Promise<never> {
@@ -109,7 +97,7 @@ async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown
   const names = (m: ListedMember) => m.displayName.toLowerCase() === text || (/^[0-9a-f]+$/.test(text) && text.length >= MIN_PREFIX && m.pubkey.startsWith(text));
   const gone = (await client.request("member_list", {})).members.find((m) => m.revokedAt !== null && names(m));
   if (!gone) throw err;
-  throw new MeshError("conflict", `${gone.displayName} (${gone.pubkey.slice(0, 12)}) was already removed from this mesh (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
+  throw new MeshError("conflict", `${peerLabel(gone)} was already removed from this mesh (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
 }
 
 async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
@@ -120,7 +108,8 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const client = await ctx.connect(mesh);
     const { peer } = await resolve(client, args.peer, mesh.publicKey).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
-    refuseSelf(peer, mesh.publicKey, mesh.role);
+    // Before anything is recorded: the broker refuses the owner's removal, and an admin leaves.
+    refuseSelf(peer, mesh.publicKey, mesh.role === "owner" ? "the mesh owner cannot be removed" : "to leave the mesh, run `claudemesh leave`");
     // The owner records the removal itself before asking the broker, and rotates with the same
     // member list (the removed key is refused by the record, whatever the list says).
     const members = mesh.role === "owner" ? (await client.request("member_list", {})).members : null;
@@ -135,7 +124,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const heldBack = rotated?.heldBack.filter((m) => m.pubkey !== peer.memberPubkey) ?? [];
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>
       [
-        `${ban ? "Banned" : "Removed"} ${peer.displayName} (${peer.pubkey.slice(0, 12)}); ${r.disconnected} connection(s) closed.`,
+        `${ban ? "Banned" : "Removed"} ${peerLabel(peer)}; ${r.disconnected} connection(s) closed.`,
         ...(r.invitesRevoked.length ? [`Revoked with them: ${r.invitesRevoked.length === 1 ? "invite" : "invites"} ${r.invitesRevoked.join(", ")} (the one they joined through, or ones they made), which could let them back in; \`claudemesh invite\` makes a new one for anyone else.`] : []),
         rotated ? `Mesh key rotated to epoch ${rotated.epoch} and sent to ${rotated.sentTo} member(s); ${peer.displayName} cannot read anything sent from now on.` : "Ask the owner to run `claudemesh rekey` so the removed member cannot read new messages.",
         ...skippedLine(rotated?.skipped ?? []),

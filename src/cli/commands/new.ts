@@ -58,8 +58,8 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
       .catch((err: unknown) => {
         throw slugTaken(afterFailure(ctx.env.configDir, request, enrolment, err), slug, base);
       });
-    ctx.save(
-      upsertMesh(ctx.config(), {
+    ctx.update((c) =>
+      upsertMesh(c, {
         meshId: mesh.id,
         slug: mesh.slug,
         name: mesh.name,

@@ -123,15 +123,40 @@ export function saveConfig(dir: string, cfg: LocalConfig): void {
   writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n", { what: "the claudemesh config" });
 }
 
-/** Records, in the config as it is on disk now, that the broker refused this mesh's key as removed
- *  (`list` shows it). Best effort: the refusal is reported whether or not this could be saved. */
-export function markRemoved(dir: string, meshId: string): void {
-  try {
-    const onDisk = loadConfig(dir);
-    const entry = onDisk.meshes.find((m) => m.meshId === meshId);
-    if (entry && entry.removedAt === undefined) saveConfig(dir, upsertMesh(onDisk, { ...entry, removedAt: Date.now() }));
-  } catch {}
+/** A change to the config: given the config as it is on disk, the config to save, or null for
+ *  "nothing to change". */
+export type ConfigChange = (onDisk: LocalConfig) => LocalConfig | null;
+
+/** The one way a running command or MCP server writes config.json: `change` is applied to the file
+ *  as it is now, not to a copy read earlier, so what another process saved meanwhile (an MCP
+ *  server's removal mark or keys, a command's new mesh) is kept. Returns the config the file now
+ *  holds. Throws LocalFileError as loadConfig and saveConfig do; the file is then unchanged. */
+export function updateConfig(dir: string, change: ConfigChange): LocalConfig {
+  const onDisk = loadConfig(dir);
+  const next = change(onDisk);
+  if (next === null) return onDisk;
+  saveConfig(dir, next);
+  return next;
 }
+
+/** Records that the broker refused this mesh's key as removed (`list` shows it); the first
+ *  refusal's time is kept. */
+export const markRemoved =
+  (meshId: string): ConfigChange =>
+  (cfg) => {
+    const entry = cfg.meshes.find((m) => m.meshId === meshId);
+    return entry && entry.removedAt === undefined ? upsertMesh(cfg, { ...entry, removedAt: Date.now() }) : null;
+  };
+
+/** Adds the mesh keys a session learnt to the mesh's entry, keeping every epoch already there
+ *  (mergeMeshKeys); nothing when they add nothing, or when the mesh is no longer joined. */
+export const addMeshKeys =
+  (meshId: string, meshKeys: readonly MeshKey[]): ConfigChange =>
+  (cfg) => {
+    const entry = cfg.meshes.find((m) => m.meshId === meshId);
+    const merged = entry && mergeMeshKeys(entry.meshKeys, meshKeys);
+    return merged ? upsertMesh(cfg, { ...entry, meshKeys: merged }) : null;
+  };
 
 /** Adds or replaces the entry for a mesh id. */
 export function upsertMesh(cfg: LocalConfig, entry: MeshEntry): LocalConfig {
