@@ -139,24 +139,29 @@ export function updateConfig(dir: string, change: ConfigChange): LocalConfig {
   return next;
 }
 
-/** Records that the broker refused this mesh's key as removed (`list` shows it); the first
- *  refusal's time is kept. */
-export const markRemoved =
-  (meshId: string): ConfigChange =>
+/** A change to one mesh's entry: `edit` gets the entry as it is on disk and returns it changed,
+ *  or null for "nothing to change"; the rest of the entry, and of the file, is written back as it
+ *  is on disk (what another process saved meanwhile is kept). Nothing when the mesh is no longer
+ *  joined (a `leave` meanwhile). The entry keeps its place in the list. */
+export const changeMesh =
+  (meshId: string, edit: (onDisk: MeshEntry) => MeshEntry | null): ConfigChange =>
   (cfg) => {
     const entry = cfg.meshes.find((m) => m.meshId === meshId);
-    return entry && entry.removedAt === undefined ? upsertMesh(cfg, { ...entry, removedAt: Date.now() }) : null;
+    const next = entry && edit(entry);
+    return next ? { ...cfg, meshes: cfg.meshes.map((m) => (m === entry ? next : m)) } : null;
   };
+
+/** Records that the broker refused this mesh's key as removed (`list` shows it); the first
+ *  refusal's time is kept. */
+export const markRemoved = (meshId: string): ConfigChange => changeMesh(meshId, (e) => (e.removedAt === undefined ? { ...e, removedAt: Date.now() } : null));
 
 /** Adds the mesh keys a session learnt to the mesh's entry, keeping every epoch already there
  *  (mergeMeshKeys); nothing when they add nothing, or when the mesh is no longer joined. */
-export const addMeshKeys =
-  (meshId: string, meshKeys: readonly MeshKey[]): ConfigChange =>
-  (cfg) => {
-    const entry = cfg.meshes.find((m) => m.meshId === meshId);
-    const merged = entry && mergeMeshKeys(entry.meshKeys, meshKeys);
-    return merged ? upsertMesh(cfg, { ...entry, meshKeys: merged }) : null;
-  };
+export const addMeshKeys = (meshId: string, meshKeys: readonly MeshKey[]): ConfigChange =>
+  changeMesh(meshId, (e) => {
+    const merged = mergeMeshKeys(e.meshKeys, meshKeys);
+    return merged && { ...e, meshKeys: merged };
+  });
 
 /** Adds or replaces the entry for a mesh id. */
 export function upsertMesh(cfg: LocalConfig, entry: MeshEntry): LocalConfig {
