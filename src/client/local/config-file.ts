@@ -4,7 +4,7 @@ import { brokerBase } from "../broker-url.ts";
 import { join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
-import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateFile, writePrivateFile } from "./files.ts";
+import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 import { statIfAny } from "../../local-file/error.ts";
 import { parseJsonText } from "../../local-file/json.ts";
 import type { Removals } from "../admission.ts";
@@ -73,12 +73,21 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   return e as MeshEntry;
 }
 
-/** Parses and validates config text from `source`. Throws LocalFileError: damaged (not JSON,
- *  empty, no version, a field missing) with source.fix, or written by a newer claudemesh. */
+/** The error for config text from `source` that is empty or not JSON (`problem`: parseJsonText's). */
+const notJson = (source: ConfigSource) => (problem: string) => new LocalFileError(`${source.name} ${problem}.`, source.fix);
+
+/** Parses and validates config text from `source` (a backup's). Throws LocalFileError: damaged
+ *  (not JSON, empty, no version, a field missing) with source.fix, or written by a newer
+ *  claudemesh. */
 export function parseConfig(text: string, source: ConfigSource): LocalConfig {
   const parsed = parseJsonText(text);
-  if (!parsed.ok) throw new LocalFileError(`${source.name} ${parsed.problem}.`, source.fix);
-  const raw = parsed.value as any;
+  if (!parsed.ok) throw notJson(source)(parsed.problem);
+  return checkConfig(parsed.value, source);
+}
+
+/** Validates a config's JSON value from `source`; throws as parseConfig does. */
+function checkConfig(value: unknown, source: ConfigSource): LocalConfig {
+  const raw = value as any;
   const version = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw.version : undefined;
   // Only a later version number is a newer claudemesh's; anything else ({} included) is damage.
   if (Number.isInteger(version) && version > CONFIG_VERSION) {
@@ -107,15 +116,16 @@ function withSchemeOnBroker(entry: MeshEntry): MeshEntry {
 
 /** Loads the config (an empty one if none exists). Throws LocalFileError for a config directory
  *  or file others can read, one that is not what it should be (a file for the directory, a
- *  directory for the file), cannot be read, or is damaged (parseConfig). */
+ *  directory for the file), cannot be read, or is damaged (as parseConfig). */
 export function loadConfig(dir: string): LocalConfig {
   const inTheWay = `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`;
   const st = statIfAny(dir, { what: "the claudemesh config directory", fix: { ENOTDIR: "set CLAUDEMESH_CONFIG_DIR to a directory of your own" } });
   if (st === null) return { version: CONFIG_VERSION, meshes: [] };
   if (!st.isDirectory()) throw new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, inTheWay);
   assertPrivate(dir);
-  const text = readPrivateFile(configPath(dir), { what: "the claudemesh config" });
-  return text === null ? { version: CONFIG_VERSION, meshes: [] } : parseConfig(text, configFileSource(dir));
+  const source = configFileSource(dir);
+  const read = readPrivateJson(configPath(dir), { what: "the claudemesh config", damaged: notJson(source) });
+  return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
 }
 
 export function saveConfig(dir: string, cfg: LocalConfig): void {
