@@ -12,7 +12,7 @@ import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts"
 import { hostname } from "node:os";
 import { createOutput, exitFlushed, reportError, type Output } from "./output.ts";
 import { chooseMesh } from "./mesh-choice.ts";
-import { refusedAsRemoved } from "../client/removed.ts";
+import { closedForGood, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
@@ -63,6 +63,14 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
   const clients: BrokerClient[] = [];
   let cfg: LocalConfig | null = null;
+  // Best effort: the refusal is reported whether or not it could be recorded.
+  const recordRemoved = (mesh: MeshEntry) => {
+    try {
+      ctx.update(markRemoved(mesh.meshId));
+    } catch (err) {
+      ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
+    }
+  };
   const ctx: Ctx = {
     env,
     out,
@@ -84,17 +92,18 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         unavailableRetryMs: UNAVAILABLE_RETRY_MS,
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-        ...(opts.onState ? { onState: opts.onState } : {}),
+        // Kicked or banned while connected (a follower), or a hello refused as revoked: the
+        // key never connects again, which is recorded for `list` however the command ends.
+        onState: (state, detail) => {
+          if (state === "closed" && closedForGood(mesh.slug, detail.code, detail.reason).code === "revoked") recordRemoved(mesh);
+          opts.onState?.(state, detail);
+        },
       });
       clients.push(client);
       ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
       await out.wait(`connecting to ${new URL(url).host}`, client.connect()).catch((err: unknown) => {
-        if (!(err instanceof MeshError && err.code === "revoked")) throw err;
-        // Best effort: the refusal is reported whether or not it could be recorded.
-        try {
-          ctx.update(markRemoved(mesh.meshId));
-        } catch {}
-        throw refusedAsRemoved(mesh.slug, err);
+        // Recorded by onState, which saw the close before this rejection arrives.
+        throw err instanceof MeshError && err.code === "revoked" ? refusedAsRemoved(mesh.slug, err) : err;
       });
       return client;
     },

@@ -75,6 +75,9 @@ export function refuseSelf(peer: Pick<PeerInfo, "displayName" | "pubkey" | "memb
   throw new MeshError("invalid_argument", `${peerLabel(peer)} is ${who}: ${reason}. Nothing was changed.${next ? ` ${next}` : ""}`);
 }
 
+/** A message's sender named as peerLabel names a peer (the key it signed or sealed with). */
+export const senderLabel = (from: Delivered["from"]): string => peerLabel({ displayName: from.name, pubkey: from.pubkey });
+
 const pad = (n: number) => String(n).padStart(2, "0");
 /** YYYY-MM-DD and HH:MM:SS in the machine's time zone (TZ), as `ls -l` and `date` show times. */
 const localParts = (d: Date) => [`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`, `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`] as const;
@@ -87,7 +90,7 @@ export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: nu
   const where = m.topic ? ` #${m.topic}` : m.kind === "broadcast" ? " (everyone)" : m.to.startsWith("@") ? ` ${m.to}` : "";
   const prio = m.priority === "next" ? "" : ` [${m.priority}]`;
   // The key prefix proves who wrote it (the envelope's signature or box); the name is the
-  // sender's choice and not unique. Broker notices come from no peer.
-  const who = m.kind === "system" ? m.from.name : `${m.from.name} (${m.from.pubkey.slice(0, 12)})`;
+  // sender's choice and not unique (peerLabel). Broker notices come from no peer.
+  const who = m.kind === "system" ? m.from.name : senderLabel(m.from);
   return `${time} ${who}${where}${prio}: ${m.body}`;
 }

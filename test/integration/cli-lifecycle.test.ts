@@ -81,7 +81,7 @@ describe("cli lifecycle", () => {
 
     const TEXTS = { dm: "dm: the staging password is tangerine-42", general: "general: deploy freeze starts at noon", all: "everyone: pizza in the lobby at six", backend: "backend: orders API returns 418 now" };
     const dm = await cli(alice, ["send", "bob", TEXTS.dm]);
-    expect({ code: dm.code, stdout: dm.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Sent to bob \([0-9a-f]{12}\)\. id [A-Za-z0-9_-]+\n$/) });
+    expect({ code: dm.code, stdout: dm.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Sent to "bob" \([0-9a-f]{12}\)\. id [A-Za-z0-9_-]+\n$/) });
     const general = await cli(alice, ["topic", "post", "general", TEXTS.general]);
     expect({ code: general.code, stdout: general.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Sent to #general \(#1\)\. id /) });
     const all = await cli(alice, ["send", "*", TEXTS.all, "--json"]);

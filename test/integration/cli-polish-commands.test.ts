@@ -63,7 +63,7 @@ describe("inbox --all", () => {
     ok(await cli(alice, ["send", "bob", "fresh"]));
     ok(await cli(bob, ["inbox"]));
     const lines = ok(await cli(bob, ["inbox", "--all"])).stdout.split("\n").filter(Boolean);
-    expect(lines.map((l) => l.replace(/\(\w{12}\)/, "(key)"))).toEqual([`${then.slice(0, 10)} ${then.slice(11, 19)} alice (key): old news`, expect.stringMatching(/^\d\d:\d\d:\d\d alice \(key\): fresh$/)]);
+    expect(lines.map((l) => l.replace(/\(\w{12}\)/, "(key)"))).toEqual([`${then.slice(0, 10)} ${then.slice(11, 19)} "alice" (key): old news`, expect.stringMatching(/^\d\d:\d\d:\d\d "alice" \(key\): fresh$/)]);
   }, 60_000);
 });
 

@@ -25,7 +25,7 @@ describe("several meshes", () => {
     // In several meshes, the confirmation names the one it went to (with one mesh it does not:
     // cli-lifecycle.test.ts).
     const sent = await cli(alice, ["send", `${slug}:bob`, "by prefix"]);
-    expect({ code: sent.code, stdout: sent.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^Sent to bob \\([0-9a-f]{12}\\) in ${slug}\\. id [A-Za-z0-9_-]+\n$`)) });
+    expect({ code: sent.code, stdout: sent.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^Sent to "bob" \\([0-9a-f]{12}\\) in ${slug}\\. id [A-Za-z0-9_-]+\n$`)) });
     ok(await cli(alice, ["send", "bob", "by variable"], { env: { CLAUDEMESH_MESH: slug } }));
     // A prefix beats the variable, and #topics take one too.
     const posted = await cli(alice, ["send", `${slug}:#general`, "posted by prefix"], { env: { CLAUDEMESH_MESH: "other" } });

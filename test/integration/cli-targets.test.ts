@@ -91,7 +91,7 @@ describe("cli targets", () => {
     // Human output names each sender with the key prefix its signature proves (names are not unique).
     const alicePub = (ok(await cli(bob, ["peers", "--json"])).json().peers as { displayName: string; pubkey: string }[]).find((p) => p.displayName === "alice")!.pubkey;
     const history = ok(await cli(bob, ["topic", "history", "general"]));
-    expect(history.stdout).toContain(`alice (${alicePub.slice(0, 12)}) #general: main is red`);
+    expect(history.stdout).toContain(`"alice" (${alicePub.slice(0, 12)}) #general: main is red`);
     const inbox = await cli(bob, ["inbox", "--json"]);
     expect(bodies(inbox).sort()).toEqual(["alice: main is red", "alice: quoted as one", "alice: what does /orders return?"]);
     const peers = ok(await cli(bob, ["peers", "--json"])).json().peers as { displayName: string; summary: string }[];

@@ -82,7 +82,7 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
     expect(sends()).toBe(0);
     Object.assign(HANDLERS, real);
     const sent = ok(await cli(alice, ["send", "bob", "hello"]));
-    expect(sent.stdout).toStartWith(`Sent to bob (${bob.pubkey.slice(0, 12)}).`);
+    expect(sent.stdout).toStartWith(`Sent to "bob" (${bob.pubkey.slice(0, 12)}).`);
   }, 60_000);
 
   test("rekey checks the member list once, not again for each member it sends the key to", async () => {

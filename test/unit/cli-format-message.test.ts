@@ -32,17 +32,23 @@ describe("formatMessage", () => {
 
   test("local time: 23:30 UTC is already the next day in Berlin, and still the same in New York", () => {
     process.env.TZ = "Europe/Berlin";
-    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 23, 8) })).toBe("00:30:05 alice (a1b2c3d4e5f6): hello");
-    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 22, 12) })).toBe("2026-11-23 00:30:05 alice (a1b2c3d4e5f6): hello");
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 23, 8) })).toBe('00:30:05 "alice" (a1b2c3d4e5f6): hello');
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 22, 12) })).toBe('2026-11-23 00:30:05 "alice" (a1b2c3d4e5f6): hello');
     process.env.TZ = "America/New_York";
-    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 22, 23, 59) })).toBe("18:30:05 alice (a1b2c3d4e5f6): hello");
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 22, 23, 59) })).toBe('18:30:05 "alice" (a1b2c3d4e5f6): hello');
     process.env.TZ = "UTC";
-    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 23, 0, 1) })).toBe("2026-11-22 23:30:05 alice (a1b2c3d4e5f6): hello");
+    expect(formatMessage(msg(at), { nowMs: Date.UTC(2026, 10, 23, 0, 1) })).toBe('2026-11-22 23:30:05 "alice" (a1b2c3d4e5f6): hello');
   });
 
   test("where it went and its priority, after who sent it", () => {
     process.env.TZ = "UTC";
-    expect(formatMessage(msg(at, { kind: "topic", topic: "deploys", priority: "now" }), { nowMs: at })).toBe("23:30:05 alice (a1b2c3d4e5f6) #deploys [now]: hello");
-    expect(formatMessage(msg(at, { kind: "broadcast", to: "*", priority: "low" }), { nowMs: at })).toBe("23:30:05 alice (a1b2c3d4e5f6) (everyone) [low]: hello");
+    expect(formatMessage(msg(at, { kind: "topic", topic: "deploys", priority: "now" }), { nowMs: at })).toBe('23:30:05 "alice" (a1b2c3d4e5f6) #deploys [now]: hello');
+    expect(formatMessage(msg(at, { kind: "broadcast", to: "*", priority: "low" }), { nowMs: at })).toBe('23:30:05 "alice" (a1b2c3d4e5f6) (everyone) [low]: hello');
+  });
+
+  test("the sender's name is quoted as peerLabel quotes it: a name cannot pose as another sender or line", () => {
+    process.env.TZ = "UTC";
+    const from = { ...msg(at).from, name: 'bob" (0000000000ff): ok\n00:00:00 "carol' };
+    expect(formatMessage(msg(at, { from }), { nowMs: at })).toBe('23:30:05 "bob\\" (0000000000ff): ok 00:00:00 \\"carol" (a1b2c3d4e5f6): hello');
   });
 });

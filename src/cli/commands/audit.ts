@@ -3,8 +3,7 @@
 // make it agree with a head a member already holds.
 import { join } from "node:path";
 import { verifyChain } from "../../protocol/audit-chain.ts";
-import { LocalFileError, moveAsideFix, readPrivateFile, writePrivateFile } from "../../client/local/files.ts";
-import { parseJsonText } from "../../local-file/json.ts";
+import { LocalFileError, moveAsideFix, readPrivateJson, writePrivateFile } from "../../client/local/files.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { allAuditEntries } from "../../client/audit-log.ts";
@@ -29,14 +28,13 @@ const isCheckpoint = (v: any): v is Checkpoint => v !== null && typeof v === "ob
  *  refused (LocalFileError), never taken for "nothing verified before": that would accept a
  *  rewritten chain, and misreading it said "shorter than the undefined entries verified before". */
 function readCheckpoint(path: string): Saved | null {
-  const text = readPrivateFile(path, { what: "the audit checkpoint", holds: "the audit head you verified" });
-  if (text === null) return null;
-  const parsed = parseJsonText(text);
-  const saved = parsed.ok ? (parsed.value as Saved) : null;
-  if (saved && isCheckpoint(saved) && (saved.replaced === undefined || isCheckpoint(saved.replaced))) return saved;
-  const why = parsed.ok ? 'it does not hold a verified head ({"seq": …, "hash": …})' : `it ${parsed.problem}`;
   const fix = moveAsideFix(path, "run claudemesh audit verify again: it checks the chain on its own and saves a new checkpoint, but cannot compare it with the heads verified before");
-  throw new LocalFileError(`The audit checkpoint ${path} is damaged: ${why}.`, fix);
+  const damaged = (why: string) => new LocalFileError(`The audit checkpoint ${path} is damaged: ${why}.`, fix);
+  const read = readPrivateJson(path, { what: "the audit checkpoint", holds: "the audit head you verified", damaged: (problem) => damaged(`it ${problem}`) });
+  if (read === null) return null;
+  const saved = read.value as Saved;
+  if (isCheckpoint(saved) && (saved.replaced === undefined || isCheckpoint(saved.replaced))) return saved;
+  throw damaged('it does not hold a verified head ({"seq": …, "hash": …})');
 }
 
 export async function verify(args: CommonArgs & { accept?: boolean }): Promise<void> {

@@ -10,7 +10,7 @@ import { answerKeyRequest, type MeshSession, type Delivered } from "../../client
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
-import { formatMessage, openBatch, recordRead, sessionFor } from "../mesh-io.ts";
+import { formatMessage, openBatch, recordRead, senderLabel, sessionFor } from "../mesh-io.ts";
 import { closedForGood } from "../../client/removed.ts";
 
 /** Opens and records one batch, hands what was read to `show`, then acks it; answers key requests
@@ -24,7 +24,7 @@ async function handleBatch(ctx: Ctx, session: MeshSession, client: BrokerClient,
   show(batch.read);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
   for (const from of batch.keyRequests) {
-    if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`sent the mesh keys to ${from.name}`);
+    if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`sent the mesh keys to ${senderLabel(from)}`);
   }
   if (batch.ack.length) await client.ackSync(batch.ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
   return batch;

@@ -4,7 +4,7 @@
 // are accepted by members, so an admin's removal asks the owner to rekey.
 import { MeshError } from "../../protocol/errors.ts";
 import { MAX_KEY_EPOCH } from "../../protocol/limits.ts";
-import { upsertMesh } from "../../client/local/config-file.ts";
+import { changeMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
 import { NO_REMOVALS, vouchedMembers, type Removals } from "../../client/admission.ts";
 import type { ListedMember } from "../../protocol/results.ts";
@@ -17,23 +17,34 @@ import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
 async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: ListedMember[]): Promise<{ epoch: number; sentTo: number; skipped: string[]; heldBack: ListedMember[] }> {
-  const mesh = ctx.mesh();
-  if (mesh.role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate keys (members accept keys from the owner only).");
-  // Above the broker's epoch too: a config restored from an older backup must not reuse an epoch
-  // the members already hold (they would keep their key for it, and key_rotate would refuse it).
-  const epoch = Math.max(...mesh.meshKeys.map((k) => k.epoch), client.ack?.mesh.keyEpoch ?? 0, -1) + 1;
-  // Checked before anything is saved or sent: a broker reporting an absurd epoch must not leave the
-  // owner and every member with a newest key no post can be sealed under.
-  if (epoch > MAX_KEY_EPOCH) throw new MeshError("invalid_argument", `The broker reports mesh key epoch ${client.ack?.mesh.keyEpoch}, beyond any real number of rotations; refusing to rotate (this machine's newest key is epoch ${Math.max(...mesh.meshKeys.map((k) => k.epoch))}).`);
-  const updated = { ...mesh, meshKeys: [...mesh.meshKeys, makeMeshKey(epoch)] };
-  const session = sessionFor(ctx, updated);
+  const { meshId, role } = ctx.mesh();
+  if (role !== "owner") throw new MeshError("forbidden", "Only the mesh owner can rotate keys (members accept keys from the owner only).");
   const members = listed ?? (await client.request("member_list", {})).members;
+  const brokerEpoch = client.ack?.mesh.keyEpoch ?? 0;
+  let epoch = 0;
+  // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
+  // Only the new key is added to the entry as it is on disk now, so that a removal or a key another
+  // kick or rekey saved meanwhile is kept, and the epoch is counted above every one it holds.
+  ctx.update(
+    changeMesh(meshId, (onDisk) => {
+      // Above the broker's epoch too: a config restored from an older backup must not reuse an
+      // epoch the members already hold (they would keep their key for it, and key_rotate would
+      // refuse it). Checked before anything is saved or sent: a broker reporting an absurd epoch
+      // must not leave the owner and every member with a newest key no post can be sealed under.
+      const held = Math.max(...onDisk.meshKeys.map((k) => k.epoch), -1);
+      epoch = Math.max(held, brokerEpoch) + 1;
+      if (epoch > MAX_KEY_EPOCH) throw new MeshError("invalid_argument", `The broker reports mesh key epoch ${brokerEpoch}, beyond any real number of rotations; refusing to rotate (this machine's newest key is epoch ${held}).`);
+      return { ...onDisk, meshKeys: [...onDisk.meshKeys, makeMeshKey(epoch)] };
+    }),
+  );
+  // The entry as saved: the keys to send, and the removals recorded by any command so far.
+  const mesh = ctx.config().meshes.find((m) => m.meshId === meshId);
+  if (!mesh) throw new MeshError("not_found", "The mesh was removed from this machine's config meanwhile (claudemesh leave in another terminal?); no new key was saved or sent.");
+  const session = sessionFor(ctx, mesh);
   const { vouched, unverified } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, mesh.removed);
   const recipients = [...vouched.values()].filter((m) => m.pubkey !== mesh.publicKey);
-  // Save first: if sending fails halfway, the owner still holds the key and can run rekey again.
-  ctx.update((c) => upsertMesh(c, updated));
   session.trust(recipients.map((m) => m.pubkey));
-  for (const m of recipients) await session.send(client, m.pubkey, keysBody(updated.meshKeys), { kind: "keys", priority: "now" });
+  for (const m of recipients) await session.send(client, m.pubkey, keysBody(mesh.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
   // Active at the broker, yet neither vouched for nor unverified: this machine's record of removals
   // holds them back (a kick the broker never carried out, or an enrolment through a removed link).
@@ -42,33 +53,38 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: L
   return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName), heldBack };
 }
 
+/** Removals built field by field. */
+const eachField = (f: (field: keyof Removals) => string[]): Removals => ({ keys: f("keys"), invites: f("invites"), kept: f("kept") });
+
 /** Writes the owner's own record of a removal before asking the broker for it, so that no later
  *  rotation or key request can reach the removed key, whatever the broker's member list says: the
  *  key, the invite it joined with (its link may still enroll a new key), and everyone vouched for
  *  now (they keep their place if they share that invite or were invited by a removed admin).
  *  Written first so that a crash between the broker's removal and this write cannot leave the
- *  owner vouching for a removed key. Returns the undo, for when the broker does not remove them:
- *  it takes back only what this call added. */
+ *  owner vouching for a removed key. Both the record and its undo change only `removed`, on the
+ *  entry as it is on disk (another kick's record meanwhile is kept). Returns the undo, for when
+ *  the broker does not remove them: it takes back only what this call added. */
 function recordRemoval(ctx: Ctx, members: readonly ListedMember[], memberId: string, memberPubkey: string): () => void {
-  const mesh = ctx.mesh();
-  const before = mesh.removed ?? NO_REMOVALS;
-  const { vouched } = vouchedMembers(mesh.meshId, mesh.ownerPubkey, members, before);
+  const { meshId, ownerPubkey } = ctx.mesh();
   const invite = members.find((m) => m.memberId === memberId)?.admission?.inviteId;
-  const removed = {
-    keys: [...new Set([...before.keys, memberPubkey])],
-    invites: [...new Set([...before.invites, ...(invite ? [invite] : [])])],
-    kept: [...new Set([...before.kept, ...[...vouched.keys()].filter((k) => k !== memberPubkey)])],
-  };
-  ctx.update((c) => upsertMesh(c, { ...mesh, removed }));
-  return () => {
-    const now = ctx.mesh();
-    if (!now.removed) return;
-    const take = (field: keyof Removals) => now.removed![field].filter((x) => before[field].includes(x) || !removed[field].includes(x));
-    const left = { keys: take("keys"), invites: take("invites"), kept: take("kept") };
-    const { removed: _, ...rest } = now;
-    const empty = left.keys.length + left.invites.length + left.kept.length === 0;
-    ctx.update((c) => upsertMesh(c, empty ? rest : { ...rest, removed: left }));
-  };
+  let added: Removals = NO_REMOVALS;
+  ctx.update(
+    changeMesh(meshId, (onDisk) => {
+      const before = onDisk.removed ?? NO_REMOVALS;
+      const { vouched } = vouchedMembers(meshId, ownerPubkey, members, before);
+      const wanted: Removals = { keys: [memberPubkey], invites: invite ? [invite] : [], kept: [...vouched.keys()].filter((k) => k !== memberPubkey) };
+      added = eachField((f) => wanted[f].filter((x) => !before[f].includes(x)));
+      return { ...onDisk, removed: eachField((f) => [...before[f], ...added[f]]) };
+    }),
+  );
+  return () =>
+    ctx.update(
+      changeMesh(meshId, ({ removed, ...rest }) => {
+        if (!removed) return null;
+        const left = eachField((f) => removed[f].filter((x) => !added[f].includes(x)));
+        return left.keys.length + left.invites.length + left.kept.length === 0 ? rest : { ...rest, removed: left };
+      }),
+    );
 }
 
 /** What the owner is told about members that did not get the new key. */

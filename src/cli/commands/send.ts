@@ -7,6 +7,7 @@ import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
+import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
 import { readStdin } from "../stdin.ts";
@@ -91,7 +92,7 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     }
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     // Names are the broker's word; the key prefix says who the message was encrypted to.
-    const whom = peer ? `${name} (${peer.pubkey.slice(0, 12)})` : name;
+    const whom = peer ? peerLabel(peer) : name;
     // Someone in several meshes sees which one it went to (a prefix, --mesh or CLAUDEMESH_MESH chose it).
     const where = ctx.config().meshes.length > 1 ? ` in ${mesh.slug}` : "";
     ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${where}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);

@@ -4,7 +4,7 @@ import { brokerBase } from "../broker-url.ts";
 import { join } from "node:path";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
-import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateFile, writePrivateFile } from "./files.ts";
+import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 import { statIfAny } from "../../local-file/error.ts";
 import { parseJsonText } from "../../local-file/json.ts";
 import type { Removals } from "../admission.ts";
@@ -73,12 +73,21 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   return e as MeshEntry;
 }
 
-/** Parses and validates config text from `source`. Throws LocalFileError: damaged (not JSON,
- *  empty, no version, a field missing) with source.fix, or written by a newer claudemesh. */
+/** The error for config text from `source` that is empty or not JSON (`problem`: parseJsonText's). */
+const notJson = (source: ConfigSource) => (problem: string) => new LocalFileError(`${source.name} ${problem}.`, source.fix);
+
+/** Parses and validates config text from `source` (a backup's). Throws LocalFileError: damaged
+ *  (not JSON, empty, no version, a field missing) with source.fix, or written by a newer
+ *  claudemesh. */
 export function parseConfig(text: string, source: ConfigSource): LocalConfig {
   const parsed = parseJsonText(text);
-  if (!parsed.ok) throw new LocalFileError(`${source.name} ${parsed.problem}.`, source.fix);
-  const raw = parsed.value as any;
+  if (!parsed.ok) throw notJson(source)(parsed.problem);
+  return checkConfig(parsed.value, source);
+}
+
+/** Validates a config's JSON value from `source`; throws as parseConfig does. */
+function checkConfig(value: unknown, source: ConfigSource): LocalConfig {
+  const raw = value as any;
   const version = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw.version : undefined;
   // Only a later version number is a newer claudemesh's; anything else ({} included) is damage.
   if (Number.isInteger(version) && version > CONFIG_VERSION) {
@@ -107,15 +116,16 @@ function withSchemeOnBroker(entry: MeshEntry): MeshEntry {
 
 /** Loads the config (an empty one if none exists). Throws LocalFileError for a config directory
  *  or file others can read, one that is not what it should be (a file for the directory, a
- *  directory for the file), cannot be read, or is damaged (parseConfig). */
+ *  directory for the file), cannot be read, or is damaged (as parseConfig). */
 export function loadConfig(dir: string): LocalConfig {
   const inTheWay = `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`;
   const st = statIfAny(dir, { what: "the claudemesh config directory", fix: { ENOTDIR: "set CLAUDEMESH_CONFIG_DIR to a directory of your own" } });
   if (st === null) return { version: CONFIG_VERSION, meshes: [] };
   if (!st.isDirectory()) throw new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, inTheWay);
   assertPrivate(dir);
-  const text = readPrivateFile(configPath(dir), { what: "the claudemesh config" });
-  return text === null ? { version: CONFIG_VERSION, meshes: [] } : parseConfig(text, configFileSource(dir));
+  const source = configFileSource(dir);
+  const read = readPrivateJson(configPath(dir), { what: "the claudemesh config", damaged: notJson(source) });
+  return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
 }
 
 export function saveConfig(dir: string, cfg: LocalConfig): void {
@@ -139,24 +149,29 @@ export function updateConfig(dir: string, change: ConfigChange): LocalConfig {
   return next;
 }
 
-/** Records that the broker refused this mesh's key as removed (`list` shows it); the first
- *  refusal's time is kept. */
-export const markRemoved =
-  (meshId: string): ConfigChange =>
+/** A change to one mesh's entry: `edit` gets the entry as it is on disk and returns it changed,
+ *  or null for "nothing to change"; the rest of the entry, and of the file, is written back as it
+ *  is on disk (what another process saved meanwhile is kept). Nothing when the mesh is no longer
+ *  joined (a `leave` meanwhile). The entry keeps its place in the list. */
+export const changeMesh =
+  (meshId: string, edit: (onDisk: MeshEntry) => MeshEntry | null): ConfigChange =>
   (cfg) => {
     const entry = cfg.meshes.find((m) => m.meshId === meshId);
-    return entry && entry.removedAt === undefined ? upsertMesh(cfg, { ...entry, removedAt: Date.now() }) : null;
+    const next = entry && edit(entry);
+    return next ? { ...cfg, meshes: cfg.meshes.map((m) => (m === entry ? next : m)) } : null;
   };
+
+/** Records that the broker refused this mesh's key as removed (`list` shows it); the first
+ *  refusal's time is kept. */
+export const markRemoved = (meshId: string): ConfigChange => changeMesh(meshId, (e) => (e.removedAt === undefined ? { ...e, removedAt: Date.now() } : null));
 
 /** Adds the mesh keys a session learnt to the mesh's entry, keeping every epoch already there
  *  (mergeMeshKeys); nothing when they add nothing, or when the mesh is no longer joined. */
-export const addMeshKeys =
-  (meshId: string, meshKeys: readonly MeshKey[]): ConfigChange =>
-  (cfg) => {
-    const entry = cfg.meshes.find((m) => m.meshId === meshId);
-    const merged = entry && mergeMeshKeys(entry.meshKeys, meshKeys);
-    return merged ? upsertMesh(cfg, { ...entry, meshKeys: merged }) : null;
-  };
+export const addMeshKeys = (meshId: string, meshKeys: readonly MeshKey[]): ConfigChange =>
+  changeMesh(meshId, (e) => {
+    const merged = mergeMeshKeys(e.meshKeys, meshKeys);
+    return merged && { ...e, meshKeys: merged };
+  });
 
 /** Adds or replaces the entry for a mesh id. */
 export function upsertMesh(cfg: LocalConfig, entry: MeshEntry): LocalConfig {

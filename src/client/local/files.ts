@@ -8,6 +8,7 @@ import { accessSync, chmodSync, closeSync, constants, fchmodSync, fsyncSync, lst
 import { dirname, join, basename, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { LocalFileError, onFile, statIfAny, type FileContext } from "../../local-file/error.ts";
+import { parseJsonText } from "../../local-file/json.ts";
 
 export { LocalFileError };
 
@@ -184,4 +185,16 @@ export function readPrivateFile(path: string, opts: { holds?: string; what?: str
   const text = onFile(path, "read", () => readFileSync(path, "utf8"), ctx);
   assertPrivate(path, opts.holds);
   return text;
+}
+
+/** readPrivateFile, parsed as JSON: `{ value }`, or null if nothing is there. Throws as
+ *  readPrivateFile does, and `damaged(problem)` for text that is empty or not JSON: `problem` is a
+ *  phrase to follow the file's name ("is empty", "is not valid JSON (line 3, column 1: …)"), and
+ *  the caller names the file and says what to do in its own words. */
+export function readPrivateJson(path: string, opts: { holds?: string; what?: string; damaged: (problem: string) => LocalFileError }): { value: unknown } | null {
+  const text = readPrivateFile(path, opts);
+  if (text === null) return null;
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw opts.damaged(parsed.problem);
+  return { value: parsed.value };
 }

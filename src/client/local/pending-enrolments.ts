@@ -13,8 +13,7 @@ import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.t
 import { ID_RE, PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { NotSentError } from "../http.ts";
-import { LocalFileError, moveAsideFix, readPrivateFile, writePrivateFile } from "./files.ts";
-import { parseJsonText } from "../../local-file/json.ts";
+import { LocalFileError, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 
 /** `fresh`: made by this run, so no earlier attempt can have sent the key. */
 export type Enrolment = { keys: SigningKeypair; meshId: string; fresh: boolean };
@@ -26,14 +25,9 @@ const fileOf = (dir: string, request: string) => join(dir, "pending", `${createH
  *  attempt saved, or new ones, saved now. */
 export function pendingEnrolment(dir: string, request: string): Enrolment {
   const path = fileOf(dir, request);
-  const what = "the key saved for an unanswered request";
-  const text = readPrivateFile(path, { what });
-  if (text) {
-    const parsed = parseJsonText(text);
-    if (!parsed.ok) throw new LocalFileError(`The key saved for an unanswered request, ${path}, ${parsed.problem}.`, moveAsideFix(path));
-    const e = (parsed.value ?? {}) as { publicKey: string; secretKey: string; meshId: string };
-    if (PUBKEY_RE.test(e.publicKey) && SECRET_KEY_RE.test(e.secretKey) && ID_RE.test(e.meshId)) return { keys: { publicKey: e.publicKey, secretKey: e.secretKey }, meshId: e.meshId, fresh: false };
-  }
+  const read = readPrivateJson(path, { what: "the key saved for an unanswered request", damaged: (problem) => new LocalFileError(`The key saved for an unanswered request, ${path}, ${problem}.`, moveAsideFix(path)) });
+  const e = (read?.value ?? {}) as { publicKey: string; secretKey: string; meshId: string };
+  if (PUBKEY_RE.test(e.publicKey) && SECRET_KEY_RE.test(e.secretKey) && ID_RE.test(e.meshId)) return { keys: { publicKey: e.publicKey, secretKey: e.secretKey }, meshId: e.meshId, fresh: false };
   const enrolment = { keys: generateSigningKeypair(), meshId: randomId(), fresh: true };
   writePrivateFile(path, JSON.stringify({ ...enrolment.keys, meshId: enrolment.meshId }));
   return enrolment;
