@@ -12,7 +12,7 @@ import { admitRequest } from "../handlers/index.ts";
 import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
-import { fromElysia } from "./errors.ts";
+import { answeredWith } from "./refusals.ts";
 
 type Outcome = { status: Status; online: boolean };
 
@@ -67,14 +67,8 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     },
     {
       body: HookStatusBody,
-      // Counted once answered, whatever refused it: the body's parse and schema checks run before
-      // the handler, so a count in the handler missed them. The outcome is the code the answer
-      // carries (app.ts maps errors with the same fromElysia). After an error, Elysia's context is
-      // its error context, with `code` and `error` (its types leave them out here).
-      afterResponse: (c) => {
-        const { code, error } = c as typeof c & { code?: string; error?: unknown };
-        ctx.metrics.hookRequests.inc({ outcome: error === undefined ? "ok" : fromElysia(code ?? "UNKNOWN", error).code });
-      },
+      // Counted once answered, whatever refused it (refusals.ts).
+      afterResponse: (c) => ctx.metrics.hookRequests.inc({ outcome: answeredWith(c) }),
       detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
     },
   );
