@@ -16,15 +16,13 @@ import { answeredWith } from "./refusals.ts";
 
 type Outcome = { status: Status; online: boolean };
 
-/** The hook is set_status over HTTP: the same admission (draining, a removal under way) applies. */
-async function online(ctx: BrokerContext, p: Presence, body: HookStatusBodyT): Promise<Outcome> {
-  admitRequest(ctx, p.identity, "set_status");
-  return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
-}
+const online = async (ctx: BrokerContext, p: Presence, body: HookStatusBodyT): Promise<Outcome> => ({ status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true });
 
+/** The hook is set_status over HTTP: the same admission (draining, a removal under way) applies. */
 async function byToken(ctx: BrokerContext, token: string, body: HookStatusBodyT): Promise<Outcome> {
   const p = ctx.hub.byHookToken(token);
   if (!p || !safeEqual(p.hookToken, token)) throw new MeshError("unauthorized", "Unknown or expired hook token; the session must reconnect.");
+  admitRequest(ctx, p.identity, "set_status");
   return online(ctx, p, body);
 }
 
@@ -41,16 +39,20 @@ async function offlineSigner(ctx: BrokerContext, meshId: string, key: string): P
 async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
   const meshId = body.meshId;
   if (!meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
-  // Who signed is settled before the signature is recorded: a key nobody enrolled costs no write.
+  // Who signed, and whether the broker may act for them now, is settled before the signature is
+  // recorded: a key nobody enrolled, or a request refused while the broker drains or the member's
+  // removal commits, costs no write. A request refused so was not accepted, so taking it once
+  // later breaks no replay rule; any request is recorded before it is applied, so never twice.
   let stored: { status: Status; memberId: string } | null = null;
   const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body: raw }, ctx.now(), async (key) => {
-    if (!ctx.hub.get(meshId, key)) stored = await offlineSigner(ctx, meshId, key);
+    const p = ctx.hub.get(meshId, key);
+    if (!p) stored = await offlineSigner(ctx, meshId, key);
+    admitRequest(ctx, { meshId, memberId: p ? p.identity.memberId : stored!.memberId }, "set_status");
   });
   const p = ctx.hub.get(meshId, signer);
   if (p) return online(ctx, p, body);
   // Offline (perhaps since a moment ago): the status is stored and shown as that peer's last one.
   const record = stored ?? (await offlineSigner(ctx, meshId, signer));
-  admitRequest(ctx, { meshId, memberId: record.memberId }, "set_status");
   const status = nextStatus(record.status, body.status, "hook");
   await ctx.store.setPresence(meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
   ctx.roster.invalidate(meshId); // list_peers shows an offline peer's stored status
