@@ -90,7 +90,7 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
     throw tokenFailure(err, config.dataDir, path);
   } finally {
     // As root: what SQLite made beside the database (when no broker had it open) is the owner's.
-    const { giveDataDirToOwner } = await import("./pid-file.ts");
+    const { giveDataDirToOwner } = await import("./data-dir-owner.ts");
     giveDataDirToOwner(config.dataDir);
   }
   return token;
