@@ -12,7 +12,7 @@ import { errnoOf, onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { backupFailure } from "./backup-errors.ts";
 import { existingDatabase, inspect } from "./maintenance.ts";
-import { giveDataDirToOwner } from "./pid-file.ts";
+import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
 
 export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };

@@ -10,6 +10,7 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { missingDirs, removeMadeDirs } from "../store/sqlite/dir-lock.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
 import { restoreFailure } from "./admin-errors.ts";
 import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
@@ -90,28 +91,37 @@ function moveDatabase(path: string, to: string): void {
  *  the database about to be moved aside. Refuses (MeshError conflict) while a broker or another
  *  restore holds the directory, when a database exists and `force` is false, or when the backup's
  *  schema is newer than this binary; invalid_argument when the file is not a sound claudemesh
- *  database. Nothing is changed when it throws before the final rename, and the old database is
- *  put back if that rename fails. */
+ *  database. Nothing is changed when it throws before the final rename (a data directory it made,
+ *  and the parents it made with it, are removed again), and the old database is put back if that
+ *  rename fails. */
 export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
   const source = resolve(file);
   const found = statIfAny(source, { what: "the backup" });
   if (!found) throw new MeshError("not_found", `No such backup file: ${source}`);
   // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error.
   if (found.isDirectory()) throw new MeshError("invalid_argument", `${source} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
+  // A restore that fails leaves no data directory it made (with only its lock file in it).
+  const made = missingDirs(dataDir);
   let holder: ReturnType<typeof claimDataDir>;
   try {
     holder = claimDataDir(dataDir, "restore", { giveNewDir: true });
   } catch (err) {
-    throw restoreFailure(err, dataDir, source);
+    const failure = restoreFailure(err, dataDir, source); // worded while the directory is there
+    removeMadeDirs(made);
+    throw failure;
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
+  let restored = false;
   try {
-    return restoreLocked(dataDir, source, opts);
+    const result = restoreLocked(dataDir, source, opts);
+    restored = true;
+    return result;
   } catch (err) {
     throw restoreFailure(err, dataDir, source);
   } finally {
     releaseDataDir(dataDir, "restore");
+    if (!restored) removeMadeDirs(made);
   }
 }
 

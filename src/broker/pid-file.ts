@@ -5,18 +5,15 @@
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
-import { giveToDirOwner, runsAsRoot } from "../local-file/owner.ts";
-import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { giveToDirOwner } from "../local-file/owner.ts";
+import { giveDataDirToOwner, PID_FILE, RESTORE_PID_FILE } from "./data-dir-owner.ts";
 
 /** Whether anything could hold `dataDir`: only a directory with a lock file can have a holder, so
  *  without one a check need not create the directory to know it is free. */
 export const mayBeHeld = (dataDir: string) => existsSync(join(dataDir, LOCK_FILE));
-
-export const PID_FILE = "claudemesh.pid";
-export const RESTORE_PID_FILE = "claudemesh.restore.pid";
 
 /** What holds a data directory's lock: a broker (`serve`) or `admin restore`, with its PID, or 0
  *  when no PID file names a live process running that command. */
@@ -103,23 +100,6 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", o
     throw err;
   }
   return null;
-}
-
-/** Names claudemesh gives the files it writes in backups/ (admin backup's default, the copy taken
- *  before a migration, and their .partial while written). */
-const BACKUP_NAME = /^(claudemesh-|pre-migrate-v)[^/]*\.db(\.partial)?$/;
-
-/** As root on a data directory that belongs to another user (the broker's, under systemd): gives
- *  that user what claudemesh keeps there that root owns (the lock and PID files, the database and
- *  its -wal/-shm, backups/ and the backups in it), so that the broker can open them and its own
- *  backups can write in backups/. Repairs what an earlier command run as root left too. A no-op
- *  for any other user (owner.ts). Throws the file system's error. */
-export function giveDataDirToOwner(dataDir: string): void {
-  if (!runsAsRoot()) return;
-  const names = [LOCK_FILE, PID_FILE, RESTORE_PID_FILE, DEFAULT_DB_FILE, `${DEFAULT_DB_FILE}-wal`, `${DEFAULT_DB_FILE}-shm`, "backups"];
-  const backups = join(dataDir, "backups");
-  const inBackups = statSync(backups, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(backups).filter((f) => BACKUP_NAME.test(f)) : [];
-  giveToDirOwner([...names.map((n) => join(dataDir, n)), ...inBackups.map((f) => join(backups, f))]);
 }
 
 /** Removes `kind`'s PID file if it is still ours. Never throws. */

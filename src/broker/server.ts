@@ -90,7 +90,7 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
     throw tokenFailure(err, config.dataDir, path);
   } finally {
     // As root: what SQLite made beside the database (when no broker had it open) is the owner's.
-    const { giveDataDirToOwner } = await import("./pid-file.ts");
+    const { giveDataDirToOwner } = await import("./data-dir-owner.ts");
     giveDataDirToOwner(config.dataDir);
   }
   return token;
@@ -147,7 +147,11 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: config.host,
     port: config.port,
-    maxRequestBodySize: 1024 * 1024,
+    // No cap of Bun's: it checks a declared length against it before fetch runs and answers an
+    // empty 413, outside the error catalog. Bodies are bounded where they are read (http/body.ts:
+    // 1 MiB, declared or counted, answered as 413 frame_too_large, the connection then closed),
+    // and Bun discards, without holding, the body of a request that is answered unread.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, srv) {
       // A Host header no URL can be made of (`a b`, `[zz`): Bun would answer with its debug page.
       const url = URL.parse(req.url);

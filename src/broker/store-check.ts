@@ -10,7 +10,7 @@ import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts"
 import type { MigrateResult } from "../store/sqlite/migrate.ts";
 import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
 import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
-import { giveDataDirToOwner } from "./pid-file.ts";
+import { giveDataDirToOwner } from "./data-dir-owner.ts";
 
 /** What opening the database changed: null when nothing was migrated. `from` 0 is a database
  *  created just now; otherwise `backup` is the copy taken first (null when the database held no

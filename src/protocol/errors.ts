@@ -47,7 +47,7 @@ export const ERRORS = {
   too_many_connections: spec(429, true, Exit.limited, "Too many connections from this address. Close idle ones or ask the operator to raise the limit."),
 
   // Framing (error frame; the socket stays open).
-  frame_too_large: spec(413, false, Exit.usage, "The frame exceeds the broker's maxFrameBytes (64 KiB by default; hello_ack.limits.maxFrameBytes gives the value in force). Send a shorter message."),
+  frame_too_large: spec(413, false, Exit.usage, "The frame exceeds the broker's maxFrameBytes (64 KiB by default; hello_ack.limits.maxFrameBytes gives the value in force), or an HTTP request body exceeds 1 MiB. Send a shorter message."),
   too_deep: spec(400, false, Exit.usage, "The JSON nests deeper than 32 levels. No valid frame does; fix the client."),
   invalid_json: spec(400, false, Exit.usage, "The frame is not valid JSON text."),
   invalid_frame: spec(400, false, Exit.usage, "The frame does not match its schema; the message names the field."),

@@ -6,8 +6,8 @@
 // runs the command again. A damaged database is named by `admin token` as by `admin backup`.
 // Mounts need root on Linux.
 import { describe, expect, test } from "bun:test";
-import { cpSync, readdirSync, statSync, truncateSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 
@@ -55,6 +55,23 @@ describe.skipIf(!asRootOnLinux)("admin restore and admin token on a full disk", 
       expect(readdirSync(dataDir).toSorted()).toEqual(before);
       free(filler, room);
       expect((await admin(["restore", backup, "--force", "--data-dir", dataDir])).code).toBe(0);
+    });
+  }, 90_000);
+
+  test("restore into a data directory it makes: on a full disk, exit 5 and nothing made is left", async () => {
+    const seed = await dataDirWithDatabase();
+    const backup = join(tempDir("cm-full-admin-out-"), "b.db");
+    expect((await admin(["backup", "--data-dir", seed, "--out", backup])).code).toBe(0);
+    await onFullDisk(seed, async (dataDir) => {
+      const disk = dirname(dataDir);
+      // The directory and a parent it makes (it left both, with an empty claudemesh.lock).
+      const made = join(disk, "srv", "claudemesh");
+      const r = await admin(["restore", backup, "--data-dir", made]);
+      expect({ code: r.code, stderr: r.stderr, left: existsSync(join(disk, "srv")) }).toEqual({ code: 5, stderr: expect.stringContaining("is full"), left: false });
+      // One that was there is kept, with whatever it held.
+      mkdirSync(join(disk, "kept"));
+      expect((await admin(["restore", backup, "--data-dir", join(disk, "kept")])).code).toBe(5);
+      expect(readdirSync(join(disk, "kept"))).toEqual(["claudemesh.lock"]);
     });
   }, 90_000);
 

@@ -8,6 +8,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { assertJsonDepth } from "../../protocol/codec.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
+import { readBody } from "./body.ts";
 import { allowedMethods, wrongMethodResponse, type RouteInfo } from "./allowed-methods.ts";
 import { meshRoutes } from "./meshes.ts";
 import { hookRoutes } from "./hook.ts";
@@ -23,7 +24,7 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
   // normalize: false → an unknown body field is a 400, never silently dropped.
   const app = new Elysia({ normalize: false })
     .onParse(async ({ request }) => {
-      const text = await request.text();
+      const text = await readBody(request);
       raw.set(request, text);
       if (text === "") return undefined;
       // The WebSocket frames' depth bound (400 too_deep): a deep body parses, then overflows the

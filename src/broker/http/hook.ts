@@ -12,19 +12,17 @@ import { admitRequest } from "../handlers/index.ts";
 import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
-import { fromElysia } from "./errors.ts";
+import { answeredWith } from "./refusals.ts";
 
 type Outcome = { status: Status; online: boolean };
 
-/** The hook is set_status over HTTP: the same admission (draining, a removal under way) applies. */
-async function online(ctx: BrokerContext, p: Presence, body: HookStatusBodyT): Promise<Outcome> {
-  admitRequest(ctx, p.identity, "set_status");
-  return { status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true };
-}
+const online = async (ctx: BrokerContext, p: Presence, body: HookStatusBodyT): Promise<Outcome> => ({ status: await applyStatus(ctx, p, body.status, "hook", body.summary), online: true });
 
+/** The hook is set_status over HTTP: the same admission (draining, a removal under way) applies. */
 async function byToken(ctx: BrokerContext, token: string, body: HookStatusBodyT): Promise<Outcome> {
   const p = ctx.hub.byHookToken(token);
   if (!p || !safeEqual(p.hookToken, token)) throw new MeshError("unauthorized", "Unknown or expired hook token; the session must reconnect.");
+  admitRequest(ctx, p.identity, "set_status");
   return online(ctx, p, body);
 }
 
@@ -41,16 +39,20 @@ async function offlineSigner(ctx: BrokerContext, meshId: string, key: string): P
 async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
   const meshId = body.meshId;
   if (!meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
-  // Who signed is settled before the signature is recorded: a key nobody enrolled costs no write.
+  // Who signed, and whether the broker may act for them now, is settled before the signature is
+  // recorded: a key nobody enrolled, or a request refused while the broker drains or the member's
+  // removal commits, costs no write. A request refused so was not accepted, so taking it once
+  // later breaks no replay rule; any request is recorded before it is applied, so never twice.
   let stored: { status: Status; memberId: string } | null = null;
   const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/hook/set-status", headers: request.headers, body: raw }, ctx.now(), async (key) => {
-    if (!ctx.hub.get(meshId, key)) stored = await offlineSigner(ctx, meshId, key);
+    const p = ctx.hub.get(meshId, key);
+    if (!p) stored = await offlineSigner(ctx, meshId, key);
+    admitRequest(ctx, { meshId, memberId: p ? p.identity.memberId : stored!.memberId }, "set_status");
   });
   const p = ctx.hub.get(meshId, signer);
   if (p) return online(ctx, p, body);
   // Offline (perhaps since a moment ago): the status is stored and shown as that peer's last one.
   const record = stored ?? (await offlineSigner(ctx, meshId, signer));
-  admitRequest(ctx, { meshId, memberId: record.memberId }, "set_status");
   const status = nextStatus(record.status, body.status, "hook");
   await ctx.store.setPresence(meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
   ctx.roster.invalidate(meshId); // list_peers shows an offline peer's stored status
@@ -67,14 +69,8 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     },
     {
       body: HookStatusBody,
-      // Counted once answered, whatever refused it: the body's parse and schema checks run before
-      // the handler, so a count in the handler missed them. The outcome is the code the answer
-      // carries (app.ts maps errors with the same fromElysia). After an error, Elysia's context is
-      // its error context, with `code` and `error` (its types leave them out here).
-      afterResponse: (c) => {
-        const { code, error } = c as typeof c & { code?: string; error?: unknown };
-        ctx.metrics.hookRequests.inc({ outcome: error === undefined ? "ok" : fromElysia(code ?? "UNKNOWN", error).code });
-      },
+      // Counted once answered, whatever refused it (refusals.ts).
+      afterResponse: (c) => ctx.metrics.hookRequests.inc({ outcome: answeredWith(c) }),
       detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
     },
   );
