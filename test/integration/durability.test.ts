@@ -86,7 +86,7 @@ describe("crash durability", () => {
   test("every acknowledged send survives SIGKILL, in order, exactly once after de-duplication", async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const first = await spawnBroker(dir, ["--send-burst", "100000", "--send-rate", "100000"]);
+    await using first = await spawnBroker(dir, ["--send-burst", "100000", "--send-rate", "100000"]);
     const { owner } = await createTestMesh(first.url);
     const bob = await addMember(first.url, owner, "bob");
     const a = await connect(first.url, owner, {}, { reconnect: false });

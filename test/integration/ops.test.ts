@@ -105,7 +105,7 @@ describe("admin backup and restore", () => {
 
   test("restore refuses while a broker serves the directory; once stopped it replaces the database (kept aside) and clients see the new epoch", async () => {
     const data = dir();
-    const first = await spawnBroker(data);
+    await using first = await spawnBroker(data);
     const { owner } = await createTestMesh(first.url);
     const a = await connect(first.url, owner, {}, { reconnect: false });
     const oldEpoch = a.ack.epoch;

@@ -16,7 +16,7 @@ const overview = async (url: string, token: string) => (await fetch(`${url}/v1/d
 
 test("the token in the backup, replaced since, stays dead after a restore; the restore prints the one that works", async () => {
   const dataDir = tempDir("cm-restore-token-data-");
-  const first = await spawnBroker(dataDir);
+  await using first = await spawnBroker(dataDir);
   const leaked: string = (await admin(["token", "--data-dir", dataDir])).token;
   const { file } = await admin(["backup", "--data-dir", dataDir]);
   const replacing: string = (await admin(["token", "--data-dir", dataDir])).token;

@@ -168,7 +168,7 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
 describe("admin restore holds the lock until the new database is in place", () => {
   test("a serve (or a second restore) started while a restore runs is refused, naming the restore; once it is done, serve opens the restored database", async () => {
     const data = tempDir("cm-restore-lock-");
-    const first = await spawnBroker(data);
+    await using first = await spawnBroker(data);
     const { owner } = await createTestMesh(first.url);
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(0);
@@ -238,7 +238,7 @@ const canMountTmpfs = (() => {
 describe("serve on a full disk", () => {
   test.skipIf(!canMountTmpfs)("says the disk is full (for a new data directory and for an existing one), exits 1 and leaves no PID file", async () => {
     const seed = tempDir("cm-full-seed-");
-    const b = await spawnBroker(seed);
+    await using b = await spawnBroker(seed);
     b.proc.kill("SIGTERM");
     expect(await b.proc.exited).toBe(0);
     const root = tempDir("cm-full-");
