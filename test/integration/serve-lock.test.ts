@@ -17,7 +17,7 @@ import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
-import { spawnBroker } from "../helpers/process.ts";
+import { serveProcess, spawnBroker } from "../helpers/process.ts";
 
 const cfg = tempDir("cm-serve-lock-cfg-");
 /** The check's verdict: its last line (the lines before it list the settings). */
@@ -88,28 +88,19 @@ describe("serve --check holds the data directory while it opens the database", (
  *  code and stderr). A refusal must come as one clear line, never a stack trace. A serve that does
  *  neither within `timeoutMs` is killed, and the result says so (with its stderr so far). */
 async function serveOnce(data: string, extra: string[] = [], timeoutMs = 20_000): Promise<"started" | { code: number | string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", "--data-dir", data, ...extra], { stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  try {
-    let text = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) {
-      text += decoder.decode(chunk);
-      if (text.includes('"msg":"broker listening"')) {
-        proc.kill("SIGTERM");
-        await proc.exited;
-        return "started";
-      }
-    }
-    const code = await proc.exited;
-    return { code: timedOut ? `neither listening nor exited after ${timeoutMs} ms (killed)` : code, stderr: text };
-  } finally {
-    clearTimeout(timer);
+  await using serve = serveProcess(["--port", "0", "--data-dir", data, ...extra], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  const started = await serve.waitFor(/"msg":"broker listening"/, timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  if (started) {
+    serve.proc.kill("SIGTERM");
+    await serve.proc.exited;
+    return "started";
   }
+  if (serve.proc.exitCode === null) return { code: `neither listening nor exited after ${timeoutMs} ms (killed)`, stderr: serve.stderr() };
+  await serve.ended;
+  return { code: serve.proc.exitCode, stderr: serve.stderr() };
 }
 
 describe("the lock decides who holds a data directory, not a PID file", () => {
