@@ -1,21 +1,15 @@
 // Claude Code hooks against a real `claudemesh mcp` subprocess, for what happens around the
 // session id: /clear and /resume keep the MCP server but change the id the hooks are given, and
 // the Stop hook's reminder of peers' unanswered questions.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 import { runHook, startMcp } from "../helpers/mcp.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
-const dirs: string[] = [];
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), "cm-hooks-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const dir = () => tempDir("cm-hooks-");
 
 async function twoSessions(b: TestBroker, n: string) {
   const alice = dir();

@@ -2,25 +2,19 @@
 // sessions exchange DMs and topic posts; channel pushes carry string-only meta; a push is only a
 // doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
 // MCP restart; ask/reply round trip and timeout.
-import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, rmSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli, ok } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 import { connect } from "../helpers/mesh.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshSession, requestKeys } from "../../src/client/mesh-session.ts";
 
-const dirs: string[] = [];
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), "cm-mcp-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const dir = () => tempDir("cm-mcp-");
 
 /** alice owns a mesh, bob joined: two config dirs made by the real CLI. */
 async function twoMembers(b: TestBroker) {
