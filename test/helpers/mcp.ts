@@ -3,6 +3,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { resolve } from "node:path";
+import { until } from "./until.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
@@ -98,3 +99,14 @@ export async function startMcp(configDir: string, claudeSessionId: string, proje
     close: () => client.close(),
   };
 }
+
+/** Resolves with mesh_peers' text once it lists `peer` (a session, like "bob/app"): the peer's
+ *  server has connected and this one's roster shows it. */
+export async function waitPeer(s: McpSession, peer: string, timeoutMs = 10_000): Promise<string> {
+  let text = "";
+  await until(async () => (text = (await s.call("mesh_peers")).text).includes(peer), `${peer} in mesh_peers`, timeoutMs);
+  return text;
+}
+
+/** Resolves once the server answers mesh_peers without an error: it is connected to its mesh. */
+export const waitConnected = (s: McpSession, timeoutMs = 10_000) => until(async () => !(await s.call("mesh_peers")).isError, "the MCP server connected to its mesh", timeoutMs);

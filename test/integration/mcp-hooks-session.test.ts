@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
-import { runHook, startMcp } from "../helpers/mcp.ts";
+import { runHook, startMcp, waitPeer } from "../helpers/mcp.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 const dir = () => tempDir("cm-hooks-");
@@ -19,8 +19,7 @@ async function twoSessions(b: TestBroker, n: string) {
   expect((await cli(bob, ["join", link, "--name", "bob"])).code).toBe(0);
   const a = await startMcp(alice, `sa-${n}`);
   const bb = await startMcp(bob, `sb-${n}`);
-  for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
-  for (let i = 0; i < 50 && !(await bb.call("mesh_peers")).text.includes("alice/app"); i++) await Bun.sleep(100);
+  await Promise.all([waitPeer(a, "bob/app"), waitPeer(bb, "alice/app")]);
   return { alice, bob, a, bb };
 }
 const hook = (cfg: string, event: string, input: Record<string, unknown>) => runHook(cfg, event, JSON.stringify({ cwd: "/work/projects/app", ...input }));
@@ -33,10 +32,10 @@ describe("session id changes (/clear, /resume)", () => {
       const end = await hook(bob, "session-end", { session_id: "sb-clear", hook_event_name: "SessionEnd", reason });
       expect(end).toMatchObject({ code: 0, out: {} });
     }
-    await Bun.sleep(300);
+    // (For these reasons the hook does not call the server at all: there is nothing to wait for.)
     expect(await bb.call("mesh_send", { to: "alice", message: "after /clear" })).toMatchObject({ isError: false });
     await a.call("mesh_send", { to: "bob", message: "for bob after clear" });
-    for (let i = 0; i < 50 && !bb.notifications.some((n) => n.content.includes("for bob after clear")); i++) await Bun.sleep(100);
+    await bb.waitNotification((n) => n.content.includes("for bob after clear"));
     // Claude Code now runs the hooks with a session id this server was not started with.
     const ups = await hook(bob, "user-prompt-submit", { session_id: "sb-clear-NEW", hook_event_name: "UserPromptSubmit", prompt: "hi" });
     expect(ups.out?.hookSpecificOutput?.additionalContext).toContain("for bob after clear");
@@ -48,12 +47,11 @@ describe("session id changes (/clear, /resume)", () => {
     await using b = await startBroker();
     const { bob, a, bb } = await twoSessions(b, "exit");
     expect(readdirSync(join(bob, "run")).filter((f) => f.endsWith(".sock")).length).toBe(2);
+    // The hook returns once the server has closed its meshes (its answer follows the close).
     expect(await hook(bob, "session-end", { session_id: "sb-exit", hook_event_name: "SessionEnd", reason: "prompt_input_exit" })).toMatchObject({ code: 0, out: {} });
-    await Bun.sleep(300);
     expect((await bb.call("mesh_send", { to: "alice", message: "gone" })).isError).toBe(true);
     await a.close();
-    await bb.close();
-    await Bun.sleep(200);
+    await bb.close(); // returns once the server exited
     expect(readdirSync(join(bob, "run")).filter((f) => f.endsWith(".sock"))).toEqual([]);
   }, 60_000);
 });

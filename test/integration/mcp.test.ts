@@ -6,8 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, ok } from "../helpers/cli.ts";
-import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
+import { cli, ok, until } from "../helpers/cli.ts";
+import { hookInput, runHook, startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
 import { connect } from "../helpers/mesh.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
@@ -32,7 +32,7 @@ async function twoSessions(b: TestBroker, n: number) {
   const a = await startMcp(alice, `sess-alice-${n}`);
   const bb = await startMcp(bob, `sess-bob-${n}`);
   await bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
-  for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+  await waitPeer(a, "bob/app");
   return { alice, bob, a, bb };
 }
 
@@ -48,8 +48,7 @@ describe("claudemesh mcp", () => {
     expect(caps?.experimental).toEqual({ "claude/channel": {} });
     expect((await a.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["mesh_ask", "mesh_inbox", "mesh_peers", "mesh_reply", "mesh_send", "mesh_status"]);
     // Wait until both sessions are connected (peers shows the other session).
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/api"); i++) await Bun.sleep(100);
-    expect((await a.call("mesh_peers")).text).toContain("bob/api");
+    await waitPeer(a, "bob/api");
 
     expect((await a.call("mesh_send", { to: "bob", message: "what does /orders return?" })).isError).toBe(false);
     const n = await bb.waitNotification((x) => x.content.includes("/orders"));
@@ -195,10 +194,10 @@ describe("claudemesh mcp", () => {
     expect((await cli(alice, ["new", "Team", "--broker", b1.url, "--display-name", "alice"])).code).toBe(0);
     expect((await cli(alice, ["new", "Ops", "--broker", b2.url, "--display-name", "alice"])).code).toBe(0);
     const a = await startMcp(alice, "sess-alice-11");
-    for (let i = 0; i < 50 && (await a.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await waitConnected(a);
     await b2.stop();
     let peers = await a.call("mesh_peers");
-    for (let i = 0; i < 50 && !peers.text.includes("Mesh ops: not listed"); i++) peers = (await Bun.sleep(100), await a.call("mesh_peers"));
+    await until(async () => (peers = await a.call("mesh_peers")).text.includes("Mesh ops: not listed"), "mesh ops listed as down");
     expect(peers.isError).toBe(false);
     expect(peers.text).toContain("Mesh ops: not listed — unavailable: Not connected to mesh ops right now");
     expect(peers.text).toMatch(/Mesh team:\n[^]*"alice\/app" \(you\): idle/);
@@ -231,7 +230,7 @@ describe("claudemesh mcp", () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
     const a = await startMcp(alice, "sess-alice-4");
-    for (let i = 0; i < 50 && (await a.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await waitConnected(a);
     const r = await a.call("mesh_send", { to: "nobody-here", message: "x" });
     expect(r).toMatchObject({ isError: true });
     expect(r.text).toContain("mesh_peers");
@@ -242,10 +241,15 @@ describe("claudemesh mcp", () => {
 
   test("a broker notice naming an open question is not its answer; the ask keeps waiting for the peer", async () => {
     await using b = await startBroker({ messageTtl: 1500 });
-    const { a } = await twoSessions(b, 10);
+    const { a, bb } = await twoSessions(b, 10);
     const asking = a.call("mesh_ask", { to: "bob", question: "are you there?", timeout_seconds: 5 });
-    await Bun.sleep(2500); // the question expires in bob's queue
-    await sweepRound(b.ctx); // its expiry notice (replyTo: the question) goes to alice
+    await bb.waitNotification((x) => x.content.includes("are you there?")); // queued for bob, unread
+    // Past its TTL on the broker's clock: it expires in bob's queue, and its expiry notice
+    // (replyTo: the question) goes to alice.
+    const clock = b.ctx as { now: () => number };
+    const realNow = clock.now;
+    clock.now = () => realNow() + 2500;
+    await sweepRound(b.ctx);
     const r = await asking;
     expect(r.text).toStartWith('No reply from "bob"');
     expect((await a.call("mesh_inbox")).text).toContain("Notice from the claudemesh broker");
@@ -261,7 +265,7 @@ describe("claudemesh mcp", () => {
     const m = loadConfig(bob).meshes[0]!;
     const peer = await connect(b.url, { meshId: m.meshId, memberId: m.memberId, keys: { publicKey: m.publicKey, secretKey: m.secretKey }, displayName: "bob", role: "member" });
     await requestKeys(new MeshSession({ meshId: m.meshId, publicKey: m.publicKey, secretKey: m.secretKey, memberPubkey: m.publicKey, memberSecretKey: m.secretKey, ownerPubkey: m.ownerPubkey }, m.meshKeys), peer.client);
-    await Bun.sleep(1000);
+    await until(() => a.stderr().includes("key request not answered"), "alice's server to fail answering the key request");
     expect((await a.call("mesh_status", { summary: "still here" })).isError).toBe(false);
     peer.close();
     await a.close();
@@ -298,7 +302,9 @@ describe("claudemesh mcp", () => {
     const messageId = (t: string) => /message id ([A-Za-z0-9_-]+)/.exec(t)?.[1];
     expect(messageId(again.text)).toBe(messageId(first.text)!);
     await bb.waitNotification((x) => x.content.includes("deploy is done"));
-    await Bun.sleep(200);
+    // A later message arrives after any duplicate would have (a sender's messages come in order).
+    await a.call("mesh_send", { to: "bob", message: "and the logs are clean" });
+    await bb.waitNotification((x) => x.content.includes("logs are clean"));
     expect((await bb.call("mesh_inbox")).text.split("deploy is done").length - 1).toBe(1);
     expect((await a.call("mesh_send", { to: "bob", message: "x", client_message_id: "bad id!" })).isError).toBe(true);
     await a.close();
@@ -346,7 +352,7 @@ describe("mcp server start-up", () => {
     writeFileSync(join(cfg, "config.json"), JSON.stringify({ version: 1, meshes: [] }), { mode: 0o600 });
     const s = await startMcp(cfg, "sess-long-dir");
     expect((await s.client.listTools()).tools.length).toBeGreaterThan(0);
-    for (let i = 0; i < 40 && !s.stderr().includes("cannot listen on its socket"); i++) await Bun.sleep(50);
+    await until(() => s.stderr().includes("cannot listen on its socket"), "the socket warning");
     expect(s.stderr()).toContain("hooks cannot reach this server: it cannot listen on its socket");
     await s.close();
   }, 30_000);
