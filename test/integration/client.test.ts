@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { BrokerClient } from "../../src/client/client.ts";
 import { MeshSession } from "../../src/client/mesh-session.ts";
 import { resumeTopic } from "../../src/client/topics.ts";
@@ -49,8 +50,7 @@ describe("client library", () => {
     await refused;
     expect(a.client.state).toBe("reconnecting");
     ctx.now = realNow; // the clock is set right
-    for (let i = 0; i < 100 && a.client.state !== "open"; i++) await Bun.sleep(50);
-    expect(a.client.state).toBe("open");
+    await until(() => a.client.state === "open", "the client to reconnect");
     expect(states.some((s) => s.startsWith("closed"))).toBe(false);
     a.close();
   }, 20_000);
@@ -162,7 +162,7 @@ describe("client library", () => {
     const events: string[] = [];
     const client = broker.client({ onEvent: (e) => events.push(e.event) });
     expect((await client.connect()).mesh.keyEpoch).toBe(0);
-    while (events.length === 0) await Bun.sleep(5);
+    await until(() => events.length > 0, "the key_rotated event");
     expect(client.ack?.mesh.keyEpoch).toBe(2);
     client.close();
   }, 10_000);
@@ -227,14 +227,15 @@ describe("client library", () => {
     // Two reads, each on a connection that closes without acking (a process that died before its
     // ack left): the broker releases the claim when it handles the close, then hands it out again.
     const read = async () => {
-      for (let tries = 0; tries < 50; tries++) {
-        const c = await connect(b.url, owner, { receive: "pull" });
-        const { messages } = await c.client.request("fetch", {});
-        c.close();
-        if (messages.length) return messages.map((m) => { const r = mine.open(m); return `${m.kind}:${r.ok ? "shown" : r.reason}`; });
-        await Bun.sleep(20);
-      }
-      throw new Error("the notice was never handed out again");
+      let messages: Awaited<ReturnType<typeof fetchOnce>> = [];
+      await until(async () => (messages = await fetchOnce()).length > 0, "the notice handed out again");
+      return messages.map((m) => { const r = mine.open(m); return `${m.kind}:${r.ok ? "shown" : r.reason}`; });
+    };
+    const fetchOnce = async () => {
+      const c = await connect(b.url, owner, { receive: "pull" });
+      const { messages } = await c.client.request("fetch", {});
+      c.close();
+      return messages;
     };
     expect(await read()).toEqual(["system:shown"]);
     expect(await read()).toEqual(["system:replayed"]);
