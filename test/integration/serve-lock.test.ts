@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
+import { cli, until } from "../helpers/cli.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
 import { serveProcess, spawnBroker } from "../helpers/process.ts";
 
@@ -59,8 +59,7 @@ describe("serve --check holds the data directory while it opens the database", (
     // `serve` takes to start (seconds on a loaded host: a fixed 1.5 s delay here was not enough).
     const checking = Bun.spawn(["strace", "-f", "-qq", "-o", trace, "-e", "trace=fdatasync", "-e", "signal=SIGSTOP", "-e", "inject=fdatasync:signal=SIGSTOP:when=1", process.execPath, "run", MAIN, "serve", "--check", "--data-dir", data], { stdout: "pipe", stderr: "pipe" });
     const stopped = () => existsSync(trace) && readFileSync(trace, "utf8").includes("--- stopped by SIGSTOP ---");
-    const deadline = Date.now() + 20_000;
-    while (!stopped() && checking.exitCode === null && Date.now() < deadline) await Bun.sleep(20);
+    await until(() => stopped() || checking.exitCode !== null, "the check to stop at its first flush (or exit)", 20_000);
     // The check itself: strace's one child.
     const parentOf = (p: string) => {
       try {
