@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
 import { startMcp } from "../helpers/mcp.ts";
 
 test("after a ban, the session's tools say the member was banned, for good", async () => {
@@ -14,10 +14,7 @@ test("after a ban, the session's tools say the member was banned, for good", asy
   expect((await s.call("mesh_peers")).isError).toBe(false);
   ok(await cli(alice, ["ban", "bob"]));
   let r = await s.call("mesh_peers");
-  for (let i = 0; i < 50 && !r.text.includes("banned"); i++) {
-    await Bun.sleep(100);
-    r = await s.call("mesh_peers");
-  }
+  await until(async () => (r = await s.call("mesh_peers")).text.includes("banned"), "the ban in mesh_peers");
   expect({ isError: r.isError, text: r.text }).toEqual({ isError: true, text: expect.stringContaining(`You were banned from the mesh "${t.mesh.slug}"`) });
   expect(r.text).not.toContain("reconnects by itself");
   // The member's `list` knows it too, without a refused command in a terminal first.
