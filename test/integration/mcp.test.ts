@@ -316,7 +316,7 @@ const fixture = (event: string, sessionId: string) => readFileSync(join(import.m
 
 describe("hooks fed recorded Claude Code hook JSON", () => {
   test("with the broker down, hooks still answer within budget and deliver what the MCP server holds", async () => {
-    const b = await startBroker();
+    await using b = await startBroker();
     const { bob, a, bb } = await twoSessions(b, 6);
     await a.call("mesh_send", { to: "bob", message: "held while the broker goes away" });
     await bb.waitNotification((x) => x.content.includes("held while"));
