@@ -48,7 +48,10 @@ export type McpSession = {
   waitNotification(pred?: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
   /** Everything the server wrote to stderr so far (its logs). */
   stderr(): string;
+  /** Closes stdin and waits for the server to exit (the SDK sends SIGTERM after 2 s); again is a no-op. */
   close(): Promise<void>;
+  /** close(), at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 };
 
 export async function startMcp(configDir: string, claudeSessionId: string, projectDir = "/work/projects/app", command: string[] = [process.execPath, "run", MAIN], env: Record<string, string> = {}): Promise<McpSession> {
@@ -97,6 +100,7 @@ export async function startMcp(configDir: string, claudeSessionId: string, proje
     },
     stderr: () => stderr,
     close: () => client.close(),
+    [Symbol.asyncDispose]: () => client.close(),
   };
 }
 

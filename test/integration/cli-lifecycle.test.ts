@@ -143,7 +143,7 @@ describe("cli lifecycle", () => {
     ok(await cli(alice, ["send", "bob", "before you go"]));
     ok(await cli(bob, ["inbox"]));
     // A Claude Code session of bob's reads one too: it has its own session key and replay memory.
-    const session = await startMcp(bob, "sess-bob-leaving");
+    await using session = await startMcp(bob, "sess-bob-leaving");
     await waitConnected(session);
     ok(await cli(alice, ["send", "bob", "to your session"]));
     let read = "";

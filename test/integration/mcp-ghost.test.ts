@@ -147,7 +147,7 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice] = t.dirs;
     const before = await connections(t.b);
-    const s = await startMcp(alice, "sess-alice-now");
+    await using s = await startMcp(alice, "sess-alice-now");
     expect(await connectsSoon(t.b, before)).toBe(true);
     await s.close();
   }, 60_000);
@@ -157,12 +157,12 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice, bob] = t.dirs;
     const before = await connections(t.b);
-    const quick = await startMcp(alice, crypto.randomUUID());
+    await using quick = await startMcp(alice, crypto.randomUUID());
     expect((await quick.client.listTools()).tools.length).toBeGreaterThan(0);
     expect(await closeTimed(quick)).toBeLessThan(1500);
     expect(await connections(t.b)).toBe(before);
     // One that outlives the grace connects; unused, its exit ends that session and deletes the key.
-    const slow = await startMcp(alice, crypto.randomUUID());
+    await using slow = await startMcp(alice, crypto.randomUUID());
     expect((await waitOnline(bob)).online).toBe(true);
     expect(await closeTimed(slow)).toBeLessThan(1500);
     expect(await aliceSessions(bob)).toEqual([]);
@@ -172,13 +172,13 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
   test("once used, it is not ended on exit: it stays on the roster offline, keeps its key, and a restart resumes it", async () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice, bob] = t.dirs;
-    const first = await startMcp(alice, "sess-alice-keep");
+    await using first = await startMcp(alice, "sess-alice-keep");
     expect((await first.call("mesh_peers")).isError).toBe(false); // a real session's hooks and tools
     const before = await waitOnline(bob);
     await first.close();
     const after = await waitOffline(bob);
     expect(after.map((p) => ({ pubkey: p.pubkey, online: p.online }))).toEqual([{ pubkey: before.pubkey, online: false }]);
-    const again = await startMcp(alice, "sess-alice-keep");
+    await using again = await startMcp(alice, "sess-alice-keep");
     expect((await waitOnline(bob)).pubkey).toBe(before.pubkey);
     await again.close();
   }, 60_000);

@@ -15,7 +15,7 @@ test("a session started after a rekey gets the new key from the member mailbox, 
   const depth = () => team.b.ctx.store.queueDepth({ meshId: mesh.meshId, pubkey: mesh.members.bob!.pubkey });
   const queued = await depth();
   expect(queued).toBeGreaterThanOrEqual(2);
-  const bb = await startMcp(bob, "catchup-bob");
+  await using bb = await startMcp(bob, "catchup-bob");
   await bb.call("mesh_peers");
   await until(() => loadConfig(bob).meshes[0]!.meshKeys.some((k) => k.epoch === 1), "the epoch 1 key in bob's config");
   expect(loadConfig(bob).meshes[0]!.meshKeys.map((k) => k.epoch)).toEqual([0, 1]);

@@ -10,7 +10,7 @@ import { startMcp } from "../helpers/mcp.ts";
 test("after a ban, the session's tools say the member was banned, for good", async () => {
   await using t = await cliTeam(["alice", "bob"]);
   const [alice, bob] = t.dirs;
-  const s = await startMcp(bob, "sess-bob-banned");
+  await using s = await startMcp(bob, "sess-bob-banned");
   expect((await s.call("mesh_peers")).isError).toBe(false);
   ok(await cli(alice, ["ban", "bob"]));
   let r = await s.call("mesh_peers");
@@ -27,7 +27,7 @@ test("a session key that cannot be saved closes the mesh with the reason at once
   await using t = await cliTeam(["alice"]);
   const [alice] = t.dirs;
   writeFileSync(join(alice, "sessions"), "not a directory", { mode: 0o600 });
-  const s = await startMcp(alice, "sess-alice-nokey");
+  await using s = await startMcp(alice, "sess-alice-nokey");
   const started = performance.now();
   const r = await s.call("mesh_peers");
   expect({ isError: r.isError, text: r.text }).toEqual({ isError: true, text: expect.stringContaining("could not be saved") });

@@ -16,7 +16,7 @@ describe("mcp replay memory", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice, bob] } = team;
     const { meshId } = team.mesh;
-    const a = await startMcp(alice, "sess-alice-burst");
+    await using a = await startMcp(alice, "sess-alice-burst");
     let bb = await startMcp(bob, "sess-bob-burst");
     await waitPeer(a, "bob/app");
     for (let i = 0; i < N; i++) expect((await a.call("mesh_send", { to: "bob/app", message: `burst ${i}` })).isError).toBe(false);

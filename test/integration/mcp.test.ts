@@ -26,14 +26,15 @@ async function twoMembers(b: TestBroker) {
   return { alice, bob };
 }
 
-/** alice's and bob's Claude Code sessions ("sess-alice-<n>", "sess-bob-<n>"), both connected. */
+/** alice's and bob's Claude Code sessions ("sess-alice-<n>", "sess-bob-<n>"), both connected;
+ *  closed at the end of an `await using` scope. */
 async function twoSessions(b: TestBroker, n: number) {
   const { alice, bob } = await twoMembers(b);
   const a = await startMcp(alice, `sess-alice-${n}`);
   const bb = await startMcp(bob, `sess-bob-${n}`);
   await bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
   await waitPeer(a, "bob/app");
-  return { alice, bob, a, bb };
+  return { alice, bob, a, bb, [Symbol.asyncDispose]: () => Promise.all([a.close(), bb.close()]).then(() => {}) };
 }
 
 const hook = (configDir: string, event: string, sessionId: string) => runHook(configDir, event, hookInput(sessionId, event));
@@ -42,8 +43,8 @@ describe("claudemesh mcp", () => {
   test("two sessions exchange DMs and topic posts; pushes are framed, meta is strings only", async () => {
     await using b = await startBroker();
     const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-1", "/work/projects/web");
-    const bb = await startMcp(bob, "sess-bob-1", "/work/projects/api");
+    await using a = await startMcp(alice, "sess-alice-1", "/work/projects/web");
+    await using bb = await startMcp(bob, "sess-bob-1", "/work/projects/api");
     const caps = a.client.getServerCapabilities();
     expect(caps?.experimental).toEqual({ "claude/channel": {} });
     expect((await a.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["mesh_ask", "mesh_inbox", "mesh_peers", "mesh_reply", "mesh_send", "mesh_status"]);
@@ -72,7 +73,8 @@ describe("claudemesh mcp", () => {
 
   test("mesh_send takes as long a body as the CLI does, and refuses a longer one in bytes", async () => {
     await using b = await startBroker();
-    const { a, bb } = await twoSessions(b, 7);
+    await using sessions = await twoSessions(b, 7);
+    const { a, bb } = sessions;
     const long = `${"x".repeat(44_990)}-the-end`;
     expect((await a.call("mesh_send", { to: "bob", message: long })).isError).toBe(false);
     expect((await bb.call("mesh_inbox")).text).toContain(long);
@@ -85,7 +87,8 @@ describe("claudemesh mcp", () => {
 
   test("a push is a doorbell: unseen messages survive an MCP restart and are delivered by the next hook", async () => {
     await using b = await startBroker();
-    const { bob, a, bb: first } = await twoSessions(b, 2);
+    await using sessions = await twoSessions(b, 2);
+    const { bob, a, bb: first } = sessions;
     let bb = first;
     await a.call("mesh_send", { to: "bob", message: "rung but never read" });
     await bb.waitNotification((x) => x.content.includes("rung but never read"));
@@ -107,7 +110,8 @@ describe("claudemesh mcp", () => {
 
   test("ask blocks until the peer replies; an unanswered ask times out and is reminded at Stop", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 3);
+    await using sessions = await twoSessions(b, 3);
+    const { bob, a, bb } = sessions;
     const asking = a.call("mesh_ask", { to: "bob", question: "is the migration done?", timeout_seconds: 20 });
     const q = await bb.waitNotification((x) => x.content.includes("migration"));
     expect(q.content).toContain("waiting for an answer");
@@ -129,7 +133,8 @@ describe("claudemesh mcp", () => {
 
   test("the asyncRewake hook wakes an idle session when a message arrives; SessionStart summarises peers", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 5);
+    await using sessions = await twoSessions(b, 5);
+    const { bob, a, bb } = sessions;
     const start = await hook(bob, "session-start", "sess-bob-5");
     expect(start.out.hookSpecificOutput.additionalContext).toContain("alice/app");
     const waiting = hook(bob, "wait", "sess-bob-5");
@@ -145,7 +150,8 @@ describe("claudemesh mcp", () => {
 
   test("a 20,000-character message: push and hook show a marked preview, mesh_inbox returns it whole", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 7);
+    await using sessions = await twoSessions(b, 7);
+    const { bob, a, bb } = sessions;
     const body = Array.from({ length: 1000 }, (_, i) => `line ${String(i).padStart(4, "0")} of the report.`).join("\n").padEnd(20_000, "=").slice(0, 19_991) + "\nTHE END.";
     expect(body.length).toBe(20_000);
     expect((await a.call("mesh_send", { to: "bob", message: body })).isError).toBe(false);
@@ -168,7 +174,8 @@ describe("claudemesh mcp", () => {
 
   test("a cancelled mesh_ask stops waiting: the later reply is pushed and stays pending until mesh_inbox shows it", async () => {
     await using b = await startBroker();
-    const { a, bb } = await twoSessions(b, 10);
+    await using sessions = await twoSessions(b, 10);
+    const { a, bb } = sessions;
     // The user presses Esc: Claude Code cancels the tool call (notifications/cancelled).
     const ac = new AbortController();
     const asking = a.client.callTool({ name: "mesh_ask", arguments: { to: "bob", question: "cancelled question?", timeout_seconds: 60 } }, undefined, { signal: ac.signal }).catch((e: Error) => e);
@@ -193,7 +200,7 @@ describe("claudemesh mcp", () => {
     const alice = dir();
     expect((await cli(alice, ["new", "Team", "--broker", b1.url, "--display-name", "alice"])).code).toBe(0);
     expect((await cli(alice, ["new", "Ops", "--broker", b2.url, "--display-name", "alice"])).code).toBe(0);
-    const a = await startMcp(alice, "sess-alice-11");
+    await using a = await startMcp(alice, "sess-alice-11");
     await waitConnected(a);
     await b2.stop();
     let peers = await a.call("mesh_peers");
@@ -214,7 +221,8 @@ describe("claudemesh mcp", () => {
 
   test("an ask answered with mesh_send reply_to is closed like one answered with mesh_reply: no Stop reminder", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 12);
+    await using sessions = await twoSessions(b, 12);
+    const { bob, a, bb } = sessions;
     const asking = a.call("mesh_ask", { to: "bob", question: "which branch?", timeout_seconds: 20 });
     const q = await bb.waitNotification((x) => x.content.includes("which branch?"));
     await bb.call("mesh_inbox");
@@ -229,7 +237,7 @@ describe("claudemesh mcp", () => {
   test("tool errors are isError results with what to do", async () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-4");
+    await using a = await startMcp(alice, "sess-alice-4");
     await waitConnected(a);
     const r = await a.call("mesh_send", { to: "nobody-here", message: "x" });
     expect(r).toMatchObject({ isError: true });
@@ -241,7 +249,8 @@ describe("claudemesh mcp", () => {
 
   test("a broker notice naming an open question is not its answer; the ask keeps waiting for the peer", async () => {
     await using b = await startBroker({ messageTtl: 1500 });
-    const { a, bb } = await twoSessions(b, 10);
+    await using sessions = await twoSessions(b, 10);
+    const { a, bb } = sessions;
     const asking = a.call("mesh_ask", { to: "bob", question: "are you there?", timeout_seconds: 5 });
     await bb.waitNotification((x) => x.content.includes("are you there?")); // queued for bob, unread
     // Past its TTL on the broker's clock: it expires in bob's queue, and its expiry notice
@@ -258,7 +267,8 @@ describe("claudemesh mcp", () => {
 
   test("the owner's MCP server survives a key request it cannot answer (the member list fails)", async () => {
     await using b = await startBroker();
-    const { bob, a } = await twoSessions(b, 11);
+    await using sessions = await twoSessions(b, 11);
+    const { bob, a } = sessions;
     (b.ctx.store as unknown as { listAdmissions: () => Promise<never> }).listAdmissions = async () => {
       throw new Error("db says no");
     };
@@ -273,7 +283,8 @@ describe("claudemesh mcp", () => {
 
   test("after `claudemesh rekey` in a terminal, the owner's running session posts under the new key and hands it out", async () => {
     await using b = await startBroker();
-    const { alice, a, bb } = await twoSessions(b, 12);
+    await using sessions = await twoSessions(b, 12);
+    const { alice, a, bb } = sessions;
     ok(await cli(alice, ["rekey"]));
     await Bun.sleep(300); // key_rotated reaches both servers
     const post = await a.call("mesh_send", { to: "#general", message: "sealed with epoch 1" });
@@ -287,7 +298,8 @@ describe("claudemesh mcp", () => {
 
   test("a send without confirmation names its client_message_id; retrying with it never delivers twice", async () => {
     await using b = await startBroker();
-    const { a, bb } = await twoSessions(b, 9);
+    await using sessions = await twoSessions(b, 9);
+    const { a, bb } = sessions;
     const writes = b.ctx.writes;
     const send = writes.send.bind(writes);
     writes.send = () => Promise.reject(new Error("the disk caught fire")); // answered `internal`
@@ -317,7 +329,8 @@ const fixture = (event: string, sessionId: string) => readFileSync(join(import.m
 describe("hooks fed recorded Claude Code hook JSON", () => {
   test("with the broker down, hooks still answer within budget and deliver what the MCP server holds", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 6);
+    await using sessions = await twoSessions(b, 6);
+    const { bob, a, bb } = sessions;
     await a.call("mesh_send", { to: "bob", message: "held while the broker goes away" });
     await bb.waitNotification((x) => x.content.includes("held while"));
     await b.stop();
@@ -350,7 +363,7 @@ describe("mcp server start-up", () => {
     const cfg = join(dir(), "a-config-directory-path-long-enough-that-its-socket-address".repeat(2));
     mkdirSync(cfg, { recursive: true, mode: 0o700 });
     writeFileSync(join(cfg, "config.json"), JSON.stringify({ version: 1, meshes: [] }), { mode: 0o600 });
-    const s = await startMcp(cfg, "sess-long-dir");
+    await using s = await startMcp(cfg, "sess-long-dir");
     expect((await s.client.listTools()).tools.length).toBeGreaterThan(0);
     await until(() => s.stderr().includes("cannot listen on its socket"), "the socket warning");
     expect(s.stderr()).toContain("hooks cannot reach this server: it cannot listen on its socket");

@@ -97,8 +97,8 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
   test("MCP: mesh_send to a session the broker made up is refused; a real session's attestation is accepted", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice, bob], mesh } = team;
-    const a = await startMcp(alice, "trust-alice");
-    const bb = await startMcp(bob, "trust-bob");
+    await using a = await startMcp(alice, "trust-alice");
+    await using bb = await startMcp(bob, "trust-bob");
     await bb.call("mesh_peers"); // bob's session is in use, as from its SessionStart hook
     await waitPeer(a, "bob/app");
     const sends = countSends(team.b);
