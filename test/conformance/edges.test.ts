@@ -203,7 +203,8 @@ test("a member's sessions are bounded: a new one past the limit ends the longest
   expect((await sessionsOf()).includes(extra.pub)).toBe(false);
   // The first two go offline (the first longest ago); two new sessions end exactly those two.
   for (const c of conns.slice(0, 2)) await c.close();
-  await Bun.sleep(20);
+  // Offline once peers hear it (presenceGrace 0): the broker has handled both closes.
+  for (const k of keys.slice(0, 2)) await bob.conn.event("peer_left", (d) => d.pubkey === k.pub);
   for (const k of [newKey(), newKey()]) await connect(b.url, sessionHelloFrame(owner, k));
   const now = await sessionsOf();
   expect({ count: now.length, first: now.includes(keys[0]!.pub), second: now.includes(keys[1]!.pub), third: now.includes(keys[2]!.pub) }).toEqual({ count: MAX_SESSIONS_PER_MEMBER, first: false, second: false, third: true });

@@ -4,14 +4,14 @@ import { rmSync } from "node:fs";
 import { loadBrokerConfig } from "../../src/config/load.ts";
 import type { SettingKey } from "../../src/config/spec.ts";
 import { jsonLog } from "../../src/log/log.ts";
-import { scratchDir } from "../preload.ts";
+import { tempDir } from "./temp-dir.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { checkpointLogger, createBroker, type Broker } from "../../src/broker/server.ts";
 
 export type TestBroker = Broker & { dataDir: string; logs: string[]; [Symbol.asyncDispose](): Promise<void> };
 
 export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestBroker> {
-  const dataDir = opts.dataDir ?? scratchDir("cm-broker-");
+  const dataDir = opts.dataDir ?? tempDir("cm-broker-");
   const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...over } as never, env: {} });
   const logs: string[] = [];
   const log = jsonLog("debug", (l) => logs.push(l));
@@ -28,5 +28,5 @@ export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {
   });
 }
 
-/** A temporary directory, removed when the process's tests end (test/preload.ts). */
-export const tempDir = (prefix = "cm-test-") => scratchDir(prefix);
+/** Re-exported for the tests that import it from here. */
+export { tempDir } from "./temp-dir.ts";

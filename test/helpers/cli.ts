@@ -2,9 +2,13 @@
 // and no terminal, so output is what a script sees. Spawned asynchronously: an in-process broker
 // (test/helpers/broker.ts) keeps serving while the CLI runs.
 import { startBroker } from "./broker.ts";
+import { until } from "./until.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+
+/** Waiting on a condition, for the tests that import it from here. */
+export { until };
 
 export const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
@@ -200,14 +204,4 @@ export async function cliTeam<const N extends readonly string[]>(names: N, broke
       await ids[Symbol.asyncDispose]();
     },
   };
-}
-
-/** Resolves once `check()` holds, polled every 25 ms (a CLI's output has no event to wait on);
- *  throws naming `what` after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
 }

@@ -3,6 +3,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { resolve } from "node:path";
+import { until } from "./until.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
@@ -47,7 +48,10 @@ export type McpSession = {
   waitNotification(pred?: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
   /** Everything the server wrote to stderr so far (its logs). */
   stderr(): string;
+  /** Closes stdin and waits for the server to exit (the SDK sends SIGTERM after 2 s); again is a no-op. */
   close(): Promise<void>;
+  /** close(), at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 };
 
 export async function startMcp(configDir: string, claudeSessionId: string, projectDir = "/work/projects/app", command: string[] = [process.execPath, "run", MAIN], env: Record<string, string> = {}): Promise<McpSession> {
@@ -96,5 +100,17 @@ export async function startMcp(configDir: string, claudeSessionId: string, proje
     },
     stderr: () => stderr,
     close: () => client.close(),
+    [Symbol.asyncDispose]: () => client.close(),
   };
 }
+
+/** Resolves with mesh_peers' text once it lists `peer` (a session, like "bob/app"): the peer's
+ *  server has connected and this one's roster shows it. */
+export async function waitPeer(s: McpSession, peer: string, timeoutMs = 10_000): Promise<string> {
+  let text = "";
+  await until(async () => (text = (await s.call("mesh_peers")).text).includes(peer), `${peer} in mesh_peers`, timeoutMs);
+  return text;
+}
+
+/** Resolves once the server answers mesh_peers without an error: it is connected to its mesh. */
+export const waitConnected = (s: McpSession, timeoutMs = 10_000) => until(async () => !(await s.call("mesh_peers")).isError, "the MCP server connected to its mesh", timeoutMs);

@@ -2,35 +2,77 @@
 import { resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
+/** `claudemesh` from source. */
+const FROM_SOURCE = [process.execPath, "run", `${ROOT}/src/main.ts`];
+const LISTENING = /"msg":"broker listening","url":"([^"]+)"/;
 
-export type BrokerProcess = { proc: ReturnType<typeof Bun.spawn>; url: string; stderr: () => string; [Symbol.asyncDispose](): Promise<void> };
+export type ServeProcess = {
+  proc: Bun.Subprocess<"ignore", "ignore", "pipe">;
+  /** Everything `serve` wrote to stderr so far (logs and banner). */
+  stderr(): string;
+  /** Resolves with the match once stderr matches `re`; rejects, with stderr, if serve ends first
+   *  or after `timeoutMs`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves once serve exited and all of its stderr was read. */
+  ended: Promise<void>;
+  /** Kills serve if it still runs. */
+  [Symbol.asyncDispose](): Promise<void>;
+};
 
-/** Starts `claudemesh serve` (from source, or a compiled binary) on port 0 and waits for its URL. */
-export async function spawnBroker(dataDir: string, extraArgs: string[] = [], command: string[] = ["bun", "run", `${ROOT}/src/main.ts`]): Promise<BrokerProcess> {
-  const proc = Bun.spawn([...command, "serve", "--port", "0", "--data-dir", dataDir, ...extraArgs], { stdout: "pipe", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+/** Starts `claudemesh serve <args>` (from source, or `command`) and reads its stderr as it comes.
+ *  `env` is the whole environment (default: this process's). */
+export function serveProcess(args: string[], opts: { command?: string[]; env?: Record<string, string | undefined>; cwd?: string } = {}): ServeProcess {
+  const proc = Bun.spawn([...(opts.command ?? FROM_SOURCE), "serve", ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let text = "";
-  const decoder = new TextDecoder();
-  const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`broker did not start:\n${text}`)), 15_000);
-    (async () => {
-      for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
-        text += decoder.decode(chunk);
-        const m = /"msg":"broker listening","url":"([^"]+)"/.exec(text);
-        if (m) {
-          clearTimeout(timer);
-          res(m[1]!);
-        }
-      }
-      rej(new Error(`broker exited before listening (code ${await proc.exited}):\n${text}`));
-    })();
-  });
+  let done = false;
+  const waiters = new Set<() => void>();
+  const ended = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) {
+      text += decoder.decode(chunk, { stream: true });
+      waiters.forEach((w) => w());
+    }
+    await proc.exited;
+    done = true;
+    waiters.forEach((w) => w());
+  })();
   return {
     proc,
-    url,
     stderr: () => text,
+    ended,
+    waitFor: (re, timeoutMs = 15_000) =>
+      new Promise((res, rej) => {
+        const settle = (f: () => void) => {
+          waiters.delete(check);
+          clearTimeout(timer);
+          f();
+        };
+        const timer = setTimeout(() => settle(() => rej(new Error(`timed out after ${timeoutMs} ms waiting for ${re} from serve:\n${text}`))), timeoutMs);
+        const check = () => {
+          const m = re.exec(text);
+          if (m) settle(() => res(m));
+          else if (done) settle(() => rej(new Error(`serve exited (${proc.exitCode}) before ${re}:\n${text}`)));
+        };
+        waiters.add(check);
+        check();
+      }),
     async [Symbol.asyncDispose]() {
       if (proc.exitCode === null) proc.kill("SIGKILL");
-      await proc.exited;
+      await ended;
     },
   };
+}
+
+export type BrokerProcess = { proc: ServeProcess["proc"]; url: string; stderr: () => string; [Symbol.asyncDispose](): Promise<void> };
+
+/** Starts `claudemesh serve` (from source, or a compiled binary) on port 0 and waits for its URL. */
+export async function spawnBroker(dataDir: string, extraArgs: string[] = [], command: string[] = FROM_SOURCE): Promise<BrokerProcess> {
+  const serve = serveProcess(["--port", "0", "--data-dir", dataDir, ...extraArgs], { command, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  try {
+    const [, url] = await serve.waitFor(LISTENING);
+    return { proc: serve.proc, url: url!, stderr: serve.stderr, [Symbol.asyncDispose]: serve[Symbol.asyncDispose] };
+  } catch (err) {
+    await serve[Symbol.asyncDispose]();
+    throw err;
+  }
 }

@@ -7,20 +7,11 @@
 import { describe, expect, test } from "bun:test";
 import { cpSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
+import { admin, dataDirWithDatabase } from "../helpers/admin.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
-const cfg = tempDir("cm-backup-fail-cfg-");
-const admin = (args: string[]) => cli(cfg, ["admin", ...args], { timeoutMs: 30_000 });
 const asRootOnLinux = process.platform === "linux" && process.getuid?.() === 0;
 const NAME = /^claudemesh-\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4}\.db$/;
-
-/** A data directory as `serve` leaves it: a real broker database and the lock file. */
-async function dataDirWithDatabase(): Promise<string> {
-  const dataDir = tempDir("cm-backup-fail-data-");
-  expect((await cli(cfg, ["serve", "--check", "--port", "0", "--data-dir", dataDir])).code).toBe(0);
-  return dataDir;
-}
 
 /** Runs `work` with a tmpfs of `size` mounted on a new directory, unmounted afterwards. */
 async function withTmpfs<T>(size: string, work: (mnt: string) => Promise<T>): Promise<T> {

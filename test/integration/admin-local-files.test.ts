@@ -9,26 +9,15 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startBroker, tempDir } from "../helpers/broker.ts";
-import { cli, MAIN, cliEnv } from "../helpers/cli.ts";
+import { admin, dataDirWithDatabase } from "../helpers/admin.ts";
+import { cli } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 const cfg = tempDir("cm-admin-cfg-");
-const admin = (args: string[]) => cli(cfg, ["admin", ...args], { timeoutMs: 30_000 });
 const asRootOnLinux = process.platform === "linux" && process.getuid?.() === 0;
 
 /** `claudemesh serve …` to its exit (each case here refuses at once). */
-async function serve(args: string[]) {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", ...args], { env: cliEnv(cfg), stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
-}
-
-/** A data directory holding a real broker database (the broker is stopped again). */
-async function dataDirWithDatabase(): Promise<string> {
-  const dataDir = tempDir("cm-admin-data-");
-  await using _ = await startBroker({}, { dataDir });
-  return dataDir;
-}
+const serve = (args: string[]) => cli(cfg, ["serve", "--port", "0", ...args], { timeoutMs: 30_000 });
 
 describe("serve --config that is not a config file", () => {
   test("a directory, a missing file, a path through a file: exit 2, the path, the fix", async () => {

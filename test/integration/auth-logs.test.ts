@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
+import { until } from "../helpers/until.ts";
 import { buildHello } from "../../src/client/credentials.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { LOG_EVERY_MS } from "../../src/broker/throttled-log.ts";
@@ -29,7 +30,7 @@ describe("authentication in the broker's log", () => {
     const peer = await connect(b.url, bob);
     expect(bobs("connection accepted")).toEqual([expect.objectContaining({ level: "debug", meshId: owner.meshId, memberId: bob.memberId, kind: "member", pubkey: bob.keys.publicKey, reattached: false })]);
     peer.close();
-    for (let i = 0; i < 50 && bobs("connection closed").length === 0; i++) await Bun.sleep(20);
+    await until(() => bobs("connection closed").length > 0, "bob's connection closed in the log");
     expect(bobs("connection closed")).toEqual([expect.objectContaining({ level: "debug", meshId: owner.meshId, pubkey: bob.keys.publicKey })]);
 
     // A hello signed with another key: the line names the mesh and the key it claimed to be.

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText, type TestMember } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
+import { until } from "../helpers/until.ts";
 import { buildHello, makeAttestation } from "../../src/client/credentials.ts";
 import { BrokerClient } from "../../src/client/client.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
@@ -213,7 +214,7 @@ describe("session hello", () => {
     });
     await client.connect();
     expect(await client.request("session_end", {})).toEqual({ ended: true });
-    await Bun.sleep(200);
+    await until(() => states.length > 1, "the close after session_end");
     expect(states).toEqual(["open:", "closed:4005"]);
   });
 

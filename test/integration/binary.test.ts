@@ -77,7 +77,7 @@ describe("compiled binary", () => {
     expect(await (await fetch(`${served!.local}v1/dashboard/session`)).json()).toEqual({ member: false, operator: false });
     dash.kill("SIGTERM");
     expect(await dash.exited).toBe(0);
-    const mcp = await startMcp(bob, "bin-session", "/work/projects/app", [bin]);
+    await using mcp = await startMcp(bob, "bin-session", "/work/projects/app", [bin]);
     expect((await mcp.client.listTools()).tools.length).toBe(6);
     await mcp.close();
     const installed = as(bob, ["install", "--json"]);

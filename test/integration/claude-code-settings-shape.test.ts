@@ -3,19 +3,15 @@
 // for a file that is not JSON), before anything is written — the MCP server was registered first, then the hook edit
 // crashed with a TypeError. doctor reports it as a failed check. Well-formed hooks we do not know
 // (other events, extra fields, empty lists) come back exactly as they were.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli } from "../helpers/cli.ts";
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { tempDir } from "../helpers/temp-dir.ts";
 
 /** A HOME with `settings` as ~/.claude/settings.json (text as given, or JSON). */
 function homeWith(settings: unknown): string {
-  const h = mkdtempSync(join(tmpdir(), "cm-home-"));
-  dirs.push(h);
+  const h = tempDir("cm-home-");
   mkdirSync(join(h, ".claude"));
   writeFileSync(join(h, ".claude", "settings.json"), typeof settings === "string" ? settings : JSON.stringify(settings, null, 2));
   return h;

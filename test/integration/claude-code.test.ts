@@ -2,22 +2,18 @@
 // (npm @anthropic-ai/claude-code, a dev dependency): after install, `claude mcp list` spawns our
 // server and reports it connected; a second install changes nothing; uninstall removes exactly
 // what install added and leaves the user's other settings untouched.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, ok } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function home() {
-  const h = mkdtempSync(join(tmpdir(), "cm-home-"));
-  dirs.push(h);
-  return h;
+  return tempDir("cm-home-");
 }
 
 const envFor = (h: string, withClaude = true) => ({ HOME: h, CLAUDEMESH_CONFIG_DIR: join(h, ".claudemesh"), PATH: withClaude ? `${BIN}:${process.env.PATH}` : "/usr/bin:/bin" });

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, dashboardOnce, ok } from "../helpers/cli.ts";
+import { cli, dashboardOnce, ok, until } from "../helpers/cli.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { handOffLink } from "../../src/client/local/browser-handoff.ts";
@@ -193,8 +193,7 @@ describe("claudemesh dashboard (opening a browser)", () => {
     const file = (r as { file: string }).file;
     expect(opener.argv()).toEqual([file]);
     expect(existsSync(file)).toBe(true);
-    for (let i = 0; i < 100 && existsSync(dirname(file)); i++) await Bun.sleep(100);
-    expect(existsSync(dirname(file))).toBe(false);
+    await until(() => !existsSync(dirname(file)), "the redirect file's directory removed");
   }, 30_000);
 
   test.each([

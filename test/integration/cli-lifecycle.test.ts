@@ -6,8 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliStream, identities, ok, cliTeam } from "../helpers/cli.ts";
-import { startMcp } from "../helpers/mcp.ts";
+import { cli, cliStream, identities, ok, cliTeam, until } from "../helpers/cli.ts";
+import { startMcp, waitConnected } from "../helpers/mcp.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 /** Every file and directory under `dir`, with its permission bits. */
@@ -143,12 +143,11 @@ describe("cli lifecycle", () => {
     ok(await cli(alice, ["send", "bob", "before you go"]));
     ok(await cli(bob, ["inbox"]));
     // A Claude Code session of bob's reads one too: it has its own session key and replay memory.
-    const session = await startMcp(bob, "sess-bob-leaving");
-    for (let i = 0; i < 50 && (await session.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await using session = await startMcp(bob, "sess-bob-leaving");
+    await waitConnected(session);
     ok(await cli(alice, ["send", "bob", "to your session"]));
     let read = "";
-    for (let i = 0; i < 50 && !read.includes("to your session"); i++) read += (await session.call("mesh_inbox")).text;
-    expect(read).toContain("to your session");
+    await until(async () => (read += (await session.call("mesh_inbox")).text).includes("to your session"), "bob's session to read the message");
     await session.close();
     const kind = (name: string) => (name === `${meshId}.json` ? "cli" : new RegExp(`^${meshId}\\.[0-9a-f]{16}\\.json$`).test(name) ? "session" : name);
     expect(readdirSync(join(bob, "seen")).map(kind).sort()).toEqual(["cli", "session"]);
@@ -203,7 +202,7 @@ describe("cli lifecycle", () => {
     await using follow = cliStream(bob, ["inbox", "--follow", "--json"]);
     ok(await cli(alice, ["send", "bob", "survives a lost ack"]));
     expect((await follow.lines(1, 15_000)).map((l) => JSON.parse(l).body)).toEqual(["survives a lost ack"]);
-    for (let i = 0; failedAcks === 0 && i < 200; i++) await Bun.sleep(10); // printed first, acked after
+    await until(() => failedAcks > 0, "the ack after the print"); // printed first, acked after
     expect(failedAcks).toBe(1);
     // A new connection gets the unacked message again; it must not be shown a second time.
     follow.proc.kill("SIGINT");

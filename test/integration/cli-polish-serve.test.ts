@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
+import { serveProcess } from "../helpers/process.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MAIN = join(ROOT, "src/main.ts");
@@ -13,15 +14,12 @@ const MAIN = join(ROOT, "src/main.ts");
 /** Starts `serve` from source in `cwd` on a fresh data dir; resolves with stderr up to the
  *  operator token (the end of the first-run banner), then stops it with SIGTERM. */
 async function firstRunBanner(cwd: string, main: string): Promise<{ banner: string; code: number }> {
-  const proc = Bun.spawn([process.execPath, "run", main, "serve", "--port", "0", "--data-dir", tempDir("cm-polish-serve-")], { cwd, stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "warn" } });
-  let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of proc.stderr) {
-    text += decoder.decode(chunk, { stream: true });
-    if (/issues a new one\):\n {2}\S+\n/.test(text)) break;
-  }
-  proc.kill("SIGTERM");
-  return { banner: text.slice(text.indexOf("First start")), code: await proc.exited };
+  await using serve = serveProcess(["--port", "0", "--data-dir", tempDir("cm-polish-serve-")], { command: [process.execPath, "run", main], cwd, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "warn" } });
+  await serve.waitFor(/issues a new one\):\n {2}\S+\n/);
+  serve.proc.kill("SIGTERM");
+  const code = await serve.proc.exited;
+  const text = serve.stderr();
+  return { banner: text.slice(text.indexOf("First start")), code };
 }
 
 describe("serve from a checkout", () => {

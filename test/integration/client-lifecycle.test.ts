@@ -30,7 +30,7 @@ describe("client life cycle", () => {
   }, 15_000);
 
   test("close() from an onState('reconnecting') callback arms no reconnect timer", async () => {
-    const b = await startBroker();
+    await using b = await startBroker();
     await b.stop(); // nothing listens on its port now
     const r = await exitAfterClose(["close-in-callback", b.url]);
     expect({ lines: r.lines.slice(0, 1), exitCode: r.exitCode }).toEqual({ lines: ["closed"], exitCode: 0 });

@@ -1,9 +1,9 @@
 // The client library against a real broker: reconnect with backoff across a broker restart, the
 // bounded outbound queue while disconnected, session attestation refresh, topic resume by offset.
 import { describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { BrokerClient } from "../../src/client/client.ts";
 import { MeshSession } from "../../src/client/mesh-session.ts";
 import { resumeTopic } from "../../src/client/topics.ts";
@@ -13,15 +13,15 @@ import { sweepRound } from "../../src/broker/timers.ts";
 describe("client library", () => {
   test("reconnects after a broker restart and sends what was queued meanwhile, once", async () => {
     const dir = tempDir();
-    let b = await startBroker({}, { dataDir: dir });
-    const port = b.port;
-    const { owner } = await createTestMesh(b.url);
-    const bob = await addMember(b.url, owner, "bob");
+    await using first = await startBroker({}, { dataDir: dir });
+    const port = first.port;
+    const { owner } = await createTestMesh(first.url);
+    const bob = await addMember(first.url, owner, "bob");
     const states: string[] = [];
-    const a = await connect(b.url, owner, {}, { random: () => 0, onState: (s) => states.push(s) });
-    await b.stop();
+    const a = await connect(first.url, owner, {}, { random: () => 0, onState: (s) => states.push(s) });
+    await first.stop();
     const pending = [1, 2, 3].map((i) => a.client.request("send", { to: bob.keys.publicKey, clientMessageId: `queued-${i}-x`, ...envelope(`q${i}`) }));
-    b = await startBroker({ port }, { dataDir: dir });
+    await using b = await startBroker({ port }, { dataDir: dir });
     const results = await Promise.all(pending);
     expect(results.every((r) => !r.duplicate)).toBe(true);
     expect(states).toContain("reconnecting");
@@ -30,8 +30,6 @@ describe("client library", () => {
     expect((await bb.waitMessages(3)).map(textOf)).toEqual(["q1", "q2", "q3"]);
     a.close();
     bb.close();
-    await b.stop();
-    rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
   test("a reconnect refused for clock skew is retried at the backoff, and succeeds once the clocks agree", async () => {
@@ -49,15 +47,14 @@ describe("client library", () => {
     await refused;
     expect(a.client.state).toBe("reconnecting");
     ctx.now = realNow; // the clock is set right
-    for (let i = 0; i < 100 && a.client.state !== "open"; i++) await Bun.sleep(50);
-    expect(a.client.state).toBe("open");
+    await until(() => a.client.state === "open", "the client to reconnect");
     expect(states.some((s) => s.startsWith("closed"))).toBe(false);
     a.close();
   }, 20_000);
 
   test("a failed first connect rejects at once by default, and is retried with firstConnect: retry", async () => {
     const dir = tempDir();
-    const first = await startBroker({}, { dataDir: dir });
+    await using first = await startBroker({}, { dataDir: dir });
     const port = first.port;
     const { owner } = await createTestMesh(first.url);
     await first.stop();
@@ -89,7 +86,7 @@ describe("client library", () => {
   });
 
   test("close() settles a first connect that is still retrying", async () => {
-    const b = await startBroker();
+    await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
     await b.stop();
     const client: BrokerClient = new BrokerClient({
@@ -103,7 +100,7 @@ describe("client library", () => {
   });
 
   test("a full outbound queue refuses at once instead of growing", async () => {
-    const b = await startBroker();
+    await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
     let down!: () => void;
     const reconnecting = new Promise<void>((r) => (down = r));
@@ -162,7 +159,7 @@ describe("client library", () => {
     const events: string[] = [];
     const client = broker.client({ onEvent: (e) => events.push(e.event) });
     expect((await client.connect()).mesh.keyEpoch).toBe(0);
-    while (events.length === 0) await Bun.sleep(5);
+    await until(() => events.length > 0, "the key_rotated event");
     expect(client.ack?.mesh.keyEpoch).toBe(2);
     client.close();
   }, 10_000);
@@ -227,14 +224,15 @@ describe("client library", () => {
     // Two reads, each on a connection that closes without acking (a process that died before its
     // ack left): the broker releases the claim when it handles the close, then hands it out again.
     const read = async () => {
-      for (let tries = 0; tries < 50; tries++) {
-        const c = await connect(b.url, owner, { receive: "pull" });
-        const { messages } = await c.client.request("fetch", {});
-        c.close();
-        if (messages.length) return messages.map((m) => { const r = mine.open(m); return `${m.kind}:${r.ok ? "shown" : r.reason}`; });
-        await Bun.sleep(20);
-      }
-      throw new Error("the notice was never handed out again");
+      let messages: Awaited<ReturnType<typeof fetchOnce>> = [];
+      await until(async () => (messages = await fetchOnce()).length > 0, "the notice handed out again");
+      return messages.map((m) => { const r = mine.open(m); return `${m.kind}:${r.ok ? "shown" : r.reason}`; });
+    };
+    const fetchOnce = async () => {
+      const c = await connect(b.url, owner, { receive: "pull" });
+      const { messages } = await c.client.request("fetch", {});
+      c.close();
+      return messages;
     };
     expect(await read()).toEqual(["system:shown"]);
     expect(await read()).toEqual(["system:replayed"]);

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
-import { cli, cliMesh, dashboardOnce, dashboardServing, identities, ok } from "../helpers/cli.ts";
+import { cli, cliMesh, dashboardOnce, dashboardServing, identities, ok, until } from "../helpers/cli.ts";
 import { dashboardLink, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
@@ -405,7 +405,7 @@ describe("what a session may see and do", () => {
     expect(streams.map((s) => s.status)).toEqual(Array(16).fill(200));
     expect((await open()).status).toBe(503);
     for (const s of streams) s.close();
-    for (let i = 0; i < 50 && (await open().then((s) => (s.close(), s.status))) !== 200; i++) await Bun.sleep(20);
+    await until(async () => (await open().then((s) => (s.close(), s.status))) === 200, "a stream slot freed by the closes");
     const again = await open();
     expect(again.status).toBe(200);
     again.close();

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { connect as tcp, type Socket } from "node:net";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { LOGIN_BURST } from "../../src/broker/dashboard-login.ts";
@@ -195,7 +196,7 @@ describe("dashboard live streams", () => {
       await stalledClosed; // the broker closed the connection
       expect(stalledText).not.toContain("after-");
       // The reading client got everything and is still connected.
-      for (let i = 0; i < 100 && !readText.includes(summary("after-999")); i++) await Bun.sleep(20);
+      await until(() => readEnded || readText.includes(summary("after-999")), "the reading client to get the last summary");
       expect({ readEnded, last: readText.includes(summary("after-999")) }).toEqual({ readEnded: false, last: true });
       await reader.cancel();
       peer.close();

@@ -57,7 +57,7 @@ describe("dashboard live view", () => {
   }, 90_000);
 
   test("a broker restart ends the session: the page says so instead of showing stale data", async () => {
-    const first = await startBroker({}, { keepData: true });
+    await using first = await startBroker({}, { keepData: true });
     const port = Number(new URL(first.url).port);
     await using ids = identities(1);
     const [aliceDir] = ids.dirs as [string];

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText, textOf } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { PUSH_WINDOW as WINDOW } from "../../src/protocol/limits.ts";
@@ -63,7 +64,7 @@ describe("delivery edges", () => {
     const claim = gateFirst(store.claim.bind(store), { late: true });
     store.claim = claim.wrapped;
     const bb = await connect(b.url, bob);
-    while (!claim.gated()) await Bun.sleep(1);
+    await until(() => claim.gated(), "the attach's claim at the gate");
     await sendText(a, bob.keys.publicKey, "first");
     claim.open();
     await Bun.sleep(20);
@@ -93,7 +94,7 @@ describe("delivery edges", () => {
     const commit = gateFirst(store.commitWrites.bind(store), { when: (batch) => batch.sends.length > 0 });
     store.commitWrites = commit.wrapped;
     const first = sendText(a, bob.keys.publicKey, "first");
-    while (!commit.gated()) await Bun.sleep(1);
+    await until(() => commit.gated(), "the first send's commit at the gate");
     const bb = await connect(b.url, bob);
     await Bun.sleep(20); // the attach's claim has answered: nothing
     const second = sendText(a, bob.keys.publicKey, "second");
@@ -187,7 +188,7 @@ describe("delivery edges", () => {
       throw new MeshError("unavailable", "injected disk error");
     };
     bb.client.ackMessages([m!.messageId]); // drops the id from the connection's in-flight set, then fails
-    while (!failed) await Bun.sleep(5);
+    await until(() => failed, "the ack's commit to fail");
     bb.close();
     bb = await connect(b.url, bob);
     expect((await bb.waitMessages(1)).map(textOf)).toEqual(["once"]);

@@ -1,7 +1,6 @@
 // Nothing acknowledged is lost: messages whose send result arrived survive a broker killed with
 // SIGKILL and restarted on the same data directory; SIGTERM drains and exits 0.
-import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
@@ -10,13 +9,9 @@ import { jsonLog } from "../../src/log/log.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { createBroker } from "../../src/broker/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 describe("commit, flush and answers", () => {
   test("the recipient gets a message once it is committed; the sender's result waits for the disk flush", async () => {
     const dataDir = tempDir();
-    dirs.push(dataDir);
     const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
     const store = await openSqliteStore({ dataDir, synchronous: "full" });
     // hold() makes every flush wait, as on a slow disk, until the returned release is called.
@@ -85,8 +80,7 @@ describe("commit, flush and answers", () => {
 describe("crash durability", () => {
   test("every acknowledged send survives SIGKILL, in order, exactly once after de-duplication", async () => {
     const dir = tempDir();
-    dirs.push(dir);
-    const first = await spawnBroker(dir, ["--send-burst", "100000", "--send-rate", "100000"]);
+    await using first = await spawnBroker(dir, ["--send-burst", "100000", "--send-rate", "100000"]);
     const { owner } = await createTestMesh(first.url);
     const bob = await addMember(first.url, owner, "bob");
     const a = await connect(first.url, owner, {}, { reconnect: false });
@@ -121,7 +115,6 @@ describe("crash durability", () => {
 
   test("SIGTERM closes sockets with 1001, flushes and exits 0", async () => {
     const dir = tempDir();
-    dirs.push(dir);
     await using b = await spawnBroker(dir);
     const { owner } = await createTestMesh(b.url);
     let closeCode = 0;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
+import { serveProcess } from "../helpers/process.ts";
 import { nativeTarget, TARGETS } from "../../scripts/release.ts";
 import { FORMULA_ASSETS, renderFormula } from "../../scripts/formula.ts";
 
@@ -332,41 +333,8 @@ describe("install.sh", () => {
 });
 
 // --- the installed binary serving -------------------------------------------------------------
-type Served = { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; text: () => string; waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>; ended: Promise<void> };
-
-/** `serve` with stderr collected; waitFor resolves on the chunk that makes `re` match. */
-function serve(bin: string, dataDir: string, args: string[] = []): Served {
-  const proc = Bun.spawn([bin, "serve", "--port", "0", "--data-dir", dataDir, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", HOME: dataDir } });
-  let text = "";
-  const waiters = new Set<() => void>();
-  const ended = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) {
-      text += decoder.decode(chunk, { stream: true });
-      waiters.forEach((w) => w());
-    }
-    waiters.forEach((w) => w());
-  })();
-  return {
-    proc,
-    text: () => text,
-    ended,
-    waitFor: (re, timeoutMs = 15_000) =>
-      new Promise((res, rej) => {
-        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${re}:\n${text}`)), timeoutMs);
-        const check = () => {
-          const m = re.exec(text);
-          if (m) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            res(m);
-          } else if (proc.exitCode !== null) rej(new Error(`serve exited ${proc.exitCode} before ${re}:\n${text}`));
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
-}
+/** The installed binary's `serve` on port 0, with stderr collected (helpers/process.ts). */
+const serve = (bin: string, dataDir: string, args: string[] = []) => serveProcess(["--port", "0", "--data-dir", dataDir, ...args], { command: [bin], env: { PATH: "/usr/bin:/bin", HOME: dataDir } });
 
 describe("the installed binary", () => {
   test("--version, serve --check, then serve: banner with the operator token once, ready, PID file, SIGTERM → exit 0 within the drain timeout", async () => {
@@ -379,10 +347,10 @@ describe("the installed binary", () => {
     const check = Bun.spawnSync([bin, "serve", "--check", "--data-dir", data]);
     expect({ code: check.exitCode, out: check.stdout.toString().trimEnd().split("\n").at(-1) }).toEqual({ code: 0, out: `configuration ok; database writable at schema version ${LATEST_VERSION}` });
 
-    const first = serve(bin, data, ["--drain-timeout", "2s"]);
+    await using first = serve(bin, data, ["--drain-timeout", "2s"]);
     const [, token] = await first.waitFor(/shown once; keep it; `claudemesh admin token` issues a new one\):\n {2}(cmo_\S+)\n/);
     const url = (await first.waitFor(/"msg":"broker listening","url":"([^"]+)"/))[1]!;
-    const text = first.text();
+    const text = first.stderr();
     expect(text.indexOf('"msg":"broker listening"')).toBeLessThan(text.indexOf("claudemesh 1.0.0 is serving"));
     for (const line of [`claudemesh 1.0.0 is serving ${url}`, `  data dir   ${data}`, `  dashboard  ${url}/`, `  API docs   ${url}/docs`, `  claudemesh new my-team --broker ${url}`]) expect(text).toContain(line);
     const pidFile = join(data, "claudemesh.pid");
@@ -395,15 +363,15 @@ describe("the installed binary", () => {
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(existsSync(pidFile)).toBe(false);
 
-    const second = serve(bin, data);
+    await using second = serve(bin, data);
     await second.waitFor(/ {2}API docs {3}\S+\/docs\n/);
     second.proc.kill("SIGTERM");
     expect(await second.proc.exited).toBe(0);
     await second.ended;
-    expect(second.text()).toContain("claudemesh 1.0.0 is serving");
-    expect(second.text()).not.toContain(token!);
-    expect(second.text()).not.toContain("Operator token");
-    expect(second.text()).toContain('"msg":"broker stopped"');
+    expect(second.stderr()).toContain("claudemesh 1.0.0 is serving");
+    expect(second.stderr()).not.toContain(token!);
+    expect(second.stderr()).not.toContain("Operator token");
+    expect(second.stderr()).toContain('"msg":"broker stopped"');
   }, SLOW);
 });
 

@@ -64,8 +64,10 @@ describe("Stop hook reminder of open questions", () => {
       expect(ctx.length).toBeLessThanOrEqual(MAX_INJECTION_CHARS);
       const here = [...ctx.matchAll(/\): q(\d+):/g)].map((m) => Number(m[1]));
       expect(here.length).toBeGreaterThan(0);
+      // Those not listed this time are counted, and only while there are some.
       const rest = N - 10 - listed.length - here.length;
-      if (rest) expect(ctx).toContain(`(${rest} more unanswered question${rest === 1 ? "" : "s"} from peers`);
+      const more = /\((\d+) more unanswered question(s?) from peers/.exec(ctx);
+      expect(more && [Number(more[1]), more[2]]).toEqual(rest ? [rest, rest === 1 ? "" : "s"] : null);
       listed.push(...here);
     }
     // Each question listed exactly once over the Stops; only the newest MAX_OPEN_ASKS were kept.
@@ -79,6 +81,7 @@ describe("channel notifications", () => {
     const hook = (event: string, name: string) => runHook(s.bob, event, JSON.stringify({ session_id: "sess-bob-flood", hook_event_name: name }));
     expect((await hook("user-prompt-submit", "UserPromptSubmit")).code).toBe(0); // a turn: working
     const N = 30;
+    const floodAt = performance.now();
     await Promise.all(Array.from({ length: N }, (_, i) => s.send(`q${i}: ${"A".repeat(3000)}`, { priority: "now" })));
     // All of them reached bob's server (SessionStart counts what is pending, marking nothing read).
     await until(async () => ((await hook("session-start", "SessionStart")).out?.hookSpecificOutput?.additionalContext ?? "").includes(`${N} unread message(s)`), "the flood at bob's server", 20_000);
@@ -86,10 +89,12 @@ describe("channel notifications", () => {
     const rung = s.bb.notifications.filter((n) => n.meta.message_id);
     const notices = s.bb.notifications.filter((n) => n.content === DOORBELL_NOTICE);
     expect({ notices: notices.length, others: s.bb.notifications.length - rung.length - notices.length }).toEqual({ notices: 1, others: 0 });
+    // Within the budget: a burst, plus what refilled while the test ran (measured, so a slow host
+    // cannot fail it). The exact counts are pinned on a clock the test moves: unit/doorbell.test.ts.
+    const minutes = (performance.now() - floodAt) / 60_000;
     expect(rung.length).toBeGreaterThan(0);
-    // The buckets refill while the test runs (one notification per 6 s): allow one more of each.
-    expect(rung.length).toBeLessThanOrEqual(DOORBELL_NOTIFICATIONS_PER_MINUTE + 1);
-    expect(rung.reduce((n, x) => n + x.content.length, 0)).toBeLessThanOrEqual(DOORBELL_CHARS_PER_MINUTE + 4000);
+    expect(rung.length).toBeLessThanOrEqual(Math.floor(DOORBELL_NOTIFICATIONS_PER_MINUTE * (1 + minutes)));
+    expect(rung.reduce((n, x) => n + x.content.length, 0)).toBeLessThanOrEqual(DOORBELL_CHARS_PER_MINUTE * (1 + minutes));
     // Not rung is not lost: mesh_inbox returns every one, once.
     expect((await readAll(s.bb)).sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
   }, 60_000);

@@ -23,7 +23,7 @@ describe("claudemesh mcp with the broker down at start", () => {
     await using ids = identities(1);
     const [alice] = ids.dirs as [string];
     const dataDir = tempDir("cm-broker-down-");
-    const first = await startBroker({}, { dataDir });
+    await using first = await startBroker({}, { dataDir });
     const port = first.port;
     ok(await cli(alice, ["new", "Team", "--broker", first.url, "--display-name", "alice"]), "new");
     await first.stop();

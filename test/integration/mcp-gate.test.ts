@@ -5,15 +5,14 @@
 // question defaults to `now` (src/mcp/tools.ts), so a mesh_ask during a turn gets its answer.
 import { describe, expect, test } from "bun:test";
 import { cliTeam, until } from "../helpers/cli.ts";
-import { runHook, startMcp } from "../helpers/mcp.ts";
+import { runHook, startMcp, waitPeer } from "../helpers/mcp.ts";
 
 async function twoSessions(tag: string) {
   const team = await cliTeam(["alice", "bob"]);
   const [alice, bob] = team.dirs;
   const a = await startMcp(alice, `sess-alice-${tag}`);
   const bb = await startMcp(bob, `sess-bob-${tag}`);
-  await until(async () => (await a.call("mesh_peers")).text.includes("bob/app"), "bob's session on alice's roster");
-  await until(async () => (await bb.call("mesh_peers")).text.includes("alice/app"), "alice's session on bob's roster");
+  await Promise.all([waitPeer(a, "bob/app"), waitPeer(bb, "alice/app")]);
   const hook = (event: string, input: Record<string, unknown>) => runHook(bob, event, JSON.stringify({ session_id: `sess-bob-${tag}`, cwd: "/work/projects/app", ...input }));
   return {
     a,

@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp, type McpSession } from "../helpers/mcp.ts";
 import type { TestBroker } from "../helpers/broker.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
@@ -22,12 +22,16 @@ async function aliceSessions(bob: string): Promise<PeerInfo[]> {
 }
 
 async function waitOnline(bob: string): Promise<PeerInfo> {
-  for (let i = 0; i < 100; i++) {
-    const live = (await aliceSessions(bob)).find((p) => p.online);
-    if (live) return live;
-    await Bun.sleep(100);
-  }
-  throw new Error("alice/app never came online");
+  let live: PeerInfo | undefined;
+  await until(async () => Boolean((live = (await aliceSessions(bob)).find((p) => p.online))), "alice/app online", 30_000);
+  return live!;
+}
+
+/** alice's sessions once none is online. */
+async function waitOffline(bob: string): Promise<PeerInfo[]> {
+  let all: PeerInfo[] = [];
+  await until(async () => !(all = await aliceSessions(bob)).some((p) => p.online), "alice/app offline", 20_000);
+  return all;
 }
 
 /** Authenticated connections the broker has accepted so far (its /metrics): a server that never
@@ -125,8 +129,7 @@ describe("an MCP server without a Claude session id", () => {
     expect((await first.call("mesh_peers")).isError).toBe(false);
     const key = (await waitOnline(bob)).pubkey;
     await first.close();
-    let after: PeerInfo[] = [];
-    for (let i = 0; i < 50 && (after = await aliceSessions(bob)).some((p) => p.online); i++) await Bun.sleep(100);
+    const after = await waitOffline(bob);
     expect(after.map((p) => ({ pubkey: p.pubkey, online: p.online }))).toEqual([{ pubkey: key, online: false }]);
     ok(await cli(bob, ["send", key.slice(0, 16), "while you were away"]));
 
@@ -144,7 +147,7 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice] = t.dirs;
     const before = await connections(t.b);
-    const s = await startMcp(alice, "sess-alice-now");
+    await using s = await startMcp(alice, "sess-alice-now");
     expect(await connectsSoon(t.b, before)).toBe(true);
     await s.close();
   }, 60_000);
@@ -154,12 +157,12 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice, bob] = t.dirs;
     const before = await connections(t.b);
-    const quick = await startMcp(alice, crypto.randomUUID());
+    await using quick = await startMcp(alice, crypto.randomUUID());
     expect((await quick.client.listTools()).tools.length).toBeGreaterThan(0);
     expect(await closeTimed(quick)).toBeLessThan(1500);
     expect(await connections(t.b)).toBe(before);
     // One that outlives the grace connects; unused, its exit ends that session and deletes the key.
-    const slow = await startMcp(alice, crypto.randomUUID());
+    await using slow = await startMcp(alice, crypto.randomUUID());
     expect((await waitOnline(bob)).online).toBe(true);
     expect(await closeTimed(slow)).toBeLessThan(1500);
     expect(await aliceSessions(bob)).toEqual([]);
@@ -169,14 +172,13 @@ describe("a Claude Code session (CLAUDE_CODE_SESSION_ID)", () => {
   test("once used, it is not ended on exit: it stays on the roster offline, keeps its key, and a restart resumes it", async () => {
     await using t = await cliTeam(["alice", "bob"]);
     const [alice, bob] = t.dirs;
-    const first = await startMcp(alice, "sess-alice-keep");
+    await using first = await startMcp(alice, "sess-alice-keep");
     expect((await first.call("mesh_peers")).isError).toBe(false); // a real session's hooks and tools
     const before = await waitOnline(bob);
     await first.close();
-    let after: PeerInfo[] = [];
-    for (let i = 0; i < 50 && (after = await aliceSessions(bob)).some((p) => p.online); i++) await Bun.sleep(100);
+    const after = await waitOffline(bob);
     expect(after.map((p) => ({ pubkey: p.pubkey, online: p.online }))).toEqual([{ pubkey: before.pubkey, online: false }]);
-    const again = await startMcp(alice, "sess-alice-keep");
+    await using again = await startMcp(alice, "sess-alice-keep");
     expect((await waitOnline(bob)).pubkey).toBe(before.pubkey);
     await again.close();
   }, 60_000);

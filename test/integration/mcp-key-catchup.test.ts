@@ -3,7 +3,7 @@
 // from the member mailbox when it connects (src/mcp/key-catchup.ts), without taking it or anything
 // else from the member's `claudemesh inbox`.
 import { expect, test } from "bun:test";
-import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
 import { startMcp } from "../helpers/mcp.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 
@@ -15,9 +15,9 @@ test("a session started after a rekey gets the new key from the member mailbox, 
   const depth = () => team.b.ctx.store.queueDepth({ meshId: mesh.meshId, pubkey: mesh.members.bob!.pubkey });
   const queued = await depth();
   expect(queued).toBeGreaterThanOrEqual(2);
-  const bb = await startMcp(bob, "catchup-bob");
+  await using bb = await startMcp(bob, "catchup-bob");
   await bb.call("mesh_peers");
-  for (let i = 0; i < 100 && !loadConfig(bob).meshes[0]!.meshKeys.some((k) => k.epoch === 1); i++) await Bun.sleep(50);
+  await until(() => loadConfig(bob).meshes[0]!.meshKeys.some((k) => k.epoch === 1), "the epoch 1 key in bob's config");
   expect(loadConfig(bob).meshes[0]!.meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
   expect(await bb.call("mesh_send", { to: "#general", message: "posted by a session born after the rekey" })).toMatchObject({ isError: false });
   // alice reads it under epoch 1; bob's terminal still has everything that was queued for it.

@@ -4,20 +4,17 @@
 import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
 import { startMcp } from "../helpers/mcp.ts";
 
 test("after a ban, the session's tools say the member was banned, for good", async () => {
   await using t = await cliTeam(["alice", "bob"]);
   const [alice, bob] = t.dirs;
-  const s = await startMcp(bob, "sess-bob-banned");
+  await using s = await startMcp(bob, "sess-bob-banned");
   expect((await s.call("mesh_peers")).isError).toBe(false);
   ok(await cli(alice, ["ban", "bob"]));
   let r = await s.call("mesh_peers");
-  for (let i = 0; i < 50 && !r.text.includes("banned"); i++) {
-    await Bun.sleep(100);
-    r = await s.call("mesh_peers");
-  }
+  await until(async () => (r = await s.call("mesh_peers")).text.includes("banned"), "the ban in mesh_peers");
   expect({ isError: r.isError, text: r.text }).toEqual({ isError: true, text: expect.stringContaining(`You were banned from the mesh "${t.mesh.slug}"`) });
   expect(r.text).not.toContain("reconnects by itself");
   // The member's `list` knows it too, without a refused command in a terminal first.
@@ -30,7 +27,7 @@ test("a session key that cannot be saved closes the mesh with the reason at once
   await using t = await cliTeam(["alice"]);
   const [alice] = t.dirs;
   writeFileSync(join(alice, "sessions"), "not a directory", { mode: 0o600 });
-  const s = await startMcp(alice, "sess-alice-nokey");
+  await using s = await startMcp(alice, "sess-alice-nokey");
   const started = performance.now();
   const r = await s.call("mesh_peers");
   expect({ isError: r.isError, text: r.text }).toEqual({ isError: true, text: expect.stringContaining("could not be saved") });

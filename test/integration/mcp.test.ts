@@ -2,25 +2,19 @@
 // sessions exchange DMs and topic posts; channel pushes carry string-only meta; a push is only a
 // doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
 // MCP restart; ask/reply round trip and timeout.
-import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, rmSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, ok } from "../helpers/cli.ts";
-import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
+import { cli, ok, until } from "../helpers/cli.ts";
+import { hookInput, runHook, startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
 import { connect } from "../helpers/mesh.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshSession, requestKeys } from "../../src/client/mesh-session.ts";
 
-const dirs: string[] = [];
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), "cm-mcp-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const dir = () => tempDir("cm-mcp-");
 
 /** alice owns a mesh, bob joined: two config dirs made by the real CLI. */
 async function twoMembers(b: TestBroker) {
@@ -32,14 +26,15 @@ async function twoMembers(b: TestBroker) {
   return { alice, bob };
 }
 
-/** alice's and bob's Claude Code sessions ("sess-alice-<n>", "sess-bob-<n>"), both connected. */
+/** alice's and bob's Claude Code sessions ("sess-alice-<n>", "sess-bob-<n>"), both connected;
+ *  closed at the end of an `await using` scope. */
 async function twoSessions(b: TestBroker, n: number) {
   const { alice, bob } = await twoMembers(b);
   const a = await startMcp(alice, `sess-alice-${n}`);
   const bb = await startMcp(bob, `sess-bob-${n}`);
   await bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
-  for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
-  return { alice, bob, a, bb };
+  await waitPeer(a, "bob/app");
+  return { alice, bob, a, bb, [Symbol.asyncDispose]: () => Promise.all([a.close(), bb.close()]).then(() => {}) };
 }
 
 const hook = (configDir: string, event: string, sessionId: string) => runHook(configDir, event, hookInput(sessionId, event));
@@ -48,14 +43,13 @@ describe("claudemesh mcp", () => {
   test("two sessions exchange DMs and topic posts; pushes are framed, meta is strings only", async () => {
     await using b = await startBroker();
     const { alice, bob } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-1", "/work/projects/web");
-    const bb = await startMcp(bob, "sess-bob-1", "/work/projects/api");
+    await using a = await startMcp(alice, "sess-alice-1", "/work/projects/web");
+    await using bb = await startMcp(bob, "sess-bob-1", "/work/projects/api");
     const caps = a.client.getServerCapabilities();
     expect(caps?.experimental).toEqual({ "claude/channel": {} });
     expect((await a.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["mesh_ask", "mesh_inbox", "mesh_peers", "mesh_reply", "mesh_send", "mesh_status"]);
     // Wait until both sessions are connected (peers shows the other session).
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/api"); i++) await Bun.sleep(100);
-    expect((await a.call("mesh_peers")).text).toContain("bob/api");
+    await waitPeer(a, "bob/api");
 
     expect((await a.call("mesh_send", { to: "bob", message: "what does /orders return?" })).isError).toBe(false);
     const n = await bb.waitNotification((x) => x.content.includes("/orders"));
@@ -79,7 +73,8 @@ describe("claudemesh mcp", () => {
 
   test("mesh_send takes as long a body as the CLI does, and refuses a longer one in bytes", async () => {
     await using b = await startBroker();
-    const { a, bb } = await twoSessions(b, 7);
+    await using sessions = await twoSessions(b, 7);
+    const { a, bb } = sessions;
     const long = `${"x".repeat(44_990)}-the-end`;
     expect((await a.call("mesh_send", { to: "bob", message: long })).isError).toBe(false);
     expect((await bb.call("mesh_inbox")).text).toContain(long);
@@ -92,7 +87,8 @@ describe("claudemesh mcp", () => {
 
   test("a push is a doorbell: unseen messages survive an MCP restart and are delivered by the next hook", async () => {
     await using b = await startBroker();
-    const { bob, a, bb: first } = await twoSessions(b, 2);
+    await using sessions = await twoSessions(b, 2);
+    const { bob, a, bb: first } = sessions;
     let bb = first;
     await a.call("mesh_send", { to: "bob", message: "rung but never read" });
     await bb.waitNotification((x) => x.content.includes("rung but never read"));
@@ -114,7 +110,8 @@ describe("claudemesh mcp", () => {
 
   test("ask blocks until the peer replies; an unanswered ask times out and is reminded at Stop", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 3);
+    await using sessions = await twoSessions(b, 3);
+    const { bob, a, bb } = sessions;
     const asking = a.call("mesh_ask", { to: "bob", question: "is the migration done?", timeout_seconds: 20 });
     const q = await bb.waitNotification((x) => x.content.includes("migration"));
     expect(q.content).toContain("waiting for an answer");
@@ -136,7 +133,8 @@ describe("claudemesh mcp", () => {
 
   test("the asyncRewake hook wakes an idle session when a message arrives; SessionStart summarises peers", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 5);
+    await using sessions = await twoSessions(b, 5);
+    const { bob, a, bb } = sessions;
     const start = await hook(bob, "session-start", "sess-bob-5");
     expect(start.out.hookSpecificOutput.additionalContext).toContain("alice/app");
     const waiting = hook(bob, "wait", "sess-bob-5");
@@ -152,7 +150,8 @@ describe("claudemesh mcp", () => {
 
   test("a 20,000-character message: push and hook show a marked preview, mesh_inbox returns it whole", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 7);
+    await using sessions = await twoSessions(b, 7);
+    const { bob, a, bb } = sessions;
     const body = Array.from({ length: 1000 }, (_, i) => `line ${String(i).padStart(4, "0")} of the report.`).join("\n").padEnd(20_000, "=").slice(0, 19_991) + "\nTHE END.";
     expect(body.length).toBe(20_000);
     expect((await a.call("mesh_send", { to: "bob", message: body })).isError).toBe(false);
@@ -175,7 +174,8 @@ describe("claudemesh mcp", () => {
 
   test("a cancelled mesh_ask stops waiting: the later reply is pushed and stays pending until mesh_inbox shows it", async () => {
     await using b = await startBroker();
-    const { a, bb } = await twoSessions(b, 10);
+    await using sessions = await twoSessions(b, 10);
+    const { a, bb } = sessions;
     // The user presses Esc: Claude Code cancels the tool call (notifications/cancelled).
     const ac = new AbortController();
     const asking = a.client.callTool({ name: "mesh_ask", arguments: { to: "bob", question: "cancelled question?", timeout_seconds: 60 } }, undefined, { signal: ac.signal }).catch((e: Error) => e);
@@ -200,11 +200,11 @@ describe("claudemesh mcp", () => {
     const alice = dir();
     expect((await cli(alice, ["new", "Team", "--broker", b1.url, "--display-name", "alice"])).code).toBe(0);
     expect((await cli(alice, ["new", "Ops", "--broker", b2.url, "--display-name", "alice"])).code).toBe(0);
-    const a = await startMcp(alice, "sess-alice-11");
-    for (let i = 0; i < 50 && (await a.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await using a = await startMcp(alice, "sess-alice-11");
+    await waitConnected(a);
     await b2.stop();
     let peers = await a.call("mesh_peers");
-    for (let i = 0; i < 50 && !peers.text.includes("Mesh ops: not listed"); i++) peers = (await Bun.sleep(100), await a.call("mesh_peers"));
+    await until(async () => (peers = await a.call("mesh_peers")).text.includes("Mesh ops: not listed"), "mesh ops listed as down");
     expect(peers.isError).toBe(false);
     expect(peers.text).toContain("Mesh ops: not listed — unavailable: Not connected to mesh ops right now");
     expect(peers.text).toMatch(/Mesh team:\n[^]*"alice\/app" \(you\): idle/);
@@ -221,7 +221,8 @@ describe("claudemesh mcp", () => {
 
   test("an ask answered with mesh_send reply_to is closed like one answered with mesh_reply: no Stop reminder", async () => {
     await using b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 12);
+    await using sessions = await twoSessions(b, 12);
+    const { bob, a, bb } = sessions;
     const asking = a.call("mesh_ask", { to: "bob", question: "which branch?", timeout_seconds: 20 });
     const q = await bb.waitNotification((x) => x.content.includes("which branch?"));
     await bb.call("mesh_inbox");
@@ -236,8 +237,8 @@ describe("claudemesh mcp", () => {
   test("tool errors are isError results with what to do", async () => {
     await using b = await startBroker();
     const { alice } = await twoMembers(b);
-    const a = await startMcp(alice, "sess-alice-4");
-    for (let i = 0; i < 50 && (await a.call("mesh_peers")).isError; i++) await Bun.sleep(100);
+    await using a = await startMcp(alice, "sess-alice-4");
+    await waitConnected(a);
     const r = await a.call("mesh_send", { to: "nobody-here", message: "x" });
     expect(r).toMatchObject({ isError: true });
     expect(r.text).toContain("mesh_peers");
@@ -248,10 +249,16 @@ describe("claudemesh mcp", () => {
 
   test("a broker notice naming an open question is not its answer; the ask keeps waiting for the peer", async () => {
     await using b = await startBroker({ messageTtl: 1500 });
-    const { a } = await twoSessions(b, 10);
+    await using sessions = await twoSessions(b, 10);
+    const { a, bb } = sessions;
     const asking = a.call("mesh_ask", { to: "bob", question: "are you there?", timeout_seconds: 5 });
-    await Bun.sleep(2500); // the question expires in bob's queue
-    await sweepRound(b.ctx); // its expiry notice (replyTo: the question) goes to alice
+    await bb.waitNotification((x) => x.content.includes("are you there?")); // queued for bob, unread
+    // Past its TTL on the broker's clock: it expires in bob's queue, and its expiry notice
+    // (replyTo: the question) goes to alice.
+    const clock = b.ctx as { now: () => number };
+    const realNow = clock.now;
+    clock.now = () => realNow() + 2500;
+    await sweepRound(b.ctx);
     const r = await asking;
     expect(r.text).toStartWith('No reply from "bob"');
     expect((await a.call("mesh_inbox")).text).toContain("Notice from the claudemesh broker");
@@ -260,14 +267,15 @@ describe("claudemesh mcp", () => {
 
   test("the owner's MCP server survives a key request it cannot answer (the member list fails)", async () => {
     await using b = await startBroker();
-    const { bob, a } = await twoSessions(b, 11);
+    await using sessions = await twoSessions(b, 11);
+    const { bob, a } = sessions;
     (b.ctx.store as unknown as { listAdmissions: () => Promise<never> }).listAdmissions = async () => {
       throw new Error("db says no");
     };
     const m = loadConfig(bob).meshes[0]!;
     const peer = await connect(b.url, { meshId: m.meshId, memberId: m.memberId, keys: { publicKey: m.publicKey, secretKey: m.secretKey }, displayName: "bob", role: "member" });
     await requestKeys(new MeshSession({ meshId: m.meshId, publicKey: m.publicKey, secretKey: m.secretKey, memberPubkey: m.publicKey, memberSecretKey: m.secretKey, ownerPubkey: m.ownerPubkey }, m.meshKeys), peer.client);
-    await Bun.sleep(1000);
+    await until(() => a.stderr().includes("key request not answered"), "alice's server to fail answering the key request");
     expect((await a.call("mesh_status", { summary: "still here" })).isError).toBe(false);
     peer.close();
     await a.close();
@@ -275,7 +283,8 @@ describe("claudemesh mcp", () => {
 
   test("after `claudemesh rekey` in a terminal, the owner's running session posts under the new key and hands it out", async () => {
     await using b = await startBroker();
-    const { alice, a, bb } = await twoSessions(b, 12);
+    await using sessions = await twoSessions(b, 12);
+    const { alice, a, bb } = sessions;
     ok(await cli(alice, ["rekey"]));
     await Bun.sleep(300); // key_rotated reaches both servers
     const post = await a.call("mesh_send", { to: "#general", message: "sealed with epoch 1" });
@@ -289,7 +298,8 @@ describe("claudemesh mcp", () => {
 
   test("a send without confirmation names its client_message_id; retrying with it never delivers twice", async () => {
     await using b = await startBroker();
-    const { a, bb } = await twoSessions(b, 9);
+    await using sessions = await twoSessions(b, 9);
+    const { a, bb } = sessions;
     const writes = b.ctx.writes;
     const send = writes.send.bind(writes);
     writes.send = () => Promise.reject(new Error("the disk caught fire")); // answered `internal`
@@ -304,7 +314,9 @@ describe("claudemesh mcp", () => {
     const messageId = (t: string) => /message id ([A-Za-z0-9_-]+)/.exec(t)?.[1];
     expect(messageId(again.text)).toBe(messageId(first.text)!);
     await bb.waitNotification((x) => x.content.includes("deploy is done"));
-    await Bun.sleep(200);
+    // A later message arrives after any duplicate would have (a sender's messages come in order).
+    await a.call("mesh_send", { to: "bob", message: "and the logs are clean" });
+    await bb.waitNotification((x) => x.content.includes("logs are clean"));
     expect((await bb.call("mesh_inbox")).text.split("deploy is done").length - 1).toBe(1);
     expect((await a.call("mesh_send", { to: "bob", message: "x", client_message_id: "bad id!" })).isError).toBe(true);
     await a.close();
@@ -316,8 +328,9 @@ const fixture = (event: string, sessionId: string) => readFileSync(join(import.m
 
 describe("hooks fed recorded Claude Code hook JSON", () => {
   test("with the broker down, hooks still answer within budget and deliver what the MCP server holds", async () => {
-    const b = await startBroker();
-    const { bob, a, bb } = await twoSessions(b, 6);
+    await using b = await startBroker();
+    await using sessions = await twoSessions(b, 6);
+    const { bob, a, bb } = sessions;
     await a.call("mesh_send", { to: "bob", message: "held while the broker goes away" });
     await bb.waitNotification((x) => x.content.includes("held while"));
     await b.stop();
@@ -350,9 +363,9 @@ describe("mcp server start-up", () => {
     const cfg = join(dir(), "a-config-directory-path-long-enough-that-its-socket-address".repeat(2));
     mkdirSync(cfg, { recursive: true, mode: 0o700 });
     writeFileSync(join(cfg, "config.json"), JSON.stringify({ version: 1, meshes: [] }), { mode: 0o600 });
-    const s = await startMcp(cfg, "sess-long-dir");
+    await using s = await startMcp(cfg, "sess-long-dir");
     expect((await s.client.listTools()).tools.length).toBeGreaterThan(0);
-    for (let i = 0; i < 40 && !s.stderr().includes("cannot listen on its socket"); i++) await Bun.sleep(50);
+    await until(() => s.stderr().includes("cannot listen on its socket"), "the socket warning");
     expect(s.stderr()).toContain("hooks cannot reach this server: it cannot listen on its socket");
     await s.close();
   }, 30_000);

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { attestationSignatureValid } from "../../src/crypto/attestation.ts";
 import { makeAttestation } from "../../src/client/credentials.ts";
@@ -53,10 +54,10 @@ describe("direct messages", () => {
     const first = await sendText(a, bob.keys.publicKey, "once", { clientMessageId: "retry-me-0001" });
     const again = await sendText(a, bob.keys.publicKey, "once", { clientMessageId: "retry-me-0001" });
     expect(again).toEqual({ ...first, duplicate: true });
+    await sendText(a, bob.keys.publicKey, "later");
     const bb = await connect(b.url, bob);
-    await bb.waitMessages(1);
-    await Bun.sleep(100); // a duplicate would arrive in the same flush
-    expect(bb.messages.length).toBe(1);
+    // A duplicate would come before the later message (a mailbox is delivered in order).
+    expect((await bb.waitMessages(2)).map(textOf)).toEqual(["once", "later"]);
     a.close();
     bb.close();
   });
@@ -137,8 +138,9 @@ describe("fan-out", () => {
     const cc = await connect(b.url, carol);
     const [m] = await cc.waitMessages(1);
     expect({ kind: m!.kind, to: m!.to, text: textOf(m!) }).toEqual({ kind: "broadcast", to: "*", text: "main is red" });
-    await Bun.sleep(50);
-    expect(a.messages).toEqual([]);
+    // Pushed to alice, the broadcast would come before a later message to her.
+    await sendText(bb, owner.keys.publicKey, "seen it");
+    expect((await a.waitMessages(1)).map(textOf)).toEqual(["seen it"]);
     for (const p of [a, bb, cc]) p.close();
   });
 
@@ -209,8 +211,9 @@ describe("fan-out", () => {
     await expect(sendText(a, "@frontend", "x")).rejects.toMatchObject({ code: "unknown_recipient" });
     await sendText(a, "@backend", "deploy done");
     expect(textOf((await bb.waitMessages(1))[0]!)).toBe("deploy done");
-    await Bun.sleep(50);
-    expect(cc.messages).toEqual([]);
+    // Pushed to carol, the group message would come before a later message to her.
+    await sendText(a, carol.keys.publicKey, "not in the group");
+    expect((await cc.waitMessages(1)).map(textOf)).toEqual(["not in the group"]);
     for (const p of [a, bb, cc]) p.close();
   });
 });
@@ -305,7 +308,7 @@ describe("presence", () => {
     bb.close();
     const bobRow = async () => (await a.client.request("list_peers", {})).peers.find((p) => p.pubkey === bob.keys.publicKey)!;
     let inGrace = await bobRow();
-    for (let i = 0; i < 50 && inGrace.online; i++) inGrace = (await Bun.sleep(10), await bobRow());
+    await until(async () => !(inGrace = await bobRow()).online, "bob offline");
     expect({ online: inGrace.online, left: inGrace.lastSeenAt! >= before && inGrace.lastSeenAt! <= Date.now() }).toEqual({ online: false, left: true });
     await a.waitEvent((e) => e.event === "peer_left");
     expect((await bobRow()).lastSeenAt).toBe(inGrace.lastSeenAt); // the disconnect, not the grace's end
@@ -347,12 +350,13 @@ describe("presence", () => {
     };
     const oneShot = await connect(b.url, bob, { cwd: "/tmp/elsewhere", hostname: "other-box" });
     expect(await where()).toEqual({ cwd: "/home/bob/project", hostname: "bob-laptop" });
+    const bobsConns = () => b.ctx.hub.get(bob.meshId, bob.keys.publicKey)?.conns.size ?? 0;
     oneShot.close();
-    await Bun.sleep(50);
+    await until(() => bobsConns() === 1, "the broker to handle the one-shot's close");
     expect(await where()).toEqual({ cwd: "/home/bob/project", hostname: "bob-laptop" });
     // Once the long-lived connection is gone too, the next connection's whereabouts show.
     long.close();
-    await Bun.sleep(50);
+    await until(() => bobsConns() === 0, "the broker to handle the long connection's close");
     const next = await connect(b.url, bob, { cwd: "/srv/bob", hostname: "bob-server" });
     expect(await where()).toEqual({ cwd: "/srv/bob", hostname: "bob-server" });
     for (const p of [a, next]) p.close();

@@ -5,27 +5,18 @@
 // files; the PID file keeps a second broker off a data directory.
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { Database } from "bun:sqlite";
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { restoreDataDir } from "../../src/broker/maintenance.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { auditFromRow, type AuditRow } from "../../src/store/sqlite/rows.ts";
+import { admin } from "../helpers/admin.ts";
 import { startBroker, tempDir } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
 import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
 import { spawnBroker } from "../helpers/process.ts";
 
-const dirs: string[] = [];
-const dir = (prefix = "cm-ops-") => {
-  const d = tempDir(prefix);
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-const cfg = dir("cm-ops-cfg-");
-const admin = (args: string[]) => cli(cfg, ["admin", ...args], { timeoutMs: 30_000 });
+const dir = (prefix = "cm-ops-") => tempDir(prefix);
 
 /** Opens a restored database read-only and checks what the tests promise about it. */
 function examine(path: string) {
@@ -105,7 +96,7 @@ describe("admin backup and restore", () => {
 
   test("restore refuses while a broker serves the directory; once stopped it replaces the database (kept aside) and clients see the new epoch", async () => {
     const data = dir();
-    const first = await spawnBroker(data);
+    await using first = await spawnBroker(data);
     const { owner } = await createTestMesh(first.url);
     const a = await connect(first.url, owner, {}, { reconnect: false });
     const oldEpoch = a.ack.epoch;

@@ -9,7 +9,7 @@ import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
 import type { TestBroker } from "../helpers/broker.ts";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
-import { startMcp } from "../helpers/mcp.ts";
+import { startMcp, waitPeer } from "../helpers/mcp.ts";
 
 const real = { list_peers: HANDLERS.list_peers, member_list: HANDLERS.member_list };
 afterEach(() => Object.assign(HANDLERS, real));
@@ -97,10 +97,10 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
   test("MCP: mesh_send to a session the broker made up is refused; a real session's attestation is accepted", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice, bob], mesh } = team;
-    const a = await startMcp(alice, "trust-alice");
-    const bb = await startMcp(bob, "trust-bob");
+    await using a = await startMcp(alice, "trust-alice");
+    await using bb = await startMcp(bob, "trust-bob");
     await bb.call("mesh_peers"); // bob's session is in use, as from its SessionStart hook
-    for (let i = 0; i < 50 && !(await a.call("mesh_peers")).text.includes("bob/app"); i++) await Bun.sleep(100);
+    await waitPeer(a, "bob/app");
     const sends = countSends(team.b);
     // Signed by bob's key for another session key would not do either; here the broker signs.
     madeUpSession("bob/evil", mesh.members.bob!);
@@ -110,8 +110,7 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
     expect(sends()).toBe(0);
     Object.assign(HANDLERS, real);
     expect(await a.call("mesh_send", { to: "bob/app", message: "to the real session" })).toMatchObject({ isError: false });
-    for (let i = 0; i < 50 && !bb.notifications.some((n) => n.content.includes("to the real session")); i++) await Bun.sleep(100);
-    expect(bb.notifications.some((n) => n.content.includes("to the real session"))).toBe(true);
+    await bb.waitNotification((n) => n.content.includes("to the real session"));
     await a.close();
     await bb.close();
   }, 60_000);

@@ -15,9 +15,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
+import { cli, until } from "../helpers/cli.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
-import { spawnBroker } from "../helpers/process.ts";
+import { serveProcess, spawnBroker } from "../helpers/process.ts";
 
 const cfg = tempDir("cm-serve-lock-cfg-");
 /** The check's verdict: its last line (the lines before it list the settings). */
@@ -59,8 +59,7 @@ describe("serve --check holds the data directory while it opens the database", (
     // `serve` takes to start (seconds on a loaded host: a fixed 1.5 s delay here was not enough).
     const checking = Bun.spawn(["strace", "-f", "-qq", "-o", trace, "-e", "trace=fdatasync", "-e", "signal=SIGSTOP", "-e", "inject=fdatasync:signal=SIGSTOP:when=1", process.execPath, "run", MAIN, "serve", "--check", "--data-dir", data], { stdout: "pipe", stderr: "pipe" });
     const stopped = () => existsSync(trace) && readFileSync(trace, "utf8").includes("--- stopped by SIGSTOP ---");
-    const deadline = Date.now() + 20_000;
-    while (!stopped() && checking.exitCode === null && Date.now() < deadline) await Bun.sleep(20);
+    await until(() => stopped() || checking.exitCode !== null, "the check to stop at its first flush (or exit)", 20_000);
     // The check itself: strace's one child.
     const parentOf = (p: string) => {
       try {
@@ -88,28 +87,19 @@ describe("serve --check holds the data directory while it opens the database", (
  *  code and stderr). A refusal must come as one clear line, never a stack trace. A serve that does
  *  neither within `timeoutMs` is killed, and the result says so (with its stderr so far). */
 async function serveOnce(data: string, extra: string[] = [], timeoutMs = 20_000): Promise<"started" | { code: number | string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", "--data-dir", data, ...extra], { stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  try {
-    let text = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) {
-      text += decoder.decode(chunk);
-      if (text.includes('"msg":"broker listening"')) {
-        proc.kill("SIGTERM");
-        await proc.exited;
-        return "started";
-      }
-    }
-    const code = await proc.exited;
-    return { code: timedOut ? `neither listening nor exited after ${timeoutMs} ms (killed)` : code, stderr: text };
-  } finally {
-    clearTimeout(timer);
+  await using serve = serveProcess(["--port", "0", "--data-dir", data, ...extra], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  const started = await serve.waitFor(/"msg":"broker listening"/, timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  if (started) {
+    serve.proc.kill("SIGTERM");
+    await serve.proc.exited;
+    return "started";
   }
+  if (serve.proc.exitCode === null) return { code: `neither listening nor exited after ${timeoutMs} ms (killed)`, stderr: serve.stderr() };
+  await serve.ended;
+  return { code: serve.proc.exitCode, stderr: serve.stderr() };
 }
 
 describe("the lock decides who holds a data directory, not a PID file", () => {
@@ -168,7 +158,7 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
 describe("admin restore holds the lock until the new database is in place", () => {
   test("a serve (or a second restore) started while a restore runs is refused, naming the restore; once it is done, serve opens the restored database", async () => {
     const data = tempDir("cm-restore-lock-");
-    const first = await spawnBroker(data);
+    await using first = await spawnBroker(data);
     const { owner } = await createTestMesh(first.url);
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(0);
@@ -238,7 +228,7 @@ const canMountTmpfs = (() => {
 describe("serve on a full disk", () => {
   test.skipIf(!canMountTmpfs)("says the disk is full (for a new data directory and for an existing one), exits 1 and leaves no PID file", async () => {
     const seed = tempDir("cm-full-seed-");
-    const b = await spawnBroker(seed);
+    await using b = await spawnBroker(seed);
     b.proc.kill("SIGTERM");
     expect(await b.proc.exited).toBe(0);
     const root = tempDir("cm-full-");

@@ -10,18 +10,14 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
-import { cliEnv, MAIN, until } from "../helpers/cli.ts";
+import { cli, cliEnv, until } from "../helpers/cli.ts";
 import { oldSchemaDatabase } from "../helpers/old-schema.ts";
-import { spawnBroker } from "../helpers/process.ts";
+import { serveProcess, spawnBroker } from "../helpers/process.ts";
 
 const cfg = tempDir("cm-serve-report-cfg-");
 
 /** `claudemesh serve …` to its exit (killed after 20 s: a serve that should have refused). */
-async function serve(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", ...args], { env: cliEnv(cfg, env), stdout: "pipe", stderr: "pipe", timeout: 20_000, killSignal: "SIGKILL" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
-}
+const serve = (args: string[], env: Record<string, string> = {}) => cli(cfg, ["serve", ...args], { env });
 
 const checked = (dataDir: string) => serve(["--check", "--port", "0", "--data-dir", dataDir]);
 
@@ -78,17 +74,12 @@ describe("unknown CLAUDEMESH_* variables are named", () => {
     const json = await serve(["--check", "--json", "--port", "0", "--data-dir", dataDir], env);
     expect(JSON.parse(json.stdout).unknownEnvironment).toEqual([{ name: "CLAUDEMESH_PROT", didYouMean: "CLAUDEMESH_PORT" }]);
 
-    const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--port", "0", "--data-dir", dataDir], { env: cliEnv(cfg, env), stdout: "ignore", stderr: "pipe" });
-    let stderr = "";
-    const reader = proc.stderr.getReader();
-    while (!stderr.includes('"broker listening"')) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error(`serve ended before listening: ${stderr}`);
-      stderr += new TextDecoder().decode(value);
-    }
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    const warned = stderr.split("\n").filter((l) => l.includes("not a claudemesh variable")).map((l) => JSON.parse(l));
+    await using served = serveProcess(["--port", "0", "--data-dir", dataDir], { env: cliEnv(cfg, env) });
+    await served.waitFor(/"broker listening"/);
+    served.proc.kill("SIGTERM");
+    expect(await served.proc.exited).toBe(0);
+    await served.ended;
+    const warned = served.stderr().split("\n").filter((l) => l.includes("not a claudemesh variable")).map((l) => JSON.parse(l));
     expect(warned).toEqual([expect.objectContaining({ level: "warn", msg: typo, name: "CLAUDEMESH_PROT", didYouMean: "CLAUDEMESH_PORT" })]);
   }, 60_000);
 });

@@ -1,14 +1,13 @@
 // Config precedence (flags > env > file > defaults) and validation errors that name the source.
-import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ConfigError, loadBrokerConfig, parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 describe("broker config", () => {
-  const dir = mkdtempSync(join(tmpdir(), "cm-config-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir("cm-config-");
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ port: 7001, sendRate: 5, messageTtl: "2d" }));
 
