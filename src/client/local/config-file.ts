@@ -6,6 +6,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 import { statIfAny } from "../../local-file/error.ts";
+import { withConfigLock } from "./config-lock.ts";
 import { parseJsonText } from "../../local-file/json.ts";
 import type { Removals } from "../admission.ts";
 
@@ -138,15 +139,22 @@ export function saveConfig(dir: string, cfg: LocalConfig): void {
 export type ConfigChange = (onDisk: LocalConfig) => LocalConfig | null;
 
 /** The one way a running command or MCP server writes config.json: `change` is applied to the file
- *  as it is now, not to a copy read earlier, so what another process saved meanwhile (an MCP
- *  server's removal mark or keys, a command's new mesh) is kept. Returns the config the file now
+ *  as it is now, not to a copy read earlier, and under the config lock, so what another process
+ *  saved meanwhile (an MCP server's removal mark or keys, a command's new mesh) is kept. Returns the config the file now
  *  holds. Throws LocalFileError as loadConfig and saveConfig do; the file is then unchanged. */
 export function updateConfig(dir: string, change: ConfigChange): LocalConfig {
-  const onDisk = loadConfig(dir);
-  const next = change(onDisk);
-  if (next === null) return onDisk;
-  saveConfig(dir, next);
-  return next;
+  const apply = () => {
+    const onDisk = loadConfig(dir);
+    const next = change(onDisk);
+    if (next === null) return onDisk;
+    saveConfig(dir, next);
+    return next;
+  };
+  // Another process's change in between would be lost (config-lock.ts). A path that is not a
+  // directory is left to loadConfig, which says what is wrong with it.
+  if (statIfAny(dir)?.isDirectory() === false) return apply();
+  ensurePrivateDir(dir);
+  return withConfigLock(dir, apply);
 }
 
 /** A change to one mesh's entry: `edit` gets the entry as it is on disk and returns it changed,
