@@ -39,7 +39,8 @@ export function withConfigLock<T>(dir: string, change: () => T): T {
   try {
     return change();
   } finally {
-    rmSync(path, { force: true });
+    // Only this process's own lock: after a takeover race the file may be another's.
+    if (holderOf(path) === process.pid) rmSync(path, { force: true });
   }
 }
 
