@@ -25,7 +25,7 @@ export function clientExamples(): Record<string, Json>[] {
 const RAW_VALUES = [
   "1e309", "-1e309", "-0", "9007199254740993", "-1", "0.5", "1e-400", "null", "true", "[]", "{}", '""',
   '"\\u0000"', '"\\ud800"', '"\\udfff\\ud800"', '"x\\u0000y"', '"\\u202e"', '[[[[[[[[]]]]]]]]',
-  '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}',
+  '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}', '{"toString":1}',
 ];
 const SPECIAL_KEYS = ["__proto__", "constructor", "prototype", "type", "id", "", "toString", "hasOwnProperty"];
 
@@ -60,8 +60,8 @@ const longString = fc
   .tuple(fc.constantFrom(63, 64, 65, 200, 257, 1025, 4097, 65_537), fc.constantFrom("x", "é", "💥", "\\u0000", "0"))
   .map(([bytes, ch]) => `"${ch.repeat(Math.ceil(bytes / Buffer.byteLength(ch)))}"`);
 
-/** One mutation of one example frame, as the text to send. */
-function mutated(seed: Record<string, Json>): fc.Arbitrary<string> {
+/** One mutation of one example (a frame, or an HTTP body), as the text to send. */
+export function mutated(seed: Record<string, Json>): fc.Arbitrary<string> {
   const fieldPaths = paths(seed).filter((p) => p.length > 0);
   const text = JSON.stringify(seed);
   const path = fc.constantFrom(...fieldPaths);

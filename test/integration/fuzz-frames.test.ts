@@ -6,16 +6,15 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { connect as tcpConnect } from "node:net";
-import { createHash } from "node:crypto";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, createTestMesh, envelope } from "../helpers/mesh.ts";
 import { rawSocket, type RawSocket } from "../helpers/raw.ts";
 import { clientExamples, hostileFrame, verdict } from "../helpers/frame-fuzz.ts";
+import { dbDigest } from "../helpers/db-digest.ts";
 import { buildHello } from "../../src/client/credentials.ts";
 import { recoverHelloVersion } from "../../src/protocol/codec.ts";
 import { isErrorCode } from "../../src/protocol/errors.ts";
 import { versionRefusal } from "../../src/broker/auth.ts";
-import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 /** Requests that read and change nothing: a fuzzed frame of these types that is still valid is
  *  sent too, and must get an answer (a result or an error) like any request. */
@@ -23,18 +22,6 @@ const READ_ONLY = new Set(["ack", "audit_log", "audit_verify", "fetch", "grant_l
 
 /** The value as it comes back through JSON (an id of -0 is echoed as 0). */
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v));
-
-/** A digest of every row of every table: "the database is unchanged" means this is equal. */
-function dbDigest(b: TestBroker): string {
-  const db = (b.ctx.store as SqliteStore).db;
-  const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
-  const h = createHash("sha256");
-  for (const { name } of tables) {
-    const rows = db.query(`SELECT * FROM "${name}"`).all().map((r) => JSON.stringify(r, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v)));
-    h.update(name + rows.sort().join("\n"));
-  }
-  return h.digest("hex");
-}
 
 async function meshWithTraffic(b: TestBroker) {
   const { owner } = await createTestMesh(b.url);
