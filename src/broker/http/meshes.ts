@@ -35,10 +35,12 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         // the allowance: refusing it could make the client give up the key of a mesh it owns.
         const existing = await ctx.store.getMesh(body.meshId);
         if (existing?.ownerPubkey !== body.ownerPubkey) creations.take(addressOf(request), request.headers.get("x-forwarded-for"));
-        const signer = await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now());
-        if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
-        // Reserved so no mesh id can make a canonical string read like one of our labelled ones.
-        if (body.meshId.startsWith("claudemesh")) throw new MeshError("invalid_argument", "Mesh ids may not start with \"claudemesh\".");
+        // Both refusals come before the signature is recorded against replay: a refused request writes nothing.
+        await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now(), async (signer) => {
+          if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
+          // Reserved so no mesh id can make a canonical string read like one of our labelled ones.
+          if (body.meshId.startsWith("claudemesh")) throw new MeshError("invalid_argument", "Mesh ids may not start with \"claudemesh\".");
+        });
         const { mesh, owner, repeated } = await ctx.store.createMesh({
           mesh: { id: body.meshId, slug: body.slug, name: body.name, ownerPubkey: body.ownerPubkey, createdAt: ctx.now() },
           owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },
