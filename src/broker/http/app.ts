@@ -16,6 +16,20 @@ import { opsRoutes } from "./ops.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 
+/** The path of the first `toString` field in a parsed body, or null. Elysia writes a string field
+ *  that failed its schema into its error with `${value}`, which throws for an object whose own
+ *  `toString` is no function (`{"meshId":{"toString":1}}`): the request became a 500 with a logged
+ *  stack. No body of ours has such a field, so one is refused before validation, as the schema
+ *  would refuse it. (Depth is bounded by assertJsonDepth.) */
+function toStringField(value: unknown, at = ""): string | null {
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, child] of Object.entries(value)) {
+    const found = key === "toString" ? `${at}/toString` : toStringField(child, `${at}/${key}`);
+    if (found) return found;
+  }
+  return null;
+}
+
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
@@ -30,11 +44,15 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       // The WebSocket frames' depth bound (400 too_deep): a deep body parses, then overflows the
       // stack in validation and became a 500 with a logged stack, for anyone to repeat.
       assertJsonDepth(text);
+      let body: unknown;
       try {
-        return JSON.parse(text);
+        body = JSON.parse(text);
       } catch (cause) {
         throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
       }
+      const field = toStringField(body);
+      if (field) throw new MeshError("invalid_argument", `Invalid request: ${field}: unexpected property`);
+      return body;
     })
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") {
