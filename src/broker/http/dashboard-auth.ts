@@ -3,6 +3,7 @@
 // same handlers as a WebSocket connection, with a Conn that has no socket, so every permission rule
 // is the one the protocol already enforces. An operator comes from the operator cookie or an
 // `Authorization: Bearer cmo_…` header holding the current operator token.
+import { bearerToken } from "./bearer.ts";
 import type { Server } from "bun";
 import { MeshError } from "../../protocol/errors.ts";
 import { safeEqual, sha256Hex } from "../../crypto/hash.ts";
@@ -46,9 +47,9 @@ export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Req
 /** Checks the operator credential: the cookie's session (opened with the token still current) or
  *  a Bearer token. Throws unauthorized otherwise. */
 export async function requireOperator(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<void> {
-  const auth = request.headers.get("authorization") ?? "";
-  if (auth.startsWith("Bearer ")) {
-    if (await verifyOperatorToken(ctx.store, auth.slice(7).trim())) return;
+  const token = bearerToken(request);
+  if (token !== null) {
+    if (await verifyOperatorToken(ctx.store, token)) return;
     dash.refusedLogins.note({ kind: "operator bearer token", ip: clientIpOf(ctx, dash, request), reason: "unauthorized" });
     // A wrong token costs a try from the same per-address allowance as a login.
     dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));

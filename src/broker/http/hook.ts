@@ -1,6 +1,7 @@
 // POST /hook/set-status: Claude Code hooks report working/idle. Authenticated by the hook token a
 // presence received in hello_ack (Bearer), or by a request signed with the member or session key.
 // Nothing in the body (cwd, pid) is trusted to pick the peer.
+import { bearerToken } from "./bearer.ts";
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
 import { HookStatusBody, type HookStatusBodyT } from "../../protocol/http-bodies.ts";
@@ -63,8 +64,8 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
   return new Elysia({ name: "hook" }).post(
     "/hook/set-status",
     async ({ body, request }) => {
-      const auth = request.headers.get("authorization") ?? "";
-      const out = auth.startsWith("Bearer ") ? await byToken(ctx, auth.slice(7).trim(), body) : await bySignature(ctx, request, rawBody(request), body);
+      const token = bearerToken(request);
+      const out = token !== null ? await byToken(ctx, token, body) : await bySignature(ctx, request, rawBody(request), body);
       return { ok: true, ...out };
     },
     {
