@@ -1,7 +1,7 @@
 // Fitting a list into a character budget (a hook's additionalContext, a tool result): the items
 // are taken in order, and what does not fit is counted by the caller, never skipped over.
 
-export type Fitted<T> = {
+type Fitted<T> = {
   /** The items taken, a leading run of those given. */
   taken: T[];
   /** Their renderings, in order. */

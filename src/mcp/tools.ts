@@ -10,6 +10,7 @@ import { whenOpen, type MeshLink } from "./mesh-link.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameWhole } from "./framing.ts";
 import { fitInBudget } from "./text-budget.ts";
 import { quoted } from "../client/untrusted-text.ts";
+import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 
@@ -177,7 +178,7 @@ function peerLines(all: readonly PeerInfo[], me: string, budget: number): string
   const members = new Map(all.filter((p) => p.kind === "member").map((p) => [p.pubkey, p.displayName]));
   const peers = all.filter((p) => p.online || p.kind === "member").sort((a, b) => Number(b.online) - Number(a.online));
   const line = (p: PeerInfo) => {
-    const owner = p.kind === "member" ? `member key ${p.pubkey.slice(0, 12)}` : `session key ${p.pubkey.slice(0, 12)} of member ${quoted(members.get(p.memberPubkey) ?? "?", 80)} (${p.memberPubkey.slice(0, 12)})`;
+    const owner = p.kind === "member" ? `member key ${p.pubkey.slice(0, 12)}` : `session key ${p.pubkey.slice(0, 12)} of member ${peerLabel({ displayName: members.get(p.memberPubkey) ?? "?", pubkey: p.memberPubkey })}`;
     return `- ${quoted(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
   };
   // One more than the budget: the last line has no newline after it.

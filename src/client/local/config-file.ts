@@ -152,8 +152,10 @@ export function updateConfig(dir: string, change: ConfigChange): LocalConfig {
   };
   // Another process's change in between would be lost (config-lock.ts). A path that is not a
   // directory is left to loadConfig, which says what is wrong with it.
-  if (statIfAny(dir)?.isDirectory() === false) return apply();
-  ensurePrivateDir(dir);
+  const st = statIfAny(dir);
+  if (st && !st.isDirectory()) return apply();
+  // A directory others can read is refused by loadConfig, not quietly tightened here.
+  if (!st) ensurePrivateDir(dir);
   return withConfigLock(dir, apply);
 }
 

@@ -3,10 +3,10 @@
 // the same moment (a rotation reaches every session at once), while a command may be saving a
 // new mesh. Each change is read–modify–write (updateConfig); without a lock, two writers that read
 // the same file keep only the last one's change. The lock is a file made with O_EXCL holding its
-// owner's PID: held for the few milliseconds a change takes, and taken over when its owner is no
-// longer running (a writer killed mid-change). bun:sqlite's fcntl locks, which the kernel drops on
+// owner's PID: held for the few milliseconds a change takes, and removed when its owner is no
+// longer running (a writer killed mid-change), by one waiter at a time. bun:sqlite's fcntl locks, which the kernel drops on
 // death, belong to src/store (DESIGN §5), and Node's fs has no flock.
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LocalFileError, onFile } from "../../local-file/error.ts";
 
@@ -24,8 +24,8 @@ export function withConfigLock<T>(dir: string, change: () => T): T {
   while (!tryTake(path)) {
     const holder = holderOf(path);
     if (holder === "gone") continue;
-    if (holder === "stale") {
-      takeOverStale(path);
+    if (typeof holder === "object") {
+      takeOverStale(path, holder.stale);
       continue;
     }
     if (performance.now() > deadline && holder !== "starting") {
@@ -39,8 +39,7 @@ export function withConfigLock<T>(dir: string, change: () => T): T {
   try {
     return change();
   } finally {
-    // Only this process's own lock: after a takeover race the file may be another's.
-    if (holderOf(path) === process.pid) rmSync(path, { force: true });
+    rmSync(path, { force: true });
   }
 }
 
@@ -56,7 +55,10 @@ function tryTake(path: string): boolean {
     });
   }
   try {
-    writeSync(fd, String(process.pid));
+    onFile(path, "write", () => writeSync(fd, String(process.pid)));
+  } catch (err) {
+    rmSync(path, { force: true }); // a full disk: no empty lock left for others to wait on
+    throw err;
   } finally {
     closeSync(fd);
   }
@@ -64,37 +66,50 @@ function tryTake(path: string): boolean {
 }
 
 /** The holder's PID while it runs; "starting" while its creator has not written its PID yet;
- *  "stale" when it died holding the lock; "gone" when the lock was released meanwhile. */
-function holderOf(path: string): number | "starting" | "stale" | "gone" {
-  let text: string;
-  let age: number;
-  try {
-    text = readFileSync(path, "utf8");
-    age = Date.now() - statSync(path).mtimeMs;
-  } catch {
-    return "gone";
-  }
+ *  `{ stale }` (the file's text) when it died holding the lock; "gone" when it was released. */
+function holderOf(path: string): number | "starting" | { stale: string } | "gone" {
+  const text = readIfAny(path);
+  if (text === null) return "gone";
   const pid = Number(text);
-  if (text === "" || !Number.isSafeInteger(pid) || pid <= 0) return age > UNWRITTEN_GRACE_MS ? "stale" : "starting";
+  if (text === "" || !Number.isSafeInteger(pid) || pid <= 0) return ageOf(path) > UNWRITTEN_GRACE_MS ? { stale: text } : "starting";
   try {
     process.kill(pid, 0);
     return pid;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : "stale";
+    return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : { stale: text };
   }
 }
 
-/** Removes a dead holder's lock. Renamed aside first, then checked: if another waiter took the
- *  lock over between our look and the rename, the file renamed is that live holder's, and it is
- *  put back (a rename onto a path made meanwhile would replace a newer lock, so only if absent). */
-function takeOverStale(path: string): void {
-  const aside = `${path}.${process.pid}.stale`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return; // released or taken over by another waiter: look again
+/** Removes the lock of `dead`, a holder that died with it. Takeovers take turns through a guard
+ *  file made with O_EXCL, and under it the lock is removed only if it still names `dead`: no
+ *  holder can have made it meanwhile (O_EXCL), and no other takeover can have removed it, so a
+ *  live holder's lock is never touched. A guard left by a waiter that died holding it (a few
+ *  microseconds' window) is removed once it is older than a second. */
+function takeOverStale(path: string, dead: string): void {
+  const guard = `${path}.takeover`;
+  if (!tryTake(guard)) {
+    if (ageOf(guard) > UNWRITTEN_GRACE_MS) rmSync(guard, { force: true });
+    return;
   }
-  if (holderOf(aside) === "stale") rmSync(aside, { force: true });
-  else if (tryTake(path)) renameSync(aside, path);
-  else rmSync(aside, { force: true });
+  try {
+    if (readIfAny(path) === dead) rmSync(path, { force: true });
+  } finally {
+    rmSync(guard, { force: true });
+  }
+}
+
+function readIfAny(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function ageOf(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
