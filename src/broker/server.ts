@@ -31,6 +31,7 @@ import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./op
 import { createDashboard } from "./dashboard-state.ts";
 import { DASHBOARD_API_HEADERS, DOCS_HEADERS, secured } from "./dashboard-assets.ts";
 import { errorResponse } from "./http/errors.ts";
+import { closingIfUnread } from "./http/body.ts";
 
 export type Broker = {
   readonly url: string;
@@ -144,13 +145,16 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   };
   const outbox = new Outbox(resumePushes as (ws: ServerWebSocket<unknown>) => void);
 
+  // An HTTP request; a body that no route read closes the connection after the answer.
+  const handle = async (req: Request, headers?: Record<string, string>): Promise<Response> => secured(closingIfUnread(req, await app.handle(req)), headers);
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: config.host,
     port: config.port,
     // No cap of Bun's: it checks a declared length against it before fetch runs and answers an
     // empty 413, outside the error catalog. Bodies are bounded where they are read (http/body.ts:
     // 1 MiB, declared or counted, answered as 413 frame_too_large, the connection then closed),
-    // and Bun discards, without holding, the body of a request that is answered unread.
+    // and a body nothing read closes the connection after the answer (`handle`), so that Bun
+    // does not go on reading and discarding it.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, srv) {
       // A Host header no URL can be made of (`a b`, `[zz`): Bun would answer with its debug page.
@@ -158,10 +162,10 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       if (!url) return secured(errorResponse(new MeshError("invalid_argument", "The request's Host header or path is not a valid URL.")));
       // Every HTTP response carries the dashboard's CSP and friends, but the API reference page's
       // (it ships an inline script), which gets a looser script and style policy.
-      if (url.pathname === "/docs" || url.pathname === "/docs/") return app.handle(req).then((r) => secured(r, DOCS_HEADERS));
+      if (url.pathname === "/docs" || url.pathname === "/docs/") return handle(req, DOCS_HEADERS);
       // The dashboard's answers are one signed-in member's: no cache may keep or share them.
-      if (url.pathname.startsWith("/v1/dashboard/")) return app.handle(req).then((r) => secured(r, DASHBOARD_API_HEADERS));
-      if (url.pathname !== "/ws") return app.handle(req).then(secured);
+      if (url.pathname.startsWith("/v1/dashboard/")) return handle(req, DASHBOARD_API_HEADERS);
+      if (url.pathname !== "/ws") return handle(req);
       if (ctx.draining) return secured(errorResponse(new MeshError("unavailable", "The broker is shutting down.")));
       // Browsers send an Origin, and no client of this protocol is a web page: without this any
       // site its user visits could hold the address's connection slots (maxConnectionsPerIp).

@@ -72,3 +72,28 @@ test("after the 413 the connection is closed: the rest of an endless body is not
   expect(answer).toStartWith("HTTP/1.1 413");
   expect(answer).toContain('"code":"frame_too_large"');
 });
+
+test("a body sent to a path that reads none is not taken in: the answer closes the connection", async () => {
+  await using b = await startBroker();
+  const raw = (head: string, chunked: boolean) =>
+    new Promise<string>((resolve) => {
+      let answer = "";
+      let closed = false;
+      const sock = connect(Number(new URL(b.url).port), "127.0.0.1");
+      sock.on("data", (d) => (answer += d)).on("close", () => ((closed = true), resolve(answer))).on("error", () => {});
+      sock.write(head);
+      if (!chunked) return;
+      const chunk = Buffer.concat([Buffer.from("10000\r\n"), Buffer.alloc(0x10000, 0x20), Buffer.from("\r\n")]);
+      const feed = () => {
+        while (!closed && sock.write(chunk));
+      };
+      sock.on("drain", feed);
+      feed();
+    });
+  const declared = await raw("POST /no-such-route HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n", false);
+  expect(declared).toStartWith("HTTP/1.1 404");
+  expect(declared.toLowerCase()).toContain("connection: close");
+  const endless = await raw("POST /no-such-route HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n", true);
+  expect(endless).toStartWith("HTTP/1.1 404");
+  expect(endless.toLowerCase()).toContain("connection: close");
+});

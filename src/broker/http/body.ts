@@ -11,8 +11,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  *  before any byte is read, or, sent in chunks without one, by counting while reading, the
  *  stream cancelled at the limit. At most MAX_BODY_BYTES plus one chunk is ever held. */
 export async function readBody(request: Request): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge(`Content-Length says ${declared} bytes`);
+  const tooBig = declaredTooLarge(request);
+  if (tooBig) throw tooBig;
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -29,6 +29,21 @@ export async function readBody(request: Request): Promise<string> {
   }
   // As Request.text() decodes: UTF-8, a leading BOM dropped, invalid bytes replaced.
   return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** The refusal for a request whose Content-Length is over MAX_BODY_BYTES, or null. */
+function declaredTooLarge(request: Request): MeshError | null {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  return declared > MAX_BODY_BYTES ? tooLarge(`Content-Length says ${declared} bytes`) : null;
+}
+
+/** The response, with `Connection: close` when the request sent a body that nothing read (no
+ *  route, a route without a body, a refusal before parsing): without it Bun reads and discards
+ *  the rest of that body for as long as the client keeps sending. */
+export function closingIfUnread(request: Request, response: Response): Response {
+  const sentBody = Number(request.headers.get("content-length") ?? 0) > 0 || request.headers.has("transfer-encoding");
+  if (sentBody && !request.bodyUsed) response.headers.set("connection", "close");
+  return response;
 }
 
 function tooLarge(what: string): MeshError {
