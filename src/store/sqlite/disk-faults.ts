@@ -9,7 +9,7 @@ import { statfsSync } from "node:fs";
 const LOW_SPACE = 1 << 20;
 
 /** Whether the file system holding `dir` has less than LOW_SPACE free (false when it cannot tell). */
-export function lowOnSpace(dir: string): boolean {
+function lowOnSpace(dir: string): boolean {
   try {
     const s = statfsSync(dir);
     return s.bavail * s.bsize < LOW_SPACE;
