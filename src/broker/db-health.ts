@@ -37,9 +37,11 @@ export class DbHealth {
     return h;
   }
 
-  /** Before a scrape: probes only when the last probe is older than SCRAPE_PROBE_AGE_MS. */
+  /** Before a scrape: probes only when the last probe is older than SCRAPE_PROBE_AGE_MS, or the
+   *  clock went back since (stepped): else the gauge would stand still for as long as the step. */
   async refreshForScrape(): Promise<void> {
-    if (this.now() - this.lastAt >= SCRAPE_PROBE_AGE_MS) await this.probe();
+    const age = this.now() - this.lastAt;
+    if (age < 0 || age >= SCRAPE_PROBE_AGE_MS) await this.probe();
   }
 
   /** Whether the last probe could write and the store has not failed since. Never touches the

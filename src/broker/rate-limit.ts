@@ -15,7 +15,8 @@ export class RateLimiter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Takes `cost` tokens if available. Returns true when allowed. */
+  /** Takes `cost` tokens if available. Returns true when allowed. A clock that went back (a wall
+   *  clock stepped by NTP, if one is injected) neither refunds nor charges: no time has passed. */
   take(key: string, cost = 1): boolean {
     const t = this.now();
     let b = this.buckets.get(key);
@@ -23,7 +24,7 @@ export class RateLimiter {
       b = { tokens: this.burst, updatedMs: t };
       this.buckets.set(key, b);
     } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((t - b.updatedMs) / 1000) * this.ratePerSec);
+      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, t - b.updatedMs) / 1000) * this.ratePerSec);
       b.updatedMs = t;
     }
     if (b.tokens < cost) return false;

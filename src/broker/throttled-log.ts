@@ -17,10 +17,12 @@ export class ThrottledLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Logs `fields` (with `notLoggedSinceLast`) unless a line went out less than LOG_EVERY_MS ago. */
+  /** Logs `fields` (with `notLoggedSinceLast`) unless a line went out less than LOG_EVERY_MS ago.
+   *  A clock that went back (the wall clock stepped) logs at once: waiting for it to catch up
+   *  would hide every line for as long as the step. */
   note(fields: Record<string, unknown>): void {
     const now = this.now();
-    if (now - this.lastAt < LOG_EVERY_MS) {
+    if (now >= this.lastAt && now - this.lastAt < LOG_EVERY_MS) {
       this.suppressed++;
       return;
     }

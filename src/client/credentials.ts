@@ -2,6 +2,7 @@
 import { attestationCanonical, helloCanonical, sessionHelloCanonical } from "../protocol/canonical.ts";
 import type { HelloFrame, SessionHelloFrame, AttestationFields } from "../protocol/frames.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
+import { HELLO_SKEW_MS } from "../protocol/limits.ts";
 
 export type MemberCredentials = { kind: "member"; meshId: string; memberId: string; keys: SigningKeypair };
 export type SessionCredentials = {
@@ -74,12 +75,19 @@ export const attestorOf = (c: SessionCredentials): SessionAttestor => c.attestor
 
 // The broker accepts each signed hello once, and ed25519 is deterministic: two hellos by one key
 // in the same millisecond would be byte-identical and the second refused as a replay. So this
-// process never signs two hellos with the same timestamp for a key.
+// process does not sign two hellos with the same timestamp for a key.
 const lastTimestamp = new Map<string, number>();
 
-/** A millisecond timestamp strictly greater than any this process used before for `pubkey`. */
+/** How far behind the last timestamp used the clock may read and still be stepped past it.
+ *  Further back, the clock itself was set back (NTP, a manual fix): a timestamp ahead of it by as
+ *  much would be refused as timestamp_skew until it caught up, so the clock is followed. */
+const STEP_BACK_MS = HELLO_SKEW_MS / 2;
+
+/** A millisecond timestamp greater than the last this process used for `pubkey`, unless the clock
+ *  went back more than STEP_BACK_MS since: then the clock's reading. */
 export function freshTimestamp(pubkey: string, now = Date.now()): number {
-  const ts = Math.max(now, (lastTimestamp.get(pubkey) ?? 0) + 1);
+  const last = lastTimestamp.get(pubkey);
+  const ts = last !== undefined && now <= last && last - now < STEP_BACK_MS ? last + 1 : now;
   lastTimestamp.set(pubkey, ts);
   return ts;
 }

@@ -1,7 +1,7 @@
 // The seeds' seven hello cases and the session attestation cases, against the real verification
 // code with a small in-memory store (membership, sessions and the replay set).
 import { describe, expect, test } from "bun:test";
-import { authenticateHello, authenticateSessionHello, checkAttestation } from "../../src/broker/auth.ts";
+import { authenticateHello, authenticateSessionHello, checkAttestation, checkSkew } from "../../src/broker/auth.ts";
 import { buildHello, makeAttestation } from "../../src/client/credentials.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
 import { helloCanonical } from "../../src/protocol/canonical.ts";
@@ -52,6 +52,32 @@ describe("member hello (seed cases)", () => {
     const h = hello();
     expect(await code(authenticateHello(store, h, Date.now()))).toBe("accepted");
     expect(await code(authenticateHello(store, h, Date.now()))).toBe("replayed");
+  });
+});
+
+describe("skew window (protocol.md §2.3 check 1: abs(broker clock − timestamp) ≤ 60 000 ms)", () => {
+  const now = 1_767_225_600_000;
+  test.each([
+    [-60_001, "timestamp_skew"],
+    [-60_000, "accepted"],
+    [60_000, "accepted"],
+    [60_001, "timestamp_skew"],
+  ])("a timestamp %i ms from the broker clock → %s", (offset, expected) => {
+    let got = "accepted";
+    try {
+      checkSkew(now + offset, now, "Hello");
+    } catch (e) {
+      got = (e as { code: string }).code;
+    }
+    expect(got).toBe(expected);
+  });
+
+  test("a session hello at ±59 s is accepted, at ±61 s refused", async () => {
+    const session = generateSigningKeypair();
+    const sessionHello = (ts: number) => buildHello({ kind: "session", meshId: MESH, memberId: MEMBER_ID, memberKeys: member, sessionKeys: session }, where, ts) as SessionHelloFrame;
+    const t = Date.now();
+    const codes = await Promise.all([-61_000, -59_000, 59_000, 61_000].map((d) => code(authenticateSessionHello(fakeStore(), sessionHello(t + d), t))));
+    expect(codes).toEqual(["timestamp_skew", "accepted", "accepted", "timestamp_skew"]);
   });
 });
 
