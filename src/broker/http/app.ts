@@ -36,7 +36,10 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
   // Read when an error is answered, once every route below is registered.
   let routes: () => readonly RouteInfo[] = () => [];
   // normalize: false → an unknown body field is a 400, never silently dropped.
-  const app = new Elysia({ normalize: false })
+  // standardHostname: false → Elysia looks for the path from just past `http://`, not from index
+  // 11 (it assumes a host of 4 characters or more): under `Host: x` it found none, and every
+  // route answered 405. Bun.serve has no TLS here, so every URL it hands over starts `http://`.
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
     .onParse(async ({ request }) => {
       const text = await readBody(request);
       raw.set(request, text);
