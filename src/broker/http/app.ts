@@ -9,6 +9,7 @@ import { assertJsonDepth } from "../../protocol/codec.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
 import { readBody } from "./body.ts";
+import { assertCountedRoutes, countAnswer } from "./refusals.ts";
 import { allowedMethods, wrongMethodResponse, type RouteInfo } from "./allowed-methods.ts";
 import { meshRoutes } from "./meshes.ts";
 import { hookRoutes } from "./hook.ts";
@@ -33,6 +34,8 @@ function toStringField(value: unknown, at = ""): string | null {
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
+  // The error each refused request was answered with, mapped once (onError), counted once answered.
+  const refusals = new WeakMap<Request, MeshError>();
   // Read when an error is answered, once every route below is registered.
   let routes: () => readonly RouteInfo[] = () => [];
   // normalize: false → an unknown body field is a 400, never silently dropped.
@@ -66,8 +69,10 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       const err = fromElysia(code, error);
       if (err.code === "internal") ctx.log.error("http request failed", { err: error });
       ctx.failures.note(err, "http");
+      refusals.set(request, err);
       return errorResponse(err);
     })
+    .onAfterResponse(({ request, route }) => countAnswer(ctx, route, refusals.get(request)))
     .use(
       swagger({
         path: "/docs",
@@ -96,5 +101,6 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     .use(hookRoutes(ctx, rawBody))
     .use(dashboardRoutes(ctx, dash));
   routes = () => app.routes;
+  assertCountedRoutes(app.routes.map((r) => r.path));
   return app;
 }

@@ -11,7 +11,6 @@ import { DEFAULT_CAPS } from "../grants.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireOperator, viewerOf } from "./dashboard-auth.ts";
-import { countRefusal } from "./refusals.ts";
 
 const tags = ["dashboard"];
 /** Most audit entries a page shows (the verification covers the whole chain). */
@@ -39,7 +38,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         if (!mesh) throw new MeshError("not_found");
         return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
       },
-      { afterResponse: countRefusal(ctx), detail: { summary: "Members and sessions of your mesh, with presence", tags } },
+      { detail: { summary: "Members and sessions of your mesh, with presence", tags } },
     )
     .get(
       "/v1/dashboard/topics",
