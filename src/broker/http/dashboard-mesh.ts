@@ -34,7 +34,9 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
         const meshId = v.member.meshId;
-        const [mesh, members, { peers }] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId), runRequest(ctx, v.conn, { type: "list_peers", id: "dashboard" })]);
+        // Admitted (list_peers) before anything else of the mesh is read.
+        const { peers } = await runRequest(ctx, v.conn, { type: "list_peers", id: "dashboard" });
+        const [mesh, members] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId)]);
         if (!mesh) throw new MeshError("not_found");
         return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
       },
