@@ -6,8 +6,7 @@ import { expect, spyOn, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { until } from "../helpers/cli.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
-import { randomId } from "../../src/crypto/hash.ts";
+import { dashboardSession } from "../helpers/dashboard.ts";
 
 /** broker_messages_rejected_total per reason, as /metrics publishes it. */
 async function rejected(b: TestBroker): Promise<Record<string, number>> {
@@ -17,11 +16,8 @@ async function rejected(b: TestBroker): Promise<Record<string, number>> {
 
 /** Signs `m` in to the dashboard; returns a caller answering with the status of each request. */
 async function signIn(b: TestBroker, m: TestMember) {
-  const login = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
-  const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
-  const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
-  return async (method: string, path: string, body?: unknown) =>
-    (await fetch(`${b.url}${path}`, { method, headers: { cookie, "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })).status;
+  const call = await dashboardSession(b, m);
+  return async (method: string, path: string, body?: unknown) => (await call(method, path, body)).status;
 }
 
 test("refused dashboard requests are counted as the WebSocket counts them", async () => {
