@@ -5,7 +5,7 @@
 // (LocalFileError, exit 5), as for a backup: the operator must act, and a retry alone will not do.
 import { statSync } from "node:fs";
 import { MeshError } from "../protocol/errors.ts";
-import { isDamaged } from "../store/sqlite/db-errors.ts";
+import { isDamaged, RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
 import { LocalFileError } from "../local-file/error.ts";
 import { dataDirFileError } from "./data-dir-errors.ts";
@@ -14,7 +14,7 @@ import { dataDirFileError } from "./data-dir-errors.ts";
 export function damagedDatabase(db: string, sqliteError: unknown, consequence: string, cause: unknown): LocalFileError {
   return new LocalFileError(
     `The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`,
-    "stop the broker, confirm with claudemesh serve --check, and restore the latest good backup (claudemesh admin restore FILE --force)",
+    `stop the broker, confirm with claudemesh serve --check, and ${RESTORE_BACKUP}`,
     { cause },
   );
 }

@@ -4,12 +4,13 @@
 // exit code of what it is: a place or a disk the user must change is a local refusal (5), a lock
 // held too long may pass (6), a copy that fails its check although SQLite wrote it is internal (1).
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, lstatSync, mkdirSync, rmdirSync, statSync } from "node:fs";
+import { createReadStream, existsSync, lstatSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, snapshotFile } from "../store/sqlite/data-file.ts";
 import { errnoOf, onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
+import { makeDirs, removeMadeDirs } from "../local-file/dirs.ts";
 import { backupFailure } from "./backup-errors.ts";
 import { existingDatabase, inspect } from "./maintenance.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
@@ -29,14 +30,6 @@ async function sha256File(path: string): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest("hex");
-}
-
-/** The directories mkdir -p makes for `dir`, outermost first ([] when it exists). */
-function makeDirs(dir: string): string[] {
-  const first = onFile(dir, "create", () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
-  const made: string[] = [];
-  for (let d = dir; first !== undefined && d.length >= first.length; d = dirname(d)) made.unshift(d);
-  return made;
 }
 
 /** Where an explicit --out goes: refused when it is a directory, exists (a link counts, even to
@@ -67,7 +60,7 @@ function checkedOut(out: string, now: Date): string {
 export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
   const db = existingDatabase(dataDir, "backup");
   let file = out ? checkedOut(out, now) : join(dataDir, "backups", backupName(now));
-  const made = makeDirs(dirname(file));
+  const made = onFile(dirname(file), "create", () => makeDirs(dirname(file)));
   const before = sideFiles(db);
   try {
     for (let attempt = 1; ; attempt++) {
@@ -83,19 +76,11 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
     }
   } catch (err) {
     removeSideFilesWeMade(dataDir, db, before);
-    for (const d of made.toReversed()) tryRmdir(d);
+    removeMadeDirs(made);
     throw backupFailure(err, { db, file, dataDir, out: Boolean(out) });
   }
   giveToDirOwner([...made, file]);
   giveDataDirToOwner(dataDir);
   const info = inspect(file);
   return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
-}
-
-function tryRmdir(dir: string): void {
-  try {
-    rmdirSync(dir); // only when empty: a file someone put there meanwhile stays
-  } catch {
-    // not empty, or gone: either way not ours to remove
-  }
 }

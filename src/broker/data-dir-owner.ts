@@ -7,10 +7,7 @@ import { join } from "node:path";
 import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { giveToDirOwner, runsAsRoot } from "../local-file/owner.ts";
-
-/** The PID files that name a data directory's holder (pid-file.ts). */
-export const PID_FILE = "claudemesh.pid";
-export const RESTORE_PID_FILE = "claudemesh.restore.pid";
+import { PID_FILE, RESTORE_PID_FILE } from "./pid-file.ts";
 
 /** Names claudemesh gives the files it writes in backups/ (admin backup's default, the copy taken
  *  before a migration, and their .partial while written). */

@@ -10,12 +10,13 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { missingDirs, removeMadeDirs } from "../store/sqlite/dir-lock.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
+import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { restoreFailure } from "./admin-errors.ts";
 import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
+import { makeDirs } from "../local-file/dirs.ts";
 
 export type RestoreResult = {
   file: string;
@@ -100,28 +101,28 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   if (!found) throw new MeshError("not_found", `No such backup file: ${source}`);
   // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error.
   if (found.isDirectory()) throw new MeshError("invalid_argument", `${source} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
-  // A restore that fails leaves no data directory it made (with only its lock file in it).
-  const made = missingDirs(dataDir);
+  // A restore that fails leaves no data directory it made (claimDataDir, releaseDataDir).
+  let made: string[];
   let holder: ReturnType<typeof claimDataDir>;
   try {
-    holder = claimDataDir(dataDir, "restore", { giveNewDir: true });
+    made = makeDirs(dataDir);
+    holder = claimDataDir(dataDir, "restore", { made });
   } catch (err) {
-    const failure = restoreFailure(err, dataDir, source); // worded while the directory is there
-    removeMadeDirs(made);
-    throw failure;
+    throw restoreFailure(err, dataDir, source);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   let restored = false;
   try {
+    // As root: what an earlier command run as root left in the directory is its owner's again.
+    giveDataDirToOwner(dataDir);
     const result = restoreLocked(dataDir, source, opts);
     restored = true;
     return result;
   } catch (err) {
     throw restoreFailure(err, dataDir, source);
   } finally {
-    releaseDataDir(dataDir, "restore");
-    if (!restored) removeMadeDirs(made);
+    releaseDataDir(dataDir, "restore", restored ? [] : made);
   }
 }
 

@@ -5,11 +5,15 @@
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
-import { giveDataDirToOwner, PID_FILE, RESTORE_PID_FILE } from "./data-dir-owner.ts";
+import { removeMadeDirs } from "../local-file/dirs.ts";
+
+/** The PID files that name a data directory's holder. */
+export const PID_FILE = "claudemesh.pid";
+export const RESTORE_PID_FILE = "claudemesh.restore.pid";
 
 /** Whether anything could hold `dataDir`: only a directory with a lock file can have a holder, so
  *  without one a check need not create the directory to know it is free. */
@@ -54,14 +58,9 @@ function holderOf(dataDir: string): Holder {
   return { kind: "broker", pid: livePid(join(dataDir, PID_FILE), COMMAND.broker) ?? 0 };
 }
 
-/** A PID file that could not be written; its cause is the file system's error, which the caller
- *  words (data-dir-errors.ts: a full disk, a directory it may not write in). */
-export class PidFileError extends Error {
-  override readonly name = "PidFileError";
-}
-
 /** Writes our PID to `path` (0600). On failure removes whatever it left (never an empty file)
- *  and throws PidFileError. */
+ *  and throws the file system's error, which names the file (the caller words it:
+ *  data-dir-errors.ts, a full disk, a directory it may not write in). */
 function writePid(path: string): void {
   try {
     writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
@@ -72,20 +71,29 @@ function writePid(path: string): void {
     } catch {
       // nothing more to do: the lock, not this file, keeps others out
     }
-    throw new PidFileError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw err;
   }
 }
 
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
  *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
  *  removing the other kind's: with the lock free, whatever it names is not holding anything).
- *  `giveNewDir` (check, restore): as root, a data directory this call makes takes the owner of the
- *  directory it is made in (owner.ts). Returns null when claimed, or the holder when the lock is
- *  held. Throws (the lock released) LockFileError when the lock file cannot be used, PidFileError
- *  when the PID file cannot be written, and the file system's error otherwise. */
-export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", opts: { giveNewDir?: boolean } = {}): Holder | null {
-  const made = opts.giveNewDir === true && !existsSync(dataDir);
-  if (!lockDataDir(dataDir)) return holderOf(dataDir);
+ *  `made` (restore): the directories the caller made for it (local-file/dirs.ts makeDirs), removed
+ *  again if the claim fails. As root, the lock and PID files take the directory's owner
+ *  (owner.ts), and so do the directories in `made`, or with `giveNewDir` (check) a data directory
+ *  this call makes. Returns null when claimed, or the holder when the lock is held. Throws (the
+ *  lock released) LockFileError when the lock file cannot be used, and the file system's error
+ *  otherwise. */
+export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", opts: { giveNewDir?: boolean; made?: readonly string[] } = {}): Holder | null {
+  const made = opts.made ?? (opts.giveNewDir === true && !existsSync(dataDir) ? [resolve(dataDir)] : []);
+  let locked: boolean;
+  try {
+    locked = lockDataDir(dataDir);
+  } catch (err) {
+    removeMadeDirs(opts.made ?? []); // as far as they are empty: a lock file made but not usable stays
+    throw err;
+  }
+  if (!locked) return holderOf(dataDir);
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
     writePid(join(dataDir, FILES[kind]));
@@ -93,10 +101,9 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", o
     // directory's owner, the broker's user, from taking the lock next time. A data directory made
     // just now in another user's directory is that user's too (not for `serve`, which as root
     // must not hand its own directory to someone else while it keeps making files in it).
-    if (made) giveToDirOwner([resolve(dataDir)]);
-    giveDataDirToOwner(dataDir);
+    giveToDirOwner([...made, join(dataDir, LOCK_FILE), join(dataDir, FILES[kind])]);
   } catch (err) {
-    unlockDataDir(dataDir);
+    releaseDataDir(dataDir, kind, opts.made);
     throw err;
   }
   return null;
@@ -112,10 +119,22 @@ export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker")
   }
 }
 
-/** Undoes claimDataDir: removes our PID file, then releases the lock. */
-export function releaseDataDir(dataDir: string, kind: Holder["kind"]): void {
+/** Undoes claimDataDir: removes our PID file, then releases the lock. With `made` (what the
+ *  caller made for the directory, for a command that failed), first removes the lock file while
+ *  still holding it, when the directory holds nothing else, and after the release the directories
+ *  in `made` as far as they are empty; a directory that holds anything else keeps it. Never throws
+ *  for the removal: what cannot be removed stays, as it would have without it. */
+export function releaseDataDir(dataDir: string, kind: Holder["kind"], made: readonly string[] = []): void {
   releasePidFile(dataDir, kind);
+  let discard = made.length > 0;
+  try {
+    if (discard && readdirSync(dataDir).every((f) => f === LOCK_FILE)) rmSync(join(dataDir, LOCK_FILE), { force: true });
+    else discard = false;
+  } catch {
+    discard = false;
+  }
   unlockDataDir(dataDir);
+  if (discard) removeMadeDirs(made);
 }
 
 /** "a broker (PID 42) is serving DIR" / "an admin restore (PID 42) is replacing the database in

@@ -105,7 +105,7 @@ describe("admin token on a damaged database", () => {
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
       code: 5,
       stdout: "",
-      stderr: `claudemesh: The broker database ${db} is damaged (database disk image is malformed); the new token was not written.\n  fix: stop the broker, confirm with claudemesh serve --check, and restore the latest good backup (claudemesh admin restore FILE --force)\n`,
+      stderr: `claudemesh: The broker database ${db} is damaged (database disk image is malformed); the new token was not written.\n  fix: stop the broker, confirm with claudemesh serve --check, and restore a backup (claudemesh admin restore FILE --force)\n`,
     });
   }, 60_000);
 });

@@ -1,12 +1,12 @@
 // A dashboard request refused as the signed-in member (invalid input, the change allowance,
 // draining, a removal) counts in broker_messages_rejected_total{reason} under its code, as the
-// same request refused over the WebSocket does (docs/operations.md "Metrics").
+// same request refused over the WebSocket does (docs/operations.md "Metrics"); and admission comes
+// before the route reads the mesh.
 import { expect, spyOn, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { until } from "../helpers/cli.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
-import { randomId } from "../../src/crypto/hash.ts";
+import { dashboardSession } from "../helpers/dashboard.ts";
 
 /** broker_messages_rejected_total per reason, as /metrics publishes it. */
 async function rejected(b: TestBroker): Promise<Record<string, number>> {
@@ -16,11 +16,8 @@ async function rejected(b: TestBroker): Promise<Record<string, number>> {
 
 /** Signs `m` in to the dashboard; returns a caller answering with the status of each request. */
 async function signIn(b: TestBroker, m: TestMember) {
-  const login = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
-  const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
-  const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
-  return async (method: string, path: string, body?: unknown) =>
-    (await fetch(`${b.url}${path}`, { method, headers: { cookie, "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })).status;
+  const call = await dashboardSession(b, m);
+  return async (method: string, path: string, body?: unknown) => (await call(method, path, body)).status;
 }
 
 test("refused dashboard requests are counted as the WebSocket counts them", async () => {
@@ -49,4 +46,18 @@ test("refused dashboard requests are counted as the WebSocket counts them", asyn
   await until(async () => Bun.deepEquals(await rejected(b), want), "every refusal counted", 4000);
   expect(await rejected(b)).toEqual(want);
   ws.close();
+});
+
+test("a /mesh request refused at admission reads none of the mesh from the store", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url, "alice");
+  const call = await signIn(b, owner);
+  const reads = [spyOn(b.ctx.store, "getMesh"), spyOn(b.ctx.store, "listMembers")];
+  b.ctx.draining = true;
+  expect(await call("GET", "/v1/dashboard/mesh")).toBe(503);
+  b.ctx.draining = false;
+  expect(reads.map((r) => r.mock.calls.length)).toEqual([0, 0]);
+  // Admitted, it reads both (the spies see the store's reads).
+  expect(await call("GET", "/v1/dashboard/mesh")).toBe(200);
+  expect(reads.map((r) => r.mock.calls.length > 0)).toEqual([true, true]);
 });

@@ -1,6 +1,6 @@
 // Request type → handler, and the one way in for every request, whatever carried it: the
-// WebSocket session and the dashboard's HTTP routes run requests through runRequest (send and ack
-// take their own paths in ws/session.ts, for ordering and batching, after admitRequest), and the
+// WebSocket session and the dashboard's HTTP routes run requests through runRequest (the session
+// calls send's and ack's handlers itself, for ordering and batching, after admitRequest), and the
 // status hook goes through admitRequest: no transport skips a check.
 import { MeshError } from "../../protocol/errors.ts";
 import type { ClientFrameOf, ClientFrameType, RequestType } from "../../protocol/frames.ts";
@@ -17,7 +17,8 @@ import * as admin from "./admin.ts";
 type Handler<T extends RequestType> = (ctx: BrokerContext, conn: Conn, f: ClientFrameOf<T>) => Promise<Results[T]>;
 
 // Exported so that tests can stand in for a handler.
-export const HANDLERS: { [T in Exclude<RequestType, "send">]: Handler<T> } = {
+export const HANDLERS: { [T in RequestType]: Handler<T> } = {
+  send: handleSend,
   fetch: handleFetch,
   list_peers: handleListPeers,
   set_status: handleSetStatus,
@@ -65,6 +66,5 @@ export function admitRequest(ctx: BrokerContext, who: Pick<Identity, "meshId" | 
 /** Runs one request as `conn`'s identity after admitRequest. Throws what it or the handler throws. */
 export async function runRequest<T extends RequestType>(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<T> & { type: T }): Promise<Results[T]> {
   admitRequest(ctx, conn.identity!, f.type);
-  if (f.type === "send") return handleSend(ctx, conn, f as ClientFrameOf<"send">) as Promise<Results[T]>;
-  return (HANDLERS[f.type as Exclude<RequestType, "send">] as unknown as Handler<T>)(ctx, conn, f);
+  return (HANDLERS[f.type] as Handler<T>)(ctx, conn, f);
 }

@@ -5,10 +5,10 @@ import { swagger } from "@elysiajs/swagger";
 // The package does not export this path, so it is imported by location; the bundler embeds it.
 import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
 import { MeshError } from "../../protocol/errors.ts";
-import { assertJsonDepth } from "../../protocol/codec.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
-import { readBody } from "./body.ts";
+import { parseBody, readBody } from "./body.ts";
+import { assertCountedRoutes, countAnswer } from "./refusals.ts";
 import { allowedMethods, wrongMethodResponse, type RouteInfo } from "./allowed-methods.ts";
 import { meshRoutes } from "./meshes.ts";
 import { hookRoutes } from "./hook.ts";
@@ -16,43 +16,22 @@ import { opsRoutes } from "./ops.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 
-/** The path of the first `toString` field in a parsed body, or null. Elysia writes a string field
- *  that failed its schema into its error with `${value}`, which throws for an object whose own
- *  `toString` is no function (`{"meshId":{"toString":1}}`): the request became a 500 with a logged
- *  stack. No body of ours has such a field, so one is refused before validation, as the schema
- *  would refuse it. (Depth is bounded by assertJsonDepth.) */
-function toStringField(value: unknown, at = ""): string | null {
-  if (value === null || typeof value !== "object") return null;
-  for (const [key, child] of Object.entries(value)) {
-    const found = key === "toString" ? `${at}/toString` : toStringField(child, `${at}/${key}`);
-    if (found) return found;
-  }
-  return null;
-}
-
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
+  // The error each refused request was answered with, mapped once (onError), counted once answered.
+  const refusals = new WeakMap<Request, MeshError>();
   // Read when an error is answered, once every route below is registered.
   let routes: () => readonly RouteInfo[] = () => [];
   // normalize: false → an unknown body field is a 400, never silently dropped.
-  const app = new Elysia({ normalize: false })
+  // standardHostname: false → Elysia looks for the path from just past `http://`, not from index
+  // 11 (it assumes a host of 4 characters or more): under `Host: x` it found none, and every
+  // route answered 405. Bun.serve has no TLS here, so every URL it hands over starts `http://`.
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
     .onParse(async ({ request }) => {
       const text = await readBody(request);
       raw.set(request, text);
-      if (text === "") return undefined;
-      // The WebSocket frames' depth bound (400 too_deep): a deep body parses, then overflows the
-      // stack in validation and became a 500 with a logged stack, for anyone to repeat.
-      assertJsonDepth(text);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (cause) {
-        throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
-      }
-      const field = toStringField(body);
-      if (field) throw new MeshError("invalid_argument", `Invalid request: ${field}: unexpected property`);
-      return body;
+      return text === "" ? undefined : parseBody(text);
     })
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") {
@@ -63,8 +42,10 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       const err = fromElysia(code, error);
       if (err.code === "internal") ctx.log.error("http request failed", { err: error });
       ctx.failures.note(err, "http");
+      refusals.set(request, err);
       return errorResponse(err);
     })
+    .onAfterResponse(({ request, route }) => countAnswer(ctx, route, refusals.get(request)))
     .use(
       swagger({
         path: "/docs",
@@ -93,5 +74,6 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     .use(hookRoutes(ctx, rawBody))
     .use(dashboardRoutes(ctx, dash));
   routes = () => app.routes;
+  assertCountedRoutes(app.routes.map((r) => r.path));
   return app;
 }

@@ -1,6 +1,7 @@
-// Reading an HTTP request body within the broker's bound, so that a body too large gets an answer
-// in the error catalog's shape (413 `frame_too_large`) instead of the HTTP server's empty 413.
+// Reading and parsing an HTTP request body within the broker's bound, so that a body too large gets
+// an answer in the error catalog's shape (413 `frame_too_large`) instead of the HTTP server's empty 413.
 import { MeshError } from "../../protocol/errors.ts";
+import { assertJsonDepth } from "../../protocol/codec.ts";
 
 /** Largest HTTP request body the broker reads, in bytes (protocol.md §6). The largest real body,
  *  an invite claim or a dashboard topic post, is under 100 KiB; 1 MiB leaves room and still
@@ -29,6 +30,36 @@ export async function readBody(request: Request): Promise<string> {
   }
   // As Request.text() decodes: UTF-8, a leading BOM dropped, invalid bytes replaced.
   return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** A body's text parsed, or refused: nested past the frames' depth bound (400 too_deep: a deep
+ *  body parses, then overflowed the stack in validation, a 500 anyone could repeat), not JSON (400
+ *  invalid_json), or with a field named `toString` at any depth (400 invalid_argument naming its
+ *  path). Elysia writes a string field that failed its schema into its error with `${value}`,
+ *  which throws for an object whose own `toString` is no function (`{"meshId":{"toString":1}}`):
+ *  the request became a 500 with a logged stack. No body of ours has such a field. */
+export function parseBody(text: string): unknown {
+  assertJsonDepth(text);
+  // The found field's key, then each of its ancestors' keys, up to the whole body's (""): the
+  // reviver runs on each value after its children, `this` being the object that holds it, so the
+  // holder of what was found is met next as a value itself.
+  const keys: string[] = [];
+  let holder: unknown;
+  let body: unknown;
+  try {
+    body = JSON.parse(text, function (this: unknown, key: string, value: unknown) {
+      if (keys.length === 0 ? key === "toString" : value === holder) {
+        keys.push(key);
+        holder = this;
+      }
+      return value;
+    });
+  } catch (cause) {
+    throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
+  }
+  if (keys.length === 0) return body;
+  const path = keys.slice(0, -1).reverse().map((k) => `/${k}`).join("");
+  throw new MeshError("invalid_argument", `Invalid request: ${path}: unexpected property`);
 }
 
 /** The refusal for a request whose Content-Length is over MAX_BODY_BYTES, or null. */

@@ -10,7 +10,7 @@ import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
-import { countRefusal } from "./refusals.ts";
+import { queryParam } from "./query.ts";
 
 const tags = ["dashboard"];
 /** Posts per history page. */
@@ -24,16 +24,16 @@ function topicOf(name: string | null): string {
 }
 
 export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
-  const afterResponse = countRefusal(ctx);
   return new Elysia({ name: "dashboard-chat" })
     .get(
       "/v1/dashboard/topics/:topic/history",
-      async ({ params, query, request }) => {
+      async ({ params, request }) => {
         const v = await viewerOf(ctx, dash, request);
-        const after = /^\d{1,15}$/.test(query.after ?? "") ? Number(query.after) : 0;
+        const given = queryParam(request, "after");
+        const after = given !== undefined && /^\d{1,15}$/.test(given) ? Number(given) : 0;
         return runRequest(ctx, v.conn, { type: "topic_history", id: "dashboard", topic: topicOf(params.topic), afterOffset: after, limit: PAGE });
       },
-      { afterResponse, detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags } },
+      { detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags } },
     )
     .post(
       "/v1/dashboard/topics/:topic/messages",
@@ -44,6 +44,6 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.status = 201;
         return result;
       },
-      { body: DashboardPostBody, afterResponse, detail: { summary: "Post a sealed message to a topic as the signed-in member", description: "Answers like send (§4.3.3) to #topic.", tags } },
+      { body: DashboardPostBody, detail: { summary: "Post a sealed message to a topic as the signed-in member", description: "Answers like send (§4.3.3) to #topic.", tags } },
     );
 }

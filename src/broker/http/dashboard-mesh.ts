@@ -11,7 +11,6 @@ import { DEFAULT_CAPS } from "../grants.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireOperator, viewerOf } from "./dashboard-auth.ts";
-import { countRefusal } from "./refusals.ts";
 
 const tags = ["dashboard"];
 /** Most audit entries a page shows (the verification covers the whole chain). */
@@ -35,11 +34,13 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
         const meshId = v.member.meshId;
-        const [mesh, members, { peers }] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId), runRequest(ctx, v.conn, { type: "list_peers", id: "dashboard" })]);
+        // Admitted (list_peers) before anything else of the mesh is read.
+        const { peers } = await runRequest(ctx, v.conn, { type: "list_peers", id: "dashboard" });
+        const [mesh, members] = await Promise.all([ctx.store.getMesh(meshId), ctx.store.listMembers(meshId)]);
         if (!mesh) throw new MeshError("not_found");
         return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
       },
-      { afterResponse: countRefusal(ctx), detail: { summary: "Members and sessions of your mesh, with presence", tags } },
+      { detail: { summary: "Members and sessions of your mesh, with presence", tags } },
     )
     .get(
       "/v1/dashboard/topics",

@@ -13,7 +13,6 @@ import { admitRequest } from "../handlers/index.ts";
 import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
-import { answeredWith } from "./refusals.ts";
 
 type Outcome = { status: Status; online: boolean };
 
@@ -70,8 +69,6 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     },
     {
       body: HookStatusBody,
-      // Counted once answered, whatever refused it (refusals.ts).
-      afterResponse: (c) => ctx.metrics.hookRequests.inc({ outcome: answeredWith(c) }),
       detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
     },
   );

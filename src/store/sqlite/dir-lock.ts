@@ -5,8 +5,8 @@
 // starting at the same moment cannot both get it. It is the truth about who holds a directory;
 // PID files only name the holder.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, truncateSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, truncateSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { isDamaged, isLockError } from "./db-errors.ts";
 
 export const LOCK_FILE = "claudemesh.lock";
@@ -109,39 +109,5 @@ export function dataDirLocked(dataDir: string): boolean {
     throw new LockFileError(`cannot use the lock file ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     db.close();
-  }
-}
-
-/** The directories lockDataDir(dataDir) would create now: the data directory and the parents it
- *  lacks, deepest first (empty when the data directory exists). */
-export function missingDirs(dataDir: string): string[] {
-  const out: string[] = [];
-  for (let d = resolve(dataDir); !existsSync(d) && dirname(d) !== d; d = dirname(d)) out.push(d);
-  return out;
-}
-
-/** Undoes what lockDataDir created for a command that failed: `made` is what missingDirs gave
- *  before it ran. Only while the data directory holds nothing but its lock file, and only with
- *  that lock taken (held by another process, everything stays: the directory is in use): removes
- *  the lock file, then each directory, deepest first, stopping at one that is not empty. Never
- *  removes anything else, so a directory that existed before keeps its contents. Never throws:
- *  what cannot be removed stays, as it would have without this. */
-export function removeMadeDirs(made: readonly string[]): void {
-  const dataDir = made[0];
-  if (dataDir === undefined) return;
-  try {
-    if (readdirSync(dataDir).some((f) => f !== LOCK_FILE) || !lockDataDir(dataDir)) return;
-  } catch {
-    return;
-  }
-  try {
-    // Checked again under the lock: another process may have written here before we took it.
-    if (readdirSync(dataDir).some((f) => f !== LOCK_FILE)) return;
-    rmSync(join(dataDir, LOCK_FILE));
-    for (const dir of made) rmdirSync(dir);
-  } catch {
-    // not empty, or not ours to remove: left as it is
-  } finally {
-    unlockDataDir(dataDir);
   }
 }

@@ -23,7 +23,7 @@ export type DiskFault = "full" | "quota" | "io";
 const codeOf = (err: unknown) => String((err as { code?: unknown } | null)?.code ?? "");
 
 /** The disk fault behind `err` (or behind its cause, when `err` is a wrapper without a code of
- *  its own, as DataFileError and PidFileError are), from Node's errno or SQLite's result code
+ *  its own, as DataFileError is), from Node's errno or SQLite's result code
  *  (bun:sqlite puts both in `code`); null for any other error. An I/O error on a disk holding
  *  `dir` with almost no space left is a full disk. */
 export function diskFault(err: unknown, dir: string): DiskFault | null {
