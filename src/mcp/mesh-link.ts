@@ -5,14 +5,14 @@
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
-import { addMeshKeys, loadConfig, markRemoved, updateConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { addMeshKeys, loadConfig, updateConfigAsync, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { namesPeer, peerLabel, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { closedForGood } from "../client/removed.ts";
+import { closedAsRemoved, closedForGood, recordRemoved } from "../client/removed.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -70,6 +70,8 @@ export class MeshLink {
   private readonly attempted = Promise.withResolvers<void>();
   private readonly seenWriter: SeenWriter;
   private readonly keyCatchUp: KeyCatchUp;
+  /** Config writes under way: they wait for the config lock on the event loop. */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     readonly entry: MeshEntry,
@@ -97,7 +99,7 @@ export class MeshLink {
       entry.meshKeys,
       {
         replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
-        onKeys: (meshKeys) => this.saveKeys(meshKeys),
+        onKeys: (meshKeys) => void this.saveKeys(meshKeys),
         removals: () => this.onDisk()?.removed,
       },
     );
@@ -120,7 +122,11 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s === "closed" && (this.closedFor ??= closedForGood(entry.slug, d.code, d.reason)).code === "revoked") this.recordRemoved();
+        if (s === "closed") {
+          this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
+          const failed = (err: unknown) => opts.log.warn("removal not recorded in the config", { mesh: entry.slug, err });
+          if (closedAsRemoved(d.code, d.reason)) this.configWrite(recordRemoved(opts.configDir, entry.meshId, { failed, onWait: this.lockWait }));
+        }
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
@@ -182,19 +188,30 @@ export class MeshLink {
   }
 
   /** Adds the keys this session learnt to the config on disk, keeping every epoch already there
-   *  (the CLI may have written newer ones since this server started). */
-  private saveKeys(meshKeys: MeshEntry["meshKeys"]): void {
-    updateConfig(this.opts.configDir, addMeshKeys(this.entry.meshId, meshKeys));
+   *  (the CLI may have written newer ones since this server started). Never rejects: a failure is
+   *  logged, and the session keeps using the keys. */
+  private saveKeys(meshKeys: MeshEntry["meshKeys"]): Promise<void> {
+    const saved = updateConfigAsync(this.opts.configDir, addMeshKeys(this.entry.meshId, meshKeys), this.lockWait).then(
+      () => {},
+      (err: unknown) => this.opts.log.warn("mesh keys not saved in the config", { mesh: this.slug, err }),
+    );
+    return this.configWrite(saved);
   }
 
-  /** Marks the mesh removed in the config (`list` shows it). Best effort: the tools report the
-   *  refusal whether or not this could be saved. */
-  private recordRemoved(): void {
-    try {
-      updateConfig(this.opts.configDir, markRemoved(this.entry.meshId));
-    } catch (err) {
-      this.opts.log.warn("removal not recorded in the config", { mesh: this.entry.slug, err });
-    }
+  /** Logs that a config write waits for another process's lock (up to LOCK_WAIT_MS). */
+  private readonly lockWait = (holder: number) => this.opts.log.info("config.json is locked by another process; waiting", { mesh: this.slug, holder });
+
+  /** Keeps `write` (which never rejects) until it is done, for written(). */
+  private configWrite(write: Promise<void>): Promise<void> {
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write));
+    return write;
+  }
+
+  /** Resolves once the config writes begun so far are done (each within LOCK_WAIT_MS): the
+   *  server waits for them before it exits. */
+  async written(): Promise<void> {
+    await Promise.all(this.writing);
   }
 
   /** This mesh's entry as the config file holds it now: the CLI writes it from other processes
