@@ -129,9 +129,12 @@ export function loadConfig(dir: string): LocalConfig {
   return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
 }
 
+/** The config as config.json holds it. */
+export const configText = (cfg: LocalConfig): string => JSON.stringify(cfg, null, 2) + "\n";
+
 export function saveConfig(dir: string, cfg: LocalConfig): void {
   ensurePrivateDir(dir);
-  writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n", { what: "the claudemesh config" });
+  writePrivateFile(configPath(dir), configText(cfg), { what: "the claudemesh config" });
 }
 
 /** A change to the config: given the config as it is on disk, the config to save, or null for
