@@ -5,14 +5,15 @@
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
-import { addMeshKeys, loadConfig, updateConfigAsync, type MeshEntry } from "../client/local/config-file.ts";
+import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { namesPeer, peerLabel, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { closedAsRemoved, closedForGood, recordRemoved } from "../client/removed.ts";
+import { closedAsRemoved, closedForGood } from "../client/removed.ts";
+import { ConfigWrites } from "./config-writes.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -70,8 +71,7 @@ export class MeshLink {
   private readonly attempted = Promise.withResolvers<void>();
   private readonly seenWriter: SeenWriter;
   private readonly keyCatchUp: KeyCatchUp;
-  /** Config writes under way: they wait for the config lock on the event loop. */
-  private readonly writing = new Set<Promise<void>>();
+  private readonly config: ConfigWrites;
 
   constructor(
     readonly entry: MeshEntry,
@@ -81,6 +81,7 @@ export class MeshLink {
     this.saveKey = save;
     this.removeKey = remove;
     this.scope = key.publicKey.slice(0, 16);
+    this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
     // One attestor for the hellos and for the copy sealed into every message sent: recipients
     // check it against each message's own time, so a message stays valid after it expires.
@@ -99,14 +100,14 @@ export class MeshLink {
       entry.meshKeys,
       {
         replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
-        onKeys: (meshKeys) => void this.saveKeys(meshKeys),
+        onKeys: (meshKeys) => void this.config.saveKeys(meshKeys),
         removals: () => this.onDisk()?.removed,
       },
     );
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
-      save: (keys) => this.saveKeys(keys),
+      save: (keys) => this.config.saveKeys(keys),
       applied: () => (this.refreshKeys(), this.reopenSealed()),
       where: { sessionId: `${opts.claudeSessionId}-keys`, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname },
       log: opts.log,
@@ -122,11 +123,8 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s === "closed") {
-          this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
-          const failed = (err: unknown) => opts.log.warn("removal not recorded in the config", { mesh: entry.slug, err });
-          if (closedAsRemoved(d.code, d.reason)) this.configWrite(recordRemoved(opts.configDir, entry.meshId, { failed, onWait: this.lockWait }));
-        }
+        if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
+        if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
@@ -187,31 +185,10 @@ export class MeshLink {
     clearTimeout(timer);
   }
 
-  /** Adds the keys this session learnt to the config on disk, keeping every epoch already there
-   *  (the CLI may have written newer ones since this server started). Never rejects: a failure is
-   *  logged, and the session keeps using the keys. */
-  private saveKeys(meshKeys: MeshEntry["meshKeys"]): Promise<void> {
-    const saved = updateConfigAsync(this.opts.configDir, addMeshKeys(this.entry.meshId, meshKeys), this.lockWait).then(
-      () => {},
-      (err: unknown) => this.opts.log.warn("mesh keys not saved in the config", { mesh: this.slug, err }),
-    );
-    return this.configWrite(saved);
-  }
-
-  /** Logs that a config write waits for another process's lock (up to LOCK_WAIT_MS). */
-  private readonly lockWait = (holder: number) => this.opts.log.info("config.json is locked by another process; waiting", { mesh: this.slug, holder });
-
-  /** Keeps `write` (which never rejects) until it is done, for written(). */
-  private configWrite(write: Promise<void>): Promise<void> {
-    this.writing.add(write);
-    void write.finally(() => this.writing.delete(write));
-    return write;
-  }
-
-  /** Resolves once the config writes begun so far are done (each within LOCK_WAIT_MS): the
-   *  server waits for them before it exits. */
-  async written(): Promise<void> {
-    await Promise.all(this.writing);
+  /** Resolves once the config writes begun so far are done: the server waits for them before it
+   *  exits. */
+  written(): Promise<void> {
+    return this.config.written();
   }
 
   /** This mesh's entry as the config file holds it now: the CLI writes it from other processes
