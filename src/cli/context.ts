@@ -5,14 +5,14 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, markRemoved, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
 import { createOutput, exitFlushed, reportError, type Output } from "./output.ts";
 import { chooseMesh } from "./mesh-choice.ts";
-import { closedForGood, refusedAsRemoved } from "../client/removed.ts";
+import { closedAsRemoved, recordRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
@@ -63,20 +63,16 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
   const clients: BrokerClient[] = [];
   let cfg: LocalConfig | null = null;
-  // Best effort: the refusal is reported whether or not it could be recorded.
-  const recordRemoved = (mesh: MeshEntry) => {
-    try {
-      ctx.update(markRemoved(mesh.meshId));
-    } catch (err) {
-      ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
-    }
-  };
+  /** Removals being recorded, waiting for the config lock on the event loop (a follower keeps
+   *  going meanwhile); the command exits once they are done. */
+  const recording: Promise<void>[] = [];
+  const lockWait = (holder: number) => ctx.debug(`config.json is locked by process ${holder}; waiting`);
   const ctx: Ctx = {
     env,
     out,
     args,
     config: () => (cfg ??= loadConfig(env.configDir)),
-    update: (change) => void (cfg = updateConfig(env.configDir, change)),
+    update: (change) => void (cfg = updateConfig(env.configDir, change, lockWait)),
     mesh: () => chooseMesh(ctx.config(), args.mesh, env.mesh),
     async connect(mesh, opts = {}) {
       const url = savedBroker(env.configDir, mesh);
@@ -95,7 +91,8 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         // Kicked or banned while connected (a follower), or a hello refused as revoked: the
         // key never connects again, which is recorded for `list` however the command ends.
         onState: (state, detail) => {
-          if (state === "closed" && closedForGood(mesh.slug, detail.code, detail.reason).code === "revoked") recordRemoved(mesh);
+          const failed = (err: unknown) => ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
+          if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoved(env.configDir, mesh.meshId, { failed, onWait: lockWait }));
           opts.onState?.(state, detail);
         },
       });
@@ -116,6 +113,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     code = reportError(err, out.json, env.debug, args.commandPath);
   } finally {
     for (const c of clients) c.close();
+    await Promise.all(recording);
   }
   await exitFlushed(code !== 0 ? code : Number(process.exitCode ?? 0));
 }

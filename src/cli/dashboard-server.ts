@@ -19,14 +19,13 @@
 import { assetResponse, secured } from "../broker/dashboard-assets.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../broker/dashboard-sessions.ts";
 import { errorResponse } from "../broker/http/errors.ts";
+import { closingIfUnread, readBody } from "../broker/http/body.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
 import { randomId } from "../crypto/hash.ts";
 import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../client/dashboard-link.ts";
 
 const API_PREFIX = "/v1/dashboard/";
 const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
-/** The page's requests carry small JSON bodies (a topic post is the largest). */
-const MAX_BODY_BYTES = 1 << 20;
 /** Request headers passed on to the broker; the rest (Host, Origin, Referer, hop-by-hop) are not. */
 const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control"];
 /** Response headers passed back (Set-Cookie apart, renamed); our own Content-Type and security
@@ -60,11 +59,15 @@ export type LocalDashboard = { base: string; port: number; stop(): Promise<void>
 /** An error in the broker's shape ({error:{code,message,retryable}}), which the page shows. */
 const problem = (code: ErrorCode, message: string) => secured(errorResponse(new MeshError(code, message)));
 
+/** The name this server gives the broker's cookie `name`: browsers keep cookies per host, not
+ *  per port, so each local dashboard's carry its port. */
+const localCookie = (name: string, port: number) => `${name}_${port}`;
+
 /** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back,
  *  and of those only the ones `keyed` accepts (the page showed the key of that session). */
 export function cookiesForBroker(header: string | null, port: number, keyed: (value: string) => boolean = () => true): string | null {
   const out = BROKER_COOKIES.flatMap((c) => {
-    const value = readCookie(header, `${c}_${port}`);
+    const value = readCookie(header, localCookie(c, port));
     return value === undefined || !keyed(value) ? [] : [`${c}=${value}`];
   });
   return out.length ? out.join("; ") : null;
@@ -85,7 +88,7 @@ export function cookieForBrowser(setCookie: string, port: number): string | null
     .slice(eq + 1)
     .split(";")
     .filter((a, i) => i === 0 || a.trim().toLowerCase() !== "secure");
-  return `${name}_${port}=${attrs.join(";")}`;
+  return `${localCookie(name, port)}=${attrs.join(";")}`;
 }
 
 /** The event the page gets on its live view when this server stops: it forgets the keys and says
@@ -140,8 +143,11 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port,
-    maxRequestBodySize: MAX_BODY_BYTES,
-    fetch: (req) => handle(req),
+    // Bodies are bounded by readBody, as the broker's are (1 MiB, answered with a JSON 413 the
+    // page can show); Bun's own cap answers an empty 413. A body nothing reads closes the
+    // connection with the answer, or Bun would take in the rest for as long as it is sent.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    fetch: async (req) => closingIfUnread(req, await handle(req)),
     // Never Bun's own error page (HTML with script, in this origin). (`development: false` would
     // also hide it, but makes Bun share a port another process listens on.)
     error: (err) => problem("internal", `The dashboard server failed: ${err.message}`),
@@ -172,7 +178,13 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
     const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!, (value) => shown.has(opened.get(value)?.pageKey ?? ""));
     if (cookie) headers.set("cookie", cookie);
     if (origin !== null) headers.set("origin", broker.origin);
-    const sent = reads ? undefined : await req.arrayBuffer();
+    let sent: string | undefined;
+    try {
+      sent = reads ? undefined : await readBody(req);
+    } catch (err) {
+      if (err instanceof MeshError) return secured(errorResponse(err));
+      throw err;
+    }
     if (stream) server.timeout(req, 0);
     let upstream: Response;
     try {
@@ -198,7 +210,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       out.append("set-cookie", renamed);
       const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
       if (value) out.set(PAGE_KEY_HEADER, remember(name, value, cookieExpiry(c, Date.now())));
-      else opened.delete(readCookie(req.headers.get("cookie"), `${name}_${server.port}`) ?? ""); // cleared: the session this call carried ended
+      else opened.delete(readCookie(req.headers.get("cookie"), localCookie(name, server.port!)) ?? ""); // cleared: the session this call carried ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
     if (stream && body && type?.startsWith("text/event-stream")) {

@@ -5,6 +5,8 @@
 // connects again, and joining again needs a new invite after `leave` has forgotten the mesh here.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { MeshError } from "../protocol/errors.ts";
+import { markRemoved, updateConfigAsync } from "./local/config-file.ts";
+import type { OnLockWait } from "./local/config-lock.ts";
 
 const forget = (slug: string) => `\`claudemesh leave ${slug} --yes\` forgets the mesh on this machine.`;
 
@@ -30,4 +32,18 @@ export function closedForGood(slug: string, code: number | undefined, reason: st
   if (code === CloseCode.kicked) return new MeshError("revoked", `You were removed from the mesh "${slug}" by an owner or admin; this key can never connect to it again. They can invite you back with a new invite. ${forget(slug)}`);
   if (reason === "revoked") return refusedAsRemoved(slug, null); // a hello of a key removed earlier
   return new MeshError("unavailable", `The broker closed the connection for good (${code ?? "no code"}${reason ? ` ${reason}` : ""}).`);
+}
+
+/** Whether a connection closed for good with `code` and `reason` was closed because this key was
+ *  removed: kicked, banned, or a hello of a key removed earlier refused. Exactly when
+ *  closedForGood says `revoked`, without building its message. */
+export const closedAsRemoved = (code: number | undefined, reason: string | undefined): boolean =>
+  code === CloseCode.kicked || code === CloseCode.banned || (code !== CloseCode.left && reason === "revoked");
+
+/** Records in the config that the broker refused this mesh's key as removed (`list` shows it
+ *  without asking the broker), waiting for the config lock on the event loop (a command or server
+ *  keeps serving meanwhile). Best effort: the refusal is reported whether or not it could be
+ *  recorded; `failed` hears why not. Never rejects. */
+export function recordRemoved(configDir: string, meshId: string, opts: { failed: (err: unknown) => void; onWait?: OnLockWait }): Promise<void> {
+  return updateConfigAsync(configDir, markRemoved(meshId), opts.onWait).then(() => {}, opts.failed);
 }

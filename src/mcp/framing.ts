@@ -71,9 +71,10 @@ export function channelMeta(m: Delivered & { mesh: string }): Record<string, str
   };
 }
 
-/** Frames messages in order, joined by a blank line, until `budget` characters are used; the
- *  first always goes. */
-const fit = <M extends Framable>(messages: readonly M[], budget: number, size: "whole" | "preview") => fitInBudget(messages, (m) => frameMessage(m, size), budget, { gap: 2, atLeastOne: true });
+/** Frames messages in order, joined by a blank line, within `budget` characters less
+ *  `reserve(n)` for n messages taken; the first always goes. */
+const fit = <M extends Framable>(messages: readonly M[], budget: number, size: "whole" | "preview", reserve?: (taken: number) => number) =>
+  fitInBudget(messages, (m) => frameMessage(m, size), budget, { gap: 2, atLeastOne: true, ...(reserve ? { reserve } : {}) });
 
 /** Messages for a tool result, each body whole, within MAX_TOOL_TEXT_CHARS. Returns the text and
  *  the messages it holds (only those count as seen). */
@@ -86,12 +87,13 @@ export function frameWhole<M extends Framable>(messages: readonly M[], budget = 
  *  the messages shown whole (they count as seen); `previewed`: those shown cut (they stay unread
  *  for mesh_inbox, and a hook does not show them again); `more`: how many did not fit. */
 export function frameBatch(messages: readonly Framable[], budget = MAX_INJECTION_CHARS): { text: string; ids: string[]; previewed: string[]; more: number } {
-  const { texts, taken } = fit(messages, budget, "preview");
+  const header = (n: number, more: number) => `claudemesh: ${n} new peer message${n === 1 ? "" : "s"}${more ? ` (${more} more waiting: call mesh_inbox)` : ""}.`;
+  // The header and the blank line after it count too.
+  const { texts, taken } = fit(messages, budget, "preview", (n) => header(n, messages.length - n).length + 2);
   const ids: string[] = [];
   const previewed: string[] = [];
   for (const m of taken) (cutInPreview(m) ? previewed : ids).push(m.messageId);
   const more = messages.length - taken.length;
   const n = taken.length;
-  const header = `claudemesh: ${n} new peer message${n === 1 ? "" : "s"}${more ? ` (${more} more waiting: call mesh_inbox)` : ""}.`;
-  return { text: n ? `${header}\n\n${texts.join("\n\n")}` : "", ids, previewed, more };
+  return { text: n ? `${header(n, more)}\n\n${texts.join("\n\n")}` : "", ids, previewed, more };
 }

@@ -14,18 +14,13 @@ import type { Log } from "../log/log.ts";
 /** How many pages of the member mailbox are looked through at most. */
 const MAX_PAGES = 8;
 
-/** Applies (through `onKeys`) the mesh keys the owner sent to this member key that are still
- *  queued in its mailbox. True if they brought a key this entry lacked. Throws MeshError when the
- *  broker cannot be reached or refuses. */
-export async function keysFromMemberMailbox(entry: MeshEntry, url: string, where: Whereabouts, onKeys: (keys: MeshKey[]) => void): Promise<boolean> {
+/** The mesh keys (all of them, merged with the entry's) that the owner sent to this member key and
+ *  that are still queued in its mailbox, when they bring a key this entry lacks; else null.
+ *  Throws MeshError when the broker cannot be reached or refuses. */
+export async function keysFromMemberMailbox(entry: MeshEntry, url: string, where: Whereabouts): Promise<MeshKey[] | null> {
   const member = { meshId: entry.meshId, publicKey: entry.publicKey, secretKey: entry.secretKey, memberPubkey: entry.publicKey, memberSecretKey: entry.secretKey, ownerPubkey: entry.ownerPubkey };
-  let found = false;
-  const session = new MeshSession(member, entry.meshKeys, {
-    onKeys: (keys) => {
-      found = true;
-      onKeys(keys);
-    },
-  });
+  let found: MeshKey[] | null = null;
+  const session = new MeshSession(member, entry.meshKeys, { onKeys: (keys) => void (found = keys) });
   const client = new BrokerClient({
     url,
     credentials: { kind: "member", meshId: entry.meshId, memberId: entry.memberId, keys: { publicKey: entry.publicKey, secretKey: entry.secretKey } },
@@ -53,8 +48,8 @@ export type CatchUpHost = {
   entry(): MeshEntry;
   /** This session's newest key epoch, and the mesh's (from the broker). */
   epochs(): { mine: number; mesh: number };
-  /** Keys found: save them (they go to the config) ... */
-  save(keys: MeshKey[]): void;
+  /** Keys found: save them (they go to the config); never rejects ... */
+  save(keys: MeshKey[]): Promise<void>;
   /** ... then take them in, and open what waited for them. */
   applied(): void;
   where: Whereabouts;
@@ -76,9 +71,12 @@ export class KeyCatchUp {
     this.triedFor = mesh;
     const entry = this.host.entry();
     try {
-      const found = await keysFromMemberMailbox(entry, entry.brokerUrl, this.host.where, (keys) => this.host.save(keys));
-      if (found) this.host.applied();
-      this.host.log.info("mesh keys looked for in the member mailbox", { mesh: entry.slug, found, epoch: this.host.epochs().mine, meshEpoch: mesh });
+      const found = await keysFromMemberMailbox(entry, entry.brokerUrl, this.host.where);
+      if (found) {
+        await this.host.save(found);
+        this.host.applied();
+      }
+      this.host.log.info("mesh keys looked for in the member mailbox", { mesh: entry.slug, found: found !== null, epoch: this.host.epochs().mine, meshEpoch: mesh });
     } catch (err) {
       this.host.log.warn("mesh keys could not be read from the member mailbox", { mesh: entry.slug, err });
     }

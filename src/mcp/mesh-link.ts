@@ -5,14 +5,15 @@
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
-import { addMeshKeys, loadConfig, markRemoved, updateConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { namesPeer, peerLabel, resolveTarget } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { closedForGood } from "../client/removed.ts";
+import { closedAsRemoved, closedForGood } from "../client/removed.ts";
+import { ConfigWrites } from "./config-writes.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -70,6 +71,7 @@ export class MeshLink {
   private readonly attempted = Promise.withResolvers<void>();
   private readonly seenWriter: SeenWriter;
   private readonly keyCatchUp: KeyCatchUp;
+  private readonly config: ConfigWrites;
 
   constructor(
     readonly entry: MeshEntry,
@@ -79,6 +81,7 @@ export class MeshLink {
     this.saveKey = save;
     this.removeKey = remove;
     this.scope = key.publicKey.slice(0, 16);
+    this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
     // One attestor for the hellos and for the copy sealed into every message sent: recipients
     // check it against each message's own time, so a message stays valid after it expires.
@@ -97,14 +100,14 @@ export class MeshLink {
       entry.meshKeys,
       {
         replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
-        onKeys: (meshKeys) => this.saveKeys(meshKeys),
+        onKeys: (meshKeys) => void this.config.saveKeys(meshKeys),
         removals: () => this.onDisk()?.removed,
       },
     );
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
-      save: (keys) => this.saveKeys(keys),
+      save: (keys) => this.config.saveKeys(keys),
       applied: () => (this.refreshKeys(), this.reopenSealed()),
       where: { sessionId: `${opts.claudeSessionId}-keys`, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname },
       log: opts.log,
@@ -120,7 +123,8 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s === "closed" && (this.closedFor ??= closedForGood(entry.slug, d.code, d.reason)).code === "revoked") this.recordRemoved();
+        if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
+        if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
@@ -181,20 +185,10 @@ export class MeshLink {
     clearTimeout(timer);
   }
 
-  /** Adds the keys this session learnt to the config on disk, keeping every epoch already there
-   *  (the CLI may have written newer ones since this server started). */
-  private saveKeys(meshKeys: MeshEntry["meshKeys"]): void {
-    updateConfig(this.opts.configDir, addMeshKeys(this.entry.meshId, meshKeys));
-  }
-
-  /** Marks the mesh removed in the config (`list` shows it). Best effort: the tools report the
-   *  refusal whether or not this could be saved. */
-  private recordRemoved(): void {
-    try {
-      updateConfig(this.opts.configDir, markRemoved(this.entry.meshId));
-    } catch (err) {
-      this.opts.log.warn("removal not recorded in the config", { mesh: this.entry.slug, err });
-    }
+  /** Resolves once the config writes begun so far are done: the server waits for them before it
+   *  exits. */
+  written(): Promise<void> {
+    return this.config.written();
   }
 
   /** This mesh's entry as the config file holds it now: the CLI writes it from other processes

@@ -106,7 +106,9 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
     stopping = true;
     const healthCheck = !used && process.uptime() * 1000 < HEALTH_CHECK_MAX_MS;
     const forgotten = healthCheck ? Promise.all(meshes.links.map((l) => l.forgetIfNew(FORGET_MS))) : Promise.resolve();
-    void forgotten.finally(() => {
+    // Keys learnt or a removal seen may still be waiting for the config lock (a few seconds at most).
+    const written = Promise.all(meshes.links.map((l) => l.written()));
+    void Promise.all([forgotten, written]).finally(() => {
       meshes.close();
       for (const ipc of ipcs) ipc.close();
       process.exit(0);

@@ -6,22 +6,22 @@ type Fitted<T> = {
   taken: T[];
   /** Their renderings, in order. */
   texts: string[];
-  /** Characters counted for them (each rendering plus `gap`). */
+  /** The length of `texts` joined with a separator of `gap` characters. */
   used: number;
 };
 
-/** The longest leading run of `items` whose renderings fit in `budget` characters, each counted as
- *  its length plus `gap` (the separator the caller joins them with), while `reserve(n)` characters
- *  stay free when n items are taken (room for a line counting the rest). Stops at the first item
- *  that does not fit. `atLeastOne`: the first item is taken even alone over the budget (a list
- *  that must show something). Each item is rendered only when reached. */
+/** The longest leading run of `items` whose renderings, joined with a separator of `gap`
+ *  characters (the caller's join), fit in `budget` characters while `reserve(n)` characters stay
+ *  free when n items are taken (room for a line counting the rest, its separator included).
+ *  Stops at the first item that does not fit. `atLeastOne`: the first item is taken even alone
+ *  over the budget (a list that must show something). Each item is rendered only when reached. */
 export function fitInBudget<T>(items: Iterable<T>, render: (item: T) => string, budget: number, opts: { gap: number; reserve?: (taken: number) => number; atLeastOne?: boolean }): Fitted<T> {
   const out: Fitted<T> = { taken: [], texts: [], used: 0 };
   for (const item of items) {
     const text = render(item);
-    const used = out.used + text.length + opts.gap;
-    const first = out.taken.length === 0 && opts.atLeastOne === true;
-    if (!first && used + (opts.reserve?.(out.taken.length + 1) ?? 0) > budget) break;
+    const first = out.taken.length === 0;
+    const used = out.used + (first ? 0 : opts.gap) + text.length;
+    if (!(first && opts.atLeastOne) && used + (opts.reserve?.(out.taken.length + 1) ?? 0) > budget) break;
     out.taken.push(item);
     out.texts.push(text);
     out.used = used;

@@ -93,11 +93,13 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // The SDK drops the result of a cancelled call (the user pressed Esc while this waited
           // for a connect): nothing is marked read then, so the messages stay unread.
           if (extra?.signal?.aborted) return text("Cancelled.");
-          // Whole bodies, as many messages as fit one tool result; the rest stay unread.
-          const { text: shown, shown: ms } = frameWhole(meshes.pending().slice(0, a.limit ?? 20));
+          // Whole bodies, as many messages as fit one tool result (with room for the line counting
+          // the rest, at its longest); the rest stay unread.
+          const more = (n: number) => `\n\n(${n} more: call mesh_inbox again)`;
+          const { text: shown, shown: ms } = frameWhole(meshes.pending().slice(0, a.limit ?? 20), MAX_TOOL_TEXT_CHARS - more(Number.MAX_SAFE_INTEGER).length);
           meshes.markSeen(ms);
           const left = meshes.pending().length + queued;
-          return text(ms.length ? `${shown}${left ? `\n\n(${left} more: call mesh_inbox again)` : ""}` : "No new messages.");
+          return text(ms.length ? `${shown}${left ? more(left) : ""}` : "No new messages.");
         }),
     },
     {
@@ -174,17 +176,18 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
  *  the keys is the peer's own choice: each is cleaned and kept on its line, and a session is named
  *  with the member it belongs to (which its attestation proves), since any session may take any
  *  name. */
-function peerLines(all: readonly PeerInfo[], me: string, budget: number): string {
+export function peerLines(all: readonly PeerInfo[], me: string, budget: number): string {
   const members = new Map(all.filter((p) => p.kind === "member").map((p) => [p.pubkey, p.displayName]));
   const peers = all.filter((p) => p.online || p.kind === "member").sort((a, b) => Number(b.online) - Number(a.online));
   const line = (p: PeerInfo) => {
     const owner = p.kind === "member" ? `member key ${p.pubkey.slice(0, 12)}` : `session key ${p.pubkey.slice(0, 12)} of member ${peerLabel({ displayName: members.get(p.memberPubkey) ?? "?", pubkey: p.memberPubkey })}`;
     return `- ${quoted(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
   };
-  // One more than the budget: the last line has no newline after it.
-  const fit = fitInBudget(peers, line, budget + 1, { gap: 1, atLeastOne: true });
+  const more = (n: number) => `(${n} more not listed)`;
+  // Room for the line counting the peers not listed, and its newline, unless all are.
+  const fit = fitInBudget(peers, line, budget, { gap: 1, atLeastOne: true, reserve: (n) => (n < peers.length ? more(peers.length - n).length + 1 : 0) });
   const rest = peers.length - fit.taken.length;
-  return [...fit.texts, ...(rest ? [`(${rest} more not listed)`] : [])].join("\n");
+  return [...fit.texts, ...(rest ? [more(rest)] : [])].join("\n");
 }
 
 export const INSTRUCTIONS = [

@@ -4,7 +4,7 @@
 // called "not a JSON object"; ~/.claude being a file let install register the MCP server in
 // ~/.claude.json and then fail with "EEXIST: file already exists, mkdir".
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli } from "../helpers/cli.ts";
 import { scratchDir } from "../preload.ts";
@@ -44,7 +44,7 @@ describe("Claude Code's settings.json that cannot be read as JSON", () => {
     mkdirSync(join(h, ".claude", "settings.json"), { recursive: true });
     const dir = join(h, ".claude", "settings.json");
     const r = await install(h);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${dir} is a directory, not a file.\n  fix: move the directory ${dir} away, then run this again\n` });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${dir} is a directory, not a file. Nothing was changed.\n  fix: move the directory ${dir} away, then run this again\n` });
     expect(existsSync(join(h, ".claude.json"))).toBe(false);
 
     const h2 = scratchDir("cm-home-");
@@ -52,8 +52,21 @@ describe("Claude Code's settings.json that cannot be read as JSON", () => {
     const r2 = await install(h2);
     expect({ code: r2.code, stderr: r2.stderr }).toEqual({
       code: 5,
-      stderr: `claudemesh: Cannot read ${join(h2, ".claude", "settings.json")}: ${join(h2, ".claude")} is a file, not a directory.\n  fix: move that file away (Claude Code keeps a directory there), then run this again\n`,
+      stderr: `claudemesh: Cannot read ${join(h2, ".claude", "settings.json")}: ${join(h2, ".claude")} is a file, not a directory. Nothing was changed.\n  fix: move that file away (Claude Code keeps a directory there), then run this again\n`,
     });
     expect({ claudeJson: existsSync(join(h2, ".claude.json")), file: readFileSync(join(h2, ".claude"), "utf8") }).toEqual({ claudeJson: false, file: "not a directory\n" });
   }, 60_000);
 });
+
+test("a refusal after `claude mcp remove` ran does not say that nothing was changed", async () => {
+  // A claude whose `mcp remove` leaves ~/.claude.json as something uninstall cannot read back.
+  const h = scratchDir("cm-home-");
+  const bin = join(h, "bin");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "claude"), `#!/bin/sh\necho '[]' > "$HOME/.claude.json"\n`);
+  chmodSync(join(bin, "claude"), 0o755);
+  const path = join(h, ".claude.json");
+  writeFileSync(path, JSON.stringify({ mcpServers: { claudemesh: { type: "stdio", command: "claudemesh", args: ["mcp"], env: {} } } }));
+  const r = await cli(join(h, ".claudemesh"), ["uninstall"], { env: { HOME: h, PATH: `${bin}:/usr/bin:/bin` }, timeoutMs: 60_000 });
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${path} holds JSON but not an object ({…}), as Claude Code expects.\n  fix: fix or move it, then run this again\n` });
+}, 60_000);

@@ -21,9 +21,10 @@ function configDir(): string {
   return dir;
 }
 
-/** Four writer processes adding 40 epochs each, from 1, 1001, 2001, 3001. */
+/** Four writer processes adding 40 epochs each, from 1, 1001, 2001, 3001: two wait for the lock
+ *  blocking (as commands do), two on their event loop (as MCP servers do). */
 async function fourWriters(dir: string) {
-  const procs = [0, 1, 2, 3].map((p) => Bun.spawn([process.execPath, WRITER, dir, "m1", String(1 + p * 1000), "40"], { stderr: "pipe" }));
+  const procs = [0, 1, 2, 3].map((p) => Bun.spawn([process.execPath, WRITER, dir, "m1", String(1 + p * 1000), "40", p % 2 ? "async" : "sync"], { stderr: "pipe" }));
   const codes = await Promise.all(procs.map((p) => p.exited));
   expect({ codes, stderr: await Promise.all(procs.map((p) => new Response(p.stderr).text())) }).toEqual({ codes: [0, 0, 0, 0], stderr: ["", "", "", ""] });
 }

@@ -13,10 +13,7 @@ export const claudeJsonPath = (home: string) => join(home, ".claude.json");
 /** Claude Code's file, not ours: never moved or rewritten to get past a problem; the user fixes it. */
 const THEIRS = "fix or move it, then run this again";
 
-/** Why Claude Code's files are read: by install or uninstall before they change anything
- *  ("change": a refusal then also says nothing was changed), or by doctor, which only looks. */
-export type ReadFor = "change" | "check";
-const refused = (problem: string, readFor: ReadFor) => new LocalFileError(readFor === "change" ? `${problem} Nothing was changed.` : problem, THEIRS);
+const refused = (problem: string) => new LocalFileError(problem, THEIRS);
 const ctxOf = (path: string): FileContext => ({
   fix: {
     EISDIR: `move the directory ${path} away, then run this again`,
@@ -24,6 +21,19 @@ const ctxOf = (path: string): FileContext => ({
     EACCES: "give this user access to it again (Claude Code's files are normally yours), then run this again",
   },
 });
+
+/** Runs the checks install and uninstall make before they change anything (reading both files,
+ *  assertClaudeFilesWritable): a LocalFileError from them then also says that nothing was
+ *  changed. Only these can say it: by a later read, a `claude mcp` run may have changed
+ *  ~/.claude.json. */
+export function beforeAnyChange<T>(checks: () => T): T {
+  try {
+    return checks();
+  } catch (err) {
+    if (err instanceof LocalFileError) throw new LocalFileError(`${err.message} Nothing was changed.`, err.fix, { cause: err });
+    throw err;
+  }
+}
 
 /** Throws LocalFileError unless both files install and uninstall may write can be written: checked
  *  before either is, so that a refusal never leaves the MCP server registered without its hooks. */
@@ -34,22 +44,22 @@ export function assertClaudeFilesWritable(home: string): void {
 /** The JSON object in `path`, or {} when there is no file. Throws LocalFileError (nothing
  *  written) when it cannot be read, is not valid JSON (the line and column said) or is not an
  *  object. */
-export function readJson(path: string, readFor: ReadFor): Record<string, any> {
+export function readJson(path: string): Record<string, any> {
   if (statIfAny(path, ctxOf(path)) === null) return {};
   const parsed = parseJsonText(onFile(path, "read", () => readFileSync(path, "utf8"), ctxOf(path)));
-  if (!parsed.ok) throw refused(`${path} ${parsed.problem}.`, readFor);
+  if (!parsed.ok) throw refused(`${path} ${parsed.problem}.`);
   const v = parsed.value;
   if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, any>;
-  throw refused(`${path} holds JSON but not an object ({…}), as Claude Code expects.`, readFor);
+  throw refused(`${path} holds JSON but not an object ({…}), as Claude Code expects.`);
 }
 
 /** ~/.claude/settings.json, refused (LocalFileError, nothing written) when readJson refuses it or
  *  its hooks are not the shape Claude Code reads; read it before changing anything. */
-export function readSettings(home: string, readFor: ReadFor): Settings {
+export function readSettings(home: string): Settings {
   const path = settingsPath(home);
-  const settings = readJson(path, readFor);
+  const settings = readJson(path);
   const bad = hooksShapeError(settings);
-  if (bad) throw refused(`${path}: ${bad}, as Claude Code expects.`, readFor);
+  if (bad) throw refused(`${path}: ${bad}, as Claude Code expects.`);
   return settings as Settings;
 }
 

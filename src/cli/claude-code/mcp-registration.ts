@@ -3,14 +3,16 @@
 // ~/.claude.json (after a backup). Either way the result is the same mcpServers entry.
 import { MeshError } from "../../protocol/errors.ts";
 import { processEnv } from "../../config/client.ts";
-import { claudeJsonPath, readJson, writeJsonIfChanged, type ReadFor } from "./claude-files.ts";
+import { claudeJsonPath, readJson, writeJsonIfChanged } from "./claude-files.ts";
 
 export const SERVER_NAME = "claudemesh";
 export type ServerEntry = { type: "stdio"; command: string; args: string[]; env: Record<string, string> };
 
-export function currentEntry(home: string, readFor: ReadFor): ServerEntry | null {
-  return (readJson(claudeJsonPath(home), readFor).mcpServers?.[SERVER_NAME] as ServerEntry | undefined) ?? null;
-}
+/** ~/.claude.json's contents (readJson: {} when there is none; LocalFileError when unusable). */
+export const readClaudeJson = (home: string): Record<string, any> => readJson(claudeJsonPath(home));
+
+/** Our entry in ~/.claude.json's contents, if any. */
+export const entryIn = (claudeJson: Record<string, any>): ServerEntry | null => (claudeJson.mcpServers?.[SERVER_NAME] as ServerEntry | undefined) ?? null;
 
 export const sameEntry = (a: ServerEntry | null, b: ServerEntry) => a !== null && a.command === b.command && JSON.stringify(a.args) === JSON.stringify(b.args);
 
@@ -21,9 +23,10 @@ function claudeCli(home: string, args: string[]): { code: number; out: string } 
   return { code: p.exitCode ?? 1, out: `${p.stdout.toString()}${p.stderr.toString()}` };
 }
 
-/** Registers the entry; returns how, or null when it was already registered exactly so. */
-export function register(home: string, entry: ServerEntry): "claude mcp add" | "~/.claude.json" | null {
-  const existing = currentEntry(home, "change");
+/** Registers the entry, given ~/.claude.json as read before anything was changed; returns how, or
+ *  null when it was already registered exactly so. */
+export function register(home: string, entry: ServerEntry, claudeJson: Record<string, any>): "claude mcp add" | "~/.claude.json" | null {
+  const existing = entryIn(claudeJson);
   if (sameEntry(existing, entry)) return null;
   if (Bun.which("claude")) {
     if (existing) claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
@@ -31,20 +34,22 @@ export function register(home: string, entry: ServerEntry): "claude mcp add" | "
     if (r.code !== 0) throw new MeshError("internal", `claude mcp add failed: ${r.out.trim()}`);
     return "claude mcp add";
   }
-  const cfg = readJson(claudeJsonPath(home), "change");
-  writeJsonIfChanged(claudeJsonPath(home), { ...cfg, mcpServers: { ...(cfg.mcpServers ?? {}), [SERVER_NAME]: entry } });
+  writeJsonIfChanged(claudeJsonPath(home), { ...claudeJson, mcpServers: { ...(claudeJson.mcpServers ?? {}), [SERVER_NAME]: entry } });
   return "~/.claude.json";
 }
 
-/** Removes our entry only; returns whether one was there. */
-export function unregister(home: string): boolean {
-  if (!currentEntry(home, "change")) return false;
+/** Removes our entry only, given ~/.claude.json as read before anything was changed; returns
+ *  whether one was there. */
+export function unregister(home: string, claudeJson: Record<string, any>): boolean {
+  if (!entryIn(claudeJson)) return false;
+  let now = claudeJson;
   if (Bun.which("claude")) {
     const r = claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
-    if (r.code === 0 && !currentEntry(home, "change")) return true;
+    // Read again whatever claude answered: it may have changed the file.
+    now = readClaudeJson(home);
+    if (r.code === 0 && !entryIn(now)) return true;
   }
-  const cfg = readJson(claudeJsonPath(home), "change");
-  const { [SERVER_NAME]: _, ...others } = cfg.mcpServers ?? {};
-  writeJsonIfChanged(claudeJsonPath(home), { ...cfg, mcpServers: others });
+  const { [SERVER_NAME]: _, ...others } = now.mcpServers ?? {};
+  writeJsonIfChanged(claudeJsonPath(home), { ...now, mcpServers: others });
   return true;
 }

@@ -6,7 +6,7 @@ import { assertCanCreate, userFileTarget, writePrivateFile, writeUserFile } from
 import { onFile, statIfAny } from "../../local-file/error.ts";
 import { join, resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
-import { configPath, parseConfig } from "../../client/local/config-file.ts";
+import { configText, parseConfig, type LocalConfig, type MeshEntry } from "../../client/local/config-file.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -45,6 +45,19 @@ export async function backup(args: Args): Promise<void> {
   });
 }
 
+/** Refuses to replace a config that holds meshes (restore without --force). */
+function refuseReplacing(cfg: LocalConfig): void {
+  if (cfg.meshes.length > 0) throw new UsageError(`You already have ${cfg.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
+}
+
+/** Writes `cfg` beside config.json, as the copy a restore keeps of the config it replaces;
+ *  returns its path. */
+function keepAside(configDir: string, cfg: LocalConfig): string {
+  const kept = join(configDir, `config.json.before-restore-${Date.now()}`);
+  writePrivateFile(kept, configText(cfg), { what: "the copy of the claudemesh config" });
+  return kept;
+}
+
 export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const file = resolvePath(args.file);
@@ -52,18 +65,24 @@ export async function restore(args: Args & { file: string }): Promise<void> {
     const found = statIfAny(file, ctxFile);
     if (!found) throw new MeshError("not_found", `No such file: ${file}. Give the path of a backup \`claudemesh backup\` wrote.`);
     if (found.isDirectory()) throw new UsageError(`${file} is a directory; give the path of a backup file \`claudemesh backup\` wrote (a .cmbk file).`);
-    const current = ctx.config();
-    if (current.meshes.length > 0 && !args.force) throw new UsageError(`You already have ${current.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
+    // Asked before the passphrase and the slow key derivation; asked again under the lock.
+    if (!args.force) refuseReplacing(ctx.config());
     const sealed = new Uint8Array(onFile(file, "read", () => readFileSync(file), ctxFile));
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), false);
     const plain = await ctx.out.wait("deriving the key (Argon2id)", decryptBackup(sealed, passphrase).catch(fromBackupError));
     const cfg = parseConfig(new TextDecoder().decode(plain), { name: `The config in the backup ${file}`, fix: null });
     // The config replaced may hold identities the backup lacks (an owner key is the only way to
-    // manage its mesh): it is kept, and the meshes only it had are named.
-    const dropped = current.meshes.filter((m) => !cfg.meshes.some((r) => r.meshId === m.meshId));
-    const kept = current.meshes.length > 0 ? join(ctx.env.configDir, `config.json.before-restore-${Date.now()}`) : null;
-    if (kept) writePrivateFile(kept, onFile(configPath(ctx.env.configDir), "read", () => readFileSync(configPath(ctx.env.configDir)), { what: "the claudemesh config" }));
-    ctx.update(() => cfg);
+    // manage its mesh): it is kept, and the meshes only it had are named. Both come from the config
+    // as it is under the lock, so a mesh another process saved meanwhile is not lost unnamed.
+    const replaced = { meshes: [] as MeshEntry[], kept: null as string | null };
+    ctx.update((onDisk) => {
+      if (!args.force) refuseReplacing(onDisk);
+      replaced.meshes = onDisk.meshes;
+      if (onDisk.meshes.length > 0) replaced.kept = keepAside(ctx.env.configDir, onDisk);
+      return cfg;
+    });
+    const { kept } = replaced;
+    const dropped = replaced.meshes.filter((m) => !cfg.meshes.some((r) => r.meshId === m.meshId));
     ctx.out.result({ restored: cfg.meshes.map((m) => m.slug), notInBackup: dropped.map((m) => ({ slug: m.slug, meshId: m.meshId, role: m.role })), previousConfig: kept }, () =>
       [
         `Restored ${cfg.meshes.map((m) => m.slug).join(", ")} into ${ctx.env.configDir}.`,

@@ -6,7 +6,7 @@ import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../shell-words.ts";
-import { currentEntry, sameEntry } from "../claude-code/mcp-registration.ts";
+import { entryIn, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
@@ -109,14 +109,14 @@ function claudeChecks(ctx: Ctx): Check[] {
   const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env };
   const out: Check[] = [];
   try {
-    const entry = currentEntry(ctx.env.home, "check");
+    const entry = entryIn(readClaudeJson(ctx.env.home));
     const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
     out.push({ check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" });
   } catch (err) {
     out.push(unreadable("MCP registration", err));
   }
   try {
-    const missing = missingHooks(readSettings(ctx.env.home, "check"), hookLauncher(env));
+    const missing = missingHooks(readSettings(ctx.env.home), hookLauncher(env));
     out.push({ check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null });
   } catch (err) {
     out.push(unreadable("hooks", err));

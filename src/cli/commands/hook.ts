@@ -62,8 +62,8 @@ function askReminder(asks: readonly Pending[], budget: number): { text: string; 
   const reserve = more(asks.length).length + 1; // room for that line whatever remains unlisted
   const head = "Unanswered questions from peers (answer with mesh_reply):";
   const line = (a: Pending) => `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
-  // Each line costs its newline before it; the "more" line needs room unless every ask is listed.
-  const fit = fitInBudget(asks, line, budget - head.length, { gap: 1, reserve: (n) => (n < asks.length ? reserve : 0) });
+  // The lines follow the head and its newline; the "more" line needs room unless every ask is listed.
+  const fit = fitInBudget(asks, line, budget - head.length - 1, { gap: 1, reserve: (n) => (n < asks.length ? reserve : 0) });
   const shown = fit.taken.map((a) => a.messageId);
   const rest = asks.length - shown.length;
   if (!shown.length) {

@@ -3,13 +3,21 @@
 // removes exactly what install added.
 import { existsSync } from "node:fs";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
-import { register, unregister } from "../claude-code/mcp-registration.ts";
-import { assertClaudeFilesWritable, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
+import { readClaudeJson, register, unregister } from "../claude-code/mcp-registration.ts";
+import { assertClaudeFilesWritable, beforeAnyChange, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { command } from "../context.ts";
 import { checkSessionLabel } from "../display-name.ts";
 
 export const CHANNELS_HINT = "claude --dangerously-load-development-channels server:claudemesh";
+
+/** Claude Code's two files, read and checked writable before either is changed. */
+const readBoth = (home: string) =>
+  beforeAnyChange(() => {
+    const read = { settings: readSettings(home), claudeJson: readClaudeJson(home) };
+    assertClaudeFilesWritable(home);
+    return read;
+  });
 
 export async function install(args: { label?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
@@ -21,9 +29,8 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     // Both files are read (and refused if malformed or unwritable) before either is written: no
     // half install.
     const path = settingsPath(ctx.env.home);
-    const settings = readSettings(ctx.env.home, "change");
-    assertClaudeFilesWritable(ctx.env.home);
-    const via = register(ctx.env.home, entry);
+    const { settings, claudeJson } = readBoth(ctx.env.home);
+    const via = register(ctx.env.home, entry, claudeJson);
     const hadSettings = existsSync(path);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(env)));
     const meshes = ctx.config().meshes.map((m) => m.slug);
@@ -45,9 +52,8 @@ export async function install(args: { label?: string; json?: boolean }): Promise
 export async function uninstall(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const path = settingsPath(ctx.env.home);
-    const settings = readSettings(ctx.env.home, "change");
-    assertClaudeFilesWritable(ctx.env.home);
-    const removed = unregister(ctx.env.home);
+    const { settings, claudeJson } = readBoth(ctx.env.home);
+    const removed = unregister(ctx.env.home, claudeJson);
     const hooksChanged = writeJsonIfChanged(path, removeOurHooks(settings));
     ctx.out.result({ mcp: { removed }, hooks: { path, changed: hooksChanged } }, () =>
       [removed ? "Removed the claudemesh MCP server." : "No claudemesh MCP server was registered.", hooksChanged ? `Removed claudemesh hooks from ${path} (the previous file is saved as settings.json.claudemesh-backup).` : "No claudemesh hooks were installed.", `Your meshes and keys in ${ctx.env.configDir} are untouched (claudemesh leave removes a mesh).`].join("\n"),

@@ -6,7 +6,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 import { statIfAny } from "../../local-file/error.ts";
-import { withConfigLock } from "./config-lock.ts";
+import { withConfigLock, withConfigLockAsync, type OnLockWait } from "./config-lock.ts";
 import { parseJsonText } from "../../local-file/json.ts";
 import type { Removals } from "../admission.ts";
 
@@ -129,9 +129,12 @@ export function loadConfig(dir: string): LocalConfig {
   return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
 }
 
+/** The config as config.json holds it. */
+export const configText = (cfg: LocalConfig): string => JSON.stringify(cfg, null, 2) + "\n";
+
 export function saveConfig(dir: string, cfg: LocalConfig): void {
   ensurePrivateDir(dir);
-  writePrivateFile(configPath(dir), JSON.stringify(cfg, null, 2) + "\n", { what: "the claudemesh config" });
+  writePrivateFile(configPath(dir), configText(cfg), { what: "the claudemesh config" });
 }
 
 /** A change to the config: given the config as it is on disk, the config to save, or null for
@@ -140,23 +143,37 @@ export type ConfigChange = (onDisk: LocalConfig) => LocalConfig | null;
 
 /** The one way a running command or MCP server writes config.json: `change` is applied to the file
  *  as it is now, not to a copy read earlier, and under the config lock, so what another process
- *  saved meanwhile (an MCP server's removal mark or keys, a command's new mesh) is kept. Returns the config the file now
- *  holds. Throws LocalFileError as loadConfig and saveConfig do; the file is then unchanged. */
-export function updateConfig(dir: string, change: ConfigChange): LocalConfig {
-  const apply = () => {
-    const onDisk = loadConfig(dir);
-    const next = change(onDisk);
-    if (next === null) return onDisk;
-    saveConfig(dir, next);
-    return next;
-  };
-  // Another process's change in between would be lost (config-lock.ts). A path that is not a
-  // directory is left to loadConfig, which says what is wrong with it.
+ *  saved meanwhile (an MCP server's removal mark or keys, a command's new mesh) is kept. Returns the
+ *  config the file now holds. Throws LocalFileError as loadConfig and saveConfig do, or when
+ *  another process keeps the lock (config-lock.ts); the file is then unchanged. Blocks while it
+ *  waits for the lock: code that serves others meanwhile uses updateConfigAsync. */
+export function updateConfig(dir: string, change: ConfigChange, onWait?: OnLockWait): LocalConfig {
+  return lockable(dir) ? withConfigLock(dir, applying(dir, change), onWait) : applying(dir, change)();
+}
+
+/** updateConfig, waiting for the lock on the event loop (withConfigLockAsync). */
+export async function updateConfigAsync(dir: string, change: ConfigChange, onWait?: OnLockWait): Promise<LocalConfig> {
+  return lockable(dir) ? withConfigLockAsync(dir, applying(dir, change), onWait) : applying(dir, change)();
+}
+
+/** Reads the file, applies `change`, and saves what it returns. */
+const applying = (dir: string, change: ConfigChange) => (): LocalConfig => {
+  const onDisk = loadConfig(dir);
+  const next = change(onDisk);
+  if (next === null) return onDisk;
+  saveConfig(dir, next);
+  return next;
+};
+
+/** Whether a change to `dir`'s config takes the lock (another process's change in between would
+ *  be lost, config-lock.ts), creating the directory if there is none. A path that is not a
+ *  directory is left to loadConfig, which says what is wrong with it; a directory others can read
+ *  is refused by loadConfig too, not quietly tightened here. */
+function lockable(dir: string): boolean {
   const st = statIfAny(dir);
-  if (st && !st.isDirectory()) return apply();
-  // A directory others can read is refused by loadConfig, not quietly tightened here.
+  if (st && !st.isDirectory()) return false;
   if (!st) ensurePrivateDir(dir);
-  return withConfigLock(dir, apply);
+  return true;
 }
 
 /** A change to one mesh's entry: `edit` gets the entry as it is on disk and returns it changed,

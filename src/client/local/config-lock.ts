@@ -4,8 +4,10 @@
 // new mesh. Each change is read–modify–write (updateConfig); without a lock, two writers that read
 // the same file keep only the last one's change. The lock is a file made with O_EXCL holding its
 // owner's PID: held for the few milliseconds a change takes, and removed when its owner is no
-// longer running (a writer killed mid-change), by one waiter at a time. bun:sqlite's fcntl locks, which the kernel drops on
-// death, belong to src/store (DESIGN §5), and Node's fs has no flock.
+// longer running (a writer killed mid-change), by one waiter at a time. A process that serves
+// others while it waits (the MCP server: Claude Code's tool calls, its broker connection) waits on
+// its event loop; a one-shot command may block. bun:sqlite's fcntl locks, which the kernel drops
+// on death, belong to src/store (DESIGN §5), and Node's fs has no flock.
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LocalFileError, onFile } from "../../local-file/error.ts";
@@ -17,10 +19,36 @@ export const LOCK_WAIT_MS = 5_000;
 /** A lock file with no PID yet is its creator between open and write, unless older than this. */
 const UNWRITTEN_GRACE_MS = 1_000;
 
-/** Runs `change` while holding `dir`'s config lock; `dir` must exist. */
-export function withConfigLock<T>(dir: string, change: () => T): T {
+/** How often a waiter looks at the lock again. */
+const POLL_MS = 2;
+
+/** Told, once per change that has to wait, which process holds the lock (for a log line). */
+export type OnLockWait = (holder: number) => void;
+
+/** Runs `change` while holding `dir`'s config lock; `dir` must exist. Waits by blocking the
+ *  thread: for a command that does one thing and exits. Code that serves others meanwhile (the
+ *  MCP server, a follower) uses withConfigLockAsync. Throws LocalFileError after LOCK_WAIT_MS
+ *  behind a holder that is still running; nothing was changed then. */
+export function withConfigLock<T>(dir: string, change: () => T, onWait?: OnLockWait): T {
+  for (const _ of waits(dir, onWait)) Bun.sleepSync(POLL_MS);
+  return holding(dir, change);
+}
+
+/** withConfigLock, waiting on the event loop: while another process holds the lock (up to
+ *  LOCK_WAIT_MS behind a stopped one), everything else this process does goes on. `change` itself
+ *  runs synchronously, so the lock is never held across an await. */
+export async function withConfigLockAsync<T>(dir: string, change: () => T, onWait?: OnLockWait): Promise<T> {
+  for (const _ of waits(dir, onWait)) await Bun.sleep(POLL_MS);
+  return holding(dir, change);
+}
+
+/** Takes the lock: yields each time the caller must wait POLL_MS before trying again, and
+ *  returns once this process holds it. A stale lock is taken over; after LOCK_WAIT_MS behind a
+ *  running holder it throws LocalFileError. */
+function* waits(dir: string, onWait?: OnLockWait): Generator<void, void> {
   const path = join(dir, CONFIG_LOCK);
   const deadline = performance.now() + LOCK_WAIT_MS;
+  let told = false;
   while (!tryTake(path)) {
     const holder = holderOf(path);
     if (holder === "gone") continue;
@@ -28,18 +56,26 @@ export function withConfigLock<T>(dir: string, change: () => T): T {
       takeOverStale(path, holder.stale);
       continue;
     }
+    if (typeof holder === "number" && !told) {
+      told = true;
+      onWait?.(holder);
+    }
     if (performance.now() > deadline && holder !== "starting") {
       throw new LocalFileError(
         `${join(dir, "config.json")} has been locked by process ${holder} for over ${LOCK_WAIT_MS / 1000} s, so this change was not made.`,
         `if process ${holder} is not a claudemesh that is still running, remove ${path} and run this again`,
       );
     }
-    Bun.sleepSync(2);
+    yield;
   }
+}
+
+/** Runs `change` with the lock taken, and releases it. */
+function holding<T>(dir: string, change: () => T): T {
   try {
     return change();
   } finally {
-    rmSync(path, { force: true });
+    rmSync(join(dir, CONFIG_LOCK), { force: true });
   }
 }
 

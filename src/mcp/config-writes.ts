@@ -1,0 +1,46 @@
+// What one MCP server writes to config.json for one mesh: the keys its session learnt, and that the
+// broker refused the member's key as removed. Each waits for the config lock on the event loop
+// (src/client/local/config-lock.ts), so the server keeps answering Claude Code and its broker
+// meanwhile; written() lets the server finish them before it exits.
+import { addMeshKeys, updateConfigAsync, type MeshKey } from "../client/local/config-file.ts";
+import { recordRemoved } from "../client/removed.ts";
+import type { Log } from "../log/log.ts";
+
+export class ConfigWrites {
+  private readonly pending = new Set<Promise<void>>();
+
+  /** `log`: the mesh's (its lines name it). */
+  constructor(
+    private readonly configDir: string,
+    private readonly meshId: string,
+    private readonly log: Log,
+  ) {}
+
+  /** Adds the keys to the mesh's entry as it is on disk, keeping every epoch already there (the
+   *  CLI may have written newer ones). Never rejects: a failure is logged, and the session keeps
+   *  using the keys. */
+  saveKeys(meshKeys: readonly MeshKey[]): Promise<void> {
+    const saved = updateConfigAsync(this.configDir, addMeshKeys(this.meshId, meshKeys), this.waiting);
+    return this.track(saved.then(() => {}, (err: unknown) => this.log.warn("mesh keys not saved in the config", { err })));
+  }
+
+  /** Marks the mesh removed (`list` shows it). Best effort: the tools report the refusal whether
+   *  or not this could be saved. */
+  recordRemoved(): void {
+    void this.track(recordRemoved(this.configDir, this.meshId, { failed: (err) => this.log.warn("removal not recorded in the config", { err }), onWait: this.waiting }));
+  }
+
+  /** Resolves once the writes begun so far are done (each within LOCK_WAIT_MS). */
+  async written(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  private readonly waiting = (holder: number) => this.log.info("config.json is locked by another process; waiting", { holder });
+
+  /** Keeps `write` (which never rejects) until it is done. */
+  private track(write: Promise<void>): Promise<void> {
+    this.pending.add(write);
+    void write.finally(() => this.pending.delete(write));
+    return write;
+  }
+}
