@@ -14,7 +14,15 @@ export const readClaudeJson = (home: string): Record<string, any> => readJson(cl
 /** Our entry in ~/.claude.json's contents, if any. */
 export const entryIn = (claudeJson: Record<string, any>): ServerEntry | null => (claudeJson.mcpServers?.[SERVER_NAME] as ServerEntry | undefined) ?? null;
 
-export const sameEntry = (a: ServerEntry | null, b: ServerEntry) => a !== null && a.command === b.command && JSON.stringify(a.args) === JSON.stringify(b.args);
+const envText = (e: ServerEntry) => JSON.stringify(Object.entries(e.env ?? {}).sort());
+
+/** Whether `a` starts the same server as `b`: command, arguments and environment (the config
+ *  directory travels in the environment). */
+export const sameEntry = (a: ServerEntry | null, b: ServerEntry) =>
+  a !== null && a.command === b.command && JSON.stringify(a.args) === JSON.stringify(b.args) && envText(a) === envText(b);
+
+/** "CLAUDEMESH_CONFIG_DIR=/x claudemesh mcp": what an entry runs, for people. */
+export const entryText = (e: ServerEntry) => [...Object.entries(e.env ?? {}).map(([k, v]) => `${k}=${v}`), e.command, ...e.args].join(" ");
 
 function claudeCli(home: string, args: string[]): { code: number; out: string } {
   const claude = Bun.which("claude");
@@ -23,16 +31,21 @@ function claudeCli(home: string, args: string[]): { code: number; out: string } 
   return { code: p.exitCode ?? 1, out: `${p.stdout.toString()}${p.stderr.toString()}` };
 }
 
+const claudeAdd = (home: string, e: ServerEntry) =>
+  claudeCli(home, ["mcp", "add", "--scope", "user", SERVER_NAME, ...Object.entries(e.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]), "--", e.command, ...e.args]);
+
 /** Registers the entry, given ~/.claude.json as read before anything was changed; returns how, or
  *  null when it was already registered exactly so. */
 export function register(home: string, entry: ServerEntry, claudeJson: Record<string, any>): "claude mcp add" | "~/.claude.json" | null {
   const existing = entryIn(claudeJson);
   if (sameEntry(existing, entry)) return null;
   if (Bun.which("claude")) {
-    if (existing) claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]);
-    const r = claudeCli(home, ["mcp", "add", "--scope", "user", SERVER_NAME, "--", entry.command, ...entry.args]);
-    if (r.code !== 0) throw new MeshError("internal", `claude mcp add failed: ${r.out.trim()}`);
-    return "claude mcp add";
+    const removed = existing !== null && claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]).code === 0;
+    const r = claudeAdd(home, entry);
+    if (r.code === 0) return "claude mcp add";
+    // The old entry is gone: put it back rather than leave Claude Code with none.
+    const after = !removed ? "" : claudeAdd(home, existing).code === 0 ? " The previous registration was put back." : " The previous registration was removed and could not be put back: run claudemesh install again once claude works.";
+    throw new MeshError("internal", `claude mcp add failed: ${r.out.trim()}${after}`);
   }
   writeJsonIfChanged(claudeJsonPath(home), { ...claudeJson, mcpServers: { ...(claudeJson.mcpServers ?? {}), [SERVER_NAME]: entry } });
   return "~/.claude.json";

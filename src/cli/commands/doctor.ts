@@ -6,7 +6,7 @@ import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../shell-words.ts";
-import { entryIn, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
+import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
@@ -111,7 +111,7 @@ function claudeChecks(ctx: Ctx): Check[] {
   try {
     const entry = entryIn(readClaudeJson(ctx.env.home));
     const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
-    out.push({ check: "MCP registration", ok: same, detail: entry ? `${entry.command} ${entry.args.join(" ")}` : "not registered", fix: same ? null : "claudemesh install" });
+    out.push({ check: "MCP registration", ok: same, detail: entry ? entryText(entry) : "not registered", fix: same ? null : "claudemesh install" });
   } catch (err) {
     out.push(unreadable("MCP registration", err));
   }
