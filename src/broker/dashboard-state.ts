@@ -12,6 +12,7 @@ export type Dashboard = {
   readonly sessions: SessionStore;
   readonly sampler: MetricSampler;
   readonly version: string;
+  /** performance.now() when the broker started (uptimeS in http/ops.ts). */
   readonly startedAt: number;
   /** Closes live event streams (SSE) when the broker stops; registered by the events route. */
   readonly streams: Set<() => void>;

@@ -129,7 +129,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n), log }),
   };
-  const startedAt = Date.now();
+  const startedAt = performance.now(); // monotonic: uptime must not follow a stepped wall clock
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
   const perIp = new Map<string, number>();
@@ -247,14 +247,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       const flushed = Promise.all([swept, ctx.writes.drain()])
         .then(() => store.flushed())
         .catch((err: unknown) => log.error("final flush failed", { err }));
-      const deadline = Date.now() + config.drainTimeout;
+      const deadline = performance.now() + config.drainTimeout;
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());
       if ((await Promise.race([flushed, timeout])) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
       ctx.hub.stopTimers();
       dashboard.stop(); // ends the live-event streams, which count as pending requests
       // HTTP requests under way get their answers (a write refused after a failed flush says so,
       // instead of the connection dropping), within what is left of the drain timeout.
-      while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(5);
+      while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(5);
       server.stop(true);
       store.close();
       log.info("broker stopped");

@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { requireOperator } from "./dashboard-auth.ts";
+import { uptimeS } from "./ops.ts";
 
 export function dashboardOperatorRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-operator" }).get(
@@ -15,7 +16,7 @@ export function dashboardOperatorRoutes(ctx: BrokerContext, dash: Dashboard) {
       for (const _ of ctx.hub.allConns()) connections++;
       return {
         version: dash.version,
-        uptimeS: Math.round((Date.now() - dash.startedAt) / 1000),
+        uptimeS: uptimeS(dash.startedAt),
         draining: ctx.draining,
         health,
         presences: ctx.hub.size,

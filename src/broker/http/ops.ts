@@ -4,6 +4,10 @@ import { Elysia } from "elysia";
 import type { BrokerContext } from "../context.ts";
 import { DbHealth } from "../db-health.ts";
 
+/** Whole seconds since `startedAt`, a performance.now() reading: never negative after the wall
+ *  clock is stepped back. */
+export const uptimeS = (startedAt: number) => Math.round((performance.now() - startedAt) / 1000);
+
 export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number) {
   const db = new DbHealth(ctx.store, ctx.metrics.dbHealthy);
   void db.probe(); // the gauge and liveness know the database from the start
@@ -14,7 +18,7 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
         // Liveness: 200 whatever the database does, at once and without writing, so a supervisor
         // does not restart a process that only needs its disk (or another process's lock) back.
         // `db` is what the last probe found.
-        return { status: "ok", version, uptimeS: Math.round((Date.now() - startedAt) / 1000), db: db.up ? "up" : "down" };
+        return { status: "ok", version, uptimeS: uptimeS(startedAt), db: db.up ? "up" : "down" };
       },
       { detail: { summary: "Liveness", tags: ["operations"] } },
     )
