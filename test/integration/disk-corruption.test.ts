@@ -114,6 +114,8 @@ function auditRowOffsets(img: Image): number[] {
 function damages(clean: Image, crash: Image): fc.Arbitrary<Damage> {
   const rows = auditRowOffsets(clean);
   const walBytes = statSync(join(crash.dir, `${DB}-wal`)).size;
+  // A crash image: frames in the -wal (the clean stop leaves none).
+  expect(walBytes).toBeGreaterThan(32);
   const mask = fc.integer({ min: 1, max: 255 });
   return fc.oneof(
     fc.tuple(fc.constantFrom<"clean" | "crash">("clean", "crash"), fc.array(fc.tuple(fc.nat(), mask), { minLength: 1, maxLength: 8 })).map(([image, flips]) => ({

@@ -10,7 +10,7 @@
 //      of a backup taken after it) is not, and cannot be, without a newer checkpoint.
 // No false alarm on the untampered chain, for any checkpoint, before or after it grows.
 // CI runs 12 tampers per class; FUZZ_SCALE multiplies them (FUZZ_SCALE=84 is the plan's 1,000 a
-// class, about 3 minutes here), FUZZ_SEED replays a run.
+// class, about 3.5 minutes here), FUZZ_SEED replays a run.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { verifyChain, type ChainEntry } from "../../src/protocol/audit-chain.ts";
