@@ -54,3 +54,26 @@ export class AuditVerifier {
     return { valid: true, entries: at.seq, head: at.hash, brokenAt: null, reason: null };
   }
 }
+
+/** What verifying every chain of a database found: the meshes and entries walked, and the first
+ *  chain that does not hold (null: all hold). `brokenAt` is null when no entry is to blame. */
+export type ChainsCheck = { meshes: number; entries: number; broken: { meshId: string; brokenAt: number | null; reason: string } | null };
+
+/** Walks every mesh's chain from genesis, as `audit_verify` does (so it is what members are then
+ *  served), in mesh id order, and stops at the first that does not hold. Every mesh has a chain
+ *  (its `mesh_created` entry is written with it) and every chain a mesh, so a mesh without entries
+ *  or entries without a mesh are damage too: a changed mesh id shows only there. Throws what the
+ *  store throws. */
+export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds">): Promise<ChainsCheck> {
+  const meshes = new Set((await store.listMeshes()).map((m) => m.id));
+  const chains = new Set(await store.auditMeshIds());
+  const verifier = new AuditVerifier(store, () => 0);
+  let entries = 0;
+  for (const meshId of [...new Set([...meshes, ...chains])].sort()) {
+    const v = await verifier.verify(meshId);
+    entries += v.entries;
+    const reason = !v.valid ? v.reason! : !chains.has(meshId) ? "the mesh has no audit entries (its first, mesh_created, is gone)" : !meshes.has(meshId) ? "the database has audit entries for this mesh but no such mesh" : null;
+    if (reason) return { meshes: meshes.size, entries, broken: { meshId, brokenAt: v.brokenAt, reason } };
+  }
+  return { meshes: meshes.size, entries, broken: null };
+}

@@ -1,7 +1,9 @@
 // Opening the broker's database for `serve` and `serve --check`: what the migrations did (said in
-// the log and in the check's report, never silently), and SQLite's quick_check, which finds a
-// damaged page that a start would not read (a running broker would meet it only as a failing
-// write or a lost history page).
+// the log and in the check's report, never silently); SQLite's quick_check, which finds a damaged
+// page that a start would not read (a running broker would meet it only as a failing write or a
+// lost history page); and every mesh's audit chain, which finds what quick_check cannot: rows
+// whose bytes changed inside sound pages (SQLite keeps no checksum of them), or history edited
+// outside the broker. A broker must not serve such history to members as if it held.
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BrokerConfig } from "../config/load.ts";
@@ -11,6 +13,7 @@ import type { MigrateResult } from "../store/sqlite/migrate.ts";
 import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
 import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
+import { verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
 /** What opening the database changed: null when nothing was migrated. `from` 0 is a database
  *  created just now; otherwise `backup` is the copy taken first (null when the database held no
@@ -34,9 +37,34 @@ export function migrationSentence(m: Migration): string | null {
  *  database past 1 GiB would hold a restart for seconds, so it is left to `serve --check`. */
 export const START_CHECK_MAX_BYTES = 1 << 30;
 
+/** Most audit entries `serve` verifies before it listens. Measured here through the store: 200,000
+ *  entries in 1.1–1.3 s, 1,000,000 in about 6 s (docs/decisions.md). Past it the chains are left
+ *  to `serve --check`, and to members' `claudemesh audit verify`. */
+export const START_CHAIN_CHECK_MAX_ENTRIES = 200_000;
+
 /** The sentence for a database quick_check finds damaged. */
 export const damaged = (dataDir: string, findings: string) =>
   `the database in ${dataDir} is damaged (SQLite quick_check: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${RESTORE_BACKUP}`;
+
+/** The sentence for a database whose audit chain does not verify. */
+export const brokenChain = (dataDir: string, { meshId, brokenAt, reason }: NonNullable<ChainsCheck["broken"]>) =>
+  `the audit chain of mesh ${meshId} in ${dataDir} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason}): the database is damaged or was changed outside the broker, and members would be served that history; ${RESTORE_BACKUP}`;
+
+/** Every chain verified (audit-verifier.ts); a database too damaged to read them is a finding. */
+async function verifyChains(store: SqliteStore, dataDir: string): Promise<ChainsCheck> {
+  try {
+    return await verifyEveryChain(store);
+  } catch (err) {
+    throw new Error(damaged(dataDir, `reading the audit chains: ${(err as Error).message}`));
+  }
+}
+
+/** Entries in every mesh's audit chain. */
+async function auditEntries(store: SqliteStore): Promise<number> {
+  let n = 0;
+  for (const meshId of await store.auditMeshIds()) n += await store.countAudit(meshId);
+  return n;
+}
 
 /** quick_check of the open store: "ok" or its findings (a check that cannot run says why). */
 function quickCheck(store: SqliteStore): string {
@@ -48,28 +76,40 @@ function quickCheck(store: SqliteStore): string {
 }
 
 /** Opens the store for `serve`: logs a migration, then runs quick_check when the file is at most
- *  START_CHECK_MAX_BYTES (a larger one logs that it was not checked). Throws (the store closed) an
- *  Error saying the database is damaged, and what openSqliteStore throws. */
+ *  START_CHECK_MAX_BYTES and verifies every audit chain when they hold at most
+ *  START_CHAIN_CHECK_MAX_ENTRIES (a check skipped is logged). Throws (the store closed) an Error
+ *  saying the database is damaged or which chain does not verify, and what openSqliteStore throws. */
 export async function openForServe(config: BrokerConfig, log: Log, onCheckpointReport: (r: CheckpointerReport) => void): Promise<SqliteStore> {
   const { openSqliteStore } = await import("../store/sqlite/store.ts");
   let migration: Migration = null;
   const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport, onMigrated: (r) => (migration = migrationOf(r)) });
   const said = migrationSentence(migration);
   if (said) log.info("database migrated", { from: migration!.from, to: migration!.to, backup: migration!.backup, detail: said });
-  const bytes = statSync(join(config.dataDir, DEFAULT_DB_FILE)).size;
-  if (bytes > START_CHECK_MAX_BYTES) {
-    log.info("quick_check skipped at start: the database is larger than 1 GiB; run claudemesh serve --check to check it", { bytes });
+  try {
+    const bytes = statSync(join(config.dataDir, DEFAULT_DB_FILE)).size;
+    if (bytes > START_CHECK_MAX_BYTES) log.info("quick_check skipped at start: the database is larger than 1 GiB; run claudemesh serve --check to check it", { bytes });
+    else {
+      const findings = quickCheck(store);
+      if (findings !== "ok") throw new Error(damaged(config.dataDir, findings));
+    }
+    const entries = await auditEntries(store);
+    if (entries > START_CHAIN_CHECK_MAX_ENTRIES) {
+      log.info(`audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check to verify them`, { entries });
+      return store;
+    }
+    const { broken } = await verifyChains(store, config.dataDir);
+    if (broken) throw new Error(brokenChain(config.dataDir, broken));
     return store;
+  } catch (err) {
+    store.close();
+    throw err;
   }
-  const findings = quickCheck(store);
-  if (findings === "ok") return store;
-  store.close();
-  throw new Error(damaged(config.dataDir, findings));
 }
 
-export type CheckedStore = { writable: boolean; schemaVersion: number; integrity: string; migration: Migration };
+export type CheckedStore = { writable: boolean; schemaVersion: number; integrity: string; chains: ChainsCheck | null; migration: Migration };
 
-/** For `serve --check`: opens (and migrates) the database, probes a write, runs quick_check and
+/** For `serve --check`: opens (and migrates) the database, probes a write, runs quick_check,
+ *  verifies every audit chain however long (`chains` null when quick_check found damage) and
  *  closes it. Run as root on another user's data directory, gives that user what it made there
  *  (owner.ts), even when it fails. Throws what openSqliteStore throws. */
 export async function checkStore(config: BrokerConfig): Promise<CheckedStore> {
@@ -81,7 +121,9 @@ export async function checkStore(config: BrokerConfig): Promise<CheckedStore> {
       // Now, not only at the end: a check killed midway must not leave root's -wal and -shm.
       giveDataDirToOwner(config.dataDir);
       // A damaged page can leave the file openable and writable while the rows it held fail.
-      return { ...(await store.health()), integrity: quickCheck(store), migration };
+      const health = await store.health();
+      const integrity = quickCheck(store);
+      return { ...health, integrity, chains: integrity === "ok" ? await verifyChains(store, config.dataDir) : null, migration };
     } finally {
       store.close();
     }

@@ -1,7 +1,10 @@
-// Canonical JSON for hashing (audit chain). Object keys sorted by UTF-16 code units, arrays keep
-// their order, strings and numbers serialised as ECMAScript JSON.stringify does (RFC 8785 for the
-// values we store). Non-finite numbers, undefined and functions are refused, never dropped, so two
-// different payloads can never hash alike by silently losing a field.
+// Canonical JSON for hashing (audit chain): RFC 8785 (JCS) for every I-JSON value, checked against
+// its reference implementation (test/unit/canonical-json-rfc8785.test.ts). Object keys sorted by
+// UTF-16 code units, arrays keep their order, strings and numbers serialised as ECMAScript
+// JSON.stringify does. Anything JSON has no text for (non-finite numbers, undefined, functions, a
+// hole in an array, a Date, Map or other non-plain object) is refused, never dropped or
+// converted, so two different payloads can never hash alike. A lone surrogate, which RFC 8785
+// refuses, is written as its \u escape as JSON.stringify writes it (docs/protocol.md §9.2).
 
 export function canonicalJson(value: unknown): string {
   return encode(value, 0);
@@ -21,7 +24,11 @@ function encode(value: unknown, depth: number): string {
       if (!Number.isFinite(value)) throw new TypeError("canonicalJson: non-finite number");
       return JSON.stringify(value);
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((v) => encode(v, depth + 1)).join(",")}]`;
+      // Array.from reads a hole as undefined, which is refused below.
+      if (Array.isArray(value)) return `[${Array.from(value, (v) => encode(v, depth + 1)).join(",")}]`;
+      // JSON.parse makes plain objects; anything else would be read as its own keys ({} for a Date).
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw new TypeError(`canonicalJson: cannot encode a ${value.constructor?.name ?? "non-plain object"}`);
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj).sort();
       const parts: string[] = [];

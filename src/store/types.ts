@@ -250,4 +250,6 @@ export interface Store {
   /** The newest `limit` entries, newest first. */
   auditTail(meshId: string, limit: number): Promise<ChainEntry[]>;
   countAudit(meshId: string): Promise<number>;
+  /** Every mesh id the audit log holds entries for, sorted. */
+  auditMeshIds(): Promise<string[]>;
 }

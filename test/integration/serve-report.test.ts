@@ -52,7 +52,7 @@ describe("serve --check shows what it checked", () => {
       dataDir,
       listen: "127.0.0.1:0",
       publicUrl: "https://mesh.example.com",
-      database: { writable: true, schemaVersion: LATEST_VERSION, quickCheck: "ok", migration: null },
+      database: { writable: true, schemaVersion: LATEST_VERSION, quickCheck: "ok", auditChains: { meshes: 0, entries: 0 }, migration: null },
     });
     expect([out.settings.port, out.settings.host, out.settings.messageTtl, out.settings.logLevel]).toEqual([
       { value: 0, source: "env", from: "CLAUDEMESH_PORT" },

@@ -1,9 +1,11 @@
 // The broker's audit check (src/broker/audit-verifier.ts) on a real SQLite store: it walks a long
 // chain in pages with the event loop free between them, shares a walk among concurrent requests,
 // hashes only what was appended while its last walk is fresh, and walks everything again after
-// RECHECK_MS, which finds a row edited under it.
+// RECHECK_MS, which finds a row edited under it. verifyEveryChain (the check `serve` runs at
+// start) walks every mesh's chain and also refuses a mesh without a chain and a chain without a
+// mesh, which is how a changed mesh id shows.
 import { afterEach, describe, expect, test } from "bun:test";
-import { AuditVerifier, PAGE } from "../../src/broker/audit-verifier.ts";
+import { AuditVerifier, PAGE, verifyEveryChain } from "../../src/broker/audit-verifier.ts";
 import { AUDIT_RECHECK_MS as RECHECK_MS } from "../../src/protocol/limits.ts";
 import { auditHash, verifyChain } from "../../src/protocol/audit-chain.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
@@ -104,5 +106,28 @@ describe("audit verifier", () => {
     // A broken chain is not remembered: every check walks it again and reports it again.
     expect(await verifier.verify(mesh.id)).toMatchObject(broken);
     expect(reads).toEqual([21, 21]);
+  });
+
+  test("verifyEveryChain: every mesh's chain verifies, and every chain has its mesh", async () => {
+    const store = await tmp.open();
+    const a = (await seedMesh(store, "alpha")).mesh.id;
+    const b = (await seedMesh(store, "beta")).mesh.id;
+    grow(store, b, 5);
+    const [first, second] = [a, b].sort() as [string, string];
+    expect(await verifyEveryChain(store)).toEqual({ meshes: 2, entries: 7, broken: null });
+    // An edited entry is named with its seq.
+    const at = store.db.query<{ created_at: string }, [string]>("SELECT created_at FROM audit_log WHERE mesh_id = ? AND seq = 1").get(first)!.created_at;
+    store.db.run("UPDATE audit_log SET created_at = 'x' WHERE mesh_id = ? AND seq = 1", [first]);
+    expect(await verifyEveryChain(store)).toMatchObject({ broken: { meshId: first, brokenAt: 1, reason: "hash does not match the entry's contents" } });
+    store.db.run("UPDATE audit_log SET created_at = ? WHERE mesh_id = ? AND seq = 1", [at, first]);
+    // A mesh id changed in the meshes table: its chain is left without a mesh (meshes go in id order).
+    store.db.run("PRAGMA foreign_keys = OFF");
+    store.db.run("UPDATE meshes SET id = 'zzzzzzzzzzzz' WHERE id = ?", [first]);
+    expect(await verifyEveryChain(store)).toMatchObject({ broken: { meshId: first, brokenAt: null, reason: "the database has audit entries for this mesh but no such mesh" } });
+    store.db.run("UPDATE meshes SET id = ? WHERE id = 'zzzzzzzzzzzz'", [first]);
+    // A mesh whose chain was removed whole, which nothing in the chain alone shows.
+    store.db.run("DELETE FROM audit_log WHERE mesh_id = ?", [second]);
+    // Entries walked: the first mesh's (alpha has its mesh_created only, beta 5 more).
+    expect(await verifyEveryChain(store)).toEqual({ meshes: 2, entries: first === a ? 1 : 6, broken: { meshId: second, brokenAt: null, reason: "the mesh has no audit entries (its first, mesh_created, is gone)" } });
   });
 });

@@ -1,7 +1,7 @@
 // `claudemesh serve --check [--json]`: shows what it checks (the data directory, the listen
 // address, the public URL, every setting with where its value came from), then checks that the
 // host resolves, the address and port can be listened on, and the database opens (and migrates),
-// passes quick_check and is writable. Exits 0 when so, or when a live broker holds the data
+// passes quick_check, holds audit chains that all verify, and is writable. Exits 0 when so, or when a live broker holds the data
 // directory (its database is then left alone); 1 otherwise; 2 for a bad setting (serve.ts).
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
@@ -48,7 +48,7 @@ function settingsJson({ config, origins }: Resolved) {
 
 export async function check(resolved: Resolved, json: boolean): Promise<never> {
   const { config } = resolved;
-  const { checkStore, damaged, migrationSentence } = await import("../../broker/store-check.ts");
+  const { brokenChain, checkStore, damaged, migrationSentence } = await import("../../broker/store-check.ts");
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   const unknown = unknownEnv(processEnv());
   const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })) };
@@ -93,7 +93,10 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   });
   releaseDataDir(config.dataDir, "broker");
   const migrated = migrationSentence(h.migration);
-  if (h.integrity !== "ok") fail(`${migrated ? `${migrated}; but ` : ""}${damaged(config.dataDir, h.integrity)}`);
-  const database = { writable: h.writable, schemaVersion: h.schemaVersion, quickCheck: h.integrity, migration: h.migration && h.migration.from > 0 ? h.migration : null };
-  return done(database, [...(migrated ? [migrated] : []), `configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}`], h.writable ? 0 : 1);
+  const problem = h.integrity !== "ok" ? damaged(config.dataDir, h.integrity) : h.chains!.broken && brokenChain(config.dataDir, h.chains!.broken);
+  if (problem) fail(`${migrated ? `${migrated}; but ` : ""}${problem}`);
+  const { meshes, entries } = h.chains!;
+  const database = { writable: h.writable, schemaVersion: h.schemaVersion, quickCheck: h.integrity, auditChains: { meshes, entries }, migration: h.migration && h.migration.from > 0 ? h.migration : null };
+  const chains = `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;
+  return done(database, [chains, ...(migrated ? [migrated] : []), `configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}`], h.writable ? 0 : 1);
 }

@@ -49,6 +49,10 @@ export class AuditRepo {
     return this.db.query<AuditRow, [string, number]>("SELECT * FROM audit_log WHERE mesh_id = ? ORDER BY seq DESC LIMIT ?").all(meshId, limit).map(auditFromRow);
   }
 
+  meshIds(): string[] {
+    return this.db.query<{ mesh_id: string }, []>("SELECT DISTINCT mesh_id FROM audit_log ORDER BY mesh_id").all().map((r) => r.mesh_id);
+  }
+
   count(meshId: string): number {
     return this.db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM audit_log WHERE mesh_id = ?").get(meshId)!.n;
   }
