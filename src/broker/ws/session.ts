@@ -45,8 +45,8 @@ export function onBinary(ctx: BrokerContext, conn: Conn): void {
  *  sockets as its address may open, until each one's hello deadline. */
 const MAX_UNSENT_BEFORE_HELLO = 64 * 1024;
 
-/** A ping from the client (Bun has already queued its pong). Before the hello, a client that lets
- *  pongs pile up is refused (`rate_limited`). */
+/** A ping from the client (Bun answers it with a pong itself). Before the hello, a client that
+ *  lets pongs pile up is refused (`rate_limited`). */
 export function onPing(ctx: BrokerContext, conn: Conn): void {
   if (conn.state !== "hello" || conn.transport.buffered() <= MAX_UNSENT_BEFORE_HELLO) return;
   reject(ctx, conn, new MeshError("rate_limited", "Pings came faster than their pongs were read, before any hello. Send the hello first."));
