@@ -24,7 +24,7 @@ import { RosterCache } from "./roster.ts";
 import { addressKey, clientIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { Outbox } from "./ws/outbox.ts";
-import { onBinary, onClose, onMessage, onOpen } from "./ws/session.ts";
+import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
 import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
@@ -215,6 +215,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         onMessage(ctx, conn, message);
       },
       drain: resumePushes,
+      ping(ws) {
+        if (ws.data.conn) onPing(ctx, ws.data.conn);
+      },
       pong(ws) {
         const conn = ws.data.conn;
         if (conn) conn.awaitingPong = false;

@@ -22,7 +22,7 @@ import { decodeServerFrame } from "../protocol/codec.ts";
 import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
 import { ERRORS, MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
 import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
-import { PROTOCOL_VERSION } from "../protocol/limits.ts";
+import { MAX_ACK_BATCH, PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch } from "./ack-batch.ts";
@@ -342,9 +342,13 @@ export class BrokerClient {
     this.acks.add(ids);
   }
 
-  /** Acks and waits for the broker to confirm they were committed. */
-  ackSync(ids: readonly string[]): Promise<{ acked: number }> {
-    return this.request("ack", { messageIds: [...ids] });
+  /** Acks and waits for the broker to confirm they were committed. More ids than one ack frame
+   *  holds (MAX_ACK_BATCH) go as several acks, one after another: on a failure it rejects, and
+   *  those confirmed before stay acked (the others are redelivered). */
+  async ackSync(ids: readonly string[]): Promise<{ acked: number }> {
+    let acked = 0;
+    for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) acked += (await this.request("ack", { messageIds: ids.slice(i, i + MAX_ACK_BATCH) })).acked;
+    return { acked };
   }
 
   /** Closes for good (no reconnect). Acks not sent yet go out first; pending requests, and a

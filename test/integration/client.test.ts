@@ -8,6 +8,7 @@ import { BrokerClient } from "../../src/client/client.ts";
 import { MeshSession } from "../../src/client/mesh-session.ts";
 import { resumeTopic } from "../../src/client/topics.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { MAX_ACK_BATCH } from "../../src/protocol/limits.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
 
 describe("client library", () => {
@@ -238,6 +239,21 @@ describe("client library", () => {
     expect(await read()).toEqual(["system:replayed"]);
     a.close();
   }, 10_000);
+
+  test("ackSync of more ids than one ack frame holds acks them all (MAX_ACK_BATCH at a time)", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    await Promise.all(Array.from({ length: MAX_ACK_BATCH + 88 }, (_, i) => sendText(a, bob.keys.publicKey, `m${i}`)));
+    // Queued while bob was away, pushed at once when he connects (a backlog after a pause).
+    const bb = await connect(b.url, bob);
+    const got = await bb.waitMessages(MAX_ACK_BATCH + 88);
+    expect(await bb.client.ackSync(got.map((m) => m.messageId))).toEqual({ acked: MAX_ACK_BATCH + 88 });
+    expect(await b.ctx.store.pendingCount(owner.meshId, [bob.keys.publicKey])).toBe(0);
+    a.close();
+    bb.close();
+  });
 
   test("topic resume returns exactly the messages after an offset, across pages", async () => {
     await using b = await startBroker();

@@ -38,6 +38,20 @@ export function onBinary(ctx: BrokerContext, conn: Conn): void {
   replyError(ctx, conn, err, undefined);
 }
 
+/** Unsent bytes a socket may have before its hello is admitted. The broker writes at most one
+ *  error frame to such a socket, but Bun answers every ping with a pong, and keeps pongs the
+ *  client does not read up to its backpressure limit (16 MiB) before it drops them: a client
+ *  that pings and never reads would make the broker hold that much per socket, for as many
+ *  sockets as its address may open, until each one's hello deadline. */
+const MAX_UNSENT_BEFORE_HELLO = 64 * 1024;
+
+/** A ping from the client (Bun answers it with a pong itself). Before the hello, a client that
+ *  lets pongs pile up is refused (`rate_limited`). */
+export function onPing(ctx: BrokerContext, conn: Conn): void {
+  if (conn.state !== "hello" || conn.transport.buffered() <= MAX_UNSENT_BEFORE_HELLO) return;
+  reject(ctx, conn, new MeshError("rate_limited", "Pings came faster than their pongs were read, before any hello. Send the hello first."));
+}
+
 export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
   conn.awaitingPong = false;
   const tooLarge = frameSizeError(text, ctx.config.maxFrameBytes);
