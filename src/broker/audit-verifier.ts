@@ -37,7 +37,9 @@ export class AuditVerifier {
 
   private async walk(meshId: string): Promise<ChainVerdict> {
     const known = this.prefixes.get(meshId);
-    let at: Prefix = known && this.now() - known.walkedAt < AUDIT_RECHECK_MS ? known : { seq: 0, hash: GENESIS, walkedAt: this.now() };
+    // A clock that went back since (the wall clock stepped) is no reason to trust the prefix longer.
+    const age = known ? this.now() - known.walkedAt : -1;
+    let at: Prefix = known && age >= 0 && age < AUDIT_RECHECK_MS ? known : { seq: 0, hash: GENESIS, walkedAt: this.now() };
     for (;;) {
       const page = await this.store.listAudit(meshId, at.seq, PAGE);
       const verdict = verifyChain(page, at);

@@ -19,7 +19,7 @@ export class DbHealth {
   constructor(
     private readonly store: Store,
     private readonly gauge: { set(value: number): void },
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
   ) {
     // A failed flush stops the store for good (Store.fatal): say so before the next probe.
     void store.fatal.then(() => {
@@ -37,11 +37,10 @@ export class DbHealth {
     return h;
   }
 
-  /** Before a scrape: probes only when the last probe is older than SCRAPE_PROBE_AGE_MS, or the
-   *  clock went back since (stepped): else the gauge would stand still for as long as the step. */
+  /** Before a scrape: probes only when the last probe is older than SCRAPE_PROBE_AGE_MS (on the
+   *  monotonic clock: a wall clock stepped back would keep the gauge still for the step's length). */
   async refreshForScrape(): Promise<void> {
-    const age = this.now() - this.lastAt;
-    if (age < 0 || age >= SCRAPE_PROBE_AGE_MS) await this.probe();
+    if (this.now() - this.lastAt >= SCRAPE_PROBE_AGE_MS) await this.probe();
   }
 
   /** Whether the last probe could write and the store has not failed since. Never touches the

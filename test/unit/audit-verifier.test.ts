@@ -108,6 +108,18 @@ describe("audit verifier", () => {
     expect(reads).toEqual([21, 21]);
   });
 
+  test("a clock stepped back since the last walk walks the whole chain again: the edit is not hidden for the step's length", async () => {
+    const store = await tmp.open();
+    const { mesh } = await seedMesh(store);
+    grow(store, mesh.id, 20);
+    let now = 10 * RECHECK_MS;
+    const verifier = new AuditVerifier(store, () => now);
+    expect(await verifier.verify(mesh.id)).toMatchObject({ valid: true, entries: 21 });
+    store.db.run("UPDATE audit_log SET payload = ? WHERE mesh_id = ? AND seq = 5", [canonicalJson({ caps: ["dm", "broadcast"], n: 4 }), mesh.id]);
+    now -= 5 * RECHECK_MS;
+    expect(await verifier.verify(mesh.id)).toMatchObject({ valid: false, brokenAt: 5 });
+  });
+
   test("verifyEveryChain: every mesh's chain verifies, and every chain has its mesh", async () => {
     const store = await tmp.open();
     const a = (await seedMesh(store, "alpha")).mesh.id;
