@@ -42,29 +42,33 @@ export const START_CHECK_MAX_BYTES = 1 << 30;
  *  to `serve --check`, and to members' `claudemesh audit verify`. */
 export const START_CHAIN_CHECK_MAX_ENTRIES = 200_000;
 
-/** The sentence for a database quick_check finds damaged. */
-export const damaged = (dataDir: string, findings: string) =>
-  `the database in ${dataDir} is damaged (SQLite quick_check: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${RESTORE_BACKUP}`;
+/** The sentence for a database found damaged (by quick_check, unless `foundBy` says what). */
+export const damaged = (dataDir: string, findings: string, foundBy = "SQLite quick_check") =>
+  `the database in ${dataDir} is damaged (${foundBy}: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${RESTORE_BACKUP}`;
 
 /** The sentence for a database whose audit chain does not verify. */
 export const brokenChain = (dataDir: string, { meshId, brokenAt, reason }: NonNullable<ChainsCheck["broken"]>) =>
   `the audit chain of mesh ${meshId} in ${dataDir} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason}): the database is damaged or was changed outside the broker, and members would be served that history; ${RESTORE_BACKUP}`;
 
-/** Every chain verified (audit-verifier.ts); a database too damaged to read them is a finding. */
-async function verifyChains(store: SqliteStore, dataDir: string): Promise<ChainsCheck> {
+/** `read` of the audit chains; a database too damaged to read them is a finding. */
+async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promise<T> {
   try {
-    return await verifyEveryChain(store);
+    return await read();
   } catch (err) {
-    throw new Error(damaged(dataDir, `reading the audit chains: ${(err as Error).message}`));
+    throw new Error(damaged(dataDir, (err as Error).message, "reading its audit chains"));
   }
 }
 
+/** Every chain verified (audit-verifier.ts). */
+const verifyChains = (store: SqliteStore, dataDir: string): Promise<ChainsCheck> => readingChains(dataDir, () => verifyEveryChain(store));
+
 /** Entries in every mesh's audit chain. */
-async function auditEntries(store: SqliteStore): Promise<number> {
-  let n = 0;
-  for (const meshId of await store.auditMeshIds()) n += await store.countAudit(meshId);
-  return n;
-}
+const auditEntries = (store: SqliteStore, dataDir: string): Promise<number> =>
+  readingChains(dataDir, async () => {
+    let n = 0;
+    for (const meshId of await store.auditMeshIds()) n += await store.countAudit(meshId);
+    return n;
+  });
 
 /** quick_check of the open store: "ok" or its findings (a check that cannot run says why). */
 function quickCheck(store: SqliteStore): string {
@@ -92,7 +96,7 @@ export async function openForServe(config: BrokerConfig, log: Log, onCheckpointR
       const findings = quickCheck(store);
       if (findings !== "ok") throw new Error(damaged(config.dataDir, findings));
     }
-    const entries = await auditEntries(store);
+    const entries = await auditEntries(store, config.dataDir);
     if (entries > START_CHAIN_CHECK_MAX_ENTRIES) {
       log.info(`audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check to verify them`, { entries });
       return store;

@@ -223,4 +223,20 @@ describe("serve verifies every audit chain before it listens", () => {
     const check = await cli(cfg, ["serve", "--check", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: check.code, stdout: check.stdout, stderr: check.stderr }).toEqual({ code: 1, stdout: "", stderr: `claudemesh serve: ${said}\n` });
   }, 30_000);
+
+  test("audit chains that cannot be read at all: the same refusal, naming what failed", async () => {
+    const dir = tempDir("cm-corrupt-unreadable-");
+    {
+      await using b = await startBroker({}, { dataDir: dir });
+      await createTestMesh(b.url);
+    }
+    const db = new Database(join(dir, DB));
+    db.run("DROP TABLE audit_log");
+    db.close();
+    const start = await cli(tempDir("cm-corrupt-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
+    expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({
+      code: 1,
+      words: `claudemesh serve: cannot start: the database in ${dir} is damaged (reading its audit chains: no such table: audit_log); restore a backup (claudemesh admin restore FILE --force)`,
+    });
+  }, 30_000);
 });
