@@ -33,8 +33,7 @@ test("a failed `claude mcp add` puts the previous registration back and says so"
   const old = { type: "stdio", command: "/old/claudemesh", args: ["mcp"], env: { CLAUDEMESH_CONFIG_DIR: "/old/keys" } };
   writeFileSync(join(h, ".claude.json"), JSON.stringify({ mcpServers: { claudemesh: old } }));
   const r = await cli(join(h, ".claudemesh"), ["install"], { env: { HOME: h, PATH: `${bin}:/usr/bin:/bin` }, timeoutMs: 60_000 });
-  expect(r.code).not.toBe(0);
-  expect(r.stderr).toContain("claude mcp add failed: boom The previous registration was put back.");
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: "claudemesh: claude mcp add failed (boom). The previous registration was put back.\n" });
   const calls = readFileSync(join(h, "claude.log"), "utf8").trim().split("\n");
   expect(calls[0]).toBe("mcp remove --scope user claudemesh");
   expect(calls[1]).toStartWith("mcp add --scope user claudemesh -- ");

@@ -32,7 +32,7 @@ function claudeCli(home: string, args: string[]): { code: number; out: string } 
 }
 
 const claudeAdd = (home: string, e: ServerEntry) =>
-  claudeCli(home, ["mcp", "add", "--scope", "user", SERVER_NAME, ...Object.entries(e.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]), "--", e.command, ...e.args]);
+  claudeCli(home, ["mcp", "add", "--scope", "user", SERVER_NAME, ...Object.entries(e.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]), "--", e.command, ...(e.args ?? [])]);
 
 /** Registers the entry, given ~/.claude.json as read before anything was changed; returns how, or
  *  null when it was already registered exactly so. */
@@ -43,9 +43,11 @@ export function register(home: string, entry: ServerEntry, claudeJson: Record<st
     const removed = existing !== null && claudeCli(home, ["mcp", "remove", "--scope", "user", SERVER_NAME]).code === 0;
     const r = claudeAdd(home, entry);
     if (r.code === 0) return "claude mcp add";
-    // The old entry is gone: put it back rather than leave Claude Code with none.
-    const after = !removed ? "" : claudeAdd(home, existing).code === 0 ? " The previous registration was put back." : " The previous registration was removed and could not be put back: run claudemesh install again once claude works.";
-    throw new MeshError("internal", `claude mcp add failed: ${r.out.trim()}${after}`);
+    // The old entry is gone: put it back rather than leave Claude Code with none (a command entry;
+    // one of another shape, edited in by hand, is not ours to rebuild).
+    const putBack = removed && typeof existing.command === "string" && claudeAdd(home, existing).code === 0;
+    const after = !removed ? "" : putBack ? " The previous registration was put back." : " The previous registration was removed and could not be put back: run claudemesh install again once claude works.";
+    throw new MeshError("internal", `claude mcp add failed (${r.out.trim() || `exit ${r.code}`}).${after}`);
   }
   writeJsonIfChanged(claudeJsonPath(home), { ...claudeJson, mcpServers: { ...(claudeJson.mcpServers ?? {}), [SERVER_NAME]: entry } });
   return "~/.claude.json";
