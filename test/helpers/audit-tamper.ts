@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { auditHash, GENESIS, type ChainEntry } from "../../src/protocol/audit-chain.ts";
 
-export const TAMPERS = ["edit", "delete", "insert", "swap", "truncate", "rehash", "restore", "replace"] as const;
+export const TAMPERS = ["edit", "delete", "insert", "swap", "truncate", "rehash", "restore", "replace", "append"] as const;
 export type TamperKind = (typeof TAMPERS)[number];
 export type Tampered = { kind: TamperKind; entries: ChainEntry[]; brokenAt: number | null; firstChanged: number; what: string };
 
@@ -111,5 +111,8 @@ export function tamperOf(kind: TamperKind, base: readonly ChainEntry[]): fc.Arbi
       });
     case "replace":
       return seqIn(1, n + 5).map((m) => t(inventedChain(meshId, m, `replace-${m}`), null, 1, `the chain replaced by ${m} invented entries`));
+    case "append":
+      // Entries invented at the end, linked as the broker links its own: nothing before them changed.
+      return fc.integer({ min: 1, max: 5 }).map((k) => t(relink([...base, ...(invented(meshId, k, `append-${k}`) as ChainEntry[])], n), null, n + 1, `${k} invented entries appended`));
   }
 }
