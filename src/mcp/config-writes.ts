@@ -31,9 +31,10 @@ export class ConfigWrites {
     void this.track(recordRemoved(this.configDir, this.meshId, { failed: (err) => this.log.warn("removal not recorded in the config", { err }), onWait: this.waiting }));
   }
 
-  /** Resolves once the writes begun so far are done (each within LOCK_WAIT_MS). */
+  /** Resolves once no write is pending, those begun while it waits included (each is done within
+   *  LOCK_WAIT_MS). */
   async written(): Promise<void> {
-    await Promise.all(this.pending);
+    while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
   private readonly waiting = (holder: number) => this.log.info("config.json is locked by another process; waiting", { holder });

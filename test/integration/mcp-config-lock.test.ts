@@ -3,12 +3,13 @@
 // The server waits for it on its event loop (src/client/local/config-lock.ts): Claude Code's
 // requests keep being answered meanwhile, and the write is made once the lock is free. (It used
 // to block its thread for up to 5 s, then give the write up.) A keys message is acked only once
-// its keys are saved. Each test releases the lock well within the server's LOCK_WAIT_MS, checking
-// the rest after.
+// its keys are saved, and the server's exit waits for the writes still waiting for the lock. Each
+// test releases the lock well within the server's LOCK_WAIT_MS, checking the rest after.
 import { expect, test } from "bun:test";
 import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
 import { holdConfigLock, LOCK_WAIT_LOG } from "../helpers/config-lock.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
+import { connect } from "../helpers/mesh.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { sessionKey } from "../../src/client/local/session-keys.ts";
 
@@ -64,4 +65,33 @@ test("a keys message stays unacked while its keys wait for the lock, and is acke
   expect(keysUnacked).toBe(true);
   await until(() => loadConfig(bob).meshes[0]!.meshKeys.some((k) => k.epoch === 1), "the keys saved once the lock is free");
   await until(() => !unacked().includes(keys!), "the keys message acked once saved");
+}, 60_000);
+
+test("a kick that comes while an unused server's exit ends its session is recorded before the server exits", async () => {
+  await using t = await cliTeam(["alice", "bob"]);
+  const [alice, bob] = t.dirs;
+  const owner = loadConfig(alice).meshes[0]!;
+  const a = await connect(t.b.url, { meshId: owner.meshId, memberId: owner.memberId, keys: { publicKey: owner.publicKey, secretKey: owner.secretKey }, displayName: "alice", role: "owner" }, { receive: "pull" });
+  // The broker kicks bob while it ends his session: the kick reaches the server while its exit
+  // waits for session_end's answer (FORGET_MS), after the exit began.
+  const store = t.b.ctx.store;
+  const endSession = store.endSession.bind(store);
+  store.endSession = async (...args) => {
+    await a.client.request("member_revoke", { memberId: t.mesh.members.bob!.memberId, ban: false });
+    return endSession(...args);
+  };
+  // Never used (no tool call, no hook): it connects after its grace, and its exit ends the session.
+  await using s = await startMcp(bob, "sess-bob-unused", undefined, undefined, { CLAUDEMESH_DEBUG: "1" });
+  await until(() => s.stderr().includes('"state":"open"'), "the unused server connected");
+  const lock = holdConfigLock(bob);
+  let exited: Promise<void> | undefined;
+  try {
+    exited = s.close();
+    await until(() => s.stderr().includes(LOCK_WAIT_LOG), "the removal waiting for the lock");
+  } finally {
+    lock.release();
+    a.close();
+  }
+  await exited;
+  expect(loadConfig(bob).meshes[0]!.removedAt).toBeNumber();
 }, 60_000);
