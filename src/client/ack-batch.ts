@@ -2,6 +2,13 @@
 // allows. A lost ack only means a redelivery, which the receiver drops by message id.
 import { MAX_ACK_BATCH } from "../protocol/limits.ts";
 
+/** `ids` cut into the fewest ack frames' worth (MAX_ACK_BATCH each), in order. */
+export function ackFrames(ids: readonly string[]): string[][] {
+  const frames: string[][] = [];
+  for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) frames.push(ids.slice(i, i + MAX_ACK_BATCH));
+  return frames;
+}
+
 export class AckBatch {
   private ids: string[] = [];
 
@@ -15,7 +22,6 @@ export class AckBatch {
 
   /** Sends what is buffered now (also before a close). */
   flush(): void {
-    const ids = this.ids.splice(0);
-    for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) this.send(JSON.stringify({ type: "ack", messageIds: ids.slice(i, i + MAX_ACK_BATCH) }));
+    for (const messageIds of ackFrames(this.ids.splice(0))) this.send(JSON.stringify({ type: "ack", messageIds }));
   }
 }

@@ -22,10 +22,10 @@ import { decodeServerFrame } from "../protocol/codec.ts";
 import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
 import { ERRORS, MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
 import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
-import { MAX_ACK_BATCH, PROTOCOL_VERSION } from "../protocol/limits.ts";
+import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { HelloAckFrame } from "../protocol/server-frames.ts";
-import { AckBatch } from "./ack-batch.ts";
+import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay } from "./backoff.ts";
 import { wsUrl } from "./broker-url.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
@@ -347,7 +347,7 @@ export class BrokerClient {
    *  those confirmed before stay acked (the others are redelivered). */
   async ackSync(ids: readonly string[]): Promise<{ acked: number }> {
     let acked = 0;
-    for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) acked += (await this.request("ack", { messageIds: ids.slice(i, i + MAX_ACK_BATCH) })).acked;
+    for (const messageIds of ackFrames(ids)) acked += (await this.request("ack", { messageIds })).acked;
     return { acked };
   }
 

@@ -7,7 +7,7 @@ import { recordRemoved } from "../client/removed.ts";
 import type { Log } from "../log/log.ts";
 
 export class ConfigWrites {
-  private readonly pending = new Set<Promise<void>>();
+  private readonly pending = new Set<Promise<unknown>>();
 
   /** `log`: the mesh's (its lines name it). */
   constructor(
@@ -17,11 +17,12 @@ export class ConfigWrites {
   ) {}
 
   /** Adds the keys to the mesh's entry as it is on disk, keeping every epoch already there (the
-   *  CLI may have written newer ones). Never rejects: a failure is logged, and the session keeps
-   *  using the keys. */
-  saveKeys(meshKeys: readonly MeshKey[]): Promise<void> {
+   *  CLI may have written newer ones). Resolves to whether the file holds them now; never rejects:
+   *  a failure (LOCK_WAIT_MS behind a stopped holder, a full disk) is logged, and the caller
+   *  leaves the message that brought them unacked. */
+  saveKeys(meshKeys: readonly MeshKey[]): Promise<boolean> {
     const saved = updateConfigAsync(this.configDir, addMeshKeys(this.meshId, meshKeys), this.waiting);
-    return this.track(saved.then(() => {}, (err: unknown) => this.log.warn("mesh keys not saved in the config", { err })));
+    return this.track(saved.then(() => true, (err: unknown) => (this.log.warn("mesh keys not saved in the config", { err }), false)));
   }
 
   /** Marks the mesh removed (`list` shows it). Best effort: the tools report the refusal whether
@@ -30,15 +31,16 @@ export class ConfigWrites {
     void this.track(recordRemoved(this.configDir, this.meshId, { failed: (err) => this.log.warn("removal not recorded in the config", { err }), onWait: this.waiting }));
   }
 
-  /** Resolves once the writes begun so far are done (each within LOCK_WAIT_MS). */
+  /** Resolves once no write is pending, those begun while it waits included (each is done within
+   *  LOCK_WAIT_MS). */
   async written(): Promise<void> {
-    await Promise.all(this.pending);
+    while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
   private readonly waiting = (holder: number) => this.log.info("config.json is locked by another process; waiting", { holder });
 
   /** Keeps `write` (which never rejects) until it is done. */
-  private track(write: Promise<void>): Promise<void> {
+  private track<T>(write: Promise<T>): Promise<T> {
     this.pending.add(write);
     void write.finally(() => this.pending.delete(write));
     return write;

@@ -48,10 +48,10 @@ export type CatchUpHost = {
   entry(): MeshEntry;
   /** This session's newest key epoch, and the mesh's (from the broker). */
   epochs(): { mine: number; mesh: number };
-  /** Keys found: save them (they go to the config); never rejects ... */
-  save(keys: MeshKey[]): Promise<void>;
-  /** ... then take them in, and open what waited for them. */
-  applied(): void;
+  /** Takes in `keys` and those the config holds now, and opens what waited for them. */
+  applied(keys: readonly MeshKey[]): void;
+  /** Saves keys found to the config; resolves to whether it did, never rejects. */
+  save(keys: MeshKey[]): Promise<boolean>;
   where: Whereabouts;
   log: Log;
 };
@@ -66,17 +66,18 @@ export class KeyCatchUp {
   async run(): Promise<void> {
     const { mine, mesh } = this.host.epochs();
     if (mine >= mesh || this.triedFor >= mesh) return;
-    this.host.applied(); // the config may have them already
+    this.host.applied([]); // the config may have them already
     if (this.host.epochs().mine >= mesh) return;
     this.triedFor = mesh;
     const entry = this.host.entry();
     try {
       const found = await keysFromMemberMailbox(entry, entry.brokerUrl, this.host.where);
-      if (found) {
-        await this.host.save(found);
-        this.host.applied();
-      }
-      this.host.log.info("mesh keys looked for in the member mailbox", { mesh: entry.slug, found: found !== null, epoch: this.host.epochs().mine, meshEpoch: mesh });
+      // Taken in before the save, and whether or not it succeeds: the session can use them now.
+      // Nothing is lost if the save gives up behind the lock: the keys message stays in the
+      // member mailbox (nothing was acked), for `claudemesh inbox` or the next session to save.
+      if (found) this.host.applied(found);
+      const saved = found !== null && (await this.host.save(found));
+      this.host.log.info("mesh keys looked for in the member mailbox", { mesh: entry.slug, found: found !== null, saved, epoch: this.host.epochs().mine, meshEpoch: mesh });
     } catch (err) {
       this.host.log.warn("mesh keys could not be read from the member mailbox", { mesh: entry.slug, err });
     }

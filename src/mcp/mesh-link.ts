@@ -100,7 +100,6 @@ export class MeshLink {
       entry.meshKeys,
       {
         replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
-        onKeys: (meshKeys) => void this.config.saveKeys(meshKeys),
         removals: () => this.onDisk()?.removed,
       },
     );
@@ -108,7 +107,7 @@ export class MeshLink {
       entry: () => this.onDisk() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
       save: (keys) => this.config.saveKeys(keys),
-      applied: () => (this.refreshKeys(), this.reopenSealed()),
+      applied: (keys) => (this.session.learnKeys(keys), this.refreshKeys(), this.reopenSealed()),
       where: { sessionId: `${opts.claudeSessionId}-keys`, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname },
       log: opts.log,
     });
@@ -224,7 +223,12 @@ export class MeshLink {
       return;
     }
     if (r.control === "keys") {
-      this.seenWriter.record([r.message], [m.messageId]);
+      // Used at once, but recorded as seen and acked only once the config holds the keys: acked
+      // with them unsaved, the message would be gone and a restart would lack the keys. A save
+      // that fails leaves it unacked, and unrecorded so that its redelivery is saved again rather
+      // than dropped as a replay.
+      const { message } = r;
+      void this.config.saveKeys(this.session.meshKeys).then((saved) => saved && this.seenWriter.record([message], [m.messageId]));
       return this.reopenSealed();
     }
     if (r.control === "key_request") {

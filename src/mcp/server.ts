@@ -106,9 +106,11 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
     stopping = true;
     const healthCheck = !used && process.uptime() * 1000 < HEALTH_CHECK_MAX_MS;
     const forgotten = healthCheck ? Promise.all(meshes.links.map((l) => l.forgetIfNew(FORGET_MS))) : Promise.resolve();
-    // Keys learnt or a removal seen may still be waiting for the config lock (a few seconds at most).
-    const written = Promise.all(meshes.links.map((l) => l.written()));
-    void Promise.all([forgotten, written]).finally(() => {
+    // Keys learnt or a removal seen may still be waiting for the config lock (a few seconds at
+    // most). Waited for after the session is ended: the links stay connected until close, so a
+    // keys push or a kick meanwhile starts a write too.
+    const written = forgotten.finally(() => Promise.all(meshes.links.map((l) => l.written())));
+    void written.finally(() => {
       meshes.close();
       for (const ipc of ipcs) ipc.close();
       process.exit(0);

@@ -48,6 +48,14 @@ describe("config.json lock", () => {
     expect(existsSync(join(dir, CONFIG_LOCK))).toBe(false);
   });
 
+  test("a lock naming this very process is stale (its PID reused: a container's claudemesh often gets the same one): taken over without waiting", () => {
+    const dir = configDir();
+    writeFileSync(join(dir, CONFIG_LOCK), String(process.pid), { mode: 0o600 });
+    const waitedFor: number[] = [];
+    updateConfig(dir, addMeshKeys("m1", [{ epoch: 7, key: hex(7) }]), (holder) => waitedFor.push(holder));
+    expect({ waitedFor, epochs: loadConfig(dir).meshes[0]!.meshKeys.map((k) => k.epoch), lock: existsSync(join(dir, CONFIG_LOCK)) }).toEqual({ waitedFor: [], epochs: [0, 7], lock: false });
+  });
+
   test("four processes finding the same dead holder's lock: one takes it over, none waits for long, all changes are kept", async () => {
     const dir = configDir();
     writeFileSync(join(dir, CONFIG_LOCK), deadPid(), { mode: 0o600 });

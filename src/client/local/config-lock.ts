@@ -25,10 +25,11 @@ const POLL_MS = 2;
 /** Told, once per change that has to wait, which process holds the lock (for a log line). */
 export type OnLockWait = (holder: number) => void;
 
-/** Runs `change` while holding `dir`'s config lock; `dir` must exist. Waits by blocking the
- *  thread: for a command that does one thing and exits. Code that serves others meanwhile (the
- *  MCP server, a follower) uses withConfigLockAsync. Throws LocalFileError after LOCK_WAIT_MS
- *  behind a holder that is still running; nothing was changed then. */
+/** Runs `change` while holding `dir`'s config lock; `dir` must exist, and `change` must not
+ *  change the config itself. Waits by blocking the thread: for a command that does one thing and
+ *  exits, and for a follower's key save, whose ack must wait for it (src/cli/mesh-io.ts). Code
+ *  that serves others meanwhile (the MCP server) uses withConfigLockAsync. Throws LocalFileError
+ *  after LOCK_WAIT_MS behind a holder that is still running; nothing was changed then. */
 export function withConfigLock<T>(dir: string, change: () => T, onWait?: OnLockWait): T {
   for (const _ of waits(dir, onWait)) Bun.sleepSync(POLL_MS);
   return holding(dir, change);
@@ -108,6 +109,10 @@ function holderOf(path: string): number | "starting" | { stale: string } | "gone
   if (text === null) return "gone";
   const pid = Number(text);
   if (text === "" || !Number.isSafeInteger(pid) || pid <= 0) return ageOf(path) > UNWRITTEN_GRACE_MS ? { stale: text } : "starting";
+  // This process never holds the lock while it waits (a change runs synchronously, and no worker
+  // thread writes the config), so its own PID was left by an earlier process that had it: in a
+  // container claudemesh often gets the same PID every time.
+  if (pid === process.pid) return { stale: text };
   try {
     process.kill(pid, 0);
     return pid;
