@@ -73,9 +73,10 @@ export class SessionAttestor {
 /** The attestor a session's credentials use: the shared one, or a new one from their keys. */
 export const attestorOf = (c: SessionCredentials): SessionAttestor => c.attestor ?? new SessionAttestor(c.memberKeys, c.sessionKeys.publicKey, c.attestationTtlMs);
 
-// The broker accepts each signed hello once, and ed25519 is deterministic: two hellos by one key
-// in the same millisecond would be byte-identical and the second refused as a replay. So this
-// process does not sign two hellos with the same timestamp for a key.
+// The broker accepts each signed hello, signed request and invite claim once, and ed25519 is
+// deterministic: two of them by one key in the same millisecond (the same hook status twice, say)
+// would be byte-identical and the second refused as a replay. So this process does not sign two
+// with the same timestamp for a key.
 const lastTimestamp = new Map<string, number>();
 
 /** How far behind the last timestamp used the clock may read and still be stepped past it.

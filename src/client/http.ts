@@ -7,6 +7,7 @@ import type { MemberInfo } from "../protocol/results.ts";
 import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
+import { freshTimestamp } from "./credentials.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -74,7 +75,7 @@ export function brokerHealth(base: string, timeoutMs = 5_000): Promise<unknown> 
 /** POST with the X-Claudemesh signature headers over the exact body bytes. */
 export function signedPost<T>(base: string, path: string, body: unknown, keys: SigningKeypair, timeoutMs = 15_000): Promise<T> {
   const text = JSON.stringify(body);
-  const ts = Date.now();
+  const ts = freshTimestamp(keys.publicKey);
   const signature = signDetached(requestCanonical("POST", path, ts, sha256Hex(text)), keys.secretKey);
   return call<T>(`${httpBase(base)}${path}`, {
     method: "POST",
@@ -91,7 +92,7 @@ export type ClaimResult = { mesh: MeshRecord; member: MemberInfo; keysBlob: stri
 
 /** Enrolls `joiner` with an invite: the claim is signed by the invite key and the joiner key. */
 export function claimInvite(base: string, input: { inviteId: string; meshId: string; inviteKeys: SigningKeypair; joiner: SigningKeypair; displayName: string }, timeoutMs = 15_000): Promise<ClaimResult> {
-  const ts = Date.now();
+  const ts = freshTimestamp(input.joiner.publicKey);
   const canonical = inviteClaimCanonical(input.inviteId, input.joiner.publicKey, ts);
   const body = {
     meshId: input.meshId,

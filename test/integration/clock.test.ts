@@ -5,7 +5,7 @@
 // disconnected, messages flow, the audit chain keeps its seq order and verifies (createdAt goes
 // back with the clock), a dropped client reconnects at once, the hello deadline and presence grace
 // end on time, and a forward step expires only the messages whose TTL has ended by the broker's clock.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setSystemTime, test } from "bun:test";
 import { signedPost } from "../../src/client/http.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
@@ -154,4 +154,16 @@ describe("the broker host's wall clock stepped back 10 minutes, then forward 1 h
     a.close();
     reader.close();
   });
+});
+
+test("one key signing the same request twice in one millisecond: both accepted, not the second as a replay", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url);
+  setSystemTime(new Date()); // the clock stands still: both signatures get the same millisecond
+  try {
+    const post = () => signedPost(b.url, "/hook/set-status", { meshId: owner.meshId, status: "working" }, owner.keys).then(() => "accepted", (e) => e.code);
+    expect([await post(), await post()]).toEqual(["accepted", "accepted"]);
+  } finally {
+    setSystemTime();
+  }
 });
