@@ -203,7 +203,14 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   const mesh = await ctx.store.getMesh(identity.meshId);
   await ctx.store.setPresence(identity.meshId, identity.pubkey, { lastSeenAt: now });
   const pending = await ctx.store.pendingCount(identity.meshId, [identity.pubkey]);
-  if (!mesh || conn.state === "closed") return;
+  if (conn.state === "closed") return;
+  // A key the members table knows, of a mesh the store cannot find: the database is damaged (an
+  // index entry, say, which quick_check does not compare with its table). Said at once, and logged,
+  // rather than left to run into the hello deadline.
+  if (!mesh) {
+    ctx.log.error("hello failed: the mesh of a known key is missing from the database", { conn: conn.id, meshId: identity.meshId });
+    return reject(ctx, conn, new MeshError("internal", "The broker knows your key but cannot find your mesh's record: its database is damaged. Tell its operator (claudemesh serve --check)."), frame);
+  }
   // Removed while this handshake awaited the store: the removal closed only what was attached.
   if (ctx.hub.isRemoved(identity.meshId, identity.memberId)) return reject(ctx, conn, new MeshError("revoked"), frame);
   // The slot held since the handshake's check becomes the attached connection. (Checked again, with
