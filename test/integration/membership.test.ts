@@ -3,16 +3,34 @@ import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { helloCanonical, inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../src/protocol/canonical.ts";
 import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { signDetached } from "../../src/crypto/sign.ts";
 import { rawSocket } from "../helpers/raw.ts";
-import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { dashboardSession } from "../helpers/dashboard.ts";
+import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
+import type { TestMember } from "../helpers/mesh.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
+
+/** An invite_create frame by `owner`, built by hand (the helpers make only valid ones): its
+ *  invite key bound to `maxUses` with `keySigner`'s signature (the owner's by default). */
+function inviteFrame(owner: TestMember, maxUses: number, keySigner: SigningKeypair = owner.keys) {
+  const inviteId = randomId();
+  const expiresAt = Math.floor(Date.now() / 1000) + 600;
+  const invitePubkey = generateSigningKeypair().publicKey;
+  return {
+    inviteId,
+    expiresAt,
+    role: "member" as const,
+    maxUses,
+    invitePubkey,
+    signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
+    keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, maxUses), keySigner.secretKey),
+  };
+}
 
 describe("invites", () => {
   test("50 concurrent claims of an invite with maxUses 5 enroll exactly 5 members", async () => {
@@ -65,26 +83,11 @@ describe("invites", () => {
     const db = (b.ctx.store as SqliteStore).db;
     const rows = () => db.query("SELECT (SELECT COUNT(*) FROM invites) AS invites, (SELECT COUNT(*) FROM audit_log) AS audit").get();
     const before = rows();
-    const inviteId = randomId();
-    const expiresAt = Math.floor(Date.now() / 1000) + 600;
-    const invitePubkey = generateSigningKeypair().publicKey;
-    const fields = {
-      inviteId,
-      expiresAt,
-      role: "member" as const,
-      maxUses: 2,
-      invitePubkey,
-      signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
-      keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, 2), owner.keys.secretKey),
-      keysBlob: "",
-    };
+    const fields = { ...inviteFrame(owner, 2), keysBlob: "" };
     const o = await connect(b.url, owner);
     await expect(o.client.request("invite_create", fields)).rejects.toMatchObject({ code: "invalid_frame", message: expect.stringContaining("/keysBlob") });
     o.close();
-    const login = dashboardLink({ brokerUrl: b.url, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
-    const signedIn = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
-    const cookie = signedIn.headers.get("set-cookie")!.split(";")[0]!;
-    const posted = await fetch(`${b.url}/v1/dashboard/invites`, { method: "POST", headers: { "content-type": "application/json", cookie }, body: JSON.stringify(fields) });
+    const posted = await (await dashboardSession(b, owner))("POST", "/v1/dashboard/invites", fields);
     expect({ status: posted.status, code: (await posted.json()).error.code }).toEqual({ status: 400, code: "invalid_argument" });
     expect(rows()).toEqual(before);
   });
@@ -101,19 +104,8 @@ describe("invites", () => {
     const { vouched, unverified } = vouchedMembers(owner.meshId, owner.keys.publicKey, members);
     expect({ vouched: [...vouched.keys()], unverified }).toEqual({ vouched: [owner.keys.publicKey, admin.keys.publicKey, bob.keys.publicKey], unverified: [] });
     // An invite key signature by another key than the issuer's member key.
-    const other = generateSigningKeypair();
-    const inviteId = randomId();
-    const expiresAt = Math.floor(Date.now() / 1000) + 600;
-    const invitePubkey = generateSigningKeypair().publicKey;
-    const frame = {
-      inviteId,
-      expiresAt,
-      role: "member" as const,
-      maxUses: 1,
-      invitePubkey,
-      signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
-      keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, 1), other.secretKey),
-    };
+    const frame = inviteFrame(owner, 1, generateSigningKeypair());
+    const { inviteId, invitePubkey } = frame;
     await expect(o.client.request("invite_create", frame)).rejects.toMatchObject({ code: "bad_invite" });
     // The issuer's own key, but over another use limit than the one sent.
     const moreUses = { ...frame, keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, 5), owner.keys.secretKey) };
