@@ -1,11 +1,17 @@
 // An HTTP request body over 1 MiB (docs/protocol.md §6, §6.1) is answered 413 with the catalog's
 // error body (`frame_too_large`, the limit in the message), whether its size is declared
 // (Content-Length: refused before it is read) or found while reading (chunked), and counted like
-// any other refusal (broker_hook_requests_total for the hook).
+// any other refusal (broker_hook_requests_total for the hook). A body that is not UTF-8 is a 400
+// `invalid_json` saying so, signed or not, and is not recorded against replay.
 import { expect, test } from "bun:test";
 import { connect } from "node:net";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { until } from "../helpers/cli.ts";
+import { createTestMesh } from "../helpers/mesh.ts";
+import { sha256Hex } from "../../src/crypto/hash.ts";
+import { signDetached } from "../../src/crypto/sign.ts";
+import { requestCanonical } from "../../src/protocol/canonical.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 const MiB = 1024 * 1024;
 
@@ -96,4 +102,20 @@ test("a body sent to a path that reads none is not taken in: the answer closes t
   const endless = await raw("POST /no-such-route HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n", true);
   expect(endless).toStartWith("HTTP/1.1 404");
   expect(endless.toLowerCase()).toContain("connection: close");
+});
+
+test("a body that is not UTF-8 is a 400 invalid_json naming the encoding, even signed over its exact bytes", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url, "alice");
+  // "café" in Latin-1: 0xe9 is not UTF-8. Signed over the bytes sent, as §3.6 says.
+  const bytes = new Uint8Array([...new TextEncoder().encode(`{"status":"working","meshId":"${owner.meshId}","summary":"caf`), 0xe9, ...new TextEncoder().encode('"}')]);
+  const ts = Date.now();
+  const signature = signDetached(requestCanonical("POST", "/hook/set-status", ts, sha256Hex(bytes)), owner.keys.secretKey);
+  const seen = () => ((b.ctx.store as SqliteStore).db.query("SELECT count(*) AS n FROM seen_signatures").get() as { n: number }).n;
+  const before = seen();
+  const headers = { "x-claudemesh-pubkey": owner.keys.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature };
+  const notUtf8 = { status: 400, error: { code: "invalid_json", message: expect.stringContaining("not valid UTF-8"), retryable: false } };
+  expect(await post(b, "/hook/set-status", bytes, headers)).toEqual(notUtf8);
+  expect(await post(b, "/v1/meshes", new Uint8Array([0x7b, 0xff, 0x7d]))).toEqual(notUtf8);
+  expect(seen()).toBe(before);
 });

@@ -28,8 +28,18 @@ export async function readBody(request: Request): Promise<string> {
     }
     chunks.push(value);
   }
-  // As Request.text() decodes: UTF-8, a leading BOM dropped, invalid bytes replaced.
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return decodeUtf8(Buffer.concat(chunks));
+}
+
+/** The body's bytes as text (a leading BOM dropped), refused with 400 `invalid_json` when they are
+ *  not UTF-8. Decoding them with replacement characters, as Request.text() does, handed a signed
+ *  route text other than what was signed: its client was told `bad_signature`, not what was wrong. */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new MeshError("invalid_json", "The request body is not valid UTF-8: JSON text must be encoded as UTF-8.", { cause });
+  }
 }
 
 /** A body's text parsed, or refused: nested past the frames' depth bound (400 too_deep: a deep
