@@ -65,7 +65,7 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        snapshotFile(db, file);
+        await snapshotFile(db, file);
         break;
       } catch (err) {
         // Another backup took this name in the same millisecond: a default name is ours to change.

@@ -116,7 +116,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   try {
     // As root: what an earlier command run as root left in the directory is its owner's again.
     giveDataDirToOwner(dataDir);
-    const result = restoreLocked(dataDir, source, opts);
+    const result = await restoreLocked(dataDir, source, opts);
     restored = true;
     return result;
   } catch (err) {
@@ -126,7 +126,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   }
 }
 
-function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): RestoreResult {
+async function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const stamp = utcStamp(opts.now ?? new Date());
   const info = inspect(source);
@@ -144,7 +144,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     // Not a file copy: what only the source's -wal holds (a database copied from a broker that
     // was killed, or one a restore moved aside) would have been left out, after `inspect` had
     // counted it.
-    snapshotFile(source, staged, "file");
+    await snapshotFile(source, staged, "file");
     // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
     // that user's, or the broker cannot open it. The data directory's owner is that user.
     giveToDirOwner([staged]);
