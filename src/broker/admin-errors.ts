@@ -10,13 +10,12 @@ import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
 import { LocalFileError } from "../local-file/error.ts";
 import { dataDirFileError } from "./data-dir-errors.ts";
 
+/** The fix for a broker database found damaged by a command that is not `serve`. */
+export const DAMAGED_FIX = `stop the broker, confirm with claudemesh serve --check, and ${RESTORE_BACKUP}`;
+
 /** The broker database `db` is damaged (SQLite's `sqliteError` says how), so `consequence`. */
 export function damagedDatabase(db: string, sqliteError: unknown, consequence: string, cause: unknown): LocalFileError {
-  return new LocalFileError(
-    `The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`,
-    `stop the broker, confirm with claudemesh serve --check, and ${RESTORE_BACKUP}`,
-    { cause },
-  );
+  return new LocalFileError(`The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`, DAMAGED_FIX, { cause });
 }
 
 /** Room SQLite's claudemesh.db-wal and -shm take beside a database while a row is written: a

@@ -9,7 +9,7 @@ import { isDamaged, isLockError } from "../store/sqlite/db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
-import { damagedDatabase } from "./admin-errors.ts";
+import { DAMAGED_FIX, damagedDatabase } from "./admin-errors.ts";
 
 type Where = { db: string; file: string; dataDir: string; out: boolean };
 
@@ -32,6 +32,15 @@ export function backupFailure(err: unknown, where: Where): unknown {
   if (errnoOf(err)) return fileError(err, where.file, "write", { what: "the backup", fix: backupsFix(where) });
   if (cause === undefined) return new MeshError("conflict", `${where.file} exists; backups never overwrite. Choose another name.`, { cause: err });
   return new MeshError("internal", `Cannot write the backup ${where.file}: ${(cause as Error)?.message ?? err.message}`, { cause: err });
+}
+
+/** The copy `copy` of the broker database `db` holds audit chains that do not verify (`finding`:
+ *  which mesh and entry, or why they cannot be read): a refusal (5), the copy kept as evidence. */
+export function chainsFailure(db: string, copy: string, finding: string): LocalFileError {
+  return new LocalFileError(
+    `The broker database ${db} holds history that does not verify: in the copy just taken, ${finding}. It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${copy} for inspection, not as a backup: claudemesh admin restore refuses it.`,
+    DAMAGED_FIX,
+  );
 }
 
 /** The broker database could not be read: busy (may pass: 6), damaged or on a full disk (5). */

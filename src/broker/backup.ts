@@ -1,8 +1,10 @@
-// `claudemesh admin backup`: an online, integrity-checked copy of a broker's database, made in its
-// own process beside a serving broker (VACUUM INTO; WAL lets the broker go on writing). Every
-// failure says which file it is about (the database read from, or the copy) and why, with the
-// exit code of what it is: a place or a disk the user must change is a local refusal (5), a lock
-// held too long may pass (6), a copy that fails its check although SQLite wrote it is internal (1).
+// `claudemesh admin backup`: an online copy of a broker's database, checked by SQLite's
+// integrity_check and by verifying every audit chain in it, made in its own process beside a
+// serving broker (VACUUM INTO; WAL lets the broker go on writing). Every failure says which file
+// it is about (the database read from, or the copy) and why, with the exit code of what it is: a
+// place or a disk the user must change, or history that does not verify, is a local refusal (5),
+// a lock held too long may pass (6), a copy that fails integrity_check although SQLite wrote it is
+// internal (1).
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, existsSync, lstatSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -11,12 +13,12 @@ import { DataFileError, snapshotFile } from "../store/sqlite/data-file.ts";
 import { errnoOf, onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs, removeMadeDirs } from "../local-file/dirs.ts";
-import { backupFailure } from "./backup-errors.ts";
-import { existingDatabase, inspect } from "./maintenance.ts";
+import { backupFailure, chainsFailure } from "./backup-errors.ts";
+import { chainBreak, existingDatabase, inspect, verifyFileChains, type AuditChains } from "./maintenance.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
 
-export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; epoch: string | null; meshes: number; messages: number };
+export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; auditChains: AuditChains; epoch: string | null; meshes: number; messages: number };
 
 /** `claudemesh-20261122T020355.123Z-3fa9.db`: sortable by time (to the millisecond), and two
  *  backups started in the same millisecond still get different names. Safe on every OS. */
@@ -44,7 +46,7 @@ function checkedOut(out: string, now: Date): string {
   // What a backup to this name left: killed midway, or a copy that failed its check (kept for
   // inspection). Not ours to judge or remove, so say what it is.
   if (existsSync(`${file}.partial`)) {
-    throw new MeshError("conflict", `${file}.partial exists: an earlier backup to ${file} was interrupted, or its copy failed the integrity check and was kept for inspection. Remove it (rm ${file}.partial) or choose another name.`);
+    throw new MeshError("conflict", `${file}.partial exists: an earlier backup to ${file} was interrupted, or its copy failed its checks (integrity_check, audit chains) and was kept for inspection. Remove it (rm ${file}.partial) or choose another name.`);
   }
   return file;
 }
@@ -55,17 +57,28 @@ function checkedOut(out: string, now: Date): string {
  *  (owner.ts). A failure leaves the data directory as it was (no directory, -wal or -shm of its
  *  own) and nothing under the backup's name. Throws MeshError not_found (no database),
  *  invalid_argument (`out` is a directory), conflict (`out` exists), unavailable (the database
- *  stayed locked), internal (a written copy failed its check); LocalFileError for a database or
- *  a place that cannot be used (backup-errors.ts). */
+ *  stayed locked), internal (a written copy failed integrity_check); LocalFileError for a
+ *  database or a place that cannot be used, and for a database whose audit chains do not verify
+ *  (all are verified in the copy, however long; it is kept as .partial) (backup-errors.ts). */
 export async function backupDataDir(dataDir: string, out?: string, now = new Date()): Promise<BackupResult> {
   const db = existingDatabase(dataDir, "backup");
   let file = out ? checkedOut(out, now) : join(dataDir, "backups", backupName(now));
   const made = onFile(dirname(file), "create", () => makeDirs(dirname(file)));
   const before = sideFiles(db);
+  let chains: AuditChains | undefined;
+  // The copy's chains, not the live database's: they are what a restore brings back, and the
+  // broker may append meanwhile. A copy that fails stays as .partial (snapshotFile), as evidence.
+  const checkChains = async (copy: string) => {
+    // As root: a copy kept as evidence is the directory owner's, as a backup is.
+    giveToDirOwner([...made, copy]);
+    const found = await verifyFileChains(copy, (why) => chainsFailure(db, copy, `its audit chains cannot be read (${why})`));
+    if (found.broken) throw chainsFailure(db, copy, chainBreak(found.broken));
+    chains = { meshes: found.meshes, entries: found.entries };
+  };
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        snapshotFile(db, file);
+        await snapshotFile(db, file, "live", checkChains);
         break;
       } catch (err) {
         // Another backup took this name in the same millisecond: a default name is ours to change.
@@ -82,5 +95,5 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   giveToDirOwner([...made, file]);
   giveDataDirToOwner(dataDir);
   const info = inspect(file);
-  return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
+  return { file, bytes: statSync(file).size, sha256: await sha256File(file), schemaVersion: info.schemaVersion, auditChains: chains!, epoch: info.epoch, meshes: info.meshes, messages: info.messages };
 }

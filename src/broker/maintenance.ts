@@ -3,12 +3,14 @@
 // first check until the new database is in place (so no `serve` can open the old one meanwhile),
 // gives the restored database a new epoch so connected clients learn (hello_ack.epoch) that
 // history may have rolled back, and a new operator token, since the backup holds the hash of a
-// token that may have been replaced because it leaked.
+// token that may have been replaced because it leaked. Both verify every audit chain of the file
+// they copy as `serve` does before it listens (verifyFileChains), so neither passes on history a
+// broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { DataFileError, inspectFile, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
+import { DataFileError, inspectFile, openFileChains, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
@@ -17,6 +19,7 @@ import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
+import { verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
 export type RestoreResult = {
   file: string;
@@ -24,6 +27,8 @@ export type RestoreResult = {
   /** Where the database that was replaced now lives; null when there was none. */
   previous: string | null;
   schemaVersion: number;
+  /** The backup's audit chains, every one verified from genesis. */
+  auditChains: AuditChains;
   /** The restored database's new epoch, and the one the backup carried. */
   epoch: string;
   backupEpoch: string | null;
@@ -32,6 +37,30 @@ export type RestoreResult = {
   meshes: number;
   messages: number;
 };
+
+/** What a verification of every audit chain of a file found sound: as `serve --check` reports it. */
+export type AuditChains = Pick<ChainsCheck, "meshes" | "entries">;
+
+/** Every audit chain of the database file `path` verified from genesis, however many entries it
+ *  holds, by the function `serve` verifies with before it listens (verifyEveryChain). Never
+ *  changes the file. Throws `unreadable(reason)` when the chains cannot be read at all (no
+ *  audit_log table, a damaged page). */
+export async function verifyFileChains(path: string, unreadable: (reason: string) => Error): Promise<ChainsCheck> {
+  let chains: ReturnType<typeof openFileChains> | undefined;
+  try {
+    chains = openFileChains(path);
+    return await verifyEveryChain(chains);
+  } catch (err) {
+    throw unreadable((err as Error).message);
+  } finally {
+    chains?.close();
+  }
+}
+
+/** "the audit chain of mesh M does not verify from entry N on (why)", for a chain verifyEveryChain
+ *  found broken. */
+export const chainBreak = ({ meshId, brokenAt, reason }: NonNullable<ChainsCheck["broken"]>) =>
+  `the audit chain of mesh ${meshId} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason})`;
 
 /** 20260122T020355Z: sortable, and safe in file names on every OS. */
 export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
@@ -92,9 +121,10 @@ function moveDatabase(path: string, to: string): void {
  *  the database about to be moved aside. Refuses (MeshError conflict) while a broker or another
  *  restore holds the directory, when a database exists and `force` is false, or when the backup's
  *  schema is newer than this binary; invalid_argument when the file is not a sound claudemesh
- *  database. Nothing is changed when it throws before the final rename (a data directory it made,
- *  and the parents it made with it, are removed again), and the old database is put back if that
- *  rename fails. */
+ *  database or one of its audit chains does not verify (all are verified, however long, before
+ *  --force is asked for). Nothing is changed when it throws before the final rename (a data
+ *  directory it made, and the parents it made with it, are removed again), and the old database
+ *  is put back if that rename fails. */
 export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
   const source = resolve(file);
   const found = statIfAny(source, { what: "the backup" });
@@ -116,7 +146,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   try {
     // As root: what an earlier command run as root left in the directory is its owner's again.
     giveDataDirToOwner(dataDir);
-    const result = restoreLocked(dataDir, source, opts);
+    const result = await restoreLocked(dataDir, source, opts);
     restored = true;
     return result;
   } catch (err) {
@@ -126,13 +156,21 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   }
 }
 
-function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): RestoreResult {
+async function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const stamp = utcStamp(opts.now ?? new Date());
   const info = inspect(source);
   if (info.integrity !== "ok") throw new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${info.integrity}`);
   if (info.schemaVersion > info.knownVersion) {
     throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
+  }
+  // Before --force is asked for and anything is staged: `serve` would refuse to start on it.
+  const chains = await verifyFileChains(source, (why) => new MeshError("invalid_argument", `${source} cannot be restored: its audit chains cannot be read (${why}); nothing was changed. Restore another backup.`));
+  if (chains.broken) {
+    throw new MeshError(
+      "invalid_argument",
+      `${source} cannot be restored: ${chainBreak(chains.broken)}. Its history was damaged or changed outside the broker before the backup was taken, and claudemesh serve would refuse to start on it; nothing was changed. Restore an earlier backup.`,
+    );
   }
   const exists = existsSync(db);
   const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
@@ -144,7 +182,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
     // Not a file copy: what only the source's -wal holds (a database copied from a broker that
     // was killed, or one a restore moved aside) would have been left out, after `inspect` had
     // counted it.
-    snapshotFile(source, staged, "file");
+    await snapshotFile(source, staged, "file");
     // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
     // that user's, or the broker cannot open it. The data directory's owner is that user.
     giveToDirOwner([staged]);
@@ -166,7 +204,7 @@ function restoreLocked(dataDir: string, source: string, opts: { force?: boolean;
       throw err;
     }
     syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
-    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
+    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, auditChains: { meshes: chains.meshes, entries: chains.entries }, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
   } finally {
     for (const suffix of ["", "-wal", "-shm", ".partial"]) rmSync(staged + suffix, { force: true });
   }

@@ -4,6 +4,7 @@
 // `sudo claudemesh admin backup`, `serve --check` or `admin restore`; `serve` itself refuses to
 // run as root there. A backups/ an older claudemesh left root's is named, with the chown that
 // gives it back. Linux, as root, with setpriv (the service user is an unused uid).
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -26,6 +27,18 @@ describe.skipIf(!canSwitchUser)("as root on the service user's data directory", 
     expect({ code: cron.code, stderr: cron.stderr }).toEqual({ code: 0, stderr: "" });
     await using _ = await serviceBroker(dataDir, home);
   }, 90_000);
+
+  test("a backup as root whose audit chain does not verify keeps its copy as .partial, the service user's like any backup", async () => {
+    const { dataDir, home } = serviceDir();
+    expect((await run("service", check(dataDir), home)).code).toBe(0);
+    // An audit entry of no mesh: a chain that does not verify, written as someone with the file could.
+    const db = new Database(join(dataDir, "claudemesh.db"));
+    db.run("INSERT INTO audit_log (mesh_id, seq, event_type, actor, payload, created_at, prev_hash, hash) VALUES ('ghost', 1, 'mesh_created', NULL, '{}', '2030-01-01T00:00:00.000Z', 'genesis', 'x')");
+    db.close();
+    const byRoot = await run("root", ["admin", "backup", "--data-dir", dataDir], home);
+    const kept = byRoot.stderr.match(/kept as \S+\/(claudemesh-\S+\.db\.partial) for inspection/)?.[1];
+    expect({ code: byRoot.code, owners: owners(dataDir) }).toEqual({ code: 5, owners: { backups: U, [`backups/${kept}`]: U, "claudemesh.db": U, "claudemesh.lock": U } });
+  }, 60_000);
 
   test("serve --check as root migrates the service user's database and leaves every file it made to that user", async () => {
     const { dataDir, home } = serviceDir();

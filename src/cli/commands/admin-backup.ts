@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { shellCommand } from "../shell-words.ts";
 import { command } from "../context.ts";
 import { adminBrokerConfig, type AdminArgs } from "../admin-config.ts";
+import type { AuditChains } from "../../broker/maintenance.ts";
 
 type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };
 
@@ -20,13 +21,21 @@ function restoreCommand(file: string, dataDir: string): string {
   return shellCommand(["claudemesh", "admin", "restore", file, ...(dataDir === defaultDir ? [] : ["--data-dir", dataDir]), "--force"]);
 }
 
+/** "audit chains verified: 2 meshes, 17 entries", as `serve --check` says it. */
+const chainsVerified = ({ meshes, entries }: AuditChains) => `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;
+
 export async function backup(args: Args): Promise<void> {
   await command(args, async (ctx) => {
     const { backupDataDir } = await import("../../broker/backup.ts");
     const dataDir = dataDirOf(args);
-    const r = await ctx.out.wait("backing up (VACUUM INTO + integrity_check)", backupDataDir(dataDir, args.out));
+    const r = await ctx.out.wait("backing up (VACUUM INTO + integrity_check + audit chains)", backupDataDir(dataDir, args.out));
     ctx.out.result(r, () =>
-      [`Backed up to ${r.file}`, `  ${r.bytes} bytes, sha256 ${r.sha256}`, `  schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages; integrity_check ok`, `Restore with (broker stopped): ${restoreCommand(r.file, dataDir)}`].join("\n"),
+      [
+        `Backed up to ${r.file}`,
+        `  ${r.bytes} bytes, sha256 ${r.sha256}`,
+        `  schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages; integrity_check ok; ${chainsVerified(r.auditChains)}`,
+        `Restore with (broker stopped): ${restoreCommand(r.file, dataDir)}`,
+      ].join("\n"),
     );
   });
 }
@@ -34,11 +43,11 @@ export async function backup(args: Args): Promise<void> {
 export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const { restoreDataDir } = await import("../../broker/maintenance.ts");
-    const r = await restoreDataDir(dataDirOf(args), args.file, { force: Boolean(args.force) });
+    const r = await ctx.out.wait("restoring (integrity_check + audit chains, then the copy)", restoreDataDir(dataDirOf(args), args.file, { force: Boolean(args.force) }));
     ctx.out.result(r, () =>
       [
         `Restored ${r.file} → ${r.database}`,
-        `  integrity_check ok, schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages`,
+        `  integrity_check ok, schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages; ${chainsVerified(r.auditChains)}`,
         r.previous ? `  the previous database was kept as ${r.previous}` : "  there was no previous database",
         `  new epoch ${r.epoch}: connected clients will see that history may have rolled back`,
         "",

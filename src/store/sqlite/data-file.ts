@@ -5,7 +5,10 @@ import { Database } from "bun:sqlite";
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
 import { isDamaged } from "./db-errors.ts";
+import type { Store } from "../types.ts";
+import { AuditRepo } from "./audit-repo.ts";
 import { verifyCopy } from "./maintenance.ts";
+import { MeshRepo } from "./mesh-repo.ts";
 
 /** What a database file holds, read without changing it. */
 export type FileInfo = {
@@ -36,15 +39,29 @@ export class DataFileError extends Error {
 const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
 
 /** A consistent copy of the database `dbPath` into `outPath` by VACUUM INTO, 0600 from the first
- *  byte, then integrity-checked. The copy holds everything committed, what the source's -wal
- *  holds included. `source` "live": the database of a running broker, read through a second
- *  connection (WAL lets the broker go on meanwhile); "file": a file to restore from, read
- *  through a read-only connection that leaves it and its -wal as they are (a plain file copy
- *  would have left out what only its -wal held). The copy is written as `<outPath>.partial` and
- *  renamed when sound: a failure (a full disk) leaves nothing under `outPath` (a copy that fails
- *  its check stays as .partial, for inspection). `outPath` must not exist. Throws DataFileError
- *  whose `side` says which file failed and whose cause is SQLite's or the file system's error. */
-export function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live"): void {
+ *  byte, then integrity-checked and, when given, put through `check`. The copy holds everything
+ *  committed, what the source's -wal holds included. `source` "live": the database of a running
+ *  broker, read through a second connection (WAL lets the broker go on meanwhile); "file": a file
+ *  to restore from, read through a read-only connection that leaves it and its -wal as they are (a
+ *  plain file copy would have left out what only its -wal held). The copy is written as
+ *  `<outPath>.partial` and renamed when sound: a failure (a full disk) leaves nothing under
+ *  `outPath`; a copy that fails integrity_check or `check` stays as .partial, for inspection.
+ *  `outPath` must not exist. Throws what `check` throws, as it is; otherwise DataFileError whose
+ *  `side` says which file failed and whose cause is SQLite's or the file system's error. */
+export async function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live", check?: (copy: string) => Promise<void>): Promise<void> {
+  const partial = writeCopy(dbPath, outPath, source);
+  // After the source is closed: a long check holds nothing of a serving broker's database.
+  if (check) await check(partial);
+  try {
+    renameSync(partial, outPath);
+  } catch (cause) {
+    throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
+  }
+}
+
+/** snapshotFile up to its `check`: the copy written and integrity-checked as `<outPath>.partial`,
+ *  whose path it returns. */
+function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): string {
   let db: Database | null = null;
   try {
     db = new Database(dbPath, source === "live" ? { create: false, readwrite: true, strict: true } : { readonly: true, strict: true });
@@ -76,13 +93,38 @@ export function snapshotFile(dbPath: string, outPath: string, source: "live" | "
     } catch (cause) {
       throw new DataFileError(said(cause), { cause, side: "check" });
     }
-    renameSync(partial, outPath);
+    return partial;
   } catch (cause) {
     if (cause instanceof DataFileError) throw cause;
     throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
   } finally {
     db.close();
   }
+}
+
+/** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain). */
+export type FileChains = Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds"> & { close(): void };
+
+/** The audit chains and meshes of the database file `path`, read through a read-only connection
+ *  (never migrated: the tables read are the same in every schema version); close it when done.
+ *  Its reads throw SQLite's error for a file whose chains cannot be read (no audit_log table, a
+ *  damaged page); opening throws DataFileError. */
+export function openFileChains(path: string): FileChains {
+  let db: Database;
+  try {
+    db = new Database(path, { readonly: true, strict: true });
+  } catch (cause) {
+    throw new DataFileError(`cannot open ${path}: ${said(cause)}`, { cause });
+  }
+  const audit = new AuditRepo(db);
+  const meshes = new MeshRepo(db, audit);
+  return {
+    listAudit: async (meshId, afterSeq, limit) => audit.list(meshId, afterSeq, limit),
+    countAudit: async (meshId) => audit.count(meshId),
+    auditMeshIds: async () => audit.meshIds(),
+    listMeshes: async () => meshes.list(),
+    close: () => db.close(),
+  };
 }
 
 /** Reads integrity, schema version, epoch and row counts of a database file, read-only. Throws
