@@ -1,6 +1,6 @@
 // Boundaries and smaller promises of docs/protocol.md that a client can observe: frame size
 // limits (§4.1), version negotiation (§1.2), check order (§2.3), same-commit de-duplication
-// (§5.3), invite and role rules (§4.3.20–24), audit paging (§4.3.26), offline hook status (§6.5)
+// (§5.3), frames behind the hello (§2.2), invite and role rules (§4.3.20–24), audit paging (§4.3.26), offline hook status (§6.5)
 // and the drain close (§2.10).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
@@ -68,6 +68,31 @@ test("version negotiation: a newer protocolVersion is refused with unsupported_v
   const r = await handshake(b.url, helloFrame(stranger, { signature: sign("x", stranger.key) }));
   expect(r.reply.code).toBe("bad_signature");
   await r.conn.closed;
+});
+
+test("frames behind the hello wait for hello_ack: text is answered in order, binary gets invalid_frame; a refused hello drops them (§2.2)", async () => {
+  await using b = await startBroker();
+  const mesh = await newMesh(b.url);
+  const conn = await Conn.open(b.url);
+  // A new session's hello stores its session before hello_ack, so the frames behind it arrive
+  // while it is still being admitted.
+  conn.sendFrame(sessionHelloFrame(mesh.owner, newKey()));
+  conn.sendRaw(new Uint8Array([1, 2, 3]));
+  conn.sendFrame({ type: "set_summary", id: "s1", summary: "behind the hello" });
+  const order: string[] = [];
+  const seen = (f: Frame) => (order.push(f.type === "error" ? `error ${f.code}` : f.type === "result" ? `result ${f.id}` : f.type), true);
+  while (order.length < 3) await conn.take(seen);
+  expect(order).toEqual(["hello_ack", "error invalid_frame", "result s1"]);
+  expect((await conn.ok({ type: "list_peers", id: "p" })).peers.map((p: Frame) => p.summary)).toContain("behind the hello");
+  conn.close();
+  // The same behind a refused hello: the refusal, then the close, and no answer to either.
+  const refused = await Conn.open(b.url);
+  refused.sendFrame(helloFrame(mesh.owner, { signature: sign("x", mesh.owner.key) }));
+  refused.sendRaw(new Uint8Array([1]));
+  refused.sendFrame({ type: "set_summary", id: "s2", summary: "never" });
+  expect(await refused.take(() => true)).toMatchObject({ type: "error", code: "bad_signature" });
+  expect(await refused.closed).toEqual({ code: 1008, reason: "bad_signature" });
+  expect(await refused.sees(() => true, 100)).toBe(false);
 });
 
 test("two sends with one clientMessageId back to back are stored once (§5.3)", async () => {

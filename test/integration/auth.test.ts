@@ -95,6 +95,22 @@ describe("member hello", () => {
     expect(await s.closed).toEqual({ code: 1008, reason: "malformed" });
   });
 
+  test("a binary frame behind a hello still being admitted waits for it: invalid_frame after hello_ack, not a handshake failure", async () => {
+    const { b, bob } = await setup();
+    await using _ = b;
+    // Admission reads the store; held up here, the binary frame arrives while the hello is pending.
+    const store = b.ctx.store;
+    const getMesh = store.getMesh.bind(store);
+    store.getMesh = async (id) => (await Bun.sleep(100), getMesh(id));
+    const s = await rawSocket(b.url);
+    s.send(memberHello(bob));
+    s.ws.send(new Uint8Array([1, 2, 3]));
+    expect((await s.next()).type).toBe("hello_ack");
+    expect(await s.next()).toMatchObject({ type: "error", code: "invalid_frame" });
+    s.send({ type: "list_peers", id: "1" });
+    expect(await s.next()).toMatchObject({ type: "result", id: "1" });
+  });
+
   test("a request before hello is refused with no_hello", async () => {
     const { b } = await setup();
     await using _ = b;

@@ -31,8 +31,15 @@ export function onOpen(ctx: BrokerContext, conn: Conn): void {
   conn.helloTimer = setTimeout(() => reject(ctx, conn, err()), timeout);
 }
 
-/** Frames must be UTF-8 text. Before the hello this is a handshake failure like any other. */
-export function onBinary(ctx: BrokerContext, conn: Conn): void {
+/** Frames must be UTF-8 text. A binary frame waits its turn like a text frame: as the first frame
+ *  it is a handshake failure like any other; behind a hello it is judged once that hello is, so
+ *  it cannot end a handshake that a text frame in its place would not. */
+export function onBinary(ctx: BrokerContext, conn: Chained): void {
+  enqueue(ctx, conn, 0, () => binaryFrame(ctx, conn));
+}
+
+function binaryFrame(ctx: BrokerContext, conn: Conn): void {
+  if (conn.state === "closed") return;
   const err = new MeshError("invalid_frame", "Frames must be UTF-8 text (JSON).");
   if (conn.state === "hello") return reject(ctx, conn, new MeshError("malformed", err.message));
   replyError(ctx, conn, err, undefined);
