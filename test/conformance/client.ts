@@ -155,14 +155,15 @@ export async function signedRequest(
   path: string,
   bodyText: string,
   key: Key,
-  opts: { timestamp?: number; signature?: string } = {},
+  opts: { timestamp?: number; signature?: string; contentType?: string | null } = {},
 ): Promise<HttpAnswer> {
   const timestamp = opts.timestamp ?? freshTs(key.pub);
   const signature = opts.signature ?? sign(requestCanonical(method, path, timestamp, sha256hex(bodyText)), key);
+  const type = opts.contentType === undefined ? "application/json" : opts.contentType;
   const res = await fetch(base + path, {
     method,
     headers: {
-      "content-type": "application/json",
+      ...(type === null ? {} : { "content-type": type }),
       "x-claudemesh-pubkey": key.pub,
       "x-claudemesh-timestamp": String(timestamp),
       "x-claudemesh-signature": signature,

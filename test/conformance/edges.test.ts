@@ -1,6 +1,6 @@
 // Boundaries and smaller promises of docs/protocol.md that a client can observe: frame size
 // limits (§4.1), version negotiation (§1.2), check order (§2.3), same-commit de-duplication
-// (§5.3), frames behind the hello (§2.2), invite and role rules (§4.3.20–24), audit paging (§4.3.26), offline hook status (§6.5)
+// (§5.3), frames behind the hello (§2.2), Content-Type (§6), invite and role rules (§4.3.20–24), audit paging (§4.3.26), offline hook status (§6.5)
 // and the drain close (§2.10).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
@@ -93,6 +93,24 @@ test("frames behind the hello wait for hello_ack: text is answered in order, bin
   expect(await refused.take(() => true)).toMatchObject({ type: "error", code: "bad_signature" });
   expect(await refused.closed).toEqual({ code: 1008, reason: "bad_signature" });
   expect(await refused.sees(() => true, 100)).toBe(false);
+});
+
+test("mesh creation, claim and the status hook read JSON whatever the Content-Type; the dashboard's POSTs require it (§6)", async () => {
+  await using b = await startBroker();
+  const mesh = await newMesh(b.url);
+  const owner = newKey();
+  const body = JSON.stringify({ meshId: randomId("mesh"), slug: `ct-${Date.now().toString(36)}`, name: "Typeless", ownerPubkey: owner.pub, ownerDisplayName: "o" });
+  expect((await signedRequest(b.url, "POST", "/v1/meshes", body, owner, { contentType: "text/plain" })).status).toBe(201);
+  const hook = JSON.stringify({ status: "working", meshId: mesh.meshId });
+  expect((await signedRequest(b.url, "POST", "/hook/set-status", hook, mesh.owner.key, { contentType: null })).status).toBe(200);
+  const { conn } = await connect(b.url, helloFrame(mesh.owner));
+  const { frame, invite: made } = inviteFrame(mesh.owner, { meshKeys: mesh.meshKeys });
+  await conn.ok(frame);
+  const claim = claimBody({ meshId: mesh.meshId, inviteId: made.inviteId, inviteKey: made.inviteKey, joiner: newKey(), displayName: "t" });
+  expect((await postJson(b.url, `/v1/invites/${made.inviteId}/claim`, claim, { "content-type": "text/plain" })).status).toBe(201);
+  const login = await postJson(b.url, "/v1/dashboard/login", "{}", { "content-type": "text/plain" });
+  expect({ status: login.status, code: login.body.error?.code }).toEqual({ status: 400, code: "invalid_argument" });
+  conn.close();
 });
 
 test("two sends with one clientMessageId back to back are stored once (§5.3)", async () => {
