@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshLink } from "../../src/mcp/mesh-link.ts";
 import { silentLog } from "../../src/log/log.ts";
-import { MAIN, cliEnv, cliTeam } from "../helpers/cli.ts";
+import { MAIN, cli, cliEnv, cliTeam, ok, until } from "../helpers/cli.ts";
 
 /** alice and bob, with alice's MeshLink to send bob many messages without a process each. */
 async function team() {
@@ -61,6 +61,52 @@ function shell(configDir: string, scratch: string, args: string[], tail: string)
     },
   };
 }
+
+const bodies = (r: { json(): { messages: { body: string }[] } }) => r.json().messages.map((m) => m.body.split(" ")[0]);
+
+test("what stdout did not take stays unread: a reader that quits is exit 0, a full disk exit 5, and a normal inbox still acks", async () => {
+  await using t = await team();
+  const N = 40;
+  for (let i = 0; i < N; i++) await t.send(`m${i} ${"x".repeat(4000)}`);
+  const run = async (args: string[], tail: string) => {
+    await using s = shell(t.bob, t.root, args, tail);
+    return await s.done();
+  };
+
+  // One JSON document: cut short, none of it counts as read.
+  const json = await run(["inbox", "--json"], "| head -c 100 > /dev/null");
+  expect(json).toEqual({ code: 0, stderr: expect.stringContaining("stdout took 0 message(s)") });
+  const full = await run(["inbox"], "> /dev/full");
+  expect(full.code).toBe(5);
+  expect(full.stderr).toContain("could not write the output to stdout: ENOSPC");
+  expect(full.stderr).toContain("stdout took 0 message(s)");
+
+  // Line by line: what the pipe took (at most its 64 KiB, about 16 of these) is read; the rest not.
+  const head = await run(["inbox"], "| head -c 100 > /dev/null");
+  expect(head).toEqual({ code: 0, stderr: expect.stringMatching(/stdout took \d+ message\(s\) before it closed or failed; the rest stay unread/) });
+  const rest = bodies(ok(await cli(t.bob, ["inbox", "--json"])));
+  expect(rest.length).toBeGreaterThanOrEqual(20);
+  expect(rest).toEqual(Array.from({ length: rest.length }, (_, i) => `m${N - rest.length + i}`));
+
+  // That inbox acked them all, and every message was recorded once.
+  expect(ok(await cli(t.bob, ["inbox"])).stdout).toBe("No new messages.\n");
+  expect(bodies(ok(await cli(t.bob, ["inbox", "--all", "--limit", "100", "--json"])))).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
+}, 90_000);
+
+test("inbox --follow | head -1 ends at the next message, which stays unread", async () => {
+  await using t = await team();
+  await using follow = shell(t.bob, t.root, ["inbox", "--follow"], `| { head -1 > '${join(t.root, "head")}'; echo HEAD-DONE >&2; }`);
+  await until(() => follow.stderr().includes("Following"), "the follower to start");
+  await t.send("first");
+  await until(() => follow.stderr().includes("HEAD-DONE"), "head to print one line and exit");
+  await t.send("second");
+  await until(follow.exited, "the follower to exit once its next line had nowhere to go", 20_000);
+  const r = await follow.done();
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("stdout took 1 message(s)");
+  expect(readFileSync(join(t.root, "head"), "utf8")).toContain("first");
+  expect(bodies(ok(await cli(t.bob, ["inbox", "--json"])))).toEqual(["second"]);
+}, 60_000);
 
 test("every command reports a stdout it cannot write with exit 5", async () => {
   await using t = await team();
