@@ -5,6 +5,7 @@ import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
 import { printUsage, usageMessage } from "./usage.ts";
+import { exitFlushed, writeStdout } from "./output.ts";
 import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
 import { MAX_REASON_LEN } from "../protocol/limits.ts";
 
@@ -151,8 +152,8 @@ export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
 
 export async function runCli(argv: string[]): Promise<void> {
   if (argv.length === 1 && ["--version", "-v", "-V"].includes(argv[0]!)) {
-    process.stdout.write(`claudemesh ${VERSION}\n`);
-    return;
+    await writeStdout(`claudemesh ${VERSION}\n`);
+    return exitFlushed(0);
   }
   // citty prints usage for --help; for everything else we run the command ourselves so that a
   // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
@@ -168,8 +169,8 @@ export async function runCli(argv: string[]): Promise<void> {
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
     const message = usageMessage(err as Error, argv, main);
-    if (options.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
+    if (options.includes("--json")) void writeStdout(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
     else process.stderr.write(`claudemesh: ${message}\n`);
-    process.exit(2);
+    await exitFlushed(2);
   }
 }

@@ -7,7 +7,7 @@ import { clientEnv, processEnv } from "../config/client.ts";
 import { shellCommand } from "./shell-words.ts";
 import { closest } from "./did-you-mean.ts";
 import { refuseStrayWords, splitWords } from "./flags-check.ts";
-import { plain } from "./output.ts";
+import { exitFlushed, plain, writeStdout } from "./output.ts";
 
 type Command = CommandDef<ArgsDef>;
 type CittyError = Error & { code?: string; word?: string };
@@ -93,5 +93,6 @@ function dashHint(err: CittyError, path: string[], cmd: Command, words: string[]
 export async function printUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
   const text = (await renderUsage(cmd, parent)).replace(/^((?:\x1b\[[0-9;]*m)*USAGE(?:\x1b\[[0-9;]*m)*\s+(?:\x1b\[[0-9;]*m)*)(?!(?:\x1b\[[0-9;]*m)*claudemesh\b)/m, "$1claudemesh ");
   const colour = Boolean(process.stdout.isTTY) && clientEnv(processEnv()).interactive;
-  process.stdout.write((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n");
+  // citty exits 0 after the help: a failed write is reported (exitFlushed) before it can.
+  if (!(await writeStdout((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n"))) await exitFlushed(0);
 }
