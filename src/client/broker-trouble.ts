@@ -58,14 +58,11 @@ function urlHint(base: string): string {
   return u.pathname !== "/" ? `give the broker's base URL, without the path (like ${u.origin}).` : "is the URL right?";
 }
 
-/** What answered at `base` is no claudemesh broker (`answer`: "HTTP 501"), so nothing was done. */
+/** What answered at `base` is no claudemesh broker (`answer`: "HTTP 501"), so nothing was done.
+ *  A broker's 404 for a base URL with a path it does not serve is said this way too: the
+ *  WebSocket gets no body to tell the two apart, and either way that URL is no broker's. */
 export const notABroker = (base: string, answer: string) =>
   new NotSentError("unavailable", `${base} is not a claudemesh broker (it answered ${answer}): nothing was done; ${urlHint(base)}`);
-
-/** A claudemesh broker answered that it has no `route` (404 not_found): the base URL carries a
- *  path it does not serve. */
-export const noRoute = (base: string, route: string) =>
-  new NotSentError("not_found", `The broker at ${base} has no route ${route}: nothing was done; ${urlHint(base)}`);
 
 /** A status a proxy gives when the broker behind it is down or slow (and a draining broker's
  *  503): the request may have reached the broker (504), so these are not `notABroker`. */
@@ -91,5 +88,5 @@ export function socketFailure(base: string, ev: Event): MeshError {
   if (!status) return connectionFailed(base, error ?? message);
   if (BUSY.has(status)) return busy(base, status);
   const code = UPGRADE_REFUSALS[status];
-  return code ? new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`) : notABroker(base, `HTTP ${status} to a WebSocket upgrade`);
+  return code ? new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`) : notABroker(base, `HTTP ${status}`);
 }

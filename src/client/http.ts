@@ -8,7 +8,7 @@ import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
 import { freshTimestamp } from "./credentials.ts";
-import { connectionFailed, foreignAnswer, noAnswer, noRoute, notABroker, unreachable } from "./broker-trouble.ts";
+import { connectionFailed, foreignAnswer, noAnswer, notABroker, unreachable } from "./broker-trouble.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -26,8 +26,8 @@ function transportError(cause: unknown, base: string, timeoutMs: number): MeshEr
 }
 
 /** `method` `path` on the broker at `base`. An answer without a claudemesh body is said to come
- *  from no broker (or a proxy in trouble), and a 404 `not_found` (which these routes never answer
- *  themselves) to a base URL with a path the broker does not serve. */
+ *  from no broker (or a proxy in trouble), and so does a 404 `not_found`, which these routes never
+ *  answer themselves: the broker's "No such route" for a base URL with a path it does not serve. */
 async function call<T>(base: string, path: string, init: RequestInit & { method: string }, timeoutMs: number): Promise<T> {
   let res: Response;
   try {
@@ -43,7 +43,7 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
   const error = body?.error;
   if (!res.ok) {
     if (typeof error?.code !== "string") throw foreignAnswer(base, res.status);
-    if (res.status === 404 && error.code === "not_found") throw noRoute(base, `${init.method} ${path}`);
+    if (res.status === 404 && error.code === "not_found") throw notABroker(base, "HTTP 404");
     throw errorFromWire(error);
   }
   if (typeof body !== "object" || body === null) throw notABroker(base, `HTTP ${res.status} with a body that is not JSON`);
