@@ -128,7 +128,7 @@ export function printable(text: string): string {
 }
 
 /** `claudemesh <command> --help`, for the command that failed when known (`topic post`). */
-const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
+export const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
 
 function describe(err: unknown, commandPath?: string): Described {
   if (mayHaveBeenStored(err)) {

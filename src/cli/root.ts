@@ -5,7 +5,7 @@ import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
 import { printUsage, usageMessage } from "./usage.ts";
-import { exitFlushed, writeStdout } from "./output.ts";
+import { exitFlushed, reportError, UsageError, writeStdout } from "./output.ts";
 import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
 import { MAX_REASON_LEN } from "../protocol/limits.ts";
 
@@ -168,9 +168,7 @@ export async function runCli(argv: string[]): Promise<void> {
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
-    const message = usageMessage(err as Error, argv, main);
-    if (options.includes("--json")) void writeStdout(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
-    else process.stderr.write(`claudemesh: ${message}\n`);
-    await exitFlushed(2);
+    const { message, fix } = usageMessage(err as Error, argv, main);
+    await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json")));
   }
 }

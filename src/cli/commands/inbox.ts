@@ -9,7 +9,7 @@ import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { readMessages } from "../../client/local/message-log.ts";
-import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { command, savedBroker, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
 import { formatMessage, openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { closedForGood } from "../../client/removed.ts";
@@ -125,6 +125,9 @@ async function gateNote(client: BrokerClient, me: string): Promise<string> {
 
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
+  const base = savedBroker(ctx.env.configDir, mesh);
+  /** The connection dropped and has not come back yet (said once on stderr, human mode). */
+  let lost = false;
   let pending: MessagePushFrame[] = [];
   let client: BrokerClient;
   let shown = 0;
@@ -164,7 +167,13 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       if (pending.length === 0) flushing = flushing.then(flush).catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`));
       pending.push(m);
     },
-    onState: (state, { code, reason }) => state === "closed" && endWith(closedForGood(mesh.slug, code, reason)),
+    onState: (state, { code, reason }) => {
+      if (state === "closed") endWith(closedForGood(mesh.slug, code, reason));
+      // One line when the connection drops and one when it is back, not one per failed retry.
+      else if (state === "reconnecting" && !lost) ctx.out.note(`Lost the connection to the broker at ${base}; reconnecting until it answers (Ctrl-C to stop).`);
+      else if (state === "open" && lost) ctx.out.note(`Connected to the broker at ${base} again.`);
+      lost = state === "reconnecting";
+    },
   });
   ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey)}`);
   await ended;
