@@ -26,12 +26,12 @@ export async function runHook(configDir: string, event: string, input: string): 
 }
 
 /** Starts `claudemesh hook <event>` and returns its process (a test may kill it, as Claude Code
- *  does to a waiting asyncRewake hook). */
-export function startHook(configDir: string, event: string, input: string) {
+ *  does to a waiting asyncRewake hook). `stdout`: a file descriptor to write to instead of a pipe. */
+export function startHook(configDir: string, event: string, input: string, stdout: "pipe" | number = "pipe") {
   return Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
     env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir },
     stdin: new TextEncoder().encode(input),
-    stdout: "pipe",
+    stdout,
     stderr: "pipe",
   });
 }

@@ -2,7 +2,7 @@
 // returned it or a hook showed it. Each test here was a way an unread message got acked (lost at
 // the next restart) or stuck unread; each failed before its fix (src/mcp/mesh-link.ts, tools.ts).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliTeam, until } from "../helpers/cli.ts";
 import { hookInput, runHook, startHook, startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
@@ -104,6 +104,20 @@ describe("mcp: unread messages stay unread", () => {
     await Bun.sleep(HANDOUT_MS + 200);
     const later = await runHook(s.bob, "user-prompt-submit", hookInput("sess-bob-handout", "UserPromptSubmit"));
     expect(JSON.stringify(later.out)).toContain("printed by nobody");
+  }, 60_000);
+
+  test("a hook whose answer could not be written (stdout full) leaves the messages unread", async () => {
+    // It wrote without waiting, then told the server `seen`: messages Claude Code never got.
+    await using s = await twoSessions("full");
+    expect((await s.a.call("mesh_send", { to: "bob/app", message: "written to a full disk" })).isError).toBe(false);
+    await s.bb.waitNotification((n) => n.content.includes("written to a full disk"));
+    const full = openSync("/dev/full", "w");
+    const lost = startHook(s.bob, "user-prompt-submit", hookInput("sess-bob-full", "UserPromptSubmit"), full);
+    expect(await lost.exited).toBe(0); // a hook never holds Claude up
+    closeSync(full);
+    await Bun.sleep(HANDOUT_MS + 200); // the batch handed to the failed hook is held that long
+    const shown = await runHook(s.bob, "user-prompt-submit", hookInput("sess-bob-full", "UserPromptSubmit"));
+    expect(JSON.stringify(shown.out)).toContain("written to a full disk");
   }, 60_000);
 
   test("more unread messages than 500 are all kept: none stays claimed and unshown", async () => {

@@ -8,6 +8,7 @@ import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
 import { fitInBudget } from "../../mcp/text-budget.ts";
 import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
+import { stdoutFlushed, writeStdout } from "../output.ts";
 
 type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };
 export const HOOK_EVENTS = ["session-start", "user-prompt-submit", "stop", "session-end", "wait"] as const;
@@ -37,7 +38,8 @@ function parseInput(v: unknown): HookInput {
   return { session_id: str(o.session_id), cwd: str(o.cwd), hook_event_name: str(o.hook_event_name), stop_hook_active: o.stop_hook_active === true, reason: str(o.reason) };
 }
 
-const out = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
+/** Writes the hook's answer; resolves false when stdout did not take it (nothing is then "seen"). */
+const out = (obj: unknown): Promise<boolean> => writeStdout(JSON.stringify(obj) + "\n");
 const context = (hookEventName: string, additionalContext: string) => out(additionalContext ? { hookSpecificOutput: { hookEventName, additionalContext } } : {});
 
 /** Injects waiting messages; with `remindAsks`, also reminds of peers' unanswered questions —
@@ -49,7 +51,8 @@ async function deliver(sock: string, hookEventName: string, remindAsks = false) 
   const batch = frameBatch(p.messages);
   // The reminder gets what the messages left of the injection budget (and the "\n\n" between).
   const reminder = askReminder(remindAsks ? (p.openAsks ?? []) : [], MAX_INJECTION_CHARS - (batch.text ? batch.text.length + 2 : 0));
-  context(hookEventName, [batch.text, reminder.text].filter(Boolean).join("\n\n"));
+  // Confirmed only once written: a write that failed leaves the messages unread, as a kill would.
+  if (!(await context(hookEventName, [batch.text, reminder.text].filter(Boolean).join("\n\n")))) return;
   if (batch.ids.length || batch.previewed.length || reminder.shown.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed, reminded: reminder.shown }, 1000);
 }
 
@@ -127,7 +130,8 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       if (!r?.text) return 0;
       // Printed first, then confirmed: killed in between, the messages come back unread (shown
       // twice at worst) instead of counting as read by a session that never got them.
-      await new Promise<void>((done) => process.stderr.write(r.text + "\n", () => done()));
+      const written = await new Promise<boolean>((done) => process.stderr.write(r.text + "\n", (err) => done(!err)));
+      if (!written) return 0;
       await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed }, 1000);
       return 2;
     }
@@ -146,9 +150,11 @@ export async function run(args: { event: string }): Promise<void> {
   const input = await readInput();
   const sock = await findSocket(env.configDir, input.session_id ?? env.claudeSessionId);
   if (!sock) {
-    if (event !== "wait") out({});
+    if (event !== "wait") await out({});
     process.exit(0);
   }
-  const code = await handle(event, input, sock).catch(() => (event === "wait" ? 0 : (out({}), 0)));
+  const code = await handle(event, input, sock).catch(() => (event === "wait" ? 0 : (void out({}), 0)));
+  // What was written reaches Claude Code before the exit (process.exit drops a pipe's backlog).
+  await stdoutFlushed();
   process.exit(code);
 }
