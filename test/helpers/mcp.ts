@@ -27,7 +27,7 @@ export async function runHook(configDir: string, event: string, input: string): 
 
 /** Starts `claudemesh hook <event>` and returns its process (a test may kill it, as Claude Code
  *  does to a waiting asyncRewake hook). `stdout`: a file descriptor to write to instead of a pipe. */
-export function startHook(configDir: string, event: string, input: string, stdout: "pipe" | number = "pipe") {
+export function startHook<Out extends "pipe" | number = "pipe">(configDir: string, event: string, input: string, stdout: Out = "pipe" as Out) {
   return Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
     env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir },
     stdin: new TextEncoder().encode(input),
