@@ -47,7 +47,7 @@ export class ChainReplay {
         this.members.set(String(e.actor), { id: String(e.actor), pubkey: p.ownerPubkey as string, role: "owner", inviteId: null, revoked: false, banned: 0, at });
         return;
       case "key_rotated":
-        if (this.mesh) this.mesh = { ...this.mesh, keyEpoch: p.epoch as number, at };
+        if (this.mesh) Object.assign(this.mesh, { keyEpoch: p.epoch, at });
         return;
       case "member_joined":
         this.members.set(String(p.memberId), { id: String(p.memberId), pubkey: p.pubkey as string, role: p.role as string, inviteId: p.inviteId as string, revoked: false, banned: 0, at });
@@ -55,16 +55,16 @@ export class ChainReplay {
       case "member_left":
       case "member_revoked":
         // Revoking twice keeps the ban of either (member-repo.ts: banned = MAX(banned, ?)).
-        if (member) this.members.set(member.id, { ...member, revoked: true, banned: p.ban === true ? 1 : member.banned, at });
+        if (member) Object.assign(member, { revoked: true, banned: p.ban === true ? 1 : member.banned, at });
         return;
       case "invite_created":
         this.invites.set(String(p.inviteId), { id: String(p.inviteId), role: p.role as string, maxUses: p.maxUses as number, expiresAt: p.expiresAt as number, usedCount: 0, issuer: String(e.actor), revoked: false, at });
         return;
       case "invite_claimed":
-        if (invite) this.invites.set(invite.id, { ...invite, usedCount: p.usedCount as number, at });
+        if (invite) Object.assign(invite, { usedCount: p.usedCount, at });
         return;
       case "invite_revoked":
-        if (invite) this.invites.set(invite.id, { ...invite, revoked: true, at });
+        if (invite) Object.assign(invite, { revoked: true, at });
         return;
       case "grant_changed":
         // The stored caps are the request's list as JSON text, which the payload holds as is.
@@ -89,15 +89,17 @@ export class ChainReplay {
 function diffRecords<T extends object>(table: Mismatch["table"], name: (r: T) => string, chain: ReadonlyMap<string, Traced<T>>, rows: readonly T[], key: (r: T) => string, fields: readonly (keyof T & string)[]): Mismatch | null {
   const seen = new Set<string>();
   for (const row of rows) {
-    const implied = chain.get(key(row));
+    const k = key(row);
+    const implied = chain.get(k);
     // A key seen twice: a flipped byte made two rows of one (the table's own key is unique).
-    if (!implied || seen.has(key(row))) return { table, row: name(row), field: "row", stored: "present", chain: "absent", entry: null };
-    seen.add(key(row));
+    if (!implied || seen.has(k)) return { table, row: name(row), field: "row", stored: "present", chain: "absent", entry: null };
+    seen.add(k);
     for (const f of fields) {
       if (row[f] !== implied[f]) return { table, row: name(row), field: f, stored: shown(f, row[f]), chain: shown(f, implied[f]), entry: implied.at };
     }
   }
-  for (const [k, implied] of chain) if (!seen.has(k)) return { table, row: name(implied), field: "row", stored: "absent", chain: "present", entry: implied.at };
+  // Every row matched a distinct record: a record is missing only when the counts differ.
+  if (seen.size < chain.size) for (const [k, implied] of chain) if (!seen.has(k)) return { table, row: name(implied), field: "row", stored: "absent", chain: "present", entry: implied.at };
   return null;
 }
 

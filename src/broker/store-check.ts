@@ -12,7 +12,7 @@ import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts"
 import type { MigrateResult } from "../store/sqlite/migrate.ts";
 import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
 import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
-import { securityFacts } from "../store/sqlite/audit-tables.ts";
+import { securityFacts, securityIndexCheck } from "../store/sqlite/audit-tables.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
@@ -63,8 +63,14 @@ async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promis
   }
 }
 
-/** Every chain verified, and replayed against the tables it determines (audit-verifier.ts). */
-const verifyChains = (store: SqliteStore, dataDir: string): Promise<ChainsCheck> => readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db)));
+/** Every chain verified and replayed against the tables it determines (audit-verifier.ts), once
+ *  those tables agree with their indexes (audit-tables.ts); an index that does not throws the
+ *  damaged-database Error. */
+async function verifyChains(store: SqliteStore, dataDir: string): Promise<ChainsCheck> {
+  const indexes = await readingChains(dataDir, async () => securityIndexCheck(store.db));
+  if (indexes !== "ok") throw new Error(damaged(dataDir, indexes, "SQLite integrity_check"));
+  return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db)));
+}
 
 /** Entries in every mesh's audit chain. */
 const auditEntries = (store: SqliteStore, dataDir: string): Promise<number> =>

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
 import { verifyEveryChain } from "../../src/broker/audit-verifier.ts";
-import { ChainReplay, mismatchText } from "../../src/broker/audit-replay.ts";
+import { ChainReplay, mismatchText, type Mismatch } from "../../src/broker/audit-replay.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import type { Cap } from "../../src/protocol/fields.ts";
@@ -81,7 +81,7 @@ async function run(store: SqliteStore, meshes: Mesh[], o: Op): Promise<void> {
 }
 
 /** A field changed to another valid value, and what the replay must then report. */
-type Alteration = { table: string; column: string; field: string; to: (row: Record<string, any>) => unknown; row: (r: Record<string, any>) => string; key: string };
+type Alteration = { table: Mismatch["table"]; column: string; field: string; to: (row: Record<string, any>) => unknown; row: (r: Record<string, any>) => string; key: string };
 const member = (r: Record<string, any>) => `member ${r.id}`;
 const invite = (r: Record<string, any>) => `invite ${r.id}`;
 const toggled = (r: Record<string, any>) => (r.revoked_at === null ? Date.now() : null);
