@@ -27,6 +27,7 @@ import { serveProcess, spawnBroker } from "../helpers/process.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { editLeaf } from "../helpers/db-pages.ts";
 
 const TRIALS = process.env.CHAOS_LONG === "1" ? 200 : 30;
 const SEED = Number(process.env.FUZZ_SEED) || undefined;
@@ -147,6 +148,14 @@ function damages(clean: Image, crash: Image): fc.Arbitrary<Damage> {
   );
 }
 
+/** A data directory with one mesh, its broker stopped. */
+async function oneMesh(prefix: string): Promise<string> {
+  const dir = tempDir(prefix);
+  await using b = await startBroker({}, { dataDir: dir });
+  await createTestMesh(b.url);
+  return dir;
+}
+
 /** The refusal's words: stderr without serve's JSON log lines. */
 const refusalText = (stderr: string) => stderr.split("\n").filter((l) => l !== "" && !l.startsWith("{")).join("\n");
 
@@ -246,22 +255,9 @@ describe("serve verifies every audit chain before it listens", () => {
 
   test("a table's schema entry damaged: one line, SQLite's message with its CREATE statement's newlines folded", async () => {
     // Found by the trials: a flip inside sqlite_schema's text of a CREATE TABLE.
-    const dir = tempDir("cm-corrupt-schema-");
-    {
-      await using b = await startBroker({}, { dataDir: dir });
-      await createTestMesh(b.url);
-    }
-    const db = new Database(join(dir, DB));
-    db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-    const pageSize = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
-    const leaves = db.query<{ pageno: number }, []>("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema' AND pagetype = 'leaf'").all();
-    db.close();
-    const bytes = readFileSync(join(dir, DB));
-    // In a leaf of the schema: page 1's unused space may still hold an older copy of the text.
-    const pageOf = (n: number) => bytes.subarray((n - 1) * pageSize, n * pageSize);
-    const { pageno } = leaves.find((p) => pageOf(p.pageno).includes("group_name TEXT"))!;
-    pageOf(pageno)[pageOf(pageno).indexOf("group_name TEXT") + "group_name ".length] = "[".charCodeAt(0);
-    writeFileSync(join(dir, DB), bytes);
+    const dir = await oneMesh("cm-corrupt-schema-");
+    // "group_name TEXT" becomes "group_name [EXT".
+    editLeaf(join(dir, DB), "sqlite_schema", "group_name TEXT", "group_name ".length, () => "[".charCodeAt(0));
     const start = await cli(tempDir("cm-corrupt-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({
       code: 1,
@@ -270,11 +266,7 @@ describe("serve verifies every audit chain before it listens", () => {
   }, 30_000);
 
   test("audit chains that cannot be read at all: the same refusal, naming what failed", async () => {
-    const dir = tempDir("cm-corrupt-unreadable-");
-    {
-      await using b = await startBroker({}, { dataDir: dir });
-      await createTestMesh(b.url);
-    }
+    const dir = await oneMesh("cm-corrupt-unreadable-");
     const db = new Database(join(dir, DB));
     db.run("DROP TABLE audit_log");
     db.close();
