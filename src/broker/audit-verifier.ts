@@ -9,9 +9,11 @@
 //   was appended since. After it the whole chain is walked again, so a row changed under a running
 //   broker is found within AUDIT_RECHECK_MS (a client that verifies the entries itself, as
 //   `claudemesh audit verify` does, does not depend on this at all).
-import { GENESIS, verifyChain, type ChainPoint, type ChainVerdict } from "../protocol/audit-chain.ts";
+import { GENESIS, verifyChain, type ChainEntry, type ChainPoint, type ChainVerdict } from "../protocol/audit-chain.ts";
 import { AUDIT_RECHECK_MS } from "../protocol/limits.ts";
+import type { SecurityFacts } from "../store/sqlite/audit-tables.ts";
 import type { Store } from "../store/types.ts";
+import { ChainReplay, mismatchText, type Mismatch } from "./audit-replay.ts";
 
 /** Entries read (and hashed) between two yields of the event loop: ~5 ms of hashing. */
 export const PAGE = 1000;
@@ -22,9 +24,12 @@ export class AuditVerifier {
   private readonly prefixes = new Map<string, Prefix>();
   private readonly walks = new Map<string, Promise<ChainVerdict>>();
 
+  /** `onVerified` sees each page of entries once it verified, in order (a walk that reuses a
+   *  fresh prefix shows only what follows it). */
   constructor(
     private readonly store: Pick<Store, "listAudit" | "countAudit">,
     private readonly now: () => number,
+    private readonly onVerified?: (meshId: string, page: readonly ChainEntry[]) => void,
   ) {}
 
   verify(meshId: string): Promise<ChainVerdict> {
@@ -48,6 +53,7 @@ export class AuditVerifier {
         // The count is of the whole chain, as a walk of all of it would report.
         return { ...verdict, entries: await this.store.countAudit(meshId) };
       }
+      this.onVerified?.(meshId, page);
       at = { seq: verdict.entries, hash: verdict.head, walkedAt: at.walkedAt };
       if (page.length < PAGE) break;
       await new Promise((resolve) => setImmediate(resolve));
@@ -58,24 +64,32 @@ export class AuditVerifier {
 }
 
 /** What verifying every chain of a database found: the meshes and entries walked, and the first
- *  chain that does not hold (null: all hold). `brokenAt` is null when no entry is to blame. */
-export type ChainsCheck = { meshes: number; entries: number; broken: { meshId: string; brokenAt: number | null; reason: string } | null };
+ *  chain that does not hold (null: all hold). `brokenAt` is null when no entry is to blame;
+ *  `mismatch` is set when the chain holds but a table disagrees with it (audit-replay.ts). */
+export type ChainsCheck = { meshes: number; entries: number; broken: { meshId: string; brokenAt: number | null; reason: string; mismatch?: Mismatch } | null };
 
 /** Walks every mesh's chain from genesis, as `audit_verify` does (so it is what members are then
  *  served), in mesh id order, and stops at the first that does not hold. Every mesh has a chain
  *  (its `mesh_created` entry is written with it) and every chain a mesh, so a mesh without entries
- *  or entries without a mesh are damage too: a changed mesh id shows only there. Throws what the
- *  store throws. */
-export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds">): Promise<ChainsCheck> {
+ *  or entries without a mesh are damage too: a changed mesh id shows only there. Given the tables'
+ *  `facts` (read from a database nothing writes to meanwhile), each verified chain is also
+ *  replayed, in the same walk, and compared with its mesh's rows; rows of a mesh id with neither
+ *  record nor chain are compared with an empty chain. Throws what the store throws. */
+export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds">, facts?: ReadonlyMap<string, SecurityFacts>): Promise<ChainsCheck> {
   const meshes = new Set((await store.listMeshes()).map((m) => m.id));
   const chains = new Set(await store.auditMeshIds());
-  const verifier = new AuditVerifier(store, () => 0);
+  let replay = new ChainReplay();
+  const verifier = new AuditVerifier(store, () => 0, facts && ((_, page) => replay.apply(page)));
   let entries = 0;
-  for (const meshId of [...new Set([...meshes, ...chains])].sort()) {
+  for (const meshId of [...new Set([...meshes, ...chains, ...(facts?.keys() ?? [])])].sort()) {
+    replay = new ChainReplay();
     const v = await verifier.verify(meshId);
     entries += v.entries;
-    const reason = !v.valid ? v.reason! : !chains.has(meshId) ? "the mesh has no audit entries (its first, mesh_created, is gone)" : !meshes.has(meshId) ? "the database has audit entries for this mesh but no such mesh" : null;
+    const rowsOnly = !meshes.has(meshId) && !chains.has(meshId);
+    const reason = !v.valid ? v.reason! : rowsOnly ? null : !chains.has(meshId) ? "the mesh has no audit entries (its first, mesh_created, is gone)" : !meshes.has(meshId) ? "the database has audit entries for this mesh but no such mesh" : null;
     if (reason) return { meshes: meshes.size, entries, broken: { meshId, brokenAt: v.brokenAt, reason } };
+    const mismatch = facts && replay.diff(facts.get(meshId));
+    if (mismatch) return { meshes: meshes.size, entries, broken: { meshId, brokenAt: null, reason: mismatchText(mismatch), mismatch } };
   }
   return { meshes: meshes.size, entries, broken: null };
 }

@@ -12,6 +12,7 @@ import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts"
 import type { MigrateResult } from "../store/sqlite/migrate.ts";
 import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
 import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
+import { securityFacts, securityIndexCheck } from "../store/sqlite/audit-tables.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
@@ -46,9 +47,12 @@ export const START_CHAIN_CHECK_MAX_ENTRIES = 200_000;
 export const damaged = (dataDir: string, findings: string, foundBy = "SQLite quick_check") =>
   `the database in ${dataDir} is damaged (${foundBy}: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${RESTORE_BACKUP}`;
 
-/** The sentence for a database whose audit chain does not verify. */
-export const brokenChain = (dataDir: string, { meshId, brokenAt, reason }: NonNullable<ChainsCheck["broken"]>) =>
-  `the audit chain of mesh ${meshId} in ${dataDir} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason}): the database is damaged or was changed outside the broker, and members would be served that history; ${RESTORE_BACKUP}`;
+/** The sentence for a database whose audit chain does not verify, or whose tables disagree with
+ *  a chain that does. */
+export const brokenChain = (dataDir: string, { meshId, brokenAt, reason, mismatch }: NonNullable<ChainsCheck["broken"]>) =>
+  mismatch
+    ? `the ${mismatch.table} table of mesh ${meshId} in ${dataDir} disagrees with the mesh's audit chain (${reason}): the database is damaged or was changed outside the broker, and the broker would act on what the table says; ${RESTORE_BACKUP}`
+    : `the audit chain of mesh ${meshId} in ${dataDir} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason}): the database is damaged or was changed outside the broker, and members would be served that history; ${RESTORE_BACKUP}`;
 
 /** `read` of the audit chains; a database too damaged to read them is a finding. */
 async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promise<T> {
@@ -59,8 +63,14 @@ async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promis
   }
 }
 
-/** Every chain verified (audit-verifier.ts). */
-const verifyChains = (store: SqliteStore, dataDir: string): Promise<ChainsCheck> => readingChains(dataDir, () => verifyEveryChain(store));
+/** Every chain verified and replayed against the tables it determines (audit-verifier.ts), once
+ *  those tables agree with their indexes (audit-tables.ts); an index that does not throws the
+ *  damaged-database Error. */
+async function verifyChains(store: SqliteStore, dataDir: string): Promise<ChainsCheck> {
+  const indexes = await readingChains(dataDir, async () => securityIndexCheck(store.db));
+  if (indexes !== "ok") throw new Error(damaged(dataDir, indexes, "SQLite integrity_check"));
+  return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db)));
+}
 
 /** Entries in every mesh's audit chain. */
 const auditEntries = (store: SqliteStore, dataDir: string): Promise<number> =>

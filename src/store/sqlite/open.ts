@@ -27,7 +27,8 @@ export function storageProblem(err: unknown, dir: string): string | null {
  *  that is not a sound SQLite database. Null for anything else. */
 export function databaseProblem(err: unknown, dbPath: string): string | null {
   const code = String((err as { code?: unknown } | null)?.code ?? "");
-  const said = (err as Error).message;
+  // One line: SQLite quotes a damaged schema entry's CREATE statement, newlines and all.
+  const said = (err as Error).message.replace(/\s+/g, " ");
   if (isDamaged(err)) return `${dbPath} is damaged or not a claudemesh database (${said}): ${RESTORE_BACKUP}`;
   if (code !== "SQLITE_CANTOPEN" && code !== "EACCES" && code !== "EPERM") return null;
   const me = process.getuid?.();
