@@ -42,14 +42,15 @@ export type RestoreResult = {
 export type AuditChains = Pick<ChainsCheck, "meshes" | "entries">;
 
 /** Every audit chain of the database file `path` verified from genesis, however many entries it
- *  holds, by the function `serve` verifies with before it listens (verifyEveryChain). Never
+ *  holds, and replayed against the membership tables, by the function `serve` verifies with before
+ *  it listens (verifyEveryChain). Never
  *  changes the file. Throws `unreadable(reason)` when the chains cannot be read at all (no
  *  audit_log table, a damaged page). */
 export async function verifyFileChains(path: string, unreadable: (reason: string) => Error): Promise<ChainsCheck> {
   let chains: ReturnType<typeof openFileChains> | undefined;
   try {
     chains = openFileChains(path);
-    return await verifyEveryChain(chains);
+    return await verifyEveryChain(chains, chains.facts());
   } catch (err) {
     throw unreadable((err as Error).message);
   } finally {
@@ -57,10 +58,12 @@ export async function verifyFileChains(path: string, unreadable: (reason: string
   }
 }
 
-/** "the audit chain of mesh M does not verify from entry N on (why)", for a chain verifyEveryChain
- *  found broken. */
-export const chainBreak = ({ meshId, brokenAt, reason }: NonNullable<ChainsCheck["broken"]>) =>
-  `the audit chain of mesh ${meshId} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason})`;
+/** "the audit chain of mesh M does not verify from entry N on (why)", or "the members table of mesh
+ *  M disagrees with the mesh's audit chain (what)", for what verifyEveryChain found. */
+export const chainBreak = ({ meshId, brokenAt, reason, mismatch }: NonNullable<ChainsCheck["broken"]>) =>
+  mismatch
+    ? `the ${mismatch.table} table of mesh ${meshId} disagrees with the mesh's audit chain (${reason})`
+    : `the audit chain of mesh ${meshId} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason})`;
 
 /** 20260122T020355Z: sortable, and safe in file names on every OS. */
 export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");

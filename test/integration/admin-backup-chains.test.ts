@@ -5,7 +5,9 @@
 // - a restore refuses such a file (exit 2), naming the same, before it asks for --force, and
 //   leaves the data directory exactly as it was;
 // - neither stops at serve's start limit (START_CHAIN_CHECK_MAX_ENTRIES): a break in the entry
-//   just past it is found as well.
+//   just past it is found as well;
+// - both replay the chains against the membership tables, as `serve` does: a row that disagrees
+//   with its chain is refused like a broken chain.
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { describe, expect, test } from "bun:test";
@@ -134,6 +136,18 @@ describe("admin backup and restore verify the audit chains", () => {
       name: "MeshError",
       message: `${join(out, "dropped.db.partial")} cannot be restored: its audit chains cannot be read (no such table: audit_log); nothing was changed. Restore another backup.`,
     });
+    expect(existsSync(join(into, DB))).toBe(false);
+  }, 60_000);
+
+  test("a member row that disagrees with the chain (a role changed on disk, chain intact): refused by both, naming row and field", async () => {
+    const { dataDir, meshId } = await dataDirWithMesh();
+    const out = tempDir("cm-chains-out-");
+    onDisk(dataDir, "UPDATE members SET role = 'admin' WHERE mesh_id = ? AND role = 'member'", [meshId]);
+    const disagrees = new RegExp(`the members table of mesh ${meshId} disagrees with the mesh's audit chain \\(member \\S+: role is "admin" in the table, "member" by the chain \\(entry \\d+\\)\\)`);
+    expect((await rejection(backupDataDir(dataDir, join(out, "role.db"))))?.message).toMatch(disagrees);
+    expect(existsSync(join(out, "role.db"))).toBe(false);
+    const into = tempDir("cm-chains-into-");
+    expect((await rejection(restoreDataDir(into, join(out, "role.db.partial"))))?.message).toMatch(disagrees);
     expect(existsSync(join(into, DB))).toBe(false);
   }, 60_000);
 

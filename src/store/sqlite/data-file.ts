@@ -6,6 +6,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "
 import { LATEST_VERSION } from "../migrations.ts";
 import { isDamaged } from "./db-errors.ts";
 import type { Store } from "../types.ts";
+import { securityFacts, type SecurityFacts } from "./audit-tables.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { verifyCopy } from "./maintenance.ts";
 import { MeshRepo } from "./mesh-repo.ts";
@@ -102,8 +103,9 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
   }
 }
 
-/** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain). */
-export type FileChains = Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds"> & { close(): void };
+/** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain), and
+ *  the membership tables its replay compares them with. */
+export type FileChains = Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds"> & { facts(): Map<string, SecurityFacts>; close(): void };
 
 /** The audit chains and meshes of the database file `path`, read through a read-only connection
  *  (never migrated: the tables read are the same in every schema version); close it when done.
@@ -123,6 +125,7 @@ export function openFileChains(path: string): FileChains {
     countAudit: async (meshId) => audit.count(meshId),
     auditMeshIds: async () => audit.meshIds(),
     listMeshes: async () => meshes.list(),
+    facts: () => securityFacts(db),
     close: () => db.close(),
   };
 }
