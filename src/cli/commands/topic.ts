@@ -7,9 +7,13 @@ import { UsageError } from "../output.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
+import { topicHint } from "../name-hints.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
+
+/** `request`, whose refusal of an unknown topic names the nearest one (topicHint). */
+const onTopic = <T>(client: BrokerClient, topic: string, request: Promise<T>): Promise<T> => request.catch(async (err: unknown) => Promise.reject(await topicHint(client, err, topic)));
 
 export async function create(args: CommonArgs & { name: string; description?: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -33,7 +37,7 @@ export async function join(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("topic_join", { topic });
+    const r = await onTopic(client, topic, client.request("topic_join", { topic }));
     ctx.out.result(r, () => (r.joined ? `Joined #${r.topic}.` : `Already in #${r.topic}.`));
   });
 }
@@ -42,7 +46,7 @@ export async function leave(args: CommonArgs & { name: string }): Promise<void> 
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("topic_leave", { topic });
+    const r = await onTopic(client, topic, client.request("topic_leave", { topic }));
     ctx.out.result(r, () => (r.left ? `Left #${r.topic}.` : `You were not in #${r.topic}.`));
   });
 }
@@ -63,7 +67,8 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const topic = name(args.name);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const r = await client.request("topic_history", { topic, afterOffset: after ?? (await latestStart(client, topic, limit)), limit });
+    const afterOffset = after ?? (await onTopic(client, topic, latestStart(client, topic, limit)));
+    const r = await onTopic(client, topic, client.request("topic_history", { topic, afterOffset, limit }));
     if (after !== null && after >= r.lastOffset) {
       ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: [] }, () => (r.lastOffset === 0 ? `#${r.topic} is empty.` : `Nothing after #${after}: the last post of #${r.topic} is #${r.lastOffset}.`));
       return;
