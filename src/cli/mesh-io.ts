@@ -20,7 +20,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
       removals: () => mesh.removed,
       onKeys: (meshKeys) => {
         ctx.update(addMeshKeys(mesh.meshId, meshKeys));
-        ctx.out.note(`received mesh keys (epoch ${meshKeys.at(-1)?.epoch})`);
+        ctx.out.note(`Received mesh keys (epoch ${meshKeys.at(-1)?.epoch}).`);
       },
     },
   );

@@ -108,6 +108,9 @@ describe("cli moderation", () => {
 
     const rekey = await cli(alice, ["rekey"]);
     expect({ code: rekey.code, stdout: rekey.stdout }).toEqual({ code: 0, stdout: "Mesh key rotated to epoch 2 and sent to 1 member(s).\n" });
+    // bob's next read applies both keys and says so, as a sentence like every other status line.
+    const keys = await cli(bob, ["inbox"]);
+    expect({ code: keys.code, stderr: keys.stderr }).toEqual({ code: 0, stderr: "Received mesh keys (epoch 1).\nReceived mesh keys (epoch 2).\n" });
     ok(await cli(alice, ["send", "*", "sealed with epoch 2"]));
     const inbox = await cli(bob, ["inbox", "--json"]);
     expect({ code: inbox.code, bodies: inbox.json().messages.map((m: any) => m.body), waiting: inbox.json().waitingForKeys }).toEqual({ code: 0, bodies: ["sealed with epoch 2"], waiting: 0 });

@@ -4,6 +4,7 @@ import type { BrokerClient } from "../../client/client.ts";
 import { MAX_PAGE } from "../../protocol/limits.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { MeshError } from "../../protocol/errors.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
@@ -15,12 +16,24 @@ const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIE
 /** `request`, whose refusal of an unknown topic names the nearest one (topicHint). */
 const onTopic = <T>(client: BrokerClient, topic: string, request: Promise<T>): Promise<T> => request.catch(async (err: unknown) => Promise.reject(await topicHint(client, err, topic)));
 
+/** The broker's "topic #x already exists" (conflict, exit 5 as before) said with the next step:
+ *  joining it, or nothing when you are in it already. */
+async function existing(client: BrokerClient, err: unknown, topic: string): Promise<unknown> {
+  if (!(err instanceof MeshError) || err.code !== "conflict") return err;
+  const joined = await client.request("topic_list", {}).then(
+    (r) => r.topics.find((t) => t.name === topic)?.joined,
+    () => undefined,
+  );
+  const next = joined ? "You are in it already." : `Join it with: claudemesh topic join ${topic}`;
+  return new MeshError("conflict", `Topic #${topic} already exists in this mesh. ${next}`, { cause: err });
+}
+
 export async function create(args: CommonArgs & { name: string; description?: string }): Promise<void> {
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const description = checkText(args.description ?? "", "--description", FIELDS.description);
     const client = await ctx.connect(ctx.mesh());
-    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) });
+    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) }).catch(async (err: unknown) => Promise.reject(await existing(client, err, topic)));
     ctx.out.result({ topic: created }, () => `Created #${created.name}; you are its lead. Others join with: claudemesh topic join ${created.name}`);
   });
 }
