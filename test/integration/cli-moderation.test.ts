@@ -30,7 +30,7 @@ describe("cli moderation", () => {
     expect(meshOf(carol).meshKeys.map((k) => k.epoch)).toEqual([0]);
 
     const kick = await cli(alice, ["kick", "carol", "--reason", "left the team", "--json"]);
-    expect({ code: kick.code, json: kick.json() }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 1 }) });
+    expect({ code: kick.code, json: kick.json() }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 1, openInvites: 0 }) });
     expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
     // Again: carol is no peer any more, and the answer says she was removed (it said "No peer matches").
     const again = await cli(alice, ["kick", "carol"]);
@@ -94,8 +94,14 @@ describe("cli moderation", () => {
     await using team = await cliTeam(["alice", "bob", "mallory"]);
     const { b, dirs: [alice, bob, mallory] } = team;
     const { members } = team.mesh;
+    // A ban is per key: an invite still open lets its holder back in with a new one, which is said.
+    ok(await cli(alice, ["invite", "--max-uses", "2"]));
     const ban = await cli(alice, ["ban", "mallory"]);
-    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: `Banned "mallory" (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n` });
+    expect({ code: ban.code, stdout: ban.stdout, stderr: ban.stderr }).toEqual({
+      code: 0,
+      stdout: `Banned "mallory" (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n`,
+      stderr: "1 invite is still open, and a removed member holding one can join again under a new key: claudemesh invite list shows them, claudemesh invite revoke <id> closes one.\n",
+    });
     const db = (b.ctx.store as SqliteStore).db;
     expect(db.query("SELECT banned, revoked_at IS NOT NULL AS revoked FROM members WHERE id = ?").get(members.mallory!.memberId)).toEqual({ banned: 1, revoked: 1 });
     // The owner's ban rotated at once: no rekey is due.
