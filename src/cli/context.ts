@@ -10,7 +10,8 @@ import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
-import { createOutput, exitFlushed, reportError, type Output } from "./output.ts";
+import { createOutput, exitFlushed, reportError, UsageError, type Output } from "./output.ts";
+import { parseDurationMs } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
 import { closedAsRemoved, recordRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -42,6 +43,21 @@ export type Ctx = {
  *  not gets the command to exit 6 with the broker's reason within seconds, instead of the request
  *  timeout's 15 s (twice over with the reconnect in `send`) of silence. */
 export const UNAVAILABLE_RETRY_MS = 5_000;
+
+/** Default for CLAUDEMESH_TIMEOUT: the client's own request and handshake timeouts. */
+const BROKER_TIMEOUT_MS = 15_000;
+/** Longest CLAUDEMESH_TIMEOUT: a command that waits longer for an answer is a hung command. */
+const MAX_BROKER_TIMEOUT_MS = 3_600_000;
+
+/** How long a command waits for each answer of the broker (its handshake, a request): the
+ *  CLAUDEMESH_TIMEOUT duration, else 15 s. A value that is no duration from 1 ms to 1 h is a
+ *  usage error. */
+export function brokerTimeoutMs(env: ClientEnv): number {
+  if (env.timeout === null) return BROKER_TIMEOUT_MS;
+  const ms = parseDurationMs(env.timeout);
+  if (ms === null || ms < 1 || ms > MAX_BROKER_TIMEOUT_MS) throw new UsageError(`CLAUDEMESH_TIMEOUT is "${env.timeout}"; give a duration from 1ms to 1h, like 30s (the default is 15s).`, { fix: "unset CLAUDEMESH_TIMEOUT, or set it to a duration like 30s" });
+  return ms;
+}
 
 /** The http(s) base of the broker saved for `mesh`. A URL an older version saved without a scheme
  *  (`localhost:7911`) is read as brokerBase reads it; one that cannot be used throws
@@ -80,6 +96,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     mesh: () => chooseMesh(ctx.config(), args.mesh, env.mesh),
     async connect(mesh, opts = {}) {
       const url = savedBroker(env.configDir, mesh);
+      const timeoutMs = brokerTimeoutMs(env);
       const { BrokerClient } = await import("../client/client.ts");
       const client = new BrokerClient({
         url,
@@ -90,6 +107,8 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         // instead of waiting for it; only the MCP server waits for its broker to appear.
         firstConnect: "fail",
         unavailableRetryMs: UNAVAILABLE_RETRY_MS,
+        handshakeTimeoutMs: timeoutMs,
+        requestTimeoutMs: timeoutMs,
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
         // Kicked or banned while connected (a follower), or a hello refused as revoked: the

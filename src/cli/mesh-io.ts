@@ -28,32 +28,51 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
 
 export type ReadResult = { read: Delivered[]; dropped: { messageId: string; reason: string }[]; waiting: number };
 
-/** Opens a batch of pushes; returns what to show, what was dropped, and the ids safe to ack
- *  (everything except messages whose key epoch has not arrived yet: they wait for the keys). */
-export function openBatch(session: MeshSession, pushes: readonly MessagePushFrame[]): ReadResult & { ack: string[]; keyRequests: Delivered["from"][] } {
-  const read: Delivered[] = [];
-  const keyRequests: Delivered["from"][] = [];
-  const dropped: { messageId: string; reason: string }[] = [];
-  const ack: string[] = [];
-  let waiting = 0;
+export type Batch = ReadResult & {
+  /** Ids to ack whatever is shown: dropped messages and control messages. */
+  ack: string[];
+  /** Control messages (mesh keys, key requests): applied, never shown, recorded as seen. */
+  handled: Delivered[];
+  keyRequests: Delivered["from"][];
+};
+
+/** Opens a batch of pushes without recording any as seen: recordRead does, for what was shown.
+ *  Messages whose key epoch has not arrived yet are only counted (`waiting`): not acked, they wait
+ *  for the keys. `seen`, shared by the batches of one read, drops a message repeated within it,
+ *  which the replay memory does not know before it is recorded. */
+export function openBatch(session: MeshSession, pushes: readonly MessagePushFrame[], seen = new Set<string>()): Batch {
+  const b: Batch = { read: [], dropped: [], waiting: 0, ack: [], handled: [], keyRequests: [] };
+  const drop = (messageId: string, reason: string) => {
+    b.dropped.push({ messageId, reason });
+    b.ack.push(messageId);
+  };
   for (const m of pushes) {
-    const r: Opened = session.open(m);
-    if (r.ok) {
-      if (r.control === null) read.push(r.message);
-      else if (r.control === "key_request") keyRequests.push(r.message.from);
-      ack.push(m.messageId);
-    } else if (r.reason === "unknown_epoch") {
-      waiting++;
-    } else {
-      dropped.push({ messageId: r.messageId, reason: r.reason });
-      ack.push(m.messageId);
+    const r: Opened = session.open(m, { record: false });
+    if (!r.ok) {
+      if (r.reason === "unknown_epoch") b.waiting++;
+      else drop(m.messageId, r.reason);
+      continue;
+    }
+    const pair = `${r.message.from.pubkey}|${r.message.clientMessageId}`;
+    if (seen.has(pair)) {
+      drop(m.messageId, "replayed");
+      continue;
+    }
+    seen.add(pair);
+    if (r.control === null) b.read.push(r.message);
+    else {
+      b.handled.push(r.message);
+      b.ack.push(m.messageId);
+      if (r.control === "key_request") b.keyRequests.push(r.message.from);
     }
   }
-  return { read, dropped, ack, waiting, keyRequests };
+  return b;
 }
 
-/** Logs what was read and remembers the replay state; call before acking. */
-export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delivered[]): void {
+/** Logs messages that were shown and records them, with the batch's `handled` control messages,
+ *  in the replay memory, which then drops their redelivery; call before acking them. */
+export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delivered[], handled: readonly Delivered[] = []): void {
+  for (const m of [...read, ...handled]) session.recordSeen(m);
   appendMessages(ctx.env.configDir, session.id.meshId, read);
   saveReplayGuard(ctx.env.configDir, session.replay);
 }

@@ -19,8 +19,9 @@ export class UsageError extends Error {
 
 export type Output = {
   readonly json: boolean;
-  /** Prints the command's result: `human` in human mode, `data` as JSON in --json mode. */
-  result(data: unknown, human: () => string): void;
+  /** Prints the command's result: `human` in human mode, `data` as JSON in --json mode. Resolves
+   *  as writeStdout does: true once stdout took it. */
+  result(data: unknown, human: () => string): Promise<boolean>;
   /** A progress or hint line on stderr (human mode only). */
   note(line: string): void;
   /** Something the user should act on although the command succeeded: on stderr in both modes
@@ -30,30 +31,50 @@ export type Output = {
   wait<T>(label: string, work: Promise<T>): Promise<T>;
 };
 
-let backlog: Promise<void> | null = null;
+/** Why stdout stopped taking output (null while every write completed); nothing more is
+ *  written after it. */
+let failure: NodeJS.ErrnoException | null = null;
+/** The latest write: writes complete in order, so once it settles every earlier one has. */
+let latest: Promise<boolean> = Promise.resolve(true);
 
-/** Writes to stdout, remembering when the pipe did not take it all: a pipe holds 64 KiB, and
- *  process.exit drops what is still buffered, so `inbox | less` lost the rest of a long inbox
- *  (already marked read) with exit 0. Every exit after output waits for stdoutFlushed(). */
-export function writeStdout(text: string): void {
-  if (process.stdout.write(text) || backlog) return;
-  backlog = new Promise<void>((resolve) => {
-    const done = () => {
-      backlog = null;
-      resolve();
-    };
-    process.stdout.once("drain", done);
-    // The reader went away (`| head`): nothing more can be written, and nothing to wait for.
-    process.stdout.once("error", done);
-  });
+/** True when stdout failed because its reader went away (`| head` quit): the reader asked for no
+ *  more, which is not an error. Any other failure (ENOSPC on a full disk, EIO) is. */
+export const readerGone = (err: NodeJS.ErrnoException | null): boolean => err?.code === "EPIPE";
+
+/** The error that stopped stdout, or null while it takes everything. */
+export const stdoutFailure = (): NodeJS.ErrnoException | null => failure;
+
+/** Writes to stdout. Resolves true once stdout has taken all of `text` (the write completed: for a
+ *  pipe, it is in the pipe), false when it could not (the reader went away, the disk is full):
+ *  nothing more is written then. Never rejects. What must not count as seen unless it was (inbox's
+ *  acks) awaits it; every exit waits for all writes (exitFlushed), since process.exit drops what
+ *  a slow reader (`| less`) has not taken yet. */
+export function writeStdout(text: string): Promise<boolean> {
+  if (failure) return Promise.resolve(false);
+  // Without a listener, a failed write is thrown as an uncaught error (a stack trace, exit 1).
+  if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", (err) => void (failure ??= err));
+  latest = new Promise<boolean>((resolve) =>
+    process.stdout.write(text, (err) => {
+      if (err) failure ??= err;
+      resolve(!err);
+    }),
+  );
+  return latest;
 }
 
-/** Settles once stdout has taken everything writeStdout gave it (or its reader is gone). */
-export const stdoutFlushed = (): Promise<void> => backlog ?? Promise.resolve();
+/** Settles once every write so far has completed or failed. */
+export const stdoutFlushed = (): Promise<void> => latest.then(() => {});
 
-/** process.exit, once stdout is flushed. */
+/** process.exit once stdout is flushed. A write that failed for another reason than its reader
+ *  going away is reported on stderr, and a command that otherwise succeeded exits 5 (refused by
+ *  local state, like a local file that cannot be used): its output is lost, its effect stands. */
 export async function exitFlushed(code: number): Promise<never> {
   await stdoutFlushed();
+  if (failure && !readerGone(failure)) {
+    process.stderr.write(`claudemesh: could not write the output to stdout: ${failure.message}\n`);
+    process.stderr.write("  fix: send stdout where it can be written; what the command did (a message sent, a setting changed) stands, only its output was lost\n");
+    process.exit(code === 0 ? Exit.refused : code);
+  }
   process.exit(code);
 }
 
@@ -63,7 +84,7 @@ export function createOutput(opts: { json: boolean; interactive: boolean }): Out
   return {
     json: opts.json,
     result(data, human) {
-      writeStdout(opts.json ? JSON.stringify(data, null, 2) + "\n" : terminalSafe(human()) + "\n");
+      return writeStdout(opts.json ? JSON.stringify(data, null, 2) + "\n" : terminalSafe(human()) + "\n");
     },
     note(line) {
       if (!opts.json) process.stderr.write(line + "\n");
@@ -107,7 +128,7 @@ export function printable(text: string): string {
 }
 
 /** `claudemesh <command> --help`, for the command that failed when known (`topic post`). */
-const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
+export const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
 
 function describe(err: unknown, commandPath?: string): Described {
   if (mayHaveBeenStored(err)) {

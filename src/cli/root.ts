@@ -5,6 +5,7 @@ import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
 import { commandAt, printUsage, usageMessage } from "./usage.ts";
+import { exitFlushed, reportError, UsageError, writeStdout } from "./output.ts";
 import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
 import { MAX_REASON_LEN } from "../protocol/limits.ts";
 
@@ -161,8 +162,8 @@ async function help(words: string[]): Promise<void> {
 
 export async function runCli(argv: string[]): Promise<void> {
   if (argv.length === 1 && ["--version", "-v", "-V"].includes(argv[0]!)) {
-    process.stdout.write(`claudemesh ${VERSION}\n`);
-    return;
+    await writeStdout(`claudemesh ${VERSION}\n`);
+    return exitFlushed(0);
   }
   // `help send` asks what `send --help` does; its errors name the words after "help".
   const helpFor = argv[0] === "help" ? argv.slice(1).filter((w) => w !== "--help" && w !== "-h") : null;
@@ -180,9 +181,7 @@ export async function runCli(argv: string[]): Promise<void> {
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
-    const message = usageMessage(err as Error, helpFor ?? argv, main);
-    if (options.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message } }, null, 2) + "\n");
-    else process.stderr.write(`claudemesh: ${message}\n`);
-    process.exit(2);
+    const { message, fix } = usageMessage(err as Error, helpFor ?? argv, main);
+    await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json")));
   }
 }

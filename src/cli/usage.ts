@@ -7,7 +7,7 @@ import { clientEnv, processEnv } from "../config/client.ts";
 import { shellCommand } from "./shell-words.ts";
 import { closest } from "./did-you-mean.ts";
 import { refuseStrayWords, splitWords } from "./flags-check.ts";
-import { plain } from "./output.ts";
+import { exitFlushed, helpFix, plain, writeStdout } from "./output.ts";
 
 type Command = CommandDef<ArgsDef>;
 type CittyError = Error & { code?: string; word?: string };
@@ -35,23 +35,24 @@ export function commandAt(root: Command, argv: readonly string[]): { path: strin
 
 const sentence = (text: string) => (/[.?!]$/.test(text) ? text : `${text}.`);
 
-/** One line for a usage error citty (or flags-check) threw while running `argv`. */
-export function usageMessage(err: CittyError, argv: readonly string[], root: Command): string {
-  if (argv[0]?.startsWith("-") && argv[0] !== "--") return beforeCommand(argv[0], root);
+/** The message for a usage error citty (or flags-check) threw while running `argv`, and its fix:
+ *  the failing command's --help, on a line of its own like every error's fix (output.ts). */
+export function usageMessage(err: CittyError, argv: readonly string[], root: Command): { message: string; fix: string } {
+  if (argv[0]?.startsWith("-") && argv[0] !== "--") return { message: beforeCommand(argv[0], root), fix: helpFix(undefined) };
   const { path, cmd, words } = commandAt(root, argv);
+  const fix = helpFix(path.join(" ") || undefined);
   // citty checks required arguments before any command code runs: `new --bogus` would be refused
   // for its missing NAME, though the word the user got wrong is the option.
   if (err.code === "EARG") err = strayOption(words, cmd) ?? err;
-  const help = `See \`${["claudemesh", ...path, "--help"].join(" ")}\`.`;
   const names = Object.keys(subCommandsOf(cmd));
   if (err.code === "E_UNKNOWN_COMMAND") {
     const word = words.find((w) => !w.startsWith("-")) ?? "";
     const near = closest(word, names);
     const where = path.length ? ` of \`claudemesh ${path.join(" ")}\`` : "";
-    return `Unknown command "${word}"${where}${near ? ` (did you mean \`${near}\`?)` : ""}. ${help}`;
+    return { message: `Unknown command "${word}"${where}${near ? ` (did you mean \`${near}\`?)` : ""}.`, fix };
   }
-  if (err.code === "E_NO_COMMAND") return `\`${["claudemesh", ...path].join(" ")}\` needs a command${path.length ? `: ${names.join(", ")}` : ""}. ${help}`;
-  return `${sentence(plain(err.message))} ${help}${dashHint(err, path, cmd, words)}`;
+  if (err.code === "E_NO_COMMAND") return { message: `\`${["claudemesh", ...path].join(" ")}\` needs a command${path.length ? `: ${names.join(", ")}` : ""}.`, fix };
+  return { message: `${sentence(plain(err.message))}${dashHint(err, path, cmd, words)}`, fix };
 }
 
 /** The usage error for the first undeclared option among a command's words, if there is one. */
@@ -70,7 +71,7 @@ function beforeCommand(word: string, root: Command): string {
   const name = word.split("=")[0]!.replace(/^-+/, "");
   const all = [...new Set(Object.values(subCommandsOf(root)).flatMap((c) => Object.entries((c.args ?? {}) as ArgsDef).filter(([, a]) => a.type !== "positional").map(([n]) => n)))];
   const near = closest(name, all);
-  return `"${word}" comes before any command; options go after the command they belong to${near ? ` (did you mean \`claudemesh <command> … --${near}\`?)` : ""}. See \`claudemesh --help\`.`;
+  return `"${word}" comes before any command; options go after the command they belong to${near ? ` (did you mean \`claudemesh <command> … --${near}\`?)` : ""}.`;
 }
 
 /** For a word that starts with "-" but is no option of the command (message text, an old id
@@ -93,5 +94,6 @@ function dashHint(err: CittyError, path: string[], cmd: Command, words: string[]
 export async function printUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
   const text = (await renderUsage(cmd, parent)).replace(/^((?:\x1b\[[0-9;]*m)*USAGE(?:\x1b\[[0-9;]*m)*\s+(?:\x1b\[[0-9;]*m)*)(?!(?:\x1b\[[0-9;]*m)*claudemesh\b)/m, "$1claudemesh ");
   const colour = Boolean(process.stdout.isTTY) && clientEnv(processEnv()).interactive;
-  process.stdout.write((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n");
+  // citty exits 0 after the help: a failed write is reported (exitFlushed) before it can.
+  if (!(await writeStdout((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n"))) await exitFlushed(0);
 }

@@ -17,9 +17,15 @@ function httpByDefault(hostname: string): boolean {
   return host === "localhost" || host.endsWith(".localhost") || isIP(host) !== 0;
 }
 
+/** A path that ends in one of the broker's own HTTP routes (docs/protocol.md §6) other than
+ *  /ws: a page of the broker pasted for its base URL (`…/health/ready`), refused with the base
+ *  rather than sent to `…/health/ready/v1/meshes` for a "No such route". */
+const ROUTE_SUFFIX = /\/(?:health(?:\/ready)?|metrics|docs(?:\/json)?|hook\/set-status|v1(?:\/[^]*)?)\/?$/;
+
 /** Accepts http, https, ws and wss with a host, and a bare `host:port`
  *  for localhost or an IP address, read as http:// (`assumed` is then true, for the caller to
- *  say so). Returns the http(s) base without a trailing slash or `/ws`. Throws BrokerUrlError. */
+ *  say so). Returns the http(s) base without a trailing slash or `/ws`; a path ending in another of
+ *  the broker's routes is refused, naming the base. Throws BrokerUrlError. */
 export function brokerBase(input: string): { base: string; assumed: boolean } {
   const text = input.trim();
   if (!text) throw new BrokerUrlError("The broker URL is empty; give one like https://mesh.example.com or http://127.0.0.1:7900.");
@@ -36,6 +42,11 @@ export function brokerBase(input: string): { base: string; assumed: boolean } {
   if (!hasScheme && !httpByDefault(u.hostname)) throw new BrokerUrlError(`"${text}" has no scheme; did you mean https://${text}? (http:// is assumed only for localhost and IP addresses.)`);
   if (u.protocol === "ws:") u.protocol = "http:";
   else if (u.protocol === "wss:") u.protocol = "https:";
+  const route = ROUTE_SUFFIX.exec(u.pathname)?.[0];
+  if (route) {
+    u.pathname = u.pathname.slice(0, -route.length);
+    throw new BrokerUrlError(`"${text}" is the address of the broker's ${route.replace(/\/$/, "")} route, not of the broker: give its base URL, ${u.toString().replace(/\/$/, "")}.`);
+  }
   u.pathname = u.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "");
   return { base: u.toString().replace(/\/$/, ""), assumed: !hasScheme };
 }

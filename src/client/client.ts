@@ -27,7 +27,8 @@ import type { Results } from "../protocol/results.ts";
 import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay } from "./backoff.ts";
-import { wsUrl } from "./broker-url.ts";
+import { brokerBase, wsUrl } from "./broker-url.ts";
+import { connectionFailed, noAnswer, socketFailure } from "./broker-trouble.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
 import { requestFailed } from "./request-labels.ts";
 import { SendError } from "./send-error.ts";
@@ -83,9 +84,19 @@ export class BrokerClient {
   private readonly attestor: SessionAttestor | null;
   /** The current socket's handshake deadline, until its hello_ack. */
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Why the current socket failed before it opened, in broker-trouble.ts's words (a close 1006
+   *  says nothing): a failed first connect rejects with it. */
+  private failure: MeshError | null = null;
+  /** The broker as errors name it: the http(s) base the user gave, not the internal ws:// URL. */
+  private readonly base: string;
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
+    try {
+      this.base = brokerBase(opts.url).base;
+    } catch {
+      this.base = opts.url;
+    }
   }
 
   /** Connects and completes the hello; rejects with the broker's reason if it refuses.
@@ -107,6 +118,7 @@ export class BrokerClient {
     if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
     const ws = new WebSocket(wsUrl(this.opts.url)) as Socket;
     this.ws = ws;
+    this.failure = null;
     // From its creation: a connect or a hello that stalls on a dead link is given up too.
     const watch = new LivenessWatch({
       idleMs: this.opts.pingIdleMs ?? PING_IDLE_MS,
@@ -116,7 +128,10 @@ export class BrokerClient {
     });
     this.watch = watch;
     const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-    this.handshakeTimer = setTimeout(() => this.giveUp(ws, `no hello_ack within ${handshakeMs} ms`), handshakeMs);
+    this.handshakeTimer = setTimeout(() => {
+      this.failure = noAnswer(this.base, handshakeMs);
+      this.giveUp(ws, `no hello_ack within ${handshakeMs} ms`);
+    }, handshakeMs);
     ws.onopen = () => {
       watch.heard();
       ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
@@ -135,7 +150,9 @@ export class BrokerClient {
       if (this.ws === ws) this.endHandshake();
       this.onClose(ws, ev.code, ev.reason);
     };
-    ws.onerror = () => {};
+    ws.onerror = (ev) => {
+      if (this.ws === ws && ws.readyState !== WebSocket.OPEN) this.failure ??= socketFailure(this.base, ev);
+    };
   }
 
   /** The link went silent, or the hello_ack did not come: no close frame will come (the broker's
@@ -218,10 +235,11 @@ export class BrokerClient {
     // its backoff instead of giving up for the rest of its life.
     const retry = wanted && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && (ERRORS[r].retryable || r === "timestamp_skew"));
     if (this.opened && !retry) {
-      const why = code === 1006 ? `Cannot reach the broker at ${wsUrl(this.opts.url)} (is it running, and is the URL right?).` : `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
       // The broker's own words when its error frame named this refusal (kept as the cause).
       const said = this.refusal?.code === reason ? this.refusal : null;
-      this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${(said ?? new MeshError(reason)).message}`, said ? { cause: said } : undefined) : new MeshError("unavailable", why));
+      const why = `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
+      if (code === 1006) this.opened.reject(this.failure ?? connectionFailed(this.base));
+      else this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${(said ?? new MeshError(reason)).message}`, said ? { cause: said } : undefined) : new MeshError("unavailable", why));
       this.opened = null;
     }
     for (const [id, p] of this.pending) {

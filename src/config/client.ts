@@ -13,6 +13,8 @@ export type ClientEnv = Readonly<{
   brokerUrl: string | null;
   /** CLAUDEMESH_MESH: the mesh (slug or id) commands use when --mesh is not given. */
   mesh: string | null;
+  /** CLAUDEMESH_TIMEOUT as given (a duration, "15s"); checked by brokerTimeoutMs (src/cli/context.ts). */
+  timeout: string | null;
   /** CLAUDEMESH_DEBUG=1: verbose logs on stderr. */
   debug: boolean;
   /** Colour and spinners only for a terminal, never under CI or NO_COLOR. */
@@ -34,6 +36,7 @@ export function clientEnv(env: Record<string, string | undefined> = process.env,
     configDir: env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh"),
     brokerUrl: env.CLAUDEMESH_BROKER_URL || null,
     mesh: env.CLAUDEMESH_MESH?.trim() || null,
+    timeout: env.CLAUDEMESH_TIMEOUT?.trim() || null,
     debug: env.CLAUDEMESH_DEBUG === "1" || env.CLAUDEMESH_DEBUG === "true",
     interactive: stderrIsTty && !env.CI && !env.NO_COLOR,
     claudeSessionId: env.CLAUDEMESH_SESSION_ID || env.CLAUDE_CODE_SESSION_ID || null,

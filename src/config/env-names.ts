@@ -7,7 +7,7 @@ import { SETTINGS, envName } from "./spec.ts";
 /** Read by the client side (src/config/client.ts), install.sh, the release scripts (COMMIT and
  *  VERSION are also their build-time defines) and the dashboard tests (CHROMIUM, docs/dashboard.md):
  *  not settings of `serve`, but not mistakes either when found in its environment or the CLI's. */
-const OTHERS = ["CLAUDEMESH_CONFIG", "CLAUDEMESH_CONFIG_DIR", "CLAUDEMESH_BROKER_URL", "CLAUDEMESH_MESH", "CLAUDEMESH_DEBUG", "CLAUDEMESH_SESSION_ID", "CLAUDEMESH_BROWSER", "CLAUDEMESH_INSTALL_DIR", "CLAUDEMESH_DOWNLOAD_URL", "CLAUDEMESH_VERSION", "CLAUDEMESH_COMMIT", "CLAUDEMESH_BUN_RUNTIMES", "CLAUDEMESH_CHROMIUM"];
+const OTHERS = ["CLAUDEMESH_CONFIG", "CLAUDEMESH_CONFIG_DIR", "CLAUDEMESH_BROKER_URL", "CLAUDEMESH_MESH", "CLAUDEMESH_DEBUG", "CLAUDEMESH_TIMEOUT", "CLAUDEMESH_SESSION_ID", "CLAUDEMESH_BROWSER", "CLAUDEMESH_INSTALL_DIR", "CLAUDEMESH_DOWNLOAD_URL", "CLAUDEMESH_VERSION", "CLAUDEMESH_COMMIT", "CLAUDEMESH_BUN_RUNTIMES", "CLAUDEMESH_CHROMIUM"];
 
 export const KNOWN_ENV = new Set([...SETTINGS.map((s) => envName(s.key)), ...OTHERS]);
 

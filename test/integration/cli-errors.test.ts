@@ -171,7 +171,7 @@ describe("cli errors", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice, bob] } = team;
     const typo = await cli(alice, ["send", "bob", "deploy now", "--prioriy", "now"]);
-    expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: Unknown option --prioriy (did you mean --priority?). See `claudemesh send --help`.\n" });
+    expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: Unknown option --prioriy (did you mean --priority?).\n  fix: see `claudemesh send --help`\n" });
     const json = await cli(alice, ["topic", "post", "general", "x", "--json", "--client-id=abc"]);
     expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option --client-id") } } });
     expect((await cli(alice, ["whoami", "--jsno"])).stderr).toContain("(did you mean --json?)");

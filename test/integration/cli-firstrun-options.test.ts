@@ -19,10 +19,10 @@ describe("short options", () => {
     expect({ code: p.code, stdout: p.stdout, stderr: p.stderr }).toEqual({
       code: 2,
       stdout: "",
-      stderr: 'claudemesh: Unknown option -x; this command\'s short options are -p (--priority), -m (--mesh). See `claudemesh send --help`. An argument that starts with "-" goes after "--": claudemesh send carol \'short flag test\' -- -x now.\n',
+      stderr: 'claudemesh: Unknown option -x; this command\'s short options are -p (--priority), -m (--mesh). An argument that starts with "-" goes after "--": claudemesh send carol \'short flag test\' -- -x now.\n  fix: see `claudemesh send --help`\n',
     });
     const peers = await cli(alice, ["peers", "-x"]);
-    expect({ code: peers.code, stderr: peers.stderr }).toEqual({ code: 2, stderr: "claudemesh: Unknown option -x; this command's short options are -a (--all), -m (--mesh). See `claudemesh peers --help`.\n" });
+    expect({ code: peers.code, stderr: peers.stderr }).toEqual({ code: 2, stderr: "claudemesh: Unknown option -x; this command's short options are -a (--all), -m (--mesh).\n  fix: see `claudemesh peers --help`\n" });
     const whoami = await cli(alice, ["whoami", "-q", "--json"]);
     expect({ code: whoami.code, json: whoami.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option -q") } } });
     expect(ok(await cli(carol, ["inbox", "--json"])).json().messages).toEqual([]);
@@ -64,25 +64,25 @@ describe("usage errors and help", () => {
       expect({ args, code: r.code, colour: r.stdout.includes(ESC), trailing: /[ \t]$/m.test(r.stdout) }).toEqual({ args, code: 0, colour: false, trailing: false });
     }
     const human = await cli(dir, ["sned", "bob", "hi"], { env: COLOUR_ALLOWED });
-    expect({ code: human.code, stdout: human.stdout, stderr: human.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?). See `claudemesh --help`.\n' });
+    expect({ code: human.code, stdout: human.stdout, stderr: human.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?).\n  fix: see `claudemesh --help`\n' });
     const json = await cli(dir, ["sned", "--json"], { env: COLOUR_ALLOWED });
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: 'Unknown command "sned" (did you mean `send`?). See `claudemesh --help`.' } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: 'Unknown command "sned" (did you mean `send`?).' } } });
   }, 60_000);
 
   test("unknown and missing commands, near misses and prefixes get a suggestion and the right --help", async () => {
     await using ids = identities(1);
     const [dir] = ids.dirs as [string];
     const cases: [string[], string][] = [
-      [["topic"], "`claudemesh topic` needs a command: create, list, join, leave, history, post. See `claudemesh topic --help`."],
-      [["topic", "pots", "general", "hi"], 'Unknown command "pots" of `claudemesh topic` (did you mean `post`?). See `claudemesh topic --help`.'],
-      [["inbx"], 'Unknown command "inbx" (did you mean `inbox`?). See `claudemesh --help`.'],
-      [["send", "bob", "hi", "--prio", "now"], "Unknown option --prio (did you mean --priority?). See `claudemesh send --help`."],
-      [["--prio", "now"], '"--prio" comes before any command; options go after the command they belong to (did you mean `claudemesh <command> … --priority`?). See `claudemesh --help`.'],
-      [["--jsno", "whoami"], '"--jsno" comes before any command; options go after the command they belong to (did you mean `claudemesh <command> … --json`?). See `claudemesh --help`.'],
-      [["invite", "revoke"], "Missing required positional argument: ID. See `claudemesh invite revoke --help`."],
+      [["topic"], "`claudemesh topic` needs a command: create, list, join, leave, history, post.\n  fix: see `claudemesh topic --help`"],
+      [["topic", "pots", "general", "hi"], 'Unknown command "pots" of `claudemesh topic` (did you mean `post`?).\n  fix: see `claudemesh topic --help`'],
+      [["inbx"], 'Unknown command "inbx" (did you mean `inbox`?).\n  fix: see `claudemesh --help`'],
+      [["send", "bob", "hi", "--prio", "now"], "Unknown option --prio (did you mean --priority?).\n  fix: see `claudemesh send --help`"],
+      [["--prio", "now"], '"--prio" comes before any command; options go after the command they belong to (did you mean `claudemesh <command> … --priority`?).\n  fix: see `claudemesh --help`'],
+      [["--jsno", "whoami"], '"--jsno" comes before any command; options go after the command they belong to (did you mean `claudemesh <command> … --json`?).\n  fix: see `claudemesh --help`'],
+      [["invite", "revoke"], "Missing required positional argument: ID.\n  fix: see `claudemesh invite revoke --help`"],
       // an undeclared option is named even when it leaves a required argument missing
-      [["invite", "revoke", "--forse"], 'Unknown option --forse. See `claudemesh invite revoke --help`. An argument that starts with "-" goes after "--": claudemesh invite revoke -- --forse.'],
-      [["send", "bob", "--prio"], "Unknown option --prio (did you mean --priority?). See `claudemesh send --help`."],
+      [["invite", "revoke", "--forse"], 'Unknown option --forse. An argument that starts with "-" goes after "--": claudemesh invite revoke -- --forse.\n  fix: see `claudemesh invite revoke --help`'],
+      [["send", "bob", "--prio"], "Unknown option --prio (did you mean --priority?).\n  fix: see `claudemesh send --help`"],
     ];
     for (const [args, message] of cases) {
       const r = await cli(dir, args);
@@ -110,11 +110,11 @@ describe("usage errors and help", () => {
     await using team = await cliTeam(["alice"]);
     const { dirs: [alice] } = team;
     const before = await cli(alice, ["invite", "--mesh", "other", "list"]);
-    expect({ code: before.code, stderr: before.stderr }).toEqual({ code: 2, stderr: "claudemesh: Options go after the command: claudemesh invite list --mesh other. See `claudemesh invite --help`.\n" });
+    expect({ code: before.code, stderr: before.stderr }).toEqual({ code: 2, stderr: "claudemesh: Options go after the command: claudemesh invite list --mesh other.\n  fix: see `claudemesh invite --help`\n" });
     const unknownShort = await cli(alice, ["invite", "-x", "list"]);
-    expect({ code: unknownShort.code, stderr: unknownShort.stderr }).toEqual({ code: 2, stderr: "claudemesh: Unknown option -x; this command's short options are -m (--mesh). See `claudemesh invite list --help`.\n" });
+    expect({ code: unknownShort.code, stderr: unknownShort.stderr }).toEqual({ code: 2, stderr: "claudemesh: Unknown option -x; this command's short options are -m (--mesh).\n  fix: see `claudemesh invite list --help`\n" });
     const dashed = await cli(alice, ["invite", "--", "list"]);
-    expect({ code: dashed.code, stderr: dashed.stderr }).toEqual({ code: 2, stderr: "claudemesh: `claudemesh invite` takes no words after --. See `claudemesh invite --help`.\n" });
+    expect({ code: dashed.code, stderr: dashed.stderr }).toEqual({ code: 2, stderr: "claudemesh: `claudemesh invite` takes no words after --.\n  fix: see `claudemesh invite --help`\n" });
     expect(ok(await cli(alice, ["invite", "list", "--json"])).json().invites).toEqual([]);
   }, 60_000);
 });

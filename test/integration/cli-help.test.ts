@@ -103,9 +103,9 @@ describe("help and version as commands", () => {
       expect({ words, code: asked.code, stdout: asked.stdout }).toEqual({ words, code: 0, stdout: flagged.stdout });
     }
     const typo = await cli(dir, ["help", "sned"]);
-    expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?). See `claudemesh --help`.\n' });
+    expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?).\n  fix: see `claudemesh --help`\n' });
     const deeper = await cli(dir, ["help", "topic", "nosuch"]);
-    expect({ code: deeper.code, stderr: deeper.stderr }).toEqual({ code: 2, stderr: 'claudemesh: Unknown command "nosuch" of `claudemesh topic`. See `claudemesh topic --help`.\n' });
+    expect({ code: deeper.code, stderr: deeper.stderr }).toEqual({ code: 2, stderr: 'claudemesh: Unknown command "nosuch" of `claudemesh topic`.\n  fix: see `claudemesh topic --help`\n' });
   }, 30_000);
 
   test("`version` prints what --version does; --json adds Bun's and the schema's versions (no commit from source)", async () => {

@@ -105,7 +105,7 @@ describe("state-related refusals say what to do next", () => {
       code: 6,
       stdout: "",
       stderr: expect.stringMatching(
-        new RegExp(`^claudemesh: Cannot reach the broker at .*\\. Nothing was deleted: your keys for "${mesh.slug}" are still on this machine\\. Run the same command again once the broker answers; or, if it is gone for good, delete them here without telling it \\(your membership stays on the broker\\): claudemesh leave ${mesh.slug} --yes --forget\\n$`),
+        new RegExp(`^claudemesh: Cannot reach the broker at .*[.?] Nothing was deleted: your keys for "${mesh.slug}" are still on this machine\\. Run the same command again once the broker answers; or, if it is gone for good, delete them here without telling it \\(your membership stays on the broker\\): claudemesh leave ${mesh.slug} --yes --forget\\n$`),
       ),
     });
     expect(ok(await cli(bob, ["list", "--json"])).json().meshes.map((m: { slug: string }) => m.slug)).toEqual([mesh.slug]);

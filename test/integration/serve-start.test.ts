@@ -25,14 +25,14 @@ async function serve(args: string[]) {
   return { code: r.code, stderr: r.stderr, touched: readdirSync(data).length > 0 };
 }
 
-const HELP = "See `claudemesh serve --help`.";
+const HELP = "\n  fix: see `claudemesh serve --help`";
 const IP_OR_NAME = "expected an IP address (127.0.0.1, 0.0.0.0, ::) or a hostname";
 
 describe("serve refuses a bad command line or setting with exit 2", () => {
   test.each([
-    [["--check", "--prot", "80"], `Unknown option --prot (did you mean --port?). ${HELP}`],
-    [["--port", "0", "--prot", "80"], `Unknown option --prot (did you mean --port?). ${HELP}`],
-    [["--check", "--port", ""], `--port needs a value. ${HELP}`],
+    [["--check", "--prot", "80"], `Unknown option --prot (did you mean --port?).${HELP}`],
+    [["--port", "0", "--prot", "80"], `Unknown option --prot (did you mean --port?).${HELP}`],
+    [["--check", "--port", ""], `--port needs a value.${HELP}`],
     [["--check", "--max-frame-bytes", "5"], 'maxFrameBytes from --max-frame-bytes: must be an integer in [1024, 1048576] (got "5")'],
     // A duration's range in the units docs/operations.md uses (first-run review L4).
     [["--check", "--message-ttl", "5"], 'messageTtl from --message-ttl: must be between 1s and 365d; a number without a unit is milliseconds (got "5")'],

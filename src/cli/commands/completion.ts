@@ -22,5 +22,5 @@ export function script(shell: string): string {
 }
 
 export async function run(args: { shell: string; commandPath?: string }): Promise<void> {
-  await command(args, async () => writeStdout(script(args.shell)));
+  await command(args, async () => void (await writeStdout(script(args.shell))));
 }

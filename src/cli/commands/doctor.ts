@@ -10,7 +10,7 @@ import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mc
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
-import { neverConnected } from "../../client/http.ts";
+import { neverConnected } from "../../client/broker-trouble.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";

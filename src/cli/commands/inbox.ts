@@ -1,6 +1,7 @@
-// claudemesh inbox [--follow] [--all]: fetch and decrypt waiting messages, remember them locally,
-// show them, then ack them (a crash before the ack means a redelivery, which the replay memory
-// drops: never a loss, never shown twice).
+// claudemesh inbox [--follow] [--all]: fetch and decrypt waiting messages, show them, and only
+// once stdout has taken a message remember it locally and ack it. One stdout did not take (its
+// reader quit, `| head`; a full disk) stays unread for the next `inbox`; a crash between showing
+// and remembering shows it again: never a loss, never marked read unseen.
 // --follow keeps streaming (with --json: one JSON object per line); while you are dnd or working it
 // says that only priority-now messages arrive. --all shows local history.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
@@ -8,27 +9,46 @@ import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { readMessages } from "../../client/local/message-log.ts";
-import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { command, savedBroker, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
-import { formatMessage, openBatch, recordRead, senderLabel, sessionFor } from "../mesh-io.ts";
+import { formatMessage, openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { closedForGood } from "../../client/removed.ts";
 
-/** Opens and records one batch, hands what was read to `show`, then acks it; answers key requests
- *  if this member is the owner. Shown before the ack: the batch is in the replay memory once
- *  recorded, so a redelivery after a lost ack is dropped, and one shown only after the ack was
- *  never shown at all when the ack failed (a broker restart mid-batch). A failed ack is harmless
- *  for the same reason. */
-async function handleBatch(ctx: Ctx, session: MeshSession, client: BrokerClient, pushes: MessagePushFrame[], show: (read: Delivered[]) => void) {
-  const batch = openBatch(session, pushes);
-  recordRead(ctx, session, batch.read);
-  show(batch.read);
+/** Opens one batch and answers key requests if this member is the owner. Nothing is recorded or
+ *  acked yet: settle does that once the messages were shown. */
+async function openPage(ctx: Ctx, session: MeshSession, client: BrokerClient, pushes: MessagePushFrame[], seen?: Set<string>): Promise<Batch> {
+  const batch = openBatch(session, pushes, seen);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
   for (const from of batch.keyRequests) {
     if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`sent the mesh keys to ${senderLabel(from)}`);
   }
-  if (batch.ack.length) await client.ackSync(batch.ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
   return batch;
 }
+
+/** Records (local history, replay memory) and acks the first `shown` messages of `batch`, those
+ *  stdout took, with its dropped and control messages. The others stay unread: not recorded, so
+ *  their redelivery is shown rather than dropped as a replay, and not acked, so the broker hands
+ *  them out again. A failed ack is harmless: the redelivery is dropped as seen. */
+async function settle(ctx: Ctx, session: MeshSession, client: BrokerClient, batch: Batch, shown: number): Promise<void> {
+  const read = batch.read.slice(0, shown);
+  recordRead(ctx, session, read, batch.handled);
+  const ack = [...batch.ack, ...read.map((m) => m.messageId)];
+  if (ack.length) await client.ackSync(ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
+}
+
+/** Writes one line per message, each once the one before was taken; resolves to how many stdout
+ *  took (it stops at the first that failed). */
+async function showLines(ctx: Ctx, read: readonly Delivered[]): Promise<number> {
+  let shown = 0;
+  for (const m of read) {
+    if (!(await writeStdout((ctx.out.json ? JSON.stringify(m) : terminalSafe(formatMessage(m))) + "\n"))) break;
+    shown++;
+  }
+  return shown;
+}
+
+/** Says, when stdout failed before taking every message, that the rest stay unread. */
+const warnUnread = (ctx: Ctx, shown: number) => ctx.out.warn(`stdout took ${shown} message(s) before it closed or failed; the rest stay unread for the next \`claudemesh inbox\`.`);
 
 export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -38,18 +58,23 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       const limit = Number(args.limit ?? 50);
       if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
       const history = readMessages(ctx.env.configDir, mesh.meshId, limit);
-      ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));
+      await ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));
       return;
     }
     const session = sessionFor(ctx, mesh);
     if (args.follow) return follow(ctx, session);
     const client = await ctx.connect(mesh);
+    const seen = new Set<string>();
+    // --json: one document, so every page is shown (and then settled) at the end; in human mode
+    // each page is shown and settled before the next is fetched.
+    const held: Batch[] = [];
     const read: Delivered[] = [];
+    let shown = 0;
     let dropped = 0;
     let waiting = 0;
     let interrupted: string | null = null;
     for (;;) {
-      // Pages already read are recorded and will never be shown again: losing the connection
+      // Pages already shown are recorded and will never be shown again: losing the connection
       // after one still shows them (and says so), rather than failing with nothing shown.
       const page = await client.request("fetch", { limit: 200 }).catch((err: Error) => {
         if (read.length === 0) throw err;
@@ -57,21 +82,35 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
         return null;
       });
       if (!page || page.messages.length === 0) break;
-      const b = await handleBatch(ctx, session, client, page.messages, (r) => read.push(...r));
+      const b = await openPage(ctx, session, client, page.messages, seen);
+      read.push(...b.read);
       dropped += b.dropped.length;
       waiting += b.waiting;
-      if (page.remaining === 0 || b.ack.length === 0) break;
+      if (ctx.out.json) held.push(b);
+      else {
+        const n = await showLines(ctx, b.read);
+        shown += n;
+        await settle(ctx, session, client, b, n);
+        if (n < b.read.length) return warnUnread(ctx, shown);
+      }
+      if (page.remaining === 0 || b.ack.length + b.read.length === 0) break;
     }
-    ctx.out.result({ messages: read, dropped, waitingForKeys: waiting, ...(interrupted ? { interrupted } : {}) }, () =>
-      [
-        read.length ? read.map((m) => formatMessage(m)).join("\n") : "No new messages.",
-        dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
-        waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
-        interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
-      ]
-        .filter(Boolean)
-        .join("\n"),
-    );
+    const summary = { dropped, waitingForKeys: waiting, ...(interrupted ? { interrupted } : {}) };
+    const footer = [
+      read.length ? "" : "No new messages.",
+      dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
+      waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
+      interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
+    ]
+      .filter(Boolean)
+      .join("\n");
+    if (!ctx.out.json) {
+      if (footer) await ctx.out.result(summary, () => footer);
+      return;
+    }
+    const taken = await ctx.out.result({ messages: read, ...summary }, () => footer);
+    for (const b of held) await settle(ctx, session, client, b, taken ? b.read.length : 0);
+    if (!taken && read.length) warnUnread(ctx, 0);
   });
 }
 
@@ -86,32 +125,55 @@ async function gateNote(client: BrokerClient, me: string): Promise<string> {
 
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
+  const base = savedBroker(ctx.env.configDir, mesh);
+  /** The connection dropped and has not come back yet (said once on stderr, human mode). */
+  let lost = false;
   let pending: MessagePushFrame[] = [];
   let client: BrokerClient;
-  const flush = async () => {
-    const pushes = pending;
-    pending = [];
-    await handleBatch(ctx, session, client, pushes, (read) => {
-      for (const m of read) writeStdout((ctx.out.json ? JSON.stringify(m) : terminalSafe(formatMessage(m))) + "\n");
-    });
-  };
-  // Ctrl-C ends it; so does a close the client does not recover from (kicked, banned), which
-  // is reported like any command's error instead of leaving a follower that shows nothing.
+  let shown = 0;
+  // Ctrl-C ends it, and so does stdout failing (its reader quit: `| head -1`); a close the client
+  // does not recover from (kicked, banned) too, reported like any command's error instead of
+  // leaving a follower that shows nothing.
+  let stop: () => void = () => {};
   let endWith: (err: Error) => void = () => {};
   const ended = new Promise<void>((resolve, reject) => {
     process.once("SIGINT", () => resolve());
+    stop = resolve;
     endWith = reject;
   });
   // A refusal of the first connect closes the client too, and connect() reports that one.
   ended.catch(() => {});
+  let stopped = false;
+  const flush = async () => {
+    const pushes = pending;
+    pending = [];
+    const b = await openPage(ctx, session, client, pushes);
+    const n = await showLines(ctx, b.read);
+    shown += n;
+    await settle(ctx, session, client, b, n);
+    if (n < b.read.length && !stopped) {
+      stopped = true;
+      warnUnread(ctx, shown);
+      stop();
+    }
+  };
+  // One batch at a time, so that lines keep their order and a batch after a failed write is
+  // neither shown nor acked.
+  let flushing = Promise.resolve();
   client = await ctx.connect(mesh, {
     receive: "push",
     reconnect: true,
     onMessage: (m) => {
-      if (pending.length === 0) queueMicrotask(() => void flush().catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`)));
+      if (pending.length === 0) flushing = flushing.then(flush).catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`));
       pending.push(m);
     },
-    onState: (state, { code, reason }) => state === "closed" && endWith(closedForGood(mesh.slug, code, reason)),
+    onState: (state, { code, reason }) => {
+      if (state === "closed") endWith(closedForGood(mesh.slug, code, reason));
+      // One line when the connection drops and one when it is back, not one per failed retry.
+      else if (state === "reconnecting" && !lost) ctx.out.note(`Lost the connection to the broker at ${base}; reconnecting until it answers (Ctrl-C to stop).`);
+      else if (state === "open" && lost) ctx.out.note(`Connected to the broker at ${base} again.`);
+      lost = state === "reconnecting";
+    },
   });
   ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey)}`);
   await ended;

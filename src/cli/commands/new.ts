@@ -5,7 +5,7 @@ import { upsertMesh } from "../../client/local/config-file.ts";
 import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
 import { makeMeshKey } from "../../client/mesh-session.ts";
 import { processEnv } from "../../config/load.ts";
-import { command } from "../context.ts";
+import { brokerTimeoutMs, command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { UsageError } from "../output.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
@@ -44,6 +44,7 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     const broker = args.broker ?? ctx.env.brokerUrl;
     if (!broker) throw new UsageError("No broker given. Pass --broker https://your-broker (or set CLAUDEMESH_BROKER_URL); run one with `claudemesh serve`.");
     const base = brokerFrom(broker, args.broker !== undefined ? "--broker" : "CLAUDEMESH_BROKER_URL", ctx.out.note);
+    const timeoutMs = brokerTimeoutMs(ctx.env);
     const slug = args.slug ?? slugify(name);
     const clash = ctx.config().meshes.find((m) => m.slug === slug);
     if (clash) throw new UsageError(`You are already in a mesh called "${slug}" (on ${clash.brokerUrl}); two could not be told apart by --mesh. Choose another with --slug <slug>.`);
@@ -54,7 +55,7 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     const enrolment = pendingEnrolment(ctx.env.configDir, request);
     const { keys, meshId } = enrolment;
     const { mesh, member } = await ctx.out
-      .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name, ownerDisplayName: displayName }))
+      .wait("creating the mesh", createMesh(base, keys, { meshId, slug, name, ownerDisplayName: displayName }, timeoutMs))
       .catch((err: unknown) => {
         throw slugTaken(afterFailure(ctx.env.configDir, request, enrolment, err), slug, base);
       });

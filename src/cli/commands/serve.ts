@@ -9,6 +9,7 @@ import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
 import { dataDirCommand } from "../admin-config.ts";
+import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { fail, listenProblem, rootProblem, storageReason } from "../serve-problems.ts";
 
@@ -16,14 +17,16 @@ function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
 }
 
-/** Runs `read`; a ConfigError (a bad flag or setting) becomes one line on stderr and exit 2, which
- *  the systemd unit does not restart. */
-function orExit2<T>(read: () => T, hint = ""): T {
+/** Runs `read`; a ConfigError (a bad flag or setting) becomes one line on stderr (and its fix, or
+ *  with `seeHelp` serve's --help, on the next, like every error's fix) and exit 2, which the
+ *  systemd unit does not restart. */
+function orExit2<T>(read: () => T, seeHelp = false): T {
   try {
     return read();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`claudemesh serve: ${err.message}${hint}\n${err.fix ? `  fix: ${err.fix}\n` : ""}`);
+    const fix = err.fix ?? (seeHelp ? helpFix("serve") : null);
+    process.stderr.write(`claudemesh serve: ${err.message}${seeHelp ? "." : ""}\n${fix ? `  fix: ${fix}\n` : ""}`);
     process.exit(2);
   }
 }
@@ -66,7 +69,7 @@ const EXIT_STORAGE_FAILED = 74;
 
 export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // citty lets unknown flags through as stray keys: serve reads its own argv against serveArgs.
-  const args = orExit2(() => parseArgv(rawArgs, serveArgs), ". See `claudemesh serve --help`.");
+  const args = orExit2(() => parseArgv(rawArgs, serveArgs), true);
   const resolved = () => orExit2(() => resolveBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }));
   if (args.json && !args.check) orExit2(() => {
     throw new ConfigError("--json goes with --check; serve itself logs JSON lines on stderr");

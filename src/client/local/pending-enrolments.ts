@@ -12,7 +12,7 @@ import { randomId } from "../../crypto/hash.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../crypto/sign.ts";
 import { ID_RE, PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import { NotSentError } from "../http.ts";
+import { NotSentError } from "../broker-trouble.ts";
 import { LocalFileError, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 
 /** `fresh`: made by this run, so no earlier attempt can have sent the key. */

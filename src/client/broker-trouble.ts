@@ -1,0 +1,92 @@
+// One vocabulary for a broker that could not be used, whichever transport met the trouble (the
+// HTTP calls of `new` and `join`, the WebSocket of every other command): the same situation gets
+// the same sentence and code, and names the broker by the base URL the user gave, never the
+// internal `ws://…/ws`. Only the error table is imported, so http.ts and client.ts share it.
+import { ERRORS, MeshError, type ErrorCode } from "../protocol/errors.ts";
+
+/** A request that provably had no effect: its connection was never made, the TLS handshake
+ *  failed, or what answered is not a claudemesh broker (or not at that path). A caller that saved
+ *  state for the request (pending-enrolments.ts) may drop it; any other failure may have reached
+ *  a broker. */
+export class NotSentError extends MeshError {}
+
+/** A transport error `code` (Bun's fetch and WebSocket errors) meaning the connection was never
+ *  made, in words. A reset or a timeout may come after the request was sent, so they are not here. */
+const NEVER_CONNECTED: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "its host name does not resolve",
+  EAI_AGAIN: "its host name does not resolve",
+  EHOSTUNREACH: "no route to its host",
+  ENETUNREACH: "no route to its host",
+};
+
+/** Bun's code for a failed TLS handshake: mostly an https:// URL for a plain-http server. */
+const TLS_FAILED = "EPROTO";
+
+const codeOf = (cause: unknown) => (cause as { code?: unknown } | null)?.code;
+
+/** Why a fetch or WebSocket that failed never reached the server, in words ("connection
+ *  refused"), if its error's code says so; null otherwise. */
+export function neverConnected(cause: unknown): string | null {
+  const code = codeOf(cause);
+  return typeof code === "string" && Object.hasOwn(NEVER_CONNECTED, code) ? NEVER_CONNECTED[code]! : null;
+}
+
+/** Nothing was sent because the connection or its TLS handshake failed (`unavailable`, exit 6);
+ *  null when `cause` says neither. */
+export function unreachable(base: string, cause: unknown): NotSentError | null {
+  const why = neverConnected(cause);
+  if (why) return new NotSentError("unavailable", `Cannot reach the broker at ${base} (${why}): nothing was sent. Is it running, and is the URL right?`, { cause });
+  if (codeOf(cause) !== TLS_FAILED) return null;
+  return new NotSentError("unavailable", `Cannot reach the broker at ${base}: the TLS handshake failed, so nothing was sent. Is the broker served over http:// rather than https://?`, { cause });
+}
+
+const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause });
+
+/** The connection was made (a request may have reached the broker), then failed without an answer. */
+export const connectionFailed = (base: string, cause?: unknown) =>
+  new MeshError("unavailable", `The connection to the broker at ${base} failed before it answered. Is it running, and is the URL right?`, withCause(cause));
+
+/** The broker took the connection, then said nothing for `ms`. */
+export const noAnswer = (base: string, ms: number, cause?: unknown) =>
+  new MeshError("timeout", `The broker at ${base} did not answer within ${ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`}.`, withCause(cause));
+
+/** What to do about a URL that reached the wrong thing: a base with a path most likely carries
+ *  one too many (a page or route of the broker), else the URL is wrong altogether. */
+function urlHint(base: string): string {
+  const u = new URL(base);
+  return u.pathname !== "/" ? `give the broker's base URL, without the path (like ${u.origin}).` : "is the URL right?";
+}
+
+/** What answered at `base` is no claudemesh broker (`answer`: "HTTP 501"), so nothing was done.
+ *  A broker's 404 for a base URL with a path it does not serve is said this way too: the
+ *  WebSocket gets no body to tell the two apart, and either way that URL is no broker's. */
+export const notABroker = (base: string, answer: string) =>
+  new NotSentError("unavailable", `${base} is not a claudemesh broker (it answered ${answer}): nothing was done; ${urlHint(base)}`);
+
+/** A status a proxy gives when the broker behind it is down or slow (and a draining broker's
+ *  503): the request may have reached the broker (504), so these are not `notABroker`. */
+const BUSY = new Set([502, 503, 504]);
+
+const busy = (base: string, status: number) =>
+  new MeshError("unavailable", `The broker at ${base} answered HTTP ${status}: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.`);
+
+/** An HTTP error status without a claudemesh error body. */
+export const foreignAnswer = (base: string, status: number): MeshError => (BUSY.has(status) ? busy(base, status) : notABroker(base, `HTTP ${status}`));
+
+/** The broker's own refusals of a WebSocket upgrade (docs/protocol.md §2.1), by status; 503 is
+ *  `busy`. Bun's client does not give the body, so the status is all there is. */
+const UPGRADE_REFUSALS: Record<number, ErrorCode> = { 403: "forbidden", 426: "invalid_argument", 429: "too_many_connections" };
+
+/** What a WebSocket that failed before it opened means: Bun's error event carries the transport
+ *  error (with its `code`) or, for an answer other than 101, only a message naming the status. */
+export function socketFailure(base: string, ev: Event): MeshError {
+  const { error, message = "" } = ev as Event & { error?: unknown; message?: string };
+  const unsent = unreachable(base, error);
+  if (unsent) return unsent;
+  const status = Number(/Expected 101 status code: (\d{3})/.exec(message)?.[1]);
+  if (!status) return connectionFailed(base, error ?? message);
+  if (BUSY.has(status)) return busy(base, status);
+  const code = UPGRADE_REFUSALS[status];
+  return code ? new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`) : notABroker(base, `HTTP ${status}`);
+}

@@ -1,0 +1,85 @@
+// What the CLI says when the broker URL is wrong or the broker misbehaves
+// (src/client/broker-trouble.ts): the same situation gets the same sentence and exit code whether
+// `new` met it over HTTP or `send` over the WebSocket, names the URL the user gave (never the
+// internal ws://…/ws), and says "nothing was sent / done" exactly when the request provably had no
+// effect. Situations: nothing listens, a plain HTTP server that is no broker, a broker URL with a
+// path, https:// to a plain-http broker, a TCP listener that never answers (CLAUDEMESH_TIMEOUT
+// keeps that one short), and a connection that drops under `inbox --follow`.
+import { describe, expect, test } from "bun:test";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, cliStream, cliTeam, identities, until } from "../helpers/cli.ts";
+import { linkProxy } from "../helpers/tcp-proxy.ts";
+
+/** The pending enrolments (src/client/local/pending-enrolments.ts) left in a config dir. */
+const pendingIn = (dir: string) => (existsSync(join(dir, "pending")) ? readdirSync(join(dir, "pending")) : []);
+
+/** A copy of config dir `from` whose meshes say their broker is at `url`. */
+function pointedAt(from: string, to: string, url: string): string {
+  cpSync(from, to, { recursive: true });
+  const path = join(to, "config.json");
+  const config = JSON.parse(readFileSync(path, "utf8"));
+  for (const m of config.meshes) m.brokerUrl = url;
+  writeFileSync(path, JSON.stringify(config));
+  return to;
+}
+
+const SHORT = { CLAUDEMESH_TIMEOUT: "500ms" };
+const AGAIN = " It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.";
+
+describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)", () => {
+  test("each situation: one sentence, exit 6, the URL as given", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using ids = identities(1);
+    const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const deadUrl = `http://127.0.0.1:${dead.port}`;
+    await dead.stop(true);
+    await using other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<h1>Unsupported method</h1>", { status: 501, headers: { "content-type": "text/html" } }) });
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const silentUrl = `http://127.0.0.1:${silent.port}`;
+    const https = team.b.url.replace("http://", "https://");
+    const cases = [
+      { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?`, kept: false },
+      { name: "not a broker", url: other.url.origin, said: `${other.url.origin} is not a claudemesh broker (it answered HTTP 501): nothing was done; is the URL right?`, kept: false },
+      { name: "a path", url: `${team.b.url}/mesh`, said: `${team.b.url}/mesh is not a claudemesh broker (it answered HTTP 404): nothing was done; give the broker's base URL, without the path (like ${team.b.url}).`, kept: false },
+      { name: "https to http", url: https, said: `Cannot reach the broker at ${https}: the TLS handshake failed, so nothing was sent. Is the broker served over http:// rather than https://?`, kept: false },
+      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, kept: true },
+    ];
+    try {
+      const seen = await Promise.all(
+        cases.map(async (c, i) => {
+          const mine = join(ids.root, `new${i}`);
+          const created = await cli(mine, ["new", "Team", "--broker", c.url, "--display-name", "alice"], { env: SHORT });
+          const sent = await cli(pointedAt(team.dirs[0], join(ids.root, `send${i}`), c.url), ["send", "alice", "hi"], { env: SHORT });
+          return { name: c.name, new: [created.code, created.stderr, pendingIn(mine).length], send: [sent.code, sent.stderr] };
+        }),
+      );
+      expect(seen).toEqual(cases.map((c) => ({ name: c.name, new: [6, `claudemesh: ${c.said}${c.kept ? AGAIN : ""}\n`, c.kept ? 1 : 0], send: [6, `claudemesh: ${c.said}\n`] })));
+    } finally {
+      silent.stop(true);
+    }
+  }, 60_000);
+
+  test("a broker route pasted for its base URL is refused before anything is contacted, naming the base", async () => {
+    await using ids = identities(1);
+    const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9/mesh/health/ready"]);
+    expect([r.code, r.stderr]).toEqual([2, `claudemesh: --broker: "http://127.0.0.1:9/mesh/health/ready" is the address of the broker's /health/ready route, not of the broker: give its base URL, http://127.0.0.1:9/mesh.\n  fix: see \`claudemesh new --help\`\n`]);
+  });
+
+  test("CLAUDEMESH_TIMEOUT that is no duration is a usage error", async () => {
+    await using ids = identities(1);
+    const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9"], { env: { CLAUDEMESH_TIMEOUT: "soon" } });
+    expect([r.code, r.stderr, pendingIn(ids.dirs[0]!)]).toEqual([2, `claudemesh: CLAUDEMESH_TIMEOUT is "soon"; give a duration from 1ms to 1h, like 30s (the default is 15s).\n  fix: unset CLAUDEMESH_TIMEOUT, or set it to a duration like 30s\n`, []]);
+  });
+
+  test("inbox --follow says on stderr when the connection drops and when it is back", async () => {
+    await using team = await cliTeam(["alice"]);
+    using proxy = linkProxy(team.b.port);
+    const dir = pointedAt(team.dirs[0], join(team.root, "via-proxy"), proxy.url);
+    await using follower = cliStream(dir, ["inbox", "--follow"]);
+    await until(() => follower.stderr().includes("Following"), "the follower to start");
+    proxy.cut();
+    await until(() => follower.stderr().includes("again."), "the follower to reconnect");
+    expect(follower.stderr().split("\n").slice(1)).toEqual([`Lost the connection to the broker at ${proxy.url}; reconnecting until it answers (Ctrl-C to stop).`, `Connected to the broker at ${proxy.url} again.`, ""]);
+  }, 30_000);
+});
