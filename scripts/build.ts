@@ -3,10 +3,10 @@
 // which say why each is there).
 // Migrations and the API reference UI are embedded (imports with { type: "text" } / { type: "file" }).
 import { $ } from "bun";
-import { BUILD_FLAGS, ENTRYPOINTS } from "./release.ts";
+import { BUILD_FLAGS, commitDefine, ENTRYPOINTS } from "./release.ts";
 
 const out = process.argv[2] ?? "dist/claudemesh";
 const target = process.argv[3];
-const flags = [...BUILD_FLAGS, ...(target ? [`--target=${target}`] : [])];
+const flags = [...BUILD_FLAGS, ...(await commitDefine()), ...(target ? [`--target=${target}`] : [])];
 await $`bun build ${ENTRYPOINTS} ${flags} --outfile ${out}`;
 console.error(`built ${out}`);

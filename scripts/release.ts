@@ -109,6 +109,13 @@ function readPkgVersion(): string {
   return JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 }
 
+/** The --define of the commit `claudemesh version --json` reports (src/version.ts): the checkout's
+ *  HEAD, or "" outside a git checkout. */
+export async function commitDefine(): Promise<string[]> {
+  const head = (await $`git rev-parse HEAD`.cwd(ROOT).quiet().nothrow()).stdout.toString().trim();
+  return ["--define", `CLAUDEMESH_COMMIT=${JSON.stringify(/^[0-9a-f]{40}$/.test(head) ? head : "")}`];
+}
+
 export type Built = { target: string; file: string; bytes: number };
 /** `howToSupply` is set when the missing piece is Bun's runtime for the target. */
 export type Skipped = { target: string; reason: string; runtime: string; howToSupply: string | null };
@@ -118,7 +125,7 @@ type Failure = { download: boolean; reason: string };
 /** Builds one target; returns null on success, or why it could not be built (`download`: Bun
  *  had no runtime for the target and could not fetch one). */
 async function build(t: Target, opts: Options, native: Target | null): Promise<Failure | null> {
-  const flags = [...BUILD_FLAGS, `--target=bun-${t.name}`, `--define`, `CLAUDEMESH_VERSION=${JSON.stringify(opts.version)}`];
+  const flags = [...BUILD_FLAGS, `--target=bun-${t.name}`, `--define`, `CLAUDEMESH_VERSION=${JSON.stringify(opts.version)}`, ...(await commitDefine())];
   const supplied = opts.runtimes ? join(opts.runtimes, runtimeName(t)) : null;
   if (t !== native && supplied && existsSync(supplied)) flags.push(`--compile-executable-path=${supplied}`);
   const r = await $`bun build ${ENTRYPOINTS.map((e) => join(ROOT, e))} ${flags} --outfile ${join(opts.out, assetName(t))}`.cwd(ROOT).quiet().nothrow();

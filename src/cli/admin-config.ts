@@ -3,6 +3,8 @@
 // or CLAUDEMESH_CONFIG) > default).
 import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../config/load.ts";
 import { UsageError } from "./output.ts";
+import { shellCommand } from "./shell-words.ts";
+import { resolve } from "node:path";
 
 export type AdminArgs = { "data-dir"?: string; config?: string };
 
@@ -15,4 +17,15 @@ export function adminBrokerConfig(args: AdminArgs): BrokerConfig {
     if (err instanceof ConfigError) throw new UsageError(err.message, { fix: err.fix ?? undefined, cause: err });
     throw err;
   }
+}
+
+/** A claudemesh command line (`words` after `cli`) to print for the reader to run on the broker
+ *  whose data directory is `dataDir`: absolute, with --data-dir unless that is the default one (no
+ *  flag, variable or config file), so that pasted later, in another shell or directory, it acts on
+ *  the same broker. `cli` is how the reader runs claudemesh. */
+export function dataDirCommand(words: readonly string[], dataDir: string, cli = "claudemesh"): string {
+  const env = processEnv();
+  const defaultDir = resolve(loadBrokerConfig({ env: { HOME: env.HOME, XDG_DATA_HOME: env.XDG_DATA_HOME } }).dataDir);
+  const dir = resolve(dataDir);
+  return `${cli} ${shellCommand([...words, ...(dir === defaultDir ? [] : ["--data-dir", dir])])}`;
 }

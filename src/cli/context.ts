@@ -5,7 +5,7 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, NoMeshError, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
@@ -15,6 +15,7 @@ import { parseDurationMs } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
 import { closedAsRemoved, recordRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
+import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -77,6 +78,9 @@ export const brokerUrlFix = (configDir: string, mesh: MeshEntry) => `set "broker
 export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void>): Promise<void> {
   const env = clientEnv(processEnv());
   const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
+  // A mistyped variable (CONFIGDIR for CONFIG_DIR) would otherwise leave the command on a default
+  // without a word, as serve says at start.
+  if (!out.json) for (const u of unknownEnv(processEnv())) out.warn(`${unknownEnvText(u)}.`);
   const clients: BrokerClient[] = [];
   let cfg: LocalConfig | null = null;
   /** Removals being recorded, waiting for the config lock on the event loop (a follower keeps
@@ -129,7 +133,8 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   try {
     await body(ctx);
   } catch (err) {
-    code = reportError(err, out.json, env.debug, args.commandPath);
+    // Named here, where the config dir is known: the usual reason is a dir other than the one meant.
+    code = reportError(err instanceof NoMeshError ? new NoMeshError(env.configDir) : err, out.json, env.debug, args.commandPath);
   } finally {
     for (const c of clients) c.close();
     await Promise.all(recording);

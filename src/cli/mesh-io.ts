@@ -9,6 +9,7 @@ import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
+import { peerHint } from "./name-hints.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   return new MeshSession(
@@ -19,7 +20,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
       removals: () => mesh.removed,
       onKeys: (meshKeys) => {
         ctx.update(addMeshKeys(mesh.meshId, meshKeys));
-        ctx.out.note(`received mesh keys (epoch ${meshKeys.at(-1)?.epoch})`);
+        ctx.out.note(`Received mesh keys (epoch ${meshKeys.at(-1)?.epoch}).`);
       },
     },
   );
@@ -78,11 +79,15 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
 
 /** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers).
  *  `self` is the sender's member key: its identities match a name only when it is exactly theirs
- *  alone (resolveTarget). */
+ *  alone (resolveTarget). A name that matches nobody is refused with the nearest one (peerHint). */
 export async function resolve(client: BrokerClient, input: string, self: string): Promise<Resolved & { peers?: PeerInfo[] }> {
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
-  return { ...resolveTarget(input, peers, self), peers };
+  try {
+    return { ...resolveTarget(input, peers, self), peers };
+  } catch (err) {
+    throw peerHint(err, input, peers, self);
+  }
 }
 
 /** Refuses, before anything is changed, a command aimed at one of the caller's own identities (its

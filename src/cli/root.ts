@@ -4,7 +4,7 @@ import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
 import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
-import { printUsage, usageMessage } from "./usage.ts";
+import { commandAt, printUsage, usageMessage } from "./usage.ts";
 import { exitFlushed, reportError, UsageError, writeStdout } from "./output.ts";
 import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
 import { MAX_REASON_LEN } from "../protocol/limits.ts";
@@ -136,6 +136,7 @@ const main = defineCommand({
     install: cmd("install", "Register the MCP server and hooks with Claude Code for your user. Example: claudemesh install --label backend", { label: { type: "string", description: "session label shown to peers (default: project directory)" }, ...json }, () => import("./commands/install.ts").then((m) => ({ run: m.install }))),
     uninstall: cmd("uninstall", "Remove exactly what install added to Claude Code. Example: claudemesh uninstall", json, () => import("./commands/install.ts").then((m) => ({ run: m.uninstall }))),
     doctor: cmd("doctor", "Check binary, config, keys, brokers, MCP registration and hooks; print fixes. Example: claudemesh doctor", json, () => import("./commands/doctor.ts")),
+    version: cmd("version", "Print this binary's version; --json adds its commit (release builds), Bun's version and the broker database's schema version. Example: claudemesh version --json", json, () => import("./commands/version.ts")),
     completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
   },
 });
@@ -150,25 +151,37 @@ export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
     .map(([name, c]) => [name, Object.keys(c.subCommands!)]),
 );
 
+/** `claudemesh help [command…]`: that command's --help (citty's, as fast: no module loaded). A
+ *  word that names no command is the usage error `claudemesh <words>` would get. */
+async function help(words: string[]): Promise<void> {
+  const { path, cmd, words: rest } = commandAt(main, words);
+  const stray = Object.keys(cmd.subCommands ?? {}).length > 0 && rest.some((w) => !w.startsWith("-"));
+  if (stray) throw Object.assign(new Error("Unknown command"), { name: "CLIError", code: "E_UNKNOWN_COMMAND" });
+  await runMain(main, { rawArgs: [...path, "--help"], showUsage: printUsage });
+}
+
 export async function runCli(argv: string[]): Promise<void> {
   if (argv.length === 1 && ["--version", "-v", "-V"].includes(argv[0]!)) {
     await writeStdout(`claudemesh ${VERSION}\n`);
     return exitFlushed(0);
   }
+  // `help send` asks what `send --help` does; its errors name the words after "help".
+  const helpFor = argv[0] === "help" ? argv.slice(1).filter((w) => w !== "--help" && w !== "-h") : null;
   // citty prints usage for --help; for everything else we run the command ourselves so that a
   // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
   // After "--" every word is text: `send bob -- -h` sends "-h".
   const end = argv.indexOf("--");
   const options = end < 0 ? argv : argv.slice(0, end);
-  if (argv.length === 0 || options.some((a) => a === "--help" || a === "-h")) return runMain(main, { rawArgs: argv.length ? options : ["--help"], showUsage: printUsage });
+  if (argv.length === 0 || (!helpFor && options.some((a) => a === "--help" || a === "-h"))) return runMain(main, { rawArgs: argv.length ? options : ["--help"], showUsage: printUsage });
   try {
     // citty would skip an option before the command (`claudemesh --jsno send …` sent); claudemesh
     // itself has none but --help and --version.
     if (argv[0]!.startsWith("-") && argv[0] !== "--") throw new FlagError(`Unknown option ${argv[0]}`, argv[0]!);
+    if (helpFor) return await help(helpFor);
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
-    const { message, fix } = usageMessage(err as Error, argv, main);
+    const { message, fix } = usageMessage(err as Error, helpFor ?? argv, main);
     await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json")));
   }
 }

@@ -1,12 +1,13 @@
-// Every CLAUDEMESH_* environment variable anything of ours reads, so that `serve` can say which
-// ones it ignores: a typo in /etc/default/claudemesh (CLAUDEMESH_PROT=80) used to leave the broker
+// Every CLAUDEMESH_* environment variable anything of ours reads, so that `serve` and the CLI can
+// say which ones they ignore: a typo in /etc/default/claudemesh (CLAUDEMESH_PROT=80) used to leave the broker
 // on its default silently, while a mistyped flag or config key stops it.
 import { nearestName } from "./argv.ts";
 import { SETTINGS, envName } from "./spec.ts";
 
-/** Read by the client side (src/config/client.ts), install.sh and the release scripts: not
- *  settings of `serve`, but not mistakes either when found in its environment. */
-const OTHERS = ["CLAUDEMESH_CONFIG", "CLAUDEMESH_CONFIG_DIR", "CLAUDEMESH_BROKER_URL", "CLAUDEMESH_MESH", "CLAUDEMESH_DEBUG", "CLAUDEMESH_TIMEOUT", "CLAUDEMESH_SESSION_ID", "CLAUDEMESH_BROWSER", "CLAUDEMESH_INSTALL_DIR", "CLAUDEMESH_DOWNLOAD_URL", "CLAUDEMESH_VERSION", "CLAUDEMESH_BUN_RUNTIMES"];
+/** Read by the client side (src/config/client.ts), install.sh, the release scripts (COMMIT and
+ *  VERSION are also their build-time defines) and the dashboard tests (CHROMIUM, docs/dashboard.md):
+ *  not settings of `serve`, but not mistakes either when found in its environment or the CLI's. */
+const OTHERS = ["CLAUDEMESH_CONFIG", "CLAUDEMESH_CONFIG_DIR", "CLAUDEMESH_BROKER_URL", "CLAUDEMESH_MESH", "CLAUDEMESH_DEBUG", "CLAUDEMESH_TIMEOUT", "CLAUDEMESH_SESSION_ID", "CLAUDEMESH_BROWSER", "CLAUDEMESH_INSTALL_DIR", "CLAUDEMESH_DOWNLOAD_URL", "CLAUDEMESH_VERSION", "CLAUDEMESH_COMMIT", "CLAUDEMESH_BUN_RUNTIMES", "CLAUDEMESH_CHROMIUM"];
 
 export const KNOWN_ENV = new Set([...SETTINGS.map((s) => envName(s.key)), ...OTHERS]);
 

@@ -117,13 +117,21 @@ function describe(code: string, at: string, op: FileOp, named: string, cannot: s
   }
 }
 
+/** A file's permission bits as `ls -l` and chmod read them in octal: "600", "000" (never "0"). */
+export const modeOf = (st: Pick<Stats, "mode">): string => (st.mode & 0o777).toString(8).padStart(3, "0");
+
 /** Who may do what where the refusal came from: the file for a read, the directory a write or a
- *  new directory goes into (an atomic write creates a temp file there and renames it). */
+ *  new directory goes into (an atomic write creates a temp file there and renames it). When this
+ *  user owns it, its mode is the reason, and the chmod that gives the owner access (claudemesh's
+ *  own files are private: 600, directories 700) is the fix. */
 function permissionDenied(at: string, op: FileOp, cannot: string): { message: string; fix: string } {
   const me = process.getuid?.();
   const where = nearestThere(op === "write" ? dirname(at) : at);
-  const facts = me === 0 ? "the file system refuses it even to root" : where ? `${where.path} belongs to uid ${where.st.uid}, mode ${(where.st.mode & 0o777).toString(8)}; claudemesh runs as uid ${me}` : null;
+  const mine = me !== 0 && where !== null && where.st.uid === me;
+  const facts =
+    me === 0 ? "the file system refuses it even to root" : !where ? null : mine ? `${where.path} is yours, mode ${modeOf(where.st)}` : `${where.path} belongs to uid ${where.st.uid}, mode ${modeOf(where.st)}; claudemesh runs as uid ${me}`;
   const message = `${cannot}: permission denied${facts ? ` (${facts})` : ""}.`;
+  if (mine) return { message, fix: `chmod ${where.st.isDirectory() ? 700 : 600} ${where.path}` };
   if (op === "read") return { message, fix: `run claudemesh as the user that owns ${where?.path ?? at}, or give this user read access to it` };
   return { message, fix: `choose a place you can write to, or get write access to ${where?.path ?? dirname(at)}` };
 }

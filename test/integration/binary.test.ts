@@ -27,9 +27,13 @@ const run = (args: string[], cwd = work) => {
 };
 
 describe("compiled binary", () => {
-  test("--version and --help", () => {
+  test("--version, version --json and --help", () => {
     const pkg = require(join(ROOT, "package.json"));
     expect(run(["--version"])).toEqual({ code: 0, out: `claudemesh ${pkg.version}\n`, err: "" });
+    // The build's commit is baked in (scripts/release.ts commitDefine).
+    const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
+    const version = run(["version", "--json"]);
+    expect({ code: version.code, json: JSON.parse(version.out) }).toEqual({ code: 0, json: { version: pkg.version, commit: head, bun: Bun.version, schemaVersion: LATEST_VERSION } });
     const help = run(["--help"]);
     expect(help.code).toBe(0);
     expect(help.out).toContain("serve");

@@ -40,3 +40,17 @@ test("a failed `claude mcp add` puts the previous registration back and says so"
   expect(calls[2]).toBe("mcp add --scope user claudemesh -e CLAUDEMESH_CONFIG_DIR=/old/keys -- /old/claudemesh mcp");
   expect(calls).toHaveLength(3);
 }, 60_000);
+
+test("install from a second config directory says which one's registration it replaced", async () => {
+  const h = tempDir("cm-home-");
+  // Without claude on PATH: install edits ~/.claude.json itself, the same entry either way.
+  const install = (dir: string, json = false) => cli(dir, ["install", ...(json ? ["--json"] : [])], { env: { HOME: h, PATH: "/usr/bin:/bin" } });
+  const first = join(h, "keys one");
+  const replacedLine = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("Replaced"));
+  expect(replacedLine(ok(await install(first)).stdout)).toEqual([]);
+  const home = join(h, ".claudemesh");
+  expect(replacedLine(ok(await install(home)).stdout)).toEqual([`Replaced the registration that used ${first}: Claude Code sessions started from now on use ${home}.`]);
+  expect(ok(await install(first, true)).json().mcp).toEqual({ registered: true, changed: true, via: "~/.claude.json", replacedConfigDir: home });
+  // The same directory again replaces nothing.
+  expect(replacedLine(ok(await install(first)).stdout)).toEqual([]);
+}, 60_000);

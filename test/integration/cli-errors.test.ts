@@ -9,7 +9,7 @@ import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 describe("cli errors", () => {
-  test("with no mesh joined, mesh commands exit 4 and point to `new` and `join`", async () => {
+  test("with no mesh joined, mesh commands exit 4, name the config dir they read and point to `new` and `join`", async () => {
     await using ids = identities(1);
     const [nobody] = ids.dirs as [string];
     for (const args of [["peers"], ["send", "bob", "hi"], ["inbox"], ["topic", "list"]]) {
@@ -18,13 +18,22 @@ describe("cli errors", () => {
         args,
         code: 4,
         stdout: "",
-        stderr: "claudemesh: You have not joined any mesh. Create one with `claudemesh new <name>` or join with `claudemesh join <link>`.\n",
+        stderr: `claudemesh: You have not joined any mesh (config dir ${nobody}). Create one with \`claudemesh new <name>\` or join with \`claudemesh join <link>\`.\n`,
       });
     }
     const json = await cli(nobody, ["inbox", "--json"]);
     expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 4, stderr: "", json: { error: { code: "not_found", message: expect.stringContaining("claudemesh new <name>") } } });
     const list = await cli(nobody, ["list"]);
-    expect({ code: list.code, stdout: list.stdout }).toEqual({ code: 0, stdout: "No meshes yet. Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>\n" });
+    expect({ code: list.code, stdout: list.stdout }).toEqual({ code: 0, stdout: `No meshes yet (config dir ${nobody}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>\n` });
+    // A mistyped variable is named, and so is the config dir read instead of the one it meant.
+    const typo = await cli(nobody, ["peers"], { env: { CLAUDEMESH_CONFIGDIR: "/tmp/x" } });
+    expect({ code: typo.code, stderr: typo.stderr }).toEqual({
+      code: 4,
+      stderr: `claudemesh: warning: CLAUDEMESH_CONFIGDIR is set but is not a claudemesh variable, so it is ignored (did you mean CLAUDEMESH_CONFIG_DIR?).\nclaudemesh: You have not joined any mesh (config dir ${nobody}). Create one with \`claudemesh new <name>\` or join with \`claudemesh join <link>\`.\n`,
+    });
+    // Not in --json: stderr stays empty for scripts.
+    const typoJson = await cli(nobody, ["peers", "--json"], { env: { CLAUDEMESH_CONFIGDIR: "/tmp/x" } });
+    expect({ code: typoJson.code, stderr: typoJson.stderr }).toEqual({ code: 4, stderr: "" });
   }, 30_000);
 
   test("send to a broker that is gone exits 6 within a few seconds", async () => {

@@ -8,7 +8,7 @@ import { cli, identities, ok } from "../helpers/cli.ts";
 
 const restoreLine = (stdout: string) => stdout.split("\n").find((l) => l.startsWith("Restore with (broker stopped): "))?.slice("Restore with (broker stopped): ".length);
 
-test("the restore hint names the data directory unless it is the default, and works as printed", async () => {
+test("the restore hint, and restore's start hint, name the data directory unless it is the default, and work as printed", async () => {
   await using ids = identities(1);
   const [cfg] = ids.dirs as [string];
   const xdg = tempDir("cm-xdg-");
@@ -28,10 +28,15 @@ test("the restore hint names the data directory unless it is the default, and wo
     const r = ok(await cli(cfg, ["admin", "backup", "--data-dir", relative(process.cwd(), b.dataDir)], { env }));
     expect(r.stdout.split("\n")[0]).toMatch(new RegExp(`^Backed up to ${join(data, "backups")}/claudemesh-\\S+\\.db$`));
     const line = restoreLine(r.stdout)!;
-    expect(line).toMatch(new RegExp(`^claudemesh admin restore ${join(data, "backups")}/claudemesh-\\S+\\.db --data-dir ${data} --force$`));
+    expect(line).toMatch(new RegExp(`^claudemesh admin restore ${join(data, "backups")}/claudemesh-\\S+\\.db --force --data-dir ${data}$`));
   }
   // The broker is stopped; the printed command, as pasted, restores into that directory.
   const restoreArgs = (restoreLine(ok(await cli(cfg, ["admin", "backup", "--data-dir", data], { env })).stdout) ?? "").split(" ").slice(1);
   const restored = await cli(cfg, restoreArgs, { env, timeoutMs: 30_000 });
-  expect({ code: restored.code, first: restored.stdout.split("\n")[0] }).toEqual({ code: 0, first: expect.stringContaining(` → ${join(data, "claudemesh.db")}`) });
+  expect({ code: restored.code, first: restored.stdout.split("\n")[0], last: restored.stdout.trimEnd().split("\n").at(-1) }).toEqual({
+    code: 0,
+    first: expect.stringContaining(` → ${join(data, "claudemesh.db")}`),
+    // The broker to start again is this directory's, not the default one's.
+    last: `Start the broker again (claudemesh serve --data-dir ${data}, or systemctl start claudemesh).`,
+  });
 }, 60_000);

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { cli, identities, cliTeam } from "../helpers/cli.ts";
 import { COMMANDS, SUBCOMMANDS } from "../../src/cli/root.ts";
+import { LATEST_VERSION } from "../../src/store/migrations.ts";
 
 const LOADED_PROBE = resolve(import.meta.dir, "../fixtures/loaded-modules.ts");
 /** Modules a command should load only when it connects: the WebSocket client and the frame codec
@@ -91,4 +92,28 @@ describe("cli help and completion", () => {
     // The probe sees them when a command does connect.
     expect(await heavy(["peers"])).toEqual({ args: ["peers"], code: 0, heavy: CONNECTING_MODULES });
   }, 60_000);
+});
+
+describe("help and version as commands", () => {
+  test("`help <command>` prints what `<command> --help` does; a word that is no command is a usage error", async () => {
+    await using ids = identities(1);
+    const [dir] = ids.dirs as [string];
+    for (const words of [["send"], ["topic", "post"], ["topic"], []]) {
+      const [asked, flagged] = await Promise.all([cli(dir, ["help", ...words]), cli(dir, [...words, "--help"])]);
+      expect({ words, code: asked.code, stdout: asked.stdout }).toEqual({ words, code: 0, stdout: flagged.stdout });
+    }
+    const typo = await cli(dir, ["help", "sned"]);
+    expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?).\n  fix: see `claudemesh --help`\n' });
+    const deeper = await cli(dir, ["help", "topic", "nosuch"]);
+    expect({ code: deeper.code, stderr: deeper.stderr }).toEqual({ code: 2, stderr: 'claudemesh: Unknown command "nosuch" of `claudemesh topic`.\n  fix: see `claudemesh topic --help`\n' });
+  }, 30_000);
+
+  test("`version` prints what --version does; --json adds Bun's and the schema's versions (no commit from source)", async () => {
+    await using ids = identities(1);
+    const [dir] = ids.dirs as [string];
+    const [version, flag, json] = await Promise.all([cli(dir, ["version"]), cli(dir, ["--version"]), cli(dir, ["version", "--json"])]);
+    expect({ code: version.code, stdout: version.stdout }).toEqual({ code: 0, stdout: flag.stdout });
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dir, "../../package.json"), "utf8"));
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 0, json: { version: pkg.version, commit: null, bun: Bun.version, schemaVersion: LATEST_VERSION } });
+  }, 30_000);
 });

@@ -30,7 +30,7 @@ describe("cli moderation", () => {
     expect(meshOf(carol).meshKeys.map((k) => k.epoch)).toEqual([0]);
 
     const kick = await cli(alice, ["kick", "carol", "--reason", "left the team", "--json"]);
-    expect({ code: kick.code, json: kick.json() }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 1 }) });
+    expect({ code: kick.code, json: kick.json() }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 1, openInvites: 0 }) });
     expect(meshOf(alice).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
     // Again: carol is no peer any more, and the answer says she was removed (it said "No peer matches").
     const again = await cli(alice, ["kick", "carol"]);
@@ -94,8 +94,14 @@ describe("cli moderation", () => {
     await using team = await cliTeam(["alice", "bob", "mallory"]);
     const { b, dirs: [alice, bob, mallory] } = team;
     const { members } = team.mesh;
+    // A ban is per key: an invite still open lets its holder back in with a new one, which is said.
+    ok(await cli(alice, ["invite", "--max-uses", "2"]));
     const ban = await cli(alice, ["ban", "mallory"]);
-    expect({ code: ban.code, stdout: ban.stdout }).toEqual({ code: 0, stdout: `Banned "mallory" (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n` });
+    expect({ code: ban.code, stdout: ban.stdout, stderr: ban.stderr }).toEqual({
+      code: 0,
+      stdout: `Banned "mallory" (${members.mallory!.pubkey.slice(0, 12)}); 0 connection(s) closed.\nMesh key rotated to epoch 1 and sent to 1 member(s); mallory cannot read anything sent from now on.\n`,
+      stderr: "1 invite is still open, and a removed member holding one can join again under a new key: claudemesh invite list shows them, claudemesh invite revoke <id> closes one.\n",
+    });
     const db = (b.ctx.store as SqliteStore).db;
     expect(db.query("SELECT banned, revoked_at IS NOT NULL AS revoked FROM members WHERE id = ?").get(members.mallory!.memberId)).toEqual({ banned: 1, revoked: 1 });
     // The owner's ban rotated at once: no rekey is due.
@@ -108,6 +114,9 @@ describe("cli moderation", () => {
 
     const rekey = await cli(alice, ["rekey"]);
     expect({ code: rekey.code, stdout: rekey.stdout }).toEqual({ code: 0, stdout: "Mesh key rotated to epoch 2 and sent to 1 member(s).\n" });
+    // bob's next read applies both keys and says so, as a sentence like every other status line.
+    const keys = await cli(bob, ["inbox"]);
+    expect({ code: keys.code, stderr: keys.stderr }).toEqual({ code: 0, stderr: "Received mesh keys (epoch 1).\nReceived mesh keys (epoch 2).\n" });
     ok(await cli(alice, ["send", "*", "sealed with epoch 2"]));
     const inbox = await cli(bob, ["inbox", "--json"]);
     expect({ code: inbox.code, bodies: inbox.json().messages.map((m: any) => m.body), waiting: inbox.json().waitingForKeys }).toEqual({ code: 0, bodies: ["sealed with epoch 2"], waiting: 0 });

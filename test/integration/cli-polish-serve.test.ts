@@ -13,13 +13,14 @@ const MAIN = join(ROOT, "src/main.ts");
 
 /** Starts `serve` from source in `cwd` on a fresh data dir; resolves with stderr up to the
  *  operator token (the end of the first-run banner), then stops it with SIGTERM. */
-async function firstRunBanner(cwd: string, main: string): Promise<{ banner: string; code: number }> {
-  await using serve = serveProcess(["--port", "0", "--data-dir", tempDir("cm-polish-serve-")], { command: [process.execPath, "run", main], cwd, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "warn" } });
+async function firstRunBanner(cwd: string, main: string): Promise<{ banner: string; code: number; dataDir: string }> {
+  const dataDir = tempDir("cm-polish-serve-");
+  await using serve = serveProcess(["--port", "0", "--data-dir", dataDir], { command: [process.execPath, "run", main], cwd, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "warn" } });
   await serve.waitFor(/issues a new one\):\n {2}\S+\n/);
   serve.proc.kill("SIGTERM");
   const code = await serve.proc.exited;
   const text = serve.stderr();
-  return { banner: text.slice(text.indexOf("First start")), code };
+  return { banner: text.slice(text.indexOf("First start")), code, dataDir };
 }
 
 describe("serve from a checkout", () => {
@@ -37,7 +38,8 @@ describe("serve from a checkout", () => {
     const fromRoot = await firstRunBanner(ROOT, "src/main.ts");
     expect(fromRoot.code).toBe(0);
     expect(fromRoot.banner).toMatch(/^First start on this data directory\. Create the first mesh \(on the machine you work on\):\n {2}bun run src\/main\.ts new my-team --broker http:\/\/127\.0\.0\.1:\d+\nthen `bun run src\/main\.ts invite` for teammates and `bun run src\/main\.ts install` to connect Claude Code\.\n/);
-    expect(fromRoot.banner).toContain("`bun run src/main.ts admin token` issues a new one");
+    // Run as printed, it issues the token of this broker, not of the default data directory's.
+    expect(fromRoot.banner).toContain(`\`bun run src/main.ts admin token --data-dir ${fromRoot.dataDir}\` issues a new one`);
     // Started from elsewhere, the path is absolute (a relative one would name nothing there).
     const elsewhere = await firstRunBanner(tempDir("cm-polish-cwd-"), MAIN);
     expect(elsewhere.banner).toContain(`  bun run ${MAIN} new my-team --broker http://127.0.0.1:`);

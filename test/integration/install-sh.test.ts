@@ -348,7 +348,7 @@ describe("the installed binary", () => {
     expect({ code: check.exitCode, out: check.stdout.toString().trimEnd().split("\n").at(-1) }).toEqual({ code: 0, out: `configuration ok; database writable at schema version ${LATEST_VERSION}` });
 
     await using first = serve(bin, data, ["--drain-timeout", "2s"]);
-    const [, token] = await first.waitFor(/shown once; keep it; `claudemesh admin token` issues a new one\):\n {2}(cmo_\S+)\n/);
+    const [, token] = await first.waitFor(/shown once; keep it; `claudemesh admin token --data-dir \S+` issues a new one\):\n {2}(cmo_\S+)\n/);
     const url = (await first.waitFor(/"msg":"broker listening","url":"([^"]+)"/))[1]!;
     const text = first.stderr();
     expect(text.indexOf('"msg":"broker listening"')).toBeLessThan(text.indexOf("claudemesh 1.0.0 is serving"));

@@ -16,7 +16,7 @@ describe("targets", () => {
   test("bun run build and the release builds compile with the one flag list", () => {
     expect(BUILD_FLAGS).toEqual(["--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"]);
     const build = readFileSync(join(ROOT, "scripts/build.ts"), "utf8");
-    expect(build).toContain('import { BUILD_FLAGS, ENTRYPOINTS } from "./release.ts";');
+    expect(build).toContain('import { BUILD_FLAGS, commitDefine, ENTRYPOINTS } from "./release.ts";');
     // The program and the checkpointer's worker thread, which must be an entrypoint to be embedded.
     expect(ENTRYPOINTS).toEqual(["src/main.ts", "src/store/sqlite/checkpoint-worker.ts"]);
     expect(build).not.toContain('"--compile"');

@@ -1,25 +1,15 @@
 // claudemesh admin backup [--out FILE] / admin restore <file> [--force]: the broker's database,
 // located like `serve` locates it (admin-config.ts).
 // The work is in broker/backup.ts and broker/maintenance.ts; this file resolves the directory and prints.
-import { loadBrokerConfig, processEnv } from "../../config/load.ts";
 import { resolve } from "node:path";
-import { shellCommand } from "../shell-words.ts";
 import { command } from "../context.ts";
-import { adminBrokerConfig, type AdminArgs } from "../admin-config.ts";
+import { adminBrokerConfig, dataDirCommand, type AdminArgs } from "../admin-config.ts";
 import type { AuditChains } from "../../broker/maintenance.ts";
 
 type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };
 
 /** The data directory, absolute, located as `serve` locates it. */
 const dataDirOf = (args: Args): string => resolve(adminBrokerConfig(args).dataDir);
-
-/** The restore command to paste later, perhaps in another shell or directory: absolute paths, and
- *  --data-dir unless the directory is the default one (no flag, variable or config file). */
-function restoreCommand(file: string, dataDir: string): string {
-  const env = processEnv();
-  const defaultDir = resolve(loadBrokerConfig({ env: { HOME: env.HOME, XDG_DATA_HOME: env.XDG_DATA_HOME } }).dataDir);
-  return shellCommand(["claudemesh", "admin", "restore", file, ...(dataDir === defaultDir ? [] : ["--data-dir", dataDir]), "--force"]);
-}
 
 /** "audit chains verified: 2 meshes, 17 entries", as `serve --check` says it. */
 const chainsVerified = ({ meshes, entries }: AuditChains) => `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;
@@ -34,7 +24,7 @@ export async function backup(args: Args): Promise<void> {
         `Backed up to ${r.file}`,
         `  ${r.bytes} bytes, sha256 ${r.sha256}`,
         `  schema version ${r.schemaVersion}, ${r.meshes} meshes, ${r.messages} messages; integrity_check ok; ${chainsVerified(r.auditChains)}`,
-        `Restore with (broker stopped): ${restoreCommand(r.file, dataDir)}`,
+        `Restore with (broker stopped): ${dataDirCommand(["admin", "restore", r.file, "--force"], dataDir)}`,
       ].join("\n"),
     );
   });
@@ -43,7 +33,8 @@ export async function backup(args: Args): Promise<void> {
 export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const { restoreDataDir } = await import("../../broker/maintenance.ts");
-    const r = await ctx.out.wait("restoring (integrity_check + audit chains, then the copy)", restoreDataDir(dataDirOf(args), args.file, { force: Boolean(args.force) }));
+    const dataDir = dataDirOf(args);
+    const r = await ctx.out.wait("restoring (integrity_check + audit chains, then the copy)", restoreDataDir(dataDir, args.file, { force: Boolean(args.force) }));
     ctx.out.result(r, () =>
       [
         `Restored ${r.file} → ${r.database}`,
@@ -54,7 +45,7 @@ export async function restore(args: Args & { file: string }): Promise<void> {
         "New operator token for the dashboard (the backup's token, and any other, no longer works; shown only now):",
         `  ${r.operatorToken}`,
         "",
-        "Start the broker again (claudemesh serve, or systemctl start claudemesh).",
+        `Start the broker again (${dataDirCommand(["serve"], dataDir)}, or systemctl start claudemesh).`,
       ].join("\n"),
     );
   });

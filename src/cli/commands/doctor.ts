@@ -11,7 +11,7 @@ import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { neverConnected } from "../../client/broker-trouble.ts";
-import { MeshError } from "../../protocol/errors.ts";
+import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { rekeyDue } from "../rekey-due.ts";
@@ -130,6 +130,7 @@ export async function run(args: { json?: boolean }): Promise<void> {
     const checks = [...local.checks, ...(local.usable ? await meshChecks(ctx) : []), ...claudeChecks(ctx)];
     const ok = checks.every((c) => c.ok);
     ctx.out.result({ ok, checks }, () => checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`).join("\n"));
-    if (!ok) process.exitCode = 5;
+    // A failed check is local state that needs fixing: `refused`, as the README's exit codes say.
+    if (!ok) process.exitCode = Exit.refused;
   });
 }

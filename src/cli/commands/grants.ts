@@ -5,6 +5,7 @@ import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { refuseSelf, resolve } from "../mesh-io.ts";
+import { closest } from "../did-you-mean.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
@@ -15,7 +16,10 @@ function capsOf(args: GrantArgs): Cap[] {
   for (const w of words) {
     if (w === "all") ALL_CAPS.forEach((c) => caps.add(c));
     else if ((ALL_CAPS as readonly string[]).includes(w)) caps.add(w as Cap);
-    else throw new UsageError(`Unknown capability "${w}"; use ${ALL_CAPS.join(", ")} or all.`);
+    else {
+      const near = closest(w, [...ALL_CAPS, "all"]);
+      throw new UsageError(`Unknown capability "${w}"${near ? ` (did you mean ${near}?)` : ""}; use ${ALL_CAPS.join(", ")} or all.`);
+    }
   }
   return [...caps];
 }

@@ -2,8 +2,9 @@
 // ~/.claude/settings.json. Running install twice changes nothing the second time; uninstall
 // removes exactly what install added.
 import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
-import { readClaudeJson, register, unregister } from "../claude-code/mcp-registration.ts";
+import { entryIn, readClaudeJson, register, unregister, type ServerEntry } from "../claude-code/mcp-registration.ts";
 import { assertClaudeFilesWritable, beforeAnyChange, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { command } from "../context.ts";
@@ -19,6 +20,16 @@ const readBoth = (home: string) =>
     return read;
   });
 
+/** The config directory the registration replaced by `install` had used, when it is not the one
+ *  installed now: one registration per user, so a second config directory silently took the
+ *  first one's place. Null otherwise (none before, or the same directory). */
+function replacedConfigDir(previous: ServerEntry | null, configDir: string, home: string): string | null {
+  if (previous === null) return null;
+  const named = previous.env?.CLAUDEMESH_CONFIG_DIR;
+  const before = typeof named === "string" && named ? resolve(named) : join(home, ".claudemesh");
+  return before === resolve(configDir) ? null : before;
+}
+
 export async function install(args: { label?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     // Checked before anything is written: the label lands in Claude Code's config and peers' lists.
@@ -31,12 +42,14 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const path = settingsPath(ctx.env.home);
     const { settings, claudeJson } = readBoth(ctx.env.home);
     const via = register(ctx.env.home, entry, claudeJson);
+    const replaced = via === null ? null : replacedConfigDir(entryIn(claudeJson), ctx.env.configDir, ctx.env.home);
     const hadSettings = existsSync(path);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(env)));
     const meshes = ctx.config().meshes.map((m) => m.slug);
-    ctx.out.result({ mcp: { registered: true, changed: via !== null, via }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
+    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replacedConfigDir: replaced }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [
         via ? `Registered the claudemesh MCP server for your user (${via}).` : "The claudemesh MCP server was already registered.",
+        ...(replaced ? [`Replaced the registration that used ${replaced}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
         meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join <link> (or claudemesh new).",
         ...(env.CLAUDEMESH_CONFIG_DIR ? [`They use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),

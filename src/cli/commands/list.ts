@@ -31,7 +31,7 @@ export async function run(args: { json?: boolean }): Promise<void> {
     const state = (r: (typeof rows)[number]) => (r.removedAt !== null ? `REMOVED (refused since ${new Date(r.removedAt).toISOString()}; claudemesh leave ${r.slug} --yes forgets it)` : r.reachable ? "reachable" : "UNREACHABLE");
     ctx.out.result({ meshes: rows }, () =>
       rows.length === 0
-        ? "No meshes yet. Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>"
+        ? `No meshes yet (config dir ${ctx.env.configDir}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>`
         : rows.map((r) => `${r.slug.padEnd(20)} ${r.displayName} (${r.role})  ${r.broker}  ${state(r)}`).join("\n"),
     );
   });

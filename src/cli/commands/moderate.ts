@@ -13,6 +13,7 @@ import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
+import { isOpen } from "./invite.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
@@ -138,7 +139,9 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     });
     const rotated = members ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`, members) : null;
     const heldBack = rotated?.heldBack.filter((m) => m.pubkey !== peer.memberPubkey) ?? [];
-    ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null }, () =>
+    // Removal is per key: someone holding another open link can enrol again with a new one.
+    const open = await client.request("invite_list", {}).then(({ invites }) => invites.filter((i) => isOpen(i)).length, () => null);
+    ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null, openInvites: open }, () =>
       [
         `${ban ? "Banned" : "Removed"} ${peerLabel(peer)}; ${r.disconnected} connection(s) closed.`,
         ...(r.invitesRevoked.length ? [`Revoked with them: ${r.invitesRevoked.length === 1 ? "invite" : "invites"} ${r.invitesRevoked.join(", ")} (the one they joined through, or ones they made), which could let them back in; \`claudemesh invite\` makes a new one for anyone else.`] : []),
@@ -147,6 +150,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
         ...heldBackLine(heldBack),
       ].join("\n"),
     );
+    if (open) ctx.out.note(`${open === 1 ? "1 invite is" : `${open} invites are`} still open, and a removed member holding one can join again under a new key: claudemesh invite list shows them, claudemesh invite revoke <id> closes one.`);
   });
 }
 

@@ -7,6 +7,7 @@ import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
+import { topicHint } from "../name-hints.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
@@ -74,8 +75,8 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin(stdinExample) : words;
     const sendOn = (c: BrokerClient, id: string | undefined) =>
-      session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch((err: unknown) => {
-        throw withGroupHint(err, target);
+      session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch(async (err: unknown) => {
+        throw target.startsWith("#") ? await topicHint(c, err, target.slice(1)) : withGroupHint(err, target);
       });
     let r: Awaited<ReturnType<typeof sendOn>>;
     const link = client.state === "open" ? client : await ctx.connect(mesh);

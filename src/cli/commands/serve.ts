@@ -8,6 +8,7 @@ import { jsonLog } from "../../log/log.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
+import { dataDirCommand } from "../admin-config.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { fail, listenProblem, rootProblem, storageReason } from "../serve-problems.ts";
@@ -58,7 +59,7 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
     `then \`${cli} invite\` for teammates and \`${cli} install\` to connect Claude Code.`,
     ...(config.publicUrl || !WILDCARD.has(config.host) ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
     "",
-    `Operator token for the dashboard (shown once; keep it; \`${cli} admin token\` issues a new one):`,
+    `Operator token for the dashboard (shown once; keep it; \`${dataDirCommand(["admin", "token"], config.dataDir, cli)}\` issues a new one):`,
     `  ${firstRunToken}`,
   ].join("\n");
 }

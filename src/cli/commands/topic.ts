@@ -4,19 +4,36 @@ import type { BrokerClient } from "../../client/client.ts";
 import { MAX_PAGE } from "../../protocol/limits.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { MeshError } from "../../protocol/errors.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
+import { topicHint } from "../name-hints.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
+
+/** `request`, whose refusal of an unknown topic names the nearest one (topicHint). */
+const onTopic = <T>(client: BrokerClient, topic: string, request: Promise<T>): Promise<T> => request.catch(async (err: unknown) => Promise.reject(await topicHint(client, err, topic)));
+
+/** The broker's "topic #x already exists" (conflict, exit 5 as before) said with the next step:
+ *  joining it, or nothing when you are in it already. */
+async function existing(client: BrokerClient, err: unknown, topic: string): Promise<unknown> {
+  if (!(err instanceof MeshError) || err.code !== "conflict") return err;
+  const joined = await client.request("topic_list", {}).then(
+    (r) => r.topics.find((t) => t.name === topic)?.joined,
+    () => undefined,
+  );
+  const next = joined ? "You are in it already." : `Join it with: claudemesh topic join ${topic}`;
+  return new MeshError("conflict", `Topic #${topic} already exists in this mesh. ${next}`, { cause: err });
+}
 
 export async function create(args: CommonArgs & { name: string; description?: string }): Promise<void> {
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const description = checkText(args.description ?? "", "--description", FIELDS.description);
     const client = await ctx.connect(ctx.mesh());
-    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) });
+    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) }).catch(async (err: unknown) => Promise.reject(await existing(client, err, topic)));
     ctx.out.result({ topic: created }, () => `Created #${created.name}; you are its lead. Others join with: claudemesh topic join ${created.name}`);
   });
 }
@@ -33,7 +50,7 @@ export async function join(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("topic_join", { topic });
+    const r = await onTopic(client, topic, client.request("topic_join", { topic }));
     ctx.out.result(r, () => (r.joined ? `Joined #${r.topic}.` : `Already in #${r.topic}.`));
   });
 }
@@ -42,7 +59,7 @@ export async function leave(args: CommonArgs & { name: string }): Promise<void> 
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("topic_leave", { topic });
+    const r = await onTopic(client, topic, client.request("topic_leave", { topic }));
     ctx.out.result(r, () => (r.left ? `Left #${r.topic}.` : `You were not in #${r.topic}.`));
   });
 }
@@ -63,7 +80,8 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const topic = name(args.name);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const r = await client.request("topic_history", { topic, afterOffset: after ?? (await latestStart(client, topic, limit)), limit });
+    const afterOffset = after ?? (await onTopic(client, topic, latestStart(client, topic, limit)));
+    const r = await onTopic(client, topic, client.request("topic_history", { topic, afterOffset, limit }));
     if (after !== null && after >= r.lastOffset) {
       ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: [] }, () => (r.lastOffset === 0 ? `#${r.topic} is empty.` : `Nothing after #${after}: the last post of #${r.topic} is #${r.lastOffset}.`));
       return;

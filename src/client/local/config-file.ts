@@ -205,9 +205,18 @@ export function upsertMesh(cfg: LocalConfig, entry: MeshEntry): LocalConfig {
   return { ...cfg, meshes: [...cfg.meshes.filter((m) => m.meshId !== entry.meshId), entry] };
 }
 
-/** Picks a mesh by slug or id; with no selector, the only joined mesh. */
+/** No mesh is joined. `configDir`, when the thrower knows it, is named: a config dir other than the
+ *  one meant (a mistyped CLAUDEMESH_CONFIG_DIR) is the usual reason. */
+export class NoMeshError extends MeshError {
+  constructor(configDir?: string) {
+    super("not_found", `You have not joined any mesh${configDir ? ` (config dir ${configDir})` : ""}. Create one with \`claudemesh new <name>\` or join with \`claudemesh join <link>\`.`);
+  }
+}
+
+/** Picks a mesh by slug or id; with no selector, the only joined mesh. Throws NoMeshError when
+ *  none is joined, MeshError otherwise. */
 export function selectMesh(cfg: LocalConfig, selector?: string | null): MeshEntry {
-  if (cfg.meshes.length === 0) throw new MeshError("not_found", "You have not joined any mesh. Create one with `claudemesh new <name>` or join with `claudemesh join <link>`.");
+  if (cfg.meshes.length === 0) throw new NoMeshError();
   if (!selector) {
     if (cfg.meshes.length === 1) return cfg.meshes[0]!;
     throw new MeshError("invalid_argument", `You are in several meshes (${cfg.meshes.map((m) => m.slug).join(", ")}); choose one with --mesh <slug>.`);

@@ -7,7 +7,7 @@
 import { accessSync, chmodSync, closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync, existsSync, unlinkSync, type Stats } from "node:fs";
 import { dirname, join, basename, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { LocalFileError, onFile, statIfAny, type FileContext } from "../../local-file/error.ts";
+import { LocalFileError, modeOf, onFile, statIfAny, type FileContext } from "../../local-file/error.ts";
 import { parseJsonText } from "../../local-file/json.ts";
 
 export { LocalFileError };
@@ -31,8 +31,7 @@ export function ensurePrivateDir(dir: string): void {
 export function assertPrivate(path: string, holds = "private keys"): void {
   const st = onFile(path, "read", () => statSync(path));
   if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8);
-    throw new LocalFileError(`${path} is readable by other users (mode ${mode}); it holds ${holds}.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
+    throw new LocalFileError(`${path} is readable by other users (mode ${modeOf(st)}); it holds ${holds}.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
   }
 }
 

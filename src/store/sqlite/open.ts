@@ -35,7 +35,7 @@ export function databaseProblem(err: unknown, dbPath: string): string | null {
   const owner = (path: string) => {
     try {
       const st = statSync(path);
-      return `${path} belongs to uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}`;
+      return `${path} belongs to uid ${st.uid}, mode ${(st.mode & 0o777).toString(8).padStart(3, "0")}`;
     } catch {
       return null;
     }

@@ -1,0 +1,32 @@
+// "Did you mean …?" for the names a command gives the broker, as for commands and options
+// (src/cli/name-hints.ts, one matcher: src/cli/did-you-mean.ts): a near topic is named before the
+// advice to create one, a near peer before "list names with claudemesh peers", a near capability
+// in grant's refusal. A name near nothing keeps the old answer. A topic created twice is said in
+// words with the next step, not as the broker's bare "topic #x already exists".
+import { expect, test } from "bun:test";
+import { cli, cliTeam, ok } from "../helpers/cli.ts";
+
+const failed = (r: { code: number; stderr: string }) => ({ code: r.code, stderr: r.stderr });
+
+test("a mistyped topic, peer or capability is answered with the name it is near; an existing topic with how to join it", async () => {
+  await using team = await cliTeam(["alice", "bob"]);
+  const { dirs: [alice, bob] } = team;
+  ok(await cli(alice, ["topic", "create", "deploys"]));
+
+  // Creating it again says so in words, with the next step: joining it, unless you are in it.
+  expect(failed(await cli(alice, ["topic", "create", "deploys"]))).toEqual({ code: 5, stderr: "claudemesh: Topic #deploys already exists in this mesh. You are in it already.\n" });
+  expect(failed(await cli(bob, ["topic", "create", "#deploys"]))).toEqual({ code: 5, stderr: "claudemesh: Topic #deploys already exists in this mesh. Join it with: claudemesh topic join deploys\n" });
+
+  expect(failed(await cli(alice, ["topic", "post", "deplyos", "x"]))).toEqual({ code: 4, stderr: "claudemesh: No topic #deplyos in this mesh. Did you mean #deploys? (claudemesh topic list lists them.)\n" });
+  expect(failed(await cli(bob, ["topic", "join", "deploy"]))).toEqual({ code: 4, stderr: "claudemesh: No topic #deploy in this mesh. Did you mean #deploys? (claudemesh topic list lists them.)\n" });
+  expect(failed(await cli(bob, ["topic", "history", "deplyos"]))).toEqual({ code: 4, stderr: "claudemesh: No topic #deplyos in this mesh. Did you mean #deploys? (claudemesh topic list lists them.)\n" });
+  // Nothing near: creating it is the advice, as before.
+  expect(failed(await cli(alice, ["send", "#design", "x"]))).toEqual({ code: 4, stderr: "claudemesh: No topic #design in this mesh. Create it first: claudemesh topic create design\n" });
+
+  expect(failed(await cli(bob, ["grant", "alise", "dm"]))).toEqual({ code: 4, stderr: 'claudemesh: No peer matches "alise". Did you mean "alice"? (claudemesh peers lists them.)\n' });
+  expect(failed(await cli(bob, ["send", "zed", "x"]))).toEqual({ code: 4, stderr: expect.stringMatching(/^claudemesh: No peer matches "zed"\. List names with `claudemesh peers`/) });
+  // Your own name is no suggestion: a name never resolves to you.
+  expect(failed(await cli(bob, ["send", "bobb", "x"]))).toEqual({ code: 4, stderr: expect.stringMatching(/^claudemesh: No peer matches "bobb"\. List names/) });
+
+  expect(failed(await cli(bob, ["grant", "alice", "dm", "topci"]))).toEqual({ code: 2, stderr: expect.stringMatching(/^claudemesh: Unknown capability "topci" \(did you mean topic\?\); use dm, broadcast, group, topic or all\./) });
+}, 60_000);
