@@ -144,7 +144,7 @@ describe("cli moderation", () => {
     await requestKeys(session, spy.client);
     const inbox = await cli(alice, ["inbox", "--json"]);
     expect(inbox.code).toBe(0);
-    expect(inbox.stderr).not.toContain("sent the mesh keys");
+    expect(inbox.stderr).not.toContain("Sent the mesh keys");
     await Bun.sleep(200);
     expect(spy.messages.filter((m) => m.from.memberPubkey === meshOf(alice).ownerPubkey)).toEqual([]);
 

@@ -13,6 +13,6 @@ test("the owner's inbox says whose key request it answered, by quoted name and k
   await using ids = identities(1);
   const dave = ok(await cli(ids.dirs[0]!, ["join", link, "--name", "dave", "--json"])).json().member.pubkey as string;
   let notes = "";
-  await until(async () => (notes += ok(await cli(alice, ["inbox"])).stderr).includes("sent the mesh keys"), "alice to answer dave's key request");
-  expect(notes).toContain(`sent the mesh keys to "dave" (${dave.slice(0, 12)})\n`);
+  await until(async () => (notes += ok(await cli(alice, ["inbox"])).stderr).includes("Sent the mesh keys"), "alice to answer dave's key request");
+  expect(notes).toContain(`Sent the mesh keys to "dave" (${dave.slice(0, 12)}).\n`);
 });

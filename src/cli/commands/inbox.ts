@@ -20,7 +20,7 @@ async function openPage(ctx: Ctx, session: MeshSession, client: BrokerClient, pu
   const batch = openBatch(session, pushes, seen);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
   for (const from of batch.keyRequests) {
-    if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`sent the mesh keys to ${senderLabel(from)}`);
+    if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`Sent the mesh keys to ${senderLabel(from)}.`);
   }
   return batch;
 }
