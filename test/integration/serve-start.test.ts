@@ -103,6 +103,20 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(stderr).toContain("Run the broker as the user that owns its data directory, or give that user the files (chown -R).");
   }, 15_000);
 
+  test.skipIf(process.getuid?.() !== 0 || !Bun.which("runuser"))("the broker's own database with a mode that shuts it out: the fix is chmod, not another user", async () => {
+    const parent = tempDir("cm-serve-mode-");
+    chmodSync(parent, 0o755);
+    const data = join(parent, "data");
+    expect((await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"])).code).toBe(0);
+    Bun.spawnSync(["chown", "-R", "nobody", data]);
+    chmodSync(join(data, "claudemesh.db"), 0o000);
+    const main = join(import.meta.dir, "../../src/main.ts");
+    const r = Bun.spawnSync(["runuser", "-u", "nobody", "--", process.execPath, "run", main, "serve", "--check", "--data-dir", data, "--port", "0"], { env: { ...process.env, HOME: parent } });
+    expect(r.exitCode).toBe(1);
+    const nobody = Number(Bun.spawnSync(["id", "-u", "nobody"]).stdout.toString().trim());
+    expect(r.stderr.toString()).toContain(`${join(data, "claudemesh.db")} is this user's (uid ${nobody}), mode 000. Give it back read and write access: chmod 600 ${join(data, "claudemesh.db")}, chmod 700 ${data}.`);
+  }, 15_000);
+
   test("serve --check listens for a moment: an address this machine lacks, or a port in use, fails the check (exit 1), as the start would", async () => {
     // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no interface has it.
     expect(await serve(["--check", "--host", "192.0.2.1"])).toEqual({ code: 1, stderr: "claudemesh serve: cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n", touched: false });

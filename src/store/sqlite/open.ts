@@ -1,7 +1,7 @@
 // Opens the broker's SQLite file with the settings every connection needs. The file holds routing
 // metadata (no secrets), but it is still private to the broker's user: directory 0700, file 0600.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { isDamaged, RESTORE_BACKUP } from "./db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "./disk-faults.ts";
@@ -32,15 +32,13 @@ export function databaseProblem(err: unknown, dbPath: string): string | null {
   if (isDamaged(err)) return `${dbPath} is damaged or not a claudemesh database (${said}): ${RESTORE_BACKUP}`;
   if (code !== "SQLITE_CANTOPEN" && code !== "EACCES" && code !== "EPERM") return null;
   const me = process.getuid?.();
-  const owner = (path: string) => {
-    try {
-      const st = statSync(path);
-      return `${path} belongs to uid ${st.uid}, mode ${(st.mode & 0o777).toString(8).padStart(3, "0")}`;
-    } catch {
-      return null;
-    }
-  };
-  const facts = [owner(dbPath) ?? owner(dirname(dbPath)), me === undefined ? null : `this process runs as uid ${me}`].filter(Boolean).join("; ");
+  const found = [dbPath, dirname(dbPath)].map((path) => ({ path, st: statOrNull(path) })).find((f) => f.st !== null);
+  const mode = found && (found.st!.mode & 0o777).toString(8).padStart(3, "0");
+  // The broker's own file with a mode that shuts it out: another user would be the wrong fix.
+  if (found && me !== undefined && me !== 0 && found.st!.uid === me) {
+    return `cannot open ${dbPath} (${said}): ${found.path} is this user's (uid ${me}), mode ${mode}. Give it back read and write access: chmod 600 ${dbPath}, chmod 700 ${dirname(dbPath)}.`;
+  }
+  const facts = [found && `${found.path} belongs to uid ${found.st!.uid}, mode ${mode}`, me === undefined ? null : `this process runs as uid ${me}`].filter(Boolean).join("; ");
   return `cannot open ${dbPath} (${said})${facts ? `: ${facts}` : ""}. Run the broker as the user that owns its data directory, or give that user the files (chown -R).`;
 }
 
@@ -87,5 +85,13 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
   } catch (e) {
     db.close();
     throw e;
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
   }
 }
