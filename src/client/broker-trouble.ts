@@ -71,8 +71,19 @@ const BUSY = new Set([502, 503, 504]);
 const busy = (base: string, status: number) =>
   new MeshError("unavailable", `The broker at ${base} answered HTTP ${status}: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.`);
 
+/** Statuses with which a server says it serves no such route or method: whatever gave them acted
+ *  on nothing. Any other answer may come from a proxy after the broker committed the request (a
+ *  CDN's 520 when the origin reset after its commit), so it must not count as never sent: an
+ *  enrolment forgets its key on that (pending-enrolments.ts). */
+const NOT_SERVED = new Set([404, 405, 501]);
+
+/** An answer no claudemesh broker gives, of which nothing proves the request was not acted on. */
+export const strangeAnswer = (base: string, answer: string) =>
+  new MeshError("unavailable", `${base} answered ${answer}, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.`);
+
 /** An HTTP error status without a claudemesh error body. */
-export const foreignAnswer = (base: string, status: number): MeshError => (BUSY.has(status) ? busy(base, status) : notABroker(base, `HTTP ${status}`));
+export const foreignAnswer = (base: string, status: number): MeshError =>
+  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : strangeAnswer(base, `HTTP ${status}`);
 
 /** The broker's own refusals of a WebSocket upgrade (docs/protocol.md §2.1), by status; 503 is
  *  `busy`. Bun's client does not give the body, so the status is all there is. */
@@ -88,5 +99,7 @@ export function socketFailure(base: string, ev: Event): MeshError {
   if (!status) return connectionFailed(base, error ?? message);
   if (BUSY.has(status)) return busy(base, status);
   const code = UPGRADE_REFUSALS[status];
-  return code ? new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`) : notABroker(base, `HTTP ${status}`);
+  if (code) return new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`);
+  // Nothing is sent before the socket opens, so either way nothing was done.
+  return NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : new NotSentError("unavailable", `${base} answered HTTP ${status} instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?`);
 }

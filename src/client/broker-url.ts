@@ -19,8 +19,9 @@ function httpByDefault(hostname: string): boolean {
 
 /** A path that ends in one of the broker's own HTTP routes (docs/protocol.md §6) other than
  *  /ws: a page of the broker pasted for its base URL (`…/health/ready`), refused with the base
- *  rather than sent to `…/health/ready/v1/meshes` for a "No such route". */
-const ROUTE_SUFFIX = /\/(?:health(?:\/ready)?|metrics|docs(?:\/json)?|hook\/set-status|v1(?:\/[^]*)?)\/?$/;
+ *  rather than sent to `…/health/ready/v1/meshes` for a "No such route". Only the routes
+ *  themselves: a proxy may serve a broker under any prefix, `/v1/claudemesh` included. */
+const ROUTE_SUFFIX = /\/(?:health(?:\/ready)?|metrics|docs(?:\/json)?|hook\/set-status|v1\/(?:meshes|invites\/[^/]+\/claim|dashboard(?:\/[^]*)?))\/?$/;
 
 /** Accepts http, https, ws and wss with a host, and a bare `host:port`
  *  for localhost or an IP address, read as http:// (`assumed` is then true, for the caller to

@@ -8,7 +8,7 @@ import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
 import { freshTimestamp } from "./credentials.ts";
-import { connectionFailed, foreignAnswer, noAnswer, notABroker, unreachable } from "./broker-trouble.ts";
+import { connectionFailed, foreignAnswer, noAnswer, notABroker, strangeAnswer, unreachable } from "./broker-trouble.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -46,7 +46,7 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
     if (res.status === 404 && error.code === "not_found") throw notABroker(base, "HTTP 404");
     throw errorFromWire(error);
   }
-  if (typeof body !== "object" || body === null) throw notABroker(base, `HTTP ${res.status} with a body that is not JSON`);
+  if (typeof body !== "object" || body === null) throw strangeAnswer(base, `HTTP ${res.status} with a body that is not JSON`);
   return body as T;
 }
 

@@ -60,6 +60,17 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     }
   }, 60_000);
 
+  test("an answer no broker gives, from which nothing proves the request was not carried out (a proxy's 520): new keeps its key; send, which sends nothing before the socket opens, says so", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using ids = identities(1);
+    await using proxy = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<h1>Web server returned an unknown error</h1>", { status: 520, headers: { "content-type": "text/html" } }) });
+    const url = proxy.url.origin;
+    const created = await cli(ids.dirs[0]!, ["new", "Team", "--broker", url, "--display-name", "alice"], { env: SHORT });
+    expect([created.code, created.stderr, pendingIn(ids.dirs[0]!).length]).toEqual([6, `claudemesh: ${url} answered HTTP 520, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}\n`, 1]);
+    const sent = await cli(pointedAt(team.dirs[0], join(ids.root, "send"), url), ["send", "alice", "hi"], { env: SHORT });
+    expect([sent.code, sent.stderr]).toEqual([6, `claudemesh: ${url} answered HTTP 520 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?\n`]);
+  });
+
   test("a broker route pasted for its base URL is refused before anything is contacted, naming the base", async () => {
     await using ids = identities(1);
     const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9/mesh/health/ready"]);

@@ -25,6 +25,9 @@ describe("brokerBase", () => {
     ["[::1]:7911", "http://[::1]:7911", true],
     ["192.168.1.20:7900", "http://192.168.1.20:7900", true],
     ["box.localhost:7900", "http://box.localhost:7900", true],
+    // A proxy's prefix that merely starts like a route is a base.
+    ["https://gw.example.com/v1/claudemesh", "https://gw.example.com/v1/claudemesh", false],
+    ["https://gw.example.com/v1", "https://gw.example.com/v1", false],
   ])("%s → %s", (input, base, assumed) => {
     expect(brokerBase(input)).toEqual({ base, assumed });
   });
@@ -38,6 +41,10 @@ describe("brokerBase", () => {
     ["http://127.0.0.1:7900/?x=1", "?query or #fragment"],
     ["https://user:pw@mesh.example.com", "has a user"],
     ["not a url", "is not a URL"],
+    ["http://127.0.0.1:7900/health/ready", "is the address of the broker's /health/ready route"],
+    ["https://gw.example.com/mesh/v1/meshes", "is the address of the broker's /v1/meshes route"],
+    ["https://gw.example.com/v1/invites/inv_1/claim", "is the address of the broker's /v1/invites/inv_1/claim route"],
+    ["https://gw.example.com/v1/dashboard/login", "is the address of the broker's /v1/dashboard/login route"],
   ])("%p is refused: %s", (input, words) => {
     expect(refused(input)).toEqual({ error: expect.stringContaining(words) });
   });

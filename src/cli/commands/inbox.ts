@@ -1,7 +1,8 @@
 // claudemesh inbox [--follow] [--all]: fetch and decrypt waiting messages, show them, and only
 // once stdout has taken a message remember it locally and ack it. One stdout did not take (its
 // reader quit, `| head`; a full disk) stays unread for the next `inbox`; a crash between showing
-// and remembering shows it again: never a loss, never marked read unseen.
+// and remembering shows it again. "Taken" is what the pipe accepted: up to a pipe's buffer may still
+// be in it when its reader quits, and nothing can tell how much of that the reader consumed.
 // --follow keeps streaming (with --json: one JSON object per line); while you are dnd or working it
 // says that only priority-now messages arrive. --all shows local history.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";

@@ -34,8 +34,11 @@ export function databaseProblem(err: unknown, dbPath: string): string | null {
   const me = process.getuid?.();
   const found = [dbPath, dirname(dbPath)].map((path) => ({ path, st: statOrNull(path) })).find((f) => f.st !== null);
   const mode = found && (found.st!.mode & 0o777).toString(8).padStart(3, "0");
-  // The broker's own file with a mode that shuts it out: another user would be the wrong fix.
-  if (found && me !== undefined && me !== 0 && found.st!.uid === me) {
+  // The broker's own file with a mode that shuts its owner out: another user would be the wrong
+  // fix. (With the owner's access in place, another cause, such as a -wal file root left behind,
+  // gets the owner facts and chown below.)
+  const need = found?.path === dbPath ? 0o600 : 0o700;
+  if (found && me !== undefined && me !== 0 && found.st!.uid === me && (found.st!.mode & need) !== need) {
     return `cannot open ${dbPath} (${said}): ${found.path} is this user's (uid ${me}), mode ${mode}. Give it back read and write access: chmod 600 ${dbPath}, chmod 700 ${dirname(dbPath)}.`;
   }
   const facts = [found && `${found.path} belongs to uid ${found.st!.uid}, mode ${mode}`, me === undefined ? null : `this process runs as uid ${me}`].filter(Boolean).join("; ");
