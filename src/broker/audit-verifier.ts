@@ -71,25 +71,37 @@ export type ChainsCheck = { meshes: number; entries: number; broken: { meshId: s
 /** Walks every mesh's chain from genesis, as `audit_verify` does (so it is what members are then
  *  served), in mesh id order, and stops at the first that does not hold. Every mesh has a chain
  *  (its `mesh_created` entry is written with it) and every chain a mesh, so a mesh without entries
- *  or entries without a mesh are damage too: a changed mesh id shows only there. Given the tables'
- *  `facts` (read from a database nothing writes to meanwhile), each verified chain is also
- *  replayed, in the same walk, and compared with its mesh's rows; rows of a mesh id with neither
- *  record nor chain are compared with an empty chain. Throws what the store throws. */
-export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds">, facts?: ReadonlyMap<string, SecurityFacts>): Promise<ChainsCheck> {
-  const meshes = new Set((await store.listMeshes()).map((m) => m.id));
+ *  or entries without a mesh are damage too: a changed mesh id shows only there. Each verified
+ *  chain is also replayed, in the same walk, and compared with its mesh's rows in `facts` (the
+ *  tables, read from a database nothing writes to meanwhile, which also say which meshes exist);
+ *  rows of a mesh id with neither record nor chain are compared with an empty chain. Throws what
+ *  the store throws. */
+export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit" | "auditMeshIds">, facts: ReadonlyMap<string, SecurityFacts>): Promise<ChainsCheck> {
+  const meshes = new Set([...facts].filter(([, f]) => f.mesh !== null).map(([id]) => id));
   const chains = new Set(await store.auditMeshIds());
-  let replay = new ChainReplay();
-  const verifier = new AuditVerifier(store, () => 0, facts && ((_, page) => replay.apply(page)));
+  const replays = new Map<string, ChainReplay>();
+  const replayOf = (meshId: string) => replays.get(meshId) ?? replays.set(meshId, new ChainReplay()).get(meshId)!;
+  const verifier = new AuditVerifier(store, () => 0, (meshId, page) => replayOf(meshId).apply(page));
   let entries = 0;
-  for (const meshId of [...new Set([...meshes, ...chains, ...(facts?.keys() ?? [])])].sort()) {
-    replay = new ChainReplay();
+  for (const meshId of [...new Set([...chains, ...facts.keys()])].sort()) {
     const v = await verifier.verify(meshId);
     entries += v.entries;
     const rowsOnly = !meshes.has(meshId) && !chains.has(meshId);
     const reason = !v.valid ? v.reason! : rowsOnly ? null : !chains.has(meshId) ? "the mesh has no audit entries (its first, mesh_created, is gone)" : !meshes.has(meshId) ? "the database has audit entries for this mesh but no such mesh" : null;
     if (reason) return { meshes: meshes.size, entries, broken: { meshId, brokenAt: v.brokenAt, reason } };
-    const mismatch = facts && replay.diff(facts.get(meshId));
+    const mismatch = replayOf(meshId).diff(facts.get(meshId));
     if (mismatch) return { meshes: meshes.size, entries, broken: { meshId, brokenAt: null, reason: mismatchText(mismatch), mismatch } };
   }
   return { meshes: meshes.size, entries, broken: null };
 }
+
+/** What verifyEveryChain found wrong, in words: "the audit chain of mesh M does not verify from
+ *  entry N on (why)", or "the members table of mesh M disagrees with the mesh's audit chain
+ *  (what)". `where` follows the mesh id (" in /var/lib/claudemesh"). */
+export const chainBreak = ({ meshId, brokenAt, reason, mismatch }: NonNullable<ChainsCheck["broken"]>, where = "") =>
+  mismatch
+    ? `the ${mismatch.table} table of mesh ${meshId}${where} disagrees with the mesh's audit chain (${reason})`
+    : `the audit chain of mesh ${meshId}${where} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason})`;
+
+/** "audit chains verified: 2 meshes, 17 entries", as serve --check and backup and restore say it. */
+export const chainsVerified = ({ meshes, entries }: Pick<ChainsCheck, "meshes" | "entries">) => `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;

@@ -14,7 +14,8 @@ import { errnoOf, onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs, removeMadeDirs } from "../local-file/dirs.ts";
 import { backupFailure, chainsFailure } from "./backup-errors.ts";
-import { chainBreak, existingDatabase, inspect, verifyFileChains, type AuditChains } from "./maintenance.ts";
+import { existingDatabase, inspect, verifyFileChains, type AuditChains } from "./maintenance.ts";
+import { chainBreak } from "./audit-verifier.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
 

@@ -19,7 +19,7 @@ import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
-import { verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
+import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
 export type RestoreResult = {
   file: string;
@@ -57,13 +57,6 @@ export async function verifyFileChains(path: string, unreadable: (reason: string
     chains?.close();
   }
 }
-
-/** "the audit chain of mesh M does not verify from entry N on (why)", or "the members table of mesh
- *  M disagrees with the mesh's audit chain (what)", for what verifyEveryChain found. */
-export const chainBreak = ({ meshId, brokenAt, reason, mismatch }: NonNullable<ChainsCheck["broken"]>) =>
-  mismatch
-    ? `the ${mismatch.table} table of mesh ${meshId} disagrees with the mesh's audit chain (${reason})`
-    : `the audit chain of mesh ${meshId} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason})`;
 
 /** 20260122T020355Z: sortable, and safe in file names on every OS. */
 export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");

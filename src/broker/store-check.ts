@@ -14,7 +14,7 @@ import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
 import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
 import { securityFacts, securityIndexCheck } from "../store/sqlite/audit-tables.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
-import { verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
+import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
 /** What opening the database changed: null when nothing was migrated. `from` 0 is a database
  *  created just now; otherwise `backup` is the copy taken first (null when the database held no
@@ -49,10 +49,8 @@ export const damaged = (dataDir: string, findings: string, foundBy = "SQLite qui
 
 /** The sentence for a database whose audit chain does not verify, or whose tables disagree with
  *  a chain that does. */
-export const brokenChain = (dataDir: string, { meshId, brokenAt, reason, mismatch }: NonNullable<ChainsCheck["broken"]>) =>
-  mismatch
-    ? `the ${mismatch.table} table of mesh ${meshId} in ${dataDir} disagrees with the mesh's audit chain (${reason}): the database is damaged or was changed outside the broker, and the broker would act on what the table says; ${RESTORE_BACKUP}`
-    : `the audit chain of mesh ${meshId} in ${dataDir} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason}): the database is damaged or was changed outside the broker, and members would be served that history; ${RESTORE_BACKUP}`;
+export const brokenChain = (dataDir: string, broken: NonNullable<ChainsCheck["broken"]>) =>
+  `${chainBreak(broken, ` in ${dataDir}`)}: the database is damaged or was changed outside the broker, and ${broken.mismatch ? "the broker would act on what the table says" : "members would be served that history"}; ${RESTORE_BACKUP}`;
 
 /** `read` of the audit chains; a database too damaged to read them is a finding. */
 async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promise<T> {

@@ -10,22 +10,23 @@ import { AUDIT_RECHECK_MS as RECHECK_MS } from "../../src/protocol/limits.ts";
 import { auditHash, verifyChain } from "../../src/protocol/audit-chain.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
 import { seedMesh, TempDirs } from "./store-fixtures.ts";
 import { wholeChain } from "../helpers/audit-chain.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
 
-/** Appends `n` grant entries in one transaction (appendAudit would commit each on its own). */
+/** Appends `n` entries of a type no replay folds, in one transaction (appendAudit would commit each on its own). */
 function grow(store: SqliteStore, meshId: string, n: number): void {
   const tail = store.db.query<{ seq: number; hash: string }, [string]>("SELECT seq, hash FROM audit_log WHERE mesh_id = ? ORDER BY seq DESC LIMIT 1").get(meshId)!;
-  const insert = store.db.query("INSERT INTO audit_log (mesh_id, seq, event_type, actor, payload, created_at, prev_hash, hash) VALUES (?, ?, 'grant_changed', NULL, ?, ?, ?, ?)");
+  const insert = store.db.query("INSERT INTO audit_log (mesh_id, seq, event_type, actor, payload, created_at, prev_hash, hash) VALUES (?, ?, 'padding', NULL, ?, ?, ?, ?)");
   let { seq, hash } = tail;
   store.db.transaction(() => {
     for (let i = 0; i < n; i++) {
       const payload = { caps: ["dm"], n: seq };
       const createdAt = new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString();
-      const next = auditHash(hash, meshId, "grant_changed", null, payload, createdAt);
+      const next = auditHash(hash, meshId, "padding", null, payload, createdAt);
       seq += 1;
       insert.run(meshId, seq, canonicalJson(payload), createdAt, hash, next);
       hash = next;
@@ -129,20 +130,20 @@ describe("audit verifier", () => {
     const b = (await seedMesh(store, "beta")).mesh.id;
     grow(store, b, 5);
     const [first, second] = [a, b].sort() as [string, string];
-    expect(await verifyEveryChain(store)).toEqual({ meshes: 2, entries: 7, broken: null });
+    expect(await verifyEveryChain(store, securityFacts(store.db))).toEqual({ meshes: 2, entries: 7, broken: null });
     // An edited entry is named with its seq.
     const at = store.db.query<{ created_at: string }, [string]>("SELECT created_at FROM audit_log WHERE mesh_id = ? AND seq = 1").get(first)!.created_at;
     store.db.run("UPDATE audit_log SET created_at = 'x' WHERE mesh_id = ? AND seq = 1", [first]);
-    expect(await verifyEveryChain(store)).toMatchObject({ broken: { meshId: first, brokenAt: 1, reason: "hash does not match the entry's contents" } });
+    expect(await verifyEveryChain(store, securityFacts(store.db))).toMatchObject({ broken: { meshId: first, brokenAt: 1, reason: "hash does not match the entry's contents" } });
     store.db.run("UPDATE audit_log SET created_at = ? WHERE mesh_id = ? AND seq = 1", [at, first]);
     // A mesh id changed in the meshes table: its chain is left without a mesh (meshes go in id order).
     store.db.run("PRAGMA foreign_keys = OFF");
     store.db.run("UPDATE meshes SET id = 'zzzzzzzzzzzz' WHERE id = ?", [first]);
-    expect(await verifyEveryChain(store)).toMatchObject({ broken: { meshId: first, brokenAt: null, reason: "the database has audit entries for this mesh but no such mesh" } });
+    expect(await verifyEveryChain(store, securityFacts(store.db))).toMatchObject({ broken: { meshId: first, brokenAt: null, reason: "the database has audit entries for this mesh but no such mesh" } });
     store.db.run("UPDATE meshes SET id = ? WHERE id = 'zzzzzzzzzzzz'", [first]);
     // A mesh whose chain was removed whole, which nothing in the chain alone shows.
     store.db.run("DELETE FROM audit_log WHERE mesh_id = ?", [second]);
     // Entries walked: the first mesh's (alpha has its mesh_created only, beta 5 more).
-    expect(await verifyEveryChain(store)).toEqual({ meshes: 2, entries: first === a ? 1 : 6, broken: { meshId: second, brokenAt: null, reason: "the mesh has no audit entries (its first, mesh_created, is gone)" } });
+    expect(await verifyEveryChain(store, securityFacts(store.db))).toEqual({ meshes: 2, entries: first === a ? 1 : 6, broken: { meshId: second, brokenAt: null, reason: "the mesh has no audit entries (its first, mesh_created, is gone)" } });
   });
 });

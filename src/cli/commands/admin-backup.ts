@@ -4,15 +4,12 @@
 import { resolve } from "node:path";
 import { command } from "../context.ts";
 import { adminBrokerConfig, dataDirCommand, type AdminArgs } from "../admin-config.ts";
-import type { AuditChains } from "../../broker/maintenance.ts";
+import { chainsVerified } from "../../broker/audit-verifier.ts";
 
 type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };
 
 /** The data directory, absolute, located as `serve` locates it. */
 const dataDirOf = (args: Args): string => resolve(adminBrokerConfig(args).dataDir);
-
-/** "audit chains verified: 2 meshes, 17 entries", as `serve --check` says it. */
-const chainsVerified = ({ meshes, entries }: AuditChains) => `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;
 
 export async function backup(args: Args): Promise<void> {
   await command(args, async (ctx) => {

@@ -49,6 +49,7 @@ function settingsJson({ config, origins }: Resolved) {
 export async function check(resolved: Resolved, json: boolean): Promise<never> {
   const { config } = resolved;
   const { brokenChain, checkStore, damaged, migrationSentence } = await import("../../broker/store-check.ts");
+  const { chainsVerified } = await import("../../broker/audit-verifier.ts");
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   const unknown = unknownEnv(processEnv());
   const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })) };
@@ -97,6 +98,5 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   if (problem) fail(`${migrated ? `${migrated}; but ` : ""}${problem}`);
   const { meshes, entries } = h.chains!;
   const database = { writable: h.writable, schemaVersion: h.schemaVersion, quickCheck: h.integrity, auditChains: { meshes, entries }, migration: h.migration && h.migration.from > 0 ? h.migration : null };
-  const chains = `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;
-  return done(database, [chains, ...(migrated ? [migrated] : []), `configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}`], h.writable ? 0 : 1);
+  return done(database, [chainsVerified({ meshes, entries }), ...(migrated ? [migrated] : []), `configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}`], h.writable ? 0 : 1);
 }

@@ -9,7 +9,6 @@ import type { Store } from "../types.ts";
 import { securityFacts, type SecurityFacts } from "./audit-tables.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { verifyCopy } from "./maintenance.ts";
-import { MeshRepo } from "./mesh-repo.ts";
 
 /** What a database file holds, read without changing it. */
 export type FileInfo = {
@@ -105,7 +104,7 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
 
 /** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain), and
  *  the membership tables its replay compares them with. */
-export type FileChains = Pick<Store, "listAudit" | "countAudit" | "listMeshes" | "auditMeshIds"> & { facts(): Map<string, SecurityFacts>; close(): void };
+export type FileChains = Pick<Store, "listAudit" | "countAudit" | "auditMeshIds"> & { facts(): Map<string, SecurityFacts>; close(): void };
 
 /** The audit chains and meshes of the database file `path`, read through a read-only connection
  *  (never migrated: the tables read are the same in every schema version); close it when done.
@@ -119,12 +118,10 @@ export function openFileChains(path: string): FileChains {
     throw new DataFileError(`cannot open ${path}: ${said(cause)}`, { cause });
   }
   const audit = new AuditRepo(db);
-  const meshes = new MeshRepo(db, audit);
   return {
     listAudit: async (meshId, afterSeq, limit) => audit.list(meshId, afterSeq, limit),
     countAudit: async (meshId) => audit.count(meshId),
     auditMeshIds: async () => audit.meshIds(),
-    listMeshes: async () => meshes.list(),
     facts: () => securityFacts(db),
     close: () => db.close(),
   };
