@@ -1,7 +1,7 @@
 // The broker's config for the `admin` commands, which work on a broker's data directory from the
 // outside: located as `serve` locates it (--data-dir > CLAUDEMESH_DATA_DIR > config file (--config
 // or CLAUDEMESH_CONFIG) > default).
-import { ConfigError, loadBrokerConfig, processEnv, type BrokerConfig } from "../config/load.ts";
+import { ConfigError, defaultDataDir, loadBrokerConfig, processEnv, type BrokerConfig } from "../config/load.ts";
 import { UsageError } from "./output.ts";
 import { shellCommand } from "./shell-words.ts";
 import { resolve } from "node:path";
@@ -24,8 +24,7 @@ export function adminBrokerConfig(args: AdminArgs): BrokerConfig {
  *  flag, variable or config file), so that pasted later, in another shell or directory, it acts on
  *  the same broker. `cli` is how the reader runs claudemesh. */
 export function dataDirCommand(words: readonly string[], dataDir: string, cli = "claudemesh"): string {
-  const env = processEnv();
-  const defaultDir = resolve(loadBrokerConfig({ env: { HOME: env.HOME, XDG_DATA_HOME: env.XDG_DATA_HOME } }).dataDir);
+  const defaultDir = resolve(defaultDataDir(processEnv()));
   const dir = resolve(dataDir);
   return `${cli} ${shellCommand([...words, ...(dir === defaultDir ? [] : ["--data-dir", dir])])}`;
 }

@@ -26,7 +26,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   );
 }
 
-export type ReadResult = { read: Delivered[]; dropped: { messageId: string; reason: string }[]; waiting: number };
+type ReadResult = { read: Delivered[]; dropped: { messageId: string; reason: string }[]; waiting: number };
 
 export type Batch = ReadResult & {
   /** Ids to ack whatever is shown: dropped messages and control messages. */

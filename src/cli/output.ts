@@ -39,10 +39,7 @@ let latest: Promise<boolean> = Promise.resolve(true);
 
 /** True when stdout failed because its reader went away (`| head` quit): the reader asked for no
  *  more, which is not an error. Any other failure (ENOSPC on a full disk, EIO) is. */
-export const readerGone = (err: NodeJS.ErrnoException | null): boolean => err?.code === "EPIPE";
-
-/** The error that stopped stdout, or null while it takes everything. */
-export const stdoutFailure = (): NodeJS.ErrnoException | null => failure;
+const readerGone = (err: NodeJS.ErrnoException | null): boolean => err?.code === "EPIPE";
 
 /** Writes to stdout. Resolves true once stdout has taken all of `text` (the write completed: for a
  *  pipe, it is in the pipe), false when it could not (the reader went away, the disk is full):

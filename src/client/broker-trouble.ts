@@ -81,9 +81,9 @@ const NOT_SERVED = new Set([404, 405, 501]);
 export const strangeAnswer = (base: string, answer: string) =>
   new MeshError("unavailable", `${base} answered ${answer}, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.`);
 
-/** An HTTP error status without a claudemesh error body. */
-export const foreignAnswer = (base: string, status: number): MeshError =>
-  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : strangeAnswer(base, `HTTP ${status}`);
+/** An HTTP error status without a claudemesh error body; `other`, what any other status means. */
+export const foreignAnswer = (base: string, status: number, other = () => strangeAnswer(base, `HTTP ${status}`)): MeshError =>
+  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : other();
 
 /** The broker's own refusals of a WebSocket upgrade (docs/protocol.md §2.1), by status; 503 is
  *  `busy`. Bun's client does not give the body, so the status is all there is. */
@@ -97,9 +97,8 @@ export function socketFailure(base: string, ev: Event): MeshError {
   if (unsent) return unsent;
   const status = Number(/Expected 101 status code: (\d{3})/.exec(message)?.[1]);
   if (!status) return connectionFailed(base, error ?? message);
-  if (BUSY.has(status)) return busy(base, status);
   const code = UPGRADE_REFUSALS[status];
   if (code) return new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`);
-  // Nothing is sent before the socket opens, so either way nothing was done.
-  return NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : new NotSentError("unavailable", `${base} answered HTTP ${status} instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?`);
+  // Nothing is sent before the socket opens: whatever answered, nothing was done.
+  return foreignAnswer(base, status, () => new NotSentError("unavailable", `${base} answered HTTP ${status} instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?`));
 }

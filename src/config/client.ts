@@ -30,10 +30,13 @@ export type ClientEnv = Readonly<{
   browser: string | null;
 }>;
 
+/** The config directory `env` names (CLAUDEMESH_CONFIG_DIR), else the default under its HOME. */
+export const configDirOf = (env: Record<string, string | undefined>): string => env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh");
+
 export function clientEnv(env: Record<string, string | undefined> = process.env, stderrIsTty = Boolean(process.stderr.isTTY)): ClientEnv {
   return Object.freeze({
     home: env.HOME || homedir(),
-    configDir: env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh"),
+    configDir: configDirOf(env),
     brokerUrl: env.CLAUDEMESH_BROKER_URL || null,
     mesh: env.CLAUDEMESH_MESH?.trim() || null,
     timeout: env.CLAUDEMESH_TIMEOUT?.trim() || null,

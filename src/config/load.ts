@@ -135,7 +135,8 @@ export type ConfigSources = {
   configFile?: string;
 };
 
-function defaultDataDir(env: Record<string, string | undefined>): string {
+/** The data directory when no flag, variable or config file names one: under XDG_DATA_HOME or HOME. */
+export function defaultDataDir(env: Record<string, string | undefined>): string {
   const xdg = env.XDG_DATA_HOME;
   return xdg ? join(xdg, "claudemesh") : join(env.HOME || homedir(), ".local", "share", "claudemesh");
 }

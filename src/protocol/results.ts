@@ -70,6 +70,14 @@ export type InviteInfo = {
   createdBy: string;
   revokedAt: number | null;
 };
+/** Whether an invite can still be claimed, and if not why (the first that applies, in this order). */
+export type InviteState = "revoked" | "expired" | "used up" | "active";
+export function inviteState(i: Pick<InviteInfo, "revokedAt" | "expiresAt" | "usedCount" | "maxUses">, nowS = Date.now() / 1000): InviteState {
+  if (i.revokedAt) return "revoked";
+  if (i.expiresAt <= nowS) return "expired";
+  if (i.usedCount >= i.maxUses) return "used up";
+  return "active";
+}
 export type GrantInfo = { peer: string; caps: Cap[] };
 /** Audit entries and the verdict are the chain's own types (audit-chain.ts). */
 export type AuditEntry = ChainEntry;

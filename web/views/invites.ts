@@ -8,6 +8,7 @@ import { qrSvg } from "../lib/qr.ts";
 import type { InvitesView, PageState } from "../lib/types.ts";
 import type { View } from "./view.ts";
 import { MAX_INVITE_USES } from "../../src/protocol/limits.ts";
+import { inviteState } from "../../src/protocol/results.ts";
 
 const LIFETIMES: [string, number][] = [
   ["1 hour", 3600],
@@ -16,17 +17,9 @@ const LIFETIMES: [string, number][] = [
   ["30 days", 30 * 86_400],
 ];
 
-type Invite = InvitesView["invites"][number];
 
 /** The last invite made in this page: its link is shown until the page is left (never stored). */
 let created: { link: string } | null = null;
-
-function stateOf(i: Invite, nowS = Date.now() / 1000): string {
-  if (i.revokedAt) return "revoked";
-  if (i.expiresAt <= nowS) return "expired";
-  if (i.usedCount >= i.maxUses) return "used up";
-  return "active";
-}
 
 async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonElement): Promise<void> {
   try {
@@ -100,7 +93,7 @@ export const invites: View = {
     const result = h("div", { "data-testid": "invite-result" }, created ? resultPanel(created) : null);
     const rerender = () => void invites.render(root, state).catch(() => {});
     const rows = [...list].reverse().map((i) => {
-      const st = stateOf(i);
+      const st = inviteState(i);
       const revoke = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke", disabled: st !== "active", text: "Revoke" });
       revoke.addEventListener("click", () => void post(`/v1/dashboard/invites/${encodeURIComponent(i.inviteId)}/revoke`).then(rerender, (err) => (revoke.textContent = (err as Error).message)));
       return h(

@@ -1,7 +1,8 @@
 // How Claude Code should start this claudemesh: the compiled binary itself, or (from a source
 // checkout) `bun run <abs>/src/main.ts`. Absolute paths, so hooks work from any directory.
 import { shellCommand } from "../shell-words.ts";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
+import { configDirOf } from "../../config/client.ts";
 
 /** True in the compiled binary, false when Bun runs src/main.ts from a checkout. */
 const compiled = (main: string) => main.includes("$bunfs") || main.includes("~BUN");
@@ -26,7 +27,7 @@ export function typedCommand(main = Bun.main, cwd = process.cwd()): string {
  *  CLAUDEMESH_CONFIG_DIR (Claude Code starts them without the user's shell environment). */
 export function configDirEnv(configDir: string, home: string): Record<string, string> {
   const dir = resolve(configDir);
-  return dir === join(home, ".claudemesh") ? {} : { CLAUDEMESH_CONFIG_DIR: dir };
+  return dir === configDirOf({ HOME: home }) ? {} : { CLAUDEMESH_CONFIG_DIR: dir };
 }
 
 /** The hooks' command: the launcher, behind `env VAR=…` when there is an environment to pass. */

@@ -2,7 +2,8 @@
 // ~/.claude/settings.json. Running install twice changes nothing the second time; uninstall
 // removes exactly what install added.
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { configDirOf } from "../../config/client.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { entryIn, readClaudeJson, register, unregister, type ServerEntry } from "../claude-code/mcp-registration.ts";
 import { assertClaudeFilesWritable, beforeAnyChange, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
@@ -26,7 +27,7 @@ const readBoth = (home: string) =>
 function replacedConfigDir(previous: ServerEntry | null, configDir: string, home: string): string | null {
   if (previous === null) return null;
   const named = previous.env?.CLAUDEMESH_CONFIG_DIR;
-  const before = typeof named === "string" && named ? resolve(named) : join(home, ".claudemesh");
+  const before = resolve(configDirOf({ HOME: home, CLAUDEMESH_CONFIG_DIR: typeof named === "string" ? named : undefined }));
   return before === resolve(configDir) ? null : before;
 }
 

@@ -7,11 +7,10 @@ import { buildInvite } from "../../client/invite-build.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { MAX_INVITE_USES } from "../../protocol/limits.ts";
-import type { InviteInfo } from "../../protocol/results.ts";
+import { inviteState } from "../../protocol/results.ts";
 
 /** Whether someone holding the link could still join with it at `nowS` (seconds since the epoch,
  *  as expiresAt): not revoked, not expired, uses left. */
-export const isOpen = (i: InviteInfo, nowS = Date.now() / 1000): boolean => !i.revokedAt && i.expiresAt > nowS && i.usedCount < i.maxUses;
 
 type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
 
@@ -50,7 +49,7 @@ export async function list(args: CommonArgs): Promise<void> {
         ? "No invites."
         : invites
             .map((i) => {
-              const state = isOpen(i, now) ? `${i.maxUses - i.usedCount} use(s) left` : i.revokedAt ? "revoked" : i.expiresAt <= now ? "expired" : "used up";
+              const state = inviteState(i, now) === "active" ? `${i.maxUses - i.usedCount} use(s) left` : inviteState(i, now);
               return `${i.inviteId}  ${i.role.padEnd(6)}  ${state.padEnd(14)}  expires ${new Date(i.expiresAt * 1000).toISOString()}`;
             })
             .join("\n"),

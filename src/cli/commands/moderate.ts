@@ -13,7 +13,7 @@ import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
-import { isOpen } from "./invite.ts";
+import { inviteState } from "../../protocol/results.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
@@ -140,7 +140,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const rotated = members ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`, members) : null;
     const heldBack = rotated?.heldBack.filter((m) => m.pubkey !== peer.memberPubkey) ?? [];
     // Removal is per key: someone holding another open link can enrol again with a new one.
-    const open = await client.request("invite_list", {}).then(({ invites }) => invites.filter((i) => isOpen(i)).length, () => null);
+    const open = await client.request("invite_list", {}).then(({ invites }) => invites.filter((i) => inviteState(i) === "active").length, () => null);
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null, openInvites: open }, () =>
       [
         `${ban ? "Banned" : "Removed"} ${peerLabel(peer)}; ${r.disconnected} connection(s) closed.`,
