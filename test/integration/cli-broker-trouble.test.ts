@@ -4,7 +4,8 @@
 // internal ws://…/ws), and says "nothing was sent / done" exactly when the request provably had no
 // effect. Situations: nothing listens, a plain HTTP server that is no broker, a broker URL with a
 // path, https:// to a plain-http broker, a TCP listener that never answers (CLAUDEMESH_TIMEOUT
-// keeps that one short), and a connection that drops under `inbox --follow`.
+// keeps that one short), a connection that drops under `inbox --follow`, and answers no broker
+// gives (a CDN's 520, an HTML 200, a proxy's 502, a 429 refusing the upgrade).
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -60,15 +61,27 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     }
   }, 60_000);
 
-  test("an answer no broker gives, from which nothing proves the request was not carried out (a proxy's 520): new keeps its key; send, which sends nothing before the socket opens, says so", async () => {
+  test("answers no broker gives, and a proxy's busy answer: new keeps its key unless the answer proves nothing was done; send, which sends nothing before the socket opens, says so", async () => {
     await using team = await cliTeam(["alice"]);
     await using ids = identities(1);
-    await using proxy = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<h1>Web server returned an unknown error</h1>", { status: 520, headers: { "content-type": "text/html" } }) });
-    const url = proxy.url.origin;
-    const created = await cli(ids.dirs[0]!, ["new", "Team", "--broker", url, "--display-name", "alice"], { env: SHORT });
-    expect([created.code, created.stderr, pendingIn(ids.dirs[0]!).length]).toEqual([6, `claudemesh: ${url} answered HTTP 520, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}\n`, 1]);
-    const sent = await cli(pointedAt(team.dirs[0], join(ids.root, "send"), url), ["send", "alice", "hi"], { env: SHORT });
-    expect([sent.code, sent.stderr]).toEqual([6, `claudemesh: ${url} answered HTTP 520 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?\n`]);
+    const html = (status: number) => new Response("<h1>proxy</h1>", { status, headers: { "content-type": "text/html" } });
+    const cases: { status: number; created: (u: string) => string; sent: (u: string) => string; exit?: number }[] = [
+      // A CDN's 520 may follow the broker's commit: not "nothing was done".
+      { status: 520, created: (u: string) => `${u} answered HTTP 520, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `${u} answered HTTP 520 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?` },
+      { status: 200, created: (u: string) => `${u} answered HTTP 200 with a body that is not JSON, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `${u} answered HTTP 200 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?` },
+      { status: 502, created: (u: string) => `The broker at ${u} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.${AGAIN}`, sent: (u: string) => `The broker at ${u} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
+      // The broker's own refusal of an upgrade, by its status (protocol.md §2.1).
+      { status: 429, created: (u: string) => `${u} answered HTTP 429, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `The broker at ${u} refused the connection (HTTP 429): Too many connections from this address. Close idle ones or ask the operator to raise the limit.`, exit: 7 },
+    ];
+    for (const [i, c] of cases.entries()) {
+      await using proxy = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => html(c.status) });
+      const url = proxy.url.origin;
+      const dir = join(ids.root, `new${i}`);
+      const created = await cli(dir, ["new", "Team", "--broker", url, "--display-name", "alice"], { env: SHORT });
+      expect({ status: c.status, created: [created.code, created.stderr, pendingIn(dir).length] }).toEqual({ status: c.status, created: [6, `claudemesh: ${c.created(url)}\n`, 1] });
+      const sent = await cli(pointedAt(team.dirs[0], join(ids.root, `send${i}`), url), ["send", "alice", "hi"], { env: SHORT });
+      expect({ status: c.status, sent: [sent.code, sent.stderr] }).toEqual({ status: c.status, sent: [c.exit ?? 6, `claudemesh: ${c.sent(url)}\n`] });
+    }
   });
 
   test("a broker route pasted for its base URL is refused before anything is contacted, naming the base", async () => {
