@@ -4,6 +4,10 @@
 /** Largest WebSocket text frame the broker parses, in bytes. Checked before JSON.parse.
  *  64 KiB holds a long message plus envelope; OWASP's WebSocket guidance names the same size. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** Largest HTTP request body the broker reads (§6.1). The largest real body, an invite claim or a
+ *  dashboard topic post, is under 100 KiB: 1 MiB leaves room and still bounds what one request
+ *  makes the broker hold. */
+export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
 
 /** Deepest JSON nesting accepted, checked by a scan before JSON.parse so that no recursive code
  *  ever sees a hostile 10,000-level document. Our deepest legitimate frame nests 3 levels. */

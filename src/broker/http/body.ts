@@ -2,15 +2,12 @@
 // an answer in the error catalog's shape (413 `frame_too_large`) instead of the HTTP server's empty 413.
 import { MeshError } from "../../protocol/errors.ts";
 import { assertJsonDepth } from "../../protocol/codec.ts";
+import { MAX_HTTP_BODY_BYTES } from "../../protocol/limits.ts";
 
-/** Largest HTTP request body the broker reads, in bytes (protocol.md §6). The largest real body,
- *  an invite claim or a dashboard topic post, is under 100 KiB; 1 MiB leaves room and still
- *  bounds what one request can make the broker hold. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** The body as text, refused with `frame_too_large` past MAX_BODY_BYTES: by its Content-Length
+/** The body as text, refused with `frame_too_large` past MAX_HTTP_BODY_BYTES: by its Content-Length
  *  before any byte is read, or, sent in chunks without one, by counting while reading, the
- *  stream cancelled at the limit. At most MAX_BODY_BYTES plus one chunk is ever held. */
+ *  stream cancelled at the limit. At most MAX_HTTP_BODY_BYTES plus one chunk is ever held. */
 export async function readBody(request: Request): Promise<string> {
   const tooBig = declaredTooLarge(request);
   if (tooBig) throw tooBig;
@@ -22,9 +19,9 @@ export async function readBody(request: Request): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > MAX_HTTP_BODY_BYTES) {
       void reader.cancel().catch(() => {});
-      throw tooLarge(`it passed ${MAX_BODY_BYTES} bytes`);
+      throw tooLarge(`it passed ${MAX_HTTP_BODY_BYTES} bytes`);
     }
     chunks.push(value);
   }
@@ -72,10 +69,10 @@ export function parseBody(text: string): unknown {
   throw new MeshError("invalid_argument", `Invalid request: ${path}: unexpected property`);
 }
 
-/** The refusal for a request whose Content-Length is over MAX_BODY_BYTES, or null. */
+/** The refusal for a request whose Content-Length is over MAX_HTTP_BODY_BYTES, or null. */
 function declaredTooLarge(request: Request): MeshError | null {
   const declared = Number(request.headers.get("content-length") ?? 0);
-  return declared > MAX_BODY_BYTES ? tooLarge(`Content-Length says ${declared} bytes`) : null;
+  return declared > MAX_HTTP_BODY_BYTES ? tooLarge(`Content-Length says ${declared} bytes`) : null;
 }
 
 /** The response, with `Connection: close` when the request sent a body that nothing read (no
@@ -88,5 +85,5 @@ export function closingIfUnread(request: Request, response: Response): Response 
 }
 
 function tooLarge(what: string): MeshError {
-  return new MeshError("frame_too_large", `The request body is over the limit of ${MAX_BODY_BYTES} bytes (1 MiB): ${what}. Send a smaller body.`);
+  return new MeshError("frame_too_large", `The request body is over the limit of ${MAX_HTTP_BODY_BYTES} bytes (1 MiB): ${what}. Send a smaller body.`);
 }
