@@ -29,6 +29,11 @@ function forwardedAddress(entry: string): string | null {
   return ipv6Groups(address) ? unmapped(address) : null;
 }
 
+/** The client of `request` from its peer address (`direct`: Bun's requestIP, "unknown" when it has
+ *  none) and its X-Forwarded-For, believed only from a trusted proxy. */
+export const requestIp = (direct: string | undefined, request: Request, trusted: readonly string[]): string =>
+  clientIp(direct ?? "unknown", request.headers.get("x-forwarded-for"), trusted);
+
 export function clientIp(direct: string, forwardedFor: string | null, trusted: readonly string[]): string {
   const peer = unmapped(direct);
   if (!forwardedFor || !isTrustedProxy(peer, trusted)) return peer;

@@ -21,7 +21,7 @@ import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
-import { addressKey, clientIp } from "./client-ip.ts";
+import { addressKey, requestIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
@@ -174,7 +174,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         refusedUpgrades.note({ reason: "forbidden", origin: req.headers.get("origin")?.slice(0, 200) });
         return secured(errorResponse(new MeshError("forbidden", "WebSocket connections from web pages are refused: connect with a program that sends no Origin header.")));
       }
-      const ip = clientIp(srv.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"), config.trustedProxies);
+      const ip = requestIp(srv.requestIP(req)?.address, req, config.trustedProxies);
       const slot = addressKey(ip);
       if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });

@@ -12,6 +12,7 @@ import { until } from "../helpers/until.ts";
 import { buildHello } from "../../src/client/credentials.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { LOG_EVERY_MS } from "../../src/broker/throttled-log.ts";
+import { signedHeaders } from "../helpers/http-fuzz.ts";
 
 const lines = (b: TestBroker, msg: string) => b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === msg);
 
@@ -24,6 +25,14 @@ describe("authentication in the broker's log", () => {
     const bob = await addMember(b.url, owner, "bob");
     expect(lines(b, "mesh created")).toEqual([expect.objectContaining({ level: "info", meshId: owner.meshId, ownerPubkey: owner.keys.publicKey, ip: "127.0.0.1" })]);
     expect(lines(b, "invite claimed")).toEqual([expect.objectContaining({ level: "info", meshId: owner.meshId, memberId: bob.memberId, pubkey: bob.keys.publicKey })]);
+
+    // Behind a trusted proxy the line names the client it forwarded for.
+    await using proxied = await startBroker({ trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"] });
+    const keys = generateSigningKeypair();
+    const body = JSON.stringify({ meshId: "mesh_viaproxy01", slug: "via-proxy", name: "Via a proxy", ownerPubkey: keys.publicKey, ownerDisplayName: "o" });
+    const made = await fetch(`${proxied.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.7", ...signedHeaders("POST", "/v1/meshes", body, keys) }, body });
+    expect(made.status).toBe(201);
+    expect(lines(proxied, "mesh created")).toEqual([expect.objectContaining({ meshId: "mesh_viaproxy01", ip: "203.0.113.7" })]);
 
     // (The owner's own connection, which made the invite, is logged as well.)
     const bobs = (msg: string) => lines(b, msg).filter((l) => l.pubkey === bob.keys.publicKey);

@@ -13,7 +13,7 @@ import { Conn, memberIdentity } from "../conn.ts";
 import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-sessions.ts";
-import { clientIp, isTrustedProxy } from "../client-ip.ts";
+import { isTrustedProxy, requestIp } from "../client-ip.ts";
 
 export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
 
@@ -64,7 +64,7 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
 /** The client's address for the log: the peer, or what a trusted proxy says it forwarded for. */
 export const clientIpOf = (ctx: BrokerContext, dash: Dashboard, request: Request): string | undefined => {
   const direct = dash.server?.requestIP(request)?.address;
-  return direct === undefined ? undefined : clientIp(direct, request.headers.get("x-forwarded-for"), ctx.config.trustedProxies);
+  return direct === undefined ? undefined : requestIp(direct, request, ctx.config.trustedProxies);
 };
 
 /** The hash an operator session records, so that replacing the token ends it. */

@@ -11,7 +11,7 @@ import { checkSkew, consumeSignature } from "../auth.ts";
 import { verifySignedRequest } from "./signed-request.ts";
 import { memberInfo } from "../handlers/admin.ts";
 import { AddressThrottle } from "../address-throttle.ts";
-import { clientIp } from "../client-ip.ts";
+import { requestIp } from "../client-ip.ts";
 
 /** Attempts to create a mesh one client address may make: a burst of 20, then one a minute. Anyone
  *  may create a mesh (a fresh key signs the request), so without this one address could fill the
@@ -46,7 +46,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
           owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },
         });
         set.status = repeated ? 200 : 201;
-        if (!repeated) ctx.log.info("mesh created", { meshId: mesh.id, slug: mesh.slug, ownerPubkey: mesh.ownerPubkey, ip: clientIp(addressOf(request) ?? "unknown", request.headers.get("x-forwarded-for"), ctx.config.trustedProxies) });
+        if (!repeated) ctx.log.info("mesh created", { meshId: mesh.id, slug: mesh.slug, ownerPubkey: mesh.ownerPubkey, ip: requestIp(addressOf(request), request, ctx.config.trustedProxies) });
         return { mesh, member: memberInfo(owner) };
       },
       { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"] } },
