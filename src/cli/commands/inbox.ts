@@ -69,7 +69,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     // --json: one document, so every page is shown (and then settled) at the end; in human mode
     // each page is shown and settled before the next is fetched.
     const held: Batch[] = [];
-    const read: Delivered[] = [];
+    let opened = 0;
     let shown = 0;
     let dropped = 0;
     let waiting = 0;
@@ -78,13 +78,13 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       // Pages already shown are recorded and will never be shown again: losing the connection
       // after one still shows them (and says so), rather than failing with nothing shown.
       const page = await client.request("fetch", { limit: 200 }).catch((err: Error) => {
-        if (read.length === 0) throw err;
+        if (opened === 0) throw err;
         interrupted = err.message;
         return null;
       });
       if (!page || page.messages.length === 0) break;
       const b = await openPage(ctx, session, client, page.messages, seen);
-      read.push(...b.read);
+      opened += b.read.length;
       dropped += b.dropped.length;
       waiting += b.waiting;
       if (ctx.out.json) held.push(b);
@@ -98,7 +98,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     }
     const summary = { dropped, waitingForKeys: waiting, ...(interrupted ? { interrupted } : {}) };
     const footer = [
-      read.length ? "" : "No new messages.",
+      opened ? "" : "No new messages.",
       dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
       waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
       interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
@@ -109,9 +109,11 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       if (footer) await ctx.out.result(summary, () => footer);
       return;
     }
-    const taken = await ctx.out.result({ messages: read, ...summary }, () => footer);
-    for (const b of held) await settle(ctx, session, client, b, taken ? b.read.length : 0);
-    if (!taken && read.length) warnUnread(ctx, 0);
+    // All pages settled as one: one replay-memory write and one ack for the document.
+    const whole: Batch = { read: held.flatMap((b) => b.read), handled: held.flatMap((b) => b.handled), ack: held.flatMap((b) => b.ack), dropped: [], waiting: 0, keyRequests: [] };
+    const taken = await ctx.out.result({ messages: whole.read, ...summary }, () => footer);
+    await settle(ctx, session, client, whole, taken ? whole.read.length : 0);
+    if (!taken && opened) warnUnread(ctx, 0);
   });
 }
 
