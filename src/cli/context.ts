@@ -32,6 +32,8 @@ export type Ctx = {
   update(change: ConfigChange): void;
   /** The mesh named by --mesh, else by CLAUDEMESH_MESH, else the only one joined. */
   mesh(): MeshEntry;
+  /** How long to wait for each answer of the broker (brokerTimeoutMs), checked once. */
+  timeoutMs(): number;
   /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. */
   connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean }): Promise<BrokerClient>;
   debug(line: string): void;
@@ -52,7 +54,7 @@ const MAX_BROKER_TIMEOUT_MS = 3_600_000;
 /** How long a command waits for each answer of the broker (its handshake, a request): the
  *  CLAUDEMESH_TIMEOUT duration, else 15 s. A value that is no duration from 1 ms to 1 h is a
  *  usage error. */
-export function brokerTimeoutMs(env: ClientEnv): number {
+function brokerTimeoutMs(env: ClientEnv): number {
   if (env.timeout === null) return BROKER_TIMEOUT_MS;
   const ms = parseDurationMs(env.timeout);
   if (ms === null || ms < 1 || ms > MAX_BROKER_TIMEOUT_MS) throw new UsageError(`CLAUDEMESH_TIMEOUT is "${env.timeout}"; give a duration from 1ms to 1h, like 30s (the default is 15s).`, { fix: "unset CLAUDEMESH_TIMEOUT, or set it to a duration like 30s" });
@@ -83,6 +85,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   if (!out.json) for (const u of unknownEnv(processEnv())) out.warn(`${unknownEnvText(u)}.`);
   const clients: BrokerClient[] = [];
   let cfg: LocalConfig | null = null;
+  let timeoutMs: number | undefined;
   /** Removals being recorded, waiting for the config lock on the event loop (a follower keeps
    *  going meanwhile); the command exits once they are done. */
   const recording: Promise<void>[] = [];
@@ -94,9 +97,10 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     config: () => (cfg ??= loadConfig(env.configDir)),
     update: (change) => void (cfg = updateConfig(env.configDir, change, lockWait)),
     mesh: () => chooseMesh(ctx.config(), args.mesh, env.mesh),
+    timeoutMs: () => (timeoutMs ??= brokerTimeoutMs(env)),
     async connect(mesh, opts = {}) {
       const url = savedBroker(env.configDir, mesh);
-      const timeoutMs = brokerTimeoutMs(env);
+      const timeoutMs = ctx.timeoutMs();
       const { BrokerClient } = await import("../client/client.ts");
       const client = new BrokerClient({
         url,

@@ -12,7 +12,7 @@ import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
 import { processEnv } from "../../config/load.ts";
-import { brokerTimeoutMs, command } from "../context.ts";
+import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
 import { UsageError } from "../output.ts";
@@ -71,7 +71,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug} --yes) to join with a new identity.`);
-    const timeoutMs = brokerTimeoutMs(ctx.env);
+    const timeoutMs = ctx.timeoutMs();
     // Saved before the claim: a retry after a lost answer claims with the same key.
     const request = `join ${invite.invite}`;
     const enrolment = pendingEnrolment(ctx.env.configDir, request);
