@@ -11,6 +11,7 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LocalFileError, onFile } from "../../local-file/error.ts";
+import { pidRunning } from "./files.ts";
 
 export const CONFIG_LOCK = "config.lock";
 /** How long a change waits for another process's. Changes take milliseconds; a holder that keeps
@@ -113,12 +114,7 @@ function holderOf(path: string): number | "starting" | { stale: string } | "gone
   // thread writes the config), so its own PID was left by an earlier process that had it: in a
   // container claudemesh often gets the same PID every time.
   if (pid === process.pid) return { stale: text };
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : { stale: text };
-  }
+  return pidRunning(pid) ? pid : { stale: text };
 }
 
 /** Removes the lock of `dead`, a holder that died with it. Takeovers take turns through a guard

@@ -107,7 +107,8 @@ const TEMP_MIDDLE = /^([1-9][0-9]{0,9})\.[0-9a-f]{12}$/;
 const tempPrefix = (path: string) => `.${basename(path)}.`;
 
 /** False only when no process has this pid (ESRCH); one of another user's (EPERM) is running. */
-function pidRunning(pid: number): boolean {
+/** Whether process `pid` runs (one this user may not signal runs too). */
+export function pidRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
