@@ -35,10 +35,9 @@ export function closedForGood(slug: string, code: number | undefined, reason: st
 }
 
 /** Whether a connection closed for good with `code` and `reason` was closed because this key was
- *  removed: kicked, banned, or a hello of a key removed earlier refused. Exactly when
- *  closedForGood says `revoked`, without building its message. */
-export const closedAsRemoved = (code: number | undefined, reason: string | undefined): boolean =>
-  code === CloseCode.kicked || code === CloseCode.banned || (code !== CloseCode.left && reason === "revoked");
+ *  removed (kicked, banned, or a hello of a key removed earlier refused): when closedForGood says
+ *  `revoked`. */
+export const closedAsRemoved = (code: number | undefined, reason: string | undefined): boolean => closedForGood("", code, reason).code === "revoked";
 
 /** Records in the config that the broker refused this mesh's key as removed (`list` shows it
  *  without asking the broker), waiting for the config lock on the event loop (a command or server
