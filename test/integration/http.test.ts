@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { fencedBlocks } from "../helpers/markdown.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { VERSION } from "../../src/version.ts";
+import { brokerBase } from "../../src/client/broker-url.ts";
 
 describe("operations endpoints", () => {
   test("/health and /health/ready; readiness is 503 while the database refuses writes", async () => {
@@ -171,6 +172,17 @@ describe("operations endpoints", () => {
     const spec = await (await fetch(`${b.url}/docs/json`)).json();
     // The dashboard's routes are pinned in test/integration/dashboard-http.test.ts.
     expect(Object.keys(spec.paths).filter((p) => !p.startsWith("/v1/dashboard/")).sort()).toEqual(["/health", "/health/ready", "/hook/set-status", "/metrics", "/v1/invites/{inviteId}/claim", "/v1/meshes"]);
+    // The client's list of these routes (a route pasted for a broker's base URL is refused) keeps
+    // up with the broker's: every documented path is refused as such.
+    const pasted = Object.keys(spec.paths).map((p) => `${b.url}/mesh${p.replace(/\{[^}]+\}/g, "x1")}`);
+    const accepted = (u: string) => {
+      try {
+        return Boolean(brokerBase(u));
+      } catch (err) {
+        return !(err as Error).message.includes("is the address of the broker's");
+      }
+    };
+    expect(pasted.filter(accepted)).toEqual([]);
   });
 });
 
