@@ -70,7 +70,7 @@ export class InviteRepo {
       const row = this.db
         .query<InviteRow, [number, string]>("UPDATE invites SET revoked_at = ?, keys_blob = NULL WHERE id = ? RETURNING *")
         .get(Date.now(), inviteId)!;
-      this.audit.appendIn({ meshId, eventType: "invite_revoked", actor, payload: { inviteId } });
+      this.audit.appendIn({ meshId, eventType: "invite_revoked", actor, payload: { inviteId, reason: null } });
       return inviteFromRow(row);
     });
   }
