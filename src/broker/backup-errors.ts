@@ -24,13 +24,12 @@ export function backupFailure(err: unknown, where: Where): unknown {
     return new MeshError("internal", `The copy ${where.file}.partial was written but fails SQLite's integrity check (${err.message}); it is kept for inspection. Check the broker database with claudemesh serve --check (broker stopped), then run the backup again.`, { cause: err });
   }
   if (err.side === "source") return sourceFailure(err, cause, where);
+  // The name, or its .partial, another backup or program took after checkedOut found it free.
+  if (err.side === "taken") return new MeshError("conflict", `${err.message} Choose another name.`, { cause: err });
   const dir = dirname(where.file);
   const fault = diskFault(cause, dir);
   if (fault) return new LocalFileError(`Cannot write the backup ${where.file}: ${diskSaid(fault, dir)}.`, diskFix(fault, AGAIN, where.out ? ", or give another --out" : ""), { cause: err });
-  // Only a backup to the same name, started meanwhile, makes the .partial appear after the check.
-  if (errnoOf(err)?.code === "EEXIST") return new MeshError("conflict", `Another backup is writing ${where.file} (its .partial appeared meanwhile); choose another name.`, { cause: err });
   if (errnoOf(err)) return fileError(err, where.file, "write", { what: "the backup", fix: backupsFix(where) });
-  if (cause === undefined) return new MeshError("conflict", `${where.file} exists; backups never overwrite. Choose another name.`, { cause: err });
   return new MeshError("internal", `Cannot write the backup ${where.file}: ${(cause as Error)?.message ?? err.message}`, { cause: err });
 }
 
