@@ -50,7 +50,7 @@ export async function verifyFileChains(path: string, unreadable: (reason: string
   let chains: ReturnType<typeof openFileChains> | undefined;
   try {
     chains = openFileChains(path);
-    return await verifyEveryChain(chains, chains.facts());
+    return await verifyEveryChain(chains, chains.facts(), await chains.auditSizes());
   } catch (err) {
     throw unreadable((err as Error).message);
   } finally {

@@ -61,22 +61,17 @@ async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promis
   }
 }
 
-/** Every chain verified and replayed against the tables it determines (audit-verifier.ts), once
- *  those tables agree with their indexes (audit-tables.ts); an index that does not throws the
- *  damaged-database Error. */
-async function verifyChains(store: SqliteStore, dataDir: string): Promise<ChainsCheck> {
+/** Every chain in `sizes` (chainSizes) verified and replayed against the tables it determines
+ *  (audit-verifier.ts), once those tables agree with their indexes (audit-tables.ts); an index
+ *  that does not throws the damaged-database Error. */
+async function verifyChains(store: SqliteStore, dataDir: string, sizes: ReadonlyMap<string, number>): Promise<ChainsCheck> {
   const indexes = await readingChains(dataDir, async () => securityIndexCheck(store.db));
   if (indexes !== "ok") throw new Error(damaged(dataDir, indexes, "SQLite integrity_check"));
-  return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db)));
+  return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db), sizes));
 }
 
-/** Entries in every mesh's audit chain. */
-const auditEntries = (store: SqliteStore, dataDir: string): Promise<number> =>
-  readingChains(dataDir, async () => {
-    let n = 0;
-    for (const meshId of await store.auditMeshIds()) n += await store.countAudit(meshId);
-    return n;
-  });
+/** Entries in each mesh's audit chain, read once for both the start's limit and the walk. */
+const chainSizes = (store: SqliteStore, dataDir: string) => readingChains(dataDir, () => store.auditSizes());
 
 /** quick_check of the open store: "ok" or its findings (a check that cannot run says why). */
 function quickCheck(store: SqliteStore): string {
@@ -104,12 +99,13 @@ export async function openForServe(config: BrokerConfig, log: Log, onCheckpointR
       const findings = quickCheck(store);
       if (findings !== "ok") throw new Error(damaged(config.dataDir, findings));
     }
-    const entries = await auditEntries(store, config.dataDir);
+    const sizes = await chainSizes(store, config.dataDir);
+    const entries = [...sizes.values()].reduce((a, b) => a + b, 0);
     if (entries > START_CHAIN_CHECK_MAX_ENTRIES) {
       log.info(`audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check to verify them`, { entries });
       return store;
     }
-    const { broken } = await verifyChains(store, config.dataDir);
+    const { broken } = await verifyChains(store, config.dataDir, sizes);
     if (broken) throw new Error(brokenChain(config.dataDir, broken));
     return store;
   } catch (err) {
@@ -135,7 +131,8 @@ export async function checkStore(config: BrokerConfig): Promise<CheckedStore> {
       // A damaged page can leave the file openable and writable while the rows it held fail.
       const health = await store.health();
       const integrity = quickCheck(store);
-      return { ...health, integrity, chains: integrity === "ok" ? await verifyChains(store, config.dataDir) : null, migration };
+      const chains = integrity === "ok" ? await verifyChains(store, config.dataDir, await chainSizes(store, config.dataDir)) : null;
+      return { ...health, integrity, chains, migration };
     } finally {
       store.close();
     }
