@@ -9,7 +9,9 @@ import { isDamaged, isLockError } from "../store/sqlite/db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
-import { DAMAGED_FIX, damagedDatabase } from "./admin-errors.ts";
+import { damagedDatabase } from "./admin-errors.ts";
+import { dataDirCommand } from "../config/command-line.ts";
+import { damagedFix } from "./damaged-fix.ts";
 
 type Where = { db: string; file: string; dataDir: string; out: boolean };
 
@@ -21,7 +23,7 @@ export function backupFailure(err: unknown, where: Where): unknown {
   if (!(err instanceof DataFileError)) return fileError(err, where.file, "write", { what: "the backup" });
   const cause = err.cause;
   if (err.side === "check") {
-    return new MeshError("internal", `The copy ${where.file}.partial was written but fails SQLite's integrity check (${err.message}); it is kept for inspection. Check the broker database with claudemesh serve --check (broker stopped), then run the backup again.`, { cause: err });
+    return new MeshError("internal", `The copy ${where.file}.partial was written but fails SQLite's integrity check (${err.message}); it is kept for inspection. Check the broker database with ${dataDirCommand(["serve", "--check"], where.dataDir)} (broker stopped), then run the backup again.`, { cause: err });
   }
   if (err.side === "source") return sourceFailure(err, cause, where);
   // The name, or its .partial, another backup or program took after checkedOut found it free.
@@ -38,7 +40,7 @@ export function backupFailure(err: unknown, where: Where): unknown {
 export function chainsFailure(db: string, copy: string, finding: string): LocalFileError {
   return new LocalFileError(
     `The broker database ${db} holds history that does not verify: in the copy just taken, ${finding}. It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${copy} for inspection, not as a backup: claudemesh admin restore refuses it.`,
-    DAMAGED_FIX,
+    damagedFix(dirname(db)),
   );
 }
 

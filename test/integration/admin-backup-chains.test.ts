@@ -93,7 +93,7 @@ describe("admin backup and restore verify the audit chains", () => {
     expect({ code: failed.code, stdout: failed.stdout, stderr: failed.stderr, files: readdirSync(out).toSorted() }).toEqual({
       code: 5,
       stdout: "",
-      stderr: `claudemesh: The broker database ${db} holds history that does not verify: in the copy just taken, the audit chain of mesh ${meshId} does not verify from entry 3 on (${EDITED}). It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${bad}.partial for inspection, not as a backup: claudemesh admin restore refuses it.\n  fix: stop the broker, confirm with claudemesh serve --check, and restore a backup (claudemesh admin restore FILE --force)\n`,
+      stderr: `claudemesh: The broker database ${db} holds history that does not verify: in the copy just taken, the audit chain of mesh ${meshId} does not verify from entry 3 on (${EDITED}). It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${bad}.partial for inspection, not as a backup: claudemesh admin restore refuses it.\n  fix: stop the broker, confirm with claudemesh serve --check --data-dir ${dataDir}, and restore a backup (claudemesh admin restore FILE --force --data-dir ${dataDir})\n`,
       files: ["bad.db.partial", "good.db"],
     });
 
@@ -167,7 +167,7 @@ describe("admin backup and restore verify the audit chains", () => {
     const store = await openForServe(loadBrokerConfig({ flags: { dataDir }, env: {} }), jsonLog("info", (l) => logs.push(l)), () => {});
     store.close();
     expect(logs.map((l) => JSON.parse(l)).filter((l) => l.msg.startsWith("audit chain")).map(({ msg, entries }) => ({ msg, entries }))).toEqual([
-      { msg: `audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check to verify them`, entries: last },
+      { msg: `audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check --data-dir ${dataDir} to verify them`, entries: last },
     ]);
   }, 60_000);
 });
