@@ -4,18 +4,19 @@
 // command ("run the restore again", never serve's "start again"). A full disk is a local refusal
 // (LocalFileError, exit 5), as for a backup: the operator must act, and a retry alone will not do.
 import { statSync } from "node:fs";
+import { dirname } from "node:path";
 import { MeshError } from "../protocol/errors.ts";
-import { isDamaged, RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
+import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
 import { LocalFileError } from "../local-file/error.ts";
+import { dataDirCommand } from "../config/command-line.ts";
 import { dataDirFileError } from "./data-dir-errors.ts";
-
-/** The fix for a broker database found damaged by a command that is not `serve`. */
-export const DAMAGED_FIX = `stop the broker, confirm with claudemesh serve --check, and ${RESTORE_BACKUP}`;
+import { damagedFix } from "./damaged-fix.ts";
 
 /** The broker database `db` is damaged (SQLite's `sqliteError` says how), so `consequence`. */
 export function damagedDatabase(db: string, sqliteError: unknown, consequence: string, cause: unknown): LocalFileError {
-  return new LocalFileError(`The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`, DAMAGED_FIX, { cause });
+  // The database's directory is the broker's data directory.
+  return new LocalFileError(`The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`, damagedFix(dirname(db)), { cause });
 }
 
 /** Room SQLite's claudemesh.db-wal and -shm take beside a database while a row is written: a
@@ -60,5 +61,5 @@ export function tokenFailure(err: unknown, dataDir: string, db: string): unknown
   const fault = diskFault(err, dataDir);
   if (!fault) return err;
   const room = fault === "io" ? "" : ` (about ${sizeText(SIDE_FILES_BYTES)}, for SQLite's claudemesh.db-wal and claudemesh.db-shm)`;
-  return new LocalFileError(`Cannot write the new operator token into the broker database ${db}: ${diskSaid(fault, dataDir)}.`, diskFix(fault, "run claudemesh admin token again", room), { cause: err });
+  return new LocalFileError(`Cannot write the new operator token into the broker database ${db}: ${diskSaid(fault, dataDir)}.`, diskFix(fault, `run ${dataDirCommand(["admin", "token"], dataDir)} again`, room), { cause: err });
 }

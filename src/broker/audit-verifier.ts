@@ -69,16 +69,17 @@ export class AuditVerifier {
 export type ChainsCheck = { meshes: number; entries: number; broken: { meshId: string; brokenAt: number | null; reason: string; mismatch?: Mismatch } | null };
 
 /** Walks every mesh's chain from genesis, as `audit_verify` does (so it is what members are then
- *  served), in mesh id order, and stops at the first that does not hold. Every mesh has a chain
+ *  served), in mesh id order, and stops at the first that does not hold. `sizes` are the chains
+ *  the store holds (Store.auditSizes: the caller may have weighed them already). Every mesh has a chain
  *  (its `mesh_created` entry is written with it) and every chain a mesh, so a mesh without entries
  *  or entries without a mesh are damage too: a changed mesh id shows only there. Each verified
  *  chain is also replayed, in the same walk, and compared with its mesh's rows in `facts` (the
  *  tables, read from a database nothing writes to meanwhile, which also say which meshes exist);
  *  rows of a mesh id with neither record nor chain are compared with an empty chain. Throws what
  *  the store throws. */
-export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit" | "auditMeshIds">, facts: ReadonlyMap<string, SecurityFacts>): Promise<ChainsCheck> {
+export async function verifyEveryChain(store: Pick<Store, "listAudit" | "countAudit">, facts: ReadonlyMap<string, SecurityFacts>, sizes: ReadonlyMap<string, number>): Promise<ChainsCheck> {
   const meshes = new Set([...facts].filter(([, f]) => f.mesh !== null).map(([id]) => id));
-  const chains = new Set(await store.auditMeshIds());
+  const chains = new Set(sizes.keys());
   const replays = new Map<string, ChainReplay>();
   const replayOf = (meshId: string) => replays.get(meshId) ?? replays.set(meshId, new ChainReplay()).get(meshId)!;
   const verifier = new AuditVerifier(store, () => 0, (meshId, page) => replayOf(meshId).apply(page));

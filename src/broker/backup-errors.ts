@@ -9,7 +9,9 @@ import { isDamaged, isLockError } from "../store/sqlite/db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
-import { DAMAGED_FIX, damagedDatabase } from "./admin-errors.ts";
+import { damagedDatabase } from "./admin-errors.ts";
+import { dataDirCommand } from "../config/command-line.ts";
+import { damagedFix } from "./damaged-fix.ts";
 
 type Where = { db: string; file: string; dataDir: string; out: boolean };
 
@@ -21,16 +23,15 @@ export function backupFailure(err: unknown, where: Where): unknown {
   if (!(err instanceof DataFileError)) return fileError(err, where.file, "write", { what: "the backup" });
   const cause = err.cause;
   if (err.side === "check") {
-    return new MeshError("internal", `The copy ${where.file}.partial was written but fails SQLite's integrity check (${err.message}); it is kept for inspection. Check the broker database with claudemesh serve --check (broker stopped), then run the backup again.`, { cause: err });
+    return new MeshError("internal", `The copy ${where.file}.partial was written but fails SQLite's integrity check (${err.message}); it is kept for inspection. Check the broker database with ${dataDirCommand(["serve", "--check"], where.dataDir)} (broker stopped), then run the backup again.`, { cause: err });
   }
   if (err.side === "source") return sourceFailure(err, cause, where);
+  // The name, or its .partial, another backup or program took after checkedOut found it free.
+  if (err.side === "taken") return new MeshError("conflict", `${err.message} Choose another name.`, { cause: err });
   const dir = dirname(where.file);
   const fault = diskFault(cause, dir);
   if (fault) return new LocalFileError(`Cannot write the backup ${where.file}: ${diskSaid(fault, dir)}.`, diskFix(fault, AGAIN, where.out ? ", or give another --out" : ""), { cause: err });
-  // Only a backup to the same name, started meanwhile, makes the .partial appear after the check.
-  if (errnoOf(err)?.code === "EEXIST") return new MeshError("conflict", `Another backup is writing ${where.file} (its .partial appeared meanwhile); choose another name.`, { cause: err });
   if (errnoOf(err)) return fileError(err, where.file, "write", { what: "the backup", fix: backupsFix(where) });
-  if (cause === undefined) return new MeshError("conflict", `${where.file} exists; backups never overwrite. Choose another name.`, { cause: err });
   return new MeshError("internal", `Cannot write the backup ${where.file}: ${(cause as Error)?.message ?? err.message}`, { cause: err });
 }
 
@@ -39,7 +40,7 @@ export function backupFailure(err: unknown, where: Where): unknown {
 export function chainsFailure(db: string, copy: string, finding: string): LocalFileError {
   return new LocalFileError(
     `The broker database ${db} holds history that does not verify: in the copy just taken, ${finding}. It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${copy} for inspection, not as a backup: claudemesh admin restore refuses it.`,
-    DAMAGED_FIX,
+    damagedFix(dirname(db)),
   );
 }
 

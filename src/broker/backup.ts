@@ -10,7 +10,7 @@ import { createReadStream, existsSync, lstatSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, snapshotFile } from "../store/sqlite/data-file.ts";
-import { errnoOf, onFile } from "../local-file/error.ts";
+import { onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs, removeMadeDirs } from "../local-file/dirs.ts";
 import { backupFailure, chainsFailure } from "./backup-errors.ts";
@@ -83,7 +83,7 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
         break;
       } catch (err) {
         // Another backup took this name in the same millisecond: a default name is ours to change.
-        const taken = err instanceof DataFileError && err.side === "copy" && errnoOf(err)?.code === "EEXIST";
+        const taken = err instanceof DataFileError && err.side === "taken";
         if (out || !taken || attempt === NAME_ATTEMPTS) throw err;
         file = join(dirname(file), backupName(new Date()));
       }

@@ -12,12 +12,13 @@ import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
+import { restoreBackup } from "./damaged-fix.ts";
 
 /** For `serve`'s start-up errors: a database path that is not a file, a full or failing disk, a
  *  database another user owns or that is damaged; null for anything else. */
 export function startProblem(err: unknown, dataDir: string): string | null {
   const db = join(dataDir, DEFAULT_DB_FILE);
-  return notAFile(db) ?? storageProblem(err, dataDir) ?? databaseProblem(err, db);
+  return notAFile(db) ?? storageProblem(err, dataDir) ?? databaseProblem(err, db, restoreBackup(dataDir));
 }
 
 /** A database path that holds something else: SQLite calls a directory a disk I/O error, which

@@ -3,9 +3,9 @@
 // first check until the new database is in place (so no `serve` can open the old one meanwhile),
 // gives the restored database a new epoch so connected clients learn (hello_ack.epoch) that
 // history may have rolled back, and a new operator token, since the backup holds the hash of a
-// token that may have been replaced because it leaked. Both verify every audit chain of the file
-// they copy as `serve` does before it listens (verifyFileChains), so neither passes on history a
-// broker must not serve.
+// token that may have been replaced because it leaked. Both verify every audit chain of the copy
+// they make, which is the file they leave or install, as `serve` does before it listens
+// (verifyFileChains), so neither passes on history a broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
@@ -50,7 +50,7 @@ export async function verifyFileChains(path: string, unreadable: (reason: string
   let chains: ReturnType<typeof openFileChains> | undefined;
   try {
     chains = openFileChains(path);
-    return await verifyEveryChain(chains, chains.facts());
+    return await verifyEveryChain(chains, chains.facts(), await chains.auditSizes());
   } catch (err) {
     throw unreadable((err as Error).message);
   } finally {
@@ -152,6 +152,18 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   }
 }
 
+/** The audit chains of `copy`, the copy of the backup `source` about to be installed, every one
+ *  verified. Throws MeshError invalid_argument, naming `source`, when they do not verify or cannot
+ *  be read: `serve` would refuse to start on them, so this comes before --force is asked for. */
+async function restorableChains(source: string, copy: string): Promise<AuditChains> {
+  const refuse = (why: string, fix: string) => new MeshError("invalid_argument", `${source} cannot be restored: ${why}; nothing was changed. ${fix}`);
+  const found = await verifyFileChains(copy, (why) => refuse(`its audit chains cannot be read (${why})`, "Restore another backup."));
+  if (found.broken) {
+    throw refuse(`${chainBreak(found.broken)}. Its history was damaged or changed outside the broker before the backup was taken, and claudemesh serve would refuse to start on it`, "Restore an earlier backup.");
+  }
+  return { meshes: found.meshes, entries: found.entries };
+}
+
 async function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const stamp = utcStamp(opts.now ?? new Date());
@@ -160,25 +172,20 @@ async function restoreLocked(dataDir: string, source: string, opts: { force?: bo
   if (info.schemaVersion > info.knownVersion) {
     throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
   }
-  // Before --force is asked for and anything is staged: `serve` would refuse to start on it.
-  const chains = await verifyFileChains(source, (why) => new MeshError("invalid_argument", `${source} cannot be restored: its audit chains cannot be read (${why}); nothing was changed. Restore another backup.`));
-  if (chains.broken) {
-    throw new MeshError(
-      "invalid_argument",
-      `${source} cannot be restored: ${chainBreak(chains.broken)}. Its history was damaged or changed outside the broker before the backup was taken, and claudemesh serve would refuse to start on it; nothing was changed. Restore an earlier backup.`,
-    );
-  }
-  const exists = existsSync(db);
-  const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
-  if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
-
   // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
   const staged = join(dataDir, `.restoring-${stamp}-${randomId(4)}.db`);
   try {
     // Not a file copy: what only the source's -wal holds (a database copied from a broker that
     // was killed, or one a restore moved aside) would have been left out, after `inspect` had
-    // counted it.
-    await snapshotFile(source, staged, "file");
+    // counted it. The chains verified are the copy's, the file installed: what a source written
+    // meanwhile (a copy still arriving, another process) holds cannot slip in unverified.
+    let chains!: AuditChains;
+    await snapshotFile(source, staged, "file", async (copy) => {
+      chains = await restorableChains(source, copy);
+    });
+    const exists = existsSync(db);
+    const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
+    if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
     // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
     // that user's, or the broker cannot open it. The data directory's owner is that user.
     giveToDirOwner([staged]);
@@ -200,7 +207,7 @@ async function restoreLocked(dataDir: string, source: string, opts: { force?: bo
       throw err;
     }
     syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
-    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, auditChains: { meshes: chains.meshes, entries: chains.entries }, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
+    return { file: source, database: db, previous, schemaVersion: check.schemaVersion, auditChains: chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: check.meshes, messages: check.messages };
   } finally {
     for (const suffix of ["", "-wal", "-shm", ".partial"]) rmSync(staged + suffix, { force: true });
   }

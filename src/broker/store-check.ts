@@ -11,9 +11,10 @@ import type { Log } from "../log/log.ts";
 import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import type { MigrateResult } from "../store/sqlite/migrate.ts";
 import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
-import { RESTORE_BACKUP } from "../store/sqlite/db-errors.ts";
 import { securityFacts, securityIndexCheck } from "../store/sqlite/audit-tables.ts";
+import { dataDirCommand } from "../config/command-line.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
+import { restoreBackup } from "./damaged-fix.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
 /** What opening the database changed: null when nothing was migrated. `from` 0 is a database
@@ -45,12 +46,12 @@ export const START_CHAIN_CHECK_MAX_ENTRIES = 200_000;
 
 /** The sentence for a database found damaged (by quick_check, unless `foundBy` says what). */
 export const damaged = (dataDir: string, findings: string, foundBy = "SQLite quick_check") =>
-  `the database in ${dataDir} is damaged (${foundBy}: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${RESTORE_BACKUP}`;
+  `the database in ${dataDir} is damaged (${foundBy}: ${findings.replace(/\s+/g, " ").slice(0, 300)}); ${restoreBackup(dataDir)}`;
 
 /** The sentence for a database whose audit chain does not verify, or whose tables disagree with
  *  a chain that does. */
 export const brokenChain = (dataDir: string, broken: NonNullable<ChainsCheck["broken"]>) =>
-  `${chainBreak(broken, ` in ${dataDir}`)}: the database is damaged or was changed outside the broker, and ${broken.mismatch ? "the broker would act on what the table says" : "members would be served that history"}; ${RESTORE_BACKUP}`;
+  `${chainBreak(broken, ` in ${dataDir}`)}: the database is damaged or was changed outside the broker, and ${broken.mismatch ? "the broker would act on what the table says" : "members would be served that history"}; ${restoreBackup(dataDir)}`;
 
 /** `read` of the audit chains; a database too damaged to read them is a finding. */
 async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promise<T> {
@@ -61,22 +62,17 @@ async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promis
   }
 }
 
-/** Every chain verified and replayed against the tables it determines (audit-verifier.ts), once
- *  those tables agree with their indexes (audit-tables.ts); an index that does not throws the
- *  damaged-database Error. */
-async function verifyChains(store: SqliteStore, dataDir: string): Promise<ChainsCheck> {
+/** Every chain in `sizes` (chainSizes) verified and replayed against the tables it determines
+ *  (audit-verifier.ts), once those tables agree with their indexes (audit-tables.ts); an index
+ *  that does not throws the damaged-database Error. */
+async function verifyChains(store: SqliteStore, dataDir: string, sizes: ReadonlyMap<string, number>): Promise<ChainsCheck> {
   const indexes = await readingChains(dataDir, async () => securityIndexCheck(store.db));
   if (indexes !== "ok") throw new Error(damaged(dataDir, indexes, "SQLite integrity_check"));
-  return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db)));
+  return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db), sizes));
 }
 
-/** Entries in every mesh's audit chain. */
-const auditEntries = (store: SqliteStore, dataDir: string): Promise<number> =>
-  readingChains(dataDir, async () => {
-    let n = 0;
-    for (const meshId of await store.auditMeshIds()) n += await store.countAudit(meshId);
-    return n;
-  });
+/** Entries in each mesh's audit chain, read once for both the start's limit and the walk. */
+const chainSizes = (store: SqliteStore, dataDir: string) => readingChains(dataDir, () => store.auditSizes());
 
 /** quick_check of the open store: "ok" or its findings (a check that cannot run says why). */
 function quickCheck(store: SqliteStore): string {
@@ -97,19 +93,22 @@ export async function openForServe(config: BrokerConfig, log: Log, onCheckpointR
   const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport, onMigrated: (r) => (migration = migrationOf(r)) });
   const said = migrationSentence(migration);
   if (said) log.info("database migrated", { from: migration!.from, to: migration!.to, backup: migration!.backup, detail: said });
+  // What a check skipped here tells the operator to run instead.
+  const check = dataDirCommand(["serve", "--check"], config.dataDir);
   try {
     const bytes = statSync(join(config.dataDir, DEFAULT_DB_FILE)).size;
-    if (bytes > START_CHECK_MAX_BYTES) log.info("quick_check skipped at start: the database is larger than 1 GiB; run claudemesh serve --check to check it", { bytes });
+    if (bytes > START_CHECK_MAX_BYTES) log.info(`quick_check skipped at start: the database is larger than 1 GiB; run ${check} to check it`, { bytes });
     else {
       const findings = quickCheck(store);
       if (findings !== "ok") throw new Error(damaged(config.dataDir, findings));
     }
-    const entries = await auditEntries(store, config.dataDir);
+    const sizes = await chainSizes(store, config.dataDir);
+    const entries = [...sizes.values()].reduce((a, b) => a + b, 0);
     if (entries > START_CHAIN_CHECK_MAX_ENTRIES) {
-      log.info(`audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check to verify them`, { entries });
+      log.info(`audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run ${check} to verify them`, { entries });
       return store;
     }
-    const { broken } = await verifyChains(store, config.dataDir);
+    const { broken } = await verifyChains(store, config.dataDir, sizes);
     if (broken) throw new Error(brokenChain(config.dataDir, broken));
     return store;
   } catch (err) {
@@ -135,7 +134,8 @@ export async function checkStore(config: BrokerConfig): Promise<CheckedStore> {
       // A damaged page can leave the file openable and writable while the rows it held fail.
       const health = await store.health();
       const integrity = quickCheck(store);
-      return { ...health, integrity, chains: integrity === "ok" ? await verifyChains(store, config.dataDir) : null, migration };
+      const chains = integrity === "ok" ? await verifyChains(store, config.dataDir, await chainSizes(store, config.dataDir)) : null;
+      return { ...health, integrity, chains, migration };
     } finally {
       store.close();
     }

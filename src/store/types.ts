@@ -250,6 +250,7 @@ export interface Store {
   /** The newest `limit` entries, newest first. */
   auditTail(meshId: string, limit: number): Promise<ChainEntry[]>;
   countAudit(meshId: string): Promise<number>;
-  /** Every mesh id the audit log holds entries for, sorted. */
-  auditMeshIds(): Promise<string[]>;
+  /** How many entries each mesh's chain holds, for every mesh id the audit log holds entries for,
+   *  in mesh id order. */
+  auditSizes(): Promise<Map<string, number>>;
 }

@@ -5,7 +5,7 @@
 // - a restore refuses such a file (exit 2), naming the same, before it asks for --force, and
 //   leaves the data directory exactly as it was;
 // - neither stops at serve's start limit (START_CHAIN_CHECK_MAX_ENTRIES): a break in the entry
-//   just past it is found as well;
+//   just past it is found as well (and `serve` itself leaves it to `serve --check`, saying so);
 // - both replay the chains against the membership tables, as `serve` does: a row that disagrees
 //   with its chain is refused like a broken chain.
 import { Database } from "bun:sqlite";
@@ -15,7 +15,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupDataDir } from "../../src/broker/backup.ts";
 import { restoreDataDir } from "../../src/broker/maintenance.ts";
-import { START_CHAIN_CHECK_MAX_ENTRIES } from "../../src/broker/store-check.ts";
+import { openForServe, START_CHAIN_CHECK_MAX_ENTRIES } from "../../src/broker/store-check.ts";
+import { loadBrokerConfig } from "../../src/config/load.ts";
+import { jsonLog } from "../../src/log/log.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { admin } from "../helpers/admin.ts";
@@ -91,7 +93,7 @@ describe("admin backup and restore verify the audit chains", () => {
     expect({ code: failed.code, stdout: failed.stdout, stderr: failed.stderr, files: readdirSync(out).toSorted() }).toEqual({
       code: 5,
       stdout: "",
-      stderr: `claudemesh: The broker database ${db} holds history that does not verify: in the copy just taken, the audit chain of mesh ${meshId} does not verify from entry 3 on (${EDITED}). It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${bad}.partial for inspection, not as a backup: claudemesh admin restore refuses it.\n  fix: stop the broker, confirm with claudemesh serve --check, and restore a backup (claudemesh admin restore FILE --force)\n`,
+      stderr: `claudemesh: The broker database ${db} holds history that does not verify: in the copy just taken, the audit chain of mesh ${meshId} does not verify from entry 3 on (${EDITED}). It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${bad}.partial for inspection, not as a backup: claudemesh admin restore refuses it.\n  fix: stop the broker, confirm with claudemesh serve --check --data-dir ${dataDir}, and restore a backup (claudemesh admin restore FILE --force --data-dir ${dataDir})\n`,
       files: ["bad.db.partial", "good.db"],
     });
 
@@ -160,5 +162,12 @@ describe("admin backup and restore verify the audit chains", () => {
     const broken = `the audit chain of mesh ${meshId} does not verify from entry ${last} on (${EDITED})`;
     expect((await rejection(backupDataDir(dataDir, copy)))?.message).toContain(`in the copy just taken, ${broken}.`);
     expect((await rejection(restoreDataDir(tempDir("cm-chains-into-"), `${copy}.partial`)))?.message).toContain(`cannot be restored: ${broken}.`);
+    // While `serve` leaves chains past the limit to `serve --check`, and says so.
+    const logs: string[] = [];
+    const store = await openForServe(loadBrokerConfig({ flags: { dataDir }, env: {} }), jsonLog("info", (l) => logs.push(l)), () => {});
+    store.close();
+    expect(logs.map((l) => JSON.parse(l)).filter((l) => l.msg.startsWith("audit chain")).map(({ msg, entries }) => ({ msg, entries }))).toEqual([
+      { msg: `audit chain verification skipped at start: the chains hold more than ${START_CHAIN_CHECK_MAX_ENTRIES} entries; run claudemesh serve --check --data-dir ${dataDir} to verify them`, entries: last },
+    ]);
   }, 60_000);
 });

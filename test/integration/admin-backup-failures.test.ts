@@ -96,7 +96,7 @@ describe.skipIf(!asRootOnLinux)("admin backup on full, read-only and damaged dis
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: 5,
       stderr: expect.stringMatching(
-        new RegExp(`^claudemesh: The broker database ${db} is damaged \\(.+\\); a copy of it would not restore\\.\\n  fix: stop the broker, confirm with claudemesh serve --check, and restore a backup \\(claudemesh admin restore FILE --force\\)\\n$`),
+        new RegExp(`^claudemesh: The broker database ${db} is damaged \\(.+\\); a copy of it would not restore\\.\\n  fix: stop the broker, confirm with claudemesh serve --check --data-dir ${dataDir}, and restore a backup \\(claudemesh admin restore FILE --force --data-dir ${dataDir}\\)\\n$`),
       ),
     });
   }, 60_000);

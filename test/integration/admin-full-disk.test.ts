@@ -84,7 +84,7 @@ describe.skipIf(!asRootOnLinux)("admin restore and admin token on a full disk", 
       expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
         code: 5,
         stdout: "",
-        stderr: `claudemesh: Cannot write the new operator token into the broker database ${db}: the disk holding ${dataDir} is full.\n  fix: free space there (about 64 KiB, for SQLite's claudemesh.db-wal and claudemesh.db-shm), then run claudemesh admin token again\n`,
+        stderr: `claudemesh: Cannot write the new operator token into the broker database ${db}: the disk holding ${dataDir} is full.\n  fix: free space there (about 64 KiB, for SQLite's claudemesh.db-wal and claudemesh.db-shm), then run claudemesh admin token --data-dir ${dataDir} again\n`,
       });
       expect(readdirSync(dataDir).toSorted()).toEqual(before);
       free(filler, 64);
@@ -105,7 +105,7 @@ describe("admin token on a damaged database", () => {
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
       code: 5,
       stdout: "",
-      stderr: `claudemesh: The broker database ${db} is damaged (database disk image is malformed); the new token was not written.\n  fix: stop the broker, confirm with claudemesh serve --check, and restore a backup (claudemesh admin restore FILE --force)\n`,
+      stderr: `claudemesh: The broker database ${db} is damaged (database disk image is malformed); the new token was not written.\n  fix: stop the broker, confirm with claudemesh serve --check --data-dir ${dataDir}, and restore a backup (claudemesh admin restore FILE --force --data-dir ${dataDir})\n`,
     });
   }, 60_000);
 });

@@ -18,7 +18,8 @@ import { tempDir } from "../helpers/temp-dir.ts";
 import { editLeaf } from "../helpers/db-pages.ts";
 
 const DB = "claudemesh.db";
-const RESTORE = "restore a backup (claudemesh admin restore FILE --force)";
+/** The step a refusal about the database in `dir` ends with. */
+const restore = (dir: string) => `restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`;
 
 /** Writes the history; returns the mesh and the ids the tampers name. */
 async function history(dir: string) {
@@ -82,7 +83,7 @@ describe("serve replays the audit chains against the tables", () => {
         w.run(sql);
         const integrity = w.query("PRAGMA quick_check").get();
         w.close();
-        const words = `the ${table} in ${copy} disagrees with the mesh's audit chain (${said}): the database is damaged or was changed outside the broker, and the broker would act on what the table says; ${RESTORE}`;
+        const words = `the ${table} in ${copy} disagrees with the mesh's audit chain (${said}): the database is damaged or was changed outside the broker, and the broker would act on what the table says; ${restore(copy)}`;
         const start = await cli(cfg, ["serve", "--data-dir", copy, "--port", "0"], { timeoutMs: 15_000 });
         const check = i === 0 ? await cli(cfg, ["serve", "--check", "--data-dir", copy, "--port", "0"], { timeoutMs: 15_000 }) : null;
         return {
@@ -110,7 +111,7 @@ describe("serve replays the audit chains against the tables", () => {
       code: 1,
       // The owner's row, the first the mesh wrote, is no longer found through the index (and the
       // changed key may also sort out of place among the others: more findings then follow).
-      words: expect.stringMatching(new RegExp(`^${escaped(`claudemesh serve: cannot start: the database in ${dir} is damaged (SQLite integrity_check: members: row 1 missing from index sqlite_autoindex_members_2`)}(; [^;()]+)*${escaped(`); ${RESTORE}`)}$`)),
+      words: expect.stringMatching(new RegExp(`^${escaped(`claudemesh serve: cannot start: the database in ${dir} is damaged (SQLite integrity_check: members: row 1 missing from index sqlite_autoindex_members_2`)}(; [^;()]+)*${escaped(`); ${restore(dir)}`)}$`)),
     });
   }, 30_000);
 });

@@ -235,7 +235,7 @@ describe("serve verifies every audit chain before it listens", () => {
     const seq = db.query<{ seq: number }, [string]>("SELECT seq FROM audit_log WHERE mesh_id = ? AND payload LIKE '%\"eve\"%'").get(meshId)!.seq;
     expect(db.query("PRAGMA quick_check").get()).toEqual({ quick_check: "ok" });
     db.close();
-    const said = `the audit chain of mesh ${meshId} in ${dir} does not verify from entry ${seq} on (hash does not match the entry's contents): the database is damaged or was changed outside the broker, and members would be served that history; restore a backup (claudemesh admin restore FILE --force)`;
+    const said = `the audit chain of mesh ${meshId} in ${dir} does not verify from entry ${seq} on (hash does not match the entry's contents): the database is damaged or was changed outside the broker, and members would be served that history; restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`;
     const start = await cli(cfg, ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({ code: 1, words: `claudemesh serve: cannot start: ${said}` });
     const check = await cli(cfg, ["serve", "--check", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
@@ -261,7 +261,7 @@ describe("serve verifies every audit chain before it listens", () => {
     const start = await cli(tempDir("cm-corrupt-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({
       code: 1,
-      words: `claudemesh serve: cannot start: ${join(dir, DB)} is damaged or not a claudemesh database (malformed database schema (group_members) - unrecognized token: "[EXT NOT NULL, member_id TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE, PRIMARY KEY (mesh_id, group_name, member_id) ) STRICT"): restore a backup (claudemesh admin restore FILE --force)`,
+      words: `claudemesh serve: cannot start: ${join(dir, DB)} is damaged or not a claudemesh database (malformed database schema (group_members) - unrecognized token: "[EXT NOT NULL, member_id TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE, PRIMARY KEY (mesh_id, group_name, member_id) ) STRICT"): restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`,
     });
   }, 30_000);
 
@@ -273,7 +273,7 @@ describe("serve verifies every audit chain before it listens", () => {
     const start = await cli(tempDir("cm-corrupt-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({
       code: 1,
-      words: `claudemesh serve: cannot start: the database in ${dir} is damaged (reading its audit chains: no such table: audit_log); restore a backup (claudemesh admin restore FILE --force)`,
+      words: `claudemesh serve: cannot start: the database in ${dir} is damaged (reading its audit chains: no such table: audit_log); restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`,
     });
   }, 30_000);
 });

@@ -150,7 +150,7 @@ describe("serve at start", () => {
     const r = await serve(["--port", "0", "--data-dir", dataDir]);
     expect({ code: r.code, stderr: r.stderr.split("\n").find((l) => l.startsWith("claudemesh serve:")) }).toEqual({
       code: 1,
-      stderr: expect.stringMatching(new RegExp(`^claudemesh serve: cannot start: the database in ${dataDir} is damaged \\(SQLite quick_check: .*page ${page}.*\\); restore a backup \\(claudemesh admin restore FILE --force\\)$`)),
+      stderr: expect.stringMatching(new RegExp(`^claudemesh serve: cannot start: the database in ${dataDir} is damaged \\(SQLite quick_check: .*page ${page}.*\\); restore a backup \\(claudemesh admin restore FILE --force --data-dir ${dataDir}\\)$`)),
     });
   }, 60_000);
 });

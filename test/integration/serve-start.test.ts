@@ -6,7 +6,7 @@
 // starting exits 0, where it used to kill it with 143.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
@@ -78,14 +78,23 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith(`claudemesh serve: the database in ${data} is damaged (SQLite quick_check: `);
-    expect(r.stderr).toContain("restore a backup (claudemesh admin restore FILE --force)");
+    expect(r.stderr).toContain(`restore a backup (claudemesh admin restore FILE --force --data-dir ${data})`);
   }, 15_000);
 
-  test("a data directory whose database is not a SQLite file: the check says so and to restore a backup", async () => {
+  test("a data directory whose database is not a SQLite file: the check says so and to restore a backup into that directory", async () => {
+    const notADatabase = (data: string) => writeFileSync(join(data, "claudemesh.db"), "this is not a database\n".repeat(200), { mode: 0o600 });
+    const said = (data: string, restore: string) => `claudemesh serve: cannot open the database in ${data}: ${join(data, "claudemesh.db")} is damaged or not a claudemesh database (file is not a database): restore a backup (${restore})\n`;
     const data = tempDir("cm-serve-notadb-");
-    writeFileSync(join(data, "claudemesh.db"), "this is not a database\n".repeat(200), { mode: 0o600 });
+    notADatabase(data);
     const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `claudemesh serve: cannot open the database in ${data}: ${join(data, "claudemesh.db")} is damaged or not a claudemesh database (file is not a database): restore a backup (claudemesh admin restore FILE --force)\n` });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: said(data, `claudemesh admin restore FILE --force --data-dir ${data}`) });
+    // The default directory needs no --data-dir: the command works as printed.
+    const xdg = tempDir("cm-serve-notadb-xdg-");
+    const defaultDir = join(xdg, "claudemesh");
+    mkdirSync(defaultDir, { mode: 0o700 });
+    notADatabase(defaultDir);
+    const d = await cli(cfg, ["serve", "--check", "--port", "0"], { timeoutMs: 10_000, env: { XDG_DATA_HOME: xdg } });
+    expect({ code: d.code, stderr: d.stderr }).toEqual({ code: 1, stderr: said(defaultDir, "claudemesh admin restore FILE --force") });
   }, 15_000);
 
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("runuser"))("a database another user owns (a restore run as root): the message names both users and the fix", async () => {

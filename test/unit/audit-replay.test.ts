@@ -123,12 +123,12 @@ describe("the audit chain replayed against the tables", () => {
         const store = await tmp.open();
         const meshes = await seeded(store);
         for (const o of ops) await run(store, meshes, o);
-        expect(await verifyEveryChain(store, securityFacts(store.db))).toMatchObject({ meshes: 2, broken: null });
+        expect(await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).toMatchObject({ meshes: 2, broken: null });
 
         const rows = store.db.query<Record<string, any>, []>(`SELECT rowid, * FROM ${alter.table}`).all();
         const row = rows[which % rows.length]!;
         store.db.run(`UPDATE ${alter.table} SET ${alter.column} = ? WHERE ${alter.key} = ?`, [alter.to(row) as any, row[alter.key]]);
-        const found = (await verifyEveryChain(store, securityFacts(store.db))).broken;
+        const found = (await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).broken;
         const meshId = alter.table === "meshes" ? row.id : row.mesh_id;
         expect({ meshId: found?.meshId, table: found?.mismatch?.table, row: found?.mismatch?.row, field: found?.mismatch?.field }).toEqual({ meshId, table: alter.table, row: alter.row(row), field: alter.field });
       }),
@@ -141,18 +141,18 @@ describe("the audit chain replayed against the tables", () => {
     const [alpha] = await seeded(store);
     const injected = { id: "mbr_injected01", pubkey: pubkey() };
     store.db.run("INSERT INTO members (id, mesh_id, pubkey, display_name, role, joined_at) VALUES (?, ?, ?, 'carol', 'member', 0)", [injected.id, alpha!.id, injected.pubkey]);
-    const broken = (await verifyEveryChain(store, securityFacts(store.db))).broken!;
+    const broken = (await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).broken!;
     expect({ meshId: broken.meshId, reason: broken.reason }).toEqual({ meshId: alpha!.id, reason: `member ${injected.id} is in the members table, but no entry of the chain makes it` });
 
     store.db.run("PRAGMA foreign_keys = OFF");
     store.db.run("UPDATE members SET mesh_id = 'zzzzzzzzzzzz' WHERE id = ?", [injected.id]);
-    expect((await verifyEveryChain(store, securityFacts(store.db))).broken).toMatchObject({ meshId: "zzzzzzzzzzzz", brokenAt: null, reason: `member ${injected.id} is in the members table, but no entry of the chain makes it` });
+    expect((await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).broken).toMatchObject({ meshId: "zzzzzzzzzzzz", brokenAt: null, reason: `member ${injected.id} is in the members table, but no entry of the chain makes it` });
 
     store.db.run("DELETE FROM members WHERE id = ?", [injected.id]);
     const grant = store.db.query<{ recipient_member_id: string; sender_pubkey: string }, [string]>("SELECT * FROM grants WHERE mesh_id = ?").get(alpha!.id)!;
     store.db.run("DELETE FROM grants WHERE mesh_id = ?", [alpha!.id]);
     const entry = (await wholeChain(store, alpha!.id)).findLast((e) => e.eventType === "grant_changed")!.seq;
-    expect((await verifyEveryChain(store, securityFacts(store.db))).broken?.reason).toBe(`the grant of member ${grant.recipient_member_id} to key ${grant.sender_pubkey}, made by the chain (entry ${entry}), is not in the grants table`);
+    expect((await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).broken?.reason).toBe(`the grant of member ${grant.recipient_member_id} to key ${grant.sender_pubkey}, made by the chain (entry ${entry}), is not in the grants table`);
   });
 
   test("the fold: a second removal adds its ban, a deleted grant is gone, changes to records the chain never made change nothing", () => {

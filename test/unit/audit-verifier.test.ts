@@ -130,20 +130,20 @@ describe("audit verifier", () => {
     const b = (await seedMesh(store, "beta")).mesh.id;
     grow(store, b, 5);
     const [first, second] = [a, b].sort() as [string, string];
-    expect(await verifyEveryChain(store, securityFacts(store.db))).toEqual({ meshes: 2, entries: 7, broken: null });
+    expect(await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).toEqual({ meshes: 2, entries: 7, broken: null });
     // An edited entry is named with its seq.
     const at = store.db.query<{ created_at: string }, [string]>("SELECT created_at FROM audit_log WHERE mesh_id = ? AND seq = 1").get(first)!.created_at;
     store.db.run("UPDATE audit_log SET created_at = 'x' WHERE mesh_id = ? AND seq = 1", [first]);
-    expect(await verifyEveryChain(store, securityFacts(store.db))).toMatchObject({ broken: { meshId: first, brokenAt: 1, reason: "hash does not match the entry's contents" } });
+    expect(await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).toMatchObject({ broken: { meshId: first, brokenAt: 1, reason: "hash does not match the entry's contents" } });
     store.db.run("UPDATE audit_log SET created_at = ? WHERE mesh_id = ? AND seq = 1", [at, first]);
     // A mesh id changed in the meshes table: its chain is left without a mesh (meshes go in id order).
     store.db.run("PRAGMA foreign_keys = OFF");
     store.db.run("UPDATE meshes SET id = 'zzzzzzzzzzzz' WHERE id = ?", [first]);
-    expect(await verifyEveryChain(store, securityFacts(store.db))).toMatchObject({ broken: { meshId: first, brokenAt: null, reason: "the database has audit entries for this mesh but no such mesh" } });
+    expect(await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).toMatchObject({ broken: { meshId: first, brokenAt: null, reason: "the database has audit entries for this mesh but no such mesh" } });
     store.db.run("UPDATE meshes SET id = ? WHERE id = 'zzzzzzzzzzzz'", [first]);
     // A mesh whose chain was removed whole, which nothing in the chain alone shows.
     store.db.run("DELETE FROM audit_log WHERE mesh_id = ?", [second]);
     // Entries walked: the first mesh's (alpha has its mesh_created only, beta 5 more).
-    expect(await verifyEveryChain(store, securityFacts(store.db))).toEqual({ meshes: 2, entries: first === a ? 1 : 6, broken: { meshId: second, brokenAt: null, reason: "the mesh has no audit entries (its first, mesh_created, is gone)" } });
+    expect(await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).toEqual({ meshes: 2, entries: first === a ? 1 : 6, broken: { meshId: second, brokenAt: null, reason: "the mesh has no audit entries (its first, mesh_created, is gone)" } });
   });
 });

@@ -56,7 +56,7 @@ test("admin restore: the room is the backup's size and SQLite's side files, with
 test("admin token: a full disk with its room, a damaged database named, anything else unchanged", () => {
   expect(said(tokenFailure(coded("SQLITE_FULL"), "/d", "/d/claudemesh.db"))).toEqual({
     message: "Cannot write the new operator token into the broker database /d/claudemesh.db: the disk holding /d is full.",
-    fix: "free space there (about 64 KiB, for SQLite's claudemesh.db-wal and claudemesh.db-shm), then run claudemesh admin token again",
+    fix: "free space there (about 64 KiB, for SQLite's claudemesh.db-wal and claudemesh.db-shm), then run claudemesh admin token --data-dir /d again",
   });
   const garbage = join(dir, "garbage.db");
   writeFileSync(garbage, "x".repeat(4096));

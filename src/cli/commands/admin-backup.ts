@@ -3,7 +3,8 @@
 // The work is in broker/backup.ts and broker/maintenance.ts; this file resolves the directory and prints.
 import { resolve } from "node:path";
 import { command } from "../context.ts";
-import { adminBrokerConfig, dataDirCommand, type AdminArgs } from "../admin-config.ts";
+import { dataDirCommand } from "../../config/command-line.ts";
+import { adminBrokerConfig, type AdminArgs } from "../admin-config.ts";
 import { chainsVerified } from "../../broker/audit-verifier.ts";
 
 type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };

@@ -8,7 +8,7 @@ import { jsonLog } from "../../log/log.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
-import { dataDirCommand } from "../admin-config.ts";
+import { dataDirCommand } from "../../config/command-line.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { fail, listenProblem, rootProblem, storageReason } from "../serve-problems.ts";

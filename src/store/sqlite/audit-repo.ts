@@ -49,8 +49,10 @@ export class AuditRepo {
     return this.db.query<AuditRow, [string, number]>("SELECT * FROM audit_log WHERE mesh_id = ? ORDER BY seq DESC LIMIT ?").all(meshId, limit).map(auditFromRow);
   }
 
-  meshIds(): string[] {
-    return this.db.query<{ mesh_id: string }, []>("SELECT DISTINCT mesh_id FROM audit_log ORDER BY mesh_id").all().map((r) => r.mesh_id);
+  /** Entries in each mesh's chain, by mesh id, in mesh id order: one scan of the audit index. */
+  sizes(): Map<string, number> {
+    const rows = this.db.query<{ meshId: string; n: number }, []>("SELECT mesh_id AS meshId, count(*) AS n FROM audit_log GROUP BY mesh_id ORDER BY mesh_id").all();
+    return new Map(rows.map((r) => [r.meshId, r.n]));
   }
 
   count(meshId: string): number {

@@ -2,7 +2,7 @@
 // directly and never migrate it, add an epoch or load its queue (openSqliteStore does all three,
 // which must not happen behind a running broker's back).
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
 import { isDamaged } from "./db-errors.ts";
 import type { Store } from "../types.ts";
@@ -23,9 +23,10 @@ export type FileInfo = {
   messages: number;
 };
 
-/** Which file a failure is about: the database read from, the copy being written, or a copy
- *  written whole that failed integrity_check (kept as `<outPath>.partial`). */
-export type DataFileSide = "source" | "copy" | "check";
+/** Which file a failure is about: the database read from, the copy being written, a copy written
+ *  whole that failed integrity_check (kept as `<outPath>.partial`), or "taken": `outPath` or its
+ *  .partial is another's (a copy to the same name, a user's file), never overwritten. */
+export type DataFileSide = "source" | "copy" | "check" | "taken";
 
 export class DataFileError extends Error {
   override readonly name = "DataFileError";
@@ -44,19 +45,47 @@ const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
  *  broker, read through a second connection (WAL lets the broker go on meanwhile); "file": a file
  *  to restore from, read through a read-only connection that leaves it and its -wal as they are (a
  *  plain file copy would have left out what only its -wal held). The copy is written as
- *  `<outPath>.partial` and renamed when sound: a failure (a full disk) leaves nothing under
- *  `outPath`; a copy that fails integrity_check or `check` stays as .partial, for inspection.
- *  `outPath` must not exist. Throws what `check` throws, as it is; otherwise DataFileError whose
- *  `side` says which file failed and whose cause is SQLite's or the file system's error. */
+ *  `<outPath>.partial` and moved to `outPath` when sound: a failure (a full disk) leaves nothing
+ *  under `outPath`; a copy that fails integrity_check or `check` stays as .partial, for inspection.
+ *  `outPath` must not exist, and is never replaced: a file made there meanwhile (another copy to
+ *  that name, a user's file), even while `check` ran, is a DataFileError "taken" (the sound copy
+ *  removed). Throws what `check` throws, as it is; otherwise DataFileError whose `side` says which
+ *  file failed and whose cause is SQLite's or the file system's error. */
 export async function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live", check?: (copy: string) => Promise<void>): Promise<void> {
   const partial = writeCopy(dbPath, outPath, source);
   // After the source is closed: a long check holds nothing of a serving broker's database.
   if (check) await check(partial);
+  let placed: boolean;
   try {
-    renameSync(partial, outPath);
+    placed = placeCopy(partial, outPath);
   } catch (cause) {
     throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
   }
+  if (!placed) {
+    rmSync(partial, { force: true });
+    throw new DataFileError(`${outPath} appeared while the copy was being checked; a copy never overwrites.`, { side: "taken" });
+  }
+}
+
+/** link(2) errors of a file system that has no hard links (vfat, some network shares). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/** Moves `partial` to `outPath`; false, nothing moved, when a file is there. A hard link refuses a
+ *  taken name where a rename would replace it, whatever was made there during the copy's check. */
+function placeCopy(partial: string, outPath: string): boolean {
+  try {
+    linkSync(partial, outPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (code === "EEXIST") return false;
+    if (!NO_HARD_LINKS.has(code)) throw err;
+    // No hard links here: look just before the rename, a window of a moment instead of the check's.
+    if (existsSync(outPath)) return false;
+    renameSync(partial, outPath);
+    return true;
+  }
+  rmSync(partial);
+  return true;
 }
 
 /** snapshotFile up to its `check`: the copy written and integrity-checked as `<outPath>.partial`,
@@ -76,10 +105,15 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
   }
   const partial = `${outPath}.partial`;
   try {
-    if (existsSync(outPath)) throw new DataFileError(`${outPath} exists; a copy never overwrites.`, { side: "copy" });
+    if (existsSync(outPath)) throw new DataFileError(`${outPath} exists; a copy never overwrites.`, { side: "taken" });
     // VACUUM INTO accepts an existing *empty* file: creating it 0600 first makes the copy private
     // from the start instead of umask-readable. "wx": never overwrite.
-    closeSync(openSync(partial, "wx", 0o600));
+    try {
+      closeSync(openSync(partial, "wx", 0o600));
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "EEXIST") throw cause;
+      throw new DataFileError(`${partial} appeared meanwhile: another copy to ${outPath} is being written.`, { cause, side: "taken" });
+    }
     try {
       db.run("VACUUM INTO ?", [partial]);
     } catch (cause) {
@@ -104,7 +138,7 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
 
 /** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain), and
  *  the membership tables its replay compares them with. */
-export type FileChains = Pick<Store, "listAudit" | "countAudit" | "auditMeshIds"> & { facts(): Map<string, SecurityFacts>; close(): void };
+export type FileChains = Pick<Store, "listAudit" | "countAudit" | "auditSizes"> & { facts(): Map<string, SecurityFacts>; close(): void };
 
 /** The audit chains and meshes of the database file `path`, read through a read-only connection
  *  (never migrated: the tables read are the same in every schema version); close it when done.
@@ -121,7 +155,7 @@ export function openFileChains(path: string): FileChains {
   return {
     listAudit: async (meshId, afterSeq, limit) => audit.list(meshId, afterSeq, limit),
     countAudit: async (meshId) => audit.count(meshId),
-    auditMeshIds: async () => audit.meshIds(),
+    auditSizes: async () => audit.sizes(),
     facts: () => securityFacts(db),
     close: () => db.close(),
   };

@@ -30,9 +30,6 @@ export const isLockError = (e: unknown): boolean => e instanceof SQLiteError && 
  *  code): bytes that are not a database, or a damaged page. */
 export const isDamaged = (e: unknown): boolean => e instanceof SQLiteError && REASON[primary(e.code ?? "")] === DAMAGED;
 
-/** The step every message about a damaged broker database ends with. */
-export const RESTORE_BACKUP = "restore a backup (claudemesh admin restore FILE --force)";
-
 /** Runs `fn`, turning storage-level failures into MeshError unavailable (cause kept): StoreLocked
  *  for a lock another connection holds, otherwise with the reason in the message ("the broker's
  *  database is unavailable: its disk is full"). MeshErrors and anything else pass through. */

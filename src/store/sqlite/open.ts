@@ -3,7 +3,7 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, mkdirSync, openSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
-import { isDamaged, RESTORE_BACKUP } from "./db-errors.ts";
+import { isDamaged } from "./db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "./disk-faults.ts";
 
 export type Synchronous = "full" | "normal";
@@ -24,12 +24,13 @@ export function storageProblem(err: unknown, dir: string): string | null {
 
 /** A message an operator can act on for an error opening the database file `dbPath` itself: one
  *  this process may not open (another user's file, as a restore run as root leaves it), or one
- *  that is not a sound SQLite database. Null for anything else. */
-export function databaseProblem(err: unknown, dbPath: string): string | null {
+ *  that is not a sound SQLite database (ending with `restore`, the broker's words for restoring a
+ *  backup into that directory). Null for anything else. */
+export function databaseProblem(err: unknown, dbPath: string, restore: string): string | null {
   const code = String((err as { code?: unknown } | null)?.code ?? "");
   // One line: SQLite quotes a damaged schema entry's CREATE statement, newlines and all.
   const said = (err as Error).message.replace(/\s+/g, " ");
-  if (isDamaged(err)) return `${dbPath} is damaged or not a claudemesh database (${said}): ${RESTORE_BACKUP}`;
+  if (isDamaged(err)) return `${dbPath} is damaged or not a claudemesh database (${said}): ${restore}`;
   if (code !== "SQLITE_CANTOPEN" && code !== "EACCES" && code !== "EPERM") return null;
   const me = process.getuid?.();
   const found = [dbPath, dirname(dbPath)].map((path) => ({ path, st: statOrNull(path) })).find((f) => f.st !== null);

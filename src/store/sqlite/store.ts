@@ -376,7 +376,7 @@ export class SqliteStore implements T.Store {
   async countAudit(meshId: string) {
     return guard(() => this.audit.count(meshId));
   }
-  async auditMeshIds() {
-    return guard(() => this.audit.meshIds());
+  async auditSizes() {
+    return guard(() => this.audit.sizes());
   }
 }
