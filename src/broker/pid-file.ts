@@ -6,7 +6,7 @@
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored.
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { removeMadeDirs } from "../local-file/dirs.ts";
@@ -78,19 +78,17 @@ function writePid(path: string): void {
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
  *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
  *  removing the other kind's: with the lock free, whatever it names is not holding anything).
- *  `made` (restore): the directories the caller made for it (local-file/dirs.ts makeDirs), removed
- *  again if the claim fails. As root, the lock and PID files take the directory's owner
- *  (owner.ts), and so do the directories in `made`, or with `giveNewDir` (check) a data directory
- *  this call makes. Returns null when claimed, or the holder when the lock is held. Throws (the
- *  lock released) LockFileError when the lock file cannot be used, and the file system's error
- *  otherwise. */
-export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", opts: { giveNewDir?: boolean; made?: readonly string[] } = {}): Holder | null {
-  const made = opts.made ?? (opts.giveNewDir === true && !existsSync(dataDir) ? [resolve(dataDir)] : []);
+ *  `made` (restore, check): the directories the caller made for it (local-file/dirs.ts makeDirs),
+ *  removed again if the claim fails. As root, the lock and PID files take the directory's owner
+ *  (owner.ts), and so do the directories in `made`. Returns null when claimed, or the holder when
+ *  the lock is held. Throws (the lock released) LockFileError when the lock file cannot be used,
+ *  and the file system's error otherwise. */
+export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", { made = [] }: { made?: readonly string[] } = {}): Holder | null {
   let locked: boolean;
   try {
     locked = lockDataDir(dataDir);
   } catch (err) {
-    removeMadeDirs(opts.made ?? []); // as far as they are empty: a lock file made but not usable stays
+    removeMadeDirs(made); // as far as they are empty: a lock file made but not usable stays
     throw err;
   }
   if (!locked) return holderOf(dataDir);
@@ -103,7 +101,7 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", o
     // must not hand its own directory to someone else while it keeps making files in it).
     giveToDirOwner([...made, join(dataDir, LOCK_FILE), join(dataDir, FILES[kind])]);
   } catch (err) {
-    releaseDataDir(dataDir, kind, opts.made);
+    releaseDataDir(dataDir, kind, made);
     throw err;
   }
   return null;

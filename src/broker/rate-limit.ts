@@ -1,5 +1,6 @@
 // Token buckets keyed by an id (member id for sends, address for connections). Pure and
-// clock-injected so tests can drive time.
+// clock-injected so tests can drive time. Time is measured on the monotonic clock, so a wall clock
+// stepped by NTP or by hand neither refunds a burst nor takes tokens away (reliability plan T11).
 
 export type Bucket = { tokens: number; updatedMs: number };
 
@@ -8,6 +9,7 @@ export class RateLimiter {
   /**
    * @param ratePerSec tokens added per second (sustained rate)
    * @param burst bucket capacity (largest burst)
+   * @param now milliseconds on a clock that never goes back (tests inject one they move forward)
    */
   constructor(
     private readonly ratePerSec: number,
@@ -15,8 +17,7 @@ export class RateLimiter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Takes `cost` tokens if available. Returns true when allowed. A clock that went back (a wall
-   *  clock stepped by NTP, if one is injected) neither refunds nor charges: no time has passed. */
+  /** Takes `cost` tokens if available. Returns true when allowed. */
   take(key: string, cost = 1): boolean {
     const t = this.now();
     let b = this.buckets.get(key);
@@ -24,7 +25,7 @@ export class RateLimiter {
       b = { tokens: this.burst, updatedMs: t };
       this.buckets.set(key, b);
     } else {
-      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, t - b.updatedMs) / 1000) * this.ratePerSec);
+      b.tokens = Math.min(this.burst, b.tokens + ((t - b.updatedMs) / 1000) * this.ratePerSec);
       b.updatedMs = t;
     }
     if (b.tokens < cost) return false;

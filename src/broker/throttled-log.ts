@@ -10,11 +10,13 @@ export class ThrottledLog {
   private lastAt = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
 
+  /** `now`: milliseconds, on the caller's clock: the monotonic one, or the broker's wall clock
+   *  (ctx.now) where tests move the window by moving that clock; hence the step guard in note(). */
   constructor(
     private readonly log: Log,
     private readonly level: Level,
     private readonly msg: string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
   ) {}
 
   /** Logs `fields` (with `notLoggedSinceLast`) unless a line went out less than LOG_EVERY_MS ago.

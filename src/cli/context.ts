@@ -5,7 +5,7 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, NoMeshError, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, markRemoved, NoMeshError, updateConfig, updateConfigAsync, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
@@ -13,7 +13,7 @@ import { hostname } from "node:os";
 import { createOutput, exitFlushed, reportError, UsageError, type Output } from "./output.ts";
 import { parseDurationMs } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
-import { closedAsRemoved, recordRemoved, refusedAsRemoved } from "../client/removed.ts";
+import { closedAsRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 
@@ -116,10 +116,11 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
         // Kicked or banned while connected (a follower), or a hello refused as revoked: the
-        // key never connects again, which is recorded for `list` however the command ends.
+        // key never connects again, which is recorded for `list` however the command ends (best
+        // effort: the refusal is reported whether or not it could be recorded).
         onState: (state, detail) => {
           const failed = (err: unknown) => ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
-          if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoved(env.configDir, mesh.meshId, { failed, onWait: lockWait }));
+          if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(updateConfigAsync(env.configDir, markRemoved(mesh.meshId), lockWait).then(() => {}, failed));
           opts.onState?.(state, detail);
         },
       });

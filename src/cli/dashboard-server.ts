@@ -129,8 +129,9 @@ function endable(body: ReadableStream<Uint8Array>, onDone: () => void): { stream
   };
 }
 
-/** Starts the server on 127.0.0.1 (`port` 0: any free port). `brokerUrl` is the broker's http(s) base. */
-export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard {
+/** Starts the server on 127.0.0.1 (`port` 0: any free port). `brokerUrl` is the broker's http(s)
+ *  base; `now` the clock a session's expiry is judged on (tests set it). */
+export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.now }: { now?: () => number } = {}): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
   /** The sessions the broker opened through this server, by cookie value, oldest first, with
@@ -209,7 +210,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
       if (!renamed) continue;
       out.append("set-cookie", renamed);
       const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
-      if (value) out.set(PAGE_KEY_HEADER, remember(name, value, cookieExpiry(c, Date.now())));
+      if (value) out.set(PAGE_KEY_HEADER, remember(name, value, cookieExpiry(c, now())));
       else opened.delete(readCookie(req.headers.get("cookie"), localCookie(name, server.port!)) ?? ""); // cleared: the session this call carried ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
@@ -224,7 +225,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0): LocalDashboard
   /** Records a session the broker opened, first forgetting those expired and then, past
    *  MAX_OPENED_SESSIONS, ending the oldest; returns its new page key. */
   function remember(name: string, value: string, expiresAt: number): string {
-    for (const [v, s] of opened) if (s.expiresAt <= Date.now()) opened.delete(v);
+    for (const [v, s] of opened) if (s.expiresAt <= now()) opened.delete(v);
     const pageKey = randomId(32);
     opened.set(value, { name, pageKey, expiresAt });
     for (const [v, s] of opened) {

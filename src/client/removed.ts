@@ -5,8 +5,6 @@
 // connects again, and joining again needs a new invite after `leave` has forgotten the mesh here.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { markRemoved, updateConfigAsync } from "./local/config-file.ts";
-import type { OnLockWait } from "./local/config-lock.ts";
 
 const forget = (slug: string) => `\`claudemesh leave ${slug} --yes\` forgets the mesh on this machine.`;
 
@@ -38,11 +36,3 @@ export function closedForGood(slug: string, code: number | undefined, reason: st
  *  removed (kicked, banned, or a hello of a key removed earlier refused): when closedForGood says
  *  `revoked`. */
 export const closedAsRemoved = (code: number | undefined, reason: string | undefined): boolean => closedForGood("", code, reason).code === "revoked";
-
-/** Records in the config that the broker refused this mesh's key as removed (`list` shows it
- *  without asking the broker), waiting for the config lock on the event loop (a command or server
- *  keeps serving meanwhile). Best effort: the refusal is reported whether or not it could be
- *  recorded; `failed` hears why not. Never rejects. */
-export function recordRemoved(configDir: string, meshId: string, opts: { failed: (err: unknown) => void; onWait?: OnLockWait }): Promise<void> {
-  return updateConfigAsync(configDir, markRemoved(meshId), opts.onWait).then(() => {}, opts.failed);
-}

@@ -2,8 +2,7 @@
 // broker refused the member's key as removed. Each waits for the config lock on the event loop
 // (src/client/local/config-lock.ts), so the server keeps answering Claude Code and its broker
 // meanwhile; written() lets the server finish them before it exits.
-import { addMeshKeys, updateConfigAsync, type MeshKey } from "../client/local/config-file.ts";
-import { recordRemoved } from "../client/removed.ts";
+import { addMeshKeys, markRemoved, updateConfigAsync, type MeshKey } from "../client/local/config-file.ts";
 import type { Log } from "../log/log.ts";
 
 export class ConfigWrites {
@@ -28,7 +27,8 @@ export class ConfigWrites {
   /** Marks the mesh removed (`list` shows it). Best effort: the tools report the refusal whether
    *  or not this could be saved. */
   recordRemoved(): void {
-    void this.track(recordRemoved(this.configDir, this.meshId, { failed: (err) => this.log.warn("removal not recorded in the config", { err }), onWait: this.waiting }));
+    const marked = updateConfigAsync(this.configDir, markRemoved(this.meshId), this.waiting);
+    void this.track(marked.then(() => {}, (err: unknown) => this.log.warn("removal not recorded in the config", { err })));
   }
 
   /** Resolves once no write is pending, those begun while it waits included (each is done within

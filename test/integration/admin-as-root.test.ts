@@ -51,11 +51,11 @@ describe.skipIf(!canSwitchUser)("as root on the service user's data directory", 
     await using _ = await serviceBroker(dataDir, home);
   }, 90_000);
 
-  test("a data directory serve --check makes as root inside the service user's directory is that user's", async () => {
+  test("a data directory serve --check makes as root inside the service user's directory is that user's, with the parents it made", async () => {
     const { dataDir: parent, home } = serviceDir();
-    const dataDir = join(parent, "new");
+    const dataDir = join(parent, "new", "data");
     expect((await run("root", check(dataDir), home)).code).toBe(0);
-    expect(owners(parent)).toEqual({ new: U, "new/claudemesh.db": U, "new/claudemesh.lock": U });
+    expect(owners(parent)).toEqual({ new: U, "new/data": U, "new/data/claudemesh.db": U, "new/data/claudemesh.lock": U });
   }, 60_000);
 
   test("serve as root refuses the service user's directory, names the user to run it as, and creates nothing", async () => {

@@ -1,24 +1,28 @@
 // Code that measures time on a clock that can be stepped back (reliability plan T11): the rate
-// limiter neither refunds nor charges for the step, the throttled log does not stand still for as
-// long as the step, the audit verifier does not trust a verified prefix longer, and hello
-// timestamps follow the clock instead of running ahead of it.
+// limiter, on the monotonic clock, neither refunds nor charges for a step, the throttled log does
+// not stand still for as long as the step, the audit verifier does not trust a verified prefix
+// longer, and hello timestamps follow the clock instead of running ahead of it.
 import { describe, expect, test } from "bun:test";
 import { RateLimiter } from "../../src/broker/rate-limit.ts";
 import { LOG_EVERY_MS, ThrottledLog } from "../../src/broker/throttled-log.ts";
 import { freshTimestamp } from "../../src/client/credentials.ts";
 import { randomId } from "../../src/crypto/hash.ts";
+import { until } from "../helpers/until.ts";
+import { steppableWallClock } from "../helpers/wall-clock.ts";
 
 const TEN_MINUTES = 10 * 60_000;
 
 describe("a clock stepped back ten minutes", () => {
-  test("a rate limiter grants no burst and takes nothing away: it refills from the new reading", () => {
-    let t = 100 * TEN_MINUTES;
-    const rl = new RateLimiter(2, 3, () => t);
-    expect([1, 2, 3, 4].map(() => rl.take("a"))).toEqual([true, true, true, false]);
-    t -= TEN_MINUTES;
-    expect(rl.take("a")).toBe(false);
-    t += 500; // one token at 2 a second
-    expect([rl.take("a"), rl.take("a")]).toEqual([true, false]);
+  test("a rate limiter measures on the monotonic clock: the step takes nothing away, and a step forward grants no burst", async () => {
+    using wall = steppableWallClock();
+    const slow = new RateLimiter(0.001, 3); // a token per 1000 s: none comes back during the test
+    const fast = new RateLimiter(1000, 1); // a token per millisecond
+    expect([1, 2, 3, 4].map(() => slow.take("a"))).toEqual([true, true, true, false]);
+    expect(fast.take("a")).toBe(true);
+    wall.step(-TEN_MINUTES);
+    await until(() => fast.take("a"), "the next token, a millisecond on", 2000);
+    wall.step(TEN_MINUTES + 60 * 60_000); // an hour ahead of where it started
+    expect(slow.take("a")).toBe(false);
   });
 
   test("a throttled log logs at once instead of staying silent until the clock catches up", () => {

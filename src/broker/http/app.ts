@@ -8,7 +8,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import { errorResponse, fromElysia } from "./errors.ts";
 import { parseBody, readBody } from "./body.ts";
-import { assertCountedRoutes, countAnswer } from "./refusals.ts";
+import { countAnswer, countedRoutes, type Counted } from "./refusals.ts";
 import { allowedMethods, wrongMethodResponse, type RouteInfo } from "./allowed-methods.ts";
 import { meshRoutes } from "./meshes.ts";
 import { hookRoutes } from "./hook.ts";
@@ -21,8 +21,9 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
   const rawBody = (req: Request) => raw.get(req) ?? "";
   // The error each refused request was answered with, mapped once (onError), counted once answered.
   const refusals = new WeakMap<Request, MeshError>();
-  // Read when an error is answered, once every route below is registered.
+  // Read when a request is answered, once every route below is registered.
   let routes: () => readonly RouteInfo[] = () => [];
+  let counted: ReadonlyMap<string, Counted> = new Map();
   // normalize: false → an unknown body field is a 400, never silently dropped.
   // standardHostname: false → Elysia looks for the path from just past `http://`, not from index
   // 11 (it assumes a host of 4 characters or more): under `Host: x` it found none, and every
@@ -45,7 +46,7 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       refusals.set(request, err);
       return errorResponse(err);
     })
-    .onAfterResponse(({ request, route }) => countAnswer(ctx, route, refusals.get(request)))
+    .onAfterResponse(({ request, route }) => countAnswer(ctx, counted.get(route), refusals.get(request)))
     .use(
       swagger({
         path: "/docs",
@@ -74,6 +75,6 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
     .use(hookRoutes(ctx, rawBody))
     .use(dashboardRoutes(ctx, dash));
   routes = () => app.routes;
-  assertCountedRoutes(app.routes.map((r) => r.path));
+  counted = countedRoutes(app.routes);
   return app;
 }

@@ -4,6 +4,10 @@ import { MeshError } from "../../protocol/errors.ts";
 import { assertJsonDepth } from "../../protocol/codec.ts";
 import { MAX_HTTP_BODY_BYTES } from "../../protocol/limits.ts";
 
+/** The requests whose body readBody stopped reading at the limit: `bodyUsed` says they were read,
+ *  yet the rest of the body is still to come on the socket. A fact about each request, as
+ *  `bodyUsed` is, that Request has no place for; weak, so it keeps no request past its answer. */
+const cutShort = new WeakSet<Request>();
 
 /** The body as text, refused with `frame_too_large` past MAX_HTTP_BODY_BYTES: by its Content-Length
  *  before any byte is read, or, sent in chunks without one, by counting while reading, the
@@ -20,6 +24,7 @@ export async function readBody(request: Request): Promise<string> {
     if (done) break;
     size += value.byteLength;
     if (size > MAX_HTTP_BODY_BYTES) {
+      cutShort.add(request);
       void reader.cancel().catch(() => {});
       throw tooLarge(`it passed ${MAX_HTTP_BODY_BYTES} bytes`);
     }
@@ -75,12 +80,13 @@ function declaredTooLarge(request: Request): MeshError | null {
   return declared > MAX_HTTP_BODY_BYTES ? tooLarge(`Content-Length says ${declared} bytes`) : null;
 }
 
-/** The response, with `Connection: close` when the request sent a body that nothing read (no
- *  route, a route without a body, a refusal before parsing): without it Bun reads and discards
+/** The response, with `Connection: close` when the request sent a body that was not read to its
+ *  end: nothing read it (no route, a route without a body, a refusal before parsing, a declared
+ *  length over the limit), or readBody stopped at the limit. Without it Bun reads and discards
  *  the rest of that body for as long as the client keeps sending. */
 export function closingIfUnread(request: Request, response: Response): Response {
   const sentBody = Number(request.headers.get("content-length") ?? 0) > 0 || request.headers.has("transfer-encoding");
-  if (sentBody && !request.bodyUsed) response.headers.set("connection", "close");
+  if (sentBody && (!request.bodyUsed || cutShort.has(request))) response.headers.set("connection", "close");
   return response;
 }
 

@@ -11,6 +11,7 @@ import type { Dashboard } from "../dashboard-state.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 import { queryParam } from "./query.ts";
+import { counting } from "./refusals.ts";
 
 const tags = ["dashboard"];
 /** Posts per history page. */
@@ -25,6 +26,7 @@ function topicOf(name: string | null): string {
 
 export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-chat" })
+    .use(counting)
     .get(
       "/v1/dashboard/topics/:topic/history",
       async ({ params, request }) => {
@@ -33,7 +35,7 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
         const after = given !== undefined && /^\d{1,15}$/.test(given) ? Number(given) : 0;
         return runRequest(ctx, v.conn, { type: "topic_history", id: "dashboard", topic: topicOf(params.topic), afterOffset: after, limit: PAGE });
       },
-      { detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags } },
+      { counted: "request", detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags } },
     )
     .post(
       "/v1/dashboard/topics/:topic/messages",
@@ -44,6 +46,6 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.status = 201;
         return result;
       },
-      { body: DashboardPostBody, detail: { summary: "Post a sealed message to a topic as the signed-in member", description: "Answers like send (§4.3.3) to #topic.", tags } },
+      { body: DashboardPostBody, counted: "request", detail: { summary: "Post a sealed message to a topic as the signed-in member", description: "Answers like send (§4.3.3) to #topic.", tags } },
     );
 }

@@ -10,18 +10,20 @@ import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
+import { counting } from "./refusals.ts";
 
 const tags = ["dashboard"];
 
 export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-invites" })
+    .use(counting)
     .get(
       "/v1/dashboard/invites",
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
         return runRequest(ctx, v.conn, { type: "invite_list", id: "dashboard" });
       },
-      { detail: { summary: "The mesh's invites with uses left (owner/admin)", tags } },
+      { counted: "request", detail: { summary: "The mesh's invites with uses left (owner/admin)", tags } },
     )
     .post(
       "/v1/dashboard/invites",
@@ -32,7 +34,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.status = 201;
         return result;
       },
-      { body: DashboardInviteBody, detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags } },
+      { body: DashboardInviteBody, counted: "request", detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags } },
     )
     .post(
       "/v1/dashboard/invites/:inviteId/revoke",
@@ -42,6 +44,6 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         return runRequest(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
       },
       // The frame's bound on the id (a segment that is not valid percent-encoding arrives as null).
-      { params: t.Object({ inviteId: F.Id }), detail: { summary: "Revoke an invite (owner/admin)", tags } },
+      { params: t.Object({ inviteId: F.Id }), counted: "request", detail: { summary: "Revoke an invite (owner/admin)", tags } },
     );
 }

@@ -11,6 +11,7 @@ import { DEFAULT_CAPS } from "../grants.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireOperator, viewerOf } from "./dashboard-auth.ts";
+import { counting } from "./refusals.ts";
 
 const tags = ["dashboard"];
 /** Most audit entries a page shows (the verification covers the whole chain). */
@@ -29,6 +30,7 @@ function byRecipient(rows: readonly Grant[]): Map<string, Grant[]> {
 
 export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-mesh" })
+    .use(counting)
     .get(
       "/v1/dashboard/mesh",
       async ({ request }) => {
@@ -40,7 +42,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         if (!mesh) throw new MeshError("not_found");
         return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
       },
-      { detail: { summary: "Members and sessions of your mesh, with presence", tags } },
+      { counted: "request", detail: { summary: "Members and sessions of your mesh, with presence", tags } },
     )
     .get(
       "/v1/dashboard/topics",

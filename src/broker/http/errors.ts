@@ -1,11 +1,9 @@
 // HTTP edge of the error catalog: MeshError → status + {error:{code,message,retryable}}.
 import { MeshError } from "../../protocol/errors.ts";
 
-/** A body refused as too large (body.ts) closes the connection after the answer: the rest of
- *  it would otherwise be read and thrown away, for as long as the client keeps sending. */
+/** The answer for `err`: its catalog status and the JSON body every HTTP error has. */
 export function errorResponse(err: MeshError): Response {
-  const headers = err.code === "frame_too_large" ? { connection: "close" } : undefined;
-  return Response.json({ error: err.toJSON() }, { status: err.spec.http, headers });
+  return Response.json({ error: err.toJSON() }, { status: err.spec.http });
 }
 
 /** Maps Elysia's own error codes to ours, so every HTTP error has the same shape. */

@@ -13,6 +13,7 @@ import { admitRequest } from "../handlers/index.ts";
 import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
 import { verifySignedRequest } from "./signed-request.ts";
+import { counting } from "./refusals.ts";
 
 type Outcome = { status: Status; online: boolean };
 
@@ -60,7 +61,7 @@ async function bySignature(ctx: BrokerContext, request: Request, raw: string, bo
 }
 
 export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string) {
-  return new Elysia({ name: "hook" }).post(
+  return new Elysia({ name: "hook" }).use(counting).post(
     "/hook/set-status",
     async ({ body, request }) => {
       const token = bearerToken(request);
@@ -69,6 +70,7 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     },
     {
       body: HookStatusBody,
+      counted: "hook",
       detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
     },
   );

@@ -10,6 +10,7 @@ import { processEnv, type BrokerConfig, type Origin } from "../../config/load.ts
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
 import { fail as failPlain, listenProblem, storageReason } from "../serve-problems.ts";
+import { makeDirs } from "../../local-file/dirs.ts";
 
 type Resolved = { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> };
 
@@ -76,7 +77,7 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   // migrating the same file at the same time.
   let holder: ReturnType<typeof claimDataDir>;
   try {
-    holder = claimDataDir(config.dataDir, "broker", { giveNewDir: true });
+    holder = claimDataDir(config.dataDir, "broker", { made: makeDirs(config.dataDir) });
   } catch (err) {
     return fail(...(await storageReason(`cannot check ${config.dataDir}`, err, config)));
   }
