@@ -137,6 +137,9 @@ const main = defineCommand({
     uninstall: cmd("uninstall", "Remove exactly what install added to Claude Code. Example: claudemesh uninstall", json, () => import("./commands/install.ts").then((m) => ({ run: m.uninstall }))),
     doctor: cmd("doctor", "Check binary, config, keys, brokers, MCP registration and hooks; print fixes. Example: claudemesh doctor", json, () => import("./commands/doctor.ts")),
     version: cmd("version", "Print this binary's version; --json adds its commit (release builds), Bun's version and the broker database's schema version. Example: claudemesh version --json", json, () => import("./commands/version.ts")),
+    // runCli answers `help` itself (the words after it name a command, not arguments); this entry
+    // puts it in --help, "did you mean" and the completions like any command.
+    help: defineCommand({ meta: { name: "help", description: "Show a command's help, as `<command> --help` does. Example: claudemesh help topic post" }, args: pos("command", "command words (none: every command)", false) }),
     completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
   },
 });
@@ -160,13 +163,20 @@ async function help(words: string[]): Promise<void> {
   await runMain(main, { rawArgs: [...path, "--help"], showUsage: printUsage });
 }
 
+/** The command words `help` was given: `help send --help` asks what `help send` does, and `help
+ *  --help` about help itself. */
+function helpWords(rest: string[]): string[] {
+  const words = rest.filter((w) => w !== "--help" && w !== "-h");
+  return words.length === 0 && rest.length > 0 ? ["help"] : words;
+}
+
 export async function runCli(argv: string[]): Promise<void> {
   if (argv.length === 1 && ["--version", "-v", "-V"].includes(argv[0]!)) {
     await writeStdout(`claudemesh ${VERSION}\n`);
     return exitFlushed(0);
   }
   // `help send` asks what `send --help` does; its errors name the words after "help".
-  const helpFor = argv[0] === "help" ? argv.slice(1).filter((w) => w !== "--help" && w !== "-h") : null;
+  const helpFor = argv[0] === "help" ? helpWords(argv.slice(1)) : null;
   // citty prints usage for --help; for everything else we run the command ourselves so that a
   // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
   // After "--" every word is text: `send bob -- -h` sends "-h".

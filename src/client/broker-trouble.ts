@@ -27,7 +27,7 @@ const codeOf = (cause: unknown) => (cause as { code?: unknown } | null)?.code;
 
 /** Why a fetch or WebSocket that failed never reached the server, in words ("connection
  *  refused"), if its error's code says so; null otherwise. */
-export function neverConnected(cause: unknown): string | null {
+function neverConnected(cause: unknown): string | null {
   const code = codeOf(cause);
   return typeof code === "string" && Object.hasOwn(NEVER_CONNECTED, code) ? NEVER_CONNECTED[code]! : null;
 }
@@ -70,6 +70,21 @@ const BUSY = new Set([502, 503, 504]);
 
 const busy = (base: string, status: number) =>
   new MeshError("unavailable", `The broker at ${base} answered HTTP ${status}: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.`);
+
+/** Why a broker's /health/ready answered 503 (docs/operations.md), in words; any other reason is
+ *  not a claudemesh broker's, and is not echoed. */
+const NOT_READY: Record<string, string> = {
+  draining: "it is shutting down",
+  db_unwritable: "it cannot write its database",
+  migration_mismatch: "its database schema is not the version it expects",
+};
+
+/** A broker that runs but said it is not ready (`reason`: its /health/ready body's); `busy` for a
+ *  reason no broker gives. */
+export const notReady = (base: string, reason: unknown): MeshError =>
+  typeof reason === "string" && Object.hasOwn(NOT_READY, reason)
+    ? new MeshError("unavailable", `The broker at ${base} runs but is not ready: ${NOT_READY[reason]}. Retry in a while; its log says more.`)
+    : busy(base, 503);
 
 /** Statuses with which a server says it serves no such route or method: whatever gave them acted
  *  on nothing. Any other answer may come from a proxy after the broker committed the request (a

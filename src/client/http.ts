@@ -8,7 +8,7 @@ import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
 import { freshTimestamp } from "./credentials.ts";
-import { connectionFailed, foreignAnswer, noAnswer, notABroker, strangeAnswer, unreachable } from "./broker-trouble.ts";
+import { connectionFailed, foreignAnswer, noAnswer, notABroker, notReady, strangeAnswer, unreachable } from "./broker-trouble.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -42,6 +42,8 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
   } catch {}
   const error = body?.error;
   if (!res.ok) {
+    // Only /health/ready answers this way: a broker up but not ready (draining, its database).
+    if (res.status === 503 && body?.status === "not_ready") throw notReady(base, body.reason);
     if (typeof error?.code !== "string") throw foreignAnswer(base, res.status);
     if (res.status === 404 && error.code === "not_found") throw notABroker(base, "HTTP 404");
     throw errorFromWire(error);
@@ -50,9 +52,10 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
   return body as T;
 }
 
-/** Resolves when the broker answers GET /health; rejects like any call when it cannot be reached. */
-export function brokerHealth(base: string, timeoutMs = 5_000): Promise<unknown> {
-  return call(httpBase(base), "/health", { method: "GET" }, timeoutMs);
+/** Resolves when the broker answers GET `path` (/health: it runs; /health/ready: and can serve);
+ *  rejects like any call when it cannot be reached, in broker-trouble.ts's words. */
+export function brokerHealth(base: string, timeoutMs = 5_000, path: "/health" | "/health/ready" = "/health"): Promise<unknown> {
+  return call(httpBase(base), path, { method: "GET" }, timeoutMs);
 }
 
 /** POST with the X-Claudemesh signature headers over the exact body bytes. */

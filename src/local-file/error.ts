@@ -122,8 +122,9 @@ export const modeOf = (st: Pick<Stats, "mode">): string => (st.mode & 0o777).toS
 
 /** Who may do what where the refusal came from: the file for a read, the directory a write or a
  *  new directory goes into (an atomic write creates a temp file there and renames it). When this
- *  user owns it, its mode is the reason, and the chmod that gives the owner access (claudemesh's
- *  own files are private: 600, directories 700) is the fix. */
+ *  user owns it and its mode lacks the access needed, the mode is the reason, and the chmod that
+ *  gives the owner access (claudemesh's own files are private: 600, directories 700) is the fix.
+ *  When its mode allows it, the mode is not the reason, and a chmod would not help. */
 function permissionDenied(at: string, op: FileOp, cannot: string): { message: string; fix: string } {
   const me = process.getuid?.();
   const where = nearestThere(op === "write" ? dirname(at) : at);
@@ -131,9 +132,18 @@ function permissionDenied(at: string, op: FileOp, cannot: string): { message: st
   const facts =
     me === 0 ? "the file system refuses it even to root" : !where ? null : mine ? `${where.path} is yours, mode ${modeOf(where.st)}` : `${where.path} belongs to uid ${where.st.uid}, mode ${modeOf(where.st)}; claudemesh runs as uid ${me}`;
   const message = `${cannot}: permission denied${facts ? ` (${facts})` : ""}.`;
-  if (mine) return { message, fix: `chmod ${where.st.isDirectory() ? 700 : 600} ${where.path}` };
+  if (mine && !allows(where, op, at)) return { message, fix: `chmod ${where.st.isDirectory() ? 700 : 600} ${where.path}` };
+  if (mine) return { message, fix: `the mode of ${where.path} is not the reason: look for an immutable flag (lsattr -d ${where.path}), an ACL (getfacl ${where.path}) or a security policy such as SELinux or AppArmor` };
   if (op === "read") return { message, fix: `run claudemesh as the user that owns ${where?.path ?? at}, or give this user read access to it` };
   return { message, fix: `choose a place you can write to, or get write access to ${where?.path ?? dirname(at)}` };
+}
+
+/** Whether the owner's bits of `where` give what `op` on `at` needs there: a file read needs r (a
+ *  write, w); a directory read needs r+x, one only passed through x, and one a write or a new
+ *  directory goes into w+x. */
+function allows(where: { path: string; st: Stats }, op: FileOp, at: string): boolean {
+  const need = !where.st.isDirectory() ? (op === "read" ? 0o400 : 0o200) : op !== "read" ? 0o300 : where.path === at ? 0o500 : 0o100;
+  return (where.st.mode & need) === need;
 }
 
 /** The path itself or its nearest ancestor that can be looked at, with its stat. */

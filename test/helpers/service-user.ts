@@ -9,7 +9,8 @@ import { spawnBroker, type BrokerProcess } from "./process.ts";
 
 export const SERVICE_UID = 12345;
 export const canSwitchUser = process.platform === "linux" && process.getuid?.() === 0 && Bun.which("setpriv") !== null;
-const AS_SERVICE = ["setpriv", "--reuid", String(SERVICE_UID), "--regid", String(SERVICE_UID), "--clear-groups"];
+/** The command prefix that runs what follows as the service user. */
+export const AS_SERVICE = ["setpriv", "--reuid", String(SERVICE_UID), "--regid", String(SERVICE_UID), "--clear-groups"];
 
 /** A new directory (0700) that belongs to the service user, in a parent it may pass through; and
  *  a HOME of its own for the processes run as that user. */

@@ -5,7 +5,8 @@
 // effect. Situations: nothing listens, a plain HTTP server that is no broker, a broker URL with a
 // path, https:// to a plain-http broker, a TCP listener that never answers (CLAUDEMESH_TIMEOUT
 // keeps that one short), a connection that drops under `inbox --follow`, and answers no broker
-// gives (a CDN's 520, an HTML 200, a proxy's 502, a 429 refusing the upgrade).
+// gives (a CDN's 520, an HTML 200, a proxy's 502, a 429 refusing the upgrade). `list` and
+// `doctor`, which only ask for the broker's health, say the same sentences (src/cli/broker-health.ts).
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -106,4 +107,47 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     await until(() => follower.stderr().includes("again."), "the follower to reconnect");
     expect(follower.stderr().split("\n").slice(1)).toEqual([`Lost the connection to the broker at ${proxy.url}; reconnecting until it answers (Ctrl-C to stop).`, `Connected to the broker at ${proxy.url} again.`, ""]);
   }, 30_000);
+});
+
+describe("list and doctor say what send says", () => {
+  test("a 404, a 502, nothing listening and silence: list's column, doctor's check and send's error are one sentence; a broker not ready says why", async () => {
+    await using team = await cliTeam(["alice"]);
+    const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const deadUrl = `http://127.0.0.1:${dead.port}`;
+    await dead.stop(true);
+    await using missing = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("Not Found", { status: 404 }) });
+    await using gateway = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<h1>Bad Gateway</h1>", { status: 502, headers: { "content-type": "text/html" } }) });
+    // What a broker whose database cannot be written answers (docs/operations.md, /health/ready).
+    await using unready = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ status: "not_ready", reason: "db_unwritable", schemaVersion: 9, expectedVersion: 9 }, { status: 503 }) });
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const silentUrl = `http://127.0.0.1:${silent.port}`;
+    const cases = [
+      { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?` },
+      { name: "502", url: gateway.url.origin, said: `The broker at ${gateway.url.origin} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
+      { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?` },
+      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.` },
+      // The WebSocket upgrade gets no body to say why: send says busy there, as for any 503.
+      { name: "not ready", url: unready.url.origin, said: `The broker at ${unready.url.origin} runs but is not ready: it cannot write its database. Retry in a while; its log says more.`, sent: `The broker at ${unready.url.origin} answered HTTP 503: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
+    ];
+    try {
+      const seen = await Promise.all(
+        cases.map(async (c, i) => {
+          const dir = pointedAt(team.dirs[0], join(team.root, `health${i}`), c.url);
+          const [listed, doctor, sent] = await Promise.all([cli(dir, ["list"], { env: SHORT }), cli(dir, ["doctor", "--json"], { env: SHORT }), cli(dir, ["send", "alice", "hi"], { env: SHORT })]);
+          const check = doctor.json().checks.find((k: { check: string }) => k.check === `${team.mesh.slug}: broker`);
+          return { name: c.name, list: [listed.code, listed.stdout], doctor: [doctor.code, check], send: [sent.code, sent.stderr] };
+        }),
+      );
+      expect(seen).toEqual(
+        cases.map((c) => ({
+          name: c.name,
+          list: [0, `${team.mesh.slug.padEnd(20)} alice (owner)  ${c.url}  UNREACHABLE: ${c.said}\n`],
+          doctor: [5, { check: `${team.mesh.slug}: broker`, ok: false, detail: c.said, fix: "check the broker URL and that claudemesh serve runs there" }],
+          send: [6, `claudemesh: ${c.sent ?? c.said}\n`],
+        })),
+      );
+    } finally {
+      silent.stop(true);
+    }
+  }, 60_000);
 });

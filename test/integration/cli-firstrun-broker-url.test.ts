@@ -73,13 +73,13 @@ describe("broker URLs", () => {
       code: 5,
       stderr: `claudemesh: The broker URL saved for mesh "t2" cannot be used: "ftp://localhost:${port}" is not a broker URL: one starts with http://, https://, ws:// or wss://.\n  fix: set "brokerUrl" of t2 in ${join(lee, "config.json")} to the broker's http(s):// URL\n`,
     });
-    // Nothing listens on the saved port: said in words, not as the runtime's message.
+    // Nothing listens on the saved port: said as every command says it, not as the runtime's message.
     const closed = Bun.serve({ port: 0, fetch: () => new Response() });
     const deadPort = closed.port;
     closed.stop(true);
     saveBrokerUrl(lee, `http://127.0.0.1:${deadPort}`);
     const down = (await cli(lee, ["doctor", "--json"])).json().checks.find((c: { check: string }) => c.check === "t2: broker");
-    expect(down).toEqual({ check: "t2: broker", ok: false, detail: `http://127.0.0.1:${deadPort}: connection refused`, fix: "check the broker URL and that claudemesh serve runs there" });
+    expect(down).toEqual({ check: "t2: broker", ok: false, detail: `Cannot reach the broker at http://127.0.0.1:${deadPort} (connection refused): nothing was sent. Is it running, and is the URL right?`, fix: "check the broker URL and that claudemesh serve runs there" });
 
     saveBrokerUrl(lee, `ftp://localhost:${port}`);
     const doctor = await cli(lee, ["doctor", "--json"]);

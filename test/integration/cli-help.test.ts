@@ -32,16 +32,23 @@ describe("cli help and completion", () => {
   test("completion bash|zsh|fish print scripts naming the commands; tcsh is a usage error", async () => {
     await using ids = identities(1);
     const [dir] = ids.dirs as [string];
+    const scripts: Record<string, string> = {};
     for (const shell of ["bash", "zsh", "fish"]) {
       const r = await cli(dir, ["completion", shell]);
       expect({ shell, code: r.code, stderr: r.stderr }).toEqual({ shell, code: 0, stderr: "" });
       for (const word of ["claudemesh", "inbox", "topic", "history"]) expect(`${shell}: ${r.stdout.includes(word)}`).toBe(`${shell}: true`);
+      scripts[shell] = r.stdout;
     }
-    const bash = await cli(dir, ["completion", "bash"]);
+    const bash = { stdout: scripts.bash! };
     expect(bash.stdout).toContain("complete -F _claudemesh claudemesh");
     // Second-level names come from the command tree, so admin's are there too.
     expect(bash.stdout).toContain('admin) COMPREPLY=($(compgen -W "backup restore token" -- "$cur"))');
     expect(bash.stdout).toContain('group) COMPREPLY=($(compgen -W "join leave list" -- "$cur"))');
+    // `help` is a command word, and after it every command is.
+    const first = /-eq 1 \]; then COMPREPLY=\(\$\(compgen -W "([^"]*)"/.exec(bash.stdout)?.[1]?.split(" ");
+    expect(first).toContain("help");
+    expect(bash.stdout).toContain(`help) COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur"))`);
+    expect(scripts.fish).toContain(`-n "__fish_seen_subcommand_from help" -a "${COMMANDS.join(" ")}"`);
     const tcsh = await cli(dir, ["completion", "tcsh"]);
     expect({ code: tcsh.code, stdout: tcsh.stdout, stderr: tcsh.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown shell "tcsh"; use bash, zsh or fish.\n  fix: see `claudemesh completion --help`\n' });
   }, 30_000);
@@ -52,6 +59,7 @@ describe("cli help and completion", () => {
     const top = await cli(dir, ["--help"]);
     expect(top.code).toBe(0);
     expect(/USAGE claudemesh (\S+)/.exec(top.stdout)?.[1]?.split("|")).toEqual(COMMANDS);
+    expect(top.stdout).toMatch(/^ +help +Show a command's help, as `<command> --help` does\./m);
     const results = await pool(HELPED, 4, async (c) => {
       const r = await cli(dir, [c, "--help"]);
       return { c, code: r.code, usage: r.stdout.includes(`USAGE claudemesh ${c}`), stderr: r.stderr };

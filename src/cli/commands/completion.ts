@@ -1,7 +1,11 @@
 // claudemesh completion bash|zsh|fish: static scripts listing the commands.
-import { COMMANDS, SUBCOMMANDS as SUB } from "../root.ts";
+import { COMMANDS, SUBCOMMANDS } from "../root.ts";
 import { UsageError, writeStdout } from "../output.ts";
 import { command } from "../context.ts";
+
+/** The words offered after each command that takes a command word: its own sub-commands, and for
+ *  `help`, every command. */
+const SUB: Record<string, string[]> = { ...SUBCOMMANDS, help: COMMANDS };
 
 export function script(shell: string): string {
   const cmds = COMMANDS.join(" ");

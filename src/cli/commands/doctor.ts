@@ -10,13 +10,16 @@ import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mc
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
-import { neverConnected } from "../../client/broker-trouble.ts";
+import { brokerProblem } from "../broker-health.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { rekeyDue } from "../rekey-due.ts";
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
+
+/** The fix of a broker check that failed for the broker's sake (not for this member's key). */
+const BROKER_FIX = "check the broker URL and that claudemesh serve runs there";
 
 /** The binary and the local config; `usable` when the config could be loaded and has meshes to
  *  check further. A config that cannot be loaded is a failed check with its fix, not a crash. */
@@ -59,15 +62,9 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       out.push({ check: `${m.slug}: broker URL`, ok: false, detail: (err as Error).message, fix: brokerUrlFix(ctx.env.configDir, m) });
       continue;
     }
-    let reach = "";
-    try {
-      const r = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(4000) });
-      reach = r.ok ? "" : `answered ${r.status}`;
-    } catch (err) {
-      reach = (err as Error).name === "TimeoutError" ? "no answer within 4 s" : (neverConnected(err) ?? (err as Error).message);
-    }
-    if (reach) {
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: `${base}: ${reach}`, fix: "check the broker URL and that claudemesh serve runs there" });
+    const problem = await brokerProblem(ctx, m.brokerUrl, "/health/ready");
+    if (problem) {
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: problem, fix: BROKER_FIX });
       continue;
     }
     try {
@@ -77,7 +74,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : "check the broker URL and that claudemesh serve runs there" });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : BROKER_FIX });
     }
   }
   return out;

@@ -4,10 +4,10 @@
 // its subdirectories) are created or tightened to 0700; a file the user names (a backup) is written
 // 0600 and its directory is left exactly as it is. Every failure is a LocalFileError saying what
 // the path is and what to do (src/local-file/error.ts), never the file system's raw error.
-import { accessSync, chmodSync, closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync, existsSync, unlinkSync, type Stats } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, writeSync, existsSync, unlinkSync, type Stats } from "node:fs";
 import { dirname, join, basename, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { LocalFileError, modeOf, onFile, statIfAny, type FileContext } from "../../local-file/error.ts";
+import { LocalFileError, modeOf, onFile, type FileContext } from "../../local-file/error.ts";
 import { parseJsonText } from "../../local-file/json.ts";
 
 export { LocalFileError };
@@ -27,9 +27,8 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /** Refuses a file or directory that group or others can read or write; `holds` says what is at
- *  stake in the message. */
-export function assertPrivate(path: string, holds = "private keys"): void {
-  const st = onFile(path, "read", () => statSync(path));
+ *  stake in the message. `st`: its stat, when the caller has it already. */
+export function assertPrivate(path: string, holds = "private keys", st: Stats = onFile(path, "read", () => statSync(path))): void {
   if ((st.mode & 0o077) !== 0) {
     throw new LocalFileError(`${path} is readable by other users (mode ${modeOf(st)}); it holds ${holds}.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
   }
@@ -179,12 +178,28 @@ function writeAtomic0600(path: string, data: string | Uint8Array): void {
  *  the file is, for the message). */
 export function readPrivateFile(path: string, opts: { holds?: string; what?: string } = {}): string | null {
   const ctx = { what: opts.what, fix: { EISDIR: moveAsideFix(path) } };
-  if (statIfAny(path, ctx) === null) return null;
-  // Read before the mode is checked: a directory is then called a directory, not "readable by
-  // other users" with a chmod that would not help.
-  const text = onFile(path, "read", () => readFileSync(path, "utf8"), ctx);
-  assertPrivate(path, opts.holds);
-  return text;
+  // One open, read and fstat: the mode checked is that of the file read, looked up once.
+  const fd = onFile(path, "read", () => openIfAny(path), ctx);
+  if (fd === null) return null;
+  try {
+    // Read before the mode is checked: a directory is then called a directory, not "readable by
+    // other users" with a chmod that would not help.
+    const text = onFile(path, "read", () => readFileSync(fd, "utf8"), ctx);
+    assertPrivate(path, opts.holds, onFile(path, "read", () => fstatSync(fd), ctx));
+    return text;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A descriptor of `path` open for reading; null when nothing is there. */
+function openIfAny(path: string): number | null {
+  try {
+    return openSync(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
 }
 
 /** readPrivateFile, parsed as JSON: `{ value }`, or null if nothing is there. Throws as

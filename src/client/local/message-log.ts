@@ -30,7 +30,8 @@ export function appendMessages(dir: string, meshId: string, messages: readonly D
   ensurePrivateDir(join(dir, "messages"));
   const path = logPath(dir, meshId);
   const ctx = { what: "the message log" };
-  if (statIfAny(path, ctx)) assertPrivate(path, LOG_HOLDS);
+  const st = statIfAny(path, ctx);
+  if (st) assertPrivate(path, LOG_HOLDS, st);
   onFile(path, "write", () => appendFileSync(path, messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 }), ctx);
 }
 
