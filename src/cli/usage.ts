@@ -4,7 +4,7 @@
 // with "-" and is no option, the same command line with `--` where it belongs.
 import { renderUsage, type ArgsDef, type CommandDef } from "citty";
 import { clientEnv, processEnv } from "../config/client.ts";
-import { shellCommand } from "./shell-words.ts";
+import { shellCommand } from "../config/command-line.ts";
 import { closest } from "./did-you-mean.ts";
 import { refuseStrayWords, splitWords } from "./flags-check.ts";
 import { exitFlushed, helpFix, plain, writeStdout } from "./output.ts";

@@ -2,7 +2,7 @@
 // binary, and removed exactly, leaving the user's hooks and settings as they were.
 import { describe, expect, test } from "bun:test";
 import { MARKER, missingHooks, removeOurHooks, withOurHooks, type Settings } from "../../src/cli/claude-code/hooks-settings.ts";
-import { shellCommand } from "../../src/cli/shell-words.ts";
+import { shellCommand } from "../../src/config/command-line.ts";
 
 const user: Settings = { env: { A: "1" }, hooks: { Stop: [{ hooks: [{ type: "command", command: "say done" }] }] } };
 

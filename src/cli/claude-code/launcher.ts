@@ -1,6 +1,6 @@
 // How Claude Code should start this claudemesh: the compiled binary itself, or (from a source
 // checkout) `bun run <abs>/src/main.ts`. Absolute paths, so hooks work from any directory.
-import { shellCommand } from "../shell-words.ts";
+import { shellCommand } from "../../config/command-line.ts";
 import { isAbsolute, relative, resolve } from "node:path";
 import { configDirOf } from "../../config/client.ts";
 

@@ -5,7 +5,7 @@ import { configPath } from "../../client/local/config-file.ts";
 import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
-import { shellCommand } from "../shell-words.ts";
+import { shellCommand } from "../../config/command-line.ts";
 import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
