@@ -5,7 +5,7 @@
 // words after `--` are never options, and a `string` option's value is skipped, whatever it looks
 // like. (`serve` reads its own argv more strictly still: src/config/argv.ts.)
 import type { ArgDef, ArgsDef } from "citty";
-import { closest } from "./did-you-mean.ts";
+import { closest } from "../did-you-mean.ts";
 
 /** citty's usage errors are Errors named "CLIError"; root.ts prints them and exits 2. `word` is
  *  the refused word, for root.ts's hint about text that starts with "-". */

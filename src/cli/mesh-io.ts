@@ -9,7 +9,7 @@ import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
-import { peerHint } from "./name-hints.ts";
+import { peerHint } from "../client/name-hints.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   return new MeshSession(

@@ -5,7 +5,7 @@
 import { renderUsage, type ArgsDef, type CommandDef } from "citty";
 import { clientEnv, processEnv } from "../config/client.ts";
 import { shellCommand } from "../config/command-line.ts";
-import { closest } from "./did-you-mean.ts";
+import { closest } from "../did-you-mean.ts";
 import { refuseStrayWords, splitWords } from "./flags-check.ts";
 import { exitFlushed, helpFix, plain, writeStdout } from "./output.ts";
 

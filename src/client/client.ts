@@ -1,15 +1,8 @@
 // BrokerClient: one authenticated WebSocket to a broker, kept alive across failures.
 // Guarantees:
-// - every request gets a reply, an error, or a `timeout` MeshError; none hangs forever;
-// - while disconnected, requests wait in a bounded queue (overflow rejects at once) and are sent
-//   after the next hello_ack, in order; `send` requests in flight when the socket drops are sent
-//   again (safe: the broker de-duplicates by clientMessageId), so the bound counts them from the
-//   moment they are accepted; other in-flight requests reject with `unavailable` because they may
-//   or may not have taken effect;
-// - a `send` the broker answers with `unavailable` (draining, a database it cannot write or flush:
-//   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
-//   after SEND_RETRY_MS, or on the next connection, until its timeout or `unavailableRetryMs`,
-//   which then rejects with that `unavailable`;
+// - every request gets a reply, an error, or a `timeout` MeshError; none hangs forever; requests
+//   made while disconnected wait in a bounded queue and are sent after the next hello_ack, and a
+//   `send` whose outcome is unknown is sent again (request-table.ts says how);
 // - a link that goes silent without a close (half-open) is found by the client itself: after
 //   `pingIdleMs` without a frame or ping from the broker it pings, and after `pongTimeoutMs` more
 //   of silence it drops the socket and reconnects (liveness.ts); a connect whose hello_ack has not
@@ -19,42 +12,27 @@
 //   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
 //   broker to appear.
 import { decodeServerFrame } from "../protocol/codec.ts";
-import { CloseCode, shouldReconnect } from "../protocol/close-codes.ts";
-import { ERRORS, MeshError, errorFromWire, isErrorCode } from "../protocol/errors.ts";
+import { CloseCode } from "../protocol/close-codes.ts";
+import { MeshError, errorFromWire } from "../protocol/errors.ts";
 import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
 import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";
 import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch, ackFrames } from "./ack-batch.ts";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
-import { connectionFailed, noAnswer, socketFailure } from "./broker-trouble.ts";
+import { noAnswer, socketFailure } from "./broker-trouble.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
-import { requestFailed } from "./request-labels.ts";
-import { SendError } from "./send-error.ts";
+import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
 import type { ClientOptions, ClientState } from "./client-options.ts";
 
 export type { ClientOptions, ClientState } from "./client-options.ts";
 
-type Pending = {
-  frame: Record<string, unknown>;
-  resolve: (v: any) => void;
-  reject: (e: MeshError) => void;
-  timer: ReturnType<typeof setTimeout> | null;
-  sent: boolean;
-  /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
-  unavailable?: MeshError;
-  /** When the broker first answered this send `unavailable` (Date.now()). */
-  unavailableSince?: number;
-};
-
 /** Bun's client WebSocket, which the DOM typings this project also loads do not describe in
  *  full: it can send a ping and drop the connection without a closing handshake. */
 type Socket = WebSocket & { ping(): void; terminate(): void };
 
-/** Wait before sending again a `send` the broker answered with `unavailable`. */
-const SEND_RETRY_MS = 1000;
 /** Default for ClientOptions.handshakeTimeoutMs: the broker's own hello timeout (10 s) plus slack. */
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
@@ -62,9 +40,7 @@ export class BrokerClient {
   state: ClientState = "connecting";
   ack: HelloAckFrame | null = null;
   private ws: Socket | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<string, Pending>();
-  private readonly queued: Pending[] = [];
+  private readonly requests: RequestTable;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private opened: { resolve: (a: HelloAckFrame) => void; reject: (e: MeshError) => void } | null = null;
@@ -92,6 +68,7 @@ export class BrokerClient {
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
+    this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text) }, opts);
     try {
       this.base = brokerBase(opts.url).base;
     } catch {
@@ -191,25 +168,14 @@ export class BrokerClient {
         if (this.state === "closed") return; // the onState callback called close()
         this.opened?.resolve(f);
         this.opened = null;
-        for (const p of this.queued.splice(0)) this.transmit(p);
+        this.requests.flush();
         this.scheduleAttestationRefresh();
         return;
       case "result":
-      case "error": {
+      case "error":
         if (f.type === "error" && f.id === undefined && this.opened) this.refusal = errorFromWire(f);
-        const p = f.id !== undefined ? this.pending.get(String(f.id)) : undefined;
-        if (!p) return;
-        this.pending.delete(String(f.id));
-        if (f.type === "result") {
-          if (p.timer) clearTimeout(p.timer);
-          return p.resolve(f.data);
-        }
-        const err = errorFromWire(f);
-        if (err.code === "unavailable" && p.frame.type === "send") return this.retryLater(p, err);
-        if (p.timer) clearTimeout(p.timer);
-        p.reject(err);
+        this.requests.answer(f);
         return;
-      }
       case "message":
         this.opts.onMessage?.(f);
         return;
@@ -230,34 +196,15 @@ export class BrokerClient {
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
     const wanted = first ? this.opts.firstConnect === "retry" : this.opts.reconnect !== false;
-    // A clock skew is the client's to fix, but a clock that drifted (a laptop waking from sleep, a
-    // VM) is usually set right within minutes: a client that keeps itself connected retries it at
-    // its backoff instead of giving up for the rest of its life.
-    const retry = wanted && this.state !== "closed" && shouldReconnect(code, reason, (r) => isErrorCode(r) && (ERRORS[r].retryable || r === "timestamp_skew"));
+    const retry = this.state !== "closed" && retriesClose(code, reason, wanted);
     if (this.opened && !retry) {
-      // The broker's own words when its error frame named this refusal (kept as the cause).
-      const said = this.refusal?.code === reason ? this.refusal : null;
-      const why = `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
-      if (code === 1006) this.opened.reject(this.failure ?? connectionFailed(this.base));
-      else this.opened.reject(isErrorCode(reason) ? new MeshError(reason, `${why} ${(said ?? new MeshError(reason)).message}`, said ? { cause: said } : undefined) : new MeshError("unavailable", why));
+      this.opened.reject(connectRefusal(code, reason, this.refusal, this.failure, this.base));
       this.opened = null;
     }
-    for (const [id, p] of this.pending) {
-      if (p.frame.type === "send" && retry) {
-        p.sent = false;
-        this.queued.push(p);
-      } else {
-        if (p.timer) clearTimeout(p.timer);
-        p.reject(new MeshError("unavailable", "The connection closed before the reply; the request may or may not have taken effect."));
-      }
-      this.pending.delete(id);
-    }
+    this.requests.dropped(retry);
     if (!retry) {
       this.setState("closed", { code, reason });
-      for (const p of this.queued.splice(0)) {
-        if (p.timer) clearTimeout(p.timer); // a settled request's timer would keep the process alive
-        p.reject(new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
-      }
+      this.requests.rejectAll(new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
       return;
     }
     this.setState("reconnecting", { code, reason });
@@ -288,71 +235,11 @@ export class BrokerClient {
     this.opts.onState?.(s, detail);
   }
 
-  /** Sends `p` (a `send`) again after SEND_RETRY_MS, or with the queue on the next hello_ack;
-   *  rejects it with `err` once the broker has said `unavailable` for unavailableRetryMs. */
-  private retryLater(p: Pending, err: MeshError): void {
-    const since = (p.unavailableSince ??= Date.now());
-    const bound = this.opts.unavailableRetryMs;
-    if (bound !== undefined && Date.now() - since >= bound) {
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((Date.now() - since) / 1000)} s of retries).`, { cause: err }));
-      return;
-    }
-    p.unavailable = err;
-    p.sent = false;
-    this.queued.push(p);
-    const t = setTimeout(() => {
-      const i = this.queued.indexOf(p);
-      if (i < 0 || this.state !== "open") return; // timed out, sent by a reconnect, or waiting for one
-      this.queued.splice(i, 1);
-      this.transmit(p);
-    }, SEND_RETRY_MS);
-    (t as { unref?: () => void }).unref?.(); // the request's own timer keeps the process alive
-  }
-
-  private transmit(p: Pending): void {
-    if (this.state !== "open" || !this.ws) {
-      this.queued.push(p);
-      return;
-    }
-    p.sent = true;
-    if (p.frame.id !== undefined) this.pending.set(String(p.frame.id), p);
-    this.ws.send(JSON.stringify(p.frame));
-  }
-
   /** Sends a request and resolves with its result data. A `send` rejects with a SendError, which
    *  names the clientMessageId to retry with. */
   request<T extends RequestType | "ack">(type: T, payload: Omit<ClientFrameOf<T>, "type" | "id">, timeoutMs = this.opts.requestTimeoutMs ?? 15_000): Promise<Results[T]> {
     if (this.state === "closed") return Promise.reject(new MeshError("unavailable", "The client is closed."));
-    return new Promise((resolve, settleReject) => {
-      // A send's error names its clientMessageId: the caller retries with it (SendError).
-      const cmid = type === "send" ? (payload as unknown as ClientFrameOf<"send">).clientMessageId : null;
-      const reject = (e: MeshError) => settleReject(cmid === null ? e : new SendError(e, cmid));
-      const id = String(this.nextId++);
-      const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer: null, sent: false };
-      p.timer = setTimeout(() => {
-        this.pending.delete(id);
-        const i = this.queued.indexOf(p);
-        if (i >= 0) this.queued.splice(i, 1);
-        reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
-      }, timeoutMs);
-      // Sends awaiting a reply count too: a drop moves them into the queue, and they are never
-      // dropped, so the bound holds only if they were counted when accepted.
-      const max = this.opts.maxQueued ?? 1000;
-      if ((this.state !== "open" || type === "send") && this.backlog() >= max) {
-        clearTimeout(p.timer);
-        reject(new MeshError("unavailable", this.state === "open" ? `${max} sends already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
-        return;
-      }
-      this.transmit(p);
-    });
-  }
-
-  /** What the queue would hold after a drop: the queue plus the sends awaiting a reply. */
-  private backlog(): number {
-    let n = this.queued.length;
-    for (const p of this.pending.values()) if (p.frame.type === "send") n++;
-    return n;
+    return this.requests.add(type, payload, timeoutMs);
   }
 
   /** Acknowledges messages, fire-and-forget; acks made in the same tick go out together (AckBatch). */
@@ -387,11 +274,7 @@ export class BrokerClient {
     this.setState("closed", { code, reason });
     this.opened?.reject(connectErr);
     this.opened = null;
-    for (const p of [...this.pending.values(), ...this.queued.splice(0)]) {
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(requestErr);
-    }
-    this.pending.clear();
+    this.requests.rejectAll(requestErr);
     ws?.close(code, reason);
     this.ws = null;
   }

@@ -1,7 +1,7 @@
 // Every CLAUDEMESH_* environment variable anything of ours reads, so that `serve` and the CLI can
 // say which ones they ignore: a typo in /etc/default/claudemesh (CLAUDEMESH_PROT=80) used to leave the broker
 // on its default silently, while a mistyped flag or config key stops it.
-import { nearestName } from "./argv.ts";
+import { nearestName } from "../did-you-mean.ts";
 import { SETTINGS, envName } from "./spec.ts";
 
 /** Read by the client side (src/config/client.ts), install.sh, the release scripts (COMMIT and

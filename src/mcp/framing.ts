@@ -73,14 +73,17 @@ export function channelMeta(m: Delivered & { mesh: string }): Record<string, str
 
 /** Frames messages in order, joined by a blank line, within `budget` characters less
  *  `reserve(n)` for n messages taken; the first always goes. */
-const fit = <M extends Framable>(messages: readonly M[], budget: number, size: "whole" | "preview", reserve?: (taken: number) => number) =>
-  fitInBudget(messages, (m) => frameMessage(m, size), budget, { gap: 2, atLeastOne: true, ...(reserve ? { reserve } : {}) });
+const fit = <M extends Framable>(messages: readonly M[], budget: number, size: "whole" | "preview", reserve: (taken: number) => number) =>
+  fitInBudget(messages, (m) => frameMessage(m, size), budget, { gap: 2, atLeastOne: true, reserve });
 
-/** Messages for a tool result, each body whole, within MAX_TOOL_TEXT_CHARS. Returns the text and
- *  the messages it holds (only those count as seen). */
-export function frameWhole<M extends Framable>(messages: readonly M[], budget = MAX_TOOL_TEXT_CHARS): { text: string; shown: M[] } {
-  const { texts, taken } = fit(messages, budget, "whole");
-  return { text: texts.join("\n\n"), shown: taken };
+/** mesh_inbox's answer: messages with each body whole, as many as fit MAX_TOOL_TEXT_CHARS together
+ *  with the line that counts those left to read, when some are (`waiting` in all, the given ones
+ *  included: more may wait beyond them). This is the one place that keeps room for that line.
+ *  Returns the text and the messages it holds (only those count as seen). */
+export function frameInbox<M extends Framable>(messages: readonly M[], waiting = messages.length): { text: string; shown: M[] } {
+  const more = (n: number) => (waiting > n ? `\n\n(${waiting - n} more: call mesh_inbox again)` : "");
+  const { texts, taken } = fit(messages, MAX_TOOL_TEXT_CHARS, "whole", (n) => more(n).length);
+  return { text: texts.join("\n\n") + more(taken.length), shown: taken };
 }
 
 /** Several messages for a hook's additionalContext, newest last, within the size budget. `ids`:

@@ -10,7 +10,8 @@ import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
-import { namesPeer, peerLabel, resolveTarget } from "../client/resolve.ts";
+import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
+import { peerHint, topicHint } from "../client/name-hints.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
@@ -296,20 +297,30 @@ export class MeshLink {
     return (await this.client.request("list_peers", {})).peers;
   }
 
-  /** A target as typed, resolved, and checked as something a DM may be encrypted to. */
+  /** A target as typed, resolved, and checked as something a DM may be encrypted to. A name that
+   *  matches nobody is refused with the nearest one (peerHint), as in the CLI. */
   async resolve(input: string): Promise<{ target: string; name: string }> {
     const peers = namesPeer(input) ? await this.peers() : [];
-    const r = resolveTarget(input, peers.filter((p) => p.pubkey !== this.session.id.publicKey));
+    const others = peers.filter((p) => p.pubkey !== this.session.id.publicKey);
+    let r: Resolved;
+    try {
+      r = resolveTarget(input, others);
+    } catch (err) {
+      throw peerHint(err, input, others, null, "mesh_peers");
+    }
     await this.session.vouchFor(this.client, r.target, peers);
     // Names are the broker's word; the key prefix says who the message was encrypted to.
     return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
   }
 
-  /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). */
+  /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of
+   *  an unknown topic names the nearest one (topicHint), as in the CLI. */
   send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
     // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
     if ((this.session.currentKey()?.epoch ?? 0) < (this.client.ack?.mesh.keyEpoch ?? 0)) this.refreshKeys();
-    return this.session.send(this.client, target, body, opts);
+    return this.session.send(this.client, target, body, opts).catch(async (err: unknown) => {
+      throw target.startsWith("#") ? await topicHint(this.client, err, target.slice(1)) : err;
+    });
   }
 
   /** Sends a question and waits for the first message that replies to it, until the timeout or

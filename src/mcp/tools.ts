@@ -7,7 +7,7 @@ import { mayHaveBeenStored } from "../client/send-error.ts";
 import { MAX_SEND_BODY_BYTES } from "../client/mesh-session.ts";
 import type { Meshes } from "./meshes.ts";
 import { whenOpen, type MeshLink } from "./mesh-link.ts";
-import { MAX_TOOL_TEXT_CHARS, frameMessage, frameWhole } from "./framing.ts";
+import { MAX_TOOL_TEXT_CHARS, frameMessage, frameInbox } from "./framing.ts";
 import { fitInBudget } from "./text-budget.ts";
 import { quoted } from "../client/untrusted-text.ts";
 import { peerLabel } from "../client/resolve.ts";
@@ -93,13 +93,11 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // The SDK drops the result of a cancelled call (the user pressed Esc while this waited
           // for a connect): nothing is marked read then, so the messages stay unread.
           if (extra?.signal?.aborted) return text("Cancelled.");
-          // Whole bodies, as many messages as fit one tool result (with room for the line counting
-          // the rest, at its longest); the rest stay unread.
-          const more = (n: number) => `\n\n(${n} more: call mesh_inbox again)`;
-          const { text: shown, shown: ms } = frameWhole(meshes.pending().slice(0, a.limit ?? 20), MAX_TOOL_TEXT_CHARS - more(Number.MAX_SAFE_INTEGER).length);
+          // Whole bodies, as many messages as fit one tool result; the rest stay unread.
+          const pending = meshes.pending();
+          const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued);
           meshes.markSeen(ms);
-          const left = meshes.pending().length + queued;
-          return text(ms.length ? `${shown}${left ? more(left) : ""}` : "No new messages.");
+          return text(ms.length ? shown : "No new messages.");
         }),
     },
     {

@@ -1,5 +1,5 @@
 // "Did you mean …?" for the names a command gives the broker, as for commands and options
-// (src/cli/name-hints.ts, one matcher: src/cli/did-you-mean.ts): a near topic is named before the
+// (src/client/name-hints.ts, one matcher: src/did-you-mean.ts): a near topic is named before the
 // advice to create one, a near peer before "list names with claudemesh peers", a near capability
 // in grant's refusal. A name near nothing keeps the old answer. A topic created twice is said in
 // words with the next step, not as the broker's bare "topic #x already exists".

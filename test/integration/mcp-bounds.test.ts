@@ -3,11 +3,12 @@
 // within the injection budget (it had no bound: 150 asks made 38,757 characters, all marked
 // reminded), the open-question store is bounded (src/cli/commands/hook.ts, src/mcp/meshes.ts), and
 // channel notifications are rate-limited per session with nothing lost (src/mcp/doorbell.ts; a
-// flood of priority-now messages made 299 notifications, 1.34 M characters, in 10 s).
+// flood of priority-now messages made 299 notifications, 1.34 M characters, in 10 s), and a
+// mesh_inbox answer fills MAX_TOOL_TEXT_CHARS exactly, its line counting the rest included.
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshLink } from "../../src/mcp/mesh-link.ts";
-import { MAX_INJECTION_CHARS } from "../../src/mcp/framing.ts";
+import { MAX_INJECTION_CHARS, MAX_TOOL_TEXT_CHARS } from "../../src/mcp/framing.ts";
 import { MAX_OPEN_ASKS } from "../../src/mcp/meshes.ts";
 import { DOORBELL_CHARS_PER_MINUTE, DOORBELL_NOTICE, DOORBELL_NOTIFICATIONS_PER_MINUTE } from "../../src/mcp/doorbell.ts";
 import { silentLog } from "../../src/log/log.ts";
@@ -97,5 +98,31 @@ describe("channel notifications", () => {
     expect(rung.reduce((n, x) => n + x.content.length, 0)).toBeLessThanOrEqual(DOORBELL_CHARS_PER_MINUTE * (1 + minutes));
     // Not rung is not lost: mesh_inbox returns every one, once.
     expect((await readAll(s.bb)).sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+  }, 60_000);
+});
+
+describe("mesh_inbox", () => {
+  test("fills one answer up to MAX_TOOL_TEXT_CHARS with the line counting the rest, and keeps no room for that line when nothing is left", async () => {
+    await using s = await bobAndAlice("inbox");
+    const read = async () => (await s.bb.call("mesh_inbox", { limit: 50 })).text;
+    const body = (n: number) => "x".repeat(n);
+    // Every message from alice is framed with the same words around its body (ids have one length).
+    await s.send("c");
+    const framing = (await read()).length - 1;
+    // Two messages, joined by a blank line, that fill the answer exactly: both shown, nothing said.
+    const two = MAX_TOOL_TEXT_CHARS - 2 - 2 * framing;
+    await s.send(body(two >> 1));
+    await s.send(body(two - (two >> 1)));
+    const full = await read();
+    expect({ length: full.length, more: full.includes("more: call mesh_inbox") }).toEqual({ length: MAX_TOOL_TEXT_CHARS, more: false });
+    // Two that fill it with the line counting a third, which comes with the next call.
+    const more = "\n\n(1 more: call mesh_inbox again)";
+    await s.send(body((two - more.length) >> 1));
+    await s.send(body(two - more.length - ((two - more.length) >> 1)));
+    await s.send("third");
+    const withMore = await read();
+    expect({ length: withMore.length, end: withMore.endsWith(`if useful.${more}`) }).toEqual({ length: MAX_TOOL_TEXT_CHARS, end: true });
+    const last = await read();
+    expect({ length: last.length, third: last.includes("\n> third\n") }).toEqual({ length: framing + "third".length, third: true });
   }, 60_000);
 });

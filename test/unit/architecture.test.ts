@@ -14,12 +14,15 @@ const ALLOWED: Record<string, string[]> = {
   log: [],
   // Local file errors in a user's words (LocalFileError), for every module that touches files.
   "local-file": [],
-  config: ["local-file"],
+  // "Did you mean …?" for every name a person types: flags (config), commands (cli), topics and
+  // peers (client, so that the MCP tools give the same hints as the CLI).
+  "did-you-mean": [],
+  config: ["local-file", "did-you-mean"],
   store: ["protocol", "crypto", "workers"],
   broker: ["store", "crypto", "protocol", "config", "log", "version", "local-file"],
-  client: ["protocol", "crypto", "local-file"],
+  client: ["protocol", "crypto", "local-file", "did-you-mean"],
   mcp: ["client", "protocol", "crypto", "config", "log", "version", "local-file"],
-  cli: ["client", "broker", "mcp", "config", "log", "protocol", "crypto", "version", "local-file"],
+  cli: ["client", "broker", "mcp", "config", "log", "protocol", "crypto", "version", "local-file", "did-you-mean"],
   main: ["cli"],
   version: [],
   assets: [],

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { DEFAULT_CAPS, capFor, effectiveCaps } from "../../src/broker/grants.ts";
 import { deliverable, nextStatus, passes } from "../../src/broker/gating.ts";
 import { RateLimiter } from "../../src/broker/rate-limit.ts";
-import { backoffDelay } from "../../src/client/backoff.ts";
+import { backoffDelay } from "../../src/client/reconnect.ts";
 import { Batcher } from "../../src/broker/batcher.ts";
 import { clientIp } from "../../src/broker/client-ip.ts";
 import { shouldReconnect } from "../../src/protocol/close-codes.ts";

@@ -2,7 +2,7 @@
 // messages as fit one tool result but always at least one; a hook gets previews, and reports which
 // messages it showed whole (read) and which cut short (still unread).
 import { describe, expect, test } from "bun:test";
-import { MAX_TOOL_TEXT_CHARS, PREVIEW_BODY_CHARS, channelMeta, frameBatch, frameMessage, frameWhole } from "../../src/mcp/framing.ts";
+import { MAX_TOOL_TEXT_CHARS, PREVIEW_BODY_CHARS, channelMeta, frameBatch, frameMessage, frameInbox } from "../../src/mcp/framing.ts";
 import { oneLine, quoted, sanitize } from "../../src/client/untrusted-text.ts";
 import type { Pending } from "../../src/mcp/mesh-link.ts";
 
@@ -31,11 +31,12 @@ describe("framing", () => {
     expect(long.length).toBeLessThan(PREVIEW_BODY_CHARS + 400);
   });
 
-  test("frameWhole fits messages into one tool result, the first always whole", () => {
+  test("frameInbox fits messages into one tool result, the first always whole, and counts the rest", () => {
     const big = (id: string) => msg(id, "z".repeat(MAX_TOOL_TEXT_CHARS * 0.4));
-    const r = frameWhole([big("big-00001"), big("big-00002"), big("big-00003")]);
+    const r = frameInbox([big("big-00001"), big("big-00002"), big("big-00003")], 5);
     expect(r.shown.map((m) => m.messageId)).toEqual(["big-00001", "big-00002"]);
-    const huge = frameWhole([msg("huge-0001", "h".repeat(MAX_TOOL_TEXT_CHARS + 10))]);
+    expect(r.text).toEndWith("if useful.\n\n(3 more: call mesh_inbox again)");
+    const huge = frameInbox([msg("huge-0001", "h".repeat(MAX_TOOL_TEXT_CHARS + 10))]);
     expect({ shown: huge.shown.length, whole: huge.text.includes("h".repeat(MAX_TOOL_TEXT_CHARS + 10)) }).toEqual({ shown: 1, whole: true });
   });
 

@@ -5,7 +5,7 @@ import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { refuseSelf, resolve } from "../mesh-io.ts";
-import { closest } from "../did-you-mean.ts";
+import { closest } from "../../did-you-mean.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 

@@ -7,7 +7,7 @@ import type { Priority } from "../../protocol/fields.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
-import { topicHint } from "../name-hints.ts";
+import { topicHint } from "../../client/name-hints.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";

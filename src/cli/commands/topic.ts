@@ -8,7 +8,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
-import { topicHint } from "../name-hints.ts";
+import { topicHint } from "../../client/name-hints.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);

@@ -1,0 +1,163 @@
+// The requests of one BrokerClient (client.ts) from asking to answer. Guarantees:
+// - every request settles once: with its result, the broker's error, `unavailable` or `timeout`;
+// - while the connection is not open, requests wait in a bounded queue (overflow rejects at once)
+//   and go out in order once it is (flush); `send` requests in flight when the socket drops wait
+//   there again (safe: the broker de-duplicates by clientMessageId), so the bound counts them from
+//   the moment they are accepted; other requests in flight reject with `unavailable`, because they
+//   may or may not have taken effect;
+// - a `send` the broker answers with `unavailable` (draining, a database it cannot write or flush:
+//   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
+//   after SEND_RETRY_MS, or on the next connection, until its timeout or `unavailableRetryMs`,
+//   which then rejects with that `unavailable`.
+import { MeshError, errorFromWire } from "../protocol/errors.ts";
+import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
+import type { Results } from "../protocol/results.ts";
+import type { ServerFrame } from "../protocol/server-frames.ts";
+import { requestFailed } from "./request-labels.ts";
+import { SendError } from "./send-error.ts";
+import type { ClientOptions } from "./client-options.ts";
+
+type Pending = {
+  frame: Record<string, unknown>;
+  resolve: (v: any) => void;
+  reject: (e: MeshError) => void;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
+  unavailable?: MeshError;
+  /** When the broker first answered this send `unavailable` (Date.now()). */
+  unavailableSince?: number;
+};
+
+/** A reply to a request: a result, or an error naming the request's id. */
+export type Reply = Extract<ServerFrame, { type: "result" | "error" }>;
+
+/** The connection as the table sees it: whether a frame can go out now, and sending one. */
+export type Wire = { open(): boolean; write(text: string): void };
+
+/** Wait before sending again a `send` the broker answered with `unavailable`. */
+const SEND_RETRY_MS = 1000;
+
+export class RequestTable {
+  private nextId = 1;
+  /** Sent and awaiting their reply, by id. */
+  private readonly inFlight = new Map<string, Pending>();
+  /** Waiting for the connection (or for a send's retry), oldest first. */
+  private readonly queued: Pending[] = [];
+
+  constructor(
+    private readonly wire: Wire,
+    private readonly opts: Pick<ClientOptions, "maxQueued" | "unavailableRetryMs">,
+  ) {}
+
+  /** Sends a request, or queues it until the connection is open, and resolves with its result
+   *  data; rejects with `timeout` after `timeoutMs`. A `send` rejects with a SendError, which
+   *  names the clientMessageId to retry with. */
+  add<T extends RequestType | "ack">(type: T, payload: Omit<ClientFrameOf<T>, "type" | "id">, timeoutMs: number): Promise<Results[T]> {
+    return new Promise((resolve, settleReject) => {
+      // A send's error names its clientMessageId: the caller retries with it (SendError).
+      const cmid = type === "send" ? (payload as unknown as ClientFrameOf<"send">).clientMessageId : null;
+      const reject = (e: MeshError) => settleReject(cmid === null ? e : new SendError(e, cmid));
+      const id = String(this.nextId++);
+      const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer: null };
+      p.timer = setTimeout(() => {
+        this.inFlight.delete(id);
+        this.unqueue(p);
+        reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
+      }, timeoutMs);
+      // Sends awaiting a reply count too: a drop moves them into the queue, and they are never
+      // dropped, so the bound holds only if they were counted when accepted.
+      const max = this.opts.maxQueued ?? 1000;
+      const open = this.wire.open();
+      if ((!open || type === "send") && this.backlog() >= max) {
+        clearTimeout(p.timer);
+        reject(new MeshError("unavailable", open ? `${max} sends already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
+        return;
+      }
+      this.transmit(p);
+    });
+  }
+
+  /** The connection is open (a hello_ack): sends what waited, in order. */
+  flush(): void {
+    for (const p of this.queued.splice(0)) this.transmit(p);
+  }
+
+  /** Settles the request `f` answers; a reply to none (one that timed out, an error frame
+   *  without an id) is ignored. */
+  answer(f: Reply): void {
+    const p = f.id === undefined ? undefined : this.inFlight.get(String(f.id));
+    if (!p) return;
+    this.inFlight.delete(String(f.id));
+    if (f.type === "result") {
+      if (p.timer) clearTimeout(p.timer);
+      return p.resolve(f.data);
+    }
+    const err = errorFromWire(f);
+    if (err.code === "unavailable" && p.frame.type === "send") return this.retryLater(p, err);
+    if (p.timer) clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  /** The socket closed. `resend` (a reconnect follows): sends in flight wait in the queue again;
+   *  every other request in flight rejects with `unavailable`. */
+  dropped(resend: boolean): void {
+    for (const p of this.inFlight.values()) {
+      if (p.frame.type === "send" && resend) this.queued.push(p);
+      else this.settle(p, new MeshError("unavailable", "The connection closed before the reply; the request may or may not have taken effect."));
+    }
+    this.inFlight.clear();
+  }
+
+  /** Rejects every request, in flight then queued, with `err`: the client is closed for good. */
+  rejectAll(err: MeshError): void {
+    for (const p of [...this.inFlight.values(), ...this.queued.splice(0)]) this.settle(p, err);
+    this.inFlight.clear();
+  }
+
+  /** Rejects `p` and stops its timer (a settled request's timer would keep the process alive). */
+  private settle(p: Pending, err: MeshError): void {
+    if (p.timer) clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  /** Sends `p` (a `send`) again after SEND_RETRY_MS, or with the queue on the next hello_ack;
+   *  rejects it with `err` once the broker has said `unavailable` for unavailableRetryMs. */
+  private retryLater(p: Pending, err: MeshError): void {
+    const since = (p.unavailableSince ??= Date.now());
+    const bound = this.opts.unavailableRetryMs;
+    if (bound !== undefined && Date.now() - since >= bound) {
+      return this.settle(p, new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((Date.now() - since) / 1000)} s of retries).`, { cause: err }));
+    }
+    p.unavailable = err;
+    this.queued.push(p);
+    const t = setTimeout(() => {
+      // Timed out, sent by a reconnect, or waiting for one.
+      if (!this.wire.open() || !this.unqueue(p)) return;
+      this.transmit(p);
+    }, SEND_RETRY_MS);
+    (t as { unref?: () => void }).unref?.(); // the request's own timer keeps the process alive
+  }
+
+  /** Takes `p` out of the queue; false if it was not there. */
+  private unqueue(p: Pending): boolean {
+    const i = this.queued.indexOf(p);
+    if (i >= 0) this.queued.splice(i, 1);
+    return i >= 0;
+  }
+
+  private transmit(p: Pending): void {
+    if (!this.wire.open()) {
+      this.queued.push(p);
+      return;
+    }
+    this.inFlight.set(String(p.frame.id), p);
+    this.wire.write(JSON.stringify(p.frame));
+  }
+
+  /** What the queue would hold after a drop: the queue plus the sends awaiting a reply. */
+  private backlog(): number {
+    let n = this.queued.length;
+    for (const p of this.inFlight.values()) if (p.frame.type === "send") n++;
+    return n;
+  }
+}
