@@ -10,6 +10,7 @@ import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
+import { ReplyWaiters } from "./reply-waiters.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { peerHint, topicHint } from "../client/name-hints.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -55,7 +56,7 @@ export class MeshLink {
    *  may come after them), by message id. The broker counts them as pushed to this connection, so
    *  they are kept and opened once keys arrive, not left unread until the next reconnect. */
   private readonly sealed = new Map<string, MessagePushFrame>();
-  private readonly replyWaiters = new Map<string, (m: Pending) => void>();
+  private readonly replies = new ReplyWaiters<Pending>();
   private readonly scope: string;
   state: ClientState = "connecting";
   /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
@@ -241,11 +242,9 @@ export class MeshLink {
       return;
     }
     const p: Pending = { ...r.message, mesh: this.slug };
-    // Only a peer answers a question: a broker notice naming the question is not its reply.
-    const waiter = p.replyTo && p.kind !== "system" ? this.replyWaiters.get(p.replyTo) : undefined;
     // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
     // knows whether its result reaches the model (a cancelled call's result is dropped).
-    if (waiter) return waiter(p);
+    if (this.replies.take(p)) return;
     this.enqueue(p, ring);
   }
 
@@ -331,22 +330,8 @@ export class MeshLink {
     question: string,
     opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
   ): Promise<{ sent: Results["send"]; reply: Pending | null }> {
-    const { timeoutMs, signal } = opts;
     const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
-    if (signal?.aborted) return { sent, reply: null };
-    const reply = await new Promise<Pending | null>((resolve) => {
-      const done = (m: Pending | null) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", cancelled);
-        this.replyWaiters.delete(sent.messageId);
-        resolve(m);
-      };
-      const cancelled = () => done(null);
-      const timer = setTimeout(cancelled, timeoutMs);
-      signal?.addEventListener("abort", cancelled, { once: true });
-      this.replyWaiters.set(sent.messageId, done);
-    });
-    return { sent, reply };
+    return { sent, reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) };
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the
