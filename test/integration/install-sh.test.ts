@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { serveProcess } from "../helpers/process.ts";
+import { fileServer } from "../helpers/file-server.ts";
 import { nativeTarget, TARGETS } from "../../scripts/release.ts";
 import { FORMULA_ASSETS, renderFormula } from "../../scripts/formula.ts";
 
@@ -81,16 +82,7 @@ beforeAll(async () => {
   writeFileSync(join(work, "corrupt", asset), readFileSync(join(rel("1.0.0"), asset)).subarray(0, 1 << 20));
   routes.set(`/corrupt/latest/${asset}`, join(work, "corrupt", asset));
 
-  server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      requests.push(path);
-      const file = routes.get(path);
-      return file ? new Response(Bun.file(file)) : new Response("not found", { status: 404 });
-    },
-  });
+  server = fileServer(requests, (path) => routes.get(path));
 }, 120_000);
 
 afterAll(() => {
