@@ -163,13 +163,17 @@ verify() { # file name SHA256SUMS
 
 # --- install directory and PATH ---------------------------------------------------------------
 
+# A relative directory would land wherever the installer happened to run and go into PATH as is.
 pick_install_dir() {
   if [ -n "${CLAUDEMESH_INSTALL_DIR:-}" ]; then
-    echo "${CLAUDEMESH_INSTALL_DIR%/}"
+    case $CLAUDEMESH_INSTALL_DIR in
+      /*) say "${CLAUDEMESH_INSTALL_DIR%/}" ;;
+      *) die "CLAUDEMESH_INSTALL_DIR must be an absolute path, not '$CLAUDEMESH_INSTALL_DIR'; for example CLAUDEMESH_INSTALL_DIR=\$HOME/.local/bin" ;;
+    esac
   elif [ "$(id -u)" = 0 ] || [ -w /usr/local/bin ]; then
-    echo /usr/local/bin
+    say /usr/local/bin
   elif [ -n "${HOME:-}" ]; then
-    echo "$HOME/.local/bin"
+    say "$HOME/.local/bin"
   else
     die "HOME is not set, so there is no ~/.local/bin to install to: set CLAUDEMESH_INSTALL_DIR to a directory you can write"
   fi
@@ -182,9 +186,20 @@ writable() { # dir
   [ -w "$d" ]
 }
 
+# The command that re-runs this installer as root with the same settings: sudo drops the
+# caller's environment, so the CLAUDEMESH_* variables go after it.
+as_root_command() {
+  envs=""
+  for name in CLAUDEMESH_INSTALL_DIR CLAUDEMESH_VERSION CLAUDEMESH_DOWNLOAD_URL; do
+    value=$(printenv "$name" || true)
+    [ -z "$value" ] || envs="$envs$name='$value' "
+  done
+  say "curl -fsSL <install.sh URL> | sudo ${envs}sh -s -- $args_text"
+}
+
 check_writable() { # dir
   writable "$1" && return 0
-  die "$1 is not writable by $(id -un 2>/dev/null || id -u). This installer never runs sudo by itself. Either re-run it as root (curl -fsSL <install.sh URL> | sudo sh -s -- $args_text) or install for yourself: CLAUDEMESH_INSTALL_DIR=\$HOME/.local/bin"
+  die "$1 is not writable by $(id -un 2>/dev/null || id -u). This installer never runs sudo by itself. Either re-run it as root ($(as_root_command)) or install for yourself: CLAUDEMESH_INSTALL_DIR=\$HOME/.local/bin"
 }
 
 installed_version() { # dir → version of <dir>/claudemesh, or nothing
@@ -199,10 +214,10 @@ on_path() {
 
 profile_file() {
   case $(basename "${SHELL:-sh}") in
-    zsh) echo "${ZDOTDIR:-$HOME}/.zshrc" ;;
-    bash) if [ "$(uname -s)" = Darwin ]; then echo "$HOME/.bash_profile"; else echo "$HOME/.bashrc"; fi ;;
-    fish) echo "${XDG_CONFIG_HOME:-$HOME/.config}/fish/config.fish" ;;
-    *) echo "$HOME/.profile" ;;
+    zsh) say "${ZDOTDIR:-$HOME}/.zshrc" ;;
+    bash) if [ "$(uname -s)" = Darwin ]; then say "$HOME/.bash_profile"; else say "$HOME/.bashrc"; fi ;;
+    fish) say "${XDG_CONFIG_HOME:-$HOME/.config}/fish/config.fish" ;;
+    *) say "$HOME/.profile" ;;
   esac
 }
 
@@ -217,7 +232,7 @@ path_line() { # dir
 add_to_path() { # dir
   on_path "$1" && return 0
   if [ "$modify_path" = 0 ] || [ -n "${CI:-}" ]; then
-    [ -n "${GITHUB_PATH:-}" ] && [ "$dry_run" = 0 ] && echo "$1" >>"$GITHUB_PATH"
+    [ -n "${GITHUB_PATH:-}" ] && [ "$dry_run" = 0 ] && say "$1" >>"$GITHUB_PATH"
     say "$1 is not on your PATH; add it: export PATH=\"$1:\$PATH\""
     return 0
   fi
@@ -255,20 +270,57 @@ remove_from_profiles() {
 
 # --- systemd service --------------------------------------------------------------------------
 
-# Why --service cannot proceed here, or nothing.
-service_problem() {
+# Why --service cannot proceed with the binary in <dir>, or nothing. Checked before anything is
+# downloaded or changed.
+service_problem() { # dir
   if [ "$(uname -s)" != Linux ]; then
-    echo "--service is for Linux with systemd; on macOS use Homebrew: brew services start claudemesh"
+    say "--service is for Linux with systemd; on macOS use Homebrew: brew services start claudemesh"
   elif ! has systemctl || [ ! -d /run/systemd/system ]; then
-    echo "--service needs systemd as the running init system, and none was found; run 'claudemesh serve' under your own supervisor (docs/operations.md)"
-  elif [ "$(id -u)" != 0 ]; then
-    echo "--service creates a system user and a unit in /etc/systemd/system, which needs root. This installer never runs sudo by itself; re-run: curl -fsSL <install.sh URL> | sudo sh -s -- $args_text"
+    say "--service needs systemd as the running init system, and none was found; run 'claudemesh serve' under your own supervisor (docs/operations.md)"
+  else
+    why=$(unit_dir_problem "$1")
+    # Without CLAUDEMESH_INSTALL_DIR the run as root picks /usr/local/bin, not this user's <dir>.
+    if [ "$(id -u)" != 0 ] && { [ -z "$why" ] || [ -z "${CLAUDEMESH_INSTALL_DIR:-}" ]; }; then
+      why="--service creates a system user and a unit in /etc/systemd/system, which needs root. This installer never runs sudo by itself; re-run: $(as_root_command)"
+    fi
+    [ -z "$why" ] || say "$why"
   fi
+}
+
+# The unit has ProtectHome=yes (the service sees /home, /root and /run/user empty) and
+# PrivateTmp=yes (its own /tmp and /var/tmp): it could not start a binary kept there. The path
+# goes into ExecStart=, where systemd expands $ and % and reads quotes and backslashes
+# (systemd.service(5), systemd.syntax(7)); only spaces are quoted (unit_exec), the rest refused.
+unit_dir_problem() { # dir
+  fix="use a directory such as /usr/local/bin (as root without CLAUDEMESH_INSTALL_DIR it installs there), or drop --service and run 'claudemesh serve' under your own supervisor"
+  real=$1
+  [ ! -d "$1" ] || real=$(cd -P "$1" && pwd)
+  case $real/ in
+    /home/* | /root/* | /run/user/*) say "--service cannot run claudemesh from $real: the unit's ProtectHome=yes hides /home, /root and /run/user from the service; $fix" ;;
+    /tmp/* | /var/tmp/*) say "--service cannot run claudemesh from $real: the unit's PrivateTmp=yes gives the service its own empty /tmp and /var/tmp; $fix" ;;
+    *) case $1 in *[!0-9A-Za-z/._+,:@\ -]*) say "--service cannot write '$1' into the unit's ExecStart=: systemd gives \$, %, quotes, backslashes and control characters a meaning there; $fix" ;; esac ;;
+  esac
+}
+
+# The ExecStart= value for the binary in <dir>: one word, so a path with spaces is quoted.
+unit_exec() { # dir
+  case $1 in
+    *' '*) say "\"$1/claudemesh\" serve" ;;
+    *) say "$1/claudemesh serve" ;;
+  esac
 }
 
 service_plan() { # dir
   say "would create the system user claudemesh and $STATE_DIR (0700), unless present"
-  say "would write $UNIT_PATH (ExecStart=$1/claudemesh serve), then: systemctl daemon-reload && systemctl enable --now claudemesh"
+  say "would write $UNIT_PATH (ExecStart=$(unit_exec "$1")), then: systemctl daemon-reload && systemctl enable --now claudemesh"
+}
+
+# Writes the release's unit with ExecStart= pointing at <dir>, to <out>; stops if the unit has
+# no ExecStart= line to rewrite rather than install one that runs another binary.
+render_unit() { # dir unit-file out
+  exec=$(unit_exec "$1")
+  sed "s#^ExecStart=/usr/local/bin/claudemesh serve\$#ExecStart=$exec#" "$2" >"$3"
+  grep -qxF "ExecStart=$exec" "$3" || die "the release's claudemesh.service has no 'ExecStart=/usr/local/bin/claudemesh serve' line to point at $1; nothing was installed. Please report this: https://github.com/claudemesh/claudemesh/issues"
 }
 
 service_install() { # dir unit-file changed
@@ -283,22 +335,25 @@ service_install() { # dir unit-file changed
   mkdir -p "$STATE_DIR"
   chown claudemesh:claudemesh "$STATE_DIR"
   chmod 700 "$STATE_DIR"
-  case $1 in *'#'* | *'&'* | *\\*) die "install directory $1 has a character the unit cannot take (# & \\)" ;; esac
-  sed "s#/usr/local/bin/claudemesh#$1/claudemesh#g" "$2" >"$UNIT_PATH.tmp"
+  cp "$2" "$UNIT_PATH.tmp"
   chmod 644 "$UNIT_PATH.tmp"
   # A running service takes a new unit (not only a new binary) only when restarted.
   if cmp -s "$UNIT_PATH.tmp" "$UNIT_PATH"; then unit_changed=0; else unit_changed=1; fi
   mv -f "$UNIT_PATH.tmp" "$UNIT_PATH"
   systemctl daemon-reload
-  if { [ "$3" = 1 ] || [ "$unit_changed" = 1 ]; } && systemctl is-active --quiet claudemesh; then
+  was_active=0
+  if systemctl is-active --quiet claudemesh; then was_active=1; fi
+  systemctl enable --now claudemesh
+  if [ "$was_active" = 1 ] && { [ "$3" = 1 ] || [ "$unit_changed" = 1 ]; }; then
     systemctl restart claudemesh
     say "restarted claudemesh.service on the new binary or unit"
-  else
-    systemctl enable --now claudemesh
   fi
-  say "claudemesh.service is enabled and running; data in $STATE_DIR"
+  say "claudemesh.service is enabled and started; data in $STATE_DIR"
   say "  status:  systemctl status claudemesh; logs: journalctl -u claudemesh (the first start shows the operator token)"
-  say "  undo:    sh install.sh --uninstall --service   (or: systemctl disable --now claudemesh && rm $UNIT_PATH && systemctl daemon-reload)"
+  undo_env=""
+  [ -z "${CLAUDEMESH_INSTALL_DIR:-}" ] || undo_env="CLAUDEMESH_INSTALL_DIR='$1' "
+  say "  undo:    curl -fsSL <install.sh URL> | sudo ${undo_env}sh -s -- --uninstall --service"
+  say "           (or: systemctl disable --now claudemesh && rm $UNIT_PATH && systemctl daemon-reload)"
   say "           the data and the user stay; remove them with: rm -rf $STATE_DIR && userdel claudemesh"
 }
 
@@ -338,6 +393,58 @@ do_uninstall() {
   if has claudemesh && [ "$dry_run" = 0 ]; then say "note: another claudemesh is still on PATH: $(command -v claudemesh)"; fi
 }
 
+# --dry-run: what do_install would do, given its target, dir, base, current, have_pinned, problem.
+print_plan() {
+  say "claudemesh installer (dry run: nothing is downloaded or changed)"
+  say "platform:  $target"
+  say "version:   ${version:-latest}${current:+ (installed: $current)}"
+  if [ -n "$problem" ]; then
+    say "--service would stop before downloading or changing anything: $problem"
+    return 0
+  fi
+  if [ "$have_pinned" = 1 ]; then
+    say "would download nothing: $dir/claudemesh is already $version"
+  else
+    say "would download $base/$asset and $base/SHA256SUMS, verify SHA-256, install $dir/claudemesh"
+    writable "$dir" || say "but $dir is not writable: it would stop and ask you to re-run as root"
+  fi
+  add_to_path "$dir"
+  [ "$service" = 0 ] || service_plan "$dir"
+}
+
+# Puts the release's binary at $dir/claudemesh unless it is already there (changed=1 when it
+# did). Needs $tmp/SHA256SUMS unless the pinned version is installed.
+install_binary() {
+  if [ "$have_pinned" = 1 ]; then
+    say "claudemesh $version is already installed in $dir; nothing to download"
+    return 0
+  fi
+  if [ -z "$version" ] && [ -x "$dir/claudemesh" ] && [ "$(sha256_of "$dir/claudemesh")" = "$(expected_sum "$tmp/SHA256SUMS" "$asset")" ]; then
+    say "claudemesh ${current:-} in $dir is already the latest release; nothing else to download"
+    return 0
+  fi
+  say "downloading $asset${version:+ $version}..."
+  fetch "$base/$asset" "$tmp/$asset" || die "cannot download $base/$asset"
+  verify "$tmp/$asset" "$asset" "$tmp/SHA256SUMS"
+  mkdir -p "$dir"
+  # Stage next to the target (the install directory surely allows exec; /tmp may not), try
+  # it, then rename: the switch is atomic on one filesystem, and a build for the wrong CPU
+  # dies here, before it replaces a working one.
+  staged="$dir/.claudemesh.new.$$"
+  cp "$tmp/$asset" "$staged"
+  chmod 755 "$staged"
+  if ! got=$("$staged" --version 2>&1); then
+    hint=""
+    [ "$target" != linux-x64-musl ] || hint=" (Alpine needs: apk add libstdc++ libgcc)"
+    die "the downloaded binary does not run on this machine$hint: $(printf '%s' "$got" | head -n 3)"
+  fi
+  [ -z "$version" ] || [ "$got" = "claudemesh $version" ] || die "asked for $version but the download reports '$got'"
+  mv -f "$staged" "$dir/claudemesh"
+  staged=""
+  changed=1
+  bold "$got installed to $dir/claudemesh (SHA-256 matches the release's SHA256SUMS)"
+}
+
 do_install() {
   target=$(detect_target)
   asset="claudemesh-$target"
@@ -352,72 +459,30 @@ do_install() {
     base="https://github.com/claudemesh/claudemesh/releases/latest/download"
   fi
   problem=""
-  [ "$service" = 0 ] || problem=$(service_problem)
+  [ "$service" = 0 ] || problem=$(service_problem "$dir")
   [ -z "$problem" ] || [ "$dry_run" = 1 ] || die "$problem"
-
   current=$(installed_version "$dir")
+  have_pinned=0
+  if [ -n "$version" ] && [ "$current" = "$version" ]; then have_pinned=1; fi
   if [ "$dry_run" = 1 ]; then
-    say "claudemesh installer (dry run: nothing is downloaded or changed)"
-    say "platform:  $target"
-    say "version:   ${version:-latest}${current:+ (installed: $current)}"
-    if [ -n "$version" ] && [ "$current" = "$version" ]; then
-      say "would download nothing: $dir/claudemesh is already $version"
-    else
-      say "would download $base/$asset and $base/SHA256SUMS, verify SHA-256, install $dir/claudemesh"
-      writable "$dir" || say "but $dir is not writable: it would stop and ask you to re-run as root"
-    fi
-    add_to_path "$dir"
-    if [ -n "$problem" ]; then
-      say "--service would stop here: $problem"
-    elif [ "$service" = 1 ]; then
-      service_plan "$dir"
-    fi
+    print_plan
     return 0
   fi
 
-  changed=0
-  sums=""
-  if [ -n "$version" ] && [ "$current" = "$version" ]; then
-    say "claudemesh $version is already installed in $dir; nothing to download"
-  else
-    check_writable "$dir"
+  # Whatever can still refuse (the checksum list, the unit) runs before anything is changed.
+  [ "$have_pinned" = 1 ] || check_writable "$dir"
+  if [ "$have_pinned" = 0 ] || [ "$service" = 1 ]; then
     fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || die "cannot download $base/SHA256SUMS (does version ${version:-latest} exist?)"
-    sums="$tmp/SHA256SUMS"
-    if [ -z "$version" ] && [ -x "$dir/claudemesh" ] && [ "$(sha256_of "$dir/claudemesh")" = "$(expected_sum "$sums" "$asset")" ]; then
-      say "claudemesh ${current:-} in $dir is already the latest release; nothing else to download"
-    else
-      say "downloading $asset${version:+ $version}..."
-      fetch "$base/$asset" "$tmp/$asset" || die "cannot download $base/$asset"
-      verify "$tmp/$asset" "$asset" "$sums"
-      mkdir -p "$dir"
-      # Stage next to the target (the install directory surely allows exec; /tmp may not), try
-      # it, then rename: the switch is atomic on one filesystem, and a build for the wrong CPU
-      # dies here, before it replaces a working one.
-      staged="$dir/.claudemesh.new.$$"
-      cp "$tmp/$asset" "$staged"
-      chmod 755 "$staged"
-      if ! got=$("$staged" --version 2>&1); then
-        hint=""
-        [ "$target" != linux-x64-musl ] || hint=" (Alpine needs: apk add libstdc++ libgcc)"
-        die "the downloaded binary does not run on this machine$hint: $(printf '%s' "$got" | head -n 3)"
-      fi
-      [ -z "$version" ] || [ "$got" = "claudemesh $version" ] || die "asked for $version but the download reports '$got'"
-      mv -f "$staged" "$dir/claudemesh"
-      staged=""
-      changed=1
-      bold "$got installed to $dir/claudemesh (SHA-256 matches the release's SHA256SUMS)"
-    fi
   fi
-  add_to_path "$dir"
   if [ "$service" = 1 ]; then
-    if [ -z "$sums" ]; then
-      fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || die "cannot download $base/SHA256SUMS"
-      sums="$tmp/SHA256SUMS"
-    fi
-    fetch "$base/claudemesh.service" "$tmp/claudemesh.service" || die "cannot download $base/claudemesh.service"
-    verify "$tmp/claudemesh.service" claudemesh.service "$sums"
-    service_install "$dir" "$tmp/claudemesh.service" "$changed"
+    fetch "$base/claudemesh.service" "$tmp/claudemesh.service" || die "cannot download $base/claudemesh.service (release ${version:-latest} has no systemd unit?); nothing was installed"
+    verify "$tmp/claudemesh.service" claudemesh.service "$tmp/SHA256SUMS"
+    render_unit "$dir" "$tmp/claudemesh.service" "$tmp/unit"
   fi
+  changed=0
+  install_binary
+  add_to_path "$dir"
+  [ "$service" = 0 ] || service_install "$dir" "$tmp/unit" "$changed"
   say ""
   bold "Next steps"
   if [ "$service" = 1 ]; then

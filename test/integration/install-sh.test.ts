@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { serveProcess } from "../helpers/process.ts";
+import { fileServer } from "../helpers/file-server.ts";
 import { nativeTarget, TARGETS } from "../../scripts/release.ts";
 import { FORMULA_ASSETS, renderFormula } from "../../scripts/formula.ts";
 
@@ -81,16 +82,7 @@ beforeAll(async () => {
   writeFileSync(join(work, "corrupt", asset), readFileSync(join(rel("1.0.0"), asset)).subarray(0, 1 << 20));
   routes.set(`/corrupt/latest/${asset}`, join(work, "corrupt", asset));
 
-  server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      requests.push(path);
-      const file = routes.get(path);
-      return file ? new Response(Bun.file(file)) : new Response("not found", { status: 404 });
-    },
-  });
+  server = fileServer(requests, (path) => routes.get(path));
 }, 120_000);
 
 afterAll(() => {
@@ -283,18 +275,6 @@ describe("install.sh", () => {
       const r = await installer([], { HOME: h.home, CLAUDEMESH_INSTALL_DIR: h.dir }, { argv0: ["sh"], stdin: new Uint8Array(text.subarray(0, n)) });
       expect({ n, requests: r.requests, home: listing(h.home), out: r.out }).toEqual({ n, requests: [], home: [], out: "" });
     }
-  }, SLOW);
-
-  test("--service without systemd refuses before changing anything; --dry-run says why", async () => {
-    const h = freshHome();
-    const hasSystemd = existsSync("/run/systemd/system");
-    const dry = await run(h, ["--service", "--dry-run"]);
-    expect(dry).toMatchObject({ code: 0, requests: [] });
-    expect(dry.out).toContain(hasSystemd && process.getuid?.() === 0 ? "would write /etc/systemd/system/claudemesh.service" : "--service would stop here");
-    if (hasSystemd) return; // the real path is not run on a machine with systemd from a test
-    const r = await run(h, ["--service"]);
-    expect(r).toMatchObject({ code: 1, requests: [], err: expect.stringContaining("needs systemd") });
-    expect(listing(h.dir)).toEqual([]);
   }, SLOW);
 
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("without HOME (env -i) it installs, then says how to add the directory to PATH instead of failing", async () => {
