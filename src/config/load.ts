@@ -7,7 +7,7 @@ import { fileError, LocalFileError } from "../local-file/error.ts";
 import { parseJsonText } from "../local-file/json.ts";
 import { checkHost, publicUrlProblem } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
-import { DURATION_UNITS, SETTINGS, UNITLESS_MIN_MS, envName, flagName, formatDurationMs, rangeText, type Kind, type SettingKey } from "./spec.ts";
+import { DURATION_UNITS, SETTINGS, UNITLESS_MIN_MS, envName, flagName, formatDurationMs, rangeText, type Kind, type Setting, type SettingKey } from "./spec.ts";
 
 export type BrokerConfig = Readonly<{
   host: string;
@@ -178,9 +178,36 @@ function readFileLayer(path: string): Record<string, unknown> {
 }
 
 /** Where a setting's value came from: a flag, an environment variable, the config file or the
- *  default; `name` is the flag (`--port`), the variable, the file's path or "default". */
-export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string };
+ *  default; `name` is the flag (`--port`), the variable, the file's path or "default".
+ *  `overrides`: for a flag or variable that replaced a different value the config file gives the
+ *  same key, that value as the file writes it, and this one as given. */
+export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string; overrides?: { file: string; fileValue: unknown; value: unknown } };
 
+/** A config file's value that a flag or variable replaced (Origin.overrides), for serve, serve
+ *  --check and the admin commands to warn of: nothing else says the file is not what counts. */
+export type IgnoredFileValue = { key: SettingKey; file: string; fileValue: unknown; from: string; value: unknown };
+
+export function ignoredFileValues(origins: Readonly<Record<SettingKey, Origin>>): IgnoredFileValue[] {
+  return SETTINGS.flatMap(({ key }) => {
+    const o = origins[key];
+    return o.overrides ? [{ key, ...o.overrides, from: o.name }] : [];
+  });
+}
+
+/** One line: `dataDir "/srv/cm" in /etc/claudemesh.json is ignored: CLAUDEMESH_DATA_DIR gives
+ *  "/var/lib/claudemesh", and the environment beats the config file`. */
+export const ignoredFileValueText = (i: IgnoredFileValue): string =>
+  `${i.key} ${JSON.stringify(i.fileValue)} in ${i.file} is ignored: ${i.from} gives ${JSON.stringify(i.value)}, and ${i.from.startsWith("--") ? "a flag" : "the environment"} beats the config file`;
+
+/** Whether the config file's `raw` for `s` is `value` (one the file could not give is not). */
+function fileGives(s: Setting, raw: unknown, file: string, value: unknown): boolean {
+  try {
+    const own = coerce(s.key, s.kind, raw, file, dirname(resolve(file)));
+    return s.kind.type === "dir" ? resolve(own as string) === resolve(value as string) : JSON.stringify(own) === JSON.stringify(value);
+  } catch {
+    return false;
+  }
+}
 
 /** The value `key` is given by its first source that has one (flag > environment > file), with
  *  where it came from and the directory a relative path in it is taken from (the file's; null: the
@@ -211,6 +238,9 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): { config: Brok
     const given = givenValue(s.key, sources.flags?.[s.key], env[envName(s.key)], fileLayer, file);
     out[s.key] = given ? coerce(s.key, s.kind, given.raw, given.origin.name, given.base) : s.default;
     origins[s.key] = given?.origin ?? { kind: "default", name: "default" };
+    if (given && given.origin.kind !== "file" && s.key in fileLayer && !fileGives(s, fileLayer[s.key], file!, out[s.key])) {
+      origins[s.key] = { ...given.origin, overrides: { file: file!, fileValue: fileLayer[s.key], value: given.raw } };
+    }
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
   if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");
