@@ -227,8 +227,9 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   return resolveBrokerConfig(sources).config;
 }
 
-/** loadBrokerConfig, and where each value came from (for `serve --check`). */
-export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> } {
+/** loadBrokerConfig, where each value came from (for `serve --check`), and the config file read
+ *  (as named, by --config or CLAUDEMESH_CONFIG), if any. */
+export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>>; configFile: string | null } {
   const env = sources.env ?? {};
   const file = sources.configFile ?? env.CLAUDEMESH_CONFIG;
   const fileLayer = file ? readFileLayer(file) : {};
@@ -244,5 +245,5 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): { config: Brok
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
   if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");
-  return { config: Object.freeze(out) as BrokerConfig, origins: Object.freeze(origins) };
+  return { config: Object.freeze(out) as BrokerConfig, origins: Object.freeze(origins), configFile: file || null };
 }
