@@ -105,4 +105,4 @@ export const chainBreak = ({ meshId, brokenAt, reason, mismatch }: NonNullable<C
     : `the audit chain of mesh ${meshId}${where} does not verify${brokenAt === null ? "" : ` from entry ${brokenAt} on`} (${reason})`;
 
 /** "audit chains verified: 2 meshes, 17 entries", as serve --check and backup and restore say it. */
-export const chainsVerified = ({ meshes, entries }: Pick<ChainsCheck, "meshes" | "entries">) => `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} entries`;
+export const chainsVerified = ({ meshes, entries }: Pick<ChainsCheck, "meshes" | "entries">) => `audit chains verified: ${meshes} ${meshes === 1 ? "mesh" : "meshes"}, ${entries} ${entries === 1 ? "entry" : "entries"}`;

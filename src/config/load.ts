@@ -7,7 +7,7 @@ import { fileError, LocalFileError } from "../local-file/error.ts";
 import { parseJsonText } from "../local-file/json.ts";
 import { checkHost, publicUrlProblem } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
-import { DURATION_UNITS, SETTINGS, envName, flagName, rangeText, type Kind, type SettingKey } from "./spec.ts";
+import { DURATION_UNITS, SETTINGS, UNITLESS_MIN_MS, envName, flagName, formatDurationMs, rangeText, type Kind, type Setting, type SettingKey } from "./spec.ts";
 
 export type BrokerConfig = Readonly<{
   host: string;
@@ -111,12 +111,26 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string, base: str
         if (n === null) throw bad("expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d");
       } else if (typeof raw === "string" && /^\d+$/.test(raw.trim())) n = Number(raw.trim());
       else throw bad("expected an integer");
-      // A bare number is milliseconds: `--message-ttl 5` meant 5 days, most likely.
       const unitless = kind.type === "duration" && (typeof raw === "number" || /^\s*\d+\s*$/.test(String(raw)));
-      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(`must be ${rangeText(kind)}${unitless ? "; a number without a unit is milliseconds" : ""}`);
+      const problem = Number.isInteger(n) ? numberProblem(kind, n, unitless) : `must be ${rangeText(kind)}`;
+      if (problem) throw bad(problem);
       return n;
     }
   }
+}
+
+/** Why the integer `n` is not a value of `kind`, or null. A duration written without a unit
+ *  (`unitless`) is milliseconds, and from 1 to 999 it is refused even where the range takes it
+ *  (UNITLESS_MIN_MS: `--drain-timeout 30` meant 30 s, most likely), with what to write instead:
+ *  the number in seconds, and in milliseconds where the range takes it. */
+function numberProblem(kind: Extract<Kind, { min: number }>, n: number, unitless: boolean): string | null {
+  const fits = (v: number) => v >= kind.min && v <= kind.max;
+  const floor = unitless && n > 0 ? Math.max(kind.min, UNITLESS_MIN_MS) : kind.min;
+  if (n >= floor && n <= kind.max) return null;
+  if (!unitless || n === 0 || n > kind.max) return `must be ${rangeText(kind)}${unitless && n > 0 ? "; a number without a unit is milliseconds" : ""}`;
+  const ways = [fits(n * DURATION_UNITS.s!) ? `${n}s` : null, fits(n) ? `${n}ms if you mean milliseconds` : null].filter((w) => w !== null);
+  const why = floor > kind.min ? "for a number without a unit" : "(a number without a unit is milliseconds)";
+  return `${n} ms is below the minimum of ${formatDurationMs(floor)} ${why}; ${ways.length > 0 ? `write ${ways.join(", or ")}` : `write it with a unit: it must be ${rangeText(kind)}`}`;
 }
 
 /** The one list setting, trustedProxies, holds addresses or CIDR ranges: anything else (a host
@@ -164,8 +178,36 @@ function readFileLayer(path: string): Record<string, unknown> {
 }
 
 /** Where a setting's value came from: a flag, an environment variable, the config file or the
- *  default; `name` is the flag (`--port`), the variable, the file's path or "default". */
-export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string };
+ *  default; `name` is the flag (`--port`), the variable, the file's path or "default".
+ *  `overrides`: for a flag or variable that replaced a different value the config file gives the
+ *  same key, that value as the file writes it, and this one as given. */
+export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string; overrides?: { file: string; fileValue: unknown; value: unknown } };
+
+/** A config file's value that a flag or variable replaced (Origin.overrides), for serve, serve
+ *  --check and the admin commands to warn of: nothing else says the file is not what counts. */
+export type IgnoredFileValue = { key: SettingKey; file: string; fileValue: unknown; from: string; value: unknown };
+
+export function ignoredFileValues(origins: Readonly<Record<SettingKey, Origin>>): IgnoredFileValue[] {
+  return SETTINGS.flatMap(({ key }) => {
+    const o = origins[key];
+    return o.overrides ? [{ key, ...o.overrides, from: o.name }] : [];
+  });
+}
+
+/** One line: `dataDir "/srv/cm" in /etc/claudemesh.json is ignored: CLAUDEMESH_DATA_DIR gives
+ *  "/var/lib/claudemesh", and the environment beats the config file`. */
+export const ignoredFileValueText = (i: IgnoredFileValue): string =>
+  `${i.key} ${JSON.stringify(i.fileValue)} in ${i.file} is ignored: ${i.from} gives ${JSON.stringify(i.value)}, and ${i.from.startsWith("--") ? "a flag" : "the environment"} beats the config file`;
+
+/** Whether the config file's `raw` for `s` is `value` (one the file could not give is not). */
+function fileGives(s: Setting, raw: unknown, file: string, value: unknown): boolean {
+  try {
+    const own = coerce(s.key, s.kind, raw, file, dirname(resolve(file)));
+    return s.kind.type === "dir" ? resolve(own as string) === resolve(value as string) : JSON.stringify(own) === JSON.stringify(value);
+  } catch {
+    return false;
+  }
+}
 
 /** The value `key` is given by its first source that has one (flag > environment > file), with
  *  where it came from and the directory a relative path in it is taken from (the file's; null: the
@@ -185,8 +227,9 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   return resolveBrokerConfig(sources).config;
 }
 
-/** loadBrokerConfig, and where each value came from (for `serve --check`). */
-export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> } {
+/** loadBrokerConfig, where each value came from (for `serve --check`), and the config file read
+ *  (as named, by --config or CLAUDEMESH_CONFIG), if any. */
+export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>>; configFile: string | null } {
   const env = sources.env ?? {};
   const file = sources.configFile ?? env.CLAUDEMESH_CONFIG;
   const fileLayer = file ? readFileLayer(file) : {};
@@ -196,8 +239,11 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): { config: Brok
     const given = givenValue(s.key, sources.flags?.[s.key], env[envName(s.key)], fileLayer, file);
     out[s.key] = given ? coerce(s.key, s.kind, given.raw, given.origin.name, given.base) : s.default;
     origins[s.key] = given?.origin ?? { kind: "default", name: "default" };
+    if (given && given.origin.kind !== "file" && s.key in fileLayer && !fileGives(s, fileLayer[s.key], file!, out[s.key])) {
+      origins[s.key] = { ...given.origin, overrides: { file: file!, fileValue: fileLayer[s.key], value: given.raw } };
+    }
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
   if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");
-  return { config: Object.freeze(out) as BrokerConfig, origins: Object.freeze(origins) };
+  return { config: Object.freeze(out) as BrokerConfig, origins: Object.freeze(origins), configFile: file || null };
 }

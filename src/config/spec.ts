@@ -19,6 +19,11 @@ const SEC = 1000;
 const MIN = 60 * SEC;
 const DAY = 24 * 60 * MIN;
 
+/** The least a duration written without a unit may say, 0 aside: a bare number is milliseconds,
+ *  and one under a second was meant in seconds far more often than not (`CLAUDEMESH_DRAIN_TIMEOUT=30`
+ *  gave a 30 ms drain). A shorter duration, where its range allows one, is written with `ms`. */
+export const UNITLESS_MIN_MS = SEC;
+
 export const SETTINGS = [
   { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (behind TLS)." },
   { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port." },
@@ -37,7 +42,7 @@ export const SETTINGS = [
   { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },
   { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it." },
   { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
-  { key: "drainTimeout", kind: ms(0, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
+  { key: "drainTimeout", kind: ms(SEC, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
   { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset (0 keeps all)." },
   { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (for per-IP limits)." },
 ] as const satisfies readonly Setting[];
@@ -55,12 +60,18 @@ export function formatDurationMs(ms: number): string {
   return `${ms / size}${unit}`;
 }
 
-/** A setting's default for `serve --help`, in the docs' words: durations with a unit, a list
- *  joined with commas ("none" when empty), "see docs" for one computed at start (dataDir). */
+/** A setting's value in the docs' words, as a flag takes it back: durations with a unit, a list
+ *  joined with commas. */
+export function valueText(s: Setting, value: unknown): string {
+  if (Array.isArray(value)) return value.join(",");
+  return s.kind.type === "duration" ? formatDurationMs(value as number) : String(value);
+}
+
+/** A setting's default for `serve --help`, in the docs' words (valueText), "none" for an empty
+ *  list and "see docs" for one computed at start (dataDir). */
 export function defaultText(s: Setting): string {
-  if (Array.isArray(s.default)) return s.default.join(",") || "none";
-  if (s.kind.type === "duration") return formatDurationMs(s.default as number);
-  return String(s.default) || "see docs";
+  if (Array.isArray(s.default) && s.default.length === 0) return "none";
+  return valueText(s, s.default) || "see docs";
 }
 
 /** The range a number setting accepts, as its error says it: "between 1s and 365d" for a

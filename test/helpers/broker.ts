@@ -2,17 +2,22 @@
 // stops it and removes the directory at the end of the scope.
 import { rmSync } from "node:fs";
 import { loadBrokerConfig } from "../../src/config/load.ts";
-import type { SettingKey } from "../../src/config/spec.ts";
+import { SETTINGS, type SettingKey } from "../../src/config/spec.ts";
 import { jsonLog } from "../../src/log/log.ts";
 import { tempDir } from "./temp-dir.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { checkpointLogger, createBroker, type Broker } from "../../src/broker/server.ts";
 
+const DURATIONS = new Set<string>(SETTINGS.filter((s) => s.kind.type === "duration").map((s) => s.key));
+
 export type TestBroker = Broker & { dataDir: string; logs: string[]; [Symbol.asyncDispose](): Promise<void> };
 
+/** `over`: settings for this broker; a duration as a number is milliseconds (given to the config
+ *  with its unit, since a number without one under a second is refused). */
 export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestBroker> {
   const dataDir = opts.dataDir ?? tempDir("cm-broker-");
-  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...over } as never, env: {} });
+  const withUnits = Object.fromEntries(Object.entries(over).map(([k, v]) => [k, DURATIONS.has(k) && typeof v === "number" ? `${v}ms` : v]));
+  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...withUnits } as never, env: {} });
   const logs: string[] = [];
   const log = jsonLog("debug", (l) => logs.push(l));
   // As `claudemesh serve` opens it: with the background checkpointer.

@@ -111,7 +111,7 @@ describe("admin backup and restore verify the audit chains", () => {
     expect({ code: unforced.code, refusal: unforced.stderr.includes("cannot be restored: the audit chain") }).toEqual({ code: 2, refusal: true });
 
     const restored = await admin(["restore", good, "--data-dir", dataDir, "--force"]);
-    expect({ code: restored.code, line: restored.stdout.split("\n")[1] }).toEqual({ code: 0, line: `  integrity_check ok, schema version ${LATEST_VERSION}, 1 meshes, 0 messages; audit chains verified: 1 mesh, 4 entries` });
+    expect({ code: restored.code, line: restored.stdout.split("\n")[1] }).toEqual({ code: 0, line: `  integrity_check ok, schema version ${LATEST_VERSION}, 1 mesh, 0 messages; audit chains verified: 1 mesh, 4 entries` });
     const check = await admin(["restore", good, "--data-dir", tempDir("cm-chains-into-"), "--json"]);
     expect({ code: check.code, chains: check.json().auditChains }).toEqual({ code: 0, chains: { meshes: 1, entries: 4 } });
   }, 60_000);

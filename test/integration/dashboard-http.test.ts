@@ -435,10 +435,10 @@ describe("operator views", () => {
     // claudemesh admin token, from another process, while this broker runs.
     await using ids = identities(1);
     const issued = ok(await cli(ids.dirs[0]!, ["admin", "token", "--data-dir", b.dataDir, "--json"])).json();
-    expect(issued.token).toStartWith("cmo_");
+    expect(issued.operatorToken).toStartWith("cmo_");
     expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${first}` } }))).toEqual({ status: 401, code: "unauthorized" });
     expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: opCookie.split(";")[0] }))).toEqual({ status: 401, code: "unauthorized" });
-    expect((await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${issued.token}` } })).status).toBe(200);
+    expect((await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${issued.operatorToken}` } })).status).toBe(200);
     const missing = await cli(ids.dirs[0]!, ["admin", "token", "--data-dir", `${b.dataDir}/nowhere`]);
     expect({ code: missing.code, err: missing.stderr }).toMatchObject({ code: 4, err: expect.stringContaining("No broker database") });
   }, 30_000);

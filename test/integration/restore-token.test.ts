@@ -17,9 +17,9 @@ const overview = async (url: string, token: string) => (await fetch(`${url}/v1/d
 test("the token in the backup, replaced since, stays dead after a restore; the restore prints the one that works", async () => {
   const dataDir = tempDir("cm-restore-token-data-");
   await using first = await spawnBroker(dataDir);
-  const leaked: string = (await adminJson(["token", "--data-dir", dataDir])).token;
+  const leaked: string = (await adminJson(["token", "--data-dir", dataDir])).operatorToken;
   const { file } = await adminJson(["backup", "--data-dir", dataDir]);
-  const replacing: string = (await adminJson(["token", "--data-dir", dataDir])).token;
+  const replacing: string = (await adminJson(["token", "--data-dir", dataDir])).operatorToken;
   expect([await overview(first.url, leaked), await overview(first.url, replacing)]).toEqual([401, 200]);
   first.proc.kill("SIGTERM");
   expect(await first.proc.exited).toBe(0);

@@ -35,7 +35,7 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     [["--check", "--port", ""], `--port needs a value.${HELP}`],
     [["--check", "--max-frame-bytes", "5"], 'maxFrameBytes from --max-frame-bytes: must be an integer in [1024, 1048576] (got "5")'],
     // A duration's range in the units docs/operations.md uses (first-run review L4).
-    [["--check", "--message-ttl", "5"], 'messageTtl from --message-ttl: must be between 1s and 365d; a number without a unit is milliseconds (got "5")'],
+    [["--check", "--message-ttl", "5"], 'messageTtl from --message-ttl: 5 ms is below the minimum of 1s (a number without a unit is milliseconds); write 5s (got "5")'],
     [["--check", "--host", "not a host"], `host from --host: ${IP_OR_NAME} (got "not a host")`],
     [["--check", "--config", emptyHost], `host from ${emptyHost}: empty, which would listen on every interface; ${IP_OR_NAME} (got "")`],
     [["--config", emptyHost], `host from ${emptyHost}: empty, which would listen on every interface; ${IP_OR_NAME} (got "")`],

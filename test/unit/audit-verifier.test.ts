@@ -5,7 +5,7 @@
 // start) walks every mesh's chain and also refuses a mesh without a chain and a chain without a
 // mesh, which is how a changed mesh id shows.
 import { afterEach, describe, expect, test } from "bun:test";
-import { AuditVerifier, PAGE, verifyEveryChain } from "../../src/broker/audit-verifier.ts";
+import { AuditVerifier, chainsVerified, PAGE, verifyEveryChain } from "../../src/broker/audit-verifier.ts";
 import { AUDIT_RECHECK_MS as RECHECK_MS } from "../../src/protocol/limits.ts";
 import { auditHash, verifyChain } from "../../src/protocol/audit-chain.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
@@ -146,4 +146,9 @@ describe("audit verifier", () => {
     // Entries walked: the first mesh's (alpha has its mesh_created only, beta 5 more).
     expect(await verifyEveryChain(store, securityFacts(store.db), await store.auditSizes())).toEqual({ meshes: 2, entries: first === a ? 1 : 6, broken: { meshId: second, brokenAt: null, reason: "the mesh has no audit entries (its first, mesh_created, is gone)" } });
   });
+});
+
+// What `serve --check`, `admin backup` and `admin restore` print after a verification.
+test("chainsVerified counts in words: one mesh, one entry", () => {
+  expect([chainsVerified({ meshes: 1, entries: 1 }), chainsVerified({ meshes: 2, entries: 0 })]).toEqual(["audit chains verified: 1 mesh, 1 entry", "audit chains verified: 2 meshes, 0 entries"]);
 });

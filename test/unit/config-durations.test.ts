@@ -1,7 +1,7 @@
 // Durations as people read them (first-run review L4): `serve --help` showed
 // `[default: 604800000]` and a bad value said `must be an integer in [1000, 31536000000]`; both
 // now use the units docs/operations.md uses (7d, 10s), and a value outside the range says how a
-// bare number is read. The settings themselves, and what is accepted, are unchanged.
+// bare number is read. A number without a unit under a second is refused (session 19).
 import { describe, expect, test } from "bun:test";
 import { ConfigError, loadBrokerConfig } from "../../src/config/load.ts";
 import { SETTINGS, defaultText, flagName, formatDurationMs } from "../../src/config/spec.ts";
@@ -31,7 +31,7 @@ describe("durations", () => {
   });
 
   test.each([
-    ["a bare number", { messageTtl: "5" }, 'messageTtl from --message-ttl: must be between 1s and 365d; a number without a unit is milliseconds (got "5")'],
+    ["a bare number", { messageTtl: "5" }, 'messageTtl from --message-ttl: 5 ms is below the minimum of 1s (a number without a unit is milliseconds); write 5s (got "5")'],
     ["too long", { messageTtl: "400d" }, 'messageTtl from --message-ttl: must be between 1s and 365d (got "400d")'],
     ["too short", { helloTimeout: "50ms" }, 'helloTimeout from --hello-timeout: must be between 100ms and 1m (got "50ms")'],
     ["a number from a config file", { presenceGrace: 700_000 }, "presenceGrace from --presence-grace: must be between 0s and 10m; a number without a unit is milliseconds (got 700000)"],
@@ -41,8 +41,31 @@ describe("durations", () => {
     expect(refusal(flags)).toBe(message);
   });
 
+  // A number without a unit is milliseconds, and one under a second was meant in seconds far more
+  // often: `--drain-timeout 5` drained for 5 ms and `--presence-grace 30` showed 30ms, while
+  // `--hello-timeout 10` was refused. Now every duration refuses it, saying what to write.
+  test.each([
+    [{ drainTimeout: "30" }, "drainTimeout from --drain-timeout: 30 ms is below the minimum of 1s (a number without a unit is milliseconds); write 30s (got \"30\")"],
+    [{ drainTimeout: 30 }, "drainTimeout from --drain-timeout: 30 ms is below the minimum of 1s (a number without a unit is milliseconds); write 30s (got 30)"],
+    [{ drainTimeout: "0" }, 'drainTimeout from --drain-timeout: must be between 1s and 10m (got "0")'],
+    [{ drainTimeout: "500ms" }, 'drainTimeout from --drain-timeout: must be between 1s and 10m (got "500ms")'],
+    [{ presenceGrace: "30" }, 'presenceGrace from --presence-grace: 30 ms is below the minimum of 1s for a number without a unit; write 30s, or 30ms if you mean milliseconds (got "30")'],
+    [{ pingInterval: "30" }, 'pingInterval from --ping-interval: 30 ms is below the minimum of 1s for a number without a unit; write 30s (got "30")'],
+    [{ pingInterval: "900" }, 'pingInterval from --ping-interval: 900 ms is below the minimum of 1s for a number without a unit; write 900ms if you mean milliseconds (got "900")'],
+    [{ helloTimeout: "90" }, 'helloTimeout from --hello-timeout: 90 ms is below the minimum of 1s for a number without a unit; write it with a unit: it must be between 100ms and 1m (got "90")'],
+    [{ dedupWindow: "999" }, 'dedupWindow from --dedup-window: 999 ms is below the minimum of 1s (a number without a unit is milliseconds); write 999s (got "999")'],
+  ])("a duration without a unit under a second is refused: %j", (flags, message) => {
+    expect(refusal(flags)).toBe(message);
+  });
+
+  test("every duration refuses a unitless number under a second, and takes one from a second up", () => {
+    const durations = SETTINGS.filter((s) => s.kind.type === "duration");
+    expect(durations.filter((s) => refusal({ [s.key]: "999" }) === null).map((s) => s.key)).toEqual([]);
+    expect(durations.filter((s) => refusal({ [s.key]: "1000" }) !== null).map((s) => s.key)).toEqual([]);
+  });
+
   test("what is accepted is unchanged", () => {
-    const c = loadBrokerConfig({ flags: { messageTtl: "1000", dedupWindow: "5m", helloTimeout: "100ms", presenceGrace: 0 } as never, env: {} });
-    expect([c.messageTtl, c.dedupWindow, c.helloTimeout, c.presenceGrace]).toEqual([1000, 300_000, 100, 0]);
+    const c = loadBrokerConfig({ flags: { messageTtl: "1000", dedupWindow: "5m", helloTimeout: "100ms", presenceGrace: 0, pingInterval: "200ms", drainTimeout: "1500" } as never, env: {} });
+    expect([c.messageTtl, c.dedupWindow, c.helloTimeout, c.presenceGrace, c.pingInterval, c.drainTimeout]).toEqual([1000, 300_000, 100, 0, 200, 1500]);
   });
 });

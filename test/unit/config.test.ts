@@ -39,8 +39,8 @@ describe("broker config", () => {
   });
 
   test("durations: plain milliseconds or a number with a unit; integers take digits only", () => {
-    const c = loadBrokerConfig({ env: { CLAUDEMESH_HELLO_TIMEOUT: " 500ms ", CLAUDEMESH_PING_INTERVAL: "1.5m", CLAUDEMESH_PRESENCE_GRACE: "90000", CLAUDEMESH_DEDUP_WINDOW: "2h", CLAUDEMESH_QUEUE_QUOTA: " 42 " }, flags: { drainTimeout: 30 } });
-    expect({ h: c.helloTimeout, p: c.pingInterval, g: c.presenceGrace, d: c.dedupWindow, q: c.queueQuota, t: c.drainTimeout }).toEqual({ h: 500, p: 90_000, g: 90_000, d: 7_200_000, q: 42, t: 30 });
+    const c = loadBrokerConfig({ env: { CLAUDEMESH_HELLO_TIMEOUT: " 500ms ", CLAUDEMESH_PING_INTERVAL: "1.5m", CLAUDEMESH_PRESENCE_GRACE: "90000", CLAUDEMESH_DEDUP_WINDOW: "2h", CLAUDEMESH_QUEUE_QUOTA: " 42 " }, flags: { drainTimeout: 30_000 } });
+    expect({ h: c.helloTimeout, p: c.pingInterval, g: c.presenceGrace, d: c.dedupWindow, q: c.queueQuota, t: c.drainTimeout }).toEqual({ h: 500, p: 90_000, g: 90_000, d: 7_200_000, q: 42, t: 30_000 });
     expect(() => loadBrokerConfig({ env: { CLAUDEMESH_HELLO_TIMEOUT: "5w" } })).toThrow("helloTimeout from CLAUDEMESH_HELLO_TIMEOUT: expected milliseconds or a duration");
     expect(() => loadBrokerConfig({ env: { CLAUDEMESH_QUEUE_QUOTA: "5m" } })).toThrow("queueQuota from CLAUDEMESH_QUEUE_QUOTA: expected an integer");
     expect([parseDurationMs("7d"), parseDurationMs("250"), parseDurationMs("0.5s"), parseDurationMs("soon"), parseDurationMs("-5s")]).toEqual([604_800_000, 250, 500, null, null]);

@@ -1,9 +1,9 @@
-// docs/operations.md lists every setting with its flag, environment variable and default, and
+// docs/operations.md lists every setting with its flag, environment variable, default and range, and
 // every metric the broker registers.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { SETTINGS, defaultText, envName, flagName } from "../../src/config/spec.ts";
+import { SETTINGS, defaultText, envName, flagName, formatDurationMs, type Setting } from "../../src/config/spec.ts";
 import { createMetrics } from "../../src/broker/metrics.ts";
 
 const doc = readFileSync(resolve(import.meta.dir, "../../docs/operations.md"), "utf8");
@@ -19,6 +19,15 @@ test("every setting's --help default is written as the table writes it", () => {
   const cell = (key: string) => doc.split("\n").find((line) => line.startsWith(`| \`${key}\` |`))?.split("|")[4]?.trim().replace(/`/g, "");
   const help: Record<string, string> = { "(see below)": "see docs", "(none)": "none" };
   const differ = SETTINGS.map((s) => ({ key: s.key, doc: cell(s.key), help: defaultText(s) })).filter((r) => (help[r.doc ?? ""] ?? r.doc) !== r.help);
+  expect(differ).toEqual([]);
+});
+
+// The range column says what the config accepts: `1s`–`10m` for a duration, 1024–1048576 for an
+// integer, nothing for the other kinds (their rules are in the text above the table).
+test("every setting's range is written as spec.ts has it", () => {
+  const cell = (key: string) => doc.split("\n").find((line) => line.startsWith(`| \`${key}\` |`))?.split(" | ")[4];
+  const range = ({ kind: k }: Setting) => (k.type === "duration" ? `\`${formatDurationMs(k.min)}\`–\`${formatDurationMs(k.max)}\`` : k.type === "int" ? `${k.min}–${k.max}` : "");
+  const differ = SETTINGS.map((s) => ({ key: s.key, doc: cell(s.key), spec: range(s) })).filter((r) => r.doc !== r.spec);
   expect(differ).toEqual([]);
 });
 

@@ -6,7 +6,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { processEnv, type BrokerConfig, type Origin } from "../../config/load.ts";
+import { ignoredFileValues, ignoredFileValueText, processEnv, type BrokerConfig, type Origin } from "../../config/load.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
 import { fail as failPlain, listenProblem, storageReason } from "../serve-problems.ts";
@@ -53,8 +53,9 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   const { chainsVerified } = await import("../../broker/audit-verifier.ts");
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   const unknown = unknownEnv(processEnv());
-  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })) };
+  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignoredFileValues(resolved.origins) };
   if (!json) for (const u of unknown) process.stderr.write(`claudemesh serve: warning: ${unknownEnvText(u)}.\n`);
+  if (!json) for (const i of report.ignoredFileValues) process.stderr.write(`claudemesh serve: warning: ${ignoredFileValueText(i)}.\n`);
   const fail = (message: string, fix: string | null = null): never => {
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
     return failPlain(message, fix);

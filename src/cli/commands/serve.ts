@@ -2,7 +2,7 @@
 // lock, and claudemesh.pid naming us), open the store, print the start banner, run the broker
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0.
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
-import { ConfigError, processEnv, resolveBrokerConfig, type BrokerConfig } from "../../config/load.ts";
+import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig, type BrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
@@ -85,9 +85,10 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // A closed terminal, or a log tool that sends SIGHUP to "reopen logs", must not end the broker
   // mid-flight (by default it exits 129 without a drain): it has no file to reopen.
   process.on("SIGHUP", () => {});
-  const config = resolved().config;
+  const { config, origins } = resolved();
   const log = jsonLog(config.logLevel);
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
+  for (const i of ignoredFileValues(origins)) log.warn(ignoredFileValueText(i), i);
   const { startBroker } = await import("../../broker/server.ts");
   const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (early) {
