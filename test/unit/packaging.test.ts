@@ -1,6 +1,7 @@
 // What ships next to the binary: install.sh (syntax, shellcheck, the platform it picks for each
-// machine), the systemd unit (hardening present, stop timeout above the drain timeout,
-// systemd-analyze verify) and the Grafana dashboard (every broker series on a panel).
+// machine), the systemd unit (hardening present, stop timeout above the drain timeout, no restart
+// after the exit codes serve gives a refusal that will not fix itself, systemd-analyze verify) and
+// the Grafana dashboard (every broker series on a panel).
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createMetrics } from "../../src/broker/metrics.ts";
 import { parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS } from "../../src/config/spec.ts";
+import { PERMANENT_EXITS, ServeExit } from "../../src/cli/serve-problems.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const INSTALL = join(ROOT, "install.sh");
@@ -98,15 +100,28 @@ describe("systemd unit", () => {
       User: "claudemesh",
       ExecStart: "/usr/local/bin/claudemesh serve",
       LimitNOFILE: "65536",
-      // A bad setting (serve exits 2) stops instead of re-running every RestartSec; this holds
-      // only for the main process, so there is no ExecStartPre that could exit 2.
-      RestartPreventExitStatus: "2",
       RestartSec: "5s",
       // A runtime failure restarts without a start limit that would leave the broker down.
       StartLimitIntervalSec: "0",
     };
     expect(Object.fromEntries(Object.keys(want).map((k) => [k, directive(k)[0]]))).toEqual(want);
     expect([directive("ExecStartPre"), directive("StartLimitBurst")]).toEqual([[], []]);
+  });
+
+  test("RestartPreventExitStatus= lists exactly the permanent exit codes: serve's, and docs/operations.md's", () => {
+    // A refusal that will not fix itself stops instead of re-running (and re-checking the
+    // database) every RestartSec; this holds only for the main process, so no ExecStartPre.
+    const numbers = (codes: readonly number[]) => codes.toSorted((a, b) => a - b);
+    const unit = numbers(directive("RestartPreventExitStatus")[0]!.split(/\s+/).map(Number));
+    const doc = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+    const at = doc.indexOf("\n## Exit codes\n");
+    const rows = [...doc.slice(at, doc.indexOf("\n## ", at + 1)).matchAll(/^\| (\d+) \|.*\| (yes|no) \|$/gm)].map((m) => ({ code: Number(m[1]), restarted: m[2] === "yes" }));
+    expect({
+      unit,
+      doc: numbers(rows.filter((r) => !r.restarted && r.code !== 0).map((r) => r.code)),
+      documented: numbers(rows.map((r) => r.code)),
+    }).toEqual({ unit: numbers(PERMANENT_EXITS), doc: numbers(PERMANENT_EXITS), documented: numbers([0, ...Object.values(ServeExit)]) });
+    expect(directive("Restart")).toEqual(["on-failure"]);
   });
 
   test("MemoryDenyWriteExecute stays out (Bun's JIT), with the reason in a comment", () => {
