@@ -1,9 +1,10 @@
 // What ships next to the binary: install.sh (syntax, shellcheck, the platform it picks for each
 // machine), the systemd unit (hardening present, stop timeout above the drain timeout, no restart
-// after the exit codes serve gives a refusal that will not fix itself, systemd-analyze verify) and
-// the Grafana dashboard (every broker series on a panel).
+// after the exit codes serve gives a refusal that will not fix itself, systemd-analyze verify), the
+// Homebrew formula's log file (private before launchd makes it) and the Grafana dashboard (every
+// broker series on a panel).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createMetrics } from "../../src/broker/metrics.ts";
@@ -141,6 +142,38 @@ describe("systemd unit", () => {
     writeFileSync(file, UNIT.replaceAll("/usr/local/bin/claudemesh", process.execPath));
     const r = Bun.spawnSync(["systemd-analyze", "verify", file]);
     expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" });
+  });
+});
+
+describe("Homebrew formula", () => {
+  // Its post_install under a stand-in for the Homebrew DSL (Formula includes FileUtils; `var` is
+  // the prefix's var/). launchd would create the log 0644 and print the operator token in it.
+  const HARNESS = `
+require "fileutils"
+require "pathname"
+class Formula
+  include FileUtils
+  def self.method_missing(*) = nil
+  def self.respond_to_missing?(*) = true
+  def self.test(*) = nil
+  def var = Pathname.new(ENV.fetch("FORMULA_VAR"))
+end
+load ARGV.fetch(0)
+Claudemesh.new.post_install
+`;
+  test.skipIf(!Bun.which("ruby"))("post_install makes the service's log private, and a log an older install left 0644 too", () => {
+    writeFileSync(join(work, "post-install.rb"), HARNESS);
+    const postInstall = (varDir: string) => {
+      const r = Bun.spawnSync(["sh", "-c", `umask 022 && ruby ${join(work, "post-install.rb")} ${join(ROOT, "Formula/claudemesh.rb")}`], { env: { PATH: process.env.PATH!, FORMULA_VAR: varDir } });
+      const log = join(varDir, "log/claudemesh.log");
+      return { code: r.exitCode, err: r.stderr.toString(), mode: (statSync(log).mode & 0o777).toString(8), text: readFileSync(log, "utf8") };
+    };
+    const fresh = join(work, "var-fresh");
+    expect(postInstall(fresh)).toEqual({ code: 0, err: "", mode: "600", text: "" });
+    const older = join(work, "var-older");
+    mkdirSync(join(older, "log"), { recursive: true });
+    writeFileSync(join(older, "log/claudemesh.log"), "earlier lines\n", { mode: 0o644 });
+    expect(postInstall(older)).toEqual({ code: 0, err: "", mode: "600", text: "earlier lines\n" });
   });
 });
 
