@@ -2,11 +2,9 @@
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
 import { resolve } from "node:path";
-import type { ParsedArgv } from "../config/argv.ts";
-import { shellCommand } from "../config/command-line.ts";
-import { processEnv, type BrokerConfig, type Origin } from "../config/load.ts";
-import { envName, flagName, SETTINGS, type SettingKey } from "../config/spec.ts";
-import { otherUser, sudoUser } from "../local-file/owner.ts";
+import { processEnv, type BrokerConfig } from "../config/load.ts";
+import { otherUser } from "../local-file/owner.ts";
+import { serveCommand, type AdminBroker } from "./admin-config.ts";
 
 /** How `serve` and `serve --check` exit (sysexits.h names where one fits). docs/operations.md
  *  "Exit codes" lists them; the systemd unit restarts on MAY_PASS and STORAGE_FAILED and not on
@@ -90,31 +88,21 @@ export function listenProblem(host: string, port: number): Refusal | null {
   }
 }
 
-/** The words after `claudemesh serve` that start this broker again from a clean environment (sudo
- *  resets it): the flags given, each setting taken from a CLAUDEMESH_* variable as its flag, the
- *  config file CLAUDEMESH_CONFIG names as --config, and --data-dir, absolute. */
-export function sameServeArgs(args: ParsedArgv, origins: Readonly<Record<SettingKey, Origin>>, dataDir: string): string[] {
-  const env = processEnv();
-  const given = Object.entries(args).filter(([name]) => name !== flagName("dataDir"));
-  const fromEnv = SETTINGS.filter((s) => s.key !== "dataDir" && origins[s.key].kind === "env").map((s) => [flagName(s.key), env[envName(s.key)]!] as const);
-  const config = args.config === undefined && env.CLAUDEMESH_CONFIG ? [["config", env.CLAUDEMESH_CONFIG] as const] : [];
-  return [...given, ...fromEnv, ...config].flatMap(([name, value]) => (value === true ? [`--${name}`] : [`--${name}`, String(value)])).concat(["--data-dir", resolve(dataDir)]);
-}
-
 /** Why `serve` must not run here as root, or null: the data directory belongs to another user
  *  (the broker's, under systemd), and a broker run as root would make root's files in it (the
  *  database's -wal and -shm, the lock, the backup taken before a migration) that the broker's user
  *  cannot open afterwards. The admin commands and `serve --check` give what they make to that user
- *  instead (owner.ts); a broker keeps making files for as long as it runs. The fix runs `serve`
- *  with `serveArgs` (sameServeArgs) as that user. */
-export function rootProblem(dataDir: string, serveArgs: readonly string[]): Refusal | null {
-  const owner = otherUser(dataDir);
+ *  instead (owner.ts); a broker keeps making files for as long as it runs. The fix is this same
+ *  `serve` run as that user (admin-config.ts serveCommand: the flags and CLAUDEMESH_* settings
+ *  given, which sudo would drop, as flags, quoted). */
+export function rootProblem(broker: AdminBroker): Refusal | null {
+  const owner = otherUser(broker.config.dataDir);
   if (!owner) return null;
-  dataDir = resolve(dataDir);
+  const dataDir = resolve(broker.config.dataDir);
   const who = owner.name ? `${owner.name} (uid ${owner.uid})` : `uid ${owner.uid}`;
   return [
     `cannot start as root: ${dataDir} belongs to ${who}, and a broker run as root would leave files there that ${owner.name ?? "its owner"} cannot open`,
-    `run the broker as that user: sudo -u ${sudoUser(owner)} claudemesh ${shellCommand(["serve", ...serveArgs])} (under systemd: systemctl start claudemesh)`,
+    `run the broker as that user: ${serveCommand({ ...broker, config: { ...broker.config, dataDir } })} (under systemd: systemctl start claudemesh)`,
     ServeExit.notPermitted,
   ];
 }

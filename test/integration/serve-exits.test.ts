@@ -61,7 +61,7 @@ describe("refusals a restart cannot change exit 77 (EX_NOPERM)", () => {
     const r = await run("root", ["serve", "--data-dir", spaced, "--port", "0", "--config", config], home, { env: { CLAUDEMESH_HOST: "127.0.0.1" } });
     expect({ code: r.code, fix: r.stderr.split("\n")[1], made: readdirSync(spaced) }).toEqual({
       code: 77,
-      fix: `  fix: run the broker as that user: sudo -u '#${U}' claudemesh serve --port 0 --config '${config}' --host 127.0.0.1 --data-dir '${spaced}' (under systemd: systemctl start claudemesh)`,
+      fix: `  fix: run the broker as that user: sudo -u '#${U}' claudemesh serve --config '${config}' --host 127.0.0.1 --port 0 --data-dir '${spaced}' (under systemd: systemctl start claudemesh)`,
       made: [],
     });
   }, 30_000);

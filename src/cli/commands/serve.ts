@@ -11,7 +11,7 @@ import { serveArgs } from "../args.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { banner, exposedLogMode } from "../serve-banner.ts";
-import { fail, listenProblem, rootProblem, sameServeArgs, ServeExit, storageReason } from "../serve-problems.ts";
+import { fail, listenProblem, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -48,7 +48,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // A closed terminal, or a log tool that sends SIGHUP to "reopen logs", must not end the broker
   // mid-flight (by default it exits 129 without a drain): it has no file to reopen.
   process.on("SIGHUP", () => {});
-  const { config, origins } = resolved();
+  const { config, origins, configFile } = resolved();
   const log = jsonLog(config.logLevel);
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
   for (const i of ignoredFileValues(origins)) log.warn(ignoredFileValueText(i), i);
@@ -63,7 +63,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   const bind = config.port === 0 ? null : listenProblem(config.host, config.port);
   if (bind) fail(`cannot start: ${bind[0]}`, bind[1], bind[2]);
   // As root on the broker user's directory: files made now would be root's (serve-problems.ts).
-  const asRoot = rootProblem(config.dataDir, sameServeArgs(args, origins, config.dataDir));
+  const asRoot = rootProblem({ config, origins, configFile });
   if (asRoot) fail(...asRoot);
   // The lock decides; the PID files only name who holds it.
   let other: ReturnType<typeof claimDataDir>;
