@@ -72,10 +72,18 @@ ${pick(FORMULA_ASSETS.linuxIntel, "      ")}
   def post_install
     (var/"claudemesh").mkpath
     (var/"log").mkpath
+    # launchd (systemd on Linux) would create the log 0644; a file already there keeps its mode.
+    # Private, the first start's operator token may go there (serve withholds it from a log that
+    # others can read; docs/operations.md "First run").
+    touch var/"log/claudemesh.log"
+    (var/"log/claudemesh.log").chmod 0600
   end
 
   service do
     run [opt_bin/"claudemesh", "serve", "--data-dir", var/"claudemesh"]
+    # Restarts after every exit, a refusal that will not fix itself (2, 65, 77) too: the service
+    # DSL has no RestartPreventExitStatus=, and keep_alive crashed: or successful_exit: would not
+    # restart after a failed flush (74) or a port still taken at login (docs/operations.md).
     keep_alive true
     working_dir var/"claudemesh"
     log_path var/"log/claudemesh.log"

@@ -8,3 +8,10 @@ export const restoreBackup = (dataDir: string) => `restore a backup (${dataDirCo
 
 /** The fix for a database in `dataDir` found damaged by a command that is not `serve`. */
 export const damagedFix = (dataDir: string) => `stop the broker, confirm with ${dataDirCommand(["serve", "--check"], dataDir)}, and ${restoreBackup(dataDir)}`;
+
+/** A database `serve` must not open for members: damaged (quick_check, integrity_check, unreadable
+ *  chains) or with an audit chain that does not verify. Its message says so and how to restore; a
+ *  restart cannot change it (serve exits EX_DATAERR, serve-problems.ts). */
+export class DamagedDatabaseError extends Error {
+  override readonly name = "DamagedDatabaseError";
+}

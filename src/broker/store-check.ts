@@ -14,7 +14,7 @@ import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
 import { securityFacts, securityIndexCheck } from "../store/sqlite/audit-tables.ts";
 import { dataDirCommand } from "../config/command-line.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
-import { restoreBackup } from "./damaged-fix.ts";
+import { DamagedDatabaseError, restoreBackup } from "./damaged-fix.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 
 /** What opening the database changed: null when nothing was migrated. `from` 0 is a database
@@ -58,7 +58,7 @@ async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promis
   try {
     return await read();
   } catch (err) {
-    throw new Error(damaged(dataDir, (err as Error).message, "reading its audit chains"));
+    throw new DamagedDatabaseError(damaged(dataDir, (err as Error).message, "reading its audit chains"));
   }
 }
 
@@ -67,7 +67,7 @@ async function readingChains<T>(dataDir: string, read: () => Promise<T>): Promis
  *  that does not throws the damaged-database Error. */
 async function verifyChains(store: SqliteStore, dataDir: string, sizes: ReadonlyMap<string, number>): Promise<ChainsCheck> {
   const indexes = await readingChains(dataDir, async () => securityIndexCheck(store.db));
-  if (indexes !== "ok") throw new Error(damaged(dataDir, indexes, "SQLite integrity_check"));
+  if (indexes !== "ok") throw new DamagedDatabaseError(damaged(dataDir, indexes, "SQLite integrity_check"));
   return readingChains(dataDir, () => verifyEveryChain(store, securityFacts(store.db), sizes));
 }
 
@@ -85,8 +85,9 @@ function quickCheck(store: SqliteStore): string {
 
 /** Opens the store for `serve`: logs a migration, then runs quick_check when the file is at most
  *  START_CHECK_MAX_BYTES and verifies every audit chain when they hold at most
- *  START_CHAIN_CHECK_MAX_ENTRIES (a check skipped is logged). Throws (the store closed) an Error
- *  saying the database is damaged or which chain does not verify, and what openSqliteStore throws. */
+ *  START_CHAIN_CHECK_MAX_ENTRIES (a check skipped is logged). Throws (the store closed) a
+ *  DamagedDatabaseError saying the database is damaged or which chain does not verify, and what
+ *  openSqliteStore throws. */
 export async function openForServe(config: BrokerConfig, log: Log, onCheckpointReport: (r: CheckpointerReport) => void): Promise<SqliteStore> {
   const { openSqliteStore } = await import("../store/sqlite/store.ts");
   let migration: Migration = null;
@@ -100,7 +101,7 @@ export async function openForServe(config: BrokerConfig, log: Log, onCheckpointR
     if (bytes > START_CHECK_MAX_BYTES) log.info(`quick_check skipped at start: the database is larger than 1 GiB; run ${check} to check it`, { bytes });
     else {
       const findings = quickCheck(store);
-      if (findings !== "ok") throw new Error(damaged(config.dataDir, findings));
+      if (findings !== "ok") throw new DamagedDatabaseError(damaged(config.dataDir, findings));
     }
     const sizes = await chainSizes(store, config.dataDir);
     const entries = [...sizes.values()].reduce((a, b) => a + b, 0);
@@ -109,7 +110,7 @@ export async function openForServe(config: BrokerConfig, log: Log, onCheckpointR
       return store;
     }
     const { broken } = await verifyChains(store, config.dataDir, sizes);
-    if (broken) throw new Error(brokenChain(config.dataDir, broken));
+    if (broken) throw new DamagedDatabaseError(brokenChain(config.dataDir, broken));
     return store;
   } catch (err) {
     store.close();

@@ -1,53 +1,108 @@
-// What stops `serve` and `serve --check`, in words: one line on stderr (and a `fix:` line) and
-// exit 1. Shared by serve.ts and serve-check.ts.
+// What stops `serve` and `serve --check`, in words: one line on stderr (and a `fix:` line), and an
+// exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
+// serve-check.ts.
 import { resolve } from "node:path";
-import type { BrokerConfig } from "../config/load.ts";
-import { otherUser, sudoUser } from "../local-file/owner.ts";
+import { processEnv, type BrokerConfig } from "../config/load.ts";
+import { otherUser } from "../local-file/owner.ts";
+import { serveCommand, type AdminBroker } from "./admin-config.ts";
 
-/** Prints `claudemesh serve: <message>` (and the fix) to stderr and exits 1. */
-export function fail(message: string, fix: string | null = null): never {
+/** How `serve` and `serve --check` exit (sysexits.h names where one fits). docs/operations.md
+ *  "Exit codes" lists them; the systemd unit restarts on MAY_PASS and STORAGE_FAILED and not on
+ *  PERMANENT_EXITS (test/unit/packaging.test.ts checks the unit and the doc against this). */
+export const ServeExit = {
+  /** May pass by itself: a port another process holds, another broker or a restore holding the
+   *  data directory, a full disk, an address not up yet, anything unforeseen. */
+  mayPass: 1,
+  /** A bad flag or setting (serve.ts orExit2). */
+  badSetting: 2,
+  /** EX_DATAERR: what the data directory holds cannot be served: a damaged database, one a newer
+   *  claudemesh wrote, an audit chain that does not verify. */
+  badData: 65,
+  /** EX_IOERR: the database could not be flushed while serving; a restart serves what the disk
+   *  really holds (Store.fatal). */
+  storageFailed: 74,
+  /** EX_NOPERM: this user may not: root on another user's data directory, a data directory it
+   *  cannot write (permissions, ownership, a read-only file system), a port below 1024. */
+  notPermitted: 77,
+} as const;
+
+/** The exit codes a restart cannot change: the unit's RestartPreventExitStatus=. */
+export const PERMANENT_EXITS: readonly number[] = [ServeExit.badSetting, ServeExit.badData, ServeExit.notPermitted];
+
+/** A refusal: the message, its fix (or null) and the exit code. */
+export type Refusal = [message: string, fix: string | null, exit: number];
+
+/** Prints `claudemesh serve: <message>` (and the fix) to stderr and exits with `exit`. */
+export function fail(message: string, fix: string | null = null, exit: number = ServeExit.mayPass): never {
   process.stderr.write(`claudemesh serve: ${message}\n${fix ? `  fix: ${fix}\n` : ""}`);
-  process.exit(1);
+  process.exit(exit);
 }
 
 /** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
  *  directory, a data directory that cannot be made, a port taken since the check before the start:
- *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line. */
-export async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<[message: string, fix: string | null]> {
-  if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null];
-  const { dataDirFileError, startProblem } = await import("../broker/data-dir-errors.ts");
+ *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line;
+ *  the exit code says whether a restart can help (startFailureKind). */
+export async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<Refusal> {
+  if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null, ServeExit.mayPass];
+  const { dataDirFileError, startFailureKind, startProblem } = await import("../broker/data-dir-errors.ts");
+  const kind = startFailureKind(err, config.dataDir);
+  const exit = kind === "data" ? ServeExit.badData : kind === "access" ? ServeExit.notPermitted : ServeExit.mayPass;
   // The file system's errors (and the lock file's) first; startProblem words SQLite's.
   const local = dataDirFileError(err, config.dataDir);
-  if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, local.fix];
-  return [`${doing}: ${startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err)}`, null];
+  if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, readOnlyUnderSystemd(local, config.dataDir), exit];
+  return [`${doing}: ${startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err)}`, null, exit];
+}
+
+/** A read-only data directory's fix, and under systemd (which sets INVOCATION_ID for a service)
+ *  the likelier cause: ProtectSystem=strict leaves writable only the paths the unit names. */
+function readOnlyUnderSystemd(local: { fix: string | null; cause?: unknown }, dataDir: string): string | null {
+  if ((local.cause as { code?: string } | undefined)?.code !== "EROFS" || !processEnv().INVOCATION_ID) return local.fix;
+  return `${local.fix}; under systemd, ProtectSystem=strict makes every path read-only but those the unit names: add ReadWritePaths=${resolve(dataDir)} in a drop-in (systemctl edit claudemesh)`;
 }
 
 export const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
 
-/** Why listening on host:port fails now (a test listen, closed at once), as one sentence, or null. */
-export function listenProblem(host: string, port: number): string | null {
+/** Ports below this need root or CAP_NET_BIND_SERVICE on Linux (net.ipv4.ip_unprivileged_port_start). */
+const FIRST_UNPRIVILEGED_PORT = 1024;
+
+/** Why listening on host:port fails now (a test listen, closed at once), or null. */
+export function listenProblem(host: string, port: number): Refusal | null {
   try {
     Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
     return null;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "EADDRINUSE") return portInUse(host, port);
-    return `cannot listen on ${host}:${port}: ${code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : (err as Error).message}`;
+    const cannot = `cannot listen on ${host}:${port}`;
+    if (code === "EADDRINUSE") return [portInUse(host, port), null, ServeExit.mayPass];
+    // Bun's message says only "Failed to listen at HOST"; its code says why.
+    if (code === "EACCES" && port < FIRST_UNPRIVILEGED_PORT) {
+      return [
+        `${cannot}: permission denied: ports below ${FIRST_UNPRIVILEGED_PORT} need root or the CAP_NET_BIND_SERVICE capability`,
+        "listen on a high port (the default is 7900) behind a reverse proxy, or give the broker that capability (under systemd, a drop-in from systemctl edit claudemesh: AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE)",
+        ServeExit.notPermitted,
+      ];
+    }
+    if (code === "EACCES") return [`${cannot}: permission denied (a security policy such as SELinux?)`, null, ServeExit.notPermitted];
+    // An address not up yet (at boot) may come: a restart can help.
+    return [`${cannot}: ${code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : (err as Error).message}`, null, ServeExit.mayPass];
   }
 }
 
-/** Why `serve` must not run here as root, with the fix, or null: the data directory belongs to
- *  another user (the broker's, under systemd), and a broker run as root would make root's files in
- *  it (the database's -wal and -shm, the lock, the backup taken before a migration) that the
- *  broker's user cannot open afterwards. The admin commands and `serve --check` give what they
- *  make to that user instead (owner.ts); a broker keeps making files for as long as it runs. */
-export function rootProblem(dataDir: string): [message: string, fix: string] | null {
-  const owner = otherUser(dataDir);
+/** Why `serve` must not run here as root, or null: the data directory belongs to another user
+ *  (the broker's, under systemd), and a broker run as root would make root's files in it (the
+ *  database's -wal and -shm, the lock, the backup taken before a migration) that the broker's user
+ *  cannot open afterwards. The admin commands and `serve --check` give what they make to that user
+ *  instead (owner.ts); a broker keeps making files for as long as it runs. The fix is this same
+ *  `serve` run as that user (admin-config.ts serveCommand: the flags and CLAUDEMESH_* settings
+ *  given, which sudo would drop, as flags, quoted). */
+export function rootProblem(broker: AdminBroker): Refusal | null {
+  const owner = otherUser(broker.config.dataDir);
   if (!owner) return null;
-  dataDir = resolve(dataDir);
+  const dataDir = resolve(broker.config.dataDir);
   const who = owner.name ? `${owner.name} (uid ${owner.uid})` : `uid ${owner.uid}`;
   return [
     `cannot start as root: ${dataDir} belongs to ${who}, and a broker run as root would leave files there that ${owner.name ?? "its owner"} cannot open`,
-    `run the broker as that user: sudo -u ${sudoUser(owner)} claudemesh serve --data-dir ${dataDir} (under systemd: systemctl start claudemesh)`,
+    `run the broker as that user: ${serveCommand({ ...broker, config: { ...broker.config, dataDir } })} (under systemd: systemctl start claudemesh)`,
+    ServeExit.notPermitted,
   ];
 }

@@ -25,10 +25,10 @@ export function serviceDir(): { dataDir: string; home: string } {
   return { dataDir, home };
 }
 
-/** `claudemesh …` run as root (env as cli.ts) or as the service user, to its exit. */
-export async function run(who: "root" | "service", args: string[], home: string, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+/** `claudemesh …` run as root (env as cli.ts, plus `opts.env`) or as the service user, to its exit. */
+export async function run(who: "root" | "service", args: string[], home: string, opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   const argv = [...(who === "service" ? AS_SERVICE : []), process.execPath, "run", MAIN, ...args];
-  const proc = Bun.spawn(argv, { env: cliEnv(home, { HOME: home }), stdout: "pipe", stderr: "pipe", timeout: opts.timeoutMs ?? 60_000, killSignal: "SIGKILL" });
+  const proc = Bun.spawn(argv, { env: cliEnv(home, { HOME: home, ...opts.env }), stdout: "pipe", stderr: "pipe", timeout: opts.timeoutMs ?? 60_000, killSignal: "SIGKILL" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr, json: () => JSON.parse(stdout) };
 }

@@ -62,10 +62,10 @@ describe.skipIf(!canSwitchUser)("as root on the service user's data directory", 
     const { dataDir, home } = serviceDir();
     const r = await run("root", ["serve", "--port", "0", "--data-dir", dataDir], home, { timeoutMs: 20_000 });
     expect({ code: r.code, stderr: r.stderr }).toEqual({
-      code: 1,
+      code: 77,
       stderr:
         `claudemesh serve: cannot start as root: ${dataDir} belongs to uid ${U}, and a broker run as root would leave files there that its owner cannot open\n` +
-        `  fix: run the broker as that user: sudo -u '#${U}' claudemesh serve --data-dir ${dataDir} (under systemd: systemctl start claudemesh)\n`,
+        `  fix: run the broker as that user: sudo -u '#${U}' claudemesh serve --port 0 --data-dir ${dataDir} (under systemd: systemctl start claudemesh)\n`,
     });
     expect(readdirSync(dataDir)).toEqual([]);
   }, 60_000);
@@ -78,7 +78,7 @@ describe.skipIf(!canSwitchUser)("as root on the service user's data directory", 
     const refused = await run("service", check(dataDir), home);
     const backups = join(dataDir, "backups");
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({
-      code: 1,
+      code: 77,
       stderr: expect.stringMatching(
         new RegExp(
           `^claudemesh serve: cannot open the database in ${dataDir}: cannot write the backup taken before migrating ${backups}/pre-migrate-v3-\\d+\\.db: ` +

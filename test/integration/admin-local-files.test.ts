@@ -50,9 +50,9 @@ describe("serve with a data directory in the way", () => {
     mkdirSync(join(dataDir, "claudemesh.db"));
     const said = `${join(dataDir, "claudemesh.db")} is a directory, not a database file: move it away and start again`;
     const r = await serve(["--data-dir", dataDir]);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 1, stdout: "", stderr: `claudemesh serve: cannot start: ${said}\n` });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 65, stdout: "", stderr: `claudemesh serve: cannot start: ${said}\n` });
     const check = await serve(["--check", "--data-dir", dataDir]);
-    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 1, stderr: `claudemesh serve: cannot open the database in ${dataDir}: ${said}\n` });
+    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 65, stderr: `claudemesh serve: cannot open the database in ${dataDir}: ${said}\n` });
   }, 60_000);
 
   test.skipIf(!asRootOnLinux)("as root: a data directory the kernel will not create is named, with a fix (was the raw ENOENT)", async () => {

@@ -88,7 +88,7 @@ describe("serve replays the audit chains against the tables", () => {
         const check = i === 0 ? await cli(cfg, ["serve", "--check", "--data-dir", copy, "--port", "0"], { timeoutMs: 15_000 }) : null;
         return {
           got: { integrity, code: start.code, words: refusal(start.stderr), check: check && { code: check.code, stdout: check.stdout, stderr: check.stderr } },
-          want: { integrity: { quick_check: "ok" }, code: 1, words: `claudemesh serve: cannot start: ${words}`, check: i === 0 ? { code: 1, stdout: "", stderr: `claudemesh serve: ${words}\n` } : null },
+          want: { integrity: { quick_check: "ok" }, code: 65, words: `claudemesh serve: cannot start: ${words}`, check: i === 0 ? { code: 65, stdout: "", stderr: `claudemesh serve: ${words}\n` } : null },
         };
       }),
     );
@@ -108,7 +108,7 @@ describe("serve replays the audit chains against the tables", () => {
     check.close();
     const start = await cli(tempDir("cm-replay-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusal(start.stderr) }).toEqual({
-      code: 1,
+      code: 65,
       // The owner's row, the first the mesh wrote, is no longer found through the index (and the
       // changed key may also sort out of place among the others: more findings then follow).
       words: expect.stringMatching(new RegExp(`^${escaped(`claudemesh serve: cannot start: the database in ${dir} is damaged (SQLite integrity_check: members: row 1 missing from index sqlite_autoindex_members_2`)}(; [^;()]+)*${escaped(`); ${restore(dir)}`)}$`)),

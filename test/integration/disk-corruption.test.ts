@@ -237,9 +237,9 @@ describe("serve verifies every audit chain before it listens", () => {
     db.close();
     const said = `the audit chain of mesh ${meshId} in ${dir} does not verify from entry ${seq} on (hash does not match the entry's contents): the database is damaged or was changed outside the broker, and members would be served that history; restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`;
     const start = await cli(cfg, ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
-    expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({ code: 1, words: `claudemesh serve: cannot start: ${said}` });
+    expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({ code: 65, words: `claudemesh serve: cannot start: ${said}` });
     const check = await cli(cfg, ["serve", "--check", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
-    expect({ code: check.code, stdout: check.stdout, stderr: check.stderr }).toEqual({ code: 1, stdout: "", stderr: `claudemesh serve: ${said}\n` });
+    expect({ code: check.code, stdout: check.stdout, stderr: check.stderr }).toEqual({ code: 65, stdout: "", stderr: `claudemesh serve: ${said}\n` });
   }, 30_000);
 
   test("a mesh record the store cannot find for a key it knows: the hello is refused at once, saying so, and logged", async () => {
@@ -260,7 +260,7 @@ describe("serve verifies every audit chain before it listens", () => {
     editLeaf(join(dir, DB), "sqlite_schema", "group_name TEXT", "group_name ".length, () => "[".charCodeAt(0));
     const start = await cli(tempDir("cm-corrupt-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({
-      code: 1,
+      code: 65,
       words: `claudemesh serve: cannot start: ${join(dir, DB)} is damaged or not a claudemesh database (malformed database schema (group_members) - unrecognized token: "[EXT NOT NULL, member_id TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE, PRIMARY KEY (mesh_id, group_name, member_id) ) STRICT"): restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`,
     });
   }, 30_000);
@@ -272,7 +272,7 @@ describe("serve verifies every audit chain before it listens", () => {
     db.close();
     const start = await cli(tempDir("cm-corrupt-cfg-"), ["serve", "--data-dir", dir, "--port", "0"], { timeoutMs: 15_000 });
     expect({ code: start.code, words: refusalText(start.stderr) }).toEqual({
-      code: 1,
+      code: 65,
       words: `claudemesh serve: cannot start: the database in ${dir} is damaged (reading its audit chains: no such table: audit_log); restore a backup (claudemesh admin restore FILE --force --data-dir ${dir})`,
     });
   }, 30_000);

@@ -149,8 +149,8 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
     const other = tempDir("cm-serve-dirlock-");
     mkdirSync(join(other, "claudemesh.lock"));
     const refused = `${join(other, "claudemesh.lock")} is a directory; claudemesh needs a file there for its lock: move it away and start again.`;
-    expect(await serveOnce(other)).toEqual({ code: 1, stderr: `claudemesh serve: cannot start: ${refused}\n` });
-    expect(await check(other)).toEqual({ code: 1, stdout: "" });
+    expect(await serveOnce(other)).toEqual({ code: 65, stderr: `claudemesh serve: cannot start: ${refused}\n` });
+    expect(await check(other)).toEqual({ code: 65, stdout: "" });
     expect(readdirSync(other)).toEqual(["claudemesh.lock"]);
   }, 60_000);
 });

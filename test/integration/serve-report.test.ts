@@ -117,7 +117,7 @@ describe("refusals leave the data directory as they found it", () => {
     const before = readdirSync(dataDir).toSorted();
     for (const args of [["--check"], []]) {
       const r = await serve([...args, "--port", "0", "--data-dir", dataDir]);
-      expect({ code: r.code, said: r.stderr.includes("written by a newer claudemesh (schema version 99"), files: readdirSync(dataDir).toSorted() }).toEqual({ code: 1, said: true, files: before });
+      expect({ code: r.code, said: r.stderr.includes("written by a newer claudemesh (schema version 99"), files: readdirSync(dataDir).toSorted() }).toEqual({ code: 65, said: true, files: before });
     }
   }, 60_000);
 });
@@ -149,7 +149,7 @@ describe("serve at start", () => {
     await Bun.write(path, bytes);
     const r = await serve(["--port", "0", "--data-dir", dataDir]);
     expect({ code: r.code, stderr: r.stderr.split("\n").find((l) => l.startsWith("claudemesh serve:")) }).toEqual({
-      code: 1,
+      code: 65,
       stderr: expect.stringMatching(new RegExp(`^claudemesh serve: cannot start: the database in ${dataDir} is damaged \\(SQLite quick_check: .*page ${page}.*\\); restore a backup \\(claudemesh admin restore FILE --force --data-dir ${dataDir}\\)$`)),
     });
   }, 60_000);

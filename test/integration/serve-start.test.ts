@@ -62,7 +62,7 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(await serve(["--check", "--host", "localhost"])).toMatchObject({ code: 0, stderr: "" });
   }, 15_000);
 
-  test("serve --check runs SQLite's quick_check: a damaged page fails the check (exit 1) and says to restore a backup", async () => {
+  test("serve --check runs SQLite's quick_check: a damaged page fails the check (exit 65, not restarted) and says to restore a backup", async () => {
     const data = tempDir("cm-serve-damaged-");
     expect((await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"])).code).toBe(0);
     // Overwrite the root page of an index that opening, migrating and the write probe never read.
@@ -76,7 +76,7 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     writeSync(fd, Buffer.alloc(pageSize, 0xff), 0, pageSize, (rootpage - 1) * pageSize);
     closeSync(fd);
     const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(65);
     expect(r.stderr).toStartWith(`claudemesh serve: the database in ${data} is damaged (SQLite quick_check: `);
     expect(r.stderr).toContain(`restore a backup (claudemesh admin restore FILE --force --data-dir ${data})`);
   }, 15_000);
@@ -87,14 +87,14 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     const data = tempDir("cm-serve-notadb-");
     notADatabase(data);
     const r = await cli(cfg, ["serve", "--data-dir", data, "--check", "--port", "0"], { timeoutMs: 10_000 });
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: said(data, `claudemesh admin restore FILE --force --data-dir ${data}`) });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 65, stderr: said(data, `claudemesh admin restore FILE --force --data-dir ${data}`) });
     // The default directory needs no --data-dir: the command works as printed.
     const xdg = tempDir("cm-serve-notadb-xdg-");
     const defaultDir = join(xdg, "claudemesh");
     mkdirSync(defaultDir, { mode: 0o700 });
     notADatabase(defaultDir);
     const d = await cli(cfg, ["serve", "--check", "--port", "0"], { timeoutMs: 10_000, env: { XDG_DATA_HOME: xdg } });
-    expect({ code: d.code, stderr: d.stderr }).toEqual({ code: 1, stderr: said(defaultDir, "claudemesh admin restore FILE --force") });
+    expect({ code: d.code, stderr: d.stderr }).toEqual({ code: 65, stderr: said(defaultDir, "claudemesh admin restore FILE --force") });
   }, 15_000);
 
   test.skipIf(process.getuid?.() !== 0 || !Bun.which("runuser"))("a database another user owns (a restore run as root): the message names both users and the fix", async () => {
@@ -106,7 +106,7 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     Bun.spawnSync(["chown", "root", join(data, "claudemesh.db")]);
     const main = join(import.meta.dir, "../../src/main.ts");
     const r = Bun.spawnSync(["runuser", "-u", "nobody", "--", process.execPath, "run", main, "serve", "--check", "--data-dir", data, "--port", "0"], { env: { ...process.env, HOME: parent } });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(77);
     const stderr = r.stderr.toString();
     expect(stderr).toContain(`${join(data, "claudemesh.db")} belongs to uid 0, mode 600; this process runs as uid `);
     expect(stderr).toContain("Run the broker as the user that owns its data directory, or give that user the files (chown -R).");
@@ -121,7 +121,7 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     chmodSync(join(data, "claudemesh.db"), 0o000);
     const main = join(import.meta.dir, "../../src/main.ts");
     const r = Bun.spawnSync(["runuser", "-u", "nobody", "--", process.execPath, "run", main, "serve", "--check", "--data-dir", data, "--port", "0"], { env: { ...process.env, HOME: parent } });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(77);
     const nobody = Number(Bun.spawnSync(["id", "-u", "nobody"]).stdout.toString().trim());
     expect(r.stderr.toString()).toContain(`${join(data, "claudemesh.db")} is this user's (uid ${nobody}), mode 000. Give it back read and write access: chmod 600 ${join(data, "claudemesh.db")}, chmod 700 ${data}.`);
   }, 15_000);

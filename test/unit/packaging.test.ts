@@ -1,13 +1,16 @@
 // What ships next to the binary: install.sh (syntax, shellcheck, the platform it picks for each
-// machine), the systemd unit (hardening present, stop timeout above the drain timeout,
-// systemd-analyze verify) and the Grafana dashboard (every broker series on a panel).
+// machine), the systemd unit (hardening present, stop timeout above the drain timeout, no restart
+// after the exit codes serve gives a refusal that will not fix itself, systemd-analyze verify), the
+// Homebrew formula's log file (private before launchd makes it) and the Grafana dashboard (every
+// broker series on a panel).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createMetrics } from "../../src/broker/metrics.ts";
 import { parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS } from "../../src/config/spec.ts";
+import { PERMANENT_EXITS, ServeExit } from "../../src/cli/serve-problems.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const INSTALL = join(ROOT, "install.sh");
@@ -98,15 +101,28 @@ describe("systemd unit", () => {
       User: "claudemesh",
       ExecStart: "/usr/local/bin/claudemesh serve",
       LimitNOFILE: "65536",
-      // A bad setting (serve exits 2) stops instead of re-running every RestartSec; this holds
-      // only for the main process, so there is no ExecStartPre that could exit 2.
-      RestartPreventExitStatus: "2",
       RestartSec: "5s",
       // A runtime failure restarts without a start limit that would leave the broker down.
       StartLimitIntervalSec: "0",
     };
     expect(Object.fromEntries(Object.keys(want).map((k) => [k, directive(k)[0]]))).toEqual(want);
     expect([directive("ExecStartPre"), directive("StartLimitBurst")]).toEqual([[], []]);
+  });
+
+  test("RestartPreventExitStatus= lists exactly the permanent exit codes: serve's, and docs/operations.md's", () => {
+    // A refusal that will not fix itself stops instead of re-running (and re-checking the
+    // database) every RestartSec; this holds only for the main process, so no ExecStartPre.
+    const numbers = (codes: readonly number[]) => codes.toSorted((a, b) => a - b);
+    const unit = numbers(directive("RestartPreventExitStatus")[0]!.split(/\s+/).map(Number));
+    const doc = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+    const at = doc.indexOf("\n## Exit codes\n");
+    const rows = [...doc.slice(at, doc.indexOf("\n## ", at + 1)).matchAll(/^\| (\d+) \|.*\| (yes|no) \|$/gm)].map((m) => ({ code: Number(m[1]), restarted: m[2] === "yes" }));
+    expect({
+      unit,
+      doc: numbers(rows.filter((r) => !r.restarted && r.code !== 0).map((r) => r.code)),
+      documented: numbers(rows.map((r) => r.code)),
+    }).toEqual({ unit: numbers(PERMANENT_EXITS), doc: numbers(PERMANENT_EXITS), documented: numbers([0, ...Object.values(ServeExit)]) });
+    expect(directive("Restart")).toEqual(["on-failure"]);
   });
 
   test("MemoryDenyWriteExecute stays out (Bun's JIT), with the reason in a comment", () => {
@@ -126,6 +142,38 @@ describe("systemd unit", () => {
     writeFileSync(file, UNIT.replaceAll("/usr/local/bin/claudemesh", process.execPath));
     const r = Bun.spawnSync(["systemd-analyze", "verify", file]);
     expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" });
+  });
+});
+
+describe("Homebrew formula", () => {
+  // Its post_install under a stand-in for the Homebrew DSL (Formula includes FileUtils; `var` is
+  // the prefix's var/). launchd would create the log 0644 and print the operator token in it.
+  const HARNESS = `
+require "fileutils"
+require "pathname"
+class Formula
+  include FileUtils
+  def self.method_missing(*) = nil
+  def self.respond_to_missing?(*) = true
+  def self.test(*) = nil
+  def var = Pathname.new(ENV.fetch("FORMULA_VAR"))
+end
+load ARGV.fetch(0)
+Claudemesh.new.post_install
+`;
+  test.skipIf(!Bun.which("ruby"))("post_install makes the service's log private, and a log an older install left 0644 too", () => {
+    writeFileSync(join(work, "post-install.rb"), HARNESS);
+    const postInstall = (varDir: string) => {
+      const r = Bun.spawnSync(["sh", "-c", `umask 022 && ruby ${join(work, "post-install.rb")} ${join(ROOT, "Formula/claudemesh.rb")}`], { env: { PATH: process.env.PATH!, FORMULA_VAR: varDir } });
+      const log = join(varDir, "log/claudemesh.log");
+      return { code: r.exitCode, err: r.stderr.toString(), mode: (statSync(log).mode & 0o777).toString(8), text: readFileSync(log, "utf8") };
+    };
+    const fresh = join(work, "var-fresh");
+    expect(postInstall(fresh)).toEqual({ code: 0, err: "", mode: "600", text: "" });
+    const older = join(work, "var-older");
+    mkdirSync(join(older, "log"), { recursive: true });
+    writeFileSync(join(older, "log/claudemesh.log"), "earlier lines\n", { mode: 0o644 });
+    expect(postInstall(older)).toEqual({ code: 0, err: "", mode: "600", text: "earlier lines\n" });
   });
 });
 

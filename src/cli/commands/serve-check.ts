@@ -1,15 +1,17 @@
 // `claudemesh serve --check [--json]`: shows what it checks (the data directory, the listen
 // address, the public URL, every setting with where its value came from), then checks that the
 // host resolves, the address and port can be listened on, and the database opens (and migrates),
-// passes quick_check, holds audit chains that all verify, and is writable. Exits 0 when so, or when a live broker holds the data
-// directory (its database is then left alone); 1 otherwise; 2 for a bad setting (serve.ts).
+// passes quick_check, holds audit chains that all verify, and is writable. Exits 0 when so, or when
+// a live broker holds the data directory (its database is then left alone); otherwise with the code
+// `serve` would exit with (serve-problems.ts ServeExit: 65 damaged data, 77 not permitted, 1 what
+// may pass), and 2 for a bad setting (serve.ts).
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ignoredFileValues, ignoredFileValueText, processEnv, type BrokerConfig, type Origin } from "../../config/load.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
-import { fail as failPlain, listenProblem, storageReason } from "../serve-problems.ts";
+import { fail as failPlain, listenProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { makeDirs } from "../../local-file/dirs.ts";
 
 type Resolved = { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> };
@@ -56,9 +58,9 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignoredFileValues(resolved.origins) };
   if (!json) for (const u of unknown) process.stderr.write(`claudemesh serve: warning: ${unknownEnvText(u)}.\n`);
   if (!json) for (const i of report.ignoredFileValues) process.stderr.write(`claudemesh serve: warning: ${ignoredFileValueText(i)}.\n`);
-  const fail = (message: string, fix: string | null = null): never => {
+  const fail = (message: string, fix: string | null = null, exit?: number): never => {
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
-    return failPlain(message, fix);
+    return failPlain(message, fix, exit);
   };
   // The report comes with the verdict: a failure is one line on stderr and nothing on stdout (in
   // JSON, both), as before the report existed.
@@ -72,7 +74,7 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   // a supervisor restart it in a loop. A live broker of this data directory holds the port itself,
   // but only a directory with a lock file can have one: without it, fail before anything is made.
   const bind = listenProblem(config.host, config.port);
-  if (bind && !mayBeHeld(config.dataDir)) fail(bind);
+  if (bind && !mayBeHeld(config.dataDir)) fail(...bind);
   // Opening the store may migrate the database: never under a live broker or a restore, and it
   // holds the data directory meanwhile, so that a `serve` started now waits its turn instead of
   // migrating the same file at the same time.
@@ -88,7 +90,7 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   }
   if (bind) {
     releaseDataDir(config.dataDir, "broker");
-    fail(bind);
+    fail(...bind);
   }
   const h = await checkStore(config).catch(async (err: Error) => {
     releaseDataDir(config.dataDir, "broker");
@@ -97,7 +99,7 @@ export async function check(resolved: Resolved, json: boolean): Promise<never> {
   releaseDataDir(config.dataDir, "broker");
   const migrated = migrationSentence(h.migration);
   const problem = h.integrity !== "ok" ? damaged(config.dataDir, h.integrity) : h.chains!.broken && brokenChain(config.dataDir, h.chains!.broken);
-  if (problem) fail(`${migrated ? `${migrated}; but ` : ""}${problem}`);
+  if (problem) fail(`${migrated ? `${migrated}; but ` : ""}${problem}`, null, ServeExit.badData);
   const { meshes, entries } = h.chains!;
   const database = { writable: h.writable, schemaVersion: h.schemaVersion, quickCheck: h.integrity, auditChains: { meshes, entries }, migration: h.migration && h.migration.from > 0 ? h.migration : null };
   return done(database, [chainsVerified({ meshes, entries }), ...(migrated ? [migrated] : []), `configuration ok; database ${h.writable ? "writable" : "NOT writable"} at schema version ${h.schemaVersion}`], h.writable ? 0 : 1);

@@ -1,17 +1,17 @@
 // claudemesh serve: load config (flags > env > file > defaults), claim the data directory (its
 // lock, and claudemesh.pid naming us), open the store, print the start banner, run the broker
-// until SIGTERM/SIGINT, then drain, release the PID file and exit 0.
+// until SIGTERM/SIGINT, then drain, release the PID file and exit 0. A refusal exits with a code
+// that says whether a restart can help (serve-problems.ts ServeExit, docs/operations.md "Exit codes").
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
-import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig, type BrokerConfig } from "../../config/load.ts";
+import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
-import { VERSION } from "../../version.ts";
 import { serveArgs } from "../args.ts";
-import { dataDirCommand } from "../../config/command-line.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
-import { fail, listenProblem, rootProblem, storageReason } from "../serve-problems.ts";
+import { banner, exposedLogMode } from "../serve-banner.ts";
+import { fail, listenProblem, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -26,46 +26,9 @@ function orExit2<T>(read: () => T, seeHelp = false): T {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const fix = err.fix ?? (seeHelp ? helpFix("serve") : null);
-    process.stderr.write(`claudemesh serve: ${err.message}${seeHelp ? "." : ""}\n${fix ? `  fix: ${fix}\n` : ""}`);
-    process.exit(2);
+    return fail(`${err.message}${seeHelp ? "." : ""}`, fix, ServeExit.badSetting);
   }
 }
-
-const WILDCARD = new Set(["0.0.0.0", "::"]);
-
-/** Printed to stderr after the JSON "broker listening" line. The long form (first start on a data
- *  directory) says how to begin and shows the operator token, which exists nowhere else in clear.
- *  The dashboard, API docs and websocket lines give the address people and clients use (publicUrl
- *  when set); the health line the one the broker listens on, which a local supervisor probes.
- *  `cli` is how the reader runs claudemesh (`bun run src/main.ts` from a checkout). */
-export function banner(config: BrokerConfig, url: string, firstRunToken: string | null, cli = "claudemesh"): string {
-  const outside = config.publicUrl ? config.publicUrl.replace(/\/+$/, "") : url;
-  const head = [
-    `claudemesh ${VERSION} is serving ${url}${config.publicUrl ? ` (public URL ${outside})` : ""}`,
-    `  data dir   ${config.dataDir}`,
-    `  dashboard  ${outside}/`,
-    `  API docs   ${outside}/docs`,
-  ];
-  if (!firstRunToken) return head.join("\n");
-  // Clients need an address they can reach: 0.0.0.0 is not one.
-  const clientUrl = config.publicUrl || (WILDCARD.has(config.host) ? `http://<this machine's address>:${new URL(url).port}` : url);
-  return [
-    ...head,
-    `  websocket  ${outside.replace(/^http/, "ws")}/ws`,
-    `  health     ${url}/health/ready`,
-    "",
-    "First start on this data directory. Create the first mesh (on the machine you work on):",
-    `  ${cli} new my-team --broker ${clientUrl}`,
-    `then \`${cli} invite\` for teammates and \`${cli} install\` to connect Claude Code.`,
-    ...(config.publicUrl || !WILDCARD.has(config.host) ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
-    "",
-    `Operator token for the dashboard (shown once; keep it; \`${dataDirCommand(["admin", "token"], config.dataDir, cli)}\` issues a new one):`,
-    `  ${firstRunToken}`,
-  ].join("\n");
-}
-
-/** sysexits.h EX_IOERR: the broker stopped because its database could not be flushed to disk. */
-const EXIT_STORAGE_FAILED = 74;
 
 export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // citty lets unknown flags through as stray keys: serve reads its own argv against serveArgs.
@@ -85,7 +48,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // A closed terminal, or a log tool that sends SIGHUP to "reopen logs", must not end the broker
   // mid-flight (by default it exits 129 without a drain): it has no file to reopen.
   process.on("SIGHUP", () => {});
-  const { config, origins } = resolved();
+  const { config, origins, configFile } = resolved();
   const log = jsonLog(config.logLevel);
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
   for (const i of ignoredFileValues(origins)) log.warn(ignoredFileValueText(i), i);
@@ -98,9 +61,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // Before the data directory is touched: a start that cannot listen must not leave a new, empty
   // database behind (the broker opens its store before it binds).
   const bind = config.port === 0 ? null : listenProblem(config.host, config.port);
-  if (bind) fail(`cannot start: ${bind}`);
+  if (bind) fail(`cannot start: ${bind[0]}`, bind[1], bind[2]);
   // As root on the broker user's directory: files made now would be root's (serve-problems.ts).
-  const asRoot = rootProblem(config.dataDir);
+  const asRoot = rootProblem({ config, origins, configFile });
   if (asRoot) fail(...asRoot);
   // The lock decides; the PID files only name who holds it.
   let other: ReturnType<typeof claimDataDir>;
@@ -122,9 +85,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     process.exit(code);
   };
   onSignal = (signal) => void shutdown(signal);
-  process.stderr.write(banner(config, broker.url, broker.firstRunToken, typedCommand()) + "\n");
+  process.stderr.write(banner(config, broker.url, broker.firstRunToken, { cli: typedCommand(), exposedLog: exposedLogMode() }) + "\n");
   // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
-  void broker.failed.then(() => shutdown("storage failure", EXIT_STORAGE_FAILED));
+  void broker.failed.then(() => shutdown("storage failure", ServeExit.storageFailed));
   if (early) await shutdown(early);
 }

@@ -1,0 +1,70 @@
+// What `serve` prints to stderr once it listens, after the JSON "broker listening" line: where it
+// serves, and on the first start on a data directory how to begin and the operator token, which
+// exists nowhere else in clear (docs/operations.md "First run").
+import { fstatSync } from "node:fs";
+import type { BrokerConfig } from "../config/load.ts";
+import { dataDirCommand } from "../config/command-line.ts";
+import { VERSION } from "../version.ts";
+
+const WILDCARD = new Set(["0.0.0.0", "::"]);
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^(::ffff:)?127\./i.test(host);
+
+export type BannerOpts = {
+  /** How the reader runs claudemesh (`bun run src/main.ts` from a checkout). */
+  cli?: string;
+  /** exposedLogMode(): set when stderr is a file other users can read, where the token must not go. */
+  exposedLog?: number | null;
+};
+
+/** The long form (first start, `firstRunToken` set) says how to begin and shows the operator
+ *  token, unless the log is exposed. The dashboard, API docs and websocket lines give the address
+ *  people and clients use: publicUrl when set, never a wildcard such as 0.0.0.0, which is no
+ *  address to connect to; the health line the one a local supervisor probes. A broker reachable
+ *  beyond this machine without an https publicUrl gets a warning line on every start: its
+ *  dashboard login would cross the network in clear. */
+export function banner(config: BrokerConfig, url: string, firstRunToken: string | null, opts: BannerOpts = {}): string {
+  const cli = opts.cli ?? "claudemesh";
+  const port = new URL(url).port;
+  const wildcard = WILDCARD.has(config.host);
+  const outside = config.publicUrl ? config.publicUrl.replace(/\/+$/, "") : wildcard ? `http://<this machine's address>:${port}` : url;
+  const clear = !isLoopback(config.host) && !config.publicUrl.startsWith("https:");
+  // A local probe reaches a wildcard listener on loopback.
+  const local = wildcard ? `http://${config.host === "::" ? "[::1]" : "127.0.0.1"}:${port}` : url;
+  const where = [
+    `claudemesh ${VERSION} is serving ${url}${config.publicUrl ? ` (public URL ${outside})` : ""}`,
+    `  data dir   ${config.dataDir}`,
+    `  dashboard  ${outside}/`,
+    `  API docs   ${outside}/docs`,
+    ...(firstRunToken ? [`  websocket  ${outside.replace(/^http/, "ws")}/ws`, `  health     ${local}/health/ready`] : []),
+    ...(clear ? [`warning: listening on ${wildcard ? `every interface (${config.host})` : config.host} over plain HTTP: the dashboard's operator login would cross the network unencrypted; put a TLS proxy in front and set --public-url https://…, or listen on 127.0.0.1`] : []),
+  ];
+  if (!firstRunToken) return where.join("\n");
+  const issue = `\`${dataDirCommand(["admin", "token"], config.dataDir, cli)}\``;
+  return [
+    ...where,
+    "",
+    "First start on this data directory. Create the first mesh (on the machine you work on):",
+    `  ${cli} new my-team --broker ${outside}`,
+    `then \`${cli} invite\` for teammates and \`${cli} install\` to connect Claude Code.`,
+    ...(config.publicUrl || !wildcard ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
+    "",
+    ...(opts.exposedLog == null
+      ? [`Operator token for the dashboard (shown once; keep it; ${issue} issues a new one):`, `  ${firstRunToken}`]
+      : [
+          `Operator token for the dashboard: withheld, because this log file (stderr, mode ${opts.exposedLog.toString(8).padStart(3, "0")}) is readable by other users.`,
+          `Issue one with ${issue} (it replaces the one made now), and make the log private (chmod 600).`,
+        ]),
+  ].join("\n");
+}
+
+/** The permission bits of stderr when it is a regular file that group or others may read (a log
+ *  file launchd created 0644 for a Homebrew service), else null: a terminal, a pipe or the
+ *  journal's socket reach only whoever reads this broker's output anyway. */
+export function exposedLogMode(): number | null {
+  try {
+    const st = fstatSync(2);
+    return st.isFile() && (st.mode & 0o044) !== 0 ? st.mode & 0o777 : null;
+  } catch {
+    return null;
+  }
+}
