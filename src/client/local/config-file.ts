@@ -123,7 +123,7 @@ export function loadConfig(dir: string): LocalConfig {
   const st = statIfAny(dir, { what: "the claudemesh config directory", fix: { ENOTDIR: "set CLAUDEMESH_CONFIG_DIR to a directory of your own" } });
   if (st === null) return { version: CONFIG_VERSION, meshes: [] };
   if (!st.isDirectory()) throw new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, inTheWay);
-  assertPrivate(dir, undefined, st);
+  assertPrivate(dir, st);
   const source = configFileSource(dir);
   const read = readPrivateJson(configPath(dir), { what: "the claudemesh config", damaged: notJson(source) });
   return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
