@@ -192,6 +192,11 @@ export const changeMesh =
  *  refusal's time is kept. */
 export const markRemoved = (meshId: string): ConfigChange => changeMesh(meshId, (e) => (e.removedAt === undefined ? { ...e, removedAt: Date.now() } : null));
 
+/** markRemoved written to `dir`'s config by updateConfigAsync. Best effort, so it never rejects:
+ *  a failure goes to `failed`, and the caller reports the refusal all the same. */
+export const recordRemoval = (dir: string, meshId: string, failed: (err: unknown) => void, onWait?: OnLockWait): Promise<void> =>
+  updateConfigAsync(dir, markRemoved(meshId), onWait).then(() => {}, failed);
+
 /** Adds the mesh keys a session learnt to the mesh's entry, keeping every epoch already there
  *  (mergeMeshKeys); nothing when they add nothing, or when the mesh is no longer joined. */
 export const addMeshKeys = (meshId: string, meshKeys: readonly MeshKey[]): ConfigChange =>
