@@ -186,20 +186,20 @@ writable() { # dir
   [ -w "$d" ]
 }
 
-# The command that re-runs this installer as root with the same settings: sudo drops the
-# caller's environment, so the CLAUDEMESH_* variables go after it.
-as_root_command() {
+# The command that runs this installer as root with <args> and the caller's settings: sudo drops
+# the caller's environment, so the CLAUDEMESH_* variables go after it.
+as_root_command() { # args
   envs=""
   for name in CLAUDEMESH_INSTALL_DIR CLAUDEMESH_VERSION CLAUDEMESH_DOWNLOAD_URL; do
     value=$(printenv "$name" || true)
     [ -z "$value" ] || envs="$envs$name='$value' "
   done
-  say "curl -fsSL <install.sh URL> | sudo ${envs}sh -s -- $args_text"
+  say "curl -fsSL <install.sh URL> | sudo ${envs}sh -s -- $1"
 }
 
 check_writable() { # dir
   writable "$1" && return 0
-  die "$1 is not writable by $(id -un 2>/dev/null || id -u). This installer never runs sudo by itself. Either re-run it as root ($(as_root_command)) or install for yourself: CLAUDEMESH_INSTALL_DIR=\$HOME/.local/bin"
+  die "$1 is not writable by $(id -un 2>/dev/null || id -u). This installer never runs sudo by itself. Either re-run it as root ($(as_root_command "$args_text")) or install for yourself: CLAUDEMESH_INSTALL_DIR=\$HOME/.local/bin"
 }
 
 installed_version() { # dir → version of <dir>/claudemesh, or nothing
@@ -281,7 +281,7 @@ service_problem() { # dir
     why=$(unit_dir_problem "$1")
     # Without CLAUDEMESH_INSTALL_DIR the run as root picks /usr/local/bin, not this user's <dir>.
     if [ "$(id -u)" != 0 ] && { [ -z "$why" ] || [ -z "${CLAUDEMESH_INSTALL_DIR:-}" ]; }; then
-      why="--service creates a system user and a unit in /etc/systemd/system, which needs root. This installer never runs sudo by itself; re-run: $(as_root_command)"
+      why="--service creates a system user and a unit in /etc/systemd/system, which needs root. This installer never runs sudo by itself; re-run: $(as_root_command "$args_text")"
     fi
     [ -z "$why" ] || say "$why"
   fi
@@ -350,9 +350,7 @@ service_install() { # dir unit-file changed
   fi
   say "claudemesh.service is enabled and started; data in $STATE_DIR"
   say "  status:  systemctl status claudemesh; logs: journalctl -u claudemesh (the first start shows the operator token)"
-  undo_env=""
-  [ -z "${CLAUDEMESH_INSTALL_DIR:-}" ] || undo_env="CLAUDEMESH_INSTALL_DIR='$1' "
-  say "  undo:    curl -fsSL <install.sh URL> | sudo ${undo_env}sh -s -- --uninstall --service"
+  say "  undo:    $(as_root_command "--uninstall --service")"
   say "           (or: systemctl disable --now claudemesh && rm $UNIT_PATH && systemctl daemon-reload)"
   say "           the data and the user stay; remove them with: rm -rf $STATE_DIR && userdel claudemesh"
 }

@@ -47,8 +47,9 @@ class Claudemesh < Formula
   service do
     run [opt_bin/"claudemesh", "serve", "--data-dir", var/"claudemesh"]
     # Restarts after every exit, a refusal that will not fix itself (2, 65, 77) too: the service
-    # DSL has no RestartPreventExitStatus=, and keep_alive crashed: or successful_exit: would not
-    # restart after a failed flush (74) or a port still taken at login (docs/operations.md).
+    # DSL has no RestartPreventExitStatus=. crashed: on macOS restarts only after a signal, not
+    # after a failed flush (74) or a port still taken at login (1); successful_exit: false restarts
+    # those on macOS but on Linux writes no Restart= at all (docs/operations.md).
     keep_alive true
     working_dir var/"claudemesh"
     log_path var/"log/claudemesh.log"

@@ -5,7 +5,7 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, markRemoved, NoMeshError, updateConfig, updateConfigAsync, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, NoMeshError, recordRemoval, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
@@ -120,7 +120,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         // effort: the refusal is reported whether or not it could be recorded).
         onState: (state, detail) => {
           const failed = (err: unknown) => ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
-          if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(updateConfigAsync(env.configDir, markRemoved(mesh.meshId), lockWait).then(() => {}, failed));
+          if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
           opts.onState?.(state, detail);
         },
       });

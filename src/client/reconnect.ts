@@ -5,12 +5,12 @@ import { shouldReconnect } from "../protocol/close-codes.ts";
 import { ERRORS, MeshError, isErrorCode } from "../protocol/errors.ts";
 import { connectionFailed } from "./broker-trouble.ts";
 
-export const BACKOFF_BASE_MS = 1000;
-export const BACKOFF_CAP_MS = 30_000;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30_000;
 
 /** Delay before reconnect attempt `attempt` (0-based). `random` is injectable for tests. */
-export function backoffDelay(attempt: number, random: () => number = Math.random, baseMs = BACKOFF_BASE_MS, capMs = BACKOFF_CAP_MS): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
   // Never below half the ceiling, so the schedule still grows.
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

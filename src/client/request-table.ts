@@ -21,7 +21,7 @@ type Pending = {
   frame: Record<string, unknown>;
   resolve: (v: any) => void;
   reject: (e: MeshError) => void;
-  timer: ReturnType<typeof setTimeout> | null;
+  timer: ReturnType<typeof setTimeout>;
   /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
   unavailable?: MeshError;
   /** When the broker first answered this send `unavailable` (Date.now()). */
@@ -29,10 +29,10 @@ type Pending = {
 };
 
 /** A reply to a request: a result, or an error naming the request's id. */
-export type Reply = Extract<ServerFrame, { type: "result" | "error" }>;
+type Reply = Extract<ServerFrame, { type: "result" | "error" }>;
 
 /** The connection as the table sees it: whether a frame can go out now, and sending one. */
-export type Wire = { open(): boolean; write(text: string): void };
+type Wire = { open(): boolean; write(text: string): void };
 
 /** Wait before sending again a `send` the broker answered with `unavailable`. */
 const SEND_RETRY_MS = 1000;
@@ -58,20 +58,18 @@ export class RequestTable {
       const cmid = type === "send" ? (payload as unknown as ClientFrameOf<"send">).clientMessageId : null;
       const reject = (e: MeshError) => settleReject(cmid === null ? e : new SendError(e, cmid));
       const id = String(this.nextId++);
-      const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer: null };
-      p.timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         this.inFlight.delete(id);
         this.unqueue(p);
         reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
       }, timeoutMs);
+      const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer };
       // Sends awaiting a reply count too: a drop moves them into the queue, and they are never
       // dropped, so the bound holds only if they were counted when accepted.
       const max = this.opts.maxQueued ?? 1000;
       const open = this.wire.open();
       if ((!open || type === "send") && this.backlog() >= max) {
-        clearTimeout(p.timer);
-        reject(new MeshError("unavailable", open ? `${max} sends already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
-        return;
+        return this.settle(p, new MeshError("unavailable", open ? `${max} sends already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
       }
       this.transmit(p);
     });
@@ -89,13 +87,12 @@ export class RequestTable {
     if (!p) return;
     this.inFlight.delete(String(f.id));
     if (f.type === "result") {
-      if (p.timer) clearTimeout(p.timer);
+      clearTimeout(p.timer);
       return p.resolve(f.data);
     }
     const err = errorFromWire(f);
     if (err.code === "unavailable" && p.frame.type === "send") return this.retryLater(p, err);
-    if (p.timer) clearTimeout(p.timer);
-    p.reject(err);
+    this.settle(p, err);
   }
 
   /** The socket closed. `resend` (a reconnect follows): sends in flight wait in the queue again;
@@ -116,7 +113,7 @@ export class RequestTable {
 
   /** Rejects `p` and stops its timer (a settled request's timer would keep the process alive). */
   private settle(p: Pending, err: MeshError): void {
-    if (p.timer) clearTimeout(p.timer);
+    clearTimeout(p.timer);
     p.reject(err);
   }
 

@@ -2,7 +2,7 @@
 // broker refused the member's key as removed. Each waits for the config lock on the event loop
 // (src/client/local/config-lock.ts), so the server keeps answering Claude Code and its broker
 // meanwhile; written() lets the server finish them before it exits.
-import { addMeshKeys, markRemoved, updateConfigAsync, type MeshKey } from "../client/local/config-file.ts";
+import { addMeshKeys, recordRemoval, updateConfigAsync, type MeshKey } from "../client/local/config-file.ts";
 import type { Log } from "../log/log.ts";
 
 export class ConfigWrites {
@@ -27,8 +27,7 @@ export class ConfigWrites {
   /** Marks the mesh removed (`list` shows it). Best effort: the tools report the refusal whether
    *  or not this could be saved. */
   recordRemoved(): void {
-    const marked = updateConfigAsync(this.configDir, markRemoved(this.meshId), this.waiting);
-    void this.track(marked.then(() => {}, (err: unknown) => this.log.warn("removal not recorded in the config", { err })));
+    void this.track(recordRemoval(this.configDir, this.meshId, (err) => this.log.warn("removal not recorded in the config", { err }), this.waiting));
   }
 
   /** Resolves once no write is pending, those begun while it waits included (each is done within

@@ -37,6 +37,9 @@ function publish(name: string, files: Record<string, string>) {
 const binary = '#!/bin/sh\necho "claudemesh 1.0.0"\n';
 publish("whole", { [asset]: binary, "claudemesh.service": UNIT });
 publish("nounit", { [asset]: binary });
+// newunit/ changes only the unit; newer/ then changes only the binary.
+publish("newunit", { [asset]: binary, "claudemesh.service": `${UNIT}# changed\n` });
+publish("newer", { [asset]: binary.replace("1.0.0", "1.0.1"), "claudemesh.service": `${UNIT}# changed\n` });
 publish("oddunit", { [asset]: binary, "claudemesh.service": UNIT.replace("ExecStart=/usr/local/bin/claudemesh serve", "ExecStart=/usr/bin/claudemesh serve") });
 
 const requests: string[] = [];
@@ -146,7 +149,7 @@ describe.skipIf(!canSandbox)("install.sh --service, in a mount namespace with sy
       `claudemesh 1.0.0 installed to ${dir}/claudemesh`,
       "created the system user claudemesh",
       "claudemesh.service is enabled and started; data in /var/lib/claudemesh",
-      `  undo:    curl -fsSL <install.sh URL> | sudo CLAUDEMESH_INSTALL_DIR='${dir}' sh -s -- --uninstall --service`,
+      `  undo:    curl -fsSL <install.sh URL> | sudo CLAUDEMESH_INSTALL_DIR='${dir}' CLAUDEMESH_DOWNLOAD_URL='${release("whole")}' sh -s -- --uninstall --service`,
     ])
       expect(r.out).toContain(line);
     expect(r.out).not.toContain("restarted");
@@ -161,6 +164,21 @@ describe.skipIf(!canSandbox)("install.sh --service, in a mount namespace with sy
     expect(un.code).toBe(0);
     expect(un.out).toContain(`removed ${dir}/claudemesh`);
     expect([listing(join(sb.upper("/etc"), "systemd/system")), listing(join(sb.root, "opt/claude mesh/bin"))]).toEqual([[], []]);
+  });
+
+  test("a running service is restarted after the unit or the binary changed", async () => {
+    const sb = sandbox();
+    const env = { CLAUDEMESH_INSTALL_DIR: "/opt/cm/bin" };
+    expect((await sb.run(["--service"], env)).code).toBe(0);
+    writeFileSync(join(sb.root, "active"), "");
+    const RESTART = ["daemon-reload", "is-active --quiet claudemesh", "enable --now claudemesh", "restart claudemesh"];
+    const restarted = "restarted claudemesh.service on the new binary or unit\n";
+    for (const name of ["newunit", "newer"]) {
+      const before = sb.systemctl().length;
+      const r = await sb.run(["--service"], { ...env, CLAUDEMESH_DOWNLOAD_URL: release(name) });
+      expect({ code: r.code, systemctl: sb.systemctl().slice(before), restarted: r.out.includes(restarted) }).toEqual({ code: 0, systemctl: RESTART, restarted: true });
+    }
+    expect(readFileSync(join(sb.root, "opt/cm/bin/claudemesh"), "utf8")).toContain("claudemesh 1.0.1");
   });
 
   test.each([

@@ -123,7 +123,7 @@ export function loadConfig(dir: string): LocalConfig {
   const st = statIfAny(dir, { what: "the claudemesh config directory", fix: { ENOTDIR: "set CLAUDEMESH_CONFIG_DIR to a directory of your own" } });
   if (st === null) return { version: CONFIG_VERSION, meshes: [] };
   if (!st.isDirectory()) throw new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, inTheWay);
-  assertPrivate(dir, undefined, st);
+  assertPrivate(dir, st);
   const source = configFileSource(dir);
   const read = readPrivateJson(configPath(dir), { what: "the claudemesh config", damaged: notJson(source) });
   return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
@@ -191,6 +191,11 @@ export const changeMesh =
 /** Records that the broker refused this mesh's key as removed (`list` shows it); the first
  *  refusal's time is kept. */
 export const markRemoved = (meshId: string): ConfigChange => changeMesh(meshId, (e) => (e.removedAt === undefined ? { ...e, removedAt: Date.now() } : null));
+
+/** markRemoved written to `dir`'s config by updateConfigAsync. Best effort, so it never rejects:
+ *  a failure goes to `failed`, and the caller reports the refusal all the same. */
+export const recordRemoval = (dir: string, meshId: string, failed: (err: unknown) => void, onWait?: OnLockWait): Promise<void> =>
+  updateConfigAsync(dir, markRemoved(meshId), onWait).then(() => {}, failed);
 
 /** Adds the mesh keys a session learnt to the mesh's entry, keeping every epoch already there
  *  (mergeMeshKeys); nothing when they add nothing, or when the mesh is no longer joined. */

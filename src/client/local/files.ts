@@ -26,9 +26,9 @@ export function ensurePrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
-/** Refuses a file or directory that group or others can read or write; `holds` says what is at
- *  stake in the message. `st`: its stat, when the caller has it already. */
-export function assertPrivate(path: string, holds = "private keys", st: Stats = onFile(path, "read", () => statSync(path))): void {
+/** Refuses a file or directory that group or others can read or write, given its stat `st`;
+ *  `holds` says what is at stake in the message. */
+export function assertPrivate(path: string, st: Stats, holds = "private keys"): void {
   if ((st.mode & 0o077) !== 0) {
     throw new LocalFileError(`${path} is readable by other users (mode ${modeOf(st)}); it holds ${holds}.`, `chmod ${st.isDirectory() ? 700 : 600} ${path}`);
   }
@@ -185,7 +185,7 @@ export function readPrivateFile(path: string, opts: { holds?: string; what?: str
     // Read before the mode is checked: a directory is then called a directory, not "readable by
     // other users" with a chmod that would not help.
     const text = onFile(path, "read", () => readFileSync(fd, "utf8"), ctx);
-    assertPrivate(path, opts.holds, onFile(path, "read", () => fstatSync(fd), ctx));
+    assertPrivate(path, onFile(path, "read", () => fstatSync(fd), ctx), opts.holds);
     return text;
   } finally {
     closeSync(fd);

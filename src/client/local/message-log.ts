@@ -1,11 +1,11 @@
 // What this member has read, kept locally: decrypted messages (JSON lines, 0600) and the replay
 // guard's memory, per mesh. The broker forgets a message once it is acked; this is the history.
-import { appendFileSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ReplayGuard } from "../../crypto/envelope.ts";
 import type { Delivered } from "../mesh-session.ts";
 import { assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
-import { onFile, statIfAny } from "../../local-file/error.ts";
+import { onFile } from "../../local-file/error.ts";
 
 const logPath = (dir: string, meshId: string) => join(dir, "messages", `${meshId}.jsonl`);
 /** The CLI (scope "member") and each Claude Code session read their own copies of messages, so
@@ -30,9 +30,14 @@ export function appendMessages(dir: string, meshId: string, messages: readonly D
   ensurePrivateDir(join(dir, "messages"));
   const path = logPath(dir, meshId);
   const ctx = { what: "the message log" };
-  const st = statIfAny(path, ctx);
-  if (st) assertPrivate(path, LOG_HOLDS, st);
-  onFile(path, "write", () => appendFileSync(path, messages.map((m) => JSON.stringify(m)).join("\n") + "\n", { mode: 0o600 }), ctx);
+  // One open: the mode checked is that of the file appended to.
+  const fd = onFile(path, "write", () => openSync(path, "a", 0o600), ctx);
+  try {
+    assertPrivate(path, onFile(path, "read", () => fstatSync(fd), ctx), LOG_HOLDS);
+    onFile(path, "write", () => appendFileSync(fd, messages.map((m) => JSON.stringify(m)).join("\n") + "\n"), ctx);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The last `limit` messages read in this mesh, oldest first. A log others could have written is
