@@ -108,7 +108,8 @@ const dashboardStopped = (root: HTMLElement, stop: () => void) =>
 
 async function boot(): Promise<void> {
   const root = byId("view");
-  if (location.pathname === "/join") return showJoin(root);
+  // `/join` at the broker's root, or under the path of a reverse proxy in front of it.
+  if (location.pathname.endsWith("/join")) return showJoin(root);
   let loginError: string | null = null;
   await consumeLoginFragment().catch((err: Error) => (loginError = err.message));
   const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };

@@ -72,8 +72,25 @@ async function fromSource(indexPath: string): Promise<AssetTable> {
   return new Map(built.outputs.map((o) => [urlPathOf(o.path), { body: o, contentType: o.type, immutable: !o.path.endsWith(".html") }]));
 }
 
-function fromEmbedded(files: NonNullable<typeof page.files>): AssetTable {
-  return new Map(files.map((f) => [urlPathOf(f.path), { body: Bun.file(f.path), contentType: f.headers["content-type"], immutable: f.loader !== "html" }]));
+/** The page with its references to `assets` (URL paths, "/chunk-….js") made relative to it
+ *  ("./chunk-….js"). `bun build --compile` writes them root-absolute, whatever --public-path says,
+ *  and those miss behind a reverse proxy that serves the broker under a path (/cm/ loaded
+ *  /chunk-….js, not /cm/chunk-….js); Bun.build already writes them relative. The names carry a
+ *  content hash, so a quoted one is nothing but the reference. */
+export function relativeAssetRefs(html: string, assets: Iterable<string>): string {
+  let out = html;
+  for (const path of assets) out = out.replaceAll(`"${path}"`, `".${path}"`);
+  return out;
+}
+
+async function fromEmbedded(files: NonNullable<typeof page.files>): Promise<AssetTable> {
+  const paths = files.filter((f) => f.loader !== "html").map((f) => urlPathOf(f.path));
+  const asset = async (f: (typeof files)[number]): Promise<Asset> => ({
+    body: f.loader === "html" ? new Blob([relativeAssetRefs(await Bun.file(f.path).text(), paths)]) : Bun.file(f.path),
+    contentType: f.headers["content-type"],
+    immutable: f.loader !== "html",
+  });
+  return new Map(await Promise.all(files.map(async (f) => [urlPathOf(f.path), await asset(f)] as const)));
 }
 
 // A memo rather than state: the table depends only on the files of this executable or checkout.
@@ -81,7 +98,7 @@ let table: Promise<AssetTable> | null = null;
 
 /** The dashboard's files. Rejects (and retries on the next call) if web/ does not bundle. */
 export function dashboardAssets(): Promise<AssetTable> {
-  table ??= page.files ? Promise.resolve(fromEmbedded(page.files)) : fromSource(page.index);
+  table ??= page.files ? fromEmbedded(page.files) : fromSource(page.index);
   table.catch(() => (table = null));
   return table;
 }

@@ -12,6 +12,12 @@ export class ApiError extends Error {
   }
 }
 
+/** The URL of a broker route (`/v1/dashboard/…`) for this page: relative to the page, so that the
+ *  same page works at a broker's root and behind a reverse proxy that serves it under a path
+ *  (`https://example.com/cm/` → `/cm/v1/dashboard/…`), without the broker knowing the path. The
+ *  page is only ever served at its base (`/`, `/join`), so `.` is that base. */
+export const routeUrl = (path: `/${string}`) => `.${path}`;
+
 /** Names the member this page shows on every call (src/broker/http/dashboard-auth.ts MEMBER_HEADER):
  *  the browser has one member cookie, and once a login in another tab gives it to someone else the
  *  broker refuses this tab's calls (401) instead of answering them as that member. */
@@ -48,12 +54,12 @@ export function pageKeyQuery(): string {
   return keys.length ? `?${PAGE_KEY_PARAM}=${encodeURIComponent(keys.join(","))}` : "";
 }
 
-async function call<T>(method: "GET" | "POST", path: string, body?: unknown, named = true): Promise<T> {
+async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknown, named = true): Promise<T> {
   const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
   if (named && shown) headers[MEMBER_HEADER] = shown.header;
   const keys = pageKeys();
   if (keys.length) headers[PAGE_KEY_HEADER] = keys.join(",");
-  const res = await fetch(path, { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(routeUrl(path), { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const issued = res.headers.get(PAGE_KEY_HEADER);
   if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...keys.filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
   if (res.status === 401 && named) shown?.onRefused();
@@ -62,7 +68,7 @@ async function call<T>(method: "GET" | "POST", path: string, body?: unknown, nam
   return data as T;
 }
 
-export const get = <T>(path: string) => call<T>("GET", path);
-export const post = <T>(path: string, body: unknown = {}) => call<T>("POST", path, body);
+export const get = <T>(path: `/${string}`) => call<T>("GET", path);
+export const post = <T>(path: `/${string}`, body: unknown = {}) => call<T>("POST", path, body);
 /** A GET as whoever the cookie is now, not necessarily the member this page shows. */
-export const getAsCookie = <T>(path: string) => call<T>("GET", path, undefined, false);
+export const getAsCookie = <T>(path: `/${string}`) => call<T>("GET", path, undefined, false);

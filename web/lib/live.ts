@@ -1,6 +1,6 @@
 // Live updates: the broker's Server-Sent Events for the signed-in mesh. The browser reconnects by
 // itself after a drop; the badge in the header says whether the stream is up.
-import { pageKeyQuery } from "./api.ts";
+import { pageKeyQuery, routeUrl } from "./api.ts";
 
 const EVENTS = ["peer_joined", "peer_left", "peer_status", "member_joined", "member_revoked", "key_rotated", "topic_created"] as const;
 
@@ -30,7 +30,7 @@ export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, o
     badge.textContent = on ? "live" : "offline";
   };
   const open = () => {
-    source = new EventSource(`/v1/dashboard/events${pageKeyQuery()}`);
+    source = new EventSource(routeUrl(`/v1/dashboard/events${pageKeyQuery()}`));
     source.addEventListener("ready", (m) => {
       let owner: StreamOwner = {};
       try {

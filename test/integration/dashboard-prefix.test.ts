@@ -1,0 +1,97 @@
+// The dashboard and the API reference behind a reverse proxy that serves the broker under a path
+// (docs/operations.md, publicUrl "a path is fine"; operator review, session 19): in a real browser
+// through a prefix-stripping proxy (test/helpers/prefix-proxy.ts), with publicUrl set to the
+// proxy's /cm, the page loads its files, signs in (a member's link and the operator token, both
+// passing the origin check on publicUrl alone, since the proxy rewrites Host), keeps its live view
+// up and shows the mesh; /cm/docs renders its operations; and nothing is asked for outside /cm.
+// The compiled executable too, whose bundler writes root-absolute asset URLs into the page.
+// At the root, the same is covered by dashboard-browser.test.ts and dashboard-live.test.ts.
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { join, resolve } from "node:path";
+import { startBroker, tempDir } from "../helpers/broker.ts";
+import { connect, createTestMesh } from "../helpers/mesh.ts";
+import { launchBrowser } from "../helpers/browser.ts";
+import { prefixProxy } from "../helpers/prefix-proxy.ts";
+import { spawnBroker } from "../helpers/process.ts";
+import { until } from "../helpers/until.ts";
+import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { randomId } from "../../src/crypto/hash.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const sel = (id: string) => `[data-testid="${id}"]`;
+
+/** Signs in on the page's Operator tab and waits for the mesh `slug` in its list. */
+async function operatorSees(page: Page, token: string, slug: string): Promise<void> {
+  await page.click(sel("tab-operator"));
+  await page.fill(sel("operator-token"), token);
+  await page.click("#view form button.primary");
+  await page.locator(sel("operator-mesh"), { hasText: slug }).waitFor({ timeout: 10_000 });
+}
+
+describe("under a path prefix", () => {
+  test("the page at /cm/: a member's link, the live view, sign-out, the operator's sign-in and /cm/join", async () => {
+    await using proxy = prefixProxy("/cm");
+    await using b = await startBroker({ publicUrl: proxy.base });
+    proxy.forwardTo(b.url);
+    const { owner } = await createTestMesh(proxy.base, "alice", "shop");
+    await using br = await launchBrowser(proxy.origin);
+    const page = br.page;
+
+    const link = dashboardLink({ brokerUrl: proxy.base, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).url;
+    expect(link.startsWith(`${proxy.base}/#login=`)).toBe(true);
+    await page.goto(link);
+    await page.locator(sel("count-members"), { hasText: "1" }).waitFor();
+    await page.locator(sel("live"), { hasText: "live" }).waitFor();
+    // A peer connecting shows up through the event stream, not a reload.
+    const alice = await connect(b.url, owner, { hostname: "alice-laptop" });
+    await page.locator(`${sel("peer-row")}[data-name="alice"][data-online="true"]`).waitFor({ timeout: 10_000 });
+    await alice.close();
+
+    await page.click("#logout");
+    await page.locator(sel("tab-operator")).waitFor();
+    await operatorSees(page, b.firstRunToken!, "shop");
+
+    await page.goto(proxy.base); // no trailing slash: the proxy redirects, as nginx does
+    expect(page.url()).toBe(`${proxy.base}/`);
+    await page.click(sel("tab-operator"));
+    await page.locator(sel("operator-mesh"), { hasText: "shop" }).waitFor({ timeout: 10_000 });
+
+    await page.goto(`${proxy.base}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+    expect(await page.inputValue(sel("join-link"))).toBe(`${proxy.base}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+    expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
+  }, 60_000);
+
+  test("the API reference at /cm/docs renders its operations, and /cm/docs/ comes back to it", async () => {
+    await using proxy = prefixProxy("/cm");
+    await using b = await startBroker({ publicUrl: proxy.base });
+    proxy.forwardTo(b.url);
+    await using br = await launchBrowser(proxy.origin);
+    const page = br.page;
+    await page.goto(`${proxy.base}/docs/`);
+    expect(page.url()).toBe(`${proxy.base}/docs`);
+    await page.getByText("Create a mesh").first().waitFor({ timeout: 20_000 });
+    await page.getByText("HTTP routes of the claudemesh broker").first().waitFor();
+    expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
+    // At the root too: a relative redirect, never one to a path the proxy does not serve.
+    const res = await fetch(`${b.url}/docs/`, { redirect: "manual" });
+    expect({ status: res.status, location: res.headers.get("location") }).toEqual({ status: 308, location: "../docs" });
+  }, 60_000);
+
+  test("the compiled executable's page at /cm/ loads its files and signs the operator in", async () => {
+    const work = tempDir("cm-prefix-bin-");
+    const bin = join(work, "claudemesh");
+    const build = Bun.spawn(["bun", "run", join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
+    expect({ code: await build.exited, err: build.exitCode === 0 ? "" : await new Response(build.stderr).text() }).toEqual({ code: 0, err: "" });
+    await using proxy = prefixProxy("/cm");
+    await using b = await spawnBroker(join(work, "data"), ["--public-url", proxy.base], [bin]);
+    proxy.forwardTo(b.url);
+    await until(() => /cmo_\S+/.test(b.stderr()), "the operator token in the first-run banner");
+    const token = /cmo_\S+/.exec(b.stderr())![0];
+    await createTestMesh(proxy.base, "alice", "shop");
+    await using br = await launchBrowser(proxy.origin);
+    await br.page.goto(`${proxy.base}/`);
+    await operatorSees(br.page, token, "shop");
+    expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
+  }, 90_000);
+});
