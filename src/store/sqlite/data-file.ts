@@ -138,7 +138,7 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
 
 /** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain), and
  *  the membership tables its replay compares them with. */
-export type FileChains = Pick<Store, "listAudit" | "countAudit" | "auditSizes"> & { facts(): Map<string, SecurityFacts>; close(): void };
+export type FileChains = Pick<Store, "listAudit" | "auditSizes"> & { facts(): Map<string, SecurityFacts>; close(): void };
 
 /** The audit chains and meshes of the database file `path`, read through a read-only connection
  *  (never migrated: the tables read are the same in every schema version); close it when done.
@@ -154,7 +154,6 @@ export function openFileChains(path: string): FileChains {
   const audit = new AuditRepo(db);
   return {
     listAudit: async (meshId, afterSeq, limit) => audit.list(meshId, afterSeq, limit),
-    countAudit: async (meshId) => audit.count(meshId),
     auditSizes: async () => audit.sizes(),
     facts: () => securityFacts(db),
     close: () => db.close(),
