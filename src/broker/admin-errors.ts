@@ -4,7 +4,6 @@
 // command ("run the restore again", never serve's "start again"). A full disk is a local refusal
 // (LocalFileError, exit 5), as for a backup: the operator must act, and a retry alone will not do.
 import { statSync } from "node:fs";
-import { dirname } from "node:path";
 import { MeshError } from "../protocol/errors.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "../store/sqlite/disk-faults.ts";
@@ -13,10 +12,10 @@ import { dataDirCommand } from "../config/command-line.ts";
 import { dataDirFileError } from "./data-dir-errors.ts";
 import { damagedFix } from "./damaged-fix.ts";
 
-/** The broker database `db` is damaged (SQLite's `sqliteError` says how), so `consequence`. */
-export function damagedDatabase(db: string, sqliteError: unknown, consequence: string, cause: unknown): LocalFileError {
-  // The database's directory is the broker's data directory.
-  return new LocalFileError(`The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`, damagedFix(dirname(db)), { cause });
+/** The broker database `db` of `dataDir` is damaged (SQLite's `sqliteError` says how), so
+ *  `consequence`. */
+export function damagedDatabase(dataDir: string, db: string, sqliteError: unknown, consequence: string, cause: unknown): LocalFileError {
+  return new LocalFileError(`The broker database ${db} is damaged (${(sqliteError as Error).message}); ${consequence}.`, damagedFix(dataDir), { cause });
 }
 
 /** Room SQLite's claudemesh.db-wal and -shm take beside a database while a row is written: a
@@ -57,7 +56,7 @@ export function restoreFailure(err: unknown, dataDir: string, source: string): u
 /** What writing a new operator token into `db` (in `dataDir`) threw: a full or failing disk, or a
  *  damaged database, in words; anything else unchanged. */
 export function tokenFailure(err: unknown, dataDir: string, db: string): unknown {
-  if (isDamaged(err)) return damagedDatabase(db, err, "the new token was not written", err);
+  if (isDamaged(err)) return damagedDatabase(dataDir, db, err, "the new token was not written", err);
   const fault = diskFault(err, dataDir);
   if (!fault) return err;
   const room = fault === "io" ? "" : ` (about ${sizeText(SIDE_FILES_BYTES)}, for SQLite's claudemesh.db-wal and claudemesh.db-shm)`;

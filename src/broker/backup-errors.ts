@@ -35,12 +35,13 @@ export function backupFailure(err: unknown, where: Where): unknown {
   return new MeshError("internal", `Cannot write the backup ${where.file}: ${(cause as Error)?.message ?? err.message}`, { cause: err });
 }
 
-/** The copy `copy` of the broker database `db` holds audit chains that do not verify (`finding`:
- *  which mesh and entry, or why they cannot be read): a refusal (5), the copy kept as evidence. */
-export function chainsFailure(db: string, copy: string, finding: string): LocalFileError {
+/** The copy `copy` of the broker database `db` of `dataDir` holds audit chains that do not verify
+ *  (`finding`: which mesh and entry, or why they cannot be read): a refusal (5), the copy kept as
+ *  evidence. */
+export function chainsFailure(dataDir: string, db: string, copy: string, finding: string): LocalFileError {
   return new LocalFileError(
     `The broker database ${db} holds history that does not verify: in the copy just taken, ${finding}. It was damaged or changed outside the broker, and a broker must not serve it. The copy is kept as ${copy} for inspection, not as a backup: claudemesh admin restore refuses it.`,
-    damagedFix(dirname(db)),
+    damagedFix(dataDir),
   );
 }
 
@@ -49,7 +50,7 @@ function sourceFailure(err: DataFileError, cause: unknown, where: Where): unknow
   if (isLockError(cause)) {
     return new MeshError("unavailable", `The broker database ${where.db} stayed locked for 5 s (another process holds its write lock); run the backup again.`, { cause: err });
   }
-  if (isDamaged(cause)) return damagedDatabase(where.db, cause, "a copy of it would not restore", err);
+  if (isDamaged(cause)) return damagedDatabase(where.dataDir, where.db, cause, "a copy of it would not restore", err);
   const fault = diskFault(cause, where.dataDir);
   if (fault) {
     return new LocalFileError(

@@ -72,8 +72,8 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   const checkChains = async (copy: string) => {
     // As root: a copy kept as evidence is the directory owner's, as a backup is.
     giveToDirOwner([...made, copy]);
-    const found = await verifyFileChains(copy, (why) => chainsFailure(db, copy, `its audit chains cannot be read (${why})`));
-    if (found.broken) throw chainsFailure(db, copy, chainBreak(found.broken));
+    const found = await verifyFileChains(copy, (why) => chainsFailure(dataDir, db, copy, `its audit chains cannot be read (${why})`));
+    if (found.broken) throw chainsFailure(dataDir, db, copy, chainBreak(found.broken));
     chains = { meshes: found.meshes, entries: found.entries };
   };
   try {

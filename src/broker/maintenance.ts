@@ -10,7 +10,8 @@ import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { DataFileError, inspectFile, openFileChains, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
+import { checkDatabaseFile, DataFileError, fileMeta, inspectFile, openFileChains, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
+import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
@@ -64,8 +65,12 @@ export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replac
 /** What a database file holds (inspectFile); a file that is not a claudemesh database is
  *  invalid_argument. */
 export function inspect(path: string): FileInfo {
+  return asInvalid(() => inspectFile(path));
+}
+
+function asInvalid<T>(read: () => T): T {
   try {
-    return inspectFile(path);
+    return read();
   } catch (err) {
     if (err instanceof DataFileError) throw new MeshError("invalid_argument", err.message, { cause: err });
     throw err;
@@ -152,37 +157,52 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   }
 }
 
-/** The audit chains of `copy`, the copy of the backup `source` about to be installed, every one
- *  verified. Throws MeshError invalid_argument, naming `source`, when they do not verify or cannot
- *  be read: `serve` would refuse to start on them, so this comes before --force is asked for. */
-async function restorableChains(source: string, copy: string): Promise<AuditChains> {
+/** What the copy `copy` of the backup `source` about to be installed holds, and its audit chains,
+ *  every one verified. Throws MeshError naming `source`: conflict when its schema is newer than
+ *  this binary; invalid_argument when its chains do not verify or cannot be read (`serve` would
+ *  refuse to start on them, so this comes before --force is asked for). */
+async function restorable(source: string, copy: string): Promise<FileInfo & { chains: AuditChains }> {
+  const info = inspect(copy);
+  if (info.schemaVersion > info.knownVersion) {
+    throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
+  }
   const refuse = (why: string, fix: string) => new MeshError("invalid_argument", `${source} cannot be restored: ${why}; nothing was changed. ${fix}`);
   const found = await verifyFileChains(copy, (why) => refuse(`its audit chains cannot be read (${why})`, "Restore another backup."));
   if (found.broken) {
     throw refuse(`${chainBreak(found.broken)}. Its history was damaged or changed outside the broker before the backup was taken, and claudemesh serve would refuse to start on it`, "Restore an earlier backup.");
   }
-  return { meshes: found.meshes, entries: found.entries };
+  return { ...info, chains: { meshes: found.meshes, entries: found.entries } };
+}
+
+/** snapshotFile's refusals of the backup `source` itself, in its name: a copy that fails
+ *  integrity_check, a page VACUUM INTO could not read. */
+function sourceRefusal(err: unknown, source: string): unknown {
+  if (!(err instanceof DataFileError)) return err;
+  if (err.side === "check") return new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${err.message}`, { cause: err });
+  if (err.side === "source" && isDamaged(err.cause)) return new MeshError("invalid_argument", `${source} cannot be read as a database: ${(err.cause as Error).message}`, { cause: err });
+  return err;
 }
 
 async function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const stamp = utcStamp(opts.now ?? new Date());
-  const info = inspect(source);
-  if (info.integrity !== "ok") throw new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${info.integrity}`);
-  if (info.schemaVersion > info.knownVersion) {
-    throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
-  }
+  // Only whether it is a claudemesh database at all, so that the refusal names it: what it holds
+  // is judged in the copy, the file installed (a source written meanwhile cannot slip past).
+  asInvalid(() => checkDatabaseFile(source));
   // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
   const staged = join(dataDir, `.restoring-${stamp}-${randomId(4)}.db`);
   try {
     // Not a file copy: what only the source's -wal holds (a database copied from a broker that
-    // was killed, or one a restore moved aside) would have been left out, after `inspect` had
-    // counted it. The chains verified are the copy's, the file installed: what a source written
-    // meanwhile (a copy still arriving, another process) holds cannot slip in unverified.
-    let chains!: AuditChains;
-    await snapshotFile(source, staged, "file", async (copy) => {
-      chains = await restorableChains(source, copy);
-    });
+    // was killed, or one a restore moved aside) would have been left out. snapshotFile runs
+    // integrity_check on the copy; its schema, counts and chains are judged there too.
+    let info!: Awaited<ReturnType<typeof restorable>>;
+    try {
+      await snapshotFile(source, staged, "file", async (copy) => {
+        info = await restorable(source, copy);
+      });
+    } catch (err) {
+      throw sourceRefusal(err, source);
+    }
     const exists = existsSync(db);
     const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
     if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
@@ -194,8 +214,8 @@ async function restoreLocked(dataDir: string, source: string, opts: { force?: bo
     // The backup's token may be one replaced since because it leaked: never bring it back.
     const { token, hash } = mintOperatorToken();
     setFileMeta(staged, OPERATOR_TOKEN_KEY, hash);
-    const check = inspect(staged);
-    if (check.integrity !== "ok" || check.epoch !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (${check.integrity}); nothing was changed.`);
+    const written = fileMeta(staged, "epoch");
+    if (written !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (its epoch reads ${written}, not ${epoch}); nothing was changed.`);
     // A -wal without its database (a crash, a manual delete) would be replayed into the restored
     // file by SQLite; move it aside with the rest.
     syncPath(staged);
@@ -207,7 +227,7 @@ async function restoreLocked(dataDir: string, source: string, opts: { force?: bo
       throw err;
     }
     syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
-    return { file: source, database: db, previous, schemaVersion: check.schemaVersion, auditChains: chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: check.meshes, messages: check.messages };
+    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
   } finally {
     for (const suffix of ["", "-wal", "-shm", ".partial"]) rmSync(staged + suffix, { force: true });
   }

@@ -5,16 +5,20 @@
 //   the refusal is the "exists" one (MeshError conflict, exit 5);
 // - a backup file edited while a restore verifies it: the restore installs the copy it verified
 //   (it verified the backup, then copied it again, unverified, with the edit).
-// Both races are made deterministic from inside: the first from snapshotFile's `check`; the second
+// - a `.partial` at the name before the copy starts (another copy to it) is "taken", left as it is;
+// - a default backup name taken meanwhile: the backup takes another name (names of one millisecond
+//   differ in 16 random bits; all 65,536 of them are made first, so the retry is certain).
+// The races are made deterministic from inside: the first from snapshotFile's `check`; the second
 // at the verifier's first yield of the event loop (after PAGE entries, audit-verifier.ts), which is
 // a restore's first.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupFailure } from "../../src/broker/backup-errors.ts";
 import { PAGE } from "../../src/broker/audit-verifier.ts";
 import { restoreDataDir, verifyFileChains } from "../../src/broker/maintenance.ts";
+import { backupDataDir } from "../../src/broker/backup.ts";
 import type { ChainEntry } from "../../src/protocol/audit-chain.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { openFileChains, snapshotFile } from "../../src/store/sqlite/data-file.ts";
@@ -91,5 +95,33 @@ describe("admin backup and restore keep what they checked", () => {
     expect({ edited, entries: restored.auditChains.entries }).toEqual({ edited: true, entries });
     const installed = await verifyFileChains(join(into, DB), (why) => new Error(why));
     expect(installed.broken).toBeNull();
+  }, 60_000);
+
+  test("a .partial at the name before the copy starts is another copy's: 'taken', and left as it is", async () => {
+    const dataDir = await dataDirWithDatabase();
+    const out = tempDir("cm-race-out-");
+    const file = join(out, "b.db");
+    writeFileSync(`${file}.partial`, "another copy");
+    const failed = await snapshotFile(join(dataDir, DB), file).then(
+      () => null,
+      (e) => e,
+    );
+    expect({ side: failed?.side, message: failed?.message, kept: readFileSync(`${file}.partial`, "utf8"), files: readdirSync(out) }).toEqual({
+      side: "taken",
+      message: `${file}.partial appeared meanwhile: another copy to ${file} is being written.`,
+      kept: "another copy",
+      files: ["b.db.partial"],
+    });
+  }, 60_000);
+
+  test("a default backup name another backup took: the backup takes a new one", async () => {
+    const dataDir = await dataDirWithDatabase();
+    const then = new Date(0);
+    const prefix = `claudemesh-${then.toISOString().replace(/[-:]/g, "")}-`;
+    const backups = join(dataDir, "backups");
+    mkdirSync(backups);
+    for (let n = 0; n < 0x10000; n++) writeFileSync(join(backups, `${prefix}${n.toString(16).padStart(4, "0")}.db`), "");
+    const made = await backupDataDir(dataDir, undefined, then);
+    expect({ dir: join(made.file, ".."), first: made.file.includes(prefix), files: readdirSync(backups).length }).toEqual({ dir: backups, first: false, files: 0x10001 });
   }, 60_000);
 });

@@ -2,18 +2,15 @@
 // directly and never migrate it, add an epoch or load its queue (openSqliteStore does all three,
 // which must not happen behind a running broker's back).
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, renameSync, rmSync } from "node:fs";
 import { LATEST_VERSION } from "../migrations.ts";
 import { isDamaged } from "./db-errors.ts";
 import type { Store } from "../types.ts";
 import { securityFacts, type SecurityFacts } from "./audit-tables.ts";
 import { AuditRepo } from "./audit-repo.ts";
-import { verifyCopy } from "./maintenance.ts";
 
-/** What a database file holds, read without changing it. */
+/** What a database file holds, read without changing it (its soundness is snapshotFile's check). */
 export type FileInfo = {
-  /** "ok", or SQLite's integrity_check findings joined with "; ". */
-  integrity: string;
   /** Highest applied migration (0 when none). */
   schemaVersion: number;
   /** The highest version this binary can open. */
@@ -24,7 +21,8 @@ export type FileInfo = {
 };
 
 /** Which file a failure is about: the database read from, the copy being written, a copy written
- *  whole that failed integrity_check (kept as `<outPath>.partial`), or "taken": `outPath` or its
+ *  whole that failed integrity_check (kept as `<outPath>.partial`; the message is SQLite's
+ *  findings), or "taken": `outPath` or its
  *  .partial is another's (a copy to the same name, a user's file), never overwritten. */
 export type DataFileSide = "source" | "copy" | "check" | "taken";
 
@@ -47,9 +45,9 @@ const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
  *  plain file copy would have left out what only its -wal held). The copy is written as
  *  `<outPath>.partial` and moved to `outPath` when sound: a failure (a full disk) leaves nothing
  *  under `outPath`; a copy that fails integrity_check or `check` stays as .partial, for inspection.
- *  `outPath` must not exist, and is never replaced: a file made there meanwhile (another copy to
- *  that name, a user's file), even while `check` ran, is a DataFileError "taken" (the sound copy
- *  removed). Throws what `check` throws, as it is; otherwise DataFileError whose `side` says which
+ *  `outPath` is never replaced: a file there (another copy to that name, a user's file), even one
+ *  made while `check` ran, is a DataFileError "taken" (the sound copy removed); so is a
+ *  `<outPath>.partial` there before the copy starts. Throws what `check` throws, as it is; otherwise DataFileError whose `side` says which
  *  file failed and whose cause is SQLite's or the file system's error. */
 export async function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live", check?: (copy: string) => Promise<void>): Promise<void> {
   const partial = writeCopy(dbPath, outPath, source);
@@ -80,7 +78,8 @@ function placeCopy(partial: string, outPath: string): boolean {
     if (code === "EEXIST") return false;
     if (!NO_HARD_LINKS.has(code)) throw err;
     // No hard links here: look just before the rename, a window of a moment instead of the check's.
-    if (existsSync(outPath)) return false;
+    // lstat: a link, even to nothing, is taken too (the rename would replace the link).
+    if (lstatSync(outPath, { throwIfNoEntry: false })) return false;
     renameSync(partial, outPath);
     return true;
   }
@@ -105,7 +104,6 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
   }
   const partial = `${outPath}.partial`;
   try {
-    if (existsSync(outPath)) throw new DataFileError(`${outPath} exists; a copy never overwrites.`, { side: "taken" });
     // VACUUM INTO accepts an existing *empty* file: creating it 0600 first makes the copy private
     // from the start instead of umask-readable. "wx": never overwrite.
     try {
@@ -122,11 +120,13 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
       if (isDamaged(cause)) throw new DataFileError(`cannot read ${dbPath}: ${said(cause)}`, { cause, side: "source" });
       throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
     }
+    let findings: string;
     try {
-      verifyCopy(partial);
+      findings = readOnly(partial, integrityOf);
     } catch (cause) {
       throw new DataFileError(said(cause), { cause, side: "check" });
     }
+    if (findings !== "ok") throw new DataFileError(findings, { side: "check" });
     return partial;
   } catch (cause) {
     if (cause instanceof DataFileError) throw cause;
@@ -138,7 +138,7 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
 
 /** What verifying a database file's audit chains reads (audit-verifier.ts verifyEveryChain), and
  *  the membership tables its replay compares them with. */
-export type FileChains = Pick<Store, "listAudit" | "countAudit" | "auditSizes"> & { facts(): Map<string, SecurityFacts>; close(): void };
+export type FileChains = Pick<Store, "listAudit" | "auditSizes"> & { facts(): Map<string, SecurityFacts>; close(): void };
 
 /** The audit chains and meshes of the database file `path`, read through a read-only connection
  *  (never migrated: the tables read are the same in every schema version); close it when done.
@@ -154,46 +154,77 @@ export function openFileChains(path: string): FileChains {
   const audit = new AuditRepo(db);
   return {
     listAudit: async (meshId, afterSeq, limit) => audit.list(meshId, afterSeq, limit),
-    countAudit: async (meshId) => audit.count(meshId),
     auditSizes: async () => audit.sizes(),
     facts: () => securityFacts(db),
     close: () => db.close(),
   };
 }
 
-/** Reads integrity, schema version, epoch and row counts of a database file, read-only. Throws
- *  DataFileError when it is not a SQLite file or not a claudemesh database. */
-export function inspectFile(path: string): FileInfo {
-  let db: Database;
+/** "ok", or SQLite's integrity_check findings joined with "; ". */
+const integrityOf = (db: Database) =>
+  db
+    .query<{ integrity_check: string }, []>("PRAGMA integrity_check")
+    .all()
+    .map((r) => r.integrity_check)
+    .join("; ");
+
+/** `read` of the database file `path` through a read-only connection, closed after. */
+function readOnly<T>(path: string, read: (db: Database) => T): T {
+  const db = new Database(path, { readonly: true, strict: true });
   try {
-    db = new Database(path, { readonly: true, strict: true });
-  } catch (cause) {
-    throw new DataFileError(`cannot open ${path}: ${(cause as Error).message}`, { cause });
-  }
-  try {
-    const integrity = db
-      .query<{ integrity_check: string }, []>("PRAGMA integrity_check")
-      .all()
-      .map((r) => r.integrity_check)
-      .join("; ");
-    const tables = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
-    if (!tables.has("schema_migrations") || !tables.has("broker_meta")) throw new DataFileError(`${path} is a SQLite file but not a claudemesh database (no schema_migrations/broker_meta tables).`);
-    const count = (table: string) => (tables.has(table) ? db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n : 0);
-    return {
-      integrity,
-      schemaVersion: db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v ?? 0,
-      knownVersion: LATEST_VERSION,
-      epoch: db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()?.value ?? null,
-      meshes: count("meshes"),
-      messages: count("messages"),
-    };
-  } catch (cause) {
-    if (cause instanceof DataFileError) throw cause;
-    throw new DataFileError(`${path} cannot be read as a database: ${(cause as Error).message}`, { cause });
+    return read(db);
   } finally {
     db.close();
   }
 }
+
+/** `read` of the claudemesh database file `path`, given its table names. Throws DataFileError
+ *  when it is not a SQLite file or not a claudemesh database. */
+function readDatabaseFile<T>(path: string, read: (db: Database, tables: Set<string>) => T): T {
+  let db: Database;
+  try {
+    db = new Database(path, { readonly: true, strict: true });
+  } catch (cause) {
+    throw new DataFileError(`cannot open ${path}: ${said(cause)}`, { cause });
+  }
+  try {
+    const tables = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
+    if (!tables.has("schema_migrations") || !tables.has("broker_meta")) throw new DataFileError(`${path} is a SQLite file but not a claudemesh database (no schema_migrations/broker_meta tables).`);
+    return read(db, tables);
+  } catch (cause) {
+    if (cause instanceof DataFileError) throw cause;
+    throw new DataFileError(`${path} cannot be read as a database: ${said(cause)}`, { cause });
+  } finally {
+    db.close();
+  }
+}
+
+/** Throws DataFileError unless `path` opens as a claudemesh database: a cheap look (its first
+ *  pages), not a check of its contents. */
+export function checkDatabaseFile(path: string): void {
+  readDatabaseFile(path, () => undefined);
+}
+
+/** Reads schema version, epoch and row counts of a database file, read-only. Throws
+ *  DataFileError when it is not a SQLite file or not a claudemesh database. */
+export function inspectFile(path: string): FileInfo {
+  return readDatabaseFile(path, (db, tables) => {
+    const count = (table: string) => (tables.has(table) ? db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n : 0);
+    return {
+      schemaVersion: db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v ?? 0,
+      knownVersion: LATEST_VERSION,
+      epoch: fileMetaOf(db, "epoch"),
+      meshes: count("meshes"),
+      messages: count("messages"),
+    };
+  });
+}
+
+const fileMetaOf = (db: Database, key: string) => db.query<{ value: string }, [string]>("SELECT value FROM broker_meta WHERE key = ?").get(key)?.value ?? null;
+
+/** One broker_meta row of the database file `path` (null when there is none), read-only. Throws
+ *  SQLite's error when it cannot be read. */
+export const fileMeta = (path: string, key: string): string | null => readOnly(path, (db) => fileMetaOf(db, key));
 
 /** Sets one broker_meta row of an existing database file, in WAL mode like every broker database,
  *  without migrating it or loading its queue: safe beside a running broker (SQLite serialises the
