@@ -91,10 +91,16 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     expect([r.code, r.stderr]).toEqual([2, `claudemesh: --broker: "http://127.0.0.1:9/mesh/health/ready" is the address of the broker's /health/ready route, not of the broker: give its base URL, http://127.0.0.1:9/mesh.\n  fix: see \`claudemesh new --help\`\n`]);
   });
 
-  test("CLAUDEMESH_TIMEOUT that is no duration is a usage error", async () => {
+  // A number without a unit is milliseconds, and under a second it is refused as the broker's own
+  // durations are (config/load.ts checkDuration): CLAUDEMESH_TIMEOUT=30 waited 30 ms.
+  test.each([
+    ["no duration", "soon", "expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d"],
+    ["a number without a unit under a second", "30", "30 ms is below the minimum of 1s for a number without a unit; write 30s, or 30ms if you mean milliseconds"],
+    ["over an hour", "2h", "must be between 1ms and 1h"],
+  ])("CLAUDEMESH_TIMEOUT that is %s is a usage error that says what to write", async (_, timeout, why) => {
     await using ids = identities(1);
-    const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9"], { env: { CLAUDEMESH_TIMEOUT: "soon" } });
-    expect([r.code, r.stderr, pendingIn(ids.dirs[0]!)]).toEqual([2, `claudemesh: CLAUDEMESH_TIMEOUT is "soon"; give a duration from 1ms to 1h, like 30s (the default is 15s).\n  fix: unset CLAUDEMESH_TIMEOUT, or set it to a duration like 30s\n`, []]);
+    const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9"], { env: { CLAUDEMESH_TIMEOUT: timeout } });
+    expect([r.code, r.stderr, pendingIn(ids.dirs[0]!)]).toEqual([2, `claudemesh: CLAUDEMESH_TIMEOUT is "${timeout}": ${why}.\n  fix: unset CLAUDEMESH_TIMEOUT (the default is 15s), or set it to a duration like 30s\n`, []]);
   });
 
   test("inbox --follow says on stderr when the connection drops and when it is back", async () => {
