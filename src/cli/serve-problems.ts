@@ -2,9 +2,9 @@
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
 import { resolve } from "node:path";
-import { processEnv, type BrokerConfig } from "../config/load.ts";
+import { processEnv, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
+import { serveCommand } from "../config/command-line.ts";
 import { otherUser } from "../local-file/owner.ts";
-import { serveCommand, type AdminBroker } from "./admin-config.ts";
 
 /** How `serve` and `serve --check` exit (sysexits.h names where one fits). docs/operations.md
  *  "Exit codes" lists them; the systemd unit restarts on MAY_PASS and STORAGE_FAILED and not on
@@ -93,16 +93,16 @@ export function listenProblem(host: string, port: number): Refusal | null {
  *  database's -wal and -shm, the lock, the backup taken before a migration) that the broker's user
  *  cannot open afterwards. The admin commands and `serve --check` give what they make to that user
  *  instead (owner.ts); a broker keeps making files for as long as it runs. The fix is this same
- *  `serve` run as that user (admin-config.ts serveCommand: the flags and CLAUDEMESH_* settings
+ *  `serve` run as that user (command-line.ts serveCommand: the flags and CLAUDEMESH_* settings
  *  given, which sudo would drop, as flags, quoted). */
-export function rootProblem(broker: AdminBroker): Refusal | null {
+export function rootProblem(broker: ResolvedConfig): Refusal | null {
   const owner = otherUser(broker.config.dataDir);
   if (!owner) return null;
   const dataDir = resolve(broker.config.dataDir);
   const who = owner.name ? `${owner.name} (uid ${owner.uid})` : `uid ${owner.uid}`;
   return [
     `cannot start as root: ${dataDir} belongs to ${who}, and a broker run as root would leave files there that ${owner.name ?? "its owner"} cannot open`,
-    `run the broker as that user: ${serveCommand({ ...broker, config: { ...broker.config, dataDir } })} (under systemd: systemctl start claudemesh)`,
+    `run the broker as that user: ${serveCommand(broker, owner)} (under systemd: systemctl start claudemesh)`,
     ServeExit.notPermitted,
   ];
 }

@@ -189,16 +189,21 @@ function readFileLayer(path: string): Record<string, unknown> {
  *  default; `name` is the flag (`--port`), the variable, the file's path or "default".
  *  `overrides`: for a flag or variable that replaced a different value the config file gives the
  *  same key, that value as the file writes it, and this one as given. */
-export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string; overrides?: { file: string; fileValue: unknown; value: unknown } };
+export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string; overrides?: { fileValue: unknown; value: unknown } };
+
+/** The config `serve` runs with, where each value came from, and the config file read (as named,
+ *  by --config or CLAUDEMESH_CONFIG), if any. */
+export type ResolvedConfig = { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>>; configFile: string | null };
 
 /** A config file's value that a flag or variable replaced (Origin.overrides), for serve, serve
- *  --check and the admin commands to warn of: nothing else says the file is not what counts. */
+ *  --check and the admin commands to warn of: nothing else says the file is not what counts.
+ *  `file` is the config file, so that a log line or a JSON report stands on its own. */
 export type IgnoredFileValue = { key: SettingKey; file: string; fileValue: unknown; from: string; value: unknown };
 
-export function ignoredFileValues(origins: Readonly<Record<SettingKey, Origin>>): IgnoredFileValue[] {
+export function ignoredFileValues({ origins, configFile }: Pick<ResolvedConfig, "origins" | "configFile">): IgnoredFileValue[] {
   return SETTINGS.flatMap(({ key }) => {
     const o = origins[key];
-    return o.overrides ? [{ key, ...o.overrides, from: o.name }] : [];
+    return o.overrides ? [{ key, file: configFile!, ...o.overrides, from: o.name }] : [];
   });
 }
 
@@ -235,9 +240,8 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   return resolveBrokerConfig(sources).config;
 }
 
-/** loadBrokerConfig, where each value came from (for `serve --check`), and the config file read
- *  (as named, by --config or CLAUDEMESH_CONFIG), if any. */
-export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>>; configFile: string | null } {
+/** loadBrokerConfig, with where each value came from and the config file read (ResolvedConfig). */
+export function resolveBrokerConfig(sources: ConfigSources = {}): ResolvedConfig {
   const env = sources.env ?? {};
   const file = sources.configFile ?? env.CLAUDEMESH_CONFIG;
   const fileLayer = file ? readFileLayer(file) : {};
@@ -248,7 +252,7 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): { config: Brok
     out[s.key] = given ? coerce(s.key, s.kind, given.raw, given.origin.name, given.base) : s.default;
     origins[s.key] = given?.origin ?? { kind: "default", name: "default" };
     if (given && given.origin.kind !== "file" && s.key in fileLayer && !fileGives(s, fileLayer[s.key], file!, out[s.key])) {
-      origins[s.key] = { ...given.origin, overrides: { file: file!, fileValue: fileLayer[s.key], value: given.raw } };
+      origins[s.key] = { ...given.origin, overrides: { fileValue: fileLayer[s.key], value: given.raw } };
     }
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
