@@ -2,7 +2,7 @@
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
 import { resolve } from "node:path";
-import { processEnv, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
+import type { BrokerConfig, ResolvedConfig } from "../config/load.ts";
 import { serveCommand } from "../config/command-line.ts";
 import { otherUser } from "../local-file/owner.ts";
 
@@ -41,23 +41,13 @@ export function fail(message: string, fix: string | null = null, exit: number = 
 /** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
  *  directory, a data directory that cannot be made, a port taken since the check before the start:
  *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line;
- *  the exit code says whether a restart can help (startFailureKind). */
+ *  the exit code says whether a restart can help (data-dir-errors.ts startFailure's kind). */
 export async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<Refusal> {
   if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null, ServeExit.mayPass];
-  const { dataDirFileError, startFailureKind, startProblem } = await import("../broker/data-dir-errors.ts");
-  const kind = startFailureKind(err, config.dataDir);
+  const { startFailure } = await import("../broker/data-dir-errors.ts");
+  const { message, fix, kind } = startFailure(err, config.dataDir);
   const exit = kind === "data" ? ServeExit.badData : kind === "access" ? ServeExit.notPermitted : ServeExit.mayPass;
-  // The file system's errors (and the lock file's) first; startProblem words SQLite's.
-  const local = dataDirFileError(err, config.dataDir);
-  if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, readOnlyUnderSystemd(local, config.dataDir), exit];
-  return [`${doing}: ${startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err)}`, null, exit];
-}
-
-/** A read-only data directory's fix, and under systemd (which sets INVOCATION_ID for a service)
- *  the likelier cause: ProtectSystem=strict leaves writable only the paths the unit names. */
-function readOnlyUnderSystemd(local: { fix: string | null; cause?: unknown }, dataDir: string): string | null {
-  if ((local.cause as { code?: string } | undefined)?.code !== "EROFS" || !processEnv().INVOCATION_ID) return local.fix;
-  return `${local.fix}; under systemd, ProtectSystem=strict makes every path read-only but those the unit names: add ReadWritePaths=${resolve(dataDir)} in a drop-in (systemctl edit claudemesh)`;
+  return [`${doing}: ${message.replace(/^Cannot/, "cannot")}`, fix, exit];
 }
 
 export const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
