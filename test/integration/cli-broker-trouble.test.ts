@@ -139,15 +139,17 @@ describe("list and doctor say what send says", () => {
       const seen = await Promise.all(
         cases.map(async (c, i) => {
           const dir = pointedAt(team.dirs[0], join(team.root, `health${i}`), c.url);
-          const [listed, doctor, sent] = await Promise.all([cli(dir, ["list"], { env: SHORT }), cli(dir, ["doctor", "--json"], { env: SHORT }), cli(dir, ["send", "alice", "hi"], { env: SHORT })]);
+          const [listed, listedJson, doctor, sent] = await Promise.all([cli(dir, ["list"], { env: SHORT }), cli(dir, ["list", "--json"], { env: SHORT }), cli(dir, ["doctor", "--json"], { env: SHORT }), cli(dir, ["send", "alice", "hi"], { env: SHORT })]);
           const check = doctor.json().checks.find((k: { check: string }) => k.check === `${team.mesh.slug}: broker`);
-          return { name: c.name, list: [listed.code, listed.stdout], doctor: [doctor.code, check], send: [sent.code, sent.stderr] };
+          const { reachable, brokerProblem } = listedJson.json().meshes[0];
+          return { name: c.name, list: [listed.code, listed.stdout], listJson: [listedJson.code, reachable, brokerProblem], doctor: [doctor.code, check], send: [sent.code, sent.stderr] };
         }),
       );
       expect(seen).toEqual(
         cases.map((c) => ({
           name: c.name,
           list: [0, `${team.mesh.slug.padEnd(20)} alice (owner)  ${c.url}  UNREACHABLE: ${c.said}\n`],
+          listJson: [0, false, c.said],
           doctor: [5, { check: `${team.mesh.slug}: broker`, ok: false, detail: c.said, fix: "check the broker URL and that claudemesh serve runs there" }],
           send: [6, `claudemesh: ${c.sent ?? c.said}\n`],
         })),
