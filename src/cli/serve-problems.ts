@@ -1,6 +1,7 @@
 // What stops `serve` and `serve --check`, in words: one line on stderr (and a `fix:` line), and an
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { BrokerConfig, ResolvedConfig } from "../config/load.ts";
 import { serveCommand } from "../config/command-line.ts";
@@ -52,8 +53,17 @@ export async function storageReason(doing: string, err: unknown, config: BrokerC
 
 export const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
 
-/** Ports below this need root or CAP_NET_BIND_SERVICE on Linux (net.ipv4.ip_unprivileged_port_start). */
-const FIRST_UNPRIVILEGED_PORT = 1024;
+/** The first port a user without CAP_NET_BIND_SERVICE may listen on: Linux's
+ *  net.ipv4.ip_unprivileged_port_start (1024 unless an operator or a container changed it), else
+ *  1024 (the BSDs and macOS before Mojave; Mojave and later let anyone, and never say EACCES). */
+function firstUnprivilegedPort(): number {
+  try {
+    const n = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    return Number.isInteger(n) ? n : 1024;
+  } catch {
+    return 1024;
+  }
+}
 
 /** Why listening on host:port fails now (a test listen, closed at once), or null. */
 export function listenProblem(host: string, port: number): Refusal | null {
@@ -65,9 +75,10 @@ export function listenProblem(host: string, port: number): Refusal | null {
     const cannot = `cannot listen on ${host}:${port}`;
     if (code === "EADDRINUSE") return [portInUse(host, port), null, ServeExit.mayPass];
     // Bun's message says only "Failed to listen at HOST"; its code says why.
-    if (code === "EACCES" && port < FIRST_UNPRIVILEGED_PORT) {
+    const first = code === "EACCES" ? firstUnprivilegedPort() : 0;
+    if (port < first) {
       return [
-        `${cannot}: permission denied: ports below ${FIRST_UNPRIVILEGED_PORT} need root or the CAP_NET_BIND_SERVICE capability`,
+        `${cannot}: permission denied: ports below ${first} need root or the CAP_NET_BIND_SERVICE capability`,
         "listen on a high port (the default is 7900) behind a reverse proxy, or give the broker that capability (under systemd, a drop-in from systemctl edit claudemesh: AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE)",
         ServeExit.notPermitted,
       ];
