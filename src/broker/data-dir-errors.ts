@@ -1,11 +1,11 @@
 // What a failure in a broker's data directory says when `serve` or `serve --check` cannot start
-// (the CLI does not import the store, so it asks here), and which of those failures are the
-// place's fault: a lock file that is a directory, a directory that cannot be created or written
-// in, a backups/ that root kept. A full or failing disk is the disk's state, worded apart
-// (store/sqlite/disk-faults.ts). startFailureKind tells a supervisor which of them a restart
-// cannot change.
+// (the CLI does not import the store, so it asks here), and whether a restart can change it. The
+// file system's failures are the place's fault: a lock file that is a directory, a directory that
+// cannot be created or written in, a backups/ that root kept. A full or failing disk is the disk's
+// state, worded apart (store/sqlite/disk-faults.ts).
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { processEnv } from "../config/load.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { LockFileError } from "../store/sqlite/dir-lock.ts";
 import { diskFault } from "../store/sqlite/disk-faults.ts";
@@ -16,13 +16,42 @@ import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
 import { DamagedDatabaseError, restoreBackup } from "./damaged-fix.ts";
 
-/** For `serve`'s start-up errors: a database path that is not a file, a full or failing disk, a
- *  database another user owns or that is damaged; null for anything else. */
-export function startProblem(err: unknown, dataDir: string): string | null {
-  const db = join(dataDir, DEFAULT_DB_FILE);
-  return notAFile(db) ?? storageProblem(err, dataDir) ?? databaseProblem(err, db, restoreBackup(dataDir));
+/** What a failed start means for a supervisor: "data" when the data directory holds what no
+ *  broker may serve (a damaged database, one a newer claudemesh wrote or whose migrations were
+ *  edited, an audit chain that does not verify, something else where the database or the lock
+ *  file belongs); "access" when this user may not use the place (permissions, another user's
+ *  files, a read-only file system). Null when it may pass by itself or is not known: a full or
+ *  failing disk, and anything else. Only an operator changes the first two: a restart repeats
+ *  the same refusal (and the quick_check before it). */
+export type StartFailureKind = "data" | "access" | null;
+
+/** Why a start failed: the message, the fix when it is a line of its own, and the kind. */
+export type StartFailure = { message: string; fix: string | null; kind: StartFailureKind };
+
+/** What stopped `serve` or `serve --check` at start (claiming the data directory, opening,
+ *  migrating or checking the store), in words: the file system's errors first, then SQLite's,
+ *  else the error's own message. */
+export function startFailure(err: unknown, dataDir: string): StartFailure {
+  const local = fileFailure(err, dataDir);
+  if (local) return { message: local.error.message, fix: local.error.fix, kind: local.kind };
+  return startProblem(err, dataDir) ?? { message: (err as Error)?.message ?? String(err), fix: null, kind: null };
 }
 
+/** SQLite's and the disk's start-up errors: a database path that is not a file, a full or failing
+ *  disk, a database that is damaged, that this user may not open, or that no migration may bring
+ *  up to date; null for anything else. */
+function startProblem(err: unknown, dataDir: string): StartFailure | null {
+  const db = join(dataDir, DEFAULT_DB_FILE);
+  const problem = (message: string, kind: StartFailureKind): StartFailure => ({ message, fix: null, kind });
+  const notFile = notAFile(db);
+  if (notFile) return problem(notFile, "data");
+  const disk = storageProblem(err, dataDir);
+  if (disk) return problem(disk, null);
+  const said = databaseProblem(err, db, restoreBackup(dataDir));
+  if (said) return problem(said, isDamaged(err) ? "data" : "access");
+  const migration = err instanceof MigrationError && !(err instanceof MigrationBackupError);
+  return err instanceof DamagedDatabaseError || migration ? problem((err as Error).message, "data") : null;
+}
 /** A database path that holds something else: SQLite calls a directory a disk I/O error, which
  *  sent operators to dmesg. */
 function notAFile(db: string): string | null {
@@ -39,36 +68,37 @@ function notAFile(db: string): string | null {
  *  created or written in (the path, why and a fix, never the raw errno text). Null for anything
  *  else: SQLite's own errors, and a full or failing disk, which each command words itself. */
 export function dataDirFileError(err: unknown, dataDir: string): LocalFileError | null {
-  if (err instanceof LocalFileError) return err;
-  if (err instanceof LockFileError) return new LocalFileError(err.message, null, { cause: err });
+  return fileFailure(err, dataDir)?.error ?? null;
+}
+
+/** dataDirFileError's error, with its StartFailureKind. */
+function fileFailure(err: unknown, dataDir: string): { error: LocalFileError; kind: StartFailureKind } | null {
+  if (err instanceof LocalFileError) return { error: err, kind: accessKind(err) };
+  // A LockFileError without a cause: something that is not a file where the lock file belongs.
+  if (err instanceof LockFileError) return { error: new LocalFileError(err.message, null, { cause: err }), kind: err.cause === undefined ? "data" : accessKind(err) };
   const errno = errnoOf(err);
   if (!errno || diskFault(errno, dataDir) !== null) return null;
-  if (err instanceof MigrationBackupError) return migrationBackupError(err);
+  if (err instanceof MigrationBackupError) return { error: migrationBackupError(err), kind: accessKind(err) };
   const path = resolve(errno.path ?? dataDir);
-  // Another path would start an empty broker beside the data: the mount is what to change.
-  const fix = { EROFS: `remount the file system holding ${resolve(dataDir)} read-write (a broker needs to write in its data directory)` };
-  return fileError(err, path, errno.syscall === "mkdir" ? "create" : "write", { fix, ...(path === resolve(dataDir) ? { what: "the data directory" } : {}) }) as LocalFileError;
+  const fix = { EROFS: readOnlyFix(dataDir) };
+  const error = fileError(err, path, errno.syscall === "mkdir" ? "create" : "write", { fix, ...(path === resolve(dataDir) ? { what: "the data directory" } : {}) }) as LocalFileError;
+  return { error, kind: accessKind(err) };
 }
 
-/** What a failed start means for a supervisor: "data" when the data directory holds what no
- *  broker may serve (a damaged database, one a newer claudemesh wrote or whose migrations were
- *  edited, an audit chain that does not verify, something else where the database or the lock
- *  file belongs); "access" when this user may not use the place (permissions, another user's
- *  files, a read-only file system). Null when it may pass by itself or is not known: a full or
- *  failing disk, and anything else. Only an operator changes the first two: a restart repeats
- *  the same refusal (and the quick_check before it). */
-export function startFailureKind(err: unknown, dataDir: string): "data" | "access" | null {
-  const migration = err instanceof MigrationError && !(err instanceof MigrationBackupError);
-  // A LockFileError without a cause: something that is not a file where the lock file belongs.
-  const lockInTheWay = err instanceof LockFileError && err.cause === undefined;
-  if (err instanceof DamagedDatabaseError || isDamaged(err) || migration || lockInTheWay || notAFile(join(dataDir, DEFAULT_DB_FILE))) return "data";
-  if (diskFault(err, dataDir) !== null) return null;
-  const code = String(errnoOf(err)?.code ?? (err as { code?: unknown } | null)?.code ?? "");
-  // SQLITE_CANTOPEN: the database file this user may not open (databaseProblem's words).
-  return NO_ACCESS.has(code) ? "access" : null;
-}
+/** "access" for a file system error (or one wrapping it) that says this user may not. */
+const accessKind = (err: unknown): StartFailureKind => (NO_ACCESS.has(errnoOf(err)?.code ?? "") ? "access" : null);
 
-const NO_ACCESS = new Set(["EACCES", "EPERM", "EROFS", "SQLITE_CANTOPEN"]);
+const NO_ACCESS = new Set(["EACCES", "EPERM", "EROFS"]);
+
+/** A read-only data directory: remount it (another path would start an empty broker beside the
+ *  data). Under systemd (which sets INVOCATION_ID for a service) the likelier cause is
+ *  ProtectSystem=strict, which leaves writable only the paths the unit names. */
+function readOnlyFix(dataDir: string): string {
+  const dir = resolve(dataDir);
+  const remount = `remount the file system holding ${dir} read-write (a broker needs to write in its data directory)`;
+  if (!processEnv().INVOCATION_ID) return remount;
+  return `${remount}; under systemd, ProtectSystem=strict makes every path read-only but those the unit names: add ReadWritePaths=${dir} in a drop-in (systemctl edit claudemesh)`;
+}
 
 /** The backup taken before migrating could not be written: named with backups/ (whose owner and
  *  mode say why), not the database. A backups/ that is not ours (`sudo claudemesh admin backup`

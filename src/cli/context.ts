@@ -11,11 +11,11 @@ import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
 import { createOutput, exitFlushed, reportError, UsageError, type Output } from "./output.ts";
-import { parseDurationMs } from "../config/load.ts";
+import { checkDuration } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
 import { closedAsRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
+import { configWarnings } from "../config/warnings.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -48,17 +48,19 @@ export const UNAVAILABLE_RETRY_MS = 5_000;
 
 /** Default for CLAUDEMESH_TIMEOUT: the client's own request and handshake timeouts. */
 const BROKER_TIMEOUT_MS = 15_000;
-/** Longest CLAUDEMESH_TIMEOUT: a command that waits longer for an answer is a hung command. */
-const MAX_BROKER_TIMEOUT_MS = 3_600_000;
+/** CLAUDEMESH_TIMEOUT's range: up to an hour (a command that waits longer for an answer is a hung
+ *  command). */
+const BROKER_TIMEOUT_RANGE = { type: "duration", min: 1, max: 3_600_000 } as const;
 
 /** How long a command waits for each answer of the broker (its handshake, a request): the
- *  CLAUDEMESH_TIMEOUT duration, else 15 s. A value that is no duration from 1 ms to 1 h is a
- *  usage error. */
+ *  CLAUDEMESH_TIMEOUT duration, else 15 s. A value that is no duration from 1 ms to 1 h, or a
+ *  number without a unit under a second (checkDuration, as for the broker's settings), is a usage
+ *  error. */
 function brokerTimeoutMs(env: ClientEnv): number {
   if (env.timeout === null) return BROKER_TIMEOUT_MS;
-  const ms = parseDurationMs(env.timeout);
-  if (ms === null || ms < 1 || ms > MAX_BROKER_TIMEOUT_MS) throw new UsageError(`CLAUDEMESH_TIMEOUT is "${env.timeout}"; give a duration from 1ms to 1h, like 30s (the default is 15s).`, { fix: "unset CLAUDEMESH_TIMEOUT, or set it to a duration like 30s" });
-  return ms;
+  const checked = checkDuration(env.timeout, BROKER_TIMEOUT_RANGE);
+  if ("problem" in checked) throw new UsageError(`CLAUDEMESH_TIMEOUT is "${env.timeout}": ${checked.problem}.`, { fix: "unset CLAUDEMESH_TIMEOUT (the default is 15s), or set it to a duration like 30s" });
+  return checked.ms;
 }
 
 /** The http(s) base of the broker saved for `mesh`. A URL an older version saved without a scheme
@@ -82,7 +84,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
   // A mistyped variable (CONFIGDIR for CONFIG_DIR) would otherwise leave the command on a default
   // without a word, as serve says at start.
-  if (!out.json) for (const u of unknownEnv(processEnv())) out.warn(`${unknownEnvText(u)}.`);
+  if (!out.json) for (const w of configWarnings(processEnv())) out.warn(`${w.text}.`);
   const clients: BrokerClient[] = [];
   let cfg: LocalConfig | null = null;
   let timeoutMs: number | undefined;

@@ -1,10 +1,11 @@
 // What stops `serve` and `serve --check`, in words: one line on stderr (and a `fix:` line), and an
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { processEnv, type BrokerConfig } from "../config/load.ts";
+import type { BrokerConfig, ResolvedConfig } from "../config/load.ts";
+import { serveCommand } from "../config/command-line.ts";
 import { otherUser } from "../local-file/owner.ts";
-import { serveCommand, type AdminBroker } from "./admin-config.ts";
 
 /** How `serve` and `serve --check` exit (sysexits.h names where one fits). docs/operations.md
  *  "Exit codes" lists them; the systemd unit restarts on MAY_PASS and STORAGE_FAILED and not on
@@ -41,29 +42,28 @@ export function fail(message: string, fix: string | null = null, exit: number = 
 /** A full or failing disk, a database another user owns or that is damaged, a lock file that is a
  *  directory, a data directory that cannot be made, a port taken since the check before the start:
  *  what to do, not a stack trace. `doing` leads the message; the fix, when known, is its own line;
- *  the exit code says whether a restart can help (startFailureKind). */
+ *  the exit code says whether a restart can help (data-dir-errors.ts startFailure's kind). */
 export async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<Refusal> {
   if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null, ServeExit.mayPass];
-  const { dataDirFileError, startFailureKind, startProblem } = await import("../broker/data-dir-errors.ts");
-  const kind = startFailureKind(err, config.dataDir);
+  const { startFailure } = await import("../broker/data-dir-errors.ts");
+  const { message, fix, kind } = startFailure(err, config.dataDir);
   const exit = kind === "data" ? ServeExit.badData : kind === "access" ? ServeExit.notPermitted : ServeExit.mayPass;
-  // The file system's errors (and the lock file's) first; startProblem words SQLite's.
-  const local = dataDirFileError(err, config.dataDir);
-  if (local) return [`${doing}: ${local.message.replace(/^Cannot/, "cannot")}`, readOnlyUnderSystemd(local, config.dataDir), exit];
-  return [`${doing}: ${startProblem(err, config.dataDir) ?? (err as Error)?.message ?? String(err)}`, null, exit];
-}
-
-/** A read-only data directory's fix, and under systemd (which sets INVOCATION_ID for a service)
- *  the likelier cause: ProtectSystem=strict leaves writable only the paths the unit names. */
-function readOnlyUnderSystemd(local: { fix: string | null; cause?: unknown }, dataDir: string): string | null {
-  if ((local.cause as { code?: string } | undefined)?.code !== "EROFS" || !processEnv().INVOCATION_ID) return local.fix;
-  return `${local.fix}; under systemd, ProtectSystem=strict makes every path read-only but those the unit names: add ReadWritePaths=${resolve(dataDir)} in a drop-in (systemctl edit claudemesh)`;
+  return [`${doing}: ${message.replace(/^Cannot/, "cannot")}`, fix, exit];
 }
 
 export const portInUse = (host: string, port: number) => `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port`;
 
-/** Ports below this need root or CAP_NET_BIND_SERVICE on Linux (net.ipv4.ip_unprivileged_port_start). */
-const FIRST_UNPRIVILEGED_PORT = 1024;
+/** The first port a user without CAP_NET_BIND_SERVICE may listen on: Linux's
+ *  net.ipv4.ip_unprivileged_port_start (1024 unless an operator or a container changed it), else
+ *  1024 (the BSDs and macOS before Mojave; Mojave and later let anyone, and never say EACCES). */
+function firstUnprivilegedPort(): number {
+  try {
+    const n = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    return Number.isInteger(n) ? n : 1024;
+  } catch {
+    return 1024;
+  }
+}
 
 /** Why listening on host:port fails now (a test listen, closed at once), or null. */
 export function listenProblem(host: string, port: number): Refusal | null {
@@ -75,9 +75,10 @@ export function listenProblem(host: string, port: number): Refusal | null {
     const cannot = `cannot listen on ${host}:${port}`;
     if (code === "EADDRINUSE") return [portInUse(host, port), null, ServeExit.mayPass];
     // Bun's message says only "Failed to listen at HOST"; its code says why.
-    if (code === "EACCES" && port < FIRST_UNPRIVILEGED_PORT) {
+    const first = code === "EACCES" ? firstUnprivilegedPort() : 0;
+    if (port < first) {
       return [
-        `${cannot}: permission denied: ports below ${FIRST_UNPRIVILEGED_PORT} need root or the CAP_NET_BIND_SERVICE capability`,
+        `${cannot}: permission denied: ports below ${first} need root or the CAP_NET_BIND_SERVICE capability`,
         "listen on a high port (the default is 7900) behind a reverse proxy, or give the broker that capability (under systemd, a drop-in from systemctl edit claudemesh: AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE)",
         ServeExit.notPermitted,
       ];
@@ -93,16 +94,16 @@ export function listenProblem(host: string, port: number): Refusal | null {
  *  database's -wal and -shm, the lock, the backup taken before a migration) that the broker's user
  *  cannot open afterwards. The admin commands and `serve --check` give what they make to that user
  *  instead (owner.ts); a broker keeps making files for as long as it runs. The fix is this same
- *  `serve` run as that user (admin-config.ts serveCommand: the flags and CLAUDEMESH_* settings
+ *  `serve` run as that user (command-line.ts serveCommand: the flags and CLAUDEMESH_* settings
  *  given, which sudo would drop, as flags, quoted). */
-export function rootProblem(broker: AdminBroker): Refusal | null {
+export function rootProblem(broker: ResolvedConfig): Refusal | null {
   const owner = otherUser(broker.config.dataDir);
   if (!owner) return null;
   const dataDir = resolve(broker.config.dataDir);
   const who = owner.name ? `${owner.name} (uid ${owner.uid})` : `uid ${owner.uid}`;
   return [
     `cannot start as root: ${dataDir} belongs to ${who}, and a broker run as root would leave files there that ${owner.name ?? "its owner"} cannot open`,
-    `run the broker as that user: ${serveCommand({ ...broker, config: { ...broker.config, dataDir } })} (under systemd: systemctl start claudemesh)`,
+    `run the broker as that user: ${serveCommand(broker, owner)} (under systemd: systemctl start claudemesh)`,
     ServeExit.notPermitted,
   ];
 }

@@ -47,12 +47,37 @@ export class ConfigError extends Error {
   }
 }
 
-/** "500ms", "30s", "5m", "2h", "7d" (or plain milliseconds) → milliseconds; null if invalid. */
-export function parseDurationMs(text: string): number | null {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return Number(t);
+/** A duration as written: "500ms", "30s", "5m", "2h", "7d", or a number without a unit, which is
+ *  milliseconds (`unit` false; a config file's JSON number too). Null when it is none of these. */
+export function parseDuration(raw: unknown): { ms: number; unit: boolean } | null {
+  if (typeof raw === "number") return { ms: raw, unit: false };
+  const t = typeof raw === "string" ? raw.trim() : "";
+  if (/^\d+$/.test(t)) return { ms: Number(t), unit: false };
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
-  return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!) : null;
+  return m ? { ms: Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!), unit: true } : null;
+}
+
+/** parseDuration's milliseconds, without the unitless check (invite --expires, whose minimum is a
+ *  minute anyway). */
+export const parseDurationMs = (text: string): number | null => parseDuration(text)?.ms ?? null;
+
+/** The duration `raw` says, in milliseconds, when it is one of `range` (every broker duration
+ *  setting and the client's CLAUDEMESH_TIMEOUT), else why not: not a duration, outside the range,
+ *  or a number without a unit from 1 to 999, refused even where the range takes it
+ *  (UNITLESS_MIN_MS: `--drain-timeout 30` meant 30 s, most likely), with what to write instead:
+ *  the number in seconds, and in milliseconds where the range takes it. */
+export function checkDuration(raw: unknown, range: Extract<Kind, { type: "duration" }>): { ms: number } | { problem: string } {
+  const d = parseDuration(raw);
+  if (d === null) return { problem: "expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d" };
+  const { ms: n, unit } = d;
+  const fits = (v: number) => v >= range.min && v <= range.max;
+  if (!Number.isInteger(n)) return { problem: `must be ${rangeText(range)}` };
+  const floor = !unit && n > 0 ? Math.max(range.min, UNITLESS_MIN_MS) : range.min;
+  if (n >= floor && n <= range.max) return { ms: n };
+  if (unit || n <= 0 || n > range.max) return { problem: `must be ${rangeText(range)}${!unit && n > 0 ? "; a number without a unit is milliseconds" : ""}` };
+  const ways = [fits(n * DURATION_UNITS.s!) ? `${n}s` : null, fits(n) ? `${n}ms if you mean milliseconds` : null].filter((w) => w !== null);
+  const why = floor > range.min ? "for a number without a unit" : "(a number without a unit is milliseconds)";
+  return { problem: `${n} ms is below the minimum of ${formatDurationMs(floor)} ${why}; ${ways.length > 0 ? `write ${ways.join(", or ")}` : `write it with a unit: it must be ${rangeText(range)}`}` };
 }
 
 /** Why `dir` cannot be the data directory (a file, or a path through one), or null: a directory,
@@ -102,35 +127,18 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string, base: str
       if (Array.isArray(raw) && raw.every((x) => typeof x === "string")) return checkList(key, raw, bad);
       if (typeof raw === "string") return checkList(key, raw.split(",").map((s) => s.trim()).filter(Boolean), bad);
       throw bad("expected a comma-separated list");
-    case "int":
-    case "duration": {
-      let n: number | null;
-      if (typeof raw === "number") n = raw;
-      else if (typeof raw === "string" && kind.type === "duration") {
-        n = parseDurationMs(raw);
-        if (n === null) throw bad("expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d");
-      } else if (typeof raw === "string" && /^\d+$/.test(raw.trim())) n = Number(raw.trim());
-      else throw bad("expected an integer");
-      const unitless = kind.type === "duration" && (typeof raw === "number" || /^\s*\d+\s*$/.test(String(raw)));
-      const problem = Number.isInteger(n) ? numberProblem(kind, n, unitless) : `must be ${rangeText(kind)}`;
-      if (problem) throw bad(problem);
+    case "int": {
+      const n = typeof raw === "number" ? raw : typeof raw === "string" && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : null;
+      if (n === null) throw bad("expected an integer");
+      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(`must be ${rangeText(kind)}`);
       return n;
     }
+    case "duration": {
+      const checked = checkDuration(raw, kind);
+      if ("problem" in checked) throw bad(checked.problem);
+      return checked.ms;
+    }
   }
-}
-
-/** Why the integer `n` is not a value of `kind`, or null. A duration written without a unit
- *  (`unitless`) is milliseconds, and from 1 to 999 it is refused even where the range takes it
- *  (UNITLESS_MIN_MS: `--drain-timeout 30` meant 30 s, most likely), with what to write instead:
- *  the number in seconds, and in milliseconds where the range takes it. */
-function numberProblem(kind: Extract<Kind, { min: number }>, n: number, unitless: boolean): string | null {
-  const fits = (v: number) => v >= kind.min && v <= kind.max;
-  const floor = unitless && n > 0 ? Math.max(kind.min, UNITLESS_MIN_MS) : kind.min;
-  if (n >= floor && n <= kind.max) return null;
-  if (!unitless || n === 0 || n > kind.max) return `must be ${rangeText(kind)}${unitless && n > 0 ? "; a number without a unit is milliseconds" : ""}`;
-  const ways = [fits(n * DURATION_UNITS.s!) ? `${n}s` : null, fits(n) ? `${n}ms if you mean milliseconds` : null].filter((w) => w !== null);
-  const why = floor > kind.min ? "for a number without a unit" : "(a number without a unit is milliseconds)";
-  return `${n} ms is below the minimum of ${formatDurationMs(floor)} ${why}; ${ways.length > 0 ? `write ${ways.join(", or ")}` : `write it with a unit: it must be ${rangeText(kind)}`}`;
 }
 
 /** The one list setting, trustedProxies, holds addresses or CIDR ranges: anything else (a host
@@ -181,16 +189,21 @@ function readFileLayer(path: string): Record<string, unknown> {
  *  default; `name` is the flag (`--port`), the variable, the file's path or "default".
  *  `overrides`: for a flag or variable that replaced a different value the config file gives the
  *  same key, that value as the file writes it, and this one as given. */
-export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string; overrides?: { file: string; fileValue: unknown; value: unknown } };
+export type Origin = { kind: "flag" | "env" | "file" | "default"; name: string; overrides?: { fileValue: unknown; value: unknown } };
+
+/** The config `serve` runs with, where each value came from, and the config file read (as named,
+ *  by --config or CLAUDEMESH_CONFIG), if any. */
+export type ResolvedConfig = { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>>; configFile: string | null };
 
 /** A config file's value that a flag or variable replaced (Origin.overrides), for serve, serve
- *  --check and the admin commands to warn of: nothing else says the file is not what counts. */
+ *  --check and the admin commands to warn of: nothing else says the file is not what counts.
+ *  `file` is the config file, so that a log line or a JSON report stands on its own. */
 export type IgnoredFileValue = { key: SettingKey; file: string; fileValue: unknown; from: string; value: unknown };
 
-export function ignoredFileValues(origins: Readonly<Record<SettingKey, Origin>>): IgnoredFileValue[] {
+export function ignoredFileValues({ origins, configFile }: Pick<ResolvedConfig, "origins" | "configFile">): IgnoredFileValue[] {
   return SETTINGS.flatMap(({ key }) => {
     const o = origins[key];
-    return o.overrides ? [{ key, ...o.overrides, from: o.name }] : [];
+    return o.overrides ? [{ key, file: configFile!, ...o.overrides, from: o.name }] : [];
   });
 }
 
@@ -227,9 +240,8 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   return resolveBrokerConfig(sources).config;
 }
 
-/** loadBrokerConfig, where each value came from (for `serve --check`), and the config file read
- *  (as named, by --config or CLAUDEMESH_CONFIG), if any. */
-export function resolveBrokerConfig(sources: ConfigSources = {}): { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>>; configFile: string | null } {
+/** loadBrokerConfig, with where each value came from and the config file read (ResolvedConfig). */
+export function resolveBrokerConfig(sources: ConfigSources = {}): ResolvedConfig {
   const env = sources.env ?? {};
   const file = sources.configFile ?? env.CLAUDEMESH_CONFIG;
   const fileLayer = file ? readFileLayer(file) : {};
@@ -240,7 +252,7 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): { config: Brok
     out[s.key] = given ? coerce(s.key, s.kind, given.raw, given.origin.name, given.base) : s.default;
     origins[s.key] = given?.origin ?? { kind: "default", name: "default" };
     if (given && given.origin.kind !== "file" && s.key in fileLayer && !fileGives(s, fileLayer[s.key], file!, out[s.key])) {
-      origins[s.key] = { ...given.origin, overrides: { file: file!, fileValue: fileLayer[s.key], value: given.raw } };
+      origins[s.key] = { ...given.origin, overrides: { fileValue: fileLayer[s.key], value: given.raw } };
     }
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);

@@ -1,7 +1,7 @@
 // The admin commands read the broker's settings with serve's own code (src/cli/admin-config.ts;
 // docs/operations.md "Settings", "Backups and restore"), and say what they act on as serve would
 // run it (session 19's operator review): a config file's dataDir that CLAUDEMESH_DATA_DIR or
-// --data-dir replaces is named, as serve names it; a relative --data-dir is printed absolute;
+// --data-dir replaces is named, as serve names it (no other setting: admin uses none); a relative --data-dir is printed absolute;
 // `admin restore`'s closing line is a command that starts the same broker (the config file, the
 // settings given by flag or variable, shell quoting) and, run as root on the service user's data
 // directory, one run as that user, since serve refuses to run there as root.
@@ -36,6 +36,15 @@ describe("admin commands find the data directory as serve does, and say when the
   ])("%s", async (_, args, env, stderr) => {
     const r = await admin(["token", "--config", file, ...args], { env });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 4, stderr });
+  }, 30_000);
+
+  // Only the data directory: a port the file gives and CLAUDEMESH_PORT replaces is none of an admin
+  // command's business, and warning of it said the command used a port it never does.
+  test("a variable over another of the file's settings: no warning", async () => {
+    const withPort = join(files, "with-port.json");
+    writeFileSync(withPort, JSON.stringify({ dataDir: fromFile, port: 7901 }));
+    const r = await admin(["token", "--config", withPort], { env: { CLAUDEMESH_PORT: "7902" } });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 4, stderr: nothingAt(fromFile!) });
   }, 30_000);
 });
 

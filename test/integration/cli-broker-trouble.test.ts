@@ -91,10 +91,16 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     expect([r.code, r.stderr]).toEqual([2, `claudemesh: --broker: "http://127.0.0.1:9/mesh/health/ready" is the address of the broker's /health/ready route, not of the broker: give its base URL, http://127.0.0.1:9/mesh.\n  fix: see \`claudemesh new --help\`\n`]);
   });
 
-  test("CLAUDEMESH_TIMEOUT that is no duration is a usage error", async () => {
+  // A number without a unit is milliseconds, and under a second it is refused as the broker's own
+  // durations are (config/load.ts checkDuration): CLAUDEMESH_TIMEOUT=30 waited 30 ms.
+  test.each([
+    ["no duration", "soon", "expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d"],
+    ["a number without a unit under a second", "30", "30 ms is below the minimum of 1s for a number without a unit; write 30s, or 30ms if you mean milliseconds"],
+    ["over an hour", "2h", "must be between 1ms and 1h"],
+  ])("CLAUDEMESH_TIMEOUT that is %s is a usage error that says what to write", async (_, timeout, why) => {
     await using ids = identities(1);
-    const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9"], { env: { CLAUDEMESH_TIMEOUT: "soon" } });
-    expect([r.code, r.stderr, pendingIn(ids.dirs[0]!)]).toEqual([2, `claudemesh: CLAUDEMESH_TIMEOUT is "soon"; give a duration from 1ms to 1h, like 30s (the default is 15s).\n  fix: unset CLAUDEMESH_TIMEOUT, or set it to a duration like 30s\n`, []]);
+    const r = await cli(ids.dirs[0]!, ["new", "Team", "--broker", "http://127.0.0.1:9"], { env: { CLAUDEMESH_TIMEOUT: timeout } });
+    expect([r.code, r.stderr, pendingIn(ids.dirs[0]!)]).toEqual([2, `claudemesh: CLAUDEMESH_TIMEOUT is "${timeout}": ${why}.\n  fix: unset CLAUDEMESH_TIMEOUT (the default is 15s), or set it to a duration like 30s\n`, []]);
   });
 
   test("inbox --follow says on stderr when the connection drops and when it is back", async () => {
@@ -133,15 +139,17 @@ describe("list and doctor say what send says", () => {
       const seen = await Promise.all(
         cases.map(async (c, i) => {
           const dir = pointedAt(team.dirs[0], join(team.root, `health${i}`), c.url);
-          const [listed, doctor, sent] = await Promise.all([cli(dir, ["list"], { env: SHORT }), cli(dir, ["doctor", "--json"], { env: SHORT }), cli(dir, ["send", "alice", "hi"], { env: SHORT })]);
+          const [listed, listedJson, doctor, sent] = await Promise.all([cli(dir, ["list"], { env: SHORT }), cli(dir, ["list", "--json"], { env: SHORT }), cli(dir, ["doctor", "--json"], { env: SHORT }), cli(dir, ["send", "alice", "hi"], { env: SHORT })]);
           const check = doctor.json().checks.find((k: { check: string }) => k.check === `${team.mesh.slug}: broker`);
-          return { name: c.name, list: [listed.code, listed.stdout], doctor: [doctor.code, check], send: [sent.code, sent.stderr] };
+          const { reachable, brokerProblem } = listedJson.json().meshes[0];
+          return { name: c.name, list: [listed.code, listed.stdout], listJson: [listedJson.code, reachable, brokerProblem], doctor: [doctor.code, check], send: [sent.code, sent.stderr] };
         }),
       );
       expect(seen).toEqual(
         cases.map((c) => ({
           name: c.name,
           list: [0, `${team.mesh.slug.padEnd(20)} alice (owner)  ${c.url}  UNREACHABLE: ${c.said}\n`],
+          listJson: [0, false, c.said],
           doctor: [5, { check: `${team.mesh.slug}: broker`, ok: false, detail: c.said, fix: "check the broker URL and that claudemesh serve runs there" }],
           send: [6, `claudemesh: ${c.sent ?? c.said}\n`],
         })),

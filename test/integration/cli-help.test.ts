@@ -116,6 +116,15 @@ describe("help and version as commands", () => {
     expect({ code: deeper.code, stderr: deeper.stderr }).toEqual({ code: 2, stderr: 'claudemesh: Unknown command "nosuch" of `claudemesh topic`.\n  fix: see `claudemesh topic --help`\n' });
   }, 30_000);
 
+  test("`help --help` and `help -h` are about help itself; `help send --help` about send", async () => {
+    await using ids = identities(1);
+    const [dir] = ids.dirs as [string];
+    const [long, short, send, sendHelp] = await Promise.all([cli(dir, ["help", "--help"]), cli(dir, ["help", "-h"]), cli(dir, ["help", "send", "--help"]), cli(dir, ["send", "--help"])]);
+    expect([long.code, long.stdout.split("\n").find((l) => l.startsWith("USAGE"))]).toEqual([0, "USAGE claudemesh help [OPTIONS] [COMMAND]"]);
+    expect({ code: short.code, stdout: short.stdout }).toEqual({ code: 0, stdout: long.stdout });
+    expect({ code: send.code, stdout: send.stdout }).toEqual({ code: 0, stdout: sendHelp.stdout });
+  }, 30_000);
+
   test("`version` prints what --version does; --json adds Bun's and the schema's versions (no commit from source)", async () => {
     await using ids = identities(1);
     const [dir] = ids.dirs as [string];

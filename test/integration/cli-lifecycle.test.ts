@@ -171,7 +171,7 @@ describe("cli lifecycle", () => {
     expect({ seen: readdirSync(join(bob, "seen")), sessions: readdirSync(join(bob, "sessions")) }).toEqual({ seen: [], sessions: [] });
     // The owner still sees the mesh; bob's old key is refused.
     const aliceList = await cli(alice, ["list", "--json"]);
-    expect(aliceList.json().meshes.map((m: any) => [m.slug, m.reachable])).toEqual([[slug, true]]);
+    expect(aliceList.json().meshes.map((m: any) => [m.slug, m.reachable, m.brokerProblem])).toEqual([[slug, true, null]]);
     const leaveAgain = await cli(bob, ["leave", slug, "--yes", "--json"]);
     expect({ code: leaveAgain.code, json: leaveAgain.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: expect.stringContaining("You have not joined any mesh") } } });
 

@@ -15,8 +15,8 @@ import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, read
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { tempDir } from "../helpers/broker.ts";
-import { MAIN, until } from "../helpers/cli.ts";
-import { canSwitchUser, run, serviceDir, SERVICE_UID as U } from "../helpers/service-user.ts";
+import { cliEnv, MAIN, until } from "../helpers/cli.ts";
+import { AS_SERVICE, canSwitchUser, run, serviceDir, SERVICE_UID as U } from "../helpers/service-user.ts";
 
 const asRootOnLinux = process.platform === "linux" && process.getuid?.() === 0;
 
@@ -29,6 +29,22 @@ describe("refusals a restart cannot change exit 77 (EX_NOPERM)", () => {
       stderr:
         "claudemesh serve: cannot start: cannot listen on 127.0.0.1:80: permission denied: ports below 1024 need root or the CAP_NET_BIND_SERVICE capability\n" +
         "  fix: listen on a high port (the default is 7900) behind a reverse proxy, or give the broker that capability (under systemd, a drop-in from systemctl edit claudemesh: AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE)\n",
+      made: [],
+    });
+  }, 30_000);
+
+  // The bound is net.ipv4.ip_unprivileged_port_start, which a container or an operator may raise:
+  // port 1500 was refused with "a security policy such as SELinux?". The sysctl is per network
+  // namespace, so the host's stays as it is.
+  test.skipIf(!canSwitchUser || !Bun.which("unshare") || !Bun.which("ip"))("a port below a raised ip_unprivileged_port_start: the same reason, with that bound", async () => {
+    const { dataDir, home } = serviceDir();
+    const inNamespace = 'ip link set lo up && echo 2000 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec "$@"';
+    const argv = ["unshare", "-n", "sh", "-c", inNamespace, "sh", ...AS_SERVICE, process.execPath, "run", MAIN, "serve", "--port", "1500", "--data-dir", dataDir];
+    const proc = Bun.spawn(argv, { env: cliEnv(home, { HOME: home }), stdout: "ignore", stderr: "pipe", timeout: 20_000 });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect({ code, said: stderr.split("\n")[0], made: readdirSync(dataDir) }).toEqual({
+      code: 77,
+      said: "claudemesh serve: cannot start: cannot listen on 127.0.0.1:1500: permission denied: ports below 2000 need root or the CAP_NET_BIND_SERVICE capability",
       made: [],
     });
   }, 30_000);

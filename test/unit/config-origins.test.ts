@@ -14,8 +14,8 @@ describe("where each setting came from", () => {
     const { config, origins } = resolveBrokerConfig({ flags: { port: 7902 }, env: { CLAUDEMESH_HOST: "127.0.0.3", HOME: "/home/x" }, configFile: file });
     expect({ port: config.port, host: config.host, sendRate: config.sendRate, ttl: config.messageTtl }).toEqual({ port: 7902, host: "127.0.0.3", sendRate: 5, ttl: 604_800_000 });
     expect([origins.port, origins.host, origins.sendRate, origins.messageTtl, origins.dataDir]).toEqual([
-      { kind: "flag", name: "--port", overrides: { file, fileValue: 7901, value: 7902 } },
-      { kind: "env", name: "CLAUDEMESH_HOST", overrides: { file, fileValue: "127.0.0.2", value: "127.0.0.3" } },
+      { kind: "flag", name: "--port", overrides: { fileValue: 7901, value: 7902 } },
+      { kind: "env", name: "CLAUDEMESH_HOST", overrides: { fileValue: "127.0.0.2", value: "127.0.0.3" } },
       { kind: "file", name: file },
       { kind: "default", name: "default" },
       { kind: "default", name: "default" },
@@ -29,10 +29,10 @@ describe("a config file's value that a flag or variable replaced", () => {
     const dir = tempDir("cm-origins-");
     const file = join(dir, "broker.json");
     writeFileSync(file, JSON.stringify({ port: 7901, logLevel: "warn", dataDir: "data", drainTimeout: "oops" }));
-    const { config, origins } = resolveBrokerConfig({ flags: { port: "7901", drainTimeout: "5s" }, env: { CLAUDEMESH_LOG_LEVEL: "WARN", CLAUDEMESH_DATA_DIR: join(dir, "data") }, configFile: file });
-    expect(ignoredFileValues(origins)).toEqual([{ key: "drainTimeout", file, fileValue: "oops", from: "--drain-timeout", value: "5s" }]);
-    expect(config.drainTimeout).toBe(5000);
-    expect(ignoredFileValueText(ignoredFileValues(origins)[0]!)).toBe(`drainTimeout "oops" in ${file} is ignored: --drain-timeout gives "5s", and a flag beats the config file`);
+    const resolved = resolveBrokerConfig({ flags: { port: "7901", drainTimeout: "5s" }, env: { CLAUDEMESH_LOG_LEVEL: "WARN", CLAUDEMESH_DATA_DIR: join(dir, "data") }, configFile: file });
+    expect(ignoredFileValues(resolved)).toEqual([{ key: "drainTimeout", file, fileValue: "oops", from: "--drain-timeout", value: "5s" }]);
+    expect(resolved.config.drainTimeout).toBe(5000);
+    expect(ignoredFileValueText(ignoredFileValues(resolved)[0]!)).toBe(`drainTimeout "oops" in ${file} is ignored: --drain-timeout gives "5s", and a flag beats the config file`);
   });
 });
 

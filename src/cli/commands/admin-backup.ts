@@ -2,8 +2,9 @@
 // located like `serve` locates it (admin-config.ts).
 // The work is in broker/backup.ts and broker/maintenance.ts; this file resolves the directory and prints.
 import { command } from "../context.ts";
-import { dataDirCommand } from "../../config/command-line.ts";
-import { adminBroker, serveCommand, type AdminArgs } from "../admin-config.ts";
+import { dataDirCommand, serveCommand } from "../../config/command-line.ts";
+import { otherUser } from "../../local-file/owner.ts";
+import { adminBroker, type AdminArgs } from "../admin-config.ts";
 import { chainsVerified } from "../../broker/audit-verifier.ts";
 
 type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };
@@ -42,7 +43,7 @@ export async function restore(args: Args & { file: string }): Promise<void> {
         "New operator token for the dashboard (the backup's token, and any other, no longer works; shown only now):",
         `  ${r.operatorToken}`,
         "",
-        `Start the broker again (${serveCommand(broker)}, or systemctl start claudemesh).`,
+        `Start the broker again (${serveCommand(broker, otherUser(broker.config.dataDir))}, or systemctl start claudemesh).`,
       ].join("\n"),
     );
   });

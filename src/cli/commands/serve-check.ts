@@ -8,13 +8,12 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { ignoredFileValues, ignoredFileValueText, processEnv, type BrokerConfig, type Origin } from "../../config/load.ts";
-import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
+import { ignoredFileValues, processEnv, type BrokerConfig, type ResolvedConfig } from "../../config/load.ts";
+import { unknownEnv } from "../../config/env-names.ts";
+import { configWarnings } from "../../config/warnings.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
 import { fail as failPlain, listenProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { makeDirs } from "../../local-file/dirs.ts";
-
-type Resolved = { config: BrokerConfig; origins: Readonly<Record<SettingKey, Origin>> };
 
 const listenAddress = (c: BrokerConfig) => `${c.host.includes(":") ? `[${c.host}]` : c.host}:${c.port}`;
 
@@ -27,7 +26,7 @@ function shown(key: SettingKey, value: unknown): string {
 }
 
 /** The human report of what is checked: three lines for where, then every setting and its source. */
-function settingsText({ config, origins }: Resolved): string {
+function settingsText({ config, origins }: ResolvedConfig): string {
   const rows = SETTINGS.map((s) => [s.key, shown(s.key, s.key === "dataDir" ? resolve(config.dataDir) : config[s.key]), origins[s.key].name]);
   const w0 = Math.max(...rows.map((r) => r[0]!.length));
   const w1 = Math.max(...rows.map((r) => r[1]!.length));
@@ -40,7 +39,7 @@ function settingsText({ config, origins }: Resolved): string {
   ].join("\n");
 }
 
-function settingsJson({ config, origins }: Resolved) {
+function settingsJson({ config, origins }: ResolvedConfig) {
   return {
     dataDir: resolve(config.dataDir),
     listen: listenAddress(config),
@@ -49,15 +48,14 @@ function settingsJson({ config, origins }: Resolved) {
   };
 }
 
-export async function check(resolved: Resolved, json: boolean): Promise<never> {
+export async function check(resolved: ResolvedConfig, json: boolean): Promise<never> {
   const { config } = resolved;
   const { brokenChain, checkStore, damaged, migrationSentence } = await import("../../broker/store-check.ts");
   const { chainsVerified } = await import("../../broker/audit-verifier.ts");
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   const unknown = unknownEnv(processEnv());
-  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignoredFileValues(resolved.origins) };
-  if (!json) for (const u of unknown) process.stderr.write(`claudemesh serve: warning: ${unknownEnvText(u)}.\n`);
-  if (!json) for (const i of report.ignoredFileValues) process.stderr.write(`claudemesh serve: warning: ${ignoredFileValueText(i)}.\n`);
+  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignoredFileValues(resolved) };
+  if (!json) for (const w of configWarnings(processEnv(), resolved)) process.stderr.write(`claudemesh serve: warning: ${w.text}.\n`);
   const fail = (message: string, fix: string | null = null, exit?: number): never => {
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
     return failPlain(message, fix, exit);

@@ -3,10 +3,10 @@
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0. A refusal exits with a code
 // that says whether a restart can help (serve-problems.ts ServeExit, docs/operations.md "Exit codes").
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
-import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig } from "../../config/load.ts";
+import { ConfigError, processEnv, resolveBrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
-import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
+import { configWarnings } from "../../config/warnings.ts";
 import { serveArgs } from "../args.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
@@ -48,10 +48,10 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // A closed terminal, or a log tool that sends SIGHUP to "reopen logs", must not end the broker
   // mid-flight (by default it exits 129 without a drain): it has no file to reopen.
   process.on("SIGHUP", () => {});
-  const { config, origins, configFile } = resolved();
+  const setup = resolved();
+  const { config } = setup;
   const log = jsonLog(config.logLevel);
-  for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
-  for (const i of ignoredFileValues(origins)) log.warn(ignoredFileValueText(i), i);
+  for (const w of configWarnings(processEnv(), setup)) log.warn(w.text, w.fields);
   const { startBroker } = await import("../../broker/server.ts");
   const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (early) {
@@ -63,7 +63,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   const bind = config.port === 0 ? null : listenProblem(config.host, config.port);
   if (bind) fail(`cannot start: ${bind[0]}`, bind[1], bind[2]);
   // As root on the broker user's directory: files made now would be root's (serve-problems.ts).
-  const asRoot = rootProblem({ config, origins, configFile });
+  const asRoot = rootProblem(setup);
   if (asRoot) fail(...asRoot);
   // The lock decides; the PID files only name who holds it.
   let other: ReturnType<typeof claimDataDir>;
