@@ -32,7 +32,7 @@ export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const { restoreDataDir } = await import("../../broker/maintenance.ts");
     const broker = adminBroker(args, ctx.out);
-    const r = await ctx.out.wait("restoring (integrity_check + audit chains, then the copy)", restoreDataDir(broker.config.dataDir, args.file, { force: Boolean(args.force) }));
+    const r = await ctx.out.wait("restoring (a copy of the backup, then its integrity_check and audit chains)", restoreDataDir(broker.config.dataDir, args.file, { force: Boolean(args.force) }));
     ctx.out.result(r, () =>
       [
         `Restored ${r.file} → ${r.database}`,
