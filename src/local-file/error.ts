@@ -120,14 +120,15 @@ function describe(code: string, at: string, op: FileOp, named: string, cannot: s
 /** A file's permission bits as `ls -l` and chmod read them in octal: "600", "000" (never "0"). */
 export const modeOf = (st: Pick<Stats, "mode">): string => (st.mode & 0o777).toString(8).padStart(3, "0");
 
-/** Who may do what where the refusal came from: the file for a read, the directory a write or a
- *  new directory goes into (an atomic write creates a temp file there and renames it). When this
+/** Who may do what where the refusal came from (refusedBy): the file for a read, the directory a
+ *  write or a new directory goes into (an atomic write creates a temp file there and renames it),
+ *  or a file written in place whose mode forbids it. When this
  *  user owns it and its mode lacks the access needed, the mode is the reason, and the chmod that
  *  gives the owner access (claudemesh's own files are private: 600, directories 700) is the fix.
  *  When its mode allows it, the mode is not the reason, and a chmod would not help. */
 function permissionDenied(at: string, op: FileOp, cannot: string): { message: string; fix: string } {
   const me = process.getuid?.();
-  const where = nearestThere(op === "write" ? dirname(at) : at);
+  const where = refusedBy(at, op);
   const mine = me !== 0 && where !== null && where.st.uid === me;
   const facts =
     me === 0 ? "the file system refuses it even to root" : !where ? null : mine ? `${where.path} is yours, mode ${modeOf(where.st)}` : `${where.path} belongs to uid ${where.st.uid}, mode ${modeOf(where.st)}; claudemesh runs as uid ${me}`;
@@ -136,6 +137,20 @@ function permissionDenied(at: string, op: FileOp, cannot: string): { message: st
   if (mine) return { message, fix: `the mode of ${where.path} is not the reason: look for an immutable flag (lsattr -d ${where.path}), an ACL (getfacl ${where.path}) or a security policy such as SELinux or AppArmor` };
   if (op === "read") return { message, fix: `run claudemesh as the user that owns ${where?.path ?? at}, or give this user read access to it` };
   return { message, fix: `choose a place you can write to, or get write access to ${where?.path ?? dirname(at)}` };
+}
+
+/** Where a refusal of `op` on `at` most likely comes from: the file for a read; for a write, the
+ *  directory it goes into, unless that allows it and `at` is a file whose own bits lack write (a
+ *  write in place: the broker's database, an append). */
+function refusedBy(at: string, op: FileOp): { path: string; st: Stats } | null {
+  if (op !== "write") return nearestThere(at);
+  const dir = nearestThere(dirname(at));
+  let file: { path: string; st: Stats } | null = null;
+  try {
+    const st = statSync(at, { throwIfNoEntry: false });
+    if (st?.isFile()) file = { path: at, st };
+  } catch {} // a directory on the way that may not be searched: that directory is the reason
+  return file && dir && allows(dir, op, at) && !allows(file, op, at) ? file : dir;
 }
 
 /** Whether the owner's bits of `where` give what `op` on `at` needs there: a file read needs r (a

@@ -36,21 +36,23 @@ describe.skipIf(!canSwitchUser)("your own file or directory refused to you", () 
     expect({ code: after.code, stderr: after.stderr }).toEqual({ code: 4, stderr: expect.stringContaining("You have not joined any mesh") });
   }, 30_000);
 
-  test("chmod only where the owner's bits lack the access: a read, a path through a directory, a new file under a missing directory", async () => {
+  test("chmod only where the owner's bits lack the access: a read, a path through a directory, a new file under a missing directory, a read-only file written in place", async () => {
     const { home } = serviceDir();
     const own = (path: string, mode: number) => (chownSync(path, U, U), chmodSync(path, mode), path);
     const readable = own((writeFileSync(join(home, "readable.json"), "{}"), join(home, "readable.json")), 0o600);
     const writeOnly = own((writeFileSync(join(home, "write-only.json"), "{}"), join(home, "write-only.json")), 0o200);
     const shut = own((mkdirSync(join(home, "shut")), join(home, "shut")), 0o600);
+    // A file written in place (the broker's database): its own mode, not its directory's, refuses.
+    const readOnly = own((writeFileSync(join(home, "claudemesh.db"), ""), join(home, "claudemesh.db")), 0o400);
     // Each as fileError words an EACCES for it, run as the user that owns the paths.
-    const cases: [path: string, op: string][] = [[readable, "read"], [writeOnly, "read"], [join(shut, "x.json"), "read"], [join(home, "gone", "sub", "x.json"), "write"]];
+    const cases: [path: string, op: string][] = [[readable, "read"], [writeOnly, "read"], [join(shut, "x.json"), "read"], [join(home, "gone", "sub", "x.json"), "write"], [readOnly, "write"], [join(shut, "x.json"), "write"]];
     const script = `import { fileError } from ${JSON.stringify(join(import.meta.dir, "../../src/local-file/error.ts"))};
       const cases = ${JSON.stringify(cases)};
       console.log(JSON.stringify(cases.map(([p, op]) => fileError(Object.assign(new Error("raw"), { code: "EACCES" }), p, op).fix)));`;
     const proc = Bun.spawn([...AS_SERVICE, process.execPath, "-e", script], { cwd: home, stdout: "pipe", stderr: "pipe" });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect({ code, err }).toEqual({ code: 0, err: "" });
-    expect(JSON.parse(out)).toEqual([notTheMode(readable), `chmod 600 ${writeOnly}`, `chmod 700 ${shut}`, notTheMode(home)]);
+    expect(JSON.parse(out)).toEqual([notTheMode(readable), `chmod 600 ${writeOnly}`, `chmod 700 ${shut}`, notTheMode(home), `chmod 600 ${readOnly}`, `chmod 700 ${shut}`]);
   }, 30_000);
 
   test.skipIf(!canMakeImmutable)("a config directory with the owner's access that still refuses a new file gets no chmod; one at mode 500 gets chmod 700", async () => {
