@@ -77,20 +77,17 @@ async function fromSource(indexPath: string): Promise<AssetTable> {
  *  and those miss behind a reverse proxy that serves the broker under a path (/cm/ loaded
  *  /chunk-….js, not /cm/chunk-….js); Bun.build already writes them relative. The names carry a
  *  content hash, so a quoted one is nothing but the reference. */
-export function relativeAssetRefs(html: string, assets: Iterable<string>): string {
+function relativeAssetRefs(html: string, assets: Iterable<string>): string {
   let out = html;
   for (const path of assets) out = out.replaceAll(`"${path}"`, `".${path}"`);
   return out;
 }
 
 async function fromEmbedded(files: NonNullable<typeof page.files>): Promise<AssetTable> {
-  const paths = files.filter((f) => f.loader !== "html").map((f) => urlPathOf(f.path));
-  const asset = async (f: (typeof files)[number]): Promise<Asset> => ({
-    body: f.loader === "html" ? new Blob([relativeAssetRefs(await Bun.file(f.path).text(), paths)]) : Bun.file(f.path),
-    contentType: f.headers["content-type"],
-    immutable: f.loader !== "html",
-  });
-  return new Map(await Promise.all(files.map(async (f) => [urlPathOf(f.path), await asset(f)] as const)));
+  const table = new Map<string, Asset>(files.map((f) => [urlPathOf(f.path), { body: Bun.file(f.path), contentType: f.headers["content-type"], immutable: f.loader !== "html" }]));
+  const index = table.get("/");
+  if (index) table.set("/", { ...index, body: new Blob([relativeAssetRefs(await index.body.text(), [...table.keys()].filter((p) => p !== "/"))]) });
+  return table;
 }
 
 // A memo rather than state: the table depends only on the files of this executable or checkout.

@@ -5,7 +5,6 @@
 // state, worded apart (store/sqlite/disk-faults.ts).
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { processEnv } from "../config/load.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { LockFileError } from "../store/sqlite/dir-lock.ts";
 import { diskFault } from "../store/sqlite/disk-faults.ts";
@@ -23,16 +22,17 @@ import { DamagedDatabaseError, restoreBackup } from "./damaged-fix.ts";
  *  files, a read-only file system). Null when it may pass by itself or is not known: a full or
  *  failing disk, and anything else. Only an operator changes the first two: a restart repeats
  *  the same refusal (and the quick_check before it). */
-export type StartFailureKind = "data" | "access" | null;
+type StartFailureKind = "data" | "access" | null;
 
 /** Why a start failed: the message, the fix when it is a line of its own, and the kind. */
-export type StartFailure = { message: string; fix: string | null; kind: StartFailureKind };
+type StartFailure = { message: string; fix: string | null; kind: StartFailureKind };
 
 /** What stopped `serve` or `serve --check` at start (claiming the data directory, opening,
  *  migrating or checking the store), in words: the file system's errors first, then SQLite's,
- *  else the error's own message. */
-export function startFailure(err: unknown, dataDir: string): StartFailure {
-  const local = fileFailure(err, dataDir);
+ *  else the error's own message. `underSystemd`: started as a systemd service, whose sandbox is
+ *  the likelier reason for a read-only directory. */
+export function startFailure(err: unknown, dataDir: string, underSystemd = false): StartFailure {
+  const local = fileFailure(err, dataDir, underSystemd);
   if (local) return { message: local.error.message, fix: local.error.fix, kind: local.kind };
   return startProblem(err, dataDir) ?? { message: (err as Error)?.message ?? String(err), fix: null, kind: null };
 }
@@ -68,11 +68,11 @@ function notAFile(db: string): string | null {
  *  created or written in (the path, why and a fix, never the raw errno text). Null for anything
  *  else: SQLite's own errors, and a full or failing disk, which each command words itself. */
 export function dataDirFileError(err: unknown, dataDir: string): LocalFileError | null {
-  return fileFailure(err, dataDir)?.error ?? null;
+  return fileFailure(err, dataDir, false)?.error ?? null;
 }
 
 /** dataDirFileError's error, with its StartFailureKind. */
-function fileFailure(err: unknown, dataDir: string): { error: LocalFileError; kind: StartFailureKind } | null {
+function fileFailure(err: unknown, dataDir: string, underSystemd: boolean): { error: LocalFileError; kind: StartFailureKind } | null {
   if (err instanceof LocalFileError) return { error: err, kind: accessKind(err) };
   // A LockFileError without a cause: something that is not a file where the lock file belongs.
   if (err instanceof LockFileError) return { error: new LocalFileError(err.message, null, { cause: err }), kind: err.cause === undefined ? "data" : accessKind(err) };
@@ -80,7 +80,7 @@ function fileFailure(err: unknown, dataDir: string): { error: LocalFileError; ki
   if (!errno || diskFault(errno, dataDir) !== null) return null;
   if (err instanceof MigrationBackupError) return { error: migrationBackupError(err), kind: accessKind(err) };
   const path = resolve(errno.path ?? dataDir);
-  const fix = { EROFS: readOnlyFix(dataDir) };
+  const fix = { EROFS: readOnlyFix(dataDir, underSystemd) };
   const error = fileError(err, path, errno.syscall === "mkdir" ? "create" : "write", { fix, ...(path === resolve(dataDir) ? { what: "the data directory" } : {}) }) as LocalFileError;
   return { error, kind: accessKind(err) };
 }
@@ -91,12 +91,12 @@ const accessKind = (err: unknown): StartFailureKind => (NO_ACCESS.has(errnoOf(er
 const NO_ACCESS = new Set(["EACCES", "EPERM", "EROFS"]);
 
 /** A read-only data directory: remount it (another path would start an empty broker beside the
- *  data). Under systemd (which sets INVOCATION_ID for a service) the likelier cause is
- *  ProtectSystem=strict, which leaves writable only the paths the unit names. */
-function readOnlyFix(dataDir: string): string {
+ *  data). Under systemd the likelier cause is ProtectSystem=strict, which leaves writable only
+ *  the paths the unit names. */
+function readOnlyFix(dataDir: string, underSystemd: boolean): string {
   const dir = resolve(dataDir);
   const remount = `remount the file system holding ${dir} read-write (a broker needs to write in its data directory)`;
-  if (!processEnv().INVOCATION_ID) return remount;
+  if (!underSystemd) return remount;
   return `${remount}; under systemd, ProtectSystem=strict makes every path read-only but those the unit names: add ReadWritePaths=${dir} in a drop-in (systemctl edit claudemesh)`;
 }
 

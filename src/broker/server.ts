@@ -162,6 +162,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       if (!url) return secured(errorResponse(new MeshError("invalid_argument", "The request's Host header or path is not a valid URL.")));
       // Every HTTP response carries the dashboard's CSP and friends, but the API reference page's
       // (it ships an inline script), which gets a looser script and style policy.
+      // Elysia routes /docs/ to the same page, whose relative URLs would then resolve to
+      // /docs/docs/…: a read of it is sent back to ../docs, which stays under a proxy's path.
+      if (url.pathname === "/docs/" && (req.method === "GET" || req.method === "HEAD")) return secured(new Response(null, { status: 308, headers: { location: "../docs" } }));
       if (url.pathname === "/docs" || url.pathname === "/docs/") return handle(req, DOCS_HEADERS);
       // The dashboard's answers are one signed-in member's: no cache may keep or share them.
       if (url.pathname.startsWith("/v1/dashboard/")) return handle(req, DASHBOARD_API_HEADERS);

@@ -3,8 +3,7 @@
 // (--data-dir > CLAUDEMESH_DATA_DIR > config file (--config or CLAUDEMESH_CONFIG) > default), with
 // serve's warning when a flag or variable replaces the config file's dataDir.
 import { resolve } from "node:path";
-import { ConfigError, processEnv, resolveBrokerConfig, type ResolvedConfig } from "../config/load.ts";
-import { configWarnings } from "../config/warnings.ts";
+import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig, type ResolvedConfig } from "../config/load.ts";
 import { UsageError, type Output } from "./output.ts";
 
 export type AdminArgs = { "data-dir"?: string; config?: string };
@@ -21,6 +20,7 @@ export function adminBroker(args: AdminArgs, out: Output): ResolvedConfig {
     if (err instanceof ConfigError) throw new UsageError(err.message, { fix: err.fix ?? undefined, cause: err });
     throw err;
   }
-  if (!out.json) for (const w of configWarnings(null, resolved, ["dataDir"])) out.warn(`${w.text}.`);
+  // Only of the data directory: a file's port replaced by CLAUDEMESH_PORT is nothing an admin command uses.
+  if (!out.json) for (const i of ignoredFileValues(resolved)) if (i.key === "dataDir") out.warn(`${ignoredFileValueText(i)}.`);
   return { ...resolved, config: Object.freeze({ ...resolved.config, dataDir: resolve(resolved.config.dataDir) }) };
 }

@@ -15,7 +15,7 @@ import { checkDuration } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
 import { closedAsRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { configWarnings } from "../config/warnings.ts";
+import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -84,7 +84,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
   // A mistyped variable (CONFIGDIR for CONFIG_DIR) would otherwise leave the command on a default
   // without a word, as serve says at start.
-  if (!out.json) for (const w of configWarnings(processEnv())) out.warn(`${w.text}.`);
+  if (!out.json) for (const u of unknownEnv(processEnv())) out.warn(`${unknownEnvText(u)}.`);
   const clients: BrokerClient[] = [];
   let cfg: LocalConfig | null = null;
   let timeoutMs: number | undefined;

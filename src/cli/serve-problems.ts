@@ -3,7 +3,7 @@
 // serve-check.ts.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { BrokerConfig, ResolvedConfig } from "../config/load.ts";
+import { processEnv, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
 import { serveCommand } from "../config/command-line.ts";
 import { otherUser } from "../local-file/owner.ts";
 
@@ -46,7 +46,8 @@ export function fail(message: string, fix: string | null = null, exit: number = 
 export async function storageReason(doing: string, err: unknown, config: BrokerConfig): Promise<Refusal> {
   if ((err as { code?: string })?.code === "EADDRINUSE") return [`${doing}: ${portInUse(config.host, config.port)}`, null, ServeExit.mayPass];
   const { startFailure } = await import("../broker/data-dir-errors.ts");
-  const { message, fix, kind } = startFailure(err, config.dataDir);
+  // systemd sets INVOCATION_ID for a service.
+  const { message, fix, kind } = startFailure(err, config.dataDir, Boolean(processEnv().INVOCATION_ID));
   const exit = kind === "data" ? ServeExit.badData : kind === "access" ? ServeExit.notPermitted : ServeExit.mayPass;
   return [`${doing}: ${message.replace(/^Cannot/, "cannot")}`, fix, exit];
 }

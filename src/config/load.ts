@@ -198,7 +198,7 @@ export type ResolvedConfig = { config: BrokerConfig; origins: Readonly<Record<Se
 /** A config file's value that a flag or variable replaced (Origin.overrides), for serve, serve
  *  --check and the admin commands to warn of: nothing else says the file is not what counts.
  *  `file` is the config file, so that a log line or a JSON report stands on its own. */
-export type IgnoredFileValue = { key: SettingKey; file: string; fileValue: unknown; from: string; value: unknown };
+type IgnoredFileValue = { key: SettingKey; file: string; fileValue: unknown; from: string; value: unknown };
 
 export function ignoredFileValues({ origins, configFile }: Pick<ResolvedConfig, "origins" | "configFile">): IgnoredFileValue[] {
   return SETTINGS.flatMap(({ key }) => {

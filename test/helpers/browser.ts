@@ -64,3 +64,11 @@ export async function launchBrowser(origin: string): Promise<TestBrowser> {
     },
   };
 }
+
+/** Signs in on the dashboard's Operator tab with `token` and waits for the mesh `slug` in its list. */
+export async function operatorSees(page: Page, token: string, slug: string): Promise<void> {
+  await page.click('[data-testid="tab-operator"]');
+  await page.fill('[data-testid="operator-token"]', token);
+  await page.click("#view form button.primary");
+  await page.locator('[data-testid="operator-mesh"]', { hasText: slug }).waitFor({ timeout: 10_000 });
+}

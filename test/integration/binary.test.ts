@@ -1,6 +1,6 @@
 // The compiled executable: built with the release flags, it serves from any directory with its
-// embedded migrations, API reference and web dashboard (which runs in chromium), ignores a .env in
-// the working directory, and drains on SIGTERM.
+// embedded migrations, API reference and web dashboard (which runs in chromium, at the root and
+// under a proxy's path), ignores a .env in the working directory, and drains on SIGTERM.
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,8 +8,10 @@ import { startMcp } from "../helpers/mcp.ts";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
-import { launchBrowser } from "../helpers/browser.ts";
+import { launchBrowser, operatorSees } from "../helpers/browser.ts";
 import { until } from "../helpers/cli.ts";
+import { createTestMesh } from "../helpers/mesh.ts";
+import { prefixProxy } from "../helpers/prefix-proxy.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const work = tempDir("cm-bin-");
@@ -110,4 +112,19 @@ describe("compiled binary", () => {
     b.proc.kill("SIGTERM");
     expect(await b.proc.exited).toBe(0);
   }, 30_000);
+
+  // Its bundler writes root-absolute asset URLs into the page (dashboard-assets.ts makes them
+  // relative); dashboard-prefix.test.ts covers the rest of the page under a path from source.
+  test("the page under a proxy's path /cm/ loads its files and signs the operator in", async () => {
+    await using proxy = prefixProxy("/cm");
+    await using b = await spawnBroker(join(work, "prefix-data"), ["--public-url", proxy.base], [bin]);
+    proxy.forwardTo(b.url);
+    await until(() => /cmo_\S+/.test(b.stderr()), "the operator token in the first-run banner");
+    const token = /cmo_\S+/.exec(b.stderr())![0];
+    await createTestMesh(proxy.base, "alice", "shop");
+    await using br = await launchBrowser(proxy.origin);
+    await br.page.goto(`${proxy.base}/`);
+    await operatorSees(br.page, token, "shop");
+    expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
+  }, 60_000);
 });

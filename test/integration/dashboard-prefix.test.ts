@@ -4,30 +4,18 @@
 // proxy's /cm, the page loads its files, signs in (a member's link and the operator token, both
 // passing the origin check on publicUrl alone, since the proxy rewrites Host), keeps its live view
 // up and shows the mesh; /cm/docs renders its operations; and nothing is asked for outside /cm.
-// The compiled executable too, whose bundler writes root-absolute asset URLs into the page.
+// The compiled executable, whose bundler writes root-absolute asset URLs into the page, is
+// tested so in binary.test.ts.
 // At the root, the same is covered by dashboard-browser.test.ts and dashboard-live.test.ts.
 import { describe, expect, test } from "bun:test";
-import type { Page } from "playwright-core";
-import { join, resolve } from "node:path";
-import { startBroker, tempDir } from "../helpers/broker.ts";
+import { startBroker } from "../helpers/broker.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
-import { launchBrowser } from "../helpers/browser.ts";
+import { launchBrowser, operatorSees } from "../helpers/browser.ts";
 import { prefixProxy } from "../helpers/prefix-proxy.ts";
-import { spawnBroker } from "../helpers/process.ts";
-import { until } from "../helpers/until.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
 const sel = (id: string) => `[data-testid="${id}"]`;
-
-/** Signs in on the page's Operator tab and waits for the mesh `slug` in its list. */
-async function operatorSees(page: Page, token: string, slug: string): Promise<void> {
-  await page.click(sel("tab-operator"));
-  await page.fill(sel("operator-token"), token);
-  await page.click("#view form button.primary");
-  await page.locator(sel("operator-mesh"), { hasText: slug }).waitFor({ timeout: 10_000 });
-}
 
 describe("under a path prefix", () => {
   test("the page at /cm/: a member's link, the live view, sign-out, the operator's sign-in and /cm/join", async () => {
@@ -73,25 +61,5 @@ describe("under a path prefix", () => {
     await page.getByText("Create a mesh").first().waitFor({ timeout: 20_000 });
     await page.getByText("HTTP routes of the claudemesh broker").first().waitFor();
     expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
-    // At the root too: a relative redirect, never one to a path the proxy does not serve.
-    const res = await fetch(`${b.url}/docs/`, { redirect: "manual" });
-    expect({ status: res.status, location: res.headers.get("location") }).toEqual({ status: 308, location: "../docs" });
   }, 60_000);
-
-  test("the compiled executable's page at /cm/ loads its files and signs the operator in", async () => {
-    const work = tempDir("cm-prefix-bin-");
-    const bin = join(work, "claudemesh");
-    const build = Bun.spawn(["bun", "run", join(ROOT, "scripts/build.ts"), bin], { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
-    expect({ code: await build.exited, err: build.exitCode === 0 ? "" : await new Response(build.stderr).text() }).toEqual({ code: 0, err: "" });
-    await using proxy = prefixProxy("/cm");
-    await using b = await spawnBroker(join(work, "data"), ["--public-url", proxy.base], [bin]);
-    proxy.forwardTo(b.url);
-    await until(() => /cmo_\S+/.test(b.stderr()), "the operator token in the first-run banner");
-    const token = /cmo_\S+/.exec(b.stderr())![0];
-    await createTestMesh(proxy.base, "alice", "shop");
-    await using br = await launchBrowser(proxy.origin);
-    await br.page.goto(`${proxy.base}/`);
-    await operatorSees(br.page, token, "shop");
-    expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
-  }, 90_000);
 });

@@ -161,14 +161,16 @@ describe("operations endpoints", () => {
     for (const path of ["/docs/json", "/docs/scalar.js", "/docsx", "/docs/anything"]) {
       expect({ path, csp: (await fetch(`${b.url}${path}`)).headers.get("content-security-policy") }).toEqual({ path, csp: expect.stringContaining("script-src 'self' 'wasm-unsafe-eval'") });
     }
-    for (const path of ["/docs", "/docs/"]) {
-      const h = (await fetch(`${b.url}${path}`)).headers;
-      expect({ path, csp: h.get("content-security-policy"), frame: h.get("x-frame-options"), sniff: h.get("x-content-type-options") }).toEqual({
-        path,
-        csp: expect.stringMatching(/script-src 'self' 'unsafe-inline'.*frame-ancestors 'none'/),
-        frame: "DENY",
-        sniff: "nosniff",
-      });
+    const h = (await fetch(`${b.url}/docs`)).headers;
+    expect({ csp: h.get("content-security-policy"), frame: h.get("x-frame-options"), sniff: h.get("x-content-type-options") }).toEqual({
+      csp: expect.stringMatching(/script-src 'self' 'unsafe-inline'.*frame-ancestors 'none'/),
+      frame: "DENY",
+      sniff: "nosniff",
+    });
+    // The redirect is relative, so that it stays under a proxy's path, for a read of either kind.
+    for (const method of ["GET", "HEAD"]) {
+      const res = await fetch(`${b.url}/docs/`, { method, redirect: "manual" });
+      expect({ method, status: res.status, location: res.headers.get("location"), frame: res.headers.get("x-frame-options") }).toEqual({ method, status: 308, location: "../docs", frame: "DENY" });
     }
     const spec = await (await fetch(`${b.url}/docs/json`)).json();
     // The dashboard's routes are pinned in test/integration/dashboard-http.test.ts.
@@ -202,7 +204,7 @@ describe("a route asked with the wrong method", () => {
     expect(await probe("DELETE", "/v1/meshes")).toEqual(wrong("DELETE", "/v1/meshes", "POST"));
     expect(await probe("GET", "/v1/invites/AbCdEf123/claim")).toEqual(wrong("GET", "/v1/invites/AbCdEf123/claim", "POST"));
     expect(await probe("GET", "/hook/set-status")).toEqual(wrong("GET", "/hook/set-status", "POST"));
-    for (const path of ["/health", "/health/ready", "/metrics", "/docs/json", "/", "/join"]) expect(await probe("POST", path)).toEqual(wrong("POST", path, "GET or HEAD"));
+    for (const path of ["/health", "/health/ready", "/metrics", "/metrics/", "/docs", "/docs/", "/docs/json", "/", "/join"]) expect(await probe("POST", path)).toEqual(wrong("POST", path, "GET or HEAD"));
     expect(await probe("PUT", "/v1/dashboard/session")).toEqual(wrong("PUT", "/v1/dashboard/session", "GET or HEAD"));
     expect((await fetch(`${b.url}/health/ready`, { method: "HEAD" })).status).toBe(200); // as Allow says
     // A path no method serves: no Allow. (A one-segment GET is the dashboard's file route.)

@@ -10,10 +10,11 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 
 const isParam = (segment: string) => segment.startsWith(":") || segment === "*";
 
-/** Whether an Elysia route pattern (`/v1/invites/:inviteId/claim`) matches `pathname`. */
+/** Whether an Elysia route pattern (`/v1/invites/:inviteId/claim`) matches `pathname`. A trailing
+ *  slash is ignored, as Elysia's router does (`/docs/` is served as `/docs`). */
 function matches(pattern: string, pathname: string): boolean {
   const want = pattern.split("/");
-  const got = pathname.split("/");
+  const got = (pathname.length > 1 && pathname.endsWith("/") ? pathname.slice(0, -1) : pathname).split("/");
   if (want.at(-1) === "*") return got.length >= want.length - 1 && want.slice(0, -1).every((s, i) => isParam(s) || s === got[i]);
   return want.length === got.length && want.every((s, i) => (isParam(s) ? got[i] !== "" : s === got[i]));
 }

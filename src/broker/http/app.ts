@@ -16,8 +16,6 @@ import { opsRoutes } from "./ops.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 
-const isDocsSlash = (request: Request) => request.url.includes("/docs/") && (request.method === "GET" || request.method === "HEAD") && new URL(request.url).pathname === "/docs/";
-
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
   const rawBody = (req: Request) => raw.get(req) ?? "";
@@ -49,14 +47,11 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
       return errorResponse(err);
     })
     .onAfterResponse(({ request, route }) => countAnswer(ctx, counted.get(route), refusals.get(request)))
-    // The reference page asks for docs/json and docs/scalar.js relative to itself, so that it works
-    // at /docs and behind a reverse proxy that serves the broker under a path (/cm/docs asks for
-    // /cm/docs/json). From /docs/, which Elysia routes to the same page, they would resolve to
-    // /docs/docs/…: a GET of that is sent back to ../docs, a relative redirect, which stays under
-    // the proxy's path.
-    .onRequest(({ request }) => (isDocsSlash(request) ? new Response(null, { status: 308, headers: { location: "../docs" } }) : undefined))
     .use(
       swagger({
+        // The reference page asks for docs/json and docs/scalar.js relative to itself, so that it
+        // works at /docs and behind a reverse proxy that serves the broker under a path (/cm/docs
+        // asks for /cm/docs/json). /docs/ is redirected to it (server.ts).
         path: "/docs",
         scalarCDN: "docs/scalar.js",
         // No controls for Scalar's hosted services (its AI agent, MCP generator, deploy and share

@@ -8,9 +8,8 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { ignoredFileValues, processEnv, type BrokerConfig, type ResolvedConfig } from "../../config/load.ts";
-import { unknownEnv } from "../../config/env-names.ts";
-import { configWarnings } from "../../config/warnings.ts";
+import { ignoredFileValues, ignoredFileValueText, processEnv, type BrokerConfig, type ResolvedConfig } from "../../config/load.ts";
+import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
 import { fail as failPlain, listenProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { makeDirs } from "../../local-file/dirs.ts";
@@ -54,8 +53,9 @@ export async function check(resolved: ResolvedConfig, json: boolean): Promise<ne
   const { chainsVerified } = await import("../../broker/audit-verifier.ts");
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   const unknown = unknownEnv(processEnv());
-  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignoredFileValues(resolved) };
-  if (!json) for (const w of configWarnings(processEnv(), resolved)) process.stderr.write(`claudemesh serve: warning: ${w.text}.\n`);
+  const ignored = ignoredFileValues(resolved);
+  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignored };
+  if (!json) for (const text of [...unknown.map(unknownEnvText), ...ignored.map(ignoredFileValueText)]) process.stderr.write(`claudemesh serve: warning: ${text}.\n`);
   const fail = (message: string, fix: string | null = null, exit?: number): never => {
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
     return failPlain(message, fix, exit);

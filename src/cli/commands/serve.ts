@@ -3,10 +3,10 @@
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0. A refusal exits with a code
 // that says whether a restart can help (serve-problems.ts ServeExit, docs/operations.md "Exit codes").
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
-import { ConfigError, processEnv, resolveBrokerConfig } from "../../config/load.ts";
+import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
 import { jsonLog } from "../../log/log.ts";
-import { configWarnings } from "../../config/warnings.ts";
+import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { serveArgs } from "../args.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
@@ -51,7 +51,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   const setup = resolved();
   const { config } = setup;
   const log = jsonLog(config.logLevel);
-  for (const w of configWarnings(processEnv(), setup)) log.warn(w.text, w.fields);
+  // Nothing else would say these: a mistyped variable leaves a default in place.
+  for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
+  for (const i of ignoredFileValues(setup)) log.warn(ignoredFileValueText(i), i);
   const { startBroker } = await import("../../broker/server.ts");
   const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (early) {

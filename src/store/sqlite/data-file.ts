@@ -145,12 +145,7 @@ export type FileChains = Pick<Store, "listAudit" | "auditSizes"> & { facts(): Ma
  *  Its reads throw SQLite's error for a file whose chains cannot be read (no audit_log table, a
  *  damaged page); opening throws DataFileError. */
 export function openFileChains(path: string): FileChains {
-  let db: Database;
-  try {
-    db = new Database(path, { readonly: true, strict: true });
-  } catch (cause) {
-    throw new DataFileError(`cannot open ${path}: ${said(cause)}`, { cause });
-  }
+  const db = openReadOnly(path);
   const audit = new AuditRepo(db);
   return {
     listAudit: async (meshId, afterSeq, limit) => audit.list(meshId, afterSeq, limit),
@@ -168,9 +163,18 @@ const integrityOf = (db: Database) =>
     .map((r) => r.integrity_check)
     .join("; ");
 
+/** A read-only connection to the database file `path`; DataFileError when it cannot be opened. */
+function openReadOnly(path: string): Database {
+  try {
+    return new Database(path, { readonly: true, strict: true });
+  } catch (cause) {
+    throw new DataFileError(`cannot open ${path}: ${said(cause)}`, { cause });
+  }
+}
+
 /** `read` of the database file `path` through a read-only connection, closed after. */
 function readOnly<T>(path: string, read: (db: Database) => T): T {
-  const db = new Database(path, { readonly: true, strict: true });
+  const db = openReadOnly(path);
   try {
     return read(db);
   } finally {
@@ -181,22 +185,16 @@ function readOnly<T>(path: string, read: (db: Database) => T): T {
 /** `read` of the claudemesh database file `path`, given its table names. Throws DataFileError
  *  when it is not a SQLite file or not a claudemesh database. */
 function readDatabaseFile<T>(path: string, read: (db: Database, tables: Set<string>) => T): T {
-  let db: Database;
-  try {
-    db = new Database(path, { readonly: true, strict: true });
-  } catch (cause) {
-    throw new DataFileError(`cannot open ${path}: ${said(cause)}`, { cause });
-  }
-  try {
-    const tables = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
-    if (!tables.has("schema_migrations") || !tables.has("broker_meta")) throw new DataFileError(`${path} is a SQLite file but not a claudemesh database (no schema_migrations/broker_meta tables).`);
-    return read(db, tables);
-  } catch (cause) {
-    if (cause instanceof DataFileError) throw cause;
-    throw new DataFileError(`${path} cannot be read as a database: ${said(cause)}`, { cause });
-  } finally {
-    db.close();
-  }
+  return readOnly(path, (db) => {
+    try {
+      const tables = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
+      if (!tables.has("schema_migrations") || !tables.has("broker_meta")) throw new DataFileError(`${path} is a SQLite file but not a claudemesh database (no schema_migrations/broker_meta tables).`);
+      return read(db, tables);
+    } catch (cause) {
+      if (cause instanceof DataFileError) throw cause;
+      throw new DataFileError(`${path} cannot be read as a database: ${said(cause)}`, { cause });
+    }
+  });
 }
 
 /** Throws DataFileError unless `path` opens as a claudemesh database: a cheap look (its first
@@ -223,7 +221,7 @@ export function inspectFile(path: string): FileInfo {
 const fileMetaOf = (db: Database, key: string) => db.query<{ value: string }, [string]>("SELECT value FROM broker_meta WHERE key = ?").get(key)?.value ?? null;
 
 /** One broker_meta row of the database file `path` (null when there is none), read-only. Throws
- *  SQLite's error when it cannot be read. */
+ *  DataFileError when it cannot be opened, SQLite's error when it cannot be read. */
 export const fileMeta = (path: string, key: string): string | null => readOnly(path, (db) => fileMetaOf(db, key));
 
 /** Sets one broker_meta row of an existing database file, in WAL mode like every broker database,

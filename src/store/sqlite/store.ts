@@ -15,7 +15,6 @@ import { GrantRepo } from "./grant-repo.ts";
 import { GroupRepo } from "./group-repo.ts";
 import { InviteRepo } from "./invite-repo.ts";
 import { LockWatch } from "./lock-watch.ts";
-import { backupTo } from "./maintenance.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
 import { migrate, refuseNewer, type MigrateResult } from "./migrate.ts";
@@ -164,11 +163,6 @@ export class SqliteStore implements T.Store {
       .all()
       .map((r) => r.quick_check)
       .join("; ");
-  }
-
-  /** Writes a verified copy to `path` (which must not exist); see maintenance.ts. */
-  async backupTo(path: string): Promise<void> {
-    guard(() => backupTo(this.database, path));
   }
 
   /** A committed write and the schema version. Waits for another process's write lock no longer
