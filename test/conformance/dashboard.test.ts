@@ -2,7 +2,9 @@
 // exchanged for a cookie, the member's view, and a #general post sealed by §11.3.
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { dashboardLoginCanonical, encodeInner, openMessage, postJson, randomId, sealFanout, sign, type Member } from "./client.ts";
+import { dashboardLoginCanonical, randomId, sign } from "./wire.ts";
+import { postJson, type Member } from "./transport.ts";
+import { encodeInner, openMessage, sealFanout } from "./envelopes.ts";
 import { closeAll, meshWith } from "./fixture.ts";
 
 function loginBody(m: Member, expiresAt = Date.now() + 120_000) {

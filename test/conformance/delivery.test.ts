@@ -3,7 +3,9 @@
 // per-address upgrade limit (§2.1).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { Conn, connect, encodeInner, handshake, helloFrame, openMessage, randomId, sealDirect, sealFanout, until, type Frame, type Key, type Member } from "./client.ts";
+import { randomId, type Key } from "./wire.ts";
+import { Conn, connect, handshake, helloFrame, until, type Frame, type Member } from "./transport.ts";
+import { encodeInner, openMessage, sealDirect, sealFanout } from "./envelopes.ts";
 import { closeAll, meshWith } from "./fixture.ts";
 
 function dm(from: Member, to: string, body: string, priority?: "now" | "next" | "low", fromKey: Key = from.key): Frame {

@@ -4,24 +4,9 @@
 // and the drain close (§2.10).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import {
-  Conn,
-  claimBody,
-  connect,
-  encodeInner,
-  handshake,
-  helloFrame,
-  inviteFrame,
-  newKey,
-  postJson,
-  randomId,
-  sealDirect,
-  sessionHelloFrame,
-  sign,
-  signedRequest,
-  verifyChain,
-  type Frame,
-} from "./client.ts";
+import { newKey, randomId, sign, verifyChain } from "./wire.ts";
+import { Conn, claimBody, connect, handshake, helloFrame, postJson, sessionHelloFrame, signedRequest, type Frame } from "./transport.ts";
+import { encodeInner, inviteFrame, sealDirect } from "./envelopes.ts";
 import { closeAll, invite, meshWith, newMesh } from "./fixture.ts";
 
 test("frame size: exactly maxFrameBytes is parsed, one byte more is frame_too_large, 4× more closes 1009", async () => {

@@ -3,22 +3,8 @@
 // (§4.1), HTTP errors (§2.1, §6.1–§6.4), hooks (§6.5), and removal close codes (§4.3.20, §7.2).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import {
-  Conn,
-  connect,
-  createMesh,
-  freshTs,
-  handshake,
-  helloCanonical,
-  helloFrame,
-  newKey,
-  postJson,
-  requestCanonical,
-  sha256hex,
-  sign,
-  signedRequest,
-  type Frame,
-} from "./client.ts";
+import { freshTs, helloCanonical, newKey, requestCanonical, sha256hex, sign } from "./wire.ts";
+import { Conn, connect, createMesh, handshake, helloFrame, postJson, signedRequest, type Frame } from "./transport.ts";
 import { closeAll, meshWith, newMesh } from "./fixture.ts";
 
 /** Sends `first` as the first frame; expects an error frame without id, then close 1008 with the code as reason. */

@@ -1,22 +1,10 @@
-// Scenario building blocks on top of ./client.ts: a mesh with its owner, and members enrolled
-// through real invites, as §6.3, §4.3.22, §6.4 and §11.5 describe.
+// Scenario building blocks on top of the conformance client (wire.ts, transport.ts, envelopes.ts):
+// a mesh with its owner, and members enrolled through real invites, as §6.3, §4.3.22, §6.4 and
+// §11.5 describe.
 import { expect } from "bun:test";
-import {
-  claimBody,
-  connect,
-  createMesh,
-  helloFrame,
-  inviteFrame,
-  newKey,
-  openKeysBlob,
-  postJson,
-  randomId,
-  sodium,
-  type Conn,
-  type Frame,
-  type MeshKeys,
-  type Member,
-} from "./client.ts";
+import { newKey, randomId, sodium } from "./wire.ts";
+import { claimBody, connect, createMesh, helloFrame, postJson, type Conn, type Frame, type Member } from "./transport.ts";
+import { inviteFrame, openKeysBlob, type MeshKeys } from "./envelopes.ts";
 
 export type Mesh = { base: string; meshId: string; owner: Member; meshKeys: MeshKeys; createAnswer: any };
 

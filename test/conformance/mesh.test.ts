@@ -2,21 +2,9 @@
 // member, and see each other. Real broker on port 0, real WebSocket and HTTP.
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import {
-  claimBody,
-  connect,
-  createMesh,
-  helloFrame,
-  inviteClaimCanonical,
-  inviteFrame,
-  inviteKeyCanonical,
-  inviteV2Canonical,
-  newKey,
-  postJson,
-  verify,
-  verifyChain,
-  type AuditEntry,
-} from "./client.ts";
+import { inviteClaimCanonical, inviteKeyCanonical, inviteV2Canonical, newKey, verify, verifyChain, type AuditEntry } from "./wire.ts";
+import { claimBody, connect, createMesh, helloFrame, postJson } from "./transport.ts";
+import { inviteFrame } from "./envelopes.ts";
 import { closeAll, invite, newMesh } from "./fixture.ts";
 
 

@@ -3,26 +3,9 @@
 // (§2.4, §2.7, §3.2, §3.3, §4.3.9, §4.3.10).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import {
-  connect,
-  encodeInner,
-  handshake,
-  helloFrame,
-  makeAttestation,
-  newKey,
-  openMessage,
-  randomId,
-  ReplayMemory,
-  sealDirect,
-  sealFanout,
-  sessionHelloFrame,
-  until,
-  type Conn,
-  type Frame,
-  type Key,
-  type Member,
-  type MeshKeys,
-} from "./client.ts";
+import { makeAttestation, newKey, randomId, type Key } from "./wire.ts";
+import { connect, handshake, helloFrame, sessionHelloFrame, until, type Conn, type Frame, type Member } from "./transport.ts";
+import { encodeInner, openMessage, ReplayMemory, sealDirect, sealFanout, type MeshKeys } from "./envelopes.ts";
 import { closeAll, meshWith } from "./fixture.ts";
 
 const ID = /^[A-Za-z0-9_-]{8,64}$/;

@@ -2,7 +2,9 @@
 // joiner holds the key from the invite's keysBlob (§11.5).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { applyKeys, encodeInner, keysBody, openMessage, randomId, sealDirect, sealFanout, sodium, unb64, until, type Conn, type Member, type MeshKeys } from "./client.ts";
+import { randomId, sodium, unb64 } from "./wire.ts";
+import { until, type Conn, type Member } from "./transport.ts";
+import { applyKeys, encodeInner, keysBody, openMessage, sealDirect, sealFanout, type MeshKeys } from "./envelopes.ts";
 import { closeAll, meshWith } from "./fixture.ts";
 
 /** A `send` to `#topic` (or `*`, `@group`) sealed with the newest mesh key. */

@@ -1,44 +1,11 @@
 // Scenario 8: the test vectors of docs/protocol.md §11.8 and §12, and the signed examples in §4 and
-// §6, recomputed with the independent client in ./client.ts. The vectors are read from the
+// §6, recomputed with the independent client (wire.ts, envelopes.ts). The vectors are read from the
 // document itself, so a change to either side is caught.
 import { describe, expect, test } from "bun:test";
 import { argon2Sync } from "node:crypto";
 import { readFileSync } from "node:fs";
-import {
-  attestationCanonical,
-  auditHash,
-  auditLine,
-  b64,
-  canonicalJson,
-  dashboardLoginCanonical,
-  decodeInner,
-  helloCanonical,
-  inviteClaimCanonical,
-  inviteKeyCanonical,
-  inviteKeyCanonicalV1,
-  inviteSecretKeys,
-  inviteV2Canonical,
-  keyFromSeed,
-  openKeysBlob,
-  openMessage,
-  purposeKey,
-  requestCanonical,
-  sealDirect,
-  sealFanout,
-  sessionHelloCanonical,
-  sha256hex,
-  sign,
-  sodium,
-  unb64,
-  unb64url,
-  unhex,
-  utf8,
-  verify,
-  verifyChain,
-  hex,
-  encodeInner,
-  type AuditEntry,
-} from "./client.ts";
+import { attestationCanonical, auditHash, auditLine, b64, canonicalJson, dashboardLoginCanonical, helloCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCanonicalV1, inviteV2Canonical, keyFromSeed, requestCanonical, sessionHelloCanonical, sha256hex, sign, sodium, unb64, unb64url, unhex, utf8, verify, verifyChain, hex, type AuditEntry } from "./wire.ts";
+import { decodeInner, inviteSecretKeys, openKeysBlob, openMessage, purposeKey, sealDirect, sealFanout, encodeInner } from "./envelopes.ts";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
 

@@ -85,6 +85,16 @@ describe("architecture", () => {
     expect(bad).toEqual([]);
   });
 
+  test("the conformance client and its tests import nothing of src/, only the helper that starts the broker", () => {
+    // docs/protocol.md promises a client written from the document alone: test/conformance/.
+    const dir = resolve(SRC, "../test/conformance");
+    const own = [...new Glob("*.ts").scanSync(dir)].map((f) => join(dir, f));
+    expect(own.length).toBeGreaterThan(5);
+    const allowed = (spec: string) => dirname(resolve(dir, spec)) === dir || spec === "../helpers/broker.ts";
+    const outside = own.flatMap((f) => imports(f).filter((s) => s.startsWith(".") && !allowed(s)).map((s) => `${relative(dir, f)} → ${s}`));
+    expect(outside).toEqual([]);
+  });
+
   test("the environment is read only in src/config/", () => {
     const readers = files.filter((f) => moduleOf(f) !== "config" && /process\.env|Bun\.env/.test(readFileSync(f, "utf8")));
     expect(readers.map((f) => relative(SRC, f))).toEqual([]);

@@ -1,0 +1,138 @@
+// An independent claudemesh client written from docs/protocol.md alone (no imports from src/), in
+// three files: this one (encodings, keys, canonical strings, canonical JSON and the audit chain),
+// transport.ts (HTTP and the WebSocket) and envelopes.ts (end-to-end encryption, invites, keys).
+// Section numbers in comments refer to that document. Crypto: libsodium-wrappers (a package.json
+// dependency) for ed25519 / crypto_box / BLAKE2b / XChaCha20-Poly1305, node:crypto for SHA-256
+// and Argon2id.
+import { createHash } from "node:crypto";
+import sodium from "libsodium-wrappers";
+
+await sodium.ready;
+export { sodium };
+
+// ---------------------------------------------------------------- encodings (§1.3)
+
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+export const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
+/** Standard base64 with padding (RFC 4648 §4). A 24-byte nonce has no padding: 32 characters. */
+export const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
+export const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64"));
+export const unb64url = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64url"));
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const sha256hex = (s: string | Uint8Array): string => createHash("sha256").update(s).digest("hex");
+export const randomId = (prefix = "id"): string => `${prefix}_${hex(sodium.randombytes_buf(9))}`;
+
+// ---------------------------------------------------------------- keys (§1.4, §12.1)
+
+export type Key = { seed: Uint8Array; publicKey: Uint8Array; secretKey: Uint8Array; pub: string };
+
+export function keyFromSeed(seed: Uint8Array): Key {
+  const kp = sodium.crypto_sign_seed_keypair(seed);
+  return { seed, publicKey: kp.publicKey, secretKey: kp.privateKey, pub: hex(kp.publicKey) };
+}
+export const newKey = (): Key => keyFromSeed(sodium.randombytes_buf(32));
+
+/** ed25519 detached signature over the UTF-8 bytes of `text`, 128 lowercase hex (§3). */
+export const sign = (text: string, key: Key): string => hex(sodium.crypto_sign_detached(utf8(text), key.secretKey));
+export function verify(text: string, sigHex: string, pubHex: string): boolean {
+  try {
+    return sodium.crypto_sign_verify_detached(unhex(sigHex), utf8(text), unhex(pubHex));
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- canonical strings (§3)
+
+export const helloCanonical = (meshId: string, memberId: string, pubkey: string, timestamp: number) =>
+  `${meshId}|${memberId}|${pubkey}|${timestamp}`;
+export const attestationCanonical = (parentMemberPubkey: string, sessionPubkey: string, expiresAt: number) =>
+  `claudemesh-session-attest|${parentMemberPubkey}|${sessionPubkey}|${expiresAt}`;
+export const sessionHelloCanonical = (meshId: string, parentMemberPubkey: string, sessionPubkey: string, timestamp: number) =>
+  `claudemesh-session-hello|${meshId}|${parentMemberPubkey}|${sessionPubkey}|${timestamp}`;
+export const inviteV2Canonical = (meshId: string, inviteId: string, expiresAtS: number, role: string, issuerPubkey: string) =>
+  `v=2|${meshId}|${inviteId}|${expiresAtS}|${role}|${issuerPubkey}`;
+export const inviteKeyCanonical = (meshId: string, inviteId: string, invitePubkey: string, maxUses: number) =>
+  `claudemesh-invite-key-v2|${meshId}|${inviteId}|${invitePubkey}|${maxUses}`;
+export const inviteKeyCanonicalV1 = (meshId: string, inviteId: string, invitePubkey: string) =>
+  `claudemesh-invite-key|${meshId}|${inviteId}|${invitePubkey}`;
+export const inviteClaimCanonical = (inviteId: string, joinerPubkey: string, timestamp: number) =>
+  `claudemesh-invite-claim|${inviteId}|${joinerPubkey}|${timestamp}`;
+export const requestCanonical = (method: string, path: string, timestamp: number, bodySha256: string) =>
+  `claudemesh-request|${method}|${path}|${timestamp}|${bodySha256}`;
+export const dashboardLoginCanonical = (meshId: string, memberId: string, nonce: string, expiresAt: number) =>
+  `claudemesh-dashboard-login|${meshId}|${memberId}|${nonce}|${expiresAt}`;
+
+/**
+ * A fresh millisecond timestamp for one key: never the same twice for a key, because two
+ * signatures over the same canonical string are the same bytes and the second is `replayed` (§2.5, §10).
+ */
+const lastTs = new Map<string, number>();
+export function freshTs(pub: string): number {
+  let t = Date.now();
+  const last = lastTs.get(pub) ?? 0;
+  if (t <= last) t = last + 1;
+  lastTs.set(pub, t);
+  return t;
+}
+
+export type Attestation = { sessionPubkey: string; parentMemberPubkey: string; expiresAt: number; signature: string };
+export function makeAttestation(parent: Key, session: Key, expiresAt = Date.now() + 12 * 3600_000): Attestation {
+  return {
+    sessionPubkey: session.pub,
+    parentMemberPubkey: parent.pub,
+    expiresAt,
+    signature: sign(attestationCanonical(parent.pub, session.pub, expiresAt), parent),
+  };
+}
+
+// ---------------------------------------------------------------- canonical JSON and audit (§9)
+
+export function canonicalJson(v: unknown, depth = 0): string {
+  if (depth > 64) throw new Error("canonicalJson: too deep");
+  if (v === null || v === true || v === false) return String(v);
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) throw new Error("canonicalJson: non-finite number");
+    return JSON.stringify(v); // -0 → "0", 1e21 → "1e+21"
+  }
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => canonicalJson(x, depth + 1)).join(",")}]`;
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o).sort(); // default sort = UTF-16 code units
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k], depth + 1)}`).join(",")}}`;
+  }
+  throw new Error(`canonicalJson: refused ${typeof v}`);
+}
+
+export type AuditEntry = {
+  seq: number;
+  meshId: string;
+  eventType: string;
+  actor: string | null;
+  payload: unknown;
+  createdAt: string;
+  prevHash: string;
+  hash: string;
+};
+export const auditLine = (e: Pick<AuditEntry, "prevHash" | "meshId" | "eventType" | "actor" | "payload" | "createdAt">) =>
+  `${e.prevHash}|${e.meshId}|${e.eventType}|${e.actor ?? "null"}|${canonicalJson(e.payload)}|${e.createdAt}`;
+export const auditHash = (e: Parameters<typeof auditLine>[0]) => sha256hex(auditLine(e));
+
+export function verifyChain(entries: AuditEntry[]) {
+  let prev = "genesis";
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    let ok = e.seq === i + 1 && e.prevHash === prev;
+    if (ok) {
+      try {
+        ok = auditHash(e) === e.hash;
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) return { valid: false, entries: entries.length, head: prev, brokenAt: e.seq };
+    prev = e.hash;
+  }
+  return { valid: true, entries: entries.length, head: prev, brokenAt: null };
+}
