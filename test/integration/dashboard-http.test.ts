@@ -1,12 +1,12 @@
 // The dashboard's HTTP surface without a browser (docs/dashboard.md, protocol.md §3.7 and §6.7):
 // login links are single-use, short-lived and bound to an active member's key; cookies are
 // HttpOnly + SameSite=Strict, one member session per browser; every response carries the CSP; a session sees only its own mesh;
-// invites need owner/admin; topic posts stay ciphertext; broker-wide views need the operator
-// token; the live stream carries hub events.
+// invites need owner/admin; topic posts stay ciphertext; the live stream carries hub events.
+// Broker-wide views (the operator token) are in dashboard-operator.test.ts.
 import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
-import { cli, cliMesh, dashboardOnce, dashboardServing, identities, ok, until } from "../helpers/cli.ts";
+import { cliMesh, dashboardOnce, dashboardServing, identities, ok, until } from "../helpers/cli.ts";
 import { dashboardLink, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
 import { generateSigningKeypair, signDetached } from "../../src/crypto/sign.ts";
@@ -14,34 +14,8 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { buildInvite } from "../../src/client/invite-build.ts";
 import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { readdirSync, readFileSync } from "node:fs";
+import { call, code, loginOf, session } from "../helpers/dashboard.ts";
 import { join } from "node:path";
-
-type Res = { status: number; body: any; headers: Headers };
-
-async function call(b: TestBroker, method: string, path: string, opts: { cookie?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res> {
-  const res = await fetch(`${b.url}${path}`, {
-    method,
-    headers: { ...(opts.cookie ? { cookie: opts.cookie } : {}), ...(opts.body !== undefined ? { "content-type": "application/json" } : {}), ...opts.headers },
-    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {}
-  return { status: res.status, body, headers: res.headers };
-}
-
-const loginOf = (b: TestBroker, m: TestMember, nowMs = Date.now()) => dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs }).login;
-
-/** Logs in and returns the cookie pair ("name=value") to send back. */
-async function session(b: TestBroker, m: TestMember): Promise<string> {
-  const r = await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, m) });
-  expect(r.status).toBe(200);
-  return r.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-const code = (r: Res) => ({ status: r.status, code: r.body?.error?.code });
 
 describe("login links", () => {
   test("a link works once; the cookie is HttpOnly, SameSite=Strict, Path=/, 8 h, not Secure over http", async () => {
@@ -409,60 +383,5 @@ describe("what a session may see and do", () => {
     const again = await open();
     expect(again.status).toBe(200);
     again.close();
-  });
-});
-
-describe("operator views", () => {
-  test("refused without the token; the Bearer token or its cookie opens them; admin token replaces it", async () => {
-    await using b = await startBroker({}, { keepData: true });
-    const { owner } = await createTestMesh(b.url, "alice");
-    const memberCookie = await session(b, owner);
-    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview"))).toEqual({ status: 401, code: "unauthorized" });
-    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: memberCookie }))).toEqual({ status: 401, code: "unauthorized" });
-    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: "Bearer cmo_wrong" } }))).toEqual({ status: 401, code: "unauthorized" });
-    const first = b.firstRunToken!;
-    const bearer = await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${first}` } });
-    expect(bearer.status).toBe(200);
-    expect(bearer.body.meshes.map((m: any) => m.id)).toEqual([owner.meshId]);
-    expect(bearer.body.health.writable).toBe(true);
-    expect(code(await call(b, "POST", "/v1/dashboard/operator/login", { body: { token: "cmo_wrong" } }))).toEqual({ status: 401, code: "unauthorized" });
-    const login = await call(b, "POST", "/v1/dashboard/operator/login", { body: { token: first } });
-    const opCookie = login.headers.get("set-cookie")!;
-    expect(opCookie).toMatch(/^cm_operator=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
-    expect((await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: opCookie.split(";")[0] })).status).toBe(200);
-    expect((await call(b, "GET", "/v1/dashboard/session", { cookie: opCookie.split(";")[0] })).body).toEqual({ member: false, operator: true });
-
-    // claudemesh admin token, from another process, while this broker runs.
-    await using ids = identities(1);
-    const issued = ok(await cli(ids.dirs[0]!, ["admin", "token", "--data-dir", b.dataDir, "--json"])).json();
-    expect(issued.operatorToken).toStartWith("cmo_");
-    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${first}` } }))).toEqual({ status: 401, code: "unauthorized" });
-    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { cookie: opCookie.split(";")[0] }))).toEqual({ status: 401, code: "unauthorized" });
-    expect((await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${issued.operatorToken}` } })).status).toBe(200);
-    const missing = await cli(ids.dirs[0]!, ["admin", "token", "--data-dir", `${b.dataDir}/nowhere`]);
-    expect({ code: missing.code, err: missing.stderr }).toMatchObject({ code: 4, err: expect.stringContaining("No broker database") });
-  }, 30_000);
-
-  test("the OpenAPI document lists the dashboard routes", async () => {
-    await using b = await startBroker();
-    const spec = await (await fetch(`${b.url}/docs/json`)).json();
-    expect(Object.keys(spec.paths).filter((p) => p.startsWith("/v1/dashboard/")).sort()).toEqual([
-      "/v1/dashboard/audit",
-      "/v1/dashboard/charts",
-      "/v1/dashboard/events",
-      "/v1/dashboard/grants",
-      "/v1/dashboard/invites",
-      "/v1/dashboard/invites/{inviteId}/revoke",
-      "/v1/dashboard/login",
-      "/v1/dashboard/logout",
-      "/v1/dashboard/me",
-      "/v1/dashboard/mesh",
-      "/v1/dashboard/operator/login",
-      "/v1/dashboard/operator/overview",
-      "/v1/dashboard/session",
-      "/v1/dashboard/topics",
-      "/v1/dashboard/topics/{topic}/history",
-      "/v1/dashboard/topics/{topic}/messages",
-    ]);
   });
 });
