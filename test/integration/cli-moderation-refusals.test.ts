@@ -6,6 +6,9 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { connect } from "../helpers/mesh.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { MAX_REASON_LEN } from "../../src/protocol/limits.ts";
 import type { LocalConfig, MeshEntry } from "../../src/client/local/config-file.ts";
@@ -44,6 +47,34 @@ describe("cli moderation refusals", () => {
     expect(ok(await cli(alice, ["rekey", "--json"])).json()).toEqual({ epoch: 1, sentTo: 2, skipped: [], heldBack: [] });
     ok(await cli(bob, ["inbox"]));
     expect(meshOf(bob).meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+  }, 60_000);
+
+  test("kick or ban naming one session (a Claude Code session's name) is refused with whose it is; nothing is removed", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [alice, bob] } = team;
+    const e = loadConfig(bob).meshes[0]!;
+    const memberKeys = { publicKey: e.publicKey, secretKey: e.secretKey };
+    const session = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: "bob", role: e.role }, { cwd: "/home/bob/api" }, {
+      credentials: { kind: "session", meshId: e.meshId, memberId: e.memberId, memberKeys, sessionKeys: generateSigningKeypair() },
+    });
+    const listed = (ok(await cli(alice, ["peers", "--json"])).json().peers as { kind: string; displayName: string; pubkey: string }[]).find((p) => p.kind === "session")!;
+    for (const verb of ["kick", "ban"]) {
+      const refused = await cli(alice, [verb, listed.displayName]);
+      expect({ code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({
+        code: 2,
+        stdout: "",
+        stderr:
+          `claudemesh: "${listed.displayName}" (${listed.pubkey.slice(0, 12)}) is one session of the member "bob" (${e.publicKey.slice(0, 12)}): ${verb} removes a member with all of their sessions, for good (their key can never connect again). Nothing was changed.\n` +
+          `  fix: claudemesh ${verb} ${e.publicKey.slice(0, 12)} removes the member; claudemesh block ${listed.pubkey.slice(0, 12)} stops only this session from writing to you\n`,
+      });
+    }
+    expect(meshOf(alice).removed).toBeUndefined();
+    ok(await cli(alice, ["send", "bob", "still in"]));
+    expect(ok(await cli(bob, ["inbox", "--json"])).json().messages.map((m: { body: string }) => m.body)).toEqual(["still in"]);
+    // The commands it names do what it says: the block takes the session's key prefix.
+    expect(ok(await cli(alice, ["block", listed.pubkey.slice(0, 12), "--json"])).json()).toMatchObject({ peer: listed.pubkey, caps: [] });
+    expect(ok(await cli(alice, ["kick", e.publicKey.slice(0, 12), "--json"])).json()).toMatchObject({ name: "bob" });
+    await session.close();
   }, 60_000);
 
   test("a reason longer than the frame allows is refused before anything is recorded", async () => {

@@ -7,9 +7,10 @@ import { MAX_KEY_EPOCH } from "../../protocol/limits.ts";
 import { changeMesh } from "../../client/local/config-file.ts";
 import { keysBody, makeMeshKey } from "../../client/mesh-session.ts";
 import { NO_REMOVALS, vouchedMembers, type Removals } from "../../client/admission.ts";
-import type { ListedMember } from "../../protocol/results.ts";
+import type { ListedMember, PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { UsageError } from "../output.ts";
 import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
@@ -117,6 +118,17 @@ async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown
   throw new MeshError("conflict", `${peerLabel(gone)} was already removed from this mesh (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
 }
 
+/** A session named where a member is meant: says whose session it is and what to run instead
+ *  (by key prefix: a name is another peer's text, not safe to hand to a shell). */
+async function refuseSession(client: BrokerClient, session: PeerInfo, ban: boolean): Promise<never> {
+  const member = (await client.request("member_list", {})).members.find((m) => m.pubkey === session.memberPubkey);
+  const verb = ban ? "ban" : "kick";
+  throw new UsageError(
+    `${peerLabel(session)} is one session of the member ${member ? peerLabel(member) : session.memberPubkey.slice(0, 12)}: ${verb} removes a member with all of their sessions, for good (their key can never connect again). Nothing was changed.`,
+    { fix: `claudemesh ${verb} ${session.memberPubkey.slice(0, 12)} removes the member; claudemesh block ${session.pubkey.slice(0, 12)} stops only this session from writing to you` },
+  );
+}
+
 async function remove(args: CommonArgs & { peer: string; reason?: string }, ban: boolean): Promise<void> {
   await command(args, async (ctx) => {
     // Before connecting: the broker would refuse the frame only after the owner recorded the removal.
@@ -125,6 +137,9 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const client = await ctx.connect(mesh);
     const { peer } = await resolve(client, args.peer, mesh.publicKey).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
+    // Removal is of a member key, with every session it signed: named by one session, it would
+    // remove the member for good while every line printed named only that session.
+    if (peer.kind === "session") await refuseSession(client, peer, ban);
     // Before anything is recorded: the broker refuses the owner's removal, and an admin leaves.
     refuseSelf(peer, mesh.publicKey, mesh.role === "owner" ? "the mesh owner cannot be removed" : "to leave the mesh, run `claudemesh leave`");
     // The owner records the removal itself before asking the broker, and rotates with the same
