@@ -17,6 +17,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
 import { notSent } from "./not-sent.ts";
+import { closedHere, joinHint, selfHint } from "./send-refusals.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -309,7 +310,7 @@ export class MeshLink {
     try {
       r = resolveTarget(input, others);
     } catch (err) {
-      throw peerHint(err, input, others, null, "mesh_peers");
+      throw peerHint(selfHint(err, input, peers, this.session.id.publicKey), input, others, null, "mesh_peers");
     }
     await this.session.vouchFor(this.client, r.target, peers).catch(lookup);
     // Names are the broker's word; the key prefix says who the message was encrypted to.
@@ -323,7 +324,7 @@ export class MeshLink {
     if ((this.session.currentKey()?.epoch ?? 0) < (this.client.ack?.mesh.keyEpoch ?? 0)) this.refreshKeys();
     // Before its `send` request, session.send may still check the recipient's key (vouchFor).
     return this.session.send(this.client, target, body, opts).catch(async (err: unknown) => {
-      throw notSent(target.startsWith("#") ? await topicHint(this.client, err, target.slice(1)) : err, "checking the recipient", this.slug);
+      throw notSent(target.startsWith("#") ? joinHint(await topicHint(this.client, err, target.slice(1)), target.slice(1)) : err, "checking the recipient", this.slug);
     });
   }
 
@@ -366,6 +367,7 @@ export class MeshLink {
 
   /** Saves the replay memory and sends the acks waiting for it, then disconnects for good. */
   close(): void {
+    this.closedFor ??= closedHere(this.slug);
     this.seenWriter.flush();
     this.client.close();
   }
