@@ -33,18 +33,21 @@ export class Doorbell {
     this.refilledAt = now();
   }
 
-  /** Rings for `m` if the budget allows; otherwise sends the notice, once until `read()`. */
-  message(m: Pending): void {
+  /** Rings for `m` if the budget allows; otherwise sends the notice, once until `read()`. True if
+   *  the notification carried `m` itself (its sender, id and text, a long body cut), not the notice. */
+  message(m: Pending): boolean {
     this.refill();
     const content = frameMessage(m, "preview");
     if (this.notifications >= 1 && this.chars >= content.length) {
       this.notifications -= 1;
       this.chars -= content.length;
-      return this.ring(content, channelMeta(m));
+      this.ring(content, channelMeta(m));
+      return true;
     }
-    if (this.noticed) return;
+    if (this.noticed) return false;
     this.noticed = true;
     this.ring(DOORBELL_NOTICE, {});
+    return false;
   }
 
   /** The model read messages (a tool or a hook showed them): a later overflow is told again. */

@@ -16,6 +16,8 @@ import { peerHint, topicHint } from "../client/name-hints.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
+import { notSent } from "./not-sent.ts";
+import { closedHere, joinHint, selfHint } from "./send-refusals.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -299,15 +301,18 @@ export class MeshLink {
   /** A target as typed, resolved, and checked as something a DM may be encrypted to. A name that
    *  matches nobody is refused with the nearest one (peerHint), as in the CLI. */
   async resolve(input: string): Promise<{ target: string; name: string }> {
-    const peers = namesPeer(input) ? await this.peers() : [];
+    const lookup = (err: unknown) => {
+      throw notSent(err, `looking up ${JSON.stringify(input)}`, this.slug);
+    };
+    const peers = namesPeer(input) ? await this.peers().catch(lookup) : [];
     const others = peers.filter((p) => p.pubkey !== this.session.id.publicKey);
     let r: Resolved;
     try {
       r = resolveTarget(input, others);
     } catch (err) {
-      throw peerHint(err, input, others, null, "mesh_peers");
+      throw peerHint(selfHint(err, input, peers, this.session.id.publicKey), input, others, null, "mesh_peers");
     }
-    await this.session.vouchFor(this.client, r.target, peers);
+    await this.session.vouchFor(this.client, r.target, peers).catch(lookup);
     // Names are the broker's word; the key prefix says who the message was encrypted to.
     return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
   }
@@ -317,8 +322,9 @@ export class MeshLink {
   send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
     // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
     if ((this.session.currentKey()?.epoch ?? 0) < (this.client.ack?.mesh.keyEpoch ?? 0)) this.refreshKeys();
+    // Before its `send` request, session.send may still check the recipient's key (vouchFor).
     return this.session.send(this.client, target, body, opts).catch(async (err: unknown) => {
-      throw target.startsWith("#") ? await topicHint(this.client, err, target.slice(1)) : err;
+      throw notSent(target.startsWith("#") ? joinHint(await topicHint(this.client, err, target.slice(1)), target.slice(1)) : err, "checking the recipient", this.slug);
     });
   }
 
@@ -361,6 +367,7 @@ export class MeshLink {
 
   /** Saves the replay memory and sends the acks waiting for it, then disconnects for good. */
   close(): void {
+    this.closedFor ??= closedHere(this.slug);
     this.seenWriter.flush();
     this.client.close();
   }

@@ -1,12 +1,12 @@
 // Every joined mesh of this Claude Code session: one MeshLink each. Picks the mesh for a target
-// (`slug:target`, or the only mesh), remembers which mesh and sender each shown message came from
-// (for mesh_reply), and fans new messages out to listeners (channel push, waiting hooks).
+// (`slug:target`, or the only mesh), remembers which mesh and sender each shown or pushed message
+// came from (for mesh_reply), and fans new messages out to listeners (channel push, waiting hooks).
 import { MeshError } from "../protocol/errors.ts";
 import { splitMeshPrefix } from "../client/resolve.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 
-/** How many shown messages mesh_reply can still answer by id. */
+/** How many shown (or pushed) messages mesh_reply can still answer by id. */
 const REPLYABLE = 2000;
 /** Most open questions kept for the Stop hook's reminder; past it the oldest is dropped (still
  *  answerable by id while within REPLYABLE). One peer sending asks in a loop must not grow this
@@ -122,6 +122,20 @@ export class Meshes {
   remember(link: MeshLink, m: Pending): void {
     if (m.ask) this.asks.set(m.messageId, m);
     if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
+    this.replyable(link, m);
+  }
+
+  /** A channel notification carried this message (its sender, id and text, cut if long), saying
+   *  "reply with mesh_reply": mesh_reply may answer it, and an answer to a question defaults to
+   *  `now`. Not marked seen (a push proves nothing: channels may be off); nor an open ask for the
+   *  Stop hook, which injects the unread message itself. A notice that only says more messages
+   *  wait names none, and makes none replyable. */
+  pushed(m: Pending): void {
+    const link = this.links.find((l) => l.slug === m.mesh);
+    if (link && m.kind !== "system") this.replyable(link, m);
+  }
+
+  private replyable(link: MeshLink, m: Pending): void {
     this.shown.set(m.messageId, { link, from: m.from, ask: m.ask });
     if (this.shown.size > REPLYABLE) this.shown.delete(this.shown.keys().next().value!);
   }

@@ -86,7 +86,11 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   const doorbell = new Doorbell((content, meta) => {
     mcp.server.notification({ method: "notifications/claude/channel", params: { content, meta } } as never).catch((err) => opts.log.debug("channel notification failed", { err }));
   });
-  meshes.onMessage((m) => doorbell.message(m));
+  // A push that carried the message tells the model to answer it with mesh_reply: it may. It is
+  // still unread (channels may be off, and nothing confirms a push), so hooks and mesh_inbox show it.
+  meshes.onMessage((m) => {
+    if (doorbell.message(m)) meshes.pushed(m);
+  });
   meshes.onSeen(() => doorbell.read());
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a

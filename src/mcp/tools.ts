@@ -9,6 +9,7 @@ import type { Meshes } from "./meshes.ts";
 import { whenOpen, type MeshLink } from "./mesh-link.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameInbox } from "./framing.ts";
 import { fitInBudget } from "./text-budget.ts";
+import { nonBlank, unknownMeshHint } from "./send-refusals.ts";
 import { quoted } from "../client/untrusted-text.ts";
 import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
@@ -71,9 +72,12 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       inputSchema: { to: Target, message: Body, priority: Priority.optional().describe(`now interrupts busy peers; next waits until they are idle; low likewise; ${REPLY_PRIORITY}`), reply_to: z.string().max(64).optional().describe("message id this answers"), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
+          nonBlank(a.message);
           const { link, rest } = meshes.route(a.to);
           await whenOpen(link);
-          const { target, name } = await link.resolve(rest);
+          const { target, name } = await link.resolve(rest).catch((err: unknown) => {
+            throw unknownMeshHint(err, a.to, meshes.links.map((l) => l.slug));
+          });
           const priority = a.priority ?? meshes.replyPriority(a.reply_to);
           const r = await link.send(target, a.message, { ...(priority ? { priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
@@ -138,9 +142,12 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       inputSchema: { to: Target, question: Body, timeout_seconds: z.number().int().min(5).max(600).optional().describe("how long to wait (default 120)"), priority: Priority.optional(), client_message_id: RetryId },
       handler: (a, extra) =>
         guarded(async () => {
+          nonBlank(a.question);
           const { link, rest } = meshes.route(a.to);
           await whenOpen(link);
-          const { target, name } = await link.resolve(rest);
+          const { target, name } = await link.resolve(rest).catch((err: unknown) => {
+            throw unknownMeshHint(err, a.to, meshes.links.map((l) => l.slug));
+          });
           // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
           const { sent, reply } = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
           if (!reply) return text(`No reply from ${name} within ${a.timeout_seconds ?? 120} s (question id ${sent.messageId}). A later reply will arrive as a normal message.`);
@@ -159,6 +166,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       inputSchema: { message_id: z.string().min(1).max(64), message: Body, priority: Priority.optional().describe(REPLY_PRIORITY), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
+          nonBlank(a.message);
           const { link, from } = meshes.replyTarget(a.message_id);
           await whenOpen(link);
           const priority = a.priority ?? meshes.replyPriority(a.message_id);
