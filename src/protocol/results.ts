@@ -70,12 +70,14 @@ export type InviteInfo = {
   createdBy: string;
   revokedAt: number | null;
 };
-/** Whether an invite can still be claimed, and if not why (the first that applies, in this order). */
-export type InviteState = "revoked" | "expired" | "used up" | "active";
+/** Whether an invite can still be claimed, and if not why (the first that applies, in this order).
+ *  Used up before expired: an invite every use of which was claimed stays "used up" after its
+ *  expiry, so whoever audits the links still sees that all of them were used. */
+export type InviteState = "revoked" | "used up" | "expired" | "active";
 export function inviteState(i: Pick<InviteInfo, "revokedAt" | "expiresAt" | "usedCount" | "maxUses">, nowS = Date.now() / 1000): InviteState {
   if (i.revokedAt) return "revoked";
-  if (i.expiresAt <= nowS) return "expired";
   if (i.usedCount >= i.maxUses) return "used up";
+  if (i.expiresAt <= nowS) return "expired";
   return "active";
 }
 export type GrantInfo = { peer: string; caps: Cap[] };

@@ -18,18 +18,18 @@ describe("cli errors", () => {
         args,
         code: 4,
         stdout: "",
-        stderr: `claudemesh: You have not joined any mesh (config dir ${nobody}). Create one with \`claudemesh new <name>\` or join with \`claudemesh join <link>\`.\n`,
+        stderr: `claudemesh: You have not joined any mesh (config dir ${nobody}). Create one with \`claudemesh new <name>\` or join with \`claudemesh join -\` (then paste the link).\n`,
       });
     }
     const json = await cli(nobody, ["inbox", "--json"]);
     expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 4, stderr: "", json: { error: { code: "not_found", message: expect.stringContaining("claudemesh new <name>") } } });
     const list = await cli(nobody, ["list"]);
-    expect({ code: list.code, stdout: list.stdout }).toEqual({ code: 0, stdout: `No meshes yet (config dir ${nobody}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>\n` });
+    expect({ code: list.code, stdout: list.stdout }).toEqual({ code: 0, stdout: `No meshes yet (config dir ${nobody}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join - (then paste the link)\n` });
     // A mistyped variable is named, and so is the config dir read instead of the one it meant.
     const typo = await cli(nobody, ["peers"], { env: { CLAUDEMESH_CONFIGDIR: "/tmp/x" } });
     expect({ code: typo.code, stderr: typo.stderr }).toEqual({
       code: 4,
-      stderr: `claudemesh: warning: CLAUDEMESH_CONFIGDIR is set but is not a claudemesh variable, so it is ignored (did you mean CLAUDEMESH_CONFIG_DIR?).\nclaudemesh: You have not joined any mesh (config dir ${nobody}). Create one with \`claudemesh new <name>\` or join with \`claudemesh join <link>\`.\n`,
+      stderr: `claudemesh: warning: CLAUDEMESH_CONFIGDIR is set but is not a claudemesh variable, so it is ignored (did you mean CLAUDEMESH_CONFIG_DIR?).\nclaudemesh: You have not joined any mesh (config dir ${nobody}). Create one with \`claudemesh new <name>\` or join with \`claudemesh join -\` (then paste the link).\n`,
     });
     // Not in --json: stderr stays empty for scripts.
     const typoJson = await cli(nobody, ["peers", "--json"], { env: { CLAUDEMESH_CONFIGDIR: "/tmp/x" } });

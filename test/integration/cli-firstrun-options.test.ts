@@ -99,6 +99,7 @@ describe("usage errors and help", () => {
       [["status", "busy"], "Status must be idle, working or dnd.", "status"],
       [["topic", "post", "general", "hi", "--priority", "soon"], "--priority must be now, next or low.", "topic post"],
       [["invite", "--role", "owner"], "--role must be member or admin.", "invite"],
+      [["invite", "--role", "admn"], "--role must be member or admin (did you mean admin?).", "invite"],
     ];
     for (const [args, message, command] of cases) {
       const r = await cli(alice, args);

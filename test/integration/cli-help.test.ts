@@ -40,7 +40,7 @@ describe("cli help and completion", () => {
       scripts[shell] = r.stdout;
     }
     const bash = { stdout: scripts.bash! };
-    expect(bash.stdout).toContain("complete -F _claudemesh claudemesh");
+    expect(bash.stdout).toContain("complete -o default -F _claudemesh claudemesh");
     // Second-level names come from the command tree, so admin's are there too.
     expect(bash.stdout).toContain('admin) COMPREPLY=($(compgen -W "backup restore token" -- "$cur"))');
     expect(bash.stdout).toContain('group) COMPREPLY=($(compgen -W "join leave list" -- "$cur"))');
@@ -48,7 +48,7 @@ describe("cli help and completion", () => {
     const first = /-eq 1 \]; then COMPREPLY=\(\$\(compgen -W "([^"]*)"/.exec(bash.stdout)?.[1]?.split(" ");
     expect(first).toContain("help");
     expect(bash.stdout).toContain(`help) COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur"))`);
-    expect(scripts.fish).toContain(`-n "__fish_seen_subcommand_from help" -a "${COMMANDS.join(" ")}"`);
+    expect(scripts.fish).toContain(`-n "__claudemesh_sub_of help" -f -a "${COMMANDS.join(" ")}"`);
     const tcsh = await cli(dir, ["completion", "tcsh"]);
     expect({ code: tcsh.code, stdout: tcsh.stdout, stderr: tcsh.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown shell "tcsh"; use bash, zsh or fish.\n  fix: see `claudemesh completion --help`\n' });
   }, 30_000);

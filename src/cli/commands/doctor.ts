@@ -1,5 +1,6 @@
 // claudemesh doctor: checks the pieces Claude Code needs, each with the command that fixes it.
 import { accessSync, constants, existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { LocalFileError } from "../../client/local/files.ts";
 import { configPath } from "../../client/local/config-file.ts";
 import { signingKeypairFromSeed } from "../../crypto/sign.ts";
@@ -7,6 +8,7 @@ import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../../config/command-line.ts";
 import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
+import { entryConfigDir, hooksConfigDir, withoutLabel } from "../claude-code/installed-for.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
@@ -23,7 +25,7 @@ const BROKER_FIX = "check the broker URL and that claudemesh serve runs there";
 
 /** The binary and the local config; `usable` when the config could be loaded and has meshes to
  *  check further. A config that cannot be loaded is a failed check with its fix, not a crash. */
-function localChecks(ctx: Ctx): { checks: Check[]; usable: boolean } {
+function localChecks(ctx: Ctx, elsewhere: string | null): { checks: Check[]; usable: boolean } {
   const out: Check[] = [];
   const argv = launcher();
   let exec = true;
@@ -43,7 +45,7 @@ function localChecks(ctx: Ctx): { checks: Check[]; usable: boolean } {
   }
   // loadConfig refused anything but a missing file, so this is the plain "not there".
   if (!existsSync(configPath(dir))) {
-    out.push({ check: "config", ok: false, detail: `${configPath(dir)} does not exist`, fix: "claudemesh join <link> (or claudemesh new <name> --broker URL)" });
+    out.push({ check: "config", ok: false, detail: `${configPath(dir)} does not exist`, fix: elsewhere ? elsewhereFix(elsewhere, resolve(dir)) : "claudemesh join - (or claudemesh new <name> --broker URL)" });
     return { checks: out, usable: false };
   }
   out.push({ check: "config permissions", ok: true, detail: `${dir} 0700, config.json 0600`, fix: null });
@@ -100,31 +102,52 @@ function unreadable(check: string, err: unknown): Check {
   return { check, ok: false, detail: err.message, fix: "fix or move the file, then run claudemesh install" };
 }
 
-function claudeChecks(ctx: Ctx): Check[] {
+/** The fix when Claude Code is set up for another config directory than this shell's: check that
+ *  one. Never a bare `claudemesh install`, which would re-point Claude Code at this shell's. */
+const elsewhereFix = (dir: string, current: string) =>
+  `${shellCommand([`CLAUDEMESH_CONFIG_DIR=${dir}`])} claudemesh doctor checks that setup (run claudemesh install only from a shell that sets it: from this one it would switch Claude Code to ${current})`;
+
+/** The MCP registration and the hooks, and the config directory they are installed for when it is
+ *  another one than this shell's (null when it is this one, or they are not ours). */
+function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
   const argv = launcher();
-  const env = configDirEnv(ctx.env.configDir, ctx.env.home);
+  const current = resolve(ctx.env.configDir);
+  const env = configDirEnv(current, ctx.env.home);
   const expected = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp"], env };
   const out: Check[] = [];
+  let elsewhere: string | null = null;
+  const other = (dir: string) => `for the config directory ${dir}, not this shell's ${current} (CLAUDEMESH_CONFIG_DIR)`;
   try {
     const entry = entryIn(readClaudeJson(ctx.env.home));
-    const same = entry !== null && sameEntry({ ...entry, args: entry.args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label") }, expected);
-    out.push({ check: "MCP registration", ok: same, detail: entry ? entryText(entry) : "not registered", fix: same ? null : "claudemesh install" });
+    const same = entry !== null && sameEntry({ ...entry, args: withoutLabel(entry.args) }, expected);
+    const dir = entry && !same ? entryConfigDir(entry, ctx.env.home) : null;
+    if (dir !== null && dir !== current) {
+      elsewhere = dir;
+      out.push({ check: "MCP registration", ok: false, detail: `${entryText(entry!)}: ${other(dir)}`, fix: elsewhereFix(dir, current) });
+    } else out.push({ check: "MCP registration", ok: same, detail: entry ? entryText(entry) : "not registered", fix: same ? null : "claudemesh install" });
   } catch (err) {
     out.push(unreadable("MCP registration", err));
   }
   try {
-    const missing = missingHooks(readSettings(ctx.env.home), hookLauncher(env));
-    out.push({ check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null });
+    const settings = readSettings(ctx.env.home);
+    const missing = missingHooks(settings, hookLauncher(env));
+    const dir = missing.length > 0 ? hooksConfigDir(settings, ctx.env.home, current) : null;
+    if (dir !== null) {
+      elsewhere ??= dir;
+      out.push({ check: "hooks", ok: false, detail: `all installed in ${settingsPath(ctx.env.home)}, ${other(dir)}`, fix: elsewhereFix(dir, current) });
+    } else out.push({ check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null });
   } catch (err) {
     out.push(unreadable("hooks", err));
   }
-  return out;
+  return { checks: out, elsewhere };
 }
 
 export async function run(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const local = localChecks(ctx);
-    const checks = [...local.checks, ...(local.usable ? await meshChecks(ctx) : []), ...claudeChecks(ctx)];
+    // Claude Code's side first: where it is set up for decides the fix of a missing config.
+    const claude = claudeChecks(ctx);
+    const local = localChecks(ctx, claude.elsewhere);
+    const checks = [...local.checks, ...(local.usable ? await meshChecks(ctx) : []), ...claude.checks];
     const ok = checks.every((c) => c.ok);
     ctx.out.result({ ok, checks }, () => checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`).join("\n"));
     // A failed check is local state that needs fixing: `refused`, as the README's exit codes say.

@@ -8,9 +8,9 @@ import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { MAX_INVITE_USES } from "../../protocol/limits.ts";
 import { inviteState } from "../../protocol/results.ts";
+import { closest } from "../../did-you-mean.ts";
 
-/** Whether someone holding the link could still join with it at `nowS` (seconds since the epoch,
- *  as expiresAt): not revoked, not expired, uses left. */
+const ROLES = ["member", "admin"] as const;
 
 type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
 
@@ -18,7 +18,10 @@ export async function create(args: CreateArgs): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const role = (args.role ?? "member") as "member" | "admin";
-    if (role !== "member" && role !== "admin") throw new UsageError("--role must be member or admin.");
+    if (role !== "member" && role !== "admin") {
+      const near = closest(role, ROLES);
+      throw new UsageError(`--role must be member or admin${near ? ` (did you mean ${near}?)` : ""}.`);
+    }
     const maxUses = Number(args["max-uses"] ?? "1");
     if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_INVITE_USES) throw new UsageError(`--max-uses must be a whole number from 1 to ${MAX_INVITE_USES}.`);
     const lifetime = parseDurationMs(args.expires ?? "7d");

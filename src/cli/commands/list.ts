@@ -29,7 +29,7 @@ export async function run(args: { json?: boolean }): Promise<void> {
       r.removedAt !== null ? `REMOVED (refused since ${new Date(r.removedAt).toISOString()}; claudemesh leave ${r.slug} --yes forgets it)` : (r.brokerProblem === null ? "reachable" : `UNREACHABLE: ${r.brokerProblem}`);
     ctx.out.result({ meshes: rows }, () =>
       rows.length === 0
-        ? `No meshes yet (config dir ${ctx.env.configDir}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join <link>`
+        ? `No meshes yet (config dir ${ctx.env.configDir}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join - (then paste the link)`
         : rows.map((r) => `${r.slug.padEnd(20)} ${r.displayName} (${r.role})  ${r.broker}  ${state(r)}`).join("\n"),
     );
   });

@@ -214,7 +214,7 @@ export function upsertMesh(cfg: LocalConfig, entry: MeshEntry): LocalConfig {
  *  one meant (a mistyped CLAUDEMESH_CONFIG_DIR) is the usual reason. */
 export class NoMeshError extends MeshError {
   constructor(configDir?: string) {
-    super("not_found", `You have not joined any mesh${configDir ? ` (config dir ${configDir})` : ""}. Create one with \`claudemesh new <name>\` or join with \`claudemesh join <link>\`.`);
+    super("not_found", `You have not joined any mesh${configDir ? ` (config dir ${configDir})` : ""}. Create one with \`claudemesh new <name>\` or join with \`claudemesh join -\` (then paste the link).`);
   }
 }
 
