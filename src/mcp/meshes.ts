@@ -49,7 +49,7 @@ export class Meshes {
 
   /** The link for an explicit slug, or the only one. */
   link(slug?: string | null): MeshLink {
-    if (this.links.length === 0) throw new MeshError("not_found", "This machine has not joined any mesh. Run `claudemesh join <link>` (or `claudemesh new`) in a terminal, then restart this session.");
+    if (this.links.length === 0) throw new MeshError("not_found", "This machine has not joined any mesh. Run `claudemesh join -` (then paste the link) or `claudemesh new` in a terminal, then restart this session.");
     if (slug) {
       const named = this.links.filter((x) => x.slug === slug);
       if (named.length > 1) throw new MeshError("invalid_argument", `This session is in several meshes called "${slug}" (on different brokers); the prefix cannot tell them apart. The user can leave one of them with \`claudemesh leave <mesh id> --yes\` (\`claudemesh list --json\` shows the ids).`);

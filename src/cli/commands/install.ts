@@ -52,7 +52,7 @@ export async function install(args: { label?: string; json?: boolean }): Promise
         via ? `Registered the claudemesh MCP server for your user (${via}).` : "The claudemesh MCP server was already registered.",
         ...(replaced ? [`Replaced the registration that used ${replaced}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
-        meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join <link> (or claudemesh new).",
+        meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join - (then paste the link), or claudemesh new.",
         ...(env.CLAUDEMESH_CONFIG_DIR ? [`They use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),
         "",
         "Start Claude Code as usual; messages arrive through hooks and the mesh_inbox tool.",
