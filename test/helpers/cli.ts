@@ -6,6 +6,9 @@ import { until } from "./until.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { connect } from "./mesh.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 
 /** Waiting on a condition, for the tests that import it from here. */
 export { until };
@@ -204,4 +207,14 @@ export async function cliTeam<const N extends readonly string[]>(names: N, broke
       await ids[Symbol.asyncDispose]();
     },
   };
+}
+
+/** A Claude Code-like session (a new session key attested by the member) of the member whose
+ *  config directory is `dir`, connected to broker `url` with `cwd`. */
+export async function sessionOf(url: string, dir: string, cwd: string) {
+  const e = loadConfig(dir).meshes[0]!;
+  const memberKeys = { publicKey: e.publicKey, secretKey: e.secretKey };
+  return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: e.displayName, role: e.role }, { cwd }, {
+    credentials: { kind: "session", meshId: e.meshId, memberId: e.memberId, memberKeys, sessionKeys: generateSigningKeypair() },
+  });
 }

@@ -5,10 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, cliTeam, ok } from "../helpers/cli.ts";
-import { connect } from "../helpers/mesh.ts";
-import { loadConfig } from "../../src/client/local/config-file.ts";
-import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { cli, cliTeam, ok, sessionOf } from "../helpers/cli.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { MAX_REASON_LEN } from "../../src/protocol/limits.ts";
 import type { LocalConfig, MeshEntry } from "../../src/client/local/config-file.ts";
@@ -52,11 +49,8 @@ describe("cli moderation refusals", () => {
   test("kick or ban naming one session (a Claude Code session's name) is refused with whose it is; nothing is removed", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { b, dirs: [alice, bob] } = team;
-    const e = loadConfig(bob).meshes[0]!;
-    const memberKeys = { publicKey: e.publicKey, secretKey: e.secretKey };
-    const session = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: "bob", role: e.role }, { cwd: "/home/bob/api" }, {
-      credentials: { kind: "session", meshId: e.meshId, memberId: e.memberId, memberKeys, sessionKeys: generateSigningKeypair() },
-    });
+    const bobKey = team.mesh.members.bob!.pubkey;
+    const session = await sessionOf(b.url, bob, "/home/bob/api");
     const listed = (ok(await cli(alice, ["peers", "--json"])).json().peers as { kind: string; displayName: string; pubkey: string }[]).find((p) => p.kind === "session")!;
     for (const verb of ["kick", "ban"]) {
       const refused = await cli(alice, [verb, listed.displayName]);
@@ -64,8 +58,8 @@ describe("cli moderation refusals", () => {
         code: 2,
         stdout: "",
         stderr:
-          `claudemesh: "${listed.displayName}" (${listed.pubkey.slice(0, 12)}) is one session of the member "bob" (${e.publicKey.slice(0, 12)}): ${verb} removes a member with all of their sessions, for good (their key can never connect again). Nothing was changed.\n` +
-          `  fix: claudemesh ${verb} ${e.publicKey.slice(0, 12)} removes the member; claudemesh block ${listed.pubkey.slice(0, 12)} stops only this session from writing to you\n`,
+          `claudemesh: "${listed.displayName}" (${listed.pubkey.slice(0, 12)}) is one session of the member "bob" (${bobKey.slice(0, 12)}): ${verb} removes a member with all of their sessions, for good (their key can never connect again). Nothing was changed.\n` +
+          `  fix: claudemesh ${verb} ${bobKey.slice(0, 12)} removes the member; claudemesh block ${listed.pubkey.slice(0, 12)} stops only this session from writing to you\n`,
       });
     }
     expect(meshOf(alice).removed).toBeUndefined();
@@ -73,7 +67,7 @@ describe("cli moderation refusals", () => {
     expect(ok(await cli(bob, ["inbox", "--json"])).json().messages.map((m: { body: string }) => m.body)).toEqual(["still in"]);
     // The commands it names do what it says: the block takes the session's key prefix.
     expect(ok(await cli(alice, ["block", listed.pubkey.slice(0, 12), "--json"])).json()).toMatchObject({ peer: listed.pubkey, caps: [] });
-    expect(ok(await cli(alice, ["kick", e.publicKey.slice(0, 12), "--json"])).json()).toMatchObject({ name: "bob" });
+    expect(ok(await cli(alice, ["kick", bobKey.slice(0, 12), "--json"])).json()).toMatchObject({ name: "bob" });
     await session.close();
   }, 60_000);
 

@@ -3,10 +3,7 @@
 // reaches them while the sender is not told.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok, cliTeam } from "../helpers/cli.ts";
-import { connect } from "../helpers/mesh.ts";
-import { loadConfig } from "../../src/client/local/config-file.ts";
-import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { cli, cliMesh, identities, ok, cliTeam, sessionOf } from "../helpers/cli.ts";
 
 const bodies = (r: { json(): any }) => r.json().messages.map((m: any) => `${m.from.name}: ${m.body}`);
 
@@ -101,11 +98,7 @@ describe("cli targets", () => {
   test("a session's entry while its member has one: refused with the reason, since the member's entry wins", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { b, dirs: [alice, bob] } = team;
-    const e = loadConfig(alice).meshes[0]!;
-    const memberKeys = { publicKey: e.publicKey, secretKey: e.secretKey };
-    const session = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: "alice", role: e.role }, { cwd: "/home/alice/shop" }, {
-      credentials: { kind: "session", meshId: e.meshId, memberId: e.memberId, memberKeys, sessionKeys: generateSigningKeypair() },
-    });
+    const session = await sessionOf(b.url, alice, "/home/alice/shop");
     const sessionName = (ok(await cli(bob, ["peers", "--json"])).json().peers as { kind: string; displayName: string }[]).find((p) => p.kind === "session")!.displayName;
     // Without a member entry, the session's own entry is what the broker applies.
     expect(ok(await cli(bob, ["block", sessionName, "--json"])).json()).toMatchObject({ caps: [] });
