@@ -31,7 +31,7 @@ type StartFailure = { message: string; fix: string | null; kind: StartFailureKin
  *  migrating or checking the store), in words: the file system's errors first, then SQLite's,
  *  else the error's own message. `underSystemd`: started as a systemd service, whose sandbox is
  *  the likelier reason for a read-only directory. */
-export function startFailure(err: unknown, dataDir: string, underSystemd = false): StartFailure {
+export function startFailure(err: unknown, dataDir: string, underSystemd: boolean): StartFailure {
   const local = fileFailure(err, dataDir, underSystemd);
   if (local) return { message: local.error.message, fix: local.error.fix, kind: local.kind };
   return startProblem(err, dataDir) ?? { message: (err as Error)?.message ?? String(err), fix: null, kind: null };

@@ -52,6 +52,17 @@ function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<
   );
 }
 
+/** The mesh and peer a sending tool's `to` names, once that mesh is connected; a "slug:" prefix
+ *  that names no mesh of this session is said so when no peer matched (unknownMeshHint). */
+async function recipient(meshes: Meshes, to: string): Promise<{ link: MeshLink; target: string; name: string }> {
+  const { link, rest } = meshes.route(to);
+  await whenOpen(link);
+  const found = await link.resolve(rest).catch((err: unknown) => {
+    throw unknownMeshHint(err, to, meshes.links.map((l) => l.slug));
+  });
+  return { link, ...found };
+}
+
 const Priority = z.enum(["now", "next", "low"]);
 const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" when in several meshes');
 /** As many characters as the CLI's byte limit: a body within it passes here, and MeshSession
@@ -73,11 +84,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a) =>
         guarded(async () => {
           nonBlank(a.message);
-          const { link, rest } = meshes.route(a.to);
-          await whenOpen(link);
-          const { target, name } = await link.resolve(rest).catch((err: unknown) => {
-            throw unknownMeshHint(err, a.to, meshes.links.map((l) => l.slug));
-          });
+          const { link, target, name } = await recipient(meshes, a.to);
           const priority = a.priority ?? meshes.replyPriority(a.reply_to);
           const r = await link.send(target, a.message, { ...(priority ? { priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
@@ -143,11 +150,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a, extra) =>
         guarded(async () => {
           nonBlank(a.question);
-          const { link, rest } = meshes.route(a.to);
-          await whenOpen(link);
-          const { target, name } = await link.resolve(rest).catch((err: unknown) => {
-            throw unknownMeshHint(err, a.to, meshes.links.map((l) => l.slug));
-          });
+          const { link, target, name } = await recipient(meshes, a.to);
           // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
           const { sent, reply } = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
           if (!reply) return text(`No reply from ${name} within ${a.timeout_seconds ?? 120} s (question id ${sent.messageId}). A later reply will arrive as a normal message.`);

@@ -17,10 +17,10 @@ type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: s
 export async function create(args: CreateArgs): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
-    const role = (args.role ?? "member") as "member" | "admin";
-    if (role !== "member" && role !== "admin") {
+    const role = (args.role ?? "member") as (typeof ROLES)[number];
+    if (!ROLES.includes(role)) {
       const near = closest(role, ROLES);
-      throw new UsageError(`--role must be member or admin${near ? ` (did you mean ${near}?)` : ""}.`);
+      throw new UsageError(`--role must be ${ROLES.join(" or ")}${near ? ` (did you mean ${near}?)` : ""}.`);
     }
     const maxUses = Number(args["max-uses"] ?? "1");
     if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_INVITE_USES) throw new UsageError(`--max-uses must be a whole number from 1 to ${MAX_INVITE_USES}.`);
