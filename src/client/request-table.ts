@@ -1,16 +1,18 @@
 // The requests of one BrokerClient (client.ts) from asking to answer. Guarantees:
 // - every request settles once: with its result, the broker's error, `unavailable` or `timeout`;
 // - while the connection is not open, requests wait in a bounded queue (overflow rejects at once)
-//   and go out in order once it is (flush); `send` requests in flight when the socket drops wait
-//   there again (safe: the broker de-duplicates by clientMessageId), so the bound counts them from
-//   the moment they are accepted; other requests in flight reject with `unavailable`, because they
-//   may or may not have taken effect;
+//   and go out in order once it is (flush);
+// - requests in flight when the socket drops that are safe to send again wait there again when a
+//   reconnect follows: a `send` (the broker de-duplicates it by clientMessageId), a read and an
+//   ack (REQUEST_EFFECT, docs/protocol.md §10). The bound counts them from the moment they are
+//   accepted. A change in flight rejects with `unavailable`: it may or may not have taken effect,
+//   and only its caller knows whether doing it twice is harmless;
 // - a `send` the broker answers with `unavailable` (draining, a database it cannot write or flush:
 //   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
 //   after SEND_RETRY_MS, or on the next connection, until its timeout or `unavailableRetryMs`,
 //   which then rejects with that `unavailable`.
 import { MeshError, errorFromWire } from "../protocol/errors.ts";
-import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
+import { REQUEST_EFFECT, type ClientFrameOf, type RequestType } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
 import type { ServerFrame } from "../protocol/server-frames.ts";
 import { requestFailed } from "./request-labels.ts";
@@ -64,12 +66,12 @@ export class RequestTable {
         reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
       }, timeoutMs);
       const p: Pending = { frame: { type, id, ...payload }, resolve, reject, timer };
-      // Sends awaiting a reply count too: a drop moves them into the queue, and they are never
-      // dropped, so the bound holds only if they were counted when accepted.
+      // Requests awaiting a reply that a drop would queue again count too, so the bound holds
+      // only if they were counted when accepted.
       const max = this.opts.maxQueued ?? 1000;
       const open = this.wire.open();
-      if ((!open || type === "send") && this.backlog() >= max) {
-        return this.settle(p, new MeshError("unavailable", open ? `${max} sends already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
+      if ((!open || resendable(type)) && this.backlog() >= max) {
+        return this.settle(p, new MeshError("unavailable", open ? `${max} requests already await the broker's reply; retry once some are answered.` : "Not connected and the outbound queue is full."));
       }
       this.transmit(p);
     });
@@ -95,12 +97,14 @@ export class RequestTable {
     this.settle(p, err);
   }
 
-  /** The socket closed. `resend` (a reconnect follows): sends in flight wait in the queue again;
-   *  every other request in flight rejects with `unavailable`. */
+  /** The socket closed. `resend` (a reconnect follows): requests in flight that are safe to send
+   *  again wait in the queue again; every other one rejects with `unavailable`, saying whether it
+   *  may have taken effect. */
   dropped(resend: boolean): void {
     for (const p of this.inFlight.values()) {
-      if (p.frame.type === "send" && resend) this.queued.push(p);
-      else this.settle(p, new MeshError("unavailable", "The connection closed before the reply; the request may or may not have taken effect."));
+      const type = p.frame.type as RequestType | "ack";
+      if (resend && resendable(type)) this.queued.push(p);
+      else this.settle(p, new MeshError("unavailable", requestFailed(type, droppedBefore(type))));
     }
     this.inFlight.clear();
   }
@@ -151,10 +155,27 @@ export class RequestTable {
     this.wire.write(JSON.stringify(p.frame));
   }
 
-  /** What the queue would hold after a drop: the queue plus the sends awaiting a reply. */
+  /** What the queue would hold after a drop: the queue plus the requests awaiting a reply that a
+   *  drop would queue again. */
   private backlog(): number {
     let n = this.queued.length;
-    for (const p of this.inFlight.values()) if (p.frame.type === "send") n++;
+    for (const p of this.inFlight.values()) if (resendable(p.frame.type as RequestType | "ack")) n++;
     return n;
   }
+}
+
+/** Whether sending `type` again after a drop is safe: it changes nothing (a read), the broker
+ *  de-duplicates it (a send), or repeating it changes nothing more (an ack: the entries are gone). */
+function resendable(type: RequestType | "ack"): boolean {
+  return type === "ack" || REQUEST_EFFECT[type] !== "change";
+}
+
+/** Why a request in flight failed when the connection closed for good, and what that leaves. A
+ *  send says no more: its SendError names the clientMessageId, and its callers say how to retry. */
+function droppedBefore(type: RequestType | "ack"): string {
+  const closed = "the connection to the broker closed before it answered";
+  if (type === "send") return `${closed}.`;
+  if (type === "ack") return `${closed}; acknowledging the same messages again is harmless.`;
+  if (resendable(type)) return `${closed}. Nothing was changed; try again.`;
+  return `${closed}: it may or may not have taken effect. Check before trying again.`;
 }

@@ -116,3 +116,38 @@ export type HelloFrame = ClientFrameOf<"hello">;
 export type SessionHelloFrame = ClientFrameOf<"session_hello">;
 export type AttestationFields = Static<typeof Attestation>;
 export type RequestType = Exclude<ClientFrameType, "hello" | "session_hello" | "ack">;
+
+/** What a request does to the broker's state, which decides what a client may do with one whose
+ *  reply a dropped connection lost (docs/protocol.md §10): a `read` changes nothing, so it is sent
+ *  again (a `fetch` too: its claims die with the connection that made them); a `send` is sent again
+ *  under its clientMessageId, which the broker de-duplicates (§5.3); a `change` may or may not have
+ *  happened, and only its caller can tell whether to repeat it. The type checker keeps the table
+ *  complete when a request is added. */
+export const REQUEST_EFFECT: Readonly<Record<RequestType, "read" | "send" | "change">> = {
+  send: "send",
+  fetch: "read",
+  list_peers: "read",
+  set_status: "change",
+  set_summary: "change",
+  attest: "change",
+  session_end: "change",
+  topic_create: "change",
+  topic_list: "read",
+  topic_join: "change",
+  topic_leave: "change",
+  topic_members: "read",
+  topic_history: "read",
+  group_join: "change",
+  group_leave: "change",
+  grant_set: "change",
+  grant_list: "read",
+  member_list: "read",
+  member_revoke: "change",
+  leave: "change",
+  invite_create: "change",
+  invite_list: "read",
+  invite_revoke: "change",
+  key_rotate: "change",
+  audit_log: "read",
+  audit_verify: "read",
+};

@@ -98,4 +98,40 @@ describe("client over a failing link", () => {
     a.close();
     rb.close();
   }, 15_000);
+
+  test("a read in flight when the link drops is asked again after the reconnect; a change fails saying it may have happened", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    using proxy = linkProxy(b.port);
+    const w = stateWatch();
+    const a = await connect(proxy.url, owner, {}, { random: () => 0, onState: w.onState });
+    proxy.freeze();
+    const peers = a.client.request("list_peers", {});
+    const status = a.client.request("set_status", { status: "working" }).catch((e) => e);
+    proxy.cut();
+    proxy.thaw();
+    await w.until((s) => s === "open", 5000);
+    expect((await peers).peers.length).toBeGreaterThan(0);
+    const err = await status;
+    expect({ code: err.code, message: err.message }).toEqual({
+      code: "unavailable",
+      message: "Setting your status failed: the connection to the broker closed before it answered: it may or may not have taken effect. Check before trying again.",
+    });
+    a.close();
+  }, 15_000);
+
+  test("without a reconnect, a read in flight says nothing was changed", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    using proxy = linkProxy(b.port);
+    const a = await connect(proxy.url, owner, {}, { reconnect: false });
+    proxy.freeze();
+    const peers = a.client.request("list_peers", {}).catch((e) => e);
+    proxy.cut();
+    const err = await peers;
+    expect({ code: err.code, message: err.message }).toEqual({
+      code: "unavailable",
+      message: "Listing peers failed: the connection to the broker closed before it answered. Nothing was changed; try again.",
+    });
+  }, 15_000);
 });
