@@ -31,7 +31,7 @@ describe("§12 test vectors", () => {
   test("the document has the vectors this suite expects", () => {
     for (const n of ["key-owner", "key-session", "key-invite", "key-joiner", "hello", "session-attestation", "session-hello", "invite-v2", "invite-key", "invite-key-v1", "invite-claim", "signed-request", "canonical-json", "canonical-json-unicode", "audit-hash", "audit-chain", "dashboard-login"])
       expect(vectors.has(n)).toBe(true);
-    for (const n of ["e2e-direct", "e2e-fanout", "e2e-direct-session", "e2e-fanout-session", "e2e-purpose-keys", "e2e-invite-secret", "e2e-backup"]) expect(e2e.has(n)).toBe(true);
+    for (const n of ["e2e-direct", "e2e-fanout", "e2e-direct-session", "e2e-fanout-session", "e2e-purpose-keys", "e2e-invite-secret", "e2e-invite-link", "e2e-backup"]) expect(e2e.has(n)).toBe(true);
   });
 
   test("§12.1 keys", () => {
@@ -235,6 +235,20 @@ describe("§11.8 end-to-end vectors", () => {
     const opened = openKeysBlob(blobKey, x.inviteId, x.keysBlob);
     expect(opened.json).toBe(x.keysJson);
     expect(b64(opened.keys.get(0)!)).toBe("BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=");
+  });
+
+  test("e2e-invite-link (§11.5): decoded, its signature checked, its invite key derived", () => {
+    const x = e2e.get("e2e-invite-link");
+    const token = x.link.slice("ic://join/".length);
+    expect(x.link.startsWith("ic://join/")).toBe(true);
+    const payload = JSON.parse(new TextDecoder().decode(unb64url(token)));
+    expect(payload).toEqual(x.payload);
+    expect(verify(inviteV2Canonical(payload.mesh, payload.invite, payload.exp, payload.role, payload.issuer), payload.sig, payload.issuer)).toBe(true);
+    expect(payload.sig).toBe(v("invite-v2").signature);
+    expect(inviteSecretKeys(unb64url(payload.s)).inviteKey.pub).toBe(x.invitePubkey);
+    expect(x.nowMs).toBeLessThan(payload.exp * 1000);
+    // The link is base64url without padding of the UTF-8 JSON.
+    expect(Buffer.from(JSON.stringify(x.payload)).toString("base64url")).toBe(token);
   });
 
   test("e2e-backup (§11.7) opens with the passphrase", () => {

@@ -10,6 +10,7 @@ import { sodium } from "../../src/crypto/sodium.ts";
 import { purposeKey } from "../../src/crypto/mesh-keys.ts";
 import { inviteBlobKey, inviteSigningKeypair, openKeysBlob } from "../../src/crypto/invite-secret.ts";
 import { decryptBackup } from "../../src/crypto/backup.ts";
+import { encodeInvite, parseInvite } from "../../src/client/invite-link.ts";
 import { signingKeypairFromSeed } from "../../src/crypto/sign.ts";
 import { fromBase64, fromBase64Url, fromHex, toHex } from "../../src/crypto/encoding.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
@@ -50,8 +51,8 @@ function envelopesIn(value: unknown): Record<string, any>[] {
 }
 
 describe("end-to-end vectors", () => {
-  test("all seven are present", () => {
-    expect([...vectors.keys()].sort()).toEqual(["e2e-backup", "e2e-direct", "e2e-direct-session", "e2e-fanout", "e2e-fanout-session", "e2e-invite-secret", "e2e-purpose-keys"]);
+  test("all eight are present", () => {
+    expect([...vectors.keys()].sort()).toEqual(["e2e-backup", "e2e-direct", "e2e-direct-session", "e2e-fanout", "e2e-fanout-session", "e2e-invite-link", "e2e-invite-secret", "e2e-purpose-keys"]);
   });
 
   test("sealing each message vector's inner payload with its nonce gives exactly its ciphertext", () => {
@@ -111,6 +112,19 @@ describe("end-to-end vectors", () => {
     const i = v("e2e-invite-secret");
     const s = fromBase64Url(i.secretB64url);
     expect({ invitePubkey: inviteSigningKeypair(s).publicKey, blobKeyHex: toHex(inviteBlobKey(s)), keys: openKeysBlob(i.keysBlob, s, i.inviteId) }).toEqual({ invitePubkey: i.invitePubkey, blobKeyHex: i.blobKeyHex, keys: i.keysJson });
+  });
+
+  test("the whole invite link: the reference client writes it, reads it in both forms, and derives the secret's invite key", () => {
+    const x = v("e2e-invite-link");
+    expect(encodeInvite(x.payload)).toBe(x.link);
+    const https = `${x.payload.broker}/join#${x.link.slice("ic://join/".length)}`;
+    for (const form of [x.link, https]) {
+      const { secret, ...read } = parseInvite(form, x.nowMs);
+      expect(read).toEqual(x.payload);
+      expect(inviteSigningKeypair(secret).publicKey).toBe(x.invitePubkey);
+    }
+    expect(x.invitePubkey).toBe(v("e2e-invite-secret").invitePubkey);
+    expect(() => parseInvite(x.link, x.payload.exp * 1000)).toThrow(expect.objectContaining({ code: "invite_expired" }));
   });
 
   test("backup file opens with its passphrase only", async () => {
