@@ -1,6 +1,6 @@
 // The root command: static meta and args for every sub-command, modules imported only on use, so
 // `claudemesh --help` loads nothing heavy.
-import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
+import { defineCommand, runCommand, runMain, type ArgsDef, type CommandDef } from "citty";
 import { VERSION } from "../version.ts";
 import { lazyCommand } from "./lazy.ts";
 import { serveArgs } from "./args.ts";
@@ -153,6 +153,9 @@ export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
     .filter(([, c]) => c.subCommands)
     .map(([name, c]) => [name, Object.keys(c.subCommands!)]),
 );
+
+/** The whole tree, for the completion scripts (src/cli/completion/ reads its args, never its modules). */
+export const COMMAND_TREE: CommandDef = main;
 
 /** `claudemesh help [command…]`: that command's --help (citty's, as fast: no module loaded). A
  *  word that names no command is the usage error `claudemesh <words>` would get. */

@@ -1,8 +1,10 @@
 // The completion scripts in the real shells (bash, zsh and fish, all Debian packages that .ci/run
 // installs): a command in the first position; a command's sub-commands only in the second, right
-// after it (`topic <TAB>`, not `topic join <TAB>` again); file names everywhere else (`restore
-// <TAB>` finds the backup). For zsh, the file installed as ~/.zfunc/_claudemesh completes on its
-// first TAB, when autoloading it is what defines the function.
+// after it (`topic <TAB>`, not `topic join <TAB>` again); after `-`, the command's own options;
+// after an option or at a positional that is a fixed list, the list (`--priority`, `--role`,
+// `status`); file names for paths (`restore <TAB>` finds the backup, `serve --config`) and
+// nothing for free text (`--mesh`, a topic name). For zsh, the file installed as
+// ~/.zfunc/_claudemesh completes on its first TAB, when autoloading it is what defines the function.
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,33 +31,46 @@ const run = (argv: string[], cwd: string) => {
 };
 
 describe("shell completion", () => {
-  test("bash: commands first, sub-commands second, nothing (so file names, -o default) elsewhere", async () => {
+  test("bash: commands, sub-commands, options and their values; file names only for paths", async () => {
     const { dir, script } = await setUp("bash");
+    // compopt only works inside a real completion: the stub records that file names were turned off.
     const probe = `source '${script}'
-t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _claudemesh; echo "\${COMPREPLY[*]}"; }
+compopt() { nofiles=" (no files)"; }
+t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); nofiles=; _claudemesh; echo "\${COMPREPLY[*]}$nofiles"; }
 t claudemesh to; t claudemesh topic ""; t claudemesh topic join ""; t claudemesh restore ""; t claudemesh serve --config ""; t claudemesh help to
+t claudemesh --; t claudemesh send --; t claudemesh invite list --; t claudemesh send --priority ""; t claudemesh topic post -p n; t claudemesh invite --role ""
+t claudemesh serve --log-level w; t claudemesh send --mesh ""; t claudemesh status -m x ""; t claudemesh status dnd ""; t claudemesh admin restore --data-dir ""
 complete -p claudemesh`;
     const r = run(["bash", "--norc", "--noprofile", "-c", probe], dir);
     expect({ code: r.code, err: r.err, lines: r.out.split("\n") }).toEqual({
       code: 0,
       err: "",
-      lines: ["topic", TOPIC_SUBS, "", "", "", "topic", "complete -o default -F _claudemesh claudemesh", ""],
+      lines: [
+        "topic", TOPIC_SUBS, " (no files)", "", "", "topic",
+        "--help --version", "--priority --client-message-id --mesh --json --help", "--mesh --json --help", "now next low", "now next", "member admin",
+        "warn", " (no files)", "idle working dnd", " (no files)", "",
+        "complete -o default -F _claudemesh claudemesh", "",
+      ],
     });
   }, 30_000);
 
-  test("fish: sub-commands only right after their command; file names elsewhere", async () => {
+  test("fish: sub-commands only right after their command; options and their values; file names only for paths", async () => {
     const { dir, script } = await setUp("fish");
-    const cases = ["claudemesh to", "claudemesh topic ", "claudemesh topic join ", "claudemesh restore "];
+    const cases = ["claudemesh to", "claudemesh topic ", "claudemesh topic join ", "claudemesh restore ", "claudemesh send --", "claudemesh send --priority ", "claudemesh topic post -p ", "claudemesh invite --role ", "claudemesh serve --config ", "claudemesh send --mesh ", "claudemesh status -m x ", "claudemesh status dnd "];
     const probe = [`source '${script}'`, ...cases.map((c) => `complete -C '${c}'; echo '#'`)].join("\n");
     const r = run(["fish", "--no-config", "-c", probe], join(dir, "files"));
     expect({ code: r.code, err: r.err, answers: r.out.split("#\n").map((a) => a.trim().split("\n")) }).toEqual({
       code: 0,
       err: "",
-      answers: [["topic"], TOPIC_SUBS.split(" ").sort(), ["backup-7.cmbk"], ["backup-7.cmbk"], [""]],
+      answers: [
+        ["topic"], TOPIC_SUBS.split(" ").sort(), [""], ["backup-7.cmbk"],
+        ["--client-message-id", "--help", "--json", "--mesh", "--priority"], ["low", "next", "now"], ["low", "next", "now"], ["admin", "member"],
+        ["backup-7.cmbk"], [""], ["dnd", "idle", "working"], [""], [""],
+      ],
     });
   }, 30_000);
 
-  test("zsh: autoloaded from fpath, the first TAB completes; sub-commands once; file names elsewhere", async () => {
+  test("zsh: autoloaded from fpath, the first TAB completes; sub-commands once; options and their values; file names only for paths", async () => {
     const { dir } = await setUp("zsh");
     // An interactive zsh in a pseudo-terminal (zsh/zpty), typing as a person does: each read waits
     // until the pattern shows (no sleeps); the spawn's timeout fails a completion that never comes.
@@ -64,16 +79,30 @@ zpty z 'zsh -f -i'
 zpty -w z "PS1='%% '; fpath=(${dir}/fn \\$fpath); autoload -Uz compinit; compinit -u -d ${dir}/zcompdump; cd ${dir}/files; print ready"
 zpty -r z out '*ready*'
 step() { zpty -w -n z "$1"$'\\t'; zpty -r z out "*$2*"; print -r -- "$1 -> $2"; zpty -w -n z $'\\C-u'; }
+# The line after one TAB, run as \`print\` so the shell's output (42, not the typed 6*7) says when it is there.
+line() { zpty -w -n z "$1"$'\\t\\C-a'"print -r -- "$'\\C-e'" = \\$((6*7))"$'\\n'; zpty -r z out "*= 42*"; print -r -- "$1 -> \${\${\${(f)out}[-1]% = 42*}##*$'\\r'}"; }
 step 'claudemesh topic ' 'history'
-step 'claudemesh topic join ' 'backup-7.cmbk'
 step 'claudemesh restore ' 'backup-7.cmbk'
 step 'claudemesh rest' 'restore'
+step 'claudemesh send --priority ' 'next'
+step 'claudemesh invite --role ' 'member'
+step 'claudemesh status -m x ' 'working'
+line 'claudemesh send --cl'
+line 'claudemesh topic post -p l'
+line 'claudemesh serve --config b'
+line 'claudemesh send --mesh b'
+line 'claudemesh topic join b'
 zpty -d z`;
     const r = run(["zsh", "-f", "-c", drive], dir);
     expect({ code: r.code, err: r.err, out: r.out }).toEqual({
       code: 0,
       err: "",
-      out: ["claudemesh topic  -> history", "claudemesh topic join  -> backup-7.cmbk", "claudemesh restore  -> backup-7.cmbk", "claudemesh rest -> restore", ""].join("\n"),
+      out: [
+        "claudemesh topic  -> history", "claudemesh restore  -> backup-7.cmbk", "claudemesh rest -> restore",
+        "claudemesh send --priority  -> next", "claudemesh invite --role  -> member", "claudemesh status -m x  -> working",
+        "claudemesh send --cl -> claudemesh send --client-message-id", "claudemesh topic post -p l -> claudemesh topic post -p low", "claudemesh serve --config b -> claudemesh serve --config backup-7.cmbk",
+        "claudemesh send --mesh b -> claudemesh send --mesh b", "claudemesh topic join b -> claudemesh topic join b", "",
+      ].join("\n"),
     });
   }, 30_000);
 });
