@@ -43,6 +43,8 @@ export class RequestTable {
   private nextId = 1;
   /** Sent and awaiting their reply, by id. */
   private readonly inFlight = new Map<string, Pending>();
+  /** How many of inFlight a drop would queue again (resendable), kept as they come and go. */
+  private resendableInFlight = 0;
   /** Waiting for the connection (or for a send's retry), oldest first. */
   private readonly queued: Pending[] = [];
 
@@ -61,7 +63,7 @@ export class RequestTable {
       const reject = (e: MeshError) => settleReject(cmid === null ? e : new SendError(e, cmid));
       const id = String(this.nextId++);
       const timer = setTimeout(() => {
-        this.inFlight.delete(id);
+        this.landed(id);
         this.unqueue(p);
         reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
       }, timeoutMs);
@@ -85,9 +87,8 @@ export class RequestTable {
   /** Settles the request `f` answers; a reply to none (one that timed out, an error frame
    *  without an id) is ignored. */
   answer(f: Reply): void {
-    const p = f.id === undefined ? undefined : this.inFlight.get(String(f.id));
+    const p = f.id === undefined ? undefined : this.landed(String(f.id));
     if (!p) return;
-    this.inFlight.delete(String(f.id));
     if (f.type === "result") {
       clearTimeout(p.timer);
       return p.resolve(f.data);
@@ -107,12 +108,14 @@ export class RequestTable {
       else this.settle(p, new MeshError("unavailable", requestFailed(type, droppedBefore(type))));
     }
     this.inFlight.clear();
+    this.resendableInFlight = 0;
   }
 
   /** Rejects every request, in flight then queued, with `err`: the client is closed for good. */
   rejectAll(err: MeshError): void {
     for (const p of [...this.inFlight.values(), ...this.queued.splice(0)]) this.settle(p, err);
     this.inFlight.clear();
+    this.resendableInFlight = 0;
   }
 
   /** Rejects `p` and stops its timer (a settled request's timer would keep the process alive). */
@@ -152,15 +155,24 @@ export class RequestTable {
       return;
     }
     this.inFlight.set(String(p.frame.id), p);
+    if (resendable(p.frame.type as RequestType | "ack")) this.resendableInFlight++;
     this.wire.write(JSON.stringify(p.frame));
   }
 
   /** What the queue would hold after a drop: the queue plus the requests awaiting a reply that a
    *  drop would queue again. */
   private backlog(): number {
-    let n = this.queued.length;
-    for (const p of this.inFlight.values()) if (resendable(p.frame.type as RequestType | "ack")) n++;
-    return n;
+    return this.queued.length + this.resendableInFlight;
+  }
+
+  /** Takes the request `id` out of inFlight (its reply came, or it timed out); undefined if it was
+   *  not there. */
+  private landed(id: string): Pending | undefined {
+    const p = this.inFlight.get(id);
+    if (!p) return undefined;
+    this.inFlight.delete(id);
+    if (resendable(p.frame.type as RequestType | "ack")) this.resendableInFlight--;
+    return p;
   }
 }
 
