@@ -96,11 +96,12 @@ export class RequestTable {
   }
 
   /** The socket closed. `resend` (a reconnect follows): sends in flight wait in the queue again;
-   *  every other request in flight rejects with `unavailable`. */
-  dropped(resend: boolean): void {
+   *  every other request in flight rejects with `because` (the close's known cause), else a plain
+   *  `unavailable`. */
+  dropped(resend: boolean, because?: MeshError): void {
     for (const p of this.inFlight.values()) {
       if (p.frame.type === "send" && resend) this.queued.push(p);
-      else this.settle(p, new MeshError("unavailable", "The connection closed before the reply; the request may or may not have taken effect."));
+      else this.settle(p, because ?? new MeshError("unavailable", "The connection closed before the reply; the request may or may not have taken effect."));
     }
     this.inFlight.clear();
   }
