@@ -2,6 +2,7 @@
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
 import { readFileSync } from "node:fs";
+import { networkInterfaces, uptime } from "node:os";
 import { resolve } from "node:path";
 import { processEnv, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
 import { serveCommand } from "../config/command-line.ts";
@@ -12,9 +13,9 @@ import { otherUser } from "../local-file/owner.ts";
  *  PERMANENT_EXITS (test/unit/packaging.test.ts checks the unit and the doc against this). */
 export const ServeExit = {
   /** May pass by itself: a port another process holds, another broker or a restore holding the
-   *  data directory, a full disk, an address not up yet, anything unforeseen. */
+   *  data directory, a full disk, an address not up yet (missingAddress), anything unforeseen. */
   mayPass: 1,
-  /** A bad flag or setting (serve.ts orExit2). */
+  /** A bad flag or setting (serve.ts orExit2), a host no interface of this machine has. */
   badSetting: 2,
   /** EX_DATAERR: what the data directory holds cannot be served: a damaged database, one a newer
    *  claudemesh wrote, an audit chain that does not verify. */
@@ -85,9 +86,35 @@ export function listenProblem(host: string, port: number): Refusal | null {
       ];
     }
     if (code === "EACCES") return [`${cannot}: permission denied (a security policy such as SELinux?)`, null, ServeExit.notPermitted];
-    // An address not up yet (at boot) may come: a restart can help.
-    return [`${cannot}: ${code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : (err as Error).message}`, null, ServeExit.mayPass];
+    if (code === "EADDRNOTAVAIL") return missingAddress(host, port, { addresses: machineAddresses(), uptimeS: uptime() });
+    return [`${cannot}: ${(err as Error).message}`, null, ServeExit.mayPass];
   }
+}
+
+/** For this long after boot a missing address may still come: systemd's network-online.target
+ *  waits for the network manager's configured interfaces, not for a VPN's (WireGuard, Tailscale)
+ *  or a late DHCP lease, so a broker bound to one is restarted (exit 1) until then. */
+export const BOOT_SETTLE_S = 300;
+
+/** This machine's addresses (link-local IPv6 left out: it needs a zone to listen on). */
+function machineAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address).filter((a) => !a.toLowerCase().startsWith("fe80:")));
+}
+
+/** Listening on `host` failed with EADDRNOTAVAIL: no interface has that address. A configuration
+ *  error (exit 2, not restarted) with the addresses there are, unless it may still come: it is on
+ *  an interface already (an IPv6 address still in duplicate address detection), or the machine
+ *  booted less than BOOT_SETTLE_S ago (exit 1, restarted). `addresses` and `uptimeS`: this
+ *  machine's (passed in, so a test can give others). */
+export function missingAddress(host: string, port: number, machine: { addresses: string[]; uptimeS: number }): Refusal {
+  const v6 = host.includes(":");
+  const bare = (a: string) => a.replace(/^\[|\]$/g, "").toLowerCase();
+  const own = machine.addresses.filter((a) => a.includes(":") === v6);
+  const message = `cannot listen on ${host}:${port}: no interface of this machine has that address`;
+  const fix = `set host (--host, CLAUDEMESH_HOST) to an address this machine has: ${v6 ? "::" : "0.0.0.0"} for every interface, ${v6 ? "::1" : "127.0.0.1"} for this machine alone${own.length ? `, or one of ${own.slice(0, 8).join(", ")}` : ""}`;
+  if (own.some((a) => bare(a) === bare(host))) return [`cannot listen on ${host}:${port}: that address is on an interface of this machine but not usable yet (an IPv6 address still being checked for duplicates?)`, null, ServeExit.mayPass];
+  if (machine.uptimeS < BOOT_SETTLE_S) return [message, `${fix}; an interface that is still coming up after boot may bring it, so until ${BOOT_SETTLE_S / 60} minutes after boot this is retried`, ServeExit.mayPass];
+  return [message, fix, ServeExit.badSetting];
 }
 
 /** Why `serve` must not run here as root, or null: the data directory belongs to another user

@@ -47,6 +47,16 @@ const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause
 export const connectionFailed = (base: string, cause?: unknown) =>
   new MeshError("unavailable", `The connection to the broker at ${base} failed before it answered. Is it running, and is the URL right?`, withCause(cause));
 
+/** The broker said it is shutting down (a close with 1001 "going away", sent to every connection
+ *  when it drains after SIGTERM): a restart, an upgrade or a stop, which only the operator knows.
+ *  Its own class so that a caller whose retry then cannot reach the broker reports this cause
+ *  rather than a bare "connection refused". */
+export class GoingAwayError extends MeshError {}
+
+/** A connect the broker closed with 1001 before it was set up: no command went out. */
+export const goingAway = (base: string) =>
+  new GoingAwayError("unavailable", `The broker at ${base} is shutting down or restarting (it closed the connection: 1001 going away), so nothing was sent. Retry in a moment.`);
+
 /** The broker took the connection, then said nothing for `ms`. */
 export const noAnswer = (base: string, ms: number, cause?: unknown) =>
   new MeshError("timeout", `The broker at ${base} did not answer within ${ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`}.`, withCause(cause));
@@ -82,9 +92,11 @@ const NOT_READY: Record<string, string> = {
 /** A broker that runs but said it is not ready (`reason`: its /health/ready body's); `busy` for a
  *  reason no broker gives. */
 export const notReady = (base: string, reason: unknown): MeshError =>
-  typeof reason === "string" && Object.hasOwn(NOT_READY, reason)
-    ? new MeshError("unavailable", `The broker at ${base} runs but is not ready: ${NOT_READY[reason]}. Retry in a while; its log says more.`)
-    : busy(base, 503);
+  reason === "draining"
+    ? new MeshError("unavailable", `The broker at ${base} is shutting down or restarting (its /health/ready says draining). Retry in a moment.`)
+    : typeof reason === "string" && Object.hasOwn(NOT_READY, reason)
+      ? new MeshError("unavailable", `The broker at ${base} runs but is not ready: ${NOT_READY[reason]}. Retry in a while; its log says more.`)
+      : busy(base, 503);
 
 /** Statuses with which a server says it serves no such route or method: whatever gave them acted
  *  on nothing. Any other answer may come from a proxy after the broker committed the request (a

@@ -21,7 +21,7 @@ import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
-import { noAnswer, socketFailure } from "./broker-trouble.ts";
+import { goingAway, noAnswer, socketFailure } from "./broker-trouble.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
@@ -201,10 +201,12 @@ export class BrokerClient {
       this.opened.reject(connectRefusal(code, reason, this.refusal, this.failure, this.base));
       this.opened = null;
     }
-    this.requests.dropped(retry);
+    // A 1001 is the broker saying it is shutting down: the cause is known, so it is said.
+    const goneAway = code === CloseCode.goingAway;
+    this.requests.dropped(retry, goneAway ? this.base : undefined);
     if (!retry) {
       this.setState("closed", { code, reason });
-      this.requests.rejectAll(new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
+      this.requests.rejectAll(goneAway ? goingAway(this.base) : new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
       return;
     }
     this.setState("reconnecting", { code, reason });

@@ -3,7 +3,8 @@
 // client at the same instant), and what a first connect that is not retried rejects with.
 import { shouldReconnect } from "../protocol/close-codes.ts";
 import { ERRORS, MeshError, isErrorCode } from "../protocol/errors.ts";
-import { connectionFailed } from "./broker-trouble.ts";
+import { connectionFailed, goingAway } from "./broker-trouble.ts";
+import { CloseCode } from "../protocol/close-codes.ts";
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30_000;
@@ -29,6 +30,7 @@ export function retriesClose(code: number, reason: string, wanted: boolean): boo
  *  close, in the broker's own words when its error frame (`refusal`) named the reason. */
 export function connectRefusal(code: number, reason: string, refusal: MeshError | null, failure: MeshError | null, base: string): MeshError {
   if (code === 1006) return failure ?? connectionFailed(base);
+  if (code === CloseCode.goingAway) return goingAway(base);
   const said = refusal?.code === reason ? refusal : null;
   const why = `Broker closed the connection (${code}${reason ? ` ${reason}` : ""}).`;
   if (!isErrorCode(reason)) return new MeshError("unavailable", why);

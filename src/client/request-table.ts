@@ -16,6 +16,7 @@ import { REQUEST_EFFECT, type ClientFrameOf, type RequestType } from "../protoco
 import type { Results } from "../protocol/results.ts";
 import type { ServerFrame } from "../protocol/server-frames.ts";
 import { requestFailed } from "./request-labels.ts";
+import { GoingAwayError } from "./broker-trouble.ts";
 import { SendError } from "./send-error.ts";
 import type { ClientOptions } from "./client-options.ts";
 
@@ -100,12 +101,13 @@ export class RequestTable {
 
   /** The socket closed. `resend` (a reconnect follows): requests in flight that are safe to send
    *  again wait in the queue again; every other one rejects with `unavailable`, saying whether it
-   *  may have taken effect. */
-  dropped(resend: boolean): void {
+   *  may have taken effect. `goingAwayFrom`: the broker (its base URL) closed with 1001, saying
+   *  it is shutting down or restarting, which the error then says too. */
+  dropped(resend: boolean, goingAwayFrom?: string): void {
     for (const p of this.inFlight.values()) {
       const type = p.frame.type as RequestType | "ack";
       if (resend && resendable(type)) this.queued.push(p);
-      else this.settle(p, new MeshError("unavailable", requestFailed(type, droppedBefore(type))));
+      else this.settle(p, droppedError(type, goingAwayFrom));
     }
     this.inFlight.clear();
     this.resendableInFlight = 0;
@@ -182,12 +184,19 @@ function resendable(type: RequestType | "ack"): boolean {
   return type === "ack" || REQUEST_EFFECT[type] !== "change";
 }
 
-/** Why a request in flight failed when the connection closed for good, and what that leaves. A
- *  send says no more: its SendError names the clientMessageId, and its callers say how to retry. */
-function droppedBefore(type: RequestType | "ack"): string {
-  const closed = "the connection to the broker closed before it answered";
-  if (type === "send") return `${closed}.`;
-  if (type === "ack") return `${closed}; acknowledging the same messages again is harmless.`;
-  if (resendable(type)) return `${closed}. Nothing was changed; try again.`;
-  return `${closed}: it may or may not have taken effect. Check before trying again.`;
+/** The error of a request in flight when the connection closed for good: why, and what that
+ *  leaves. A send says no more: its SendError names the clientMessageId, and its callers say how
+ *  to retry. */
+function droppedError(type: RequestType | "ack", goingAwayFrom: string | undefined): MeshError {
+  const closed = goingAwayFrom === undefined
+    ? "the connection to the broker closed before it answered"
+    : `the broker at ${goingAwayFrom} is shutting down or restarting and closed the connection before it answered`;
+  const later = goingAwayFrom === undefined ? "" : " in a moment";
+  const why =
+    type === "send" ? `${closed}.`
+    : type === "ack" ? `${closed}; acknowledging the same messages again is harmless.`
+    : resendable(type) ? `${closed}. Nothing was changed; try again${later}.`
+    : `${closed}: it may or may not have taken effect. Check before trying again${later}.`;
+  const text = requestFailed(type, why);
+  return goingAwayFrom === undefined ? new MeshError("unavailable", text) : new GoingAwayError("unavailable", text);
 }

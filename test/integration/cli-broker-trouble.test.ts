@@ -125,15 +125,19 @@ describe("list and doctor say what send says", () => {
     await using gateway = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<h1>Bad Gateway</h1>", { status: 502, headers: { "content-type": "text/html" } }) });
     // What a broker whose database cannot be written answers (docs/operations.md, /health/ready).
     await using unready = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ status: "not_ready", reason: "db_unwritable", schemaVersion: 9, expectedVersion: 9 }, { status: 503 }) });
+    // A broker draining after SIGTERM: the cause is known, so it is said (not "busy").
+    await using draining = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ status: "not_ready", reason: "draining", schemaVersion: 9, expectedVersion: 9 }, { status: 503 }) });
     const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const silentUrl = `http://127.0.0.1:${silent.port}`;
+    const busy503 = (u: string) => `The broker at ${u} answered HTTP 503: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.`;
     const cases = [
+      { name: "draining", url: draining.url.origin, said: `The broker at ${draining.url.origin} is shutting down or restarting (its /health/ready says draining). Retry in a moment.`, sent: busy503(draining.url.origin) },
       { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?` },
       { name: "502", url: gateway.url.origin, said: `The broker at ${gateway.url.origin} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
       { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?` },
       { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.` },
       // The WebSocket upgrade gets no body to say why: send says busy there, as for any 503.
-      { name: "not ready", url: unready.url.origin, said: `The broker at ${unready.url.origin} runs but is not ready: it cannot write its database. Retry in a while; its log says more.`, sent: `The broker at ${unready.url.origin} answered HTTP 503: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
+      { name: "not ready", url: unready.url.origin, said: `The broker at ${unready.url.origin} runs but is not ready: it cannot write its database. Retry in a while; its log says more.`, sent: busy503(unready.url.origin) },
     ];
     try {
       const seen = await Promise.all(

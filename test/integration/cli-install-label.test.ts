@@ -4,7 +4,7 @@
 // an empty or overlong label are a usage error (exit 2) that says what is allowed, before anything
 // is written.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "../helpers/cli.ts";
@@ -55,5 +55,41 @@ describe("install --label", () => {
     const longest = await install(home.h, ["--label", "y".repeat(32), "--json"]);
     expect({ code: longest.code, changed: longest.json().mcp.changed }).toEqual({ code: 0, changed: true });
     expect(existsSync(join(home.h, ".claude", "settings.json"))).toBe(true);
+  }, 30_000);
+});
+
+// A re-run of install (to repair the hooks, from a shell with another CLAUDEMESH_CONFIG_DIR)
+// replaces the registration: it keeps the label and the variables the user put in it, and says so;
+// a --label given now replaces the old one.
+describe("install again keeps the previous registration's choices", () => {
+  const entryOf = (h: string) => JSON.parse(readFileSync(join(h, ".claude.json"), "utf8")).mcpServers.claudemesh;
+  const keptLines = (stdout: string) => stdout.split("\n").filter((l) => /^(Kept|Replaced the label|Dropped)/.test(l));
+
+  test("without --label: the old label and the variables a user added stay; doctor counts them as right", async () => {
+    using home = tempHome();
+    expect((await install(home.h, ["--label", "api"])).code).toBe(0);
+    // A variable added by hand (or with claude mcp add -e), beside install's own.
+    const claudeJson = JSON.parse(readFileSync(join(home.h, ".claude.json"), "utf8"));
+    claudeJson.mcpServers.claudemesh.env = { CLAUDEMESH_DEBUG: "1" };
+    writeFileSync(join(home.h, ".claude.json"), JSON.stringify(claudeJson));
+    const other = join(home.h, "other keys");
+    const again = await cli(other, ["install"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } });
+    expect({ code: again.code, kept: keptLines(again.stdout) }).toEqual({
+      code: 0,
+      kept: ['Kept the label "api" from the previous registration (claudemesh install --label <name> gives another).', "Kept the MCP server's environment from the previous registration: CLAUDEMESH_DEBUG=1."],
+    });
+    expect(entryOf(home.h)).toMatchObject({ args: expect.arrayContaining(["mcp", "--label", "api"]), env: { CLAUDEMESH_DEBUG: "1", CLAUDEMESH_CONFIG_DIR: other } });
+    // The same run once more changes nothing and still says what it kept.
+    const json = (await cli(other, ["install", "--json"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } })).json();
+    expect(json.mcp).toEqual({ registered: true, changed: false, via: null, replacedConfigDir: null, kept: { label: "api", env: ["CLAUDEMESH_DEBUG"] } });
+    const doctor = (await cli(other, ["doctor", "--json"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } })).json();
+    expect(doctor.checks.find((c: { check: string }) => c.check === "MCP registration")).toMatchObject({ ok: true });
+  }, 60_000);
+
+  test("--label given again replaces the old one, and says so", async () => {
+    using home = tempHome();
+    expect((await install(home.h, ["--label", "api"])).code).toBe(0);
+    const r = await install(home.h, ["--label", "web"]);
+    expect({ code: r.code, kept: keptLines(r.stdout), args: entryOf(home.h).args.slice(-3) }).toEqual({ code: 0, kept: ['Replaced the label "api" with "web".'], args: ["mcp", "--label", "web"] });
   }, 30_000);
 });

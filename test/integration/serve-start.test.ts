@@ -8,7 +8,9 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { uptime } from "node:os";
 import { join } from "node:path";
+import { BOOT_SETTLE_S, ServeExit } from "../../src/cli/serve-problems.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
 
@@ -126,9 +128,19 @@ describe("serve refuses a bad command line or setting with exit 2", () => {
     expect(r.stderr.toString()).toContain(`${join(data, "claudemesh.db")} is this user's (uid ${nobody}), mode 000. Give it back read and write access: chmod 600 ${join(data, "claudemesh.db")}, chmod 700 ${data}.`);
   }, 15_000);
 
-  test("serve --check listens for a moment: an address this machine lacks, or a port in use, fails the check (exit 1), as the start would", async () => {
-    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no interface has it.
-    expect(await serve(["--check", "--host", "192.0.2.1"])).toEqual({ code: 1, stderr: "claudemesh serve: cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n", touched: false });
+  test("an address no interface of this machine has is a setting to fix: exit 2 (not restarted) past boot, with the addresses to use; --check says the same", async () => {
+    // 192.0.2.1 (TEST-NET-1, RFC 5737): no interface has it (a CI container may have 192.0.2.2).
+    const code = uptime() < BOOT_SETTLE_S ? ServeExit.mayPass : ServeExit.badSetting;
+    const said = "cannot listen on 192.0.2.1:7900: no interface of this machine has that address\n  fix: set host (--host, CLAUDEMESH_HOST) to an address this machine has: 0.0.0.0 for every interface, 127.0.0.1 for this machine alone, or one of ";
+    for (const [args, lead] of [[["--check"], ""], [[], "cannot start: "]] as const) {
+      const r = await serve([...args, "--host", "192.0.2.1"]);
+      expect({ code: r.code, touched: r.touched }).toEqual({ code, touched: false });
+      expect(r.stderr).toStartWith(`claudemesh serve: ${lead}${said}`);
+      expect(r.stderr).toContain("127.0.0.1");
+    }
+  }, 15_000);
+
+  test("serve --check listens for a moment: a port in use fails the check (exit 1), as the start would", async () => {
     const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
       // Before anything is made in the data directory: it used to be locked (a lock file left) first.

@@ -9,7 +9,7 @@ import { sameEntry, type ServerEntry } from "./mcp-registration.ts";
 import { isOurs, missingHooks, type Settings } from "./hooks-settings.ts";
 
 /** An entry's arguments without `--label <name>` (a per-install choice, not what server it is). */
-export const withoutLabel = (args: string[]) => args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label");
+export const withoutLabel = (args: string[]) => args.filter((a, i, all) => a !== "--label" && all[i - 1] !== "--label" && !String(a).startsWith("--label="));
 
 /** The config directory `entry` passes on to this claudemesh's MCP server, or null when the entry
  *  starts something else (another binary, other arguments: then it is not "ours for elsewhere"). */

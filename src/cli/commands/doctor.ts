@@ -8,7 +8,8 @@ import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../../config/command-line.ts";
 import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
-import { entryConfigDir, hooksConfigDir, withoutLabel } from "../claude-code/installed-for.ts";
+import { entryConfigDir, hooksConfigDir } from "../claude-code/installed-for.ts";
+import { installedPart } from "../claude-code/kept-choices.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
@@ -119,7 +120,8 @@ function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
   const other = (dir: string) => `for the config directory ${dir}, not this shell's ${current} (CLAUDEMESH_CONFIG_DIR)`;
   try {
     const entry = entryIn(readClaudeJson(ctx.env.home));
-    const same = entry !== null && sameEntry({ ...entry, args: withoutLabel(entry.args) }, expected);
+    // The label and variables a user added are theirs (kept-choices.ts): not a wrong registration.
+    const same = entry !== null && sameEntry(installedPart(entry), expected);
     const dir = entry && !same ? entryConfigDir(entry, ctx.env.home) : null;
     if (dir !== null && dir !== current) {
       elsewhere = dir;

@@ -8,6 +8,7 @@ import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts
 import { entryIn, readClaudeJson, register, unregister, type ServerEntry } from "../claude-code/mcp-registration.ts";
 import { assertClaudeFilesWritable, beforeAnyChange, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
 import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
+import { keptFrom, labelIn, type Kept } from "../claude-code/kept-choices.ts";
 import { command } from "../context.ts";
 import { checkSessionLabel } from "../display-name.ts";
 
@@ -31,25 +32,43 @@ function replacedConfigDir(previous: ServerEntry | null, configDir: string, home
   return before === resolve(configDir) ? null : before;
 }
 
+/** The lines that say what the previous registration's choices became: kept, replaced, dropped. */
+function keptLines(kept: Kept, given: string | undefined, previousLabel: string | null): string[] {
+  const env = Object.entries(kept.env).map(([k, v]) => `${k}=${v}`);
+  return [
+    ...(kept.label ? [`Kept the label "${kept.label}" from the previous registration (claudemesh install --label <name> gives another).`] : []),
+    ...(kept.unusableLabel ? [`Dropped the previous registration's label: ${kept.unusableLabel}.`] : []),
+    ...(given !== undefined && previousLabel !== null && previousLabel !== given ? [`Replaced the label "${previousLabel}" with "${given}".`] : []),
+    ...(env.length ? [`Kept the MCP server's environment from the previous registration: ${env.join(" ")}.`] : []),
+  ];
+}
+
 export async function install(args: { label?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     // Checked before anything is written: the label lands in Claude Code's config and peers' lists.
-    const label = args.label === undefined ? undefined : checkSessionLabel(args.label);
+    const given = args.label === undefined ? undefined : checkSessionLabel(args.label);
     const argv = launcher();
-    const env = configDirEnv(ctx.env.configDir, ctx.env.home);
-    const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
     // Both files are read (and refused if malformed or unwritable) before either is written: no
     // half install.
     const path = settingsPath(ctx.env.home);
     const { settings, claudeJson } = readBoth(ctx.env.home);
+    // A re-run (to repair hooks, from another shell) keeps the user's own choices in the entry it
+    // replaces; a --label given now replaces the old one (kept-choices.ts).
+    const previous = entryIn(claudeJson);
+    const kept = keptFrom(previous, given);
+    const label = given ?? kept.label;
+    const env = { ...kept.env, ...configDirEnv(ctx.env.configDir, ctx.env.home) };
+    const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
     const via = register(ctx.env.home, entry, claudeJson);
-    const replaced = via === null ? null : replacedConfigDir(entryIn(claudeJson), ctx.env.configDir, ctx.env.home);
+    const replaced = via === null ? null : replacedConfigDir(previous, ctx.env.configDir, ctx.env.home);
     const hadSettings = existsSync(path);
-    const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(env)));
+    const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(configDirEnv(ctx.env.configDir, ctx.env.home))));
     const meshes = ctx.config().meshes.map((m) => m.slug);
-    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replacedConfigDir: replaced }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
+    const keptJson = { label: kept.label, env: Object.keys(kept.env) };
+    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replacedConfigDir: replaced, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [
         via ? `Registered the claudemesh MCP server for your user (${via}).` : "The claudemesh MCP server was already registered.",
+        ...keptLines(kept, given, labelIn(previous?.args)),
         ...(replaced ? [`Replaced the registration that used ${replaced}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
         meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join - (then paste the link), or claudemesh new.",
