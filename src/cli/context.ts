@@ -13,6 +13,7 @@ import { hostname } from "node:os";
 import { createOutput, exitFlushed, reportError, UsageError, type Output } from "./output.ts";
 import { checkDuration } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
+import { namingMesh } from "./mesh-named.ts";
 import { closedAsRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
@@ -30,8 +31,10 @@ export type Ctx = {
   /** Applies `change` to config.json as it is on disk now (updateConfig: what another process
    *  saved since config() read it is kept); config() then returns the result. */
   update(change: ConfigChange): void;
-  /** The mesh named by --mesh, else by CLAUDEMESH_MESH, else the only one joined. */
-  mesh(): MeshEntry;
+  /** The mesh named by --mesh, else by CLAUDEMESH_MESH, else the only one joined. The command's
+   *  result then names it when several are joined (mesh-named.ts), unless `namedInResult` says
+   *  the result names it already. */
+  mesh(opts?: { namedInResult?: boolean }): MeshEntry;
   /** How long to wait for each answer of the broker (brokerTimeoutMs), checked once. */
   timeoutMs(): number;
   /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. */
@@ -81,7 +84,9 @@ export const brokerUrlFix = (configDir: string, mesh: MeshEntry) => `set "broker
 /** Runs a command body with a Ctx; prints errors and exits with their code. */
 export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void>): Promise<void> {
   const env = clientEnv(processEnv());
-  const out = createOutput({ json: Boolean(args.json), interactive: env.interactive });
+  /** The mesh this command acts on, for its result to name (null: none chosen, or named already). */
+  let chosen: MeshEntry | null = null;
+  const out = namingMesh(createOutput({ json: Boolean(args.json), interactive: env.interactive }), () => chosen && { cfg: ctx.config(), mesh: chosen });
   // A mistyped variable (CONFIGDIR for CONFIG_DIR) would otherwise leave the command on a default
   // without a word, as serve says at start.
   if (!out.json) for (const u of unknownEnv(processEnv())) out.warn(`${unknownEnvText(u)}.`);
@@ -98,7 +103,11 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     args,
     config: () => (cfg ??= loadConfig(env.configDir)),
     update: (change) => void (cfg = updateConfig(env.configDir, change, lockWait)),
-    mesh: () => chooseMesh(ctx.config(), args.mesh, env.mesh),
+    mesh(opts) {
+      const mesh = chooseMesh(ctx.config(), args.mesh, env.mesh);
+      chosen = opts?.namedInResult ? null : mesh;
+      return mesh;
+    },
     timeoutMs: () => (timeoutMs ??= brokerTimeoutMs(env)),
     async connect(mesh, opts = {}) {
       const url = savedBroker(env.configDir, mesh);

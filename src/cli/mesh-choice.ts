@@ -14,7 +14,7 @@ export function chooseMesh(cfg: LocalConfig, flag: string | undefined, envMesh: 
   if (flag) return selectMesh(cfg, flag);
   if (envMesh) {
     try {
-      return selectMesh(cfg, envMesh);
+      return selectMesh(cfg, envMesh, (id) => `CLAUDEMESH_MESH=${id}`);
     } catch (err) {
       if (!(err instanceof MeshError && err.code === "not_found" && cfg.meshes.length > 0)) throw err;
       throw new MeshError("not_found", `${err.message} CLAUDEMESH_MESH names it: change or unset it, or pass --mesh.`, { cause: err });
@@ -39,7 +39,8 @@ export function meshOfTarget(cfg: LocalConfig, target: string, flag: string | un
     const example = cfg.meshes[0] ? `, a mesh prefix on the target (${cfg.meshes[0].slug}:${target})` : "";
     return { mesh: chooseMesh(cfg, flag, envMesh, example), target };
   }
-  const mesh = selectMesh(cfg, slug);
+  // A shared slug as the prefix: the id goes in --mesh, since a prefix is only ever a slug.
+  const mesh = selectMesh(cfg, slug, (id) => `--mesh ${id} and the target "${rest}"`);
   if (flag && selectMesh(cfg, flag).meshId !== mesh.meshId) throw new UsageError(`"${target}" names mesh ${slug} but --mesh names ${flag}; give only one of them.`);
   return { mesh, target: rest };
 }

@@ -125,6 +125,7 @@ describe("dashboard in a browser", () => {
     await row.locator(sel("invite-uses"), { hasText: "1 of 2 left" }).waitFor(); // live: member_joined
     const inviteId = await row.getAttribute("data-invite-id");
     await row.locator(sel("invite-revoke")).click();
+    await row.locator(sel("invite-revoke-confirm")).click();
     await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"][data-state="revoked"]`).waitFor();
     await br.shot(page, "invite-revoked");
     const again = await cli(ids.root + "/dave", ["join", link, "--name", "dave"]);
@@ -263,6 +264,51 @@ describe("dashboard in a browser", () => {
     await br.shot(page, "general-senders");
     expect(br.problems).toEqual([]);
   }, 90_000);
+
+  test("a member who left and rejoined: “left” in Grants & bans, not her own twin in #general; revoking an invite asks first", async () => {
+    await using team = await cliTeam(["alice", "bob", "carol"]);
+    const { dirs: [aliceDir, , carolDir], mesh } = team;
+    ok(await cli(carolDir, ["topic", "post", "general", "carol before leaving"]));
+    ok(await cli(carolDir, ["leave", mesh.slug, "--yes"]));
+    ok(await cli(carolDir, ["join", ok(await cli(aliceDir, ["invite", "--json"])).json().link, "--name", "carol"]));
+    ok(await cli(carolDir, ["topic", "post", "general", "carol is back"]));
+    const open = ok(await cli(aliceDir, ["invite", "--max-uses", "3", "--json"])).json().inviteId as string;
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.goto(served.json.url);
+
+    // The key carol left with can never post again: no twin of the rejoined carol, and its posts say "left".
+    await page.click(sel("tab-chat"));
+    await page.locator(sel("chat-post"), { hasText: "carol is back" }).waitFor();
+    const posts = await page.locator(sel("chat-post")).evaluateAll((els) =>
+      els.map((e) => ({ body: e.querySelector(".body")?.textContent, sameName: e.querySelector('[data-testid="chat-same-name"]')?.textContent ?? null, former: e.querySelector('[data-testid="chat-former"]')?.textContent ?? null })),
+    );
+    expect(posts).toEqual([
+      { body: "carol before leaving", sameName: null, former: "left" },
+      { body: "carol is back", sameName: null, former: null },
+    ]);
+
+    await page.click(sel("tab-grants"));
+    await page.locator(sel("removal-state")).waitFor();
+    expect(await page.locator(sel("removal-state")).allTextContents()).toEqual(["left"]);
+
+    // Revoke: the first click asks; Cancel keeps the invite; the confirming click revokes it.
+    await page.click(sel("tab-invites"));
+    const row = page.locator(`${sel("invite-row")}[data-invite-id="${open}"]`);
+    await row.locator(sel("invite-revoke")).click();
+    await row.locator(sel("invite-revoke-question")).waitFor();
+    await br.shot(page, "invite-revoke-asks");
+    await row.locator(sel("invite-revoke-cancel")).click();
+    await row.locator(sel("invite-revoke")).waitFor();
+    const listed = () => cli(aliceDir, ["invite", "list", "--json"]).then((r) => ok(r).json().invites.find((i: { inviteId: string }) => i.inviteId === open));
+    expect((await listed()).revokedAt).toBeNull();
+    await row.locator(sel("invite-revoke")).click();
+    await row.locator(sel("invite-revoke-confirm")).click();
+    await page.locator(`${sel("invite-row")}[data-invite-id="${open}"][data-state="revoked"]`).waitFor();
+    expect((await listed()).revokedAt).not.toBeNull();
+    expect(br.problems).toEqual([]);
+  }, 120_000);
 
   test("a link without mesh keys: #general and Invites say there is no mesh key here, and no keyless invite is offered", async () => {
     await using b = await startBroker();

@@ -8,6 +8,7 @@ import { keyPrefix, openPost, sameName, sealPost, type Post } from "../lib/chat.
 import type { MeshView, PageState } from "../lib/types.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import type { View } from "./view.ts";
+import { departure } from "./grants.ts";
 
 const TOPIC = "general";
 /** Posts per history page (the broker's page size). */
@@ -42,7 +43,10 @@ function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement 
   const key = p.signer.memberKey;
   const member = members.find((m) => m.pubkey === key);
   const name = member?.displayName ?? "not a member";
-  const twins = member ? members.filter((m) => m.pubkey !== key && sameName(m.displayName, name)) : [];
+  // Twins are members who could post under the name now: a key that left or was removed can
+  // never post again, so a rejoined "carol" is not her own twin. A post of such a key says so.
+  const former = member && member.revokedAt !== null ? departure(member) : null;
+  const twins = member && !former ? members.filter((m) => m.pubkey !== key && m.revokedAt === null && sameName(m.displayName, name)) : [];
   return h(
     "span",
     { class: "sender" },
@@ -51,6 +55,7 @@ function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement 
     h("span", { class: "mono key", "data-testid": "chat-key", title: key, text: keyPrefix(key) }),
     key === state.keys?.publicKey ? h("span", { class: "badge you", "data-testid": "chat-mine", text: "you" }) : null,
     key === state.keys?.ownerPubkey ? h("span", { class: "badge", text: "owner" }) : null,
+    former ? h("span", { class: "badge offline", "data-testid": "chat-former", title: "This key is no longer a member's: it cannot post any more.", text: former }) : null,
     twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", title: "Tell them apart by the key.", text: `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “${name}”` }) : null,
     p.signer.sessionKey ? h("span", { class: "muted mono", text: ` via session ${keyPrefix(p.signer.sessionKey)}` }) : null,
   );

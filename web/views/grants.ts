@@ -1,9 +1,15 @@
 // Grants (who may reach whom, with what) and removals. Owners and admins see every member's grants
-// and who was removed or banned; a member sees the grants they set.
+// and who left, was removed or banned; a member sees the grants they set.
 import { h, short, show, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
+import type { MemberInfo } from "../../src/protocol/results.ts";
+
+/** How a member stopped being one. The broker records a member's own `leave` as a removal with
+ *  the reason "left" (and never bans for it); it is shown as such, since a teammate who left is
+ *  not one who was removed. */
+export const departure = (m: MemberInfo): "left" | "removed" | "banned" => (m.banned ? "banned" : m.revokedReason === "left" ? "left" : "removed");
 
 export const grants: View = {
   id: "grants",
@@ -21,12 +27,15 @@ export const grants: View = {
         v.grants.map((g) => [g.recipientName, h("span", { title: g.peer, text: g.peerName ?? short(g.peer, 16) }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
         "No grants: everyone uses the defaults.",
       ),
-      v.admin ? h("h2", { text: "Removed and banned" }) : null,
+      v.admin ? h("h2", { text: "Left, removed and banned" }) : null,
       v.admin
         ? table(
-            ["member", "removed", "reason", ""],
-            v.removed.map((m) => [m.displayName, m.revokedAt ? when(m.revokedAt) : "—", m.revokedReason ?? "—", m.banned ? h("span", { class: "badge bad", text: "banned" }) : "removed"]),
-            "Nobody was removed.",
+            ["member", "since", "reason", ""],
+            v.removed.map((m) => {
+              const state = departure(m);
+              return [m.displayName, m.revokedAt ? when(m.revokedAt) : "—", state === "left" ? "—" : (m.revokedReason ?? "—"), h("span", { class: state === "banned" ? "badge bad" : "", "data-testid": "removal-state", text: state })];
+            }),
+            "Nobody left or was removed.",
           )
         : null,
     );

@@ -1,6 +1,6 @@
 // Invites (owner and admin): create one here — signed in this page with your member key, the mesh
 // keys sealed for the link holder — with a QR code and a copy button; list them with uses left;
-// revoke.
+// revoke (after a confirming second click).
 import { h, show, table, when } from "../lib/dom.ts";
 import { get, post } from "../lib/api.ts";
 import { makeInvite } from "../lib/invite.ts";
@@ -83,6 +83,27 @@ function createForm(state: PageState, onCreated: (links: { link: string }) => vo
   return form;
 }
 
+/** Revoke, in two steps: a revoked invite cannot be restored, so the first click only asks
+ *  (with the id, and Cancel); the second revokes. No browser dialog: a page may be barred from
+ *  opening them, which would leave nothing revocable. */
+function revokeCell(inviteId: string, active: boolean, onDone: () => void): HTMLElement {
+  const ask = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke", disabled: !active, text: "Revoke" });
+  const sure = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke-confirm", text: "Revoke for good" });
+  const cancel = h("button", { type: "button", "data-testid": "invite-revoke-cancel", text: "Cancel" });
+  const question = h("span", { "data-testid": "invite-revoke-question" }, `Nobody will be able to join with ${inviteId.slice(0, 8)}… any more. `, sure, " ", cancel);
+  const cell = h("span", {}, ask);
+  ask.addEventListener("click", () => show(cell, question));
+  cancel.addEventListener("click", () => show(cell, ask));
+  sure.addEventListener("click", () => {
+    sure.disabled = true;
+    void post(`/v1/dashboard/invites/${encodeURIComponent(inviteId)}/revoke`).then(onDone, (err) => {
+      sure.disabled = false;
+      sure.textContent = (err as Error).message;
+    });
+  });
+  return cell;
+}
+
 export const invites: View = {
   id: "invites",
   title: "Invites",
@@ -94,8 +115,7 @@ export const invites: View = {
     const rerender = () => void invites.render(root, state).catch(() => {});
     const rows = [...list].reverse().map((i) => {
       const st = inviteState(i);
-      const revoke = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke", disabled: st !== "active", text: "Revoke" });
-      revoke.addEventListener("click", () => void post(`/v1/dashboard/invites/${encodeURIComponent(i.inviteId)}/revoke`).then(rerender, (err) => (revoke.textContent = (err as Error).message)));
+      const revoke = revokeCell(i.inviteId, st === "active", rerender);
       return h(
         "tr",
         { "data-testid": "invite-row", "data-invite-id": i.inviteId, "data-state": st },

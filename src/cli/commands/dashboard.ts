@@ -59,7 +59,7 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
   const printOnly = args.open === false || args["no-open"] === true;
   await command(args, async (ctx) => {
     const port = portArg(args.port);
-    const mesh = ctx.mesh();
+    const mesh = ctx.mesh({ namedInResult: true }); // "Dashboard of …" and its JSON name it
     const brokerUrl = savedBroker(ctx.env.configDir, mesh);
     await ctx.out.wait(`reaching ${new URL(brokerUrl).host}`, brokerHealth(brokerUrl));
     const local = serveLocally(brokerUrl, port);

@@ -12,6 +12,7 @@ import { requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
 import { processEnv } from "../../config/load.ts";
+import { meshOption } from "../mesh-named.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
@@ -120,13 +121,15 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
       await requestKeys(sessionFor(ctx, entry), client);
     }
     const others = r.members.filter((m) => m.memberId !== r.member.memberId);
+    const inThis = meshOption(ctx.config(), entry); // several meshes now: each command needs it
+    const meshInbox = inThis ? `claudemesh inbox${inThis}` : "claudemesh inbox";
     ctx.out.result({ mesh: { id: r.mesh.id, slug: r.mesh.slug, name: r.mesh.name, broker: base }, member: r.member, members: others, keysCurrent: !stale }, () =>
       [
         `Joined "${r.mesh.name}" (${r.mesh.slug}) as ${displayName} (${r.member.role})${guessed ? ", a name guessed from this machine (to choose another: leave, then join again with --display-name)" : ""}.`,
         others.length ? `Also here: ${others.map((m) => `${m.displayName} (${m.role})`).join(", ")}.` : "Nobody else is here yet.",
-        stale ? `${meshKeys.length ? "The mesh keys were rotated after this invite was made; the current keys" : "The invite brought no mesh keys; they"} were requested from the owner and arrive with \`claudemesh inbox\`.` : "",
+        stale ? `${meshKeys.length ? "The mesh keys were rotated after this invite was made; the current keys" : "The invite brought no mesh keys; they"} were requested from the owner and arrive with \`${meshInbox}\`.` : "",
         "",
-        "Next: claudemesh peers · claudemesh send <name> <message> · claudemesh install (for Claude Code)",
+        `Next: claudemesh peers${inThis} · claudemesh send <name> <message>${inThis} · claudemesh install (for Claude Code)`,
       ]
         .filter((l, i) => l !== "" || i === 3)
         .join("\n"),

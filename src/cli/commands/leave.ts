@@ -11,6 +11,7 @@ import { removeSessionKeys } from "../../client/local/session-keys.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { meshField, meshLabel } from "../mesh-named.ts";
 
 /** No answer from the broker (down, unreachable, or no reply in time): nothing was deleted here,
  *  and the user is told both ways on: again once the broker answers (a leave it did carry out is
@@ -26,11 +27,14 @@ function unreachable(err: unknown, slug: string): unknown {
 
 export async function run(args: { slug: string; yes?: boolean; forget?: boolean; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const mesh = selectMesh(ctx.config(), args.slug);
+    // The mesh is leave's argument, never --mesh or CLAUDEMESH_MESH: an irreversible deletion
+    // acts only on the mesh typed for it. A shared slug is refused naming `leave <id>` for each.
+    const before = ctx.config();
+    const mesh = selectMesh(before, args.slug, (id) => `claudemesh leave ${id}`);
     if (mesh.role === "owner" && !args.forget) {
       throw new MeshError(
         "forbidden",
-        `You own "${mesh.name}": an owner cannot leave it, since only the owner can rotate its keys or remove members. To delete your keys for it from this machine anyway (the mesh stays on the broker, and nobody can manage it any more): claudemesh leave ${mesh.slug} --yes --forget`,
+        `You own "${mesh.name}": an owner cannot leave it, since only the owner can rotate its keys or remove members. To delete your keys for it from this machine anyway (the mesh stays on the broker, and nobody can manage it any more): claudemesh leave ${args.slug} --yes --forget`,
       );
     }
     if (!args.yes) {
@@ -44,15 +48,18 @@ export async function run(args: { slug: string; yes?: boolean; forget?: boolean;
         await client.request("leave", {});
       } catch (err) {
         // A member already removed, or a mesh the broker no longer has, can still be forgotten locally.
-        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw unreachable(err, mesh.slug);
+        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw unreachable(err, args.slug);
       }
     }
     ctx.update((c) => ({ ...c, meshes: c.meshes.filter((m) => m.meshId !== mesh.meshId) }));
     removeMeshLog(ctx.env.configDir, mesh.meshId);
     removeSessionKeys(ctx.env.configDir, mesh.meshId);
     rmSync(join(ctx.env.configDir, "audit", `${mesh.meshId}.json`), { force: true });
-    ctx.out.result({ left: mesh.slug, toldBroker: !args.forget }, () =>
-      args.forget ? `Forgot "${mesh.name}" on this machine; its keys are deleted here (the broker was not told).` : `Left "${mesh.name}"; its keys are deleted from this machine.`,
+    // In several meshes, which one (its broker too when another has the same slug): the names
+    // may be alike, and the keys are gone for good.
+    const which = before.meshes.length > 1 ? ` (${meshLabel(before, mesh)})` : "";
+    ctx.out.result({ left: mesh.slug, toldBroker: !args.forget, ...meshField(before, mesh) }, () =>
+      args.forget ? `Forgot "${mesh.name}"${which} on this machine; its keys are deleted here (the broker was not told).` : `Left "${mesh.name}"${which}; its keys are deleted from this machine.`,
     );
   });
 }

@@ -7,6 +7,7 @@ import { makeMeshKey } from "../../client/mesh-session.ts";
 import { processEnv } from "../../config/load.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
+import { meshOption } from "../mesh-named.ts";
 import { UsageError } from "../output.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { MeshError } from "../../protocol/errors.ts";
@@ -76,14 +77,18 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
       }),
     );
     forgetEnrolment(ctx.env.configDir, request);
+    // In several meshes now: `invite` alone would ask which one.
+    const saved = ctx.config().meshes.find((m) => m.meshId === mesh.id);
+    const invite = `claudemesh invite${saved ? meshOption(ctx.config(), saved) : ""}`;
+    const column = Math.max(29, invite.length + 2); // the comments line up
     ctx.out.result({ mesh: { id: mesh.id, slug: mesh.slug, name: mesh.name, broker: base }, member: { id: member.memberId, pubkey: keys.publicKey, displayName, role: "owner" } }, () =>
       [
         `Created mesh "${mesh.name}" (${mesh.slug}) on ${base}. You are its owner, "${displayName}"${guessed ? " (guessed from this machine; pass --display-name to choose)" : ""}.`,
         `#general exists; your keys are in ${ctx.env.configDir} (back them up: claudemesh backup).`,
         "",
         "Next:",
-        `  claudemesh invite            # a link for a teammate (single use, 7 days)`,
-        `  claudemesh install           # let Claude Code sessions use the mesh`,
+        `  ${invite.padEnd(column)}# a link for a teammate (single use, 7 days)`,
+        `  ${"claudemesh install".padEnd(column)}# let Claude Code sessions use the mesh`,
       ].join("\n"),
     );
   });

@@ -219,19 +219,21 @@ export class NoMeshError extends MeshError {
 }
 
 /** Picks a mesh by slug or id; with no selector, the only joined mesh. Throws NoMeshError when
- *  none is joined, MeshError otherwise. */
-export function selectMesh(cfg: LocalConfig, selector?: string | null): MeshEntry {
+ *  none is joined, MeshError otherwise. A slug two joined meshes share is refused naming, for
+ *  each, `byId(id)`: how to give its id where the caller took the slug (`--mesh <id>` unless
+ *  said otherwise; `leave` takes it as its argument, CLAUDEMESH_MESH as its value). */
+export function selectMesh(cfg: LocalConfig, selector?: string | null, byId: (meshId: string) => string = (id) => `--mesh ${id}`): MeshEntry {
   if (cfg.meshes.length === 0) throw new NoMeshError();
   if (!selector) {
     if (cfg.meshes.length === 1) return cfg.meshes[0]!;
     throw new MeshError("invalid_argument", `You are in several meshes (${cfg.meshes.map((m) => m.slug).join(", ")}); choose one with --mesh <slug>.`);
   }
-  const byId = cfg.meshes.find((x) => x.meshId === selector);
-  if (byId) return byId;
+  const withId = cfg.meshes.find((x) => x.meshId === selector);
+  if (withId) return withId;
   const bySlug = cfg.meshes.filter((x) => x.slug === selector);
   if (bySlug.length > 1) {
     // Meshes on different brokers may share a slug; guessing between them could leave the wrong one.
-    throw new MeshError("invalid_argument", `Several joined meshes are called "${selector}": ${bySlug.map((x) => `${x.meshId} on ${x.brokerUrl}`).join(", ")}. Choose one by its id: --mesh <mesh id>.`);
+    throw new MeshError("invalid_argument", `Several joined meshes are called "${selector}"; choose one by its id: ${bySlug.map((x) => `${byId(x.meshId)} (on ${x.brokerUrl})`).join(" or ")}.`);
   }
   if (bySlug.length === 0) throw new MeshError("not_found", `No joined mesh "${selector}". Joined: ${cfg.meshes.map((x) => x.slug).join(", ") || "none"}.`);
   return bySlug[0]!;

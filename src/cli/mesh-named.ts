@@ -1,0 +1,53 @@
+// Which mesh a result is about, said once for every command. Someone in one mesh sees nothing
+// new; someone in several (where CLAUDEMESH_MESH or --mesh chose, possibly a left-over variable)
+// sees the mesh named on every result of a mesh-scoped command, and its slug and id in --json.
+import type { LocalConfig, MeshEntry } from "../client/local/config-file.ts";
+import type { Output } from "./output.ts";
+
+/** The mesh as a person tells it apart from the others joined: its slug, plus its broker's host
+ *  when another joined mesh (on another broker) has the same slug. */
+export function meshLabel(cfg: LocalConfig, mesh: MeshEntry): string {
+  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
+  return shared ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
+}
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url; // a URL saved by an older version without a scheme: shown as saved
+  }
+};
+
+/** The option a next-step hint needs to act on `mesh`: "" with one mesh joined, else
+ *  ` --mesh <slug>` (its id when another joined mesh shares the slug, since a shared slug
+ *  chooses neither). */
+export function meshOption(cfg: LocalConfig, mesh: MeshEntry): string {
+  if (cfg.meshes.length < 2) return "";
+  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
+  return ` --mesh ${shared ? mesh.meshId : mesh.slug}`;
+}
+
+/** The --json field naming the mesh ({} with one mesh joined, so that output stays as it was). */
+export const meshField = (cfg: LocalConfig, mesh: MeshEntry): { mesh?: { slug: string; id: string } } => (cfg.meshes.length > 1 ? { mesh: { slug: mesh.slug, id: mesh.meshId } } : {});
+
+/** Names in a result the mesh `chosen()` returns (null: the command chose none, or its result
+ *  names the mesh itself), when the user is in several. A one-line result ends with
+ *  " (in <mesh>)", as send's "Sent to bob in side-project"; a longer one (a list) starts with a
+ *  line "In <mesh>:". A --json object gains `mesh: {slug, id}` unless it has a `mesh` already. */
+export function namingMesh(out: Output, chosen: () => { cfg: LocalConfig; mesh: MeshEntry } | null): Output {
+  return {
+    ...out,
+    result(data, human) {
+      const c = chosen();
+      if (!c || c.cfg.meshes.length < 2) return out.result(data, human);
+      const label = meshLabel(c.cfg, c.mesh);
+      const isObject = typeof data === "object" && data !== null && !Array.isArray(data);
+      const named = isObject && !("mesh" in data) ? { ...data, ...meshField(c.cfg, c.mesh) } : data;
+      return out.result(named, () => {
+        const text = human();
+        return text.includes("\n") ? `In ${label}:\n${text}` : `${text} (in ${label})`;
+      });
+    },
+  };
+}
