@@ -1,29 +1,33 @@
-// Whether the owner owes the mesh a key rotation: members removed since the last `key_rotated` in
-// the audit chain. An owner's kick rotates at once; an admin's cannot (members take keys from the
-// owner only), so until the owner runs `claudemesh rekey` the removed member's keys still open
-// whatever fan-out ciphertext it gets hold of. A reminder read from the broker's log, not a
-// guarantee: a broker that hides a removal hides it here too.
+// Whether the owner owes the mesh a key rotation: members removed, or gone by `leave`, since the
+// last `key_rotated` in the audit chain. An owner's kick rotates at once; an admin's cannot
+// (members take keys from the owner only), and a leave never does, so until the owner runs
+// `claudemesh rekey` the gone member's keys still open whatever fan-out ciphertext it gets hold
+// of. A reminder read from the broker's log, not a guarantee: a broker that hides a removal hides
+// it here too.
 import type { BrokerClient } from "../client/client.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import { allAuditEntries } from "../client/audit-log.ts";
 
-/** Member ids removed by someone (not left on their own) after the last key rotation. */
-function removedSinceRotation(entries: readonly ChainEntry[]): string[] {
-  let removed: string[] = [];
+/** Members gone since the last rotation: removed by someone, or left on their own. A member who
+ *  left still holds the mesh keys it had (its files, or a backup of them, open any fan-out
+ *  ciphertext it gets hold of), exactly as a removed one does. */
+function goneSinceRotation(entries: readonly ChainEntry[]): Map<string, "removed" | "left"> {
+  let gone = new Map<string, "removed" | "left">();
   for (const e of entries) {
-    if (e.eventType === "key_rotated") removed = [];
-    else if (e.eventType === "member_revoked") {
+    if (e.eventType === "key_rotated") gone = new Map();
+    else if (e.eventType === "member_revoked" || e.eventType === "member_left") {
       const memberId = (e.payload as { memberId?: unknown } | null)?.memberId;
-      if (typeof memberId === "string") removed.push(memberId);
+      if (typeof memberId === "string") gone.set(memberId, e.eventType === "member_left" ? "left" : "removed");
     }
   }
-  return [...new Set(removed)];
+  return gone;
 }
 
-/** Display names of the members removed since the last rotation (their ids when not listed). */
+/** Display names (ids when not listed) of the members gone since the last rotation, " (left)"
+ *  after those who left on their own. */
 export async function rekeyDue(client: BrokerClient): Promise<string[]> {
-  const ids = removedSinceRotation(await allAuditEntries(client));
-  if (ids.length === 0) return [];
+  const gone = goneSinceRotation(await allAuditEntries(client));
+  if (gone.size === 0) return [];
   const { members } = await client.request("member_list", {});
-  return ids.map((id) => members.find((m) => m.memberId === id)?.displayName ?? id);
+  return [...gone].map(([id, how]) => `${members.find((m) => m.memberId === id)?.displayName ?? id}${how === "left" ? " (left)" : ""}`);
 }

@@ -13,6 +13,7 @@ import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
+import { keyGapRefusal } from "./key-gap.ts";
 
 /** How often a member behind the mesh's key epoch asks the owner for the keys again. */
 const KEYS_ASK_INTERVAL_MS = 10 * 60_000;
@@ -136,7 +137,8 @@ export class MeshSession {
     const mine = this.currentKey()?.epoch ?? 0;
     if (!PUBKEY_RE.test(to) && mine < meshEpoch) {
       const asked = await this.askForKeys(client);
-      throw new MeshError("forbidden", `The mesh key was rotated to epoch ${meshEpoch} and this member has epoch ${mine}: read your messages first (\`claudemesh inbox\`, or mesh_inbox), which brings the new key, then send again.${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
+      const owner = this.id.memberPubkey === this.id.ownerPubkey;
+      throw new MeshError("forbidden", `${keyGapRefusal(owner, mine, meshEpoch)}${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
     }
     await this.vouchFor(client, to);
     const sealed = this.seal(to, body, opts.kind ?? "text", opts);

@@ -27,7 +27,7 @@ describe("cli backup", () => {
     expect(readFileSync(file).includes((JSON.parse(readFileSync(join(alice, "config.json"), "utf8")) as { meshes: { secretKey: string }[] }).meshes[0]!.secretKey)).toBe(false);
 
     const restore = await cli(fresh, ["restore", file, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
-    expect({ code: restore.code, json: restore.json() }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [], previousConfig: null } });
+    expect({ code: restore.code, json: restore.json() }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [], keptKeys: [], previousConfig: null } });
     const [mine, theirs] = await Promise.all([cli(alice, ["whoami", "--json"]), cli(fresh, ["whoami", "--json"])]);
     expect({ codes: [mine.code, theirs.code], restored: theirs.json() }).toEqual({ codes: [0, 0], restored: mine.json() });
     expect(mine.json().identities).toHaveLength(1);
@@ -68,7 +68,7 @@ describe("cli backup", () => {
     const before = readFileSync(join(alice, "config.json"), "utf8");
     const r = await cli(alice, ["restore", file, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
     const out = r.json();
-    expect({ code: r.code, json: out }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [{ slug: "lab", meshId: lab.mesh.id, role: "owner" }], previousConfig: expect.stringMatching(/config\.json\.before-restore-\d+$/) } });
+    expect({ code: r.code, json: out }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [{ slug: "lab", meshId: lab.mesh.id, role: "owner" }], keptKeys: [], previousConfig: expect.stringMatching(/config\.json\.before-restore-\d+$/) } });
     expect({ content: readFileSync(out.previousConfig, "utf8"), mode: mode(out.previousConfig) }).toEqual({ content: before, mode: "600" });
     const human = await cli(alice, ["restore", file, "--passphrase-stdin", "--force"], { stdin: PASS });
     expect(human.stdout).toContain("The config it replaced is kept as ");

@@ -85,7 +85,7 @@ describe("config.json that cannot be used", () => {
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${config} is damaged or not a claudemesh config (no "version" field; expected 1).\n${damagedFix(config)}` });
     renameSync(config, `${config}.aside`);
     const restored = await cli(alice, ["restore", file, "--passphrase-stdin", "--json"], { stdin: PASS });
-    expect({ code: restored.code, json: restored.json() }).toEqual({ code: 0, json: { restored: [team.mesh.slug], notInBackup: [], previousConfig: null } });
+    expect({ code: restored.code, json: restored.json() }).toEqual({ code: 0, json: { restored: [team.mesh.slug], notInBackup: [], keptKeys: [], previousConfig: null } });
     expect(ok(await cli(alice, ["whoami"])).stdout).toStartWith(`${team.mesh.slug}: alice (owner)`);
   }, 60_000);
 });

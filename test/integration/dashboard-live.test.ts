@@ -101,6 +101,11 @@ describe("dashboard live view", () => {
     ok(await cli(aliceDir, ["kick", "carol"])); // rotates to epoch 1; carol still holds epoch 0
     await br.page.locator(sel("chat-stale-key"), { hasText: "rotated to epoch 1" }).waitFor({ timeout: 15_000 });
     expect(await br.page.locator(sel("chat-input")).count()).toBe(0);
+    // An owner is never sent a key by anyone: the tab names a fresh link, then rekey, not inbox alone.
+    const said = await br.page.locator(sel("chat-stale-key")).textContent();
+    expect(said).toContain("Open a fresh link from `claudemesh dashboard`");
+    expect(said).toContain("run `claudemesh rekey`");
+    expect(said).not.toContain("it brings the new key");
   }, 60_000);
 
   test("one browser, two logins: the older tabs stop, say who is signed in now, and post nothing into the other mesh", async () => {

@@ -7,6 +7,7 @@ import { ApiError, get, post } from "../lib/api.ts";
 import { keyPrefix, openPost, sameName, sealPost, type Post } from "../lib/chat.ts";
 import type { MeshView, PageState } from "../lib/types.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
+import { ownerTabFix } from "../../src/client/key-gap.ts";
 import type { View } from "./view.ts";
 import { departure } from "./grants.ts";
 
@@ -112,7 +113,10 @@ function mount(root: HTMLElement, state: PageState): Mounted {
 function drawFoot(m: Mounted, root: HTMLElement, state: PageState): void {
   const mine = Math.max(...state.keys!.meshKeys.map((k) => k.epoch));
   if (mine < state.me!.mesh.keyEpoch) {
-    const stale = `The mesh key was rotated to epoch ${state.me!.mesh.keyEpoch}; this tab holds epoch ${mine}, so it cannot post. Run \`claudemesh inbox\` (it brings the new key), then open a fresh link from \`claudemesh dashboard\`.`;
+    const epoch = state.me!.mesh.keyEpoch;
+    // Members get the key from the owner; the owner from nobody (key-gap.ts).
+    const fix = state.me!.member.role === "owner" ? ownerTabFix(mine, epoch) : "Run `claudemesh inbox` (it brings the new key), then open a fresh link from `claudemesh dashboard`.";
+    const stale = `The mesh key was rotated to epoch ${epoch}; this tab holds epoch ${mine}, so it cannot post. ${fix}`;
     m.composer = null;
     show(m.foot, h("p", { class: "error", "data-testid": "chat-stale-key", text: stale }));
   } else if (!m.composer) {

@@ -6,7 +6,7 @@ import { assertCanCreate, userFileTarget, writePrivateFile, writeUserFile } from
 import { onFile, statIfAny } from "../../local-file/error.ts";
 import { join, resolve as resolvePath } from "node:path";
 import { BackupError, decryptBackup, encryptBackup } from "../../crypto/backup.ts";
-import { configText, parseConfig, type LocalConfig, type MeshEntry } from "../../client/local/config-file.ts";
+import { configText, mergeMeshKeys, parseConfig, type LocalConfig, type MeshEntry } from "../../client/local/config-file.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command } from "../context.ts";
 import { UsageError } from "../output.ts";
@@ -58,6 +58,24 @@ function keepAside(configDir: string, cfg: LocalConfig): string {
   return kept;
 }
 
+type KeptKeys = { slug: string; meshId: string; epochs: number[] };
+
+/** The backup's config, with the mesh key epochs the config it replaces holds for the same mesh
+ *  and the backup lacks added back (a backup older than a rotation): a key is the mesh's, whatever
+ *  identity holds it, and an owner missing one can never be sent it. An epoch in both keeps the
+ *  backup's key. */
+function keepNewerKeys(cfg: LocalConfig, onDisk: LocalConfig): { cfg: LocalConfig; kept: KeptKeys[] } {
+  const kept: KeptKeys[] = [];
+  const meshes = cfg.meshes.map((r) => {
+    const mine = onDisk.meshes.find((m) => m.meshId === r.meshId);
+    const merged = mine && mergeMeshKeys(r.meshKeys, mine.meshKeys);
+    if (!merged) return r;
+    kept.push({ slug: r.slug, meshId: r.meshId, epochs: merged.map((k) => k.epoch).filter((e) => !r.meshKeys.some((k) => k.epoch === e)) });
+    return { ...r, meshKeys: merged };
+  });
+  return { cfg: { ...cfg, meshes }, kept };
+}
+
 export async function restore(args: Args & { file: string }): Promise<void> {
   await command(args, async (ctx) => {
     const file = resolvePath(args.file);
@@ -72,22 +90,29 @@ export async function restore(args: Args & { file: string }): Promise<void> {
     const plain = await ctx.out.wait("deriving the key (Argon2id)", decryptBackup(sealed, passphrase).catch(fromBackupError));
     const cfg = parseConfig(new TextDecoder().decode(plain), { name: `The config in the backup ${file}`, fix: null });
     // The config replaced may hold identities the backup lacks (an owner key is the only way to
-    // manage its mesh): it is kept, and the meshes only it had are named. Both come from the config
+    // manage its mesh): it is kept, and the meshes only it had are named; key epochs it holds for
+    // a mesh the backup has are merged in (keepNewerKeys). Both come from the config
     // as it is under the lock, so a mesh another process saved meanwhile is not lost unnamed.
-    const replaced = { meshes: [] as MeshEntry[], kept: null as string | null };
+    const replaced = { meshes: [] as MeshEntry[], kept: null as string | null, keys: [] as KeptKeys[] };
     ctx.update((onDisk) => {
       if (!args.force) refuseReplacing(onDisk);
       replaced.meshes = onDisk.meshes;
       if (onDisk.meshes.length > 0) replaced.kept = keepAside(ctx.env.configDir, onDisk);
-      return cfg;
+      const merged = keepNewerKeys(cfg, onDisk);
+      replaced.keys = merged.kept;
+      return merged.cfg;
     });
-    const { kept } = replaced;
+    const { kept, keys } = replaced;
     const dropped = replaced.meshes.filter((m) => !cfg.meshes.some((r) => r.meshId === m.meshId));
-    ctx.out.result({ restored: cfg.meshes.map((m) => m.slug), notInBackup: dropped.map((m) => ({ slug: m.slug, meshId: m.meshId, role: m.role })), previousConfig: kept }, () =>
+    const slugs = cfg.meshes.map((m) => m.slug);
+    ctx.out.result({ restored: slugs, notInBackup: dropped.map((m) => ({ slug: m.slug, meshId: m.meshId, role: m.role })), keptKeys: keys, previousConfig: kept }, () =>
       [
-        `Restored ${cfg.meshes.map((m) => m.slug).join(", ")} into ${ctx.env.configDir}.`,
+        `Restored ${slugs.join(", ")} into ${ctx.env.configDir}.`,
         kept ? `The config it replaced is kept as ${kept}.` : "",
         dropped.length ? `Not in the backup, so no longer configured here: ${dropped.map((m) => `${m.slug} (${m.role})`).join(", ")}; their keys are only in ${kept}.` : "",
+        keys.length ? `Kept the mesh key epochs this machine held and the backup lacks: ${keys.map((k) => `${k.slug} (epoch ${k.epochs.join(", ")})`).join(", ")}.` : "",
+        // One member key is one mailbox: a machine still using it takes messages this one never sees.
+        `If the machine this backup came from still runs, both now share one mailbox per mesh (each message shows on whichever reads first): there, run \`claudemesh leave ${slugs.length === 1 ? slugs[0] : "<slug>"} --yes --forget\` (a plain leave would remove this identity from the mesh).`,
       ]
         .filter(Boolean)
         .join("\n"),

@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { LocalFileError } from "../../client/local/files.ts";
-import { configPath } from "../../client/local/config-file.ts";
+import { configPath, type MeshEntry } from "../../client/local/config-file.ts";
 import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
@@ -73,6 +73,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     try {
       const client = await ctx.connect(m);
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
+      out.push(epochCheck(m, client.ack!.mesh.keyEpoch));
       if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client));
       client.close();
     } catch (err) {
@@ -83,7 +84,20 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
   return out;
 }
 
-/** The owner's check that no removal since the last key rotation still waits for a rekey. */
+/** Whether this machine holds the mesh's newest key epoch (the broker's hello_ack keyEpoch): a
+ *  member behind it gets the key from the owner; an owner behind it only by rotating again. */
+function epochCheck(m: MeshEntry, meshEpoch: number): Check {
+  const check = `${m.slug}: mesh key epoch`;
+  const held = Math.max(...m.meshKeys.map((k) => k.epoch), -1);
+  if (held >= meshEpoch) return { check, ok: true, detail: `this machine holds epoch ${held}, the mesh's newest`, fix: null };
+  const owner = m.publicKey === m.ownerPubkey;
+  const detail = `the mesh is at epoch ${meshEpoch}, this machine has ${held < 0 ? "no key" : `epoch ${held}`}: it cannot post to topics, groups or everyone, nor read what was sent under the newer key`;
+  return owner
+    ? { check, ok: false, detail, fix: `claudemesh inbox, in case a rekey on another machine with this owner key sent it here; if still behind, claudemesh rekey (members accept keys only from the owner, so none can send it back; posts sealed under the missing epoch stay unreadable here)` }
+    : { check, ok: false, detail, fix: "claudemesh inbox (reads the key the owner sent; a post attempt asks the owner again if it is not there)" };
+}
+
+/** The owner's check that no removal or leave since the last key rotation still waits for a rekey. */
 async function rotationCheck(slug: string, client: BrokerClient): Promise<Check> {
   const check = `${slug}: key rotation`;
   let removed: string[];
@@ -93,8 +107,8 @@ async function rotationCheck(slug: string, client: BrokerClient): Promise<Check>
     return { check, ok: false, detail: `could not read the audit log: ${(err as Error).message}`, fix: "claudemesh audit log" };
   }
   return removed.length === 0
-    ? { check, ok: true, detail: "no member removed since the last rotation", fix: null }
-    : { check, ok: false, detail: `removed since the last rotation, and still able to open new fan-out messages they get hold of: ${removed.join(", ")}`, fix: "claudemesh rekey" };
+    ? { check, ok: true, detail: "no member removed or left since the last rotation", fix: null }
+    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix: "claudemesh rekey" };
 }
 
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */

@@ -48,11 +48,25 @@ async function rotate(ctx: Ctx, client: BrokerClient, reason: string, listed?: L
   session.trust(recipients.map((m) => m.pubkey));
   for (const m of recipients) await session.send(client, m.pubkey, keysBody(mesh.meshKeys), { kind: "keys", priority: "now" });
   await client.request("key_rotate", { epoch, reason });
+  await sendToSelf(ctx, client, session, mesh.publicKey, keysBody(mesh.meshKeys));
   // Active at the broker, yet neither vouched for nor unverified: this machine's record of removals
   // holds them back (a kick the broker never carried out, or an enrolment through a removed link).
   const counted = new Set([...vouched.keys(), ...unverified.map((m) => m.pubkey)]);
   const heldBack = members.filter((m) => m.revokedAt === null && !counted.has(m.pubkey));
   return { epoch, sentTo: recipients.length, skipped: unverified.map((m) => m.displayName), heldBack };
+}
+
+/** The new keys also go to the owner's own member mailbox: another machine holding this owner key
+ *  (restored from a backup) has no one else to get them from, since members accept keys only from
+ *  the owner. Its client takes a `keys` message from the owner key as from any owner; this machine
+ *  reads its own copy later as keys it already holds. After key_rotate, and never fatal: the
+ *  rotation is done, and this copy only helps another machine. */
+async function sendToSelf(ctx: Ctx, client: BrokerClient, session: ReturnType<typeof sessionFor>, self: string, body: string): Promise<void> {
+  try {
+    await session.send(client, self, body, { kind: "keys", priority: "now" });
+  } catch (err) {
+    ctx.out.warn(`The new key was not queued for this owner key's other machines, if any (${(err as Error).message}); run claudemesh rekey there if one cannot post.`);
+  }
 }
 
 /** Removals built field by field. */

@@ -9,6 +9,7 @@ import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
 import { topicHint } from "../../client/name-hints.ts";
+import { unreadableHint } from "../../client/key-gap.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
@@ -93,8 +94,10 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     // History is shown, not consumed: a fresh replay memory so messages seen before still show.
     const session = sessionFor(ctx, mesh);
     const shown = r.messages.map((m) => session.openForDisplay(m));
-    // A key rotated while this member was away waits in its mailbox as a message from the owner.
-    const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? "\nSome posts are sealed with a mesh key this machine has not received yet: `claudemesh inbox` reads it (the owner sends it to every member), then run this again." : "";
+    // A key rotated while a member was away waits in its mailbox as a message from the owner; an
+    // owner missing one can only rotate again (key-gap.ts).
+    const held = session.currentKey()?.epoch ?? 0;
+    const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? `\n${unreadableHint(mesh.publicKey === mesh.ownerPubkey, held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
     ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: shown }, () =>
       (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
     );
