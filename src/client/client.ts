@@ -47,8 +47,12 @@ export class BrokerClient {
   /** The error frame (without id) a broker sends before closing a refused hello: its message says
    *  more than the close reason's code ("banned" rather than "revoked"). */
   private refusal: MeshError | null = null;
-  /** The first connect()'s promise, returned to later calls that find the client not open. */
+  /** The first connect()'s promise, returned to later calls made before its hello_ack. */
   private connecting: Promise<HelloAckFrame> | null = null;
+  /** connect() calls made while reconnecting after a drop: settled by the next hello_ack, or
+   *  rejected if the client closes for good first. Kept apart from `opened`, which marks a first
+   *  connect (whose failures follow `firstConnect`, not `reconnect`). */
+  private reopened: PromiseWithResolvers<HelloAckFrame> | null = null;
   private readonly acks = new AckBatch((frame) => {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
@@ -79,12 +83,15 @@ export class BrokerClient {
   /** Connects and completes the hello; rejects with the broker's reason if it refuses.
    *  Idempotent, because the client keeps its one connection itself (reconnecting after a drop):
    *  on an open client it resolves with the current hello_ack, while the first connect is under
-   *  way it returns that same promise, and it never opens a second socket (which would double
-   *  every push and outlive close()). A closed client (close(), a refusal for good) never
-   *  connects again: connect() rejects at once with `unavailable`; make a new client. */
+   *  way it returns that same promise, while reconnecting after a drop it resolves with the next
+   *  hello_ack (so a request made then is sent on a live link), and it never opens a second socket
+   *  (which would double every push and outlive close()). A closed client (close(), a refusal for
+   *  good) never connects again: connect() rejects at once with `unavailable`, as does a waiting
+   *  one when the client closes instead of reconnecting; make a new client. */
   connect(): Promise<HelloAckFrame> {
     if (this.state === "closed") return Promise.reject(new MeshError("unavailable", "This client is closed and cannot connect again; create a new one."));
     if (this.state === "open" && this.ack) return Promise.resolve(this.ack);
+    if (this.connecting && !this.opened) return (this.reopened ??= Promise.withResolvers()).promise;
     return (this.connecting ??= new Promise((resolve, reject) => {
       this.opened = { resolve, reject };
       this.open();
@@ -167,13 +174,14 @@ export class BrokerClient {
         this.setState("open", {});
         if (this.state === "closed") return; // the onState callback called close()
         this.opened?.resolve(f);
-        this.opened = null;
+        this.reopened?.resolve(f);
+        this.opened = this.reopened = null;
         this.requests.flush();
         this.scheduleAttestationRefresh();
         return;
       case "result":
       case "error":
-        if (f.type === "error" && f.id === undefined && this.opened) this.refusal = errorFromWire(f);
+        if (f.type === "error" && f.id === undefined && (this.opened || this.reopened)) this.refusal = errorFromWire(f);
         this.requests.answer(f);
         return;
       case "message":
@@ -205,6 +213,8 @@ export class BrokerClient {
     const goneAway = code === CloseCode.goingAway;
     this.requests.dropped(retry, goneAway ? this.base : undefined);
     if (!retry) {
+      this.reopened?.reject(connectRefusal(code, reason, this.refusal, this.failure, this.base));
+      this.reopened = null;
       this.setState("closed", { code, reason });
       this.requests.rejectAll(goneAway ? goingAway(this.base) : new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
       return;
@@ -275,7 +285,8 @@ export class BrokerClient {
     const ws = this.ws;
     this.setState("closed", { code, reason });
     this.opened?.reject(connectErr);
-    this.opened = null;
+    this.reopened?.reject(connectErr);
+    this.opened = this.reopened = null;
     this.requests.rejectAll(requestErr);
     ws?.close(code, reason);
     this.ws = null;

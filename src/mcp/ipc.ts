@@ -2,7 +2,7 @@
 // socket in the 0700 config directory (so only this user can connect), one JSON request and one
 // JSON reply per connection. The MCP server holds the session's undelivered messages, so hooks
 // ask it rather than the broker.
-import { createConnection, createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -103,9 +103,32 @@ export async function findSocket(configDir: string, claudeSessionId: string | nu
   return own;
 }
 
+/** Most bytes of one request (its line, newline excluded): a peer that sends more without a
+ *  newline is cut off, so a stuck or hostile local client cannot grow this process. */
 const MAX_REQUEST_BYTES = 64 * 1024;
 /** Longest Unix socket path: sun_path holds 108 bytes on Linux and 104 on macOS, NUL included. */
 const MAX_SOCKET_PATH = process.platform === "darwin" ? 103 : 107;
+
+/** Calls `onLine` once, with the connection's first line (without its newline) once it is whole,
+ *  however it is split into chunks. One request per connection: whatever follows is read and
+ *  dropped, never taken for the request again (each later chunk used to handle it once more). The
+ *  socket keeps being read, so its close is still heard (the `gone` signal). */
+function firstLine(sock: Socket, onLine: (line: string) => void): void {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let taken = false;
+  sock.on("data", (chunk: Buffer) => {
+    if (taken) return;
+    const nl = chunk.indexOf(0x0a);
+    const part = nl < 0 ? chunk : chunk.subarray(0, nl);
+    size += part.length;
+    if (size > MAX_REQUEST_BYTES) return void sock.destroy();
+    parts.push(part);
+    if (nl < 0) return;
+    taken = true;
+    onLine(Buffer.concat(parts).toString("utf8"));
+  });
+}
 
 /** Serves requests until closed; `onListenError` hears why it cannot listen. `handle` may take
  *  long (wait); errors become {error}. Its
@@ -117,16 +140,11 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
   const server = createServer((sock) => {
     const hungUp = new AbortController();
     sock.on("close", () => hungUp.abort());
-    let buf = "";
-    sock.setEncoding("utf8");
-    sock.on("data", (chunk: string) => {
-      buf += chunk;
-      if (buf.length > MAX_REQUEST_BYTES) return sock.destroy();
-      const nl = buf.indexOf("\n");
-      if (nl < 0) return;
+    sock.on("error", () => {});
+    firstLine(sock, (line) => {
       let req: IpcRequest;
       try {
-        req = JSON.parse(buf.slice(0, nl));
+        req = JSON.parse(line);
       } catch {
         return void sock.end(JSON.stringify({ error: "invalid request" }) + "\n");
       }
@@ -135,7 +153,6 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
         (err) => sock.end(JSON.stringify({ error: (err as Error)?.message ?? String(err) }) + "\n"),
       );
     });
-    sock.on("error", () => {});
   });
   // A path longer than a socket address holds (a long CLAUDEMESH_CONFIG_DIR) left the hooks with
   // no server to ask, and nobody told: Bun's listen neither creates the socket nor fails.

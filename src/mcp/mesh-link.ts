@@ -10,7 +10,7 @@ import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts
 import { sessionKey } from "../client/local/session-keys.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
-import { ReplyWaiters } from "./reply-waiters.ts";
+import { ReplyWaiters, takeAnswer } from "./reply-waiters.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { peerHint, topicHint } from "../client/name-hints.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -245,8 +245,9 @@ export class MeshLink {
     }
     const p: Pending = { ...r.message, mesh: this.slug };
     // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
-    // knows whether its result reaches the model (a cancelled call's result is dropped).
-    if (this.replies.take(p)) return;
+    // knows whether its result reaches the model (a cancelled call's result is dropped). Not one
+    // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.
+    if (!this.pending.has(p.messageId) && this.replies.take(p)) return;
     this.enqueue(p, ring);
   }
 
@@ -328,16 +329,19 @@ export class MeshLink {
     });
   }
 
-  /** Sends a question and waits for the first message that replies to it, until the timeout or
-   *  until `signal` aborts (the MCP call was cancelled): from then on a reply is an ordinary
-   *  pending message. A reply returned must be settled with settleReply. */
+  /** Sends a question and returns the first message that replies to it: one already pending
+   *  (taken from the pending list), else the first to come until the timeout or until `signal`
+   *  aborts (the MCP call was cancelled): from then on a reply is an ordinary pending message. A
+   *  reply returned must be settled with settleReply. */
   async ask(
     target: string,
     question: string,
     opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
   ): Promise<{ sent: Results["send"]; reply: Pending | null }> {
     const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
-    return { sent, reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) };
+    // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's.
+    const early = opts.signal?.aborted ? null : takeAnswer(this.pending, sent.messageId);
+    return { sent, reply: early ?? (await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal)) };
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the

@@ -112,14 +112,16 @@ export class Meshes {
       const link = this.links.find((l) => l.slug === m.mesh);
       if (!link) continue;
       link.markSeen([m.messageId]);
-      this.previewed.delete(m.messageId);
-      this.release(m.messageId);
       this.remember(link, m);
     }
     if (messages.length) this.seenListeners.forEach((l) => l());
   }
 
+  /** A message shown whole (by mesh_inbox, a hook, or as mesh_ask's reply): answerable by id, and
+   *  no longer held back from the hooks (a reply mesh_ask took may have been previewed). */
   remember(link: MeshLink, m: Pending): void {
+    this.previewed.delete(m.messageId);
+    this.release(m.messageId);
     if (m.ask) this.asks.set(m.messageId, m);
     if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
     this.replyable(link, m);

@@ -1,6 +1,23 @@
 // mesh_ask's wait for an answer: the first peer message whose replyTo names the question goes to
-// the waiting tool call instead of the pending list, until the wait times out or is cancelled.
+// the waiting tool call instead of the pending list, until the wait times out or is cancelled. A
+// message is handed to one place only: the call, or the pending list (mesh_inbox, the hooks).
 import type { Delivered } from "../client/mesh-session.ts";
+
+/** Whether `m` answers question `questionId`. Only a peer answers a question: a broker notice
+ *  naming the question (its expiry) is not its reply. */
+const answers = (m: Delivered, questionId: string): boolean => m.replyTo === questionId && m.kind !== "system";
+
+/** Removes from `pending` and returns the oldest unread reply to `questionId`, if one is there:
+ *  pushed before the question's send result came back, or, for an ask retried with its
+ *  clientMessageId (the same question id), after the first attempt stopped waiting. */
+export function takeAnswer<M extends Delivered>(pending: Map<string, M>, questionId: string): M | null {
+  for (const m of pending.values()) {
+    if (!answers(m, questionId)) continue;
+    pending.delete(m.messageId);
+    return m;
+  }
+  return null;
+}
 
 export class ReplyWaiters<M extends Delivered> {
   private readonly waiting = new Map<string, (m: M) => void>();
@@ -23,10 +40,9 @@ export class ReplyWaiters<M extends Delivered> {
     });
   }
 
-  /** Hands `m` to the call waiting for it, if it answers a question being waited on; true if so.
-   *  Only a peer answers a question: a broker notice naming the question is not its reply. */
+  /** Hands `m` to the call waiting for it, if it answers a question being waited on; true if so. */
   take(m: M): boolean {
-    const waiter = m.replyTo && m.kind !== "system" ? this.waiting.get(m.replyTo) : undefined;
+    const waiter = m.replyTo && answers(m, m.replyTo) ? this.waiting.get(m.replyTo) : undefined;
     waiter?.(m);
     return waiter !== undefined;
   }

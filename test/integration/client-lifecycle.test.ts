@@ -1,9 +1,12 @@
-// BrokerClient's own life cycle against a real broker: connect() called twice or after close(),
-// and a client that reached its end leaving no timer behind to keep its process alive.
+// BrokerClient's own life cycle against a real broker: connect() called twice, after close() or
+// while reconnecting, and a client that reached its end leaving no timer behind to keep its
+// process alive.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { linkProxy } from "../helpers/tcp-proxy.ts";
+import { until } from "../helpers/until.ts";
 
 const CHILD = resolve(import.meta.dir, "../fixtures/client-exit.ts");
 
@@ -60,4 +63,34 @@ describe("client life cycle", () => {
     expect(a.events.filter((e) => e.event === "peer_joined").length).toBe(1);
     pb.close();
   });
+
+  /** The owner connected through a proxy that has just cut the link: the client is reconnecting,
+   *  after a backoff of 1 s (`random` pinned to its top). */
+  async function reconnecting() {
+    const b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const proxy = linkProxy(Number(new URL(b.url).port));
+    const a = await connect(proxy.url, owner, {}, { random: () => 1 });
+    proxy.cut();
+    await until(() => a.client.state === "reconnecting", "the client to see the cut");
+    return { a, async [Symbol.asyncDispose]() { a.close(); proxy[Symbol.dispose](); await b[Symbol.asyncDispose](); } };
+  }
+
+  test("connect() while reconnecting resolves with the next hello_ack, on a live link", async () => {
+    await using s = await reconnecting();
+    // It used to resolve at once with the old hello_ack: a request made then waited for the
+    // reconnect and, with a short timeout, failed.
+    const ack = await s.a.client.connect();
+    expect(s.a.client.state).toBe("open");
+    expect(ack).not.toBe(s.a.ack);
+    expect(ack).toBe(s.a.client.ack!);
+    expect((await s.a.client.request("list_peers", {}, 1000)).peers.length).toBeGreaterThan(0);
+  }, 15_000);
+
+  test("connect() while reconnecting rejects if the client is closed instead", async () => {
+    await using s = await reconnecting();
+    const waiting = s.a.client.connect().then(() => "resolved", (e) => ({ code: e.code, message: e.message }));
+    s.a.client.close();
+    expect(await waiting).toEqual({ code: "unavailable", message: expect.stringContaining("closed") });
+  }, 15_000);
 });
