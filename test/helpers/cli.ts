@@ -3,7 +3,7 @@
 // (test/helpers/broker.ts) keeps serving while the CLI runs.
 import { startBroker } from "./broker.ts";
 import { until } from "./until.ts";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { connect } from "./mesh.ts";
@@ -217,4 +217,13 @@ export async function sessionOf(url: string, dir: string, cwd: string) {
   return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: memberKeys, displayName: e.displayName, role: e.role }, { cwd }, {
     credentials: { kind: "session", meshId: e.meshId, memberId: e.memberId, memberKeys, sessionKeys: generateSigningKeypair() },
   });
+}
+
+/** Rewrites the broker URL saved for every mesh of a config dir: a proxy in front of the real
+ *  broker, or a URL as an older version saved it. */
+export function useBroker(configDir: string, url: string): void {
+  const file = join(configDir, "config.json");
+  const cfg = JSON.parse(readFileSync(file, "utf8"));
+  for (const m of cfg.meshes) m.brokerUrl = url;
+  writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
 }

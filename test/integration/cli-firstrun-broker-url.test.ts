@@ -4,19 +4,11 @@
 // saved without a scheme by an older version still works, and `doctor` names a bad saved URL as
 // a bad URL rather than blaming the membership.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, identities, ok } from "../helpers/cli.ts";
+import { cli, identities, ok, useBroker } from "../helpers/cli.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
-
-/** Rewrites the brokerUrl saved for every mesh of a config dir (as an older version saved it). */
-function saveBrokerUrl(dir: string, url: string): void {
-  const file = join(dir, "config.json");
-  const cfg = JSON.parse(readFileSync(file, "utf8"));
-  for (const m of cfg.meshes) m.brokerUrl = url;
-  writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
-}
 
 describe("broker URLs", () => {
   test("new --broker localhost:PORT and 127.0.0.1:PORT assume http:// and say so; the saved URL works", async () => {
@@ -59,7 +51,7 @@ describe("broker URLs", () => {
     const [lee, kim] = ids.dirs as [string, string];
     const port = new URL(b.url).port;
     ok(await cli(lee, ["new", "t2", "--broker", b.url, "--display-name", "lee"]));
-    saveBrokerUrl(lee, `localhost:${port}`);
+    useBroker(lee, `localhost:${port}`);
     expect(ok(await cli(lee, ["peers", "--json"])).json().peers.length).toBe(1);
     const healthy = await cli(lee, ["doctor", "--json"]);
     expect(healthy.json().checks.find((c: { check: string }) => c.check === "t2: broker")).toEqual({ check: "t2: broker", ok: true, detail: expect.stringContaining("accepts you as lee (owner)"), fix: null });
@@ -67,7 +59,7 @@ describe("broker URLs", () => {
     const { link } = ok(await cli(lee, ["invite", "--json"])).json();
     expect(ok(await cli(kim, ["join", link, "--display-name", "kim", "--json"])).json().mesh.slug).toBe("t2");
 
-    saveBrokerUrl(lee, `ftp://localhost:${port}`);
+    useBroker(lee, `ftp://localhost:${port}`);
     const peers = await cli(lee, ["peers"]);
     expect({ code: peers.code, stderr: peers.stderr }).toEqual({
       code: 5,
@@ -77,11 +69,11 @@ describe("broker URLs", () => {
     const closed = Bun.serve({ port: 0, fetch: () => new Response() });
     const deadPort = closed.port;
     closed.stop(true);
-    saveBrokerUrl(lee, `http://127.0.0.1:${deadPort}`);
+    useBroker(lee, `http://127.0.0.1:${deadPort}`);
     const down = (await cli(lee, ["doctor", "--json"])).json().checks.find((c: { check: string }) => c.check === "t2: broker");
     expect(down).toEqual({ check: "t2: broker", ok: false, detail: `Cannot reach the broker at http://127.0.0.1:${deadPort} (connection refused): nothing was sent. Is it running, and is the URL right?`, fix: "check the broker URL and that claudemesh serve runs there" });
 
-    saveBrokerUrl(lee, `ftp://localhost:${port}`);
+    useBroker(lee, `ftp://localhost:${port}`);
     const doctor = await cli(lee, ["doctor", "--json"]);
     expect({ code: doctor.code, check: doctor.json().checks.find((c: { check: string }) => c.check.startsWith("t2: broker")) }).toEqual({
       code: 5,

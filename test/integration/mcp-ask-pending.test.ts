@@ -4,20 +4,9 @@
 // is shown that reply once, by the ask or by mesh_inbox, even when a reconnect redelivers it while
 // the ask waits. Both failed before their fix (src/mcp/mesh-link.ts ask() and onPush).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { cliTeam, until } from "../helpers/cli.ts";
+import { cliTeam, until, useBroker } from "../helpers/cli.ts";
 import { startMcp, waitConnected, waitPeer, type McpSession } from "../helpers/mcp.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
-
-/** Points a config dir's (only) mesh at another broker URL (a proxy in front of the real one). */
-function useBroker(configDir: string, url: string): void {
-  const path = join(configDir, "config.json");
-  const cfg = JSON.parse(readFileSync(path, "utf8"));
-  cfg.meshes[0].brokerUrl = url;
-  writeFileSync(path, JSON.stringify(cfg));
-  chmodSync(path, 0o600);
-}
 
 /** alice (whose server reaches the broker through a proxy that can cut her link) and bob, each in
  *  a Claude Code session. alice asked bob a question with `cmid` and stopped waiting (the user

@@ -2,22 +2,12 @@
 // returned it or a hook showed it. Each test here was a way an unread message got acked (lost at
 // the next restart) or stuck unread; each failed before its fix (src/mcp/mesh-link.ts, tools.ts).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { cliTeam, until } from "../helpers/cli.ts";
+import { closeSync, openSync } from "node:fs";
+import { cliTeam, until, useBroker } from "../helpers/cli.ts";
 import { hookInput, runHook, startHook, startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { askIpc, socketPath } from "../../src/mcp/ipc.ts";
 import { HANDOUT_MS } from "../../src/mcp/server.ts";
-
-/** Points a config dir's (only) mesh at another broker URL (a proxy in front of the real one). */
-function useBroker(configDir: string, url: string): void {
-  const path = join(configDir, "config.json");
-  const cfg = JSON.parse(readFileSync(path, "utf8"));
-  cfg.meshes[0].brokerUrl = url;
-  writeFileSync(path, JSON.stringify(cfg));
-  chmodSync(path, 0o600);
-}
 
 /** alice and bob on one mesh, each in a Claude Code session (an MCP server), once alice sees bob's.
  *  `bobVia` gives bob's server another broker URL (a proxy); `bb` may be replaced (a restart), and
