@@ -93,6 +93,12 @@ export class MeshSession {
    *  process may just have written); none for other members. */
   private readonly removals: () => Removals | undefined;
 
+  /** Whether this is the mesh owner's identity (its member key is the owner's): nobody hands the
+   *  owner keys. */
+  private get isOwner(): boolean {
+    return this.id.memberPubkey === this.id.ownerPubkey;
+  }
+
   get meshKeys(): readonly MeshKey[] {
     return this.keys;
   }
@@ -137,8 +143,7 @@ export class MeshSession {
     const mine = this.currentKey()?.epoch ?? 0;
     if (!PUBKEY_RE.test(to) && mine < meshEpoch) {
       const asked = await this.askForKeys(client);
-      const owner = this.id.memberPubkey === this.id.ownerPubkey;
-      throw new MeshError("forbidden", `${keyGapRefusal(owner, mine, meshEpoch)}${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
+      throw new MeshError("forbidden", `${keyGapRefusal(this.isOwner, mine, meshEpoch)}${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
     }
     await this.vouchFor(client, to);
     const sealed = this.seal(to, body, opts.kind ?? "text", opts);
@@ -152,7 +157,7 @@ export class MeshSession {
    *  since), at most once per KEYS_ASK_INTERVAL_MS. True if it asked. */
   private async askForKeys(client: BrokerClient): Promise<boolean> {
     const now = Date.now();
-    if (this.id.memberPubkey === this.id.ownerPubkey || now - this.keysAskedAt < KEYS_ASK_INTERVAL_MS) return false;
+    if (this.isOwner || now - this.keysAskedAt < KEYS_ASK_INTERVAL_MS) return false;
     this.keysAskedAt = now;
     return requestKeys(this, client).then(
       () => true,

@@ -10,6 +10,7 @@ import { shellCommand } from "../../config/command-line.ts";
 import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
 import { entryConfigDir, hooksConfigDir } from "../claude-code/installed-for.ts";
 import { installedPart } from "../claude-code/kept-choices.ts";
+import { ownerKeyGapFix } from "../../client/key-gap.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
@@ -90,10 +91,9 @@ function epochCheck(m: MeshEntry, meshEpoch: number): Check {
   const check = `${m.slug}: mesh key epoch`;
   const held = Math.max(...m.meshKeys.map((k) => k.epoch), -1);
   if (held >= meshEpoch) return { check, ok: true, detail: `this machine holds epoch ${held}, the mesh's newest`, fix: null };
-  const owner = m.publicKey === m.ownerPubkey;
   const detail = `the mesh is at epoch ${meshEpoch}, this machine has ${held < 0 ? "no key" : `epoch ${held}`}: it cannot post to topics, groups or everyone, nor read what was sent under the newer key`;
-  return owner
-    ? { check, ok: false, detail, fix: `claudemesh inbox, in case a rekey on another machine with this owner key sent it here; if still behind, claudemesh rekey (members accept keys only from the owner, so none can send it back; posts sealed under the missing epoch stay unreadable here)` }
+  return m.role === "owner"
+    ? { check, ok: false, detail, fix: ownerKeyGapFix(held, meshEpoch) }
     : { check, ok: false, detail, fix: "claudemesh inbox (reads the key the owner sent; a post attempt asks the owner again if it is not there)" };
 }
 

@@ -97,7 +97,7 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     // A key rotated while a member was away waits in its mailbox as a message from the owner; an
     // owner missing one can only rotate again (key-gap.ts).
     const held = session.currentKey()?.epoch ?? 0;
-    const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? `\n${unreadableHint(mesh.publicKey === mesh.ownerPubkey, held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
+    const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? `\n${unreadableHint(mesh.role === "owner", held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
     ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: shown }, () =>
       (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
     );
