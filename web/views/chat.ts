@@ -9,7 +9,7 @@ import type { MeshView, PageState } from "../lib/types.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import { ownerTabFix } from "../../src/client/key-gap.ts";
 import type { View } from "./view.ts";
-import { departure } from "./grants.ts";
+import { departure } from "../lib/members.ts";
 
 const TOPIC = "general";
 /** Posts per history page (the broker's page size). */

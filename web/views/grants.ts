@@ -4,12 +4,7 @@ import { h, short, show, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
-import type { MemberInfo } from "../../src/protocol/results.ts";
-
-/** How a member stopped being one. The broker records a member's own `leave` as a removal with
- *  the reason "left" (and never bans for it); it is shown as such, since a teammate who left is
- *  not one who was removed. */
-export const departure = (m: MemberInfo): "left" | "removed" | "banned" => (m.banned ? "banned" : m.revokedReason === "left" ? "left" : "removed");
+import { departure } from "../lib/members.ts";
 
 export const grants: View = {
   id: "grants",
