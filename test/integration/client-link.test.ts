@@ -99,7 +99,7 @@ describe("client over a failing link", () => {
     rb.close();
   }, 15_000);
 
-  test("a read in flight when the link drops is asked again after the reconnect; a change fails saying it may have happened", async () => {
+  test("a read or an ack in flight when the link drops is sent again after the reconnect; a change fails saying it may have happened", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
     using proxy = linkProxy(b.port);
@@ -107,11 +107,13 @@ describe("client over a failing link", () => {
     const a = await connect(proxy.url, owner, {}, { random: () => 0, onState: w.onState });
     proxy.freeze();
     const peers = a.client.request("list_peers", {});
+    const ack = a.client.request("ack", { messageIds: ["msg_none_0001"] }); // acking again does nothing more
     const status = a.client.request("set_status", { status: "working" }).catch((e) => e);
     proxy.cut();
     proxy.thaw();
     await w.until((s) => s === "open", 5000);
     expect((await peers).peers.length).toBeGreaterThan(0);
+    expect(await ack).toEqual({ acked: 0 });
     const err = await status;
     expect({ code: err.code, message: err.message }).toEqual({
       code: "unavailable",
