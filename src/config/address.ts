@@ -40,3 +40,10 @@ export function publicUrlProblem(raw: string): string | null {
   if (url.search || url.hash) return "must not have a query (?) or fragment (#)";
   return null;
 }
+
+/** `raw` (a URL as given, valid or not) as it may be shown in an error, a warning or a log: a
+ *  user name and password, a query and a fragment are replaced by `***`, since a token or a
+ *  password may be there and these lines reach the journal. The rest is kept to say which URL. */
+export function shownUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@]*@/i, "$1***@").replace(/([?#])[^]*$/, "$1***");
+}

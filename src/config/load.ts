@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { readFileSync, statSync } from "node:fs";
 import { fileError, LocalFileError } from "../local-file/error.ts";
 import { parseJsonText } from "../local-file/json.ts";
-import { checkHost, publicUrlProblem } from "./address.ts";
+import { checkHost, publicUrlProblem, shownUrl } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
 import { DURATION_UNITS, SETTINGS, UNITLESS_MIN_MS, envName, flagName, formatDurationMs, rangeText, type Kind, type Setting, type SettingKey } from "./spec.ts";
 
@@ -90,10 +90,14 @@ function dirProblem(dir: string): string | null {
   }
 }
 
+/** `raw` as an error, a warning or `serve --check --json` may show it: a URL without what may be a
+ *  secret in it (shownUrl). */
+const shown = (kind: Kind, raw: unknown): unknown => (kind.type === "url" && typeof raw === "string" ? shownUrl(raw) : raw);
+
 /** `base`: the directory a relative path is taken from (the config file's), or null for the
  *  working directory. */
 function coerce(key: string, kind: Kind, raw: unknown, source: string, base: string | null = null): unknown {
-  const bad = (why: string) => new ConfigError(`${key} from ${source}: ${why} (got ${JSON.stringify(raw)})`);
+  const bad = (why: string) => new ConfigError(`${key} from ${source}: ${why} (got ${JSON.stringify(shown(kind, raw))})`);
   switch (kind.type) {
     case "dir": {
       if (typeof raw !== "string") throw bad("expected a string");
@@ -252,7 +256,7 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): ResolvedConfig
     out[s.key] = given ? coerce(s.key, s.kind, given.raw, given.origin.name, given.base) : s.default;
     origins[s.key] = given?.origin ?? { kind: "default", name: "default" };
     if (given && given.origin.kind !== "file" && s.key in fileLayer && !fileGives(s, fileLayer[s.key], file!, out[s.key])) {
-      origins[s.key] = { ...given.origin, overrides: { fileValue: fileLayer[s.key], value: given.raw } };
+      origins[s.key] = { ...given.origin, overrides: { fileValue: shown(s.kind, fileLayer[s.key]), value: given.raw } };
     }
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);

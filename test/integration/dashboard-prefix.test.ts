@@ -18,6 +18,17 @@ import { randomId } from "../../src/crypto/hash.ts";
 const sel = (id: string) => `[data-testid="${id}"]`;
 
 describe("under a path prefix", () => {
+  // Operator review, session 22: the reference's examples named routes from the host's root.
+  test("the OpenAPI document names publicUrl, its path included, as the server; without publicUrl, none", async () => {
+    await using proxy = prefixProxy("/cm");
+    await using b = await startBroker({ publicUrl: `${proxy.base}/` });
+    proxy.forwardTo(b.url);
+    const spec = await (await fetch(`${proxy.base}/docs/json`)).json();
+    expect(spec.servers).toEqual([{ url: proxy.base, description: "this broker, at its publicUrl" }]);
+    await using plain = await startBroker();
+    expect((await (await fetch(`${plain.url}/docs/json`)).json()).servers).toBeUndefined();
+  });
+
   test("the page at /cm/: a member's link, the live view, sign-out, the operator's sign-in and /cm/join", async () => {
     await using proxy = prefixProxy("/cm");
     await using b = await startBroker({ publicUrl: proxy.base });
@@ -50,9 +61,10 @@ describe("under a path prefix", () => {
     expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
   }, 60_000);
 
-  test("the API reference at /cm/docs renders its operations, and /cm/docs/ comes back to it", async () => {
+  test("the API reference at /cm/docs renders its operations with publicUrl's path in their examples, and /cm/docs/ comes back to it", async () => {
     await using proxy = prefixProxy("/cm");
-    await using b = await startBroker({ publicUrl: proxy.base });
+    // A trailing slash on publicUrl does not double the one each route starts with.
+    await using b = await startBroker({ publicUrl: `${proxy.base}/` });
     proxy.forwardTo(b.url);
     await using br = await launchBrowser(proxy.origin);
     const page = br.page;
@@ -60,6 +72,9 @@ describe("under a path prefix", () => {
     expect(page.url()).toBe(`${proxy.base}/docs`);
     await page.getByText("Create a mesh").first().waitFor({ timeout: 20_000 });
     await page.getByText("HTTP routes of the claudemesh broker").first().waitFor();
+    // The request example a reader copies names the route under the prefix (operator review,
+    // session 22: it said `/v1/meshes`, which behind /cm is a 404).
+    await page.getByText(`${proxy.base}/v1/meshes`).first().waitFor({ timeout: 10_000 });
     expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
   }, 60_000);
 });

@@ -72,3 +72,36 @@ describe("a config file's value that a flag or variable replaces is named, one l
     expect(readdirSync(fileDir)).toEqual([]);
   }, 30_000);
 });
+
+// Operator review, session 22: a publicUrl refused for carrying a password, or one a variable
+// replaced, was repeated in full on stderr (the journal, under systemd), password included. What
+// is shown of a URL leaves out its user name, password, query and fragment (a token may be there).
+describe("a publicUrl is never shown with its credentials, query or fragment", () => {
+  const SECRET = "hunter2";
+  test.each([
+    ["a flag", ["--public-url", `https://admin:${SECRET}@mesh.example.com`], {}, `publicUrl from --public-url: must not carry a user name or password (got "https://***@mesh.example.com")`],
+    ["a variable", [], { CLAUDEMESH_PUBLIC_URL: `https://mesh.example.com/?token=${SECRET}` }, `publicUrl from CLAUDEMESH_PUBLIC_URL: must not have a query (?) or fragment (#) (got "https://mesh.example.com/?***")`],
+    ["the config file", ["--config", configFile("creds.json", { publicUrl: `admin:${SECRET}@mesh.example.com` })], {}, `publicUrl from ${join(files, "creds.json")}: must start with https:// or http://, e.g. https://mesh.example.com (got "***@mesh.example.com")`],
+  ])("refused from %s: exit 2, the password not repeated", async (_, args, env, message) => {
+    const data = tempDir("cm-serve-settings-data-");
+    const r = await cli(cfg, ["serve", "--check", "--port", "0", "--data-dir", data, ...args], { env, timeoutMs: 15_000 });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: `claudemesh serve: ${message}\n` });
+  }, 20_000);
+
+  test("a config file's publicUrl that a variable replaces is named without its password, in the warning and in --json", async () => {
+    const file = configFile("creds-replaced.json", { publicUrl: `https://admin:${SECRET}@old.example.com/cm` });
+    const env = { CLAUDEMESH_PUBLIC_URL: "https://mesh.example.com" };
+    const args = ["serve", "--check", "--config", file, "--port", "0", "--data-dir", tempDir("cm-serve-settings-data-")];
+    const r = await cli(cfg, args, { env, timeoutMs: 15_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 0,
+      stderr: `claudemesh serve: warning: publicUrl "https://***@old.example.com/cm" in ${file} is ignored: CLAUDEMESH_PUBLIC_URL gives "https://mesh.example.com", and the environment beats the config file.\n`,
+    });
+    const json = await cli(cfg, [...args, "--json"], { env, timeoutMs: 15_000 });
+    expect({ code: json.code, leaked: json.stdout.includes(SECRET), ignored: json.json().ignoredFileValues }).toEqual({
+      code: 0,
+      leaked: false,
+      ignored: [{ key: "publicUrl", file, fileValue: "https://***@old.example.com/cm", from: "CLAUDEMESH_PUBLIC_URL", value: "https://mesh.example.com" }],
+    });
+  }, 30_000);
+});

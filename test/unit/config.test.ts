@@ -102,14 +102,16 @@ describe("broker config", () => {
   });
 
   test.each([
-    ["mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com"],
-    ["mesh.example.com:443", "must start with https:// or http://, e.g. https://mesh.example.com"],
-    ["wss://mesh.example.com", "must start with https:// or http://, e.g. https://mesh.example.com"],
-    ["https://user:pw@mesh.example.com", "must not carry a user name or password"],
-    ["https://mesh.example.com/?a=1", "must not have a query (?) or fragment (#)"],
-    ["https://mesh.example.com/#x", "must not have a query (?) or fragment (#)"],
-  ])("publicUrl %p is refused", (url, why) => {
-    expect(() => loadBrokerConfig({ flags: { publicUrl: url } })).toThrow(`publicUrl from --public-url: ${why} (got ${JSON.stringify(url)})`);
+    ["mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com", "mesh.example.com"],
+    ["mesh.example.com:443", "must start with https:// or http://, e.g. https://mesh.example.com", "mesh.example.com:443"],
+    ["wss://mesh.example.com", "must start with https:// or http://, e.g. https://mesh.example.com", "wss://mesh.example.com"],
+    // What may be a secret is not repeated (session 22): these lines reach the journal.
+    ["https://user:pw@mesh.example.com", "must not carry a user name or password", "https://***@mesh.example.com"],
+    ["user:pw@mesh.example.com/a@b", "must start with https:// or http://, e.g. https://mesh.example.com", "***@mesh.example.com/a@b"],
+    ["https://mesh.example.com/?a=1", "must not have a query (?) or fragment (#)", "https://mesh.example.com/?***"],
+    ["https://mesh.example.com/#x", "must not have a query (?) or fragment (#)", "https://mesh.example.com/#***"],
+  ])("publicUrl %p is refused", (url, why, shown) => {
+    expect(() => loadBrokerConfig({ flags: { publicUrl: url } })).toThrow(`publicUrl from --public-url: ${why} (got ${JSON.stringify(shown)})`);
   });
 
   test("an empty publicUrl in the config file means none, as by default", () => {

@@ -59,6 +59,10 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
         // (The plugin's type predates these options of the Scalar version we bundle.)
         scalarConfig: { withDefaultFonts: false, spec: { url: "docs/json" }, ...({ agent: { disabled: true }, mcp: { disabled: true }, showToolbar: "never", showDeveloperTools: "never", telemetry: false } as object) },
         documentation: {
+          // The reference's request examples (and its "Test Request") name the broker as clients
+          // reach it, a proxy's path included (https://example.com/cm/v1/meshes); without
+          // publicUrl, the page's own origin, which is right at the root.
+          ...(ctx.config.publicUrl ? { servers: [{ url: ctx.config.publicUrl.replace(/\/+$/, ""), description: "this broker, at its publicUrl" }] } : {}),
           info: { title: "claudemesh broker", version, description: "HTTP routes of the claudemesh broker. The WebSocket protocol at /ws is specified in docs/protocol.md." },
           tags: [
             { name: "meshes", description: "Mesh creation and enrolment (signed)" },
