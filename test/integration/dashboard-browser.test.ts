@@ -296,9 +296,9 @@ describe("dashboard in a browser", () => {
     await page.click(sel("tab-grants"));
     await page.locator(sel("removal-state")).first().waitFor();
     const removals = await page.locator(`${sel("removal-state")}`).evaluateAll((els) => els.map((e) => [...e.closest("tr")!.querySelectorAll("td")].map((td) => td.textContent)));
-    expect(removals.map(([name, , reason, state]) => [name, reason, state])).toEqual([
-      ["bob", "left", "removed"],
-      ["carol", "—", "left"],
+    expect(removals.map(([name, , reason, by, state]) => [name, reason, by, state])).toEqual([
+      ["bob", "left", "alice", "removed"],
+      ["carol", "—", "—", "left"],
     ]);
 
     // Revoke: the first click asks; Cancel keeps the invite; the confirming click revokes it.
