@@ -300,6 +300,16 @@ describe("dashboard in a browser", () => {
       ["bob", "left", "alice", "removed"],
       ["carol", "—", "—", "left"],
     ]);
+    // The overview's member list says the same (it called every former member "removed").
+    await page.click(sel("tab-overview"));
+    await page.locator(sel("member-state")).first().waitFor();
+    const states = await page.locator(sel("member-state")).evaluateAll((els) => els.map((e) => [e.closest("tr")!.querySelector("td")!.textContent, e.textContent]));
+    expect(states).toEqual([
+      ["alice", "active"],
+      ["bob", "removed"],
+      ["carol", "left"],
+      ["carol", "active"],
+    ]);
 
     // Revoke: the first click asks; Cancel keeps the invite; the confirming click revokes it.
     await page.click(sel("tab-invites"));
