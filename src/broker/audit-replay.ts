@@ -6,7 +6,7 @@
 // so the state folded from the chain is what the tables must hold.
 //
 // Determined by the chain, and compared: the mesh's owner key and key epoch; each member's key,
-// role, invite, whether it was removed and whether banned; each invite's role, use limit, expiry,
+// role, invite, whether it was removed, by whom (itself for a leave) and whether banned; each invite's role, use limit, expiry,
 // uses, issuer and whether revoked; each grant's caps. Not recorded by it, and so not compared:
 // display names, presence, removal times and reasons, sealed invite keys, sessions, topic and group
 // membership (docs/decisions.md, session 18).
@@ -44,18 +44,22 @@ export class ChainReplay {
     switch (e.eventType) {
       case "mesh_created":
         this.mesh = { ownerPubkey: p.ownerPubkey as string, keyEpoch: 0, at };
-        this.members.set(String(e.actor), { id: String(e.actor), pubkey: p.ownerPubkey as string, role: "owner", inviteId: null, revoked: false, banned: 0, at });
+        this.members.set(String(e.actor), { id: String(e.actor), pubkey: p.ownerPubkey as string, role: "owner", inviteId: null, revoked: false, revokedBy: null, banned: 0, at });
         return;
       case "key_rotated":
         if (this.mesh) Object.assign(this.mesh, { keyEpoch: p.epoch, at });
         return;
       case "member_joined":
-        this.members.set(String(p.memberId), { id: String(p.memberId), pubkey: p.pubkey as string, role: p.role as string, inviteId: p.inviteId as string, revoked: false, banned: 0, at });
+        this.members.set(String(p.memberId), { id: String(p.memberId), pubkey: p.pubkey as string, role: p.role as string, inviteId: p.inviteId as string, revoked: false, revokedBy: null, banned: 0, at });
         return;
       case "member_left":
       case "member_revoked":
-        // Revoking twice keeps the ban of either (member-repo.ts: banned = MAX(banned, ?)).
-        if (member) Object.assign(member, { revoked: true, banned: p.ban === true ? 1 : member.banned, at });
+        // Revoking twice keeps the ban of either and the first actor (member-repo.ts: banned =
+        // MAX(banned, ?), revoked_by = COALESCE(revoked_by, ?)); a leave is the member's own act.
+        if (member) {
+          const by = member.revoked ? member.revokedBy : e.eventType === "member_left" ? String(p.memberId) : String(e.actor);
+          Object.assign(member, { revoked: true, revokedBy: by, banned: p.ban === true ? 1 : member.banned, at });
+        }
         return;
       case "invite_created":
         this.invites.set(String(p.inviteId), { id: String(p.inviteId), role: p.role as string, maxUses: p.maxUses as number, expiresAt: p.expiresAt as number, usedCount: 0, issuer: String(e.actor), revoked: false, at });
@@ -79,7 +83,7 @@ export class ChainReplay {
     const mesh = new Map(this.mesh ? [["", this.mesh]] : []);
     return (
       diffRecords("meshes", () => "the mesh's record", mesh, stored.mesh ? [stored.mesh] : [], () => "", ["ownerPubkey", "keyEpoch"]) ??
-      diffRecords("members", (m) => `member ${m.id}`, this.members, stored.members, (m) => m.id, ["pubkey", "role", "inviteId", "revoked", "banned"]) ??
+      diffRecords("members", (m) => `member ${m.id}`, this.members, stored.members, (m) => m.id, ["pubkey", "role", "inviteId", "revoked", "revokedBy", "banned"]) ??
       diffRecords("invites", (i) => `invite ${i.id}`, this.invites, stored.invites, (i) => i.id, ["role", "maxUses", "expiresAt", "usedCount", "issuer", "revoked"]) ??
       diffRecords("grants", (g) => `the grant of member ${g.recipient} to key ${g.sender}`, this.grants, stored.grants, grantKey, ["caps"])
     );

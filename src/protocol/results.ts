@@ -34,9 +34,18 @@ export type MemberInfo = {
   role: Role;
   joinedAt: number;
   revokedAt: number | null;
+  /** Free text typed by whoever removed it ("left" on a leave): a reason, not who acted. */
   revokedReason: string | null;
+  /** Who ended the membership: the member id of the owner or admin who removed it, or the
+   *  member's own id when it left by itself; null while a member (or, for a removal made before
+   *  the broker kept it and missing from the audit chain, unknown: treat it as removed). */
+  revokedBy: string | null;
   banned: boolean;
 };
+
+/** Whether a former member left by itself (rather than being removed or banned): decided by who
+ *  acted, never by the reason text, which a remover may set to "left". */
+export const leftBySelf = (m: Pick<MemberInfo, "memberId" | "revokedAt" | "revokedBy" | "banned">): boolean => m.revokedAt !== null && !m.banned && m.revokedBy === m.memberId;
 
 /** A member as `member_list` gives it: with its admission evidence (null for the owner, and for
  *  members enrolled before the broker kept it). */

@@ -4,6 +4,7 @@ import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_lean_queue.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_admission_evidence.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_session_attestation.sql" with { type: "text" };
+import m0005 from "../../migrations/0005_member_revoked_by.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
@@ -12,6 +13,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "0002_lean_queue.sql", sql: m0002 },
   { version: 3, name: "0003_admission_evidence.sql", sql: m0003 },
   { version: 4, name: "0004_session_attestation.sql", sql: m0004 },
+  { version: 5, name: "0005_member_revoked_by.sql", sql: m0005 },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

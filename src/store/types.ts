@@ -18,6 +18,10 @@ export type Member = {
   joinedAt: number;
   revokedAt: number | null;
   revokedReason: string | null;
+  /** The member id of who ended the membership: the owner or admin who removed it, or its own
+   *  when it left by itself; null while a member (and for a removal the audit chain did not
+   *  record, from before schema v5). The reason is free text and tells nothing apart. */
+  revokedBy: string | null;
   banned: boolean;
   status: Status;
   summary: string;

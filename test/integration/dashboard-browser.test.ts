@@ -265,10 +265,13 @@ describe("dashboard in a browser", () => {
     expect(br.problems).toEqual([]);
   }, 90_000);
 
-  test("a member who left and rejoined: “left” in Grants & bans, not her own twin in #general; revoking an invite asks first", async () => {
+  test("a member who left and rejoined: “left” in Grants & bans, not her own twin in #general; a kick with the reason “left” is “removed”; revoking an invite asks first", async () => {
     await using team = await cliTeam(["alice", "bob", "carol"]);
-    const { dirs: [aliceDir, , carolDir], mesh } = team;
+    const { dirs: [aliceDir, bobDir, carolDir], mesh } = team;
+    // The owner types "left" as the reason of a kick: still a removal, never shown as a leave.
+    ok(await cli(bobDir, ["topic", "post", "general", "bob before the kick"]));
     ok(await cli(carolDir, ["topic", "post", "general", "carol before leaving"]));
+    ok(await cli(aliceDir, ["kick", "bob", "--reason", "left"]));
     ok(await cli(carolDir, ["leave", mesh.slug, "--yes"]));
     ok(await cli(carolDir, ["join", ok(await cli(aliceDir, ["invite", "--json"])).json().link, "--name", "carol"]));
     ok(await cli(carolDir, ["topic", "post", "general", "carol is back"]));
@@ -285,13 +288,28 @@ describe("dashboard in a browser", () => {
       els.map((e) => ({ body: e.querySelector(".body")?.textContent, sameName: e.querySelector('[data-testid="chat-same-name"]')?.textContent ?? null, former: e.querySelector('[data-testid="chat-former"]')?.textContent ?? null })),
     );
     expect(posts).toEqual([
+      { body: "bob before the kick", sameName: null, former: "removed" },
       { body: "carol before leaving", sameName: null, former: "left" },
       { body: "carol is back", sameName: null, former: null },
     ]);
 
     await page.click(sel("tab-grants"));
-    await page.locator(sel("removal-state")).waitFor();
-    expect(await page.locator(sel("removal-state")).allTextContents()).toEqual(["left"]);
+    await page.locator(sel("removal-state")).first().waitFor();
+    const removals = await page.locator(`${sel("removal-state")}`).evaluateAll((els) => els.map((e) => [...e.closest("tr")!.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(removals.map(([name, , reason, by, state]) => [name, reason, by, state])).toEqual([
+      ["bob", "left", "alice", "removed"],
+      ["carol", "—", "—", "left"],
+    ]);
+    // The overview's member list says the same (it called every former member "removed").
+    await page.click(sel("tab-overview"));
+    await page.locator(sel("member-state")).first().waitFor();
+    const states = await page.locator(sel("member-state")).evaluateAll((els) => els.map((e) => [e.closest("tr")!.querySelector("td")!.textContent, e.textContent]));
+    expect(states).toEqual([
+      ["alice", "active"],
+      ["bob", "removed"],
+      ["carol", "left"],
+      ["carol", "active"],
+    ]);
 
     // Revoke: the first click asks; Cancel keeps the invite; the confirming click revokes it.
     await page.click(sel("tab-invites"));

@@ -19,6 +19,7 @@ const listed = (name: string, kp: SigningKeypair, role: MemberInfo["role"], admi
   joinedAt: NOW,
   revokedAt,
   revokedReason: null,
+  revokedBy: null,
   banned: false,
   admission,
 });

@@ -176,8 +176,9 @@ describe("the audit chain replayed against the tables", () => {
     const rows = {
       mesh: { ownerPubkey: "ko", keyEpoch: 3 },
       members: [
-        { id: "own", pubkey: "ko", role: "owner", inviteId: null, revoked: false, banned: 0 },
-        { id: "b", pubkey: "kb", role: "member", inviteId: "i1", revoked: true, banned: 1 },
+        { id: "own", pubkey: "ko", role: "owner", inviteId: null, revoked: false, revokedBy: null, banned: 0 },
+        // b left first: the ban after it adds the ban, and b stays the one who ended it.
+        { id: "b", pubkey: "kb", role: "member", inviteId: "i1", revoked: true, revokedBy: "b", banned: 1 },
       ],
       invites: [{ id: "i1", role: "member", maxUses: 2, expiresAt: 9, usedCount: 1, issuer: "own", revoked: false }],
       grants: [],
@@ -185,6 +186,9 @@ describe("the audit chain replayed against the tables", () => {
     expect(replay.diff(rows)).toBeNull();
     const unbanned = replay.diff({ ...rows, members: [rows.members[0]!, { ...rows.members[1]!, banned: 0 }] })!;
     expect(mismatchText(unbanned)).toBe("member b: banned is 0 in the table, 1 by the chain (entry 6)");
+    // A leave rewritten as a removal by the owner (or back) in the table is caught.
+    const kicked = replay.diff({ ...rows, members: [rows.members[0]!, { ...rows.members[1]!, revokedBy: "own" }] })!;
+    expect(mismatchText(kicked)).toBe('member b: revokedBy is "own" in the table, "b" by the chain (entry 6)');
     const grant = { recipient: "own", sender: "kb", caps: '["dm","topic"]' };
     expect(mismatchText(replay.diff({ ...rows, grants: [grant] })!)).toBe("the grant of member own to key kb is in the grants table, but no entry of the chain makes it");
     const role = replay.diff({ ...rows, invites: [{ ...rows.invites[0]!, role: "admin" }] })!;

@@ -61,8 +61,8 @@ const ResultKeysComplete: [MissingResultKeys] extends [never] ? true : false = t
 
 const RECORD_KEYS = {
   PeerInfo: ["pubkey", "kind", "memberId", "memberPubkey", "displayName", "online", "status", "summary", "cwd", "hostname", "connectedAt", "lastSeenAt", "groups", "attestation"],
-  MemberInfo: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned"],
-  ListedMember: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "banned", "admission"],
+  MemberInfo: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "revokedBy", "banned"],
+  ListedMember: ["memberId", "pubkey", "displayName", "role", "joinedAt", "revokedAt", "revokedReason", "revokedBy", "banned", "admission"],
   TopicInfo: ["name", "description", "createdAt", "members", "lastOffset", "joined"],
   TopicMemberInfo: ["memberId", "displayName", "pubkey", "role"],
   InviteInfo: ["inviteId", "role", "maxUses", "usedCount", "expiresAt", "createdAt", "createdBy", "revokedAt"],

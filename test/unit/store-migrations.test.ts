@@ -9,7 +9,7 @@ import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { BUSY_TIMEOUT_MS } from "../../src/store/sqlite/lock-watch.ts";
-import { count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { addMember, count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -147,6 +147,32 @@ describe("upgrade from version 1", () => {
     const old = openDatabase(copy, { synchronous: "normal" });
     expect(old.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM messages").get()!.n).toBe(3);
     old.close();
+  });
+});
+
+describe("upgrade from version 4", () => {
+  test("0005 takes who ended each membership from the audit chain, whatever the reason text says", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const { mesh, owner } = await seedMesh(store);
+    const [leaver, kicked, banned, unrecorded] = [await addMember(store, owner, "leaver"), await addMember(store, owner, "kicked"), await addMember(store, owner, "banned"), await addMember(store, owner, "unrecorded")];
+    // Both rows say "left"; only the audit chain (member_left vs member_revoked) tells them apart.
+    await store.revokeMember(mesh.id, leaver.id, { actor: leaver.id, ban: false, reason: "left", self: true });
+    await store.revokeMember(mesh.id, kicked.id, { actor: owner.id, ban: false, reason: "left", self: false });
+    await store.revokeMember(mesh.id, banned.id, { actor: owner.id, ban: true, reason: null, self: false });
+    // A removal the chain never recorded, and a damaged entry (not JSON) that its search reads past:
+    // neither stops the upgrade, and the first is not made a leave by its reason.
+    store.db.run("UPDATE members SET revoked_at = 1, revoked_reason = 'left' WHERE id = ?", [unrecorded.id]);
+    store.db.run("INSERT INTO audit_log (mesh_id, seq, event_type, actor, payload, created_at, prev_hash, hash) VALUES (?, 9999, 'member_revoked', 'x', '{not json', '', '', '')", [mesh.id]);
+    // Back to version 4 as it was: no column, no record of 0005.
+    store.db.run("ALTER TABLE members DROP COLUMN revoked_by");
+    store.db.run("DELETE FROM schema_migrations WHERE version = 5");
+    store.close();
+
+    const upgraded = await tmp.open(dir);
+    expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    const by = Object.fromEntries((await upgraded.listMembers(mesh.id)).map((m) => [m.displayName, [m.revokedReason, m.revokedBy]]));
+    expect(by).toEqual({ [owner.displayName]: [null, null], leaver: ["left", leaver.id], kicked: ["left", owner.id], banned: [null, owner.id], unrecorded: ["left", null] });
   });
 });
 

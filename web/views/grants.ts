@@ -25,10 +25,11 @@ export const grants: View = {
       v.admin ? h("h2", { text: "Left, removed and banned" }) : null,
       v.admin
         ? table(
-            ["member", "since", "reason", ""],
+            ["member", "since", "reason", "by", ""],
             v.removed.map((m) => {
               const state = departure(m);
-              return [m.displayName, m.revokedAt ? when(m.revokedAt) : "—", state === "left" ? "—" : (m.revokedReason ?? "—"), h("span", { class: state === "banned" ? "badge bad" : "", "data-testid": "removal-state", text: state })];
+              const by = state === "left" || m.revokedBy === null ? "—" : h("span", { title: m.revokedBy, text: m.revokedByName ?? m.revokedBy });
+              return [m.displayName, m.revokedAt ? when(m.revokedAt) : "—", state === "left" ? "—" : (m.revokedReason ?? "—"), by, h("span", { class: state === "banned" ? "badge bad" : "", "data-testid": "removal-state", text: state })];
             }),
             "Nobody left or was removed.",
           )

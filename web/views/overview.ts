@@ -3,6 +3,7 @@ import { ago, h, short, show, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
+import { departure } from "../lib/members.ts";
 
 function peerRow(p: MeshView["peers"][number]): HTMLTableRowElement {
   const status = p.online ? p.status : "offline";
@@ -37,7 +38,7 @@ export const overview: View = {
       h("h2", { text: "Members" }),
       table(
         ["name", "role", "joined", "state"],
-        v.members.map((m) => [h("span", { text: m.displayName }), m.role, when(m.joinedAt), m.revokedAt === null ? "active" : m.banned ? "banned" : "removed"]),
+        v.members.map((m) => [h("span", { text: m.displayName }), m.role, when(m.joinedAt), h("span", { "data-testid": "member-state", text: m.revokedAt === null ? "active" : departure(m) })]),
       ),
     );
   },

@@ -38,6 +38,7 @@ export const memberInfo = (m: Member): MemberInfo => ({
   joinedAt: m.joinedAt,
   revokedAt: m.revokedAt,
   revokedReason: m.revokedReason,
+  revokedBy: m.revokedBy,
   banned: m.banned,
 });
 

@@ -71,7 +71,9 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         const recipients = admin ? members.filter((m) => m.revokedAt === null) : [v.member];
         const of = byRecipient(rows);
         const grants = recipients.flatMap((r) => (of.get(r.id) ?? []).map((g) => ({ recipient: r.id, recipientName: r.displayName, peer: g.senderPubkey, peerName: names.get(g.senderPubkey) ?? null, caps: g.caps })));
-        const removed = admin ? members.filter((m) => m.revokedAt !== null).map(memberInfo) : [];
+        // Who removed each one, by name as well: an owner learns which admin did it.
+        const nameOf = new Map(members.map((m) => [m.id, m.displayName]));
+        const removed = admin ? members.filter((m) => m.revokedAt !== null).map((m) => ({ ...memberInfo(m), revokedByName: (m.revokedBy && nameOf.get(m.revokedBy)) ?? null })) : [];
         return { admin, defaults: [...DEFAULT_CAPS], grants, removed };
       },
       { detail: { summary: "Grants (all for owner/admin, your own otherwise) and removed or banned members", tags } },

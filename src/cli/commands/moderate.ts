@@ -14,7 +14,7 @@ import { UsageError } from "../output.ts";
 import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
-import { inviteState } from "../../protocol/results.ts";
+import { inviteState, leftBySelf } from "../../protocol/results.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
@@ -121,15 +121,16 @@ export const heldBackLine = (heldBack: readonly ListedMember[]): string[] =>
         "If you removed them and the broker did not, run the kick again; if they belong in the mesh, invite them again.",
       ];
 
-/** Rethrows `err` (no peer matched `input`), unless `input` names a removed member: then says that
- *  member was already removed, with the broker's code for removing one twice (conflict). */
+/** Rethrows `err` (no peer matched `input`), unless `input` names a former member: then says that
+ *  member already left or was removed, with the broker's code for removing one twice (conflict). */
 async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown): Promise<never> {
   if (!(err instanceof MeshError && err.code === "unknown_recipient")) throw err;
   const text = input.trim().toLowerCase();
   const names = (m: ListedMember) => m.displayName.toLowerCase() === text || (/^[0-9a-f]+$/.test(text) && text.length >= MIN_PREFIX && m.pubkey.startsWith(text));
   const gone = (await client.request("member_list", {})).members.find((m) => m.revokedAt !== null && names(m));
   if (!gone) throw err;
-  throw new MeshError("conflict", `${peerLabel(gone)} was already removed from this mesh (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
+  const how = leftBySelf(gone) ? "left this mesh" : "was already removed from this mesh";
+  throw new MeshError("conflict", `${peerLabel(gone)} ${how} (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
 }
 
 /** A session named where a member is meant: says whose session it is and what to run instead

@@ -6,7 +6,7 @@
 import type { Database } from "bun:sqlite";
 
 export type MeshFacts = { ownerPubkey: string; keyEpoch: number };
-export type MemberFacts = { id: string; pubkey: string; role: string; inviteId: string | null; revoked: boolean; banned: number };
+export type MemberFacts = { id: string; pubkey: string; role: string; inviteId: string | null; revoked: boolean; revokedBy: string | null; banned: number };
 /** `caps` as stored: the JSON text the broker wrote from the request, as the chain records it. */
 export type GrantFacts = { recipient: string; sender: string; caps: string };
 export type InviteFacts = { id: string; role: string; maxUses: number; expiresAt: number; usedCount: number; issuer: string; revoked: boolean };
@@ -23,7 +23,7 @@ export function securityFacts(db: Database): Map<string, SecurityFacts> {
     of(meshId).mesh = mesh;
   }
   const members = db.query<Omit<MemberFacts, "revoked"> & Revocable & { meshId: string }, []>(
-    "SELECT mesh_id AS meshId, id, pubkey, role, invite_id AS inviteId, revoked_at IS NOT NULL AS revoked, banned FROM members",
+    "SELECT mesh_id AS meshId, id, pubkey, role, invite_id AS inviteId, revoked_at IS NOT NULL AS revoked, revoked_by AS revokedBy, banned FROM members",
   );
   for (const { meshId, revoked, ...m } of members.all()) of(meshId).members.push({ ...m, revoked: revoked === 1 });
   const grants = db.query<GrantFacts & { meshId: string }, []>("SELECT mesh_id AS meshId, recipient_member_id AS recipient, sender_pubkey AS sender, caps FROM grants");

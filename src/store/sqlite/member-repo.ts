@@ -58,19 +58,20 @@ export class MemberRepo {
    *  sessions, deletes every queued row of its member and session mailboxes and revokes the
    *  invites it issued that still had uses (and, unless it left by itself, the one it joined
    *  through), with the audit entries (`member_left` when `by.self`,
-   *  else `member_revoked`; `invite_revoked` per invite), in one transaction. Revoking an
-   *  already revoked member keeps the first revocation time (and may add the ban).
+   *  else `member_revoked`; `invite_revoked` per invite), in one transaction. Records who acted
+   *  (`revokedBy`: the member itself when `by.self`, else `by.actor`). Revoking an already
+   *  revoked member keeps the first revocation time and actor (and may add the ban).
    *  Unknown member → MeshError not_found. */
   revoke(meshId: string, memberId: string, by: Revocation): Revoked {
     const dropped: QueueEntry[] = [];
     const member = writeTx(this.db, () => {
       const now = Date.now();
       const row = this.db
-        .query<MemberRow, [number, string | null, number, string, string]>(
-          `UPDATE members SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = ?, banned = MAX(banned, ?)
+        .query<MemberRow, [number, string | null, string, number, string, string]>(
+          `UPDATE members SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = ?, revoked_by = COALESCE(revoked_by, ?), banned = MAX(banned, ?)
            WHERE mesh_id = ? AND id = ? RETURNING *`,
         )
-        .get(now, by.reason, by.ban ? 1 : 0, meshId, memberId);
+        .get(now, by.reason, by.self ? memberId : by.actor, by.ban ? 1 : 0, meshId, memberId);
       if (!row) throw new MeshError("not_found", "no such member");
       this.db.query("DELETE FROM topic_members WHERE member_id = ?").run(memberId);
       this.db.query("DELETE FROM group_members WHERE member_id = ?").run(memberId);

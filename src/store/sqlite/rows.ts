@@ -25,6 +25,8 @@ export type MemberRow = {
   joined_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** Who ended the membership (its own id when it left); schema v5. */
+  revoked_by: string | null;
   banned: number;
   status: string;
   summary: string;
@@ -42,6 +44,7 @@ export const memberFromRow = (r: MemberRow): Member => ({
   joinedAt: r.joined_at,
   revokedAt: r.revoked_at,
   revokedReason: r.revoked_reason,
+  revokedBy: r.revoked_by,
   banned: r.banned !== 0,
   status: r.status as Status,
   summary: r.summary,
