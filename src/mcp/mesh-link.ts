@@ -35,6 +35,8 @@ export type LinkOptions = {
   hostname: string;
   log: Log;
   onMessage: (m: Pending) => void;
+  /** Null if no hook holds this message, else a promise settled once none does (Meshes.heldByHook). */
+  heldByHook?: (messageId: string) => Promise<void> | null;
 };
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
@@ -271,16 +273,25 @@ export class MeshLink {
   /** Sends a question and returns the first message that replies to it: one already pending
    *  (taken from the pending list), else the first to come until the timeout or until `signal`
    *  aborts (the MCP call was cancelled): from then on a reply is an ordinary pending message. A
-   *  reply returned must be settled with settleReply. */
+   *  reply returned must be settled with settleReply. `shownByHook`: the reply was already here
+   *  and a hook showed it whole while this call waited for that hook (at most HANDOUT_MS); it is
+   *  read, and the result must not show it again. Throws `conflict` while another call asks the
+   *  same question (the same client_message_id). */
   async ask(
     target: string,
     question: string,
     opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
-  ): Promise<{ sent: Results["send"]; reply: Pending | null }> {
+  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shownByHook: Pending })> {
     const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
-    // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's.
-    const early = opts.signal?.aborted ? null : takeAnswer(this.incoming.pending, sent.messageId);
-    return { sent, reply: early ?? (await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal)) };
+    const release = this.replies.claim(sent.messageId, opts.clientMessageId);
+    try {
+      // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's,
+      // unless a hook holds it (takeAnswer).
+      const early = await takeAnswer(this.incoming.pending, sent.messageId, this.opts.heldByHook ?? (() => null), opts.signal);
+      return { sent, ...(early ?? { reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) }) };
+    } finally {
+      release();
+    }
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the

@@ -24,11 +24,12 @@ export class Meshes {
    *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
   private readonly previewed = new Set<string>();
   /** Unread messages handed to a wake hook that has not yet said it printed them: other hooks skip
-   *  them until it does (`seen`) or until the hand-out lapses (the hook died first: unread again). */
-  private readonly handedOut = new Map<string, ReturnType<typeof setTimeout>>();
+   *  them, and mesh_ask does not take them, until it does (`seen`) or until the hand-out lapses (the
+   *  hook died first: unread again). `released` settles then. */
+  private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
-    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)) }));
+    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id) }));
   }
 
   /** Connects every mesh (MeshLink.start); calling it again changes nothing. */
@@ -84,17 +85,26 @@ export class Meshes {
     return this.pending().filter((m) => !this.previewed.has(m.messageId) && !this.handedOut.has(m.messageId));
   }
 
-  /** Holds these messages back from other hooks for `ms` while one prints them. */
+  /** Holds these messages back from other hooks and from mesh_ask for `ms` while one prints them. */
   handOut(ids: readonly string[], ms: number): void {
     for (const id of ids) {
       this.release(id);
-      this.handedOut.set(id, setTimeout(() => this.handedOut.delete(id), ms).unref());
+      this.handedOut.set(id, { timer: setTimeout(() => this.release(id), ms).unref(), released: Promise.withResolvers<void>() });
     }
   }
 
+  /** Null if no hook holds message `id`, else a promise settled once none does: the hook said it
+   *  printed it (whole: then read; cut short: still unread), or its hand-out lapsed. */
+  heldByHook(id: string): Promise<void> | null {
+    return this.handedOut.get(id)?.released.promise ?? null;
+  }
+
   private release(id: string): void {
-    clearTimeout(this.handedOut.get(id));
+    const h = this.handedOut.get(id);
+    if (!h) return;
+    clearTimeout(h.timer);
     this.handedOut.delete(id);
+    h.released.resolve();
   }
 
   /** Records that a hook showed these unread messages cut short. */
