@@ -1,24 +1,24 @@
 // One Claude Code session's presence in one mesh: its own session key (vouched for by the member
 // key), a broker connection that reconnects forever, and the messages pushed to it that the model
 // has not provably seen yet. A message is acked to the broker only when a tool returned it or a
-// hook injected it; until then a restart or a dropped connection redelivers it.
+// hook injected it; until then a restart or a dropped connection redelivers it. The parts by role:
+// link-session.ts (keys and credentials), incoming.ts (what is pushed, until seen), outgoing.ts
+// (resolving and sending), reply-waiters.ts (mesh_ask's wait); this file wires them to the broker
+// connection and holds its lifecycle.
 import { BrokerClient, type ClientState } from "../client/client.ts";
-import { SessionAttestor } from "../client/credentials.ts";
-import { MeshSession, type Delivered } from "../client/mesh-session.ts";
+import type { Delivered, MeshSession } from "../client/mesh-session.ts";
 import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
-import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
-import { sessionKey } from "../client/local/session-keys.ts";
+import { saveReplayGuard } from "../client/local/message-log.ts";
+import { linkSession } from "./link-session.ts";
+import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./outgoing.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters, takeAnswer } from "./reply-waiters.ts";
-import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
-import { peerHint, topicHint } from "../client/name-hints.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
-import { notSent } from "./not-sent.ts";
-import { closedHere, joinHint, selfHint } from "./send-refusals.ts";
+import { closedHere } from "./send-refusals.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -50,6 +50,7 @@ export class MeshLink {
   readonly client: BrokerClient;
   readonly session: MeshSession;
   private readonly incoming: Incoming;
+  private readonly outgoing: OutgoingDeps;
   private readonly replies = new ReplyWaiters<Pending>();
   private readonly scope: string;
   state: ClientState = "connecting";
@@ -71,32 +72,12 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const { key, save, remove } = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
-    this.saveKey = save;
-    this.removeKey = remove;
-    this.scope = key.publicKey.slice(0, 16);
+    const ls = linkSession(entry, { ...opts, removals: () => this.onDisk()?.removed });
+    this.session = ls.session;
+    this.saveKey = ls.save;
+    this.removeKey = ls.remove;
+    this.scope = ls.scope;
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
-    const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
-    // One attestor for the hellos and for the copy sealed into every message sent: recipients
-    // check it against each message's own time, so a message stays valid after it expires.
-    const attestor = new SessionAttestor(memberKeys, key.publicKey);
-    const credentials = { kind: "session" as const, meshId: entry.meshId, memberId: entry.memberId, memberKeys, sessionKeys: key, attestor };
-    this.session = new MeshSession(
-      {
-        meshId: entry.meshId,
-        publicKey: key.publicKey,
-        secretKey: key.secretKey,
-        memberPubkey: entry.publicKey,
-        memberSecretKey: entry.secretKey,
-        ownerPubkey: entry.ownerPubkey,
-        attestation: () => attestor.current(),
-      },
-      entry.meshKeys,
-      {
-        replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
-        removals: () => this.onDisk()?.removed,
-      },
-    );
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
@@ -107,7 +88,7 @@ export class MeshLink {
     });
     this.client = new BrokerClient({
       url: entry.brokerUrl,
-      credentials,
+      credentials: ls.credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
       reconnect: true,
       // Claude Code may start this server before the broker is up (a laptop waking, a VPS
@@ -132,6 +113,7 @@ export class MeshLink {
       (ids) => this.client.ackMessages(ids),
       (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
     );
+    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), refreshKeys: () => void this.refreshKeys() };
     this.incoming = new Incoming({
       slug: entry.slug,
       session: this.session,
@@ -240,34 +222,15 @@ export class MeshLink {
     return (await this.client.request("list_peers", {})).peers;
   }
 
-  /** A target as typed, resolved, and checked as something a DM may be encrypted to. A name that
-   *  matches nobody is refused with the nearest one (peerHint), as in the CLI. */
-  async resolve(input: string): Promise<{ target: string; name: string }> {
-    const lookup = (err: unknown) => {
-      throw notSent(err, `looking up ${JSON.stringify(input)}`, this.slug);
-    };
-    const peers = namesPeer(input) ? await this.peers().catch(lookup) : [];
-    const others = peers.filter((p) => p.pubkey !== this.session.id.publicKey);
-    let r: Resolved;
-    try {
-      r = resolveTarget(input, others);
-    } catch (err) {
-      throw peerHint(selfHint(err, input, peers, this.session.id.publicKey), input, others, null, "mesh_peers");
-    }
-    await this.session.vouchFor(this.client, r.target, peers).catch(lookup);
-    // Names are the broker's word; the key prefix says who the message was encrypted to.
-    return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
+  /** The target the model typed, resolved to a key a DM may be encrypted to (outgoing.ts). */
+  resolve(input: string): Promise<{ target: string; name: string }> {
+    return resolveFor(this.outgoing, input);
   }
 
-  /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of
-   *  an unknown topic names the nearest one (topicHint), as in the CLI. */
-  send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
-    // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
-    if ((this.session.currentKey()?.epoch ?? 0) < (this.client.ack?.mesh.keyEpoch ?? 0)) this.refreshKeys();
-    // Before its `send` request, session.send may still check the recipient's key (vouchFor).
-    return this.session.send(this.client, target, body, opts).catch(async (err: unknown) => {
-      throw notSent(target.startsWith("#") ? joinHint(await topicHint(this.client, err, target.slice(1)), target.slice(1)) : err, "checking the recipient", this.slug);
-    });
+  /** Sends `body` to a resolved target (outgoing.ts); `clientMessageId` only to retry a send whose
+   *  outcome was unknown (SendError). */
+  send(target: string, body: string, opts: SendOptions = {}): Promise<Results["send"]> {
+    return sendFrom(this.outgoing, target, body, opts);
   }
 
   /** Sends a question and returns the first message that replies to it: one already pending
