@@ -23,8 +23,8 @@ export class Meshes {
   /** Unread messages a hook already showed cut short: mesh_inbox still returns them (whole), but
    *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
   private readonly previewed = new Set<string>();
-  /** Unread messages handed to a wake hook that has not yet said it printed them: other hooks skip
-   *  them, and mesh_ask does not take them, until it does (`seen`) or until the hand-out lapses (the
+  /** Unread messages handed to a hook that has not yet said it printed them: other hooks skip
+   *  them, and mesh_ask and mesh_inbox do not show them, until it does (`seen`) or until the hand-out lapses (the
    *  hook died first: unread again). `released` settles then. */
   private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
 
@@ -97,6 +97,12 @@ export class Meshes {
    *  printed it (whole: then read; cut short: still unread), or its hand-out lapsed. */
   heldByHook(id: string): Promise<void> | null {
     return this.handedOut.get(id)?.released.promise ?? null;
+  }
+
+  /** Resolves once every message handed out so far is no longer held: each hook said it printed
+   *  its batch, or its hand-out lapsed (at most the hand-out's `ms`). */
+  handOutsSettled(): Promise<void> {
+    return Promise.all([...this.handedOut.values()].map((h) => h.released.promise)).then(() => {});
   }
 
   private release(id: string): void {

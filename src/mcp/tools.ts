@@ -101,6 +101,9 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // An explicit read also takes what the status gate holds back: during a turn the session
           // is `working`, and `next`/`low` messages are not pushed until it is idle.
           const queued = await meshes.pull(a.limit ?? 20);
+          // A message a hook is printing right now is shown there: wait for it to say so (or die,
+          // leaving the message unread for this read), so it is not shown here as well.
+          await meshes.handOutsSettled();
           // The SDK drops the result of a cancelled call (the user pressed Esc while this waited
           // for a connect): nothing is marked read then, so the messages stay unread.
           if (extra?.signal?.aborted) return text("Cancelled.");
