@@ -1,27 +1,27 @@
 // One Claude Code session's presence in one mesh: its own session key (vouched for by the member
 // key), a broker connection that reconnects forever, and the messages pushed to it that the model
 // has not provably seen yet. A message is acked to the broker only when a tool returned it or a
-// hook injected it; until then a restart or a dropped connection redelivers it.
+// hook injected it; until then a restart or a dropped connection redelivers it. The parts by role:
+// link-session.ts (keys and credentials), incoming.ts (what is pushed, until seen), outgoing.ts
+// (resolving and sending), reply-waiters.ts (mesh_ask's wait); this file wires them to the broker
+// connection and holds its lifecycle.
 import { BrokerClient, type ClientState } from "../client/client.ts";
-import { SessionAttestor } from "../client/credentials.ts";
-import { MeshSession, answerKeyRequest, type Delivered } from "../client/mesh-session.ts";
+import type { Delivered, MeshSession } from "../client/mesh-session.ts";
 import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
-import { loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
-import { sessionKey } from "../client/local/session-keys.ts";
+import { saveReplayGuard } from "../client/local/message-log.ts";
+import { linkSession } from "./link-session.ts";
+import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./outgoing.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
+import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters, takeAnswer } from "./reply-waiters.ts";
-import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
-import { peerHint, topicHint } from "../client/name-hints.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
-import { notSent } from "./not-sent.ts";
-import { closedHere, joinHint, selfHint } from "./send-refusals.ts";
+import { closedHere } from "./send-refusals.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
-import { PUSH_WINDOW } from "../protocol/limits.ts";
 import type { Log } from "../log/log.ts";
 
 export type Pending = Delivered & { mesh: string };
@@ -35,13 +35,9 @@ export type LinkOptions = {
   hostname: string;
   log: Log;
   onMessage: (m: Pending) => void;
+  /** Null if no hook holds this message, else a promise settled once none does (Meshes.heldByHook). */
+  heldByHook?: (messageId: string) => Promise<void> | null;
 };
-
-/** Most messages kept waiting in memory per mesh. The broker pushes at most PUSH_WINDOW unacked
- *  messages to a connection and redelivers the same ones, oldest first, after a reconnect, so this
- *  is never reached with a broker that keeps the protocol; below the window, pushes past it would
- *  have stayed claimed by this connection and unread until the next reconnect. */
-const MAX_PENDING = PUSH_WINDOW;
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
  *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
@@ -53,18 +49,13 @@ const BACKLOG_WAIT_MS = 1000;
 export class MeshLink {
   readonly client: BrokerClient;
   readonly session: MeshSession;
-  private readonly pending = new Map<string, Pending>();
-  /** Pushes sealed under a key epoch this server has not learnt yet (the rotation's `keys` message
-   *  may come after them), by message id. The broker counts them as pushed to this connection, so
-   *  they are kept and opened once keys arrive, not left unread until the next reconnect. */
-  private readonly sealed = new Map<string, MessagePushFrame>();
+  private readonly incoming: Incoming;
+  private readonly outgoing: OutgoingDeps;
   private readonly replies = new ReplyWaiters<Pending>();
   private readonly scope: string;
   state: ClientState = "connecting";
   /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
   closedFor: MeshError | null = null;
-  /** Pushes received since start (ready() waits for the first of an announced backlog). */
-  private arrived = 0;
   private started: Promise<void> | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
@@ -81,43 +72,23 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const { key, save, remove } = sessionKey(opts.configDir, entry.meshId, opts.claudeSessionId);
-    this.saveKey = save;
-    this.removeKey = remove;
-    this.scope = key.publicKey.slice(0, 16);
+    const ls = linkSession(entry, { ...opts, removals: () => this.onDisk()?.removed });
+    this.session = ls.session;
+    this.saveKey = ls.save;
+    this.removeKey = ls.remove;
+    this.scope = ls.scope;
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
-    const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
-    // One attestor for the hellos and for the copy sealed into every message sent: recipients
-    // check it against each message's own time, so a message stays valid after it expires.
-    const attestor = new SessionAttestor(memberKeys, key.publicKey);
-    const credentials = { kind: "session" as const, meshId: entry.meshId, memberId: entry.memberId, memberKeys, sessionKeys: key, attestor };
-    this.session = new MeshSession(
-      {
-        meshId: entry.meshId,
-        publicKey: key.publicKey,
-        secretKey: key.secretKey,
-        memberPubkey: entry.publicKey,
-        memberSecretKey: entry.secretKey,
-        ownerPubkey: entry.ownerPubkey,
-        attestation: () => attestor.current(),
-      },
-      entry.meshKeys,
-      {
-        replay: loadReplayGuard(opts.configDir, entry.meshId, this.scope, (note) => opts.log.warn(note, { mesh: entry.slug })),
-        removals: () => this.onDisk()?.removed,
-      },
-    );
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
       save: (keys) => this.config.saveKeys(keys),
-      applied: (keys) => (this.session.learnKeys(keys), this.refreshKeys(), this.reopenSealed()),
+      applied: (keys) => (this.session.learnKeys(keys), this.refreshKeys(), this.incoming.reopenSealed()),
       where: { sessionId: `${opts.claudeSessionId}-keys`, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname },
       log: opts.log,
     });
     this.client = new BrokerClient({
       url: entry.brokerUrl,
-      credentials,
+      credentials: ls.credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
       reconnect: true,
       // Claude Code may start this server before the broker is up (a laptop waking, a VPS
@@ -142,6 +113,18 @@ export class MeshLink {
       (ids) => this.client.ackMessages(ids),
       (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
     );
+    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), refreshKeys: () => void this.refreshKeys() };
+    this.incoming = new Incoming({
+      slug: entry.slug,
+      session: this.session,
+      client: this.client,
+      seenWriter: this.seenWriter,
+      config: this.config,
+      replies: this.replies,
+      refreshKeys: () => this.refreshKeys(),
+      onMessage: opts.onMessage,
+      log: opts.log,
+    });
   }
 
   get slug(): string {
@@ -175,8 +158,8 @@ export class MeshLink {
    *  before they come. Never throws: the inbox shows what has arrived. */
   async ready(): Promise<void> {
     await this.firstAttempt(FIRST_CONNECT_WAIT_MS);
-    if (!(this.client.ack?.pending ?? 0) || this.arrived > 0) return;
-    for (const end = Date.now() + BACKLOG_WAIT_MS; this.arrived === 0 && Date.now() < end; ) await Bun.sleep(20);
+    if (!(this.client.ack?.pending ?? 0) || this.incoming.arrived > 0) return;
+    for (const end = Date.now() + BACKLOG_WAIT_MS; this.incoming.arrived === 0 && Date.now() < end; ) await Bun.sleep(20);
   }
 
   /** Starts the connect if nothing has yet, and waits for its first attempt's outcome, at most
@@ -209,146 +192,76 @@ export class MeshLink {
     return entry;
   }
 
-  /** `ring`: false for a message fetched by an explicit read, which the caller shows at once. */
+  /** The broker's pushes (and a fetch's messages: `ring` false) go to the incoming queue. */
   private onPush(m: MessagePushFrame, ring = true): void {
-    this.arrived++;
-    // Recorded in the replay memory only once seen (markSeen): a message opened here but never
-    // shown must not look like a replay when the broker redelivers it after a restart.
-    let r = this.session.open(m, { record: false });
-    // Sealed under an epoch this server has not seen: the CLI may have saved it since it started.
-    if (!r.ok && r.reason === "unknown_epoch") {
-      this.refreshKeys();
-      r = this.session.open(m, { record: false });
-    }
-    if (!r.ok) {
-      if (r.reason !== "unknown_epoch") this.client.ackMessages([m.messageId]);
-      else if (this.sealed.size < MAX_PENDING) this.sealed.set(m.messageId, m); // opened when keys arrive
-      this.opts.log.info("message not shown", { mesh: this.slug, messageId: m.messageId, reason: r.reason });
-      return;
-    }
-    if (r.control === "keys") {
-      // Used at once, but recorded as seen and acked only once the config holds the keys: acked
-      // with them unsaved, the message would be gone and a restart would lack the keys. A save
-      // that fails leaves it unacked, and unrecorded so that its redelivery is saved again rather
-      // than dropped as a replay.
-      const { message } = r;
-      void this.config.saveKeys(this.session.meshKeys).then((saved) => saved && this.seenWriter.record([message], [m.messageId]));
-      return this.reopenSealed();
-    }
-    if (r.control === "key_request") {
-      this.seenWriter.record([r.message]);
-      void Promise.resolve()
-        .then(() => answerKeyRequest(this.session, this.client, r.message.from, this.refreshKeys()?.removed))
-        .catch((err: unknown) => this.opts.log.warn("key request not answered", { mesh: this.slug, err }))
-        .finally(() => this.seenWriter.record([], [m.messageId]));
-      return;
-    }
-    const p: Pending = { ...r.message, mesh: this.slug };
-    // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
-    // knows whether its result reaches the model (a cancelled call's result is dropped). Not one
-    // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.
-    if (!this.pending.has(p.messageId) && this.replies.take(p)) return;
-    this.enqueue(p, ring);
+    this.incoming.receive(m, ring);
   }
 
   /** For an explicit read (mesh_inbox): claims up to `limit` more queued messages, those the status
    *  gate holds while the session is `working` included (`fetch` ignores it, protocol §5.6), kept
    *  pending like pushes (acked once shown). Resolves to how many more the broker holds; never throws. */
   async pull(limit: number): Promise<number> {
-    const room = Math.min(limit, MAX_PENDING - this.pending.size - this.sealed.size);
+    const room = Math.min(limit, MAX_PENDING - this.incoming.held);
     if (this.state !== "open" || room <= 0) return 0;
     const r = await this.client.request("fetch", { limit: room }).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
     for (const m of r?.messages ?? []) this.onPush(m, false);
     return r?.remaining ?? 0;
   }
 
-  /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */
-  private reopenSealed(): void {
-    const held = [...this.sealed.values()];
-    this.sealed.clear();
-    for (const m of held) this.onPush(m);
-  }
-
-  /** Keeps `p` pending until seen, and rings the doorbell (with `ring`). */
-  private enqueue(p: Pending, ring = true): void {
-    // Redelivered after a reconnect while still unread: the broker's only copy, acked once seen.
-    if (this.pending.has(p.messageId)) return;
-    if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
-    // The same message stored twice by the broker (a retried send it did not recognise) is shown
-    // once: the other copy is done.
-    if ([...this.pending.values()].some((x) => x.from.pubkey === p.from.pubkey && x.clientMessageId === p.clientMessageId)) return this.client.ackMessages([p.messageId]);
-    this.pending.set(p.messageId, p);
-    if (ring) this.opts.onMessage(p);
-  }
-
   /** Messages not yet seen, oldest first (does not mark them seen). */
   peek(): Pending[] {
-    return [...this.pending.values()];
+    return [...this.incoming.pending.values()];
   }
 
-  /** Marks messages seen: records them in the replay memory and removes them; they are acked
-   *  once the replay file holds them (within REPLAY_FLUSH_MS, seen-writer.ts). */
+  /** Marks messages seen (Incoming.markSeen): acked once the replay file holds them. */
   markSeen(ids: readonly string[]): void {
-    const mine = ids.map((id) => this.pending.get(id)).filter((m): m is Pending => m !== undefined);
-    if (mine.length === 0) return;
-    for (const m of mine) this.pending.delete(m.messageId);
-    this.seenWriter.record(mine, mine.map((m) => m.messageId));
+    this.incoming.markSeen(ids);
   }
 
   async peers(): Promise<PeerInfo[]> {
     return (await this.client.request("list_peers", {})).peers;
   }
 
-  /** A target as typed, resolved, and checked as something a DM may be encrypted to. A name that
-   *  matches nobody is refused with the nearest one (peerHint), as in the CLI. */
-  async resolve(input: string): Promise<{ target: string; name: string }> {
-    const lookup = (err: unknown) => {
-      throw notSent(err, `looking up ${JSON.stringify(input)}`, this.slug);
-    };
-    const peers = namesPeer(input) ? await this.peers().catch(lookup) : [];
-    const others = peers.filter((p) => p.pubkey !== this.session.id.publicKey);
-    let r: Resolved;
-    try {
-      r = resolveTarget(input, others);
-    } catch (err) {
-      throw peerHint(selfHint(err, input, peers, this.session.id.publicKey), input, others, null, "mesh_peers");
-    }
-    await this.session.vouchFor(this.client, r.target, peers).catch(lookup);
-    // Names are the broker's word; the key prefix says who the message was encrypted to.
-    return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
+  /** The target the model typed, resolved to a key a DM may be encrypted to (outgoing.ts). */
+  resolve(input: string): Promise<{ target: string; name: string }> {
+    return resolveFor(this.outgoing, input);
   }
 
-  /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of
-   *  an unknown topic names the nearest one (topicHint), as in the CLI. */
-  send(target: string, body: string, opts: { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string } = {}): Promise<Results["send"]> {
-    // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
-    if ((this.session.currentKey()?.epoch ?? 0) < (this.client.ack?.mesh.keyEpoch ?? 0)) this.refreshKeys();
-    // Before its `send` request, session.send may still check the recipient's key (vouchFor).
-    return this.session.send(this.client, target, body, opts).catch(async (err: unknown) => {
-      throw notSent(target.startsWith("#") ? joinHint(await topicHint(this.client, err, target.slice(1)), target.slice(1)) : err, "checking the recipient", this.slug);
-    });
+  /** Sends `body` to a resolved target (outgoing.ts); `clientMessageId` only to retry a send whose
+   *  outcome was unknown (SendError). */
+  send(target: string, body: string, opts: SendOptions = {}): Promise<Results["send"]> {
+    return sendFrom(this.outgoing, target, body, opts);
   }
 
   /** Sends a question and returns the first message that replies to it: one already pending
    *  (taken from the pending list), else the first to come until the timeout or until `signal`
    *  aborts (the MCP call was cancelled): from then on a reply is an ordinary pending message. A
-   *  reply returned must be settled with settleReply. */
+   *  reply returned must be settled with settleReply. `shownByHook`: the reply was already here
+   *  and a hook showed it whole while this call waited for that hook (at most HANDOUT_MS); it is
+   *  read, and the result must not show it again. Throws `conflict` while another call asks the
+   *  same question (the same client_message_id). */
   async ask(
     target: string,
     question: string,
     opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
-  ): Promise<{ sent: Results["send"]; reply: Pending | null }> {
+  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shownByHook: Pending })> {
     const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
-    // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's.
-    const early = opts.signal?.aborted ? null : takeAnswer(this.pending, sent.messageId);
-    return { sent, reply: early ?? (await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal)) };
+    const release = this.replies.claim(sent.messageId, opts.clientMessageId);
+    try {
+      // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's,
+      // unless a hook holds it (takeAnswer).
+      const early = await takeAnswer(this.incoming.pending, sent.messageId, this.opts.heldByHook ?? (() => null), opts.signal);
+      return { sent, ...(early ?? { reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) }) };
+    } finally {
+      release();
+    }
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the
    *  model, otherwise pending like any message. */
   settleReply(m: Pending, delivered: boolean): void {
     if (delivered) this.seenWriter.record([m], [m.messageId]);
-    else this.enqueue(m);
+    else this.incoming.enqueue(m);
   }
 
   setStatus(status: Status, summary?: string): Promise<unknown> {
@@ -364,7 +277,7 @@ export class MeshLink {
    *  health check that connected leaves no peer and no file behind. */
   async forgetIfNew(timeoutMs: number): Promise<void> {
     // Not connected: no session to end, or one a hello in flight may have begun; keep the key.
-    if (!this.removeKey || this.state !== "open" || this.pending.size > 0 || this.sealed.size > 0) return;
+    if (!this.removeKey || this.state !== "open" || this.incoming.held > 0) return;
     const ended = await Promise.race([this.client.request("session_end", {}).then(() => true, () => false), Bun.sleep(timeoutMs).then(() => false)]);
     if (ended) this.removeKey();
   }

@@ -23,12 +23,13 @@ export class Meshes {
   /** Unread messages a hook already showed cut short: mesh_inbox still returns them (whole), but
    *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
   private readonly previewed = new Set<string>();
-  /** Unread messages handed to a wake hook that has not yet said it printed them: other hooks skip
-   *  them until it does (`seen`) or until the hand-out lapses (the hook died first: unread again). */
-  private readonly handedOut = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Unread messages handed to a hook that has not yet said it printed them: other hooks skip
+   *  them, and mesh_ask and mesh_inbox do not show them, until it does (`seen`) or until the hand-out lapses (the
+   *  hook died first: unread again). `released` settles then. */
+  private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
-    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)) }));
+    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id) }));
   }
 
   /** Connects every mesh (MeshLink.start); calling it again changes nothing. */
@@ -84,17 +85,32 @@ export class Meshes {
     return this.pending().filter((m) => !this.previewed.has(m.messageId) && !this.handedOut.has(m.messageId));
   }
 
-  /** Holds these messages back from other hooks for `ms` while one prints them. */
+  /** Holds these messages back from other hooks and from mesh_ask for `ms` while one prints them. */
   handOut(ids: readonly string[], ms: number): void {
     for (const id of ids) {
       this.release(id);
-      this.handedOut.set(id, setTimeout(() => this.handedOut.delete(id), ms).unref());
+      this.handedOut.set(id, { timer: setTimeout(() => this.release(id), ms).unref(), released: Promise.withResolvers<void>() });
     }
   }
 
+  /** Null if no hook holds message `id`, else a promise settled once none does: the hook said it
+   *  printed it (whole: then read; cut short: still unread), or its hand-out lapsed. */
+  heldByHook(id: string): Promise<void> | null {
+    return this.handedOut.get(id)?.released.promise ?? null;
+  }
+
+  /** Resolves once every message handed out so far is no longer held: each hook said it printed
+   *  its batch, or its hand-out lapsed (at most the hand-out's `ms`). */
+  handOutsSettled(): Promise<void> {
+    return Promise.all([...this.handedOut.values()].map((h) => h.released.promise)).then(() => {});
+  }
+
   private release(id: string): void {
-    clearTimeout(this.handedOut.get(id));
+    const h = this.handedOut.get(id);
+    if (!h) return;
+    clearTimeout(h.timer);
     this.handedOut.delete(id);
+    h.released.resolve();
   }
 
   /** Records that a hook showed these unread messages cut short. */

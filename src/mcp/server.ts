@@ -41,8 +41,8 @@ const HOOK_CONNECT_WAIT_MS = 1500;
  *  fewer): the hook's answer stays small however long the questions are. */
 const ASK_REMINDER_BODY_CHARS = 400;
 
-/** How long the messages a wake hook was handed wait for its `seen` (it prints them and says so
- *  within milliseconds) before they count as unread again: the hook was killed in between. */
+/** How long the messages a hook was handed wait for its `seen` (it prints them and says so within
+ *  milliseconds) before they count as unread again: the hook was killed in between. */
 export const HANDOUT_MS = 5000;
 
 /** This session's meshes, or none and why (a damaged config.json, a directory others can read, a
@@ -152,7 +152,12 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded
       const openIds = new Set(open.map((a) => a.messageId));
       for (const id of reminded) if (!openIds.has(id)) reminded.delete(id); // answered or expired
       const asks = req.unremindedAsks ? open.filter((a) => !reminded.has(a.messageId)).map((a) => ({ ...a, body: a.body.slice(0, ASK_REMINDER_BODY_CHARS) })) : [];
-      return { messages: meshes.unannounced().slice(0, req.limit ?? 50), openAsks: asks };
+      const messages = meshes.unannounced().slice(0, req.limit ?? 50);
+      // The hook injects what fits its batch (the same frameBatch), then says `seen`: held from the
+      // wake hook (which a Stop starts at the same time) and from mesh_ask meanwhile, as for `wait`.
+      const batch = frameBatch(messages);
+      meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
+      return { messages, openAsks: asks };
     }
     case "seen": {
       for (const id of req.reminded ?? []) reminded.add(id);

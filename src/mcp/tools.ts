@@ -101,6 +101,9 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // An explicit read also takes what the status gate holds back: during a turn the session
           // is `working`, and `next`/`low` messages are not pushed until it is idle.
           const queued = await meshes.pull(a.limit ?? 20);
+          // A message a hook is printing right now is shown there: wait for it to say so (or die,
+          // leaving the message unread for this read), so it is not shown here as well.
+          await meshes.handOutsSettled();
           // The SDK drops the result of a cancelled call (the user pressed Esc while this waited
           // for a connect): nothing is marked read then, so the messages stay unread.
           if (extra?.signal?.aborted) return text("Cancelled.");
@@ -152,7 +155,11 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           nonBlank(a.question);
           const { link, target, name } = await recipient(meshes, a.to);
           // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
-          const { sent, reply } = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
+          const asked = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
+          const { sent } = asked;
+          // Printed by the wake hook while this call waited for it: shown once, there.
+          if ("shownByHook" in asked) return text(`${name} already replied (message id ${asked.shownByHook.messageId}, answering question id ${sent.messageId}): claudemesh's hook has just shown you that reply as a peer message; it is not repeated here.`);
+          const { reply } = asked;
           if (!reply) return text(`No reply from ${name} within ${a.timeout_seconds ?? 120} s (question id ${sent.messageId}). A later reply will arrive as a normal message.`);
           // The SDK drops the result of a cancelled call; nothing runs between this check and the
           // result being written, so the reply is acked only when the model gets it.

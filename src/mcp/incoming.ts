@@ -1,0 +1,123 @@
+// What one mesh's broker pushes to this session, until the model has provably seen it: each push
+// opened, checked and kept pending (or handed to a mesh_ask waiting for it), pushes sealed under a
+// key epoch not learnt yet kept until the keys come, and the key messages acted on. A message is
+// acked to the broker only once seen (markSeen, or a reply settled as delivered).
+import { answerKeyRequest, type MeshSession } from "../client/mesh-session.ts";
+import type { BrokerClient } from "../client/client.ts";
+import type { MeshEntry } from "../client/local/config-file.ts";
+import type { MessagePushFrame } from "../protocol/server-frames.ts";
+import { PUSH_WINDOW } from "../protocol/limits.ts";
+import type { Log } from "../log/log.ts";
+import type { ConfigWrites } from "./config-writes.ts";
+import type { SeenWriter } from "./seen-writer.ts";
+import type { ReplyWaiters } from "./reply-waiters.ts";
+import type { Pending } from "./mesh-link.ts";
+
+/** Most messages kept waiting in memory per mesh. The broker pushes at most PUSH_WINDOW unacked
+ *  messages to a connection and redelivers the same ones, oldest first, after a reconnect, so this
+ *  is never reached with a broker that keeps the protocol; below the window, pushes past it would
+ *  have stayed claimed by this connection and unread until the next reconnect. */
+export const MAX_PENDING = PUSH_WINDOW;
+
+export type IncomingDeps = {
+  slug: string;
+  session: MeshSession;
+  client: BrokerClient;
+  seenWriter: SeenWriter;
+  config: ConfigWrites;
+  replies: ReplyWaiters<Pending>;
+  /** Takes in the keys the config on disk holds; returns the entry read. */
+  refreshKeys: () => MeshEntry | undefined;
+  /** Rings for a new pending message (the doorbell, waiting hooks). */
+  onMessage: (m: Pending) => void;
+  log: Log;
+};
+
+export class Incoming {
+  /** Unread, by message id, oldest first. */
+  readonly pending = new Map<string, Pending>();
+  /** Pushes sealed under a key epoch this server has not learnt yet (the rotation's `keys` message
+   *  may come after them), by message id. The broker counts them as pushed to this connection, so
+   *  they are kept and opened once keys arrive, not left unread until the next reconnect. */
+  private readonly sealed = new Map<string, MessagePushFrame>();
+  /** Pushes received since start (MeshLink.ready waits for the first of an announced backlog). */
+  arrived = 0;
+
+  constructor(private readonly d: IncomingDeps) {}
+
+  /** How many messages this session holds unread (pending or still sealed). */
+  get held(): number {
+    return this.pending.size + this.sealed.size;
+  }
+
+  /** `ring`: false for a message fetched by an explicit read, which the caller shows at once. */
+  receive(m: MessagePushFrame, ring = true): void {
+    const { session, log, slug } = this.d;
+    this.arrived++;
+    // Recorded in the replay memory only once seen (markSeen): a message opened here but never
+    // shown must not look like a replay when the broker redelivers it after a restart.
+    let r = session.open(m, { record: false });
+    // Sealed under an epoch this server has not seen: the CLI may have saved it since it started.
+    if (!r.ok && r.reason === "unknown_epoch") {
+      this.d.refreshKeys();
+      r = session.open(m, { record: false });
+    }
+    if (!r.ok) {
+      if (r.reason !== "unknown_epoch") this.d.client.ackMessages([m.messageId]);
+      else if (this.sealed.size < MAX_PENDING) this.sealed.set(m.messageId, m); // opened when keys arrive
+      log.info("message not shown", { mesh: slug, messageId: m.messageId, reason: r.reason });
+      return;
+    }
+    if (r.control === "keys") {
+      // Used at once, but recorded as seen and acked only once the config holds the keys: acked
+      // with them unsaved, the message would be gone and a restart would lack the keys. A save
+      // that fails leaves it unacked, and unrecorded so that its redelivery is saved again rather
+      // than dropped as a replay.
+      const { message } = r;
+      void this.d.config.saveKeys(session.meshKeys).then((saved) => saved && this.d.seenWriter.record([message], [m.messageId]));
+      return this.reopenSealed();
+    }
+    if (r.control === "key_request") {
+      this.d.seenWriter.record([r.message]);
+      void Promise.resolve()
+        .then(() => answerKeyRequest(session, this.d.client, r.message.from, this.d.refreshKeys()?.removed))
+        .catch((err: unknown) => log.warn("key request not answered", { mesh: slug, err }))
+        .finally(() => this.d.seenWriter.record([], [m.messageId]));
+      return;
+    }
+    const p: Pending = { ...r.message, mesh: slug };
+    // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
+    // knows whether its result reaches the model (a cancelled call's result is dropped). Not one
+    // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.
+    if (!this.pending.has(p.messageId) && this.d.replies.take(p)) return;
+    this.enqueue(p, ring);
+  }
+
+  /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */
+  reopenSealed(): void {
+    const held = [...this.sealed.values()];
+    this.sealed.clear();
+    for (const m of held) this.receive(m);
+  }
+
+  /** Keeps `p` pending until seen, and rings the doorbell (with `ring`). */
+  enqueue(p: Pending, ring = true): void {
+    // Redelivered after a reconnect while still unread: the broker's only copy, acked once seen.
+    if (this.pending.has(p.messageId)) return;
+    if (this.pending.size >= MAX_PENDING) return; // stays claimed; redelivered on reconnect
+    // The same message stored twice by the broker (a retried send it did not recognise) is shown
+    // once: the other copy is done.
+    if ([...this.pending.values()].some((x) => x.from.pubkey === p.from.pubkey && x.clientMessageId === p.clientMessageId)) return this.d.client.ackMessages([p.messageId]);
+    this.pending.set(p.messageId, p);
+    if (ring) this.d.onMessage(p);
+  }
+
+  /** Marks messages seen: records them in the replay memory and removes them; they are acked
+   *  once the replay file holds them (within REPLAY_FLUSH_MS, seen-writer.ts). */
+  markSeen(ids: readonly string[]): void {
+    const mine = ids.map((id) => this.pending.get(id)).filter((m): m is Pending => m !== undefined);
+    if (mine.length === 0) return;
+    for (const m of mine) this.pending.delete(m.messageId);
+    this.d.seenWriter.record(mine, mine.map((m) => m.messageId));
+  }
+}

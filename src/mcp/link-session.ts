@@ -1,0 +1,42 @@
+// The cryptographic side of one Claude Code session in one mesh: its session key (read from disk,
+// or new), the member key's attestation of it, the credentials its hellos present, and the
+// MeshSession that seals and opens its messages with the replay memory saved for this key.
+import { SessionAttestor } from "../client/credentials.ts";
+import { MeshSession } from "../client/mesh-session.ts";
+import type { MeshEntry } from "../client/local/config-file.ts";
+import { loadReplayGuard } from "../client/local/message-log.ts";
+import { sessionKey } from "../client/local/session-keys.ts";
+import type { Log } from "../log/log.ts";
+
+export type LinkSession = ReturnType<typeof linkSession>;
+
+/** The session of `claudeSessionId` in `entry`'s mesh. `removals`: the members the config on disk
+ *  records as removed (read when a message is opened). `save` writes a new key to disk (nothing
+ *  for one read from there); `remove` deletes it again if this process made it (else null);
+ *  `scope` names the key's replay memory. */
+export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSessionId: string; log: Log; removals: () => MeshEntry["removed"] }) {
+  const { key, save, remove } = sessionKey(o.configDir, entry.meshId, o.claudeSessionId);
+  const scope = key.publicKey.slice(0, 16);
+  const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
+  // One attestor for the hellos and for the copy sealed into every message sent: recipients
+  // check it against each message's own time, so a message stays valid after it expires.
+  const attestor = new SessionAttestor(memberKeys, key.publicKey);
+  const credentials = { kind: "session" as const, meshId: entry.meshId, memberId: entry.memberId, memberKeys, sessionKeys: key, attestor };
+  const session = new MeshSession(
+    {
+      meshId: entry.meshId,
+      publicKey: key.publicKey,
+      secretKey: key.secretKey,
+      memberPubkey: entry.publicKey,
+      memberSecretKey: entry.secretKey,
+      ownerPubkey: entry.ownerPubkey,
+      attestation: () => attestor.current(),
+    },
+    entry.meshKeys,
+    {
+      replay: loadReplayGuard(o.configDir, entry.meshId, scope, (note) => o.log.warn(note, { mesh: entry.slug })),
+      removals: o.removals,
+    },
+  );
+  return { session, credentials, scope, save, remove };
+}

@@ -1,0 +1,53 @@
+// What one mesh link sends: a target as the model typed it, resolved to a key a message may be
+// encrypted to, and the send itself, each refusal worded for the model (the nearest peer or topic
+// name, "not sent" with what was being done).
+import type { BrokerClient } from "../client/client.ts";
+import type { MeshSession } from "../client/mesh-session.ts";
+import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
+import { peerHint, topicHint } from "../client/name-hints.ts";
+import type { Priority } from "../protocol/fields.ts";
+import type { PeerInfo, Results } from "../protocol/results.ts";
+import { notSent } from "./not-sent.ts";
+import { joinHint, selfHint } from "./send-refusals.ts";
+
+export type OutgoingDeps = {
+  slug: string;
+  session: MeshSession;
+  client: BrokerClient;
+  /** The mesh's peers (list_peers). */
+  peers: () => Promise<PeerInfo[]>;
+  /** Takes in the keys the config on disk holds (a `rekey` in a terminal saved a newer one). */
+  refreshKeys: () => void;
+};
+
+export type SendOptions = { priority?: Priority; replyTo?: string; kind?: "text" | "ask"; clientMessageId?: string };
+
+/** A target as typed, resolved, and checked as something a DM may be encrypted to. A name that
+ *  matches nobody is refused with the nearest one (peerHint), as in the CLI. */
+export async function resolveFor(d: OutgoingDeps, input: string): Promise<{ target: string; name: string }> {
+  const lookup = (err: unknown) => {
+    throw notSent(err, `looking up ${JSON.stringify(input)}`, d.slug);
+  };
+  const peers = namesPeer(input) ? await d.peers().catch(lookup) : [];
+  const others = peers.filter((p) => p.pubkey !== d.session.id.publicKey);
+  let r: Resolved;
+  try {
+    r = resolveTarget(input, others);
+  } catch (err) {
+    throw peerHint(selfHint(err, input, peers, d.session.id.publicKey), input, others, null, "mesh_peers");
+  }
+  await d.session.vouchFor(d.client, r.target, peers).catch(lookup);
+  // Names are the broker's word; the key prefix says who the message was encrypted to.
+  return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
+}
+
+/** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of
+ *  an unknown topic names the nearest one (topicHint), as in the CLI. */
+export function sendFrom(d: OutgoingDeps, target: string, body: string, opts: SendOptions = {}): Promise<Results["send"]> {
+  // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
+  if ((d.session.currentKey()?.epoch ?? 0) < (d.client.ack?.mesh.keyEpoch ?? 0)) d.refreshKeys();
+  // Before its `send` request, session.send may still check the recipient's key (vouchFor).
+  return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
+    throw notSent(target.startsWith("#") ? joinHint(await topicHint(d.client, err, target.slice(1)), target.slice(1)) : err, "checking the recipient", d.slug);
+  });
+}
