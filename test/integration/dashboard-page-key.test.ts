@@ -42,9 +42,11 @@ describe("the page key", () => {
     expect(await get(b, "/v1/dashboard/me", a.cookie, null)).toEqual({ status: 401, code: "page_key_required" });
     expect(await get(b, "/v1/dashboard/mesh", a.cookie, other.key)).toEqual({ status: 401, code: "page_key_required" });
     expect(await get(b, "/v1/dashboard/me", a.cookie, "")).toEqual({ status: 401, code: "page_key_required" });
+    expect(await get(b, "/v1/dashboard/charts", a.cookie, null)).toEqual({ status: 401, code: "page_key_required" }); // member or operator
     // With its key, alone or among the page's others.
     expect(await get(b, "/v1/dashboard/me", a.cookie, a.key)).toEqual({ status: 200, code: undefined });
     expect(await get(b, "/v1/dashboard/mesh", a.cookie, `${other.key}, ${a.key}`)).toEqual({ status: 200, code: undefined });
+    expect(await get(b, "/v1/dashboard/charts", a.cookie, a.key)).toEqual({ status: 200, code: undefined });
     // A post is refused too, before anything is sent.
     const post = await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie: a.cookie, pageKey: null, body: { clientMessageId: "cmid-nokey-0001", nonce: Buffer.alloc(24).toString("base64"), ciphertext: Buffer.alloc(64).toString("base64") } });
     expect(code(post)).toEqual({ status: 401, code: "page_key_required" });
