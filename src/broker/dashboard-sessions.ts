@@ -1,18 +1,19 @@
 // Dashboard sessions: what a cookie stands for. A member session names one member of one mesh
 // (its rights are re-read from the store on every request, so a removal or role change applies at
 // once); an operator session names the operator token it was opened with, and ends when
-// `claudemesh admin token` replaces that token. Kept in memory: a broker restart logs everyone
-// out, which costs one `claudemesh dashboard`. Only SHA-256 of each cookie value is held.
+// `claudemesh admin token` replaces that token. Each session also has a page key, returned with
+// the login, which a request must show beside the cookie (src/protocol/dashboard-keys.ts). Kept in
+// memory, the keys with their sessions: a broker restart logs everyone out, which costs one
+// `claudemesh dashboard`. Only SHA-256 of each cookie value and page key is held.
 // Caps are per mesh, per member and for the operator, and each evicts only within its own group;
 // the broker-wide ceiling refuses rather than evicts (docs/security.md, "The web dashboard").
-import { randomId, sha256Hex } from "../crypto/hash.ts";
+import { randomId, safeEqual, sha256Hex } from "../crypto/hash.ts";
+import { MAX_SHOWN_PAGE_KEYS } from "../protocol/dashboard-keys.ts";
 import { MeshError } from "../protocol/errors.ts";
 
-export type DashboardSession =
-  | { kind: "member"; meshId: string; memberId: string; expiresAt: number }
-  | { kind: "operator"; tokenHash: string; expiresAt: number };
-
-type WithoutExpiry<T> = T extends unknown ? Omit<T, "expiresAt"> : never;
+/** Whom a session speaks for. */
+export type SessionSubject = { kind: "member"; meshId: string; memberId: string } | { kind: "operator"; tokenHash: string };
+export type DashboardSession = SessionSubject & { expiresAt: number; pageKeyHash: string };
 
 /** Cookie names: one member session and one operator session per browser. */
 export const MEMBER_COOKIE = "cm_dashboard";
@@ -37,7 +38,7 @@ const DEFAULT_LIMITS: SessionLimits = { total: MAX_SESSIONS, perMesh: MAX_SESSIO
 const FULL = "The broker holds as many dashboard sessions as it allows; nobody was signed out to make room. Retry in a few minutes with a new link from `claudemesh dashboard`.";
 
 /** The groups a session counts against, each with its cap: [mesh or operator, member]. */
-function groupsOf(s: WithoutExpiry<DashboardSession>, limits: SessionLimits): [string, number][] {
+function groupsOf(s: SessionSubject, limits: SessionLimits): [string, number][] {
   if (s.kind === "operator") return [["operator", limits.operator]];
   return [
     [`mesh:${s.meshId}`, limits.perMesh],
@@ -63,7 +64,7 @@ export class SessionStore {
   /** Throws MeshError unavailable if open() would be refused now (the broker-wide ceiling is
    *  reached and this login would not replace a session of its own). Lets the login route refuse
    *  before it spends the single-use link; open() checks again. */
-  checkRoom(session: WithoutExpiry<DashboardSession>): void {
+  checkRoom(session: SessionSubject): void {
     if (this.byHash.size < this.limits.total) return;
     this.sweepExpired();
     if (this.byHash.size < this.limits.total) return;
@@ -71,10 +72,10 @@ export class SessionStore {
     if (!replacesOwn) throw new MeshError("unavailable", FULL);
   }
 
-  /** Opens a session; returns the cookie value (shown once, to the browser). A mesh, member or the
-   *  operator at its cap loses its own oldest session; at the broker-wide ceiling the login is
-   *  refused with MeshError unavailable instead of evicting anyone else's. */
-  open(session: WithoutExpiry<DashboardSession>): { token: string; session: DashboardSession } {
+  /** Opens a session; returns the cookie value and the page key (each shown once, to the browser).
+   *  A mesh, member or the operator at its cap loses its own oldest session; at the broker-wide
+   *  ceiling the login is refused with MeshError unavailable instead of evicting anyone else's. */
+  open(session: SessionSubject): { token: string; pageKey: string; session: DashboardSession } {
     const groups = groupsOf(session, this.limits);
     for (const [g, cap] of groups) {
       const set = this.groups.get(g);
@@ -83,7 +84,8 @@ export class SessionStore {
       while (set.size >= cap) this.remove(set.values().next().value!);
     }
     this.checkRoom(session);
-    const full = { ...session, expiresAt: this.now() + SESSION_TTL_MS } as DashboardSession;
+    const pageKey = randomId(32);
+    const full: DashboardSession = { ...session, expiresAt: this.now() + SESSION_TTL_MS, pageKeyHash: sha256Hex(pageKey) };
     const token = randomId(32);
     const hash = sha256Hex(token);
     this.byHash.set(hash, full);
@@ -92,7 +94,7 @@ export class SessionStore {
       if (!set) this.groups.set(g, (set = new Set()));
       set.add(hash);
     }
-    return { token, session: full };
+    return { token, pageKey, session: full };
   }
 
   /** The live session of a cookie value, or null (unknown or expired). */
@@ -131,6 +133,13 @@ export class SessionStore {
       this.remove(k);
     }
   }
+}
+
+/** Whether `shown` (a comma-separated list of page keys, as the page sends them; null when the
+ *  request showed none) holds `session`'s page key. Only the first MAX_SHOWN_PAGE_KEYS count. */
+export function showsPageKey(session: DashboardSession, shown: string | null | undefined): boolean {
+  if (!shown) return false;
+  return shown.split(",", MAX_SHOWN_PAGE_KEYS).some((k) => safeEqual(sha256Hex(k.trim()), session.pageKeyHash));
 }
 
 /** The value of one cookie in a Cookie header, or undefined. */

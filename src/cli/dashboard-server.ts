@@ -10,27 +10,25 @@
 //   the broker as if from its own; a Host other than ours is refused (DNS rebinding).
 // - answers: only JSON and event streams come back, with our own security headers; anything else
 //   from the broker (an HTML page would run in this origin, beside the keys) is refused.
-// - page keys: a browser also sends 127.0.0.1 cookies to a page another local user serves on
-//   another port, once the user's browser is sent there (its own requests are then same-site). So
-//   a cookie alone opens nothing here: each session this server opens gets a random page key,
-//   returned with the login (PAGE_KEY_HEADER) and kept by the page in its origin's storage, which
-//   no other port can read; a call gets the broker cookie only when it carries that cookie's key.
-// The session itself lives in the browser's cookie, and the keys here die with this process.
+// - page keys: the broker's own, passed through (PAGE_KEY_HEADER both ways, and the live view's
+//   PAGE_KEY_PARAM): the broker refuses a cookie without its session's key, so a page another
+//   local user serves on another 127.0.0.1 port, which the browser also sends these cookies to,
+//   cannot use the session, here or at the broker directly.
+// The session itself lives in the browser's cookie and its key in the page origin's storage.
 import { assetResponse, secured } from "../broker/dashboard-assets.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../broker/dashboard-sessions.ts";
 import { errorResponse } from "../broker/http/errors.ts";
 import { closingIfUnread, readBody } from "../broker/http/body.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
-import { randomId } from "../crypto/hash.ts";
-import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../client/dashboard-link.ts";
+import { PAGE_KEY_HEADER } from "../protocol/dashboard-keys.ts";
 
 const API_PREFIX = "/v1/dashboard/";
 const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
 /** Request headers passed on to the broker; the rest (Host, Origin, Referer, hop-by-hop) are not. */
-const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control"];
+const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control", PAGE_KEY_HEADER];
 /** Response headers passed back (Set-Cookie apart, renamed); our own Content-Type and security
  *  headers are set. */
-const FORWARDED_RESPONSE = ["cache-control", "retry-after", "allow"];
+const FORWARDED_RESPONSE = ["cache-control", "retry-after", "allow", PAGE_KEY_HEADER];
 /** What the page's calls get back, by the broker's media type, and the Content-Type we send:
  *  JSON, or the live view's event stream. Anything else (an HTML page, say) would run in this
  *  origin, next to the keys: it is not passed on. */
@@ -63,12 +61,11 @@ const problem = (code: ErrorCode, message: string) => secured(errorResponse(new 
  *  per port, so each local dashboard's carry its port. */
 const localCookie = (name: string, port: number) => `${name}_${port}`;
 
-/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back,
- *  and of those only the ones `keyed` accepts (the page showed the key of that session). */
-export function cookiesForBroker(header: string | null, port: number, keyed: (value: string) => boolean = () => true): string | null {
+/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back. */
+export function cookiesForBroker(header: string | null, port: number): string | null {
   const out = BROKER_COOKIES.flatMap((c) => {
     const value = readCookie(header, localCookie(c, port));
-    return value === undefined || !keyed(value) ? [] : [`${c}=${value}`];
+    return value === undefined ? [] : [`${c}=${value}`];
   });
   return out.length ? out.join("; ") : null;
 }
@@ -134,11 +131,11 @@ function endable(body: ReadableStream<Uint8Array>, onDone: () => void): { stream
 export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.now }: { now?: () => number } = {}): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
-  /** The sessions the broker opened through this server, by cookie value, oldest first, with
-   *  their page keys; ended at stop. Only those: a cookie a page merely sends is not ours to end,
+  /** The sessions the broker opened through this server, by cookie value, oldest first; ended at
+   *  stop. Only those: a cookie a page merely sends is not ours to end,
    *  nor worth remembering. One leaves when the broker clears its cookie (a logout), once it has
    *  expired, or past MAX_OPENED_SESSIONS. */
-  const opened = new Map<string, { name: string; pageKey: string; expiresAt: number }>();
+  const opened = new Map<string, { name: string; expiresAt: number }>();
   /** Live views open now, ended with STOPPED_EVENT at stop. */
   const live = new Set<{ end(last: string): void }>();
   const server = Bun.serve({
@@ -174,9 +171,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.no
       const v = req.headers.get(h);
       if (v !== null) headers.set(h, v);
     }
-    const shown = new Set([req.headers.get(PAGE_KEY_HEADER), stream ? url.searchParams.get(PAGE_KEY_PARAM) : null].flatMap((v) => (v ? v.split(",").map((k) => k.trim()) : [])));
-    url.searchParams.delete(PAGE_KEY_PARAM);
-    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!, (value) => shown.has(opened.get(value)?.pageKey ?? ""));
+    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!);
     if (cookie) headers.set("cookie", cookie);
     if (origin !== null) headers.set("origin", broker.origin);
     let sent: string | undefined;
@@ -210,7 +205,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.no
       if (!renamed) continue;
       out.append("set-cookie", renamed);
       const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
-      if (value) out.set(PAGE_KEY_HEADER, remember(name, value, cookieExpiry(c, now())));
+      if (value) remember(name, value, cookieExpiry(c, now()));
       else opened.delete(readCookie(req.headers.get("cookie"), localCookie(name, server.port!)) ?? ""); // cleared: the session this call carried ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
@@ -223,17 +218,15 @@ export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.no
   }
 
   /** Records a session the broker opened, first forgetting those expired and then, past
-   *  MAX_OPENED_SESSIONS, ending the oldest; returns its new page key. */
-  function remember(name: string, value: string, expiresAt: number): string {
+   *  MAX_OPENED_SESSIONS, ending the oldest. */
+  function remember(name: string, value: string, expiresAt: number): void {
     for (const [v, s] of opened) if (s.expiresAt <= now()) opened.delete(v);
-    const pageKey = randomId(32);
-    opened.set(value, { name, pageKey, expiresAt });
+    opened.set(value, { name, expiresAt });
     for (const [v, s] of opened) {
       if (opened.size <= MAX_OPENED_SESSIONS) break;
       opened.delete(v);
       void endAtBroker(s.name, v);
     }
-    return pageKey;
   }
 
   /** Ends one session at the broker (best effort: the broker may be gone). */

@@ -33,13 +33,6 @@ export type DashboardLinkPayload = { v: 1; login: DashboardLogin; keys?: PageKey
 
 export const FRAGMENT_PREFIX = "#login=";
 
-/** The page key of a session opened through `claudemesh dashboard`'s local server
- *  (src/cli/dashboard-server.ts): that server returns it with the login in this header, and the
- *  page (web/lib/api.ts) shows the keys it holds in the same header, comma-separated. */
-export const PAGE_KEY_HEADER = "x-dashboard-page-key";
-/** The same, as a query parameter: the live view's EventSource cannot send headers. */
-export const PAGE_KEY_PARAM = "pageKey";
-
 /** Signs a login for `member` and returns the link. `nonce` is a fresh id (8–64 of A-Z a-z 0-9 _ -);
  *  the link expires DASHBOARD_LINK_TTL_MS after `nowMs`. */
 export function dashboardLink(

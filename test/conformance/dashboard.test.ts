@@ -29,7 +29,10 @@ test("dashboard: login once with a §3.7 link, read the mesh, post to #general",
   const login = await res.json();
   expect(login.member).toMatchObject({ memberId: alice.memberId, role: "owner" });
   expect(login.meshId).toBe(mesh.meshId);
-  const jar = { cookie: cookie.split(";")[0]! };
+  // The cookie counts only with the page key the login answered with (§6.7).
+  const pageKey = res.headers.get("x-dashboard-page-key")!;
+  expect(pageKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  const jar = { cookie: cookie.split(";")[0]!, "x-dashboard-page-key": pageKey };
 
   // the same link again is a replay; an expired one is `expired`; another origin is forbidden
   const again = await postJson(b.url, "/v1/dashboard/login", body);
@@ -45,6 +48,8 @@ test("dashboard: login once with a §3.7 link, read the mesh, post to #general",
   expect(me).toMatchObject({ admin: true, member: { memberId: alice.memberId }, mesh: { id: mesh.meshId, keyEpoch: 0 } });
   expect((await fetch(b.url + "/v1/dashboard/me")).status).toBe(401);
   expect(await (await fetch(b.url + "/v1/dashboard/session", { headers: jar })).json()).toEqual({ member: true, operator: false });
+  const keyless = await fetch(b.url + "/v1/dashboard/me", { headers: { cookie: jar.cookie } });
+  expect([keyless.status, ((await keyless.json()) as any).error.code]).toEqual([401, "page_key_required"]);
 
   // a post sealed in "the page" reaches bob over the WebSocket and opens with his keys
   const id = randomId("cm");

@@ -20,6 +20,7 @@ import { toBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
+import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 
@@ -46,7 +47,7 @@ async function postAs(b: TestBroker, m: TestMember, meshKey: Uint8Array, body: s
   const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
   const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
   const sealed = sealEnvelope({ mesh: m.meshId, from: m.keys.publicKey, to: "#general", id, ts: Date.now(), kind: "text", body }, { mySecret: m.keys.secretKey, meshKey: { epoch: 0, key: meshKey } });
-  return (await fetch(`${b.url}/v1/dashboard/topics/general/messages`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify({ clientMessageId: id, ...sealed }) })).status;
+  return (await fetch(`${b.url}/v1/dashboard/topics/general/messages`, { method: "POST", headers: { cookie, [PAGE_KEY_HEADER]: res.headers.get(PAGE_KEY_HEADER)!, "content-type": "application/json" }, body: JSON.stringify({ clientMessageId: id, ...sealed }) })).status;
 }
 
 /** WCAG contrast ratio of an element's text colour against its background (both opaque rgb()). */

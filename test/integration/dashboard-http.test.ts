@@ -14,7 +14,7 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { buildInvite } from "../../src/client/invite-build.ts";
 import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { readdirSync, readFileSync } from "node:fs";
-import { call, code, loginOf, session } from "../helpers/dashboard.ts";
+import { call, code, loginOf, session, withKey } from "../helpers/dashboard.ts";
 import { join } from "node:path";
 
 describe("login links", () => {
@@ -118,7 +118,7 @@ describe("login links", () => {
     expect((await call(b, "GET", "/v1/dashboard/me", { cookie: homeCookie })).status).toBe(200);
     // The live stream says whose it is, so that a tab can tell when a reconnect brought another member's.
     const ctl = new AbortController();
-    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie: homeCookie }, signal: ctl.signal });
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: withKey(homeCookie), signal: ctl.signal });
     const first = new TextDecoder().decode((await res.body!.getReader().read()).value);
     expect(first).toBe(`event: ready\ndata: ${JSON.stringify({ meshId: home.meshId, memberId: home.memberId })}\n\n`);
     ctl.abort();
@@ -164,7 +164,7 @@ describe("what a session may see and do", () => {
     for (const [path, c] of [["/v1/dashboard/me", cookie], ["/v1/dashboard/me", undefined], ["/v1/dashboard/mesh", cookie], ["/v1/dashboard/nothing", cookie]] as const) {
       expect({ path, c, cache: (await call(b, "GET", path, c ? { cookie: c } : {})).headers.get("cache-control") }).toEqual({ path, c, cache: "no-store" });
     }
-    const head = await fetch(`${b.url}/v1/dashboard/events`, { method: "HEAD", headers: { cookie }, signal: AbortSignal.timeout(5000) });
+    const head = await fetch(`${b.url}/v1/dashboard/events`, { method: "HEAD", headers: withKey(cookie), signal: AbortSignal.timeout(5000) });
     expect({ status: head.status, type: head.headers.get("content-type"), cache: head.headers.get("cache-control") }).toEqual({ status: 200, type: "text/event-stream; charset=utf-8", cache: "no-store" });
   });
 
@@ -320,7 +320,7 @@ describe("what a session may see and do", () => {
     const bob = await addMember(b.url, owner, "bob");
     const cookie = await session(b, owner);
     const ctl = new AbortController();
-    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie }, signal: ctl.signal });
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: withKey(cookie), signal: ctl.signal });
     expect(res.headers.get("content-type")).toStartWith("text/event-stream");
     const reader = res.body!.getReader();
     let text = "";
@@ -341,7 +341,7 @@ describe("what a session may see and do", () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");
     const cookie = await session(b, owner);
-    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie } });
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: withKey(cookie) });
     const reader = res.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("event: ready");
     const started = performance.now();
@@ -356,7 +356,7 @@ describe("what a session may see and do", () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");
     const cookie = await session(b, owner);
-    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie } });
+    const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: withKey(cookie) });
     const reader = res.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("event: ready");
     expect((await call(b, "POST", "/v1/dashboard/logout", { cookie, body: {} })).status).toBe(200);
@@ -371,7 +371,7 @@ describe("what a session may see and do", () => {
     const cookie = await session(b, owner);
     const open = async () => {
       const ctl = new AbortController();
-      const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie }, signal: ctl.signal });
+      const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: withKey(cookie), signal: ctl.signal });
       if (res.ok) await res.body!.getReader().read(); // the `ready` event: the stream is registered
       return { status: res.status, close: () => ctl.abort() };
     };

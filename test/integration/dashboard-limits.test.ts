@@ -13,6 +13,7 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { LOGIN_BURST } from "../../src/broker/dashboard-login.ts";
 import { MAX_STREAMS_PER_MEMBER, MAX_STREAMS_PER_MESH, MAX_UNSENT_BYTES } from "../../src/broker/http/dashboard-events.ts";
 import { MAX_SUMMARY_LEN } from "../../src/protocol/limits.ts";
+import { keepPageKey, withKey } from "../helpers/dashboard.ts";
 
 const LOCAL_PROXY = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 
@@ -25,17 +26,17 @@ async function login(b: TestBroker, m: TestMember, from?: string): Promise<{ sta
     headers: { "content-type": "application/json", ...(from ? { "x-forwarded-for": from } : {}) },
     body: JSON.stringify(loginBody(b, m)),
   });
-  return { status: res.status, body: await res.json(), cookie: (res.headers.get("set-cookie") ?? "").split(";")[0]! };
+  return { status: res.status, body: await res.json(), cookie: res.headers.get("set-cookie") ? keepPageKey(res) : "" };
 }
 
-const me = async (b: TestBroker, cookie: string) => (await fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie } })).status;
+const me = async (b: TestBroker, cookie: string) => (await fetch(`${b.url}/v1/dashboard/me`, { headers: withKey(cookie) })).status;
 
 /** Opens /v1/dashboard/events on a raw socket (held open; fetch would cap parallel connections)
  *  and resolves with the status code and, for a refusal, the error body. */
 function openStream(b: TestBroker, cookie: string, held: Socket[]): Promise<{ status: number; code?: string }> {
   const u = new URL(b.url);
   return new Promise((resolve, reject) => {
-    const s = tcp(Number(u.port), u.hostname, () => s.write(`GET /v1/dashboard/events HTTP/1.1\r\nHost: ${u.host}\r\nCookie: ${cookie}\r\n\r\n`));
+    const s = tcp(Number(u.port), u.hostname, () => s.write(`GET /v1/dashboard/events HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries(withKey(cookie)).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`));
     held.push(s);
     let text = "";
     s.on("error", reject);
@@ -165,7 +166,7 @@ describe("dashboard live streams", () => {
       const stalledClosed = new Promise((resolve) => stalled.once("close", resolve));
       stalled.pause();
       // A browser that keeps up.
-      const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie } });
+      const res = await fetch(`${b.url}/v1/dashboard/events`, { headers: withKey(cookie) });
       const reader = res.body!.getReader();
       let readText = "";
       let readEnded = false;

@@ -11,6 +11,7 @@ import { connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 import { toBase64 } from "../../src/crypto/encoding.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 
@@ -80,13 +81,15 @@ describe("dashboard live view", () => {
     await br.page.locator(sel("live"), { hasText: "live" }).waitFor();
     expect(await br.page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).not.toBeNull();
     const [cookie] = await br.context.cookies(served.json.local);
+    const pageKeys = await br.page.evaluate(() => localStorage.getItem("claudemesh.dashboard.pageKeys"));
     served.proc.kill("SIGINT");
     expect(await served.proc.exited).toBe(0);
     await br.page.locator(sel("dashboard-stopped"), { hasText: "Run `claudemesh dashboard` again" }).waitFor({ timeout: 10_000 });
     expect(await br.page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
     expect(await br.page.locator(sel("live")).textContent()).toBe("offline");
-    const atBroker = await fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: `cm_dashboard=${cookie!.value}` } });
-    expect(atBroker.status).toBe(401);
+    // With its page key too: the session itself is gone, not just unproven.
+    const atBroker = await fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: `cm_dashboard=${cookie!.value}`, [PAGE_KEY_HEADER]: JSON.parse(pageKeys!).join(",") } });
+    expect([atBroker.status, ((await atBroker.json()) as any).error.code]).toEqual([401, "unauthorized"]);
     expect(br.problems).toEqual([]);
   }, 60_000);
 
@@ -146,7 +149,7 @@ describe("dashboard live view", () => {
       const { login } = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() });
       const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
       const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
-      return (await (await fetch(`${b.url}/v1/dashboard/topics/general/history`, { headers: { cookie } })).json()).messages;
+      return (await (await fetch(`${b.url}/v1/dashboard/topics/general/history`, { headers: { cookie, [PAGE_KEY_HEADER]: res.headers.get(PAGE_KEY_HEADER)! } })).json()).messages;
     };
     expect({ home: await postsOf(carol), shop: await postsOf(alice) }).toEqual({ home: [], shop: [] });
     expect(await other.locator(changed).count()).toBe(0);

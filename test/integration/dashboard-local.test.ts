@@ -6,7 +6,8 @@
 // The page itself runs through it in a real browser in dashboard-browser and dashboard-live.
 import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, dashboardOnce, dashboardServing } from "../helpers/cli.ts";
-import { PAGE_KEY_HEADER, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
+import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
+import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
 import { startLocalDashboard } from "../../src/cli/dashboard-server.ts";
 
@@ -67,7 +68,7 @@ describe("the page served by claudemesh dashboard", () => {
     expect((await me(bobServed.json.local, aliceCookie.split(";")[0]!, aliceKey)).status).toBe(401);
     // The cookie without its page key opens nothing: what a page served on another 127.0.0.1 port
     // gets when the browser is sent there (cookies do not tell ports apart), or a key of another
-    // session. The live view takes the key as a query parameter, which the broker never sees.
+    // session. The broker checks the key; this server passes it on, the live view's query too.
     expect((await me(aliceServed.json.local, jar)).status).toBe(401);
     expect((await me(aliceServed.json.local, jar, bobKey)).status).toBe(401);
     const events = (query: string) => fetch(`${aliceServed.json.local}v1/dashboard/events${query}`, { headers: { cookie: jar } }).then(async (r) => (await r.body?.cancel(), r.status));
@@ -77,8 +78,8 @@ describe("the page served by claudemesh dashboard", () => {
     // cookie is then worth nothing to whoever takes the port next. The other one's goes on.
     aliceServed.proc.kill("SIGHUP");
     expect(await aliceServed.proc.exited).toBe(0);
-    const atBroker = (c: string, port: string) => fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: c.split(";")[0]!.replace(`cm_dashboard_${port}=`, "cm_dashboard=") } }).then((r) => r.status);
-    expect([await atBroker(aliceCookie, alicePort!), await atBroker(bobCookie, bobPort!)]).toEqual([401, 200]);
+    const atBroker = (c: string, port: string, key: string) => fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: c.split(";")[0]!.replace(`cm_dashboard_${port}=`, "cm_dashboard="), [PAGE_KEY_HEADER]: key } }).then((r) => r.status);
+    expect([await atBroker(aliceCookie, alicePort!, aliceKey), await atBroker(bobCookie, bobPort!, bobKey)]).toEqual([401, 200]);
   }, 60_000);
 
   test("a state-changing call from another origin is refused before the broker; from the page's own it reaches it", async () => {

@@ -20,6 +20,7 @@ import type { ErrorCode } from "../../src/protocol/errors.ts";
 import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 
 const EX = httpBodyExamples();
 const SCALE = Number(process.env.FUZZ_SCALE) || 1;
@@ -27,7 +28,7 @@ const SCALE = Number(process.env.FUZZ_SCALE) || 1;
  *  the broker trusts, so that the throttles do not turn the whole run into 429s. */
 const LOOPBACK = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 const SIGNED = ["x-claudemesh-pubkey", "x-claudemesh-timestamp", "x-claudemesh-signature"];
-const DASHBOARD_POST = ["cookie", "origin", "x-dashboard-member", "x-forwarded-host", "x-forwarded-proto"];
+const DASHBOARD_POST = ["cookie", PAGE_KEY_HEADER, "origin", "x-dashboard-member", "x-forwarded-host", "x-forwarded-proto"];
 
 /** A broker with a mesh, its owner connected (for a hook token), an invite with many uses, and a
  *  member and an operator dashboard session. Each lives well under a minute: the sweep (every
@@ -38,12 +39,16 @@ async function world() {
   const peer = await connect(b.url, owner);
   const invite = await createInvite(b.url, owner, { maxUses: 10_000 });
   const revocable = await createInvite(b.url, owner);
-  const cookieOf = async (path: string, body: unknown) => (await fetch(`${b.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).headers.get("set-cookie")!.split(";")[0]!;
+  /** A session's cookie and its page key, as the page would send them. */
+  const cookieOf = async (path: string, body: unknown) => {
+    const { headers } = await fetch(`${b.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    return { cookie: headers.get("set-cookie")!.split(";")[0]!, [PAGE_KEY_HEADER]: headers.get(PAGE_KEY_HEADER)! };
+  };
   const login = dashboardLink({ brokerUrl: b.url, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
-  const memberCookie = await cookieOf("/v1/dashboard/login", login);
-  const operatorCookie = await cookieOf("/v1/dashboard/operator/login", { token: b.firstRunToken });
+  const memberHeaders = await cookieOf("/v1/dashboard/login", login);
+  const operatorHeaders = await cookieOf("/v1/dashboard/operator/login", { token: b.firstRunToken });
   return {
-    b, owner, peer, invite, revocable, memberCookie, operatorCookie,
+    b, owner, peer, invite, revocable, memberHeaders, operatorHeaders,
     async [Symbol.asyncDispose]() {
       peer.close();
       await b[Symbol.asyncDispose]();
@@ -133,18 +138,18 @@ const bodyRoutes = (w: World) => {
         live: (text) => {
           const [inviteId, expiresAt] = [randomId(), Math.floor(Date.now() / 1000) + 3600];
           const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), signer.secretKey);
-          return { body: swap(text, [[inv.inviteId, inviteId], [inv.expiresAt, expiresAt], [inv.invitePubkey, generateSigningKeypair().publicKey], [inv.signature, signature]]), headers: { cookie: w.memberCookie } };
+          return { body: swap(text, [[inv.inviteId, inviteId], [inv.expiresAt, expiresAt], [inv.invitePubkey, generateSigningKeypair().publicKey], [inv.signature, signature]]), headers: w.memberHeaders };
         },
         headers: DASHBOARD_POST,
         ok: [201],
-        codes: ["invalid_argument", "forbidden", "unauthorized", "rate_limited", "conflict", "bad_invite"],
+        codes: ["invalid_argument", "forbidden", "unauthorized", "page_key_required", "rate_limited", "conflict", "bad_invite"],
       }),
     post: {
       ...post("", DashboardPostBody, EX.DashboardPostBody!, {
-        live: (text) => ({ body: swap(text, [[EX.DashboardPostBody!.clientMessageId, `fuzz-${randomId()}`]]), headers: { cookie: w.memberCookie } }),
+        live: (text) => ({ body: swap(text, [[EX.DashboardPostBody!.clientMessageId, `fuzz-${randomId()}`]]), headers: w.memberHeaders }),
         headers: DASHBOARD_POST,
         ok: [201],
-        codes: ["invalid_argument", "forbidden", "unauthorized", "rate_limited", "unknown_recipient"],
+        codes: ["invalid_argument", "forbidden", "unauthorized", "page_key_required", "rate_limited", "unknown_recipient"],
       }),
       path: (s: string) => `/v1/dashboard/topics/${s}/messages`,
       segment: "general",
@@ -154,7 +159,7 @@ const bodyRoutes = (w: World) => {
 
 /** The routes whose input is their path, query and headers. */
 function headerRoutes(w: World): Record<string, Route> {
-  const asMember = (path: string, codes: ErrorCode[] = []): Route => ({ method: "GET", path: () => path, live: () => ({ headers: { cookie: w.memberCookie } }), headers: ["cookie", "x-dashboard-member", "authorization"], ok: [200], codes: ["unauthorized", ...codes], readOnly: true });
+  const asMember = (path: string, codes: ErrorCode[] = []): Route => ({ method: "GET", path: () => path, live: () => ({ headers: w.memberHeaders }), headers: ["cookie", PAGE_KEY_HEADER, "x-dashboard-member", "authorization"], ok: [200], codes: ["unauthorized", "page_key_required", ...codes], readOnly: true });
   const pub = (path: string): Route => ({ method: "GET", path: () => path, ok: [200], codes: [], readOnly: true });
   return {
     ...Object.fromEntries(["me", "mesh", "topics", "grants", "audit", "invites"].map((p) => [p, asMember(`/v1/dashboard/${p}`)])),
@@ -163,17 +168,17 @@ function headerRoutes(w: World): Record<string, Route> {
     events: asMember("/v1/dashboard/events", ["unavailable", "too_many_connections"]),
     session: { ...asMember("/v1/dashboard/session"), codes: [] },
     // The broker's health is a committed write (as /health/ready's probe and /metrics' refresh).
-    overview: { ...asMember("/v1/dashboard/operator/overview", ["rate_limited"]), live: () => ({ headers: { cookie: w.operatorCookie } }), readOnly: false },
+    overview: { ...asMember("/v1/dashboard/operator/overview", ["rate_limited"]), live: () => ({ headers: w.operatorHeaders }), readOnly: false },
     logout: { method: "POST", path: () => "/v1/dashboard/logout", body: strayBody, headers: ["cookie", "origin"], ok: [200], codes: ["invalid_argument", "forbidden"] },
     revoke: {
       method: "POST",
       path: (s) => `/v1/dashboard/invites/${s}/revoke`,
       segment: w.revocable.inviteId,
       body: strayBody,
-      live: (body) => ({ body, headers: { cookie: w.memberCookie } }),
+      live: (body) => ({ body, headers: w.memberHeaders }),
       headers: DASHBOARD_POST,
       ok: [200],
-      codes: ["invalid_argument", "forbidden", "unauthorized", "rate_limited", "not_found", "invite_not_found"],
+      codes: ["invalid_argument", "forbidden", "unauthorized", "page_key_required", "rate_limited", "not_found", "invite_not_found"],
     },
     health: pub("/health"),
     openapi: pub("/docs/json"),
@@ -250,7 +255,7 @@ describe("regressions found by the fuzzing", () => {
   test("a string field given an object with its own toString is a 400 naming it, never a 500, on every route", async () => {
     await using w = await world();
     const post = async (path: string, body: string) => {
-      const a = await send(`${w.b.url}${path}`, "POST", body, { "content-type": "application/json", cookie: w.memberCookie });
+      const a = await send(`${w.b.url}${path}`, "POST", body, { "content-type": "application/json", ...w.memberHeaders });
       return { status: a.status, code: refusalCode(a), message: (JSON.parse(a.text) as { error: { message: string } }).error.message };
     };
     const refused = (field: string) => ({ status: 400, code: "invalid_argument" as const, message: `Invalid request: ${field}: unexpected property` });

@@ -10,13 +10,14 @@ import { dashboardLink } from "../../src/client/dashboard-link.ts";
 import { buildInvite } from "../../src/client/invite-build.ts";
 import { signedPost } from "../../src/client/http.ts";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { keepPageKey, withKey } from "../helpers/dashboard.ts";
 import { addMember, connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
 
 type Answer = { status: number; code: string | undefined };
 
 /** A dashboard API call as the member of `cookie`; answers the status and the error code if any. */
 async function dash(b: TestBroker, cookie: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${b.url}${path}`, { method, headers: { cookie, "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${b.url}${path}`, { method, headers: { ...withKey(cookie), "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
 }
 
@@ -24,7 +25,7 @@ async function login(b: TestBroker, m: TestMember): Promise<string> {
   const link = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() });
   const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(link.login) });
   expect(res.status).toBe(200);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
+  return keepPageKey(res);
 }
 
 /** A signed invite as the dashboard page makes it, for `m`. */

@@ -6,7 +6,9 @@ import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
 import { generateSigningKeypair, verifyDetached } from "../../src/crypto/sign.ts";
 import { toBase64Url } from "../../src/crypto/encoding.ts";
-import { SessionStore, SESSION_TTL_MS, cookieHeader, readCookie } from "../../src/broker/dashboard-sessions.ts";
+import { SessionStore, SESSION_TTL_MS, cookieHeader, readCookie, showsPageKey } from "../../src/broker/dashboard-sessions.ts";
+import { MAX_SHOWN_PAGE_KEYS } from "../../src/protocol/dashboard-keys.ts";
+import { sha256Hex } from "../../src/crypto/hash.ts";
 import { MetricSampler, SAMPLE_CAPACITY } from "../../src/broker/dashboard-samples.ts";
 import { createMetrics } from "../../src/broker/metrics.ts";
 import type { Store } from "../../src/store/types.ts";
@@ -61,15 +63,25 @@ describe("sessions", () => {
   test("a cookie value opens its session until it expires; only its hash is kept", () => {
     let now = 1_000;
     const store = new SessionStore(() => now);
-    const { token, session } = store.open({ kind: "member", meshId: "m", memberId: "u" });
-    expect(session).toEqual({ kind: "member", meshId: "m", memberId: "u", expiresAt: 1_000 + SESSION_TTL_MS });
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(JSON.stringify([...(store as any).byHash.keys()])).not.toContain(token);
+    const { token, pageKey, session } = store.open({ kind: "member", meshId: "m", memberId: "u" });
+    expect(session).toEqual({ kind: "member", meshId: "m", memberId: "u", expiresAt: 1_000 + SESSION_TTL_MS, pageKeyHash: sha256Hex(pageKey) });
+    expect([token, pageKey]).toEqual([expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)]);
+    expect(JSON.stringify([...(store as any).byHash])).not.toContain(token);
+    expect(JSON.stringify([...(store as any).byHash])).not.toContain(pageKey);
     expect(store.get(token)).toEqual(session);
     expect(store.get(undefined)).toBeNull();
     expect(store.get(token + "x")).toBeNull();
     now += SESSION_TTL_MS;
     expect(store.get(token)).toBeNull();
+  });
+
+  test("a session's page key is shown alone or in a comma-separated list; another's is not", () => {
+    const store = new SessionStore(() => 0);
+    const [a, b] = [store.open({ kind: "member", meshId: "m", memberId: "u" }), store.open({ kind: "operator", tokenHash: "h" })];
+    const shows = (shown: string | null) => showsPageKey(a.session, shown);
+    expect([shows(a.pageKey), shows(`${b.pageKey}, ${a.pageKey}`), shows(b.pageKey), shows(null), shows(""), shows(`${a.pageKey}x`)]).toEqual([true, true, false, false, false, false]);
+    // Only the first MAX_SHOWN_PAGE_KEYS count.
+    expect(shows([...Array(MAX_SHOWN_PAGE_KEYS).fill(b.pageKey), a.pageKey].join(","))).toBe(false);
   });
 
   test("close ends a session at once", () => {

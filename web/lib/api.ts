@@ -1,6 +1,6 @@
 // JSON calls to the broker's /v1/dashboard routes. The session cookie rides along (same origin);
 // errors come back as ApiError with the broker's code and message.
-import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/client/dashboard-link.ts";
+import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/protocol/dashboard-keys.ts";
 export class ApiError extends Error {
   override readonly name = "ApiError";
   constructor(
@@ -30,11 +30,11 @@ export function showMember(meshId: string, memberId: string, onRefused: () => vo
   shown = { header: `${meshId}/${memberId}`, onRefused };
 }
 
-/** Served by `claudemesh dashboard`, the page shows the page key of each session it opened (src/cli/
- *  dashboard-server.ts): without it the cookie opens nothing, so a page another local user serves
- *  on another port, which the browser also sends 127.0.0.1 cookies to, cannot use the session.
- *  Kept in this origin's localStorage (per port; every tab of the page has it); the broker's own
- *  page gets none and sends none. */
+/** The page key of each session this page opened (src/protocol/dashboard-keys.ts): the broker
+ *  answers a login with it and refuses the session's cookie without it, so a page served on another
+ *  port of the same host name, which the browser also sends the cookie to, cannot use the session.
+ *  Kept in this origin's localStorage (per port; every tab of the page has it), and shown on every
+ *  call, the live view's included. */
 const PAGE_KEYS = "claudemesh.dashboard.pageKeys";
 /** Member and operator sessions, and a few logins since. */
 const MAX_PAGE_KEYS = 4;

@@ -2,7 +2,9 @@
 // re-checked against the store on every request (still active, current role); it acts through the
 // same handlers as a WebSocket connection, with a Conn that has no socket, so every permission rule
 // is the one the protocol already enforces. An operator comes from the operator cookie or an
-// `Authorization: Bearer cmo_…` header holding the current operator token.
+// `Authorization: Bearer cmo_…` header holding the current operator token. A cookie counts only
+// with its session's page key (PAGE_KEY_HEADER; the live view's PAGE_KEY_PARAM): browsers send the
+// broker's cookies to every port of its host name, but the key is in the page origin's storage.
 import { bearerToken } from "./bearer.ts";
 import type { Server } from "bun";
 import { MeshError } from "../../protocol/errors.ts";
@@ -12,8 +14,10 @@ import type { BrokerContext } from "../context.ts";
 import { Conn, memberIdentity } from "../conn.ts";
 import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../dashboard-sessions.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie, showsPageKey, type DashboardSession } from "../dashboard-sessions.ts";
 import { isTrustedProxy, requestIp } from "../client-ip.ts";
+import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../protocol/dashboard-keys.ts";
+import { queryParam } from "./query.ts";
 
 export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
 
@@ -29,10 +33,27 @@ const LOGIN_HINT = "Not logged in to the dashboard. Run `claudemesh dashboard` f
 export const MEMBER_HEADER = "x-dashboard-member";
 const CHANGED_HINT = "This browser's dashboard session is now another member's (a login in another tab). Reload the page.";
 
+const KEY_HINT = "This request has the dashboard cookie but not its page key, which the login answer gave (X-Dashboard-Page-Key): a page of another origin cannot use this session. Reload the dashboard, or run `claudemesh dashboard` for a new link.";
+
+/** Where a route takes the page key from: the header, or (the live view) also the query. */
+export type KeyFrom = "header" | "header or query";
+
+/** The live session of cookie `name`, or null when there is none. Throws page_key_required when
+ *  there is one but the request does not show its page key. */
+function keyedSession(dash: Dashboard, request: Request, name: string, from: KeyFrom): DashboardSession | null {
+  const session = dash.sessions.get(readCookie(request.headers.get("cookie"), name));
+  if (!session) return null;
+  const shown = request.headers.get(PAGE_KEY_HEADER);
+  if (showsPageKey(session, shown)) return session;
+  if (from === "header or query" && showsPageKey(session, queryParam(request, PAGE_KEY_PARAM))) return session;
+  throw new MeshError("page_key_required", KEY_HINT);
+}
+
 /** The member viewer of this request. Throws unauthorized (no or expired session, or a session of
- *  another member than MEMBER_HEADER names) or revoked. */
-export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<Viewer> {
-  const session = dash.sessions.get(readCookie(request.headers.get("cookie"), MEMBER_COOKIE));
+ *  another member than MEMBER_HEADER names), page_key_required (the cookie without its page key;
+ *  `from` says where the key may be) or revoked. */
+export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Request, from: KeyFrom = "header"): Promise<Viewer> {
+  const session = keyedSession(dash, request, MEMBER_COOKIE, from);
   if (!session || session.kind !== "member") throw new MeshError("unauthorized", LOGIN_HINT);
   const named = request.headers.get(MEMBER_HEADER);
   if (named !== null && named !== `${session.meshId}/${session.memberId}`) throw new MeshError("unauthorized", CHANGED_HINT);
@@ -44,8 +65,9 @@ export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Req
   return { member, conn, sessionExpiresAt: session.expiresAt };
 }
 
-/** Checks the operator credential: the cookie's session (opened with the token still current) or
- *  a Bearer token. Throws unauthorized otherwise. */
+/** Checks the operator credential: the cookie's session (opened with the token still current,
+ *  shown with its page key) or a Bearer token. Throws page_key_required (the cookie without its
+ *  page key) or unauthorized otherwise. */
 export async function requireOperator(ctx: BrokerContext, dash: Dashboard, request: Request): Promise<void> {
   const token = bearerToken(request);
   if (token !== null) {
@@ -55,7 +77,7 @@ export async function requireOperator(ctx: BrokerContext, dash: Dashboard, reque
     dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
     throw new MeshError("unauthorized", "That is not the current operator token.");
   }
-  const session = dash.sessions.get(readCookie(request.headers.get("cookie"), OPERATOR_COOKIE));
+  const session = keyedSession(dash, request, OPERATOR_COOKIE, "header");
   const current = await currentOperatorTokenHash(ctx.store);
   if (session?.kind === "operator" && current !== null && safeEqual(session.tokenHash, current)) return;
   throw new MeshError("unauthorized", "Broker-wide views need the operator token (printed by the first `claudemesh serve`, or a new one from `claudemesh admin token`).");

@@ -134,7 +134,8 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-events" }).get(
     "/v1/dashboard/events",
     async ({ request }) => {
-      const v = await viewerOf(ctx, dash, request);
+      // An EventSource sends no headers: the page key may come as a query parameter here.
+      const v = await viewerOf(ctx, dash, request, "header or query");
       const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" };
       // A HEAD gets the headers only: a stream would hold it open (and a slot) for nothing.
       if (request.method === "HEAD") return new Response(null, { headers });

@@ -91,7 +91,12 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       "/v1/dashboard/charts",
       async ({ request }) => {
         // Broker-wide counters, the same that /metrics publishes: any member or the operator.
-        await viewerOf(ctx, dash, request).catch(() => requireOperator(ctx, dash, request));
+        // Without either, a member cookie shown without its page key says so rather than "not the operator".
+        await viewerOf(ctx, dash, request).catch((asMember) =>
+          requireOperator(ctx, dash, request).catch((asOperator) => {
+            throw asMember instanceof MeshError && asMember.code === "page_key_required" ? asMember : asOperator;
+          }),
+        );
         return { intervalMs: SAMPLE_INTERVAL_MS, points: await dash.sampler.points() };
       },
       { detail: { summary: "Connections, messages/s, queue depth and rejections/s over the last hour", tags } },

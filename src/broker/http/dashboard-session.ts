@@ -1,7 +1,11 @@
 // Dashboard sign-in and sign-out: a member's login link (§3.7) or the operator token becomes an
-// HttpOnly, SameSite=Strict cookie that lasts SESSION_TTL_MS.
+// HttpOnly, SameSite=Strict cookie that lasts SESSION_TTL_MS, and a page key (PAGE_KEY_HEADER of
+// the answer) that every later request must show beside the cookie. Signing out needs no key:
+// ending a session gives nothing away, and a page of another port could end it anyway by
+// overwriting the cookie.
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
+import { PAGE_KEY_HEADER } from "../../protocol/dashboard-keys.ts";
 import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodies.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
@@ -41,15 +45,16 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
           dash.sessions.checkRoom({ kind: "member", meshId: body.meshId, memberId: body.memberId });
           return verifyDashboardLogin(ctx, body);
         }, (m) => ({ meshId: m.meshId, memberId: m.id }));
-        const { token, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
+        const { token, pageKey, session } = dash.sessions.open({ kind: "member", meshId: member.meshId, memberId: member.id });
         // One member session per browser: the one whose cookie this replaces ends now (its streams
         // at their next heartbeat), so that tabs still showing it notice, instead of it lingering
         // for 8 h where no request can reach it but its open streams.
         dash.sessions.close(readCookie(request.headers.get("cookie"), MEMBER_COOKIE));
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
+        set.headers[PAGE_KEY_HEADER] = pageKey;
         return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
       },
-      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited).", tags } },
+      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited). The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags } },
     )
     .post(
       "/v1/dashboard/logout",
@@ -72,7 +77,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         member: await viewerOf(ctx, dash, request).then(() => true, () => false),
         operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
       }),
-      { detail: { summary: "Which dashboard sessions this browser holds (never an error)", tags } },
+      { detail: { summary: "Which dashboard sessions this browser holds, each with its page key (never an error)", tags } },
     )
     .get(
       "/v1/dashboard/me",
@@ -92,10 +97,11 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
           throttled(request);
           if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
         }, () => ({}));
-        const { token, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
+        const { token, pageKey, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
         set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
+        set.headers[PAGE_KEY_HEADER] = pageKey;
         return { operator: true, expiresAt: session.expiresAt };
       },
-      { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", tags } },
+      { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", description: "The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags } },
     );
 }

@@ -1,0 +1,95 @@
+// The dashboard's page key (docs/protocol.md §6.7, docs/security.md "The web dashboard"): browsers
+// send the broker's cookies to every port of its host name, so a cookie opens a session only with
+// the page key its login answered with. Pinned against a real broker over HTTP: the cookie alone,
+// or with another session's key, gets 401 page_key_required; with its own key (among others, as
+// the page sends them) it works, the live view taking it as a query parameter; logout needs none.
+import { describe, expect, test } from "bun:test";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, createTestMesh } from "../helpers/mesh.ts";
+import { call, code, loginOf } from "../helpers/dashboard.ts";
+import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/protocol/dashboard-keys.ts";
+
+type Opened = { cookie: string; key: string };
+
+/** A login answer's cookie pair and page key, read by hand (the helpers would keep the key). */
+const opened = (r: { headers: Headers }): Opened => ({ cookie: r.headers.get("set-cookie")!.split(";")[0]!, key: r.headers.get(PAGE_KEY_HEADER)! });
+
+/** The status and error code of GET `path` with `cookie` and the page-key header `key` (none: null). */
+const get = async (b: TestBroker, path: string, cookie: string, key: string | null) => code(await call(b, "GET", path, { cookie, pageKey: key }));
+
+/** The status of the live view with `cookie`, the key in the query (and none in the header), and
+ *  the start of its stream when it opened. */
+async function events(b: TestBroker, cookie: string, query: string): Promise<{ status: number; first?: string }> {
+  const res = await fetch(`${b.url}/v1/dashboard/events${query}`, { headers: { cookie }, signal: AbortSignal.timeout(5_000) });
+  if (res.status !== 200) return (await res.body?.cancel(), { status: res.status });
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  return { status: res.status, first };
+}
+
+describe("the page key", () => {
+  test("a member cookie opens its session only with its own page key", async () => {
+    await using b = await startBroker();
+    const { owner: alice } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, alice, "bob");
+    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
+    const other = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) }));
+    expect([a.key, other.key]).toEqual([expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)]);
+    expect(a.key).not.toBe(other.key);
+
+    // What a service on another port of the broker's host name gets: the cookie, not the key.
+    expect(await get(b, "/v1/dashboard/me", a.cookie, null)).toEqual({ status: 401, code: "page_key_required" });
+    expect(await get(b, "/v1/dashboard/mesh", a.cookie, other.key)).toEqual({ status: 401, code: "page_key_required" });
+    expect(await get(b, "/v1/dashboard/me", a.cookie, "")).toEqual({ status: 401, code: "page_key_required" });
+    expect(await get(b, "/v1/dashboard/charts", a.cookie, null)).toEqual({ status: 401, code: "page_key_required" }); // member or operator
+    // With its key, alone or among the page's others.
+    expect(await get(b, "/v1/dashboard/me", a.cookie, a.key)).toEqual({ status: 200, code: undefined });
+    expect(await get(b, "/v1/dashboard/mesh", a.cookie, `${other.key}, ${a.key}`)).toEqual({ status: 200, code: undefined });
+    expect(await get(b, "/v1/dashboard/charts", a.cookie, a.key)).toEqual({ status: 200, code: undefined });
+    // A post is refused too, before anything is sent.
+    const post = await call(b, "POST", "/v1/dashboard/topics/general/messages", { cookie: a.cookie, pageKey: null, body: { clientMessageId: "cmid-nokey-0001", nonce: Buffer.alloc(24).toString("base64"), ciphertext: Buffer.alloc(64).toString("base64") } });
+    expect(code(post)).toEqual({ status: 401, code: "page_key_required" });
+    expect(post.body.error.message).toContain("X-Dashboard-Page-Key");
+    // /session reports a session without its key as not held (the page then shows "Sign in").
+    expect((await call(b, "GET", "/v1/dashboard/session", { cookie: a.cookie, pageKey: null })).body).toEqual({ member: false, operator: false });
+    expect((await call(b, "GET", "/v1/dashboard/session", { cookie: a.cookie, pageKey: a.key })).body).toEqual({ member: true, operator: false });
+  });
+
+  test("the live view takes the key as a query parameter (an EventSource sends no headers)", async () => {
+    await using b = await startBroker();
+    const { owner: alice } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, alice, "bob");
+    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
+    const other = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) }));
+    expect(await events(b, a.cookie, "")).toEqual({ status: 401 });
+    expect(await events(b, a.cookie, `?${PAGE_KEY_PARAM}=${other.key}`)).toEqual({ status: 401 });
+    expect(await events(b, a.cookie, `?${PAGE_KEY_PARAM}=${encodeURIComponent(`${other.key},${a.key}`)}`)).toEqual({ status: 200, first: expect.stringContaining(`event: ready\ndata: {"meshId":"${alice.meshId}","memberId":"${alice.memberId}"}`) });
+    // Given twice, which one was meant is not guessed.
+    expect(await events(b, a.cookie, `?${PAGE_KEY_PARAM}=${a.key}&${PAGE_KEY_PARAM}=${a.key}`)).toEqual({ status: 400 });
+    // The header works here as on any other route; the query parameter only here.
+    const byHeader = await fetch(`${b.url}/v1/dashboard/events`, { headers: { cookie: a.cookie, [PAGE_KEY_HEADER]: a.key }, signal: AbortSignal.timeout(5_000) });
+    expect(byHeader.status).toBe(200);
+    await byHeader.body?.cancel();
+    expect(code(await call(b, "GET", `/v1/dashboard/me?${PAGE_KEY_PARAM}=${a.key}`, { cookie: a.cookie, pageKey: null }))).toEqual({ status: 401, code: "page_key_required" });
+  });
+
+  test("an operator cookie needs its own key; the Bearer token none; logout ends a session without one", async () => {
+    await using b = await startBroker();
+    const { owner: alice } = await createTestMesh(b.url, "alice");
+    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
+    const op = opened(await call(b, "POST", "/v1/dashboard/operator/login", { body: { token: b.firstRunToken } }));
+    const overview = (cookie: string, key: string | null) => get(b, "/v1/dashboard/operator/overview", cookie, key);
+    expect(await overview(op.cookie, null)).toEqual({ status: 401, code: "page_key_required" });
+    expect(await overview(op.cookie, a.key)).toEqual({ status: 401, code: "page_key_required" });
+    expect(await overview(op.cookie, op.key)).toEqual({ status: 200, code: undefined });
+    expect(code(await call(b, "GET", "/v1/dashboard/operator/overview", { headers: { authorization: `Bearer ${b.firstRunToken}` } }))).toEqual({ status: 200, code: undefined });
+    // Both cookies, as a browser sends them, with both keys: each session finds its own.
+    const both = `${a.cookie}; ${op.cookie}`;
+    expect((await call(b, "GET", "/v1/dashboard/session", { cookie: both, pageKey: `${a.key},${op.key}` })).body).toEqual({ member: true, operator: true });
+    // Signing out needs no key (ending a session gives nothing away) and ends both.
+    expect((await call(b, "POST", "/v1/dashboard/logout", { cookie: both, pageKey: null, body: {} })).status).toBe(200);
+    expect(await get(b, "/v1/dashboard/me", a.cookie, a.key)).toEqual({ status: 401, code: "unauthorized" });
+    expect(await overview(op.cookie, op.key)).toEqual({ status: 401, code: "unauthorized" });
+  });
+});
