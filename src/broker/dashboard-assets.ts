@@ -11,11 +11,18 @@ export type Asset = { body: Blob; contentType: string; immutable: boolean };
 /** URL path → file. "/" is the page; chunks keep their content-hashed names. */
 export type AssetTable = ReadonlyMap<string, Asset>;
 
+/** The page's one inline script, first in web/index.html's <head>. Served at `/cm` by a proxy that
+ *  strips its path without redirecting to `/cm/` (Caddy's handle_path; nginx redirects), the
+ *  page's relative file names would resolve outside the path (`/chunk-….js`): it goes to `/cm/`
+ *  before anything loads. `/join` (the invite page, one level down) resolves right as it is. */
+export const PAGE_SLASH_SCRIPT = `var p=location.pathname;if(!p.endsWith("/")&&!p.endsWith("/join"))location.replace(p+"/"+location.search+location.hash)`;
+
 /** The dashboard's Content-Security-Policy, directive by directive. 'wasm-unsafe-eval' lets
- *  libsodium compile its WebAssembly; no inline or eval'd script runs. */
+ *  libsodium compile its WebAssembly; no eval'd script runs, and no inline script but
+ *  PAGE_SLASH_SCRIPT, allowed by its hash. */
 const CSP: Readonly<Record<string, string>> = {
   "default-src": "'self'",
-  "script-src": "'self' 'wasm-unsafe-eval'",
+  "script-src": `'self' 'wasm-unsafe-eval' 'sha256-${new Bun.CryptoHasher("sha256").update(PAGE_SLASH_SCRIPT).digest("base64")}'`,
   "style-src": "'self'",
   "img-src": "'self'",
   "connect-src": "'self'",
@@ -66,10 +73,20 @@ export function secured(res: Response, headers: Readonly<Record<string, string>>
 
 const urlPathOf = (file: string) => (file.endsWith(".html") ? "/" : `/${basename(file)}`);
 
+/** `table` as it is, once its page is known to carry PAGE_SLASH_SCRIPT word for word: the CSP
+ *  allows that text by its hash, so an edited copy in web/index.html would silently not run. */
+async function checked(table: AssetTable): Promise<AssetTable> {
+  const html = await table.get("/")?.body.text();
+  if (html !== undefined && !html.includes(`<script>${PAGE_SLASH_SCRIPT}</script>`)) {
+    throw new Error("web/index.html's inline script is not PAGE_SLASH_SCRIPT (src/broker/dashboard-assets.ts): the page's CSP would block it");
+  }
+  return table;
+}
+
 async function fromSource(indexPath: string): Promise<AssetTable> {
   const built = await Bun.build({ entrypoints: [indexPath], target: "browser", minify: true });
   if (!built.success) throw new AggregateError(built.logs, "bundling web/ failed");
-  return new Map(built.outputs.map((o) => [urlPathOf(o.path), { body: o, contentType: o.type, immutable: !o.path.endsWith(".html") }]));
+  return checked(new Map(built.outputs.map((o) => [urlPathOf(o.path), { body: o, contentType: o.type, immutable: !o.path.endsWith(".html") }])));
 }
 
 /** The page with its references to `assets` (URL paths, "/chunk-….js") made relative to it
@@ -87,7 +104,7 @@ async function fromEmbedded(files: NonNullable<typeof page.files>): Promise<Asse
   const table = new Map<string, Asset>(files.map((f) => [urlPathOf(f.path), { body: Bun.file(f.path), contentType: f.headers["content-type"], immutable: f.loader !== "html" }]));
   const index = table.get("/");
   if (index) table.set("/", { ...index, body: new Blob([relativeAssetRefs(await index.body.text(), [...table.keys()].filter((p) => p !== "/"))]) });
-  return table;
+  return checked(table);
 }
 
 // A memo rather than state: the table depends only on the files of this executable or checkout.

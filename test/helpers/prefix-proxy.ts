@@ -1,6 +1,7 @@
 // A reverse proxy that serves a broker under a path, as an operator's nginx or Caddy would
 // (`location /cm/ { proxy_pass http://127.0.0.1:7900/; }`): `/cm/x` is forwarded as `/x` with the
-// broker's own Host, `/cm` is redirected to `/cm/` (nginx does that for such a location), response
+// broker's own Host, `/cm` is redirected to `/cm/` (nginx does that for such a location; with
+// `{ bareToRoot: true }` it is forwarded as `/`, as Caddy's `handle_path /cm*` does), response
 // bodies stream through (the dashboard's live view is Server-Sent Events), and anything outside
 // the prefix is a 404 that the test can see in `misses`.
 export type PrefixProxy = {
@@ -18,7 +19,7 @@ export type PrefixProxy = {
 /** Response headers that describe the broker's bytes, not the ones fetch hands over (decoded). */
 const HOP_HEADERS = ["content-encoding", "content-length", "transfer-encoding", "connection"];
 
-export function prefixProxy(prefix = "/cm"): PrefixProxy {
+export function prefixProxy(prefix = "/cm", opts: { bareToRoot?: boolean } = {}): PrefixProxy {
   let target: string | null = null;
   const misses: string[] = [];
   const server = Bun.serve({
@@ -27,15 +28,15 @@ export function prefixProxy(prefix = "/cm"): PrefixProxy {
     idleTimeout: 0, // the live view's stream may be quiet for longer than the default 10 s
     async fetch(req) {
       const url = new URL(req.url);
-      if (url.pathname === prefix) return new Response(null, { status: 301, headers: { location: `${prefix}/${url.search}` } });
-      if (!url.pathname.startsWith(`${prefix}/`) || target === null) {
+      if (url.pathname === prefix && !opts.bareToRoot) return new Response(null, { status: 301, headers: { location: `${prefix}/${url.search}` } });
+      if (!(url.pathname.startsWith(`${prefix}/`) || url.pathname === prefix) || target === null) {
         misses.push(url.pathname);
         return new Response("not behind this proxy", { status: 404 });
       }
       const headers = new Headers(req.headers);
       headers.delete("host");
       const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      const upstream = await fetch(`${target}${url.pathname.slice(prefix.length)}${url.search}`, { method: req.method, headers, body: hasBody ? await req.arrayBuffer() : undefined, redirect: "manual", signal: req.signal });
+      const upstream = await fetch(`${target}${url.pathname.slice(prefix.length) || "/"}${url.search}`, { method: req.method, headers, body: hasBody ? await req.arrayBuffer() : undefined, redirect: "manual", signal: req.signal });
       const out = new Headers(upstream.headers);
       for (const h of HOP_HEADERS) out.delete(h);
       return new Response(upstream.body, { status: upstream.status, headers: out });

@@ -61,6 +61,23 @@ describe("under a path prefix", () => {
     expect({ misses: proxy.misses, outside: br.outside, problems: br.problems }).toEqual({ misses: [], outside: [], problems: [] });
   }, 60_000);
 
+  // Session 22: behind a proxy that forwards /cm as / without redirecting, the page loaded its
+  // files from /chunk-….js (outside the path) and stayed on "Loading…".
+  test("the page at /cm without a slash, from a proxy that does not redirect, goes to /cm/ and works; /cm/join stays", async () => {
+    await using proxy = prefixProxy("/cm", { bareToRoot: true });
+    await using b = await startBroker({ publicUrl: proxy.base });
+    proxy.forwardTo(b.url);
+    const { owner } = await createTestMesh(proxy.base, "alice", "shop");
+    await using br = await launchBrowser(proxy.origin);
+    const link = dashboardLink({ brokerUrl: proxy.base, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).url;
+    await br.page.goto(link.replace(`${proxy.base}/#`, `${proxy.base}#`));
+    await br.page.locator(sel("count-members"), { hasText: "1" }).waitFor({ timeout: 10_000 });
+    expect(new URL(br.page.url()).pathname).toBe("/cm/");
+    await br.page.goto(`${proxy.base}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+    expect(await br.page.inputValue(sel("join-link"))).toBe(`${proxy.base}/join#eyJ2IjoyLCJicm9rZXIiOiJodHRwOi8veCJ9`);
+    expect({ outside: br.outside, problems: br.problems }).toEqual({ outside: [], problems: [] });
+  }, 60_000);
+
   test("the API reference at /cm/docs renders its operations with publicUrl's path in their examples, and /cm/docs/ comes back to it", async () => {
     await using proxy = prefixProxy("/cm");
     // A trailing slash on publicUrl does not double the one each route starts with.
