@@ -66,6 +66,7 @@ t claudemesh --; t claudemesh send --; t claudemesh invite list --; t claudemesh
 t claudemesh serve --log-level w; t claudemesh send --mesh ""; t claudemesh status -m x ""; t claudemesh status dnd ""; t claudemesh admin restore --data-dir ""
 t claudemesh send --priority =; t claudemesh send --priority = n; t claudemesh status --mesh = x ""; t claudemesh send --json = ""; t claudemesh invite --role = a
 t claudemesh send bob -- -; t claudemesh send bob -- --priority ""; t claudemesh status -- ""; t claudemesh status -- -x ""; t claudemesh restore -- -
+t claudemesh grant bob ""; t claudemesh revoke -m x bob b; t claudemesh hook s; t claudemesh completion ""
 complete -p claudemesh`;
     const r = run(["bash", "--norc", "--noprofile", "-c", probe], dir);
     expect({ code: r.code, err: r.err, lines: r.out.split("\n") }).toEqual({
@@ -77,6 +78,7 @@ complete -p claudemesh`;
         "warn", " (no files)", "idle working dnd", " (no files)", "",
         "now next low", "now next", "idle working dnd", " (no files)", "admin",
         " (no files)", " (no files)", "idle working dnd", " (no files)", "",
+        "dm broadcast group topic all", "broadcast", "session-start stop session-end", "bash zsh fish",
         "complete -o default -F _claudemesh claudemesh", "",
       ],
     });
