@@ -6,16 +6,20 @@ import type { ArgDef } from "citty";
 import { closest } from "../did-you-mean.ts";
 import { UsageError } from "./output.ts";
 
-/** A citty definition carrying its list (citty ignores the extra key). */
-export type ChoiceArg = ArgDef & { choices: readonly string[] };
+/** A citty definition carrying its list (citty ignores the extra keys); `many`: a last positional
+ *  that takes several of the words (grant's capabilities). */
+export type ChoiceArg = ArgDef & { choices: readonly string[]; many?: boolean };
 
 /** A `--name` (type "string") or a positional whose help reads "a | b | c <after>". */
-export function choiceArg(type: "string" | "positional", words: readonly string[], after: string, extra: { alias?: string; required?: boolean } = {}): ChoiceArg {
+export function choiceArg(type: "string" | "positional", words: readonly string[], after: string, extra: { alias?: string; required?: boolean; many?: boolean } = {}): ChoiceArg {
   return { type, description: [words.join(" | "), after].filter(Boolean).join(" "), choices: words, ...extra } as ChoiceArg;
 }
 
 /** The fixed list an argument's value comes from, or undefined for any other argument. */
 export const choicesOf = (def: ArgDef): readonly string[] | undefined => (def as Partial<ChoiceArg>).choices;
+
+/** Whether a positional takes several words of its list. */
+export const takesMany = (def: ArgDef): boolean => (def as Partial<ChoiceArg>).many === true;
 
 /** `value` when it is one of `words`, typed as such; otherwise a usage error naming the list and
  *  the nearest word ("--role must be member or admin (did you mean admin?)."). */

@@ -104,7 +104,7 @@ const admin = defineCommand({
 const displayName = { "display-name": { type: "string", description: "your name in the mesh (default: your login name; no command renames you later)" } } satisfies ArgsDef;
 const peerArg = pos("peer", "display name, key prefix, or full key");
 const reasonArg = { reason: { type: "string", description: `recorded in the audit log (at most ${MAX_REASON_LEN} characters)` } } satisfies ArgsDef;
-const capsArg = { caps: choiceArg("positional", [...CAPS, "all"], "(capabilities, one or more)", { required: true }) } as ArgsDef;
+const capsArg = { caps: choiceArg("positional", [...CAPS, "all"], "(capabilities, one or more)", { required: true, many: true }) } as ArgsDef;
 
 const main = defineCommand({
   meta: { name: "claudemesh", version: VERSION, description: "A private, end-to-end encrypted mesh for AI coding agents." },

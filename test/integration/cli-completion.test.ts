@@ -2,7 +2,7 @@
 // installs): a command in the first position; a command's sub-commands only in the second, right
 // after it (`topic <TAB>`, not `topic join <TAB>` again); after `-`, the command's own options;
 // after an option or at a positional that is a fixed list, the list (`--priority`, `--role`,
-// `status`); file names for paths (`restore <TAB>` finds the backup, `serve --config`) and
+// `status`, `hook`, and each of grant's capabilities); file names for paths (`restore <TAB>` finds the backup, `serve --config`) and
 // nothing for free text (`--mesh`, a topic name). For zsh, the file installed as
 // ~/.zfunc/_claudemesh completes on its first TAB, when autoloading it is what defines the function.
 // `--opt=value` completes the value after the "=" (bash splits that word itself: an interactive
@@ -66,7 +66,7 @@ t claudemesh --; t claudemesh send --; t claudemesh invite list --; t claudemesh
 t claudemesh serve --log-level w; t claudemesh send --mesh ""; t claudemesh status -m x ""; t claudemesh status dnd ""; t claudemesh admin restore --data-dir ""
 t claudemesh send --priority =; t claudemesh send --priority = n; t claudemesh status --mesh = x ""; t claudemesh send --json = ""; t claudemesh invite --role = a
 t claudemesh send bob -- -; t claudemesh send bob -- --priority ""; t claudemesh status -- ""; t claudemesh status -- -x ""; t claudemesh restore -- -
-t claudemesh grant bob ""; t claudemesh revoke -m x bob b; t claudemesh hook s; t claudemesh completion ""
+t claudemesh grant bob ""; t claudemesh revoke -m x bob b; t claudemesh hook s; t claudemesh completion ""; t claudemesh grant bob dm t
 complete -p claudemesh`;
     const r = run(["bash", "--norc", "--noprofile", "-c", probe], dir);
     expect({ code: r.code, err: r.err, lines: r.out.split("\n") }).toEqual({
@@ -78,7 +78,7 @@ complete -p claudemesh`;
         "warn", " (no files)", "idle working dnd", " (no files)", "",
         "now next low", "now next", "idle working dnd", " (no files)", "admin",
         " (no files)", " (no files)", "idle working dnd", " (no files)", "",
-        "dm broadcast group topic all", "broadcast", "session-start stop session-end", "bash zsh fish",
+        "dm broadcast group topic all", "broadcast", "session-start stop session-end", "bash zsh fish", "topic",
         "complete -o default -F _claudemesh claudemesh", "",
       ],
     });
@@ -99,7 +99,7 @@ complete -p claudemesh`;
 
   test("fish: sub-commands only right after their command; options and their values; file names only for paths", async () => {
     const { dir, script } = await setUp("fish");
-    const cases = ["claudemesh to", "claudemesh topic ", "claudemesh topic join ", "claudemesh restore ", "claudemesh send --", "claudemesh send --priority ", "claudemesh topic post -p ", "claudemesh invite --role ", "claudemesh serve --config ", "claudemesh send --mesh ", "claudemesh status -m x ", "claudemesh status dnd ", "claudemesh send --priority=n", "claudemesh status --mesh=x ", "claudemesh send bob -- --", "claudemesh status -- -x "];
+    const cases = ["claudemesh to", "claudemesh topic ", "claudemesh topic join ", "claudemesh restore ", "claudemesh send --", "claudemesh send --priority ", "claudemesh topic post -p ", "claudemesh invite --role ", "claudemesh serve --config ", "claudemesh send --mesh ", "claudemesh status -m x ", "claudemesh status dnd ", "claudemesh send --priority=n", "claudemesh status --mesh=x ", "claudemesh send bob -- --", "claudemesh status -- -x ", "claudemesh grant bob dm ", "claudemesh hook s"];
     const probe = [`source '${script}'`, ...cases.map((c) => `complete -C '${c}'; echo '#'`)].join("\n");
     const r = run(["fish", "--no-config", "-c", probe], join(dir, "files"));
     expect({ code: r.code, err: r.err, answers: r.out.split("#\n").map((a) => a.trim().split("\n")) }).toEqual({
@@ -109,7 +109,8 @@ complete -p claudemesh`;
         ["topic"], TOPIC_SUBS.split(" ").sort(), [""], ["backup-7.cmbk"],
         ["--client-message-id", "--help", "--json", "--mesh", "--priority"], ["low", "next", "now"], ["low", "next", "now"], ["admin", "member"],
         ["backup-7.cmbk"], [""], ["dnd", "idle", "working"], [""],
-        ["--priority=next", "--priority=now"], ["dnd", "idle", "working"], [""], [""], [""],
+        ["--priority=next", "--priority=now"], ["dnd", "idle", "working"], [""], [""],
+        ["all", "broadcast", "dm", "group", "topic"], ["session-end", "session-start", "stop"], [""],
       ],
     });
   }, 30_000);
@@ -141,6 +142,8 @@ line 'claudemesh serve --log-level=w'
 line 'claudemesh status --mesh=x d'
 line 'claudemesh send bob -- --pri'
 line 'claudemesh status -- -x d'
+line 'claudemesh revoke bob dm b'
+line 'claudemesh hook session-s'
 zpty -d z`;
     const r = run(["zsh", "-f", "-c", drive], dir);
     expect({ code: r.code, err: r.err, out: r.out }).toEqual({
@@ -152,7 +155,8 @@ zpty -d z`;
         "claudemesh send --cl -> claudemesh send --client-message-id", "claudemesh topic post -p l -> claudemesh topic post -p low", "claudemesh serve --config b -> claudemesh serve --config backup-7.cmbk",
         "claudemesh send --mesh b -> claudemesh send --mesh b", "claudemesh topic join b -> claudemesh topic join b",
         "claudemesh send --priority=no -> claudemesh send --priority=now", "claudemesh serve --log-level=w -> claudemesh serve --log-level=warn", "claudemesh status --mesh=x d -> claudemesh status --mesh=x dnd",
-        "claudemesh send bob -- --pri -> claudemesh send bob -- --pri", "claudemesh status -- -x d -> claudemesh status -- -x d", "",
+        "claudemesh send bob -- --pri -> claudemesh send bob -- --pri", "claudemesh status -- -x d -> claudemesh status -- -x d",
+        "claudemesh revoke bob dm b -> claudemesh revoke bob dm broadcast", "claudemesh hook session-s -> claudemesh hook session-start", "",
       ].join("\n"),
     });
   }, 30_000);

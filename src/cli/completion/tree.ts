@@ -3,7 +3,7 @@
 // each value whether it is one of a fixed list, a path, or free text (nothing to offer).
 import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { SETTINGS, flagName } from "../../config/spec.ts";
-import { choicesOf } from "../choice-arg.ts";
+import { choicesOf, takesMany } from "../choice-arg.ts";
 
 /** A fixed list of words, a path (the shell's file names), or free text (nothing offered: peer and
  *  topic names would need a broker round trip per TAB). */
@@ -40,7 +40,12 @@ function nodeOf(path: string, cmd: CommandDef, commands: string[]): Node {
   const options: Option[] = [];
   const positionals: Value[] = [];
   for (const [name, def] of Object.entries(args)) {
-    if (def.type === "positional") positionals.push(path === "help" ? { words: commands } : valueOf(name, def, false));
+    if (def.type === "positional") {
+      const value = path === "help" ? { words: commands } : valueOf(name, def, false);
+      // Several words of a list (grant bob dm topic): one slot for each word it could still add.
+      const slots = takesMany(def) && typeof value === "object" ? value.words.length : 1;
+      for (let k = 0; k < slots; k++) positionals.push(value);
+    }
     else {
       const aliases = [(def as { alias?: string | string[] }).alias ?? []].flat().map((a) => `-${a}`);
       options.push({ names: [`--${name}`, ...aliases], value: def.type === "boolean" ? null : valueOf(name, def, path === "serve") });
