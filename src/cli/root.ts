@@ -8,13 +8,17 @@ import { commandAt, printUsage, usageMessage } from "./usage.ts";
 import { exitFlushed, reportError, UsageError, writeStdout } from "./output.ts";
 import { FlagError, refuseStrayWords, splitWords } from "./flags-check.ts";
 import { MAX_REASON_LEN } from "../protocol/limits.ts";
+import { CAPS, INVITE_ROLES, PRIORITIES, STATUSES } from "../protocol/choices.ts";
+import { choiceArg } from "./choice-arg.ts";
+import { HOOK_EVENTS } from "./claude-code/hook-events.ts";
+import { SHELLS } from "./completion/shells.ts";
 
 const json = { json: { type: "boolean", description: "Print one JSON document on stdout (for scripts)." } } as const;
 const mesh = { mesh: { type: "string", alias: "m", description: "Mesh slug or id (needed when you are in several; default: $CLAUDEMESH_MESH)." } } as const;
 const common = { ...json, ...mesh } satisfies ArgsDef;
 /** A send whose outcome was unknown is retried under the id it printed, never stored twice. */
 const retryId = { "client-message-id": { type: "string", description: "retry a failed send under the id it printed (no duplicate)" } } satisfies ArgsDef;
-const priority = { priority: { type: "string", alias: "p", description: "now | next | low (default next)" } } satisfies ArgsDef;
+const priority = { priority: choiceArg("string", PRIORITIES, "(default next)", { alias: "p" }) } satisfies ArgsDef;
 /** How free text that starts with "-" or comes from a pipe is given, said in send's and post's help. */
 const TEXT_HELP = 'Text that starts with "-" goes after "--"; "-" reads the text from stdin.';
 const pos = (name: string, description: string, required = true) => ({ [name]: { type: "positional", description, required } }) as ArgsDef;
@@ -49,7 +53,7 @@ const group = defineCommand({
   },
 });
 
-const inviteArgs = { role: { type: "string", description: "member | admin (default member)" }, "max-uses": { type: "string", description: "how many people may join with it (default 1)" }, expires: { type: "string", description: "lifetime like 30m, 12h, 7d (default 7d)" }, ...common } satisfies ArgsDef;
+const inviteArgs = { role: choiceArg("string", INVITE_ROLES, `(default ${INVITE_ROLES[0]})`), "max-uses": { type: "string", description: "how many people may join with it (default 1)" }, expires: { type: "string", description: "lifetime like 30m, 12h, 7d (default 7d)" }, ...common } satisfies ArgsDef;
 const invite = defineCommand({
   meta: { name: "invite", description: "Create a signed invite link. Example: claudemesh invite --max-uses 3 --expires 2d" },
   args: inviteArgs,
@@ -100,7 +104,7 @@ const admin = defineCommand({
 const displayName = { "display-name": { type: "string", description: "your name in the mesh (default: your login name; no command renames you later)" } } satisfies ArgsDef;
 const peerArg = pos("peer", "display name, key prefix, or full key");
 const reasonArg = { reason: { type: "string", description: `recorded in the audit log (at most ${MAX_REASON_LEN} characters)` } } satisfies ArgsDef;
-const capsArg = { caps: { type: "positional", description: "capabilities: dm broadcast group topic (or all)", required: true } } as ArgsDef;
+const capsArg = { caps: choiceArg("positional", [...CAPS, "all"], "(capabilities, one or more)", { required: true, many: true }) } as ArgsDef;
 
 const main = defineCommand({
   meta: { name: "claudemesh", version: VERSION, description: "A private, end-to-end encrypted mesh for AI coding agents." },
@@ -115,7 +119,7 @@ const main = defineCommand({
     peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", alias: "a", description: "also list offline Claude Code sessions (members are always listed)" }, ...common }, () => import("./commands/peers.ts")),
     send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *; mesh:name picks the mesh"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts"), { rest: true }),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", alias: "f", description: "keep streaming new messages" }, all: { type: "boolean", alias: "a", description: "show messages read before too" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
-    status: cmd("status", "Set your status, or with no argument show your status and summary. Example: claudemesh status dnd", { ...pos("status", "idle | working | dnd (none: show them)", false), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
+    status: cmd("status", "Set your status, or with no argument show your status and summary. Example: claudemesh status dnd", { status: choiceArg("positional", STATUSES, "(none: show them)", { required: false }), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.status }))),
     summary: cmd("summary", "Say what you are working on (\"\" clears it). Example: claudemesh summary 'migrating billing to v2'", { ...pos("text", "summary"), ...common }, () => import("./commands/status.ts").then((m) => ({ run: m.summary })), { rest: true }),
     topic,
     group,
@@ -132,7 +136,7 @@ const main = defineCommand({
     backup: cmd("backup", "Encrypt your config and keys with a passphrase. Example: claudemesh backup ~/claudemesh.cmbk", { ...pos("file", "output file (default ./claudemesh-backup.cmbk)", false), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "overwrite an existing file" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.backup }))),
     restore: cmd("restore", "Restore config and keys from a backup. Example: claudemesh restore ~/claudemesh.cmbk", { ...pos("file", "backup file"), "passphrase-stdin": { type: "boolean", description: "read the passphrase from stdin" }, force: { type: "boolean", description: "replace an existing config" }, ...json }, () => import("./commands/backup.ts").then((m) => ({ run: m.restore }))),
     mcp: cmd("mcp", "Run the MCP server for Claude Code over stdio (Claude Code starts it). Example: claude mcp add --scope user claudemesh -- claudemesh mcp", { label: { type: "string", description: "session label shown to peers (default: project directory)" } }, () => import("./commands/mcp.ts")),
-    hook: cmd("hook", "Handle a Claude Code hook event (session-start, user-prompt-submit, stop, session-end, wait). Example: claudemesh hook stop", pos("event", "hook event"), () => import("./commands/hook.ts")),
+    hook: cmd("hook", "Handle a Claude Code hook event (install registers them). Example: claudemesh hook stop", { event: choiceArg("positional", HOOK_EVENTS, "", { required: true }) }, () => import("./commands/hook.ts")),
     install: cmd("install", "Register the MCP server and hooks with Claude Code for your user. Example: claudemesh install --label backend", { label: { type: "string", description: "session label shown to peers (default: project directory)" }, ...json }, () => import("./commands/install.ts").then((m) => ({ run: m.install }))),
     uninstall: cmd("uninstall", "Remove exactly what install added to Claude Code. Example: claudemesh uninstall", json, () => import("./commands/install.ts").then((m) => ({ run: m.uninstall }))),
     doctor: cmd("doctor", "Check binary, config, keys, brokers, MCP registration and hooks; print fixes. Example: claudemesh doctor", json, () => import("./commands/doctor.ts")),
@@ -140,7 +144,7 @@ const main = defineCommand({
     // runCli answers `help` itself (the words after it name a command, not arguments); this entry
     // puts it in --help, "did you mean" and the completions like any command.
     help: defineCommand({ meta: { name: "help", description: "Show a command's help, as `<command> --help` does. Example: claudemesh help topic post" }, args: pos("command", "command words (none: every command)", false) }),
-    completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", pos("shell", "bash | zsh | fish"), () => import("./commands/completion.ts")),
+    completion: cmd("completion", "Print a shell completion script. Example: claudemesh completion zsh > ~/.zfunc/_claudemesh", { shell: choiceArg("positional", SHELLS, "", { required: true }) }, () => import("./commands/completion.ts")),
   },
 });
 

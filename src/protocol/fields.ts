@@ -2,6 +2,7 @@
 // every identifier excludes `|` so that the canonical strings stay injective.
 import { Type, type Static } from "@sinclair/typebox";
 import * as L from "./limits.ts";
+import { CAPS, INVITE_ROLES, PRIORITIES, STATUSES } from "./choices.ts";
 
 export const Hex32 = Type.String({ pattern: "^[0-9a-f]{64}$", description: "32-byte key, lowercase hex" });
 export const Hex64 = Type.String({ pattern: "^[0-9a-f]{128}$", description: "64-byte ed25519 signature, lowercase hex" });
@@ -39,16 +40,18 @@ export const Ciphertext = Type.String({ minLength: 1, maxLength: L.MAX_CIPHERTEX
 /** An invite's sealed keys (§11.5). Never empty: an empty blob seals nothing, and claimers would be
  *  answered `""` where an invite without keys answers `null`. */
 export const KeysBlob = Type.String({ minLength: 1, maxLength: L.MAX_KEYS_BLOB_B64_LEN, pattern: "^[A-Za-z0-9+/]+={0,2}$" });
-export const Priority = Type.Union([Type.Literal("now"), Type.Literal("next"), Type.Literal("low")]);
-export const Status = Type.Union([Type.Literal("idle"), Type.Literal("working"), Type.Literal("dnd")]);
+/** One of a fixed list (choices.ts, where the CLI reads the same list). */
+const oneOf = <T extends string>(words: readonly T[]) => Type.Union(words.map((w) => Type.Literal(w)));
+export const Priority = oneOf(PRIORITIES);
+export const Status = oneOf(STATUSES);
 export const Role = Type.Union([Type.Literal("owner"), Type.Literal("admin"), Type.Literal("member")]);
-export const InviteRole = Type.Union([Type.Literal("admin"), Type.Literal("member")]);
+export const InviteRole = oneOf(INVITE_ROLES);
 /** Recipient-side capabilities a sender may hold (see docs/protocol.md, Grants). */
-export const Cap = Type.Union([Type.Literal("dm"), Type.Literal("broadcast"), Type.Literal("group"), Type.Literal("topic")]);
+export const Cap = oneOf(CAPS);
 export const Caps = Type.Array(Cap, { maxItems: L.MAX_CAPS, uniqueItems: true });
 
 export type Priority = Static<typeof Priority>;
 export type Status = Static<typeof Status>;
 export type Role = Static<typeof Role>;
 export type Cap = Static<typeof Cap>;
-export const ALL_CAPS: readonly Cap[] = ["dm", "broadcast", "group", "topic"];
+export const ALL_CAPS: readonly Cap[] = CAPS;

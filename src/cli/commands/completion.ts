@@ -8,15 +8,15 @@ import { completionTree } from "../completion/tree.ts";
 import { bash } from "../completion/bash.ts";
 import { zsh } from "../completion/zsh.ts";
 import { fish } from "../completion/fish.ts";
+import { SHELLS, type Shell } from "../completion/shells.ts";
 import { UsageError, writeStdout } from "../output.ts";
 import { command } from "../context.ts";
 
-const SCRIPTS: Record<string, typeof bash> = { bash, zsh, fish };
+const SCRIPTS: Record<Shell, typeof bash> = { bash, zsh, fish };
 
 export function script(shell: string): string {
-  const render = SCRIPTS[shell];
-  if (!render) throw new UsageError(`Unknown shell "${shell}"; use bash, zsh or fish.`);
-  return render(completionTree(COMMAND_TREE));
+  if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`Unknown shell "${shell}"; use ${SHELLS.slice(0, -1).join(", ")} or ${SHELLS.at(-1)}.`);
+  return SCRIPTS[shell as Shell](completionTree(COMMAND_TREE));
 }
 
 export async function run(args: { shell: string; commandPath?: string }): Promise<void> {

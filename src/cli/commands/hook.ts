@@ -9,9 +9,9 @@ import { fitInBudget } from "../../mcp/text-budget.ts";
 import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 import { stdoutFlushed, writeStdout } from "../output.ts";
+import { HOOK_EVENTS } from "../claude-code/hook-events.ts";
 
 type HookInput = { session_id?: string; cwd?: string; hook_event_name?: string; stop_hook_active?: boolean; reason?: string };
-export const HOOK_EVENTS = ["session-start", "user-prompt-submit", "stop", "session-end", "wait"] as const;
 type Event = (typeof HOOK_EVENTS)[number];
 
 /** Most time any hook but `wait` may take; Claude Code's own timeouts are far longer. */

@@ -8,20 +8,15 @@ import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { MAX_INVITE_USES } from "../../protocol/limits.ts";
 import { inviteState } from "../../protocol/results.ts";
-import { closest } from "../../did-you-mean.ts";
-
-const ROLES = ["member", "admin"] as const;
+import { INVITE_ROLES } from "../../protocol/choices.ts";
+import { oneOf } from "../choice-arg.ts";
 
 type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
 
 export async function create(args: CreateArgs): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
-    const role = (args.role ?? "member") as (typeof ROLES)[number];
-    if (!ROLES.includes(role)) {
-      const near = closest(role, ROLES);
-      throw new UsageError(`--role must be ${ROLES.join(" or ")}${near ? ` (did you mean ${near}?)` : ""}.`);
-    }
+    const role = oneOf(args.role ?? INVITE_ROLES[0], INVITE_ROLES, "--role");
     const maxUses = Number(args["max-uses"] ?? "1");
     if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_INVITE_USES) throw new UsageError(`--max-uses must be a whole number from 1 to ${MAX_INVITE_USES}.`);
     const lifetime = parseDurationMs(args.expires ?? "7d");

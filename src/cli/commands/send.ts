@@ -4,6 +4,8 @@
 import { MeshError } from "../../protocol/errors.ts";
 import { ID_RE } from "../../crypto/fields.ts";
 import type { Priority } from "../../protocol/fields.ts";
+import { PRIORITIES } from "../../protocol/choices.ts";
+import { oneOf } from "../choice-arg.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
@@ -18,8 +20,7 @@ import { GoingAwayError } from "../../client/broker-trouble.ts";
 
 export function priorityArg(p: string | undefined): Priority | undefined {
   if (p === undefined) return undefined;
-  if (p !== "now" && p !== "next" && p !== "low") throw new UsageError("--priority must be now, next or low.");
-  return p;
+  return oneOf(p, PRIORITIES, "--priority");
 }
 
 /** An empty @group is refused by the broker (unknown_recipient); say how a member gets in it. */

@@ -3,8 +3,10 @@
 import type { PeerInfo } from "../../protocol/results.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { command, type CommonArgs } from "../context.ts";
-import { restText, UsageError, type Output } from "../output.ts";
+import { restText, type Output } from "../output.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
+import { STATUSES } from "../../protocol/choices.ts";
+import { oneOf } from "../choice-arg.ts";
 
 const DND_NOTE = " Only priority-now messages reach you until you change it.";
 /** A connection starts idle unless its key was left dnd (docs/protocol.md §5.7): a `working` set
@@ -18,9 +20,9 @@ export async function status(args: CommonArgs & { status?: string }): Promise<vo
       const { peers } = await (await ctx.connect(mesh)).request("list_peers", {});
       return show(ctx.out, peers as PeerInfo[], mesh.publicKey);
     }
-    if (!["idle", "working", "dnd"].includes(args.status)) throw new UsageError("Status must be idle, working or dnd.");
+    const status = oneOf(args.status, STATUSES, "Status");
     const client = await ctx.connect(ctx.mesh());
-    const r = await client.request("set_status", { status: args.status as "idle" | "working" | "dnd" });
+    const r = await client.request("set_status", { status });
     ctx.out.result(r, () => `Status: ${r.status}.${r.status === "dnd" ? DND_NOTE : r.status === "working" ? WORKING_NOTE : ""}`);
   });
 }

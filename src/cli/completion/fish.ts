@@ -22,16 +22,19 @@ function __claudemesh_at
     contains -- "$(__claudemesh_cmd)" $argv
 end
 # At command cmd's nth positional (0 first): words after it that are neither options nor the
-# value of one (the options given after n take one).
+# value of one (the options given after n take one); after a lone "--", every word.
 function __claudemesh_nth --argument-names cmd n
     __claudemesh_at "$cmd"; or return
     set -l w (commandline -opc)
     set -l seen 0
     set -l skip 0
+    set -l past 0
     for i in (seq (math 2 + (count (string split -n " " -- $cmd))) (count $w))
         if test $skip = 1
             set skip 0
-        else if string match -q -- "-*" $w[$i]
+        else if test $past = 0; and test "$w[$i]" = --
+            set past 1
+        else if test $past = 0; and string match -q -- "-*" $w[$i]
             contains -- $w[$i] $argv[3..]; and set skip 1
         else
             set seen (math $seen + 1)

@@ -3,6 +3,7 @@
 // each value whether it is one of a fixed list, a path, or free text (nothing to offer).
 import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { SETTINGS, flagName } from "../../config/spec.ts";
+import { choicesOf, takesMany } from "../choice-arg.ts";
 
 /** A fixed list of words, a path (the shell's file names), or free text (nothing offered: peer and
  *  topic names would need a broker round trip per TAB). */
@@ -19,20 +20,19 @@ export type Node = { path: string; options: Option[]; positionals: Value[] };
 const HELP: Option = { names: ["--help", "-h"], value: null };
 const ROOT_OPTIONS: Option[] = [HELP, { names: ["--version", "-v"], value: null }];
 
-/** serve's flags are the broker settings (args.ts): their kind in the settings table says the value. */
-const SETTING_VALUES: Record<string, Value> = Object.fromEntries(
-  SETTINGS.map((s): [string, Value] => [flagName(s.key), s.kind.type === "enum" ? { words: [...s.kind.values] } : s.kind.type === "dir" ? "files" : "text"]),
-);
+/** serve's flags are the broker settings (args.ts): a directory setting is a path, the rest text
+ *  (an enum setting carries its list as any choice argument does). */
+const SETTING_VALUES: Record<string, Value> = Object.fromEntries(SETTINGS.map((s): [string, Value] => [flagName(s.key), s.kind.type === "dir" ? "files" : "text"]));
 
-/** A value from its --help text: "now | next | low (default next)" is a list; a description that
- *  names a file or directory outside its parentheses ("backup file", "the broker's data
- *  directory", not "session label (default: project directory)") is a path. */
+/** A fixed list is the argument's own (choice-arg.ts: its help text is made from the same list);
+ *  otherwise a description that names a file or directory outside its parentheses ("backup
+ *  file", "the broker's data directory", not "session label (default: project directory)") is a
+ *  path. */
 function valueOf(name: string, def: ArgDef, serve: boolean): Value {
+  const choices = choicesOf(def);
+  if (choices) return { words: [...choices] };
   if (serve && SETTING_VALUES[name]) return SETTING_VALUES[name];
-  const text = def.description ?? "";
-  const list = /^[\w-]+(?: \| [\w-]+)+/.exec(text);
-  if (list) return { words: list[0].split(" | ") };
-  return /\b(file|directory)\b/i.test(text.replace(/\([^)]*\)/g, "")) ? "files" : "text";
+  return /\b(file|directory)\b/i.test((def.description ?? "").replace(/\([^)]*\)/g, "")) ? "files" : "text";
 }
 
 function nodeOf(path: string, cmd: CommandDef, commands: string[]): Node {
@@ -40,7 +40,12 @@ function nodeOf(path: string, cmd: CommandDef, commands: string[]): Node {
   const options: Option[] = [];
   const positionals: Value[] = [];
   for (const [name, def] of Object.entries(args)) {
-    if (def.type === "positional") positionals.push(path === "help" ? { words: commands } : valueOf(name, def, false));
+    if (def.type === "positional") {
+      const value = path === "help" ? { words: commands } : valueOf(name, def, false);
+      // Several words of a list (grant bob dm topic): one slot for each word it could still add.
+      const slots = takesMany(def) && typeof value === "object" ? value.words.length : 1;
+      for (let k = 0; k < slots; k++) positionals.push(value);
+    }
     else {
       const aliases = [(def as { alias?: string | string[] }).alias ?? []].flat().map((a) => `-${a}`);
       options.push({ names: [`--${name}`, ...aliases], value: def.type === "boolean" ? null : valueOf(name, def, path === "serve") });

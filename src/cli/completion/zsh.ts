@@ -11,7 +11,7 @@ export function zsh(nodes: Node[]): string {
   // $words[1] is claudemesh; `cmd`, not `path`, which zsh ties to $PATH.
   return `#compdef claudemesh
 _claudemesh() {
-  local prev=$words[CURRENT-1] cmd= at=2 opts= flags= n=0 i
+  local prev=$words[CURRENT-1] cmd= at=2 opts= flags= n=0 past= i
   # The command words before the cursor ("send", "topic post", none yet) and where its own start.
   if (( CURRENT > 2 )); then cmd=$words[2] at=3; fi
   if (( CURRENT > 3 )); then
@@ -20,18 +20,32 @@ _claudemesh() {
   case $cmd in
 ${optionArms(nodes, "    ")}
   esac
-  # Right after an option that takes a value: that value.
-  if [[ " $opts " == *" $prev "* ]]; then
-    case "$cmd $prev" in
-${valueArms(nodes, act, "      ")}
-    esac
-    return
-  fi
-  if [[ $PREFIX == -* ]]; then compadd -- \${=opts} \${=flags}; return; fi
-  # Otherwise the nth positional: words that are neither options nor an option's value.
+  # Count the positionals before the cursor: words that are neither options nor an option's
+  # value; after a lone "--" every word is one (text, not options).
   for ((i = at; i < CURRENT; i++)); do
-    case $words[i] in -*) [[ " $opts " == *" $words[i] "* ]] && ((i++));; *) ((n++));; esac
+    if [[ -n $past ]]; then ((n++))
+    elif [[ $words[i] == -- ]]; then past=1
+    elif [[ $words[i] == -* ]]; then [[ " $opts " == *" $words[i] "* ]] && ((i++))
+    else ((n++))
+    fi
   done
+  if [[ -z $past ]]; then
+    # --opt=value in one word: the value after the "=", for the option before it.
+    if [[ $PREFIX == --*=* ]]; then
+      prev=\${PREFIX%%=*}
+      compset -P '*='
+      [[ " $opts " == *" $prev "* ]] || return
+    fi
+    # Right after an option that takes a value: that value.
+    if [[ " $opts " == *" $prev "* ]]; then
+      case "$cmd $prev" in
+${valueArms(nodes, act, "        ")}
+      esac
+      return
+    fi
+    if [[ $PREFIX == -* ]]; then compadd -- \${=opts} \${=flags}; return; fi
+  fi
+  # Otherwise the nth positional.
   case "$cmd $n" in
 ${positionalArms(nodes, act, "    ")}
   esac
