@@ -99,7 +99,8 @@ function diffRecords<T extends object>(table: Mismatch["table"], name: (r: T) =>
     if (!implied || seen.has(k)) return { table, row: name(row), field: "row", stored: "present", chain: "absent", entry: null };
     seen.add(k);
     for (const f of fields) {
-      if (row[f] !== implied[f]) return { table, row: name(row), field: f, stored: shown(f, row[f]), chain: shown(f, implied[f]), entry: implied.at };
+      // Undefined: a column the file's schema does not have yet (audit-tables.ts), not a value.
+      if (row[f] !== undefined && row[f] !== implied[f]) return { table, row: name(row), field: f, stored: shown(f, row[f]), chain: shown(f, implied[f]), entry: implied.at };
     }
   }
   // Every row matched a distinct record: a record is missing only when the counts differ.

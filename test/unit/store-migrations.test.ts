@@ -9,6 +9,9 @@ import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { BUSY_TIMEOUT_MS } from "../../src/store/sqlite/lock-watch.ts";
+import { AuditRepo } from "../../src/store/sqlite/audit-repo.ts";
+import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
+import { verifyEveryChain } from "../../src/broker/audit-verifier.ts";
 import { addMember, count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
 
 const tmp = new TempDirs();
@@ -173,6 +176,37 @@ describe("upgrade from version 4", () => {
     expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
     const by = Object.fromEntries((await upgraded.listMembers(mesh.id)).map((m) => [m.displayName, [m.revokedReason, m.revokedBy]]));
     expect(by).toEqual({ [owner.displayName]: [null, null], leaver: ["left", leaver.id], kicked: ["left", owner.id], banned: [null, owner.id], unrecorded: ["left", null] });
+  });
+
+  test("0005 agrees with the start's replay: another mesh's entries, a second removal and odd payloads are read past", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const [a, b] = [await seedMesh(store, "a"), await seedMesh(store, "b")];
+    const [x, y, z, w] = [await addMember(store, a.owner, "x"), await addMember(store, a.owner, "y"), await addMember(store, a.owner, "z"), await addMember(store, a.owner, "w")];
+    const audit = new AuditRepo(store.db);
+    // Entries with valid hashes, as no broker writes them: mesh b's chain naming x, before x leaves
+    // mesh a; a member id that is a number; a payload that is an array; a memberId one level down.
+    audit.append({ meshId: b.mesh.id, eventType: "member_revoked", actor: b.owner.id, payload: { memberId: x.id } });
+    audit.append({ meshId: a.mesh.id, eventType: "member_revoked", actor: a.owner.id, payload: { memberId: 5 } });
+    audit.append({ meshId: a.mesh.id, eventType: "member_revoked", actor: a.owner.id, payload: [w.id] as never });
+    audit.append({ meshId: a.mesh.id, eventType: "member_left", actor: a.owner.id, payload: { of: { memberId: w.id } } });
+    await store.revokeMember(a.mesh.id, x.id, { actor: x.id, ban: false, reason: "left", self: true });
+    // Removed twice (the repository allows it; two admins' racing kicks): the first actor stays.
+    await store.revokeMember(a.mesh.id, y.id, { actor: a.owner.id, ban: false, reason: "left", self: false });
+    await store.revokeMember(a.mesh.id, y.id, { actor: y.id, ban: false, reason: "left", self: true });
+    await store.revokeMember(a.mesh.id, z.id, { actor: z.id, ban: false, reason: "left", self: true });
+    await store.revokeMember(a.mesh.id, z.id, { actor: a.owner.id, ban: true, reason: null, self: false });
+    await store.revokeMember(a.mesh.id, w.id, { actor: a.owner.id, ban: false, reason: null, self: false });
+    const revokedBy = (db: Database) => db.query<{ id: string; by: string | null }, []>("SELECT id, revoked_by AS by FROM members ORDER BY id").all();
+    const written = revokedBy(store.db);
+    store.db.run("ALTER TABLE members DROP COLUMN revoked_by");
+    store.db.run("DELETE FROM schema_migrations WHERE version = 5");
+    store.close();
+
+    const upgraded = await tmp.open(dir);
+    expect(revokedBy(upgraded.db)).toEqual(written);
+    expect(written.filter((r) => r.by !== null)).toEqual(expect.arrayContaining([{ id: x.id, by: x.id }, { id: y.id, by: a.owner.id }, { id: z.id, by: z.id }, { id: w.id, by: a.owner.id }]));
+    expect(await verifyEveryChain(upgraded, securityFacts(upgraded.db), await upgraded.auditSizes())).toMatchObject({ meshes: 2, broken: null });
   });
 });
 

@@ -6,7 +6,9 @@
 import type { Database } from "bun:sqlite";
 
 export type MeshFacts = { ownerPubkey: string; keyEpoch: number };
-export type MemberFacts = { id: string; pubkey: string; role: string; inviteId: string | null; revoked: boolean; revokedBy: string | null; banned: number };
+/** `revokedBy` undefined: the file predates schema 5 (a backup or restore reads a file as it is,
+ *  unmigrated), so nothing stored can disagree with the chain; its upgrade fills it from the chain. */
+export type MemberFacts = { id: string; pubkey: string; role: string; inviteId: string | null; revoked: boolean; revokedBy?: string | null; banned: number };
 /** `caps` as stored: the JSON text the broker wrote from the request, as the chain records it. */
 export type GrantFacts = { recipient: string; sender: string; caps: string };
 export type InviteFacts = { id: string; role: string; maxUses: number; expiresAt: number; usedCount: number; issuer: string; revoked: boolean };
@@ -22,8 +24,10 @@ export function securityFacts(db: Database): Map<string, SecurityFacts> {
   for (const { meshId, ...mesh } of db.query<MeshFacts & { meshId: string }, []>("SELECT id AS meshId, owner_pubkey AS ownerPubkey, key_epoch AS keyEpoch FROM meshes").all()) {
     of(meshId).mesh = mesh;
   }
+  // `admin backup` and `admin restore` verify a file of an older schema without migrating it.
+  const hasRevokedBy = db.query("SELECT 1 FROM pragma_table_info('members') WHERE name = 'revoked_by'").get() !== null;
   const members = db.query<Omit<MemberFacts, "revoked"> & Revocable & { meshId: string }, []>(
-    "SELECT mesh_id AS meshId, id, pubkey, role, invite_id AS inviteId, revoked_at IS NOT NULL AS revoked, revoked_by AS revokedBy, banned FROM members",
+    `SELECT mesh_id AS meshId, id, pubkey, role, invite_id AS inviteId, revoked_at IS NOT NULL AS revoked,${hasRevokedBy ? " revoked_by AS revokedBy," : ""} banned FROM members`,
   );
   for (const { meshId, revoked, ...m } of members.all()) of(meshId).members.push({ ...m, revoked: revoked === 1 });
   const grants = db.query<GrantFacts & { meshId: string }, []>("SELECT mesh_id AS meshId, recipient_member_id AS recipient, sender_pubkey AS sender, caps FROM grants");
