@@ -14,8 +14,11 @@ export type AssetTable = ReadonlyMap<string, Asset>;
 /** The page's one inline script, first in web/index.html's <head>. Served at `/cm` by a proxy that
  *  strips its path without redirecting to `/cm/` (Caddy's handle_path; nginx redirects), the
  *  page's relative file names would resolve outside the path (`/chunk-….js`): it goes to `/cm/`
- *  before anything loads. `/join` (the invite page, one level down) resolves right as it is. */
-export const PAGE_SLASH_SCRIPT = `var p=location.pathname;if(!p.endsWith("/")&&!p.endsWith("/join"))location.replace(p+"/"+location.search+location.hash)`;
+ *  before anything loads. `/join` (the invite page, one level down) resolves right as it is.
+ *  The target is absolute, on this origin: a path as a proxy may serve the page at, such as
+ *  `//evil.example/%2f%2e%2e%2fcm%2f` (nginx decodes and resolves it to /cm/, the browser keeps
+ *  it), would otherwise be read as a scheme-relative URL and leave for evil.example. */
+export const PAGE_SLASH_SCRIPT = `var p=location.pathname;if(!p.endsWith("/")&&!p.endsWith("/join"))location.replace(location.origin+p+"/"+location.search+location.hash)`;
 
 /** The dashboard's Content-Security-Policy, directive by directive. 'wasm-unsafe-eval' lets
  *  libsodium compile its WebAssembly; no eval'd script runs, and no inline script but

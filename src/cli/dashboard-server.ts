@@ -61,11 +61,12 @@ const problem = (code: ErrorCode, message: string) => secured(errorResponse(new 
  *  per port, so each local dashboard's carry its port. */
 const localCookie = (name: string, port: number) => `${name}_${port}`;
 
-/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back. */
-export function cookiesForBroker(header: string | null, port: number): string | null {
+/** The browser's Cookie header as the broker expects it: only this server's cookies, renamed back,
+ *  and of those only the values `ours` accepts (the sessions the broker opened through this server). */
+export function cookiesForBroker(header: string | null, port: number, ours: (value: string) => boolean): string | null {
   const out = BROKER_COOKIES.flatMap((c) => {
     const value = readCookie(header, localCookie(c, port));
-    return value === undefined ? [] : [`${c}=${value}`];
+    return value === undefined || !ours(value) ? [] : [`${c}=${value}`];
   });
   return out.length ? out.join("; ") : null;
 }
@@ -131,9 +132,9 @@ function endable(body: ReadableStream<Uint8Array>, onDone: () => void): { stream
 export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.now }: { now?: () => number } = {}): LocalDashboard {
   const broker = new URL(brokerUrl);
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
-  /** The sessions the broker opened through this server, by cookie value, oldest first; ended at
-   *  stop. Only those: a cookie a page merely sends is not ours to end,
-   *  nor worth remembering. One leaves when the broker clears its cookie (a logout), once it has
+  /** The sessions the broker opened through this server, by cookie value, oldest first: the only
+   *  cookies passed to the broker, and ended at stop. A cookie a page merely sends is not ours to
+   *  pass on or end, nor worth remembering. One leaves when the broker clears its cookie (a logout), once it has
    *  expired, or past MAX_OPENED_SESSIONS. */
   const opened = new Map<string, { name: string; expiresAt: number }>();
   /** Live views open now, ended with STOPPED_EVENT at stop. */
@@ -171,7 +172,10 @@ export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.no
       const v = req.headers.get(h);
       if (v !== null) headers.set(h, v);
     }
-    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!);
+    // Only the sessions opened through this server: the browser keeps a port's cookies (and the
+    // page its keys) across dashboards, and one on this port before, maybe for another broker,
+    // may have died without ending its own; those are not this broker's to see.
+    const cookie = cookiesForBroker(req.headers.get("cookie"), server.port!, (value) => opened.has(value));
     if (cookie) headers.set("cookie", cookie);
     if (origin !== null) headers.set("origin", broker.origin);
     let sent: string | undefined;

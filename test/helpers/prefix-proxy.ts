@@ -3,7 +3,9 @@
 // broker's own Host, `/cm` is redirected to `/cm/` (nginx does that for such a location; with
 // `{ bareToRoot: true }` it is forwarded as `/`, as Caddy's `handle_path /cm*` does), response
 // bodies stream through (the dashboard's live view is Server-Sent Events), and anything outside
-// the prefix is a 404 that the test can see in `misses`.
+// the prefix is a 404 that the test can see in `misses`. With `{ normalize: true }` the path is
+// first normalized as nginx does before it matches a location and builds the upstream URI:
+// percent-decoded (`%2F` included), slashes merged, `.` and `..` resolved.
 export type PrefixProxy = {
   /** The proxy's origin, `http://127.0.0.1:<port>`. */
   origin: string;
@@ -19,7 +21,19 @@ export type PrefixProxy = {
 /** Response headers that describe the broker's bytes, not the ones fetch hands over (decoded). */
 const HOP_HEADERS = ["content-encoding", "content-length", "transfer-encoding", "connection"];
 
-export function prefixProxy(prefix = "/cm", opts: { bareToRoot?: boolean } = {}): PrefixProxy {
+/** `raw` (a URL path) as nginx normalizes it: decoded, slashes merged, dot segments resolved. */
+function normalized(raw: string): string {
+  const decoded = decodeURIComponent(raw);
+  const out: string[] = [];
+  for (const seg of decoded.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}${out.length > 0 && /\/\.{0,2}$/.test(decoded) ? "/" : ""}`;
+}
+
+export function prefixProxy(prefix = "/cm", opts: { bareToRoot?: boolean; normalize?: boolean } = {}): PrefixProxy {
   let target: string | null = null;
   const misses: string[] = [];
   const server = Bun.serve({
@@ -28,6 +42,7 @@ export function prefixProxy(prefix = "/cm", opts: { bareToRoot?: boolean } = {})
     idleTimeout: 0, // the live view's stream may be quiet for longer than the default 10 s
     async fetch(req) {
       const url = new URL(req.url);
+      if (opts.normalize) url.pathname = normalized(url.pathname);
       if (url.pathname === prefix && !opts.bareToRoot) return new Response(null, { status: 301, headers: { location: `${prefix}/${url.search}` } });
       if (!(url.pathname.startsWith(`${prefix}/`) || url.pathname === prefix) || target === null) {
         misses.push(url.pathname);

@@ -3,8 +3,8 @@
 // MAX_OPENED_SESSIONS, ending the oldest at the broker, so that logins in a loop cannot grow it;
 // one whose cookie has expired is forgotten at the next login.
 import { expect, test } from "bun:test";
-import { cliTeam, until } from "../helpers/cli.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { cliTeam, dashboardServing, until } from "../helpers/cli.ts";
+import { dashboardLink, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MAX_OPENED_SESSIONS, startLocalDashboard, type LocalDashboard } from "../../src/cli/dashboard-server.ts";
@@ -71,4 +71,35 @@ test("a session whose cookie has expired is forgotten at the next login: stop do
     await local.stop();
   }
   expect({ expired: await direct(team.b.url, expired), fresh: await direct(team.b.url, fresh) }).toEqual({ expired: 200, fresh: 401 });
+}, 60_000);
+
+// Security review, session 22: when the page key moved into the broker, this server began passing
+// on every cookie named with its port, not only those of the sessions opened through it. A browser
+// keeps a port's cookies (8 h) and its page keys across dashboards, and a fixed port is what the
+// SSH recipe uses: a dashboard that died without ending its session (killed, or its broker out of
+// reach at stop) left a live session whose cookie and key the next dashboard on that port, for
+// another broker, handed to that broker, which could then use it at the first.
+test("a cookie of a session not opened through this server is not passed on: an earlier dashboard's on the same port, now for another broker", async () => {
+  await using team = await cliTeam(["alice"]);
+  const first = await dashboardServing(team.dirs[0]);
+  const port = Number(new URL(first.json.local).port);
+  const { login: body } = parseDashboardFragment(new URL(first.json.url).hash)!;
+  const res = await fetch(`${first.json.local}v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json", origin: first.json.local.slice(0, -1) }, body: JSON.stringify(body) });
+  const left = { cookie: res.headers.get("set-cookie")!.split(";")[0]!, key: res.headers.get(PAGE_KEY_HEADER)! };
+  first.proc.kill("SIGKILL"); // ends nothing at the broker
+  await first.proc.exited;
+  await first[Symbol.asyncDispose]();
+  // Another broker (a stand-in that records what it is sent), and a dashboard for it on that port.
+  const seen: { cookie: string | null; key: string | null }[] = [];
+  using other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (seen.push({ cookie: req.headers.get("cookie"), key: req.headers.get(PAGE_KEY_HEADER) }), Response.json({})) });
+  const next = startLocalDashboard(`http://127.0.0.1:${other.port}`, port);
+  try {
+    // The browser sends what it holds for the port: the cookie, and the page the keys it kept.
+    expect((await fetch(`${next.base}/v1/dashboard/me`, { headers: { cookie: left.cookie, [PAGE_KEY_HEADER]: left.key } })).status).toBe(200);
+    expect(seen.map((s) => s.cookie)).toEqual([null]);
+  } finally {
+    await next.stop();
+  }
+  // The session is still live at the first broker, with that cookie and key.
+  expect(await direct(team.b.url, { cookie: left.cookie.replace(`cm_dashboard_${port}=`, "cm_dashboard="), key: left.key })).toBe(200);
 }, 60_000);

@@ -78,6 +78,22 @@ describe("under a path prefix", () => {
     expect({ outside: br.outside, problems: br.problems }).toEqual({ outside: [], problems: [] });
   }, 60_000);
 
+  // Security review, session 22: the page's one inline script, which sends a page opened at /cm
+  // to /cm/, went to its path plus "/" as given. nginx serves the page for a path it normalizes to
+  // the prefix, such as //evil.example/%2f%2e%2e%2fcm%2f (decoded, merged, resolved: /cm/), which
+  // the browser keeps as it is; the script's location.replace("//evil.example/…/") then took the
+  // browser to another host, an open redirect from the broker's address.
+  test("the page's redirect to its slash stays on the broker's origin, whatever path a normalizing proxy served it at", async () => {
+    await using proxy = prefixProxy("/cm", { normalize: true });
+    await using b = await startBroker({ publicUrl: proxy.base });
+    proxy.forwardTo(b.url);
+    await using br = await launchBrowser(proxy.origin);
+    const crafted = `${proxy.origin}//evil.example/%2f%2e%2e%2fcm%2f`;
+    await br.page.goto(crafted);
+    await br.page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 10_000 });
+    expect({ url: br.page.url(), outside: br.outside, problems: br.problems }).toEqual({ url: `${crafted}/`, outside: [], problems: [] });
+  }, 60_000);
+
   test("the API reference at /cm/docs renders its operations with publicUrl's path in their examples, and /cm/docs/ comes back to it", async () => {
     await using proxy = prefixProxy("/cm");
     // A trailing slash on publicUrl does not double the one each route starts with.

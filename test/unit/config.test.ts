@@ -107,7 +107,14 @@ describe("broker config", () => {
     ["wss://mesh.example.com", "must start with https:// or http://, e.g. https://mesh.example.com", "wss://mesh.example.com"],
     // What may be a secret is not repeated (session 22): these lines reach the journal.
     ["https://user:pw@mesh.example.com", "must not carry a user name or password", "https://***@mesh.example.com"],
-    ["user:pw@mesh.example.com/a@b", "must start with https:// or http://, e.g. https://mesh.example.com", "***@mesh.example.com/a@b"],
+    // Everything up to the last "@" goes: a password may hold "@", "/", "?" or "#" (the URL parser
+    // then sees a host, port or path where the writer meant a password), and whitespace may come
+    // before the scheme (security review, session 22: each of these was shown in part or whole).
+    ["user:pw@mesh.example.com/a@b", "must start with https:// or http://, e.g. https://mesh.example.com", "***@b"],
+    [" https://user:hunter2@mesh.example.com", "must not carry a user name or password", " https://***@mesh.example.com"],
+    ["https://user:hun@ter2@mesh.example.com", "must not carry a user name or password", "https://***@mesh.example.com"],
+    ["https://user:hun/ter2@mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com", "https://***@mesh.example.com"],
+    ["https://user:hun?ter2@mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com", "https://***@mesh.example.com"],
     ["https://mesh.example.com/?a=1", "must not have a query (?) or fragment (#)", "https://mesh.example.com/?***"],
     ["https://mesh.example.com/#x", "must not have a query (?) or fragment (#)", "https://mesh.example.com/#***"],
   ])("publicUrl %p is refused", (url, why, shown) => {

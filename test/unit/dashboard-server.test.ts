@@ -17,11 +17,14 @@ describe("cookies between the browser and the broker", () => {
     expect(cookieForBrowser("garbage", 4321)).toBeNull();
   });
 
-  test("only this port's cookies reach the broker, under the broker's names", () => {
+  test("only this port's cookies reach the broker, under the broker's names, and only those it opened", () => {
     const jar = "cm_dashboard_4321=mine; cm_dashboard_5555=theirs; cm_operator_4321=op; cm_dashboard=bare; other=1; =x; junk";
-    expect(cookiesForBroker(jar, 4321)).toBe("cm_dashboard=mine; cm_operator=op");
-    expect(cookiesForBroker(jar, 5555)).toBe("cm_dashboard=theirs");
-    expect(cookiesForBroker(jar, 1)).toBeNull();
-    expect(cookiesForBroker(null, 4321)).toBeNull();
+    const any = () => true;
+    expect(cookiesForBroker(jar, 4321, any)).toBe("cm_dashboard=mine; cm_operator=op");
+    expect(cookiesForBroker(jar, 5555, any)).toBe("cm_dashboard=theirs");
+    expect(cookiesForBroker(jar, 1, any)).toBeNull();
+    expect(cookiesForBroker(null, 4321, any)).toBeNull();
+    expect(cookiesForBroker(jar, 4321, (v) => v === "op")).toBe("cm_operator=op");
+    expect(cookiesForBroker(jar, 4321, () => false)).toBeNull();
   });
 });
