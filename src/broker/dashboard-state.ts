@@ -1,6 +1,6 @@
 // What the dashboard keeps while a broker runs: cookie sessions and the chart sampler. Created
 // with the broker, stopped with it.
-import type { Server } from "bun";
+import type { ServerView } from "./path-prefix.ts";
 import type { BrokerContext } from "./context.ts";
 import { MetricSampler } from "./dashboard-samples.ts";
 import { SessionStore } from "./dashboard-sessions.ts";
@@ -21,8 +21,10 @@ export type Dashboard = {
   /** Refused logins and operator tokens, logged at a bounded rate (a guesser cannot flood it). */
   readonly refusedLogins: ThrottledLog;
   /** The Bun server, once listening: the client address of a request, and per-request timeouts
-   *  (Elysia's own `server` is null because the broker hands requests to app.handle itself). */
-  server: Server<unknown> | null;
+   *  (Elysia's own `server` is null because the broker hands requests to app.handle itself).
+   *  Asked about a request rewritten under publicUrl's path, it answers for the one received
+   *  (path-prefix.ts), so routes never ask Bun itself. */
+  server: ServerView | null;
   stop(): void;
 };
 

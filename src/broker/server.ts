@@ -32,6 +32,8 @@ import { createDashboard } from "./dashboard-state.ts";
 import { DASHBOARD_API_HEADERS, DOCS_HEADERS, secured } from "./dashboard-assets.ts";
 import { errorResponse } from "./http/errors.ts";
 import { closingIfUnread } from "./http/body.ts";
+import { PathPrefix } from "./path-prefix.ts";
+import { publicPathPrefix } from "../config/address.ts";
 
 export type Broker = {
   readonly url: string;
@@ -144,6 +146,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     if (presence) void pump(ctx, conn, presence);
   };
   const outbox = new Outbox(resumePushes as (ws: ServerWebSocket<unknown>) => void);
+  // Served at the root and under publicUrl's path, for proxies that pass it through.
+  const prefix = new PathPrefix(publicPathPrefix(config.publicUrl));
 
   // An HTTP request; a body that no route read closes the connection after the answer.
   const handle = async (req: Request, headers?: Record<string, string>): Promise<Response> => secured(closingIfUnread(req, await app.handle(req)), headers);
@@ -156,19 +160,24 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     // and a body nothing read closes the connection after the answer (`handle`), so that Bun
     // does not go on reading and discarding it.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch(req, srv) {
+    fetch(received, srv) {
       // A Host header no URL can be made of (`a b`, `[zz`): Bun would answer with its debug page.
-      const url = URL.parse(req.url);
+      const url = URL.parse(received.url);
       if (!url) return secured(errorResponse(new MeshError("invalid_argument", "The request's Host header or path is not a valid URL.")));
+      const routed = prefix.route(received, url);
+      if ("answer" in routed) return secured(routed.answer);
+      // `req` is `received` with the path under the prefix taken off; only `received` is what
+      // Bun can upgrade or name the peer of (dashboard.server below asks about it for `req`).
+      const { request: req, path } = routed;
       // Every HTTP response carries the dashboard's CSP and friends, but the API reference page's
       // (it ships an inline script), which gets a looser script and style policy.
       // Elysia routes /docs/ to the same page, whose relative URLs would then resolve to
       // /docs/docs/…: a read of it is sent back to ../docs, which stays under a proxy's path.
-      if (url.pathname === "/docs/" && (req.method === "GET" || req.method === "HEAD")) return secured(new Response(null, { status: 308, headers: { location: "../docs" } }));
-      if (url.pathname === "/docs" || url.pathname === "/docs/") return handle(req, DOCS_HEADERS);
+      if (path === "/docs/" && (req.method === "GET" || req.method === "HEAD")) return secured(new Response(null, { status: 308, headers: { location: "../docs" } }));
+      if (path === "/docs" || path === "/docs/") return handle(req, DOCS_HEADERS);
       // The dashboard's answers are one signed-in member's: no cache may keep or share them.
-      if (url.pathname.startsWith("/v1/dashboard/")) return handle(req, DASHBOARD_API_HEADERS);
-      if (url.pathname !== "/ws") return handle(req);
+      if (path.startsWith("/v1/dashboard/")) return handle(req, DASHBOARD_API_HEADERS);
+      if (path !== "/ws") return handle(req);
       if (ctx.draining) return secured(errorResponse(new MeshError("unavailable", "The broker is shutting down.")));
       // Browsers send an Origin, and no client of this protocol is a web page: without this any
       // site its user visits could hold the address's connection slots (maxConnectionsPerIp).
@@ -177,14 +186,14 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         refusedUpgrades.note({ reason: "forbidden", origin: req.headers.get("origin")?.slice(0, 200) });
         return secured(errorResponse(new MeshError("forbidden", "WebSocket connections from web pages are refused: connect with a program that sends no Origin header.")));
       }
-      const ip = requestIp(srv.requestIP(req)?.address, req, config.trustedProxies);
+      const ip = requestIp(srv.requestIP(received)?.address, req, config.trustedProxies);
       const slot = addressKey(ip);
       if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
         refusedUpgrades.note({ reason: "too_many_connections", ip });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
-      if (srv.upgrade(req, { data: { ip, slot } })) return undefined;
+      if (srv.upgrade(received, { data: { ip, slot } })) return undefined;
       return secured(Response.json({ error: new MeshError("invalid_argument", "Expected a WebSocket upgrade.").toJSON() }, { status: 426 }));
     },
     // Anything fetch throws: without this, Bun answers with an HTML page of the source and cwd.
@@ -234,7 +243,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     },
   });
 
-  dashboard.server = server as Server<unknown>;
+  dashboard.server = prefix.informant(server as Server<unknown>);
   const firstRunToken = await ensureOperatorToken(store);
   const timers = startTimers(ctx);
   const port = server.port!;

@@ -38,7 +38,26 @@ export function publicUrlProblem(raw: string): string | null {
   if (!url.hostname) return `has no host, ${example}`;
   if (url.username || url.password) return "must not carry a user name or password";
   if (url.search || url.hash) return "must not have a query (?) or fragment (#)";
+  const first = publicPathPrefix(raw).split("/")[1];
+  if (first !== undefined && (ROOT_ROUTE_NAMES.includes(first) || first.includes("."))) {
+    const what = first.includes(".") ? "a name with a dot, as the dashboard's files are named at the root" : `the broker's own /${first} route`;
+    return `its path begins with /${first}, ${what}: behind a proxy that passes the path through, /${first}/… could be either; choose another path, e.g. /claudemesh`;
+  }
   return null;
+}
+
+/** The first path segments of the broker's own routes (http/ and the WebSocket at /ws). A
+ *  publicUrl path may not begin with one: the broker serves both at the root and under that path
+ *  (broker/path-prefix.ts), and /health/ready would be the root's route or /ready under /health.
+ *  test/integration/prefix-pass.test.ts checks every registered route against this list. */
+export const ROOT_ROUTE_NAMES: readonly string[] = ["v1", "docs", "ws", "health", "metrics", "hook", "join"];
+
+/** The path of a valid `publicUrl` without its trailing slashes, as the broker also serves
+ *  under: "" (none, or only "/") or "/cm", "/a/b". Percent-escapes stay as the URL has them, as
+ *  they arrive in a request's path. */
+export function publicPathPrefix(publicUrl: string): string {
+  if (publicUrl === "") return "";
+  return new URL(publicUrl).pathname.replace(/\/+$/, "");
 }
 
 /** `raw` (a URL as given, valid or not) as it may be shown in an error, a warning or a log: a

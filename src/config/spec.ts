@@ -28,7 +28,7 @@ export const SETTINGS = [
   { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (behind TLS)." },
   { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port." },
   { key: "dataDir", kind: { type: "dir" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh." },
-  { key: "publicUrl", kind: { type: "url" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com." },
+  { key: "publicUrl", kind: { type: "url" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com; its path, if any, is served as well as the root." },
   { key: "logLevel", kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe log level written to stderr." },
   { key: "synchronous", kind: { type: "enum", values: ["full", "normal"] }, default: "full", doc: "SQLite durability: full survives power loss, normal survives a process crash only." },
   { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes." },
