@@ -99,10 +99,13 @@ export class Meshes {
     return this.handedOut.get(id)?.released.promise ?? null;
   }
 
-  /** Resolves once every message handed out so far is no longer held: each hook said it printed
-   *  its batch, or its hand-out lapsed (at most the hand-out's `ms`). */
-  handOutsSettled(): Promise<void> {
-    return Promise.all([...this.handedOut.values()].map((h) => h.released.promise)).then(() => {});
+  /** Resolves once no message is held: each hook said it printed its batch, or its hand-out
+   *  lapsed. A hand-out made meanwhile (a hook given a newer message while this waited) is waited
+   *  for too, or a read right after would show what that hook is printing. Each lasts at most the
+   *  hand-out's `ms`, and one is made only for messages that arrived since the last, when a hook
+   *  asks. The caller reads right after this resolves, before any hook's request can run. */
+  async handOutsSettled(): Promise<void> {
+    while (this.handedOut.size) await Promise.all([...this.handedOut.values()].map((h) => h.released.promise));
   }
 
   private release(id: string): void {
