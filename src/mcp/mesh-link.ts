@@ -14,7 +14,7 @@ import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./out
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { Incoming, MAX_PENDING } from "./incoming.ts";
-import { ReplyWaiters, takeAnswer } from "./reply-waiters.ts";
+import { ReplyWaiters, takeAnswer, type ShownReply } from "./reply-waiters.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
@@ -37,6 +37,8 @@ export type LinkOptions = {
   onMessage: (m: Pending) => void;
   /** Null if no hook holds this message, else a promise settled once none does (Meshes.heldByHook). */
   heldByHook?: (messageId: string) => Promise<void> | null;
+  /** The reply to this question that the model was already shown whole, if any (Meshes.shownReply). */
+  shownReply?: (questionId: string) => ShownReply<Pending> | undefined;
 };
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
@@ -236,22 +238,30 @@ export class MeshLink {
   /** Sends a question and returns the first message that replies to it: one already pending
    *  (taken from the pending list), else the first to come until the timeout or until `signal`
    *  aborts (the MCP call was cancelled): from then on a reply is an ordinary pending message. A
-   *  reply returned must be settled with settleReply. `shownByHook`: the reply was already here
-   *  and a hook showed it whole while this call waited for that hook (at most HANDOUT_MS); it is
-   *  read, and the result must not show it again. Throws `conflict` while another call asks the
-   *  same question (the same client_message_id). */
+   *  reply returned must be settled with settleReply. `shown`: the reply was already shown whole,
+   *  by a hook, mesh_inbox or an earlier ask (this is a retry with the same client_message_id, or
+   *  the reply came before the send's result and a hook showed it), perhaps while this call waited
+   *  for the hook holding it (at most HANDOUT_MS, and then all it waits); the result must not show
+   *  it again. Throws `conflict` while
+   *  another call asks the same question (the same client_message_id). `timeoutMs` counts from
+   *  the send's result. */
   async ask(
     target: string,
     question: string,
     opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
-  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shownByHook: Pending })> {
+  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shown: ShownReply<Pending> })> {
     const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
     const release = this.replies.claim(sent.messageId, opts.clientMessageId);
     try {
       // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's,
       // unless a hook holds it (takeAnswer).
       const early = await takeAnswer(this.incoming.pending, sent.messageId, this.opts.heldByHook ?? (() => null), opts.signal);
-      return { sent, ...(early ?? { reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) }) };
+      if (early && "reply" in early) return { sent, reply: early.reply };
+      // Already read: the peer does not answer the same question again, so waiting would only end
+      // in a misleading "No reply". Checked before waiting, with no event in between.
+      const shown = this.opts.shownReply?.(sent.messageId) ?? (early ? { message: early.read, by: null } : undefined);
+      if (shown) return { sent, shown };
+      return { sent, reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) };
     } finally {
       release();
     }

@@ -5,6 +5,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { splitMeshPrefix } from "../client/resolve.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
+import { answers, type ShownBy, type ShownReply } from "./reply-waiters.ts";
 
 /** How many shown (or pushed) messages mesh_reply can still answer by id. */
 const REPLYABLE = 2000;
@@ -16,6 +17,11 @@ export const MAX_OPEN_ASKS = 200;
 export class Meshes {
   readonly links: MeshLink[];
   private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"]; ask: boolean }>();
+  /** Replies shown whole, by the question they answer (the first shown of each; at most
+   *  REPLYABLE): a mesh_ask retried with its client_message_id after its reply was read says so at
+   *  once instead of waiting out its timeout for a reply that will not come again. In memory only:
+   *  a restarted server does not know them. */
+  private readonly shownReplies = new Map<string, { link: MeshLink; reply: ShownReply<Pending> }>();
   private readonly listeners = new Set<(m: Pending) => void>();
   private readonly seenListeners = new Set<() => void>();
   /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
@@ -29,7 +35,10 @@ export class Meshes {
   private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
-    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id) }));
+    this.links = entries.map((e) => {
+      const link: MeshLink = new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id), shownReply: (q) => this.shownReply(link, q) });
+      return link;
+    });
   }
 
   /** Connects every mesh (MeshLink.start); calling it again changes nothing. */
@@ -99,10 +108,13 @@ export class Meshes {
     return this.handedOut.get(id)?.released.promise ?? null;
   }
 
-  /** Resolves once every message handed out so far is no longer held: each hook said it printed
-   *  its batch, or its hand-out lapsed (at most the hand-out's `ms`). */
-  handOutsSettled(): Promise<void> {
-    return Promise.all([...this.handedOut.values()].map((h) => h.released.promise)).then(() => {});
+  /** Resolves once no message is held: each hook said it printed its batch, or its hand-out
+   *  lapsed. A hand-out made meanwhile (a hook given a newer message while this waited) is waited
+   *  for too, or a read right after would show what that hook is printing. Each lasts at most the
+   *  hand-out's `ms`, and one is made only for messages that arrived since the last, when a hook
+   *  asks. The caller reads right after this resolves, before any hook's request can run. */
+  async handOutsSettled(): Promise<void> {
+    while (this.handedOut.size) await Promise.all([...this.handedOut.values()].map((h) => h.released.promise));
   }
 
   private release(id: string): void {
@@ -122,25 +134,37 @@ export class Meshes {
     }
   }
 
-  /** Marks these messages seen (acked to their brokers) and remembers them for replies. */
-  markSeen(messages: readonly Pending[]): void {
+  /** Marks these messages seen (acked to their brokers), shown `by` a hook or mesh_inbox, and
+   *  remembers them for replies. */
+  markSeen(messages: readonly Pending[], by: ShownBy): void {
     for (const m of messages) {
       const link = this.links.find((l) => l.slug === m.mesh);
       if (!link) continue;
       link.markSeen([m.messageId]);
-      this.remember(link, m);
+      this.remember(link, m, by);
     }
     if (messages.length) this.seenListeners.forEach((l) => l());
   }
 
-  /** A message shown whole (by mesh_inbox, a hook, or as mesh_ask's reply): answerable by id, and
-   *  no longer held back from the hooks (a reply mesh_ask took may have been previewed). */
-  remember(link: MeshLink, m: Pending): void {
+  /** A message shown whole `by` mesh_inbox, a hook, or as mesh_ask's reply: answerable by id, no
+   *  longer held back from the hooks (a reply mesh_ask took may have been previewed), and, for a
+   *  reply, known as shown to a later ask of its question. */
+  remember(link: MeshLink, m: Pending, by: ShownBy): void {
     this.previewed.delete(m.messageId);
     this.release(m.messageId);
     if (m.ask) this.asks.set(m.messageId, m);
     if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
+    if (m.replyTo && answers(m, m.replyTo) && !this.shownReplies.has(m.replyTo)) {
+      this.shownReplies.set(m.replyTo, { link, reply: { message: m, by } });
+      if (this.shownReplies.size > REPLYABLE) this.shownReplies.delete(this.shownReplies.keys().next().value!);
+    }
     this.replyable(link, m);
+  }
+
+  /** The reply to question `questionId` (sent on `link`) that was already shown whole, if any. */
+  shownReply(link: MeshLink, questionId: string): ShownReply<Pending> | undefined {
+    const r = this.shownReplies.get(questionId);
+    return r?.link === link ? r.reply : undefined;
   }
 
   /** A channel notification carried this message (its sender, id and text, cut if long), saying

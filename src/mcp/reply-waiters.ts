@@ -6,18 +6,30 @@ import { MeshError } from "../protocol/errors.ts";
 
 /** Whether `m` answers question `questionId`. Only a peer answers a question: a broker notice
  *  naming the question (its expiry) is not its reply. */
-const answers = (m: Delivered, questionId: string): boolean => m.replyTo === questionId && m.kind !== "system";
+export const answers = (m: Delivered, questionId: string): boolean => m.replyTo === questionId && m.kind !== "system";
+
+/** Where a message was shown whole to the model: injected by a hook, or returned by a tool. */
+export type ShownBy = "hook" | "mesh_inbox" | "mesh_ask";
+
+/** A reply to a question that the model was already shown whole, and where (null: not known). */
+export type ShownReply<M> = { message: M; by: ShownBy | null };
 
 /** What an ask found already here for its question: the reply, now its own (removed from
- *  `pending`), or the reply a hook showed whole while the ask waited for that hook to finish. */
-export type Early<M> = { reply: M } | { shownByHook: M };
+ *  `pending`), or the reply that was read (shown whole, by a hook or by mesh_inbox) while the ask
+ *  waited for the hook holding it to finish. */
+export type Early<M> = { reply: M } | { read: M };
 
 /** Takes the oldest unread reply to `questionId` from `pending`, if one is there: pushed before
  *  the question's send result came back, or, for an ask retried with its clientMessageId (the same
  *  question id), after the first attempt stopped waiting. A message goes to one place: a reply a
  *  hook is printing right now (`heldByHook` gives a promise settled once the hook confirmed, or its
  *  hand-out lapsed) is not taken while it prints; once settled, it is this ask's unless the hook
- *  showed it whole. Null if there is none, or once `signal` aborts. */
+ *  showed it whole. Null if there is none, or once `signal` aborts.
+ *
+ *  It waits for one hook at most (HANDOUT_MS, not longer than the shortest ask timeout): once
+ *  that hook's hold settles, the reply is either read or no longer held (a released message is not
+ *  handed out again before this continues: no other event runs in between), so the next pass
+ *  returns. */
 export async function takeAnswer<M extends Delivered>(
   pending: Map<string, M>,
   questionId: string,
@@ -34,9 +46,10 @@ export async function takeAnswer<M extends Delivered>(
       return { reply: m };
     }
     await abortable(held, signal);
-    // Shown whole by the hook (marked seen): not this ask's to show again. Still pending (the
-    // hook showed it cut short, or died first): looked for again, and taken.
-    if (!signal?.aborted && !pending.has(m.messageId)) return { shownByHook: m };
+    // Shown whole by the hook (marked seen), or by a mesh_inbox that also waited for it: not this
+    // ask's to show again. Still pending (the hook showed it cut short, or died first): looked for
+    // again, and taken.
+    if (!signal?.aborted && !pending.has(m.messageId)) return { read: m };
   }
 }
 

@@ -162,7 +162,7 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded
     case "seen": {
       for (const id of req.reminded ?? []) reminded.add(id);
       const ids = new Set(req.ids);
-      meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)));
+      meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)), "hook");
       meshes.markPreviewed(req.previewed ?? []);
       return { ok: true };
     }

@@ -14,6 +14,8 @@ import { quoted } from "../client/untrusted-text.ts";
 import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
 import type { PeerInfo } from "../protocol/results.ts";
+import type { Pending } from "./mesh-link.ts";
+import type { ShownBy, ShownReply } from "./reply-waiters.ts";
 
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
 const text = (t: string): Content => ({ content: [{ type: "text", text: t }] });
@@ -70,6 +72,19 @@ const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#top
 const Body = z.string().min(1).max(MAX_SEND_BODY_BYTES).describe(`the text (at most ${MAX_SEND_BODY_BYTES} bytes)`);
 /** Replies to a question default to `now`: the asker is blocked in mesh_ask during its turn. */
 const REPLY_PRIORITY = "default: now when answering a question (the asker is waiting for it), next otherwise";
+/** The shortest mesh_ask wait, in seconds. Not shorter than a hook's hold on a message
+ *  (HANDOUT_MS; a test pins it): an ask that finds its reply held waits for that one hold, and then
+ *  returns whatever became of it (takeAnswer), so the whole wait stays within the timeout. */
+export const MIN_ASK_TIMEOUT_S = 5;
+const SHOWN_BY: Record<ShownBy, string> = {
+  hook: "claudemesh's hook showed it to you as a peer message",
+  mesh_inbox: "mesh_inbox returned it to you",
+  mesh_ask: "an earlier mesh_ask call returned it to you",
+};
+/** mesh_ask's answer when its reply was already shown whole: where, with its id and sender, not the
+ *  text again (a message goes to one place; mesh_reply still answers it by id). */
+const alreadyShown = (name: string, questionId: string, { message: m, by }: ShownReply<Pending>) =>
+  `${name} already replied (message id ${m.messageId} from ${quoted(m.from.name, 80)}, answering question id ${questionId}): ${by ? SHOWN_BY[by] : "it was already shown to you"} earlier in this session; it is not repeated here.`;
 const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
 const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 
@@ -110,7 +125,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // Whole bodies, as many messages as fit one tool result; the rest stay unread.
           const pending = meshes.pending();
           const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued);
-          meshes.markSeen(ms);
+          meshes.markSeen(ms, "mesh_inbox");
           return text(ms.length ? shown : "No new messages.");
         }),
     },
@@ -149,7 +164,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_ask",
       description: "Ask a peer a question and wait for its reply (or until the timeout). Use for questions you need answered to continue.",
-      inputSchema: { to: Target, question: Body, timeout_seconds: z.number().int().min(5).max(600).optional().describe("how long to wait (default 120)"), priority: Priority.optional(), client_message_id: RetryId },
+      inputSchema: { to: Target, question: Body, timeout_seconds: z.number().int().min(MIN_ASK_TIMEOUT_S).max(600).optional().describe("how long to wait (default 120)"), priority: Priority.optional(), client_message_id: RetryId },
       handler: (a, extra) =>
         guarded(async () => {
           nonBlank(a.question);
@@ -157,8 +172,9 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // Cancelled (the user pressed Esc): stop waiting, so a later reply stays pending.
           const asked = await link.ask(target, a.question, { timeoutMs: (a.timeout_seconds ?? 120) * 1000, ...(a.priority ? { priority: a.priority } : {}), ...(extra?.signal ? { signal: extra.signal } : {}), ...retryOpt(a.client_message_id) });
           const { sent } = asked;
-          // Printed by the wake hook while this call waited for it: shown once, there.
-          if ("shownByHook" in asked) return text(`${name} already replied (message id ${asked.shownByHook.messageId}, answering question id ${sent.messageId}): claudemesh's hook has just shown you that reply as a peer message; it is not repeated here.`);
+          // A retry whose reply was already shown (by a hook, perhaps while this call waited for
+          // it, by mesh_inbox, or by an earlier call): shown once, there.
+          if ("shown" in asked) return text(alreadyShown(name, sent.messageId, asked.shown));
           const { reply } = asked;
           if (!reply) return text(`No reply from ${name} within ${a.timeout_seconds ?? 120} s (question id ${sent.messageId}). A later reply will arrive as a normal message.`);
           // The SDK drops the result of a cancelled call; nothing runs between this check and the
@@ -166,7 +182,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           const delivered = !extra?.signal?.aborted;
           link.settleReply(reply, delivered);
           if (!delivered) return text("Cancelled.");
-          meshes.remember(link, reply);
+          meshes.remember(link, reply, "mesh_ask");
           return text(`Reply from ${name}:\n${frameMessage(reply, "whole")}`);
         }),
     },

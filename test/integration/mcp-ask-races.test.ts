@@ -4,54 +4,9 @@
 // waiter (one of them waited out its timeout and said "No reply"). Both failed before their fix
 // (src/mcp/reply-waiters.ts takeAnswer and claim, src/mcp/meshes.ts heldByHook).
 import { describe, expect, test } from "bun:test";
-import { cliTeam } from "../helpers/cli.ts";
-import { startMcp, waitPeer } from "../helpers/mcp.ts";
-import { askIpc, socketPath } from "../../src/mcp/ipc.ts";
+import { askIpc } from "../../src/mcp/ipc.ts";
 import { HANDOUT_MS } from "../../src/mcp/server.ts";
-
-const QUESTION = "What port does the API use?";
-const times = (text: string) => text.split("port 8080").length - 1;
-
-/** alice and bob, each in a Claude Code session, alice's server seeing bob's. */
-async function twoSessions(tag: string) {
-  const team = await cliTeam(["alice", "bob"]);
-  const [alice, bob] = team.dirs;
-  const a = await startMcp(alice, `sess-alice-${tag}`);
-  const bb = await startMcp(bob, `sess-bob-${tag}`);
-  await bb.call("mesh_peers"); // in use, as a real session is from its SessionStart hook on
-  await waitPeer(a, "bob/app");
-  const ask = (cmid: string, timeout_seconds = 30) => a.call("mesh_ask", { to: "bob", question: QUESTION, client_message_id: cmid, timeout_seconds });
-  return {
-    a,
-    ask,
-    /** alice's wake hook (`claudemesh hook wait`) as the server sees it: one `wait`, then `seen`. */
-    aliceHookSocket: socketPath(alice, `sess-alice-${tag}`),
-    /** bob reads the question and answers it. */
-    async bobAnswers() {
-      const q = await bb.waitNotification((n) => n.content.includes(QUESTION));
-      await bb.call("mesh_inbox");
-      expect((await bb.call("mesh_reply", { message_id: q.meta.message_id, message: "port 8080" })).isError).toBe(false);
-    },
-    /** alice asked with `cmid` and stopped waiting (Esc); bob answered; the reply is pending. */
-    async answeredWhileNotWaiting(cmid: string) {
-      const ac = new AbortController();
-      const first = a.client.callTool({ name: "mesh_ask", arguments: { to: "bob", question: QUESTION, client_message_id: cmid, timeout_seconds: 60 } }, undefined, { signal: ac.signal }).catch((e: Error) => e);
-      await bb.waitNotification((n) => n.content.includes(QUESTION));
-      ac.abort();
-      expect(await first).toBeInstanceOf(Error);
-      await this.bobAnswers();
-      await a.waitNotification((n) => n.content.includes("port 8080"));
-    },
-    async [Symbol.asyncDispose]() {
-      await a.close();
-      await bb.close();
-      await team[Symbol.asyncDispose]();
-    },
-  };
-}
-
-/** Whether `p` is still unsettled after `ms`. */
-const stillWaiting = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => false), Bun.sleep(ms).then(() => true)]);
+import { stillWaiting, times, twoSessions } from "../helpers/mcp-ask.ts";
 
 describe("mcp: mesh_ask races", () => {
   test("a reply the wake hook is printing is not returned by an ask too: the ask waits for the hook, then says it was shown", async () => {
