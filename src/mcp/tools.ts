@@ -13,6 +13,7 @@ import { nonBlank, unknownMeshHint } from "./send-refusals.ts";
 import { quoted } from "../client/untrusted-text.ts";
 import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
+import { PRIORITIES, STATUSES } from "../protocol/choices.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import type { Pending } from "./mesh-link.ts";
 import type { ShownBy, ShownReply } from "./reply-waiters.ts";
@@ -65,7 +66,7 @@ async function recipient(meshes: Meshes, to: string): Promise<{ link: MeshLink; 
   return { link, ...found };
 }
 
-const Priority = z.enum(["now", "next", "low"]);
+const Priority = z.enum(PRIORITIES);
 const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" when in several meshes');
 /** As many characters as the CLI's byte limit: a body within it passes here, and MeshSession
  *  refuses a longer one in bytes with a message that says the limit (the CLI's wording). */
@@ -145,7 +146,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_status",
       description: "Set this session's status and/or a one-line summary of what it is working on, visible to peers. dnd holds all but priority-now messages.",
-      inputSchema: { status: z.enum(["idle", "working", "dnd"]).optional(), summary: z.string().max(MAX_SUMMARY_LEN).optional() },
+      inputSchema: { status: z.enum(STATUSES).optional(), summary: z.string().max(MAX_SUMMARY_LEN).optional() },
       handler: (a) =>
         guarded(async () => {
           if (!a.status && a.summary === undefined) throw new MeshError("invalid_argument", "Give a status, a summary, or both.");
