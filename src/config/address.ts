@@ -27,6 +27,8 @@ export function checkHost(raw: string): { host: string } | { problem: string } {
  *  (a path is fine: clients append /ws to it). Returns null when valid, else the reason. */
 export function publicUrlProblem(raw: string): string | null {
   const example = "e.g. https://mesh.example.com";
+  // URL parsing drops them, but the setting is kept and shown as given (banner, API reference).
+  if (raw !== raw.trim()) return "has spaces or line breaks around it; remove them";
   let url: URL;
   try {
     url = new URL(raw);

@@ -111,12 +111,15 @@ describe("broker config", () => {
     // then sees a host, port or path where the writer meant a password), and whitespace may come
     // before the scheme (security review, session 22: each of these was shown in part or whole).
     ["user:pw@mesh.example.com/a@b", "must start with https:// or http://, e.g. https://mesh.example.com", "***@b"],
-    [" https://user:hunter2@mesh.example.com", "must not carry a user name or password", " https://***@mesh.example.com"],
+    [" https://user:hunter2@mesh.example.com", "has spaces or line breaks around it; remove them", " https://***@mesh.example.com"],
     ["https://user:hun@ter2@mesh.example.com", "must not carry a user name or password", "https://***@mesh.example.com"],
     ["https://user:hun/ter2@mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com", "https://***@mesh.example.com"],
     ["https://user:hun?ter2@mesh.example.com", "not an absolute URL; give the scheme and host, e.g. https://mesh.example.com", "https://***@mesh.example.com"],
     ["https://mesh.example.com/?a=1", "must not have a query (?) or fragment (#)", "https://mesh.example.com/?***"],
     ["https://mesh.example.com/#x", "must not have a query (?) or fragment (#)", "https://mesh.example.com/#***"],
+    // Kept as given and shown in the banner and the API reference's servers entry (session 22).
+    ["https://mesh.example.com ", "has spaces or line breaks around it; remove them", "https://mesh.example.com "],
+    ["\thttps://mesh.example.com", "has spaces or line breaks around it; remove them", "\thttps://mesh.example.com"],
   ])("publicUrl %p is refused", (url, why, shown) => {
     expect(() => loadBrokerConfig({ flags: { publicUrl: url } })).toThrow(`publicUrl from --public-url: ${why} (got ${JSON.stringify(shown)})`);
   });
