@@ -142,14 +142,24 @@ export function showsPageKey(session: DashboardSession, shown: string | null | u
   return shown.split(",", MAX_SHOWN_PAGE_KEYS).some((k) => safeEqual(sha256Hex(k.trim()), session.pageKeyHash));
 }
 
-/** The value of one cookie in a Cookie header, or undefined. */
-export function readCookie(header: string | null, name: string): string | undefined {
+/** How many values of one cookie name a request's sessions are looked up by. */
+const MAX_COOKIE_VALUES = 8;
+
+/** Every value of cookie `name` in a Cookie header, in the order sent (at most MAX_COOKIE_VALUES).
+ *  Browsers send one value per Path: a page on another port of this host can set a second
+ *  `cm_dashboard` with a longer Path, which comes first, so a session is looked for among all. */
+export function readCookies(header: string | null, name: string): string[] {
+  const out: string[] = [];
   for (const part of (header ?? "").split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq > 0 && part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
+    if (out.length === MAX_COOKIE_VALUES) break;
   }
-  return undefined;
+  return out;
 }
+
+/** The first value of cookie `name` in a Cookie header, or undefined. */
+export const readCookie = (header: string | null, name: string): string | undefined => readCookies(header, name)[0];
 
 /** A Set-Cookie value: HttpOnly (no script reads it), SameSite=Strict (no other site sends it),
  *  Path=/, Secure when the browser reached us over https. maxAgeS 0 clears the cookie. */

@@ -92,4 +92,27 @@ describe("the page key", () => {
     expect(await get(b, "/v1/dashboard/me", a.cookie, a.key)).toEqual({ status: 401, code: "unauthorized" });
     expect(await overview(op.cookie, op.key)).toEqual({ status: 401, code: "unauthorized" });
   });
+
+  // Security review, session 22: a page on another port of the host can set one more
+  // `cm_dashboard` cookie with a longer Path, which the browser sends first. The broker read only
+  // the first value, so the dashboard said "not logged in" until that cookie expired, and a logout
+  // ended the planted value, not the session.
+  test("a second cookie of the same name, sent first, neither hides the session nor survives logout", async () => {
+    await using b = await startBroker();
+    const { owner: alice } = await createTestMesh(b.url, "alice");
+    const bob = await addMember(b.url, alice, "bob");
+    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
+    const other = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) }));
+    const planted = `cm_dashboard=planted-by-another-port; ${a.cookie}`;
+    expect(await get(b, "/v1/dashboard/me", planted, a.key)).toEqual({ status: 200, code: undefined });
+    expect((await events(b, planted, `?${PAGE_KEY_PARAM}=${a.key}`)).status).toBe(200);
+    // Another live session first: the one whose key the request shows is the one used.
+    const both = `${other.cookie}; ${a.cookie}`;
+    expect((await call(b, "GET", "/v1/dashboard/me", { cookie: both, pageKey: a.key })).body.member.displayName).toBe("alice");
+    expect(await get(b, "/v1/dashboard/me", planted, null)).toEqual({ status: 401, code: "page_key_required" });
+    // A logout ends every session its cookies name.
+    expect((await call(b, "POST", "/v1/dashboard/logout", { cookie: planted, pageKey: null, body: {} })).status).toBe(200);
+    expect(await get(b, "/v1/dashboard/me", a.cookie, a.key)).toEqual({ status: 401, code: "unauthorized" });
+    expect(await get(b, "/v1/dashboard/me", other.cookie, other.key)).toEqual({ status: 200, code: undefined });
+  });
 });

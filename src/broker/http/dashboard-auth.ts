@@ -14,12 +14,13 @@ import type { BrokerContext } from "../context.ts";
 import { Conn, memberIdentity } from "../conn.ts";
 import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
-import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie, showsPageKey, type DashboardSession } from "../dashboard-sessions.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookies, showsPageKey, type DashboardSession } from "../dashboard-sessions.ts";
 import { isTrustedProxy, requestIp } from "../client-ip.ts";
 import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../protocol/dashboard-keys.ts";
 import { queryParam } from "./query.ts";
 
-export type Viewer = { member: Member; conn: Conn; sessionExpiresAt: number };
+/** A member viewer: the member as the store has it now, a Conn for the handlers, and the session. */
+export type Viewer = { member: Member; conn: Conn; session: DashboardSession };
 
 /** A transport for a Conn that only carries an identity into the handlers. */
 const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => {}, ping: () => {}, buffered: () => 0 };
@@ -38,15 +39,22 @@ const KEY_HINT = "This request has the dashboard cookie but not its page key, wh
 /** Where a route takes the page key from: the header, or (the live view) also the query. */
 export type KeyFrom = "header" | "header or query";
 
-/** The live session of cookie `name`, or null when there is none. Throws page_key_required when
- *  there is one but the request does not show its page key. */
+/** The live session of cookie `name` whose page key the request shows (any of the cookie's
+ *  values: another port's page may have set one more), or null when no value is a live session.
+ *  Throws page_key_required when there is one but the request does not show its page key. */
 function keyedSession(dash: Dashboard, request: Request, name: string, from: KeyFrom): DashboardSession | null {
-  const session = dash.sessions.get(readCookie(request.headers.get("cookie"), name));
-  if (!session) return null;
-  const shown = request.headers.get(PAGE_KEY_HEADER);
-  if (showsPageKey(session, shown)) return session;
-  if (from === "header or query" && showsPageKey(session, queryParam(request, PAGE_KEY_PARAM))) return session;
+  const sessions = readCookies(request.headers.get("cookie"), name).flatMap((c) => dash.sessions.get(c) ?? []);
+  if (sessions.length === 0) return null;
+  const shown = [request.headers.get(PAGE_KEY_HEADER), from === "header or query" ? queryParam(request, PAGE_KEY_PARAM) : null];
+  const keyed = sessions.find((session) => shown.some((keys) => showsPageKey(session, keys)));
+  if (keyed) return keyed;
   throw new MeshError("page_key_required", KEY_HINT);
+}
+
+/** Whether `session` is still live and named by one of the request's `name` cookies (a stream's
+ *  heartbeat: signed out or evicted meanwhile ends it). */
+export function stillSignedIn(dash: Dashboard, request: Request, name: string, session: DashboardSession): boolean {
+  return readCookies(request.headers.get("cookie"), name).some((c) => dash.sessions.get(c) === session);
 }
 
 /** The member viewer of this request. Throws unauthorized (no or expired session, or a session of
@@ -62,7 +70,7 @@ export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Req
   if (member.revokedAt !== null) throw new MeshError("revoked", "You were removed from this mesh; the dashboard session has ended.");
   const conn = new Conn(NO_SOCKET, ctx.bootId);
   conn.identity = memberIdentity(member);
-  return { member, conn, sessionExpiresAt: session.expiresAt };
+  return { member, conn, session };
 }
 
 /** Checks the operator credential: the cookie's session (opened with the token still current,

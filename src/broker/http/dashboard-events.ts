@@ -7,8 +7,8 @@ import { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { addressKey } from "../client-ip.ts";
-import { clientIpOf, viewerOf, type Viewer } from "./dashboard-auth.ts";
-import { MEMBER_COOKIE, readCookie } from "../dashboard-sessions.ts";
+import { clientIpOf, stillSignedIn, viewerOf, type Viewer } from "./dashboard-auth.ts";
+import { MEMBER_COOKIE } from "../dashboard-sessions.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
 const HEARTBEAT_MS = 8_000;
@@ -86,9 +86,8 @@ function liveStream(ctx: BrokerContext, dash: Dashboard, v: Viewer, request: Req
         });
         // A session signed out (another tab's logout) or evicted ends its streams at the next
         // heartbeat: the cookie's session is looked up again.
-        const cookie = readCookie(request.headers.get("cookie"), MEMBER_COOKIE);
-        const heartbeat = setInterval(() => (dash.sessions.get(cookie) ? write(": keep-alive\n\n") : end()), HEARTBEAT_MS);
-        const expiry = setTimeout(() => end(), Math.max(0, v.sessionExpiresAt - ctx.now()));
+        const heartbeat = setInterval(() => (stillSignedIn(dash, request, MEMBER_COOKIE, v.session) ? write(": keep-alive\n\n") : end()), HEARTBEAT_MS);
+        const expiry = setTimeout(() => end(), Math.max(0, v.session.expiresAt - ctx.now()));
         let done = false;
         cleanup = () => {
           if (done) return;

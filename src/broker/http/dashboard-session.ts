@@ -10,7 +10,7 @@ import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodie
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { verifyDashboardLogin } from "../dashboard-login.ts";
-import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookie } from "../dashboard-sessions.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookies } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { clientIpOf, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
@@ -49,7 +49,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         // One member session per browser: the one whose cookie this replaces ends now (its streams
         // at their next heartbeat), so that tabs still showing it notice, instead of it lingering
         // for 8 h where no request can reach it but its open streams.
-        dash.sessions.close(readCookie(request.headers.get("cookie"), MEMBER_COOKIE));
+        for (const c of readCookies(request.headers.get("cookie"), MEMBER_COOKIE)) dash.sessions.close(c);
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
         set.headers[PAGE_KEY_HEADER] = pageKey;
         return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
@@ -61,8 +61,8 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
       ({ request }) => {
         requireSameOriginJson(ctx, dash, request);
         const cookies = request.headers.get("cookie");
-        dash.sessions.close(readCookie(cookies, MEMBER_COOKIE));
-        dash.sessions.close(readCookie(cookies, OPERATOR_COOKIE));
+        // Every value: a shadowing cookie another port's page set must not keep the real one open.
+        for (const c of [...readCookies(cookies, MEMBER_COOKIE), ...readCookies(cookies, OPERATOR_COOKIE)]) dash.sessions.close(c);
         const https = secure(request);
         const headers = new Headers({ "content-type": "application/json" });
         headers.append("set-cookie", cookieHeader(MEMBER_COOKIE, "", 0, https));
@@ -85,7 +85,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         const v = await viewerOf(ctx, dash, request);
         const mesh = await ctx.store.getMesh(v.member.meshId);
         if (!mesh) throw new MeshError("not_found");
-        return { member: memberInfo(v.member), admin: isAdmin(v.member), mesh, sessionExpiresAt: v.sessionExpiresAt, version: dash.version };
+        return { member: memberInfo(v.member), admin: isAdmin(v.member), mesh, sessionExpiresAt: v.session.expiresAt, version: dash.version };
       },
       { detail: { summary: "The signed-in member, their mesh and role", tags } },
     )
