@@ -60,7 +60,8 @@ describe("names and yourself", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice] } = team;
     const self = await cli(alice, ["send", "alice", "hi", "--json"]);
-    expect({ code: self.code, json: self.json() }).toEqual({ code: 2, json: { error: { code: "invalid_argument", message: "That is you." } } });
+    const key = team.mesh.members.alice!.pubkey.slice(0, 12);
+    expect({ code: self.code, json: self.json() }).toEqual({ code: 2, json: { error: { code: "invalid_argument", message: `"alice" (${key}) is you. Name another peer (claudemesh peers lists them).` } } });
   }, 60_000);
 
   test("two meshes with one slug on different brokers: new refuses the clash, join warns, and a slug never picks one of them", async () => {

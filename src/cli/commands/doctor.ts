@@ -22,6 +22,9 @@ import { rekeyDue } from "../rekey-due.ts";
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 
+/** The fix when this config directory holds no mesh. */
+const JOIN_FIX = "claudemesh join - (or claudemesh new <name> --broker URL)";
+
 /** The fix of a broker check that failed for the broker's sake (not for this member's key). */
 const BROKER_FIX = "check the broker URL and that claudemesh serve runs there";
 
@@ -47,10 +50,16 @@ function localChecks(ctx: Ctx, elsewhere: string | null): { checks: Check[]; usa
   }
   // loadConfig refused anything but a missing file, so this is the plain "not there".
   if (!existsSync(configPath(dir))) {
-    out.push({ check: "config", ok: false, detail: `${configPath(dir)} does not exist`, fix: elsewhere ? elsewhereFix(elsewhere, resolve(dir)) : "claudemesh join - (or claudemesh new <name> --broker URL)" });
+    out.push({ check: "config", ok: false, detail: `${configPath(dir)} does not exist`, fix: elsewhere ? elsewhereFix(elsewhere, resolve(dir)) : JOIN_FIX });
     return { checks: out, usable: false };
   }
   out.push({ check: "config permissions", ok: true, detail: `${dir} 0700, config.json 0600`, fix: null });
+  // A config whose last mesh was left is as empty as a missing one: Claude Code sessions would
+  // join nothing, so it fails as "does not exist" does (it used to pass, and doctor exited 0).
+  if (ctx.config().meshes.length === 0) {
+    out.push({ check: "meshes", ok: false, detail: `none joined in ${configPath(dir)}: Claude Code sessions join no mesh`, fix: elsewhere ? elsewhereFix(elsewhere, resolve(dir)) : JOIN_FIX });
+    return { checks: out, usable: false };
+  }
   return { checks: out, usable: true };
 }
 

@@ -4,7 +4,8 @@
 // and remembering shows it again. "Taken" is what the pipe accepted: up to a pipe's buffer may still
 // be in it when its reader quits, and nothing can tell how much of that the reader consumed.
 // --follow keeps streaming (with --json: one JSON object per line); while you are dnd or working it
-// says that only priority-now messages arrive. --all shows local history.
+// says that only priority-now messages arrive. --all shows local history (offline), and with
+// --follow streams on after it.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
@@ -59,8 +60,16 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       const limit = Number(args.limit ?? 50);
       if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
       const history = readMessages(ctx.env.configDir, mesh.meshId, limit);
-      await ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));
-      return;
+      if (!args.follow) {
+        await ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));
+        return;
+      }
+      // --all --follow, as `tail -f`: the history first, then new messages as they arrive, one
+      // line each (a JSON object per line with --json, as --follow prints). The history holds only
+      // messages already read, and the follower only unread ones, so none is shown twice. It
+      // used to show the history and exit, dropping --follow without a word.
+      if ((await showLines(ctx, history)) < history.length) return;
+      return follow(ctx, sessionFor(ctx, mesh));
     }
     const session = sessionFor(ctx, mesh);
     if (args.follow) return follow(ctx, session);

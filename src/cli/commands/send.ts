@@ -10,6 +10,7 @@ import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
 import { topicHint } from "../../client/name-hints.ts";
+import { topicJoinHint } from "../topic-join-hint.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
@@ -73,13 +74,13 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
         const prefix = err instanceof MeshError && err.code === "unknown_recipient" ? unknownMeshPrefix(ctx.config(), to) : null;
         throw prefix === null ? err : unknownMesh(ctx.config(), to, prefix, true, err);
       });
-    if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", "That is you.");
+    if (peer && peer.pubkey === mesh.publicKey) throw new MeshError("invalid_argument", `${peerLabel(peer)} is you. Name another peer (claudemesh peers lists them).`);
     // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
     // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin(stdinExample) : words;
     const sendOn = (c: BrokerClient, id: string | undefined) =>
       session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch(async (err: unknown) => {
-        throw target.startsWith("#") ? await topicHint(c, err, target.slice(1)) : withGroupHint(err, target);
+        throw target.startsWith("#") ? topicJoinHint(await topicHint(c, err, target.slice(1)), target.slice(1), "send again") : withGroupHint(err, target);
       });
     let r: Awaited<ReturnType<typeof sendOn>>;
     const link = client.state === "open" ? client : await ctx.connect(mesh);

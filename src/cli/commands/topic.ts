@@ -9,13 +9,16 @@ import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
 import { sendText } from "./send.ts";
 import { topicHint } from "../../client/name-hints.ts";
+import { topicJoinHint } from "../topic-join-hint.ts";
 import { unreadableHint } from "../../client/key-gap.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
 
-/** `request`, whose refusal of an unknown topic names the nearest one (topicHint). */
-const onTopic = <T>(client: BrokerClient, topic: string, request: Promise<T>): Promise<T> => request.catch(async (err: unknown) => Promise.reject(await topicHint(client, err, topic)));
+/** `request`, whose refusal of an unknown topic names the nearest one (topicHint), and of one you
+ *  have not joined, the command that joins it (topicJoinHint). */
+const onTopic = <T>(client: BrokerClient, topic: string, request: Promise<T>): Promise<T> =>
+  request.catch(async (err: unknown) => Promise.reject(topicJoinHint(await topicHint(client, err, topic), topic, "run this again")));
 
 /** The broker's "topic #x already exists" (conflict, exit 5 as before) said with the next step:
  *  joining it, or nothing when you are in it already. */
