@@ -31,7 +31,7 @@ describe("backup target", () => {
 
     // Without --force an existing link target is refused like an existing file.
     const noForce = await cli(alice, ["backup", link, "--passphrase-stdin"], { stdin: PASS });
-    expect({ code: noForce.code, stderr: noForce.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`${link} exists; choose another name or pass --force.`) });
+    expect({ code: noForce.code, stderr: noForce.stderr }).toEqual({ code: 5, stderr: expect.stringContaining(`${link} exists; choose another name or pass --force.`) });
 
     // A dangling link names the file to create.
     const dangling = join(root, "next.cmbk");

@@ -66,6 +66,9 @@ describe("cli backup", () => {
     ok(await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS }));
     const lab = ok(await cli(alice, ["new", "Lab", "--broker", b.url, "--display-name", "alice", "--json"])).json();
     const before = readFileSync(join(alice, "config.json"), "utf8");
+    // Without --force: refused by state (exit 5, as README's exit codes say), nothing replaced.
+    const refused = await cli(alice, ["restore", file, "--passphrase-stdin", "--json"], { stdin: PASS });
+    expect({ code: refused.code, error: refused.json().error.code, same: readFileSync(join(alice, "config.json"), "utf8") === before }).toEqual({ code: 5, error: "conflict", same: true });
     const r = await cli(alice, ["restore", file, "--passphrase-stdin", "--force", "--json"], { stdin: PASS });
     const out = r.json();
     expect({ code: r.code, json: out }).toEqual({ code: 0, json: { restored: ["team-x"], notInBackup: [{ slug: "lab", meshId: lab.mesh.id, role: "owner" }], keptKeys: [], previousConfig: expect.stringMatching(/config\.json\.before-restore-\d+$/) } });
@@ -81,7 +84,7 @@ describe("cli backup", () => {
     const file = join(team.root, "existing.cmbk");
     writeFileSync(file, "keep me");
     const r = await cli(alice, ["backup", file, "--passphrase-stdin"], { stdin: PASS });
-    expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 2, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
+    expect({ code: r.code, stderr: r.stderr, content: readFileSync(file, "utf8") }).toEqual({ code: 5, stderr: expect.stringContaining("exists; choose another name or pass --force"), content: "keep me" });
     // The flag the message names is a declared, documented option.
     expect((await cli(alice, ["backup", "--help"])).stdout).toContain("--force");
   }, 30_000);

@@ -34,7 +34,8 @@ export async function backup(args: Args): Promise<void> {
     const target = userFileTarget(file, ctxFile);
     if (target.what === "a directory") throw new UsageError(`${file} is a directory; give the backup a file name, like ${join(file, "claudemesh-backup.cmbk")}.`);
     if (target.what !== null && target.what !== "file") throw new UsageError(`${target.via ? `${file} leads to ${target.path}, which` : file} is ${target.what}; a backup replaces only a regular file. Choose another name.`);
-    if (target.what === "file" && !args.force) throw new UsageError(`${file} exists; choose another name or pass --force.`);
+    // Refused by state (exit 5), as `admin backup` refuses an existing file: the command was right.
+    if (target.what === "file" && !args.force) throw new MeshError("conflict", `${file} exists; choose another name or pass --force.`);
     assertCanCreate(target.path, ctxFile);
     const passphrase = await getPassphrase(Boolean(args["passphrase-stdin"]), true);
     const sealed = await ctx.out.wait("deriving the key (Argon2id)", encryptBackup(new TextEncoder().encode(JSON.stringify(cfg)), passphrase).catch(fromBackupError));
@@ -47,7 +48,7 @@ export async function backup(args: Args): Promise<void> {
 
 /** Refuses to replace a config that holds meshes (restore without --force). */
 function refuseReplacing(cfg: LocalConfig): void {
-  if (cfg.meshes.length > 0) throw new UsageError(`You already have ${cfg.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
+  if (cfg.meshes.length > 0) throw new MeshError("conflict", `You already have ${cfg.meshes.length} mesh(es) configured; pass --force to replace them with the backup (a copy of the current config is kept beside it).`);
 }
 
 /** Writes `cfg` beside config.json, as the copy a restore keeps of the config it replaces;
