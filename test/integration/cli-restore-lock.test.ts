@@ -52,7 +52,7 @@ test("a mesh saved while restore waits for the lock is kept aside and named with
   // A fresh machine: nothing to replace when restore starts, a mesh joined while it waits.
   mkdirSync(fresh, { mode: 0o700 });
   const refused = await restoreWhileLocked(fresh, file, [], saveSide(fresh));
-  expect({ code: refused.code, error: refused.json.error?.code }).toEqual({ code: 2, error: "usage" });
+  expect({ code: refused.code, error: refused.json.error?.code }).toEqual({ code: 5, error: "conflict" });
   expect(loadConfig(fresh).meshes.map((m) => m.slug)).toEqual(["side"]);
   expect(existsSync(join(fresh, CONFIG_LOCK))).toBe(false);
 }, 60_000);
