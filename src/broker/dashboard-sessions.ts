@@ -158,9 +158,6 @@ export function readCookies(header: string | null, name: string): string[] {
   return out;
 }
 
-/** The first value of cookie `name` in a Cookie header, or undefined. */
-export const readCookie = (header: string | null, name: string): string | undefined => readCookies(header, name)[0];
-
 /** A Set-Cookie value: HttpOnly (no script reads it), SameSite=Strict (no other site sends it),
  *  Path=/, Secure when the browser reached us over https. maxAgeS 0 clears the cookie. */
 export function cookieHeader(name: string, value: string, maxAgeS: number, secure: boolean): string {

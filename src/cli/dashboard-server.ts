@@ -16,7 +16,7 @@
 //   cannot use the session, here or at the broker directly.
 // The session itself lives in the browser's cookie and its key in the page origin's storage.
 import { assetResponse, secured } from "../broker/dashboard-assets.ts";
-import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookie } from "../broker/dashboard-sessions.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookies } from "../broker/dashboard-sessions.ts";
 import { errorResponse } from "../broker/http/errors.ts";
 import { closingIfUnread, readBody } from "../broker/http/body.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
@@ -65,8 +65,9 @@ const localCookie = (name: string, port: number) => `${name}_${port}`;
  *  and of those only the values `ours` accepts (the sessions the broker opened through this server). */
 export function cookiesForBroker(header: string | null, port: number, ours: (value: string) => boolean): string | null {
   const out = BROKER_COOKIES.flatMap((c) => {
-    const value = readCookie(header, localCookie(c, port));
-    return value === undefined || !ours(value) ? [] : [`${c}=${value}`];
+    // Any value of the name: a page on another port may have set one more with a longer Path.
+    const value = readCookies(header, localCookie(c, port)).find(ours);
+    return value === undefined ? [] : [`${c}=${value}`];
   });
   return out.length ? out.join("; ") : null;
 }
@@ -210,7 +211,7 @@ export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.no
       out.append("set-cookie", renamed);
       const [name, value] = c.split(";", 1)[0]!.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
       if (value) remember(name, value, cookieExpiry(c, now()));
-      else opened.delete(readCookie(req.headers.get("cookie"), localCookie(name, server.port!)) ?? ""); // cleared: the session this call carried ended
+      else for (const v of readCookies(req.headers.get("cookie"), localCookie(name, server.port!))) opened.delete(v); // cleared: the sessions this call carried ended
     }
     let body: ReadableStream<Uint8Array> | null = upstream.body;
     if (stream && body && type?.startsWith("text/event-stream")) {

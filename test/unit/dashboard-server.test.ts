@@ -26,5 +26,8 @@ describe("cookies between the browser and the broker", () => {
     expect(cookiesForBroker(null, 4321, any)).toBeNull();
     expect(cookiesForBroker(jar, 4321, (v) => v === "op")).toBe("cm_operator=op");
     expect(cookiesForBroker(jar, 4321, () => false)).toBeNull();
+    // A second value of the name, sent first (another port's page set it with a longer Path),
+    // does not hide the session this server opened.
+    expect(cookiesForBroker("cm_dashboard_4321=planted; cm_dashboard_4321=mine", 4321, (v) => v === "mine")).toBe("cm_dashboard=mine");
   });
 });

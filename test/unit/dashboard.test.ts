@@ -6,7 +6,7 @@ import { dashboardLoginCanonical } from "../../src/protocol/canonical.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
 import { generateSigningKeypair, verifyDetached } from "../../src/crypto/sign.ts";
 import { toBase64Url } from "../../src/crypto/encoding.ts";
-import { SessionStore, SESSION_TTL_MS, cookieHeader, readCookie, showsPageKey } from "../../src/broker/dashboard-sessions.ts";
+import { SessionStore, SESSION_TTL_MS, cookieHeader, readCookies, showsPageKey } from "../../src/broker/dashboard-sessions.ts";
 import { MAX_SHOWN_PAGE_KEYS } from "../../src/protocol/dashboard-keys.ts";
 import { sha256Hex } from "../../src/crypto/hash.ts";
 import { MetricSampler, SAMPLE_CAPACITY } from "../../src/broker/dashboard-samples.ts";
@@ -94,9 +94,11 @@ describe("sessions", () => {
   test("cookies: HttpOnly, SameSite=Strict, Path=/, Secure only over https; parsing", () => {
     expect(cookieHeader("cm_dashboard", "abc", 28800, false)).toBe("cm_dashboard=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=28800");
     expect(cookieHeader("cm_dashboard", "", 0, true)).toBe("cm_dashboard=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure");
-    expect(readCookie("a=1; cm_dashboard=xyz; b=2", "cm_dashboard")).toBe("xyz");
-    expect(readCookie("xcm_dashboard=1", "cm_dashboard")).toBeUndefined();
-    expect(readCookie(null, "cm_dashboard")).toBeUndefined();
+    expect(readCookies("a=1; cm_dashboard=xyz; b=2", "cm_dashboard")).toEqual(["xyz"]);
+    expect(readCookies("cm_dashboard=a; x=1; cm_dashboard=b", "cm_dashboard")).toEqual(["a", "b"]);
+    expect(readCookies(Array.from({ length: 20 }, (_, i) => `cm_dashboard=v${i}`).join("; "), "cm_dashboard")).toHaveLength(8);
+    expect(readCookies("xcm_dashboard=1", "cm_dashboard")).toEqual([]);
+    expect(readCookies(null, "cm_dashboard")).toEqual([]);
   });
 });
 
