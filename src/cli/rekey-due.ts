@@ -7,6 +7,7 @@
 import type { BrokerClient } from "../client/client.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import { allAuditEntries } from "../client/audit-log.ts";
+import { peerLabel } from "../client/resolve.ts";
 
 /** Members gone since the last rotation: removed by someone, or left on their own. A member who
  *  left still holds the mesh keys it had (its files, or a backup of them, open any fan-out
@@ -23,11 +24,15 @@ function goneSinceRotation(entries: readonly ChainEntry[]): Map<string, "removed
   return gone;
 }
 
-/** Display names (ids when not listed) of the members gone since the last rotation, " (left)"
- *  after those who left on their own. */
+/** The members gone since the last rotation, named as peerLabel names a peer (quoted name and key
+ *  prefix: a name is its owner's choice and need not be unique, so "root" alone could be the
+ *  owner), their member ids when not listed; " (left)" after those who left on their own. */
 export async function rekeyDue(client: BrokerClient): Promise<string[]> {
   const gone = goneSinceRotation(await allAuditEntries(client));
   if (gone.size === 0) return [];
   const { members } = await client.request("member_list", {});
-  return [...gone].map(([id, how]) => `${members.find((m) => m.memberId === id)?.displayName ?? id}${how === "left" ? " (left)" : ""}`);
+  return [...gone].map(([id, how]) => {
+    const m = members.find((x) => x.memberId === id);
+    return `${m ? peerLabel(m) : id}${how === "left" ? " (left)" : ""}`;
+  });
 }

@@ -57,7 +57,8 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[], self: s
   const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
   if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
   if (unique.length === 0) {
-    throw new MeshError("unknown_recipient", `No peer matches "${text}". List names with \`claudemesh peers\` (or the mesh_peers tool), or give a public-key prefix (≥ ${MIN_PREFIX} hex).`);
+    // Where names are listed is the caller's to say (peerHint): a command in a terminal, a tool in Claude Code.
+    throw new MeshError("unknown_recipient", `No peer matches "${text}". Give a peer's name or a public-key prefix (≥ ${MIN_PREFIX} hex).`);
   }
   const live = liveOne(unique);
   if (live) return { target: live.pubkey, peer: live };

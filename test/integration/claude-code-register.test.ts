@@ -50,7 +50,7 @@ test("install from a second config directory says which one's registration it re
   expect(replacedLine(ok(await install(first)).stdout)).toEqual([]);
   const home = join(h, ".claudemesh");
   expect(replacedLine(ok(await install(home)).stdout)).toEqual([`Replaced the registration that used ${first}: Claude Code sessions started from now on use ${home}.`]);
-  expect(ok(await install(first, true)).json().mcp).toEqual({ registered: true, changed: true, via: "~/.claude.json", replacedConfigDir: home, kept: { label: null, env: [] } });
+  expect(ok(await install(first, true)).json().mcp).toEqual({ registered: true, changed: true, via: "~/.claude.json", replaced: true, replacedLauncher: null, replacedConfigDir: home, kept: { label: null, env: [] } });
   // The same directory again replaces nothing.
   expect(replacedLine(ok(await install(first)).stdout)).toEqual([]);
 }, 60_000);

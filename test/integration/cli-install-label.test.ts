@@ -81,7 +81,7 @@ describe("install again keeps the previous registration's choices", () => {
     expect(entryOf(home.h)).toMatchObject({ args: expect.arrayContaining(["mcp", "--label", "api"]), env: { CLAUDEMESH_DEBUG: "1", CLAUDEMESH_CONFIG_DIR: other } });
     // The same run once more changes nothing and still says what it kept.
     const json = (await cli(other, ["install", "--json"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } })).json();
-    expect(json.mcp).toEqual({ registered: true, changed: false, via: null, replacedConfigDir: null, kept: { label: "api", env: ["CLAUDEMESH_DEBUG"] } });
+    expect(json.mcp).toEqual({ registered: true, changed: false, via: null, replaced: false, replacedLauncher: null, replacedConfigDir: null, kept: { label: "api", env: ["CLAUDEMESH_DEBUG"] } });
     const doctor = (await cli(other, ["doctor", "--json"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } })).json();
     expect(doctor.checks.find((c: { check: string }) => c.check === "MCP registration")).toMatchObject({ ok: true });
   }, 60_000);

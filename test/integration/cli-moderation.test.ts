@@ -225,7 +225,7 @@ describe("cli moderation", () => {
     expect(audit.filter((e) => e.eventType === "invite_revoked").map((e) => e.payload)).toEqual([{ inviteId: team.inviteId, reason: "used by a removed member" }]);
     // The owner's doctor says a rotation is due for the admin's kick, until the owner rekeys.
     const rotation = async () => ((await cli(alice, ["doctor", "--json"])).json().checks as { check: string }[]).find((c) => c.check.endsWith(": key rotation"));
-    expect(await rotation()).toMatchObject({ ok: false, detail: expect.stringMatching(/: erin$/), fix: "claudemesh rekey" });
+    expect(await rotation()).toMatchObject({ ok: false, detail: expect.stringMatching(/: "erin" \([0-9a-f]{12}\)$/), fix: "claudemesh rekey" });
     expect(((await cli(dave, ["doctor", "--json"])).json().checks as { check: string }[]).some((c) => c.check.endsWith(": key rotation"))).toBe(false);
     const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
     expect(rekey.sentTo).toBe(1); // dave only

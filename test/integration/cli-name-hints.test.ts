@@ -1,7 +1,8 @@
 // "Did you mean …?" for the names a command gives the broker, as for commands and options
 // (src/client/name-hints.ts, one matcher: src/did-you-mean.ts): a near topic is named before the
 // advice to create one, a near peer before "list names with claudemesh peers", a near capability
-// in grant's refusal. A name near nothing keeps the old answer. A topic created twice is said in
+// in grant's refusal. A name near nothing is answered with what lists the names (a post to a topic
+// keeps the broker's "create it first"). A topic created twice is said in
 // words with the next step, not as the broker's bare "topic #x already exists".
 import { expect, test } from "bun:test";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
@@ -22,9 +23,15 @@ test("a mistyped topic, peer or capability is answered with the name it is near;
   expect(failed(await cli(bob, ["topic", "history", "deplyos"]))).toEqual({ code: 4, stderr: "claudemesh: No topic #deplyos in this mesh. Did you mean #deploys? (claudemesh topic list lists them.)\n" });
   // Nothing near: creating it is the advice, as before.
   expect(failed(await cli(alice, ["send", "#design", "x"]))).toEqual({ code: 4, stderr: "claudemesh: No topic #design in this mesh. Create it first: claudemesh topic create design\n" });
+  // Nothing near a topic to join, leave or read: the command that lists them.
+  const noTopic = "claudemesh: No topic #nosuch in this mesh. List them with claudemesh topic list.\n";
+  expect(failed(await cli(bob, ["topic", "history", "nosuch"]))).toEqual({ code: 4, stderr: noTopic });
+  expect(failed(await cli(bob, ["topic", "join", "nosuch"]))).toEqual({ code: 4, stderr: noTopic });
+  expect(failed(await cli(bob, ["topic", "leave", "nosuch"]))).toEqual({ code: 4, stderr: noTopic });
 
   expect(failed(await cli(bob, ["grant", "alise", "dm"]))).toEqual({ code: 4, stderr: 'claudemesh: No peer matches "alise". Did you mean "alice"? (claudemesh peers lists them.)\n' });
-  expect(failed(await cli(bob, ["send", "zed", "x"]))).toEqual({ code: 4, stderr: expect.stringMatching(/^claudemesh: No peer matches "zed"\. List names with `claudemesh peers`/) });
+  // Near nobody: the command that lists them, in the CLI's terms only (the MCP server names its tool).
+  expect(failed(await cli(bob, ["send", "zed", "x"]))).toEqual({ code: 4, stderr: 'claudemesh: No peer matches "zed". List names with claudemesh peers, or give a public-key prefix (≥ 6 hex).\n' });
   // Your own name is no suggestion: a name never resolves to you.
   expect(failed(await cli(bob, ["send", "bobb", "x"]))).toEqual({ code: 4, stderr: expect.stringMatching(/^claudemesh: No peer matches "bobb"\. List names/) });
 

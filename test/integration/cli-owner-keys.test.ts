@@ -104,8 +104,22 @@ describe("owner key epochs", () => {
     await using team = await cliTeam(["alice", "bob", "carol"]);
     const [alice, , carol] = team.dirs;
     ok(await cli(carol, ["leave", team.mesh.slug, "--yes"]));
-    expect(await doctorCheck(alice, ": key rotation")).toMatchObject({ ok: false, detail: expect.stringMatching(/: carol \(left\)$/), fix: "claudemesh rekey" });
+    const carolKey = team.mesh.members.carol!.pubkey.slice(0, 12);
+    expect(await doctorCheck(alice, ": key rotation")).toMatchObject({ ok: false, detail: expect.stringMatching(new RegExp(`: "carol" \\(${carolKey}\\) \\(left\\)$`)), fix: "claudemesh rekey" });
     expect(ok(await cli(alice, ["rekey", "--json"])).json().sentTo).toBe(1);
     expect(await doctorCheck(alice, ": key rotation")).toMatchObject({ ok: true, detail: "no member removed or left since the last rotation" });
+  }, 60_000);
+
+  test("doctor names a gone member by key prefix too: a member called as the owner is not the owner", async () => {
+    await using team = await cliTeam(["root"]);
+    const [root] = team.dirs;
+    const twin = join(team.root, "twin");
+    const { link } = ok(await cli(root, ["invite", "--json"])).json();
+    const twinKey = ok(await cli(twin, ["join", link, "--name", "root", "--json"])).json().member.pubkey as string;
+    ok(await cli(twin, ["leave", team.mesh.slug, "--yes"]));
+    const check = await doctorCheck(root, ": key rotation");
+    expect(check?.detail).toEndWith(`: "root" (${twinKey.slice(0, 12)}) (left)`);
+    const human = await cli(root, ["doctor"]);
+    expect(human.stdout).toContain(`"root" (${twinKey.slice(0, 12)}) (left)`);
   }, 60_000);
 });

@@ -9,20 +9,17 @@
 // At the root, the same is covered by dashboard-browser.test.ts and dashboard-live.test.ts.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { connect, createTestMesh } from "../helpers/mesh.ts";
+import { connect } from "../helpers/mesh.ts";
 import { launchBrowser, operatorSees } from "../helpers/browser.ts";
-import { prefixProxy } from "../helpers/prefix-proxy.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
-import { randomId } from "../../src/crypto/hash.ts";
+import { prefixedBroker, prefixedDashboard } from "../helpers/prefixed-broker.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 
 describe("under a path prefix", () => {
   // Operator review, session 22: the reference's examples named routes from the host's root.
   test("the OpenAPI document names publicUrl, its path included, as the server; without publicUrl, none", async () => {
-    await using proxy = prefixProxy("/cm");
-    await using b = await startBroker({ publicUrl: `${proxy.base}/` });
-    proxy.forwardTo(b.url);
+    await using served = await prefixedBroker({ slash: true });
+    const { proxy } = served;
     const spec = await (await fetch(`${proxy.base}/docs/json`)).json();
     expect(spec.servers).toEqual([{ url: proxy.base, description: "this broker, at its publicUrl" }]);
     await using plain = await startBroker();
@@ -30,14 +27,10 @@ describe("under a path prefix", () => {
   });
 
   test("the page at /cm/: a member's link, the live view, sign-out, the operator's sign-in and /cm/join", async () => {
-    await using proxy = prefixProxy("/cm");
-    await using b = await startBroker({ publicUrl: proxy.base });
-    proxy.forwardTo(b.url);
-    const { owner } = await createTestMesh(proxy.base, "alice", "shop");
-    await using br = await launchBrowser(proxy.origin);
+    await using served = await prefixedDashboard();
+    const { proxy, b, owner, br, link } = served;
     const page = br.page;
 
-    const link = dashboardLink({ brokerUrl: proxy.base, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).url;
     expect(link.startsWith(`${proxy.base}/#login=`)).toBe(true);
     await page.goto(link);
     await page.locator(sel("count-members"), { hasText: "1" }).waitFor();
@@ -64,12 +57,8 @@ describe("under a path prefix", () => {
   // Session 22: behind a proxy that forwards /cm as / without redirecting, the page loaded its
   // files from /chunk-….js (outside the path) and stayed on "Loading…".
   test("the page at /cm without a slash, from a proxy that does not redirect, goes to /cm/ and works; /cm/join stays", async () => {
-    await using proxy = prefixProxy("/cm", { bareToRoot: true });
-    await using b = await startBroker({ publicUrl: proxy.base });
-    proxy.forwardTo(b.url);
-    const { owner } = await createTestMesh(proxy.base, "alice", "shop");
-    await using br = await launchBrowser(proxy.origin);
-    const link = dashboardLink({ brokerUrl: proxy.base, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).url;
+    await using served = await prefixedDashboard({ proxy: { bareToRoot: true } });
+    const { proxy, br, link } = served;
     await br.page.goto(link.replace(`${proxy.base}/#`, `${proxy.base}#`));
     await br.page.locator(sel("count-members"), { hasText: "1" }).waitFor({ timeout: 10_000 });
     expect(new URL(br.page.url()).pathname).toBe("/cm/");
@@ -84,9 +73,8 @@ describe("under a path prefix", () => {
   // the browser keeps as it is; the script's location.replace("//evil.example/…/") then took the
   // browser to another host, an open redirect from the broker's address.
   test("the page's redirect to its slash stays on the broker's origin, whatever path a normalizing proxy served it at", async () => {
-    await using proxy = prefixProxy("/cm", { normalize: true });
-    await using b = await startBroker({ publicUrl: proxy.base });
-    proxy.forwardTo(b.url);
+    await using served = await prefixedBroker({ proxy: { normalize: true } });
+    const { proxy } = served;
     await using br = await launchBrowser(proxy.origin);
     const crafted = `${proxy.origin}//evil.example/%2f%2e%2e%2fcm%2f`;
     await br.page.goto(crafted);
@@ -95,10 +83,9 @@ describe("under a path prefix", () => {
   }, 60_000);
 
   test("the API reference at /cm/docs renders its operations with publicUrl's path in their examples, and /cm/docs/ comes back to it", async () => {
-    await using proxy = prefixProxy("/cm");
     // A trailing slash on publicUrl does not double the one each route starts with.
-    await using b = await startBroker({ publicUrl: `${proxy.base}/` });
-    proxy.forwardTo(b.url);
+    await using served = await prefixedBroker({ slash: true });
+    const { proxy } = served;
     await using br = await launchBrowser(proxy.origin);
     const page = br.page;
     await page.goto(`${proxy.base}/docs/`);

@@ -9,11 +9,8 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, textOf } from "../helpers/mesh.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { prefixProxy } from "../helpers/prefix-proxy.ts";
+import { prefixedBroker, prefixedDashboard } from "../helpers/prefixed-broker.ts";
 import { cli } from "../helpers/cli.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
-import { randomId } from "../../src/crypto/hash.ts";
 import { LOGIN_BURST } from "../../src/broker/dashboard-login.ts";
 import { ROOT_ROUTE_NAMES } from "../../src/config/address.ts";
 
@@ -22,9 +19,8 @@ const LOCAL_PROXY = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 
 describe("behind a proxy that passes /cm through", () => {
   test("HTTP under /cm/, and at the root; /cm is redirected to /cm/; /cmx is not under /cm", async () => {
-    await using proxy = prefixProxy("/cm", { passPath: true });
-    await using b = await startBroker({ publicUrl: proxy.base });
-    proxy.forwardTo(b.url);
+    await using served = await prefixedBroker({ proxy: { passPath: true } });
+    const { proxy, b } = served;
     const status = async (url: string) => (await fetch(url, { redirect: "manual" })).status;
     expect({ prefixed: await status(`${proxy.base}/health`), ready: await status(`${proxy.base}/health/ready`), root: await status(`${b.url}/health`), beside: await status(`${b.url}/cmx/health`) }).toEqual({ prefixed: 200, ready: 200, root: 200, beside: 404 });
     const bare = await fetch(`${proxy.base}?x=1`, { redirect: "manual" });
@@ -42,9 +38,8 @@ describe("behind a proxy that passes /cm through", () => {
   });
 
   test("a WebSocket at /cm/ws: hello, requests and a message both ways", async () => {
-    await using proxy = prefixProxy("/cm", { passPath: true });
-    await using b = await startBroker({ publicUrl: proxy.base });
-    proxy.forwardTo(b.url);
+    await using served = await prefixedBroker({ proxy: { passPath: true } });
+    const { proxy, b } = served;
     const { owner } = await createTestMesh(proxy.base, "alice", "shop");
     const bobMember = await addMember(proxy.base, owner, "bob");
     const alice = await connect(proxy.base, owner);
@@ -60,13 +55,9 @@ describe("behind a proxy that passes /cm through", () => {
   });
 
   test("the dashboard at /cm/ in a browser: a member's link, its live view, and /cm without a slash", async () => {
-    await using proxy = prefixProxy("/cm", { passPath: true });
-    await using b = await startBroker({ publicUrl: proxy.base });
-    proxy.forwardTo(b.url);
-    const { owner } = await createTestMesh(proxy.base, "alice", "shop");
-    await using br = await launchBrowser(proxy.origin);
+    await using served = await prefixedDashboard({ proxy: { passPath: true } });
+    const { proxy, owner, br, link } = served;
     const page = br.page;
-    const link = dashboardLink({ brokerUrl: proxy.base, meshId: owner.meshId, memberId: owner.memberId, secretKey: owner.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).url;
     await page.goto(link.replace(`${proxy.base}/#`, `${proxy.base}#`)); // the bare path: the broker redirects
     expect(new URL(page.url()).pathname).toBe("/cm/");
     await page.locator(sel("count-members"), { hasText: "1" }).waitFor({ timeout: 10_000 });
@@ -79,9 +70,8 @@ describe("behind a proxy that passes /cm through", () => {
   }, 60_000);
 
   test("the per-address login throttle sees each client a trusted proxy forwarded for, under /cm too", async () => {
-    await using proxy = prefixProxy("/cm", { passPath: true });
-    await using b = await startBroker({ publicUrl: proxy.base, trustedProxies: LOCAL_PROXY });
-    proxy.forwardTo(b.url);
+    await using served = await prefixedBroker({ proxy: { passPath: true }, broker: { trustedProxies: LOCAL_PROXY } });
+    const { proxy, b } = served;
     const overview = (from: string, token: string) => fetch(`${proxy.base}/v1/dashboard/operator/overview`, { headers: { authorization: `Bearer ${token}`, "x-forwarded-for": from } });
     for (let i = 0; i < LOGIN_BURST; i++) expect((await overview("203.0.113.7", `cmo_wrong_${i}`)).status).toBe(401);
     expect((await overview("203.0.113.7", "cmo_wrong_again")).status).toBe(429);

@@ -11,6 +11,7 @@ import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { keptFrom, labelIn, type Kept } from "../claude-code/kept-choices.ts";
 import { command } from "../context.ts";
 import { checkSessionLabel } from "../display-name.ts";
+import { shellCommand } from "../../config/command-line.ts";
 
 export const CHANNELS_HINT = "claude --dangerously-load-development-channels server:claudemesh";
 
@@ -30,6 +31,25 @@ function replacedConfigDir(previous: ServerEntry | null, configDir: string, home
   const named = previous.env?.CLAUDEMESH_CONFIG_DIR;
   const before = resolve(configDirOf({ HOME: home, CLAUDEMESH_CONFIG_DIR: typeof named === "string" ? named : undefined }));
   return before === resolve(configDir) ? null : before;
+}
+
+/** What the previous registration started (its command and the arguments before `mcp`), when it
+ *  is not what this claudemesh registers now (`argv`): another binary, or another checkout. Null
+ *  when the same, or when the entry is of a shape install never writes. */
+function replacedLauncher(previous: ServerEntry | null, argv: readonly string[]): string | null {
+  if (previous === null || typeof previous.command !== "string") return null;
+  const args = Array.isArray(previous.args) ? previous.args : [];
+  const before = [previous.command, ...(args.includes("mcp") ? args.slice(0, args.indexOf("mcp")) : args)];
+  return shellCommand(before) === shellCommand(argv) ? null : shellCommand(before);
+}
+
+/** The first line: registered anew, replacing a previous registration (from which launcher when
+ *  another one), or unchanged. */
+function registeredLine(via: string | null, replaced: boolean, fromLauncher: string | null, argv: readonly string[]): string {
+  if (via === null) return "The claudemesh MCP server was already registered.";
+  if (!replaced) return `Registered the claudemesh MCP server for your user (${via}).`;
+  const from = fromLauncher ? `, which ran ${fromLauncher}: Claude Code sessions started from now on run ${shellCommand(argv)}` : "";
+  return `Re-registered the claudemesh MCP server for your user (${via}), replacing the previous registration${from}.`;
 }
 
 /** The lines that say what the previous registration's choices became: kept, replaced, dropped. */
@@ -61,13 +81,14 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
     const via = register(ctx.env.home, entry, claudeJson);
     const replaced = via === null ? null : replacedConfigDir(previous, ctx.env.configDir, ctx.env.home);
+    const fromLauncher = via === null ? null : replacedLauncher(previous, argv);
     const hadSettings = existsSync(path);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(configDirEnv(ctx.env.configDir, ctx.env.home))));
     const meshes = ctx.config().meshes.map((m) => m.slug);
     const keptJson = { label: kept.label, env: Object.keys(kept.env) };
-    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replacedConfigDir: replaced, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
+    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replaced: via !== null && previous !== null, replacedLauncher: fromLauncher, replacedConfigDir: replaced, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [
-        via ? `Registered the claudemesh MCP server for your user (${via}).` : "The claudemesh MCP server was already registered.",
+        registeredLine(via, previous !== null, fromLauncher, argv),
         ...keptLines(kept, given, labelIn(previous?.args)),
         ...(replaced ? [`Replaced the registration that used ${replaced}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
