@@ -51,7 +51,8 @@ export class Meshes {
     return () => this.listeners.delete(listener);
   }
 
-  /** Calls `listener` each time messages are marked seen (a tool or a hook showed them). */
+  /** Calls `listener` each time a message was shown whole: by mesh_inbox, a hook, or as mesh_ask's
+   *  reply (remember). */
   onSeen(listener: () => void): () => void {
     this.seenListeners.add(listener);
     return () => this.seenListeners.delete(listener);
@@ -143,13 +144,15 @@ export class Meshes {
       link.markSeen([m.messageId]);
       this.remember(link, m, by);
     }
-    if (messages.length) this.seenListeners.forEach((l) => l());
   }
 
   /** A message shown whole `by` mesh_inbox, a hook, or as mesh_ask's reply: answerable by id, no
-   *  longer held back from the hooks (a reply mesh_ask took may have been previewed), and, for a
-   *  reply, known as shown to a later ask of its question. */
+   *  longer held back from the hooks (a reply mesh_ask took may have been previewed), for a reply,
+   *  known as shown to a later ask of its question, and told to the `onSeen` listeners (the
+   *  doorbell's notice is sent again). Every whole showing passes through here, so these rules
+   *  cannot differ between the tools and the hooks. */
   remember(link: MeshLink, m: Pending, by: ShownBy): void {
+    this.seenListeners.forEach((l) => l());
     this.previewed.delete(m.messageId);
     this.release(m.messageId);
     if (m.ask) this.asks.set(m.messageId, m);
