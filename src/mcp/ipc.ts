@@ -94,13 +94,30 @@ function answers(path: string, timeoutMs: number): Promise<boolean> {
 /** The socket a hook of Claude session `claudeSessionId` talks to: the session's own, else the one
  *  of the MCP server its Claude Code process (an ancestor) started — after /clear or /resume. */
 export async function findSocket(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
+  return (await answering(configDir, claudeSessionId)) ?? (claudeSessionId ? socketPath(configDir, claudeSessionId) : null);
+}
+
+/** findSocket's socket only if a server answers on it, waiting up to `waitMs` for one to start
+ *  listening (Claude Code starts its MCP servers beside the SessionStart hook, so one may come up
+ *  just after); null if none does: this session has no running claudemesh MCP server. */
+export async function runningServer(configDir: string, claudeSessionId: string | null | undefined, waitMs: number): Promise<string | null> {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    const found = await answering(configDir, claudeSessionId);
+    if (found || Date.now() >= end) return found;
+    await Bun.sleep(100);
+  }
+}
+
+/** The first of the session's own socket and its ancestors' on which a server answers. */
+async function answering(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
   const own = claudeSessionId ? socketPath(configDir, claudeSessionId) : null;
   if (own && (await answers(own, 300))) return own;
   for (const pid of ancestorPids()) {
     const p = parentSocketPath(configDir, pid);
     if (await answers(p, 300)) return p;
   }
-  return own;
+  return null;
 }
 
 /** Most bytes of one request (its line, newline excluded): a peer that sends more without a

@@ -15,6 +15,7 @@ import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters, takeAnswer, type ShownReply } from "./reply-waiters.ts";
+import type { ShownReplies } from "./shown-replies.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
@@ -37,8 +38,6 @@ export type LinkOptions = {
   onMessage: (m: Pending) => void;
   /** Null if no hook holds this message, else a promise settled once none does (Meshes.heldByHook). */
   heldByHook?: (messageId: string) => Promise<void> | null;
-  /** The reply to this question that the model was already shown whole, if any (Meshes.shownReply). */
-  shownReply?: (questionId: string) => ShownReply<Pending> | undefined;
 };
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
@@ -69,6 +68,8 @@ export class MeshLink {
   private readonly seenWriter: SeenWriter;
   private readonly keyCatchUp: KeyCatchUp;
   private readonly config: ConfigWrites;
+  /** Replies to this session's questions already shown whole, saved with the replay memory. */
+  private readonly shownReplies: ShownReplies;
 
   constructor(
     readonly entry: MeshEntry,
@@ -79,6 +80,7 @@ export class MeshLink {
     this.saveKey = ls.save;
     this.removeKey = ls.remove;
     this.scope = ls.scope;
+    this.shownReplies = ls.shownReplies;
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
@@ -109,7 +111,7 @@ export class MeshLink {
     this.seenWriter = new SeenWriter(
       this.session,
       () => {
-        saveReplayGuard(opts.configDir, this.session.replay, this.scope);
+        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson() });
         opts.log.debug("replay memory saved", { mesh: entry.slug });
       },
       (ids) => this.client.ackMessages(ids),
@@ -249,7 +251,7 @@ export class MeshLink {
     target: string,
     question: string,
     opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
-  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shown: ShownReply<Pending> })> {
+  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shown: ShownReply })> {
     const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
     const release = this.replies.claim(sent.messageId, opts.clientMessageId);
     try {
@@ -259,12 +261,19 @@ export class MeshLink {
       if (early && "reply" in early) return { sent, reply: early.reply };
       // Already read: the peer does not answer the same question again, so waiting would only end
       // in a misleading "No reply". Checked before waiting, with no event in between.
-      const shown = this.opts.shownReply?.(sent.messageId) ?? (early ? { message: early.read, by: null } : undefined);
+      const shown = this.shownReplies.get(sent.messageId) ?? (early ? { messageId: early.read.messageId, fromName: early.read.from.name, by: null } : undefined);
       if (shown) return { sent, shown };
       return { sent, reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) };
     } finally {
       release();
     }
+  }
+
+  /** Records that `reply`, answering this session's question `questionId`, was shown whole (the
+   *  first shown of each question counts): a later ask of that question, in this process or after
+   *  a restart (it is saved with the replay memory), says so instead of waiting. */
+  rememberReply(questionId: string, reply: ShownReply): void {
+    if (this.shownReplies.add(questionId, reply)) this.seenWriter.changed();
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the

@@ -5,7 +5,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { splitMeshPrefix } from "../client/resolve.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
-import { answers, type ShownBy, type ShownReply } from "./reply-waiters.ts";
+import { answers, type ShownBy } from "./reply-waiters.ts";
 
 /** How many shown (or pushed) messages mesh_reply can still answer by id. */
 const REPLYABLE = 2000;
@@ -17,11 +17,6 @@ export const MAX_OPEN_ASKS = 200;
 export class Meshes {
   readonly links: MeshLink[];
   private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"]; ask: boolean }>();
-  /** Replies shown whole, by the question they answer (the first shown of each; at most
-   *  REPLYABLE): a mesh_ask retried with its client_message_id after its reply was read says so at
-   *  once instead of waiting out its timeout for a reply that will not come again. In memory only:
-   *  a restarted server does not know them. */
-  private readonly shownReplies = new Map<string, { link: MeshLink; reply: ShownReply<Pending> }>();
   private readonly listeners = new Set<(m: Pending) => void>();
   private readonly seenListeners = new Set<() => void>();
   /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
@@ -35,10 +30,7 @@ export class Meshes {
   private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
-    this.links = entries.map((e) => {
-      const link: MeshLink = new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id), shownReply: (q) => this.shownReply(link, q) });
-      return link;
-    });
+    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id) }));
   }
 
   /** Connects every mesh (MeshLink.start); calling it again changes nothing. */
@@ -51,7 +43,8 @@ export class Meshes {
     return () => this.listeners.delete(listener);
   }
 
-  /** Calls `listener` each time messages are marked seen (a tool or a hook showed them). */
+  /** Calls `listener` each time a message was shown whole: by mesh_inbox, a hook, or as mesh_ask's
+   *  reply (remember). */
   onSeen(listener: () => void): () => void {
     this.seenListeners.add(listener);
     return () => this.seenListeners.delete(listener);
@@ -143,28 +136,22 @@ export class Meshes {
       link.markSeen([m.messageId]);
       this.remember(link, m, by);
     }
-    if (messages.length) this.seenListeners.forEach((l) => l());
   }
 
   /** A message shown whole `by` mesh_inbox, a hook, or as mesh_ask's reply: answerable by id, no
-   *  longer held back from the hooks (a reply mesh_ask took may have been previewed), and, for a
-   *  reply, known as shown to a later ask of its question. */
+   *  longer held back from the hooks (a reply mesh_ask took may have been previewed), for a reply,
+   *  known as shown to a later ask of its question, and told to the `onSeen` listeners (the
+   *  doorbell's notice is sent again). Every whole showing passes through here, so these rules
+   *  cannot differ between the tools and the hooks. */
   remember(link: MeshLink, m: Pending, by: ShownBy): void {
+    this.seenListeners.forEach((l) => l());
     this.previewed.delete(m.messageId);
     this.release(m.messageId);
     if (m.ask) this.asks.set(m.messageId, m);
     if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
-    if (m.replyTo && answers(m, m.replyTo) && !this.shownReplies.has(m.replyTo)) {
-      this.shownReplies.set(m.replyTo, { link, reply: { message: m, by } });
-      if (this.shownReplies.size > REPLYABLE) this.shownReplies.delete(this.shownReplies.keys().next().value!);
-    }
+    // Known as shown to a later ask of its question (MeshLink.rememberReply, saved on disk).
+    if (m.replyTo && answers(m, m.replyTo)) link.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
     this.replyable(link, m);
-  }
-
-  /** The reply to question `questionId` (sent on `link`) that was already shown whole, if any. */
-  shownReply(link: MeshLink, questionId: string): ShownReply<Pending> | undefined {
-    const r = this.shownReplies.get(questionId);
-    return r?.link === link ? r.reply : undefined;
   }
 
   /** A channel notification carried this message (its sender, id and text, cut if long), saying

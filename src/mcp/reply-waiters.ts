@@ -11,8 +11,9 @@ export const answers = (m: Delivered, questionId: string): boolean => m.replyTo 
 /** Where a message was shown whole to the model: injected by a hook, or returned by a tool. */
 export type ShownBy = "hook" | "mesh_inbox" | "mesh_ask";
 
-/** A reply to a question that the model was already shown whole, and where (null: not known). */
-export type ShownReply<M> = { message: M; by: ShownBy | null };
+/** A reply to a question that the model was already shown whole: its id, its sender's name, and
+ *  where it was shown (null: not known). */
+export type ShownReply = { messageId: string; fromName: string; by: ShownBy | null };
 
 /** What an ask found already here for its question: the reply, now its own (removed from
  *  `pending`), or the reply that was read (shown whole, by a hook or by mesh_inbox) while the ask

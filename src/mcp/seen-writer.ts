@@ -37,6 +37,13 @@ export class SeenWriter {
     this.timer ??= setTimeout(() => this.flush(), REPLAY_FLUSH_MS);
   }
 
+  /** Something else the replay file holds changed (a reply shown, shown-replies.ts): it is
+   *  written with the next write, which is scheduled. */
+  changed(): void {
+    this.unsaved.dirty = true;
+    this.timer ??= setTimeout(() => this.flush(), REPLAY_FLUSH_MS);
+  }
+
   /** Writes the replay file if anything was recorded since the last write, then sends the acks
    *  that waited for it. */
   flush(): void {

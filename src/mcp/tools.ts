@@ -15,7 +15,6 @@ import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
 import { PRIORITIES, STATUSES } from "../protocol/choices.ts";
 import type { PeerInfo } from "../protocol/results.ts";
-import type { Pending } from "./mesh-link.ts";
 import type { ShownBy, ShownReply } from "./reply-waiters.ts";
 
 type Content = { content: { type: "text"; text: string }[]; isError?: boolean };
@@ -84,8 +83,8 @@ const SHOWN_BY: Record<ShownBy, string> = {
 };
 /** mesh_ask's answer when its reply was already shown whole: where, with its id and sender, not the
  *  text again (a message goes to one place; mesh_reply still answers it by id). */
-const alreadyShown = (name: string, questionId: string, { message: m, by }: ShownReply<Pending>) =>
-  `${name} already replied (message id ${m.messageId} from ${quoted(m.from.name, 80)}, answering question id ${questionId}): ${by ? SHOWN_BY[by] : "it was already shown to you"} earlier in this session; it is not repeated here.`;
+const alreadyShown = (name: string, questionId: string, { messageId, fromName, by }: ShownReply) =>
+  `${name} already replied (message id ${messageId} from ${quoted(fromName, 80)}, answering question id ${questionId}): ${by ? SHOWN_BY[by] : "it was already shown to you"} earlier in this session; it is not repeated here.`;
 const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
 const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 

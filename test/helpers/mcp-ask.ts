@@ -27,6 +27,9 @@ export async function twoSessions(tag: string) {
     a,
     bb,
     ask,
+    /** alice's config directory and Claude session id (to start her server again). */
+    alice: alice!,
+    aliceSession: `sess-alice-${tag}`,
     /** alice's wake hook (`claudemesh hook wait`) as the server sees it: one `wait`, then `seen`. */
     aliceHookSocket: hookSocket,
     /** The batch a wake hook of alice's is handed now (or once a message comes). */

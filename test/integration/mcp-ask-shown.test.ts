@@ -7,6 +7,7 @@
 // failed before their fix (src/mcp/meshes.ts shownReply and handOutsSettled, mesh-link.ts ask).
 import { describe, expect, test } from "bun:test";
 import { stillWaiting, times, twoSessions } from "../helpers/mcp-ask.ts";
+import { startMcp, waitPeer } from "../helpers/mcp.ts";
 
 /** Asserts `r` is mesh_ask's "already replied" answer naming `messageId`, said `how`, fast. */
 function alreadyReplied(r: { text: string; isError: boolean }, messageId: string, how: string, ms: number) {
@@ -54,6 +55,26 @@ describe("mcp: mesh_ask retried after its reply was shown", () => {
     const again = await s.ask("shownAsk-asked-00001", 30, "Which branch?");
     expect(again.text).toContain("an earlier mesh_ask call returned it to you");
     expect(times(again.text, "branch main")).toBe(0);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  }, 60_000);
+});
+
+describe("mcp: mesh_ask retried after its MCP server restarted", () => {
+  // The replies shown are saved with the replay memory (src/mcp/shown-replies.ts); they were kept
+  // in memory only, and the retry waited out its timeout and said "No reply".
+  test("the retry says the reply was shown, at once, not repeating it", async () => {
+    await using s = await twoSessions("shown-restart");
+    const first = s.ask("shownAsk-restart-001", 30, "Which region?");
+    await s.bobAnswers("Which region?", "region eu");
+    const r = await first;
+    expect(times(r.text, "region eu")).toBe(1);
+    await s.a.close(); // Claude Code restarts the server (/mcp reconnect): same session, same key
+    await using again = await startMcp(s.alice, s.aliceSession);
+    await waitPeer(again, "bob/app");
+    const started = performance.now();
+    const retry = await again.call("mesh_ask", { to: "bob", question: "Which region?", client_message_id: "shownAsk-restart-001", timeout_seconds: 15 });
+    expect(retry.text).toMatch(/^"bob" \(\w+\) already replied \(message id \S+ from "bob\/app", answering question id \S+\): an earlier mesh_ask call returned it to you/);
+    expect(times(retry.text, "region eu")).toBe(0);
     expect(performance.now() - started).toBeLessThan(10_000);
   }, 60_000);
 });

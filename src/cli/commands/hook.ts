@@ -3,7 +3,8 @@
 // exits 0 — never hanging on a dead broker, never printing a secret. `wait` is the asyncRewake
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
-import { askIpc, findSocket } from "../../mcp/ipc.ts";
+import { askIpc, findSocket, runningServer } from "../../mcp/ipc.ts";
+import { loadConfig } from "../../client/local/config-file.ts";
 import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
 import { fitInBudget } from "../../mcp/text-budget.ts";
 import { oneLine, quoted } from "../../client/untrusted-text.ts";
@@ -16,6 +17,9 @@ type Event = (typeof HOOK_EVENTS)[number];
 
 /** Most time any hook but `wait` may take; Claude Code's own timeouts are far longer. */
 const BUDGET_MS = 2500;
+/** How long SessionStart waits for this session's MCP server to start listening, when a mesh is
+ *  joined (Claude Code starts the server beside the hook). */
+const SERVER_WAIT_MS = 1000;
 /** How long the asyncRewake hook waits for a message before giving up quietly. */
 const WAIT_MS = 30 * 60_000;
 
@@ -100,7 +104,42 @@ export function peersContext(r: PeersAnswer, budget = MAX_INJECTION_CHARS): stri
   return text + unread;
 }
 
-async function handle(event: Event, input: HookInput, sock: string): Promise<number> {
+/** The meshes config.json lists (their slugs), or null when it cannot be read (doctor says why;
+ *  its error is not repeated here, so nothing from the file reaches the model). */
+function joinedMeshes(configDir: string): string[] | null {
+  try {
+    return loadConfig(configDir).meshes.map((m) => m.slug);
+  } catch {
+    return null;
+  }
+}
+
+/** SessionStart's context when no claudemesh MCP server answers for this session: a mesh is joined
+ *  (or the config cannot be read), so the model is told why it has no mesh context and that
+ *  `claudemesh doctor` finds out; nothing when no mesh is joined, so a project that does not use
+ *  claudemesh is not told about it. */
+export function noServerContext(joined: readonly string[] | null): string {
+  const fix = "the user can run `claudemesh doctor` in a terminal to see why";
+  if (joined === null) return `claudemesh: its config cannot be read and no claudemesh MCP server answers for this session, so this session is on no mesh; ${fix}.`;
+  if (joined.length === 0) return "";
+  const names = joined.slice(0, 5).map((m) => oneLine(m, 48)).join(", ") + (joined.length > 5 ? ` and ${joined.length - 5} more` : "");
+  return `claudemesh: this machine has joined ${joined.length === 1 ? "mesh" : "meshes"} ${names}, but no claudemesh MCP server answers for this session, so no peers are listed here and peer messages do not reach it. If the mesh_* tools are listed, the server started late and works; otherwise ${fix}.`;
+}
+
+/** SessionStart: who is on each mesh (peersContext), why the session is on no mesh (the server's
+ *  `problem`, or no server: noServerContext), or nothing when no mesh is joined. `deadline`: when
+ *  the hook's budget ends. */
+async function sessionStart(configDir: string, sessionId: string | null | undefined, deadline: number): Promise<void> {
+  const joined = joinedMeshes(configDir);
+  const sock = await runningServer(configDir, sessionId, joined?.length === 0 ? 0 : SERVER_WAIT_MS);
+  if (!sock) return void (await context("SessionStart", noServerContext(joined)));
+  // A server that answers but is slow (its first connect) gets what is left of the budget.
+  const r = await askIpc<PeersAnswer>(sock, { op: "peers" }, Math.max(0, Math.min(2000, deadline - Date.now() - 200)));
+  if (r?.problem) return void (await context("SessionStart", r.problem));
+  await context("SessionStart", r && r.meshes.length > 0 ? peersContext(r) : "");
+}
+
+async function handle(event: Exclude<Event, "session-start">, input: HookInput, sock: string): Promise<number> {
   switch (event) {
     case "user-prompt-submit":
       await askIpc(sock, { op: "status", status: "working" }, 800);
@@ -111,13 +150,6 @@ async function handle(event: Event, input: HookInput, sock: string): Promise<num
       // stop_hook_active: this Stop follows a continuation a Stop hook caused; no new reminder then.
       await deliver(sock, "Stop", !input.stop_hook_active);
       return 0;
-    case "session-start": {
-      const r = await askIpc<PeersAnswer>(sock, { op: "peers" }, 2000);
-      if (r?.problem) return context("SessionStart", r.problem), 0;
-      if (!r || r.meshes.length === 0) return out({}), 0;
-      context("SessionStart", peersContext(r));
-      return 0;
-    }
     case "session-end":
       // /clear and /resume end the conversation, not the process: Claude Code keeps this MCP
       // server (it only changes the session id), so the session stays on its meshes. On a real
@@ -145,9 +177,15 @@ export async function run(args: { event: string }): Promise<void> {
     process.exit(2);
   }
   // A hook must never hold Claude up: whatever happens, finish within the budget.
+  const deadline = Date.now() + BUDGET_MS;
   if (event !== "wait") setTimeout(() => process.exit(0), BUDGET_MS).unref();
   const env = clientEnv(processEnv());
   const input = await readInput();
+  if (event === "session-start") {
+    await sessionStart(env.configDir, input.session_id ?? env.claudeSessionId, deadline).catch(() => out({}));
+    await stdoutFlushed();
+    process.exit(0);
+  }
   const sock = await findSocket(env.configDir, input.session_id ?? env.claudeSessionId);
   if (!sock) {
     if (event !== "wait") await out({});
