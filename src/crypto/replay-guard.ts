@@ -46,10 +46,11 @@ export class ReplayGuard {
     return this.#seen.has(`${sender}|${id}`);
   }
 
-  /** `{"v":1,"mesh":<meshId>,"seen":[[sender,id],…]}`, oldest first, for the CLI to persist. */
-  exportJson(): string {
+  /** `{"v":1,"mesh":<meshId>,"seen":[[sender,id],…]}`, oldest first, for the CLI to persist, with
+   *  `extra` keys beside them (importJson ignores those). */
+  exportJson(extra: Record<string, unknown> = {}): string {
     const seen = [...this.#seen].map((p) => p.split("|"));
-    return JSON.stringify({ v: FORMAT_VERSION, mesh: this.meshId, seen });
+    return JSON.stringify({ ...extra, v: FORMAT_VERSION, mesh: this.meshId, seen });
   }
 
   /** Rebuilds a guard from exportJson output, keeping the newest `maxEntries` pairs. Throws

@@ -76,11 +76,7 @@ export function loadReplayGuard(dir: string, meshId: string, scope = "member", o
 /** Writes the replay memory of `scope`, with `extra` keys beside the guard's (an MCP server keeps
  *  the replies its model was shown under "replies"); ReplayGuard.importJson ignores them. */
 export function saveReplayGuard(dir: string, guard: ReplayGuard, scope = "member", extra: Record<string, unknown> = {}): void {
-  const json = guard.exportJson();
-  // exportJson is one JSON object: the extra keys go in before its closing brace, so the (up to
-  // 1.8 MB) pairs are not parsed again for each write.
-  const more = Object.keys(extra).length ? `,${JSON.stringify(extra).slice(1, -1)}` : "";
-  writePrivateFile(seenPath(dir, guard.meshId, scope), json.slice(0, -1) + more + "}");
+  writePrivateFile(seenPath(dir, guard.meshId, scope), guard.exportJson(extra));
 }
 
 /** What the replay file of `scope` holds under `key` beside the guard's pairs; undefined when the
