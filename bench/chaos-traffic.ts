@@ -1,0 +1,164 @@
+// The traffic of a kill -9 chaos run (bench/chaos.ts): real BrokerClients (they reconnect by
+// themselves when the broker dies) sending DMs, broadcasts and #general posts one at a time, each
+// retried with its client message id until the broker's result arrives; every member acks what it
+// gets in batches; invites are created and claimed, one member is kicked and one leaves. Each step
+// goes into a Recorder for chaos-check.ts.
+import { appendFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { BrokerClient } from "../src/client/client.ts";
+import { claimInvite } from "../src/client/http.ts";
+import { inviteCanonical, inviteKeyCanonical } from "../src/protocol/canonical.ts";
+import { MeshError } from "../src/protocol/errors.ts";
+import { generateSigningKeypair, signDetached, signingKeypairFromSeed, type SigningKeypair } from "../src/crypto/sign.ts";
+import { randomId } from "../src/crypto/hash.ts";
+import type { Step } from "./chaos-check.ts";
+
+/** A seeded random source (mulberry32): the same seed gives the same schedule of choices. */
+export function seeded(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The steps so far, also appended to `file` as JSONL when given (with kill and restart notes). */
+export class Recorder {
+  readonly steps: Step[] = [];
+  constructor(private readonly file?: string) {}
+  record(step: Step): void {
+    this.steps.push(step);
+    if (this.file) appendFileSync(this.file, JSON.stringify({ t: performance.now(), ...step }) + "\n");
+  }
+  note(kind: string, data: Record<string, unknown> = {}): void {
+    if (this.file) appendFileSync(this.file, JSON.stringify({ t: performance.now(), kind, ...data }) + "\n");
+  }
+}
+
+export type Member = { name: string; meshId: string; memberId: string; keys: SigningKeypair };
+export type Peer = Member & { client: BrokerClient; pending: Set<Promise<unknown>> };
+
+/** How long a recipient holds its acks before confirming them together, so that at any kill some
+ *  deliveries are unacked, as with a real reader. */
+const ACK_EVERY_MS = 100;
+/** Pause between a retryable failure and the retry of a send or an operation. */
+const RETRY_PAUSE_MS = 50;
+/** Short enough that a send lost in a killed broker is tried again soon after the restart. */
+const CLIENT = { requestTimeoutMs: 3_000, handshakeTimeoutMs: 3_000, pingIdleMs: 1_000, pongTimeoutMs: 1_000 };
+
+/** Who is in the mesh as the clients know it: members whose claim was answered, less those whose
+ *  removal was set off (they are owed nothing from then on). */
+export class Roster {
+  readonly active = new Map<string, Member>();
+  add(m: Member): void {
+    this.active.set(m.keys.publicKey, m);
+  }
+  remove(m: Member, rec: Recorder): void {
+    this.active.delete(m.keys.publicKey);
+    rec.record({ kind: "removed", mailbox: m.keys.publicKey });
+  }
+  others(of: string): string[] {
+    return [...this.active.keys()].filter((k) => k !== of);
+  }
+}
+
+/** Connects `m` as a recipient that records every push and confirms its acks in batches. */
+export async function connectPeer(url: string, m: Member, rec: Recorder): Promise<Peer> {
+  const pending = new Set<Promise<unknown>>();
+  let unacked: string[] = [];
+  const track = (p: Promise<unknown>) => (pending.add(p), void p.finally(() => pending.delete(p)));
+  const flush = () => {
+    const ids = unacked;
+    unacked = [];
+    if (client.state === "closed") return;
+    track(client.ackSync(ids).then(
+      () => ids.forEach((messageId) => rec.record({ kind: "recipient-ack", to: m.keys.publicKey, messageId })),
+      () => {}, // unknown outcome: the messages may come again, which is allowed
+    ));
+  };
+  const client: BrokerClient = new BrokerClient({
+    url,
+    credentials: { kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys },
+    where: { sessionId: randomId(), pid: process.pid, cwd: `/chaos/${m.name}`, hostname: "chaos" },
+    ...CLIENT,
+    firstConnect: "retry", // a member that joined just before a kill connects to the restarted broker
+    onMessage: (msg) => {
+      const text = Buffer.from(msg.ciphertext, "base64").toString();
+      rec.record({ kind: "deliver", to: m.keys.publicKey, from: msg.from.pubkey, cmid: msg.clientMessageId, messageId: msg.messageId, text, ...(msg.topicOffset !== undefined ? { topicOffset: msg.topicOffset } : {}) });
+      if (unacked.length === 0) setTimeout(flush, ACK_EVERY_MS);
+      unacked.push(msg.messageId);
+    },
+  });
+  await client.connect();
+  return { ...m, client, pending };
+}
+
+const envelope = (text: string) => ({ nonce: randomBytes(24).toString("base64"), ciphertext: Buffer.from(text).toString("base64") });
+const retryable = (err: unknown) => err instanceof MeshError && err.retryable;
+
+/** Sends from `p` until `running()` turns false, one message at a time to a target `random`
+ *  picks (a DM to an active member, `*` or `#general`), each retried with its client message id
+ *  until its result arrives or the broker refuses it for good. Resolves with the count sent. */
+export async function sendLoop(p: Peer, roster: Roster, rec: Recorder, random: () => number, running: () => boolean): Promise<number> {
+  const me = p.keys.publicKey;
+  let seq = 0;
+  while (running()) {
+    const others = roster.others(me);
+    const r = random();
+    const target = r < 0.5 && others.length > 0 ? "dm" : r < 0.75 ? "broadcast" : "topic";
+    const dmTo = others[Math.floor(random() * others.length)]!;
+    const to = target === "dm" ? dmTo : target === "broadcast" ? "*" : "#general";
+    const cmid = `${p.name}-${String(++seq).padStart(6, "0")}`;
+    rec.record({ kind: "send", from: me, cmid, seq, target, to: target === "dm" ? [dmTo] : others });
+    for (;;) {
+      try {
+        const res = await p.client.request("send", { to, clientMessageId: cmid, ...envelope(cmid) });
+        rec.record({ kind: "server-ack", cmid, messageId: res.messageId, skipped: res.undeliverable.map((u) => u.to), ...(res.topicOffset !== undefined ? { topicOffset: res.topicOffset } : {}) });
+        break;
+      } catch (err) {
+        if (!retryable(err)) {
+          // A DM to a member removed meanwhile is refused; anything else is a finding.
+          if (!(err instanceof MeshError) || target !== "dm" || roster.active.has(dmTo)) throw err;
+          rec.record({ kind: "refused", cmid, code: err.code });
+          break;
+        }
+        if (!running()) return seq; // unanswered: the judge allows it to arrive or not
+        await Bun.sleep(RETRY_PAUSE_MS);
+      }
+    }
+  }
+  return seq;
+}
+
+/** Runs `op` until it resolves, retrying it while it fails in a way that may pass (the broker
+ *  was killed under it); `done(err)` says which other errors mean it already took effect. */
+export async function untilDone<T>(op: () => Promise<T>, done: (err: unknown) => boolean = () => false, giveUpMs = 60_000): Promise<T | undefined> {
+  const end = Date.now() + giveUpMs;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (done(err)) return undefined;
+      const transient = retryable(err) || !(err instanceof MeshError) || err.code === "not_found"; // a claim of an invite whose creation was lost
+      if (!transient || Date.now() > end) throw err;
+      await Bun.sleep(RETRY_PAUSE_MS);
+    }
+  }
+}
+
+/** Creates an invite over `admin`'s connection and claims it over HTTP as a new member `name`.
+ *  Rejects when either step's outcome is unknown (the broker died under it): the caller then
+ *  forgets that member, which is never owed anything. */
+export async function inviteAndClaim(url: string, admin: Peer, name: string): Promise<Member> {
+  const inviteKeys = signingKeypairFromSeed(new Uint8Array(randomBytes(32)));
+  const inviteId = randomId();
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const signature = signDetached(inviteCanonical(admin.meshId, inviteId, expiresAt, "member", admin.keys.publicKey), admin.keys.secretKey);
+  const keySignature = signDetached(inviteKeyCanonical(admin.meshId, inviteId, inviteKeys.publicKey, 1), admin.keys.secretKey);
+  await admin.client.request("invite_create", { inviteId, expiresAt, role: "member", maxUses: 1, invitePubkey: inviteKeys.publicKey, signature, keySignature });
+  const keys = generateSigningKeypair();
+  const r = await claimInvite(url, { inviteId, meshId: admin.meshId, inviteKeys, joiner: keys, displayName: name });
+  return { name, meshId: admin.meshId, memberId: r.member.memberId, keys };
+}

@@ -1,0 +1,186 @@
+// `bun run chaos -- --cycles 50 --seed N [--history FILE] [--keep]` (`--check FILE` re-judges a history): the kill -9 chaos run. A real
+// broker (`claudemesh serve` from source, on a temp data dir and a port chosen here so that the
+// clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
+// acks, invite claims, a kick and a leave (chaos-traffic.ts); it is SIGKILLed at a seeded random
+// moment and restarted on the same data dir, `--cycles` times. Then the traffic stops, what was
+// acked is given time to arrive, #general's history is read, the broker stops with SIGTERM and
+// `serve --check` verifies the database and every audit chain. chaos-check.ts judges the history.
+// The last stdout line is the summary; exit 0 when no violation, 1 with each violation on stderr.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createMesh } from "../src/client/http.ts";
+import { generateSigningKeypair } from "../src/crypto/sign.ts";
+import { randomId } from "../src/crypto/hash.ts";
+import { checkHistory, parseHistory } from "./chaos-check.ts";
+import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
+
+const MAIN = resolve(import.meta.dir, "../src/main.ts");
+/** Traffic between a restart and the next kill: long enough for the clients to come back (their
+ *  first reconnect waits 0.5–1 s) and send, short enough for many cycles. */
+const WINDOW_MS = { min: 300, max: 2_500 };
+/** After the last restart: how long what was acked may take to arrive before it counts as lost. */
+const DRAIN_MS = 20_000;
+
+const { values: args } = parseArgs({ options: { cycles: { type: "string", default: "10" }, seed: { type: "string" }, history: { type: "string" }, check: { type: "string" }, keep: { type: "boolean", default: false } } });
+if (args.check !== undefined) {
+  // `--check FILE`: judge a history saved with --history again, without running anything.
+  const violations = checkHistory(parseHistory(readFileSync(args.check, "utf8")));
+  for (const v of violations) console.error(`chaos: VIOLATION ${v}`);
+  console.log(`chaos ${violations.length === 0 ? "PASS" : "FAIL"} ${JSON.stringify({ ok: violations.length === 0, violations: violations.length })}`);
+  process.exit(violations.length === 0 ? 0 : 1);
+}
+const cycles = Number(args.cycles);
+const seed = args.seed !== undefined ? Number(args.seed) : Math.floor(Math.random() * 2 ** 31);
+if (!Number.isInteger(cycles) || cycles < 1 || !Number.isInteger(seed)) {
+  console.error("chaos: --cycles must be a whole number ≥ 1 and --seed a whole number, e.g. --cycles 50 --seed 7");
+  process.exit(2);
+}
+console.error(`chaos: --cycles ${cycles} --seed ${seed}`);
+const random = seeded(seed);
+const rec = new Recorder(args.history);
+const dataDir = mkdtempSync(join(tmpdir(), "claudemesh-chaos-"));
+
+/** A free loopback port, kept for every start of the broker. */
+function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+const port = freePort();
+const url = `http://127.0.0.1:${port}`;
+
+type Serve = { proc: Bun.Subprocess<"ignore", "ignore", "pipe">; stderr: () => string };
+
+/** Starts serve and resolves once it listens; rejects with its stderr if it exits first (its start
+ *  checks refused the data dir) or does not listen within 30 s. */
+async function start(): Promise<Serve> {
+  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"], {
+    env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  let text = "";
+  const listening = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.includes('"msg":"broker listening"')) return true;
+    }
+    return false;
+  })();
+  const timeout = Bun.sleep(30_000).then(() => false);
+  if (!(await Promise.race([listening, timeout]))) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw new Error(`exit ${proc.exitCode}: ${text.trim().split("\n").slice(-3).join(" | ")}`);
+  }
+  void (async () => { for await (const _ of proc.stderr); })().catch(() => {}); // keep the pipe drained
+  return { proc, stderr: () => text };
+}
+
+let serve = await start();
+const roster = new Roster();
+const ownerKeys = generateSigningKeypair();
+const created = await createMesh(url, ownerKeys, { meshId: randomId(), slug: `chaos-${seed}`, name: "Chaos", ownerDisplayName: "alice" });
+const alice = await connectPeer(url, { name: "alice", meshId: created.mesh.id, memberId: created.member.memberId, keys: ownerKeys }, rec);
+roster.add(alice);
+const peers: Peer[] = [alice];
+for (const name of ["bob", "carol", "dave", "erin"]) {
+  const m = await inviteAndClaim(url, alice, name);
+  roster.add(m);
+  peers.push(await connectPeer(url, m, rec));
+}
+const [bob, carol, dave, erin] = peers.slice(1) as [Peer, Peer, Peer, Peer];
+
+let running = true;
+const loops = [alice, bob, carol].map((p, i) => sendLoop(p, roster, rec, seeded(seed + i + 1), () => running));
+const ops: Promise<unknown>[] = [];
+const problems: string[] = [];
+const op = (what: string, p: Promise<unknown>) => ops.push(p.catch((err) => problems.push(`${what}: ${err}`)));
+const kickAt = Math.max(1, Math.floor(cycles / 3));
+const leaveAt = Math.max(1, Math.floor((2 * cycles) / 3));
+let joiners = 0;
+let joined = 0;
+
+const t0 = performance.now();
+let kills = 0;
+for (let cycle = 1; cycle <= cycles; cycle++) {
+  const windowMs = WINDOW_MS.min + random() * (WINDOW_MS.max - WINDOW_MS.min);
+  const opAtMs = random() * windowMs;
+  const claim = random() < 0.5;
+  setTimeout(() => {
+    if (claim) {
+      const name = `joiner${++joiners}`;
+      // An invite or claim whose answer was lost in a kill leaves a member nobody is owed to.
+      op(`claim ${name}`, inviteAndClaim(url, alice, name).then(async (m) => (roster.add(m), joined++, peers.push(await connectPeer(url, m, rec))), () => rec.note("claim-unknown", { name })));
+    }
+    if (cycle === kickAt) {
+      roster.remove(erin, rec);
+      op("kick erin", untilDone(() => alice.client.request("member_revoke", { memberId: erin.memberId, ban: false, reason: "chaos" }), (e) => (e as { code?: string }).code === "conflict"));
+    }
+    if (cycle === leaveAt) {
+      roster.remove(dave, rec);
+      op("dave leaves", untilDone(() => dave.client.request("leave", {}), (e) => ["revoked", "left"].includes((e as { code?: string }).code ?? "") || dave.client.state === "closed"));
+    }
+  }, opAtMs);
+  await Bun.sleep(windowMs);
+  serve.proc.kill("SIGKILL");
+  await serve.proc.exited;
+  kills++;
+  rec.note("kill", { cycle });
+  try {
+    serve = await start();
+    rec.note("restart", { cycle });
+  } catch (err) {
+    rec.record({ kind: "start-failed", cycle, detail: String(err) });
+    break;
+  }
+}
+
+// Stop sending once every sender has had a result since the last restart; let everything arrive.
+const failedStart = rec.steps.some((s) => s.kind === "start-failed");
+const acksAfter = rec.steps.length;
+const end = Date.now() + DRAIN_MS;
+while (!failedStart && Date.now() < end && new Set(rec.steps.slice(acksAfter).filter((s) => s.kind === "server-ack").map((s) => (s as { cmid: string }).cmid.split("-")[0])).size < 3) await Bun.sleep(50);
+running = false;
+const sent = await Promise.all(loops.map((l) => l.catch((err) => (problems.push(`sender: ${err}`), 0))));
+await Promise.all(ops);
+while (!failedStart && Date.now() < end && checkHistory(rec.steps).some((v) => v.startsWith("lost:"))) await Bun.sleep(100);
+for (const p of peers) await Promise.all(p.pending);
+
+if (!failedStart) {
+  // #general's whole history, paged; the first page says whether early offsets were trimmed.
+  let after = 0;
+  const entries: { offset: number; messageId: string; cmid: string }[] = [];
+  let first: { lastOffset: number; earliestOffset: number; historyLost: boolean } | undefined;
+  for (;;) {
+    const page = await untilDone(() => alice.client.request("topic_history", { topic: "general", afterOffset: after, limit: 500 }));
+    first ??= page!;
+    if (page!.historyLost && page!.messages.length === 0 && after < page!.earliestOffset - 1) after = page!.earliestOffset - 1;
+    else if (page!.messages.length === 0) break;
+    for (const m of page!.messages) entries.push({ offset: m.topicOffset!, messageId: m.messageId, cmid: m.clientMessageId });
+    if (page!.messages.length > 0) after = entries.at(-1)!.offset;
+  }
+  rec.record({ kind: "topic-history", topic: "general", lastOffset: first!.lastOffset, earliestOffset: first!.historyLost ? first!.earliestOffset : entries[0]?.offset ?? first!.lastOffset + 1, historyLost: first!.historyLost, entries });
+}
+for (const p of peers) p.client.close();
+
+// A clean stop, then the checks `serve` runs at start and more: quick_check, every audit chain.
+serve.proc.kill("SIGTERM");
+const stopCode = await serve.proc.exited;
+if (!failedStart && stopCode !== 0) problems.push(`the broker exited ${stopCode} on SIGTERM`);
+const check = Bun.spawnSync([process.execPath, "run", MAIN, "serve", "--check", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], { stderr: "pipe", stdout: "pipe" });
+if (check.exitCode !== 0) rec.record({ kind: "start-failed", cycle: -1, detail: `exit ${check.exitCode}: ${check.stderr.toString().trim().split("\n").slice(-3).join(" | ")}` });
+
+const violations = [...checkHistory(rec.steps), ...problems.map((p) => `harness: ${p}`)];
+for (const v of violations) console.error(`chaos: VIOLATION ${v}`);
+const count = (k: string) => rec.steps.filter((s) => s.kind === k).length;
+const summary = { ok: violations.length === 0, seed, kills, sends: sent.reduce((a, b) => a + b, 0), acked: count("server-ack"), deliveries: count("deliver"), confirmedAcks: count("recipient-ack"), joiners: joined, topicOffsets: (rec.steps.find((s) => s.kind === "topic-history") as { lastOffset?: number } | undefined)?.lastOffset ?? 0, violations: violations.length, seconds: Math.round((performance.now() - t0) / 1000) };
+if (args.keep) console.error(`chaos: data dir kept at ${dataDir}`);
+else rmSync(dataDir, { recursive: true, force: true });
+console.log(`chaos ${summary.ok ? "PASS" : "FAIL"} ${JSON.stringify(summary)}`);
+process.exit(summary.ok ? 0 : 1);

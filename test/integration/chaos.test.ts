@@ -1,0 +1,74 @@
+// The kill -9 chaos harness (bench/chaos.ts, docs/benchmarks.md "Kill -9 chaos"): a few SIGKILL
+// cycles of a real `serve` under mixed traffic pass its checks; and its judge (bench/chaos-check.ts)
+// does fail, naming the message ids, on histories that break each invariant.
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { checkHistory, parseHistory, type Step } from "../../bench/chaos-check.ts";
+import { tempDir } from "../helpers/broker.ts";
+
+const A = "a".repeat(64);
+const B = "b".repeat(64);
+const C = "c".repeat(64);
+
+/** A clean history: alice sends a DM to bob and a post to #general (offset 1) that bob and carol get. */
+function clean(): Step[] {
+  return [
+    { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [B] },
+    { kind: "server-ack", cmid: "alice-000001", messageId: "m1", skipped: [] },
+    { kind: "deliver", to: B, from: A, cmid: "alice-000001", messageId: "m1", text: "alice-000001" },
+    { kind: "send", from: A, cmid: "alice-000002", seq: 2, target: "topic", to: [B, C] },
+    { kind: "server-ack", cmid: "alice-000002", messageId: "m2", topicOffset: 1, skipped: [] },
+    { kind: "deliver", to: B, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002", topicOffset: 1 },
+    { kind: "recipient-ack", to: B, messageId: "m2" },
+    { kind: "deliver", to: C, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002", topicOffset: 1 },
+    { kind: "topic-history", topic: "general", lastOffset: 1, earliestOffset: 1, historyLost: false, entries: [{ offset: 1, messageId: "m2", cmid: "alice-000002" }] },
+  ];
+}
+const without = (steps: Step[], i: number) => steps.filter((_, j) => j !== i);
+
+describe("the chaos judge", () => {
+  test("passes a clean history, and one where the lost message's recipient was removed", () => {
+    expect(checkHistory(clean())).toEqual([]);
+    expect(checkHistory([{ kind: "removed", mailbox: C }, ...without(clean(), 7)])).toEqual([]);
+  });
+
+  test("fails on each broken invariant, naming the message", () => {
+    const h = clean();
+    expect(checkHistory(without(h, 7))).toEqual([`lost: alice-000002 (m2, topic) acked to its sender but never delivered to cccccccc`]);
+    expect(checkHistory([...h.slice(0, 2), ...h.slice(3, 6), h[2]!, ...h.slice(6)])).toEqual([`order: alice-000001 (m1) first delivered to bbbbbbbb after alice-000002, a later message of its sender`]);
+    expect(checkHistory([...h, { ...(h[5] as Extract<Step, { kind: "deliver" }>) }])).toEqual([`redelivered: alice-000002 (m2) to bbbbbbbb after its ack was confirmed`]);
+    expect(checkHistory([...h, { kind: "server-ack", cmid: "alice-000001", messageId: "m9", skipped: [] }])).toEqual([`duplicate: alice-000001 stored as two messages, m1 and m9`]);
+    expect(checkHistory([...h, { kind: "deliver", to: C, from: A, cmid: "alice-000001", messageId: "m1", text: "alice-000001" }])).toEqual([`phantom: alice-000001 (m1) delivered to cccccccc but never sent so`]);
+    const gap = { kind: "topic-history", topic: "general", lastOffset: 2, earliestOffset: 1, historyLost: false, entries: [{ offset: 2, messageId: "m2", cmid: "alice-000002" }] } satisfies Step;
+    expect(checkHistory([...h.slice(0, 8), gap])).toEqual([
+      `offsets: #general jumps from offset 0 to 2 (alice-000002, m2) without historyLost`,
+      `offsets: alice-000002 (m2) at offset 1 in its result but 2 in the topic history`,
+    ]);
+    expect(checkHistory([...h.slice(0, 8), { ...gap, entries: [{ offset: 1, messageId: "m2", cmid: "alice-000002" }] }])).toEqual([`offsets: #general history ends at 1 but its lastOffset is 2`]);
+    expect(checkHistory([...h.slice(0, 8), { ...gap, lastOffset: 1, entries: [] }])).toEqual([`offsets: #general history ends at 0 but its lastOffset is 1`, `offsets: alice-000002 (m2) acked at offset 1 but missing from the history of #general`]);
+    expect(checkHistory([...h, { kind: "start-failed", cycle: 4, detail: "exit 65: audit chain" }])).toEqual([`start: the broker start after kill 4 refused the data directory: exit 65: audit chain`]);
+  });
+});
+
+describe("kill -9 chaos", () => {
+  test("a few SIGKILL cycles under DMs, broadcasts, topic posts, claims, a kick and a leave lose nothing acked", async () => {
+    const history = `${tempDir()}/history.jsonl`;
+    const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../bench/chaos.ts"), "--cycles", "4", "--seed", "20260101", "--history", history], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const last = out.trim().split("\n").at(-1)!;
+    expect({ code, err: err.includes("VIOLATION") ? err : "" }).toEqual({ code: 0, err: "" });
+    const summary = JSON.parse(last.replace(/^chaos PASS /, "")) as Record<string, number>;
+    expect(summary).toMatchObject({ ok: true, kills: 4, violations: 0 });
+    expect(summary.acked).toBeGreaterThan(100);
+    expect(summary.topicOffsets).toBeGreaterThan(0);
+
+    // The same history with every delivery of one acked message to one recipient taken out.
+    const steps = parseHistory(readFileSync(history, "utf8"));
+    expect(checkHistory(steps)).toEqual([]);
+    const acked = new Set(steps.flatMap((s) => (s.kind === "server-ack" ? [s.cmid] : [])));
+    const victim = steps.findLast((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && acked.has(s.cmid))!;
+    const dropped = steps.filter((s) => !(s.kind === "deliver" && s.cmid === victim.cmid && s.to === victim.to));
+    expect(checkHistory(dropped)).toContainEqual(expect.stringMatching(new RegExp(`^lost: ${victim.cmid} \\(${victim.messageId}, \\w+\\) acked to its sender but never delivered to ${victim.to.slice(0, 8)}$`)));
+  }, 60_000);
+});
