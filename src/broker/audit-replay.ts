@@ -6,8 +6,8 @@
 // so the state folded from the chain is what the tables must hold.
 //
 // Determined by the chain, and compared: the mesh's owner key and key epoch; each member's key,
-// role, invite, whether it was removed, by whom (itself for a leave) and whether banned; each invite's role, use limit, expiry,
-// uses, issuer and whether revoked; each grant's caps. Not recorded by it, and so not compared:
+// role, invite, whether it was removed, by whom (itself for a leave) and whether banned; each
+// invite's role, use limit, expiry, uses, issuer and whether revoked; each grant's caps. Not recorded by it, and so not compared:
 // display names, presence, removal times and reasons, sealed invite keys, sessions, topic and group
 // membership (docs/decisions.md, session 18).
 import type { ChainEntry } from "../protocol/audit-chain.ts";

@@ -1,10 +1,11 @@
 // Grant policy (recipient-side capabilities), as in the seeds: look up the recipient's entry for
 // the sender's member key first, then for the sender's session key. No entry → the defaults;
 // an entry → exactly its caps; an empty entry → blocked.
-import { ALL_CAPS, type Cap } from "../protocol/fields.ts";
+import type { Cap } from "../protocol/fields.ts";
+import { CAPS } from "../protocol/choices.ts";
 import type { Grant } from "../store/types.ts";
 
-export const DEFAULT_CAPS: readonly Cap[] = ALL_CAPS;
+export const DEFAULT_CAPS: readonly Cap[] = CAPS;
 
 /** Capabilities `recipientMemberId` gives to a sender identified by its member key and, for a
  *  session, its session key. */

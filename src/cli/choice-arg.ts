@@ -21,11 +21,13 @@ export const choicesOf = (def: ArgDef): readonly string[] | undefined => (def as
 /** Whether a positional takes several words of its list. */
 export const takesMany = (def: ArgDef): boolean => (def as Partial<ChoiceArg>).many === true;
 
+/** `words` as a sentence names them: "a, b or c". */
+export const orList = (words: readonly string[]): string => (words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : words.join(""));
+
 /** `value` when it is one of `words`, typed as such; otherwise a usage error naming the list and
  *  the nearest word ("--role must be member or admin (did you mean admin?)."). */
 export function oneOf<T extends string>(value: string, words: readonly T[], what: string): T {
   if ((words as readonly string[]).includes(value)) return value as T;
   const near = closest(value, words);
-  const list = words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : words.join("");
-  throw new UsageError(`${what} must be ${list}${near ? ` (did you mean ${near}?)` : ""}.`);
+  throw new UsageError(`${what} must be ${orList(words)}${near ? ` (did you mean ${near}?)` : ""}.`);
 }

@@ -135,8 +135,8 @@ export function startLocalDashboard(brokerUrl: string, port = 0, { now = Date.no
   const base = brokerUrl.replace(/\/$/, ""); // with the path of a broker behind a reverse proxy
   /** The sessions the broker opened through this server, by cookie value, oldest first: the only
    *  cookies passed to the broker, and ended at stop. A cookie a page merely sends is not ours to
-   *  pass on or end, nor worth remembering. One leaves when the broker clears its cookie (a logout), once it has
-   *  expired, or past MAX_OPENED_SESSIONS. */
+   *  pass on or end, nor worth remembering. One leaves when the broker clears its cookie (a
+   *  logout), once it has expired, or past MAX_OPENED_SESSIONS. */
   const opened = new Map<string, { name: string; expiresAt: number }>();
   /** Live views open now, ended with STOPPED_EVENT at stop. */
   const live = new Set<{ end(last: string): void }>();

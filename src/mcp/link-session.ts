@@ -9,8 +9,6 @@ import { ShownReplies } from "./shown-replies.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import type { Log } from "../log/log.ts";
 
-export type LinkSession = ReturnType<typeof linkSession>;
-
 /** The session of `claudeSessionId` in `entry`'s mesh. `removals`: the members the config on disk
  *  records as removed (read when a message is opened). `save` writes a new key to disk (nothing
  *  for one read from there); `remove` deletes it again if this process made it (else null);

@@ -243,10 +243,9 @@ export class MeshLink {
    *  reply returned must be settled with settleReply. `shown`: the reply was already shown whole,
    *  by a hook, mesh_inbox or an earlier ask (this is a retry with the same client_message_id, or
    *  the reply came before the send's result and a hook showed it), perhaps while this call waited
-   *  for the hook holding it (at most HANDOUT_MS, and then all it waits); the result must not show
-   *  it again. Throws `conflict` while
-   *  another call asks the same question (the same client_message_id). `timeoutMs` counts from
-   *  the send's result. */
+   *  for the hook holding it (at most HANDOUT_MS; it then waits no longer); the result must not
+   *  show it again. Throws `conflict` while another call asks the same question (the same
+   *  client_message_id). `timeoutMs` counts from the send's result. */
   async ask(
     target: string,
     question: string,

@@ -25,8 +25,8 @@ export class Meshes {
    *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
   private readonly previewed = new Set<string>();
   /** Unread messages handed to a hook that has not yet said it printed them: other hooks skip
-   *  them, and mesh_ask and mesh_inbox do not show them, until it does (`seen`) or until the hand-out lapses (the
-   *  hook died first: unread again). `released` settles then. */
+   *  them, and mesh_ask and mesh_inbox do not show them, until it does (`seen`) or until the
+   *  hand-out lapses (the hook died first: unread again). `released` settles then. */
   private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
 
   constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {

@@ -9,7 +9,8 @@ import { MeshError } from "../protocol/errors.ts";
 export const answers = (m: Delivered, questionId: string): boolean => m.replyTo === questionId && m.kind !== "system";
 
 /** Where a message was shown whole to the model: injected by a hook, or returned by a tool. */
-export type ShownBy = "hook" | "mesh_inbox" | "mesh_ask";
+export const SHOWN_BY = ["hook", "mesh_inbox", "mesh_ask"] as const;
+export type ShownBy = (typeof SHOWN_BY)[number];
 
 /** A reply to a question that the model was already shown whole: its id, its sender's name, and
  *  where it was shown (null: not known). */

@@ -5,6 +5,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { resolveTarget } from "../client/resolve.ts";
 import { Slug } from "../protocol/fields.ts";
 import { quoted } from "../client/untrusted-text.ts";
+import { refusedAsNotJoined } from "../client/not-joined.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 
 /** Refuses a message of only whitespace (the CLI's "Nothing to send"). */
@@ -29,7 +30,7 @@ export function selfHint(err: unknown, input: string, peers: readonly PeerInfo[]
 /** The broker's refusal of a post to a topic this member has not joined, with how to join: there
  *  is no tool for it, the user runs the CLI. */
 export function joinHint(err: unknown, topic: string): unknown {
-  if (!(err instanceof MeshError) || err.code !== "forbidden" || !err.message.startsWith(`Join #${topic} `)) return err;
+  if (!refusedAsNotJoined(err, topic)) return err;
   return new MeshError("forbidden", `This member has not joined #${topic}, and no tool joins topics: ask the user to run \`claudemesh topic join ${topic}\` in a terminal, then send again.`, { cause: err });
 }
 

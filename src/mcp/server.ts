@@ -154,9 +154,8 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded
       const asks = req.unremindedAsks ? open.filter((a) => !reminded.has(a.messageId)).map((a) => ({ ...a, body: a.body.slice(0, ASK_REMINDER_BODY_CHARS) })) : [];
       const messages = meshes.unannounced().slice(0, req.limit ?? 50);
       // The hook injects what fits its batch (the same frameBatch), then says `seen`: held from the
-      // wake hook (which a Stop starts at the same time) and from mesh_ask meanwhile, as for `wait`.
-      const batch = frameBatch(messages);
-      meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
+      // wake hook (which a Stop starts at the same time) meanwhile, as for `wait`.
+      handOutBatch(meshes, messages);
       return { messages, openAsks: asks };
     }
     case "seen": {
@@ -173,9 +172,7 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded
       const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs, gone);
       // The hook was killed while it waited (a new turn, an interrupt): nobody will print these.
       if (gone.aborted) return {};
-      const batch = frameBatch(ms);
-      meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
-      return batch;
+      return handOutBatch(meshes, ms);
     }
     case "status":
       await Promise.allSettled(meshes.links.map((l) => l.setStatus(req.status)));
@@ -191,6 +188,15 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded
       meshes.close();
       return { ok: true };
   }
+}
+
+/** The batch a hook prints of `messages` (frameBatch): what it shows whole or cut short is held
+ *  from the other hooks, mesh_ask and mesh_inbox until the hook says `seen`, or for HANDOUT_MS if
+ *  it dies first. */
+function handOutBatch(meshes: Meshes, messages: readonly Pending[]): ReturnType<typeof frameBatch> {
+  const batch = frameBatch(messages);
+  meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
+  return batch;
 }
 
 /** The next messages to arrive, or none after `timeoutMs` or once `gone` aborts. */

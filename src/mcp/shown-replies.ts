@@ -4,20 +4,19 @@
 // also after the MCP server restarted, instead of waiting out its timeout for a reply the peer
 // will not send again. Written by the same write that records the reply as seen (SeenWriter).
 import { ID_RE } from "../crypto/fields.ts";
-import type { ShownBy, ShownReply } from "./reply-waiters.ts";
+import { SHOWN_BY, type ShownBy, type ShownReply } from "./reply-waiters.ts";
 
 /** Most replies kept per mesh, oldest dropped first: a retry concerns a recent question, and each
  *  entry costs about 150 bytes in a file rewritten on every read (75 KB at most). */
 export const MAX_SHOWN_REPLIES = 500;
 /** Most characters of a sender's name kept (it is the peer's own choice; quoted when shown). */
 const MAX_NAME_CHARS = 200;
-const BY: readonly ShownBy[] = ["hook", "mesh_inbox", "mesh_ask"];
 
 /** One saved reply: [question id, message id, sender's name, where shown]. */
 type Saved = [string, string, string, ShownBy];
 
 const valid = (e: unknown): e is Saved =>
-  Array.isArray(e) && e.length === 4 && typeof e[0] === "string" && ID_RE.test(e[0]) && typeof e[1] === "string" && ID_RE.test(e[1]) && typeof e[2] === "string" && BY.includes(e[3]);
+  Array.isArray(e) && e.length === 4 && typeof e[0] === "string" && ID_RE.test(e[0]) && typeof e[1] === "string" && ID_RE.test(e[1]) && typeof e[2] === "string" && (SHOWN_BY as readonly unknown[]).includes(e[3]);
 
 export class ShownReplies {
   private readonly byQuestion = new Map<string, ShownReply>();

@@ -76,7 +76,7 @@ const REPLY_PRIORITY = "default: now when answering a question (the asker is wai
  *  (HANDOUT_MS; a test pins it): an ask that finds its reply held waits for that one hold, and then
  *  returns whatever became of it (takeAnswer), so the whole wait stays within the timeout. */
 export const MIN_ASK_TIMEOUT_S = 5;
-const SHOWN_BY: Record<ShownBy, string> = {
+const SHOWN_BY_TEXT: Record<ShownBy, string> = {
   hook: "claudemesh's hook showed it to you as a peer message",
   mesh_inbox: "mesh_inbox returned it to you",
   mesh_ask: "an earlier mesh_ask call returned it to you",
@@ -84,7 +84,7 @@ const SHOWN_BY: Record<ShownBy, string> = {
 /** mesh_ask's answer when its reply was already shown whole: where, with its id and sender, not the
  *  text again (a message goes to one place; mesh_reply still answers it by id). */
 const alreadyShown = (name: string, questionId: string, { messageId, fromName, by }: ShownReply) =>
-  `${name} already replied (message id ${messageId} from ${quoted(fromName, 80)}, answering question id ${questionId}): ${by ? SHOWN_BY[by] : "it was already shown to you"} earlier in this session; it is not repeated here.`;
+  `${name} already replied (message id ${messageId} from ${quoted(fromName, 80)}, answering question id ${questionId}): ${by ? SHOWN_BY_TEXT[by] : "it was already shown to you"} earlier in this session; it is not repeated here.`;
 const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
 const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 

@@ -9,6 +9,6 @@ export const PAGE_KEY_HEADER = "x-dashboard-page-key";
 /** The same, as a query parameter of the live view (`GET /v1/dashboard/events`): an EventSource
  *  cannot send headers. */
 export const PAGE_KEY_PARAM = "pageKey";
-/** Most keys one request may show (a member and an operator session and a few logins since; the
- *  page keeps 4); the rest are ignored. */
+/** Most keys one request may show (a member and an operator session and a few logins since: the
+ *  page keeps MAX_PAGE_KEYS, web/lib/api.ts); the rest are ignored. */
 export const MAX_SHOWN_PAGE_KEYS = 8;

@@ -41,17 +41,16 @@ export const Ciphertext = Type.String({ minLength: 1, maxLength: L.MAX_CIPHERTEX
  *  answered `""` where an invite without keys answers `null`. */
 export const KeysBlob = Type.String({ minLength: 1, maxLength: L.MAX_KEYS_BLOB_B64_LEN, pattern: "^[A-Za-z0-9+/]+={0,2}$" });
 /** One of a fixed list (choices.ts, where the CLI reads the same list). */
-const oneOf = <T extends string>(words: readonly T[]) => Type.Union(words.map((w) => Type.Literal(w)));
-export const Priority = oneOf(PRIORITIES);
-export const Status = oneOf(STATUSES);
+const literalUnion = <T extends string>(words: readonly T[]) => Type.Union(words.map((w) => Type.Literal(w)));
+export const Priority = literalUnion(PRIORITIES);
+export const Status = literalUnion(STATUSES);
 export const Role = Type.Union([Type.Literal("owner"), Type.Literal("admin"), Type.Literal("member")]);
-export const InviteRole = oneOf(INVITE_ROLES);
+export const InviteRole = literalUnion(INVITE_ROLES);
 /** Recipient-side capabilities a sender may hold (see docs/protocol.md, Grants). */
-export const Cap = oneOf(CAPS);
+export const Cap = literalUnion(CAPS);
 export const Caps = Type.Array(Cap, { maxItems: L.MAX_CAPS, uniqueItems: true });
 
 export type Priority = Static<typeof Priority>;
 export type Status = Static<typeof Status>;
 export type Role = Static<typeof Role>;
 export type Cap = Static<typeof Cap>;
-export const ALL_CAPS: readonly Cap[] = CAPS;

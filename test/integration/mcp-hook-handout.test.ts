@@ -7,8 +7,7 @@ import { cliTeam } from "../helpers/cli.ts";
 import { startMcp, waitPeer } from "../helpers/mcp.ts";
 import { askIpc, socketPath } from "../../src/mcp/ipc.ts";
 import type { Pending } from "../../src/mcp/mesh-link.ts";
-
-type Batch = { text: string; ids: string[]; previewed: string[] };
+import { stillWaiting, type HookBatch } from "../helpers/mcp-ask.ts";
 
 /** bob's session with one message from alice pending, and bob's hook socket (the test plays his
  *  hooks over it, request by request, as `claudemesh hook` does). */
@@ -32,14 +31,12 @@ async function oneMessagePending(tag: string) {
   };
 }
 
-const stillWaiting = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => false), Bun.sleep(ms).then(() => true)]);
-
 describe("mcp: a message a hook is printing is shown there only", () => {
   test("the Stop hook's batch is not also handed to the wake hook started with it", async () => {
     await using s = await oneMessagePending("stop");
     const stop = await askIpc<{ messages: Pending[] }>(s.sock, { op: "pending", limit: 50, unremindedAsks: true }, 2000);
     expect(stop?.messages.map((m) => m.body)).toEqual(["shown in one place"]); // the Stop hook prints it now
-    const wake = await askIpc<Batch>(s.sock, { op: "wait", timeoutMs: 1500 }, 5000);
+    const wake = await askIpc<HookBatch>(s.sock, { op: "wait", timeoutMs: 1500 }, 5000);
     expect(wake?.text ?? "").not.toContain("shown in one place");
     await askIpc(s.sock, { op: "seen", ids: stop!.messages.map((m) => m.messageId) }, 2000);
     expect((await s.bb.call("mesh_inbox")).text).toBe("No new messages.");
@@ -47,7 +44,7 @@ describe("mcp: a message a hook is printing is shown there only", () => {
 
   test("mesh_inbox waits for a wake hook printing a message, and does not show it again", async () => {
     await using s = await oneMessagePending("inbox");
-    const wake = await askIpc<Batch>(s.sock, { op: "wait", timeoutMs: 5000 }, 8000);
+    const wake = await askIpc<HookBatch>(s.sock, { op: "wait", timeoutMs: 5000 }, 8000);
     expect(wake?.text).toContain("shown in one place"); // the wake hook prints it now
     const inbox = s.bb.call("mesh_inbox");
     expect(await stillWaiting(inbox, 1000)).toBe(true); // before the fix it showed it at once

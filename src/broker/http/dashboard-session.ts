@@ -77,7 +77,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         member: await viewerOf(ctx, dash, request).then(() => true, () => false),
         operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
       }),
-      { detail: { summary: "Which dashboard sessions this browser holds, each with its page key (never an error)", tags } },
+      { detail: { summary: "Which dashboard sessions this request opens: a cookie shown with its page key, or the operator's Bearer token (never an error)", tags } },
     )
     .get(
       "/v1/dashboard/me",

@@ -10,12 +10,13 @@ import { zsh } from "../completion/zsh.ts";
 import { fish } from "../completion/fish.ts";
 import { SHELLS, type Shell } from "../completion/shells.ts";
 import { UsageError, writeStdout } from "../output.ts";
+import { orList } from "../choice-arg.ts";
 import { command } from "../context.ts";
 
 const SCRIPTS: Record<Shell, typeof bash> = { bash, zsh, fish };
 
 export function script(shell: string): string {
-  if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`Unknown shell "${shell}"; use ${SHELLS.slice(0, -1).join(", ")} or ${SHELLS.at(-1)}.`);
+  if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`Unknown shell "${shell}"; use ${orList(SHELLS)}.`);
   return SCRIPTS[shell as Shell](completionTree(COMMAND_TREE));
 }
 

@@ -55,7 +55,7 @@ function localChecks(ctx: Ctx, elsewhere: string | null): { checks: Check[]; usa
   }
   out.push({ check: "config permissions", ok: true, detail: `${dir} 0700, config.json 0600`, fix: null });
   // A config whose last mesh was left is as empty as a missing one: Claude Code sessions would
-  // join nothing, so it fails as "does not exist" does (it used to pass, and doctor exited 0).
+  // join nothing, so it fails as "does not exist" does.
   if (ctx.config().meshes.length === 0) {
     out.push({ check: "meshes", ok: false, detail: `none joined in ${configPath(dir)}: Claude Code sessions join no mesh`, fix: elsewhere ? elsewhereFix(elsewhere, resolve(dir)) : JOIN_FIX });
     return { checks: out, usable: false };

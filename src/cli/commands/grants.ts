@@ -1,24 +1,26 @@
 // claudemesh grant|revoke|block|grants: what each peer may send you (enforced by the broker for
 // you as recipient). No entry = everything; an empty entry = blocked. A blocked sender gets no
 // notice, but every grant change is in the mesh's audit log, which members can read.
-import { ALL_CAPS, type Cap } from "../../protocol/fields.ts";
+import type { Cap } from "../../protocol/fields.ts";
+import { CAPS } from "../../protocol/choices.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { refuseSelf, resolve } from "../mesh-io.ts";
 import { closest } from "../../did-you-mean.ts";
+import { orList } from "../choice-arg.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
 function capsOf(args: GrantArgs): Cap[] {
   const words = (args._ ?? []).slice(1).flatMap((w) => w.split(","));
-  if (words.length === 0) throw new UsageError(`Name at least one capability: ${ALL_CAPS.join(", ")} or all.`);
+  if (words.length === 0) throw new UsageError(`Name at least one capability: ${orList([...CAPS, "all"])}.`);
   const caps = new Set<Cap>();
   for (const w of words) {
-    if (w === "all") ALL_CAPS.forEach((c) => caps.add(c));
-    else if ((ALL_CAPS as readonly string[]).includes(w)) caps.add(w as Cap);
+    if (w === "all") CAPS.forEach((c) => caps.add(c));
+    else if ((CAPS as readonly string[]).includes(w)) caps.add(w as Cap);
     else {
-      const near = closest(w, [...ALL_CAPS, "all"]);
-      throw new UsageError(`Unknown capability "${w}"${near ? ` (did you mean ${near}?)` : ""}; use ${ALL_CAPS.join(", ")} or all.`);
+      const near = closest(w, [...CAPS, "all"]);
+      throw new UsageError(`Unknown capability "${w}"${near ? ` (did you mean ${near}?)` : ""}; use ${orList([...CAPS, "all"])}.`);
     }
   }
   return [...caps];
@@ -44,7 +46,7 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
     );
   }
   const current = grants.find((g) => g.peer === target)?.caps ?? [...defaults];
-  const caps = ALL_CAPS.filter((c) => next(current).includes(c));
+  const caps = CAPS.filter((c) => next(current).includes(c));
   await client.request("grant_set", { peer: target, caps });
   ctx.out.result({ peer: target, name: peer.displayName, caps }, () => say(peer.displayName, caps));
 }

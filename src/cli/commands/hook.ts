@@ -118,7 +118,7 @@ function joinedMeshes(configDir: string): string[] | null {
  *  (or the config cannot be read), so the model is told why it has no mesh context and that
  *  `claudemesh doctor` finds out; nothing when no mesh is joined, so a project that does not use
  *  claudemesh is not told about it. */
-export function noServerContext(joined: readonly string[] | null): string {
+function noServerContext(joined: readonly string[] | null): string {
   const fix = "the user can run `claudemesh doctor` in a terminal to see why";
   if (joined === null) return `claudemesh: its config cannot be read and no claudemesh MCP server answers for this session, so this session is on no mesh; ${fix}.`;
   if (joined.length === 0) return "";

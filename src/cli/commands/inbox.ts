@@ -66,8 +66,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       }
       // --all --follow, as `tail -f`: the history first, then new messages as they arrive, one
       // line each (a JSON object per line with --json, as --follow prints). The history holds only
-      // messages already read, and the follower only unread ones, so none is shown twice. It
-      // used to show the history and exit, dropping --follow without a word.
+      // messages already read, and the follower only unread ones, so none is shown twice.
       if ((await showLines(ctx, history)) < history.length) return;
       return follow(ctx, sessionFor(ctx, mesh));
     }

@@ -80,17 +80,17 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const env = { ...kept.env, ...configDirEnv(ctx.env.configDir, ctx.env.home) };
     const entry = { type: "stdio" as const, command: argv[0]!, args: [...argv.slice(1), "mcp", ...(label ? ["--label", label] : [])], env };
     const via = register(ctx.env.home, entry, claudeJson);
-    const replaced = via === null ? null : replacedConfigDir(previous, ctx.env.configDir, ctx.env.home);
+    const replacedDir = via === null ? null : replacedConfigDir(previous, ctx.env.configDir, ctx.env.home);
     const fromLauncher = via === null ? null : replacedLauncher(previous, argv);
     const hadSettings = existsSync(path);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(configDirEnv(ctx.env.configDir, ctx.env.home))));
     const meshes = ctx.config().meshes.map((m) => m.slug);
     const keptJson = { label: kept.label, env: Object.keys(kept.env) };
-    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replaced: via !== null && previous !== null, replacedLauncher: fromLauncher, replacedConfigDir: replaced, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
+    ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replaced: via !== null && previous !== null, replacedLauncher: fromLauncher, replacedConfigDir: replacedDir, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [
         registeredLine(via, previous !== null, fromLauncher, argv),
         ...keptLines(kept, given, labelIn(previous?.args)),
-        ...(replaced ? [`Replaced the registration that used ${replaced}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
+        ...(replacedDir ? [`Replaced the registration that used ${replacedDir}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
         meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join - (then paste the link), or claudemesh new.",
         ...(env.CLAUDEMESH_CONFIG_DIR ? [`They use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),
