@@ -7,6 +7,7 @@ import { appendFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { BrokerClient } from "../src/client/client.ts";
 import { claimInvite } from "../src/client/http.ts";
+import { SessionAttestor } from "../src/client/credentials.ts";
 import { inviteCanonical, inviteKeyCanonical } from "../src/protocol/canonical.ts";
 import { MeshError } from "../src/protocol/errors.ts";
 import { generateSigningKeypair, signDetached, signingKeypairFromSeed, type SigningKeypair } from "../src/crypto/sign.ts";
@@ -38,6 +39,7 @@ export class Recorder {
 }
 
 export type Member = { name: string; meshId: string; memberId: string; keys: SigningKeypair };
+/** A connected client; for a session, `keys` are the session's and `name` is `<member>_s`. */
 export type Peer = Member & { client: BrokerClient; pending: Set<Promise<unknown>> };
 
 /** How long a recipient holds its acks before confirming them together, so that at any kill some
@@ -49,23 +51,44 @@ const RETRY_PAUSE_MS = 50;
 const CLIENT = { requestTimeoutMs: 3_000, handshakeTimeoutMs: 3_000, pingIdleMs: 1_000, pongTimeoutMs: 1_000 };
 
 /** Who is in the mesh as the clients know it: members whose claim was answered, less those whose
- *  removal was set off (they are owed nothing from then on). */
+ *  removal was set off (they are owed nothing from then on), with the session keys each member
+ *  runs (a session connected once before any send is one of its member's mailboxes, §5.1). */
 export class Roster {
   readonly active = new Map<string, Member>();
+  private readonly sessions = new Map<string, string[]>(); // member key → its session keys
   add(m: Member): void {
     this.active.set(m.keys.publicKey, m);
   }
+  addSession(member: Member, sessionKey: string): void {
+    this.sessions.set(member.keys.publicKey, [...(this.sessions.get(member.keys.publicKey) ?? []), sessionKey]);
+  }
   remove(m: Member, rec: Recorder): void {
     this.active.delete(m.keys.publicKey);
-    rec.record({ kind: "removed", mailbox: m.keys.publicKey });
+    for (const mailbox of this.mailboxesOf(m.keys.publicKey)) rec.record({ kind: "removed", mailbox });
   }
+  /** A member key's mailboxes: its own and its sessions'. */
+  mailboxesOf(member: string): string[] {
+    return [member, ...(this.sessions.get(member) ?? [])];
+  }
+  /** Whether `mailbox` (a member or session key) belongs to an active member. */
+  has(mailbox: string): boolean {
+    return [...this.active.keys()].some((k) => this.mailboxesOf(k).includes(mailbox));
+  }
+  /** Every mailbox of the active members but `of` (the sending key's own, and only that one). */
   others(of: string): string[] {
-    return [...this.active.keys()].filter((k) => k !== of);
+    return [...this.active.keys()].flatMap((k) => this.mailboxesOf(k)).filter((k) => k !== of);
+  }
+  /** The mailboxes a DM to `key` reaches: a member key fans out to its sessions, a session key not. */
+  dmMailboxes(key: string): string[] {
+    return this.active.has(key) ? this.mailboxesOf(key) : [key];
   }
 }
 
-/** Connects `m` as a recipient that records every push and confirms its acks in batches. */
-export async function connectPeer(url: string, m: Member, rec: Recorder): Promise<Peer> {
+/** Connects `m` as a recipient that records every push and confirms its acks in batches; with
+ *  `session`, as that session key of `m` (`session_hello` with `m`'s attestation), which then
+ *  sends, receives and acks under its own key and is named `<m.name>_s`. */
+export async function connectPeer(url: string, m: Member, rec: Recorder, session?: SigningKeypair): Promise<Peer> {
+  const mailbox = session?.publicKey ?? m.keys.publicKey;
   const pending = new Set<Promise<unknown>>();
   let unacked: string[] = [];
   const track = (p: Promise<unknown>) => (pending.add(p), void p.finally(() => pending.delete(p)));
@@ -74,25 +97,27 @@ export async function connectPeer(url: string, m: Member, rec: Recorder): Promis
     unacked = [];
     if (client.state === "closed") return;
     track(client.ackSync(ids).then(
-      () => ids.forEach((messageId) => rec.record({ kind: "recipient-ack", to: m.keys.publicKey, messageId })),
+      () => ids.forEach((messageId) => rec.record({ kind: "recipient-ack", to: mailbox, messageId })),
       () => {}, // unknown outcome: the messages may come again, which is allowed
     ));
   };
   const client: BrokerClient = new BrokerClient({
     url,
-    credentials: { kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys },
-    where: { sessionId: randomId(), pid: process.pid, cwd: `/chaos/${m.name}`, hostname: "chaos" },
+    credentials: session
+      ? { kind: "session", meshId: m.meshId, memberId: m.memberId, memberKeys: m.keys, sessionKeys: session, attestor: new SessionAttestor(m.keys, session.publicKey) }
+      : { kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys },
+    where: { sessionId: randomId(), pid: process.pid, cwd: `/chaos/${m.name}${session ? "/session" : ""}`, hostname: "chaos" },
     ...CLIENT,
     firstConnect: "retry", // a member that joined just before a kill connects to the restarted broker
     onMessage: (msg) => {
       const text = Buffer.from(msg.ciphertext, "base64").toString();
-      rec.record({ kind: "deliver", to: m.keys.publicKey, from: msg.from.pubkey, cmid: msg.clientMessageId, messageId: msg.messageId, text, ...(msg.topicOffset !== undefined ? { topicOffset: msg.topicOffset } : {}) });
+      rec.record({ kind: "deliver", to: mailbox, from: msg.from.pubkey, cmid: msg.clientMessageId, messageId: msg.messageId, text, ...(msg.topicOffset !== undefined ? { topicOffset: msg.topicOffset } : {}) });
       if (unacked.length === 0) setTimeout(flush, ACK_EVERY_MS);
       unacked.push(msg.messageId);
     },
   });
   await client.connect();
-  return { ...m, client, pending };
+  return session ? { ...m, name: `${m.name}_s`, keys: session, client, pending } : { ...m, client, pending };
 }
 
 const envelope = (text: string) => ({ nonce: randomBytes(24).toString("base64"), ciphertext: Buffer.from(text).toString("base64") });
@@ -111,7 +136,7 @@ export async function sendLoop(p: Peer, roster: Roster, rec: Recorder, random: (
     const dmTo = others[Math.floor(random() * others.length)]!;
     const to = target === "dm" ? dmTo : target === "broadcast" ? "*" : "#general";
     const cmid = `${p.name}-${String(++seq).padStart(6, "0")}`;
-    rec.record({ kind: "send", from: me, cmid, seq, target, to: target === "dm" ? [dmTo] : others });
+    rec.record({ kind: "send", from: me, cmid, seq, target, to: target === "dm" ? roster.dmMailboxes(dmTo) : others });
     for (;;) {
       try {
         const res = await p.client.request("send", { to, clientMessageId: cmid, ...envelope(cmid) });
@@ -120,7 +145,7 @@ export async function sendLoop(p: Peer, roster: Roster, rec: Recorder, random: (
       } catch (err) {
         if (!retryable(err)) {
           // A DM to a member removed meanwhile is refused; anything else is a finding.
-          if (!(err instanceof MeshError) || target !== "dm" || roster.active.has(dmTo)) throw err;
+          if (!(err instanceof MeshError) || target !== "dm" || roster.has(dmTo)) throw err;
           rec.record({ kind: "refused", cmid, code: err.code });
           break;
         }

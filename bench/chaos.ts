@@ -1,7 +1,8 @@
 // `bun run chaos -- --cycles 50 --seed N [--history FILE] [--keep]` (`--check FILE` re-judges a history): the kill -9 chaos run. A real
 // broker (`claudemesh serve` from source, on a temp data dir and a port chosen here so that the
 // clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
-// acks, invite claims, a kick and a leave (chaos-traffic.ts); it is SIGKILLed at a seeded random
+// acks, invite claims, a kick and a leave (chaos-traffic.ts), between member keys and session
+// keys (bob's session sends and receives, dave's receives); it is SIGKILLed at a seeded random
 // moment and restarted on the same data dir, `--cycles` times. Then the traffic stops, what was
 // acked is given time to arrive, #general's history is read, the broker stops with SIGTERM and
 // `serve --check` verifies the database and every audit chain. chaos-check.ts judges the history.
@@ -13,7 +14,7 @@ import { parseArgs } from "node:util";
 import { createMesh } from "../src/client/http.ts";
 import { generateSigningKeypair } from "../src/crypto/sign.ts";
 import { randomId } from "../src/crypto/hash.ts";
-import { checkHistory, parseHistory } from "./chaos-check.ts";
+import { checkHistory, parseHistory, type Step } from "./chaos-check.ts";
 import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
 
 const MAIN = resolve(import.meta.dir, "../src/main.ts");
@@ -95,9 +96,20 @@ for (const name of ["bob", "carol", "dave", "erin"]) {
   peers.push(await connectPeer(url, m, rec));
 }
 const [bob, carol, dave, erin] = peers.slice(1) as [Peer, Peer, Peer, Peer];
+// Session keys, as Claude Code sessions connect: bob's sends and receives, dave's only receives
+// (and goes with dave's leave). Each connects before any send, so it is a live session then (§5.1).
+const sessions: Peer[] = [];
+for (const m of [bob, dave]) {
+  const keys = generateSigningKeypair();
+  roster.addSession(m, keys.publicKey);
+  sessions.push(await connectPeer(url, m, rec, keys));
+}
+peers.push(...sessions);
+const bobSession = sessions[0]!;
 
 let running = true;
-const loops = [alice, bob, carol].map((p, i) => sendLoop(p, roster, rec, seeded(seed + i + 1), () => running));
+const senders = [alice, bob, carol, bobSession];
+const loops = senders.map((p, i) => sendLoop(p, roster, rec, seeded(seed + i + 1), () => running));
 const ops: Promise<unknown>[] = [];
 const problems: string[] = [];
 const op = (what: string, p: Promise<unknown>) => ops.push(p.catch((err) => problems.push(`${what}: ${err}`)));
@@ -145,7 +157,7 @@ for (let cycle = 1; cycle <= cycles; cycle++) {
 const failedStart = rec.steps.some((s) => s.kind === "start-failed");
 const acksAfter = rec.steps.length;
 const end = Date.now() + DRAIN_MS;
-while (!failedStart && Date.now() < end && new Set(rec.steps.slice(acksAfter).filter((s) => s.kind === "server-ack").map((s) => (s as { cmid: string }).cmid.split("-")[0])).size < 3) await Bun.sleep(50);
+while (!failedStart && Date.now() < end && new Set(rec.steps.slice(acksAfter).filter((s) => s.kind === "server-ack").map((s) => (s as { cmid: string }).cmid.split("-")[0])).size < senders.length) await Bun.sleep(50);
 running = false;
 const sent = await Promise.all(loops.map((l) => l.catch((err) => (problems.push(`sender: ${err}`), 0))));
 await Promise.all(ops);
@@ -179,7 +191,11 @@ if (check.exitCode !== 0) rec.record({ kind: "start-failed", cycle: -1, detail: 
 const violations = [...checkHistory(rec.steps), ...problems.map((p) => `harness: ${p}`)];
 for (const v of violations) console.error(`chaos: VIOLATION ${v}`);
 const count = (k: string) => rec.steps.filter((s) => s.kind === k).length;
-const summary = { ok: violations.length === 0, seed, kills, sends: sent.reduce((a, b) => a + b, 0), acked: count("server-ack"), deliveries: count("deliver"), confirmedAcks: count("recipient-ack"), joiners: joined, topicOffsets: (rec.steps.find((s) => s.kind === "topic-history") as { lastOffset?: number } | undefined)?.lastOffset ?? 0, violations: violations.length, seconds: Math.round((performance.now() - t0) / 1000) };
+const sessionKeys = new Set(sessions.map((p) => p.keys.publicKey));
+const toSession = (s: Step) => (s.kind === "deliver" || s.kind === "recipient-ack") && sessionKeys.has(s.to);
+const summary = { ok: violations.length === 0, seed, kills, sends: sent.reduce((a, b) => a + b, 0), acked: count("server-ack"), deliveries: count("deliver"), confirmedAcks: count("recipient-ack"),
+  sessionSends: sent[senders.indexOf(bobSession)] ?? 0, sessionDeliveries: rec.steps.filter((s) => s.kind === "deliver" && toSession(s)).length, sessionConfirmedAcks: rec.steps.filter((s) => s.kind === "recipient-ack" && toSession(s)).length,
+  sessionDms: rec.steps.filter((s) => s.kind === "send" && s.target === "dm" && s.to.length === 1 && sessionKeys.has(s.to[0]!)).length, joiners: joined, topicOffsets: (rec.steps.find((s) => s.kind === "topic-history") as { lastOffset?: number } | undefined)?.lastOffset ?? 0, violations: violations.length, seconds: Math.round((performance.now() - t0) / 1000) };
 if (args.keep) console.error(`chaos: data dir kept at ${dataDir}`);
 else rmSync(dataDir, { recursive: true, force: true });
 console.log(`chaos ${summary.ok ? "PASS" : "FAIL"} ${JSON.stringify(summary)}`);

@@ -52,7 +52,7 @@ describe("the chaos judge", () => {
 });
 
 describe("kill -9 chaos", () => {
-  test("a few SIGKILL cycles under DMs, broadcasts, topic posts, claims, a kick and a leave lose nothing acked", async () => {
+  test("a few SIGKILL cycles under DMs, broadcasts, topic posts, claims, a kick and a leave, between member and session keys, lose nothing acked", async () => {
     const history = `${tempDir()}/history.jsonl`;
     const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../bench/chaos.ts"), "--cycles", "4", "--seed", "20260101", "--history", history], { stdout: "pipe", stderr: "pipe" });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -62,13 +62,30 @@ describe("kill -9 chaos", () => {
     expect(summary).toMatchObject({ ok: true, kills: 4, violations: 0 });
     expect(summary.acked).toBeGreaterThan(100);
     expect(summary.topicOffsets).toBeGreaterThan(0);
+    // Session keys carried traffic both ways: sent, DMs addressed to them, deliveries, acks.
+    for (const k of ["sessionSends", "sessionDms", "sessionDeliveries", "sessionConfirmedAcks"]) expect(summary[k]).toBeGreaterThan(10);
 
     // The same history with every delivery of one acked message to one recipient taken out.
     const steps = parseHistory(readFileSync(history, "utf8"));
     expect(checkHistory(steps)).toEqual([]);
     const acked = new Set(steps.flatMap((s) => (s.kind === "server-ack" ? [s.cmid] : [])));
-    const victim = steps.findLast((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && acked.has(s.cmid))!;
-    const dropped = steps.filter((s) => !(s.kind === "deliver" && s.cmid === victim.cmid && s.to === victim.to));
-    expect(checkHistory(dropped)).toContainEqual(expect.stringMatching(new RegExp(`^lost: ${victim.cmid} \\(${victim.messageId}, \\w+\\) acked to its sender but never delivered to ${victim.to.slice(0, 8)}$`)));
+    const lostWithout = (victim: Extract<Step, { kind: "deliver" }>) => {
+      const dropped = steps.filter((s) => !(s.kind === "deliver" && s.cmid === victim.cmid && s.to === victim.to));
+      expect(checkHistory(dropped)).toContainEqual(expect.stringMatching(new RegExp(`^lost: ${victim.cmid} \\(${victim.messageId}, \\w+\\) acked to its sender but never delivered to ${victim.to.slice(0, 8)}$`)));
+    };
+    const delivery = (pick: (s: Extract<Step, { kind: "deliver" }>) => boolean) => steps.findLast((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && acked.has(s.cmid) && pick(s))!;
+    lostWithout(delivery(() => true));
+
+    // Bob's session key: a DM addressed to it, a DM to bob's member key fanned out to it, and a
+    // message it sent are each judged like a member's, as are its confirmed acks.
+    const sendOf = new Map(steps.flatMap((s) => (s.kind === "send" ? [[s.cmid, s] as const] : [])));
+    const bobSession = steps.find((s): s is Extract<Step, { kind: "send" }> => s.kind === "send" && s.cmid.startsWith("bob_s-"))!.from;
+    const toSessionKey = delivery((d) => d.to === bobSession && sendOf.get(d.cmid)!.target === "dm" && sendOf.get(d.cmid)!.to.length === 1);
+    const fannedOut = delivery((d) => d.to === bobSession && sendOf.get(d.cmid)!.target === "dm" && sendOf.get(d.cmid)!.to.length === 2);
+    const fromSession = delivery((d) => d.from === bobSession);
+    for (const victim of [toSessionKey, fannedOut, fromSession]) lostWithout(victim);
+    const ackedBySession = steps.find((s): s is Extract<Step, { kind: "recipient-ack" }> => s.kind === "recipient-ack" && s.to === bobSession)!;
+    const again = steps.find((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && s.to === bobSession && s.messageId === ackedBySession.messageId)!;
+    expect(checkHistory([...steps, again])).toEqual([`redelivered: ${again.cmid} (${again.messageId}) to ${bobSession.slice(0, 8)} after its ack was confirmed`]);
   }, 60_000);
 });
