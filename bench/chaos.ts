@@ -15,6 +15,7 @@ import { createMesh } from "../src/client/http.ts";
 import { generateSigningKeypair } from "../src/crypto/sign.ts";
 import { randomId } from "../src/crypto/hash.ts";
 import { checkHistory, parseHistory, type Step } from "./chaos-check.ts";
+import { BROKER_LISTENING, startServer } from "./servers.ts";
 import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
 
 const MAIN = resolve(import.meta.dir, "../src/main.ts");
@@ -53,35 +54,10 @@ function freePort(): number {
 const port = freePort();
 const url = `http://127.0.0.1:${port}`;
 
-type Serve = { proc: Bun.Subprocess<"ignore", "ignore", "pipe">; stderr: () => string };
-
-/** Starts serve and resolves once it listens; rejects with its stderr if it exits first (its start
- *  checks refused the data dir) or does not listen within 30 s. */
-async function start(): Promise<Serve> {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"], {
-    env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" },
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  let text = "";
-  const listening = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) {
-      text += decoder.decode(chunk, { stream: true });
-      if (text.includes('"msg":"broker listening"')) return true;
-    }
-    return false;
-  })();
-  const timeout = Bun.sleep(30_000).then(() => false);
-  if (!(await Promise.race([listening, timeout]))) {
-    proc.kill("SIGKILL");
-    await proc.exited;
-    throw new Error(`exit ${proc.exitCode}: ${text.trim().split("\n").slice(-3).join(" | ")}`);
-  }
-  void (async () => { for await (const _ of proc.stderr); })().catch(() => {}); // keep the pipe drained
-  return { proc, stderr: () => text };
-}
+/** Starts serve on this run's port and data dir and resolves once it listens; rejects with its
+ *  stderr if it exits first (its start checks refused the data dir) or does not listen in 30 s. */
+const start = () =>
+  startServer("broker", [process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"], null, BROKER_LISTENING, 30_000);
 
 let serve = await start();
 const roster = new Roster();
@@ -140,8 +116,7 @@ for (let cycle = 1; cycle <= cycles; cycle++) {
     }
   }, opAtMs);
   await Bun.sleep(windowMs);
-  serve.proc.kill("SIGKILL");
-  await serve.proc.exited;
+  await serve.signal("SIGKILL");
   kills++;
   rec.note("kill", { cycle });
   try {
@@ -161,7 +136,8 @@ while (!failedStart && Date.now() < end && new Set(rec.steps.slice(acksAfter).fi
 running = false;
 const sent = await Promise.all(loops.map((l) => l.catch((err) => (problems.push(`sender: ${err}`), 0))));
 await Promise.all(ops);
-while (!failedStart && Date.now() < end && checkHistory(rec.steps).some((v) => v.startsWith("lost:"))) await Bun.sleep(100);
+// A whole check per look (hundreds of thousands of steps in a long run): once a second.
+while (!failedStart && Date.now() < end && checkHistory(rec.steps).some((v) => v.startsWith("lost:"))) await Bun.sleep(1_000);
 for (const p of peers) await Promise.all(p.pending);
 
 if (!failedStart) {
@@ -182,8 +158,7 @@ if (!failedStart) {
 for (const p of peers) p.client.close();
 
 // A clean stop, then the checks `serve` runs at start and more: quick_check, every audit chain.
-serve.proc.kill("SIGTERM");
-const stopCode = await serve.proc.exited;
+const stopCode = await serve.signal("SIGTERM");
 if (!failedStart && stopCode !== 0) problems.push(`the broker exited ${stopCode} on SIGTERM`);
 const check = Bun.spawnSync([process.execPath, "run", MAIN, "serve", "--check", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], { stderr: "pipe", stdout: "pipe" });
 if (check.exitCode !== 0) rec.record({ kind: "start-failed", cycle: -1, detail: `exit ${check.exitCode}: ${check.stderr.toString().trim().split("\n").slice(-3).join(" | ")}` });

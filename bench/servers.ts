@@ -28,8 +28,13 @@ export type ServerProcess = {
   /** http://127.0.0.1:PORT */
   httpUrl: string;
   stderrTail(): string;
+  /** Sends `signal` and resolves with the exit code (the data dir stays). */
+  signal(signal: "SIGKILL" | "SIGTERM"): Promise<number>;
   [Symbol.asyncDispose](): Promise<void>;
 };
+
+/** The broker's log line once it listens; its first group is the URL. */
+export const BROKER_LISTENING = /"msg":"broker listening","url":"([^"]+)"/;
 
 /** Servers started and not yet disposed, for killAllServers. */
 const live = new Set<{ proc: ReturnType<typeof Bun.spawn>; dataDir: string | null }>();
@@ -64,14 +69,17 @@ export function pinTo(cpu: number, taskset: string | null): string[] {
   return taskset ? [taskset, "-c", String(cpu)] : [];
 }
 
-async function start(kind: ServerProcess["kind"], argv: string[], dataDir: string | null, pattern: RegExp): Promise<ServerProcess> {
+/** Starts `argv` and resolves once stderr matches `pattern` (its first group is the URL); rejects
+ *  with stderr's tail if it exits first or takes longer than `timeoutMs`. Disposing it stops it and
+ *  removes `dataDir` (null: nothing to remove). */
+export async function startServer(kind: ServerProcess["kind"], argv: string[], dataDir: string | null, pattern: RegExp, timeoutMs = START_TIMEOUT_MS): Promise<ServerProcess> {
   const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
   const entry = { proc, dataDir };
   live.add(entry);
   let tail = "";
   const decoder = new TextDecoder();
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${kind} did not start within ${START_TIMEOUT_MS} ms:\n${tail}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => rej(new Error(`${kind} did not start within ${timeoutMs} ms:\n${tail}`)), timeoutMs);
     (async () => {
       let found = false;
       for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
@@ -98,6 +106,11 @@ async function start(kind: ServerProcess["kind"], argv: string[], dataDir: strin
     httpUrl: url,
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     stderrTail: () => tail,
+    async signal(signal) {
+      live.delete(entry);
+      proc.kill(signal);
+      return await proc.exited;
+    },
     async [Symbol.asyncDispose]() {
       live.delete(entry);
       if (proc.exitCode === null) {
@@ -119,11 +132,11 @@ export function startBroker(opts: { synchronous: "full" | "normal"; taskset: str
     "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--synchronous", opts.synchronous,
     ...LOAD_FLAGS, ...(opts.extraArgs ?? []),
   ];
-  return start("broker", argv, dataDir, /"msg":"broker listening","url":"([^"]+)"/);
+  return startServer("broker", argv, dataDir, BROKER_LISTENING);
 }
 
 /** Starts the raw relay baseline (bench/raw-relay.ts). */
 export function startRawRelay(opts: { taskset: string | null }): Promise<ServerProcess> {
   const argv = [...pinTo(0, opts.taskset), process.execPath, "run", join(ROOT, "bench/raw-relay.ts")];
-  return start("raw", argv, null, /"msg":"raw relay listening","url":"([^"]+)"/);
+  return startServer("raw", argv, null, /"msg":"raw relay listening","url":"([^"]+)"/);
 }
