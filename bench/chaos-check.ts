@@ -21,6 +21,8 @@ export type Step =
   | { kind: "removed"; mailbox: Mailbox }
   /** The final read of a topic's history, paged from offset 0 (`historyLost` on the first page). */
   | { kind: "topic-history"; topic: string; lastOffset: number; earliestOffset: number; historyLost: boolean; entries: { offset: number; messageId: string; cmid: string }[] }
+  /** The broker was killed and its unsynced writes dropped (`--power-loss`) before the next start. */
+  | { kind: "power-loss"; cycle: number }
   /** A broker start that failed its start checks, or the final `serve --check` that failed. */
   | { kind: "start-failed"; cycle: number; detail: string };
 
@@ -28,7 +30,7 @@ type Of<K extends Step["kind"]> = Extract<Step, { kind: K }>;
 
 /** Reads a JSONL history written with `--history`; lines of other kinds (kill, restart) are skipped. */
 export function parseHistory(text: string): Step[] {
-  const kinds = new Set(["send", "server-ack", "refused", "deliver", "recipient-ack", "removed", "topic-history", "start-failed"]);
+  const kinds = new Set(["send", "server-ack", "refused", "deliver", "recipient-ack", "removed", "topic-history", "start-failed", "power-loss"]);
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")

@@ -15,6 +15,7 @@ import { createMesh } from "../src/client/http.ts";
 import { generateSigningKeypair } from "../src/crypto/sign.ts";
 import { randomId } from "../src/crypto/hash.ts";
 import { checkHistory, parseHistory, type Step } from "./chaos-check.ts";
+import { PowerLoss } from "./power-loss.ts";
 import { BROKER_LISTENING, startServer } from "./servers.ts";
 import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
 
@@ -25,7 +26,7 @@ const WINDOW_MS = { min: 300, max: 2_500 };
 /** After the last restart: how long what was acked may take to arrive before it counts as lost. */
 const DRAIN_MS = 20_000;
 
-const { values: args } = parseArgs({ options: { cycles: { type: "string", default: "10" }, seed: { type: "string" }, history: { type: "string" }, check: { type: "string" }, keep: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({ options: { cycles: { type: "string", default: "10" }, seed: { type: "string" }, history: { type: "string" }, check: { type: "string" }, keep: { type: "boolean", default: false }, "power-loss": { type: "boolean", default: false } } });
 if (args.check !== undefined) {
   // `--check FILE`: judge a history saved with --history again, without running anything.
   const violations = checkHistory(parseHistory(readFileSync(args.check, "utf8")));
@@ -43,6 +44,7 @@ console.error(`chaos: --cycles ${cycles} --seed ${seed}`);
 const random = seeded(seed);
 const rec = new Recorder(args.history);
 const dataDir = mkdtempSync(join(tmpdir(), "claudemesh-chaos-"));
+const powerLoss = args["power-loss"] ? new PowerLoss(dataDir, mkdtempSync(join(tmpdir(), "claudemesh-chaos-power-"))) : null;
 
 /** A free loopback port, kept for every start of the broker. */
 function freePort(): number {
@@ -56,8 +58,11 @@ const url = `http://127.0.0.1:${port}`;
 
 /** Starts serve on this run's port and data dir and resolves once it listens; rejects with its
  *  stderr if it exits first (its start checks refused the data dir) or does not listen in 30 s. */
-const start = () =>
-  startServer("broker", [process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"], null, BROKER_LISTENING, 30_000);
+const start = () => {
+  powerLoss?.settled();
+  const argv = [process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"];
+  return startServer("broker", argv, null, BROKER_LISTENING, 30_000, powerLoss?.env());
+};
 
 let serve = await start();
 const roster = new Roster();
@@ -119,6 +124,10 @@ for (let cycle = 1; cycle <= cycles; cycle++) {
   await serve.signal("SIGKILL");
   kills++;
   rec.note("kill", { cycle });
+  if (powerLoss) {
+    powerLoss.fail();
+    rec.record({ kind: "power-loss", cycle });
+  }
   try {
     serve = await start();
     rec.note("restart", { cycle });

@@ -69,11 +69,12 @@ export function pinTo(cpu: number, taskset: string | null): string[] {
   return taskset ? [taskset, "-c", String(cpu)] : [];
 }
 
-/** Starts `argv` and resolves once stderr matches `pattern` (its first group is the URL); rejects
- *  with stderr's tail if it exits first or takes longer than `timeoutMs`. Disposing it stops it and
+/** Starts `argv` (with `env` added to this process's) and resolves once stderr matches `pattern`
+ *  (its first group is the URL); rejects with stderr's tail if it exits first or takes longer than
+ *  `timeoutMs`. Disposing it stops it and
  *  removes `dataDir` (null: nothing to remove). */
-export async function startServer(kind: ServerProcess["kind"], argv: string[], dataDir: string | null, pattern: RegExp, timeoutMs = START_TIMEOUT_MS): Promise<ServerProcess> {
-  const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+export async function startServer(kind: ServerProcess["kind"], argv: string[], dataDir: string | null, pattern: RegExp, timeoutMs = START_TIMEOUT_MS, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info", ...env } });
   const entry = { proc, dataDir };
   live.add(entry);
   let tail = "";

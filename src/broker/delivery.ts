@@ -67,6 +67,8 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
       const limit = Math.min(room, 256);
       const wakes = conn.wakes;
       const batch = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit, priorities: deliverable(presence.status), maxBytes: budget });
+      // The newest may be committed and not yet flushed: nothing is pushed before it is (router.ts).
+      if (batch.length > 0) await ctx.store.flushed();
       if (conn.state === "closed") {
         await ctx.store.releaseClaims(conn.id);
         return;

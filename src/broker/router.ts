@@ -128,7 +128,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
 
 /** Hands the message to the group commit, which picks the connections it is pushed to the moment
  *  it commits (a connection with an older backlog drains that first, through the pump), and
- *  delivers it in commit order. Resolves once committed. */
+ *  delivers it in commit order once that commit is flushed. Resolves once committed. */
 function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
   const conns = new Map<string, Conn>();
   // Claimed for a connection and not yet pushed: counts against its window meanwhile.
@@ -152,11 +152,19 @@ function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap;
       holding = true;
     },
     committed(outcome) {
-      unhold();
-      if (outcome.duplicate) return;
+      if (outcome.duplicate) return unhold();
       ctx.metrics.messagesRouted.inc({ priority: msg.priority });
       if (droppedByGrant.count > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: droppedByGrant.cap }, droppedByGrant.count);
-      deliver(ctx, outcome.message, outcome.recipients, conns);
+      // Pushed once flushed, like the sender's result: no recipient sees a message (or a topic
+      // offset) that a power loss could still take back. Flushes finish in commit order, so
+      // pushes keep it. A failed flush stops the broker; its claims die with it.
+      ctx.store.flushed().then(
+        () => {
+          unhold();
+          deliver(ctx, outcome.message, outcome.recipients, conns);
+        },
+        unhold,
+      );
     },
   });
   submitted();

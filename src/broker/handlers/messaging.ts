@@ -25,6 +25,7 @@ export async function handleFetch(ctx: BrokerContext, conn: Conn, f: ClientFrame
   const id = conn.identity!;
   const limit = f.limit ?? 100;
   const claimed = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit });
+  if (claimed.length > 0) await ctx.store.flushed(); // handed out only once flushed (router.ts)
   for (const m of claimed) conn.inflight.add(m.id);
   const pending = await ctx.store.pendingCount(id.meshId, [id.pubkey]);
   return { messages: claimed.map(toPush), remaining: Math.max(0, pending - conn.inflight.size) };

@@ -52,6 +52,7 @@ export async function handleTopicHistory(ctx: BrokerContext, conn: Conn, f: Clie
   if (!members.some((m) => m.memberId === id.memberId)) throw new MeshError("forbidden", `Join #${t.name} to read its history.`);
   const after = f.afterOffset ?? 0;
   const page = await ctx.store.topicHistory(t.id, after, f.limit ?? 100);
+  await ctx.store.flushed(); // the newest post may be committed, not yet flushed (router.ts)
   // Offsets between the reader's and the retained run are gone; or the reader is ahead of the
   // topic (the broker was restored from an older backup), so the offsets it has seen will be
   // reused by new posts: either way it must start again from what is retained.
