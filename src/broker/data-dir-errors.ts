@@ -3,7 +3,6 @@
 // file system's failures are the place's fault: a lock file that is a directory, a directory that
 // cannot be created or written in, a backups/ that root kept. A full or failing disk is the disk's
 // state, worded apart (store/sqlite/disk-faults.ts).
-import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { LockFileError } from "../store/sqlite/dir-lock.ts";
@@ -14,6 +13,7 @@ import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
 import { DamagedDatabaseError, restoreBackup } from "./damaged-fix.ts";
+import { dbPathProblem } from "./db-path-shape.ts";
 
 /** What a failed start means for a supervisor: "data" when the data directory holds what no
  *  broker may serve (a damaged database, one a newer claudemesh wrote or whose migrations were
@@ -32,19 +32,21 @@ type StartFailure = { message: string; fix: string | null; kind: StartFailureKin
  *  else the error's own message. `underSystemd`: started as a systemd service, whose sandbox is
  *  the likelier reason for a read-only directory. */
 export function startFailure(err: unknown, dataDir: string, underSystemd: boolean): StartFailure {
+  // What stands where the database's files belong first: SQLite and the file system word it as
+  // something else (a disk I/O error, a read-only database, another user's file).
+  const shape = dbPathProblem(join(dataDir, DEFAULT_DB_FILE));
+  if (shape) return { message: shape.message, fix: null, kind: shape.kind };
   const local = fileFailure(err, dataDir, underSystemd);
   if (local) return { message: local.error.message, fix: local.error.fix, kind: local.kind };
   return startProblem(err, dataDir) ?? { message: (err as Error)?.message ?? String(err), fix: null, kind: null };
 }
 
-/** SQLite's and the disk's start-up errors: a database path that is not a file, a full or failing
- *  disk, a database that is damaged, that this user may not open, or that no migration may bring
- *  up to date; null for anything else. */
+/** SQLite's and the disk's start-up errors: a full or failing disk, a database that is damaged,
+ *  that this user may not open, or that no migration may bring up to date; null for anything
+ *  else. (A path that holds no file is dbPathProblem's, checked before.) */
 function startProblem(err: unknown, dataDir: string): StartFailure | null {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const problem = (message: string, kind: StartFailureKind): StartFailure => ({ message, fix: null, kind });
-  const notFile = notAFile(db);
-  if (notFile) return problem(notFile, "data");
   const disk = storageProblem(err, dataDir);
   if (disk) return problem(disk, null);
   const said = databaseProblem(err, db, restoreBackup(dataDir));
@@ -52,17 +54,6 @@ function startProblem(err: unknown, dataDir: string): StartFailure | null {
   const migration = err instanceof MigrationError && !(err instanceof MigrationBackupError);
   return err instanceof DamagedDatabaseError || migration ? problem((err as Error).message, "data") : null;
 }
-/** A database path that holds something else: SQLite calls a directory a disk I/O error, which
- *  sent operators to dmesg. */
-function notAFile(db: string): string | null {
-  try {
-    const st = statSync(db, { throwIfNoEntry: false });
-    return st && !st.isFile() ? `${db} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a database file: move it away and start again` : null;
-  } catch {
-    return null;
-  }
-}
-
 /** What claimDataDir (or a restore writing in the directory) threw, as a LocalFileError when it is
  *  the directory's or a file's fault: a lock file that is a directory, a directory that cannot be
  *  created or written in (the path, why and a fix, never the raw errno text). Null for anything

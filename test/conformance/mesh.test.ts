@@ -142,6 +142,9 @@ test("2b. invite rules: claim errors in the documented order, role limits, revok
   const body = claimBody({ meshId: mesh.meshId, inviteId: inv.inviteId, inviteKey: inv.inviteKey, joiner, displayName: "dave" });
   // unknown invite id
   expect((await postJson(b.url, `/v1/invites/inv_doesnotexist/claim`, body)).body.error.code).toBe("invite_not_found");
+  // a segment that is not an Id (§6.4): bad input, not an unknown invite
+  const rMalformed = await postJson(b.url, `/v1/invites/inv.bad/claim`, body);
+  expect([rMalformed.status, rMalformed.body.error.code]).toEqual([400, "invalid_argument"]);
   // claim signed by a key that is not the invite key
   const wrongInvite = claimBody({ meshId: mesh.meshId, inviteId: inv.inviteId, inviteKey: newKey(), joiner, displayName: "dave" });
   const r1 = await postJson(b.url, `/v1/invites/${inv.inviteId}/claim`, wrongInvite);

@@ -93,7 +93,8 @@ const bodyRoutes = (w: World) => {
           return { body: swap(text, [[claim.meshId, owner.meshId], [claim.pubkey, joiner.publicKey], [claim.timestamp, ts], ...signatures]) };
         },
         ok: [200, 201],
-        codes: ["timestamp_skew", "invite_not_found", "bad_invite", "bad_signature", "replayed", "invite_revoked", "invite_expired", "invite_exhausted", "conflict"],
+        // invalid_argument: a hostile `{inviteId}` segment that is not an Id (§6.4).
+        codes: ["invalid_argument", "timestamp_skew", "invite_not_found", "bad_invite", "bad_signature", "replayed", "invite_revoked", "invite_expired", "invite_exhausted", "conflict"],
         afterSignature: ["invite_revoked", "invite_expired", "invite_exhausted", "conflict"],
       }),
       path: (s) => `/v1/invites/${s}/claim`,

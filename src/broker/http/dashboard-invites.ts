@@ -3,14 +3,14 @@
 // the invite_create / invite_list / invite_revoke frames through runRequest, as for a WebSocket:
 // the handlers make the owner/admin check, and creating or revoking spends the member's change
 // allowance.
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { DashboardInviteBody } from "../../protocol/http-bodies.ts";
-import * as F from "../../protocol/fields.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 import { counting } from "./refusals.ts";
+import { inviteIdParam } from "./path-params.ts";
 
 const tags = ["dashboard"];
 
@@ -39,11 +39,12 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
     .post(
       "/v1/dashboard/invites/:inviteId/revoke",
       async ({ params, request }) => {
+        // Checked first, as the claim route does: a malformed id is refused before any credential.
+        const inviteId = inviteIdParam(params.inviteId);
         requireSameOriginJson(ctx, dash, request);
         const v = await viewerOf(ctx, dash, request);
-        return runRequest(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId: params.inviteId });
+        return runRequest(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId });
       },
-      // The frame's bound on the id (a segment that is not valid percent-encoding arrives as null).
-      { params: t.Object({ inviteId: F.Id }), counted: "request", detail: { summary: "Revoke an invite (owner/admin)", tags } },
+      { counted: "request", detail: { summary: "Revoke an invite (owner/admin)", tags } },
     );
 }

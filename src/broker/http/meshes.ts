@@ -12,6 +12,7 @@ import { verifySignedRequest } from "./signed-request.ts";
 import { memberInfo } from "../handlers/admin.ts";
 import { AddressThrottle } from "../address-throttle.ts";
 import { requestIp } from "../client-ip.ts";
+import { inviteIdParam } from "./path-params.ts";
 
 /** Attempts to create a mesh one client address may make: a burst of 20, then one a minute. Anyone
  *  may create a mesh (a fresh key signs the request), so without this one address could fill the
@@ -54,9 +55,11 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     .post(
       "/v1/invites/:inviteId/claim",
       async ({ body, params, set }) => {
+        // A malformed id first: it is bad input whatever the body says, and names no invite.
+        const inviteId = inviteIdParam(params.inviteId);
         const now = ctx.now();
         checkSkew(body.timestamp, now, "Invite claim");
-        const invite = await ctx.store.getInvite(params.inviteId);
+        const invite = await ctx.store.getInvite(inviteId);
         if (!invite || invite.meshId !== body.meshId) throw new MeshError("invite_not_found");
         const canonical = inviteClaimCanonical(invite.id, body.pubkey, body.timestamp);
         if (!verifyDetached(body.inviteSignature, canonical, invite.invitePubkey)) throw new MeshError("bad_invite", "The claim is not signed by the invite's key: the link is wrong or altered. Copy it again whole, or ask for a new invite.");

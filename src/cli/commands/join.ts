@@ -32,6 +32,9 @@ async function readLinkFromStdin(): Promise<string> {
   return link;
 }
 
+/** What to do about a link that is no invite at all. */
+const LINK_FIX = "copy the whole link again (one line, starting ic://join/), or ask the inviter for a new one (claudemesh invite)";
+
 /** The invite, checked before anyone is contacted. A link that does not decode or lacks a field is
  *  not an invite at all: a usage error (exit 2). One that decodes but whose signature fails was
  *  altered, and one past its date expired: both stay refusals (exit 5). */
@@ -39,7 +42,8 @@ function inviteFrom(link: string): ReturnType<typeof parseInvite> {
   try {
     return parseInvite(link);
   } catch (err) {
-    if (err instanceof MalformedInvite) throw new UsageError(err.message, { cause: err });
+    // The next step is about the link, not the command line: --help cannot repair a link.
+    if (err instanceof MalformedInvite) throw new UsageError(err.message, { cause: err, fix: LINK_FIX });
     throw err;
   }
 }

@@ -49,13 +49,13 @@ const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
  *  made while `check` ran, is a DataFileError "taken" (the sound copy removed); so is a
  *  `<outPath>.partial` there before the copy starts. Throws what `check` throws, as it is; otherwise DataFileError whose `side` says which
  *  file failed and whose cause is SQLite's or the file system's error. */
-export async function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live", check?: (copy: string) => Promise<void>): Promise<void> {
+export async function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live", check?: (copy: string) => Promise<void>, link: LinkFile = linkSync): Promise<void> {
   const partial = writeCopy(dbPath, outPath, source);
   // After the source is closed: a long check holds nothing of a serving broker's database.
   if (check) await check(partial);
   let placed: boolean;
   try {
-    placed = placeCopy(partial, outPath);
+    placed = placeCopy(partial, outPath, link);
   } catch (cause) {
     throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
   }
@@ -65,14 +65,18 @@ export async function snapshotFile(dbPath: string, outPath: string, source: "liv
   }
 }
 
+/** link(2), as snapshotFile places a copy with it: a parameter so that a test can be a file system
+ *  without hard links (none is mounted where the tests run). */
+export type LinkFile = (existing: string, newPath: string) => void;
+
 /** link(2) errors of a file system that has no hard links (vfat, some network shares). */
 const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
 
 /** Moves `partial` to `outPath`; false, nothing moved, when a file is there. A hard link refuses a
  *  taken name where a rename would replace it, whatever was made there during the copy's check. */
-function placeCopy(partial: string, outPath: string): boolean {
+function placeCopy(partial: string, outPath: string, link: LinkFile): boolean {
   try {
-    linkSync(partial, outPath);
+    link(partial, outPath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
     if (code === "EEXIST") return false;

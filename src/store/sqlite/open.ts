@@ -8,6 +8,10 @@ import { diskFault, diskFix, diskSaid } from "./disk-faults.ts";
 
 export type Synchronous = "full" | "normal";
 
+/** The files SQLite keeps beside a database: the write-ahead log, its shared-memory index, and the
+ *  rollback journal (before WAL mode is set). */
+export const SIDE_SUFFIXES = ["-wal", "-shm", "-journal"] as const;
+
 /** bun:sqlite keeps the statements of `db.query(sql)` prepared in a per-connection LRU of
  *  `Database.MAX_QUERY_CACHE_SIZE` entries, 20 by default. The store has ~100 distinct statements
  *  (writeTx's BEGIN and COMMIT among them), so under mixed traffic statements fell out and were
@@ -74,6 +78,12 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
     // mkdir's mode is filtered by the umask; set it exactly on what we created, never on a
     // directory the operator chose and made.
     if (created !== undefined) chmodSync(dirname(path), 0o700);
+    // Something else where the file or a side file belongs is refused unopened: opening a FIFO
+    // for writing waits for a reader forever (the start hung), SQLite calls a directory a disk
+    // I/O error and unlinks a FIFO where its log belongs, so that what stood there is gone by the
+    // time anyone looks. The caller words it by what is there (broker/db-path-shape.ts).
+    const notFile = [path, ...SIDE_SUFFIXES.map((s) => path + s)].find((p) => statOrNull(p)?.isFile() === false);
+    if (notFile !== undefined) throw new Error(`${notFile} is not a regular file`);
     // Create the file 0600 before SQLite does, so it is never readable by others, not even briefly.
     closeSync(openSync(path, "a", 0o600));
     chmodSync(path, 0o600);

@@ -1,0 +1,59 @@
+// What stands where the database file or one of SQLite's side files belongs, when it is not one:
+// worded by what it is, since SQLite words each case as something else (a directory where the
+// write-ahead log belongs is "disk I/O error", which sends operators to dmesg; one where the
+// shared-memory index belongs is "attempt to write a readonly database"; a link whose target's
+// directory is missing is "nothing can be created in" a directory that is writable).
+import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { SIDE_SUFFIXES } from "../store/sqlite/open.ts";
+
+/** What each of SQLite's files beside the database holds. */
+const HOLDS: Record<(typeof SIDE_SUFFIXES)[number], string> = { "-wal": "write-ahead log", "-shm": "shared-memory index", "-journal": "rollback journal" };
+
+/** A shape problem: the sentence, and whether only an operator can change it ("data") or it may
+ *  pass by itself (null: a link into a file system that is not mounted yet). */
+export type ShapeProblem = { message: string; kind: "data" | null };
+
+const statOf = (path: string, follow: boolean) => {
+  try {
+    return follow ? statSync(path, { throwIfNoEntry: false }) : lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+};
+
+const linkTarget = (link: string): string | null => {
+  try {
+    return resolve(dirname(link), readlinkSync(link));
+  } catch {
+    return null;
+  }
+};
+
+/** What a path that is not a regular file is, in an operator's words. */
+function what(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a named pipe (FIFO)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+/** The first thing wrong with the shape of `db` and its side files, or null when each is a file,
+ *  a link to one, or absent (absent is fine: opening creates them). */
+export function dbPathProblem(db: string): ShapeProblem | null {
+  const st = statOf(db, true);
+  if (st && !st.isFile()) return { message: `${db} is ${what(st)}, not a database file: move it away and start again`, kind: "data" };
+  if (!st && statOf(db, false)?.isSymbolicLink()) {
+    // Opening creates a missing target in a directory that exists, so only a missing directory fails.
+    const target = linkTarget(db);
+    if (target && !statOf(dirname(target), true)) {
+      return { message: `${db} is a symbolic link to ${target}, whose directory ${dirname(target)} does not exist: mount or create it, or point the link at the database file`, kind: null };
+    }
+  }
+  for (const suffix of SIDE_SUFFIXES) {
+    const side = statOf(db + suffix, true);
+    if (side && !side.isFile()) return { message: `${db}${suffix} should be the database's ${HOLDS[suffix]} but is ${what(side)}: move it away and start again`, kind: "data" };
+  }
+  return null;
+}
