@@ -58,11 +58,23 @@ const url = `http://127.0.0.1:${port}`;
 
 /** Starts serve on this run's port and data dir and resolves once it listens; rejects with its
  *  stderr if it exits first (its start checks refused the data dir) or does not listen in 30 s. */
-const start = () => {
+let stopping = false;
+const start = async () => {
   powerLoss?.settled();
   const argv = [process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"];
-  return startServer("broker", argv, null, BROKER_LISTENING, 30_000, powerLoss?.env());
+  const s = await startServer("broker", argv, null, BROKER_LISTENING, 30_000, powerLoss?.env());
+  stopping = false;
+  // A broker that dies unasked fails the run at once: the clients would wait for it forever.
+  void s.exited.then((code) => {
+    if (stopping) return;
+    console.error(`chaos: VIOLATION the broker exited on its own (code ${code}): ${s.stderrTail().trim().split("\n").slice(-4).join(" | ")}`);
+    console.log(`chaos FAIL ${JSON.stringify({ ok: false, seed, violations: 1 })}`);
+    process.exit(1);
+  });
+  return s;
 };
+/** Stops the broker on purpose. */
+const stop = (signal: "SIGKILL" | "SIGTERM") => ((stopping = true), serve.signal(signal));
 
 let serve = await start();
 const roster = new Roster();
@@ -121,7 +133,7 @@ for (let cycle = 1; cycle <= cycles; cycle++) {
     }
   }, opAtMs);
   await Bun.sleep(windowMs);
-  await serve.signal("SIGKILL");
+  await stop("SIGKILL");
   kills++;
   rec.note("kill", { cycle });
   if (powerLoss) {
@@ -167,7 +179,7 @@ if (!failedStart) {
 for (const p of peers) p.client.close();
 
 // A clean stop, then the checks `serve` runs at start and more: quick_check, every audit chain.
-const stopCode = await serve.signal("SIGTERM");
+const stopCode = await stop("SIGTERM");
 if (!failedStart && stopCode !== 0) problems.push(`the broker exited ${stopCode} on SIGTERM`);
 const check = Bun.spawnSync([process.execPath, "run", MAIN, "serve", "--check", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], { stderr: "pipe", stdout: "pipe" });
 if (check.exitCode !== 0) rec.record({ kind: "start-failed", cycle: -1, detail: `exit ${check.exitCode}: ${check.stderr.toString().trim().split("\n").slice(-3).join(" | ")}` });

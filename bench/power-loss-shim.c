@@ -1,8 +1,10 @@
 // A power-loss model for the chaos run (bench/chaos.ts --power-loss), loaded into the broker with
 // LD_PRELOAD. It watches the files named in POWERLOSS_FILES (absolute paths, comma-separated: the
 // database and its WAL) and keeps, for each, a shadow copy in POWERLOSS_SHADOW holding only what
-// an fsync or fdatasync has made durable: writes and truncations are remembered as dirty ranges,
-// and a sync copies the file's current bytes for those ranges (and its size) into the shadow. After
+// an fsync or fdatasync has made durable: writes (libc's pwrite64, which SQLite uses) and
+// truncations are remembered as dirty ranges, and a sync copies the file's current bytes for those
+// ranges (and its size) into the shadow. Bun's own node:fs writes make raw system calls this shim
+// cannot see; a file that grew past what it saw aborts the broker rather than model it wrongly. After
 // a SIGKILL the harness puts the shadows in place of the files, which is what the disk would hold
 // had the power failed at that moment with every unsynced write lost (LazyFS's "clear cache").
 //
@@ -33,6 +35,9 @@ typedef struct {
   char shadow[PATH_MAX];
   range_t *dirty;
   size_t count, cap;
+  /** The size the writes seen so far give the file (-1: not read from the shadow yet). A file
+   *  larger at a sync was written past this shim, and the model would be wrong: it aborts. */
+  off_t known;
 } tracked_t;
 
 static tracked_t files[MAX_FILES];
@@ -59,6 +64,8 @@ static void load_config(void) {
     snprintf(f->path, sizeof f->path, "%s", p);
     const char *base = strrchr(p, '/');
     snprintf(f->shadow, sizeof f->shadow, "%s/%s", dir, base ? base + 1 : p);
+    struct stat st;
+    f->known = stat(f->shadow, &st) == 0 ? st.st_size : 0;
   }
 }
 
@@ -76,11 +83,12 @@ static tracked_t *tracked(int fd) {
   return NULL;
 }
 
-static void mark(int fd, off_t start, off_t len) {
-  if (len <= 0) return;
+static void mark(int fd, off_t start, off_t len, off_t size_after) {
   pthread_mutex_lock(&lock);
   tracked_t *f = tracked(fd);
-  if (f) {
+  if (f && size_after >= 0) f->known = size_after;
+  else if (f && start + len > f->known) f->known = start + len;
+  if (f && len > 0) {
     range_t *last = f->count ? &f->dirty[f->count - 1] : NULL;
     if (last && start <= last->end && start + len >= last->start) {
       if (start < last->start) last->start = start;
@@ -105,6 +113,10 @@ static void make_durable(int fd) {
   if (f) {
     struct stat st;
     if (fstat(fd, &st) != 0) die("fstat");
+    if (st.st_size > f->known) {
+      errno = EINVAL;
+      die("a write this shim did not see (not through libc's pwrite64): the model");
+    }
     // The caller's descriptor may be write-only (the broker opens the WAL to sync it "a").
     int real = (int)syscall(SYS_openat, AT_FDCWD, f->path, O_RDONLY);
     int shadow = (int)syscall(SYS_openat, AT_FDCWD, f->shadow, O_WRONLY | O_CREAT, 0600);
@@ -133,28 +145,15 @@ static void make_durable(int fd) {
 
 ssize_t pwrite64(int fd, const void *b, size_t n, off_t at) {
   REAL(pwrite64);
+  // The size first: a sync on another thread (the WAL flusher's) may look at the file between the
+  // write and its range being marked. The range only after: such a sync must not consume it.
+  mark(fd, at + (off_t)n, 0, -1);
   ssize_t r = real_pwrite64(fd, b, n, at);
-  if (r > 0) mark(fd, at, r);
+  if (r > 0) mark(fd, at, r, -1);
   return r;
 }
 
 ssize_t pwrite(int fd, const void *b, size_t n, off_t at) { return pwrite64(fd, b, n, at); }
-
-ssize_t write(int fd, const void *b, size_t n) {
-  REAL(write);
-  off_t at = fd > 2 ? lseek(fd, 0, SEEK_CUR) : -1;
-  ssize_t r = real_write(fd, b, n);
-  if (r > 0 && at >= 0) mark(fd, (fcntl(fd, F_GETFL) & O_APPEND) ? lseek(fd, 0, SEEK_CUR) - r : at, r);
-  return r;
-}
-
-ssize_t writev(int fd, const struct iovec *iov, int cnt) {
-  REAL(writev);
-  off_t at = fd > 2 ? lseek(fd, 0, SEEK_CUR) : -1;
-  ssize_t r = real_writev(fd, iov, cnt);
-  if (r > 0 && at >= 0) mark(fd, (fcntl(fd, F_GETFL) & O_APPEND) ? lseek(fd, 0, SEEK_CUR) - r : at, r);
-  return r;
-}
 
 // A shrink or a growth changes bytes the shadow may hold: everything from the smaller size on is
 // dirty until a sync says what the file holds there.
@@ -162,7 +161,7 @@ static void mark_resize(int fd, off_t len) {
   struct stat st;
   if (fstat(fd, &st) != 0) return;
   off_t from = len < st.st_size ? len : st.st_size, to = len > st.st_size ? len : st.st_size;
-  mark(fd, from, to - from);
+  mark(fd, from, to - from, len);
 }
 
 int ftruncate64(int fd, off_t len) {

@@ -28,6 +28,8 @@ export type ServerProcess = {
   /** http://127.0.0.1:PORT */
   httpUrl: string;
   stderrTail(): string;
+  /** Settles with the exit code whenever the process ends, signalled or not. */
+  exited: Promise<number>;
   /** Sends `signal` and resolves with the exit code (the data dir stays). */
   signal(signal: "SIGKILL" | "SIGTERM"): Promise<number>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -107,6 +109,7 @@ export async function startServer(kind: ServerProcess["kind"], argv: string[], d
     httpUrl: url,
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     stderrTail: () => tail,
+    exited: proc.exited,
     async signal(signal) {
       live.delete(entry);
       proc.kill(signal);

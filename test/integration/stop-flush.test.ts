@@ -48,7 +48,10 @@ describe("stop with synchronous=full", () => {
       let release!: () => void;
       gate = new Promise<void>((r) => (release = r));
       void sendText(a, bob.keys.publicKey, "last words").catch(() => {}); // its socket closes with 1001 before the answer
-      const [push] = await b.waitMessages(1); // committed: pushes go out before the flush, held at the gate
+      // Committed, its flush held at the gate (so neither its result nor bob's push has gone out).
+      let stored: { id: string } | null = null;
+      while (!(stored = store.db.query<{ id: string }, []>("SELECT id FROM messages WHERE kind = 'direct'").get())) await Bun.sleep(5);
+      expect(b.messages).toHaveLength(0);
 
       const stopFlushAsked = new Promise<"asked">((r) => (onDrainingAsk = () => r("asked")));
       stopped = broker.stop();
@@ -63,7 +66,7 @@ describe("stop with synchronous=full", () => {
 
       const reopened = await openSqliteStore({ dataDir, synchronous: "normal" });
       try {
-        expect(reopened.db.query<{ id: string }, [string]>("SELECT id FROM messages WHERE id = ?").get(push!.messageId)).toEqual({ id: push!.messageId });
+        expect(reopened.db.query<{ id: string }, [string]>("SELECT id FROM messages WHERE id = ?").get(stored.id)).toEqual({ id: stored.id });
       } finally {
         reopened.close();
       }
