@@ -30,8 +30,9 @@ const linkTarget = (link: string): string | null => {
   }
 };
 
-/** What a path that is not a regular file is, in an operator's words. */
-function what(st: Stats): string {
+/** What a path that is not a regular file is, in an operator's words ("a named pipe (FIFO)"): for
+ *  any file claudemesh opens as a database, such as the backup `admin restore` is given. */
+export function notFileKind(st: Stats): string {
   if (st.isDirectory()) return "a directory";
   if (st.isFIFO()) return "a named pipe (FIFO)";
   if (st.isSocket()) return "a socket";
@@ -43,7 +44,7 @@ function what(st: Stats): string {
  *  a link to one, or absent (absent is fine: opening creates them). */
 export function dbPathProblem(db: string): ShapeProblem | null {
   const st = statOf(db, true);
-  if (st && !st.isFile()) return { message: `${db} is ${what(st)}, not a database file: move it away and start again`, kind: "data" };
+  if (st && !st.isFile()) return { message: `${db} is ${notFileKind(st)}, not a database file: move it away and start again`, kind: "data" };
   if (!st && statOf(db, false)?.isSymbolicLink()) {
     // Opening creates a missing target in a directory that exists, so only a missing directory fails.
     const target = linkTarget(db);
@@ -53,7 +54,7 @@ export function dbPathProblem(db: string): ShapeProblem | null {
   }
   for (const suffix of SIDE_SUFFIXES) {
     const side = statOf(db + suffix, true);
-    if (side && !side.isFile()) return { message: `${db}${suffix} should be the database's ${HOLDS[suffix]} but is ${what(side)}: move it away and start again`, kind: "data" };
+    if (side && !side.isFile()) return { message: `${db}${suffix} should be the database's ${HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
   }
   return null;
 }

@@ -21,6 +21,7 @@ import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
+import { dbPathProblem, notFileKind } from "./db-path-shape.ts";
 
 export type RestoreResult = {
   file: string;
@@ -77,18 +78,29 @@ function asInvalid<T>(read: () => T): T {
   }
 }
 
+/** Refuses (LocalFileError, exit 5) what `serve` refuses where the database `db` or one of its
+ *  side files belongs, in serve's words (db-path-shape.ts): a directory, FIFO, socket or device, or
+ *  a link into a directory that does not exist. Checked before SQLite opens anything: opening a
+ *  FIFO waits forever, and SQLite unlinks a FIFO where its -wal belongs and calls a directory
+ *  there "unable to open database file". */
+export function refuseDbPathShape(db: string): void {
+  const shape = dbPathProblem(db);
+  if (shape) throw new LocalFileError(shape.message);
+}
+
 /** `<dataDir>/claudemesh.db`, checked to be a file this process can use for `purpose`: read it
  *  for a backup (SQLite also writes its -shm beside it to read it, so a read-only file system is
  *  said to be the reason), write it for a token. Never creates one: a mistyped --data-dir says so
  *  instead. Throws MeshError not_found when nothing is there, LocalFileError when something is but
- *  cannot be used (a directory, another user's file, a path this user may not look into:
- *  existsSync called all of those "no database"). */
+ *  cannot be used (anything but a file there or where a side file belongs (refuseDbPathShape),
+ *  another user's file, a path this user may not look into: existsSync called all of those "no
+ *  database"). */
 export function existingDatabase(dataDir: string, purpose: "backup" | "token"): string {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const ctx = { what: "the broker database" };
+  refuseDbPathShape(db);
   const st = statIfAny(db, ctx);
   if (!st) throw new MeshError("not_found", `No broker database at ${db}. Pass the data directory your broker uses: --data-dir, CLAUDEMESH_DATA_DIR or the config file's dataDir.`);
-  if (!st.isFile()) throw new LocalFileError(`The broker database ${db} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a database file.`, `move it away, or pass the data directory your broker uses (--data-dir)`);
   onFile(db, "read", () => accessSync(db, constants.R_OK), ctx);
   try {
     accessSync(db, constants.W_OK);
@@ -130,8 +142,9 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   const source = resolve(file);
   const found = statIfAny(source, { what: "the backup" });
   if (!found) throw new MeshError("not_found", `No such backup file: ${source}`);
-  // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error.
-  if (found.isDirectory()) throw new MeshError("invalid_argument", `${source} is a directory; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
+  // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error,
+  // and opening a FIFO waits for a writer forever (the restore hung, holding the lock).
+  if (!found.isFile()) throw new MeshError("invalid_argument", `${source} is ${notFileKind(found)}; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
   // A restore that fails leaves no data directory it made (claimDataDir, releaseDataDir).
   let made: string[];
   let holder: ReturnType<typeof claimDataDir>;
@@ -185,6 +198,10 @@ function sourceRefusal(err: unknown, source: string): unknown {
 
 async function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
   const db = join(dataDir, DEFAULT_DB_FILE);
+  // What serve would refuse to start on is refused before anything is copied, not moved aside as
+  // "the previous database" (a FIFO), replaced (a link to a disk not mounted yet: the restored
+  // database would have stayed on the wrong disk) or left to stop the start (a -journal directory).
+  refuseDbPathShape(db);
   const stamp = utcStamp(opts.now ?? new Date());
   // Only whether it is a claudemesh database at all, so that the refusal names it: what it holds
   // is judged in the copy, the file installed (a source written meanwhile cannot slip past).

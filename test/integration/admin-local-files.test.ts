@@ -78,7 +78,8 @@ describe("admin backup, token and restore with paths in the way", () => {
     const dataDir = tempDir("cm-admin-data-");
     const db = join(dataDir, "claudemesh.db");
     mkdirSync(db);
-    const expected = { code: 5, stdout: "", stderr: `claudemesh: The broker database ${db} is a directory, not a database file.\n  fix: move it away, or pass the data directory your broker uses (--data-dir)\n` };
+    // serve's sentence (broker/db-path-shape.ts; admin-db-shape.test.ts has the other shapes).
+    const expected = { code: 5, stdout: "", stderr: `claudemesh: ${db} is a directory, not a database file: move it away and start again\n` };
     for (const command of [["backup"], ["token"]]) {
       const r = await admin([...command, "--data-dir", dataDir]);
       expect({ command, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ command, ...expected });
