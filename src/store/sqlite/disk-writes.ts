@@ -23,6 +23,11 @@ export class DiskWrites {
    *  can still fit where real writes no longer do (a disk full except for freed WAL space). */
   private trouble: string | null = null;
   private checkpointer: Checkpointer | null = null;
+  /** Writes committed so far, and how many of them a finished flush covers: a flush asked for
+   *  when nothing was committed since one finished is answered at once. Pushes and hand-outs ask
+   *  for one after every claim, most of them with nothing new to sync (router.ts, delivery.ts). */
+  private committed = 0;
+  private durable = 0;
 
   /** `wal`: the flusher with synchronous "full", null with "normal"; `lock`: the connection's. */
   constructor(
@@ -56,6 +61,7 @@ export class DiskWrites {
     this.refuseIfFailed();
     try {
       const out = guard(() => this.lock.attempt(fn));
+      this.committed++;
       this.trouble = null;
       this.checkpointer?.dirty();
       return out;
@@ -73,9 +79,12 @@ export class DiskWrites {
   async flushed(): Promise<void> {
     if (!this.wal) return;
     this.refuseIfFailed();
+    const through = this.committed;
+    if (this.durable >= through) return;
     await this.wal.sync().catch((e: unknown) => {
       throw this.fail("flushed", e);
     });
+    this.durable = Math.max(this.durable, through);
   }
 
   /** Probes `db` with a committed write (probeHealth), waiting for another process's lock no
