@@ -1,0 +1,54 @@
+// DiskWrites.flushed: a flush is asked of the disk only when something was committed since the
+// last one finished (pushes and hand-outs ask after every claim, most with nothing new); a commit
+// made while a flush runs still gets a flush of its own.
+import { afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { fdatasync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DiskWrites } from "../../src/store/sqlite/disk-writes.ts";
+import { LockWatch } from "../../src/store/sqlite/lock-watch.ts";
+import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "cm-disk-writes-"));
+  dirs.push(dir);
+  const path = join(dir, "x.db");
+  const db = new Database(path);
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("CREATE TABLE t (x INTEGER)");
+  let syncs = 0;
+  const counting = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => (syncs++, fdatasync(fd, cb))) as typeof fdatasync;
+  const disk = new DiskWrites(new WalSync(path, counting), new LockWatch(db));
+  const commit = () => disk.run(() => db.run("INSERT INTO t VALUES (1)"));
+  return { disk, commit, syncs: () => syncs, close: () => disk.close(db) };
+}
+
+test("nothing committed since the last flush: answered without one", async () => {
+  const { disk, commit, syncs, close } = setup();
+  await disk.flushed();
+  expect(syncs()).toBe(0);
+  commit();
+  await disk.flushed();
+  expect(syncs()).toBe(1);
+  await disk.flushed();
+  await disk.flushed();
+  expect(syncs()).toBe(1);
+  close();
+});
+
+test("a commit made while a flush runs gets a flush that starts after it", async () => {
+  const { disk, commit, syncs, close } = setup();
+  commit();
+  const first = disk.flushed();
+  commit();
+  const second = disk.flushed();
+  await Promise.all([first, second]);
+  expect(syncs()).toBe(2);
+  await disk.flushed();
+  expect(syncs()).toBe(2);
+  close();
+});
