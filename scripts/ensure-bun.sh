@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the entry scripts: makes sure Bun ≥ 1.4 and the locked dependencies are present.
 # Needs only Node.js and npm on a fresh machine.
 set -eu

@@ -120,8 +120,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   // The sender may have been removed while this send awaited (a kick from another connection).
   if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
   const outcome = await commit(ctx, msg, { cap: capFor(route.kind), count: granted.dropped }, submitted);
-  // Recipients got it at its commit; the sender's result waits until it is also flushed
-  // (docs/protocol.md §5.4: a power loss in between can only cause a duplicate, never a loss).
+  // Answered once flushed, as its pushes are (docs/protocol.md §5.4).
   await ctx.store.flushed();
   return resultOf(outcome.message, outcome.duplicate, outcome.duplicate ? [] : undeliverable);
 }

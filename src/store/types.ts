@@ -225,9 +225,9 @@ export interface Store {
    *  removed counts in the order given. A retried clientMessageId from the same sender returns the
    *  original message with duplicate=true (nothing new queued). An ack removes the entries of its
    *  mailbox holding those message ids, claimed or not; unknown ids are ignored. Resolves once
-   *  committed: the messages survive a crash of the broker process and may be pushed. Unlike every
+   *  committed: the messages survive a crash of the broker process. Unlike every
    *  other write, it does not wait for the flush that makes them survive a power loss: await
-   *  flushed() before telling a sender its message is stored or answering an ack. Throws
+   *  flushed() before telling a sender its message is stored, pushing it or answering an ack. Throws
    *  StoreLocked (store/errors.ts) when another process holds the database's write lock: nothing
    *  was written, and the same batch may be committed later. */
   commitWrites(batch: WriteBatch, topicHistoryLimit: number, nowMs: number): Promise<{ sends: SendOutcome[]; acks: number[] }>;

@@ -142,7 +142,7 @@ export class SqliteStore implements T.Store {
 
   /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
    *  answer the broker gives about a write comes after this resolves (commitWrites leaves the
-   *  wait to its caller: pushes go out before it, and most acks answer nobody). */
+   *  wait to its caller, so that one flush serves a whole batch, and most acks answer nobody). */
   private async write<T>(fn: () => T): Promise<T> {
     const out = this.disk.run(fn);
     await this.disk.flushed();

@@ -1,0 +1,22 @@
+# shellcheck shell=sh
+# Sourced by scripts/test.sh and .ci/run: the system tools some tests drive, as Debian packages.
+# chromium for the dashboard's browser tests, ruby for the Homebrew formula, shellcheck for
+# install.sh, curl and wget for the installer tests, strace for the disk-fault tests,
+# systemd-analyze for the unit, zsh and fish for the completion scripts, and a C compiler for the
+# power-loss chaos run's preloaded shim.
+
+# Prints the Debian packages of the tools that are missing (nothing when all are there).
+missing_test_packages() {
+  out=""
+  for pair in chromium:chromium ruby:ruby shellcheck:shellcheck curl:curl strace:strace wget:wget \
+    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || out="$out ${pair#*:}"
+  done
+  echo "${out# }"
+}
+
+# Installs packages "$1" with apt-get (root only), its output in file "$2".
+install_test_packages() {
+  # shellcheck disable=SC2086 # a list of package names
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $1) >"$2" 2>&1
+}
