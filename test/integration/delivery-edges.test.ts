@@ -106,6 +106,42 @@ describe("delivery edges", () => {
     bb.close();
   });
 
+  test("a message the full window held back is not overtaken by one that found room while it awaited its flush (synchronous=full)", async () => {
+    // Pushes wait for the flush. The first message, not claimed (bob's window was full), woke bob
+    // only once flushed; an ack freed room meanwhile, so the second, committed later, was claimed
+    // for bob with no backlog in sight and pushed ahead of the first.
+    await using b = await startBroker({ synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner, { receive: "pull" });
+    const bb = await connect(b.url, bob); // never acks unless told
+    for (let i = 0; i < WINDOW; i += 256) await Promise.all(Array.from({ length: 256 }, (_, j) => sendText(a, bob.keys.publicKey, `m${i + j}`)));
+    await bb.waitMessages(WINDOW, 10_000);
+    const store = b.ctx.store;
+    const stored = () => store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM messages").get()!.n;
+    const depth = () => store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey });
+    // Every flush from here on runs for real, then waits at the gate (a slow disk).
+    const gate = Promise.withResolvers<void>();
+    let held = true;
+    const flushed = store.flushed.bind(store);
+    store.flushed = async () => {
+      await flushed();
+      if (held) await gate.promise;
+    };
+    const first = sendText(a, bob.keys.publicKey, "first");
+    await until(() => stored() === WINDOW + 1, "the first send's commit");
+    bb.client.ackMessages(bb.messages.slice(0, 2).map((m) => m.messageId));
+    await until(async () => (await depth()) === WINDOW - 1, "the ack's commit");
+    const second = sendText(a, bob.keys.publicKey, "second");
+    await until(() => stored() === WINDOW + 2, "the second send's commit");
+    held = false;
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect((await bb.waitMessages(WINDOW + 2)).slice(WINDOW).map(textOf)).toEqual(["first", "second"]);
+    a.close();
+    bb.close();
+  }, 30_000);
+
   test("a status change whose store write fails still releases what it held", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
