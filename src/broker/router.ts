@@ -1,6 +1,6 @@
 // The send path: resolve the target to recipient mailboxes, apply grants and quotas, commit the
-// message (group commit), then push it to recipients that are online and not gated. The sender's
-// `result` is sent only after the commit.
+// message (group commit), then push it to recipients that are online and not gated. Neither the
+// pushes nor the sender's `result` go out before the commit is flushed.
 import { MeshError } from "../protocol/errors.ts";
 import type { Cap } from "../protocol/fields.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";

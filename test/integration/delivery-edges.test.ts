@@ -11,6 +11,7 @@ import { until } from "../helpers/until.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { PUSH_WINDOW as WINDOW } from "../../src/protocol/limits.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 /** Wraps a store method so that its first call (for which `when` holds) waits until open(): before
  *  it runs, or, with `late`, after it ran and before its answer is returned. */
@@ -117,7 +118,7 @@ describe("delivery edges", () => {
     const bb = await connect(b.url, bob); // never acks unless told
     for (let i = 0; i < WINDOW; i += 256) await Promise.all(Array.from({ length: 256 }, (_, j) => sendText(a, bob.keys.publicKey, `m${i + j}`)));
     await bb.waitMessages(WINDOW, 10_000);
-    const store = b.ctx.store;
+    const store = b.ctx.store as SqliteStore;
     const stored = () => store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM messages").get()!.n;
     const depth = () => store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey });
     // Every flush from here on runs for real, then waits at the gate (a slow disk).
@@ -128,15 +129,19 @@ describe("delivery edges", () => {
       await flushed();
       if (held) await gate.promise;
     };
-    const first = sendText(a, bob.keys.publicKey, "first");
-    await until(() => stored() === WINDOW + 1, "the first send's commit");
-    bb.client.ackMessages(bb.messages.slice(0, 2).map((m) => m.messageId));
-    await until(async () => (await depth()) === WINDOW - 1, "the ack's commit");
-    const second = sendText(a, bob.keys.publicKey, "second");
-    await until(() => stored() === WINDOW + 2, "the second send's commit");
-    held = false;
-    gate.resolve();
-    await Promise.all([first, second]);
+    const release = () => ((held = false), gate.resolve());
+    try {
+      const first = sendText(a, bob.keys.publicKey, "first");
+      await until(() => stored() === WINDOW + 1, "the first send's commit");
+      bb.client.ackMessages(bb.messages.slice(0, 2).map((m) => m.messageId));
+      await until(async () => (await depth()) === WINDOW - 1, "the ack's commit");
+      const second = sendText(a, bob.keys.publicKey, "second");
+      await until(() => stored() === WINDOW + 2, "the second send's commit");
+      release();
+      await Promise.all([first, second]);
+    } finally {
+      release(); // a failed wait must not leave the broker's stop at the gate
+    }
     expect((await bb.waitMessages(WINDOW + 2)).slice(WINDOW).map(textOf)).toEqual(["first", "second"]);
     a.close();
     bb.close();
