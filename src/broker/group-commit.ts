@@ -13,9 +13,9 @@ import { LockWait } from "./lock-wait.ts";
 const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) => `${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`;
 
 /** What a send asks of its commit, both in commit order and synchronous with it, so that no
- *  other claim or push comes in between: `claim` picks, just before the transaction, the
+ *  other claim or wake comes in between: `claim` picks, just before the transaction, the
  *  connection a recipient's new entry is claimed for (null leaves it to the pump); `committed`
- *  pushes what was claimed and wakes the rest. `unclaim` gives back every claim made for a
+ *  wakes the rest at once and pushes what was claimed once the commit is flushed (router.ts). `unclaim` gives back every claim made for a
  *  transaction that did not happen (a lock): the next try claims afresh. None may throw. */
 export type SendHooks = { claim(recipient: string): string | null; unclaim(): void; committed(outcome: SendOutcome): void };
 

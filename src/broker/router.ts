@@ -1,6 +1,6 @@
 // The send path: resolve the target to recipient mailboxes, apply grants and quotas, commit the
-// message (group commit), then push it to recipients that are online and not gated. The sender's
-// `result` is sent only after the commit.
+// message (group commit), then push it to recipients that are online and not gated. Neither the
+// pushes nor the sender's `result` go out before the commit is flushed.
 import { MeshError } from "../protocol/errors.ts";
 import type { Cap } from "../protocol/fields.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
@@ -156,11 +156,16 @@ function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap;
       if (droppedByGrant.count > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: droppedByGrant.cap }, droppedByGrant.count);
       // Pushed once flushed, like the sender's result: no recipient sees a message (or a topic
       // offset) that a power loss could still take back. Flushes finish in commit order, so
-      // pushes keep it. A failed flush stops the broker; its claims die with it.
+      // pushes keep it. A failed flush stops the broker; its claims die with it. Recipients not
+      // claimed for are woken now, not after the flush: their backlog must stop a later message
+      // from being claimed for them (and pushed) ahead of this one, and the pump waits for the
+      // flush itself (delivery.ts).
+      const claimed = outcome.recipients.filter((box) => conns.has(box));
+      deliver(ctx, outcome.message, outcome.recipients.filter((box) => !conns.has(box)), conns);
       ctx.store.flushed().then(
         () => {
           unhold();
-          deliver(ctx, outcome.message, outcome.recipients, conns);
+          deliver(ctx, outcome.message, claimed, conns);
         },
         unhold,
       );

@@ -11,6 +11,7 @@ import { until } from "../helpers/until.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { PUSH_WINDOW as WINDOW } from "../../src/protocol/limits.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 /** Wraps a store method so that its first call (for which `when` holds) waits until open(): before
  *  it runs, or, with `late`, after it ran and before its answer is returned. */
@@ -105,6 +106,46 @@ describe("delivery edges", () => {
     a.close();
     bb.close();
   });
+
+  test("a message the full window held back is not overtaken by one that found room while it awaited its flush (synchronous=full)", async () => {
+    // Pushes wait for the flush. The first message, not claimed (bob's window was full), woke bob
+    // only once flushed; an ack freed room meanwhile, so the second, committed later, was claimed
+    // for bob with no backlog in sight and pushed ahead of the first.
+    await using b = await startBroker({ synchronous: "full" });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner, { receive: "pull" });
+    const bb = await connect(b.url, bob); // never acks unless told
+    for (let i = 0; i < WINDOW; i += 256) await Promise.all(Array.from({ length: 256 }, (_, j) => sendText(a, bob.keys.publicKey, `m${i + j}`)));
+    await bb.waitMessages(WINDOW, 10_000);
+    const store = b.ctx.store as SqliteStore;
+    const stored = () => store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM messages").get()!.n;
+    const depth = () => store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey });
+    // Every flush from here on runs for real, then waits at the gate (a slow disk).
+    const gate = Promise.withResolvers<void>();
+    let held = true;
+    const flushed = store.flushed.bind(store);
+    store.flushed = async () => {
+      await flushed();
+      if (held) await gate.promise;
+    };
+    const release = () => ((held = false), gate.resolve());
+    try {
+      const first = sendText(a, bob.keys.publicKey, "first");
+      await until(() => stored() === WINDOW + 1, "the first send's commit");
+      bb.client.ackMessages(bb.messages.slice(0, 2).map((m) => m.messageId));
+      await until(async () => (await depth()) === WINDOW - 1, "the ack's commit");
+      const second = sendText(a, bob.keys.publicKey, "second");
+      await until(() => stored() === WINDOW + 2, "the second send's commit");
+      release();
+      await Promise.all([first, second]);
+    } finally {
+      release(); // a failed wait must not leave the broker's stop at the gate
+    }
+    expect((await bb.waitMessages(WINDOW + 2)).slice(WINDOW).map(textOf)).toEqual(["first", "second"]);
+    a.close();
+    bb.close();
+  }, 30_000);
 
   test("a status change whose store write fails still releases what it held", async () => {
     await using b = await startBroker();

@@ -81,6 +81,45 @@ describe("commit, flush and answers", () => {
   });
 });
 
+test("topic_list shows no topic offset before the post holding it is flushed", async () => {
+  // Like topic_history: a reader could take the offset as where it has read up to, and a power
+  // loss before the flush gives that offset to the next post.
+  const dataDir = tempDir();
+  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
+  const store = await openSqliteStore({ dataDir, synchronous: "full" });
+  const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
+  const gate = Promise.withResolvers<void>();
+  let held = false;
+  try {
+    const { owner } = await createTestMesh(broker.url);
+    const bob = await addMember(broker.url, owner, "bob");
+    const a = await connect(broker.url, owner);
+    const b = await connect(broker.url, bob);
+    await a.client.request("topic_create", { name: "news" });
+    await b.client.request("topic_join", { topic: "news" });
+    held = true;
+    const realFlush = store.flushed.bind(store);
+    store.flushed = async () => {
+      await realFlush();
+      if (held) await gate.promise;
+    };
+    const posted = sendText(a, "#news", "hello");
+    while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'topic'").get()) await Bun.sleep(5);
+    const listed = b.client.request("topic_list", {});
+    expect(await Promise.race([listed.then(() => true), Bun.sleep(100).then(() => false)])).toBe(false);
+    held = false;
+    gate.resolve();
+    await posted;
+    expect((await listed).topics.find((t) => t.name === "news")).toMatchObject({ lastOffset: 1 });
+    a.close();
+    b.close();
+  } finally {
+    held = false;
+    gate.resolve(); // a failed check must not leave stop's own flush at the gate
+    await broker.stop();
+  }
+});
+
 describe("crash durability", () => {
   test("every acknowledged send survives SIGKILL, in order, exactly once after de-duplication", async () => {
     const dir = tempDir();

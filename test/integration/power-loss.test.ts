@@ -61,7 +61,7 @@ describe("power-loss chaos", () => {
   test("a few kill-and-lose-power cycles under mixed traffic pass every check of the kill -9 run", async () => {
     const history = `${tempDir()}/history.jsonl`;
     const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../bench/chaos.ts"), "--power-loss", "--cycles", "5", "--seed", "20261123", "--history", history], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), (async () => { let t = ""; for await (const c of proc.stderr) { t += new TextDecoder().decode(c); require("fs").appendFileSync("/tmp/s23/dbg.log", new TextDecoder().decode(c)); } return t; })(), proc.exited]);
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect({ code, err: code === 0 && !err.includes("VIOLATION") ? "" : err }).toEqual({ code: 0, err: "" });
     const summary = JSON.parse(out.trim().split("\n").at(-1)!.replace(/^chaos PASS /, "")) as Record<string, number>;
     expect(summary).toMatchObject({ ok: true, kills: 5, violations: 0 });

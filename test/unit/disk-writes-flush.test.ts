@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { DiskWrites } from "../../src/store/sqlite/disk-writes.ts";
 import { LockWatch } from "../../src/store/sqlite/lock-watch.ts";
 import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
+import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { directMessage, pubkey, seedMesh } from "./store-fixtures.ts";
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -51,4 +53,32 @@ test("a commit made while a flush runs gets a flush that starts after it", async
   await disk.flushed();
   expect(syncs()).toBe(2);
   close();
+});
+
+test("the store's narrower writes (commitSends, ackMany) count as commits: a flush after one syncs", async () => {
+  // They committed past DiskWrites.run, so a flushed() after them, which their doc asks the
+  // caller for, was answered at once with nothing synced.
+  const dir = mkdtempSync(join(tmpdir(), "cm-disk-writes-"));
+  dirs.push(dir);
+  const store = await openSqliteStore({ dataDir: dir, synchronous: "full" });
+  const realSync = WalSync.prototype.sync;
+  let syncs = 0;
+  WalSync.prototype.sync = function (this: WalSync) {
+    syncs++;
+    return realSync.call(this);
+  };
+  try {
+    const { mesh, owner } = await seedMesh(store);
+    const box = pubkey();
+    syncs = 0;
+    const [sent] = await store.commitSends([directMessage(owner, [box])], 0);
+    await store.flushed();
+    expect(syncs).toBe(1);
+    await store.ackMany([{ meshId: mesh.id, mailbox: box, messageIds: [sent!.message.id] }], Date.now());
+    await store.flushed();
+    expect(syncs).toBe(2);
+  } finally {
+    WalSync.prototype.sync = realSync;
+    store.close();
+  }
 });

@@ -340,13 +340,14 @@ export class SqliteStore implements T.Store {
   }
 
   // Not part of the Store contract: narrower reads and writes, for tests and tools.
-  /** Sends only; resolves at commit (flushed() is the caller's). */
+  /** Sends only; resolves at commit (flushed() is the caller's: through DiskWrites.run, which
+   *  counts the commit, or flushed() would find nothing new to sync). */
   async commitSends(batch: readonly T.NewMessage[], topicHistoryLimit: number) {
-    return guard(() => this.sends.commit(batch, topicHistoryLimit));
+    return this.disk.run(() => this.sends.commit(batch, topicHistoryLimit));
   }
-  /** Acks only; resolves at commit (flushed() is the caller's). */
+  /** Acks only; resolves at commit (flushed() is the caller's, as for commitSends). */
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
-    return guard(() => this.queue.ackMany(items.map(ackRequest), nowMs));
+    return this.disk.run(() => this.queue.ackMany(items.map(ackRequest), nowMs));
   }
   /** The groups of one member, sorted. */
   async memberGroups(memberId: string) {
