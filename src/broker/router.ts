@@ -160,8 +160,10 @@ function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap;
       // claimed for are woken now, not after the flush: their backlog must stop a later message
       // from being claimed for them (and pushed) ahead of this one, and the pump waits for the
       // flush itself (delivery.ts).
-      const claimed = outcome.recipients.filter((box) => conns.has(box));
-      deliver(ctx, outcome.message, outcome.recipients.filter((box) => !conns.has(box)), conns);
+      const claimed: string[] = [];
+      const unclaimed: string[] = [];
+      for (const box of outcome.recipients) (conns.has(box) ? claimed : unclaimed).push(box);
+      if (unclaimed.length > 0) deliver(ctx, outcome.message, unclaimed, conns);
       ctx.store.flushed().then(
         () => {
           unhold();
