@@ -14,9 +14,8 @@ import { describe, expect, test } from "bun:test";
 import { lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { admin, dataDirWithDatabase } from "../helpers/admin.ts";
+import { mkdevice, mkfifo } from "../helpers/special-files.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
-
-const mkfifo = (path: string) => expect(Bun.spawnSync(["mkfifo", path]).exitCode).toBe(0);
 
 /** A backup file to restore, made once by `admin backup` of a fresh broker database. */
 let backupFile: Promise<string> | undefined;
@@ -73,7 +72,7 @@ describe("admin commands name what stands where the database's files belong", ()
     const fifo = join(dir, "pipe.db");
     mkfifo(fifo);
     const device = join(dir, "null.db");
-    symlinkSync("/dev/null", device);
+    mkdevice(device);
     for (const [source, is] of [[fifo, "a named pipe (FIFO)"], [device, "a device"]] as const) {
       const dataDir = await dataDirWithDatabase();
       const before = listing(dataDir);
