@@ -1,6 +1,7 @@
 // What a failure in a broker's data directory says when `serve` or `serve --check` cannot start
 // (the CLI does not import the store, so it asks here), and whether a restart can change it. The
-// file system's failures are the place's fault: a lock file that is a directory, a directory that
+// file system's failures are the place's fault: a lock file that is a directory, a symbolic link
+// where the lock, a PID file or a side file of the database belongs, a directory that
 // cannot be created or written in, a backups/ that root kept. A full or failing disk is the disk's
 // state, worded apart (store/sqlite/disk-faults.ts).
 import { dirname, join, resolve } from "node:path";
@@ -8,6 +9,7 @@ import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { LockFileError } from "../store/sqlite/dir-lock.ts";
 import { diskFault } from "../store/sqlite/disk-faults.ts";
 import { MigrationBackupError, MigrationError } from "../store/sqlite/migrate.ts";
+import { NotOurFileError } from "../store/sqlite/own-file.ts";
 import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
@@ -67,6 +69,8 @@ function fileFailure(err: unknown, dataDir: string, underSystemd: boolean): { er
   if (err instanceof LocalFileError) return { error: err, kind: accessKind(err) };
   // A LockFileError without a cause: something that is not a file where the lock file belongs.
   if (err instanceof LockFileError) return { error: new LocalFileError(err.message, null, { cause: err }), kind: err.cause === undefined ? "data" : accessKind(err) };
+  // A link (or other non-file) where the lock or a PID file belongs: only an operator can remove it.
+  if (err instanceof NotOurFileError) return { error: new LocalFileError(err.message, null, { cause: err }), kind: "data" };
   const errno = errnoOf(err);
   if (!errno || diskFault(errno, dataDir) !== null) return null;
   if (err instanceof MigrationBackupError) return { error: migrationBackupError(err), kind: accessKind(err) };

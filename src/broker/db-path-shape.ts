@@ -6,6 +6,7 @@
 import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SIDE_SUFFIXES } from "../store/sqlite/open.ts";
+import { NotOurFileError } from "../store/sqlite/own-file.ts";
 
 /** What each of SQLite's files beside the database holds. */
 const HOLDS: Record<(typeof SIDE_SUFFIXES)[number], string> = { "-wal": "write-ahead log", "-shm": "shared-memory index", "-journal": "rollback journal" };
@@ -40,8 +41,9 @@ export function notFileKind(st: Stats): string {
   return "not a regular file";
 }
 
-/** The first thing wrong with the shape of `db` and its side files, or null when each is a file,
- *  a link to one, or absent (absent is fine: opening creates them). */
+/** The first thing wrong with the shape of `db` and its side files, or null when the database is
+ *  a file or a link to one (or absent) and each side file a file (not a link) or absent (absent is
+ *  fine: opening creates them). */
 export function dbPathProblem(db: string): ShapeProblem | null {
   const st = statOf(db, true);
   if (st && !st.isFile()) return { message: `${db} is ${notFileKind(st)}, not a database file: move it away and start again`, kind: "data" };
@@ -55,6 +57,8 @@ export function dbPathProblem(db: string): ShapeProblem | null {
   for (const suffix of SIDE_SUFFIXES) {
     const side = statOf(db + suffix, true);
     if (side && !side.isFile()) return { message: `${db}${suffix} should be the database's ${HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
+    // SQLite would follow it (as root, chown what it points to); it makes these files itself.
+    if (statOf(db + suffix, false)?.isSymbolicLink()) return { message: new NotOurFileError(db + suffix, "a symbolic link").message, kind: "data" };
   }
   return null;
 }

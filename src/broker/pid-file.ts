@@ -4,10 +4,12 @@
 // - <dataDir>/claudemesh.pid: present (0600, its PID) while `serve` runs on that directory;
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
-// one naming a dead process, or a process not running the file's command, is ignored.
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// one naming a dead process, or a process not running the file's command, is ignored. A symbolic
+// link where a PID file belongs is refused, never followed (store/sqlite/own-file.ts).
+import { closeSync, existsSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { NotOurFileError, openOwnFile } from "../store/sqlite/own-file.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { removeMadeDirs } from "../local-file/dirs.ts";
 
@@ -58,14 +60,21 @@ function holderOf(dataDir: string): Holder {
   return { kind: "broker", pid: livePid(join(dataDir, PID_FILE), COMMAND.broker) ?? 0 };
 }
 
-/** Writes our PID to `path` (0600). On failure removes whatever it left (never an empty file)
- *  and throws the file system's error, which names the file (the caller words it:
- *  data-dir-errors.ts, a full disk, a directory it may not write in). */
+/** Writes our PID to `path` (0600, set through the descriptor). Throws NotOurFileError, leaving
+ *  it and what it points to as they are, for a symbolic link or anything but a file there. On any
+ *  other failure removes whatever it left (never an empty file) and throws the file system's
+ *  error, which names the file (the caller words it: data-dir-errors.ts, a full disk, a directory
+ *  it may not write in). */
 function writePid(path: string): void {
   try {
-    writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
-    chmodSync(path, 0o600); // the mode above applies only when the file is created
+    const fd = openOwnFile(path, { truncate: true });
+    try {
+      writeSync(fd, `${process.pid}\n`);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
+    if (err instanceof NotOurFileError) throw err;
     try {
       rmSync(path, { force: true });
     } catch {

@@ -1,10 +1,11 @@
 // Opens the broker's SQLite file with the settings every connection needs. The file holds routing
 // metadata (no secrets), but it is still private to the broker's user: directory 0700, file 0600.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, mkdirSync, openSync, statSync, type Stats } from "node:fs";
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { isDamaged } from "./db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "./disk-faults.ts";
+import { NotOurFileError, symlinkAt } from "./own-file.ts";
 
 export type Synchronous = "full" | "normal";
 
@@ -84,9 +85,11 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
     // time anyone looks. The caller words it by what is there (broker/db-path-shape.ts).
     const notFile = [path, ...SIDE_SUFFIXES.map((s) => path + s)].find((p) => statOrNull(p)?.isFile() === false);
     if (notFile !== undefined) throw new Error(`${notFile} is not a regular file`);
-    // Create the file 0600 before SQLite does, so it is never readable by others, not even briefly.
-    closeSync(openSync(path, "a", 0o600));
-    chmodSync(path, 0o600);
+    // SQLite follows a link where a side file belongs (as root it would also chown what it points
+    // to), and never uses one beside a linked database (it keeps them beside the real file).
+    const linked = SIDE_SUFFIXES.map((s) => path + s).find((p) => symlinkAt(p));
+    if (linked !== undefined) throw new NotOurFileError(linked, "a symbolic link");
+    createPrivate(path);
   }
   const db = new Database(path, { create: true, strict: true });
   try {
@@ -99,6 +102,21 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
   } catch (e) {
     db.close();
     throw e;
+  }
+}
+
+/** Creates the database file 0600 before SQLite does, so it is never readable by others, not
+ *  even briefly, and sets 0600 on one that exists. A link to a regular file is followed (an
+ *  operator may keep the database on another disk that way), but the mode is set through the
+ *  descriptor, on the file opened and checked, never again by path: a link changed meanwhile
+ *  cannot make anything else 0600. */
+function createPrivate(path: string): void {
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
   }
 }
 

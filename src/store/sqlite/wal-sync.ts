@@ -10,7 +10,7 @@
 // A failed flush is final. Linux may drop the dirty pages an fdatasync could not write and report
 // the error only once, so a later flush that succeeds says nothing about them: every flush asked
 // for after a failure, including one queued while the failing flush ran, fails with it.
-import { closeSync, fdatasync, openSync } from "node:fs";
+import { closeSync, fdatasync, openSync, realpathSync } from "node:fs";
 
 export class WalSync {
   private readonly fd: number;
@@ -22,13 +22,14 @@ export class WalSync {
   /** The first flush error; once set, nothing is flushed again. */
   private failure: Error | null = null;
 
-  /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. `datasync` is
-   *  fs.fdatasync (a test passes one that fails). */
+  /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. Where `dbPath` is a symbolic link, that is the -wal beside the file it points to, where SQLite
+   *  keeps it (one beside the link was never written, so flushing it made nothing durable).
+   *  `datasync` is fs.fdatasync (a test passes one that fails). */
   constructor(
     dbPath: string,
     private readonly datasync: typeof fdatasync = fdatasync,
   ) {
-    this.fd = openSync(`${dbPath}-wal`, "a", 0o600);
+    this.fd = openSync(`${realPath(dbPath)}-wal`, "a", 0o600);
   }
 
   /** Resolves once everything written to the WAL before this call is on stable storage. */
@@ -76,5 +77,16 @@ export class WalSync {
   private idle(): void {
     this.running = null;
     if (this.closing) closeSync(this.fd);
+  }
+}
+
+/** `path` with its links resolved, as SQLite names the database it opened; `path` itself when it
+ *  does not exist (nothing to resolve). */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return path;
+    throw err;
   }
 }

@@ -1,0 +1,49 @@
+// Files the holder of a data directory makes for itself (its lock file, its PID files): opened
+// without following a symbolic link, and their mode set through the descriptor. `serve` and
+// `admin restore` may run as root or as a service user; writing, truncating or chmod'ing such a
+// file by path followed a link planted in its place, so that whatever it pointed to (any file the
+// process may write) was overwritten and made 0600.
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync } from "node:fs";
+
+/** Something stands where the data directory's holder keeps a file of its own, and it is not a
+ *  file claudemesh made: a symbolic link (never followed), or no regular file. Refused unchanged:
+ *  the message names the path and says to remove it. Only an operator can change it. */
+export class NotOurFileError extends Error {
+  override readonly name = "NotOurFileError";
+  constructor(readonly path: string, what: string) {
+    super(`${path} is ${what}, not a file claudemesh made: remove it and start again`);
+  }
+}
+
+/** "a symbolic link" when `path` is one (lstat), else null. */
+export function symlinkAt(path: string): string | null {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? "a symbolic link" : null;
+}
+
+/** Opens `path` for reading and writing, creating it 0600 when missing (`truncate`: emptied), and
+ *  sets its mode to 0600 through the descriptor; returns the descriptor (the caller closes it).
+ *  Never follows a symbolic link and never waits on a FIFO (O_NONBLOCK; regular files ignore it).
+ *  Throws NotOurFileError, nothing changed, for a link or anything but a regular file there; the
+ *  file system's error (ENOSPC, EACCES, EISDIR, …) otherwise. */
+export function openOwnFile(path: string, { truncate = false }: { truncate?: boolean } = {}): number {
+  const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK, O_TRUNC } = constants;
+  const link = symlinkAt(path);
+  if (link) throw new NotOurFileError(path, link);
+  let fd: number;
+  try {
+    // O_TRUNC is applied only once open has accepted what is there: a link fails first (ELOOP).
+    fd = openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (truncate ? O_TRUNC : 0), 0o600);
+  } catch (err) {
+    // A link put there since the look above.
+    if ((err as NodeJS.ErrnoException).code === "ELOOP" && symlinkAt(path)) throw new NotOurFileError(path, "a symbolic link");
+    throw err;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new NotOurFileError(path, "not a regular file");
+    fchmodSync(fd, 0o600); // open's mode applies only when it creates the file
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}

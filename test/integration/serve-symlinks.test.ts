@@ -1,0 +1,91 @@
+// Symbolic links in a data directory (src/store/sqlite/own-file.ts, dir-lock.ts, open.ts,
+// src/broker/pid-file.ts; docs/operations.md "The data directory"). `serve` may run as root or as a
+// service user: a link where one of its own files belongs (claudemesh.pid, claudemesh.lock, a
+// side file of the database) is refused, exit 65, and what it points to keeps its bytes and mode.
+// The database file itself may be a link to a file elsewhere (an operator's layout): it is served,
+// and its -wal is the one SQLite keeps beside the real file. Every target here is a private file
+// in a temp dir, never a system file.
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../helpers/broker.ts";
+import { cli } from "../helpers/cli.ts";
+import { serveProcess } from "../helpers/process.ts";
+
+const cfg = tempDir("cm-serve-links-cfg-");
+
+/** `serve` on `data` until it listens ("started", then stopped) or exits (code and stderr). */
+async function serveOnce(data: string): Promise<"started" | { code: number | string; stderr: string }> {
+  await using serve = serveProcess(["--port", "0", "--data-dir", data], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  const started = await serve.waitFor(/"msg":"broker listening"/, 20_000).then(
+    () => true,
+    () => false,
+  );
+  if (started) {
+    serve.proc.kill("SIGTERM");
+    await serve.proc.exited;
+    return "started";
+  }
+  if (serve.proc.exitCode === null) return { code: "neither listening nor exited (killed)", stderr: serve.stderr() };
+  await serve.ended;
+  return { code: serve.proc.exitCode, stderr: serve.stderr() };
+}
+
+/** A private file outside the data directory, 0644, for a link to point at. */
+function target(bytes: string): string {
+  const file = join(tempDir("cm-link-target-"), "precious.txt");
+  writeFileSync(file, bytes);
+  chmodSync(file, 0o644);
+  return file;
+}
+
+const seen = (file: string) => ({ bytes: readFileSync(file, "utf8"), mode: (statSync(file).mode & 0o777).toString(8) });
+const refused = (path: string) => `claudemesh serve: cannot start: ${path} is a symbolic link, not a file claudemesh made: remove it and start again\n`;
+
+describe("a symbolic link where serve keeps a file of its own is refused, never followed", () => {
+  test.each(["claudemesh.pid", "claudemesh.lock"])("%s", async (name) => {
+    const data = tempDir("cm-serve-link-");
+    chmodSync(data, 0o700);
+    // Bytes that are not an SQLite database: the lock file's repair would have emptied them.
+    const file = target("not claudemesh's: keep these bytes\n".repeat(20));
+    const before = seen(file);
+    symlinkSync(file, join(data, name));
+    expect(await serveOnce(data)).toEqual({ code: 65, stderr: refused(join(data, name)) });
+    expect(seen(file)).toEqual(before);
+    expect(readdirSync(data)).toContain(name); // left for the operator to remove
+    const checked = await cli(cfg, ["serve", "--check", "--data-dir", data]);
+    expect(checked.code).toBe(65);
+    expect(seen(file)).toEqual(before);
+  }, 60_000);
+
+  test("claudemesh.db-wal", async () => {
+    const data = tempDir("cm-serve-link-");
+    const file = target("not a write-ahead log\n");
+    const before = seen(file);
+    symlinkSync(file, join(data, "claudemesh.db-wal"));
+    const message = `${join(data, "claudemesh.db-wal")} is a symbolic link, not a file claudemesh made: remove it and start again`;
+    expect(await serveOnce(data)).toEqual({ code: 65, stderr: `claudemesh serve: cannot start: ${message}\n` });
+    expect(seen(file)).toEqual(before);
+  }, 60_000);
+});
+
+describe("the database file may be a link to a file elsewhere", () => {
+  test("serve opens it, makes it 0600 and keeps no stray -wal in the data directory", async () => {
+    const data = tempDir("cm-serve-dblink-");
+    const disk = tempDir("cm-serve-dbdisk-");
+    const real = join(disk, "claudemesh.db");
+    new Database(real, { create: true }).close();
+    chmodSync(real, 0o644);
+    symlinkSync(real, join(data, "claudemesh.db"));
+    expect(await serveOnce(data)).toBe("started");
+    expect((statSync(real).mode & 0o777).toString(8)).toBe("600");
+    // SQLite keeps the -wal beside the real file; the durability flush (wal-sync.ts) must flush that
+    // one, not make an empty one beside the link.
+    expect(readdirSync(data).filter((f) => f.startsWith("claudemesh.db"))).toEqual(["claudemesh.db"]);
+    const db = new Database(real, { readonly: true });
+    expect(db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM schema_migrations").get()!.n).toBeGreaterThan(0);
+    db.close();
+    expect(await serveOnce(data)).toBe("started"); // and again, now that it holds a database
+  }, 60_000);
+});
