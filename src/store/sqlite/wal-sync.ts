@@ -22,9 +22,10 @@ export class WalSync {
   /** The first flush error; once set, nothing is flushed again. */
   private failure: Error | null = null;
 
-  /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. Where `dbPath` is a symbolic link, that is the -wal beside the file it points to, where SQLite
-   *  keeps it (one beside the link was never written, so flushing it made nothing durable).
-   *  `datasync` is fs.fdatasync (a test passes one that fails). */
+  /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. Where `dbPath` is
+   *  a symbolic link, that is the -wal beside the file it points to, where SQLite keeps it (one
+   *  beside the link was never written, so flushing it made nothing durable). `datasync` is
+   *  fs.fdatasync (a test passes one that fails). */
   constructor(
     dbPath: string,
     private readonly datasync: typeof fdatasync = fdatasync,
