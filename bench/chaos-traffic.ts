@@ -119,6 +119,7 @@ export async function connectPeer(url: string, m: Member, rec: Recorder, session
     where: { sessionId: randomId(), pid: process.pid, cwd: `/chaos/${m.name}${session ? "/session" : ""}`, hostname: "chaos" },
     ...CLIENT,
     firstConnect: "retry", // a member that joined just before a kill connects to the restarted broker
+    onState: (state, detail) => rec.note("client-state", { name: session ? `${m.name}_s` : m.name, state, ...detail }),
     onMessage: (msg) => {
       const text = Buffer.from(msg.ciphertext, "base64").toString();
       rec.record({ kind: "deliver", to: mailbox, from: msg.from.pubkey, cmid: msg.clientMessageId, messageId: msg.messageId, text, ...(msg.topicOffset !== undefined ? { topicOffset: msg.topicOffset } : {}) });

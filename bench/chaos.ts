@@ -2,7 +2,8 @@
 // broker (`claudemesh serve` from source, on a temp data dir and a port chosen here so that the
 // clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
 // acks, invite claims, a kick and a leave (chaos-traffic.ts), between member keys and session
-// keys (bob's session sends and receives, dave's receives); it is SIGKILLed at a seeded random
+// keys (bob's session sends and receives, dave's receives), with priorities, `@crew` posts, frank's
+// status gate and a small queue quota (chaos-gating.ts); it is SIGKILLed at a seeded random
 // moment and restarted on the same data dir, `--cycles` times. Then the traffic stops, what was
 // acked is given time to arrive, #general's history is read, the broker stops with SIGTERM and
 // `serve --check` verifies the database and every audit chain. chaos-check.ts judges the history.

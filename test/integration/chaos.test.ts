@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
-import { checkHistory, parseHistory, type Step } from "../../bench/chaos-check.ts";
+import { checkHistory, exercised, parseHistory, type Step } from "../../bench/chaos-check.ts";
 import { tempDir } from "../helpers/broker.ts";
 
 const A = "a".repeat(64);
@@ -49,6 +49,70 @@ describe("the chaos judge", () => {
     expect(checkHistory([...h.slice(0, 8), { ...gap, lastOffset: 1, entries: [] }])).toEqual([`offsets: #general history ends at 0 but its lastOffset is 1`, `offsets: alice-000002 (m2) acked at offset 1 but missing from the history of #general`]);
     expect(checkHistory([...h, { kind: "start-failed", cycle: 4, detail: "exit 65: audit chain" }])).toEqual([`start: the broker start after kill 4 refused the data directory: exit 65: audit chain`]);
   });
+
+  /** C joined @crew and is gated: its dnd is confirmed, then A sends it a `low` DM, a `now` DM and
+   *  a @crew post; the `now` DM passes the gate at once, the rest arrive once C asked to be idle. */
+  function gated(): Step[] {
+    return [
+      { kind: "group-join", group: "crew", mailboxes: [C] },
+      { kind: "status", mailbox: C, status: "dnd", phase: "asked" },
+      { kind: "status", mailbox: C, status: "dnd", phase: "confirmed" },
+      { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [C], priority: "low" },
+      { kind: "server-ack", cmid: "alice-000001", messageId: "m1", skipped: [] },
+      { kind: "send", from: A, cmid: "alice-000002", seq: 2, target: "dm", to: [C], priority: "now" },
+      { kind: "server-ack", cmid: "alice-000002", messageId: "m2", skipped: [] },
+      { kind: "deliver", to: C, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002" },
+      { kind: "send", from: A, cmid: "alice-000003", seq: 3, target: "group", group: "crew", to: [C] },
+      { kind: "server-ack", cmid: "alice-000003", messageId: "m3", skipped: [] },
+      { kind: "status", mailbox: C, status: "idle", phase: "asked" },
+      { kind: "deliver", to: C, from: A, cmid: "alice-000001", messageId: "m1", text: "alice-000001" },
+      { kind: "deliver", to: C, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" },
+      { kind: "status", mailbox: C, status: "idle", phase: "confirmed" },
+    ];
+  }
+
+  test("passes gating, groups and full queues as the protocol allows them", () => {
+    const g = gated();
+    expect(checkHistory(g)).toEqual([]);
+    expect(exercised(g)).toEqual({ groupSends: 1, nowSends: 1, statusChanges: 2, gatedNow: 1, heldReleased: 2, quotaRefusals: 0, quotaSkips: 0 });
+    // A DM refused for a full queue is owed nothing; a fan-out owes nothing to the mailbox it skipped.
+    const full: Step[] = [
+      { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [C] },
+      { kind: "refused", cmid: "alice-000001", code: "quota_exceeded" },
+      { kind: "send", from: A, cmid: "alice-000002", seq: 2, target: "broadcast", to: [B, C] },
+      { kind: "server-ack", cmid: "alice-000002", messageId: "m2", skipped: [C] },
+      { kind: "deliver", to: B, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002" },
+      // A retry's result lists no undeliverable (§5.3): C, found full above, may have been skipped.
+      { kind: "send", from: A, cmid: "alice-000003", seq: 3, target: "broadcast", to: [B, C] },
+      { kind: "server-ack", cmid: "alice-000003", messageId: "m3", skipped: [], duplicate: true },
+      { kind: "deliver", to: B, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" },
+    ];
+    expect(checkHistory(full)).toEqual([]);
+    expect(exercised(full)).toMatchObject({ quotaRefusals: 1, quotaSkips: 1 });
+  });
+
+  test("fails on a message the gate should have held, a @group or refused phantom, and a lost held message", () => {
+    const g = gated();
+    const early = { ...(g[11] as Extract<Step, { kind: "deliver" }>) };
+    // The low DM delivered while the dnd confirmed before it stood.
+    expect(checkHistory([...g.slice(0, 7), early, ...without(g, 11).slice(7)])).toEqual([`held: alice-000001 (m1, low) delivered to cccccccc while its dnd, confirmed before the send, stood`]);
+    // The same with the dnd asked but not yet confirmed when the DM was sent: allowed.
+    expect(checkHistory([g[0]!, g[1]!, ...g.slice(3, 7), early, g[2]!, ...without(g, 11).slice(7)])).toEqual([]);
+    // A @crew post delivered to B, who never joined @crew.
+    expect(checkHistory([...g, { kind: "deliver", to: B, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" }])).toEqual([`phantom: alice-000003 (m3) delivered to bbbbbbbb but never sent so`]);
+    // A DM refused for a full queue, delivered anyway.
+    const refused: Step[] = [g[3]!, { kind: "refused", cmid: "alice-000001", code: "quota_exceeded" }, { kind: "deliver", to: C, from: A, cmid: "alice-000001", messageId: "m1", text: "alice-000001" }];
+    expect(checkHistory(refused)).toEqual([`phantom: alice-000001 (m1) delivered to cccccccc though its send was refused (quota_exceeded)`]);
+    // The held low DM never delivered after the dnd was lifted.
+    expect(checkHistory(without(g, 11))).toEqual([`lost: alice-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    // A retry's result excuses only a mailbox found full somewhere in the run.
+    const dup: Step[] = [g[3]!, { kind: "server-ack", cmid: "alice-000001", messageId: "m1", skipped: [], duplicate: true }];
+    expect(checkHistory(dup)).toEqual([`lost: alice-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    // The now DM overtaking the held low DM is allowed at a gated mailbox, not at one that never changed status.
+    const overtake = [g[3]!, g[4]!, g[5]!, g[6]!, g[7]!, g[11]!];
+    expect(checkHistory([g[1]!, g[2]!, ...overtake.slice(0, 5), g[10]!, g[11]!])).toEqual([]);
+    expect(checkHistory(overtake)).toEqual([`order: alice-000001 (m1) first delivered to cccccccc after alice-000002, a later message of its sender`]);
+  });
 });
 
 describe("kill -9 chaos", () => {
@@ -64,6 +128,9 @@ describe("kill -9 chaos", () => {
     expect(summary.topicOffsets).toBeGreaterThan(0);
     // Session keys carried traffic both ways: sent, DMs addressed to them, deliveries, acks.
     for (const k of ["sessionSends", "sessionDms", "sessionDeliveries", "sessionConfirmedAcks"]) expect(summary[k]).toBeGreaterThan(10);
+    // @crew posts, now sends, status changes, now through a dnd, held messages released, DMs
+    // refused and fan-outs skipped for frank's full queue: each carried traffic.
+    for (const k of ["groupSends", "nowSends", "statusChanges", "gatedNow", "heldReleased", "quotaRefusals", "quotaSkips"]) expect({ [k]: summary[k]! > 0 }).toEqual({ [k]: true });
 
     // The same history with every delivery of one acked message to one recipient taken out.
     const steps = parseHistory(readFileSync(history, "utf8"));
@@ -84,6 +151,17 @@ describe("kill -9 chaos", () => {
     const fannedOut = delivery((d) => d.to === bobSession && sendOf.get(d.cmid)!.target === "dm" && sendOf.get(d.cmid)!.to.length === 2);
     const fromSession = delivery((d) => d.from === bobSession);
     for (const victim of [toSessionKey, fannedOut, fromSession]) lostWithout(victim);
+    // A @crew post, and a low message frank's dnd held, are owed like any other.
+    lostWithout(delivery((d) => sendOf.get(d.cmid)!.target === "group"));
+    const dnd = steps.findIndex((s) => s.kind === "status" && s.status === "dnd" && s.phase === "confirmed");
+    const frank = (steps[dnd] as Extract<Step, { kind: "status" }>).mailbox;
+    const lifted = steps.findIndex((s, i) => i > dnd && s.kind === "status" && s.phase === "asked");
+    const heldLow = steps.findIndex((s, i) => i > dnd && i < lifted && s.kind === "send" && s.priority === "low" && s.to.includes(frank) && acked.has(s.cmid));
+    const heldCmid = (steps[heldLow] as Extract<Step, { kind: "send" }>).cmid;
+    lostWithout(delivery((d) => d.cmid === heldCmid && d.to === frank));
+    // ... and delivering it right after its send, inside that dnd, is a held violation.
+    const early = delivery((d) => d.cmid === heldCmid && d.to === frank);
+    expect(checkHistory([...steps.slice(0, heldLow + 1), early, ...steps.slice(heldLow + 1).filter((s) => s !== early)])).toContainEqual(`held: ${heldCmid} (${early.messageId}, low) delivered to ${frank.slice(0, 8)} while its dnd, confirmed before the send, stood`);
     const ackedBySession = steps.find((s): s is Extract<Step, { kind: "recipient-ack" }> => s.kind === "recipient-ack" && s.to === bobSession)!;
     const again = steps.find((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && s.to === bobSession && s.messageId === ackedBySession.messageId)!;
     expect(checkHistory([...steps, again])).toEqual([`redelivered: ${again.cmid} (${again.messageId}) to ${bobSession.slice(0, 8)} after its ack was confirmed`]);
