@@ -74,7 +74,7 @@ describe("the chaos judge", () => {
   test("passes gating, groups and full queues as the protocol allows them", () => {
     const g = gated();
     expect(checkHistory(g)).toEqual([]);
-    expect(exercised(g)).toEqual({ groupSends: 1, nowSends: 1, statusChanges: 2, gatedNow: 1, heldReleased: 2, quotaRefusals: 0, quotaSkips: 0 });
+    expect(exercised(g)).toEqual({ groupSends: 1, nowSends: 1, statusChanges: 2, gatedNow: 1, heldReleased: 2, quotaRefusals: 0, quotaSkips: 0, grantChanges: 0, blockedDms: 0 });
     // A DM refused for a full queue is owed nothing; a fan-out owes nothing to the mailbox it skipped.
     const full: Step[] = [
       { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [C] },
@@ -113,6 +113,27 @@ describe("the chaos judge", () => {
     expect(checkHistory([g[1]!, g[2]!, ...overtake.slice(0, 5), g[10]!, g[11]!])).toEqual([]);
     expect(checkHistory(overtake)).toEqual([`order: alice-000001 (m1) first delivered to cccccccc after alice-000002, a later message of its sender`]);
   });
+
+  test("judges a block of a sender's DMs: owed before it was asked, never delivered once it stood", () => {
+    const grant = (caps: string[] | null, phase: "asked" | "confirmed"): Step => ({ kind: "grant", to: [C], from: A, caps, phase });
+    const dm = (n: number): Step[] => [
+      { kind: "send", from: A, cmid: `alice-00000${n}`, seq: n, target: "dm", to: [C] },
+      { kind: "server-ack", cmid: `alice-00000${n}`, messageId: `m${n}`, skipped: [] },
+    ];
+    const got = (n: number): Step => ({ kind: "deliver", to: C, from: A, cmid: `alice-00000${n}`, messageId: `m${n}`, text: `alice-00000${n}` });
+    // 1 answered before the block was asked (owed); 2 answered while it was asked (either); 3 sent
+    // once it stood and answered before its lifting was asked (never); 4 sent before the lifting
+    // was answered (either); 5 sent after (owed).
+    const h = [...dm(1), grant(["broadcast"], "asked"), ...dm(2), grant(["broadcast"], "confirmed"), ...dm(3), grant(null, "asked"), ...dm(4), grant(null, "confirmed"), ...dm(5)];
+    expect(checkHistory([...h, got(1), got(5)])).toEqual([]);
+    expect(checkHistory([...h, got(1), got(2), got(4), got(5)])).toEqual([]);
+    expect(exercised(h)).toMatchObject({ grantChanges: 2, blockedDms: 1 });
+    expect(checkHistory([...h, got(1), got(3), got(5)])).toEqual([`leak: alice-000003 (m3) delivered to cccccccc, which blocked its sender's DMs before it was sent`]);
+    expect(checkHistory([...h, got(5)])).toEqual([`lost: alice-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    expect(checkHistory([...h, got(1)])).toEqual([`lost: alice-000005 (m5, dm) acked to its sender but never delivered to cccccccc`]);
+    // A block whose caps keep `dm` blocks nothing.
+    expect(checkHistory([...h.map((s) => (s.kind === "grant" && s.caps ? { ...s, caps: ["dm"] } : s)), got(1), got(3)])).toEqual([`lost: alice-000002 (m2, dm) acked to its sender but never delivered to cccccccc`, `lost: alice-000004 (m4, dm) acked to its sender but never delivered to cccccccc`, `lost: alice-000005 (m5, dm) acked to its sender but never delivered to cccccccc`]);
+  });
 });
 
 describe("kill -9 chaos", () => {
@@ -129,8 +150,8 @@ describe("kill -9 chaos", () => {
     // Session keys carried traffic both ways: sent, DMs addressed to them, deliveries, acks.
     for (const k of ["sessionSends", "sessionDms", "sessionDeliveries", "sessionConfirmedAcks"]) expect(summary[k]).toBeGreaterThan(10);
     // @crew posts, now sends, status changes, now through a dnd, held messages released, DMs
-    // refused and fan-outs skipped for frank's full queue: each carried traffic.
-    for (const k of ["groupSends", "nowSends", "statusChanges", "gatedNow", "heldReleased", "quotaRefusals", "quotaSkips"]) expect({ [k]: summary[k]! > 0 }).toEqual({ [k]: true });
+    // refused and fan-outs skipped for frank's full queue, carol's blocks of alice: each carried traffic.
+    for (const k of ["groupSends", "nowSends", "statusChanges", "gatedNow", "heldReleased", "quotaRefusals", "quotaSkips", "grantChanges", "blockedDms"]) expect({ [k]: summary[k]! > 0 }).toEqual({ [k]: true });
 
     // The same history with every delivery of one acked message to one recipient taken out.
     const steps = parseHistory(readFileSync(history, "utf8"));
@@ -162,6 +183,14 @@ describe("kill -9 chaos", () => {
     // ... and delivering it right after its send, inside that dnd, is a held violation.
     const early = delivery((d) => d.cmid === heldCmid && d.to === frank);
     expect(checkHistory([...steps.slice(0, heldLow + 1), early, ...steps.slice(heldLow + 1).filter((s) => s !== early)])).toContainEqual(`held: ${heldCmid} (${early.messageId}, low) delivered to ${frank.slice(0, 8)} while its dnd, confirmed before the send, stood`);
+    // A DM from alice that carol's block stood against, delivered to carol anyway, is a leak.
+    const block = steps.findIndex((s) => s.kind === "grant" && s.caps !== null && s.phase === "confirmed");
+    const lift = steps.findIndex((s, i) => i > block && s.kind === "grant" && s.phase === "asked");
+    const { to: [carol], from: alice } = steps[block] as Extract<Step, { kind: "grant" }>;
+    const ackIdx = new Map(steps.flatMap((s, i) => (s.kind === "server-ack" ? [[s.cmid, i] as const] : [])));
+    const against = steps.find((s, i): s is Extract<Step, { kind: "send" }> => i > block && s.kind === "send" && s.from === alice && s.target === "dm" && s.to.includes(carol!) && (ackIdx.get(s.cmid) ?? Infinity) < lift)!;
+    const messageId = (steps[ackIdx.get(against.cmid)!] as Extract<Step, { kind: "server-ack" }>).messageId;
+    expect(checkHistory([...steps, { kind: "deliver", to: carol!, from: against.from, cmid: against.cmid, messageId, text: against.cmid }])).toContainEqual(`leak: ${against.cmid} (${messageId}) delivered to ${carol!.slice(0, 8)}, which blocked its sender's DMs before it was sent`);
     const ackedBySession = steps.find((s): s is Extract<Step, { kind: "recipient-ack" }> => s.kind === "recipient-ack" && s.to === bobSession)!;
     const again = steps.find((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && s.to === bobSession && s.messageId === ackedBySession.messageId)!;
     expect(checkHistory([...steps, again])).toEqual([`redelivered: ${again.cmid} (${again.messageId}) to ${bobSession.slice(0, 8)} after its ack was confirmed`]);
