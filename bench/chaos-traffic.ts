@@ -1,5 +1,6 @@
 // The traffic of a kill -9 chaos run (bench/chaos.ts): real BrokerClients (they reconnect by
-// themselves when the broker dies) sending DMs, broadcasts and #general posts one at a time, each
+// themselves when the broker dies) sending DMs, broadcasts, #general and @crew posts, at seeded
+// priorities, one at a time, each
 // retried with its client message id until the broker's result arrives; every member acks what it
 // gets in batches; invites are created and claimed, one member is kicked and one leaves. Each step
 // goes into a Recorder for chaos-check.ts.
@@ -119,7 +120,7 @@ export async function connectPeer(url: string, m: Member, rec: Recorder, session
     where: { sessionId: randomId(), pid: process.pid, cwd: `/chaos/${m.name}${session ? "/session" : ""}`, hostname: "chaos" },
     ...CLIENT,
     firstConnect: "retry", // a member that joined just before a kill connects to the restarted broker
-    onState: (state, detail) => rec.note("client-state", { name: session ? `${m.name}_s` : m.name, state, ...detail }),
+    onState: (state, detail) => rec.note("client-state", { name: session ? `${m.name}_s` : m.name, mailbox, state, ...detail }),
     onMessage: (msg) => {
       const text = Buffer.from(msg.ciphertext, "base64").toString();
       rec.record({ kind: "deliver", to: mailbox, from: msg.from.pubkey, cmid: msg.clientMessageId, messageId: msg.messageId, text, ...(msg.topicOffset !== undefined ? { topicOffset: msg.topicOffset } : {}) });

@@ -3,7 +3,8 @@
 // clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
 // acks, invite claims, a kick and a leave (chaos-traffic.ts), between member keys and session
 // keys (bob's session sends and receives, dave's receives), with priorities, `@crew` posts, frank's
-// status gate and a small queue quota (chaos-gating.ts); it is SIGKILLed at a seeded random
+// status gate, carol's blocks of alice's DMs and a small queue quota (chaos-gating.ts); it is
+// SIGKILLed at a seeded random
 // moment and restarted on the same data dir, `--cycles` times. Then the traffic stops, what was
 // acked is given time to arrive, #general's history is read, the broker stops with SIGTERM and
 // `serve --check` verifies the database and every audit chain. chaos-check.ts judges the history.
@@ -25,8 +26,10 @@ const MAIN = resolve(import.meta.dir, "../src/main.ts");
 /** Traffic between a restart and the next kill: long enough for the clients to come back (their
  *  first reconnect waits 0.5–1 s) and send, short enough for many cycles. */
 const WINDOW_MS = { min: 300, max: 2_500 };
-/** After the last restart: how long what was acked may take to arrive before it counts as lost. */
-const DRAIN_MS = 20_000;
+/** After the last restart: how long what was acked may take to arrive before it counts as lost.
+ *  Above the client's reconnect backoff cap (30 s): a client whose attempts met several restarts
+ *  in a row waits that long before its next one. */
+const DRAIN_MS = 40_000;
 /** Every mailbox's queue quota: above what a reading recipient holds after a restart (a few
  *  hundred), below what frank's gate holds during a dnd, so that his queue fills (§5.11). */
 const QUEUE_QUOTA = 300;

@@ -1,6 +1,7 @@
 // The kill -9 chaos harness (bench/chaos.ts, docs/benchmarks.md "Kill -9 chaos"): a few SIGKILL
 // cycles of a real `serve` under mixed traffic pass its checks; and its judge (bench/chaos-check.ts)
-// does fail, naming the message ids, on histories that break each invariant.
+// does fail, naming the message ids, on histories that break each invariant, status gating,
+// groups, full queues and DM blocks included.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
