@@ -5,15 +5,30 @@
 
 /** Who may be sent to: a member's mailbox key and the name used in reports. */
 export type Mailbox = string;
+export type Priority = "now" | "next" | "low";
 
 export type Step =
   /** A sender set out to send `cmid` (its text is the cmid); `to` is every mailbox that must get
-   *  it once the broker acks it (for `*` and `#general`, the active members but the sender). */
-  | { kind: "send"; from: Mailbox; cmid: string; seq: number; target: "dm" | "broadcast" | "topic"; to: Mailbox[] }
-  /** The broker's `result` for that send reached the sender. `skipped`: its `undeliverable`. */
-  | { kind: "server-ack"; cmid: string; messageId: string; topicOffset?: number; skipped: Mailbox[] }
-  /** The broker refused it for good (its target was removed meanwhile): nothing is owed. */
+   *  it once the broker acks it (for `*` and `#general`, the active members but the sender; for
+   *  `@group`, the active members of `group` but the sender). `priority`: absent means `next`. */
+  | { kind: "send"; from: Mailbox; cmid: string; seq: number; target: "dm" | "broadcast" | "topic" | "group"; to: Mailbox[]; group?: string; priority?: Priority }
+  /** The broker's `result` for that send reached the sender. `skipped`: its `undeliverable`.
+   *  `duplicate`: it answered a retry, whose `undeliverable` is always empty (protocol §5.3). */
+  | { kind: "server-ack"; cmid: string; messageId: string; topicOffset?: number; skipped: Mailbox[]; duplicate?: boolean }
+  /** The broker refused it for good (its target was removed meanwhile, or every mailbox of a DM
+   *  was full: `quota_exceeded`): nothing is owed, and nothing may be delivered. */
   | { kind: "refused"; cmid: string; code: string }
+  /** A member's `group_join` was confirmed before any traffic: `mailboxes` (its key and its
+   *  sessions') may get `@group` messages; nobody else may. */
+  | { kind: "group-join"; group: string; mailboxes: Mailbox[] }
+  /** A presence's `set_status` was sent (`asked`, once per change, however often retried) or
+   *  answered (`confirmed`). A confirmed `dnd` is stored and survives restarts (protocol §5.7);
+   *  `working` starts again as `idle` on a new presence, so only `dnd` windows are judged. */
+  | { kind: "status"; mailbox: Mailbox; status: "idle" | "working" | "dnd"; phase: "asked" | "confirmed" }
+  /** A member's `grant_set` for sender key `from` was sent (`asked`, once per change) or answered
+   *  (`confirmed`); `to` is that member's mailboxes (its key and its sessions'). Caps without
+   *  `dm` block `from`'s DMs to them; `null` (the defaults) or caps with `dm` restore them. */
+  | { kind: "grant"; to: Mailbox[]; from: Mailbox; caps: string[] | null; phase: "asked" | "confirmed" }
   | { kind: "deliver"; to: Mailbox; from: Mailbox; cmid: string; messageId: string; text: string; topicOffset?: number }
   /** The broker confirmed a recipient's ack (ack with an id). */
   | { kind: "recipient-ack"; to: Mailbox; messageId: string }
@@ -30,7 +45,7 @@ type Of<K extends Step["kind"]> = Extract<Step, { kind: K }>;
 
 /** Reads a JSONL history written with `--history`; lines of other kinds (kill, restart) are skipped. */
 export function parseHistory(text: string): Step[] {
-  const kinds = new Set(["send", "server-ack", "refused", "deliver", "recipient-ack", "removed", "topic-history", "start-failed", "power-loss"]);
+  const kinds = new Set(["send", "server-ack", "refused", "deliver", "recipient-ack", "removed", "topic-history", "start-failed", "power-loss", "group-join", "status", "grant"]);
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")
@@ -43,12 +58,21 @@ const short = (key: string) => key.slice(0, 8);
 /** Every violation of the run's invariants, one line each naming the message ids (empty: all hold):
  *  - lost: a send whose result the sender got was never delivered to one of its recipients;
  *  - phantom: a delivery of something never sent, or with another text, or to the sender itself;
- *  - order: per recipient and sender, first deliveries not in send order;
+ *  - order: per recipient and sender, first deliveries not in send order (for a recipient that
+ *    ever changed its status, per gate class: `now` may overtake what the gate holds, §5.5);
  *  - redelivered: delivered again after the recipient's ack was confirmed;
  *  - duplicate: one client message id stored under two message ids;
  *  - offsets: two messages at one topic offset, a delivery or the history disagreeing with the
  *    send's result, or a gap in the history that is not reported as `historyLost`;
- *  - start: a broker start (or the final check) refused the data directory. */
+ *  - start: a broker start (or the final check) refused the data directory;
+ *  - held: a `next` or `low` message sent while its recipient's `dnd` was confirmed was delivered
+ *    to it before the next status change was asked (protocol §5.7: only `now` passes the gate).
+ *  - leak: a DM sent after its recipient's block of its sender was answered, and answered itself
+ *    before the block's lifting was asked, was delivered to that recipient (protocol §5.9). A DM
+ *    answered after a block was asked and sent before its lifting was answered is owed nothing.
+ *  A phantom is also a delivery of a refused send, or of a `@group` message to a mailbox whose
+ *  member never joined that group. A retry's result lists no `undeliverable` (§5.3), so a
+ *  `duplicate` result owes nothing to a mailbox that was ever reported full in the run. */
 export function checkHistory(steps: readonly Step[]): string[] {
   const bad: string[] = [];
   const sends = new Map<string, Of<"send">>();
@@ -61,6 +85,10 @@ export function checkHistory(steps: readonly Step[]): string[] {
   const confirmed = new Set<string>(); // `${to} ${messageId}`
   const firstSeen = new Set<string>(); // `${to} ${messageId}`
   const lastSeq = new Map<string, { seq: number; cmid: string }>(); // `${to} ${from}`
+  const inGroup = new Map<string, Set<Mailbox>>();
+  const sentAt = new Map<string, number>(); // cmid → index of its send step
+  const dndFrom = new Map<Mailbox, number>(); // index of a confirmed dnd not yet followed by a change
+  const gated = new Set(steps.flatMap((s) => (s.kind === "status" ? [s.mailbox] : [])));
 
   const sameId = (cmid: string, messageId: string) => {
     const known = idOf.get(cmid);
@@ -77,9 +105,14 @@ export function checkHistory(steps: readonly Step[]): string[] {
     atOffset.set(offset, messageId);
   };
 
-  for (const s of steps) {
-    if (s.kind === "send") sends.set(s.cmid, s);
+  for (const [i, s] of steps.entries()) {
+    if (s.kind === "send") (sends.set(s.cmid, s), sentAt.set(s.cmid, i));
     else if (s.kind === "removed") removed.add(s.mailbox);
+    else if (s.kind === "group-join") inGroup.set(s.group, new Set([...(inGroup.get(s.group) ?? []), ...s.mailboxes]));
+    else if (s.kind === "status") {
+      if (s.phase === "asked") dndFrom.delete(s.mailbox);
+      else if (s.status === "dnd") dndFrom.set(s.mailbox, i);
+    }
     else if (s.kind === "start-failed") bad.push(`start: ${s.cycle < 0 ? "the final serve --check" : `the broker start after kill ${s.cycle}`} refused the data directory: ${s.detail}`);
     else if (s.kind === "server-ack") {
       acks.set(s.cmid, s);
@@ -88,10 +121,13 @@ export function checkHistory(steps: readonly Step[]): string[] {
     } else if (s.kind === "recipient-ack") confirmed.add(`${s.to} ${s.messageId}`);
     else if (s.kind === "deliver") {
       const origin = sends.get(s.cmid);
-      if (!origin || origin.from !== s.from || s.text !== s.cmid || (origin.target === "dm" && !origin.to.includes(s.to)) || (origin.target !== "dm" && s.to === origin.from)) {
+      const outsideGroup = origin?.target === "group" && !inGroup.get(origin.group ?? "")?.has(s.to);
+      if (!origin || origin.from !== s.from || s.text !== s.cmid || (origin.target === "dm" && !origin.to.includes(s.to)) || (origin.target !== "dm" && s.to === origin.from) || outsideGroup) {
         bad.push(`phantom: ${s.cmid} (${s.messageId}) delivered to ${short(s.to)} but never sent so`);
         continue;
       }
+      const dnd = dndFrom.get(s.to);
+      if ((origin.priority ?? "next") !== "now" && dnd !== undefined && sentAt.get(s.cmid)! > dnd) bad.push(`held: ${s.cmid} (${s.messageId}, ${origin.priority ?? "next"}) delivered to ${short(s.to)} while its dnd, confirmed before the send, stood`);
       sameId(s.cmid, s.messageId);
       sameOffset(s.cmid, s.messageId, s.topicOffset, `in its delivery to ${short(s.to)}`);
       delivered.add(`${s.to} ${s.cmid}`);
@@ -99,7 +135,7 @@ export function checkHistory(steps: readonly Step[]): string[] {
       if (confirmed.has(key)) bad.push(`redelivered: ${s.cmid} (${s.messageId}) to ${short(s.to)} after its ack was confirmed`);
       if (firstSeen.has(key)) continue; // a redelivery of a message not acked yet is allowed
       firstSeen.add(key);
-      const pair = `${s.to} ${s.from}`;
+      const pair = `${s.to} ${s.from}${gated.has(s.to) ? ` ${origin.priority === "now"}` : ""}`;
       const last = lastSeq.get(pair);
       if (last && origin.seq <= last.seq) bad.push(`order: ${s.cmid} (${s.messageId}) first delivered to ${short(s.to)} after ${last.cmid}, a later message of its sender`);
       else lastSeq.set(pair, { seq: origin.seq, cmid: s.cmid });
@@ -109,10 +145,23 @@ export function checkHistory(steps: readonly Step[]): string[] {
     });
   }
 
+  const refused = new Map(steps.flatMap((s) => (s.kind === "refused" ? [[s.cmid, s] as const] : [])));
+  for (const d of steps) if (d.kind === "deliver" && refused.has(d.cmid)) bad.push(`phantom: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)} though its send was refused (${refused.get(d.cmid)!.code})`);
+  const blocks = dmBlocks(steps);
+  const ackAt = new Map(steps.flatMap((s, i) => (s.kind === "server-ack" ? [[s.cmid, i] as const] : [])));
+  const blocked = (to: Mailbox, cmid: string, how: "excused" | "leak") => {
+    const send = sends.get(cmid);
+    const [sent, acked] = [sentAt.get(cmid)!, ackAt.get(cmid)];
+    if (send?.target !== "dm" || acked === undefined) return false;
+    return (blocks.get(`${to} ${send.from}`) ?? []).some((w) => (how === "excused" ? acked > w.blockAsked && sent < w.liftConfirmed : sent > w.blockConfirmed && acked < w.liftAsked));
+  };
+  for (const d of steps) if (d.kind === "deliver" && blocked(d.to, d.cmid, "leak")) bad.push(`leak: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)}, which blocked its sender's DMs before it was sent`);
+  const everFull = new Set([...acks.values()].flatMap((a) => a.skipped));
+  for (const r of refused.values()) if (r.code === "quota_exceeded") sends.get(r.cmid)?.to.forEach((to) => everFull.add(to));
   for (const [cmid, ack] of acks) {
     const send = sends.get(cmid)!;
     for (const to of send.to) {
-      if (removed.has(to) || ack.skipped.includes(to) || delivered.has(`${to} ${cmid}`)) continue;
+      if (removed.has(to) || ack.skipped.includes(to) || delivered.has(`${to} ${cmid}`) || (ack.duplicate && everFull.has(to)) || blocked(to, cmid, "excused")) continue;
       bad.push(`lost: ${cmid} (${ack.messageId}, ${send.target}) acked to its sender but never delivered to ${short(to)}`);
     }
   }
@@ -128,6 +177,28 @@ export function checkHistory(steps: readonly Step[]): string[] {
   return bad;
 }
 
+type Block = { blockAsked: number; blockConfirmed: number; liftAsked: number; liftConfirmed: number };
+
+/** Per `${recipient mailbox} ${sender}`, the windows in which the recipient blocked the sender's
+ *  DMs, as step indices (Infinity: never reached, e.g. a block still standing at the end). */
+function dmBlocks(steps: readonly Step[]): Map<string, Block[]> {
+  const out = new Map<string, Block[]>();
+  for (const [i, s] of steps.entries()) {
+    if (s.kind !== "grant") continue;
+    const blocking = s.caps !== null && !s.caps.includes("dm");
+    for (const to of s.to) {
+      const ws = out.get(`${to} ${s.from}`) ?? [];
+      out.set(`${to} ${s.from}`, ws);
+      const open = ws.at(-1)?.liftConfirmed === Infinity ? ws.at(-1) : undefined;
+      if (blocking && !open && s.phase === "asked") ws.push({ blockAsked: i, blockConfirmed: Infinity, liftAsked: Infinity, liftConfirmed: Infinity });
+      else if (blocking && open && s.phase === "confirmed") open.blockConfirmed = Math.min(open.blockConfirmed, i);
+      else if (!blocking && open && s.phase === "asked") open.liftAsked = Math.min(open.liftAsked, i);
+      else if (!blocking && open && s.phase === "confirmed") open.liftConfirmed = i;
+    }
+  }
+  return out;
+}
+
 /** The history must run without a gap from its earliest offset to its last; offsets before the
  *  earliest may be gone only when the broker said so (`historyLost`). */
 function checkTopic(h: Of<"topic-history">, bad: string[], seen: (cmid: string, messageId: string, offset: number) => void): void {
@@ -139,4 +210,42 @@ function checkTopic(h: Of<"topic-history">, bad: string[], seen: (cmid: string, 
     seen(e.cmid, e.messageId, e.offset);
   }
   if (expected - 1 !== h.lastOffset) bad.push(`offsets: #${h.topic} history ends at ${expected - 1} but its lastOffset is ${h.lastOffset}`);
+}
+
+/** What the gating, group and quota parts of a run carried, for its summary (the CI run asserts
+ *  each is above 0): acked `@group` and `now` sends; confirmed status changes; `now` messages
+ *  delivered through a standing dnd; `next`/`low` messages sent during a dnd and delivered to that
+ *  mailbox once it was lifted; DMs refused and mailboxes skipped because their queue was full;
+ *  answered grant changes and DMs sent and answered while their recipient's block stood. */
+export function exercised(steps: readonly Step[]): Record<string, number> {
+  const n = { groupSends: 0, nowSends: 0, statusChanges: 0, gatedNow: 0, heldReleased: 0, quotaRefusals: 0, quotaSkips: 0, grantChanges: 0, blockedDms: 0 };
+  const blocks = dmBlocks(steps);
+  const sends = new Map<string, Of<"send">>();
+  const dndFrom = new Map<Mailbox, number>();
+  const heldFor = new Set<string>(); // `${to} ${cmid}`: sent while `to` stood on dnd
+  const sentAt = new Map<string, number>();
+  for (const [i, s] of steps.entries()) {
+    if (s.kind === "send") {
+      sends.set(s.cmid, s);
+      sentAt.set(s.cmid, i);
+      if (s.priority !== "now") for (const to of s.to) if (dndFrom.has(to)) heldFor.add(`${to} ${s.cmid}`);
+    } else if (s.kind === "status") {
+      if (s.phase === "asked") dndFrom.delete(s.mailbox);
+      else (n.statusChanges++, s.status === "dnd" && dndFrom.set(s.mailbox, i));
+    } else if (s.kind === "server-ack") {
+      n.groupSends += sends.get(s.cmid)?.target === "group" ? 1 : 0;
+      n.nowSends += sends.get(s.cmid)?.priority === "now" ? 1 : 0;
+      n.quotaSkips += s.skipped.length;
+      const send = sends.get(s.cmid);
+      const strict = (w: Block) => sentAt.get(s.cmid)! > w.blockConfirmed && i < w.liftAsked;
+      if (send?.target === "dm" && send.to.some((to) => blocks.get(`${to} ${send.from}`)?.some(strict))) n.blockedDms++;
+    } else if (s.kind === "refused") n.quotaRefusals += s.code === "quota_exceeded" ? 1 : 0;
+    else if (s.kind === "grant") n.grantChanges += s.phase === "confirmed" ? 1 : 0;
+    else if (s.kind === "deliver") {
+      const dnd = dndFrom.get(s.to);
+      if (sends.get(s.cmid)?.priority === "now" && dnd !== undefined && sentAt.get(s.cmid)! > dnd) n.gatedNow++;
+      if (heldFor.delete(`${s.to} ${s.cmid}`) && dnd === undefined) n.heldReleased++;
+    }
+  }
+  return n;
 }

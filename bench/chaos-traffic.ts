@@ -1,5 +1,6 @@
 // The traffic of a kill -9 chaos run (bench/chaos.ts): real BrokerClients (they reconnect by
-// themselves when the broker dies) sending DMs, broadcasts and #general posts one at a time, each
+// themselves when the broker dies) sending DMs, broadcasts, #general and @crew posts, at seeded
+// priorities, one at a time, each
 // retried with its client message id until the broker's result arrives; every member acks what it
 // gets in batches; invites are created and claimed, one member is kicked and one leaves. Each step
 // goes into a Recorder for chaos-check.ts.
@@ -56,6 +57,7 @@ const CLIENT = { requestTimeoutMs: 3_000, handshakeTimeoutMs: 3_000, pingIdleMs:
 export class Roster {
   readonly active = new Map<string, Member>();
   private readonly sessions = new Map<string, string[]>(); // member key → its session keys
+  private readonly groups = new Map<string, Set<string>>(); // group → its member keys
   add(m: Member): void {
     this.active.set(m.keys.publicKey, m);
   }
@@ -77,6 +79,15 @@ export class Roster {
   /** Every mailbox of the active members but `of` (the sending key's own, and only that one). */
   others(of: string): string[] {
     return [...this.active.keys()].flatMap((k) => this.mailboxesOf(k)).filter((k) => k !== of);
+  }
+  /** Records that `member`'s `group_join` was confirmed. */
+  joinGroup(group: string, member: Member): void {
+    this.groups.set(group, new Set([...(this.groups.get(group) ?? []), member.keys.publicKey]));
+  }
+  /** The mailboxes a `@group` send from `of` reaches: the active members in it and their
+   *  sessions, but the sending key (§5.1); empty when nobody joined it. */
+  groupOthers(group: string, of: string): string[] {
+    return [...(this.groups.get(group) ?? [])].filter((k) => this.active.has(k)).flatMap((k) => this.mailboxesOf(k)).filter((k) => k !== of);
   }
   /** The mailboxes a DM to `key` reaches: a member key fans out to its sessions, a session key not. */
   dmMailboxes(key: string): string[] {
@@ -109,6 +120,7 @@ export async function connectPeer(url: string, m: Member, rec: Recorder, session
     where: { sessionId: randomId(), pid: process.pid, cwd: `/chaos/${m.name}${session ? "/session" : ""}`, hostname: "chaos" },
     ...CLIENT,
     firstConnect: "retry", // a member that joined just before a kill connects to the restarted broker
+    onState: (state, detail) => rec.note("client-state", { name: session ? `${m.name}_s` : m.name, mailbox, state, ...detail }),
     onMessage: (msg) => {
       const text = Buffer.from(msg.ciphertext, "base64").toString();
       rec.record({ kind: "deliver", to: mailbox, from: msg.from.pubkey, cmid: msg.clientMessageId, messageId: msg.messageId, text, ...(msg.topicOffset !== undefined ? { topicOffset: msg.topicOffset } : {}) });
@@ -123,26 +135,40 @@ export async function connectPeer(url: string, m: Member, rec: Recorder, session
 const envelope = (text: string) => ({ nonce: randomBytes(24).toString("base64"), ciphertext: Buffer.from(text).toString("base64") });
 const retryable = (err: unknown) => err instanceof MeshError && err.retryable;
 
+/** The group some members join before the traffic starts (chaos.ts) and senders post to. */
+export const GROUP = "crew";
+
 /** Sends from `p` until `running()` turns false, one message at a time to a target `random`
- *  picks (a DM to an active member, `*` or `#general`), each retried with its client message id
- *  until its result arrives or the broker refuses it for good. Resolves with the count sent. */
+ *  picks (a DM to an active member, `*`, `#general` or `@crew`) with a priority it picks (`now`,
+ *  `next` or `low`), each retried with its client message id until its result arrives or the
+ *  broker refuses it for good. Resolves with the count sent. */
 export async function sendLoop(p: Peer, roster: Roster, rec: Recorder, random: () => number, running: () => boolean): Promise<number> {
   const me = p.keys.publicKey;
   let seq = 0;
   while (running()) {
     const others = roster.others(me);
     const r = random();
-    const target = r < 0.5 && others.length > 0 ? "dm" : r < 0.75 ? "broadcast" : "topic";
+    const crew = roster.groupOthers(GROUP, me);
+    const target = r < 0.45 && others.length > 0 ? "dm" : r < 0.65 ? "broadcast" : r < 0.85 || crew.length === 0 ? "topic" : "group";
     const dmTo = others[Math.floor(random() * others.length)]!;
-    const to = target === "dm" ? dmTo : target === "broadcast" ? "*" : "#general";
+    const to = target === "dm" ? dmTo : target === "broadcast" ? "*" : target === "topic" ? "#general" : `@${GROUP}`;
+    const p2 = random();
+    const priority = p2 < 0.2 ? "now" : p2 < 0.7 ? undefined : "low"; // absent: the default, next
     const cmid = `${p.name}-${String(++seq).padStart(6, "0")}`;
-    rec.record({ kind: "send", from: me, cmid, seq, target, to: target === "dm" ? roster.dmMailboxes(dmTo) : others });
+    const recipients = target === "dm" ? roster.dmMailboxes(dmTo) : target === "group" ? crew : others;
+    rec.record({ kind: "send", from: me, cmid, seq, target, to: recipients, ...(target === "group" ? { group: GROUP } : {}), ...(priority ? { priority } : {}) });
     for (;;) {
       try {
-        const res = await p.client.request("send", { to, clientMessageId: cmid, ...envelope(cmid) });
-        rec.record({ kind: "server-ack", cmid, messageId: res.messageId, skipped: res.undeliverable.map((u) => u.to), ...(res.topicOffset !== undefined ? { topicOffset: res.topicOffset } : {}) });
+        const res = await p.client.request("send", { to, clientMessageId: cmid, ...envelope(cmid), ...(priority ? { priority } : {}) });
+        rec.record({ kind: "server-ack", cmid, messageId: res.messageId, skipped: res.undeliverable.map((u) => u.to), ...(res.topicOffset !== undefined ? { topicOffset: res.topicOffset } : {}), ...(res.duplicate ? { duplicate: true } : {}) });
         break;
       } catch (err) {
+        // A DM whose every mailbox is full stored nothing (§5.11): it is given up, not retried
+        // (the code is retryable, but only once the recipient reads), so nothing is owed.
+        if (err instanceof MeshError && err.code === "quota_exceeded" && target === "dm") {
+          rec.record({ kind: "refused", cmid, code: err.code });
+          break;
+        }
         if (!retryable(err)) {
           // A DM to a member removed meanwhile is refused; anything else is a finding.
           if (!(err instanceof MeshError) || target !== "dm" || roster.has(dmTo)) throw err;

@@ -2,7 +2,9 @@
 // broker (`claudemesh serve` from source, on a temp data dir and a port chosen here so that the
 // clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
 // acks, invite claims, a kick and a leave (chaos-traffic.ts), between member keys and session
-// keys (bob's session sends and receives, dave's receives); it is SIGKILLed at a seeded random
+// keys (bob's session sends and receives, dave's receives), with priorities, `@crew` posts, frank's
+// status gate, carol's blocks of alice's DMs and a small queue quota (chaos-gating.ts); it is
+// SIGKILLed at a seeded random
 // moment and restarted on the same data dir, `--cycles` times. Then the traffic stops, what was
 // acked is given time to arrive, #general's history is read, the broker stops with SIGTERM and
 // `serve --check` verifies the database and every audit chain. chaos-check.ts judges the history.
@@ -14,7 +16,8 @@ import { parseArgs } from "node:util";
 import { createMesh } from "../src/client/http.ts";
 import { generateSigningKeypair } from "../src/crypto/sign.ts";
 import { randomId } from "../src/crypto/hash.ts";
-import { checkHistory, parseHistory, type Step } from "./chaos-check.ts";
+import { checkHistory, exercised, parseHistory, type Step } from "./chaos-check.ts";
+import { blockLoop, joinCrew, statusLoop } from "./chaos-gating.ts";
 import { PowerLoss } from "./power-loss.ts";
 import { BROKER_LISTENING, startServer } from "./servers.ts";
 import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
@@ -23,8 +26,13 @@ const MAIN = resolve(import.meta.dir, "../src/main.ts");
 /** Traffic between a restart and the next kill: long enough for the clients to come back (their
  *  first reconnect waits 0.5–1 s) and send, short enough for many cycles. */
 const WINDOW_MS = { min: 300, max: 2_500 };
-/** After the last restart: how long what was acked may take to arrive before it counts as lost. */
-const DRAIN_MS = 20_000;
+/** After the last restart: how long what was acked may take to arrive before it counts as lost.
+ *  Above the client's reconnect backoff cap (30 s): a client whose attempts met several restarts
+ *  in a row waits that long before its next one. */
+const DRAIN_MS = 40_000;
+/** Every mailbox's queue quota: above what a reading recipient holds after a restart (a few
+ *  hundred), below what frank's gate holds during a dnd, so that his queue fills (§5.11). */
+const QUEUE_QUOTA = 300;
 
 const { values: args } = parseArgs({ options: { cycles: { type: "string", default: "10" }, seed: { type: "string" }, history: { type: "string" }, check: { type: "string" }, keep: { type: "boolean", default: false }, "power-loss": { type: "boolean", default: false } } });
 if (args.check !== undefined) {
@@ -61,7 +69,7 @@ const url = `http://127.0.0.1:${port}`;
 let stopping = false;
 const start = async () => {
   powerLoss?.settled();
-  const argv = [process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000"];
+  const argv = [process.execPath, "run", MAIN, "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--send-burst", "100000", "--send-rate", "100000", "--queue-quota", String(QUEUE_QUOTA)];
   const s = await startServer("broker", argv, null, BROKER_LISTENING, 30_000, powerLoss?.env());
   stopping = false;
   // A broker that dies unasked fails the run at once: the clients would wait for it forever.
@@ -83,12 +91,12 @@ const created = await createMesh(url, ownerKeys, { meshId: randomId(), slug: `ch
 const alice = await connectPeer(url, { name: "alice", meshId: created.mesh.id, memberId: created.member.memberId, keys: ownerKeys }, rec);
 roster.add(alice);
 const peers: Peer[] = [alice];
-for (const name of ["bob", "carol", "dave", "erin"]) {
+for (const name of ["bob", "carol", "dave", "erin", "frank"]) {
   const m = await inviteAndClaim(url, alice, name);
   roster.add(m);
   peers.push(await connectPeer(url, m, rec));
 }
-const [bob, carol, dave, erin] = peers.slice(1) as [Peer, Peer, Peer, Peer];
+const [bob, carol, dave, erin, frank] = peers.slice(1) as [Peer, Peer, Peer, Peer, Peer];
 // Session keys, as Claude Code sessions connect: bob's sends and receives, dave's only receives
 // (and goes with dave's leave). Each connects before any send, so it is a live session then (§5.1).
 const sessions: Peer[] = [];
@@ -99,6 +107,7 @@ for (const m of [bob, dave]) {
 }
 peers.push(...sessions);
 const bobSession = sessions[0]!;
+await joinCrew([bob, carol, dave, frank], roster, rec); // frank only receives, gated (chaos-gating.ts)
 
 let running = true;
 const senders = [alice, bob, carol, bobSession];
@@ -106,6 +115,8 @@ const loops = senders.map((p, i) => sendLoop(p, roster, rec, seeded(seed + i + 1
 const ops: Promise<unknown>[] = [];
 const problems: string[] = [];
 const op = (what: string, p: Promise<unknown>) => ops.push(p.catch((err) => problems.push(`${what}: ${err}`)));
+op("frank's status", statusLoop(frank, rec, seeded(seed - 1), () => running));
+op("carol blocks alice's DMs", blockLoop(carol, alice, roster, rec, seeded(seed - 2), () => running));
 const kickAt = Math.max(1, Math.floor(cycles / 3));
 const leaveAt = Math.max(1, Math.floor((2 * cycles) / 3));
 let joiners = 0;
@@ -191,7 +202,7 @@ const sessionKeys = new Set(sessions.map((p) => p.keys.publicKey));
 const toSession = (s: Step) => (s.kind === "deliver" || s.kind === "recipient-ack") && sessionKeys.has(s.to);
 const summary = { ok: violations.length === 0, seed, kills, sends: sent.reduce((a, b) => a + b, 0), acked: count("server-ack"), deliveries: count("deliver"), confirmedAcks: count("recipient-ack"),
   sessionSends: sent[senders.indexOf(bobSession)] ?? 0, sessionDeliveries: rec.steps.filter((s) => s.kind === "deliver" && toSession(s)).length, sessionConfirmedAcks: rec.steps.filter((s) => s.kind === "recipient-ack" && toSession(s)).length,
-  sessionDms: rec.steps.filter((s) => s.kind === "send" && s.target === "dm" && s.to.length === 1 && sessionKeys.has(s.to[0]!)).length, joiners: joined, topicOffsets: (rec.steps.find((s) => s.kind === "topic-history") as { lastOffset?: number } | undefined)?.lastOffset ?? 0, violations: violations.length, seconds: Math.round((performance.now() - t0) / 1000) };
+  sessionDms: rec.steps.filter((s) => s.kind === "send" && s.target === "dm" && s.to.length === 1 && sessionKeys.has(s.to[0]!)).length, joiners: joined, ...exercised(rec.steps), topicOffsets: (rec.steps.find((s) => s.kind === "topic-history") as { lastOffset?: number } | undefined)?.lastOffset ?? 0, violations: violations.length, seconds: Math.round((performance.now() - t0) / 1000) };
 if (args.keep) console.error(`chaos: data dir kept at ${dataDir}`);
 else rmSync(dataDir, { recursive: true, force: true });
 console.log(`chaos ${summary.ok ? "PASS" : "FAIL"} ${JSON.stringify(summary)}`);

@@ -1,10 +1,11 @@
 // The kill -9 chaos harness (bench/chaos.ts, docs/benchmarks.md "Kill -9 chaos"): a few SIGKILL
 // cycles of a real `serve` under mixed traffic pass its checks; and its judge (bench/chaos-check.ts)
-// does fail, naming the message ids, on histories that break each invariant.
+// does fail, naming the message ids, on histories that break each invariant, status gating,
+// groups, full queues and DM blocks included.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
-import { checkHistory, parseHistory, type Step } from "../../bench/chaos-check.ts";
+import { checkHistory, exercised, parseHistory, type Step } from "../../bench/chaos-check.ts";
 import { tempDir } from "../helpers/broker.ts";
 
 const A = "a".repeat(64);
@@ -49,6 +50,91 @@ describe("the chaos judge", () => {
     expect(checkHistory([...h.slice(0, 8), { ...gap, lastOffset: 1, entries: [] }])).toEqual([`offsets: #general history ends at 0 but its lastOffset is 1`, `offsets: alice-000002 (m2) acked at offset 1 but missing from the history of #general`]);
     expect(checkHistory([...h, { kind: "start-failed", cycle: 4, detail: "exit 65: audit chain" }])).toEqual([`start: the broker start after kill 4 refused the data directory: exit 65: audit chain`]);
   });
+
+  /** C joined @crew and is gated: its dnd is confirmed, then A sends it a `low` DM, a `now` DM and
+   *  a @crew post; the `now` DM passes the gate at once, the rest arrive once C asked to be idle. */
+  function gated(): Step[] {
+    return [
+      { kind: "group-join", group: "crew", mailboxes: [C] },
+      { kind: "status", mailbox: C, status: "dnd", phase: "asked" },
+      { kind: "status", mailbox: C, status: "dnd", phase: "confirmed" },
+      { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [C], priority: "low" },
+      { kind: "server-ack", cmid: "alice-000001", messageId: "m1", skipped: [] },
+      { kind: "send", from: A, cmid: "alice-000002", seq: 2, target: "dm", to: [C], priority: "now" },
+      { kind: "server-ack", cmid: "alice-000002", messageId: "m2", skipped: [] },
+      { kind: "deliver", to: C, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002" },
+      { kind: "send", from: A, cmid: "alice-000003", seq: 3, target: "group", group: "crew", to: [C] },
+      { kind: "server-ack", cmid: "alice-000003", messageId: "m3", skipped: [] },
+      { kind: "status", mailbox: C, status: "idle", phase: "asked" },
+      { kind: "deliver", to: C, from: A, cmid: "alice-000001", messageId: "m1", text: "alice-000001" },
+      { kind: "deliver", to: C, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" },
+      { kind: "status", mailbox: C, status: "idle", phase: "confirmed" },
+    ];
+  }
+
+  test("passes gating, groups and full queues as the protocol allows them", () => {
+    const g = gated();
+    expect(checkHistory(g)).toEqual([]);
+    expect(exercised(g)).toEqual({ groupSends: 1, nowSends: 1, statusChanges: 2, gatedNow: 1, heldReleased: 2, quotaRefusals: 0, quotaSkips: 0, grantChanges: 0, blockedDms: 0 });
+    // A DM refused for a full queue is owed nothing; a fan-out owes nothing to the mailbox it skipped.
+    const full: Step[] = [
+      { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [C] },
+      { kind: "refused", cmid: "alice-000001", code: "quota_exceeded" },
+      { kind: "send", from: A, cmid: "alice-000002", seq: 2, target: "broadcast", to: [B, C] },
+      { kind: "server-ack", cmid: "alice-000002", messageId: "m2", skipped: [C] },
+      { kind: "deliver", to: B, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002" },
+      // A retry's result lists no undeliverable (§5.3): C, found full above, may have been skipped.
+      { kind: "send", from: A, cmid: "alice-000003", seq: 3, target: "broadcast", to: [B, C] },
+      { kind: "server-ack", cmid: "alice-000003", messageId: "m3", skipped: [], duplicate: true },
+      { kind: "deliver", to: B, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" },
+    ];
+    expect(checkHistory(full)).toEqual([]);
+    expect(exercised(full)).toMatchObject({ quotaRefusals: 1, quotaSkips: 1 });
+  });
+
+  test("fails on a message the gate should have held, a @group or refused phantom, and a lost held message", () => {
+    const g = gated();
+    const early = { ...(g[11] as Extract<Step, { kind: "deliver" }>) };
+    // The low DM delivered while the dnd confirmed before it stood.
+    expect(checkHistory([...g.slice(0, 7), early, ...without(g, 11).slice(7)])).toEqual([`held: alice-000001 (m1, low) delivered to cccccccc while its dnd, confirmed before the send, stood`]);
+    // The same with the dnd asked but not yet confirmed when the DM was sent: allowed.
+    expect(checkHistory([g[0]!, g[1]!, ...g.slice(3, 7), early, g[2]!, ...without(g, 11).slice(7)])).toEqual([]);
+    // A @crew post delivered to B, who never joined @crew.
+    expect(checkHistory([...g, { kind: "deliver", to: B, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" }])).toEqual([`phantom: alice-000003 (m3) delivered to bbbbbbbb but never sent so`]);
+    // A DM refused for a full queue, delivered anyway.
+    const refused: Step[] = [g[3]!, { kind: "refused", cmid: "alice-000001", code: "quota_exceeded" }, { kind: "deliver", to: C, from: A, cmid: "alice-000001", messageId: "m1", text: "alice-000001" }];
+    expect(checkHistory(refused)).toEqual([`phantom: alice-000001 (m1) delivered to cccccccc though its send was refused (quota_exceeded)`]);
+    // The held low DM never delivered after the dnd was lifted.
+    expect(checkHistory(without(g, 11))).toEqual([`lost: alice-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    // A retry's result excuses only a mailbox found full somewhere in the run.
+    const dup: Step[] = [g[3]!, { kind: "server-ack", cmid: "alice-000001", messageId: "m1", skipped: [], duplicate: true }];
+    expect(checkHistory(dup)).toEqual([`lost: alice-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    // The now DM overtaking the held low DM is allowed at a gated mailbox, not at one that never changed status.
+    const overtake = [g[3]!, g[4]!, g[5]!, g[6]!, g[7]!, g[11]!];
+    expect(checkHistory([g[1]!, g[2]!, ...overtake.slice(0, 5), g[10]!, g[11]!])).toEqual([]);
+    expect(checkHistory(overtake)).toEqual([`order: alice-000001 (m1) first delivered to cccccccc after alice-000002, a later message of its sender`]);
+  });
+
+  test("judges a block of a sender's DMs: owed before it was asked, never delivered once it stood", () => {
+    const grant = (caps: string[] | null, phase: "asked" | "confirmed"): Step => ({ kind: "grant", to: [C], from: A, caps, phase });
+    const dm = (n: number): Step[] => [
+      { kind: "send", from: A, cmid: `alice-00000${n}`, seq: n, target: "dm", to: [C] },
+      { kind: "server-ack", cmid: `alice-00000${n}`, messageId: `m${n}`, skipped: [] },
+    ];
+    const got = (n: number): Step => ({ kind: "deliver", to: C, from: A, cmid: `alice-00000${n}`, messageId: `m${n}`, text: `alice-00000${n}` });
+    // 1 answered before the block was asked (owed); 2 answered while it was asked (either); 3 sent
+    // once it stood and answered before its lifting was asked (never); 4 sent before the lifting
+    // was answered (either); 5 sent after (owed).
+    const h = [...dm(1), grant(["broadcast"], "asked"), ...dm(2), grant(["broadcast"], "confirmed"), ...dm(3), grant(null, "asked"), ...dm(4), grant(null, "confirmed"), ...dm(5)];
+    expect(checkHistory([...h, got(1), got(5)])).toEqual([]);
+    expect(checkHistory([...h, got(1), got(2), got(4), got(5)])).toEqual([]);
+    expect(exercised(h)).toMatchObject({ grantChanges: 2, blockedDms: 1 });
+    expect(checkHistory([...h, got(1), got(3), got(5)])).toEqual([`leak: alice-000003 (m3) delivered to cccccccc, which blocked its sender's DMs before it was sent`]);
+    expect(checkHistory([...h, got(5)])).toEqual([`lost: alice-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    expect(checkHistory([...h, got(1)])).toEqual([`lost: alice-000005 (m5, dm) acked to its sender but never delivered to cccccccc`]);
+    // A block whose caps keep `dm` blocks nothing.
+    expect(checkHistory([...h.map((s) => (s.kind === "grant" && s.caps ? { ...s, caps: ["dm"] } : s)), got(1), got(3)])).toEqual([`lost: alice-000002 (m2, dm) acked to its sender but never delivered to cccccccc`, `lost: alice-000004 (m4, dm) acked to its sender but never delivered to cccccccc`, `lost: alice-000005 (m5, dm) acked to its sender but never delivered to cccccccc`]);
+  });
 });
 
 describe("kill -9 chaos", () => {
@@ -64,6 +150,9 @@ describe("kill -9 chaos", () => {
     expect(summary.topicOffsets).toBeGreaterThan(0);
     // Session keys carried traffic both ways: sent, DMs addressed to them, deliveries, acks.
     for (const k of ["sessionSends", "sessionDms", "sessionDeliveries", "sessionConfirmedAcks"]) expect(summary[k]).toBeGreaterThan(10);
+    // @crew posts, now sends, status changes, now through a dnd, held messages released, DMs
+    // refused and fan-outs skipped for frank's full queue, carol's blocks of alice: each carried traffic.
+    for (const k of ["groupSends", "nowSends", "statusChanges", "gatedNow", "heldReleased", "quotaRefusals", "quotaSkips", "grantChanges", "blockedDms"]) expect({ [k]: summary[k]! > 0 }).toEqual({ [k]: true });
 
     // The same history with every delivery of one acked message to one recipient taken out.
     const steps = parseHistory(readFileSync(history, "utf8"));
@@ -84,6 +173,25 @@ describe("kill -9 chaos", () => {
     const fannedOut = delivery((d) => d.to === bobSession && sendOf.get(d.cmid)!.target === "dm" && sendOf.get(d.cmid)!.to.length === 2);
     const fromSession = delivery((d) => d.from === bobSession);
     for (const victim of [toSessionKey, fannedOut, fromSession]) lostWithout(victim);
+    // A @crew post, and a low message frank's dnd held, are owed like any other.
+    lostWithout(delivery((d) => sendOf.get(d.cmid)!.target === "group"));
+    const dnd = steps.findIndex((s) => s.kind === "status" && s.status === "dnd" && s.phase === "confirmed");
+    const frank = (steps[dnd] as Extract<Step, { kind: "status" }>).mailbox;
+    const lifted = steps.findIndex((s, i) => i > dnd && s.kind === "status" && s.phase === "asked");
+    const heldLow = steps.findIndex((s, i) => i > dnd && i < lifted && s.kind === "send" && s.priority === "low" && s.to.includes(frank) && acked.has(s.cmid));
+    const heldCmid = (steps[heldLow] as Extract<Step, { kind: "send" }>).cmid;
+    lostWithout(delivery((d) => d.cmid === heldCmid && d.to === frank));
+    // ... and delivering it right after its send, inside that dnd, is a held violation.
+    const early = delivery((d) => d.cmid === heldCmid && d.to === frank);
+    expect(checkHistory([...steps.slice(0, heldLow + 1), early, ...steps.slice(heldLow + 1).filter((s) => s !== early)])).toContainEqual(`held: ${heldCmid} (${early.messageId}, low) delivered to ${frank.slice(0, 8)} while its dnd, confirmed before the send, stood`);
+    // A DM from alice that carol's block stood against, delivered to carol anyway, is a leak.
+    const block = steps.findIndex((s) => s.kind === "grant" && s.caps !== null && s.phase === "confirmed");
+    const lift = steps.findIndex((s, i) => i > block && s.kind === "grant" && s.phase === "asked");
+    const { to: [carol], from: alice } = steps[block] as Extract<Step, { kind: "grant" }>;
+    const ackIdx = new Map(steps.flatMap((s, i) => (s.kind === "server-ack" ? [[s.cmid, i] as const] : [])));
+    const against = steps.find((s, i): s is Extract<Step, { kind: "send" }> => i > block && s.kind === "send" && s.from === alice && s.target === "dm" && s.to.includes(carol!) && (ackIdx.get(s.cmid) ?? Infinity) < lift)!;
+    const messageId = (steps[ackIdx.get(against.cmid)!] as Extract<Step, { kind: "server-ack" }>).messageId;
+    expect(checkHistory([...steps, { kind: "deliver", to: carol!, from: against.from, cmid: against.cmid, messageId, text: against.cmid }])).toContainEqual(`leak: ${against.cmid} (${messageId}) delivered to ${carol!.slice(0, 8)}, which blocked its sender's DMs before it was sent`);
     const ackedBySession = steps.find((s): s is Extract<Step, { kind: "recipient-ack" }> => s.kind === "recipient-ack" && s.to === bobSession)!;
     const again = steps.find((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && s.to === bobSession && s.messageId === ackedBySession.messageId)!;
     expect(checkHistory([...steps, again])).toEqual([`redelivered: ${again.cmid} (${again.messageId}) to ${bobSession.slice(0, 8)} after its ack was confirmed`]);
