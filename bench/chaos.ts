@@ -1,4 +1,6 @@
-// `bun run chaos -- --cycles 50 --seed N [--history FILE] [--keep]` (`--check FILE` re-judges a history): the kill -9 chaos run. A real
+// `bun run chaos -- --cycles 50 --seed N [--history FILE] [--keep] [--power-loss] [--drain-ms MS]`
+// (`--check FILE` re-judges a history): the kill -9 chaos run, each kill also a power cut with
+// --power-loss (power-loss.ts). A real
 // broker (`claudemesh serve` from source, on a temp data dir and a port chosen here so that the
 // clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
 // acks, invite claims, a kick and a leave (chaos-traffic.ts), between member keys and session
@@ -34,7 +36,7 @@ const DRAIN_MS = 40_000;
  *  hundred), below what frank's gate holds during a dnd, so that his queue fills (§5.11). */
 const QUEUE_QUOTA = 300;
 
-const { values: args } = parseArgs({ options: { cycles: { type: "string", default: "10" }, seed: { type: "string" }, history: { type: "string" }, check: { type: "string" }, keep: { type: "boolean", default: false }, "power-loss": { type: "boolean", default: false } } });
+const { values: args } = parseArgs({ options: { cycles: { type: "string", default: "10" }, seed: { type: "string" }, history: { type: "string" }, check: { type: "string" }, keep: { type: "boolean", default: false }, "power-loss": { type: "boolean", default: false }, "drain-ms": { type: "string" } } });
 if (args.check !== undefined) {
   // `--check FILE`: judge a history saved with --history again, without running anything.
   const violations = checkHistory(parseHistory(readFileSync(args.check, "utf8")));
@@ -46,6 +48,11 @@ const cycles = Number(args.cycles);
 const seed = args.seed !== undefined ? Number(args.seed) : Math.floor(Math.random() * 2 ** 31);
 if (!Number.isInteger(cycles) || cycles < 1 || !Number.isInteger(seed)) {
   console.error("chaos: --cycles must be a whole number ≥ 1 and --seed a whole number, e.g. --cycles 50 --seed 7");
+  process.exit(2);
+}
+const drainMs = args["drain-ms"] !== undefined ? Number(args["drain-ms"]) : DRAIN_MS;
+if (!Number.isInteger(drainMs) || drainMs < 0) {
+  console.error("chaos: --drain-ms must be a whole number of milliseconds ≥ 0, e.g. --drain-ms 5000");
   process.exit(2);
 }
 console.error(`chaos: --cycles ${cycles} --seed ${seed}`);
@@ -163,7 +170,7 @@ for (let cycle = 1; cycle <= cycles; cycle++) {
 // Stop sending once every sender has had a result since the last restart; let everything arrive.
 const failedStart = rec.steps.some((s) => s.kind === "start-failed");
 const acksAfter = rec.steps.length;
-const end = Date.now() + DRAIN_MS;
+const end = Date.now() + drainMs;
 while (!failedStart && Date.now() < end && new Set(rec.steps.slice(acksAfter).filter((s) => s.kind === "server-ack").map((s) => (s as { cmid: string }).cmid.split("-")[0])).size < senders.length) await Bun.sleep(50);
 running = false;
 const sent = await Promise.all(loops.map((l) => l.catch((err) => (problems.push(`sender: ${err}`), 0))));

@@ -72,7 +72,7 @@ describe("power-loss chaos", () => {
   test("with synchronous=normal, which does not flush before answering, the same run finds answers taken back", async () => {
     // The model and the judge together can see a real loss: the broker's answers then come before
     // the WAL is synced, and a power cut takes back what they promised (docs/protocol.md §5.4).
-    const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../bench/chaos.ts"), "--power-loss", "--cycles", "4", "--seed", "20261123"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, CLAUDEMESH_SYNCHRONOUS: "normal" } });
+    const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../bench/chaos.ts"), "--power-loss", "--cycles", "4", "--seed", "20261123", "--drain-ms", "3000"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, CLAUDEMESH_SYNCHRONOUS: "normal" } });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(1);
     expect(out.trim().split("\n").at(-1)).toStartWith("chaos FAIL ");
