@@ -76,3 +76,22 @@ export async function spawnBroker(dataDir: string, extraArgs: string[] = [], com
     throw err;
   }
 }
+
+/** Runs `serve` on `data` until it either listens (then it is stopped: "started") or exits (its
+ *  code and stderr). A refusal must come as one clear line, never a stack trace. A serve that does
+ *  neither within `timeoutMs` is killed, and the result says so (with its stderr so far). */
+export async function serveOnce(data: string, extra: string[] = [], timeoutMs = 20_000): Promise<"started" | { code: number | string; stderr: string }> {
+  await using serve = serveProcess(["--port", "0", "--data-dir", data, ...extra], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  const started = await serve.waitFor(/"msg":"broker listening"/, timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  if (started) {
+    serve.proc.kill("SIGTERM");
+    await serve.proc.exited;
+    return "started";
+  }
+  if (serve.proc.exitCode === null) return { code: `neither listening nor exited after ${timeoutMs} ms (killed)`, stderr: serve.stderr() };
+  await serve.ended;
+  return { code: serve.proc.exitCode, stderr: serve.stderr() };
+}

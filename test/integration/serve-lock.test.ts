@@ -17,7 +17,7 @@ import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { cli, until } from "../helpers/cli.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
-import { serveProcess, spawnBroker } from "../helpers/process.ts";
+import { serveOnce, spawnBroker } from "../helpers/process.ts";
 
 const cfg = tempDir("cm-serve-lock-cfg-");
 /** The check's verdict: its last line (the lines before it list the settings). */
@@ -82,25 +82,6 @@ describe("serve --check holds the data directory while it opens the database", (
     expect(await serveOnce(data)).toBe("started");
   }, 60_000);
 });
-
-/** Runs `serve` on `data` until it either listens (then it is stopped: "started") or exits (its
- *  code and stderr). A refusal must come as one clear line, never a stack trace. A serve that does
- *  neither within `timeoutMs` is killed, and the result says so (with its stderr so far). */
-async function serveOnce(data: string, extra: string[] = [], timeoutMs = 20_000): Promise<"started" | { code: number | string; stderr: string }> {
-  await using serve = serveProcess(["--port", "0", "--data-dir", data, ...extra], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  const started = await serve.waitFor(/"msg":"broker listening"/, timeoutMs).then(
-    () => true,
-    () => false,
-  );
-  if (started) {
-    serve.proc.kill("SIGTERM");
-    await serve.proc.exited;
-    return "started";
-  }
-  if (serve.proc.exitCode === null) return { code: `neither listening nor exited after ${timeoutMs} ms (killed)`, stderr: serve.stderr() };
-  await serve.ended;
-  return { code: serve.proc.exitCode, stderr: serve.stderr() };
-}
 
 describe("the lock decides who holds a data directory, not a PID file", () => {
   test("a PID file left by a dead broker that now names a live `… serve` (or `… restore`) process keeps neither serve, serve --check nor admin restore out", async () => {

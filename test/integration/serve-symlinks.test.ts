@@ -11,26 +11,9 @@ import { chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileS
 import { join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
-import { serveProcess } from "../helpers/process.ts";
+import { serveOnce } from "../helpers/process.ts";
 
 const cfg = tempDir("cm-serve-links-cfg-");
-
-/** `serve` on `data` until it listens ("started", then stopped) or exits (code and stderr). */
-async function serveOnce(data: string): Promise<"started" | { code: number | string; stderr: string }> {
-  await using serve = serveProcess(["--port", "0", "--data-dir", data], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  const started = await serve.waitFor(/"msg":"broker listening"/, 20_000).then(
-    () => true,
-    () => false,
-  );
-  if (started) {
-    serve.proc.kill("SIGTERM");
-    await serve.proc.exited;
-    return "started";
-  }
-  if (serve.proc.exitCode === null) return { code: "neither listening nor exited (killed)", stderr: serve.stderr() };
-  await serve.ended;
-  return { code: serve.proc.exitCode, stderr: serve.stderr() };
-}
 
 /** A private file outside the data directory, 0644, for a link to point at. */
 function target(bytes: string): string {
