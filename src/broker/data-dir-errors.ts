@@ -15,7 +15,7 @@ import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
 import { DamagedDatabaseError, restoreBackup } from "./damaged-fix.ts";
-import { dbPathProblem } from "./db-path-shape.ts";
+import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 
 /** What a failed start means for a supervisor: "data" when the data directory holds what no
  *  broker may serve (a damaged database, one a newer claudemesh wrote or whose migrations were

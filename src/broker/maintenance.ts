@@ -21,7 +21,7 @@ import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
-import { dbPathProblem, notFileKind } from "./db-path-shape.ts";
+import { dbPathProblem, notFileKind } from "../store/sqlite/db-path-shape.ts";
 
 export type RestoreResult = {
   file: string;

@@ -1,6 +1,6 @@
 // What the real `claudemesh admin backup`, `admin token` and `admin restore` say when something other
 // than a file stands where the database or one of SQLite's side files belongs: serve's own sentence
-// (broker/db-path-shape.ts, test/integration/serve-db-shape.test.ts), as a local refusal (exit 5,
+// (store/sqlite/db-path-shape.ts, test/integration/serve-db-shape.test.ts), as a local refusal (exit 5,
 // like every other path the admin commands cannot use; docs/operations.md "Backups and restore"),
 // with nothing changed. Before: a FIFO as claudemesh.db-wal was silently deleted by a backup
 // (SQLite unlinks it) that then succeeded, and was "the disk … reported an I/O error: check the disk

@@ -78,7 +78,7 @@ describe("admin backup, token and restore with paths in the way", () => {
     const dataDir = tempDir("cm-admin-data-");
     const db = join(dataDir, "claudemesh.db");
     mkdirSync(db);
-    // serve's sentence (broker/db-path-shape.ts; admin-db-shape.test.ts has the other shapes).
+    // serve's sentence (store/sqlite/db-path-shape.ts; admin-db-shape.test.ts has the other shapes).
     const expected = { code: 5, stdout: "", stderr: `claudemesh: ${db} is a directory, not a database file: move it away and start again\n` };
     for (const command of [["backup"], ["token"]]) {
       const r = await admin([...command, "--data-dir", dataDir]);

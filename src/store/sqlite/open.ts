@@ -5,13 +5,9 @@ import { chmodSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync, open
 import { dirname } from "node:path";
 import { isDamaged } from "./db-errors.ts";
 import { diskFault, diskFix, diskSaid } from "./disk-faults.ts";
-import { NotOurFileError, symlinkAt } from "./own-file.ts";
+import { dbPathProblem } from "./db-path-shape.ts";
 
 export type Synchronous = "full" | "normal";
-
-/** The files SQLite keeps beside a database: the write-ahead log, its shared-memory index, and the
- *  rollback journal (before WAL mode is set). */
-export const SIDE_SUFFIXES = ["-wal", "-shm", "-journal"] as const;
 
 /** bun:sqlite keeps the statements of `db.query(sql)` prepared in a per-connection LRU of
  *  `Database.MAX_QUERY_CACHE_SIZE` entries, 20 by default. The store has ~100 distinct statements
@@ -82,13 +78,9 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
     // Something else where the file or a side file belongs is refused unopened: opening a FIFO
     // for writing waits for a reader forever (the start hung), SQLite calls a directory a disk
     // I/O error and unlinks a FIFO where its log belongs, so that what stood there is gone by the
-    // time anyone looks. The caller words it by what is there (broker/db-path-shape.ts).
-    const notFile = [path, ...SIDE_SUFFIXES.map((s) => path + s)].find((p) => statOrNull(p)?.isFile() === false);
-    if (notFile !== undefined) throw new Error(`${notFile} is not a regular file`);
-    // SQLite follows a link where a side file belongs (as root it would also chown what it points
-    // to), and never uses one beside a linked database (it keeps them beside the real file).
-    const linked = SIDE_SUFFIXES.map((s) => path + s).find((p) => symlinkAt(p));
-    if (linked !== undefined) throw new NotOurFileError(linked, "a symbolic link");
+    // time anyone looks, and it follows a link where a side file belongs.
+    const shape = dbPathProblem(path);
+    if (shape) throw new Error(shape.message);
     createPrivate(path);
   }
   const db = new Database(path, { create: true, strict: true });

@@ -5,8 +5,11 @@
 // directory is missing is "nothing can be created in" a directory that is writable).
 import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { SIDE_SUFFIXES } from "../store/sqlite/open.ts";
-import { NotOurFileError } from "../store/sqlite/own-file.ts";
+import { NotOurFileError } from "./own-file.ts";
+
+/** The files SQLite keeps beside a database: the write-ahead log, its shared-memory index, and the
+ *  rollback journal (before WAL mode is set). */
+export const SIDE_SUFFIXES = ["-wal", "-shm", "-journal"] as const;
 
 /** What each of SQLite's files beside the database holds. */
 const HOLDS: Record<(typeof SIDE_SUFFIXES)[number], string> = { "-wal": "write-ahead log", "-shm": "shared-memory index", "-journal": "rollback journal" };
@@ -43,7 +46,8 @@ export function notFileKind(st: Stats): string {
 
 /** The first thing wrong with the shape of `db` and its side files, or null when the database is
  *  a file or a link to one (or absent) and each side file a file (not a link) or absent (absent is
- *  fine: opening creates them). */
+ *  fine: opening creates them). openDatabase refuses what it finds; the broker's start and admin
+ *  commands say it (data-dir-errors.ts, maintenance.ts). */
 export function dbPathProblem(db: string): ShapeProblem | null {
   const st = statOf(db, true);
   if (st && !st.isFile()) return { message: `${db} is ${notFileKind(st)}, not a database file: move it away and start again`, kind: "data" };
@@ -55,10 +59,10 @@ export function dbPathProblem(db: string): ShapeProblem | null {
     }
   }
   for (const suffix of SIDE_SUFFIXES) {
-    const side = statOf(db + suffix, true);
+    const side = statOf(db + suffix, false);
+    // SQLite would follow a link (as root, chown what it points to); it makes these files itself.
+    if (side?.isSymbolicLink()) return { message: new NotOurFileError(db + suffix, "a symbolic link").message, kind: "data" };
     if (side && !side.isFile()) return { message: `${db}${suffix} should be the database's ${HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
-    // SQLite would follow it (as root, chown what it points to); it makes these files itself.
-    if (statOf(db + suffix, false)?.isSymbolicLink()) return { message: new NotOurFileError(db + suffix, "a symbolic link").message, kind: "data" };
   }
   return null;
 }
