@@ -7,9 +7,9 @@
 //
 // Determined by the chain, and compared: the mesh's owner key and key epoch; each member's key,
 // role, invite, whether it was removed, by whom (itself for a leave) and whether banned; each
-// invite's role, use limit, expiry, uses, issuer and whether revoked; each grant's caps. Not recorded by it, and so not compared:
-// display names, presence, removal times and reasons, sealed invite keys, sessions, topic and group
-// membership (docs/decisions.md, session 18).
+// invite's role, use limit, expiry, uses, issuer and whether revoked; each grant's caps. Not
+// recorded by it, and so not compared: display names, presence, removal times and reasons,
+// sealed invite keys, sessions, topic and group membership (docs/decisions.md, session 18).
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import type { GrantFacts, InviteFacts, MemberFacts, MeshFacts, SecurityFacts } from "../store/sqlite/audit-tables.ts";
 

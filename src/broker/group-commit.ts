@@ -15,8 +15,9 @@ const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) 
 /** What a send asks of its commit, both in commit order and synchronous with it, so that no
  *  other claim or wake comes in between: `claim` picks, just before the transaction, the
  *  connection a recipient's new entry is claimed for (null leaves it to the pump); `committed`
- *  wakes the rest at once and pushes what was claimed once the commit is flushed (router.ts). `unclaim` gives back every claim made for a
- *  transaction that did not happen (a lock): the next try claims afresh. None may throw. */
+ *  wakes the rest at once and pushes what was claimed once the commit is flushed (router.ts).
+ *  `unclaim` gives back every claim made for a transaction that did not happen (a lock): the next
+ *  try claims afresh. None may throw. */
 export type SendHooks = { claim(recipient: string): string | null; unclaim(): void; committed(outcome: SendOutcome): void };
 
 /** `at`: when it was submitted (performance.now()), for how long it may wait for a lock. */
