@@ -28,13 +28,19 @@ async function events(b: TestBroker, cookie: string, query: string): Promise<{ s
   return { status: res.status, first };
 }
 
+/** Alice (the owner) and bob, each signed in to the dashboard: alice, and their cookies and page
+ *  keys (`a` hers, `other` bob's). */
+async function aliceAndBob(b: Parameters<typeof loginOf>[0]) {
+  const { owner: alice } = await createTestMesh(b.url, "alice");
+  const bob = await addMember(b.url, alice, "bob");
+  const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
+  return { alice, a, other: opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) })) };
+}
+
 describe("the page key", () => {
   test("a member cookie opens its session only with its own page key", async () => {
     await using b = await startBroker();
-    const { owner: alice } = await createTestMesh(b.url, "alice");
-    const bob = await addMember(b.url, alice, "bob");
-    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
-    const other = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) }));
+    const { a, other } = await aliceAndBob(b);
     expect([a.key, other.key]).toEqual([expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)]);
     expect(a.key).not.toBe(other.key);
 
@@ -58,10 +64,7 @@ describe("the page key", () => {
 
   test("the live view takes the key as a query parameter (an EventSource sends no headers)", async () => {
     await using b = await startBroker();
-    const { owner: alice } = await createTestMesh(b.url, "alice");
-    const bob = await addMember(b.url, alice, "bob");
-    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
-    const other = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) }));
+    const { alice, a, other } = await aliceAndBob(b);
     expect(await events(b, a.cookie, "")).toEqual({ status: 401 });
     expect(await events(b, a.cookie, `?${PAGE_KEY_PARAM}=${other.key}`)).toEqual({ status: 401 });
     expect(await events(b, a.cookie, `?${PAGE_KEY_PARAM}=${encodeURIComponent(`${other.key},${a.key}`)}`)).toEqual({ status: 200, first: expect.stringContaining(`event: ready\ndata: {"meshId":"${alice.meshId}","memberId":"${alice.memberId}"}`) });
@@ -99,10 +102,7 @@ describe("the page key", () => {
   // ended the planted value, not the session.
   test("a second cookie of the same name, sent first, neither hides the session nor survives logout", async () => {
     await using b = await startBroker();
-    const { owner: alice } = await createTestMesh(b.url, "alice");
-    const bob = await addMember(b.url, alice, "bob");
-    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
-    const other = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, bob) }));
+    const { a, other } = await aliceAndBob(b);
     const planted = `cm_dashboard=planted-by-another-port; ${a.cookie}`;
     expect(await get(b, "/v1/dashboard/me", planted, a.key)).toEqual({ status: 200, code: undefined });
     expect((await events(b, planted, `?${PAGE_KEY_PARAM}=${a.key}`)).status).toBe(200);
