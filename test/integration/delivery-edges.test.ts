@@ -137,6 +137,9 @@ describe("delivery edges", () => {
       await until(async () => (await depth()) === WINDOW - 1, "the ack's commit");
       const second = sendText(a, bob.keys.publicKey, "second");
       await until(() => stored() === WINDOW + 2, "the second send's commit");
+      // Nor did the pump, woken by the ack, hand "first" out before its flush.
+      await Bun.sleep(50);
+      expect(bb.messages).toHaveLength(WINDOW);
       release();
       await Promise.all([first, second]);
     } finally {

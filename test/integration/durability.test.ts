@@ -81,6 +81,41 @@ describe("commit, flush and answers", () => {
   });
 });
 
+test("fetch hands out no message before the commit holding it is flushed", async () => {
+  // A pull-mode reader would act on a message a power loss can still take back (protocol §5.4).
+  const dataDir = tempDir();
+  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
+  const store = await openSqliteStore({ dataDir, synchronous: "full" });
+  const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
+  const gate = Promise.withResolvers<void>();
+  let held = false;
+  try {
+    const { owner } = await createTestMesh(broker.url);
+    const bob = await addMember(broker.url, owner, "bob");
+    const a = await connect(broker.url, owner);
+    const b = await connect(broker.url, bob, { receive: "pull" });
+    held = true;
+    const realFlush = store.flushed.bind(store);
+    store.flushed = async () => {
+      await realFlush();
+      if (held) await gate.promise;
+    };
+    const sent = sendText(a, bob.keys.publicKey, "hello");
+    while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'direct'").get()) await Bun.sleep(5);
+    const fetched = b.client.request("fetch", {});
+    expect(await Promise.race([fetched.then(() => true), Bun.sleep(100).then(() => false)])).toBe(false);
+    held = false;
+    gate.resolve();
+    expect((await fetched).messages.map((m) => m.messageId)).toEqual([(await sent).messageId]);
+    a.close();
+    b.close();
+  } finally {
+    held = false;
+    gate.resolve(); // a failed check must not leave stop's own flush at the gate
+    await broker.stop();
+  }
+});
+
 test("topic_list shows no topic offset before the post holding it is flushed", async () => {
   // Like topic_history: a reader could take the offset as where it has read up to, and a power
   // loss before the flush gives that offset to the next post.
