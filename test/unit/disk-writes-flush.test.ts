@@ -82,3 +82,32 @@ test("the store's narrower writes (commitSends, ackMany) count as commits: a flu
     store.close();
   }
 });
+
+test("flushes settle in the order they were asked for, whether answered at once or by a sync", async () => {
+  // Pushes go out when their commit's flushed() settles (router.ts): a later commit's flush that
+  // settled first would push a later message ahead of an earlier one on the same connection.
+  const dir = mkdtempSync(join(tmpdir(), "cm-disk-writes-"));
+  dirs.push(dir);
+  const path = join(dir, "x.db");
+  const db = new Database(path);
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("CREATE TABLE t (x INTEGER)");
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  // Syncs of varied length, so that some asks find one running and some find none.
+  const slow = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
+    setTimeout(() => fdatasync(fd, cb), Math.floor(random() * 3))) as typeof fdatasync;
+  const disk = new DiskWrites(new WalSync(path, slow), new LockWatch(db));
+  const settled: number[] = [];
+  const asked: Promise<void>[] = [];
+  for (let i = 0; i < 300; i++) {
+    if (random() < 0.6) disk.run(() => db.run("INSERT INTO t VALUES (?)", [i]));
+    asked.push(disk.flushed().then(() => void settled.push(i)));
+    if (random() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
+  }
+  await Promise.all(asked);
+  const inversions = settled.flatMap((v, k) => (k > 0 && v < settled[k - 1]! ? [`${settled[k - 1]} before ${v}`] : []));
+  expect(inversions).toEqual([]);
+  expect(settled.length).toBe(300);
+  disk.close(db);
+});

@@ -24,10 +24,15 @@ export class DiskWrites {
   private trouble: string | null = null;
   private checkpointer: Checkpointer | null = null;
   /** Writes committed so far, and how many of them a finished flush covers: a flush asked for
-   *  when nothing was committed since one finished is answered at once. Pushes and hand-outs ask
+   *  when nothing was committed since one finished is answered at once (or with the asks still
+   *  waiting before it). Pushes and hand-outs ask
    *  for one after every claim, most of them with nothing new to sync (router.ts, delivery.ts). */
   private committed = 0;
   private durable = 0;
+  /** Asks for a flush not yet answered, in the order made; `through` is what each must cover. */
+  private readonly waiting: { through: number; answer: PromiseWithResolvers<void> }[] = [];
+  /** The most any sync asked of WalSync so far covers. */
+  private syncAsked = 0;
 
   /** `wal`: the flusher with synchronous "full", null with "normal"; `lock`: the connection's. */
   constructor(
@@ -72,6 +77,9 @@ export class DiskWrites {
   }
 
   /** Resolves once everything written so far is on stable storage (at once with "normal").
+   *  Answers come in the order they were asked for, including one that needs no new sync behind
+   *  one that waits for a sync: pushes go out as their commit's flush is answered (router.ts), so
+   *  answering a later ask first would push a later message first.
    *  Fail-stop after a failed flush: Linux may drop the dirty pages an fdatasync could not write
    *  and report the error once, so a later flush that succeeds proves nothing about them. Nothing
    *  written since the last good flush can be vouched for: every write is refused from then on,
@@ -80,11 +88,31 @@ export class DiskWrites {
     if (!this.wal) return;
     this.refuseIfFailed();
     const through = this.committed;
-    if (this.durable >= through) return;
-    await this.wal.sync().catch((e: unknown) => {
-      throw this.fail("flushed", e);
-    });
+    if (this.durable >= through && this.waiting.length === 0) return;
+    const answer = Promise.withResolvers<void>();
+    this.waiting.push({ through, answer });
+    // A sync running or queued already covers `through` unless something committed since it was
+    // asked for. WalSync shares one queued sync among everyone who asks while one runs.
+    if (through > this.syncAsked) {
+      this.syncAsked = through;
+      this.wal.sync().then(
+        () => this.answerWaiting(through),
+        (e: unknown) => this.refuseWaiting(this.fail("flushed", e)),
+      );
+    }
+    await answer.promise;
+  }
+
+  /** A sync covering `through` ended: answers the asks it covers, in the order they were made. */
+  private answerWaiting(through: number): void {
     this.durable = Math.max(this.durable, through);
+    let covered = 0;
+    while (covered < this.waiting.length && this.waiting[covered]!.through <= this.durable) covered++;
+    for (const w of this.waiting.splice(0, covered)) w.answer.resolve();
+  }
+
+  private refuseWaiting(failure: MeshError): void {
+    for (const w of this.waiting.splice(0)) w.answer.reject(failure);
   }
 
   /** Probes `db` with a committed write (probeHealth), waiting for another process's lock no
