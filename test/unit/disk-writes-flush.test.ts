@@ -96,7 +96,7 @@ test("flushes settle in the order they were asked for, whether answered at once 
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   // Syncs of varied length, so that some asks find one running and some find none.
   const slow = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
-    setTimeout(() => fdatasync(fd, cb), Math.floor(random() * 3))) as typeof fdatasync;
+    void setTimeout(() => fdatasync(fd, cb), Math.floor(random() * 3))) as typeof fdatasync;
   const disk = new DiskWrites(new WalSync(path, slow), new LockWatch(db));
   const settled: number[] = [];
   const asked: Promise<void>[] = [];
