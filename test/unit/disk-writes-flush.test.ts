@@ -15,7 +15,9 @@ import { directMessage, pubkey, seedMesh } from "./store-fixtures.ts";
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function setup() {
+type Datasync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
+
+function setup(datasync: Datasync = fdatasync) {
   const dir = mkdtempSync(join(tmpdir(), "cm-disk-writes-"));
   dirs.push(dir);
   const path = join(dir, "x.db");
@@ -23,7 +25,7 @@ function setup() {
   db.run("PRAGMA journal_mode = WAL");
   db.run("CREATE TABLE t (x INTEGER)");
   let syncs = 0;
-  const counting = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => (syncs++, fdatasync(fd, cb))) as typeof fdatasync;
+  const counting = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => (syncs++, datasync(fd, cb))) as typeof fdatasync;
   const disk = new DiskWrites(new WalSync(path, counting), new LockWatch(db));
   const commit = () => disk.run(() => db.run("INSERT INTO t VALUES (1)"));
   return { disk, commit, syncs: () => syncs, close: () => disk.close(db) };
@@ -86,22 +88,14 @@ test("the store's narrower writes (commitSends, ackMany) count as commits: a flu
 test("flushes settle in the order they were asked for, whether answered at once or by a sync", async () => {
   // Pushes go out when their commit's flushed() settles (router.ts): a later commit's flush that
   // settled first would push a later message ahead of an earlier one on the same connection.
-  const dir = mkdtempSync(join(tmpdir(), "cm-disk-writes-"));
-  dirs.push(dir);
-  const path = join(dir, "x.db");
-  const db = new Database(path);
-  db.run("PRAGMA journal_mode = WAL");
-  db.run("CREATE TABLE t (x INTEGER)");
   let seed = 7;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   // Syncs of varied length, so that some asks find one running and some find none.
-  const slow = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
-    void setTimeout(() => fdatasync(fd, cb), Math.floor(random() * 3))) as typeof fdatasync;
-  const disk = new DiskWrites(new WalSync(path, slow), new LockWatch(db));
+  const { disk, commit, close } = setup((fd, cb) => void setTimeout(() => fdatasync(fd, cb), Math.floor(random() * 3)));
   const settled: number[] = [];
   const asked: Promise<void>[] = [];
   for (let i = 0; i < 300; i++) {
-    if (random() < 0.6) disk.run(() => db.run("INSERT INTO t VALUES (?)", [i]));
+    if (random() < 0.6) commit();
     asked.push(disk.flushed().then(() => void settled.push(i)));
     if (random() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
   }
@@ -109,5 +103,5 @@ test("flushes settle in the order they were asked for, whether answered at once 
   const inversions = settled.flatMap((v, k) => (k > 0 && v < settled[k - 1]! ? [`${settled[k - 1]} before ${v}`] : []));
   expect(inversions).toEqual([]);
   expect(settled.length).toBe(300);
-  disk.close(db);
+  close();
 });
