@@ -120,8 +120,9 @@ export class GroupCommit {
 
   /** A retry that arrives while its original is still being committed: the original message and
    *  the mailboxes it skipped once it is committed, or null if none is in flight or its commit
-   *  failed (then the retry is a new send). Without this the retry was checked as a new send, and the rate limit or the quota,
-   *  which the original had already used, refused it although the original was about to be stored. */
+   *  failed (then the retry is a new send). Without this the retry was checked as a new send, and
+   *  the rate limit or the quota, which the original had already used, refused it although the
+   *  original was about to be stored. */
   async original(meshId: string, senderPubkey: string, clientMessageId: string): Promise<Sent | null> {
     const committed = this.inFlight.get(sendKey(meshId, senderPubkey, clientMessageId));
     return committed ? committed.then((o) => ({ message: o.message, undeliverable: o.undeliverable }), () => null) : null;

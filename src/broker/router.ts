@@ -124,7 +124,8 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   const outcome = await commit(ctx, msg, { cap: capFor(route.kind), count: granted.dropped }, submitted);
   // Answered once flushed, as its pushes are (docs/protocol.md §5.4).
   await ctx.store.flushed();
-  // A duplicate (another connection's send with this id, committed first) lists the original's.
+  // A duplicate (a send with this id that passed the checks above too and was committed first,
+  // in this group commit or an earlier one) lists the original's.
   return resultOf(outcome.message, outcome.duplicate, outcome.undeliverable);
 }
 

@@ -28,9 +28,8 @@ export class SendRepo {
   /** Commits the whole batch or nothing; outcomes are in batch order. A clientMessageId the same
    *  sender key already used in the mesh (stored, or earlier in this batch) yields the original
    *  message and its undeliverable list with duplicate=true and recipients [] (nothing new was
-   *  queued). With a
-   *  topicHistoryLimit > 0, a topic post deletes the offset it pushed out of the window unless a
-   *  mailbox still holds it (topic-trims.ts). An unknown topicId throws MeshError not_found and
+   *  queued). With a topicHistoryLimit > 0, a topic post deletes the offset it pushed out of the
+   *  window unless a mailbox still holds it (topic-trims.ts). An unknown topicId throws MeshError not_found and
    *  fails the batch. */
   commit(batch: readonly NewMessage[], topicHistoryLimit: number): SendOutcome[] {
     const staged = writeTx(this.db, () => this.stage(batch, topicHistoryLimit));
