@@ -13,7 +13,7 @@ export type Step =
    *  `@group`, the active members of `group` but the sender). `priority`: absent means `next`. */
   | { kind: "send"; from: Mailbox; cmid: string; seq: number; target: "dm" | "broadcast" | "topic" | "group"; to: Mailbox[]; group?: string; priority?: Priority }
   /** The broker's `result` for that send reached the sender. `skipped`: its `undeliverable`.
-   *  `duplicate`: it answered a retry, whose `undeliverable` is always empty (protocol §5.3). */
+   *  `duplicate`: it answered a retry, whose `undeliverable` is the original's (protocol §5.3). */
   | { kind: "server-ack"; cmid: string; messageId: string; topicOffset?: number; skipped: Mailbox[]; duplicate?: boolean }
   /** The broker refused it for good (its target was removed meanwhile, or every mailbox of a DM
    *  was full: `quota_exceeded`): nothing is owed, and nothing may be delivered. */
@@ -71,8 +71,8 @@ const short = (key: string) => key.slice(0, 8);
  *    before the block's lifting was asked, was delivered to that recipient (protocol §5.9). A DM
  *    answered after a block was asked and sent before its lifting was answered is owed nothing.
  *  A phantom is also a delivery of a refused send, or of a `@group` message to a mailbox whose
- *  member never joined that group. A retry's result lists no `undeliverable` (§5.3), so a
- *  `duplicate` result owes nothing to a mailbox that was ever reported full in the run. */
+ *  member never joined that group. A retry's result lists the original's `undeliverable` (§5.3),
+ *  so a `duplicate` result owes what any other does. */
 export function checkHistory(steps: readonly Step[]): string[] {
   const bad: string[] = [];
   const sends = new Map<string, Of<"send">>();
@@ -156,12 +156,10 @@ export function checkHistory(steps: readonly Step[]): string[] {
     return (blocks.get(`${to} ${send.from}`) ?? []).some((w) => (how === "excused" ? acked > w.blockAsked && sent < w.liftConfirmed : sent > w.blockConfirmed && acked < w.liftAsked));
   };
   for (const d of steps) if (d.kind === "deliver" && blocked(d.to, d.cmid, "leak")) bad.push(`leak: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)}, which blocked its sender's DMs before it was sent`);
-  const everFull = new Set([...acks.values()].flatMap((a) => a.skipped));
-  for (const r of refused.values()) if (r.code === "quota_exceeded") sends.get(r.cmid)?.to.forEach((to) => everFull.add(to));
   for (const [cmid, ack] of acks) {
     const send = sends.get(cmid)!;
     for (const to of send.to) {
-      if (removed.has(to) || ack.skipped.includes(to) || delivered.has(`${to} ${cmid}`) || (ack.duplicate && everFull.has(to)) || blocked(to, cmid, "excused")) continue;
+      if (removed.has(to) || ack.skipped.includes(to) || delivered.has(`${to} ${cmid}`) || blocked(to, cmid, "excused")) continue;
       bad.push(`lost: ${cmid} (${ack.messageId}, ${send.target}) acked to its sender but never delivered to ${short(to)}`);
     }
   }

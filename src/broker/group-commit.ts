@@ -5,7 +5,7 @@
 // meets another process's write lock waits for it, in place (lock-wait.ts).
 import { silentLog, type Log } from "../log/log.ts";
 import { StoreLocked } from "../store/errors.ts";
-import type { AckBatchItem, NewMessage, SendOutcome, Store, StoredMessage } from "../store/types.ts";
+import type { AckBatchItem, NewMessage, SendOutcome, Sent, Store } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
 import { presenceKey } from "./hub.ts";
 import { LockWait } from "./lock-wait.ts";
@@ -118,13 +118,14 @@ export class GroupCommit {
     });
   }
 
-  /** A retry that arrives while its original is still being committed: the original message once
-   *  it is committed, or null if none is in flight or its commit failed (then the retry is a new
-   *  send). Without this the retry was checked as a new send, and the rate limit or the quota,
-   *  which the original had already used, refused it although the original was about to be stored. */
-  async original(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null> {
+  /** A retry that arrives while its original is still being committed: the original message and
+   *  the mailboxes it skipped once it is committed, or null if none is in flight or its commit
+   *  failed (then the retry is a new send). Without this the retry was checked as a new send, and
+   *  the rate limit or the quota, which the original had already used, refused it although the
+   *  original was about to be stored. */
+  async original(meshId: string, senderPubkey: string, clientMessageId: string): Promise<Sent | null> {
     const committed = this.inFlight.get(sendKey(meshId, senderPubkey, clientMessageId));
-    return committed ? committed.then((o) => o.message, () => null) : null;
+    return committed ? committed.then((o) => ({ message: o.message, undeliverable: o.undeliverable }), () => null) : null;
   }
 
   /** Entries for this mailbox waiting in a group commit: a quota check counts them with the

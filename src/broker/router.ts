@@ -4,7 +4,7 @@
 import { MeshError } from "../protocol/errors.ts";
 import type { Cap } from "../protocol/fields.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
-import type { Results } from "../protocol/results.ts";
+import type { Results, Undeliverable } from "../protocol/results.ts";
 import type { Member, NewMessage, SendOutcome, StoredMessage } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Conn, Identity } from "./conn.ts";
@@ -78,17 +78,18 @@ function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped
  *  while this one commits, without reordering a connection's sends. */
 export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"send">, submitted: () => void = () => {}): Promise<Results["send"]> {
   const sender = conn.identity!;
-  // A retry of a stored message, or of one being committed, is answered before anything that could refuse it.
+  // A retry of a stored message, or of one being committed, is answered before anything that could
+  // refuse it, with the mailboxes the original skipped: its first answer may have been lost.
   const prior = (await ctx.store.findSent(sender.meshId, sender.pubkey, f.clientMessageId)) ?? (await ctx.writes.original(sender.meshId, sender.pubkey, f.clientMessageId));
   if (prior) {
     submitted();
     await ctx.store.flushed(); // the original may have committed a moment ago, not yet flushed
-    return resultOf(prior, true, []);
+    return resultOf(prior.message, true, prior.undeliverable);
   }
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
   const route = await resolve(ctx, sender, f.to);
   const granted = applyGrants(sender, route);
-  const undeliverable: { to: string; code: string }[] = [];
+  const undeliverable: Undeliverable[] = [];
   const recipients: string[] = [];
   for (const box of granted.boxes) {
     const depth = (await ctx.store.queueDepth({ meshId: sender.meshId, pubkey: box })) + ctx.writes.uncommittedFor(sender.meshId, box);
@@ -116,13 +117,16 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     expiresAt: now + Math.min(f.ttlMs ?? ctx.config.messageTtl, ctx.config.messageTtl),
     recipients,
     claimFor: new Map(),
+    undeliverable,
   };
   // The sender may have been removed while this send awaited (a kick from another connection).
   if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
   const outcome = await commit(ctx, msg, { cap: capFor(route.kind), count: granted.dropped }, submitted);
   // Answered once flushed, as its pushes are (docs/protocol.md §5.4).
   await ctx.store.flushed();
-  return resultOf(outcome.message, outcome.duplicate, outcome.duplicate ? [] : undeliverable);
+  // A duplicate (a send with this id that passed the checks above too and was committed first,
+  // in this group commit or an earlier one) lists the original's.
+  return resultOf(outcome.message, outcome.duplicate, outcome.undeliverable);
 }
 
 /** Hands the message to the group commit, which picks the connections it is pushed to the moment
@@ -180,7 +184,7 @@ function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap;
   });
 }
 
-function resultOf(m: StoredMessage, duplicate: boolean, undeliverable: { to: string; code: string }[]): Results["send"] {
+function resultOf(m: StoredMessage, duplicate: boolean, undeliverable: readonly Undeliverable[]): Results["send"] {
   return { messageId: m.id, duplicate, createdAt: m.createdAt, ...(m.topicOffset !== null ? { topicOffset: m.topicOffset } : {}), undeliverable };
 }
 

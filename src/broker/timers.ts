@@ -96,6 +96,7 @@ export function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
     expiresAt,
     recipients: [m.senderPubkey],
     claimFor: new Map(),
+    undeliverable: [],
   };
 }
 

@@ -94,8 +94,11 @@ export type GrantInfo = { peer: string; caps: Cap[] };
 export type AuditEntry = ChainEntry;
 export type AuditVerify = ChainVerdict;
 
+/** A recipient mailbox a send skipped, and why (§5.11). */
+export type Undeliverable = { to: string; code: string };
+
 export type Results = {
-  send: { messageId: string; duplicate: boolean; createdAt: number; topicOffset?: number; undeliverable: { to: string; code: string }[] };
+  send: { messageId: string; duplicate: boolean; createdAt: number; topicOffset?: number; undeliverable: readonly Undeliverable[] };
   ack: { acked: number };
   fetch: { messages: MessagePushFrame[]; remaining: number };
   list_peers: { peers: PeerInfo[] };

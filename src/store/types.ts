@@ -4,7 +4,7 @@
 // change to broker/.
 import type { Cap, Priority, Role, Status } from "../protocol/fields.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
-import type { AdmissionInfo } from "../protocol/results.ts";
+import type { AdmissionInfo, Undeliverable } from "../protocol/results.ts";
 import type { AttestationFields } from "../protocol/frames.ts";
 
 export type Mesh = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
@@ -103,9 +103,16 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
   recipients: readonly string[];
   /** Mailboxes whose rows are created already claimed by a live connection (pushed now). */
   claimFor: Map<string, string>;
+  /** Mailboxes the send skipped (full queues), kept with the message so that a retry's result
+   *  lists them again (protocol §5.3). Usually empty, which stores nothing. */
+  undeliverable: readonly Undeliverable[];
 };
 
-export type SendOutcome = { message: StoredMessage; duplicate: boolean; recipients: readonly string[] };
+/** A stored send as its sender's result describes it: the message and the mailboxes it skipped. */
+export type Sent = { message: StoredMessage; undeliverable: readonly Undeliverable[] };
+
+/** `undeliverable` is the original's for a duplicate (as stored with it), the send's own otherwise. */
+export type SendOutcome = Sent & { duplicate: boolean; recipients: readonly string[] };
 
 export type AuditEvent = { meshId: string; eventType: string; actor: string | null; payload: Record<string, unknown> };
 
@@ -219,11 +226,12 @@ export interface Store {
   /** Every grant row of a mesh (cached by the broker's roster; invalidated on grant_set). */
   meshGrants(meshId: string): Promise<Grant[]>;
 
-  /** The message a sender already stored under this client message id, if any (retry detection). */
-  findSent(meshId: string, senderPubkey: string, clientMessageId: string): Promise<StoredMessage | null>;
+  /** The message a sender already stored under this client message id, with the mailboxes its
+   *  send skipped (empty for one stored before schema v6), if any (retry detection). */
+  findSent(meshId: string, senderPubkey: string, clientMessageId: string): Promise<Sent | null>;
   /** The broker's group commit: a batch of sends and acks in one transaction; send outcomes and
    *  removed counts in the order given. A retried clientMessageId from the same sender returns the
-   *  original message with duplicate=true (nothing new queued). An ack removes the entries of its
+   *  original message and its undeliverable list with duplicate=true (nothing new queued). An ack removes the entries of its
    *  mailbox holding those message ids, claimed or not; unknown ids are ignored. Resolves once
    *  committed: the messages survive a crash of the broker process. Unlike every
    *  other write, it does not wait for the flush that makes them survive a power loss: await

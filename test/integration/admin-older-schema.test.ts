@@ -9,18 +9,21 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { openForServe } from "../../src/broker/store-check.ts";
+import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { loadBrokerConfig } from "../../src/config/load.ts";
 import { jsonLog } from "../../src/log/log.ts";
 import { admin } from "../helpers/admin.ts";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
 
-/** The database in `dataDir` as schema 4 left it: no revoked_by column, no record of 0005. */
+/** The database in `dataDir` as schema 4 left it: no revoked_by column (nor 0006's
+ *  messages.undeliverable), no record of 0005 or later. */
 function asVersion4(dataDir: string): void {
   const db = new Database(join(dataDir, "claudemesh.db"));
   try {
     db.run("ALTER TABLE members DROP COLUMN revoked_by");
-    db.run("DELETE FROM schema_migrations WHERE version = 5");
+    db.run("ALTER TABLE messages DROP COLUMN undeliverable");
+    db.run("DELETE FROM schema_migrations WHERE version >= 5");
   } finally {
     db.close();
   }
@@ -60,7 +63,7 @@ describe("a data directory of schema 4", () => {
     const logs: string[] = [];
     const store = await openForServe(loadBrokerConfig({ flags: { dataDir: restoredDir }, env: {} }), jsonLog("info", (l) => logs.push(l)), () => {});
     try {
-      expect(logs.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ msg: "database migrated", from: 4, to: 5 })]);
+      expect(logs.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ msg: "database migrated", from: 4, to: LATEST_VERSION })]);
       const meshId = (await store.listMeshes())[0]!.id;
       const by = Object.fromEntries((await store.listMembers(meshId)).map((m) => [m.id, [m.revokedReason, m.revokedBy]]));
       expect(by).toEqual({ [ids.owner]: [null, null], [ids.alice]: ["left", ids.alice], [ids.bob]: ["left", ids.owner] });

@@ -83,13 +83,16 @@ describe("the chaos judge", () => {
       { kind: "send", from: A, cmid: "alice-000002", seq: 2, target: "broadcast", to: [B, C] },
       { kind: "server-ack", cmid: "alice-000002", messageId: "m2", skipped: [C] },
       { kind: "deliver", to: B, from: A, cmid: "alice-000002", messageId: "m2", text: "alice-000002" },
-      // A retry's result lists no undeliverable (§5.3): C, found full above, may have been skipped.
+      // A retry's result lists what its original skipped (§5.3), the only answer its sender got.
       { kind: "send", from: A, cmid: "alice-000003", seq: 3, target: "broadcast", to: [B, C] },
-      { kind: "server-ack", cmid: "alice-000003", messageId: "m3", skipped: [], duplicate: true },
+      { kind: "server-ack", cmid: "alice-000003", messageId: "m3", skipped: [C], duplicate: true },
       { kind: "deliver", to: B, from: A, cmid: "alice-000003", messageId: "m3", text: "alice-000003" },
     ];
     expect(checkHistory(full)).toEqual([]);
-    expect(exercised(full)).toMatchObject({ quotaRefusals: 1, quotaSkips: 1 });
+    // Without C in it, C was owed the message, although C was found full before.
+    const unlisted = full.map((s) => (s.kind === "server-ack" && s.cmid === "alice-000003" ? { ...s, skipped: [] } : s));
+    expect(checkHistory(unlisted)).toEqual([`lost: alice-000003 (m3, broadcast) acked to its sender but never delivered to cccccccc`]);
+    expect(exercised(full)).toMatchObject({ quotaRefusals: 1, quotaSkips: 2 });
   });
 
   test("fails on a message the gate should have held, a @group or refused phantom, and a lost held message", () => {

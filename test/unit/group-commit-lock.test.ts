@@ -17,7 +17,7 @@ function fakeStore(refusals: number) {
       if (refusals-- > 0) throw new StoreLocked({ cause: new Error("database is locked") });
       committed.push(...batch.sends.map((m) => m.clientMessageId));
       // What claims the store would have written with the rows.
-      const sends: SendOutcome[] = batch.sends.map((m) => ({ message: { id: m.clientMessageId, claimedFor: [...m.claimFor.values()] } as never, duplicate: false, recipients: m.recipients }));
+      const sends: SendOutcome[] = batch.sends.map((m) => ({ message: { id: m.clientMessageId, claimedFor: [...m.claimFor.values()] } as never, undeliverable: [], duplicate: false, recipients: m.recipients }));
       return { sends, acks: batch.acks.map(() => 0) };
     },
   } as unknown as Store;

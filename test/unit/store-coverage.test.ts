@@ -101,7 +101,7 @@ describe("the rebuild on open pages through both tables", () => {
     expect(await b.totalQueueDepth()).toBe(total); // no mailbox beyond those five
     // Every message, on either page, queued or fully acked, is still a retry's original.
     const found = await Promise.all(plan.map((p) => b.findSent(sent[p.i]!.message.meshId, sent[p.i]!.message.senderPubkey, sent[p.i]!.message.clientMessageId)));
-    expect(found.map((m) => m?.id)).toEqual(sent.map((o) => o.message.id));
+    expect(found.map((f) => f?.message.id)).toEqual(sent.map((o) => o.message.id));
 
     // Past the early expiry: exactly the early entries go; those of messages nobody acked are
     // reported (an ack that left another copy marked the message delivered); past the window
@@ -153,7 +153,7 @@ describe("topic messages are history, not swept", () => {
     const history = await a.topicHistory(topic.id, 0, 100);
     expect(history).toMatchObject({ earliestOffset: 1, lastOffset: 5 });
     expect(history.messages.map((m) => m.topicOffset)).toEqual([1, 2, 3, 4, 5]);
-    expect(await a.findSent(mesh.id, owner.pubkey, historyOnly!.message.clientMessageId)).toEqual(historyOnly!.message);
+    expect(await a.findSent(mesh.id, owner.pubkey, historyOnly!.message.clientMessageId)).toEqual({ message: historyOnly!.message, undeliverable: [] });
     expect(count(a, "messages")).toBe(6);
     a.close();
 
@@ -214,7 +214,7 @@ describe("the sweep's recent list compacts", () => {
     expect(count(store, "messages")).toBe(2000);
     await ackAll(young);
     expect(await sweepAt(T0 + 15_000)).toBe(0); // delivered now, but younger than the cutoff
-    expect(await store.findSent(mesh.id, owner.pubkey, young[0]!.message.clientMessageId)).toEqual(young[0]!.message);
+    expect(await store.findSent(mesh.id, owner.pubkey, young[0]!.message.clientMessageId)).toEqual({ message: young[0]!.message, undeliverable: [] });
     expect(await sweepAt(T0 + 25_000)).toBe(2000);
     expect(count(store, "messages")).toBe(0);
     expect(await store.findSent(mesh.id, owner.pubkey, young[0]!.message.clientMessageId)).toBeNull();

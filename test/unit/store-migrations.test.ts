@@ -139,7 +139,7 @@ describe("upgrade from version 1", () => {
     const got = await store.claim("mesh1", [box], { conn: "c", limit: 10 });
     expect(got.map((m) => [m.seq, m.id])).toEqual([[1, "legacy-id-0001"], [3, "legacy-id-0003"]]);
     // The de-duplication keys were rebuilt: a retry of a stored message is recognised.
-    expect((await store.findSent("mesh1", "ownerkey", "cmid-0002"))?.id).toBe("legacy-id-0002");
+    expect((await store.findSent("mesh1", "ownerkey", "cmid-0002"))?.message.id).toBe("legacy-id-0002");
     expect(await store.ack("mesh1", [box], ["legacy-id-0001"], Date.now())).toBe(1);
     expect(await store.queueDepth({ meshId: "mesh1", pubkey: box })).toBe(1);
     // The copy taken before migrating: private like the database, complete, and named only once whole.
@@ -150,6 +150,34 @@ describe("upgrade from version 1", () => {
     const old = openDatabase(copy, { synchronous: "normal" });
     expect(old.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM messages").get()!.n).toBe(3);
     old.close();
+  });
+});
+
+/** Back to version 5 as it was: no messages.undeliverable, no record of 0006. */
+function backToVersion5(db: Database): void {
+  db.run("ALTER TABLE messages DROP COLUMN undeliverable");
+  db.run("DELETE FROM schema_migrations WHERE version >= 6");
+}
+
+/** Back to version 4 as it was: nor members.revoked_by, no record of 0005. */
+function backToVersion4(db: Database): void {
+  backToVersion5(db);
+  db.run("ALTER TABLE members DROP COLUMN revoked_by");
+  db.run("DELETE FROM schema_migrations WHERE version >= 5");
+}
+
+describe("upgrade from version 5", () => {
+  test("0006: a message stored before it is still a retry's original, with no undeliverable list", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const { owner } = await seedMesh(store);
+    const [sent] = await store.commitSends([directMessage(owner, [pubkey()])], 0);
+    backToVersion5(store.db);
+    store.close();
+
+    const upgraded = await tmp.open(dir);
+    expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await upgraded.findSent(owner.meshId, owner.pubkey, sent!.message.clientMessageId)).toEqual({ message: sent!.message, undeliverable: [] });
   });
 });
 
@@ -167,9 +195,7 @@ describe("upgrade from version 4", () => {
     // neither stops the upgrade, and the first is not made a leave by its reason.
     store.db.run("UPDATE members SET revoked_at = 1, revoked_reason = 'left' WHERE id = ?", [unrecorded.id]);
     store.db.run("INSERT INTO audit_log (mesh_id, seq, event_type, actor, payload, created_at, prev_hash, hash) VALUES (?, 9999, 'member_revoked', 'x', '{not json', '', '', '')", [mesh.id]);
-    // Back to version 4 as it was: no column, no record of 0005.
-    store.db.run("ALTER TABLE members DROP COLUMN revoked_by");
-    store.db.run("DELETE FROM schema_migrations WHERE version = 5");
+    backToVersion4(store.db);
     store.close();
 
     const upgraded = await tmp.open(dir);
@@ -199,8 +225,7 @@ describe("upgrade from version 4", () => {
     await store.revokeMember(a.mesh.id, w.id, { actor: a.owner.id, ban: false, reason: null, self: false });
     const revokedBy = (db: Database) => db.query<{ id: string; by: string | null }, []>("SELECT id, revoked_by AS by FROM members ORDER BY id").all();
     const written = revokedBy(store.db);
-    store.db.run("ALTER TABLE members DROP COLUMN revoked_by");
-    store.db.run("DELETE FROM schema_migrations WHERE version = 5");
+    backToVersion4(store.db);
     store.close();
 
     const upgraded = await tmp.open(dir);

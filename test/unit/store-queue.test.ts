@@ -54,6 +54,29 @@ describe("commitSends", () => {
     expect(other!.duplicate).toBe(false);
   });
 
+  test("a retry gets the original's undeliverable list, in one batch, across batches and after a reopen; none stores NULL", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const { mesh, owner } = await seedMesh(store);
+    const [full, room] = [pubkey(), pubkey()];
+    const skipped = [{ to: full, code: "quota_exceeded" }];
+    const msg = directMessage(owner, [room], { kind: "broadcast", target: "*", undeliverable: skipped });
+    const plain = directMessage(owner, [room]);
+    // The retry in the same batch skipped nothing itself: its answer is still the original's.
+    const [a, b, p] = await store.commitSends([msg, { ...msg, undeliverable: [] }, plain], 0);
+    const [c] = await store.commitSends([{ ...msg, undeliverable: [] }], 0);
+    expect([a, b, c].map((o) => [o!.duplicate, o!.undeliverable])).toEqual([[false, skipped], [true, skipped], [true, skipped]]);
+    expect(await store.findSent(mesh.id, owner.pubkey, msg.clientMessageId)).toEqual({ message: a!.message, undeliverable: skipped });
+    const column = store.db.query<{ undeliverable: string | null }, [string]>("SELECT undeliverable FROM messages WHERE id = ?");
+    expect([column.get(a!.message.id), column.get(p!.message.id)]).toEqual([{ undeliverable: JSON.stringify(skipped) }, { undeliverable: null }]);
+    store.close();
+    const reopened = await tmp.open(dir);
+    expect(await reopened.findSent(mesh.id, owner.pubkey, msg.clientMessageId)).toEqual({ message: a!.message, undeliverable: skipped });
+    expect(await reopened.findSent(mesh.id, owner.pubkey, plain.clientMessageId)).toEqual({ message: p!.message, undeliverable: [] });
+    const [d] = await reopened.commitSends([{ ...msg, undeliverable: [] }], 0);
+    expect([d!.duplicate, d!.undeliverable]).toEqual([true, skipped]);
+  });
+
   test("a failing message rolls back the whole batch", async () => {
     const { store, owner, peer } = await setup();
     const bad = directMessage(owner, [peer.pubkey], { topicId: 9999, kind: "topic" });

@@ -65,7 +65,7 @@ describe("the sweep and messages past the de-duplication window", () => {
     await store.ack(mesh.id, [box], [done!.message.id], t0);
     // Past the window: the acked one goes, the queued one stays (and is remembered as a retry).
     expect((await store.sweep(t0 + 30_000, 10_000)).deletedMessages).toBe(1);
-    expect((await store.findSent(mesh.id, owner.pubkey, held!.message.clientMessageId))?.id).toBe(held!.message.id);
+    expect((await store.findSent(mesh.id, owner.pubkey, held!.message.clientMessageId))?.message.id).toBe(held!.message.id);
     expect((await store.sweep(t0 + 31_000, 10_000)).deletedMessages).toBe(0);
     await store.ack(mesh.id, [box], [held!.message.id], t0 + 32_000);
     expect((await store.sweep(t0 + 33_000, 10_000)).deletedMessages).toBe(1);

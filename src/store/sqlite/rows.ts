@@ -3,7 +3,8 @@
 import type { Cap, Priority, Role, Status } from "../../protocol/fields.ts";
 import type { ChainEntry } from "../../protocol/audit-chain.ts";
 import type { AttestationFields } from "../../protocol/frames.ts";
-import type { Invite, Member, Mesh, Session, StoredMessage, Topic } from "../types.ts";
+import type { Undeliverable } from "../../protocol/results.ts";
+import type { Invite, Member, Mesh, Sent, Session, StoredMessage, Topic } from "../types.ts";
 
 export type MeshRow = { id: string; slug: string; name: string; owner_pubkey: string; key_epoch: number; created_at: number };
 
@@ -131,13 +132,17 @@ export const capsFromJson = (text: string): Cap[] => JSON.parse(text) as Cap[];
 
 /** The columns and joins that read a StoredMessage: `topic` is the topic's name, and the sender
  *  member's key falls back to the sending key for senders that are not members (system notices). */
-export const MESSAGE_SELECT = `SELECT m.seq, m.id, m.mesh_id, m.sender_member_id, m.sender_pubkey,
+const MESSAGE_COLUMNS = `m.seq, m.id, m.mesh_id, m.sender_member_id, m.sender_pubkey,
     COALESCE(sm.pubkey, m.sender_pubkey) AS sender_member_pubkey, m.sender_name, m.client_message_id,
     m.kind, m.target, t.name AS topic, m.topic_offset, m.priority, m.reply_to, m.nonce, m.ciphertext,
-    m.notice, m.created_at
-  FROM messages m
+    m.notice, m.created_at`;
+const MESSAGE_FROM = `FROM messages m
   LEFT JOIN topics t ON t.id = m.topic_id
   LEFT JOIN members sm ON sm.id = m.sender_member_id`;
+export const MESSAGE_SELECT = `SELECT ${MESSAGE_COLUMNS} ${MESSAGE_FROM}`;
+/** MESSAGE_SELECT and the mailboxes the send skipped (schema v6): only a retry's answer reads
+ *  them, never a push or a history page. */
+export const SENT_SELECT = `SELECT ${MESSAGE_COLUMNS}, m.undeliverable ${MESSAGE_FROM}`;
 
 export type MessageRow = {
   seq: number;
@@ -180,6 +185,16 @@ export const messageFromRow = (r: MessageRow): StoredMessage => ({
   notice: r.notice === null ? null : (JSON.parse(r.notice) as Record<string, unknown>),
   createdAt: r.created_at,
 });
+
+export type SentRow = MessageRow & { undeliverable: string | null };
+
+export const sentFromRow = (r: SentRow): Sent => ({
+  message: messageFromRow(r),
+  undeliverable: r.undeliverable === null ? [] : (JSON.parse(r.undeliverable) as Undeliverable[]),
+});
+
+/** The column's value: NULL for the usual empty list, so that most sends store nothing more. */
+export const undeliverableColumn = (list: readonly Undeliverable[]): string | null => (list.length === 0 ? null : JSON.stringify(list));
 
 export type AuditRow = { mesh_id: string; seq: number; event_type: string; actor: string | null; payload: string; created_at: string; prev_hash: string; hash: string };
 

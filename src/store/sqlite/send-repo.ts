@@ -4,10 +4,10 @@
 import type { Database } from "bun:sqlite";
 import { randomId } from "../../crypto/hash.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import type { NewMessage, SendOutcome, StoredMessage } from "../types.ts";
+import type { NewMessage, SendOutcome, Sent, StoredMessage } from "../types.ts";
 import type { AdmittedMessage, NewEntry, QueueIndex } from "./queue-index.ts";
 import type { TopicTrims, TrimmedRow } from "./topic-trims.ts";
-import { MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
+import { SENT_SELECT, sentFromRow, undeliverableColumn, type SentRow } from "./rows.ts";
 import { writeTx, type Staged } from "./transaction.ts";
 
 /** Member keys never change, so the sender member's key is cached by id; the cap only bounds
@@ -27,9 +27,9 @@ export class SendRepo {
 
   /** Commits the whole batch or nothing; outcomes are in batch order. A clientMessageId the same
    *  sender key already used in the mesh (stored, or earlier in this batch) yields the original
-   *  message with duplicate=true and recipients [] (nothing new was queued). With a
-   *  topicHistoryLimit > 0, a topic post deletes the offset it pushed out of the window unless a
-   *  mailbox still holds it (topic-trims.ts). An unknown topicId throws MeshError not_found and
+   *  message and its undeliverable list with duplicate=true and recipients [] (nothing new was
+   *  queued). With a topicHistoryLimit > 0, a topic post deletes the offset it pushed out of the
+   *  window unless a mailbox still holds it (topic-trims.ts). An unknown topicId throws MeshError not_found and
    *  fails the batch. */
   commit(batch: readonly NewMessage[], topicHistoryLimit: number): SendOutcome[] {
     const staged = writeTx(this.db, () => this.stage(batch, topicHistoryLimit));
@@ -43,19 +43,19 @@ export class SendRepo {
     const admitted: Admission[] = [];
     const trimmed: TrimmedRow[] = [];
     const left = new Map<number, number>();
-    const inBatch = new Map<string, StoredMessage>();
+    const inBatch = new Map<string, Sent>();
     const out = batch.map((m): SendOutcome => {
       const exact = `${m.meshId}\u0000${m.senderPubkey}\u0000${m.clientMessageId}`;
       const key = this.index.keyOf(m.meshId, m.senderPubkey, m.clientMessageId);
       const prior = inBatch.get(exact) ?? this.stored(key, m.meshId, m.senderPubkey, m.clientMessageId);
-      if (prior) return { message: prior, duplicate: true, recipients: [] };
+      if (prior) return { ...prior, duplicate: true, recipients: [] };
       const sent = this.insert(m, key, admitted);
       const offset = sent.message.topicOffset;
       if (m.topicId !== null && offset !== null && topicHistoryLimit > 0) {
         trimmed.push(...this.trims.trimOnPost(m.topicId, offset - topicHistoryLimit));
         left.set(m.topicId, offset - topicHistoryLimit);
       }
-      inBatch.set(exact, sent.message);
+      inBatch.set(exact, sent);
       return sent;
     });
     return {
@@ -69,15 +69,16 @@ export class SendRepo {
     };
   }
 
-  /** The stored message of this sender key with this client message id, or null. */
-  findSent(meshId: string, senderPubkey: string, clientMessageId: string): StoredMessage | null {
+  /** The stored message of this sender key with this client message id, and the mailboxes its
+   *  send skipped, or null. */
+  findSent(meshId: string, senderPubkey: string, clientMessageId: string): Sent | null {
     return this.stored(this.index.keyOf(meshId, senderPubkey, clientMessageId), meshId, senderPubkey, clientMessageId);
   }
 
-  private stored(key: number, meshId: string, senderPubkey: string, clientMessageId: string): StoredMessage | null {
+  private stored(key: number, meshId: string, senderPubkey: string, clientMessageId: string): Sent | null {
     for (const seq of this.index.candidates(key)) {
-      const row = this.db.query<MessageRow, [number]>(`${MESSAGE_SELECT} WHERE m.seq = ?`).get(seq);
-      if (row && row.mesh_id === meshId && row.sender_pubkey === senderPubkey && row.client_message_id === clientMessageId) return messageFromRow(row);
+      const row = this.db.query<SentRow, [number]>(`${SENT_SELECT} WHERE m.seq = ?`).get(seq);
+      if (row && row.mesh_id === meshId && row.sender_pubkey === senderPubkey && row.client_message_id === clientMessageId) return sentFromRow(row);
     }
     return null;
   }
@@ -104,7 +105,7 @@ export class SendRepo {
       notice: m.notice,
       createdAt: Date.now(),
     };
-    message.seq = this.insertMessage(message, m.topicId, m.expiresAt);
+    message.seq = this.insertMessage(message, m);
 
     const recipients = m.recipients.length < 2 ? m.recipients : [...new Set(m.recipients)]; // a DM has one
     const enqueue = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, ?, ?, ?, ?)");
@@ -122,7 +123,7 @@ export class SendRepo {
       key,
       entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),
     });
-    return { message, duplicate: false, recipients };
+    return { message, undeliverable: m.undeliverable, duplicate: false, recipients };
   }
 
   private nextOffset(meshId: string, topicId: number): { name: string; offset: number } {
@@ -135,13 +136,13 @@ export class SendRepo {
     return { name: row.name, offset: row.last_offset };
   }
 
-  private insertMessage(msg: StoredMessage, topicId: number | null, expiresAt: number): number {
+  private insertMessage(msg: StoredMessage, m: NewMessage): number {
     // Positional parameters and lastInsertRowid: half the cost of named ones with RETURNING.
     const { lastInsertRowid } = this.db
       .query(
         `INSERT INTO messages (id, mesh_id, sender_member_id, sender_pubkey, sender_name, client_message_id, kind, target,
-           topic_id, topic_offset, priority, reply_to, nonce, ciphertext, notice, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           topic_id, topic_offset, priority, reply_to, nonce, ciphertext, notice, created_at, expires_at, undeliverable)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         msg.id,
@@ -152,7 +153,7 @@ export class SendRepo {
         msg.clientMessageId,
         msg.kind,
         msg.target,
-        topicId,
+        m.topicId,
         msg.topicOffset,
         msg.priority,
         msg.replyTo,
@@ -160,7 +161,8 @@ export class SendRepo {
         msg.ciphertext,
         msg.notice === null ? null : JSON.stringify(msg.notice),
         msg.createdAt,
-        expiresAt,
+        m.expiresAt,
+        undeliverableColumn(m.undeliverable),
       );
     return Number(lastInsertRowid);
   }
