@@ -1,7 +1,8 @@
 // The kill -9 chaos harness (bench/chaos.ts, docs/benchmarks.md "Kill -9 chaos"): a few SIGKILL
 // cycles of a real `serve` under mixed traffic pass its checks; and its judge (bench/chaos-check.ts)
 // does fail, naming the message ids, on histories that break each invariant, status gating,
-// groups, full queues and DM blocks included.
+// groups, full queues, blocks of each message kind and of a session key, and a member leaving
+// and rejoining a group included.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
