@@ -2,6 +2,7 @@
 // client did and saw as a list of steps, and checkHistory reads only those steps afterwards, so
 // it can be tested on a synthetic history (test/integration/chaos.test.ts) and re-run on a saved
 // one (`--history FILE` writes it as JSONL). Pure: no sockets, no clock.
+import { Access, type Cap, type Reason } from "./chaos-access.ts";
 
 /** Who may be sent to: a member's mailbox key and the name used in reports. */
 export type Mailbox = string;
@@ -18,16 +19,22 @@ export type Step =
   /** The broker refused it for good (its target was removed meanwhile, or every mailbox of a DM
    *  was full: `quota_exceeded`): nothing is owed, and nothing may be delivered. */
   | { kind: "refused"; cmid: string; code: string }
-  /** A member's `group_join` was confirmed before any traffic: `mailboxes` (its key and its
-   *  sessions') may get `@group` messages; nobody else may. */
-  | { kind: "group-join"; group: string; mailboxes: Mailbox[] }
+  /** A session key of a member connected (before any send): the member's grants apply to it. */
+  | { kind: "session"; member: Mailbox; mailbox: Mailbox }
+  /** A member's `group_join` or `group_leave` was sent (`asked`, once per change) or answered
+   *  (`confirmed`); a join without `phase` was confirmed before any traffic. `mailboxes` (its key
+   *  and its sessions') get the `@group` messages resolved while it is in; a mailbox that never
+   *  joined may get none. */
+  | { kind: "group-join"; group: string; mailboxes: Mailbox[]; phase?: "asked" | "confirmed" }
+  | { kind: "group-leave"; group: string; mailboxes: Mailbox[]; phase: "asked" | "confirmed" }
   /** A presence's `set_status` was sent (`asked`, once per change, however often retried) or
    *  answered (`confirmed`). A confirmed `dnd` is stored and survives restarts (protocol §5.7);
    *  `working` starts again as `idle` on a new presence, so only `dnd` windows are judged. */
   | { kind: "status"; mailbox: Mailbox; status: "idle" | "working" | "dnd"; phase: "asked" | "confirmed" }
-  /** A member's `grant_set` for sender key `from` was sent (`asked`, once per change) or answered
-   *  (`confirmed`); `to` is that member's mailboxes (its key and its sessions'). Caps without
-   *  `dm` block `from`'s DMs to them; `null` (the defaults) or caps with `dm` restore them. */
+  /** A member's `grant_set` for sender key `from` (a member key, or a session key) was sent
+   *  (`asked`, once per change) or answered (`confirmed`); `to` is that member's mailboxes (its key
+   *  and its sessions'). Caps without a message kind's capability (`dm`, `broadcast`, `group`,
+   *  `topic`) block that kind from `from` to them; `null` deletes the entry (chaos-access.ts). */
   | { kind: "grant"; to: Mailbox[]; from: Mailbox; caps: string[] | null; phase: "asked" | "confirmed" }
   | { kind: "deliver"; to: Mailbox; from: Mailbox; cmid: string; messageId: string; text: string; topicOffset?: number }
   /** The broker confirmed a recipient's ack (ack with an id). */
@@ -41,11 +48,11 @@ export type Step =
   /** A broker start that failed its start checks, or the final `serve --check` that failed. */
   | { kind: "start-failed"; cycle: number; detail: string };
 
-type Of<K extends Step["kind"]> = Extract<Step, { kind: K }>;
+export type Of<K extends Step["kind"]> = Extract<Step, { kind: K }>;
 
 /** Reads a JSONL history written with `--history`; lines of other kinds (kill, restart) are skipped. */
 export function parseHistory(text: string): Step[] {
-  const kinds = new Set(["send", "server-ack", "refused", "deliver", "recipient-ack", "removed", "topic-history", "start-failed", "power-loss", "group-join", "status", "grant"]);
+  const kinds = new Set(["send", "server-ack", "refused", "deliver", "recipient-ack", "removed", "topic-history", "start-failed", "power-loss", "group-join", "status", "grant", "session", "group-leave"]);
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")
@@ -67,9 +74,13 @@ const short = (key: string) => key.slice(0, 8);
  *  - start: a broker start (or the final check) refused the data directory;
  *  - held: a `next` or `low` message sent while its recipient's `dnd` was confirmed was delivered
  *    to it before the next status change was asked (protocol §5.7: only `now` passes the gate).
- *  - leak: a DM sent after its recipient's block of its sender was answered, and answered itself
- *    before the block's lifting was asked, was delivered to that recipient (protocol §5.9). A DM
- *    answered after a block was asked and sent before its lifting was answered is owed nothing.
+ *  - leak: a message delivered to a mailbox that was closed to it at every moment between its
+ *    send and its result (chaos-access.ts): its member's grant for the sender's key (its member
+ *    key's entry, else its session key's) left out the message's capability, from that grant's
+ *    answer to the next change's asking (protocol §5.9); or, for a `@group` message, its member
+ *    was out of the group, from the leave's answer to the rejoin's asking. A message whose send
+ *    may have met such a closing (answered after it was asked, sent before its undoing was
+ *    answered) is owed nothing there.
  *  A phantom is also a delivery of a refused send, or of a `@group` message to a mailbox whose
  *  member never joined that group. A retry's result lists the original's `undeliverable` (§5.3),
  *  so a `duplicate` result owes what any other does. */
@@ -147,19 +158,17 @@ export function checkHistory(steps: readonly Step[]): string[] {
 
   const refused = new Map(steps.flatMap((s) => (s.kind === "refused" ? [[s.cmid, s] as const] : [])));
   for (const d of steps) if (d.kind === "deliver" && refused.has(d.cmid)) bad.push(`phantom: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)} though its send was refused (${refused.get(d.cmid)!.code})`);
-  const blocks = dmBlocks(steps);
-  const ackAt = new Map(steps.flatMap((s, i) => (s.kind === "server-ack" ? [[s.cmid, i] as const] : [])));
-  const blocked = (to: Mailbox, cmid: string, how: "excused" | "leak") => {
-    const send = sends.get(cmid);
-    const [sent, acked] = [sentAt.get(cmid)!, ackAt.get(cmid)];
-    if (send?.target !== "dm" || acked === undefined) return false;
-    return (blocks.get(`${to} ${send.from}`) ?? []).some((w) => (how === "excused" ? acked > w.blockAsked && sent < w.liftConfirmed : sent > w.blockConfirmed && acked < w.liftAsked));
-  };
-  for (const d of steps) if (d.kind === "deliver" && blocked(d.to, d.cmid, "leak")) bad.push(`leak: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)}, which blocked its sender's DMs before it was sent`);
+  const access = new Access(steps);
+  const leaked = new Set<string>(); // `${to} ${cmid}`: its redeliveries are the same leak
+  for (const d of steps) {
+    if (d.kind !== "deliver" || leaked.has(`${d.to} ${d.cmid}`)) continue;
+    const reason = access.of(d.to, d.cmid).surely;
+    if (reason) (leaked.add(`${d.to} ${d.cmid}`), bad.push(`leak: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)}, which ${reasonText(reason)}`));
+  }
   for (const [cmid, ack] of acks) {
     const send = sends.get(cmid)!;
     for (const to of send.to) {
-      if (removed.has(to) || ack.skipped.includes(to) || delivered.has(`${to} ${cmid}`) || blocked(to, cmid, "excused")) continue;
+      if (removed.has(to) || ack.skipped.includes(to) || delivered.has(`${to} ${cmid}`) || access.of(to, cmid).maybe) continue;
       bad.push(`lost: ${cmid} (${ack.messageId}, ${send.target}) acked to its sender but never delivered to ${short(to)}`);
     }
   }
@@ -175,26 +184,10 @@ export function checkHistory(steps: readonly Step[]): string[] {
   return bad;
 }
 
-type Block = { blockAsked: number; blockConfirmed: number; liftAsked: number; liftConfirmed: number };
-
-/** Per `${recipient mailbox} ${sender}`, the windows in which the recipient blocked the sender's
- *  DMs, as step indices (Infinity: never reached, e.g. a block still standing at the end). */
-function dmBlocks(steps: readonly Step[]): Map<string, Block[]> {
-  const out = new Map<string, Block[]>();
-  for (const [i, s] of steps.entries()) {
-    if (s.kind !== "grant") continue;
-    const blocking = s.caps !== null && !s.caps.includes("dm");
-    for (const to of s.to) {
-      const ws = out.get(`${to} ${s.from}`) ?? [];
-      out.set(`${to} ${s.from}`, ws);
-      const open = ws.at(-1)?.liftConfirmed === Infinity ? ws.at(-1) : undefined;
-      if (blocking && !open && s.phase === "asked") ws.push({ blockAsked: i, blockConfirmed: Infinity, liftAsked: Infinity, liftConfirmed: Infinity });
-      else if (blocking && open && s.phase === "confirmed") open.blockConfirmed = Math.min(open.blockConfirmed, i);
-      else if (!blocking && open && s.phase === "asked") open.liftAsked = Math.min(open.liftAsked, i);
-      else if (!blocking && open && s.phase === "confirmed") open.liftConfirmed = i;
-    }
-  }
-  return out;
+const LABEL: Record<Cap, string> = { dm: "DMs", broadcast: "broadcasts", group: "@group posts", topic: "topic posts" };
+/** The end of a leak's line: what closed the mailbox before the message was sent. */
+function reasonText(r: Reason): string {
+  return r.why === "blocked" ? `blocked its sender's ${LABEL[r.cap]} before it was sent` : `had left @${r.group} before it was sent`;
 }
 
 /** The history must run without a gap from its earliest offset to its last; offsets before the
@@ -208,42 +201,4 @@ function checkTopic(h: Of<"topic-history">, bad: string[], seen: (cmid: string, 
     seen(e.cmid, e.messageId, e.offset);
   }
   if (expected - 1 !== h.lastOffset) bad.push(`offsets: #${h.topic} history ends at ${expected - 1} but its lastOffset is ${h.lastOffset}`);
-}
-
-/** What the gating, group and quota parts of a run carried, for its summary (the CI run asserts
- *  each is above 0): acked `@group` and `now` sends; confirmed status changes; `now` messages
- *  delivered through a standing dnd; `next`/`low` messages sent during a dnd and delivered to that
- *  mailbox once it was lifted; DMs refused and mailboxes skipped because their queue was full;
- *  answered grant changes and DMs sent and answered while their recipient's block stood. */
-export function exercised(steps: readonly Step[]): Record<string, number> {
-  const n = { groupSends: 0, nowSends: 0, statusChanges: 0, gatedNow: 0, heldReleased: 0, quotaRefusals: 0, quotaSkips: 0, grantChanges: 0, blockedDms: 0 };
-  const blocks = dmBlocks(steps);
-  const sends = new Map<string, Of<"send">>();
-  const dndFrom = new Map<Mailbox, number>();
-  const heldFor = new Set<string>(); // `${to} ${cmid}`: sent while `to` stood on dnd
-  const sentAt = new Map<string, number>();
-  for (const [i, s] of steps.entries()) {
-    if (s.kind === "send") {
-      sends.set(s.cmid, s);
-      sentAt.set(s.cmid, i);
-      if (s.priority !== "now") for (const to of s.to) if (dndFrom.has(to)) heldFor.add(`${to} ${s.cmid}`);
-    } else if (s.kind === "status") {
-      if (s.phase === "asked") dndFrom.delete(s.mailbox);
-      else (n.statusChanges++, s.status === "dnd" && dndFrom.set(s.mailbox, i));
-    } else if (s.kind === "server-ack") {
-      n.groupSends += sends.get(s.cmid)?.target === "group" ? 1 : 0;
-      n.nowSends += sends.get(s.cmid)?.priority === "now" ? 1 : 0;
-      n.quotaSkips += s.skipped.length;
-      const send = sends.get(s.cmid);
-      const strict = (w: Block) => sentAt.get(s.cmid)! > w.blockConfirmed && i < w.liftAsked;
-      if (send?.target === "dm" && send.to.some((to) => blocks.get(`${to} ${send.from}`)?.some(strict))) n.blockedDms++;
-    } else if (s.kind === "refused") n.quotaRefusals += s.code === "quota_exceeded" ? 1 : 0;
-    else if (s.kind === "grant") n.grantChanges += s.phase === "confirmed" ? 1 : 0;
-    else if (s.kind === "deliver") {
-      const dnd = dndFrom.get(s.to);
-      if (sends.get(s.cmid)?.priority === "now" && dnd !== undefined && sentAt.get(s.cmid)! > dnd) n.gatedNow++;
-      if (heldFor.delete(`${s.to} ${s.cmid}`) && dnd === undefined) n.heldReleased++;
-    }
-  }
-  return n;
 }

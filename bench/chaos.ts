@@ -5,7 +5,9 @@
 // clients reconnect to the same address) carries DM, broadcast and #general traffic with batched
 // acks, invite claims, a kick and a leave (chaos-traffic.ts), between member keys and session
 // keys (bob's session sends and receives, dave's receives), with priorities, `@crew` posts, frank's
-// status gate, carol's blocks of alice's DMs and a small queue quota (chaos-gating.ts); it is
+// status gate (chaos-gating.ts), carol's blocks of alice's DMs, broadcasts, topic and @crew posts
+// and alice's of bob's session key but not his member key (chaos-grants.ts), bob leaving and
+// rejoining @crew (chaos-groups.ts) and a small queue quota; it is
 // SIGKILLed at a seeded random
 // moment and restarted on the same data dir, `--cycles` times. Then the traffic stops, what was
 // acked is given time to arrive, #general's history is read, the broker stops with SIGTERM and
@@ -18,8 +20,11 @@ import { parseArgs } from "node:util";
 import { createMesh } from "../src/client/http.ts";
 import { generateSigningKeypair } from "../src/crypto/sign.ts";
 import { randomId } from "../src/crypto/hash.ts";
-import { checkHistory, exercised, parseHistory, type Step } from "./chaos-check.ts";
-import { blockLoop, joinCrew, statusLoop } from "./chaos-gating.ts";
+import { checkHistory, parseHistory, type Step } from "./chaos-check.ts";
+import { exercised } from "./chaos-exercised.ts";
+import { statusLoop } from "./chaos-gating.ts";
+import { blockLoop } from "./chaos-grants.ts";
+import { crewLoop, joinCrew } from "./chaos-groups.ts";
 import { PowerLoss } from "./power-loss.ts";
 import { BROKER_LISTENING, startServer } from "./servers.ts";
 import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
@@ -110,6 +115,7 @@ const sessions: Peer[] = [];
 for (const m of [bob, dave]) {
   const keys = generateSigningKeypair();
   roster.addSession(m, keys.publicKey);
+  rec.record({ kind: "session", member: m.keys.publicKey, mailbox: keys.publicKey });
   sessions.push(await connectPeer(url, m, rec, keys));
 }
 peers.push(...sessions);
@@ -123,7 +129,9 @@ const ops: Promise<unknown>[] = [];
 const problems: string[] = [];
 const op = (what: string, p: Promise<unknown>) => ops.push(p.catch((err) => problems.push(`${what}: ${err}`)));
 op("frank's status", statusLoop(frank, rec, seeded(seed - 1), () => running));
-op("carol blocks alice's DMs", blockLoop(carol, alice, roster, rec, seeded(seed - 2), () => running));
+op("carol blocks alice", blockLoop(carol, alice.keys.publicKey, roster, rec, seeded(seed - 2), () => running));
+op("alice blocks bob's session", blockLoop(alice, bobSession.keys.publicKey, roster, rec, seeded(seed - 3), () => running));
+op("bob leaves and rejoins @crew", crewLoop(bob, roster, rec, seeded(seed - 4), () => running));
 const kickAt = Math.max(1, Math.floor(cycles / 3));
 const leaveAt = Math.max(1, Math.floor((2 * cycles) / 3));
 let joiners = 0;

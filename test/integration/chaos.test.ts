@@ -1,11 +1,14 @@
 // The kill -9 chaos harness (bench/chaos.ts, docs/benchmarks.md "Kill -9 chaos"): a few SIGKILL
 // cycles of a real `serve` under mixed traffic pass its checks; and its judge (bench/chaos-check.ts)
 // does fail, naming the message ids, on histories that break each invariant, status gating,
-// groups, full queues and DM blocks included.
+// groups, full queues, blocks of each message kind and of a session key, and a member leaving
+// and rejoining a group included.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
-import { checkHistory, exercised, parseHistory, type Step } from "../../bench/chaos-check.ts";
+import { checkHistory, parseHistory, type Step } from "../../bench/chaos-check.ts";
+import { exercised } from "../../bench/chaos-exercised.ts";
+import { Access, type Reason } from "../../bench/chaos-access.ts";
 import { tempDir } from "../helpers/broker.ts";
 
 const A = "a".repeat(64);
@@ -75,7 +78,7 @@ describe("the chaos judge", () => {
   test("passes gating, groups and full queues as the protocol allows them", () => {
     const g = gated();
     expect(checkHistory(g)).toEqual([]);
-    expect(exercised(g)).toEqual({ groupSends: 1, nowSends: 1, statusChanges: 2, gatedNow: 1, heldReleased: 2, quotaRefusals: 0, quotaSkips: 0, grantChanges: 0, blockedDms: 0 });
+    expect(exercised(g)).toEqual({ groupSends: 1, nowSends: 1, statusChanges: 2, gatedNow: 1, heldReleased: 2, quotaRefusals: 0, quotaSkips: 0, grantChanges: 0, blockedDms: 0, blockedBroadcasts: 0, blockedTopicPosts: 0, blockedGroupPosts: 0, sessionKeyBlocked: 0, memberKeyPassed: 0, groupLeaves: 0, sentWhileOut: 0, deliveredAfterRejoin: 0 });
     // A DM refused for a full queue is owed nothing; a fan-out owes nothing to the mailbox it skipped.
     const full: Step[] = [
       { kind: "send", from: A, cmid: "alice-000001", seq: 1, target: "dm", to: [C] },
@@ -138,6 +141,57 @@ describe("the chaos judge", () => {
     // A block whose caps keep `dm` blocks nothing.
     expect(checkHistory([...h.map((s) => (s.kind === "grant" && s.caps ? { ...s, caps: ["dm"] } : s)), got(1), got(3)])).toEqual([`lost: alice-000002 (m2, dm) acked to its sender but never delivered to cccccccc`, `lost: alice-000004 (m4, dm) acked to its sender but never delivered to cccccccc`, `lost: alice-000005 (m5, dm) acked to its sender but never delivered to cccccccc`]);
   });
+
+  /** A message from `from` (named `name`) to C, sent and answered: a DM, a broadcast, a #general or a @crew post. */
+  const toC = (n: number, target: "dm" | "broadcast" | "topic" | "group", from = A, name = "alice"): Step[] => [
+    { kind: "send", from, cmid: `${name}-00000${n}`, seq: n, target, to: [C], ...(target === "group" ? { group: "crew" } : {}) },
+    { kind: "server-ack", cmid: `${name}-00000${n}`, messageId: `m${n}`, skipped: [] },
+  ];
+  const gotC = (n: number, from = A, name = "alice"): Step => ({ kind: "deliver", to: C, from, cmid: `${name}-00000${n}`, messageId: `m${n}`, text: `${name}-00000${n}` });
+  const grantC = (caps: string[] | null, phase: "asked" | "confirmed", from = A): Step => ({ kind: "grant", to: [C], from, caps, phase });
+
+  test("judges blocks of broadcasts, topic and @group posts as it does DMs' blocks", () => {
+    // C blocks A's broadcasts and topic posts (caps dm and group): a broadcast (2) and a post (3)
+    // sent while that stood are never delivered, a DM (4) is owed; then C blocks everything: a
+    // @crew post (6) is never delivered; one (7) sent before the lifting was answered may be.
+    const h = [{ kind: "group-join", group: "crew", mailboxes: [C] } as Step, ...toC(1, "broadcast"), grantC(["dm", "group"], "asked"), grantC(["dm", "group"], "confirmed"), ...toC(2, "broadcast"), ...toC(3, "topic"), ...toC(4, "dm"), grantC([], "asked"), grantC([], "confirmed"), ...toC(6, "group"), grantC(null, "asked"), ...toC(7, "group"), grantC(null, "confirmed"), ...toC(8, "topic")];
+    const ok = [gotC(1), gotC(4), gotC(8)];
+    expect(checkHistory([...h, ...ok])).toEqual([]);
+    expect(checkHistory([...h, gotC(1), gotC(4), gotC(7), gotC(8)])).toEqual([]);
+    expect(exercised(h)).toMatchObject({ grantChanges: 3, blockedBroadcasts: 1, blockedTopicPosts: 1, blockedGroupPosts: 1, blockedDms: 0 });
+    const leak = (n: number, what: string) => `leak: alice-00000${n} (m${n}) delivered to cccccccc, which blocked its sender's ${what} before it was sent`;
+    expect(checkHistory([...h, gotC(1), gotC(2), gotC(3), gotC(4), gotC(6), gotC(8)])).toEqual([leak(2, "broadcasts"), leak(3, "topic posts"), leak(6, "@group posts")]);
+    expect(checkHistory([...h, gotC(1), gotC(8)])).toEqual([`lost: alice-000004 (m4, dm) acked to its sender but never delivered to cccccccc`]);
+  });
+
+  test("judges a block of a session key: the member key's messages are owed, the session's never delivered, a member-key entry overrides it", () => {
+    const S = "5".repeat(64); // B's session key
+    const h = [{ kind: "session", member: B, mailbox: S } as Step, grantC([], "asked", S), grantC([], "confirmed", S), ...toC(1, "dm", B, "bob"), ...toC(2, "dm", S, "bob_s")];
+    expect(checkHistory([...h, gotC(1, B, "bob")])).toEqual([]);
+    expect(exercised(h)).toMatchObject({ sessionKeyBlocked: 1 });
+    expect(exercised([...h, gotC(1, B, "bob")])).toMatchObject({ memberKeyPassed: 1 });
+    expect(checkHistory([...h, gotC(1, B, "bob"), gotC(2, S, "bob_s")])).toEqual([`leak: bob_s-000002 (m2) delivered to cccccccc, which blocked its sender's DMs before it was sent`]);
+    expect(checkHistory(h)).toEqual([`lost: bob-000001 (m1, dm) acked to its sender but never delivered to cccccccc`]);
+    // C's entry for B's member key is looked up first: with every cap it lets the session's DM
+    // through; empty, it blocks both keys.
+    const all = ["dm", "broadcast", "group", "topic"];
+    expect(checkHistory([grantC(all, "asked", B), grantC(all, "confirmed", B), ...h, gotC(1, B, "bob")])).toEqual([`lost: bob_s-000002 (m2, dm) acked to its sender but never delivered to cccccccc`]);
+    expect(checkHistory([grantC([], "asked", B), grantC([], "confirmed", B), ...h, gotC(1, B, "bob")])).toEqual([`leak: bob-000001 (m1) delivered to cccccccc, which blocked its sender's DMs before it was sent`]);
+  });
+
+  test("judges a member leaving @crew and rejoining: owed while in, never delivered while out", () => {
+    const move = (kind: "group-join" | "group-leave", phase: "asked" | "confirmed"): Step => ({ kind, group: "crew", mailboxes: [C], phase });
+    // 1 before the leave (owed); 2 answered after it was asked (either); 3 sent once C was out and
+    // answered before its rejoin was asked (never); 4 sent before the rejoin was answered
+    // (either); 5 after (owed).
+    const h = [{ kind: "group-join", group: "crew", mailboxes: [C] } as Step, ...toC(1, "group"), move("group-leave", "asked"), ...toC(2, "group"), move("group-leave", "confirmed"), ...toC(3, "group"), move("group-join", "asked"), ...toC(4, "group"), move("group-join", "confirmed"), ...toC(5, "group")];
+    expect(checkHistory([...h, gotC(1), gotC(5)])).toEqual([]);
+    expect(checkHistory([...h, gotC(1), gotC(2), gotC(4), gotC(5)])).toEqual([]);
+    expect(exercised([...h, gotC(1), gotC(5)])).toMatchObject({ groupLeaves: 1, sentWhileOut: 1, deliveredAfterRejoin: 1 });
+    expect(checkHistory([...h, gotC(1), gotC(3), gotC(5)])).toEqual([`leak: alice-000003 (m3) delivered to cccccccc, which had left @crew before it was sent`]);
+    expect(checkHistory([...h, gotC(1)])).toEqual([`lost: alice-000005 (m5, group) acked to its sender but never delivered to cccccccc`]);
+    expect(checkHistory([...h, gotC(5)])).toEqual([`lost: alice-000001 (m1, group) acked to its sender but never delivered to cccccccc`]);
+  });
 });
 
 describe("kill -9 chaos", () => {
@@ -154,8 +208,11 @@ describe("kill -9 chaos", () => {
     // Session keys carried traffic both ways: sent, DMs addressed to them, deliveries, acks.
     for (const k of ["sessionSends", "sessionDms", "sessionDeliveries", "sessionConfirmedAcks"]) expect(summary[k]).toBeGreaterThan(10);
     // @crew posts, now sends, status changes, now through a dnd, held messages released, DMs
-    // refused and fan-outs skipped for frank's full queue, carol's blocks of alice: each carried traffic.
-    for (const k of ["groupSends", "nowSends", "statusChanges", "gatedNow", "heldReleased", "quotaRefusals", "quotaSkips", "grantChanges", "blockedDms"]) expect({ [k]: summary[k]! > 0 }).toEqual({ [k]: true });
+    // refused and fan-outs skipped for frank's full queue, carol's blocks of each kind of alice's
+    // messages, alice's block of bob's session key (and his member key's messages passing it), bob
+    // leaving @crew (posts resolved while he was out, and after he rejoined): each carried traffic.
+    const parts = ["groupSends", "nowSends", "statusChanges", "gatedNow", "heldReleased", "quotaRefusals", "quotaSkips", "grantChanges", "blockedDms", "blockedBroadcasts", "blockedTopicPosts", "blockedGroupPosts", "sessionKeyBlocked", "memberKeyPassed", "groupLeaves", "sentWhileOut", "deliveredAfterRejoin"];
+    for (const k of parts) expect({ [k]: summary[k]! > 0 }).toEqual({ [k]: true });
 
     // The same history with every delivery of one acked message to one recipient taken out.
     const steps = parseHistory(readFileSync(history, "utf8"));
@@ -187,14 +244,24 @@ describe("kill -9 chaos", () => {
     // ... and delivering it right after its send, inside that dnd, is a held violation.
     const early = delivery((d) => d.cmid === heldCmid && d.to === frank);
     expect(checkHistory([...steps.slice(0, heldLow + 1), early, ...steps.slice(heldLow + 1).filter((s) => s !== early)])).toContainEqual(`held: ${heldCmid} (${early.messageId}, low) delivered to ${frank.slice(0, 8)} while its dnd, confirmed before the send, stood`);
-    // A DM from alice that carol's block stood against, delivered to carol anyway, is a leak.
-    const block = steps.findIndex((s) => s.kind === "grant" && s.caps !== null && s.phase === "confirmed");
-    const lift = steps.findIndex((s, i) => i > block && s.kind === "grant" && s.phase === "asked");
-    const { to: [carol], from: alice } = steps[block] as Extract<Step, { kind: "grant" }>;
-    const ackIdx = new Map(steps.flatMap((s, i) => (s.kind === "server-ack" ? [[s.cmid, i] as const] : [])));
-    const against = steps.find((s, i): s is Extract<Step, { kind: "send" }> => i > block && s.kind === "send" && s.from === alice && s.target === "dm" && s.to.includes(carol!) && (ackIdx.get(s.cmid) ?? Infinity) < lift)!;
-    const messageId = (steps[ackIdx.get(against.cmid)!] as Extract<Step, { kind: "server-ack" }>).messageId;
-    expect(checkHistory([...steps, { kind: "deliver", to: carol!, from: against.from, cmid: against.cmid, messageId, text: against.cmid }])).toContainEqual(`leak: ${against.cmid} (${messageId}) delivered to ${carol!.slice(0, 8)}, which blocked its sender's DMs before it was sent`);
+    // A message the run closed a mailbox to (chaos-access.ts), delivered there anyway, is a leak:
+    // carol's blocks of alice's DMs, broadcasts, topic and @crew posts, alice's block of bob's
+    // session key, bob's absence from @crew; each is found in the real history and judged.
+    const access = new Access(steps);
+    const ackOf = new Map(steps.flatMap((s) => (s.kind === "server-ack" ? [[s.cmid, s] as const] : [])));
+    const closedSends = [...sendOf.values()].filter((s) => ackOf.has(s.cmid)).flatMap((send) => send.to.map((to) => ({ send, to, reason: access.of(to, send.cmid).surely })));
+    const leakOf = (pick: (r: Reason, send: Extract<Step, { kind: "send" }>) => boolean, why: string) => {
+      const { send, to } = closedSends.find((c) => c.reason !== null && pick(c.reason, c.send))!;
+      const messageId = ackOf.get(send.cmid)!.messageId;
+      expect(checkHistory([...steps, { kind: "deliver", to, from: send.from, cmid: send.cmid, messageId, text: send.cmid }])).toContainEqual(`leak: ${send.cmid} (${messageId}) delivered to ${to.slice(0, 8)}, which ${why} before it was sent`);
+    };
+    for (const [cap, label] of [["dm", "DMs"], ["broadcast", "broadcasts"], ["topic", "topic posts"], ["group", "@group posts"]] as const) leakOf((r, send) => r.why === "blocked" && r.cap === cap && !access.isSession(send.from), `blocked its sender's ${label}`);
+    leakOf((r, send) => r.why === "blocked" && r.key === send.from && send.from === bobSession && r.cap === "dm", `blocked its sender's DMs`);
+    leakOf((r) => r.why === "left", "had left @crew");
+    // ... and bob's member-key messages that alice's block of his session let through, and the
+    // @crew posts resolved after bob rejoined, are owed like any other.
+    lostWithout(delivery((d) => access.blocksAs(d.to, d.cmid, bobSession)));
+    lostWithout(delivery((d) => sendOf.get(d.cmid)!.target === "group" && !access.of(d.to, d.cmid).maybe && access.rejoinedBefore(d.to, "crew", steps.indexOf(sendOf.get(d.cmid)!))));
     const ackedBySession = steps.find((s): s is Extract<Step, { kind: "recipient-ack" }> => s.kind === "recipient-ack" && s.to === bobSession)!;
     const again = steps.find((s): s is Extract<Step, { kind: "deliver" }> => s.kind === "deliver" && s.to === bobSession && s.messageId === ackedBySession.messageId)!;
     expect(checkHistory([...steps, again])).toEqual([`redelivered: ${again.cmid} (${again.messageId}) to ${bobSession.slice(0, 8)} after its ack was confirmed`]);
