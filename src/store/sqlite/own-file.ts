@@ -1,4 +1,4 @@
-// Files the holder of a data directory makes for itself (its lock file, its PID files): opened
+// Files the holder of a data directory makes for itself (its lock file, its PID files): opened, and read,
 // without following a symbolic link, and their mode set through the descriptor. `serve` and
 // `admin restore` may run as root or as a service user; writing, truncating or chmod'ing such a
 // file by path followed a link planted in its place, so that whatever it pointed to (any file the
