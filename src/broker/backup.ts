@@ -79,7 +79,7 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await snapshotFile(db, file, "live", checkChains);
+        await snapshotFile(db, file, checkChains);
         break;
       } catch (err) {
         // Another backup took this name in the same millisecond: a default name is ours to change.

@@ -7,10 +7,10 @@
 // they make, which is the file they leave or install, as `serve` does before it listens
 // (verifyFileChains), so neither passes on history a broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { checkDatabaseFile, DataFileError, fileMeta, inspectFile, openFileChains, setFileMeta, snapshotFile, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
+import { checkDatabaseFile, checkIntegrity, DataFileError, fileMeta, inspectFile, openFileChains, setFileMeta, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { claimDataDir, releaseDataDir } from "./pid-file.ts";
@@ -21,12 +21,17 @@ import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
-import { dbPathProblem, notFileKind } from "../store/sqlite/db-path-shape.ts";
+import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
+import { openBackup, type BackupSource } from "./restore-source.ts";
+import { databaseFileOf, moveDatabase, unused } from "./restore-target.ts";
 
 export type RestoreResult = {
   file: string;
+  /** The database file restored: `<dataDir>/claudemesh.db`, or the file that link names. */
   database: string;
-  /** Where the database that was replaced now lives; null when there was none. */
+  /** The link `database` was restored through (`<dataDir>/claudemesh.db`); null when it is no link. */
+  via: string | null;
+  /** Where the database that was replaced now lives (beside `database`); null when there was none. */
   previous: string | null;
   schemaVersion: number;
   /** The backup's audit chains, every one verified from genesis. */
@@ -64,9 +69,9 @@ export async function verifyFileChains(path: string, unreadable: (reason: string
 export const utcStamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 
 /** What a database file holds (inspectFile); a file that is not a claudemesh database is
- *  invalid_argument. */
-export function inspect(path: string): FileInfo {
-  return asInvalid(() => inspectFile(path));
+ *  invalid_argument (naming it `shownAs`). */
+export function inspect(path: string, shownAs = path): FileInfo {
+  return asInvalid(() => inspectFile(path, shownAs));
 }
 
 function asInvalid<T>(read: () => T): T {
@@ -113,22 +118,11 @@ export function existingDatabase(dataDir: string, purpose: "backup" | "token"): 
   return db;
 }
 
-/** `path`, or `path-2`, `path-3`…: the first name that neither it nor its -wal/-shm uses (two
- *  restores in one second must not move the second database over the first one kept aside). */
-function unused(path: string): string {
-  const free = (p: string) => ["", "-wal", "-shm"].every((suffix) => !existsSync(p + suffix));
-  let name = path;
-  for (let n = 2; !free(name); n++) name = `${path}-${n}`;
-  return name;
-}
-
-/** Moves `path` and its -wal/-shm companions to `to` (+ the same suffixes), those that exist. */
-function moveDatabase(path: string, to: string): void {
-  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
-}
-
 /** Replaces `<dataDir>/claudemesh.db` with a verified copy of `file`, with a new epoch. The
- *  current database (with its -wal/-shm) is kept as `claudemesh.db.before-restore-<time>`.
+ *  current database (with its -wal/-shm) is kept as `claudemesh.db.before-restore-<time>`. When
+ *  `claudemesh.db` is a symbolic link, the file it names is replaced (and kept aside beside it),
+ *  and the link stays (restore-target.ts). The backup is opened once, and what is installed is
+ *  copied from that descriptor (restore-source.ts).
  *  Holds the directory's lock (and names itself in claudemesh.restore.pid) from before its first
  *  check until after the final rename, so a `serve` started meanwhile refuses instead of opening
  *  the database about to be moved aside. Refuses (MeshError conflict) while a broker or another
@@ -139,12 +133,19 @@ function moveDatabase(path: string, to: string): void {
  *  directory it made, and the parents it made with it, are removed again), and the old database
  *  is put back if that rename fails. */
 export async function restoreDataDir(dataDir: string, file: string, opts: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
-  const source = resolve(file);
-  const found = statIfAny(source, { what: "the backup" });
-  if (!found) throw new MeshError("not_found", `No such backup file: ${source}`);
-  // Before the data directory is locked (and made): SQLite would call a directory a disk I/O error,
-  // and opening a FIFO waits for a writer forever (the restore hung, holding the lock).
-  if (!found.isFile()) throw new MeshError("invalid_argument", `${source} is ${notFileKind(found)}; give the backup file itself (the .db file \`claudemesh admin backup\` printed).`);
+  // Before the data directory is locked (and made), and once: anything but a regular file is
+  // refused by the descriptor whose bytes are installed (SQLite would call a directory a disk I/O
+  // error, and opening a FIFO by path waits for a writer forever, holding the lock).
+  const backup = openBackup(resolve(file));
+  try {
+    return await restoreOpened(dataDir, backup, opts);
+  } finally {
+    backup.close();
+  }
+}
+
+async function restoreOpened(dataDir: string, backup: BackupSource, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
+  const source = backup.path;
   // A restore that fails leaves no data directory it made (claimDataDir, releaseDataDir).
   let made: string[];
   let holder: ReturnType<typeof claimDataDir>;
@@ -160,7 +161,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
   try {
     // As root: what an earlier command run as root left in the directory is its owner's again.
     giveDataDirToOwner(dataDir);
-    const result = await restoreLocked(dataDir, source, opts);
+    const result = await restoreLocked(dataDir, backup, opts);
     restored = true;
     return result;
   } catch (err) {
@@ -175,7 +176,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
  *  this binary; invalid_argument when its chains do not verify or cannot be read (`serve` would
  *  refuse to start on them, so this comes before --force is asked for). */
 async function restorable(source: string, copy: string): Promise<FileInfo & { chains: AuditChains }> {
-  const info = inspect(copy);
+  const info = inspect(copy, source);
   if (info.schemaVersion > info.knownVersion) {
     throw new MeshError("conflict", `${source} was written by a newer claudemesh (schema version ${info.schemaVersion}; this binary knows up to ${info.knownVersion}). Upgrade claudemesh, then restore.`);
   }
@@ -187,8 +188,8 @@ async function restorable(source: string, copy: string): Promise<FileInfo & { ch
   return { ...info, chains: { meshes: found.meshes, entries: found.entries } };
 }
 
-/** snapshotFile's refusals of the backup `source` itself, in its name: a copy that fails
- *  integrity_check, a page VACUUM INTO could not read. */
+/** The refusals of the copy of the backup `source`, in the backup's name: a copy that fails
+ *  integrity_check, or a damaged page met while reading it. */
 function sourceRefusal(err: unknown, source: string): unknown {
   if (!(err instanceof DataFileError)) return err;
   if (err.side === "check") return new MeshError("invalid_argument", `${source} fails SQLite's integrity check: ${err.message}`, { cause: err });
@@ -196,27 +197,32 @@ function sourceRefusal(err: unknown, source: string): unknown {
   return err;
 }
 
-async function restoreLocked(dataDir: string, source: string, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
-  const db = join(dataDir, DEFAULT_DB_FILE);
+async function restoreLocked(dataDir: string, backup: BackupSource, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
+  const source = backup.path;
+  const link = join(dataDir, DEFAULT_DB_FILE);
   // What serve would refuse to start on is refused before anything is copied, not moved aside as
   // "the previous database" (a FIFO), replaced (a link to a disk not mounted yet: the restored
   // database would have stayed on the wrong disk) or left to stop the start (a -journal directory).
-  refuseDbPathShape(db);
+  refuseDbPathShape(link);
+  // Where the broker opens it: through a link, the file it names, whose directory holds its
+  // -wal/-shm and, from now, the copy and the database it replaces.
+  const db = databaseFileOf(link);
+  const dir = dirname(db);
   const stamp = utcStamp(opts.now ?? new Date());
-  // Only whether it is a claudemesh database at all, so that the refusal names it: what it holds
-  // is judged in the copy, the file installed (a source written meanwhile cannot slip past).
-  asInvalid(() => checkDatabaseFile(source));
-  // Work on a copy inside the data directory, so the final step is a same-filesystem rename.
-  const staged = join(dataDir, `.restoring-${stamp}-${randomId(4)}.db`);
+  // Work on a copy beside the database, so the final step is a same-filesystem rename. SQLite
+  // opens only the copy: everything (whether it is a claudemesh database, integrity_check, schema,
+  // counts and chains) is judged there, in the file installed, so a backup written meanwhile
+  // cannot slip past.
+  const staged = join(dir, `.restoring-${stamp}-${randomId(4)}.db`);
   try {
-    // Not a file copy: what only the source's -wal holds (a database copied from a broker that
-    // was killed, or one a restore moved aside) would have been left out. snapshotFile runs
-    // integrity_check on the copy; its schema, counts and chains are judged there too.
-    let info!: Awaited<ReturnType<typeof restorable>>;
+    // Its -wal too: what only it holds (a database copied from a broker that was killed, or one
+    // a restore moved aside) would have been left out.
+    backup.copyTo(staged);
+    asInvalid(() => checkDatabaseFile(staged, source));
+    let info: Awaited<ReturnType<typeof restorable>>;
     try {
-      await snapshotFile(source, staged, "file", async (copy) => {
-        info = await restorable(source, copy);
-      });
+      checkIntegrity(staged);
+      info = await restorable(source, staged);
     } catch (err) {
       throw sourceRefusal(err, source);
     }
@@ -224,7 +230,7 @@ async function restoreLocked(dataDir: string, source: string, opts: { force?: bo
     const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
     if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
     // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
-    // that user's, or the broker cannot open it. The data directory's owner is that user.
+    // that user's, or the broker cannot open it. The directory's owner is that user.
     giveToDirOwner([staged]);
     const epoch = randomId();
     setFileMeta(staged, "epoch", epoch);
@@ -243,9 +249,10 @@ async function restoreLocked(dataDir: string, source: string, opts: { force?: bo
       if (previous) moveDatabase(previous, db);
       throw err;
     }
-    syncPath(dataDir); // the renames, not only the bytes, must survive a power loss
-    return { file: source, database: db, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
+    syncPath(dir); // the renames, not only the bytes, must survive a power loss
+    const via = db === link ? null : link;
+    return { file: source, database: db, via, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
   } finally {
-    for (const suffix of ["", "-wal", "-shm", ".partial"]) rmSync(staged + suffix, { force: true });
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(staged + suffix, { force: true });
   }
 }

@@ -5,11 +5,13 @@
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
 // one naming a dead process, or a process not running the file's command, is ignored. A symbolic
-// link where a PID file belongs is refused, never followed (store/sqlite/own-file.ts).
+// link (or anything but a file) where a PID file belongs is refused, never written or read
+// through (store/sqlite/own-file.ts): read through, it named whatever the linked file held, and a
+// FIFO there made the reader wait forever.
 import { closeSync, existsSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
-import { NotOurFileError, openOwnFile } from "../store/sqlite/own-file.ts";
+import { NotOurFileError, openOwnFile, readOwnFile } from "../store/sqlite/own-file.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { removeMadeDirs } from "../local-file/dirs.ts";
 
@@ -28,15 +30,27 @@ export type Holder = { kind: "broker" | "restore"; pid: number };
 const FILES = { broker: PID_FILE, restore: RESTORE_PID_FILE } as const;
 const COMMAND = { broker: "serve", restore: "restore" } as const;
 
-/** The PID `file` names if that process is alive and, where /proc can tell, its argv contains
- *  `command`; else null. */
-function livePid(file: string, command: string): number | null {
-  let pid: number;
+/** Bytes read from a PID file: a PID and a newline, with room to spare. */
+const PID_FILE_BYTES = 64;
+
+/** The number the PID file `file` holds (NaN for anything else), or null when it is missing or
+ *  cannot be read. Throws NotOurFileError for a link or anything but a regular file there. */
+function pidIn(file: string): number | null {
+  let text: string | null;
   try {
-    pid = Number(readFileSync(file, "utf8").trim());
-  } catch {
+    text = readOwnFile(file, PID_FILE_BYTES);
+  } catch (err) {
+    if (err instanceof NotOurFileError) throw err;
     return null;
   }
+  return text === null ? null : Number(text.trim());
+}
+
+/** The PID `file` names if that process is alive and, where /proc can tell, its argv contains
+ *  `command`; else null. Throws NotOurFileError as pidIn does. */
+function livePid(file: string, command: string): number | null {
+  const pid = pidIn(file);
+  if (pid === null) return null;
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
@@ -53,7 +67,8 @@ function livePid(file: string, command: string): number | null {
 }
 
 /** Names the holder of a lock known to be held: a live restore its PID file names, else a broker
- *  (PID 0 when no PID file names one). */
+ *  (PID 0 when no PID file names one). Throws NotOurFileError for a link or anything but a file
+ *  where a PID file belongs (only an operator can remove it). */
 function holderOf(dataDir: string): Holder {
   const restore = livePid(join(dataDir, RESTORE_PID_FILE), COMMAND.restore);
   if (restore !== null) return { kind: "restore", pid: restore };
@@ -91,7 +106,8 @@ function writePid(path: string): void {
  *  removed again if the claim fails. As root, the lock and PID files take the directory's owner
  *  (owner.ts), and so do the directories in `made`. Returns null when claimed, or the holder when
  *  the lock is held. Throws (the lock released) LockFileError when the lock file cannot be used,
- *  and the file system's error otherwise. */
+ *  and the file system's error otherwise; NotOurFileError, leaving it there, for a link or
+ *  anything but a file where a PID file it reads (lock held) or writes belongs. */
 export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", { made = [] }: { made?: readonly string[] } = {}): Holder | null {
   let locked: boolean;
   try {
@@ -116,11 +132,12 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", {
   return null;
 }
 
-/** Removes `kind`'s PID file if it is still ours. Never throws. */
+/** Removes `kind`'s PID file if it is still ours (a link or anything but a file there is not).
+ *  Never throws. */
 export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker"): void {
   const path = join(dataDir, FILES[kind]);
   try {
-    if (Number(readFileSync(path, "utf8").trim()) === process.pid) rmSync(path, { force: true });
+    if (pidIn(path) === process.pid) rmSync(path, { force: true });
   } catch {
     // already gone
   }

@@ -54,7 +54,7 @@ describe("snapshotFile on a file system without hard links", () => {
     const out = tempDir("cm-nolink-out-");
     const file = join(out, "b.db");
     const link = noHardLinks(code);
-    await snapshotFile(join(dataDir, DB), file, "live", undefined, link);
+    await snapshotFile(join(dataDir, DB), file, undefined, link);
     expect({ calls: link.calls, files: readdirSync(out), mode: (statSync(file).mode & 0o777).toString(8) }).toEqual({ calls: 1, files: ["b.db"], mode: "600" });
     expect(tablesOf(file)).toEqual(tablesOf(join(dataDir, DB)));
   }, 30_000);
@@ -63,7 +63,7 @@ describe("snapshotFile on a file system without hard links", () => {
     const dataDir = await dataDirWithDatabase();
     const out = tempDir("cm-nolink-out-");
     const file = join(out, "b.db");
-    const failed = await failureOf(snapshotFile(join(dataDir, DB), file, "live", async () => writeFileSync(file, "mine"), noHardLinks("EPERM")));
+    const failed = await failureOf(snapshotFile(join(dataDir, DB), file, async () => writeFileSync(file, "mine"), noHardLinks("EPERM")));
     expect({ failed, files: readdirSync(out), kept: Bun.file(file).size }).toEqual({
       failed: { name: "DataFileError", side: "taken", message: `${file} appeared while the copy was being checked; a copy never overwrites.` },
       files: ["b.db"],
@@ -75,7 +75,7 @@ describe("snapshotFile on a file system without hard links", () => {
     const dataDir = await dataDirWithDatabase();
     const out = tempDir("cm-nolink-out-");
     const file = join(out, "b.db");
-    const failed = await failureOf(snapshotFile(join(dataDir, DB), file, "live", async () => symlinkSync(join(out, "nowhere"), file), noHardLinks("ENOTSUP")));
+    const failed = await failureOf(snapshotFile(join(dataDir, DB), file, async () => symlinkSync(join(out, "nowhere"), file), noHardLinks("ENOTSUP")));
     expect({ failed: failed?.side, files: readdirSync(out), link: statSync(file, { throwIfNoEntry: false }) === undefined }).toEqual({ failed: "taken", files: ["b.db"], link: true });
   }, 30_000);
 
@@ -83,7 +83,7 @@ describe("snapshotFile on a file system without hard links", () => {
     const dataDir = await dataDirWithDatabase();
     const out = tempDir("cm-nolink-out-");
     const file = join(out, "b.db");
-    const failed = await failureOf(snapshotFile(join(dataDir, DB), file, "live", undefined, noHardLinks("EIO")));
+    const failed = await failureOf(snapshotFile(join(dataDir, DB), file, undefined, noHardLinks("EIO")));
     expect(failed).toEqual({ name: "DataFileError", side: "copy", message: `cannot write ${file}: EIO: link refused` });
     expect(existsSync(file)).toBe(false);
   }, 30_000);

@@ -53,7 +53,7 @@ describe("admin backup and restore keep what they checked", () => {
     const dataDir = await dataDirWithDatabase();
     const out = tempDir("cm-race-out-");
     const file = join(out, "b.db");
-    const failed = await snapshotFile(join(dataDir, DB), file, "live", async () => writeFileSync(file, "mine")).then(
+    const failed = await snapshotFile(join(dataDir, DB), file, async () => writeFileSync(file, "mine")).then(
       () => null,
       (e) => e,
     );

@@ -1,9 +1,10 @@
 // What `admin restore` judges is the copy it installs (docs/operations.md "Restore", decisions.md
-// session 19): the backup itself is only opened to see that it is a claudemesh database; SQLite's
-// integrity_check and the schema version are read once, from the copy, so a backup written while
-// the restore runs cannot pass on what the file was a moment before. Spied through
-// Database.prototype.query, whose `this.filename` says which file each statement read. A copy that
-// fails integrity_check still refuses in the backup's name and leaves the data directory as it was.
+// sessions 19 and 24): SQLite never opens the backup itself (its bytes are copied from the one
+// descriptor whose kind was checked, src/broker/restore-source.ts); integrity_check and the schema
+// version are read once, from the copy, so a backup written while the restore runs cannot pass on
+// what the file was a moment before. Spied through Database.prototype.query, whose `this.filename`
+// says which file each statement read. A copy that fails integrity_check still refuses in the
+// backup's name and leaves the data directory as it was.
 import { Database } from "bun:sqlite";
 import { afterEach, expect, spyOn, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
@@ -27,16 +28,17 @@ afterEach(() => {
 
 test("a restore runs integrity_check and reads the schema version once, on the copy, never on the backup", async () => {
   const backup = await backupOf(await dataDirWithDatabase());
-  const read: Record<string, string[]> = { integrity: [], schema: [] };
+  const read: Record<string, string[]> = { integrity: [], schema: [], backup: [] };
   const query = Database.prototype.query;
   spyOn(Database.prototype, "query").mockImplementation(function (this: Database, sql: string) {
     const file = basename(this.filename).replace(/^\.restoring-.*\.db/, "COPY");
     if (/integrity_check/.test(sql)) read.integrity!.push(file);
     if (/FROM schema_migrations/.test(sql)) read.schema!.push(file);
+    if (this.filename === backup) read.backup!.push(sql);
     return query.call(this, sql);
   } as typeof query);
   const restored = await restoreDataDir(tempDir("cm-restore-into-"), backup);
-  expect({ read, schemaVersion: restored.schemaVersion > 0 }).toEqual({ read: { integrity: ["COPY.partial"], schema: ["COPY.partial"] }, schemaVersion: true });
+  expect({ read, schemaVersion: restored.schemaVersion > 0 }).toEqual({ read: { integrity: ["COPY"], schema: ["COPY"], backup: [] }, schemaVersion: true });
 }, 60_000);
 
 test("a backup whose copy fails integrity_check is refused in its name; the data directory is left byte for byte", async () => {

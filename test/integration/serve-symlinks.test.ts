@@ -4,14 +4,17 @@
 // side file of the database) is refused, exit 65, and what it points to keeps its bytes and mode.
 // The database file itself may be a link to a file elsewhere (an operator's layout): it is served,
 // and its -wal is the one SQLite keeps beside the real file. Every target here is a private file
-// in a temp dir, never a system file.
+// in a temp dir, never a system file. A PID file is read the same way (own-file.ts readOwnFile):
+// with a broker holding the lock, a link there made `serve` name whatever PID the linked file held,
+// and a FIFO there hung it; both are refused with the write path's sentence.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
-import { serveOnce } from "../helpers/process.ts";
+import { serveOnce, spawnBroker } from "../helpers/process.ts";
+import { mkfifo } from "../helpers/special-files.ts";
 
 const cfg = tempDir("cm-serve-links-cfg-");
 
@@ -71,4 +74,39 @@ describe("the database file may be a link to a file elsewhere", () => {
     db.close();
     expect(await serveOnce(data)).toBe("started"); // and again, now that it holds a database
   }, 60_000);
+});
+
+describe("the PID file of a directory a broker holds is read without following a link or waiting on a FIFO", () => {
+  test("a link (to a file naming a live `… serve` process) and a FIFO: serve and serve --check exit 65, admin restore 5, with the write path's sentence", async () => {
+    const data = tempDir("cm-serve-pidlink-");
+    await using broker = await spawnBroker(data);
+    const backup = await cli(cfg, ["admin", "backup", "--data-dir", data, "--json"]);
+    expect(backup.code).toBe(0);
+    // A live process whose argv holds "serve": what the linked file names would pass as the holder.
+    const impostor = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)", "serve"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      const pidFile = join(data, "claudemesh.pid");
+      const file = target(`${impostor.pid}\n`);
+      const before = seen(file);
+      rmSync(pidFile);
+      symlinkSync(file, pidFile);
+      const linked = `${pidFile} is a symbolic link, not a file claudemesh made: remove it and start again`;
+      expect(await serveOnce(data)).toEqual({ code: 65, stderr: refused(pidFile) });
+      const checked = await cli(cfg, ["serve", "--check", "--data-dir", data]);
+      expect({ code: checked.code, stderr: checked.stderr }).toEqual({ code: 65, stderr: `claudemesh serve: cannot check ${data}: ${linked}\n` });
+      const restored = await cli(cfg, ["admin", "restore", backup.json().file, "--force", "--data-dir", data], { timeoutMs: 30_000 });
+      expect({ code: restored.code, stderr: restored.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${linked}\n` });
+      expect(seen(file)).toEqual(before);
+
+      rmSync(pidFile);
+      mkfifo(pidFile);
+      expect(await serveOnce(data)).toEqual({ code: 65, stderr: `claudemesh serve: cannot start: ${pidFile} is not a regular file, not a file claudemesh made: remove it and start again\n` });
+    } finally {
+      impostor.kill("SIGKILL");
+    }
+    // The broker leaves what is there alone when it stops: it is not its PID file.
+    broker.proc.kill("SIGTERM");
+    expect(await broker.proc.exited).toBe(0);
+    expect(statSync(join(data, "claudemesh.pid")).isFIFO()).toBe(true);
+  }, 120_000);
 });

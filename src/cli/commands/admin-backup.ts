@@ -35,7 +35,7 @@ export async function restore(args: Args & { file: string }): Promise<void> {
     const r = await ctx.out.wait("restoring (a copy of the backup, then its integrity_check and audit chains)", restoreDataDir(broker.config.dataDir, args.file, { force: Boolean(args.force) }));
     ctx.out.result(r, () =>
       [
-        `Restored ${r.file} → ${r.database}`,
+        `Restored ${r.file} → ${r.database}${r.via ? ` (the file ${r.via} links to)` : ""}`,
         `  integrity_check ok, schema version ${r.schemaVersion}, ${holds(r)}; ${chainsVerified(r.auditChains)}`,
         r.previous ? `  the previous database was kept as ${r.previous}` : "  there was no previous database",
         `  new epoch ${r.epoch}: connected clients will see that history may have rolled back`,

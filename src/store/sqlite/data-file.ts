@@ -37,20 +37,18 @@ export class DataFileError extends Error {
 
 const said = (cause: unknown) => (cause as Error)?.message ?? String(cause);
 
-/** A consistent copy of the database `dbPath` into `outPath` by VACUUM INTO, 0600 from the first
- *  byte, then integrity-checked and, when given, put through `check`. The copy holds everything
- *  committed, what the source's -wal holds included. `source` "live": the database of a running
- *  broker, read through a second connection (WAL lets the broker go on meanwhile); "file": a file
- *  to restore from, read through a read-only connection that leaves it and its -wal as they are (a
- *  plain file copy would have left out what only its -wal held). The copy is written as
+/** A consistent copy of the database `dbPath` of a running broker into `outPath` by VACUUM INTO,
+ *  0600 from the first byte, then integrity-checked and, when given, put through `check`. The copy
+ *  holds everything committed, what the source's -wal holds included: it is read through a second
+ *  connection (WAL lets the broker go on meanwhile). The copy is written as
  *  `<outPath>.partial` and moved to `outPath` when sound: a failure (a full disk) leaves nothing
  *  under `outPath`; a copy that fails integrity_check or `check` stays as .partial, for inspection.
  *  `outPath` is never replaced: a file there (another copy to that name, a user's file), even one
  *  made while `check` ran, is a DataFileError "taken" (the sound copy removed); so is a
  *  `<outPath>.partial` there before the copy starts. Throws what `check` throws, as it is; otherwise DataFileError whose `side` says which
  *  file failed and whose cause is SQLite's or the file system's error. */
-export async function snapshotFile(dbPath: string, outPath: string, source: "live" | "file" = "live", check?: (copy: string) => Promise<void>, link: LinkFile = linkSync): Promise<void> {
-  const partial = writeCopy(dbPath, outPath, source);
+export async function snapshotFile(dbPath: string, outPath: string, check?: (copy: string) => Promise<void>, link: LinkFile = linkSync): Promise<void> {
+  const partial = writeCopy(dbPath, outPath);
   // After the source is closed: a long check holds nothing of a serving broker's database.
   if (check) await check(partial);
   let placed: boolean;
@@ -93,10 +91,10 @@ function placeCopy(partial: string, outPath: string, link: LinkFile): boolean {
 
 /** snapshotFile up to its `check`: the copy written and integrity-checked as `<outPath>.partial`,
  *  whose path it returns. */
-function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): string {
+function writeCopy(dbPath: string, outPath: string): string {
   let db: Database | null = null;
   try {
-    db = new Database(dbPath, source === "live" ? { create: false, readwrite: true, strict: true } : { readonly: true, strict: true });
+    db = new Database(dbPath, { create: false, readwrite: true, strict: true });
     // The broker may hold the write lock for a group commit; wait for it like the broker does.
     db.run("PRAGMA busy_timeout = 5000");
     // Read once before copying: a source that cannot be read (no room for its -shm, a read-only
@@ -124,13 +122,7 @@ function writeCopy(dbPath: string, outPath: string, source: "live" | "file"): st
       if (isDamaged(cause)) throw new DataFileError(`cannot read ${dbPath}: ${said(cause)}`, { cause, side: "source" });
       throw new DataFileError(`cannot write ${outPath}: ${said(cause)}`, { cause, side: "copy" });
     }
-    let findings: string;
-    try {
-      findings = readOnly(partial, integrityOf);
-    } catch (cause) {
-      throw new DataFileError(said(cause), { cause, side: "check" });
-    }
-    if (findings !== "ok") throw new DataFileError(findings, { side: "check" });
+    checkIntegrity(partial);
     return partial;
   } catch (cause) {
     if (cause instanceof DataFileError) throw cause;
@@ -167,6 +159,18 @@ const integrityOf = (db: Database) =>
     .map((r) => r.integrity_check)
     .join("; ");
 
+/** Runs SQLite's integrity_check on the database file `path` through a read-only connection.
+ *  Throws DataFileError, side "check", whose message is its findings (or why it could not run). */
+export function checkIntegrity(path: string): void {
+  let findings: string;
+  try {
+    findings = readOnly(path, integrityOf);
+  } catch (cause) {
+    throw new DataFileError(said(cause), { cause, side: "check" });
+  }
+  if (findings !== "ok") throw new DataFileError(findings, { side: "check" });
+}
+
 /** A read-only connection to the database file `path`; DataFileError when it cannot be opened. */
 function openReadOnly(path: string): Database {
   try {
@@ -186,31 +190,32 @@ function readOnly<T>(path: string, read: (db: Database) => T): T {
   }
 }
 
-/** `read` of the claudemesh database file `path`, given its table names. Throws DataFileError
- *  when it is not a SQLite file or not a claudemesh database. */
-function readDatabaseFile<T>(path: string, read: (db: Database, tables: Set<string>) => T): T {
+/** `read` of the claudemesh database file `path`, given its table names. Throws DataFileError,
+ *  naming the file `shownAs` (a copy's messages name the file it was copied from), when it is not
+ *  a SQLite file or not a claudemesh database. */
+function readDatabaseFile<T>(path: string, shownAs: string, read: (db: Database, tables: Set<string>) => T): T {
   return readOnly(path, (db) => {
     try {
       const tables = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
-      if (!tables.has("schema_migrations") || !tables.has("broker_meta")) throw new DataFileError(`${path} is a SQLite file but not a claudemesh database (no schema_migrations/broker_meta tables).`);
+      if (!tables.has("schema_migrations") || !tables.has("broker_meta")) throw new DataFileError(`${shownAs} is a SQLite file but not a claudemesh database (no schema_migrations/broker_meta tables).`);
       return read(db, tables);
     } catch (cause) {
       if (cause instanceof DataFileError) throw cause;
-      throw new DataFileError(`${path} cannot be read as a database: ${said(cause)}`, { cause });
+      throw new DataFileError(`${shownAs} cannot be read as a database: ${said(cause)}`, { cause });
     }
   });
 }
 
-/** Throws DataFileError unless `path` opens as a claudemesh database: a cheap look (its first
- *  pages), not a check of its contents. */
-export function checkDatabaseFile(path: string): void {
-  readDatabaseFile(path, () => undefined);
+/** Throws DataFileError (naming it `shownAs`) unless `path` opens as a claudemesh database: a
+ *  cheap look (its first pages), not a check of its contents. */
+export function checkDatabaseFile(path: string, shownAs = path): void {
+  readDatabaseFile(path, shownAs, () => undefined);
 }
 
 /** Reads schema version, epoch and row counts of a database file, read-only. Throws
- *  DataFileError when it is not a SQLite file or not a claudemesh database. */
-export function inspectFile(path: string): FileInfo {
-  return readDatabaseFile(path, (db, tables) => {
+ *  DataFileError (naming it `shownAs`) when it is not a SQLite file or not a claudemesh database. */
+export function inspectFile(path: string, shownAs = path): FileInfo {
+  return readDatabaseFile(path, shownAs, (db, tables) => {
     const count = (table: string) => (tables.has(table) ? db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n : 0);
     return {
       schemaVersion: db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v ?? 0,

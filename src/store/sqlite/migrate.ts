@@ -3,10 +3,11 @@
 // were edited. Before applying anything to a database that already has data, it writes a backup.
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Migration } from "../migrations.ts";
 import { syncPath } from "./data-file.ts";
+import { NotOurFileError, openOwnFile } from "./own-file.ts";
 
 export class MigrationError extends Error {
   override readonly name = "MigrationError";
@@ -52,13 +53,17 @@ export function refuseNewer(path: string, migrations: readonly Migration[]): voi
 }
 
 /** Writes a consistent copy of `db` to `path`, all or nothing: created 0600 under a temporary
- *  name, flushed, then renamed, so a kill halfway leaves no file that looks like a backup. */
+ *  name, flushed, then renamed, so a kill halfway leaves no file that looks like a backup. The
+ *  temporary name is created, never opened: a link planted there (after the cleanup) is refused
+ *  with NotOurFileError, and left with what it names as they are. */
 function backupBeforeMigrating(db: Database, dir: string, path: string): void {
   // Half-written copies of a start killed while it made one: the data directory is locked
   // (dir-lock.ts), so no other process is writing one now.
   for (const f of readdirSync(dir)) if (/^pre-migrate-v\d+-\d+\.db\.partial(-journal)?$/.test(f)) rmSync(join(dir, f), { force: true });
   const partial = `${path}.partial`;
-  closeSync(openSync(partial, "w", 0o600)); // VACUUM INTO accepts an empty file, and keeps its mode
+  // VACUUM INTO accepts an empty file, and keeps its mode. Never "w": that followed a link planted
+  // at this name, emptied what it named and had the copy written into it.
+  closeSync(openOwnFile(partial, { exclusive: true }));
   try {
     db.run("VACUUM INTO ?", [partial]);
     syncPath(partial);
@@ -92,6 +97,7 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
       mkdirSync(backupDir, { recursive: true, mode: 0o700 });
       backupBeforeMigrating(db, backupDir, backupPath);
     } catch (err) {
+      if (err instanceof NotOurFileError) throw err; // names the path; only an operator removes it
       throw new MigrationBackupError(backupPath, err);
     }
   }

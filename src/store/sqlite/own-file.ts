@@ -1,9 +1,9 @@
-// Files the holder of a data directory makes for itself (its lock file, its PID files): opened
-// without following a symbolic link, and their mode set through the descriptor. `serve` and
+// Files the holder of a data directory makes for itself (its lock file, its PID files): opened,
+// and read, without following a symbolic link, and their mode set through the descriptor. `serve` and
 // `admin restore` may run as root or as a service user; writing, truncating or chmod'ing such a
 // file by path followed a link planted in its place, so that whatever it pointed to (any file the
 // process may write) was overwritten and made 0600.
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 
 /** Something stands where the data directory's holder keeps a file of its own, and it is not a
  *  file claudemesh made: a symbolic link (never followed), or no regular file. Refused unchanged:
@@ -20,22 +20,23 @@ export function symlinkAt(path: string): string | null {
   return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? "a symbolic link" : null;
 }
 
-/** Opens `path` for reading and writing, creating it 0600 when missing (`truncate`: emptied), and
- *  sets its mode to 0600 through the descriptor; returns the descriptor (the caller closes it).
- *  Never follows a symbolic link and never waits on a FIFO (O_NONBLOCK; regular files ignore it).
- *  Throws NotOurFileError, nothing changed, for a link or anything but a regular file there; the
- *  file system's error (ENOSPC, EACCES, EISDIR, …) otherwise. */
-export function openOwnFile(path: string, { truncate = false }: { truncate?: boolean } = {}): number {
-  const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK, O_TRUNC } = constants;
+/** Opens `path` for reading and writing, creating it 0600 when missing (`truncate`: emptied;
+ *  `exclusive`: only created, never opened when anything is there), and sets its mode to 0600
+ *  through the descriptor; returns the descriptor (the caller closes it). Never follows a symbolic
+ *  link and never waits on a FIFO (O_NONBLOCK; regular files ignore it). Throws NotOurFileError,
+ *  nothing changed, for a link or anything but a regular file there; the file system's error
+ *  (ENOSPC, EACCES, EISDIR, EEXIST for `exclusive`, …) otherwise. */
+export function openOwnFile(path: string, { truncate = false, exclusive = false }: { truncate?: boolean; exclusive?: boolean } = {}): number {
+  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC } = constants;
   const link = symlinkAt(path);
   if (link) throw new NotOurFileError(path, link);
   let fd: number;
   try {
     // O_TRUNC is applied only once open has accepted what is there: a link fails first (ELOOP).
-    fd = openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (truncate ? O_TRUNC : 0), 0o600);
+    fd = openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (truncate ? O_TRUNC : 0) | (exclusive ? O_EXCL : 0), 0o600);
   } catch (err) {
-    // A link put there since the look above.
-    if ((err as NodeJS.ErrnoException).code === "ELOOP" && symlinkAt(path)) throw new NotOurFileError(path, "a symbolic link");
+    // A link put there since the look above (O_EXCL meets it as EEXIST).
+    if (["ELOOP", "EEXIST"].includes((err as NodeJS.ErrnoException).code ?? "") && symlinkAt(path)) throw new NotOurFileError(path, "a symbolic link");
     throw err;
   }
   try {
@@ -45,5 +46,33 @@ export function openOwnFile(path: string, { truncate = false }: { truncate?: boo
   } catch (err) {
     closeSync(fd);
     throw err;
+  }
+}
+
+/** What the file `path` holds (at most `maxBytes`, as UTF-8), read from a descriptor opened
+ *  without following a symbolic link or waiting on a FIFO, whose fstat says regular file: what is
+ *  checked is what is read. Null when nothing is there. Throws NotOurFileError for a link or
+ *  anything but a regular file (not opened when it is one already: opening a device can act on
+ *  it); the file system's error otherwise. */
+export function readOwnFile(path: string, maxBytes: number): string | null {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return null;
+  if (st.isSymbolicLink()) throw new NotOurFileError(path, "a symbolic link");
+  if (!st.isFile()) throw new NotOurFileError(path, "not a regular file");
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null; // removed since the look above
+    if (code === "ELOOP" && symlinkAt(path)) throw new NotOurFileError(path, "a symbolic link");
+    throw err;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new NotOurFileError(path, "not a regular file");
+    const buf = Buffer.alloc(maxBytes);
+    return buf.subarray(0, readSync(fd, buf, 0, maxBytes, 0)).toString("utf8");
+  } finally {
+    closeSync(fd);
   }
 }

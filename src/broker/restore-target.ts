@@ -1,0 +1,51 @@
+// Where `admin restore` puts the restored database. `claudemesh.db` may be a symbolic link to the
+// database on another disk (serve follows it, and SQLite keeps -wal and -shm beside the real file):
+// the restore then works in the directory of the file the link names, so that the link stays, the
+// restored database lands where the broker will open it, and the database it replaces is moved
+// aside there with its -wal and -shm. Renaming over the link itself replaced the link with a plain
+// file in the data directory and left the real file, stale, where the operator keeps it.
+import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { LocalFileError, onFile } from "../local-file/error.ts";
+import { runsAsRoot } from "../local-file/owner.ts";
+
+/** Links followed at most (the kernel's own limit, ELOOP past it). */
+const MAX_LINK_HOPS = 40;
+
+/** The file the database `db` is: `db`, or the path its chain of symbolic links ends at (which
+ *  need not exist yet: the broker would create it there). Run as root, a link is followed only
+ *  when root owns it: the directory's owner (the broker's user) could have pointed one at any file
+ *  on the machine, which the restore would then move aside and replace. Throws LocalFileError for
+ *  such a link, a loop, or a path that cannot be looked at. */
+export function databaseFileOf(db: string): string {
+  const ctx = { what: "the broker database" };
+  let at = db;
+  for (let hops = 0; ; hops++) {
+    const st = onFile(at, "read", () => lstatSync(at, { throwIfNoEntry: false }), ctx);
+    if (!st?.isSymbolicLink()) return at;
+    if (hops === MAX_LINK_HOPS) throw new LocalFileError(`${db}: too many levels of symbolic links (a link that leads back to itself?).`, "check the links on the path (ls -l)");
+    if (runsAsRoot() && st.uid !== 0) {
+      throw new LocalFileError(
+        `${at} is a symbolic link owned by uid ${st.uid}, not root: a restore run as root does not follow it (whoever made it could have pointed it at any file); nothing was changed.`,
+        `run the restore as that user (sudo -u '#${st.uid}' …), or have root make the link (ln -sfn)`,
+      );
+    }
+    // Relative to the link's real directory, as the kernel reads it.
+    const link = at;
+    at = onFile(link, "read", () => resolve(realpathSync(dirname(link)), readlinkSync(link)), ctx);
+  }
+}
+
+/** `path`, or `path-2`, `path-3`…: the first name that neither it nor its -wal/-shm uses (two
+ *  restores in one second must not move the second database over the first one kept aside). */
+export function unused(path: string): string {
+  const free = (p: string) => ["", "-wal", "-shm"].every((suffix) => !existsSync(p + suffix));
+  let name = path;
+  for (let n = 2; !free(name); n++) name = `${path}-${n}`;
+  return name;
+}
+
+/** Moves `path` and its -wal/-shm companions to `to` (+ the same suffixes), those that exist. */
+export function moveDatabase(path: string, to: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
+}
