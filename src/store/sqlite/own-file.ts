@@ -1,8 +1,8 @@
 // Files the holder of a data directory makes for itself (its lock file, its PID files): opened,
-// and read, without following a symbolic link, and their mode set through the descriptor. `serve` and
-// `admin restore` may run as root or as a service user; writing, truncating or chmod'ing such a
-// file by path followed a link planted in its place, so that whatever it pointed to (any file the
-// process may write) was overwritten and made 0600.
+// and read, without following a symbolic link, and their mode set through the descriptor. `serve`
+// and `admin restore` may run as root or as a service user; writing, truncating or chmod'ing such
+// a file by path followed a link planted in its place, so that whatever it pointed to (any file
+// the process may write) was overwritten and made 0600.
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 
 /** Something stands where the data directory's holder keeps a file of its own, and it is not a
