@@ -6,6 +6,7 @@ import type { Store } from "../store/types.ts";
 import type { FailureLog } from "./failure-log.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import type { Hub } from "./hub.ts";
+import type { IdleCollector } from "./idle-collect.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { RosterCache } from "./roster.ts";
@@ -26,6 +27,8 @@ export type BrokerContext = {
   readonly audit: AuditVerifier;
   /** Sends and acks, written in one transaction per turn. */
   readonly writes: GroupCommit;
+  /** Collects the heap once after a burst, when the broker is idle (idle-collect.ts). */
+  readonly idle: IdleCollector;
   /** Distinguishes this process's connection ids from a previous run's. */
   readonly bootId: string;
   /** Wall clock in ms (injectable for tests). */

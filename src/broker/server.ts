@@ -16,6 +16,7 @@ import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
 import { Hub } from "./hub.ts";
+import { IdleCollector } from "./idle-collect.ts";
 import { createMetrics } from "./metrics.ts";
 import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
@@ -102,7 +103,7 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
 /** Unsent bytes at which Bun closes a socket (its default, stated). */
 const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 
-export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean }): Promise<Broker> {
+export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics ?? true });
@@ -114,6 +115,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     metrics,
     now,
     bootId: randomId(6),
+    idle: deps.idle ?? new IdleCollector(),
     draining: false,
     hub: new Hub(config.presenceGrace, (p) => {
       const meshId = p.identity.meshId;
@@ -161,6 +163,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     // does not go on reading and discarding it.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(received, srv) {
+      ctx.idle.busy();
       // A Host header no URL can be made of (`a b`, `[zz`): Bun would answer with its debug page.
       const url = URL.parse(received.url);
       if (!url) return secured(errorResponse(new MeshError("invalid_argument", "The request's Host header or path is not a valid URL.")));
@@ -222,6 +225,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         onOpen(ctx, conn);
       },
       message(ws, message) {
+        ctx.idle.busy();
         const conn = ws.data.conn!;
         if (typeof message !== "string") return onBinary(ctx, conn);
         onMessage(ctx, conn, message);

@@ -1,9 +1,11 @@
-// Background work of a running broker: liveness pings, attestation expiry, queue sweeping.
+// Background work of a running broker: liveness pings, attestation expiry, queue sweeping, and a
+// collection of the heap once idle after a burst.
 // Each timer is unref'd so it never keeps a stopped process alive.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { BROKER_SENDER } from "../protocol/server-frames.ts";
 import type { NewMessage, StoredMessage } from "../store/types.ts";
 import type { BrokerContext } from "./context.ts";
+import { IDLE_TICK_MS } from "./idle-collect.ts";
 import { deliver } from "./router.ts";
 
 /** How often expired queue entries and old signatures are swept. */
@@ -108,6 +110,7 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
     setInterval(() => livenessRound(ctx, step++ % PING_SLICES), ctx.config.pingInterval / PING_SLICES),
     setInterval(() => void sweepRound(ctx).catch((err) => ctx.log.error("sweep failed", { err })), SWEEP_INTERVAL_MS),
     setInterval(() => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune()), 300_000),
+    setInterval(() => ctx.idle.tick() && ctx.metrics.idleCollections.inc(), IDLE_TICK_MS),
   ];
   for (const h of handles) h.unref?.();
   return {

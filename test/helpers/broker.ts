@@ -7,6 +7,7 @@ import { jsonLog } from "../../src/log/log.ts";
 import { tempDir } from "./temp-dir.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { checkpointLogger, createBroker, type Broker } from "../../src/broker/server.ts";
+import type { IdleCollector } from "../../src/broker/idle-collect.ts";
 
 const DURATIONS = new Set<string>(SETTINGS.filter((s) => s.kind.type === "duration").map((s) => s.key));
 
@@ -14,7 +15,7 @@ export type TestBroker = Broker & { dataDir: string; logs: string[]; [Symbol.asy
 
 /** `over`: settings for this broker; a duration as a number is milliseconds (given to the config
  *  with its unit, since a number without one under a second is refused). */
-export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestBroker> {
+export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean; idle?: IdleCollector } = {}): Promise<TestBroker> {
   const dataDir = opts.dataDir ?? tempDir("cm-broker-");
   const withUnits = Object.fromEntries(Object.entries(over).map(([k, v]) => [k, DURATIONS.has(k) && typeof v === "number" ? `${v}ms` : v]));
   const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...withUnits } as never, env: {} });
@@ -22,7 +23,7 @@ export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {
   const log = jsonLog("debug", (l) => logs.push(l));
   // As `claudemesh serve` opens it: with the background checkpointer.
   const store = await openSqliteStore({ dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport: checkpointLogger(log) });
-  const broker = await createBroker({ config, store, log, defaultMetrics: false });
+  const broker = await createBroker({ config, store, log, defaultMetrics: false, idle: opts.idle });
   return Object.assign(broker, {
     dataDir,
     logs,
