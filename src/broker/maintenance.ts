@@ -165,9 +165,19 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
     restored = true;
     return result;
   } catch (err) {
-    throw restoreFailure(err, dataDir, source);
+    throw restoreFailure(err, restoreDir(dataDir), source);
   } finally {
     releaseDataDir(dataDir, "restore", restored ? [] : made);
+  }
+}
+
+/** Where the restore writes: the data directory, or the directory of the file a `claudemesh.db`
+ *  link names (whose disk a full-disk refusal must name). */
+function restoreDir(dataDir: string): string {
+  try {
+    return dirname(databaseFileOf(join(dataDir, DEFAULT_DB_FILE)));
+  } catch {
+    return dataDir;
   }
 }
 
@@ -230,8 +240,9 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
     if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);
     // Restoring as root for a broker that runs as its own user (the systemd unit): the file must be
-    // that user's, or the broker cannot open it. The directory's owner is that user.
-    giveToDirOwner([staged]);
+    // that user's, or the broker cannot open it. The data directory's owner is that user (not
+    // necessarily the owner of the directory a link leads to: a mount point may be root's).
+    giveToDirOwner([staged], dataDir);
     const epoch = randomId();
     setFileMeta(staged, "epoch", epoch);
     // The backup's token may be one replaced since because it leaked: never bring it back.

@@ -84,6 +84,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   if (prior) {
     submitted();
     await ctx.store.flushed(); // the original may have committed a moment ago, not yet flushed
+    if (prior.unreadable !== undefined) ctx.log.warn("a stored send's undeliverable list is damaged; its retry is answered with none", { messageId: prior.message.id, stored: prior.unreadable });
     return resultOf(prior.message, true, prior.undeliverable);
   }
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");

@@ -12,17 +12,17 @@ import { dirname } from "node:path";
 export const runsAsRoot = () => process.getuid?.() === 0;
 
 /** As root: gives each of `paths` that exists and root owns to the owner of the directory holding
- *  it, when that is another user. In order, so a directory given first passes its owner on to what
+ *  it (or of `ownerDir`), when that is another user. In order, so a directory given first passes its owner on to what
  *  was made inside it. A symbolic link is left as it is: claudemesh makes none, so root's is one
  *  root made (a `claudemesh.db` linking to the database on another disk, which `admin restore`
  *  run as root follows only while root owns it: restore-target.ts). Does nothing for any other
  *  user (who cannot give files away). Throws the file system's error (a read-only file system). */
-export function giveToDirOwner(paths: readonly string[]): void {
+export function giveToDirOwner(paths: readonly string[], ownerDir?: string): void {
   if (!runsAsRoot()) return;
   for (const path of paths) {
     const st = lstatSync(path, { throwIfNoEntry: false });
     if (!st || st.uid !== 0 || st.isSymbolicLink()) continue;
-    const dir = statSync(dirname(path));
+    const dir = statSync(ownerDir ?? dirname(path));
     if (dir.uid !== 0) lchownSync(path, dir.uid, dir.gid);
   }
 }

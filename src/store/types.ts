@@ -108,8 +108,10 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
   undeliverable: readonly Undeliverable[];
 };
 
-/** A stored send as its sender's result describes it: the message and the mailboxes it skipped. */
-export type Sent = { message: StoredMessage; undeliverable: readonly Undeliverable[] };
+/** A stored send as its sender's result describes it: the message and the mailboxes it skipped.
+ *  `unreadable`: the stored list was damaged (its first 200 characters); `undeliverable` is then
+ *  empty. */
+export type Sent = { message: StoredMessage; undeliverable: readonly Undeliverable[]; unreadable?: string };
 
 /** `undeliverable` is the original's for a duplicate (as stored with it), the send's own otherwise. */
 export type SendOutcome = Sent & { duplicate: boolean; recipients: readonly string[] };

@@ -188,10 +188,26 @@ export const messageFromRow = (r: MessageRow): StoredMessage => ({
 
 export type SentRow = MessageRow & { undeliverable: string | null };
 
-export const sentFromRow = (r: SentRow): Sent => ({
-  message: messageFromRow(r),
-  undeliverable: r.undeliverable === null ? [] : (JSON.parse(r.undeliverable) as Undeliverable[]),
-});
+export function sentFromRow(r: SentRow): Sent {
+  const message = messageFromRow(r);
+  if (r.undeliverable === null) return { message, undeliverable: [] };
+  const list = undeliverableFrom(r.undeliverable);
+  // A value no send stores (a damaged or edited row): the retry is still told its message is
+  // stored, with an empty list, and the broker logs what it found (router.ts).
+  return list ? { message, undeliverable: list } : { message, undeliverable: [], unreadable: r.undeliverable.slice(0, 200) };
+}
+
+/** The column's list, or null when it holds anything but a list of {to, code} strings. */
+function undeliverableFrom(text: string): Undeliverable[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const item = (u: unknown) => typeof u === "object" && u !== null && typeof (u as Undeliverable).to === "string" && typeof (u as Undeliverable).code === "string";
+  return Array.isArray(value) && value.every(item) ? (value as Undeliverable[]).map(({ to, code }) => ({ to, code })) : null;
+}
 
 /** The column's value: NULL for the usual empty list, so that most sends store nothing more. */
 export const undeliverableColumn = (list: readonly Undeliverable[]): string | null => (list.length === 0 ? null : JSON.stringify(list));
