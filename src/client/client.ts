@@ -244,7 +244,13 @@ export class BrokerClient {
 
   private setState(s: ClientState, detail: { code?: number; reason?: string }): void {
     this.state = s;
-    this.opts.onState?.(s, detail);
+    // The caller's bug stays the caller's: an exception thrown out of here would skip the rest of
+    // the transition (connect() left pending for good, no reconnect timer armed).
+    try {
+      this.opts.onState?.(s, detail);
+    } catch (err) {
+      console.error("claudemesh client: the onState callback threw:", err);
+    }
   }
 
   /** Sends a request and resolves with its result data. A `send` rejects with a SendError, which
