@@ -5,7 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
-import { createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
+import { linkProxy } from "../helpers/tcp-proxy.ts";
+import { until } from "../helpers/until.ts";
 
 const CHILD = resolve(import.meta.dir, "../fixtures/client-throwing-callback.ts");
 
@@ -31,4 +33,34 @@ describe("client callbacks", () => {
     await using b = await startBroker();
     expect(await runChild(b.port, (await createTestMesh(b.url)).owner, "reconnecting")).toEqual({ lines: ["connect open", "reconnect open"], exitCode: 0 });
   }, 20_000);
+});
+
+describe("client callbacks and the queue", () => {
+  // A send made from onState("open") went out before the sends queued while disconnected, which
+  // were made before it: the recipient read them out of order.
+  test("sends queued while reconnecting go out before one made from the onState('open') callback", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const rb = await connect(b.url, bob);
+    using proxy = linkProxy(b.port);
+    let dropped = false;
+    let later: Promise<unknown> | null = null;
+    const a = await connect(proxy.url, owner, {}, {
+      random: () => 0,
+      onState: (s) => {
+        if (s === "reconnecting") dropped = true;
+        if (s === "open" && dropped && !later) later = sendText(a, bob.keys.publicKey, "made after reconnecting");
+      },
+    });
+    proxy.cut();
+    await until(() => dropped, "the drop");
+    const queued = sendText(a, bob.keys.publicKey, "made while reconnecting");
+    await queued;
+    await until(() => later !== null, "the send from onState");
+    await later;
+    expect((await rb.waitMessages(2)).map(textOf)).toEqual(["made while reconnecting", "made after reconnecting"]);
+    a.close();
+    rb.close();
+  }, 15_000);
 });
