@@ -171,12 +171,14 @@ export class BrokerClient {
         this.endHandshake();
         this.ack = f;
         this.attempt = 0;
+        // What waited goes out first, in order, before anything the onState callback sends.
+        this.state = "open";
+        this.requests.flush();
         this.setState("open", {});
         if (this.state === "closed") return; // the onState callback called close()
         this.opened?.resolve(f);
         this.reopened?.resolve(f);
         this.opened = this.reopened = null;
-        this.requests.flush();
         this.scheduleAttestationRefresh();
         return;
       case "result":
