@@ -172,9 +172,7 @@ export class BrokerClient {
         this.ack = f;
         this.attempt = 0;
         // What waited goes out first, in order, before anything the onState callback sends.
-        this.state = "open";
-        this.requests.flush();
-        this.setState("open", {});
+        this.setState("open", {}, () => this.requests.flush());
         if (this.state === "closed") return; // the onState callback called close()
         this.opened?.resolve(f);
         this.reopened?.resolve(f);
@@ -244,8 +242,10 @@ export class BrokerClient {
     (this.attestTimer as { unref?: () => void }).unref?.();
   }
 
-  private setState(s: ClientState, detail: { code?: number; reason?: string }): void {
+  /** Enters state `s`, runs `first` (in that state), then tells the caller (onState). */
+  private setState(s: ClientState, detail: { code?: number; reason?: string }, first?: () => void): void {
     this.state = s;
+    first?.();
     // The caller's bug stays the caller's: an exception thrown out of here would skip the rest of
     // the transition (connect() left pending for good, no reconnect timer armed).
     try {
