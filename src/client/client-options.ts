@@ -27,6 +27,8 @@ export type ClientOptions = {
   maxQueued?: number;
   onMessage?: (m: MessagePushFrame) => void;
   onEvent?: (e: EventFrame) => void;
+  /** Each state change, after the client made it. An exception it throws is written to stderr and
+   *  changes nothing the client does next. */
   onState?: (s: ClientState, detail: { code?: number; reason?: string }) => void;
   /** Silence from the broker after which the client pings it (default PING_IDLE_MS, 40 s). */
   pingIdleMs?: number;

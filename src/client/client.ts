@@ -171,12 +171,12 @@ export class BrokerClient {
         this.endHandshake();
         this.ack = f;
         this.attempt = 0;
-        this.setState("open", {});
+        // What waited goes out first, in order, before anything the onState callback sends.
+        this.setState("open", {}, () => this.requests.flush());
         if (this.state === "closed") return; // the onState callback called close()
         this.opened?.resolve(f);
         this.reopened?.resolve(f);
         this.opened = this.reopened = null;
-        this.requests.flush();
         this.scheduleAttestationRefresh();
         return;
       case "result":
@@ -242,9 +242,17 @@ export class BrokerClient {
     (this.attestTimer as { unref?: () => void }).unref?.();
   }
 
-  private setState(s: ClientState, detail: { code?: number; reason?: string }): void {
+  /** Enters state `s`, runs `first` (in that state), then tells the caller (onState). */
+  private setState(s: ClientState, detail: { code?: number; reason?: string }, first?: () => void): void {
     this.state = s;
-    this.opts.onState?.(s, detail);
+    first?.();
+    // The caller's bug stays the caller's: an exception thrown out of here would skip the rest of
+    // the transition (connect() left pending for good, no reconnect timer armed).
+    try {
+      this.opts.onState?.(s, detail);
+    } catch (err) {
+      console.error("claudemesh client: the onState callback threw:", err);
+    }
   }
 
   /** Sends a request and resolves with its result data. A `send` rejects with a SendError, which
