@@ -76,7 +76,15 @@ function rssTrend(windows: SoakWindow[], warmupS: number) {
   const fit = leastSquares(mins, rss);
   const from = fit.at(warmupS / 60);
   const to = fit.at(mins.at(-1) ?? NaN);
-  return { slopeMiBPerMin: fit.slope, fittedStartMiB: from, fittedEndMiB: to, growthPct: ((to - from) / from) * 100, firstMiB: rss[0] ?? NaN, lastMiB: rss.at(-1) ?? NaN, windows: after.length };
+  // The saw-tooth's floor: the lowest reading of each minute after the warm-up (what survives
+  // the collections), fitted the same way; a leak raises the floor, garbage only the teeth.
+  const floors = new Map<number, SoakWindow>();
+  for (const w of after) {
+    const m = Math.floor((w.tS - warmupS) / 60);
+    if (!floors.has(m) || w.broker.rssMiB < floors.get(m)!.broker.rssMiB) floors.set(m, w);
+  }
+  const floor = leastSquares([...floors.values()].map((w) => w.tS / 60), [...floors.values()].map((w) => w.broker.rssMiB));
+  return { slopeMiBPerMin: fit.slope, floorSlopeMiBPerMin: floor.slope, fittedStartMiB: from, fittedEndMiB: to, growthPct: ((to - from) / from) * 100, firstMiB: rss[0] ?? NaN, lastMiB: rss.at(-1) ?? NaN, windows: after.length };
 }
 
 export function soakReport(r: ReportInput) {
@@ -136,7 +144,7 @@ export function soakReport(r: ReportInput) {
       window_p99_ms: { median: round(percentile(ws.map((w) => w.p99Ms), 50)), max: round(max(ws.map((w) => w.p99Ms))) },
       loop_p99_ms: { median: round(percentile(loopP99s, 50)), max: round(max(loopP99s)) },
       loop_max_ms: round(max(ws.map((w) => w.broker.loopMaxMs))),
-      rss: { slope_mib_per_min: round(trend.slopeMiBPerMin), growth_pct: round(trend.growthPct), fitted_start_mib: round(trend.fittedStartMiB), fitted_end_mib: round(trend.fittedEndMiB), first_mib: round(trend.firstMiB), last_mib: round(trend.lastMiB), peak_mib: round(max(ws.map((w) => w.broker.rssMiB))), windows: trend.windows },
+      rss: { slope_mib_per_min: round(trend.slopeMiBPerMin), floor_slope_mib_per_min: round(trend.floorSlopeMiBPerMin), growth_pct: round(trend.growthPct), fitted_start_mib: round(trend.fittedStartMiB), fitted_end_mib: round(trend.fittedEndMiB), first_mib: round(trend.firstMiB), last_mib: round(trend.lastMiB), peak_mib: round(max(ws.map((w) => w.broker.rssMiB))), windows: trend.windows },
       broker_cpu_pct: round(mean(ws.map((w) => w.broker.cpuPct))),
       client_cpu_pct: round(mean(ws.map((w) => w.window.clientCpuPct))),
       wal_mib_max: round(walMax),
