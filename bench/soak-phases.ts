@@ -107,7 +107,7 @@ export async function runSoak(traffic: MixedTraffic, sampler: BrokerSampler, o: 
     windows.push(w);
     if (w.tS - logged >= 60 || o.durationS <= 60) {
       logged = w.tS;
-      log(`soak ${w.tS.toFixed(0)} s: ${window.offeredPerS.toFixed(0)} sends/s, p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, RSS ${broker.rssMiB.toFixed(1)} MiB, CPU ${broker.cpuPct.toFixed(0)}%, fds ${broker.fds}, -wal ${broker.walMiB.toFixed(1)} MiB, loop p99 ${broker.loopP99Ms.toFixed(1)} ms, queue ${broker.queueDepth}, idle GCs ${broker.idleCollections}, steal ${steal(broker)}%`);
+      log(`soak ${w.tS.toFixed(0)} s: ${window.offeredPerS.toFixed(0)} sends/s, p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, RSS ${broker.rssMiB.toFixed(1)} MiB, CPU ${broker.cpuPct.toFixed(0)}%, fds ${broker.fds}, -wal ${broker.walMiB.toFixed(1)} MiB, loop p99 ${broker.loopP99Ms.toFixed(1)} ms (max ${broker.loopMaxMs.toFixed(0)}), queue ${broker.queueDepth}, idle GCs ${broker.idleCollections}, steal ${steal(broker)}%`);
     }
   }
   traffic.setRate(0);

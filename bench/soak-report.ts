@@ -77,13 +77,17 @@ function rssTrend(windows: SoakWindow[], warmupS: number) {
   const from = fit.at(warmupS / 60);
   const to = fit.at(mins.at(-1) ?? NaN);
   // The saw-tooth's floor: the lowest reading of each minute after the warm-up (what survives
-  // the collections), fitted the same way; a leak raises the floor, garbage only the teeth.
-  const floors = new Map<number, SoakWindow>();
+  // the collections), fitted the same way; a leak raises the floor, garbage only the teeth. A
+  // minute with fewer than half the readings of the fullest (the soak's last, often one
+  // reading) has no floor.
+  const minutes = new Map<number, SoakWindow[]>();
   for (const w of after) {
     const m = Math.floor((w.tS - warmupS) / 60);
-    if (!floors.has(m) || w.broker.rssMiB < floors.get(m)!.broker.rssMiB) floors.set(m, w);
+    minutes.set(m, [...(minutes.get(m) ?? []), w]);
   }
-  const floor = leastSquares([...floors.values()].map((w) => w.tS / 60), [...floors.values()].map((w) => w.broker.rssMiB));
+  const fullest = Math.max(0, ...[...minutes.values()].map((ws) => ws.length));
+  const floors = [...minutes.values()].filter((ws) => ws.length >= fullest / 2).map((ws) => ws.reduce((a, b) => (b.broker.rssMiB < a.broker.rssMiB ? b : a)));
+  const floor = leastSquares(floors.map((w) => w.tS / 60), floors.map((w) => w.broker.rssMiB));
   return { slopeMiBPerMin: fit.slope, floorSlopeMiBPerMin: floor.slope, fittedStartMiB: from, fittedEndMiB: to, growthPct: ((to - from) / from) * 100, firstMiB: rss[0] ?? NaN, lastMiB: rss.at(-1) ?? NaN, windows: after.length };
 }
 
@@ -163,6 +167,7 @@ export function soakReport(r: ReportInput) {
         fds: col((w) => w.broker.fds),
         wal_mib: col((w) => w.broker.walMiB),
         loop_p99_ms: col((w) => w.broker.loopP99Ms),
+        loop_max_ms: col((w) => w.broker.loopMaxMs),
         queue_depth: col((w) => w.broker.queueDepth),
         foreign_cpu0_pct: col((w) => foreign(w.broker)),
         steal_pct: col((w) => max(Object.values(w.broker.cpus).map((c) => c.stealPct))),

@@ -1,5 +1,5 @@
 // `bun run soak [-- --quick] [--minutes 30] [--step-s 30] [--start-rate 50] [--factor 1.5]
-// [--max-steps 20] [--retries 1] [--warmup-min 5] [--sample-s 5]`: the reliability plan's load-and-soak test
+// [--max-steps 20] [--retries 1] [--warmup-min 5] [--sample-s 5] [--broker-arg=--flag=value ...]`: the reliability plan's load-and-soak test
 // (reliability.md T8; docs/benchmarks.md "Session 24: load and soak"). A broker (`claudemesh
 // serve` from source, pinned to CPU 0, load flags) and 300 authenticated members (the mesh owner
 // and 299 invite claims) connected from this process, which re-executes itself pinned to CPU 1.
@@ -13,6 +13,7 @@
 //  2. Soak: 70 % of the capacity for --minutes, read every --sample-s seconds (latency, broker
 //     RSS, CPU, fds, -wal size, event-loop lag, queue depth, idle collections); then a drain and
 //     the count of acked messages that some recipient never received.
+// --broker-arg (repeatable) is added to the broker's `serve` flags (e.g. --broker-arg=--dedup-window=10m).
 // --quick: 2 ramp steps of 5 s (no retry) and a 30 s soak, for CI (test/integration/soak.test.ts).
 // Progress goes to stderr; the LAST stdout line is one JSON object (soak-report.ts). Exit 0 once
 // the run completed, whatever the verdict; 1 when the harness failed; 2 on a bad flag.
@@ -42,7 +43,7 @@ const QUICK = { ...FULL, minutes: 0.5, "step-s": 5, "max-steps": 2, retries: 0, 
 
 function options(argv: string[]) {
   const num = { type: "string" } as const;
-  const { values } = parseArgs({ args: argv, options: { quick: { type: "boolean", default: false }, minutes: num, "step-s": num, "start-rate": num, factor: num, "max-steps": num, retries: num, "warmup-min": num, "sample-s": num } });
+  const { values } = parseArgs({ args: argv, options: { quick: { type: "boolean", default: false }, minutes: num, "step-s": num, "start-rate": num, factor: num, "max-steps": num, retries: num, "warmup-min": num, "sample-s": num, "broker-arg": { type: "string", multiple: true } } });
   const base = values.quick ? QUICK : FULL;
   const read = (k: keyof typeof FULL & keyof typeof values, min: number, example: string) => {
     const raw = values[k] as string | undefined;
@@ -64,6 +65,7 @@ function options(argv: string[]) {
     warmupMin: read("warmup-min", 0, "5"),
     sampleS: read("sample-s", 1, "5"),
     drainS: base.drainS,
+    brokerArgs: values["broker-arg"] ?? [],
   };
   return o;
 }
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => (killAllServers(), process.exit(130)));
   const t0 = performance.now();
 
-  await using broker = await startBroker({ synchronous: "full", taskset });
+  await using broker = await startBroker({ synchronous: "full", taskset, extraArgs: o.brokerArgs });
   log(`broker pid ${broker.pid} at ${broker.httpUrl}`);
   const { owner, members, ms } = await setupMesh(broker.httpUrl, broker.wsUrl, PEERS - 1);
   const everyone = [owner, ...members];
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
     method: {
       pinned: taskset ? "broker on CPU 0, load generator on CPU 1 (taskset)" : "UNPINNED (taskset missing)",
       synchronous: "full",
+      ...(o.brokerArgs.length > 0 ? { broker_args: o.brokerArgs } : {}),
       peers: PEERS,
       topic_members: TOPIC_MEMBERS,
       topic_share: 1 / TOPIC_EVERY,
