@@ -10,7 +10,7 @@ import type { PeerSet } from "./peers.ts";
 /** Longest wait for in-flight messages after a window closes. */
 const SETTLE_TIMEOUT_MS = 10_000;
 /** Pacing tick of the fixed-rate load (the spike used 5 ms; smaller bursts, less self-inflicted tail). */
-const TICK_MS = 2;
+export const TICK_MS = 2;
 /** A server that cannot keep up would otherwise build an unbounded backlog that spills into the
  *  next scenario: the generator holds back once this many seconds of the target rate are
  *  outstanding (sent, not yet pushed). Held-back sends lower offered_per_s, which is reported. */
@@ -48,9 +48,14 @@ export type LoadResult = {
 };
 
 let seq = 0;
-const cid = (from: number) => `m${from}_${++seq}_${Math.round(performance.now() * 1000)}`;
-const sentAtMs = (clientMessageId: string) => Number(clientMessageId.slice(clientMessageId.lastIndexOf("_") + 1)) / 1000;
+/** A fresh clientMessageId for a send from peer `from`: `m<from>_<seq>_<µs>`, seq unique in
+ *  this process, µs the send time (performance.now()). */
+export const cid = (from: number) => `m${from}_${++seq}_${Math.round(performance.now() * 1000)}`;
+/** The send time (performance.now(), ms) a cid carries. */
+export const sentAtMs = (clientMessageId: string) => Number(clientMessageId.slice(clientMessageId.lastIndexOf("_") + 1)) / 1000;
 const senderOf = (clientMessageId: string) => Number(clientMessageId.slice(1, clientMessageId.indexOf("_")));
+/** The sequence number a cid carries (unique per send in this process). */
+export const seqOf = (clientMessageId: string) => Number(clientMessageId.slice(clientMessageId.indexOf("_") + 1, clientMessageId.lastIndexOf("_")));
 
 /** Resolves when `pred` holds or `timeoutMs` passed (polls every 5 ms); returns whether it held. */
 export async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {

@@ -2,7 +2,8 @@
 // so the client spends as little of its core as possible. One PeerSet holds many sockets and
 // routes what they receive to the running scenario's handlers. Two dialects: the broker's
 // protocol (signed hello, `send`, pushes acked in batches once per event-loop turn) and the raw
-// relay's (unsigned hello, the frame itself is forwarded, nothing to ack).
+// relay's (unsigned hello, the frame itself is forwarded, nothing to ack). A broker send goes to a
+// peer (by index) or to a fan-out target (`#topic`, `@group`, `*`).
 import { randomBytes } from "node:crypto";
 import { buildHello } from "../src/client/credentials.ts";
 import { randomId } from "../src/crypto/hash.ts";
@@ -11,11 +12,17 @@ import type { Member } from "./setup.ts";
 /** ~300 bytes of "ciphertext" (base64 of 225 random bytes) and a 24-byte nonce, reused by every
  *  message: neither the broker nor the relay looks inside. */
 export const CIPHERTEXT = randomBytes(225).toString("base64");
+/** ~1 KiB of "ciphertext" (1,024 random bytes, 1,368 characters of base64), the size the
+ *  reliability plan's load test (T8) sends. */
+export const CIPHERTEXT_1KIB = randomBytes(1024).toString("base64");
 const NONCE = randomBytes(24).toString("base64");
 /** The broker accepts at most this many ids per ack frame (src/protocol/limits.ts MAX_ACK_BATCH). */
 const ACK_BATCH = 512;
 /** How long one socket may take to open and get its hello_ack. */
 const CONNECT_TIMEOUT_MS = 30_000;
+
+/** Whom a send goes to: peer `i`, or a fan-out target the broker resolves (`#topic`, `@group`, `*`). */
+export type SendTarget = number | `#${string}` | `@${string}` | "*";
 
 export type Dialect = {
   kind: "broker" | "raw";
@@ -23,11 +30,13 @@ export type Dialect = {
   key(i: number): string;
   hello(i: number): string;
   /** A send frame; `id` is its request id (the broker's `result` echoes it; the raw relay has no
-   *  requests and ignores it). */
-  send(from: number, to: number, clientMessageId: string, id: number): string;
+   *  requests and ignores it). The raw relay throws on a fan-out target: it has none. */
+  send(from: number, to: SendTarget, clientMessageId: string, id: number): string;
 };
 
-export function brokerDialect(members: readonly Member[]): Dialect {
+/** The broker's protocol for these members (peer i is members[i]); every send carries
+ *  `ciphertext` (default CIPHERTEXT, ~300 bytes). */
+export function brokerDialect(members: readonly Member[], ciphertext = CIPHERTEXT): Dialect {
   return {
     kind: "broker",
     key: (i) => members[i]!.keys.publicKey,
@@ -37,7 +46,7 @@ export function brokerDialect(members: readonly Member[]): Dialect {
       return JSON.stringify(buildHello({ kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys }, where));
     },
     send: (_from, to, cid, id) =>
-      `{"type":"send","id":${id},"to":"${members[to]!.keys.publicKey}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}","priority":"now"}`,
+      `{"type":"send","id":${id},"to":"${typeof to === "number" ? members[to]!.keys.publicKey : to}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${ciphertext}","priority":"now"}`,
   };
 }
 
@@ -47,7 +56,10 @@ export function rawDialect(): Dialect {
     kind: "raw",
     key,
     hello: (i) => `{"type":"hello","pubkey":"${key(i)}"}`,
-    send: (_from, to, cid) => `{"type":"message","to":"${key(to)}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}"}`,
+    send: (_from, to, cid) => {
+      if (typeof to !== "number") throw new Error(`the raw relay has no fan-out target (${to})`);
+      return `{"type":"message","to":"${key(to)}","clientMessageId":"${cid}","nonce":"${NONCE}","ciphertext":"${CIPHERTEXT}"}`;
+    },
   };
 }
 
@@ -55,8 +67,9 @@ export type Handlers = {
   /** A message pushed to peer `to`; `at` is performance.now() when it arrived. */
   onPush(to: number, clientMessageId: string, at: number): void;
   /** A `result` or request `error` reached peer `from` (the broker answered one of its requests);
-   *  `latencyMs` is send → answer for a `result` of a send made through PeerSet.send. */
-  onReply?(from: number, ok: boolean, latencyMs?: number): void;
+   *  `latencyMs` is send → answer for a `result` of a send made through PeerSet.send, and `id`
+   *  the request id PeerSet.send returned (NaN when the frame carried none we could read). */
+  onReply?(from: number, ok: boolean, latencyMs?: number, id?: number): void;
 };
 
 const NO_HANDLERS: Handlers = { onPush: () => {} };
@@ -116,10 +129,12 @@ export class PeerSet {
   private readonly sentAt = new Map<number, number>();
   private nextId = 0;
 
-  send(from: number, to: number, clientMessageId: string): void {
+  /** Sends from peer `from`; returns the request id its `result` will carry (see onReply). */
+  send(from: number, to: SendTarget, clientMessageId: string): number {
     const id = ++this.nextId;
     if (this.dialect.kind === "broker") this.sentAt.set(id, performance.now());
     this.sockets.get(from)!.send(this.dialect.send(from, to, clientMessageId, id));
+    return id;
   }
 
   private onFrame(i: number, text: string): void {
@@ -134,13 +149,13 @@ export class PeerSet {
       const id = Number(text.slice(22, text.indexOf(",", 22)));
       const sent = this.sentAt.get(id);
       this.sentAt.delete(id);
-      this.handlers.onReply?.(i, true, sent === undefined ? undefined : performance.now() - sent);
+      this.handlers.onReply?.(i, true, sent === undefined ? undefined : performance.now() - sent, id);
     } else if (text.startsWith('{"type":"error"')) {
       this.errors++;
       if (!this.firstError) this.firstError = text.slice(0, 300);
       const m = /"id":(\d+)/.exec(text);
       if (m) this.sentAt.delete(Number(m[1]));
-      if (text.includes('"id":')) this.handlers.onReply?.(i, false);
+      if (text.includes('"id":')) this.handlers.onReply?.(i, false, undefined, m ? Number(m[1]) : NaN);
     }
     // `event` frames (peer_joined, ...) are ignored.
   }

@@ -1,5 +1,6 @@
 // Resource use of a server process, read from /proc (Linux only): resident memory from
-// /proc/<pid>/status VmRSS and CPU time from /proc/<pid>/stat utime+stime.
+// /proc/<pid>/status VmRSS, CPU time from /proc/<pid>/stat utime+stime, open descriptors from
+// /proc/<pid>/fd.
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second for /proc/<pid>/stat times. 100 on every Linux we run on
@@ -11,6 +12,16 @@ export function rssMiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Descriptors `pid` holds open (sockets, files, pipes): the entries of /proc/<pid>/fd; NaN if
+ *  the process is gone. */
+export function openFds(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
     return NaN;
   }

@@ -6,8 +6,7 @@
 // Flags: --quick (1 s warm-up, 3 s windows, 30,000-message drain, no N=100 fixed-rate, no
 // synchronous=normal broker), --no-normal (skip the synchronous=normal broker in full mode),
 // --broker-cpu-prof=DIR (each broker writes a CPU profile, .cpuprofile and .md, to DIR on exit).
-import { readFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { machine } from "./machine.ts";
 import { killAllServers, runPinnedToCpu1 } from "./servers.ts";
 import { brokerSuite, rawSuite, type Failure, type Plan, type SuiteResult } from "./suite.ts";
 import { headline } from "./report.ts";
@@ -16,27 +15,6 @@ import { headline } from "./report.ts";
 const QUICK_BUDGET_MS = 52_000;
 /** Past this, quick mode kills the servers and prints what it has (missing numbers are null). */
 const QUICK_WATCHDOG_MS = 56_000;
-
-/** The broker source measured: commit and whether src/ had uncommitted changes. */
-function source(): { commit: string; srcDirty: boolean } | null {
-  const git = (args: string[]) => Bun.spawnSync(["git", ...args], { cwd: import.meta.dir, stderr: "ignore" });
-  const head = git(["rev-parse", "--short", "HEAD"]);
-  if (head.exitCode !== 0) return null;
-  return { commit: head.stdout.toString().trim(), srcDirty: git(["status", "--porcelain", "--", "../src", "../migrations"]).stdout.toString().trim() !== "" };
-}
-
-function machine() {
-  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
-  return {
-    // Not availableParallelism(): this process is pinned to one CPU.
-    nproc: cpus().length,
-    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
-    ramMiB: Math.round(totalmem() / 2 ** 20),
-    kernel: release(),
-    bun: Bun.version,
-    source: source(),
-  };
-}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

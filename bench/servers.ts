@@ -27,6 +27,9 @@ export type ServerProcess = {
   wsUrl: string;
   /** http://127.0.0.1:PORT */
   httpUrl: string;
+  /** The data dir it removes when disposed (startBroker's holds the database and its -wal);
+   *  null when it owns none (the raw relay, a caller's own dir). */
+  dataDir: string | null;
   stderrTail(): string;
   /** Settles with the exit code whenever the process ends, signalled or not. */
   exited: Promise<number>;
@@ -107,6 +110,7 @@ export async function startServer(kind: ServerProcess["kind"], argv: string[], d
     kind,
     pid: proc.pid,
     httpUrl: url,
+    dataDir,
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     stderrTail: () => tail,
     exited: proc.exited,

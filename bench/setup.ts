@@ -1,6 +1,8 @@
 // A mesh and its members, made through the real flows: a signed POST /v1/meshes for the owner,
 // one invite (maxUses = count) created over the WebSocket with a real signature, and every member
 // claimed over HTTP, concurrently in chunks. Timings are returned so the report can show them.
+// A topic is set up the same way: created by its lead and joined by each member over its own
+// WebSocket (setupTopic).
 import { randomBytes } from "node:crypto";
 import { buildHello } from "../src/client/credentials.ts";
 import { claimInvite, createMesh } from "../src/client/http.ts";
@@ -12,22 +14,22 @@ export type Member = { meshId: string; memberId: string; keys: SigningKeypair };
 
 /** Claims in flight at once: enough to keep the broker busy, few enough not to time out. */
 const CLAIM_CHUNK = 50;
-const INVITE_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 
-/** One request over a fresh WebSocket as `admin`: hello, the request, its result, close. */
-function adminRequest(wsUrl: string, admin: Member, request: Record<string, unknown>): Promise<unknown> {
+/** One request over a fresh WebSocket as `member`: hello, the request, its result, close. */
+function requestAs(wsUrl: string, member: Member, request: Record<string, unknown>): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl);
     const timer = setTimeout(() => {
       ws.close();
-      reject(new Error(`no answer to ${request.type} within ${INVITE_TIMEOUT_MS} ms`));
-    }, INVITE_TIMEOUT_MS);
+      reject(new Error(`no answer to ${request.type} within ${REQUEST_TIMEOUT_MS} ms`));
+    }, REQUEST_TIMEOUT_MS);
     const done = (fn: () => void) => {
       clearTimeout(timer);
       ws.close();
       fn();
     };
-    ws.onopen = () => ws.send(JSON.stringify(buildHello({ kind: "member", ...admin }, { sessionId: randomId(), pid: process.pid, cwd: "/bench", receive: "pull" })));
+    ws.onopen = () => ws.send(JSON.stringify(buildHello({ kind: "member", ...member }, { sessionId: randomId(), pid: process.pid, cwd: "/bench", receive: "pull" })));
     ws.onmessage = (ev) => {
       const f = JSON.parse(String(ev.data));
       if (f.type === "hello_ack") ws.send(JSON.stringify({ ...request, id: "setup" }));
@@ -49,7 +51,7 @@ export async function setupMesh(httpUrl: string, wsUrl: string, count: number): 
   const inviteId = randomId();
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", ownerKeys.publicKey), ownerKeys.secretKey);
-  await adminRequest(wsUrl, owner, { type: "invite_create", inviteId, expiresAt, role: "member", maxUses: count, invitePubkey: inviteKeys.publicKey, signature });
+  await requestAs(wsUrl, owner, { type: "invite_create", inviteId, expiresAt, role: "member", maxUses: count, invitePubkey: inviteKeys.publicKey, signature });
 
   const members: Member[] = [];
   for (let i = 0; i < count; i += CLAIM_CHUNK) {
@@ -63,4 +65,14 @@ export async function setupMesh(httpUrl: string, wsUrl: string, count: number): 
     members.push(...chunk);
   }
   return { owner, members, ms: performance.now() - t0 };
+}
+
+/** Creates topic `name` with `lead` (who becomes its lead and first member) and has each of
+ *  `joiners` join it over its own socket, CLAIM_CHUNK at a time; rejects on the first refusal
+ *  (e.g. `conflict`: the topic exists). A post to it then reaches every member but its sender. */
+export async function setupTopic(wsUrl: string, name: string, lead: Member, joiners: readonly Member[]): Promise<void> {
+  await requestAs(wsUrl, lead, { type: "topic_create", name, description: "bench" });
+  for (let i = 0; i < joiners.length; i += CLAIM_CHUNK) {
+    await Promise.all(joiners.slice(i, i + CLAIM_CHUNK).map((m) => requestAs(wsUrl, m, { type: "topic_join", topic: name })));
+  }
 }

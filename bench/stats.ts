@@ -23,3 +23,20 @@ export function round(x: number): number {
   if (Math.abs(x) >= 100) return Math.round(x);
   return Number(x.toPrecision(3));
 }
+
+/** Least-squares line through the points (xs[i], ys[i]), non-finite pairs skipped: `slope` in
+ *  y-units per x-unit and `at(x)`, the fitted value. NaN slope with fewer than 2 distinct xs. */
+export function leastSquares(xs: readonly number[], ys: readonly number[]): { slope: number; at(x: number): number } {
+  const pts = xs.map((x, i) => [x, ys[i]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const n = pts.length;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / n;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of pts) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  const slope = sxx > 0 ? sxy / sxx : NaN;
+  return { slope, at: (x) => my + slope * (x - mx) };
+}
