@@ -70,12 +70,19 @@ export function sweepsSettled(ctx: BrokerContext): Promise<void> {
   return sweeps.get(ctx) ?? Promise.resolve();
 }
 
+/** Sweeps until nothing more is due, one bounded store sweep at a time, letting the event loop
+ *  serve connections in between (store/sqlite/sweep.ts SWEEP_BATCH). A broker that is stopping
+ *  leaves the rest to its next start. */
 async function sweepOnce(ctx: BrokerContext): Promise<void> {
   const now = ctx.now();
-  const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl));
-  ctx.metrics.messagesExpired.inc(r.expiredRows);
-  // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
-  for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
+  for (;;) {
+    const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl));
+    ctx.metrics.messagesExpired.inc(r.expiredRows);
+    // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
+    for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
+    if (!r.more || ctx.draining) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** The system notice telling the sending key that message `m` expired undelivered (protocol §5.8). */

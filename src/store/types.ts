@@ -144,6 +144,8 @@ export type SweepResult = {
   expiredMessages: StoredMessage[];
   deletedMessages: number;
   seenSignatures: number;
+  /** The sweep stopped at its limit of rows: more may be due, for another sweep. */
+  more: boolean;
 };
 
 /** A sweep and the expiry notices stored in its transaction, in expiredMessages order, to deliver
@@ -255,7 +257,9 @@ export interface Store {
   /** Deletes expired queue rows and, in the same transaction, stores `notice(m)` for every
    *  expiredMessages entry, so no expiry is ever committed without its notice (nor a notice
    *  without its expiry); a notice that fails rolls the whole sweep back. Also deletes delivered
-   *  messages past the dedup window and old signatures. Resolves once committed and flushed. */
+   *  messages past the dedup window and old signatures. A bounded amount of each per call (`more`
+   *  says when some was left), so that no call holds the broker long. Resolves once committed and
+   *  flushed. */
   sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice): Promise<SweepOutcome>;
 
   appendAudit(event: AuditEvent): Promise<ChainEntry>;

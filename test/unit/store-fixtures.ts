@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomId } from "../../src/crypto/hash.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
-import type { Member, Mesh, NewMessage } from "../../src/store/types.ts";
+import type { Member, Mesh, NewMessage, StoredMessage } from "../../src/store/types.ts";
 
 export const pubkey = () => randomBytes(32).toString("hex");
 
@@ -101,3 +101,25 @@ export function directMessage(from: Member, to: string[], over: Partial<NewMessa
 }
 
 export const count = (store: SqliteStore, table: string): number => store.db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n;
+
+/** Sweeps until nothing more is due (each sweep is bounded: sweep.ts SWEEP_BATCH): the sums, and
+ *  how many sweeps it took. */
+export async function sweepAll(store: SqliteStore, nowMs: number, dedupWindowMs: number) {
+  const total = { expiredRows: 0, expiredMessages: [] as StoredMessage[], deletedMessages: 0, seenSignatures: 0, sweeps: 0 };
+  for (let more = true; more; total.sweeps++) {
+    const r = await store.sweep(nowMs, dedupWindowMs);
+    total.expiredRows += r.expiredRows;
+    total.expiredMessages.push(...r.expiredMessages);
+    total.deletedMessages += r.deletedMessages;
+    total.seenSignatures += r.seenSignatures;
+    more = r.more;
+  }
+  return total;
+}
+
+/** Commits `msgs` in batches of 500 (one transaction each, as the broker's group commit does). */
+export async function commitAll(store: SqliteStore, msgs: NewMessage[]) {
+  const out = [];
+  for (let i = 0; i < msgs.length; i += 500) out.push(...(await store.commitSends(msgs.slice(i, i + 500), 0)));
+  return out;
+}

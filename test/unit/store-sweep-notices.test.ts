@@ -43,7 +43,7 @@ describe("sweep with expiry notices", () => {
 
     // The next sweep finds the same expiry and commits it with its notice.
     const { notices, ...swept } = await store.sweep(t0 + 2000, 1, noticeOf(t0 + 60_000));
-    expect(swept).toEqual({ expiredRows: 1, expiredMessages: [message], deletedMessages: 1, seenSignatures: 1 });
+    expect(swept).toEqual({ expiredRows: 1, expiredMessages: [message], deletedMessages: 1, seenSignatures: 1, more: false });
     expect(notices).toHaveLength(1);
     const [n] = notices;
     expect(n).toMatchObject({ duplicate: false, recipients: [owner.pubkey], message: { kind: "system", senderPubkey: BROKER.pubkey, replyTo: message.id } });

@@ -202,9 +202,15 @@ export class QueueIndex {
   }
 
   /** Entries expired at `now`, claimed or not. */
-  expired(now: number): QueueEntry[] {
+  /** Entries expired at `now`, at most `limit` of them. */
+  expired(now: number, limit = Infinity): QueueEntry[] {
     const out: QueueEntry[] = [];
-    for (const mesh of this.meshes.values()) for (const box of mesh.values()) for (const e of box.values()) if (e.expiresAt <= now) out.push(e);
+    for (const mesh of this.meshes.values())
+      for (const box of mesh.values())
+        for (const e of box.values()) {
+          if (out.length >= limit) return out;
+          if (e.expiresAt <= now) out.push(e);
+        }
     return out;
   }
 
@@ -224,14 +230,18 @@ export class QueueIndex {
   }
 
   /** Non-topic messages created before `cutoff` that no mailbox holds any more (counting those
-   *  in `emptying` as held by none): the rows a sweep deletes. Changes nothing until afterDeletion. */
-  deletionPlan(cutoff: number, emptying: ReadonlySet<number>): DeletionPlan {
+   *  in `emptying` as held by none), at most `limit` of them (the rest are found next time): the
+   *  rows a sweep deletes. Changes nothing until afterDeletion. */
+  deletionPlan(cutoff: number, emptying: ReadonlySet<number>, limit = Infinity): DeletionPlan {
     const held = (seq: number) => this.pending.has(seq) && !emptying.has(seq);
     const seqs: number[] = [];
     const linger: [number, number][] = [];
-    for (const [seq, at] of this.lingering) if (at < cutoff && !held(seq)) seqs.push(seq);
+    for (const [seq, at] of this.lingering) {
+      if (seqs.length >= limit) break;
+      if (at < cutoff && !held(seq)) seqs.push(seq);
+    }
     let i = this.recentHead;
-    for (; i < this.recentSeq.length && this.recentAt[i]! < cutoff; i++) {
+    for (; i < this.recentSeq.length && this.recentAt[i]! < cutoff && seqs.length < limit; i++) {
       const seq = this.recentSeq[i]!;
       if (held(seq)) linger.push([seq, this.recentAt[i]!]);
       else seqs.push(seq);

@@ -40,11 +40,18 @@ export class TopicTrims {
   }
 
   /** Inside the sweep's transaction: deletes what stayed behind each topic's window and no
-   *  mailbox holds any more. It reads only those rows (the held ones), by the (topic_id,
+   *  mailbox holds any more, at most `limit` rows (the rest go in the next sweep). It reads only those rows (the held ones), by the (topic_id,
    *  topic_offset) index. */
-  trimBehind(): TrimmedRow[] {
-    const del = this.db.query<TrimmedRow, [number, number]>(`DELETE FROM messages WHERE topic_id = ? AND topic_offset <= ? AND ${UNHELD} ${RETURNING}`);
-    return [...this.behind].flatMap(([topicId, through]) => del.all(topicId, through));
+  trimBehind(limit: number): TrimmedRow[] {
+    const del = this.db.query<TrimmedRow, [number, number, number]>(
+      `DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE topic_id = ? AND topic_offset <= ? AND ${UNHELD} LIMIT ?) ${RETURNING}`,
+    );
+    const out: TrimmedRow[] = [];
+    for (const [topicId, through] of this.behind) {
+      if (out.length >= limit) break;
+      out.push(...del.all(topicId, through, limit - out.length));
+    }
+    return out;
   }
 
   /** After the commit that deleted `rows`. */
