@@ -24,14 +24,14 @@ export class Sweeper {
   ) {}
 
   /** In one transaction, at most `limit` rows of each kind (`more` when a kind reached it):
-   *  deletes queue entries expired at `nowMs`; finds the non-system messages
-   *  whose last entries just expired undelivered and stores `notice(m)` for each (their senders
-   *  get told; without `notice`, for tests and tools, nothing is stored and `notices` is left
-   *  out); deletes non-topic messages no longer queued and older than the dedup window (after it
-   *  a retried clientMessageId is stored anew), and topic messages behind their topic's window that
-   *  a mailbox held when a post pushed them out (topic-trims.ts);
-   *  deletes expired signatures and the sealed keys of expired invites. A throw anywhere, a notice's included, rolls all of it back and
-   *  leaves the in-memory index as it was. */
+   *  deletes queue entries expired at `nowMs`; finds the non-system messages whose last entries
+   *  just expired undelivered and stores `notice(m)` for each (their senders get told; without
+   *  `notice`, for tests and tools, nothing is stored and `notices` is left out); deletes non-topic
+   *  messages no longer queued and older than the dedup window (after it a retried
+   *  clientMessageId is stored anew), and topic messages behind their topic's window that a
+   *  mailbox held when a post pushed them out (topic-trims.ts); deletes expired signatures and the
+   *  sealed keys of expired invites. A throw anywhere, a notice's included, rolls all of it back
+   *  and leaves the in-memory index as it was. */
   sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice, limit = SWEEP_BATCH): SweepResult | SweepOutcome {
     const expired = this.index.expired(nowMs, limit);
     // Which messages lose their last entry now, computed before anything changes.
