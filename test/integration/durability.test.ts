@@ -9,150 +9,132 @@ import { jsonLog } from "../../src/log/log.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { createBroker } from "../../src/broker/server.ts";
 
+/** A broker with synchronous "full" on a disk made slow at will: after hold(), every flush waits
+ *  until the release hold() returned is called. Disposing it releases any hold (stop's own flush
+ *  must not wait at the gate after a failed check) and stops the broker. */
+async function brokerWithSlowDisk() {
+  const dataDir = tempDir();
+  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
+  const store = await openSqliteStore({ dataDir, synchronous: "full" });
+  let gate: Promise<void> | null = null;
+  let open = () => {};
+  const realFlush = store.flushed.bind(store);
+  store.flushed = async () => {
+    await realFlush();
+    if (gate) await gate;
+  };
+  const hold = () => {
+    const held = Promise.withResolvers<void>();
+    gate = held.promise;
+    return (open = () => {
+      gate = null;
+      held.resolve();
+    });
+  };
+  const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
+  return {
+    broker,
+    store,
+    hold,
+    async [Symbol.asyncDispose]() {
+      open();
+      await broker.stop();
+    },
+  };
+}
+
+const answeredWithin = async <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), Bun.sleep(ms).then(() => false)]);
+
 describe("commit, flush and answers", () => {
   test("neither the recipient's push nor the sender's result comes before the disk flush", async () => {
-    const dataDir = tempDir();
-    const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
-    const store = await openSqliteStore({ dataDir, synchronous: "full" });
-    // hold() makes every flush wait, as on a slow disk, until the returned release is called.
-    let gate: Promise<void> | null = null;
-    const realFlush = store.flushed.bind(store);
-    store.flushed = async () => {
-      await realFlush();
-      if (gate) await gate;
-    };
-    const hold = () => {
-      let release!: () => void;
-      gate = new Promise<void>((r) => (release = r));
-      return () => {
-        gate = null;
-        release();
-      };
-    };
-    const answeredWithin = async <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), Bun.sleep(ms).then(() => false)]);
-    const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
-    try {
-      const { owner } = await createTestMesh(broker.url);
-      const bob = await addMember(broker.url, owner, "bob");
-      const a = await connect(broker.url, owner);
-      const b = await connect(broker.url, bob);
+    await using slow = await brokerWithSlowDisk();
+    const { broker, store, hold } = slow;
+    const { owner } = await createTestMesh(broker.url);
+    const bob = await addMember(broker.url, owner, "bob");
+    const a = await connect(broker.url, owner);
+    const b = await connect(broker.url, bob);
 
-      // A push before the flush could show the recipient a message (or a topic offset) that a
-      // power loss then takes back and a retry stores anew (chaos --power-loss found both).
-      let release = hold();
-      const result = sendText(a, bob.keys.publicKey, "hello");
-      const pushed = b.waitMessages(1);
-      expect(await answeredWithin(result, 100)).toBe(false);
-      expect(await answeredWithin(pushed, 1)).toBe(false);
-      release();
-      const [push] = await pushed;
-      expect((await result).messageId).toBe(push!.messageId);
+    // A push before the flush could show the recipient a message (or a topic offset) that a
+    // power loss then takes back and a retry stores anew (chaos --power-loss found both).
+    let release = hold();
+    const result = sendText(a, bob.keys.publicKey, "hello");
+    const pushed = b.waitMessages(1);
+    expect(await answeredWithin(result, 100)).toBe(false);
+    expect(await answeredWithin(pushed, 1)).toBe(false);
+    release();
+    const [push] = await pushed;
+    expect((await result).messageId).toBe(push!.messageId);
 
-      // A retry of a stored message is answered after a flush too.
-      release = hold();
-      const retry = sendText(a, bob.keys.publicKey, "hello", { clientMessageId: "retry-me-0001" });
-      await Bun.sleep(50);
-      release();
-      await retry;
-      release = hold();
-      const again = sendText(a, bob.keys.publicKey, "hello", { clientMessageId: "retry-me-0001" });
-      expect(await answeredWithin(again, 100)).toBe(false);
-      release();
-      expect(await again).toMatchObject({ duplicate: true });
+    // A retry of a stored message is answered after a flush too.
+    release = hold();
+    const retry = sendText(a, bob.keys.publicKey, "hello", { clientMessageId: "retry-me-0001" });
+    await Bun.sleep(50);
+    release();
+    await retry;
+    release = hold();
+    const again = sendText(a, bob.keys.publicKey, "hello", { clientMessageId: "retry-me-0001" });
+    expect(await answeredWithin(again, 100)).toBe(false);
+    release();
+    expect(await again).toMatchObject({ duplicate: true });
 
-      // An ack with an id is answered after the flush; one without asks for no flush at all.
-      await b.waitMessages(2);
-      let flushes = 0;
-      const counted = store.flushed;
-      store.flushed = () => (flushes++, counted());
-      b.client.ackMessages([b.messages[1]!.messageId]);
-      await Bun.sleep(50); // past the ack linger: it has committed
-      expect(flushes).toBe(0);
-      release = hold();
-      const acked = b.client.request("ack", { messageIds: [push!.messageId] });
-      expect(await answeredWithin(acked, 100)).toBe(false);
-      release();
-      expect(await acked).toEqual({ acked: 1 });
-      a.close();
-      b.close();
-    } finally {
-      await broker.stop();
-    }
+    // An ack with an id is answered after the flush; one without asks for no flush at all.
+    await b.waitMessages(2);
+    let flushes = 0;
+    const counted = store.flushed;
+    store.flushed = () => (flushes++, counted());
+    b.client.ackMessages([b.messages[1]!.messageId]);
+    await Bun.sleep(50); // past the ack linger: it has committed
+    expect(flushes).toBe(0);
+    release = hold();
+    const acked = b.client.request("ack", { messageIds: [push!.messageId] });
+    expect(await answeredWithin(acked, 100)).toBe(false);
+    release();
+    expect(await acked).toEqual({ acked: 1 });
+    a.close();
+    b.close();
   });
 });
 
 test("fetch hands out no message before the commit holding it is flushed", async () => {
   // A pull-mode reader would act on a message a power loss can still take back (protocol §5.4).
-  const dataDir = tempDir();
-  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
-  const store = await openSqliteStore({ dataDir, synchronous: "full" });
-  const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
-  const gate = Promise.withResolvers<void>();
-  let held = false;
-  try {
-    const { owner } = await createTestMesh(broker.url);
-    const bob = await addMember(broker.url, owner, "bob");
-    const a = await connect(broker.url, owner);
-    const b = await connect(broker.url, bob, { receive: "pull" });
-    held = true;
-    const realFlush = store.flushed.bind(store);
-    store.flushed = async () => {
-      await realFlush();
-      if (held) await gate.promise;
-    };
-    const sent = sendText(a, bob.keys.publicKey, "hello");
-    while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'direct'").get()) await Bun.sleep(5);
-    const fetched = b.client.request("fetch", {});
-    expect(await Promise.race([fetched.then(() => true), Bun.sleep(100).then(() => false)])).toBe(false);
-    held = false;
-    gate.resolve();
-    expect((await fetched).messages.map((m) => m.messageId)).toEqual([(await sent).messageId]);
-    a.close();
-    b.close();
-  } finally {
-    held = false;
-    gate.resolve(); // a failed check must not leave stop's own flush at the gate
-    await broker.stop();
-  }
+  await using slow = await brokerWithSlowDisk();
+  const { broker, store, hold } = slow;
+  const { owner } = await createTestMesh(broker.url);
+  const bob = await addMember(broker.url, owner, "bob");
+  const a = await connect(broker.url, owner);
+  const b = await connect(broker.url, bob, { receive: "pull" });
+  const release = hold();
+  const sent = sendText(a, bob.keys.publicKey, "hello");
+  while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'direct'").get()) await Bun.sleep(5);
+  const fetched = b.client.request("fetch", {});
+  expect(await answeredWithin(fetched, 100)).toBe(false);
+  release();
+  expect((await fetched).messages.map((m) => m.messageId)).toEqual([(await sent).messageId]);
+  a.close();
+  b.close();
 });
 
 test("topic_list shows no topic offset before the post holding it is flushed", async () => {
   // Like topic_history: a reader could take the offset as where it has read up to, and a power
   // loss before the flush gives that offset to the next post.
-  const dataDir = tempDir();
-  const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "full" } as never, env: {} });
-  const store = await openSqliteStore({ dataDir, synchronous: "full" });
-  const broker = await createBroker({ config, store, log: jsonLog("error", () => {}), defaultMetrics: false });
-  const gate = Promise.withResolvers<void>();
-  let held = false;
-  try {
-    const { owner } = await createTestMesh(broker.url);
-    const bob = await addMember(broker.url, owner, "bob");
-    const a = await connect(broker.url, owner);
-    const b = await connect(broker.url, bob);
-    await a.client.request("topic_create", { name: "news" });
-    await b.client.request("topic_join", { topic: "news" });
-    held = true;
-    const realFlush = store.flushed.bind(store);
-    store.flushed = async () => {
-      await realFlush();
-      if (held) await gate.promise;
-    };
-    const posted = sendText(a, "#news", "hello");
-    while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'topic'").get()) await Bun.sleep(5);
-    const listed = b.client.request("topic_list", {});
-    expect(await Promise.race([listed.then(() => true), Bun.sleep(100).then(() => false)])).toBe(false);
-    held = false;
-    gate.resolve();
-    await posted;
-    expect((await listed).topics.find((t) => t.name === "news")).toMatchObject({ lastOffset: 1 });
-    a.close();
-    b.close();
-  } finally {
-    held = false;
-    gate.resolve(); // a failed check must not leave stop's own flush at the gate
-    await broker.stop();
-  }
+  await using slow = await brokerWithSlowDisk();
+  const { broker, store, hold } = slow;
+  const { owner } = await createTestMesh(broker.url);
+  const bob = await addMember(broker.url, owner, "bob");
+  const a = await connect(broker.url, owner);
+  const b = await connect(broker.url, bob);
+  await a.client.request("topic_create", { name: "news" });
+  await b.client.request("topic_join", { topic: "news" });
+  const release = hold();
+  const posted = sendText(a, "#news", "hello");
+  while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'topic'").get()) await Bun.sleep(5);
+  const listed = b.client.request("topic_list", {});
+  expect(await answeredWithin(listed, 100)).toBe(false);
+  release();
+  await posted;
+  expect((await listed).topics.find((t) => t.name === "news")).toMatchObject({ lastOffset: 1 });
+  a.close();
+  b.close();
 });
 
 describe("crash durability", () => {
