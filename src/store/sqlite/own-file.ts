@@ -20,27 +20,45 @@ export function symlinkAt(path: string): string | null {
   return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? "a symbolic link" : null;
 }
 
-/** Opens `path` for reading and writing, creating it 0600 when missing (`truncate`: emptied;
- *  `exclusive`: only created, never opened when anything is there), and sets its mode to 0600
- *  through the descriptor; returns the descriptor (the caller closes it). Never follows a symbolic
- *  link and never waits on a FIFO (O_NONBLOCK; regular files ignore it). Throws NotOurFileError,
- *  nothing changed, for a link or anything but a regular file there; the file system's error
- *  (ENOSPC, EACCES, EISDIR, EEXIST for `exclusive`, …) otherwise. */
-export function openOwnFile(path: string, { truncate = false, exclusive = false }: { truncate?: boolean; exclusive?: boolean } = {}): number {
-  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC } = constants;
-  const link = symlinkAt(path);
-  if (link) throw new NotOurFileError(path, link);
+/** Whether something is at `path`. Throws NotOurFileError for a link or anything but a regular
+ *  file, unopened: opening a device can act on it, and opening a FIFO can wait. */
+function ownFileThere(path: string): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink()) throw new NotOurFileError(path, "a symbolic link");
+  if (st && !st.isFile()) throw new NotOurFileError(path, "not a regular file");
+  return st !== undefined;
+}
+
+/** Opens `path` with `flags` and O_NOFOLLOW|O_NONBLOCK, and checks the descriptor is a regular
+ *  file (something may have been put there since the look): NotOurFileError otherwise, the
+ *  descriptor closed. A link put there since the look is met as ELOOP (EEXIST with O_EXCL). */
+function openChecked(path: string, flags: number, mode?: number): number {
   let fd: number;
   try {
-    // O_TRUNC is applied only once open has accepted what is there: a link fails first (ELOOP).
-    fd = openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (truncate ? O_TRUNC : 0) | (exclusive ? O_EXCL : 0), 0o600);
+    fd = openSync(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
   } catch (err) {
-    // A link put there since the look above (O_EXCL meets it as EEXIST).
     if (["ELOOP", "EEXIST"].includes((err as NodeJS.ErrnoException).code ?? "") && symlinkAt(path)) throw new NotOurFileError(path, "a symbolic link");
     throw err;
   }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new NotOurFileError(path, "not a regular file");
+  }
+  return fd;
+}
+
+/** Opens `path` for reading and writing, creating it 0600 when missing (`truncate`: emptied;
+ *  `exclusive`: only created, never opened when anything is there), and sets its mode to 0600
+ *  through the descriptor; returns the descriptor (the caller closes it). Never follows a symbolic
+ *  link, never opens anything but a regular file, never waits on a FIFO. Throws NotOurFileError,
+ *  nothing changed, for a link or anything but a regular file there; the file system's error
+ *  (ENOSPC, EACCES, EEXIST for `exclusive`, …) otherwise. */
+export function openOwnFile(path: string, { truncate = false, exclusive = false }: { truncate?: boolean; exclusive?: boolean } = {}): number {
+  const { O_RDWR, O_CREAT, O_EXCL, O_TRUNC } = constants;
+  ownFileThere(path);
+  // O_TRUNC is applied only once open has accepted what is there: a link fails first (ELOOP).
+  const fd = openChecked(path, O_RDWR | O_CREAT | (truncate ? O_TRUNC : 0) | (exclusive ? O_EXCL : 0), 0o600);
   try {
-    if (!fstatSync(fd).isFile()) throw new NotOurFileError(path, "not a regular file");
     fchmodSync(fd, 0o600); // open's mode applies only when it creates the file
     return fd;
   } catch (err) {
@@ -49,27 +67,19 @@ export function openOwnFile(path: string, { truncate = false, exclusive = false 
   }
 }
 
-/** What the file `path` holds (at most `maxBytes`, as UTF-8), read from a descriptor opened
- *  without following a symbolic link or waiting on a FIFO, whose fstat says regular file: what is
- *  checked is what is read. Null when nothing is there. Throws NotOurFileError for a link or
- *  anything but a regular file (not opened when it is one already: opening a device can act on
- *  it); the file system's error otherwise. */
+/** What the file `path` holds (at most `maxBytes`, as UTF-8), read from a descriptor opened as
+ *  openOwnFile opens one: what is checked is what is read. Null when nothing is there. Throws
+ *  NotOurFileError for a link or anything but a regular file; the file system's error otherwise. */
 export function readOwnFile(path: string, maxBytes: number): string | null {
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (!st) return null;
-  if (st.isSymbolicLink()) throw new NotOurFileError(path, "a symbolic link");
-  if (!st.isFile()) throw new NotOurFileError(path, "not a regular file");
+  if (!ownFileThere(path)) return null;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openChecked(path, constants.O_RDONLY);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null; // removed since the look above
-    if (code === "ELOOP" && symlinkAt(path)) throw new NotOurFileError(path, "a symbolic link");
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null; // removed since the look above
     throw err;
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new NotOurFileError(path, "not a regular file");
     const buf = Buffer.alloc(maxBytes);
     return buf.subarray(0, readSync(fd, buf, 0, maxBytes, 0)).toString("utf8");
   } finally {
