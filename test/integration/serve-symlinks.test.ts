@@ -74,6 +74,17 @@ describe("the database file may be a link to a file elsewhere", () => {
     db.close();
     expect(await serveOnce(data)).toBe("started"); // and again, now that it holds a database
   }, 60_000);
+
+  test("a FIFO where the linked file's -wal belongs is refused (SQLite keeps side files beside the file, not the link)", async () => {
+    const data = tempDir("cm-serve-dblink-");
+    const disk = tempDir("cm-serve-dbdisk-");
+    const real = join(disk, "claudemesh.db");
+    new Database(real, { create: true }).close();
+    symlinkSync(real, join(data, "claudemesh.db"));
+    mkfifo(`${real}-wal`);
+    expect(await serveOnce(data)).toEqual({ code: 65, stderr: `claudemesh serve: cannot start: ${real}-wal should be the database's write-ahead log but is a named pipe (FIFO): move it away and start again\n` });
+    expect(statSync(`${real}-wal`).isFIFO()).toBe(true);
+  }, 60_000);
 });
 
 describe("the PID file of a directory a broker holds is read without following a link or waiting on a FIFO", () => {

@@ -3,7 +3,7 @@
 // write-ahead log belongs is "disk I/O error", which sends operators to dmesg; one where the
 // shared-memory index belongs is "attempt to write a readonly database"; a link whose target's
 // directory is missing is "nothing can be created in" a directory that is writable).
-import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { NotOurFileError } from "./own-file.ts";
 
@@ -26,6 +26,14 @@ const statOf = (path: string, follow: boolean) => {
   }
 };
 
+const realOf = (path: string): string => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+};
+
 const linkTarget = (link: string): string | null => {
   try {
     return resolve(dirname(link), readlinkSync(link));
@@ -45,8 +53,8 @@ export function notFileKind(st: Stats): string {
 }
 
 /** The first thing wrong with the shape of `db` and its side files, or null when the database is
- *  a file or a link to one (or absent) and each side file a file (not a link) or absent (absent is
- *  fine: opening creates them). openDatabase refuses what it finds; the broker's start and admin
+ *  a file or a link to one (or absent) and each side file — beside the file a link names, where
+ *  SQLite keeps them — a file (not a link) or absent (absent is fine: opening creates them). openDatabase refuses what it finds; the broker's start and admin
  *  commands say it (data-dir-errors.ts, maintenance.ts). */
 export function dbPathProblem(db: string): ShapeProblem | null {
   const st = statOf(db, true);
@@ -58,11 +66,13 @@ export function dbPathProblem(db: string): ShapeProblem | null {
       return { message: `${db} is a symbolic link to ${target}, whose directory ${dirname(target)} does not exist: mount or create it, or point the link at the database file`, kind: null };
     }
   }
+  // SQLite keeps its side files beside the file a link names, not beside the link.
+  const base = st ? realOf(db) : db;
   for (const suffix of SIDE_SUFFIXES) {
-    const side = statOf(db + suffix, false);
+    const side = statOf(base + suffix, false);
     // SQLite would follow a link (as root, chown what it points to); it makes these files itself.
-    if (side?.isSymbolicLink()) return { message: new NotOurFileError(db + suffix, "a symbolic link").message, kind: "data" };
-    if (side && !side.isFile()) return { message: `${db}${suffix} should be the database's ${HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
+    if (side?.isSymbolicLink()) return { message: new NotOurFileError(base + suffix, "a symbolic link").message, kind: "data" };
+    if (side && !side.isFile()) return { message: `${base}${suffix} should be the database's ${HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
   }
   return null;
 }
