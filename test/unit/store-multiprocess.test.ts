@@ -61,8 +61,9 @@ test("4 processes x 10 claims of a 5-use invite: exactly 5 succeed, chain intact
   const { mesh, owner } = await seedMesh(store);
   const inv = await invite(store, owner, { maxUses: 5 });
   const results = (await runWorkers(4, { DIR: dir, TARGET: inv.id, ROUNDS: "10" })).flat();
-  expect(results.filter((r) => r === "ok")).toHaveLength(5);
-  expect(results.filter((r) => r === "invite_exhausted")).toHaveLength(35);
+  // Counted by outcome, so that a failure names any other answer (one CI run saw 34 refusals).
+  const outcomes = Object.fromEntries([...new Set(results)].map((r) => [r, results.filter((x) => x === r).length]));
+  expect(outcomes).toEqual({ ok: 5, invite_exhausted: 35 });
   expect(await store.listMembers(mesh.id)).toHaveLength(6);
   expect(verifyChain(await wholeChain(store, mesh.id))).toMatchObject({ valid: true, entries: 12 });
 }, 20_000);
