@@ -9,6 +9,7 @@
 // (the embedded deployment); claims are per connection and die with the process anyway.
 import type { Database } from "bun:sqlite";
 import type { Priority } from "../../protocol/fields.ts";
+import { ExpiryHeap } from "./expiry-heap.ts";
 
 export type QueueEntry = {
   readonly seq: number;
@@ -78,6 +79,8 @@ export class QueueIndex {
   /** Messages past the dedup window that some mailbox still held at a sweep: seq → createdAt. */
   private readonly lingering = new Map<number, number>();
   private entries = 0;
+  /** Every entry by expiry, for the sweep (removed ones leave lazily, expiry-heap.ts). */
+  private readonly expiry = new ExpiryHeap<QueueEntry>((e) => this.box(e.meshId, e.recipient)?.get(e.id) === e);
 
   /** `hash` is replaceable for tests of colliding keys. */
   constructor(private readonly hash = dedupHash) {}
@@ -199,19 +202,18 @@ export class QueueIndex {
       const p = this.pending.get(e.seq)!;
       if (--p.count === 0) this.pending.delete(e.seq);
     }
+    this.expiry.compact(this.entries);
   }
 
-  /** Entries expired at `now`, claimed or not. */
-  /** Entries expired at `now`, at most `limit` of them. */
+  /** Entries expired at `now`, claimed or not, earliest first, at most `limit` of them: the
+   *  first ones of a heap by expiry, not a walk of every mailbox. */
   expired(now: number, limit = Infinity): QueueEntry[] {
-    const out: QueueEntry[] = [];
-    for (const mesh of this.meshes.values())
-      for (const box of mesh.values())
-        for (const e of box.values()) {
-          if (out.length >= limit) return out;
-          if (e.expiresAt <= now) out.push(e);
-        }
-    return out;
+    return this.expiry.expired(now, limit);
+  }
+
+  /** Entries the expiry heap holds, removed ones not yet dropped included (for tests). */
+  get expiryHeld(): number {
+    return this.expiry.size;
   }
 
   depth(meshId: string, pubkey: string): number {
@@ -297,6 +299,7 @@ export class QueueIndex {
     if (box.has(id)) return;
     const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null };
     box.set(id, entry);
+    this.expiry.push(entry);
     this.entries++;
     const p = this.pending.get(seq);
     if (p) p.count++;
