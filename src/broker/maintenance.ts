@@ -23,7 +23,7 @@ import { makeDirs } from "../local-file/dirs.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 import { openBackup, type BackupSource } from "./restore-source.ts";
-import { databaseFileOf, moveDatabase, unused } from "./restore-target.ts";
+import { DATABASE_FILES, databaseFileOf, moveDatabase, unused } from "./restore-target.ts";
 
 export type RestoreResult = {
   file: string;
@@ -250,8 +250,8 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     setFileMeta(staged, OPERATOR_TOKEN_KEY, hash);
     const written = fileMeta(staged, "epoch");
     if (written !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (its epoch reads ${written}, not ${epoch}); nothing was changed.`);
-    // A -wal without its database (a crash, a manual delete) would be replayed into the restored
-    // file by SQLite; move it aside with the rest.
+    // A -wal or hot -journal without its database (a crash, a manual delete) would be played back
+    // into the restored file by SQLite; move them aside with the rest.
     syncPath(staged);
     moveDatabase(db, previous ?? unused(`${db}.stale-${stamp}`));
     try {
@@ -264,6 +264,6 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     const via = db === link ? null : link;
     return { file: source, database: db, via, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
   } finally {
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(staged + suffix, { force: true });
+    for (const suffix of DATABASE_FILES) rmSync(staged + suffix, { force: true });
   }
 }

@@ -2,12 +2,16 @@
 // database on another disk (serve follows it, and SQLite keeps -wal and -shm beside the real file):
 // the restore then works in the directory of the file the link names, so that the link stays, the
 // restored database lands where the broker will open it, and the database it replaces is moved
-// aside there with its -wal and -shm. Renaming over the link itself replaced the link with a plain
+// aside there with its -wal, -shm and -journal. Renaming over the link itself replaced the link with a plain
 // file in the data directory and left the real file, stale, where the operator keeps it.
 import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { LocalFileError, onFile } from "../local-file/error.ts";
 import { runsAsRoot } from "../local-file/owner.ts";
+import { SIDE_SUFFIXES } from "../store/sqlite/db-path-shape.ts";
+
+/** A database file and what SQLite pairs with it by name. */
+export const DATABASE_FILES = ["", ...SIDE_SUFFIXES] as const;
 
 /** Links followed at most (the kernel's own limit, ELOOP past it). */
 const MAX_LINK_HOPS = 40;
@@ -36,16 +40,19 @@ export function databaseFileOf(db: string): string {
   }
 }
 
-/** `path`, or `path-2`, `path-3`…: the first name that neither it nor its -wal/-shm uses (two
+/** `path`, or `path-2`, `path-3`…: the first name that neither it nor its side files use (two
  *  restores in one second must not move the second database over the first one kept aside). */
 export function unused(path: string): string {
-  const free = (p: string) => ["", "-wal", "-shm"].every((suffix) => !existsSync(p + suffix));
+  const free = (p: string) => DATABASE_FILES.every((suffix) => !existsSync(p + suffix));
   let name = path;
   for (let n = 2; !free(name); n++) name = `${path}-${n}`;
   return name;
 }
 
-/** Moves `path` and its -wal/-shm companions to `to` (+ the same suffixes), those that exist. */
+/** Moves `path` and its -wal, -shm and -journal to `to` (+ the same suffixes), those that exist.
+ *  All of them: SQLite pairs them with a database by name alone, so a -wal left behind is replayed
+ *  into whatever file takes the name next, and a hot -journal (a writer killed before WAL mode was
+ *  set) is rolled back into it, its pages over the new file's (corrupting it). */
 export function moveDatabase(path: string, to: string): void {
-  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
+  for (const suffix of DATABASE_FILES) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
 }
