@@ -4,8 +4,8 @@
 // data directory locked, or another file) is read. SQLite never opens the backup itself, only the
 // copy (maintenance.ts restoreLocked). The file's -wal (a database copied from a killed broker, or
 // one a restore moved aside) is opened and copied the same way, since what only it holds would be
-// lost without it. The path may be a symbolic link: the user named it (only `serve`'s own files are
-// never followed).
+// lost without it. A rollback journal beside it means the file was left mid-write: it is refused.
+// The path may be a symbolic link: the user named it (only `serve`'s own files are never followed).
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync, type Stats } from "node:fs";
 import { MeshError } from "../protocol/errors.ts";
 import { onFile, statIfAny } from "../local-file/error.ts";
@@ -70,15 +70,32 @@ const changed = (o: Opened) => {
   return now.size !== o.st.size || now.mtimeMs !== o.st.mtimeMs;
 };
 
+/** Refuses a backup with a rollback journal beside it: its writer was killed mid-transaction
+ *  (the file a `cp` of a database in rollback-journal mode can catch), so some of its pages are
+ *  the transaction's, and only SQLite rolling the journal back, in place, makes it whole. A copy
+ *  of the file alone would be installed half-written. An empty journal is not hot. */
+function refuseJournal(path: string): void {
+  const journal = `${path}-journal`;
+  const st = statIfAny(journal, { what: "the backup" });
+  if (!st || (st.isFile() && st.size === 0)) return;
+  throw new MeshError(
+    "invalid_argument",
+    st.isFile()
+      ? `${journal} is a rollback journal: ${path} was left in the middle of a write, and only rolling that journal back makes it whole. Open it once with SQLite where it is (for example sqlite3 ${path} 'PRAGMA integrity_check'), then run the restore again; or restore another backup.`
+      : `${journal} is ${notFileKind(st)}, where the backup's rollback journal belongs: move it away, then run the restore again.`,
+  );
+}
+
 /** Opens the backup `path` (absolute) and its -wal, if any. Throws MeshError not_found when
  *  nothing is there, invalid_argument for anything but a regular file (a directory, FIFO, socket
- *  or device), LocalFileError for one that cannot be read. copyTo throws MeshError unavailable
- *  when the backup changed while it was copied. */
+ *  or device) and for a backup beside a rollback journal, LocalFileError for one that cannot be
+ *  read. copyTo throws MeshError unavailable when the backup changed while it was copied. */
 export function openBackup(path: string): BackupSource {
   const db = openRegular(path, false);
   if (!db) throw new MeshError("not_found", `No such backup file: ${path}`);
   let wal: Opened | null;
   try {
+    refuseJournal(path);
     wal = openRegular(`${path}-wal`, true);
   } catch (err) {
     closeSync(db.fd);
