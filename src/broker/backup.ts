@@ -10,6 +10,7 @@ import { createReadStream, existsSync, lstatSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, snapshotFile } from "../store/sqlite/data-file.ts";
+import { SIDE_HOLDS, SIDE_SUFFIXES } from "../store/sqlite/db-path-shape.ts";
 import { onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs, removeMadeDirs } from "../local-file/dirs.ts";
@@ -36,7 +37,7 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** Where an explicit --out goes: refused when it is a directory, exists (a link counts, even to
- *  nothing) or has a .partial an earlier backup left. */
+ *  nothing), has a .partial an earlier backup left, or a -wal, -shm or -journal beside it. */
 function checkedOut(out: string, now: Date): string {
   const file = resolve(out);
   // lstat: a link counts as there even when what it names is not; the copy's rename would
@@ -49,6 +50,10 @@ function checkedOut(out: string, now: Date): string {
   if (existsSync(`${file}.partial`)) {
     throw new MeshError("conflict", `${file}.partial exists: an earlier backup to ${file} was interrupted, or its copy failed its checks (integrity_check, audit chains) and was kept for inspection. Remove it (rm ${file}.partial) or choose another name.`);
   }
+  // SQLite pairs these with a database by name alone: opening the backup (a restore copies its
+  // -wal too) would play another database's log or journal into it.
+  const side = onFile(file, "write", () => SIDE_SUFFIXES.find((suffix) => lstatSync(file + suffix, { throwIfNoEntry: false })), { what: "the backup" });
+  if (side) throw new MeshError("conflict", `${file}${side} exists: SQLite would read it as the backup's ${SIDE_HOLDS[side]}. Remove it or choose another name.`);
   return file;
 }
 

@@ -70,4 +70,16 @@ describe("admin backup --out", () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: expect.stringContaining(`${link} exists (a symbolic link); backups never overwrite. Choose another name.`) });
     expect({ link: lstatSync(link).isSymbolicLink(), files: readdirSync(ids.root).filter((n) => n !== "id0") }).toEqual({ link: true, files: ["nightly.db"] });
   }, 60_000);
+
+  test("a -wal, -shm or -journal beside the name is refused: SQLite would pair it with the backup", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    for (const [suffix, holds] of [["-wal", "write-ahead log"], ["-shm", "shared-memory index"], ["-journal", "rollback journal"]]) {
+      const out = join(ids.root, `nightly${suffix}-case.db`);
+      writeFileSync(out + suffix, "left by another database");
+      const r = await cli(ids.dirs[0]!, ["admin", "backup", "--data-dir", b.dataDir, "--out", out], { timeoutMs: 30_000 });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${out}${suffix} exists: SQLite would read it as the backup's ${holds}. Remove it or choose another name.\n` });
+      expect(readdirSync(ids.root).filter((n) => n.startsWith(`nightly${suffix}`))).toEqual([`nightly${suffix}-case.db${suffix}`]);
+    }
+  }, 60_000);
 });

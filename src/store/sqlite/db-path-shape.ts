@@ -12,7 +12,7 @@ import { NotOurFileError } from "./own-file.ts";
 export const SIDE_SUFFIXES = ["-wal", "-shm", "-journal"] as const;
 
 /** What each of SQLite's files beside the database holds. */
-const HOLDS: Record<(typeof SIDE_SUFFIXES)[number], string> = { "-wal": "write-ahead log", "-shm": "shared-memory index", "-journal": "rollback journal" };
+export const SIDE_HOLDS: Record<(typeof SIDE_SUFFIXES)[number], string> = { "-wal": "write-ahead log", "-shm": "shared-memory index", "-journal": "rollback journal" };
 
 /** A shape problem: the sentence, and whether only an operator can change it ("data") or it may
  *  pass by itself (null: a link into a file system that is not mounted yet). */
@@ -72,7 +72,7 @@ export function dbPathProblem(db: string): ShapeProblem | null {
     const side = statOf(base + suffix, false);
     // SQLite would follow a link (as root, chown what it points to); it makes these files itself.
     if (side?.isSymbolicLink()) return { message: new NotOurFileError(base + suffix, "a symbolic link").message, kind: "data" };
-    if (side && !side.isFile()) return { message: `${base}${suffix} should be the database's ${HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
+    if (side && !side.isFile()) return { message: `${base}${suffix} should be the database's ${SIDE_HOLDS[suffix]} but is ${notFileKind(side)}: move it away and start again`, kind: "data" };
   }
   return null;
 }
