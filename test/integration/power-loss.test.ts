@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { PowerLoss } from "../../bench/power-loss.ts";
 import { parseHistory } from "../../bench/chaos-check.ts";
 import { tempDir } from "../helpers/broker.ts";
+import { expectEveryPartCarried, passingChaosRun } from "../helpers/chaos-run.ts";
 
 /** Writes as the broker does: SQLite in WAL mode with synchronous=NORMAL (its commits do not
  *  sync the WAL) and the WAL flusher's fdatasync on the thread pool; then dies on the spot. */
@@ -59,14 +60,11 @@ describe("the power-loss model", () => {
 
 describe("power-loss chaos", () => {
   test("a few kill-and-lose-power cycles under mixed traffic pass every check of the kill -9 run", async () => {
-    const history = `${tempDir()}/history.jsonl`;
-    const proc = Bun.spawn([process.execPath, "run", resolve(import.meta.dir, "../../bench/chaos.ts"), "--power-loss", "--cycles", "5", "--seed", "20261123", "--history", history], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    expect({ code, err: code === 0 && !err.includes("VIOLATION") ? "" : err }).toEqual({ code: 0, err: "" });
-    const summary = JSON.parse(out.trim().split("\n").at(-1)!.replace(/^chaos PASS /, "")) as Record<string, number>;
-    expect(summary).toMatchObject({ ok: true, kills: 5, violations: 0 });
+    const { summary, history } = await passingChaosRun(["--power-loss", "--cycles", "5", "--seed", "20261123"]);
+    expect(summary.kills).toBe(5);
     expect(summary.acked).toBeGreaterThan(100);
     expect(parseHistory(readFileSync(history, "utf8")).filter((s) => s.kind === "power-loss")).toHaveLength(5);
+    expectEveryPartCarried(summary);
   }, 90_000);
 
   test("with synchronous=normal, which does not flush before answering, the same run finds answers taken back", async () => {
