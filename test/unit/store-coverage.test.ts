@@ -179,13 +179,13 @@ describe("the sweep's recent list compacts", () => {
       return plan;
     };
 
-    expect(step(1500)).toEqual({ seqs: range(1, 6000), nextHead: 6000, linger: [] });
+    expect(step(1500)).toEqual({ seqs: range(1, 6000), nextHead: 6000, linger: [], full: false });
     // 6,000 of 10,000 consumed: the list was cut down to its unconsumed 4,000 and starts at 0.
-    expect(step(1500)).toEqual({ seqs: [], nextHead: 0, linger: [] });
-    expect(step(2500)).toEqual({ seqs: range(6001, 2000), nextHead: 2000, linger: [] });
-    expect(step(3500)).toEqual({ seqs: [], nextHead: 4000, linger: range(8001, 2000).map((s) => [s, 3000]) });
+    expect(step(1500)).toEqual({ seqs: [], nextHead: 0, linger: [], full: false });
+    expect(step(2500)).toEqual({ seqs: range(6001, 2000), nextHead: 2000, linger: [], full: false });
+    expect(step(3500)).toEqual({ seqs: [], nextHead: 4000, linger: range(8001, 2000).map((s) => [s, 3000]), full: false });
     index.remove(index.entriesOf("mesh", "box"));
-    expect(step(3500)).toEqual({ seqs: range(8001, 2000), nextHead: 4000, linger: [] });
+    expect(step(3500)).toEqual({ seqs: range(8001, 2000), nextHead: 4000, linger: [], full: false });
   });
 
   test("store: across the compaction each sweep deletes exactly the delivered messages older than its cutoff", async () => {

@@ -10,6 +10,7 @@
 import type { Database } from "bun:sqlite";
 import type { Priority } from "../../protocol/fields.ts";
 import { ExpiryHeap } from "./expiry-heap.ts";
+import { SweepCandidates, type DeletionPlan } from "./sweep-candidates.ts";
 
 export type QueueEntry = {
   readonly seq: number;
@@ -42,9 +43,6 @@ type Pending = { count: number; delivered: boolean };
 /** A deleted message row's de-duplication key, as DELETE … RETURNING gives it. */
 export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string };
 
-/** Which message rows a sweep deletes, and how the index moves once that delete committed. */
-export type DeletionPlan = { seqs: number[]; nextHead: number; linger: [seq: number, createdAt: number][] };
-
 
 /** 53 bits of wyhash over the de-duplication key; a hit is confirmed against the stored row. */
 export const dedupHash = (meshId: string, senderPubkey: string, clientMessageId: string): number =>
@@ -72,12 +70,8 @@ export class QueueIndex {
   private readonly claims = new Map<string, Set<QueueEntry>>();
   private readonly pending = new Map<number, Pending>();
   private readonly dedup = new Map<number, number | number[]>();
-  /** Non-topic messages in seq order (parallel arrays), consumed by the sweep from recentHead. */
-  private recentSeq: number[] = [];
-  private recentAt: number[] = [];
-  private recentHead = 0;
-  /** Messages past the dedup window that some mailbox still held at a sweep: seq → createdAt. */
-  private readonly lingering = new Map<number, number>();
+  /** Non-topic messages, for the sweep to delete once past the dedup window and held by none. */
+  private readonly sweepable = new SweepCandidates();
   private entries = 0;
   /** Every entry by expiry, for the sweep (removed ones leave lazily, expiry-heap.ts). */
   private readonly expiry = new ExpiryHeap<QueueEntry>((e) => this.box(e.meshId, e.recipient)?.get(e.id) === e);
@@ -200,7 +194,10 @@ export class QueueIndex {
       if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
       this.entries--;
       const p = this.pending.get(e.seq)!;
-      if (--p.count === 0) this.pending.delete(e.seq);
+      if (--p.count === 0) {
+        this.pending.delete(e.seq);
+        this.sweepable.released(e.seq);
+      }
     }
     this.expiry.compact(this.entries);
   }
@@ -232,35 +229,15 @@ export class QueueIndex {
   }
 
   /** Non-topic messages created before `cutoff` that no mailbox holds any more (counting those
-   *  in `emptying` as held by none), at most `limit` of them (the rest are found next time): the
-   *  rows a sweep deletes. Changes nothing until afterDeletion. */
+   *  in `emptying` as held by none), at most `limit` of them, from at most `limit` looked at (the
+   *  rest are found next time): the rows a sweep deletes. Changes nothing until afterDeletion. */
   deletionPlan(cutoff: number, emptying: ReadonlySet<number>, limit = Infinity): DeletionPlan {
-    const held = (seq: number) => this.pending.has(seq) && !emptying.has(seq);
-    const seqs: number[] = [];
-    const linger: [number, number][] = [];
-    for (const [seq, at] of this.lingering) {
-      if (seqs.length >= limit) break;
-      if (at < cutoff && !held(seq)) seqs.push(seq);
-    }
-    let i = this.recentHead;
-    for (; i < this.recentSeq.length && this.recentAt[i]! < cutoff && seqs.length < limit; i++) {
-      const seq = this.recentSeq[i]!;
-      if (held(seq)) linger.push([seq, this.recentAt[i]!]);
-      else seqs.push(seq);
-    }
-    return { seqs, nextHead: i, linger };
+    return this.sweepable.plan(cutoff, this.isPending, emptying, limit);
   }
 
   /** Applies a committed deletion plan; `deleted` are the rows it removed, with their dedup keys. */
   afterDeletion(plan: DeletionPlan, deleted: readonly MessageKeyRow[]): void {
-    for (const seq of plan.seqs) this.lingering.delete(seq);
-    for (const [seq, at] of plan.linger) this.lingering.set(seq, at);
-    this.recentHead = plan.nextHead;
-    if (this.recentHead > 4096 && this.recentHead * 2 > this.recentSeq.length) {
-      this.recentSeq = this.recentSeq.slice(this.recentHead);
-      this.recentAt = this.recentAt.slice(this.recentHead);
-      this.recentHead = 0;
-    }
+    this.sweepable.apply(plan, this.isPending);
     this.forget(deleted);
   }
 
@@ -281,11 +258,10 @@ export class QueueIndex {
   private remember(seq: number, hash: number, createdAt: number, topic: boolean): void {
     const v = this.dedup.get(hash);
     this.dedup.set(hash, v === undefined ? seq : typeof v === "number" ? [v, seq] : [...v, seq]);
-    if (!topic) {
-      this.recentSeq.push(seq);
-      this.recentAt.push(createdAt);
-    }
+    if (!topic) this.sweepable.add(seq, createdAt);
   }
+
+  private readonly isPending = (seq: number) => this.pending.has(seq);
 
   private box(meshId: string, recipient: string): Map<string, QueueEntry> | undefined {
     return this.meshes.get(meshId)?.get(recipient);

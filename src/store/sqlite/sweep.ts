@@ -9,7 +9,8 @@ import type { TopicTrims, TrimmedRow } from "./topic-trims.ts";
 import { writeTx } from "./transaction.ts";
 
 /** Rows of each kind (expired queue entries, messages, topic trims, signatures) one sweep
- *  transaction deletes at most. A sweep runs on the event loop: deleting everything due at once
+ *  transaction deletes at most, and messages it looks at for deletion at most (those a mailbox
+ *  still holds count: sweep-candidates.ts). A sweep runs on the event loop: deleting everything due at once
  *  (32,000 delivered messages every 30 s at 1,345 sends/s) stalled every connection for 0.35–1.1 s
  *  each time (the soak run, docs/benchmarks.md). A sweep that reaches the limit says so (`more`),
  *  and the broker sweeps again after letting other work in (timers.ts). */
@@ -66,7 +67,7 @@ export class Sweeper {
       this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(nowMs / 1000));
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
-      const more = [expired.length, plan.seqs.length, trimmed.length, seenSignatures].some((n) => n >= limit);
+      const more = plan.full || [expired.length, trimmed.length, seenSignatures].some((n) => n >= limit);
       return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.length, seenSignatures, more }, notices };
     });
     this.index.remove(expired);

@@ -1,9 +1,12 @@
-// Diagnostic, not part of `bun run bench`: what finding expired queue entries costs the sweep with
-// a large queue, in the in-memory index alone (store/sqlite/queue-index.ts). Two cases:
-//   idle   — QUEUED entries in 1,000 mailboxes, none due: one sweep's look (every 30 s).
-//   expiry — the same, plus DUE entries that expired, in the last mailboxes: the batches of
-//            SWEEP_BATCH a sweep takes them in, each on the event loop.
-// Run: bun run bench/probe-expiry.ts [--queued 500000] [--due 100000]
+// Diagnostic, not part of `bun run bench`: what the sweep's planning costs with a large queue, in
+// the in-memory index alone (store/sqlite/queue-index.ts), on the event loop. Three cases, with
+// QUEUED entries in 1,000 mailboxes, all past the de-duplication window (their recipients offline):
+//   idle   — none due to expire: one sweep's look for expired entries (every 30 s).
+//   expiry — DUE more entries that expired, in the last mailboxes: the batches of SWEEP_BATCH a
+//            sweep takes them in.
+//   linger — the deletion plans: the first round, which finds every queued message still held
+//            (in batches), and the rounds after it, with nothing to delete.
+// Run: bun run bench/probe-sweep.ts [--queued 500000] [--due 100000]
 import { parseArgs } from "node:util";
 import { QueueIndex } from "../src/store/sqlite/queue-index.ts";
 import { SWEEP_BATCH } from "../src/store/sqlite/sweep.ts";
@@ -45,6 +48,22 @@ for (;;) {
   batches.push(performance.now() - t);
   if (due.length < SWEEP_BATCH) break;
 }
+
+/** One sweep round of deletion plans (batches until one is not full, as timers.ts runs them);
+ *  the time of each batch. */
+function planRound(): number[] {
+  const times: number[] = [];
+  for (let full = true; full; ) {
+    const t = performance.now();
+    const plan = index.deletionPlan(3000, new Set(), SWEEP_BATCH);
+    index.afterDeletion(plan, []);
+    times.push(performance.now() - t);
+    full = plan.full;
+  }
+  return times;
+}
+const firstRound = planRound();
+const laterRounds = Array.from({ length: 21 }, () => planRound().reduce((a, b) => a + b, 0));
 console.log(
   JSON.stringify({
     queued: QUEUED,
@@ -54,5 +73,8 @@ console.log(
     expiry_batch_ms_median: +median(batches).toFixed(3),
     expiry_batch_ms_max: +Math.max(...batches).toFixed(3),
     expiry_total_ms: +batches.reduce((a, b) => a + b, 0).toFixed(1),
+    linger_first_round_batches: firstRound.length,
+    linger_first_round_batch_ms_max: +Math.max(...firstRound).toFixed(3),
+    linger_later_round_ms_median: +median(laterRounds).toFixed(3),
   }),
 );
