@@ -2,8 +2,9 @@
 // database on another disk (serve follows it, and SQLite keeps -wal and -shm beside the real file):
 // the restore then works in the directory of the file the link names, so that the link stays, the
 // restored database lands where the broker will open it, and the database it replaces is moved
-// aside there with its -wal, -shm and -journal. Renaming over the link itself replaced the link with a plain
-// file in the data directory and left the real file, stale, where the operator keeps it.
+// aside there with its -wal, -shm and -journal. Renaming over the link itself replaced the link
+// with a plain file in the data directory and left the real file, stale, where the operator keeps
+// it.
 import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { LocalFileError, onFile } from "../local-file/error.ts";

@@ -1,9 +1,9 @@
 // Queue entries ordered by when they expire, so the sweep finds the expired ones without walking
 // every mailbox: a binary min-heap on (expiresAt, seq, recipient), a total order, so which of the
-// entries due a bounded sweep takes does not depend on the heap's history. Entries leave lazily: one that was acked or
-// expired stays in the heap until it reaches the top (dropped then) or until removed entries
-// outnumber live ones (the heap is rebuilt from the live ones), so an ack costs nothing here and
-// the heap stays within twice the queue.
+// entries due a bounded sweep takes does not depend on the heap's history. Entries leave lazily:
+// one that was acked or expired stays in the heap until it reaches the top (dropped then) or until
+// removed entries outnumber live ones (the heap is rebuilt from the live ones), so an ack costs
+// nothing here and the heap stays within twice the queue.
 
 type Keyed = { readonly expiresAt: number; readonly seq: number; readonly recipient: string };
 

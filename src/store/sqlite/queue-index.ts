@@ -2,7 +2,8 @@
 // only by append-ordered keys (migrations/0002_lean_queue.sql); this index answers everything the
 // hot path would otherwise need a secondary b-tree for: each mailbox's entries in FIFO order and
 // by message id, claims per connection, queue depth, pending entries per message, the
-// de-duplication keys, and which delivered messages the sweep may delete.
+// de-duplication keys, entries by expiry (expiry-heap.ts) and which messages the sweep may delete
+// (sweep-candidates.ts).
 //
 // Rebuilt from the tables when the store opens. Changed only after the transaction that wrote the
 // rows committed, so a rollback never skews it. Exact for one broker process per database file
