@@ -147,6 +147,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
   };
   let code = 0;
   try {
+    // `--mesh` with nothing after it (or `--mesh ""`) reads as "" and would fall back to the
+    // default mesh without a word, while every other option's missing value is refused.
+    if (typeof args.mesh === "string" && !args.mesh.trim()) throw new UsageError("--mesh needs a mesh slug or id (claudemesh list shows yours).");
     await body(ctx);
   } catch (err) {
     // Named here, where the config dir is known: the usual reason is a dir other than the one meant.

@@ -116,5 +116,21 @@ export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: nu
   // The key prefix proves who wrote it (the envelope's signature or box); the name is the
   // sender's choice and not unique (peerLabel). Broker notices come from no peer.
   const who = m.kind === "system" ? m.from.name : senderLabel(m.from);
-  return `${time} ${who}${where}${prio}: ${m.body}`;
+  return `${time} ${who}${where}${prio}: ${m.kind === "system" ? noticeText(m.body) : m.body}`;
+}
+
+/** A broker notice (docs/protocol.md §5.8) in words: its body is the notice as JSON, which a person
+ *  reading `inbox` should not have to decode. One it does not know is shown as it came (--json
+ *  always gives it as it came). */
+function noticeText(body: string): string {
+  let notice: { event?: unknown; messageId?: unknown; to?: unknown };
+  try {
+    notice = JSON.parse(body) ?? {};
+  } catch {
+    return body;
+  }
+  const { event, messageId, to } = notice;
+  if (event !== "message_expired" || typeof messageId !== "string" || typeof to !== "string") return body;
+  const whom = /^[0-9a-f]{64}$/.test(to) ? `the key ${to.slice(0, 12)}` : to;
+  return `your message ${messageId} to ${whom} expired before it was read (it waited as long as the broker keeps messages); send it again if it still matters.`;
 }

@@ -25,6 +25,21 @@ export async function topicHint(client: BrokerClient, err: unknown, name: string
   return err;
 }
 
+/** The broker's refusal of a send to an empty @group (unknown_recipient) said again with the
+ *  nearest group some member is in, as for topics: `send @frontnd` means @frontend far more often
+ *  than a group nobody joined yet. Null when no group is near (the caller keeps its own advice);
+ *  never throws (an unreadable list is no near name). `lister`: what lists the groups. */
+export async function groupHint(client: BrokerClient, err: unknown, name: string, lister = "claudemesh group list"): Promise<MeshError | null> {
+  if (!(err instanceof MeshError) || err.code !== "unknown_recipient") return null;
+  const groups = await client.request("list_peers", {}).then(
+    (r) => [...new Set(r.peers.flatMap((p) => p.groups))],
+    () => [],
+  );
+  const near = closest(name, groups);
+  if (near === null || near === name) return null;
+  return new MeshError(err.code, `No member is in group @${name}. Did you mean @${near}? (${lister} lists them.)`, { cause: err });
+}
+
 /** resolveTarget's "No peer matches" said again in the caller's terms: with the display name
  *  nearest to `text` among `peers` less the identities of member `self` (resolveTarget's `self`;
  *  null: none left out), a peer's own choice, so quoted; or, near nothing, with where names are

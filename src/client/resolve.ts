@@ -86,7 +86,8 @@ function liveOne(candidates: readonly PeerInfo[]): PeerInfo | null {
 function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonly PeerInfo[]): MeshError {
   const sorted = [...candidates].sort((a, b) => Number(b.online) - Number(a.online) || (b.lastSeenAt ?? 0) - (a.lastSeenAt ?? 0));
   const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
-  const hint = member ? `\nNone of them is online; to reach them in any of their sessions, send to ${quoted(member.displayName, 80)}.` : "";
+  // Worded for every command that resolves a name (send, kick, block, grant…), not only send.
+  const hint = member ? `\nNone of them is online; all are sessions of the member ${quoted(member.displayName, 80)}: name ${quoted(member.displayName, 80)} instead (a message to it reaches every one of their sessions).` : "";
   return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${sorted.map((p) => `  ${describe(p)}`).join("\n")}${hint}`);
 }
 

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { readFileSync, statSync } from "node:fs";
 import { fileError, LocalFileError } from "../local-file/error.ts";
 import { parseJsonText } from "../local-file/json.ts";
+import { closest } from "../did-you-mean.ts";
 import { checkHost, publicUrlProblem, shownUrl } from "./address.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
 import { DURATION_UNITS, SETTINGS, UNITLESS_MIN_MS, envName, flagName, formatDurationMs, rangeText, type Kind, type Setting, type SettingKey } from "./spec.ts";
@@ -181,11 +182,15 @@ function readFileLayer(path: string): Record<string, unknown> {
     throw new ConfigError(err.message, { fix: err.fix, cause });
   }
   const json = parseJsonText(text);
-  if (!json.ok) throw new ConfigError(`config file ${path} ${json.problem}`);
+  if (!json.ok) throw new ConfigError(`config file ${path} ${json.problem}`, { fix: `correct the JSON there (a trailing comma and a missing quote are the usual ones), or point ${NAMED_BY} at another file` });
   const parsed = json.value;
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
-  const known = new Set<string>(SETTINGS.map((s) => s.key));
-  for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`config file ${path}: unknown key "${k}"`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`, { fix: `write the settings as one JSON object, like {"port": 7900}` });
+  const keys = SETTINGS.map((s) => s.key as string);
+  for (const k of Object.keys(parsed)) {
+    if (keys.includes(k)) continue;
+    const near = closest(k, keys);
+    throw new ConfigError(`config file ${path}: unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ""}`, { fix: `the keys are those of \`claudemesh serve --help\`, in camelCase: ${keys.join(", ")}` });
+  }
   return parsed as Record<string, unknown>;
 }
 

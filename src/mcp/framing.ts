@@ -78,12 +78,13 @@ const fit = <M extends Framable>(messages: readonly M[], budget: number, size: "
 
 /** mesh_inbox's answer: messages with each body whole, as many as fit MAX_TOOL_TEXT_CHARS together
  *  with the line that counts those left to read, when some are (`waiting` in all, the given ones
- *  included: more may wait beyond them). This is the one place that keeps room for that line.
+ *  included: more may wait beyond them), and `tail` (what mesh_inbox could not read), which the
+ *  budget keeps room for too. This is the one place that keeps room for those lines.
  *  Returns the text and the messages it holds (only those count as seen). */
-export function frameInbox<M extends Framable>(messages: readonly M[], waiting = messages.length): { text: string; shown: M[] } {
+export function frameInbox<M extends Framable>(messages: readonly M[], waiting = messages.length, tail = ""): { text: string; shown: M[] } {
   const more = (n: number) => (waiting > n ? `\n\n(${waiting - n} more: call mesh_inbox again)` : "");
-  const { texts, taken } = fit(messages, MAX_TOOL_TEXT_CHARS, "whole", (n) => more(n).length);
-  return { text: texts.join("\n\n") + more(taken.length), shown: taken };
+  const { texts, taken } = fit(messages, MAX_TOOL_TEXT_CHARS, "whole", (n) => more(n).length + tail.length);
+  return { text: texts.join("\n\n") + more(taken.length) + tail, shown: taken };
 }
 
 /** Several messages for a hook's additionalContext, newest last, within the size budget. `ids`:

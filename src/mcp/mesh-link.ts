@@ -313,6 +313,14 @@ export class MeshLink {
  *  return as their error. */
 export async function whenOpen(link: MeshLink): Promise<void> {
   await link.firstAttempt(FIRST_CONNECT_WAIT_MS);
-  if (link.closedFor) throw link.closedFor;
-  if (link.state !== "open") throw new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.`);
+  const problem = notOpen(link);
+  if (problem) throw problem;
+}
+
+/** Why `link` cannot be used now, without waiting (null when it is connected): why it closed for
+ *  good, or `unavailable` naming its state while it reconnects. */
+export function notOpen(link: MeshLink): MeshError | null {
+  if (link.closedFor) return link.closedFor;
+  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.`);
+  return null;
 }

@@ -4,7 +4,7 @@
 import type { BrokerClient } from "../client/client.ts";
 import type { MeshSession } from "../client/mesh-session.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
-import { peerHint, topicHint } from "../client/name-hints.ts";
+import { groupHint, peerHint, topicHint } from "../client/name-hints.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { notSent } from "./not-sent.ts";
@@ -42,12 +42,13 @@ export async function resolveFor(d: OutgoingDeps, input: string): Promise<{ targ
 }
 
 /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of
- *  an unknown topic names the nearest one (topicHint), as in the CLI. */
+ *  an unknown topic or an empty group names the nearest one (topicHint, groupHint), as in the CLI. */
 export function sendFrom(d: OutgoingDeps, target: string, body: string, opts: SendOptions = {}): Promise<Results["send"]> {
   // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
   if ((d.session.currentKey()?.epoch ?? 0) < (d.client.ack?.mesh.keyEpoch ?? 0)) d.refreshKeys();
   // Before its `send` request, session.send may still check the recipient's key (vouchFor).
   return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
-    throw notSent(target.startsWith("#") ? joinHint(await topicHint(d.client, err, target.slice(1)), target.slice(1)) : err, "checking the recipient", d.slug);
+    const hinted = target.startsWith("#") ? joinHint(await topicHint(d.client, err, target.slice(1)), target.slice(1)) : target.startsWith("@") ? ((await groupHint(d.client, err, target.slice(1), "`claudemesh group list` in a terminal")) ?? err) : err;
+    throw notSent(hinted, "checking the recipient", d.slug);
   });
 }

@@ -6,7 +6,7 @@ import { ID_RE } from "../crypto/fields.ts";
 import { mayHaveBeenStored } from "../client/send-error.ts";
 import { MAX_SEND_BODY_BYTES } from "../client/mesh-session.ts";
 import type { Meshes } from "./meshes.ts";
-import { whenOpen, type MeshLink } from "./mesh-link.ts";
+import { notOpen, whenOpen, type MeshLink } from "./mesh-link.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameInbox } from "./framing.ts";
 import { fitInBudget } from "./text-budget.ts";
 import { nonBlank, unknownMeshHint } from "./send-refusals.ts";
@@ -41,18 +41,25 @@ async function guarded(fn: () => Promise<Content>): Promise<Content> {
 }
 
 /** Runs `fn` on each link on its own, so that one broker being down does not fail the others. */
-function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<T>): Promise<({ link: MeshLink; ok: true; value: T } | { link: MeshLink; ok: false; error: string })[]> {
+function perMesh<T>(links: readonly MeshLink[], fn: (link: MeshLink) => Promise<T>): Promise<({ link: MeshLink; ok: true; value: T } | MeshFailure)[]> {
   return Promise.all(
     links.map(async (link) => {
       try {
         await whenOpen(link);
         return { link, ok: true as const, value: await fn(link) };
       } catch (err) {
-        return { link, ok: false as const, error: errorText(err) };
+        return { link, ok: false as const, error: errorText(err), retryable: err instanceof MeshError && err.retryable };
       }
     }),
   );
 }
+
+/** A mesh a tool could not act on, why, and whether trying again later can help. */
+type MeshFailure = { link: MeshLink; ok: false; error: string; retryable: boolean };
+
+/** The closing advice for meshes a tool skipped: call it again once they reconnect, but only when
+ *  one of them may (a broker down); a removed member's mesh never will. */
+const retryHint = (failed: readonly MeshFailure[], tool: string) => (failed.some((f) => f.retryable) ? `\nCall ${tool} again once they reconnect.` : "");
 
 /** The mesh and peer a sending tool's `to` names, once that mesh is connected; a "slug:" prefix
  *  that names no mesh of this session is said so when no peer matched (unknownMeshHint). */
@@ -124,9 +131,20 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           if (extra?.signal?.aborted) return text("Cancelled.");
           // Whole bodies, as many messages as fit one tool result; the rest stay unread.
           const pending = meshes.pending();
-          const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued);
+          // A mesh whose broker is down (or that removed this member) was not read: say so, or
+          // "No new messages" would tell the model that nothing waits there.
+          // (ready() above already waited for each first connect.)
+          const unread = meshes.links.flatMap((link): MeshFailure[] => {
+            const err = notOpen(link);
+            return err ? [{ link, ok: false, error: errorText(err), retryable: err.retryable }] : [];
+          });
+          const tail = unread.length ? `${pending.length ? "\n\n" : ""}Not read from:\n${unread.map((r) => `- ${r.link.slug}: ${r.error}`).join("\n")}${retryHint(unread, "mesh_inbox")}` : "";
+          const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued, tail);
           meshes.markSeen(ms, "mesh_inbox");
-          return text(ms.length ? shown : "No new messages.");
+          if (ms.length) return text(shown);
+          const read = meshes.links.length - unread.length;
+          if (!unread.length) return text("No new messages.");
+          return { ...text(`${read ? "No new messages on the other meshes. " : ""}${tail}`), ...(read ? {} : { isError: true }) };
         }),
     },
     {
@@ -152,11 +170,12 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // Applied to every connected mesh; a mesh whose broker is down is named, not fatal.
           const results = await perMesh(meshes.links.length ? meshes.links : [meshes.link()], (link) => (a.status ? link.setStatus(a.status, a.summary) : link.setSummary(a.summary)));
           const done = results.filter((r) => r.ok).map((r) => r.link.slug);
-          const skipped = results.flatMap((r) => (r.ok ? [] : [`- ${r.link.slug}: ${r.error}`]));
+          const failed = results.flatMap((r) => (r.ok ? [] : [r]));
+          const skipped = failed.map((r) => `- ${r.link.slug}: ${r.error}`);
           const what = `${a.status ? ` status: ${a.status}` : ""}${a.summary !== undefined ? ` summary: "${a.summary}"` : ""}`;
           if (!skipped.length) return text(`Updated${what}.`);
           return {
-            ...text(`${done.length ? `Updated${what} on ${done.join(", ")}.` : "Not updated."} Not applied on:\n${skipped.join("\n")}\nCall mesh_status again once they reconnect.`),
+            ...text(`${done.length ? `Updated${what} on ${done.join(", ")}.` : "Not updated."} Not applied on:\n${skipped.join("\n")}${retryHint(failed, "mesh_status")}`),
             ...(done.length ? {} : { isError: true }),
           };
         }),

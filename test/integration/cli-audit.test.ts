@@ -36,7 +36,8 @@ describe("cli audit verify", () => {
     expect({ code: first.code, json: first.json() }).toEqual({ code: 0, json: { valid: true, entries: 5, head: expect.stringMatching(/^[0-9a-f]{64}$/), brokenAt: null, reason: null, checkpoint: null, rewritten: null, accepted: false, ok: true } });
     const head = first.json().head;
     const human = await cli(alice, ["audit", "verify"]);
-    expect({ code: human.code, stdout: human.stdout }).toEqual({ code: 0, stdout: `Audit chain verified: 5 entries, head ${head.slice(0, 16)}… (extends the head you verified at entry 5).\n` });
+    // Nothing was added since the --json check: the head is the same, not "extended".
+    expect({ code: human.code, stdout: human.stdout }).toEqual({ code: 0, stdout: `Audit chain verified: 5 entries, head ${head.slice(0, 16)}… (unchanged since you last verified it).\n` });
 
     // Entry 3 (bob joined) now claims another display name.
     const row = db.query("SELECT payload FROM audit_log WHERE mesh_id = ? AND seq = 3").get(meshId) as { payload: string };
@@ -50,6 +51,17 @@ describe("cli audit verify", () => {
     });
     const brokenHuman = await cli(alice, ["audit", "verify"]);
     expect({ code: brokenHuman.code, stdout: brokenHuman.stdout }).toEqual({ code: 5, stdout: "AUDIT CHAIN BROKEN at entry 3: hash does not match the entry's contents.\n" });
+  }, 60_000);
+
+  test("a chain that grew since the last verify is said to extend the head verified then", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [alice] = ids.dirs as [string];
+    await auditedMesh(b.url, ids.dirs);
+    ok(await cli(alice, ["audit", "verify"]));
+    ok(await cli(alice, ["topic", "create", "ops"]));
+    const grown = await cli(alice, ["audit", "verify"]);
+    expect({ code: grown.code, stdout: grown.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Audit chain verified: 6 entries, head [0-9a-f]{16}… \(extends the head you verified at entry 5\)\.\n$/) });
   }, 60_000);
 
   test("a chain rolled back after a verify, or recomputed after an edit, is reported against the checkpoint", async () => {

@@ -51,4 +51,17 @@ describe("formatMessage", () => {
     const from = { ...msg(at).from, name: 'bob" (0000000000ff): ok\n00:00:00 "carol' };
     expect(formatMessage(msg(at, { from }), { nowMs: at })).toBe('23:30:05 "bob\\" (0000000000ff): ok 00:00:00 \\"carol" (a1b2c3d4e5f6): hello');
   });
+
+  test("a broker notice that a message expired is said in words; another notice as it came", () => {
+    process.env.TZ = "UTC";
+    const broker = { name: "claudemesh broker", pubkey: "0".repeat(64), memberPubkey: "0".repeat(64), memberId: "claudemesh-broker" };
+    const expired = JSON.stringify({ event: "message_expired", messageId: "fhycEx6sWghEh3qNn71SSA", clientMessageId: "cm_9", to: "c8dcf8578e78".padEnd(64, "9") });
+    expect(formatMessage(msg(at, { kind: "system", from: broker, priority: "low", body: expired }), { nowMs: at })).toBe(
+      "23:30:05 claudemesh broker [low]: your message fhycEx6sWghEh3qNn71SSA to the key c8dcf8578e78 expired before it was read (it waited as long as the broker keeps messages); send it again if it still matters.",
+    );
+    const toTopic = JSON.stringify({ event: "message_expired", messageId: "m2", clientMessageId: "cm_2", to: "@frontend" });
+    expect(formatMessage(msg(at, { kind: "system", from: broker, priority: "low", body: toTopic }), { nowMs: at })).toEndWith(": your message m2 to @frontend expired before it was read (it waited as long as the broker keeps messages); send it again if it still matters.");
+    const other = JSON.stringify({ event: "something_new", detail: 1 });
+    expect(formatMessage(msg(at, { kind: "system", from: broker, priority: "low", body: other }), { nowMs: at })).toBe(`23:30:05 claudemesh broker [low]: ${other}`);
+  });
 });

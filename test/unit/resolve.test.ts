@@ -113,7 +113,8 @@ describe("resolveTarget", () => {
           '"alice/api" matches 2 peers; use a longer name or a key prefix:',
           '  "alice/api" (session c2c2c2c2c2c2, h:/x)',
           '  "alice/api" (session c3c3c3c3c3c3, h:/x)',
-          'None of them is online; to reach them in any of their sessions, send to "alice".',
+          // Not "send to": kick, block and grant resolve names too.
+          'None of them is online; all are sessions of the member "alice": name "alice" instead (a message to it reaches every one of their sessions).',
         ],
       });
       // Not when that name is itself ambiguous.

@@ -84,3 +84,12 @@ export function missingHooks(settings: Settings, binary: string): string[] {
     .map((s) => hookCommand(binary, s.event))
     .filter((c) => !present.has(c));
 }
+
+/** The launchers (what comes before ` hook <event> # claudemesh-hook`) of our hooks other than
+ *  `binary`: hooks another claudemesh installed (an older install in another place, a checkout),
+ *  which doctor names rather than calling them missing. */
+export function otherLaunchers(settings: Settings, binary: string): string[] {
+  const tail = / hook [a-z-]+ # claudemesh-hook\s*$/;
+  const ours = Object.values(settings.hooks ?? {}).flatMap((gs) => gs.flatMap((g) => g.hooks.filter(isOurs).map((h) => h.command.replace(tail, ""))));
+  return [...new Set(ours)].filter((l) => l !== binary);
+}

@@ -66,7 +66,7 @@ export async function verify(args: CommonArgs & { accept?: boolean }): Promise<v
       accepted
         ? `Accepted the broker's chain (${verdict.entries} entries, head ${verdict.head.slice(0, 16)}…) in place of the head you verified at entry ${checkpoint!.seq}: ${rewritten}. Later checks compare with this one.`
         : ok
-          ? `Audit chain verified: ${verdict.entries} entries, head ${verdict.head.slice(0, 16)}…${saved ? ` (extends the head you verified at entry ${saved.seq})` : ""}.`
+          ? `Audit chain verified: ${verdict.entries} entries, head ${verdict.head.slice(0, 16)}…${saved ? (saved.seq === entries.at(-1)?.seq ? " (unchanged since you last verified it)" : ` (extends the head you verified at entry ${saved.seq})`) : ""}.`
           : verdict.valid
             ? `AUDIT CHAIN ROLLED BACK OR REWRITTEN: ${rewritten}.\nIf the broker's operator restored a backup and told you so, run \`claudemesh audit verify --accept\` to check against this chain from now on; otherwise treat the broker as compromised.`
             : `AUDIT CHAIN BROKEN at entry ${verdict.brokenAt}: ${verdict.reason}.`,

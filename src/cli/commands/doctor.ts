@@ -12,7 +12,7 @@ import { entryConfigDir, hooksConfigDir } from "../claude-code/installed-for.ts"
 import { installedPart } from "../claude-code/kept-choices.ts";
 import { ownerKeyGapFix } from "../../client/key-gap.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
-import { missingHooks } from "../claude-code/hooks-settings.ts";
+import { missingHooks, otherLaunchers } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { brokerProblem } from "../broker-health.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
@@ -131,6 +131,9 @@ function unreadable(check: string, err: unknown): Check {
 const elsewhereFix = (dir: string, current: string) =>
   `${shellCommand([`CLAUDEMESH_CONFIG_DIR=${dir}`])} claudemesh doctor checks that setup (run claudemesh install only from a shell that sets it: from this one it would switch Claude Code to ${current})`;
 
+/** The fix when Claude Code is set up for another claudemesh binary than the one running doctor. */
+const ANOTHER_FIX = "claudemesh install, run as the claudemesh Claude Code should start (it replaces the other one)";
+
 /** The MCP registration and the hooks, and the config directory they are installed for when it is
  *  another one than this shell's (null when it is this one, or they are not ours). */
 function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
@@ -149,7 +152,12 @@ function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
     if (dir !== null && dir !== current) {
       elsewhere = dir;
       out.push({ check: "MCP registration", ok: false, detail: `${entryText(entry!)}: ${other(dir)}`, fix: elsewhereFix(dir, current) });
-    } else out.push({ check: "MCP registration", ok: same, detail: entry ? entryText(entry) : "not registered", fix: same ? null : "claudemesh install" });
+    } else {
+      // Another claudemesh's registration (an older install elsewhere, a checkout) is named as
+      // such: printed alone it read like this one's, failing for no reason given.
+      const detail = !entry ? "not registered" : same ? entryText(entry) : `${entryText(entry)}, not this claudemesh (${entryText(expected)})`;
+      out.push({ check: "MCP registration", ok: same, detail, fix: same ? null : entry ? ANOTHER_FIX : "claudemesh install" });
+    }
   } catch (err) {
     out.push(unreadable("MCP registration", err));
   }
@@ -160,7 +168,12 @@ function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
     if (dir !== null) {
       elsewhere ??= dir;
       out.push({ check: "hooks", ok: false, detail: `all installed in ${settingsPath(ctx.env.home)}, ${other(dir)}`, fix: elsewhereFix(dir, current) });
-    } else out.push({ check: "hooks", ok: missing.length === 0, detail: missing.length ? `${missing.length} missing in ${settingsPath(ctx.env.home)}` : "all installed", fix: missing.length ? "claudemesh install" : null });
+    } else {
+      const others = missing.length ? otherLaunchers(settings, hookLauncher(env)) : [];
+      const where = settingsPath(ctx.env.home);
+      const detail = !missing.length ? "all installed" : others.length ? `installed in ${where} for another claudemesh (${others.join("; ")}), not this one (${hookLauncher(env)})` : `${missing.length} missing in ${where}`;
+      out.push({ check: "hooks", ok: missing.length === 0, detail, fix: !missing.length ? null : others.length ? ANOTHER_FIX : "claudemesh install" });
+    }
   } catch (err) {
     out.push(unreadable("hooks", err));
   }

@@ -80,6 +80,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     let opened = 0;
     let shown = 0;
     let dropped = 0;
+    let alreadyRead = 0;
     let waiting = 0;
     let interrupted: string | null = null;
     for (;;) {
@@ -93,7 +94,11 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       if (!page || page.messages.length === 0) break;
       const b = await openPage(ctx, session, client, page.messages, seen);
       opened += b.read.length;
-      dropped += b.dropped.length;
+      // A message read before that comes again (an ack the broker never got, a broker restored
+      // from a backup) is dropped by the replay memory: no failure, and nothing to alarm anyone.
+      const again = b.dropped.filter((d) => d.reason === "replayed").length;
+      alreadyRead += again;
+      dropped += b.dropped.length - again;
       waiting += b.waiting;
       if (ctx.out.json) held.push(b);
       else {
@@ -104,10 +109,11 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       }
       if (page.remaining === 0 || b.ack.length + b.read.length === 0) break;
     }
-    const summary = { dropped, waitingForKeys: waiting, ...(interrupted ? { interrupted } : {}) };
+    const summary = { dropped, waitingForKeys: waiting, ...(alreadyRead ? { alreadyRead } : {}), ...(interrupted ? { interrupted } : {}) };
     const footer = [
       opened ? "" : "No new messages.",
       dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
+      alreadyRead ? `(${alreadyRead} message(s) you had already read came again and were skipped; \`claudemesh inbox --all\` shows them)` : "",
       waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
       interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
     ]

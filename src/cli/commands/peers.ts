@@ -13,6 +13,8 @@ export function ago(ms: number | null, now = Date.now()): string {
   return `${Math.round(s / 86_400)}d ago`;
 }
 
+const STATE_WIDTH = "offline, seen 365d ago".length;
+
 /** One line per peer, whatever its name, summary, host or directory hold (they are the peer's
  *  own words: a newline in one must not make a line that looks like another peer's); `me` (your
  *  member key) is marked "(you)". */
@@ -21,7 +23,9 @@ export function peerLine(p: PeerInfo, me?: string): string {
   const state = p.online ? p.status : `offline, seen ${ago(p.lastSeenAt)}`;
   const groups = p.groups.map((g) => `@${g}`).join(" ");
   const name = oneLine(p.displayName, 80) + (p.pubkey === me ? " (you)" : "");
-  return `${name.padEnd(24)} ${state.padEnd(18)} ${p.summary ? `${quoted(p.summary, 512)} ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
+  // The state column is as wide as "offline, seen 59m ago" (up to "365d ago"), so what follows
+  // lines up for online and offline peers alike.
+  return `${name.padEnd(24)} ${state.padEnd(STATE_WIDTH)} ${p.summary ? `${quoted(p.summary, 512)} ` : ""}${groups ? `${groups} ` : ""}${where ? `(${where}) ` : ""}${p.pubkey.slice(0, 12)}`;
 }
 
 export async function run(args: CommonArgs & { all?: boolean }): Promise<void> {

@@ -9,7 +9,7 @@ import { oneOf } from "../choice-arg.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
-import { topicHint } from "../../client/name-hints.ts";
+import { groupHint, topicHint } from "../../client/name-hints.ts";
 import { topicJoinHint } from "../topic-join-hint.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
@@ -24,10 +24,12 @@ export function priorityArg(p: string | undefined): Priority | undefined {
   return oneOf(p, PRIORITIES, "--priority");
 }
 
-/** An empty @group is refused by the broker (unknown_recipient); say how a member gets in it. */
-function withGroupHint(err: unknown, target: string): unknown {
+/** An empty @group is refused by the broker (unknown_recipient): name the group it is near
+ *  (groupHint), or else say how a member gets in it. */
+async function withGroupHint(client: BrokerClient, err: unknown, target: string): Promise<unknown> {
   if (!(err instanceof MeshError) || err.code !== "unknown_recipient" || !target.startsWith("@")) return err;
-  return new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
+  const near = await groupHint(client, err, target.slice(1));
+  return near ?? new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
 }
 
 /** The message piped in for "-" (`git diff | claudemesh send bob -`), without the trailing line
@@ -80,7 +82,7 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     const text = words === "-" ? await messageFromStdin(stdinExample) : words;
     const sendOn = (c: BrokerClient, id: string | undefined) =>
       session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch(async (err: unknown) => {
-        throw target.startsWith("#") ? topicJoinHint(await topicHint(c, err, target.slice(1)), target.slice(1), "send again") : withGroupHint(err, target);
+        throw target.startsWith("#") ? topicJoinHint(await topicHint(c, err, target.slice(1)), target.slice(1), "send again") : await withGroupHint(c, err, target);
       });
     let r: Awaited<ReturnType<typeof sendOn>>;
     const link = client.state === "open" ? client : await ctx.connect(mesh);

@@ -19,26 +19,31 @@ function flagsFrom(args: ParsedArgv): Record<string, unknown> {
 
 /** Runs `read`; a ConfigError (a bad flag or setting) becomes one line on stderr (and its fix, or
  *  with `seeHelp` serve's --help, on the next, like every error's fix) and exit 2, which the
- *  systemd unit does not restart. */
-function orExit2<T>(read: () => T, seeHelp = false): T {
+ *  systemd unit does not restart. With `json` (`--check --json`) stdout gets the verdict as well,
+ *  `{ok: false, error, fix}`, as for the check's other failures (serve-check.ts). */
+function orExit2<T>(read: () => T, { seeHelp = false, json = false } = {}): T {
   try {
     return read();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const fix = err.fix ?? (seeHelp ? helpFix("serve") : null);
-    return fail(`${err.message}${seeHelp ? "." : ""}`, fix, ServeExit.badSetting);
+    const message = `${err.message}${seeHelp ? "." : ""}`;
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix }, null, 2) + "\n");
+    return fail(message, fix, ServeExit.badSetting);
   }
 }
 
 export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // citty lets unknown flags through as stray keys: serve reads its own argv against serveArgs.
-  const args = orExit2(() => parseArgv(rawArgs, serveArgs), true);
-  const resolved = () => orExit2(() => resolveBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }));
+  // Until it is read, `--check --json` is known from the words themselves (serve takes no others).
+  const args = orExit2(() => parseArgv(rawArgs, serveArgs), { seeHelp: true, json: rawArgs.includes("--check") && rawArgs.includes("--json") });
+  const json = Boolean(args.check && args.json);
+  const resolved = () => orExit2(() => resolveBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }), { json });
   if (args.json && !args.check) orExit2(() => {
     throw new ConfigError("--json goes with --check; serve itself logs JSON lines on stderr");
   });
   // A check is one short job: a signal ends it at once, as it does any command.
-  if (args.check) return (await import("./serve-check.ts")).check(resolved(), Boolean(args.json));
+  if (args.check) return (await import("./serve-check.ts")).check(resolved(), json);
   // Signal handlers before anything slow (the config file, the broker's modules, the store): Bun
   // installs one only when it is registered, and until then SIGTERM kills with 143. A signal that
   // comes before the broker runs is kept and honoured as soon as there is something to stop.
