@@ -15,17 +15,6 @@ import { generateSigningKeypair, signDetached, signingKeypairFromSeed, type Sign
 import { randomId } from "../src/crypto/hash.ts";
 import type { Step } from "./chaos-check.ts";
 
-/** A seeded random source (mulberry32): the same seed gives the same schedule of choices. */
-export function seeded(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The steps so far, also appended to `file` as JSONL when given (with kill and restart notes). */
 export class Recorder {
   readonly steps: Step[] = [];

@@ -27,7 +27,8 @@ import { blockLoop } from "./chaos-grants.ts";
 import { crewLoop, joinCrew } from "./chaos-groups.ts";
 import { PowerLoss } from "./power-loss.ts";
 import { BROKER_LISTENING, startServer } from "./servers.ts";
-import { connectPeer, inviteAndClaim, Recorder, Roster, seeded, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
+import { connectPeer, inviteAndClaim, Recorder, Roster, sendLoop, untilDone, type Member, type Peer } from "./chaos-traffic.ts";
+import { seeded } from "./seeded.ts";
 
 const MAIN = resolve(import.meta.dir, "../src/main.ts");
 /** Traffic between a restart and the next kill: long enough for the clients to come back (their

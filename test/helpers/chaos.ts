@@ -9,6 +9,7 @@ import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { addMember, connect, createTestMesh, envelope, textOf, type TestMember, type TestPeer } from "./mesh.ts";
 import { until } from "./until.ts";
+import { seeded } from "../../bench/seeded.ts";
 
 export type Step =
   | { kind: "send"; from: string; to: string; cmid: string; seq: number }
@@ -211,12 +212,7 @@ export async function listedPeers(asker: BrokerClient): Promise<{ pubkey: string
 /** A seeded random source (mulberry32) for the chaos schedule: FUZZ_SEED replays a run, and the
  *  seed in use is printed so that a failure can be replayed. */
 export function chaosRandom(what: string): () => number {
-  let a = Number(process.env.FUZZ_SEED) || Math.floor(Math.random() * 2 ** 31);
-  console.log(`${what}: FUZZ_SEED=${a}`);
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const seed = Number(process.env.FUZZ_SEED) || Math.floor(Math.random() * 2 ** 31);
+  console.log(`${what}: FUZZ_SEED=${seed}`);
+  return seeded(seed);
 }

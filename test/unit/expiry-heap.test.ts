@@ -2,18 +2,10 @@
 // instead of walking every mailbox: each sweep batch used to walk the whole in-memory queue.
 // Checked here against a brute-force model of the same index, with random TTLs, acks and expiries.
 import { describe, expect, test } from "bun:test";
+import { seeded } from "../../bench/seeded.ts";
 import { ExpiryHeap } from "../../src/store/sqlite/expiry-heap.ts";
 import { QueueIndex, type QueueEntry } from "../../src/store/sqlite/queue-index.ts";
 
-/** A small deterministic generator (mulberry32), so a failure reproduces from its seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const boxes = ["a", "b", "c", "d", "e"];
 const keyOf = (e: QueueEntry) => `${e.seq}:${e.recipient}`;
@@ -29,7 +21,7 @@ const earliest = (due: QueueEntry[], limit: number) =>
 describe("QueueIndex.expired", () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     test(`matches a walk of every mailbox under random sends, acks and sweeps (seed ${seed})`, () => {
-      const rnd = random(seed);
+      const rnd = seeded(seed);
       const index = new QueueIndex();
       let seq = 0;
       let now = 0;

@@ -3,23 +3,16 @@
 // (until a plan is not full) still deletes exactly the messages past the cutoff that no mailbox
 // holds. Checked against a brute-force model under random sends, acks and expiries.
 import { expect, test } from "bun:test";
+import { seeded } from "../../bench/seeded.ts";
 import { QueueIndex, type QueueEntry } from "../../src/store/sqlite/queue-index.ts";
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const boxes = ["a", "b", "c"];
 const live = (index: QueueIndex) => boxes.flatMap((b) => index.entriesOf("mesh", b));
 
 for (const seed of [11, 12, 13, 14, 15, 16]) {
   test(`rounds of bounded plans delete exactly the unheld messages past the cutoff (seed ${seed})`, () => {
-    const rnd = random(seed);
+    const rnd = seeded(seed);
     const index = new QueueIndex();
     const stored = new Map<number, { createdAt: number; topic: boolean }>(); // rows not yet deleted
     let seq = 0;
