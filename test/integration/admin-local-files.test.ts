@@ -36,7 +36,7 @@ describe("serve --config that is not a config file", () => {
     }
     writeFileSync(join(root, "trailing.json"), '{\n  "port": 7911,\n}\n');
     const json = await serve(["--config", join(root, "trailing.json"), "--data-dir", data]);
-    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 2, stderr: `claudemesh serve: config file ${join(root, "trailing.json")} is not valid JSON (line 3, column 1: property name must be a string literal)\n` });
+    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 2, stderr: `claudemesh serve: config file ${join(root, "trailing.json")} is not valid JSON (line 3, column 1: property name must be a string literal)\n  fix: correct the JSON there (a trailing comma and a missing quote are the usual ones), or point --config (or CLAUDEMESH_CONFIG) at another file\n` });
     // The admin commands read --config the same way: a usage error with the same fix.
     const backup = await admin(["backup", "--config", root]);
     expect({ code: backup.code, stderr: backup.stderr }).toEqual({ code: 2, stderr: `claudemesh: The config file ${root} is a directory, not a file.\n  fix: give --config (or CLAUDEMESH_CONFIG) the path of the JSON config file, not a directory\n` });
