@@ -6,6 +6,7 @@ import { renderUsage, type ArgsDef, type CommandDef } from "citty";
 import { clientEnv, processEnv } from "../config/client.ts";
 import { shellCommand } from "../config/command-line.ts";
 import { closest } from "../did-you-mean.ts";
+import { VERSION } from "../version.ts";
 import { refuseStrayWords, splitWords } from "./flags-check.ts";
 import { exitFlushed, helpFix, plain, writeStdout } from "./output.ts";
 
@@ -88,11 +89,16 @@ function dashHint(err: CittyError, path: string[], cmd: Command, words: string[]
   return ` An argument that starts with "-" goes after "--": ${shellCommand(fixed)}.`;
 }
 
+/** citty's first line ends with the command's name and version in parentheses, from its parent:
+ *  a subcommand's reads "(invite list)", without claudemesh or the version, which the group it
+ *  is in does not carry. Completed as a top-level command's: "(claudemesh invite list v0.1.0)". */
+const fullTitle = (text: string) => text.replace(/^([^\n]*)\((?!claudemesh\b)([a-z][a-z -]*)\)((?:\x1b\[[0-9;]*m)*)$/m, `$1(claudemesh $2 v${VERSION})$3`);
+
 /** Prints a command's help on stdout: coloured only for a terminal (and not under NO_COLOR or CI),
  *  without the spaces citty pads the last column with. citty names a command by its parent's name
  *  alone, so `topic post` would read "USAGE topic post": every usage line starts with claudemesh. */
 export async function printUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
-  const text = (await renderUsage(cmd, parent)).replace(/^((?:\x1b\[[0-9;]*m)*USAGE(?:\x1b\[[0-9;]*m)*\s+(?:\x1b\[[0-9;]*m)*)(?!(?:\x1b\[[0-9;]*m)*claudemesh\b)/m, "$1claudemesh ");
+  const text = fullTitle(await renderUsage(cmd, parent)).replace(/^((?:\x1b\[[0-9;]*m)*USAGE(?:\x1b\[[0-9;]*m)*\s+(?:\x1b\[[0-9;]*m)*)(?!(?:\x1b\[[0-9;]*m)*claudemesh\b)/m, "$1claudemesh ");
   const colour = Boolean(process.stdout.isTTY) && clientEnv(processEnv()).interactive;
   // citty exits 0 after the help: a failed write is reported (exitFlushed) before it can.
   if (!(await writeStdout((colour ? text : plain(text)).replace(/[ \t]+$/gm, "") + "\n"))) await exitFlushed(0);

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { cli, identities, cliTeam } from "../helpers/cli.ts";
 import { COMMANDS, SUBCOMMANDS } from "../../src/cli/root.ts";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
+import { VERSION } from "../../src/version.ts";
 
 const LOADED_PROBE = resolve(import.meta.dir, "../fixtures/loaded-modules.ts");
 /** Modules a command should load only when it connects: the WebSocket client and the frame codec
@@ -67,15 +68,17 @@ describe("cli help and completion", () => {
 
   // Every command path, serve and the second-level ones (`invite list`, `audit verify`) included:
   // the first-run review (L5) found six without an example.
-  test("every command's --help shows an example and its full usage line", async () => {
+  test("every command's --help shows an example, its full usage line and its full name", async () => {
     await using ids = identities(1);
     const [dir] = ids.dirs as [string];
     const paths = COMMANDS.flatMap((c) => [[c], ...(SUBCOMMANDS[c] ?? []).map((sub) => [c, sub])]);
-    // Each also names itself in full on its usage line (citty gives `topic post` as "USAGE topic post").
+    // Each also names itself in full on its usage line (citty gives `topic post` as "USAGE topic post")
+    // and in its title, with the version (citty gives a subcommand's as "(topic post)").
     const problems = (
       await pool(paths, 4, async (p) => {
         const out = (await cli(dir, [...p, "--help"])).stdout;
-        const wrong = [!out.includes("Example: ") && "no example", !out.includes(`USAGE claudemesh ${p.join(" ")}`) && "usage line"].filter(Boolean);
+        const title = `(claudemesh ${p.join(" ")} v${VERSION})`;
+        const wrong = [!out.includes("Example: ") && "no example", !out.includes(`USAGE claudemesh ${p.join(" ")}`) && "usage line", !out.split("\n")[0]!.endsWith(title) && `title (not ${title})`].filter(Boolean);
         return wrong.length ? `${p.join(" ")}: ${wrong.join(", ")}` : null;
       })
     ).filter(Boolean);
