@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { loadBrokerConfig } from "../../src/config/load.ts";
 import { jsonLog } from "../../src/log/log.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
@@ -43,16 +44,26 @@ async function brokerWithSlowDisk() {
   };
 }
 
+/** brokerWithSlowDisk with a mesh: its owner and member bob, each connected (bob with `bobOpts`). */
+async function slowDiskMesh(bobOpts?: Parameters<typeof connect>[2]) {
+  const slow = await brokerWithSlowDisk();
+  const { owner } = await createTestMesh(slow.broker.url);
+  const bob = await addMember(slow.broker.url, owner, "bob");
+  const a = await connect(slow.broker.url, owner);
+  const b = await connect(slow.broker.url, bob, bobOpts);
+  return Object.assign(slow, { bob, a, b });
+}
+
+/** Waits until the store holds a message of `kind` (committed, maybe not yet flushed). */
+const stored = (store: Awaited<ReturnType<typeof brokerWithSlowDisk>>["store"], kind: string) =>
+  until(() => store.db.query("SELECT 1 FROM messages WHERE kind = ?").get(kind) !== null, `a ${kind} message stored`);
+
 const answeredWithin = async <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), Bun.sleep(ms).then(() => false)]);
 
 describe("commit, flush and answers", () => {
   test("neither the recipient's push nor the sender's result comes before the disk flush", async () => {
-    await using slow = await brokerWithSlowDisk();
-    const { broker, store, hold } = slow;
-    const { owner } = await createTestMesh(broker.url);
-    const bob = await addMember(broker.url, owner, "bob");
-    const a = await connect(broker.url, owner);
-    const b = await connect(broker.url, bob);
+    await using slow = await slowDiskMesh();
+    const { store, hold, bob, a, b } = slow;
 
     // A push before the flush could show the recipient a message (or a topic offset) that a
     // power loss then takes back and a retry stores anew (chaos --power-loss found both).
@@ -97,15 +108,11 @@ describe("commit, flush and answers", () => {
 
 test("fetch hands out no message before the commit holding it is flushed", async () => {
   // A pull-mode reader would act on a message a power loss can still take back (protocol §5.4).
-  await using slow = await brokerWithSlowDisk();
-  const { broker, store, hold } = slow;
-  const { owner } = await createTestMesh(broker.url);
-  const bob = await addMember(broker.url, owner, "bob");
-  const a = await connect(broker.url, owner);
-  const b = await connect(broker.url, bob, { receive: "pull" });
+  await using slow = await slowDiskMesh({ receive: "pull" });
+  const { store, hold, bob, a, b } = slow;
   const release = hold();
   const sent = sendText(a, bob.keys.publicKey, "hello");
-  while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'direct'").get()) await Bun.sleep(5);
+  await stored(store, "direct");
   const fetched = b.client.request("fetch", {});
   expect(await answeredWithin(fetched, 100)).toBe(false);
   release();
@@ -117,17 +124,13 @@ test("fetch hands out no message before the commit holding it is flushed", async
 test("topic_list shows no topic offset before the post holding it is flushed", async () => {
   // Like topic_history: a reader could take the offset as where it has read up to, and a power
   // loss before the flush gives that offset to the next post.
-  await using slow = await brokerWithSlowDisk();
-  const { broker, store, hold } = slow;
-  const { owner } = await createTestMesh(broker.url);
-  const bob = await addMember(broker.url, owner, "bob");
-  const a = await connect(broker.url, owner);
-  const b = await connect(broker.url, bob);
+  await using slow = await slowDiskMesh();
+  const { store, hold, a, b } = slow;
   await a.client.request("topic_create", { name: "news" });
   await b.client.request("topic_join", { topic: "news" });
   const release = hold();
   const posted = sendText(a, "#news", "hello");
-  while (!store.db.query("SELECT 1 FROM messages WHERE kind = 'topic'").get()) await Bun.sleep(5);
+  await stored(store, "topic");
   const listed = b.client.request("topic_list", {});
   expect(await answeredWithin(listed, 100)).toBe(false);
   release();
