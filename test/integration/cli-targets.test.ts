@@ -61,7 +61,7 @@ describe("cli targets", () => {
     expect({ code: grantsHuman.code, stdout: grantsHuman.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Everyone else: dm, broadcast, group, topic\.\nalice +blocked\n$/) });
 
     const grant = await cli(bob, ["grant", "alice", "all", "--json"]);
-    expect({ code: grant.code, json: grant.json() }).toEqual({ code: 0, json: { peer: alicePub, name: "alice", caps: ["dm", "broadcast", "group", "topic"] } });
+    expect({ code: grant.code, json: grant.json() }).toEqual({ code: 0, json: { peer: alicePub, name: "alice", caps: ["dm", "broadcast", "group", "topic"], changed: true } });
     ok(await cli(alice, ["send", "bob", "now you can read me"]));
     const allowed = await cli(bob, ["inbox", "--json"]);
     expect({ code: allowed.code, bodies: bodies(allowed) }).toEqual({ code: 0, bodies: ["alice: now you can read me"] });
@@ -76,6 +76,35 @@ describe("cli targets", () => {
 
     const badCap = await cli(bob, ["grant", "alice", "telepathy"]);
     expect({ code: badCap.code, stderr: badCap.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Unknown capability "telepathy"`) });
+  }, 60_000);
+
+  test("a grant, revoke or block that changes nothing says so and writes nothing: no entry, no audit entry", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [, bob] } = team;
+    const alicePub = team.mesh.members.alice!.pubkey;
+    const auditLength = async () => (ok(await cli(bob, ["audit", "log", "--limit", "500", "--json"])).json().entries as unknown[]).length;
+    const before = await auditLength();
+
+    // Everyone may DM by default: granting it pins nothing and announces no change.
+    const grant = await cli(bob, ["grant", "alice", "dm"]);
+    expect({ code: grant.code, stdout: grant.stdout }).toEqual({ code: 0, stdout: "alice may already: dm, broadcast, group, topic, as everyone may by default. Nothing changed.\n" });
+    const grantJson = await cli(bob, ["grant", "alice", "dm", "topic", "--json"]);
+    expect({ code: grantJson.code, json: grantJson.json() }).toEqual({ code: 0, json: { peer: alicePub, name: "alice", caps: ["dm", "broadcast", "group", "topic"], changed: false } });
+    expect(ok(await cli(bob, ["grants", "--json"])).json().grants).toEqual([]);
+    expect(await auditLength()).toBe(before);
+
+    // With an entry of its own: revoking what it already lacks, blocking twice.
+    ok(await cli(bob, ["revoke", "alice", "dm"]));
+    const again = await cli(bob, ["revoke", "alice", "dm"]);
+    expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 0, stdout: "alice already may not: dm; they may: broadcast, group, topic. Nothing changed.\n" });
+    ok(await cli(bob, ["block", "alice"]));
+    const blocked = await auditLength();
+    const twice = await cli(bob, ["block", "alice"]);
+    expect({ code: twice.code, stdout: twice.stdout }).toEqual({ code: 0, stdout: "alice is already blocked. Nothing changed.\n" });
+    const revokeBlocked = await cli(bob, ["revoke", "alice", "topic"]);
+    expect({ code: revokeBlocked.code, stdout: revokeBlocked.stdout }).toEqual({ code: 0, stdout: "alice is already blocked. Nothing changed.\n" });
+    expect(await auditLength()).toBe(blocked);
+    expect(ok(await cli(bob, ["grants", "--json"])).json().grants).toEqual([{ peer: alicePub, name: "alice", caps: [] }]);
   }, 60_000);
 
   test("free text needs no quotes: every word after the target is the message (send, topic post, summary)", async () => {
@@ -102,10 +131,10 @@ describe("cli targets", () => {
     const sessionName = (ok(await cli(bob, ["peers", "--json"])).json().peers as { kind: string; displayName: string }[]).find((p) => p.kind === "session")!.displayName;
     // Without a member entry, the session's own entry is what the broker applies.
     expect(ok(await cli(bob, ["block", sessionName, "--json"])).json()).toMatchObject({ caps: [] });
-    ok(await cli(bob, ["grant", "alice", "dm"]));
+    ok(await cli(bob, ["revoke", "alice", "broadcast"]));
     const refused = await cli(bob, ["grant", sessionName, "all"]);
     expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 2, stdout: "" });
-    expect(refused.stderr).toContain("takes precedence");
+    expect(refused.stderr).toContain("whose own entry (dm, group, topic) applies to all of their sessions and takes precedence");
     expect(refused.stderr).toContain("claudemesh grant|revoke|block alice");
     session.close();
   }, 60_000);

@@ -26,7 +26,12 @@ function capsOf(args: GrantArgs): Cap[] {
   return [...caps];
 }
 
-async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string) {
+/** What a change that changes nothing says instead: the peer may already do what was granted, may
+ *  already not do what was revoked, or is already blocked. `byDefault`: the peer has no entry of its
+ *  own, so what it may is the defaults everyone gets. */
+type Unchanged = (name: string, caps: Cap[], byDefault: boolean) => string;
+
+async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string, unchanged: Unchanged) {
   const mesh = ctx.mesh();
   const client = await ctx.connect(mesh);
   const { target, peer } = await resolve(client, args.peer, mesh.publicKey);
@@ -45,25 +50,40 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
       `${peer.displayName} is a session of a member whose own entry (${memberEntry.caps.join(", ") || "blocked"}) applies to all of their sessions and takes precedence. Change that entry instead (claudemesh grant|revoke|block ${member} …).`,
     );
   }
-  const current = grants.find((g) => g.peer === target)?.caps ?? [...defaults];
+  const entry = grants.find((g) => g.peer === target);
+  const current = entry?.caps ?? [...defaults];
   const caps = CAPS.filter((c) => next(current).includes(c));
+  // Nothing is written when nothing would change: an entry equal to the defaults would still pin
+  // the peer to them, and "may now" would announce a change that is not one.
+  if (caps.length === current.length && caps.every((c) => current.includes(c))) {
+    ctx.out.result({ peer: target, name: peer.displayName, caps, changed: false }, () => unchanged(peer.displayName, caps, entry === undefined));
+    return;
+  }
   await client.request("grant_set", { peer: target, caps });
-  ctx.out.result({ peer: target, name: peer.displayName, caps }, () => say(peer.displayName, caps));
+  ctx.out.result({ peer: target, name: peer.displayName, caps, changed: true }, () => say(peer.displayName, caps));
 }
 
+const everyone = (byDefault: boolean) => (byDefault ? ", as everyone may by default" : "");
+
 export async function grant(args: GrantArgs): Promise<void> {
-  await command(args, (ctx) => change(ctx, args, (cur) => [...cur, ...capsOf(args)], (n, c) => `${n} may now: ${c.join(", ") || "nothing"}.`));
+  await command(args, (ctx) =>
+    change(ctx, args, (cur) => [...cur, ...capsOf(args)], (n, c) => `${n} may now: ${c.join(", ")}.`, (n, c, byDefault) => `${n} may already: ${c.join(", ")}${everyone(byDefault)}. Nothing changed.`),
+  );
 }
 
 export async function revoke(args: GrantArgs): Promise<void> {
   await command(args, (ctx) => {
     const drop = capsOf(args);
-    return change(ctx, args, (cur) => cur.filter((c) => !drop.includes(c)), (n, c) => `${n} may now: ${c.join(", ") || "nothing (blocked)"}.`);
+    const already = (n: string, c: Cap[], byDefault: boolean) =>
+      c.length === 0 ? `${n} is already blocked. Nothing changed.` : `${n} already may not: ${CAPS.filter((x) => drop.includes(x)).join(", ")}; they may: ${c.join(", ")}${everyone(byDefault)}. Nothing changed.`;
+    return change(ctx, args, (cur) => cur.filter((c) => !drop.includes(c)), (n, c) => `${n} may now: ${c.join(", ") || "nothing (blocked)"}.`, already);
   });
 }
 
 export async function block(args: GrantArgs): Promise<void> {
-  await command(args, (ctx) => change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.`));
+  await command(args, (ctx) =>
+    change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.`, (n) => `${n} is already blocked. Nothing changed.`),
+  );
 }
 
 export async function list(args: CommonArgs): Promise<void> {
