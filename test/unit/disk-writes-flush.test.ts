@@ -105,3 +105,16 @@ test("flushes settle in the order they were asked for, whether answered at once 
   expect(settled.length).toBe(300);
   close();
 });
+
+test("an ask made after close is refused as a stop: the asks already waiting still get their flush, and nothing is called a disk failure", async () => {
+  const slow: Datasync = (fd, cb) => setTimeout(() => fdatasync(fd, cb), 30);
+  const { disk, commit, close } = setup(slow);
+  commit();
+  const waiting = disk.flushed();
+  commit();
+  close();
+  const late = disk.flushed();
+  expect(await late.then(() => "flushed", (e: { code?: string; message: string }) => `${e.code}: ${e.message}`)).toStartWith("unavailable: the broker is stopping");
+  expect(await waiting.then(() => "flushed", (e: Error) => e.message)).toBe("flushed");
+  expect(await Promise.race([disk.fatal.then((e) => e.message), Bun.sleep(100).then(() => "not settled")])).toBe("not settled");
+});

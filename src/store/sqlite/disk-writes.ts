@@ -33,6 +33,8 @@ export class DiskWrites {
   private readonly waiting: { through: number; answer: PromiseWithResolvers<void> }[] = [];
   /** The most any sync asked of WalSync so far covers. */
   private syncAsked = 0;
+  /** Set by close: the WAL's descriptor is closing, so no further sync can be asked of it. */
+  private closed = false;
 
   /** `wal`: the flusher with synchronous "full", null with "normal"; `lock`: the connection's. */
   constructor(
@@ -89,6 +91,10 @@ export class DiskWrites {
     this.refuseIfFailed();
     const through = this.committed;
     if (this.durable >= through && this.waiting.length === 0) return;
+    // An ask made after close (a request still running when the drain's time ran out) cannot get
+    // a sync: it is refused as the stop it is, not taken for a failed flush, which would refuse
+    // the asks still waiting for a sync that will succeed and report a disk failure that was none.
+    if (this.closed && through > this.syncAsked) throw new MeshError("unavailable", "the broker is stopping: this write was not confirmed as flushed to disk; retry it once the broker is back (a retried send is stored once)");
     const answer = Promise.withResolvers<void>();
     this.waiting.push({ through, answer });
     // A sync running or queued already covers `through` unless something committed since it was
@@ -129,6 +135,7 @@ export class DiskWrites {
   /** Closes around `db`: the checkpointer's connection first (the broker's must be the last to
    *  close, so SQLite removes the WAL), the WAL flusher's descriptor after. */
   close(db: Database): void {
+    this.closed = true;
     this.checkpointer?.close();
     db.close();
     this.wal?.close();
