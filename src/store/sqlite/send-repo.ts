@@ -118,7 +118,7 @@ export class SendRepo {
         senderPubkey: m.senderPubkey,
         clientMessageId: m.clientMessageId,
         createdAt: message.createdAt,
-        topic: topic !== null,
+        topicId: m.topicId,
       },
       key,
       entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),

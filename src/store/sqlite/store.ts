@@ -96,6 +96,8 @@ export class SqliteStore implements T.Store {
   private readonly sweeper: Sweeper;
   private readonly disk: DiskWrites;
   readonly fatal: Promise<Error>;
+  /** Topic history retention (topic-trims.ts); read by tests and probes for what sweeps look at. */
+  readonly trims: TopicTrims;
 
   constructor(
     private readonly database: Database,
@@ -112,7 +114,7 @@ export class SqliteStore implements T.Store {
     this.members = new MemberRepo(db, this.audit, this.index);
     this.sessions = new SessionRepo(db, this.index);
     this.invites = new InviteRepo(db, this.audit);
-    const trims = new TopicTrims(db);
+    const trims = (this.trims = new TopicTrims(db));
     this.topics = new TopicRepo(db, this.audit, trims);
     this.groups = new GroupRepo(db);
     this.grants = new GrantRepo(db, this.audit);

@@ -5,7 +5,7 @@ import type { MessageKeyRow, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import type { SendRepo } from "./send-repo.ts";
-import type { TopicTrims, TrimmedRow } from "./topic-trims.ts";
+import type { BehindTrim, TopicTrims } from "./topic-trims.ts";
 import { writeTx } from "./transaction.ts";
 
 /** Rows of each kind (expired queue entries, messages, topic trims, signatures) one sweep
@@ -39,7 +39,10 @@ export class Sweeper {
     const emptying = new Set([...this.index.leftAfter(expired)].filter(([, n]) => n === 0).map(([seq]) => seq));
     const emptied = [...emptying].filter((seq) => !this.index.delivered(seq));
     let deleted: MessageKeyRow[] = [];
-    let trimmed: TrimmedRow[] = [];
+    let trimmed: BehindTrim = { rows: [], looked: [], walked: [] };
+    // Topic rows freed by acks and removals since the last sweep, and by this sweep's expiries.
+    this.trims.freed(this.index.takeFreedTopicRows());
+    this.trims.freed(this.index.topicRowsOf(emptying));
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying, limit);
     const { result, notices } = writeTx(this.db, () => {
       deleteEntries(this.db, expired);
@@ -67,13 +70,15 @@ export class Sweeper {
       this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(nowMs / 1000));
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
-      const more = plan.full || [expired.length, trimmed.length, seenSignatures].some((n) => n >= limit);
-      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.length, seenSignatures, more }, notices };
+      const more = plan.full || [expired.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
+      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.rows.length, seenSignatures, more }, notices };
     });
     this.index.remove(expired);
+    // The topic rows these expiries freed were handed over above (topicRowsOf).
+    this.index.takeFreedTopicRows();
     this.index.afterDeletion(plan, deleted);
-    this.index.forget(trimmed);
-    this.trims.deleted(trimmed);
+    this.index.forget(trimmed.rows);
+    this.trims.settled(trimmed);
     if (notices === null) return result;
     notices.apply();
     return { ...result, notices: notices.out };

@@ -7,6 +7,13 @@
 // read every held row again on every post: with an offline member holding thousands of posts, a
 // topic's posts slowed from ~9,000/s to ~200/s and each one stalled the event loop.
 //
+// The sweep looks only at what may have become deletable since it last looked: the rows that lost
+// their last queue entry (QueueIndex reports them), each deleted if it is behind its window. A
+// row freed inside the window needs nothing: trimOnPost meets it when it leaves. The one exception
+// is a topic's first window move in this process, when rows freed before a restart may wait
+// behind it: that topic's rows behind the window are all looked at once. Until session 26 every
+// sweep read every held row behind every window again.
+//
 // Every deletion of a topic message is one of these two, so every offset above the highest one
 // deleted is retained: that bound starts the run a reader can resume from (earliestOffset), with
 // no query over the topic's history.
@@ -14,6 +21,10 @@ import type { Database } from "bun:sqlite";
 import type { MessageKeyRow } from "./queue-index.ts";
 
 export type TrimmedRow = MessageKeyRow & { topic_id: number; topic_offset: number };
+
+/** What a sweep deleted behind the windows, and what it looked at (the freed rows, and the
+ *  topics whose rows behind the window it walked all the way through): for settled(). */
+export type BehindTrim = { rows: TrimmedRow[]; looked: number[]; walked: number[] };
 
 const RETURNING = "RETURNING seq, mesh_id, sender_pubkey, client_message_id, topic_id, topic_offset";
 const UNHELD = "NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_seq = messages.seq)";
@@ -24,6 +35,14 @@ export class TopicTrims {
   /** Per topic: the highest offset that has left the window since this process started; the
    *  sweep deletes what stayed behind it. (After a restart a topic's next post sets it again.) */
   private readonly behind = new Map<number, number>();
+  /** Topic messages freed (their last queue entry went) that the sweep has not looked at yet:
+   *  seq → topic. */
+  private readonly freedRows = new Map<number, number>();
+  /** Topics whose window became known in this process and whose rows behind it the sweep has not
+   *  walked yet. */
+  private readonly unwalked = new Set<number>();
+  /** Rows and topics trimBehind has looked at (for tests: a sweep with nothing new looks at none). */
+  looks = 0;
 
   constructor(private readonly db: Database) {}
 
@@ -36,23 +55,51 @@ export class TopicTrims {
 
   /** After a post's commit: offsets up to `outOfWindow` have left the topic's window. */
   left(topicId: number, outOfWindow: number): void {
-    if (outOfWindow > (this.behind.get(topicId) ?? 0)) this.behind.set(topicId, outOfWindow);
+    if (outOfWindow > (this.behind.get(topicId) ?? 0)) {
+      if (!this.behind.has(topicId)) this.unwalked.add(topicId);
+      this.behind.set(topicId, outOfWindow);
+    }
   }
 
-  /** Inside the sweep's transaction: deletes what stayed behind each topic's window and no
-   *  mailbox holds any more, at most `limit` rows (the rest go in the next sweep). It walks the
-   *  rows behind the window by the (topic_id, topic_offset) index, the held ones included: each
-   *  sweep reads those again (~0.4 µs a row; the queue quota bounds how many a member holds). */
-  trimBehind(limit: number): TrimmedRow[] {
-    const del = this.db.query<TrimmedRow, [number, number, number]>(
+  /** These topic messages (seq → topic) lost their last queue entry. */
+  freed(rows: ReadonlyMap<number, number>): void {
+    for (const [seq, topicId] of rows) this.freedRows.set(seq, topicId);
+  }
+
+  /** Inside the sweep's transaction: deletes the freed rows that are behind their window, and
+   *  walks the rows behind the window of each unwalked topic by the (topic_id, topic_offset) index
+   *  (held ones included, ~0.4 µs a row), deleting those no mailbox holds; at most `limit` rows
+   *  (the rest in the next sweep). After the commit, call settled(). */
+  trimBehind(limit: number): BehindTrim {
+    const one = this.db.query<TrimmedRow, [number, number]>(`DELETE FROM messages WHERE seq = ? AND topic_offset <= ? AND ${UNHELD} ${RETURNING}`);
+    const walk = this.db.query<TrimmedRow, [number, number, number]>(
       `DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE topic_id = ? AND topic_offset <= ? AND ${UNHELD} LIMIT ?) ${RETURNING}`,
     );
-    const out: TrimmedRow[] = [];
-    for (const [topicId, through] of this.behind) {
-      if (out.length >= limit) break;
-      out.push(...del.all(topicId, through, limit - out.length));
+    const out: BehindTrim = { rows: [], looked: [], walked: [] };
+    for (const [seq, topicId] of this.freedRows) {
+      if (out.looked.length >= limit) break;
+      this.looks++;
+      out.looked.push(seq);
+      // Unknown window (none moved since the start): the walk at its first move finds the row.
+      const through = this.behind.get(topicId);
+      if (through !== undefined) out.rows.push(...one.all(seq, through));
+    }
+    for (const topicId of this.unwalked) {
+      const room = limit - out.rows.length;
+      if (room <= 0) break;
+      this.looks++;
+      const got = walk.all(topicId, this.behind.get(topicId)!, room);
+      out.rows.push(...got);
+      if (got.length < room) out.walked.push(topicId);
     }
     return out;
+  }
+
+  /** After the commit of a trimBehind: its rows are deleted, what it looked at is done. */
+  settled(trim: BehindTrim): void {
+    this.deleted(trim.rows);
+    for (const seq of trim.looked) this.freedRows.delete(seq);
+    for (const t of trim.walked) this.unwalked.delete(t);
   }
 
   /** After the commit that deleted `rows`. */
