@@ -7,16 +7,16 @@
 // read every held row again on every post: with an offline member holding thousands of posts, a
 // topic's posts slowed from ~9,000/s to ~200/s and each one stalled the event loop.
 //
+// Every deletion of a topic message is one of these two, so every offset above the highest one
+// deleted is retained: that bound starts the run a reader can resume from (earliestOffset), with
+// no query over the topic's history.
+//
 // The sweep looks only at what may have become deletable since it last looked: the rows that lost
 // their last queue entry (QueueIndex reports them), each deleted if it is behind its window. A
 // row freed inside the window needs nothing: trimOnPost meets it when it leaves. The one exception
 // is a topic's first window move in this process, when rows freed before a restart may wait
 // behind it: that topic's rows behind the window are all looked at once. Until session 26 every
 // sweep read every held row behind every window again.
-//
-// Every deletion of a topic message is one of these two, so every offset above the highest one
-// deleted is retained: that bound starts the run a reader can resume from (earliestOffset), with
-// no query over the topic's history.
 import type { Database } from "bun:sqlite";
 import type { MessageKeyRow } from "./queue-index.ts";
 
