@@ -64,10 +64,12 @@ function copyInto(from: Opened, to: string): void {
   }
 }
 
-/** Whether the file behind `o` changed since it was opened (a backup still being written). */
+/** Whether the file behind `o` changed since it was opened (a backup still being written). The
+ *  change time too: a writer that keeps the size and sets the modification time back (`cp -p`,
+ *  `rsync --inplace`, `touch -r`) cannot set it back. */
 const changed = (o: Opened) => {
   const now = fstatSync(o.fd);
-  return now.size !== o.st.size || now.mtimeMs !== o.st.mtimeMs;
+  return now.size !== o.st.size || now.mtimeMs !== o.st.mtimeMs || now.ctimeMs !== o.st.ctimeMs;
 };
 
 /** Refuses a backup with a rollback journal beside it: its writer was killed mid-transaction
