@@ -34,13 +34,16 @@ export type AdmittedMessage = {
   senderPubkey: string;
   clientMessageId: string;
   createdAt: number;
-  /** The topic of a topic message, else null. Topic messages are history: trimmed by offset,
-   *  never by the dedup window. */
-  topicId: number | null;
+  /** Where a topic message stands in its topic, else null. Topic messages are history: trimmed
+   *  by offset, never by the dedup window. */
+  topic: TopicPlace | null;
 };
 
-/** A message some mailbox still holds; `topicId` as in AdmittedMessage. */
-type Pending = { count: number; delivered: boolean; topicId: number | null };
+/** A topic message's topic and offset. */
+export type TopicPlace = { id: number; offset: number };
+
+/** A message some mailbox still holds; `topic` as in AdmittedMessage. */
+type Pending = { count: number; delivered: boolean; topic: TopicPlace | null };
 
 /** A deleted message row's de-duplication key, as DELETE … RETURNING gives it. */
 export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string };
@@ -74,9 +77,9 @@ export class QueueIndex {
   private readonly dedup = new Map<number, number | number[]>();
   /** Non-topic messages, for the sweep to delete once past the dedup window and held by none. */
   private readonly sweepable = new SweepCandidates();
-  /** Topic messages that lost their last queue entry since takeFreedTopicRows: seq → topic
-   *  (topic-trims.ts). */
-  private freedTopicRows = new Map<number, number>();
+  /** Told, after the commit, of each topic message that lost its last queue entry (the store
+   *  passes it to topic-trims.ts). */
+  onTopicFreed: (seq: number, topic: TopicPlace) => void = () => {};
   private entries = 0;
   /** Every entry by expiry, for the sweep (removed ones leave lazily, expiry-heap.ts). */
   private readonly expiry = new ExpiryHeap<QueueEntry>((e) => this.box(e.meshId, e.recipient)?.get(e.id) === e);
@@ -105,13 +108,14 @@ export class QueueIndex {
         if (delivered === 1) index.pending.get(seq)!.delivered = true;
       },
     );
-    type MessageRow = [seq: number, meshId: string, senderPubkey: string, clientMessageId: string, createdAt: number, topicId: number | null];
+    type MessageRow = [seq: number, meshId: string, senderPubkey: string, clientMessageId: string, createdAt: number, topicId: number | null, offset: number | null];
     pages<MessageRow>(
       db,
-      "SELECT seq, mesh_id, sender_pubkey, client_message_id, created_at, topic_id FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+      "SELECT seq, mesh_id, sender_pubkey, client_message_id, created_at, topic_id, topic_offset FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
       [-1],
       (r) => [r[0]],
-      ([seq, meshId, senderPubkey, clientMessageId, createdAt, topicId]) => index.remember(seq, index.hash(meshId, senderPubkey, clientMessageId), createdAt, topicId),
+      ([seq, meshId, senderPubkey, clientMessageId, createdAt, id, offset]) =>
+        index.remember(seq, index.hash(meshId, senderPubkey, clientMessageId), createdAt, id === null ? null : { id, offset: offset! }),
     );
     return index;
   }
@@ -130,7 +134,7 @@ export class QueueIndex {
   /** Records a committed message (`key` from keyOf) and its queue entries. */
   admit(m: AdmittedMessage, key: number, entries: readonly NewEntry[]): void {
     for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, e);
-    this.remember(m.seq, key, m.createdAt, m.topicId);
+    this.remember(m.seq, key, m.createdAt, m.topic);
   }
 
   entry(meshId: string, recipient: string, messageId: string): QueueEntry | undefined {
@@ -202,27 +206,10 @@ export class QueueIndex {
       if (--p.count === 0) {
         this.pending.delete(e.seq);
         this.sweepable.released(e.seq);
-        if (p.topicId !== null) this.freedTopicRows.set(e.seq, p.topicId);
+        if (p.topic !== null) this.onTopicFreed(e.seq, p.topic);
       }
     }
     this.expiry.compact(this.entries);
-  }
-
-  /** The topic messages that lost their last queue entry since the last call: seq → topic. */
-  takeFreedTopicRows(): Map<number, number> {
-    const out = this.freedTopicRows;
-    this.freedTopicRows = new Map();
-    return out;
-  }
-
-  /** Those of `seqs` that are topic messages a mailbox holds, with their topics. */
-  topicRowsOf(seqs: Iterable<number>): Map<number, number> {
-    const out = new Map<number, number>();
-    for (const seq of seqs) {
-      const topicId = this.pending.get(seq)?.topicId;
-      if (topicId != null) out.set(seq, topicId);
-    }
-    return out;
   }
 
   /** Entries expired at `now`, claimed or not, earliest first, at most `limit` of them: the
@@ -279,13 +266,13 @@ export class QueueIndex {
   }
 
   /** After the message's entries were added (a held topic message's Pending learns its topic). */
-  private remember(seq: number, hash: number, createdAt: number, topicId: number | null): void {
+  private remember(seq: number, hash: number, createdAt: number, topic: TopicPlace | null): void {
     const v = this.dedup.get(hash);
     this.dedup.set(hash, v === undefined ? seq : typeof v === "number" ? [v, seq] : [...v, seq]);
-    if (topicId === null) this.sweepable.add(seq, createdAt);
+    if (topic === null) this.sweepable.add(seq, createdAt);
     else {
       const p = this.pending.get(seq);
-      if (p) p.topicId = topicId;
+      if (p) p.topic = topic;
     }
   }
 
@@ -307,7 +294,7 @@ export class QueueIndex {
     this.entries++;
     const p = this.pending.get(seq);
     if (p) p.count++;
-    else this.pending.set(seq, { count: 1, delivered: false, topicId: null });
+    else this.pending.set(seq, { count: 1, delivered: false, topic: null });
     if (e.claimedBy !== null) this.claimOne(entry, e.claimedBy);
   }
 

@@ -118,7 +118,7 @@ export class SendRepo {
         senderPubkey: m.senderPubkey,
         clientMessageId: m.clientMessageId,
         createdAt: message.createdAt,
-        topicId: m.topicId,
+        topic: m.topicId === null || topic === null ? null : { id: m.topicId, offset: topic.offset },
       },
       key,
       entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),

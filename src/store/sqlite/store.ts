@@ -115,6 +115,7 @@ export class SqliteStore implements T.Store {
     this.sessions = new SessionRepo(db, this.index);
     this.invites = new InviteRepo(db, this.audit);
     const trims = (this.trims = new TopicTrims(db));
+    this.index.onTopicFreed = (seq, topic) => trims.freed(seq, topic);
     this.topics = new TopicRepo(db, this.audit, trims);
     this.groups = new GroupRepo(db);
     this.grants = new GrantRepo(db, this.audit);

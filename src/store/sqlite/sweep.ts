@@ -40,9 +40,6 @@ export class Sweeper {
     const emptied = [...emptying].filter((seq) => !this.index.delivered(seq));
     let deleted: MessageKeyRow[] = [];
     let trimmed: BehindTrim = { rows: [], looked: [], walked: [] };
-    // Topic rows freed by acks and removals since the last sweep, and by this sweep's expiries.
-    this.trims.freed(this.index.takeFreedTopicRows());
-    this.trims.freed(this.index.topicRowsOf(emptying));
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying, limit);
     const { result, notices } = writeTx(this.db, () => {
       deleteEntries(this.db, expired);
@@ -73,12 +70,12 @@ export class Sweeper {
       const more = plan.full || [expired.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
       return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.rows.length, seenSignatures, more }, notices };
     });
+    this.trims.settled(trimmed);
     this.index.remove(expired);
-    // The topic rows these expiries freed were handed over above (topicRowsOf).
-    this.index.takeFreedTopicRows();
     this.index.afterDeletion(plan, deleted);
     this.index.forget(trimmed.rows);
-    this.trims.settled(trimmed);
+    // Topic rows behind their windows that these expiries freed (or that did not fit) are next.
+    if (this.trims.freedWaiting()) result.more = true;
     if (notices === null) return result;
     notices.apply();
     return { ...result, notices: notices.out };

@@ -18,7 +18,7 @@
 // behind it: that topic's rows behind the window are all looked at once. Until session 26 every
 // sweep read every held row behind every window again.
 import type { Database } from "bun:sqlite";
-import type { MessageKeyRow } from "./queue-index.ts";
+import type { MessageKeyRow, TopicPlace } from "./queue-index.ts";
 
 export type TrimmedRow = MessageKeyRow & { topic_id: number; topic_offset: number };
 
@@ -35,9 +35,9 @@ export class TopicTrims {
   /** Per topic: the highest offset that has left the window since this process started; the
    *  sweep deletes what stayed behind it. (After a restart a topic's next post sets it again.) */
   private readonly behind = new Map<number, number>();
-  /** Topic messages freed (their last queue entry went) that the sweep has not looked at yet:
-   *  seq → topic. */
-  private readonly freedRows = new Map<number, number>();
+  /** Topic messages behind their window freed (their last queue entry went) that the sweep has
+   *  not looked at yet. */
+  private readonly freedRows = new Set<number>();
   /** Topics whose window became known in this process and whose rows behind it the sweep has not
    *  walked yet. */
   private readonly unwalked = new Set<number>();
@@ -61,28 +61,34 @@ export class TopicTrims {
     }
   }
 
-  /** These topic messages (seq → topic) lost their last queue entry. */
-  freed(rows: ReadonlyMap<number, number>): void {
-    for (const [seq, topicId] of rows) this.freedRows.set(seq, topicId);
+  /** After the commit that took its last queue entry: a topic message no mailbox holds. The
+   *  sweep deletes it if it is behind its window; inside the window, the post that pushes it out
+   *  does, and before the window is known in this process, the walk at its first move. */
+  freed(seq: number, topic: TopicPlace): void {
+    const through = this.behind.get(topic.id);
+    if (through !== undefined && topic.offset <= through) this.freedRows.add(seq);
   }
 
-  /** Inside the sweep's transaction: deletes the freed rows that are behind their window, and
+  /** Whether freed rows wait for the sweep. */
+  freedWaiting(): boolean {
+    return this.freedRows.size > 0;
+  }
+
+  /** Inside the sweep's transaction: deletes the freed rows behind their window, and
    *  walks the rows behind the window of each unwalked topic by the (topic_id, topic_offset) index
    *  (held ones included, ~0.4 µs a row), deleting those no mailbox holds; at most `limit` rows
    *  (the rest in the next sweep). After the commit, call settled(). */
   trimBehind(limit: number): BehindTrim {
-    const one = this.db.query<TrimmedRow, [number, number]>(`DELETE FROM messages WHERE seq = ? AND topic_offset <= ? AND ${UNHELD} ${RETURNING}`);
+    const one = this.db.query<TrimmedRow, [number]>(`DELETE FROM messages WHERE seq = ? AND ${UNHELD} ${RETURNING}`);
     const walk = this.db.query<TrimmedRow, [number, number, number]>(
       `DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE topic_id = ? AND topic_offset <= ? AND ${UNHELD} LIMIT ?) ${RETURNING}`,
     );
     const out: BehindTrim = { rows: [], looked: [], walked: [] };
-    for (const [seq, topicId] of this.freedRows) {
+    for (const seq of this.freedRows) {
       if (out.looked.length >= limit) break;
       this.looks++;
       out.looked.push(seq);
-      // Unknown window (none moved since the start): the walk at its first move finds the row.
-      const through = this.behind.get(topicId);
-      if (through !== undefined) out.rows.push(...one.all(seq, through));
+      out.rows.push(...one.all(seq));
     }
     for (const topicId of this.unwalked) {
       const room = limit - out.rows.length;
