@@ -55,3 +55,27 @@ test("expired queue entries and remembered signatures go SWEEP_BATCH at a time",
   ]);
   expect([count(store, "queue"), count(store, "seen_signatures")]).toEqual([0, 0]);
 });
+
+test("topic rows freed inside their window are looked at SWEEP_BATCH at a time, `more` until none is left", async () => {
+  // Every acked topic post is reported freed to the sweep; with the default 10,000-row window most
+  // are inside it and deleted by nothing, so counting only deleted rows said "nothing more" while
+  // the rest waited for the next sweep 30 s later: past 1,000 acked posts per 30 s they piled up.
+  const store = await tmp.open();
+  const { mesh, owner } = await seedMesh(store);
+  const topic = await store.createTopic(mesh.id, "busy", "", owner.id);
+  const box = pubkey();
+  const posts = Array.from({ length: n }, () => directMessage(owner, [box], { kind: "topic", target: "#busy", topic: "busy", topicId: topic.id }));
+  const sent = [];
+  for (let i = 0; i < n; i += 500) sent.push(...(await store.commitSends(posts.slice(i, i + 500), 10_000)));
+  await store.ack(mesh.id, [box], sent.map((o) => o.message.id), Date.now());
+  const looks = store.trims.looks;
+  expect((await sweeps(store, Date.now(), 60_000)).map((s) => [s.deletedMessages, s.more])).toEqual([
+    [0, true],
+    [0, true],
+    [0, false],
+  ]);
+  expect(store.trims.looks - looks).toBe(n);
+  await sweeps(store, Date.now(), 60_000);
+  expect(store.trims.looks - looks).toBe(n);
+  expect(count(store, "messages")).toBe(n);
+});

@@ -70,7 +70,9 @@ export class Sweeper {
       this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(nowMs / 1000));
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
-      const more = plan.full || [expired.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
+      // Freed topic rows count as looked at, deleted or not (most are inside their window): the
+      // rest must not wait 30 s for the next round, or they pile up under steady topic traffic.
+      const more = plan.full || [expired.length, trimmed.looked.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
       return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.rows.length, seenSignatures, more }, notices };
     });
     this.index.remove(expired);
