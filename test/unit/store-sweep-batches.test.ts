@@ -1,7 +1,7 @@
 // A sweep is bounded (store/sqlite/sweep.ts SWEEP_BATCH): at most that many rows of each kind per
 // transaction, and `more` while some were left. One transaction for everything due stalled the
 // broker's event loop for 0.35–1.1 s every 30 s under sustained traffic (the soak run).
-import { afterEach, expect, setSystemTime, test } from "bun:test";
+import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { SWEEP_BATCH } from "../../src/store/sqlite/sweep.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { commitAll, count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
@@ -54,4 +54,39 @@ test("expired queue entries and remembered signatures go SWEEP_BATCH at a time",
     [SWEEP_BATCH / 2, SWEEP_BATCH / 2, false],
   ]);
   expect([count(store, "queue"), count(store, "seen_signatures")]).toEqual([0, 0]);
+});
+
+describe("topic rows freed behind their window by the sweep's own expiries", () => {
+  // Rows a sweep's expiries free are known only after its transaction. 500 posts held by one
+  // mailbox, expiring, behind a window of 100: 400 of them are behind it.
+  async function heldPosts() {
+    const store = await tmp.open();
+    const { mesh, owner } = await seedMesh(store);
+    const topic = await store.createTopic(mesh.id, "busy", "", owner.id);
+    const t0 = Date.now();
+    const posts = Array.from({ length: SWEEP_BATCH / 2 }, () => directMessage(owner, [pubkey()], { kind: "topic", target: "#busy", topic: "busy", topicId: topic.id, expiresAt: t0 + 1000 }));
+    await store.commitSends(posts, 100);
+    return { store, t0 };
+  }
+  const rounds = async (store: SqliteStore, now: number) => (await sweeps(store, now, 60_000)).map((s) => [s.expiredRows, s.deletedMessages, s.more]);
+
+  test("wait for the next round, which the round says with `more` (they would wait 30 s otherwise)", async () => {
+    const { store, t0 } = await heldPosts();
+    // The topic's first walk (its first window move in this process) finds every row held.
+    expect(await rounds(store, t0)).toEqual([[0, 0, false]]);
+    expect(await rounds(store, t0 + 2000)).toEqual([
+      [SWEEP_BATCH / 2, 0, true],
+      [0, SWEEP_BATCH / 2 - 100, false],
+    ]);
+    expect([count(store, "messages"), count(store, "queue")]).toEqual([100, 0]);
+  });
+
+  test("do not wait when the round deleted them already (a topic's first walk meets them)", async () => {
+    const { store, t0 } = await heldPosts();
+    expect(await rounds(store, t0 + 2000)).toEqual([[SWEEP_BATCH / 2, SWEEP_BATCH / 2 - 100, false]]);
+    const looks = store.trims.looks;
+    expect(await rounds(store, t0 + 2000)).toEqual([[0, 0, false]]);
+    expect(store.trims.looks - looks).toBe(0);
+    expect([count(store, "messages"), count(store, "queue")]).toEqual([100, 0]);
+  });
 });

@@ -70,10 +70,12 @@ export class Sweeper {
       const more = plan.full || [expired.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
       return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.rows.length, seenSignatures, more }, notices };
     });
-    this.trims.settled(trimmed);
     this.index.remove(expired);
     this.index.afterDeletion(plan, deleted);
     this.index.forget(trimmed.rows);
+    // After the index's removals: rows freed by these expiries that this round already deleted
+    // (a topic's first walk meets them) do not wait for the next.
+    this.trims.settled(trimmed);
     // Topic rows behind their windows that these expiries freed (or that did not fit) are next.
     if (this.trims.freedWaiting()) result.more = true;
     if (notices === null) return result;

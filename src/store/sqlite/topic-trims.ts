@@ -101,9 +101,11 @@ export class TopicTrims {
     return out;
   }
 
-  /** After the commit of a trimBehind: its rows are deleted, what it looked at is done. */
+  /** After the commit of a trimBehind: its rows are deleted (and wait no more if reported freed
+   *  meanwhile), what it looked at is done. */
   settled(trim: BehindTrim): void {
     this.deleted(trim.rows);
+    for (const r of trim.rows) this.freedRows.delete(r.seq);
     for (const seq of trim.looked) this.freedRows.delete(seq);
     for (const t of trim.walked) this.unwalked.delete(t);
   }
