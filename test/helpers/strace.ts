@@ -5,12 +5,17 @@
 // thread ran it.
 import { readFileSync, readdirSync } from "node:fs";
 
+/** How long a detaching strace may take before it is killed. */
+const DETACH_MS = 2000;
+
 export type Strace = {
   proc: Bun.Subprocess<"ignore", "ignore", "pipe">;
   /** strace's output so far (its -o file), one line per traced call: `<tid> <call>(...) = ...`. */
   output(): string;
-  /** Detaches (SIGINT: strace lets go of every thread and exits) and waits for it to end. The
-   *  process traced runs on untouched. */
+  /** Detaches (SIGINT: strace lets go of every thread and exits) and waits for it to end; the
+   *  process traced runs on untouched. A strace that has not ended within DETACH_MS is killed,
+   *  which detaches too: strace 6.1 can hang when the process exits while traced (its threads
+   *  left in tracing stop, strace in wait4), which left both stuck for good. */
   detach(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };
@@ -22,7 +27,9 @@ export async function attachStrace(pid: number, args: string[], out = "/dev/null
   const proc = Bun.spawn(["strace", "-f", "-qq", "-o", out, "-p", String(pid), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const detach = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGINT");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), DETACH_MS);
     await proc.exited;
+    clearTimeout(timer);
   };
   try {
     await attached(pid, proc);
