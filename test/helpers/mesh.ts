@@ -21,21 +21,22 @@ export async function createTestMesh(url: string, ownerName = "owner", slug = `m
 
 export type InviteSpec = { maxUses?: number; expiresInS?: number; role?: "member" | "admin"; keysBlob?: string };
 
-/** Creates an invite as `admin` (over its own short-lived connection); returns the link's secrets. */
-export async function createInvite(url: string, admin: TestMember, spec: InviteSpec = {}) {
+/** Creates an invite as `admin` (over `via`, or its own short-lived connection); returns the
+ *  link's secrets. */
+export async function createInvite(url: string, admin: TestMember, spec: InviteSpec = {}, via?: TestPeer) {
   const seed = new Uint8Array(randomBytes(32));
   const inviteKeys = signingKeypairFromSeed(seed);
   const inviteId = randomId();
   const expiresAt = Math.floor(Date.now() / 1000) + (spec.expiresInS ?? 3600);
   const role = spec.role ?? "member";
   const signature = signDetached(inviteCanonical(admin.meshId, inviteId, expiresAt, role, admin.keys.publicKey), admin.keys.secretKey);
-  const peer = await connect(url, admin, { receive: "pull" });
+  const peer = via ?? (await connect(url, admin, { receive: "pull" }));
   try {
     const maxUses = spec.maxUses ?? 1;
     const keySignature = signDetached(inviteKeyCanonical(admin.meshId, inviteId, inviteKeys.publicKey, maxUses), admin.keys.secretKey);
     await peer.client.request("invite_create", { inviteId, expiresAt, role, maxUses, invitePubkey: inviteKeys.publicKey, signature, keySignature, ...(spec.keysBlob ? { keysBlob: spec.keysBlob } : {}) });
   } finally {
-    peer.close();
+    if (!via) peer.close();
   }
   return { inviteId, inviteKeys, expiresAt, meshId: admin.meshId };
 }

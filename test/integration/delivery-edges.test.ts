@@ -150,7 +150,7 @@ describe("delivery edges", () => {
     bb.close();
   }, 30_000);
 
-  test("a status change whose store write fails still releases what it held", async () => {
+  test("a status change whose store write fails still releases what it held, and is then undone", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
     const bob = await addMember(b.url, owner, "bob");
@@ -165,7 +165,13 @@ describe("delivery edges", () => {
       throw new MeshError("unavailable", "injected disk error");
     };
     await expect(bb.client.request("set_status", { status: "idle" })).rejects.toMatchObject({ code: "unavailable" });
+    expect((await bb.waitMessages(1)).map(textOf)).toEqual(["held"]);
+    // Bob was told the change failed, and it did: he is working again, so a newer message waits
+    // (docs/decisions.md, session 26) until a change that is stored lets it out.
+    const bobShown = async () => (await a.client.request("list_peers", {})).peers.find((p) => p.displayName === "bob")?.status;
+    expect(await bobShown()).toBe("working");
     await sendText(a, bob.keys.publicKey, "newer");
+    await bb.client.request("set_status", { status: "idle" });
     expect((await bb.waitMessages(2)).map(textOf)).toEqual(["held", "newer"]);
     a.close();
     bb.close();

@@ -3,12 +3,13 @@
 // nothing about them: the broker refuses every write from then on and says so on /health/ready,
 // and `failed` settles so that `claudemesh serve` exits for its supervisor to restart it.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
 import { spawnBroker } from "../helpers/process.ts";
+import { attachStrace } from "../helpers/strace.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 test("after a failed WAL flush every write is refused, even once flushing works again", async () => {
@@ -45,10 +46,8 @@ test("after a failed WAL flush every write is refused, even once flushing works 
 test("when the kernel fails the WAL flush, `serve` answers the request under way, logs the EIO and exits 74 (EX_IOERR)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cm-eio-"));
   await using b = await spawnBroker(dir);
-  const pid = b.proc.pid;
-  const strace = Bun.spawn(["strace", "-f", "-qq", "-o", "/dev/null", "-p", String(pid), "-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO"], { stderr: "pipe" });
+  const strace = await attachStrace(b.proc.pid, ["-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO"]);
   try {
-    await attached(pid, strace.pid);
     // The write committed but was not flushed: its outcome is unknown, and the broker says so
     // before it exits (not a dropped connection).
     const created = await createTestMesh(b.url).then(
@@ -63,19 +62,7 @@ test("when the kernel fails the WAL flush, `serve` answers the request under way
     expect(failure?.err).toMatchObject({ code: "unavailable", cause: { code: "EIO", message: expect.stringContaining("fdatasync") } });
     expect(logged.at(-1)?.msg).toBe("broker stopped");
   } finally {
-    strace.kill("SIGKILL");
-    await strace.exited;
+    await strace.detach();
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** Waits until every thread of `pid` is traced by `tracer`. */
-async function attached(pid: number, tracer: number): Promise<void> {
-  const tracers = () =>
-    readdirSync(`/proc/${pid}/task`).map((t) => /TracerPid:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, "utf8"))?.[1]);
-  for (let i = 0; i < 200; i++) {
-    if (tracers().every((t) => t === String(tracer))) return;
-    await Bun.sleep(25);
-  }
-  throw new Error(`strace did not attach to ${pid}: is ptrace allowed here?`);
-}

@@ -18,19 +18,44 @@ function presenceOf(ctx: BrokerContext, conn: Conn): Presence {
   return p;
 }
 
-/** Applies a status change from the socket (manual) or a hook; persists, notifies, releases held messages. */
+/** Status changes applied to each presence so far: a change the store refused is undone only if
+ *  none came after it. */
+const changes = new WeakMap<Presence, number>();
+
+/** Applies a status change from the socket (manual) or a hook; persists, notifies, releases held
+ *  messages. When the store refuses the write it rejects with that error and the status and summary
+ *  are what they were (messages released meanwhile stay delivered). */
 export async function applyStatus(ctx: BrokerContext, p: Presence, requested: Status, source: StatusSource, summary?: string): Promise<Status> {
   const status = nextStatus(p.status, requested, source);
-  const changed = status !== p.status || (summary !== undefined && summary !== p.summary);
+  const change = (changes.get(p) ?? 0) + 1;
+  changes.set(p, change);
+  const before = { status: p.status, summary: p.summary };
+  const after = { status, summary: summary ?? p.summary };
   // The in-memory status gates delivery, so it takes effect now, release included: a send that
   // arrived while the store write below waited for the disk saw "idle" with no backlog and was
   // pushed before the messages held until then. Storing it only carries it across reconnects.
-  p.status = status;
-  if (summary !== undefined) p.summary = summary;
+  set(ctx, p, after, before);
   if (status === "idle") wake(ctx, p);
-  if (changed) ctx.hub.emit(p.identity.meshId, "peer_status", { pubkey: p.identity.pubkey, displayName: p.identity.displayName, status, summary: p.summary }, p.key);
-  await ctx.store.setPresence(p.identity.meshId, p.identity.pubkey, { status, ...(summary !== undefined ? { summary } : {}) });
+  try {
+    await ctx.store.setPresence(p.identity.meshId, p.identity.pubkey, { status, ...(summary !== undefined ? { summary } : {}) });
+  } catch (err) {
+    // Not stored (a full disk, an I/O error): undone here too, or peers would go on seeing, and
+    // delivery go on gating by, a status the caller was told failed and a restart would not have.
+    // Unless a later change came meanwhile (even to the same values), which is its own to keep
+    // or undo.
+    if (changes.get(p) === change) set(ctx, p, before, after);
+    throw err;
+  }
   return status;
+}
+
+type Shown = { status: Status; summary: string };
+
+/** Sets `p`'s status and summary to `to`, and tells its peers if that differs from `from`. */
+function set(ctx: BrokerContext, p: Presence, to: Shown, from: Shown): void {
+  p.status = to.status;
+  p.summary = to.summary;
+  if (to.status !== from.status || to.summary !== from.summary) ctx.hub.emit(p.identity.meshId, "peer_status", { pubkey: p.identity.pubkey, displayName: p.identity.displayName, ...to }, p.key);
 }
 
 export async function handleSetStatus(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"set_status">): Promise<Results["set_status"]> {
@@ -89,9 +114,10 @@ export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFram
   const id = conn.identity!;
   if (id.kind !== "session") throw new MeshError("invalid_argument", "Only session connections carry an attestation.");
   checkAttestation(f.attestation, id.memberPubkey, id.pubkey, ctx.now());
-  id.attestation = f.attestation;
-  // Kept for list_peers once the session is offline (the roster is reloaded when it leaves).
+  // Stored first, kept for list_peers once the session is offline (the roster is reloaded when it
+  // leaves): one the store refused is not shown live either, as the session was told it failed.
   await ctx.store.setSessionAttestation(id.meshId, id.pubkey, f.attestation);
+  id.attestation = f.attestation;
   return { expiresAt: f.attestation.expiresAt };
 }
 
