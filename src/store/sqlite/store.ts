@@ -2,13 +2,14 @@
 // Every method is synchronous underneath (bun:sqlite); the async interface lets a networked
 // database implement the same contract. Storage failures surface as MeshError unavailable.
 import type { Database } from "bun:sqlite";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomId } from "../../crypto/hash.ts";
 import type { ChainEntry } from "../../protocol/audit-chain.ts";
 import type { Cap, Status } from "../../protocol/fields.ts";
 import { MIGRATIONS } from "../migrations.ts";
 import type * as T from "../types.ts";
 import { AuditRepo } from "./audit-repo.ts";
+import { syncPath } from "./data-file.ts";
 import { guard } from "./db-errors.ts";
 import { DiskWrites } from "./disk-writes.ts";
 import { GrantRepo } from "./grant-repo.ts";
@@ -68,6 +69,9 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     if (opts.synchronous === "full") {
       wal = new WalSync(path);
       await wal.sync(); // the migration and the epoch, before anything relies on them
+      // The WAL's name in its directory, which SQLite syncs when it creates the file but ignores
+      // the outcome of: flushing a WAL a power loss can unlink makes nothing durable.
+      syncPath(dirname(wal.file));
     }
     const store = new SqliteStore(db, epoch, QueueIndex.load(db), wal);
     // Last: nothing after it may throw, or the thread would keep its connection open.

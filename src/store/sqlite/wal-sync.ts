@@ -13,6 +13,8 @@
 import { closeSync, fdatasync, openSync, realpathSync } from "node:fs";
 
 export class WalSync {
+  /** The WAL file flushed: beside the database file SQLite opened (its links resolved). */
+  readonly file: string;
   private readonly fd: number;
   /** The flush running now, if any. */
   private running: Promise<void> | null = null;
@@ -30,7 +32,8 @@ export class WalSync {
     dbPath: string,
     private readonly datasync: typeof fdatasync = fdatasync,
   ) {
-    this.fd = openSync(`${realPath(dbPath)}-wal`, "a", 0o600);
+    this.file = `${realPath(dbPath)}-wal`;
+    this.fd = openSync(this.file, "a", 0o600);
   }
 
   /** Resolves once everything written to the WAL before this call is on stable storage. */
