@@ -47,7 +47,10 @@ type Stage = { url: string; cast: Cast; a: TestPeer | null; c: TestPeer | null; 
 export type Shown = Views & { bobTexts: string[]; carolTexts: string[] };
 
 /** `holds` is given the names of every operation acknowledged, for one that a later one undoes. */
-type Op = { name: string; run(s: Stage): Promise<unknown>; holds?(v: Shown, s: Stage, acked: ReadonlySet<string>): boolean };
+/** `holds` judges what a restart shows: `acked`, the operations answered with success; `maybe`,
+ *  those and the ones whose answer was lost (a timeout, or the connection closed first: "it may or
+ *  may not have taken effect"). */
+type Op = { name: string; run(s: Stage): Promise<unknown>; holds?(v: Shown, s: Stage, acked: ReadonlySet<string>, maybe: ReadonlySet<string>): boolean };
 
 /** Short timeouts: a broker that stopped answering fails the operation in seconds, and a send
  *  answered `unavailable` is not retried (the loop wants the first answer). */
@@ -92,7 +95,7 @@ export const SCRIPT: readonly Op[] = [
   send("a", (s) => s.cast.carol.keys.publicKey, "c2"),
   ackCarol(1),
   { name: "owner dnd", run: async (s) => (await peer(s, "a")).client.request("set_status", { status: "dnd" }), holds: (v) => v.peers.owner?.status === "dnd" },
-  { name: "carol dnd", run: async (s) => (await peer(s, "c")).client.request("set_status", { status: "dnd" }), holds: (v, _, acked) => v.peers.carol?.status === "dnd" || acked.has("carol idle") },
+  { name: "carol dnd", run: async (s) => (await peer(s, "c")).client.request("set_status", { status: "dnd" }), holds: (v, _, _acked, maybe) => v.peers.carol?.status === "dnd" || maybe.has("carol idle") },
   { name: "carol summary", run: async (s) => (await peer(s, "c")).client.request("set_summary", { summary: "reviewing" }), holds: (v) => v.peers.carol?.summary === "reviewing" },
   { name: "topic create", run: async (s) => (await peer(s, "a")).client.request("topic_create", { name: "ops" }), holds: (v) => v.topics.some((t) => t.name === "ops") },
   { name: "carol joins topic", run: async (s) => (await peer(s, "c")).client.request("topic_join", { topic: "ops" }), holds: (v) => (v.topics.find((t) => t.name === "ops")?.members ?? 0) >= 2 },
