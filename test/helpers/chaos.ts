@@ -15,7 +15,10 @@ export type Step =
   | { kind: "send"; from: string; to: string; cmid: string; seq: number }
   | { kind: "server-ack"; cmid: string; messageId: string }
   | { kind: "deliver"; to: string; cmid: string; messageId: string; text: string }
-  | { kind: "recipient-ack"; to: string; messageId: string };
+  /** The broker confirmed the recipient's ack (t); `askedAt`: when the ack was sent, if known. */
+  | { kind: "recipient-ack"; to: string; messageId: string; askedAt?: number }
+  /** A send answered with a retryable error (or timed out), about to be sent again. */
+  | { kind: "retry"; cmid: string; code: string };
 
 /** What happened, in order, each step stamped with performance.now(). */
 export class History {
@@ -51,8 +54,9 @@ export async function actor(url: string, name: string, m: TestMember, h: History
     if (unacked.length === 0) return;
     const ids = unacked;
     unacked = [];
+    const askedAt = performance.now();
     const ack: Promise<void> = client!.ackSync(ids).then(
-      () => ids.forEach((messageId) => h.record({ kind: "recipient-ack", to: mailbox, messageId })),
+      () => ids.forEach((messageId) => h.record({ kind: "recipient-ack", to: mailbox, messageId, askedAt })),
       () => {}, // unknown outcome: the messages may come again, which is allowed
     );
     acks.add(ack);
@@ -91,6 +95,7 @@ export async function sendLoop(a: Actor, to: string, h: History, running: () => 
         break;
       } catch (err) {
         if (!(err instanceof MeshError) || !err.retryable) throw err;
+        h.record({ kind: "retry", cmid, code: err.code });
         if (!running()) return seq; // unacked: the judge allows it to arrive or not
         await Bun.sleep(20);
       }
