@@ -43,10 +43,10 @@ const ACK_EVERY_MS = 100;
 
 export type Actor = { name: string; mailbox: string; peer: TestPeer; /** Times its link dropped and it set out to reconnect. */ drops: number };
 
-/** Connects `m` as a recipient that records every push and acks what it got every ACK_EVERY_MS
+/** Connects `m` as a recipient that records every push and acks what it got every `ackEveryMs`
  *  with ackSync, recording the broker's confirmation (so that at any moment some pushes are
  *  unacked, as with a real reader). `acks` collects the acks in flight (settled, never rejecting). */
-export async function actor(url: string, name: string, m: TestMember, h: History, acks: Set<Promise<void>>, extra: Parameters<typeof connect>[3] = {}): Promise<Actor> {
+export async function actor(url: string, name: string, m: TestMember, h: History, acks: Set<Promise<void>>, extra: Parameters<typeof connect>[3] = {}, ackEveryMs = ACK_EVERY_MS): Promise<Actor> {
   let client: BrokerClient | undefined;
   const mailbox = extra.credentials?.kind === "session" ? extra.credentials.sessionKeys.publicKey : m.keys.publicKey;
   let unacked: string[] = [];
@@ -64,7 +64,7 @@ export async function actor(url: string, name: string, m: TestMember, h: History
   };
   const onMessage = (msg: MessagePushFrame) => {
     h.record({ kind: "deliver", to: mailbox, cmid: msg.clientMessageId, messageId: msg.messageId, text: textOf(msg) });
-    if (unacked.length === 0) setTimeout(flush, ACK_EVERY_MS);
+    if (unacked.length === 0) setTimeout(flush, ackEveryMs);
     unacked.push(msg.messageId);
   };
   const onState = (state: string) => {

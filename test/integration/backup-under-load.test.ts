@@ -32,8 +32,12 @@ const BALLAST_MESSAGES = 600;
 const BALLAST_B64 = 48 * 1024;
 /** Traffic before the first backup and between backups, so each one has new writes to catch. */
 const BETWEEN_MS = 400;
-/** How often a member joins by invite and is then given a grant. */
+/** How often a member joins by invite and is then given a grant (and, now and then, an earlier
+ *  joiner's grant is changed or it is removed). */
 const MEMBERSHIP_EVERY_MS = 300;
+/** bob, online, acks what it was pushed this long after the first of them: longer than a backup
+ *  takes, so that every backup holds pushed messages whose ack comes after it. */
+const BOB_ACK_EVERY_MS = 1500;
 /** How often the live -wal's size is sampled. */
 const WAL_SAMPLE_MS = 50;
 /** Most the live -wal may reach: the broker's cut-back size after a long reader (checkpointer.ts). */
@@ -46,13 +50,16 @@ const SERVE_ARGS = ["--synchronous", "full", "--send-rate", "100000", "--send-bu
 const DB = "claudemesh.db";
 
 type Backup = { file: string; startedAt: number; endedAt: number; code: number; stdout: string; stderr: string };
-/** A member that joined and the grant bob gave it, each stamped when its answer came. */
-type Joined = { memberId: string; pubkey: string; joinedAt: number; grantedAt?: number };
+/** A member that joined, the grant bob gave it (["dm"], changed to CHANGED_CAPS later for some) and
+ *  its removal (some), each stamped when its answer came. */
+type Joined = { memberId: string; pubkey: string; joinedAt: number; grantedAt?: number; changedAt?: number; revokedAt?: number; ban?: boolean };
+const CHANGED_CAPS = ["dm", "topic"] as const;
 
 const stepsOf = <K extends Step["kind"]>(h: History, kind: K) => h.steps.filter((s): s is Extract<Step, { kind: K }> & { t: number } => s.kind === kind);
 
 /** A member joins by invite, then bob grants it "dm", every MEMBERSHIP_EVERY_MS until `running()`
- *  turns false. */
+ *  turns false; every second round bob changes the previous joiner's grant, every third the owner
+ *  removes the joiner of two rounds before (banning it every sixth). */
 async function membershipLoop(url: string, owner: Parameters<typeof createInvite>[1], ownerPeer: TestPeer, bobPeer: TestPeer, joined: Joined[], running: () => boolean): Promise<void> {
   for (let n = 1; running(); n++) {
     const m = await joinWithInvite(url, await createInvite(url, owner, {}, ownerPeer), `joiner-${n}`);
@@ -60,6 +67,16 @@ async function membershipLoop(url: string, owner: Parameters<typeof createInvite
     joined.push(j);
     await bobPeer.client.request("grant_set", { peer: m.keys.publicKey, caps: ["dm"] });
     j.grantedAt = performance.now();
+    const prev = joined.at(-2);
+    if (n % 2 === 0 && prev) {
+      await bobPeer.client.request("grant_set", { peer: prev.pubkey, caps: [...CHANGED_CAPS] });
+      prev.changedAt = performance.now();
+    }
+    const old = joined.at(-3);
+    if (n % 3 === 0 && old) {
+      await ownerPeer.client.request("member_revoke", { memberId: old.memberId, ban: n % 6 === 0 });
+      Object.assign(old, { revokedAt: performance.now(), ban: n % 6 === 0 });
+    }
     await Bun.sleep(MEMBERSHIP_EVERY_MS);
   }
 }
@@ -90,7 +107,9 @@ function required(h: History, b: Backup, joined: Joined[], mailbox: { bob: strin
     toCarol: acked.filter((c) => sentTo.get(c) === mailbox.carol),
     posts: acked.filter((c) => sentTo.get(c) === "#news"),
     members: joined.filter((j) => j.joinedAt < b.startedAt).map((j) => j.memberId),
-    grants: joined.filter((j) => j.grantedAt !== undefined && j.grantedAt < b.startedAt).map((j) => j.pubkey),
+    removed: joined.filter((j) => j.revokedAt! < b.startedAt).map((j) => `${j.memberId}${j.ban ? " banned" : ""}`),
+    grants: joined.filter((j) => j.grantedAt! < b.startedAt).map((j) => j.pubkey),
+    changed: joined.filter((j) => j.changedAt! < b.startedAt).map((j) => `${j.pubkey} ${JSON.stringify(CHANGED_CAPS)}`),
   };
 }
 
@@ -98,14 +117,17 @@ function required(h: History, b: Backup, joined: Joined[], mailbox: { bob: strin
 function held(dbPath: string, mailbox: { bob: string; carol: string }, bobMemberId: string) {
   const db = new Database(dbPath);
   try {
+    const grants = db.query<{ p: string; caps: string }, [string]>("SELECT sender_pubkey AS p, caps FROM grants WHERE recipient_member_id = ?").all(bobMemberId);
     const queued = (to: string) => db.query<{ c: string }, [string]>("SELECT m.client_message_id AS c FROM queue q JOIN messages m ON m.seq = q.message_seq WHERE q.recipient = ?").all(to).map((r) => r.c);
     return {
       integrity: db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((r) => r.integrity_check),
       toBob: new Set(queued(mailbox.bob)),
       toCarol: new Set(queued(mailbox.carol)),
       posts: new Set(db.query<{ c: string }, []>("SELECT client_message_id AS c FROM messages WHERE target = '#news' AND topic_offset IS NOT NULL").all().map((r) => r.c)),
-      members: new Set(db.query<{ id: string }, []>("SELECT id FROM members WHERE revoked_at IS NULL").all().map((r) => r.id)),
-      grants: new Set(db.query<{ p: string }, [string]>("SELECT sender_pubkey AS p FROM grants WHERE recipient_member_id = ?").all(bobMemberId).map((r) => r.p)),
+      members: new Set(db.query<{ id: string }, []>("SELECT id FROM members").all().map((r) => r.id)),
+      removed: new Set(db.query<{ r: string }, []>("SELECT id || IIF(banned, ' banned', '') AS r FROM members WHERE revoked_at IS NOT NULL").all().map((r) => r.r)),
+      grants: new Set(grants.map((r) => r.p)),
+      changed: new Set(grants.map((r) => `${r.p} ${r.caps}`)),
     };
   } finally {
     db.close();
@@ -125,7 +147,7 @@ test(`${BACKUPS} online backups under load each restore with everything acknowle
   const [bob, carol, dave] = [await addMember(url, owner, "bob"), await addMember(url, owner, "carol"), await addMember(url, owner, "dave")];
   // A long request timeout: a stall shows as a long wait (measured), not as a retry.
   const patient = { requestTimeoutMs: 15_000 };
-  const [a, b, d] = [await actor(url, "alice", owner, h, acks, patient), await actor(url, "bob", bob, h, acks, patient), await actor(url, "dave", dave, h, acks, patient)];
+  const [a, b, d] = [await actor(url, "alice", owner, h, acks, patient), await actor(url, "bob", bob, h, acks, patient, BOB_ACK_EVERY_MS), await actor(url, "dave", dave, h, acks, patient)];
   await d.peer.client.request("topic_create", { name: "news" });
   await b.peer.client.request("topic_join", { topic: "news" });
   const mailbox = { bob: bob.keys.publicKey, carol: carol.keys.publicKey };
@@ -182,6 +204,8 @@ test(`${BACKUPS} online backups under load each restore with everything acknowle
   d.peer.close();
   await broker[Symbol.asyncDispose]();
 
+  const counts: string[] = [];
+  const heldSome = new Set<string>();
   for (const [i, bk] of backups.entries()) {
     const fresh = join(tempDir("cm-backup-load-restore-"), "data");
     const r = await admin(["restore", bk.file, "--data-dir", fresh, "--json"]);
@@ -191,10 +215,13 @@ test(`${BACKUPS} online backups under load each restore with everything acknowle
     expect(restored.epoch).not.toBe(restored.backupEpoch);
     const need = required(h, bk, joined, mailbox);
     const got = held(join(fresh, DB), mailbox, bob.memberId);
-    const missing = Object.fromEntries((["toBob", "toCarol", "posts", "members", "grants"] as const).map((k) => [k, need[k].filter((x) => !got[k].has(x))]));
-    expect({ i, integrity: got.integrity, missing }).toEqual({ i, integrity: ["ok"], missing: { toBob: [], toCarol: [], posts: [], members: [], grants: [] } });
-    // Something was required of every backup but the first few: the load was running.
-    if (i > 0) expect(need.toCarol.length * need.posts.length * need.members.length).toBeGreaterThan(0);
+    const missing = Object.fromEntries((["toBob", "toCarol", "posts", "members", "removed", "grants", "changed"] as const).map((k) => [k, need[k].filter((x) => !got[k].has(x))]));
+    expect({ i, integrity: got.integrity, missing }).toEqual({ i, integrity: ["ok"], missing: { toBob: [], toCarol: [], posts: [], members: [], removed: [], grants: [], changed: [] } });
+    counts.push(Object.values(need).map((v) => v.length).join("/"));
+    for (const [k, v] of Object.entries(need)) if (v.length > 0) heldSome.add(k);
     expect({ i, start: await serveOnce(fresh, SERVE_ARGS) }).toEqual({ i, start: "started" });
   }
+  // Some backup had some of each kind to hold: the load and the membership changes ran.
+  expect([...heldSome].sort()).toEqual(["changed", "grants", "members", "posts", "removed", "toBob", "toCarol"]);
+  console.log(`backup-under-load: each backup held what it had to (toBob/toCarol/posts/members/removed/grants/changed): ${counts.join(", ")}`);
 }, 120_000);
