@@ -15,7 +15,10 @@ export type Step =
   | { kind: "send"; from: string; to: string; cmid: string; seq: number }
   | { kind: "server-ack"; cmid: string; messageId: string }
   | { kind: "deliver"; to: string; cmid: string; messageId: string; text: string }
-  | { kind: "recipient-ack"; to: string; messageId: string };
+  /** The broker confirmed the recipient's ack (t); `askedAt`: when the ack was sent, if known. */
+  | { kind: "recipient-ack"; to: string; messageId: string; askedAt?: number }
+  /** A send answered with a retryable error (or timed out), about to be sent again. */
+  | { kind: "retry"; cmid: string; code: string };
 
 /** What happened, in order, each step stamped with performance.now(). */
 export class History {
@@ -40,10 +43,10 @@ const ACK_EVERY_MS = 100;
 
 export type Actor = { name: string; mailbox: string; peer: TestPeer; /** Times its link dropped and it set out to reconnect. */ drops: number };
 
-/** Connects `m` as a recipient that records every push and acks what it got every ACK_EVERY_MS
+/** Connects `m` as a recipient that records every push and acks what it got every `ackEveryMs`
  *  with ackSync, recording the broker's confirmation (so that at any moment some pushes are
  *  unacked, as with a real reader). `acks` collects the acks in flight (settled, never rejecting). */
-export async function actor(url: string, name: string, m: TestMember, h: History, acks: Set<Promise<void>>, extra: Parameters<typeof connect>[3] = {}): Promise<Actor> {
+export async function actor(url: string, name: string, m: TestMember, h: History, acks: Set<Promise<void>>, extra: Parameters<typeof connect>[3] = {}, ackEveryMs = ACK_EVERY_MS): Promise<Actor> {
   let client: BrokerClient | undefined;
   const mailbox = extra.credentials?.kind === "session" ? extra.credentials.sessionKeys.publicKey : m.keys.publicKey;
   let unacked: string[] = [];
@@ -51,8 +54,9 @@ export async function actor(url: string, name: string, m: TestMember, h: History
     if (unacked.length === 0) return;
     const ids = unacked;
     unacked = [];
+    const askedAt = performance.now();
     const ack: Promise<void> = client!.ackSync(ids).then(
-      () => ids.forEach((messageId) => h.record({ kind: "recipient-ack", to: mailbox, messageId })),
+      () => ids.forEach((messageId) => h.record({ kind: "recipient-ack", to: mailbox, messageId, askedAt })),
       () => {}, // unknown outcome: the messages may come again, which is allowed
     );
     acks.add(ack);
@@ -60,7 +64,7 @@ export async function actor(url: string, name: string, m: TestMember, h: History
   };
   const onMessage = (msg: MessagePushFrame) => {
     h.record({ kind: "deliver", to: mailbox, cmid: msg.clientMessageId, messageId: msg.messageId, text: textOf(msg) });
-    if (unacked.length === 0) setTimeout(flush, ACK_EVERY_MS);
+    if (unacked.length === 0) setTimeout(flush, ackEveryMs);
     unacked.push(msg.messageId);
   };
   const onState = (state: string) => {
@@ -91,6 +95,7 @@ export async function sendLoop(a: Actor, to: string, h: History, running: () => 
         break;
       } catch (err) {
         if (!(err instanceof MeshError) || !err.retryable) throw err;
+        h.record({ kind: "retry", cmid, code: err.code });
         if (!running()) return seq; // unacked: the judge allows it to arrive or not
         await Bun.sleep(20);
       }
