@@ -1,0 +1,28 @@
+// Claude Code starting the claudemesh MCP server of a session again (`/mcp` reconnect, a crashed
+// server restarted, an upgrade): the new server is the same peer (the same session key), and the
+// session keeps what the old one gave it. The old one may still be shutting down when the new one
+// starts (Claude Code closes its stdin and does not wait for it).
+import { describe, expect, test } from "bun:test";
+import { cliTeam } from "../helpers/cli.ts";
+import { hookInput, runHook, startMcp, waitPeer } from "../helpers/mcp.ts";
+
+describe("the MCP server of a session started again", () => {
+  test("the old server exiting after the new one started leaves the hooks the new one's socket", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    await using a = await startMcp(alice, "sess-alice-again");
+    const old = await startMcp(bob, "sess-bob-again");
+    await old.call("mesh_peers");
+    await waitPeer(a, "bob/app");
+    await using fresh = await startMcp(bob, "sess-bob-again");
+    await fresh.call("mesh_peers"); // connects, which ends the old server's connection (4004)
+    await old.close();
+
+    expect((await a.call("mesh_send", { to: "bob/app", message: "after the restart" })).isError).toBe(false);
+    await fresh.waitNotification((n) => n.content.includes("after the restart"));
+    // The old server's exit removed the socket the new one listens on (both have the same path,
+    // from the session id, and the same parent): no hook reached the new server again.
+    const ups = await runHook(bob, "user-prompt-submit", hookInput("sess-bob-again", "UserPromptSubmit"));
+    expect({ code: ups.code, context: ups.out?.hookSpecificOutput?.additionalContext ?? null }).toEqual({ code: 0, context: expect.stringContaining("> after the restart") });
+  }, 60_000);
+});
