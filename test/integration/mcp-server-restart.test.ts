@@ -25,4 +25,27 @@ describe("the MCP server of a session started again", () => {
     const ups = await runHook(bob, "user-prompt-submit", hookInput("sess-bob-again", "UserPromptSubmit"));
     expect({ code: ups.code, context: ups.out?.hookSpecificOutput?.additionalContext ?? null }).toEqual({ code: 0, context: expect.stringContaining("> after the restart") });
   }, 60_000);
+
+  test("mesh_reply answers, by its id, a question the previous server showed, and the asker gets the answer", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    await using a = await startMcp(alice, "sess-alice-reply");
+    let b = await startMcp(bob, "sess-bob-reply");
+    try {
+      await b.call("mesh_peers");
+      await waitPeer(a, "bob/app");
+      const asked = a.call("mesh_ask", { to: "bob/app", question: "Which port?", timeout_seconds: 60 }).catch((err: Error) => ({ isError: true, text: err.message }));
+      const pushed = await b.waitNotification((n) => n.content.includes("Which port?"));
+      expect((await b.call("mesh_inbox")).text).toContain("> Which port?");
+      // The model holds the question's id; the server it read it from is gone.
+      await b.close();
+      b = await startMcp(bob, "sess-bob-reply");
+      const replied = await b.call("mesh_reply", { message_id: pushed.meta.message_id, message: "8080" });
+      expect(replied).toEqual({ isError: false, text: expect.stringContaining('Replied to "alice/app"') });
+      const answer = await asked;
+      expect({ isError: answer.isError, answer: answer.text.includes("> 8080"), priority: answer.text.includes("priority now") }).toEqual({ isError: false, answer: true, priority: true });
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
 });
