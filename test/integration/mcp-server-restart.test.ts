@@ -3,7 +3,7 @@
 // session keeps what the old one gave it. The old one may still be shutting down when the new one
 // starts (Claude Code closes its stdin and does not wait for it).
 import { describe, expect, test } from "bun:test";
-import { cliTeam } from "../helpers/cli.ts";
+import { cliTeam, until } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp, waitPeer } from "../helpers/mcp.ts";
 
 describe("the MCP server of a session started again", () => {
@@ -16,6 +16,10 @@ describe("the MCP server of a session started again", () => {
     await waitPeer(a, "bob/app");
     await using fresh = await startMcp(bob, "sess-bob-again");
     await fresh.call("mesh_peers"); // connects, which ends the old server's connection (4004)
+    // The old server says what happened and that it stays so: it never connects again.
+    let said = "";
+    await until(async () => (said = (await old.call("mesh_inbox")).text).includes("session_replaced") || said.includes("took over"), "the old server closed");
+    expect({ tookOver: said.includes("took over"), reconnectHint: said.includes("once they reconnect") }).toEqual({ tookOver: true, reconnectHint: false });
     await old.close();
 
     expect((await a.call("mesh_send", { to: "bob/app", message: "after the restart" })).isError).toBe(false);
