@@ -22,13 +22,15 @@ export function refusedAsRemoved(slug: string, cause: unknown): MeshError {
 /** The error for a connection the broker closed for good with `code`: kicked and banned say so,
  *  as `revoked` (callers record that in the config); left (the member's own `leave`, from another
  *  process) as `unauthorized`, since that `leave` is removing the mesh from the config itself and
- *  a record written meanwhile could put it back; any other terminal close says the code and
- *  reason. */
+ *  a record written meanwhile could put it back; a session another connection took over as
+ *  `conflict`; any other terminal close says the code and reason. */
 export function closedForGood(slug: string, code: number | undefined, reason: string | undefined): MeshError {
   if (code === CloseCode.left) return new MeshError("unauthorized", `You left the mesh "${slug}" (claudemesh leave, here or in another terminal); this key can never connect to it again. Only an owner or admin can let you back in, with a new invite.`);
   if (code === CloseCode.banned) return new MeshError("revoked", `You were banned from the mesh "${slug}" by an owner or admin; this key can never connect to it again. ${forget(slug)}`);
   if (code === CloseCode.kicked) return new MeshError("revoked", `You were removed from the mesh "${slug}" by an owner or admin; this key can never connect to it again. They can invite you back with a new invite. ${forget(slug)}`);
   if (reason === "revoked") return refusedAsRemoved(slug, null); // a hello of a key removed earlier
+  // Not retryable, so nobody is told to wait for a reconnect that never comes (protocol §2.7).
+  if (code === CloseCode.sessionReplaced) return new MeshError("conflict", `Another connection of this session took over on mesh "${slug}" (session_replaced): a newer claudemesh MCP server of the same Claude Code session (Claude Code started it again, or the session is open in a second window) now gets its messages, and this one stays disconnected. Use the newer one; /mcp in Claude Code reconnects this one (and disconnects the other).`);
   return new MeshError("unavailable", `The broker closed the connection for good (${code ?? "no code"}${reason ? ` ${reason}` : ""}).`);
 }
 

@@ -2,10 +2,10 @@
 // socket in the 0700 config directory (so only this user can connect), one JSON request and one
 // JSON reply per connection. The MCP server holds the session's undelivered messages, so hooks
 // ask it rather than the broker.
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { createConnection, createServer, type Socket } from "node:net";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ensurePrivateDir } from "../client/local/files.ts";
 
 export type IpcRequest =
@@ -147,13 +147,32 @@ function firstLine(sock: Socket, onLine: (line: string) => void): void {
   });
 }
 
+/** A hooks' socket being served. */
+export type IpcServer = {
+  /** Settles once `path` names this server's socket, or listening failed (onListenError heard why). */
+  ready: Promise<void>;
+  /** Stops serving, and removes `path` only if it still names this server's socket. */
+  close(): void;
+};
+
+/** Temporary socket names of this process, so that two of its servers never share one. */
+let bindCount = 0;
+
 /** Serves requests until closed; `onListenError` hears why it cannot listen. `handle` may take
- *  long (wait); errors become {error}. Its
- *  `gone` signal aborts when the asking process hung up (it was killed while it waited): what it
- *  would have been told must then not count as shown. */
-export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSignal) => Promise<unknown>, onListenError: (err: Error) => void): Server {
-  ensurePrivateDir(join(path, ".."));
-  rmSync(path, { force: true }); // a previous server of this session died without removing it
+ *  long (wait); errors become {error}. Its `gone` signal aborts when the asking process hung up (it
+ *  was killed while it waited): what it would have been told must then not count as shown.
+ *
+ *  Two servers of one session may run at once: Claude Code starts the session's MCP server again
+ *  (`/mcp`, a crash, an upgrade) without waiting for the old one to exit. The newest takes the path
+ *  (hooks must reach it), and the old one's exit must not remove it: the socket is bound under a
+ *  name of its own and renamed over `path` (the runtime unlinks the name a socket was bound to when
+ *  it closes, whatever that name now holds), and at close `path` is removed only if it is still
+ *  this server's socket. */
+export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSignal) => Promise<unknown>, onListenError: (err: Error) => void): IpcServer {
+  const dir = dirname(path);
+  ensurePrivateDir(dir);
+  // No longer than the shortest name a socket gets here (`pid-1.sock`), so it fits wherever `path` does.
+  const bound = join(dir, `.${process.pid.toString(36)}${(bindCount++).toString(36)}`);
   const server = createServer((sock) => {
     const hungUp = new AbortController();
     sock.on("close", () => hungUp.abort());
@@ -171,12 +190,40 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
       );
     });
   });
-  // A path longer than a socket address holds (a long CLAUDEMESH_CONFIG_DIR) left the hooks with
-  // no server to ask, and nobody told: Bun's listen neither creates the socket nor fails.
-  server.on("error", onListenError);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) onListenError(new Error(`the socket path is ${Buffer.byteLength(path)} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket address holds: ${path}`));
-  else server.listen(path);
-  return server;
+  let mine: { dev: number; ino: number } | null = null;
+  const ready = new Promise<void>((resolve) => {
+    const failed = (err: Error) => (onListenError(err), resolve());
+    server.on("error", failed);
+    // A path longer than a socket address holds (a long CLAUDEMESH_CONFIG_DIR) left the hooks with
+    // no server to ask, and nobody told: Bun's listen neither creates the socket nor fails.
+    const longest = Math.max(Buffer.byteLength(path), Buffer.byteLength(bound));
+    if (longest > MAX_SOCKET_PATH) return failed(new Error(`the socket path is ${Buffer.byteLength(path)} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket address holds: ${path}`));
+    rmSync(bound, { force: true }); // left by an earlier process that had this pid
+    server.listen(bound, () => {
+      try {
+        // Replaces a socket a previous server of this session left (it died without removing it),
+        // or the one an older server of this session still serves.
+        renameSync(bound, path);
+        const st = statSync(path);
+        mine = { dev: st.dev, ino: st.ino };
+        resolve();
+      } catch (err) {
+        failed(err as Error);
+      }
+    });
+  });
+  return {
+    ready,
+    close() {
+      server.close();
+      try {
+        const st = statSync(path);
+        if (mine && st.dev === mine.dev && st.ino === mine.ino) rmSync(path, { force: true });
+      } catch {
+        // already gone
+      }
+    },
+  };
 }
 
 /** Sends one request; resolves with the reply, or null if no server answers within `timeoutMs`

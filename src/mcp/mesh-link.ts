@@ -16,6 +16,7 @@ import { SeenWriter } from "./seen-writer.ts";
 import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters, takeAnswer, type ShownReply } from "./reply-waiters.ts";
 import type { ShownReplies } from "./shown-replies.ts";
+import type { ReplyTarget, ReplyTargets } from "./reply-targets.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
@@ -70,6 +71,8 @@ export class MeshLink {
   private readonly config: ConfigWrites;
   /** Replies to this session's questions already shown whole, saved with the replay memory. */
   private readonly shownReplies: ShownReplies;
+  /** Who sent the messages the model was shown, saved with the replay memory. */
+  private readonly replyTargets: ReplyTargets;
 
   constructor(
     readonly entry: MeshEntry,
@@ -81,6 +84,7 @@ export class MeshLink {
     this.removeKey = ls.remove;
     this.scope = ls.scope;
     this.shownReplies = ls.shownReplies;
+    this.replyTargets = ls.replyTargets;
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
@@ -111,7 +115,7 @@ export class MeshLink {
     this.seenWriter = new SeenWriter(
       this.session,
       () => {
-        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson() });
+        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson(), senders: this.replyTargets.toJson() });
         opts.log.debug("replay memory saved", { mesh: entry.slug });
       },
       (ids) => this.client.ackMessages(ids),
@@ -273,6 +277,17 @@ export class MeshLink {
    *  a restart (it is saved with the replay memory), says so instead of waiting. */
   rememberReply(questionId: string, reply: ShownReply): void {
     if (this.shownReplies.add(questionId, reply)) this.seenWriter.changed();
+  }
+
+  /** Records who sent `m`, a message the model was shown (or pushed with its text), so that
+   *  mesh_reply answers it by id, in this process or after a restart (saved with the replay memory). */
+  rememberSender(m: Pending): void {
+    if (this.replyTargets.add(m.messageId, { from: m.from, ask: m.ask })) this.seenWriter.changed();
+  }
+
+  /** The sender of message `messageId` the model was shown in this session, if known. */
+  replyTarget(messageId: string): ReplyTarget | undefined {
+    return this.replyTargets.get(messageId);
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the

@@ -7,16 +7,13 @@ import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 import { answers, type ShownBy } from "./reply-waiters.ts";
 
-/** How many shown (or pushed) messages mesh_reply can still answer by id. */
-const REPLYABLE = 2000;
 /** Most open questions kept for the Stop hook's reminder; past it the oldest is dropped (still
- *  answerable by id while within REPLYABLE). One peer sending asks in a loop must not grow this
+ *  answerable by id while its mesh remembers its sender: reply-targets.ts). One peer sending asks in a loop must not grow this
  *  process, nor the hook's answer, without bound. */
 export const MAX_OPEN_ASKS = 200;
 
 export class Meshes {
   readonly links: MeshLink[];
-  private readonly shown = new Map<string, { link: MeshLink; from: Pending["from"]; ask: boolean }>();
   private readonly listeners = new Set<(m: Pending) => void>();
   private readonly seenListeners = new Set<() => void>();
   /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
@@ -165,8 +162,17 @@ export class Meshes {
   }
 
   private replyable(link: MeshLink, m: Pending): void {
-    this.shown.set(m.messageId, { link, from: m.from, ask: m.ask });
-    if (this.shown.size > REPLYABLE) this.shown.delete(this.shown.keys().next().value!);
+    link.rememberSender(m);
+  }
+
+  /** The mesh and sender of a message this session was shown, as its mesh remembers it (also
+   *  from before the MCP server restarted). */
+  private shownAs(messageId: string): { link: MeshLink; from: Pending["from"]; ask: boolean } | undefined {
+    for (const link of this.links) {
+      const t = link.replyTarget(messageId);
+      if (t) return { link, ...t };
+    }
+    return undefined;
   }
 
   /** A peer's question answered (by mesh_reply, or mesh_send with reply_to): no longer open. */
@@ -178,12 +184,12 @@ export class Meshes {
    *  session saw, since its asker is blocked in mesh_ask, busy (`working`), and a `next` answer
    *  would be held until its turn ends; otherwise the broker's default. */
   replyPriority(messageId: string | undefined): "now" | undefined {
-    return messageId !== undefined && this.shown.get(messageId)?.ask ? "now" : undefined;
+    return messageId !== undefined && this.shownAs(messageId)?.ask ? "now" : undefined;
   }
 
   /** The sender of a message this session saw. */
   replyTarget(messageId: string): { link: MeshLink; from: Pending["from"] } {
-    const r = this.shown.get(messageId);
+    const r = this.shownAs(messageId);
     if (!r) throw new MeshError("not_found", `No message ${messageId} was shown in this session (mesh_inbox lists them). Use mesh_send to write to the peer instead.`);
     return r;
   }

@@ -3,7 +3,7 @@
 // chunk used to handle it once more: three calls for one request); a request past the size bound
 // is cut off unhandled.
 import { afterEach, expect, test } from "bun:test";
-import { createConnection, type Server, type Socket } from "node:net";
+import { createConnection, type Socket } from "node:net";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { askIpc, serveIpc, type IpcRequest } from "../../src/mcp/ipc.ts";
@@ -21,8 +21,8 @@ async function server(held = false) {
   const handled: IpcRequest[] = [];
   const gate = Promise.withResolvers<void>();
   if (!held) gate.resolve();
-  const srv: Server = serveIpc(path, async (req) => (handled.push(req), await gate.promise, { ok: handled.length }), (err) => { throw err; });
-  await new Promise<void>((r) => (srv.listening ? r() : srv.once("listening", () => r())));
+  const srv = serveIpc(path, async (req) => (handled.push(req), await gate.promise, { ok: handled.length }), (err) => { throw err; });
+  await srv.ready;
   cleanup.push(() => (srv.close(), rmSync(dir, { recursive: true, force: true })));
   return { path, handled, release: () => gate.resolve() };
 }
