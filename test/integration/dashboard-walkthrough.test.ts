@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { startBroker } from "../helpers/broker.ts";
-import { cliMesh, dashboardServing, identities } from "../helpers/cli.ts";
+import { cli, cliMesh, dashboardServing, identities, ok, sessionOf } from "../helpers/cli.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
@@ -56,5 +56,41 @@ describe("dashboard walkthrough", () => {
       await b2.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  }, 90_000);
+
+  test("at phone width (375 px) every tab stays inside the screen: the tab bar wraps, and a wide table scrolls in its own box", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, bobDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    ok(await cli(aliceDir, ["invite", "--max-uses", "3"]));
+    ok(await cli(aliceDir, ["topic", "post", "general", "a post long enough to wrap on a phone screen, as posts do"]));
+    const session = await sessionOf(b.url, bobDir, "/home/bob/src/a-rather-long-project-directory/packages/checkout-service");
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(served.json.url);
+    await page.locator(`${sel("peer-row")}[data-name="bob/checkout-service"]`).waitFor();
+    const tabs = await page.locator("nav button").evaluateAll((els) => els.map((e) => e.getAttribute("data-view")!));
+    const overflow: Record<string, unknown> = {};
+    for (const tab of tabs) {
+      await page.click(sel(`tab-${tab}`));
+      await page.locator("#view > *:not(.muted:only-child)").first().waitFor();
+      await page.waitForTimeout(300);
+      // Nothing pushes the page sideways, and every tab button can be seen and tapped.
+      const o = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - innerWidth,
+        tabsOutside: [...document.querySelectorAll("nav button")].filter((t) => t.getBoundingClientRect().right > innerWidth).map((t) => t.textContent),
+      }));
+      if (o.page > 0 || o.tabsOutside.length > 0) overflow[tab] = o;
+      await br.shot(page, `walkthrough-phone-${tab}`);
+    }
+    expect(overflow).toEqual({});
+    expect(br.problems).toEqual([]);
+    session.close();
   }, 90_000);
 });
