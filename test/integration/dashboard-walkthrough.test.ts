@@ -93,4 +93,29 @@ describe("dashboard walkthrough", () => {
     expect(br.problems).toEqual([]);
     session.close();
   }, 90_000);
+
+  test("a Claude Code session that closes shows as offline within seconds, as `list_peers` has it, not “online” until the presence grace ends", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, bobDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    const session = await sessionOf(b.url, bobDir, "/home/bob/src/shop");
+    await session.client.request("set_status", { status: "working" });
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.goto(served.json.url);
+    const status = page.locator(`${sel("peer-row")}[data-name="bob/shop"] ${sel("peer-status")}`);
+    await status.filter({ hasText: "working" }).waitFor();
+    const closedAt = Date.now();
+    session.close();
+    // The broker keeps the presence for presenceGrace (30 s) without telling anyone, but already
+    // answers it as offline; the page re-reads well within that.
+    await status.filter({ hasText: "offline" }).waitFor({ timeout: 20_000 });
+    expect(Date.now() - closedAt).toBeLessThan(b.ctx.config.presenceGrace);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
 });
