@@ -106,15 +106,38 @@ const sessionTaken = (shown: Me, now: Me, root: HTMLElement, stop: () => void) =
 const dashboardStopped = (root: HTMLElement, stop: () => void) =>
   endTab(root, stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
 
+/** First and longest wait between attempts to reach the broker while the page loads. */
+const BOOT_RETRY_MS = 2_000;
+const BOOT_RETRY_MAX_MS = 30_000;
+
+/** Whom this browser's cookie stands for. While the broker (or the `claudemesh dashboard` in front
+ *  of it) does not answer, says why in place of the view and asks again, less and less often,
+ *  until it does: a page loaded during a broker restart comes up by itself. Never rejects. */
+async function whoIsSignedIn(root: HTMLElement): Promise<{ me: Me | null; operator: boolean }> {
+  for (let waitMs = BOOT_RETRY_MS; ; waitMs = Math.min(waitMs * 2, BOOT_RETRY_MAX_MS)) {
+    try {
+      const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
+      return { me: held.member ? await get<Me>("/v1/dashboard/me") : null, operator: held.operator };
+    } catch (err) {
+      show(root, h("p", { class: "error", "data-testid": "boot-error", text: `${(err as Error).message} This page tries again every ${Math.round(waitMs / 1000)} s.` }));
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+}
+
 async function boot(): Promise<void> {
   const root = byId("view");
   // `/join` at the broker's root, or under the path of a reverse proxy in front of it.
   if (location.pathname.endsWith("/join")) return showJoin(root);
+  // A link pasted into a tab that already shows this page differs from it only after `#`, so the
+  // browser loads nothing: load the page again, which reads the link and removes it from the
+  // address bar as on a first visit (the fragment navigation's history entry included).
+  addEventListener("hashchange", () => location.hash && location.reload());
   let loginError: string | null = null;
   await consumeLoginFragment().catch((err: Error) => (loginError = err.message));
   const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };
-  const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
-  state.me = held.member ? await get<Me>("/v1/dashboard/me") : null;
+  const held = await whoIsSignedIn(root);
+  state.me = held.me;
   state.operator = held.operator;
   if (state.me) state.keys = loadKeys(state.me.mesh.id, state.me.member.pubkey);
   drawHeader(state);

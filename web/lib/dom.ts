@@ -35,14 +35,19 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, ..
   return el;
 }
 
-/** A table with a header row; `rows` are arrays of cells (or a prepared <tr>). */
+/** A table with a header row; `rows` are arrays of cells (or a prepared <tr>). It sits in a box
+ *  that scrolls sideways when the window is too narrow for it, so that the page itself does not. */
 export function table(headers: string[], rows: (Child[] | HTMLTableRowElement)[], empty = "Nothing yet."): HTMLElement {
   if (rows.length === 0) return h("p", { class: "muted", text: empty });
   return h(
-    "table",
-    {},
-    h("thead", {}, h("tr", {}, ...headers.map((t) => h("th", { text: t })))),
-    h("tbody", {}, ...rows.map((r) => (r instanceof HTMLTableRowElement ? r : h("tr", {}, ...r.map((c) => h("td", {}, c)))))),
+    "div",
+    { class: "table-scroll" },
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, ...headers.map((t) => h("th", { text: t })))),
+      h("tbody", {}, ...rows.map((r) => (r instanceof HTMLTableRowElement ? r : h("tr", {}, ...r.map((c) => h("td", {}, c)))))),
+    ),
   );
 }
 

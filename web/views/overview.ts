@@ -24,6 +24,10 @@ export const overview: View = {
   title: "Overview",
   visible: (s) => s.me !== null,
   refreshOn: ["peer_joined", "peer_left", "peer_status", "member_joined", "member_revoked"],
+  // A peer whose connection closed is offline at once in the broker's answers, but its peers (and
+  // this page) hear `peer_left` only after presenceGrace (30 s), in case it comes back; a re-read
+  // shows it within seconds, and keeps "online since …" and "last seen …" current.
+  pollMs: 5_000,
   async render(root) {
     const v = await get<MeshView>("/v1/dashboard/mesh");
     const peers = [...v.peers].sort((a, b) => Number(b.online) - Number(a.online) || a.displayName.localeCompare(b.displayName));

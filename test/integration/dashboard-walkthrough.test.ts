@@ -1,0 +1,121 @@
+// The dashboard as a user meets it beyond the happy path (session 26 walkthrough), in chromium on
+// the page `claudemesh dashboard` serves: a second link pasted into a tab that already shows the
+// page (the browser then changes only the fragment, and loads nothing); a page loaded while the
+// broker is down, which says so and comes up by itself once the broker is back; a phone-width
+// window, where every tab stays inside the screen; and a closed session, offline on the overview
+// before the presence grace ends. Pins docs/dashboard.md "Signing in" and "What you see".
+import { describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { startBroker } from "../helpers/broker.ts";
+import { cli, cliMesh, dashboardServing, identities, ok, sessionOf } from "../helpers/cli.ts";
+import { launchBrowser } from "../helpers/browser.ts";
+
+const sel = (id: string) => `[data-testid="${id}"]`;
+
+describe("dashboard walkthrough", () => {
+  test("a link pasted into a tab already showing the page signs in, and its fragment leaves the address bar", async () => {
+    await using b = await startBroker();
+    await using ids = identities(1);
+    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
+    await using first = await dashboardServing(ids.dirs[0]!);
+    const { local } = first.json;
+    await using br = await launchBrowser(local.slice(0, -1));
+    const page = br.page;
+    // The tab shows the signed-out page (an earlier link expired, say).
+    await page.goto(local);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    // A fresh link of the same dashboard differs from what the tab shows only after `#`.
+    const { url } = first.json;
+    await page.goto(url);
+    await page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor({ timeout: 10_000 });
+    expect(page.url()).toBe(local);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
+
+  test("loaded while the broker is down: the page says so, not “Loading…” for ever, and comes up when the broker is back", async () => {
+    const b1 = await startBroker({}, { keepData: true });
+    const { port, dataDir } = b1;
+    await using ids = identities(1);
+    await cliMesh(b1.url, [[ids.dirs[0]!, "alice"]]);
+    await using served = await dashboardServing(ids.dirs[0]!);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.goto(served.json.url);
+    await page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
+    await b1.stop();
+    await page.reload();
+    await page.locator(sel("boot-error"), { hasText: "did not answer" }).waitFor({ timeout: 10_000 });
+    await br.shot(page, "walkthrough-broker-down");
+    // The broker is back on its port (a restart ends every session): the page finds out by itself.
+    const b2 = await startBroker({ port }, { dataDir });
+    try {
+      await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 20_000 });
+      expect(await page.locator(sel("boot-error")).count()).toBe(0);
+      expect(br.problems).toEqual([]);
+    } finally {
+      await b2.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  test("at phone width (375 px) every tab stays inside the screen: the tab bar wraps, and a wide table scrolls in its own box", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, bobDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    ok(await cli(aliceDir, ["invite", "--max-uses", "3"]));
+    ok(await cli(aliceDir, ["topic", "post", "general", "a post long enough to wrap on a phone screen, as posts do"]));
+    const session = await sessionOf(b.url, bobDir, "/home/bob/src/a-rather-long-project-directory/packages/checkout-service");
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(served.json.url);
+    await page.locator(`${sel("peer-row")}[data-name="bob/checkout-service"]`).waitFor();
+    const tabs = await page.locator("nav button").evaluateAll((els) => els.map((e) => e.getAttribute("data-view")!));
+    const overflow: Record<string, unknown> = {};
+    for (const tab of tabs) {
+      await page.click(sel(`tab-${tab}`));
+      await page.locator("#view > *:not(.muted:only-child)").first().waitFor();
+      await page.waitForTimeout(300);
+      // Nothing pushes the page sideways, and every tab button can be seen and tapped.
+      const o = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - innerWidth,
+        tabsOutside: [...document.querySelectorAll("nav button")].filter((t) => t.getBoundingClientRect().right > innerWidth).map((t) => t.textContent),
+      }));
+      if (o.page > 0 || o.tabsOutside.length > 0) overflow[tab] = o;
+      await br.shot(page, `walkthrough-phone-${tab}`);
+    }
+    expect(overflow).toEqual({});
+    expect(br.problems).toEqual([]);
+    session.close();
+  }, 90_000);
+
+  test("a Claude Code session that closes shows as offline within seconds, as `list_peers` has it, not “online” until the presence grace ends", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, bobDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    const session = await sessionOf(b.url, bobDir, "/home/bob/src/shop");
+    await session.client.request("set_status", { status: "working" });
+    await using served = await dashboardServing(aliceDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.goto(served.json.url);
+    const status = page.locator(`${sel("peer-row")}[data-name="bob/shop"] ${sel("peer-status")}`);
+    await status.filter({ hasText: "working" }).waitFor();
+    const closedAt = Date.now();
+    session.close();
+    // The broker keeps the presence for presenceGrace (30 s) without telling anyone, but already
+    // answers it as offline; the page re-reads well within that.
+    await status.filter({ hasText: "offline" }).waitFor({ timeout: 20_000 });
+    expect(Date.now() - closedAt).toBeLessThan(b.ctx.config.presenceGrace);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
+});
