@@ -166,6 +166,16 @@ describe("the page served by claudemesh dashboard", () => {
     const down = await cli(alice, ["dashboard", "--no-open"]);
     expect({ code: down.code, stdout: down.stdout, stderr: down.stderr }).toEqual({ code: 6, stdout: "", stderr: expect.stringContaining(`Cannot reach the broker at ${b.url}`) });
   }, 60_000);
+
+  test("refused at start for a member who was removed, as every command refuses one, and no link is printed", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [alice, bob] } = team;
+    expect((await cli(alice, ["kick", "bob"])).code).toBe(0);
+    const peers = await cli(bob, ["peers"]);
+    const dashboard = await cli(bob, ["dashboard", "--no-open"]);
+    expect({ code: dashboard.code, stdout: dashboard.stdout, stderr: dashboard.stderr }).toEqual({ code: peers.code, stdout: "", stderr: peers.stderr });
+    expect(peers.code).not.toBe(0);
+  }, 60_000);
 });
 
 describe("the sessions it ends at stop", () => {

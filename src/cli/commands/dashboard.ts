@@ -7,7 +7,6 @@
 // command line) and printed only when asked for with --no-open, under a warning.
 import { join } from "node:path";
 import { randomId } from "../../crypto/hash.ts";
-import { brokerHealth } from "../../client/http.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
 import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
@@ -61,7 +60,9 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
     const port = portArg(args.port);
     const mesh = ctx.mesh({ namedInResult: true }); // "Dashboard of …" and its JSON name it
     const brokerUrl = savedBroker(ctx.env.configDir, mesh);
-    await ctx.out.wait(`reaching ${new URL(brokerUrl).host}`, brokerHealth(brokerUrl));
+    // A member hello, not only the broker's health: a removed member is refused here, with the
+    // reason and its record in the config as every command gives it, not by the page it opens.
+    (await ctx.connect(mesh)).close();
     const local = serveLocally(brokerUrl, port);
     const stopped = untilStopped(); // before anything is printed: a Ctrl-C right after it is ours
     try {
