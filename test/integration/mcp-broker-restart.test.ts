@@ -37,7 +37,12 @@ describe("claudemesh mcp across a broker killed and restarted", () => {
     first.proc.kill("SIGKILL");
     await first.proc.exited;
 
-    await until(async () => (await b.call("mesh_peers")).text.includes("reconnecting"), "bob's server saw the broker go");
+    // The drop reaches bob's server within milliseconds. A call racing it (made while the link
+    // still counted as open) is a read the client sends again on the next connection, so it would
+    // wait out its 15 s timeout, and with it the send in flight's own lookup; the calls after the
+    // drop answer at once.
+    await Bun.sleep(500);
+    await until(async () => (await b.call("mesh_peers")).text.includes("reconnecting"), "bob's server saw the broker go", 30_000);
     const started = performance.now();
     const down = await a.call("mesh_send", { to: "bob/app", message: "during" });
     expect({ ...down, fast: performance.now() - started < 1000 }).toEqual({ isError: true, text: expect.stringContaining("Not connected to mesh team-x right now (reconnecting)"), fast: true });
@@ -45,7 +50,7 @@ describe("claudemesh mcp across a broker killed and restarted", () => {
     const during = await b.call("mesh_inbox");
     expect({ bodies: bodies(during.text), notRead: during.text.includes("Not read from:\n- team-x: unavailable: Not connected") }).toEqual({ bodies: ["read during the outage", "Which port?"], notRead: true });
 
-    await Bun.sleep(2000);
+    await Bun.sleep(1000);
     await using again = serveProcess(["--port", port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
     await again.waitFor(/"msg":"broker listening"/);
     // Queued at the broker while bob's server may still be waiting out its backoff.
