@@ -8,8 +8,8 @@ import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 import { answers, type ShownBy } from "./reply-waiters.ts";
 
 /** Most open questions kept for the Stop hook's reminder; past it the oldest is dropped (still
- *  answerable by id while its mesh remembers its sender: reply-targets.ts). One peer sending asks in a loop must not grow this
- *  process, nor the hook's answer, without bound. */
+ *  answerable by id while its mesh remembers its sender: reply-targets.ts). One peer sending asks
+ *  in a loop must not grow this process, nor the hook's answer, without bound. */
 export const MAX_OPEN_ASKS = 200;
 
 export class Meshes {
