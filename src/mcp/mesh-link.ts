@@ -21,6 +21,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
 import { closedHere } from "./send-refusals.ts";
+import { OpenReads } from "./open-reads.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -73,6 +74,8 @@ export class MeshLink {
   private readonly shownReplies: ShownReplies;
   /** Who sent the messages the model was shown, saved with the replay memory. */
   private readonly replyTargets: ReplyTargets;
+  /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
+  private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.slug} right now.`));
 
   constructor(
     readonly entry: MeshEntry,
@@ -107,6 +110,8 @@ export class MeshLink {
         this.state = s;
         if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
         if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
+        // A tool's read in flight would wait for a reconnect: it answers "not connected" now.
+        if (s !== "open") this.reads.left();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
@@ -121,7 +126,7 @@ export class MeshLink {
       (ids) => this.client.ackMessages(ids),
       (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
     );
-    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), refreshKeys: () => void this.refreshKeys() };
+    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), read: (r) => this.reads.run(r), refreshKeys: () => void this.refreshKeys() };
     this.incoming = new Incoming({
       slug: entry.slug,
       session: this.session,
@@ -211,7 +216,7 @@ export class MeshLink {
   async pull(limit: number): Promise<number> {
     const room = Math.min(limit, MAX_PENDING - this.incoming.held);
     if (this.state !== "open" || room <= 0) return 0;
-    const r = await this.client.request("fetch", { limit: room }).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
+    const r = await this.reads.run(() => this.client.request("fetch", { limit: room })).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
     for (const m of r?.messages ?? []) this.onPush(m, false);
     return r?.remaining ?? 0;
   }
@@ -227,7 +232,7 @@ export class MeshLink {
   }
 
   async peers(): Promise<PeerInfo[]> {
-    return (await this.client.request("list_peers", {})).peers;
+    return (await this.reads.run(() => this.client.request("list_peers", {}))).peers;
   }
 
   /** The target the model typed, resolved to a key a DM may be encrypted to (outgoing.ts). */
