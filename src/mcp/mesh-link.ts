@@ -17,6 +17,7 @@ import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters, takeAnswer, type ShownReply } from "./reply-waiters.ts";
 import type { ShownReplies } from "./shown-replies.ts";
 import type { ReplyTarget, ReplyTargets } from "./reply-targets.ts";
+import type { OpenAsk, OpenAsks } from "./open-asks.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
@@ -74,6 +75,8 @@ export class MeshLink {
   private readonly shownReplies: ShownReplies;
   /** Who sent the messages the model was shown, saved with the replay memory. */
   private readonly replyTargets: ReplyTargets;
+  /** Peers' questions the model was shown and has not answered, saved with the replay memory. */
+  private readonly asks: OpenAsks;
   /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
   private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.slug} right now.`));
 
@@ -88,6 +91,7 @@ export class MeshLink {
     this.scope = ls.scope;
     this.shownReplies = ls.shownReplies;
     this.replyTargets = ls.replyTargets;
+    this.asks = ls.openAsks;
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
@@ -120,7 +124,7 @@ export class MeshLink {
     this.seenWriter = new SeenWriter(
       this.session,
       () => {
-        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson(), senders: this.replyTargets.toJson() });
+        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson(), senders: this.replyTargets.toJson(), asks: this.asks.toJson() });
         opts.log.debug("replay memory saved", { mesh: entry.slug });
       },
       (ids) => this.client.ackMessages(ids),
@@ -288,6 +292,27 @@ export class MeshLink {
    *  mesh_reply answers it by id, in this process or after a restart (saved with the replay memory). */
   rememberSender(m: Pending): void {
     if (this.replyTargets.add(m.messageId, { from: m.from, ask: m.ask })) this.seenWriter.changed();
+  }
+
+  /** Records `m`, a question the model was shown, as open until answered (for the Stop hook's
+   *  reminder, also after a restart: saved with the replay memory). */
+  rememberAsk(m: Pending): void {
+    if (this.asks.add(m)) this.seenWriter.changed();
+  }
+
+  /** Question `messageId` was answered: no longer open (saved). */
+  askAnswered(messageId: string): void {
+    if (this.asks.answered(messageId)) this.seenWriter.changed();
+  }
+
+  /** A Stop hook's reminder listed these questions: not listed again (saved). */
+  asksReminded(ids: readonly string[]): void {
+    if (this.asks.reminded(ids)) this.seenWriter.changed();
+  }
+
+  /** This mesh's open questions, oldest first; `unreminded`: only those no reminder listed. */
+  openAsks(unreminded = false): OpenAsk[] {
+    return this.asks.list(unreminded);
   }
 
   /** The sender of message `messageId` the model was shown in this session, if known. */
