@@ -88,6 +88,7 @@ function drawHeader(state: PageState): void {
 /** Stops everything this tab does as the member it showed, forgets that member's keys, and says
  *  why in place of the view. */
 function endTab(root: HTMLElement, stop: () => void, testid: string, text: string): void {
+  if (root.hidden) return; // already ended (several calls in flight may each learn why)
   stop();
   forgetKeys();
   byId("mesh-name").textContent = "";
@@ -105,6 +106,11 @@ const sessionTaken = (shown: Me, now: Me, root: HTMLElement, stop: () => void) =
  *  it any more, and the keys must not outlive it in this tab. */
 const dashboardStopped = (root: HTMLElement, stop: () => void) =>
   endTab(root, stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
+
+/** The member this page shows was removed from the mesh (kicked or banned): every call is refused
+ *  from now on, so the view ends with the header and tabs, as for a session taken over. */
+const memberRemoved = (root: HTMLElement, stop: () => void) =>
+  endTab(root, stop, "member-removed", "You were removed from this mesh, so this dashboard session has ended and your keys were removed from this tab. An owner or admin of the mesh can invite you again.");
 
 /** First and longest wait between attempts to reach the broker while the page loads. */
 const BOOT_RETRY_MS = 2_000;
@@ -163,7 +169,7 @@ async function boot(): Promise<void> {
       state.keys = null;
     };
     const guard = guardSession(me, (now) => sessionTaken(me, now, root, halt));
-    showMember(me.mesh.id, me.member.memberId, () => void guard.check());
+    showMember(me.mesh.id, me.member.memberId, () => void guard.check(), () => memberRemoved(root, halt));
     const onEvent = (e: LiveEvent) => {
       // The chat refuses to post under an older key than the mesh's (views/chat.ts).
       if (e.event === "key_rotated" && typeof e.data.epoch === "number") me.mesh.keyEpoch = Math.max(me.mesh.keyEpoch, e.data.epoch);

@@ -7,6 +7,7 @@ import type { MeshEntry } from "../client/local/config-file.ts";
 import { loadReplayExtra, loadReplayGuard } from "../client/local/message-log.ts";
 import { ShownReplies } from "./shown-replies.ts";
 import { ReplyTargets } from "./reply-targets.ts";
+import { OpenAsks } from "./open-asks.ts";
 import { sessionKey } from "../client/local/session-keys.ts";
 import type { Log } from "../log/log.ts";
 
@@ -15,7 +16,8 @@ import type { Log } from "../log/log.ts";
  *  for one read from there); `remove` deletes it again if this process made it (else null);
  *  `scope` names the key's replay memory; `shownReplies` and `replyTargets` are what that memory
  *  holds of the replies the model was shown (shown-replies.ts) and of who sent the messages it was
- *  shown (reply-targets.ts). */
+ *  shown (reply-targets.ts), and `openAsks` of the peers' questions it has not answered
+ *  (open-asks.ts). */
 export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSessionId: string; log: Log; removals: () => MeshEntry["removed"] }) {
   const { key, save, remove } = sessionKey(o.configDir, entry.meshId, o.claudeSessionId);
   const scope = key.publicKey.slice(0, 16);
@@ -43,5 +45,6 @@ export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSess
   // Read after the guard: a damaged file has been moved aside by then, and no replies are kept.
   const shownReplies = new ShownReplies(loadReplayExtra(o.configDir, entry.meshId, scope, "replies"));
   const replyTargets = new ReplyTargets(loadReplayExtra(o.configDir, entry.meshId, scope, "senders"));
-  return { session, credentials, scope, save, remove, shownReplies, replyTargets };
+  const openAsks = new OpenAsks(entry.slug, loadReplayExtra(o.configDir, entry.meshId, scope, "asks"));
+  return { session, credentials, scope, save, remove, shownReplies, replyTargets, openAsks };
 }

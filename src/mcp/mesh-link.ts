@@ -17,10 +17,12 @@ import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters, takeAnswer, type ShownReply } from "./reply-waiters.ts";
 import type { ShownReplies } from "./shown-replies.ts";
 import type { ReplyTarget, ReplyTargets } from "./reply-targets.ts";
+import type { OpenAsk, OpenAsks } from "./open-asks.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
 import { closedHere } from "./send-refusals.ts";
+import { OpenReads } from "./open-reads.ts";
 import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -73,6 +75,10 @@ export class MeshLink {
   private readonly shownReplies: ShownReplies;
   /** Who sent the messages the model was shown, saved with the replay memory. */
   private readonly replyTargets: ReplyTargets;
+  /** Peers' questions the model was shown and has not answered, saved with the replay memory. */
+  private readonly asks: OpenAsks;
+  /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
+  private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.slug} right now.`));
 
   constructor(
     readonly entry: MeshEntry,
@@ -85,6 +91,7 @@ export class MeshLink {
     this.scope = ls.scope;
     this.shownReplies = ls.shownReplies;
     this.replyTargets = ls.replyTargets;
+    this.asks = ls.openAsks;
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
@@ -107,6 +114,8 @@ export class MeshLink {
         this.state = s;
         if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
         if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
+        // A tool's read in flight would wait for a reconnect: it answers "not connected" now.
+        if (s !== "open") this.reads.left();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
@@ -115,13 +124,13 @@ export class MeshLink {
     this.seenWriter = new SeenWriter(
       this.session,
       () => {
-        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson(), senders: this.replyTargets.toJson() });
+        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson(), senders: this.replyTargets.toJson(), asks: this.asks.toJson() });
         opts.log.debug("replay memory saved", { mesh: entry.slug });
       },
       (ids) => this.client.ackMessages(ids),
       (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
     );
-    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), refreshKeys: () => void this.refreshKeys() };
+    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), read: (r) => this.reads.run(r), refreshKeys: () => void this.refreshKeys() };
     this.incoming = new Incoming({
       slug: entry.slug,
       session: this.session,
@@ -211,7 +220,7 @@ export class MeshLink {
   async pull(limit: number): Promise<number> {
     const room = Math.min(limit, MAX_PENDING - this.incoming.held);
     if (this.state !== "open" || room <= 0) return 0;
-    const r = await this.client.request("fetch", { limit: room }).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
+    const r = await this.reads.run(() => this.client.request("fetch", { limit: room })).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
     for (const m of r?.messages ?? []) this.onPush(m, false);
     return r?.remaining ?? 0;
   }
@@ -227,7 +236,7 @@ export class MeshLink {
   }
 
   async peers(): Promise<PeerInfo[]> {
-    return (await this.client.request("list_peers", {})).peers;
+    return (await this.reads.run(() => this.client.request("list_peers", {}))).peers;
   }
 
   /** The target the model typed, resolved to a key a DM may be encrypted to (outgoing.ts). */
@@ -283,6 +292,27 @@ export class MeshLink {
    *  mesh_reply answers it by id, in this process or after a restart (saved with the replay memory). */
   rememberSender(m: Pending): void {
     if (this.replyTargets.add(m.messageId, { from: m.from, ask: m.ask })) this.seenWriter.changed();
+  }
+
+  /** Records `m`, a question the model was shown, as open until answered (for the Stop hook's
+   *  reminder, also after a restart: saved with the replay memory). */
+  rememberAsk(m: Pending): void {
+    if (this.asks.add(m)) this.seenWriter.changed();
+  }
+
+  /** Question `messageId` was answered: no longer open (saved). */
+  askAnswered(messageId: string): void {
+    if (this.asks.answered(messageId)) this.seenWriter.changed();
+  }
+
+  /** A Stop hook's reminder listed these questions: not listed again (saved). */
+  asksReminded(ids: readonly string[]): void {
+    if (this.asks.reminded(ids)) this.seenWriter.changed();
+  }
+
+  /** This mesh's open questions, oldest first; `unreminded`: only those no reminder listed. */
+  openAsks(unreminded = false): OpenAsk[] {
+    return this.asks.list(unreminded);
   }
 
   /** The sender of message `messageId` the model was shown in this session, if known. */

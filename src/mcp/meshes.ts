@@ -6,18 +6,12 @@ import { splitMeshPrefix } from "../client/resolve.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 import { answers, type ShownBy } from "./reply-waiters.ts";
-
-/** Most open questions kept for the Stop hook's reminder; past it the oldest is dropped (still
- *  answerable by id while its mesh remembers its sender: reply-targets.ts). One peer sending asks
- *  in a loop must not grow this process, nor the hook's answer, without bound. */
-export const MAX_OPEN_ASKS = 200;
+import { MAX_OPEN_ASKS, type OpenAsk } from "./open-asks.ts";
 
 export class Meshes {
   readonly links: MeshLink[];
   private readonly listeners = new Set<(m: Pending) => void>();
   private readonly seenListeners = new Set<() => void>();
-  /** Questions peers asked that this session saw and has not answered yet (for the Stop hook). */
-  private readonly asks = new Map<string, Pending>();
   /** Unread messages a hook already showed cut short: mesh_inbox still returns them (whole), but
    *  hooks do not show them again (the wake hook would otherwise fire for them in a loop). */
   private readonly previewed = new Set<string>();
@@ -144,8 +138,8 @@ export class Meshes {
     this.seenListeners.forEach((l) => l());
     this.previewed.delete(m.messageId);
     this.release(m.messageId);
-    if (m.ask) this.asks.set(m.messageId, m);
-    if (this.asks.size > MAX_OPEN_ASKS) this.asks.delete(this.asks.keys().next().value!);
+    // Open until answered, for the Stop hook's reminder (MeshLink.rememberAsk, saved on disk).
+    if (m.ask) link.rememberAsk(m);
     // Known as shown to a later ask of its question (MeshLink.rememberReply, saved on disk).
     if (m.replyTo && answers(m, m.replyTo)) link.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
     this.replyable(link, m);
@@ -177,7 +171,12 @@ export class Meshes {
 
   /** A peer's question answered (by mesh_reply, or mesh_send with reply_to): no longer open. */
   answered(messageId: string): void {
-    this.asks.delete(messageId);
+    for (const link of this.links) link.askAnswered(messageId);
+  }
+
+  /** A Stop hook's reminder listed these open questions: not listed again. */
+  reminded(ids: readonly string[]): void {
+    for (const link of this.links) link.asksReminded(ids);
   }
 
   /** The priority of an answer to `messageId` when none is given: `now` for a question this
@@ -194,9 +193,10 @@ export class Meshes {
     return r;
   }
 
-  /** Open questions, oldest first (at most MAX_OPEN_ASKS). */
-  openAsks(): Pending[] {
-    return [...this.asks.values()];
+  /** Open questions across meshes, the newest MAX_OPEN_ASKS, oldest first; `unreminded`: only
+   *  those no reminder listed yet. */
+  openAsks(unreminded = false): OpenAsk[] {
+    return this.links.flatMap((l) => l.openAsks(unreminded)).sort((a, b) => a.createdAt - b.createdAt).slice(-MAX_OPEN_ASKS);
   }
 
   close(): void {

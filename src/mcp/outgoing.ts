@@ -14,8 +14,10 @@ export type OutgoingDeps = {
   slug: string;
   session: MeshSession;
   client: BrokerClient;
-  /** The mesh's peers (list_peers). */
+  /** The mesh's peers (list_peers), ended with the connection (open-reads.ts). */
   peers: () => Promise<PeerInfo[]>;
+  /** Runs broker reads that end with the connection they were asked on (open-reads.ts). */
+  read: <T>(read: () => Promise<T>) => Promise<T>;
   /** Takes in the keys the config on disk holds (a `rekey` in a terminal saved a newer one). */
   refreshKeys: () => void;
 };
@@ -36,17 +38,21 @@ export async function resolveFor(d: OutgoingDeps, input: string): Promise<{ targ
   } catch (err) {
     throw peerHint(selfHint(err, input, peers, d.session.id.publicKey), input, others, null, "mesh_peers");
   }
-  await d.session.vouchFor(d.client, r.target, peers).catch(lookup);
+  await d.read(() => d.session.vouchFor(d.client, r.target, peers)).catch(lookup);
   // Names are the broker's word; the key prefix says who the message was encrypted to.
   return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
 }
 
 /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of
  *  an unknown topic or an empty group names the nearest one (topicHint, groupHint), as in the CLI. */
-export function sendFrom(d: OutgoingDeps, target: string, body: string, opts: SendOptions = {}): Promise<Results["send"]> {
+export async function sendFrom(d: OutgoingDeps, target: string, body: string, opts: SendOptions = {}): Promise<Results["send"]> {
   // Behind the mesh's epoch: the CLI may have saved the newer key (a `rekey` in a terminal).
   if ((d.session.currentKey()?.epoch ?? 0) < (d.client.ack?.mesh.keyEpoch ?? 0)) d.refreshKeys();
-  // Before its `send` request, session.send may still check the recipient's key (vouchFor).
+  // The recipient's key is checked (vouchFor: reads, mesh_reply's first to a sender) before the
+  // `send` request, as a read that a drop ends at once rather than one asked again after it.
+  await d.read(() => d.session.vouchFor(d.client, target)).catch((err: unknown) => {
+    throw notSent(err, "checking the recipient", d.slug);
+  });
   return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
     const hinted = target.startsWith("#") ? joinHint(await topicHint(d.client, err, target.slice(1)), target.slice(1)) : target.startsWith("@") ? ((await groupHint(d.client, err, target.slice(1), "`claudemesh group list` in a terminal")) ?? err) : err;
     throw notSent(hinted, "checking the recipient", d.slug);

@@ -39,7 +39,6 @@ const HOOK_CONNECT_WAIT_MS = 1500;
 
 /** Most characters of a question's body sent to the Stop hook for its one-line reminder (it shows
  *  fewer): the hook's answer stays small however long the questions are. */
-const ASK_REMINDER_BODY_CHARS = 400;
 
 /** How long the messages a hook was handed wait for its `seen` (it prints them and says so within
  *  milliseconds) before they count as unread again: the hook was killed in between. */
@@ -95,7 +94,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
-  const hookState: HookState = { meshes, reminded: new Set(), connect, problem };
+  const hookState: HookState = { meshes, connect, problem };
   const handler = (req: IpcRequest, gone: AbortSignal) => {
     used = true;
     return handleHook(req, gone, hookState);
@@ -132,8 +131,6 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 /** What the server keeps for the hooks of its session, across their requests. */
 type HookState = {
   meshes: Meshes;
-  /** Ids of open asks the Stop hook already reminded of (each is reminded of once). */
-  reminded: Set<string>;
   /** Connects the meshes if the server deferred it. */
   connect: () => void;
   /** Why this session is on no mesh (meshesOrExplain), told to the SessionStart hook. */
@@ -142,16 +139,14 @@ type HookState = {
 
 /** Answers one request of a `claudemesh hook` process of this session; `gone` aborts when that
  *  process hangs up. */
-async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded, connect, problem }: HookState): Promise<unknown> {
+async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect, problem }: HookState): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.
   if (req.op !== "offline") connect();
   switch (req.op) {
     case "pending": {
-      const open = meshes.openAsks();
-      const openIds = new Set(open.map((a) => a.messageId));
-      for (const id of reminded) if (!openIds.has(id)) reminded.delete(id); // answered or expired
-      const asks = req.unremindedAsks ? open.filter((a) => !reminded.has(a.messageId)).map((a) => ({ ...a, body: a.body.slice(0, ASK_REMINDER_BODY_CHARS) })) : [];
+      // Each open ask is reminded of once (the mark is saved with the asks: open-asks.ts).
+      const asks = req.unremindedAsks ? meshes.openAsks(true) : [];
       const messages = meshes.unannounced().slice(0, req.limit ?? 50);
       // The hook injects what fits its batch (the same frameBatch), then says `seen`: held from the
       // wake hook (which a Stop starts at the same time) meanwhile, as for `wait`.
@@ -159,7 +154,7 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, reminded
       return { messages, openAsks: asks };
     }
     case "seen": {
-      for (const id of req.reminded ?? []) reminded.add(id);
+      meshes.reminded(req.reminded ?? []);
       const ids = new Set(req.ids);
       meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)), "hook");
       meshes.markPreviewed(req.previewed ?? []);

@@ -118,4 +118,39 @@ describe("dashboard walkthrough", () => {
     expect(Date.now() - closedAt).toBeLessThan(b.ctx.config.presenceGrace);
     expect(br.problems).toEqual([]);
   }, 60_000);
+
+  test("a member removed while the page is open: the page ends the session view (header, tabs, post box), and a reload shows the sign-in page", async () => {
+    await using b = await startBroker();
+    await using ids = identities(2);
+    const [aliceDir, bobDir] = ids.dirs as [string, string];
+    await cliMesh(b.url, [
+      [aliceDir, "alice"],
+      [bobDir, "bob"],
+    ]);
+    await using served = await dashboardServing(bobDir);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.goto(served.json.url);
+    await page.locator(sel("tab-chat")).click();
+    await page.locator(sel("chat-input")).waitFor();
+    expect(await page.locator("#who").textContent()).toBe("bob · member");
+    ok(await cli(aliceDir, ["kick", "bob"]), "kick");
+    // The chat view re-reads every 3 s: its next call is refused, and that ends the view.
+    await page.locator(sel("member-removed")).waitFor({ timeout: 20_000 });
+    const shown = {
+      banner: await page.locator(sel("member-removed")).textContent(),
+      who: await page.locator("#who").textContent(),
+      tabs: await page.locator("nav button").count(),
+      postBox: await page.locator(sel("chat-input")).isVisible(),
+      banners: await page.locator(".banner").count(),
+    };
+    expect(shown).toEqual({ banner: expect.stringContaining("You were removed from this mesh"), who: "", tabs: 0, postBox: false, banners: 1 });
+    await br.shot(page, "walkthrough-member-removed");
+    // Loaded again, the page is signed out (the broker counts a removed member's cookie as none).
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 10_000 });
+    expect(await page.locator(sel("boot-error")).count()).toBe(0);
+    expect({ problems: br.problems, outside: br.outside }).toEqual({ problems: [], outside: [] });
+  }, 60_000);
 });
+

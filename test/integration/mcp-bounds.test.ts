@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshLink } from "../../src/mcp/mesh-link.ts";
 import { MAX_INJECTION_CHARS, MAX_TOOL_TEXT_CHARS } from "../../src/mcp/framing.ts";
-import { MAX_OPEN_ASKS } from "../../src/mcp/meshes.ts";
+import { MAX_OPEN_ASKS } from "../../src/mcp/open-asks.ts";
 import { DOORBELL_CHARS_PER_MINUTE, DOORBELL_NOTICE, DOORBELL_NOTIFICATIONS_PER_MINUTE } from "../../src/mcp/doorbell.ts";
 import { silentLog } from "../../src/log/log.ts";
 import { cliTeam, until } from "../helpers/cli.ts";

@@ -52,4 +52,44 @@ describe("the MCP server of a session started again", () => {
       await b.close();
     }
   }, 60_000);
+
+  test("the Stop hook still reminds of the questions the previous server showed, each once, and not of one answered", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    await using a = await startMcp(alice, "sess-alice-asks");
+    let b = await startMcp(bob, "sess-bob-asks");
+    // What the Stop hook's reminder lists, by question text ("… asked (id …): Q1?").
+    const stop = async () => {
+      const h = await runHook(bob, "stop", JSON.stringify({ session_id: "sess-bob-asks", hook_event_name: "Stop", stop_hook_active: false }));
+      expect(h.code).toBe(0);
+      return [...String(h.out?.hookSpecificOutput?.additionalContext ?? "").matchAll(/asked \(id [^)]+\): (Q\d)\?/g)].map((m) => m[1]);
+    };
+    const restart = async () => {
+      await b.close();
+      b = await startMcp(bob, "sess-bob-asks");
+    };
+    const ask = (q: string) => void a.call("mesh_ask", { to: "bob/app", question: `${q}?`, timeout_seconds: 120 }).catch(() => {});
+    try {
+      await b.call("mesh_peers");
+      await waitPeer(a, "bob/app");
+      ask("Q1");
+      ask("Q2");
+      const q1 = await b.waitNotification((n) => n.content.includes("Q1?"));
+      await b.waitNotification((n) => n.content.includes("Q2?"));
+      let read = "";
+      await until(async () => (read += (await b.call("mesh_inbox")).text).includes("Q1?") && read.includes("Q2?"), "bob read both questions");
+      await restart();
+      expect(await stop()).toEqual(["Q1", "Q2"]);
+      // Answered after a restart: the asker gets it, and it is no longer open.
+      expect((await b.call("mesh_reply", { message_id: q1.meta.message_id, message: "yes" })).isError).toBe(false);
+      await restart();
+      ask("Q3");
+      await b.waitNotification((n) => n.content.includes("Q3?"));
+      await until(async () => (await b.call("mesh_inbox")).text.includes("Q3?"), "bob read Q3");
+      // Q2 was listed before the restart, Q1 answered: only Q3.
+      expect(await stop()).toEqual(["Q3"]);
+    } finally {
+      await b.close();
+    }
+  }, 90_000);
 });

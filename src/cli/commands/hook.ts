@@ -9,6 +9,7 @@ import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
 import { fitInBudget } from "../../mcp/text-budget.ts";
 import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
+import type { OpenAsk } from "../../mcp/open-asks.ts";
 import { stdoutFlushed, writeStdout } from "../output.ts";
 import { HOOK_EVENTS } from "../claude-code/hook-events.ts";
 
@@ -50,7 +51,7 @@ const context = (hookEventName: string, additionalContext: string) => out(additi
  *  each once (the server remembers which were reminded): Claude Code continues the turn after a
  *  Stop hook's additionalContext, so a reminder repeated at every Stop would loop the model. */
 async function deliver(sock: string, hookEventName: string, remindAsks = false) {
-  const p = await askIpc<{ messages: Pending[]; openAsks?: Pending[] }>(sock, { op: "pending", limit: 50, unremindedAsks: remindAsks }, 1500);
+  const p = await askIpc<{ messages: Pending[]; openAsks?: OpenAsk[] }>(sock, { op: "pending", limit: 50, unremindedAsks: remindAsks }, 1500);
   if (!p) return out({});
   const batch = frameBatch(p.messages);
   // The reminder gets what the messages left of the injection budget (and the "\n\n" between).
@@ -63,12 +64,12 @@ async function deliver(sock: string, hookEventName: string, remindAsks = false) 
 /** The reminder of open questions, oldest first, within `budget` characters. `shown`: the ids it
  *  lists, the only ones that count as reminded; the others are counted in one line and listed by
  *  a later reminder. */
-function askReminder(asks: readonly Pending[], budget: number): { text: string; shown: string[] } {
+function askReminder(asks: readonly OpenAsk[], budget: number): { text: string; shown: string[] } {
   if (!asks.length) return { text: "", shown: [] };
   const more = (n: number) => `(${n} more unanswered question${n === 1 ? "" : "s"} from peers, not listed here: a reminder at the end of a later turn lists them.)`;
   const reserve = more(asks.length).length + 1; // room for that line whatever remains unlisted
   const head = "Unanswered questions from peers (answer with mesh_reply):";
-  const line = (a: Pending) => `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
+  const line = (a: OpenAsk) => `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
   // The lines follow the head and its newline; the "more" line needs room unless every ask is listed.
   const fit = fitInBudget(asks, line, budget - head.length - 1, { gap: 1, reserve: (n) => (n < asks.length ? reserve : 0) });
   const shown = fit.taken.map((a) => a.messageId);

@@ -1,0 +1,41 @@
+// Tool calls that race a broker's crash (docs/claude-code.md: while a mesh reconnects the tools
+// answer at once). The broker is stopped (SIGSTOP) so that the calls' reads go out on a connection
+// that still counts as open and get no answer, then killed (SIGKILL): the client library keeps such
+// a read and asks it again on the next connection, but the tool must not wait for that (up to the
+// 15 s request timeout); it answers within a couple of seconds of the kill, saying why.
+import { describe, expect, test } from "bun:test";
+import { tempDir } from "../helpers/broker.ts";
+import { cliMesh, identities } from "../helpers/cli.ts";
+import { spawnBroker } from "../helpers/process.ts";
+import { startMcp, waitPeer } from "../helpers/mcp.ts";
+
+/** Settles with the call's answer and how long after `since()` it came. */
+const timed = (p: Promise<{ text: string; isError: boolean }>, since: () => number) => p.then((r) => ({ ...r, afterKillMs: performance.now() - since() }));
+
+describe("claudemesh mcp: a tool call in flight when the broker dies", () => {
+  test("mesh_peers and mesh_send's lookup answer promptly, not after the request timeout", async () => {
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    await using broker = await spawnBroker(tempDir("cm-mcp-race-"));
+    await cliMesh(broker.url, [[alice, "alice"], [bob, "bob"]]);
+    await using a = await startMcp(alice, "sess-alice-race");
+    await using b = await startMcp(bob, "sess-bob-race");
+    await b.call("mesh_peers");
+    await waitPeer(a, "bob/app");
+
+    broker.proc.kill("SIGSTOP");
+    let killedAt = Number.POSITIVE_INFINITY;
+    const peers = timed(b.call("mesh_peers"), () => killedAt);
+    const send = timed(a.call("mesh_send", { to: "bob/app", message: "lookup in flight" }), () => killedAt);
+    // Nothing observable says that the servers wrote their reads to the stopped broker's socket;
+    // a second is plenty for a tool call to get there on a loaded machine.
+    await Bun.sleep(1000);
+    broker.proc.kill("SIGKILL");
+    killedAt = performance.now();
+    await broker.proc.exited;
+
+    const [p, s] = await Promise.all([peers, send]);
+    expect({ ...p, fast: p.afterKillMs < 3000, afterKillMs: 0 }).toEqual({ isError: true, text: expect.stringContaining("Not connected to mesh team-x right now (reconnecting)"), fast: true, afterKillMs: 0 });
+    expect({ ...s, fast: s.afterKillMs < 3000, afterKillMs: 0 }).toEqual({ isError: true, text: expect.stringContaining("Nothing was sent: looking up \"bob/app\" on mesh team-x failed"), fast: true, afterKillMs: 0 });
+  }, 60_000);
+});
