@@ -220,9 +220,15 @@ export class MeshLink {
   async pull(limit: number): Promise<number> {
     const room = Math.min(limit, MAX_PENDING - this.incoming.held);
     if (this.state !== "open" || room <= 0) return 0;
-    const r = await this.reads.run(() => this.client.request("fetch", { limit: room })).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
-    for (const m of r?.messages ?? []) this.onPush(m, false);
-    return r?.remaining ?? 0;
+    // What a fetch hands out stays claimed by the connection that asked until acked, and a fetch
+    // cut by a drop is asked again on the next connection: its messages are taken in whenever it
+    // answers, even after the tool stopped waiting for it (open-reads.ts).
+    const taken = this.client.request("fetch", { limit: room }).then((r) => {
+      for (const m of r.messages) this.onPush(m, false);
+      return r.remaining;
+    });
+    const remaining = await this.reads.run(() => taken).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
+    return remaining ?? 0;
   }
 
   /** Messages not yet seen, oldest first (does not mark them seen). */

@@ -48,3 +48,24 @@ test("a message under a key epoch not learnt yet waits for the owner's keys, the
   expect(shown).toEqual(["posted under epoch 1"]);
   link.client.close();
 });
+
+test("a fetch the tool stopped waiting for (the link dropped) still hands its messages to the session when it answers", async () => {
+  const configDir = scratchDir("cm-link-");
+  dirs.push(configDir);
+  const entry: MeshEntry = { meshId: MESH, slug: "team", name: "Team", brokerUrl: "http://127.0.0.1:9", memberId: "member-bob-01", displayName: "bob", role: "member", ownerPubkey: owner.publicKey, publicKey: bob.publicKey, secretKey: bob.secretKey, meshKeys: [key0], joinedAt: 0 };
+  saveConfig(configDir, { version: 1, meshes: [entry] } as never);
+  const link = new MeshLink(entry, { configDir, claudeSessionId: "sess-link-2", label: "app", cwd: "/", hostname: "h", log: jsonLog("warn", () => {}), onMessage: () => {} });
+  const ownerSession = new MeshSession(ident(owner), [key0]);
+  // The client's fetch: asked again on the next connection after a drop, answered only then.
+  const answer = Promise.withResolvers<{ messages: MessagePushFrame[]; remaining: number }>();
+  (link.client as unknown as { request: (type: string) => Promise<unknown> }).request = () => answer.promise;
+  link.state = "open";
+  const pulled = link.pull(10);
+  link.state = "reconnecting";
+  (link as unknown as { reads: { left(): void } }).reads.left();
+  expect(await pulled).toBe(0); // the tool answers at once
+  answer.resolve({ messages: [push(ownerSession, bob.publicKey, "claimed by the re-sent fetch")], remaining: 0 });
+  await Bun.sleep(0);
+  expect(link.peek().map((m) => m.body)).toEqual(["claimed by the re-sent fetch"]);
+  link.client.close();
+});
