@@ -7,17 +7,15 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliMesh, dashboardServing, identities, ok, sessionOf } from "../helpers/cli.ts";
+import { cli, cliMesh, cliTeam, dashboardServing, identities, ok, sessionOf } from "../helpers/cli.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 
 describe("dashboard walkthrough", () => {
   test("a link pasted into a tab already showing the page signs in, and its fragment leaves the address bar", async () => {
-    await using b = await startBroker();
-    await using ids = identities(1);
-    await cliMesh(b.url, [[ids.dirs[0]!, "alice"]]);
-    await using first = await dashboardServing(ids.dirs[0]!);
+    await using team = await cliTeam(["alice"]);
+    await using first = await dashboardServing(team.dirs[0]);
     const { local } = first.json;
     await using br = await launchBrowser(local.slice(0, -1));
     const page = br.page;
@@ -59,13 +57,8 @@ describe("dashboard walkthrough", () => {
   }, 90_000);
 
   test("at phone width (375 px) every tab stays inside the screen: the tab bar wraps, and a wide table scrolls in its own box", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [aliceDir, bobDir] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [aliceDir, "alice"],
-      [bobDir, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [aliceDir, bobDir] } = team;
     ok(await cli(aliceDir, ["invite", "--max-uses", "3"]));
     ok(await cli(aliceDir, ["topic", "post", "general", "a post long enough to wrap on a phone screen, as posts do"]));
     const session = await sessionOf(b.url, bobDir, "/home/bob/src/a-rather-long-project-directory/packages/checkout-service");
@@ -95,13 +88,8 @@ describe("dashboard walkthrough", () => {
   }, 90_000);
 
   test("a Claude Code session that closes shows as offline within seconds, as `list_peers` has it, not “online” until the presence grace ends", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [aliceDir, bobDir] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [aliceDir, "alice"],
-      [bobDir, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { b, dirs: [aliceDir, bobDir] } = team;
     const session = await sessionOf(b.url, bobDir, "/home/bob/src/shop");
     await session.client.request("set_status", { status: "working" });
     await using served = await dashboardServing(aliceDir);
@@ -120,13 +108,8 @@ describe("dashboard walkthrough", () => {
   }, 60_000);
 
   test("a member removed while the page is open: the page ends the session view (header, tabs, post box), and a reload shows the sign-in page", async () => {
-    await using b = await startBroker();
-    await using ids = identities(2);
-    const [aliceDir, bobDir] = ids.dirs as [string, string];
-    await cliMesh(b.url, [
-      [aliceDir, "alice"],
-      [bobDir, "bob"],
-    ]);
+    await using team = await cliTeam(["alice", "bob"]);
+    const { dirs: [aliceDir, bobDir] } = team;
     await using served = await dashboardServing(bobDir);
     await using br = await launchBrowser(served.json.local.slice(0, -1));
     const page = br.page;
