@@ -142,7 +142,7 @@ export class Meshes {
     if (m.ask) link.rememberAsk(m);
     // Known as shown to a later ask of its question (MeshLink.rememberReply, saved on disk).
     if (m.replyTo && answers(m, m.replyTo)) link.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
-    this.replyable(link, m);
+    link.rememberSender(m);
   }
 
   /** A channel notification carried this message (its sender, id and text, cut if long), saying
@@ -152,11 +152,7 @@ export class Meshes {
    *  wait names none, and makes none replyable. */
   pushed(m: Pending): void {
     const link = this.links.find((l) => l.slug === m.mesh);
-    if (link && m.kind !== "system") this.replyable(link, m);
-  }
-
-  private replyable(link: MeshLink, m: Pending): void {
-    link.rememberSender(m);
+    if (link && m.kind !== "system") link.rememberSender(m);
   }
 
   /** The mesh and sender of a message this session was shown, as its mesh remembers it (also

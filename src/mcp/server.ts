@@ -37,9 +37,6 @@ const HEALTH_CHECK_MAX_MS = 30_000;
  *  for the whole answer, list_peers included. */
 const HOOK_CONNECT_WAIT_MS = 1500;
 
-/** Most characters of a question's body sent to the Stop hook for its one-line reminder (it shows
- *  fewer): the hook's answer stays small however long the questions are. */
-
 /** How long the messages a hook was handed wait for its `seen` (it prints them and says so within
  *  milliseconds) before they count as unread again: the hook was killed in between. */
 export const HANDOUT_MS = 5000;

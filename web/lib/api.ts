@@ -22,13 +22,13 @@ export const routeUrl = (path: `/${string}`) => `.${path}`;
  *  the browser has one member cookie, and once a login in another tab gives it to someone else the
  *  broker refuses this tab's calls (401) instead of answering them as that member. */
 const MEMBER_HEADER = "x-dashboard-member";
-let shown: { header: string; onRefused: () => void; onRemoved: (message: string) => void } | null = null;
+let shown: { header: string; onRefused: () => void; onRemoved: () => void } | null = null;
 
 /** From now on, every call names this member (set once the page knows whom it shows), and a call
  *  refused as unauthorized also runs `onRefused` (which asks whether the cookie changed hands); one
- *  refused because the member was removed from the mesh (`revoked`) runs `onRemoved` with the
- *  broker's words, which ends the page's view of that member. Both still reject the call. */
-export function showMember(meshId: string, memberId: string, onRefused: () => void, onRemoved: (message: string) => void): void {
+ *  refused because the member was removed from the mesh (`revoked`) runs `onRemoved`, which ends
+ *  the page's view of that member. Both still reject the call. */
+export function showMember(meshId: string, memberId: string, onRefused: () => void, onRemoved: () => void): void {
   shown = { header: `${meshId}/${memberId}`, onRefused, onRemoved };
 }
 
@@ -66,7 +66,7 @@ async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknow
   if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...keys.filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
   if (res.status === 401 && named) shown?.onRefused();
   const data = await res.json().catch(() => null);
-  if (res.status === 403 && named && data?.error?.code === "revoked") shown?.onRemoved(String(data.error.message ?? ""));
+  if (res.status === 403 && named && data?.error?.code === "revoked") shown?.onRemoved();
   if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`);
   return data as T;
 }
