@@ -10,7 +10,7 @@ import { LockFileError } from "../store/sqlite/dir-lock.ts";
 import { diskFault } from "../store/sqlite/disk-faults.ts";
 import { MigrationBackupError, MigrationError } from "../store/sqlite/migrate.ts";
 import { NotOurFileError } from "../store/sqlite/own-file.ts";
-import { databaseProblem, storageProblem } from "../store/sqlite/open.ts";
+import { databaseProblem, storageProblem, StorageSettingsError } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
@@ -44,7 +44,8 @@ export function startFailure(err: unknown, dataDir: string, underSystemd: boolea
 }
 
 /** SQLite's and the disk's start-up errors: a full or failing disk, a database that is damaged,
- *  that this user may not open, or that no migration may bring up to date; null for anything
+ *  that this user may not open, that no migration may bring up to date, or that SQLite would not
+ *  run with the settings the broker needs (open.ts settingsProblem); null for anything
  *  else. (A path that holds no file is dbPathProblem's, checked before.) */
 function startProblem(err: unknown, dataDir: string): StartFailure | null {
   const db = join(dataDir, DEFAULT_DB_FILE);
@@ -54,7 +55,8 @@ function startProblem(err: unknown, dataDir: string): StartFailure | null {
   const said = databaseProblem(err, db, restoreBackup(dataDir));
   if (said) return problem(said, isDamaged(err) ? "data" : "access");
   const migration = err instanceof MigrationError && !(err instanceof MigrationBackupError);
-  return err instanceof DamagedDatabaseError || migration ? problem((err as Error).message, "data") : null;
+  const unfit = err instanceof DamagedDatabaseError || err instanceof StorageSettingsError || migration;
+  return unfit ? problem((err as Error).message, "data") : null;
 }
 /** What claimDataDir (or a restore writing in the directory) threw, as a LocalFileError when it is
  *  the directory's or a file's fault: a lock file that is a directory, a directory that cannot be

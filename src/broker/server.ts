@@ -153,6 +153,16 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
 
   // An HTTP request; a body that no route read closes the connection after the answer.
   const handle = async (req: Request, headers?: Record<string, string>): Promise<Response> => secured(closingIfUnread(req, await app.handle(req)), headers);
+  // The WebSocket settings the start log reports (reliability plan T26).
+  const transport = {
+    // The protocol limit (config.maxFrameBytes) is checked in JS with a clear error frame; this
+    // transport cap only stops absurd frames before they are buffered (close 1009).
+    maxPayloadLength: config.maxFrameBytes * 4,
+    perMessageDeflate: false,
+    // Pushes pause long before this (Conn.pushBudget); a client that lets even results and
+    // events pile up this far is closed (its claims are released) instead of losing frames.
+    backpressureLimit: BACKPRESSURE_LIMIT,
+  };
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: config.host,
     port: config.port,
@@ -205,15 +215,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       return secured(errorResponse(new MeshError("internal")));
     },
     websocket: {
-      // The protocol limit (config.maxFrameBytes) is checked in JS with a clear error frame; this
-      // transport cap only stops absurd frames before they are buffered (close 1009).
-      maxPayloadLength: config.maxFrameBytes * 4,
+      ...transport,
       idleTimeout: 0,
       sendPings: false,
-      perMessageDeflate: false,
-      // Pushes pause long before this (Conn.pushBudget); a client that lets even results and
-      // events pile up this far is closed (its claims are released) instead of losing frames.
-      backpressureLimit: BACKPRESSURE_LIMIT,
       closeOnBackpressureLimit: true,
       open(ws: ServerWebSocket<WsData>) {
         // Bun runs `open` inside srv.upgrade(), before fetch returns: the per-address check above
@@ -252,7 +256,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const timers = startTimers(ctx);
   const port = server.port!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, synchronous: config.synchronous });
+  const websocket = { maxFrameBytes: config.maxFrameBytes, ...transport, helloTimeoutMs: config.helloTimeout };
+  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, synchronous: config.synchronous, storage: store.settings(), websocket });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>

@@ -163,6 +163,8 @@ export interface Store {
   readonly fatal: Promise<Error>;
   close(): void;
   health(): Promise<Health>;
+  /** What the storage runs with, read back from it rather than assumed (serve's start log). */
+  settings(): Readonly<Record<string, string | number | boolean>>;
   /** Engine-specific: the embedded store's background WAL checkpoints (null: none run). */
   checkpointStats?(): { checkpoints: number; busy: number; failures: number; running: boolean } | null;
 

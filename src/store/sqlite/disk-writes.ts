@@ -42,6 +42,11 @@ export class DiskWrites {
     private readonly lock: LockWatch,
   ) {}
 
+  /** Whether answers wait for a flush of the WAL (synchronous "full"). */
+  get flushes(): boolean {
+    return this.wal !== null;
+  }
+
   /** Moves checkpoints of `db` (the file at `path`) to a worker thread. A disk error it meets is
    *  a storage failure like a failed flush. */
   startCheckpointer(db: Database, path: string, onReport: (r: CheckpointerReport) => void, entry?: string): void {

@@ -90,12 +90,49 @@ function open(path: string, opts: { synchronous: Synchronous }): Database {
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA foreign_keys = ON");
     db.run(`PRAGMA synchronous = ${opts.synchronous === "full" ? "FULL" : "NORMAL"}`);
+    const refused = settingsProblem(path, readSettings(db), opts.synchronous);
+    if (refused) throw new StorageSettingsError(refused);
     return db;
   } catch (e) {
     db.close();
     throw e;
   }
 }
+
+/** What a connection runs with, read back from SQLite rather than assumed from what was asked
+ *  (reliability plan T26): serve's start log reports it, and `open` refuses a database that did
+ *  not take a setting the broker's promises rest on. */
+export type StorageSettings = { sqlite: string; journalMode: string; sqliteSynchronous: string; foreignKeys: boolean; busyTimeoutMs: number };
+
+const SYNCHRONOUS_NAMES = ["off", "normal", "full", "extra"];
+
+export function readSettings(db: Database): StorageSettings {
+  const pragma = <T>(name: string) => Object.values(db.query(`PRAGMA ${name}`).get() as Record<string, T>)[0]!;
+  const level = pragma<number>("synchronous");
+  return {
+    sqlite: db.query<{ v: string }, []>("SELECT sqlite_version() AS v").get()!.v,
+    journalMode: pragma<string>("journal_mode"),
+    sqliteSynchronous: SYNCHRONOUS_NAMES[level] ?? String(level),
+    foreignKeys: pragma<number>("foreign_keys") === 1,
+    busyTimeoutMs: pragma<number>("busy_timeout"),
+  };
+}
+
+/** A setting SQLite did not take on, in words, or null. `PRAGMA journal_mode = WAL` answers with
+ *  the mode it left the database in and does not fail: a file system whose shared memory SQLite
+ *  cannot map keeps the rollback journal, and "full" durability (a flush of the -wal file before
+ *  every answer) would then flush a file that holds nothing. */
+export function settingsProblem(path: string, s: StorageSettings, synchronous: Synchronous): string | null {
+  if (path !== ":memory:" && s.journalMode !== "wal") {
+    return `SQLite kept ${path} in journal mode "${s.journalMode}" when asked for WAL, which claudemesh needs for its durability; this file system may not support it (a network or FUSE mount): use a data directory on a local disk (ext4, xfs, APFS)`;
+  }
+  if (s.sqliteSynchronous !== synchronous) return `SQLite runs ${path} with synchronous=${s.sqliteSynchronous}, not the ${synchronous} asked for`;
+  if (!s.foreignKeys) return `SQLite did not turn foreign keys on for ${path} (this build may omit them)`;
+  return null;
+}
+
+/** A database SQLite opened without a setting the broker relies on (settingsProblem). */
+export class StorageSettingsError extends Error {}
 
 /** Creates the database file 0600 before SQLite does, so it is never readable by others, not
  *  even briefly, and sets 0600 on one that exists. A link to a regular file is followed (an

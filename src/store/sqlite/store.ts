@@ -19,7 +19,7 @@ import { LockWatch } from "./lock-watch.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
 import { migrate, refuseNewer, type MigrateResult } from "./migrate.ts";
-import { openDatabase, type Synchronous } from "./open.ts";
+import { openDatabase, readSettings, type StorageSettings, type Synchronous } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
 import type { CheckpointStats } from "./checkpointer.ts";
 import type { CheckpointerReport } from "./checkpoint-protocol.ts";
@@ -126,6 +126,12 @@ export class SqliteStore implements T.Store {
     this.sends = new SendRepo(db, this.index, trims);
     this.queue = new QueueRepo(db, this.index);
     this.sweeper = new Sweeper(db, this.index, this.sends, trims);
+  }
+
+  /** SQLite's settings as it reports them, and whether every answer waits for a flush of the WAL
+   *  (synchronous "full": SQLite runs NORMAL and the store flushes, wal-sync.ts). */
+  settings(): StorageSettings & { walFlushBeforeAnswers: boolean } {
+    return { ...readSettings(this.database), walFlushBeforeAnswers: this.disk.flushes };
   }
 
   /** Called once, by openSqliteStore: moves checkpoints to a worker thread (checkpointer.ts). */
