@@ -3,11 +3,15 @@
 // a leaf, so that config, the CLI and the client (for the MCP tools) share it.
 
 /** The name `written` most likely meant among `names`, or null when none is close: a unique prefix
- *  (`--prio` → priority, `sen` → send) or, failing that, the nearest by spelling (nearestName). */
+ *  (`--prio` → priority, `sen` → send), a unique name that has it as a whole word (`--name` →
+ *  display-name, `deploys` → prod-deploys) or, failing those, the nearest by spelling
+ *  (nearestName). */
 export function closest(written: string, names: readonly string[]): string | null {
   if (!written) return null;
   const prefixed = names.filter((n) => n.startsWith(written));
   if (prefixed.length === 1) return prefixed[0]!;
+  const worded = written.length >= 3 ? names.filter((n) => n !== written && n.split(/[-_/.]/).includes(written)) : [];
+  if (worded.length === 1) return worded[0]!;
   return nearestName(written, names);
 }
 

@@ -83,6 +83,8 @@ describe("usage errors and help", () => {
       // an undeclared option is named even when it leaves a required argument missing
       [["invite", "revoke", "--forse"], 'Unknown option --forse. An argument that starts with "-" goes after "--": claudemesh invite revoke -- --forse.\n  fix: see `claudemesh invite revoke --help`'],
       [["send", "bob", "--prio"], "Unknown option --prio (did you mean --priority?).\n  fix: see `claudemesh send --help`"],
+      // a whole word of an option's name: not text for after "--"
+      [["new", "demo", "--name", "alice"], "Unknown option --name (did you mean --display-name?).\n  fix: see `claudemesh new --help`"],
     ];
     for (const [args, message] of cases) {
       const r = await cli(dir, args);
