@@ -5,6 +5,7 @@ import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
 import { departure } from "../lib/members.ts";
+import { BLOCKED_NOTE } from "../../src/client/block-note.ts";
 
 export const grants: View = {
   id: "grants",
@@ -23,6 +24,7 @@ export const grants: View = {
         v.grants.map((g) => [g.recipientName, h("span", { title: g.peer, text: g.peerName ?? short(g.peer, 16) }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
         "No grants: everyone uses the defaults.",
       ),
+      v.grants.some((g) => g.caps.length === 0) ? h("p", { class: "muted", "data-testid": "grants-blocked-note", text: BLOCKED_NOTE }) : null,
       v.admin ? h("h2", { text: "Left, removed and banned" }) : null,
       v.admin
         ? table(
