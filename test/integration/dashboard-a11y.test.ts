@@ -3,7 +3,8 @@
 // not, and the signed-out page) at desktop and phone width, in light and dark, and fails on any
 // violation of impact serious or critical. The tab bar follows the WAI-ARIA tabs pattern (manual
 // activation): a tablist of tabs each controlling the tabpanel, one tab in the Tab order, arrows,
-// Home and End move between tabs, Enter or Space shows one. Pins docs/dashboard.md "Accessibility".
+// Home and End move between tabs, Enter or Space shows one; and focus moves to what replaces a
+// control that goes away. Pins docs/dashboard.md "Accessibility".
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { cli, cliTeam, dashboardServing, ok, sessionOf } from "../helpers/cli.ts";
@@ -147,4 +148,32 @@ describe("dashboard accessibility", () => {
     expect({ focused: await focused(), name: await page.locator(sel("chat-input")).getAttribute("aria-label") }).toEqual({ focused: "chat-input", name: "Message #general" });
     expect(br.problems).toEqual([]);
   }, 90_000);
+
+  test("focus follows a control that goes away: a created invite to its link, Revoke to its confirmation and back, a revoked invite to the view", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using served = await dashboardServing(team.dirs[0]);
+    await using br = await launchBrowser(served.json.local.slice(0, -1));
+    const page = br.page;
+    await page.goto(served.json.url);
+    await showTab(page, "invites");
+    const focusOn = (id: string) => page.waitForFunction((t) => (document.activeElement as HTMLElement | null)?.dataset.testid === t || document.activeElement?.id === t, id, { timeout: 10_000 });
+    await page.focus(sel("invite-create"));
+    await page.keyboard.press("Enter");
+    await focusOn("invite-link");
+    expect(await page.locator(sel("invite-link")).getAttribute("aria-label")).toBe("Invite link");
+    const revoke = page.locator(`${sel("invite-row")}[data-state="active"] ${sel("invite-revoke")}`);
+    expect(await revoke.getAttribute("aria-label")).toMatch(/^Revoke invite .{8}…$/);
+    await revoke.focus();
+    await page.keyboard.press("Enter");
+    await focusOn("invite-revoke-confirm");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter"); // Cancel
+    await focusOn("invite-revoke");
+    await page.keyboard.press("Enter");
+    await focusOn("invite-revoke-confirm");
+    await page.keyboard.press("Enter");
+    await page.locator(`${sel("invite-row")}[data-state="revoked"]`).waitFor();
+    await focusOn("view");
+    expect(br.problems).toEqual([]);
+  }, 60_000);
 });
