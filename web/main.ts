@@ -8,6 +8,7 @@ import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
 import { guardSession } from "./lib/session-guard.ts";
+import { markTab, tabKeys } from "./lib/tabs.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
 import type { View } from "./views/view.ts";
@@ -18,7 +19,7 @@ function signedOut(root: HTMLElement, loginError: string | null): void {
   show(
     root,
     h("h2", { text: "Sign in" }),
-    loginError ? h("p", { class: "error", "data-testid": "login-error", text: loginError }) : null,
+    loginError ? h("p", { class: "error", role: "alert", "data-testid": "login-error", text: loginError }) : null,
     h("p", { text: "Run this where your claudemesh keys are, and open the link it prints (it works once, within 5 minutes):" }),
     h("pre", { class: "panel mono", text: "claudemesh dashboard --mesh <slug>" }),
     h("p", { class: "muted", text: "Operators: use the Operator tab with the token from `claudemesh serve` or `claudemesh admin token`." }),
@@ -30,30 +31,40 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
   let poll: ReturnType<typeof setInterval> | null = null;
   let pending: ReturnType<typeof setTimeout> | null = null;
   let halted = false;
-  const draw = (v: View) =>
-    !halted &&
-    v.render(root, state).catch((err) => {
+  const draw = async (v: View) => {
+    if (halted) return;
+    await v.render(root, state).catch((err) => {
       if (halted) return;
       const ended = err instanceof ApiError && err.status === 401;
-      show(root, h("p", { class: "error", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
+      show(root, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
     });
+  };
   const mark = () => {
-    for (const b of nav.querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.view === current?.id));
+    for (const b of nav.querySelectorAll<HTMLElement>('[role="tab"]')) markTab(b, b.dataset.view === current?.id);
   };
   const select = (v: View) => {
     current = v;
     mark();
+    // The view is the panel of its tab, busy (for assistive technology) until first drawn.
+    root.setAttribute("role", "tabpanel");
+    root.setAttribute("aria-labelledby", `tab-${v.id}`);
+    root.setAttribute("aria-busy", "true");
+    root.tabIndex = 0;
     if (poll) clearInterval(poll);
     poll = v.pollMs ? setInterval(() => current === v && void draw(v), v.pollMs) : null;
-    void draw(v);
+    void draw(v).finally(() => current === v && root.removeAttribute("aria-busy"));
   };
   let tabs: View[] = [];
-  /** (Re)builds the tab bar for who is signed in now, keeping the shown view selected. */
+  /** (Re)builds the tab bar for who is signed in now, keeping the shown view selected and a
+   *  focused tab focused. */
   const build = () => {
+    const focused = nav.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.view : undefined;
     tabs = VIEWS.filter((v) => v.visible(state));
-    show(nav, ...tabs.map((v) => h("button", { type: "button", "data-view": v.id, "data-testid": `tab-${v.id}`, text: v.title, onclick: () => select(v) })));
+    show(nav, ...tabs.map((v) => h("button", { type: "button", role: "tab", id: `tab-${v.id}`, "aria-controls": "view", "data-view": v.id, "data-testid": `tab-${v.id}`, text: v.title, onclick: () => select(v) })));
     mark();
+    if (focused) nav.querySelector<HTMLElement>(`[data-view="${focused}"]`)?.focus();
   };
+  tabKeys(nav, "Views");
   build();
   return {
     start: () => tabs[0] && select(tabs[0]),
@@ -73,6 +84,7 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
       if (poll) clearInterval(poll);
       if (pending) clearTimeout(pending);
       show(nav);
+      for (const a of ["role", "aria-labelledby", "aria-busy", "tabindex"]) root.removeAttribute(a);
     },
   };
 }
@@ -95,7 +107,7 @@ function endTab(root: HTMLElement, stop: () => void, testid: string, text: strin
   byId("who").textContent = "";
   // Beside the view, which is hidden: a render already under way may still land in it.
   root.hidden = true;
-  root.before(h("p", { class: `banner bad ${testid}`, "data-testid": testid, text }));
+  root.before(h("p", { class: `banner bad ${testid}`, role: "alert", "data-testid": testid, text }));
 }
 
 /** Another tab's login gave this browser's cookie to another member. */
@@ -125,7 +137,7 @@ async function whoIsSignedIn(root: HTMLElement): Promise<{ me: Me | null; operat
       const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
       return { me: held.member ? await get<Me>("/v1/dashboard/me") : null, operator: held.operator };
     } catch (err) {
-      show(root, h("p", { class: "error", "data-testid": "boot-error", text: `${(err as Error).message} This page tries again every ${Math.round(waitMs / 1000)} s.` }));
+      show(root, h("p", { class: "error", role: "status", "data-testid": "boot-error", text: `${(err as Error).message} This page tries again every ${Math.round(waitMs / 1000)} s.` }));
       await new Promise((r) => setTimeout(r, waitMs));
     }
   }

@@ -58,7 +58,12 @@ describe("cli targets", () => {
     const grants = await cli(bob, ["grants", "--json"]);
     expect({ code: grants.code, json: grants.json() }).toEqual({ code: 0, json: { grants: [{ peer: alicePub, name: "alice", caps: [] }], defaults: ["dm", "broadcast", "group", "topic"] } });
     const grantsHuman = await cli(bob, ["grants"]);
-    expect({ code: grantsHuman.code, stdout: grantsHuman.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Everyone else: dm, broadcast, group, topic\.\nalice +blocked\n$/) });
+    // The sender above was told "Sent": the recipient's own list says so, and where the drops show.
+    expect({ code: grantsHuman.code, stdout: grantsHuman.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Everyone else: dm, broadcast, group, topic\.\nalice +blocked\n/) });
+    expect(grantsHuman.stdout.split("\n").slice(2)).toEqual([
+      'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send instead of delivering it (counted in broker_messages_dropped_by_grant_total); topic history still lists their posts.',
+      "",
+    ]);
 
     const grant = await cli(bob, ["grant", "alice", "all", "--json"]);
     expect({ code: grant.code, json: grant.json() }).toEqual({ code: 0, json: { peer: alicePub, name: "alice", caps: ["dm", "broadcast", "group", "topic"], changed: true } });
@@ -73,6 +78,9 @@ describe("cli targets", () => {
     ok(await cli(alice, ["send", "*", "broadcast after revoke"]));
     const partial = await cli(bob, ["inbox", "--json"]);
     expect({ code: partial.code, bodies: bodies(partial) }).toEqual({ code: 0, bodies: ["alice: broadcast after revoke"] });
+    // A narrowed entry is no block: no word about "Sent".
+    const narrowed = await cli(bob, ["grants"]);
+    expect({ code: narrowed.code, stdout: narrowed.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Everyone else: dm, broadcast, group, topic\.\nalice +broadcast, group, topic\n$/) });
 
     const badCap = await cli(bob, ["grant", "alice", "telepathy"]);
     expect({ code: badCap.code, stderr: badCap.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`Unknown capability "telepathy"`) });

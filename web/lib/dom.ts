@@ -35,13 +35,14 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, ..
   return el;
 }
 
-/** A table with a header row; `rows` are arrays of cells (or a prepared <tr>). It sits in a box
- *  that scrolls sideways when the window is too narrow for it, so that the page itself does not. */
-export function table(headers: string[], rows: (Child[] | HTMLTableRowElement)[], empty = "Nothing yet."): HTMLElement {
+/** A table named `name` with a header row; `rows` are arrays of cells (or a prepared <tr>). It sits
+ *  in a box that scrolls sideways when the window is too narrow for it, so that the page itself
+ *  does not; the box is a named region in the Tab order, so a keyboard can scroll it too. */
+export function table(name: string, headers: string[], rows: (Child[] | HTMLTableRowElement)[], empty = "Nothing yet."): HTMLElement {
   if (rows.length === 0) return h("p", { class: "muted", text: empty });
   return h(
     "div",
-    { class: "table-scroll" },
+    { class: "table-scroll", role: "region", "aria-label": name, tabindex: 0 },
     h(
       "table",
       {},

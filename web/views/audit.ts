@@ -22,6 +22,7 @@ export const audit: View = {
       root,
       banner,
       table(
+        "Audit log",
         ["#", "time", "event", "by", "details", "hash"],
         v.entries.map((e) =>
           h(

@@ -76,8 +76,8 @@ function postRow(p: Post, members: Member[], state: PageState): HTMLElement {
 }
 
 function composer(state: PageState, onSent: () => void): HTMLElement {
-  const text = h("textarea", { name: "post", maxlength: MAX_CHARS, rows: 2, placeholder: `Message #${TOPIC} (end-to-end encrypted)`, "data-testid": "chat-input" });
-  const error = h("span", { class: "error", "data-testid": "chat-error" });
+  const text = h("textarea", { name: "post", "aria-label": `Message #${TOPIC}`, maxlength: MAX_CHARS, rows: 2, placeholder: `Message #${TOPIC} (end-to-end encrypted)`, "data-testid": "chat-input" });
+  const error = h("span", { class: "error", role: "alert", "data-testid": "chat-error" });
   const form = h("form", { class: "inline panel" }, text, h("button", { type: "submit", class: "primary", "data-testid": "chat-send", text: "Post" }), error);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -99,7 +99,7 @@ function composer(state: PageState, onSent: () => void): HTMLElement {
 
 function mount(root: HTMLElement, state: PageState): Mounted {
   const list = h("div", { class: "panel chat", "data-testid": "chat-list" });
-  const status = h("p", { class: "error", "data-testid": "chat-status" });
+  const status = h("p", { class: "error", role: "status", "data-testid": "chat-status" });
   const foot = h("div");
   const el = h("div", {}, h("p", { class: "muted", text: `#${TOPIC}: opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, status, foot);
   const m: Mounted = { el, list, status, foot, composer: null };
@@ -118,7 +118,7 @@ function drawFoot(m: Mounted, root: HTMLElement, state: PageState): void {
     const fix = state.me!.member.role === "owner" ? ownerTabFix(mine, epoch) : "Run `claudemesh inbox` (it brings the new key), then open a fresh link from `claudemesh dashboard`.";
     const stale = `The mesh key was rotated to epoch ${epoch}; this tab holds epoch ${mine}, so it cannot post. ${fix}`;
     m.composer = null;
-    show(m.foot, h("p", { class: "error", "data-testid": "chat-stale-key", text: stale }));
+    show(m.foot, h("p", { class: "error", role: "alert", "data-testid": "chat-stale-key", text: stale }));
   } else if (!m.composer) {
     // A failure of this re-read is left to the next poll, which reports it.
     m.composer = composer(state, () => void chat.render(root, state).catch(() => {}));

@@ -5,6 +5,7 @@ import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
 import { departure } from "../lib/members.ts";
+import { BLOCKED_NOTE } from "../../src/client/block-note.ts";
 
 export const grants: View = {
   id: "grants",
@@ -18,14 +19,17 @@ export const grants: View = {
       h("p", { class: "muted", text: `Without a grant a peer may send everything (${v.defaults.join(", ")}). A grant narrows it; an empty one blocks.` }),
       h("h2", { text: v.admin ? "Grants of every member" : "Your grants" }),
       table(
+        "Grants",
         ["recipient", "sender", "allowed"],
         v.grants.map((g) => [g.recipientName, h("span", { title: g.peer, text: g.peerName ?? short(g.peer, 16) }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
         "No grants: everyone uses the defaults.",
       ),
+      v.grants.some((g) => g.caps.length === 0) ? h("p", { class: "muted", "data-testid": "grants-blocked-note", text: BLOCKED_NOTE }) : null,
       v.admin ? h("h2", { text: "Left, removed and banned" }) : null,
       v.admin
         ? table(
-            ["member", "since", "reason", "by", ""],
+            "Left, removed and banned",
+            ["member", "since", "reason", "by", "state"],
             v.removed.map((m) => {
               const state = departure(m);
               const by = state === "left" || m.revokedBy === null ? "—" : h("span", { title: m.revokedBy, text: m.revokedByName ?? m.revokedBy });

@@ -33,7 +33,7 @@ async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonE
 }
 
 function resultPanel(links: { link: string }): HTMLElement {
-  const area = h("textarea", { readonly: true, "data-testid": "invite-link" });
+  const area = h("textarea", { readonly: true, "aria-label": "Invite link", "data-testid": "invite-link" });
   area.value = links.link;
   const button = h("button", { type: "button", "data-testid": "invite-copy", text: "Copy link" });
   button.addEventListener("click", () => void copy(links.link, area, button));
@@ -57,7 +57,7 @@ function createForm(state: PageState, onCreated: (links: { link: string }) => vo
   const role = h("select", { name: "role" }, h("option", { value: "member", text: "member" }), me.member.role === "owner" ? h("option", { value: "admin", text: "admin" }) : null);
   const uses = h("input", { name: "maxUses", type: "number", min: 1, max: MAX_INVITE_USES, value: 1 });
   const lifetime = h("select", { name: "lifetime" }, ...LIFETIMES.map(([t, s]) => h("option", { value: s, text: t, selected: s === 7 * 86_400 })));
-  const error = h("span", { class: "error", "data-testid": "invite-error" });
+  const error = h("span", { class: "error", role: "alert", "data-testid": "invite-error" });
   const form = h(
     "form",
     { class: "inline panel" },
@@ -87,13 +87,14 @@ function createForm(state: PageState, onCreated: (links: { link: string }) => vo
  *  (with the id, and Cancel); the second revokes. No browser dialog: a page may be barred from
  *  opening them, which would leave nothing revocable. */
 function revokeCell(inviteId: string, active: boolean, onDone: () => void): HTMLElement {
-  const ask = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke", disabled: !active, text: "Revoke" });
+  const ask = h("button", { type: "button", class: "danger", "aria-label": `Revoke invite ${inviteId.slice(0, 8)}…`, "data-testid": "invite-revoke", disabled: !active, text: "Revoke" });
   const sure = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke-confirm", text: "Revoke for good" });
   const cancel = h("button", { type: "button", "data-testid": "invite-revoke-cancel", text: "Cancel" });
   const question = h("span", { "data-testid": "invite-revoke-question" }, `Nobody will be able to join with ${inviteId.slice(0, 8)}… any more. `, sure, " ", cancel);
   const cell = h("span", {}, ask);
-  ask.addEventListener("click", () => show(cell, question));
-  cancel.addEventListener("click", () => show(cell, ask));
+  // The button pressed is replaced: focus goes to what replaces it, not back to the page's top.
+  ask.addEventListener("click", () => (show(cell, question), sure.focus()));
+  cancel.addEventListener("click", () => (show(cell, ask), ask.focus()));
   sure.addEventListener("click", () => {
     sure.disabled = true;
     void post(`/v1/dashboard/invites/${encodeURIComponent(inviteId)}/revoke`).then(onDone, (err) => {
@@ -112,10 +113,16 @@ export const invites: View = {
   async render(root, state) {
     const { invites: list } = await get<InvitesView>("/v1/dashboard/invites");
     const result = h("div", { "data-testid": "invite-result" }, created ? resultPanel(created) : null);
-    const rerender = () => void invites.render(root, state).catch(() => {});
+    /** Draws the view again after an action; the control used is gone, so focus goes to `then`
+     *  (the new link), else to the view itself. */
+    const rerender = (then?: string) =>
+      void invites
+        .render(root, state)
+        .then(() => (then ? root.querySelector<HTMLElement>(then) : root)?.focus())
+        .catch(() => {});
     const rows = [...list].reverse().map((i) => {
       const st = inviteState(i);
-      const revoke = revokeCell(i.inviteId, st === "active", rerender);
+      const revoke = revokeCell(i.inviteId, st === "active", () => rerender());
       return h(
         "tr",
         { "data-testid": "invite-row", "data-invite-id": i.inviteId, "data-state": st },
@@ -132,11 +139,11 @@ export const invites: View = {
       h("h2", { text: "New invite" }),
       createForm(state, (links) => {
         created = links;
-        rerender();
+        rerender('[data-testid="invite-link"]');
       }),
       result,
       h("h2", { text: "Invites" }),
-      table(["id", "role", "uses left", "state", "expires", ""], rows, "No invites yet."),
+      table("Invites", ["id", "role", "uses left", "state", "expires", "action"], rows, "No invites yet."),
     );
   },
 };

@@ -8,7 +8,7 @@ import type { View } from "./view.ts";
 
 function signInForm(root: HTMLElement, state: PageState): HTMLElement {
   const token = h("input", { type: "password", name: "token", autocomplete: "off", placeholder: "cmo_…", "data-testid": "operator-token" });
-  const error = h("span", { class: "error", "data-testid": "operator-error" });
+  const error = h("span", { class: "error", role: "alert", "data-testid": "operator-error" });
   const form = h("form", { class: "inline panel" }, h("label", {}, "operator token", token), h("button", { type: "submit", class: "primary", text: "Sign in as operator" }), error);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -16,7 +16,8 @@ function signInForm(root: HTMLElement, state: PageState): HTMLElement {
       () => {
         state.operator = true;
         state.changed(); // Sign out and the Charts tab, without a reload
-        return operator.render(root, state);
+        // The form (and the focused button) is replaced: focus goes to the view it became.
+        return operator.render(root, state).then(() => root.focus());
       },
       (err) => (error.textContent = (err as Error).message),
     );
@@ -49,6 +50,7 @@ export const operator: View = {
       ),
       h("h2", { text: "Meshes" }),
       table(
+        "Meshes",
         ["name", "slug", "members", "connections", "key epoch", "created"],
         v.meshes.map((m) => h("tr", { "data-testid": "operator-mesh" }, h("td", { text: m.name }), h("td", { class: "mono", text: m.slug }), h("td", { text: m.activeMembers }), h("td", { text: m.connections }), h("td", { text: m.keyEpoch }), h("td", { text: when(m.createdAt) }))),
         "No meshes yet.",

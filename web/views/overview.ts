@@ -38,9 +38,10 @@ export const overview: View = {
       root,
       h("div", { class: "cards" }, card("members", active.length, "count-members"), card("online now", online.length, "count-online"), card("working", online.filter((p) => p.status === "working").length, "count-working"), card("key epoch", v.mesh.keyEpoch, "key-epoch")),
       h("h2", { text: "Peers" }),
-      table(["name", "kind", "status", "summary", "where", "seen"], peers.map(peerRow), "No peers have connected yet."),
+      table("Peers", ["name", "kind", "status", "summary", "where", "seen"], peers.map(peerRow), "No peers have connected yet."),
       h("h2", { text: "Members" }),
       table(
+        "Members",
         ["name", "role", "joined", "state"],
         v.members.map((m) => [h("span", { text: m.displayName }), m.role, when(m.joinedAt), h("span", { "data-testid": "member-state", text: m.revokedAt === null ? "active" : departure(m) })]),
       ),

@@ -15,6 +15,7 @@ export const topics: View = {
       root,
       h("p", { class: "muted", text: "Posts are end-to-end encrypted; the broker (and this list) knows only counts and times." }),
       table(
+        "Topics",
         ["topic", "description", "members", "messages", "last activity", "created"],
         v.topics.map((t) => [h("strong", { text: `#${t.name}` }), t.description || "—", t.members, t.messages, ago(t.lastActivityAt), when(t.createdAt)]),
         "No topics.",

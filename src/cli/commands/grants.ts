@@ -8,6 +8,7 @@ import { UsageError } from "../output.ts";
 import { refuseSelf, resolve } from "../mesh-io.ts";
 import { closest } from "../../did-you-mean.ts";
 import { orList } from "../choice-arg.ts";
+import { BLOCKED_NOTE } from "../../client/block-note.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
@@ -91,8 +92,9 @@ export async function list(args: CommonArgs): Promise<void> {
     const client = await ctx.connect(ctx.mesh());
     const [{ grants, defaults }, { peers }] = await Promise.all([client.request("grant_list", {}), client.request("list_peers", {})]);
     const named = grants.map((g) => ({ ...g, name: peers.find((p) => p.pubkey === g.peer)?.displayName ?? g.peer.slice(0, 12) }));
+    const blocked = named.some((g) => g.caps.length === 0);
     ctx.out.result({ grants: named, defaults }, () =>
-      [`Everyone else: ${defaults.join(", ")}.`, ...named.map((g) => `${g.name.padEnd(24)} ${g.caps.length ? g.caps.join(", ") : "blocked"}`)].join("\n"),
+      [`Everyone else: ${defaults.join(", ")}.`, ...named.map((g) => `${g.name.padEnd(24)} ${g.caps.length ? g.caps.join(", ") : "blocked"}`), ...(blocked ? [BLOCKED_NOTE] : [])].join("\n"),
     );
   });
 }

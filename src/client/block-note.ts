@@ -1,0 +1,7 @@
+// What a recipient is told about a block it set, since the blocked sender is told nothing
+// (docs/protocol.md §5.9). One text for `claudemesh grants` and the dashboard's Grants page (which
+// bundles this file, so it imports nothing).
+
+/** Shown wherever a blocked entry is listed. */
+export const BLOCKED_NOTE =
+  'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send instead of delivering it (counted in broker_messages_dropped_by_grant_total); topic history still lists their posts.';
