@@ -4,4 +4,4 @@
 
 /** Shown wherever a blocked entry is listed. */
 export const BLOCKED_NOTE =
-  'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send instead of delivering it (counted in broker_messages_dropped_by_grant_total); topic history still lists their posts.';
+  'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send you; topic history still lists their posts.';

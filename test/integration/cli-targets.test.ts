@@ -61,7 +61,7 @@ describe("cli targets", () => {
     // The sender above was told "Sent": the recipient's own list says so, and where the drops show.
     expect({ code: grantsHuman.code, stdout: grantsHuman.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^Everyone else: dm, broadcast, group, topic\.\nalice +blocked\n/) });
     expect(grantsHuman.stdout.split("\n").slice(2)).toEqual([
-      'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send instead of delivering it (counted in broker_messages_dropped_by_grant_total); topic history still lists their posts.',
+      'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send you; topic history still lists their posts.',
       "",
     ]);
 

@@ -1,6 +1,6 @@
 // The Grants page tells a recipient what their block does, since the blocked sender is told
 // nothing (docs/protocol.md §5.9): beside a blocked entry, one sentence says the sender still sees
-// "Sent" and the broker drops the messages, counted in broker_messages_dropped_by_grant_total. A
+// "Sent" and the broker drops the messages. A
 // narrowed entry is no block and gets no such sentence. Pins docs/dashboard.md "What you see".
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
@@ -16,7 +16,7 @@ async function showGrants(page: Page): Promise<void> {
 }
 
 describe("dashboard grants", () => {
-  test("a blocked entry says the sender is still told “Sent” and where the drops are counted; a narrowed one does not", async () => {
+  test("a blocked entry says the sender is still told “Sent” and that the broker drops what they send; a narrowed one does not", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [aliceDir, bobDir] } = team;
     ok(await cli(bobDir, ["revoke", "alice", "dm"]));
@@ -35,7 +35,7 @@ describe("dashboard grants", () => {
     await showGrants(page);
     expect(await shown()).toEqual({
       rows: ["bobaliceblocked"],
-      note: 'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send instead of delivering it (counted in broker_messages_dropped_by_grant_total); topic history still lists their posts.',
+      note: 'A blocked sender is still told "Sent": the block is not revealed to them. The broker drops what they send you; topic history still lists their posts.',
     });
     await br.shot(page, "grants-blocked");
     expect({ problems: br.problems, outside: br.outside }).toEqual({ problems: [], outside: [] });
