@@ -34,5 +34,11 @@ export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {
   });
 }
 
+/** Sets the broker's clock `offsetMs` from the test's (the clients'): what it judges TTLs, expiries
+ *  and timestamps by (ctx.now), so a test moves past a TTL without waiting for it. */
+export function brokerClock(b: TestBroker, offsetMs: number): void {
+  (b.ctx as { now: () => number }).now = () => Date.now() + offsetMs;
+}
+
 /** Re-exported for the tests that import it from here. */
 export { tempDir } from "./temp-dir.ts";

@@ -145,7 +145,9 @@ describe("cli moderation", () => {
     const inbox = await cli(alice, ["inbox", "--json"]);
     expect(inbox.code).toBe(0);
     expect(inbox.stderr).not.toContain("Sent the mesh keys");
-    await Bun.sleep(200);
+    // inbox exits once its answers are acknowledged, so stored: none was, and none can be pushed.
+    const toSpy = (b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM messages WHERE target = ?").get(fake.publicKey);
+    expect(toSpy).toEqual({ n: 0 });
     expect(spy.messages.filter((m) => m.from.memberPubkey === meshOf(alice).ownerPubkey)).toEqual([]);
 
     // bob, enrolled through alice's invite, got every key.
@@ -272,7 +274,9 @@ describe("cli moderation", () => {
     const fresh = again.dirs[0]!;
     ok(await cli(fresh, ["join", team, "--name", "carol2", "--json"]));
     expect(meshOf(fresh).meshKeys.map((k) => k.epoch)).toEqual([0]); // the link's blob: the old key only
-    await Bun.sleep(200);
+    // join exits once its key request is acknowledged: the inbox below has it to answer.
+    const asked = store.db.query("SELECT COUNT(*) AS n FROM messages WHERE sender_pubkey = ? AND target = ?").get(meshOf(fresh).publicKey, meshOf(alice).ownerPubkey);
+    expect(asked).toEqual({ n: 1 });
     ok(await cli(alice, ["inbox"])); // answers key requests it can vouch for
     ok(await cli(fresh, ["inbox"]));
     expect(meshOf(fresh).meshKeys.map((k) => k.epoch)).toEqual([0]);

@@ -1,7 +1,7 @@
 // The client library against a real broker: reconnect with backoff across a broker restart, the
 // bounded outbound queue while disconnected, session attestation refresh, topic resume by offset.
 import { describe, expect, test } from "bun:test";
-import { startBroker, tempDir } from "../helpers/broker.ts";
+import { brokerClock, startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
 import { BrokerClient } from "../../src/client/client.ts";
@@ -221,7 +221,7 @@ describe("client library", () => {
     const mine = new MeshSession({ meshId: owner.meshId, publicKey: owner.keys.publicKey, secretKey: owner.keys.secretKey, memberPubkey: owner.keys.publicKey, memberSecretKey: owner.keys.secretKey, ownerPubkey: owner.keys.publicKey }, []);
     const a = await connect(b.url, owner, { receive: "pull" });
     await a.client.request("send", { to: bob.keys.publicKey, clientMessageId: "cm_expires_soon", ttlMs: 1000, ...envelope("x") });
-    await Bun.sleep(1100); // past the message's TTL: the next sweep expires it and queues the notice
+    brokerClock(b, 1100); // past the message's TTL by the broker's clock: the sweep expires it and queues the notice
     await sweepRound(b.ctx);
     // Two reads, each on a connection that closes without acking (a process that died before its
     // ack left): the broker releases the claim when it handles the close, then hands it out again.

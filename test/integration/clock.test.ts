@@ -11,7 +11,7 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import { livenessRound, sweepRound } from "../../src/broker/timers.ts";
-import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { brokerClock, startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
 import { until } from "../helpers/until.ts";
@@ -19,11 +19,6 @@ import { steppableWallClock } from "../helpers/wall-clock.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-
-/** Sets the broker's clock `offsetMs` from the test's (the clients'). */
-function brokerClock(b: TestBroker, offsetMs: number): void {
-  (b.ctx as { now: () => number }).now = () => Date.now() + offsetMs;
-}
 
 const session = (m: TestMember) => ({ credentials: { kind: "session" as const, meshId: m.meshId, memberId: m.memberId, memberKeys: m.keys, sessionKeys: generateSigningKeypair() } });
 

@@ -14,19 +14,25 @@ import { PUSH_WINDOW as WINDOW } from "../../src/protocol/limits.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 /** Wraps a store method so that its first call (for which `when` holds) waits until open(): before
- *  it runs, or, with `late`, after it ran and before its answer is returned. */
+ *  it runs, or, with `late`, after it ran and before its answer is returned. `answered` resolves
+ *  once that call has returned to its caller. */
 function gateFirst<A extends unknown[], R>(run: (...a: A) => Promise<R>, { when = () => true, late = false }: { when?: (...a: A) => boolean; late?: boolean } = {}) {
   const { promise, resolve } = Promise.withResolvers<void>();
+  const answered = Promise.withResolvers<void>();
   let gated = false;
   const wrapped = async (...a: A): Promise<R> => {
     if (gated || !when(...a)) return run(...a);
     gated = true;
-    if (!late) return promise.then(() => run(...a));
-    const out = await run(...a);
-    await promise;
-    return out;
+    try {
+      if (!late) return await promise.then(() => run(...a));
+      const out = await run(...a);
+      await promise;
+      return out;
+    } finally {
+      setImmediate(answered.resolve); // after the caller's continuation has run
+    }
   };
-  return { wrapped, open: resolve, gated: () => gated };
+  return { wrapped, open: resolve, gated: () => gated, answered: answered.promise };
 }
 
 describe("delivery edges", () => {
@@ -68,7 +74,7 @@ describe("delivery edges", () => {
     await until(() => claim.gated(), "the attach's claim at the gate");
     await sendText(a, bob.keys.publicKey, "first");
     claim.open();
-    await Bun.sleep(20);
+    await claim.answered;
     await sendText(a, bob.keys.publicKey, "second");
     expect((await bb.waitMessages(2)).map(textOf)).toEqual(["first", "second"]);
     a.close();
@@ -86,9 +92,11 @@ describe("delivery edges", () => {
     const a = await connect(b.url, owner);
     const store = b.ctx.store;
     const claim = store.claim.bind(store);
+    let claimsAnswered = 0;
     store.claim = async (...args) => {
       const out = await claim(...args);
-      await Bun.sleep(5);
+      await Bun.sleep(5); // a claim that takes a round trip
+      claimsAnswered++;
       return out;
     };
     // The first send's commit waits until bob has attached.
@@ -96,10 +104,11 @@ describe("delivery edges", () => {
     store.commitWrites = commit.wrapped;
     const first = sendText(a, bob.keys.publicKey, "first");
     await until(() => commit.gated(), "the first send's commit at the gate");
+    const claimsBefore = claimsAnswered;
     const bb = await connect(b.url, bob);
-    await Bun.sleep(20); // the attach's claim has answered: nothing
+    await until(() => claimsAnswered > claimsBefore, "the attach's claim to answer: nothing");
     const second = sendText(a, bob.keys.publicKey, "second");
-    await Bun.sleep(20); // the second send waits in the group commit, behind the first
+    await Bun.sleep(20); // the second send waits in the group commit, behind the first (no event shows it)
     commit.open();
     await Promise.all([first, second]);
     expect((await bb.waitMessages(2)).map(textOf)).toEqual(["first", "second"]);
@@ -137,7 +146,7 @@ describe("delivery edges", () => {
       await until(async () => (await depth()) === WINDOW - 1, "the ack's commit");
       const second = sendText(a, bob.keys.publicKey, "second");
       await until(() => stored() === WINDOW + 2, "the second send's commit");
-      // Nor did the pump, woken by the ack, hand "first" out before its flush.
+      // Nor did the pump, woken by the ack, hand "first" out before its flush: a bounded wait proves it.
       await Bun.sleep(50);
       expect(bb.messages).toHaveLength(WINDOW);
       release();
@@ -200,7 +209,7 @@ describe("delivery edges", () => {
     const bb = await connect(b.url, bob);
     await Promise.all(senders.flatMap((s) => Array.from({ length: 400 }, (_, i) => sendText(s, bob.keys.publicKey, `m${i}`))));
     await bb.waitMessages(WINDOW, 10_000);
-    await Bun.sleep(300);
+    await Bun.sleep(300); // proves no push past the window follows
     expect(bb.messages.length).toBe(WINDOW);
     bb.client.ackMessages(bb.messages.slice(0, 10).map((m) => m.messageId));
     expect((await bb.waitMessages(WINDOW + 10)).length).toBe(WINDOW + 10);

@@ -79,7 +79,7 @@ describe("commit, flush and answers", () => {
     // A retry of a stored message is answered after a flush too.
     release = hold();
     const retry = sendText(a, bob.keys.publicKey, "hello", { clientMessageId: "retry-me-0001" });
-    await Bun.sleep(50);
+    await until(() => store.db.query("SELECT 1 FROM messages WHERE client_message_id = 'retry-me-0001'").get() !== null, "the first try stored");
     release();
     await retry;
     release = hold();
@@ -94,7 +94,7 @@ describe("commit, flush and answers", () => {
     const counted = store.flushed;
     store.flushed = () => (flushes++, counted());
     b.client.ackMessages([b.messages[1]!.messageId]);
-    await Bun.sleep(50); // past the ack linger: it has committed
+    await Bun.sleep(50); // past the ack linger: it has committed, and proves no flush came with it
     expect(flushes).toBe(0);
     release = hold();
     const acked = b.client.request("ack", { messageIds: [push!.messageId] });
@@ -166,7 +166,7 @@ describe("crash durability", () => {
     await using second = await spawnBroker(dir);
     const bb = await connect(second.url, bob);
     await bb.waitMessages(acked.length, 10_000);
-    await Bun.sleep(200);
+    await Bun.sleep(200); // what was stored but not acknowledged comes too: proves no duplicate follows
     const texts = bb.messages.map(textOf);
     for (const t of acked) expect(texts).toContain(t);
     // FIFO: the delivered sequence is increasing in send order.

@@ -5,6 +5,7 @@ import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 import { PING_SLICES, livenessRound } from "../../src/broker/timers.ts";
 
 test("a peer whose link goes silent is closed by the broker's pings and its peers see it leave", async () => {
@@ -43,7 +44,7 @@ test("each liveness step pings one slice of the sockets; a full interval pings e
   }
   expect(Math.max(...perStep)).toBeLessThanOrEqual(Math.ceil(40 / PING_SLICES));
   expect([...pings.values()]).toEqual(Array(40).fill(1));
-  await Bun.sleep(100); // the pongs arrive: nobody is closed at the next round
+  await until(() => [...b.ctx.hub.allConns()].every((c) => !c.awaitingPong), "every pong"); // so nobody is closed at the next round
   for (let slice = 0; slice < PING_SLICES; slice++) livenessRound(b.ctx, slice);
   expect([...b.ctx.hub.allConns()].length).toBe(40);
   for (const p of peers) p.close();

@@ -1,7 +1,7 @@
 // Delivery semantics with a real broker on port 0: hello → send → push → ack, the offline queue,
 // FIFO, de-duplication, broadcast/topic fan-out to offline members, priority gating, claims.
 import { describe, expect, test } from "bun:test";
-import { startBroker } from "../helpers/broker.ts";
+import { brokerClock, startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
@@ -103,7 +103,7 @@ describe("direct messages", () => {
     const a = await connect(b.url, owner);
     const sent = [];
     for (const text of ["one", "two"]) sent.push(await a.client.request("send", { to: bob.keys.publicKey, clientMessageId: `expiring-${text}-00`, ttlMs: 1000, ...envelope(text) }));
-    await Bun.sleep(1100);
+    brokerClock(b, 1100); // past their TTL by the broker's clock: the sweep expires them
     await sweepRound(b.ctx);
     const notices = await a.waitMessages(2);
     expect(notices.map((m) => ({ kind: m.kind, from: m.from.pubkey, notice: m.notice }))).toEqual(
@@ -230,7 +230,7 @@ describe("priority gating", () => {
     await sendText(a, bob.keys.publicKey, "later-2", { priority: "low" });
     await sendText(a, bob.keys.publicKey, "urgent", { priority: "now" });
     expect(textOf((await bb.waitMessages(1))[0]!)).toBe("urgent");
-    await Bun.sleep(50);
+    await Bun.sleep(50); // proves the held ones stay held, not let out a moment after "urgent"
     expect(bb.messages.length).toBe(1);
     await bb.client.request("set_status", { status: "idle" });
     expect((await bb.waitMessages(3)).map(textOf)).toEqual(["urgent", "later-1", "later-2"]);
@@ -268,7 +268,7 @@ describe("presence", () => {
     bb.close();
     const again = await connect(b.url, bob);
     expect(again.ack.reattached).toBe(true);
-    await Bun.sleep(1700); // past the grace: a reattached session must not be reported as left
+    await Bun.sleep(1700); // the grace running out for real: a reattached session must not be reported as left
     expect(a.events.filter((e) => e.event === "peer_left" || e.event === "peer_joined").length).toBe(1);
     again.close();
     await a.waitEvent((e) => e.event === "peer_left", 5000);

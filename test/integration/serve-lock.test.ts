@@ -91,7 +91,9 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
     const impostor = sleeper("serve");
     const restorer = sleeper("restore");
     try {
-      await Bun.sleep(200); // argv is in /proc once the process has exec'd
+      // argv is in /proc once the process has exec'd (before, it is this one's)
+      const exec = (p: Bun.Subprocess, word: string) => until(() => readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0").includes(word), `${word}'s exec`);
+      await Promise.all([exec(impostor, "serve"), exec(restorer, "restore")]);
       writeFileSync(join(data, "claudemesh.pid"), `${impostor.pid}\n`);
       writeFileSync(join(data, "claudemesh.restore.pid"), `${restorer.pid}\n`);
       expect(await check(data)).toEqual({ code: 0, stdout: `configuration ok; database writable at schema version ${LATEST_VERSION}\n` });

@@ -42,7 +42,7 @@ describe("serve with its stderr reader gone", () => {
     expect(alive(pid)).toBe(true);
     // SIGHUP (a closed terminal, a log tool's "reopen") is ignored: there is no file to reopen.
     process.kill(pid, "SIGHUP");
-    await Bun.sleep(200);
+    await Bun.sleep(200); // proves SIGHUP does not end it: its default action would within this
     expect(alive(pid)).toBe(true);
     process.kill(pid, "SIGTERM");
     expect(await shell.exited).toBe(0);

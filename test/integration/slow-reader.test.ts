@@ -36,7 +36,7 @@ describe("a client that stops reading", () => {
         }),
       );
     }
-    await Bun.sleep(300);
+    await Bun.sleep(300); // proves the congestion does not get the reader closed while it does not read
     expect(ws.closed()).toBeNull();
 
     // Read again, acking as we go: everything arrives, once each, in send order.

@@ -9,6 +9,7 @@ import { jsonLog } from "../../src/log/log.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
 
 describe("stop with synchronous=full", () => {
   test("waits for the final WAL flush before closing the database; a send committed before stop survives a reopen", async () => {
@@ -49,8 +50,9 @@ describe("stop with synchronous=full", () => {
       gate = new Promise<void>((r) => (release = r));
       void sendText(a, bob.keys.publicKey, "last words").catch(() => {}); // its socket closes with 1001 before the answer
       // Committed, its flush held at the gate (so neither its result nor bob's push has gone out).
-      let stored: { id: string } | null = null;
-      while (!(stored = store.db.query<{ id: string }, []>("SELECT id FROM messages WHERE kind = 'direct'").get())) await Bun.sleep(5);
+      const direct = () => store.db.query<{ id: string }, []>("SELECT id FROM messages WHERE kind = 'direct'").get();
+      await until(() => direct() !== null, "the send's commit");
+      const stored = direct()!;
       expect(b.messages).toHaveLength(0);
 
       const stopFlushAsked = new Promise<"asked">((r) => (onDrainingAsk = () => r("asked")));

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { BROKER_SENDER, sweepRound } from "../../src/broker/timers.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { startBroker } from "../helpers/broker.ts";
+import { brokerClock, startBroker } from "../helpers/broker.ts";
 import { until } from "../helpers/cli.ts";
 import { addMember, connect, createTestMesh, envelope } from "../helpers/mesh.ts";
 
@@ -18,7 +18,7 @@ describe("a sweep racing stop", () => {
     const a = await connect(b.url, owner, { receive: "pull" });
     const sent = await a.client.request("send", { to: bob.keys.publicKey, clientMessageId: "expiring-0001", ttlMs: 1000, ...envelope("x") });
     a.close();
-    await Bun.sleep(1100);
+    brokerClock(b, 1100); // past its TTL by the broker's clock: the sweep below expires it
 
     // The sweep's own flush is held (a slow disk) until released: stop must not close the
     // database meanwhile.
@@ -60,6 +60,7 @@ describe("a sweep racing stop", () => {
     await until(() => events.includes("sweep flushed") || settled, "the sweep's flush", 20_000);
     // Then hold it: a stop that did not wait for the round closes the store meanwhile (its own
     // final flush queues behind the sweep's, which has just ended), recorded before "released".
+    // A bounded wait: it proves the absence of that close.
     await Bun.sleep(300);
     events.push("released");
     release();
@@ -70,6 +71,7 @@ describe("a sweep racing stop", () => {
     // Restart on the same data directory: whatever the sweep left is there, and a sweep there
     // finds the expiry if the first had not committed it.
     await using b2 = await startBroker({}, { dataDir: b.dataDir });
+    brokerClock(b2, 1100);
     await sweepRound(b2.ctx);
     const a2 = await connect(b2.url, owner);
     const [notice] = await a2.waitMessages(1);
