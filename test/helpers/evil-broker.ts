@@ -21,15 +21,12 @@ export type EvilBroker = {
   readonly handed: { to: Recipient; m: MessagePushFrame }[];
   /** Applied from now on to every message handed out; honest again when set to null. */
   rewrite: Rewrite | null;
-  /** Pushes `m` (as it is) to the live push connection of `pubkey` in `meshId`; false if none. */
-  push(to: Recipient, m: MessagePushFrame): boolean;
   [Symbol.dispose](): void;
 };
 
 export function evilBroker(): EvilBroker {
   const real = { send: Conn.prototype.send, sendRaw: Conn.prototype.sendRaw };
   const handed: EvilBroker["handed"] = [];
-  const live = new Set<Conn>();
   let rewrite: Rewrite = honest;
   const recipient = (c: Conn): Recipient => ({ meshId: c.identity!.meshId, pubkey: c.identity!.pubkey });
   const pass = (c: Conn, msgs: MessagePushFrame[]) => {
@@ -38,15 +35,15 @@ export function evilBroker(): EvilBroker {
   };
   Conn.prototype.sendRaw = function (this: Conn, text: string): boolean {
     if (!text.startsWith(PUSH_PREFIX) || !this.identity) return real.sendRaw.call(this, text);
-    live.add(this);
-    return pass(this, [JSON.parse(text)]).every((m) => real.sendRaw.call(this, JSON.stringify(m)));
+    return pass(this, [JSON.parse(text)])
+      .map((m) => real.sendRaw.call(this, JSON.stringify(m)))
+      .every(Boolean);
   };
   Conn.prototype.send = function (this: Conn, frame: unknown): boolean {
     const f = frame as { type?: string; data?: { messages?: unknown } };
     if (f.type === "result" && Array.isArray(f.data?.messages) && this.identity) {
       return real.send.call(this, { ...f, data: { ...f.data, messages: pass(this, f.data.messages as MessagePushFrame[]) } });
     }
-    if ((f.type === "hello_ack") && this.identity) live.add(this);
     return real.send.call(this, frame);
   };
   return {
@@ -56,10 +53,6 @@ export function evilBroker(): EvilBroker {
     },
     set rewrite(fn: Rewrite | null) {
       rewrite = fn ?? honest;
-    },
-    push(to, m) {
-      const c = [...live].find((x) => x.state === "ready" && x.receive === "push" && x.identity?.meshId === to.meshId && x.identity.pubkey === to.pubkey);
-      return c !== undefined && real.sendRaw.call(c, JSON.stringify(m));
     },
     [Symbol.dispose]() {
       Object.assign(Conn.prototype, real);
