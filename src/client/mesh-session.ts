@@ -218,7 +218,9 @@ export class MeshSession {
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
     // Keys from anyone but the owner (or malformed) are dropped, never shown as a message.
     if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
-    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? m.replyTo ?? null, ask: r.inner.kind === "ask" } };
+    // The question answered is the sender's word only: a replyTo the push alone carries would let
+    // the broker make any message the answer to a waiting mesh_ask (protocol.md §11.1).
+    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? null, ask: r.inner.kind === "ask" } };
   }
 
   /** True for a (sender, id) pair already seen; with `record`, a new pair is remembered. */
@@ -256,7 +258,7 @@ export class MeshSession {
     );
     if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
     if (!routeMatchesTarget(m)) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
-    return { ok: true, control: null, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? m.replyTo ?? null } };
+    return { ok: true, control: null, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? null } };
   }
 
   private delivered(m: MessagePushFrame, body: string): Delivered {
