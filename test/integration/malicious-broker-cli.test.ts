@@ -84,6 +84,13 @@ describe("a broker that reorders or withholds (not detectable: no per-sender seq
     expect({ bodies: bodies(rev), from: rev.messages.map((m: any) => m.from.pubkey), dropped: rev.dropped }).toEqual({ bodies: ["fourth", "third"], from: [keys.alice, keys.alice], dropped: 0 });
   }, 30_000);
 
+  test("the time shown is the broker's: a changed createdAt is not noticed", async () => {
+    await send(alice, "bob", "sent today");
+    evil.rewrite = (m) => [{ ...m, createdAt: new Date(2001, 0, 2, 3, 4, 5).getTime() }];
+    const human = ok(await cli(bob, ["inbox", "--mesh", team.mesh.slug]));
+    expect(human.stdout).toStartWith(`2001-01-02 03:04:05 "alice" (${keys.alice.slice(0, 12)}): sent today`);
+  }, 30_000);
+
   test("one DM of three withheld is not noticed; it arrives once the broker hands it out", async () => {
     for (const b of ["one of three", "two of three", "three of three"]) await send(alice, "bob", b);
     let n = 0;
@@ -156,6 +163,7 @@ describe("the follower and other meshes", () => {
     expect((await follow.lines(1))[0]).toEndWith(": while following");
     await until(() => follow.stderr().includes("warning: 1 message(s) failed verification"), "the follower to say what it dropped");
     expect(follow.stdout() + follow.stderr()).not.toContain("carol's again");
+    expect(follow.stderr()).not.toMatch(/\n\s+at /); // a warning, not a crash
     // Acked once shown: the next read starts after it.
     await until(async () => (await team.b.ctx.store.pendingCount(team.mesh.meshId, [keys.bob])) === 0, "the follower to ack what it showed");
   }, 30_000);
