@@ -49,8 +49,9 @@ async function showLines(ctx: Ctx, read: readonly Delivered[]): Promise<number> 
   return shown;
 }
 
-/** The line that says messages did not verify: the one-shot read's footer, and a follower's note
- *  per batch (what a modified broker re-targets, moves or re-attributes ends here, never shown). */
+/** The words for messages that did not verify: the one-shot read's footer, and a follower's
+ *  warning per batch (what a modified broker re-targets, moves or re-attributes ends here, never
+ *  shown). */
 const droppedText = (n: number) => `${n} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why`;
 
 /** Says, when stdout failed before taking every message, that the rest stay unread. */
