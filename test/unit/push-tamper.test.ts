@@ -114,6 +114,7 @@ describe("pushes a broker changed, opened by the recipient", () => {
     // Most runs change something that matters, or the property says little about refusals.
     expect(counts.refused).toBeGreaterThan(6_000);
     expect(counts.shownAsSealed).toBeGreaterThan(500);
+    expect(counts.notices).toBeGreaterThan(0); // the broker-notice branch ran
   }, 60_000);
 
   test("every original opens for bob, except the DM sealed for carol", () => {
