@@ -39,7 +39,9 @@ export type Batch = ReadResult & {
 /** Opens a batch of pushes without recording any as seen: recordRead does, for what was shown.
  *  Messages whose key epoch has not arrived yet are only counted (`waiting`): not acked, they wait
  *  for the keys. `seen`, shared by the batches of one read, drops a message repeated within it,
- *  which the replay memory does not know before it is recorded. */
+ *  which the replay memory does not know before it is recorded: the same messageId again without
+ *  a word (the broker handed out one message twice, which no honest broker does within a read),
+ *  another messageId for the same sender and id as a repeat (`replayed`). */
 export function openBatch(session: MeshSession, pushes: readonly MessagePushFrame[], seen = new Set<string>()): Batch {
   const b: Batch = { read: [], dropped: [], waiting: 0, ack: [], handled: [], keyRequests: [] };
   const drop = (messageId: string, reason: string) => {
@@ -47,6 +49,9 @@ export function openBatch(session: MeshSession, pushes: readonly MessagePushFram
     b.ack.push(messageId);
   };
   for (const m of pushes) {
+    // Message ids hold no "|", so they cannot collide with the sender|id pairs in the same set.
+    if (seen.has(m.messageId)) continue;
+    seen.add(m.messageId);
     const r: Opened = session.open(m, { record: false });
     if (!r.ok) {
       if (r.reason === "unknown_epoch") b.waiting++;

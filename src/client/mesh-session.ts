@@ -14,6 +14,7 @@ import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
 import { keyGapRefusal } from "./key-gap.ts";
+import { routeMatchesTarget, sealedTopic } from "./push-route.ts";
 
 /** How often a member behind the mesh's key epoch asks the owner for the keys again. */
 const KEYS_ASK_INTERVAL_MS = 10 * 60_000;
@@ -212,11 +213,14 @@ export class MeshSession {
       this.box,
     );
     if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
+    if (!routeMatchesTarget(m)) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
     if (this.repeated(r.inner.from, r.inner.id, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
     // Keys from anyone but the owner (or malformed) are dropped, never shown as a message.
     if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
-    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? m.replyTo ?? null, ask: r.inner.kind === "ask" } };
+    // The question answered is the sender's word only: a replyTo the push alone carries would let
+    // the broker make any message the answer to a waiting mesh_ask (protocol.md §11.1).
+    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? null, ask: r.inner.kind === "ask" } };
   }
 
   /** True for a (sender, id) pair already seen; with `record`, a new pair is remembered. */
@@ -253,7 +257,8 @@ export class MeshSession {
       this.box,
     );
     if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
-    return { ok: true, control: null, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? m.replyTo ?? null } };
+    if (!routeMatchesTarget(m)) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
+    return { ok: true, control: null, message: { ...this.delivered(m, r.inner.body), replyTo: r.inner.replyTo ?? null } };
   }
 
   private delivered(m: MessagePushFrame, body: string): Delivered {
@@ -263,7 +268,7 @@ export class MeshSession {
       kind: m.kind,
       from: { name: m.from.name, pubkey: m.from.pubkey, memberPubkey: m.from.memberPubkey, memberId: m.from.memberId },
       to: m.to,
-      topic: m.topic ?? null,
+      topic: sealedTopic(m.to),
       topicOffset: m.topicOffset ?? null,
       priority: m.priority,
       createdAt: m.createdAt,

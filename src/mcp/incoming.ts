@@ -42,6 +42,9 @@ export class Incoming {
   private readonly sealed = new Map<string, MessagePushFrame>();
   /** Pushes received since start (MeshLink.ready waits for the first of an announced backlog). */
   arrived = 0;
+  /** Pushes dropped because they failed verification since mesh_inbox last said so (takeRefused).
+   *  A repeat is not counted: an honest redelivery after a lost ack is one too. */
+  private refused = 0;
 
   constructor(private readonly d: IncomingDeps) {}
 
@@ -65,7 +68,9 @@ export class Incoming {
     if (!r.ok) {
       if (r.reason !== "unknown_epoch") this.d.client.ackMessages([m.messageId]);
       else if (this.sealed.size < MAX_PENDING) this.sealed.set(m.messageId, m); // opened when keys arrive
-      log.info("message not shown", { mesh: slug, messageId: m.messageId, reason: r.reason });
+      const failed = r.reason !== "unknown_epoch" && r.reason !== "replayed";
+      if (failed) this.refused++;
+      log[failed ? "warn" : "info"]("message not shown", { mesh: slug, messageId: m.messageId, reason: r.reason });
       return;
     }
     if (r.control === "keys") {
@@ -91,6 +96,13 @@ export class Incoming {
     // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.
     if (!this.pending.has(p.messageId) && this.d.replies.take(p)) return;
     this.enqueue(p, ring);
+  }
+
+  /** How many pushes failed verification since the last call, and starts counting again. */
+  takeRefused(): number {
+    const n = this.refused;
+    this.refused = 0;
+    return n;
   }
 
   /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */

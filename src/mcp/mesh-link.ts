@@ -231,6 +231,11 @@ export class MeshLink {
     return remaining ?? 0;
   }
 
+  /** Pushes dropped for failing verification since the last call (Incoming.takeRefused). */
+  takeRefused(): number {
+    return this.incoming.takeRefused();
+  }
+
   /** Messages not yet seen, oldest first (does not mark them seen). */
   peek(): Pending[] {
     return [...this.incoming.pending.values()];

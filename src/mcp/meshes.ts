@@ -68,6 +68,16 @@ export class Meshes {
     return more.reduce((a, b) => a + b, 0);
   }
 
+  /** One line per mesh where pushes failed verification since the last call ("" if none): what
+   *  a broker re-targeted, moved or re-attributed is dropped, and mesh_inbox says so. */
+  takeRefused(): string {
+    const lines = this.links.flatMap((l) => {
+      const n = l.takeRefused();
+      return n ? [`${n} message(s) failed verification and were dropped (mesh ${l.slug}); they were not shown, and the server's log says why.`] : [];
+    });
+    return lines.join("\n");
+  }
+
   /** Messages not yet seen across meshes, oldest first. */
   pending(): Pending[] {
     return this.links.flatMap((l) => l.peek()).sort((a, b) => a.createdAt - b.createdAt);

@@ -138,12 +138,17 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
             const err = notOpen(link);
             return err ? [{ link, ok: false, error: errorText(err), retryable: err.retryable }] : [];
           });
-          const tail = unread.length ? `${pending.length ? "\n\n" : ""}Not read from:\n${unread.map((r) => `- ${r.link.slug}: ${r.error}`).join("\n")}${retryHint(unread, "mesh_inbox")}` : "";
+          const notRead = unread.length ? `Not read from:\n${unread.map((r) => `- ${r.link.slug}: ${r.error}`).join("\n")}${retryHint(unread, "mesh_inbox")}` : "";
+          // Pushes that failed verification were dropped unseen: said here once, not as they come
+          // (a broker could push any number of them, and each would interrupt the session).
+          const refused = meshes.takeRefused();
+          const notes = [notRead, refused].filter(Boolean).join("\n\n");
+          const tail = notes && pending.length ? `\n\n${notes}` : notes;
           const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued, tail);
           meshes.markSeen(ms, "mesh_inbox");
           if (ms.length) return text(shown);
           const read = meshes.links.length - unread.length;
-          if (!unread.length) return text("No new messages.");
+          if (!unread.length) return text(refused ? `No new messages.\n\n${refused}` : "No new messages.");
           return { ...text(`${read ? "No new messages on the other meshes. " : ""}${tail}`), ...(read ? {} : { isError: true }) };
         }),
     },

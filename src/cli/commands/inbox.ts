@@ -49,6 +49,11 @@ async function showLines(ctx: Ctx, read: readonly Delivered[]): Promise<number> 
   return shown;
 }
 
+/** The words for messages that did not verify: the one-shot read's footer, and a follower's
+ *  warning per batch (what a modified broker re-targets, moves or re-attributes ends here, never
+ *  shown). */
+const droppedText = (n: number) => `${n} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why`;
+
 /** Says, when stdout failed before taking every message, that the rest stay unread. */
 const warnUnread = (ctx: Ctx, shown: number) => ctx.out.warn(`stdout took ${shown} message(s) before it closed or failed; the rest stay unread for the next \`claudemesh inbox\`.`);
 
@@ -112,7 +117,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     const summary = { dropped, waitingForKeys: waiting, ...(alreadyRead ? { alreadyRead } : {}), ...(interrupted ? { interrupted } : {}) };
     const footer = [
       opened ? "" : "No new messages.",
-      dropped ? `(${dropped} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why)` : "",
+      dropped ? `(${droppedText(dropped)})` : "",
       alreadyRead ? `(${alreadyRead} message(s) you had already read came again and were skipped; \`claudemesh inbox --all\` shows them)` : "",
       waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
       interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
@@ -165,6 +170,9 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     const pushes = pending;
     pending = [];
     const b = await openPage(ctx, session, client, pushes);
+    // A repeat (`replayed`) is an honest redelivery as often as not: only a failure is said.
+    const failed = b.dropped.filter((d) => d.reason !== "replayed").length;
+    if (failed) ctx.out.warn(droppedText(failed));
     const n = await showLines(ctx, b.read);
     shown += n;
     await settle(ctx, session, client, b, n);

@@ -1,0 +1,61 @@
+// A modified broker, for the end-to-end tests of what a recipient detects (reliability plan T17):
+// the real in-process broker, with every message it hands a client (a push, or a message in a
+// `fetch` result) passed through the test's `rewrite` first, as a broker whose operator changed its
+// code would do. Between the broker's store and the client's socket is the only place such a
+// broker can act on a message it cannot open; the clients' boxes, signatures and replay memory
+// are the defence under test. Installed on the Conn class, so one per test process at a time.
+import { Conn } from "../../src/broker/conn.ts";
+import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
+
+/** The connection a message is handed to: its mesh and the key it authenticated with. */
+export type Recipient = { meshId: string; pubkey: string };
+
+/** What the broker hands out instead of `m`: [] drops it, [m, m] pushes it twice. */
+export type Rewrite = (m: MessagePushFrame, to: Recipient) => MessagePushFrame[];
+
+const honest: Rewrite = (m) => [m];
+const PUSH_PREFIX = '{"type":"message"';
+
+export type EvilBroker = {
+  /** Every message the broker handed out so far (before the rewrite), to whom. */
+  readonly handed: { to: Recipient; m: MessagePushFrame }[];
+  /** Applied from now on to every message handed out; honest again when set to null. */
+  rewrite: Rewrite | null;
+  [Symbol.dispose](): void;
+};
+
+export function evilBroker(): EvilBroker {
+  const real = { send: Conn.prototype.send, sendRaw: Conn.prototype.sendRaw };
+  const handed: EvilBroker["handed"] = [];
+  let rewrite: Rewrite = honest;
+  const recipient = (c: Conn): Recipient => ({ meshId: c.identity!.meshId, pubkey: c.identity!.pubkey });
+  const pass = (c: Conn, msgs: MessagePushFrame[]) => {
+    const to = recipient(c);
+    return msgs.flatMap((m) => (handed.push({ to, m }), rewrite(m, to)));
+  };
+  Conn.prototype.sendRaw = function (this: Conn, text: string): boolean {
+    if (!text.startsWith(PUSH_PREFIX) || !this.identity) return real.sendRaw.call(this, text);
+    return pass(this, [JSON.parse(text)])
+      .map((m) => real.sendRaw.call(this, JSON.stringify(m)))
+      .every(Boolean);
+  };
+  Conn.prototype.send = function (this: Conn, frame: unknown): boolean {
+    const f = frame as { type?: string; data?: { messages?: unknown } };
+    if (f.type === "result" && Array.isArray(f.data?.messages) && this.identity) {
+      return real.send.call(this, { ...f, data: { ...f.data, messages: pass(this, f.data.messages as MessagePushFrame[]) } });
+    }
+    return real.send.call(this, frame);
+  };
+  return {
+    handed,
+    get rewrite() {
+      return rewrite === honest ? null : rewrite;
+    },
+    set rewrite(fn: Rewrite | null) {
+      rewrite = fn ?? honest;
+    },
+    [Symbol.dispose]() {
+      Object.assign(Conn.prototype, real);
+    },
+  };
+}
