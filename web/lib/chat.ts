@@ -4,6 +4,7 @@
 import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { fromBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import type { PageKeys } from "../../src/client/dashboard-link.ts";
+import { routeMatchesTarget } from "../../src/client/push-route.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 
 /** Who wrote a post, as its signature proves: the member key, and the session key when a Claude Code
@@ -29,9 +30,12 @@ export function sealPost(meshId: string, keys: PageKeys, topic: string, body: st
   return { clientMessageId, ...sealed };
 }
 
-/** Opens a post for display; a post that does not verify is shown as such, never as text. */
-export function openPost(m: MessagePushFrame, keys: PageKeys): Post {
+/** Opens a post of `#topic` for display; a post that does not verify, or was sealed for another
+ *  target than this topic (the broker chose what its history of this topic holds), is shown as
+ *  such, never as text. */
+export function openPost(m: MessagePushFrame, keys: PageKeys, topic: string): Post {
   const base = { offset: m.topicOffset ?? null, at: m.createdAt, claimed: { name: m.from.name, memberKey: m.from.memberPubkey } };
+  if (m.to !== `#${topic}` || !routeMatchesTarget(m)) return { ...base, body: null, problem: `sent to ${m.to.slice(0, 70)}, not #${topic}; the broker put it here`, signer: null };
   const meshKeys = new Map(keys.meshKeys.map((k) => [k.epoch, fromBase64(k.key)]));
   const r = openEnvelope({ nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey }, { mySecret: keys.secretKey, meshKeys });
   if (!r.ok) return { ...base, body: null, problem: r.reason, signer: null };

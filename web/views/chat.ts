@@ -157,7 +157,7 @@ export const chat: View = {
     }
     m ??= mount(root, state);
     m.status.textContent = "";
-    const posts = data.messages.map((msg) => openPost(msg, state.keys!));
+    const posts = data.messages.map((msg) => openPost(msg, state.keys!, TOPIC));
     show(m.list, posts.length === 0 ? h("p", { class: "muted", text: "No posts yet." }) : null, ...posts.map((p) => postRow(p, data.members, state)));
     drawFoot(m, root, state);
   },
