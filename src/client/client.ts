@@ -204,7 +204,9 @@ export class BrokerClient {
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
     const wanted = first ? this.opts.firstConnect === "retry" : this.opts.reconnect !== false;
-    const retry = this.state !== "closed" && retriesClose(code, reason, wanted);
+    // A 4004 while this process holds the session came from an older one taking it back.
+    const takenBack = code === CloseCode.sessionReplaced && this.holder() === "this";
+    const retry = this.state !== "closed" && (retriesClose(code, reason, wanted) || (wanted && takenBack));
     if (this.opened && !retry) {
       this.opened.reject(connectRefusal(code, reason, this.refusal, this.failure, this.base));
       this.opened = null;
@@ -222,7 +224,24 @@ export class BrokerClient {
     this.setState("reconnecting", { code, reason });
     if (this.state === "closed") return; // the onState callback called close(): arm no timer
     const delay = backoffDelay(this.attempt++, this.opts.random);
-    this.reconnectTimer = setTimeout(() => this.open(), delay);
+    this.reconnectTimer = setTimeout(() => this.reopen(), delay);
+  }
+
+  /** Opens the next socket, unless a newer process of this session holds it by now: that one got
+   *  the session while this one was away, and connecting would take it back (ClientOptions). */
+  private reopen(): void {
+    if (this.holder() !== "another") return this.open();
+    const err = new MeshError("unavailable", `Disconnected (${CloseCode.sessionReplaced} session_replaced): a newer process of this session holds it.`);
+    this.shutdown(CloseCode.sessionReplaced, "session_replaced", err, err);
+  }
+
+  /** ClientOptions.sessionHolder, null when absent or when it throws (4004 then stays terminal). */
+  private holder(): "this" | "another" | null {
+    try {
+      return this.opts.sessionHolder?.() ?? null;
+    } catch {
+      return null;
+    }
   }
 
   /** A session's attestation is renewed when the attestor would renew it (80 % of its lifetime),
