@@ -57,6 +57,9 @@ export class BrokerClient {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
   private attestTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the attestation the broker holds for this session expires: that of the last hello sent,
+   *  then of each renewal it accepted (0 for a member connection). */
+  private attestedUntil = 0;
   /** The current socket's liveness watch. */
   private watch: LivenessWatch | null = null;
 
@@ -118,7 +121,9 @@ export class BrokerClient {
     }, handshakeMs);
     ws.onopen = () => {
       watch.heard();
-      ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
+      const hello = buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined);
+      if (hello.type === "session_hello") this.attestedUntil = hello.attestation.expiresAt;
+      ws.send(JSON.stringify(hello));
     };
     // Only the current socket speaks for this client; one given up on is deaf.
     ws.onmessage = (ev) => {
@@ -248,16 +253,30 @@ export class BrokerClient {
    *  so the broker never closes the session for an expired one (4101); every hello (a reconnect,
    *  a machine waking from sleep) carries a new one too. */
   private scheduleAttestationRefresh(): void {
-    const attestor = this.attestor;
-    if (!attestor) return;
+    if (this.attestor) this.renewAttestation(Math.max(0, this.attestor.renewAt() - Date.now()), 0);
+  }
+
+  /** Sends `attest` with a new attestation in `delayMs`. One that fails (a timeout, the database
+   *  busy) is tried again with the reconnect backoff while the broker's copy is still valid; past
+   *  that, the 4101 close and the reconnect bring a fresh one. A drop ends the tries: the next
+   *  hello carries a new attestation. */
+  private renewAttestation(delayMs: number, failures: number): void {
+    const attestor = this.attestor!;
     if (this.attestTimer) clearTimeout(this.attestTimer);
     this.attestTimer = setTimeout(() => {
       if (this.state !== "open") return;
-      this.request("attest", { attestation: attestor.renew() }).then(
-        () => this.scheduleAttestationRefresh(),
-        () => {}, // The broker will close with 4101; the reconnect brings a valid attestation.
+      const attestation = attestor.renew();
+      this.request("attest", { attestation }).then(
+        () => {
+          this.attestedUntil = attestation.expiresAt;
+          this.scheduleAttestationRefresh();
+        },
+        () => {
+          const retryMs = backoffDelay(failures, this.opts.random);
+          if (this.state === "open" && Date.now() + retryMs < this.attestedUntil) this.renewAttestation(retryMs, failures + 1);
+        },
       );
-    }, Math.max(0, attestor.renewAt() - Date.now()));
+    }, delayMs);
     (this.attestTimer as { unref?: () => void }).unref?.();
   }
 
