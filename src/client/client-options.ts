@@ -39,6 +39,12 @@ export type ClientOptions = {
    *  broker that takes the connection and never answers fails a command in seconds, not after the
    *  liveness watch's 50 s. */
   handshakeTimeoutMs?: number;
+  /** For a session key that successive processes hold (the MCP server of a session started
+   *  again): which one holds it now, by local evidence. "another": a newer process does, so this
+   *  client does not reconnect; it closes as if replaced (4004). "this": a 4004 came from an older
+   *  process that was still reconnecting when this one connected, so this client reconnects (and
+   *  that one is closed with 4004 in turn). null, or absent: not known; 4004 stays terminal. */
+  sessionHolder?: () => "this" | "another" | null;
   /** Extra random source for backoff (tests). */
   random?: () => number;
 };

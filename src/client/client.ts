@@ -57,6 +57,9 @@ export class BrokerClient {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
   private attestTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the attestation the broker holds for this session expires: that of the last hello sent,
+   *  then of each renewal it accepted (0 for a member connection). */
+  private attestedUntil = 0;
   /** The current socket's liveness watch. */
   private watch: LivenessWatch | null = null;
 
@@ -118,7 +121,9 @@ export class BrokerClient {
     }, handshakeMs);
     ws.onopen = () => {
       watch.heard();
-      ws.send(JSON.stringify(buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined)));
+      const hello = buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined);
+      if (hello.type === "session_hello") this.attestedUntil = hello.attestation.expiresAt;
+      ws.send(JSON.stringify(hello));
     };
     // Only the current socket speaks for this client; one given up on is deaf.
     ws.onmessage = (ev) => {
@@ -204,7 +209,9 @@ export class BrokerClient {
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
     const wanted = first ? this.opts.firstConnect === "retry" : this.opts.reconnect !== false;
-    const retry = this.state !== "closed" && retriesClose(code, reason, wanted);
+    // A 4004 while this process holds the session came from an older one taking it back.
+    const takenBack = code === CloseCode.sessionReplaced && this.holder() === "this";
+    const retry = this.state !== "closed" && (retriesClose(code, reason, wanted) || (wanted && takenBack));
     if (this.opened && !retry) {
       this.opened.reject(connectRefusal(code, reason, this.refusal, this.failure, this.base));
       this.opened = null;
@@ -222,23 +229,54 @@ export class BrokerClient {
     this.setState("reconnecting", { code, reason });
     if (this.state === "closed") return; // the onState callback called close(): arm no timer
     const delay = backoffDelay(this.attempt++, this.opts.random);
-    this.reconnectTimer = setTimeout(() => this.open(), delay);
+    this.reconnectTimer = setTimeout(() => this.reopen(), delay);
+  }
+
+  /** Opens the next socket, unless a newer process of this session holds it by now: that one got
+   *  the session while this one was away, and connecting would take it back (ClientOptions). */
+  private reopen(): void {
+    if (this.holder() !== "another") return this.open();
+    const err = new MeshError("unavailable", `Disconnected (${CloseCode.sessionReplaced} session_replaced): a newer process of this session holds it.`);
+    this.shutdown(CloseCode.sessionReplaced, "session_replaced", err, err);
+  }
+
+  /** ClientOptions.sessionHolder, null when absent or when it throws (4004 then stays terminal). */
+  private holder(): "this" | "another" | null {
+    try {
+      return this.opts.sessionHolder?.() ?? null;
+    } catch {
+      return null;
+    }
   }
 
   /** A session's attestation is renewed when the attestor would renew it (80 % of its lifetime),
    *  so the broker never closes the session for an expired one (4101); every hello (a reconnect,
    *  a machine waking from sleep) carries a new one too. */
   private scheduleAttestationRefresh(): void {
-    const attestor = this.attestor;
-    if (!attestor) return;
+    if (this.attestor) this.renewAttestation(Math.max(0, this.attestor.renewAt() - Date.now()), 0);
+  }
+
+  /** Sends `attest` with a new attestation in `delayMs`. One that fails (a timeout, the database
+   *  busy) is tried again with the reconnect backoff while the broker's copy is still valid; past
+   *  that, the 4101 close and the reconnect bring a fresh one. A drop ends the tries: the next
+   *  hello carries a new attestation. */
+  private renewAttestation(delayMs: number, failures: number): void {
+    const attestor = this.attestor!;
     if (this.attestTimer) clearTimeout(this.attestTimer);
     this.attestTimer = setTimeout(() => {
       if (this.state !== "open") return;
-      this.request("attest", { attestation: attestor.renew() }).then(
-        () => this.scheduleAttestationRefresh(),
-        () => {}, // The broker will close with 4101; the reconnect brings a valid attestation.
+      const attestation = attestor.renew();
+      this.request("attest", { attestation }).then(
+        () => {
+          this.attestedUntil = attestation.expiresAt;
+          this.scheduleAttestationRefresh();
+        },
+        () => {
+          const retryMs = backoffDelay(failures, this.opts.random);
+          if (this.state === "open" && Date.now() + retryMs < this.attestedUntil) this.renewAttestation(retryMs, failures + 1);
+        },
       );
-    }, Math.max(0, attestor.renewAt() - Date.now()));
+    }, delayMs);
     (this.attestTimer as { unref?: () => void }).unref?.();
   }
 

@@ -8,14 +8,20 @@ import { MeshError } from "../protocol/errors.ts";
 import { closest } from "../did-you-mean.ts";
 import { MIN_PREFIX } from "./resolve.ts";
 
+/** How a hint runs its list request: as is (the CLI), or ended with the connection it was asked
+ *  on (the MCP server's open-reads.ts), so that a refusal is not held up by a hint a drop cut. */
+export type HintOptions = { lister?: string; read?: <T>(read: () => Promise<T>) => Promise<T> };
+
+const asIs = <T>(read: () => Promise<T>) => read();
+
 /** The broker's refusal of an unknown topic `name` (unknown_recipient for a post, not_found for
  *  join, leave and history) said again with the mesh's topic nearest to it, or else, for a
  *  not_found (which says nothing more), with what lists the topics; a post's refusal near nothing
  *  keeps the broker's own advice (create it). `lister`: what lists the topics, in the caller's
  *  terms. `err` itself when it is another error; never throws (an unreadable list is no near name). */
-export async function topicHint(client: BrokerClient, err: unknown, name: string, lister = "claudemesh topic list"): Promise<unknown> {
+export async function topicHint(client: BrokerClient, err: unknown, name: string, { lister = "claudemesh topic list", read = asIs }: HintOptions = {}): Promise<unknown> {
   if (!(err instanceof MeshError) || (err.code !== "unknown_recipient" && err.code !== "not_found")) return err;
-  const topics = await client.request("topic_list", {}).then(
+  const topics = await read(() => client.request("topic_list", {})).then(
     (r) => r.topics.map((t) => t.name),
     () => [],
   );
@@ -29,9 +35,9 @@ export async function topicHint(client: BrokerClient, err: unknown, name: string
  *  nearest group some member is in, as for topics: `send @frontnd` means @frontend far more often
  *  than a group nobody joined yet. Null when no group is near (the caller keeps its own advice);
  *  never throws (an unreadable list is no near name). `lister`: what lists the groups. */
-export async function groupHint(client: BrokerClient, err: unknown, name: string, lister = "claudemesh group list"): Promise<MeshError | null> {
+export async function groupHint(client: BrokerClient, err: unknown, name: string, { lister = "claudemesh group list", read = asIs }: HintOptions = {}): Promise<MeshError | null> {
   if (!(err instanceof MeshError) || err.code !== "unknown_recipient") return null;
-  const groups = await client.request("list_peers", {}).then(
+  const groups = await read(() => client.request("list_peers", {})).then(
     (r) => [...new Set(r.peers.flatMap((p) => p.groups))],
     () => [],
   );

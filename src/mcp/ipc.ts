@@ -153,7 +153,14 @@ export type IpcServer = {
   ready: Promise<void>;
   /** Stops serving, and removes `path` only if it still names this server's socket. */
   close(): void;
+  /** Who serves `path` now: "this" server, "another" (a newer server of the session renamed its
+   *  socket over it), or null when that is not known (this server never listened, or nothing is
+   *  there). */
+  holder(): SessionHolder;
 };
+
+/** Which process holds a session now, by local evidence (IpcServer.holder). */
+export type SessionHolder = "this" | "another" | null;
 
 /** Temporary socket names of this process, so that two of its servers never share one. */
 let bindCount = 0;
@@ -214,6 +221,12 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
   });
   return {
     ready,
+    holder() {
+      if (!mine) return null;
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (!st) return null;
+      return st.dev === mine.dev && st.ino === mine.ino ? "this" : "another";
+    },
     close() {
       server.close();
       try {

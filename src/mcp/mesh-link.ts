@@ -27,6 +27,7 @@ import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import type { Log } from "../log/log.ts";
+import type { SessionHolder } from "./ipc.ts";
 
 export type Pending = Delivered & { mesh: string };
 
@@ -41,6 +42,9 @@ export type LinkOptions = {
   onMessage: (m: Pending) => void;
   /** Null if no hook holds this message, else a promise settled once none does (Meshes.heldByHook). */
   heldByHook?: (messageId: string) => Promise<void> | null;
+  /** Which server of this Claude Code session holds it now (the session socket's, ipc.ts): of two
+   *  servers of the session, the newest keeps it across a broker outage (ClientOptions). */
+  sessionHolder?: () => SessionHolder;
 };
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
@@ -109,6 +113,7 @@ export class MeshLink {
       // Claude Code may start this server before the broker is up (a laptop waking, a VPS
       // rebooting): keep trying with the backoff rather than leave the mesh dead for the session.
       firstConnect: "retry",
+      ...(opts.sessionHolder ? { sessionHolder: opts.sessionHolder } : {}),
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;

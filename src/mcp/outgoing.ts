@@ -54,7 +54,9 @@ export async function sendFrom(d: OutgoingDeps, target: string, body: string, op
     throw notSent(err, "checking the recipient", d.slug);
   });
   return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
-    const hinted = target.startsWith("#") ? joinHint(await topicHint(d.client, err, target.slice(1)), target.slice(1)) : target.startsWith("@") ? ((await groupHint(d.client, err, target.slice(1), "`claudemesh group list` in a terminal")) ?? err) : err;
+    // The nearest name is looked up as a tool's read: cut by a drop, the refusal goes out without it.
+    const name = target.slice(1);
+    const hinted = target.startsWith("#") ? joinHint(await topicHint(d.client, err, name, { read: d.read }), name) : target.startsWith("@") ? ((await groupHint(d.client, err, name, { lister: "`claudemesh group list` in a terminal", read: d.read })) ?? err) : err;
     throw notSent(hinted, "checking the recipient", d.slug);
   });
 }

@@ -12,7 +12,7 @@ import { Meshes } from "./meshes.ts";
 import { INSTRUCTIONS, meshTools } from "./tools.ts";
 import { frameBatch } from "./framing.ts";
 import { Doorbell } from "./doorbell.ts";
-import { parentSocketPath, serveIpc, socketPath, type IpcRequest } from "./ipc.ts";
+import { parentSocketPath, serveIpc, socketPath, type IpcRequest, type IpcServer, type SessionHolder } from "./ipc.ts";
 import type { Pending } from "./mesh-link.ts";
 
 /** `connectGraceMs`: connect to the brokers only once used (the first tool call or hook request),
@@ -45,9 +45,9 @@ export const HANDOUT_MS = 5000;
  *  session key file that cannot be read): the server then still starts, on no mesh, so that
  *  Claude and the user learn why from the instructions, every tool's answer and the SessionStart
  *  hook, instead of a server Claude Code lists as failed with the reason only in its MCP log. */
-function meshesOrExplain(opts: McpOptions): { meshes: Meshes; problem: string | null } {
+function meshesOrExplain(opts: McpOptions, sessionHolder: () => SessionHolder): { meshes: Meshes; problem: string | null } {
   try {
-    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, opts), problem: null };
+    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, { ...opts, sessionHolder }), problem: null };
   } catch (err) {
     const fix = err instanceof LocalFileError && err.fix ? ` Fix: ${err.fix}.` : "";
     const problem = `claudemesh cannot use its local files, so this session is on no mesh: ${(err as Error)?.message ?? String(err)}${fix} The user fixes this in a terminal (\`claudemesh doctor\` checks it), then restarts this Claude Code session.`;
@@ -56,7 +56,10 @@ function meshesOrExplain(opts: McpOptions): { meshes: Meshes; problem: string | 
 }
 
 export async function runMcpServer(opts: McpOptions): Promise<void> {
-  const { meshes, problem } = meshesOrExplain(opts);
+  // The session's socket is also its record of which server of the session is the newest: each
+  // takes the path over when it starts (serveIpc), before it connects.
+  let sessionIpc: IpcServer | null = null;
+  const { meshes, problem } = meshesOrExplain(opts, () => sessionIpc?.holder() ?? null);
   if (problem) opts.log.warn("mcp server started on no mesh", { problem });
   const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: problem ? `${INSTRUCTIONS}\n\n${problem}` : INSTRUCTIONS });
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that
@@ -98,7 +101,8 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   };
   const listen = (path: string) =>
     serveIpc(path, handler, (err) => opts.log.warn("hooks cannot reach this server: it cannot listen on its socket", { path, err, fix: "use a shorter CLAUDEMESH_CONFIG_DIR" }));
-  const ipcs = [listen(socketPath(opts.configDir, opts.claudeSessionId)), listen(parentSocketPath(opts.configDir, process.ppid))];
+  sessionIpc = listen(socketPath(opts.configDir, opts.claudeSessionId));
+  const ipcs = [sessionIpc, listen(parentSocketPath(opts.configDir, process.ppid))];
   const transport = new StdioServerTransport();
   let stopping = false;
   const shutdown = () => {

@@ -43,6 +43,8 @@ export type Notification = { content: string; meta: Record<string, unknown> };
 
 export type McpSession = {
   client: Client;
+  /** The server's process id (to stop and continue it). */
+  pid: number;
   notifications: Notification[];
   call(name: string, args?: Record<string, unknown>): Promise<{ text: string; isError: boolean }>;
   waitNotification(pred?: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
@@ -75,6 +77,7 @@ export async function startMcp(configDir: string, claudeSessionId: string, proje
   await client.connect(transport);
   return {
     client,
+    pid: transport.pid!,
     notifications,
     async call(name, args = {}) {
       const r: any = await client.callTool({ name, arguments: args });

@@ -5,8 +5,11 @@ import type { Socket } from "bun";
 import { connect as netConnect, createServer, type Socket as NetSocket } from "node:net";
 
 /** A TCP pass-through to `port`. `freeze` drops every byte both ways (nothing is closed),
- *  `freezeDown` only the broker's, `thaw` lets them pass again, `cut` ends every connection. */
-export function linkProxy(port: number) {
+ *  `freezeDown` only the broker's, `thaw` lets them pass again, `cut` ends every connection.
+ *  `onDown` sees each chunk of the broker's before the client does (a WebSocket server's frames
+ *  are not masked: a test can act on what the broker has just answered), and drops it by
+ *  returning false. */
+export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | void = () => {}) {
   type Pair = { client: Socket<unknown>; upstream: Socket<unknown> | null; early: Uint8Array[] };
   const pairs = new Set<Pair>();
   let up = true;
@@ -19,7 +22,10 @@ export function linkProxy(port: number) {
         const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [] };
         client.data = { pair };
         pairs.add(pair);
-        pair.upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (down && client.write(d)), close: () => void (down && client.end()), error: () => {} } });
+        const upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (down && onDown(d) !== false && client.write(d)), close: () => void (down && client.end()), error: () => {} } }).catch(() => null);
+        // A broker that is gone refuses the connection: the client's connection ends as well.
+        if (!upstream) return void client.end();
+        pair.upstream = upstream;
         for (const d of pair.early) pair.upstream.write(d);
       },
       data(client, d) {

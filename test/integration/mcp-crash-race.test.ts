@@ -7,7 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { tempDir } from "../helpers/broker.ts";
 import { cliMesh, identities } from "../helpers/cli.ts";
 import { spawnBroker } from "../helpers/process.ts";
-import { startMcp, waitPeer } from "../helpers/mcp.ts";
+import { startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
+import { linkProxy } from "../helpers/tcp-proxy.ts";
 
 /** Settles with the call's answer and how long after `since()` it came. */
 const timed = (p: Promise<{ text: string; isError: boolean }>, since: () => number) => p.then((r) => ({ ...r, afterKillMs: performance.now() - since() }));
@@ -37,5 +38,37 @@ describe("claudemesh mcp: a tool call in flight when the broker dies", () => {
     const [p, s] = await Promise.all([peers, send]);
     expect({ ...p, fast: p.afterKillMs < 3000, afterKillMs: 0 }).toEqual({ isError: true, text: expect.stringContaining("Not connected to mesh team-x right now (reconnecting)"), fast: true, afterKillMs: 0 });
     expect({ ...s, fast: s.afterKillMs < 3000, afterKillMs: 0 }).toEqual({ isError: true, text: expect.stringContaining("Nothing was sent: looking up \"bob/app\" on mesh team-x failed"), fast: true, afterKillMs: 0 });
+  }, 60_000);
+
+  test("a send refused for an unknown #topic answers with the refusal, not after its hint lookup's timeout", async () => {
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    await using broker = await spawnBroker(tempDir("cm-mcp-race-"));
+    // The broker is stopped the moment it has refused the send, so the name lookup that follows
+    // (topic_list, for "did you mean") goes out on a connection that still counts as open.
+    const refused = Promise.withResolvers<void>();
+    let armed = false;
+    using proxy = linkProxy(Number(new URL(broker.url).port), (d) => {
+      if (!armed || !new TextDecoder().decode(d).includes("unknown_recipient")) return;
+      armed = false;
+      broker.proc.kill("SIGSTOP");
+      refused.resolve();
+    });
+    await cliMesh(proxy.url, [[alice, "alice"]]);
+    await using a = await startMcp(alice, "sess-alice-hintcut");
+    await waitConnected(a);
+
+    armed = true;
+    let killedAt = Number.POSITIVE_INFINITY;
+    const send = timed(a.call("mesh_send", { to: "#deploys", message: "hint in flight" }), () => killedAt);
+    await refused.promise;
+    // As above: time for the lookup to reach the stopped broker's socket.
+    await Bun.sleep(1000);
+    broker.proc.kill("SIGKILL");
+    killedAt = performance.now();
+    await broker.proc.exited;
+
+    const s = await send;
+    expect({ ...s, fast: s.afterKillMs < 3000, afterKillMs: 0 }).toEqual({ isError: true, text: expect.stringContaining("No topic #deploys in this mesh. Create it first"), fast: true, afterKillMs: 0 });
   }, 60_000);
 });

@@ -1,0 +1,49 @@
+// Two MCP servers of one Claude Code session across a broker outage (docs/protocol.md §2.7): the
+// old one was still reconnecting when Claude Code's new one connected, so no 4004 told it that it
+// had been replaced. When it reconnects later it must not take the session back from the newer
+// server (which, closed with 4004, would stop for good and leave the session to the old process).
+import { expect, test } from "bun:test";
+import { tempDir } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, until } from "../helpers/cli.ts";
+import { serveProcess, spawnBroker } from "../helpers/process.ts";
+import { startMcp, waitConnected } from "../helpers/mcp.ts";
+
+/** Whether a server's mesh_inbox says another server of its session took over. */
+const tookOver = (text: string) => text.includes("took over");
+
+test("an old server of the session reconnecting after the newer one connected leaves the session to the newer one", async () => {
+  await using ids = identities(2);
+  const [alice, bob] = ids.dirs as [string, string];
+  const dataDir = tempDir("cm-mcp-held-");
+  await using first = await spawnBroker(dataDir);
+  const port = new URL(first.url).port;
+  await cliMesh(first.url, [[alice, "alice"], [bob, "bob"]]);
+  await using old = await startMcp(bob, "sess-bob-held");
+  await waitConnected(old);
+
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  await until(async () => (await old.call("mesh_peers")).text.includes("reconnecting"), "the old server saw the broker go", 30_000);
+  // Held in its backoff while the new server starts and connects; it reconnects when continued.
+  process.kill(old.pid, "SIGSTOP");
+  await using fresh = await startMcp(bob, "sess-bob-held");
+  await using again = serveProcess(["--port", port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  await again.waitFor(/"msg":"broker listening"/);
+  await waitConnected(fresh, 30_000);
+  process.kill(old.pid, "SIGCONT");
+
+  // One of the two is told that the other took over; it must be the old one.
+  let said = { old: "", fresh: "" };
+  await until(
+    async () => {
+      said = { old: (await old.call("mesh_inbox")).text, fresh: (await fresh.call("mesh_inbox")).text };
+      return tookOver(said.old) || tookOver(said.fresh);
+    },
+    "one server of the session was closed",
+    40_000,
+  );
+  expect({ old: tookOver(said.old), fresh: tookOver(said.fresh) }).toEqual({ old: true, fresh: false });
+  // And the newer one keeps receiving the session's messages.
+  expect((await cli(alice, ["send", "bob/app", "to the newer server"])).code).toBe(0);
+  await fresh.waitNotification((n) => n.content.includes("to the newer server"));
+}, 90_000);
