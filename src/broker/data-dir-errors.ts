@@ -5,12 +5,12 @@
 // cannot be created or written in, a backups/ that root kept. A full or failing disk is the disk's
 // state, worded apart (store/sqlite/disk-faults.ts).
 import { dirname, join, resolve } from "node:path";
-import { isDamaged } from "../store/sqlite/db-errors.ts";
+import { isDamaged, isLockError } from "../store/sqlite/db-errors.ts";
 import { LockFileError } from "../store/sqlite/dir-lock.ts";
 import { diskFault } from "../store/sqlite/disk-faults.ts";
 import { MigrationBackupError, MigrationError } from "../store/sqlite/migrate.ts";
 import { NotOurFileError } from "../store/sqlite/own-file.ts";
-import { databaseProblem, storageProblem, StorageSettingsError } from "../store/sqlite/open.ts";
+import { databaseProblem, OPEN_BUSY_TIMEOUT_MS, storageProblem, StorageSettingsError } from "../store/sqlite/open.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
@@ -50,6 +50,15 @@ export function startFailure(err: unknown, dataDir: string, underSystemd: boolea
 function startProblem(err: unknown, dataDir: string): StartFailure | null {
   const db = join(dataDir, DEFAULT_DB_FILE);
   const problem = (message: string, kind: StartFailureKind): StartFailure => ({ message, fix: null, kind });
+  // Another broker is named before this (claimDataDir): what still holds SQLite's write lock past
+  // the open's wait is another program, and SQLite's "database is locked" names neither it nor
+  // the file. It may pass by itself (the holder commits), so no kind.
+  if (isLockError(err))
+    return {
+      message: `another process has held the write lock on ${db} for over ${OPEN_BUSY_TIMEOUT_MS / 1000} s (not a broker: an sqlite3 shell inside a transaction, say)`,
+      fix: `find it with fuser -v ${db} (or lsof ${db}), end its transaction or stop it, then start again`,
+      kind: null,
+    };
   const disk = storageProblem(err, dataDir);
   if (disk) return problem(disk, null);
   const said = databaseProblem(err, db, restoreBackup(dataDir));

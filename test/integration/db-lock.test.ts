@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText, textOf } from "../helpers/mesh.ts";
-import { spawnBroker } from "../helpers/process.ts";
+import { serveOnce, spawnBroker } from "../helpers/process.ts";
 import { until } from "../helpers/cli.ts";
 import { holdWriteLock } from "../helpers/write-lock.ts";
 
@@ -107,5 +107,22 @@ test("SIGTERM while another process holds the lock is handled at once, and the b
   expect(broker.stderr()).not.toContain("could not be flushed");
   // The send was never committed, so it was never acknowledged: the client is told to retry.
   expect(await sent).toBe("unavailable");
+  await lock.release();
+}, 30_000);
+
+// docs/operations.md ("A lock held by another process"): a start that meets the lock waits 5 s for
+// it, then exits 1. It said only "cannot start: database is locked", which names neither the file
+// nor who holds it; an operator could take it for another broker. Now it names the database and
+// how to find the holder.
+test("a serve started while another process holds the lock exits 1 naming the database and how to find the holder", async () => {
+  const dataDir = tempDir("cm-lock-start-");
+  await (await startBroker({}, { dataDir }))[Symbol.asyncDispose]();
+  const db = join(dataDir, "claudemesh.db");
+  await using lock = await holdWriteLock(db);
+  const result = await serveOnce(dataDir);
+  expect(result).toEqual({
+    code: 1,
+    stderr: `claudemesh serve: cannot start: another process has held the write lock on ${db} for over 5 s (not a broker: an sqlite3 shell inside a transaction, say)\n  fix: find it with fuser -v ${db} (or lsof ${db}), end its transaction or stop it, then start again\n`,
+  });
   await lock.release();
 }, 30_000);

@@ -1,8 +1,8 @@
 // docs/operations.md lists every setting with its flag, environment variable, default and range, and
 // every metric the broker registers.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { SETTINGS, defaultText, envName, flagName, formatDurationMs, type Setting } from "../../src/config/spec.ts";
 import { createMetrics } from "../../src/broker/metrics.ts";
 
@@ -36,4 +36,21 @@ test("every broker metric is documented", async () => {
   const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);
   expect(names.length).toBeGreaterThan(10);
   expect(names.filter((n) => !doc.includes(`\`${n}`))).toEqual([]);
+});
+
+// A section link (the contents list, "see [First run](#first-run)", README's links into docs/)
+// breaks silently when a heading is renamed: GitHub just scrolls to the top. Every `#anchor` in
+// README.md and docs/*.md must name a heading of the file it points to, slugged as GitHub does.
+test("every link to a section names a heading that exists", () => {
+  const root = resolve(import.meta.dir, "../..");
+  const slug = (h: string) => h.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-");
+  const anchors = (file: string) => new Set(readFileSync(file, "utf8").split("\n").flatMap((l) => (/^#{1,6} (.+)$/.exec(l) ? [slug(/^#{1,6} (.+)$/.exec(l)![1]!)] : [])));
+  const sources = ["README.md", ...readdirSync(resolve(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+  const broken = sources.flatMap((src) =>
+    [...readFileSync(resolve(root, src), "utf8").matchAll(/\]\(([^)\s#]*\.md)?#([^)\s]+)\)/g)].flatMap(([link, path, anchor]) => {
+      const target = path ? resolve(root, dirname(src), path) : resolve(root, src);
+      return anchors(target).has(anchor!) ? [] : [`${src}: ${link}`];
+    }),
+  );
+  expect(broken).toEqual([]);
 });

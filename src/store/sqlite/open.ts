@@ -55,7 +55,7 @@ export function explainStorageError(err: unknown, dir: string): unknown {
 
 /** How long opening and migrating wait for a lock another process holds. Nothing is served yet,
  *  so waiting costs no one; the store shortens it for serving (lock-watch.ts). */
-const OPEN_BUSY_TIMEOUT_MS = 5000;
+export const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 /** WAL journal, OPEN_BUSY_TIMEOUT_MS busy timeout, foreign keys on, `synchronous` as given ("full" survives power
  *  loss with every commit; "normal" may lose the last commits but never corrupts). Creates the
