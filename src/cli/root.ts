@@ -125,7 +125,7 @@ const main = defineCommand({
     group,
     grant: cmd("grant", "Allow a peer to reach you. Example: claudemesh grant bob dm topic", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.grant })), { rest: true }),
     revoke: cmd("revoke", "Take capabilities back from a peer. Example: claudemesh revoke bob broadcast", { ...peerArg, ...capsArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.revoke })), { rest: true }),
-    block: cmd("block", "Block a peer entirely. Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
+    block: cmd("block", "Block a peer entirely (undo: claudemesh grant <peer> all). Example: claudemesh block mallory", { ...peerArg, ...common }, () => import("./commands/grants.ts").then((m) => ({ run: m.block }))),
     grants: cmd("grants", "List what you allow each peer. Example: claudemesh grants --json", common, () => import("./commands/grants.ts").then((m) => ({ run: m.list }))),
     kick: cmd("kick", "Remove a member and revoke the invite it joined through (owner or admin); the owner's kick also rotates the mesh key, an admin's leaves that to the owner's `claudemesh rekey` (the owner's `claudemesh doctor` says when one is due). Example: claudemesh kick mallory", { ...peerArg, ...reasonArg, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.kick }))),
     ban: cmd("ban", "Like kick, and the member is recorded as banned (its key, and the invite it joined through, are closed either way). Example: claudemesh ban mallory --reason spam", { ...peerArg, ...reasonArg, ...common }, () => import("./commands/moderate.ts").then((m) => ({ run: m.ban }))),

@@ -81,7 +81,7 @@ describe("mesh commands", () => {
     await using team = await cliTeam(["bob", "carol"]);
     const { dirs: [bob, carol] } = team;
     const blocked = await cli(bob, ["block", "carol"]);
-    expect({ code: blocked.code, stdout: blocked.stdout }).toEqual({ code: 0, stdout: "Blocked carol: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.\n" });
+    expect({ code: blocked.code, stdout: blocked.stdout }).toEqual({ code: 0, stdout: "Blocked carol: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change. Undo: claudemesh grant carol all\n" });
     expect(ok(await cli(carol, ["audit", "log", "--json"])).stdout).toContain("grant_changed");
   }, 60_000);
 

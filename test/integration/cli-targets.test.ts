@@ -48,7 +48,7 @@ describe("cli targets", () => {
     const alicePub = members.alice!.pubkey;
 
     const block = await cli(bob, ["block", "alice"]);
-    expect({ code: block.code, stdout: block.stdout }).toEqual({ code: 0, stdout: "Blocked alice: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.\n" });
+    expect({ code: block.code, stdout: block.stdout }).toEqual({ code: 0, stdout: "Blocked alice: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change. Undo: claudemesh grant alice all\n" });
 
     const blocked = await cli(alice, ["send", "bob", "you will never read this", "--json"]);
     expect({ code: blocked.code, json: blocked.json() }).toEqual({ code: 0, json: { to: members.bob!.pubkey, name: "bob", messageId: expect.any(String), duplicate: false, createdAt: expect.any(Number), undeliverable: [] } });

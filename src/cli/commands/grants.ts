@@ -9,6 +9,7 @@ import { refuseSelf, resolve } from "../mesh-io.ts";
 import { closest } from "../../did-you-mean.ts";
 import { orList } from "../choice-arg.ts";
 import { BLOCKED_NOTE } from "../../client/block-note.ts";
+import { shellCommand } from "../../config/command-line.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
@@ -81,9 +82,12 @@ export async function revoke(args: GrantArgs): Promise<void> {
   });
 }
 
+/** The command that lets a blocked peer send again, for the one the user typed. */
+const undoBlock = (args: GrantArgs) => shellCommand(["claudemesh", "grant", args.peer, "all", ...(args.mesh ? ["--mesh", args.mesh] : [])]);
+
 export async function block(args: GrantArgs): Promise<void> {
   await command(args, (ctx) =>
-    change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change.`, (n) => `${n} is already blocked. Nothing changed.`),
+    change(ctx, args, () => [], (n) => `Blocked ${n}: nothing they send reaches you. The broker does not notify them, though the mesh's audit log, which every member can read, records the change. Undo: ${undoBlock(args)}`, (n) => `${n} is already blocked. Nothing changed.`),
   );
 }
 
