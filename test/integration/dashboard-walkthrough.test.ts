@@ -30,6 +30,23 @@ describe("dashboard walkthrough", () => {
     expect(br.problems).toEqual([]);
   }, 60_000);
 
+  test("the same link opened again in a browser that is signed in says it was used, above the session it keeps", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using served = await dashboardServing(team.dirs[0]);
+    const { url, local } = served.json;
+    await using br = await launchBrowser(local.slice(0, -1));
+    await br.page.goto(url);
+    await br.page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
+    // A second tab of the same browser has the cookie; the link's login is spent.
+    const again = await br.newPage();
+    await again.goto(url);
+    await again.locator(sel("login-error"), { hasText: "already used" }).waitFor({ timeout: 10_000 });
+    await again.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
+    expect(again.url()).toBe(local);
+    expect(await again.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
+    expect(br.problems).toEqual([]);
+  }, 60_000);
+
   test("loaded while the broker is down: the page says so, not “Loading…” for ever, and comes up when the broker is back", async () => {
     const b1 = await startBroker({}, { keepData: true });
     const { port, dataDir } = b1;
