@@ -1,6 +1,7 @@
 // The dashboard as a user meets it beyond the happy path (session 26 walkthrough), in chromium on
 // the page `claudemesh dashboard` serves: a second link pasted into a tab that already shows the
-// page (the browser then changes only the fragment, and loads nothing); a page loaded while the
+// page (the browser then changes only the fragment, and loads nothing); the same link opened again
+// in a browser that is still signed in, which says the link was used; a page loaded while the
 // broker is down, which says so and comes up by itself once the broker is back; a phone-width
 // window, where every tab stays inside the screen; and a closed session, offline on the overview
 // before the presence grace ends. Pins docs/dashboard.md "Signing in" and "What you see".
