@@ -170,6 +170,9 @@ async function boot(): Promise<void> {
   };
   if (state.me || state.operator) r.start();
   else signedOut(root, loginError);
+  // A refused link in a browser that is still signed in (the same link opened in a second tab):
+  // without this the tab would show the old session silently, lacking the link's keys.
+  if (loginError && (state.me || state.operator)) root.before(h("p", { class: "banner bad", role: "alert", "data-testid": "login-error", text: `${loginError} This tab shows the session this browser was already signed in with, without the keys the link carries: #general and new invites need a link that was not used yet.` }));
   if (state.me) {
     const me = state.me;
     // From here on every call names this member, and the broker refuses it once the cookie is

@@ -1,9 +1,11 @@
-// The two HTTP calls a key makes before it is a member: creating a mesh and claiming an invite.
-// Both are signed; errors come back as MeshError rebuilt from the broker's error body.
+// The HTTP calls of a client: the two a key makes before it is a member (creating a mesh and
+// claiming an invite, both signed), and a hook's status with a presence's hook token. Errors come
+// back as MeshError rebuilt from the broker's error body.
 import { inviteClaimCanonical, requestCanonical } from "../protocol/canonical.ts";
 import { MeshError, errorFromWire } from "../protocol/errors.ts";
 import type { CreateMeshBodyT } from "../protocol/http-bodies.ts";
 import type { MemberInfo } from "../protocol/results.ts";
+import type { Status } from "../protocol/fields.ts";
 import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
@@ -93,4 +95,11 @@ export function claimInvite(base: string, input: { inviteId: string; meshId: str
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   }, timeoutMs);
+}
+
+/** POST /hook/set-status with the hook token of a live presence (hello_ack): an automatic status
+ *  change, which never replaces a dnd set by hand, where a `set_status` frame would (protocol.md
+ *  §5.7, §6.5). Resolves with the status the presence has now. */
+export function hookStatus(base: string, hookToken: string, status: Status, timeoutMs = 5_000): Promise<{ status: Status; online: boolean }> {
+  return call(httpBase(base), "/hook/set-status", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${hookToken}` }, body: JSON.stringify({ status }) }, timeoutMs);
 }

@@ -6,6 +6,7 @@
 // (resolving and sending), reply-waiters.ts (mesh_ask's wait); this file wires them to the broker
 // connection and holds its lifecycle.
 import { BrokerClient, type ClientState } from "../client/client.ts";
+import { hookStatus } from "../client/http.ts";
 import type { Delivered, MeshSession } from "../client/mesh-session.ts";
 import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { saveReplayGuard } from "../client/local/message-log.ts";
@@ -345,6 +346,13 @@ export class MeshLink {
 
   setStatus(status: Status, summary?: string): Promise<unknown> {
     return Promise.all([this.client.request("set_status", { status }), summary !== undefined ? this.client.request("set_summary", { summary }) : null]);
+  }
+
+  /** A status from a Claude Code hook: sent as the hook route's automatic change, so a dnd the
+   *  session set (mesh_status) stays. Nothing while not connected: the next hook says it again. */
+  hookStatus(status: Status): Promise<unknown> {
+    const ack = this.client.ack;
+    return this.state === "open" && ack ? hookStatus(this.entry.brokerUrl, ack.hookToken, status) : Promise.resolve(null);
   }
 
   setSummary(summary: string): Promise<unknown> {

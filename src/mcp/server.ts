@@ -171,7 +171,7 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       return handOutBatch(meshes, ms);
     }
     case "status":
-      await Promise.allSettled(meshes.links.map((l) => l.setStatus(req.status)));
+      await Promise.allSettled(meshes.links.map((l) => l.hookStatus(req.status)));
       return { ok: true };
     case "peers": {
       await Promise.all(meshes.links.map((l) => l.firstAttempt(HOOK_CONNECT_WAIT_MS)));

@@ -108,7 +108,7 @@ describe("install, uninstall, doctor with the real claude CLI", () => {
     const at = (args: string[]) => cli(elsewhere, args, { env, timeoutMs: 90_000 });
     ok(await at(["new", "Team", "--broker", b.url, "--display-name", "alice"]));
     const r = ok(await at(["install"]));
-    expect(r.stdout).toContain(`They use the config directory ${elsewhere} (passed on as CLAUDEMESH_CONFIG_DIR).`);
+    expect(r.stdout).toContain(`Claude Code sessions use the config directory ${elsewhere} (passed on as CLAUDEMESH_CONFIG_DIR).`);
     expect(readJson(join(h, ".claude.json")).mcpServers.claudemesh.env).toEqual({ CLAUDEMESH_CONFIG_DIR: elsewhere });
     const hooks = Object.values(readJson(join(h, ".claude", "settings.json")).hooks as Record<string, { hooks: { command: string }[] }[]>).flatMap((gs) => gs.flatMap((g) => g.hooks.map((x) => x.command)));
     const ours = hooks.filter((c) => c.includes(" hook "));

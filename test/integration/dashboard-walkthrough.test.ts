@@ -1,6 +1,7 @@
 // The dashboard as a user meets it beyond the happy path (session 26 walkthrough), in chromium on
 // the page `claudemesh dashboard` serves: a second link pasted into a tab that already shows the
-// page (the browser then changes only the fragment, and loads nothing); a page loaded while the
+// page (the browser then changes only the fragment, and loads nothing); the same link opened again
+// in a browser that is still signed in, which says the link was used; a page loaded while the
 // broker is down, which says so and comes up by itself once the broker is back; a phone-width
 // window, where every tab stays inside the screen; and a closed session, offline on the overview
 // before the presence grace ends. Pins docs/dashboard.md "Signing in" and "What you see".
@@ -27,6 +28,23 @@ describe("dashboard walkthrough", () => {
     await page.goto(url);
     await page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor({ timeout: 10_000 });
     expect(page.url()).toBe(local);
+    expect(br.problems).toEqual([]);
+  }, 60_000);
+
+  test("the same link opened again in a browser that is signed in says it was used, above the session it keeps", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using served = await dashboardServing(team.dirs[0]);
+    const { url, local } = served.json;
+    await using br = await launchBrowser(local.slice(0, -1));
+    await br.page.goto(url);
+    await br.page.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
+    // A second tab of the same browser has the cookie; the link's login is spent.
+    const again = await br.newPage();
+    await again.goto(url);
+    await again.locator(sel("login-error"), { hasText: "already used" }).waitFor({ timeout: 10_000 });
+    await again.locator(`${sel("peer-row")}[data-name="alice"]`).waitFor();
+    expect(again.url()).toBe(local);
+    expect(await again.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
     expect(br.problems).toEqual([]);
   }, 60_000);
 

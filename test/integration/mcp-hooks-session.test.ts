@@ -58,6 +58,26 @@ describe("session id changes (/clear, /resume)", () => {
   }, 60_000);
 });
 
+describe("status from hooks", () => {
+  // docs/claude-code.md, "Status and priorities": a dnd the session set is never cleared by a hook.
+  test("dnd set with mesh_status survives UserPromptSubmit and Stop; after mesh_status idle the hooks set the status again", async () => {
+    await using b = await startBroker();
+    await using sessions = await twoSessions(b, "dnd");
+    const { bob, a, bb } = sessions;
+    const bobSeen = async () => /"bob\/app": (\w+)/.exec((await a.call("mesh_peers")).text)?.[1];
+    expect((await bb.call("mesh_status", { status: "dnd" })).isError).toBe(false);
+    for (const event of ["user-prompt-submit", "stop"]) {
+      expect(await hook(bob, event, { session_id: "sb-dnd", hook_event_name: event })).toMatchObject({ code: 0 });
+      expect({ event, status: await bobSeen() }).toEqual({ event, status: "dnd" });
+    }
+    expect((await bb.call("mesh_status", { status: "idle" })).isError).toBe(false);
+    await hook(bob, "user-prompt-submit", { session_id: "sb-dnd", hook_event_name: "UserPromptSubmit" });
+    expect(await bobSeen()).toBe("working");
+    await a.close();
+    await bb.close();
+  }, 60_000);
+});
+
 describe("Stop hook reminder of peers' unanswered questions", () => {
   test("reminds of each ask once, never when stop_hook_active, with the peer's text defused", async () => {
     await using b = await startBroker();

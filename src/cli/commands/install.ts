@@ -93,7 +93,7 @@ export async function install(args: { label?: string; json?: boolean }): Promise
         ...(replacedDir ? [`Replaced the registration that used ${replacedDir}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
         hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
         meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join - (then paste the link), or claudemesh new.",
-        ...(env.CLAUDEMESH_CONFIG_DIR ? [`They use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),
+        ...(env.CLAUDEMESH_CONFIG_DIR ? [`Claude Code sessions use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),
         "",
         "Start Claude Code as usual; messages arrive through hooks and the mesh_inbox tool.",
         `For instant push into a running session, start it with channels: ${CHANNELS_HINT}`,
