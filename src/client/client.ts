@@ -237,7 +237,8 @@ export class BrokerClient {
    *  newer process that is gone (it died before it ever connected) holds nothing. */
   private reopen(): void {
     if (this.holder() !== "another") return this.open();
-    const alive = this.opts.sessionHolderAlive?.().catch(() => true) ?? Promise.resolve(true);
+    // Like holder(): an answer it cannot give (it throws) leaves the older verdict standing.
+    const alive = Promise.resolve().then(() => this.opts.sessionHolderAlive?.() ?? true).catch(() => true);
     void alive.then((held) => {
       if (this.state === "closed") return; // close() ran while it was asked
       if (!held) return this.open();
