@@ -45,6 +45,10 @@ export type ClientOptions = {
    *  process that was still reconnecting when this one connected, so this client reconnects (and
    *  that one is closed with 4004 in turn). null, or absent: not known; 4004 stays terminal. */
   sessionHolder?: () => "this" | "another" | null;
+  /** Whether the process sessionHolder calls "another" is still running: the local evidence of a
+   *  newer process that died without cleaning up stays behind it. Asked before this client gives
+   *  the session up at a reconnect; false, and it reconnects as if nothing were known. Absent: true. */
+  sessionHolderAlive?: () => Promise<boolean>;
   /** Extra random source for backoff (tests). */
   random?: () => number;
 };

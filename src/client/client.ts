@@ -233,11 +233,18 @@ export class BrokerClient {
   }
 
   /** Opens the next socket, unless a newer process of this session holds it by now: that one got
-   *  the session while this one was away, and connecting would take it back (ClientOptions). */
+   *  the session while this one was away, and connecting would take it back (ClientOptions). A
+   *  newer process that is gone (it died before it ever connected) holds nothing. */
   private reopen(): void {
     if (this.holder() !== "another") return this.open();
-    const err = new MeshError("unavailable", `Disconnected (${CloseCode.sessionReplaced} session_replaced): a newer process of this session holds it.`);
-    this.shutdown(CloseCode.sessionReplaced, "session_replaced", err, err);
+    // Like holder(): an answer it cannot give (it throws) leaves the older verdict standing.
+    const alive = Promise.resolve().then(() => this.opts.sessionHolderAlive?.() ?? true).catch(() => true);
+    void alive.then((held) => {
+      if (this.state === "closed") return; // close() ran while it was asked
+      if (!held) return this.open();
+      const err = new MeshError("unavailable", `Disconnected (${CloseCode.sessionReplaced} session_replaced): a newer process of this session holds it.`);
+      this.shutdown(CloseCode.sessionReplaced, "session_replaced", err, err);
+    });
   }
 
   /** ClientOptions.sessionHolder, null when absent or when it throws (4004 then stays terminal). */

@@ -157,7 +157,14 @@ export type IpcServer = {
    *  socket over it), or null when that is not known (this server never listened, or nothing is
    *  there). */
   holder(): SessionHolder;
+  /** Whether a server accepts connections on `path`: false for the socket file a newer server
+   *  left when it died (the file outlives its process), so holder()'s "another" is stale. */
+  anotherAnswers(): Promise<boolean>;
 };
+
+/** How long anotherAnswers waits: a live server's kernel accepts at once, even while the process
+ *  is busy or stopped; a dead one's file is refused at once. */
+const ANSWER_WAIT_MS = 1000;
 
 /** Which process holds a session now, by local evidence (IpcServer.holder). */
 export type SessionHolder = "this" | "another" | null;
@@ -227,6 +234,7 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
       if (!st) return null;
       return st.dev === mine.dev && st.ino === mine.ino ? "this" : "another";
     },
+    anotherAnswers: () => answers(path, ANSWER_WAIT_MS),
     close() {
       server.close();
       try {

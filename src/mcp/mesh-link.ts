@@ -46,6 +46,8 @@ export type LinkOptions = {
   /** Which server of this Claude Code session holds it now (the session socket's, ipc.ts): of two
    *  servers of the session, the newest keeps it across a broker outage (ClientOptions). */
   sessionHolder?: () => SessionHolder;
+  /** Whether the newer server sessionHolder names still runs (IpcServer.anotherAnswers). */
+  sessionHolderAlive?: () => Promise<boolean>;
 };
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
@@ -115,6 +117,7 @@ export class MeshLink {
       // rebooting): keep trying with the backoff rather than leave the mesh dead for the session.
       firstConnect: "retry",
       ...(opts.sessionHolder ? { sessionHolder: opts.sessionHolder } : {}),
+      ...(opts.sessionHolderAlive ? { sessionHolderAlive: opts.sessionHolderAlive } : {}),
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;

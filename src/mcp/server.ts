@@ -45,9 +45,9 @@ export const HANDOUT_MS = 5000;
  *  session key file that cannot be read): the server then still starts, on no mesh, so that
  *  Claude and the user learn why from the instructions, every tool's answer and the SessionStart
  *  hook, instead of a server Claude Code lists as failed with the reason only in its MCP log. */
-function meshesOrExplain(opts: McpOptions, sessionHolder: () => SessionHolder): { meshes: Meshes; problem: string | null } {
+function meshesOrExplain(opts: McpOptions, session: { sessionHolder: () => SessionHolder; sessionHolderAlive: () => Promise<boolean> }): { meshes: Meshes; problem: string | null } {
   try {
-    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, { ...opts, sessionHolder }), problem: null };
+    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, { ...opts, ...session }), problem: null };
   } catch (err) {
     const fix = err instanceof LocalFileError && err.fix ? ` Fix: ${err.fix}.` : "";
     const problem = `claudemesh cannot use its local files, so this session is on no mesh: ${(err as Error)?.message ?? String(err)}${fix} The user fixes this in a terminal (\`claudemesh doctor\` checks it), then restarts this Claude Code session.`;
@@ -59,7 +59,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // The session's socket is also its record of which server of the session is the newest: each
   // takes the path over when it starts (serveIpc), before it connects.
   let sessionIpc: IpcServer | null = null;
-  const { meshes, problem } = meshesOrExplain(opts, () => sessionIpc?.holder() ?? null);
+  const { meshes, problem } = meshesOrExplain(opts, { sessionHolder: () => sessionIpc?.holder() ?? null, sessionHolderAlive: () => sessionIpc?.anotherAnswers() ?? Promise.resolve(true) });
   if (problem) opts.log.warn("mcp server started on no mesh", { problem });
   const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: problem ? `${INSTRUCTIONS}\n\n${problem}` : INSTRUCTIONS });
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that

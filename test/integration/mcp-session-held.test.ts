@@ -3,10 +3,12 @@
 // had been replaced. When it reconnects later it must not take the session back from the newer
 // server (which, closed with 4004, would stop for good and leave the session to the old process).
 import { expect, test } from "bun:test";
+import { statSync } from "node:fs";
 import { tempDir } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, until } from "../helpers/cli.ts";
 import { serveProcess, spawnBroker } from "../helpers/process.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
+import { socketPath } from "../../src/mcp/ipc.ts";
 
 /** Whether a server's mesh_inbox says another server of its session took over. */
 const tookOver = (text: string) => text.includes("took over");
@@ -46,4 +48,37 @@ test("an old server of the session reconnecting after the newer one connected le
   // And the newer one keeps receiving the session's messages.
   expect((await cli(alice, ["send", "bob/app", "to the newer server"])).code).toBe(0);
   await fresh.waitNotification((n) => n.content.includes("to the newer server"));
+}, 90_000);
+
+// The session's socket names its newest server only while that server lives: one killed before it
+// ever connected (here while the broker was down) leaves its socket file behind, and the server
+// still in use must not take that file for a newer holder and stop for good at its next reconnect.
+test("a newer server of the session that died before connecting does not stop the one still running", async () => {
+  await using ids = identities(2);
+  const [alice, bob] = ids.dirs as [string, string];
+  const dataDir = tempDir("cm-mcp-stale-");
+  await using first = await spawnBroker(dataDir);
+  const port = new URL(first.url).port;
+  await cliMesh(first.url, [[alice, "alice"], [bob, "bob"]]);
+  await using running = await startMcp(bob, "sess-bob-stale");
+  await waitConnected(running);
+  const path = socketPath(bob, "sess-bob-stale");
+  const runningSocket = statSync(path).ino;
+
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  await until(async () => (await running.call("mesh_peers")).text.includes("reconnecting"), "the running server saw the broker go", 30_000);
+  // A newer server of the session takes the socket's path, cannot reach the broker, and is killed.
+  const died = await startMcp(bob, "sess-bob-stale");
+  await until(() => statSync(path).ino !== runningSocket, "the newer server took the session's socket path");
+  process.kill(died.pid, "SIGKILL");
+  await died.close();
+  await using again = serveProcess(["--port", port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+  await again.waitFor(/"msg":"broker listening"/);
+
+  let peers = "";
+  await until(async () => !(peers = (await running.call("mesh_peers")).text).includes("reconnecting"), "the running server settled", 40_000);
+  expect(peers).not.toContain("took over");
+  expect((await cli(alice, ["send", "bob/app", "to the running server"])).code).toBe(0);
+  await running.waitNotification((n) => n.content.includes("to the running server"));
 }, 90_000);

@@ -46,4 +46,13 @@ describe("the dashboard's #general opens posts sealed for #general only", () => 
       expect([p.body, p.signer, p.problem]).toEqual([null, null, "sent to #secret, not #general; the broker put it here"]);
     }
   });
+
+  test("a #general post whose push calls it something else is refused, and the reason says what the push claims", () => {
+    const general = entry("general");
+    const cases: [MessagePushFrame, string][] = [
+      [{ ...general, topic: "secret" }, "sealed for #general, but the broker calls it a post in #secret"],
+      [{ ...general, kind: "direct" }, "sealed for #general, but the broker calls it a direct message"],
+    ];
+    for (const [m, problem] of cases) expect([openPost(m, keys, "general").body, openPost(m, keys, "general").problem]).toEqual([null, problem]);
+  });
 });

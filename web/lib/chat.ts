@@ -35,7 +35,10 @@ export function sealPost(meshId: string, keys: PageKeys, topic: string, body: st
  *  such, never as text. */
 export function openPost(m: MessagePushFrame, keys: PageKeys, topic: string): Post {
   const base = { offset: m.topicOffset ?? null, at: m.createdAt, claimed: { name: m.from.name, memberKey: m.from.memberPubkey } };
-  if (m.to !== `#${topic}` || !routeMatchesTarget(m)) return { ...base, body: null, problem: `sent to ${m.to.slice(0, 70)}, not #${topic}; the broker put it here`, signer: null };
+  if (m.to !== `#${topic}`) return { ...base, body: null, problem: `sent to ${m.to.slice(0, 70)}, not #${topic}; the broker put it here`, signer: null };
+  // Sealed for this topic, but the push's kind or topic says otherwise: the reason names the claim.
+  const claim = m.kind === "topic" ? `a post in #${String(m.topic).slice(0, 64)}` : `a ${String(m.kind).slice(0, 16)} message`;
+  if (!routeMatchesTarget(m)) return { ...base, body: null, problem: `sealed for #${topic}, but the broker calls it ${claim}`, signer: null };
   const meshKeys = new Map(keys.meshKeys.map((k) => [k.epoch, fromBase64(k.key)]));
   const r = openEnvelope({ nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey }, { mySecret: keys.secretKey, meshKeys });
   if (!r.ok) return { ...base, body: null, problem: r.reason, signer: null };
