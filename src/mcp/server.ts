@@ -59,7 +59,15 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // The session's socket is also its record of which server of the session is the newest: each
   // takes the path over when it starts (serveIpc), before it connects.
   let sessionIpc: IpcServer | null = null;
-  const { meshes, problem } = meshesOrExplain(opts, { sessionHolder: () => sessionIpc?.holder() ?? null, sessionHolderAlive: () => sessionIpc?.anotherAnswers() ?? Promise.resolve(true) });
+  let ipcs: IpcServer[] = [];
+  // A newer server that died without removing its socket holds nothing: this server reconnects,
+  // and takes the socket paths back so that hooks reach it again.
+  const stillHeld = async () => {
+    if (!sessionIpc || (await sessionIpc.anotherAnswers())) return true;
+    listenAll();
+    return false;
+  };
+  const { meshes, problem } = meshesOrExplain(opts, { sessionHolder: () => sessionIpc?.holder() ?? null, sessionHolderAlive: stillHeld });
   if (problem) opts.log.warn("mcp server started on no mesh", { problem });
   const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: problem ? `${INSTRUCTIONS}\n\n${problem}` : INSTRUCTIONS });
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that
@@ -101,8 +109,13 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   };
   const listen = (path: string) =>
     serveIpc(path, handler, (err) => opts.log.warn("hooks cannot reach this server: it cannot listen on its socket", { path, err, fix: "use a shorter CLAUDEMESH_CONFIG_DIR" }));
-  sessionIpc = listen(socketPath(opts.configDir, opts.claudeSessionId));
-  const ipcs = [sessionIpc, listen(parentSocketPath(opts.configDir, process.ppid))];
+  /** Listens on the session's socket and the parent's, in place of any this server had. */
+  const listenAll = () => {
+    for (const ipc of ipcs) ipc.close();
+    sessionIpc = listen(socketPath(opts.configDir, opts.claudeSessionId));
+    ipcs = [sessionIpc, listen(parentSocketPath(opts.configDir, process.ppid))];
+  };
+  listenAll();
   const transport = new StdioServerTransport();
   let stopping = false;
   const shutdown = () => {

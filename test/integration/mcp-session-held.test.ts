@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { tempDir } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, until } from "../helpers/cli.ts";
 import { serveProcess, spawnBroker } from "../helpers/process.ts";
-import { startMcp, waitConnected } from "../helpers/mcp.ts";
+import { hookInput, runHook, startMcp, waitConnected } from "../helpers/mcp.ts";
 import { socketPath } from "../../src/mcp/ipc.ts";
 
 /** Whether a server's mesh_inbox says another server of its session took over. */
@@ -81,4 +81,7 @@ test("a newer server of the session that died before connecting does not stop th
   expect(peers).not.toContain("took over");
   expect((await cli(alice, ["send", "bob/app", "to the running server"])).code).toBe(0);
   await running.waitNotification((n) => n.content.includes("to the running server"));
+  // It took the session's socket back from the dead server's file: hooks reach it again.
+  const ups = await runHook(bob, "user-prompt-submit", hookInput("sess-bob-stale", "UserPromptSubmit"));
+  expect({ code: ups.code, context: ups.out?.hookSpecificOutput?.additionalContext ?? null }).toEqual({ code: 0, context: expect.stringContaining("> to the running server") });
 }, 90_000);
