@@ -5,6 +5,14 @@ import type { Credentials, Whereabouts } from "./credentials.ts";
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
 
+/** Which process of a session holds it now, by local evidence.
+ *  holder(): "another": a newer process does, so this client does not reconnect and closes as if
+ *  replaced (4004), unless anotherAnswers() says that process is gone (its evidence outlives it,
+ *  as a socket file outlives a process that died); "this": a 4004 came from an older process that
+ *  was still reconnecting when this one connected, so this client reconnects (and that one is
+ *  closed with 4004 in turn); null: not known, and a 4004 stays terminal. */
+export type SessionHold = { holder(): "this" | "another" | null; anotherAnswers(): Promise<boolean> };
+
 export type ClientOptions = {
   /** Broker base URL (http, https, ws or wss); the client connects to <base>/ws. */
   url: string;
@@ -40,15 +48,9 @@ export type ClientOptions = {
    *  liveness watch's 50 s. */
   handshakeTimeoutMs?: number;
   /** For a session key that successive processes hold (the MCP server of a session started
-   *  again): which one holds it now, by local evidence. "another": a newer process does, so this
-   *  client does not reconnect; it closes as if replaced (4004). "this": a 4004 came from an older
-   *  process that was still reconnecting when this one connected, so this client reconnects (and
-   *  that one is closed with 4004 in turn). null, or absent: not known; 4004 stays terminal. */
-  sessionHolder?: () => "this" | "another" | null;
-  /** Whether the process sessionHolder calls "another" is still running: the local evidence of a
-   *  newer process that died without cleaning up stays behind it. Asked before this client gives
-   *  the session up at a reconnect; false, and it reconnects as if nothing were known. Absent: true. */
-  sessionHolderAlive?: () => Promise<boolean>;
+   *  again): which of them holds it now, by local evidence (SessionHold). Absent: not known, and a
+   *  4004 stays terminal. */
+  sessionHold?: SessionHold;
   /** Extra random source for backoff (tests). */
   random?: () => number;
 };

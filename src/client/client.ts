@@ -238,7 +238,7 @@ export class BrokerClient {
   private reopen(): void {
     if (this.holder() !== "another") return this.open();
     // Like holder(): an answer it cannot give (it throws) leaves the older verdict standing.
-    const alive = Promise.resolve().then(() => this.opts.sessionHolderAlive?.() ?? true).catch(() => true);
+    const alive = Promise.resolve().then(() => this.opts.sessionHold?.anotherAnswers() ?? true).catch(() => true);
     void alive.then((held) => {
       if (this.state === "closed") return; // close() ran while it was asked
       if (!held) return this.open();
@@ -247,10 +247,10 @@ export class BrokerClient {
     });
   }
 
-  /** ClientOptions.sessionHolder, null when absent or when it throws (4004 then stays terminal). */
+  /** ClientOptions.sessionHold's holder, null when absent or when it throws (4004 then stays terminal). */
   private holder(): "this" | "another" | null {
     try {
-      return this.opts.sessionHolder?.() ?? null;
+      return this.opts.sessionHold?.holder() ?? null;
     } catch {
       return null;
     }

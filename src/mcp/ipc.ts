@@ -6,6 +6,7 @@ import { createConnection, createServer, type Socket } from "node:net";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { SessionHold } from "../client/client-options.ts";
 import { ensurePrivateDir } from "../client/local/files.ts";
 
 export type IpcRequest =
@@ -147,27 +148,21 @@ function firstLine(sock: Socket, onLine: (line: string) => void): void {
   });
 }
 
-/** A hooks' socket being served. */
-export type IpcServer = {
+/** A hooks' socket being served. As the session's record of its newest server: `holder()` says
+ *  who serves `path` now ("this" server, "another" when a newer server of the session renamed its
+ *  socket over it, null when this server never listened or nothing is there), and
+ *  `anotherAnswers()` whether a server accepts connections on `path` (not on the socket file a
+ *  newer server left when it died). */
+export type IpcServer = SessionHold & {
   /** Settles once `path` names this server's socket, or listening failed (onListenError heard why). */
   ready: Promise<void>;
   /** Stops serving, and removes `path` only if it still names this server's socket. */
   close(): void;
-  /** Who serves `path` now: "this" server, "another" (a newer server of the session renamed its
-   *  socket over it), or null when that is not known (this server never listened, or nothing is
-   *  there). */
-  holder(): SessionHolder;
-  /** Whether a server accepts connections on `path`: false for the socket file a newer server
-   *  left when it died (the file outlives its process), so holder()'s "another" is stale. */
-  anotherAnswers(): Promise<boolean>;
 };
 
 /** How long anotherAnswers waits: a live server's kernel accepts at once, even while the process
  *  is busy or stopped; a dead one's file is refused at once. */
 const ANSWER_WAIT_MS = 1000;
-
-/** Which process holds a session now, by local evidence (IpcServer.holder). */
-export type SessionHolder = "this" | "another" | null;
 
 /** Temporary socket names of this process, so that two of its servers never share one. */
 let bindCount = 0;

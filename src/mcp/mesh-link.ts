@@ -6,6 +6,7 @@
 // (resolving and sending), reply-waiters.ts (mesh_ask's wait); this file wires them to the broker
 // connection and holds its lifecycle.
 import { BrokerClient, type ClientState } from "../client/client.ts";
+import type { SessionHold } from "../client/client-options.ts";
 import { hookStatus } from "../client/http.ts";
 import type { Delivered, MeshSession } from "../client/mesh-session.ts";
 import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
@@ -28,7 +29,6 @@ import type { Priority, Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import type { Log } from "../log/log.ts";
-import type { SessionHolder } from "./ipc.ts";
 
 export type Pending = Delivered & { mesh: string };
 
@@ -45,9 +45,7 @@ export type LinkOptions = {
   heldByHook?: (messageId: string) => Promise<void> | null;
   /** Which server of this Claude Code session holds it now (the session socket's, ipc.ts): of two
    *  servers of the session, the newest keeps it across a broker outage (ClientOptions). */
-  sessionHolder?: () => SessionHolder;
-  /** Whether the newer server sessionHolder names still runs (IpcServer.anotherAnswers). */
-  sessionHolderAlive?: () => Promise<boolean>;
+  sessionHold?: SessionHold;
 };
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
@@ -116,8 +114,7 @@ export class MeshLink {
       // Claude Code may start this server before the broker is up (a laptop waking, a VPS
       // rebooting): keep trying with the backoff rather than leave the mesh dead for the session.
       firstConnect: "retry",
-      ...(opts.sessionHolder ? { sessionHolder: opts.sessionHolder } : {}),
-      ...(opts.sessionHolderAlive ? { sessionHolderAlive: opts.sessionHolderAlive } : {}),
+      ...(opts.sessionHold ? { sessionHold: opts.sessionHold } : {}),
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;

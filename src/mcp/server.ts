@@ -12,7 +12,8 @@ import { Meshes } from "./meshes.ts";
 import { INSTRUCTIONS, meshTools } from "./tools.ts";
 import { frameBatch } from "./framing.ts";
 import { Doorbell } from "./doorbell.ts";
-import { parentSocketPath, serveIpc, socketPath, type IpcRequest, type IpcServer, type SessionHolder } from "./ipc.ts";
+import { parentSocketPath, serveIpc, socketPath, type IpcRequest, type IpcServer } from "./ipc.ts";
+import type { SessionHold } from "../client/client-options.ts";
 import type { Pending } from "./mesh-link.ts";
 
 /** `connectGraceMs`: connect to the brokers only once used (the first tool call or hook request),
@@ -45,9 +46,9 @@ export const HANDOUT_MS = 5000;
  *  session key file that cannot be read): the server then still starts, on no mesh, so that
  *  Claude and the user learn why from the instructions, every tool's answer and the SessionStart
  *  hook, instead of a server Claude Code lists as failed with the reason only in its MCP log. */
-function meshesOrExplain(opts: McpOptions, session: { sessionHolder: () => SessionHolder; sessionHolderAlive: () => Promise<boolean> }): { meshes: Meshes; problem: string | null } {
+function meshesOrExplain(opts: McpOptions, sessionHold: SessionHold): { meshes: Meshes; problem: string | null } {
   try {
-    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, { ...opts, ...session }), problem: null };
+    return { meshes: new Meshes(loadConfig(opts.configDir).meshes, { ...opts, sessionHold }), problem: null };
   } catch (err) {
     const fix = err instanceof LocalFileError && err.fix ? ` Fix: ${err.fix}.` : "";
     const problem = `claudemesh cannot use its local files, so this session is on no mesh: ${(err as Error)?.message ?? String(err)}${fix} The user fixes this in a terminal (\`claudemesh doctor\` checks it), then restarts this Claude Code session.`;
@@ -62,12 +63,15 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   let ipcs: IpcServer[] = [];
   // A newer server that died without removing its socket holds nothing: this server reconnects,
   // and takes the socket paths back so that hooks reach it again.
-  const stillHeld = async () => {
-    if (!sessionIpc || (await sessionIpc.anotherAnswers())) return true;
-    listenAll();
-    return false;
+  const sessionHold: SessionHold = {
+    holder: () => sessionIpc?.holder() ?? null,
+    anotherAnswers: async () => {
+      if (!sessionIpc || (await sessionIpc.anotherAnswers())) return true;
+      listenAll();
+      return false;
+    },
   };
-  const { meshes, problem } = meshesOrExplain(opts, { sessionHolder: () => sessionIpc?.holder() ?? null, sessionHolderAlive: stillHeld });
+  const { meshes, problem } = meshesOrExplain(opts, sessionHold);
   if (problem) opts.log.warn("mcp server started on no mesh", { problem });
   const mcp = new McpServer({ name: "claudemesh", version: VERSION }, { capabilities: { tools: {}, experimental: { "claude/channel": {} } }, instructions: problem ? `${INSTRUCTIONS}\n\n${problem}` : INSTRUCTIONS });
   // Connects every mesh; only the first call does anything. Any tool call connects (a server that

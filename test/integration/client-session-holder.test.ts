@@ -1,5 +1,5 @@
 // Two processes of one session key (the MCP server of a Claude Code session started again), each
-// told by local evidence which of them holds the session (ClientOptions.sessionHolder). The older
+// told by local evidence which of them holds the session (ClientOptions.sessionHold). The older
 // one's hello went out before it could see the newer one, and took the key back: the newer one,
 // closed with 4004, reconnects instead of stopping, and the older one, closed with 4004 in turn,
 // stops (docs/decisions.md, session 27).
@@ -16,7 +16,7 @@ test("a 4004 from an older process of the session makes the holder reconnect, an
   const { owner } = await createTestMesh(b.url);
   const credentials: ClientOptions["credentials"] = { kind: "session", meshId: owner.meshId, memberId: owner.memberId, memberKeys: owner.keys, sessionKeys: generateSigningKeypair() };
   const client = (holder: "this" | "another", states: string[]) =>
-    new BrokerClient({ url: b.url, credentials, where: { sessionId: "s-held", pid: 1, cwd: "/tmp" }, firstConnect: "retry", sessionHolder: () => holder, random: () => 0, onState: (s, d) => states.push(`${s}:${d.code ?? ""}`) });
+    new BrokerClient({ url: b.url, credentials, where: { sessionId: "s-held", pid: 1, cwd: "/tmp" }, firstConnect: "retry", sessionHold: { holder: () => holder, anotherAnswers: async () => true }, random: () => 0, onState: (s, d) => states.push(`${s}:${d.code ?? ""}`) });
   const newerStates: string[] = [];
   const olderStates: string[] = [];
   const newer = client("this", newerStates);
