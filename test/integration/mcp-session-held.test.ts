@@ -13,24 +13,44 @@ import { socketPath } from "../../src/mcp/ipc.ts";
 /** Whether a server's mesh_inbox says another server of its session took over. */
 const tookOver = (text: string) => text.includes("took over");
 
-test("an old server of the session reconnecting after the newer one connected leaves the session to the newer one", async () => {
-  await using ids = identities(2);
+/** alice and bob on a broker of their own, and an MCP server of bob's session `session`, connected;
+ *  then the broker is killed (SIGKILL), and the server has seen it go. */
+async function afterBrokerKilled(session: string) {
+  const ids = identities(2);
   const [alice, bob] = ids.dirs as [string, string];
   const dataDir = tempDir("cm-mcp-held-");
-  await using first = await spawnBroker(dataDir);
-  const port = new URL(first.url).port;
+  const first = await spawnBroker(dataDir);
   await cliMesh(first.url, [[alice, "alice"], [bob, "bob"]]);
-  await using old = await startMcp(bob, "sess-bob-held");
-  await waitConnected(old);
-
+  const server = await startMcp(bob, session);
+  await waitConnected(server);
   first.proc.kill("SIGKILL");
   await first.proc.exited;
-  await until(async () => (await old.call("mesh_peers")).text.includes("reconnecting"), "the old server saw the broker go", 30_000);
+  await until(async () => (await server.call("mesh_peers")).text.includes("reconnecting"), "the server saw the broker go", 30_000);
+  return {
+    alice,
+    bob,
+    server,
+    /** `serve` again on the same port and data directory, once it listens. */
+    async restart() {
+      const again = serveProcess(["--port", new URL(first.url).port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+      await again.waitFor(/"msg":"broker listening"/);
+      return again;
+    },
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await first[Symbol.asyncDispose]();
+      await ids[Symbol.asyncDispose]();
+    },
+  };
+}
+
+test("an old server of the session reconnecting after the newer one connected leaves the session to the newer one", async () => {
+  await using run = await afterBrokerKilled("sess-bob-held");
+  const { alice, bob, server: old } = run;
   // Held in its backoff while the new server starts and connects; it reconnects when continued.
   process.kill(old.pid, "SIGSTOP");
   await using fresh = await startMcp(bob, "sess-bob-held");
-  await using again = serveProcess(["--port", port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  await again.waitFor(/"msg":"broker listening"/);
+  await using _again = await run.restart();
   await waitConnected(fresh, 30_000);
   process.kill(old.pid, "SIGCONT");
 
@@ -54,27 +74,16 @@ test("an old server of the session reconnecting after the newer one connected le
 // ever connected (here while the broker was down) leaves its socket file behind, and the server
 // still in use must not take that file for a newer holder and stop for good at its next reconnect.
 test("a newer server of the session that died before connecting does not stop the one still running", async () => {
-  await using ids = identities(2);
-  const [alice, bob] = ids.dirs as [string, string];
-  const dataDir = tempDir("cm-mcp-stale-");
-  await using first = await spawnBroker(dataDir);
-  const port = new URL(first.url).port;
-  await cliMesh(first.url, [[alice, "alice"], [bob, "bob"]]);
-  await using running = await startMcp(bob, "sess-bob-stale");
-  await waitConnected(running);
+  await using run = await afterBrokerKilled("sess-bob-stale");
+  const { alice, bob, server: running } = run;
   const path = socketPath(bob, "sess-bob-stale");
   const runningSocket = statSync(path).ino;
-
-  first.proc.kill("SIGKILL");
-  await first.proc.exited;
-  await until(async () => (await running.call("mesh_peers")).text.includes("reconnecting"), "the running server saw the broker go", 30_000);
   // A newer server of the session takes the socket's path, cannot reach the broker, and is killed.
   const died = await startMcp(bob, "sess-bob-stale");
   await until(() => statSync(path).ino !== runningSocket, "the newer server took the session's socket path");
   process.kill(died.pid, "SIGKILL");
   await died.close();
-  await using again = serveProcess(["--port", port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  await again.waitFor(/"msg":"broker listening"/);
+  await using _again = await run.restart();
 
   let peers = "";
   await until(async () => !(peers = (await running.call("mesh_peers")).text).includes("reconnecting"), "the running server settled", 40_000);
