@@ -88,7 +88,23 @@ function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonl
   const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
   // Worded for every command that resolves a name (send, kick, block, grant…), not only send.
   const hint = member ? `\nNone of them is online; all are sessions of the member ${quoted(member.displayName, 80)}: name ${quoted(member.displayName, 80)} instead (a message to it reaches every one of their sessions).` : "";
-  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${sorted.map((p) => `  ${describe(p)}`).join("\n")}${hint}`);
+  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${listed(sorted).join("\n")}${hint}`);
+}
+
+/** Offline candidates listed before the rest are counted: each ended Claude Code session keeps its
+ *  name on the roster (up to MAX_SESSIONS_PER_MEMBER, docs/protocol.md §8.1), so a name in use for
+ *  weeks matches dozens of them. A count replaces one line only when it hides more than one. */
+const OFFLINE_LISTED = 5;
+
+/** The candidates' lines (sorted online first, then most recently seen): every online one, and the
+ *  first OFFLINE_LISTED offline ones with a count of the rest. */
+function listed(sorted: readonly PeerInfo[]): string[] {
+  const online = sorted.filter((p) => p.online);
+  const offline = sorted.filter((p) => !p.online);
+  const shown = offline.length > OFFLINE_LISTED + 1 ? offline.slice(0, OFFLINE_LISTED) : offline;
+  const lines = [...online, ...shown].map((p) => `  ${describe(p)}`);
+  const rest = offline.length - shown.length;
+  return rest > 0 ? [...lines, `  … and ${rest} more offline, seen earlier (the peer list shows them all)`] : lines;
 }
 
 /** The member every candidate belongs to, if its name names it alone. */

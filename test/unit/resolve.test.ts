@@ -122,6 +122,43 @@ describe("resolveTarget", () => {
     });
   });
 
+  // Every ended Claude Code session keeps its name on the roster (up to MAX_SESSIONS_PER_MEMBER),
+  // so a name used for weeks matches dozens: the refusal lists the online ones and the most
+  // recently seen offline ones, and counts the rest instead of printing 64 lines.
+  describe("a long list of candidates", () => {
+    const hex = (i: number) => i.toString(16).padStart(2, "0");
+    const many = (n: number, online: (i: number) => boolean) =>
+      Array.from({ length: n }, (_, i) => ({ ...peer("alice/api", hex(i).repeat(32), "session"), memberPubkey: "a1".repeat(32), online: online(i), lastSeenAt: i }));
+    const lines = (input: string, list: PeerInfo[]) => {
+      try {
+        resolveTarget(input, list);
+      } catch (e: any) {
+        return String(e.message).split("\n");
+      }
+      return [];
+    };
+
+    test("offline candidates past the first few are counted, most recent shown", () => {
+      const got = lines("alice/api", [{ ...alice, online: false }, ...many(40, () => false)]);
+      expect(got[0]).toBe('"alice/api" matches 40 peers; use a longer name or a key prefix:');
+      expect(got.slice(1, 6).map((l) => l.match(/session (\w{2})/)?.[1])).toEqual(["27", "26", "25", "24", "23"]);
+      expect(got[6]).toBe("  … and 35 more offline, seen earlier (the peer list shows them all)");
+      expect(got[7]).toStartWith("None of them is online; all are sessions of the member");
+      expect(got).toHaveLength(8);
+    });
+
+    test("online candidates are all shown, whatever their number", () => {
+      const got = lines("alice/api", many(30, (i) => i % 3 === 0));
+      expect(got.filter((l) => l.endsWith(", online)"))).toHaveLength(10);
+      expect(got.at(-1)).toBe("  … and 15 more offline, seen earlier (the peer list shows them all)");
+    });
+
+    test("up to six offline candidates are listed without a count", () => {
+      expect(lines("alice/api", many(6, () => false)).filter((l) => l.startsWith("  "))).toHaveLength(6);
+      expect(lines("alice/api", many(7, () => false)).filter((l) => l.startsWith("  "))).toHaveLength(6);
+    });
+  });
+
   describe("names chosen to mislead", () => {
     // MCP review: a session named after another peer's key prefix took the DMs sent to that prefix.
     test("a text that is a peer's name and another's key prefix is ambiguous, whichever is online", () => {
