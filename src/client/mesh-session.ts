@@ -51,7 +51,7 @@ export type Delivered = {
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
 export type Control = "keys" | "key_request";
-export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused" | "forged_notice"; messageId: string };
+export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused" | "keys_stale" | "forged_notice"; messageId: string };
 
 export type Identity = {
   meshId: string;
@@ -153,6 +153,14 @@ export class MeshSession {
 
   private keysAskedAt = Number.NEGATIVE_INFINITY;
 
+  /** After a keys message set aside as stale: asks the owner for the keys again if this member is
+   *  behind the mesh's epoch (as send() does, and throttled with it). True if it asked. */
+  async askAgainIfBehind(client: BrokerClient): Promise<boolean> {
+    const meshEpoch = client.ack?.mesh.keyEpoch ?? 0;
+    if ((this.currentKey()?.epoch ?? 0) >= meshEpoch) return false;
+    return this.askForKeys(client);
+  }
+
   /** Asks the owner for the mesh keys again (a member behind the mesh's epoch: the rotation's
    *  message may have been lost, or refused because the owner session that sent it has expired
    *  since), at most once per KEYS_ASK_INTERVAL_MS. True if it asked. */
@@ -216,7 +224,9 @@ export class MeshSession {
     if (!routeMatchesTarget(m)) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
     if (this.repeated(r.inner.from, r.inner.id, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
-    // Keys from anyone but the owner (or malformed) are dropped, never shown as a message.
+    // Keys from anyone but the owner (or malformed) are dropped, never shown as a message; keys
+    // from an owner session past its attestation are set aside as stale (askAgainIfBehind).
+    if (control === "stale") return { ok: false, reason: "keys_stale", messageId: m.messageId };
     if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
     // The question answered is the sender's word only: a replyTo the push alone carries would let
     // the broker make any message the answer to a waiting mesh_ask (protocol.md §11.1).
@@ -280,13 +290,16 @@ export class MeshSession {
   }
 
   /** Mesh keys are accepted only in a direct message from the owner's key (or one of its
-   *  sessions): a member or a broker cannot hand out keys of its own. */
-  private acceptKeys(inner: Inner, m: MessagePushFrame): "keys" | null {
+   *  sessions): a member or a broker cannot hand out keys of its own. "stale": from an owner
+   *  session whose attestation has expired by this clock, not applied. */
+  private acceptKeys(inner: Inner, m: MessagePushFrame): "keys" | "stale" | null {
     if (m.kind !== "direct" || m.from.memberPubkey !== this.id.ownerPubkey) return null;
     // From one of the owner's sessions: only while its attestation is valid by this clock. The
     // envelope's check is against the time the sender wrote, which a leaked old session key could
     // set to anything; mesh keys are worth that stricter look (the owner's own key needs none).
-    if (inner.att && inner.att.expiresAt + KEYS_CLOCK_SKEW_MS < Date.now()) return null;
+    // An honest one read late (it waited in the mailbox past the attestation) is stale, not
+    // forged: the reader asks the owner again rather than calling it a failed verification.
+    if (inner.att && inner.att.expiresAt + KEYS_CLOCK_SKEW_MS < Date.now()) return "stale";
     let parsed: unknown;
     try {
       parsed = JSON.parse(inner.body);

@@ -70,11 +70,24 @@ describe("MeshSession", () => {
     const me = new MeshSession(ident(alice), [key0]);
     // A session key that leaked after its attestation expired, its message dated before the expiry.
     const expired = makeAttestation(owner, session.publicKey, Date.now() - 3_600_000);
-    expect(me.open(keysFrom(expired, expired.expiresAt - 60_000, 9))).toMatchObject({ ok: false, reason: "keys_refused" });
+    // Set aside as stale, not as a forgery: an honest one read late looks the same.
+    expect(me.open(keysFrom(expired, expired.expiresAt - 60_000, 9))).toMatchObject({ ok: false, reason: "keys_stale" });
     expect(me.meshKeys.map((k) => k.epoch)).toEqual([0]);
     const valid = makeAttestation(owner, session.publicKey, Date.now() + 3_600_000);
     expect(me.open(keysFrom(valid, Date.now(), 1))).toMatchObject({ ok: true, control: "keys" });
     expect(me.meshKeys.map((k) => k.epoch)).toEqual([0, 1]);
+  });
+
+  test("after a stale keys message, a member behind the mesh's epoch asks the owner again, at most once per interval", async () => {
+    const sent: { to: string }[] = [];
+    const client = (epoch: number) => ({ ack: { mesh: { keyEpoch: epoch } }, request: async (_t: string, p: { to: string }) => (sent.push(p), { messageId: "m", duplicate: false, createdAt: 0, undeliverable: [] }) }) as never;
+    const me = new MeshSession(ident(alice), [key0]);
+    expect(await me.askAgainIfBehind(client(0))).toBe(false); // holds the mesh's epoch: nothing to ask
+    expect(await me.askAgainIfBehind(client(1))).toBe(true);
+    expect(await me.askAgainIfBehind(client(1))).toBe(false); // throttled
+    expect(sent.map((p) => p.to)).toEqual([owner.publicKey]);
+    // The owner has nobody to ask.
+    expect(await new MeshSession(ident(owner), [key0]).askAgainIfBehind(client(1))).toBe(false);
   });
 
   test("a replayed push is dropped; history display works repeatedly", () => {

@@ -21,6 +21,9 @@ import { closedForGood } from "../../client/removed.ts";
 async function openPage(ctx: Ctx, session: MeshSession, client: BrokerClient, pushes: MessagePushFrame[], seen?: Set<string>): Promise<Batch> {
   const batch = openBatch(session, pushes, seen);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
+  if (batch.dropped.some((d) => d.reason === "keys_stale") && (await session.askAgainIfBehind(client).catch(() => false))) {
+    ctx.out.note("Asked the mesh owner for the mesh keys again.");
+  }
   for (const from of batch.keyRequests) {
     if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`Sent the mesh keys to ${senderLabel(from)}.`);
   }
@@ -54,6 +57,18 @@ async function showLines(ctx: Ctx, read: readonly Delivered[]): Promise<number> 
  *  shown). */
 const droppedText = (n: number) => `${n} message(s) failed verification and were dropped; CLAUDEMESH_DEBUG=1 shows why`;
 
+/** The words for keys messages from an owner session read after its attestation expired: honest
+ *  ones that waited too long look the same as ones a session key leaked since could send. */
+const staleText = (n: number) => `${n} mesh key message(s) came from an owner session whose attestation had expired by the time you read them; they were set aside, since a session key that leaked after its expiry could have sent them`;
+
+/** A batch's dropped messages by what to say of them: repeats of messages already read (an honest
+ *  redelivery as often as not), stale keys messages, and failures. */
+function tally(b: Batch): { again: number; stale: number; failed: number } {
+  const again = b.dropped.filter((d) => d.reason === "replayed").length;
+  const stale = b.dropped.filter((d) => d.reason === "keys_stale").length;
+  return { again, stale, failed: b.dropped.length - again - stale };
+}
+
 /** Says, when stdout failed before taking every message, that the rest stay unread. */
 const warnUnread = (ctx: Ctx, shown: number) => ctx.out.warn(`stdout took ${shown} message(s) before it closed or failed; the rest stay unread for the next \`claudemesh inbox\`.`);
 
@@ -85,6 +100,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     let opened = 0;
     let shown = 0;
     let dropped = 0;
+    let stale = 0;
     let alreadyRead = 0;
     let waiting = 0;
     let interrupted: string | null = null;
@@ -101,9 +117,10 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       opened += b.read.length;
       // A message read before that comes again (an ack the broker never got, a broker restored
       // from a backup) is dropped by the replay memory: no failure, and nothing to alarm anyone.
-      const again = b.dropped.filter((d) => d.reason === "replayed").length;
-      alreadyRead += again;
-      dropped += b.dropped.length - again;
+      const t = tally(b);
+      alreadyRead += t.again;
+      dropped += t.failed;
+      stale += t.stale;
       waiting += b.waiting;
       if (ctx.out.json) held.push(b);
       else {
@@ -114,10 +131,11 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       }
       if (page.remaining === 0 || b.ack.length + b.read.length === 0) break;
     }
-    const summary = { dropped, waitingForKeys: waiting, ...(alreadyRead ? { alreadyRead } : {}), ...(interrupted ? { interrupted } : {}) };
+    const summary = { dropped, waitingForKeys: waiting, ...(stale ? { keysSetAside: stale } : {}), ...(alreadyRead ? { alreadyRead } : {}), ...(interrupted ? { interrupted } : {}) };
     const footer = [
       opened ? "" : "No new messages.",
       dropped ? `(${droppedText(dropped)})` : "",
+      stale ? `(${staleText(stale)})` : "",
       alreadyRead ? `(${alreadyRead} message(s) you had already read came again and were skipped; \`claudemesh inbox --all\` shows them)` : "",
       waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
       interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
@@ -171,8 +189,9 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     pending = [];
     const b = await openPage(ctx, session, client, pushes);
     // A repeat (`replayed`) is an honest redelivery as often as not: only a failure is said.
-    const failed = b.dropped.filter((d) => d.reason !== "replayed").length;
+    const { failed, stale } = tally(b);
     if (failed) ctx.out.warn(droppedText(failed));
+    if (stale) ctx.out.warn(staleText(stale));
     const n = await showLines(ctx, b.read);
     shown += n;
     await settle(ctx, session, client, b, n);
