@@ -26,12 +26,20 @@ function openssl(args: string[], cwd: string): void {
   if (r.exitCode !== 0) throw new Error(`openssl ${args.join(" ")} exited ${r.exitCode}: ${r.stderr.toString()}`);
 }
 
-/** Makes the CA and the server certificate in `dir` (valid for a day, P-256 keys). */
-export function makeTestCa(dir: string): TestCa {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=claudemesh test CA"], dir);
-  openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], dir);
-  writeFileSync(join(dir, "server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** Makes the CA and the server certificate in `dir` (valid for a day, P-256 keys); `names`: the
+ *  certificate's subjectAltName (another host's, for a certificate that does not fit the URL). */
+export function makeTestCa(dir: string, names = "DNS:localhost,IP:127.0.0.1"): TestCa {
+  openssl(["req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=claudemesh test CA"], dir);
+  openssl(["req", ...EC, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], dir);
+  writeFileSync(join(dir, "server.ext"), `subjectAltName=${names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "server.ext"], dir);
   return { caFile: join(dir, "ca.pem"), certFile: join(dir, "server.pem"), keyFile: join(dir, "server.key") };
+}
+
+/** A self-signed certificate for `localhost` in `dir` (no CA): `{ certFile, keyFile }`. */
+export function makeSelfSigned(dir: string): Omit<TestCa, "caFile"> {
+  openssl(["req", "-x509", ...EC, "-keyout", "self.key", "-out", "self.pem", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], dir);
+  return { certFile: join(dir, "self.pem"), keyFile: join(dir, "self.key") };
 }
