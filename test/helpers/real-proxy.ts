@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { requireTool } from "./tls-ca.ts";
+import { until } from "./until.ts";
 
 export type ProxyKind = "nginx" | "caddy";
 
@@ -104,15 +105,13 @@ export async function startProxy(kind: ProxyKind, site: string, port: number, di
 
 /** Waits until something accepts TCP connections on `port` (polled: neither proxy reports it). */
 async function listening(port: number, exitCode: () => number | null, stderr: () => string, kind: string): Promise<void> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    if (exitCode() !== null) throw new Error(`${kind} exited (${exitCode()}) before listening on ${port}:\n${stderr()}`);
-    const open = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+  const accepts = () =>
+    Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
       (s) => (s.end(), true),
       () => false,
     );
-    if (open) return;
-    if (Date.now() > end) throw new Error(`${kind} did not listen on ${port} within 15 s:\n${stderr()}`);
-    await Bun.sleep(25);
-  }
+  await until(async () => {
+    if (exitCode() !== null) throw new Error(`${kind} exited (${exitCode()}) before listening on ${port}:\n${stderr()}`);
+    return accepts();
+  }, `${kind} to listen on ${port}`, 15_000);
 }
