@@ -2,14 +2,17 @@
 # Sourced by scripts/test.sh and .ci/run: the system tools some tests drive, as Debian packages.
 # chromium for the dashboard's browser tests, ruby for the Homebrew formula, shellcheck for
 # install.sh, curl and wget for the installer tests, strace for the disk-fault tests,
-# systemd-analyze for the unit, zsh and fish for the completion scripts, and a C compiler for the
-# power-loss chaos run's preloaded shim.
+# systemd-analyze for the unit, zsh and fish for the completion scripts, a C compiler for the
+# power-loss chaos run's preloaded shim, and nginx, caddy and openssl for the reverse-proxy test
+# (docs/operations.md's proxy configurations, run as written over TLS with a test CA).
 
 # Prints the Debian packages of the tools that are missing (nothing when all are there).
 missing_test_packages() {
   out=""
+  # nginx installs to /usr/sbin, which a user's PATH may lack (the test looks there too).
+  PATH="$PATH:/usr/sbin:/sbin"
   for pair in chromium:chromium ruby:ruby shellcheck:shellcheck curl:curl strace:strace wget:wget \
-    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev; do
+    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev nginx:nginx caddy:caddy openssl:openssl; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || out="$out ${pair#*:}"
   done
   echo "${out# }"

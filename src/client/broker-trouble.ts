@@ -23,6 +23,25 @@ const NEVER_CONNECTED: Record<string, string> = {
 /** Bun's code for a failed TLS handshake: mostly an https:// URL for a plain-http server. */
 const TLS_FAILED = "EPROTO";
 
+/** What to do about a CA this machine does not trust: Bun (the CLI's and `claudemesh mcp`'s
+ *  runtime, compiled in) trusts its own copy of Mozilla's roots, plus the PEM file named by
+ *  NODE_EXTRA_CA_CERTS, read at start (docs/operations.md, "Behind a reverse proxy"). */
+const TRUST_HINT = "If it comes from a private CA, give that CA's certificate (PEM) in NODE_EXTRA_CA_CERTS, e.g. NODE_EXTRA_CA_CERTS=/path/to/ca.pem claudemesh …";
+
+/** Bun's codes for a certificate the client refused during the handshake (OpenSSL's verify
+ *  results by their Node names, and Node's host-name check), in words and with what to do. The
+ *  handshake comes before any request, so nothing was sent. */
+const REFUSED_CERTIFICATE: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: `its TLS certificate is not trusted here (unable to verify the first certificate), so nothing was sent. ${TRUST_HINT}`,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: `its TLS certificate is not trusted here (its issuer is unknown), so nothing was sent. ${TRUST_HINT}`,
+  UNABLE_TO_GET_ISSUER_CERT: `its TLS certificate is not trusted here (its issuer is unknown), so nothing was sent. ${TRUST_HINT}`,
+  SELF_SIGNED_CERT_IN_CHAIN: `its TLS certificate is not trusted here (its chain ends in a CA this machine does not know), so nothing was sent. ${TRUST_HINT}`,
+  DEPTH_ZERO_SELF_SIGNED_CERT: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).",
+  CERT_HAS_EXPIRED: "its TLS certificate has expired, so nothing was sent. Renew it where TLS ends (the reverse proxy), or check this machine's clock.",
+  CERT_NOT_YET_VALID: "its TLS certificate is not valid yet, so nothing was sent. Check this machine's clock, and the certificate's start date.",
+  ERR_TLS_CERT_ALTNAME_INVALID: "its TLS certificate is for another host name, so nothing was sent. Use the broker URL with the name the certificate gives (the broker's publicUrl).",
+};
+
 const codeOf = (cause: unknown) => (cause as { code?: unknown } | null)?.code;
 
 /** Why a fetch or WebSocket that failed never reached the server, in words ("connection
@@ -32,12 +51,14 @@ function neverConnected(cause: unknown): string | null {
   return typeof code === "string" && Object.hasOwn(NEVER_CONNECTED, code) ? NEVER_CONNECTED[code]! : null;
 }
 
-/** Nothing was sent because the connection or its TLS handshake failed (`unavailable`, exit 6);
- *  null when `cause` says neither. */
+/** Nothing was sent because the connection or its TLS handshake failed, or the broker's
+ *  certificate was refused (`unavailable`, exit 6); null when `cause` says none of these. */
 export function unreachable(base: string, cause: unknown): NotSentError | null {
   const why = neverConnected(cause);
   if (why) return new NotSentError("unavailable", `Cannot reach the broker at ${base} (${why}): nothing was sent. Is it running, and is the URL right?`, { cause });
-  if (codeOf(cause) !== TLS_FAILED) return null;
+  const code = codeOf(cause);
+  if (typeof code === "string" && Object.hasOwn(REFUSED_CERTIFICATE, code)) return new NotSentError("unavailable", `Cannot reach the broker at ${base}: ${REFUSED_CERTIFICATE[code]}`, { cause });
+  if (code !== TLS_FAILED) return null;
   return new NotSentError("unavailable", `Cannot reach the broker at ${base}: the TLS handshake failed, so nothing was sent. Is the broker served over http:// rather than https://?`, { cause });
 }
 

@@ -2,8 +2,12 @@
 // and callbacks.
 import type { EventFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import type { Credentials, Whereabouts } from "./credentials.ts";
+import type { MeshError } from "../protocol/errors.ts";
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** What a state change came with: the close's code and reason, and `failure` (see onState). */
+export type StateDetail = { code?: number; reason?: string; failure?: MeshError };
 
 /** Which process of a session holds it now, by local evidence.
  *  holder(): "another": a newer process does, so this client does not reconnect and closes as if
@@ -36,8 +40,9 @@ export type ClientOptions = {
   onMessage?: (m: MessagePushFrame) => void;
   onEvent?: (e: EventFrame) => void;
   /** Each state change, after the client made it. An exception it throws is written to stderr and
-   *  changes nothing the client does next. */
-  onState?: (s: ClientState, detail: { code?: number; reason?: string }) => void;
+   *  changes nothing the client does next. `failure`, when reconnecting after a socket that never
+   *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection). */
+  onState?: (s: ClientState, detail: StateDetail) => void;
   /** Silence from the broker after which the client pings it (default PING_IDLE_MS, 40 s). */
   pingIdleMs?: number;
   /** Silence after that ping after which the link counts as dead: the client closes it and

@@ -25,7 +25,7 @@ import { goingAway, noAnswer, socketFailure } from "./broker-trouble.ts";
 import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
-import type { ClientOptions, ClientState } from "./client-options.ts";
+import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
 
 export type { ClientOptions, ClientState } from "./client-options.ts";
 
@@ -226,7 +226,7 @@ export class BrokerClient {
       this.requests.rejectAll(goneAway ? goingAway(this.base) : new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
       return;
     }
-    this.setState("reconnecting", { code, reason });
+    this.setState("reconnecting", { code, reason, ...(this.failure ? { failure: this.failure } : {}) });
     if (this.state === "closed") return; // the onState callback called close(): arm no timer
     const delay = backoffDelay(this.attempt++, this.opts.random);
     this.reconnectTimer = setTimeout(() => this.reopen(), delay);
@@ -288,7 +288,7 @@ export class BrokerClient {
   }
 
   /** Enters state `s`, runs `first` (in that state), then tells the caller (onState). */
-  private setState(s: ClientState, detail: { code?: number; reason?: string }, first?: () => void): void {
+  private setState(s: ClientState, detail: StateDetail, first?: () => void): void {
     this.state = s;
     first?.();
     // The caller's bug stays the caller's: an exception thrown out of here would skip the rest of

@@ -65,6 +65,8 @@ export class MeshLink {
   state: ClientState = "connecting";
   /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
   closedFor: MeshError | null = null;
+  /** Why the latest socket failed before it opened (a refused certificate), while reconnecting. */
+  lastFailure: MeshError | null = null;
   private started: Promise<void> | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
@@ -118,13 +120,14 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
+        if (s !== "closed") this.lastFailure = d.failure ?? null;
         if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
         if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
         // A tool's read in flight would wait for a reconnect: it answers "not connected" now.
         if (s !== "open") this.reads.left();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
-        opts.log.info("mesh connection", { mesh: entry.slug, state: s, ...d });
+        opts.log.info("mesh connection", { mesh: entry.slug, state: s, code: d.code, reason: d.reason, failure: d.failure?.message });
       },
     });
     this.seenWriter = new SeenWriter(
@@ -390,6 +393,7 @@ export async function whenOpen(link: MeshLink): Promise<void> {
  *  good, or `unavailable` naming its state while it reconnects. */
 export function notOpen(link: MeshLink): MeshError | null {
   if (link.closedFor) return link.closedFor;
-  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.`);
+  const last = link.lastFailure ? ` Its last attempt: ${link.lastFailure.message}` : "";
+  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
   return null;
 }

@@ -12,6 +12,8 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "no
 import { join } from "node:path";
 import { cli, cliStream, cliTeam, identities, until } from "../helpers/cli.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { makeSelfSigned, makeTestCa } from "../helpers/tls-ca.ts";
 
 /** The pending enrolments (src/client/local/pending-enrolments.ts) left in a config dir. */
 const pendingIn = (dir: string) => (existsSync(join(dir, "pending")) ? readdirSync(join(dir, "pending")) : []);
@@ -82,6 +84,26 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
       expect({ status: c.status, created: [created.code, created.stderr, pendingIn(dir).length] }).toEqual({ status: c.status, created: [6, `claudemesh: ${c.created(url)}\n`, 1] });
       const sent = await cli(pointedAt(team.dirs[0], join(ids.root, `send${i}`), url), ["send", "alice", "hi"], { env: SHORT });
       expect({ status: c.status, sent: [sent.code, sent.stderr] }).toEqual({ status: c.status, sent: [c.exit ?? 6, `claudemesh: ${c.sent(url)}\n`] });
+    }
+  });
+
+  test("a certificate the client refuses (self-signed; another host's, from a trusted CA): named, with what to do; nothing was sent", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using ids = identities(1);
+    const self = makeSelfSigned(tempDir("cm-self-signed-"));
+    const other = makeTestCa(tempDir("cm-other-host-"), "DNS:other.example");
+    const serve = (c: { certFile: string; keyFile: string }) => Bun.serve({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(c.certFile), key: Bun.file(c.keyFile) }, fetch: () => new Response("no broker") });
+    await using selfServer = serve(self);
+    await using otherServer = serve(other);
+    const cases: { url: string; env: Record<string, string>; why: string }[] = [
+      { url: `https://localhost:${selfServer.port}`, env: {}, why: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS)." },
+      { url: `https://localhost:${otherServer.port}`, env: { NODE_EXTRA_CA_CERTS: other.caFile }, why: "its TLS certificate is for another host name, so nothing was sent. Use the broker URL with the name the certificate gives (the broker's publicUrl)." },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const created = await cli(join(ids.root, `new${i}`), ["new", "Team", "--broker", c.url, "--display-name", "alice"], { env: c.env });
+      const sent = await cli(pointedAt(team.dirs[0], join(ids.root, `send${i}`), c.url), ["send", "alice", "hi"], { env: c.env });
+      const said = `claudemesh: Cannot reach the broker at ${c.url}: ${c.why}\n`;
+      expect({ new: [created.code, created.stderr], send: [sent.code, sent.stderr] }).toEqual({ new: [6, said], send: [6, said] });
     }
   });
 
