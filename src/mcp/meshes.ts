@@ -148,11 +148,11 @@ export class Meshes {
     this.seenListeners.forEach((l) => l());
     this.previewed.delete(m.messageId);
     this.release(m.messageId);
-    // Open until answered, for the Stop hook's reminder (MeshLink.rememberAsk, saved on disk).
-    if (m.ask) link.rememberAsk(m);
-    // Known as shown to a later ask of its question (MeshLink.rememberReply, saved on disk).
-    if (m.replyTo && answers(m, m.replyTo)) link.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
-    link.rememberSender(m);
+    // Open until answered, for the Stop hook's reminder (LinkMemory.rememberAsk, saved on disk).
+    if (m.ask) link.memory.rememberAsk(m);
+    // Known as shown to a later ask of its question (LinkMemory.rememberReply, saved on disk).
+    if (m.replyTo && answers(m, m.replyTo)) link.memory.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
+    link.memory.rememberSender(m);
   }
 
   /** A channel notification carried this message (its sender, id and text, cut if long), saying
@@ -162,14 +162,14 @@ export class Meshes {
    *  wait names none, and makes none replyable. */
   pushed(m: Pending): void {
     const link = this.links.find((l) => l.slug === m.mesh);
-    if (link && m.kind !== "system") link.rememberSender(m);
+    if (link && m.kind !== "system") link.memory.rememberSender(m);
   }
 
   /** The mesh and sender of a message this session was shown, as its mesh remembers it (also
    *  from before the MCP server restarted). */
   private shownAs(messageId: string): { link: MeshLink; from: Pending["from"]; ask: boolean } | undefined {
     for (const link of this.links) {
-      const t = link.replyTarget(messageId);
+      const t = link.memory.replyTarget(messageId);
       if (t) return { link, ...t };
     }
     return undefined;
@@ -177,12 +177,12 @@ export class Meshes {
 
   /** A peer's question answered (by mesh_reply, or mesh_send with reply_to): no longer open. */
   answered(messageId: string): void {
-    for (const link of this.links) link.askAnswered(messageId);
+    for (const link of this.links) link.memory.askAnswered(messageId);
   }
 
   /** A Stop hook's reminder listed these open questions: not listed again. */
   reminded(ids: readonly string[]): void {
-    for (const link of this.links) link.asksReminded(ids);
+    for (const link of this.links) link.memory.asksReminded(ids);
   }
 
   /** The priority of an answer to `messageId` when none is given: `now` for a question this
@@ -202,7 +202,7 @@ export class Meshes {
   /** Open questions across meshes, the newest MAX_OPEN_ASKS, oldest first; `unreminded`: only
    *  those no reminder listed yet. */
   openAsks(unreminded = false): OpenAsk[] {
-    return this.links.flatMap((l) => l.openAsks(unreminded)).sort((a, b) => a.createdAt - b.createdAt).slice(-MAX_OPEN_ASKS);
+    return this.links.flatMap((l) => l.memory.openAsks(unreminded)).sort((a, b) => a.createdAt - b.createdAt).slice(-MAX_OPEN_ASKS);
   }
 
   close(): void {
