@@ -228,9 +228,14 @@ export class MeshLink {
     return remaining ?? 0;
   }
 
-  /** Pushes dropped for failing verification since the last call (Incoming.takeRefused). */
-  takeRefused(): number {
-    return this.incoming.takeRefused();
+  /** Pushes dropped for failing verification that the model was not told of yet. */
+  get refused(): number {
+    return this.incoming.refused;
+  }
+
+  /** The model was told of `n` of them (by mesh_inbox, or a hook that printed them). */
+  refusalsSaid(n: number): void {
+    this.incoming.refusalsSaid(n);
   }
 
   /** Messages not yet seen, oldest first (does not mark them seen). */

@@ -7,6 +7,7 @@ import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 import { answers, type ShownBy } from "./reply-waiters.ts";
 import { MAX_OPEN_ASKS, type OpenAsk } from "./open-asks.ts";
+import { refusalNote, type Refusal } from "./refusal-note.ts";
 
 export class Meshes {
   readonly links: MeshLink[];
@@ -68,14 +69,30 @@ export class Meshes {
     return more.reduce((a, b) => a + b, 0);
   }
 
-  /** One line per mesh where pushes failed verification since the last call ("" if none): what
-   *  a broker re-targeted, moved or re-attributed is dropped, and mesh_inbox says so. */
+  /** The meshes where pushes failed verification that the model was not told of yet: what a
+   *  broker re-targeted, moved or re-attributed is dropped, and mesh_inbox or a hook says so. */
+  refusals(): Refusal[] {
+    return this.links.filter((l) => l.refused > 0).map((l) => ({ mesh: l.slug, count: l.refused }));
+  }
+
+  /** The model was told of these refusals (a hook printed them): only those counted since stay
+   *  to be told. Two meshes of one slug (on different brokers) are listed apart, in link order. */
+  refusalsSaid(said: readonly Refusal[]): void {
+    const left = said.map((r) => ({ ...r }));
+    for (const l of this.links) {
+      const r = left.find((x) => x.mesh === l.slug && x.count > 0);
+      if (!r) continue;
+      const n = Math.min(r.count, l.refused);
+      l.refusalsSaid(n);
+      r.count -= n;
+    }
+  }
+
+  /** refusalNote of the refusals not told yet ("" if none), now counted as told (mesh_inbox). */
   takeRefused(): string {
-    const lines = this.links.flatMap((l) => {
-      const n = l.takeRefused();
-      return n ? [`${n} message(s) failed verification and were dropped (mesh ${l.slug}); they were not shown, and the server's log says why.`] : [];
-    });
-    return lines.join("\n");
+    const r = this.refusals();
+    this.refusalsSaid(r);
+    return refusalNote(r);
   }
 
   /** Messages not yet seen across meshes, oldest first. */
