@@ -213,6 +213,10 @@ export class MeshSession {
       if (this.noticeSeen(m.clientMessageId, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
       return { ok: true, control: null, message: { ...this.delivered(m, JSON.stringify(m.notice ?? {})), from: { name: b.name, pubkey: b.pubkey, memberPubkey: b.pubkey, memberId: b.memberId } } };
     }
+    // A connection is to one mesh: a push naming another was moved here by the broker. Refused
+    // before opening, since the envelope checks its sealed mesh against the push's `meshId` only,
+    // and a post under an epoch this mesh never had would otherwise wait for keys, unsaid.
+    if (m.meshId !== this.id.meshId) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
     const meshKeys = new Map(this.keys.map((k) => [k.epoch, fromBase64(k.key)]));
     const toMember = m.to === this.id.memberPubkey && this.id.memberPubkey !== this.id.publicKey;
     const r = openEnvelope(
@@ -260,6 +264,7 @@ export class MeshSession {
   /** Opens a message for display only (history): authenticity and context are checked, but the
    *  replay memory is neither consulted nor changed and key messages are not applied. */
   openForDisplay(m: MessagePushFrame): Opened {
+    if (m.meshId !== this.id.meshId) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
     const meshKeys = new Map(this.keys.map((k) => [k.epoch, fromBase64(k.key)]));
     const r = openEnvelope(
       { nonce: m.nonce, ciphertext: m.ciphertext, meshId: m.meshId, fromPubkey: m.from.pubkey, to: m.to, fromMemberPubkey: m.from.memberPubkey },

@@ -42,9 +42,10 @@ export class Incoming {
   private readonly sealed = new Map<string, MessagePushFrame>();
   /** Pushes received since start (MeshLink.ready waits for the first of an announced backlog). */
   arrived = 0;
-  /** Pushes dropped because they failed verification since mesh_inbox last said so (takeRefused).
-   *  A repeat is not counted: an honest redelivery after a lost ack is one too. */
-  private refused = 0;
+  /** Pushes dropped because they failed verification since the model was last told (by mesh_inbox
+   *  or a hook: refusalsSaid). A repeat is not counted: an honest redelivery after a lost ack is
+   *  one too. */
+  refused = 0;
 
   constructor(private readonly d: IncomingDeps) {}
 
@@ -98,11 +99,9 @@ export class Incoming {
     this.enqueue(p, ring);
   }
 
-  /** How many pushes failed verification since the last call, and starts counting again. */
-  takeRefused(): number {
-    const n = this.refused;
-    this.refused = 0;
-    return n;
+  /** The model was told of `n` refusals: only those counted since are still to be told. */
+  refusalsSaid(n: number): void {
+    this.refused = Math.max(0, this.refused - n);
   }
 
   /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */

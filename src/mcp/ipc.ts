@@ -8,13 +8,15 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
 import { dirname, join } from "node:path";
 import type { SessionHold } from "../client/client-options.ts";
 import { ensurePrivateDir } from "../client/local/files.ts";
+import type { Refusal } from "./refusal-note.ts";
 
 export type IpcRequest =
   /** unremindedAsks: return only the open asks no hook has reminded of yet. */
   | { op: "pending"; limit?: number; unremindedAsks?: boolean }
   /** ids: shown whole (now read); previewed: shown cut short (still unread, not shown again by hooks);
-   *  reminded: open asks the Stop hook reminded of (not reminded of again). */
-  | { op: "seen"; ids: string[]; previewed?: string[]; reminded?: string[] }
+   *  reminded: open asks the Stop hook reminded of (not reminded of again); refused: the refusals
+   *  (refusal-note.ts) it told of (not told again). */
+  | { op: "seen"; ids: string[]; previewed?: string[]; reminded?: string[]; refused?: Refusal[] }
   | { op: "wait"; timeoutMs: number }
   | { op: "status"; status: "idle" | "working" | "dnd" }
   | { op: "peers" }

@@ -3,8 +3,9 @@
 // has not provably seen yet. A message is acked to the broker only when a tool returned it or a
 // hook injected it; until then a restart or a dropped connection redelivers it. The parts by role:
 // link-session.ts (keys and credentials), incoming.ts (what is pushed, until seen), outgoing.ts
-// (resolving and sending), reply-waiters.ts (mesh_ask's wait); this file wires them to the broker
-// connection and holds its lifecycle.
+// (resolving and sending), link-ask.ts and reply-waiters.ts (mesh_ask), link-memory.ts (what is
+// saved with the replay memory), link-state.ts (whether the tools can use it); this file wires
+// them to the broker connection and holds its lifecycle.
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import type { SessionHold } from "../client/client-options.ts";
 import { hookStatus } from "../client/http.ts";
@@ -16,16 +17,16 @@ import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./out
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
 import { Incoming, MAX_PENDING } from "./incoming.ts";
-import { ReplyWaiters, takeAnswer, type ShownReply } from "./reply-waiters.ts";
-import type { ShownReplies } from "./shown-replies.ts";
-import type { ReplyTarget, ReplyTargets } from "./reply-targets.ts";
-import type { OpenAsk, OpenAsks } from "./open-asks.ts";
+import { ReplyWaiters } from "./reply-waiters.ts";
+import { LinkMemory } from "./link-memory.ts";
+import { askFrom, type AskOptions, type Asked } from "./link-ask.ts";
+import { FIRST_CONNECT_WAIT_MS, notOpen } from "./link-state.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { ConfigWrites } from "./config-writes.ts";
 import { closedHere } from "./send-refusals.ts";
 import { OpenReads } from "./open-reads.ts";
-import type { Priority, Status } from "../protocol/fields.ts";
+import type { Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import type { Log } from "../log/log.ts";
@@ -48,10 +49,6 @@ export type LinkOptions = {
   sessionHold?: SessionHold;
 };
 
-/** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
- *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
- *  waited for: a mesh that is reconnecting is reported at once. */
-const FIRST_CONNECT_WAIT_MS = 5000;
 /** How long a first mesh_inbox waits for a backlog the broker announced at connect. */
 const BACKLOG_WAIT_MS = 1000;
 
@@ -78,12 +75,8 @@ export class MeshLink {
   private readonly seenWriter: SeenWriter;
   private readonly keyCatchUp: KeyCatchUp;
   private readonly config: ConfigWrites;
-  /** Replies to this session's questions already shown whole, saved with the replay memory. */
-  private readonly shownReplies: ShownReplies;
-  /** Who sent the messages the model was shown, saved with the replay memory. */
-  private readonly replyTargets: ReplyTargets;
-  /** Peers' questions the model was shown and has not answered, saved with the replay memory. */
-  private readonly asks: OpenAsks;
+  /** The replies, senders and open questions saved with the replay memory (link-memory.ts). */
+  readonly memory: LinkMemory;
   /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
   private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.slug} right now.`));
 
@@ -96,9 +89,7 @@ export class MeshLink {
     this.saveKey = ls.save;
     this.removeKey = ls.remove;
     this.scope = ls.scope;
-    this.shownReplies = ls.shownReplies;
-    this.replyTargets = ls.replyTargets;
-    this.asks = ls.openAsks;
+    this.memory = new LinkMemory(ls.shownReplies, ls.replyTargets, ls.openAsks, () => this.seenWriter.changed());
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
@@ -133,7 +124,7 @@ export class MeshLink {
     this.seenWriter = new SeenWriter(
       this.session,
       () => {
-        saveReplayGuard(opts.configDir, this.session.replay, this.scope, { replies: this.shownReplies.toJson(), senders: this.replyTargets.toJson(), asks: this.asks.toJson() });
+        saveReplayGuard(opts.configDir, this.session.replay, this.scope, this.memory.toJson());
         opts.log.debug("replay memory saved", { mesh: entry.slug });
       },
       (ids) => this.client.ackMessages(ids),
@@ -240,9 +231,14 @@ export class MeshLink {
     return remaining ?? 0;
   }
 
-  /** Pushes dropped for failing verification since the last call (Incoming.takeRefused). */
-  takeRefused(): number {
-    return this.incoming.takeRefused();
+  /** Pushes dropped for failing verification that the model was not told of yet. */
+  get refused(): number {
+    return this.incoming.refused;
+  }
+
+  /** The model was told of `n` of them (by mesh_inbox, or a hook that printed them). */
+  refusalsSaid(n: number): void {
+    this.incoming.refusalsSaid(n);
   }
 
   /** Messages not yet seen, oldest first (does not mark them seen). */
@@ -270,74 +266,10 @@ export class MeshLink {
     return sendFrom(this.outgoing, target, body, opts);
   }
 
-  /** Sends a question and returns the first message that replies to it: one already pending
-   *  (taken from the pending list), else the first to come until the timeout or until `signal`
-   *  aborts (the MCP call was cancelled): from then on a reply is an ordinary pending message. A
-   *  reply returned must be settled with settleReply. `shown`: the reply was already shown whole,
-   *  by a hook, mesh_inbox or an earlier ask (this is a retry with the same client_message_id, or
-   *  the reply came before the send's result and a hook showed it), perhaps while this call waited
-   *  for the hook holding it (at most HANDOUT_MS; it then waits no longer); the result must not
-   *  show it again. Throws `conflict` while another call asks the same question (the same
-   *  client_message_id). `timeoutMs` counts from the send's result. */
-  async ask(
-    target: string,
-    question: string,
-    opts: { timeoutMs: number; priority?: Priority; signal?: AbortSignal; clientMessageId?: string },
-  ): Promise<{ sent: Results["send"] } & ({ reply: Pending | null } | { shown: ShownReply })> {
-    const sent = await this.send(target, question, { kind: "ask", priority: opts.priority ?? "next", ...(opts.clientMessageId ? { clientMessageId: opts.clientMessageId } : {}) });
-    const release = this.replies.claim(sent.messageId, opts.clientMessageId);
-    try {
-      // A reply already here (a retry of an ask already answered) is this call's, not mesh_inbox's,
-      // unless a hook holds it (takeAnswer).
-      const early = await takeAnswer(this.incoming.pending, sent.messageId, this.opts.heldByHook ?? (() => null), opts.signal);
-      if (early && "reply" in early) return { sent, reply: early.reply };
-      // Already read: the peer does not answer the same question again, so waiting would only end
-      // in a misleading "No reply". Checked before waiting, with no event in between.
-      const shown = this.shownReplies.get(sent.messageId) ?? (early ? { messageId: early.read.messageId, fromName: early.read.from.name, by: null } : undefined);
-      if (shown) return { sent, shown };
-      return { sent, reply: await this.replies.wait(sent.messageId, opts.timeoutMs, opts.signal) };
-    } finally {
-      release();
-    }
-  }
-
-  /** Records that `reply`, answering this session's question `questionId`, was shown whole (the
-   *  first shown of each question counts): a later ask of that question, in this process or after
-   *  a restart (it is saved with the replay memory), says so instead of waiting. */
-  rememberReply(questionId: string, reply: ShownReply): void {
-    if (this.shownReplies.add(questionId, reply)) this.seenWriter.changed();
-  }
-
-  /** Records who sent `m`, a message the model was shown (or pushed with its text), so that
-   *  mesh_reply answers it by id, in this process or after a restart (saved with the replay memory). */
-  rememberSender(m: Pending): void {
-    if (this.replyTargets.add(m.messageId, { from: m.from, ask: m.ask })) this.seenWriter.changed();
-  }
-
-  /** Records `m`, a question the model was shown, as open until answered (for the Stop hook's
-   *  reminder, also after a restart: saved with the replay memory). */
-  rememberAsk(m: Pending): void {
-    if (this.asks.add(m)) this.seenWriter.changed();
-  }
-
-  /** Question `messageId` was answered: no longer open (saved). */
-  askAnswered(messageId: string): void {
-    if (this.asks.answered(messageId)) this.seenWriter.changed();
-  }
-
-  /** A Stop hook's reminder listed these questions: not listed again (saved). */
-  asksReminded(ids: readonly string[]): void {
-    if (this.asks.reminded(ids)) this.seenWriter.changed();
-  }
-
-  /** This mesh's open questions, oldest first; `unreminded`: only those no reminder listed. */
-  openAsks(unreminded = false): OpenAsk[] {
-    return this.asks.list(unreminded);
-  }
-
-  /** The sender of message `messageId` the model was shown in this session, if known. */
-  replyTarget(messageId: string): ReplyTarget | undefined {
-    return this.replyTargets.get(messageId);
+  /** mesh_ask: sends a question and returns its reply, or that it was shown already (link-ask.ts). */
+  ask(target: string, question: string, opts: AskOptions): Promise<Asked> {
+    const pending = this.incoming.pending;
+    return askFrom({ send: (t, b, o) => this.send(t, b, o), replies: this.replies, pending, heldByHook: this.opts.heldByHook ?? (() => null), shownReply: (q) => this.memory.shownReply(q) }, target, question, opts);
   }
 
   /** A reply that ask returned: seen (acked once saved) if the tool result carrying it goes to the
@@ -378,22 +310,4 @@ export class MeshLink {
     this.seenWriter.flush();
     this.client.close();
   }
-}
-
-/** Resolves when `link` is connected, after waiting for its first connect if that is still to come
- *  (FIRST_CONNECT_WAIT_MS); otherwise throws `unavailable` naming the state, which the tools
- *  return as their error. */
-export async function whenOpen(link: MeshLink): Promise<void> {
-  await link.firstAttempt(FIRST_CONNECT_WAIT_MS);
-  const problem = notOpen(link);
-  if (problem) throw problem;
-}
-
-/** Why `link` cannot be used now, without waiting (null when it is connected): why it closed for
- *  good, or `unavailable` naming its state while it reconnects. */
-export function notOpen(link: MeshLink): MeshError | null {
-  if (link.closedFor) return link.closedFor;
-  const last = link.lastFailure ? ` Its last attempt: ${link.lastFailure.message}` : "";
-  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
-  return null;
 }

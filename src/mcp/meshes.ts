@@ -7,6 +7,7 @@ import type { MeshEntry } from "../client/local/config-file.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 import { answers, type ShownBy } from "./reply-waiters.ts";
 import { MAX_OPEN_ASKS, type OpenAsk } from "./open-asks.ts";
+import { refusalNote, type Refusal } from "./refusal-note.ts";
 
 export class Meshes {
   readonly links: MeshLink[];
@@ -68,14 +69,30 @@ export class Meshes {
     return more.reduce((a, b) => a + b, 0);
   }
 
-  /** One line per mesh where pushes failed verification since the last call ("" if none): what
-   *  a broker re-targeted, moved or re-attributed is dropped, and mesh_inbox says so. */
+  /** The meshes where pushes failed verification that the model was not told of yet: what a
+   *  broker re-targeted, moved or re-attributed is dropped, and mesh_inbox or a hook says so. */
+  refusals(): Refusal[] {
+    return this.links.filter((l) => l.refused > 0).map((l) => ({ mesh: l.slug, count: l.refused }));
+  }
+
+  /** The model was told of these refusals (a hook printed them): only those counted since stay
+   *  to be told. Two meshes of one slug (on different brokers) are listed apart, in link order. */
+  refusalsSaid(said: readonly Refusal[]): void {
+    const left = said.map((r) => ({ ...r }));
+    for (const l of this.links) {
+      const r = left.find((x) => x.mesh === l.slug && x.count > 0);
+      if (!r) continue;
+      const n = Math.min(r.count, l.refused);
+      l.refusalsSaid(n);
+      r.count -= n;
+    }
+  }
+
+  /** refusalNote of the refusals not told yet ("" if none), now counted as told (mesh_inbox). */
   takeRefused(): string {
-    const lines = this.links.flatMap((l) => {
-      const n = l.takeRefused();
-      return n ? [`${n} message(s) failed verification and were dropped (mesh ${l.slug}); they were not shown, and the server's log says why.`] : [];
-    });
-    return lines.join("\n");
+    const r = this.refusals();
+    this.refusalsSaid(r);
+    return refusalNote(r);
   }
 
   /** Messages not yet seen across meshes, oldest first. */
@@ -148,11 +165,11 @@ export class Meshes {
     this.seenListeners.forEach((l) => l());
     this.previewed.delete(m.messageId);
     this.release(m.messageId);
-    // Open until answered, for the Stop hook's reminder (MeshLink.rememberAsk, saved on disk).
-    if (m.ask) link.rememberAsk(m);
-    // Known as shown to a later ask of its question (MeshLink.rememberReply, saved on disk).
-    if (m.replyTo && answers(m, m.replyTo)) link.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
-    link.rememberSender(m);
+    // Open until answered, for the Stop hook's reminder (LinkMemory.rememberAsk, saved on disk).
+    if (m.ask) link.memory.rememberAsk(m);
+    // Known as shown to a later ask of its question (LinkMemory.rememberReply, saved on disk).
+    if (m.replyTo && answers(m, m.replyTo)) link.memory.rememberReply(m.replyTo, { messageId: m.messageId, fromName: m.from.name, by });
+    link.memory.rememberSender(m);
   }
 
   /** A channel notification carried this message (its sender, id and text, cut if long), saying
@@ -162,14 +179,14 @@ export class Meshes {
    *  wait names none, and makes none replyable. */
   pushed(m: Pending): void {
     const link = this.links.find((l) => l.slug === m.mesh);
-    if (link && m.kind !== "system") link.rememberSender(m);
+    if (link && m.kind !== "system") link.memory.rememberSender(m);
   }
 
   /** The mesh and sender of a message this session was shown, as its mesh remembers it (also
    *  from before the MCP server restarted). */
   private shownAs(messageId: string): { link: MeshLink; from: Pending["from"]; ask: boolean } | undefined {
     for (const link of this.links) {
-      const t = link.replyTarget(messageId);
+      const t = link.memory.replyTarget(messageId);
       if (t) return { link, ...t };
     }
     return undefined;
@@ -177,12 +194,12 @@ export class Meshes {
 
   /** A peer's question answered (by mesh_reply, or mesh_send with reply_to): no longer open. */
   answered(messageId: string): void {
-    for (const link of this.links) link.askAnswered(messageId);
+    for (const link of this.links) link.memory.askAnswered(messageId);
   }
 
   /** A Stop hook's reminder listed these open questions: not listed again. */
   reminded(ids: readonly string[]): void {
-    for (const link of this.links) link.asksReminded(ids);
+    for (const link of this.links) link.memory.asksReminded(ids);
   }
 
   /** The priority of an answer to `messageId` when none is given: `now` for a question this
@@ -202,7 +219,7 @@ export class Meshes {
   /** Open questions across meshes, the newest MAX_OPEN_ASKS, oldest first; `unreminded`: only
    *  those no reminder listed yet. */
   openAsks(unreminded = false): OpenAsk[] {
-    return this.links.flatMap((l) => l.openAsks(unreminded)).sort((a, b) => a.createdAt - b.createdAt).slice(-MAX_OPEN_ASKS);
+    return this.links.flatMap((l) => l.memory.openAsks(unreminded)).sort((a, b) => a.createdAt - b.createdAt).slice(-MAX_OPEN_ASKS);
   }
 
   close(): void {

@@ -10,7 +10,8 @@ import type { Log } from "../log/log.ts";
 import { VERSION } from "../version.ts";
 import { Meshes } from "./meshes.ts";
 import { INSTRUCTIONS, meshTools } from "./tools.ts";
-import { frameBatch } from "./framing.ts";
+import { frameBatch, MAX_INJECTION_CHARS } from "./framing.ts";
+import { hookRefusalNote, injectionBudget } from "./refusal-note.ts";
 import { Doorbell } from "./doorbell.ts";
 import { parentSocketPath, serveIpc, socketPath, type IpcRequest, type IpcServer } from "./ipc.ts";
 import type { SessionHold } from "../client/client-options.ts";
@@ -166,16 +167,19 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       // Each open ask is reminded of once (the mark is saved with the asks: open-asks.ts).
       const asks = req.unremindedAsks ? meshes.openAsks(true) : [];
       const messages = meshes.unannounced().slice(0, req.limit ?? 50);
-      // The hook injects what fits its batch (the same frameBatch), then says `seen`: held from the
-      // wake hook (which a Stop starts at the same time) meanwhile, as for `wait`.
-      handOutBatch(meshes, messages);
-      return { messages, openAsks: asks };
+      // The hook injects what fits its batch (the same frameBatch, within what the refusals' note
+      // leaves), then says `seen`: held from the wake hook (which a Stop starts at the same time)
+      // meanwhile, as for `wait`. The refusals are told again until a hook says it printed them.
+      const refusals = meshes.refusals();
+      handOutBatch(meshes, messages, injectionBudget(refusals));
+      return { messages, openAsks: asks, refusals };
     }
     case "seen": {
       meshes.reminded(req.reminded ?? []);
       const ids = new Set(req.ids);
       meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)), "hook");
       meshes.markPreviewed(req.previewed ?? []);
+      meshes.refusalsSaid(Array.isArray(req.refused) ? req.refused.filter((r) => typeof r?.mesh === "string" && Number.isSafeInteger(r?.count)) : []);
       return { ok: true };
     }
     case "wait": {
@@ -185,7 +189,12 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs, gone);
       // The hook was killed while it waited (a new turn, an interrupt): nobody will print these.
       if (gone.aborted) return {};
-      return handOutBatch(meshes, ms);
+      // Refusals ride along with messages that wake the session anyway, never wake it alone: a
+      // broker could refuse a push at will, each time Claude went idle.
+      const refusals = meshes.refusals();
+      const batch = handOutBatch(meshes, ms, injectionBudget(refusals));
+      const note = batch.text ? hookRefusalNote(refusals) : "";
+      return { ...batch, text: note ? `${batch.text}\n\n${note}` : batch.text, refused: note ? refusals : [] };
     }
     case "status":
       await Promise.allSettled(meshes.links.map((l) => l.hookStatus(req.status)));
@@ -206,8 +215,8 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
 /** The batch a hook prints of `messages` (frameBatch): what it shows whole or cut short is held
  *  from the other hooks, mesh_ask and mesh_inbox until the hook says `seen`, or for HANDOUT_MS if
  *  it dies first. */
-function handOutBatch(meshes: Meshes, messages: readonly Pending[]): ReturnType<typeof frameBatch> {
-  const batch = frameBatch(messages);
+function handOutBatch(meshes: Meshes, messages: readonly Pending[], budget = MAX_INJECTION_CHARS): ReturnType<typeof frameBatch> {
+  const batch = frameBatch(messages, budget);
   meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
   return batch;
 }

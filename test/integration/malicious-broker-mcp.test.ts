@@ -3,12 +3,15 @@
 // re-attributes what it pushes (test/helpers/evil-broker.ts). What must hold: a repeat is pushed
 // to the model once, as a channel notification and in mesh_inbox, without a word; a push whose
 // envelope disagrees with it is never shown, mesh_inbox says how many were dropped, and the
-// messages after it arrive; an honest message is never flagged (docs/security.md, "What a
-// recipient detects from a malicious broker").
+// messages after it arrive, also when it was moved in from another mesh of the same recipient; an
+// honest message is never flagged. What the design cannot detect (order, a message withheld) is
+// pinned too, so that the page keeps saying it (docs/security.md, "What a recipient detects from a
+// malicious broker").
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { randomId } from "../../src/crypto/hash.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
-import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
+import { join } from "node:path";
+import { cli, cliMesh, cliTeam, ok, until } from "../helpers/cli.ts";
 import { evilBroker, type EvilBroker } from "../helpers/evil-broker.ts";
 import { startMcp, waitConnected, type McpSession } from "../helpers/mcp.ts";
 
@@ -117,4 +120,110 @@ describe("the MCP server, behind a broker that lies", () => {
     expect({ notified: notified("before the rotation"), inInbox: inbox.text.includes("before the rotation") }).toEqual({ notified: 1, inInbox: false });
     expect(inbox.text).not.toContain("failed verification");
   }, 30_000);
+});
+
+/** A second session of bob's, named bob/<label> so that a send reaches it alone, with a doorbell
+ *  of its own (the one above has used most of its per-minute notifications by now). */
+async function session(label: string): Promise<McpSession> {
+  const s = await startMcp(team.dirs[1], `evil-bob-${label}`, `/work/projects/${label}`);
+  await waitConnected(s);
+  return s;
+}
+const sendTo = async (peer: string, body: string) => void ok(await cli(alice, ["send", peer, body]), `send ${body}`);
+const bodiesIn = (s: McpSession, ...bodies: string[]) => s.notifications.flatMap((n) => bodies.filter((b) => n.content.includes(`> ${b}\n`)));
+
+describe("the MCP server, behind a broker that reorders, withholds or duplicates (not detectable: no per-sender sequence numbers)", () => {
+  let ord: McpSession;
+  beforeAll(async () => void (ord = await session("ord")), 30_000);
+  afterAll(() => ord.close());
+
+  test("two DMs handed out in the opposite order are pushed in that order, each as alice's, and nothing is flagged", async () => {
+    let held: MessagePushFrame | null = null;
+    evil.rewrite = (m) => (held === null ? ((held = m), []) : [m, held]);
+    await sendTo("bob/ord", "reordered A");
+    await sendTo("bob/ord", "reordered B");
+    await ord.waitNotification((n) => n.content.includes("reordered A"));
+    evil.rewrite = null;
+    expect(bodiesIn(ord, "reordered A", "reordered B")).toEqual(["reordered B", "reordered A"]);
+    expect(ord.notifications.filter((n) => n.content.includes("reordered")).map((n) => n.meta.from_pubkey)).toEqual([keys.alice, keys.alice]);
+    // mesh_inbox lists what waits by the broker's createdAt, which the broker writes too.
+    const inbox = await ord.call("mesh_inbox");
+    expect(inbox.text.indexOf("> reordered A")).toBeLessThan(inbox.text.indexOf("> reordered B"));
+    expect({ isError: inbox.isError, flagged: inbox.text.includes("failed verification") }).toEqual({ isError: false, flagged: false });
+  }, 30_000);
+
+  test("one DM of three withheld is not noticed; handed out later, it is shown then, as alice's", async () => {
+    let n = 0;
+    let held: MessagePushFrame | null = null;
+    evil.rewrite = (m) => (++n === 2 ? ((held = m), []) : [m]);
+    for (const b of ["one of three", "two of three", "three of three"]) await sendTo("bob/ord", b);
+    await ord.waitNotification((x) => x.content.includes("three of three"));
+    const first = await ord.call("mesh_inbox");
+    expect({ one: first.text.includes("> one of three"), two: first.text.includes("> two of three"), three: first.text.includes("> three of three"), flagged: first.text.includes("failed verification") }).toEqual({ one: true, two: false, three: true, flagged: false });
+    evil.rewrite = (m) => [m, held!];
+    await sendTo("bob/ord", "four, with the late one");
+    await ord.waitNotification((x) => x.content.includes("two of three"));
+    evil.rewrite = null;
+    const late = await ord.call("mesh_inbox");
+    expect({ two: late.text.includes("> two of three"), four: late.text.includes("> four, with the late one"), flagged: late.text.includes("failed verification") }).toEqual({ two: true, four: true, flagged: false });
+    expect(ord.notifications.find((x) => x.content.includes("two of three"))!.meta.from_pubkey).toBe(keys.alice);
+  }, 30_000);
+
+  test("an unread DM handed out again under a new messageId is shown once, silently", async () => {
+    evil.rewrite = (m) => [m, newId(m)];
+    await sendTo("bob/ord", "stored twice by the broker");
+    await ord.waitNotification((x) => x.content.includes("stored twice by the broker"));
+    evil.rewrite = null;
+    const inbox = await ord.call("mesh_inbox");
+    expect({ notified: bodiesIn(ord, "stored twice by the broker").length, inInbox: inbox.text.split("> stored twice by the broker").length - 1, flagged: inbox.text.includes("failed verification") }).toEqual({ notified: 1, inInbox: 1, flagged: false });
+    expect((await ord.call("mesh_inbox")).text).toBe("No new messages.");
+  }, 30_000);
+});
+
+describe("the MCP server in two meshes, behind a broker that moves a message between them", () => {
+  let y: Awaited<ReturnType<typeof cliMesh>>;
+  let dave: string;
+  let xy: McpSession;
+  beforeAll(async () => {
+    dave = join(team.root, "dave");
+    y = await cliMesh(team.b.url, [[dave, "dave"], [team.dirs[1], "bob"]], "Team Y");
+    xy = await session("xy");
+  }, 60_000);
+  afterAll(() => xy.close());
+
+  test("a DM sealed in mesh Y, handed to the session on its mesh X connection, is refused there and said", async () => {
+    const yId: string = ok(await cli(dave, ["send", "bob/xy", "in team y", "--json"]), "send in team y").json().messageId;
+    await xy.waitNotification((n) => n.content.includes("in team y"));
+    expect((await xy.call("mesh_inbox")).text).toContain(`mesh ${y.slug}`);
+    const inY = evil.handed.find((h) => h.m.messageId === yId && h.to.meshId === y.meshId)!.m;
+    const carolInX = { memberId: team.mesh.members.carol!.memberId, memberPubkey: keys.carol, pubkey: keys.carol, name: "carol" };
+    // As it was, under mesh X's id, and also as from carol, a member of mesh X, to bob's key there.
+    evil.rewrite = (m, to) => (to.meshId === team.mesh.meshId ? [newId(inY), { ...newId(inY), meshId: team.mesh.meshId }, { ...newId(inY), meshId: team.mesh.meshId, to: keys.bob, from: carolInX }, m] : [m]);
+    await sendTo(`${team.mesh.slug}:bob/xy`, "in team x");
+    await xy.waitNotification((n) => n.content.includes("in team x"));
+    evil.rewrite = null;
+    expect({ y: bodiesIn(xy, "in team y").length, x: bodiesIn(xy, "in team x").length }).toEqual({ y: 1, x: 1 });
+    const inbox = await xy.call("mesh_inbox");
+    expect(inbox.text).toContain("> in team x");
+    expect(inbox.text).not.toContain("> in team y");
+    expect(inbox.text).toContain(`3 message(s) failed verification and were dropped (mesh ${team.mesh.slug})`);
+    expect(xy.stderr()).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  test("a mesh Y post under a key epoch mesh X never had, handed on the mesh X connection, is refused at once, not kept for keys", async () => {
+    // Mesh Y rotated past every epoch mesh X has had (X rotated at most once above).
+    for (let i = 0; i < 2; i++) ok(await cli(dave, ["rekey"]), "rekey mesh Y");
+    const postId: string = ok(await cli(dave, ["send", "#general", "posted in team y", "--json"]), "post in team y").json().messageId;
+    await xy.waitNotification((n) => n.content.includes("posted in team y"));
+    await xy.call("mesh_inbox");
+    const post = evil.handed.find((h) => h.m.messageId === postId && h.to.meshId === y.meshId)!.m;
+    evil.rewrite = (m, to) => (to.meshId === team.mesh.meshId ? [newId(post), m] : [m]);
+    await sendTo(`${team.mesh.slug}:bob/xy`, "in team x, after the post");
+    await xy.waitNotification((n) => n.content.includes("in team x, after the post"));
+    evil.rewrite = null;
+    const inbox = await xy.call("mesh_inbox");
+    expect(inbox.text).toContain("> in team x, after the post");
+    expect(inbox.text).toContain(`1 message(s) failed verification and were dropped (mesh ${team.mesh.slug})`);
+    expect(bodiesIn(xy, "posted in team y")).toEqual(["posted in team y"]);
+  }, 60_000);
 });

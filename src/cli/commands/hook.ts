@@ -6,6 +6,7 @@ import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket, runningServer } from "../../mcp/ipc.ts";
 import { loadConfig } from "../../client/local/config-file.ts";
 import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
+import { hookRefusalNote, injectionBudget, type Refusal } from "../../mcp/refusal-note.ts";
 import { fitInBudget } from "../../mcp/text-budget.ts";
 import { oneLine, quoted } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
@@ -49,16 +50,24 @@ const context = (hookEventName: string, additionalContext: string) => out(additi
 
 /** Injects waiting messages; with `remindAsks`, also reminds of peers' unanswered questions —
  *  each once (the server remembers which were reminded): Claude Code continues the turn after a
- *  Stop hook's additionalContext, so a reminder repeated at every Stop would loop the model. */
-async function deliver(sock: string, hookEventName: string, remindAsks = false) {
-  const p = await askIpc<{ messages: Pending[]; openAsks?: OpenAsk[] }>(sock, { op: "pending", limit: 50, unremindedAsks: remindAsks }, 1500);
+ *  Stop hook's additionalContext, so a reminder repeated at every Stop would loop the model. Tells
+ *  of pushes refused since the model was last told (refusal-note.ts), once; `refusalsAlone`: also
+ *  when there is nothing else to inject (not at Stop, whose injection continues the turn: a broker
+ *  could refuse a push at every Stop to keep the session busy). */
+async function deliver(sock: string, hookEventName: string, opts: { remindAsks: boolean; refusalsAlone: boolean }) {
+  const p = await askIpc<{ messages: Pending[]; openAsks?: OpenAsk[]; refusals?: Refusal[] }>(sock, { op: "pending", limit: 50, unremindedAsks: opts.remindAsks }, 1500);
   if (!p) return out({});
-  const batch = frameBatch(p.messages);
-  // The reminder gets what the messages left of the injection budget (and the "\n\n" between).
-  const reminder = askReminder(remindAsks ? (p.openAsks ?? []) : [], MAX_INJECTION_CHARS - (batch.text ? batch.text.length + 2 : 0));
+  const refusals = p.refusals ?? [];
+  // Framed within what the note leaves, as the server did when it held the batch for this hook.
+  const batch = frameBatch(p.messages, injectionBudget(refusals));
+  const noteRoom = MAX_INJECTION_CHARS - injectionBudget(refusals);
+  // The reminder gets what the messages and the note left of the budget (and the "\n\n" between).
+  const reminder = askReminder(opts.remindAsks ? (p.openAsks ?? []) : [], MAX_INJECTION_CHARS - noteRoom - (batch.text ? batch.text.length + 2 : 0));
+  const note = opts.refusalsAlone || batch.text || reminder.text ? hookRefusalNote(refusals) : "";
+  const told = note ? refusals : [];
   // Confirmed only once written: a write that failed leaves the messages unread, as a kill would.
-  if (!(await context(hookEventName, [batch.text, reminder.text].filter(Boolean).join("\n\n")))) return;
-  if (batch.ids.length || batch.previewed.length || reminder.shown.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed, reminded: reminder.shown }, 1000);
+  if (!(await context(hookEventName, [batch.text, reminder.text, note].filter(Boolean).join("\n\n")))) return;
+  if (batch.ids.length || batch.previewed.length || reminder.shown.length || told.length) await askIpc(sock, { op: "seen", ids: batch.ids, previewed: batch.previewed, reminded: reminder.shown, refused: told }, 1000);
 }
 
 /** The reminder of open questions, oldest first, within `budget` characters. `shown`: the ids it
@@ -144,12 +153,12 @@ async function handle(event: Exclude<Event, "session-start">, input: HookInput, 
   switch (event) {
     case "user-prompt-submit":
       await askIpc(sock, { op: "status", status: "working" }, 800);
-      await deliver(sock, "UserPromptSubmit");
+      await deliver(sock, "UserPromptSubmit", { remindAsks: false, refusalsAlone: true });
       return 0;
     case "stop":
       await askIpc(sock, { op: "status", status: "idle" }, 800);
       // stop_hook_active: this Stop follows a continuation a Stop hook caused; no new reminder then.
-      await deliver(sock, "Stop", !input.stop_hook_active);
+      await deliver(sock, "Stop", { remindAsks: !input.stop_hook_active, refusalsAlone: false });
       return 0;
     case "session-end":
       // /clear and /resume end the conversation, not the process: Claude Code keeps this MCP
@@ -159,13 +168,13 @@ async function handle(event: Exclude<Event, "session-start">, input: HookInput, 
       out({});
       return 0;
     case "wait": {
-      const r = await askIpc<{ text: string; ids: string[]; previewed: string[] }>(sock, { op: "wait", timeoutMs: WAIT_MS }, WAIT_MS + 5000);
+      const r = await askIpc<{ text: string; ids: string[]; previewed: string[]; refused?: Refusal[] }>(sock, { op: "wait", timeoutMs: WAIT_MS }, WAIT_MS + 5000);
       if (!r?.text) return 0;
       // Printed first, then confirmed: killed in between, the messages come back unread (shown
       // twice at worst) instead of counting as read by a session that never got them.
       const written = await new Promise<boolean>((done) => process.stderr.write(r.text + "\n", (err) => done(!err)));
       if (!written) return 0;
-      await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed }, 1000);
+      await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed, refused: r.refused ?? [] }, 1000);
       return 2;
     }
   }

@@ -1,0 +1,29 @@
+// Whether a mesh link can be used now, as the tools ask it: connected, reconnecting, or closed for
+// good and why. A tool waits for a mesh's first connect, never for a reconnect.
+import { MeshError } from "../protocol/errors.ts";
+import type { MeshLink } from "./mesh-link.ts";
+
+/** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
+ *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
+ *  waited for: a mesh that is reconnecting is reported at once. */
+export const FIRST_CONNECT_WAIT_MS = 5000;
+
+/** Resolves when `link` is connected, after waiting for its first connect if that is still to come
+ *  (FIRST_CONNECT_WAIT_MS); otherwise throws `unavailable` naming the state, which the tools
+ *  return as their error. */
+export async function whenOpen(link: MeshLink): Promise<void> {
+  await link.firstAttempt(FIRST_CONNECT_WAIT_MS);
+  const problem = notOpen(link);
+  if (problem) throw problem;
+}
+
+/** Why `link` cannot be used now, without waiting (null when it is connected): why it closed for
+ *  good, or `unavailable` naming its state while it reconnects. */
+export function notOpen(link: Pick<MeshLink, "closedFor" | "state" | "slug" | "lastFailure">): MeshError | null {
+  if (link.closedFor) return link.closedFor;
+  // Why the last attempt failed, when a socket never opened (a refused certificate): without it a
+  // tool said "try again shortly" for ever, and the session never learnt what to fix.
+  const last = link.lastFailure ? ` Its last attempt: ${link.lastFailure.message}` : "";
+  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
+  return null;
+}
