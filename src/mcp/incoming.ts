@@ -69,9 +69,12 @@ export class Incoming {
     if (!r.ok) {
       if (r.reason !== "unknown_epoch") this.d.client.ackMessages([m.messageId]);
       else if (this.sealed.size < MAX_PENDING) this.sealed.set(m.messageId, m); // opened when keys arrive
-      const failed = r.reason !== "unknown_epoch" && r.reason !== "replayed";
+      // A stale keys message (an owner session's, read after its attestation) is no sign of a
+      // tampering broker: not counted, and the owner is asked again when this member is behind.
+      const failed = r.reason !== "unknown_epoch" && r.reason !== "replayed" && r.reason !== "keys_stale";
       if (failed) this.refused++;
       log[failed ? "warn" : "info"]("message not shown", { mesh: slug, messageId: m.messageId, reason: r.reason });
+      if (r.reason === "keys_stale") void this.askForKeys();
       return;
     }
     if (r.control === "keys") {
@@ -97,6 +100,13 @@ export class Incoming {
     // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.
     if (!this.pending.has(p.messageId) && this.d.replies.take(p)) return;
     this.enqueue(p, ring);
+  }
+
+  /** Asks the owner for the mesh keys again if this member is behind the mesh's epoch. */
+  private async askForKeys(): Promise<void> {
+    const { session, client, log, slug } = this.d;
+    const asked = await session.askAgainIfBehind(client).catch(() => false);
+    if (asked) log.info("asked the mesh owner for the mesh keys again", { mesh: slug });
   }
 
   /** The model was told of `n` refusals: only those counted since are still to be told. */
