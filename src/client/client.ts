@@ -22,7 +22,7 @@ import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
 import { goingAway, noAnswer, socketFailure } from "./broker-trouble.ts";
-import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
+import { LivenessWatch, livenessFor } from "./liveness.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
 import type { ClientOptions, ClientState } from "./client-options.ts";
@@ -108,8 +108,7 @@ export class BrokerClient {
     this.failure = null;
     // From its creation: a connect or a hello that stalls on a dead link is given up too.
     const watch = new LivenessWatch({
-      idleMs: this.opts.pingIdleMs ?? PING_IDLE_MS,
-      timeoutMs: this.opts.pongTimeoutMs ?? PONG_TIMEOUT_MS,
+      ...this.livenessTimings(this.ack?.pingIntervalMs),
       ping: () => ws.readyState === WebSocket.OPEN && ws.ping(),
       dead: (silentMs) => this.giveUp(ws, `nothing heard from the broker for ${silentMs} ms`),
     });
@@ -144,6 +143,13 @@ export class BrokerClient {
     };
   }
 
+  /** The liveness watch's timings: the caller's options, else matched to the broker's ping
+   *  interval as its hello_ack said it (the last one, for a socket not yet admitted). */
+  private livenessTimings(pingIntervalMs: number | undefined): { idleMs: number; timeoutMs: number } {
+    const fit = livenessFor(pingIntervalMs);
+    return { idleMs: this.opts.pingIdleMs ?? fit.idleMs, timeoutMs: this.opts.pongTimeoutMs ?? fit.timeoutMs };
+  }
+
   /** The link went silent, or the hello_ack did not come: no close frame will come (the broker's
    *  4100 is lost with the link), so it counts as an abnormal close (1006), and the socket is
    *  dropped without a closing handshake that would wait on the dead link. */
@@ -176,6 +182,7 @@ export class BrokerClient {
         this.endHandshake();
         this.ack = f;
         this.attempt = 0;
+        this.watch?.retune(this.livenessTimings(f.pingIntervalMs));
         // What waited goes out first, in order, before anything the onState callback sends.
         this.setState("open", {}, () => this.requests.flush());
         if (this.state === "closed") return; // the onState callback called close()
