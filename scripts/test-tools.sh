@@ -2,14 +2,15 @@
 # Sourced by scripts/test.sh and .ci/run: the system tools some tests drive, as Debian packages.
 # chromium for the dashboard's browser tests, ruby for the Homebrew formula, shellcheck for
 # install.sh, curl and wget for the installer tests, strace for the disk-fault tests,
-# systemd-analyze for the unit, zsh and fish for the completion scripts, and a C compiler for the
-# power-loss chaos run's preloaded shim.
+# systemd-analyze for the unit, zsh and fish for the completion scripts, a C compiler for the
+# power-loss chaos run's preloaded shim, and ip (iproute2) for the network-namespace tests (a
+# broker and two laptops on veth links whose link goes down).
 
 # Prints the Debian packages of the tools that are missing (nothing when all are there).
 missing_test_packages() {
   out=""
   for pair in chromium:chromium ruby:ruby shellcheck:shellcheck curl:curl strace:strace wget:wget \
-    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev; do
+    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev ip:iproute2; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || out="$out ${pair#*:}"
   done
   echo "${out# }"

@@ -86,3 +86,86 @@ test("journey: invite, join, DMs, a topic, inbox --follow and MCP pushes; a lapt
   expect(["<dm-1>", "<topic-1>", "<while-down-1>", "<while-down-2>", "<while-down-3>"].map((m) => count(out, m))).toEqual([1, 1, 1, 1, 1]);
   expect(mcp.notifications.filter((n) => n.content.includes("<never>"))).toEqual([]);
 }, 60_000);
+
+/** alice's MCP server on laptop 0 (a Claude Code session in /work/shop-api), connected. */
+async function aliceSession(t: Awaited<ReturnType<typeof team>>): Promise<McpSession> {
+  const mcp = await startMcp(t.alice, "sess-alice", "/work/shop-api", t.lapA.claudemesh);
+  await waitConnected(mcp, 15_000);
+  return mcp;
+}
+
+test("the broker host is killed with SIGKILL and restarted while both laptops send: every acknowledged message arrives once", async () => {
+  await using lab = netLab(2);
+  const data = tempDir("cm-vps-");
+  let serve = serveOn(lab, data);
+  try {
+    const [, url] = await serve.waitFor(LISTENING);
+    const t = await team(lab, url!);
+    await using mcp = await aliceSession(t);
+    await using follow = cliStream(t.bob, ["inbox", "--follow"], t.onB);
+    await until(() => follow.stderr().includes("Following"), "bob's inbox --follow to connect", 15_000);
+    // alice's session sends through MCP, bob through the CLI, each one message after the other.
+    const acked = { alice: [] as string[], bob: [] as string[] };
+    const unsent: string[] = [];
+    let sending = true;
+    const aliceSends = (async () => {
+      for (let i = 0; sending; i++) {
+        const r = await mcp.call("mesh_send", { to: "bob", message: `<a-${i}>` });
+        if (!r.isError) acked.alice.push(`<a-${i}>`);
+        else if (r.text.includes("Nothing was sent")) unsent.push(`<a-${i}>`);
+      }
+    })();
+    const bobSends = (async () => {
+      for (let i = 0; sending; i++) {
+        const r = await cli(t.bob, ["send", "alice/shop-api", `<b-${i}>`], t.onB);
+        if (r.code === 0) acked.bob.push(`<b-${i}>`);
+        else if (r.stderr.includes("nothing was sent")) unsent.push(`<b-${i}>`);
+      }
+    })();
+    await until(() => acked.alice.length >= 5 && acked.bob.length >= 2, "traffic from both laptops", 20_000);
+    serve.proc.kill("SIGKILL");
+    await serve.ended;
+    serve = serveOn(lab, data, new URL(url!).port);
+    await serve.waitFor(LISTENING);
+    const [a0, b0] = [acked.alice.length, acked.bob.length];
+    await until(() => acked.alice.length >= a0 + 5 && acked.bob.length >= b0 + 2, "traffic after the restart", 30_000);
+    sending = false;
+    await Promise.all([aliceSends, bobSends]);
+    await until(() => acked.alice.every((m) => follow.stdout().includes(m)), "bob's follower to show every message alice's session had acknowledged", 15_000);
+    await until(() => acked.bob.every((m) => mcp.notifications.some((n) => n.content.includes(m))), "alice's session to be pushed every message bob's CLI had acknowledged", 15_000);
+    const pushed = mcp.notifications.map((n) => n.content).join("\n");
+    expect(acked.alice.filter((m) => count(follow.stdout(), m) !== 1)).toEqual([]);
+    expect(acked.bob.filter((m) => count(pushed, `> ${m}\n`) !== 1)).toEqual([]);
+    // "Nothing was sent" is the truth: such a message never arrives.
+    expect(unsent.filter((m) => follow.stdout().includes(m) || pushed.includes(`> ${m}\n`))).toEqual([]);
+  } finally {
+    await serve[Symbol.asyncDispose]();
+  }
+}, 60_000);
+
+test("a laptop suspends (SIGSTOP) past the broker's liveness window, then resumes: it leaves peers, gets what was sent meanwhile once, and sends again", async () => {
+  await using lab = netLab(2);
+  await using serve = serveOn(lab, tempDir("cm-vps-"));
+  const [, url] = await serve.waitFor(LISTENING);
+  const t = await team(lab, url!);
+  await using mcp = await aliceSession(t);
+  await using follow = cliStream(t.bob, ["inbox", "--follow"], t.onB);
+  await until(() => follow.stderr().includes("Following"), "bob's inbox --follow to connect", 15_000);
+  const bobSees = () => t.online(t.bob, t.onB);
+  expect(await bobSees()).toContain("alice/shop-api");
+  process.kill(mcp.pid, "SIGSTOP");
+  const stoppedAt = performance.now();
+  ok(await cli(t.bob, ["send", "alice/shop-api", "<while-asleep>"], t.onB));
+  await until(async () => !(await bobSees()).includes("alice/shop-api"), "the suspended session offline in bob's peers", 4 * PING_MS);
+  expect(performance.now() - stoppedAt).toBeLessThan(2 * PING_MS + 2000);
+  // Asleep for longer than the grace too: its presence is gone, not only its connection.
+  await serve.waitFor(/closing unresponsive connection/, 4 * PING_MS);
+  await Bun.sleep(3 * PING_MS + 500);
+  process.kill(mcp.pid, "SIGCONT");
+  await mcp.waitNotification((n) => n.content.includes("<while-asleep>"), 15_000);
+  await until(async () => (await bobSees()).includes("alice/shop-api"), "the resumed session online again", 10_000);
+  const sent = await mcp.call("mesh_send", { to: "bob", message: "<awake>" });
+  expect(sent).toMatchObject({ isError: false });
+  await until(() => follow.stdout().includes("<awake>"), "bob to get the resumed session's message", 10_000);
+  expect(mcp.notifications.filter((n) => n.content.includes("<while-asleep>")).length).toBe(1);
+}, 60_000);
