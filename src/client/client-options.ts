@@ -38,10 +38,13 @@ export type ClientOptions = {
   /** Each state change, after the client made it. An exception it throws is written to stderr and
    *  changes nothing the client does next. */
   onState?: (s: ClientState, detail: { code?: number; reason?: string }) => void;
-  /** Silence from the broker after which the client pings it (default PING_IDLE_MS, 40 s). */
+  /** Silence from the broker after which the client pings it (default: matched to the ping
+   *  interval the broker's hello_ack states, livenessFor; 40 s for a default broker or one that
+   *  does not state it). */
   pingIdleMs?: number;
   /** Silence after that ping after which the link counts as dead: the client closes it and
-   *  reconnects, or closes for good without `reconnect` (default PONG_TIMEOUT_MS, 10 s). */
+   *  reconnects, or closes for good without `reconnect` (default: livenessFor, like pingIdleMs;
+   *  10 s for a default broker). */
   pongTimeoutMs?: number;
   /** Longest from opening a socket to its hello_ack (default HANDSHAKE_TIMEOUT_MS, 15 s): a
    *  broker that takes the connection and never answers fails a command in seconds, not after the

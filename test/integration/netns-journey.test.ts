@@ -169,3 +169,28 @@ test("a laptop suspends (SIGSTOP) past the broker's liveness window, then resume
   await until(() => follow.stdout().includes("<awake>"), "bob to get the resumed session's message", 10_000);
   expect(mcp.notifications.filter((n) => n.content.includes("<while-asleep>")).length).toBe(1);
 }, 60_000);
+
+test("a session sends while its own link is dead: each call is acknowledged or says nothing was sent, and the retry it asks for arrives once", async () => {
+  await using lab = netLab(2);
+  await using serve = serveOn(lab, tempDir("cm-vps-"));
+  const [, url] = await serve.waitFor(LISTENING);
+  const t = await team(lab, url!);
+  await using mcp = await aliceSession(t);
+  await using follow = cliStream(t.bob, ["inbox", "--follow"], t.onB);
+  await until(() => follow.stderr().includes("Following"), "bob's inbox --follow to connect", 15_000);
+  expect(await mcp.call("mesh_send", { to: "bob", message: "<before>" })).toMatchObject({ isError: false });
+  t.lapA.linkDown();
+  const downAt = performance.now();
+  // The first call waits on the dead link until the client gives it up (about 2.5 s here, §10);
+  // the next ones are told at once that the mesh is reconnecting.
+  const answers: { text: string; isError: boolean }[] = [];
+  for (const i of [1, 2, 3]) answers.push(await mcp.call("mesh_send", { to: "bob", message: `<out-${i}>` }));
+  expect(performance.now() - downAt).toBeLessThan(2 * PING_MS + 4000);
+  expect(answers.map((a) => a.isError && /Nothing was sent|Not connected/.test(a.text))).toEqual([true, true, true]);
+  t.lapA.linkUp();
+  await waitConnected(mcp, 20_000);
+  // What the tool asked for: the same call again.
+  for (const i of [1, 2, 3]) expect(await mcp.call("mesh_send", { to: "bob", message: `<out-${i}>` })).toMatchObject({ isError: false });
+  await until(() => [1, 2, 3].every((i) => follow.stdout().includes(`<out-${i}>`)), "bob to get the retried messages", 10_000);
+  expect(["<before>", "<out-1>", "<out-2>", "<out-3>"].map((m) => count(follow.stdout(), m))).toEqual([1, 1, 1, 1]);
+}, 60_000);
