@@ -21,7 +21,7 @@ import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
-import { goingAway, noAnswer, socketFailure } from "./broker-trouble.ts";
+import { goingAway, handshakeUnanswered, socketFailure } from "./broker-trouble.ts";
 import { LivenessWatch, livenessFor } from "./liveness.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
@@ -115,7 +115,7 @@ export class BrokerClient {
     this.watch = watch;
     const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.handshakeTimer = setTimeout(() => {
-      this.failure = noAnswer(this.base, handshakeMs);
+      this.failure = handshakeUnanswered(this.base, handshakeMs);
       this.giveUp(ws, `no hello_ack within ${handshakeMs} ms`);
     }, handshakeMs);
     ws.onopen = () => {

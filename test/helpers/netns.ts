@@ -25,6 +25,13 @@ export type Laptop = Host & {
   /** Takes the laptop's link down (inside its namespace; its peer on the bridge loses carrier). */
   linkDown(): void;
   linkUp(): void;
+  /** Drops every packet the vps sends to this laptop while the link stays up (a pfifo queue of
+   *  length 0 on the vps end of the veth): no route goes away, the laptop's packets still arrive,
+   *  and no answer comes back, as behind a NAT that forgot the flow. A connect hangs at its SYN.
+   *  (Dropping on the laptop's own end too would make its connects fail at once with ENOBUFS, a
+   *  local error no far-away fault gives.) `clear()` undoes it. */
+  blackhole(): void;
+  clear(): void;
 };
 
 export type NetLab = { vps: Host; laptops: Laptop[]; [Symbol.asyncDispose](): Promise<void> };
@@ -34,6 +41,12 @@ function ip(...args: string[]): void {
   const r = spawnSync("ip", args, { encoding: "utf8" });
   if (r.error) throw new Error(`\`ip\` could not run (${r.error.message}): install iproute2 (scripts/test-tools.sh)`);
   if (r.status !== 0) throw new Error(`ip ${args.join(" ")} failed (exit ${r.status}): ${r.stderr.trim()}`);
+}
+
+/** Runs `tc …` inside namespace `ns`; throws with its stderr when it fails. */
+function tc(ns: string, ...args: string[]): void {
+  const r = spawnSync("ip", ["netns", "exec", ns, "tc", ...args], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tc ${args.join(" ")} in ${ns} failed (exit ${r.status}): ${(r.stderr || r.error?.message || "").trim()}; tc comes with iproute2 (scripts/test-tools.sh)`);
 }
 
 /** A vps and `n` laptops (10.<net>.0.1 and .2, .3, …). Names carry the pid so that parallel test
@@ -71,7 +84,13 @@ export function netLab(n: number): NetLab {
       ip("-n", vps.ns, "link", "set", `l${i}`, "up");
       ip("-n", h.ns, "addr", "add", `${h.ip}/24`, "dev", "eth0");
       ip("-n", h.ns, "link", "set", "eth0", "up");
-      return { ...h, linkDown: () => ip("-n", h.ns, "link", "set", "eth0", "down"), linkUp: () => ip("-n", h.ns, "link", "set", "eth0", "up") };
+      return {
+        ...h,
+        linkDown: () => ip("-n", h.ns, "link", "set", "eth0", "down"),
+        linkUp: () => ip("-n", h.ns, "link", "set", "eth0", "up"),
+        blackhole: () => tc(vps.ns, "qdisc", "replace", "dev", `l${i}`, "root", "pfifo", "limit", "0"),
+        clear: () => tc(vps.ns, "qdisc", "del", "dev", `l${i}`, "root"),
+      };
     });
     return { vps, laptops, [Symbol.asyncDispose]: dispose };
   } catch (err) {

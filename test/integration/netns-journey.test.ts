@@ -85,6 +85,13 @@ test("journey: invite, join, DMs, a topic, inbox --follow and MCP pushes; a lapt
   const out = follow.stdout();
   expect(["<dm-1>", "<topic-1>", "<while-down-1>", "<while-down-2>", "<while-down-3>"].map((m) => count(out, m))).toEqual([1, 1, 1, 1, 1]);
   expect(mcp.notifications.filter((n) => n.content.includes("<never>"))).toEqual([]);
+
+  // A path that drops the broker's answers (its SYN-ACK too): the connect hangs until the
+  // command's timeout, and since a command goes out only after hello_ack, it says nothing was sent.
+  t.lapB.blackhole();
+  const silent = await cli(t.bob, ["send", "alice", "<never-2>"], { ...t.onB, env: { CLAUDEMESH_TIMEOUT: "2s" } });
+  expect([silent.code, silent.stderr]).toEqual([6, `claudemesh: The broker at ${url} did not answer within 2 s, so nothing was sent.\n`]);
+  t.lapB.clear();
 }, 60_000);
 
 /** alice's MCP server on laptop 0 (a Claude Code session in /work/shop-api), connected. */
