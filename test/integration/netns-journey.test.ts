@@ -2,10 +2,11 @@
 // §2.7 presence and grace, §2.8 liveness, §10 reconnect and "Pongs and liveness"): a broker on a
 // "vps" network namespace bound to its own address, two "laptops" with their own config dirs, the
 // real CLI and a real MCP server over stdio on them (test/helpers/netns.ts). Faults are real: a
-// laptop's link goes down (packets vanish, no FIN, no RST), the broker is killed with SIGKILL,
-// a client is suspended with SIGSTOP. Timeouts are shortened through the broker's settings only
-// (pingInterval 1 s, presenceGrace 3 s); the clients take theirs from the broker's hello_ack.
-// Needs root and iproute2 (scripts/test-tools.sh); `tc netem` is not used (see docs/decisions.md,
+// laptop's link goes down (packets vanish, no FIN, no RST), a path drops the broker's answers
+// (`tc` pfifo of length 0), the broker is killed with SIGKILL, a client is suspended with SIGSTOP.
+// Timeouts are shortened through the broker's settings only (pingInterval 1 s, presenceGrace 3 s);
+// the clients take theirs from the broker's hello_ack. Needs root and iproute2
+// (scripts/test-tools.sh). No delay or loss: `tc netem` was not available (docs/decisions.md,
 // Session 28).
 import { expect, test } from "bun:test";
 import { netLab, type Laptop, type NetLab } from "../helpers/netns.ts";
@@ -67,8 +68,8 @@ test("journey: invite, join, DMs, a topic, inbox --follow and MCP pushes; a lapt
   const downAt = performance.now();
   // Broker side (§2.8): reaped within two ping intervals; peers see bob offline from then on.
   await serve.waitFor(/closing unresponsive connection/, 4 * PING_MS);
-  await until(async () => !(await t.online()).includes("bob"), "bob offline in alice's peers", 4 * PING_MS);
-  expect(performance.now() - downAt).toBeLessThan(2 * PING_MS + 2000);
+  await until(async () => !(await t.online()).includes("bob"), "bob offline in alice's peers", 6 * PING_MS);
+  expect(performance.now() - downAt).toBeLessThan(2 * PING_MS + 3000);
   // Sent to bob while his link is down: acknowledged (exit 0), so queued for him.
   for (const i of [1, 2, 3]) ok(await cli(t.alice, ["send", "bob", `<while-down-${i}>`], t.onA));
   // Client side (§10): bob's follower notices the dead link by itself, while it is still down.
@@ -163,8 +164,8 @@ test("a laptop suspends (SIGSTOP) past the broker's liveness window, then resume
   process.kill(mcp.pid, "SIGSTOP");
   const stoppedAt = performance.now();
   ok(await cli(t.bob, ["send", "alice/shop-api", "<while-asleep>"], t.onB));
-  await until(async () => !(await bobSees()).includes("alice/shop-api"), "the suspended session offline in bob's peers", 4 * PING_MS);
-  expect(performance.now() - stoppedAt).toBeLessThan(2 * PING_MS + 2000);
+  await until(async () => !(await bobSees()).includes("alice/shop-api"), "the suspended session offline in bob's peers", 6 * PING_MS);
+  expect(performance.now() - stoppedAt).toBeLessThan(2 * PING_MS + 3000);
   // Asleep for longer than the grace too: its presence is gone, not only its connection.
   await serve.waitFor(/closing unresponsive connection/, 4 * PING_MS);
   await Bun.sleep(3 * PING_MS + 500);
