@@ -3,8 +3,10 @@
 # chromium for the dashboard's browser tests, ruby for the Homebrew formula, shellcheck for
 # install.sh, curl and wget for the installer tests, strace for the disk-fault tests,
 # systemd-analyze for the unit, zsh and fish for the completion scripts, a C compiler for the
-# power-loss chaos run's preloaded shim, and nginx, caddy and openssl for the reverse-proxy test
-# (docs/operations.md's proxy configurations, run as written over TLS with a test CA).
+# power-loss chaos run's preloaded shim, nginx, caddy and openssl for the reverse-proxy test
+# (docs/operations.md's proxy configurations, run as written over TLS with a test CA), and ip
+# (iproute2) for the network-namespace tests (a broker and two laptops on veth links whose link
+# goes down).
 
 # Prints the Debian packages of the tools that are missing (nothing when all are there).
 missing_test_packages() {
@@ -12,7 +14,7 @@ missing_test_packages() {
   # nginx installs to /usr/sbin, which a user's PATH may lack (the test looks there too).
   PATH="$PATH:/usr/sbin:/sbin"
   for pair in chromium:chromium ruby:ruby shellcheck:shellcheck curl:curl strace:strace wget:wget \
-    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev nginx:nginx caddy:caddy openssl:openssl; do
+    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev nginx:nginx caddy:caddy openssl:openssl ip:iproute2; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || out="$out ${pair#*:}"
   done
   echo "${out# }"

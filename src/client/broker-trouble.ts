@@ -78,9 +78,15 @@ export class GoingAwayError extends MeshError {}
 export const goingAway = (base: string) =>
   new GoingAwayError("unavailable", `The broker at ${base} is shutting down or restarting (it closed the connection: 1001 going away), so nothing was sent. Retry in a moment.`);
 
+const duration = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
 /** The broker took the connection, then said nothing for `ms`. */
-export const noAnswer = (base: string, ms: number, cause?: unknown) =>
-  new MeshError("timeout", `The broker at ${base} did not answer within ${ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`}.`, withCause(cause));
+export const noAnswer = (base: string, ms: number, cause?: unknown) => new MeshError("timeout", `The broker at ${base} did not answer within ${duration(ms)}.`, withCause(cause));
+
+/** A WebSocket without a hello_ack after `ms` (a silent server, or a path that drops the broker's
+ *  answers, its SYN-ACK included): a client sends its requests only after hello_ack, so none went
+ *  out, and a `send` may be given again without a duplicate. */
+export const handshakeUnanswered = (base: string, ms: number) => new NotSentError("timeout", `The broker at ${base} did not answer within ${duration(ms)}, so nothing was sent.`);
 
 /** What to do about a URL that reached the wrong thing: a base with a path most likely carries
  *  one too many (a page or route of the broker), else the URL is wrong altogether. */

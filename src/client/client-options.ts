@@ -43,10 +43,13 @@ export type ClientOptions = {
    *  changes nothing the client does next. `failure`, when reconnecting after a socket that never
    *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection). */
   onState?: (s: ClientState, detail: StateDetail) => void;
-  /** Silence from the broker after which the client pings it (default PING_IDLE_MS, 40 s). */
+  /** Silence from the broker after which the client pings it (default: matched to the ping
+   *  interval the broker's hello_ack states, livenessFor; 40 s for a default broker or one that
+   *  does not state it). */
   pingIdleMs?: number;
   /** Silence after that ping after which the link counts as dead: the client closes it and
-   *  reconnects, or closes for good without `reconnect` (default PONG_TIMEOUT_MS, 10 s). */
+   *  reconnects, or closes for good without `reconnect` (default: livenessFor, like pingIdleMs;
+   *  10 s for a default broker). */
   pongTimeoutMs?: number;
   /** Longest from opening a socket to its hello_ack (default HANDSHAKE_TIMEOUT_MS, 15 s): a
    *  broker that takes the connection and never answers fails a command in seconds, not after the

@@ -21,8 +21,8 @@ import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
-import { goingAway, noAnswer, socketFailure } from "./broker-trouble.ts";
-import { LivenessWatch, PING_IDLE_MS, PONG_TIMEOUT_MS } from "./liveness.ts";
+import { goingAway, handshakeUnanswered, socketFailure } from "./broker-trouble.ts";
+import { LivenessWatch, livenessFor } from "./liveness.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
@@ -108,15 +108,14 @@ export class BrokerClient {
     this.failure = null;
     // From its creation: a connect or a hello that stalls on a dead link is given up too.
     const watch = new LivenessWatch({
-      idleMs: this.opts.pingIdleMs ?? PING_IDLE_MS,
-      timeoutMs: this.opts.pongTimeoutMs ?? PONG_TIMEOUT_MS,
+      ...this.livenessTimings(this.ack?.pingIntervalMs),
       ping: () => ws.readyState === WebSocket.OPEN && ws.ping(),
       dead: (silentMs) => this.giveUp(ws, `nothing heard from the broker for ${silentMs} ms`),
     });
     this.watch = watch;
     const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.handshakeTimer = setTimeout(() => {
-      this.failure = noAnswer(this.base, handshakeMs);
+      this.failure = handshakeUnanswered(this.base, handshakeMs);
       this.giveUp(ws, `no hello_ack within ${handshakeMs} ms`);
     }, handshakeMs);
     ws.onopen = () => {
@@ -142,6 +141,13 @@ export class BrokerClient {
     ws.onerror = (ev) => {
       if (this.ws === ws && ws.readyState !== WebSocket.OPEN) this.failure ??= socketFailure(this.base, ev);
     };
+  }
+
+  /** The liveness watch's timings: the caller's options, else matched to the broker's ping
+   *  interval as its hello_ack said it (the last one, for a socket not yet admitted). */
+  private livenessTimings(pingIntervalMs: number | undefined): { idleMs: number; timeoutMs: number } {
+    const fit = livenessFor(pingIntervalMs);
+    return { idleMs: this.opts.pingIdleMs ?? fit.idleMs, timeoutMs: this.opts.pongTimeoutMs ?? fit.timeoutMs };
   }
 
   /** The link went silent, or the hello_ack did not come: no close frame will come (the broker's
@@ -176,6 +182,7 @@ export class BrokerClient {
         this.endHandshake();
         this.ack = f;
         this.attempt = 0;
+        this.watch?.retune(this.livenessTimings(f.pingIntervalMs));
         // What waited goes out first, in order, before anything the onState callback sends.
         this.setState("open", {}, () => this.requests.flush());
         if (this.state === "closed") return; // the onState callback called close()

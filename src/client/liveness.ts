@@ -15,6 +15,18 @@ export const PING_IDLE_MS = 40_000;
  *  peers see no leave and join. */
 export const PONG_TIMEOUT_MS = 10_000;
 
+/** The watch's timings for a broker that said (hello_ack.pingIntervalMs) it pings every
+ *  `pingIntervalMs`: probe after a third of an interval more than the broker's own period, never
+ *  later than PING_IDLE_MS, and give the probe as long as the broker gives its own ping (one
+ *  interval), never more than PONG_TIMEOUT_MS. A default broker (30 s) gives the defaults; one
+ *  set to ping every second is matched, so its clients find a dead link within seconds too, as
+ *  the broker does, and not after 50 s (by then the broker has reaped the link and its grace may
+ *  have passed). Without the field (an older broker) the defaults stand. */
+export function livenessFor(pingIntervalMs: number | undefined): { idleMs: number; timeoutMs: number } {
+  if (!pingIntervalMs || pingIntervalMs <= 0) return { idleMs: PING_IDLE_MS, timeoutMs: PONG_TIMEOUT_MS };
+  return { idleMs: Math.min(PING_IDLE_MS, Math.round((pingIntervalMs * 4) / 3)), timeoutMs: Math.min(PONG_TIMEOUT_MS, pingIntervalMs) };
+}
+
 export type LivenessOptions = {
   idleMs: number;
   timeoutMs: number;
@@ -33,13 +45,22 @@ export class LivenessWatch {
   private probeSentAt: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly o: LivenessOptions) {
+  constructor(private o: LivenessOptions) {
     this.arm(o.idleMs);
   }
 
   heard(): void {
     this.lastHeard = Date.now();
     this.probeSentAt = null;
+  }
+
+  /** New timings (the broker's hello_ack told its ping interval): taken from the next check on,
+   *  and at once when they are shorter than the wait already armed. */
+  retune(t: { idleMs: number; timeoutMs: number }): void {
+    this.o = { ...this.o, ...t };
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.check();
   }
 
   stop(): void {

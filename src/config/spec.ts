@@ -40,7 +40,7 @@ export const SETTINGS = [
   { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },
   { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 256, doc: "Open connections allowed from one client address." },
   { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },
-  { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it." },
+  { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it. Clients watch for silence at the same pace (told in hello_ack)." },
   { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
   { key: "drainTimeout", kind: ms(SEC, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
   { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset (0 keeps all)." },

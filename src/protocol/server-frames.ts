@@ -64,6 +64,9 @@ export const HelloAck = frame("hello_ack", {
   serverTime: F.TimestampMs,
   reattached: Type.Boolean(),
   limits: Type.Object({ maxFrameBytes: Type.Integer(), sendRatePerSec: Type.Number(), sendBurst: Type.Integer() }),
+  /** How often the broker pings each connection (§2.8), so a client can watch for silence at the
+   *  same pace. Optional: older brokers do not send it. */
+  pingIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 
 export const ErrorFrame = frame("error", {

@@ -38,6 +38,7 @@ test("1. POST /v1/meshes creates a mesh; the owner's hello gets hello_ack", asyn
   expect(ack.limits.maxFrameBytes).toBe(65536);
   expect(typeof ack.limits.sendRatePerSec).toBe("number");
   expect(typeof ack.limits.sendBurst).toBe("number");
+  expect(ack.pingIntervalMs).toBe(30_000); // the default pingInterval (§2.6, §2.8)
 
   // every mesh starts with #general, the owner its lead (§4.3.11, §6.3)
   const { topics } = await conn.ok({ type: "topic_list" });

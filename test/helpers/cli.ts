@@ -18,7 +18,9 @@ export const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 export type CliResult = { code: number; stdout: string; stderr: string; json(): any };
 
 /** `stdin: "open"`: a pipe that is never written to nor closed (a terminal nobody types into). */
-export type CliOptions = { stdin?: string | { open: true }; env?: Record<string, string>; timeoutMs?: number };
+/** `command`: what runs as `claudemesh` (default: from source, here; test/helpers/netns.ts gives
+ *  one that runs on another host). */
+export type CliOptions = { stdin?: string | { open: true }; env?: Record<string, string>; timeoutMs?: number; command?: string[] };
 
 export function cliEnv(configDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), CLAUDEMESH_CONFIG_DIR: configDir, CI: "1", ...extra };
@@ -29,7 +31,7 @@ export function cliEnv(configDir: string, extra: Record<string, string> = {}): R
 
 /** Runs one CLI command to completion (killed after timeoutMs, default 20 s). */
 export async function cli(configDir: string, args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, ...args], {
+  const proc = Bun.spawn([...(opts.command ?? [process.execPath, "run", MAIN]), ...args], {
     env: cliEnv(configDir, opts.env),
     stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : "pipe",
     stdout: "pipe",
@@ -70,7 +72,7 @@ export type CliStream = {
 
 /** Starts a long-running CLI command (e.g. `inbox --follow`) and reads its stdout line by line. */
 export function cliStream(configDir: string, args: string[], opts: Omit<CliOptions, "stdin" | "timeoutMs"> = {}): CliStream {
-  const proc = Bun.spawn([process.execPath, "run", MAIN, ...args], { env: cliEnv(configDir, opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([...(opts.command ?? [process.execPath, "run", MAIN]), ...args], { env: cliEnv(configDir, opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const decoder = new TextDecoder();
   let out = "";
   let err = "";

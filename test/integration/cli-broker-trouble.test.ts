@@ -47,8 +47,9 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
       { name: "not a broker", url: other.url.origin, said: `${other.url.origin} is not a claudemesh broker (it answered HTTP 501): nothing was done; is the URL right?`, kept: false },
       { name: "a path", url: `${team.b.url}/mesh`, said: `${team.b.url}/mesh is not a claudemesh broker (it answered HTTP 404): nothing was done; give the broker's base URL, without the path (like ${team.b.url}).`, kept: false },
       { name: "https to http", url: https, said: `Cannot reach the broker at ${https}: the TLS handshake failed, so nothing was sent. Is the broker served over http:// rather than https://?`, kept: false },
-      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, kept: true },
-    ];
+      // send's request waits for hello_ack, so over the WebSocket the silence proves it unsent.
+      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, kept: true, sent: `The broker at ${silentUrl} did not answer within 500 ms, so nothing was sent.` },
+    ] as { name: string; url: string; said: string; kept: boolean; sent?: string }[];
     try {
       const seen = await Promise.all(
         cases.map(async (c, i) => {
@@ -58,7 +59,7 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
           return { name: c.name, new: [created.code, created.stderr, pendingIn(mine).length], send: [sent.code, sent.stderr] };
         }),
       );
-      expect(seen).toEqual(cases.map((c) => ({ name: c.name, new: [6, `claudemesh: ${c.said}${c.kept ? AGAIN : ""}\n`, c.kept ? 1 : 0], send: [6, `claudemesh: ${c.said}\n`] })));
+      expect(seen).toEqual(cases.map((c) => ({ name: c.name, new: [6, `claudemesh: ${c.said}${c.kept ? AGAIN : ""}\n`, c.kept ? 1 : 0], send: [6, `claudemesh: ${c.sent ?? c.said}\n`] })));
     } finally {
       silent.stop(true);
     }
@@ -157,7 +158,7 @@ describe("list and doctor say what send says", () => {
       { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?` },
       { name: "502", url: gateway.url.origin, said: `The broker at ${gateway.url.origin} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
       { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?` },
-      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.` },
+      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, sent: `The broker at ${silentUrl} did not answer within 500 ms, so nothing was sent.` },
       // The WebSocket upgrade gets no body to say why: send says busy there, as for any 503.
       { name: "not ready", url: unready.url.origin, said: `The broker at ${unready.url.origin} runs but is not ready: it cannot write its database. Retry in a while; its log says more.`, sent: busy503(unready.url.origin) },
     ];

@@ -81,7 +81,7 @@ describe("client library", () => {
     const client = new BrokerClient({ url: `http://127.0.0.1:${silent.port}`, credentials: { kind: "member", meshId: "mesh_silent01", memberId: "mbr_silent01", keys }, where: { sessionId: "s-silent-1", pid: 1, cwd: "/" }, handshakeTimeoutMs: 300 });
     const started = performance.now();
     // `timeout`, as `new` says of an HTTP request left unanswered (src/client/broker-trouble.ts).
-    await expect(client.connect()).rejects.toMatchObject({ code: "timeout", message: `The broker at http://127.0.0.1:${silent.port} did not answer within 300 ms.` });
+    await expect(client.connect()).rejects.toMatchObject({ code: "timeout", message: `The broker at http://127.0.0.1:${silent.port} did not answer within 300 ms, so nothing was sent.` });
     expect(performance.now() - started).toBeLessThan(5000);
     expect(client.state).toBe("closed");
     silent.stop(true);

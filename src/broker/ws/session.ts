@@ -253,6 +253,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     serverTime: now,
     reattached,
     limits: { maxFrameBytes: ctx.config.maxFrameBytes, sendRatePerSec: ctx.config.sendRate, sendBurst: ctx.config.sendBurst },
+    pingIntervalMs: ctx.config.pingInterval,
   };
   conn.send(ack);
   if (!reattached) {
