@@ -15,7 +15,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildMesh, MEMBER_NAMES } from "./upgrade-fixtures/scenario.ts";
-import { serve, serveOutcome } from "./upgrade-fixtures/run.ts";
+import { cm, member, serve, serveOutcome } from "./upgrade-fixtures/run.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const OUT = join(ROOT, "test/fixtures/upgrade");
@@ -90,6 +90,14 @@ async function makeFixture(schema: number, commit: string): Promise<void> {
     const before = sha256(join(migrated, DB));
     const older = await serveOutcome(checkout, migrated);
     const olderOnMigrated = { code: older.code, stderr: older.stderr.trim(), databaseUnchanged: sha256(join(migrated, DB)) === before };
+    // Going back as docs/operations.md says: the older binary restores the pre-migrate backup
+    // today's start wrote, and starts on it.
+    const backup = readdirSync(join(migrated, "backups")).find((f) => f.startsWith(`pre-migrate-v${schema}-`));
+    if (!backup) throw new Error(`today's serve --check wrote no pre-migrate-v${schema} backup in ${migrated}/backups`);
+    const operator = member(work, "operator");
+    const restored = await cm(checkout, operator, ["admin", "restore", join(migrated, "backups", backup), "--data-dir", migrated, "--force"], [0, 1, 2, 3, 4, 5, 6, 7, 65]);
+    const restart = await serveOutcome(checkout, migrated);
+    const olderRestoresBackup = { restoreCode: restored.code, restoreOutput: (restored.stdout + restored.stderr).trim().replaceAll(work, "<work>"), serveListened: restart.listened };
 
     const [date, subject] = git("log", "-1", "--format=%aI%n%s", commit).split("\n");
     const full = {
@@ -101,6 +109,7 @@ async function makeFixture(schema: number, commit: string): Promise<void> {
       expiresAt: new Date(Date.now() + 364 * 86_400_000).toISOString(),
       ...manifest,
       olderOnMigrated,
+      olderRestoresBackup,
     };
     writeFileSync(join(dir, "manifest.json"), `${JSON.stringify(full, null, 2)}\n`);
     console.log(`schema ${schema} from ${commit.slice(0, 7)} (${date}): ${dir}`);

@@ -89,7 +89,7 @@ export async function serve(checkout: string, dataDir: string, env: Record<strin
 
 /** Runs `claudemesh serve` from `checkout` on `dataDir` until it exits or listens (then stops it):
  *  what an operator sees when starting that binary on that directory. */
-export async function serveOutcome(checkout: string, dataDir: string, extraArgs: string[] = []): Promise<{ code: number; stderr: string }> {
+export async function serveOutcome(checkout: string, dataDir: string, extraArgs: string[] = []): Promise<{ code: number; listened: boolean; stderr: string }> {
   const proc = Bun.spawn([process.execPath, "run", join(checkout, "src/main.ts"), "serve", "--port", "0", "--data-dir", dataDir, ...extraArgs], {
     cwd: checkout,
     env: baseEnv({ HOME: join(dataDir, "..", "serve-home"), CLAUDEMESH_LOG_LEVEL: "info" }),
@@ -105,5 +105,5 @@ export async function serveOutcome(checkout: string, dataDir: string, extraArgs:
     if (text.includes('"msg":"broker listening"')) proc.kill("SIGTERM");
   }
   const stdout = await new Response(proc.stdout).text();
-  return { code: await proc.exited, stderr: text + stdout };
+  return { code: await proc.exited, listened: text.includes('"msg":"broker listening"'), stderr: text + stdout };
 }

@@ -50,8 +50,6 @@ export async function buildMesh(checkout: string, root: string, broker: Serve): 
 
   await run(m.owner, ["topic", "create", "deploys", "--description", "Deploy announcements"]);
   for (const n of ["alice", "bob", "carol", "eve"] as const) await run(m[n], ["topic", "join", "deploys"]);
-  await run(m.alice, ["topic", "post", "deploys", "history 1: alice says hello"]);
-  await run(m.owner, ["topic", "post", "deploys", "history 2: owner welcomes everyone"]);
   await run(m.bob, ["revoke", "eve", "dm"]);
   await run(m.alice, ["block", "eve"]);
   const bobGrants = await json(m.bob, ["grants"]);
@@ -69,6 +67,8 @@ export async function buildMesh(checkout: string, root: string, broker: Serve): 
     await run(from, to.startsWith("#") ? ["topic", "post", to.slice(1), text] : ["send", to, text]);
     queued.push({ from: from.name, to, text });
   };
+  await send(m.alice, "#deploys", "history 1: alice says hello");
+  await send(m.owner, "#deploys", "history 2: owner welcomes everyone");
   await send(m.alice, "bob", "queued 1: alice to bob, before the kick");
   await send(m.owner, "*", "queued 2: owner to everyone, before the kick");
   await send(m.alice, "#deploys", "queued 3: alice in deploys, before the kick");
