@@ -1,6 +1,6 @@
 // A writable copy of one test/fixtures/upgrade/schema-<N>/ (see its README): the broker's data
 // directory and the members' config directories the older version wrote, with the manifest.
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromBase64Url, toBase64Url } from "../../src/crypto/encoding.ts";
 import { tempDir } from "./temp-dir.ts";
@@ -31,6 +31,7 @@ export type Fixture = {
 export function fixtureCopy(fixtureDir: string): Fixture {
   const root = tempDir("cm-upgrade-");
   cpSync(fixtureDir, root, { recursive: true });
+  privateModes(root);
   const manifest = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8")) as Manifest;
   const configDir = (name: string) => join(root, "members", name);
   return {
@@ -46,6 +47,16 @@ export function fixtureCopy(fixtureDir: string): Fixture {
       }
     },
   };
+}
+
+/** Git keeps no file modes, so a checkout has 0644 where the older versions wrote 0600 (and 0700
+ *  directories), which the CLI refuses as readable by others: give back the modes they wrote. */
+function privateModes(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) privateModes(join(dir, e.name));
+    else chmodSync(join(dir, e.name), 0o600);
+  }
 }
 
 /** The fixture's invite link with its broker replaced by `url` (the broker address is not part of
