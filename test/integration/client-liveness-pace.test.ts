@@ -81,3 +81,16 @@ test("a broker stating a 1 ms ping interval is probed at most once a second, and
   expect(broker.pings[1]! - broker.pings[0]!).toBeGreaterThanOrEqual(900);
   expect({ state: c.client.state, seen: c.seen }).toEqual({ state: "open", seen: ["open"] });
 }, 20_000);
+
+test("a reconnect whose socket takes longer to open than the last broker's ping pace still connects", async () => {
+  // The first broker said 1 s: its clients find a dead open link within about 2.3 s. The socket
+  // after it is slow to open (3 s, as a slow resolver or TLS handshake): only the handshake
+  // timeout (15 s) may give that up, or the client never connects again.
+  using broker = scriptedBroker(1000, (n) => (n === 0 ? 0 : 3000));
+  using c = watchedClient(broker.url);
+  await c.client.connect();
+  const reopened = c.next("open");
+  broker.sockets[0]!.terminate();
+  await reopened;
+  expect(c.seen).toEqual(["open", "reconnecting:1006", "open"]);
+}, 20_000);
