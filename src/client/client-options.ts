@@ -44,8 +44,8 @@ export type ClientOptions = {
    *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection). */
   onState?: (s: ClientState, detail: StateDetail) => void;
   /** Silence from the broker after which the client pings it (default: matched to the ping
-   *  interval the broker's hello_ack states, livenessFor; 40 s for a default broker or one that
-   *  does not state it). */
+   *  interval the socket's hello_ack states, livenessFor, at least 1 s; 40 s for a default broker,
+   *  one that does not state it, and a socket before its hello_ack). */
   pingIdleMs?: number;
   /** Silence after that ping after which the link counts as dead: the client closes it and
    *  reconnects, or closes for good without `reconnect` (default: livenessFor, like pingIdleMs;

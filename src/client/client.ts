@@ -106,9 +106,12 @@ export class BrokerClient {
     const ws = new WebSocket(wsUrl(this.opts.url)) as Socket;
     this.ws = ws;
     this.failure = null;
-    // From its creation: a connect or a hello that stalls on a dead link is given up too.
+    // From its creation: a connect or a hello that stalls on a dead link is given up too. Until
+    // this socket's hello_ack, at the default pace: the last broker's may be a second, and a socket
+    // slower to open than that (a resolver, a TLS handshake over a slow path) is no dead link; the
+    // handshake timeout bounds this phase.
     const watch = new LivenessWatch({
-      ...this.livenessTimings(this.ack?.pingIntervalMs),
+      ...this.livenessTimings(undefined),
       ping: () => ws.readyState === WebSocket.OPEN && ws.ping(),
       dead: (silentMs) => this.giveUp(ws, `nothing heard from the broker for ${silentMs} ms`),
     });
@@ -144,7 +147,7 @@ export class BrokerClient {
   }
 
   /** The liveness watch's timings: the caller's options, else matched to the broker's ping
-   *  interval as its hello_ack said it (the last one, for a socket not yet admitted). */
+   *  interval as this socket's hello_ack said it (livenessFor; its defaults before that). */
   private livenessTimings(pingIntervalMs: number | undefined): { idleMs: number; timeoutMs: number } {
     const fit = livenessFor(pingIntervalMs);
     return { idleMs: this.opts.pingIdleMs ?? fit.idleMs, timeoutMs: this.opts.pongTimeoutMs ?? fit.timeoutMs };

@@ -15,16 +15,25 @@ export const PING_IDLE_MS = 40_000;
  *  peers see no leave and join. */
 export const PONG_TIMEOUT_MS = 10_000;
 
+/** The fewest milliseconds of silence before the client pings, and the least it gives a ping to be
+ *  answered, whatever interval a broker states: the field is the broker's word (schema minimum
+ *  1 ms), and matched blindly a broker saying 1 ms had its clients ping it about once per round
+ *  trip and drop every link whose pong took over a millisecond. A broker may be set to ping every
+ *  100 ms (its own minimum); its clients then probe after 1 s of silence. */
+export const MIN_PING_IDLE_MS = 1000;
+export const MIN_PONG_TIMEOUT_MS = 1000;
+
 /** The watch's timings for a broker that said (hello_ack.pingIntervalMs) it pings every
  *  `pingIntervalMs`: probe after a third of an interval more than the broker's own period, never
  *  later than PING_IDLE_MS, and give the probe as long as the broker gives its own ping (one
- *  interval), never more than PONG_TIMEOUT_MS. A default broker (30 s) gives the defaults; one
- *  set to ping every second is matched, so its clients find a dead link within seconds too, as
- *  the broker does, and not after 50 s (by then the broker has reaped the link and its grace may
- *  have passed). Without the field (an older broker) the defaults stand. */
+ *  interval), never more than PONG_TIMEOUT_MS; neither below its MIN_. A default broker (30 s)
+ *  gives the defaults; one set to ping every second is matched, so its clients find a dead link
+ *  within seconds too, as the broker does, and not after 50 s (by then the broker has reaped the
+ *  link and its grace may have passed). Without the field (an older broker) the defaults stand. */
 export function livenessFor(pingIntervalMs: number | undefined): { idleMs: number; timeoutMs: number } {
   if (!pingIntervalMs || pingIntervalMs <= 0) return { idleMs: PING_IDLE_MS, timeoutMs: PONG_TIMEOUT_MS };
-  return { idleMs: Math.min(PING_IDLE_MS, Math.round((pingIntervalMs * 4) / 3)), timeoutMs: Math.min(PONG_TIMEOUT_MS, pingIntervalMs) };
+  const idleMs = Math.min(PING_IDLE_MS, Math.max(MIN_PING_IDLE_MS, Math.round((pingIntervalMs * 4) / 3)));
+  return { idleMs, timeoutMs: Math.min(PONG_TIMEOUT_MS, Math.max(MIN_PONG_TIMEOUT_MS, pingIntervalMs)) };
 }
 
 export type LivenessOptions = {

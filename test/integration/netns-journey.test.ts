@@ -106,6 +106,10 @@ test("the broker host is killed with SIGKILL and restarted while both laptops se
   await using lab = netLab(2);
   const data = tempDir("cm-vps-");
   let serve = serveOn(lab, data);
+  // Stopped in `finally` too: a failed wait left both loops sending for the rest of the run, the
+  // CLI's through a namespace deleted under it (a process spawned per failing attempt, at once).
+  let sending = true;
+  const loops: Promise<void>[] = [];
   try {
     const [, url] = await serve.waitFor(LISTENING);
     const t = await team(lab, url!);
@@ -115,7 +119,6 @@ test("the broker host is killed with SIGKILL and restarted while both laptops se
     // alice's session sends through MCP, bob through the CLI, each one message after the other.
     const acked = { alice: [] as string[], bob: [] as string[] };
     const unsent: string[] = [];
-    let sending = true;
     const aliceSends = (async () => {
       for (let i = 0; sending; i++) {
         const r = await mcp.call("mesh_send", { to: "bob", message: `<a-${i}>` });
@@ -130,6 +133,7 @@ test("the broker host is killed with SIGKILL and restarted while both laptops se
         else if (r.stderr.includes("nothing was sent")) unsent.push(`<b-${i}>`);
       }
     })();
+    loops.push(aliceSends, bobSends);
     await until(() => acked.alice.length >= 5 && acked.bob.length >= 2, "traffic from both laptops", 20_000);
     serve.proc.kill("SIGKILL");
     await serve.ended;
@@ -147,6 +151,8 @@ test("the broker host is killed with SIGKILL and restarted while both laptops se
     // "Nothing was sent" is the truth: such a message never arrives.
     expect(unsent.filter((m) => follow.stdout().includes(m) || pushed.includes(`> ${m}\n`))).toEqual([]);
   } finally {
+    sending = false;
+    await Promise.allSettled(loops);
     await serve[Symbol.asyncDispose]();
   }
 }, 60_000);
