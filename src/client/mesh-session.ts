@@ -51,6 +51,12 @@ export type Delivered = {
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
 export type Control = "keys" | "key_request";
+/** Whether a message refused with `reason` failed verification, which readers report as a sign of
+ *  a modified broker: not a repeat (an honest redelivery after a lost ack as often as not), not one
+ *  sealed under a key epoch still to come, not keys from an owner session read after its
+ *  attestation expired (stale, and asked for again). */
+export const failedVerification = (reason: string): boolean => reason !== "replayed" && reason !== "unknown_epoch" && reason !== "keys_stale";
+
 export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused" | "keys_stale" | "forged_notice"; messageId: string };
 
 export type Identity = {

@@ -2,7 +2,7 @@
 // opened, checked and kept pending (or handed to a mesh_ask waiting for it), pushes sealed under a
 // key epoch not learnt yet kept until the keys come, and the key messages acted on. A message is
 // acked to the broker only once seen (markSeen, or a reply settled as delivered).
-import { answerKeyRequest, type MeshSession } from "../client/mesh-session.ts";
+import { answerKeyRequest, failedVerification, type MeshSession } from "../client/mesh-session.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -70,8 +70,8 @@ export class Incoming {
       if (r.reason !== "unknown_epoch") this.d.client.ackMessages([m.messageId]);
       else if (this.sealed.size < MAX_PENDING) this.sealed.set(m.messageId, m); // opened when keys arrive
       // A stale keys message (an owner session's, read after its attestation) is no sign of a
-      // tampering broker: not counted, and the owner is asked again when this member is behind.
-      const failed = r.reason !== "unknown_epoch" && r.reason !== "replayed" && r.reason !== "keys_stale";
+      // tampering broker (failedVerification): the owner is asked again when this member is behind.
+      const failed = failedVerification(r.reason);
       if (failed) this.refused++;
       log[failed ? "warn" : "info"]("message not shown", { mesh: slug, messageId: m.messageId, reason: r.reason });
       if (r.reason === "keys_stale") void this.askForKeys();

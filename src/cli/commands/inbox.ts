@@ -9,7 +9,7 @@
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
-import { answerKeyRequest, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
+import { answerKeyRequest, failedVerification, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, savedBroker, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
@@ -64,9 +64,8 @@ const staleText = (n: number) => `${n} mesh key message(s) came from an owner se
 /** A batch's dropped messages by what to say of them: repeats of messages already read (an honest
  *  redelivery as often as not), stale keys messages, and failures. */
 function tally(b: Batch): { again: number; stale: number; failed: number } {
-  const again = b.dropped.filter((d) => d.reason === "replayed").length;
-  const stale = b.dropped.filter((d) => d.reason === "keys_stale").length;
-  return { again, stale, failed: b.dropped.length - again - stale };
+  const count = (pred: (reason: string) => boolean) => b.dropped.filter((d) => pred(d.reason)).length;
+  return { again: count((r) => r === "replayed"), stale: count((r) => r === "keys_stale"), failed: count(failedVerification) };
 }
 
 /** Says, when stdout failed before taking every message, that the rest stay unread. */
