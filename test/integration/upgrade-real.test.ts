@@ -6,7 +6,9 @@
 // messages in the order they were sent with their plaintext, keep topic history and offsets,
 // grants, blocks, removals and the partly used invite's remaining uses. The other direction (the
 // older `serve` on the migrated directory) needs that commit's code, so the generator ran it and
-// recorded the outcome in manifest.json; this test checks what it recorded.
+// recorded the outcome in manifest.json; this test checks what it recorded. Every process (the
+// broker, each CLI run, the MCP server) runs under libfaketime at the fixture's time plus a day,
+// whatever the date: the invites and queued messages the fixture holds never expire for them.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
@@ -15,8 +17,7 @@ import { basename, join, resolve } from "node:path";
 import { MIGRATIONS, LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { cli } from "../helpers/cli.ts";
-import { spawnBroker } from "../helpers/process.ts";
-import { fixtureCopy, inboxBodies, joinLinkFor, type Fixture } from "../helpers/upgrade-fixture.ts";
+import { FAKED_AFTER_GENERATION_MS, inboxBodies, joinLinkFor, upgradedFixture } from "../helpers/upgrade-fixture.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/upgrade");
 const SCHEMAS = readdirSync(FIXTURES)
@@ -32,11 +33,13 @@ test("fixtures cover schema 1, schema 4 and the last schema before the newest", 
 
 describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) => {
   test("today's serve migrates it, and every member's older config works with today's CLI", async () => {
-    const f: Fixture = fixtureCopy(join(FIXTURES, `schema-${schema}`));
-    expect(Date.now(), `the fixtures expire on ${f.manifest.expiresAt}: regenerate them (bun scripts/make-upgrade-fixtures.ts)`).toBeLessThan(Date.parse(f.manifest.expiresAt));
-    await using broker = await spawnBroker(f.dataDir);
-    f.pointMembersAt(broker.url);
+    await using up = await upgradedFixture(join(FIXTURES, `schema-${schema}`));
+    const { f, broker, clock, run } = up;
     const logs = broker.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    // The broker runs on the faked clock: a day after the fixture was made, before it expires.
+    const brokerNow = Date.parse(logs.find((l) => l.msg === "broker listening")?.ts);
+    const generated = Date.parse(f.manifest.generatedAt);
+    expect({ fakedClock: Math.abs(brokerNow - clock.now()) < 10_000, afterGeneration: brokerNow > generated + FAKED_AFTER_GENERATION_MS - 10_000, beforeExpiry: brokerNow < Date.parse(f.manifest.expiresAt) }).toEqual({ fakedClock: true, afterGeneration: true, beforeExpiry: true });
     const migrated = logs.find((l) => l.msg === "database migrated");
     const backupPath: string = migrated?.backup;
     expect({ from: migrated?.from, to: migrated?.to, backup: backupPath }).toEqual({ from: schema, to: LATEST_VERSION, backup: join(f.dataDir, "backups", basename(backupPath)) });
@@ -64,7 +67,6 @@ describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) =
     }
 
     const m = f.manifest;
-    const run = (name: string, args: string[]) => cli(f.configDir(name), args);
 
     // The audit chain the older broker wrote verifies, and still holds the head the owner saved.
     const verify = await run("owner", ["audit", "verify", "--json"]);
@@ -117,10 +119,10 @@ describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) =
     // The five-use invite three members claimed has exactly two uses left.
     const link = joinLinkFor(m.partInvite.link, broker.url);
     for (const name of ["frank", "grace"]) {
-      const joined = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", name, "--json"]);
+      const joined = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", name, "--json"], { env: clock.env });
       expect({ name, code: joined.code, stderr: joined.stderr }).toEqual({ name, code: 0, stderr: "" });
     }
-    const third = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", "heidi", "--json"]);
+    const third = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", "heidi", "--json"], { env: clock.env });
     expect({ code: third.code, error: third.json().error.code }).toEqual({ code: 5, error: "invite_exhausted" });
     const invites = (await run("owner", ["invite", "list", "--json"])).json().invites;
     expect(invites.find((i: any) => i.inviteId === m.partInvite.inviteId)).toMatchObject({ maxUses: 5, usedCount: 5, revokedAt: null });
