@@ -76,6 +76,13 @@ export async function upgradedFixture(fixtureDir: string): Promise<Upgraded> {
   const f = fixtureCopy(fixtureDir);
   const clock = fakedClock(Date.parse(f.manifest.generatedAt) + FAKED_AFTER_GENERATION_MS);
   const broker = await spawnBroker(f.dataDir, [], undefined, clock.env);
+  // Its log's time says whether libfaketime took (the test asserts it too, with the fixture's dates).
+  const listening = /"ts":"([^"]+)","level":"info","msg":"broker listening"/.exec(broker.stderr());
+  const skewMs = Math.abs(Date.parse(listening?.[1] ?? "") - clock.now());
+  if (!(skewMs < 10_000)) {
+    await broker[Symbol.asyncDispose]();
+    throw new Error(`serve did not run on the faked clock (${clock.env.FAKETIME} with ${clock.env.LD_PRELOAD}): it logged ${listening?.[1]}`);
+  }
   f.pointMembersAt(broker.url);
   return { f, clock, broker, run: (name, args) => cli(f.configDir(name), args, { env: clock.env }), [Symbol.asyncDispose]: () => broker[Symbol.asyncDispose]() };
 }
