@@ -8,8 +8,9 @@
 //
 //   bun scripts/make-upgrade-fixtures.ts [schema …]     (from the repository root; needs git history)
 //
-// CI does not run this: the fixtures are committed. Re-run it when the scenario changes or when the
-// fixtures' invites and queued messages near their 365-day expiry (manifest.json: expiresAt).
+// CI does not run this: the fixtures are committed. Re-run it when the scenario changes or a new
+// schema version ships. The date does not matter: the test runs every process under libfaketime
+// at the manifest's generatedAt plus a day, so the 365-day invites and messages never expire.
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

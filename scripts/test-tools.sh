@@ -6,7 +6,8 @@
 # power-loss chaos run's preloaded shim, nginx, caddy and openssl for the reverse-proxy test
 # (docs/operations.md's proxy configurations, run as written over TLS with a test CA), and ip
 # (iproute2) for the network-namespace tests (a broker and two laptops on veth links whose link
-# goes down).
+# goes down), and faketime (its dependency libfaketime is what the upgrade test preloads, so that
+# the fixtures' year-long invites and messages never expire for the processes it starts).
 
 # Prints the Debian packages of the tools that are missing (nothing when all are there).
 missing_test_packages() {
@@ -14,7 +15,8 @@ missing_test_packages() {
   # nginx installs to /usr/sbin, which a user's PATH may lack (the test looks there too).
   PATH="$PATH:/usr/sbin:/sbin"
   for pair in chromium:chromium ruby:ruby shellcheck:shellcheck curl:curl strace:strace wget:wget \
-    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev nginx:nginx caddy:caddy openssl:openssl ip:iproute2; do
+    systemd-analyze:systemd zsh:zsh fish:fish cc:gcc cc:libc6-dev nginx:nginx caddy:caddy openssl:openssl ip:iproute2 \
+    faketime:faketime; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || out="$out ${pair#*:}"
   done
   echo "${out# }"

@@ -65,9 +65,10 @@ export function serveProcess(args: string[], opts: { command?: string[]; env?: R
 
 export type BrokerProcess = { proc: ServeProcess["proc"]; url: string; stderr: () => string; [Symbol.asyncDispose](): Promise<void> };
 
-/** Starts `claudemesh serve` (from source, or a compiled binary) on port 0 and waits for its URL. */
-export async function spawnBroker(dataDir: string, extraArgs: string[] = [], command: string[] = FROM_SOURCE): Promise<BrokerProcess> {
-  const serve = serveProcess(["--port", "0", "--data-dir", dataDir, ...extraArgs], { command, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+/** Starts `claudemesh serve` (from source, or a compiled binary) on port 0 and waits for its URL.
+ *  `env` is added to this process's environment. */
+export async function spawnBroker(dataDir: string, extraArgs: string[] = [], command: string[] = FROM_SOURCE, env: Record<string, string> = {}): Promise<BrokerProcess> {
+  const serve = serveProcess(["--port", "0", "--data-dir", dataDir, ...extraArgs], { command, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info", ...env } });
   try {
     const [, url] = await serve.waitFor(LISTENING);
     return { proc: serve.proc, url: url!, stderr: serve.stderr, [Symbol.asyncDispose]: serve[Symbol.asyncDispose] };

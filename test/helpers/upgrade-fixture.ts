@@ -1,13 +1,18 @@
 // A writable copy of one test/fixtures/upgrade/schema-<N>/ (see its README): the broker's data
-// directory and the members' config directories the older version wrote, with the manifest.
+// directory and the members' config directories the older version wrote, with the manifest; and
+// today's `serve` and CLI run on it under a faked clock (test/helpers/faked-clock.ts).
 import { chmodSync, cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromBase64Url, toBase64Url } from "../../src/crypto/encoding.ts";
+import { cli, type CliResult } from "./cli.ts";
+import { fakedClock, type FakedClock } from "./faked-clock.ts";
+import { spawnBroker, type BrokerProcess } from "./process.ts";
 import { tempDir } from "./temp-dir.ts";
 
 export type Manifest = {
   schema: number;
   commit: string;
+  generatedAt: string;
   expiresAt: string;
   meshId: string;
   brokerUrl: string;
@@ -47,6 +52,39 @@ export function fixtureCopy(fixtureDir: string): Fixture {
       }
     },
   };
+}
+
+/** Where the faked clock of an upgraded fixture stands: a day after the fixture was made, later
+ *  than everything in it and far within its invites' and messages' 365 days. */
+export const FAKED_AFTER_GENERATION_MS = 24 * 60 * 60 * 1000;
+
+export type Upgraded = {
+  f: Fixture;
+  /** The clock every process of this fixture reads (the broker, every CLI run, an MCP server). */
+  clock: FakedClock;
+  broker: BrokerProcess;
+  /** Today's CLI with member `name`'s config directory, under the fixture's clock. */
+  run(name: string, args: string[]): Promise<CliResult>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** A copy of `fixtureDir` with today's `serve` started on it and every member pointed at it. The
+ *  broker and everything started with `clock.env` read the fixture's time plus a day, whatever the
+ *  date of the run: the fixture's invites and queued messages never expire for them, and their
+ *  checks of each other's clocks (hello timestamps) hold as between real machines. */
+export async function upgradedFixture(fixtureDir: string): Promise<Upgraded> {
+  const f = fixtureCopy(fixtureDir);
+  const clock = fakedClock(Date.parse(f.manifest.generatedAt) + FAKED_AFTER_GENERATION_MS);
+  const broker = await spawnBroker(f.dataDir, [], undefined, clock.env);
+  // Its log's time says whether libfaketime took (the test asserts it too, with the fixture's dates).
+  const listening = /"ts":"([^"]+)","level":"info","msg":"broker listening"/.exec(broker.stderr());
+  const skewMs = Math.abs(Date.parse(listening?.[1] ?? "") - clock.now());
+  if (!(skewMs < 10_000)) {
+    await broker[Symbol.asyncDispose]();
+    throw new Error(`serve did not run on the faked clock (${clock.env.FAKETIME} with ${clock.env.LD_PRELOAD}): it logged ${listening?.[1]}`);
+  }
+  f.pointMembersAt(broker.url);
+  return { f, clock, broker, run: (name, args) => cli(f.configDir(name), args, { env: clock.env }), [Symbol.asyncDispose]: () => broker[Symbol.asyncDispose]() };
 }
 
 /** Git keeps no file modes, so a checkout has 0644 where the older versions wrote 0600 (and 0700

@@ -6,7 +6,9 @@
 // messages in the order they were sent with their plaintext, keep topic history and offsets,
 // grants, blocks, removals and the partly used invite's remaining uses. The other direction (the
 // older `serve` on the migrated directory) needs that commit's code, so the generator ran it and
-// recorded the outcome in manifest.json; this test checks what it recorded.
+// recorded the outcome in manifest.json; this test checks what it recorded. Every process (the
+// broker, each CLI run, the MCP server) runs under libfaketime at the fixture's time plus a day,
+// whatever the date: the invites and queued messages the fixture holds never expire for them.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
@@ -14,9 +16,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { MIGRATIONS, LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
-import { cli } from "../helpers/cli.ts";
-import { spawnBroker } from "../helpers/process.ts";
-import { fixtureCopy, inboxBodies, joinLinkFor, type Fixture } from "../helpers/upgrade-fixture.ts";
+import { cli, ok, until } from "../helpers/cli.ts";
+import { startMcp, waitConnected } from "../helpers/mcp.ts";
+import { loadConfig } from "../../src/client/local/config-file.ts";
+import { FAKED_AFTER_GENERATION_MS, inboxBodies, joinLinkFor, upgradedFixture } from "../helpers/upgrade-fixture.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/upgrade");
 const SCHEMAS = readdirSync(FIXTURES)
@@ -25,6 +28,8 @@ const SCHEMAS = readdirSync(FIXTURES)
   .sort((a, b) => a - b);
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The quoted body lines ("> text") of an MCP tool's answer. */
+const quotedBodies = (text: string) => [...text.matchAll(/^> (?!").*$/gm)].map((x) => x[0].slice(2));
 
 test("fixtures cover schema 1, schema 4 and the last schema before the newest", () => {
   expect(SCHEMAS).toEqual(expect.arrayContaining([1, 4, LATEST_VERSION - 1]));
@@ -32,11 +37,13 @@ test("fixtures cover schema 1, schema 4 and the last schema before the newest", 
 
 describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) => {
   test("today's serve migrates it, and every member's older config works with today's CLI", async () => {
-    const f: Fixture = fixtureCopy(join(FIXTURES, `schema-${schema}`));
-    expect(Date.now(), `the fixtures expire on ${f.manifest.expiresAt}: regenerate them (bun scripts/make-upgrade-fixtures.ts)`).toBeLessThan(Date.parse(f.manifest.expiresAt));
-    await using broker = await spawnBroker(f.dataDir);
-    f.pointMembersAt(broker.url);
+    await using up = await upgradedFixture(join(FIXTURES, `schema-${schema}`));
+    const { f, broker, clock, run } = up;
     const logs = broker.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    // The broker runs on the faked clock: a day after the fixture was made, before it expires.
+    const brokerNow = Date.parse(logs.find((l) => l.msg === "broker listening")?.ts);
+    const generated = Date.parse(f.manifest.generatedAt);
+    expect({ fakedClock: Math.abs(brokerNow - clock.now()) < 10_000, afterGeneration: brokerNow > generated + FAKED_AFTER_GENERATION_MS - 10_000, beforeExpiry: brokerNow < Date.parse(f.manifest.expiresAt) }).toEqual({ fakedClock: true, afterGeneration: true, beforeExpiry: true });
     const migrated = logs.find((l) => l.msg === "database migrated");
     const backupPath: string = migrated?.backup;
     expect({ from: migrated?.from, to: migrated?.to, backup: backupPath }).toEqual({ from: schema, to: LATEST_VERSION, backup: join(f.dataDir, "backups", basename(backupPath)) });
@@ -64,7 +71,6 @@ describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) =
     }
 
     const m = f.manifest;
-    const run = (name: string, args: string[]) => cli(f.configDir(name), args);
 
     // The audit chain the older broker wrote verifies, and still holds the head the owner saved.
     const verify = await run("owner", ["audit", "verify", "--json"]);
@@ -117,10 +123,10 @@ describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) =
     // The five-use invite three members claimed has exactly two uses left.
     const link = joinLinkFor(m.partInvite.link, broker.url);
     for (const name of ["frank", "grace"]) {
-      const joined = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", name, "--json"]);
+      const joined = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", name, "--json"], { env: clock.env });
       expect({ name, code: joined.code, stderr: joined.stderr }).toEqual({ name, code: 0, stderr: "" });
     }
-    const third = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", "heidi", "--json"]);
+    const third = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", "heidi", "--json"], { env: clock.env });
     expect({ code: third.code, error: third.json().error.code }).toEqual({ code: 5, error: "invite_exhausted" });
     const invites = (await run("owner", ["invite", "list", "--json"])).json().invites;
     expect(invites.find((i: any) => i.inviteId === m.partInvite.inviteId)).toMatchObject({ maxUses: 5, usedCount: 5, revokedAt: null });
@@ -131,6 +137,47 @@ describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) =
     const rekey = await run("owner", ["rekey", "--json"]);
     expect({ code: rekey.code, stderr: rekey.stderr }).toEqual({ code: 0, stderr: "" });
     expect(rekey.json().skipped.sort()).toEqual(schema < 3 ? ["alice", "bob", "eve", "frank", "grace"] : []);
+  }, 120_000);
+
+  // A session's mailbox starts with the session (protocol.md §5.1): what was queued for bob's
+  // member key before stays there for `claudemesh inbox`. The session takes from it only the keys
+  // of the rotations the older owner's CLI sent (src/mcp/key-catchup.ts).
+  test("today's MCP server with the offline member's older config connects, takes the rotated keys, and delivers what comes after through mesh_inbox", async () => {
+    await using up = await upgradedFixture(join(FIXTURES, `schema-${schema}`));
+    const { f, clock, run } = up;
+    const m = f.manifest;
+    const bob = f.configDir("bob");
+    await using s = await startMcp(bob, `upgrade-bob-${schema}`, "/work/projects/app", undefined, clock.env);
+    await waitConnected(s);
+    // The scenario rotated twice (a rekey, and a kick's rotation): epochs 1 and 2 reach the config.
+    const epochs = () => loadConfig(bob).meshes[0]!.meshKeys.map((k) => k.epoch);
+    await until(() => epochs().length === 3, "both rotations' keys in bob's config");
+    expect(epochs()).toEqual([0, 1, 2]);
+    expect(await s.call("mesh_inbox")).toEqual({ text: "No new messages.", isError: false });
+
+    // Sent once the session is live: a broadcast, a topic post under the newest key and, from
+    // schema 3 on (before it bob has no admission evidence, see the test above), a DM.
+    const after = ["owner's broadcast to bob's session", "owner's post bob's session reads with the caught-up key", ...(schema >= 3 ? ["alice's dm to bob's session"] : [])];
+    ok(await run("owner", ["send", "*", after[0]!]), "broadcast");
+    ok(await run("owner", ["topic", "post", "deploys", after[1]!]), "topic post");
+    if (schema >= 3) ok(await run("alice", ["send", "bob/app", after[2]!]), "dm");
+    await s.waitNotification((n) => n.content.includes(after.at(-1)!));
+    expect(quotedBodies((await s.call("mesh_inbox")).text)).toEqual(after);
+    // The session posts under the caught-up key; the owner reads it.
+    expect(await s.call("mesh_send", { to: "#deploys", message: "bob's session posts after the upgrade" })).toMatchObject({ isError: false });
+    const history = ok(await run("owner", ["topic", "history", "deploys", "--json"]), "history").json().messages;
+    expect(history.at(-1)).toMatchObject({ ok: true, message: { body: "bob's session posts after the upgrade" } });
+
+    // bob's terminal still gets his whole queue first: the session took nothing from it.
+    await s.close();
+    const terminal = ok(await run("bob", ["inbox", "--json"]), "bob's inbox").json();
+    const bobKey = m.members.bob!.pubkey;
+    expect(inboxBodies(terminal)).toEqual([
+      ...m.queuedForBob.map((q) => ({ ...q, to: q.to === "bob" ? bobKey : q.to })),
+      { from: "owner", to: "*", text: after[0]! },
+      { from: "owner", to: "#deploys", text: after[1]! },
+      { from: "bob/app", to: "#deploys", text: "bob's session posts after the upgrade" },
+    ]);
   }, 120_000);
 
   test("the older serve refused the directory today's serve migrated and changed nothing, and went back with the pre-migrate backup (recorded by the generator)", () => {
