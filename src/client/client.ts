@@ -7,6 +7,9 @@
 //   `pingIdleMs` without a frame or ping from the broker it pings, and after `pongTimeoutMs` more
 //   of silence it drops the socket and reconnects (liveness.ts); a connect whose hello_ack has not
 //   come within `handshakeTimeoutMs` (15 s) is dropped the same way;
+// - a process that did not run for a while (a laptop asleep; wake.ts) probes its open link at
+//   once and gives it WAKE_PONG_TIMEOUT_MS to answer, and a reconnect it was waiting for is made
+//   at once;
 // - reconnects back off exponentially with jitter (1 s → 30 s) and stop on terminal close codes;
 // - whether a failed *first* connect is retried is the caller's explicit choice (`firstConnect`):
 //   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
@@ -23,6 +26,7 @@ import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
 import { goingAway, handshakeUnanswered, socketFailure } from "./broker-trouble.ts";
 import { LivenessWatch, livenessFor } from "./liveness.ts";
+import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
@@ -62,6 +66,9 @@ export class BrokerClient {
   private attestedUntil = 0;
   /** The current socket's liveness watch. */
   private watch: LivenessWatch | null = null;
+  /** Notices that this process did not run for a while (wake.ts); runs from the first connect
+   *  until the client closes. */
+  private readonly wake = new WakeWatch({ onWake: () => this.woke() });
 
   /** A session's attestations (null for a member connection). */
   private readonly attestor: SessionAttestor | null;
@@ -103,6 +110,7 @@ export class BrokerClient {
 
   private open(): void {
     if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
+    this.wake.start();
     const ws = new WebSocket(wsUrl(this.opts.url)) as Socket;
     this.ws = ws;
     this.failure = null;
@@ -239,7 +247,21 @@ export class BrokerClient {
     this.setState("reconnecting", { code, reason, ...(this.failure ? { failure: this.failure } : {}) });
     if (this.state === "closed") return; // the onState callback called close(): arm no timer
     const delay = backoffDelay(this.attempt++, this.opts.random);
-    this.reconnectTimer = setTimeout(() => this.reopen(), delay);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.reopen();
+    }, delay);
+  }
+
+  /** The process did not run for a while: an open link may have died meanwhile without a word
+   *  (its watch counted none of that time), so it is asked now; a reconnect wait begun before is
+   *  stale, so the attempt is made now. A socket still connecting has its handshake timeout. */
+  private woke(): void {
+    if (this.ws?.readyState === WebSocket.OPEN) return this.watch?.probe(WAKE_PONG_TIMEOUT_MS);
+    if (!this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.reopen();
   }
 
   /** Opens the next socket, unless a newer process of this session holds it by now: that one got
@@ -300,6 +322,7 @@ export class BrokerClient {
   /** Enters state `s`, runs `first` (in that state), then tells the caller (onState). */
   private setState(s: ClientState, detail: StateDetail, first?: () => void): void {
     this.state = s;
+    if (s === "closed") this.wake.stop();
     first?.();
     // The caller's bug stays the caller's: an exception thrown out of here would skip the rest of
     // the transition (connect() left pending for good, no reconnect timer armed).

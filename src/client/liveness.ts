@@ -48,10 +48,12 @@ export type LivenessOptions = {
 /** Watches one socket from its creation: `heard()` on every sign of life (open, message, ping,
  *  pong), `stop()` when the socket is done with. Its timer never keeps a process alive. */
 export class LivenessWatch {
-  // Wall-clock time, not monotonic: after a sleep the silence is long and the link is probed at
-  // once. A clock jump only causes a ping early or late; a missing answer is what closes.
-  private lastHeard = Date.now();
-  private probeSentAt: number | null = null;
+  // Monotonic time: a wall clock set back by an hour made the silence negative and the next check
+  // an hour away, so a link that died then went unnoticed for that hour. Time asleep, which the
+  // monotonic clock does not count, is wake.ts's to notice (probe()).
+  private lastHeard = performance.now();
+  /** When the ping out must have been answered by (monotonic), or null when none is out. */
+  private deadline: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private o: LivenessOptions) {
@@ -59,8 +61,8 @@ export class LivenessWatch {
   }
 
   heard(): void {
-    this.lastHeard = Date.now();
-    this.probeSentAt = null;
+    this.lastHeard = performance.now();
+    this.deadline = null;
   }
 
   /** New timings (the broker's hello_ack told its ping interval): taken from the next check on,
@@ -68,6 +70,20 @@ export class LivenessWatch {
   retune(t: { idleMs: number; timeoutMs: number }): void {
     this.o = { ...this.o, ...t };
     if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.check();
+  }
+
+  /** Pings now, however recently the link was heard, and declares it dead unless something is
+   *  heard within `timeoutMs` (or the watch's own pong timeout, if shorter): the caller has reason
+   *  to doubt the link (the process did not run for a while, wake.ts). A ping already out keeps
+   *  its deadline when that is sooner. Nothing once stopped. */
+  probe(timeoutMs: number): void {
+    if (this.timer === null) return;
+    const deadline = performance.now() + Math.min(timeoutMs, this.o.timeoutMs);
+    if (this.deadline !== null && this.deadline <= deadline) return;
+    this.deadline = deadline;
+    this.o.ping();
     clearTimeout(this.timer);
     this.check();
   }
@@ -84,16 +100,15 @@ export class LivenessWatch {
 
   // One timer, re-armed for the next moment something can change (heard() only notes the time).
   private check(): void {
-    const now = Date.now();
-    if (this.probeSentAt !== null) {
-      const waited = now - this.probeSentAt;
-      if (waited < this.o.timeoutMs) return this.arm(this.o.timeoutMs - waited);
+    const now = performance.now();
+    if (this.deadline !== null) {
+      if (now < this.deadline) return this.arm(this.deadline - now);
       this.timer = null;
-      return this.o.dead(now - this.lastHeard);
+      return this.o.dead(Math.round(now - this.lastHeard));
     }
     const silent = now - this.lastHeard;
     if (silent < this.o.idleMs) return this.arm(this.o.idleMs - silent);
-    this.probeSentAt = now;
+    this.deadline = now + this.o.timeoutMs;
     this.o.ping();
     this.arm(this.o.timeoutMs);
   }

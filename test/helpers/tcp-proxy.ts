@@ -5,7 +5,8 @@ import type { Socket } from "bun";
 import { connect as netConnect, createServer, type Socket as NetSocket } from "node:net";
 
 /** A TCP pass-through to `port`. `freeze` drops every byte both ways (nothing is closed),
- *  `freezeDown` only the broker's, `thaw` lets them pass again, `cut` ends every connection.
+ *  `freezeDown` only the broker's, `thaw` lets them pass again, `cut` ends every connection,
+ *  `refuse(true)` ends each new one at once (a broker that is down) until `refuse(false)`.
  *  `onDown` sees each chunk of the broker's before the client does (a WebSocket server's frames
  *  are not masked: a test can act on what the broker has just answered), and drops it by
  *  returning false. */
@@ -14,11 +15,13 @@ export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | voi
   const pairs = new Set<Pair>();
   let up = true;
   let down = true;
+  let refusing = false;
   const server = Bun.listen<{ pair: Pair }>({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
       async open(client) {
+        if (refusing) return void client.end();
         const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [] };
         client.data = { pair };
         pairs.add(pair);
@@ -35,6 +38,7 @@ export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | voi
         else pair.early.push(new Uint8Array(d));
       },
       close(client) {
+        if (!client.data) return; // refused
         if (up) client.data.pair.upstream?.end();
         pairs.delete(client.data.pair);
       },
@@ -46,6 +50,7 @@ export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | voi
     freeze: () => void (up = down = false),
     freezeDown: () => void (down = false),
     thaw: () => void (up = down = true),
+    refuse: (on: boolean) => void (refusing = on),
     cut: () => [...pairs].forEach((p) => (p.client.end(), p.upstream?.end())),
     [Symbol.dispose]: () => server.stop(true),
   };

@@ -6,26 +6,7 @@ import { startBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
 import { MeshSession } from "../../src/client/mesh-session.ts";
-import type { ClientState } from "../../src/client/client.ts";
-
-/** Resolves when `pred` holds for a state change, or rejects after `timeoutMs`. */
-function stateWatch() {
-  const seen: string[] = [];
-  let waiter: { pred: (s: ClientState) => boolean; resolve: () => void } | null = null;
-  return {
-    seen,
-    onState: (s: ClientState, d: { code?: number }) => {
-      seen.push(`${s}${d.code ? `:${d.code}` : ""}`);
-      if (waiter?.pred(s)) waiter.resolve();
-    },
-    until(pred: (s: ClientState) => boolean, timeoutMs: number): Promise<void> {
-      const p = Promise.withResolvers<void>();
-      const timer = setTimeout(() => p.reject(new Error(`no matching state within ${timeoutMs} ms (saw ${seen.join(", ")})`)), timeoutMs);
-      waiter = { pred, resolve: () => (clearTimeout(timer), p.resolve()) };
-      return p.promise;
-    },
-  };
-}
+import { stateWatch } from "../helpers/state-watch.ts";
 
 const sessionOf = (m: TestMember, owner: TestMember) =>
   new MeshSession({ meshId: m.meshId, publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, memberPubkey: m.keys.publicKey, memberSecretKey: m.keys.secretKey, ownerPubkey: owner.keys.publicKey }, []);
