@@ -42,10 +42,11 @@ export class Incoming {
   private readonly sealed = new Map<string, MessagePushFrame>();
   /** Pushes received since start (MeshLink.ready waits for the first of an announced backlog). */
   arrived = 0;
-  /** Pushes dropped because they failed verification since the model was last told (by mesh_inbox
-   *  or a hook: refusalsSaid). A repeat is not counted: an honest redelivery after a lost ack is
-   *  one too. */
-  refused = 0;
+  /** Pushes dropped because they failed verification (failedVerification), since start. A repeat
+   *  is not counted: an honest redelivery after a lost ack is one too. */
+  refusedTotal = 0;
+  /** How far into refusedTotal the model was told (by mesh_inbox, or a hook: refusalsSaid). */
+  private refusedTold = 0;
 
   constructor(private readonly d: IncomingDeps) {}
 
@@ -72,7 +73,7 @@ export class Incoming {
       // A stale keys message (an owner session's, read after its attestation) is no sign of a
       // tampering broker (failedVerification): the owner is asked again when this member is behind.
       const failed = failedVerification(r.reason);
-      if (failed) this.refused++;
+      if (failed) this.refusedTotal++;
       log[failed ? "warn" : "info"]("message not shown", { mesh: slug, messageId: m.messageId, reason: r.reason });
       if (r.reason === "keys_stale") void this.askForKeys();
       return;
@@ -109,9 +110,15 @@ export class Incoming {
     if (asked) log.info("asked the mesh owner for the mesh keys again", { mesh: slug });
   }
 
-  /** The model was told of `n` refusals: only those counted since are still to be told. */
-  refusalsSaid(n: number): void {
-    this.refused = Math.max(0, this.refused - n);
+  /** Refusals the model was not told of yet. */
+  get refused(): number {
+    return this.refusedTotal - this.refusedTold;
+  }
+
+  /** The model was told of the refusals counted up to `through` (a value refusedTotal had): those
+   *  counted since are still to be told, whatever was told in between. */
+  refusalsSaid(through: number): void {
+    this.refusedTold = Math.max(this.refusedTold, Math.min(through, this.refusedTotal));
   }
 
   /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */

@@ -236,9 +236,14 @@ export class MeshLink {
     return this.incoming.refused;
   }
 
-  /** The model was told of `n` of them (by mesh_inbox, or a hook that printed them). */
-  refusalsSaid(n: number): void {
-    this.incoming.refusalsSaid(n);
+  /** How many pushes were dropped for failing verification since start (a running total). */
+  get refusedTotal(): number {
+    return this.incoming.refusedTotal;
+  }
+
+  /** The model was told of them up to running total `through` (by mesh_inbox, or a hook). */
+  refusalsSaid(through: number): void {
+    this.incoming.refusalsSaid(through);
   }
 
   /** Messages not yet seen, oldest first (does not mark them seen). */

@@ -72,19 +72,15 @@ export class Meshes {
   /** The meshes where pushes failed verification that the model was not told of yet: what a
    *  broker re-targeted, moved or re-attributed is dropped, and mesh_inbox or a hook says so. */
   refusals(): Refusal[] {
-    return this.links.filter((l) => l.refused > 0).map((l) => ({ mesh: l.slug, count: l.refused }));
+    return this.links.flatMap((l, link) => (l.refused > 0 ? [{ mesh: l.slug, count: l.refused, link, through: l.refusedTotal }] : []));
   }
 
-  /** The model was told of these refusals (a hook printed them): only those counted since stay
-   *  to be told. Two meshes of one slug (on different brokers) are listed apart, in link order. */
+  /** The model was told of these refusals (by mesh_inbox, or a hook that printed them): each mesh's
+   *  up to the running total it was read at; those counted since stay to be told. */
   refusalsSaid(said: readonly Refusal[]): void {
-    const left = said.map((r) => ({ ...r }));
-    for (const l of this.links) {
-      const r = left.find((x) => x.mesh === l.slug && x.count > 0);
-      if (!r) continue;
-      const n = Math.min(r.count, l.refused);
-      l.refusalsSaid(n);
-      r.count -= n;
+    for (const r of said) {
+      const l = this.links[r.link];
+      if (l?.slug === r.mesh) l.refusalsSaid(r.through);
     }
   }
 

@@ -4,8 +4,11 @@
 // push, which a broker could repeat to interrupt the session at will.
 import { MAX_INJECTION_CHARS } from "./framing.ts";
 
-/** Pushes refused on one mesh since the model was last told. */
-export type Refusal = { mesh: string; count: number };
+/** Pushes refused on one mesh since the model was last told: `count` of them, on the mesh link
+ *  at index `link`, whose running total of refusals was `through` when this was read. Whoever
+ *  tells of it confirms `through` (how far the telling went), not the count: a mesh_inbox that
+ *  told of more in between must not make a later refusal look told (Meshes.refusalsSaid). */
+export type Refusal = { mesh: string; count: number; link: number; through: number };
 
 /** One line per mesh with refusals ("" if none): the count, that nothing of them was shown, and
  *  what to do. The sender the broker claims is not named: it may be the broker's invention. */

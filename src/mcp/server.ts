@@ -179,7 +179,7 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       const ids = new Set(req.ids);
       meshes.markSeen(meshes.pending().filter((m) => ids.has(m.messageId)), "hook");
       meshes.markPreviewed(req.previewed ?? []);
-      meshes.refusalsSaid(Array.isArray(req.refused) ? req.refused.filter((r) => typeof r?.mesh === "string" && Number.isSafeInteger(r?.count)) : []);
+      meshes.refusalsSaid(Array.isArray(req.refused) ? req.refused.filter((r) => typeof r?.mesh === "string" && Number.isSafeInteger(r?.link) && Number.isSafeInteger(r?.through)) : []);
       return { ok: true };
     }
     case "wait": {

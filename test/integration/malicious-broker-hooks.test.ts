@@ -11,6 +11,8 @@ import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
 import { evilBroker, type EvilBroker } from "../helpers/evil-broker.ts";
 import { hookInput, runHook, startHook, startMcp, waitConnected, type McpSession } from "../helpers/mcp.ts";
+import { askIpc, runningServer } from "../../src/mcp/ipc.ts";
+import type { Refusal } from "../../src/mcp/refusal-note.ts";
 
 const SID = "evil-hooks-bob";
 let team: Awaited<ReturnType<typeof cliTeam<readonly ["alice", "bob", "carol"]>>>;
@@ -85,6 +87,29 @@ describe("the hooks of a session behind a broker that lies", () => {
     expect(stderr).toContain("wakes with a note");
     expect(stderr).toContain(`\n\n${note(2)}`);
     expect(await hook("user-prompt-submit", "UserPromptSubmit")).toBe("");
+  }, 30_000);
+
+  // A hook asks for what to inject (`pending`), prints it, then confirms (`seen`). A mesh_inbox in
+  // between tells of everything counted so far; the confirmation must not then cancel a refusal
+  // counted after that: it says how far the hook's note went, not how many to take off.
+  test("a refusal counted while a hook prints, after a mesh_inbox in between, is still told", async () => {
+    const sock = await runningServer(bobDir, SID, 5000);
+    expect(sock).not.toBeNull();
+    const refuseOne = async (body: string) => {
+      const before = refusals();
+      evil.rewrite = (m) => [forged(m, m.messageId)];
+      await send(body);
+      await until(() => refusals() > before, "the server to refuse the push");
+      evil.rewrite = null;
+    };
+    await refuseOne("refused before the hook asks");
+    const asked = await askIpc<{ refusals?: Refusal[] }>(sock!, { op: "pending", limit: 50 }, 2000);
+    expect(asked?.refusals?.map((r) => r.count)).toEqual([1]);
+    await refuseOne("refused while the hook prints");
+    expect((await bob.call("mesh_inbox")).text).toContain(note(2).replace("claudemesh: ", ""));
+    await refuseOne("refused after mesh_inbox told");
+    await askIpc(sock!, { op: "seen", ids: [], refused: asked!.refusals! }, 2000);
+    expect((await bob.call("mesh_inbox")).text).toContain(note(1).replace("claudemesh: ", ""));
   }, 30_000);
 
   test("mesh_inbox says it first: the hooks do not repeat it", async () => {
