@@ -31,11 +31,12 @@ const TRUST_HINT = "If it comes from a private CA, give that CA's certificate (P
 /** Bun's codes for a certificate the client refused during the handshake (OpenSSL's verify
  *  results by their Node names, and Node's host-name check), in words and with what to do. The
  *  handshake comes before any request, so nothing was sent. */
+const untrusted = (why: string) => `its TLS certificate is not trusted here (${why}), so nothing was sent. ${TRUST_HINT}`;
 const REFUSED_CERTIFICATE: Record<string, string> = {
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: `its TLS certificate is not trusted here (unable to verify the first certificate), so nothing was sent. ${TRUST_HINT}`,
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: `its TLS certificate is not trusted here (its issuer is unknown), so nothing was sent. ${TRUST_HINT}`,
-  UNABLE_TO_GET_ISSUER_CERT: `its TLS certificate is not trusted here (its issuer is unknown), so nothing was sent. ${TRUST_HINT}`,
-  SELF_SIGNED_CERT_IN_CHAIN: `its TLS certificate is not trusted here (its chain ends in a CA this machine does not know), so nothing was sent. ${TRUST_HINT}`,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: untrusted("unable to verify the first certificate"),
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: untrusted("its issuer is unknown"),
+  UNABLE_TO_GET_ISSUER_CERT: untrusted("its issuer is unknown"),
+  SELF_SIGNED_CERT_IN_CHAIN: untrusted("its chain ends in a CA this machine does not know"),
   DEPTH_ZERO_SELF_SIGNED_CERT: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).",
   CERT_HAS_EXPIRED: "its TLS certificate has expired, so nothing was sent. Renew it where TLS ends (the reverse proxy), or check this machine's clock.",
   CERT_NOT_YET_VALID: "its TLS certificate is not valid yet, so nothing was sent. Check this machine's clock, and the certificate's start date.",

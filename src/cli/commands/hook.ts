@@ -59,10 +59,10 @@ async function deliver(sock: string, hookEventName: string, opts: { remindAsks: 
   if (!p) return out({});
   const refusals = p.refusals ?? [];
   // Framed within what the note leaves, as the server did when it held the batch for this hook.
-  const batch = frameBatch(p.messages, injectionBudget(refusals));
-  const noteRoom = MAX_INJECTION_CHARS - injectionBudget(refusals);
+  const budget = injectionBudget(refusals);
+  const batch = frameBatch(p.messages, budget);
   // The reminder gets what the messages and the note left of the budget (and the "\n\n" between).
-  const reminder = askReminder(opts.remindAsks ? (p.openAsks ?? []) : [], MAX_INJECTION_CHARS - noteRoom - (batch.text ? batch.text.length + 2 : 0));
+  const reminder = askReminder(opts.remindAsks ? (p.openAsks ?? []) : [], budget - (batch.text ? batch.text.length + 2 : 0));
   const note = opts.refusalsAlone || batch.text || reminder.text ? hookRefusalNote(refusals) : "";
   const told = note ? refusals : [];
   // Confirmed only once written: a write that failed leaves the messages unread, as a kill would.
