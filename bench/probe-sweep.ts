@@ -23,7 +23,7 @@ function build(): QueueIndex {
     index.admit(
       { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
       index.keyOf("mesh", "s", `c${seq}`),
-      [{ recipient, priority: "next", expiresAt, claimedBy: null }],
+      [{ recipient, priority: "next", expiresAt, claimedBy: null, forNextSession: false }],
     );
   for (let i = 0; i < QUEUED; i++) add(i + 1, `box${i % MAILBOXES}`, 7 * DAY);
   // Due entries in mailboxes of their own, created after the rest: a walk meets them last.

@@ -17,14 +17,16 @@ const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) 
  *  connection a recipient's new entry is claimed for (null leaves it to the pump); `committed`
  *  wakes the rest at once and pushes what was claimed once the commit is flushed (router.ts).
  *  `unclaim` gives back every claim made for a transaction that did not happen (a lock): the next
- *  try claims afresh. None may throw. */
-export type SendHooks = { claim(recipient: string): string | null; unclaim(): void; committed(outcome: SendOutcome): void };
+ *  try claims afresh. `forNextSession` says, at the same moment, whether a recipient is a member
+ *  key none of whose sessions is around (its entry is kept for the member's next session). None
+ *  may throw. */
+export type SendHooks = { claim(recipient: string): string | null; forNextSession(recipient: string): boolean; unclaim(): void; committed(outcome: SendOutcome): void };
 
 /** `at`: when it was submitted (performance.now()), for how long it may wait for a lock. */
 type SendWrite = { send: NewMessage; hooks: SendHooks; at: number; ack?: undefined };
 type Write = SendWrite | { ack: AckBatchItem; at: number; send?: undefined };
 
-/** Decides a send's claims. A mailbox left with an unclaimed entry earlier in the batch gets no
+/** Decides a send's claims and marks. A mailbox left with an unclaimed entry earlier in the batch gets no
  *  claim either: that entry reaches its connection through the pump, after the commit, and a
  *  newer one pushed at once would overtake it (docs/protocol.md §5.5, Ordering). */
 function claimAtCommit(w: SendWrite, unclaimed: Set<string>): void {
@@ -34,6 +36,7 @@ function claimAtCommit(w: SendWrite, unclaimed: Set<string>): void {
     const conn = unclaimed.has(key) ? null : w.hooks.claim(r);
     if (conn) m.claimFor.set(r, conn);
     else unclaimed.add(key);
+    if (w.hooks.forNextSession(r)) m.forNextSession.add(r);
   }
 }
 
@@ -80,6 +83,7 @@ export class GroupCommit {
         for (const w of sendWrites) {
           w.hooks.unclaim();
           w.send.claimFor.clear();
+          w.send.forNextSession.clear();
         }
         const delayMs = this.lock.met(arrivedAt, tries, err);
         if (delayMs === null) throw err;

@@ -43,6 +43,8 @@ export class Hub {
   private readonly listeners = new Map<string, Set<HubListener>>();
   /** Members removed by this process: `meshId\0memberId` → when. */
   private readonly removed = new Map<string, number>();
+  /** Session presences per member (`meshId\0memberId`), those in their grace included. */
+  private readonly sessionsOf = new Map<string, number>();
 
   constructor(
     private readonly graceMs: number,
@@ -85,6 +87,7 @@ export class Hub {
       if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
       set.add(p);
       this.byToken.set(p.hookToken, p);
+      if (identity.kind === "session") this.countSession(identity, 1);
     } else {
       if (p.graceTimer) clearTimeout(p.graceTimer);
       p.graceTimer = null;
@@ -137,7 +140,20 @@ export class Hub {
     this.presences.delete(p.key);
     this.byMesh.get(p.identity.meshId)?.delete(p);
     this.byToken.delete(p.hookToken);
+    if (p.identity.kind === "session") this.countSession(p.identity, -1);
     this.onGone(p);
+  }
+
+  /** Whether any session of the member is connected, or reconnecting within its grace. */
+  hasSession(meshId: string, memberId: string): boolean {
+    return this.sessionsOf.size > 0 && this.sessionsOf.has(`${meshId}\u0000${memberId}`);
+  }
+
+  private countSession(identity: Identity, delta: 1 | -1): void {
+    const key = `${identity.meshId}\u0000${identity.memberId}`;
+    const n = (this.sessionsOf.get(key) ?? 0) + delta;
+    if (n > 0) this.sessionsOf.set(key, n);
+    else this.sessionsOf.delete(key);
   }
 
   get(meshId: string, pubkey: string): Presence | undefined {

@@ -13,8 +13,9 @@ import { pickConn, pushClaimed, toPush, wake } from "./delivery.ts";
 import { RosterCache, type Roster } from "./roster.ts";
 
 type Kind = "direct" | "broadcast" | "group" | "topic";
-/** Where a send goes: each recipient member's mailboxes (the sender's own left out). */
-type Route = { kind: Kind; topicId: number | null; topic: string | null; mailboxes: Map<string, string[]>; grants: Roster["grants"] };
+/** Where a send goes: each recipient member's mailboxes (the sender's own left out), and the
+ *  roster they were resolved from. */
+type Route = { kind: Kind; topicId: number | null; topic: string | null; mailboxes: Map<string, string[]>; roster: Roster };
 
 async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promise<Route> {
   const roster = await ctx.roster.get(sender.meshId);
@@ -25,7 +26,7 @@ async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promis
       const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
       if (boxes.length > 0) mailboxes.set(m.id, boxes);
     }
-    return { kind, topicId, topic, mailboxes, grants: roster.grants };
+    return { kind, topicId, topic, mailboxes, roster };
   };
   if (to === "*") return fanOut("broadcast", [...roster.members.values()]);
   if (to.startsWith("@")) {
@@ -52,16 +53,16 @@ async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity
 
 function resolveDirect(roster: Roster, key: string): Route {
   const member = roster.byPubkey.get(key);
-  if (member) return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]), grants: roster.grants };
+  if (member) return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]), roster };
   const session = roster.sessions.get(key);
   const owner = session && roster.members.get(session.memberId);
   if (!owner) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
-  return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[owner.id, [key]]]), grants: roster.grants };
+  return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[owner.id, [key]]]), roster };
 }
 
 /** Recipients that granted the capability, and how many members did not. */
 function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped: number } {
-  const rows = route.grants;
+  const rows = route.roster.grants;
   const cap = capFor(route.kind);
   const boxes: string[] = [];
   let dropped = 0;
@@ -118,11 +119,12 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     expiresAt: now + Math.min(f.ttlMs ?? ctx.config.messageTtl, ctx.config.messageTtl),
     recipients,
     claimFor: new Map(),
+    forNextSession: new Set(),
     undeliverable,
   };
   // The sender may have been removed while this send awaited (a kick from another connection).
   if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
-  const outcome = await commit(ctx, msg, { cap: capFor(route.kind), count: granted.dropped }, submitted);
+  const outcome = await commit(ctx, msg, route.roster, { cap: capFor(route.kind), count: granted.dropped }, submitted);
   // Answered once flushed, as its pushes are (docs/protocol.md §5.4).
   await ctx.store.flushed();
   // A duplicate (a send with this id that passed the checks above too and was committed first,
@@ -133,7 +135,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
 /** Hands the message to the group commit, which picks the connections it is pushed to the moment
  *  it commits (a connection with an older backlog drains that first, through the pump), and
  *  delivers it in commit order once that commit is flushed. Resolves once committed. */
-function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
+function commit(ctx: BrokerContext, msg: NewMessage, roster: Roster, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
   const conns = new Map<string, Conn>();
   // Claimed for a connection and not yet pushed: counts against its window meanwhile.
   let holding = true;
@@ -148,6 +150,11 @@ function commit(ctx: BrokerContext, msg: NewMessage, droppedByGrant: { cap: Cap;
       c.claimedUncommitted++;
       conns.set(box, c);
       return c.id;
+    },
+    forNextSession(box) {
+      // A member key whose member has no session connected (or within its reconnect grace).
+      const member = roster.byPubkey.get(box);
+      return member !== undefined && !ctx.hub.hasSession(msg.meshId, member.id);
     },
     unclaim() {
       // The transaction did not happen (another process's lock): the next try claims again.

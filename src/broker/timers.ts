@@ -105,6 +105,7 @@ export function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
     expiresAt,
     recipients: [m.senderPubkey],
     claimFor: new Map(),
+    forNextSession: new Set(),
     undeliverable: [],
   };
 }

@@ -67,6 +67,10 @@ export const HelloAck = frame("hello_ack", {
   /** How often the broker pings each connection (§2.8), so a client can watch for silence at the
    *  same pace. Optional: older brokers do not send it. */
   pingIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** A session's hello only: how many messages of its member's mailbox that no session had been
+   *  given were copied into this session's mailbox at this hello (§5.1), counted in `pending`.
+   *  Optional: older brokers do not send it. */
+  fromMemberMailbox: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export const ErrorFrame = frame("error", {

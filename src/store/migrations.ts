@@ -6,6 +6,7 @@ import m0003 from "../../migrations/0003_admission_evidence.sql" with { type: "t
 import m0004 from "../../migrations/0004_session_attestation.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_member_revoked_by.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_message_undeliverable.sql" with { type: "text" };
+import m0007 from "../../migrations/0007_queue_for_next_session.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "0004_session_attestation.sql", sql: m0004 },
   { version: 5, name: "0005_member_revoked_by.sql", sql: m0005 },
   { version: 6, name: "0006_message_undeliverable.sql", sql: m0006 },
+  { version: 7, name: "0007_queue_for_next_session.sql", sql: m0007 },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -103,6 +103,9 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
   recipients: readonly string[];
   /** Mailboxes whose rows are created already claimed by a live connection (pushed now). */
   claimFor: Map<string, string>;
+  /** Member-key mailboxes whose member had no session around when the message committed: their
+   *  entries are kept for the member's next session (protocol §5.1). Filled at commit time. */
+  forNextSession: Set<string>;
   /** Mailboxes the send skipped (full queues), kept with the message so that a retry's result
    *  lists them again (protocol §5.3). Usually empty, which stores nothing. */
   undeliverable: readonly Undeliverable[];
@@ -194,7 +197,13 @@ export interface Store {
   setSessionAttestation(meshId: string, pubkey: string, attestation: AttestationFields): Promise<void>;
   getSession(meshId: string, pubkey: string): Promise<Session | null>;
   listSessions(meshId: string, since: number): Promise<Session[]>;
+  /** Ends the session and drops its mailbox; what it drops that the member's mailbox holds is
+   *  marked for the member's next session again. */
   endSession(meshId: string, pubkey: string, at: number): Promise<void>;
+  /** Copies into a session's mailbox the member-key entries marked for the member's next session
+   *  (NewMessage.forNextSession), at most `limit`, oldest first, and unmarks them; returns how
+   *  many were copied (protocol §5.1). */
+  handOverToSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; limit: number; nowMs: number }): Promise<number>;
 
   createInvite(invite: Omit<Invite, "usedCount" | "revokedAt">, actor: string): Promise<Invite>;
   getInvite(inviteId: string): Promise<Invite | null>;

@@ -34,7 +34,7 @@ describe("QueueIndex.expired", () => {
           index.admit(
             { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: now, topic: null },
             index.keyOf("mesh", "s", `c${seq}`),
-            to.map((recipient) => ({ recipient, priority: "next", expiresAt: now + ttl, claimedBy: rnd() < 0.2 ? "conn" : null })),
+            to.map((recipient) => ({ recipient, priority: "next", expiresAt: now + ttl, claimedBy: rnd() < 0.2 ? "conn" : null, forNextSession: false })),
           );
         } else if (r < 0.8) {
           // An ack: a few live entries leave.
@@ -63,7 +63,7 @@ describe("QueueIndex.expired", () => {
       index.admit(
         { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
         index.keyOf("mesh", "s", `c${seq}`),
-        [{ recipient: "a", priority: "now", expiresAt: 7 * 86_400_000, claimedBy: null }],
+        [{ recipient: "a", priority: "now", expiresAt: 7 * 86_400_000, claimedBy: null, forNextSession: false }],
       );
       // Acked at once: without compaction every entry would wait in the heap for its 7 days.
       if (seq % 10 !== 0) index.remove(index.entriesOf("mesh", "a").slice(-1));

@@ -24,7 +24,7 @@ function fakeStore(refusals: number) {
   return { store, committed, tries: () => tries };
 }
 
-const message = (id: string): NewMessage => ({ meshId: "m", senderPubkey: "s", clientMessageId: id, recipients: ["bob"], claimFor: new Map() }) as unknown as NewMessage;
+const message = (id: string): NewMessage => ({ meshId: "m", senderPubkey: "s", clientMessageId: id, recipients: ["bob"], claimFor: new Map(), forNextSession: new Set() }) as unknown as NewMessage;
 
 /** Hooks that count the claims they hold, as the router's do (claimedUncommitted). */
 function hooks(order: string[], id: string) {
@@ -33,6 +33,7 @@ function hooks(order: string[], id: string) {
     held,
     hooks: {
       claim: () => (held.n++, "conn-1"),
+      forNextSession: () => false,
       unclaim: () => void (held.n = 0),
       committed: (o: SendOutcome) => void order.push(`${id}:${(o.message as unknown as { claimedFor: string[] }).claimedFor.join()}`),
     },

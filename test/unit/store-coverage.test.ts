@@ -165,7 +165,7 @@ describe("topic messages are history, not swept", () => {
 
 describe("the sweep's recent list compacts", () => {
   const admitted = (seq: number, createdAt: number) => ({ seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt, topic: null });
-  const held: NewEntry = { recipient: "box", priority: "next", expiresAt: Number.MAX_SAFE_INTEGER, claimedBy: null };
+  const held: NewEntry = { recipient: "box", priority: "next", expiresAt: Number.MAX_SAFE_INTEGER, claimedBy: null, forNextSession: false };
   const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
   test("QueueIndex: after most of the list is consumed it restarts at 0, and later plans still pick exactly the entries past the cutoff", () => {

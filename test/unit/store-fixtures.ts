@@ -95,6 +95,7 @@ export function directMessage(from: Member, to: string[], over: Partial<NewMessa
     expiresAt: Date.now() + 3_600_000,
     recipients: to,
     claimFor: new Map(),
+    forNextSession: new Set(),
     undeliverable: [],
     ...over,
   };

@@ -153,8 +153,37 @@ describe("upgrade from version 1", () => {
   });
 });
 
+/** Back to version 6 as it was: no queue.for_next_session, no record of 0007. */
+function backToVersion6(db: Database): void {
+  db.run("ALTER TABLE queue DROP COLUMN for_next_session");
+  db.run("DELETE FROM schema_migrations WHERE version >= 7");
+}
+
+describe("upgrade from version 6", () => {
+  test("0007: entries queued before it stay unmarked (the terminal's, as they were); new ones are marked", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const { owner } = await seedMesh(store);
+    const bob = await addMember(store, owner, "bob");
+    const [before] = await store.commitSends([directMessage(owner, [bob.pubkey])], 0);
+    backToVersion6(store.db);
+    store.close();
+
+    const upgraded = await tmp.open(dir);
+    expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    const [after] = await upgraded.commitSends([directMessage(owner, [bob.pubkey], { forNextSession: new Set([bob.pubkey]) })], 0);
+    const session = pubkey();
+    expect(await upgraded.handOverToSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: session, limit: 100, nowMs: Date.now() })).toBe(1);
+    const got = await upgraded.claim(bob.meshId, [session], { conn: "c", limit: 10 });
+    expect(got.map((m) => m.id)).toEqual([after!.message.id]);
+    // The member key keeps both, for the terminal.
+    expect((await upgraded.claim(bob.meshId, [bob.pubkey], { conn: "t", limit: 10 })).map((m) => m.id)).toEqual([before!.message.id, after!.message.id]);
+  });
+});
+
 /** Back to version 5 as it was: no messages.undeliverable, no record of 0006. */
 function backToVersion5(db: Database): void {
+  backToVersion6(db);
   db.run("ALTER TABLE messages DROP COLUMN undeliverable");
   db.run("DELETE FROM schema_migrations WHERE version >= 6");
 }

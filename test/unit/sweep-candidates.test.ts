@@ -26,7 +26,7 @@ for (const seed of [11, 12, 13, 14, 15, 16]) {
         index.admit(
           { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: now, topic: topic ? { id: 1, offset: seq } : null },
           index.keyOf("mesh", "s", `c${seq}`),
-          boxes.filter(() => rnd() < 0.3).map((recipient) => ({ recipient, priority: "next", expiresAt: now + 1000, claimedBy: null })),
+          boxes.filter(() => rnd() < 0.3).map((recipient) => ({ recipient, priority: "next", expiresAt: now + 1000, claimedBy: null, forNextSession: false })),
         );
         now += Math.floor(rnd() * 3);
       } else if (r < 0.85) {
@@ -67,7 +67,7 @@ test("a plan looks at no more than its limit: 5,000 held messages past the cutof
     index.admit(
       { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
       index.keyOf("mesh", "s", `c${seq}`),
-      [{ recipient: "a", priority: "next", expiresAt: 1e12, claimedBy: null }],
+      [{ recipient: "a", priority: "next", expiresAt: 1e12, claimedBy: null, forNextSession: false }],
     );
   }
   const sizes: number[] = [];

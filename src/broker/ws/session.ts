@@ -195,6 +195,7 @@ const meshFull = (ctx: BrokerContext, meshId: string) => ctx.hub.meshSlotsTaken(
 async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number, releaseSlot: () => void): Promise<void> {
   const where = { sessionId: frame.sessionId, pid: frame.pid, cwd: frame.cwd, hostname: frame.hostname ?? "" };
   let stored: { status: "idle" | "working" | "dnd"; summary: string } | null;
+  let fromMemberMailbox: number | undefined;
   if (identity.kind === "session") {
     const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
     if (!before || before.endedAt !== null) await makeRoomForSession(ctx, identity, now);
@@ -204,6 +205,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     // is reloaded when the session's presence ends.)
     if (!before || before.endedAt !== null || before.lastSeenAt < now - ctx.config.messageTtl) ctx.roster.invalidate(identity.meshId);
     stored = s;
+    fromMemberMailbox = await handOver(ctx, identity, now);
   } else {
     stored = await ctx.store.getMember(identity.meshId, identity.memberId);
   }
@@ -254,6 +256,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     reattached,
     limits: { maxFrameBytes: ctx.config.maxFrameBytes, sendRatePerSec: ctx.config.sendRate, sendBurst: ctx.config.sendBurst },
     pingIntervalMs: ctx.config.pingInterval,
+    ...(fromMemberMailbox !== undefined ? { fromMemberMailbox } : {}),
   };
   conn.send(ack);
   if (!reattached) {
@@ -262,6 +265,15 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   // Whatever was queued before the attach (`pending`, or committed since) is pumped now.
   conn.backlog = true;
   void pump(ctx, conn, presence);
+}
+
+/** Gives a session, within its mailbox's quota, what its member's mailbox holds that no session
+ *  of the member was around to receive (protocol §5.1). Before the attach: a message committed
+ *  from then until the attach is marked too, and waits for the next session. */
+async function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<number> {
+  const mailbox = { meshId: identity.meshId, pubkey: identity.pubkey };
+  const room = ctx.config.queueQuota - (await ctx.store.queueDepth(mailbox)) - ctx.writes.uncommittedFor(mailbox.meshId, mailbox.pubkey);
+  return ctx.store.handOverToSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, limit: room, nowMs: now });
 }
 
 /** Keeps a member within MAX_SESSIONS_PER_MEMBER: each session is a mailbox every fan-out message

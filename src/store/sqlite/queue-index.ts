@@ -22,9 +22,12 @@ export type QueueEntry = {
   readonly priority: Priority;
   readonly expiresAt: number;
   claimedBy: string | null;
+  /** A member-key entry that no session of the member was around to receive: the member's next
+   *  session gets a copy (migrations/0007_queue_for_next_session.sql). */
+  forNextSession: boolean;
 };
 
-export type NewEntry = { recipient: string; priority: Priority; expiresAt: number; claimedBy: string | null };
+export type NewEntry = { recipient: string; priority: Priority; expiresAt: number; claimedBy: string | null; forNextSession: boolean };
 
 /** What the index records about a committed message. */
 export type AdmittedMessage = {
@@ -94,17 +97,17 @@ export class QueueIndex {
     // Rows bring a fresh copy of every mesh id and mailbox key; entries share one of each.
     const interned = new Map<string, string>();
     const intern = (v: string) => interned.get(v) ?? (interned.set(v, v), v);
-    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number];
+    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, forNextSession: number];
     pages<QueueRow>(
       db,
       `SELECT q.message_seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
-              m.delivered_at IS NOT NULL
+              m.delivered_at IS NOT NULL, q.for_next_session
        FROM queue q JOIN messages m ON m.seq = q.message_seq
        WHERE (q.message_seq, q.mesh_id, q.recipient) > (?, ?, ?) ORDER BY q.message_seq, q.mesh_id, q.recipient LIMIT ?`,
       [-1, "", ""],
       (r) => [r[0], r[2], r[3]],
-      ([seq, id, meshId, recipient, priority, expiresAt, delivered]) => {
-        index.addEntry(seq, id, intern(meshId), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null });
+      ([seq, id, meshId, recipient, priority, expiresAt, delivered, forNextSession]) => {
+        index.addEntry(seq, id, intern(meshId), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null, forNextSession: forNextSession === 1 });
         if (delivered === 1) index.pending.get(seq)!.delivered = true;
       },
     );
@@ -139,6 +142,12 @@ export class QueueIndex {
 
   entry(meshId: string, recipient: string, messageId: string): QueueEntry | undefined {
     return this.box(meshId, recipient)?.get(messageId);
+  }
+
+  /** Copies of these committed entries in `recipient`'s mailbox (one it already holds is kept),
+   *  unmarked and unclaimed. */
+  copyTo(entries: readonly QueueEntry[], recipient: string): void {
+    for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: false });
   }
 
   /** Every entry of a mailbox, in queue order. */
@@ -288,7 +297,7 @@ export class QueueIndex {
     let box = mesh.get(e.recipient);
     if (!box) mesh.set(e.recipient, (box = new Map()));
     if (box.has(id)) return;
-    const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null };
+    const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: e.forNextSession };
     box.set(id, entry);
     this.expiry.push(entry);
     this.entries++;

@@ -108,8 +108,9 @@ export class SendRepo {
     message.seq = this.insertMessage(message, m);
 
     const recipients = m.recipients.length < 2 ? m.recipients : [...new Set(m.recipients)]; // a DM has one
-    const enqueue = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, ?, ?, ?, ?)");
-    for (const r of recipients) enqueue.run(message.seq, m.meshId, r, m.priority, m.expiresAt);
+    const enqueue = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at, for_next_session) VALUES (?, ?, ?, ?, ?, ?)");
+    const marked = m.forNextSession.size > 0 ? m.forNextSession : null;
+    for (const r of recipients) enqueue.run(message.seq, m.meshId, r, m.priority, m.expiresAt, marked?.has(r) ? 1 : 0);
     admitted.push({
       message: {
         seq: message.seq,
@@ -121,7 +122,7 @@ export class SendRepo {
         topic: m.topicId === null || topic === null ? null : { id: m.topicId, offset: topic.offset },
       },
       key,
-      entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null })),
+      entries: recipients.map((r) => ({ recipient: r, priority: m.priority, expiresAt: m.expiresAt, claimedBy: m.claimFor.get(r) ?? null, forNextSession: marked?.has(r) ?? false })),
     });
     return { message, undeliverable: m.undeliverable, duplicate: false, recipients };
   }

@@ -13,6 +13,12 @@ export type SessionSeen = Omit<Session, "firstSeenAt" | "endedAt" | "status" | "
 const attestationText = (a: AttestationFields | null) =>
   a === null ? null : JSON.stringify({ sessionPubkey: a.sessionPubkey, parentMemberPubkey: a.parentMemberPubkey, expiresAt: a.expiresAt, signature: a.signature });
 
+/** Sets or clears the next-session mark of these entries' rows, inside a write transaction. */
+function setMark(db: Database, entries: readonly QueueEntry[], on: boolean): void {
+  const mark = db.query("UPDATE queue SET for_next_session = ? WHERE message_seq = ? AND mesh_id = ? AND recipient = ?");
+  for (const e of entries) mark.run(on ? 1 : 0, e.seq, e.meshId, e.recipient);
+}
+
 export class SessionRepo {
   constructor(
     private readonly db: Database,
@@ -54,16 +60,46 @@ export class SessionRepo {
   }
 
   /** Ends the session and drops whatever is still queued for its mailbox (an ended session's
-   *  mailbox is not kept for a later reconnect). Unknown session keys change nothing; a member
-   *  key passed here never loses its queue. */
+   *  mailbox is not kept for a later reconnect). What it drops that its member's mailbox still
+   *  holds is marked there for the member's next session again: no session acked it. Unknown
+   *  session keys change nothing; a member key passed here never loses its queue. */
   end(meshId: string, pubkey: string, at: number): void {
     let dropped: QueueEntry[] = [];
+    let remarked: QueueEntry[] = [];
     writeTx(this.db, () => {
       const { changes } = this.db.query("UPDATE sessions SET ended_at = ? WHERE mesh_id = ? AND pubkey = ?").run(at, meshId, pubkey);
       if (changes === 0) return;
       dropped = this.index.entriesOf(meshId, pubkey);
       deleteEntries(this.db, dropped);
+      const member = this.db
+        .query<{ pubkey: string }, [string, string]>("SELECT m.pubkey FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.mesh_id = ? AND s.pubkey = ?")
+        .get(meshId, pubkey);
+      if (!member) return;
+      remarked = dropped.map((e) => this.index.entry(meshId, member.pubkey, e.id)).filter((e): e is QueueEntry => e !== undefined && !e.forNextSession);
+      setMark(this.db, remarked, true);
     });
     this.index.remove(dropped);
+    for (const e of remarked) e.forNextSession = true;
+  }
+
+  /** Gives a session what its member's mailbox holds marked for the next session: a copy of each
+   *  such unexpired entry in the session's mailbox, oldest first, at most `limit` copies (the rest
+   *  stay marked), and unmarks them. An entry the session already holds is unmarked, not copied.
+   *  Returns how many it copied. */
+  handOver(meshId: string, memberPubkey: string, sessionPubkey: string, limit: number, now: number): number {
+    const marked = this.index.entriesOf(meshId, memberPubkey).filter((e) => e.forNextSession && e.expiresAt > now);
+    if (marked.length === 0) return 0;
+    const held: QueueEntry[] = [];
+    const fresh: QueueEntry[] = [];
+    for (const e of marked) (this.index.entry(meshId, sessionPubkey, e.id) ? held : fresh).push(e);
+    const copied = fresh.slice(0, Math.max(0, limit));
+    writeTx(this.db, () => {
+      const copy = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, ?, ?, ?, ?)");
+      for (const e of copied) copy.run(e.seq, meshId, sessionPubkey, e.priority, e.expiresAt);
+      setMark(this.db, [...held, ...copied], false);
+    });
+    this.index.copyTo(copied, sessionPubkey);
+    for (const e of [...held, ...copied]) e.forNextSession = false;
+    return copied.length;
   }
 }

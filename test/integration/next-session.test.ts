@@ -1,0 +1,147 @@
+// A message to a member while none of its sessions runs reaches the member's next session
+// (docs/protocol.md §5.1, "The next session"), with a real broker, real sockets and, for the
+// crash case, a broker process killed with SIGKILL.
+import { describe, expect, test } from "bun:test";
+import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
+import { startBroker, tempDir } from "../helpers/broker.ts";
+import { spawnBroker } from "../helpers/process.ts";
+import { addMember, connect, createTestMesh, sendText, textOf, type TestMember, type TestPeer } from "../helpers/mesh.ts";
+import { until } from "../helpers/until.ts";
+
+/** A session of `m` (a fresh key unless one is given), connected. */
+const connectSession = (url: string, m: TestMember, sessionKeys: SigningKeypair = generateSigningKeypair()): Promise<TestPeer> =>
+  connect(url, m, {}, { credentials: { kind: "session", meshId: m.meshId, memberId: m.memberId, memberKeys: m.keys, sessionKeys } });
+
+/** Waits until `peer` has exactly the texts `want` (and, after a moment for stragglers, no more). */
+async function received(peer: TestPeer, want: string[]): Promise<void> {
+  await peer.waitMessages(want.length);
+  await Bun.sleep(150); // long enough for a duplicate or a surplus push to arrive, if one were coming
+  expect(peer.messages.map(textOf)).toEqual(want);
+}
+
+/** A broker whose presences end at once (no reconnect grace), a mesh, alice and bob. */
+async function setup() {
+  const b = await startBroker({ presenceGrace: 0 });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const alice = await connect(b.url, owner);
+  return { b, owner, bob, alice };
+}
+
+describe("the next session", () => {
+  test("gets what was sent to its member while no session ran, once; later sessions do not", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    for (const t of ["dm-1", "dm-2"]) await sendText(alice, bob.keys.publicKey, t);
+    await sendText(alice, "*", "broadcast-1");
+
+    const s1 = await connectSession(b.url, bob);
+    expect({ from: s1.ack.fromMemberMailbox, pending: s1.ack.pending }).toEqual({ from: 3, pending: 3 });
+    await received(s1, ["dm-1", "dm-2", "broadcast-1"]);
+    // While s1 runs, a DM reaches it live and is not kept for a later session.
+    await sendText(alice, bob.keys.publicKey, "dm-live");
+    await s1.waitMessages(4);
+    const s2 = await connectSession(b.url, bob);
+    expect(s2.ack.fromMemberMailbox).toBe(0);
+    await Bun.sleep(150);
+    expect(s2.messages).toEqual([]);
+    // The terminal (the member key) still has every one of them.
+    const terminal = await connect(b.url, bob);
+    await received(terminal, ["dm-1", "dm-2", "broadcast-1", "dm-live"]);
+    for (const p of [alice, s1, s2, terminal]) p.close();
+  });
+
+  test("a member connection (the terminal) is not a session: what it reads is not given to one", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const terminal = await connect(b.url, bob);
+    await sendText(alice, bob.keys.publicKey, "read-in-terminal");
+    await sendText(alice, bob.keys.publicKey, "left-unread");
+    const [first] = await terminal.waitMessages(2);
+    await terminal.client.request("ack", { messageIds: [first!.messageId] });
+    terminal.close();
+
+    const s1 = await connectSession(b.url, bob);
+    expect(s1.ack.fromMemberMailbox).toBe(1);
+    await received(s1, ["left-unread"]);
+    for (const p of [alice, s1]) p.close();
+  });
+
+  test("a message the session's own member sent from a session is not handed back", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const keys = generateSigningKeypair();
+    const s1 = await connectSession(b.url, bob, keys);
+    await sendText(s1, "*", "bob's own broadcast");
+    await alice.waitMessages(1);
+    s1.close();
+    await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey) === undefined, "s1's presence gone");
+    const s2 = await connectSession(b.url, bob);
+    expect(s2.ack.fromMemberMailbox).toBe(0);
+    for (const p of [alice, s2]) p.close();
+  });
+
+  test("a resumed session that holds the message already does not get it twice", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const keys = generateSigningKeypair();
+    const first = await connectSession(b.url, bob, keys);
+    first.close();
+    await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey) === undefined, "the session's presence gone");
+    // The offline session is a recipient in its own right; no session is around, so it is marked too.
+    await sendText(alice, bob.keys.publicKey, "while away");
+    const resumed = await connectSession(b.url, bob, keys);
+    expect({ from: resumed.ack.fromMemberMailbox, pending: resumed.ack.pending }).toEqual({ from: 0, pending: 1 });
+    await received(resumed, ["while away"]);
+    // Unmarked by that hello: a new session is not given it either.
+    const other = await connectSession(b.url, bob);
+    expect(other.ack.fromMemberMailbox).toBe(0);
+    for (const p of [alice, resumed, other]) p.close();
+  });
+
+  test("a session that ends without acking gives the message back to the next one", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    await sendText(alice, bob.keys.publicKey, "unread");
+    const s1 = await connectSession(b.url, bob);
+    await s1.waitMessages(1);
+    await s1.client.request("session_end", {});
+    const s2 = await connectSession(b.url, bob);
+    expect(s2.ack.fromMemberMailbox).toBe(1);
+    await received(s2, ["unread"]);
+    for (const p of [alice, s2]) p.close();
+  });
+
+  test("survives a broker killed with SIGKILL, marks and copies alike", async () => {
+    const dir = tempDir();
+    const keys = generateSigningKeypair();
+    let bob: TestMember;
+    {
+      await using first = await spawnBroker(dir);
+      const { owner } = await createTestMesh(first.url);
+      bob = await addMember(first.url, owner, "bob");
+      const alice = await connect(first.url, owner, {}, { reconnect: false });
+      await sendText(alice, bob.keys.publicKey, "before the crash");
+      await sendText(alice, bob.keys.publicKey, "also before");
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+      alice.close();
+    }
+    {
+      await using second = await spawnBroker(dir, ["--queue-quota", "1"]);
+      // Its quota leaves room for one copy: the other stays marked.
+      const s1 = await connectSession(second.url, bob, keys);
+      expect(s1.ack.fromMemberMailbox).toBe(1);
+      await s1.waitMessages(1);
+      s1.close();
+      second.proc.kill("SIGKILL");
+      await second.proc.exited;
+    }
+    await using third = await spawnBroker(dir);
+    // The copy made before the crash is still the resumed session's, unacked; the marked one follows.
+    const resumed = await connectSession(third.url, bob, keys);
+    expect({ from: resumed.ack.fromMemberMailbox, pending: resumed.ack.pending }).toEqual({ from: 1, pending: 2 });
+    await received(resumed, ["before the crash", "also before"]);
+    resumed.close();
+  }, 60_000);
+});
