@@ -55,6 +55,13 @@ export class Incoming {
     return this.pending.size + this.sealed.size;
   }
 
+  /** Whether it holds unread a message addressed to `key` alone (a direct message to this
+   *  session's key, or the broker's notice to it): one no other mailbox has a copy of. */
+  holdsOwn(key: string): boolean {
+    for (const m of [...this.pending.values(), ...this.sealed.values()]) if (m.to === key || m.kind === "system") return true;
+    return false;
+  }
+
   /** `ring`: false for a message fetched by an explicit read, which the caller shows at once. */
   receive(m: MessagePushFrame, ring = true): void {
     const { session, log, slug } = this.d;
