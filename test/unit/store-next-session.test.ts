@@ -66,6 +66,15 @@ describe("the member mailbox's entries for the next session", () => {
     expect(marks(store, bob.pubkey)).toBe(0);
   });
 
+  test("copies take their place in queue order among what the session's mailbox already holds", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    const marked = await dms(store, owner, bob, 2);
+    const [toSession] = (await store.commitSends([directMessage(owner, [s1])], 0)).map((o) => o.message.id);
+    const later = await dms(store, owner, bob, 1);
+    expect(await handOver(store, bob, s1)).toBe(3);
+    expect(await ids(store, bob.meshId, s1)).toEqual([...marked, toSession!, ...later]);
+  });
+
   test("at most `limit` are copied, oldest first; the rest stay marked for the next hello", async () => {
     const { store, owner, bob, s1 } = await setup();
     const sent = await dms(store, owner, bob, 5);

@@ -144,10 +144,19 @@ export class QueueIndex {
     return this.box(meshId, recipient)?.get(messageId);
   }
 
-  /** Copies of these committed entries in `recipient`'s mailbox (one it already holds is kept),
-   *  unmarked and unclaimed. */
+  /** Copies of these committed entries of one mesh in `recipient`'s mailbox (one it already holds
+   *  is kept), unmarked and unclaimed, in seq order among the mailbox's own. */
   copyTo(entries: readonly QueueEntry[], recipient: string): void {
+    if (entries.length === 0) return;
+    const box = this.box(entries[0]!.meshId, recipient);
+    const last = box ? [...box.values()].reduce((max, e) => Math.max(max, e.seq), -1) : -1;
     for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: false });
+    if (box && entries.some((e) => e.seq < last)) {
+      // A mailbox iterates in insertion order, which must stay seq order (FIFO): re-insert it sorted.
+      const sorted = [...box.values()].sort((a, b) => a.seq - b.seq);
+      box.clear();
+      for (const e of sorted) box.set(e.id, e);
+    }
   }
 
   /** Every entry of a mailbox, in queue order. */
