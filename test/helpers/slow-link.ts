@@ -119,8 +119,10 @@ export type SlowLink = {
 };
 
 /** A slow path to the broker on 127.0.0.1:`port`. A connection's first bytes reach the broker one
- *  round trip after the client connected (the TCP handshake it would have made over the path). */
-export async function slowLink(port: number, initial: PathShape): Promise<SlowLink> {
+ *  round trip after the client connected (the TCP handshake it would have made over the path).
+ *  `tap` sees each chunk as it enters the path, before it is delayed (the broker's WebSocket
+ *  frames are not masked: a test can stall the path on what the broker has just answered). */
+export async function slowLink(port: number, initial: PathShape, tap: (dir: Direction, d: Buffer) => void = () => {}): Promise<SlowLink> {
   let shape = initial;
   const held: Held = { up: 0, down: 0 };
   const open = new Set<{ client: Socket; upstream: Socket; pipes: Pipe[] }>();
@@ -134,8 +136,8 @@ export async function slowLink(port: number, initial: PathShape): Promise<SlowLi
     const down = new Pipe(upstream, client, () => shape, () => held.down, 0);
     const pair = { client, upstream, pipes: [up, down] };
     open.add(pair);
-    client.on("data", (d: Buffer) => up.push(d));
-    upstream.on("data", (d: Buffer) => down.push(d));
+    client.on("data", (d: Buffer) => (tap("up", d), up.push(d)));
+    upstream.on("data", (d: Buffer) => (tap("down", d), down.push(d)));
     client.on("end", () => up.end());
     upstream.on("end", () => down.end());
     const gone = () => {
