@@ -236,7 +236,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       },
       drain: resumePushes,
       ping(ws) {
-        if (ws.data.conn) onPing(ctx, ws.data.conn);
+        const conn = ws.data.conn;
+        if (!conn) return;
+        // A client's ping is a sign of life like any frame: a client downloading a backlog over a
+        // slow link pings while it does (client.ts), since the broker's own ping waits behind it.
+        conn.awaitingPong = false;
+        onPing(ctx, conn);
       },
       pong(ws) {
         const conn = ws.data.conn;

@@ -72,6 +72,8 @@ export class BrokerClient {
 
   /** A session's attestations (null for a member connection). */
   private readonly attestor: SessionAttestor | null;
+  /** When pingWhileReceiving last pinged (monotonic). */
+  private lastReceivingPing = 0;
   /** The current socket's handshake deadline, until its hello_ack. */
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   /** Why the current socket failed before it opened, in broker-trouble.ts's words (a close 1006
@@ -139,6 +141,7 @@ export class BrokerClient {
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       watch.heard();
+      this.pingWhileReceiving(ws);
       this.onFrame(String(ev.data));
     };
     // The broker's pings (every pingInterval), and the pongs to this client's own.
@@ -152,6 +155,20 @@ export class BrokerClient {
     ws.onerror = (ev) => {
       if (this.ws === ws && ws.readyState !== WebSocket.OPEN) this.failure ??= socketFailure(this.base, ev);
     };
+  }
+
+  /** A frame came in. The broker's liveness ping waits behind every byte it wrote before it, and
+   *  one missed pong closes the link (docs/protocol.md §2.8): a backlog that takes longer than an
+   *  interval to download over a slow link got the link closed, and redelivered on the next one, in
+   *  a loop, whenever nothing else went back meanwhile (a session acks only what its model saw).
+   *  So while frames keep coming the client pings the broker itself, at most every half of the
+   *  broker's interval, and the broker counts that ping as a sign of life (server.ts). */
+  private pingWhileReceiving(ws: Socket): void {
+    const intervalMs = this.ack?.pingIntervalMs;
+    const now = performance.now();
+    if (!intervalMs || now - this.lastReceivingPing < intervalMs / 2) return;
+    this.lastReceivingPing = now;
+    ws.ping();
   }
 
   /** The liveness watch's timings: the caller's options, else matched to the broker's ping
