@@ -24,6 +24,7 @@ export function notOpen(link: Pick<MeshLink, "closedFor" | "state" | "slug" | "l
   // Why the last attempt failed, when a socket never opened (a refused certificate): without it a
   // tool said "try again shortly" for ever, and the session never learnt what to fix.
   const last = link.lastFailure ? ` Its last attempt: ${link.lastFailure.message}` : "";
+  if (link.state === "connecting") return new MeshError("unavailable", `Not connected to mesh ${link.slug} yet: its first connection is still under way (a slow link can take several seconds). Try again shortly.${last}`);
   if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
   return null;
 }
