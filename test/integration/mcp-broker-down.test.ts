@@ -31,7 +31,7 @@ describe("claudemesh mcp with the broker down at start", () => {
     const s = await startMcp(alice, "sess-down-1");
     try {
       // The first connect has failed once the state is no longer "connecting".
-      const down = await peersUntil(s, (r) => !r.text.includes("(connecting)"), 10_000);
+      const down = await peersUntil(s, (r) => !r.text.includes("first connection is still under way"), 10_000);
       expect({ isError: down.isError, text: down.text }).toEqual({ isError: true, text: expect.stringContaining("Not connected to mesh team right now (reconnecting)") });
 
       await using again = await startBroker({ port }, { dataDir });
