@@ -3,7 +3,7 @@
 // real CLI sending and a real MCP client driving the real server over stdio.
 import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
-import { startMcp } from "../helpers/mcp.ts";
+import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 
 describe("mcp: the next session", () => {
   test("a DM sent while bob ran no session reaches his next one, once, and stays in his terminal's inbox", async () => {
@@ -13,6 +13,9 @@ describe("mcp: the next session", () => {
 
     {
       await using first = await startMcp(bob!, "sess-bob-morning");
+      // Claude Code's SessionStart hook connects the session and tells the model what waits.
+      const start = await runHook(bob!, "session-start", hookInput("sess-bob-morning", "SessionStart"));
+      expect(start.out?.hookSpecificOutput?.additionalContext ?? "").toContain("1 unread message(s)");
       const shown = await first.waitNotification((n) => n.content.includes("the build is red"));
       expect(shown.content).toContain('Message from peer "alice"');
       // Read through the tool as well: it is the session's own now.
