@@ -43,7 +43,8 @@ export class Hub {
   private readonly listeners = new Map<string, Set<HubListener>>();
   /** Members removed by this process: `meshId\0memberId` → when. */
   private readonly removed = new Map<string, number>();
-  /** Session presences per member (`meshId\0memberId`), those in their grace included. */
+  /** Connected session presences, and how many per member (`meshId\0memberId`). */
+  private readonly connectedSessions = new Set<Presence>();
   private readonly sessionsOf = new Map<string, number>();
 
   constructor(
@@ -87,7 +88,6 @@ export class Hub {
       if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
       set.add(p);
       this.byToken.set(p.hookToken, p);
-      if (identity.kind === "session") this.countSession(identity, 1);
     } else {
       if (p.graceTimer) clearTimeout(p.graceTimer);
       p.graceTimer = null;
@@ -101,6 +101,7 @@ export class Hub {
     }
     conn.where = where;
     p.conns.add(conn);
+    this.recount(p);
     return { presence: p, reattached, replaced };
   }
 
@@ -110,6 +111,7 @@ export class Hub {
     if (!id) return null;
     const p = this.presences.get(presenceKey(id.meshId, id.pubkey));
     if (!p || !p.conns.delete(conn)) return p ?? null;
+    this.recount(p);
     if (p.conns.size > 0) {
       p.where = p.conns.values().next().value!.where ?? p.where;
       return p;
@@ -140,18 +142,25 @@ export class Hub {
     this.presences.delete(p.key);
     this.byMesh.get(p.identity.meshId)?.delete(p);
     this.byToken.delete(p.hookToken);
-    if (p.identity.kind === "session") this.countSession(p.identity, -1);
+    this.recount(p);
     this.onGone(p);
   }
 
-  /** Whether any session of the member is connected, or reconnecting within its grace. */
+  /** Whether any session of the member is connected now. One in its reconnect grace is not: what
+   *  comes meanwhile is kept for the member's next session too (that session's own hello, if it
+   *  comes back, unmarks what its mailbox holds already). */
   hasSession(meshId: string, memberId: string): boolean {
     return this.sessionsOf.size > 0 && this.sessionsOf.has(`${meshId}\u0000${memberId}`);
   }
 
-  private countSession(identity: Identity, delta: 1 | -1): void {
-    const key = `${identity.meshId}\u0000${identity.memberId}`;
-    const n = (this.sessionsOf.get(key) ?? 0) + delta;
+  /** Keeps connectedSessions and sessionsOf true to `p` after its connections or presence changed. */
+  private recount(p: Presence): void {
+    const connected = p.identity.kind === "session" && p.conns.size > 0 && this.presences.get(p.key) === p;
+    if (connected === this.connectedSessions.has(p)) return;
+    const key = `${p.identity.meshId}\u0000${p.identity.memberId}`;
+    const n = (this.sessionsOf.get(key) ?? 0) + (connected ? 1 : -1);
+    if (connected) this.connectedSessions.add(p);
+    else this.connectedSessions.delete(p);
     if (n > 0) this.sessionsOf.set(key, n);
     else this.sessionsOf.delete(key);
   }

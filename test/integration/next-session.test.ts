@@ -112,6 +112,45 @@ describe("the next session", () => {
     for (const p of [alice, s2]) p.close();
   });
 
+  test("a session in its reconnect grace does not keep a message from the next session; back in time, it is not given it twice", async () => {
+    // The default grace (30 s): presences of closed connections linger while these steps run.
+    const b = await startBroker({});
+    await using _ = b;
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const alice = await connect(b.url, owner);
+    const quitter = generateSigningKeypair();
+    const blip = generateSigningKeypair();
+    for (const keys of [quitter, blip]) (await connectSession(b.url, bob, keys)).close();
+    await until(() => [quitter, blip].every((k) => b.ctx.hub.get(bob.meshId, k.publicKey)?.conns.size === 0), "both sessions closed, in their grace");
+    await sendText(alice, bob.keys.publicKey, "after the quit");
+    // One of them comes back within its grace: it has the message in its own mailbox already.
+    const back = await connectSession(b.url, bob, blip);
+    expect({ from: back.ack.fromMemberMailbox, pending: back.ack.pending, reattached: back.ack.reattached }).toEqual({ from: 0, pending: 1, reattached: true });
+    await received(back, ["after the quit"]);
+    back.close();
+    // That hello unmarked it: a new session is not given it again.
+    const next = await connectSession(b.url, bob);
+    expect(next.ack.fromMemberMailbox).toBe(0);
+    for (const p of [alice, next]) p.close();
+  });
+
+  test("a message that comes while the member's last session is in its grace reaches the next session", async () => {
+    const b = await startBroker({});
+    await using _ = b;
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const alice = await connect(b.url, owner);
+    const keys = generateSigningKeypair();
+    (await connectSession(b.url, bob, keys)).close(); // Claude Code quit (the SessionEnd hook disconnects)
+    await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey)?.conns.size === 0, "the session closed, in its grace");
+    await sendText(alice, bob.keys.publicKey, "a moment too late");
+    const next = await connectSession(b.url, bob);
+    expect(next.ack.fromMemberMailbox).toBe(1);
+    await received(next, ["a moment too late"]);
+    for (const p of [alice, next]) p.close();
+  });
+
   test("survives a broker killed with SIGKILL, marks and copies alike", async () => {
     const dir = tempDir();
     const keys = generateSigningKeypair();
