@@ -19,9 +19,10 @@ async function received(peer: TestPeer, want: string[]): Promise<void> {
   expect(peer.messages.map(textOf)).toEqual(want);
 }
 
-/** A broker whose presences end at once (no reconnect grace), a mesh, alice and bob. */
-async function setup() {
-  const b = await startBroker({ presenceGrace: 0 });
+/** A broker whose presences end at once (no reconnect grace, unless `grace` says the default),
+ *  a mesh, alice and bob. */
+async function setup(grace: "none" | "default" = "none") {
+  const b = await startBroker(grace === "none" ? { presenceGrace: 0 } : {});
   const { owner } = await createTestMesh(b.url);
   const bob = await addMember(b.url, owner, "bob");
   const alice = await connect(b.url, owner);
@@ -114,11 +115,8 @@ describe("the next session", () => {
 
   test("a session in its reconnect grace does not keep a message from the next session; back in time, it is not given it twice", async () => {
     // The default grace (30 s): presences of closed connections linger while these steps run.
-    const b = await startBroker({});
+    const { b, bob, alice } = await setup("default");
     await using _ = b;
-    const { owner } = await createTestMesh(b.url);
-    const bob = await addMember(b.url, owner, "bob");
-    const alice = await connect(b.url, owner);
     const quitter = generateSigningKeypair();
     const blip = generateSigningKeypair();
     for (const keys of [quitter, blip]) (await connectSession(b.url, bob, keys)).close();
@@ -136,11 +134,8 @@ describe("the next session", () => {
   });
 
   test("a message that comes while the member's last session is in its grace reaches the next session", async () => {
-    const b = await startBroker({});
+    const { b, bob, alice } = await setup("default");
     await using _ = b;
-    const { owner } = await createTestMesh(b.url);
-    const bob = await addMember(b.url, owner, "bob");
-    const alice = await connect(b.url, owner);
     const keys = generateSigningKeypair();
     (await connectSession(b.url, bob, keys)).close(); // Claude Code quit (the SessionEnd hook disconnects)
     await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey)?.conns.size === 0, "the session closed, in its grace");
