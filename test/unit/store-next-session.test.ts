@@ -129,3 +129,33 @@ describe("the member mailbox's entries for the next session", () => {
     expect(await ids(store, bob.meshId, s1)).toEqual(sent.slice(1));
   });
 });
+
+describe("what a retired session gives back", () => {
+  // Only what it was given in its member's name: a session's own fan-out entries reached the
+  // member's other sessions as well, and marking them again re-showed them to the next session.
+  test("a session retired holding what reached it in its own right marks nothing again", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    // s1 is offline (not ended): queued for it and for the member key, marked since no session is around.
+    const [msg] = (await store.commitSends([directMessage(owner, [bob.pubkey, s1], { forNextSession: new Set([bob.pubkey]) })], 0)).map((o) => o.message.id);
+    // The next session is given it and shows it.
+    const s2 = pubkey();
+    expect(await handOver(store, bob, s2)).toBe(1);
+    await store.ack(bob.meshId, [s2], [msg!], Date.now());
+    // s1, never back, is ended to make room (or by session_end): nothing is handed out again.
+    await store.endSession(bob.meshId, s1, Date.now());
+    expect(marks(store, bob.pubkey)).toBe(0);
+    expect(await handOver(store, bob, pubkey())).toBe(0);
+  });
+
+  test("a session that took the mark by holding the entry already gives it back, after a restart too", async () => {
+    const { dir, store, owner, bob, s1 } = await setup();
+    await store.commitSends([directMessage(owner, [bob.pubkey, s1], { forNextSession: new Set([bob.pubkey]) })], 0);
+    expect(await handOver(store, bob, s1)).toBe(0);
+    expect(marks(store, bob.pubkey)).toBe(0);
+    store.close();
+    const again = await tmp.open(dir);
+    await again.endSession(bob.meshId, s1, Date.now());
+    expect(marks(again, bob.pubkey)).toBe(1);
+    expect(await handOver(again, bob, pubkey())).toBe(1);
+  });
+});

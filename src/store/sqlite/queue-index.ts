@@ -22,8 +22,10 @@ export type QueueEntry = {
   readonly priority: Priority;
   readonly expiresAt: number;
   claimedBy: string | null;
-  /** A member-key entry that no session of the member was around to receive: the member's next
-   *  session gets a copy (migrations/0007_queue_for_next_session.sql). */
+  /** On a member key's entry: no session of the member was around to receive it, and the
+   *  member's next session gets a copy (migrations/0007_queue_for_next_session.sql). On a
+   *  session's entry: the session was given it in its member's name (a copy, or its own entry
+   *  when it took the mark), so ending the session marks the member's entry again. */
   forNextSession: boolean;
 };
 
@@ -145,12 +147,13 @@ export class QueueIndex {
   }
 
   /** Copies of these committed entries of one mesh in `recipient`'s mailbox (one it already holds
-   *  is kept), unmarked and unclaimed, in seq order among the mailbox's own. */
+   *  is kept), flagged as held for the member (forNextSession) and unclaimed, in seq order among
+   *  the mailbox's own. */
   copyTo(entries: readonly QueueEntry[], recipient: string): void {
     if (entries.length === 0) return;
     const box = this.box(entries[0]!.meshId, recipient);
     const last = box ? [...box.values()].reduce((max, e) => Math.max(max, e.seq), -1) : -1;
-    for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: false });
+    for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: true });
     if (box && entries.some((e) => e.seq < last)) {
       // A mailbox iterates in insertion order, which must stay seq order (FIFO): re-insert it sorted.
       const sorted = [...box.values()].sort((a, b) => a.seq - b.seq);

@@ -60,8 +60,9 @@ export class SessionRepo {
   }
 
   /** Ends the session and drops whatever is still queued for its mailbox (an ended session's
-   *  mailbox is not kept for a later reconnect). What it drops that its member's mailbox still
-   *  holds is marked there for the member's next session again: no session acked it. Unknown
+   *  mailbox is not kept for a later reconnect). What it drops that it held in its member's name
+   *  (handOver) and its member's mailbox still holds is marked there for the member's next session
+   *  again: the session it was given to never acked it. Unknown
    *  session keys change nothing; a member key passed here never loses its queue. */
   end(meshId: string, pubkey: string, at: number): void {
     let dropped: QueueEntry[] = [];
@@ -75,7 +76,13 @@ export class SessionRepo {
         .query<{ pubkey: string }, [string, string]>("SELECT m.pubkey FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.mesh_id = ? AND s.pubkey = ?")
         .get(meshId, pubkey);
       if (!member) return;
-      remarked = dropped.map((e) => this.index.entry(meshId, member.pubkey, e.id)).filter((e): e is QueueEntry => e !== undefined && !e.forNextSession);
+      // Only what it held in its member's name (handOver): its other entries reached it as a
+      // recipient in its own right, as they reached the member's other sessions, which may have
+      // shown them already.
+      remarked = dropped
+        .filter((e) => e.forNextSession)
+        .map((e) => this.index.entry(meshId, member.pubkey, e.id))
+        .filter((e): e is QueueEntry => e !== undefined && !e.forNextSession);
       setMark(this.db, remarked, true);
     });
     this.index.remove(dropped);
@@ -85,6 +92,7 @@ export class SessionRepo {
   /** Gives a session what its member's mailbox holds marked for the next session: a copy of each
    *  such unexpired entry in the session's mailbox, oldest first, at most `limit` copies (the rest
    *  stay marked), and unmarks them. An entry the session already holds is unmarked, not copied.
+   *  The session's entry of each (copy or held) is flagged as held in the member's name, for end().
    *  Returns how many it copied. */
   handOver(meshId: string, memberPubkey: string, sessionPubkey: string, limit: number, now: number): number {
     const marked = this.index.entriesOf(meshId, memberPubkey).filter((e) => e.forNextSession && e.expiresAt > now);
@@ -93,13 +101,17 @@ export class SessionRepo {
     const fresh: QueueEntry[] = [];
     for (const e of marked) (this.index.entry(meshId, sessionPubkey, e.id) ? held : fresh).push(e);
     const copied = fresh.slice(0, Math.max(0, limit));
+    const ownHeld = held.map((e) => this.index.entry(meshId, sessionPubkey, e.id)!);
     writeTx(this.db, () => {
-      const copy = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at) VALUES (?, ?, ?, ?, ?)");
+      // The session's entry is flagged too: held in the member's name, given back by end().
+      const copy = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at, for_next_session) VALUES (?, ?, ?, ?, ?, 1)");
       for (const e of copied) copy.run(e.seq, meshId, sessionPubkey, e.priority, e.expiresAt);
       setMark(this.db, [...held, ...copied], false);
+      setMark(this.db, ownHeld, true);
     });
     this.index.copyTo(copied, sessionPubkey);
     for (const e of [...held, ...copied]) e.forNextSession = false;
+    for (const e of ownHeld) e.forNextSession = true;
     return copied.length;
   }
 }
