@@ -204,6 +204,9 @@ export interface Store {
    *  (NewMessage.forNextSession), at most `limit`, oldest first, and unmarks them; returns how
    *  many were copied (protocol §5.1). */
   handOverToSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; limit: number; nowMs: number }): Promise<number>;
+  /** Undoes handOverToSession for a session whose hello was refused after it: what the session
+   *  holds in its member's name, unclaimed, leaves its mailbox and is marked again on the member's. */
+  giveBackFromSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string }): Promise<number>;
 
   createInvite(invite: Omit<Invite, "usedCount" | "revokedAt">, actor: string): Promise<Invite>;
   getInvite(inviteId: string): Promise<Invite | null>;

@@ -3,7 +3,8 @@
 // crash case, a broker process killed with SIGKILL.
 import { describe, expect, test } from "bun:test";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
-import { startBroker, tempDir } from "../helpers/broker.ts";
+import type { Database } from "bun:sqlite";
+import { startBroker, tempDir, type TestBroker } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
 import { addMember, connect, createTestMesh, sendText, textOf, type TestMember, type TestPeer } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
@@ -18,6 +19,10 @@ async function received(peer: TestPeer, want: string[]): Promise<void> {
   await Bun.sleep(150); // long enough for a duplicate or a surplus push to arrive, if one were coming
   expect(peer.messages.map(textOf)).toEqual(want);
 }
+
+/** How many of the member key's queue rows are marked for the next session. */
+const marked = (b: TestBroker, m: TestMember) =>
+  (b.ctx.store as unknown as { db: Database }).db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM queue WHERE recipient = ? AND for_next_session = 1").get(m.keys.publicKey)!.n;
 
 /** A broker whose presences end at once (no reconnect grace, unless `grace` says the default),
  *  a mesh, alice and bob. */
@@ -143,6 +148,22 @@ describe("the next session", () => {
     const next = await connectSession(b.url, bob);
     expect(next.ack.fromMemberMailbox).toBe(1);
     await received(next, ["a moment too late"]);
+    for (const p of [alice, next]) p.close();
+  });
+
+  test("a hello refused after its copy was made gives the messages back to the next session", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    await sendText(alice, bob.keys.publicKey, "for whoever starts");
+    // The refusal after the copy: a removal this process recorded while the hello was in flight
+    // (checked right before the attach). Recorded by hand here, so the member stays enrolled.
+    b.ctx.hub.markRemoved(bob.meshId, bob.memberId, Date.now());
+    await expect(connectSession(b.url, bob)).rejects.toMatchObject({ code: "revoked" });
+    b.ctx.hub.unmarkRemoved(bob.meshId, bob.memberId);
+    await until(async () => (await b.ctx.store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey })) === 1 && marked(b, bob) === 1, "the mark given back");
+    const next = await connectSession(b.url, bob);
+    expect(next.ack.fromMemberMailbox).toBe(1);
+    await received(next, ["for whoever starts"]);
     for (const p of [alice, next]) p.close();
   });
 

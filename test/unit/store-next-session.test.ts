@@ -158,4 +158,21 @@ describe("what a retired session gives back", () => {
     expect(marks(again, bob.pubkey)).toBe(1);
     expect(await handOver(again, bob, pubkey())).toBe(1);
   });
+
+  test("a refused hello's copies go back; what it held in its own right and what a live connection claimed stay", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    const [own] = (await store.commitSends([directMessage(owner, [s1])], 0)).map((o) => o.message.id);
+    const sent = await dms(store, owner, bob, 2);
+    expect(await handOver(store, bob, s1)).toBe(2);
+    // An older connection of the session still holds the first copy claimed.
+    await store.claim(bob.meshId, [s1], { conn: "older", limit: 2 });
+    const giveBack = () => store.giveBackFromSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: s1 });
+    expect(await giveBack()).toBe(1);
+    await store.releaseClaims("older");
+    expect(await ids(store, bob.meshId, s1)).toEqual([own!, sent[0]!]);
+    expect(marks(store, bob.pubkey)).toBe(1);
+    expect(await giveBack()).toBe(1);
+    expect(await giveBack()).toBe(0);
+    expect(await handOver(store, bob, pubkey())).toBe(2);
+  });
 });

@@ -183,6 +183,8 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
       await admit(ctx, conn, frame, identity, now, release);
     } finally {
       release();
+      // Refused (or gone) before it attached: what its hello was given for its member goes back.
+      if (identity.kind === "session" && conn.identity !== identity) giveBack(ctx, identity);
     }
   } catch (err) {
     reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }), frame);
@@ -274,6 +276,14 @@ async function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity
   const mailbox = { meshId: identity.meshId, pubkey: identity.pubkey };
   const room = ctx.config.queueQuota - (await ctx.store.queueDepth(mailbox)) - ctx.writes.uncommittedFor(mailbox.meshId, mailbox.pubkey);
   return ctx.store.handOverToSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, limit: room, nowMs: now });
+}
+
+/** Undoes handOver for a session that did not attach; a failure is logged, the copies then wait
+ *  in the session's mailbox for its key to come back. */
+function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>): void {
+  ctx.store
+    .giveBackFromSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey })
+    .catch((err) => ctx.log.warn("giving back a refused session's messages failed", { meshId: identity.meshId, pubkey: identity.pubkey, err }));
 }
 
 /** Keeps a member within MAX_SESSIONS_PER_MEMBER: each session is a mailbox every fan-out message

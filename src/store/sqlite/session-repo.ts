@@ -76,17 +76,39 @@ export class SessionRepo {
         .query<{ pubkey: string }, [string, string]>("SELECT m.pubkey FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.mesh_id = ? AND s.pubkey = ?")
         .get(meshId, pubkey);
       if (!member) return;
-      // Only what it held in its member's name (handOver): its other entries reached it as a
-      // recipient in its own right, as they reached the member's other sessions, which may have
-      // shown them already.
-      remarked = dropped
-        .filter((e) => e.forNextSession)
-        .map((e) => this.index.entry(meshId, member.pubkey, e.id))
-        .filter((e): e is QueueEntry => e !== undefined && !e.forNextSession);
+      remarked = this.behind(meshId, member.pubkey, dropped).map(([, m]) => m);
       setMark(this.db, remarked, true);
     });
     this.index.remove(dropped);
     for (const e of remarked) e.forNextSession = true;
+  }
+
+  /** Undoes handOver for a session whose hello was refused after it (it never attached, so nothing
+   *  of its mailbox is claimed by that hello): what it holds in its member's name, unclaimed, leaves
+   *  its mailbox and the member's entry is marked again. Returns how many. */
+  giveBack(meshId: string, memberPubkey: string, sessionPubkey: string): number {
+    const pairs = this.behind(meshId, memberPubkey, this.index.entriesOf(meshId, sessionPubkey).filter((e) => e.claimedBy === null));
+    if (pairs.length === 0) return 0;
+    writeTx(this.db, () => {
+      deleteEntries(this.db, pairs.map(([s]) => s));
+      setMark(this.db, pairs.map(([, m]) => m), true);
+    });
+    this.index.remove(pairs.map(([s]) => s));
+    for (const [, m] of pairs) m.forNextSession = true;
+    return pairs.length;
+  }
+
+  /** Of a session's entries, those it holds in its member's name (handOver), each with the member's
+   *  entry behind it, unmarked and still there. The session's other entries reached it as a
+   *  recipient in its own right, as they reached the member's other sessions, which may have shown
+   *  them already: they are never given back. */
+  private behind(meshId: string, memberPubkey: string, entries: readonly QueueEntry[]): [session: QueueEntry, member: QueueEntry][] {
+    const out: [QueueEntry, QueueEntry][] = [];
+    for (const e of entries) {
+      const m = e.forNextSession ? this.index.entry(meshId, memberPubkey, e.id) : undefined;
+      if (m && !m.forNextSession) out.push([e, m]);
+    }
+    return out;
   }
 
   /** Gives a session what its member's mailbox holds marked for the next session: a copy of each

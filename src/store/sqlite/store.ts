@@ -245,6 +245,9 @@ export class SqliteStore implements T.Store {
   async handOverToSession(input: Parameters<T.Store["handOverToSession"]>[0]) {
     return this.write(() => this.sessions.handOver(input.meshId, input.memberPubkey, input.sessionPubkey, input.limit, input.nowMs));
   }
+  async giveBackFromSession(input: Parameters<T.Store["giveBackFromSession"]>[0]) {
+    return this.write(() => this.sessions.giveBack(input.meshId, input.memberPubkey, input.sessionPubkey));
+  }
 
   // Invites.
   async createInvite(invite: Omit<T.Invite, "usedCount" | "revokedAt">, actor: string) {
