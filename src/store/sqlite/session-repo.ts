@@ -62,8 +62,8 @@ export class SessionRepo {
   /** Ends the session and drops whatever is still queued for its mailbox (an ended session's
    *  mailbox is not kept for a later reconnect). What it drops that it held in its member's name
    *  (handOver) and its member's mailbox still holds is marked there for the member's next session
-   *  again: the session it was given to never acked it. Unknown
-   *  session keys change nothing; a member key passed here never loses its queue. */
+   *  again: the session it was given to never acked it. Unknown session keys change nothing; a
+   *  member key passed here never loses its queue. */
   end(meshId: string, pubkey: string, at: number): void {
     let dropped: QueueEntry[] = [];
     let remarked: QueueEntry[] = [];
