@@ -74,6 +74,12 @@ function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped
   return { boxes, dropped };
 }
 
+/** Entries a mailbox holds against its quota: stored, and waiting in a group commit (a burst that
+ *  lands in one batch would otherwise overshoot it). */
+export async function queuedFor(ctx: BrokerContext, meshId: string, pubkey: string): Promise<number> {
+  return (await ctx.store.queueDepth({ meshId, pubkey })) + ctx.writes.uncommittedFor(meshId, pubkey);
+}
+
 /** Handles one send. `submitted` is called as soon as the message is handed to the group commit
  *  (or the send failed before that), so the session can process the connection's next frame
  *  while this one commits, without reordering a connection's sends. */
@@ -94,8 +100,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   const undeliverable: Undeliverable[] = [];
   const recipients: string[] = [];
   for (const box of granted.boxes) {
-    const depth = (await ctx.store.queueDepth({ meshId: sender.meshId, pubkey: box })) + ctx.writes.uncommittedFor(sender.meshId, box);
-    if (depth >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
+    if ((await queuedFor(ctx, sender.meshId, box)) >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
     else recipients.push(box);
   }
   if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) throw new MeshError("quota_exceeded");

@@ -20,6 +20,15 @@ async function received(peer: TestPeer, want: string[]): Promise<void> {
   expect(peer.messages.map(textOf)).toEqual(want);
 }
 
+/** A new session of `m`, which must be given exactly `texts` from its member's mailbox (and be
+ *  pushed nothing else). */
+async function newSessionGets(url: string, m: TestMember, texts: string[]): Promise<TestPeer> {
+  const s = await connectSession(url, m);
+  expect(s.ack.fromMemberMailbox).toBe(texts.length);
+  await received(s, texts);
+  return s;
+}
+
 /** How many of the member key's queue rows are marked for the next session. */
 const marked = (b: TestBroker, m: TestMember) =>
   (b.ctx.store as unknown as { db: Database }).db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM queue WHERE recipient = ? AND for_next_session = 1").get(m.keys.publicKey)!.n;
@@ -47,10 +56,7 @@ describe("the next session", () => {
     // While s1 runs, a DM reaches it live and is not kept for a later session.
     await sendText(alice, bob.keys.publicKey, "dm-live");
     await s1.waitMessages(4);
-    const s2 = await connectSession(b.url, bob);
-    expect(s2.ack.fromMemberMailbox).toBe(0);
-    await Bun.sleep(150);
-    expect(s2.messages).toEqual([]);
+    const s2 = await newSessionGets(b.url, bob, []);
     // The terminal (the member key) still has every one of them.
     const terminal = await connect(b.url, bob);
     await received(terminal, ["dm-1", "dm-2", "broadcast-1", "dm-live"]);
@@ -67,9 +73,7 @@ describe("the next session", () => {
     await terminal.client.request("ack", { messageIds: [first!.messageId] });
     terminal.close();
 
-    const s1 = await connectSession(b.url, bob);
-    expect(s1.ack.fromMemberMailbox).toBe(1);
-    await received(s1, ["left-unread"]);
+    const s1 = await newSessionGets(b.url, bob, ["left-unread"]);
     for (const p of [alice, s1]) p.close();
   });
 
@@ -82,8 +86,7 @@ describe("the next session", () => {
     await alice.waitMessages(1);
     s1.close();
     await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey) === undefined, "s1's presence gone");
-    const s2 = await connectSession(b.url, bob);
-    expect(s2.ack.fromMemberMailbox).toBe(0);
+    const s2 = await newSessionGets(b.url, bob, []);
     for (const p of [alice, s2]) p.close();
   });
 
@@ -100,8 +103,7 @@ describe("the next session", () => {
     expect({ from: resumed.ack.fromMemberMailbox, pending: resumed.ack.pending }).toEqual({ from: 0, pending: 1 });
     await received(resumed, ["while away"]);
     // Unmarked by that hello: a new session is not given it either.
-    const other = await connectSession(b.url, bob);
-    expect(other.ack.fromMemberMailbox).toBe(0);
+    const other = await newSessionGets(b.url, bob, []);
     for (const p of [alice, resumed, other]) p.close();
   });
 
@@ -112,9 +114,7 @@ describe("the next session", () => {
     const s1 = await connectSession(b.url, bob);
     await s1.waitMessages(1);
     await s1.client.request("session_end", {});
-    const s2 = await connectSession(b.url, bob);
-    expect(s2.ack.fromMemberMailbox).toBe(1);
-    await received(s2, ["unread"]);
+    const s2 = await newSessionGets(b.url, bob, ["unread"]);
     for (const p of [alice, s2]) p.close();
   });
 
@@ -133,8 +133,7 @@ describe("the next session", () => {
     await received(back, ["after the quit"]);
     back.close();
     // That hello unmarked it: a new session is not given it again.
-    const next = await connectSession(b.url, bob);
-    expect(next.ack.fromMemberMailbox).toBe(0);
+    const next = await newSessionGets(b.url, bob, []);
     for (const p of [alice, next]) p.close();
   });
 
@@ -145,9 +144,7 @@ describe("the next session", () => {
     (await connectSession(b.url, bob, keys)).close(); // Claude Code quit (the SessionEnd hook disconnects)
     await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey)?.conns.size === 0, "the session closed, in its grace");
     await sendText(alice, bob.keys.publicKey, "a moment too late");
-    const next = await connectSession(b.url, bob);
-    expect(next.ack.fromMemberMailbox).toBe(1);
-    await received(next, ["a moment too late"]);
+    const next = await newSessionGets(b.url, bob, ["a moment too late"]);
     for (const p of [alice, next]) p.close();
   });
 
@@ -161,9 +158,7 @@ describe("the next session", () => {
     await expect(connectSession(b.url, bob)).rejects.toMatchObject({ code: "revoked" });
     b.ctx.hub.unmarkRemoved(bob.meshId, bob.memberId);
     await until(async () => (await b.ctx.store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey })) === 1 && marked(b, bob) === 1, "the mark given back");
-    const next = await connectSession(b.url, bob);
-    expect(next.ack.fromMemberMailbox).toBe(1);
-    await received(next, ["for whoever starts"]);
+    const next = await newSessionGets(b.url, bob, ["for whoever starts"]);
     for (const p of [alice, next]) p.close();
   });
 

@@ -12,7 +12,7 @@ import { Conn } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
 import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
-import { handleSend } from "../router.ts";
+import { handleSend, queuedFor } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
 
 type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number };
@@ -273,8 +273,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
  *  of the member was around to receive (protocol §5.1). Before the attach: a message committed
  *  from then until the attach is marked too, and waits for the next session. */
 async function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<number> {
-  const mailbox = { meshId: identity.meshId, pubkey: identity.pubkey };
-  const room = ctx.config.queueQuota - (await ctx.store.queueDepth(mailbox)) - ctx.writes.uncommittedFor(mailbox.meshId, mailbox.pubkey);
+  const room = ctx.config.queueQuota - (await queuedFor(ctx, identity.meshId, identity.pubkey));
   return ctx.store.handOverToSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, limit: room, nowMs: now });
 }
 

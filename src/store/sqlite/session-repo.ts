@@ -120,10 +120,18 @@ export class SessionRepo {
     const marked = this.index.entriesOf(meshId, memberPubkey).filter((e) => e.forNextSession && e.expiresAt > now);
     if (marked.length === 0) return 0;
     const held: QueueEntry[] = [];
+    const ownHeld: QueueEntry[] = [];
     const fresh: QueueEntry[] = [];
-    for (const e of marked) (this.index.entry(meshId, sessionPubkey, e.id) ? held : fresh).push(e);
+    for (const e of marked) {
+      const own = this.index.entry(meshId, sessionPubkey, e.id);
+      if (!own) {
+        fresh.push(e);
+        continue;
+      }
+      held.push(e);
+      ownHeld.push(own);
+    }
     const copied = fresh.slice(0, Math.max(0, limit));
-    const ownHeld = held.map((e) => this.index.entry(meshId, sessionPubkey, e.id)!);
     writeTx(this.db, () => {
       // The session's entry is flagged too: held in the member's name, given back by end().
       const copy = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at, for_next_session) VALUES (?, ?, ?, ?, ?, 1)");
