@@ -17,9 +17,8 @@ const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) 
  *  connection a recipient's new entry is claimed for (null leaves it to the pump); `committed`
  *  wakes the rest at once and pushes what was claimed once the commit is flushed (router.ts).
  *  `unclaim` gives back every claim made for a transaction that did not happen (a lock): the next
- *  try claims afresh. `forNextSession` says, at the same moment, whether a recipient is a member
- *  key none of whose sessions is around (its entry is kept for the member's next session). None
- *  may throw. */
+ *  try claims afresh. `forNextSession` says, at the same moment, whether a recipient's entry is
+ *  marked for its member's next session (NewMessage.forNextSession). None may throw. */
 export type SendHooks = { claim(recipient: string): string | null; forNextSession(recipient: string): boolean; unclaim(): void; committed(outcome: SendOutcome): void };
 
 /** `at`: when it was submitted (performance.now()), for how long it may wait for a lock. */

@@ -76,7 +76,7 @@ function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped
 
 /** Entries a mailbox holds against its quota: stored, and waiting in a group commit (a burst that
  *  lands in one batch would otherwise overshoot it). */
-export async function queuedFor(ctx: BrokerContext, meshId: string, pubkey: string): Promise<number> {
+async function queuedFor(ctx: BrokerContext, meshId: string, pubkey: string): Promise<number> {
   return (await ctx.store.queueDepth({ meshId, pubkey })) + ctx.writes.uncommittedFor(meshId, pubkey);
 }
 
@@ -129,7 +129,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   };
   // The sender may have been removed while this send awaited (a kick from another connection).
   if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
-  const outcome = await commit(ctx, msg, route.roster, { cap: capFor(route.kind), count: granted.dropped }, submitted);
+  const outcome = await commit(ctx, msg, route, { cap: capFor(route.kind), count: granted.dropped }, submitted);
   // Answered once flushed, as its pushes are (docs/protocol.md §5.4).
   await ctx.store.flushed();
   // A duplicate (a send with this id that passed the checks above too and was committed first,
@@ -140,8 +140,9 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
 /** Hands the message to the group commit, which picks the connections it is pushed to the moment
  *  it commits (a connection with an older backlog drains that first, through the pump), and
  *  delivers it in commit order once that commit is flushed. Resolves once committed. */
-function commit(ctx: BrokerContext, msg: NewMessage, roster: Roster, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
+function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
   const conns = new Map<string, Conn>();
+  const sole = soleSessions(route, msg.recipients);
   // Claimed for a connection and not yet pushed: counts against its window meanwhile.
   let holding = true;
   const unhold = () => {
@@ -157,9 +158,10 @@ function commit(ctx: BrokerContext, msg: NewMessage, roster: Roster, droppedByGr
       return c.id;
     },
     forNextSession(box) {
-      // A member key whose member has no session connected (or within its reconnect grace).
-      const member = roster.byPubkey.get(box);
-      return member !== undefined && !ctx.hub.hasSession(msg.meshId, member.id);
+      // A member key whose member has no session connected (sessions in their reconnect grace
+      // count as gone), or its member's only session this message reaches.
+      const member = route.roster.byPubkey.get(box);
+      return member !== undefined ? !ctx.hub.hasSession(msg.meshId, member.id) : sole.has(box);
     },
     unclaim() {
       // The transaction did not happen (another process's lock): the next try claims again.
@@ -195,6 +197,22 @@ function commit(ctx: BrokerContext, msg: NewMessage, roster: Roster, droppedByGr
     unhold();
     throw err;
   });
+}
+
+/** The session mailboxes among `recipients` that are the only session of their member there,
+ *  beside the member's own key: each holds the message in its member's name, and one ended
+ *  before acking it leaves it marked for the member's next session (protocol §5.1). */
+function soleSessions(route: Route, recipients: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  if (recipients.length < 2) return out; // a member key and one session at least
+  const queued = new Set(recipients);
+  for (const [memberId, boxes] of route.mailboxes) {
+    const memberKey = route.roster.members.get(memberId)?.pubkey;
+    if (memberKey === undefined || !queued.has(memberKey)) continue;
+    const sessions = boxes.filter((b) => b !== memberKey && queued.has(b));
+    if (sessions.length === 1) out.add(sessions[0]!);
+  }
+  return out;
 }
 
 function resultOf(m: StoredMessage, duplicate: boolean, undeliverable: readonly Undeliverable[]): Results["send"] {

@@ -104,7 +104,9 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
   /** Mailboxes whose rows are created already claimed by a live connection (pushed now). */
   claimFor: Map<string, string>;
   /** Member-key mailboxes whose member had no session around when the message committed: their
-   *  entries are kept for the member's next session (protocol §5.1). Filled at commit time. */
+   *  entries are kept for the member's next session. Also the session mailboxes that hold it in
+   *  their member's name, being the only session of their member it reaches: ended unacked, they
+   *  pass it to the next session (protocol §5.1). Filled at commit time. */
   forNextSession: Set<string>;
   /** Mailboxes the send skipped (full queues), kept with the message so that a retry's result
    *  lists them again (protocol §5.3). Usually empty, which stores nothing. */
@@ -201,9 +203,10 @@ export interface Store {
    *  marked for the member's next session again. */
   endSession(meshId: string, pubkey: string, at: number): Promise<void>;
   /** Copies into a session's mailbox the member-key entries marked for the member's next session
-   *  (NewMessage.forNextSession), at most `limit`, oldest first, and unmarks them; returns how
-   *  many were copied (protocol §5.1). */
-  handOverToSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; limit: number; nowMs: number }): Promise<number>;
+   *  (NewMessage.forNextSession), oldest first, until the mailbox holds `quota` entries (counted
+   *  in the same transaction as the copy), and unmarks them; returns how many were copied
+   *  (protocol §5.1). */
+  handOverToSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; quota: number; nowMs: number }): Promise<number>;
   /** Undoes handOverToSession for a session whose hello was refused after it: what the session
    *  holds in its member's name, unclaimed, leaves its mailbox and is marked again on the member's. */
   giveBackFromSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string }): Promise<number>;

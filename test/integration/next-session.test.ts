@@ -2,46 +2,12 @@
 // (docs/protocol.md §5.1, "The next session"), with a real broker, real sockets and, for the
 // crash case, a broker process killed with SIGKILL.
 import { describe, expect, test } from "bun:test";
-import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
-import type { Database } from "bun:sqlite";
-import { startBroker, tempDir, type TestBroker } from "../helpers/broker.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import { tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
-import { addMember, connect, createTestMesh, sendText, textOf, type TestMember, type TestPeer } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText, type TestMember } from "../helpers/mesh.ts";
+import { connectSession, marked, newSessionGets, received, setup } from "../helpers/next-session.ts";
 import { until } from "../helpers/until.ts";
-
-/** A session of `m` (a fresh key unless one is given), connected. */
-const connectSession = (url: string, m: TestMember, sessionKeys: SigningKeypair = generateSigningKeypair()): Promise<TestPeer> =>
-  connect(url, m, {}, { credentials: { kind: "session", meshId: m.meshId, memberId: m.memberId, memberKeys: m.keys, sessionKeys } });
-
-/** Waits until `peer` has exactly the texts `want` (and, after a moment for stragglers, no more). */
-async function received(peer: TestPeer, want: string[]): Promise<void> {
-  await peer.waitMessages(want.length);
-  await Bun.sleep(150); // long enough for a duplicate or a surplus push to arrive, if one were coming
-  expect(peer.messages.map(textOf)).toEqual(want);
-}
-
-/** A new session of `m`, which must be given exactly `texts` from its member's mailbox (and be
- *  pushed nothing else). */
-async function newSessionGets(url: string, m: TestMember, texts: string[]): Promise<TestPeer> {
-  const s = await connectSession(url, m);
-  expect(s.ack.fromMemberMailbox).toBe(texts.length);
-  await received(s, texts);
-  return s;
-}
-
-/** How many of the member key's queue rows are marked for the next session. */
-const marked = (b: TestBroker, m: TestMember) =>
-  (b.ctx.store as unknown as { db: Database }).db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM queue WHERE recipient = ? AND for_next_session = 1").get(m.keys.publicKey)!.n;
-
-/** A broker whose presences end at once (no reconnect grace, unless `grace` says the default),
- *  a mesh, alice and bob. */
-async function setup(grace: "none" | "default" = "none") {
-  const b = await startBroker(grace === "none" ? { presenceGrace: 0 } : {});
-  const { owner } = await createTestMesh(b.url);
-  const bob = await addMember(b.url, owner, "bob");
-  const alice = await connect(b.url, owner);
-  return { b, owner, bob, alice };
-}
 
 describe("the next session", () => {
   test("gets what was sent to its member while no session ran, once; later sessions do not", async () => {

@@ -15,8 +15,8 @@ async function dms(store: SqliteStore, owner: Member, bob: Member, n: number, ma
   return (await store.commitSends(msgs, 0)).map((o) => o.message.id);
 }
 
-const handOver = (store: SqliteStore, bob: Member, session: string, limit = 1000, nowMs = Date.now()) =>
-  store.handOverToSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: session, limit, nowMs });
+const handOver = (store: SqliteStore, bob: Member, session: string, quota = 1000, nowMs = Date.now()) =>
+  store.handOverToSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: session, quota, nowMs });
 
 /** Claims everything in the mailbox (ids in queue order), then gives the claims back. */
 async function ids(store: SqliteStore, meshId: string, box: string): Promise<string[]> {
@@ -75,16 +75,27 @@ describe("the member mailbox's entries for the next session", () => {
     expect(await ids(store, bob.meshId, s1)).toEqual([...marked, toSession!, ...later]);
   });
 
-  test("at most `limit` are copied, oldest first; the rest stay marked for the next hello", async () => {
+  test("copies stop when the session's mailbox holds `quota`, oldest first; the rest stay marked for the next hello", async () => {
     const { store, owner, bob, s1 } = await setup();
     const sent = await dms(store, owner, bob, 5);
     expect(await handOver(store, bob, s1, 3)).toBe(3);
     expect(await ids(store, bob.meshId, s1)).toEqual(sent.slice(0, 3));
     expect(marks(store, bob.pubkey)).toBe(2);
-    expect(await handOver(store, bob, s1, 0)).toBe(0);
+    // The mailbox holds 3 already: a quota of 3 (or less) leaves no room.
+    expect(await handOver(store, bob, s1, 3)).toBe(0);
     expect(await handOver(store, bob, s1, -4)).toBe(0);
-    expect(await handOver(store, bob, s1, 10)).toBe(2);
+    expect(await handOver(store, bob, s1, 4)).toBe(1);
+    expect(await handOver(store, bob, s1, 10)).toBe(1);
     expect(await ids(store, bob.meshId, s1)).toEqual(sent);
+  });
+
+  test("the quota counts what the session's mailbox holds of its own", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    const own = (await store.commitSends([directMessage(owner, [s1]), directMessage(owner, [s1])], 0)).map((o) => o.message.id);
+    const sent = await dms(store, owner, bob, 3);
+    expect(await handOver(store, bob, s1, 3)).toBe(1);
+    expect(await ids(store, bob.meshId, s1)).toEqual([...own, sent[0]!]);
+    expect(marks(store, bob.pubkey)).toBe(2);
   });
 
   test("expired entries are not copied", async () => {

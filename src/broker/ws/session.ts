@@ -12,7 +12,7 @@ import { Conn } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
 import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
-import { handleSend, queuedFor } from "../router.ts";
+import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
 
 type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number };
@@ -237,6 +237,9 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   // A restart forgets a working status (it was true of the old process); dnd is a user choice and stays.
   const initial = { status: stored?.status === "dnd" ? ("dnd" as const) : ("idle" as const), summary: stored?.summary ?? "" };
   const { presence, reattached, replaced } = ctx.hub.attach(conn, identity, where, initial, now);
+  // Marked between the hand-over above and this attach (no session of the member was connected):
+  // given in the attach's turn, so before the pump claims, and none is marked after it.
+  if (identity.kind === "session") lateHandOver(ctx, identity, now);
   for (const old of replaced) {
     old.close(CloseCode.sessionReplaced, "session_replaced");
   }
@@ -270,11 +273,20 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
 }
 
 /** Gives a session, within its mailbox's quota, what its member's mailbox holds that no session
- *  of the member was around to receive (protocol §5.1). Before the attach: a message committed
- *  from then until the attach is marked too, and waits for the next session. */
-async function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<number> {
-  const room = ctx.config.queueQuota - (await queuedFor(ctx, identity.meshId, identity.pubkey));
-  return ctx.store.handOverToSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, limit: room, nowMs: now });
+ *  of the member was around to receive (protocol §5.1). Counted in hello_ack; what is marked
+ *  after it, until the attach, is given by lateHandOver. */
+function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<number> {
+  // The store counts the mailbox in the copy's transaction; sends waiting in a group commit it cannot see.
+  const quota = ctx.config.queueQuota - ctx.writes.uncommittedFor(identity.meshId, identity.pubkey);
+  return ctx.store.handOverToSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, quota, nowMs: now });
+}
+
+/** The hand-over again, once attached: the store applies writes in the order they are asked for,
+ *  so the pump's first claim finds these copies in their place. They are pushed after hello_ack
+ *  like any message that arrived during the handshake. A failure leaves them marked for the next
+ *  session. */
+function lateHandOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): void {
+  handOver(ctx, identity, now).catch((err) => ctx.log.warn("giving a session what arrived during its hello failed", { meshId: identity.meshId, pubkey: identity.pubkey, err }));
 }
 
 /** Undoes handOver for a session that did not attach; a failure is logged, the copies then wait

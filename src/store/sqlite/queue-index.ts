@@ -24,8 +24,9 @@ export type QueueEntry = {
   claimedBy: string | null;
   /** On a member key's entry: no session of the member was around to receive it, and the
    *  member's next session gets a copy (migrations/0007_queue_for_next_session.sql). On a
-   *  session's entry: the session was given it in its member's name (a copy, or its own entry
-   *  when it took the mark), so ending the session marks the member's entry again. */
+   *  session's entry: the session holds it in its member's name (a copy, its own entry when it
+   *  took the mark, or the only session of its member the message reached), so ending the session
+   *  unacked marks the member's entry again. */
   forNextSession: boolean;
 };
 

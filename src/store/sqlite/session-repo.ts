@@ -112,11 +112,11 @@ export class SessionRepo {
   }
 
   /** Gives a session what its member's mailbox holds marked for the next session: a copy of each
-   *  such unexpired entry in the session's mailbox, oldest first, at most `limit` copies (the rest
-   *  stay marked), and unmarks them. An entry the session already holds is unmarked, not copied.
-   *  The session's entry of each (copy or held) is flagged as held in the member's name, for end().
-   *  Returns how many it copied. */
-  handOver(meshId: string, memberPubkey: string, sessionPubkey: string, limit: number, now: number): number {
+   *  such unexpired entry in the session's mailbox, oldest first, until the mailbox holds `quota`
+   *  entries (the rest stay marked), and unmarks them. An entry the session already holds is
+   *  unmarked, not copied. The session's entry of each (copy or held) is flagged as held in the
+   *  member's name, for end(). Returns how many it copied. */
+  handOver(meshId: string, memberPubkey: string, sessionPubkey: string, quota: number, now: number): number {
     const marked = this.index.entriesOf(meshId, memberPubkey).filter((e) => e.forNextSession && e.expiresAt > now);
     if (marked.length === 0) return 0;
     const held: QueueEntry[] = [];
@@ -131,7 +131,7 @@ export class SessionRepo {
       held.push(e);
       ownHeld.push(own);
     }
-    const copied = fresh.slice(0, Math.max(0, limit));
+    const copied = fresh.slice(0, Math.max(0, quota - this.index.depth(meshId, sessionPubkey)));
     writeTx(this.db, () => {
       // The session's entry is flagged too: held in the member's name, given back by end().
       const copy = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at, for_next_session) VALUES (?, ?, ?, ?, ?, 1)");
