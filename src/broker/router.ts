@@ -142,7 +142,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
  *  delivers it in commit order once that commit is flushed. Resolves once committed. */
 function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
   const conns = new Map<string, Conn>();
-  const sole = soleSessions(route, msg.recipients);
+  const sole = soleSessions(route, msg);
   // Claimed for a connection and not yet pushed: counts against its window meanwhile.
   let holding = true;
   const unhold = () => {
@@ -159,9 +159,13 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
     },
     forNextSession(box) {
       // A member key whose member has no session connected (sessions in their reconnect grace
-      // count as gone), or its member's only session this message reaches.
+      // count as gone); or its member's only session this message reaches, while one is
+      // connected. (With none connected the member key's entry is marked, for the next session
+      // or for this one if it resumes and takes the mark: one of the two, never both.)
       const member = route.roster.byPubkey.get(box);
-      return member !== undefined ? !ctx.hub.hasSession(msg.meshId, member.id) : sole.has(box);
+      if (member !== undefined) return !ctx.hub.hasSession(msg.meshId, member.id);
+      const owner = sole.get(box);
+      return owner !== undefined && ctx.hub.hasSession(msg.meshId, owner);
     },
     unclaim() {
       // The transaction did not happen (another process's lock): the next try claims again.
@@ -199,18 +203,21 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
   });
 }
 
-/** The session mailboxes among `recipients` that are the only session of their member there,
- *  beside the member's own key: each holds the message in its member's name, and one ended
- *  before acking it leaves it marked for the member's next session (protocol §5.1). */
-function soleSessions(route: Route, recipients: readonly string[]): Set<string> {
-  const out = new Set<string>();
-  if (recipients.length < 2) return out; // a member key and one session at least
-  const queued = new Set(recipients);
+/** The session mailboxes among the message's recipients that are the only session of their member
+ *  there, beside the member's own key, each with its member's id: one that holds the message in its
+ *  member's name and ends before acking it leaves it marked for the member's next session
+ *  (protocol §5.1). A member whose own session sent it has that sibling too (the route left the
+ *  sender's key out), so none of its sessions is alone. */
+function soleSessions(route: Route, msg: NewMessage): Map<string, string> {
+  const out = new Map<string, string>();
+  if (msg.recipients.length < 2) return out; // a member key and one session at least
+  const queued = new Set(msg.recipients);
   for (const [memberId, boxes] of route.mailboxes) {
     const memberKey = route.roster.members.get(memberId)?.pubkey;
     if (memberKey === undefined || !queued.has(memberKey)) continue;
+    if (memberId === msg.senderMemberId && msg.senderPubkey !== memberKey) continue;
     const sessions = boxes.filter((b) => b !== memberKey && queued.has(b));
-    if (sessions.length === 1) out.add(sessions[0]!);
+    if (sessions.length === 1) out.set(sessions[0]!, memberId);
   }
   return out;
 }

@@ -302,8 +302,8 @@ export class MeshLink {
   /** For a server that was never used: if this session began here (its key is new) and holds no
    *  message addressed to its key alone, ends it at the broker (waiting at most `timeoutMs`) and
    *  deletes its key, so that a health check that connected leaves no peer and no file behind.
-   *  What it holds that was addressed to its member (given it at its hello, or fanned out to it)
-   *  the broker keeps for the member's next session (protocol §5.1). */
+   *  What it holds that was addressed to its member (given it at its hello, or pushed to it as the
+   *  member's only session) the broker keeps for the member's next session (protocol §5.1). */
   async forgetIfNew(timeoutMs: number): Promise<void> {
     // Not connected: no session to end, or one a hello in flight may have begun; keep the key.
     if (!this.removeKey || this.state !== "open" || this.incoming.holdsOwn(this.session.id.publicKey)) return;

@@ -116,6 +116,10 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
 /** A stored send as its sender's result describes it: the message and the mailboxes it skipped.
  *  `unreadable`: the stored list was damaged (its first 200 characters); `undeliverable` is then
  *  empty. */
+/** What a session's hello took in its member's name (message ids): entries it was given a copy
+ *  of, and entries its mailbox held already whose mark it took (Store.handOverToSession). */
+export type HandedOver = { copied: string[]; took: string[] };
+
 export type Sent = { message: StoredMessage; undeliverable: readonly Undeliverable[]; unreadable?: string };
 
 /** `undeliverable` is the original's for a duplicate (as stored with it), the send's own otherwise. */
@@ -204,12 +208,13 @@ export interface Store {
   endSession(meshId: string, pubkey: string, at: number): Promise<void>;
   /** Copies into a session's mailbox the member-key entries marked for the member's next session
    *  (NewMessage.forNextSession), oldest first, until the mailbox holds `quota` entries (counted
-   *  in the same transaction as the copy), and unmarks them; returns how many were copied
-   *  (protocol §5.1). */
-  handOverToSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; quota: number; nowMs: number }): Promise<number>;
-  /** Undoes handOverToSession for a session whose hello was refused after it: what the session
-   *  holds in its member's name, unclaimed, leaves its mailbox and is marked again on the member's. */
-  giveBackFromSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string }): Promise<number>;
+   *  in the same transaction as the copy), and unmarks them; says what it copied and what it took
+   *  (protocol §5.1). Applied at the call, before any later write is: the broker relies on it. */
+  handOverToSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; quota: number; nowMs: number }): Promise<HandedOver>;
+  /** Undoes handOverToSession for a session whose hello was refused after it: of what that hello
+   *  took (`given`), what no connection has claimed since is marked again on the member's mailbox;
+   *  its copies leave the session's mailbox, entries it held already stay. Returns how many. */
+  giveBackFromSession(input: { meshId: string; memberPubkey: string; sessionPubkey: string; given: HandedOver }): Promise<number>;
 
   createInvite(invite: Omit<Invite, "usedCount" | "revokedAt">, actor: string): Promise<Invite>;
   getInvite(inviteId: string): Promise<Invite | null>;

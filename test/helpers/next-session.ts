@@ -3,6 +3,7 @@
 import { expect } from "bun:test";
 import type { Database } from "bun:sqlite";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
+import type { Store } from "../../src/store/types.ts";
 import { startBroker, type TestBroker } from "./broker.ts";
 import { addMember, connect, createTestMesh, textOf, type TestMember, type TestPeer } from "./mesh.ts";
 
@@ -38,4 +39,19 @@ export async function setup(grace: "none" | "default" = "none") {
   const bob = await addMember(b.url, owner, "bob");
   const alice = await connect(b.url, owner);
   return { b, owner, bob, alice };
+}
+
+/** Runs `step` once, when a hello of the session `pubkey` reaches its presence write: after its
+ *  hand-over, before its attach. The hello goes on once `step` resolved. */
+export function atPresenceWrite(b: TestBroker, pubkey: string, step: () => unknown): void {
+  const store = b.ctx.store as Store;
+  const setPresence = store.setPresence.bind(store);
+  let done = false;
+  store.setPresence = async (meshId, key, p) => {
+    if (key === pubkey && !done) {
+      done = true;
+      await step();
+    }
+    return setPresence(meshId, key, p);
+  };
 }

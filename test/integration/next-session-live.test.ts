@@ -1,12 +1,12 @@
 // The next session and messages a session got live (docs/protocol.md §5.1, "The next session"):
 // a member's only session that ends without acking passes them on; one with a sibling does not;
-// and what commits while a session's hello is under way reaches that session once. Real broker,
-// real sockets.
+// what commits while a session's hello is under way reaches that session once; a refused hello
+// gives back only what it took; nothing is given to two sessions. Real broker, real sockets.
 import { describe, expect, test } from "bun:test";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
-import type { Store } from "../../src/store/types.ts";
 import { sendText } from "../helpers/mesh.ts";
-import { connectSession, marked, newSessionGets, received, setup } from "../helpers/next-session.ts";
+import { atPresenceWrite, connectSession, marked, newSessionGets, received, setup } from "../helpers/next-session.ts";
+import { until } from "../helpers/until.ts";
 
 describe("the next session, after a live push", () => {
   test("the member's only session, ended without acking what it was pushed, gives it to the next one", async () => {
@@ -65,29 +65,68 @@ describe("the next session, during a hello", () => {
   test("a message committed while a session's hello is under way reaches that session once, and no later one", async () => {
     const { b, bob, alice } = await setup();
     await using _ = b;
-    // Holds the hello between its hand-over and its attach (at its presence write), while a DM to
-    // bob's member key commits with no session of bob connected.
+    // Between the hello's hand-over and its attach, a DM to bob's member key commits with no
+    // session of bob connected.
     const keys = generateSigningKeypair();
-    const store = b.ctx.store as Store;
-    const setPresence = store.setPresence.bind(store);
-    const atGate = Promise.withResolvers<void>();
-    const gate = Promise.withResolvers<void>();
-    store.setPresence = async (meshId, pubkey, p) => {
-      if (pubkey === keys.publicKey) {
-        atGate.resolve();
-        await gate.promise;
-      }
-      return setPresence(meshId, pubkey, p);
-    };
-    const hello = connectSession(b.url, bob, keys);
-    await atGate.promise;
-    await sendText(alice, bob.keys.publicKey, "during the hello");
-    expect(marked(b, bob)).toBe(1);
-    gate.resolve();
-    const s1 = await hello;
+    atPresenceWrite(b, keys.publicKey, async () => {
+      await sendText(alice, bob.keys.publicKey, "during the hello");
+      expect(marked(b, bob)).toBe(1);
+    });
+    const s1 = await connectSession(b.url, bob, keys);
     await received(s1, ["during the hello"]);
     expect(marked(b, bob)).toBe(0);
     const s2 = await newSessionGets(b.url, bob, []);
     for (const p of [alice, s1, s2]) p.close();
+  });
+
+  test("a refused second hello of a running session takes nothing from the running connection", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const keys = generateSigningKeypair();
+    const running = await connectSession(b.url, bob, keys);
+    await running.client.request("set_status", { status: "working" });
+    await sendText(alice, bob.keys.publicKey, "held while working", { priority: "next" }); // held, unclaimed
+    // A second hello with the same key (a client that took its link for dead), refused after its
+    // hand-over: the removal check before the attach, recorded by hand so bob stays enrolled.
+    atPresenceWrite(b, keys.publicKey, () => b.ctx.hub.markRemoved(bob.meshId, bob.memberId, Date.now()));
+    await expect(connectSession(b.url, bob, keys)).rejects.toMatchObject({ code: "revoked" });
+    b.ctx.hub.unmarkRemoved(bob.meshId, bob.memberId);
+    await Bun.sleep(100); // the give-back, had it anything to give, would be written by now
+    expect(marked(b, bob)).toBe(0);
+    await running.client.request("set_status", { status: "idle" });
+    await received(running, ["held while working"]);
+    for (const p of [alice, running]) p.close();
+  });
+});
+
+describe("the next session, never twice", () => {
+  test("an offline session that also got a message marked for the next session does not pass it on again when ended", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const keys = generateSigningKeypair();
+    (await connectSession(b.url, bob, keys)).close();
+    await until(() => b.ctx.hub.get(bob.meshId, keys.publicKey) === undefined, "the session's presence gone");
+    await sendText(alice, bob.keys.publicKey, "while away"); // queued for the offline session, and marked
+    const next = await newSessionGets(b.url, bob, ["while away"]);
+    next.close();
+    // The offline session retired (as the hello that makes room for a new one does).
+    await b.ctx.store.endSession(bob.meshId, keys.publicKey, Date.now());
+    expect(marked(b, bob)).toBe(0);
+    const later = await newSessionGets(b.url, bob, []);
+    for (const p of [alice, later]) p.close();
+  });
+
+  test("the member's own broadcast, from one session, is not handed back when the other ends", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const other = await connectSession(b.url, bob);
+    const sender = await connectSession(b.url, bob);
+    await sendText(sender, "*", "bob's own broadcast");
+    await alice.waitMessages(1);
+    await received(other, ["bob's own broadcast"]);
+    await other.client.request("session_end", {});
+    expect(marked(b, bob)).toBe(0);
+    const later = await newSessionGets(b.url, bob, []);
+    for (const p of [alice, sender, later]) p.close();
   });
 });

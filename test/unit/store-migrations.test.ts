@@ -173,7 +173,7 @@ describe("upgrade from version 6", () => {
     expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
     const [after] = await upgraded.commitSends([directMessage(owner, [bob.pubkey], { forNextSession: new Set([bob.pubkey]) })], 0);
     const session = pubkey();
-    expect(await upgraded.handOverToSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: session, quota: 100, nowMs: Date.now() })).toBe(1);
+    expect((await upgraded.handOverToSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: session, quota: 100, nowMs: Date.now() })).copied).toHaveLength(1);
     const got = await upgraded.claim(bob.meshId, [session], { conn: "c", limit: 10 });
     expect(got.map((m) => m.id)).toEqual([after!.message.id]);
     // The member key keeps both, for the terminal.

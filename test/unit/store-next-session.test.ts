@@ -15,7 +15,10 @@ async function dms(store: SqliteStore, owner: Member, bob: Member, n: number, ma
   return (await store.commitSends(msgs, 0)).map((o) => o.message.id);
 }
 
-const handOver = (store: SqliteStore, bob: Member, session: string, quota = 1000, nowMs = Date.now()) =>
+/** Hands over to `session`; how many it copied. */
+const handOver = async (store: SqliteStore, bob: Member, session: string, quota = 1000, nowMs = Date.now()) =>
+  (await handOverIds(store, bob, session, quota, nowMs)).copied.length;
+const handOverIds = (store: SqliteStore, bob: Member, session: string, quota = 1000, nowMs = Date.now()) =>
   store.handOverToSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: session, quota, nowMs });
 
 /** Claims everything in the mailbox (ids in queue order), then gives the claims back. */
@@ -174,10 +177,11 @@ describe("what a retired session gives back", () => {
     const { store, owner, bob, s1 } = await setup();
     const [own] = (await store.commitSends([directMessage(owner, [s1])], 0)).map((o) => o.message.id);
     const sent = await dms(store, owner, bob, 2);
-    expect(await handOver(store, bob, s1)).toBe(2);
+    const given = await handOverIds(store, bob, s1);
+    expect(given).toEqual({ copied: sent, took: [] });
     // An older connection of the session still holds the first copy claimed.
     await store.claim(bob.meshId, [s1], { conn: "older", limit: 2 });
-    const giveBack = () => store.giveBackFromSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: s1 });
+    const giveBack = () => store.giveBackFromSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: s1, given });
     expect(await giveBack()).toBe(1);
     await store.releaseClaims("older");
     expect(await ids(store, bob.meshId, s1)).toEqual([own!, sent[0]!]);
@@ -185,5 +189,30 @@ describe("what a retired session gives back", () => {
     expect(await giveBack()).toBe(1);
     expect(await giveBack()).toBe(0);
     expect(await handOver(store, bob, pubkey())).toBe(2);
+  });
+
+  test("a refused hello gives back only what it took: what an earlier hello took stays with the session", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    const [earlier] = await dms(store, owner, bob, 1);
+    expect(await handOver(store, bob, s1)).toBe(1); // an earlier hello of s1, attached and running
+    const [later] = await dms(store, owner, bob, 1);
+    const given = await handOverIds(store, bob, s1); // a second hello of s1, then refused
+    expect(given).toEqual({ copied: [later!], took: [] });
+    expect(await store.giveBackFromSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: s1, given })).toBe(1);
+    expect(await ids(store, bob.meshId, s1)).toEqual([earlier!]);
+    expect(marks(store, bob.pubkey)).toBe(1);
+    expect(await handOver(store, bob, pubkey())).toBe(1);
+  });
+
+  test("a refused hello that took the mark of an entry its session held gives the mark back and keeps the entry", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    const [id] = (await store.commitSends([directMessage(owner, [bob.pubkey, s1], { forNextSession: new Set([bob.pubkey]) })], 0)).map((o) => o.message.id);
+    const given = await handOverIds(store, bob, s1);
+    expect(given).toEqual({ copied: [], took: [id!] });
+    expect(marks(store, bob.pubkey)).toBe(0);
+    expect(await store.giveBackFromSession({ meshId: bob.meshId, memberPubkey: bob.pubkey, sessionPubkey: s1, given })).toBe(1);
+    expect(await ids(store, bob.meshId, s1)).toEqual([id!]);
+    expect(marks(store, bob.pubkey)).toBe(1);
+    expect(marks(store, s1)).toBe(0); // unflagged, as before the hello: ending it now re-marks nothing
   });
 });

@@ -7,6 +7,7 @@ import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestI
 import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
 import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
+import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
 import { Conn } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
@@ -179,12 +180,13 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
     // the slot is held while admit awaits the store, and released once attached or refused.
     if (meshFull(ctx, identity.meshId)) return reject(ctx, conn, new MeshError("capacity"), frame);
     const release = ctx.hub.holdSlot(identity.meshId);
+    const handed: Handed = {};
     try {
-      await admit(ctx, conn, frame, identity, now, release);
+      await admit(ctx, conn, frame, identity, now, release, handed);
     } finally {
       release();
       // Refused (or gone) before it attached: what its hello was given for its member goes back.
-      if (identity.kind === "session" && conn.identity !== identity) giveBack(ctx, identity);
+      if (handed.given && conn.identity !== identity) giveBack(ctx, identity, handed.given);
     }
   } catch (err) {
     reject(ctx, conn, err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err }), frame);
@@ -194,7 +196,10 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
 /** Whether the mesh's connections and the handshakes holding a slot reach maxConnectionsPerMesh. */
 const meshFull = (ctx: BrokerContext, meshId: string) => ctx.hub.meshSlotsTaken(meshId) >= ctx.config.maxConnectionsPerMesh;
 
-async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number, releaseSlot: () => void): Promise<void> {
+/** What a session hello's hand-over took, for the handshake to give back if the hello is refused. */
+type Handed = { given?: HandedOver };
+
+async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | SessionHelloFrame, identity: NonNullable<Conn["identity"]>, now: number, releaseSlot: () => void, handed: Handed): Promise<void> {
   const where = { sessionId: frame.sessionId, pid: frame.pid, cwd: frame.cwd, hostname: frame.hostname ?? "" };
   let stored: { status: "idle" | "working" | "dnd"; summary: string } | null;
   let fromMemberMailbox: number | undefined;
@@ -207,7 +212,8 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     // is reloaded when the session's presence ends.)
     if (!before || before.endedAt !== null || before.lastSeenAt < now - ctx.config.messageTtl) ctx.roster.invalidate(identity.meshId);
     stored = s;
-    fromMemberMailbox = await handOver(ctx, identity, now);
+    handed.given = await handOver(ctx, identity, now);
+    fromMemberMailbox = handed.given.copied.length;
   } else {
     stored = await ctx.store.getMember(identity.meshId, identity.memberId);
   }
@@ -275,7 +281,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
 /** Gives a session, within its mailbox's quota, what its member's mailbox holds that no session
  *  of the member was around to receive (protocol §5.1). Counted in hello_ack; what is marked
  *  after it, until the attach, is given by lateHandOver. */
-function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<number> {
+function handOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<HandedOver> {
   // The store counts the mailbox in the copy's transaction; sends waiting in a group commit it cannot see.
   const quota = ctx.config.queueQuota - ctx.writes.uncommittedFor(identity.meshId, identity.pubkey);
   return ctx.store.handOverToSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, quota, nowMs: now });
@@ -289,11 +295,12 @@ function lateHandOver(ctx: BrokerContext, identity: NonNullable<Conn["identity"]
   handOver(ctx, identity, now).catch((err) => ctx.log.warn("giving a session what arrived during its hello failed", { meshId: identity.meshId, pubkey: identity.pubkey, err }));
 }
 
-/** Undoes handOver for a session that did not attach; a failure is logged, the copies then wait
- *  in the session's mailbox for its key to come back. */
-function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>): void {
+/** Undoes a hello's handOver when the hello did not attach; a failure is logged, the copies then
+ *  wait in the session's mailbox for its key to come back. */
+function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, given: HandedOver): void {
+  if (given.copied.length + given.took.length === 0) return;
   ctx.store
-    .giveBackFromSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey })
+    .giveBackFromSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, given })
     .catch((err) => ctx.log.warn("giving back a refused session's messages failed", { meshId: identity.meshId, pubkey: identity.pubkey, err }));
 }
 

@@ -1,7 +1,7 @@
 // Sessions: one Claude Code process each, with its own key and mailbox, vouched for by a member.
 import type { Database } from "bun:sqlite";
 import type { AttestationFields } from "../../protocol/frames.ts";
-import type { Session } from "../types.ts";
+import type { HandedOver, Session } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { sessionFromRow, type SessionRow } from "./rows.ts";
@@ -61,9 +61,9 @@ export class SessionRepo {
 
   /** Ends the session and drops whatever is still queued for its mailbox (an ended session's
    *  mailbox is not kept for a later reconnect). What it drops that it held in its member's name
-   *  (handOver) and its member's mailbox still holds is marked there for the member's next session
-   *  again: the session it was given to never acked it. Unknown session keys change nothing; a
-   *  member key passed here never loses its queue. */
+   *  (QueueEntry.forNextSession) and its member's mailbox still holds is marked there for the
+   *  member's next session again: the session it was given to never acked it. Unknown session keys
+   *  change nothing; a member key passed here never loses its queue. */
   end(meshId: string, pubkey: string, at: number): void {
     let dropped: QueueEntry[] = [];
     let remarked: QueueEntry[] = [];
@@ -83,25 +83,33 @@ export class SessionRepo {
     for (const e of remarked) e.forNextSession = true;
   }
 
-  /** Undoes handOver for a session whose hello was refused after it (it never attached, so nothing
-   *  of its mailbox is claimed by that hello): what it holds in its member's name, unclaimed, leaves
-   *  its mailbox and the member's entry is marked again. Returns how many. */
-  giveBack(meshId: string, memberPubkey: string, sessionPubkey: string): number {
-    const pairs = this.behind(meshId, memberPubkey, this.index.entriesOf(meshId, sessionPubkey).filter((e) => e.claimedBy === null));
-    if (pairs.length === 0) return 0;
+  /** Undoes handOver for a session whose hello was refused after it (it never attached; another
+   *  connection of the same key may be attached, and keeps what it claimed): of what that hello
+   *  took, each entry no connection claimed since gets its member's entry marked again; a copy
+   *  leaves the session's mailbox, an entry it held already stays there, unflagged as before.
+   *  Returns how many. */
+  giveBack(meshId: string, memberPubkey: string, sessionPubkey: string, given: HandedOver): number {
+    const pick = (ids: readonly string[]) => {
+      const unclaimed = ids.flatMap((id) => this.index.entry(meshId, sessionPubkey, id) ?? []).filter((e) => e.claimedBy === null);
+      return this.behind(meshId, memberPubkey, unclaimed);
+    };
+    const copies = pick(given.copied);
+    const held = pick(given.took);
+    if (copies.length + held.length === 0) return 0;
     writeTx(this.db, () => {
-      deleteEntries(this.db, pairs.map(([s]) => s));
-      setMark(this.db, pairs.map(([, m]) => m), true);
+      deleteEntries(this.db, copies.map(([s]) => s));
+      setMark(this.db, held.map(([s]) => s), false);
+      setMark(this.db, [...copies, ...held].map(([, m]) => m), true);
     });
-    this.index.remove(pairs.map(([s]) => s));
-    for (const [, m] of pairs) m.forNextSession = true;
-    return pairs.length;
+    this.index.remove(copies.map(([s]) => s));
+    for (const [s] of held) s.forNextSession = false;
+    for (const [, m] of [...copies, ...held]) m.forNextSession = true;
+    return copies.length + held.length;
   }
 
-  /** Of a session's entries, those it holds in its member's name (handOver), each with the member's
-   *  entry behind it, unmarked and still there. The session's other entries reached it as a
-   *  recipient in its own right, as they reached the member's other sessions, which may have shown
-   *  them already: they are never given back. */
+  /** Of a session's entries, those it holds in its member's name, each with the member's entry
+   *  behind it, unmarked and still there. The session's other entries reached it beside sibling
+   *  sessions of its member, which may have shown them already: they are never given back. */
   private behind(meshId: string, memberPubkey: string, entries: readonly QueueEntry[]): [session: QueueEntry, member: QueueEntry][] {
     const out: [QueueEntry, QueueEntry][] = [];
     for (const e of entries) {
@@ -115,10 +123,10 @@ export class SessionRepo {
    *  such unexpired entry in the session's mailbox, oldest first, until the mailbox holds `quota`
    *  entries (the rest stay marked), and unmarks them. An entry the session already holds is
    *  unmarked, not copied. The session's entry of each (copy or held) is flagged as held in the
-   *  member's name, for end(). Returns how many it copied. */
-  handOver(meshId: string, memberPubkey: string, sessionPubkey: string, quota: number, now: number): number {
+   *  member's name, for end(). Says which it copied and which it took the mark of. */
+  handOver(meshId: string, memberPubkey: string, sessionPubkey: string, quota: number, now: number): HandedOver {
     const marked = this.index.entriesOf(meshId, memberPubkey).filter((e) => e.forNextSession && e.expiresAt > now);
-    if (marked.length === 0) return 0;
+    if (marked.length === 0) return { copied: [], took: [] };
     const held: QueueEntry[] = [];
     const ownHeld: QueueEntry[] = [];
     const fresh: QueueEntry[] = [];
@@ -142,6 +150,6 @@ export class SessionRepo {
     this.index.copyTo(copied, sessionPubkey);
     for (const e of [...held, ...copied]) e.forNextSession = false;
     for (const e of ownHeld) e.forNextSession = true;
-    return copied.length;
+    return { copied: copied.map((e) => e.id), took: held.map((e) => e.id) };
   }
 }

@@ -246,7 +246,7 @@ export class SqliteStore implements T.Store {
     return this.write(() => this.sessions.handOver(input.meshId, input.memberPubkey, input.sessionPubkey, input.quota, input.nowMs));
   }
   async giveBackFromSession(input: Parameters<T.Store["giveBackFromSession"]>[0]) {
-    return this.write(() => this.sessions.giveBack(input.meshId, input.memberPubkey, input.sessionPubkey));
+    return this.write(() => this.sessions.giveBack(input.meshId, input.memberPubkey, input.sessionPubkey, input.given));
   }
 
   // Invites.
