@@ -4,12 +4,12 @@
 // terminal acking, and broker restarts, run against a real broker (no reconnect grace) and checked
 // against a small model after every step. The model: a message to the member key M queues for M and
 // for each of bob's sessions that said hello and has not ended; M's entry is marked when no session
-// is connected, and a session's entry is held in bob's name when it is his only session there. A
-// hello copies each marked entry (oldest first) into its mailbox, or takes the mark of one it holds,
-// held in bob's name, unmarks it, and counts the copies in `fromMemberMailbox`; the session is then
-// pushed its whole mailbox in queue order; what is marked while its hello is under way (a step
-// holds one between its hand-over and its attach while a message commits) is taken at the attach,
-// uncounted. `session_end` drops the mailbox and marks again M's entries (still there, unmarked) of
+// is connected, and otherwise a session's entry is held in bob's name when it is his only session
+// there. A hello copies each marked entry (oldest first) into its mailbox, or takes the mark of one
+// it holds, held in bob's name, unmarks it, and counts the copies in `fromMemberMailbox`; the
+// session is then pushed its whole mailbox in queue order; what is marked while its hello is under
+// way (a step holds one between its hand-over and its attach while a message commits) is taken at
+// the attach, uncounted. `session_end` drops the mailbox and marks again M's entries (still there, unmarked) of
 // what it held in bob's name. A restart changes none of it.
 // Checked: each hello's counts, each connection's pushes (exactly, in order), the terminal's
 // mailbox, and the queue rows and marks in the database. FUZZ_SEED replays a run.
@@ -32,6 +32,7 @@ type Command =
   | { kind: "disconnectSession"; pick: number }
   | { kind: "sessionAck"; pick: number; count: number }
   | { kind: "endSession"; pick: number }
+  | { kind: "retireOffline"; pick: number }
   | { kind: "terminalAck"; count: number }
   | { kind: "sendDuringHello"; pick: number }
   | { kind: "restart" };
@@ -48,6 +49,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("disconnectSession" as const), pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("sessionAck" as const), pick, count: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("endSession" as const), pick }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("retireOffline" as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("terminalAck" as const), count: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("sendDuringHello" as const), pick }) },
   { weight: 1, arbitrary: fc.constant({ kind: "restart" as const }) },
@@ -147,14 +149,17 @@ class World {
         const s = this.chosen(this.connected(), c.pick);
         if (!s) return false;
         expect(await s.peer!.client.request("session_end", {})).toEqual({ ended: true });
-        // Its mailbox is dropped; what it held in bob's name, and bob's key still holds unmarked, is marked again.
-        for (const e of s.mailbox) {
-          const m = this.member.find((x) => x.n === e.n);
-          if (e.held && m && !m.marked) m.marked = true;
-        }
-        s.ended = true;
-        s.mailbox = [];
+        this.ended(s);
         await this.drop(s);
+        return false;
+      }
+      case "retireOffline": {
+        // An offline session ended by the broker, as a hello past the member's session limit does.
+        const s = this.chosen(this.sessions.filter((x) => x.peer === null && !x.ended), c.pick);
+        if (!s) return false;
+        await this.b.ctx.store.endSession(this.bob.meshId, s.keys.publicKey, Date.now());
+        this.b.ctx.roster.invalidate(this.bob.meshId);
+        this.ended(s);
         return false;
       }
       case "terminalAck": {
@@ -196,6 +201,17 @@ class World {
     }
   }
 
+  /** Session `s` ended: its mailbox is dropped; what it held in bob's name, and bob's key still
+   *  holds unmarked, is marked again. */
+  private ended(s: Session) {
+    for (const e of s.mailbox) {
+      const m = this.member.find((x) => x.n === e.n);
+      if (e.held && m && !m.marked) m.marked = true;
+    }
+    s.ended = true;
+    s.mailbox = [];
+  }
+
   private newSession(name: string): Session {
     const s: Session = { name, keys: generateSigningKeypair(), ended: false, mailbox: [], peer: null, pushed: [], acked: 0 };
     this.sessions.push(s);
@@ -204,14 +220,15 @@ class World {
 
   /** Alice sends bob (his member key) a message: it queues for his key, marked if none of his
    *  sessions is connected, and for each of his sessions that has not ended, held in his name if
-   *  it is the only one. */
+   *  it is the only one and a session is connected (else his key's mark stands for it). */
   private async sendToMember() {
     const text = `m${++this.sent}`;
     const r = await sendText(this.alice, this.bob.keys.publicKey, text);
     this.texts.set(r.messageId, text);
     const live = this.sessions.filter((s) => !s.ended);
-    this.member.push({ n: this.sent, text, marked: this.connected().length === 0 });
-    for (const s of live) this.queue(s, { n: this.sent, text, held: live.length === 1 });
+    const marked = this.connected().length === 0;
+    this.member.push({ n: this.sent, text, marked });
+    for (const s of live) this.queue(s, { n: this.sent, text, held: live.length === 1 && !marked });
   }
 
   /** A message reaches session `s`'s mailbox, and its connection if it has one. */
