@@ -142,6 +142,13 @@ export class GroupCommit {
     return this.batcher.submit({ ack: item, at: performance.now() }, urgent) as Promise<number>;
   }
 
+  /** Resolves once every write submitted before it is committed: an urgent empty write behind
+   *  them, as batches commit in submission order (an ack without an id may be lingering). For what
+   *  must see a connection's earlier acks: ending a session gives back what it finds unacked. */
+  async barrier(): Promise<void> {
+    await this.batcher.submit({ ack: { meshId: "", mailbox: "", messageIds: [] }, at: performance.now() }, true);
+  }
+
   /** Waits until everything submitted so far is committed (the shutdown drain). */
   drain(): Promise<void> {
     return this.batcher.drain();

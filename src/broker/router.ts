@@ -159,11 +159,12 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
     },
     forNextSession(box) {
       // A member key whose member has no session connected (sessions in their reconnect grace
-      // count as gone); or its member's only session this message reaches, while one is
-      // connected. (With none connected the member key's entry is marked, for the next session
-      // or for this one if it resumes and takes the mark: one of the two, never both.)
+      // count as gone; the sending session counts as connected, even if it closed since); or its
+      // member's only session this message reaches, while one is connected. (With none connected
+      // the member key's entry is marked, for the next session or for this one if it resumes and
+      // takes the mark: one of the two, never both.)
       const member = route.roster.byPubkey.get(box);
-      if (member !== undefined) return !ctx.hub.hasSession(msg.meshId, member.id);
+      if (member !== undefined) return !sentByOwnSession(msg, member) && !ctx.hub.hasSession(msg.meshId, member.id);
       const owner = sole.get(box);
       return owner !== undefined && ctx.hub.hasSession(msg.meshId, owner);
     },
@@ -203,6 +204,9 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
   });
 }
 
+/** Whether one of the member's own sessions sent the message (not the member key itself). */
+const sentByOwnSession = (msg: NewMessage, member: Member) => msg.senderMemberId === member.id && msg.senderPubkey !== member.pubkey;
+
 /** The session mailboxes among the message's recipients that are the only session of their member
  *  there, beside the member's own key, each with its member's id: one that holds the message in its
  *  member's name and ends before acking it leaves it marked for the member's next session
@@ -213,10 +217,9 @@ function soleSessions(route: Route, msg: NewMessage): Map<string, string> {
   if (msg.recipients.length < 2) return out; // a member key and one session at least
   const queued = new Set(msg.recipients);
   for (const [memberId, boxes] of route.mailboxes) {
-    const memberKey = route.roster.members.get(memberId)?.pubkey;
-    if (memberKey === undefined || !queued.has(memberKey)) continue;
-    if (memberId === msg.senderMemberId && msg.senderPubkey !== memberKey) continue;
-    const sessions = boxes.filter((b) => b !== memberKey && queued.has(b));
+    const member = route.roster.members.get(memberId);
+    if (member === undefined || !queued.has(member.pubkey) || sentByOwnSession(msg, member)) continue;
+    const sessions = boxes.filter((b) => b !== member.pubkey && queued.has(b));
     if (sessions.length === 1) out.set(sessions[0]!, memberId);
   }
   return out;

@@ -4,7 +4,8 @@
 // gives back only what it took; nothing is given to two sessions. Real broker, real sockets.
 import { describe, expect, test } from "bun:test";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
-import { sendText } from "../helpers/mesh.ts";
+import { randomId } from "../../src/crypto/hash.ts";
+import { envelope, sendText } from "../helpers/mesh.ts";
 import { atPresenceWrite, connectSession, marked, newSessionGets, received, setup } from "../helpers/next-session.ts";
 import { until } from "../helpers/until.ts";
 
@@ -128,5 +129,35 @@ describe("the next session, never twice", () => {
     expect(marked(b, bob)).toBe(0);
     const later = await newSessionGets(b.url, bob, []);
     for (const p of [alice, sender, later]) p.close();
+  });
+
+  test("the member's own session's broadcast is not marked for the next session, though that session closed before it committed", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    for (let i = 0; i < 3; i++) {
+      const sender = await connectSession(b.url, bob);
+      const sent = sender.client.request("send", { to: "*", clientMessageId: randomId(), ...envelope(`broadcast ${i}`) }).catch(() => {});
+      sender.close(); // gone before the group commit's turn
+      await sent;
+      await alice.waitMessages(i + 1);
+      await until(() => !b.ctx.hub.hasSession(bob.meshId, bob.memberId), "the sender's presence gone");
+      expect(marked(b, bob)).toBe(0);
+    }
+    const next = await newSessionGets(b.url, bob, []);
+    for (const p of [alice, next]) p.close();
+  });
+
+  test("an ack without an id just before session_end counts: what the session acked is not given back", async () => {
+    const { b, bob, alice } = await setup();
+    await using _ = b;
+    const s1 = await connectSession(b.url, bob);
+    await sendText(alice, bob.keys.publicKey, "seen and acked");
+    const [m] = await s1.waitMessages(1);
+    s1.client.ackMessages([m!.messageId]); // as the MCP server acks: no id, lingering for company
+    await Promise.resolve(); // the ack frame goes out before session_end, on the same socket
+    await s1.client.request("session_end", {});
+    expect(marked(b, bob)).toBe(0);
+    const s2 = await newSessionGets(b.url, bob, []);
+    for (const p of [alice, s2]) p.close();
   });
 });

@@ -125,6 +125,7 @@ export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFram
 export async function handleSessionEnd(ctx: BrokerContext, conn: Conn): Promise<Results["session_end"]> {
   const id = conn.identity!;
   if (id.kind !== "session") throw new MeshError("invalid_argument", "Only a session connection can end its session.");
+  await ctx.writes.barrier(); // its acks first: what the session acked is not given back
   await ctx.store.endSession(id.meshId, id.pubkey, ctx.now());
   ctx.roster.invalidate(id.meshId);
   const p = ctx.hub.get(id.meshId, id.pubkey);

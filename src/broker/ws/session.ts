@@ -314,6 +314,7 @@ async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn
   if (excess <= 0) return;
   const offline = mine.filter((s) => !ctx.hub.get(s.meshId, s.pubkey)).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
   if (offline.length < excess) throw new MeshError("capacity", `This member already has ${MAX_SESSIONS_PER_MEMBER} sessions connected; end one first.`);
+  await ctx.writes.barrier(); // the acks of a connection that just closed first
   for (const s of offline.slice(0, excess)) await ctx.store.endSession(s.meshId, s.pubkey, now);
   ctx.roster.invalidate(identity.meshId);
 }
