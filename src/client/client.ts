@@ -25,7 +25,7 @@ import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
 import { goingAway, handshakeUnanswered, socketFailure } from "./broker-trouble.ts";
-import { LivenessWatch, livenessFor } from "./liveness.ts";
+import { LivenessWatch, ReceivingPinger, livenessFor } from "./liveness.ts";
 import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
@@ -72,8 +72,8 @@ export class BrokerClient {
 
   /** A session's attestations (null for a member connection). */
   private readonly attestor: SessionAttestor | null;
-  /** When pingWhileReceiving last pinged (monotonic). */
-  private lastReceivingPing = 0;
+  /** The current socket's pings while it receives, from its hello_ack on. */
+  private pinger: ReceivingPinger | null = null;
   /** The current socket's handshake deadline, until its hello_ack. */
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   /** Why the current socket failed before it opened, in broker-trouble.ts's words (a close 1006
@@ -141,8 +141,8 @@ export class BrokerClient {
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       watch.heard();
-      this.pingWhileReceiving(ws);
       this.onFrame(String(ev.data));
+      if (this.ws === ws) this.pinger?.frame();
     };
     // The broker's pings (every pingInterval), and the pongs to this client's own.
     ws.addEventListener("ping", () => watch.heard());
@@ -157,18 +157,9 @@ export class BrokerClient {
     };
   }
 
-  /** A frame came in. The broker's liveness ping waits behind every byte it wrote before it, and
-   *  one missed pong closes the link (docs/protocol.md §2.8): a backlog that takes longer than an
-   *  interval to download over a slow link got the link closed, and redelivered on the next one, in
-   *  a loop, whenever nothing else went back meanwhile (a session acks only what its model saw).
-   *  So while frames keep coming the client pings the broker itself, at most every half of the
-   *  broker's interval, and the broker counts that ping as a sign of life (server.ts). */
-  private pingWhileReceiving(ws: Socket): void {
-    const intervalMs = this.ack?.pingIntervalMs;
-    const now = performance.now();
-    if (!intervalMs || now - this.lastReceivingPing < intervalMs / 2) return;
-    this.lastReceivingPing = now;
-    ws.ping();
+  private stopPinger(): void {
+    this.pinger?.stop();
+    this.pinger = null;
   }
 
   /** The liveness watch's timings: the caller's options, else matched to the broker's ping
@@ -211,6 +202,11 @@ export class BrokerClient {
         this.ack = f;
         this.attempt = 0;
         this.watch?.retune(this.livenessTimings(f.pingIntervalMs));
+        this.stopPinger();
+        if (f.pingIntervalMs && this.ws) {
+          const ws = this.ws;
+          this.pinger = new ReceivingPinger(() => ws.ping(), f.pingIntervalMs);
+        }
         // What waited goes out first, in order, before anything the onState callback sends.
         this.setState("open", {}, () => this.requests.flush());
         if (this.state === "closed") return; // the onState callback called close()
@@ -240,6 +236,7 @@ export class BrokerClient {
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = null;
+    this.stopPinger();
     // `opened` is set from connect() until the first hello_ack: a failure before then is a failed
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
@@ -384,6 +381,7 @@ export class BrokerClient {
     if (this.attestTimer) clearTimeout(this.attestTimer);
     this.endHandshake();
     this.watch?.stop();
+    this.stopPinger();
     this.acks.flush();
     const ws = this.ws;
     this.setState("closed", { code, reason });

@@ -113,3 +113,43 @@ export class LivenessWatch {
     this.arm(this.o.timeoutMs);
   }
 }
+
+/** The fewest milliseconds between the pings a receiving client sends, whatever interval a broker
+ *  states (schema minimum 1 ms); a real broker pings every 100 ms at the most. */
+export const MIN_RECEIVING_PING_MS = 50;
+
+/** The pings of a client that is receiving. The broker's liveness ping waits behind every byte it
+ *  wrote before it, and a ping not answered within its interval closes the link (docs/protocol.md
+ *  §2.8): a backlog that takes longer than an interval to download over a slow link had the link
+ *  closed and redelivered on the next one, in a loop. So while frames keep coming the client pings
+ *  the broker itself, every third of the broker's interval, on a timer, and the broker counts that
+ *  ping as a sign of life. (Pinging only as frames arrived, at most every half interval, left gaps
+ *  of half an interval plus a large frame's download: more than a round, and the link was closed.)
+ *  The first ping comes a third of an interval after the first frame (a lone event costs two or
+ *  three pings, not one more per frame); it stops once no frame came for an interval; its timer
+ *  never keeps a process alive. */
+export class ReceivingPinger {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private lastFrame = 0;
+
+  constructor(
+    private readonly ping: () => void,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** A frame arrived. */
+  frame(): void {
+    this.lastFrame = performance.now();
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (performance.now() - this.lastFrame > this.intervalMs) this.stop();
+      else this.ping();
+    }, Math.max(MIN_RECEIVING_PING_MS, this.intervalMs / 3));
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -45,3 +45,35 @@ test("a backlog that takes several ping intervals to download over a slow link a
   rx.close();
   tx.close();
 }, 120_000);
+
+test("a backlog mixing small frames with frames that take most of an interval, never quiet, is not reaped", async () => {
+  // No jitter: arrival times follow from the sizes. Each cycle is one frame of ~3 s on the wire
+  // (0.75 of the 4 s interval) then ten small ones; pinging only as frames arrived (at most every
+  // half interval) left a gap of more than a round after the large one, and the link was closed.
+  const pingMs = 4_000;
+  await using b = await startBroker({ pingInterval: pingMs });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const tx = await connect(b.url, owner);
+  const sent: string[] = [];
+  for (let c = 0; c < 6; c++) {
+    for (const body of ["L".repeat(44_000), ...Array<string>(10).fill("s".repeat(2_200))]) {
+      const tag = `<${String(sent.length).padStart(3, "0")}>`;
+      await sendText(tx, bob.keys.publicKey, `${tag} ${body}`);
+      sent.push(tag);
+    }
+  }
+  using link = await slowLink(b.port, { delayMs: 100, bytesPerSec: 20_000 });
+  const w = stateWatch();
+  const rx = await connect(link.url, bob, { receive: "push" }, { onState: w.onState });
+  await rx.waitMessages(sent.length, 90_000);
+  await Bun.sleep(pingMs + 1_000); // a redelivery after a reconnect would come by now
+  expect({
+    texts: rx.messages.map((m) => textOf(m).slice(0, 5)),
+    states: w.seen,
+    connections: link.connections(),
+    reaped: b.logs.filter((l) => l.includes("closing unresponsive connection")).length,
+  }).toEqual({ texts: sent, states: ["open"], connections: 1, reaped: 0 });
+  rx.close();
+  tx.close();
+}, 150_000);
