@@ -62,8 +62,12 @@ export class Conn {
   /** Bumped by every wake(): a pump whose claim was under way then must not clear `backlog`. */
   wakes = 0;
   pumping = false;
-  /** performance.now() of the last frame or pong from the client. */
+  /** Set by each liveness ping; cleared by anything heard from the client (a frame, a ping, a pong). */
   awaitingPong = false;
+  /** performance.now() of the broker's oldest ping that no pong answered yet, or null. A client's frames
+   *  and pings prove it writes; only a pong (which waits behind every byte sent before its ping)
+   *  proves it reads (timers.ts, UNREAD_ROUNDS). */
+  pongOwedSince: number | null = null;
   helloTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(

@@ -245,7 +245,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       },
       pong(ws) {
         const conn = ws.data.conn;
-        if (conn) conn.awaitingPong = false;
+        if (!conn) return;
+        conn.awaitingPong = false;
+        conn.pongOwedSince = null;
       },
       close(ws, code) {
         const n = (perIp.get(ws.data.slot) ?? 1) - 1;

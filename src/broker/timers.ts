@@ -18,10 +18,18 @@ export { BROKER_SENDER };
  *  turn of its event loop every interval, a stall every message waits behind. */
 export const PING_SLICES = 16;
 
+/** How many ping intervals a connection may go without a pong while it keeps sending (frames, or
+ *  pings of its own while it downloads over a slow link: protocol §2.8) before it is closed as not
+ *  reading. Its pong waits behind what the broker sent before the ping, up to the push budget plus
+ *  the kernel's buffers, which a slow link takes minutes to drain; a client that writes and never
+ *  reads would otherwise keep its pushes claimed for good. */
+export const UNREAD_ROUNDS = 10;
+
 /** One liveness step over slice `slice` (all connections when omitted): close sockets that did
- *  not answer their previous ping, ping the rest, and close sessions whose attestation has expired
- *  (they reconnect with a fresh one). Each connection is in one slice, so it is visited once per
- *  ping interval: a pong has a whole interval to arrive. */
+ *  not answer their previous ping, or answered nothing but their own frames for UNREAD_ROUNDS
+ *  intervals; ping the rest; and close sessions whose attestation has expired (they reconnect
+ *  with a fresh one). Each connection is in one slice, so it is visited once per ping interval: a
+ *  pong has a whole interval to arrive. */
 export function livenessRound(ctx: BrokerContext, slice?: number): void {
   const now = ctx.now();
   for (const c of ctx.hub.allConns()) {
@@ -31,12 +39,14 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
       c.close(CloseCode.attestationExpired, "attestation_expired");
       continue;
     }
-    if (c.awaitingPong) {
-      ctx.log.info("closing unresponsive connection", { conn: c.id });
+    const unread = c.pongOwedSince !== null && performance.now() - c.pongOwedSince > UNREAD_ROUNDS * ctx.config.pingInterval;
+    if (c.awaitingPong || unread) {
+      ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : {}) });
       c.close(CloseCode.stale, "stale");
       continue;
     }
     c.awaitingPong = true;
+    c.pongOwedSince ??= performance.now(); // monotonic: a clock set forward is not silence
     c.transport.ping();
   }
   if (!slice) refreshLastSeen(ctx, now);

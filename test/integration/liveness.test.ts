@@ -1,12 +1,15 @@
 // Ping/pong liveness: a peer whose link went silent (no FIN, no RST: a laptop lid closed, a NAT
 // that forgot the flow) is reaped by the broker's pings and its peers see it leave; and the pings
-// are spread over the interval instead of all sockets at once.
+// are spread over the interval instead of all sockets at once; and a client that only writes is
+// closed too.
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
-import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
+import { Op, tcpWebSocket, wsFrame } from "../helpers/raw.ts";
+import { buildHello } from "../../src/client/credentials.ts";
 import { until } from "../helpers/until.ts";
-import { PING_SLICES, livenessRound } from "../../src/broker/timers.ts";
+import { PING_SLICES, UNREAD_ROUNDS, livenessRound } from "../../src/broker/timers.ts";
 
 test("a peer whose link goes silent is closed by the broker's pings and its peers see it leave", async () => {
   await using b = await startBroker({ pingInterval: 400, presenceGrace: 100 });
@@ -49,3 +52,33 @@ test("each liveness step pings one slice of the sockets; a full interval pings e
   expect([...b.ctx.hub.allConns()].length).toBe(40);
   for (const p of peers) p.close();
 });
+
+test("a client that stops reading is closed even if it keeps pinging; its pushes go to the next connection", async () => {
+  // A client's ping counts as life (a reader downloading a backlog over a slow link pings while it
+  // does, protocol §2.8), but only a pong proves the client reads: one that writes pings and never
+  // reads is closed after UNREAD_ROUNDS intervals without one.
+  const pingMs = 300;
+  await using b = await startBroker({ pingInterval: pingMs });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const raw = await tcpWebSocket(b.port);
+  raw.sendText(JSON.stringify(buildHello({ kind: "member", meshId: bob.meshId, memberId: bob.memberId, keys: bob.keys }, { sessionId: "s-raw", pid: 1, cwd: "/tmp", hostname: "h" })));
+  await raw.until(() => raw.frames.some((f) => f.includes("hello_ack")), 5_000, "hello_ack");
+  raw.sock.pause(); // never reads again
+  const pinging = setInterval(() => raw.sock.write(wsFrame(Op.ping, "alive")), 50);
+  try {
+    const tx = await connect(b.url, owner);
+    for (let i = 0; i < 40; i++) await sendText(tx, bob.keys.publicKey, `<m${i}> ${"b".repeat(44_000)}`);
+    const held = () => [...b.ctx.hub.allConns()].filter((c) => c.identity?.pubkey === bob.keys.publicKey);
+    expect(held()).toHaveLength(1);
+    await until(() => held().length === 0, "the non-reader closed", (UNREAD_ROUNDS + 4) * pingMs);
+    expect(b.logs.some((l) => l.includes("not reading"))).toBe(true);
+    const next = await connect(b.url, bob);
+    await next.waitMessages(40, 10_000);
+    next.close();
+    tx.close();
+  } finally {
+    clearInterval(pinging);
+    raw.sock.destroy();
+  }
+}, 30_000);
