@@ -34,7 +34,7 @@ export async function keysFromMemberMailbox(entry: MeshEntry, url: string, where
       const { messages } = await client.request("fetch", { limit: MAX_PAGE });
       // Not recorded as seen: this reader is not the member's inbox, which reads them all later.
       for (const m of messages) session.open(m, { record: false });
-      if (messages.length < MAX_PAGE) break;
+      if (messages.length === 0) break; // a page may be short (the broker caps it by bytes) with more behind it
     }
   } finally {
     client.close();

@@ -96,6 +96,29 @@ describe("direct messages", () => {
     y.close();
   });
 
+  test("a fetch page stops at about a frame's worth of bytes; reading on gets the rest, in order", async () => {
+    await using b = await startBroker(); // maxFrameBytes 64 KiB
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const a = await connect(b.url, owner);
+    for (let i = 0; i < 5; i++) await sendText(a, bob.keys.publicKey, `<m${i}> ${"x".repeat(40_000)}`); // ~54 KB sealed
+    const reader = await connect(b.url, bob, { receive: "pull" });
+    const pages: { got: string[]; remaining: number }[] = [];
+    for (;;) {
+      const page = await reader.client.request("fetch", { limit: 500 });
+      if (page.messages.length === 0) break;
+      pages.push({ got: page.messages.map((m) => textOf(m).slice(0, 4)), remaining: page.remaining });
+    }
+    // Each page ends with the message that reached 64 KiB of ciphertext: two of ~54 KB.
+    expect(pages).toEqual([
+      { got: ["<m0>", "<m1>"], remaining: 3 },
+      { got: ["<m2>", "<m3>"], remaining: 1 },
+      { got: ["<m4>"], remaining: 0 },
+    ]);
+    a.close();
+    reader.close();
+  });
+
   test("messages that expire undelivered come back to their sender as message_expired notices", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");

@@ -24,7 +24,9 @@ export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf
 export async function handleFetch(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"fetch">): Promise<Results["fetch"]> {
   const id = conn.identity!;
   const limit = f.limit ?? 100;
-  const claimed = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit });
+  // About a frame's worth per answer (at least one message): a page of 500 large messages is tens
+  // of megabytes, which a slow link cannot download within a request's timeout (protocol §4.3.5).
+  const claimed = await ctx.store.claim(id.meshId, [id.pubkey], { conn: conn.id, limit, maxBytes: ctx.config.maxFrameBytes });
   if (claimed.length > 0) await ctx.store.flushed(); // handed out only once flushed (router.ts)
   for (const m of claimed) conn.inflight.add(m.id);
   const pending = await ctx.store.pendingCount(id.meshId, [id.pubkey]);
