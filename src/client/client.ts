@@ -205,7 +205,7 @@ export class BrokerClient {
         this.stopPinger();
         if (f.pingIntervalMs && this.ws) {
           const ws = this.ws;
-          this.pinger = new ReceivingPinger(() => ws.ping(), f.pingIntervalMs);
+          this.pinger = new ReceivingPinger(() => ws.readyState === WebSocket.OPEN && ws.ping(), f.pingIntervalMs);
         }
         // What waited goes out first, in order, before anything the onState callback sends.
         this.setState("open", {}, () => this.requests.flush());
