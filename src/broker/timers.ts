@@ -32,6 +32,7 @@ export const UNREAD_ROUNDS = 10;
  *  pong has a whole interval to arrive. */
 export function livenessRound(ctx: BrokerContext, slice?: number): void {
   const now = ctx.now();
+  const mono = performance.now(); // for pongs owed: a clock set forward is not silence
   for (const c of ctx.hub.allConns()) {
     if (!c.ready || (slice !== undefined && c.seq % PING_SLICES !== slice)) continue;
     const att = c.identity?.attestation;
@@ -39,14 +40,14 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
       c.close(CloseCode.attestationExpired, "attestation_expired");
       continue;
     }
-    const unread = c.pongOwedSince !== null && performance.now() - c.pongOwedSince > UNREAD_ROUNDS * ctx.config.pingInterval;
+    const unread = c.pongOwedSince !== null && mono - c.pongOwedSince > UNREAD_ROUNDS * ctx.config.pingInterval;
     if (c.awaitingPong || unread) {
       ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : {}) });
       c.close(CloseCode.stale, "stale");
       continue;
     }
     c.awaitingPong = true;
-    c.pongOwedSince ??= performance.now(); // monotonic: a clock set forward is not silence
+    c.pongOwedSince ??= mono;
     c.transport.ping();
   }
   if (!slice) refreshLastSeen(ctx, now);

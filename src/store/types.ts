@@ -113,13 +113,13 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
   undeliverable: readonly Undeliverable[];
 };
 
-/** A stored send as its sender's result describes it: the message and the mailboxes it skipped.
- *  `unreadable`: the stored list was damaged (its first 200 characters); `undeliverable` is then
- *  empty. */
 /** What a session's hello took in its member's name (message ids): entries it was given a copy
  *  of, and entries its mailbox held already whose mark it took (Store.handOverToSession). */
 export type HandedOver = { copied: string[]; took: string[] };
 
+/** A stored send as its sender's result describes it: the message and the mailboxes it skipped.
+ *  `unreadable`: the stored list was damaged (its first 200 characters); `undeliverable` is then
+ *  empty. */
 export type Sent = { message: StoredMessage; undeliverable: readonly Undeliverable[]; unreadable?: string };
 
 /** `undeliverable` is the original's for a duplicate (as stored with it), the send's own otherwise. */

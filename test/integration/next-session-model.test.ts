@@ -9,8 +9,8 @@
 // it holds, held in bob's name, unmarks it, and counts the copies in `fromMemberMailbox`; the
 // session is then pushed its whole mailbox in queue order; what is marked while its hello is under
 // way (a step holds one between its hand-over and its attach while a message commits) is taken at
-// the attach, uncounted. `session_end` drops the mailbox and marks again M's entries (still there, unmarked) of
-// what it held in bob's name. A restart changes none of it.
+// the attach, uncounted. `session_end` drops the mailbox and marks again M's entries (still there,
+// unmarked) of what it held in bob's name. A restart changes none of it.
 // Checked: each hello's counts, each connection's pushes (exactly, in order), the terminal's
 // mailbox, and the queue rows and marks in the database. FUZZ_SEED replays a run.
 import { describe, expect, test } from "bun:test";
@@ -20,8 +20,7 @@ import fc from "fast-check";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { startBroker, tempDir, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText, textOf, type TestMember, type TestPeer } from "../helpers/mesh.ts";
-import type { Store } from "../../src/store/types.ts";
-import { connectSession } from "../helpers/next-session.ts";
+import { atPresenceWrite, connectSession } from "../helpers/next-session.ts";
 import { until } from "../helpers/until.ts";
 
 type Command =
@@ -245,29 +244,9 @@ class World {
     const want = { session: s.name, fromMemberMailbox: this.handOver(s), pending: s.mailbox.length };
     if (!sendDuring) s.peer = await connectSession(this.b.url, this.bob, s.keys);
     else {
-      // Held at its presence write (after the hand-over, before the attach), as in
-      // next-session-live.test.ts, while the message commits.
-      const store = this.b.ctx.store as Store;
-      const setPresence = store.setPresence;
-      const atGate = Promise.withResolvers<void>();
-      const gate = Promise.withResolvers<void>();
-      store.setPresence = async (meshId, pubkey, p) => {
-        if (pubkey === s.keys.publicKey) {
-          atGate.resolve();
-          await gate.promise;
-        }
-        return setPresence.call(store, meshId, pubkey, p);
-      };
-      try {
-        const connecting = connectSession(this.b.url, this.bob, s.keys);
-        await Promise.race([atGate.promise, connecting]);
-        await this.sendToMember();
-        gate.resolve();
-        s.peer = await connecting;
-      } finally {
-        store.setPresence = setPresence;
-        gate.resolve();
-      }
+      // Held at its presence write (after the hand-over, before the attach) while a message commits.
+      atPresenceWrite(this.b, s.keys.publicKey, () => this.sendToMember());
+      s.peer = await connectSession(this.b.url, this.bob, s.keys);
       this.handOver(s); // at its attach: what was marked meanwhile, not counted
     }
     // `pending` is "at hello time": a message queued for it while the hello was held may count.
