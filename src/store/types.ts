@@ -198,6 +198,7 @@ export interface Store {
   revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<{ member: Member; invitesRevoked: string[] }>;
   setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }): Promise<void>;
 
+  /** Creates or revives the session; MeshError revoked (and no row) once its member is removed. */
   upsertSession(s: Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">): Promise<Session>;
   /** Keeps the newer attestation a live session presented (`attest`). */
   setSessionAttestation(meshId: string, pubkey: string, attestation: AttestationFields): Promise<void>;

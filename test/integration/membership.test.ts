@@ -8,6 +8,7 @@ import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { signDetached } from "../../src/crypto/sign.ts";
 import { rawSocket } from "../helpers/raw.ts";
+import { connectSession } from "../helpers/next-session.ts";
 import { dashboardSession } from "../helpers/dashboard.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import type { TestMember } from "../helpers/mesh.ts";
@@ -172,6 +173,30 @@ describe("removal", () => {
     const closes = await Promise.all(socks.map((s) => Promise.race([s.closed, Bun.sleep(5000).then(() => ({ code: 0, reason: "still open" }))])));
     for (const c of closes) expect([`1008 revoked`, `4002 banned`]).toContain(`${c.code} ${c.reason}`);
     expect(b.ctx.hub.ofMember(m.meshId, m.memberId)).toEqual([]);
+    o.close();
+  });
+
+  test("a session hello authenticated before its member's removal is refused and leaves no live session behind", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const o = await connect(b.url, owner);
+    const sessionKeys = generateSigningKeypair();
+    // Removed at the hello's first read of its session (its member found active, its signatures
+    // checked), before its session row is written.
+    const store = b.ctx.store;
+    const getSession = store.getSession.bind(store);
+    let removed = false;
+    store.getSession = async (meshId, key) => {
+      if (key === sessionKeys.publicKey && !removed) {
+        removed = true;
+        await o.client.request("member_revoke", { memberId: bob.memberId, ban: false });
+      }
+      return getSession(meshId, key);
+    };
+    await expect(connectSession(b.url, bob, sessionKeys)).rejects.toMatchObject({ code: "revoked" });
+    const live = (b.ctx.store as unknown as SqliteStore)["db"].query("SELECT pubkey FROM sessions WHERE member_id = ? AND ended_at IS NULL").all(bob.memberId);
+    expect(live).toEqual([]);
     o.close();
   });
 

@@ -104,6 +104,13 @@ describe("members and presence", () => {
     expect(await store.groupMembers(mesh.id, "backend")).toEqual([]);
     expect(await store.listSessions(mesh.id, 0)).toEqual([]);
     expect((await wholeChain(store, mesh.id)).at(-1)).toMatchObject({ eventType: "member_revoked", actor: owner.id, payload: { memberId: peer.id, ban: true, reason: "left the team" } });
+    // A hello authenticated before the removal and writing its session after it: refused, and the
+    // ended session (nor a new one) is not brought back.
+    const seen = { meshId: mesh.id, memberId: peer.id, displayName: "peer/1", cwd: "", hostname: "", lastSeenAt: Date.now(), attestation: null };
+    expect(await code(store.upsertSession({ ...seen, pubkey: sessionKey }))).toBe("revoked");
+    expect(await code(store.upsertSession({ ...seen, pubkey: pubkey() }))).toBe("revoked");
+    expect(await store.listSessions(mesh.id, 0)).toEqual([]);
+    expect(count(store, "sessions")).toBe(1);
     expect(await code(store.revokeMember(mesh.id, "missing-id", { actor: owner.id, ban: false, reason: null, self: false }))).toBe("not_found");
   });
 

@@ -1,5 +1,6 @@
 // Sessions: one Claude Code process each, with its own key and mailbox, vouched for by a member.
 import type { Database } from "bun:sqlite";
+import { MeshError } from "../../protocol/errors.ts";
 import type { AttestationFields } from "../../protocol/frames.ts";
 import type { HandedOver, Session } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
@@ -26,18 +27,22 @@ export class SessionRepo {
   ) {}
 
   /** Creates the session, or refreshes its name, cwd, host, member and last-seen time and revives
-   *  it if it had ended. Status and summary survive a reconnect. */
+   *  it if it had ended. Status and summary survive a reconnect. A member removed since the hello
+   *  was authenticated gets no row (its removal ended its sessions, and nothing would end a
+   *  revived one): MeshError revoked. */
   upsert(s: SessionSeen): Session {
     const row = this.db
       .query<SessionRow, Record<string, string | number | null>>(
         `INSERT INTO sessions (mesh_id, pubkey, member_id, display_name, cwd, hostname, first_seen_at, last_seen_at, attestation)
-         VALUES ($meshId, $pubkey, $memberId, $displayName, $cwd, $hostname, $lastSeenAt, $lastSeenAt, $attestation)
+         SELECT $meshId, $pubkey, $memberId, $displayName, $cwd, $hostname, $lastSeenAt, $lastSeenAt, $attestation
+         FROM members WHERE mesh_id = $meshId AND id = $memberId AND revoked_at IS NULL
          ON CONFLICT (mesh_id, pubkey) DO UPDATE SET member_id = excluded.member_id, display_name = excluded.display_name,
            cwd = excluded.cwd, hostname = excluded.hostname, last_seen_at = excluded.last_seen_at, ended_at = NULL,
            attestation = excluded.attestation
          RETURNING *`,
       )
-      .get({ meshId: s.meshId, pubkey: s.pubkey, memberId: s.memberId, displayName: s.displayName, cwd: s.cwd, hostname: s.hostname, lastSeenAt: s.lastSeenAt, attestation: attestationText(s.attestation) })!;
+      .get({ meshId: s.meshId, pubkey: s.pubkey, memberId: s.memberId, displayName: s.displayName, cwd: s.cwd, hostname: s.hostname, lastSeenAt: s.lastSeenAt, attestation: attestationText(s.attestation) });
+    if (!row) throw new MeshError("revoked");
     return sessionFromRow(row);
   }
 
