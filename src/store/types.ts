@@ -194,7 +194,8 @@ export interface Store {
   getMemberByPubkey(meshId: string, pubkey: string): Promise<Member | null>;
   listMembers(meshId: string): Promise<Member[]>;
   /** Also revokes the invites the member issued that still have uses and, unless it left by
-   *  itself, the one it joined through; returns their ids. */
+   *  itself, the one it joined through; returns their ids. A member already revoked: MeshError
+   *  conflict, nothing changed. */
   revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<{ member: Member; invitesRevoked: string[] }>;
   setPresence(meshId: string, pubkey: string, fields: { status?: Status; summary?: string; lastSeenAt?: number }): Promise<void>;
 

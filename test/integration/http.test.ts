@@ -270,6 +270,22 @@ describe("mesh creation throttle", () => {
       error: { code: "rate_limited", message: "Too many attempts to create a mesh from this address; wait a minute and try again.", retryable: true },
     });
   });
+
+  test("a request naming an existing mesh and its (public) owner key, signed by another key, counts as an attempt", async () => {
+    await using b = await startBroker();
+    const owner = generateSigningKeypair();
+    const mesh = await createMesh(b.url, owner, { meshId: "mesh-id-0042", slug: "taken", name: "T", ownerDisplayName: "o" }); // the first attempt
+    const forger = generateSigningKeypair();
+    const forged = (i: number) => {
+      const text = JSON.stringify({ meshId: mesh.mesh.id, slug: `other-${i}`, name: "x", ownerPubkey: owner.publicKey, ownerDisplayName: "x" });
+      const ts = Date.now();
+      const signature = signDetached(requestCanonical("POST", "/v1/meshes", ts, sha256Hex(text)), forger.secretKey);
+      return fetch(`${b.url}/v1/meshes`, { method: "POST", headers: { "content-type": "application/json", "x-claudemesh-pubkey": forger.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature }, body: text });
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < MESH_CREATE_BURST; i++) statuses.push((await forged(i)).status);
+    expect(statuses).toEqual([...Array(MESH_CREATE_BURST - 1).fill(401), 429]);
+  });
 });
 
 // Signed requests and invite claims pass the hello's skew window and replay rule (src/broker/auth.ts).

@@ -200,6 +200,62 @@ describe("removal", () => {
     o.close();
   });
 
+  describe("two removals of one member at once: one wins, the other is a conflict", () => {
+    /** A removal waits for the sends ahead of it to be on disk; on a slow disk that takes a while
+     *  (here 30 ms more), long enough for a second removal to pass its "already removed" check. */
+    async function raceSetup() {
+      const b = await startBroker({ synchronous: "full" });
+      const { owner } = await createTestMesh(b.url);
+      const admin = await joinWithInvite(b.url, await createInvite(b.url, owner, { role: "admin" }), "adm");
+      const bob = await addMember(b.url, owner, "bob");
+      const [o, a, bb] = [await connect(b.url, owner), await connect(b.url, admin), await connect(b.url, bob)];
+      const drain = b.ctx.writes.drain.bind(b.ctx.writes);
+      b.ctx.writes.drain = async () => {
+        await drain();
+        await Bun.sleep(30);
+      };
+      const settle = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code);
+      const record = async () => {
+        const { entries } = await o.client.request("audit_log", {});
+        const { members } = await o.client.request("member_list", {});
+        const m = members.find((x) => x.memberId === bob.memberId)!;
+        return { ends: entries.filter((e) => e.eventType === "member_revoked" || e.eventType === "member_left").map((e) => e.actor), revokedBy: m.revokedBy, reason: m.revokedReason, banned: m.banned };
+      };
+      return { b, owner, admin, bob, o, a, bb, settle, record, [Symbol.asyncDispose]: async () => (o.close(), a.close(), bb.close(), await b[Symbol.asyncDispose]()) };
+    }
+
+    test("the owner's and an admin's kicks", async () => {
+      await using t = await raceSetup();
+      const out = await Promise.all([
+        t.settle(t.o.client.request("member_revoke", { memberId: t.bob.memberId, ban: false, reason: "owner says" })),
+        t.settle(t.a.client.request("member_revoke", { memberId: t.bob.memberId, ban: true, reason: "admin says" })),
+      ]);
+      expect(out).toEqual(["ok", "conflict"]);
+      expect(await t.record()).toEqual({ ends: [t.owner.memberId], revokedBy: t.owner.memberId, reason: "owner says", banned: false });
+    });
+
+    test("the member's own leave and a ban", async () => {
+      await using t = await raceSetup();
+      const out = await Promise.all([t.settle(t.bb.client.request("leave", {})), t.settle(t.o.client.request("member_revoke", { memberId: t.bob.memberId, ban: true }))]);
+      expect(out).toEqual(["ok", "conflict"]);
+      // Left (revokedBy itself), never also banned (protocol §4.3.19).
+      expect(await t.record()).toEqual({ ends: [t.bob.memberId], revokedBy: t.bob.memberId, reason: "left", banned: false });
+    });
+  });
+
+  test("a session key of one member cannot be enrolled as another member's key (409 conflict)", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const alice = await addMember(b.url, owner, "alice");
+    const sessionKeys = generateSigningKeypair();
+    (await connectSession(b.url, alice, sessionKeys)).close();
+    const inv = await createInvite(b.url, owner);
+    const claim = claimInvite(b.url, { inviteId: inv.inviteId, meshId: inv.meshId, inviteKeys: inv.inviteKeys, joiner: sessionKeys, displayName: "mallory" });
+    await expect(claim).rejects.toMatchObject({ code: "conflict" });
+    expect((await b.ctx.store.listMembers(owner.meshId)).map((m) => m.displayName).sort()).toEqual(["alice", "owner"]);
+    (await connectSession(b.url, alice, sessionKeys)).close(); // alice's session still connects
+  });
+
   test("invites a removed member issued die with it: it cannot rejoin through one it made beforehand", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);

@@ -112,6 +112,11 @@ describe("members and presence", () => {
     expect(await store.listSessions(mesh.id, 0)).toEqual([]);
     expect(count(store, "sessions")).toBe(1);
     expect(await code(store.revokeMember(mesh.id, "missing-id", { actor: owner.id, ban: false, reason: null, self: false }))).toBe("not_found");
+    // Removed once: a second removal changes nothing and writes no second entry.
+    const entries = (await wholeChain(store, mesh.id)).length;
+    expect(await code(store.revokeMember(mesh.id, peer.id, { actor: peer.id, ban: false, reason: "left", self: true }))).toBe("conflict");
+    expect(await store.getMember(mesh.id, peer.id)).toEqual(revoked.member);
+    expect((await wholeChain(store, mesh.id)).length).toBe(entries);
   });
 
   test("leaving is audited as member_left", async () => {

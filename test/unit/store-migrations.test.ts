@@ -246,11 +246,16 @@ describe("upgrade from version 4", () => {
     audit.append({ meshId: a.mesh.id, eventType: "member_revoked", actor: a.owner.id, payload: [w.id] as never });
     audit.append({ meshId: a.mesh.id, eventType: "member_left", actor: a.owner.id, payload: { of: { memberId: w.id } } });
     await store.revokeMember(a.mesh.id, x.id, { actor: x.id, ban: false, reason: "left", self: true });
-    // Removed twice (the repository allows it; two admins' racing kicks): the first actor stays.
+    // Removed twice, as versions before session 31 could write when two removals raced (the
+    // repository now refuses the second): a second entry, the first actor kept, a ban added.
+    const again = (m: { id: string }, actor: string, self: boolean, ban: boolean) => {
+      store.db.query("UPDATE members SET banned = MAX(banned, ?) WHERE id = ?").run(ban ? 1 : 0, m.id);
+      audit.append({ meshId: a.mesh.id, eventType: self ? "member_left" : "member_revoked", actor, payload: self ? { memberId: m.id } : { memberId: m.id, ban, reason: null } });
+    };
     await store.revokeMember(a.mesh.id, y.id, { actor: a.owner.id, ban: false, reason: "left", self: false });
-    await store.revokeMember(a.mesh.id, y.id, { actor: y.id, ban: false, reason: "left", self: true });
+    again(y, y.id, true, false);
     await store.revokeMember(a.mesh.id, z.id, { actor: z.id, ban: false, reason: "left", self: true });
-    await store.revokeMember(a.mesh.id, z.id, { actor: a.owner.id, ban: true, reason: null, self: false });
+    again(z, a.owner.id, false, true);
     await store.revokeMember(a.mesh.id, w.id, { actor: a.owner.id, ban: false, reason: null, self: false });
     const revokedBy = (db: Database) => db.query<{ id: string; by: string | null }, []>("SELECT id, revoked_by AS by FROM members ORDER BY id").all();
     const written = revokedBy(store.db);

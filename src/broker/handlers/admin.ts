@@ -65,6 +65,10 @@ export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<
  *  removal. Nothing they send is committed or routed after it, even while its flush runs. A write
  *  that fails takes the mark back. */
 async function removeMember(ctx: BrokerContext, meshId: string, memberId: string, how: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<string[]> {
+  // A removal under way (its drain or write still pending) wins over a second one: two admins'
+  // kicks, or a kick racing the member's leave. (Unmarking for the loser would also have undone
+  // the winner's mark.)
+  if (ctx.hub.isRemoved(meshId, memberId)) throw new MeshError("conflict", "That member was already removed.");
   ctx.hub.markRemoved(meshId, memberId, ctx.now());
   try {
     await ctx.writes.drain();

@@ -33,15 +33,24 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
       "/v1/meshes",
       async ({ body, request, set }) => {
         // A retry of a creation that happened (its answer was lost) is answered as before, whatever
-        // the allowance: refusing it could make the client give up the key of a mesh it owns.
+        // the allowance: refusing it could make the client give up the key of a mesh it owns. Only
+        // a validly signed one: a mesh's id and owner key are public, so a request that names them
+        // and fails its signature counts as an attempt like any other.
         const existing = await ctx.store.getMesh(body.meshId);
-        if (existing?.ownerPubkey !== body.ownerPubkey) creations.take(addressOf(request), request.headers.get("x-forwarded-for"));
+        const retry = existing?.ownerPubkey === body.ownerPubkey;
+        const attempt = () => creations.take(addressOf(request), request.headers.get("x-forwarded-for"));
+        if (!retry) attempt();
         // Both refusals come before the signature is recorded against replay: a refused request writes nothing.
-        await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now(), async (signer) => {
-          if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
-          // Reserved so no mesh id can make a canonical string read like one of our labelled ones.
-          if (body.meshId.startsWith("claudemesh")) throw new MeshError("invalid_argument", "Mesh ids may not start with \"claudemesh\".");
-        });
+        try {
+          await verifySignedRequest(ctx.store, { method: "POST", path: "/v1/meshes", headers: request.headers, body: rawBody(request) }, ctx.now(), async (signer) => {
+            if (signer !== body.ownerPubkey) throw new MeshError("unauthorized", "The request must be signed by the owner key it names.");
+            // Reserved so no mesh id can make a canonical string read like one of our labelled ones.
+            if (body.meshId.startsWith("claudemesh")) throw new MeshError("invalid_argument", "Mesh ids may not start with \"claudemesh\".");
+          });
+        } catch (err) {
+          if (retry) attempt();
+          throw err;
+        }
         const { mesh, owner, repeated } = await ctx.store.createMesh({
           mesh: { id: body.meshId, slug: body.slug, name: body.name, ownerPubkey: body.ownerPubkey, createdAt: ctx.now() },
           owner: { id: randomId(), pubkey: body.ownerPubkey, displayName: body.ownerDisplayName },

@@ -128,6 +128,11 @@ export class InviteRepo {
       // A removed member's key keeps its row (the history names it); it rejoins with a new key.
       throw new MeshError("conflict", prior.revoked_at === null ? "this key is already a member of the mesh" : "this key was removed from the mesh; join with a new key");
     }
+    // A session key belongs to one member for good (protocol §2.4); as a member key it would also
+    // lock that member's session out.
+    if (this.db.query("SELECT 1 FROM sessions WHERE mesh_id = ? AND pubkey = ?").get(meshId, member.pubkey)) {
+      throw new MeshError("conflict", "this key is a session key of a member of the mesh; join with a new key");
+    }
     if (this.db.query("SELECT 1 FROM members WHERE id = ?").get(member.id)) throw new MeshError("conflict", "member id already exists");
   }
 }

@@ -59,8 +59,8 @@ export class MemberRepo {
    *  invites it issued that still had uses (and, unless it left by itself, the one it joined
    *  through), with the audit entries (`member_left` when `by.self`,
    *  else `member_revoked`; `invite_revoked` per invite), in one transaction. Records who acted
-   *  (`revokedBy`: the member itself when `by.self`, else `by.actor`). Revoking an already
-   *  revoked member keeps the first revocation time and actor (and may add the ban).
+   *  (`revokedBy`: the member itself when `by.self`, else `by.actor`). A member already revoked
+   *  → MeshError conflict, and nothing changes: one removal, one record, one audit entry.
    *  Unknown member → MeshError not_found. */
   revoke(meshId: string, memberId: string, by: Revocation): Revoked {
     const dropped: QueueEntry[] = [];
@@ -68,11 +68,14 @@ export class MemberRepo {
       const now = Date.now();
       const row = this.db
         .query<MemberRow, [number, string | null, string, number, string, string]>(
-          `UPDATE members SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = ?, revoked_by = COALESCE(revoked_by, ?), banned = MAX(banned, ?)
-           WHERE mesh_id = ? AND id = ? RETURNING *`,
+          `UPDATE members SET revoked_at = ?, revoked_reason = ?, revoked_by = ?, banned = ?
+           WHERE mesh_id = ? AND id = ? AND revoked_at IS NULL RETURNING *`,
         )
         .get(now, by.reason, by.self ? memberId : by.actor, by.ban ? 1 : 0, meshId, memberId);
-      if (!row) throw new MeshError("not_found", "no such member");
+      if (!row) {
+        const known = this.db.query("SELECT 1 FROM members WHERE mesh_id = ? AND id = ?").get(meshId, memberId);
+        throw known ? new MeshError("conflict", "That member was already removed.") : new MeshError("not_found", "no such member");
+      }
       this.db.query("DELETE FROM topic_members WHERE member_id = ?").run(memberId);
       this.db.query("DELETE FROM group_members WHERE member_id = ?").run(memberId);
       this.db.query("UPDATE sessions SET ended_at = ? WHERE member_id = ? AND ended_at IS NULL").run(now, memberId);
