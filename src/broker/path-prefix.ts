@@ -25,19 +25,30 @@ export class PathPrefix {
    *  method there is handled as `/`. Every other path is handled as it is. */
   route(request: Request, url: URL): Routed {
     const path = url.pathname;
-    if (this.prefix === "" || !path.startsWith(this.prefix)) return { request, path };
+    if (this.prefix === "" || !path.startsWith(this.prefix)) return { request: this.whole(request, url), path };
     const rest = path.slice(this.prefix.length);
     if (rest === "" && (request.method === "GET" || request.method === "HEAD")) {
       // Relative to `<prefix>` itself (its last segment, then a slash), as /docs/'s redirect is.
       const location = `./${this.prefix.slice(this.prefix.lastIndexOf("/") + 1)}/${url.search}`;
       return { answer: new Response(null, { status: 308, headers: { location } }) };
     }
-    if (rest !== "" && !rest.startsWith("/")) return { request, path }; // /cmx is not under /cm
+    if (rest !== "" && !rest.startsWith("/")) return { request: this.whole(request, url), path }; // /cmx is not under /cm
     const inner = new URL(url);
     inner.pathname = rest || "/";
-    const rewritten = new Request(inner, request);
+    return { request: this.copy(request, inner), path: inner.pathname };
+  }
+
+  /** `request` itself, or a copy at `url` when Bun gave only its path (an HTTP/1.0 request
+   *  without Host), which Elysia cannot route. */
+  private whole(request: Request, url: URL): Request {
+    return URL.canParse(request.url) ? request : this.copy(request, url);
+  }
+
+  /** `request` at `url`: the same method, headers, body and abort signal, remembered for informant. */
+  private copy(request: Request, url: URL): Request {
+    const rewritten = new Request(url, request);
     this.#received.set(rewritten, request);
-    return { request: rewritten, path: inner.pathname };
+    return rewritten;
   }
 
   /** `server` as the routes should ask it: about the request Bun received when they hold a

@@ -175,8 +175,13 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     fetch(received, srv) {
       ctx.idle.busy();
       // A Host header no URL can be made of (`a b`, `[zz`): Bun would answer with its debug page.
-      const url = URL.parse(received.url);
+      // None at all is HTTP/1.0's right (a load balancer's `GET /health HTTP/1.0`), and Bun then
+      // gives only the path: it is read against a placeholder host (routing never reads the host).
+      const url = received.headers.has("host") ? URL.parse(received.url) : URL.parse(received.url, "http://localhost");
       if (!url) return secured(errorResponse(new MeshError("invalid_argument", "The request's Host header or path is not a valid URL.")));
+      // A request-target never holds a fragment (RFC 9112 §3.2); Elysia matches no route with one
+      // while a URL of it drops the fragment, which made a 405 that named the method just used.
+      if (received.url.includes("#")) return secured(errorResponse(new MeshError("invalid_argument", "A request path may not contain '#': percent-encode it as %23.")));
       const routed = prefix.route(received, url);
       if ("answer" in routed) return secured(routed.answer);
       // `req` is `received` with the path under the prefix taken off; only `received` is what

@@ -28,6 +28,14 @@ describe("status hook", () => {
     bb.close();
   });
 
+  test("no credential at all (no header, an empty Bearer token, another scheme) is 401, whatever the body", async () => {
+    await using b = await startBroker();
+    for (const headers of [{}, { authorization: "Bearer " }, { authorization: "Basic dTpw" }]) {
+      const r = await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: '{"status":"working"}' });
+      expect({ headers, status: r.status, code: (await r.json()).error.code }).toEqual({ headers, status: 401, code: "unauthorized" });
+    }
+  });
+
   test("a request signed by the member key also works; a stranger's key does not", async () => {
     await using b = await startBroker({ presenceGrace: 0 });
     const { owner } = await createTestMesh(b.url);

@@ -12,7 +12,7 @@ import { applyStatus } from "../handlers/presence.ts";
 import { admitRequest } from "../handlers/index.ts";
 import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
-import { verifySignedRequest } from "./signed-request.ts";
+import { SIGNED_HEADERS, verifySignedRequest } from "./signed-request.ts";
 import { counting } from "./refusals.ts";
 
 type Outcome = { status: Status; online: boolean };
@@ -38,6 +38,11 @@ async function offlineSigner(ctx: BrokerContext, meshId: string, key: string): P
 }
 
 async function bySignature(ctx: BrokerContext, request: Request, raw: string, body: HookStatusBodyT): Promise<Outcome> {
+  // No credential at all (a hook whose token variable came out empty, say) is 401, as §6.2 says,
+  // not a complaint about the body of a signed request nobody made.
+  if (!request.headers.get(SIGNED_HEADERS.pubkey) && !request.headers.get(SIGNED_HEADERS.signature)) {
+    throw new MeshError("unauthorized", "Send the hook token from hello_ack (Authorization: Bearer <token>), or sign the request (X-Claudemesh-Pubkey, -Timestamp, -Signature).");
+  }
   const meshId = body.meshId;
   if (!meshId) throw new MeshError("invalid_argument", "A signed hook request must name meshId.");
   // Who signed, and whether the broker may act for them now, is settled before the signature is
