@@ -30,7 +30,7 @@ describe("status hook", () => {
 
   test("no credential at all (no header, an empty Bearer token, another scheme) is 401, whatever the body", async () => {
     await using b = await startBroker();
-    for (const headers of [{}, { authorization: "Bearer " }, { authorization: "Basic dTpw" }]) {
+    for (const headers of [{}, { authorization: "Bearer " }, { authorization: "Basic dTpw" }] as Record<string, string>[]) {
       const r = await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: '{"status":"working"}' });
       expect({ headers, status: r.status, code: (await r.json()).error.code }).toEqual({ headers, status: 401, code: "unauthorized" });
     }
