@@ -69,16 +69,45 @@ export function frameSizeError(text: string, maxBytes = MAX_FRAME_BYTES): MeshEr
   return null;
 }
 
-/** Size, depth and syntax checks shared by both directions. Returns the parsed value. */
+/** A `\uD800`–`\uDFFF` escape: the only way JSON text can carry an unpaired surrogate (UTF-8
+ *  cannot encode one). Legitimate text rarely has one at all (an escaped astral character). */
+const SURROGATE_ESCAPE = /\\u[dD][89abcdefABCDEF]/;
+
+/** The JSON Pointer of the first string or key in `value` (parsed from `text`) that holds an
+ *  unpaired UTF-16 surrogate, or null. JSON allows such a string, but it is no Unicode text: stored
+ *  as UTF-8 it comes back as U+FFFD, so what was accepted is not what is read later (I-JSON,
+ *  RFC 7493 §2.1, forbids it). The walk runs only when the text has such an escape. */
+export function unpairedSurrogateAt(text: string, value: unknown): string | null {
+  if (!SURROGATE_ESCAPE.test(text)) return null;
+  const walk = (v: unknown, path: string): string | null => {
+    if (typeof v === "string") return v.isWellFormed() ? null : path || "/";
+    if (typeof v !== "object" || v === null) return null;
+    for (const [k, child] of Object.entries(v)) {
+      const at = `${path}/${k}`;
+      if (!k.isWellFormed()) return at;
+      const found = walk(child, at);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+  return walk(value, "");
+}
+
+/** Size, depth and syntax checks shared by both directions, and no unpaired surrogate in any
+ *  string (invalid_frame naming where). Returns the parsed value. */
 export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES): unknown {
   const tooLarge = frameSizeError(text, maxBytes);
   if (tooLarge) throw tooLarge;
   assertJsonDepth(text);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (cause) {
     throw new MeshError("invalid_json", "Frame is not valid JSON.", { cause });
   }
+  const at = unpairedSurrogateAt(text, value);
+  if (at !== null) throw new MeshError("invalid_frame", `The frame's string at ${at} holds an unpaired UTF-16 surrogate (a lone \\uD800–\\uDFFF escape): it is not Unicode text.`);
+  return value;
 }
 
 function checkFrame<T>(value: unknown, checkers: Map<string, TypeCheck<TObject>>): T {

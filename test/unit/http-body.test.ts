@@ -41,6 +41,8 @@ test("cases", () => {
   expect(outcome('{"":{"toString":null}}')).toEqual({ code: "invalid_argument", path: "//toString" });
   expect(outcome('{"toString":1,"a":2}')).toEqual({ code: "invalid_argument", path: "/toString" });
   expect(outcome("{")).toMatchObject({ code: "invalid_json" });
+  expect(outcome('{"summary":"a \\ud800 b"}')).toMatchObject({ code: "invalid_argument", path: expect.stringContaining("/summary: a string with an unpaired UTF-16 surrogate") });
+  expect(outcome('{"s":"\\ud83d\\ude00"}')).toEqual({ body: { s: "\u{1F600}" } });
   expect(outcome("[".repeat(40) + "]".repeat(40))).toMatchObject({ code: "too_deep" });
 });
 

@@ -156,6 +156,22 @@ describe("syntax, type and schema", () => {
     expect(codeOf(() => decodeClientFrame(text))).toBe("invalid_frame");
   });
 
+  // I-JSON (RFC 7493 §2.1): such a string is no Unicode text, and stored as UTF-8 it would come
+  // back as U+FFFD: accepted, then read back changed.
+  test("a string or key with an unpaired surrogate escape is invalid_frame naming where; paired ones decode", () => {
+    for (const [text, at] of [
+      ['{"type":"set_summary","id":"1","summary":"deploys \\ud800 only"}', "/summary"],
+      ['{"type":"set_summary","id":"1","summary":"\\uDC00"}', "/summary"],
+      ['{"type":"topic_create","id":"1","name":"x","description":"\\ude00\\ud83d"}', "/description"],
+      ['{"type":"list_peers","id":"1","\\udbff":1}', "/\udbff"],
+    ] as const) {
+      const err = errorOf(() => decodeClientFrame(text));
+      expect({ text, code: err.code, at: err.message.includes(`at ${at} holds an unpaired UTF-16 surrogate`) }).toEqual({ text, code: "invalid_frame", at: true });
+    }
+    expect(decodeClientFrame('{"type":"set_summary","id":"1","summary":"\\ud83d\\ude00 ok"}')).toMatchObject({ summary: "\u{1F600} ok" });
+    expect(codeOf(() => decodeServerFrame('{"type":"event","event":"peer_left","data":{"name":"\\ud800"}}'))).toBe("invalid_frame");
+  });
+
   test("a send frame with an extra field is invalid_frame, and the message names the field", () => {
     const err = errorOf(() => decodeClientFrame(JSON.stringify({ ...SEND, extra: 1 })));
     expect(err.code).toBe("invalid_frame");

@@ -1,7 +1,7 @@
 // Reading and parsing an HTTP request body within the broker's bound, so that a body too large gets
 // an answer in the error catalog's shape (413 `frame_too_large`) instead of the HTTP server's empty 413.
 import { MeshError } from "../../protocol/errors.ts";
-import { assertJsonDepth } from "../../protocol/codec.ts";
+import { assertJsonDepth, unpairedSurrogateAt } from "../../protocol/codec.ts";
 import { MAX_HTTP_BODY_BYTES } from "../../protocol/limits.ts";
 
 /** The requests whose body readBody stopped reading at the limit: `bodyUsed` says they were read,
@@ -69,7 +69,11 @@ export function parseBody(text: string): unknown {
   } catch (cause) {
     throw new MeshError("invalid_json", "The request body is not valid JSON.", { cause });
   }
-  if (keys.length === 0) return body;
+  if (keys.length === 0) {
+    const at = unpairedSurrogateAt(text, body);
+    if (at !== null) throw new MeshError("invalid_argument", `Invalid request: ${at}: a string with an unpaired UTF-16 surrogate (a lone \\uD800–\\uDFFF escape) is not Unicode text.`);
+    return body;
+  }
   const path = keys.slice(0, -1).reverse().map((k) => `/${k}`).join("");
   throw new MeshError("invalid_argument", `Invalid request: ${path}: unexpected property`);
 }
