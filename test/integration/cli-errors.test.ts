@@ -81,7 +81,7 @@ describe("cli errors", () => {
     await using team = await cliTeam(["alice"]);
     const { dirs: [alice] } = team;
     const after = await cli(alice, ["topic", "history", "general", "--after", "abc", "--json"]);
-    expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more)." } } });
+    expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more, in decimal digits)." } } });
     const limit = await cli(alice, ["inbox", "--all", "--limit", "-5", "--json"]);
     expect({ code: limit.code, json: limit.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit must be a whole number, 1 or more." } } });
     // Without --all it used to be ignored: every new message was shown (and acked) anyway.

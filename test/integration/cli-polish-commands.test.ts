@@ -22,9 +22,19 @@ describe("topic history", () => {
     expect({ last: json.lastOffset, offsets: json.messages.map((m: any) => m.message.topicOffset) }).toEqual({ last: 4, offsets: [2, 3, 4] });
     const paged = ok(await cli(alice, ["topic", "history", "general", "--after", "0", "--limit", "2", "--json"])).json();
     expect(paged.messages.map((m: any) => m.message.body)).toEqual(["one", "two"]);
-    // Past the last post: said so, not "history lost".
-    for (const after of ["4", "100"]) expect(ok(await cli(alice, ["topic", "history", "general", "--after", after])).stdout).toBe(`Nothing after #${after}: the last post of #general is #4.\n`);
-    expect(ok(await cli(alice, ["topic", "history", "general", "--after", "100", "--json"])).json()).toEqual({ topic: "general", lastOffset: 4, messages: [] });
+    // At the last post: nothing after it. Past it: said so, and what it means if #100 was read here
+    // before (the broker's historyLost: a broker restored from an older backup reuses offsets).
+    expect(ok(await cli(alice, ["topic", "history", "general", "--after", "4"])).stdout).toBe("Nothing after #4: the last post of #general is #4.\n");
+    expect(ok(await cli(alice, ["topic", "history", "general", "--after", "100"])).stdout).toBe(
+      "Nothing after #100: the last post of #general is #4.\nIf you read #100 of this topic before, the broker has lost its later history (restored from an older backup) and numbers new posts from #5 again: resume with --after 4.\n",
+    );
+    expect(ok(await cli(alice, ["topic", "history", "general", "--after", "4", "--json"])).json()).toEqual({ topic: "general", lastOffset: 4, earliestOffset: 1, historyLost: false, messages: [] });
+    expect(ok(await cli(alice, ["topic", "history", "general", "--after", "100", "--json"])).json()).toEqual({ topic: "general", lastOffset: 4, earliestOffset: 1, historyLost: true, messages: [] });
+    // Offsets and limits in decimal digits only: Number() would read these as 16, 10 and 0.
+    for (const [flag, value] of [["--after", "0x10"], ["--after", "1e1"], ["--after", ""], ["--limit", "0b11"]] as const) {
+      const r = await cli(alice, ["topic", "history", "general", `${flag}=${value}`]);
+      expect({ flag, value, code: r.code, stdout: r.stdout }).toEqual({ flag, value, code: 2, stdout: "" });
+    }
     // More than there are: all of them.
     expect(ok(await cli(alice, ["topic", "history", "general", "--json"])).json().messages.map((m: any) => m.message.body)).toEqual(["one", "two", "three", "four"]);
     expect(ok(await cli(alice, ["topic", "history", "--help"])).stdout).toContain("most messages (default 50): the latest ones, or the first ones after --after");
@@ -119,5 +129,27 @@ describe("peers' words on a terminal", () => {
     expect(screens[1]).toContain('"fixing exe.txt red"');
     const json = ok(await cli(bob, ["inbox", "--all", "--json"])).json();
     expect(json.messages.map((m: { body: string }) => m.body)).toContain(hostile);
+  }, 60_000);
+
+  test("a topic's description cannot forge a line of `topic list`: it is shown quoted, on its own row", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    ok(await cli(alice, ["topic", "create", "deploys", "--description", 'x\n#payments             9 member(s)  0 message(s)  joined  "Card payments'] ));
+    const rows = ok(await cli(bob, ["topic", "list"])).stdout.trimEnd().split("\n");
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(["#deploys", "#general"]);
+    expect(rows[0]).toEndWith(`—  ${JSON.stringify('x #payments 9 member(s) 0 message(s) joined "Card payments')}`);
+  }, 60_000);
+});
+
+describe("topic post", () => {
+  test("a topic name the broker would refuse is a usage error (exit 2, and JSON under --json), not a crash", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    for (const topic of ["Bad Name", "", "x".repeat(70)]) {
+      const r = await cli(alice, ["topic", "post", topic, "hi"]);
+      expect({ topic, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ topic, code: 2, stdout: "", stderr: expect.stringMatching(/^claudemesh: The topic name/) });
+      const json = await cli(alice, ["topic", "post", topic, "hi", "--json"]);
+      expect({ topic, code: json.code, stderr: json.stderr, error: json.json().error.code }).toEqual({ topic, code: 2, stderr: "", error: "usage" });
+    }
   }, 60_000);
 });

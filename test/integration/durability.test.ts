@@ -1,7 +1,8 @@
 // Nothing acknowledged is lost: messages whose send result arrived survive a broker killed with
 // SIGKILL and restarted on the same data directory; SIGTERM drains and exits 0.
 import { describe, expect, test } from "bun:test";
-import { tempDir } from "../helpers/broker.ts";
+import { tempDir, type TestBroker } from "../helpers/broker.ts";
+import { dashboardSession } from "../helpers/dashboard.ts";
 import { spawnBroker } from "../helpers/process.ts";
 import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
@@ -138,6 +139,22 @@ test("topic_list shows no topic offset before the post holding it is flushed", a
   expect((await listed).topics.find((t) => t.name === "news")).toMatchObject({ lastOffset: 1 });
   a.close();
   b.close();
+});
+
+test("the dashboard's topic list shows no topic offset before the post holding it is flushed", async () => {
+  await using slow = await slowDiskMesh();
+  const { store, hold, bob, a } = slow;
+  const dash = await dashboardSession({ url: slow.broker.url } as TestBroker, bob);
+  const release = hold();
+  const posted = sendText(a, "#general", "hello");
+  await stored(store, "topic");
+  const listed = dash("GET", "/v1/dashboard/topics").then((r) => r.json() as Promise<{ topics: { name: string; messages: number }[] }>);
+  expect(await answeredWithin(listed, 100)).toBe(false);
+  release();
+  await posted;
+  expect((await listed).topics.find((t) => t.name === "general")).toMatchObject({ messages: 1 });
+  a.close();
+  slow.b.close();
 });
 
 describe("crash durability", () => {

@@ -49,6 +49,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ request }) => {
         const v = await viewerOf(ctx, dash, request);
         const topics = await ctx.store.listTopics(v.member.meshId);
+        await ctx.store.flushed(); // a lastOffset may be a post committed, not yet flushed (as topic_list)
         return {
           topics: await Promise.all(
             topics.map(async (t) => {

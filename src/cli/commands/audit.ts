@@ -6,12 +6,13 @@ import { verifyChain } from "../../protocol/audit-chain.ts";
 import { LocalFileError, moveAsideFix, readPrivateJson, writePrivateFile } from "../../client/local/files.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { wholeNumber } from "../number-arg.ts";
 import { allAuditEntries } from "../../client/audit-log.ts";
 
 export async function log(args: CommonArgs & { limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
-    const limit = Number(args.limit ?? 50);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a positive whole number.");
+    const limit = args.limit === undefined ? 50 : wholeNumber(args.limit);
+    if (limit === null || limit < 1) throw new UsageError("--limit must be a positive whole number.");
     const client = await ctx.connect(ctx.mesh());
     const entries = (await allAuditEntries(client)).slice(-limit);
     ctx.out.result({ entries }, () => entries.map((e) => `${String(e.seq).padStart(5)} ${e.createdAt} ${e.eventType.padEnd(16)} ${e.actor ?? "-"} ${JSON.stringify(e.payload)}`).join("\n"));

@@ -12,6 +12,7 @@ import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/bro
 import type { MeshEntry } from "../../client/local/config-file.ts";
 import { command, savedBroker, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { wholeNumber } from "../number-arg.ts";
 import { startLocalDashboard, type LocalDashboard } from "../dashboard-server.ts";
 
 /** What anyone holding the link could do, said wherever the link is shown. */
@@ -33,8 +34,8 @@ const noBrowser = (reason: string) =>
 /** --port: where the page is served (0, the default: any free port). */
 function portArg(raw: string | undefined): number {
   if (raw === undefined) return 0;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) throw new UsageError(`--port takes a port number (1–65535), not "${raw}".`);
+  const port = wholeNumber(raw);
+  if (port === null || port < 1 || port > 65535) throw new UsageError(`--port takes a port number (1–65535), not "${raw}".`);
   return port;
 }
 

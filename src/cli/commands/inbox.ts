@@ -13,6 +13,7 @@ import { answerKeyRequest, failedVerification, type MeshSession, type Delivered 
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, savedBroker, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
+import { wholeNumber } from "../number-arg.ts";
 import { formatMessage, openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { closedForGood } from "../../client/removed.ts";
 
@@ -76,8 +77,8 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
     if (args.limit !== undefined && !args.all) throw new UsageError("--limit goes with --all (the most messages of your history to show); new messages are all shown at once.");
     const mesh = ctx.mesh();
     if (args.all) {
-      const limit = Number(args.limit ?? 50);
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
+      const limit = args.limit === undefined ? 50 : wholeNumber(args.limit);
+      if (limit === null || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
       const history = readMessages(ctx.env.configDir, mesh.meshId, limit);
       if (!args.follow) {
         await ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));

@@ -6,6 +6,7 @@ import { parseDurationMs } from "../../config/load.ts";
 import { buildInvite } from "../../client/invite-build.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { wholeNumber } from "../number-arg.ts";
 import { MAX_INVITE_USES } from "../../protocol/limits.ts";
 import { inviteState } from "../../protocol/results.ts";
 import { INVITE_ROLES } from "../../protocol/choices.ts";
@@ -17,8 +18,8 @@ export async function create(args: CreateArgs): Promise<void> {
   await command(args, async (ctx) => {
     const mesh = ctx.mesh();
     const role = oneOf(args.role ?? INVITE_ROLES[0], INVITE_ROLES, "--role");
-    const maxUses = Number(args["max-uses"] ?? "1");
-    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_INVITE_USES) throw new UsageError(`--max-uses must be a whole number from 1 to ${MAX_INVITE_USES}.`);
+    const maxUses = wholeNumber(args["max-uses"] ?? "1");
+    if (maxUses === null || maxUses < 1 || maxUses > MAX_INVITE_USES) throw new UsageError(`--max-uses must be a whole number from 1 to ${MAX_INVITE_USES}.`);
     const lifetime = parseDurationMs(args.expires ?? "7d");
     if (lifetime === null || lifetime < 60_000 || lifetime > 365 * 86_400_000) throw new UsageError("--expires must be a duration from 1m to 365d, like 30m, 12h or 7d.");
     const inviteId = randomId();

@@ -1,9 +1,10 @@
 // claudemesh topic create|list|join|leave|history|post. history shows the latest posts (like
 // tail) unless --after asks for the ones after an offset.
 import type { BrokerClient } from "../../client/client.ts";
-import { MAX_PAGE } from "../../protocol/limits.ts";
+import { MAX_DESCRIPTION_LEN, MAX_PAGE } from "../../protocol/limits.ts";
 import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { wholeNumber } from "../number-arg.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { formatMessage, sessionFor } from "../mesh-io.ts";
@@ -11,6 +12,7 @@ import { sendText } from "./send.ts";
 import { topicHint } from "../../client/name-hints.ts";
 import { topicJoinHint } from "../topic-join-hint.ts";
 import { unreadableHint } from "../../client/key-gap.ts";
+import { quoted } from "../../client/untrusted-text.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
@@ -46,7 +48,8 @@ export async function list(args: CommonArgs): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
     const { topics } = await client.request("topic_list", {});
-    ctx.out.result({ topics }, () => topics.map((t) => `#${t.name.padEnd(20)} ${String(t.members).padStart(3)} member(s)  ${t.lastOffset} message(s)  ${t.joined ? "joined" : "—"}  ${t.description}`).join("\n") || "No topics.");
+    // A description is a member's text: one line, quoted, so that it cannot forge a line of its own.
+    ctx.out.result({ topics }, () => topics.map((t) => `#${t.name.padEnd(20)} ${String(t.members).padStart(3)} member(s)  ${t.lastOffset} message(s)  ${t.joined ? "joined" : "—"}${t.description ? `  ${quoted(t.description, MAX_DESCRIPTION_LEN)}` : ""}`).join("\n") || "No topics.");
   });
 }
 
@@ -77,17 +80,22 @@ async function latestStart(client: BrokerClient, topic: string, limit: number): 
 
 export async function history(args: CommonArgs & { name: string; after?: string; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
-    const limit = Number(args.limit ?? 50);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new UsageError(`--limit must be 1–${MAX_PAGE}.`);
-    const after = args.after === undefined ? null : Number(args.after);
-    if (after !== null && (!Number.isSafeInteger(after) || after < 0)) throw new UsageError("--after must be a topic offset (0 or more).");
+    const limit = args.limit === undefined ? 50 : wholeNumber(args.limit);
+    if (limit === null || limit < 1 || limit > MAX_PAGE) throw new UsageError(`--limit must be 1–${MAX_PAGE}.`);
+    const after = args.after === undefined ? null : wholeNumber(args.after);
+    if (after === null && args.after !== undefined) throw new UsageError("--after must be a topic offset (0 or more, in decimal digits).");
     const topic = name(args.name);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const afterOffset = after ?? (await onTopic(client, topic, latestStart(client, topic, limit)));
     const r = await onTopic(client, topic, client.request("topic_history", { topic, afterOffset, limit }));
     if (after !== null && after >= r.lastOffset) {
-      ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: [] }, () => (r.lastOffset === 0 ? `#${r.topic} is empty.` : `Nothing after #${after}: the last post of #${r.topic} is #${r.lastOffset}.`));
+      // Past the last post, the broker says historyLost (protocol §4.3.15): a reader that did see
+      // #after here was served by a broker since restored from an older backup, which will number
+      // new posts from lastOffset + 1 again. Said, for a reader resuming from an offset it kept.
+      const restored = r.historyLost ? `\nIf you read #${after} of this topic before, the broker has lost its later history (restored from an older backup) and numbers new posts from #${r.lastOffset + 1} again: resume with --after ${r.lastOffset}.` : "";
+      const empty = r.lastOffset === 0 ? `#${r.topic} is empty.` : `Nothing after #${after}: the last post of #${r.topic} is #${r.lastOffset}.`;
+      ctx.out.result({ ...r, messages: [] }, () => empty + restored);
       return;
     }
     if (r.historyLost) {
@@ -101,13 +109,13 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     // owner missing one can only rotate again (key-gap.ts).
     const held = session.currentKey()?.epoch ?? 0;
     const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? `\n${unreadableHint(mesh.role === "owner", held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
-    ctx.out.result({ topic: r.topic, lastOffset: r.lastOffset, messages: shown }, () =>
+    ctx.out.result({ ...r, messages: shown }, () =>
       (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
     );
   });
 }
 
 export async function post(args: CommonArgs & { name: string; message: string; priority?: string }): Promise<void> {
-  const topic = name(args.name);
-  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`);
+  const topic = args.name.replace(/^#/, "");
+  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`, () => `#${name(args.name)}`);
 }
