@@ -189,6 +189,38 @@ describe("operations endpoints", () => {
   });
 });
 
+// The API reference names each route's credentials and answers (src/broker/http/openapi.ts): a
+// client generated from it must not be told "200" where the route answers 201, nor be left
+// without the headers a signed route needs.
+describe("the OpenAPI document", () => {
+  test("states credentials, success statuses and query parameters; a bare request gets a status it lists", async () => {
+    await using b = await startBroker();
+    const spec = await (await fetch(`${b.url}/docs/json`)).json();
+    const op = (method: string, path: string) => spec.paths[path][method];
+    expect(Object.keys(spec.components.securitySchemes).sort()).toEqual(["hookToken", "memberSession", "operatorSession", "operatorToken", "pageKey", "pageKeyQuery", "signature", "signedAt", "signingKey"]);
+    expect(op("post", "/v1/meshes").security).toEqual([{ signingKey: [], signedAt: [], signature: [] }]);
+    expect(op("post", "/hook/set-status").security).toEqual([{ hookToken: [] }, { signingKey: [], signedAt: [], signature: [] }]);
+    expect(op("get", "/v1/dashboard/operator/overview").security).toEqual([{ operatorSession: [], pageKey: [] }, { operatorToken: [] }]);
+    for (const [method, path] of [["post", "/v1/meshes"], ["post", "/v1/invites/{inviteId}/claim"], ["post", "/v1/dashboard/invites"], ["post", "/v1/dashboard/topics/{topic}/messages"]]) {
+      expect({ method, path, created: "201" in op(method!, path!).responses }).toEqual({ method, path, created: true });
+    }
+    expect(op("get", "/v1/dashboard/topics/{topic}/history").parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(["path:topic", "query:after"]);
+    expect(op("get", "/v1/dashboard/events").parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(["query:pageKey"]);
+    expect(op("post", "/v1/meshes").responses["401"]).toEqual({ description: "`unauthorized`, `timestamp_skew`, `bad_signature`, `replayed`", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+    // Every route, asked with no credentials and an empty JSON body, answers a status its entry lists.
+    for (const [path, methods] of Object.entries<Record<string, { responses: Record<string, unknown>; security: unknown[] }>>(spec.paths)) {
+      for (const [method, entry] of Object.entries(methods)) {
+        const url = `${b.url}${path.replace("{inviteId}", "AbCdEf1234").replace("{topic}", "general")}`;
+        const res = await fetch(url, { method, ...(method === "post" ? { headers: { "content-type": "application/json" }, body: "{}" } : {}) });
+        await res.body?.cancel();
+        expect({ method, path, status: res.status, listed: String(res.status) in entry.responses }).toEqual({ method, path, status: res.status, listed: true });
+        // (A POST's empty body fails its schema first, §6.1.)
+        if (method === "get" && entry.security.length > 0) expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
+      }
+    }
+  });
+});
+
 // First-run review L21: `GET /v1/meshes` said only "No such route."; then a 404 naming the method
 // to use. A path that exists under other methods is 405 method_not_allowed (RFC 9110), with Allow
 // (docs/protocol.md §6.1).

@@ -15,6 +15,7 @@ import { hookRoutes } from "./hook.ts";
 import { opsRoutes } from "./ops.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { Dashboard } from "../dashboard-state.ts";
+import { ERROR_SCHEMA, SECURITY_SCHEMES } from "./openapi.ts";
 
 export function createHttpApp(ctx: BrokerContext, version: string, startedAt: number, dash: Dashboard) {
   const raw = new WeakMap<Request, string>();
@@ -64,6 +65,8 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
           // publicUrl, the page's own origin, which is right at the root.
           ...(ctx.config.publicUrl ? { servers: [{ url: ctx.config.publicUrl.replace(/\/+$/, ""), description: "this broker, at its publicUrl" }] } : {}),
           info: { title: "claudemesh broker", version, description: "HTTP routes of the claudemesh broker. The WebSocket protocol at /ws is specified in docs/protocol.md." },
+          // Each route's credentials and answers (openapi.ts); its body schema comes from the route.
+          components: { securitySchemes: SECURITY_SCHEMES, schemas: { Error: ERROR_SCHEMA } } as never,
           tags: [
             { name: "meshes", description: "Mesh creation and enrolment (signed)" },
             { name: "presence", description: "Status from Claude Code hooks" },

@@ -12,6 +12,7 @@ import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 import { queryParam } from "./query.ts";
 import { counting } from "./refusals.ts";
+import { BODY_ERRORS, describe, MEMBER_ERRORS, pathParam, queryParam as queryParamDoc } from "./openapi.ts";
 
 const tags = ["dashboard"];
 /** Posts per history page. */
@@ -32,10 +33,11 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ params, request }) => {
         const v = await viewerOf(ctx, dash, request);
         const given = queryParam(request, "after");
-        const after = given !== undefined && /^\d{1,15}$/.test(given) ? Number(given) : 0;
+        if (given !== undefined && !/^\d{1,15}$/.test(given)) throw new MeshError("invalid_argument", "The query parameter after must be a topic offset: 1–15 decimal digits.");
+        const after = given === undefined ? 0 : Number(given);
         return runRequest(ctx, v.conn, { type: "topic_history", id: "dashboard", topic: topicOf(params.topic), afterOffset: after, limit: PAGE });
       },
-      { counted: "request", detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags } },
+      { counted: "request", detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags, ...describe({ auth: "member", ok: { 200: "As topic_history's result: at most 100 posts after `after`." }, errors: [...MEMBER_ERRORS, "invalid_argument", "forbidden", "not_found", "rate_limited"], parameters: [pathParam("topic", "The topic name, without #."), queryParamDoc("after", "The last offset already seen (1–15 decimal digits; default 0, from the first).", { type: "string", pattern: "^[0-9]{1,15}$" })] }) } },
     )
     .post(
       "/v1/dashboard/topics/:topic/messages",
@@ -46,6 +48,6 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.status = 201;
         return result;
       },
-      { body: DashboardPostBody, counted: "request", detail: { summary: "Post a sealed message to a topic as the signed-in member", description: "Answers like send (§4.3.3) to #topic.", tags } },
+      { body: DashboardPostBody, counted: "request", detail: { summary: "Post a sealed message to a topic as the signed-in member", description: "Answers like send (§4.3.3) to #topic.", tags, ...describe({ auth: "member", ok: { 201: "Sent: as send's result." }, errors: [...BODY_ERRORS, ...MEMBER_ERRORS, "forbidden", "unknown_recipient", "rate_limited", "quota_exceeded"] }) } },
     );
 }

@@ -9,6 +9,8 @@ import type { Dashboard } from "../dashboard-state.ts";
 import { addressKey } from "../client-ip.ts";
 import { clientIpOf, stillSignedIn, viewerOf, type Viewer } from "./dashboard-auth.ts";
 import { MEMBER_COOKIE } from "../dashboard-sessions.ts";
+import { describe, MEMBER_ERRORS, queryParam } from "./openapi.ts";
+import { PAGE_KEY_PARAM } from "../../protocol/dashboard-keys.ts";
 
 /** Comment lines keep proxies, the browser and Bun's 10 s idle timer from closing the stream. */
 const HEARTBEAT_MS = 8_000;
@@ -144,6 +146,6 @@ export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
       dash.server?.timeout(request, 0);
       return new Response(liveStream(ctx, dash, v, request, ip, release), { headers });
     },
-    { detail: { summary: "Live events of your mesh (text/event-stream)", tags: ["dashboard"] } },
+    { detail: { summary: "Live events of your mesh (text/event-stream)", tags: ["dashboard"], ...describe({ auth: "memberStream", ok: { 200: "A text/event-stream of the mesh's events, until sign-out or removal." }, errors: [...MEMBER_ERRORS, "too_many_connections"], parameters: [queryParam(PAGE_KEY_PARAM, "The page key, when the X-Dashboard-Page-Key header cannot be sent (an EventSource).", { type: "string" })] }) } },
   );
 }

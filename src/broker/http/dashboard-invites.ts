@@ -11,6 +11,7 @@ import { runRequest } from "../handlers/index.ts";
 import { requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 import { counting } from "./refusals.ts";
 import { inviteIdParam } from "./path-params.ts";
+import { BODY_ERRORS, describe, MEMBER_ERRORS } from "./openapi.ts";
 
 const tags = ["dashboard"];
 
@@ -23,7 +24,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         const v = await viewerOf(ctx, dash, request);
         return runRequest(ctx, v.conn, { type: "invite_list", id: "dashboard" });
       },
-      { counted: "request", detail: { summary: "The mesh's invites with uses left (owner/admin)", tags } },
+      { counted: "request", detail: { summary: "The mesh's invites with uses left (owner/admin)", tags, ...describe({ auth: "member", ok: { 200: "The invites." }, errors: [...MEMBER_ERRORS, "forbidden"] }) } },
     )
     .post(
       "/v1/dashboard/invites",
@@ -34,7 +35,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.status = 201;
         return result;
       },
-      { body: DashboardInviteBody, counted: "request", detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags } },
+      { body: DashboardInviteBody, counted: "request", detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags, ...describe({ auth: "member", ok: { 201: "Registered: the invite." }, errors: [...BODY_ERRORS, ...MEMBER_ERRORS, "forbidden", "bad_invite", "conflict", "rate_limited"] }) } },
     )
     .post(
       "/v1/dashboard/invites/:inviteId/revoke",
@@ -45,6 +46,6 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         const v = await viewerOf(ctx, dash, request);
         return runRequest(ctx, v.conn, { type: "invite_revoke", id: "dashboard", inviteId });
       },
-      { counted: "request", detail: { summary: "Revoke an invite (owner/admin)", tags } },
+      { counted: "request", detail: { summary: "Revoke an invite (owner/admin)", tags, ...describe({ auth: "member", ok: { 200: "Revoked (or already revoked)." }, errors: [...MEMBER_ERRORS, "invalid_argument", "forbidden", "not_found", "rate_limited"] }) } },
     );
 }

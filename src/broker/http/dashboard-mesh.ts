@@ -12,6 +12,7 @@ import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireOperator, viewerOf } from "./dashboard-auth.ts";
 import { counting } from "./refusals.ts";
+import { describe, MEMBER_ERRORS } from "./openapi.ts";
 
 const tags = ["dashboard"];
 /** Most audit entries a page shows (the verification covers the whole chain). */
@@ -42,7 +43,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         if (!mesh) throw new MeshError("not_found");
         return { mesh, members: members.map((m) => ({ ...memberInfo(m), status: m.status, summary: m.summary, lastSeenAt: m.lastSeenAt })), peers };
       },
-      { counted: "request", detail: { summary: "Members and sessions of your mesh, with presence", tags } },
+      { counted: "request", detail: { summary: "Members and sessions of your mesh, with presence", tags, ...describe({ auth: "member", ok: { 200: "The mesh, its members and the peers online." }, errors: [...MEMBER_ERRORS, "not_found"] }) } },
     )
     .get(
       "/v1/dashboard/topics",
@@ -59,7 +60,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
           ),
         };
       },
-      { detail: { summary: "Topics with member counts and last activity (metadata only)", tags } },
+      { detail: { summary: "Topics with member counts and last activity (metadata only)", tags, ...describe({ auth: "member", ok: { 200: "The topics." }, errors: MEMBER_ERRORS }) } },
     )
     .get(
       "/v1/dashboard/grants",
@@ -77,7 +78,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         const removed = admin ? members.filter((m) => m.revokedAt !== null).map((m) => ({ ...memberInfo(m), revokedByName: (m.revokedBy && nameOf.get(m.revokedBy)) ?? null })) : [];
         return { admin, defaults: [...DEFAULT_CAPS], grants, removed };
       },
-      { detail: { summary: "Grants (all for owner/admin, your own otherwise) and removed or banned members", tags } },
+      { detail: { summary: "Grants (all for owner/admin, your own otherwise) and removed or banned members", tags, ...describe({ auth: "member", ok: { 200: "The grants and the removals." }, errors: MEMBER_ERRORS }) } },
     )
     .get(
       "/v1/dashboard/audit",
@@ -86,7 +87,7 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         const [verification, entries] = await Promise.all([ctx.audit.verify(v.member.meshId), ctx.store.auditTail(v.member.meshId, AUDIT_PAGE)]);
         return { verification, entries };
       },
-      { detail: { summary: "The audit chain (newest first) and its verification by the broker", tags } },
+      { detail: { summary: "The audit chain (newest first) and its verification by the broker", tags, ...describe({ auth: "member", ok: { 200: "The entries and the verification." }, errors: MEMBER_ERRORS }) } },
     )
     .get(
       "/v1/dashboard/charts",
@@ -100,6 +101,6 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         );
         return { intervalMs: SAMPLE_INTERVAL_MS, points: await dash.sampler.points() };
       },
-      { detail: { summary: "Connections, messages/s, queue depth and rejections/s over the last hour", tags } },
+      { detail: { summary: "Connections, messages/s, queue depth and rejections/s over the last hour", tags, ...describe({ auth: "member", ok: { 200: "The samples." }, errors: MEMBER_ERRORS }) } },
     );
 }

@@ -5,6 +5,7 @@ import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { requireOperator } from "./dashboard-auth.ts";
 import { uptimeS } from "./ops.ts";
+import { describe } from "./openapi.ts";
 
 export function dashboardOperatorRoutes(ctx: BrokerContext, dash: Dashboard) {
   return new Elysia({ name: "dashboard-operator" }).get(
@@ -25,6 +26,6 @@ export function dashboardOperatorRoutes(ctx: BrokerContext, dash: Dashboard) {
         meshes: meshes.map((m) => ({ ...m, connections: ctx.hub.meshConnectionCount(m.id) })),
       };
     },
-    { detail: { summary: "All meshes and broker health (operator token)", description: "Cookie from /v1/dashboard/operator/login, or Authorization: Bearer <operator token>.", tags: ["dashboard"] } },
+    { detail: { summary: "All meshes and broker health (operator token)", description: "Cookie from /v1/dashboard/operator/login, or Authorization: Bearer <operator token>.", tags: ["dashboard"], ...describe({ auth: "operator", ok: { 200: "Every mesh with its counts, and the broker's health." }, errors: ["unauthorized", "page_key_required", "rate_limited"] }) } },
   );
 }

@@ -14,6 +14,7 @@ import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCooki
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { clientIpOf, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
+import { BODY_ERRORS, describe, MEMBER_ERRORS } from "./openapi.ts";
 
 const tags = ["dashboard"];
 const ttlS = SESSION_TTL_MS / 1000;
@@ -54,7 +55,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.headers[PAGE_KEY_HEADER] = pageKey;
         return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
       },
-      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited). The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags } },
+      { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited). The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags, ...describe({ auth: "none", ok: { 200: "Signed in: a Set-Cookie, and the page key in X-Dashboard-Page-Key." }, errors: [...BODY_ERRORS, "forbidden", "rate_limited", "expired", "ttl_too_long", "unauthorized", "bad_signature", "revoked", "replayed", "unavailable"] }) } },
     )
     .post(
       "/v1/dashboard/logout",
@@ -69,7 +70,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         headers.append("set-cookie", cookieHeader(OPERATOR_COOKIE, "", 0, https));
         return new Response(JSON.stringify({ loggedOut: true }), { headers });
       },
-      { detail: { summary: "End the dashboard sessions of this browser", tags } },
+      { detail: { summary: "End the dashboard sessions of this browser", tags, ...describe({ auth: "none", ok: { 200: "Signed out: both cookies cleared." }, errors: ["invalid_argument", "forbidden"] }) } },
     )
     .get(
       "/v1/dashboard/session",
@@ -77,7 +78,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         member: await viewerOf(ctx, dash, request).then(() => true, () => false),
         operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
       }),
-      { detail: { summary: "Which dashboard sessions this request opens: a cookie shown with its page key, or the operator's Bearer token (never an error)", tags } },
+      { detail: { summary: "Which dashboard sessions this request opens: a cookie shown with its page key, or the operator's Bearer token (never an error)", tags, ...describe({ auth: "none", ok: { 200: "`member` and `operator`: whether each session is open." }, errors: [] }) } },
     )
     .get(
       "/v1/dashboard/me",
@@ -87,7 +88,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         if (!mesh) throw new MeshError("not_found");
         return { member: memberInfo(v.member), admin: isAdmin(v.member), mesh, sessionExpiresAt: v.session.expiresAt, version: dash.version };
       },
-      { detail: { summary: "The signed-in member, their mesh and role", tags } },
+      { detail: { summary: "The signed-in member, their mesh and role", tags, ...describe({ auth: "member", ok: { 200: "The member, the mesh, and when the session ends." }, errors: [...MEMBER_ERRORS, "not_found"] }) } },
     )
     .post(
       "/v1/dashboard/operator/login",
@@ -102,6 +103,6 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.headers[PAGE_KEY_HEADER] = pageKey;
         return { operator: true, expiresAt: session.expiresAt };
       },
-      { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", description: "The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags } },
+      { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", description: "The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags, ...describe({ auth: "none", ok: { 200: "Signed in: a Set-Cookie, and the page key in X-Dashboard-Page-Key." }, errors: [...BODY_ERRORS, "forbidden", "rate_limited", "unauthorized", "unavailable"] }) } },
     );
 }

@@ -14,6 +14,7 @@ import type { Presence } from "../hub.ts";
 import { nextStatus } from "../gating.ts";
 import { SIGNED_HEADERS, verifySignedRequest } from "./signed-request.ts";
 import { counting } from "./refusals.ts";
+import { BODY_ERRORS, describe, SIGNED_ERRORS } from "./openapi.ts";
 
 type Outcome = { status: Status; online: boolean };
 
@@ -76,7 +77,7 @@ export function hookRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     {
       body: HookStatusBody,
       counted: "hook",
-      detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"] },
+      detail: { summary: "Set status from a Claude Code hook", description: "Bearer hook token from hello_ack, or a signed request. dnd set by hand is kept.", tags: ["presence"], ...describe({ auth: "hook", ok: { 200: "Applied: the status now in force, and whether the presence is online." }, errors: [...BODY_ERRORS, ...SIGNED_ERRORS, "revoked", "rate_limited", "unavailable"] }) },
     },
   );
 }

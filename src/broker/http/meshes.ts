@@ -13,6 +13,7 @@ import { memberInfo } from "../handlers/admin.ts";
 import { AddressThrottle } from "../address-throttle.ts";
 import { requestIp } from "../client-ip.ts";
 import { inviteIdParam } from "./path-params.ts";
+import { BODY_ERRORS, describe, SIGNED_ERRORS } from "./openapi.ts";
 
 /** Attempts to create a mesh one client address may make: a burst of 20, then one a minute. Anyone
  *  may create a mesh (a fresh key signs the request), so without this one address could fill the
@@ -59,7 +60,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         if (!repeated) ctx.log.info("mesh created", { meshId: mesh.id, slug: mesh.slug, ownerPubkey: mesh.ownerPubkey, ip: requestIp(addressOf(request), request, ctx.config.trustedProxies) });
         return { mesh, member: memberInfo(owner) };
       },
-      { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"] } },
+      { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"], ...describe({ auth: "signed", ok: { 201: "Created: the mesh and its owner member.", 200: "A repeat of a creation that happened (same id, slug and owner), answered as before." }, errors: [...BODY_ERRORS, ...SIGNED_ERRORS, "conflict", "rate_limited", "unavailable"] }) } },
     )
     .post(
       "/v1/invites/:inviteId/claim",
@@ -85,6 +86,6 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         set.status = repeated ? 200 : 201;
         return { mesh, member: memberInfo(member), keysBlob, members };
       },
-      { body: ClaimInviteBody, detail: { summary: "Claim an invite", description: "Enrolls a new member key. Signed by the invite key (held only by link holders) and by the new key.", tags: ["meshes"] } },
+      { body: ClaimInviteBody, detail: { summary: "Claim an invite", description: "Enrolls a new member key. Signed by the invite key (held only by link holders) and by the new key.", tags: ["meshes"], ...describe({ auth: "none", ok: { 201: "Enrolled: the mesh, the member, the sealed mesh keys and the members.", 200: "The same key's claim again (its answer was lost), answered as before." }, errors: [...BODY_ERRORS, "timestamp_skew", "bad_invite", "bad_signature", "replayed", "invite_not_found", "invite_revoked", "invite_expired", "invite_exhausted", "conflict", "unavailable"] }) } },
     );
 }

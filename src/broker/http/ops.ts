@@ -3,6 +3,7 @@
 import { Elysia } from "elysia";
 import type { BrokerContext } from "../context.ts";
 import { DbHealth } from "../db-health.ts";
+import { describe } from "./openapi.ts";
 
 /** Whole seconds since `startedAt`, a performance.now() reading: never negative after the wall
  *  clock is stepped back. */
@@ -20,7 +21,7 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
         // `db` is what the last probe found.
         return { status: "ok", version, uptimeS: uptimeS(startedAt), db: db.up ? "up" : "down" };
       },
-      { detail: { summary: "Liveness", tags: ["operations"] } },
+      { detail: { summary: "Liveness", tags: ["operations"], ...describe({ auth: "none", ok: { 200: "Alive, also while the database is down (`db` says which)." }, errors: [] }) } },
     )
     .get(
       "/health/ready",
@@ -33,7 +34,7 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
         if (reason) set.status = 503;
         return { status: reason ? "not_ready" : "ready", reason, schemaVersion: h.schemaVersion, expectedVersion: h.expectedVersion, ...(h.error ? { error: h.error } : {}) };
       },
-      { detail: { summary: "Readiness: database writable and schema at the expected version", tags: ["operations"] } },
+      { detail: { summary: "Readiness: database writable and schema at the expected version", tags: ["operations"], ...describe({ auth: "none", ok: { 200: "Ready.", 503: "Not ready: `reason` is draining, db_unwritable or migration_mismatch." }, errors: [] }) } },
     )
     .get(
       "/metrics",
@@ -51,6 +52,6 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
         set.headers["content-type"] = ctx.metrics.registry.contentType;
         return ctx.metrics.registry.metrics();
       },
-      { detail: { summary: "Prometheus metrics", tags: ["operations"] } },
+      { detail: { summary: "Prometheus metrics", tags: ["operations"], ...describe({ auth: "none", ok: { 200: "Prometheus text exposition format." }, errors: [] }) } },
     );
 }
