@@ -317,6 +317,11 @@ describe("what a session may see and do", () => {
     const db = Buffer.concat(readdirSync(b.dataDir).filter((f) => f.startsWith("claudemesh.db")).map((f) => readFileSync(join(b.dataDir, f))));
     expect(db.includes("posted from the dashboard")).toBe(false);
     expect(code(await call(b, "GET", "/v1/dashboard/topics/nosuchtopic/history", { cookie }))).toEqual({ status: 404, code: "not_found" });
+    // An offset not in decimal digits is refused, not read as 0 (absent, it is 0: above).
+    for (const after of ["abc", "", "0x1", "1e1", "-1", "1".repeat(16)]) {
+      expect({ after, ...code(await call(b, "GET", `/v1/dashboard/topics/general/history?after=${after}`, { cookie })) }).toEqual({ after, status: 400, code: "invalid_argument" });
+    }
+    expect((await call(b, "GET", "/v1/dashboard/topics/general/history", { cookie })).body.messages).toHaveLength(1);
   });
 
   test("the live stream carries the mesh's events, including a peer's own status change", async () => {
