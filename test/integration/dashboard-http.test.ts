@@ -49,6 +49,16 @@ describe("login links", () => {
     const { owner: carol } = await createTestMesh(proxied.url, "carol");
     const fromHttp = await call(proxied, "POST", "/v1/dashboard/login", { body: loginOf(proxied, carol), headers: { ...headers, origin: "http://mesh.example.com" } });
     expect(code(fromHttp)).toEqual({ status: 403, code: "forbidden" });
+    // A proxy that writes the scheme's default port out, or the host in capitals: the same origin.
+    for (const forwarded of ["mesh.example.com:443", "Mesh.Example.COM"]) {
+      const { owner: dave } = await createTestMesh(proxied.url, "dave");
+      const r = await call(proxied, "POST", "/v1/dashboard/login", { body: loginOf(proxied, dave), headers: { ...headers, "x-forwarded-host": forwarded } });
+      expect({ forwarded, status: r.status }).toEqual({ forwarded, status: 200 });
+    }
+    // Another port is another origin.
+    const { owner: erin } = await createTestMesh(proxied.url, "erin");
+    const elsewhere = await call(proxied, "POST", "/v1/dashboard/login", { body: loginOf(proxied, erin), headers: { ...headers, "x-forwarded-host": "mesh.example.com:8443" } });
+    expect(code(elsewhere)).toEqual({ status: 403, code: "forbidden" });
   });
 
   test("expired, too long-lived, another key's signature, unknown member, revoked member: refused", async () => {

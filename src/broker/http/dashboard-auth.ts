@@ -129,7 +129,17 @@ export function requireSameOriginJson(ctx: BrokerContext, dash: Dashboard, reque
     } catch {}
   }
   const schemeOk = from?.protocol === "https:" || (from?.protocol === "http:" && !isHttps(request, dash.server, ctx.config.trustedProxies));
-  if (from === null || !schemeOk || !allowed.has(from.host)) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
+  const same = from !== null && [...allowed].some((h) => sameHost(h, from));
+  if (from === null || !schemeOk || !same) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
+}
+
+/** Whether a Host-style `host` names the origin `from`: in any case, and with the origin scheme's
+ *  default port written out or not (a proxy may pass on `Host: example.com:443`, while the
+ *  browser's Origin omits it). */
+function sameHost(host: string, from: URL): boolean {
+  const port = from.protocol === "https:" ? ":443" : ":80";
+  const bare = (h: string) => (h.toLowerCase().endsWith(port) ? h.slice(0, -port.length) : h).toLowerCase();
+  return bare(host) === bare(from.host);
 }
 
 /** Whether the browser reached us over https: directly, or through a trusted proxy that says so. */
