@@ -13,7 +13,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { checkDatabaseFile, checkIntegrity, DataFileError, fileMeta, inspectFile, openFileChains, setFileMeta, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { claimDataDir, releaseDataDir } from "./pid-file.ts";
+import { claimDataDir, describeHolder, releaseDataDir } from "./pid-file.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { restoreFailure } from "./admin-errors.ts";
 import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
@@ -156,6 +156,7 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
     throw restoreFailure(err, dataDir, source);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
+  if (holder?.kind === "linked") throw new MeshError("conflict", `${describeHolder(holder, dataDir).replace(/^a/, "A")}. Stop it first, then restore.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   let restored = false;
   try {

@@ -80,6 +80,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     fail(...(await storageReason("cannot start", err, config)));
   }
   if (other?.kind === "restore") fail(`${describeHolder(other, config.dataDir)}; start the broker once it has finished.`);
+  if (other?.kind === "linked") fail(`${describeHolder(other, config.dataDir)}; two brokers must not share one database.`);
   if (other) fail(`another broker${other.pid > 0 ? ` (PID ${other.pid})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
   const broker = await startBroker(config, log).catch(async (err: Error) => {
     releasePidFile(config.dataDir);
