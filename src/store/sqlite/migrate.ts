@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, stat
 import { join } from "node:path";
 import type { Migration } from "../migrations.ts";
 import { syncPath } from "./data-file.ts";
+import { isDamaged } from "./db-errors.ts";
 import { NotOurFileError, openOwnFile } from "./own-file.ts";
 
 export class MigrationError extends Error {
@@ -14,7 +15,8 @@ export class MigrationError extends Error {
 }
 
 /** The copy taken before migrating could not be written (`file`; the file system's or SQLite's
- *  error is the cause). Nothing was migrated. */
+ *  error is the cause). Nothing was migrated. A damaged database met while copying it is not this:
+ *  migrate throws SQLite's error itself. */
 export class MigrationBackupError extends MigrationError {
   constructor(
     readonly file: string,
@@ -98,6 +100,9 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
       backupBeforeMigrating(db, backupDir, backupPath);
     } catch (err) {
       if (err instanceof NotOurFileError) throw err; // names the path; only an operator removes it
+      // The copy reads every page, so it is the first to meet a damaged one: that is the database's
+      // state, refused as any damaged database is (data-dir-errors.ts), not the copy's failure.
+      if (isDamaged(err)) throw err;
       throw new MigrationBackupError(backupPath, err);
     }
   }
