@@ -34,6 +34,15 @@ const newerMessage = (found: number, latest: number) =>
   `This database was written by a newer claudemesh (schema version ${found}; this binary knows up to ${latest}). ` +
   `Upgrade claudemesh, or restore a backup made by this version.`;
 
+/** An applied migration whose name or SQL is not this binary's (a build of other sources, an edit
+ *  of schema_migrations): what to run instead, or which backups hold the database from before it,
+ *  that this binary migrates with its own (the copies taken before migrating are named after the
+ *  schema they hold). */
+function differsMessage(row: { version: number; name: string }, backupDir: string | null): string {
+  const copies = row.version > 1 && backupDir ? `: in ${backupDir}, a pre-migrate-v<N>-….db with N below ${row.version} is one` : "";
+  return `Migration ${row.version} (${row.name}) differs from the one applied to this database; refusing to start. Run the claudemesh release that applied it, or restore a backup taken before it was applied${copies}.`;
+}
+
 /** Refuses, before anything opens the file for writing, a database written by a newer claudemesh:
  *  opening it normally already changes it (the switch to WAL rewrites the header of a database in
  *  another journal mode). Reads only, and leaves the directory as it was: a read-only connection
@@ -87,7 +96,7 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
     const m = known.get(row.version);
     if (!m) throw new MigrationError(newerMessage(row.version, latest));
     if (m.name !== row.name || checksum(m.sql) !== row.checksum) {
-      throw new MigrationError(`Migration ${row.version} (${row.name}) differs from the one applied to this database; refusing to start.`);
+      throw new MigrationError(differsMessage(row, backupDir));
     }
   }
   const done = new Set(rows.map((r) => r.version));
