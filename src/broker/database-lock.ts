@@ -35,8 +35,8 @@ export function linkedDatabaseOf(dataDir: string): LinkedDatabase | null {
   }
 }
 
-/** The linked locks this process holds, by resolved data directory. */
-const held = new Map<string, string>();
+/** The linked databases whose locks this process holds, by resolved data directory. */
+const held = new Map<string, LinkedDatabase>();
 
 /** Takes the data directory's lock (lockDataDir) and, when its claudemesh.db links to a database
  *  whose lock is another file, that lock too; both kept until unlockDatabase. Returns null when
@@ -58,17 +58,21 @@ export function lockDatabase(dataDir: string): "directory" | LinkedDatabase | nu
     unlockDataDir(dataDir);
     return linked;
   }
-  held.set(resolve(dataDir), linked.lock);
+  held.set(resolve(dataDir), linked);
   return null;
 }
 
 /** Releases what lockDatabase took for `dataDir` (no-op for what this process does not hold). */
 export function unlockDatabase(dataDir: string): void {
-  const lock = held.get(resolve(dataDir));
+  const linked = held.get(resolve(dataDir));
   held.delete(resolve(dataDir));
-  if (lock) unlockFile(lock);
+  if (linked) unlockFile(linked.lock);
   unlockDataDir(dataDir);
 }
 
-/** The linked lock lockDatabase holds for `dataDir`, if any (to give it to the directory's owner). */
-export const heldDatabaseLock = (dataDir: string): string | null => held.get(resolve(dataDir)) ?? null;
+/** The linked database whose lock lockDatabase holds for `dataDir`, if any. */
+export const heldLinkedDatabase = (dataDir: string): LinkedDatabase | null => held.get(resolve(dataDir)) ?? null;
+
+/** The database file whose locks this process holds through `dataDir` (after lockDatabase): the
+ *  file its claudemesh.db links to, else claudemesh.db itself. */
+export const heldDatabaseFile = (dataDir: string): string => heldLinkedDatabase(dataDir)?.database ?? join(dataDir, DEFAULT_DB_FILE);

@@ -14,7 +14,7 @@ import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
 import { NotOurFileError, openOwnFile, readOwnFile } from "../store/sqlite/own-file.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { removeMadeDirs } from "../local-file/dirs.ts";
-import { heldDatabaseLock, lockDatabase, unlockDatabase, type LinkedDatabase } from "./database-lock.ts";
+import { heldLinkedDatabase, lockDatabase, unlockDatabase, type LinkedDatabase } from "./database-lock.ts";
 
 /** The PID files that name a data directory's holder. */
 export const PID_FILE = "claudemesh.pid";
@@ -134,8 +134,8 @@ export function claimDataDir(dataDir: string, kind: Claimant = "broker", { made 
     giveToDirOwner([...made, join(dataDir, LOCK_FILE), join(dataDir, FILES[kind])]);
     // The linked database's lock too, though it is in another directory (a mount point is often
     // root's): the broker's user must open it next time.
-    const linkedLock = heldDatabaseLock(dataDir);
-    if (linkedLock) giveToDirOwner([linkedLock], dataDir);
+    const linked = heldLinkedDatabase(dataDir);
+    if (linked) giveToDirOwner([linked.lock], dataDir);
   } catch (err) {
     releaseDataDir(dataDir, kind, made);
     throw err;
