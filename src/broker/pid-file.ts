@@ -106,14 +106,16 @@ function writePid(path: string): void {
 }
 
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
- *  needed), and the lock of the database its claudemesh.db links to (lockDatabase), and writes our PID to that kind's PID file, replacing any file a dead holder left (and
- *  removing the other kind's: with the lock free, whatever it names is not holding anything).
+ *  needed) and the lock of the database its claudemesh.db links to (lockDatabase), and writes our
+ *  PID to that kind's PID file, replacing any file a dead holder left (and removing the other
+ *  kind's: with the lock free, whatever it names is not holding anything).
  *  `made` (restore, check): the directories the caller made for it (local-file/dirs.ts makeDirs),
  *  removed again if the claim fails. As root, the lock and PID files take the directory's owner
  *  (owner.ts), and so do the directories in `made`. Returns null when claimed, or the holder when
- *  the lock is held. Throws (the lock released) LockFileError when the lock file cannot be used,
- *  and the file system's error otherwise; NotOurFileError, leaving it there, for a link or
- *  anything but a file where a PID file it reads (lock held) or writes belongs. */
+ *  a lock is held (kind "linked" for the linked database's). Throws (the locks released)
+ *  LockFileError when a lock file cannot be used, and the file system's error otherwise;
+ *  NotOurFileError, leaving it there, for a link or anything but a file where a PID file it reads
+ *  (lock held) or writes belongs. */
 export function claimDataDir(dataDir: string, kind: Claimant = "broker", { made = [] }: { made?: readonly string[] } = {}): Holder | null {
   let busy: ReturnType<typeof lockDatabase>;
   try {
@@ -173,8 +175,8 @@ export function releaseDataDir(dataDir: string, kind: Claimant, made: readonly s
 }
 
 /** "a broker (PID 42) is serving DIR" / "an admin restore (PID 42) is replacing the database in
- *  DIR" / "another broker or admin restore is using the database D through a link (DIR/claudemesh.db
- *  links to it)": who holds it, for messages. */
+ *  DIR" / "another broker or admin restore is using the database D through a link (…)": who holds
+ *  it, for messages. */
 export function describeHolder(h: Holder, dataDir: string): string {
   if (h.kind === "linked") return `another broker or admin restore is using the database ${h.database} through a link (${h.link} links to it, and ${h.lock} is locked)`;
   const pid = h.pid > 0 ? ` (PID ${h.pid})` : "";
