@@ -7,14 +7,16 @@
 // they make, which is the file they leave or install, as `serve` does before it listens
 // (verifyFileChains), so neither passes on history a broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { checkDatabaseFile, checkIntegrity, DataFileError, fileMeta, inspectFile, openFileChains, setFileMeta, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
-import { claimDataDir, releaseDataDir } from "./pid-file.ts";
+import { claimDataDir, describeHolder, releaseDataDir } from "./pid-file.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
+import { heldDatabaseFile } from "./database-lock.ts";
 import { restoreFailure } from "./admin-errors.ts";
 import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
@@ -23,7 +25,7 @@ import { makeDirs } from "../local-file/dirs.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 import { openBackup, type BackupSource } from "./restore-source.ts";
-import { DATABASE_FILES, databaseFileOf, moveDatabase, unused } from "./restore-target.ts";
+import { DATABASE_FILES, databaseFileOf, moveDatabase, removeStagedCopies, stagedCopy, unused } from "./restore-target.ts";
 
 export type RestoreResult = {
   file: string;
@@ -156,8 +158,13 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
     throw restoreFailure(err, dataDir, source);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
+  if (holder?.kind === "linked") throw new MeshError("conflict", `${describeHolder(holder, dataDir).replace(/^a/, "A")}. Stop it first, then restore.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   let restored = false;
+  const interrupted = onInterrupt(() => {
+    removeStagedCopies(heldDatabaseFile(dataDir));
+    releaseDataDir(dataDir, "restore", made);
+  });
   try {
     // As root: what an earlier command run as root left in the directory is its owner's again.
     giveDataDirToOwner(dataDir);
@@ -167,8 +174,28 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
   } catch (err) {
     throw restoreFailure(err, restoreDir(dataDir), source);
   } finally {
+    interrupted.off();
     releaseDataDir(dataDir, "restore", restored ? [] : made);
   }
+}
+
+/** A turn of the event loop, in which a SIGINT or SIGTERM received during the step before (the
+ *  copy and integrity_check do not pause) reaches its handler (onInterrupt); awaiting a promise
+ *  alone does not let it. */
+const signalsHeard = () => new Promise<void>((done) => setImmediate(done));
+
+/** Until `off`, SIGINT and SIGTERM run `undo` and exit as the signal would have (130, 143). A
+ *  handler runs only while the restore pauses (signalsHeard, and in verifying the copy's chains),
+ *  which it does only before it changes anything: the moves and the final rename run without a
+ *  pause, so a signal never lands between them. One sent while the copy or integrity_check runs
+ *  waits for that step to end. */
+function onInterrupt(undo: () => void): { off(): void } {
+  const handler = (signal: NodeJS.Signals) => {
+    undo();
+    process.exit(128 + (osConstants.signals[signal] ?? 0));
+  };
+  process.once("SIGINT", handler).once("SIGTERM", handler);
+  return { off: () => void process.off("SIGINT", handler).off("SIGTERM", handler) };
 }
 
 /** Where the restore writes: the data directory, or the directory of the file a `claudemesh.db`
@@ -219,23 +246,29 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
   const db = databaseFileOf(link);
   const dir = dirname(db);
   const stamp = utcStamp(opts.now ?? new Date());
+  // What a restore killed before it finished left (this one holds the database's locks: no other
+  // restore of it is at work).
+  removeStagedCopies(db);
   // Work on a copy beside the database, so the final step is a same-filesystem rename. SQLite
   // opens only the copy: everything (whether it is a claudemesh database, integrity_check, schema,
   // counts and chains) is judged there, in the file installed, so a backup written meanwhile
   // cannot slip past.
-  const staged = join(dir, `.restoring-${stamp}-${randomId(4)}.db`);
+  const staged = stagedCopy(db, stamp);
   try {
     // Its -wal too: what only it holds (a database copied from a broker that was killed, or one
     // a restore moved aside) would have been left out.
     backup.copyTo(staged);
+    await signalsHeard();
     asInvalid(() => checkDatabaseFile(staged, source));
     let info: Awaited<ReturnType<typeof restorable>>;
     try {
       checkIntegrity(staged);
+      await signalsHeard();
       info = await restorable(source, staged);
     } catch (err) {
       throw sourceRefusal(err, source);
     }
+    await signalsHeard(); // the last pause: from here on the restore changes what it replaces
     const exists = existsSync(db);
     const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
     if (exists && !opts.force) throw new MeshError("conflict", `${db} exists. Pass --force to replace it; it will be kept as ${previous}.`);

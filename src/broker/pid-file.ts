@@ -10,10 +10,11 @@
 // FIFO there made the reader wait forever.
 import { closeSync, existsSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
 import { NotOurFileError, openOwnFile, readOwnFile } from "../store/sqlite/own-file.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { removeMadeDirs } from "../local-file/dirs.ts";
+import { heldLinkedDatabase, lockDatabase, unlockDatabase, type LinkedDatabase } from "./database-lock.ts";
 
 /** The PID files that name a data directory's holder. */
 export const PID_FILE = "claudemesh.pid";
@@ -24,8 +25,13 @@ export const RESTORE_PID_FILE = "claudemesh.restore.pid";
 export const mayBeHeld = (dataDir: string) => existsSync(join(dataDir, LOCK_FILE));
 
 /** What holds a data directory's lock: a broker (`serve`) or `admin restore`, with its PID, or 0
- *  when no PID file names a live process running that command. */
-export type Holder = { kind: "broker" | "restore"; pid: number };
+ *  when no PID file names a live process running that command; or, for a `claudemesh.db` that
+ *  links to a database elsewhere, a broker or restore of another data directory holding that
+ *  database's lock (database-lock.ts), which no PID file here names. */
+export type Holder = { kind: Claimant; pid: number } | ({ kind: "linked" } & LinkedDatabase);
+
+/** What claims a data directory. */
+type Claimant = "broker" | "restore";
 
 const FILES = { broker: PID_FILE, restore: RESTORE_PID_FILE } as const;
 const COMMAND = { broker: "serve", restore: "restore" } as const;
@@ -100,23 +106,26 @@ function writePid(path: string): void {
 }
 
 /** Claims `dataDir` for this process as `kind`: takes its lock (creating the directory 0700 if
- *  needed) and writes our PID to that kind's PID file, replacing any file a dead holder left (and
- *  removing the other kind's: with the lock free, whatever it names is not holding anything).
+ *  needed) and the lock of the database its claudemesh.db links to (lockDatabase), and writes our
+ *  PID to that kind's PID file, replacing any file a dead holder left (and removing the other
+ *  kind's: with the lock free, whatever it names is not holding anything).
  *  `made` (restore, check): the directories the caller made for it (local-file/dirs.ts makeDirs),
  *  removed again if the claim fails. As root, the lock and PID files take the directory's owner
  *  (owner.ts), and so do the directories in `made`. Returns null when claimed, or the holder when
- *  the lock is held. Throws (the lock released) LockFileError when the lock file cannot be used,
- *  and the file system's error otherwise; NotOurFileError, leaving it there, for a link or
- *  anything but a file where a PID file it reads (lock held) or writes belongs. */
-export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", { made = [] }: { made?: readonly string[] } = {}): Holder | null {
-  let locked: boolean;
+ *  a lock is held (kind "linked" for the linked database's). Throws (the locks released)
+ *  LockFileError when a lock file cannot be used, and the file system's error otherwise;
+ *  NotOurFileError, leaving it there, for a link or anything but a file where a PID file it reads
+ *  (lock held) or writes belongs. */
+export function claimDataDir(dataDir: string, kind: Claimant = "broker", { made = [] }: { made?: readonly string[] } = {}): Holder | null {
+  let busy: ReturnType<typeof lockDatabase>;
   try {
-    locked = lockDataDir(dataDir);
+    busy = lockDatabase(dataDir);
   } catch (err) {
     removeMadeDirs(made); // as far as they are empty: a lock file made but not usable stays
     throw err;
   }
-  if (!locked) return holderOf(dataDir);
+  if (busy === "directory") return holderOf(dataDir);
+  if (busy) return { kind: "linked", ...busy };
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
     writePid(join(dataDir, FILES[kind]));
@@ -125,6 +134,10 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", {
     // just now in another user's directory is that user's too (not for `serve`, which as root
     // must not hand its own directory to someone else while it keeps making files in it).
     giveToDirOwner([...made, join(dataDir, LOCK_FILE), join(dataDir, FILES[kind])]);
+    // The linked database's lock too, though it is in another directory (a mount point is often
+    // root's): the broker's user must open it next time.
+    const linked = heldLinkedDatabase(dataDir);
+    if (linked) giveToDirOwner([linked.lock], dataDir);
   } catch (err) {
     releaseDataDir(dataDir, kind, made);
     throw err;
@@ -134,7 +147,7 @@ export function claimDataDir(dataDir: string, kind: Holder["kind"] = "broker", {
 
 /** Removes `kind`'s PID file if it is still ours (a link or anything but a file there is not).
  *  Never throws. */
-export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker"): void {
+export function releasePidFile(dataDir: string, kind: Claimant = "broker"): void {
   const path = join(dataDir, FILES[kind]);
   try {
     if (pidIn(path) === process.pid) rmSync(path, { force: true });
@@ -148,7 +161,7 @@ export function releasePidFile(dataDir: string, kind: Holder["kind"] = "broker")
  *  still holding it, when the directory holds nothing else, and after the release the directories
  *  in `made` as far as they are empty; a directory that holds anything else keeps it. Never throws
  *  for the removal: what cannot be removed stays, as it would have without it. */
-export function releaseDataDir(dataDir: string, kind: Holder["kind"], made: readonly string[] = []): void {
+export function releaseDataDir(dataDir: string, kind: Claimant, made: readonly string[] = []): void {
   releasePidFile(dataDir, kind);
   let discard = made.length > 0;
   try {
@@ -157,13 +170,15 @@ export function releaseDataDir(dataDir: string, kind: Holder["kind"], made: read
   } catch {
     discard = false;
   }
-  unlockDataDir(dataDir);
+  unlockDatabase(dataDir);
   if (discard) removeMadeDirs(made);
 }
 
 /** "a broker (PID 42) is serving DIR" / "an admin restore (PID 42) is replacing the database in
- *  DIR": who holds it, for messages. */
+ *  DIR" / "another broker or admin restore is using the database D through a link (…)": who holds
+ *  it, for messages. */
 export function describeHolder(h: Holder, dataDir: string): string {
+  if (h.kind === "linked") return `another broker or admin restore is using the database ${h.database} through a link (${h.link} links to it, and ${h.lock} is locked)`;
   const pid = h.pid > 0 ? ` (PID ${h.pid})` : "";
   return h.kind === "restore" ? `an admin restore${pid} is replacing the database in ${dataDir}` : `a broker${pid} is serving ${dataDir}`;
 }

@@ -5,8 +5,9 @@
 // aside there with its -wal, -shm and -journal. Renaming over the link itself replaced the link
 // with a plain file in the data directory and left the real file, stale, where the operator keeps
 // it.
-import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { randomId } from "../crypto/hash.ts";
 import { LocalFileError, onFile } from "../local-file/error.ts";
 import { runsAsRoot } from "../local-file/owner.ts";
 import { SIDE_SUFFIXES } from "../store/sqlite/db-path-shape.ts";
@@ -56,4 +57,27 @@ export function unused(path: string): string {
  *  set) is rolled back into it, its pages over the new file's (corrupting it). */
 export function moveDatabase(path: string, to: string): void {
   for (const suffix of DATABASE_FILES) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
+}
+
+/** The name of the copy a restore of the database `db` stages beside it (stamp: utcStamp):
+ *  hidden, and ending with the database's own name, so that the copies of this database, and no
+ *  other database's in the same directory, can be found again (removeStagedCopies). */
+export const stagedCopy = (db: string, stamp: string) => join(dirname(db), `.restoring-${stamp}-${randomId(4)}.${basename(db)}`);
+
+/** A staged copy of the database named `name` (or of any database, as releases before the name
+ *  ended it staged: `.restoring-<stamp>-<id>.db`), or one of its side files. */
+const stagedOf = (name: string) => new RegExp(`^\\.restoring-\\d{8}T\\d{6}Z-[\\w-]+\\.(?:${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}|db)(?:-wal|-shm|-journal)?$`);
+
+/** Removes the copies of `db` that a restore killed before it finished (kill -9, a power loss)
+ *  staged beside it, with their side files. Only while this process holds the locks of the
+ *  database (database-lock.ts): then no restore of it is writing one. Never throws: what cannot
+ *  be removed stays, as it did before. */
+export function removeStagedCopies(db: string): void {
+  try {
+    const dir = dirname(db);
+    const staged = stagedOf(basename(db));
+    for (const f of readdirSync(dir)) if (staged.test(f)) rmSync(join(dir, f), { force: true });
+  } catch {
+    // a directory that cannot be read: the start or restore says so in its own words
+  }
 }

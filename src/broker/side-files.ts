@@ -4,7 +4,8 @@
 // these remove what it made, when that is safe.
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { LOCK_FILE, lockDataDir, unlockDataDir } from "../store/sqlite/dir-lock.ts";
+import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
+import { lockDatabase, unlockDatabase } from "./database-lock.ts";
 
 const SUFFIXES = ["-wal", "-shm"] as const;
 
@@ -14,15 +15,15 @@ export function sideFiles(db: string): Set<string> {
 }
 
 /** Removes the -wal and -shm of `db` that were not there `before` (sideFiles), once this process
- *  holds the data directory's lock: no broker then has them open, and none can start and open
- *  them meanwhile. A -wal that holds anything is left alone (it may hold commits), and so is
+ *  holds the data directory's lock, and the lock of the database its claudemesh.db links to
+ *  (database-lock.ts): no broker then has them open, and none can start and open them meanwhile. A -wal that holds anything is left alone (it may hold commits), and so is
  *  everything when the lock is held or there is no lock file (a broker could be starting: it
  *  takes the lock before it opens the database). Never throws. */
 export function removeSideFilesWeMade(dataDir: string, db: string, before: Set<string>): void {
   const made = SUFFIXES.filter((s) => !before.has(s) && existsSync(db + s));
   if (made.length === 0 || !existsSync(join(dataDir, LOCK_FILE))) return;
   try {
-    if (!lockDataDir(dataDir)) return;
+    if (lockDatabase(dataDir) !== null) return;
   } catch {
     return;
   }
@@ -33,6 +34,6 @@ export function removeSideFilesWeMade(dataDir: string, db: string, before: Set<s
   } catch {
     // left as it is: the next broker start opens them like any other
   } finally {
-    unlockDataDir(dataDir);
+    unlockDatabase(dataDir);
   }
 }

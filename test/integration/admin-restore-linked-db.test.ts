@@ -70,7 +70,8 @@ describe("restore through a claudemesh.db that is a symbolic link", () => {
       previous: join(disk, kept),
       epoch: true,
       keptEpoch: true,
-      disk: [kept, `${kept}-wal`, "real.db"].sort(),
+      // real.db.lock: the database's own lock, which the restore held with the directory's (database-lock.ts).
+      disk: [kept, `${kept}-wal`, "real.db", "real.db.lock"].sort(),
       dataDir: ["claudemesh.db", "claudemesh.lock"],
     });
   }, 120_000);

@@ -63,6 +63,28 @@ describe("migrations", () => {
     (await tmp.open(dir)).db.run("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
     await expect(openSqliteStore({ dataDir: dir, synchronous: "normal" })).rejects.toThrow(MigrationError);
   });
+
+  test("the refusal of an edited migration says what to do: run the release that applied it, or restore a copy from before it", async () => {
+    /** What migrate says of a database whose migration `version` was edited, and its backups/. */
+    const refusal = async (version: number) => {
+      const dir = tmp.make();
+      (await tmp.open(dir)).db.run("UPDATE schema_migrations SET checksum = 'edited' WHERE version = ?", [version]);
+      const db = new Database(join(dir, "claudemesh.db"));
+      try {
+        migrate(db, MIGRATIONS, join(dir, "backups"));
+        return { said: "accepted", backups: "" };
+      } catch (err) {
+        return { said: (err as Error).message, backups: join(dir, "backups") };
+      } finally {
+        db.close();
+      }
+    };
+    const head = (v: number) => `Migration ${v} (${MIGRATIONS[v - 1]!.name}) differs from the one applied to this database; refusing to start. Run the claudemesh release that applied it, or restore a backup taken before it was applied`;
+    const third = await refusal(3);
+    expect(third.said).toBe(`${head(3)}: in ${third.backups}, a pre-migrate-v<N>-….db with N below 3 is one.`);
+    // No copy comes from before the first migration: the sentence ends with the advice.
+    expect((await refusal(1)).said).toBe(`${head(1)}.`);
+  });
 });
 
 describe("open", () => {

@@ -18,10 +18,9 @@ export class LockFileError extends Error {
   override readonly name = "LockFileError";
 }
 
-/** The lock file's path, once what is there (if anything) is a regular file. Throws
- *  NotOurFileError for a symbolic link, LockFileError for anything else that is not a file. */
-function lockFilePath(dataDir: string): string {
-  const path = join(dataDir, LOCK_FILE);
+/** `path`, once what is there (if anything) is a regular file. Throws NotOurFileError for a
+ *  symbolic link, LockFileError for anything else that is not a file. */
+function checkLockFile(path: string): string {
   let what: string | null = null;
   try {
     const st = lstatSync(path);
@@ -75,7 +74,13 @@ function tryLock(path: string): boolean {
  *  directory or file cannot be created. */
 export function lockDataDir(dataDir: string): boolean {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = lockFilePath(dataDir);
+  return lockFile(join(dataDir, LOCK_FILE));
+}
+
+/** lockDataDir for the lock file `path` itself, in a directory that exists (created 0600 if
+ *  missing, never through a link); released by unlockFile. Throws as lockDataDir does. */
+export function lockFile(lockPath: string): boolean {
+  const path = checkLockFile(lockPath);
   // Closed before SQLite locks the file: closing any descriptor of a file drops every fcntl lock
   // this process holds on it, SQLite's included.
   closeSync(openOwnFile(path));
@@ -103,8 +108,11 @@ export function lockDataDir(dataDir: string): boolean {
 }
 
 /** Releases a lock this process took with lockDataDir (no-op when it holds none). */
-export function unlockDataDir(dataDir: string): void {
-  const key = resolve(dataDir, LOCK_FILE);
+export const unlockDataDir = (dataDir: string) => unlockFile(join(dataDir, LOCK_FILE));
+
+/** Releases a lock this process took with lockFile (no-op when it holds none). */
+export function unlockFile(path: string): void {
+  const key = resolve(path);
   const db = held.get(key);
   if (!db) return;
   held.delete(key);
@@ -121,7 +129,7 @@ export function unlockDataDir(dataDir: string): void {
 export function dataDirLocked(dataDir: string): boolean {
   const path = join(dataDir, LOCK_FILE);
   if (!existsSync(path)) return false;
-  lockFilePath(dataDir);
+  checkLockFile(path);
   let db: Database;
   try {
     db = openLock(path);

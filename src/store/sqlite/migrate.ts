@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, stat
 import { join } from "node:path";
 import type { Migration } from "../migrations.ts";
 import { syncPath } from "./data-file.ts";
+import { isDamaged } from "./db-errors.ts";
 import { NotOurFileError, openOwnFile } from "./own-file.ts";
 
 export class MigrationError extends Error {
@@ -14,7 +15,8 @@ export class MigrationError extends Error {
 }
 
 /** The copy taken before migrating could not be written (`file`; the file system's or SQLite's
- *  error is the cause). Nothing was migrated. */
+ *  error is the cause). Nothing was migrated. A damaged database met while copying it is not this:
+ *  migrate throws SQLite's error itself. */
 export class MigrationBackupError extends MigrationError {
   constructor(
     readonly file: string,
@@ -31,6 +33,15 @@ export type MigrateResult = { applied: number[]; backupPath: string | null };
 const newerMessage = (found: number, latest: number) =>
   `This database was written by a newer claudemesh (schema version ${found}; this binary knows up to ${latest}). ` +
   `Upgrade claudemesh, or restore a backup made by this version.`;
+
+/** An applied migration whose name or SQL is not this binary's (a build of other sources, an edit
+ *  of schema_migrations): what to run instead, or which backups hold the database from before it,
+ *  that this binary migrates with its own (the copies taken before migrating are named after the
+ *  schema they hold). */
+function differsMessage(row: { version: number; name: string }, backupDir: string | null): string {
+  const copies = row.version > 1 && backupDir ? `: in ${backupDir}, a pre-migrate-v<N>-….db with N below ${row.version} is one` : "";
+  return `Migration ${row.version} (${row.name}) differs from the one applied to this database; refusing to start. Run the claudemesh release that applied it, or restore a backup taken before it was applied${copies}.`;
+}
 
 /** Refuses, before anything opens the file for writing, a database written by a newer claudemesh:
  *  opening it normally already changes it (the switch to WAL rewrites the header of a database in
@@ -85,7 +96,7 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
     const m = known.get(row.version);
     if (!m) throw new MigrationError(newerMessage(row.version, latest));
     if (m.name !== row.name || checksum(m.sql) !== row.checksum) {
-      throw new MigrationError(`Migration ${row.version} (${row.name}) differs from the one applied to this database; refusing to start.`);
+      throw new MigrationError(differsMessage(row, backupDir));
     }
   }
   const done = new Set(rows.map((r) => r.version));
@@ -98,6 +109,9 @@ export function migrate(db: Database, migrations: readonly Migration[], backupDi
       backupBeforeMigrating(db, backupDir, backupPath);
     } catch (err) {
       if (err instanceof NotOurFileError) throw err; // names the path; only an operator removes it
+      // The copy reads every page, so it is the first to meet a damaged one: that is the database's
+      // state, refused as any damaged database is (data-dir-errors.ts), not the copy's failure.
+      if (isDamaged(err)) throw err;
       throw new MigrationBackupError(backupPath, err);
     }
   }
