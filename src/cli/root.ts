@@ -199,6 +199,6 @@ export async function runCli(argv: string[]): Promise<void> {
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
     const { message, fix } = usageMessage(err as Error, helpFor ?? argv, main);
-    await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json")));
+    await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json") || options.includes("--json=true")));
   }
 }
