@@ -30,11 +30,8 @@ export type ClientEnv = Readonly<{
   browser: string | null;
 }>;
 
-/** ~/.claudemesh under `home`: the config directory unless CLAUDEMESH_CONFIG_DIR names another. */
-export const defaultConfigDir = (home: string = homedir()): string => join(home, ".claudemesh");
-
 /** The config directory `env` names (CLAUDEMESH_CONFIG_DIR), else the default under its HOME. */
-export const configDirOf = (env: Record<string, string | undefined>): string => env.CLAUDEMESH_CONFIG_DIR || defaultConfigDir(env.HOME || homedir());
+export const configDirOf = (env: Record<string, string | undefined>): string => env.CLAUDEMESH_CONFIG_DIR || join(env.HOME || homedir(), ".claudemesh");
 
 export function clientEnv(env: Record<string, string | undefined> = process.env, stderrIsTty = Boolean(process.stderr.isTTY)): ClientEnv {
   return Object.freeze({

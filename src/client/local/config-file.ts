@@ -2,7 +2,7 @@
 // keypair and the mesh keys by epoch. Versioned; validated on read; written atomically, 0600.
 import { brokerBase } from "../broker-url.ts";
 import { join, resolve } from "node:path";
-import { defaultConfigDir } from "../../config/client.ts";
+import { homedir } from "node:os";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
@@ -129,11 +129,12 @@ export function loadConfig(dir: string): LocalConfig {
   return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
 }
 
-/** A file where the config directory belongs. Only ~/.claudemesh is to be moved aside: any other
- *  directory came from CLAUDEMESH_CONFIG_DIR (configDirOf), so the file is one the user named,
- *  maybe not theirs to move (`CLAUDEMESH_CONFIG_DIR=/etc/passwd`); the variable is what to change. */
+/** A file where the config directory belongs. Only ~/.claudemesh (the default of configDirOf in
+ *  src/config/client.ts, which this module may not import) is to be moved aside: any other
+ *  directory came from CLAUDEMESH_CONFIG_DIR, so the file is one the user named, maybe not theirs
+ *  to move (`CLAUDEMESH_CONFIG_DIR=/etc/passwd`); the variable is what to change. */
 function configDirIsFile(dir: string): LocalFileError {
-  if (resolve(dir) === resolve(defaultConfigDir())) return new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`);
+  if (resolve(dir) === join(homedir(), ".claudemesh")) return new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`);
   return new LocalFileError(`CLAUDEMESH_CONFIG_DIR names ${dir}, a file, not a directory: claudemesh keeps its config and keys in a directory.`, "set CLAUDEMESH_CONFIG_DIR to a directory of your own (unset, it is ~/.claudemesh)");
 }
 
