@@ -161,11 +161,13 @@ export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
 /** The whole tree, for the completion scripts (src/cli/completion/ reads its args, never its modules). */
 export const COMMAND_TREE: CommandDef = main;
 
-/** `claudemesh help [command…]`: that command's --help (citty's, as fast: no module loaded). A
- *  word that names no command is the usage error `claudemesh <words>` would get. */
+/** `claudemesh help [command…]`, and `claudemesh <command…> --help`: that command's --help
+ *  (citty's, as fast: no module loaded). A word that names no command is the usage error
+ *  `claudemesh <words>` would get (citty printed the parent's help for `sned --help`, exit 0). */
 async function help(words: string[]): Promise<void> {
   const { path, cmd, words: rest } = commandAt(main, words);
-  const stray = Object.keys(cmd.subCommands ?? {}).length > 0 && rest.some((w) => !w.startsWith("-"));
+  // Option values (`invite --max-uses 3 --help`) are no command words.
+  const stray = Object.keys(cmd.subCommands ?? {}).length > 0 && splitWords(rest, (cmd.args ?? {}) as ArgsDef).positionals.some((w) => !w.startsWith("-"));
   if (stray) throw Object.assign(new Error("Unknown command"), { name: "CLIError", code: "E_UNKNOWN_COMMAND" });
   await runMain(main, { rawArgs: [...path, "--help"], showUsage: printUsage });
 }
@@ -182,19 +184,20 @@ export async function runCli(argv: string[]): Promise<void> {
     await writeStdout(`claudemesh ${VERSION}\n`);
     return exitFlushed(0);
   }
-  // `help send` asks what `send --help` does; its errors name the words after "help".
-  const helpFor = argv[0] === "help" ? helpWords(argv.slice(1)) : null;
-  // citty prints usage for --help; for everything else we run the command ourselves so that a
-  // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
+  if (argv.length === 0) return runMain(main, { rawArgs: ["--help"], showUsage: printUsage });
   // After "--" every word is text: `send bob -- -h` sends "-h".
   const end = argv.indexOf("--");
   const options = end < 0 ? argv : argv.slice(0, end);
-  if (argv.length === 0 || (!helpFor && options.some((a) => a === "--help" || a === "-h"))) return runMain(main, { rawArgs: argv.length ? options : ["--help"], showUsage: printUsage });
+  const isHelp = (a: string) => a === "--help" || a === "-h";
+  // `help send` and `send --help` ask the same; their errors name the command words.
+  const helpFor = argv[0] === "help" ? helpWords(argv.slice(1)) : options.some(isHelp) ? options.filter((a) => !isHelp(a)) : null;
+  // Everything else we run ourselves so that a usage error (a missing argument, an unknown
+  // command) exits 2, and with --json prints JSON.
   try {
+    if (helpFor) return await help(helpFor);
     // citty would skip an option before the command (`claudemesh --jsno send …` sent); claudemesh
     // itself has none but --help and --version.
     if (argv[0]!.startsWith("-") && argv[0] !== "--") throw new FlagError(`Unknown option ${argv[0]}`, argv[0]!);
-    if (helpFor) return await help(helpFor);
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
