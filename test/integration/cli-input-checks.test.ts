@@ -45,9 +45,9 @@ describe("text over a protocol bound", () => {
     }
     expect(got).toEqual(cases.map(([args, message, command]) => ({ args: shown(args), ...USAGE(message, command) })));
     const json = await cli(alice, ["summary", "s".repeat(L.MAX_SUMMARY_LEN + 1), "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.`, fix: "see `claudemesh summary --help`" } } });
     const post = await cli(alice, ["topic", "post", "Ops Team", "hi", "--json"]);
-    expect({ code: post.code, stderr: post.stderr, json: post.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('The topic name "Ops Team" is not allowed') } } });
+    expect({ code: post.code, stderr: post.stderr, json: post.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('The topic name "Ops Team" is not allowed'), fix: "see `claudemesh topic post --help`" } } });
   }, 90_000);
 });
 

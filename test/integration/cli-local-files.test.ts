@@ -53,7 +53,7 @@ describe("config.json that cannot be used", () => {
     }
     const { dir, config } = configWith(ids.root, "json", "{}");
     const json = await cli(dir, ["peers", "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `${config} is damaged or not a claudemesh config (no "version" field; expected 1).` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `${config} is damaged or not a claudemesh config (no "version" field; expected 1).`, fix: damagedFix(config).slice("  fix: ".length, -1) } } });
     // A newer claudemesh's file is the one case where upgrading is the fix.
     const newer = configWith(ids.root, "newer", '{"version": 2, "meshes": []}');
     const up = await cli(newer.dir, ["list"]);

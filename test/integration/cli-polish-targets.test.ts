@@ -44,7 +44,7 @@ describe("several meshes", () => {
     expect(ok(await cli(alice, ["whoami", "--json"], { env: { CLAUDEMESH_MESH: "other" } })).json().identities.map((i: { mesh: string }) => i.mesh)).toEqual(["other"]);
     expect(ok(await cli(alice, ["whoami", "--json"])).json().identities.map((i: { mesh: string }) => i.mesh)).toEqual([slug, "other"]);
     const both = await cli(alice, ["send", "other:bob", "hi", "--mesh", slug, "--json"]);
-    expect({ code: both.code, json: both.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `"other:bob" names mesh other but --mesh names ${slug}; give only one of them.` } } });
+    expect({ code: both.code, json: both.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `"other:bob" names mesh other but --mesh names ${slug}; give only one of them.`, fix: "see `claudemesh send --help`" } } });
   }, 60_000);
 });
 
