@@ -59,8 +59,8 @@ export function splitWords(rawArgs: readonly string[], args: ArgsDef): { options
   return { options, positionals, unknown };
 }
 
-/** --name[=value]: null when not declared, or a switch given a value it does not take (wrongValue);
- *  else whether the next word is its value. */
+/** --name[=value]: null when not declared, or a switch given a value it does not take
+ *  (refuseStrayWords says which); else whether the next word is its value. */
 function longTakesValue(word: string, args: ArgsDef): boolean | null {
   const eq = word.indexOf("=");
   const name = (eq < 0 ? word : word.slice(0, eq)).slice(2);
@@ -94,7 +94,8 @@ function badShort(word: string, byShort: Map<string, ArgDef>): { letter: string;
 }
 
 /** Throws a usage error (FlagError) for the first word in `rawArgs` (a command's words) that looks
- *  like an option this command does not declare, naming the closest declared one; and, given the
+ *  like an option this command does not declare, naming the closest declared one, or is a declared
+ *  one given a value wrongly (`--yes=no`, `-p=now`); and, given the
  *  `commandPath` of a command whose last positional is not free text, for a word beyond the
  *  positionals it declares (citty drops those: `rekey foo` rotated the keys). */
 export function refuseStrayWords(rawArgs: readonly string[], args: ArgsDef, commandPath: string | null = null): void {
