@@ -3,7 +3,10 @@
 // `send carol hi -p now` sent "hi now". Short options are declared as citty aliases (`-p` for
 // --priority); a group of boolean ones (`-fa`) works as with getopt. A lone "-" is a word (stdin),
 // words after `--` are never options, and a `string` option's value is skipped, whatever it looks
-// like. (`serve` reads its own argv more strictly still: src/config/argv.ts.)
+// like. A switch (a boolean option) takes no value but `=true` or `=false`: citty reads any other
+// (`--yes=no`, `--yes=0`) as on, and `leave team --yes=no` deleted the keys. A short option never
+// takes `=`: citty reads `-p=now` as the value "=now". (`serve` reads its own argv more strictly
+// still: src/config/argv.ts.)
 import type { ArgDef, ArgsDef } from "citty";
 import { closest } from "../did-you-mean.ts";
 
@@ -14,10 +17,15 @@ export class FlagError extends Error {
   constructor(
     message: string,
     readonly word: string,
+    /** False when the word is an option given wrongly (`--yes=no`), never text meant for "--". */
+    readonly mayBeText = true,
   ) {
     super(message);
   }
 }
+
+/** The only values a switch takes after "=", as citty reads them. */
+const SWITCH_VALUES = ["true", "false"];
 
 const aliasesOf = (def: ArgDef) => ("alias" in def && def.alias ? [def.alias].flat() : []);
 
@@ -51,28 +59,43 @@ export function splitWords(rawArgs: readonly string[], args: ArgsDef): { options
   return { options, positionals, unknown };
 }
 
-/** --name[=value]: null when not declared; else whether the next word is its value. */
+/** --name[=value]: null when not declared, or a switch given a value it does not take
+ *  (refuseStrayWords says which); else whether the next word is its value. */
 function longTakesValue(word: string, args: ArgsDef): boolean | null {
   const eq = word.indexOf("=");
   const name = (eq < 0 ? word : word.slice(0, eq)).slice(2);
   const negated = name.startsWith("no-") && args[name.slice(3)]?.type === "boolean";
   const def = args[negated ? name.slice(3) : name];
   if (!def || def.type === "positional") return null;
+  if (def.type === "boolean" && eq >= 0 && (negated || !SWITCH_VALUES.includes(word.slice(eq + 1)))) return null;
   return def.type === "string" && eq < 0;
 }
 
-/** -x, -xVALUE (x a string option), or -xyz (all boolean): null when a letter is not declared. */
+/** -x, -xVALUE (x a string option), or -xyz (all boolean): null when a letter is not declared or
+ *  an "=" follows a letter (badShort). */
 function shortTakesValue(word: string, byShort: Map<string, ArgDef>): boolean | null {
+  if (badShort(word, byShort)) return null;
+  // The first string option takes the rest of the word as its value, or the next word at the end.
+  const j = [...word.slice(1)].findIndex((c) => byShort.get(c)?.type === "string");
+  return j === word.length - 2;
+}
+
+/** What is wrong with a group of short options: the letter no option has, or the option an "="
+ *  follows (`-p=now`, `-y=no`); null when it is fine. A string option's value, the rest of the
+ *  word, is not read as letters. */
+function badShort(word: string, byShort: Map<string, ArgDef>): { letter: string; def: ArgDef | null } | null {
   for (let j = 1; j < word.length; j++) {
     const def = byShort.get(word[j]!);
-    if (!def) return null;
-    if (def.type === "string") return j === word.length - 1; // the rest of the word is its value
+    if (!def) return { letter: word[j]!, def: null };
+    if (word[j + 1] === "=") return { letter: word[j]!, def };
+    if (def.type === "string") return null;
   }
-  return false;
+  return null;
 }
 
 /** Throws a usage error (FlagError) for the first word in `rawArgs` (a command's words) that looks
- *  like an option this command does not declare, naming the closest declared one; and, given the
+ *  like an option this command does not declare, naming the closest declared one, or is a declared
+ *  one given a value wrongly (`--yes=no`, `-p=now`); and, given the
  *  `commandPath` of a command whose last positional is not free text, for a word beyond the
  *  positionals it declares (citty drops those: `rekey foo` rotated the keys). */
 export function refuseStrayWords(rawArgs: readonly string[], args: ArgsDef, commandPath: string | null = null): void {
@@ -85,11 +108,23 @@ export function refuseStrayWords(rawArgs: readonly string[], args: ArgsDef, comm
   if (!unknown) return;
   const { word } = unknown;
   const long = Object.keys(args).filter((k) => args[k]!.type !== "positional");
+  const switchGiven = (option: string) => new FlagError(`${option} is a switch and takes no value ("${word}"): give ${option} alone, or leave it out`, word, false);
   if (word.startsWith("--")) {
     const name = word.split("=")[0]!.slice(2);
+    if (args[name]?.type === "boolean" || (name.startsWith("no-") && args[name.slice(3)]?.type === "boolean")) throw switchGiven(`--${name}`);
     const near = closest(name, long);
     throw new FlagError(`Unknown option --${name}${near ? ` (did you mean --${near}?)` : ""}`, word);
   }
+  const byShort = new Map(long.flatMap((k) => aliasesOf(args[k]!).map((a) => [a, args[k]!] as const)));
+  const bad = badShort(word, byShort)!;
+  const longName = long.find((k) => args[k] === bad.def);
+  if (bad.def?.type === "boolean") throw switchGiven(`-${bad.letter}`);
+  if (bad.def) {
+    const value = word.slice(word.indexOf("=") + 1);
+    throw new FlagError(`-${bad.letter} takes its value after a space, not after "=" ("${word}"): give -${bad.letter} ${value || "<value>"}, or --${longName}=${value || "<value>"}`, word, false);
+  }
   const shorts = long.flatMap((k) => aliasesOf(args[k]!).map((a) => `-${a} (--${k})`));
-  throw new FlagError(`Unknown option ${word.slice(0, 2)}${shorts.length ? `; this command's short options are ${shorts.join(", ")}` : "; this command has no short options"}`, word);
+  // In a group (`-aj`) the letter no option has is named, not the group's first.
+  const where = word.length > 2 ? ` (in ${word})` : "";
+  throw new FlagError(`Unknown option -${bad.letter}${where}${shorts.length ? `; this command's short options are ${shorts.join(", ")}` : "; this command has no short options"}`, word);
 }

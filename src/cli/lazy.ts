@@ -3,6 +3,8 @@
 // load Elysia, libsodium and the MCP SDK; this pattern keeps --help fast.
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
 import { refuseStrayWords } from "./flags-check.ts";
+import { exitFlushed, reportError } from "./output.ts";
+import { clientEnv, processEnv } from "../config/client.ts";
 
 /** `ownArgv`: the command reads its argv strictly itself (serve), so the general check is skipped.
  *  `parent`: the command words before this one (`topic` for `topic post`); the module's run gets
@@ -16,7 +18,15 @@ export function lazyCommand<A extends ArgsDef>(meta: { name: string; description
     async run({ args: parsed, rawArgs }) {
       if (!opts.ownArgv) refuseStrayWords(rawArgs, args, opts.rest ? null : commandPath);
       const mod = await load();
-      await mod.run(Object.assign(parsed, { commandPath }), rawArgs);
+      try {
+        await mod.run(Object.assign(parsed, { commandPath }), rawArgs);
+      } catch (err) {
+        // command() (context.ts) reports what its body throws; a check a command makes before it
+        // (`topic post 'Bad Name'`) would otherwise end in a stack trace, exit 1, and no JSON.
+        // serve reports its own failures, with its own exit codes; citty's reach runCli.
+        if (opts.ownArgv || (err as Error)?.name === "CLIError") throw err;
+        await exitFlushed(reportError(err, Boolean(parsed.json), clientEnv(processEnv()).debug, commandPath));
+      }
     },
   });
 }

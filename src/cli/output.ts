@@ -1,6 +1,7 @@
 // How every command talks to the user. Human mode: results on stdout, progress and errors on
 // stderr, colour and spinners only on a terminal. --json: exactly one JSON document on stdout
-// (the result, or {"error":{…}}), nothing decorative anywhere. Errors map once to exit codes.
+// (the result, or {"error":{code, message, fix?}}), nothing decorative anywhere. Errors map once
+// to exit codes.
 import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
 import { mayHaveBeenStored, SendError } from "../client/send-error.ts";
 import { LocalFileError, unworded } from "../local-file/error.ts";
@@ -146,7 +147,9 @@ export function reportError(err: unknown, json: boolean, debug = false, commandP
   const d = describe(err, commandPath);
   const message = printable(d.message);
   const retry = err instanceof SendError ? { clientMessageId: err.clientMessageId } : {};
-  if (json) writeStdout(JSON.stringify({ error: { code: d.code, message, ...retry } }, null, 2) + "\n");
+  // The fix is what a script's user needs as much as a person at a terminal does.
+  const fix = d.fix ? { fix: d.fix } : {};
+  if (json) writeStdout(JSON.stringify({ error: { code: d.code, message, ...fix, ...retry } }, null, 2) + "\n");
   else {
     process.stderr.write(`claudemesh: ${message}\n`);
     if (d.fix) process.stderr.write(`  fix: ${d.fix}\n`);

@@ -112,10 +112,10 @@ const main = defineCommand({
     serve: lazyCommand({ name: "serve", description: "Run the broker (HTTP + WebSocket, embedded SQLite). Durations take a unit: 500ms, 30s, 5m, 2h, 7d (a plain number is milliseconds). Example: claudemesh serve --host 0.0.0.0 --public-url https://mesh.example.com --data-dir /var/lib/claudemesh" }, serveArgs, () => import("./commands/serve.ts"), { ownArgv: true }),
     new: cmd("new", "Create a mesh on a broker; keys are made here. Example: claudemesh new my-team --broker https://mesh.example.com", { ...pos("name", "mesh name"), broker: { type: "string", description: "broker URL (or CLAUDEMESH_BROKER_URL)" }, slug: { type: "string", description: "short id (default: from the name)" }, ...displayName, ...json }, () => import("./commands/new.ts")),
     invite,
-    join: cmd("join", "Join a mesh with an invite link. On a shared machine give it on stdin: an argument is visible to other users (ps) while join runs. Example: claudemesh join - < invite.txt", { ...pos("link", "ic://join/… or https://…/join#…; - or none: read it from stdin", false), ...displayName, name: { type: "string", description: "same as --display-name (its older spelling)" }, ...json }, () => import("./commands/join.ts")),
+    join: cmd("join", "Join a mesh with an invite link. On a shared machine give it on stdin: an argument is visible to other users (ps) while join runs. Example: claudemesh join - < invite.txt", { ...pos("link", "ic://join/… or https://…/join#…; - or none: read it from stdin", false), ...displayName, name: { type: "string", description: "same as --display-name (its older spelling; give one of the two)" }, ...json }, () => import("./commands/join.ts")),
     list: cmd("list", "Joined meshes, identities and broker reachability. Example: claudemesh list --json", json, () => import("./commands/list.ts")),
     leave: cmd("leave", "Leave a mesh: tell the broker, then delete the local keys. Example: claudemesh leave my-team --yes", { ...pos("slug", "mesh slug, or its id when two joined meshes share the slug"), yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" }, forget: { type: "boolean", description: "only delete this machine's keys, without telling the broker (an owner's only way out; or a broker that is gone)" }, ...json }, () => import("./commands/leave.ts")),
-    whoami: cmd("whoami", "Your identity in each mesh. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
+    whoami: cmd("whoami", "Your identity in each mesh, or in the one --mesh or $CLAUDEMESH_MESH names. Example: claudemesh whoami --mesh my-team", common, () => import("./commands/whoami.ts")),
     peers: cmd("peers", "Who is in the mesh: status, summary, @groups, where, last seen. Example: claudemesh peers --all", { all: { type: "boolean", alias: "a", description: "also list offline Claude Code sessions (members are always listed)" }, ...common }, () => import("./commands/peers.ts")),
     send: cmd("send", `Send an end-to-end encrypted message. ${TEXT_HELP} Example: claudemesh send bob 'what does /orders return?'`, { ...pos("to", "name, key prefix, #topic, @group or *; mesh:name picks the mesh"), ...pos("message", "text, or - to read it from stdin"), ...priority, ...retryId, ...common }, () => import("./commands/send.ts"), { rest: true }),
     inbox: cmd("inbox", "Read new messages (decrypted). Example: claudemesh inbox --follow", { follow: { type: "boolean", alias: "f", description: "keep streaming new messages" }, all: { type: "boolean", alias: "a", description: "show the messages read before (this machine's history, works offline) instead of new ones; with --follow, first, then new ones stream" }, limit: { type: "string", description: "with --all: most messages (default 50)" }, ...common }, () => import("./commands/inbox.ts")),
@@ -161,11 +161,13 @@ export const SUBCOMMANDS: Record<string, string[]> = Object.fromEntries(
 /** The whole tree, for the completion scripts (src/cli/completion/ reads its args, never its modules). */
 export const COMMAND_TREE: CommandDef = main;
 
-/** `claudemesh help [command…]`: that command's --help (citty's, as fast: no module loaded). A
- *  word that names no command is the usage error `claudemesh <words>` would get. */
+/** `claudemesh help [command…]`, and `claudemesh <command…> --help`: that command's --help
+ *  (citty's, as fast: no module loaded). A word that names no command is the usage error
+ *  `claudemesh <words>` would get (citty printed the parent's help for `sned --help`, exit 0). */
 async function help(words: string[]): Promise<void> {
   const { path, cmd, words: rest } = commandAt(main, words);
-  const stray = Object.keys(cmd.subCommands ?? {}).length > 0 && rest.some((w) => !w.startsWith("-"));
+  // Option values (`invite --max-uses 3 --help`) are no command words.
+  const stray = Object.keys(cmd.subCommands ?? {}).length > 0 && splitWords(rest, (cmd.args ?? {}) as ArgsDef).positionals.some((w) => !w.startsWith("-"));
   if (stray) throw Object.assign(new Error("Unknown command"), { name: "CLIError", code: "E_UNKNOWN_COMMAND" });
   await runMain(main, { rawArgs: [...path, "--help"], showUsage: printUsage });
 }
@@ -182,23 +184,24 @@ export async function runCli(argv: string[]): Promise<void> {
     await writeStdout(`claudemesh ${VERSION}\n`);
     return exitFlushed(0);
   }
-  // `help send` asks what `send --help` does; its errors name the words after "help".
-  const helpFor = argv[0] === "help" ? helpWords(argv.slice(1)) : null;
-  // citty prints usage for --help; for everything else we run the command ourselves so that a
-  // usage error (a missing argument, an unknown command) exits 2, and with --json prints JSON.
+  if (argv.length === 0) return runMain(main, { rawArgs: ["--help"], showUsage: printUsage });
   // After "--" every word is text: `send bob -- -h` sends "-h".
   const end = argv.indexOf("--");
   const options = end < 0 ? argv : argv.slice(0, end);
-  if (argv.length === 0 || (!helpFor && options.some((a) => a === "--help" || a === "-h"))) return runMain(main, { rawArgs: argv.length ? options : ["--help"], showUsage: printUsage });
+  const isHelp = (a: string) => a === "--help" || a === "-h";
+  // `help send` and `send --help` ask the same; their errors name the command words.
+  const helpFor = argv[0] === "help" ? helpWords(argv.slice(1)) : options.some(isHelp) ? options.filter((a) => !isHelp(a)) : null;
+  // Everything else we run ourselves so that a usage error (a missing argument, an unknown
+  // command) exits 2, and with --json prints JSON.
   try {
+    if (helpFor) return await help(helpFor);
     // citty would skip an option before the command (`claudemesh --jsno send …` sent); claudemesh
     // itself has none but --help and --version.
     if (argv[0]!.startsWith("-") && argv[0] !== "--") throw new FlagError(`Unknown option ${argv[0]}`, argv[0]!);
-    if (helpFor) return await help(helpFor);
     await runCommand(main, { rawArgs: argv });
   } catch (err) {
     if ((err as Error)?.name !== "CLIError") throw err;
     const { message, fix } = usageMessage(err as Error, helpFor ?? argv, main);
-    await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json")));
+    await exitFlushed(reportError(new UsageError(message, { fix }), options.includes("--json") || options.includes("--json=true")));
   }
 }

@@ -11,7 +11,7 @@ import { refuseStrayWords, splitWords } from "./flags-check.ts";
 import { exitFlushed, helpFix, plain, writeStdout } from "./output.ts";
 
 type Command = CommandDef<ArgsDef>;
-type CittyError = Error & { code?: string; word?: string };
+type CittyError = Error & { code?: string; word?: string; mayBeText?: boolean };
 
 const subCommandsOf = (cmd: Command) => (cmd.subCommands ?? {}) as Record<string, Command>;
 
@@ -80,8 +80,9 @@ function beforeCommand(word: string, root: Command): string {
 function dashHint(err: CittyError, path: string[], cmd: Command, words: string[]): string {
   const args = (cmd.args ?? {}) as ArgsDef;
   if (!Object.values(args).some((a) => a.type === "positional")) return "";
-  // A long option with a near miss was a typo (the message says which), not text.
-  if (err.word?.startsWith("--") && err.message.includes("did you mean")) return "";
+  // A long option with a near miss was a typo (the message says which), not text; nor is an
+  // option given a value wrongly (`--yes=no`).
+  if ((err.word?.startsWith("--") && err.message.includes("did you mean")) || err.mayBeText === false) return "";
   const { options, positionals, unknown } = splitWords(words, args);
   if (!unknown) return "";
   const at = positionals.indexOf(unknown.word);

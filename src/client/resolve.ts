@@ -35,6 +35,9 @@ export function namesPeer(input: string): boolean {
  *  yourself. A full key or a key prefix is deliberate and still matches them. */
 export function resolveTarget(input: string, peers: readonly PeerInfo[], self: string | null = null): Resolved {
   const text = input.trim();
+  // "" is a prefix of every name: without this, the only other member was its one match (a
+  // `kick ' '` removed them), and `mesh:` with nothing after it named nobody.
+  if (!text) throw new MeshError("invalid_argument", `No peer named: the target is empty${input ? " (only spaces)" : ""}. Give a peer's name or a public-key prefix (≥ ${MIN_PREFIX} hex), after the "mesh:" prefix if you use one.`);
   if (isFanoutTarget(text)) return { target: text, peer: null };
   if (!namesPeer(text)) throw new MeshError("invalid_argument", `"${text}" is not a valid topic or group name (lowercase letters, digits, - and _).`);
   const lower = text.toLowerCase();

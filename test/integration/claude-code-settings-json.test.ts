@@ -27,7 +27,7 @@ describe("Claude Code's settings.json that cannot be read as JSON", () => {
     });
     expect({ settings: readFileSync(path, "utf8"), claudeJson: existsSync(join(h, ".claude.json")) }).toEqual({ settings: text, claudeJson: false });
     const json = await install(h, ["--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `${path} is not valid JSON (line 4, column 1: property name must be a string literal). Nothing was changed.` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `${path} is not valid JSON (line 4, column 1: property name must be a string literal). Nothing was changed.`, fix: "fix or move it, then run this again" } } });
   }, 60_000);
 
   test("valid JSON that is not an object says so", async () => {

@@ -24,7 +24,7 @@ describe("backup to a place that cannot hold it", () => {
       stderr: `claudemesh: Cannot write the backup ${target}: ${file} is a file, not a directory.\n  fix: choose a path that does not go through the file ${file}\n`,
     });
     const json = await cli(alice, ["backup", join(file, "deeper", "alice.cmbk"), "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `Cannot write the backup ${join(file, "deeper", "alice.cmbk")}: ${file} is a file, not a directory.` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `Cannot write the backup ${join(file, "deeper", "alice.cmbk")}: ${file} is a file, not a directory.`, fix: `choose a path that does not go through the file ${file}` } } });
 
     const restore = await cli(alice, ["restore", target, "--passphrase-stdin", "--force"], { stdin: "x\n" });
     expect({ code: restore.code, stderr: restore.stderr }).toEqual({ code: 5, stderr: `claudemesh: Cannot read the backup ${target}: ${file} is a file, not a directory.\n  fix: choose a path that does not go through the file ${file}\n` });

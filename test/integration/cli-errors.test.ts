@@ -73,7 +73,7 @@ describe("cli errors", () => {
     const r = await cli(alice, ["send", "bob", "hi", "--priority", "urgent"]);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: --priority must be now, next or low.\n  fix: see `claudemesh send --help`\n" });
     const post = await cli(alice, ["topic", "post", "general", "hi", "--priority", "urgent", "--json"]);
-    expect({ code: post.code, json: post.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--priority must be now, next or low." } } });
+    expect({ code: post.code, json: post.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--priority must be now, next or low.", fix: "see `claudemesh topic post --help`" } } });
     expect((b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM messages").get()).toEqual({ n: 0 });
   }, 30_000);
 
@@ -81,12 +81,12 @@ describe("cli errors", () => {
     await using team = await cliTeam(["alice"]);
     const { dirs: [alice] } = team;
     const after = await cli(alice, ["topic", "history", "general", "--after", "abc", "--json"]);
-    expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more, in decimal digits)." } } });
+    expect({ code: after.code, json: after.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--after must be a topic offset (0 or more, in decimal digits).", fix: "see `claudemesh topic history --help`" } } });
     const limit = await cli(alice, ["inbox", "--all", "--limit", "-5", "--json"]);
-    expect({ code: limit.code, json: limit.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit must be a whole number, 1 or more." } } });
+    expect({ code: limit.code, json: limit.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit must be a whole number, 1 or more.", fix: "see `claudemesh inbox --help`" } } });
     // Without --all it used to be ignored: every new message was shown (and acked) anyway.
     const alone = await cli(alice, ["inbox", "--limit", "5", "--json"]);
-    expect({ code: alone.code, json: alone.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit goes with --all (the most messages of your history to show); new messages are all shown at once." } } });
+    expect({ code: alone.code, json: alone.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "--limit goes with --all (the most messages of your history to show); new messages are all shown at once.", fix: "see `claudemesh inbox --help`" } } });
   }, 30_000);
 
   test("a post to a topic that does not exist names the command that creates it", async () => {
@@ -109,7 +109,7 @@ describe("cli errors", () => {
       stderr: `claudemesh: ${config} is readable by other users (mode 644); it holds private keys.\n  fix: chmod 600 ${config}\n`,
     });
     const json = await cli(alice, ["peers", "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: expect.stringContaining("mode 644") } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: expect.stringContaining("mode 644"), fix: expect.stringMatching(/^chmod 600 .*config\.json$/) } } });
     chmodSync(config, 0o600);
     chmodSync(alice, 0o755);
     const dir = await cli(alice, ["whoami"]);
@@ -133,7 +133,7 @@ describe("cli errors", () => {
     })();
     expect({ human: { code: human.code, stdout: human.stdout }, json: { code: json.code, stdout: parsed } }).toEqual({
       human: { code: 2, stdout: "" },
-      json: { code: 2, stdout: { error: { code: "usage", message: expect.stringContaining("MESSAGE") } } },
+      json: { code: 2, stdout: { error: { code: "usage", message: expect.stringContaining("MESSAGE"), fix: "see `claudemesh send --help`" } } },
     });
   }, 30_000);
 
@@ -154,7 +154,7 @@ describe("cli errors", () => {
     const failed = await cli(alice, ["send", "bob", "deploy is done", "--json"]);
     const human = await cli(alice, ["send", "bob", "deploy is done"]);
     writes.send = send;
-    expect({ code: failed.code, json: failed.json() }).toEqual({ code: 1, json: { error: { code: "internal", message: expect.any(String), clientMessageId: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/) } } });
+    expect({ code: failed.code, json: failed.json() }).toEqual({ code: 1, json: { error: { code: "internal", message: expect.any(String), fix: expect.stringMatching(/^the broker may have stored it: to send it again without a duplicate, run the same command with --client-message-id [A-Za-z0-9_-]{8,64}$/), clientMessageId: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/) } } });
     expect(human.stderr).toContain("run the same command with --client-message-id ");
     const id: string = failed.json().error.clientMessageId;
     const retry = await cli(alice, ["send", "bob", "deploy is done", "--client-message-id", id, "--json"]);
@@ -173,7 +173,7 @@ describe("cli errors", () => {
     const typo = await cli(alice, ["send", "bob", "deploy now", "--prioriy", "now"]);
     expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: "claudemesh: Unknown option --prioriy (did you mean --priority?).\n  fix: see `claudemesh send --help`\n" });
     const json = await cli(alice, ["topic", "post", "general", "x", "--json", "--client-id=abc"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option --client-id") } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option --client-id"), fix: "see `claudemesh topic post --help`" } } });
     expect((await cli(alice, ["whoami", "--jsno"])).stderr).toContain("(did you mean --json?)");
     // Nothing was sent by the refused commands; after "--" a word is text, not an option.
     ok(await cli(alice, ["send", "bob", "--", "--verbose", "is", "not", "an", "option"]));

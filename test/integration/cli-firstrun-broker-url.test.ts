@@ -40,7 +40,7 @@ describe("broker URLs", () => {
       expect({ flags, env, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ flags, env, code: 2, stdout: "", stderr: expect.stringContaining(`claudemesh: ${words}`) });
     }
     const json = await cli(lee, ["new", "t2", "--broker", "mesh.example.com", "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("did you mean https://mesh.example.com?") } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("did you mean https://mesh.example.com?"), fix: "see `claudemesh new --help`" } } });
     expect((b.ctx.store as SqliteStore).db.query("SELECT COUNT(*) AS n FROM meshes").get()).toEqual({ n: 0 });
     expect(ok(await cli(lee, ["list", "--json"])).json()).toEqual({ meshes: [] });
   }, 60_000);

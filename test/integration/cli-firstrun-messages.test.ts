@@ -28,7 +28,7 @@ describe("messages from stdin", () => {
     const emptyPost = await cli(alice, ["topic", "post", "general", "-"], { stdin: "\n" });
     expect({ code: emptyPost.code, stderr: emptyPost.stderr }).toEqual({ code: 2, stderr: "claudemesh: Nothing to send on stdin. Pipe the message in, like: git diff | claudemesh topic post general -\n  fix: see `claudemesh topic post --help`\n" });
     const huge = await cli(alice, ["send", "bob", "-", "--json"], { stdin: "x".repeat(MAX_SEND_BODY_BYTES + 1) });
-    expect({ code: huge.code, json: huge.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.` } } });
+    expect({ code: huge.code, json: huge.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.`, fix: "see `claudemesh send --help`" } } });
     // stdin is read last: a wrong name is reported at once, not after the message was typed.
     const unknown = await cli(alice, ["send", "nobody", "-"], { stdin: { open: true }, timeoutMs: 15_000 });
     expect({ code: unknown.code, stderr: unknown.stderr }).toMatchObject({ code: 4, stderr: expect.stringContaining('No peer matches "nobody"') });
@@ -99,7 +99,7 @@ describe("mesh commands", () => {
     const { dirs: [alice] } = team;
     for (const link of ["ic://join/garbage", "https://mesh.example.com/join#bm90IGFuIGludml0ZQ"]) {
       const r = await cli(alice, ["join", link, "--json"]);
-      expect({ link, code: r.code, json: r.json() }).toEqual({ link, code: 2, json: { error: { code: "usage", message: "This is not a claudemesh invite link (it could not be decoded). Copy the whole link." } } });
+      expect({ link, code: r.code, json: r.json() }).toEqual({ link, code: 2, json: { error: { code: "usage", message: "This is not a claudemesh invite link (it could not be decoded). Copy the whole link.", fix: "copy the whole link again (one line, starting ic://join/), or ask the inviter for a new one (claudemesh invite)" } } });
     }
   }, 60_000);
 

@@ -24,7 +24,7 @@ describe("short options", () => {
     const peers = await cli(alice, ["peers", "-x"]);
     expect({ code: peers.code, stderr: peers.stderr }).toEqual({ code: 2, stderr: "claudemesh: Unknown option -x; this command's short options are -a (--all), -m (--mesh).\n  fix: see `claudemesh peers --help`\n" });
     const whoami = await cli(alice, ["whoami", "-q", "--json"]);
-    expect({ code: whoami.code, json: whoami.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option -q") } } });
+    expect({ code: whoami.code, json: whoami.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining("Unknown option -q"), fix: "see `claudemesh whoami --help`" } } });
     expect(ok(await cli(carol, ["inbox", "--json"])).json().messages).toEqual([]);
 
     // Declared: -p (value apart or attached), -m, -a, grouped booleans.
@@ -66,7 +66,7 @@ describe("usage errors and help", () => {
     const human = await cli(dir, ["sned", "bob", "hi"], { env: COLOUR_ALLOWED });
     expect({ code: human.code, stdout: human.stdout, stderr: human.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?).\n  fix: see `claudemesh --help`\n' });
     const json = await cli(dir, ["sned", "--json"], { env: COLOUR_ALLOWED });
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: 'Unknown command "sned" (did you mean `send`?).' } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: 'Unknown command "sned" (did you mean `send`?).', fix: "see `claudemesh --help`" } } });
   }, 60_000);
 
   test("unknown and missing commands, near misses and prefixes get a suggestion and the right --help", async () => {

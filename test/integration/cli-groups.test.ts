@@ -78,8 +78,8 @@ describe("cli groups", () => {
       expect({ verb, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ verb, code: 2, stdout: "", stderr: `claudemesh: ${message}\n  fix: see \`claudemesh group ${verb} --help\`\n` });
     }
     const json = await cli(alice, ["group", "join", "Frontend", "--json"]);
-    expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('"Frontend" is not allowed') } } });
+    expect({ code: json.code, stderr: json.stderr, json: json.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('"Frontend" is not allowed'), fix: "see `claudemesh group join --help`" } } });
     const long = await cli(alice, ["group", "join", "a".repeat(65), "--json"]);
-    expect({ code: long.code, json: long.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "The group name is 65 characters; the limit is 64." } } });
+    expect({ code: long.code, json: long.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: "The group name is 65 characters; the limit is 64.", fix: "see `claudemesh group join --help`" } } });
   }, 60_000);
 });

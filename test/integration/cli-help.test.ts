@@ -115,6 +115,15 @@ describe("help and version as commands", () => {
     expect({ code: typo.code, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ code: 2, stdout: "", stderr: 'claudemesh: Unknown command "sned" (did you mean `send`?).\n  fix: see `claudemesh --help`\n' });
     const deeper = await cli(dir, ["help", "topic", "nosuch"]);
     expect({ code: deeper.code, stderr: deeper.stderr }).toEqual({ code: 2, stderr: 'claudemesh: Unknown command "nosuch" of `claudemesh topic`.\n  fix: see `claudemesh topic --help`\n' });
+    // `<typo> --help` is `help <typo>`: it printed the parent's help, exit 0, with no "did you mean".
+    for (const words of [["sned"], ["topic", "psot"], ["topic", "nosuch"]]) {
+      const [asked, flagged] = await Promise.all([cli(dir, ["help", ...words]), cli(dir, [...words, "--help"])]);
+      expect({ words, code: flagged.code, stdout: flagged.stdout, stderr: flagged.stderr }).toEqual({ words, code: 2, stdout: "", stderr: asked.stderr });
+    }
+    expect((await cli(dir, ["topic", "psot", "-h"])).stderr).toBe('claudemesh: Unknown command "psot" of `claudemesh topic` (did you mean `post`?).\n  fix: see `claudemesh topic --help`\n');
+    // An option's value is no command word.
+    const [invite, inviteValued] = await Promise.all([cli(dir, ["invite", "--help"]), cli(dir, ["invite", "--max-uses", "3", "--help"])]);
+    expect({ code: inviteValued.code, stdout: inviteValued.stdout }).toEqual({ code: 0, stdout: invite.stdout });
   }, 30_000);
 
   test("`help --help` and `help -h` are about help itself; `help send --help` about send", async () => {

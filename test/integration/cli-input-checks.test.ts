@@ -26,6 +26,8 @@ describe("text over a protocol bound", () => {
       [["topic", "create", "Ops Team"], 'The topic name "Ops Team" is not allowed; it takes lowercase letters, digits, - and _, starting with a letter or digit (e.g. backend).', "topic create"],
       [["topic", "join", "t".repeat(L.MAX_TOPIC_NAME_LEN + 1)], `The topic name is ${L.MAX_TOPIC_NAME_LEN + 1} characters; the limit is ${L.MAX_TOPIC_NAME_LEN}.`, "topic join"],
       [["topic", "leave", "#Ops"], 'The topic name "Ops" is not allowed; it takes lowercase letters, digits, - and _, starting with a letter or digit (e.g. backend).', "topic leave"],
+      // Checked before the command's own error handling took over: a stack trace, exit 1.
+      [["topic", "post", "Ops Team", "hi"], 'The topic name "Ops Team" is not allowed; it takes lowercase letters, digits, - and _, starting with a letter or digit (e.g. backend).', "topic post"],
       [["group", "join", "g".repeat(L.MAX_GROUP_NAME_LEN + 1)], `The group name is ${L.MAX_GROUP_NAME_LEN + 1} characters; the limit is ${L.MAX_GROUP_NAME_LEN}.`, "group join"],
       [["kick", "bob", "--reason", "r".repeat(L.MAX_REASON_LEN + 1)], `--reason is ${L.MAX_REASON_LEN + 1} characters; the limit is ${L.MAX_REASON_LEN}.`, "kick"],
       [["new", "", "--broker", b.url], `The mesh name is empty; it takes 1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team").`, "new"],
@@ -43,7 +45,9 @@ describe("text over a protocol bound", () => {
     }
     expect(got).toEqual(cases.map(([args, message, command]) => ({ args: shown(args), ...USAGE(message, command) })));
     const json = await cli(alice, ["summary", "s".repeat(L.MAX_SUMMARY_LEN + 1), "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.`, fix: "see `claudemesh summary --help`" } } });
+    const post = await cli(alice, ["topic", "post", "Ops Team", "hi", "--json"]);
+    expect({ code: post.code, stderr: post.stderr, json: post.json() }).toEqual({ code: 2, stderr: "", json: { error: { code: "usage", message: expect.stringContaining('The topic name "Ops Team" is not allowed'), fix: "see `claudemesh topic post --help`" } } });
   }, 90_000);
 });
 

@@ -43,7 +43,7 @@ describe("install --label", () => {
       written: [],
     });
     const json = await install(home.h, ["--label", label, "--json"]);
-    expect({ code: json.code, json: json.json(), written: written(home.h) }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining(ALLOWED) } }, written: [] });
+    expect({ code: json.code, json: json.json(), written: written(home.h) }).toEqual({ code: 2, json: { error: { code: "usage", message: expect.stringContaining(ALLOWED), fix: "see `claudemesh install --help`" } }, written: [] });
   }, 30_000);
 
   test("accepts printable text, trimmed, and registers it as given", async () => {

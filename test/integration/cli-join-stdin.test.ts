@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
 
-test("join - and join without a link read the link from stdin; an empty stdin is a usage error", async () => {
+test("join - and join without a link read the link from stdin; an empty stdin or two names are usage errors", async () => {
   await using b = await startBroker();
   await using ids = identities(4);
   const [alice, bob, carol, dave] = ids.dirs as [string, string, string, string];
@@ -22,8 +22,19 @@ test("join - and join without a link read the link from stdin; an empty stdin is
   const empty = await cli(dave, ["join", "-", "--name", "dave"], { stdin: "" });
   expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("No invite link on stdin") });
 
+  // Two names that differ: one was silently taken. Refused before the link is read or used.
+  const link = await invite();
+  const twice = await cli(dave, ["join", "-", "--display-name", "alice2", "--name", "bob2"], { stdin: `${link}\n` });
+  expect({ code: twice.code, stdout: twice.stdout, stderr: twice.stderr }).toEqual({
+    code: 2,
+    stdout: "",
+    stderr: 'claudemesh: --display-name "alice2" and --name "bob2" both give your name (--name is its older spelling); give only one.\n  fix: see `claudemesh join --help`\n',
+  });
+  // The same name twice says one thing, and the invite is still unused.
+  ok(await cli(dave, ["join", "-", "--display-name", "dave", "--name", "dave"], { stdin: `${link}\n` }));
+
   const peers = ok(await cli(alice, ["peers", "--all", "--json"])).json();
-  expect(peers.peers.map((p: any) => p.displayName).sort()).toEqual(["alice", "bob", "carol"]);
+  expect(peers.peers.map((p: any) => p.displayName).sort()).toEqual(["alice", "bob", "carol", "dave"]);
 
   // The help recommends the stdin form.
   const help = await cli(dave, ["join", "--help"]);

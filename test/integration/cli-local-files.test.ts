@@ -53,7 +53,7 @@ describe("config.json that cannot be used", () => {
     }
     const { dir, config } = configWith(ids.root, "json", "{}");
     const json = await cli(dir, ["peers", "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `${config} is damaged or not a claudemesh config (no "version" field; expected 1).` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 5, json: { error: { code: "local_config", message: `${config} is damaged or not a claudemesh config (no "version" field; expected 1).`, fix: damagedFix(config).slice("  fix: ".length, -1) } } });
     // A newer claudemesh's file is the one case where upgrading is the fix.
     const newer = configWith(ids.root, "newer", '{"version": 2, "meshes": []}');
     const up = await cli(newer.dir, ["list"]);
@@ -93,8 +93,10 @@ describe("config.json that cannot be used", () => {
 describe("a config directory that is a file", () => {
   test("is called a file, for reading (not 'No meshes yet', exit 0) and for writing (not ENOTDIR)", async () => {
     await using ids = identities(0);
+    // Named by CLAUDEMESH_CONFIG_DIR (as cli() runs every command): the variable is what to change;
+    // moving the file was advised, whatever it was (`CLAUDEMESH_CONFIG_DIR=/etc/passwd`).
     const dir = join(ids.root, "not-a-dir");
-    const expected = { code: 5, stdout: "", stderr: `claudemesh: ${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.\n  fix: move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own\n` };
+    const expected = { code: 5, stdout: "", stderr: `claudemesh: CLAUDEMESH_CONFIG_DIR names ${dir}, a file, not a directory: claudemesh keeps its config and keys in a directory.\n  fix: set CLAUDEMESH_CONFIG_DIR to a directory of your own (unset, it is ~/.claudemesh)\n` };
     for (const mode of [0o600, 0o644]) {
       writeFileSync(dir, "notes\n", { mode });
       chmodSync(dir, mode);
@@ -104,6 +106,13 @@ describe("a config directory that is a file", () => {
       }
     }
     expect({ text: readFileSync(dir, "utf8"), siblings: readdirSync(ids.root) }).toEqual({ text: "notes\n", siblings: ["not-a-dir"] });
+    // The default ~/.claudemesh is claudemesh's own place: that file is moved aside.
+    const home = join(ids.root, "home");
+    const own = join(home, ".claudemesh");
+    mkdirSync(home);
+    writeFileSync(own, "notes\n");
+    const r = await cli(dir, ["list"], { env: { CLAUDEMESH_CONFIG_DIR: "", HOME: home } });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 5, stdout: "", stderr: `claudemesh: ${own} is a file, not a directory: claudemesh keeps its config and keys in a directory there.\n  fix: move it aside (mv ${own} ${own}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own\n` });
   }, 60_000);
 
   test("a config directory below a file names that file", async () => {

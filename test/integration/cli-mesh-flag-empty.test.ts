@@ -13,5 +13,5 @@ test("an empty --mesh is refused before anything is done, whatever the default m
     expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 2, stdout: "", stderr: `${line}  fix: see \`claudemesh ${args[0]} --help\`\n` });
   }
   const json = await cli(alice, ["peers", "--mesh", "", "--json"]);
-  expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: line.slice("claudemesh: ".length, -1) } } });
+  expect({ code: json.code, json: json.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: line.slice("claudemesh: ".length, -1), fix: "see `claudemesh peers --help`" } } });
 }, 60_000);

@@ -77,7 +77,7 @@ describe("cli moderation refusals", () => {
     const kick = await cli(alice, ["kick", "bob", "--reason", "x".repeat(MAX_REASON_LEN + 1), "--json"]);
     expect({ code: kick.code, json: kick.json() }).toEqual({
       code: 2,
-      json: { error: { code: "usage", message: `--reason is ${MAX_REASON_LEN + 1} characters; the limit is ${MAX_REASON_LEN}.` } },
+      json: { error: { code: "usage", message: `--reason is ${MAX_REASON_LEN + 1} characters; the limit is ${MAX_REASON_LEN}.`, fix: "see `claudemesh kick --help`" } },
     });
     expect(meshOf(alice).removed).toBeUndefined();
     ok(await cli(alice, ["send", "bob", "still here"]));

@@ -38,8 +38,13 @@ describe("several meshes", () => {
 
     const unknown = await cli(alice, ["peers"], { env: { CLAUDEMESH_MESH: "nope" } });
     expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: `claudemesh: No joined mesh "nope". Joined: ${slug}, other. CLAUDEMESH_MESH names it: change or unset it, or pass --mesh.\n` });
+    // whoami too (its --help says the default is $CLAUDEMESH_MESH; it listed every mesh, exit 0).
+    const whoami = await cli(alice, ["whoami"], { env: { CLAUDEMESH_MESH: "nope" } });
+    expect({ code: whoami.code, stdout: whoami.stdout, stderr: whoami.stderr }).toEqual({ code: 4, stdout: "", stderr: unknown.stderr });
+    expect(ok(await cli(alice, ["whoami", "--json"], { env: { CLAUDEMESH_MESH: "other" } })).json().identities.map((i: { mesh: string }) => i.mesh)).toEqual(["other"]);
+    expect(ok(await cli(alice, ["whoami", "--json"])).json().identities.map((i: { mesh: string }) => i.mesh)).toEqual([slug, "other"]);
     const both = await cli(alice, ["send", "other:bob", "hi", "--mesh", slug, "--json"]);
-    expect({ code: both.code, json: both.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `"other:bob" names mesh other but --mesh names ${slug}; give only one of them.` } } });
+    expect({ code: both.code, json: both.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: `"other:bob" names mesh other but --mesh names ${slug}; give only one of them.`, fix: "see `claudemesh send --help`" } } });
   }, 60_000);
 });
 

@@ -3,14 +3,14 @@
 // again"), exits 6 (unavailable), and the key saved for a retry is removed. A key an earlier attempt
 // saved is kept: that attempt may have reached the broker (cli-lost-answers.test.ts).
 import { describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliTeam, identities, ok } from "../helpers/cli.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 import { encodeInvite, parseInvite } from "../../src/client/invite-link.ts";
 
 /** The pending enrolments (src/client/local/pending-enrolments.ts) left in a config dir. */
-const pendingIn = (dir: string) => (readdirSync(dir).includes("pending") ? readdirSync(join(dir, "pending")) : []);
+const pendingIn = (dir: string) => (existsSync(join(dir, "pending")) ? readdirSync(join(dir, "pending")) : []);
 
 /** http://127.0.0.1:<port> where nothing listens: a port just given by the OS, then closed. */
 async function deadBroker(): Promise<string> {
@@ -39,6 +39,22 @@ describe("join and new when the broker cannot be reached", () => {
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr, pending: pendingIn(bob) }).toEqual({ code: 6, stdout: "", stderr: `claudemesh: ${notSent(dead)}\n`, pending: [] });
     const json = await cli(bob, ["join", link, "--display-name", "bob", "--json"]);
     expect({ code: json.code, json: json.json(), pending: pendingIn(bob) }).toEqual({ code: 6, json: { error: { code: "unavailable", message: notSent(dead) } }, pending: [] });
+  }, 60_000);
+
+  test("join: a link whose broker URL cannot be used is refused before a key is made (none left behind)", async () => {
+    await using team = await cliTeam(["alice"]);
+    await using ids = identities(1);
+    const [bob] = ids.dirs as [string];
+    // A broker page for its base URL: refused without contacting anyone (broker-url.ts).
+    const page = `${team.b.url}/health`;
+    const link = linkTo(ok(await cli(team.dirs[0], ["invite", "--json"])).json().link, page);
+    const r = await cli(bob, ["join", link, "--display-name", "bob"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr, pending: pendingIn(bob) }).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `claudemesh: "${page}" is the address of the broker's /health route, not of the broker: give its base URL, ${team.b.url}.\n`,
+      pending: [],
+    });
   }, 60_000);
 
   test("new: nothing was sent, exit 6, no pending enrolment left", async () => {

@@ -1,5 +1,5 @@
 // The sending tools refuse the mistakes the CLI refuses, in words a model can act on (it has no
-// terminal and no join tool): sending to itself, a message of only whitespace, a topic its member
+// terminal and no join tool): sending to itself, a message of only whitespace, a blank peer name, a topic its member
 // has not joined, a "slug:" prefix that names no mesh of the session; and once the session's
 // SessionEnd hook has taken it off its meshes, the tools say this session left, not that the
 // broker closed the connection.
@@ -19,6 +19,9 @@ test("mesh_send refuses itself, blank text, an unjoined topic and an unknown mes
   expect(await send("bob", " \n\t ")).toEqual({ isError: true, text: "invalid_argument: Nothing to send: the message is empty or only whitespace. Give the text to send." });
   expect(await a.call("mesh_ask", { to: "bob", question: "   " })).toMatchObject({ isError: true, text: expect.stringContaining("Nothing to send") });
   expect(await send("#deploys")).toEqual({ isError: true, text: "forbidden: This member has not joined #deploys, and no tool joins topics: ask the user to run `claudemesh topic join deploys` in a terminal, then send again." });
+  // An empty name was a prefix of every name; blank, or nothing after the mesh prefix, is refused.
+  const empty = (spaces: boolean) => ({ isError: true, text: `invalid_argument: No peer named: the target is empty${spaces ? " (only spaces)" : ""}. Give a peer's name or a public-key prefix (≥ 6 hex), after the "mesh:" prefix if you use one.` });
+  expect([await send(" "), await send(`${team.mesh.slug}:`), await a.call("mesh_ask", { to: `${team.mesh.slug}: `, question: "q" })]).toEqual([empty(true), empty(false), empty(true)]);
   expect(await send("other:bob")).toEqual({ isError: true, text: `not_found: No peer matches "other:bob", and "other" is not a mesh this session is in (it is in: ${team.mesh.slug}). The part before ":" names the mesh, as in ${team.mesh.slug}:bob.` });
   // None of them reached bob.
   expect(ok(await cli(bob, ["inbox"])).stdout.trim()).toBe("No new messages.");

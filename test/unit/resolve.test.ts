@@ -62,6 +62,13 @@ describe("resolveTarget", () => {
     expect(() => resolveTarget("#Bad Topic", peers)).toThrow("not a valid topic or group name");
   });
 
+  test("an empty or blank name is refused, never read as a prefix of every name (it named the only other member)", () => {
+    const me = peer("me", "e1".repeat(32));
+    for (const input of ["", " ", "\t"]) {
+      expect(() => resolveTarget(input, [me, bob1], me.pubkey)).toThrow(expect.objectContaining({ code: "invalid_argument", message: expect.stringContaining("No peer named: the target is empty") }));
+    }
+  });
+
   // docs/claude-code.md: a session that ended, or the leftover of a `claude mcp list` health check,
   // keeps its name on the roster while offline; it must not make the live session's name ambiguous.
   describe("one online match among offline ones", () => {

@@ -73,15 +73,18 @@ function clashWarning(clash: readonly MemberInfo[], mesh: { name: string; slug: 
 
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const { name: displayName, guessed } = displayNameFrom(args["display-name"] ?? args.name, processEnv());
+    const [flag, older] = [args["display-name"], args.name];
+    if (flag !== undefined && older !== undefined && flag !== older) throw new UsageError(`--display-name "${flag}" and --name "${older}" both give your name (--name is its older spelling); give only one.`);
+    const { name: displayName, guessed } = displayNameFrom(flag ?? older, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
     if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug} --yes) to join with a new identity.`);
     const timeoutMs = ctx.timeoutMs();
+    // Before a key is saved: a broker URL refused here would leave one no request ever carried.
+    const base = httpBase(invite.broker);
     // Saved before the claim: a retry after a lost answer claims with the same key.
     const request = `join ${invite.invite}`;
     const enrolment = pendingEnrolment(ctx.env.configDir, request);
     const { keys } = enrolment;
-    const base = httpBase(invite.broker);
     const r = await ctx.out
       .wait("enrolling", claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }, timeoutMs))
       .catch((err: unknown) => {

@@ -1,7 +1,8 @@
 // ~/.claudemesh/config.json: the joined meshes, each with its broker, this member's identity
 // keypair and the mesh keys by epoch. Versioned; validated on read; written atomically, 0600.
 import { brokerBase } from "../broker-url.ts";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { homedir } from "node:os";
 import { MeshError } from "../../protocol/errors.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
@@ -119,14 +120,22 @@ function withSchemeOnBroker(entry: MeshEntry): MeshEntry {
  *  or file others can read, one that is not what it should be (a file for the directory, a
  *  directory for the file), cannot be read, or is damaged (as parseConfig). */
 export function loadConfig(dir: string): LocalConfig {
-  const inTheWay = `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`;
   const st = statIfAny(dir, { what: "the claudemesh config directory", fix: { ENOTDIR: "set CLAUDEMESH_CONFIG_DIR to a directory of your own" } });
   if (st === null) return { version: CONFIG_VERSION, meshes: [] };
-  if (!st.isDirectory()) throw new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, inTheWay);
+  if (!st.isDirectory()) throw configDirIsFile(dir);
   assertPrivate(dir, st);
   const source = configFileSource(dir);
   const read = readPrivateJson(configPath(dir), { what: "the claudemesh config", damaged: notJson(source) });
   return read === null ? { version: CONFIG_VERSION, meshes: [] } : checkConfig(read.value, source);
+}
+
+/** A file where the config directory belongs. Only ~/.claudemesh (the default of configDirOf in
+ *  src/config/client.ts, which this module may not import) is to be moved aside: any other
+ *  directory came from CLAUDEMESH_CONFIG_DIR, so the file is one the user named, maybe not theirs
+ *  to move (`CLAUDEMESH_CONFIG_DIR=/etc/passwd`); the variable is what to change. */
+function configDirIsFile(dir: string): LocalFileError {
+  if (resolve(dir) === join(homedir(), ".claudemesh")) return new LocalFileError(`${dir} is a file, not a directory: claudemesh keeps its config and keys in a directory there.`, `move it aside (mv ${dir} ${dir}.aside), or set CLAUDEMESH_CONFIG_DIR to a directory of your own`);
+  return new LocalFileError(`CLAUDEMESH_CONFIG_DIR names ${dir}, a file, not a directory: claudemesh keeps its config and keys in a directory.`, "set CLAUDEMESH_CONFIG_DIR to a directory of your own (unset, it is ~/.claudemesh)");
 }
 
 /** The config as config.json holds it. */
