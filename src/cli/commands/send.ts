@@ -46,18 +46,15 @@ async function messageFromStdin(example: string): Promise<string> {
 
 type SendArgs = CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] };
 
-/** `stdinExample`: the command the empty-stdin hint shows (`topic post` shows itself). `targetOf`
- *  works out the target inside the command, so that its refusal is reported as any other error
- *  (`topic post` checks its topic name there). */
-export async function sendText(args: SendArgs, stdinExample = "git diff | claudemesh send bob -", targetOf: () => string = () => args.to): Promise<void> {
+/** `stdinExample`: the command the empty-stdin hint shows (`topic post` shows itself). */
+export async function sendText(args: SendArgs, stdinExample = "git diff | claudemesh send bob -"): Promise<void> {
   await command(args, async (ctx) => {
-    const named = targetOf();
     const words = restText(args, 1, args.message);
     if (!words.trim()) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
     const clientMessageId = args["client-message-id"];
     if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
-    const { mesh, target: to } = meshOfTarget(ctx.config(), named, args.mesh, ctx.env.mesh);
+    const { mesh, target: to } = meshOfTarget(ctx.config(), args.to, args.mesh, ctx.env.mesh);
     const session = sessionFor(ctx, mesh);
     let client = await ctx.connect(mesh);
     // Checked before the message is typed: a name, and the key it stands for (MeshSession.vouchFor).

@@ -116,6 +116,6 @@ export async function history(args: CommonArgs & { name: string; after?: string;
 }
 
 export async function post(args: CommonArgs & { name: string; message: string; priority?: string }): Promise<void> {
-  const topic = args.name.replace(/^#/, "");
-  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`, () => `#${name(args.name)}`);
+  const topic = name(args.name); // refused before the command runs: reported by lazy.ts
+  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`);
 }
