@@ -148,6 +148,11 @@ export class MeshLink {
     return this.entry.slug;
   }
 
+  /** The mesh's id: what tells two joined meshes apart (their slugs may be the same, on two brokers). */
+  get meshId(): string {
+    return this.entry.meshId;
+  }
+
   /** Connects, retrying with backoff until the broker answers (the tools report the state
    *  meanwhile); settles when connected, or when the broker refuses for good (logged). Only the
    *  first call connects; later ones return its promise. */

@@ -145,7 +145,7 @@ export class Meshes {
    *  remembers them for replies. */
   markSeen(messages: readonly Pending[], by: ShownBy): void {
     for (const m of messages) {
-      const link = this.links.find((l) => l.slug === m.mesh);
+      const link = this.linkOf(m);
       if (!link) continue;
       link.markSeen([m.messageId]);
       this.remember(link, m, by);
@@ -174,8 +174,13 @@ export class Meshes {
    *  Stop hook, which injects the unread message itself. A notice that only says more messages
    *  wait names none, and makes none replyable. */
   pushed(m: Pending): void {
-    const link = this.links.find((l) => l.slug === m.mesh);
+    const link = this.linkOf(m);
     if (link && m.kind !== "system") link.memory.rememberSender(m);
+  }
+
+  /** The link a message came through: by its mesh id, since two joined meshes may share a slug. */
+  private linkOf(m: Pending): MeshLink | undefined {
+    return this.links.find((l) => l.meshId === m.meshId);
   }
 
   /** The mesh and sender of a message this session was shown, as its mesh remembers it (also
