@@ -10,7 +10,8 @@ import type { Delivered } from "../client/mesh-session.ts";
 import { oneLine, quoted, sanitize } from "../client/untrusted-text.ts";
 import { fitInBudget } from "./text-budget.ts";
 
-/** Most characters of one body in a channel push or a hook injection. */
+/** Most characters of one body in a channel push or a hook injection, counted as shown: quoted,
+ *  "> " before each of its lines. */
 export const PREVIEW_BODY_CHARS = 4000;
 /** Claude Code drops additionalContext over 10,000 characters; stay well under. */
 export const MAX_INJECTION_CHARS = 8000;
@@ -22,8 +23,23 @@ export const MAX_TOOL_TEXT_CHARS = 50_000;
 type Framable = Delivered & { mesh: string; ask?: boolean };
 
 
+/** How many leading characters of a (sanitized) body a preview shows: as many as, quoted, fit in
+ *  PREVIEW_BODY_CHARS. Counting the body alone let a body of short lines (3,992 characters, most
+ *  of them line breaks) frame to 12,000 and a hook inject more than Claude Code takes. */
+function previewLength(body: string): number {
+  let shown = 2; // the first line's "> "
+  for (let i = 0; i < body.length; i++) {
+    shown += body.charCodeAt(i) === 10 ? 3 : 1;
+    if (shown > PREVIEW_BODY_CHARS) return i;
+  }
+  return body.length;
+}
+
 /** True if a preview of this message would cut its body. */
-export const cutInPreview = (m: Pick<Delivered, "body">): boolean => sanitize(m.body).length > PREVIEW_BODY_CHARS;
+export const cutInPreview = (m: Pick<Delivered, "body">): boolean => {
+  const body = sanitize(m.body);
+  return previewLength(body) < body.length;
+};
 
 /** A message older than this says when it was sent: it waited (for a session that started later,
  *  behind a dnd, on a link that was down), and what it asks may be stale. */
@@ -64,11 +80,11 @@ function senderKeys(from: Delivered["from"]): string {
 
 const quoteLines = (text: string) => text.replace(/^/gm, "> ");
 
-/** A sanitized body with every line quoted; a preview cut at PREVIEW_BODY_CHARS says so after it. */
+/** A sanitized body with every line quoted; a preview cut by previewLength says so after it. */
 function quote(body: string, size: "whole" | "preview"): string {
-  const cut = size === "preview" && body.length > PREVIEW_BODY_CHARS;
-  const quotedBody = quoteLines(cut ? `${body.slice(0, PREVIEW_BODY_CHARS)}…` : body);
-  return cut ? `${quotedBody}\n[Only the first ${PREVIEW_BODY_CHARS} of ${body.length} characters are shown here. The message stays unread: call mesh_inbox to read it whole.]` : quotedBody;
+  const keep = size === "preview" ? previewLength(body) : body.length;
+  if (keep === body.length) return quoteLines(body);
+  return `${quoteLines(`${body.slice(0, keep)}…`)}\n[Only the first ${keep} of ${body.length} characters are shown here. The message stays unread: call mesh_inbox to read it whole.]`;
 }
 
 /** Channel meta: string values only, keys of letters, digits and underscores. */

@@ -2,7 +2,7 @@
 // messages as fit one tool result but always at least one; a hook gets previews, and reports which
 // messages it showed whole (read) and which cut short (still unread).
 import { describe, expect, test } from "bun:test";
-import { MAX_TOOL_TEXT_CHARS, PREVIEW_BODY_CHARS, SAY_AGE_AFTER_MS, channelMeta, frameBatch, frameMessage, frameInbox, sentAgo } from "../../src/mcp/framing.ts";
+import { MAX_INJECTION_CHARS, MAX_TOOL_TEXT_CHARS, PREVIEW_BODY_CHARS, SAY_AGE_AFTER_MS, channelMeta, frameBatch, frameMessage, frameInbox, sentAgo } from "../../src/mcp/framing.ts";
 import { oneLine, quoted, sanitize } from "../../src/client/untrusted-text.ts";
 import type { Pending } from "../../src/mcp/mesh-link.ts";
 
@@ -12,12 +12,26 @@ const msg = (id: string, body: string): Pending => ({
 });
 
 describe("framing", () => {
-  test("whole keeps every character; preview cuts at PREVIEW_BODY_CHARS and says so", () => {
+  test("whole keeps every character; preview cuts at PREVIEW_BODY_CHARS as quoted and says so", () => {
     const long = msg("long-0001", "y".repeat(PREVIEW_BODY_CHARS) + "TAIL");
     expect(frameMessage(long, "whole")).toContain(`\n> ${"y".repeat(PREVIEW_BODY_CHARS)}TAIL\nReply with mesh_reply`);
     const preview = frameMessage(long, "preview");
     expect(preview).not.toContain("TAIL");
-    expect(preview).toContain(`Only the first ${PREVIEW_BODY_CHARS} of ${PREVIEW_BODY_CHARS + 4} characters are shown here. The message stays unread: call mesh_inbox to read it whole.`);
+    // One line: its "> " counts, so 2 characters fewer of it are shown.
+    expect(preview).toContain(`\n> ${"y".repeat(PREVIEW_BODY_CHARS - 2)}…\n[Only the first ${PREVIEW_BODY_CHARS - 2} of ${PREVIEW_BODY_CHARS + 4} characters are shown here. The message stays unread: call mesh_inbox to read it whole.]`);
+    expect(frameMessage(msg("fits-0001", "y".repeat(PREVIEW_BODY_CHARS - 2)), "preview")).not.toContain("Only the first");
+  });
+
+  test("a preview counts the quoting: a body of short lines stays within PREVIEW_BODY_CHARS as shown", () => {
+    // 3,992 characters, most of them line breaks: quoted, ~12,000 (the review's injection over 10,000).
+    const lines = msg("lines-001", `x${"\n".repeat(3990)}y`);
+    const quotedBody = (text: string) => text.split("\n").filter((l) => l.startsWith(">")).join("\n");
+    const preview = frameMessage(lines, "preview");
+    expect(quotedBody(preview).length).toBeLessThanOrEqual(PREVIEW_BODY_CHARS);
+    expect(preview).toContain("The message stays unread");
+    const batch = frameBatch([lines, msg("short-001", "hi")]);
+    expect(batch.text.length).toBeLessThanOrEqual(MAX_INJECTION_CHARS);
+    expect({ ids: batch.ids, previewed: batch.previewed }).toEqual({ ids: ["short-001"], previewed: ["lines-001"] });
   });
 
   test("a broker notice is framed as the broker's, never as a peer's message to answer", () => {
