@@ -1,15 +1,20 @@
 // Text that a peer controls (message bodies, display names, summaries, cwd, host names), made fit
 // to put in front of a model or a person. Removed: terminal escape sequences, control characters
-// but newline and tab (C0, DEL and C1), bidirectional marks, overrides and isolates,
-// and zero-width characters; Unicode line breaks become newlines. Text imitating the tags that
+// but newline and tab (C0, DEL and C1), bidirectional marks, overrides and isolates, and every
+// default-ignorable code point (zero-width characters, variation selectors, the tag block, …);
+// Unicode line breaks become newlines. Text imitating the tags that
 // Claude Code and the model use around context (<system-reminder>, <channel>, <function_results>,
 // <command-name>, …, with ASCII or full-width brackets) is defused: its "<" becomes "‹".
 
 /** A terminal escape sequence whole (CSI, or ESC and one character), so none of it is left. */
 const ESCAPES = /\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g;
 const LINE_BREAKS = /[\u0085\u2028\u2029]/g;
-const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
-const TAG_NAMES = "channel|system[\\w-]*|user[\\w-]*|human|assistant|function[\\w-]*|antml[\\w:-]*|command[\\w-]*|local-command[\\w-]*|tool[\\w-]*|invoke|parameter|thinking";
+/** Controls, bidi controls, and every default-ignorable code point: zero-width and joiner
+ *  characters, soft hyphen, combining grapheme joiner, variation selectors, Hangul fillers, and the
+ *  tag block (U+E0000–E007F: text a model reads that no one sees, "ASCII smuggling"). One of these
+ *  between "<" and a tag name also kept the tag from being defused. */
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\p{Default_Ignorable_Code_Point}/gu;
+const TAG_NAMES = "channel|system[\\w-]*|user[\\w-]*|human|assistant|function[\\w-]*|antml[\\w:-]*|command[\\w-]*|local-command[\\w-]*|bash[\\w-]*|tool[\\w-]*|invoke|parameter|thinking";
 const TAGS = new RegExp(`[<\\uff1c\\ufe64](\\s*\\/?\\s*)(${TAG_NAMES})`, "gi");
 
 /** Without terminal escape sequences and invisible characters (those of `sanitize`); newlines and
