@@ -19,6 +19,14 @@ export const MAX_LABEL_LEN = 32;
  *  overrides and isolates, zero-width ones), lone surrogates, line and paragraph separators. */
 const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
+/** The label a session takes when none was given: its project directory's name, without what a
+ *  label may not hold and cut to MAX_LABEL_LEN, or "session" when nothing is left. A directory
+ *  named with a tab in it made every session hello of the server malformed (refused for good). */
+export function defaultSessionLabel(dirName: string): string {
+  const cleaned = dirName.replace(new RegExp(NOT_PRINTABLE.source, "gu"), "").trim().slice(0, MAX_LABEL_LEN).trim();
+  return cleaned || "session";
+}
+
 /** A label given with `install --label`, trimmed: 1–MAX_LABEL_LEN characters of printable text.
  *  It is written into Claude Code's MCP config and shown to every peer after the display name, so
  *  anything else is a UsageError naming what is allowed (and the first character refused). */

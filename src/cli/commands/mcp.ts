@@ -5,6 +5,7 @@ import { clientEnv, processEnv } from "../../config/client.ts";
 import { jsonLog } from "../../log/log.ts";
 import { parentProcessId } from "../../mcp/ipc.ts";
 import { reportError } from "../output.ts";
+import { checkSessionLabel, defaultSessionLabel } from "../display-name.ts";
 
 export async function run(args: { label?: string }): Promise<void> {
   const env = clientEnv(processEnv());
@@ -23,7 +24,8 @@ export async function run(args: { label?: string }): Promise<void> {
     // (docs/claude-code.md).
     claudeSessionId: env.claudeSessionId ?? parentProcessId(),
     connectGraceMs: env.claudeSessionId === null ? CONNECT_GRACE_MS : SESSION_CONNECT_GRACE_MS,
-    label: args.label || basename(cwd) || "session",
+    // Given (by install, or a hand-edited registration): checked as install checks it.
+    label: args.label ? checkSessionLabel(args.label) : defaultSessionLabel(basename(cwd)),
     cwd,
     hostname: hostname(),
     log,
