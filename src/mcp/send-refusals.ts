@@ -4,13 +4,14 @@
 import { MeshError } from "../protocol/errors.ts";
 import { resolveTarget } from "../client/resolve.ts";
 import { Slug } from "../protocol/fields.ts";
-import { quoted } from "../client/untrusted-text.ts";
+import { quoted, stripInvisible } from "../client/untrusted-text.ts";
 import { refusedAsNotJoined } from "../client/not-joined.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 
-/** Refuses a message of only whitespace (the CLI's "Nothing to send"). */
+/** Refuses a message of only whitespace (the CLI's "Nothing to send"), or of only characters that
+ *  every reader's display removes (zero-width ones, escapes): it would reach them as an empty line. */
 export function nonBlank(text: string): void {
-  if (!text.trim()) throw new MeshError("invalid_argument", "Nothing to send: the message is empty or only whitespace. Give the text to send.");
+  if (!stripInvisible(text).trim()) throw new MeshError("invalid_argument", "Nothing to send: the message is empty or only whitespace. Give the text to send.");
 }
 
 /** `err` (resolveTarget's "No peer matches" over the other peers) said again as "that is you"

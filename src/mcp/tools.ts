@@ -93,6 +93,8 @@ const SHOWN_BY_TEXT: Record<ShownBy, string> = {
  *  text again (a message goes to one place; mesh_reply still answers it by id). */
 const alreadyShown = (name: string, questionId: string, { messageId, fromName, by }: ShownReply) =>
   `${name} already replied (message id ${messageId} from ${quoted(fromName, 80)}, answering question id ${questionId}): ${by ? SHOWN_BY_TEXT[by] : "it was already shown to you"} earlier in this session; it is not repeated here.`;
+/** A message id as mesh_inbox and the channel show it. */
+const MessageId = z.string().regex(ID_RE, "a message id as mesh_inbox shows it (8–64 of A-Z a-z 0-9 _ -)");
 const RetryId = z.string().regex(ID_RE).optional().describe("only to retry a call that failed without confirmation: the client_message_id its error gave");
 const retryOpt = (id: string | undefined) => (id ? { clientMessageId: id } : {});
 
@@ -103,7 +105,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_send",
       description: "Send an end-to-end encrypted message to a peer on the mesh, a #topic, an @group or everyone (*). Returns once the broker stored it.",
-      inputSchema: { to: Target, message: Body, priority: Priority.optional().describe(`now interrupts busy peers; next waits until they are idle; low likewise; ${REPLY_PRIORITY}`), reply_to: z.string().max(64).optional().describe("message id this answers"), client_message_id: RetryId },
+      inputSchema: { to: Target, message: Body, priority: Priority.optional().describe(`now interrupts busy peers; next waits until they are idle; low likewise; ${REPLY_PRIORITY}`), reply_to: MessageId.optional().describe("message id this answers"), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
           nonBlank(a.message);
@@ -214,7 +216,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_reply",
       description: "Reply to a message you received, by its message id (answers a peer's mesh_ask).",
-      inputSchema: { message_id: z.string().min(1).max(64), message: Body, priority: Priority.optional().describe(REPLY_PRIORITY), client_message_id: RetryId },
+      inputSchema: { message_id: MessageId, message: Body, priority: Priority.optional().describe(REPLY_PRIORITY), client_message_id: RetryId },
       handler: (a) =>
         guarded(async () => {
           nonBlank(a.message);

@@ -157,7 +157,8 @@ describe("claudemesh mcp", () => {
     expect((await a.call("mesh_send", { to: "bob", message: body })).isError).toBe(false);
 
     const n = await bb.waitNotification((x) => x.content.includes("line 0000 of the report"));
-    expect(n.content).toContain("Only the first 4000 of 20000 characters are shown here. The message stays unread: call mesh_inbox to read it whole.");
+    // 3,702 of its characters: 4,000 as shown, with "> " before each of its lines.
+    expect(n.content).toContain("Only the first 3702 of 20000 characters are shown here. The message stays unread: call mesh_inbox to read it whole.");
     expect(n.content).not.toContain("THE END.");
     // A hook shows the same preview once, and leaves the message unread for the tool.
     const first = await hook(bob, "user-prompt-submit", "sess-bob-7");
