@@ -1,6 +1,7 @@
 // Glue between a joined mesh in the local config and a MeshSession: keys that arrive are saved,
 // read messages are logged, the replay memory persists between runs.
 import { MeshSession, type Delivered, type Opened } from "../client/mesh-session.ts";
+import { senderDoubt } from "../client/sender-doubt.ts";
 import { addMeshKeys, type MeshEntry } from "../client/local/config-file.ts";
 import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
 import type { BrokerClient } from "../client/client.ts";
@@ -37,6 +38,8 @@ export type Batch = ReadResult & {
 };
 
 /** Opens a batch of pushes without recording any as seen: recordRead does, for what was shown.
+ *  The caller has run `session.learnSenders` over them, so a direct message from a member key not
+ *  enrolled by the owner's signatures opens marked `untraced`.
  *  Messages whose key epoch has not arrived yet are only counted (`waiting`): not acked, they wait
  *  for the keys. `seen`, shared by the batches of one read, drops a message repeated within it,
  *  which the replay memory does not know before it is recorded: the same messageId again without
@@ -52,7 +55,7 @@ export function openBatch(session: MeshSession, pushes: readonly MessagePushFram
     // Message ids hold no "|", so they cannot collide with the sender|id pairs in the same set.
     if (seen.has(m.messageId)) continue;
     seen.add(m.messageId);
-    const r: Opened = session.open(m, { record: false });
+    const r: Opened = session.open(m, { record: false, sendersRead: true });
     if (!r.ok) {
       if (r.reason === "unknown_epoch") b.waiting++;
       else drop(m.messageId, r.reason);
@@ -121,7 +124,8 @@ export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: nu
   // The key prefix proves who wrote it (the envelope's signature or box); the name is the
   // sender's choice and not unique (peerLabel). Broker notices come from no peer.
   const who = m.kind === "system" ? m.from.name : senderLabel(m.from);
-  return `${time} ${who}${where}${prio}: ${m.kind === "system" ? noticeText(m.body) : m.body}`;
+  const doubt = senderDoubt(m);
+  return `${time} ${who}${where}${prio}${doubt ? ` (${doubt})` : ""}: ${m.kind === "system" ? noticeText(m.body) : m.body}`;
 }
 
 /** A broker notice (docs/protocol.md §5.8) in words: its body is the notice as JSON, which a person

@@ -76,16 +76,39 @@ function removedByOwner(m: Listed, r: Readonly<Removals>): boolean {
   return a !== null && (r.invites.includes(a.inviteId) || r.keys.includes(a.issuerPubkey)) && !r.kept.includes(m.pubkey);
 }
 
+/** The list as a list of member records (it comes from the broker: anything else is ignored), and
+ *  `removals` without the owner's key (a record naming it, written by a kick of itself the broker
+ *  refused before that was checked, would shut out everyone it invites). */
+function cleaned(ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals>): [Listed[], Readonly<Removals>] {
+  const records = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
+  return [records, removals.keys.includes(ownerPubkey) ? { ...removals, keys: removals.keys.filter((k) => k !== ownerPubkey) } : removals];
+}
+
 /** Splits the broker's member list into the members the owner can vouch for (by key; the owner
  *  itself included) and the rest. Removed members are in neither: those the broker lists as
  *  removed, and those the owner's own record `removals` excludes. */
 export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): { vouched: Map<string, Listed>; unverified: Listed[] } {
-  // The list comes from the broker: anything that is not a member record is ignored.
-  members = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
-  // The owner cannot be removed: a record naming its key (written by a kick of itself the broker
-  // refused, before that was checked) would shut out everyone it invites.
-  if (removals.keys.includes(ownerPubkey)) removals = { ...removals, keys: removals.keys.filter((k) => k !== ownerPubkey) };
+  [members, removals] = cleaned(ownerPubkey, members, removals);
   const active = members.filter((m) => m.revokedAt === null && !removedByOwner(m, removals));
+  const roles = enrolledRoles(meshId, ownerPubkey, members, removals);
+  const vouched = new Map(active.filter((m) => roles.has(m.pubkey)).map((m) => [m.pubkey, m]));
+  return { vouched, unverified: active.filter((m) => !roles.has(m.pubkey)) };
+}
+
+/** The member keys whose enrolment traces to the owner's signatures, the owner's included: the keys
+ *  a direct message may come from (MeshSession.learnSenders). A member the broker lists as removed
+ *  keeps its key here (what it sent before the removal is still its own, and the broker's list is
+ *  no proof either way); one the owner's own record removed does not. */
+export function enrolledKeys(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): Set<string> {
+  [members, removals] = cleaned(ownerPubkey, members, removals);
+  const keys = new Set(enrolledRoles(meshId, ownerPubkey, members, removals).keys());
+  for (const k of removals.keys) keys.delete(k);
+  return keys;
+}
+
+/** The role of each key whose enrolment traces to the owner: the owner, then each member an owner
+ *  or traced admin invited, as its admission evidence proves (`members` and `removals` cleaned). */
+function enrolledRoles(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals>): Map<string, MemberInfo["role"]> {
   const roles = new Map<string, MemberInfo["role"]>([[ownerPubkey, "owner"]]);
   // Admins vouch for the members they invited: repeat until nothing new is vouched for. A member is
   // checked once, when its issuer is vouched for (its role never changes after), so a long forged
@@ -105,8 +128,7 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
       }
     }
   }
-  const vouched = new Map(active.filter((m) => roles.has(m.pubkey)).map((m) => [m.pubkey, m]));
-  return { vouched, unverified: active.filter((m) => !roles.has(m.pubkey)) };
+  return roles;
 }
 
 /** Why a direct message to `key` might be read by someone the sender cannot vouch for, or null

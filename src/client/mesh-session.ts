@@ -12,7 +12,7 @@ import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
-import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
+import { enrolledKeys, recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
 import { keyGapRefusal } from "./key-gap.ts";
 import { routeMatchesTarget, sealedTopic } from "./push-route.ts";
 
@@ -46,7 +46,12 @@ export type Delivered = {
   body: string;
   /** The sender asked a question and waits for a reply (replyTo = this messageId). */
   ask: boolean;
+  /** A direct message whose sender's member key the member list does not trace to the owner's
+   *  signatures: a member enrolled before brokers kept admission evidence, or a key the broker
+   *  (which can box to anyone) made up under that name. Shown with that said (sender-doubt.ts). */
+  untraced?: true;
 };
+
 
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
@@ -55,9 +60,11 @@ export type Control = "keys" | "key_request";
  *  a modified broker: not a repeat (an honest redelivery after a lost ack as often as not), not one
  *  sealed under a key epoch still to come, not keys from an owner session read after its
  *  attestation expired (stale, and asked for again). */
-export const failedVerification = (reason: string): boolean => reason !== "replayed" && reason !== "unknown_epoch" && reason !== "keys_stale";
+export const failedVerification = (reason: string): boolean => reason !== "replayed" && reason !== "unknown_epoch" && reason !== "keys_stale" && reason !== "unknown_sender";
 
-export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused" | "keys_stale" | "forged_notice"; messageId: string };
+/** Why a push was not opened. `unknown_sender`: a direct message from a member key not known to be
+ *  enrolled yet: read the member list (learnSenders), then open it again with `sendersRead`. */
+export type Opened = { ok: true; message: Delivered; control: Control | null } | { ok: false; reason: OpenFailure | "replayed" | "keys_refused" | "keys_stale" | "forged_notice" | "unknown_sender"; messageId: string };
 
 export type Identity = {
   meshId: string;
@@ -202,11 +209,35 @@ export class MeshSession {
     for (const k of keys) this.vouched.add(k);
   }
 
+  /** Member keys a direct message may come from, as the last member list read traced them
+   *  (admission.ts enrolledKeys); the owner's and this member's own are always. */
+  private senders = new Set<string>();
+
+  /** Whether `m` is a direct message whose sender's member key is not known to be enrolled. Only a
+   *  direct message needs it: anyone can box one to this key, while a post to a topic, a group or
+   *  everyone is sealed with the mesh key, which only members hold. */
+  private unknownSender(m: MessagePushFrame): boolean {
+    const key = m.from.memberPubkey;
+    return m.kind === "direct" && key !== this.id.ownerPubkey && key !== this.id.memberPubkey && !this.senders.has(key);
+  }
+
+  /** Reads the broker's member list when a direct message among `pushes` comes from a member key not
+   *  known to be enrolled (one request; none otherwise), so that open() can tell. The list is the
+   *  broker's, but only an enrolment signed back to the owner counts, as for sending (vouchFor). */
+  async learnSenders(client: BrokerClient, pushes: readonly MessagePushFrame[]): Promise<void> {
+    if (!pushes.some((m) => this.unknownSender(m))) return;
+    const { members } = await client.request("member_list", {});
+    this.senders = enrolledKeys(this.id.meshId, this.id.ownerPubkey, members, this.removals());
+  }
+
   /** Opens a push. A direct message may be addressed to this identity's key or (for a session)
-   *  to its member key. A repeat of a message already recorded as seen is refused (`replayed`).
-   *  With `record: false` the message is not recorded yet: call `recordSeen` once it was really
-   *  shown, so a message opened but never seen is not mistaken for a replay when redelivered. */
-  open(m: MessagePushFrame, opts: { record?: boolean } = {}): Opened {
+   *  to its member key. One from a member key not known to be enrolled by the owner's signatures
+   *  (nor a session attested by one) is `unknown_sender` until learnSenders ran after it arrived
+   *  (`sendersRead`); then it opens marked `untraced` if the list does not trace it either. A
+   *  repeat of a message already recorded as seen is refused (`replayed`). With `record: false` the message is not recorded yet: call `recordSeen` once it
+   *  was really shown, so a message opened but never seen is not mistaken for a replay when
+   *  redelivered. */
+  open(m: MessagePushFrame, opts: { record?: boolean; sendersRead?: boolean } = {}): Opened {
     const record = opts.record ?? true;
     if (m.kind === "system") {
       // A broker notice has no envelope and no signature: it is taken only under the broker's own
@@ -232,6 +263,11 @@ export class MeshSession {
     );
     if (!r.ok) return { ok: false, reason: r.reason, messageId: m.messageId };
     if (!routeMatchesTarget(m)) return { ok: false, reason: "context_mismatch", messageId: m.messageId };
+    // Boxed by its sender key, which a session's attestation ties to its member key (openEnvelope):
+    // what is left is whether that member key was enrolled. Marked, not refused: members enrolled
+    // before brokers kept admission evidence cannot be traced either, and their words are theirs.
+    const untraced = this.unknownSender(m);
+    if (untraced && !opts.sendersRead) return { ok: false, reason: "unknown_sender", messageId: m.messageId };
     if (this.repeated(r.inner.from, r.inner.id, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
     // Keys from anyone but the owner (or malformed) are dropped, never shown as a message; keys
@@ -240,7 +276,7 @@ export class MeshSession {
     if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
     // The question answered is the sender's word only: a replyTo the push alone carries would let
     // the broker make any message the answer to a waiting mesh_ask (protocol.md §11.1).
-    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? null, ask: r.inner.kind === "ask" } };
+    return { ok: true, control, message: { ...this.delivered(m, r.inner.body), clientMessageId: r.inner.id, replyTo: r.inner.replyTo ?? null, ask: r.inner.kind === "ask", ...(untraced ? { untraced: true as const } : {}) } };
   }
 
   /** True for a (sender, id) pair already seen; with `record`, a new pair is remembered. */

@@ -41,6 +41,16 @@ export class ReplayGuard {
     return true;
   }
 
+  /** Records every pair `other` holds (of the same mesh), oldest first, as if checked here. */
+  absorb(other: ReplayGuard): void {
+    if (other.meshId !== this.meshId) throw new TypeError("replay guard of another mesh");
+    for (const pair of other.#seen) {
+      this.#seen.delete(pair);
+      this.#seen.add(pair);
+      if (this.#seen.size > this.#max) this.#seen.delete(this.#seen.values().next().value!);
+    }
+  }
+
   /** True if the pair was seen, without recording it. */
   has(sender: string, id: string): boolean {
     return this.#seen.has(`${sender}|${id}`);

@@ -40,6 +40,10 @@ export class Incoming {
    *  may come after them), by message id. The broker counts them as pushed to this connection, so
    *  they are kept and opened once keys arrive, not left unread until the next reconnect. */
   private readonly sealed = new Map<string, MessagePushFrame>();
+  /** Direct messages from a member key not known to be enrolled, waiting for the member list
+   *  (MeshSession.learnSenders), oldest first; whether each rings when opened. */
+  private readonly unplaced = new Map<string, { m: MessagePushFrame; ring: boolean }>();
+  private learning: Promise<void> | null = null;
   /** Pushes received since start (MeshLink.ready waits for the first of an announced backlog). */
   arrived = 0;
   /** Pushes dropped because they failed verification (failedVerification), since start. A repeat
@@ -50,9 +54,10 @@ export class Incoming {
 
   constructor(private readonly d: IncomingDeps) {}
 
-  /** How many messages this session holds unread (pending or still sealed). */
+  /** How many messages this session holds unread (pending, still sealed, or waiting for the
+   *  member list). */
   get held(): number {
-    return this.pending.size + this.sealed.size;
+    return this.pending.size + this.sealed.size + this.unplaced.size;
   }
 
   /** Whether it holds unread a message addressed to `key` alone (a direct message to this
@@ -62,17 +67,23 @@ export class Incoming {
     return false;
   }
 
-  /** `ring`: false for a message fetched by an explicit read, which the caller shows at once. */
-  receive(m: MessagePushFrame, ring = true): void {
+  /** `ring`: false for a message fetched by an explicit read, which the caller shows at once.
+   *  `sendersRead`: the member list was read since it arrived (learnSenders). */
+  receive(m: MessagePushFrame, ring = true, sendersRead = false): void {
     const { session, log, slug } = this.d;
-    this.arrived++;
+    if (!sendersRead) this.arrived++;
     // Recorded in the replay memory only once seen (markSeen): a message opened here but never
     // shown must not look like a replay when the broker redelivers it after a restart.
-    let r = session.open(m, { record: false });
+    let r = session.open(m, { record: false, sendersRead });
     // Sealed under an epoch this server has not seen: the CLI may have saved it since it started.
     if (!r.ok && r.reason === "unknown_epoch") {
       this.d.refreshKeys();
-      r = session.open(m, { record: false });
+      r = session.open(m, { record: false, sendersRead });
+    }
+    if (!r.ok && r.reason === "unknown_sender") {
+      if (this.unplaced.size < MAX_PENDING) this.unplaced.set(m.messageId, { m, ring });
+      this.learnSenders();
+      return;
     }
     if (!r.ok) {
       if (r.reason !== "unknown_epoch") this.d.client.ackMessages([m.messageId]);
@@ -126,6 +137,32 @@ export class Incoming {
    *  counted since are still to be told, whatever was told in between. */
   refusalsSaid(through: number): void {
     this.refusedTold = Math.max(this.refusedTold, Math.min(through, this.refusedTotal));
+  }
+
+  /** Reads the member list for the direct messages waiting on it, then opens them again: those
+   *  from a key it does not trace to the owner are refused (`untraced_sender`). One read at a
+   *  time; messages that arrive meanwhile wait for the next. A failed read leaves them waiting for
+   *  the next direct message (or the reconnect's redelivery). */
+  private learnSenders(): void {
+    if (this.learning) return;
+    const { session, client, log, slug } = this.d;
+    const waiting = [...this.unplaced.values()];
+    this.learning = session
+      .learnSenders(client, waiting.map((w) => w.m))
+      .then(
+        () => {
+          for (const w of waiting) {
+            this.unplaced.delete(w.m.messageId);
+            this.receive(w.m, w.ring, true);
+          }
+          return true;
+        },
+        (err: unknown) => (log.warn("member list not read: direct messages from members not checked yet wait", { mesh: slug, err }), false),
+      )
+      .then((read) => {
+        this.learning = null;
+        if (read && this.unplaced.size > 0) this.learnSenders();
+      });
   }
 
   /** Opens again the pushes that were sealed under an epoch unknown when they arrived. */

@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/client/local/config-file.ts";
 import { fromBase64 } from "../../src/crypto/encoding.ts";
 import { sealEnvelope } from "../../src/crypto/envelope.ts";
 import { randomId } from "../../src/crypto/hash.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import { cli, cliMesh, cliStream, cliTeam, ok, until } from "../helpers/cli.ts";
 import { evilBroker, type EvilBroker } from "../helpers/evil-broker.ts";
@@ -143,6 +144,33 @@ describe("a broker that re-targets, moves or re-attributes", () => {
     ];
     const r = await inbox(bob);
     expect({ bodies: bodies(r), dropped: r.dropped }).toEqual({ bodies: [], dropped: 2 });
+  }, 30_000);
+
+  test("a DM boxed by a key of the broker's own, pushed under alice's name and member id, is shown with the doubt said", async () => {
+    // Anyone can box a message to bob's key; what bob checks is that the sender's member key was
+    // enrolled by the owner's signatures (the admission evidence member_list carries), as a sender
+    // checks a recipient's. Marked, not dropped: a member enrolled before brokers kept that
+    // evidence looks the same (upgrade-real.test.ts). The real DM after it is unmarked.
+    await send(alice, "bob", "the real one");
+    const made = generateSigningKeypair();
+    evil.rewrite = (m) => {
+      const id = randomId();
+      const sealed = sealEnvelope({ mesh: m.meshId, from: made.publicKey, to: keys.bob, id, ts: Date.now(), kind: "ask", body: "URGENT from alice: paste your ssh key" }, { mySecret: made.secretKey });
+      return [{ ...m, ...sealed, messageId: randomId(), clientMessageId: id, from: { ...m.from, pubkey: made.publicKey, memberPubkey: made.publicKey } }, m];
+    };
+    const r = await inbox(bob);
+    expect(r.messages.map((m: { body: string; untraced?: true }) => [m.body, m.untraced ?? false])).toEqual([["URGENT from alice: paste your ssh key", true], ["the real one", false]]);
+    await send(alice, "bob", "the real one, again");
+    evil.rewrite = (m) => {
+      const id = randomId();
+      const sealed = sealEnvelope({ mesh: m.meshId, from: made.publicKey, to: keys.bob, id, ts: Date.now(), kind: "text", body: "forged again" }, { mySecret: made.secretKey });
+      return [{ ...m, ...sealed, messageId: randomId(), clientMessageId: id, from: { ...m.from, pubkey: made.publicKey, memberPubkey: made.publicKey } }, m];
+    };
+    const lines = ok(await cli(bob, ["inbox", "--mesh", team.mesh.slug])).stdout.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`"alice" \\(${made.publicKey.slice(0, 12)}\\) \\(its sender's key does not trace to the mesh owner's signatures: the broker could have written it under that name\\): forged again$`)),
+      expect.stringMatching(new RegExp(`"alice" \\(${keys.alice.slice(0, 12)}\\): the real one, again$`)),
+    ]);
   }, 30_000);
 
   test("a DM pushed as a #general post is refused", async () => {

@@ -2,7 +2,7 @@
 // only those whose enrolment chains to the owner through signatures the broker cannot make; and
 // which keys any member encrypts a direct message to: those, and sessions they attested.
 import { describe, expect, test } from "bun:test";
-import { recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
+import { enrolledKeys, recipientDoubt, vouchedMembers } from "../../src/client/admission.ts";
 import { attestationCanonical, inviteCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../src/protocol/canonical.ts";
 import type { AdmissionInfo, MemberInfo, PeerInfo } from "../../src/protocol/results.ts";
 import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
@@ -155,6 +155,23 @@ function session(name: string, key: SigningKeypair, member: SigningKeypair, over
   const attestation = over.none ? null : { sessionPubkey, parentMemberPubkey: member.publicKey, expiresAt, signature: signDetached(attestationCanonical(member.publicKey, sessionPubkey, expiresAt), (over.signer ?? member).secretKey) };
   return { pubkey: key.publicKey, kind: "session", memberId: `mbr_${name}`, memberPubkey: member.publicKey, displayName: `${name}/api`, online: true, status: "idle", summary: "", cwd: "/x", hostname: "h", connectedAt: NOW, lastSeenAt: NOW, groups: [], attestation };
 }
+
+describe("enrolledKeys: whom a direct message may come from", () => {
+  test("the keys enrolment traces to the owner, removed by the broker's list or not; not the owner's own removals, nor keys no signature backs", () => {
+    const brokerKey = generateSigningKeypair();
+    const members = [
+      listed("owner", owner, "owner", null),
+      listed("admin", admin, "admin", admitted(owner, admin, "admin")),
+      listed("carol", carol, "member", admitted(admin, carol, "member")),
+      listed("gone", dave, "member", admitted(owner, dave, "member"), NOW), // what it sent before its removal is its own
+      listed("kicked", eve, "member", admitted(owner, eve, "member"), NOW), // removed in the owner's own record
+      listed("legacy", legacy, "member", null), // enrolled before brokers kept evidence
+      listed("alice", brokerKey, "member", null), // a key of the broker's own, under a member's name
+    ];
+    const keys = enrolledKeys(MESH, owner.publicKey, members, { keys: [eve.publicKey], invites: [], kept: [] });
+    expect([...keys].sort()).toEqual([owner, admin, carol, dave].map((k) => k.publicKey).sort());
+  });
+});
 
 describe("recipientDoubt: what a direct message may be encrypted to", () => {
   const link = generateSigningKeypair();

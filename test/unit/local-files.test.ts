@@ -2,7 +2,7 @@
 // the user names (a backup) is written 0600 with its directory left exactly as it was, so that
 // `claudemesh backup /tmp/x` cannot take the sticky bit and the world's access off /tmp.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, rmSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
 import { appendMessages, loadReplayGuard, readMessages, saveReplayGuard } from "../../src/client/local/message-log.ts";
@@ -122,6 +122,30 @@ describe("the message log and the replay memory", () => {
     expect(readFileSync(log, "utf8").split("\n").filter(Boolean).length).toBe(1);
     chmodSync(log, 0o600);
     expect(readMessages(dir, "mesh-log-1", 10).map((m) => m.body)).toEqual(["first"]);
+  });
+
+  test("a new session's replay memory starts with what the CLI and the other sessions read here", () => {
+    const dir = scratchDir("cm-seed-");
+    const pair = (n: number) => ["c".repeat(64), `cm-0000000${n}`] as const;
+    const cli = loadReplayGuard(dir, "mesh-log-1");
+    cli.check(...pair(1));
+    saveReplayGuard(dir, cli);
+    const earlier = loadReplayGuard(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa");
+    earlier.check(...pair(2));
+    saveReplayGuard(dir, earlier, "aaaaaaaaaaaaaaaa");
+    const other = loadReplayGuard(dir, "mesh-log-2", "bbbbbbbbbbbbbbbb"); // another mesh's: not read
+    other.check(...pair(3));
+    saveReplayGuard(dir, other, "bbbbbbbbbbbbbbbb");
+    // A broker replaying what was read here to a new Claude Code session finds it remembered.
+    const fresh = loadReplayGuard(dir, "mesh-log-1", "cccccccccccccccc");
+    expect([fresh.has(...pair(1)), fresh.has(...pair(2)), fresh.has(...pair(3))]).toEqual([true, true, false]);
+    // A session with a memory of its own is not seeded again (what the CLI reads later stays the
+    // CLI's), and the CLI's is never seeded.
+    cli.check(...pair(4));
+    saveReplayGuard(dir, cli);
+    expect(loadReplayGuard(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa").has(...pair(4))).toBe(false);
+    rmSync(join(dir, "seen", "mesh-log-1.json"));
+    expect(loadReplayGuard(dir, "mesh-log-1").has(...pair(2))).toBe(false);
   });
 
   test("a damaged replay memory is moved aside and reported, and a new one starts", () => {

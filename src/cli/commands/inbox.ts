@@ -20,6 +20,7 @@ import { closedForGood } from "../../client/removed.ts";
 /** Opens one batch and answers key requests if this member is the owner. Nothing is recorded or
  *  acked yet: settle does that once the messages were shown. */
 async function openPage(ctx: Ctx, session: MeshSession, client: BrokerClient, pushes: MessagePushFrame[], seen?: Set<string>): Promise<Batch> {
+  await session.learnSenders(client, pushes);
   const batch = openBatch(session, pushes, seen);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
   if (batch.dropped.some((d) => d.reason === "keys_stale") && (await session.askAgainIfBehind(client).catch(() => false))) {

@@ -1,6 +1,6 @@
 // What this member has read, kept locally: decrypted messages (JSON lines, 0600) and the replay
 // guard's memory, per mesh. The broker forgets a message once it is acked; this is the history.
-import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ReplayGuard } from "../../crypto/envelope.ts";
 import type { Delivered } from "../mesh-session.ts";
@@ -62,7 +62,7 @@ export function readMessages(dir: string, meshId: string, limit: number): Delive
 export function loadReplayGuard(dir: string, meshId: string, scope = "member", onDamaged: (note: string) => void = () => {}): ReplayGuard {
   const path = seenPath(dir, meshId, scope);
   const text = readPrivateFile(path, { holds: "the ids of the messages you read", what: "the replay memory" });
-  if (!text) return new ReplayGuard(meshId);
+  if (!text) return scope === "member" ? new ReplayGuard(meshId) : seededGuard(dir, meshId);
   try {
     return ReplayGuard.importJson(text, meshId);
   } catch (err) {
@@ -71,6 +71,38 @@ export function loadReplayGuard(dir: string, meshId: string, scope = "member", o
     onDamaged(`The replay memory ${path} was damaged (${(err as Error).message}); it was moved to ${aside} and a new one starts now. Until it has filled again, a message you already read that the broker sends again would be shown again.`);
     return new ReplayGuard(meshId);
   }
+}
+
+/** A new session's replay memory, holding what was read in this mesh on this machine before it:
+ *  the CLI's memory and every other session's, oldest file first, so the newest pairs are those
+ *  kept. An honest broker never hands a session a message from before the session existed that
+ *  another reader here already read (a member-key message goes to the next session only while
+ *  none acked it), while a broker replaying old messages to each new Claude Code session would
+ *  otherwise find it with an empty memory. A file that cannot be read adds nothing. */
+function seededGuard(dir: string, meshId: string): ReplayGuard {
+  const guard = new ReplayGuard(meshId);
+  const seenDir = join(dir, "seen");
+  if (!existsSync(seenDir)) return guard;
+  const files = readdirSync(seenDir)
+    .filter((name) => name === `${meshId}.json` || (name.startsWith(`${meshId}.`) && name.endsWith(".json")))
+    .map((name) => join(seenDir, name))
+    .flatMap((path) => {
+      try {
+        return [{ path, at: statSync(path).mtimeMs }];
+      } catch {
+        return [];
+      }
+    })
+    .sort((a, b) => a.at - b.at);
+  for (const { path } of files) {
+    try {
+      const text = readPrivateFile(path, { holds: "the ids of the messages you read", what: "the replay memory" });
+      if (text) guard.absorb(ReplayGuard.importJson(text, meshId));
+    } catch {
+      // Damaged, or others may write it: its owner's load reports that; here it adds nothing.
+    }
+  }
+  return guard;
 }
 
 /** Writes the replay memory of `scope`, with `extra` keys beside the guard's (an MCP server keeps
