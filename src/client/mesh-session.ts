@@ -53,6 +53,22 @@ export type Delivered = {
 };
 
 
+/** `value` as a list of mesh keys, or null unless every entry has an epoch in 0…MAX_KEY_EPOCH, no
+ *  epoch twice, and a key of 32 bytes in base64: what a `keys` message and an invite's sealed keys
+ *  must hold. A key held for an epoch is never replaced (mergeMeshKeys), so a malformed one taken
+ *  in would shut out the good one for good. */
+export function meshKeyList(value: unknown): MeshKey[] | null {
+  if (!Array.isArray(value)) return null;
+  const epochs = new Set<number>();
+  for (const k of value as { epoch?: unknown; key?: unknown }[]) {
+    const epoch = k?.epoch;
+    if (typeof epoch !== "number" || !Number.isInteger(epoch) || epoch < 0 || epoch > MAX_KEY_EPOCH || epochs.has(epoch)) return null;
+    if (typeof k.key !== "string" || fromBase64Safe(k.key)?.length !== 32) return null;
+    epochs.add(epoch);
+  }
+  return (value as MeshKey[]).map((k) => ({ epoch: k.epoch, key: k.key }));
+}
+
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
 export type Control = "keys" | "key_request";
@@ -353,9 +369,9 @@ export class MeshSession {
     } catch {
       return null;
     }
-    const keys = (parsed as { keys?: unknown })?.keys;
-    if (!Array.isArray(keys) || !keys.every((k) => Number.isInteger(k?.epoch) && k.epoch >= 0 && k.epoch <= MAX_KEY_EPOCH && typeof k?.key === "string" && fromBase64Safe(k.key)?.length === 32)) return null;
-    if (this.merge(keys as MeshKey[])) this.onKeys(this.keys);
+    const keys = meshKeyList((parsed as { keys?: unknown })?.keys);
+    if (!keys) return null;
+    if (this.merge(keys)) this.onKeys(this.keys);
     return "keys";
   }
 

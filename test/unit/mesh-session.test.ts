@@ -2,7 +2,7 @@
 // replays are dropped; history display neither consumes nor needs the replay memory; a session
 // reads DMs sent to its member key; key requests are recognised.
 import { describe, expect, test } from "bun:test";
-import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
+import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, meshKeyList, type Identity } from "../../src/client/mesh-session.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { ReplayGuard, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { makeAttestation } from "../../src/client/credentials.ts";
@@ -39,7 +39,8 @@ describe("MeshSession", () => {
     // have been lost, or refused as coming from an owner session that has expired since).
     const fromOwner = new MeshSession(ident(owner), [key0]);
     expect(sent.map((f) => (f as { to: string }).to)).toEqual([owner.publicKey]);
-    const request = fromOwner.open({ ...push(me, owner.publicKey, "x"), ...(sent[0] as object), kind: "direct", from: { memberId: "m-alice", memberPubkey: alice.publicKey, pubkey: alice.publicKey, name: "alice" } } as MessagePushFrame);
+    // (Its sender untraced here: no member list was read, only sendersRead says it was.)
+    const request = fromOwner.open({ ...push(me, owner.publicKey, "x"), ...(sent[0] as object), kind: "direct", from: { memberId: "m-alice", memberPubkey: alice.publicKey, pubkey: alice.publicKey, name: "alice" } } as MessagePushFrame, { sendersRead: true });
     expect(request).toMatchObject({ ok: true, control: "key_request" });
     await me.send(client, owner.publicKey, "a DM needs no mesh key"); // crypto_box: not affected
     expect(me.open(push(fromOwner, alice.publicKey, keysBody([key0, makeMeshKey(1)]), "keys"))).toMatchObject({ ok: true, control: "keys" });
@@ -52,7 +53,7 @@ describe("MeshSession", () => {
     const me = new MeshSession(ident(alice), [key0], { onKeys: (k) => received.push(k.map((x) => x.epoch)) });
     const fromOwner = new MeshSession(ident(owner), [key0]);
     const fromMallory = new MeshSession(ident(mallory), [key0]);
-    const evil = me.open(push(fromMallory, alice.publicKey, keysBody([makeMeshKey(7)]), "keys"));
+    const evil = me.open(push(fromMallory, alice.publicKey, keysBody([makeMeshKey(7)]), "keys"), { sendersRead: true });
     // Shown as text it would put a key list in front of the reader (and an agent) as a message.
     expect(evil).toMatchObject({ ok: false, reason: "keys_refused" });
     expect(me.meshKeys.map((k) => k.epoch)).toEqual([0]);
@@ -133,7 +134,7 @@ describe("MeshSession", () => {
   test("a key request is recognised as control, not text", () => {
     const ownerSession = new MeshSession(ident(owner), [key0]);
     const joiner = new MeshSession(ident(alice), []);
-    const r = ownerSession.open(push(joiner, owner.publicKey, JSON.stringify({ request: "keys" }), "system"));
+    const r = ownerSession.open(push(joiner, owner.publicKey, JSON.stringify({ request: "keys" }), "system"), { sendersRead: true });
     expect(r.ok && r.control).toBe("key_request");
   });
 
@@ -153,5 +154,16 @@ describe("MeshSession", () => {
     // The largest plain text fits to any target.
     for (const to of [owner.publicKey, "#general", "*"]) expect(() => keyed.seal(to, "x".repeat(MAX_SEND_BODY_BYTES), "text", { replyTo: "r".repeat(64) })).not.toThrow();
     expect(() => keyed.seal(owner.publicKey, "x".repeat(MAX_SEND_BODY_BYTES + 1))).toThrow("limit");
+  });
+});
+
+describe("meshKeyList: the keys a keys message or an invite may hand over", () => {
+  const key = makeMeshKey(0).key;
+  test("well-formed keys pass; a duplicate epoch, an epoch out of range, a key not 32 bytes, or not a list, do not", () => {
+    expect(meshKeyList([{ epoch: 0, key }, { epoch: 3, key }])).toEqual([{ epoch: 0, key }, { epoch: 3, key }]);
+    expect(meshKeyList([])).toEqual([]);
+    for (const bad of [[{ epoch: 1, key }, { epoch: 1, key }], [{ epoch: -1, key }], [{ epoch: 1.5, key }], [{ epoch: 2 ** 40, key }], [{ epoch: 0, key: key.slice(4) }], [{ epoch: 0, key: "not base64!" }], [{ epoch: 0 }], [null], { epoch: 0, key }, "keys"]) {
+      expect({ bad, out: meshKeyList(bad) }).toEqual({ bad, out: null });
+    }
   });
 });

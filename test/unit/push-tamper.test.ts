@@ -43,7 +43,7 @@ const originals = [
 ];
 
 /** Each original as bob opens it unchanged (null for the one that is carol's). */
-const honest = originals.map((o) => (o.forBob ? new MeshSession(ident(bob), [key0]).open(o.push) : null));
+const honest = originals.map((o) => (o.forBob ? new MeshSession(ident(bob), [key0]).open(o.push, { sendersRead: true }) : null));
 
 /** What a reader is shown as the sender's sealed words (never the broker's labels around them). */
 const view = (m: Delivered) => ({ meshId: m.meshId, from: m.from.pubkey, member: m.from.memberPubkey, to: m.to, kind: m.kind, topic: m.topic, body: m.body, id: m.clientMessageId, replyTo: m.replyTo });
@@ -90,7 +90,7 @@ describe("pushes a broker changed, opened by the recipient", () => {
       fc.property(fc.nat(originals.length - 1), fc.array(mutation, { minLength: 0, maxLength: 3 }), (i, ms) => {
         const { push, forBob } = originals[i]!;
         const changed = ms.reduce((m, x) => x.apply(m), push);
-        const r = new MeshSession(ident(bob), [key0]).open(changed);
+        const r = new MeshSession(ident(bob), [key0]).open(changed, { sendersRead: true }); // senders: not this property's subject
         // A ciphertext carried over from another message shows that message (a replay, which the
         // replay memory drops: not this property's subject); anything else shows this one or nothing.
         const source = originals.find((o) => o.push.ciphertext === changed.ciphertext && o.push.nonce === changed.nonce);

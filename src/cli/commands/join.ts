@@ -8,7 +8,7 @@ import { claimInvite, httpBase } from "../../client/http.ts";
 import { MalformedInvite, parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
 import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
-import { requestKeys } from "../../client/mesh-session.ts";
+import { meshKeyList, requestKeys } from "../../client/mesh-session.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
 import { processEnv } from "../../config/load.ts";
@@ -50,8 +50,8 @@ function inviteFrom(link: string): ReturnType<typeof parseInvite> {
 
 function parseKeys(json: string | null): MeshKey[] {
   try {
-    const keys = (JSON.parse(json ?? "") as { keys?: MeshKey[] }).keys;
-    if (Array.isArray(keys) && keys.every((k) => Number.isInteger(k.epoch) && typeof k.key === "string")) return keys;
+    const keys = meshKeyList((JSON.parse(json ?? "") as { keys?: unknown }).keys);
+    if (keys) return keys;
   } catch {}
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
