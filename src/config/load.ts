@@ -55,7 +55,13 @@ export function parseDuration(raw: unknown): { ms: number; unit: boolean } | nul
   const t = typeof raw === "string" ? raw.trim() : "";
   if (/^\d+$/.test(t)) return { ms: Number(t), unit: false };
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
-  return m ? { ms: Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!), unit: true } : null;
+  if (!m) return null;
+  // A fraction of a millisecond ("99.5ms", "0.4ms") is kept, for checkDuration to refuse as not a
+  // whole number of milliseconds, rather than rounded past a minimum or down to 0, which turned a
+  // setting off. Binary floating point's own error ("1.1s" is 1100.0000000000002) is not one.
+  const exact = Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  const whole = Math.round(exact);
+  return { ms: Math.abs(exact - whole) < 1e-6 ? whole : exact, unit: true };
 }
 
 /** parseDuration's milliseconds, without the unitless check (invite --expires, whose minimum is a
@@ -72,7 +78,7 @@ export function checkDuration(raw: unknown, range: Extract<Kind, { type: "durati
   if (d === null) return { problem: "expected milliseconds or a duration like 500ms, 30s, 5m, 2h, 7d" };
   const { ms: n, unit } = d;
   const fits = (v: number) => v >= range.min && v <= range.max;
-  if (!Number.isInteger(n)) return { problem: `must be ${rangeText(range)}` };
+  if (!Number.isInteger(n)) return { problem: `must be a whole number of milliseconds, ${rangeText(range)}` };
   const floor = !unit && n > 0 ? Math.max(range.min, UNITLESS_MIN_MS) : range.min;
   if (n >= floor && n <= range.max) return { ms: n };
   if (unit || n <= 0 || n > range.max) return { problem: `must be ${rangeText(range)}${!unit && n > 0 ? "; a number without a unit is milliseconds" : ""}` };
@@ -171,11 +177,49 @@ export function defaultDataDir(env: Record<string, string | undefined>): string 
 /** Where the config file was named, for the fixes. */
 const NAMED_BY = "--config (or CLAUDEMESH_CONFIG)";
 
+/** Most bytes a config file may hold: a few hundred are real; anything near this is not one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** What the config file is when it is not a regular file to read, or null: a named pipe would block
+ *  the read (and SIGTERM with it) until a writer came, and a device like /dev/zero never ends. */
+function notAFile(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st || st.isDirectory()) return null; // the read says so, with its own fix
+  if (!st.isFile()) return st.isFIFO() ? "a named pipe" : st.isSocket() ? "a socket" : "a device";
+  return st.size > MAX_CONFIG_BYTES ? `${st.size} bytes, more than a config file holds (${MAX_CONFIG_BYTES})` : null;
+}
+
+/** The names that occur more than once among the keys of `text`'s top-level object (the config is
+ *  one flat object). JSON.parse keeps the last of a repeated key without a word; the same mistake
+ *  on the command line (a flag given twice) is refused, and so is it here. */
+function repeatedTopKeys(text: string): string[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      if (depth !== 1 || !/^\s*:/.test(text.slice(i + 1, i + 40))) continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) repeated.add(key);
+      seen.add(key);
+    }
+  }
+  return [...repeated];
+}
+
 function readFileLayer(path: string): Record<string, unknown> {
   let text: string;
   try {
+    const what = notAFile(path);
+    if (what) throw new ConfigError(`config file ${path} is ${what}, not a JSON config file`, { fix: `give ${NAMED_BY} the path of the JSON config file` });
     text = readFileSync(path, "utf8");
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
     const fix = { ENOENT: `check the path given to ${NAMED_BY}`, ENOTDIR: `check the path given to ${NAMED_BY}`, EISDIR: `give ${NAMED_BY} the path of the JSON config file, not a directory` };
     const err = fileError(cause, path, "read", { what: "the config file", fix });
     if (!(err instanceof LocalFileError)) throw err;
@@ -185,6 +229,8 @@ function readFileLayer(path: string): Record<string, unknown> {
   if (!json.ok) throw new ConfigError(`config file ${path} ${json.problem}`, { fix: `correct the JSON there (a trailing comma and a missing quote are the usual ones), or point ${NAMED_BY} at another file` });
   const parsed = json.value;
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`, { fix: `write the settings as one JSON object, like {"port": 7900}` });
+  const twice = repeatedTopKeys(text);
+  if (twice.length > 0) throw new ConfigError(`config file ${path}: the key "${twice[0]}" is given more than once (only the last would count)`, { fix: "keep one of them" });
   const keys = SETTINGS.map((s) => s.key as string);
   for (const k of Object.keys(parsed)) {
     if (keys.includes(k)) continue;

@@ -64,6 +64,13 @@ describe("durations", () => {
     expect(durations.filter((s) => refusal({ [s.key]: "1000" }) !== null).map((s) => s.key)).toEqual([]);
   });
 
+  test("a fraction of a millisecond is refused, not rounded past a minimum or down to 0; a whole one written with a fraction is taken", () => {
+    expect(refusal({ helloTimeout: "99.5ms" })).toContain("must be a whole number of milliseconds");
+    expect(refusal({ presenceGrace: "0.4ms" })).toContain("must be a whole number of milliseconds");
+    const c = loadBrokerConfig({ flags: { helloTimeout: "1.1s", drainTimeout: "1.5m" } as never, env: {} });
+    expect([c.helloTimeout, c.drainTimeout]).toEqual([1100, 90_000]);
+  });
+
   test("what is accepted is unchanged", () => {
     const c = loadBrokerConfig({ flags: { messageTtl: "1000", dedupWindow: "5m", helloTimeout: "100ms", presenceGrace: 0, pingInterval: "200ms", drainTimeout: "1500" } as never, env: {} });
     expect([c.messageTtl, c.dedupWindow, c.helloTimeout, c.presenceGrace, c.pingInterval, c.drainTimeout]).toEqual([1000, 300_000, 100, 0, 200, 1500]);

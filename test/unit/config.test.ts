@@ -1,10 +1,45 @@
 // Config precedence (flags > env > file > defaults) and validation errors that name the source.
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join, relative } from "node:path";
 import { ConfigError, loadBrokerConfig, parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS, envName, flagName } from "../../src/config/spec.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+
+describe("the config file itself", () => {
+  const dir = tempDir("cm-config-file-");
+  const refusal = (configFile: string) => {
+    try {
+      loadBrokerConfig({ configFile, env: {} });
+      return null;
+    } catch (err) {
+      return err instanceof ConfigError ? { message: err.message, fix: err.fix } : String(err);
+    }
+  };
+
+  test("a named pipe or a device is refused before it is opened (a pipe would block the read and SIGTERM with it)", () => {
+    const fifo = join(dir, "fifo.json");
+    execFileSync("mkfifo", [fifo]);
+    expect(refusal(fifo)).toEqual({ message: `config file ${fifo} is a named pipe, not a JSON config file`, fix: "give --config (or CLAUDEMESH_CONFIG) the path of the JSON config file" });
+    expect(refusal("/dev/zero")).toMatchObject({ message: "config file /dev/zero is a device, not a JSON config file" });
+    const big = join(dir, "big.json");
+    writeFileSync(big, `{"port": 7900${" ".repeat(1024 * 1024)}}`);
+    expect(refusal(big)).toMatchObject({ message: expect.stringContaining("more than a config file holds") });
+  });
+
+  test("a key given twice is refused, as a flag given twice is; a repeat inside a list value is not a key", () => {
+    const twice = join(dir, "twice.json");
+    writeFileSync(twice, '{"port": 0, "logLevel": "info", "port": 7901}');
+    expect(refusal(twice)).toEqual({ message: `config file ${twice}: the key "port" is given more than once (only the last would count)`, fix: "keep one of them" });
+    const escaped = join(dir, "escaped.json");
+    writeFileSync(escaped, '{"port": 0, "p\\u006frt": 7901}');
+    expect(refusal(escaped)).toMatchObject({ message: expect.stringContaining('the key "port" is given more than once') });
+    const fine = join(dir, "fine.json");
+    writeFileSync(fine, '{"trustedProxies": ["10.0.0.1", "10.0.0.1"], "publicUrl": "https://a.example/\\"port\\":"}');
+    expect(refusal(fine)).toBeNull();
+  });
+});
 
 describe("broker config", () => {
   const dir = tempDir("cm-config-");
