@@ -52,13 +52,16 @@ export function table(name: string, headers: string[], rows: (Child[] | HTMLTabl
   );
 }
 
-/** "12 s ago", "3 min ago", "2 h ago", else a local date. */
+/** "12 s ago", "3 min ago", "2 h ago", else a local date: never "60 s", "60 min" or "24 h", since
+ *  each unit is checked after rounding to it. */
 export function ago(ms: number | null, now = Date.now()): string {
   if (ms === null) return "never";
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const hours = Math.round(s / 3600);
+  if (hours < 24) return `${hours} h ago`;
   return new Date(ms).toLocaleString();
 }
 
