@@ -2,7 +2,7 @@
 // live events; broker-wide views for the operator. Everything comes from /v1/dashboard on this
 // origin (the CSP allows nothing else).
 import { ApiError, get, post, showMember } from "./lib/api.ts";
-import { h, show } from "./lib/dom.ts";
+import { h, peerText, show, type Child } from "./lib/dom.ts";
 import { showJoin } from "./lib/join.ts";
 import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
@@ -91,15 +91,15 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
 
 /** The header: which mesh and member, the version, and Sign out while anyone is signed in. */
 function drawHeader(state: PageState): void {
-  byId("mesh-name").textContent = state.me?.mesh.name ?? "";
-  byId("who").textContent = state.me ? `${state.me.member.displayName} · ${state.me.member.role}` : "";
+  show(byId("mesh-name"), state.me && peerText(state.me.mesh.name));
+  show(byId("who"), ...(state.me ? [peerText(state.me.member.displayName), ` · ${state.me.member.role}`] : []));
   byId("footer").textContent = state.me ? `claudemesh ${state.me.version}` : "";
   byId("logout").hidden = !state.me && !state.operator;
 }
 
 /** Stops everything this tab does as the member it showed, forgets that member's keys, and says
  *  why in place of the view. */
-function endTab(root: HTMLElement, stop: () => void, testid: string, text: string): void {
+function endTab(root: HTMLElement, stop: () => void, testid: string, ...said: Child[]): void {
   if (root.hidden) return; // already ended (several calls in flight may each learn why)
   stop();
   forgetKeys();
@@ -107,12 +107,12 @@ function endTab(root: HTMLElement, stop: () => void, testid: string, text: strin
   byId("who").textContent = "";
   // Beside the view, which is hidden: a render already under way may still land in it.
   root.hidden = true;
-  root.before(h("p", { class: `banner bad ${testid}`, role: "alert", "data-testid": testid, text }));
+  root.before(h("p", { class: `banner bad ${testid}`, role: "alert", "data-testid": testid }, ...said));
 }
 
 /** Another tab's login gave this browser's cookie to another member. */
 const sessionTaken = (shown: Me, now: Me, root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "session-changed", `Signed in as ${now.member.displayName} (mesh “${now.mesh.name}”) in another tab — reload this tab. It showed ${shown.member.displayName} in “${shown.mesh.name}”; nothing more is read or posted as that member here, and its keys were removed from this tab.`);
+  endTab(root, stop, "session-changed", "Signed in as ", peerText(now.member.displayName), " (mesh “", peerText(now.mesh.name), "”) in another tab — reload this tab. It showed ", peerText(shown.member.displayName), " in “", peerText(shown.mesh.name), "”; nothing more is read or posted as that member here, and its keys were removed from this tab.");
 
 /** The `claudemesh dashboard` that served this page stopped: nothing can be read or posted through
  *  it any more, and the keys must not outlive it in this tab. */
