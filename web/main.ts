@@ -26,17 +26,29 @@ function signedOut(root: HTMLElement, loginError: string | null): void {
   );
 }
 
-function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
+/** Shows one view at a time in `first`'s place. Each selection of a tab gets a new element for
+ *  its view (the same id and place): a render still waiting for the broker when another tab is
+ *  picked draws, or reports its error, into the element it was given, which is no longer in the
+ *  page, never over the view picked since. */
+function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
+  let root = first;
   let current: View | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let pending: ReturnType<typeof setTimeout> | null = null;
   let halted = false;
   const draw = async (v: View) => {
     if (halted) return;
-    await v.render(root, state).catch((err) => {
+    const el = root;
+    await v.render(el, state).catch((err) => {
       if (halted) return;
       const ended = err instanceof ApiError && err.status === 401;
-      show(root, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
+      // Signed out in another tab, expired, or the broker restarted: the keys serve no session.
+      if (ended) {
+        forgetKeys();
+        state.keys = null;
+      }
+      if (el !== root) return;
+      show(el, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended, and your keys were removed from this tab. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
     });
   };
   const mark = () => {
@@ -46,13 +58,12 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
     current = v;
     mark();
     // The view is the panel of its tab, busy (for assistive technology) until first drawn.
-    root.setAttribute("role", "tabpanel");
-    root.setAttribute("aria-labelledby", `tab-${v.id}`);
-    root.setAttribute("aria-busy", "true");
-    root.tabIndex = 0;
+    const el = h("div", { id: "view", role: "tabpanel", "aria-labelledby": `tab-${v.id}`, "aria-busy": "true", tabindex: 0 }, h("p", { class: "muted", text: "Loading…" }));
+    root.replaceWith(el);
+    root = el;
     if (poll) clearInterval(poll);
     poll = v.pollMs ? setInterval(() => current === v && void draw(v), v.pollMs) : null;
-    void draw(v).finally(() => current === v && root.removeAttribute("aria-busy"));
+    void draw(v).finally(() => el.removeAttribute("aria-busy"));
   };
   let tabs: View[] = [];
   /** (Re)builds the tab bar for who is signed in now, keeping the shown view selected and a
@@ -99,7 +110,8 @@ function drawHeader(state: PageState): void {
 
 /** Stops everything this tab does as the member it showed, forgets that member's keys, and says
  *  why in place of the view. */
-function endTab(root: HTMLElement, stop: () => void, testid: string, ...said: Child[]): void {
+function endTab(stop: () => void, testid: string, ...said: Child[]): void {
+  const root = byId("view"); // the shown view's element (the router gives each selection its own)
   if (root.hidden) return; // already ended (several calls in flight may each learn why)
   stop();
   forgetKeys();
@@ -111,18 +123,18 @@ function endTab(root: HTMLElement, stop: () => void, testid: string, ...said: Ch
 }
 
 /** Another tab's login gave this browser's cookie to another member. */
-const sessionTaken = (shown: Me, now: Me, root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "session-changed", "Signed in as ", peerText(now.member.displayName), " (mesh “", peerText(now.mesh.name), "”) in another tab — reload this tab. It showed ", peerText(shown.member.displayName), " in “", peerText(shown.mesh.name), "”; nothing more is read or posted as that member here, and its keys were removed from this tab.");
+const sessionTaken = (shown: Me, now: Me, stop: () => void) =>
+  endTab(stop, "session-changed", "Signed in as ", peerText(now.member.displayName), " (mesh “", peerText(now.mesh.name), "”) in another tab — reload this tab. It showed ", peerText(shown.member.displayName), " in “", peerText(shown.mesh.name), "”; nothing more is read or posted as that member here, and its keys were removed from this tab.");
 
 /** The `claudemesh dashboard` that served this page stopped: nothing can be read or posted through
  *  it any more, and the keys must not outlive it in this tab. */
-const dashboardStopped = (root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
+const dashboardStopped = (stop: () => void) =>
+  endTab(stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
 
 /** The member this page shows was removed from the mesh (kicked or banned): every call is refused
  *  from now on, so the view ends with the header and tabs, as for a session taken over. */
-const memberRemoved = (root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "member-removed", "You were removed from this mesh, so this dashboard session has ended and your keys were removed from this tab. An owner or admin of the mesh can invite you again.");
+const memberRemoved = (stop: () => void) =>
+  endTab(stop, "member-removed", "You were removed from this mesh, so this dashboard session has ended and your keys were removed from this tab. An owner or admin of the mesh can invite you again.");
 
 /** First and longest wait between attempts to reach the broker while the page loads. */
 const BOOT_RETRY_MS = 2_000;
@@ -168,11 +180,11 @@ async function boot(): Promise<void> {
     drawHeader(state);
     r.rebuild();
   };
-  if (state.me || state.operator) r.start();
-  else signedOut(root, loginError);
   // A refused link in a browser that is still signed in (the same link opened in a second tab):
   // without this the tab would show the old session silently, lacking the link's keys.
   if (loginError && (state.me || state.operator)) root.before(h("p", { class: "banner bad", role: "alert", "data-testid": "login-error", text: `${loginError} This tab shows the session this browser was already signed in with, without the keys the link carries: #general and new invites need a link that was not used yet.` }));
+  if (state.me || state.operator) r.start();
+  else signedOut(root, loginError);
   if (state.me) {
     const me = state.me;
     // From here on every call names this member, and the broker refuses it once the cookie is
@@ -183,14 +195,14 @@ async function boot(): Promise<void> {
       r.halt();
       state.keys = null;
     };
-    const guard = guardSession(me, (now) => sessionTaken(me, now, root, halt));
-    showMember(me.mesh.id, me.member.memberId, () => void guard.check(), () => memberRemoved(root, halt));
+    const guard = guardSession(me, (now) => sessionTaken(me, now, halt));
+    showMember(me.mesh.id, me.member.memberId, () => void guard.check(), () => memberRemoved(halt));
     const onEvent = (e: LiveEvent) => {
       // The chat refuses to post under an older key than the mesh's (views/chat.ts).
       if (e.event === "key_rotated" && typeof e.data.epoch === "number") me.mesh.keyEpoch = Math.max(me.mesh.keyEpoch, e.data.epoch);
       r.onEvent(e);
     };
-    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine, () => dashboardStopped(root, halt));
+    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine, () => dashboardStopped(halt));
   }
 }
 

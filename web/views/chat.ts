@@ -78,19 +78,26 @@ function postRow(p: Post, members: Member[], state: PageState): HTMLElement {
 function composer(state: PageState, onSent: () => void): HTMLElement {
   const text = h("textarea", { name: "post", "aria-label": `Message #${TOPIC}`, maxlength: MAX_CHARS, rows: 2, placeholder: `Message #${TOPIC} (end-to-end encrypted)`, "data-testid": "chat-input" });
   const error = h("span", { class: "error", role: "alert", "data-testid": "chat-error" });
-  const form = h("form", { class: "inline panel" }, text, h("button", { type: "submit", class: "primary", "data-testid": "chat-send", text: "Post" }), error);
+  const send = h("button", { type: "submit", class: "primary", "data-testid": "chat-send", text: "Post" });
+  const form = h("form", { class: "inline panel" }, text, send, error);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const body = text.value.trim();
-    if (!body) return;
+    // One post in flight at a time: a double click (or a submit however made) while the first is
+    // under way would post the text twice, each under its own message id.
+    if (!body || send.disabled) return;
     error.textContent = "";
+    send.disabled = true;
     void (async () => {
       try {
         await post(`/v1/dashboard/topics/${TOPIC}/messages`, sealPost(state.me!.mesh.id, state.keys!, TOPIC, body));
-        text.value = "";
+        // The text stays until it was posted; what was typed meanwhile stays too.
+        if (text.value.trim() === body) text.value = "";
         onSent();
       } catch (err) {
         error.textContent = (err as Error).message;
+      } finally {
+        send.disabled = false;
       }
     })();
   });
