@@ -8,6 +8,7 @@ import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
 import { guardSession } from "./lib/session-guard.ts";
+import { brokerAway, untilAnswered } from "./lib/until-answered.ts";
 import { markTab, tabKeys } from "./lib/tabs.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
@@ -136,24 +137,18 @@ const dashboardStopped = (stop: () => void) =>
 const memberRemoved = (stop: () => void) =>
   endTab(stop, "member-removed", "You were removed from this mesh, so this dashboard session has ended and your keys were removed from this tab. An owner or admin of the mesh can invite you again.");
 
-/** First and longest wait between attempts to reach the broker while the page loads. */
-const BOOT_RETRY_MS = 2_000;
-const BOOT_RETRY_MAX_MS = 30_000;
-
-/** Whom this browser's cookie stands for. While the broker (or the `claudemesh dashboard` in front
- *  of it) does not answer, says why in place of the view and asks again, less and less often,
- *  until it does: a page loaded during a broker restart comes up by itself. Never rejects. */
-async function whoIsSignedIn(root: HTMLElement): Promise<{ me: Me | null; operator: boolean }> {
-  for (let waitMs = BOOT_RETRY_MS; ; waitMs = Math.min(waitMs * 2, BOOT_RETRY_MAX_MS)) {
-    try {
+/** Whom this browser's cookie stands for. Until the broker (or the `claudemesh dashboard` in front
+ *  of it) answers, says why in place of the view and asks again: a page loaded during a broker
+ *  restart comes up by itself. Never rejects. */
+const whoIsSignedIn = (root: HTMLElement): Promise<{ me: Me | null; operator: boolean }> =>
+  untilAnswered(
+    root,
+    async () => {
       const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
       return { me: held.member ? await get<Me>("/v1/dashboard/me") : null, operator: held.operator };
-    } catch (err) {
-      show(root, h("p", { class: "error", role: "status", "data-testid": "boot-error", text: `${(err as Error).message} This page tries again every ${Math.round(waitMs / 1000)} s.` }));
-      await new Promise((r) => setTimeout(r, waitMs));
-    }
-  }
-}
+    },
+    () => true,
+  );
 
 async function boot(): Promise<void> {
   const root = byId("view");
@@ -164,7 +159,8 @@ async function boot(): Promise<void> {
   // address bar as on a first visit (the fragment navigation's history entry included).
   addEventListener("hashchange", () => location.hash && location.reload());
   let loginError: string | null = null;
-  await consumeLoginFragment().catch((err: Error) => (loginError = err.message));
+  // A link opened while the broker does not answer is unused: it is sent again once it does.
+  await consumeLoginFragment((login) => untilAnswered(root, login, brokerAway)).catch((err: Error) => (loginError = err.message));
   const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };
   const held = await whoIsSignedIn(root);
   state.me = held.me;

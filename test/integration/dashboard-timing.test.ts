@@ -1,7 +1,7 @@
-// The dashboard in chromium when answers come late or twice (docs/dashboard.md
+// The dashboard in chromium when answers come late, twice, or not at all (docs/dashboard.md
 // "Signing in", "What you see"): a tab that answers late never draws over the tab picked since (nor
 // does its error); a double click posts once; a tab whose session was signed out elsewhere forgets
-// the keys.
+// the keys; a login link opened while the broker does not answer signs in once it does.
 import { expect, test } from "bun:test";
 import type { Page, Route } from "playwright-core";
 import { startBroker } from "../helpers/broker.ts";
@@ -115,4 +115,23 @@ test("signed out in another tab: the tab holding the keys says the session ended
   await page.click(sel("tab-topics"));
   await page.locator(sel("view-error"), { hasText: "session has ended" }).waitFor();
   expect(await page.evaluate((k) => sessionStorage.getItem(k), KEYS)).toBeNull();
+}, 60_000);
+
+test("a login link opened while the broker does not answer signs in once it does, never back in the address bar", async () => {
+  await using t = await aliceAndBrowser();
+  const { br, page } = t;
+  let down = true;
+  await page.route("**/v1/dashboard/**", (route) => (down ? route.fulfill(UNAVAILABLE) : route.continue()));
+  const link = t.link;
+  await page.goto(link);
+  await page.locator(sel("boot-error")).waitFor();
+  const waiting = page.url();
+  down = false;
+  await page.locator(sel("count-members")).waitFor({ timeout: 10_000 });
+  expect({ waiting, now: page.url(), keys: await page.evaluate((k) => sessionStorage.getItem(k) !== null, KEYS), error: await page.locator(sel("login-error")).count() }).toEqual({
+    waiting: link.split("#")[0]!,
+    now: link.split("#")[0]!,
+    keys: true,
+    error: 0,
+  });
 }, 60_000);
