@@ -2,12 +2,13 @@
 // live events; broker-wide views for the operator. Everything comes from /v1/dashboard on this
 // origin (the CSP allows nothing else).
 import { ApiError, get, post, showMember } from "./lib/api.ts";
-import { h, show } from "./lib/dom.ts";
+import { h, peerText, show, type Child } from "./lib/dom.ts";
 import { showJoin } from "./lib/join.ts";
 import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
 import { guardSession } from "./lib/session-guard.ts";
+import { brokerAway, untilAnswered } from "./lib/until-answered.ts";
 import { markTab, tabKeys } from "./lib/tabs.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
@@ -26,17 +27,29 @@ function signedOut(root: HTMLElement, loginError: string | null): void {
   );
 }
 
-function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
+/** Shows one view at a time in `first`'s place. Each selection of a tab gets a new element for
+ *  its view (the same id and place): a render still waiting for the broker when another tab is
+ *  picked draws, or reports its error, into the element it was given, which is no longer in the
+ *  page, never over the view picked since. */
+function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
+  let root = first;
   let current: View | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let pending: ReturnType<typeof setTimeout> | null = null;
   let halted = false;
   const draw = async (v: View) => {
     if (halted) return;
-    await v.render(root, state).catch((err) => {
+    const el = root;
+    await v.render(el, state).catch((err) => {
       if (halted) return;
       const ended = err instanceof ApiError && err.status === 401;
-      show(root, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
+      // Signed out in another tab, expired, or the broker restarted: the keys serve no session.
+      if (ended) {
+        forgetKeys();
+        state.keys = null;
+      }
+      if (el !== root) return;
+      show(el, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended, and your keys were removed from this tab. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
     });
   };
   const mark = () => {
@@ -46,13 +59,12 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
     current = v;
     mark();
     // The view is the panel of its tab, busy (for assistive technology) until first drawn.
-    root.setAttribute("role", "tabpanel");
-    root.setAttribute("aria-labelledby", `tab-${v.id}`);
-    root.setAttribute("aria-busy", "true");
-    root.tabIndex = 0;
+    const el = h("div", { id: "view", role: "tabpanel", "aria-labelledby": `tab-${v.id}`, "aria-busy": "true", tabindex: 0 }, h("p", { class: "muted", text: "Loading…" }));
+    root.replaceWith(el);
+    root = el;
     if (poll) clearInterval(poll);
     poll = v.pollMs ? setInterval(() => current === v && void draw(v), v.pollMs) : null;
-    void draw(v).finally(() => current === v && root.removeAttribute("aria-busy"));
+    void draw(v).finally(() => el.removeAttribute("aria-busy"));
   };
   let tabs: View[] = [];
   /** (Re)builds the tab bar for who is signed in now, keeping the shown view selected and a
@@ -91,15 +103,16 @@ function router(state: PageState, root: HTMLElement, nav: HTMLElement) {
 
 /** The header: which mesh and member, the version, and Sign out while anyone is signed in. */
 function drawHeader(state: PageState): void {
-  byId("mesh-name").textContent = state.me?.mesh.name ?? "";
-  byId("who").textContent = state.me ? `${state.me.member.displayName} · ${state.me.member.role}` : "";
+  show(byId("mesh-name"), state.me && peerText(state.me.mesh.name));
+  show(byId("who"), ...(state.me ? [peerText(state.me.member.displayName), ` · ${state.me.member.role}`] : []));
   byId("footer").textContent = state.me ? `claudemesh ${state.me.version}` : "";
   byId("logout").hidden = !state.me && !state.operator;
 }
 
 /** Stops everything this tab does as the member it showed, forgets that member's keys, and says
  *  why in place of the view. */
-function endTab(root: HTMLElement, stop: () => void, testid: string, text: string): void {
+function endTab(stop: () => void, testid: string, ...said: Child[]): void {
+  const root = byId("view"); // the shown view's element (the router gives each selection its own)
   if (root.hidden) return; // already ended (several calls in flight may each learn why)
   stop();
   forgetKeys();
@@ -107,41 +120,35 @@ function endTab(root: HTMLElement, stop: () => void, testid: string, text: strin
   byId("who").textContent = "";
   // Beside the view, which is hidden: a render already under way may still land in it.
   root.hidden = true;
-  root.before(h("p", { class: `banner bad ${testid}`, role: "alert", "data-testid": testid, text }));
+  root.before(h("p", { class: `banner bad ${testid}`, role: "alert", "data-testid": testid }, ...said));
 }
 
 /** Another tab's login gave this browser's cookie to another member. */
-const sessionTaken = (shown: Me, now: Me, root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "session-changed", `Signed in as ${now.member.displayName} (mesh “${now.mesh.name}”) in another tab — reload this tab. It showed ${shown.member.displayName} in “${shown.mesh.name}”; nothing more is read or posted as that member here, and its keys were removed from this tab.`);
+const sessionTaken = (shown: Me, now: Me, stop: () => void) =>
+  endTab(stop, "session-changed", "Signed in as ", peerText(now.member.displayName), " (mesh “", peerText(now.mesh.name), "”) in another tab — reload this tab. It showed ", peerText(shown.member.displayName), " in “", peerText(shown.mesh.name), "”; nothing more is read or posted as that member here, and its keys were removed from this tab.");
 
 /** The `claudemesh dashboard` that served this page stopped: nothing can be read or posted through
  *  it any more, and the keys must not outlive it in this tab. */
-const dashboardStopped = (root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
+const dashboardStopped = (stop: () => void) =>
+  endTab(stop, "dashboard-stopped", "This dashboard was stopped (Ctrl-C in the terminal that served it), and your keys were removed from this tab. Run `claudemesh dashboard` again to open it.");
 
 /** The member this page shows was removed from the mesh (kicked or banned): every call is refused
  *  from now on, so the view ends with the header and tabs, as for a session taken over. */
-const memberRemoved = (root: HTMLElement, stop: () => void) =>
-  endTab(root, stop, "member-removed", "You were removed from this mesh, so this dashboard session has ended and your keys were removed from this tab. An owner or admin of the mesh can invite you again.");
+const memberRemoved = (stop: () => void) =>
+  endTab(stop, "member-removed", "You were removed from this mesh, so this dashboard session has ended and your keys were removed from this tab. An owner or admin of the mesh can invite you again.");
 
-/** First and longest wait between attempts to reach the broker while the page loads. */
-const BOOT_RETRY_MS = 2_000;
-const BOOT_RETRY_MAX_MS = 30_000;
-
-/** Whom this browser's cookie stands for. While the broker (or the `claudemesh dashboard` in front
- *  of it) does not answer, says why in place of the view and asks again, less and less often,
- *  until it does: a page loaded during a broker restart comes up by itself. Never rejects. */
-async function whoIsSignedIn(root: HTMLElement): Promise<{ me: Me | null; operator: boolean }> {
-  for (let waitMs = BOOT_RETRY_MS; ; waitMs = Math.min(waitMs * 2, BOOT_RETRY_MAX_MS)) {
-    try {
+/** Whom this browser's cookie stands for. Until the broker (or the `claudemesh dashboard` in front
+ *  of it) answers, says why in place of the view and asks again: a page loaded during a broker
+ *  restart comes up by itself. Never rejects. */
+const whoIsSignedIn = (root: HTMLElement): Promise<{ me: Me | null; operator: boolean }> =>
+  untilAnswered(
+    root,
+    async () => {
       const held = await get<{ member: boolean; operator: boolean }>("/v1/dashboard/session");
       return { me: held.member ? await get<Me>("/v1/dashboard/me") : null, operator: held.operator };
-    } catch (err) {
-      show(root, h("p", { class: "error", role: "status", "data-testid": "boot-error", text: `${(err as Error).message} This page tries again every ${Math.round(waitMs / 1000)} s.` }));
-      await new Promise((r) => setTimeout(r, waitMs));
-    }
-  }
-}
+    },
+    () => true,
+  );
 
 async function boot(): Promise<void> {
   const root = byId("view");
@@ -152,7 +159,8 @@ async function boot(): Promise<void> {
   // address bar as on a first visit (the fragment navigation's history entry included).
   addEventListener("hashchange", () => location.hash && location.reload());
   let loginError: string | null = null;
-  await consumeLoginFragment().catch((err: Error) => (loginError = err.message));
+  // A link opened while the broker does not answer is unused: it is sent again once it does.
+  await consumeLoginFragment((login) => untilAnswered(root, login, brokerAway)).catch((err: Error) => (loginError = err.message));
   const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };
   const held = await whoIsSignedIn(root);
   state.me = held.me;
@@ -168,11 +176,11 @@ async function boot(): Promise<void> {
     drawHeader(state);
     r.rebuild();
   };
-  if (state.me || state.operator) r.start();
-  else signedOut(root, loginError);
   // A refused link in a browser that is still signed in (the same link opened in a second tab):
   // without this the tab would show the old session silently, lacking the link's keys.
   if (loginError && (state.me || state.operator)) root.before(h("p", { class: "banner bad", role: "alert", "data-testid": "login-error", text: `${loginError} This tab shows the session this browser was already signed in with, without the keys the link carries: #general and new invites need a link that was not used yet.` }));
+  if (state.me || state.operator) r.start();
+  else signedOut(root, loginError);
   if (state.me) {
     const me = state.me;
     // From here on every call names this member, and the broker refuses it once the cookie is
@@ -183,14 +191,14 @@ async function boot(): Promise<void> {
       r.halt();
       state.keys = null;
     };
-    const guard = guardSession(me, (now) => sessionTaken(me, now, root, halt));
-    showMember(me.mesh.id, me.member.memberId, () => void guard.check(), () => memberRemoved(root, halt));
+    const guard = guardSession(me, (now) => sessionTaken(me, now, halt));
+    showMember(me.mesh.id, me.member.memberId, () => void guard.check(), () => memberRemoved(halt));
     const onEvent = (e: LiveEvent) => {
       // The chat refuses to post under an older key than the mesh's (views/chat.ts).
       if (e.event === "key_rotated" && typeof e.data.epoch === "number") me.mesh.keyEpoch = Math.max(me.mesh.keyEpoch, e.data.epoch);
       r.onEvent(e);
     };
-    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine, () => dashboardStopped(root, halt));
+    stopLive = startLive(onEvent, byId("live"), () => r.redraw(), guard.isMine, () => dashboardStopped(halt));
   }
 }
 

@@ -4,6 +4,8 @@
 // session's cookie: a test that pins what happens without it says so (`pageKey: null`).
 import { expect } from "bun:test";
 import { dashboardLink } from "../../src/client/dashboard-link.ts";
+import { sealEnvelope } from "../../src/crypto/envelope.ts";
+import { toBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import type { TestBroker } from "./broker.ts";
@@ -71,4 +73,19 @@ export type DashboardCall = (method: string, path: string, body?: unknown) => Pr
 export async function dashboardSession(b: TestBroker, m: TestMember): Promise<DashboardCall> {
   const cookie = await session(b, m);
   return (method, path, body) => fetch(`${b.url}${path}`, { method, headers: { ...withKey(cookie), "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+}
+
+/** A login link for `m` as `claudemesh dashboard` makes it, carrying `meshKeys` (none: a member
+ *  whose machine has not received the keys yet). */
+export function pageLink(b: TestBroker, m: TestMember, owner: TestMember, meshKeys: Uint8Array[]): string {
+  const keys = { publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, meshKeys: meshKeys.map((k, epoch) => ({ epoch, key: toBase64(k) })), brokerUrl: b.url, slug: "shop", name: "Shop", ownerPubkey: owner.keys.publicKey };
+  return dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now(), keys }).url;
+}
+
+/** Posts `body` to #general as `m` over HTTP (its own session), sealed with `meshKey` at epoch 0. */
+export async function postToGeneral(b: TestBroker, m: TestMember, meshKey: Uint8Array, body: string): Promise<number> {
+  const cookie = await session(b, m);
+  const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+  const sealed = sealEnvelope({ mesh: m.meshId, from: m.keys.publicKey, to: "#general", id, ts: Date.now(), kind: "text", body }, { mySecret: m.keys.secretKey, meshKey: { epoch: 0, key: meshKey } });
+  return (await fetch(`${b.url}/v1/dashboard/topics/general/messages`, { method: "POST", headers: { ...withKey(cookie), "content-type": "application/json" }, body: JSON.stringify({ clientMessageId: id, ...sealed }) })).status;
 }

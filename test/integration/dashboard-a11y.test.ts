@@ -1,6 +1,6 @@
 // The dashboard for keyboard and screen-reader users, in chromium on the page `claudemesh
 // dashboard` serves. axe-core audits every view an owner sees (and the operator's, signed in and
-// not, and the signed-out page) at desktop and phone width, in light and dark, and fails on any
+// not, the signed-out page, and the broker's /join page) at desktop and phone width, in light and dark, and fails on any
 // violation of impact serious or critical. The tab bar follows the WAI-ARIA tabs pattern (manual
 // activation): a tablist of tabs each controlling the tabpanel, one tab in the Tab order, arrows,
 // Home and End move between tabs, Enter or Space shows one; and focus moves to what replaces a
@@ -9,6 +9,7 @@ import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { cli, cliTeam, dashboardServing, ok, sessionOf } from "../helpers/cli.ts";
 import { launchBrowser, operatorSees } from "../helpers/browser.ts";
+import { startBroker } from "../helpers/broker.ts";
 import { axeViolations } from "../helpers/axe.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
@@ -86,6 +87,28 @@ describe("dashboard accessibility", () => {
     expect({ problems: br.problems, outside: br.outside }).toEqual({ problems: [], outside: [] });
     session.close();
   }, 240_000);
+
+  test("axe finds nothing serious or critical on the broker's /join page, for an invite and for a damaged link, at 1280 and 375 px, light and dark", async () => {
+    await using b = await startBroker();
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    const found: Record<string, string[]> = {};
+    for (const [name, fragment, shown] of [["invite", "#abcdefABCDEF0123456789_-abcdefABCDEF", "join-link"], ["damaged", "#not an invite", "join-error"]] as const) {
+      await page.goto("about:blank"); // else only the fragment changes, and nothing is loaded
+      await page.goto(`${b.url}/join${fragment}`);
+      await page.locator(sel(shown)).waitFor();
+      for (const size of SIZES) {
+        await page.setViewportSize(size);
+        for (const scheme of SCHEMES) {
+          await page.emulateMedia({ colorScheme: scheme });
+          const v = await axeViolations(page);
+          if (v.length) found[`join/${name}/${size.name}/${scheme}`] = v;
+        }
+      }
+    }
+    expect(found).toEqual({});
+    expect({ problems: br.problems, outside: br.outside }).toEqual({ problems: [], outside: [] });
+  }, 60_000);
 
   test("the tabs with the keyboard only: one Tab stop, arrows, Home and End move, Enter and Space show, Tab goes on to the panel", async () => {
     await using team = await cliTeam(["alice", "bob"]);

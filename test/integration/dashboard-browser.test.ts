@@ -8,19 +8,15 @@
 // CSP rule. Screenshots: test-artifacts/dashboard/.
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, dashboardServing, identities, ok, cliTeam } from "../helpers/cli.ts";
-import { addMember, connect, createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { pageLink, postToGeneral } from "../helpers/dashboard.ts";
 import { launchBrowser } from "../helpers/browser.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseInvite } from "../../src/client/invite-link.ts";
-import { dashboardLink } from "../../src/client/dashboard-link.ts";
-import { sealEnvelope } from "../../src/crypto/envelope.ts";
-import { toBase64, toBase64Url } from "../../src/crypto/encoding.ts";
-import { randomId } from "../../src/crypto/hash.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
-import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 
@@ -31,23 +27,6 @@ const waitPeer = (page: Page, name: string, status: string) => page.locator(`${s
 function peerFrom(url: string, dir: string, name: string) {
   const e = loadConfig(dir).meshes[0]!;
   return connect(url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: name, role: e.role }, { cwd: `/home/${name}/src/shop`, hostname: `${name}-laptop` });
-}
-
-/** A login link for `m` as `claudemesh dashboard` makes it, carrying `meshKeys` (none: a member
- *  whose machine has not received the keys yet). */
-function linkFor(b: TestBroker, m: TestMember, owner: TestMember, meshKeys: Uint8Array[]): string {
-  const keys = { publicKey: m.keys.publicKey, secretKey: m.keys.secretKey, meshKeys: meshKeys.map((k, epoch) => ({ epoch, key: toBase64(k) })), brokerUrl: b.url, slug: "shop", name: "Shop", ownerPubkey: owner.keys.publicKey };
-  return dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now(), keys }).url;
-}
-
-/** Posts `body` to #general as `m` over HTTP (its own session), sealed with `meshKey` at epoch 0. */
-async function postAs(b: TestBroker, m: TestMember, meshKey: Uint8Array, body: string): Promise<number> {
-  const { login } = dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() });
-  const res = await fetch(`${b.url}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(login) });
-  const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
-  const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-  const sealed = sealEnvelope({ mesh: m.meshId, from: m.keys.publicKey, to: "#general", id, ts: Date.now(), kind: "text", body }, { mySecret: m.keys.secretKey, meshKey: { epoch: 0, key: meshKey } });
-  return (await fetch(`${b.url}/v1/dashboard/topics/general/messages`, { method: "POST", headers: { cookie, [PAGE_KEY_HEADER]: res.headers.get(PAGE_KEY_HEADER)!, "content-type": "application/json" }, body: JSON.stringify({ clientMessageId: id, ...sealed }) })).status;
 }
 
 /** WCAG contrast ratio of an element's text colour against its background (both opaque rgb()). */
@@ -212,7 +191,7 @@ describe("dashboard in a browser", () => {
     const meshKey = crypto.getRandomValues(new Uint8Array(32));
     await using br = await launchBrowser(b.url);
     const page = br.page;
-    await page.goto(linkFor(b, owner, owner, [meshKey]));
+    await page.goto(pageLink(b, owner, owner, [meshKey]));
     await page.click(sel("tab-chat"));
     await page.fill(sel("chat-input"), "real alice here");
     await page.click(sel("chat-send"));
@@ -230,8 +209,8 @@ describe("dashboard in a browser", () => {
     await page.evaluate(() => document.querySelector<HTMLTextAreaElement>('[data-testid="chat-input"]')!.setSelectionRange(6, 6));
 
     // The other "alice" posts, and bob posts under a key the mesh does not have.
-    expect(await postAs(b, mallory, meshKey, "please send the prod DB password to me by DM")).toBe(201);
-    expect(await postAs(b, bob, crypto.getRandomValues(new Uint8Array(32)), "sealed with a key nobody has")).toBe(201);
+    expect(await postToGeneral(b, mallory, meshKey, "please send the prod DB password to me by DM")).toBe(201);
+    expect(await postToGeneral(b, bob, crypto.getRandomValues(new Uint8Array(32)), "sealed with a key nobody has")).toBe(201);
     await page.locator(sel("chat-post"), { hasText: "prod DB password" }).waitFor({ timeout: 10_000 });
     await page.locator(sel("chat-post"), { hasText: "cannot be opened" }).waitFor();
 
@@ -334,7 +313,7 @@ describe("dashboard in a browser", () => {
     const { owner } = await createTestMesh(b.url, "alice", "shop");
     await using br = await launchBrowser(b.url);
     const page = br.page;
-    await page.goto(linkFor(b, owner, owner, []));
+    await page.goto(pageLink(b, owner, owner, []));
     await page.click(sel("tab-chat"));
     await page.locator(sel("chat-nomeshkey"), { hasText: "no mesh key in this tab" }).waitFor();
     expect(await page.textContent("#view")).not.toContain("Infinity");

@@ -5,6 +5,7 @@ import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { fromBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import type { PageKeys } from "../../src/client/dashboard-link.ts";
 import { routeMatchesTarget } from "../../src/client/push-route.ts";
+import { stripInvisible } from "../../src/client/untrusted-text.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 
 /** Who wrote a post, as its signature proves: the member key, and the session key when a Claude Code
@@ -50,6 +51,11 @@ export function openPost(m: MessagePushFrame, keys: PageKeys, topic: string): Po
 /** The short form of a key the CLI shows (`claudemesh peers`, MCP tools): its first 12 hex digits. */
 export const keyPrefix = (hex: string) => hex.slice(0, 12);
 
-/** Display names compared as people read them: case, width and surrounding spaces do not tell
- *  two names apart. */
-export const sameName = (a: string, b: string) => a.normalize("NFKC").trim().toLowerCase() === b.normalize("NFKC").trim().toLowerCase();
+/** A display name as people read it: case, width, surrounding spaces and characters that show
+ *  nothing (zero-width, bidi controls, every default-ignorable code point, which the page does not
+ *  show either, dom.ts peerText) do not tell two names apart. Normalized again once they are gone,
+ *  since one between a letter and its accent kept the two from composing. */
+const asRead = (name: string) => stripInvisible(name.normalize("NFKC")).normalize("NFKC").trim().toLowerCase();
+
+/** Whether two display names read the same (see asRead). */
+export const sameName = (a: string, b: string) => asRead(a) === asRead(b);

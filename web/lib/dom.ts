@@ -1,6 +1,8 @@
 // Building the page without innerHTML: every string from the broker or a peer becomes a text node,
 // so no display name, summary or cwd can inject markup (and the CSP forbids inline script anyway).
-type Child = Node | string | number | null | undefined | false;
+import { stripInvisible } from "../../src/client/untrusted-text.ts";
+
+export type Child = Node | string | number | null | undefined | false;
 type Props = Record<string, string | number | boolean | ((e: Event) => void) | undefined | null>;
 
 /** An element with attributes (`on…` keys become listeners) and children (strings as text). */
@@ -25,6 +27,12 @@ export function show(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, ...children);
 }
+
+/** Text a peer chose (a display name, summary, directory, reason, mesh name…), for showing inline:
+ *  without bidi controls and invisible characters, as the CLI shows it, and isolated in a <bdi>,
+ *  so that neither those nor a right-to-left name can reorder the text beside it (a key prefix
+ *  or a time read backwards). Text that was nothing but invisible characters says so. */
+export const peerText = (text: string): HTMLElement => h("bdi", { text: stripInvisible(text) || (text ? "(invisible characters only)" : "") });
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -52,13 +60,16 @@ export function table(name: string, headers: string[], rows: (Child[] | HTMLTabl
   );
 }
 
-/** "12 s ago", "3 min ago", "2 h ago", else a local date. */
+/** "12 s ago", "3 min ago", "2 h ago", else a local date: never "60 s", "60 min" or "24 h", since
+ *  each unit is checked after rounding to it. */
 export function ago(ms: number | null, now = Date.now()): string {
   if (ms === null) return "never";
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const hours = Math.round(s / 3600);
+  if (hours < 24) return `${hours} h ago`;
   return new Date(ms).toLocaleString();
 }
 

@@ -18,7 +18,7 @@ export function showJoin(root: HTMLElement): void {
     return;
   }
   const link = `${location.origin}${location.pathname}${location.hash}`;
-  const area = h("textarea", { readonly: true, class: "mono", "data-testid": "join-link" });
+  const area = h("textarea", { readonly: true, class: "mono", "aria-label": "Invite link", "data-testid": "join-link" });
   area.value = link;
   show(
     root,

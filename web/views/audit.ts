@@ -1,7 +1,7 @@
 // The audit chain: every membership and key event, hash-linked. The broker recomputes the chain and
 // names the first entry that does not hold. (This is the broker's word; `claudemesh audit verify`
 // checks it on your machine against the head you saw last.)
-import { h, short, show, table } from "../lib/dom.ts";
+import { h, peerText, short, show, table } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { AuditView, MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -31,8 +31,8 @@ export const audit: View = {
             h("td", { text: e.seq }),
             h("td", { text: new Date(e.createdAt).toLocaleString() }),
             h("td", { text: e.eventType }),
-            h("td", { text: e.actor ? (names.get(e.actor) ?? e.actor) : "broker" }),
-            h("td", { class: "mono", text: JSON.stringify(e.payload) }),
+            h("td", {}, e.actor ? peerText(names.get(e.actor) ?? e.actor) : "broker"),
+            h("td", { class: "mono" }, peerText(JSON.stringify(e.payload))),
             h("td", { class: "mono", title: e.hash, text: short(e.hash, 12) }),
           ),
         ),

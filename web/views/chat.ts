@@ -2,7 +2,7 @@
 // login link; the broker relays ciphertext. Peer text is shown as text. Each post is labelled with
 // the key that signed it (a display name proves nothing: anyone may pick "alice"), and the name of
 // the member holding that key.
-import { ago, h, show } from "../lib/dom.ts";
+import { ago, h, peerText, show } from "../lib/dom.ts";
 import { ApiError, get, post } from "../lib/api.ts";
 import { keyPrefix, openPost, sameName, sealPost, type Post } from "../lib/chat.ts";
 import type { MeshView, PageState } from "../lib/types.ts";
@@ -39,7 +39,7 @@ async function load(): Promise<{ messages: MessagePushFrame[]; members: Member[]
  *  name with another member. A post that does not verify names no one. */
 function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement {
   if (!p.signer) {
-    return h("span", { class: "sender" }, h("strong", { class: "error", "data-testid": "chat-sender", text: "unverified sender" }), " ", h("span", { class: "muted", text: `(the broker says “${p.claimed.name}”, ${keyPrefix(p.claimed.memberKey)})` }));
+    return h("span", { class: "sender" }, h("strong", { class: "error", "data-testid": "chat-sender", text: "unverified sender" }), " ", h("span", { class: "muted" }, "(the broker says “", peerText(p.claimed.name), `”, ${keyPrefix(p.claimed.memberKey)})`));
   }
   const key = p.signer.memberKey;
   const member = members.find((m) => m.pubkey === key);
@@ -51,13 +51,13 @@ function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement 
   return h(
     "span",
     { class: "sender" },
-    h("strong", { "data-testid": "chat-sender", text: name }),
+    h("strong", { "data-testid": "chat-sender" }, peerText(name)),
     " ",
     h("span", { class: "mono key", "data-testid": "chat-key", title: key, text: keyPrefix(key) }),
     key === state.keys?.publicKey ? h("span", { class: "badge you", "data-testid": "chat-mine", text: "you" }) : null,
     key === state.keys?.ownerPubkey ? h("span", { class: "badge", text: "owner" }) : null,
     former ? h("span", { class: "badge offline", "data-testid": "chat-former", title: "This key is no longer a member's: it cannot post any more.", text: former }) : null,
-    twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", title: "Tell them apart by the key.", text: `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “${name}”` }) : null,
+    twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", title: "Tell them apart by the key.", }, `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “`, peerText(name), "”") : null,
     p.signer.sessionKey ? h("span", { class: "muted mono", text: ` via session ${keyPrefix(p.signer.sessionKey)}` }) : null,
   );
 }
@@ -78,19 +78,26 @@ function postRow(p: Post, members: Member[], state: PageState): HTMLElement {
 function composer(state: PageState, onSent: () => void): HTMLElement {
   const text = h("textarea", { name: "post", "aria-label": `Message #${TOPIC}`, maxlength: MAX_CHARS, rows: 2, placeholder: `Message #${TOPIC} (end-to-end encrypted)`, "data-testid": "chat-input" });
   const error = h("span", { class: "error", role: "alert", "data-testid": "chat-error" });
-  const form = h("form", { class: "inline panel" }, text, h("button", { type: "submit", class: "primary", "data-testid": "chat-send", text: "Post" }), error);
+  const send = h("button", { type: "submit", class: "primary", "data-testid": "chat-send", text: "Post" });
+  const form = h("form", { class: "inline panel" }, text, send, error);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const body = text.value.trim();
-    if (!body) return;
+    // One post in flight at a time: a double click (or a submit however made) while the first is
+    // under way would post the text twice, each under its own message id.
+    if (!body || send.disabled) return;
     error.textContent = "";
+    send.disabled = true;
     void (async () => {
       try {
         await post(`/v1/dashboard/topics/${TOPIC}/messages`, sealPost(state.me!.mesh.id, state.keys!, TOPIC, body));
-        text.value = "";
+        // The text stays until it was posted; what was typed meanwhile stays too.
+        if (text.value.trim() === body) text.value = "";
         onSent();
       } catch (err) {
         error.textContent = (err as Error).message;
+      } finally {
+        send.disabled = false;
       }
     })();
   });

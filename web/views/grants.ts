@@ -1,6 +1,6 @@
 // Grants (who may reach whom, with what) and removals. Owners and admins see every member's grants
 // and who left, was removed or banned; a member sees the grants they set.
-import { h, short, show, table, when } from "../lib/dom.ts";
+import { h, peerText, short, show, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -21,7 +21,7 @@ export const grants: View = {
       table(
         "Grants",
         ["recipient", "sender", "allowed"],
-        v.grants.map((g) => [g.recipientName, h("span", { title: g.peer, text: g.peerName ?? short(g.peer, 16) }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
+        v.grants.map((g) => [peerText(g.recipientName), h("span", { title: g.peer }, g.peerName === null ? short(g.peer, 16) : peerText(g.peerName)), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
         "No grants: everyone uses the defaults.",
       ),
       v.grants.some((g) => g.caps.length === 0) ? h("p", { class: "muted", "data-testid": "grants-blocked-note", text: BLOCKED_NOTE }) : null,
@@ -32,8 +32,9 @@ export const grants: View = {
             ["member", "since", "reason", "by", "state"],
             v.removed.map((m) => {
               const state = departure(m);
-              const by = state === "left" || m.revokedBy === null ? "—" : h("span", { title: m.revokedBy, text: m.revokedByName ?? m.revokedBy });
-              return [m.displayName, m.revokedAt ? when(m.revokedAt) : "—", state === "left" ? "—" : (m.revokedReason ?? "—"), by, h("span", { class: state === "banned" ? "badge bad" : "", "data-testid": "removal-state", text: state })];
+              const by = state === "left" || m.revokedBy === null ? "—" : h("span", { title: m.revokedBy }, peerText(m.revokedByName ?? m.revokedBy));
+              const reason = state === "left" || m.revokedReason === null ? "—" : peerText(m.revokedReason);
+              return [peerText(m.displayName), m.revokedAt ? when(m.revokedAt) : "—", reason, by, h("span", { class: state === "banned" ? "badge bad" : "", "data-testid": "removal-state", text: state })];
             }),
             "Nobody left or was removed.",
           )

@@ -1,7 +1,7 @@
 // Broker-wide view for the operator: every mesh and the broker's health. Needs the operator token
 // (printed by the first `claudemesh serve`; `claudemesh admin token` makes a new one), which is
 // exchanged for an HttpOnly cookie and not kept by the page.
-import { h, show, table, when } from "../lib/dom.ts";
+import { h, peerText, show, table, when } from "../lib/dom.ts";
 import { get, post } from "../lib/api.ts";
 import type { OperatorView, PageState } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -52,7 +52,7 @@ export const operator: View = {
       table(
         "Meshes",
         ["name", "slug", "members", "connections", "key epoch", "created"],
-        v.meshes.map((m) => h("tr", { "data-testid": "operator-mesh" }, h("td", { text: m.name }), h("td", { class: "mono", text: m.slug }), h("td", { text: m.activeMembers }), h("td", { text: m.connections }), h("td", { text: m.keyEpoch }), h("td", { text: when(m.createdAt) }))),
+        v.meshes.map((m) => h("tr", { "data-testid": "operator-mesh" }, h("td", {}, peerText(m.name)), h("td", { class: "mono", text: m.slug }), h("td", { text: m.activeMembers }), h("td", { text: m.connections }), h("td", { text: m.keyEpoch }), h("td", { text: when(m.createdAt) }))),
         "No meshes yet.",
       ),
     );

@@ -1,5 +1,5 @@
 // The mesh at a glance: who is online, what each session is doing and where, and the members.
-import { ago, h, short, show, table, when } from "../lib/dom.ts";
+import { ago, h, peerText, short, show, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -10,11 +10,11 @@ function peerRow(p: MeshView["peers"][number]): HTMLTableRowElement {
   return h(
     "tr",
     { "data-testid": "peer-row", "data-name": p.displayName, "data-online": String(p.online) },
-    h("td", {}, h("strong", { text: p.displayName }), h("div", { class: "muted mono", text: short(p.pubkey, 12) })),
+    h("td", {}, h("strong", {}, peerText(p.displayName)), h("div", { class: "muted mono", text: short(p.pubkey, 12) })),
     h("td", { text: p.kind }),
     h("td", {}, h("span", { class: `badge ${status}`, "data-testid": "peer-status", text: status })),
-    h("td", { "data-testid": "peer-summary", text: p.summary || "—" }),
-    h("td", { class: "mono", text: [p.hostname, p.cwd].filter(Boolean).join(":") || "—" }),
+    h("td", { "data-testid": "peer-summary" }, p.summary ? peerText(p.summary) : "—"),
+    h("td", { class: "mono" }, p.hostname || p.cwd ? peerText([p.hostname, p.cwd].filter(Boolean).join(":")) : "—"),
     h("td", { text: p.online ? `online since ${ago(p.connectedAt)}` : `last seen ${ago(p.lastSeenAt)}` }),
   );
 }
@@ -43,7 +43,7 @@ export const overview: View = {
       table(
         "Members",
         ["name", "role", "joined", "state"],
-        v.members.map((m) => [h("span", { text: m.displayName }), m.role, when(m.joinedAt), h("span", { "data-testid": "member-state", text: m.revokedAt === null ? "active" : departure(m) })]),
+        v.members.map((m) => [peerText(m.displayName), m.role, when(m.joinedAt), h("span", { "data-testid": "member-state", text: m.revokedAt === null ? "active" : departure(m) })]),
       ),
     );
   },

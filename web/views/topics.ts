@@ -1,5 +1,5 @@
 // Topics with their activity, as metadata: the broker cannot read posts, and neither can this page.
-import { ago, h, show, table, when } from "../lib/dom.ts";
+import { ago, h, peerText, show, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { TopicView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -17,7 +17,7 @@ export const topics: View = {
       table(
         "Topics",
         ["topic", "description", "members", "messages", "last activity", "created"],
-        v.topics.map((t) => [h("strong", { text: `#${t.name}` }), t.description || "—", t.members, t.messages, ago(t.lastActivityAt), when(t.createdAt)]),
+        v.topics.map((t) => [h("strong", { text: `#${t.name}` }), (t.description ? peerText(t.description) : "—"), t.members, t.messages, ago(t.lastActivityAt), when(t.createdAt)]),
         "No topics.",
       ),
     );
