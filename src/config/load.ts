@@ -2,7 +2,7 @@
 // is validated here and the result is frozen; nothing else reads the environment for the broker.
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { fileError, LocalFileError } from "../local-file/error.ts";
 import { parseJsonText } from "../local-file/json.ts";
 import { closest } from "../did-you-mean.ts";
@@ -180,13 +180,28 @@ const NAMED_BY = "--config (or CLAUDEMESH_CONFIG)";
 /** Most bytes a config file may hold: a few hundred are real; anything near this is not one. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-/** What the config file is when it is not a regular file to read, or null: a named pipe would block
- *  the read (and SIGTERM with it) until a writer came, and a device like /dev/zero never ends. */
+/** What the config file is when it is nothing to read settings from, or null: a device (/dev/zero
+ *  never ends) or a socket is refused unopened. A pipe is read (`--config <(make-config)`, bash's
+ *  process substitution, is one), as far as MAX_CONFIG_BYTES (readBounded). */
 function notAFile(path: string): string | null {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (!st || st.isDirectory()) return null; // the read says so, with its own fix
-  if (!st.isFile()) return st.isFIFO() ? "a named pipe" : st.isSocket() ? "a socket" : "a device";
+  if (!st || st.isDirectory() || st.isFIFO()) return null; // a directory: the read says so, with its own fix
+  if (!st.isFile()) return st.isSocket() ? "a socket" : "a device";
   return st.size > MAX_CONFIG_BYTES ? `${st.size} bytes, more than a config file holds (${MAX_CONFIG_BYTES})` : null;
+}
+
+/** The file's text, read as far as one byte past MAX_CONFIG_BYTES (a pipe has no size to look
+ *  at first): null when it holds more. */
+function readBounded(path: string): string | null {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let got = 0;
+    for (let n; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
+    return got > MAX_CONFIG_BYTES ? null : buf.toString("utf8", 0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The names that occur more than once among the keys of `text`'s top-level object (the config is
@@ -217,7 +232,9 @@ function readFileLayer(path: string): Record<string, unknown> {
   try {
     const what = notAFile(path);
     if (what) throw new ConfigError(`config file ${path} is ${what}, not a JSON config file`, { fix: `give ${NAMED_BY} the path of the JSON config file` });
-    text = readFileSync(path, "utf8");
+    const read = readBounded(path);
+    if (read === null) throw new ConfigError(`config file ${path} holds more than a config file holds (${MAX_CONFIG_BYTES} bytes)`, { fix: `give ${NAMED_BY} the path of the JSON config file` });
+    text = read;
   } catch (cause) {
     if (cause instanceof ConfigError) throw cause;
     const fix = { ENOENT: `check the path given to ${NAMED_BY}`, ENOTDIR: `check the path given to ${NAMED_BY}`, EISDIR: `give ${NAMED_BY} the path of the JSON config file, not a directory` };

@@ -18,14 +18,27 @@ describe("the config file itself", () => {
     }
   };
 
-  test("a named pipe or a device is refused before it is opened (a pipe would block the read and SIGTERM with it)", () => {
-    const fifo = join(dir, "fifo.json");
-    execFileSync("mkfifo", [fifo]);
-    expect(refusal(fifo)).toEqual({ message: `config file ${fifo} is a named pipe, not a JSON config file`, fix: "give --config (or CLAUDEMESH_CONFIG) the path of the JSON config file" });
-    expect(refusal("/dev/zero")).toMatchObject({ message: "config file /dev/zero is a device, not a JSON config file" });
+  test("a device is refused unopened (/dev/zero never ends); a pipe is read (`--config <(…)`), both only up to 1 MiB", async () => {
+    expect(refusal("/dev/zero")).toEqual({ message: "config file /dev/zero is a device, not a JSON config file", fix: "give --config (or CLAUDEMESH_CONFIG) the path of the JSON config file" });
     const big = join(dir, "big.json");
     writeFileSync(big, `{"port": 7900${" ".repeat(1024 * 1024)}}`);
     expect(refusal(big)).toMatchObject({ message: expect.stringContaining("more than a config file holds") });
+    const piped = async (bytes: number) => {
+      const fifo = join(dir, `pipe-${bytes}.json`);
+      execFileSync("mkfifo", [fifo]);
+      const writer = Bun.spawn(["sh", "-c", `printf '{"port": 7911%*s}' ${bytes} '' > ${fifo}`], { stderr: "ignore" });
+      let out: unknown;
+      try {
+        out = loadBrokerConfig({ configFile: fifo, env: {} }).port;
+      } catch (err) {
+        out = err instanceof ConfigError ? { message: err.message } : String(err);
+      }
+      writer.kill();
+      await writer.exited;
+      return out;
+    };
+    expect(await piped(10)).toBe(7911);
+    expect(await piped(2 * 1024 * 1024)).toMatchObject({ message: expect.stringContaining("more than a config file holds") });
   });
 
   test("a key given twice is refused, as a flag given twice is; a repeat inside a list value is not a key", () => {
