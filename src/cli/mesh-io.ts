@@ -27,7 +27,9 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   );
 }
 
-type ReadResult = { read: Delivered[]; dropped: { messageId: string; reason: string }[]; waiting: number };
+/** `sealed`: the pushes counted in `waiting` (under a key epoch not held yet), for a reader that
+ *  stays (inbox --follow) to open again once the keys came on the same connection. */
+type ReadResult = { read: Delivered[]; dropped: { messageId: string; reason: string }[]; waiting: number; sealed: MessagePushFrame[] };
 
 export type Batch = ReadResult & {
   /** Ids to ack whatever is shown: dropped messages and control messages. */
@@ -46,7 +48,7 @@ export type Batch = ReadResult & {
  *  a word (the broker handed out one message twice, which no honest broker does within a read),
  *  another messageId for the same sender and id as a repeat (`replayed`). */
 export function openBatch(session: MeshSession, pushes: readonly MessagePushFrame[], seen = new Set<string>()): Batch {
-  const b: Batch = { read: [], dropped: [], waiting: 0, ack: [], handled: [], keyRequests: [] };
+  const b: Batch = { read: [], dropped: [], waiting: 0, sealed: [], ack: [], handled: [], keyRequests: [] };
   const drop = (messageId: string, reason: string) => {
     b.dropped.push({ messageId, reason });
     b.ack.push(messageId);
@@ -57,7 +59,7 @@ export function openBatch(session: MeshSession, pushes: readonly MessagePushFram
     seen.add(m.messageId);
     const r: Opened = session.open(m, { record: false, sendersRead: true });
     if (!r.ok) {
-      if (r.reason === "unknown_epoch") b.waiting++;
+      if (r.reason === "unknown_epoch") (b.waiting++, b.sealed.push(m));
       else drop(m.messageId, r.reason);
       continue;
     }

@@ -7,6 +7,7 @@
 // says that only priority-now messages arrive. --all shows local history (offline), and with
 // --follow streams on after it.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
+import { PUSH_WINDOW } from "../../protocol/limits.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, failedVerification, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
@@ -148,7 +149,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       return;
     }
     // All pages settled as one: one replay-memory write and one ack for the document.
-    const whole: Batch = { read: held.flatMap((b) => b.read), handled: held.flatMap((b) => b.handled), ack: held.flatMap((b) => b.ack), dropped: [], waiting: 0, keyRequests: [] };
+    const whole: Batch = { read: held.flatMap((b) => b.read), handled: held.flatMap((b) => b.handled), ack: held.flatMap((b) => b.ack), dropped: [], waiting: 0, sealed: [], keyRequests: [] };
     const taken = await ctx.out.result({ messages: whole.read, ...summary }, () => footer);
     await settle(ctx, session, client, whole, taken ? whole.read.length : 0);
     if (!taken && opened) warnUnread(ctx, 0);
@@ -163,6 +164,9 @@ async function gateNote(client: BrokerClient, me: string): Promise<string> {
   if (status !== "working" && status !== "dnd") return "";
   return `\nYou are ${status}: only priority-now messages show here as they arrive; the others wait until \`claudemesh status idle\` (or read them now with \`claudemesh inbox\`).`;
 }
+
+/** How soon a follower tries a batch again that it could not open (the member list did not come). */
+const FOLLOW_RETRY_MS = 2000;
 
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
@@ -185,10 +189,29 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   // A refusal of the first connect closes the client too, and connect() reports that one.
   ended.catch(() => {});
   let stopped = false;
+  /** Pushes under a key epoch not held yet: the broker hands them to this connection only, so they
+   *  are opened again with each later batch (the keys come on the same connection), not left
+   *  unshown until the follower restarts. Bounded by the push window, as the broker bounds them. */
+  let sealed: MessagePushFrame[] = [];
   const flush = async () => {
-    const pushes = pending;
+    const pushes = [...sealed, ...pending];
     pending = [];
-    const b = await openPage(ctx, session, client, pushes);
+    let b: Batch;
+    const keysBefore = session.meshKeys.length;
+    try {
+      b = await openPage(ctx, session, client, pushes);
+    } catch (err) {
+      // Nothing of the batch was shown or acked (the member list could not be read, say): kept,
+      // and tried again shortly, or with the next push, whichever comes first.
+      sealed = [];
+      pending = [...pushes, ...pending];
+      setTimeout(() => void schedule(), FOLLOW_RETRY_MS).unref();
+      throw err;
+    }
+    if (b.sealed.length > sealed.length) ctx.out.warn(`${b.sealed.length} message(s) use a mesh key you do not have yet; they are shown once the owner's keys come`);
+    sealed = b.sealed.slice(-PUSH_WINDOW);
+    // Keys came in this batch (after the pushes they open, perhaps): open those again now.
+    if (sealed.length > 0 && session.meshKeys.length > keysBefore) schedule(true);
     // A repeat (`replayed`) is an honest redelivery as often as not: only a failure is said.
     const { failed, stale } = tally(b);
     if (failed) ctx.out.warn(droppedText(failed));
@@ -205,12 +228,19 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   // One batch at a time, so that lines keep their order and a batch after a failed write is
   // neither shown nor acked.
   let flushing = Promise.resolve();
+  let queued = false;
+  /** Queues a flush of what is pending (and, with `reopen`, of the sealed pushes alone). */
+  const schedule = (reopen = false) => {
+    if (queued || stopped) return;
+    queued = true;
+    flushing = flushing.then(() => ((queued = false), pending.length > 0 || (reopen && sealed.length > 0) ? flush() : undefined)).catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`));
+  };
   client = await ctx.connect(mesh, {
     receive: "push",
     reconnect: true,
     onMessage: (m) => {
-      if (pending.length === 0) flushing = flushing.then(flush).catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`));
       pending.push(m);
+      schedule();
     },
     onState: (state, { code, reason }) => {
       if (state === "closed") endWith(closedForGood(mesh.slug, code, reason));
