@@ -22,7 +22,10 @@ export function retriesClose(code: number, reason: string, wanted: boolean): boo
   // A clock skew is the client's to fix, but a clock that drifted (a laptop waking from sleep, a
   // VM) is usually set right within minutes: a client that keeps itself connected retries it at
   // its backoff instead of giving up for the rest of its life.
-  return wanted && shouldReconnect(code, reason, (r) => isErrorCode(r) && (ERRORS[r].retryable || r === "timestamp_skew"));
+  // `replayed` too: two processes of one member key saying hello in the same millisecond (after a
+  // broker restart, say) sign the same text, and the later is refused; its next hello, a moment
+  // on, is not.
+  return wanted && shouldReconnect(code, reason, (r) => isErrorCode(r) && (ERRORS[r].retryable || r === "timestamp_skew" || r === "replayed"));
 }
 
 /** What a first connect that closed for good rejects with: for an abnormal close (1006) why the

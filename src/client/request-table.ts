@@ -28,6 +28,7 @@ type Pending = {
   /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
   unavailable?: MeshError;
   /** When the broker first answered this send `unavailable` (Date.now()). */
+  /** When the broker first said `unavailable` to it (performance.now()). */
   unavailableSince?: number;
 };
 
@@ -129,10 +130,11 @@ export class RequestTable {
   /** Sends `p` (a `send`) again after SEND_RETRY_MS, or with the queue on the next hello_ack;
    *  rejects it with `err` once the broker has said `unavailable` for unavailableRetryMs. */
   private retryLater(p: Pending, err: MeshError): void {
-    const since = (p.unavailableSince ??= Date.now());
+    // Monotonic: a wall clock stepped forward an hour ended the budget at the next answer.
+    const since = (p.unavailableSince ??= performance.now());
     const bound = this.opts.unavailableRetryMs;
-    if (bound !== undefined && Date.now() - since >= bound) {
-      return this.settle(p, new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((Date.now() - since) / 1000)} s of retries).`, { cause: err }));
+    if (bound !== undefined && performance.now() - since >= bound) {
+      return this.settle(p, new MeshError("unavailable", `${err.message.replace(/[.;]\s*$/, "")} (still so after ${Math.round((performance.now() - since) / 1000)} s of retries).`, { cause: err }));
     }
     p.unavailable = err;
     this.queued.push(p);
