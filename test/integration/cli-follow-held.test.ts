@@ -4,7 +4,7 @@
 // come. Both were forgotten, neither shown nor acked, until the follower restarted, and later
 // messages of the same sender were shown before them (session 31's client review).
 import { expect, test } from "bun:test";
-import { startBroker } from "../helpers/broker.ts";
+import { brokerClock, startBroker } from "../helpers/broker.ts";
 import { cli, cliStream, cliTeam, identities, ok, until, useBroker } from "../helpers/cli.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
 
@@ -41,3 +41,18 @@ test("a batch whose member list did not come is tried again, and shown in its or
   ok(await cli(carol, ["send", "bob", "second from carol"]));
   expect(bodies(await follow.lines(2, 8000))).toEqual(["first from carol", "second from carol"]);
 }, 60_000);
+
+test("a follower whose reconnects the broker refuses says why, once, and goes on retrying", async () => {
+  await using team = await cliTeam(["alice", "bob"]);
+  const { dirs: [, bob] } = team;
+  using proxy = linkProxy(team.b.port);
+  useBroker(bob, proxy.url);
+  await using follow = cliStream(bob, ["inbox", "--follow"]);
+  await until(() => follow.stderr().includes("Following"), "the follower to start");
+  brokerClock(team.b, 5 * 60_000); // this machine's clock is now 5 minutes behind the broker's
+  proxy.cut();
+  await until(() => team.b.logs.filter((l) => l.includes("timestamp_skew")).length >= 2, "two refused reconnects", 20_000);
+  const said = follow.stderr().split("\n").filter((l) => l.includes("refuses this connection"));
+  expect(said).toEqual(["claudemesh: warning: the broker answers but refuses this connection (timestamp_skew): The hello timestamp is more than 60 s from the broker clock. Fix the client clock (NTP) and reconnect. Still retrying."]);
+  expect(follow.proc.exitCode).toBeNull(); // still following
+}, 40_000);

@@ -8,6 +8,8 @@
 // --follow streams on after it.
 import type { MessagePushFrame } from "../../protocol/server-frames.ts";
 import { PUSH_WINDOW } from "../../protocol/limits.ts";
+import { CloseCode } from "../../protocol/close-codes.ts";
+import { ERRORS, isErrorCode } from "../../protocol/errors.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { answerKeyRequest, failedVerification, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
@@ -173,6 +175,8 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const base = savedBroker(ctx.env.configDir, mesh);
   /** The connection dropped and has not come back yet (said once on stderr, human mode). */
   let lost = false;
+  /** The refusal last said while reconnecting ("" once connected again). */
+  let refusedFor = "";
   let pending: MessagePushFrame[] = [];
   let client: BrokerClient;
   let shown = 0;
@@ -247,6 +251,12 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       // One line when the connection drops and one when it is back, not one per failed retry.
       else if (state === "reconnecting" && !lost) ctx.out.note(`Lost the connection to the broker at ${base}; reconnecting until it answers (Ctrl-C to stop).`);
       else if (state === "open" && lost) ctx.out.note(`Connected to the broker at ${base} again.`);
+      // A broker that answers and refuses (a clock that drifted) is said once per reason: retrying
+      // alone may never fix it.
+      if (state === "reconnecting" && code === CloseCode.policy && reason && reason !== refusedFor) {
+        refusedFor = reason;
+        ctx.out.warn(`the broker answers but refuses this connection (${reason})${isErrorCode(reason) ? `: ${ERRORS[reason].doc}` : "."} Still retrying.`);
+      } else if (state === "open") refusedFor = "";
       lost = state === "reconnecting";
     },
   });
