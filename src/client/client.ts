@@ -14,7 +14,7 @@
 // - whether a failed *first* connect is retried is the caller's explicit choice (`firstConnect`):
 //   a one-shot command wants a clear error at once, a long-lived process wants to wait for the
 //   broker to appear.
-import { byteLength, decodeServerFrame } from "../protocol/codec.ts";
+import { decodeServerFrame } from "../protocol/codec.ts";
 import { CloseCode } from "../protocol/close-codes.ts";
 import { MeshError, errorFromWire } from "../protocol/errors.ts";
 import type { ClientFrameOf, RequestType } from "../protocol/frames.ts";
@@ -84,7 +84,7 @@ export class BrokerClient {
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
-    this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text) }, opts);
+    this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text), maxFrameBytes: () => this.ack?.limits.maxFrameBytes }, opts);
     try {
       this.base = brokerBase(opts.url).base;
     } catch {
@@ -351,22 +351,7 @@ export class BrokerClient {
    *  names the clientMessageId to retry with. */
   request<T extends RequestType | "ack">(type: T, payload: Omit<ClientFrameOf<T>, "type" | "id">, timeoutMs = this.opts.requestTimeoutMs ?? 15_000): Promise<Results[T]> {
     if (this.state === "closed") return Promise.reject(new MeshError("unavailable", "The client is closed."));
-    const tooLarge = this.oversized(type, payload);
-    if (tooLarge) return Promise.reject(tooLarge);
     return this.requests.add(type, payload, timeoutMs);
-  }
-
-  /** A request larger than the broker said it takes (hello_ack.limits.maxFrameBytes, which its
-   *  operator may set below the protocol's 64 KiB), refused here: the broker's frame_too_large
-   *  carries no request id, so the request waited out its timeout and was called possibly stored,
-   *  and one over four times the limit closed the connection (1009), which the send then reopened
-   *  to send again. Null when it fits or no hello_ack came yet. */
-  private oversized(type: string, payload: object): MeshError | null {
-    const max = this.ack?.limits.maxFrameBytes;
-    if (max === undefined) return null;
-    const bytes = byteLength(JSON.stringify({ type, id: "000000000000", ...payload }));
-    if (bytes <= max) return null;
-    return new MeshError("frame_too_large", `This ${type} is ${bytes} bytes as a frame, and the broker takes at most ${max} (its maxFrameBytes); nothing was sent. Send a shorter message.`);
   }
 
   /** Acknowledges messages, fire-and-forget; acks made in the same tick go out together (AckBatch). */

@@ -12,7 +12,9 @@ import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
-import { enrolledKeys, recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
+import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
+import { meshKeyList } from "./mesh-key-list.ts";
+import { SenderTrace } from "./sender-trace.ts";
 import { keyGapRefusal } from "./key-gap.ts";
 import { routeMatchesTarget, sealedTopic } from "./push-route.ts";
 
@@ -25,7 +27,7 @@ const KEYS_CLOCK_SKEW_MS = 5 * 60_000;
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
-import { MAX_CIPHERTEXT_B64_LEN, MAX_KEY_EPOCH } from "../protocol/limits.ts";
+import { MAX_CIPHERTEXT_B64_LEN } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import { mergeMeshKeys, type MeshKey } from "./local/config-file.ts";
 import { keysBody } from "./invite-build.ts";
@@ -52,22 +54,6 @@ export type Delivered = {
   untraced?: true;
 };
 
-
-/** `value` as a list of mesh keys, or null unless every entry has an epoch in 0…MAX_KEY_EPOCH, no
- *  epoch twice, and a key of 32 bytes in base64: what a `keys` message and an invite's sealed keys
- *  must hold. A key held for an epoch is never replaced (mergeMeshKeys), so a malformed one taken
- *  in would shut out the good one for good. */
-export function meshKeyList(value: unknown): MeshKey[] | null {
-  if (!Array.isArray(value)) return null;
-  const epochs = new Set<number>();
-  for (const k of value as { epoch?: unknown; key?: unknown }[]) {
-    const epoch = k?.epoch;
-    if (typeof epoch !== "number" || !Number.isInteger(epoch) || epoch < 0 || epoch > MAX_KEY_EPOCH || epochs.has(epoch)) return null;
-    if (typeof k.key !== "string" || fromBase64Safe(k.key)?.length !== 32) return null;
-    epochs.add(epoch);
-  }
-  return (value as MeshKey[]).map((k) => ({ epoch: k.epoch, key: k.key }));
-}
 
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
@@ -116,6 +102,7 @@ export class MeshSession {
     this.replay = opts.replay ?? new ReplayGuard(id.meshId);
     this.onKeys = opts.onKeys ?? (() => {});
     this.removals = opts.removals ?? (() => undefined);
+    this.senders = new SenderTrace(id, this.removals);
   }
 
   private readonly onKeys: (keys: MeshKey[]) => void;
@@ -225,25 +212,13 @@ export class MeshSession {
     for (const k of keys) this.vouched.add(k);
   }
 
-  /** Member keys a direct message may come from, as the last member list read traced them
-   *  (admission.ts enrolledKeys); the owner's and this member's own are always. */
-  private senders = new Set<string>();
+  /** Whom a direct message may come from (sender-trace.ts). */
+  private readonly senders: SenderTrace;
 
-  /** Whether `m` is a direct message whose sender's member key is not known to be enrolled. Only a
-   *  direct message needs it: anyone can box one to this key, while a post to a topic, a group or
-   *  everyone is sealed with the mesh key, which only members hold. */
-  private unknownSender(m: MessagePushFrame): boolean {
-    const key = m.from.memberPubkey;
-    return m.kind === "direct" && key !== this.id.ownerPubkey && key !== this.id.memberPubkey && !this.senders.has(key);
-  }
-
-  /** Reads the broker's member list when a direct message among `pushes` comes from a member key not
-   *  known to be enrolled (one request; none otherwise), so that open() can tell. The list is the
-   *  broker's, but only an enrolment signed back to the owner counts, as for sending (vouchFor). */
-  async learnSenders(client: BrokerClient, pushes: readonly MessagePushFrame[]): Promise<void> {
-    if (!pushes.some((m) => this.unknownSender(m))) return;
-    const { members } = await client.request("member_list", {});
-    this.senders = enrolledKeys(this.id.meshId, this.id.ownerPubkey, members, this.removals());
+  /** Reads the member list when a direct message among `pushes` comes from a member key not known
+   *  to trace to the owner's signatures (one request; none otherwise), so that open() can tell. */
+  learnSenders(client: BrokerClient, pushes: readonly MessagePushFrame[]): Promise<void> {
+    return this.senders.learn(client, pushes);
   }
 
   /** Opens a push. A direct message may be addressed to this identity's key or (for a session)
@@ -282,7 +257,7 @@ export class MeshSession {
     // Boxed by its sender key, which a session's attestation ties to its member key (openEnvelope):
     // what is left is whether that member key was enrolled. Marked, not refused: members enrolled
     // before brokers kept admission evidence cannot be traced either, and their words are theirs.
-    const untraced = this.unknownSender(m);
+    const untraced = this.senders.unknown(m);
     if (untraced && !opts.sendersRead) return { ok: false, reason: "unknown_sender", messageId: m.messageId };
     if (this.repeated(r.inner.from, r.inner.id, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
@@ -408,14 +383,6 @@ export async function answerKeyRequest(session: MeshSession, client: BrokerClien
   session.trust([requester.pubkey]);
   await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });
   return true;
-}
-
-function fromBase64Safe(b64: string): Uint8Array | null {
-  try {
-    return fromBase64(b64);
-  } catch {
-    return null;
-  }
 }
 
 /** A fresh mesh key for epoch `epoch`, as stored in config. */

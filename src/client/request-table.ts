@@ -11,6 +11,7 @@
 //   the outcome is unknown, docs/protocol.md §5.4) is sent again with the same clientMessageId
 //   after SEND_RETRY_MS, or on the next connection, until its timeout or `unavailableRetryMs`,
 //   which then rejects with that `unavailable`.
+import { byteLength } from "../protocol/codec.ts";
 import { MeshError, errorFromWire } from "../protocol/errors.ts";
 import { REQUEST_EFFECT, type ClientFrameOf, type RequestType } from "../protocol/frames.ts";
 import type { Results } from "../protocol/results.ts";
@@ -35,8 +36,9 @@ type Pending = {
 /** A reply to a request: a result, or an error naming the request's id. */
 type Reply = Extract<ServerFrame, { type: "result" | "error" }>;
 
-/** The connection as the table sees it: whether a frame can go out now, and sending one. */
-type Wire = { open(): boolean; write(text: string): void };
+/** The connection as the table sees it: whether a frame can go out now, sending one, and the
+ *  largest frame its broker said it takes (hello_ack.limits.maxFrameBytes; undefined before). */
+type Wire = { open(): boolean; write(text: string): void; maxFrameBytes(): number | undefined };
 
 /** Wait before sending again a `send` the broker answered with `unavailable`. */
 const SEND_RETRY_MS = 1000;
@@ -59,6 +61,8 @@ export class RequestTable {
    *  data; rejects with `timeout` after `timeoutMs`. A `send` rejects with a SendError, which
    *  names the clientMessageId to retry with. */
   add<T extends RequestType | "ack">(type: T, payload: Omit<ClientFrameOf<T>, "type" | "id">, timeoutMs: number): Promise<Results[T]> {
+    const tooLarge = this.oversized(type, payload);
+    if (tooLarge) return Promise.reject(tooLarge);
     return new Promise((resolve, settleReject) => {
       // A send's error names its clientMessageId: the caller retries with it (SendError).
       const cmid = type === "send" ? (payload as unknown as ClientFrameOf<"send">).clientMessageId : null;
@@ -79,6 +83,19 @@ export class RequestTable {
       }
       this.transmit(p);
     });
+  }
+
+  /** A request larger than the broker said it takes (its operator may set maxFrameBytes below the
+   *  protocol's 64 KiB), refused before it is sent: the broker's frame_too_large carries no request
+   *  id, so the request waited out its timeout and was called possibly stored, and one over four
+   *  times the limit closed the connection (1009), which the send then reopened to send again.
+   *  Null when it fits or no hello_ack came yet. */
+  private oversized(type: string, payload: object): MeshError | null {
+    const max = this.wire.maxFrameBytes();
+    if (max === undefined) return null;
+    const bytes = byteLength(JSON.stringify({ type, id: "000000000000", ...payload }));
+    if (bytes <= max) return null;
+    return new MeshError("frame_too_large", `This ${type} is ${bytes} bytes as a frame, and the broker takes at most ${max} (its maxFrameBytes); nothing was sent. Send a shorter message.`);
   }
 
   /** The connection is open (a hello_ack): sends what waited, in order. */

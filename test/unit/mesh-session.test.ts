@@ -2,7 +2,8 @@
 // replays are dropped; history display neither consumes nor needs the replay memory; a session
 // reads DMs sent to its member key; key requests are recognised.
 import { describe, expect, test } from "bun:test";
-import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, meshKeyList, type Identity } from "../../src/client/mesh-session.ts";
+import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
+import { meshKeyList } from "../../src/client/mesh-key-list.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { ReplayGuard, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { makeAttestation } from "../../src/client/credentials.ts";
