@@ -1,6 +1,7 @@
 // JSON calls to the broker's /v1/dashboard routes. The session cookie rides along (same origin);
 // errors come back as ApiError with the broker's code and message.
-import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/protocol/dashboard-keys.ts";
+import { PAGE_KEY_HEADER, PAGE_KEYS_ENDED_HEADER } from "../../src/protocol/dashboard-keys.ts";
+import { forgetEndedKeys, keepPageKey, pageKeys } from "./page-keys.ts";
 export class ApiError extends Error {
   override readonly name = "ApiError";
   constructor(
@@ -32,38 +33,16 @@ export function showMember(meshId: string, memberId: string, onRefused: () => vo
   shown = { header: `${meshId}/${memberId}`, onRefused, onRemoved };
 }
 
-/** The page key of each session this page opened (src/protocol/dashboard-keys.ts): the broker
- *  answers a login with it and refuses the session's cookie without it, so a page served on another
- *  port of the same host name, which the browser also sends the cookie to, cannot use the session.
- *  Kept in this origin's localStorage (per port; every tab of the page has it), and shown on every
- *  call, the live view's included. */
-const PAGE_KEYS = "claudemesh.dashboard.pageKeys";
-/** Member and operator sessions, and a few logins since. */
-const MAX_PAGE_KEYS = 4;
-
-function pageKeys(): string[] {
-  try {
-    const keys = JSON.parse(localStorage.getItem(PAGE_KEYS) ?? "[]");
-    return Array.isArray(keys) ? keys.filter((k) => typeof k === "string") : [];
-  } catch {
-    return [];
-  }
-}
-
-/** The live view's query string for the page keys (an EventSource sends no headers). */
-export function pageKeyQuery(): string {
-  const keys = pageKeys();
-  return keys.length ? `?${PAGE_KEY_PARAM}=${encodeURIComponent(keys.join(","))}` : "";
-}
-
 async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknown, named = true): Promise<T> {
   const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
   if (named && shown) headers[MEMBER_HEADER] = shown.header;
   const keys = pageKeys();
   if (keys.length) headers[PAGE_KEY_HEADER] = keys.join(",");
   const res = await fetch(routeUrl(path), { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  // Logins, logout and /session name the keys shown that open nothing any more; a login adds one.
+  forgetEndedKeys(keys, res.headers.get(PAGE_KEYS_ENDED_HEADER));
   const issued = res.headers.get(PAGE_KEY_HEADER);
-  if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...keys.filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
+  if (issued) keepPageKey(issued);
   if (res.status === 401 && named) shown?.onRefused();
   const data = await res.json().catch(() => null);
   if (res.status === 403 && named && data?.error?.code === "revoked") shown?.onRemoved();
