@@ -8,7 +8,7 @@ import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
 import { guardSession } from "./lib/session-guard.ts";
-import { brokerAway, untilAnswered } from "./lib/until-answered.ts";
+import { brokerAway, throttled, untilAnswered } from "./lib/until-answered.ts";
 import { markTab, tabKeys } from "./lib/tabs.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
@@ -159,8 +159,13 @@ async function boot(): Promise<void> {
   // address bar as on a first visit (the fragment navigation's history entry included).
   addEventListener("hashchange", () => location.hash && location.reload());
   let loginError: string | null = null;
-  // A link opened while the broker does not answer is unused: it is sent again once it does.
-  await consumeLoginFragment((login) => untilAnswered(root, login, brokerAway)).catch((err: Error) => (loginError = err.message));
+  // A link opened while the broker does not answer is unused: it is sent again once it does. So
+  // is one the login throttle refused (429), after its Retry-After, while the link is valid.
+  const retryLogin = (expiresAt: number) => (err: unknown) => brokerAway(err) || (throttled(err) && Date.now() < expiresAt);
+  await consumeLoginFragment((login, expiresAt) => untilAnswered(root, login, retryLogin(expiresAt))).catch((err: Error) => {
+    // A throttled login gives up only once the link has expired: trying it again is no use.
+    loginError = throttled(err) ? `${err.message} The link expired meanwhile: run \`claudemesh dashboard\` for a new one.` : err.message;
+  });
   const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };
   const held = await whoIsSignedIn(root);
   state.me = held.me;

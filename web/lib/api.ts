@@ -8,10 +8,16 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer's Retry-After in ms (the broker sends it with `rate_limited`), or null. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
   }
 }
+
+/** A Retry-After of whole seconds, in ms; null for none or another form (an HTTP date, which the
+ *  broker never sends). */
+const retryAfterMs = (value: string | null) => (value !== null && /^\d{1,6}$/.test(value.trim()) ? Number(value) * 1000 : null);
 
 /** The URL of a broker route (`/v1/dashboard/…`) for this page: relative to the page, so that the
  *  same page works at a broker's root and behind a reverse proxy that serves it under a path
@@ -46,7 +52,7 @@ async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknow
   if (res.status === 401 && named) shown?.onRefused();
   const data = await res.json().catch(() => null);
   if (res.status === 403 && named && data?.error?.code === "revoked") shown?.onRemoved();
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`, retryAfterMs(res.headers.get("retry-after")));
   return data as T;
 }
 
