@@ -39,18 +39,31 @@ export function showMember(meshId: string, memberId: string, onRefused: () => vo
   shown = { header: `${meshId}/${memberId}`, onRefused, onRemoved };
 }
 
+/** A GET (what a view reads) that is not answered within this fails as `timeout`: a view's draws
+ *  run one at a time (lib/serial-draws.ts), so a read left hanging (a connection lost without a
+ *  word) would hold up every later redraw of it. POSTs are left to wait: whether they took effect
+ *  matters, and `claudemesh dashboard` bounds them at 30 s anyway. */
+const GET_TIMEOUT_MS = 40_000;
+
+/** Rethrows a GET's timeout as the broker's `timeout`; other errors as they are. */
+function timedOut(err: unknown): never {
+  if (err instanceof DOMException && err.name === "TimeoutError") throw new ApiError(504, "timeout", `The broker did not answer within ${GET_TIMEOUT_MS / 1000} s.`);
+  throw err;
+}
+
 async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknown, named = true): Promise<T> {
   const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
   if (named && shown) headers[MEMBER_HEADER] = shown.header;
   const keys = pageKeys();
   if (keys.length) headers[PAGE_KEY_HEADER] = keys.join(",");
-  const res = await fetch(routeUrl(path), { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const bounded = method === "GET" ? { signal: AbortSignal.timeout(GET_TIMEOUT_MS) } : {};
+  const res = await fetch(routeUrl(path), { method, credentials: "same-origin", headers, ...bounded, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }).catch(timedOut);
   // Logins, logout and /session name the keys shown that open nothing any more; a login adds one.
   forgetEndedKeys(keys, res.headers.get(PAGE_KEYS_ENDED_HEADER));
   const issued = res.headers.get(PAGE_KEY_HEADER);
   if (issued) keepPageKey(issued);
   if (res.status === 401 && named) shown?.onRefused();
-  const data = await res.json().catch(() => null);
+  const data = await res.json().catch((err) => (err instanceof DOMException && err.name === "TimeoutError" ? timedOut(err) : null));
   if (res.status === 403 && named && data?.error?.code === "revoked") shown?.onRemoved();
   if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`, retryAfterMs(res.headers.get("retry-after")));
   return data as T;
