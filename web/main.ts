@@ -8,8 +8,9 @@ import { forgetKeys, loadKeys } from "./lib/keys.ts";
 import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
 import { guardSession } from "./lib/session-guard.ts";
-import { brokerAway, untilAnswered } from "./lib/until-answered.ts";
+import { brokerAway, throttled, untilAnswered } from "./lib/until-answered.ts";
 import { markTab, tabKeys } from "./lib/tabs.ts";
+import { serialDraws } from "./lib/serial-draws.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
 import type { View } from "./views/view.ts";
@@ -30,17 +31,20 @@ function signedOut(root: HTMLElement, loginError: string | null): void {
 /** Shows one view at a time in `first`'s place. Each selection of a tab gets a new element for
  *  its view (the same id and place): a render still waiting for the broker when another tab is
  *  picked draws, or reports its error, into the element it was given, which is no longer in the
- *  page, never over the view picked since. */
+ *  page, never over the view picked since. Within one selection, draws run one at a time
+ *  (lib/serial-draws.ts): a poll, a live event or a post that asks for a redraw while one is
+ *  under way gets the next one, so an older answer is never drawn over a newer one. */
 function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
   let root = first;
   let current: View | null = null;
+  /** Asks for a redraw of the shown view. */
+  let redrawShown: () => Promise<void> = async () => {};
   let poll: ReturnType<typeof setInterval> | null = null;
   let pending: ReturnType<typeof setTimeout> | null = null;
   let halted = false;
-  const draw = async (v: View) => {
+  const draw = async (v: View, el: HTMLElement, again: () => Promise<void>) => {
     if (halted) return;
-    const el = root;
-    await v.render(el, state).catch((err) => {
+    await v.render(el, state, again).catch((err) => {
       if (halted) return;
       const ended = err instanceof ApiError && err.status === 401;
       // Signed out in another tab, expired, or the broker restarted: the keys serve no session.
@@ -62,9 +66,11 @@ function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
     const el = h("div", { id: "view", role: "tabpanel", "aria-labelledby": `tab-${v.id}`, "aria-busy": "true", tabindex: 0 }, h("p", { class: "muted", text: "Loading…" }));
     root.replaceWith(el);
     root = el;
+    const draws: () => Promise<void> = serialDraws(() => draw(v, el, draws));
+    redrawShown = draws;
     if (poll) clearInterval(poll);
-    poll = v.pollMs ? setInterval(() => current === v && void draw(v), v.pollMs) : null;
-    void draw(v).finally(() => el.removeAttribute("aria-busy"));
+    poll = v.pollMs ? setInterval(() => void draws(), v.pollMs) : null;
+    void draws().finally(() => el.removeAttribute("aria-busy"));
   };
   let tabs: View[] = [];
   /** (Re)builds the tab bar for who is signed in now, keeping the shown view selected and a
@@ -82,13 +88,13 @@ function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
     start: () => tabs[0] && select(tabs[0]),
     rebuild: build,
     /** Redraws the shown view (after the live stream missed events). */
-    redraw: () => current && void draw(current),
+    redraw: () => void redrawShown(),
     /** Redraws the shown view when a live event concerns it (coalescing bursts). */
     onEvent(e: LiveEvent) {
       const v = current;
       if (!v?.refreshOn?.includes(e.event)) return;
       if (pending) clearTimeout(pending);
-      pending = setTimeout(() => current === v && void draw(v), 100);
+      pending = setTimeout(() => current === v && void redrawShown(), 100);
     },
     /** Stops drawing for good: no polls, no redraws, no tabs. */
     halt() {
@@ -159,8 +165,13 @@ async function boot(): Promise<void> {
   // address bar as on a first visit (the fragment navigation's history entry included).
   addEventListener("hashchange", () => location.hash && location.reload());
   let loginError: string | null = null;
-  // A link opened while the broker does not answer is unused: it is sent again once it does.
-  await consumeLoginFragment((login) => untilAnswered(root, login, brokerAway)).catch((err: Error) => (loginError = err.message));
+  // A link opened while the broker does not answer is unused: it is sent again once it does. So
+  // is one the login throttle refused (429), after its Retry-After, while the link is valid.
+  const retryLogin = (expiresAt: number) => (err: unknown) => brokerAway(err) || (throttled(err) && Date.now() < expiresAt);
+  await consumeLoginFragment((login, expiresAt) => untilAnswered(root, login, retryLogin(expiresAt))).catch((err: Error) => {
+    // A throttled login gives up only once the link has expired: trying it again is no use.
+    loginError = throttled(err) ? `${err.message} The link expired meanwhile: run \`claudemesh dashboard\` for a new one.` : err.message;
+  });
   const state: PageState = { me: null, keys: null, operator: false, changed: () => {} };
   const held = await whoIsSignedIn(root);
   state.me = held.me;

@@ -19,7 +19,8 @@ export class AddressThrottle {
     this.lastPrune = clock();
   }
 
-  /** Throws MeshError rate_limited (HTTP 429, retryable) when the address is over its allowance.
+  /** Throws MeshError rate_limited (HTTP 429, retryable, with the wait until the address has a
+   *  try again as its retryAfterMs) when the address is over its allowance.
    *  `direct` is the connection's peer address; X-Forwarded-For counts only from a trusted proxy. */
   take(direct: string | undefined, forwardedFor: string | null): void {
     const now = this.clock();
@@ -28,6 +29,7 @@ export class AddressThrottle {
       this.limiter.prune((this.opts.burst / this.opts.ratePerSec) * 1000); // a bucket is full again by then
     }
     const ip = clientIp(direct ?? "unknown", forwardedFor, this.opts.trustedProxies);
-    if (!this.limiter.take(addressKey(ip))) throw new MeshError("rate_limited", this.opts.refused);
+    const key = addressKey(ip);
+    if (!this.limiter.take(key)) throw new MeshError("rate_limited", this.opts.refused, { retryAfterMs: this.limiter.waitMs(key) });
   }
 }

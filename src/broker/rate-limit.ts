@@ -33,6 +33,14 @@ export class RateLimiter {
     return true;
   }
 
+  /** How long until `cost` tokens are there for `key`, in ms (0: now). Takes nothing. */
+  waitMs(key: string, cost = 1): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + ((this.now() - b.updatedMs) / 1000) * this.ratePerSec);
+    return tokens >= cost ? 0 : ((cost - tokens) / this.ratePerSec) * 1000;
+  }
+
   /** Drops buckets that have been full for a while, so memory tracks active senders only. */
   prune(idleMs = 600_000): number {
     const t = this.now();

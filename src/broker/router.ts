@@ -94,7 +94,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     if (prior.unreadable !== undefined) ctx.log.warn("a stored send's undeliverable list is damaged; its retry is answered with none", { messageId: prior.message.id, stored: prior.unreadable });
     return resultOf(prior.message, true, prior.undeliverable);
   }
-  if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited");
+  if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited", undefined, { retryAfterMs: ctx.sendLimiter.waitMs(sender.memberId) });
   const route = await resolve(ctx, sender, f.to);
   const granted = applyGrants(sender, route);
   const undeliverable: Undeliverable[] = [];

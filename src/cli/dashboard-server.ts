@@ -20,7 +20,7 @@ import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookies } from "../broker/dashboard
 import { errorResponse } from "../broker/http/errors.ts";
 import { closingIfUnread, readBody } from "../broker/http/body.ts";
 import { MeshError, type ErrorCode } from "../protocol/errors.ts";
-import { PAGE_KEY_HEADER } from "../protocol/dashboard-keys.ts";
+import { PAGE_KEY_HEADER, PAGE_KEYS_ENDED_HEADER } from "../protocol/dashboard-keys.ts";
 
 const API_PREFIX = "/v1/dashboard/";
 const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
@@ -28,7 +28,7 @@ const BROKER_COOKIES = [MEMBER_COOKIE, OPERATOR_COOKIE];
 const FORWARDED_REQUEST = ["accept", "content-type", "last-event-id", "x-dashboard-member", "cache-control", PAGE_KEY_HEADER];
 /** Response headers passed back (Set-Cookie apart, renamed); our own Content-Type and security
  *  headers are set. */
-const FORWARDED_RESPONSE = ["cache-control", "retry-after", "allow", PAGE_KEY_HEADER];
+const FORWARDED_RESPONSE = ["cache-control", "retry-after", "allow", PAGE_KEY_HEADER, PAGE_KEYS_ENDED_HEADER];
 /** What the page's calls get back, by the broker's media type, and the Content-Type we send:
  *  JSON, or the live view's event stream. Anything else (an HTML page, say) would run in this
  *  origin, next to the keys: it is not passed on. */

@@ -9,6 +9,11 @@ export const PAGE_KEY_HEADER = "x-dashboard-page-key";
 /** The same, as a query parameter of the live view (`GET /v1/dashboard/events`): an EventSource
  *  cannot send headers. */
 export const PAGE_KEY_PARAM = "pageKey";
-/** Most keys one request may show (a member and an operator session and a few logins since: the
- *  page keeps MAX_PAGE_KEYS, web/lib/api.ts); the rest are ignored. */
-export const MAX_SHOWN_PAGE_KEYS = 8;
+/** The answer's header, on logins, logout and `GET /session`, naming by position (0-based,
+ *  comma-separated) the shown keys that open nothing for this browser any more: their session
+ *  ended, or none of the request's cookies names it. The page forgets those, and only those. */
+export const PAGE_KEYS_ENDED_HEADER = "x-dashboard-page-keys-ended";
+/** Most keys one request may show, and most the page keeps (web/lib/page-keys.ts); the rest are
+ *  ignored. An origin holds at most a member and an operator session at a time, and the page drops
+ *  a key once the broker names it ended, so this is only a bound on a header's size. */
+export const MAX_SHOWN_PAGE_KEYS = 16;

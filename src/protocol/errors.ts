@@ -88,12 +88,16 @@ export function isErrorCode(code: string): code is ErrorCode {
  *  `message` is safe to show to the remote party; put private detail in `cause`. */
 export class MeshError extends Error {
   override readonly name = "MeshError";
+  /** When known (a rate limit), how long until the same request may succeed, in ms: HTTP answers
+   *  say it as `Retry-After` (whole seconds, at least 1); it is not part of the wire form. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message ?? ERRORS[code].doc, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
   get spec(): ErrorSpec {
     return ERRORS[this.code];

@@ -20,13 +20,13 @@ const LOCAL_PROXY = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 const loginBody = (b: TestBroker, m: TestMember) => dashboardLink({ brokerUrl: b.url, meshId: m.meshId, memberId: m.memberId, secretKey: m.keys.secretKey }, { nonce: randomId(), nowMs: Date.now() }).login;
 
 /** One login; `from` is sent as X-Forwarded-For (believed only from a trusted proxy). */
-async function login(b: TestBroker, m: TestMember, from?: string): Promise<{ status: number; body: any; cookie: string }> {
+async function login(b: TestBroker, m: TestMember, from?: string): Promise<{ status: number; body: any; cookie: string; retryAfter: string | null }> {
   const res = await fetch(`${b.url}/v1/dashboard/login`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(from ? { "x-forwarded-for": from } : {}) },
     body: JSON.stringify(loginBody(b, m)),
   });
-  return { status: res.status, body: await res.json(), cookie: res.headers.get("set-cookie") ? keepPageKey(res) : "" };
+  return { status: res.status, body: await res.json(), cookie: res.headers.get("set-cookie") ? keepPageKey(res) : "", retryAfter: res.headers.get("retry-after") };
 }
 
 const me = async (b: TestBroker, cookie: string) => (await fetch(`${b.url}/v1/dashboard/me`, { headers: withKey(cookie) })).status;
@@ -77,7 +77,7 @@ describe("dashboard sessions", () => {
     const overview = (token: string) => fetch(`${b.url}/v1/dashboard/operator/overview`, { headers: { authorization: `Bearer ${token}` } });
     for (let i = 0; i < LOGIN_BURST; i++) expect((await overview(`cmo_wrong_${i}`)).status).toBe(401);
     const refused = await overview("cmo_wrong_again");
-    expect(refused.status).toBe(429);
+    expect([refused.status, refused.headers.get("retry-after")]).toEqual([429, expect.stringMatching(/^[1-6]$/)]);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
     expect((await overview(b.firstRunToken!)).status).toBe(200);
   });
@@ -87,7 +87,8 @@ describe("dashboard sessions", () => {
     const m = (await createTestMesh(direct.url, "alice")).owner;
     for (let i = 0; i < LOGIN_BURST; i++) expect((await login(direct, m)).status).toBe(200);
     const refused = await login(direct, m);
-    expect({ status: refused.status, body: refused.body }).toEqual({ status: 429, body: { error: { code: "rate_limited", message: expect.stringContaining("Too many dashboard logins from this address"), retryable: true } } });
+    // Retry-After: whole seconds until this address has a login again (one every 6 s).
+    expect({ status: refused.status, body: refused.body, retryAfter: refused.retryAfter }).toEqual({ status: 429, body: { error: { code: "rate_limited", message: expect.stringContaining("Too many dashboard logins from this address"), retryable: true } }, retryAfter: expect.stringMatching(/^[1-6]$/) });
     // A made-up forwarded address from an untrusted peer changes nothing.
     expect((await login(direct, m, "203.0.113.7")).status).toBe(429);
     // The throttle comes before any check: an expired link gets 429, not `expired`.

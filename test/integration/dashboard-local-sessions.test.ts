@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { cliTeam, dashboardServing, until } from "../helpers/cli.ts";
 import { dashboardLink, parseDashboardFragment } from "../../src/client/dashboard-link.ts";
-import { PAGE_KEY_HEADER } from "../../src/protocol/dashboard-keys.ts";
+import { PAGE_KEY_HEADER, PAGE_KEYS_ENDED_HEADER } from "../../src/protocol/dashboard-keys.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MAX_OPENED_SESSIONS, startLocalDashboard, type LocalDashboard } from "../../src/cli/dashboard-server.ts";
 import { SESSION_TTL_MS } from "../../src/broker/dashboard-sessions.ts";
@@ -102,4 +102,20 @@ test("a cookie of a session not opened through this server is not passed on: an 
   }
   // The session is still live at the first broker, with that cookie and key.
   expect(await direct(team.b.url, { cookie: left.cookie.replace(`cm_dashboard_${port}=`, "cm_dashboard="), key: left.key })).toBe(200);
+}, 60_000);
+
+// Session 32: the page forgets a page key only when the broker names it ended
+// (PAGE_KEYS_ENDED_HEADER); through this server the header must come back with the answer.
+test("a login through the server passes on which of the page's keys the broker says are ended", async () => {
+  await using team = await cliTeam(["alice"]);
+  const local = startLocalDashboard(team.b.url);
+  try {
+    const first = await login(team.dirs[0], local);
+    const { login: body } = dashboardLink(loadConfig(team.dirs[0]).meshes[0]!, { nonce: randomId(), nowMs: Date.now() });
+    const cookie = first.cookie.replace("cm_dashboard=", `cm_dashboard_${local.port}=`);
+    const res = await fetch(`${local.base}/v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json", origin: local.base, cookie, [PAGE_KEY_HEADER]: `made-up,${first.key}` }, body: JSON.stringify(body) });
+    expect({ status: res.status, ended: res.headers.get(PAGE_KEYS_ENDED_HEADER) }).toEqual({ status: 200, ended: "0,1" });
+  } finally {
+    await local.stop();
+  }
 }, 60_000);

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, createTestMesh } from "../helpers/mesh.ts";
 import { call, code, loginOf } from "../helpers/dashboard.ts";
-import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/protocol/dashboard-keys.ts";
+import { PAGE_KEY_HEADER, PAGE_KEY_PARAM, PAGE_KEYS_ENDED_HEADER } from "../../src/protocol/dashboard-keys.ts";
 
 type Opened = { cookie: string; key: string };
 
@@ -114,5 +114,37 @@ describe("the page key", () => {
     expect((await call(b, "POST", "/v1/dashboard/logout", { cookie: planted, pageKey: null, body: {} })).status).toBe(200);
     expect(await get(b, "/v1/dashboard/me", a.cookie, a.key)).toEqual({ status: 401, code: "unauthorized" });
     expect(await get(b, "/v1/dashboard/me", other.cookie, other.key)).toEqual({ status: 200, code: undefined });
+  });
+
+  // Session 32: the page kept its last 4 keys, so a few member logins in one origin pushed out the
+  // key of the operator session opened before them, which was still open. The broker now names the
+  // keys that open nothing any more, and the page forgets those only.
+  test("logins, logout and /session name the shown keys whose sessions this browser no longer holds", async () => {
+    await using b = await startBroker();
+    const { owner: alice } = await createTestMesh(b.url, "alice");
+    const ended = (r: { headers: Headers }) => r.headers.get(PAGE_KEYS_ENDED_HEADER);
+    const a = opened(await call(b, "POST", "/v1/dashboard/login", { body: loginOf(b, alice) }));
+    const op = opened(await call(b, "POST", "/v1/dashboard/operator/login", { cookie: a.cookie, pageKey: a.key, body: { token: b.firstRunToken } }));
+    const both = `${a.cookie}; ${op.cookie}`;
+    const session = (cookie: string, keys: string) => call(b, "GET", "/v1/dashboard/session", { cookie, pageKey: keys });
+    // Every shown key is someone's live session: none named. A key of no session, or one whose
+    // cookie this request lacks, is named by its position; so is a key not shown at all, never.
+    expect(ended(await session(both, `${op.key},${a.key}`))).toBeNull();
+    expect(ended(await session(both, `made-up,${op.key},,${a.key}`))).toBe("0,2");
+    expect(ended(await session(a.cookie, `${op.key},${a.key}`))).toBe("0");
+    expect(ended(await call(b, "GET", "/v1/dashboard/session", { cookie: both, pageKey: null }))).toBeNull();
+    // A member login ends the member session its cookie named, and says so; the operator's stays.
+    const a2 = await call(b, "POST", "/v1/dashboard/login", { cookie: both, pageKey: `${op.key},${a.key}`, body: loginOf(b, alice) });
+    expect({ status: a2.status, ended: ended(a2) }).toEqual({ status: 200, ended: "1" });
+    const again = opened(a2);
+    // So does an operator login, for the operator session it replaces (its cookie is gone).
+    const op2 = await call(b, "POST", "/v1/dashboard/operator/login", { cookie: `${again.cookie}; ${op.cookie}`, pageKey: `${op.key},${again.key}`, body: { token: b.firstRunToken } });
+    expect({ status: op2.status, ended: ended(op2) }).toEqual({ status: 200, ended: "0" });
+    expect(await get(b, "/v1/dashboard/operator/overview", op.cookie, op.key)).toEqual({ status: 401, code: "unauthorized" });
+    const nowBoth = `${again.cookie}; ${opened(op2).cookie}`;
+    expect((await session(nowBoth, `${again.key},${opened(op2).key}`)).body).toEqual({ member: true, operator: true });
+    // A logout ends both: every key shown is named.
+    const out = await call(b, "POST", "/v1/dashboard/logout", { cookie: nowBoth, pageKey: `${again.key},${opened(op2).key},made-up`, body: {} });
+    expect({ status: out.status, ended: ended(out) }).toEqual({ status: 200, ended: "0,1,2" });
   });
 });

@@ -276,7 +276,7 @@ describe("mesh creation throttle", () => {
     };
     for (let i = 0; i < MESH_CREATE_BURST; i++) expect((await post(i, "198.51.100.7")).status).toBe(201);
     const refused = await post(100, "198.51.100.7");
-    expect({ status: refused.status, code: (await refused.json()).error.code }).toEqual({ status: 429, code: "rate_limited" });
+    expect({ status: refused.status, code: (await refused.json()).error.code, retryAfter: refused.headers.get("retry-after") }).toEqual({ status: 429, code: "rate_limited", retryAfter: expect.stringMatching(/^([1-9]|[1-5]\d|60)$/) });
     expect(await b.ctx.store.getMesh("mesh-burst-100")).toBeNull();
     // Another address of the same IPv6 /64 shares the allowance; another client does not.
     for (let i = 0; i < MESH_CREATE_BURST; i++) expect((await post(200 + i, `2001:db8:5:6::${i + 1}`)).status).toBe(201);

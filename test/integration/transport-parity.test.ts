@@ -13,12 +13,12 @@ import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { keepPageKey, withKey } from "../helpers/dashboard.ts";
 import { addMember, connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
 
-type Answer = { status: number; code: string | undefined };
+type Answer = { status: number; code: string | undefined; retryAfter?: string };
 
 /** A dashboard API call as the member of `cookie`; answers the status and the error code if any. */
 async function dash(b: TestBroker, cookie: string, method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await fetch(`${b.url}${path}`, { method, headers: { ...withKey(cookie), "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
+  return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code, retryAfter: res.headers.get("retry-after") ?? undefined };
 }
 
 async function login(b: TestBroker, m: TestMember): Promise<string> {
@@ -52,6 +52,8 @@ describe("the change allowance", () => {
     const answers = await Promise.all(Array.from({ length: OVER }, () => dash(b, cookie, "POST", "/v1/dashboard/invites", inviteBody(b, owner))));
     // Refused, but for the few the allowance refilled meanwhile.
     expect(codesOf(answers).filter((c) => c !== "201")).toEqual(["429 rate_limited"]);
+    // Each says when to try again: a change comes back every 1/CHANGE_RATE_PER_SEC s.
+    expect([...new Set(answers.filter((x) => x.status === 429).map((x) => x.retryAfter))]).toEqual(["1"]);
     const created = answers.filter((x) => x.status === 201).length;
     expect((await a.client.request("invite_list", {})).invites.length).toBe(created);
     a.close();
@@ -95,7 +97,7 @@ test.each([
   const peer = await connect(b.url, bob);
   const hook = async (): Promise<Answer> => {
     const res = await fetch(`${b.url}/hook/set-status`, { method: "POST", headers: { authorization: `Bearer ${peer.ack.hookToken}`, "content-type": "application/json" }, body: JSON.stringify({ status: "working" }) });
-    return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
+    return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code, retryAfter: res.headers.get("retry-after") ?? undefined };
   };
   const attempts = async () => ({
     invite: await dash(b, cookie, "POST", "/v1/dashboard/invites", inviteBody(b, bob)),

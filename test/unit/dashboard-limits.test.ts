@@ -124,6 +124,25 @@ describe("login throttle", () => {
     expect(codeOf(() => t.take("10.0.0.1", null))).toBe("rate_limited");
   });
 
+  test("a refusal says how long until the address has a login again (the answer's Retry-After)", () => {
+    let now = 0;
+    const t = loginThrottle([], () => now);
+    for (let i = 0; i < LOGIN_BURST; i++) t.take("10.0.0.1", null);
+    const waitOf = () => {
+      try {
+        t.take("10.0.0.1", null);
+        return null;
+      } catch (err) {
+        return (err as MeshError).retryAfterMs;
+      }
+    };
+    expect(waitOf()).toBeCloseTo(1000 / LOGIN_RATE_PER_SEC);
+    now += 2_500;
+    expect(waitOf()).toBeCloseTo(1000 / LOGIN_RATE_PER_SEC - 2_500);
+    now += 1000 / LOGIN_RATE_PER_SEC;
+    expect(waitOf()).toBeNull();
+  });
+
   test("X-Forwarded-For names the address only behind a trusted proxy", () => {
     const t = loginThrottle(["127.0.0.1"], () => 0);
     for (let i = 0; i < LOGIN_BURST; i++) t.take("127.0.0.1", "198.51.100.1");

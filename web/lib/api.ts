@@ -1,16 +1,23 @@
 // JSON calls to the broker's /v1/dashboard routes. The session cookie rides along (same origin);
 // errors come back as ApiError with the broker's code and message.
-import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../src/protocol/dashboard-keys.ts";
+import { PAGE_KEY_HEADER, PAGE_KEYS_ENDED_HEADER } from "../../src/protocol/dashboard-keys.ts";
+import { forgetEndedKeys, keepPageKey, pageKeys } from "./page-keys.ts";
 export class ApiError extends Error {
   override readonly name = "ApiError";
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer's Retry-After in ms (the broker sends it with `rate_limited`), or null. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
   }
 }
+
+/** A Retry-After of whole seconds, in ms; null for none or another form (an HTTP date, which the
+ *  broker never sends). */
+const retryAfterMs = (value: string | null) => (value !== null && /^\d{1,6}$/.test(value.trim()) ? Number(value) * 1000 : null);
 
 /** The URL of a broker route (`/v1/dashboard/…`) for this page: relative to the page, so that the
  *  same page works at a broker's root and behind a reverse proxy that serves it under a path
@@ -32,28 +39,16 @@ export function showMember(meshId: string, memberId: string, onRefused: () => vo
   shown = { header: `${meshId}/${memberId}`, onRefused, onRemoved };
 }
 
-/** The page key of each session this page opened (src/protocol/dashboard-keys.ts): the broker
- *  answers a login with it and refuses the session's cookie without it, so a page served on another
- *  port of the same host name, which the browser also sends the cookie to, cannot use the session.
- *  Kept in this origin's localStorage (per port; every tab of the page has it), and shown on every
- *  call, the live view's included. */
-const PAGE_KEYS = "claudemesh.dashboard.pageKeys";
-/** Member and operator sessions, and a few logins since. */
-const MAX_PAGE_KEYS = 4;
+/** A GET (what a view reads) that is not answered within this fails as `timeout`: a view's draws
+ *  run one at a time (lib/serial-draws.ts), so a read left hanging (a connection lost without a
+ *  word) would hold up every later redraw of it. POSTs are left to wait: whether they took effect
+ *  matters, and `claudemesh dashboard` bounds them at 30 s anyway. */
+const GET_TIMEOUT_MS = 40_000;
 
-function pageKeys(): string[] {
-  try {
-    const keys = JSON.parse(localStorage.getItem(PAGE_KEYS) ?? "[]");
-    return Array.isArray(keys) ? keys.filter((k) => typeof k === "string") : [];
-  } catch {
-    return [];
-  }
-}
-
-/** The live view's query string for the page keys (an EventSource sends no headers). */
-export function pageKeyQuery(): string {
-  const keys = pageKeys();
-  return keys.length ? `?${PAGE_KEY_PARAM}=${encodeURIComponent(keys.join(","))}` : "";
+/** Rethrows a GET's timeout as the broker's `timeout`; other errors as they are. */
+function timedOut(err: unknown): never {
+  if (err instanceof DOMException && err.name === "TimeoutError") throw new ApiError(504, "timeout", `The broker did not answer within ${GET_TIMEOUT_MS / 1000} s.`);
+  throw err;
 }
 
 async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknown, named = true): Promise<T> {
@@ -61,13 +56,16 @@ async function call<T>(method: "GET" | "POST", path: `/${string}`, body?: unknow
   if (named && shown) headers[MEMBER_HEADER] = shown.header;
   const keys = pageKeys();
   if (keys.length) headers[PAGE_KEY_HEADER] = keys.join(",");
-  const res = await fetch(routeUrl(path), { method, credentials: "same-origin", headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const bounded = method === "GET" ? { signal: AbortSignal.timeout(GET_TIMEOUT_MS) } : {};
+  const res = await fetch(routeUrl(path), { method, credentials: "same-origin", headers, ...bounded, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }).catch(timedOut);
+  // Logins, logout and /session name the keys shown that open nothing any more; a login adds one.
+  forgetEndedKeys(keys, res.headers.get(PAGE_KEYS_ENDED_HEADER));
   const issued = res.headers.get(PAGE_KEY_HEADER);
-  if (issued) localStorage.setItem(PAGE_KEYS, JSON.stringify([...keys.filter((k) => k !== issued), issued].slice(-MAX_PAGE_KEYS)));
+  if (issued) keepPageKey(issued);
   if (res.status === 401 && named) shown?.onRefused();
-  const data = await res.json().catch(() => null);
+  const data = await res.json().catch((err) => (err instanceof DOMException && err.name === "TimeoutError" ? timedOut(err) : null));
   if (res.status === 403 && named && data?.error?.code === "revoked") shown?.onRemoved();
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "internal", data?.error?.message ?? `HTTP ${res.status}`, retryAfterMs(res.headers.get("retry-after")));
   return data as T;
 }
 

@@ -1,6 +1,7 @@
 // Live updates: the broker's Server-Sent Events for the signed-in mesh. The browser reconnects by
 // itself after a drop; the badge in the header says whether the stream is up.
-import { pageKeyQuery, routeUrl } from "./api.ts";
+import { routeUrl } from "./api.ts";
+import { pageKeyQuery } from "./page-keys.ts";
 
 const EVENTS = ["peer_joined", "peer_left", "peer_status", "member_joined", "member_revoked", "key_rotated", "topic_created"] as const;
 

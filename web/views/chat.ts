@@ -117,7 +117,7 @@ function mount(root: HTMLElement, state: PageState): Mounted {
 
 /** The post box, or why this tab may not post: after a rotation, a post under this tab's older key
  *  would be readable by the removed member. */
-function drawFoot(m: Mounted, root: HTMLElement, state: PageState): void {
+function drawFoot(m: Mounted, state: PageState, redraw: () => Promise<void>): void {
   const mine = Math.max(...state.keys!.meshKeys.map((k) => k.epoch));
   if (mine < state.me!.mesh.keyEpoch) {
     const epoch = state.me!.mesh.keyEpoch;
@@ -127,8 +127,8 @@ function drawFoot(m: Mounted, root: HTMLElement, state: PageState): void {
     m.composer = null;
     show(m.foot, h("p", { class: "error", role: "alert", "data-testid": "chat-stale-key", text: stale }));
   } else if (!m.composer) {
-    // A failure of this re-read is left to the next poll, which reports it.
-    m.composer = composer(state, () => void chat.render(root, state).catch(() => {}));
+    // Shows the post at once: a redraw after any under way (a re-read that failed says so).
+    m.composer = composer(state, () => void redraw());
     show(m.foot, m.composer);
   }
 }
@@ -147,7 +147,7 @@ export const chat: View = {
   // The dashboard is not a peer, so posts are not pushed to it: it re-reads while shown.
   pollMs: 3_000,
   refreshOn: ["member_joined", "member_revoked", "key_rotated"],
-  async render(root, state) {
+  async render(root, state, redraw) {
     const missing = missingKeys(state);
     if (missing) return show(root, missing);
     let m = mounted.get(root);
@@ -166,6 +166,6 @@ export const chat: View = {
     m.status.textContent = "";
     const posts = data.messages.map((msg) => openPost(msg, state.keys!, TOPIC));
     show(m.list, posts.length === 0 ? h("p", { class: "muted", text: "No posts yet." }) : null, ...posts.map((p) => postRow(p, data.members, state)));
-    drawFoot(m, root, state);
+    drawFoot(m, state, redraw);
   },
 };

@@ -110,16 +110,13 @@ export const invites: View = {
   title: "Invites",
   visible: (s) => s.me?.admin === true,
   refreshOn: ["member_joined"],
-  async render(root, state) {
+  async render(root, state, redraw) {
     const { invites: list } = await get<InvitesView>("/v1/dashboard/invites");
     const result = h("div", { "data-testid": "invite-result" }, created ? resultPanel(created) : null);
-    /** Draws the view again after an action; the control used is gone, so focus goes to `then`
-     *  (the new link), else to the view itself. */
-    const rerender = (then?: string) =>
-      void invites
-        .render(root, state)
-        .then(() => (then ? root.querySelector<HTMLElement>(then) : root)?.focus())
-        .catch(() => {});
+    /** Draws the view again after an action (after any draw under way; a failure is shown in
+     *  the view); the control used is gone, so focus goes to `then` (the new link), else to the
+     *  view itself. */
+    const rerender = (then?: string) => void redraw().then(() => (then ? root.querySelector<HTMLElement>(then) : root)?.focus());
     const rows = [...list].reverse().map((i) => {
       const st = inviteState(i);
       const revoke = revokeCell(i.inviteId, st === "active", () => rerender());

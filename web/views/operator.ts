@@ -6,7 +6,7 @@ import { get, post } from "../lib/api.ts";
 import type { OperatorView, PageState } from "../lib/types.ts";
 import type { View } from "./view.ts";
 
-function signInForm(root: HTMLElement, state: PageState): HTMLElement {
+function signInForm(root: HTMLElement, state: PageState, redraw: () => Promise<void>): HTMLElement {
   const token = h("input", { type: "password", name: "token", autocomplete: "off", placeholder: "cmo_…", "data-testid": "operator-token" });
   const error = h("span", { class: "error", role: "alert", "data-testid": "operator-error" });
   const form = h("form", { class: "inline panel" }, h("label", {}, "operator token", token), h("button", { type: "submit", class: "primary", text: "Sign in as operator" }), error);
@@ -17,7 +17,7 @@ function signInForm(root: HTMLElement, state: PageState): HTMLElement {
         state.operator = true;
         state.changed(); // Sign out and the Charts tab, without a reload
         // The form (and the focused button) is replaced: focus goes to the view it became.
-        return operator.render(root, state).then(() => root.focus());
+        return redraw().then(() => root.focus());
       },
       (err) => (error.textContent = (err as Error).message),
     );
@@ -29,9 +29,9 @@ export const operator: View = {
   id: "operator",
   title: "Operator",
   visible: () => true,
-  async render(root, state) {
+  async render(root, state, redraw) {
     if (!state.operator) {
-      show(root, h("p", { class: "muted", text: "Broker-wide views (all meshes, health) need the operator token: printed by the first `claudemesh serve`, or a new one from `claudemesh admin token` on the server." }), signInForm(root, state));
+      show(root, h("p", { class: "muted", text: "Broker-wide views (all meshes, health) need the operator token: printed by the first `claudemesh serve`, or a new one from `claudemesh admin token` on the server." }), signInForm(root, state, redraw));
       return;
     }
     const v = await get<OperatorView>("/v1/dashboard/operator/overview");

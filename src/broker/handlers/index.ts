@@ -59,7 +59,7 @@ export function admitRequest(ctx: BrokerContext, who: Pick<Identity, "meshId" | 
   // Removed (left, kicked, banned), and the connection not closed yet: it acts for nobody.
   if (ctx.hub.isRemoved(who.meshId, who.memberId)) throw new MeshError("revoked");
   if (AUDITED.has(type) && !ctx.changeLimiter.take(who.memberId)) {
-    throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`);
+    throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`, { retryAfterMs: ctx.changeLimiter.waitMs(who.memberId) });
   }
 }
 

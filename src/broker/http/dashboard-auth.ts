@@ -16,7 +16,7 @@ import { currentOperatorTokenHash, verifyOperatorToken } from "../operator.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, readCookies, showsPageKey, type DashboardSession } from "../dashboard-sessions.ts";
 import { isTrustedProxy, requestIp } from "../client-ip.ts";
-import { PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../protocol/dashboard-keys.ts";
+import { MAX_SHOWN_PAGE_KEYS, PAGE_KEY_HEADER, PAGE_KEY_PARAM } from "../../protocol/dashboard-keys.ts";
 import { queryParam } from "./query.ts";
 
 /** A member viewer: the member as the store has it now, a Conn for the handlers, and the session. */
@@ -49,6 +49,20 @@ function keyedSession(dash: Dashboard, request: Request, name: string, from: Key
   const keyed = sessions.find((session) => shown.some((keys) => showsPageKey(session, keys)));
   if (keyed) return keyed;
   throw new MeshError("page_key_required", KEY_HINT);
+}
+
+/** The positions (0-based) of the page keys the request shows in PAGE_KEY_HEADER (the first
+ *  MAX_SHOWN_PAGE_KEYS) that are the key of no live session named by its cookies, member or
+ *  operator: the page may forget them, since this browser cannot use those sessions again (a
+ *  cookie is set before its key reaches the page, and once replaced, cleared or expired it does
+ *  not come back). A key of a session that is live but whose cookie this request lacks counts as
+ *  ended too: this browser's cookie for it is gone. */
+export function endedPageKeys(dash: Dashboard, request: Request): number[] {
+  const shown = request.headers.get(PAGE_KEY_HEADER);
+  if (!shown) return [];
+  const cookies = request.headers.get("cookie");
+  const live = [...readCookies(cookies, MEMBER_COOKIE), ...readCookies(cookies, OPERATOR_COOKIE)].flatMap((c) => dash.sessions.get(c) ?? []);
+  return shown.split(",", MAX_SHOWN_PAGE_KEYS).flatMap((key, i) => (live.some((s) => showsPageKey(s, key)) ? [] : [i]));
 }
 
 /** Whether `session` is still live and named by one of the request's `name` cookies (a stream's

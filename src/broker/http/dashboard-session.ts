@@ -5,7 +5,7 @@
 // overwriting the cookie.
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
-import { PAGE_KEY_HEADER } from "../../protocol/dashboard-keys.ts";
+import { PAGE_KEY_HEADER, PAGE_KEYS_ENDED_HEADER } from "../../protocol/dashboard-keys.ts";
 import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodies.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
@@ -13,7 +13,7 @@ import { verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookies } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
-import { clientIpOf, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
+import { clientIpOf, endedPageKeys, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
 import { BODY_ERRORS, describe, MEMBER_ERRORS } from "./openapi.ts";
 
 const tags = ["dashboard"];
@@ -35,6 +35,15 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
       throw err;
     }
   };
+  /** Names the page keys the request showed that open nothing any more (PAGE_KEYS_ENDED_HEADER),
+   *  so that the page forgets exactly those; on the answers that change or report which sessions
+   *  this browser holds. */
+  const reportEnded = (request: Request, headers: Record<string, unknown> | Headers) => {
+    const ended = endedPageKeys(dash, request);
+    if (ended.length === 0) return;
+    if (headers instanceof Headers) headers.set(PAGE_KEYS_ENDED_HEADER, ended.join(","));
+    else headers[PAGE_KEYS_ENDED_HEADER] = ended.join(",");
+  };
   return new Elysia({ name: "dashboard-session" })
     .post(
       "/v1/dashboard/login",
@@ -53,6 +62,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         for (const c of readCookies(request.headers.get("cookie"), MEMBER_COOKIE)) dash.sessions.close(c);
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
         set.headers[PAGE_KEY_HEADER] = pageKey;
+        reportEnded(request, set.headers);
         return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
       },
       { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited). The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags, ...describe({ auth: "none", ok: { 200: "Signed in: a Set-Cookie, and the page key in X-Dashboard-Page-Key." }, errors: [...BODY_ERRORS, "forbidden", "rate_limited", "expired", "ttl_too_long", "unauthorized", "bad_signature", "revoked", "replayed", "unavailable"] }) } },
@@ -68,16 +78,20 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         const headers = new Headers({ "content-type": "application/json" });
         headers.append("set-cookie", cookieHeader(MEMBER_COOKIE, "", 0, https));
         headers.append("set-cookie", cookieHeader(OPERATOR_COOKIE, "", 0, https));
+        reportEnded(request, headers);
         return new Response(JSON.stringify({ loggedOut: true }), { headers });
       },
       { detail: { summary: "End the dashboard sessions of this browser", tags, ...describe({ auth: "none", ok: { 200: "Signed out: both cookies cleared." }, errors: ["invalid_argument", "forbidden"] }) } },
     )
     .get(
       "/v1/dashboard/session",
-      async ({ request }) => ({
-        member: await viewerOf(ctx, dash, request).then(() => true, () => false),
-        operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
-      }),
+      async ({ request, set }) => {
+        reportEnded(request, set.headers);
+        return {
+          member: await viewerOf(ctx, dash, request).then(() => true, () => false),
+          operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
+        };
+      },
       { detail: { summary: "Which dashboard sessions this request opens: a cookie shown with its page key, or the operator's Bearer token (never an error)", tags, ...describe({ auth: "none", ok: { 200: "`member` and `operator`: whether each session is open." }, errors: [] }) } },
     )
     .get(
@@ -99,8 +113,11 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
           if (!(await verifyOperatorToken(ctx.store, body.token))) throw new MeshError("unauthorized", "That is not the current operator token.");
         }, () => ({}));
         const { token, pageKey, session } = dash.sessions.open({ kind: "operator", tokenHash: operatorTokenHash(body.token) });
+        // As for a member: the operator session whose cookie this replaces is out of reach now.
+        for (const c of readCookies(request.headers.get("cookie"), OPERATOR_COOKIE)) dash.sessions.close(c);
         set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
         set.headers[PAGE_KEY_HEADER] = pageKey;
+        reportEnded(request, set.headers);
         return { operator: true, expiresAt: session.expiresAt };
       },
       { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", description: "The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags, ...describe({ auth: "none", ok: { 200: "Signed in: a Set-Cookie, and the page key in X-Dashboard-Page-Key." }, errors: [...BODY_ERRORS, "forbidden", "rate_limited", "unauthorized", "unavailable"] }) } },

@@ -1,9 +1,11 @@
 // HTTP edge of the error catalog: MeshError → status + {error:{code,message,retryable}}.
 import { MeshError } from "../../protocol/errors.ts";
 
-/** The answer for `err`: its catalog status and the JSON body every HTTP error has. */
+/** The answer for `err`: its catalog status and the JSON body every HTTP error has, and
+ *  `Retry-After` (whole seconds, rounded up, at least 1) when the error knows its wait. */
 export function errorResponse(err: MeshError): Response {
-  return Response.json({ error: err.toJSON() }, { status: err.spec.http });
+  const headers = err.retryAfterMs === undefined ? undefined : { "retry-after": String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) };
+  return Response.json({ error: err.toJSON() }, { status: err.spec.http, headers });
 }
 
 /** Maps Elysia's own error codes to ours, so every HTTP error has the same shape. */
