@@ -5,7 +5,7 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, NoMeshError, recordRemoval, updateConfig, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { configPath, loadConfig, NoMeshError, recordRemoval, updateConfig, updateConfigAsync, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
@@ -17,6 +17,7 @@ import { namingMesh } from "./mesh-named.ts";
 import { closedAsRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
+import { epochIsNew, recordEpoch, rollbackNote } from "../client/rollback-note.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -132,6 +133,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         onState: (state, detail) => {
           const failed = (err: unknown) => ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
           if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
+          if (state === "open") noteEpoch(mesh, client.ack?.epoch);
           opts.onState?.(state, detail);
         },
       });
@@ -144,6 +146,14 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       return client;
     },
     debug: (line) => env.debug && process.stderr.write(`[debug] ${line}\n`),
+  };
+  /** Remembers the broker's database epoch for `mesh` (each hello_ack, a follower's reconnects
+   *  included) and says once when it changed: the broker runs from a restored backup. Best effort,
+   *  like a removal's record: a config that cannot be written costs the note, not the command. */
+  const noteEpoch = (mesh: MeshEntry, epoch: string | undefined) => {
+    if (!epochIsNew(ctx.config().meshes.find((m) => m.meshId === mesh.meshId), epoch)) return;
+    const change = recordEpoch(mesh.meshId, epoch, () => out.warn(rollbackNote(mesh.slug)));
+    recording.push(updateConfigAsync(env.configDir, change, lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`broker epoch not recorded in the config: ${(err as Error).message}`)));
   };
   let code = 0;
   try {

@@ -23,6 +23,7 @@ import { askFrom, type AskOptions, type Asked } from "./link-ask.ts";
 import { FIRST_CONNECT_WAIT_MS, notOpen } from "./link-state.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closedAsRemoved, closedForGood } from "../client/removed.ts";
+import { epochIsNew } from "../client/rollback-note.ts";
 import { ConfigWrites } from "./config-writes.ts";
 import { closedHere } from "./send-refusals.ts";
 import { OpenReads } from "./open-reads.ts";
@@ -118,6 +119,7 @@ export class MeshLink {
         if (s !== "open") this.reads.left();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
+        if (s === "open") this.noteEpoch();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, code: d.code, reason: d.reason, failure: d.failure?.message });
       },
     });
@@ -201,6 +203,14 @@ export class MeshLink {
 
   /** This mesh's entry as the config file holds it now: the CLI writes it from other processes
    *  (keys after a `rekey`, the owner's record of removals after a `kick`). */
+  /** Logs that the broker runs from a restored backup: its epoch is not the one this machine's CLI
+   *  last saw (rollback-note.ts). The CLI records the epoch and tells its user; a session only logs,
+   *  so that each new session does not repeat an old restore to the model. */
+  private noteEpoch(): void {
+    const entry = this.onDisk();
+    if (entry?.brokerEpoch !== undefined && epochIsNew(entry, this.client.ack?.epoch)) this.opts.log.warn("the broker's database changed since this machine's CLI last connected: it runs from a restored backup, and messages or membership changes after that backup may be gone", { mesh: this.slug });
+  }
+
   private onDisk(): MeshEntry | undefined {
     return loadConfig(this.opts.configDir).meshes.find((m) => m.meshId === this.entry.meshId);
   }

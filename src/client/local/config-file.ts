@@ -44,6 +44,10 @@ export type MeshEntry = {
   /** When the broker first refused this member's key as removed (left, kicked or banned): the key
    *  never connects again, and `list` says so without asking the broker. */
   removedAt?: number;
+  /** The broker's database epoch (`hello_ack.epoch`) when this machine's CLI last connected: a
+   *  new one means the broker runs from a restored backup (or a new database), which the CLI says
+   *  once (src/client/rollback-note.ts). */
+  brokerEpoch?: string;
 };
 
 export type { Removals };
@@ -71,6 +75,7 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   if (!Array.isArray(e.meshKeys) || !e.meshKeys.every((k: any) => Number.isInteger(k?.epoch) && typeof k?.key === "string")) throw bad("meshKeys");
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
   if (e.removedAt !== undefined && !Number.isSafeInteger(e.removedAt)) throw bad("removedAt");
+  if (e.brokerEpoch !== undefined && (typeof e.brokerEpoch !== "string" || e.brokerEpoch === "" || e.brokerEpoch.length > 64)) throw bad("brokerEpoch");
   if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
   return e as MeshEntry;
 }
