@@ -183,7 +183,9 @@ describe("cli lifecycle", () => {
     expect(aliceList.json().meshes.map((m: any) => [m.slug, m.reachable, m.brokerProblem])).toEqual([[slug, true, null]]);
     const leaveAgain = await cli(bob, ["leave", slug, "--yes", "--json"]);
     expect({ code: leaveAgain.code, json: leaveAgain.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: expect.stringContaining("You have not joined any mesh") } } });
-    expect((await cli(bob, ["leave", "--yes"])).stderr).toStartWith("claudemesh: You have not joined any mesh.");
+    // No mesh at all: that is the answer, with or without a slug.
+    const noMesh = await cli(bob, ["leave", "--yes", "--json"]);
+    expect({ code: noMesh.code, json: noMesh.json() }).toEqual({ code: leaveAgain.code, json: leaveAgain.json() });
 
     // The owner cannot leave the mesh it owns; --forget deletes its keys here without the broker.
     const ownerLeaves = await cli(alice, ["leave", slug, "--yes"]);
