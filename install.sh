@@ -488,7 +488,8 @@ do_install() {
   else
     say "  claudemesh serve                    run a broker here (http://127.0.0.1:7900; --help for options)"
   fi
-  say "  claudemesh new my-team --broker URL create a mesh on a broker (or: claudemesh join <invite link>)"
+  say "  claudemesh new my-team --broker URL create a mesh on a broker"
+  say "  claudemesh join -                   or join one: paste the invite link, then Enter (kept out of ps)"
   say "  claudemesh install                  connect Claude Code (MCP server + hooks)"
   say "  Docs: https://github.com/claudemesh/claudemesh#readme"
 }

@@ -1,7 +1,9 @@
 // What stops `serve` and `serve --check`, in words: one line on stderr (and a `fix:` line), and an
 // exit code that tells a supervisor whether starting again can help. Shared by serve.ts and
 // serve-check.ts.
+import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { networkInterfaces, uptime } from "node:os";
 import { resolve } from "node:path";
 import { processEnv, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
@@ -15,7 +17,8 @@ export const ServeExit = {
   /** May pass by itself: a port another process holds, another broker or a restore holding the
    *  data directory, a full disk, an address not up yet (missingAddress), anything unforeseen. */
   mayPass: 1,
-  /** A bad flag or setting (serve.ts orExit2), a host no interface of this machine has. */
+  /** A bad flag or setting (serve.ts orExit2), a host no interface of this machine has or a host
+   *  name that does not exist (both past BOOT_SETTLE_S). */
   badSetting: 2,
   /** EX_DATAERR: what the data directory holds cannot be served: a damaged database, one a newer
    *  claudemesh wrote, an audit chain that does not verify. */
@@ -65,6 +68,27 @@ function firstUnprivilegedPort(): number {
   } catch {
     return 1024;
   }
+}
+
+/** Why `host` cannot be listened on because it is a name that does not resolve, or null (an IP
+ *  address, or a name that resolves). Asked before listenProblem by serve and serve --check alike:
+ *  Bun's listen says only "Failed to listen at HOST", with no code. */
+export async function hostProblem(host: string): Promise<Refusal | null> {
+  if (isIP(host)) return null;
+  const err: unknown = await lookup(host).then(() => null, (e: unknown) => e ?? new Error("lookup failed"));
+  return err ? unresolvedHost(host, (err as { code?: string }).code ?? (err as Error).message, uptime()) : null;
+}
+
+/** A host name that did not resolve, with the resolver's `code`. ENOTFOUND (no such name) is a
+ *  setting to fix, exit 2, as missingAddress's address no interface has, and with the same grace
+ *  after boot (a VPN's DNS, such as Tailscale's, may not answer yet); any other failure (EAI_AGAIN:
+ *  no resolver reachable) may pass, exit 1. `uptimeS`: this machine's (passed in for tests). */
+export function unresolvedHost(host: string, code: string, uptimeS: number): Refusal {
+  const message = `host ${JSON.stringify(host)} does not resolve (${code}); the broker could not listen on it`;
+  const fix = "set host (--host, CLAUDEMESH_HOST) to a name that resolves or to an address this machine has: 0.0.0.0 for every interface, 127.0.0.1 for this machine alone";
+  if (code !== "ENOTFOUND") return [message, null, ServeExit.mayPass];
+  if (uptimeS < BOOT_SETTLE_S) return [message, `${fix}; a resolver that is still coming up after boot may know it, so until ${BOOT_SETTLE_S / 60} minutes after boot this is retried`, ServeExit.mayPass];
+  return [message, fix, ServeExit.badSetting];
 }
 
 /** Why listening on host:port fails now (a test listen, closed at once), or null. */

@@ -1,10 +1,11 @@
 // install / uninstall / doctor against a ~/.claude/settings.json whose hooks are not the shape
 // Claude Code reads: refused with the file and the key named (exit 5, a local file's problem, as
 // for a file that is not JSON), before anything is written — the MCP server was registered first, then the hook edit
-// crashed with a TypeError. doctor reports it as a failed check. Well-formed hooks we do not know
+// crashed with a TypeError. A config directory of ours that is refused is refused as early.
+// doctor reports it as a failed check. Well-formed hooks we do not know
 // (other events, extra fields, empty lists) come back exactly as they were.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -53,6 +54,18 @@ describe("Claude Code settings of an unexpected shape", () => {
     const path = join(h, ".claude", "settings.json");
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${path} is not valid JSON (line 1, column 3: expected '}'). Nothing was changed.\n  fix: fix or move it, then run this again\n` });
     expect(existsSync(join(h, ".claude.json"))).toBe(false);
+  }, 60_000);
+
+  test("a config directory others can read is refused before Claude Code's files are touched", async () => {
+    // install registered the MCP server and wrote the hooks, and only then read its own config and
+    // refused the directory (exit 5): a failed command that had changed Claude Code's setup.
+    const h = tempDir("cm-home-");
+    const cfg = join(h, "altcfg");
+    mkdirSync(cfg, { mode: 0o755 });
+    chmodSync(cfg, 0o755); // whatever the umask
+    const r = await cli(cfg, ["install"], { env: { HOME: h, PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${cfg} is readable by other users (mode 755); it holds private keys. Nothing was changed.\n  fix: chmod 700 ${cfg}\n` });
+    expect([existsSync(join(h, ".claude.json")), existsSync(join(h, ".claude"))]).toEqual([false, false]);
   }, 60_000);
 
   test("hooks of other events, extra fields and empty lists survive install and uninstall untouched", async () => {

@@ -156,6 +156,15 @@ describe("cli lifecycle", () => {
     const revokedAt = () => (db.query("SELECT revoked_at FROM members WHERE id = ?").get(members.bob!.memberId) as { revoked_at: number | null }).revoked_at;
     expect(revokedAt()).toBeNull();
 
+    // The mesh is always named, even the only one: citty's bare "Missing required positional
+    // argument: SLUG." became the command to type, the options given kept.
+    const why = "Name the mesh to leave: leaving deletes your keys for it for good, so leave never picks one for you, even your only mesh.";
+    const unnamed = await cli(bob, ["leave", "--yes"]);
+    expect({ code: unnamed.code, stdout: unnamed.stdout, stderr: unnamed.stderr }).toEqual({ code: 2, stdout: "", stderr: `claudemesh: ${why}\n  fix: claudemesh leave ${slug} --yes\n` });
+    const unnamedJson = await cli(alice, ["leave", "--yes", "--forget", "--json"]);
+    expect({ code: unnamedJson.code, json: unnamedJson.json() }).toEqual({ code: 2, json: { error: { code: "usage", message: why, fix: `claudemesh leave ${slug} --yes --forget` } } });
+    expect(revokedAt()).toBeNull();
+
     // Without a terminal, leaving needs --yes.
     const unconfirmed = await cli(bob, ["leave", slug]);
     expect({ code: unconfirmed.code, stderr: unconfirmed.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("confirm with --yes") });
@@ -174,6 +183,9 @@ describe("cli lifecycle", () => {
     expect(aliceList.json().meshes.map((m: any) => [m.slug, m.reachable, m.brokerProblem])).toEqual([[slug, true, null]]);
     const leaveAgain = await cli(bob, ["leave", slug, "--yes", "--json"]);
     expect({ code: leaveAgain.code, json: leaveAgain.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: expect.stringContaining("You have not joined any mesh") } } });
+    // No mesh at all: that is the answer, with or without a slug.
+    const noMesh = await cli(bob, ["leave", "--yes", "--json"]);
+    expect({ code: noMesh.code, json: noMesh.json() }).toEqual({ code: leaveAgain.code, json: leaveAgain.json() });
 
     // The owner cannot leave the mesh it owns; --forget deletes its keys here without the broker.
     const ownerLeaves = await cli(alice, ["leave", slug, "--yes"]);

@@ -1,9 +1,10 @@
 // `claudemesh doctor` when Claude Code is set up for another claudemesh binary (an older install in
 // another place, a checkout): the registration and the hooks are named as that other one's, with
 // this one's beside it, never as "5 missing" (they are there) nor as a bare entry failing for no
-// reason given.
+// reason given. A command that leads to this very binary is this one: `claude mcp add … --
+// claudemesh mcp`, as `mcp --help` shows, failed as "not this claudemesh" though PATH led to it.
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, ok } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -41,4 +42,32 @@ test("hooks and registration of another claudemesh are named as such, with insta
   ok(await at(h, ["install"]));
   const after = Object.fromEntries((((await at(h, ["doctor", "--json"])).json().checks) as { check: string; ok: boolean }[]).map((c) => [c.check, c.ok]));
   expect([after["MCP registration"], after.hooks]).toEqual([true, true]);
+}, 90_000);
+
+test("a registration by bare name or symbolic link that leads to this binary passes; one that leads elsewhere fails", async () => {
+  const h = tempDir("cm-doc-path-");
+  ok(await at(h, ["install"]));
+  const claudeJson = join(h, ".claude.json");
+  const installed = JSON.parse(readFileSync(claudeJson, "utf8")).mcpServers.claudemesh;
+  // From a checkout the launcher is `<bun> run <main.ts>`: its program is Bun, found here as `bun`.
+  const linked = join(h, "linked");
+  mkdirSync(linked);
+  symlinkSync(installed.command, join(linked, "bun"));
+  const other = join(h, "other");
+  mkdirSync(other);
+  writeFileSync(join(other, "bun"), "#!/bin/sh\n");
+  chmodSync(join(other, "bun"), 0o755);
+  const cases: [command: string, path: string, ok: boolean][] = [
+    ["bun", `${linked}:/usr/bin:/bin`, true],
+    [join(linked, "bun"), "/usr/bin:/bin", true],
+    ["bun", `${other}:/usr/bin:/bin`, false],
+    ["no-such-claudemesh", "/usr/bin:/bin", false],
+  ];
+  for (const [command, path, passes] of cases) {
+    writeFileSync(claudeJson, JSON.stringify({ mcpServers: { claudemesh: { ...installed, command } } }));
+    const r = await cli(join(h, ".claudemesh"), ["doctor", "--json"], { env: { HOME: h, PATH: path }, timeoutMs: 60_000 });
+    const check = (r.json().checks as { check: string; ok: boolean; detail: string }[]).find((c) => c.check === "MCP registration")!;
+    const text = [command, ...installed.args].join(" ");
+    expect({ command, path, ok: check.ok, detail: check.detail }).toEqual({ command, path, ok: passes, detail: passes ? text : `${text}, not this claudemesh (${[installed.command, ...installed.args].join(" ")})` });
+  }
 }, 90_000);

@@ -71,6 +71,9 @@ describe("install.sh", () => {
     expect(first.out).toContain(`claudemesh 1.0.0 installed to ${h.dir}/claudemesh (SHA-256 matches the release's SHA256SUMS)`);
     expect(first.out).toContain("claudemesh serve");
     expect(first.out).toContain("claudemesh install");
+    // As README, `invite` and `join --help` say: the link read from stdin, never an argument ps shows.
+    expect(first.out).toContain("\n  claudemesh join -   ");
+    expect(first.out).not.toContain("invite link>");
     expect(versionOf(join(h.dir, "claudemesh"))).toBe("claudemesh 1.0.0");
     expect(listing(h.dir)).toEqual(["claudemesh"]);
     const bashrc = () => readFileSync(join(h.home, ".bashrc"), "utf8").split("\n").filter((l) => l.includes(MARK));

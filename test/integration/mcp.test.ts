@@ -3,7 +3,7 @@
 // doorbell (the message stays pending until a tool or a hook shows it); nothing is lost across an
 // MCP restart; ask/reply round trip and timeout.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { cli, ok, until } from "../helpers/cli.ts";
@@ -11,6 +11,7 @@ import { hookInput, runHook, startMcp, waitConnected, waitPeer } from "../helper
 import { connect } from "../helpers/mesh.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
+import { shellCommand } from "../../src/config/command-line.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshSession, requestKeys } from "../../src/client/mesh-session.ts";
 
@@ -371,6 +372,28 @@ describe("mcp server start-up", () => {
     await until(() => s.stderr().includes("cannot listen on its socket"), "the socket warning");
     expect(s.stderr()).toContain("hooks cannot reach this server: it cannot listen on its socket");
     await s.close();
+  }, 30_000);
+
+  // util-linux script(1) gives the server a terminal for stdin. Run by hand it printed nothing and
+  // seemed to hang; now one line on stderr says what it is for, and stdout stays empty.
+  const utilLinuxScript = process.platform === "linux" && Bun.spawnSync(["script", "--version"]).stdout?.toString().includes("util-linux");
+  test.skipIf(!utilLinuxScript)("run by hand in a terminal: one line on stderr says it is for Claude Code and how to quit; Ctrl-C quits", async () => {
+    const cfg = dir();
+    const [out, err] = [join(cfg, "stdout"), join(cfg, "stderr")];
+    const command = `${shellCommand([process.execPath, "run", join(import.meta.dir, "../../src/main.ts"), "mcp"])} >${shellCommand([out])} 2>${shellCommand([err])}`;
+    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], { env: { ...process.env, CLAUDEMESH_CONFIG_DIR: join(cfg, "config") }, stdin: "pipe", stdout: "ignore", stderr: "ignore" });
+    const stderr = () => (existsSync(err) ? readFileSync(err, "utf8") : "");
+    try {
+      await until(() => stderr().includes("\n"), "the note on stderr");
+      expect(stderr().split("\n")[0]).toBe("claudemesh mcp speaks MCP over stdio for Claude Code, not to a person: run claudemesh install to set Claude Code up. Ctrl-C to quit.");
+      proc.stdin.write("\x03"); // through the terminal: SIGINT
+      proc.stdin.flush();
+      // 0 once its shutdown handler is installed (server.ts), 130 (the signal) if it came before.
+      expect([0, 130]).toContain(await proc.exited);
+      expect(readFileSync(out, "utf8")).toBe("");
+    } finally {
+      proc.kill(); // script hangs up the server with it
+    }
   }, 30_000);
 
   // It no longer stops (mcp-unusable-config.test.ts): Claude learns why from its tools.

@@ -125,6 +125,15 @@ describe("systemd unit", () => {
     expect(directive("Restart")).toEqual(["on-failure"]);
   });
 
+  test("the settings its header suggests are docs/operations.md's: the broker on 127.0.0.1 behind the proxy, never 0.0.0.0", () => {
+    // It suggested CLAUDEMESH_HOST=0.0.0.0, which puts the broker past the proxy and its TLS.
+    const suggested = [...UNIT.matchAll(/^#\s+(CLAUDEMESH_[A-Z_]+=\S+)$/gm)].map((m) => m[1]!);
+    const doc = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+    const unitSection = doc.slice(doc.indexOf("The unit ([packaging/claudemesh.service]"), doc.indexOf("\n## ", doc.indexOf("The unit ([packaging/claudemesh.service]")));
+    const documented = [...unitSection.matchAll(/`(CLAUDEMESH_[A-Z_]+=[^`]+)`/g)].map((m) => m[1]!);
+    expect({ notInDoc: suggested.filter((s) => !documented.includes(s)), host: suggested.filter((s) => s.startsWith("CLAUDEMESH_HOST=")) }).toEqual({ notInDoc: [], host: ["CLAUDEMESH_HOST=127.0.0.1"] });
+  });
+
   test("MemoryDenyWriteExecute stays out (Bun's JIT), with the reason in a comment", () => {
     expect(directive("MemoryDenyWriteExecute")).toEqual([]);
     expect(UNIT).toMatch(/^# - MemoryDenyWriteExecute=yes: Bun's JavaScriptCore JIT/m);

@@ -1,6 +1,7 @@
 // How Claude Code should start this claudemesh: the compiled binary itself, or (from a source
 // checkout) `bun run <abs>/src/main.ts`. Absolute paths, so hooks work from any directory.
 import { shellCommand } from "../../config/command-line.ts";
+import { realpathSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { configDirOf } from "../../config/client.ts";
 
@@ -10,6 +11,20 @@ const compiled = (main: string) => main.includes("$bunfs") || main.includes("~BU
 export function launcher(): string[] {
   const main = Bun.main;
   return compiled(main) ? [process.execPath] : [process.execPath, "run", isAbsolute(main) ? main : resolve(main)];
+}
+
+/** The file a registration's `command` starts, to compare with launcher()'s: a bare name (`claude
+ *  mcp add … -- claudemesh mcp`, as `mcp --help` shows) looked up on this shell's PATH, then every
+ *  symbolic link followed (Homebrew's bin/claudemesh). The command as given when it is not found,
+ *  or is a relative path (relative to a directory only Claude Code knows). */
+export function commandFile(command: string): string {
+  const found = command.includes("/") ? command : (Bun.which(command) ?? command);
+  if (!isAbsolute(found)) return found;
+  try {
+    return realpathSync(found);
+  } catch {
+    return found;
+  }
 }
 
 /** How a person in `cwd` types this claudemesh, for hints printed to them: `claudemesh` for the

@@ -5,9 +5,9 @@ import { LocalFileError } from "../../client/local/files.ts";
 import { configPath, type MeshEntry } from "../../client/local/config-file.ts";
 import { signingKeypairFromSeed } from "../../crypto/sign.ts";
 import { fromHex } from "../../crypto/encoding.ts";
-import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
+import { commandFile, configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { shellCommand } from "../../config/command-line.ts";
-import { entryIn, entryText, readClaudeJson, sameEntry } from "../claude-code/mcp-registration.ts";
+import { entryIn, entryText, readClaudeJson, sameEntry, type ServerEntry } from "../claude-code/mcp-registration.ts";
 import { entryConfigDir, hooksConfigDir } from "../claude-code/installed-for.ts";
 import { installedPart } from "../claude-code/kept-choices.ts";
 import { ownerKeyGapFix } from "../../client/key-gap.ts";
@@ -147,7 +147,9 @@ function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
   try {
     const entry = entryIn(readClaudeJson(ctx.env.home));
     // The label and variables a user added are theirs (kept-choices.ts): not a wrong registration.
-    const same = entry !== null && sameEntry(installedPart(entry), expected);
+    // Nor is a command that leads to this very binary (a bare name on PATH, a symbolic link).
+    const started = (e: ServerEntry) => (typeof e.command === "string" ? { ...e, command: commandFile(e.command) } : e);
+    const same = entry !== null && sameEntry(started(installedPart(entry)), started(expected));
     const dir = entry && !same ? entryConfigDir(entry, ctx.env.home) : null;
     if (dir !== null && dir !== current) {
       elsewhere = dir;

@@ -15,12 +15,15 @@ import { shellCommand } from "../../config/command-line.ts";
 
 export const CHANNELS_HINT = "claude --dangerously-load-development-channels server:claudemesh";
 
-/** Claude Code's two files, read and checked writable before either is changed. */
-const readBoth = (home: string) =>
+/** Claude Code's two files, read and checked writable before either is changed, after what
+ *  `first` reads (install: claudemesh's own config, whose refusal, a config directory others can
+ *  read, came after Claude Code's files had been written). Any refusal says "Nothing was changed." */
+const readBoth = <T extends object>(home: string, first: () => T = () => ({}) as T) =>
   beforeAnyChange(() => {
+    const ours = first();
     const read = { settings: readSettings(home), claudeJson: readClaudeJson(home) };
     assertClaudeFilesWritable(home);
-    return read;
+    return { ...ours, ...read };
   });
 
 /** The config directory the registration replaced by `install` had used, when it is not the one
@@ -68,10 +71,10 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     // Checked before anything is written: the label lands in Claude Code's config and peers' lists.
     const given = args.label === undefined ? undefined : checkSessionLabel(args.label);
     const argv = launcher();
-    // Both files are read (and refused if malformed or unwritable) before either is written: no
-    // half install.
+    // Our config and both files are read (and refused if unsafe, malformed or unwritable) before
+    // either file is written: no half install.
     const path = settingsPath(ctx.env.home);
-    const { settings, claudeJson } = readBoth(ctx.env.home);
+    const { settings, claudeJson, meshes } = readBoth(ctx.env.home, () => ({ meshes: ctx.config().meshes.map((m) => m.slug) }));
     // A re-run (to repair hooks, from another shell) keeps the user's own choices in the entry it
     // replaces; a --label given now replaces the old one (kept-choices.ts).
     const previous = entryIn(claudeJson);
@@ -84,7 +87,6 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const fromLauncher = via === null ? null : replacedLauncher(previous, argv);
     const hadSettings = existsSync(path);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(configDirEnv(ctx.env.configDir, ctx.env.home))));
-    const meshes = ctx.config().meshes.map((m) => m.slug);
     const keptJson = { label: kept.label, env: Object.keys(kept.env) };
     ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replaced: via !== null && previous !== null, replacedLauncher: fromLauncher, replacedConfigDir: replacedDir, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
       [

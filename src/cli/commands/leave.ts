@@ -5,7 +5,8 @@
 // owner (who cannot leave the mesh they own), or for a mesh whose broker is gone.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { selectMesh } from "../../client/local/config-file.ts";
+import { NoMeshError, selectMesh, type LocalConfig, type MeshEntry } from "../../client/local/config-file.ts";
+import { shellCommand } from "../../config/command-line.ts";
 import { removeMeshLog } from "../../client/local/message-log.ts";
 import { removeSessionKeys } from "../../client/local/session-keys.ts";
 import { MeshError } from "../../protocol/errors.ts";
@@ -25,16 +26,32 @@ function unreachable(err: unknown, slug: string): unknown {
   );
 }
 
-export async function run(args: { slug: string; yes?: boolean; forget?: boolean; json?: boolean }): Promise<void> {
+type LeaveArgs = { slug?: string; yes?: boolean; forget?: boolean; json?: boolean };
+
+/** No mesh named: refused (exit 2) with the command to type, the options given kept. Not even the
+ *  only mesh is chosen for it (as every other command does): the deletion is for good, and --yes
+ *  (often typed by habit, or in a script) only skips the question, not the naming. */
+function nameTheMesh(cfg: LocalConfig, args: LeaveArgs): UsageError {
+  const flags = [...(args.yes ? ["--yes"] : []), ...(args.forget ? ["--forget"] : [])];
+  const shared = (m: MeshEntry) => cfg.meshes.filter((x) => x.slug === m.slug).length > 1;
+  const named = cfg.meshes.map((m) => shellCommand(["claudemesh", "leave", shared(m) ? m.meshId : m.slug, ...flags]));
+  const why = "Name the mesh to leave: leaving deletes your keys for it for good, so leave never picks one for you";
+  if (named.length === 1) return new UsageError(`${why}, even your only mesh.`, { fix: named[0]! });
+  return new UsageError(`${why}.`, { fix: named.join(", or ") });
+}
+
+export async function run(args: LeaveArgs): Promise<void> {
   await command(args, async (ctx) => {
     // The mesh is leave's argument, never --mesh or CLAUDEMESH_MESH: an irreversible deletion
     // acts only on the mesh typed for it. A shared slug is refused naming `leave <id>` for each.
     const before = ctx.config();
-    const mesh = selectMesh(before, args.slug, (id) => `claudemesh leave ${id}`);
+    if (!args.slug) throw before.meshes.length > 0 ? nameTheMesh(before, args) : new NoMeshError();
+    const slug = args.slug;
+    const mesh = selectMesh(before, slug, (id) => `claudemesh leave ${id}`);
     if (mesh.role === "owner" && !args.forget) {
       throw new MeshError(
         "forbidden",
-        `You own "${mesh.name}": an owner cannot leave it, since only the owner can rotate its keys or remove members. To delete your keys for it from this machine anyway (the mesh stays on the broker, and nobody can manage it any more): claudemesh leave ${args.slug} --yes --forget`,
+        `You own "${mesh.name}": an owner cannot leave it, since only the owner can rotate its keys or remove members. To delete your keys for it from this machine anyway (the mesh stays on the broker, and nobody can manage it any more): claudemesh leave ${slug} --yes --forget`,
       );
     }
     if (!args.yes) {
@@ -48,7 +65,7 @@ export async function run(args: { slug: string; yes?: boolean; forget?: boolean;
         await client.request("leave", {});
       } catch (err) {
         // A member already removed, or a mesh the broker no longer has, can still be forgotten locally.
-        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw unreachable(err, args.slug);
+        if (!(err instanceof MeshError && ["revoked", "unauthorized", "not_found"].includes(err.code))) throw unreachable(err, slug);
       }
     }
     ctx.update((c) => ({ ...c, meshes: c.meshes.filter((m) => m.meshId !== mesh.meshId) }));

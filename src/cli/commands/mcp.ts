@@ -7,7 +7,16 @@ import { parentProcessId } from "../../mcp/ipc.ts";
 import { reportError } from "../output.ts";
 import { checkSessionLabel, defaultSessionLabel } from "../display-name.ts";
 
+/** What `claudemesh mcp` says when a person runs it in a terminal (stdin a TTY), or null when
+ *  stdin is a pipe (Claude Code, any MCP client): it speaks JSON-RPC there and would otherwise
+ *  seem to hang. Written to stderr only; stdout is the MCP channel. */
+export function terminalNote(stdinIsTty: boolean): string | null {
+  return stdinIsTty ? "claudemesh mcp speaks MCP over stdio for Claude Code, not to a person: run claudemesh install to set Claude Code up. Ctrl-C to quit." : null;
+}
+
 export async function run(args: { label?: string }): Promise<void> {
+  const note = terminalNote(Boolean(process.stdin.isTTY));
+  if (note) process.stderr.write(`${note}\n`);
   const env = clientEnv(processEnv());
   const log = jsonLog(env.debug ? "debug" : "warn");
   const { runMcpServer, CONNECT_GRACE_MS, SESSION_CONNECT_GRACE_MS } = await import("../../mcp/server.ts");

@@ -5,13 +5,11 @@
 // a live broker holds the data directory (its database is then left alone); otherwise with the code
 // `serve` would exit with (serve-problems.ts ServeExit: 65 damaged data, 77 not permitted, 1 what
 // may pass), and 2 for a bad setting (serve.ts).
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ignoredFileValues, ignoredFileValueText, processEnv, type BrokerConfig, type ResolvedConfig } from "../../config/load.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
-import { fail as failPlain, listenProblem, ServeExit, storageReason } from "../serve-problems.ts";
+import { fail as failPlain, hostProblem, listenProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { makeDirs } from "../../local-file/dirs.ts";
 
 const listenAddress = (c: BrokerConfig) => `${c.host.includes(":") ? `[${c.host}]` : c.host}:${c.port}`;
@@ -67,7 +65,8 @@ export async function check(resolved: ResolvedConfig, json: boolean): Promise<ne
     process.exit(code);
   };
   // A hostname that passes the syntax check may still not resolve; the start would then fail.
-  if (!isIP(config.host)) await lookup(config.host).catch((err: Error) => fail(`host ${JSON.stringify(config.host)} does not resolve (${(err as { code?: string }).code ?? err.message}); the broker could not listen on it`));
+  const unresolved = await hostProblem(config.host);
+  if (unresolved) fail(...unresolved);
   // The address must be one this machine has, and the port free: `serve` would fail to listen, and
   // a supervisor restart it in a loop. A live broker of this data directory holds the port itself,
   // but only a directory with a lock file can have one: without it, fail before anything is made.

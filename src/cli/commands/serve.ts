@@ -11,7 +11,7 @@ import { serveArgs } from "../args.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { banner, exposedLogMode } from "../serve-banner.ts";
-import { fail, listenProblem, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
+import { fail, hostProblem, listenProblem, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -66,8 +66,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     process.exit(0);
   }
   // Before the data directory is touched: a start that cannot listen must not leave a new, empty
-  // database behind (the broker opens its store before it binds).
-  const bind = config.port === 0 ? null : listenProblem(config.host, config.port);
+  // database behind (the broker opens its store before it binds). Port 0 too: no port is in use
+  // then, but the host may still be one this machine lacks or a name that does not resolve.
+  const bind = (await hostProblem(config.host)) ?? listenProblem(config.host, config.port);
   if (bind) fail(`cannot start: ${bind[0]}`, bind[1], bind[2]);
   // As root on the broker user's directory: files made now would be root's (serve-problems.ts).
   const asRoot = rootProblem(setup);
