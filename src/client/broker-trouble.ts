@@ -148,9 +148,17 @@ const NOT_SERVED = new Set([404, 405, 501]);
 export const strangeAnswer = (base: string, answer: string) =>
   new MeshError("unavailable", `${base} answered ${answer}, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.`);
 
+/** A 400 without a claudemesh body to an http:// URL: what a TLS port answers a plain-HTTP request
+ *  (nginx: "The plain HTTP request was sent to HTTPS port"; Caddy and Go: "Client sent an HTTP
+ *  request to an HTTPS server") before it reads one, so nothing was done, and the same command
+ *  run again meets the same answer: the URL wants https://. (A broker's own 400s carry its error
+ *  body, and a proxy refuses a request it cannot read before passing it on.) */
+const plainToTls = (base: string) =>
+  new NotSentError("unavailable", (sent) => `${base} answered HTTP 400${sent ? ": nothing was done" : ""}. That is how a TLS port (a reverse proxy's https) answers plain http://: if the broker is served over https there, use ${base.replace(/^http:/, "https:")}.`);
+
 /** An HTTP error status without a claudemesh error body; `other`, what any other status means. */
 export const foreignAnswer = (base: string, status: number, other = () => strangeAnswer(base, `HTTP ${status}`)): MeshError =>
-  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : other();
+  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : status === 400 && base.startsWith("http://") ? plainToTls(base) : other();
 
 /** The broker's own refusals of a WebSocket upgrade (docs/protocol.md §2.1), by status; 503 is
  *  `busy`. Bun's client does not give the body, so the status is all there is. */
