@@ -10,7 +10,8 @@ import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
-import { peerHint } from "../client/name-hints.ts";
+import type { PeerWhere } from "../client/name-hints.ts";
+import { unknownPeer } from "./peer-elsewhere.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   return new MeshSession(
@@ -87,16 +88,18 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
   saveReplayGuard(ctx.env.configDir, session.replay);
 }
 
-/** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers).
- *  `self` is the sender's member key: its identities match a name only when it is exactly theirs
- *  alone (resolveTarget). A name that matches nobody is refused with the nearest one (peerHint). */
-export async function resolve(client: BrokerClient, input: string, self: string): Promise<Resolved & { peers?: PeerInfo[] }> {
+/** Resolves a name, key prefix, #topic, @group or * in `mesh` (asks its broker for peers). The
+ *  member's own identities match a name only when it is exactly theirs alone (resolveTarget). A
+ *  name that matches nobody is refused (exit 4) naming the mesh searched when several are joined,
+ *  with a former member it names, the other meshes of the user's where a peer has it (reached by
+ *  `naming`: send's "slug:name", or --mesh), else the nearest name (unknownPeer). */
+export async function resolve(ctx: Ctx, mesh: MeshEntry, client: BrokerClient, input: string, naming: PeerWhere["naming"] = "flag"): Promise<Resolved & { peers?: PeerInfo[] }> {
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
   try {
-    return { ...resolveTarget(input, peers, self), peers };
+    return { ...resolveTarget(input, peers, mesh.publicKey), peers };
   } catch (err) {
-    throw peerHint(err, input, peers, self);
+    throw await unknownPeer(ctx, mesh, client, err, input, peers, naming);
   }
 }
 

@@ -59,7 +59,7 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     let client = await ctx.connect(mesh);
     // Checked before the message is typed: a name, and the key it stands for (MeshSession.vouchFor).
     const lookup = async () => {
-      const r = await resolve(client, to, mesh.publicKey);
+      const r = await resolve(ctx, mesh, client, to, "prefix");
       await session.vouchFor(client, r.target, r.peers);
       return r;
     };
