@@ -2,6 +2,7 @@
 // which every other command uses for the same situations, from one short GET.
 import { MeshError } from "../protocol/errors.ts";
 import { BrokerUrlError } from "../client/broker-url.ts";
+import { NotSentError } from "../client/broker-trouble.ts";
 import type { Ctx } from "./context.ts";
 
 /** The longest wait for the answer: `list` asks every broker, and one host that drops packets
@@ -10,8 +11,9 @@ const PROBE_MS = 4_000;
 
 /** Null when the broker at `url` answers `path` (/health: it runs; /health/ready: it can serve);
  *  else why not, as a sentence naming `url`: a URL that cannot be used, nothing there, no broker
- *  there, a broker busy, not ready or silent. Throws only what is no broker's fault (a bad
- *  CLAUDEMESH_TIMEOUT, a bug). */
+ *  there, a broker busy, not ready or silent. Worded for a command that only reads: without the
+ *  "nothing was sent" the same refusal says from `send` (NotSentError.readOnly). Throws only what
+ *  is no broker's fault (a bad CLAUDEMESH_TIMEOUT, a bug). */
 export async function brokerProblem(ctx: Ctx, url: string, path: "/health" | "/health/ready"): Promise<string | null> {
   const timeoutMs = Math.min(ctx.timeoutMs(), PROBE_MS);
   // Loaded here: http.ts brings the signing code, which `list` needs only with meshes to ask about.
@@ -20,6 +22,7 @@ export async function brokerProblem(ctx: Ctx, url: string, path: "/health" | "/h
     await brokerHealth(url, timeoutMs, path);
     return null;
   } catch (err) {
+    if (err instanceof NotSentError) return err.readOnly;
     if (err instanceof MeshError || err instanceof BrokerUrlError) return err.message;
     throw err;
   }

@@ -10,7 +10,8 @@ import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
-import { peerHint } from "../client/name-hints.ts";
+import type { PeerWhere } from "../client/name-hints.ts";
+import { unknownPeer } from "./peer-elsewhere.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   return new MeshSession(
@@ -87,16 +88,18 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
   saveReplayGuard(ctx.env.configDir, session.replay);
 }
 
-/** Resolves a name, key prefix, #topic, @group or * for this mesh (asks the broker for peers).
- *  `self` is the sender's member key: its identities match a name only when it is exactly theirs
- *  alone (resolveTarget). A name that matches nobody is refused with the nearest one (peerHint). */
-export async function resolve(client: BrokerClient, input: string, self: string): Promise<Resolved & { peers?: PeerInfo[] }> {
+/** Resolves a name, key prefix, #topic, @group or * in `mesh` (asks its broker for peers). The
+ *  member's own identities match a name only when it is exactly theirs alone (resolveTarget). A
+ *  name that matches nobody is refused (exit 4) naming the mesh searched when several are joined,
+ *  with a former member it names, the other meshes of the user's where a peer has it (reached by
+ *  `naming`: send's "slug:name", or --mesh), else the nearest name (unknownPeer). */
+export async function resolve(ctx: Ctx, mesh: MeshEntry, client: BrokerClient, input: string, naming: PeerWhere["naming"] = "flag"): Promise<Resolved & { peers?: PeerInfo[] }> {
   if (!namesPeer(input)) return resolveTarget(input, []);
   const { peers } = await client.request("list_peers", {});
   try {
-    return { ...resolveTarget(input, peers, self), peers };
+    return { ...resolveTarget(input, peers, mesh.publicKey), peers };
   } catch (err) {
-    throw peerHint(err, input, peers, self);
+    throw await unknownPeer(ctx, mesh, client, err, input, peers, naming);
   }
 }
 
@@ -117,7 +120,9 @@ const pad = (n: number) => String(n).padStart(2, "0");
 const localParts = (d: Date) => [`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`, `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`] as const;
 
 /** One line per message: its local time, with the date in front when it is not from today, then
- *  who sent it where. `nowMs` is for tests. (--json gives createdAt in ms since the epoch.) */
+ *  who sent it where; a question is marked `[question]`, with a second line naming the command that
+ *  answers it (replyHint). `nowMs` is for tests. (--json gives createdAt in ms since the epoch, and
+ *  `ask`.) */
 export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: number } = {}): string {
   const [date, clock] = localParts(new Date(m.createdAt));
   const time = date === localParts(new Date(nowMs))[0] ? clock : `${date} ${clock}`;
@@ -127,8 +132,13 @@ export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: nu
   // sender's choice and not unique (peerLabel). Broker notices come from no peer.
   const who = m.kind === "system" ? m.from.name : senderLabel(m.from);
   const doubt = senderDoubt(m);
-  return `${time} ${who}${where}${prio}${doubt ? ` (${doubt})` : ""}: ${m.kind === "system" ? noticeText(m.body) : m.body}`;
+  const line = `${time} ${who}${where}${prio}${m.ask ? " [question]" : ""}${doubt ? ` (${doubt})` : ""}: ${m.kind === "system" ? noticeText(m.body) : m.body}`;
+  return m.ask ? `${line}\n${replyHint(m.messageId)}` : line;
 }
+
+/** The line under a question (its sender, often a Claude Code session in mesh_ask, waits for the
+ *  answer): the command that answers it, by its id. An id that starts with "-" goes after "--". */
+export const replyHint = (messageId: string): string => `  answer with: claudemesh reply ${messageId.startsWith("-") ? "-- " : ""}${messageId} <your answer>`;
 
 /** A broker notice (docs/protocol.md §5.8) in words: its body is the notice as JSON, which a person
  *  reading `inbox` should not have to decode. One it does not know is shown as it came (--json

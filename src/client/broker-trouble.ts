@@ -7,8 +7,20 @@ import { ERRORS, MeshError, type ErrorCode } from "../protocol/errors.ts";
 /** A request that provably had no effect: its connection was never made, the TLS handshake
  *  failed, or what answered is not a claudemesh broker (or not at that path). A caller that saved
  *  state for the request (pending-enrolments.ts) may drop it; any other failure may have reached
- *  a broker. */
-export class NotSentError extends MeshError {}
+ *  a broker. `words(true)` is the message, saying that nothing was sent (or done); `readOnly` is
+ *  `words(false)`, the same sentence for a command that only reads the broker's health (`list`,
+ *  `doctor`), which had nothing to send: there "nothing was sent" reads as if something had been
+ *  meant to go. */
+export class NotSentError extends MeshError {
+  readonly readOnly: string;
+  constructor(code: ErrorCode, words: (sent: boolean) => string, options?: { cause?: unknown }) {
+    super(code, words(true), options);
+    this.readOnly = words(false);
+  }
+}
+
+/** The clause a sentence of NotSentError's ends its first part with, when it is said at all. */
+const so = (sent: boolean) => (sent ? ", so nothing was sent" : "");
 
 /** A transport error `code` (Bun's fetch and WebSocket errors) meaning the connection was never
  *  made, in words. A reset or a timeout may come after the request was sent, so they are not here. */
@@ -31,16 +43,16 @@ const TRUST_HINT = "If it comes from a private CA, give that CA's certificate (P
 /** Bun's codes for a certificate the client refused during the handshake (OpenSSL's verify
  *  results by their Node names, and Node's host-name check), in words and with what to do. The
  *  handshake comes before any request, so nothing was sent. */
-const untrusted = (why: string) => `its TLS certificate is not trusted here (${why}), so nothing was sent. ${TRUST_HINT}`;
-const REFUSED_CERTIFICATE: Record<string, string> = {
+const untrusted = (why: string) => (sent: boolean) => `its TLS certificate is not trusted here (${why})${so(sent)}. ${TRUST_HINT}`;
+const REFUSED_CERTIFICATE: Record<string, (sent: boolean) => string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: untrusted("unable to verify the first certificate"),
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: untrusted("its issuer is unknown"),
   UNABLE_TO_GET_ISSUER_CERT: untrusted("its issuer is unknown"),
   SELF_SIGNED_CERT_IN_CHAIN: untrusted("its chain ends in a CA this machine does not know"),
-  DEPTH_ZERO_SELF_SIGNED_CERT: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).",
-  CERT_HAS_EXPIRED: "its TLS certificate has expired, so nothing was sent. Renew it where TLS ends (the reverse proxy), or check this machine's clock.",
-  CERT_NOT_YET_VALID: "its TLS certificate is not valid yet, so nothing was sent. Check this machine's clock, and the certificate's start date.",
-  ERR_TLS_CERT_ALTNAME_INVALID: "its TLS certificate is for another host name, so nothing was sent. Use the broker URL with the name the certificate gives (the broker's publicUrl).",
+  DEPTH_ZERO_SELF_SIGNED_CERT: (sent) => `its TLS certificate is self-signed${so(sent)}. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).`,
+  CERT_HAS_EXPIRED: (sent) => `its TLS certificate has expired${so(sent)}. Renew it where TLS ends (the reverse proxy), or check this machine's clock.`,
+  CERT_NOT_YET_VALID: (sent) => `its TLS certificate is not valid yet${so(sent)}. Check this machine's clock, and the certificate's start date.`,
+  ERR_TLS_CERT_ALTNAME_INVALID: (sent) => `its TLS certificate is for another host name${so(sent)}. Use the broker URL with the name the certificate gives (the broker's publicUrl).`,
 };
 
 const codeOf = (cause: unknown) => (cause as { code?: unknown } | null)?.code;
@@ -56,11 +68,11 @@ function neverConnected(cause: unknown): string | null {
  *  certificate was refused (`unavailable`, exit 6); null when `cause` says none of these. */
 export function unreachable(base: string, cause: unknown): NotSentError | null {
   const why = neverConnected(cause);
-  if (why) return new NotSentError("unavailable", `Cannot reach the broker at ${base} (${why}): nothing was sent. Is it running, and is the URL right?`, { cause });
+  if (why) return new NotSentError("unavailable", (sent) => `Cannot reach the broker at ${base} (${why})${sent ? ": nothing was sent" : ""}. Is it running, and is the URL right?`, { cause });
   const code = codeOf(cause);
-  if (typeof code === "string" && Object.hasOwn(REFUSED_CERTIFICATE, code)) return new NotSentError("unavailable", `Cannot reach the broker at ${base}: ${REFUSED_CERTIFICATE[code]}`, { cause });
+  if (typeof code === "string" && Object.hasOwn(REFUSED_CERTIFICATE, code)) return new NotSentError("unavailable", (sent) => `Cannot reach the broker at ${base}: ${REFUSED_CERTIFICATE[code]!(sent)}`, { cause });
   if (code !== TLS_FAILED) return null;
-  return new NotSentError("unavailable", `Cannot reach the broker at ${base}: the TLS handshake failed, so nothing was sent. Is the broker served over http:// rather than https://?`, { cause });
+  return new NotSentError("unavailable", (sent) => `Cannot reach the broker at ${base}: the TLS handshake failed${so(sent)}. Is the broker served over http:// rather than https://?`, { cause });
 }
 
 const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause });
@@ -87,7 +99,7 @@ export const noAnswer = (base: string, ms: number, cause?: unknown) => new MeshE
 /** A WebSocket without a hello_ack after `ms` (a silent server, or a path that drops the broker's
  *  answers, its SYN-ACK included): a client sends its requests only after hello_ack, so none went
  *  out, and a `send` may be given again without a duplicate. */
-export const handshakeUnanswered = (base: string, ms: number) => new NotSentError("timeout", `The broker at ${base} did not answer within ${duration(ms)}, so nothing was sent.`);
+export const handshakeUnanswered = (base: string, ms: number) => new NotSentError("timeout", (sent) => `The broker at ${base} did not answer within ${duration(ms)}${so(sent)}.`);
 
 /** What to do about a URL that reached the wrong thing: a base with a path most likely carries
  *  one too many (a page or route of the broker), else the URL is wrong altogether. */
@@ -100,7 +112,7 @@ function urlHint(base: string): string {
  *  A broker's 404 for a base URL with a path it does not serve is said this way too: the
  *  WebSocket gets no body to tell the two apart, and either way that URL is no broker's. */
 export const notABroker = (base: string, answer: string) =>
-  new NotSentError("unavailable", `${base} is not a claudemesh broker (it answered ${answer}): nothing was done; ${urlHint(base)}`);
+  new NotSentError("unavailable", (sent) => `${base} is not a claudemesh broker (it answered ${answer})${sent ? ": nothing was done" : ""}; ${urlHint(base)}`);
 
 /** A status a proxy gives when the broker behind it is down or slow (and a draining broker's
  *  503): the request may have reached the broker (504), so these are not `notABroker`. */
@@ -136,9 +148,17 @@ const NOT_SERVED = new Set([404, 405, 501]);
 export const strangeAnswer = (base: string, answer: string) =>
   new MeshError("unavailable", `${base} answered ${answer}, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.`);
 
+/** A 400 without a claudemesh body to an http:// URL: what a TLS port answers a plain-HTTP request
+ *  (nginx: "The plain HTTP request was sent to HTTPS port"; Caddy and Go: "Client sent an HTTP
+ *  request to an HTTPS server") before it reads one, so nothing was done, and the same command
+ *  run again meets the same answer: the URL wants https://. (A broker's own 400s carry its error
+ *  body, and a proxy refuses a request it cannot read before passing it on.) */
+const plainToTls = (base: string) =>
+  new NotSentError("unavailable", (sent) => `${base} answered HTTP 400${sent ? ": nothing was done" : ""}. That is how a TLS port (a reverse proxy's https) answers plain http://: if the broker is served over https there, use ${base.replace(/^http:/, "https:")}.`);
+
 /** An HTTP error status without a claudemesh error body; `other`, what any other status means. */
 export const foreignAnswer = (base: string, status: number, other = () => strangeAnswer(base, `HTTP ${status}`)): MeshError =>
-  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : other();
+  BUSY.has(status) ? busy(base, status) : NOT_SERVED.has(status) ? notABroker(base, `HTTP ${status}`) : status === 400 && base.startsWith("http://") ? plainToTls(base) : other();
 
 /** The broker's own refusals of a WebSocket upgrade (docs/protocol.md §2.1), by status; 503 is
  *  `busy`. Bun's client does not give the body, so the status is all there is. */
@@ -155,5 +175,5 @@ export function socketFailure(base: string, ev: Event): MeshError {
   const code = UPGRADE_REFUSALS[status];
   if (code) return new MeshError(code, `The broker at ${base} refused the connection (HTTP ${status}): ${ERRORS[code].doc}`);
   // Nothing is sent before the socket opens: whatever answered, nothing was done.
-  return foreignAnswer(base, status, () => new NotSentError("unavailable", `${base} answered HTTP ${status} instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?`));
+  return foreignAnswer(base, status, () => new NotSentError("unavailable", (sent) => `${base} answered HTTP ${status} instead of opening a WebSocket${sent ? ": nothing was sent" : ""}; is it a claudemesh broker's URL?`));
 }

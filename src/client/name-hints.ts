@@ -2,11 +2,11 @@
 // commands and options use (src/did-you-mean.ts), so that `topic post deplyos` in a terminal and
 // mesh_send to "#deplyos" from Claude Code both point at #deploys before suggesting a new topic.
 import type { BrokerClient } from "./client.ts";
-import type { PeerInfo } from "../protocol/results.ts";
+import { leftBySelf, type MemberInfo, type PeerInfo } from "../protocol/results.ts";
 import { quoted } from "./untrusted-text.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closest } from "../did-you-mean.ts";
-import { MIN_PREFIX } from "./resolve.ts";
+import { MIN_PREFIX, peerLabel } from "./resolve.ts";
 
 /** How a hint runs its list request: as is (the CLI), or ended with the connection it was asked
  *  on (the MCP server's open-reads.ts), so that a refusal is not held up by a hint a drop cut. */
@@ -46,18 +46,62 @@ export async function groupHint(client: BrokerClient, err: unknown, name: string
   return new MeshError(err.code, `No member is in group @${name}. Did you mean @${near}? (${lister} lists them.)`, { cause: err });
 }
 
-/** resolveTarget's "No peer matches" said again in the caller's terms: with the display name
- *  nearest to `text` among `peers` less the identities of member `self` (resolveTarget's `self`;
- *  null: none left out), a peer's own choice, so quoted; or, near nothing, with where names are
- *  listed. `lister`: what lists the peers (the CLI's command, or the mesh_peers tool). `err` itself
- *  when it is another error. */
-export function peerHint(err: unknown, text: string, peers: readonly PeerInfo[], self: string | null, lister = "claudemesh peers"): unknown {
+/** Whether `text` names `p` exactly: its whole display name (any case), or a prefix of its key of
+ *  at least MIN_PREFIX hex digits. (resolveTarget also takes the start of a name; a hint about
+ *  another mesh or a former member does not, so that "b" is never said to be someone.) */
+export function namesExactly(p: Pick<PeerInfo, "displayName" | "pubkey">, text: string): boolean {
+  const t = text.trim().toLowerCase();
+  return p.displayName.toLowerCase() === t || (/^[0-9a-f]+$/.test(t) && t.length >= MIN_PREFIX && p.pubkey.startsWith(t));
+}
+
+/** The former member of the mesh (left, removed or banned) that `text` names, the latest gone if
+ *  several; null if none. `members`: the broker's member_list, which keeps them (revokedAt). */
+export function formerMember<M extends MemberInfo>(members: readonly M[], text: string): M | null {
+  const gone = members.filter((m) => m.revokedAt !== null && namesExactly(m, text));
+  return gone.sort((a, b) => b.revokedAt! - a.revokedAt!)[0] ?? null;
+}
+
+/** What else a refusal of an unknown peer name says, found by the caller (the CLI; the MCP server
+ *  gives none of it). */
+export type PeerWhere = {
+  /** The mesh searched, as its user tells it apart: said when they are in several. */
+  mesh?: string;
+  /** A former member of it that the name names (formerMember). */
+  former?: MemberInfo | null;
+  /** Slugs of the user's other meshes where a peer has that name (namesExactly). */
+  elsewhere?: readonly string[];
+  /** How a command names another mesh: `prefix` (send's "slug:name"), or `flag` (--mesh). */
+  naming?: "prefix" | "flag";
+};
+
+/** How a former member went, as the end of a sentence about them. */
+const goneHow = (m: MemberInfo) => `${leftBySelf(m) ? "left this mesh" : m.banned ? "was banned from this mesh" : "was removed from this mesh"} (${new Date(m.revokedAt!).toISOString()})`;
+
+/** The other meshes where the name is a peer's, as the way to reach them from this command. */
+function elsewhereText(text: string, slugs: readonly string[], naming: PeerWhere["naming"]): string {
+  const name = text.trim();
+  const mine = slugs.length === 1 ? `your mesh ${slugs[0]}` : `your meshes ${slugs.join(", ")}`;
+  if (naming === "prefix") return `Did you mean ${slugs.map((s) => `${s}:${name}`).join(" or ")}? (a peer "${name}" is in ${mine}.)`;
+  return `A peer "${name}" is in ${mine}: add ${slugs.map((s) => `--mesh ${s}`).join(" or ")}.`;
+}
+
+/** resolveTarget's "No peer matches" said again in the caller's terms, naming `where.mesh` when
+ *  given. A former member the name names, and the user's other meshes where a peer has it, are
+ *  said first (and then no near name: the name was meant); else the display name nearest to `text`
+ *  among `peers` less the identities of member `self` (resolveTarget's `self`; null: none left
+ *  out), a peer's own choice, so quoted; or, near nothing, where names are listed. `lister`: what
+ *  lists the peers (the CLI's command, or the mesh_peers tool). The code stays unknown_recipient
+ *  (exit 4). `err` itself when it is another error. */
+export function peerHint(err: unknown, text: string, peers: readonly PeerInfo[], self: string | null, lister = "claudemesh peers", where: PeerWhere = {}): unknown {
   if (!(err instanceof MeshError) || err.code !== "unknown_recipient") return err;
+  const head = `No peer matches "${text.trim()}"${where.mesh ? ` in ${where.mesh}` : ""}.`;
+  const known = [where.former ? `${peerLabel(where.former)} ${goneHow(where.former)}.` : "", where.elsewhere?.length ? elsewhereText(text, where.elsewhere, where.naming) : ""].filter(Boolean);
+  if (known.length) return new MeshError(err.code, `${head} ${known.join(" ")}`, { cause: err });
   const others = peers.filter((p) => p.memberPubkey !== self);
   const near = closest(text.trim().toLowerCase(), [...new Set(others.map((p) => p.displayName.toLowerCase()))]);
   const peer = near === null ? undefined : others.find((p) => p.displayName.toLowerCase() === near);
   const said = peer
     ? `Did you mean ${quoted(peer.displayName, 80)}? (${lister} lists them.)`
     : `List names with ${lister}, or give a public-key prefix (≥ ${MIN_PREFIX} hex).`;
-  return new MeshError(err.code, `No peer matches "${text.trim()}". ${said}`, { cause: err });
+  return new MeshError(err.code, `${head} ${said}`, { cause: err });
 }

@@ -6,7 +6,8 @@
 // path, https:// to a plain-http broker, a TCP listener that never answers (CLAUDEMESH_TIMEOUT
 // keeps that one short), a connection that drops under `inbox --follow`, and answers no broker
 // gives (a CDN's 520, an HTML 200, a proxy's 502, a 429 refusing the upgrade). `list` and
-// `doctor`, which only ask for the broker's health, say the same sentences (src/cli/broker-health.ts).
+// `doctor`, which only ask for the broker's health, say the same sentences (src/cli/broker-health.ts),
+// less the "nothing was sent" that only a command that sends has to say.
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -139,7 +140,7 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
 });
 
 describe("list and doctor say what send says", () => {
-  test("a 404, a 502, nothing listening and silence: list's column, doctor's check and send's error are one sentence; a broker not ready says why", async () => {
+  test("a 404, a 502, nothing listening and silence: list's column, doctor's check and send's error are one sentence (without \"nothing was sent\" from the two that send nothing); a broker not ready says why", async () => {
     await using team = await cliTeam(["alice"]);
     const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
     const deadUrl = `http://127.0.0.1:${dead.port}`;
@@ -155,9 +156,10 @@ describe("list and doctor say what send says", () => {
     const busy503 = (u: string) => `The broker at ${u} answered HTTP 503: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.`;
     const cases = [
       { name: "draining", url: draining.url.origin, said: `The broker at ${draining.url.origin} is shutting down or restarting (its /health/ready says draining). Retry in a moment.`, sent: busy503(draining.url.origin) },
-      { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?` },
+      // list and doctor only read: "nothing was sent (done)" is send's to say.
+      { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404); is the URL right?`, sent: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?` },
       { name: "502", url: gateway.url.origin, said: `The broker at ${gateway.url.origin} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
-      { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?` },
+      { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused). Is it running, and is the URL right?`, sent: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?` },
       { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, sent: `The broker at ${silentUrl} did not answer within 500 ms, so nothing was sent.` },
       // The WebSocket upgrade gets no body to say why: send says busy there, as for any 503.
       { name: "not ready", url: unready.url.origin, said: `The broker at ${unready.url.origin} runs but is not ready: it cannot write its database. Retry in a while; its log says more.`, sent: busy503(unready.url.origin) },

@@ -71,7 +71,7 @@ describe("broker URLs", () => {
     closed.stop(true);
     useBroker(lee, `http://127.0.0.1:${deadPort}`);
     const down = (await cli(lee, ["doctor", "--json"])).json().checks.find((c: { check: string }) => c.check === "t2: broker");
-    expect(down).toEqual({ check: "t2: broker", ok: false, detail: `Cannot reach the broker at http://127.0.0.1:${deadPort} (connection refused): nothing was sent. Is it running, and is the URL right?`, fix: "check the broker URL and that claudemesh serve runs there" });
+    expect(down).toEqual({ check: "t2: broker", ok: false, detail: `Cannot reach the broker at http://127.0.0.1:${deadPort} (connection refused). Is it running, and is the URL right?`, fix: "check the broker URL and that claudemesh serve runs there" });
 
     useBroker(lee, `ftp://localhost:${port}`);
     const doctor = await cli(lee, ["doctor", "--json"]);

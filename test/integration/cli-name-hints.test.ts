@@ -3,7 +3,9 @@
 // advice to create one, a near peer before "list names with claudemesh peers", a near capability
 // in grant's refusal. A name near nothing is answered with what lists the names (a post to a topic
 // keeps the broker's "create it first"). A topic created twice is said in
-// words with the next step, not as the broker's bare "topic #x already exists".
+// words with the next step, not as the broker's bare "topic #x already exists". A peer name that
+// matches nobody names the mesh searched (in several meshes), a member of it who is gone, and
+// another mesh of yours where a peer has that name (src/cli/peer-elsewhere.ts).
 import { expect, test } from "bun:test";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
 
@@ -36,4 +38,31 @@ test("a mistyped topic, peer or capability is answered with the name it is near;
   expect(failed(await cli(bob, ["send", "bobb", "x"]))).toEqual({ code: 4, stderr: expect.stringMatching(/^claudemesh: No peer matches "bobb"\. List names/) });
 
   expect(failed(await cli(bob, ["grant", "alice", "dm", "topci"]))).toEqual({ code: 2, stderr: expect.stringMatching(/^claudemesh: Unknown capability "topci" \(did you mean topic\?\); use dm, broadcast, group, topic or all\./) });
+}, 60_000);
+
+test("a name not in the mesh searched: the refusal names that mesh, the other mesh of yours it is in, or that the member is gone; exit 4 as before", async () => {
+  await using team = await cliTeam(["alice", "bob", "carol", "dave"]);
+  const { b, dirs: [alice, bob], mesh } = team;
+  const slug = mesh.slug;
+  ok(await cli(alice, ["kick", "carol"]));
+  ok(await cli(alice, ["ban", "dave"]));
+  expect(failed(await cli(bob, ["grant", "dave", "dm"]))).toEqual({ code: 4, stderr: expect.stringMatching(/^claudemesh: No peer matches "dave"\. "dave" \([0-9a-f]{12}\) was banned from this mesh \(\d{4}-[^)]+\)\.\n$/) });
+  const carol = `"carol" (${mesh.members.carol!.pubkey.slice(0, 12)})`;
+  const gone = /was removed from this mesh \((\d{4}-\d\d-\d\dT[\d:.]+Z)\)\.\n$/;
+  // One mesh: not named; the former member is said to be gone, by name and key prefix.
+  const single = failed(await cli(bob, ["send", "carol", "x"]));
+  expect(single).toEqual({ code: 4, stderr: expect.stringMatching(new RegExp(`^claudemesh: No peer matches "carol"\\. ${carol.replace(/[()]/g, "\\$&")} ${gone.source}`)) });
+
+  // alice is in a second mesh, where bob is not, and CLAUDEMESH_MESH points there.
+  ok(await cli(alice, ["new", "Ops", "--slug", "ops", "--broker", b.url, "--display-name", "alice"]));
+  const inOps = { env: { CLAUDEMESH_MESH: "ops" } };
+  expect(failed(await cli(alice, ["send", "bob", "hi"], inOps))).toEqual({ code: 4, stderr: `claudemesh: No peer matches "bob" in ops. Did you mean ${slug}:bob? (a peer "bob" is in your mesh ${slug}.)\n` });
+  // A command that takes no "mesh:" prefix is told the --mesh to add.
+  expect(failed(await cli(alice, ["grant", "bob", "dm"], inOps))).toEqual({ code: 4, stderr: `claudemesh: No peer matches "bob" in ops. A peer "bob" is in your mesh ${slug}: add --mesh ${slug}.\n` });
+  // The suggestion works as given.
+  ok(await cli(alice, ["send", `${slug}:bob`, "hi"], inOps));
+  // Named nowhere: the mesh searched, and where names are listed, as before.
+  expect(failed(await cli(alice, ["send", "zed", "x"], inOps))).toEqual({ code: 4, stderr: 'claudemesh: No peer matches "zed" in ops. List names with claudemesh peers, or give a public-key prefix (≥ 6 hex).\n' });
+  // A removed member of the mesh searched, in several meshes.
+  expect(failed(await cli(alice, ["send", "carol", "x", "--mesh", slug]))).toEqual({ code: 4, stderr: expect.stringMatching(new RegExp(`^claudemesh: No peer matches "carol" in ${slug}\\. "carol" \\([0-9a-f]{12}\\) ${gone.source}`)) });
 }, 60_000);

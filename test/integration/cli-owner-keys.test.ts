@@ -100,13 +100,18 @@ describe("owner key epochs", () => {
     ok(await cli(bob, ["topic", "post", "general", "still under epoch 1"]));
   }, 90_000);
 
-  test("doctor asks the owner to rekey after a member left on its own, as after a removal", async () => {
+  test("doctor asks the owner to rekey after a member left on its own, as after a removal; in several meshes the fix names the mesh", async () => {
     await using team = await cliTeam(["alice", "bob", "carol"]);
     const [alice, , carol] = team.dirs;
     ok(await cli(carol, ["leave", team.mesh.slug, "--yes"]));
     const carolKey = team.mesh.members.carol!.pubkey.slice(0, 12);
     expect(await doctorCheck(alice, ": key rotation")).toMatchObject({ ok: false, detail: expect.stringMatching(new RegExp(`: "carol" \\(${carolKey}\\) \\(left\\)$`)), fix: "claudemesh rekey" });
-    expect(ok(await cli(alice, ["rekey", "--json"])).json().sentTo).toBe(1);
+    // In a second mesh too, a bare `rekey` is refused ("choose one with --mesh"): the fix names
+    // the mesh, and runs as given.
+    ok(await cli(alice, ["new", "Side", "--broker", team.b.url, "--display-name", "alice"]));
+    const fix = (await doctorCheck(alice, `${team.mesh.slug}: key rotation`))?.fix;
+    expect(fix).toBe(`claudemesh rekey --mesh ${team.mesh.slug}`);
+    expect(ok(await cli(alice, [...fix!.split(" ").slice(1), "--json"])).json().sentTo).toBe(1);
     expect(await doctorCheck(alice, ": key rotation")).toMatchObject({ ok: true, detail: "no member removed or left since the last rotation" });
   }, 60_000);
 

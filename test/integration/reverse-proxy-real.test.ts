@@ -3,12 +3,13 @@
 // and certificate paths), TLS from a CA made with openssl for the test, and `claudemesh serve` as a
 // real process with the settings the document gives. Through https/wss: /health, the dashboard,
 // the CLI's whole first-run path (new, invite, join from another HOME, send, inbox), the MCP server,
-// and how clients are told to trust a private CA (NODE_EXTRA_CA_CERTS). Client addresses: per-address
+// and how clients are told to trust a private CA (NODE_EXTRA_CA_CERTS), or to use https:// when
+// they gave the TLS port as http:// (the proxy's 400). Client addresses: per-address
 // limits and logs see the client behind the proxy (127.0.0.2, 127.0.0.3), a forged X-Forwarded-For
 // through the proxy or straight to the broker changes nothing, and /metrics stays closed.
 // Session 28 (docs/decisions.md).
 import { describe, expect, test } from "bun:test";
-import { cli, identities, ok } from "../helpers/cli.ts";
+import { cli, identities, ok, useBroker } from "../helpers/cli.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
 import { proxiedBroker, type ProxiedBroker } from "../helpers/proxied-broker.ts";
 import { fromAddress, upgradeFrom } from "../helpers/source-address.ts";
@@ -69,6 +70,13 @@ describe.each(["nginx", "caddy"] as const)("behind %s, configured as docs/operat
     await using ids = identities(1);
     const dir = ids.dirs[0]!;
     const refusal = `Cannot reach the broker at ${p.url}: its TLS certificate is not trusted here (unable to verify the first certificate), so nothing was sent. If it comes from a private CA, give that CA's certificate (PEM) in NODE_EXTRA_CA_CERTS, e.g. NODE_EXTRA_CA_CERTS=/path/to/ca.pem claudemesh …`;
+    // The proxy's TLS port given as http:// answers 400 (nginx: "The plain HTTP request was sent
+    // to HTTPS port"): said as the https:// URL to use, never as "run the same command again",
+    // which meets the same 400; over HTTP (`new`), the WebSocket (`peers`) and in `list`.
+    const plain = p.url.replace("https://", "http://");
+    const wrongScheme = (sent: string) => `${plain} answered HTTP 400${sent}. That is how a TLS port (a reverse proxy's https) answers plain http://: if the broker is served over https there, use ${p.url}.`;
+    const plainNew = await cli(dir, ["new", "plain", "--broker", plain, "--display-name", "alice"]);
+    expect({ code: plainNew.code, stderr: plainNew.stderr }).toEqual({ code: 6, stderr: `claudemesh: ${wrongScheme(": nothing was done")}\n` });
     // Over HTTP (`new`), then over the WebSocket (`peers`, the MCP server) once the mesh exists.
     const r = await cli(dir, ["new", "untrusted", "--broker", p.url, "--display-name", "alice"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 6, stderr: `claudemesh: ${refusal}\n` });
@@ -80,6 +88,9 @@ describe.each(["nginx", "caddy"] as const)("behind %s, configured as docs/operat
     let answer = { text: "", isError: false };
     await until(async () => (answer = await mcp.call("mesh_peers")).text.includes("TLS certificate"), "mesh_peers to give the certificate refusal", 20_000);
     expect({ isError: answer.isError, names: answer.text.includes(refusal) }).toEqual({ isError: true, names: true });
+    useBroker(dir, plain);
+    const [plainPeers, plainList] = await Promise.all([cli(dir, ["peers"]), cli(dir, ["list", "--json"])]);
+    expect({ code: plainPeers.code, stderr: plainPeers.stderr, list: plainList.json().meshes[0].brokerProblem }).toEqual({ code: 6, stderr: `claudemesh: ${wrongScheme(": nothing was done")}\n`, list: wrongScheme("") });
   }, 60_000);
 
   test("per-address limits and logs see the client behind the proxy; a forged X-Forwarded-For, through it or straight to the broker, changes nothing", async () => {

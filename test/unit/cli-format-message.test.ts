@@ -1,5 +1,6 @@
 // How `claudemesh inbox` and `topic history` print a message (src/cli/mesh-io.ts formatMessage):
-// the time in the machine's time zone, the date in front only when it is not today there.
+// the time in the machine's time zone, the date in front only when it is not today there; a
+// question marked, with the command that answers it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { formatMessage } from "../../src/cli/mesh-io.ts";
 import type { Delivered } from "../../src/client/mesh-session.ts";
@@ -44,6 +45,13 @@ describe("formatMessage", () => {
     process.env.TZ = "UTC";
     expect(formatMessage(msg(at, { kind: "topic", topic: "deploys", priority: "now" }), { nowMs: at })).toBe('23:30:05 "alice" (a1b2c3d4e5f6) #deploys [now]: hello');
     expect(formatMessage(msg(at, { kind: "broadcast", to: "*", priority: "low" }), { nowMs: at })).toBe('23:30:05 "alice" (a1b2c3d4e5f6) (everyone) [low]: hello');
+  });
+
+  test("a question is marked, with the command that answers it by id on the line under it", () => {
+    process.env.TZ = "UTC";
+    expect(formatMessage(msg(at, { ask: true, messageId: "V7-ZTk0gAivEQ0CJCJEfIw", body: "what port?" }), { nowMs: at })).toBe('23:30:05 "alice" (a1b2c3d4e5f6) [question]: what port?\n  answer with: claudemesh reply V7-ZTk0gAivEQ0CJCJEfIw <your answer>');
+    // An id that starts with "-" goes after "--", or it would be read as an option.
+    expect(formatMessage(msg(at, { ask: true, messageId: "-abcdefgh", priority: "now" }), { nowMs: at })).toBe('23:30:05 "alice" (a1b2c3d4e5f6) [now] [question]: hello\n  answer with: claudemesh reply -- -abcdefgh <your answer>');
   });
 
   test("the sender's name is quoted as peerLabel quotes it: a name cannot pose as another sender or line", () => {

@@ -19,6 +19,7 @@ import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { rekeyDue } from "../rekey-due.ts";
+import { meshOption } from "../mesh-named.ts";
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 
@@ -84,7 +85,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       const client = await ctx.connect(m);
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
       out.push(epochCheck(m, client.ack!.mesh.keyEpoch));
-      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client));
+      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, `claudemesh rekey${meshOption(ctx.config(), m)}`));
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
@@ -106,8 +107,10 @@ function epochCheck(m: MeshEntry, meshEpoch: number): Check {
     : { check, ok: false, detail, fix: "claudemesh inbox (reads the key the owner sent; a post attempt asks the owner again if it is not there)" };
 }
 
-/** The owner's check that no removal or leave since the last key rotation still waits for a rekey. */
-async function rotationCheck(slug: string, client: BrokerClient): Promise<Check> {
+/** The owner's check that no removal or leave since the last key rotation still waits for a rekey;
+ *  `fix` is the rekey command for this mesh (with --mesh when several are joined: a bare `rekey`
+ *  is refused there). */
+async function rotationCheck(slug: string, client: BrokerClient, fix: string): Promise<Check> {
   const check = `${slug}: key rotation`;
   let removed: string[];
   try {
@@ -117,7 +120,7 @@ async function rotationCheck(slug: string, client: BrokerClient): Promise<Check>
   }
   return removed.length === 0
     ? { check, ok: true, detail: "no member removed or left since the last rotation", fix: null }
-    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix: "claudemesh rekey" };
+    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix };
 }
 
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */

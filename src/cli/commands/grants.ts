@@ -36,7 +36,7 @@ type Unchanged = (name: string, caps: Cap[], byDefault: boolean) => string;
 async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string, unchanged: Unchanged) {
   const mesh = ctx.mesh();
   const client = await ctx.connect(mesh);
-  const { target, peer } = await resolve(client, args.peer, mesh.publicKey);
+  const { target, peer } = await resolve(ctx, mesh, client, args.peer);
   if (!peer) throw new UsageError("Grants name a peer (name or key), not a topic or group.");
   const { grants, defaults } = await client.request("grant_list", {});
   // An entry for yourself made before this check existed may still be changed (to undo it).

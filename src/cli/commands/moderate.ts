@@ -13,7 +13,8 @@ import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
-import { MIN_PREFIX, peerLabel } from "../../client/resolve.ts";
+import { peerLabel } from "../../client/resolve.ts";
+import { formerMember } from "../../client/name-hints.ts";
 import { inviteState, leftBySelf } from "../../protocol/results.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
@@ -125,9 +126,7 @@ export const heldBackLine = (heldBack: readonly ListedMember[]): string[] =>
  *  member already left or was removed, with the broker's code for removing one twice (conflict). */
 async function refuseIfRemoved(client: BrokerClient, input: string, err: unknown): Promise<never> {
   if (!(err instanceof MeshError && err.code === "unknown_recipient")) throw err;
-  const text = input.trim().toLowerCase();
-  const names = (m: ListedMember) => m.displayName.toLowerCase() === text || (/^[0-9a-f]+$/.test(text) && text.length >= MIN_PREFIX && m.pubkey.startsWith(text));
-  const gone = (await client.request("member_list", {})).members.find((m) => m.revokedAt !== null && names(m));
+  const gone = formerMember((await client.request("member_list", {})).members, input);
   if (!gone) throw err;
   const how = leftBySelf(gone) ? "left this mesh" : "was already removed from this mesh";
   throw new MeshError("conflict", `${peerLabel(gone)} ${how} (${new Date(gone.revokedAt!).toISOString()}); nothing to do.`);
@@ -150,7 +149,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     if (args.reason !== undefined) checkText(args.reason, "--reason", FIELDS.reason);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const { peer } = await resolve(client, args.peer, mesh.publicKey).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));
+    const { peer } = await resolve(ctx, mesh, client, args.peer).catch((err: unknown) => refuseIfRemoved(client, args.peer, err));
     if (!peer) throw new MeshError("invalid_argument", "Name a member to remove.");
     // Removal is of a member key, with every session it signed: named by one session, it would
     // remove the member for good while every line printed named only that session.

@@ -6,7 +6,10 @@ import { ID_RE } from "../../crypto/fields.ts";
 import type { Priority } from "../../protocol/fields.ts";
 import { PRIORITIES } from "../../protocol/choices.ts";
 import { oneOf } from "../choice-arg.ts";
-import { command, type CommonArgs } from "../context.ts";
+import { command, type CommonArgs, type Ctx } from "../context.ts";
+import type { MeshEntry } from "../../client/local/config-file.ts";
+import type { MeshSession } from "../../client/mesh-session.ts";
+import type { Results } from "../../protocol/results.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
 import { groupHint, topicHint } from "../../client/name-hints.ts";
@@ -35,7 +38,7 @@ async function withGroupHint(client: BrokerClient, err: unknown, target: string)
 /** The message piped in for "-" (`git diff | claudemesh send bob -`), without the trailing line
  *  break(s) a pipe or file ends with; refused when empty or longer than one message can be.
  *  `example` is the command an empty stdin is told to pipe into. */
-async function messageFromStdin(example: string): Promise<string> {
+export async function messageFromStdin(example: string): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write("Type the message, then Ctrl-D on a line of its own:\n");
   const { text, tooLong } = await readStdin({ maxBytes: MAX_SEND_BODY_BYTES });
   if (tooLong) throw new UsageError(`The message on stdin is longer than ${MAX_SEND_BODY_BYTES} bytes, the most one message can carry.`);
@@ -46,20 +49,46 @@ async function messageFromStdin(example: string): Promise<string> {
 
 type SendArgs = CommonArgs & { to: string; message: string; priority?: string; "client-message-id"?: string; _?: string[] };
 
+/** --client-message-id, checked (a usage error names what it takes). */
+export function retryIdArg(id: string | undefined): string | undefined {
+  if (id !== undefined && !ID_RE.test(id)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
+  return id;
+}
+
+export type DeliverOptions = { priority?: Priority; replyTo?: string; clientMessageId?: string };
+
+/** Sends `text` to `target` over `client`, or over a new connection to `mesh` when it dropped
+ *  meanwhile (typing may outlast it). A send the link dropped under (the broker may have stored
+ *  it) is sent once more on a new connection under the same client message id, which the broker
+ *  stores once (docs/protocol.md §5.3). `refine` says a refusal again in the command's terms. */
+export async function deliver(ctx: Ctx, mesh: MeshEntry, session: MeshSession, client: BrokerClient, target: string, text: string, opts: DeliverOptions, refine: (c: BrokerClient, err: unknown) => Promise<unknown> = async (_, err) => err): Promise<Results["send"]> {
+  const { clientMessageId, ...rest } = opts;
+  const sendOn = (c: BrokerClient, id: string | undefined) => session.send(c, target, text, { ...rest, ...(id ? { clientMessageId: id } : {}) }).catch(async (err: unknown) => Promise.reject(await refine(c, err)));
+  const link = client.state === "open" ? client : await ctx.connect(mesh);
+  try {
+    return await sendOn(link, clientMessageId);
+  } catch (err) {
+    // An `unavailable` the broker answered on a link still open was retried already (context.ts
+    // UNAVAILABLE_RETRY_MS): a new connection would only wait for the same answer again.
+    if (!(err instanceof SendError && err.code === "unavailable") || link.state === "open") throw err;
+    const again = await ctx.connect(mesh).catch(() => Promise.reject(err)); // keep the id to retry with
+    return sendOn(again, err.clientMessageId);
+  }
+}
+
 /** `stdinExample`: the command the empty-stdin hint shows (`topic post` shows itself). */
 export async function sendText(args: SendArgs, stdinExample = "git diff | claudemesh send bob -"): Promise<void> {
   await command(args, async (ctx) => {
     const words = restText(args, 1, args.message);
     if (!words.trim()) throw new UsageError("Nothing to send: give the message text.");
     const priority = priorityArg(args.priority);
-    const clientMessageId = args["client-message-id"];
-    if (clientMessageId !== undefined && !ID_RE.test(clientMessageId)) throw new UsageError("--client-message-id takes the id a failed send printed (8–64 of A-Z a-z 0-9 _ -).");
+    const clientMessageId = retryIdArg(args["client-message-id"]);
     const { mesh, target: to } = meshOfTarget(ctx.config(), args.to, args.mesh, ctx.env.mesh);
     const session = sessionFor(ctx, mesh);
     let client = await ctx.connect(mesh);
     // Checked before the message is typed: a name, and the key it stands for (MeshSession.vouchFor).
     const lookup = async () => {
-      const r = await resolve(client, to, mesh.publicKey);
+      const r = await resolve(ctx, mesh, client, to, "prefix");
       await session.vouchFor(client, r.target, r.peers);
       return r;
     };
@@ -80,23 +109,9 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     // Read last: a message typed at the prompt is not lost to a wrong mesh or name. Typing may
     // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin(stdinExample) : words;
-    const sendOn = (c: BrokerClient, id: string | undefined) =>
-      session.send(c, target, text, { ...(priority ? { priority } : {}), ...(id ? { clientMessageId: id } : {}) }).catch(async (err: unknown) => {
-        throw target.startsWith("#") ? topicJoinHint(await topicHint(c, err, target.slice(1)), target.slice(1), "send again") : await withGroupHint(c, err, target);
-      });
-    let r: Awaited<ReturnType<typeof sendOn>>;
-    const link = client.state === "open" ? client : await ctx.connect(mesh);
-    try {
-      r = await sendOn(link, clientMessageId);
-    } catch (err) {
-      // The link dropped under the send (the broker may have stored it): once more on a new
-      // connection under the same id, which the broker stores once (docs/protocol.md §5.3). An
-      // `unavailable` the broker answered on a link still open was retried already (context.ts
-      // UNAVAILABLE_RETRY_MS): a new connection would only wait for the same answer again.
-      if (!(err instanceof SendError && err.code === "unavailable") || link.state === "open") throw err;
-      const again = await ctx.connect(mesh).catch(() => Promise.reject(err)); // keep the id to retry with
-      r = await sendOn(again, err.clientMessageId);
-    }
+    const r = await deliver(ctx, mesh, session, client, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }, async (c, err) =>
+      target.startsWith("#") ? topicJoinHint(await topicHint(c, err, target.slice(1)), target.slice(1), "send again") : withGroupHint(c, err, target),
+    );
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     // Names are the broker's word; the key prefix says who the message was encrypted to.
     const whom = peer ? peerLabel(peer) : name;

@@ -55,6 +55,21 @@ export function readMessages(dir: string, meshId: string, limit: number): Delive
   });
 }
 
+/** The message `messageId` among those read in this mesh (the newest copy, should the log hold it
+ *  twice), or null. Refused like readMessages for a log others could have written. */
+export function findMessage(dir: string, meshId: string, messageId: string): Delivered | null {
+  const text = readPrivateFile(logPath(dir, meshId), { holds: LOG_HOLDS, what: "the message log" });
+  // A line is parsed only if it holds the id: the log grows with everything ever read.
+  const line = text?.split("\n").findLast((l) => l.includes(`"messageId":${JSON.stringify(messageId)}`));
+  if (!line) return null;
+  try {
+    const m = JSON.parse(line) as Delivered;
+    return m.messageId === messageId ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 /** This mesh's replay memory for `scope`. A damaged file (it is written atomically, so a disk
  *  fault or a hand edit) is moved aside, `onDamaged` is told, and a new memory starts: refusing
  *  would leave the member unable to read at all, and starting over silently would hide that a
