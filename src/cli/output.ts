@@ -128,12 +128,20 @@ export function printable(text: string): string {
 /** `claudemesh <command> --help`, for the command that failed when known (`topic post`). */
 export const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
 
+/** What to do about a `timestamp_skew` refusal, with which clock is ahead when the broker's words
+ *  say (`… timestamp is -95 s from the broker clock …`, src/broker/auth.ts). */
+export function clockFix(message: string): string {
+  const s = Number(/timestamp is (-?\d+) s from the broker clock/.exec(message)?.[1] ?? NaN);
+  const which = Number.isFinite(s) && s !== 0 ? `this machine's clock is ${Math.abs(s)} s ${s > 0 ? "ahead of" : "behind"} the broker's: ` : "";
+  return `${which}set this machine's clock right (NTP: \`timedatectl set-ntp true\` on Linux, automatic time in macOS settings) and run the command again; if it is right, the broker's clock is wrong: tell its operator`;
+}
+
 function describe(err: unknown, commandPath?: string): Described {
   if (mayHaveBeenStored(err)) {
     const fix = `the broker may have stored it: to send it again without a duplicate, run the same command with --client-message-id ${err.clientMessageId}`;
     return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix };
   }
-  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: null };
+  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: err.code === "timestamp_skew" ? clockFix(err.message) : null };
   if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: err.fix ?? helpFix(commandPath) };
   if (err instanceof BrokerUrlError) return { code: "usage", message: err.message, exit: Exit.usage, fix: null };
   const local = err instanceof LocalFileError ? err : unworded(err);
