@@ -10,10 +10,10 @@
 const missing = (held: number, meshEpoch: number): string => (meshEpoch - held === 1 ? `epoch ${meshEpoch}` : `epochs ${held + 1} to ${meshEpoch}`);
 
 /** The owner's way out, as one or two sentences (no trailing space). */
-export function ownerKeyGapFix(held: number, meshEpoch: number): string {
+export function ownerKeyGapFix(held: number, meshEpoch: number, meshOption = ""): string {
   return (
     `Only the owner hands out mesh keys, so no member can send this owner key the one it lacks. ` +
-    `Run \`claudemesh inbox\` first in case a rekey on another machine with this owner key sent it here too; if it still lacks it, run \`claudemesh rekey\`: ` +
+    `Run \`claudemesh inbox${meshOption}\` first in case a rekey on another machine with this owner key sent it here too; if it still lacks it, run \`claudemesh rekey${meshOption}\`: ` +
     `it makes a new epoch that every member gets. Posts sealed under ${missing(held, meshEpoch)} stay unreadable here.`
   );
 }

@@ -100,6 +100,17 @@ describe("owner key epochs", () => {
     ok(await cli(bob, ["topic", "post", "general", "still under epoch 1"]));
   }, 90_000);
 
+  test("in several meshes, doctor's fix for a member behind the mesh's key epoch names the mesh, and runs as given", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    ok(await cli(bob, ["new", "Side", "--broker", team.b.url, "--display-name", "bob"]));
+    ok(await cli(alice, ["rekey"]));
+    const fix = (await doctorCheck(bob, `${team.mesh.slug}: mesh key epoch`))?.fix;
+    expect(fix).toStartWith(`claudemesh inbox --mesh ${team.mesh.slug} (`);
+    ok(await cli(bob, fix!.replace(/ \(.*$/, "").split(" ").slice(1)));
+    expect(await doctorCheck(bob, `${team.mesh.slug}: mesh key epoch`)).toMatchObject({ ok: true });
+  }, 60_000);
+
   test("doctor asks the owner to rekey after a member left on its own, as after a removal; in several meshes the fix names the mesh", async () => {
     await using team = await cliTeam(["alice", "bob", "carol"]);
     const [alice, , carol] = team.dirs;

@@ -68,7 +68,9 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
   const out: Check[] = [];
   for (const m of ctx.config().meshes) {
     const keysOk = signingKeypairFromSeed(fromHex(m.secretKey.slice(0, 64))).publicKey === m.publicKey;
-    out.push({ check: `${m.slug}: keys`, ok: keysOk && m.meshKeys.length > 0, detail: keysOk ? `identity ${m.publicKey.slice(0, 12)}, ${m.meshKeys.length} mesh key epoch(s)` : "secret key does not match the public key", fix: keysOk ? (m.meshKeys.length ? null : "claudemesh inbox (receives keys from the owner)") : "claudemesh restore <backup> or re-join" });
+    // A bare command is refused with several meshes joined: each fix names this one.
+    const opt = meshOption(ctx.config(), m);
+    out.push({ check: `${m.slug}: keys`, ok: keysOk && m.meshKeys.length > 0, detail: keysOk ? `identity ${m.publicKey.slice(0, 12)}, ${m.meshKeys.length} mesh key epoch(s)` : "secret key does not match the public key", fix: keysOk ? (m.meshKeys.length ? null : `claudemesh inbox${opt} (receives keys from the owner)`) : "claudemesh restore <backup> or re-join" });
     let base: string;
     try {
       base = brokerBase(m.brokerUrl).base;
@@ -84,8 +86,8 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     try {
       const client = await ctx.connect(m);
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
-      out.push(epochCheck(m, client.ack!.mesh.keyEpoch));
-      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, `claudemesh rekey${meshOption(ctx.config(), m)}`));
+      out.push(epochCheck(m, client.ack!.mesh.keyEpoch, opt));
+      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, `claudemesh rekey${opt}`));
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
@@ -97,14 +99,14 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
 
 /** Whether this machine holds the mesh's newest key epoch (the broker's hello_ack keyEpoch): a
  *  member behind it gets the key from the owner; an owner behind it only by rotating again. */
-function epochCheck(m: MeshEntry, meshEpoch: number): Check {
+function epochCheck(m: MeshEntry, meshEpoch: number, opt: string): Check {
   const check = `${m.slug}: mesh key epoch`;
   const held = Math.max(...m.meshKeys.map((k) => k.epoch), -1);
   if (held >= meshEpoch) return { check, ok: true, detail: `this machine holds epoch ${held}, the mesh's newest`, fix: null };
   const detail = `the mesh is at epoch ${meshEpoch}, this machine has ${held < 0 ? "no key" : `epoch ${held}`}: it cannot post to topics, groups or everyone, nor read what was sent under the newer key`;
   return m.role === "owner"
-    ? { check, ok: false, detail, fix: ownerKeyGapFix(held, meshEpoch) }
-    : { check, ok: false, detail, fix: "claudemesh inbox (reads the key the owner sent; a post attempt asks the owner again if it is not there)" };
+    ? { check, ok: false, detail, fix: ownerKeyGapFix(held, meshEpoch, opt) }
+    : { check, ok: false, detail, fix: `claudemesh inbox${opt} (reads the key the owner sent; a post attempt asks the owner again if it is not there)` };
 }
 
 /** The owner's check that no removal or leave since the last key rotation still waits for a rekey;
