@@ -1,5 +1,5 @@
-// Background work of a running broker: liveness pings, attestation expiry, queue sweeping, and a
-// collection of the heap once idle after a burst.
+// Background work of a running broker: liveness pings, attestation expiry, queue sweeping, a
+// collection of the heap once idle after a burst, and a count of open file descriptors.
 // Each timer is unref'd so it never keeps a stopped process alive, and runs guarded: what it
 // throws is logged and the timer runs again, never an exception that would end the broker.
 import { CloseCode } from "../protocol/close-codes.ts";
@@ -7,6 +7,7 @@ import { BROKER_SENDER } from "../protocol/server-frames.ts";
 import type { NewMessage, StoredMessage } from "../store/types.ts";
 import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
+import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
 import { deliver } from "./router.ts";
 import { ThrottledLog } from "./throttled-log.ts";
@@ -153,12 +154,14 @@ export function guarded(log: Log, task: string, run: () => unknown, now = () => 
  *  ended (never rejects), so the caller can close the store behind it. */
 export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   let step = 0;
+  const fds = new FdWatch(ctx.log);
   const every = (task: string, ms: number, run: () => unknown) => setInterval(guarded(ctx.log, task, run), ms);
   const handles = [
     every("liveness", ctx.config.pingInterval / PING_SLICES, () => livenessRound(ctx, step++ % PING_SLICES)),
     every("sweep", SWEEP_INTERVAL_MS, () => sweepRound(ctx)),
     every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune())),
     every("idle collection", IDLE_TICK_MS, () => ctx.idle.tick() && ctx.metrics.idleCollections.inc()),
+    every("file descriptor count", FD_CHECK_MS, () => fds.check()),
   ];
   for (const h of handles) h.unref?.();
   return {
