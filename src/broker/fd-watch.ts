@@ -20,6 +20,7 @@ export const FD_WARN_SHARE = 0.9;
 /** Share under which a broker that warned says it is back. */
 export const FD_CLEAR_SHARE = 0.75;
 
+/** What the warnings tell the operator to do. */
 export const FD_FIX = "raise the open-files limit: LimitNOFILE= in the systemd unit (systemctl edit claudemesh), or ulimit -n before starting claudemesh serve; each connection holds one (docs/operations.md \"Open files\")";
 
 /** How the watch reads the process. Both may throw (EMFILE: no descriptor left to read with). */
@@ -45,7 +46,7 @@ export class FdWatch {
     private readonly probe: FdProbe = systemProbe(),
     now: () => number = () => performance.now(),
   ) {
-    this.near = new ThrottledLog(log, "warn", "open file descriptors near the limit: past it new connections are not accepted", now);
+    this.near = new ThrottledLog(log, "warn", "open file descriptors near the limit: once it is reached, new connections are not accepted", now);
     this.out = new ThrottledLog(log, "warn", "out of file descriptors: new connections are not accepted, and retrying them keeps a CPU busy", now);
     try {
       this.limit = probe.limit();

@@ -2,6 +2,8 @@
 // limit and its fix at 90 % of the soft limit, or when counting fails because none is left; at
 // most one per 10 s each; a line once back under 75 %; never an exception.
 import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { FD_FIX, FdWatch, systemProbe, type FdProbe } from "../../src/broker/fd-watch.ts";
 import { jsonLog } from "../../src/log/log.ts";
 
@@ -28,7 +30,7 @@ function watch(probe: FdProbe) {
 
 test("near the limit, out of descriptors, back under: one line each, throttled, naming limit and fix", () => {
   const { state, probe } = fake();
-  const { w, at, said } = watch(probe);
+  const { w, at, said, lines } = watch(probe);
   w.check(); // 10 of 100
   state.open = 90;
   w.check();
@@ -56,6 +58,10 @@ test("near the limit, out of descriptors, back under: one line each, throttled, 
   ]);
   expect(FD_FIX).toContain("LimitNOFILE=");
   expect(FD_FIX).toContain("ulimit -n");
+  // docs/operations.md "Open files" shows each line as logged.
+  const doc = readFileSync(join(import.meta.dir, "../../docs/operations.md"), "utf8");
+  expect(lines.map((l) => l.msg).filter((m) => !doc.includes(JSON.stringify(m)))).toEqual([]);
+  expect(doc).toContain(JSON.stringify(FD_FIX));
 });
 
 test("below the threshold the probe may answer with a bound; an exact count is asked only above it", () => {
