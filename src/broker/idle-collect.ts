@@ -8,6 +8,8 @@
 // once. A busy broker never does (its collector keeps up on its own); an idle one does not again
 // until it grows again. Resident memory, not the heap's size: the engine's own collections keep
 // the heap small during a burst while the pages it freed stay resident.
+// Reading resident memory needs a file descriptor (Bun reads /proc on Linux): a broker out of them
+// gets an exception instead of a reading. That tick is skipped (no collection), never thrown.
 
 /** How often the broker looks. */
 export const IDLE_TICK_MS = 1000;
@@ -16,14 +18,24 @@ export const COLLECT_AFTER_GROWTH = 16 * 1024 * 1024;
 
 export class IdleCollector {
   private handled = 0;
-  private residentAfterCollect: number;
+  /** Null until a reading succeeded (the first may fail: out of descriptors at start). */
+  private residentAfterCollect: number | null;
 
   /** `resident` (bytes) and `collect` are injectable for unit tests. */
   constructor(
     private readonly resident: () => number = () => process.memoryUsage.rss(),
     private readonly collect: () => void = () => Bun.gc(true),
   ) {
-    this.residentAfterCollect = resident();
+    this.residentAfterCollect = this.reading();
+  }
+
+  /** Resident bytes, or null when they could not be read (EMFILE). */
+  private reading(): number | null {
+    try {
+      return this.resident();
+    } catch {
+      return null;
+    }
   }
 
   /** A frame or request was handled: the broker was not idle during this tick. */
@@ -31,13 +43,19 @@ export class IdleCollector {
     this.handled++;
   }
 
-  /** One look (every IDLE_TICK_MS); true when it collected. */
+  /** One look (every IDLE_TICK_MS); true when it collected. Never throws: a tick whose reading
+   *  failed does nothing (the next one looks again). */
   tick(): boolean {
     const idle = this.handled === 0;
     this.handled = 0;
-    if (!idle || this.resident() - this.residentAfterCollect < COLLECT_AFTER_GROWTH) return false;
+    if (!idle) return false;
+    const now = this.reading();
+    if (now === null) return false;
+    this.residentAfterCollect ??= now;
+    if (now - this.residentAfterCollect < COLLECT_AFTER_GROWTH) return false;
     this.collect();
-    this.residentAfterCollect = this.resident();
+    // A failed reading after the collection: measure growth from before it (fewer collections).
+    this.residentAfterCollect = this.reading() ?? now;
     return true;
   }
 }

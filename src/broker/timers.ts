@@ -1,12 +1,16 @@
-// Background work of a running broker: liveness pings, attestation expiry, queue sweeping, and a
-// collection of the heap once idle after a burst.
-// Each timer is unref'd so it never keeps a stopped process alive.
+// Background work of a running broker: liveness pings, attestation expiry, queue sweeping, a
+// collection of the heap once idle after a burst, and a count of open file descriptors.
+// Each timer is unref'd so it never keeps a stopped process alive, and runs guarded: what it
+// throws is logged and the timer runs again, never an exception that would end the broker.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { BROKER_SENDER } from "../protocol/server-frames.ts";
 import type { NewMessage, StoredMessage } from "../store/types.ts";
+import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
+import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
 import { deliver } from "./router.ts";
+import { ThrottledLog } from "./throttled-log.ts";
 
 /** How often expired queue entries and old signatures are swept. */
 const SWEEP_INTERVAL_MS = 30_000;
@@ -121,15 +125,43 @@ export function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
   };
 }
 
+/** `run` as a timer's callback that never throws: an exception, or the rejection of the promise
+ *  it returns, is logged as `background task failed` with `task` and `err`, at most once per
+ *  LOG_EVERY_MS per task (with how many were not logged), and the timer goes on. Without this a
+ *  throw in a timer is an uncaught exception, which ends the process (a broker out of file
+ *  descriptors exited 1 within a second of going idle: docs/decisions.md, session 32).
+ *  `now`: the throttle's clock (ms, monotonic). */
+export function guarded(log: Log, task: string, run: () => unknown, now = () => performance.now()): () => void {
+  const failures = new ThrottledLog(log, "error", "background task failed", now);
+  const report = (err: unknown) => {
+    try {
+      failures.note({ task, err });
+    } catch {
+      // A value the log cannot write (a BigInt): still nothing may escape.
+    }
+  };
+  return () => {
+    try {
+      const out = run();
+      if (out instanceof Promise) out.catch(report);
+    } catch (err) {
+      report(err);
+    }
+  };
+}
+
 /** Starts the broker's timers. stop() clears them and resolves once a sweep round under way has
  *  ended (never rejects), so the caller can close the store behind it. */
 export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   let step = 0;
+  const fds = new FdWatch(ctx.log);
+  const every = (task: string, ms: number, run: () => unknown) => setInterval(guarded(ctx.log, task, run), ms);
   const handles = [
-    setInterval(() => livenessRound(ctx, step++ % PING_SLICES), ctx.config.pingInterval / PING_SLICES),
-    setInterval(() => void sweepRound(ctx).catch((err) => ctx.log.error("sweep failed", { err })), SWEEP_INTERVAL_MS),
-    setInterval(() => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune()), 300_000),
-    setInterval(() => ctx.idle.tick() && ctx.metrics.idleCollections.inc(), IDLE_TICK_MS),
+    every("liveness", ctx.config.pingInterval / PING_SLICES, () => livenessRound(ctx, step++ % PING_SLICES)),
+    every("sweep", SWEEP_INTERVAL_MS, () => sweepRound(ctx)),
+    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune())),
+    every("idle collection", IDLE_TICK_MS, () => ctx.idle.tick() && ctx.metrics.idleCollections.inc()),
+    every("file descriptor count", FD_CHECK_MS, () => fds.check()),
   ];
   for (const h of handles) h.unref?.();
   return {

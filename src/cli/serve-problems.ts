@@ -23,6 +23,10 @@ export const ServeExit = {
   /** EX_DATAERR: what the data directory holds cannot be served: a damaged database, one a newer
    *  claudemesh wrote, an audit chain that does not verify. */
   badData: 65,
+  /** EX_SOFTWARE: an exception or rejection nothing caught (a bug): logged as JSON, the broker
+   *  drained and stopped, since what the code was doing is not known to have finished; a restart
+   *  serves again (serve-last-resort.ts). */
+  uncaught: 70,
   /** EX_IOERR: the database could not be flushed while serving; a restart serves what the disk
    *  really holds (Store.fatal). */
   storageFailed: 74,

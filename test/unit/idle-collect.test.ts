@@ -52,3 +52,24 @@ test("growth is measured from what was resident after the last collection", () =
   expect(c.idle.tick()).toBe(true);
   expect(c.collections()).toBe(2);
 });
+
+test("a reading that fails (out of descriptors: Bun reads /proc) skips the tick instead of throwing", () => {
+  const emfile = () => Object.assign(new Error("Failed to get memory usage"), { code: "EMFILE" });
+  let heap: number | null = null; // unreadable at start too
+  let collections = 0;
+  const read = () => {
+    if (heap === null) throw emfile();
+    return heap;
+  };
+  const idle = new IdleCollector(read, () => void collections++);
+  expect(idle.tick()).toBe(false);
+  heap = 50 * MiB; // readable again: the first reading is the baseline
+  expect(idle.tick()).toBe(false);
+  heap += COLLECT_AFTER_GROWTH;
+  const grown = heap;
+  heap = null;
+  expect(idle.tick()).toBe(false);
+  heap = grown;
+  expect(idle.tick()).toBe(true);
+  expect(collections).toBe(1);
+});

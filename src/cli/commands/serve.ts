@@ -12,6 +12,7 @@ import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { banner, exposedLogMode } from "../serve-banner.ts";
 import { fail, hostProblem, listenProblem, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
+import { catchUncaught } from "../serve-last-resort.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -56,6 +57,10 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   const setup = resolved();
   const { config } = setup;
   const log = jsonLog(config.logLevel);
+  // An error nothing caught: a JSON line, then a drain once the broker runs (exit 70), not Bun's
+  // raw stack trace and exit 1 with every peer dropped.
+  let onUncaught = (): void => process.exit(ServeExit.uncaught);
+  catchUncaught(log, () => onUncaught(), config.drainTimeout);
   // Nothing else would say these: a mistyped variable leaves a default in place.
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
   for (const i of ignoredFileValues(setup)) log.warn(ignoredFileValueText(i), i);
@@ -97,6 +102,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     process.exit(code);
   };
   onSignal = (signal) => void shutdown(signal);
+  onUncaught = () => void shutdown("uncaught error", ServeExit.uncaught);
   process.stderr.write(banner(config, broker.url, broker.firstRunToken, { cli: typedCommand(), exposedLog: exposedLogMode() }) + "\n");
   // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
