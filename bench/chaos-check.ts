@@ -81,9 +81,11 @@ const short = (key: string) => key.slice(0, 8);
  *    was out of the group, from the leave's answer to the rejoin's asking. A message whose send
  *    may have met such a closing (answered after it was asked, sent before its undoing was
  *    answered) is owed nothing there.
- *  A phantom is also a delivery of a refused send, or of a `@group` message to a mailbox whose
- *  member never joined that group. A retry's result lists the original's `undeliverable` (§5.3),
- *  so a `duplicate` result owes what any other does. */
+ *  A phantom is also a delivery of a refused send, of a `@group` message to a mailbox whose
+ *  member never joined that group, or of a message to a mailbox its result listed as skipped (its
+ *  queue was full: that mailbox never got it, §5.3; not even as a copy for the member's next
+ *  session, §5.1). A retry's result lists the original's `undeliverable` (§5.3), so a
+ *  `duplicate` result owes what any other does. */
 export function checkHistory(steps: readonly Step[]): string[] {
   const bad: string[] = [];
   const sends = new Map<string, Of<"send">>();
@@ -158,6 +160,12 @@ export function checkHistory(steps: readonly Step[]): string[] {
 
   const refused = new Map(steps.flatMap((s) => (s.kind === "refused" ? [[s.cmid, s] as const] : [])));
   for (const d of steps) if (d.kind === "deliver" && refused.has(d.cmid)) bad.push(`phantom: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)} though its send was refused (${refused.get(d.cmid)!.code})`);
+  const skippedAt = new Set<string>(); // `${to} ${cmid}`: its redeliveries are the same phantom
+  for (const d of steps) {
+    if (d.kind !== "deliver" || skippedAt.has(`${d.to} ${d.cmid}`) || !acks.get(d.cmid)?.skipped.includes(d.to)) continue;
+    skippedAt.add(`${d.to} ${d.cmid}`);
+    bad.push(`phantom: ${d.cmid} (${d.messageId}) delivered to ${short(d.to)}, which its send skipped (a full queue)`);
+  }
   const access = new Access(steps);
   const leaked = new Set<string>(); // `${to} ${cmid}`: its redeliveries are the same leak
   for (const d of steps) {

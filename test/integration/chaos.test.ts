@@ -51,6 +51,10 @@ describe("the chaos judge", () => {
     expect(checkHistory([...h.slice(0, 8), { ...gap, entries: [{ offset: 1, messageId: "m2", cmid: "alice-000002" }] }])).toEqual([`offsets: #general history ends at 1 but its lastOffset is 2`]);
     expect(checkHistory([...h.slice(0, 8), { ...gap, lastOffset: 1, entries: [] }])).toEqual([`offsets: #general history ends at 0 but its lastOffset is 1`, `offsets: alice-000002 (m2) acked at offset 1 but missing from the history of #general`]);
     expect(checkHistory([...h, { kind: "start-failed", cycle: 4, detail: "exit 65: audit chain" }])).toEqual([`start: the broker start after kill 4 refused the data directory: exit 65: audit chain`]);
+    // A mailbox the send skipped (its queue full) is owed nothing and may get nothing (§5.3).
+    const skippedC = h.map((s, i) => (i === 4 ? { ...(s as Extract<Step, { kind: "server-ack" }>), skipped: [C] } : s));
+    expect(checkHistory(without(skippedC, 7))).toEqual([]);
+    expect(checkHistory([...skippedC, h[7]!])).toEqual([`phantom: alice-000002 (m2) delivered to cccccccc, which its send skipped (a full queue)`]);
   });
 
   /** C joined @crew and is gated: its dnd is confirmed, then A sends it a `low` DM, a `now` DM and

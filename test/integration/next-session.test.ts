@@ -3,9 +3,9 @@
 // crash case, a broker process killed with SIGKILL.
 import { describe, expect, test } from "bun:test";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
-import { tempDir } from "../helpers/broker.ts";
+import { startBroker, tempDir } from "../helpers/broker.ts";
 import { spawnBroker } from "../helpers/process.ts";
-import { addMember, connect, createTestMesh, sendText, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
 import { connectSession, marked, newSessionGets, received, setup } from "../helpers/next-session.ts";
 import { until } from "../helpers/until.ts";
 
@@ -126,6 +126,39 @@ describe("the next session", () => {
     await until(async () => (await b.ctx.store.queueDepth({ meshId: bob.meshId, pubkey: bob.keys.publicKey })) === 1 && marked(b, bob) === 1, "the mark given back");
     const next = await newSessionGets(b.url, bob, ["for whoever starts"]);
     for (const p of [alice, next]) p.close();
+  });
+
+  test("a resumed session whose full mailbox a send skipped is not given that message later, after newer ones", async () => {
+    // The kill -9 chaos run's order violation (decisions.md, session 32): bob's session was
+    // offline and full, a broadcast skipped it and marked bob's entry; a later hello of the same
+    // session, its mailbox drained meanwhile, was given a copy after a newer message.
+    await using b = await startBroker({ presenceGrace: 0, queueQuota: 2 });
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const alice = await connect(b.url, owner);
+    const keys = generateSigningKeypair();
+    const gone = () => until(() => b.ctx.hub.get(bob.meshId, keys.publicKey) === undefined, "the session's presence gone");
+    (await connectSession(b.url, bob, keys)).close();
+    await gone();
+    // The terminal reads (its mailbox keeps room) but leaves m3 unacked, so m3 stays marked.
+    const terminal = await connect(b.url, bob);
+    for (const t of ["m1", "m2"]) await sendText(alice, "*", t);
+    await terminal.client.request("ack", { messageIds: (await terminal.waitMessages(2)).map((m) => m.messageId) });
+    const m3 = await sendText(alice, "*", "m3");
+    expect(m3.undeliverable).toEqual([{ to: keys.publicKey, code: "quota_exceeded" }]);
+    const back = await connectSession(b.url, bob, keys);
+    await back.client.request("ack", { messageIds: (await back.waitMessages(2)).map((m) => m.messageId) });
+    await sendText(alice, "*", "m4");
+    await back.client.request("ack", { messageIds: [(await back.waitMessages(3))[2]!.messageId] });
+    expect(back.messages.map(textOf)).toEqual(["m1", "m2", "m4"]);
+    back.close();
+    await gone();
+    const again = await connectSession(b.url, bob, keys);
+    await received(again, []);
+    // The mark stays for a session that was no recipient of m3; the terminal still has it.
+    const next = await newSessionGets(b.url, bob, ["m3"]);
+    expect(terminal.messages.map(textOf)).toEqual(["m1", "m2", "m3", "m4"]);
+    for (const p of [alice, terminal, again, next]) p.close();
   });
 
   test("survives a broker killed with SIGKILL, marks and copies alike", async () => {

@@ -135,6 +135,20 @@ describe("the member mailbox's entries for the next session", () => {
     expect(marks(again, bob.pubkey)).toBe(0);
   });
 
+  test("a session whose own mailbox the send skipped (full) is not given a copy; the mark stays for a new session", async () => {
+    const { store, owner, bob, s1 } = await setup();
+    // s1 was a recipient, offline and full: the send skipped it (its sender was told so, §5.3)
+    // and marked the member key's entry, no session being connected.
+    const skipped = (await store.commitSends([directMessage(owner, [bob.pubkey], { forNextSession: new Set([bob.pubkey]), undeliverable: [{ to: s1, code: "quota_exceeded" }] })], 0)).map((o) => o.message.id);
+    const other = await dms(store, owner, bob, 1);
+    // A later hello of s1, its mailbox emptied meanwhile: a copy of the skipped one would come
+    // after what s1 was given since. The other marked entry is copied as before.
+    expect(await handOverIds(store, bob, s1)).toEqual({ copied: other, took: [] });
+    expect(marks(store, bob.pubkey)).toBe(1);
+    expect(await handOver(store, bob, pubkey())).toBe(1);
+    expect(marks(store, bob.pubkey)).toBe(0);
+  });
+
   test("the terminal's ack removes the entry and its mark: no session is given what was read", async () => {
     const { store, owner, bob, s1 } = await setup();
     const sent = await dms(store, owner, bob, 2);

@@ -198,7 +198,7 @@ export function sentFromRow(r: SentRow): Sent {
 }
 
 /** The column's list, or null when it holds anything but a list of {to, code} strings. */
-function undeliverableFrom(text: string): Undeliverable[] | null {
+export function undeliverableFrom(text: string): Undeliverable[] | null {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -5,7 +5,7 @@ import type { AttestationFields } from "../../protocol/frames.ts";
 import type { HandedOver, Session } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
-import { sessionFromRow, type SessionRow } from "./rows.ts";
+import { sessionFromRow, undeliverableFrom, type SessionRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
 export type SessionSeen = Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">;
@@ -124,27 +124,36 @@ export class SessionRepo {
     return out;
   }
 
+  /** Whether the message's send skipped `mailbox` for a full queue (its stored `undeliverable`).
+   *  Such a session was a recipient: its sender was told it never got the message (protocol
+   *  §5.3), and a copy given at a later hello would come after newer messages it was pushed
+   *  meanwhile (§5.5). A damaged list names none, as for a retry's result. */
+  private skipped(seq: number, mailbox: string): boolean {
+    const row = this.db.query<{ undeliverable: string | null }, [number]>("SELECT undeliverable FROM messages WHERE seq = ?").get(seq);
+    return row?.undeliverable != null && (undeliverableFrom(row.undeliverable)?.some((u) => u.to === mailbox) ?? false);
+  }
+
   /** Gives a session what its member's mailbox holds marked for the next session: a copy of each
    *  such unexpired entry in the session's mailbox, oldest first, until the mailbox holds `quota`
    *  entries (the rest stay marked), and unmarks them. An entry the session already holds is
-   *  unmarked, not copied. The session's entry of each (copy or held) is flagged as held in the
-   *  member's name, for end(). Says which it copied and which it took the mark of. */
+   *  unmarked, not copied; one whose send skipped the session's mailbox (skipped) is neither,
+   *  and stays marked for a session that was no recipient of it. The session's entry of each
+   *  (copy or held) is flagged as held in the member's name, for end(). Says which it copied and
+   *  which it took the mark of. */
   handOver(meshId: string, memberPubkey: string, sessionPubkey: string, quota: number, now: number): HandedOver {
     const marked = this.index.entriesOf(meshId, memberPubkey).filter((e) => e.forNextSession && e.expiresAt > now);
     if (marked.length === 0) return { copied: [], took: [] };
     const held: QueueEntry[] = [];
     const ownHeld: QueueEntry[] = [];
-    const fresh: QueueEntry[] = [];
+    const copied: QueueEntry[] = [];
+    const room = Math.max(0, quota - this.index.depth(meshId, sessionPubkey));
     for (const e of marked) {
       const own = this.index.entry(meshId, sessionPubkey, e.id);
-      if (!own) {
-        fresh.push(e);
-        continue;
-      }
-      held.push(e);
-      ownHeld.push(own);
+      if (own) {
+        held.push(e);
+        ownHeld.push(own);
+      } else if (copied.length < room && !this.skipped(e.seq, sessionPubkey)) copied.push(e);
     }
-    const copied = fresh.slice(0, Math.max(0, quota - this.index.depth(meshId, sessionPubkey)));
     writeTx(this.db, () => {
       // The session's entry is flagged too: held in the member's name, given back by end().
       const copy = this.db.query("INSERT INTO queue (message_seq, mesh_id, recipient, priority, expires_at, for_next_session) VALUES (?, ?, ?, ?, ?, 1)");
