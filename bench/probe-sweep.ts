@@ -21,7 +21,7 @@ function build(): QueueIndex {
   const index = new QueueIndex();
   const add = (seq: number, recipient: string, expiresAt: number) =>
     index.admit(
-      { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
+      { seq, id: `m${seq}`, meshId: "mesh", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
       index.keyOf("mesh", "s", `c${seq}`),
       [{ recipient, priority: "next", expiresAt, claimedBy: null, forNextSession: false }],
     );

@@ -97,8 +97,11 @@ export class GroupCommit {
     }
   }
 
-  /** Queue entries submitted and not yet committed, per mailbox (`meshId\0pubkey`). */
+  /** Queue entries submitted and not yet committed, per mailbox (`meshId\0pubkey`), per mesh and
+   *  in all: the quota checks count them with the stored ones. */
   private readonly uncommitted = new Map<string, number>();
+  private readonly uncommittedMeshes = new Map<string, number>();
+  private uncommittedEntries = 0;
   /** Sends submitted and not yet committed, by sender key and client message id. */
   private readonly inFlight = new Map<string, Promise<SendOutcome>>();
 
@@ -108,6 +111,9 @@ export class GroupCommit {
   send(message: NewMessage, hooks: SendHooks): Promise<SendOutcome> {
     const keys = message.recipients.map((r) => presenceKey(message.meshId, r));
     for (const k of keys) this.uncommitted.set(k, (this.uncommitted.get(k) ?? 0) + 1);
+    const entries = keys.length;
+    this.uncommittedEntries += entries;
+    this.uncommittedMeshes.set(message.meshId, (this.uncommittedMeshes.get(message.meshId) ?? 0) + entries);
     const id = sendKey(message.meshId, message.senderPubkey, message.clientMessageId);
     const committed = this.batcher.submit({ send: message, hooks, at: performance.now() }, true) as Promise<SendOutcome>;
     this.inFlight.set(id, committed);
@@ -118,6 +124,10 @@ export class GroupCommit {
         if (n > 0) this.uncommitted.set(k, n);
         else this.uncommitted.delete(k);
       }
+      this.uncommittedEntries -= entries;
+      const inMesh = this.uncommittedMeshes.get(message.meshId)! - entries;
+      if (inMesh > 0) this.uncommittedMeshes.set(message.meshId, inMesh);
+      else this.uncommittedMeshes.delete(message.meshId);
     });
   }
 
@@ -135,6 +145,11 @@ export class GroupCommit {
    *  stored ones, or a burst landing in one batch would overshoot it. */
   uncommittedFor(meshId: string, pubkey: string): number {
     return this.uncommitted.get(presenceKey(meshId, pubkey)) ?? 0;
+  }
+
+  /** Entries waiting in a group commit for the mesh's mailboxes, or (without a mesh) for all. */
+  uncommittedIn(meshId?: string): number {
+    return meshId === undefined ? this.uncommittedEntries : (this.uncommittedMeshes.get(meshId) ?? 0);
   }
 
   /** Resolves with the entries removed, once committed; `urgent` when someone waits on the answer. */

@@ -17,6 +17,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     messagesRouted: new Counter({ name: "broker_messages_routed_total", help: "Messages accepted and committed, by priority.", labelNames: ["priority"], registers: r }),
     messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code).", labelNames: ["reason"], registers: r }),
     messagesDroppedByGrant: new Counter({ name: "broker_messages_dropped_by_grant_total", help: "Recipients skipped because they did not grant the capability.", labelNames: ["cap"], registers: r }),
+    queueRefused: new Counter({ name: "broker_queue_refused_total", help: "Queue entries a send did not get because a bound was reached, by bound (mailbox: queueQuota; sender: queueSenderShare; mesh: meshQueueQuota; broker: brokerQueueQuota).", labelNames: ["bound"], registers: r }),
     messagesDelivered: new Counter({ name: "broker_messages_delivered_total", help: "Queue entries acknowledged by their recipient.", registers: r }),
     messagesExpired: new Counter({ name: "broker_messages_expired_total", help: "Queue entries dropped at their TTL.", registers: r }),
     queueDepth: new Gauge({ name: "broker_queue_depth", help: "Queue entries waiting for acknowledgement.", registers: r }),

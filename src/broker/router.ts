@@ -10,6 +10,7 @@ import type { BrokerContext } from "./context.ts";
 import type { Conn, Identity } from "./conn.ts";
 import { capFor, effectiveCaps } from "./grants.ts";
 import { pickConn, pushClaimed, toPush, wake } from "./delivery.ts";
+import { admitToQueues, quotaError, type Bound } from "./queue-bounds.ts";
 import { RosterCache, type Roster } from "./roster.ts";
 
 type Kind = "direct" | "broadcast" | "group" | "topic";
@@ -74,12 +75,6 @@ function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped
   return { boxes, dropped };
 }
 
-/** Entries a mailbox holds against its quota: stored, and waiting in a group commit (a burst that
- *  lands in one batch would otherwise overshoot it). */
-async function queuedFor(ctx: BrokerContext, meshId: string, pubkey: string): Promise<number> {
-  return (await ctx.store.queueDepth({ meshId, pubkey })) + ctx.writes.uncommittedFor(meshId, pubkey);
-}
-
 /** Handles one send. `submitted` is called as soon as the message is handed to the group commit
  *  (or the send failed before that), so the session can process the connection's next frame
  *  while this one commits, without reordering a connection's sends. */
@@ -97,13 +92,14 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited", undefined, { retryAfterMs: ctx.sendLimiter.waitMs(sender.memberId) });
   const route = await resolve(ctx, sender, f.to);
   const granted = applyGrants(sender, route);
-  const undeliverable: Undeliverable[] = [];
-  const recipients: string[] = [];
-  for (const box of granted.boxes) {
-    if ((await queuedFor(ctx, sender.meshId, box)) >= ctx.config.queueQuota) undeliverable.push({ to: box, code: "quota_exceeded" });
-    else recipients.push(box);
+  const load = await ctx.store.queueLoad(sender.meshId, granted.boxes, sender.memberId);
+  // From here to the group commit's submission nothing is awaited: no other send is checked against
+  // counts that do not include this one yet.
+  const { recipients, undeliverable, refused } = admitToQueues(ctx, sender.meshId, granted.boxes, load);
+  if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) {
+    countRefused(ctx, refused);
+    throw quotaError(ctx.config, refused);
   }
-  if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) throw new MeshError("quota_exceeded");
   const priority = f.priority ?? "next";
   const now = ctx.now();
   const msg: NewMessage = {
@@ -129,7 +125,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   };
   // The sender may have been removed while this send awaited (a kick from another connection).
   if (ctx.hub.isRemoved(sender.meshId, sender.memberId)) throw new MeshError("revoked");
-  const outcome = await commit(ctx, msg, route, { cap: capFor(route.kind), count: granted.dropped }, submitted);
+  const outcome = await commit(ctx, msg, route, { cap: capFor(route.kind), count: granted.dropped }, refused, submitted);
   // Answered once flushed, as its pushes are (docs/protocol.md §5.4).
   await ctx.store.flushed();
   // A duplicate (a send with this id that passed the checks above too and was committed first,
@@ -140,7 +136,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
 /** Hands the message to the group commit, which picks the connections it is pushed to the moment
  *  it commits (a connection with an older backlog drains that first, through the pump), and
  *  delivers it in commit order once that commit is flushed. Resolves once committed. */
-function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGrant: { cap: Cap; count: number }, submitted: () => void): Promise<SendOutcome> {
+function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGrant: { cap: Cap; count: number }, refused: ReadonlyMap<Bound, number>, submitted: () => void): Promise<SendOutcome> {
   const conns = new Map<string, Conn>();
   const sole = soleSessions(route, msg);
   // Claimed for a connection and not yet pushed: counts against its window meanwhile.
@@ -178,6 +174,7 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
       if (outcome.duplicate) return unhold();
       ctx.metrics.messagesRouted.inc({ priority: msg.priority });
       if (droppedByGrant.count > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: droppedByGrant.cap }, droppedByGrant.count);
+      countRefused(ctx, refused);
       // Pushed once flushed, like the sender's result: no recipient sees a message (or a topic
       // offset) that a power loss could still take back. Flushes finish in commit order, so
       // pushes keep it. A failed flush stops the broker; its claims die with it. Recipients not
@@ -202,6 +199,11 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
     unhold();
     throw err;
   });
+}
+
+/** Counts the entries a send's bounds kept out, once it is stored or refused. */
+function countRefused(ctx: BrokerContext, refused: ReadonlyMap<Bound, number>): void {
+  for (const [bound, n] of refused) ctx.metrics.queueRefused.inc({ bound }, n);
 }
 
 /** Whether one of the member's own sessions sent the message (not the member key itself). */

@@ -20,6 +20,9 @@ export type BrokerConfig = Readonly<{
   maxFrameBytes: number;
   messageTtl: number;
   queueQuota: number;
+  queueSenderShare: number;
+  meshQueueQuota: number;
+  brokerQueueQuota: number;
   dedupWindow: number;
   sendRate: number;
   sendBurst: number;

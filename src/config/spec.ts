@@ -19,6 +19,12 @@ const SEC = 1000;
 const MIN = 60 * SEC;
 const DAY = 24 * 60 * MIN;
 
+/** Queue entries the whole broker holds by default. The queue index keeps ~150 bytes of memory per
+ *  entry, and a start rebuilds it from the database at a peak of ~400 bytes and ~6 µs per entry
+ *  (measured: docs/operations.md, Memory). A million is ~150 MB live, ~400 MB and ~6 s at a start:
+ *  room for a broker on a 1 GB machine. */
+const BROKER_QUEUE_QUOTA = 1_000_000;
+
 /** The least a duration written without a unit may say, 0 aside: a bare number is milliseconds,
  *  and one under a second was meant in seconds far more often than not (`CLAUDEMESH_DRAIN_TIMEOUT=30`
  *  gave a 30 ms drain). A shorter duration, where its range allows one, is written with `ms`. */
@@ -34,6 +40,9 @@ export const SETTINGS = [
   { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes." },
   { key: "messageTtl", kind: ms(SEC, 365 * DAY), default: 7 * DAY, doc: "How long an undelivered message waits for its recipient." },
   { key: "queueQuota", kind: int(1, 10_000_000), default: 10_000, doc: "Most undelivered messages one recipient may have waiting." },
+  { key: "queueSenderShare", kind: int(1, 100), default: 50, doc: "Percent of one recipient's queueQuota that the messages of one sending member may fill (100: no share)." },
+  { key: "meshQueueQuota", kind: int(1, 100_000_000), default: 250_000, doc: "Most undelivered messages (queue entries) one mesh may have waiting, across its recipients." },
+  { key: "brokerQueueQuota", kind: int(1, 100_000_000), default: BROKER_QUEUE_QUOTA, doc: "Most undelivered messages (queue entries) the broker may hold in all; each costs ~150 bytes of memory, ~400 while the broker starts." },
   { key: "dedupWindow", kind: ms(SEC, DAY), default: 2 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends." },
   { key: "sendRate", kind: int(1, 1_000_000), default: 20, doc: "Sustained messages per second one member may send (token bucket refill)." },
   { key: "sendBurst", kind: int(1, 1_000_000), default: 100, doc: "Messages one member may send in a burst (token bucket size)." },

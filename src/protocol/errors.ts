@@ -55,7 +55,7 @@ export const ERRORS = {
 
   // Requests.
   rate_limited: spec(429, true, Exit.limited, "This member is sending faster than its rate limit. Back off and retry."),
-  quota_exceeded: spec(507, true, Exit.limited, "The recipient's queue is full. Retry after they have read their messages."),
+  quota_exceeded: spec(507, true, Exit.limited, "A queue bound is reached: the recipient's queue is full, or your share of it, or the mesh or the broker holds as many undelivered messages as it may (the message says which). Retry after recipients have read their messages."),
   unknown_recipient: spec(404, false, Exit.notFound, "No active member or session of this mesh has that key, group or topic."),
   not_found: spec(404, false, Exit.notFound, "The named mesh, member, invite or topic does not exist."),
   method_not_allowed: spec(405, false, Exit.usage, "The HTTP route exists, but not with this method; the Allow header lists the methods it takes."),

@@ -96,6 +96,12 @@ export type StoredMessage = {
 /** A mailbox: the queue of one member key or one session key in one mesh. */
 export type Mailbox = { meshId: string; pubkey: string };
 
+/** What the quota checks of a send read (docs/protocol.md §5.11), committed entries only: for
+ *  each mailbox asked about, in that order, its entries (`depths`) and how many of them are the
+ *  sending member's messages (`fromSender`); and the entries of the mesh's mailboxes and of all
+ *  mailboxes of the store. */
+export type QueueLoad = { depths: number[]; fromSender: number[]; mesh: number; total: number };
+
 export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "senderMemberPubkey" | "createdAt"> & {
   topicId: number | null;
   expiresAt: number;
@@ -272,6 +278,9 @@ export interface Store {
   flushed(): Promise<void>;
   /** Queue depth per mailbox (maintained in memory by the embedded store). */
   queueDepth(mailbox: Mailbox): Promise<number>;
+  /** The counts a send's quota checks need, in one call whatever the fan-out (maintained in
+   *  memory by the embedded store: O(1) per mailbox). */
+  queueLoad(meshId: string, mailboxes: readonly string[], senderMemberId: string): Promise<QueueLoad>;
   totalQueueDepth(): Promise<number>;
   /** Claims up to `limit` unclaimed rows of the mailboxes, FIFO, for one connection. */
   claim(meshId: string, mailboxes: readonly string[], opts: ClaimOptions): Promise<StoredMessage[]>;

@@ -70,7 +70,7 @@ test("grants: an empty list blocks silently; a member-key entry applies; null de
 });
 
 test("quota: a full mailbox refuses a direct message with quota_exceeded; a retry is still a duplicate", async () => {
-  await using b = await startBroker({ queueQuota: 2 } as never);
+  await using b = await startBroker({ queueQuota: 2, queueSenderShare: 100 } as never); // one sender: the mailbox bound alone (§5.11)
   const { owner: alice, ownerConn: aliceConn, others } = await meshWith(b.url, ["bob"]);
   const { member: bob, conn: bobConn } = others[0]!;
   await bobConn.close();

@@ -218,7 +218,7 @@ describe("delivery edges", () => {
   }, 30_000);
 
   test("the queue quota holds for sends that share a commit", async () => {
-    await using b = await startBroker({ queueQuota: 10 });
+    await using b = await startBroker({ queueQuota: 10, queueSenderShare: 100 }); // one sender: the mailbox bound alone
     const { owner } = await createTestMesh(b.url);
     const bob = await addMember(b.url, owner, "bob"); // offline
     const a = await connect(b.url, owner);

@@ -277,7 +277,7 @@ describe("rate and connection limits", () => {
   });
 
   test("a queue at its quota refuses a DM with quota_exceeded", async () => {
-    await using b = await startBroker({ queueQuota: 2 });
+    await using b = await startBroker({ queueQuota: 2, queueSenderShare: 100 }); // one sender: the mailbox bound alone
     const { owner } = await createTestMesh(b.url);
     const bob = await addMember(b.url, owner, "bob");
     const a = await connect(b.url, owner);

@@ -32,7 +32,7 @@ describe("QueueIndex.expired", () => {
           const ttl = Math.floor(rnd() * 500);
           const to = boxes.filter(() => rnd() < 0.4);
           index.admit(
-            { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: now, topic: null },
+            { seq, id: `m${seq}`, meshId: "mesh", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: now, topic: null },
             index.keyOf("mesh", "s", `c${seq}`),
             to.map((recipient) => ({ recipient, priority: "next", expiresAt: now + ttl, claimedBy: rnd() < 0.2 ? "conn" : null, forNextSession: false })),
           );
@@ -61,7 +61,7 @@ describe("QueueIndex.expired", () => {
     const index = new QueueIndex();
     for (let seq = 1; seq <= 20_000; seq++) {
       index.admit(
-        { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
+        { seq, id: `m${seq}`, meshId: "mesh", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
         index.keyOf("mesh", "s", `c${seq}`),
         [{ recipient: "a", priority: "now", expiresAt: 7 * 86_400_000, claimedBy: null, forNextSession: false }],
       );

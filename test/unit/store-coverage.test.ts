@@ -164,7 +164,7 @@ describe("topic messages are history, not swept", () => {
 });
 
 describe("the sweep's recent list compacts", () => {
-  const admitted = (seq: number, createdAt: number) => ({ seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt, topic: null });
+  const admitted = (seq: number, createdAt: number) => ({ seq, id: `m${seq}`, meshId: "mesh", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt, topic: null });
   const held: NewEntry = { recipient: "box", priority: "next", expiresAt: Number.MAX_SAFE_INTEGER, claimedBy: null, forNextSession: false };
   const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 

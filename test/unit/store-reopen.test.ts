@@ -93,7 +93,7 @@ describe("reopen reads the tables in pages", () => {
 describe("QueueIndex de-duplication keys", () => {
   test("colliding hashes keep every candidate, and forgetting one keeps the others", () => {
     const index = new QueueIndex(() => 42);
-    const msg = (seq: number) => ({ seq, id: `id${seq}`, meshId: "m", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null });
+    const msg = (seq: number) => ({ seq, id: `id${seq}`, meshId: "m", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null });
     for (const seq of [1, 2, 3]) index.admit(msg(seq), index.keyOf("m", "s", `c${seq}`), []);
     expect(index.candidates(index.keyOf("m", "s", "anything"))).toEqual([1, 2, 3]);
     const row = (seq: number) => ({ seq, mesh_id: "m", sender_pubkey: "s", client_message_id: `c${seq}` });

@@ -24,7 +24,7 @@ for (const seed of [11, 12, 13, 14, 15, 16]) {
         const topic = rnd() < 0.1;
         stored.set(seq, { createdAt: now, topic });
         index.admit(
-          { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: now, topic: topic ? { id: 1, offset: seq } : null },
+          { seq, id: `m${seq}`, meshId: "mesh", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: now, topic: topic ? { id: 1, offset: seq } : null },
           index.keyOf("mesh", "s", `c${seq}`),
           boxes.filter(() => rnd() < 0.3).map((recipient) => ({ recipient, priority: "next", expiresAt: now + 1000, claimedBy: null, forNextSession: false })),
         );
@@ -65,7 +65,7 @@ test("a plan looks at no more than its limit: 5,000 held messages past the cutof
   const index = new QueueIndex();
   for (let seq = 1; seq <= 5000; seq++) {
     index.admit(
-      { seq, id: `m${seq}`, meshId: "mesh", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
+      { seq, id: `m${seq}`, meshId: "mesh", senderMemberId: "s", senderPubkey: "s", clientMessageId: `c${seq}`, createdAt: 0, topic: null },
       index.keyOf("mesh", "s", `c${seq}`),
       [{ recipient: "a", priority: "next", expiresAt: 1e12, claimedBy: null, forNextSession: false }],
     );

@@ -1,9 +1,10 @@
 // The in-memory index over the `messages` and `queue` tables. SQLite keeps the rows durable, keyed
 // only by append-ordered keys (migrations/0002_lean_queue.sql); this index answers everything the
 // hot path would otherwise need a secondary b-tree for: each mailbox's entries in FIFO order and
-// by message id, claims per connection, queue depth, pending entries per message, the
-// de-duplication keys, entries by expiry (expiry-heap.ts) and which messages the sweep may delete
-// (sweep-candidates.ts).
+// by message id, claims per connection, queue depth (per mailbox, per sending member within a
+// mailbox, per mesh and in all: what the quota checks read, broker/queue-bounds.ts), pending
+// entries per message, the de-duplication keys, entries by expiry (expiry-heap.ts) and which
+// messages the sweep may delete (sweep-candidates.ts).
 //
 // Rebuilt from the tables when the store opens. Changed only after the transaction that wrote the
 // rows committed, so a rollback never skews it. Exact for one broker process per database file
@@ -37,6 +38,9 @@ export type AdmittedMessage = {
   seq: number;
   id: string;
   meshId: string;
+  /** The sending member (a session's member; the broker's id for a notice): whose share of each
+   *  recipient mailbox the message's entries take. */
+  senderMemberId: string;
   senderPubkey: string;
   clientMessageId: string;
   createdAt: number;
@@ -48,8 +52,19 @@ export type AdmittedMessage = {
 /** A topic message's topic and offset. */
 export type TopicPlace = { id: number; offset: number };
 
-/** A message some mailbox still holds; `topic` as in AdmittedMessage. */
-type Pending = { count: number; delivered: boolean; topic: TopicPlace | null };
+/** A message some mailbox still holds; `sender` and `topic` as in AdmittedMessage. */
+type Pending = { count: number; delivered: boolean; topic: TopicPlace | null; sender: string };
+
+/** One mailbox: its entries by message id, in queue order (a Map iterates in insertion order),
+ *  and how many of them each sending member's messages are. */
+class Mailbox extends Map<string, QueueEntry> {
+  readonly bySender = new Map<string, number>();
+}
+
+/** One mesh's mailboxes by key, and how many entries they hold together. */
+class MeshQueues extends Map<string, Mailbox> {
+  held = 0;
+}
 
 /** A deleted message row's de-duplication key, as DELETE … RETURNING gives it. */
 export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: string; client_message_id: string };
@@ -77,7 +92,7 @@ function pages<Row extends unknown[]>(db: Database, sql: string, start: unknown[
 export class QueueIndex {
   /** Mesh → mailbox key → message id → entry; a Map iterates in insertion order, which is seq
    *  order. Nested rather than keyed by a joined string: no string is built per lookup. */
-  private readonly meshes = new Map<string, Map<string, Map<string, QueueEntry>>>();
+  private readonly meshes = new Map<string, MeshQueues>();
   private readonly claims = new Map<string, Set<QueueEntry>>();
   private readonly pending = new Map<number, Pending>();
   private readonly dedup = new Map<number, number | number[]>();
@@ -100,17 +115,17 @@ export class QueueIndex {
     // Rows bring a fresh copy of every mesh id and mailbox key; entries share one of each.
     const interned = new Map<string, string>();
     const intern = (v: string) => interned.get(v) ?? (interned.set(v, v), v);
-    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, forNextSession: number];
+    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, forNextSession: number, sender: string];
     pages<QueueRow>(
       db,
       `SELECT q.message_seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
-              m.delivered_at IS NOT NULL, q.for_next_session
+              m.delivered_at IS NOT NULL, q.for_next_session, m.sender_member_id
        FROM queue q JOIN messages m ON m.seq = q.message_seq
        WHERE (q.message_seq, q.mesh_id, q.recipient) > (?, ?, ?) ORDER BY q.message_seq, q.mesh_id, q.recipient LIMIT ?`,
       [-1, "", ""],
       (r) => [r[0], r[2], r[3]],
-      ([seq, id, meshId, recipient, priority, expiresAt, delivered, forNextSession]) => {
-        index.addEntry(seq, id, intern(meshId), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null, forNextSession: forNextSession === 1 });
+      ([seq, id, meshId, recipient, priority, expiresAt, delivered, forNextSession, sender]) => {
+        index.addEntry(seq, id, intern(meshId), intern(sender), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null, forNextSession: forNextSession === 1 });
         if (delivered === 1) index.pending.get(seq)!.delivered = true;
       },
     );
@@ -139,7 +154,7 @@ export class QueueIndex {
 
   /** Records a committed message (`key` from keyOf) and its queue entries. */
   admit(m: AdmittedMessage, key: number, entries: readonly NewEntry[]): void {
-    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, e);
+    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, m.senderMemberId, e);
     this.remember(m.seq, key, m.createdAt, m.topic);
   }
 
@@ -154,7 +169,7 @@ export class QueueIndex {
     if (entries.length === 0) return;
     const box = this.box(entries[0]!.meshId, recipient);
     const last = box ? [...box.values()].reduce((max, e) => Math.max(max, e.seq), -1) : -1;
-    for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: true });
+    for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, this.pending.get(e.seq)!.sender, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: true });
     if (box && entries.some((e) => e.seq < last)) {
       // A mailbox iterates in insertion order, which must stay seq order (FIFO): re-insert it sorted.
       const sorted = [...box.values()].sort((a, b) => a.seq - b.seq);
@@ -221,10 +236,15 @@ export class QueueIndex {
       const box = mesh?.get(e.recipient);
       if (box?.get(e.id) !== e) continue;
       box.delete(e.id);
-      if (box.size === 0) mesh!.delete(e.recipient);
-      if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
       this.entries--;
+      // An emptied mailbox goes, and so does an emptied mesh: its counter restarts from 0.
+      if (--mesh!.held === 0) this.meshes.delete(e.meshId);
+      else if (box.size === 0) mesh!.delete(e.recipient);
+      if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
       const p = this.pending.get(e.seq)!;
+      const n = box.bySender.get(p.sender)! - 1;
+      if (n > 0) box.bySender.set(p.sender, n);
+      else box.bySender.delete(p.sender);
       if (--p.count === 0) {
         this.pending.delete(e.seq);
         this.sweepable.released(e.seq);
@@ -247,6 +267,16 @@ export class QueueIndex {
 
   depth(meshId: string, pubkey: string): number {
     return this.box(meshId, pubkey)?.size ?? 0;
+  }
+
+  /** Entries of the mailbox that are messages of this sending member. */
+  depthFrom(meshId: string, pubkey: string, senderMemberId: string): number {
+    return this.box(meshId, pubkey)?.bySender.get(senderMemberId) ?? 0;
+  }
+
+  /** Entries of all the mesh's mailboxes. */
+  meshSize(meshId: string): number {
+    return this.meshes.get(meshId)?.held ?? 0;
   }
 
   /** Unexpired entries of the mailboxes, claimed or not. */
@@ -300,23 +330,25 @@ export class QueueIndex {
 
   private readonly isPending = (seq: number) => this.pending.has(seq);
 
-  private box(meshId: string, recipient: string): Map<string, QueueEntry> | undefined {
+  private box(meshId: string, recipient: string): Mailbox | undefined {
     return this.meshes.get(meshId)?.get(recipient);
   }
 
-  private addEntry(seq: number, id: string, meshId: string, e: NewEntry): void {
+  private addEntry(seq: number, id: string, meshId: string, sender: string, e: NewEntry): void {
     let mesh = this.meshes.get(meshId);
-    if (!mesh) this.meshes.set(meshId, (mesh = new Map()));
+    if (!mesh) this.meshes.set(meshId, (mesh = new MeshQueues()));
     let box = mesh.get(e.recipient);
-    if (!box) mesh.set(e.recipient, (box = new Map()));
+    if (!box) mesh.set(e.recipient, (box = new Mailbox()));
     if (box.has(id)) return;
     const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: e.forNextSession };
     box.set(id, entry);
+    box.bySender.set(sender, (box.bySender.get(sender) ?? 0) + 1);
     this.expiry.push(entry);
     this.entries++;
+    mesh.held++;
     const p = this.pending.get(seq);
     if (p) p.count++;
-    else this.pending.set(seq, { count: 1, delivered: false, topic: null });
+    else this.pending.set(seq, { count: 1, delivered: false, topic: null, sender });
     if (e.claimedBy !== null) this.claimOne(entry, e.claimedBy);
   }
 

@@ -2,7 +2,7 @@
 // live in the QueueIndex (they belong to connections, which die with the process); an entry is
 // handed to one connection at a time because picking and claiming happen in one synchronous step.
 import type { Database } from "bun:sqlite";
-import type { ClaimOptions, StoredMessage } from "../types.ts";
+import type { ClaimOptions, QueueLoad, StoredMessage } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import { writeTx, type Staged } from "./transaction.ts";
@@ -114,5 +114,15 @@ export class QueueRepo {
   /** All queue entries of the database (a metrics gauge). */
   total(): number {
     return this.index.size;
+  }
+
+  /** Store.queueLoad: counters the index keeps, never a walk of a mailbox. */
+  load(meshId: string, mailboxes: readonly string[], senderMemberId: string): QueueLoad {
+    return {
+      depths: mailboxes.map((m) => this.index.depth(meshId, m)),
+      fromSender: mailboxes.map((m) => this.index.depthFrom(meshId, m, senderMemberId)),
+      mesh: this.index.meshSize(meshId),
+      total: this.index.size,
+    };
   }
 }

@@ -116,6 +116,7 @@ export class SendRepo {
         seq: message.seq,
         id: message.id,
         meshId: m.meshId,
+        senderMemberId: m.senderMemberId,
         senderPubkey: m.senderPubkey,
         clientMessageId: m.clientMessageId,
         createdAt: message.createdAt,

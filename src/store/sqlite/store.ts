@@ -338,6 +338,9 @@ export class SqliteStore implements T.Store {
   async queueDepth(mailbox: T.Mailbox) {
     return this.index.depth(mailbox.meshId, mailbox.pubkey);
   }
+  async queueLoad(meshId: string, mailboxes: readonly string[], senderMemberId: string) {
+    return this.queue.load(meshId, mailboxes, senderMemberId);
+  }
   async totalQueueDepth() {
     return this.queue.total();
   }
