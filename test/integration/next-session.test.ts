@@ -131,8 +131,9 @@ describe("the next session", () => {
   test("a resumed session whose full mailbox a send skipped is not given that message later, after newer ones", async () => {
     // The kill -9 chaos run's order violation (decisions.md, session 32): bob's session was
     // offline and full, a broadcast skipped it and marked bob's entry; a later hello of the same
-    // session, its mailbox drained meanwhile, was given a copy after a newer message.
-    await using b = await startBroker({ presenceGrace: 0, queueQuota: 2 });
+    // session, its mailbox drained meanwhile, was given a copy after a newer message. One sender
+    // fills the mailbox here, so its share of it is the whole quota.
+    await using b = await startBroker({ presenceGrace: 0, queueQuota: 2, queueSenderShare: 100 });
     const { owner } = await createTestMesh(b.url);
     const bob = await addMember(b.url, owner, "bob");
     const alice = await connect(b.url, owner);
