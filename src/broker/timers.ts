@@ -4,7 +4,7 @@
 // throws is logged and the timer runs again, never an exception that would end the broker.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { BROKER_SENDER } from "../protocol/server-frames.ts";
-import type { NewMessage, StoredMessage } from "../store/types.ts";
+import type { NewMessage, SessionPrunePlace, StoredMessage } from "../store/types.ts";
 import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
@@ -86,17 +86,24 @@ export function sweepsSettled(ctx: BrokerContext): Promise<void> {
 }
 
 /** Sweeps until nothing more is due, one bounded store sweep at a time, letting the event loop
- *  serve connections in between (store/sqlite/sweep.ts SWEEP_BATCH). A broker that is stopping
- *  leaves the rest to its next start. */
+ *  serve connections in between (store/sqlite/sweep.ts SWEEP_BATCH), then deletes the rows of
+ *  sessions long over the same way. A broker that is stopping leaves the rest to its next start. */
 async function sweepOnce(ctx: BrokerContext): Promise<void> {
   const now = ctx.now();
+  const between = () => new Promise((resolve) => setImmediate(resolve));
   for (;;) {
     const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl));
     ctx.metrics.messagesExpired.inc(r.expiredRows);
     // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
     for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
-    if (!r.more || ctx.draining) return;
-    await new Promise((resolve) => setImmediate(resolve));
+    if (!r.more || ctx.draining) break;
+    await between();
+  }
+  // After the expiries: a session's row stays while its mailbox holds entries, expired ones too.
+  let place: SessionPrunePlace | null | undefined;
+  while (place !== null && !ctx.draining) {
+    if (place) await between();
+    place = (await ctx.store.pruneSessions(now, ctx.config.messageTtl, place ?? null)).next;
   }
 }
 

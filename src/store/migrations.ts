@@ -7,6 +7,7 @@ import m0004 from "../../migrations/0004_session_attestation.sql" with { type: "
 import m0005 from "../../migrations/0005_member_revoked_by.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_message_undeliverable.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_queue_for_next_session.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_session_indexes.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: "0005_member_revoked_by.sql", sql: m0005 },
   { version: 6, name: "0006_message_undeliverable.sql", sql: m0006 },
   { version: 7, name: "0007_queue_for_next_session.sql", sql: m0007 },
+  { version: 8, name: "0008_session_indexes.sql", sql: m0008 },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -123,6 +123,10 @@ export type NewMessage = Omit<StoredMessage, "seq" | "id" | "topicOffset" | "sen
  *  of, and entries its mailbox held already whose mark it took (Store.handOverToSession). */
 export type HandedOver = { copied: string[]; took: string[] };
 
+/** Where a pass of Store.pruneSessions stands, for each kind of old row (ended, unseen): the
+ *  position of the last row it looked at, "done", or null before the first. Passed back as is. */
+export type SessionPrunePlace = { ended: number[] | "done" | null; unseen: number[] | "done" | null };
+
 /** A stored send as its sender's result describes it: the message and the mailboxes it skipped.
  *  `unreadable`: the stored list was damaged (its first 200 characters); `undeliverable` is then
  *  empty. */
@@ -214,6 +218,11 @@ export interface Store {
   /** Ends the session and drops its mailbox; what it drops that the member's mailbox holds is
    *  marked for the member's next session again. */
   endSession(meshId: string, pubkey: string, at: number): Promise<void>;
+  /** One bounded step of a pass over the rows of sessions long over, oldest first: deletes those
+   *  ended at least `messageTtlMs` before `nowMs`, or never ended and unseen for twice that, whose
+   *  mailbox holds nothing (docs/operations.md, "Old session rows"). A pass starts with `from`
+   *  null and goes on with each answer's `next` until that is null. */
+  pruneSessions(nowMs: number, messageTtlMs: number, from: SessionPrunePlace | null): Promise<{ deleted: number; next: SessionPrunePlace | null }>;
   /** Copies into a session's mailbox the member-key entries marked for the member's next session
    *  (NewMessage.forNextSession), oldest first, until the mailbox holds `quota` entries (counted
    *  in the same transaction as the copy), and unmarks them; says what it copied and what it took

@@ -175,8 +175,42 @@ describe("upgrade from version 1", () => {
   });
 });
 
+/** Back to version 7 as it was: no session indexes, no record of 0008. */
+function backToVersion7(db: Database): void {
+  db.run("DROP INDEX sessions_live");
+  db.run("DROP INDEX sessions_age");
+  db.run("DELETE FROM schema_migrations WHERE version >= 8");
+}
+
+/** How SQLite reads the listed statement, one step per `|`. */
+const planOf = (db: Database, sql: string) => db.query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => r.detail).join(" | ");
+const LIVE = "SELECT * FROM sessions WHERE mesh_id = 'm' AND ended_at IS NULL AND last_seen_at >= 0 ORDER BY last_seen_at DESC, pubkey";
+
+describe("upgrade from version 7", () => {
+  test("0008: the sessions stored before it stay, and a mesh's live ones are then read through the new index", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const { owner } = await seedMesh(store);
+    const seen = { meshId: owner.meshId, memberId: owner.id, displayName: "owner/a", cwd: "/a", hostname: "h", attestation: null };
+    const [live, ended] = [pubkey(), pubkey()];
+    await store.upsertSession({ ...seen, pubkey: live, lastSeenAt: 1_000 });
+    await store.upsertSession({ ...seen, pubkey: ended, lastSeenAt: 2_000 });
+    await store.endSession(owner.meshId, ended, 3_000);
+    backToVersion7(store.db);
+    expect(planOf(store.db, LIVE)).toStartWith("SEARCH sessions USING INDEX sqlite_autoindex_sessions_1 (mesh_id=?)");
+    store.close();
+
+    const upgraded = await tmp.open(dir);
+    expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(planOf(upgraded.db, LIVE)).toStartWith("SEARCH sessions USING INDEX sessions_live (mesh_id=? AND last_seen_at>?)");
+    expect((await upgraded.listSessions(owner.meshId, 0)).map((s) => s.pubkey)).toEqual([live]);
+    expect(await upgraded.getSession(owner.meshId, ended)).toMatchObject({ endedAt: 3_000, lastSeenAt: 2_000 });
+  });
+});
+
 /** Back to version 6 as it was: no queue.for_next_session, no record of 0007. */
 function backToVersion6(db: Database): void {
+  backToVersion7(db);
   db.run("ALTER TABLE queue DROP COLUMN for_next_session");
   db.run("DELETE FROM schema_migrations WHERE version >= 7");
 }

@@ -307,15 +307,27 @@ function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, g
 /** Keeps a member within MAX_SESSIONS_PER_MEMBER: each session is a mailbox every fan-out message
  *  writes a row to, and a member can attest any number of keys. A new session past the limit ends
  *  the member's longest-unseen offline sessions (their queued messages go with them, as at
- *  session_end); with all of them connected it is refused. */
+ *  session_end); with all of them connected it is refused. A session in its presence grace has no
+ *  connection: it is offline, ended after those gone longer (its grace began last) and taken out
+ *  of the hub with peer_left, so that a reconnect of its key starts it anew, as after session_end.
+ *  (Counted as connected, 64 sessions dropped together refused every new one for the grace.) */
 async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
   const mine = (await ctx.store.listSessions(identity.meshId, now - ctx.config.messageTtl)).filter((s) => s.memberId === identity.memberId && s.endedAt === null && s.pubkey !== identity.pubkey);
   const excess = mine.length - (MAX_SESSIONS_PER_MEMBER - 1);
   if (excess <= 0) return;
-  const offline = mine.filter((s) => !ctx.hub.get(s.meshId, s.pubkey)).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
-  if (offline.length < excess) throw new MeshError("capacity", `This member already has ${MAX_SESSIONS_PER_MEMBER} sessions connected; end one first.`);
+  const offline = () => mine.filter((s) => !ctx.hub.get(s.meshId, s.pubkey)?.conns.size);
+  const left = (s: (typeof mine)[number]) => ctx.hub.get(s.meshId, s.pubkey)?.leftAt ?? s.lastSeenAt;
+  const full = () => new MeshError("capacity", `This member already has ${MAX_SESSIONS_PER_MEMBER} sessions connected; end one first.`);
+  if (offline().length < excess) throw full();
   await ctx.writes.barrier(); // the acks of a connection that just closed first
-  for (const s of offline.slice(0, excess)) await ctx.store.endSession(s.meshId, s.pubkey, now);
+  // Again after the wait: one that reconnected meanwhile is not ended under its new connection.
+  const ending = offline().sort((a, b) => left(a) - left(b)).slice(0, excess);
+  if (ending.length < excess) throw full();
+  for (const s of ending) {
+    await ctx.store.endSession(s.meshId, s.pubkey, now);
+    const graced = ctx.hub.get(s.meshId, s.pubkey);
+    if (graced && graced.conns.size === 0) ctx.hub.remove(graced);
+  }
   ctx.roster.invalidate(identity.meshId);
 }
 

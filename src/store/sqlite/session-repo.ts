@@ -2,10 +2,11 @@
 import type { Database } from "bun:sqlite";
 import { MeshError } from "../../protocol/errors.ts";
 import type { AttestationFields } from "../../protocol/frames.ts";
-import type { HandedOver, Session } from "../types.ts";
+import type { HandedOver, Session, SessionPrunePlace } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { sessionFromRow, undeliverableFrom, type SessionRow } from "./rows.ts";
+import { pruneSessions } from "./session-prune.ts";
 import { writeTx } from "./transaction.ts";
 
 export type SessionSeen = Omit<Session, "firstSeenAt" | "endedAt" | "status" | "summary">;
@@ -62,6 +63,11 @@ export class SessionRepo {
       .query<SessionRow, [string, number]>("SELECT * FROM sessions WHERE mesh_id = ? AND ended_at IS NULL AND last_seen_at >= ? ORDER BY last_seen_at DESC, pubkey")
       .all(meshId, since)
       .map(sessionFromRow);
+  }
+
+  /** A step of a pass over the rows of sessions long over (session-prune.ts). */
+  prune(nowMs: number, messageTtlMs: number, from: SessionPrunePlace | null): ReturnType<typeof pruneSessions> {
+    return pruneSessions(this.db, this.index, nowMs, messageTtlMs, from);
   }
 
   /** Ends the session and drops whatever is still queued for its mailbox (an ended session's

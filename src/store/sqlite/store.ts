@@ -242,6 +242,9 @@ export class SqliteStore implements T.Store {
   async endSession(meshId: string, pubkey: string, at: number) {
     return this.write(() => this.sessions.end(meshId, pubkey, at));
   }
+  async pruneSessions(nowMs: number, messageTtlMs: number, from: T.SessionPrunePlace | null) {
+    return this.write(() => this.sessions.prune(nowMs, messageTtlMs, from));
+  }
   async handOverToSession(input: Parameters<T.Store["handOverToSession"]>[0]) {
     return this.write(() => this.sessions.handOver(input.meshId, input.memberPubkey, input.sessionPubkey, input.quota, input.nowMs));
   }
