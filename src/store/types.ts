@@ -161,6 +161,9 @@ export type SweepResult = {
  *  (a notice stored before comes back with duplicate=true and no recipients). */
 export type SweepOutcome = SweepResult & { notices: SendOutcome[] };
 
+/** What recording a signature found (Store.rememberSignature). */
+export type SignatureUse = "recorded" | "replayed" | "forgotten";
+
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
 
 export interface Store {
@@ -181,8 +184,10 @@ export interface Store {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
 
-  /** Records a signature as used until `expiresAt`; false if it was already recorded (a replay). */
-  rememberSignature(signature: string, expiresAt: number): Promise<boolean>;
+  /** Records a signature as used until `expiresAt`, a time fixed by what it signs: "recorded";
+   *  "replayed" if it was recorded before; "forgotten" (nothing recorded) if a sweep may have
+   *  deleted it, whatever the wall clock did since (protocol.md §8.3). */
+  rememberSignature(signature: string, expiresAt: number): Promise<SignatureUse>;
 
   createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member; repeated: boolean }>;
   getMesh(meshId: string): Promise<Mesh | null>;

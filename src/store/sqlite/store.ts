@@ -193,8 +193,8 @@ export class SqliteStore implements T.Store {
     await this.write(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
   }
 
-  async rememberSignature(signature: string, expiresAt: number): Promise<boolean> {
-    return this.write(() => this.database.query("INSERT OR IGNORE INTO seen_signatures (signature, expires_at) VALUES (?, ?)").run(signature, expiresAt).changes === 1);
+  async rememberSignature(signature: string, expiresAt: number) {
+    return this.write(() => this.sweeper.signatures.remember(signature, expiresAt));
   }
 
   // Meshes and members.
