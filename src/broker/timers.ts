@@ -9,6 +9,7 @@ import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
+import { SettledClock } from "./settled-clock.ts";
 import { deliver } from "./router.ts";
 import { ThrottledLog } from "./throttled-log.ts";
 
@@ -85,13 +86,18 @@ export function sweepsSettled(ctx: BrokerContext): Promise<void> {
   return sweeps.get(ctx) ?? Promise.resolve();
 }
 
+/** Each broker's settled clock: what its sweeps judge invites' sealed keys by (settled-clock.ts). */
+const settledClocks = new WeakMap<BrokerContext, SettledClock>();
+
 /** Sweeps until nothing more is due, one bounded store sweep at a time, letting the event loop
  *  serve connections in between (store/sqlite/sweep.ts SWEEP_BATCH). A broker that is stopping
  *  leaves the rest to its next start. */
 async function sweepOnce(ctx: BrokerContext): Promise<void> {
   const now = ctx.now();
+  if (!settledClocks.has(ctx)) settledClocks.set(ctx, new SettledClock());
+  const settled = settledClocks.get(ctx)!.read(now) ?? 0; // 0: no invite expired by then
   for (;;) {
-    const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl));
+    const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl), settled);
     ctx.metrics.messagesExpired.inc(r.expiredRows);
     // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
     for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());

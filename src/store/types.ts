@@ -286,10 +286,11 @@ export interface Store {
   /** Deletes expired queue rows and, in the same transaction, stores `notice(m)` for every
    *  expiredMessages entry, so no expiry is ever committed without its notice (nor a notice
    *  without its expiry); a notice that fails rolls the whole sweep back. Also deletes delivered
-   *  messages past the dedup window and old signatures. A bounded amount of each per call (`more`
-   *  says when some was left), so that no call holds the broker long. Resolves once committed and
-   *  flushed. */
-  sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice): Promise<SweepOutcome>;
+   *  messages past the dedup window, old signatures, and the sealed keys of invites expired by
+   *  `invitesExpiredByMs` (a time the broker's clock has stayed past: settled-clock.ts). A bounded
+   *  amount of each per call (`more` says when some was left), so that no call holds the broker
+   *  long. Resolves once committed and flushed. */
+  sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice, invitesExpiredByMs: number): Promise<SweepOutcome>;
 
   appendAudit(event: AuditEvent): Promise<ChainEntry>;
   /** Entries with seq > afterSeq, oldest first, at most `limit`. */

@@ -351,11 +351,11 @@ export class SqliteStore implements T.Store {
     return guard(() => this.queue.pendingCount(meshId, mailboxes));
   }
   /** The contract's sweep. Without `notice` (tests and tools) it stores no notices and its result
-   *  has no `notices`. */
+   *  has no `notices`, and invites are judged expired by `nowMs`. */
   sweep(nowMs: number, dedupWindowMs: number): Promise<T.SweepResult>;
-  sweep(nowMs: number, dedupWindowMs: number, notice: T.ExpiryNotice): Promise<T.SweepOutcome>;
-  async sweep(nowMs: number, dedupWindowMs: number, notice?: T.ExpiryNotice): Promise<T.SweepResult | T.SweepOutcome> {
-    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs, notice));
+  sweep(nowMs: number, dedupWindowMs: number, notice: T.ExpiryNotice, invitesExpiredByMs?: number): Promise<T.SweepOutcome>;
+  async sweep(nowMs: number, dedupWindowMs: number, notice?: T.ExpiryNotice, invitesExpiredByMs = nowMs): Promise<T.SweepResult | T.SweepOutcome> {
+    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs, notice, undefined, invitesExpiredByMs));
   }
 
   // Not part of the Store contract: narrower reads and writes, for tests and tools.

@@ -37,9 +37,10 @@ export class Sweeper {
    *  messages no longer queued and older than the dedup window (after it a retried
    *  clientMessageId is stored anew), and topic messages behind their topic's window that a
    *  mailbox held when a post pushed them out (topic-trims.ts); deletes expired signatures (noting
-   *  what it forgot: signature-repo.ts) and the sealed keys of expired invites. A throw anywhere,
-   *  a notice's included, rolls all of it back and leaves the in-memory index as it was. */
-  sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice, limit = SWEEP_BATCH): SweepResult | SweepOutcome {
+   *  what it forgot: signature-repo.ts) and the sealed keys of invites expired by
+   *  `invitesExpiredByMs` (by default `nowMs`). A throw anywhere, a notice's included, rolls all of
+   *  it back and leaves the in-memory index as it was. */
+  sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice, limit = SWEEP_BATCH, invitesExpiredByMs = nowMs): SweepResult | SweepOutcome {
     const expired = this.index.expired(nowMs, limit);
     // Which messages lose their last entry now, computed before anything changes.
     const emptying = new Set([...this.index.leftAfter(expired)].filter(([, n]) => n === 0).map(([seq]) => seq));
@@ -68,8 +69,9 @@ export class Sweeper {
       const forgot = this.signatures.stageSweep(nowMs, limit);
       const seenSignatures = forgot.out;
       // An expired invite admits nobody: its sealed mesh keys would only serve an old link's holder
-      // who also got a copy of the database or a backup.
-      this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(nowMs / 1000));
+      // who also got a copy of the database or a backup. Judged by a time the clock has stayed past:
+      // a clock set forward by mistake and then right again must not take a live invite's keys.
+      this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(invitesExpiredByMs / 1000));
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
       const more = plan.full || [expired.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
