@@ -66,4 +66,16 @@ describe("replays across a step back of the broker's clock", () => {
     await using again = await startBroker({}, { dataDir });
     expect([await helloAnswer(again, captured.hello), (await hook(again, captured.request)).code, await login(again, captured.link)]).toEqual(["timestamp_skew", "timestamp_skew", "expired"]);
   });
+
+  test("a broker alone set a week ahead for a sweep and then right again accepts fresh hellos at once", async () => {
+    // Only the times of signatures it accepted are refused, not every time its clock showed.
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    brokerClock(b, 7 * 24 * 3600_000);
+    await sweepRound(b.ctx);
+    brokerClock(b, 0);
+    await Bun.sleep(2); // a millisecond none of the signatures above was made in
+    expect(await helloAnswer(b, buildHello({ kind: "member", meshId: bob.meshId, memberId: bob.memberId, keys: bob.keys }, { sessionId: "s", pid: 1, cwd: "/" }, Date.now()))).toBe("hello_ack");
+  });
 });
