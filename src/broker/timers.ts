@@ -9,8 +9,8 @@ import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
-import { SettledClock } from "./settled-clock.ts";
 import { deliver } from "./router.ts";
+import { SettledClock } from "./settled-clock.ts";
 import { ThrottledLog } from "./throttled-log.ts";
 
 /** How often expired queue entries and old signatures are swept. */
