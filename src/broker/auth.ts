@@ -38,13 +38,15 @@ async function activeMember(store: Store, meshId: string, pubkey: string, member
 }
 
 /** Accepts a signature over `timestamp` once: records it, or throws replayed if it was recorded
- *  before. Call it last, after every other check passed, so a refused attempt records nothing.
- *  `subject` names what was signed in the message ("hello", "request"). */
+ *  before, or timestamp_skew if the broker may have recorded and since forgotten it (its clock was
+ *  set back past the time: protocol.md §8.3). Call it last, after every other check passed, so a
+ *  refused attempt records nothing. `subject` names what was signed in the message ("hello",
+ *  "request"). */
 export async function consumeSignature(store: Store, signature: string, timestamp: number, subject: string): Promise<void> {
   // Kept until the signature could no longer pass checkSkew anyway.
-  if (!(await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000))) {
-    throw new MeshError("replayed", `This ${subject} was already used; sign a fresh one.`);
-  }
+  const use = await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000);
+  if (use === "replayed") throw new MeshError("replayed", `This ${subject} was already used; sign a fresh one.`);
+  if (use === "forgotten") throw new MeshError("timestamp_skew", `This ${subject}'s timestamp is one the broker clock has already passed (the clock was set back since), so it cannot be told from a replay. Sign a fresh one once the broker clock is past it again.`);
 }
 
 /** Verifies a member hello; returns the connection identity. */

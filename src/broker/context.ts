@@ -8,6 +8,7 @@ import type { GroupCommit } from "./group-commit.ts";
 import type { Hub } from "./hub.ts";
 import type { IdleCollector } from "./idle-collect.ts";
 import type { Metrics } from "./metrics.ts";
+import type { RefusalLog } from "./refusal-log.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { RosterCache } from "./roster.ts";
 
@@ -17,6 +18,8 @@ export type BrokerContext = {
   readonly log: Log;
   /** Storage failures answered as `unavailable`, logged at a bounded rate. */
   readonly failures: FailureLog;
+  /** Refused handshakes, logged at a bounded rate. */
+  readonly refusals: RefusalLog;
   readonly metrics: Metrics;
   readonly hub: Hub;
   readonly roster: RosterCache;

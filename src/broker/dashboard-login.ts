@@ -35,6 +35,9 @@ export async function verifyDashboardLogin(ctx: BrokerContext, body: DashboardLo
   const canonical = dashboardLoginCanonical(body.meshId, body.memberId, body.nonce, body.expiresAt);
   if (!verifyDetached(body.signature, canonical, member.pubkey)) throw new MeshError("bad_signature", "The link is not signed by that member's key.");
   if (member.revokedAt !== null) throw new MeshError("revoked", "This member was removed from the mesh; it cannot open the dashboard.");
-  if (!(await ctx.store.rememberSignature(body.signature, body.expiresAt + 1000))) throw new MeshError("replayed", `This dashboard link was already used. ${NEW_LINK}`);
+  const use = await ctx.store.rememberSignature(body.signature, body.expiresAt + 1000);
+  if (use === "replayed") throw new MeshError("replayed", `This dashboard link was already used. ${NEW_LINK}`);
+  // Its time already passed on the broker clock, which was set back since (protocol.md §8.3).
+  if (use === "forgotten") throw new MeshError("expired", `This dashboard link has expired. ${NEW_LINK}`);
   return member;
 }

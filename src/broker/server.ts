@@ -12,6 +12,7 @@ import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts"
 import { VERSION } from "../version.ts";
 import { FailureLog } from "./failure-log.ts";
 import { ThrottledLog } from "./throttled-log.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
@@ -112,6 +113,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     store,
     log,
     failures: new FailureLog(log),
+    refusals: new RefusalLog(log, () => ctx.now()),
     metrics,
     now,
     bootId: randomId(6),

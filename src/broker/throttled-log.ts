@@ -24,12 +24,21 @@ export class ThrottledLog {
    *  would hide every line for as long as the step. */
   note(fields: Record<string, unknown>): void {
     const now = this.now();
-    if (now >= this.lastAt && now - this.lastAt < LOG_EVERY_MS) {
+    if (!this.dueAt(now)) {
       this.suppressed++;
       return;
     }
     this.log[this.level](this.msg, { ...fields, notLoggedSinceLast: this.suppressed });
     this.lastAt = now;
     this.suppressed = 0;
+  }
+
+  /** Whether the next note() is logged: no line went out within LOG_EVERY_MS. */
+  idle(): boolean {
+    return this.dueAt(this.now());
+  }
+
+  private dueAt(now: number): boolean {
+    return !(now >= this.lastAt && now - this.lastAt < LOG_EVERY_MS);
   }
 }

@@ -10,6 +10,7 @@ import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
 import { deliver } from "./router.ts";
+import { SettledClock } from "./settled-clock.ts";
 import { ThrottledLog } from "./throttled-log.ts";
 
 /** How often expired queue entries and old signatures are swept. */
@@ -85,14 +86,19 @@ export function sweepsSettled(ctx: BrokerContext): Promise<void> {
   return sweeps.get(ctx) ?? Promise.resolve();
 }
 
+/** Each broker's settled clock: what its sweeps judge invites' sealed keys by (settled-clock.ts). */
+const settledClocks = new WeakMap<BrokerContext, SettledClock>();
+
 /** Sweeps until nothing more is due, one bounded store sweep at a time, letting the event loop
  *  serve connections in between (store/sqlite/sweep.ts SWEEP_BATCH), then deletes the rows of
  *  sessions long over the same way. A broker that is stopping leaves the rest to its next start. */
 async function sweepOnce(ctx: BrokerContext): Promise<void> {
   const now = ctx.now();
   const between = () => new Promise((resolve) => setImmediate(resolve));
+  if (!settledClocks.has(ctx)) settledClocks.set(ctx, new SettledClock());
+  const settled = settledClocks.get(ctx)!.read(now) ?? 0; // 0: no invite expired by then
   for (;;) {
-    const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl));
+    const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl), settled);
     ctx.metrics.messagesExpired.inc(r.expiredRows);
     // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
     for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());

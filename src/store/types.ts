@@ -171,6 +171,9 @@ export type SweepResult = {
  *  (a notice stored before comes back with duplicate=true and no recipients). */
 export type SweepOutcome = SweepResult & { notices: SendOutcome[] };
 
+/** What recording a signature found (Store.rememberSignature). */
+export type SignatureUse = "recorded" | "replayed" | "forgotten";
+
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
 
 export interface Store {
@@ -191,8 +194,10 @@ export interface Store {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
 
-  /** Records a signature as used until `expiresAt`; false if it was already recorded (a replay). */
-  rememberSignature(signature: string, expiresAt: number): Promise<boolean>;
+  /** Records a signature as used until `expiresAt`, a time fixed by what it signs: "recorded";
+   *  "replayed" if it was recorded before; "forgotten" (nothing recorded) if a sweep may have
+   *  deleted it, whatever the wall clock did since (protocol.md §8.3). */
+  rememberSignature(signature: string, expiresAt: number): Promise<SignatureUse>;
 
   createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member; repeated: boolean }>;
   getMesh(meshId: string): Promise<Mesh | null>;
@@ -299,10 +304,11 @@ export interface Store {
   /** Deletes expired queue rows and, in the same transaction, stores `notice(m)` for every
    *  expiredMessages entry, so no expiry is ever committed without its notice (nor a notice
    *  without its expiry); a notice that fails rolls the whole sweep back. Also deletes delivered
-   *  messages past the dedup window and old signatures. A bounded amount of each per call (`more`
-   *  says when some was left), so that no call holds the broker long. Resolves once committed and
-   *  flushed. */
-  sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice): Promise<SweepOutcome>;
+   *  messages past the dedup window, old signatures, and the sealed keys of invites expired by
+   *  `invitesExpiredByMs` (a time the broker's clock has stayed past: settled-clock.ts). A bounded
+   *  amount of each per call (`more` says when some was left), so that no call holds the broker
+   *  long. Resolves once committed and flushed. */
+  sweep(nowMs: number, dedupWindowMs: number, notice: ExpiryNotice, invitesExpiredByMs: number): Promise<SweepOutcome>;
 
   appendAudit(event: AuditEvent): Promise<ChainEntry>;
   /** Entries with seq > afterSeq, oldest first, at most `limit`. */

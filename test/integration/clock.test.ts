@@ -4,7 +4,8 @@
 // stepped back 10 minutes and then forward 1 hour while members are connected: nobody is
 // disconnected, messages flow, the audit chain keeps its seq order and verifies (createdAt goes
 // back with the clock), a dropped client reconnects at once, the hello deadline and presence grace
-// end on time, and a forward step expires only the messages whose TTL has ended by the broker's clock.
+// end on time, and a forward step expires only the messages whose TTL has ended by the broker's clock;
+// one set right again leaves an invite that is still valid its sealed keys.
 import { describe, expect, setSystemTime, test } from "bun:test";
 import { signedPost } from "../../src/client/http.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -148,6 +149,22 @@ describe("the broker host's wall clock stepped back 10 minutes, then forward 1 h
     expect(a.messages.length).toBe(1);
     a.close();
     reader.close();
+  });
+});
+
+describe("the broker's clock set 8 days forward for a sweep, then right again", () => {
+  // A review found a 7-day invite still claimable afterwards but without its sealed mesh keys: the
+  // sweep had deleted them as expired. Keys go only once the clock has stayed past the expiry for
+  // SETTLE_MS (settled-clock.ts; test/unit/settled-clock.test.ts).
+  test("a 7-day invite keeps its sealed keys, and the joiner gets them", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const invite = await createInvite(b.url, owner, { expiresInS: 7 * 24 * 3600, keysBlob: "a2V5cw==" });
+    brokerClock(b, 8 * 24 * HOUR);
+    await sweepRound(b.ctx);
+    brokerClock(b, 0);
+    await sweepRound(b.ctx);
+    expect((await joinWithInvite(b.url, invite, "late")).keysBlob).toBe("a2V5cw==");
   });
 });
 

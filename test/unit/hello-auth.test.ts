@@ -19,7 +19,7 @@ function fakeStore(): Store {
     getMemberByPubkey: async (meshId: string, pubkey: string) =>
       meshId === MESH && pubkey === member.publicKey ? { id: MEMBER_ID, meshId, pubkey, displayName: "alice", role: "member", revokedAt: null } : null,
     getSession: async () => null,
-    rememberSignature: async (sig: string) => !seen.has(sig) && !!seen.add(sig),
+    rememberSignature: async (sig: string) => (seen.has(sig) ? "replayed" : (seen.add(sig), "recorded")),
   } as unknown as Store;
 }
 

@@ -90,12 +90,14 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
 }
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. `hello`:
- *  the hello refused, whose mesh and key (as claimed, perhaps falsely) the log line names. */
+ *  the hello refused, whose mesh and key (as claimed, perhaps falsely) the log line names. Every
+ *  refusal is counted; the log gets a bounded number of lines (refusal-log.ts). */
 function reject(ctx: BrokerContext, conn: Conn, err: MeshError, hello?: HelloFrame | SessionHelloFrame): void {
   if (conn.state === "closed") return;
   ctx.metrics.connectionsRejected.inc({ reason: err.code });
   const claimed = hello && { meshId: hello.meshId, pubkey: hello.type === "hello" ? hello.pubkey : hello.sessionPubkey };
-  ctx.log.info("connection rejected", { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed });
+  const member = hello && `${hello.meshId} ${hello.type === "hello" ? hello.pubkey : hello.parentMemberPubkey}`;
+  ctx.refusals.note(err.code, member, { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed });
   ctx.failures.note(err, "hello"); // a hello the database refused (full, locked) warns like a request
   conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
   conn.close(CloseCode.policy, err.code);

@@ -193,8 +193,8 @@ export class SqliteStore implements T.Store {
     await this.write(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
   }
 
-  async rememberSignature(signature: string, expiresAt: number): Promise<boolean> {
-    return this.write(() => this.database.query("INSERT OR IGNORE INTO seen_signatures (signature, expires_at) VALUES (?, ?)").run(signature, expiresAt).changes === 1);
+  async rememberSignature(signature: string, expiresAt: number) {
+    return this.write(() => this.sweeper.signatures.remember(signature, expiresAt));
   }
 
   // Meshes and members.
@@ -357,11 +357,11 @@ export class SqliteStore implements T.Store {
     return guard(() => this.queue.pendingCount(meshId, mailboxes));
   }
   /** The contract's sweep. Without `notice` (tests and tools) it stores no notices and its result
-   *  has no `notices`. */
+   *  has no `notices`, and invites are judged expired by `nowMs`. */
   sweep(nowMs: number, dedupWindowMs: number): Promise<T.SweepResult>;
-  sweep(nowMs: number, dedupWindowMs: number, notice: T.ExpiryNotice): Promise<T.SweepOutcome>;
-  async sweep(nowMs: number, dedupWindowMs: number, notice?: T.ExpiryNotice): Promise<T.SweepResult | T.SweepOutcome> {
-    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs, notice));
+  sweep(nowMs: number, dedupWindowMs: number, notice: T.ExpiryNotice, invitesExpiredByMs?: number): Promise<T.SweepOutcome>;
+  async sweep(nowMs: number, dedupWindowMs: number, notice?: T.ExpiryNotice, invitesExpiredByMs = nowMs): Promise<T.SweepResult | T.SweepOutcome> {
+    return this.write(() => this.sweeper.sweep(nowMs, dedupWindowMs, notice, undefined, invitesExpiredByMs));
   }
 
   // Not part of the Store contract: narrower reads and writes, for tests and tools.

@@ -5,6 +5,7 @@ import type { MessageKeyRow, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import type { SendRepo } from "./send-repo.ts";
+import { SignatureRepo } from "./signature-repo.ts";
 import type { BehindTrim, TopicTrims } from "./topic-trims.ts";
 import { writeTx } from "./transaction.ts";
 
@@ -17,12 +18,17 @@ import { writeTx } from "./transaction.ts";
 export const SWEEP_BATCH = 1000;
 
 export class Sweeper {
+  /** The replay table lives with the sweep that forgets its rows, which must note what it forgot. */
+  readonly signatures: SignatureRepo;
+
   constructor(
     private readonly db: Database,
     private readonly index: QueueIndex,
     private readonly sends: SendRepo,
     private readonly trims: TopicTrims,
-  ) {}
+  ) {
+    this.signatures = new SignatureRepo(db);
+  }
 
   /** In one transaction, at most `limit` rows of each kind (`more` when a kind reached it):
    *  deletes queue entries expired at `nowMs`; finds the non-system messages whose last entries
@@ -30,10 +36,11 @@ export class Sweeper {
    *  `notice`, for tests and tools, nothing is stored and `notices` is left out); deletes non-topic
    *  messages no longer queued and older than the dedup window (after it a retried
    *  clientMessageId is stored anew), and topic messages behind their topic's window that a
-   *  mailbox held when a post pushed them out (topic-trims.ts); deletes expired signatures and the
-   *  sealed keys of expired invites. A throw anywhere, a notice's included, rolls all of it back
-   *  and leaves the in-memory index as it was. */
-  sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice, limit = SWEEP_BATCH): SweepResult | SweepOutcome {
+   *  mailbox held when a post pushed them out (topic-trims.ts); deletes expired signatures (noting
+   *  what it forgot: signature-repo.ts) and the sealed keys of invites expired by
+   *  `invitesExpiredByMs` (by default `nowMs`). A throw anywhere, a notice's included, rolls all of
+   *  it back and leaves the in-memory index as it was. */
+  sweep(nowMs: number, dedupWindowMs: number, notice?: ExpiryNotice, limit = SWEEP_BATCH, invitesExpiredByMs = nowMs): SweepResult | SweepOutcome {
     const expired = this.index.expired(nowMs, limit);
     // Which messages lose their last entry now, computed before anything changes.
     const emptying = new Set([...this.index.leftAfter(expired)].filter(([, n]) => n === 0).map(([seq]) => seq));
@@ -41,7 +48,7 @@ export class Sweeper {
     let deleted: MessageKeyRow[] = [];
     let trimmed: BehindTrim = { rows: [], looked: [], walked: [] };
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying, limit);
-    const { result, notices } = writeTx(this.db, () => {
+    const { result, notices, forgot } = writeTx(this.db, () => {
       deleteEntries(this.db, expired);
       const expiredMessages =
         emptied.length === 0
@@ -59,17 +66,18 @@ export class Sweeper {
               )
               .all(jsonList(plan.seqs));
       trimmed = this.trims.trimBehind(limit);
-      const seenSignatures = this.db
-        .query("DELETE FROM seen_signatures WHERE signature IN (SELECT signature FROM seen_signatures WHERE expires_at <= ? LIMIT ?)")
-        .run(nowMs, limit).changes;
+      const forgot = this.signatures.stageSweep(nowMs, limit);
+      const seenSignatures = forgot.out;
       // An expired invite admits nobody: its sealed mesh keys would only serve an old link's holder
-      // who also got a copy of the database or a backup.
-      this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(nowMs / 1000));
+      // who also got a copy of the database or a backup. Judged by a time the clock has stayed past:
+      // a clock set forward by mistake and then right again must not take a live invite's keys.
+      this.db.query("UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= ?").run(Math.floor(invitesExpiredByMs / 1000));
       // Notices are never topic messages: no topic history to trim.
       const notices = notice === undefined ? null : this.sends.stage(expiredMessages.map(notice), 0);
       const more = plan.full || [expired.length, trimmed.rows.length, seenSignatures].some((n) => n >= limit);
-      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.rows.length, seenSignatures, more }, notices };
+      return { result: { expiredRows: expired.length, expiredMessages, deletedMessages: deleted.length + trimmed.rows.length, seenSignatures, more }, notices, forgot };
     });
+    forgot.apply();
     this.index.remove(expired);
     this.index.afterDeletion(plan, deleted);
     this.index.forget(trimmed.rows);
