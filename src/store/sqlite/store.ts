@@ -184,15 +184,12 @@ export class SqliteStore implements T.Store {
   async health(): Promise<T.Health> {
     return this.disk.health(this.database);
   }
-
   async getMeta(key: string) {
     return guard(() => this.database.query<{ value: string }, [string]>("SELECT value FROM broker_meta WHERE key = ?").get(key)?.value ?? null);
   }
-
   async setMeta(key: string, value: string) {
     await this.write(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
   }
-
   async rememberSignature(signature: string, expiresAt: number) {
     return this.write(() => this.sweeper.signatures.remember(signature, expiresAt));
   }
