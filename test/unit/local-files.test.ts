@@ -5,7 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, rmSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
-import { appendMessages, loadReplayGuard, readMessages, saveReplayGuard } from "../../src/client/local/message-log.ts";
+import { appendMessages, readMessages } from "../../src/client/local/message-log.ts";
+import { loadReplayGuard, saveReplayGuard } from "../../src/client/local/replay-memory.ts";
+import { openSessionMemory } from "../../src/client/local/session-memory.ts";
 import type { Delivered } from "../../src/client/mesh-session.ts";
 import { afterFailure, pendingEnrolment } from "../../src/client/local/pending-enrolments.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
@@ -130,20 +132,24 @@ describe("the message log and the replay memory", () => {
     const cli = loadReplayGuard(dir, "mesh-log-1");
     cli.check(...pair(1));
     saveReplayGuard(dir, cli);
-    const earlier = loadReplayGuard(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa");
-    earlier.check(...pair(2));
-    saveReplayGuard(dir, earlier, "aaaaaaaaaaaaaaaa");
-    const other = loadReplayGuard(dir, "mesh-log-2", "bbbbbbbbbbbbbbbb"); // another mesh's: not read
-    other.check(...pair(3));
-    saveReplayGuard(dir, other, "bbbbbbbbbbbbbbbb");
+    /** A session of `mesh` that reads pair `n` and ends, as the MCP server saves and shares. */
+    const session = (mesh: string, scope: string, n: number) => {
+      const s = openSessionMemory(dir, mesh, scope);
+      s.guard.check(...pair(n));
+      s.save({});
+      s.shareNow((err) => { throw err; });
+    };
+    session("mesh-log-1", "aaaaaaaaaaaaaaaa", 2);
+    session("mesh-log-2", "bbbbbbbbbbbbbbbb", 3); // another mesh's: not read
     // A broker replaying what was read here to a new Claude Code session finds it remembered.
-    const fresh = loadReplayGuard(dir, "mesh-log-1", "cccccccccccccccc");
+    const fresh = openSessionMemory(dir, "mesh-log-1", "cccccccccccccccc").guard;
     expect([fresh.has(...pair(1)), fresh.has(...pair(2)), fresh.has(...pair(3))]).toEqual([true, true, false]);
-    // A session with a memory of its own is not seeded again (what the CLI reads later stays the
-    // CLI's), and the CLI's is never seeded.
+    // A session with a memory of its own is seeded as it was when new, not with what was read
+    // since (what the CLI reads later stays the CLI's), and the CLI's is never seeded.
     cli.check(...pair(4));
     saveReplayGuard(dir, cli);
-    expect(loadReplayGuard(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa").has(...pair(4))).toBe(false);
+    const resumed = openSessionMemory(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa").guard;
+    expect([resumed.has(...pair(1)), resumed.has(...pair(2)), resumed.has(...pair(4))]).toEqual([true, true, false]);
     rmSync(join(dir, "seen", "mesh-log-1.json"));
     expect(loadReplayGuard(dir, "mesh-log-1").has(...pair(2))).toBe(false);
   });
@@ -157,11 +163,12 @@ describe("the message log and the replay memory", () => {
     const seen = join(dir, "seen", "mesh-log-1.json");
     writeFileSync(seen, "{ half a file", { mode: 0o600 });
     const notes: string[] = [];
-    const fresh = loadReplayGuard(dir, "mesh-log-1", "member", (n) => notes.push(n));
+    const fresh = loadReplayGuard(dir, "mesh-log-1", (n) => notes.push(n));
     expect(fresh.has("b".repeat(64), "cm-00000001")).toBe(false);
     expect(notes).toEqual([expect.stringContaining(`The replay memory ${seen} was damaged`)]);
     expect(existsSync(seen)).toBe(false);
-    expect(readdirSync(join(dir, "seen")).map((f) => f.replace(/\d+$/, "N"))).toEqual(["mesh-log-1.json.damaged-N"]);
+    // The CLI's save added its pair to the machine's memory too (new sessions start with it).
+    expect(readdirSync(join(dir, "seen")).map((f) => f.replace(/\d+$/, "N")).sort()).toEqual(["mesh-log-1.json.damaged-N", "mesh-log-1.machine.json"]);
   });
 });
 
