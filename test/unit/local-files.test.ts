@@ -126,6 +126,23 @@ describe("the message log and the replay memory", () => {
     expect(readMessages(dir, "mesh-log-1", 10).map((m) => m.body)).toEqual(["first"]);
   });
 
+  test("the log keeps its newest messages within its byte bound, so inbox --all and reply read a bounded file", () => {
+    const dir = scratchDir("cm-log-bound-");
+    const maxBytes = 64 * 1024;
+    const n = (m: Delivered) => Number(/^m(\d+)-/.exec(m.body)![1]);
+    for (let i = 0; i < 200; i++) appendMessages(dir, "mesh-log-1", [delivered(`m${i}-${"x".repeat(1000)}`)], maxBytes);
+    const log = join(dir, "messages", "mesh-log-1.jsonl");
+    const kept = readMessages(dir, "mesh-log-1", 1000).map(n);
+    // The newest, in order, with none missing between them; about half the bound's worth at least
+    // (a line is ~1,300 bytes).
+    const line = statSync(log).size / kept.length;
+    expect({ newest: kept.at(-1), inOrder: kept.every((k, i) => k === kept[0]! + i), halfFull: kept.length >= Math.floor(maxBytes / 2 / line) - 1 }).toEqual({ newest: 199, inOrder: true, halfFull: true });
+    expect({ size: statSync(log).size <= maxBytes, mode: mode(log), files: readdirSync(join(dir, "messages")) }).toEqual({ size: true, mode: "600", files: ["mesh-log-1.jsonl"] });
+    // One message longer than half the bound: the cut keeps it alone.
+    appendMessages(dir, "mesh-log-1", [delivered(`m200-${"y".repeat(maxBytes)}`)], maxBytes);
+    expect(readMessages(dir, "mesh-log-1", 1000).map(n)).toEqual([200]);
+  });
+
   test("a new session's replay memory starts with what the CLI and the other sessions read here", () => {
     const dir = scratchDir("cm-seed-");
     const pair = (n: number) => ["c".repeat(64), `cm-0000000${n}`] as const;
