@@ -3,7 +3,8 @@
 import { MeshSession, type Delivered, type Opened } from "../client/mesh-session.ts";
 import { senderDoubt } from "../client/sender-doubt.ts";
 import { addMeshKeys, type MeshEntry } from "../client/local/config-file.ts";
-import { appendMessages, loadReplayGuard, saveReplayGuard } from "../client/local/message-log.ts";
+import { appendMessages } from "../client/local/message-log.ts";
+import { loadReplayGuard, saveReplayGuard } from "../client/local/replay-memory.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -18,7 +19,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
     { meshId: mesh.meshId, publicKey: mesh.publicKey, secretKey: mesh.secretKey, memberPubkey: mesh.publicKey, memberSecretKey: mesh.secretKey, ownerPubkey: mesh.ownerPubkey },
     mesh.meshKeys,
     {
-      replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, "member", (note) => ctx.out.warn(note)),
+      replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, (note) => ctx.out.warn(note)),
       removals: () => mesh.removed,
       onKeys: (meshKeys) => {
         ctx.update(addMeshKeys(mesh.meshId, meshKeys));
@@ -81,11 +82,12 @@ export function openBatch(session: MeshSession, pushes: readonly MessagePushFram
 }
 
 /** Logs messages that were shown and records them, with the batch's `handled` control messages,
- *  in the replay memory, which then drops their redelivery; call before acking them. */
+ *  in the replay memory, which then drops their redelivery; call before acking them. What could
+ *  not be added to the machine's memory (for new sessions) is warned of, and added next time. */
 export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delivered[], handled: readonly Delivered[] = []): void {
   for (const m of [...read, ...handled]) session.recordSeen(m);
   appendMessages(ctx.env.configDir, session.id.meshId, read);
-  saveReplayGuard(ctx.env.configDir, session.replay);
+  saveReplayGuard(ctx.env.configDir, session.replay, (err) => ctx.out.warn(`${(err as Error).message} A Claude Code session started now would not know yet that you read these.`));
 }
 
 /** Resolves a name, key prefix, #topic, @group or * in `mesh` (asks its broker for peers). The

@@ -4,23 +4,27 @@
 import { SessionAttestor } from "../client/credentials.ts";
 import { MeshSession } from "../client/mesh-session.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
-import { loadReplayExtra, loadReplayGuard } from "../client/local/message-log.ts";
+import { openSessionMemory } from "../client/local/session-memory.ts";
 import { ShownReplies } from "./shown-replies.ts";
 import { ReplyTargets } from "./reply-targets.ts";
 import { OpenAsks } from "./open-asks.ts";
-import { sessionKey } from "../client/local/session-keys.ts";
+import { pruneSessions, sessionKey } from "../client/local/session-keys.ts";
 import type { Log } from "../log/log.ts";
 
 /** The session of `claudeSessionId` in `entry`'s mesh. `removals`: the members the config on disk
  *  records as removed (read when a message is opened). `save` writes a new key to disk (nothing
  *  for one read from there); `remove` deletes it again if this process made it (else null);
- *  `scope` names the key's replay memory; `shownReplies` and `replyTargets` are what that memory
+ *  `touch` marks the key as used; `scope` names the key's replay memory, `memory`
+ *  (session-memory.ts); `shownReplies` and `replyTargets` are what that memory
  *  holds of the replies the model was shown (shown-replies.ts) and of who sent the messages it was
  *  shown (reply-targets.ts), and `openAsks` of the peers' questions it has not answered
- *  (open-asks.ts). */
+ *  (open-asks.ts). The keys and replay files of this mesh's sessions unused for SESSION_KEEP_MS
+ *  are deleted first (pruneSessions). */
 export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSessionId: string; log: Log; removals: () => MeshEntry["removed"] }) {
-  const { key, save, remove } = sessionKey(o.configDir, entry.meshId, o.claudeSessionId);
+  const { key, save, remove, touch } = sessionKey(o.configDir, entry.meshId, o.claudeSessionId);
   const scope = key.publicKey.slice(0, 16);
+  pruneSessions(o.configDir, entry.meshId, scope);
+  const memory = openSessionMemory(o.configDir, entry.meshId, scope, (note) => o.log.warn(note, { mesh: entry.slug }));
   const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
   // One attestor for the hellos and for the copy sealed into every message sent: recipients
   // check it against each message's own time, so a message stays valid after it expires.
@@ -38,13 +42,13 @@ export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSess
     },
     entry.meshKeys,
     {
-      replay: loadReplayGuard(o.configDir, entry.meshId, scope, (note) => o.log.warn(note, { mesh: entry.slug })),
+      replay: memory.guard,
       removals: o.removals,
     },
   );
-  // Read after the guard: a damaged file has been moved aside by then, and no replies are kept.
-  const shownReplies = new ShownReplies(loadReplayExtra(o.configDir, entry.meshId, scope, "replies"));
-  const replyTargets = new ReplyTargets(loadReplayExtra(o.configDir, entry.meshId, scope, "senders"));
-  const openAsks = new OpenAsks(entry.slug, loadReplayExtra(o.configDir, entry.meshId, scope, "asks"));
-  return { session, credentials, scope, save, remove, shownReplies, replyTargets, openAsks };
+  // Per session, never merged: what this session's model was shown.
+  const shownReplies = new ShownReplies(memory.extra("replies"));
+  const replyTargets = new ReplyTargets(memory.extra("senders"));
+  const openAsks = new OpenAsks(entry.slug, memory.extra("asks"));
+  return { session, credentials, scope, save, remove, touch, memory, shownReplies, replyTargets, openAsks };
 }

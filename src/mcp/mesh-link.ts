@@ -11,7 +11,8 @@ import type { SessionHold } from "../client/client-options.ts";
 import { hookStatus } from "../client/http.ts";
 import type { Delivered, MeshSession } from "../client/mesh-session.ts";
 import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
-import { saveReplayGuard } from "../client/local/message-log.ts";
+import type { SessionMemory } from "../client/local/session-memory.ts";
+import { SESSION_TOUCH_MS } from "../client/local/session-keys.ts";
 import { linkSession } from "./link-session.ts";
 import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./outgoing.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
@@ -59,7 +60,6 @@ export class MeshLink {
   private readonly incoming: Incoming;
   private readonly outgoing: OutgoingDeps;
   private readonly replies = new ReplyWaiters<Pending>();
-  private readonly scope: string;
   state: ClientState = "connecting";
   /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
   closedFor: MeshError | null = null;
@@ -70,6 +70,11 @@ export class MeshLink {
   private readonly saveKey: () => void;
   /** Deletes the key again if this server made it (null for one read from disk). */
   private readonly removeKey: (() => void) | null;
+  /** The replay file: this session's pairs and what `memory` keeps (session-memory.ts). */
+  private readonly replayFile: SessionMemory;
+  /** Marks the key and the replay file as used (pruneSessions keeps them), once a day. */
+  private readonly touch: () => void;
+  private touchTimer: ReturnType<typeof setInterval> | null = null;
   /** Settles when the first connect attempt has an outcome: open, failed (now reconnecting), or
    *  refused for good (closed). The client never returns to "connecting". */
   private readonly attempted = Promise.withResolvers<void>();
@@ -87,9 +92,15 @@ export class MeshLink {
   ) {
     const ls = linkSession(entry, { ...opts, removals: () => this.onDisk()?.removed });
     this.session = ls.session;
-    this.saveKey = ls.save;
-    this.removeKey = ls.remove;
-    this.scope = ls.scope;
+    this.replayFile = ls.memory;
+    this.saveKey = () => {
+      ls.save();
+      // A new session's replay file, with what seeded it, goes with its key: a resume seeds it the
+      // same way even if it never read anything. Not written, it is seeded as new at a resume.
+      if (ls.remove) this.saveMemory();
+    };
+    this.removeKey = ls.remove && (() => (ls.remove!(), this.replayFile.remove()));
+    this.touch = () => (ls.touch(), this.replayFile.touch());
     this.memory = new LinkMemory(ls.shownReplies, ls.replyTargets, ls.openAsks, () => this.seenWriter.changed());
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.keyCatchUp = new KeyCatchUp({
@@ -119,6 +130,7 @@ export class MeshLink {
         if (s !== "open") this.reads.left();
         if (s !== "connecting") this.attempted.resolve();
         if (s === "open") void this.keyCatchUp.run();
+        if (s === "open") this.touch();
         if (s === "open") this.noteEpoch();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, code: d.code, reason: d.reason, failure: d.failure?.message });
       },
@@ -126,8 +138,9 @@ export class MeshLink {
     this.seenWriter = new SeenWriter(
       this.session,
       () => {
-        saveReplayGuard(opts.configDir, this.session.replay, this.scope, this.memory.toJson());
+        this.replayFile.save(this.memory.toJson());
         opts.log.debug("replay memory saved", { mesh: entry.slug });
+        this.replayFile.share(this.notShared);
       },
       (ids) => this.client.ackMessages(ids),
       (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
@@ -161,6 +174,7 @@ export class MeshLink {
   start(): Promise<void> {
     // The key is saved before the first hello makes it a peer. A key that cannot be saved is not
     // used (a restart would come back as another peer): the mesh is closed, and the tools say why.
+    this.touchTimer ??= setInterval(this.touch, SESSION_TOUCH_MS).unref();
     return (this.started ??= Promise.try(() => this.saveKey()).then(
       () =>
         this.client.connect().then(
@@ -195,11 +209,22 @@ export class MeshLink {
     clearTimeout(timer);
   }
 
-  /** Resolves once the config writes begun so far are done: the server waits for them before it
-   *  exits. */
-  written(): Promise<void> {
-    return this.config.written();
+  /** Resolves once the config writes and replay shares begun so far are done: the server waits
+   *  for them before it exits. */
+  async written(): Promise<void> {
+    await Promise.all([this.config.written(), this.replayFile.shared()]);
   }
+
+  /** The replay file written now, for a new key; a failure is logged, as for SeenWriter's saves. */
+  private saveMemory(): void {
+    try {
+      this.replayFile.save(this.memory.toJson());
+    } catch (err) {
+      this.opts.log.warn("replay memory not saved", { mesh: this.slug, err });
+    }
+  }
+
+  private readonly notShared = (err: unknown) => this.opts.log.warn("replay memory not added to the machine's (a new session would not know what this one read)", { mesh: this.slug, err });
 
   /** This mesh's entry as the config file holds it now: the CLI writes it from other processes
    *  (keys after a `rekey`, the owner's record of removals after a `kick`). */
@@ -326,10 +351,14 @@ export class MeshLink {
     if (ended) this.removeKey();
   }
 
-  /** Saves the replay memory and sends the acks waiting for it, then disconnects for good. */
+  /** Saves the replay memory, adds it to the machine's (blocking: the process may exit next) and
+   *  sends the acks waiting for it, then disconnects for good. */
   close(): void {
     this.closedFor ??= closedHere(this.slug);
     this.seenWriter.flush();
+    this.replayFile.shareNow(this.notShared);
+    this.touch();
+    if (this.touchTimer) clearInterval(this.touchTimer);
     this.client.close();
   }
 }

@@ -149,8 +149,8 @@ describe("cli lifecycle", () => {
     let read = "";
     await until(async () => (read += (await session.call("mesh_inbox")).text).includes("to your session"), "bob's session to read the message");
     await session.close();
-    const kind = (name: string) => (name === `${meshId}.json` ? "cli" : new RegExp(`^${meshId}\\.[0-9a-f]{16}\\.json$`).test(name) ? "session" : name);
-    expect(readdirSync(join(bob, "seen")).map(kind).sort()).toEqual(["cli", "session"]);
+    const kind = (name: string) => (name === `${meshId}.json` ? "cli" : name === `${meshId}.machine.json` ? "machine" : new RegExp(`^${meshId}\\.[0-9a-f]{16}\\.json$`).test(name) ? "session" : name);
+    expect(readdirSync(join(bob, "seen")).map(kind).sort()).toEqual(["cli", "machine", "session"]);
     expect(readdirSync(join(bob, "sessions"))).toEqual([meshId]);
     const db = (b.ctx.store as SqliteStore).db;
     const revokedAt = () => (db.query("SELECT revoked_at FROM members WHERE id = ?").get(members.bob!.memberId) as { revoked_at: number | null }).revoked_at;

@@ -5,7 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, rmSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, LocalFileError, writePrivateFile, writeUserFile } from "../../src/client/local/files.ts";
-import { appendMessages, loadReplayGuard, readMessages, saveReplayGuard } from "../../src/client/local/message-log.ts";
+import { appendMessages, readMessages } from "../../src/client/local/message-log.ts";
+import { loadReplayGuard, saveReplayGuard } from "../../src/client/local/replay-memory.ts";
+import { openSessionMemory } from "../../src/client/local/session-memory.ts";
 import type { Delivered } from "../../src/client/mesh-session.ts";
 import { afterFailure, pendingEnrolment } from "../../src/client/local/pending-enrolments.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
@@ -124,26 +126,47 @@ describe("the message log and the replay memory", () => {
     expect(readMessages(dir, "mesh-log-1", 10).map((m) => m.body)).toEqual(["first"]);
   });
 
+  test("the log keeps its newest messages within its byte bound, so inbox --all and reply read a bounded file", () => {
+    const dir = scratchDir("cm-log-bound-");
+    const maxBytes = 64 * 1024;
+    const n = (m: Delivered) => Number(/^m(\d+)-/.exec(m.body)![1]);
+    for (let i = 0; i < 200; i++) appendMessages(dir, "mesh-log-1", [delivered(`m${i}-${"x".repeat(1000)}`)], maxBytes);
+    const log = join(dir, "messages", "mesh-log-1.jsonl");
+    const kept = readMessages(dir, "mesh-log-1", 1000).map(n);
+    // The newest, in order, with none missing between them; about half the bound's worth at least
+    // (a line is ~1,300 bytes).
+    const line = statSync(log).size / kept.length;
+    expect({ newest: kept.at(-1), inOrder: kept.every((k, i) => k === kept[0]! + i), halfFull: kept.length >= Math.floor(maxBytes / 2 / line) - 1 }).toEqual({ newest: 199, inOrder: true, halfFull: true });
+    expect({ size: statSync(log).size <= maxBytes, mode: mode(log), files: readdirSync(join(dir, "messages")) }).toEqual({ size: true, mode: "600", files: ["mesh-log-1.jsonl"] });
+    // One message longer than half the bound: the cut keeps it alone.
+    appendMessages(dir, "mesh-log-1", [delivered(`m200-${"y".repeat(maxBytes)}`)], maxBytes);
+    expect(readMessages(dir, "mesh-log-1", 1000).map(n)).toEqual([200]);
+  });
+
   test("a new session's replay memory starts with what the CLI and the other sessions read here", () => {
     const dir = scratchDir("cm-seed-");
     const pair = (n: number) => ["c".repeat(64), `cm-0000000${n}`] as const;
     const cli = loadReplayGuard(dir, "mesh-log-1");
     cli.check(...pair(1));
     saveReplayGuard(dir, cli);
-    const earlier = loadReplayGuard(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa");
-    earlier.check(...pair(2));
-    saveReplayGuard(dir, earlier, "aaaaaaaaaaaaaaaa");
-    const other = loadReplayGuard(dir, "mesh-log-2", "bbbbbbbbbbbbbbbb"); // another mesh's: not read
-    other.check(...pair(3));
-    saveReplayGuard(dir, other, "bbbbbbbbbbbbbbbb");
+    /** A session of `mesh` that reads pair `n` and ends, as the MCP server saves and shares. */
+    const session = (mesh: string, scope: string, n: number) => {
+      const s = openSessionMemory(dir, mesh, scope);
+      s.guard.check(...pair(n));
+      s.save({});
+      s.shareNow((err) => { throw err; });
+    };
+    session("mesh-log-1", "aaaaaaaaaaaaaaaa", 2);
+    session("mesh-log-2", "bbbbbbbbbbbbbbbb", 3); // another mesh's: not read
     // A broker replaying what was read here to a new Claude Code session finds it remembered.
-    const fresh = loadReplayGuard(dir, "mesh-log-1", "cccccccccccccccc");
+    const fresh = openSessionMemory(dir, "mesh-log-1", "cccccccccccccccc").guard;
     expect([fresh.has(...pair(1)), fresh.has(...pair(2)), fresh.has(...pair(3))]).toEqual([true, true, false]);
-    // A session with a memory of its own is not seeded again (what the CLI reads later stays the
-    // CLI's), and the CLI's is never seeded.
+    // A session with a memory of its own is seeded as it was when new, not with what was read
+    // since (what the CLI reads later stays the CLI's), and the CLI's is never seeded.
     cli.check(...pair(4));
     saveReplayGuard(dir, cli);
-    expect(loadReplayGuard(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa").has(...pair(4))).toBe(false);
+    const resumed = openSessionMemory(dir, "mesh-log-1", "aaaaaaaaaaaaaaaa").guard;
+    expect([resumed.has(...pair(1)), resumed.has(...pair(2)), resumed.has(...pair(4))]).toEqual([true, true, false]);
     rmSync(join(dir, "seen", "mesh-log-1.json"));
     expect(loadReplayGuard(dir, "mesh-log-1").has(...pair(2))).toBe(false);
   });
@@ -157,11 +180,12 @@ describe("the message log and the replay memory", () => {
     const seen = join(dir, "seen", "mesh-log-1.json");
     writeFileSync(seen, "{ half a file", { mode: 0o600 });
     const notes: string[] = [];
-    const fresh = loadReplayGuard(dir, "mesh-log-1", "member", (n) => notes.push(n));
+    const fresh = loadReplayGuard(dir, "mesh-log-1", (n) => notes.push(n));
     expect(fresh.has("b".repeat(64), "cm-00000001")).toBe(false);
     expect(notes).toEqual([expect.stringContaining(`The replay memory ${seen} was damaged`)]);
     expect(existsSync(seen)).toBe(false);
-    expect(readdirSync(join(dir, "seen")).map((f) => f.replace(/\d+$/, "N"))).toEqual(["mesh-log-1.json.damaged-N"]);
+    // The CLI's save added its pair to the machine's memory too (new sessions start with it).
+    expect(readdirSync(join(dir, "seen")).map((f) => f.replace(/\d+$/, "N")).sort()).toEqual(["mesh-log-1.json.damaged-N", "mesh-log-1.machine.json"]);
   });
 });
 

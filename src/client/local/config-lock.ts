@@ -7,7 +7,9 @@
 // longer running (a writer killed mid-change), by one waiter at a time. A process that serves
 // others while it waits (the MCP server: Claude Code's tool calls, its broker connection) waits on
 // its event loop; a one-shot command may block. bun:sqlite's fcntl locks, which the kernel drops
-// on death, belong to src/store (DESIGN §5), and Node's fs has no flock.
+// on death, belong to src/store (DESIGN §5), and Node's fs has no flock. The same lock guards
+// other files that several processes change (withFileLock: the machine's replay memory, the
+// message log), each with a lock file of its own.
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LocalFileError, onFile } from "../../local-file/error.ts";
@@ -32,23 +34,39 @@ export type OnLockWait = (holder: number) => void;
  *  that serves others meanwhile (the MCP server) uses withConfigLockAsync. Throws LocalFileError
  *  after LOCK_WAIT_MS behind a holder that is still running; nothing was changed then. */
 export function withConfigLock<T>(dir: string, change: () => T, onWait?: OnLockWait): T {
-  for (const _ of waits(dir, onWait)) Bun.sleepSync(POLL_MS);
-  return holding(dir, change);
+  return withFileLock(configLock(dir), change, onWait);
 }
 
 /** withConfigLock, waiting on the event loop: while another process holds the lock (up to
  *  LOCK_WAIT_MS behind a stopped one), everything else this process does goes on. `change` itself
  *  runs synchronously, so the lock is never held across an await. */
 export async function withConfigLockAsync<T>(dir: string, change: () => T, onWait?: OnLockWait): Promise<T> {
-  for (const _ of waits(dir, onWait)) await Bun.sleep(POLL_MS);
-  return holding(dir, change);
+  return withFileLockAsync(configLock(dir), change, onWait);
+}
+
+/** A lock file (`path`) and the file it guards (`guards`, named in the timeout's message). The
+ *  lock's directory must exist. */
+export type FileLock = { path: string; guards: string };
+
+const configLock = (dir: string): FileLock => ({ path: join(dir, CONFIG_LOCK), guards: join(dir, "config.json") });
+
+/** withConfigLock for another file that several processes change: the same waits, takeover of a
+ *  dead holder's lock and LocalFileError after LOCK_WAIT_MS. */
+export function withFileLock<T>(lock: FileLock, change: () => T, onWait?: OnLockWait): T {
+  for (const _ of waits(lock, onWait)) Bun.sleepSync(POLL_MS);
+  return holding(lock.path, change);
+}
+
+/** withFileLock, waiting on the event loop (as withConfigLockAsync). */
+export async function withFileLockAsync<T>(lock: FileLock, change: () => T, onWait?: OnLockWait): Promise<T> {
+  for (const _ of waits(lock, onWait)) await Bun.sleep(POLL_MS);
+  return holding(lock.path, change);
 }
 
 /** Takes the lock: yields each time the caller must wait POLL_MS before trying again, and
  *  returns once this process holds it. A stale lock is taken over; after LOCK_WAIT_MS behind a
  *  running holder it throws LocalFileError. */
-function* waits(dir: string, onWait?: OnLockWait): Generator<void, void> {
-  const path = join(dir, CONFIG_LOCK);
+function* waits({ path, guards }: FileLock, onWait?: OnLockWait): Generator<void, void> {
   const deadline = performance.now() + LOCK_WAIT_MS;
   let told = false;
   while (!tryTake(path)) {
@@ -64,7 +82,7 @@ function* waits(dir: string, onWait?: OnLockWait): Generator<void, void> {
     }
     if (performance.now() > deadline && holder !== "starting") {
       throw new LocalFileError(
-        `${join(dir, "config.json")} has been locked by process ${holder} for over ${LOCK_WAIT_MS / 1000} s, so this change was not made.`,
+        `${guards} has been locked by process ${holder} for over ${LOCK_WAIT_MS / 1000} s, so this change was not made.`,
         `if process ${holder} is not a claudemesh that is still running, remove ${path} and run this again`,
       );
     }
@@ -73,11 +91,11 @@ function* waits(dir: string, onWait?: OnLockWait): Generator<void, void> {
 }
 
 /** Runs `change` with the lock taken, and releases it. */
-function holding<T>(dir: string, change: () => T): T {
+function holding<T>(path: string, change: () => T): T {
   try {
     return change();
   } finally {
-    rmSync(join(dir, CONFIG_LOCK), { force: true });
+    rmSync(path, { force: true });
   }
 }
 
