@@ -37,7 +37,7 @@ test("each liveness step pings one slice of the sockets; a full interval pings e
   const pings = new Map<string, number>();
   for (const c of b.ctx.hub.allConns()) {
     const ping = c.transport.ping.bind(c.transport);
-    c.transport.ping = () => (pings.set(c.id, (pings.get(c.id) ?? 0) + 1), ping());
+    c.transport.ping = (payload) => (pings.set(c.id, (pings.get(c.id) ?? 0) + 1), ping(payload));
   }
   const perStep: number[] = [];
   for (let slice = 0; slice < PING_SLICES; slice++) {
