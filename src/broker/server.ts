@@ -18,7 +18,7 @@ import type { BrokerContext } from "./context.ts";
 import { Hub } from "./hub.ts";
 import { IdleCollector } from "./idle-collect.ts";
 import { createMetrics } from "./metrics.ts";
-import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../protocol/limits.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
@@ -130,6 +130,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
+    statusLimiter: new RateLimiter(STATUS_RATE_PER_SEC, STATUS_BURST),
     audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n), log }),
   };

@@ -130,7 +130,7 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   const handles = [
     setInterval(() => livenessRound(ctx, step++ % PING_SLICES), ctx.config.pingInterval / PING_SLICES),
     setInterval(() => void sweepRound(ctx).catch((err) => ctx.log.error("sweep failed", { err })), SWEEP_INTERVAL_MS),
-    setInterval(() => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune()), 300_000),
+    setInterval(() => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune()), 300_000),
     setInterval(() => ctx.idle.tick() && ctx.metrics.idleCollections.inc(), IDLE_TICK_MS),
   ];
   for (const h of handles) h.unref?.();
