@@ -138,7 +138,11 @@ export class Conn {
   /** Whether this ready connection's unsent output reached PAUSE_BYTES; if so the broker stops
    *  reading its socket until outputMoved() finds the output below. */
   congested(): boolean {
-    if (this.state !== "ready" || this.transport.buffered() < PAUSE_BYTES) return false;
+    if (this.state !== "ready" || this.transport.buffered() < PAUSE_BYTES) {
+      // Below again (each way down reports to outputMoved; this only makes sure of it).
+      if (this.readingPaused) this.outputMoved();
+      return false;
+    }
     if (!this.readingPaused) {
       this.readingPaused = true;
       this.transport.pauseReading(true);
