@@ -48,7 +48,7 @@ const peers: Peer[] = members.map((member) => {
     }
     return true;
   };
-  const conn = new Conn({ remoteAddress: "probe", send, close: () => {}, ping: () => {}, buffered: () => 0 }, broker.ctx.bootId);
+  const conn = new Conn({ remoteAddress: "probe", send, close: () => {}, ping: () => {}, pauseReading: () => {}, buffered: () => 0 }, broker.ctx.bootId);
   return { member, conn, acks };
 });
 for (const p of peers) {

@@ -4,6 +4,7 @@ import type { Role } from "../protocol/fields.ts";
 import type { AttestationFields } from "../protocol/frames.ts";
 import type { Transport } from "./ws/transport.ts";
 import type { Member } from "../store/types.ts";
+import { randomId } from "../crypto/hash.ts";
 
 export type Identity = {
   meshId: string;
@@ -42,6 +43,18 @@ let counter = 0;
  *  not disconnected; results and events are not paced and have that whole margin. */
 export const CONGESTED_BYTES = 1024 * 1024;
 
+/** Unsent bytes at which the broker handles none of a connection's frames and stops reading its
+ *  socket, until the client has read enough (the drain event, or the end of the turn's write).
+ *  Pushes stop at CONGESTED_BYTES and never reach this: only answers to requests (or pongs to its
+ *  own pings) that a client does not read do. Without it an answer was written for every request
+ *  whether or not the client read, up to Bun's 16 MiB per socket; a paused socket also takes no
+ *  pings, so a client cannot grow its pongs either. */
+export const PAUSE_BYTES = 2 * CONGESTED_BYTES;
+
+/** The broker's pings a connection may owe pongs for; older ones are forgotten (a connection owes
+ *  pongs for UNREAD_ROUNDS intervals at most before it is closed: timers.ts). */
+const MAX_PINGS_OWED = 16;
+
 export class Conn {
   readonly id: string;
   /** Order of creation in this process (spreads liveness pings: timers.ts). */
@@ -68,6 +81,18 @@ export class Conn {
    *  and pings prove it writes; only a pong (which waits behind every byte sent before its ping)
    *  proves it reads (timers.ts, UNREAD_ROUNDS). */
   pongOwedSince: number | null = null;
+  /** The broker's pings not answered yet, oldest first. Each carries a random payload, and only a
+   *  pong that echoes one counts (RFC 6455 §5.5.3): an unsolicited pong, which a client may send
+   *  without reading anything, proves nothing. */
+  private pingsOwed: { payload: string; sentAt: number }[] = [];
+  /** Set while the broker does not read this socket (PAUSE_BYTES). */
+  private readingPaused = false;
+  /** The connection's next frame, waiting for its output to fall below PAUSE_BYTES. */
+  private roomWaiter: (() => void) | null = null;
+  /** Drain events: each means the kernel took some of the socket's output, so the client reads. */
+  private drains = 0;
+  /** What stalled() saw at its previous call. */
+  private seen = { paused: false, drains: 0 };
   helloTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -86,6 +111,82 @@ export class Conn {
    *  wait in the queue until the socket drains). */
   get pushBudget(): number {
     return CONGESTED_BYTES - this.transport.buffered();
+  }
+
+  /** Sends a liveness ping with a fresh random payload; `mono`: performance.now(). */
+  ping(mono: number): void {
+    this.awaitingPong = true;
+    this.pongOwedSince ??= mono;
+    const payload = randomId(9);
+    this.pingsOwed.push({ payload, sentAt: mono });
+    if (this.pingsOwed.length > MAX_PINGS_OWED) this.pingsOwed.shift();
+    this.transport.ping(payload);
+  }
+
+  /** A pong arrived. It counts only if it echoes one of the pings owed (a client may answer only
+   *  the latest of several, RFC 6455 §5.5.3): then that ping and every earlier one are answered.
+   *  Returns whether it counted. */
+  pong(payload: string): boolean {
+    const i = this.pingsOwed.findIndex((p) => p.payload === payload);
+    if (i < 0) return false;
+    this.pingsOwed.splice(0, i + 1);
+    this.awaitingPong = false;
+    this.pongOwedSince = this.pingsOwed[0]?.sentAt ?? null;
+    return true;
+  }
+
+  /** Whether this ready connection's unsent output reached PAUSE_BYTES; if so the broker stops
+   *  reading its socket until outputMoved() finds the output below. */
+  congested(): boolean {
+    if (this.state !== "ready" || this.transport.buffered() < PAUSE_BYTES) {
+      // Below again (each way down reports to outputMoved; this only makes sure of it).
+      if (this.readingPaused) this.outputMoved();
+      return false;
+    }
+    if (!this.readingPaused) {
+      this.readingPaused = true;
+      this.transport.pauseReading(true);
+    }
+    return true;
+  }
+
+  /** Resolves once the output fell below PAUSE_BYTES or the connection closed. Call only after
+   *  congested() returned true; frames are handled one at a time, so one waits at most. */
+  room(): Promise<void> {
+    return new Promise((resolve) => (this.roomWaiter = resolve));
+  }
+
+  /** Whether the broker is not reading this socket (congested()). It then hears no pong. */
+  get readingIsPaused(): boolean {
+    return this.readingPaused;
+  }
+
+  /** For liveness (timers.ts), once per round: whether the broker has not read this socket since
+   *  the previous call and the socket took none of its output meanwhile (no drain event). Only a
+   *  client that does not read stays so; one reading over a slow link drains. */
+  stalled(): boolean {
+    const stalled = this.readingPaused && this.seen.paused && this.drains === this.seen.drains;
+    this.seen = { paused: this.readingPaused, drains: this.drains };
+    return stalled;
+  }
+
+  /** The socket's drain event: the kernel took some of its output. */
+  drained(): void {
+    this.drains++;
+    this.outputMoved();
+  }
+
+  /** The socket took some output (drain, or the end of a turn's write), or closed: reading resumes
+   *  and the waiting frame is handled once the output is below PAUSE_BYTES. Cheap when not paused. */
+  outputMoved(): void {
+    if (!this.readingPaused) return;
+    const closed = this.state === "closed";
+    if (!closed && this.transport.buffered() >= PAUSE_BYTES) return;
+    this.readingPaused = false;
+    if (!closed) this.transport.pauseReading(false);
+    const wake = this.roomWaiter;
+    this.roomWaiter = null;
+    wake?.();
   }
 
   send(frame: unknown): boolean {

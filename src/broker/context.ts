@@ -26,6 +26,8 @@ export type BrokerContext = {
   readonly sendLimiter: RateLimiter;
   /** Requests that write an audit entry, per member (handlers/index.ts admitRequest). */
   readonly changeLimiter: RateLimiter;
+  /** Status and summary changes, per member, whatever carried them (handlers/index.ts admitRequest). */
+  readonly statusLimiter: RateLimiter;
   /** Checks a mesh's audit chain in pages, sharing and remembering walks. */
   readonly audit: AuditVerifier;
   /** Sends and acks, written in one transaction per turn. */

@@ -19,7 +19,7 @@ import type { BrokerContext } from "./context.ts";
 import { Hub } from "./hub.ts";
 import { IdleCollector } from "./idle-collect.ts";
 import { createMetrics } from "./metrics.ts";
-import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../protocol/limits.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
@@ -132,6 +132,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
+    statusLimiter: new RateLimiter(STATUS_RATE_PER_SEC, STATUS_BURST),
     audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n), log }),
   };
@@ -141,10 +142,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const perIp = new Map<string, number>();
   // Refused before any handshake, so without an identity; a flood is what this refuses.
   const refusedUpgrades = new ThrottledLog(log, "info", "connection refused before its hello", () => ctx.now());
-  // Pushes paused on a congested socket (delivery.ts pushBudget) resume once its bytes moved on:
-  // to the kernel at the end of a turn (the outbox), or out of Bun's buffer (the drain event).
+  // Pushes paused on a congested socket (delivery.ts pushBudget), and frames paused on one
+  // (Conn.congested), resume once its bytes moved on: to the kernel at the end of a turn (the
+  // outbox), or out of Bun's buffer (the drain event).
   const resumePushes = (ws: ServerWebSocket<WsData>) => {
     const conn = ws.data.conn;
+    conn?.outputMoved();
     if (!conn?.backlog || conn.pumping || !conn.ready) return;
     const presence = ctx.hub.get(conn.identity!.meshId, conn.identity!.pubkey);
     if (presence) void pump(ctx, conn, presence);
@@ -241,7 +244,10 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         if (typeof message !== "string") return onBinary(ctx, conn);
         onMessage(ctx, conn, message);
       },
-      drain: resumePushes,
+      drain(ws) {
+        ws.data.conn?.drained();
+        resumePushes(ws);
+      },
       ping(ws) {
         const conn = ws.data.conn;
         if (!conn) return;
@@ -250,11 +256,10 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         conn.awaitingPong = false;
         onPing(ctx, conn);
       },
-      pong(ws) {
-        const conn = ws.data.conn;
-        if (!conn) return;
-        conn.awaitingPong = false;
-        conn.pongOwedSince = null;
+      pong(ws, data) {
+        // Only an echo of one of the broker's pings proves the client read up to it (Conn.pong):
+        // an unsolicited pong is allowed (RFC 6455) and ignored.
+        ws.data.conn?.pong(data.toString("latin1"));
       },
       close(ws, code) {
         const n = (perIp.get(ws.data.slot) ?? 1) - 1;

@@ -46,14 +46,16 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
       continue;
     }
     const unread = c.pongOwedSince !== null && mono - c.pongOwedSince > UNREAD_ROUNDS * ctx.config.pingInterval;
-    if (c.awaitingPong || unread) {
-      ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : {}) });
+    // A socket the broker stopped reading (its output reached PAUSE_BYTES) cannot be heard: its
+    // pong waits unread. It lives while it takes its output, and is closed once it took none
+    // for a whole interval.
+    const stalled = c.stalled();
+    if ((c.awaitingPong && !c.readingIsPaused) || unread || stalled) {
+      ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : stalled ? { reason: "output not taken: not reading" } : {}) });
       c.close(CloseCode.stale, "stale");
       continue;
     }
-    c.awaitingPong = true;
-    c.pongOwedSince ??= mono;
-    c.transport.ping();
+    c.ping(mono);
   }
   if (!slice) refreshLastSeen(ctx, now);
 }
@@ -172,7 +174,7 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   const handles = [
     every("liveness", ctx.config.pingInterval / PING_SLICES, () => livenessRound(ctx, step++ % PING_SLICES)),
     every("sweep", SWEEP_INTERVAL_MS, () => sweepRound(ctx)),
-    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune())),
+    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune())),
     every("idle collection", IDLE_TICK_MS, () => ctx.idle.tick() && ctx.metrics.idleCollections.inc()),
     every("file descriptor count", FD_CHECK_MS, () => fds.check()),
   ];

@@ -61,6 +61,14 @@ export const DASHBOARD_LINK_TTL_MS = 5 * 60 * 1000;
 export const CHANGE_RATE_PER_SEC = 5;
 export const CHANGE_BURST = 100;
 
+/** Status and summary changes (set_status, set_summary, POST /hook/set-status), per member: a token
+ *  bucket of STATUS_BURST refilled at this rate. Each change is a database write and a peer_status
+ *  event to every connection of the mesh. Claude Code's hooks change a session's status twice a
+ *  turn (UserPromptSubmit, Stop) and mesh_status sends two requests: a member's sessions together
+ *  stay far below this; an unbounded loop of them (270 a second, measured) does not. */
+export const STATUS_RATE_PER_SEC = 10;
+export const STATUS_BURST = 60;
+
 /** How long the broker's `audit_verify` may rely on a prefix of the chain it verified before:
  *  within it only entries appended since are hashed; after it the whole chain is again. */
 export const AUDIT_RECHECK_MS = 60_000;

@@ -104,8 +104,9 @@ const bodyRoutes = (w: World) => {
       live: (body) => ({ body, headers: { authorization: `Bearer ${w.peer.ack.hookToken}` } }),
       headers: ["authorization"],
       ok: [200],
-      // Without its token, the request is an unsigned one (§6.2, §6.5).
-      codes: ["unauthorized", "invalid_argument", "malformed"],
+      // Without its token, the request is an unsigned one (§6.2, §6.5). rate_limited: past the
+      // member's status allowance (§8.1), which hundreds of valid requests in a second exceed.
+      codes: ["unauthorized", "invalid_argument", "malformed", "rate_limited"],
     }),
     hookSigned: (signer: SigningKeypair) =>
       post("/hook/set-status", HookStatusBody, { ...hook, meshId: mesh.meshId! }, {
@@ -115,7 +116,7 @@ const bodyRoutes = (w: World) => {
         },
         headers: [...SIGNED, "authorization"],
         ok: [200],
-        codes: ["unauthorized", "invalid_argument", "malformed", "timestamp_skew", "bad_signature", "replayed"],
+        codes: ["unauthorized", "invalid_argument", "malformed", "timestamp_skew", "bad_signature", "replayed", "rate_limited"],
       }),
     login: (signer: SigningKeypair) =>
       post("/v1/dashboard/login", DashboardLoginBody, login, {

@@ -37,7 +37,7 @@ test("each liveness step pings one slice of the sockets; a full interval pings e
   const pings = new Map<string, number>();
   for (const c of b.ctx.hub.allConns()) {
     const ping = c.transport.ping.bind(c.transport);
-    c.transport.ping = () => (pings.set(c.id, (pings.get(c.id) ?? 0) + 1), ping());
+    c.transport.ping = (payload) => (pings.set(c.id, (pings.get(c.id) ?? 0) + 1), ping(payload));
   }
   const perStep: number[] = [];
   for (let slice = 0; slice < PING_SLICES; slice++) {
@@ -53,10 +53,11 @@ test("each liveness step pings one slice of the sockets; a full interval pings e
   for (const p of peers) p.close();
 });
 
-test("a client that stops reading is closed even if it keeps pinging; its pushes go to the next connection", async () => {
+test("a client that stops reading is closed even if it keeps pinging and sends pongs nobody asked for; its pushes go to the next connection", async () => {
   // A client's ping counts as life (a reader downloading a backlog over a slow link pings while it
   // does, protocol §2.8), but only a pong proves the client reads: one that writes pings and never
-  // reads is closed after UNREAD_ROUNDS intervals without one.
+  // reads is closed after UNREAD_ROUNDS intervals without one. A pong counts only if it echoes a
+  // ping of the broker's: unsolicited ones (RFC 6455 allows them) need no reading.
   const pingMs = 300;
   await using b = await startBroker({ pingInterval: pingMs });
   const { owner } = await createTestMesh(b.url);
@@ -65,7 +66,7 @@ test("a client that stops reading is closed even if it keeps pinging; its pushes
   raw.sendText(JSON.stringify(buildHello({ kind: "member", meshId: bob.meshId, memberId: bob.memberId, keys: bob.keys }, { sessionId: "s-raw", pid: 1, cwd: "/tmp", hostname: "h" })));
   await raw.until(() => raw.frames.some((f) => f.includes("hello_ack")), 5_000, "hello_ack");
   raw.sock.pause(); // never reads again
-  const pinging = setInterval(() => raw.sock.write(wsFrame(Op.ping, "alive")), 50);
+  const pinging = setInterval(() => raw.sock.write(Buffer.concat([wsFrame(Op.ping, "alive"), wsFrame(Op.pong, "alive")])), 50);
   try {
     const tx = await connect(b.url, owner);
     for (let i = 0; i < 40; i++) await sendText(tx, bob.keys.publicKey, `<m${i}> ${"b".repeat(44_000)}`);

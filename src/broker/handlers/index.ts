@@ -5,7 +5,7 @@
 import { MeshError } from "../../protocol/errors.ts";
 import type { ClientFrameOf, ClientFrameType, RequestType } from "../../protocol/frames.ts";
 import type { Results } from "../../protocol/results.ts";
-import { CHANGE_BURST, CHANGE_RATE_PER_SEC } from "../../protocol/limits.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } from "../../protocol/limits.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Conn, Identity } from "../conn.ts";
 import { handleSend } from "../router.ts";
@@ -49,17 +49,26 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
 /** The requests that write an audit entry (protocol.md §8.1, CHANGE_RATE_PER_SEC). */
 const AUDITED: ReadonlySet<ClientFrameType> = new Set(["grant_set", "topic_create", "invite_create", "invite_revoke", "member_revoke", "key_rotate"]);
 
+/** The requests that change a presence's status or summary (STATUS_RATE_PER_SEC); the status hook
+ *  is admitted as `set_status`. */
+const STATUS_CHANGES: ReadonlySet<ClientFrameType> = new Set(["set_status", "set_summary"]);
+
 /** Throws unless the broker may act on a request of this type for this member now: not while it
  *  drains (`unavailable`), not for a member whose removal is under way (`revoked`: the removal
- *  has not committed, so checks against the store still pass), and a request that appends to
- *  the audit log only within the member's change allowance (`rate_limited`: the log only grows,
- *  and every verification re-hashes all of it). One allowance per member, whatever transport. */
+ *  has not committed, so checks against the store still pass), a request that appends to the
+ *  audit log only within the member's change allowance (`rate_limited`: the log only grows, and
+ *  every verification re-hashes all of it), and a status or summary change only within its status
+ *  allowance (`rate_limited`: each is a write and an event to every connection of the mesh). One
+ *  allowance of each per member, whatever transport. */
 export function admitRequest(ctx: BrokerContext, who: Pick<Identity, "meshId" | "memberId">, type: ClientFrameType): void {
   if (ctx.draining) throw new MeshError("unavailable", "The broker is shutting down.");
   // Removed (left, kicked, banned), and the connection not closed yet: it acts for nobody.
   if (ctx.hub.isRemoved(who.meshId, who.memberId)) throw new MeshError("revoked");
   if (AUDITED.has(type) && !ctx.changeLimiter.take(who.memberId)) {
     throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`, { retryAfterMs: ctx.changeLimiter.waitMs(who.memberId) });
+  }
+  if (STATUS_CHANGES.has(type) && !ctx.statusLimiter.take(who.memberId)) {
+    throw new MeshError("rate_limited", `This member is changing its status or summary faster than ${STATUS_RATE_PER_SEC} a second (after a burst of ${STATUS_BURST}). Back off and retry.`, { retryAfterMs: ctx.statusLimiter.waitMs(who.memberId) });
   }
 }
 

@@ -23,7 +23,7 @@ import { queryParam } from "./query.ts";
 export type Viewer = { member: Member; conn: Conn; session: DashboardSession };
 
 /** A transport for a Conn that only carries an identity into the handlers. */
-const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => {}, ping: () => {}, buffered: () => 0 };
+const NO_SOCKET = { remoteAddress: "dashboard", send: () => false, close: () => {}, ping: () => {}, pauseReading: () => {}, buffered: () => 0 };
 
 const LOGIN_HINT = "Not logged in to the dashboard. Run `claudemesh dashboard` for a login link.";
 

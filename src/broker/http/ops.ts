@@ -41,6 +41,14 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
       async ({ set }) => {
         await db.refreshForScrape();
         ctx.metrics.queueDepth.set(await ctx.store.totalQueueDepth());
+        let unsent = 0;
+        let paused = 0;
+        for (const c of ctx.hub.allConns()) {
+          unsent += c.transport.buffered();
+          if (c.readingIsPaused) paused++;
+        }
+        ctx.metrics.unsentBytes.set(unsent);
+        ctx.metrics.connectionsPaused.set(paused);
         const checkpoints = ctx.store.checkpointStats?.();
         if (checkpoints) {
           // The thread counts; the counter mirrors its totals.

@@ -34,8 +34,13 @@ export class Outbox {
         this.flush(ws);
         if (ws.readyState <= OPEN) ws.close(code, reason);
       },
-      ping: () => {
-        if (ws.readyState === OPEN) ws.ping();
+      ping: (payload) => {
+        if (ws.readyState === OPEN) ws.ping(payload);
+      },
+      pauseReading: (paused) => {
+        if (ws.readyState !== OPEN) return;
+        if (paused) ws.pause();
+        else ws.resume();
       },
       buffered: () => (ws.readyState === OPEN ? ws.getBufferedAmount() + (this.pending.get(ws)?.bytes ?? 0) : 0),
     };

@@ -54,8 +54,10 @@ function binaryFrame(ctx: BrokerContext, conn: Conn): void {
 const MAX_UNSENT_BEFORE_HELLO = 64 * 1024;
 
 /** A ping from the client (Bun answers it with a pong itself). Before the hello, a client that
- *  lets pongs pile up is refused (`rate_limited`). */
+ *  lets pongs pile up is refused (`rate_limited`); after it, the broker stops reading a socket
+ *  whose output reached PAUSE_BYTES (Conn.congested), so that it takes no more pings to answer. */
 export function onPing(ctx: BrokerContext, conn: Conn): void {
+  if (conn.state === "ready") return void conn.congested();
   if (conn.state !== "hello" || conn.transport.buffered() <= MAX_UNSENT_BEFORE_HELLO) return;
   reject(ctx, conn, new MeshError("rate_limited", "Pings came faster than their pongs were read, before any hello. Send the hello first."));
 }
@@ -73,6 +75,8 @@ const refusal = (ctx: BrokerContext, conn: Conn, err: MeshError) => () => undeco
 
 /** Chains a frame's handling after the connection's earlier frames, unless too much is waiting. */
 function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () => void | Promise<void>): void {
+  // A client that does not read what it was sent: read no more of it (its frames wait in TCP).
+  conn.congested();
   conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
   conn.queuedChars = (conn.queuedChars ?? 0) + chars;
   if (conn.queuedFrames > MAX_QUEUED_FRAMES || conn.queuedChars > MAX_QUEUED_CHARS) {
@@ -83,10 +87,16 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
     conn.close(CloseCode.policy, "rate_limited");
     return;
   }
-  conn.chain = (conn.chain ?? Promise.resolve()).then(handle).finally(() => {
+  conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(conn, handle)).finally(() => {
     conn.queuedFrames!--;
     conn.queuedChars! -= chars;
   });
+}
+
+/** Handles a frame now, or once the connection's unsent output fell below PAUSE_BYTES: an answer
+ *  is written only for a client that reads them. */
+function paced(conn: Conn, handle: () => void | Promise<void>): void | Promise<void> {
+  return conn.congested() ? conn.room().then(handle) : handle();
 }
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. `hello`:
@@ -336,6 +346,7 @@ async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn
 export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Promise<void> {
   const wasReady = conn.state === "ready";
   conn.state = "closed";
+  conn.outputMoved(); // a frame waiting for room is dropped (handleFrame skips a closed connection)
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });
   if (!wasReady) return;

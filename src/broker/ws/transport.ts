@@ -7,8 +7,12 @@ export interface Transport {
   send(text: string): boolean;
   /** Closes with a WebSocket close code and a reason (≤ 123 bytes). Idempotent. */
   close(code: number, reason: string): void;
-  /** Sends a WebSocket ping; the pong marks the connection alive. */
-  ping(): void;
+  /** Sends a WebSocket ping carrying `payload` (≤ 125 bytes); a pong echoing it marks the
+   *  connection alive. */
+  ping(payload: string): void;
+  /** Stops (true) or resumes (false) reading the socket: the client then sees TCP backpressure.
+   *  Frames already read are still delivered; a FIN is not noticed while paused (liveness is). */
+  pauseReading(paused: boolean): void;
   /** Bytes queued or written but not yet taken by the kernel (a client reading slowly). */
   buffered(): number;
   /** Client address after trusted-proxy resolution. */
