@@ -32,7 +32,8 @@ export class RosterCache {
   async get(meshId: string): Promise<Roster> {
     const cached = this.meshes.get(meshId);
     const t = this.now();
-    if (cached && t - cached.loadedAt < ROSTER_TTL_MS) return cached;
+    // A clock stepped back makes the age negative: stale, or the entry would live for the step.
+    if (cached && t >= cached.loadedAt && t - cached.loadedAt < ROSTER_TTL_MS) return cached;
     const generation = this.generations.get(meshId) ?? 0;
     const inflight = this.loading.get(meshId);
     if (inflight?.generation === generation) return inflight.roster;

@@ -181,7 +181,8 @@ export class MeshSession {
    *  message may have been lost, or refused because the owner session that sent it has expired
    *  since), at most once per KEYS_ASK_INTERVAL_MS. True if it asked. */
   private async askForKeys(client: BrokerClient): Promise<boolean> {
-    const now = Date.now();
+    // Monotonic: a wall clock set back would otherwise keep the member from asking for the step.
+    const now = performance.now();
     if (this.isOwner || now - this.keysAskedAt < KEYS_ASK_INTERVAL_MS) return false;
     this.keysAskedAt = now;
     return requestKeys(this, client).then(

@@ -1,7 +1,7 @@
 // MeshSession rules the security write-up relies on: mesh keys are accepted only from the owner;
 // replays are dropped; history display neither consumes nor needs the replay memory; a session
 // reads DMs sent to its member key; key requests are recognised.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setSystemTime, test } from "bun:test";
 import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
 import { meshKeyList } from "../../src/client/mesh-key-list.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
@@ -40,6 +40,15 @@ describe("MeshSession", () => {
     // have been lost, or refused as coming from an owner session that has expired since).
     const fromOwner = new MeshSession(ident(owner), [key0]);
     expect(sent.map((f) => (f as { to: string }).to)).toEqual([owner.publicKey]);
+    // The interval between asks runs on the monotonic clock: a wall clock stepped (here forward
+    // past the interval; back, it would have kept the member from asking for the step) changes nothing.
+    setSystemTime(new Date(Date.now() + 11 * 60_000));
+    try {
+      await expect(me.send(client, "*", "after a clock step")).rejects.toMatchObject({ code: "forbidden", message: expect.not.stringContaining("asked for it again") });
+    } finally {
+      setSystemTime();
+    }
+    expect(sent.length).toBe(1);
     // (Its sender untraced here: no member list was read, only sendersRead says it was.)
     const request = fromOwner.open({ ...push(me, owner.publicKey, "x"), ...(sent[0] as object), kind: "direct", from: { memberId: "m-alice", memberPubkey: alice.publicKey, pubkey: alice.publicKey, name: "alice" } } as MessagePushFrame, { sendersRead: true });
     expect(request).toMatchObject({ ok: true, control: "key_request" });

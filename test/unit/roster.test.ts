@@ -55,3 +55,20 @@ test("a load that raced with invalidate is not cached; the next get sees the cha
   expect([...(await cache.get("m")).members.keys()]).toEqual(["a", "b"]);
   expect(f.calls.members).toBe(2);
 });
+
+test("an entry is stale after its TTL, and at once when the clock went back (a negative age)", async () => {
+  const f = fakeStore();
+  f.setMembers(["a"]);
+  let now = 1_000_000;
+  const cache = new RosterCache(f.store, 60_000, () => now);
+  await cache.get("m");
+  now += 29_000;
+  await cache.get("m");
+  expect(f.calls.members).toBe(1);
+  now += 2_000;
+  await cache.get("m");
+  expect(f.calls.members).toBe(2);
+  now -= 3_600_000;
+  await cache.get("m");
+  expect(f.calls.members).toBe(3);
+});
