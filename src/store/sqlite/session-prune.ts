@@ -29,26 +29,25 @@ const BEFORE_ALL = Number.MIN_SAFE_INTEGER;
 export function pruneSessions(db: Database, index: QueueIndex, nowMs: number, messageTtlMs: number, from: SessionPrunePlace | null, limit = PRUNE_BATCH): { deleted: number; next: SessionPrunePlace | null } {
   const at = from ?? { ended: null, unseen: null };
   return writeTx(db, () => {
-    const ended =
-      at.ended === "done"
-        ? []
-        : db
-            .query<Row, number[]>(
-              `SELECT rowid AS id, mesh_id, pubkey, ended_at AS t, last_seen_at AS seen FROM sessions
-               WHERE ended_at IS NOT NULL AND ended_at <= ? AND (ended_at, last_seen_at, rowid) > (?, ?, ?)
-               ORDER BY ended_at, last_seen_at, rowid LIMIT ?`,
-            )
-            .all(nowMs - messageTtlMs, ...(at.ended ?? [BEFORE_ALL, BEFORE_ALL, BEFORE_ALL]), limit);
-    const unseen =
-      at.unseen === "done"
-        ? []
-        : db
-            .query<Row, number[]>(
-              `SELECT rowid AS id, mesh_id, pubkey, last_seen_at AS t, last_seen_at AS seen FROM sessions
-               WHERE ended_at IS NULL AND last_seen_at <= ? AND (last_seen_at, rowid) > (?, ?)
-               ORDER BY last_seen_at, rowid LIMIT ?`,
-            )
-            .all(nowMs - 2 * messageTtlMs, ...(at.unseen ?? [BEFORE_ALL, BEFORE_ALL]), limit);
+    /** One kind's rows due from its place on, or none once that kind is done. */
+    const due = (place: number[] | "done" | null, sql: string, cutoff: number, start: number[]): Row[] =>
+      place === "done" ? [] : db.query<Row, number[]>(`${sql} LIMIT ?`).all(cutoff, ...(place ?? start), limit);
+    const ended = due(
+      at.ended,
+      `SELECT rowid AS id, mesh_id, pubkey, ended_at AS t, last_seen_at AS seen FROM sessions
+       WHERE ended_at IS NOT NULL AND ended_at <= ? AND (ended_at, last_seen_at, rowid) > (?, ?, ?)
+       ORDER BY ended_at, last_seen_at, rowid`,
+      nowMs - messageTtlMs,
+      [BEFORE_ALL, BEFORE_ALL, BEFORE_ALL],
+    );
+    const unseen = due(
+      at.unseen,
+      `SELECT rowid AS id, mesh_id, pubkey, last_seen_at AS t, last_seen_at AS seen FROM sessions
+       WHERE ended_at IS NULL AND last_seen_at <= ? AND (last_seen_at, rowid) > (?, ?)
+       ORDER BY last_seen_at, rowid`,
+      nowMs - 2 * messageTtlMs,
+      [BEFORE_ALL, BEFORE_ALL],
+    );
     const gone = [...ended, ...unseen].filter((r) => index.depth(r.mesh_id, r.pubkey) === 0);
     const del = db.query("DELETE FROM sessions WHERE rowid = ?");
     for (const r of gone) del.run(r.id);
