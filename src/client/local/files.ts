@@ -14,6 +14,13 @@ export { LocalFileError };
 
 /** The fix for one of claudemesh's own files that is damaged or in the way: it is moved aside
  *  rather than deleted, since it may hold the only copy of a key. */
+/** Moves a damaged file to `<path>.damaged-<ms>` (kept as evidence) and returns where it went. */
+export function moveDamagedAside(path: string): string {
+  const aside = `${path}.damaged-${Date.now()}`;
+  renameSync(path, aside);
+  return aside;
+}
+
 export const moveAsideFix = (path: string, then = "run this again") => `move it aside (mv ${path} ${path}.aside), then ${then}`;
 
 /** Creates one of claudemesh's own directories (and missing parents) with mode 0700, and

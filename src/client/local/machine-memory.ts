@@ -10,12 +10,12 @@
 // number that never changes (`first` is the oldest held pair's), and `gen` names this file's
 // history: a session records which pairs seeded it as (gen, upTo) and gets those same ones back
 // when it is resumed, not those read after it started (those may be copies still queued for it).
-import { existsSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ReplayGuard } from "../../crypto/envelope.ts";
 import { withFileLock, withFileLockAsync, type FileLock, type OnLockWait } from "./config-lock.ts";
-import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
+import { ensurePrivateDir, moveDamagedAside, readPrivateFile, writePrivateFile } from "./files.ts";
 
 export const SEEN_HOLDS = "the ids of the messages you read";
 
@@ -63,8 +63,7 @@ function current(dir: string, meshId: string, onDamaged: OnDamaged): { m: Machin
   if (found !== null && found !== "damaged") return { m: found, made: false };
   if (found === "damaged") {
     const path = machinePath(dir, meshId);
-    const aside = `${path}.damaged-${Date.now()}`;
-    renameSync(path, aside);
+    const aside = moveDamagedAside(path);
     onDamaged(`The replay memory ${path} was damaged; it was moved to ${aside} and made again from this machine's other replay files.`);
   }
   return { m: rebuilt(dir, meshId), made: true };

@@ -2,10 +2,9 @@
 // each Claude Code session's (`<meshId>.<scope>.json`, session-memory.ts) and the machine's
 // (machine-memory.ts). The CLI and each session read their own copies of messages, so each keeps
 // its own; each also adds what it read to the machine's, which seeds new sessions.
-import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { ReplayGuard } from "../../crypto/envelope.ts";
-import { readPrivateFile, writePrivateFile } from "./files.ts";
+import { moveDamagedAside, readPrivateFile, writePrivateFile } from "./files.ts";
 import { SEEN_HOLDS, shareSeen, type OnDamaged } from "./machine-memory.ts";
 
 export const seenPath = (dir: string, meshId: string, scope = "member") => join(dir, "seen", scope === "member" ? `${meshId}.json` : `${meshId}.${scope}.json`);
@@ -25,8 +24,7 @@ export function readReplayFile(path: string, meshId: string, onDamaged: OnDamage
   try {
     return { guard: ReplayGuard.importJson(text, meshId), saved: JSON.parse(text) as Record<string, unknown> };
   } catch (err) {
-    const aside = `${path}.damaged-${Date.now()}`;
-    renameSync(path, aside);
+    const aside = moveDamagedAside(path);
     onDamaged(`The replay memory ${path} was damaged (${(err as Error).message}); it was moved to ${aside} and a new one starts now. Until it has filled again, a message you already read that the broker sends again would be shown again.`);
     return "damaged";
   }
