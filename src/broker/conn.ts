@@ -89,6 +89,10 @@ export class Conn {
   private readingPaused = false;
   /** The connection's next frame, waiting for its output to fall below PAUSE_BYTES. */
   private roomWaiter: (() => void) | null = null;
+  /** While the connection waits out its frame allowance (pace): the timer that ends the wait,
+   *  and the frame waiting for it. */
+  private paceTimer: ReturnType<typeof setTimeout> | null = null;
+  private paceWaiter: (() => void) | null = null;
   /** Drain events: each means the kernel took some of the socket's output, so the client reads. */
   private drains = 0;
   /** What stalled() saw at its previous call. */
@@ -145,7 +149,7 @@ export class Conn {
     }
     if (!this.readingPaused) {
       this.readingPaused = true;
-      this.transport.pauseReading(true);
+      if (this.paceTimer === null) this.transport.pauseReading(true);
     }
     return true;
   }
@@ -154,6 +158,30 @@ export class Conn {
    *  congested() returned true; frames are handled one at a time, so one waits at most. */
   room(): Promise<void> {
     return new Promise((resolve) => (this.roomWaiter = resolve));
+  }
+
+  /** Stops reading the socket for `ms`, because the connection spent its frame allowance
+   *  (ws/session.ts): its client then sees TCP backpressure, and the broker spends nothing on it.
+   *  Resolves once the time is up, or at once when the connection closes (endPace). Frames are
+   *  handled one at a time, so one waits at most. */
+  pace(ms: number): Promise<void> {
+    if (!this.readingPaused) this.transport.pauseReading(true);
+    return new Promise((resolve) => {
+      this.paceWaiter = resolve;
+      this.paceTimer = setTimeout(() => this.endPace(), ms);
+    });
+  }
+
+  /** Ends a pace (its time is up, or the connection closed): reading resumes unless the output is
+   *  still congested, and the waiting frame goes on. Cheap when not pacing. */
+  endPace(): void {
+    if (this.paceTimer === null) return;
+    clearTimeout(this.paceTimer);
+    this.paceTimer = null;
+    if (!this.readingPaused && this.state !== "closed") this.transport.pauseReading(false);
+    const go = this.paceWaiter;
+    this.paceWaiter = null;
+    go?.();
   }
 
   /** Whether the broker is not reading this socket (congested()). It then hears no pong. */
@@ -183,7 +211,7 @@ export class Conn {
     const closed = this.state === "closed";
     if (!closed && this.transport.buffered() >= PAUSE_BYTES) return;
     this.readingPaused = false;
-    if (!closed) this.transport.pauseReading(false);
+    if (!closed && this.paceTimer === null) this.transport.pauseReading(false);
     const wake = this.roomWaiter;
     this.roomWaiter = null;
     wake?.();

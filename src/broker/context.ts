@@ -28,6 +28,9 @@ export type BrokerContext = {
   readonly changeLimiter: RateLimiter;
   /** Status and summary changes, per member, whatever carried them (handlers/index.ts admitRequest). */
   readonly statusLimiter: RateLimiter;
+  /** Frames per connection, keyed by connection id: requests other than the sends and acks that
+   *  move messages, and refusals (ws/session.ts). Spent, it is waited out with the socket unread. */
+  readonly frameAllowance: RateLimiter;
   /** Checks a mesh's audit chain in pages, sharing and remembering walks. */
   readonly audit: AuditVerifier;
   /** Sends and acks, written in one transaction per turn. */

@@ -19,6 +19,14 @@ export class RateLimiter {
 
   /** Takes `cost` tokens if available. Returns true when allowed. */
   take(key: string, cost = 1): boolean {
+    const b = this.refill(key);
+    if (b.tokens < cost) return false;
+    b.tokens -= cost;
+    return true;
+  }
+
+  /** `key`'s bucket (a full one if it had none), with the tokens earned since its last use added. */
+  private refill(key: string): Bucket {
     const t = this.now();
     let b = this.buckets.get(key);
     if (!b) {
@@ -28,9 +36,14 @@ export class RateLimiter {
       b.tokens = Math.min(this.burst, b.tokens + ((t - b.updatedMs) / 1000) * this.ratePerSec);
       b.updatedMs = t;
     }
-    if (b.tokens < cost) return false;
+    return b;
+  }
+
+  /** Takes `cost` tokens whether or not they are there: what was already done is paid for after
+   *  the fact, and the bucket may go into debt, which later waitMs() calls wait out. */
+  spend(key: string, cost: number): void {
+    const b = this.refill(key);
     b.tokens -= cost;
-    return true;
   }
 
   /** How long until `cost` tokens are there for `key`, in ms (0: now). Takes nothing. */
@@ -39,6 +52,11 @@ export class RateLimiter {
     if (!b) return 0;
     const tokens = Math.min(this.burst, b.tokens + ((this.now() - b.updatedMs) / 1000) * this.ratePerSec);
     return tokens >= cost ? 0 : ((cost - tokens) / this.ratePerSec) * 1000;
+  }
+
+  /** Drops `key`'s bucket (its owner is gone). */
+  forget(key: string): void {
+    this.buckets.delete(key);
   }
 
   /** Drops buckets that have been full for a while, so memory tracks active senders only. */

@@ -133,6 +133,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
     statusLimiter: new RateLimiter(STATUS_RATE_PER_SEC, STATUS_BURST),
+    frameAllowance: new RateLimiter(config.requestRate, config.requestBurst),
     audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n), log }),
   };

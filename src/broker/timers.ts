@@ -174,7 +174,7 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   const handles = [
     every("liveness", ctx.config.pingInterval / PING_SLICES, () => livenessRound(ctx, step++ % PING_SLICES)),
     every("sweep", SWEEP_INTERVAL_MS, () => sweepRound(ctx)),
-    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune())),
+    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune(), ctx.frameAllowance.prune())),
     every("idle collection", IDLE_TICK_MS, () => ctx.idle.tick() && ctx.metrics.idleCollections.inc()),
     every("file descriptor count", FD_CHECK_MS, () => fds.check()),
   ];

@@ -26,6 +26,8 @@ export type BrokerConfig = Readonly<{
   dedupWindow: number;
   sendRate: number;
   sendBurst: number;
+  requestRate: number;
+  requestBurst: number;
   maxConnectionsPerMesh: number;
   maxConnectionsPerIp: number;
   helloTimeout: number;

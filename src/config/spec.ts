@@ -46,6 +46,8 @@ export const SETTINGS = [
   { key: "dedupWindow", kind: ms(SEC, DAY), default: 2 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends." },
   { key: "sendRate", kind: int(1, 1_000_000), default: 20, doc: "Sustained messages per second one member may send (token bucket refill)." },
   { key: "sendBurst", kind: int(1, 1_000_000), default: 100, doc: "Messages one member may send in a burst (token bucket size)." },
+  { key: "requestRate", kind: int(1, 1_000_000), default: 100, doc: "Sustained frames per second one connection may send besides the sends and acks that move messages: requests, refused frames, acks of messages it was not given (token bucket refill). Past it the broker stops reading the connection for a while." },
+  { key: "requestBurst", kind: int(1, 1_000_000), default: 500, doc: "Such frames one connection may send in a burst (token bucket size)." },
   { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },
   { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 256, doc: "Open connections allowed from one client address." },
   { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },

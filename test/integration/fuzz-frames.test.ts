@@ -57,7 +57,7 @@ async function answersTo(s: RawSocket, text: string | Uint8Array<ArrayBuffer>, e
 
 describe("fuzzed frames over a socket", () => {
   test("after the handshake: each refused frame gets its own error and id, reads get answers, nothing changes", async () => {
-    await using b = await startBroker();
+    await using b = await startBroker({ requestRate: 1_000_000, requestBurst: 1_000_000 }); // fuzzing, not pacing (frame-allowance.test.ts)
     const { s } = await meshWithTraffic(b);
     const before = dbDigest(b);
     const max = b.ctx.config.maxFrameBytes;

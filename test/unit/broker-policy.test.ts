@@ -60,6 +60,23 @@ describe("rate limiter", () => {
     expect(rl.prune(600_000)).toBe(1);
     expect(rl.size).toBe(1);
   });
+
+  test("spend pays after the fact, into debt, which waitMs waits out; forget drops a key", () => {
+    let t = 0;
+    const rl = new RateLimiter(10, 5, () => t);
+    rl.spend("c", 8); // 5 - 8 = -3: one token is due after 4 tokens' time (400 ms)
+    expect(rl.waitMs("c")).toBe(400);
+    expect(rl.take("c")).toBe(false);
+    t = 400;
+    expect(rl.waitMs("c")).toBe(0);
+    expect(rl.take("c")).toBe(true);
+    t = 100_000;
+    expect(rl.waitMs("c", 5)).toBe(0); // refilled to the burst, no further
+    expect(rl.waitMs("c", 6)).toBe(100);
+    rl.forget("c");
+    expect(rl.size).toBe(0);
+    expect(rl.waitMs("c")).toBe(0);
+  });
 });
 
 describe("reconnect policy", () => {

@@ -8,9 +8,15 @@ import { pump, toPush } from "../delivery.ts";
 /** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit,
  *  and for an ack with an `id` (whose result says the entries are deleted) after the flush too.
  *  An ack without an id may linger a few ms to share its commit with others. */
+/** Ack ids, not given to the acking connection, that cost one token of its frame allowance. */
+export const ACK_IDS_PER_TOKEN = 64;
+
 export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"ack">): Promise<{ acked: number }> {
   const id = conn.identity!;
-  for (const m of f.messageIds) conn.inflight.delete(m);
+  let notGiven = 0;
+  for (const m of f.messageIds) if (!conn.inflight.delete(m)) notGiven++;
+  // Ids this connection was not given (a reconnect's late acks, or made up) cost its frame allowance.
+  if (notGiven > 0) ctx.frameAllowance.spend(conn.id, Math.ceil(notGiven / ACK_IDS_PER_TOKEN));
   const removed = await ctx.writes.ack({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
   ctx.metrics.messagesDelivered.inc(removed);
   const p = ctx.hub.get(id.meshId, id.pubkey);

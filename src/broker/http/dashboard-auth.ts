@@ -73,8 +73,21 @@ export function stillSignedIn(dash: Dashboard, request: Request, name: string, s
 
 /** The member viewer of this request. Throws unauthorized (no or expired session, or a session of
  *  another member than MEMBER_HEADER names), page_key_required (the cookie without its page key;
- *  `from` says where the key may be) or revoked. */
+ *  `from` says where the key may be), revoked, or rate_limited (the session spent its frame
+ *  allowance; signedInViewer does not charge it). */
 export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Request, from: KeyFrom = "header"): Promise<Viewer> {
+  const v = await signedInViewer(ctx, dash, request, from);
+  // A request as the member costs its session's frame allowance, as a request on a connection
+  // does (protocol §2.2). An HTTP request cannot be left unread, so past it the answer is 429.
+  const key = `dashboard ${v.session.pageKeyHash}`;
+  const wait = ctx.frameAllowance.waitMs(key);
+  if (wait > 0) throw new MeshError("rate_limited", "This dashboard session is asking faster than the broker answers one connection; it retries shortly.", { retryAfterMs: wait });
+  ctx.frameAllowance.spend(key, 1);
+  return v;
+}
+
+/** viewerOf without the cost: for asking only whether the session is still open. */
+export async function signedInViewer(ctx: BrokerContext, dash: Dashboard, request: Request, from: KeyFrom = "header"): Promise<Viewer> {
   const session = keyedSession(dash, request, MEMBER_COOKIE, from);
   if (!session || session.kind !== "member") throw new MeshError("unauthorized", LOGIN_HINT);
   const named = request.headers.get(MEMBER_HEADER);

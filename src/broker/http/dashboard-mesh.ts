@@ -96,7 +96,8 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         // Without either, a member cookie shown without its page key says so rather than "not the operator".
         await viewerOf(ctx, dash, request).catch((asMember) =>
           requireOperator(ctx, dash, request).catch((asOperator) => {
-            throw asMember instanceof MeshError && asMember.code === "page_key_required" ? asMember : asOperator;
+            // A member's own session that is merely throttled says so too.
+            throw asMember instanceof MeshError && (asMember.code === "page_key_required" || asMember.code === "rate_limited") ? asMember : asOperator;
           }),
         );
         return { intervalMs: SAMPLE_INTERVAL_MS, points: await dash.sampler.points() };

@@ -13,7 +13,7 @@ import { verifyDashboardLogin } from "../dashboard-login.ts";
 import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookies } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
-import { clientIpOf, endedPageKeys, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, viewerOf } from "./dashboard-auth.ts";
+import { clientIpOf, endedPageKeys, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, signedInViewer, viewerOf } from "./dashboard-auth.ts";
 import { BODY_ERRORS, describe, MEMBER_ERRORS } from "./openapi.ts";
 
 const tags = ["dashboard"];
@@ -88,7 +88,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
       async ({ request, set }) => {
         reportEnded(request, set.headers);
         return {
-          member: await viewerOf(ctx, dash, request).then(() => true, () => false),
+          member: await signedInViewer(ctx, dash, request).then(() => true, () => false),
           operator: await requireOperator(ctx, dash, request).then(() => true, () => false),
         };
       },

@@ -57,7 +57,7 @@ export const BODY_ERRORS: readonly ErrorCode[] = ["invalid_json", "invalid_argum
 /** What the signed-request check answers (§6.2). */
 export const SIGNED_ERRORS: readonly ErrorCode[] = ["unauthorized", "malformed", "timestamp_skew", "bad_signature", "replayed"];
 /** What a member's dashboard route answers whatever it does (§6.7). */
-export const MEMBER_ERRORS: readonly ErrorCode[] = ["unauthorized", "page_key_required", "revoked", "unavailable"];
+export const MEMBER_ERRORS: readonly ErrorCode[] = ["unauthorized", "page_key_required", "revoked", "rate_limited", "unavailable"];
 
 type Answer = { description: string; content?: Record<string, { schema: unknown }> };
 

@@ -87,15 +87,21 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
     conn.close(CloseCode.policy, "rate_limited");
     return;
   }
-  conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(conn, handle)).finally(() => {
+  conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(ctx, conn, handle)).finally(() => {
     conn.queuedFrames!--;
     conn.queuedChars! -= chars;
   });
 }
 
-/** Handles a frame now, or once the connection's unsent output fell below PAUSE_BYTES: an answer
- *  is written only for a client that reads them. */
-function paced(conn: Conn, handle: () => void | Promise<void>): void | Promise<void> {
+/** Handles a frame once the connection's frame allowance is out of debt (protocol.md §8.2: until
+ *  then the broker does not read its socket), and its unsent output is below PAUSE_BYTES (an
+ *  answer is written only for a client that reads them). */
+function paced(ctx: BrokerContext, conn: Conn, handle: () => void | Promise<void>): void | Promise<void> {
+  const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
+  if (wait > 0) {
+    ctx.metrics.connectionPaces.inc();
+    return conn.pace(wait).then(() => paced(ctx, conn, handle));
+  }
   return conn.congested() ? conn.room().then(handle) : handle();
 }
 
@@ -116,6 +122,7 @@ function reject(ctx: BrokerContext, conn: Conn, err: MeshError, hello?: HelloFra
 
 function replyError(ctx: BrokerContext, conn: Conn, err: unknown, id: string | number | undefined): void {
   const e = err instanceof MeshError ? err : new MeshError("internal", undefined, { cause: err });
+  if (conn.ready) ctx.frameAllowance.spend(conn.id, 1); // a refusal costs the broker an answer
   if (e.code === "internal") ctx.log.error("request failed", { conn: conn.id, err: (e.cause as Error) ?? e });
   ctx.failures.note(e, "websocket");
   ctx.metrics.messagesRejected.inc({ reason: e.code });
@@ -132,6 +139,9 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
   }
   if (conn.state === "hello") return handshake(ctx, conn, frame);
   if (frame.type === "hello" || frame.type === "session_hello") return replyError(ctx, conn, new MeshError("already_hello"), undefined);
+  // Sends (the member's send allowance bounds them) and acks of what this connection was given
+  // (handleAck) move messages; every other request costs the connection's frame allowance.
+  if (frame.type !== "send" && frame.type !== "ack") ctx.frameAllowance.spend(conn.id, 1);
   if (frame.type === "send" || frame.type === "ack") {
     try {
       admitRequest(ctx, conn.identity!, frame.type);
@@ -347,6 +357,8 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   const wasReady = conn.state === "ready";
   conn.state = "closed";
   conn.outputMoved(); // a frame waiting for room is dropped (handleFrame skips a closed connection)
+  conn.endPace(); // the same for one waiting out the frame allowance
+  ctx.frameAllowance.forget(conn.id);
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });
   if (!wasReady) return;

@@ -1,0 +1,133 @@
+// The per-connection frame allowance (protocol §2.2, `requestRate`/`requestBurst`): a connection
+// that asks faster than its allowance is slowed by not being read, not refused; the frames that
+// move messages (admitted sends, acks of what the connection was given) cost nothing; refusals and
+// acks of ids it was not given do; and a connection closed while it waits leaves nothing behind.
+import { expect, test } from "bun:test";
+import { startBroker, type TestBroker } from "../helpers/broker.ts";
+import { addMember, connect, createTestMesh, sendText, type TestMember } from "../helpers/mesh.ts";
+import { tcpWebSocket, type TcpWebSocket } from "../helpers/raw.ts";
+import { buildHello } from "../../src/client/credentials.ts";
+import { until } from "../helpers/until.ts";
+import { call, code, session } from "../helpers/dashboard.ts";
+
+/** A raw connection of `m` past its hello_ack, which reads everything it is sent. */
+async function rawMember(b: TestBroker, m: TestMember): Promise<TcpWebSocket> {
+  const raw = await tcpWebSocket(b.port);
+  raw.sendText(JSON.stringify(buildHello({ kind: "member", meshId: m.meshId, memberId: m.memberId, keys: m.keys }, { sessionId: `s-${m.displayName}`, pid: 1, cwd: "/tmp", hostname: "h" })));
+  await raw.until(() => raw.frames.some((f) => f.includes("hello_ack")), 5_000, "hello_ack");
+  return raw;
+}
+
+const answers = (raw: TcpWebSocket, kind: "result" | "error") => raw.frames.filter((f) => f.startsWith(`{"type":"${kind}","id":`)).length;
+
+async function paces(b: TestBroker): Promise<number> {
+  const text = await (await fetch(`${b.url}/metrics`)).text();
+  return Number(/\nbroker_connection_paces_total (\d+)/.exec(text)?.[1]);
+}
+
+test("a connection asking faster than its frame allowance gets every answer, paced; another connection is served meanwhile", async () => {
+  await using b = await startBroker({ requestRate: 20, requestBurst: 10 });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const raw = await rawMember(b, bob);
+  const other = await connect(b.url, owner);
+  try {
+    const t0 = performance.now();
+    for (let i = 1; i <= 50; i++) raw.sendText(JSON.stringify({ type: "list_peers", id: i }));
+    // The burst is answered at once; the rest at the allowance's rate (20 a second).
+    await raw.until(() => answers(raw, "result") >= 10, 2_000, "the burst's answers");
+    const asked = performance.now();
+    const answer = await other.client.request("list_peers", {});
+    expect(performance.now() - asked).toBeLessThan(500);
+    expect(answer.peers.length).toBeGreaterThan(0);
+    await raw.until(() => answers(raw, "result") === 50, 10_000, "all 50 answers");
+    const took = performance.now() - t0;
+    // Before the allowance all 50 were answered within a few ms. Now the 40 past the burst take
+    // 40 / 20 s; the timers' own slack only adds to it.
+    expect(took).toBeGreaterThan(1_800);
+    expect(took).toBeLessThan(6_000);
+    expect(answers(raw, "error")).toBe(0);
+    expect(raw.closed()).toBeNull();
+    expect(await paces(b)).toBeGreaterThanOrEqual(40);
+  } finally {
+    other.close();
+    raw.sock.destroy();
+  }
+});
+
+test("sends and acks of the connection's own messages cost nothing; refusals and acks of ids it was not given cost the allowance", async () => {
+  await using b = await startBroker({ requestRate: 10, requestBurst: 5, sendRate: 1_000, sendBurst: 1_000 });
+  const { owner } = await createTestMesh(b.url);
+  const carol = await addMember(b.url, owner, "carol");
+  const tx = await connect(b.url, owner);
+  const rx = await connect(b.url, carol);
+  try {
+    // 60 messages each way through the message path: far past the burst of 5, never paced.
+    for (let i = 0; i < 60; i++) await sendText(tx, carol.keys.publicKey, `m${i}`);
+    await rx.waitMessages(60);
+    rx.client.ackMessages(rx.messages.map((m) => m.messageId));
+    await until(async () => (await b.ctx.store.totalQueueDepth()) === 0, "the acks committed", 5_000);
+    expect(await paces(b)).toBe(0);
+  } finally {
+    tx.close();
+    rx.close();
+  }
+  // Acks naming 64 ids this connection was never given: one token each, so 20 of them take
+  // (20 - 5) / 10 s. Before the allowance they were answered within a few ms.
+  const raw = await rawMember(b, carol);
+  try {
+    const ids = JSON.stringify(Array.from({ length: 64 }, (_, k) => `msg_${String(k).padStart(20, "0")}`));
+    const t0 = performance.now();
+    for (let i = 1; i <= 20; i++) raw.sendText(`{"type":"ack","id":${i},"messageIds":${ids}}`);
+    await raw.until(() => answers(raw, "result") === 20, 10_000, "20 ack results");
+    expect(performance.now() - t0).toBeGreaterThan(1_300);
+    const paced = await paces(b);
+    expect(paced).toBeGreaterThan(0);
+    // Refused sends (no such recipient) cost a token each too.
+    const t1 = performance.now();
+    for (let i = 21; i <= 40; i++) raw.sendText(JSON.stringify({ type: "send", id: i, to: "nobody-here", clientMessageId: `c${i}`, nonce: "n".repeat(32), ciphertext: "aGk=" }));
+    await raw.until(() => answers(raw, "error") === 20, 10_000, "20 refusals");
+    expect(performance.now() - t1).toBeGreaterThan(1_300);
+    expect(await paces(b)).toBeGreaterThan(paced);
+  } finally {
+    raw.sock.destroy();
+  }
+});
+
+test("a connection closed while it waits out its allowance is let go: its bucket and its wait end with it", async () => {
+  await using b = await startBroker({ requestRate: 1, requestBurst: 1 });
+  const { owner } = await createTestMesh(b.url);
+  const raw = await rawMember(b, owner);
+  const before = b.ctx.frameAllowance.size;
+  for (let i = 1; i <= 5; i++) raw.sendText(JSON.stringify({ type: "list_peers", id: i }));
+  await raw.until(() => answers(raw, "result") >= 1, 2_000, "the first answer");
+  await until(() => b.ctx.frameAllowance.waitMs([...b.ctx.hub.allConns()][0]!.id) > 0, "the connection waiting", 2_000);
+  raw.sock.destroy();
+  await until(() => [...b.ctx.hub.allConns()].length === 0, "the connection gone", 5_000);
+  expect(b.ctx.frameAllowance.size).toBeLessThan(before + 1);
+  // The broker answers others at once: nothing of the closed connection is still queued ahead.
+  const peer = await connect(b.url, owner);
+  try {
+    const asked = performance.now();
+    await peer.client.request("list_peers", {});
+    expect(performance.now() - asked).toBeLessThan(500);
+  } finally {
+    peer.close();
+  }
+});
+
+test("a dashboard session asking past its allowance is answered 429 with Retry-After; whether it is signed in is still answered", async () => {
+  await using b = await startBroker({ requestRate: 5, requestBurst: 5 });
+  const { owner } = await createTestMesh(b.url);
+  const cookie = await session(b, owner);
+  const statuses = [];
+  for (let i = 0; i < 8; i++) statuses.push(await call(b, "GET", "/v1/dashboard/me", { cookie }));
+  expect(statuses.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+  const refused = statuses.at(-1)!;
+  expect(code(refused)).toEqual({ status: 429, code: "rate_limited" });
+  expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  // The page asks this to tell a throttled session from an ended one: never charged, never refused.
+  for (let i = 0; i < 3; i++) expect((await call(b, "GET", "/v1/dashboard/session", { cookie })).body).toEqual({ member: true, operator: false });
+  await Bun.sleep(400); // two tokens
+  expect((await call(b, "GET", "/v1/dashboard/me", { cookie })).status).toBe(200);
+});
