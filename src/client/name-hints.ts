@@ -7,6 +7,7 @@ import { quoted } from "./untrusted-text.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closest } from "../did-you-mean.ts";
 import { MIN_PREFIX, peerLabel } from "./resolve.ts";
+import { looksAlike, nameFold } from "./name-match.ts";
 
 /** How a hint runs its list request: as is (the CLI), or ended with the connection it was asked
  *  on (the MCP server's open-reads.ts), so that a refusal is not held up by a hint a drop cut. */
@@ -46,12 +47,12 @@ export async function groupHint(client: BrokerClient, err: unknown, name: string
   return new MeshError(err.code, `No member is in group @${name}. Did you mean @${near}? (${lister} lists them.)`, { cause: err });
 }
 
-/** Whether `text` names `p` exactly: its whole display name (any case), or a prefix of its key of
- *  at least MIN_PREFIX hex digits. (resolveTarget also takes the start of a name; a hint about
+/** Whether `text` names `p` exactly: its whole display name or a look-alike of it (name-match.ts,
+ *  as resolveTarget matches names), or a prefix of its key of at least MIN_PREFIX hex digits. (resolveTarget also takes the start of a name; a hint about
  *  another mesh or a former member does not, so that "b" is never said to be someone.) */
 export function namesExactly(p: Pick<PeerInfo, "displayName" | "pubkey">, text: string): boolean {
   const t = text.trim().toLowerCase();
-  return p.displayName.toLowerCase() === t || (/^[0-9a-f]+$/.test(t) && t.length >= MIN_PREFIX && p.pubkey.startsWith(t));
+  return looksAlike(p.displayName, text) || (/^[0-9a-f]+$/.test(t) && t.length >= MIN_PREFIX && p.pubkey.startsWith(t));
 }
 
 /** The former member of the mesh (left, removed or banned) that `text` names, the latest gone if
@@ -98,8 +99,8 @@ export function peerHint(err: unknown, text: string, peers: readonly PeerInfo[],
   const known = [where.former ? `${peerLabel(where.former)} ${goneHow(where.former)}.` : "", where.elsewhere?.length ? elsewhereText(text, where.elsewhere, where.naming) : ""].filter(Boolean);
   if (known.length) return new MeshError(err.code, `${head} ${known.join(" ")}`, { cause: err });
   const others = peers.filter((p) => p.memberPubkey !== self);
-  const near = closest(text.trim().toLowerCase(), [...new Set(others.map((p) => p.displayName.toLowerCase()))]);
-  const peer = near === null ? undefined : others.find((p) => p.displayName.toLowerCase() === near);
+  const near = closest(nameFold(text), [...new Set(others.map((p) => nameFold(p.displayName)))]);
+  const peer = near === null ? undefined : others.find((p) => nameFold(p.displayName) === near);
   const said = peer
     ? `Did you mean ${quoted(peer.displayName, 80)}? (${lister} lists them.)`
     : `List names with ${lister}, or give a public-key prefix (≥ ${MIN_PREFIX} hex).`;

@@ -1,11 +1,14 @@
 // Turning what a person types into a routing target: `*`, `#topic`, `@group` pass through; a
-// display name or a public-key prefix is matched against the peers the broker listed. An
+// display name or a public-key prefix is matched against the peers the broker listed. Names are
+// compared as a reader sees them (name-match.ts): a look-alike of a name matches it as the name
+// itself does, so that another member who took a name looking like yours makes it ambiguous. An
 // ambiguous name is refused with the candidates, never guessed; the one exception is a name whose
-// only other matches are offline identities of the same member (see `liveOne`).
+// matches are all identities of one member (the member key, or the one live one: see `liveOne`).
 import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
 import { oneLine, quoted } from "./untrusted-text.ts";
+import { looksAlike, nameSkeleton, unusualCodePoints } from "./name-match.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
 
@@ -15,10 +18,13 @@ export const MIN_PREFIX = 6;
  *  quoted and cleaned) and the key prefix that says who the message was encrypted to. */
 export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string => `${quoted(p.displayName, 80)} (${p.pubkey.slice(0, 12)})`;
 
-/** One candidate, on one line: every field but the key is the peer's own choice. */
-function describe(p: PeerInfo): string {
+/** One candidate, on one line: every field but the key is the peer's own choice. `marked`: its
+ *  code points outside printable ASCII are said ("has U+0441 U+0430"), which tell look-alike names
+ *  apart where their quoted forms (invisible characters removed) read the same. */
+function describe(p: PeerInfo, marked: boolean): string {
   const where = oneLine([p.hostname, p.cwd].filter(Boolean).join(":"), 120);
-  return `${quoted(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""})`;
+  const odd = marked ? unusualCodePoints(p.displayName) : "";
+  return `${quoted(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""}${odd ? `, has ${odd}` : ""})`;
 }
 
 /** False for `*`, `#…` and `@…`, which resolveTarget settles without the peer list (or refuses as
@@ -29,10 +35,12 @@ export function namesPeer(input: string): boolean {
 }
 
 /** Resolves `input` among `peers` (which should include offline members and live sessions).
- *  `self`, the sender's member key, leaves the sender's own identities (the member and its
- *  sessions) out of name matching, unless the name is exactly theirs and nobody else's: "unknown"
- *  typed by one of two members called unknown means the other one, and a prefix never lands on
- *  yourself. A full key or a key prefix is deliberate and still matches them. */
+ *  `self`, the sender's member key, leaves that member key out of name matching unless the name is
+ *  theirs and nobody else's: "unknown" typed by one of two members called unknown means the other
+ *  one (a message to yourself is refused anyway). The sender's sessions still match: `send me/app`
+ *  from a terminal may well mean their own Claude Code session, and leaving it out handed the
+ *  message to another member who called itself "me/app". A full key or a key prefix is deliberate
+ *  and matches any of them. */
 export function resolveTarget(input: string, peers: readonly PeerInfo[], self: string | null = null): Resolved {
   const text = input.trim();
   // "" is a prefix of every name: without this, the only other member was its one match (a
@@ -43,20 +51,24 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[], self: s
   const lower = text.toLowerCase();
   const exactKey = peers.find((p) => p.pubkey === lower);
   if (exactKey) return { target: exactKey.pubkey, peer: exactKey };
-  const others = (list: PeerInfo[]) => list.filter((p) => p.memberPubkey !== self);
-  const named = peers.filter((p) => p.displayName.toLowerCase() === lower);
+  const key = nameSkeleton(text);
+  if (!key) throw new MeshError("invalid_argument", `No peer named: "${text}" has no visible characters. Give a peer's name or a public-key prefix (≥ ${MIN_PREFIX} hex).`);
+  const others = (list: PeerInfo[]) => list.filter((p) => !(p.kind === "member" && p.pubkey === self));
+  // Every look-alike counts, the same code points as any other: an exact match never outranks a
+  // look-alike, or whoever took a name first would keep it from a newcomer who copied it, and a
+  // newcomer whose copy is the exact one would take what was meant for the first.
+  const named = peers.filter((p) => nameSkeleton(p.displayName) === key);
   let candidates = others(named).length > 0 ? others(named) : named;
-  // A member name also matches its sessions ("alice" vs "alice/api"); prefer the member itself.
-  if (candidates.length > 1) {
-    const members = candidates.filter((p) => p.kind === "member");
-    if (members.length === 1) candidates = members;
-  }
+  // A member's sessions may carry its name too: the member key reaches them all, so it is preferred,
+  // but only when every candidate is that member's (a session named so by someone else is not).
+  const members = candidates.filter((p) => p.kind === "member");
+  if (members.length === 1 && candidates.every((p) => p.memberPubkey === members[0]!.memberPubkey)) candidates = members;
   // A key prefix reaches the key that has it: a peer may call itself by another's key prefix (its
   // name is its own choice), so a text that is both is ambiguous, never settled by the name.
   const prefixed = /^[0-9a-f]+$/.test(lower) && lower.length >= MIN_PREFIX ? peers.filter((p) => p.pubkey.startsWith(lower)) : [];
   if (prefixed.some((p) => !candidates.some((c) => c.memberPubkey === p.memberPubkey))) candidates = [...candidates, ...prefixed];
   if (candidates.length === 0) candidates = prefixed;
-  if (candidates.length === 0) candidates = others(peers.filter((p) => p.displayName.toLowerCase().startsWith(lower)));
+  if (candidates.length === 0) candidates = others(peers.filter((p) => nameSkeleton(p.displayName).startsWith(key)));
   const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
   if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
   if (unique.length === 0) {
@@ -91,7 +103,10 @@ function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonl
   const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
   // Worded for every command that resolves a name (send, kick, block, grant…), not only send.
   const hint = member ? `\nNone of them is online; all are sessions of the member ${quoted(member.displayName, 80)}: name ${quoted(member.displayName, 80)} instead (a message to it reaches every one of their sessions).` : "";
-  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${listed(sorted).join("\n")}${hint}`);
+  // Names that differ only in characters a reader cannot see are told apart by their code points.
+  const mixed = new Set(candidates.map((p) => p.displayName)).size > 1 && candidates.some((p) => unusualCodePoints(p.displayName));
+  const lookAlike = mixed ? `\nSome of these names only look alike (the characters marked "has U+…" differ): name the one you mean by its key prefix.` : "";
+  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${listed(sorted, mixed).join("\n")}${lookAlike}${hint}`);
 }
 
 /** Offline candidates listed before the rest are counted: each ended Claude Code session keeps its
@@ -101,11 +116,11 @@ const OFFLINE_LISTED = 5;
 
 /** The candidates' lines (sorted online first, then most recently seen): every online one, and the
  *  first OFFLINE_LISTED offline ones with a count of the rest. */
-function listed(sorted: readonly PeerInfo[]): string[] {
+function listed(sorted: readonly PeerInfo[], marked: boolean): string[] {
   const online = sorted.filter((p) => p.online);
   const offline = sorted.filter((p) => !p.online);
   const shown = offline.length > OFFLINE_LISTED + 1 ? offline.slice(0, OFFLINE_LISTED) : offline;
-  const lines = [...online, ...shown].map((p) => `  ${describe(p)}`);
+  const lines = [...online, ...shown].map((p) => `  ${describe(p, marked)}`);
   const rest = offline.length - shown.length;
   return rest > 0 ? [...lines, `  … and ${rest} more offline, seen earlier (the peer list shows them all)`] : lines;
 }
@@ -115,7 +130,7 @@ function soleMember(candidates: readonly PeerInfo[], peers: readonly PeerInfo[])
   const key = candidates[0]!.memberPubkey;
   if (!candidates.every((p) => p.memberPubkey === key)) return null;
   const member = peers.find((p) => p.kind === "member" && p.pubkey === key);
-  const sameName = (p: PeerInfo) => p.kind === "member" && p.displayName.toLowerCase() === member?.displayName.toLowerCase();
+  const sameName = (p: PeerInfo) => p.kind === "member" && member !== undefined && looksAlike(p.displayName, member.displayName);
   return member && peers.filter(sameName).length === 1 ? member : null;
 }
 

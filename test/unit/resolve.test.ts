@@ -198,7 +198,9 @@ describe("resolveTarget", () => {
   });
 
   // First-run review L18: two members called "unknown"; the one typing `send unknown` means the
-  // other one, and was listed among the candidates.
+  // other one, and was listed among the candidates. Session 33: only the sender's member key is
+  // left out (a message to it is refused anyway); their own sessions are peers they may message, and
+  // leaving them out gave `send me/app` from me's terminal to another member called "me/app".
   describe("the sender's own identities", () => {
     const me = peer("unknown", "f1".repeat(32));
     const mySession = { ...peer("unknown/api", "f2".repeat(32), "session"), memberPubkey: me.pubkey };
@@ -208,8 +210,8 @@ describe("resolveTarget", () => {
 
     test.each([
       ["an exact name shared with another member means the other one", "unknown", unknowns, other.pubkey],
-      ["a prefix never lands on yourself", "unk", unknowns, other.pubkey],
-      ["a prefix of your own session's name either", "unknown/", [me, mySession, other], null],
+      ["a prefix never lands on your member key", "unk", [me, other, alice], other.pubkey],
+      ["a prefix of your own session's name is that session", "unknown/", [me, mySession, other], mySession.pubkey],
       ["an exact name only you have is still you (the caller says so)", "unknown", [me, alice], me.pubkey],
       ["so is your own session's exact name", "unknown/api", unknowns, mySession.pubkey],
       ["a key prefix is deliberate and matches you", "f2f2f2", unknowns, mySession.pubkey],
@@ -233,12 +235,91 @@ describe("resolveTarget", () => {
       expect(String(err?.message).split("\n")).toEqual(['"unknown" matches 2 peers; use a longer name or a key prefix:', '  "unknown" (member e1e1e1e1e1e1, h:/x, online)', '  "unknown" (member e2e2e2e2e2e2, h:/x, online)']);
     });
 
-    test("the one-live-session rule still applies among others' identities", () => {
+    test("a prefix matching your session and another member is ambiguous, not the other member", () => {
+      expect(() => target("unk", unknowns)).toThrow('"unk" matches 2 peers');
+    });
+
+    test("the one-live-session rule still applies among others' identities, not past one of yours", () => {
       const bobKey = "b9".repeat(32);
       const live = { ...peer("bob/api", "c9".repeat(32), "session"), memberPubkey: bobKey };
       const ghost = { ...live, pubkey: "ca".repeat(32), online: false };
+      expect(target("bob/api", [me, live, ghost])).toBe(live.pubkey);
       const mine = { ...peer("bob/api", "cb".repeat(32), "session"), memberPubkey: me.pubkey }; // my session, same label
-      expect(target("bob/api", [me, mine, live, ghost])).toBe(live.pubkey);
+      expect(() => target("bob/api", [me, mine, live, ghost])).toThrow('"bob/api" matches 3 peers');
+    });
+  });
+
+  // Session 33 review: a member who joined as "me/app", the name of another member's live Claude
+  // Code session, got the messages sent to that session ("prefer the member itself").
+  describe("a member named like another member's session", () => {
+    const meKey = "e1".repeat(32);
+    const me = peer("me", meKey);
+    const session = { ...peer("me/app", "e2".repeat(32), "session"), memberPubkey: meKey };
+    const impostor = { ...peer("me/app", "f1".repeat(32)), online: false };
+    const third = peer("carol", "c1".repeat(32));
+    const refusal = (input: string, list: PeerInfo[], self: string | null) => {
+      try {
+        return resolveTarget(input, list, self).target;
+      } catch (e: any) {
+        return String(e.message).split("\n");
+      }
+    };
+
+    test("is ambiguous to a third member, both listed with their keys", () => {
+      expect(refusal("me/app", [me, session, impostor, third], third.pubkey)).toEqual([
+        '"me/app" matches 2 peers; use a longer name or a key prefix:',
+        '  "me/app" (session e2e2e2e2e2e2, h:/x, online)',
+        '  "me/app" (member f1f1f1f1f1f1, h:/x)',
+      ]);
+    });
+
+    test("is ambiguous to the session's own member, and in the MCP server (no sender)", () => {
+      expect(refusal("me/app", [me, session, impostor, third], meKey)).toHaveLength(3);
+      expect(refusal("me/app", [me, session, impostor, third], null)).toHaveLength(3);
+      expect(refusal("me/a", [me, session, impostor, third], meKey)).toHaveLength(3);
+    });
+
+    test("the member is still preferred over sessions that are all its own", () => {
+      const own = { ...peer("me", "e3".repeat(32), "session"), memberPubkey: meKey };
+      expect(resolveTarget("me", [me, own, third], third.pubkey).target).toBe(meKey);
+      const other = { ...peer("me", "f2".repeat(32), "session"), memberPubkey: impostor.pubkey };
+      expect(refusal("me", [me, other, third], third.pubkey)).toHaveLength(3);
+    });
+  });
+
+  // Session 33 review: Cyrillic "саrol", "carol" + ZWJ and a decomposed "José" joined beside
+  // "carol" and "José", and `send`/`kick` silently picked whichever had the typed code points.
+  describe("names that look alike", () => {
+    const carol = peer("carol", "c1".repeat(32));
+    const cyrillic = peer("\u0441\u0430rol", "c2".repeat(32));
+    const joiner = peer("carol\u200d", "c3".repeat(32));
+    const joseNfc = peer("Jos\u00e9", "d1".repeat(32));
+    const joseNfd = peer("Jose\u0301", "d2".repeat(32));
+    const lines = (input: string, list: PeerInfo[]) => {
+      try {
+        return resolveTarget(input, list).target;
+      } catch (e: any) {
+        return String(e.message).split("\n");
+      }
+    };
+
+    test("are ambiguous whichever is typed, the look-alikes marked by their code points", () => {
+      const listed = ['"carol" matches 3 peers; use a longer name or a key prefix:', '  "carol" (member c1c1c1c1c1c1, h:/x, online)', '  "\u0441\u0430rol" (member c2c2c2c2c2c2, h:/x, online, has U+0441 U+0430)', '  "carol" (member c3c3c3c3c3c3, h:/x, online, has U+200D)', 'Some of these names only look alike (the characters marked "has U+…" differ): name the one you mean by its key prefix.'];
+      expect(lines("carol", [carol, cyrillic, joiner])).toEqual(listed);
+      expect(lines("\u0441\u0430rol", [carol, cyrillic, joiner])).toEqual([listed[0]!.replace('"carol"', '"\u0441\u0430rol"'), ...listed.slice(1)]);
+      expect(lines("CAROL", [carol, cyrillic])).toHaveLength(4);
+    });
+
+    test("a composed and a decomposed name are one name: ambiguous when two peers hold them", () => {
+      expect(lines("Jos\u00e9", [joseNfc, joseNfd]).slice(1, 3)).toEqual(['  "Jos\u00e9" (member d1d1d1d1d1d1, h:/x, online, has U+00E9)', '  "Jose\u0301" (member d2d2d2d2d2d2, h:/x, online, has U+0301)']);
+      expect(lines("jose\u0301", [joseNfc, joseNfd])).toHaveLength(4);
+      // One of them alone is reached whichever way its name is typed.
+      expect(lines("Jos\u00e9", [joseNfd, carol])).toBe(joseNfd.pubkey);
+      expect(lines("\u0441\u0430rol", [carol, joseNfc])).toBe(carol.pubkey);
+    });
+
+    test("a name of only invisible characters names nobody (its prefix would be every name)", () => {
+      expect(lines("\u200d\u200b", [carol])).toEqual(['No peer named: "\u200d\u200b" has no visible characters. Give a peer\'s name or a public-key prefix (≥ 6 hex).']);
     });
   });
 

@@ -1,5 +1,6 @@
 // Which display names the dashboard's #general warns about as twins (web/lib/chat.ts sameName):
-// names that read the same, so characters that show nothing cannot dodge the warning.
+// names that read the same, so characters that show nothing, or look-alike letters of another
+// script, cannot dodge the warning (the comparison of send and kick, src/client/name-match.ts).
 import { expect, test } from "bun:test";
 import { sameName } from "../../web/lib/chat.ts";
 
@@ -14,10 +15,12 @@ test.each([
   ["alice", "alice\uFE0F"], // variation selector
   ["alice", "alice\u{E0041}"], // tag character
   ["josé", "jose\u200B\u0301"], // an accent parted from its letter composes once the space is gone
+  ["alice", "\u0430lice"], // Cyrillic а: a look-alike, as send and kick see it (src/client/name-match.ts)
+  ["carol", "\u0441\u0430rol"],
 ])("%p and %p read the same", (a, b) => expect(sameName(a, b)).toBe(true));
 
 test.each([
   ["alice", "alicia"],
   ["alice", "al ice"],
-  ["alice", "аlice"], // Cyrillic а: a different letter (the key tells them apart, not this check)
+  ["alice", "al\u00edce"], // an accent shows
 ])("%p and %p do not", (a, b) => expect(sameName(a, b)).toBe(false));

@@ -5,7 +5,7 @@ import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { fromBase64, toBase64Url } from "../../src/crypto/encoding.ts";
 import type { PageKeys } from "../../src/client/dashboard-link.ts";
 import { routeMatchesTarget } from "../../src/client/push-route.ts";
-import { stripInvisible } from "../../src/client/untrusted-text.ts";
+import { looksAlike } from "../../src/client/name-match.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 
 /** Who wrote a post, as its signature proves: the member key, and the session key when a Claude Code
@@ -51,11 +51,8 @@ export function openPost(m: MessagePushFrame, keys: PageKeys, topic: string): Po
 /** The short form of a key the CLI shows (`claudemesh peers`, MCP tools): its first 12 hex digits. */
 export const keyPrefix = (hex: string) => hex.slice(0, 12);
 
-/** A display name as people read it: case, width, surrounding spaces and characters that show
- *  nothing (zero-width, bidi controls, every default-ignorable code point, which the page does not
- *  show either, dom.ts peerText) do not tell two names apart. Normalized again once they are gone,
- *  since one between a letter and its accent kept the two from composing. */
-const asRead = (name: string) => stripInvisible(name.normalize("NFKC")).normalize("NFKC").trim().toLowerCase();
-
-/** Whether two display names read the same (see asRead). */
-export const sameName = (a: string, b: string) => asRead(a) === asRead(b);
+/** Whether two display names read the same: compared as `send` and `kick` compare them
+ *  (src/client/name-match.ts), so case, width, surrounding spaces, characters that show nothing
+ *  (which the page does not show either, dom.ts peerText) and the Cyrillic and Greek look-alikes of
+ *  Latin letters do not tell two names apart. */
+export const sameName = looksAlike;

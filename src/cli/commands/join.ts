@@ -19,6 +19,8 @@ import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
 import { UsageError } from "../output.ts";
 import { readStdin } from "../stdin.ts";
+import { looksAlike, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
+import { quoted } from "../../client/untrusted-text.ts";
 
 /** Longest line read from stdin (an invite link is well under 1 KiB). */
 const MAX_LINK_BYTES = 16 * 1024;
@@ -57,19 +59,49 @@ function parseKeys(json: string | null): MeshKey[] {
   throw new MeshError("bad_invite", "The mesh keys sealed with this invite cannot be opened with its link. Ask for a new invite.");
 }
 
-/** The other active members already called `name`, matched as `send` matches names (trimmed,
- *  case-insensitive): the broker's claim answer lists every active member. */
-function namesakes(members: readonly MemberInfo[], self: string, name: string): MemberInfo[] {
-  const key = name.trim().toLowerCase();
-  return members.filter((m) => m.memberId !== self && m.revokedAt === null && m.displayName.trim().toLowerCase() === key);
-}
+type Mesh = { name: string; slug: string };
+
+/** There is no rename command: a new name takes a new enrolment. */
+const renameHint = (mesh: Mesh) => `To take another name, leave (claudemesh leave ${mesh.slug} --yes), ask for a new invite and join again with --display-name <another name>.`;
+
+/** Each member's role and key; `marked`, with the code points that tell look-alike names apart. */
+const who = (members: readonly MemberInfo[], marked = false) =>
+  members.map((m) => `${m.role}, key ${m.pubkey.slice(0, 12)}${marked && unusualCodePoints(m.displayName) ? `, has ${unusualCodePoints(m.displayName)}` : ""}`).join("; ");
 
 /** Names are not identities, so a clash is allowed; but `send <name>` then refuses as ambiguous,
- *  for everyone. There is no rename command: a new name takes a new enrolment. */
-function clashWarning(clash: readonly MemberInfo[], mesh: { name: string; slug: string }, name: string, pubkey: string): string {
-  const who = clash.map((m) => `${m.role}, key ${m.pubkey.slice(0, 12)}`).join("; ");
-  const already = clash.length === 1 ? `another member of "${mesh.name}" is already called "${clash[0]!.displayName}"` : `${clash.length} other members of "${mesh.name}" are already called "${name}"`;
-  return `${already} (${who}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). To take another name, leave (claudemesh leave ${mesh.slug} --yes), ask for a new invite and join again with --display-name <another name>.`;
+ *  for everyone. `clash`: the other active members whose name is `name` or looks like it
+ *  (name-match.ts, as `send` matches names); the broker's claim answer lists every active member. */
+function clashWarning(clash: readonly MemberInfo[], mesh: Mesh, name: string, pubkey: string): string {
+  const same = clash.every((m) => nameFold(m.displayName) === nameFold(name));
+  const theirs = quoted(clash[0]!.displayName, 80);
+  const n = clash.length;
+  const already = same
+    ? n === 1 ? `another member of "${mesh.name}" is already called ${theirs}` : `${n} other members of "${mesh.name}" are already called "${name}"`
+    : n === 1 ? `another member of "${mesh.name}" has a name that looks like "${name}" but is written with other characters, ${theirs}` : `${n} other members of "${mesh.name}" have names that look like "${name}"`;
+  const mine = !same && unusualCodePoints(name) ? `, has ${unusualCodePoints(name)}` : "";
+  return `${already} (${who(clash, !same)}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}${mine}). ${renameHint(mesh)}`;
+}
+
+/** Claude Code sessions are named `<member>/<project>`: a member who takes the name "me/app" beside
+ *  a member "me" (or "me" beside "me/app") makes every `send me/app` ambiguous while a session of
+ *  me's is called so. Warned of, not refused: the name was claimed with the invite already, and
+ *  the resolver refuses the ambiguous name rather than guess (docs/decisions.md, session 33). */
+function sessionNameWarning(members: readonly MemberInfo[], mesh: Mesh, name: string, pubkey: string): string | null {
+  const parents = members.filter((m) => readsAsSessionOf(name, m.displayName));
+  const children = members.filter((m) => readsAsSessionOf(m.displayName, name));
+  if (!parents.length && !children.length) return null;
+  const said = [
+    parents.length ? `your name "${name}" reads as the name of a Claude Code session of ${parents.map((m) => quoted(m.displayName, 80)).join(", ")} (${who(parents)}), whose sessions are called "<their name>/<project>"` : "",
+    children.length ? `${children.map((m) => quoted(m.displayName, 80)).join(", ")} (${who(children)}) read${children.length === 1 ? "s" : ""} as the name of one of your Claude Code sessions, which are called "${name}/<project>"` : "",
+  ].filter(Boolean);
+  return `${said.join("; and ")}. A \`claudemesh send\` to such a name is ambiguous while both exist: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(mesh)}`;
+}
+
+/** The warnings a new member's name earns among the other active `members` (none: []). */
+function nameWarnings(all: readonly MemberInfo[], self: string, mesh: Mesh, name: string, pubkey: string): string[] {
+  const members = all.filter((m) => m.memberId !== self && m.revokedAt === null);
+  const clash = members.filter((m) => looksAlike(m.displayName, name));
+  return [clash.length ? clashWarning(clash, mesh, name, pubkey) : null, sessionNameWarning(members, mesh, name, pubkey)].filter((w) => w !== null);
 }
 
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
@@ -142,7 +174,6 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
         .filter((l, i) => l !== "" || i === 3)
         .join("\n"),
     );
-    const clash = namesakes(r.members, r.member.memberId, displayName);
-    if (clash.length > 0) ctx.out.warn(clashWarning(clash, r.mesh, displayName, keys.publicKey));
+    for (const w of nameWarnings(r.members, r.member.memberId, r.mesh, displayName, keys.publicKey)) ctx.out.warn(w);
   });
 }
