@@ -7,7 +7,9 @@ import { UsageError } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
-import { formatMessage, sessionFor } from "../mesh-io.ts";
+import { sessionFor } from "../mesh-io.ts";
+import { formatMessage } from "../message-lines.ts";
+import { meshInLines } from "../mesh-named.ts";
 import { sendText } from "./send.ts";
 import { topicHint } from "../../client/name-hints.ts";
 import { topicJoinHint } from "../topic-join-hint.ts";
@@ -109,8 +111,12 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     // owner missing one can only rotate again (key-gap.ts).
     const held = session.currentKey()?.epoch ?? 0;
     const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? `\n${unreadableHint(mesh.role === "owner", held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
-    ctx.out.result({ ...r, messages: shown }, () =>
-      (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
+    // Each post names the mesh in its header when the user is in several (a body cannot reach it).
+    const inLines = meshInLines(ctx.config(), mesh);
+    ctx.out.result(
+      { ...r, messages: shown },
+      () => (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message, { mesh: inLines })}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
+      { meshInText: shown.length > 0 && shown.every((m) => m.ok) },
     );
   });
 }
