@@ -7,9 +7,11 @@ import type { Output } from "./output.ts";
 /** The mesh as a person tells it apart from the others joined: its slug, plus its broker's host
  *  when another joined mesh (on another broker) has the same slug. */
 export function meshLabel(cfg: LocalConfig, mesh: MeshEntry): string {
-  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-  return shared ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
+  return sharesSlug(cfg, mesh) ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
 }
+
+/** Whether another joined mesh has `mesh`'s slug. */
+const sharesSlug = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): boolean => cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
 
 const hostOf = (url: string): string => {
   try {
@@ -21,10 +23,7 @@ const hostOf = (url: string): string => {
 
 /** How a command's argument or --mesh names `mesh` without doubt: its slug, or its id when another
  *  joined mesh shares the slug (a shared slug chooses neither, and is refused). */
-export function meshArg(cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): string {
-  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-  return shared ? mesh.meshId : mesh.slug;
-}
+export const meshArg = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): string => (sharesSlug(cfg, mesh) ? mesh.meshId : mesh.slug);
 
 /** The option a next-step hint needs to act on `mesh`: "" with one mesh joined, else
  *  ` --mesh <slug or id>` (meshArg). */

@@ -13,7 +13,7 @@ import { meshKeyList } from "../../client/mesh-key-list.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
 import { processEnv } from "../../config/load.ts";
-import { meshOption } from "../mesh-named.ts";
+import { meshArg, meshOption } from "../mesh-named.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
@@ -65,11 +65,12 @@ function namesakes(members: readonly MemberInfo[], self: string, name: string): 
 }
 
 /** Names are not identities, so a clash is allowed; but `send <name>` then refuses as ambiguous,
- *  for everyone. There is no rename command: a new name takes a new enrolment. */
-function clashWarning(clash: readonly MemberInfo[], mesh: { name: string; slug: string }, name: string, pubkey: string): string {
+ *  for everyone. There is no rename command: a new name takes a new enrolment. `leave`: how
+ *  `claudemesh leave` names the mesh (its id when another joined mesh has its slug: meshArg). */
+function clashWarning(clash: readonly MemberInfo[], mesh: { name: string; slug: string }, name: string, pubkey: string, leave = mesh.slug): string {
   const who = clash.map((m) => `${m.role}, key ${m.pubkey.slice(0, 12)}`).join("; ");
   const already = clash.length === 1 ? `another member of "${mesh.name}" is already called "${clash[0]!.displayName}"` : `${clash.length} other members of "${mesh.name}" are already called "${name}"`;
-  return `${already} (${who}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). To take another name, leave (claudemesh leave ${mesh.slug} --yes), ask for a new invite and join again with --display-name <another name>.`;
+  return `${already} (${who}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). To take another name, leave (claudemesh leave ${leave} --yes), ask for a new invite and join again with --display-name <another name>.`;
 }
 
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
@@ -78,7 +79,8 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     if (flag !== undefined && older !== undefined && flag !== older) throw new UsageError(`--display-name "${flag}" and --name "${older}" both give your name (--name is its older spelling); give only one.`);
     const { name: displayName, guessed } = displayNameFrom(flag ?? older, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
-    if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug} --yes) to join with a new identity.`);
+    const joined = ctx.config().meshes.find((m) => m.meshId === invite.mesh);
+    if (joined) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${meshArg(ctx.config(), joined)} --yes) to join with a new identity.`);
     const timeoutMs = ctx.timeoutMs();
     // Before a key is saved: a broker URL refused here would leave one no request ever carried.
     const base = httpBase(invite.broker);
@@ -143,6 +145,6 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
         .join("\n"),
     );
     const clash = namesakes(r.members, r.member.memberId, displayName);
-    if (clash.length > 0) ctx.out.warn(clashWarning(clash, r.mesh, displayName, keys.publicKey));
+    if (clash.length > 0) ctx.out.warn(clashWarning(clash, r.mesh, displayName, keys.publicKey, meshArg(ctx.config(), entry)));
   });
 }
