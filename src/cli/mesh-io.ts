@@ -1,7 +1,6 @@
 // Glue between a joined mesh in the local config and a MeshSession: keys that arrive are saved,
 // read messages are logged, the replay memory persists between runs.
 import { MeshSession, type Delivered, type Opened } from "../client/mesh-session.ts";
-import { senderDoubt } from "../client/sender-doubt.ts";
 import { addMeshKeys, type MeshEntry } from "../client/local/config-file.ts";
 import { appendMessages } from "../client/local/message-log.ts";
 import { loadReplayGuard, saveReplayGuard } from "../client/local/replay-memory.ts";
@@ -116,44 +115,3 @@ export function refuseSelf(peer: Pick<PeerInfo, "displayName" | "pubkey" | "memb
 
 /** A message's sender named as peerLabel names a peer (the key it signed or sealed with). */
 export const senderLabel = (from: Delivered["from"]): string => peerLabel({ displayName: from.name, pubkey: from.pubkey });
-
-const pad = (n: number) => String(n).padStart(2, "0");
-/** YYYY-MM-DD and HH:MM:SS in the machine's time zone (TZ), as `ls -l` and `date` show times. */
-const localParts = (d: Date) => [`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`, `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`] as const;
-
-/** One line per message: its local time, with the date in front when it is not from today, then
- *  who sent it where; a question is marked `[question]`, with a second line naming the command that
- *  answers it (replyHint). `nowMs` is for tests. (--json gives createdAt in ms since the epoch, and
- *  `ask`.) */
-export function formatMessage(m: Delivered, { nowMs = Date.now() }: { nowMs?: number } = {}): string {
-  const [date, clock] = localParts(new Date(m.createdAt));
-  const time = date === localParts(new Date(nowMs))[0] ? clock : `${date} ${clock}`;
-  const where = m.topic ? ` #${m.topic}` : m.kind === "broadcast" ? " (everyone)" : m.to.startsWith("@") ? ` ${m.to}` : "";
-  const prio = m.priority === "next" ? "" : ` [${m.priority}]`;
-  // The key prefix proves who wrote it (the envelope's signature or box); the name is the
-  // sender's choice and not unique (peerLabel). Broker notices come from no peer.
-  const who = m.kind === "system" ? m.from.name : senderLabel(m.from);
-  const doubt = senderDoubt(m);
-  const line = `${time} ${who}${where}${prio}${m.ask ? " [question]" : ""}${doubt ? ` (${doubt})` : ""}: ${m.kind === "system" ? noticeText(m.body) : m.body}`;
-  return m.ask ? `${line}\n${replyHint(m.messageId)}` : line;
-}
-
-/** The line under a question (its sender, often a Claude Code session in mesh_ask, waits for the
- *  answer): the command that answers it, by its id. An id that starts with "-" goes after "--". */
-export const replyHint = (messageId: string): string => `  answer with: claudemesh reply ${messageId.startsWith("-") ? "-- " : ""}${messageId} <your answer>`;
-
-/** A broker notice (docs/protocol.md §5.8) in words: its body is the notice as JSON, which a person
- *  reading `inbox` should not have to decode. One it does not know is shown as it came (--json
- *  always gives it as it came). */
-function noticeText(body: string): string {
-  let notice: { event?: unknown; messageId?: unknown; to?: unknown };
-  try {
-    notice = JSON.parse(body) ?? {};
-  } catch {
-    return body;
-  }
-  const { event, messageId, to } = notice;
-  if (event !== "message_expired" || typeof messageId !== "string" || typeof to !== "string") return body;
-  const whom = /^[0-9a-f]{64}$/.test(to) ? `the key ${to.slice(0, 12)}` : to;
-  return `your message ${messageId} to ${whom} expired before it was read (it waited as long as the broker keeps messages); send it again if it still matters.`;
-}

@@ -7,9 +7,11 @@ import type { Output } from "./output.ts";
 /** The mesh as a person tells it apart from the others joined: its slug, plus its broker's host
  *  when another joined mesh (on another broker) has the same slug. */
 export function meshLabel(cfg: LocalConfig, mesh: MeshEntry): string {
-  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-  return shared ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
+  return sharesSlug(cfg, mesh) ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
 }
+
+/** Whether another joined mesh has `mesh`'s slug. */
+const sharesSlug = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): boolean => cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
 
 const hostOf = (url: string): string => {
   try {
@@ -19,14 +21,17 @@ const hostOf = (url: string): string => {
   }
 };
 
+/** How a command's argument or --mesh names `mesh` without doubt: its slug, or its id when another
+ *  joined mesh shares the slug (a shared slug chooses neither, and is refused). */
+export const meshArg = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): string => (sharesSlug(cfg, mesh) ? mesh.meshId : mesh.slug);
+
 /** The option a next-step hint needs to act on `mesh`: "" with one mesh joined, else
- *  ` --mesh <slug>` (its id when another joined mesh shares the slug, since a shared slug
- *  chooses neither). */
-export function meshOption(cfg: LocalConfig, mesh: MeshEntry): string {
-  if (cfg.meshes.length < 2) return "";
-  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-  return ` --mesh ${shared ? mesh.meshId : mesh.slug}`;
-}
+ *  ` --mesh <slug or id>` (meshArg). */
+export const meshOption = (cfg: LocalConfig, mesh: MeshEntry): string => (cfg.meshes.length < 2 ? "" : ` --mesh ${meshArg(cfg, mesh)}`);
+
+/** The mesh as each printed message names it in its header (formatMessage's `mesh`): its label
+ *  when the user is in several meshes, else undefined (nothing shown). */
+export const meshInLines = (cfg: LocalConfig, mesh: MeshEntry): string | undefined => (cfg.meshes.length > 1 ? meshLabel(cfg, mesh) : undefined);
 
 /** The --json field naming the mesh ({} with one mesh joined, so that output stays as it was). */
 export const meshField = (cfg: LocalConfig, mesh: MeshEntry): { mesh?: { slug: string; id: string } } => (cfg.meshes.length > 1 ? { mesh: { slug: mesh.slug, id: mesh.meshId } } : {});
@@ -34,16 +39,19 @@ export const meshField = (cfg: LocalConfig, mesh: MeshEntry): { mesh?: { slug: s
 /** Names in a result the mesh `chosen()` returns (null: the command chose none, or its result
  *  names the mesh itself), when the user is in several. A one-line result ends with
  *  " (in <mesh>)", as send's "Sent to bob in side-project"; a longer one (a list) starts with a
- *  line "In <mesh>:". A --json object gains `mesh: {slug, id}` unless it has a `mesh` already. */
+ *  line "In <mesh>:"; one whose every line names it already (`meshInText`: messages, each naming
+ *  it in its header, where no body reaches) is left as it is. A --json object gains
+ *  `mesh: {slug, id}` unless it has a `mesh` already. */
 export function namingMesh(out: Output, chosen: () => { cfg: LocalConfig; mesh: MeshEntry } | null): Output {
   return {
     ...out,
-    result(data, human) {
+    result(data, human, opts) {
       const c = chosen();
       if (!c || c.cfg.meshes.length < 2) return out.result(data, human);
       const label = meshLabel(c.cfg, c.mesh);
       const isObject = typeof data === "object" && data !== null && !Array.isArray(data);
       const named = isObject && !("mesh" in data) ? { ...data, ...meshField(c.cfg, c.mesh) } : data;
+      if (opts?.meshInText) return out.result(named, human);
       return out.result(named, () => {
         const text = human();
         return text.includes("\n") ? `In ${label}:\n${text}` : `${text} (in ${label})`;

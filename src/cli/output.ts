@@ -21,8 +21,9 @@ export class UsageError extends Error {
 export type Output = {
   readonly json: boolean;
   /** Prints the command's result: `human` in human mode, `data` as JSON in --json mode. Resolves
-   *  as writeStdout does: true once stdout took it. */
-  result(data: unknown, human: () => string): Promise<boolean>;
+   *  as writeStdout does: true once stdout took it. `meshInText`: `human` names the mesh on each
+   *  of its lines already (src/cli/mesh-named.ts namingMesh). */
+  result(data: unknown, human: () => string, opts?: { meshInText?: boolean }): Promise<boolean>;
   /** A progress or hint line on stderr (human mode only). */
   note(line: string): void;
   /** Something the user should act on although the command succeeded: on stderr in both modes

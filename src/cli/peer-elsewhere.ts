@@ -7,7 +7,7 @@ import type { MeshEntry } from "../client/local/config-file.ts";
 import { formerMember, namesExactly, peerHint, type PeerWhere } from "../client/name-hints.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import type { Ctx } from "./context.ts";
-import { meshLabel } from "./mesh-named.ts";
+import { meshArg, meshLabel, meshOption } from "./mesh-named.ts";
 
 /** How long the hint waits for the other meshes' brokers, each (in parallel): it only adds to a
  *  refusal already certain, so a broker that is slow or down adds nothing rather than a wait. */
@@ -20,26 +20,38 @@ function within<T>(ms: number, promise: Promise<T>, fallback: T): Promise<T> {
   return Promise.race([promise.catch(() => fallback), late]).finally(() => clearTimeout(timer));
 }
 
-/** The user's other meshes (not `searched`, not one whose broker refused them as removed) where a
- *  peer other than themselves has the name `text` (namesExactly): each asked for its peers over
- *  its own connection, at most ELSEWHERE_MS. */
-async function meshesWith(ctx: Ctx, searched: MeshEntry, text: string): Promise<MeshEntry[]> {
+/** The user's other meshes (not `searched`, not one whose broker refused them as removed) where
+ *  `has` finds what was not found in `searched` (a peer of that name, a topic, a group), each asked
+ *  over its own connection, at most ELSEWHERE_MS. */
+async function meshesWith(ctx: Ctx, searched: MeshEntry, has: (client: BrokerClient, mesh: MeshEntry) => Promise<boolean>): Promise<MeshEntry[]> {
   const others = ctx.config().meshes.filter((m) => m.meshId !== searched.meshId && m.removedAt === undefined);
-  const has = await Promise.all(
+  const found = await Promise.all(
     others.map((m) =>
       within(
         ELSEWHERE_MS,
         (async () => {
           const client = await ctx.connect(m);
-          const { peers } = await client.request("list_peers", {});
-          client.close();
-          return peers.some((p) => p.memberPubkey !== m.publicKey && namesExactly(p, text));
+          try {
+            return await has(client, m);
+          } finally {
+            client.close();
+          }
         })(),
         false,
       ),
     ),
   );
-  return others.filter((_, i) => has[i]);
+  return others.filter((_, i) => found[i]);
+}
+
+/** Where else the user's meshes have what `has` looks for (nothing with one mesh joined), as a
+ *  command names them: `meshes` by slug (by id where a slug is shared: meshArg), and `naming` the
+ *  caller's `naming` unless a mesh needs its id, which no "mesh:" prefix takes. */
+export async function elsewhere(ctx: Ctx, searched: MeshEntry, has: (client: BrokerClient, mesh: MeshEntry) => Promise<boolean>, naming: PeerWhere["naming"]): Promise<{ meshes: string[]; naming: PeerWhere["naming"] }> {
+  const cfg = ctx.config();
+  const found = cfg.meshes.length > 1 ? await meshesWith(ctx, searched, has) : [];
+  const meshes = found.map((m) => meshArg(cfg, m));
+  return { meshes, naming: naming === "prefix" && found.every((m, i) => meshes[i] === m.slug) ? "prefix" : "flag" };
 }
 
 /** resolveTarget's refusal `err` of `text` in `mesh` (whose `peers` the broker listed) said again
@@ -48,18 +60,12 @@ async function meshesWith(ctx: Ctx, searched: MeshEntry, text: string): Promise<
  *  other commands --mesh). What cannot be read (the member list, another broker) adds nothing. */
 export async function unknownPeer(ctx: Ctx, mesh: MeshEntry, client: BrokerClient, err: unknown, text: string, peers: readonly PeerInfo[], naming: PeerWhere["naming"]): Promise<unknown> {
   const cfg = ctx.config();
-  const several = cfg.meshes.length > 1;
-  const [former, elsewhere] = await Promise.all([
-    client.request("member_list", {}).then(({ members }) => formerMember(members, text), () => null),
-    several ? meshesWith(ctx, mesh, text) : Promise.resolve([]),
-  ]);
-  // A slug another joined mesh shares chooses neither: the id is what works there.
-  const chooser = (m: MeshEntry) => (cfg.meshes.some((o) => o.meshId !== m.meshId && o.slug === m.slug) ? m.meshId : m.slug);
-  return peerHint(err, text, peers, mesh.publicKey, "claudemesh peers", {
-    ...(several ? { mesh: meshLabel(cfg, mesh) } : {}),
+  const peerThere = async (c: BrokerClient, m: MeshEntry) => (await c.request("list_peers", {})).peers.some((p) => p.memberPubkey !== m.publicKey && namesExactly(p, text));
+  const [former, there] = await Promise.all([client.request("member_list", {}).then(({ members }) => formerMember(members, text), () => null), elsewhere(ctx, mesh, peerThere, naming)]);
+  return peerHint(err, text, peers, mesh.publicKey, `claudemesh peers${meshOption(cfg, mesh)}`, {
+    ...(cfg.meshes.length > 1 ? { mesh: meshLabel(cfg, mesh) } : {}),
     former,
-    // A mesh id is no prefix (a prefix is only ever a slug): such a mesh is named by --mesh.
-    elsewhere: elsewhere.map(chooser),
-    naming: naming === "prefix" && elsewhere.every((m) => chooser(m) === m.slug) ? "prefix" : "flag",
+    elsewhere: there.meshes,
+    naming: there.naming,
   });
 }

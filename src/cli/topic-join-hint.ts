@@ -4,9 +4,10 @@
 import { MeshError } from "../protocol/errors.ts";
 import { refusedAsNotJoined } from "../client/not-joined.ts";
 
-/** `err` with `claudemesh topic join <topic>` and "then <again>" when it is that refusal (still
+/** `err` with `claudemesh topic join <topic>` (and `option`, the --mesh that acts on the mesh
+ *  refused in: src/cli/mesh-named.ts meshOption) and "then <again>" when it is that refusal (still
  *  forbidden, exit 3); `err` itself otherwise. Never throws. */
-export function topicJoinHint(err: unknown, topic: string, again: string): unknown {
+export function topicJoinHint(err: unknown, topic: string, again: string, option = ""): unknown {
   if (!refusedAsNotJoined(err, topic)) return err;
-  return new MeshError("forbidden", `You have not joined #${topic}. Join it with \`claudemesh topic join ${topic}\`, then ${again}.`, { cause: err });
+  return new MeshError("forbidden", `You have not joined #${topic}. Join it with \`claudemesh topic join ${topic}${option}\`, then ${again}.`, { cause: err });
 }

@@ -10,33 +10,41 @@ import { MIN_PREFIX, peerLabel } from "./resolve.ts";
 import { looksAlike, nameFold } from "./name-match.ts";
 
 /** How a hint runs its list request: as is (the CLI), or ended with the connection it was asked
- *  on (the MCP server's open-reads.ts), so that a refusal is not held up by a hint a drop cut. */
-export type HintOptions = { lister?: string; read?: <T>(read: () => Promise<T>) => Promise<T> };
+ *  on (the MCP server's open-reads.ts), so that a refusal is not held up by a hint a drop cut.
+ *  `where` names the mesh searched ("this mesh" unless given: the CLI gives its label when the user
+ *  is in several, the MCP server always); `option` is what a suggested command needs to act on that
+ *  mesh (` --mesh ops`: a shell's CLAUDEMESH_MESH may name another), already in `lister` when it
+ *  names a command; `also` is said after the first sentence (where else the name is: topicElsewhere). */
+export type HintOptions = { lister?: string; read?: <T>(read: () => Promise<T>) => Promise<T>; where?: string; option?: string; also?: string };
 
 const asIs = <T>(read: () => Promise<T>) => read();
 
-/** The broker's refusal of an unknown topic `name` (unknown_recipient for a post, not_found for
- *  join, leave and history) said again with the mesh's topic nearest to it, or else, for a
- *  not_found (which says nothing more), with what lists the topics; a post's refusal near nothing
- *  keeps the broker's own advice (create it). `lister`: what lists the topics, in the caller's
- *  terms. `err` itself when it is another error; never throws (an unreadable list is no near name). */
-export async function topicHint(client: BrokerClient, err: unknown, name: string, { lister = "claudemesh topic list", read = asIs }: HintOptions = {}): Promise<unknown> {
-  if (!(err instanceof MeshError) || (err.code !== "unknown_recipient" && err.code !== "not_found")) return err;
+/** Whether `err` is the broker's refusal of topic `name` as one that does not exist
+ *  (unknown_recipient for a post, not_found for join, leave and history: "No topic #name …"). */
+export const refusesTopic = (err: unknown, name: string): err is MeshError => err instanceof MeshError && (err.code === "unknown_recipient" || err.code === "not_found") && err.message.startsWith(`No topic #${name} `);
+
+/** The broker's refusal of an unknown topic `name` said again with the mesh's topic nearest to it,
+ *  or else, for a post, with the command that creates it, and for a not_found (which says nothing
+ *  more), with what lists the topics. `lister`: what lists the topics, in the caller's terms.
+ *  `err` itself when it is another error; never throws (an unreadable list is no near name). */
+export async function topicHint(client: BrokerClient, err: unknown, name: string, { lister = "claudemesh topic list", read = asIs, where = "this mesh", option = "", also = "" }: HintOptions = {}): Promise<unknown> {
+  if (!refusesTopic(err, name)) return err;
   const topics = await read(() => client.request("topic_list", {})).then(
     (r) => r.topics.map((t) => t.name),
     () => [],
   );
   const near = closest(name, topics);
-  if (near !== null && near !== name) return new MeshError(err.code, `No topic #${name} in this mesh. Did you mean #${near}? (${lister} lists them.)`, { cause: err });
-  if (err.code === "not_found" && err.message.startsWith(`No topic #${name} `)) return new MeshError(err.code, `No topic #${name} in this mesh. List them with ${lister}.`, { cause: err });
-  return err;
+  const head = `No topic #${name} in ${where}.${also ? ` ${also}` : ""}`;
+  if (near !== null && near !== name) return new MeshError(err.code, `${head} Did you mean #${near}? (${lister} lists them.)`, { cause: err });
+  const next = err.code === "not_found" ? `List them with ${lister}.` : `Create it first${also ? ` in ${where}` : ""}: claudemesh topic create ${name}${option}`;
+  return new MeshError(err.code, `${head} ${next}`, { cause: err });
 }
 
 /** The broker's refusal of a send to an empty @group (unknown_recipient) said again with the
  *  nearest group some member is in, as for topics: `send @frontnd` means @frontend far more often
  *  than a group nobody joined yet. Null when no group is near (the caller keeps its own advice);
  *  never throws (an unreadable list is no near name). `lister`: what lists the groups. */
-export async function groupHint(client: BrokerClient, err: unknown, name: string, { lister = "claudemesh group list", read = asIs }: HintOptions = {}): Promise<MeshError | null> {
+export async function groupHint(client: BrokerClient, err: unknown, name: string, { lister = "claudemesh group list", read = asIs, where = "" }: HintOptions = {}): Promise<MeshError | null> {
   if (!(err instanceof MeshError) || err.code !== "unknown_recipient") return null;
   const groups = await read(() => client.request("list_peers", {})).then(
     (r) => [...new Set(r.peers.flatMap((p) => p.groups))],
@@ -44,7 +52,7 @@ export async function groupHint(client: BrokerClient, err: unknown, name: string
   );
   const near = closest(name, groups);
   if (near === null || near === name) return null;
-  return new MeshError(err.code, `No member is in group @${name}. Did you mean @${near}? (${lister} lists them.)`, { cause: err });
+  return new MeshError(err.code, `No member is in group @${name}${where ? ` in ${where}` : ""}. Did you mean @${near}? (${lister} lists them.)`, { cause: err });
 }
 
 /** Whether `text` names `p` exactly: its whole display name or a look-alike of it (name-match.ts,
@@ -78,12 +86,13 @@ export type PeerWhere = {
 /** How a former member went, as the end of a sentence about them. */
 const goneHow = (m: MemberInfo) => `${leftBySelf(m) ? "left this mesh" : m.banned ? "was banned from this mesh" : "was removed from this mesh"} (${new Date(m.revokedAt!).toISOString()})`;
 
-/** The other meshes where the name is a peer's, as the way to reach them from this command. */
-function elsewhereText(text: string, slugs: readonly string[], naming: PeerWhere["naming"]): string {
-  const name = text.trim();
-  const mine = slugs.length === 1 ? `your mesh ${slugs[0]}` : `your meshes ${slugs.join(", ")}`;
-  if (naming === "prefix") return `Did you mean ${slugs.map((s) => `${s}:${name}`).join(" or ")}? (a peer "${name}" is in ${mine}.)`;
-  return `A peer "${name}" is in ${mine}: add ${slugs.map((s) => `--mesh ${s}`).join(" or ")}.`;
+/** The user's other meshes (`meshes`: a slug, or an id where a slug is shared) where `target`
+ *  ("bob", "#deploys", "@frontend") is `what` ('peer "bob"', "topic #deploys"), as the way to reach
+ *  it from this command: a "mesh:" prefix on the target, or --mesh. */
+export function elsewhereText(target: string, what: string, meshes: readonly string[], naming: PeerWhere["naming"]): string {
+  const mine = meshes.length === 1 ? `your mesh ${meshes[0]}` : `your meshes ${meshes.join(", ")}`;
+  if (naming === "prefix") return `Did you mean ${meshes.map((s) => `${s}:${target}`).join(" or ")}? (a ${what} is in ${mine}.)`;
+  return `A ${what} is in ${mine}: add ${meshes.map((s) => `--mesh ${s}`).join(" or ")}.`;
 }
 
 /** resolveTarget's "No peer matches" said again in the caller's terms, naming `where.mesh` when
@@ -96,7 +105,7 @@ function elsewhereText(text: string, slugs: readonly string[], naming: PeerWhere
 export function peerHint(err: unknown, text: string, peers: readonly PeerInfo[], self: string | null, lister = "claudemesh peers", where: PeerWhere = {}): unknown {
   if (!(err instanceof MeshError) || err.code !== "unknown_recipient") return err;
   const head = `No peer matches "${text.trim()}"${where.mesh ? ` in ${where.mesh}` : ""}.`;
-  const known = [where.former ? `${peerLabel(where.former)} ${goneHow(where.former)}.` : "", where.elsewhere?.length ? elsewhereText(text, where.elsewhere, where.naming) : ""].filter(Boolean);
+  const known = [where.former ? `${peerLabel(where.former)} ${goneHow(where.former)}.` : "", where.elsewhere?.length ? elsewhereText(text.trim(), `peer "${text.trim()}"`, where.elsewhere, where.naming) : ""].filter(Boolean);
   if (known.length) return new MeshError(err.code, `${head} ${known.join(" ")}`, { cause: err });
   const others = peers.filter((p) => p.memberPubkey !== self);
   const near = closest(nameFold(text), [...new Set(others.map((p) => nameFold(p.displayName)))]);

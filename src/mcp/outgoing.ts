@@ -55,8 +55,16 @@ export async function sendFrom(d: OutgoingDeps, target: string, body: string, op
   });
   return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
     // The nearest name is looked up as a tool's read: cut by a drop, the refusal goes out without it.
+    // The user runs what is suggested in a terminal, whose CLAUDEMESH_MESH may name another mesh:
+    // each command carries the --mesh of this one.
     const name = target.slice(1);
-    const hinted = target.startsWith("#") ? joinHint(await topicHint(d.client, err, name, { read: d.read }), name) : target.startsWith("@") ? ((await groupHint(d.client, err, name, { lister: "`claudemesh group list` in a terminal", read: d.read })) ?? err) : err;
+    const option = ` --mesh ${d.slug}`;
+    const where = `mesh ${d.slug}`;
+    const hinted = target.startsWith("#")
+      ? joinHint(await topicHint(d.client, err, name, { read: d.read, where, option, lister: `claudemesh topic list${option}` }), name, option)
+      : target.startsWith("@")
+        ? ((await groupHint(d.client, err, name, { lister: `\`claudemesh group list${option}\` in a terminal`, read: d.read, where })) ?? err)
+        : err;
     throw notSent(hinted, "checking the recipient", d.slug);
   });
 }

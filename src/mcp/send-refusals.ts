@@ -29,10 +29,10 @@ export function selfHint(err: unknown, input: string, peers: readonly PeerInfo[]
 }
 
 /** The broker's refusal of a post to a topic this member has not joined, with how to join: there
- *  is no tool for it, the user runs the CLI. */
-export function joinHint(err: unknown, topic: string): unknown {
+ *  is no tool for it, the user runs the CLI (`option`: the --mesh that makes it act on this mesh). */
+export function joinHint(err: unknown, topic: string, option = ""): unknown {
   if (!refusedAsNotJoined(err, topic)) return err;
-  return new MeshError("forbidden", `This member has not joined #${topic}, and no tool joins topics: ask the user to run \`claudemesh topic join ${topic}\` in a terminal, then send again.`, { cause: err });
+  return new MeshError("forbidden", `This member has not joined #${topic}, and no tool joins topics: ask the user to run \`claudemesh topic join ${topic}${option}\` in a terminal, then send again.`, { cause: err });
 }
 
 const SLUG_RE = new RegExp(Slug.pattern!);

@@ -61,8 +61,8 @@ test("a name not in the mesh searched: the refusal names that mesh, the other me
   expect(failed(await cli(alice, ["grant", "bob", "dm"], inOps))).toEqual({ code: 4, stderr: `claudemesh: No peer matches "bob" in ops. A peer "bob" is in your mesh ${slug}: add --mesh ${slug}.\n` });
   // The suggestion works as given.
   ok(await cli(alice, ["send", `${slug}:bob`, "hi"], inOps));
-  // Named nowhere: the mesh searched, and where names are listed, as before.
-  expect(failed(await cli(alice, ["send", "zed", "x"], inOps))).toEqual({ code: 4, stderr: 'claudemesh: No peer matches "zed" in ops. List names with claudemesh peers, or give a public-key prefix (≥ 6 hex).\n' });
+  // Named nowhere: the mesh searched, and where names are listed, with the --mesh that lists them.
+  expect(failed(await cli(alice, ["send", "zed", "x"], inOps))).toEqual({ code: 4, stderr: 'claudemesh: No peer matches "zed" in ops. List names with claudemesh peers --mesh ops, or give a public-key prefix (≥ 6 hex).\n' });
   // A removed member of the mesh searched, in several meshes.
   expect(failed(await cli(alice, ["send", "carol", "x", "--mesh", slug]))).toEqual({ code: 4, stderr: expect.stringMatching(new RegExp(`^claudemesh: No peer matches "carol" in ${slug}\\. "carol" \\([0-9a-f]{12}\\) ${gone.source}`)) });
 }, 60_000);

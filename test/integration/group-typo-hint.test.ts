@@ -18,5 +18,5 @@ test("send @frontnd names @frontend (CLI and mesh_send); @backend still says how
   await using s = await startMcp(alice, "sess-group-typo");
   await waitConnected(s);
   const tool = await s.call("mesh_send", { to: "@frontnd", message: "anyone?" });
-  expect(tool).toEqual({ isError: true, text: "unknown_recipient: No member is in group @frontnd. Did you mean @frontend? (`claudemesh group list` in a terminal lists them.)" });
+  expect(tool).toEqual({ isError: true, text: `unknown_recipient: No member is in group @frontnd in mesh ${team.mesh.slug}. Did you mean @frontend? (\`claudemesh group list --mesh ${team.mesh.slug}\` in a terminal lists them.)` });
 }, 60_000);

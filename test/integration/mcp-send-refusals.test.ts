@@ -22,7 +22,7 @@ test("mesh_send refuses itself, blank text, an unjoined topic and an unknown mes
   expect(await send("bob", "\u200b\u200b\ufe0f\x1b[2J")).toMatchObject({ isError: true, text: expect.stringContaining("Nothing to send") });
   // A reply_to that is no message id is refused by the tool's schema, saying what an id looks like.
   expect(await a.call("mesh_send", { to: "bob", message: "x", reply_to: "abc" })).toMatchObject({ isError: true, text: expect.stringContaining("a message id as mesh_inbox shows it") });
-  expect(await send("#deploys")).toEqual({ isError: true, text: "forbidden: This member has not joined #deploys, and no tool joins topics: ask the user to run `claudemesh topic join deploys` in a terminal, then send again." });
+  expect(await send("#deploys")).toEqual({ isError: true, text: `forbidden: This member has not joined #deploys, and no tool joins topics: ask the user to run \`claudemesh topic join deploys --mesh ${team.mesh.slug}\` in a terminal, then send again.` });
   // An empty name was a prefix of every name; blank, or nothing after the mesh prefix, is refused.
   const empty = (spaces: boolean) => ({ isError: true, text: `invalid_argument: No peer named: the target is empty${spaces ? " (only spaces)" : ""}. Give a peer's name or a public-key prefix (≥ 6 hex), after the "mesh:" prefix if you use one.` });
   expect([await send(" "), await send(`${team.mesh.slug}:`), await a.call("mesh_ask", { to: `${team.mesh.slug}: `, question: "q" })]).toEqual([empty(true), empty(false), empty(true)]);

@@ -17,7 +17,9 @@ import { readMessages } from "../../client/local/message-log.ts";
 import { command, savedBroker, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
-import { formatMessage, openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
+import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
+import { formatMessage } from "../message-lines.ts";
+import { meshInLines } from "../mesh-named.ts";
 import { closedForGood } from "../../client/removed.ts";
 
 /** Opens one batch and answers key requests if this member is the owner. Nothing is recorded or
@@ -46,12 +48,14 @@ async function settle(ctx: Ctx, session: MeshSession, client: BrokerClient, batc
   if (ack.length) await client.ackSync(ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
 }
 
-/** Writes one line per message, each once the one before was taken; resolves to how many stdout
- *  took (it stops at the first that failed). */
+/** Writes one line per message (formatMessage's lines: the header names the mesh when the user is
+ *  in several), each once the one before was taken; resolves to how many stdout took (it stops at
+ *  the first that failed). */
 async function showLines(ctx: Ctx, read: readonly Delivered[]): Promise<number> {
   let shown = 0;
+  const mesh = meshInLines(ctx.config(), ctx.mesh());
   for (const m of read) {
-    if (!(await writeStdout((ctx.out.json ? JSON.stringify(m) : terminalSafe(formatMessage(m))) + "\n"))) break;
+    if (!(await writeStdout((ctx.out.json ? JSON.stringify(m) : terminalSafe(formatMessage(m, { mesh }))) + "\n"))) break;
     shown++;
   }
   return shown;
@@ -85,7 +89,8 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       if (limit === null || limit < 1) throw new UsageError("--limit must be a whole number, 1 or more.");
       const history = readMessages(ctx.env.configDir, mesh.meshId, limit);
       if (!args.follow) {
-        await ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m)).join("\n") : "No messages read yet."));
+        const inLines = meshInLines(ctx.config(), mesh);
+        await ctx.out.result({ messages: history }, () => (history.length ? history.map((m) => formatMessage(m, { mesh: inLines })).join("\n") : "No messages read yet."), { meshInText: history.length > 0 });
         return;
       }
       // --all --follow, as `tail -f`: the history first, then new messages as they arrive, one

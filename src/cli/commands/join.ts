@@ -13,7 +13,7 @@ import { meshKeyList } from "../../client/mesh-key-list.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
 import { processEnv } from "../../config/load.ts";
-import { meshOption } from "../mesh-named.ts";
+import { meshArg, meshOption } from "../mesh-named.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
@@ -62,7 +62,7 @@ function parseKeys(json: string | null): MeshKey[] {
 type Mesh = { name: string; slug: string };
 
 /** There is no rename command: a new name takes a new enrolment. */
-const renameHint = (mesh: Mesh) => `To take another name, leave (claudemesh leave ${mesh.slug} --yes), ask for a new invite and join again with --display-name <another name>.`;
+const renameHint = (leave: string) => `To take another name, leave (claudemesh leave ${leave} --yes), ask for a new invite and join again with --display-name <another name>.`;
 
 /** Each member's role and key; `marked`, with the code points that tell look-alike names apart. */
 const who = (members: readonly MemberInfo[], marked = false) =>
@@ -71,7 +71,7 @@ const who = (members: readonly MemberInfo[], marked = false) =>
 /** Names are not identities, so a clash is allowed; but `send <name>` then refuses as ambiguous,
  *  for everyone. `clash`: the other active members whose name is `name` or looks like it
  *  (name-match.ts, as `send` matches names); the broker's claim answer lists every active member. */
-function clashWarning(clash: readonly MemberInfo[], mesh: Mesh, name: string, pubkey: string): string {
+function clashWarning(clash: readonly MemberInfo[], mesh: Mesh, name: string, pubkey: string, leave: string): string {
   const same = clash.every((m) => nameFold(m.displayName) === nameFold(name));
   const theirs = quoted(clash[0]!.displayName, 80);
   const n = clash.length;
@@ -79,14 +79,14 @@ function clashWarning(clash: readonly MemberInfo[], mesh: Mesh, name: string, pu
     ? n === 1 ? `another member of "${mesh.name}" is already called ${theirs}` : `${n} other members of "${mesh.name}" are already called "${name}"`
     : n === 1 ? `another member of "${mesh.name}" has a name that looks like "${name}" but is written with other characters, ${theirs}` : `${n} other members of "${mesh.name}" have names that look like "${name}"`;
   const mine = !same && unusualCodePoints(name) ? `, has ${unusualCodePoints(name)}` : "";
-  return `${already} (${who(clash, !same)}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}${mine}). ${renameHint(mesh)}`;
+  return `${already} (${who(clash, !same)}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}${mine}). ${renameHint(leave)}`;
 }
 
 /** Claude Code sessions are named `<member>/<project>`: a member who takes the name "me/app" beside
  *  a member "me" (or "me" beside "me/app") makes every `send me/app` ambiguous while a session of
  *  me's is called so. Warned of, not refused: the name was claimed with the invite already, and
  *  the resolver refuses the ambiguous name rather than guess (docs/decisions.md, session 33). */
-function sessionNameWarning(members: readonly MemberInfo[], mesh: Mesh, name: string, pubkey: string): string | null {
+function sessionNameWarning(members: readonly MemberInfo[], name: string, pubkey: string, leave: string): string | null {
   const parents = members.filter((m) => readsAsSessionOf(name, m.displayName));
   const children = members.filter((m) => readsAsSessionOf(m.displayName, name));
   if (!parents.length && !children.length) return null;
@@ -94,14 +94,15 @@ function sessionNameWarning(members: readonly MemberInfo[], mesh: Mesh, name: st
     parents.length ? `your name "${name}" reads as the name of a Claude Code session of ${parents.map((m) => quoted(m.displayName, 80)).join(", ")} (${who(parents)}), whose sessions are called "<their name>/<project>"` : "",
     children.length ? `${children.map((m) => quoted(m.displayName, 80)).join(", ")} (${who(children)}) read${children.length === 1 ? "s" : ""} as the name of one of your Claude Code sessions, which are called "${name}/<project>"` : "",
   ].filter(Boolean);
-  return `${said.join("; and ")}. A \`claudemesh send\` to such a name is ambiguous while both exist: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(mesh)}`;
+  return `${said.join("; and ")}. A \`claudemesh send\` to such a name is ambiguous while both exist: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(leave)}`;
 }
 
-/** The warnings a new member's name earns among the other active `members` (none: []). */
-function nameWarnings(all: readonly MemberInfo[], self: string, mesh: Mesh, name: string, pubkey: string): string[] {
+/** The warnings a new member's name earns among the other active `members` (none: []). `leave`:
+ *  how `claudemesh leave` names the mesh (its id when another joined mesh has its slug: meshArg). */
+function nameWarnings(all: readonly MemberInfo[], self: string, mesh: Mesh, name: string, pubkey: string, leave: string): string[] {
   const members = all.filter((m) => m.memberId !== self && m.revokedAt === null);
   const clash = members.filter((m) => looksAlike(m.displayName, name));
-  return [clash.length ? clashWarning(clash, mesh, name, pubkey) : null, sessionNameWarning(members, mesh, name, pubkey)].filter((w) => w !== null);
+  return [clash.length ? clashWarning(clash, mesh, name, pubkey, leave) : null, sessionNameWarning(members, name, pubkey, leave)].filter((w) => w !== null);
 }
 
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
@@ -110,7 +111,8 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     if (flag !== undefined && older !== undefined && flag !== older) throw new UsageError(`--display-name "${flag}" and --name "${older}" both give your name (--name is its older spelling); give only one.`);
     const { name: displayName, guessed } = displayNameFrom(flag ?? older, processEnv());
     const invite = inviteFrom(args.link === undefined || args.link === "-" ? await readLinkFromStdin() : args.link);
-    if (ctx.config().meshes.some((m) => m.meshId === invite.mesh)) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${invite.slug} --yes) to join with a new identity.`);
+    const joined = ctx.config().meshes.find((m) => m.meshId === invite.mesh);
+    if (joined) throw new MeshError("conflict", `You are already in "${invite.slug}". Leave it first (claudemesh leave ${meshArg(ctx.config(), joined)} --yes) to join with a new identity.`);
     const timeoutMs = ctx.timeoutMs();
     // Before a key is saved: a broker URL refused here would leave one no request ever carried.
     const base = httpBase(invite.broker);
@@ -174,6 +176,6 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
         .filter((l, i) => l !== "" || i === 3)
         .join("\n"),
     );
-    for (const w of nameWarnings(r.members, r.member.memberId, r.mesh, displayName, keys.publicKey)) ctx.out.warn(w);
+    for (const w of nameWarnings(r.members, r.member.memberId, r.mesh, displayName, keys.publicKey, meshArg(ctx.config(), entry))) ctx.out.warn(w);
   });
 }

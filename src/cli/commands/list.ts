@@ -2,6 +2,7 @@
 // mesh whose broker refused this key as removed, that it did: the key never connects again).
 import { brokerProblem } from "../broker-health.ts";
 import { command } from "../context.ts";
+import { meshArg } from "../mesh-named.ts";
 
 export async function run(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
@@ -26,7 +27,7 @@ export async function run(args: { json?: boolean }): Promise<void> {
       }),
     );
     const state = (r: (typeof rows)[number]) =>
-      r.removedAt !== null ? `REMOVED (refused since ${new Date(r.removedAt).toISOString()}; claudemesh leave ${r.slug} --yes forgets it)` : (r.brokerProblem === null ? "reachable" : `UNREACHABLE: ${r.brokerProblem}`);
+      r.removedAt !== null ? `REMOVED (refused since ${new Date(r.removedAt).toISOString()}; claudemesh leave ${meshArg(ctx.config(), r)} --yes forgets it)` : (r.brokerProblem === null ? "reachable" : `UNREACHABLE: ${r.brokerProblem}`);
     ctx.out.result({ meshes: rows }, () =>
       rows.length === 0
         ? `No meshes yet (config dir ${ctx.env.configDir}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join - (then paste the link)`

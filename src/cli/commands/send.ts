@@ -12,8 +12,8 @@ import type { MeshSession } from "../../client/mesh-session.ts";
 import type { Results } from "../../protocol/results.ts";
 import { restText, UsageError } from "../output.ts";
 import { resolve, sessionFor } from "../mesh-io.ts";
-import { groupHint, topicHint } from "../../client/name-hints.ts";
-import { topicJoinHint } from "../topic-join-hint.ts";
+import { groupRefusal, topicRefusal } from "../target-hints.ts";
+import type { PeerWhere } from "../../client/name-hints.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
@@ -25,14 +25,6 @@ import { GoingAwayError } from "../../client/broker-trouble.ts";
 export function priorityArg(p: string | undefined): Priority | undefined {
   if (p === undefined) return undefined;
   return oneOf(p, PRIORITIES, "--priority");
-}
-
-/** An empty @group is refused by the broker (unknown_recipient): name the group it is near
- *  (groupHint), or else say how a member gets in it. */
-async function withGroupHint(client: BrokerClient, err: unknown, target: string): Promise<unknown> {
-  if (!(err instanceof MeshError) || err.code !== "unknown_recipient" || !target.startsWith("@")) return err;
-  const near = await groupHint(client, err, target.slice(1));
-  return near ?? new MeshError(err.code, `${err.message} A member joins it with: claudemesh group join ${target.slice(1)}`, { cause: err });
 }
 
 /** The message piped in for "-" (`git diff | claudemesh send bob -`), without the trailing line
@@ -76,8 +68,9 @@ export async function deliver(ctx: Ctx, mesh: MeshEntry, session: MeshSession, c
   }
 }
 
-/** `stdinExample`: the command the empty-stdin hint shows (`topic post` shows itself). */
-export async function sendText(args: SendArgs, stdinExample = "git diff | claudemesh send bob -"): Promise<void> {
+/** `stdinExample`: the command the empty-stdin hint shows (`topic post` shows itself); `reach`:
+ *  how a refusal names another mesh of the user's (send takes "mesh:#topic", `topic post` --mesh). */
+export async function sendText(args: SendArgs, stdinExample = "git diff | claudemesh send bob -", reach: PeerWhere["naming"] = "prefix"): Promise<void> {
   await command(args, async (ctx) => {
     const words = restText(args, 1, args.message);
     if (!words.trim()) throw new UsageError("Nothing to send: give the message text.");
@@ -110,7 +103,7 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     // outlast the connection (a broker restart, a dropped link): it is then made again.
     const text = words === "-" ? await messageFromStdin(stdinExample) : words;
     const r = await deliver(ctx, mesh, session, client, target, text, { ...(priority ? { priority } : {}), ...(clientMessageId ? { clientMessageId } : {}) }, async (c, err) =>
-      target.startsWith("#") ? topicJoinHint(await topicHint(c, err, target.slice(1)), target.slice(1), "send again") : withGroupHint(c, err, target),
+      target.startsWith("#") ? topicRefusal(ctx, mesh, c, err, target.slice(1), reach, "send again") : target.startsWith("@") ? groupRefusal(ctx, mesh, c, err, target.slice(1)) : err,
     );
     const name = peer ? peer.displayName : target === "*" ? "everyone" : target;
     // Names are the broker's word; the key prefix says who the message was encrypted to.

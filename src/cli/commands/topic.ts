@@ -2,35 +2,38 @@
 // tail) unless --after asks for the ones after an offset.
 import type { BrokerClient } from "../../client/client.ts";
 import { MAX_DESCRIPTION_LEN, MAX_PAGE } from "../../protocol/limits.ts";
-import { command, type CommonArgs } from "../context.ts";
+import { command, type CommonArgs, type Ctx } from "../context.ts";
+import type { MeshEntry } from "../../client/local/config-file.ts";
 import { UsageError } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
-import { formatMessage, sessionFor } from "../mesh-io.ts";
+import { sessionFor } from "../mesh-io.ts";
+import { formatMessage } from "../message-lines.ts";
+import { meshInLines, meshOption } from "../mesh-named.ts";
 import { sendText } from "./send.ts";
-import { topicHint } from "../../client/name-hints.ts";
-import { topicJoinHint } from "../topic-join-hint.ts";
+import { topicRefusal } from "../target-hints.ts";
 import { unreadableHint } from "../../client/key-gap.ts";
 import { quoted } from "../../client/untrusted-text.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
 
-/** `request`, whose refusal of an unknown topic names the nearest one (topicHint), and of one you
- *  have not joined, the command that joins it (topicJoinHint). */
-const onTopic = <T>(client: BrokerClient, topic: string, request: Promise<T>): Promise<T> =>
-  request.catch(async (err: unknown) => Promise.reject(topicJoinHint(await topicHint(client, err, topic), topic, "run this again")));
+/** `request` about `topic` in `mesh`, whose refusal of an unknown topic names the nearest one or
+ *  another mesh of yours that has it, and of one you have not joined, the command that joins it,
+ *  each command with the --mesh it needs (topicRefusal). */
+const onTopic = <T>(ctx: Ctx, mesh: MeshEntry, client: BrokerClient, topic: string, request: Promise<T>): Promise<T> =>
+  request.catch(async (err: unknown) => Promise.reject(await topicRefusal(ctx, mesh, client, err, topic, "flag", "run this again")));
 
 /** The broker's "topic #x already exists" (conflict, exit 5 as before) said with the next step:
  *  joining it, or nothing when you are in it already. */
-async function existing(client: BrokerClient, err: unknown, topic: string): Promise<unknown> {
+async function existing(client: BrokerClient, err: unknown, topic: string, option: string): Promise<unknown> {
   if (!(err instanceof MeshError) || err.code !== "conflict") return err;
   const joined = await client.request("topic_list", {}).then(
     (r) => r.topics.find((t) => t.name === topic)?.joined,
     () => undefined,
   );
-  const next = joined ? "You are in it already." : `Join it with: claudemesh topic join ${topic}`;
+  const next = joined ? "You are in it already." : `Join it with: claudemesh topic join ${topic}${option}`;
   return new MeshError("conflict", `Topic #${topic} already exists in this mesh. ${next}`, { cause: err });
 }
 
@@ -38,8 +41,9 @@ export async function create(args: CommonArgs & { name: string; description?: st
   await command(args, async (ctx) => {
     const topic = name(args.name);
     const description = checkText(args.description ?? "", "--description", FIELDS.description);
-    const client = await ctx.connect(ctx.mesh());
-    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) }).catch(async (err: unknown) => Promise.reject(await existing(client, err, topic)));
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const { topic: created } = await client.request("topic_create", { name: topic, ...(description ? { description } : {}) }).catch(async (err: unknown) => Promise.reject(await existing(client, err, topic, meshOption(ctx.config(), mesh))));
     ctx.out.result({ topic: created }, () => `Created #${created.name}; you are its lead. Others join with: claudemesh topic join ${created.name}`);
   });
 }
@@ -56,8 +60,9 @@ export async function list(args: CommonArgs): Promise<void> {
 export async function join(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
     const topic = name(args.name);
-    const client = await ctx.connect(ctx.mesh());
-    const r = await onTopic(client, topic, client.request("topic_join", { topic }));
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const r = await onTopic(ctx, mesh, client, topic, client.request("topic_join", { topic }));
     ctx.out.result(r, () => (r.joined ? `Joined #${r.topic}.` : `Already in #${r.topic}.`));
   });
 }
@@ -65,8 +70,9 @@ export async function join(args: CommonArgs & { name: string }): Promise<void> {
 export async function leave(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
     const topic = name(args.name);
-    const client = await ctx.connect(ctx.mesh());
-    const r = await onTopic(client, topic, client.request("topic_leave", { topic }));
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
+    const r = await onTopic(ctx, mesh, client, topic, client.request("topic_leave", { topic }));
     ctx.out.result(r, () => (r.left ? `Left #${r.topic}.` : `You were not in #${r.topic}.`));
   });
 }
@@ -87,8 +93,8 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const topic = name(args.name);
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
-    const afterOffset = after ?? (await onTopic(client, topic, latestStart(client, topic, limit)));
-    const r = await onTopic(client, topic, client.request("topic_history", { topic, afterOffset, limit }));
+    const afterOffset = after ?? (await onTopic(ctx, mesh, client, topic, latestStart(client, topic, limit)));
+    const r = await onTopic(ctx, mesh, client, topic, client.request("topic_history", { topic, afterOffset, limit }));
     if (after !== null && after >= r.lastOffset) {
       // Past the last post, the broker says historyLost (protocol §4.3.15): a reader that did see
       // #after here was served by a broker since restored from an older backup, which will number
@@ -109,13 +115,17 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     // owner missing one can only rotate again (key-gap.ts).
     const held = session.currentKey()?.epoch ?? 0;
     const keyHint = shown.some((m) => !m.ok && m.reason === "unknown_epoch") ? `\n${unreadableHint(mesh.role === "owner", held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
-    ctx.out.result({ ...r, messages: shown }, () =>
-      (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message)}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
+    // Each post names the mesh in its header when the user is in several (a body cannot reach it).
+    const inLines = meshInLines(ctx.config(), mesh);
+    ctx.out.result(
+      { ...r, messages: shown },
+      () => (shown.map((m) => (m.ok ? `#${m.message.topicOffset} ${formatMessage(m.message, { mesh: inLines })}` : `#? (cannot read: ${m.reason})`)).join("\n") || `#${r.topic} is empty.`) + keyHint,
+      { meshInText: shown.length > 0 && shown.every((m) => m.ok) },
     );
   });
 }
 
 export async function post(args: CommonArgs & { name: string; message: string; priority?: string }): Promise<void> {
   const topic = name(args.name); // refused before the command runs: reported by lazy.ts
-  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`);
+  await sendText({ ...args, to: `#${topic}` }, `git diff | claudemesh topic post ${topic} -`, "flag");
 }
