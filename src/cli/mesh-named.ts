@@ -3,30 +3,17 @@
 // sees the mesh named on every result of a mesh-scoped command, and its slug and id in --json.
 import type { LocalConfig, MeshEntry } from "../client/local/config-file.ts";
 import type { Output } from "./output.ts";
+import { meshChoice, meshLabel as labelAmong } from "../client/mesh-label.ts";
 
 /** The mesh as a person tells it apart from the others joined: its slug, plus its broker's host
- *  when another joined mesh (on another broker) has the same slug. */
-export function meshLabel(cfg: LocalConfig, mesh: MeshEntry): string {
-  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-  return shared ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
-}
-
-const hostOf = (url: string): string => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url; // a URL saved by an older version without a scheme: shown as saved
-  }
-};
+ *  when another joined mesh (on another broker) has the same slug (client/mesh-label.ts, which the
+ *  MCP tools use too). */
+export const meshLabel = (cfg: LocalConfig, mesh: MeshEntry): string => labelAmong(cfg.meshes, mesh);
 
 /** The option a next-step hint needs to act on `mesh`: "" with one mesh joined, else
  *  ` --mesh <slug>` (its id when another joined mesh shares the slug, since a shared slug
  *  chooses neither). */
-export function meshOption(cfg: LocalConfig, mesh: MeshEntry): string {
-  if (cfg.meshes.length < 2) return "";
-  const shared = cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-  return ` --mesh ${shared ? mesh.meshId : mesh.slug}`;
-}
+export const meshOption = (cfg: LocalConfig, mesh: MeshEntry): string => (cfg.meshes.length < 2 ? "" : ` --mesh ${meshChoice(cfg.meshes, mesh)}`);
 
 /** The --json field naming the mesh ({} with one mesh joined, so that output stays as it was). */
 export const meshField = (cfg: LocalConfig, mesh: MeshEntry): { mesh?: { slug: string; id: string } } => (cfg.meshes.length > 1 ? { mesh: { slug: mesh.slug, id: mesh.meshId } } : {});
