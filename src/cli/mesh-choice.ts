@@ -2,6 +2,7 @@
 // else CLAUDEMESH_MESH, else the only mesh joined. An explicit choice always beats the default.
 import { selectMesh, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { splitMeshPrefix } from "../client/resolve.ts";
+import { meshChoice } from "../client/mesh-label.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { Slug } from "../protocol/fields.ts";
 import { UsageError } from "./output.ts";
@@ -27,20 +28,21 @@ export function chooseMesh(cfg: LocalConfig, flag: string | undefined, envMesh: 
   return selectMesh(cfg);
 }
 
-/** send's mesh and target: "team:bob" names mesh team (as the MCP tools read it), a target without
- *  a known slug before ":" is left whole. A prefix and a --mesh naming different meshes is a
- *  usage error; a prefix beats CLAUDEMESH_MESH. */
+/** send's mesh and target: "team:bob" names mesh team (as the MCP tools read it), and so does
+ *  "<its mesh id>:bob", as --mesh takes either; a target without a joined mesh's slug or id before
+ *  ":" is left whole. A prefix and a --mesh naming different meshes is a usage error; a prefix
+ *  beats CLAUDEMESH_MESH. */
 export function meshOfTarget(cfg: LocalConfig, target: string, flag: string | undefined, envMesh: string | null): { mesh: MeshEntry; target: string } {
-  const { slug, rest } = splitMeshPrefix(target, cfg.meshes.map((m) => m.slug));
+  const { slug, rest } = splitMeshPrefix(target, cfg.meshes.flatMap((m) => [m.slug, m.meshId]));
   if (slug === null) {
     // Nothing else chooses among several meshes, so the prefix was meant as one.
     const unknown = unknownMeshPrefix(cfg, target);
     if (unknown !== null && !flag && !envMesh && cfg.meshes.length > 1) throw unknownMesh(cfg, target, unknown, false);
-    const example = cfg.meshes[0] ? `, a mesh prefix on the target (${cfg.meshes[0].slug}:${target})` : "";
+    const example = cfg.meshes[0] ? `, a mesh prefix on the target (${meshChoice(cfg.meshes, cfg.meshes[0])}:${target})` : "";
     return { mesh: chooseMesh(cfg, flag, envMesh, example), target };
   }
-  // A shared slug as the prefix: the id goes in --mesh, since a prefix is only ever a slug.
-  const mesh = selectMesh(cfg, slug, (id) => `--mesh ${id} and the target "${rest}"`);
+  // A shared slug as the prefix chooses neither mesh: the refusal names each one's id as the prefix.
+  const mesh = selectMesh(cfg, slug, (id) => `${id}:${rest}`);
   if (flag && selectMesh(cfg, flag).meshId !== mesh.meshId) throw new UsageError(`"${target}" names mesh ${slug} but --mesh names ${flag}; give only one of them.`);
   return { mesh, target: rest };
 }

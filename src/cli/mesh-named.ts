@@ -3,27 +3,16 @@
 // sees the mesh named on every result of a mesh-scoped command, and its slug and id in --json.
 import type { LocalConfig, MeshEntry } from "../client/local/config-file.ts";
 import type { Output } from "./output.ts";
+import { meshChoice, meshLabel as labelAmong } from "../client/mesh-label.ts";
 
 /** The mesh as a person tells it apart from the others joined: its slug, plus its broker's host
- *  when another joined mesh (on another broker) has the same slug. */
-export function meshLabel(cfg: LocalConfig, mesh: MeshEntry): string {
-  return sharesSlug(cfg, mesh) ? `${mesh.slug} on ${hostOf(mesh.brokerUrl)}` : mesh.slug;
-}
-
-/** Whether another joined mesh has `mesh`'s slug. */
-const sharesSlug = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): boolean => cfg.meshes.some((m) => m.meshId !== mesh.meshId && m.slug === mesh.slug);
-
-const hostOf = (url: string): string => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url; // a URL saved by an older version without a scheme: shown as saved
-  }
-};
+ *  when another joined mesh (on another broker) has the same slug (client/mesh-label.ts, which the
+ *  MCP tools use too). */
+export const meshLabel = (cfg: LocalConfig, mesh: MeshEntry): string => labelAmong(cfg.meshes, mesh);
 
 /** How a command's argument or --mesh names `mesh` without doubt: its slug, or its id when another
  *  joined mesh shares the slug (a shared slug chooses neither, and is refused). */
-export const meshArg = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): string => (sharesSlug(cfg, mesh) ? mesh.meshId : mesh.slug);
+export const meshArg = (cfg: LocalConfig, mesh: Pick<MeshEntry, "meshId" | "slug">): string => meshChoice(cfg.meshes, mesh);
 
 /** The option a next-step hint needs to act on `mesh`: "" with one mesh joined, else
  *  ` --mesh <slug or id>` (meshArg). */

@@ -38,3 +38,7 @@ export function closedForGood(slug: string, code: number | undefined, reason: st
  *  removed (kicked, banned, or a hello of a key removed earlier refused): when closedForGood says
  *  `revoked`. */
 export const closedAsRemoved = (code: number | undefined, reason: string | undefined): boolean => closedForGood("", code, reason).code === "revoked";
+
+/** Whether a connection closed for good with `code` and `reason` means the member is out of the
+ *  mesh for good: it left (its own `leave`, from another process), or was removed (closedAsRemoved). */
+export const closedAsGone = (code: number | undefined, reason: string | undefined): boolean => code === CloseCode.left || closedAsRemoved(code, reason);

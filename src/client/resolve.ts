@@ -134,7 +134,9 @@ function soleMember(candidates: readonly PeerInfo[], peers: readonly PeerInfo[])
   return member && peers.filter(sameName).length === 1 ? member : null;
 }
 
-/** Splits an optional `slug:` prefix off a target (one MCP server serves several meshes). */
+/** Splits an optional `<mesh>:` prefix off a target (one MCP server serves several meshes):
+ *  `slugs` are what may name a mesh there, the joined meshes' slugs and ids (the CLI and the MCP
+ *  server pass both). */
 export function splitMeshPrefix(input: string, slugs: readonly string[]): { slug: string | null; rest: string } {
   const i = input.indexOf(":");
   if (i > 0 && slugs.includes(input.slice(0, i))) return { slug: input.slice(0, i), rest: input.slice(i + 1) };

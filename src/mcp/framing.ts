@@ -89,13 +89,16 @@ function quote(body: string, size: "whole" | "preview"): string {
   return `${quoteLines(`${body.slice(0, keep)}…`)}\n[Only the first ${keep} of ${body.length} characters are shown here. The message stays unread: call mesh_inbox to read it whole.]`;
 }
 
-/** Channel meta: string values only, keys of letters, digits and underscores. */
+/** Channel meta: string values only, keys of letters, digits and underscores. `mesh` is the mesh
+ *  as the text names it (its slug, with its broker's host when two joined meshes share the slug);
+ *  `mesh_id` tells them apart always. */
 export function channelMeta(m: Delivered & { mesh: string }): Record<string, string> {
   return {
     // Claude Code puts these in the attributes of a <channel> tag: no quotes or angle brackets.
     from_name: oneLine(m.from.name, 80).replace(/["<>&]/g, "_"),
     from_pubkey: m.from.pubkey,
     mesh: m.mesh,
+    mesh_id: m.meshId,
     topic: m.topic ?? "",
     message_id: m.messageId,
     priority: m.priority,

@@ -21,6 +21,8 @@ export const MAX_PENDING = PUSH_WINDOW;
 
 export type IncomingDeps = {
   slug: string;
+  /** How the tools name the mesh (MeshLink.label): what a pending message says it came through. */
+  label: () => string;
   session: MeshSession;
   client: BrokerClient;
   seenWriter: SeenWriter;
@@ -113,7 +115,7 @@ export class Incoming {
         .finally(() => this.d.seenWriter.record([], [m.messageId]));
       return;
     }
-    const p: Pending = { ...r.message, mesh: slug };
+    const p: Pending = { ...r.message, mesh: this.d.label() };
     // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
     // knows whether its result reaches the model (a cancelled call's result is dropped). Not one
     // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.

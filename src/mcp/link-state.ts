@@ -19,12 +19,12 @@ export async function whenOpen(link: MeshLink): Promise<void> {
 
 /** Why `link` cannot be used now, without waiting (null when it is connected): why it closed for
  *  good, or `unavailable` naming its state while it reconnects. */
-export function notOpen(link: Pick<MeshLink, "closedFor" | "state" | "slug" | "lastFailure">): MeshError | null {
+export function notOpen(link: Pick<MeshLink, "closedFor" | "state" | "label" | "lastFailure">): MeshError | null {
   if (link.closedFor) return link.closedFor;
   // Why the last attempt failed, when a socket never opened (a refused certificate): without it a
   // tool said "try again shortly" for ever, and the session never learnt what to fix.
   const last = link.lastFailure ? ` Its last attempt: ${link.lastFailure.message}` : "";
-  if (link.state === "connecting") return new MeshError("unavailable", `Not connected to mesh ${link.slug} yet: its first connection is still under way (a slow link can take several seconds). Try again shortly.${last}`);
-  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.slug} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
+  if (link.state === "connecting") return new MeshError("unavailable", `Not connected to mesh ${link.label} yet: its first connection is still under way (a slow link can take several seconds). Try again shortly.${last}`);
+  if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.label} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
   return null;
 }

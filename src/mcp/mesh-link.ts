@@ -23,7 +23,7 @@ import { LinkMemory } from "./link-memory.ts";
 import { askFrom, type AskOptions, type Asked } from "./link-ask.ts";
 import { FIRST_CONNECT_WAIT_MS, notOpen } from "./link-state.ts";
 import { MeshError } from "../protocol/errors.ts";
-import { closedAsRemoved, closedForGood } from "../client/removed.ts";
+import { closedAsGone, closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { epochIsNew } from "../client/rollback-note.ts";
 import { ConfigWrites } from "./config-writes.ts";
 import { closedHere } from "./send-refusals.ts";
@@ -49,6 +49,8 @@ export type LinkOptions = {
   /** Which server of this Claude Code session holds it now (the session socket's, ipc.ts): of two
    *  servers of the session, the newest keeps it across a broker outage (ClientOptions). */
   sessionHold?: SessionHold;
+  /** How the tools name this mesh among the session's others (Meshes.labelOf); its slug without. */
+  meshLabel?: () => string;
 };
 
 /** How long a first mesh_inbox waits for a backlog the broker announced at connect. */
@@ -63,6 +65,9 @@ export class MeshLink {
   state: ClientState = "connecting";
   /** Why the broker closed this connection for good (kicked, banned, replaced, ended), if it did. */
   closedFor: MeshError | null = null;
+  /** The member is out of the mesh for good (it left, or was kicked or banned): the session's
+   *  tools no longer count it among their meshes (Meshes.live). */
+  gone = false;
   /** Why the latest socket failed before it opened (a refused certificate), while reconnecting. */
   lastFailure: MeshError | null = null;
   private started: Promise<void> | null = null;
@@ -84,7 +89,7 @@ export class MeshLink {
   /** The replies, senders and open questions saved with the replay memory (link-memory.ts). */
   readonly memory: LinkMemory;
   /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
-  private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.slug} right now.`));
+  private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.label} right now.`));
 
   constructor(
     readonly entry: MeshEntry,
@@ -125,6 +130,7 @@ export class MeshLink {
         this.state = s;
         if (s !== "closed") this.lastFailure = d.failure ?? null;
         if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
+        if (s === "closed" && closedAsGone(d.code, d.reason)) this.gone = true;
         if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
         // A tool's read in flight would wait for a reconnect: it answers "not connected" now.
         if (s !== "open") this.reads.left();
@@ -145,9 +151,10 @@ export class MeshLink {
       (ids) => this.client.ackMessages(ids),
       (err) => opts.log.warn("replay memory not saved", { mesh: entry.slug, err }),
     );
-    this.outgoing = { slug: entry.slug, session: this.session, client: this.client, peers: () => this.peers(), read: (r) => this.reads.run(r), refreshKeys: () => void this.refreshKeys() };
+    this.outgoing = { label: () => this.label, choice: () => (this.label === this.slug ? this.slug : this.meshId), session: this.session, client: this.client, peers: () => this.peers(), read: (r) => this.reads.run(r), refreshKeys: () => void this.refreshKeys() };
     this.incoming = new Incoming({
       slug: entry.slug,
+      label: () => this.label,
       session: this.session,
       client: this.client,
       seenWriter: this.seenWriter,
@@ -161,6 +168,12 @@ export class MeshLink {
 
   get slug(): string {
     return this.entry.slug;
+  }
+
+  /** The mesh as the tools name it: its slug, or more when another mesh of the session has it
+   *  too ("ops on 127.0.0.1:7900", client/mesh-label.ts). */
+  get label(): string {
+    return this.opts.meshLabel?.() ?? this.slug;
   }
 
   /** The mesh's id: what tells two joined meshes apart (their slugs may be the same, on two brokers). */

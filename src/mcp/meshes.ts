@@ -1,9 +1,12 @@
 // Every joined mesh of this Claude Code session: one MeshLink each. Picks the mesh for a target
-// (`slug:target`, or the only mesh), remembers which mesh and sender each shown or pushed message
-// came from (for mesh_reply), and fans new messages out to listeners (channel push, waiting hooks).
+// (`<slug or mesh id>:target`, or the only mesh), names each mesh apart from the others (two may
+// share a slug, on two brokers), stops counting a mesh the member is out of for good (it left, or
+// was kicked or banned), remembers which mesh and sender each shown or pushed message came from
+// (for mesh_reply), and fans new messages out to listeners (channel push, waiting hooks).
 import { MeshError } from "../protocol/errors.ts";
 import { splitMeshPrefix } from "../client/resolve.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
+import { meshChoice, meshLabel } from "../client/mesh-label.ts";
 import { MeshLink, type LinkOptions, type Pending } from "./mesh-link.ts";
 import { answers, type ShownBy } from "./reply-waiters.ts";
 import { MAX_OPEN_ASKS, type OpenAsk } from "./open-asks.ts";
@@ -20,9 +23,55 @@ export class Meshes {
    *  them, and mesh_ask and mesh_inbox do not show them, until it does (`seen`) or until the
    *  hand-out lapses (the hook died first: unread again). `released` settles then. */
   private readonly handedOut = new Map<string, { timer: ReturnType<typeof setTimeout>; released: PromiseWithResolvers<void> }>();
+  /** The meshes the member is out of that a tool has said so of (goneNote): said once. */
+  private readonly goneTold = new Set<MeshLink>();
 
-  constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage">) {
-    this.links = entries.map((e) => new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id) }));
+  constructor(entries: readonly MeshEntry[], opts: Omit<LinkOptions, "onMessage" | "meshLabel">) {
+    this.links = entries.map((e) => {
+      const link: MeshLink = new MeshLink(e, { ...opts, onMessage: (m) => this.listeners.forEach((l) => l(m)), heldByHook: (id) => this.heldByHook(id), meshLabel: () => this.labelOf(link) });
+      return link;
+    });
+  }
+
+  /** The meshes the tools act on, list and choose among: those the member is still in. When it is
+   *  out of every one (or the session has none), all of them, so that each tool says why. */
+  listed(): MeshLink[] {
+    const live = this.links.filter((l) => !l.gone);
+    return live.length ? live : this.links;
+  }
+
+  /** The meshes `link` is named apart from: those listed, and itself. */
+  private among(link: MeshLink): MeshEntry[] {
+    const listed = this.listed();
+    return (listed.includes(link) ? listed : [...listed, link]).map((l) => l.entry);
+  }
+
+  /** How the tools name `link`: its slug, or with the broker's host when another listed mesh has
+   *  the slug ("ops on 127.0.0.1:7900"), as the CLI names it (client/mesh-label.ts). */
+  labelOf(link: MeshLink): string {
+    return meshLabel(this.among(link), link.entry);
+  }
+
+  /** What names `link` as a target prefix or mesh_peers' `mesh`: its slug, or its id when another
+   *  listed mesh shares the slug. */
+  choiceOf(link: MeshLink): string {
+    return meshChoice(this.among(link), link.entry);
+  }
+
+  /** `link`'s label, and when its slug is shared the id that chooses it ("ops on 127.0.0.1:7900
+   *  (mesh id …)"): what a listing calls it. */
+  named(link: MeshLink): string {
+    const choice = this.choiceOf(link);
+    return choice === link.slug ? this.labelOf(link) : `${this.labelOf(link)} (mesh id ${choice})`;
+  }
+
+  /** The meshes the member is out of for good that no tool has said so of yet, while it is still in
+   *  others (listed() leaves them out then), each with its id and why; "" if none. Said once: the
+   *  caller puts it in its answer. */
+  goneNote(): string {
+    const gone = this.links.filter((l) => l.gone && !this.goneTold.has(l) && !this.listed().includes(l));
+    for (const l of gone) this.goneTold.add(l);
+    return gone.map((l) => `No longer in mesh ${this.labelOf(l)} (mesh id ${l.meshId}); it is left out from now on. ${l.closedFor?.message ?? ""}`.trim()).join("\n");
   }
 
   /** Connects every mesh (MeshLink.start); calling it again changes nothing. */
@@ -42,24 +91,40 @@ export class Meshes {
     return () => this.seenListeners.delete(listener);
   }
 
-  /** The link for an explicit slug, or the only one. */
-  link(slug?: string | null): MeshLink {
+  /** The link a slug or mesh id names (`selector`), or the only listed one. A slug two listed
+   *  meshes share names neither: the refusal gives each one's id, which names it. A mesh the member
+   *  is out of is still found by its id, or by its slug when no listed mesh has it: the tool then
+   *  says why it cannot be used. */
+  link(selector?: string | null): MeshLink {
     if (this.links.length === 0) throw new MeshError("not_found", "This machine has not joined any mesh. Run `claudemesh join -` (then paste the link) or `claudemesh new` in a terminal, then restart this session.");
-    if (slug) {
-      const named = this.links.filter((x) => x.slug === slug);
-      if (named.length > 1) throw new MeshError("invalid_argument", `This session is in several meshes called "${slug}" (on different brokers); the prefix cannot tell them apart. The user can leave one of them with \`claudemesh leave <mesh id> --yes\` (\`claudemesh list --json\` shows the ids).`);
-      const l = named[0];
-      if (!l) throw new MeshError("not_found", `No joined mesh "${slug}". Joined: ${this.links.map((x) => x.slug).join(", ")}.`);
+    const listed = this.listed();
+    const live = listed.filter((l) => !l.gone);
+    if (selector) {
+      const byId = this.links.find((x) => x.meshId === selector);
+      if (byId) return byId;
+      const named = listed.filter((x) => x.slug === selector);
+      if (named.length > 1) throw new MeshError("invalid_argument", `This session is in several meshes called "${selector}" (on different brokers); a slug names neither. Use the mesh id instead: ${named.map((x) => `"${x.meshId}:" for ${this.labelOf(x)}`).join(", ")} (as a target prefix, or as mesh_peers' mesh).`);
+      const l = named[0] ?? this.links.find((x) => x.slug === selector);
+      if (!l) throw new MeshError("not_found", `No joined mesh "${selector}". This session is in: ${listed.map((x) => this.named(x)).join(", ")}.`);
       return l;
     }
-    if (this.links.length === 1) return this.links[0]!;
-    throw new MeshError("invalid_argument", `This session is in several meshes (${this.links.map((x) => x.slug).join(", ")}); prefix the target with one, like "${this.links[0]!.slug}:bob".`);
+    if (listed.length === 1) return listed[0]!;
+    if (live.length === 0) throw new MeshError("not_found", `This session is no longer in any of its meshes: ${listed.map((x) => `${this.labelOf(x)} (mesh id ${x.meshId}): ${x.closedFor?.message ?? "closed"}`).join(" ")}`);
+    const shared = listed.filter((x) => this.choiceOf(x) !== x.slug);
+    const byId = shared.length ? `; for a mesh that shares its slug with another, its id: ${shared.map((x) => `"${x.meshId}:bob" for ${this.labelOf(x)}`).join(", ")}` : "";
+    const plain = listed.find((x) => this.choiceOf(x) === x.slug);
+    throw new MeshError("invalid_argument", `This session is in several meshes (${listed.map((x) => this.labelOf(x)).join(", ")}); prefix the target with one${plain ? `, like "${plain.slug}:bob"` : ""}${byId}.`);
   }
 
-  /** Splits `slug:target`; without a prefix uses the only mesh. */
+  /** Splits `<slug or mesh id>:target`; without a prefix uses the only listed mesh. */
   route(target: string): { link: MeshLink; rest: string } {
-    const { slug, rest } = splitMeshPrefix(target, this.links.map((l) => l.slug));
+    const { slug, rest } = splitMeshPrefix(target, this.prefixes());
     return { link: this.link(slug), rest };
+  }
+
+  /** What may name a mesh before ":" in a target: every mesh's slug and id. */
+  prefixes(): string[] {
+    return this.links.flatMap((l) => [l.slug, l.meshId]);
   }
 
   /** Claims up to `limit` more queued messages per mesh, gated ones included (MeshLink.pull);
@@ -72,7 +137,7 @@ export class Meshes {
   /** The meshes where pushes failed verification that the model was not told of yet: what a
    *  broker re-targeted, moved or re-attributed is dropped, and mesh_inbox or a hook says so. */
   refusals(): Refusal[] {
-    return this.links.flatMap((l, link) => (l.refused > 0 ? [{ mesh: l.slug, count: l.refused, link, through: l.refusedTotal }] : []));
+    return this.links.flatMap((l, link) => (l.refused > 0 ? [{ mesh: this.labelOf(l), count: l.refused, link, through: l.refusedTotal }] : []));
   }
 
   /** The model was told of these refusals (by mesh_inbox, or a hook that printed them): each mesh's
@@ -80,7 +145,7 @@ export class Meshes {
   refusalsSaid(said: readonly Refusal[]): void {
     for (const r of said) {
       const l = this.links[r.link];
-      if (l?.slug === r.mesh) l.refusalsSaid(r.through);
+      if (l && this.labelOf(l) === r.mesh) l.refusalsSaid(r.through);
     }
   }
 
@@ -208,6 +273,17 @@ export class Meshes {
    *  would be held until its turn ends; otherwise the broker's default. */
   replyPriority(messageId: string | undefined): "now" | undefined {
     return messageId !== undefined && this.shownAs(messageId)?.ask ? "now" : undefined;
+  }
+
+  /** Refuses mesh_send's `reply_to` of a message this session was shown in another mesh than the
+   *  one its `to` names: the answer would go where the asker is not (its mesh_ask waits in its own
+   *  mesh), under an id that mesh never had. Not silently sent into the reply's mesh instead: `to`
+   *  named a mesh, and the same name there may be someone else. An id this session was not shown
+   *  passes, as before (it may be one the user read in a terminal). */
+  replyFitsMesh(messageId: string, link: MeshLink, to: string): void {
+    const shown = this.shownAs(messageId)?.link;
+    if (!shown || shown === link) return;
+    throw new MeshError("invalid_argument", `Nothing was sent: reply_to ${messageId} is a message from mesh ${this.labelOf(shown)}, but "${to}" is in mesh ${this.labelOf(link)}, and a reply goes in the mesh of the message it answers. To answer it, use mesh_reply with message_id "${messageId}" (it goes to its sender), or name the peer in that mesh ("${this.choiceOf(shown)}:<peer>"); to write to "${to}" anyway, leave out reply_to.`);
   }
 
   /** The sender of a message this session saw. */

@@ -11,7 +11,10 @@ import { notSent } from "./not-sent.ts";
 import { joinHint, selfHint } from "./send-refusals.ts";
 
 export type OutgoingDeps = {
-  slug: string;
+  /** How the tools name the mesh (MeshLink.label). */
+  label: () => string;
+  /** What chooses the mesh as `--mesh` in a terminal: its slug, or its id when the slug is shared. */
+  choice: () => string;
   session: MeshSession;
   client: BrokerClient;
   /** The mesh's peers (list_peers), ended with the connection (open-reads.ts). */
@@ -28,7 +31,7 @@ export type SendOptions = { priority?: Priority; replyTo?: string; kind?: "text"
  *  matches nobody is refused with the nearest one (peerHint), as in the CLI. */
 export async function resolveFor(d: OutgoingDeps, input: string): Promise<{ target: string; name: string }> {
   const lookup = (err: unknown) => {
-    throw notSent(err, `looking up ${JSON.stringify(input)}`, d.slug);
+    throw notSent(err, `looking up ${JSON.stringify(input)}`, d.label());
   };
   const peers = namesPeer(input) ? await d.peers().catch(lookup) : [];
   const others = peers.filter((p) => p.pubkey !== d.session.id.publicKey);
@@ -51,20 +54,20 @@ export async function sendFrom(d: OutgoingDeps, target: string, body: string, op
   // The recipient's key is checked (vouchFor: reads, mesh_reply's first to a sender) before the
   // `send` request, as a read that a drop ends at once rather than one asked again after it.
   await d.read(() => d.session.vouchFor(d.client, target)).catch((err: unknown) => {
-    throw notSent(err, "checking the recipient", d.slug);
+    throw notSent(err, "checking the recipient", d.label());
   });
   return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
     // The nearest name is looked up as a tool's read: cut by a drop, the refusal goes out without it.
     // The user runs what is suggested in a terminal, whose CLAUDEMESH_MESH may name another mesh:
     // each command carries the --mesh of this one.
     const name = target.slice(1);
-    const option = ` --mesh ${d.slug}`;
-    const where = `mesh ${d.slug}`;
+    const option = ` --mesh ${d.choice()}`;
+    const where = `mesh ${d.label()}`;
     const hinted = target.startsWith("#")
       ? joinHint(await topicHint(d.client, err, name, { read: d.read, where, option, lister: `claudemesh topic list${option}` }), name, option)
       : target.startsWith("@")
         ? ((await groupHint(d.client, err, name, { lister: `\`claudemesh group list${option}\` in a terminal`, read: d.read, where })) ?? err)
         : err;
-    throw notSent(hinted, "checking the recipient", d.slug);
+    throw notSent(hinted, "checking the recipient", d.label());
   });
 }

@@ -38,14 +38,16 @@ export function joinHint(err: unknown, topic: string, option = ""): unknown {
 const SLUG_RE = new RegExp(Slug.pattern!);
 
 /** `err` ("No peer matches") for a target whose "slug:" prefix names no mesh of this session, said
- *  again as the CLI says it (unknownMesh): the prefix is not a mesh you are in, and which are. A
- *  name may hold ":", so this is said only once no peer matched. */
-export function unknownMeshHint(err: unknown, target: string, slugs: readonly string[]): unknown {
+ *  again as the CLI says it (unknownMesh): the prefix is not a mesh you are in, and which are.
+ *  `known`: what names a mesh of the session (slugs and ids); `named`: the meshes as the tools name
+ *  them; `first`: the prefix of one, for the example. A name may hold ":", so this is said only
+ *  once no peer matched. */
+export function unknownMeshHint(err: unknown, target: string, known: readonly string[], named: readonly string[], first?: string): unknown {
   const i = target.indexOf(":");
   const prefix = i > 0 ? target.slice(0, i) : "";
-  if (!(err instanceof MeshError) || err.code !== "unknown_recipient" || !SLUG_RE.test(prefix) || slugs.includes(prefix)) return err;
-  const example = slugs[0] ? `, as in ${slugs[0]}:${target.slice(i + 1)}` : "";
-  return new MeshError("not_found", `No peer matches "${target}", and "${prefix}" is not a mesh this session is in (it is in: ${slugs.join(", ") || "none"}). The part before ":" names the mesh${example}.`, { cause: err });
+  if (!(err instanceof MeshError) || err.code !== "unknown_recipient" || !SLUG_RE.test(prefix) || known.includes(prefix)) return err;
+  const example = first ? `, as in ${first}:${target.slice(i + 1)}` : "";
+  return new MeshError("not_found", `No peer matches "${target}", and "${prefix}" is not a mesh this session is in (it is in: ${named.join(", ") || "none"}). The part before ":" names the mesh${example}.`, { cause: err });
 }
 
 /** Why a mesh is closed when this session closed it itself (SessionEnd's `offline`, or the server

@@ -200,9 +200,10 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       await Promise.allSettled(meshes.links.map((l) => l.hookStatus(req.status)));
       return { ok: true };
     case "peers": {
-      await Promise.all(meshes.links.map((l) => l.firstAttempt(HOOK_CONNECT_WAIT_MS)));
+      const listed = meshes.listed();
+      await Promise.all(listed.map((l) => l.firstAttempt(HOOK_CONNECT_WAIT_MS)));
       const out = await Promise.all(
-        meshes.links.map(async (l) => ({ mesh: l.slug, state: l.state, peers: l.state === "open" ? (await l.peers().catch(() => [])).filter((p) => p.online && p.pubkey !== l.session.id.publicKey).map((p) => ({ name: p.displayName, status: p.status, summary: p.summary })) : [] })),
+        listed.map(async (l) => ({ mesh: meshes.named(l), state: l.state, peers: l.state === "open" ? (await l.peers().catch(() => [])).filter((p) => p.online && p.pubkey !== l.session.id.publicKey).map((p) => ({ name: p.displayName, status: p.status, summary: p.summary })) : [] })),
       );
       return { meshes: out, pending: meshes.pending().length, problem };
     }

@@ -68,13 +68,14 @@ async function recipient(meshes: Meshes, to: string): Promise<{ link: MeshLink; 
   const { link, rest } = meshes.route(to);
   await whenOpen(link);
   const found = await link.resolve(rest).catch((err: unknown) => {
-    throw unknownMeshHint(err, to, meshes.links.map((l) => l.slug));
+    const listed = meshes.listed();
+    throw unknownMeshHint(err, to, meshes.prefixes(), listed.map((l) => meshes.named(l)), listed[0] && meshes.choiceOf(listed[0]));
   });
   return { link, ...found };
 }
 
 const Priority = z.enum(PRIORITIES);
-const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" when in several meshes');
+const Target = z.string().min(1).max(200).describe('Peer name, key prefix, "#topic", "@group" or "*"; prefix with "<mesh>:" (its slug, or its mesh id) when in several meshes');
 /** As many characters as the CLI's byte limit: a body within it passes here, and MeshSession
  *  refuses a longer one in bytes with a message that says the limit (the CLI's wording). */
 const Body = z.string().min(1).max(MAX_SEND_BODY_BYTES).describe(`the text (at most ${MAX_SEND_BODY_BYTES} bytes)`);
@@ -109,11 +110,13 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       handler: (a) =>
         guarded(async () => {
           nonBlank(a.message);
+          // A reply goes in the mesh of the message it answers (refused otherwise, before any lookup).
+          if (a.reply_to) meshes.replyFitsMesh(a.reply_to, meshes.route(a.to).link, a.to);
           const { link, target, name } = await recipient(meshes, a.to);
           const priority = a.priority ?? meshes.replyPriority(a.reply_to);
           const r = await link.send(target, a.message, { ...(priority ? { priority } : {}), ...(a.reply_to ? { replyTo: a.reply_to } : {}), ...retryOpt(a.client_message_id) });
           if (a.reply_to) meshes.answered(a.reply_to);
-          return text(`Sent to ${name} on ${link.slug} (message id ${r.messageId}${r.topicOffset ? `, #${r.topicOffset}` : ""}).${r.undeliverable.length ? ` ${r.undeliverable.length} recipient queue(s) were full.` : ""}`);
+          return text(`Sent to ${name} in mesh ${link.label} (message id ${r.messageId}${r.topicOffset ? `, #${r.topicOffset}` : ""}).${r.undeliverable.length ? ` ${r.undeliverable.length} recipient queue(s) were full.` : ""}`);
         }),
     },
     {
@@ -122,7 +125,8 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
       inputSchema: { limit: z.number().int().min(1).max(50).optional().describe("most messages to return (default 20)") },
       handler: (a, extra) =>
         guarded(async () => {
-          await Promise.all(meshes.links.map((l) => l.ready()));
+          const listed = meshes.listed();
+          await Promise.all(listed.map((l) => l.ready()));
           // An explicit read also takes what the status gate holds back: during a turn the session
           // is `working`, and `next`/`low` messages are not pushed until it is idle.
           const queued = await meshes.pull(a.limit ?? 20);
@@ -137,20 +141,20 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // A mesh whose broker is down (or that removed this member) was not read: say so, or
           // "No new messages" would tell the model that nothing waits there.
           // (ready() above already waited for each first connect.)
-          const unread = meshes.links.flatMap((link): MeshFailure[] => {
+          const unread = listed.flatMap((link): MeshFailure[] => {
             const err = notOpen(link);
             return err ? [{ link, ok: false, error: errorText(err), retryable: err.retryable }] : [];
           });
-          const notRead = unread.length ? `Not read from:\n${unread.map((r) => `- ${r.link.slug}: ${r.error}`).join("\n")}${retryHint(unread, "mesh_inbox")}` : "";
+          const notRead = unread.length ? `Not read from:\n${unread.map((r) => `- ${r.link.label}: ${r.error}`).join("\n")}${retryHint(unread, "mesh_inbox")}` : "";
           // Pushes that failed verification were dropped unseen: said here once, not as they come
           // (a broker could push any number of them, and each would interrupt the session).
-          const refused = meshes.takeRefused();
+          const refused = [meshes.takeRefused(), meshes.goneNote()].filter(Boolean).join("\n\n");
           const notes = [notRead, refused].filter(Boolean).join("\n\n");
           const tail = notes && pending.length ? `\n\n${notes}` : notes;
           const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued, tail);
           meshes.markSeen(ms, "mesh_inbox");
           if (ms.length) return text(shown);
-          const read = meshes.links.length - unread.length;
+          const read = listed.length - unread.length;
           if (!unread.length) return text(refused ? `No new messages.\n\n${refused}` : "No new messages.");
           return { ...text(`${read ? "No new messages on the other meshes. " : ""}${tail}`), ...(read ? {} : { isError: true }) };
         }),
@@ -158,14 +162,15 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
     {
       name: "mesh_peers",
       description: "List peers on the mesh: who is online, their status (idle/working/dnd), summary and where they run.",
-      inputSchema: { mesh: z.string().max(48).optional().describe("mesh slug (default: all joined meshes)") },
+      inputSchema: { mesh: z.string().max(64).optional().describe("mesh slug, or mesh id (default: all joined meshes)") },
       handler: (a) =>
         guarded(async () => {
-          const links = a.mesh || meshes.links.length === 0 ? [meshes.link(a.mesh)] : meshes.links;
+          const links = a.mesh || meshes.links.length === 0 ? [meshes.link(a.mesh)] : meshes.listed();
           const budget = MAX_TOOL_TEXT_CHARS / links.length;
           const results = await perMesh(links, async (link) => peerLines(await link.peers(), link.session.id.publicKey, budget));
-          const parts = results.map((r) => (r.ok ? `Mesh ${r.link.slug}:\n${r.value}` : `Mesh ${r.link.slug}: not listed — ${r.error}`));
-          return { ...text(parts.join("\n\n")), ...(results.some((r) => r.ok) ? {} : { isError: true }) };
+          const parts = results.map((r) => (r.ok ? `Mesh ${meshes.named(r.link)}:\n${r.value}` : `Mesh ${meshes.named(r.link)}: not listed — ${r.error}`));
+          const gone = a.mesh ? "" : meshes.goneNote();
+          return { ...text([...parts, ...(gone ? [gone] : [])].join("\n\n")), ...(results.some((r) => r.ok) ? {} : { isError: true }) };
         }),
     },
     {
@@ -176,14 +181,16 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
         guarded(async () => {
           if (!a.status && a.summary === undefined) throw new MeshError("invalid_argument", "Give a status, a summary, or both.");
           // Applied to every connected mesh; a mesh whose broker is down is named, not fatal.
-          const results = await perMesh(meshes.links.length ? meshes.links : [meshes.link()], (link) => (a.status ? link.setStatus(a.status, a.summary) : link.setSummary(a.summary)));
-          const done = results.filter((r) => r.ok).map((r) => r.link.slug);
+          const results = await perMesh(meshes.links.length ? meshes.listed() : [meshes.link()], (link) => (a.status ? link.setStatus(a.status, a.summary) : link.setSummary(a.summary)));
+          const done = results.filter((r) => r.ok).map((r) => r.link.label);
           const failed = results.flatMap((r) => (r.ok ? [] : [r]));
-          const skipped = failed.map((r) => `- ${r.link.slug}: ${r.error}`);
+          const skipped = failed.map((r) => `- ${r.link.label}: ${r.error}`);
           const what = `${a.status ? ` status: ${a.status}` : ""}${a.summary !== undefined ? ` summary: "${a.summary}"` : ""}`;
-          if (!skipped.length) return text(`Updated${what}.`);
+          const gone = meshes.goneNote();
+          const tail = gone ? `\n\n${gone}` : "";
+          if (!skipped.length) return text(`Updated${what}.${tail}`);
           return {
-            ...text(`${done.length ? `Updated${what} on ${done.join(", ")}.` : "Not updated."} Not applied on:\n${skipped.join("\n")}${retryHint(failed, "mesh_status")}`),
+            ...text(`${done.length ? `Updated${what} on ${done.join(", ")}.` : "Not updated."} Not applied on:\n${skipped.join("\n")}${retryHint(failed, "mesh_status")}${tail}`),
             ...(done.length ? {} : { isError: true }),
           };
         }),
@@ -225,7 +232,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           const priority = a.priority ?? meshes.replyPriority(a.message_id);
           const r = await link.send(from.pubkey, a.message, { replyTo: a.message_id, ...(priority ? { priority } : {}), ...retryOpt(a.client_message_id) });
           meshes.answered(a.message_id);
-          return text(`Replied to ${quoted(from.name, 80)} (message id ${r.messageId}).`);
+          return text(`Replied to ${peerLabel({ displayName: from.name, pubkey: from.pubkey })} in mesh ${link.label} (message id ${r.messageId}).`);
         }),
     },
   ];

@@ -6,7 +6,7 @@ import { notOpen } from "../../src/mcp/link-state.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 
 const link = (state: "connecting" | "open" | "reconnecting" | "closed", over: { closedFor?: MeshError; lastFailure?: MeshError } = {}) => ({
-  slug: "team",
+  label: "team",
   state,
   closedFor: over.closedFor ?? null,
   lastFailure: over.lastFailure ?? null,

@@ -98,7 +98,7 @@ type PeersAnswer = { meshes: { mesh: string; state: string; peers: { name: strin
 export function peersContext(r: PeersAnswer, budget = MAX_INJECTION_CHARS): string {
   const unread = r.pending ? ` ${r.pending} unread message(s): call mesh_inbox.` : "";
   const more = (n: number, any: boolean) => (n ? `${any ? "; " : ""}and ${n} more (mesh_peers lists them)` : "");
-  const head = (m: PeersAnswer["meshes"][number]) => `mesh ${oneLine(m.mesh, 80)}: ${m.state !== "open" ? `connecting (${oneLine(m.state, 20)})` : m.peers.length ? `${m.peers.length} peer(s) online: ` : "no other peer online"}`;
+  const head = (m: PeersAnswer["meshes"][number]) => `mesh ${oneLine(m.mesh, 120)}: ${m.state !== "open" ? `connecting (${oneLine(m.state, 20)})` : m.peers.length ? `${m.peers.length} peer(s) online: ` : "no other peer online"}`;
   // What every mesh's line needs whatever fits: its head and the longest "and N more".
   let left = budget - "claudemesh: this session is a peer on .".length - unread.length - r.meshes.reduce((n, m) => n + head(m).length + more(m.peers.length, true).length + 3, 0);
   const lines = r.meshes.map((m) => {

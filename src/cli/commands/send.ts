@@ -16,6 +16,7 @@ import { groupRefusal, topicRefusal } from "../target-hints.ts";
 import type { PeerWhere } from "../../client/name-hints.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { meshOfTarget, unknownMesh, unknownMeshPrefix } from "../mesh-choice.ts";
+import { meshLabel } from "../mesh-named.ts";
 import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
 import { readStdin } from "../stdin.ts";
 import { SendError } from "../../client/send-error.ts";
@@ -109,7 +110,7 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     // Names are the broker's word; the key prefix says who the message was encrypted to.
     const whom = peer ? peerLabel(peer) : name;
     // Someone in several meshes sees which one it went to (a prefix, --mesh or CLAUDEMESH_MESH chose it).
-    const where = ctx.config().meshes.length > 1 ? ` in ${mesh.slug}` : "";
+    const where = ctx.config().meshes.length > 1 ? ` in ${meshLabel(ctx.config(), mesh)}` : "";
     ctx.out.result({ to: target, name, ...r }, () => `Sent to ${whom}${r.topicOffset ? ` (#${r.topicOffset})` : ""}${where}${r.duplicate ? " (already sent)" : ""}. id ${r.messageId}${r.undeliverable.length ? `\n${r.undeliverable.length} recipient(s) skipped: queue full` : ""}`);
   });
 }
