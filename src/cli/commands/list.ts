@@ -2,6 +2,7 @@
 // mesh whose broker refused this key as removed, that it did: the key never connects again).
 import { brokerProblem } from "../broker-health.ts";
 import { command } from "../context.ts";
+import { alignColumns, nameCell } from "../table.ts";
 
 export async function run(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
@@ -30,7 +31,7 @@ export async function run(args: { json?: boolean }): Promise<void> {
     ctx.out.result({ meshes: rows }, () =>
       rows.length === 0
         ? `No meshes yet (config dir ${ctx.env.configDir}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join - (then paste the link)`
-        : rows.map((r) => `${r.slug.padEnd(20)} ${r.displayName} (${r.role})  ${r.broker}  ${state(r)}`).join("\n"),
+        : alignColumns(rows.map((r) => [r.slug, `${nameCell(r.displayName)} (${r.role})`, r.broker, state(r)])).join("\n"),
     );
   });
 }
