@@ -5,25 +5,23 @@ import { hostname } from "node:os";
 import { MAX_NAME_LEN } from "../protocol/limits.ts";
 import { UsageError } from "./output.ts";
 import { checkText, FIELDS } from "./input-checks.ts";
+import { codePointName, cutUnits, firstNotPrintable, NOT_PRINTABLE } from "../protocol/names.ts";
 
 /** A name given with --display-name (or join's older --name), trimmed: what the protocol's
- *  DisplayName takes, else a UsageError saying which bound it breaks. */
+ *  DisplayName takes (src/protocol/names.ts: the same characters a label may not hold, and nothing
+ *  that reads as an address), else a UsageError saying which rule it breaks. */
 export const checkDisplayName = (name: string): string => checkText(name.trim(), "--display-name", FIELDS.displayName);
 
 /** Longest session label given at install, in UTF-16 code units like every protocol bound: a
  *  project directory's name fits, and the MCP server's session name `<display name>/<label>`
- *  (src/mcp/mesh-link.ts cuts it at MAX_NAME_LEN) keeps it whole beside a name of up to 31. */
+ *  (sessionName in src/protocol/names.ts cuts it at MAX_NAME_LEN) keeps it whole beside a name of up to 31. */
 export const MAX_LABEL_LEN = 32;
-
-/** What a label may not hold: control characters (C0, DEL, C1), format characters (bidirectional
- *  overrides and isolates, zero-width ones), lone surrogates, line and paragraph separators. */
-const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 /** The label a session takes when none was given: its project directory's name, without what a
  *  label may not hold and cut to MAX_LABEL_LEN, or "session" when nothing is left. A directory
  *  named with a tab in it made every session hello of the server malformed (refused for good). */
 export function defaultSessionLabel(dirName: string): string {
-  const cleaned = dirName.replace(new RegExp(NOT_PRINTABLE.source, "gu"), "").trim().slice(0, MAX_LABEL_LEN).trim();
+  const cleaned = cutUnits(dirName.replace(NOT_PRINTABLE, "").trim(), MAX_LABEL_LEN).trim();
   return cleaned || "session";
 }
 
@@ -35,8 +33,8 @@ export function checkSessionLabel(label: string): string {
   const allowed = `--label takes 1–${MAX_LABEL_LEN} characters of printable text (letters, digits, spaces, punctuation), e.g. --label backend`;
   if (!trimmed) throw new UsageError(`${allowed}; it was empty. Leave it out to use the project directory's name.`);
   if (trimmed.length > MAX_LABEL_LEN) throw new UsageError(`${allowed}; this one has ${trimmed.length}.`);
-  const bad = NOT_PRINTABLE.exec(trimmed)?.[0];
-  if (bad !== undefined) throw new UsageError(`${allowed}; this one holds U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}, a control, invisible or text-direction character.`);
+  const bad = firstNotPrintable(trimmed);
+  if (bad !== null) throw new UsageError(`${allowed}; this one holds ${codePointName(bad)}, a control, invisible or text-direction character.`);
   return trimmed;
 }
 
@@ -52,13 +50,21 @@ function accountName(): string | undefined {
   }
 }
 
+/** `text` made a display name, or "" when nothing is left: without what a name may not hold
+ *  (a ":" or "/" becomes "-", a leading "#" or "@" goes), cut to the protocol's limit. */
+function asDisplayName(text: string): string {
+  const cleaned = text.replace(NOT_PRINTABLE, "").replace(/[:/]/g, "-").trim().replace(/^[#@]+/, "").trim();
+  return cutUnits(cleaned, MAX_NAME_LEN).trim().replace(/^\*$/, "");
+}
+
 /** The first usable of $USER, $LOGNAME, the account name and the host name (without its domain),
  *  cut to the protocol's limit; "member" if none is. The caller says it was a guess. */
 export function guessDisplayName(env: Record<string, string | undefined>): string {
   // In order, and lazily: `id` runs only when neither variable is set.
   for (const source of [() => env.USER, () => env.LOGNAME, accountName, () => hostname().split(".")[0]]) {
     const name = source();
-    if (usable(name)) return name.trim().replace(/[\u0000-\u001f\u007f]/g, "").slice(0, MAX_NAME_LEN);
+    const cleaned = usable(name) ? asDisplayName(name) : "";
+    if (cleaned) return cleaned;
   }
   return "member";
 }

@@ -5,6 +5,7 @@
 // refused input costs no request, no rate-limit token and no audit entry.
 import * as F from "../protocol/fields.ts";
 import * as L from "../protocol/limits.ts";
+import { codePointName, nameProblem } from "../protocol/names.ts";
 import { UsageError } from "./output.ts";
 
 /** A protocol string field as the CLI checks it. `schema`: the wire schema the broker validates it
@@ -15,6 +16,9 @@ export type TextField = {
   schema: { readonly minLength?: number; readonly maxLength?: number; readonly pattern?: string };
   maxLength?: number;
   allowed: string;
+  /** Why a text its pattern refuses is refused, in words that follow the label; the default names
+   *  a control character or echoes the text. */
+  problem?: (value: string) => string | null;
 };
 
 const NAME_SHAPE = "starting with a letter or digit";
@@ -24,15 +28,18 @@ export const FIELDS = {
   summary: { schema: F.Summary, allowed: `up to ${L.MAX_SUMMARY_LEN} characters` },
   description: { schema: F.Description, allowed: `up to ${L.MAX_DESCRIPTION_LEN} characters` },
   reason: { schema: F.Reason, allowed: `up to ${L.MAX_REASON_LEN} characters` },
-  meshName: { schema: F.MeshName, allowed: `1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team")` },
-  displayName: { schema: F.DisplayName, allowed: `1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Alice K")` },
+  meshName: { schema: F.MeshName, allowed: `1–${L.MAX_NAME_LEN} characters of visible text (e.g. "Shop team")`, problem: (v) => nameProblem(v, "mesh") },
+  displayName: {
+    schema: F.DisplayName,
+    allowed: `1–${L.MAX_NAME_LEN} characters of visible text, without ":" or "/" and not starting with "#" or "@" (e.g. "Alice K")`,
+    problem: (v) => nameProblem(v, "display"),
+  },
   slug: { schema: F.Slug, maxLength: L.MAX_SLUG_LEN, allowed: `lowercase letters, digits and -, ${NAME_SHAPE} (e.g. shop-team)` },
   topic: { schema: F.TopicName, maxLength: L.MAX_TOPIC_NAME_LEN, allowed: `lowercase letters, digits, - and _, ${NAME_SHAPE} (e.g. backend)` },
   group: { schema: F.GroupName, maxLength: L.MAX_GROUP_NAME_LEN, allowed: `lowercase letters, digits, -, _ and /, ${NAME_SHAPE} (e.g. frontend)` },
 } satisfies Record<string, TextField>;
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 
 /** `value`, unchanged, when the broker would take it for `field`. Otherwise throws UsageError
  *  (exit 2) that starts with `label` (the flag or argument the text came from: "--description",
@@ -46,7 +53,7 @@ export function checkText(value: string, label: string, field: TextField): strin
   if (pattern !== undefined && !new RegExp(pattern).test(value)) {
     const control = CONTROL.exec(value)?.[0];
     // A name echoed back is short (its length was checked); a control character is named, not shown.
-    const what = control !== undefined ? `holds a control character (${codePoint(control)})` : `"${value}" is not allowed`;
+    const what = field.problem?.(value) ?? (control !== undefined ? `holds a control character (${codePointName(control)})` : `"${value}" is not allowed`);
     throw new UsageError(`${label} ${what}; it takes ${field.allowed}.`);
   }
   return value;

@@ -6,6 +6,8 @@
 // Claude Code and the model use around context (<system-reminder>, <channel>, <function_results>,
 // <command-name>, …, with ASCII or full-width brackets) is defused: its "<" becomes "‹".
 
+import { cutUnits, escapeNotPrintable } from "../protocol/names.ts";
+
 /** A terminal escape sequence whole (CSI, or ESC and one character), so none of it is left. */
 const ESCAPES = /\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g;
 const LINE_BREAKS = /[\u0085\u2028\u2029]/g;
@@ -34,3 +36,13 @@ export const oneLine = (text: string, max: number): string => sanitize(text, max
 /** oneLine in double quotes, with quotes and backslashes in it escaped (JSON's rules), so that it
  *  cannot close the quotes around it: `"mallory\" source=\"system"`. */
 export const quoted = (text: string, max: number): string => JSON.stringify(oneLine(text, max));
+
+/** A name (display name, session name, mesh name) in double quotes, on one line, cut at `max`
+ *  characters with "…": JSON's escapes for quotes, backslashes and controls, and every character
+ *  no name may hold (src/protocol/names.ts) written as its escape (`"c\u200barol"`) rather than
+ *  removed, as `quoted` would. Brokers refuse such names now, but one stored before may hold them,
+ *  and removing them made "c\u200barol" look like "carol". Tags are defused as in sanitize. */
+export function quotedName(name: string, max: number): string {
+  const cut = name.length > max ? `${cutUnits(name, max)}…` : name;
+  return escapeNotPrintable(JSON.stringify(cut.replace(TAGS, "‹$1$2")));
+}

@@ -23,6 +23,7 @@ import { LinkMemory } from "./link-memory.ts";
 import { askFrom, type AskOptions, type Asked } from "./link-ask.ts";
 import { FIRST_CONNECT_WAIT_MS, notOpen } from "./link-state.ts";
 import { MeshError } from "../protocol/errors.ts";
+import { sessionName } from "../protocol/names.ts";
 import { closedAsGone, closedAsRemoved, closedForGood } from "../client/removed.ts";
 import { epochIsNew } from "../client/rollback-note.ts";
 import { ConfigWrites } from "./config-writes.ts";
@@ -119,7 +120,7 @@ export class MeshLink {
     this.client = new BrokerClient({
       url: entry.brokerUrl,
       credentials: ls.credentials,
-      where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: `${entry.displayName}/${opts.label}`.slice(0, 64) },
+      where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: sessionName(entry.displayName, opts.label) },
       reconnect: true,
       // Claude Code may start this server before the broker is up (a laptop waking, a VPS
       // rebooting): keep trying with the backoff rather than leave the mesh dead for the session.

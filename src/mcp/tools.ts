@@ -11,7 +11,7 @@ import { notOpen, whenOpen } from "./link-state.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameInbox } from "./framing.ts";
 import { fitInBudget } from "./text-budget.ts";
 import { nonBlank, unknownMeshHint } from "./send-refusals.ts";
-import { quoted } from "../client/untrusted-text.ts";
+import { quoted, quotedName } from "../client/untrusted-text.ts";
 import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
 import { PRIORITIES, STATUSES } from "../protocol/choices.ts";
@@ -247,7 +247,7 @@ export function peerLines(all: readonly PeerInfo[], me: string, budget: number):
   const peers = all.filter((p) => p.online || p.kind === "member").sort((a, b) => Number(b.online) - Number(a.online));
   const line = (p: PeerInfo) => {
     const owner = p.kind === "member" ? `member key ${p.pubkey.slice(0, 12)}` : `session key ${p.pubkey.slice(0, 12)} of member ${peerLabel({ displayName: members.get(p.memberPubkey) ?? "?", pubkey: p.memberPubkey })}`;
-    return `- ${quoted(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
+    return `- ${quotedName(p.displayName, 80)}${p.pubkey === me ? " (you)" : ""}: ${p.online ? p.status : "offline"}${p.summary ? `, summary ${quoted(p.summary, 200)}` : ""}${p.cwd ? `, in ${quoted(`${p.hostname}:${p.cwd}`, 200)}` : ""}, ${owner}`;
   };
   const more = (n: number) => `(${n} more not listed)`;
   // Room for the line counting the peers not listed, and its newline, unless all are.

@@ -4,6 +4,7 @@
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import type { TObject } from "@sinclair/typebox";
 import { MeshError } from "./errors.ts";
+import { nameRule } from "./fields.ts";
 import { ClientFrames, type ClientFrame } from "./frames.ts";
 import { ServerFrames, type ServerFrame } from "./server-frames.ts";
 import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from "./limits.ts";
@@ -121,7 +122,7 @@ function checkFrame<T>(value: unknown, checkers: Map<string, TypeCheck<TObject>>
   if (!checker.Check(value)) {
     const first = checker.Errors(value).First();
     const where = first?.path || "/";
-    throw new MeshError("invalid_frame", `Invalid ${String(type)} frame at ${where}: ${first?.message ?? "schema mismatch"}.`);
+    throw new MeshError("invalid_frame", `Invalid ${String(type)} frame at ${where}: ${nameRule(first) ?? first?.message ?? "schema mismatch"}.`);
   }
   return value as T;
 }

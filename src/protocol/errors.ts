@@ -62,6 +62,7 @@ export const ERRORS = {
   forbidden: spec(403, false, Exit.auth, "Your role does not allow this (owner or admin needed), or you are not a member of that topic."),
   conflict: spec(409, false, Exit.refused, "It already exists (mesh id or slug, topic, invite id). Pick another name or id."),
   invalid_argument: spec(400, false, Exit.usage, "A value is out of range or inconsistent; the message says which."),
+  invalid_name: spec(400, false, Exit.usage, "A display name or mesh name holds what names may not (control, invisible or text-direction characters, white space at either end; in a display name also \":\" or \"/\", or a leading \"#\" or \"@\"); the message says the rule. Choose another name."),
   page_key_required: spec(401, false, Exit.auth, "A dashboard cookie came without its session's page key (X-Dashboard-Page-Key, from the login answer). Send the key with the cookie, or log in again."),
   history_lost: spec(410, false, Exit.refused, "The requested topic offsets are no longer retained. Resume from the earliest offset given."),
 

@@ -2,6 +2,7 @@
 // every identifier excludes `|` so that the canonical strings stay injective.
 import { Type, type Static } from "@sinclair/typebox";
 import * as L from "./limits.ts";
+import * as N from "./names.ts";
 import { CAPS, INVITE_ROLES, PRIORITIES, STATUSES } from "./choices.ts";
 
 export const Hex32 = Type.String({ pattern: "^[0-9a-f]{64}$", description: "32-byte key, lowercase hex" });
@@ -23,9 +24,22 @@ export const Target = Type.String({
   pattern: `^(\\*|#${TOPIC}|@${GROUP}|[0-9a-f]{64})$`,
   description: "member or session public key (64 hex), *, #topic or @group",
 });
-/** Human text: no control characters. */
-export const DisplayName = Type.String({ minLength: 1, maxLength: L.MAX_NAME_LEN, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
-export const MeshName = DisplayName;
+/** Names people and models read (rules and reasons in names.ts). `errorMessage` is what the
+ *  broker says when one is refused, in place of the validator's "Expected string to match …". */
+const name = (pattern: string, errorMessage: string, description: string) =>
+  Type.String({ minLength: 1, maxLength: L.MAX_NAME_LEN, pattern, errorMessage, description });
+/** A member's display name, chosen at `new` and `join`. */
+export const DisplayName = name(N.DISPLAY_NAME_PATTERN, N.DISPLAY_NAME_RULE, "display name: visible text, no : or /, not *, not starting with # or @");
+/** A session's name in its hello, `<display name>/<label>`. */
+export const SessionName = name(N.SESSION_NAME_PATTERN, N.SESSION_NAME_RULE, "session name: <display name>/<label>, visible text");
+export const MeshName = name(N.MESH_NAME_PATTERN, N.MESH_NAME_RULE, "mesh name: visible text");
+// By pattern: Type.Optional copies the schema, so a field's schema is not always the object above.
+const NAMES: ReadonlyMap<string, string> = new Map([DisplayName, SessionName, MeshName].map((s) => [s.pattern!, s.errorMessage as string]));
+/** The rule in words when a validator's error points at one of the names above (`schema`) and the
+ *  value there is a string, else null (a number where a name goes is not a name): the broker
+ *  answers a refused name with it (HTTP `invalid_name`, a hello `malformed`). */
+export const nameRule = (error: { schema?: unknown; value?: unknown } | undefined): string | null =>
+  typeof error?.value === "string" ? (NAMES.get((error.schema as { pattern?: unknown } | undefined)?.pattern as string) ?? null) : null;
 export const Summary = Type.String({ maxLength: L.MAX_SUMMARY_LEN });
 export const Description = Type.String({ maxLength: L.MAX_DESCRIPTION_LEN });
 export const Reason = Type.String({ maxLength: L.MAX_REASON_LEN });

@@ -20,7 +20,7 @@ const whereabouts = {
   pid: F.Pid,
   cwd: F.Cwd,
   hostname: Type.Optional(F.Hostname),
-  displayName: Type.Optional(F.DisplayName),
+  displayName: Type.Optional(F.SessionName),
   protocolVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   /** push (default): queued messages are pushed; pull: only `fetch` hands them out (one-shot CLIs). */
   receive: Type.Optional(Type.Union([Type.Literal("push"), Type.Literal("pull")])),

@@ -5,7 +5,7 @@ import { loadBrokerConfig } from "../../src/config/load.ts";
 import { SETTINGS, type SettingKey } from "../../src/config/spec.ts";
 import { jsonLog } from "../../src/log/log.ts";
 import { tempDir } from "./temp-dir.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
 import { checkpointLogger, createBroker, type Broker } from "../../src/broker/server.ts";
 import type { IdleCollector } from "../../src/broker/idle-collect.ts";
 
@@ -42,3 +42,11 @@ export function brokerClock(b: TestBroker, offsetMs: number): void {
 
 /** Re-exported for the tests that import it from here. */
 export { tempDir } from "./temp-dir.ts";
+
+/** Gives a member a display name in the broker's database directly, as an older broker stored
+ *  names that today's schema refuses (src/protocol/names.ts): enrol under a name it takes, then
+ *  this. The roster cache is dropped so the next list reads it. */
+export function storedName(b: TestBroker, meshId: string, memberId: string, name: string): void {
+  (b.ctx.store as SqliteStore).db.query("UPDATE members SET display_name = ? WHERE id = ?").run(name, memberId);
+  b.ctx.roster.invalidate(meshId);
+}

@@ -11,7 +11,8 @@ import type { TSchema } from "@sinclair/typebox";
 import type { TestBroker } from "./broker.ts";
 import { dbDigest } from "./db-digest.ts";
 import { Value } from "@sinclair/typebox/value";
-import { assertJsonDepth } from "../../src/protocol/codec.ts";
+import { assertJsonDepth, unpairedSurrogateAt } from "../../src/protocol/codec.ts";
+import { nameRule } from "../../src/protocol/fields.ts";
 import { ERRORS, isErrorCode, type ErrorCode } from "../../src/protocol/errors.ts";
 import { MAX_JSON_DEPTH } from "../../src/protocol/limits.ts";
 import { requestCanonical } from "../../src/protocol/canonical.ts";
@@ -98,7 +99,7 @@ export const contentType: fc.Arbitrary<string | null> = fc.oneof(
 );
 
 /** What the checks before any route (§6.1) answer for `text` against `schema` (none: the route
- *  takes no body, and ignores one that passes): too_deep, invalid_json, invalid_argument, or null
+ *  takes no body, and ignores one that passes): too_deep, invalid_json, invalid_argument, invalid_name, or null
  *  when the body passes them. */
 export function edgeVerdict(body: string | Uint8Array | undefined, schema: TSchema | undefined): ErrorCode | null {
   let text: string | undefined;
@@ -121,7 +122,11 @@ export function edgeVerdict(body: string | Uint8Array | undefined, schema: TSche
     }
   }
   // A `toString` field is refused on every route, before the schema (src/broker/http/app.ts).
-  return hasToString(value) || (schema && !Value.Check(schema, value)) ? "invalid_argument" : null;
+  // So is a lone surrogate in any string (src/broker/http/body.ts).
+  if (hasToString(value) || (text !== undefined && unpairedSurrogateAt(text, value) !== null)) return "invalid_argument";
+  if (!schema || Value.Check(schema, value)) return null;
+  // A refused name has a code of its own (src/broker/http/errors.ts), when it is the first error.
+  return nameRule(Value.Errors(schema, value).First()) === null ? "invalid_argument" : "invalid_name";
 }
 
 const hasToString = (v: unknown): boolean => v !== null && typeof v === "object" && Object.entries(v).some(([k, c]) => k === "toString" || hasToString(c));

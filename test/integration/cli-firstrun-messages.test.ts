@@ -117,7 +117,7 @@ describe("mesh commands", () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice] } = team;
     const peers = ok(await cli(alice, ["peers"])).stdout.split("\n").filter(Boolean);
-    expect(peers.map((l) => l.split(/\s{2,}/)[0]).sort()).toEqual(["alice (you)", "bob"]);
+    expect(peers.map((l) => l.split(/\s{2,}/)[0]).sort()).toEqual(['"alice" (you)', '"bob"']);
     expect(ok(await cli(alice, ["peers", "--help"])).stdout).toContain("also list offline Claude Code sessions (members are always listed)");
   }, 60_000);
 });

@@ -39,8 +39,8 @@ describe("display names", () => {
     await using b = await startBroker();
     await using ids = identities(1);
     const [owner] = ids.dirs as [string];
-    const takes = 'it takes 1–64 characters without control characters (e.g. "Alice K").';
-    for (const [name, message] of [["", `--display-name is empty; ${takes}`], ["  ", `--display-name is empty; ${takes}`], ["a\u0007b", `--display-name holds a control character (U+0007); ${takes}`], ["n".repeat(65), "--display-name is 65 characters; the limit is 64."]]) {
+    const takes = 'it takes 1–64 characters of visible text, without ":" or "/" and not starting with "#" or "@" (e.g. "Alice K").';
+    for (const [name, message] of [["", `--display-name is empty; ${takes}`], ["  ", `--display-name is empty; ${takes}`], ["a\u0007b", `--display-name holds U+0007, a control, invisible or text-direction character; ${takes}`], ["n".repeat(65), "--display-name is 65 characters; the limit is 64."]]) {
       const r = await cli(owner, ["new", "t", "--broker", b.url, "--display-name", name!, "--json"]);
       expect({ name, code: r.code, json: r.json() }).toEqual({ name, code: 2, json: { error: { code: "usage", message, fix: "see `claudemesh new --help`" } } });
     }

@@ -51,7 +51,7 @@ describe("cli groups", () => {
     const aliceView = await cli(alice, ["group", "list"]);
     expect(aliceView.stdout).toMatch(/^@frontend +— +bob \(offline\)\n/);
     const peers = await cli(alice, ["peers"]);
-    expect({ code: peers.code, bob: peers.stdout.split("\n").find((l) => l.startsWith("bob ")) }).toEqual({ code: 0, bob: expect.stringMatching(/ @frontend @web\/ui /) });
+    expect({ code: peers.code, bob: peers.stdout.split("\n").find((l) => l.startsWith('"bob" ')) }).toEqual({ code: 0, bob: expect.stringMatching(/ @frontend @web\/ui /) });
 
     const leave = await cli(bob, ["group", "leave", "frontend"]);
     expect({ code: leave.code, stdout: leave.stdout }).toEqual({ code: 0, stdout: "You are not in @frontend: messages sent to @frontend no longer reach you.\n" });

@@ -24,8 +24,12 @@ describe("checkText", () => {
     expect(refusal("x".repeat(L.MAX_SUMMARY_LEN + 1), "The summary", FIELDS.summary)).toBe(`The summary is ${L.MAX_SUMMARY_LEN + 1} characters; the limit is ${L.MAX_SUMMARY_LEN}.`);
     expect(refusal("x".repeat(L.MAX_DESCRIPTION_LEN + 1), "--description", FIELDS.description)).toBe(`--description is ${L.MAX_DESCRIPTION_LEN + 1} characters; the limit is ${L.MAX_DESCRIPTION_LEN}.`);
     expect(refusal("s".repeat(L.MAX_SLUG_LEN + 1), "--slug", FIELDS.slug)).toBe(`--slug is ${L.MAX_SLUG_LEN + 1} characters; the limit is ${L.MAX_SLUG_LEN}.`);
-    expect(refusal("", "The mesh name", FIELDS.meshName)).toBe(`The mesh name is empty; it takes 1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Shop team").`);
-    expect(refusal("a\u0007b", "--display-name", FIELDS.displayName)).toBe(`--display-name holds a control character (U+0007); it takes 1–${L.MAX_NAME_LEN} characters without control characters (e.g. "Alice K").`);
+    expect(refusal("", "The mesh name", FIELDS.meshName)).toBe(`The mesh name is empty; it takes 1–${L.MAX_NAME_LEN} characters of visible text (e.g. "Shop team").`);
+    const takes = `it takes 1–${L.MAX_NAME_LEN} characters of visible text, without ":" or "/" and not starting with "#" or "@" (e.g. "Alice K").`;
+    expect(refusal("a\u0007b", "--display-name", FIELDS.displayName)).toBe(`--display-name holds U+0007, a control, invisible or text-direction character; ${takes}`);
+    expect(refusal("c\u200barol", "--display-name", FIELDS.displayName)).toBe(`--display-name holds U+200B, a control, invisible or text-direction character; ${takes}`);
+    expect(refusal("lab:bob", "--display-name", FIELDS.displayName)).toBe(`--display-name holds ":", which makes it read as a mesh prefix ("lab:bob" is bob in mesh lab); ${takes}`);
+    expect(refusal("a\u202eb", "The mesh name", FIELDS.meshName)).toBe(`The mesh name holds U+202E, a control, invisible or text-direction character; it takes 1–${L.MAX_NAME_LEN} characters of visible text (e.g. "Shop team").`);
     expect(refusal("Front End!", "The group name", FIELDS.group)).toBe('The group name "Front End!" is not allowed; it takes lowercase letters, digits, -, _ and /, starting with a letter or digit (e.g. frontend).');
   });
 

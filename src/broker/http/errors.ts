@@ -1,5 +1,6 @@
 // HTTP edge of the error catalog: MeshError → status + {error:{code,message,retryable}}.
 import { MeshError } from "../../protocol/errors.ts";
+import { nameRule } from "../../protocol/fields.ts";
 
 /** The answer for `err`: its catalog status and the JSON body every HTTP error has, and
  *  `Retry-After` (whole seconds, rounded up, at least 1) when the error knows its wait. */
@@ -14,8 +15,13 @@ export function fromElysia(code: string | number, error: unknown): MeshError {
   // Elysia wraps what our body parser threw (invalid_json, too_deep) in its ParseError.
   if (code === "PARSE" && error instanceof Error && error.cause instanceof MeshError) return error.cause;
   switch (code) {
-    case "VALIDATION":
+    case "VALIDATION": {
+      // A refused name says its rule, with a code of its own that clients turn into "choose another".
+      const first = (error as { all?: { path?: string; schema?: unknown; value?: unknown }[] }).all?.[0];
+      const rule = nameRule(first);
+      if (rule !== null) return new MeshError("invalid_name", `Invalid request: ${first?.path || "/"}: ${rule}.`);
       return new MeshError("invalid_argument", `Invalid request: ${summarizeValidation(error)}`);
+    }
     case "PARSE":
       return new MeshError("invalid_json", "The request body is not valid JSON.");
     case "NOT_FOUND":

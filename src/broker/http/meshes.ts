@@ -60,7 +60,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         if (!repeated) ctx.log.info("mesh created", { meshId: mesh.id, slug: mesh.slug, ownerPubkey: mesh.ownerPubkey, ip: requestIp(addressOf(request), request, ctx.config.trustedProxies) });
         return { mesh, member: memberInfo(owner) };
       },
-      { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"], ...describe({ auth: "signed", ok: { 201: "Created: the mesh and its owner member.", 200: "A repeat of a creation that happened (same id, slug and owner), answered as before." }, errors: [...BODY_ERRORS, ...SIGNED_ERRORS, "conflict", "rate_limited", "unavailable"] }) } },
+      { body: CreateMeshBody, detail: { summary: "Create a mesh", description: "Signed by the new owner's key. The broker learns only public keys; #general is created with the owner as lead.", tags: ["meshes"], ...describe({ auth: "signed", ok: { 201: "Created: the mesh and its owner member.", 200: "A repeat of a creation that happened (same id, slug and owner), answered as before." }, errors: [...BODY_ERRORS, ...SIGNED_ERRORS, "invalid_name", "conflict", "rate_limited", "unavailable"] }) } },
     )
     .post(
       "/v1/invites/:inviteId/claim",
@@ -86,6 +86,6 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         set.status = repeated ? 200 : 201;
         return { mesh, member: memberInfo(member), keysBlob, members };
       },
-      { body: ClaimInviteBody, detail: { summary: "Claim an invite", description: "Enrolls a new member key. Signed by the invite key (held only by link holders) and by the new key.", tags: ["meshes"], ...describe({ auth: "none", ok: { 201: "Enrolled: the mesh, the member, the sealed mesh keys and the members.", 200: "The same key's claim again (its answer was lost), answered as before." }, errors: [...BODY_ERRORS, "timestamp_skew", "bad_invite", "bad_signature", "replayed", "invite_not_found", "invite_revoked", "invite_expired", "invite_exhausted", "conflict", "unavailable"] }) } },
+      { body: ClaimInviteBody, detail: { summary: "Claim an invite", description: "Enrolls a new member key. Signed by the invite key (held only by link holders) and by the new key.", tags: ["meshes"], ...describe({ auth: "none", ok: { 201: "Enrolled: the mesh, the member, the sealed mesh keys and the members.", 200: "The same key's claim again (its answer was lost), answered as before." }, errors: [...BODY_ERRORS, "invalid_name", "timestamp_skew", "bad_invite", "bad_signature", "replayed", "invite_not_found", "invite_revoked", "invite_expired", "invite_exhausted", "conflict", "unavailable"] }) } },
     );
 }

@@ -8,6 +8,7 @@ import { command, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { allAuditEntries } from "../../client/audit-log.ts";
+import { escapeNotPrintable } from "../../protocol/names.ts";
 
 export async function log(args: CommonArgs & { limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -15,7 +16,7 @@ export async function log(args: CommonArgs & { limit?: string }): Promise<void> 
     if (limit === null || limit < 1) throw new UsageError("--limit must be a positive whole number.");
     const client = await ctx.connect(ctx.mesh());
     const entries = (await allAuditEntries(client)).slice(-limit);
-    ctx.out.result({ entries }, () => entries.map((e) => `${String(e.seq).padStart(5)} ${e.createdAt} ${e.eventType.padEnd(16)} ${e.actor ?? "-"} ${JSON.stringify(e.payload)}`).join("\n"));
+    ctx.out.result({ entries }, () => entries.map((e) => `${String(e.seq).padStart(5)} ${e.createdAt} ${e.eventType.padEnd(16)} ${e.actor ?? "-"} ${escapeNotPrintable(JSON.stringify(e.payload))}`).join("\n"));
   });
 }
 

@@ -3,6 +3,7 @@
 import { brokerProblem } from "../broker-health.ts";
 import { command } from "../context.ts";
 import { meshArg } from "../mesh-named.ts";
+import { alignColumns, nameCell } from "../table.ts";
 
 export async function run(args: { json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
@@ -31,7 +32,7 @@ export async function run(args: { json?: boolean }): Promise<void> {
     ctx.out.result({ meshes: rows }, () =>
       rows.length === 0
         ? `No meshes yet (config dir ${ctx.env.configDir}). Create one: claudemesh new <name> --broker URL · or join: claudemesh join - (then paste the link)`
-        : rows.map((r) => `${r.slug.padEnd(20)} ${r.displayName} (${r.role})  ${r.broker}  ${state(r)}`).join("\n"),
+        : alignColumns(rows.map((r) => [r.slug, `${nameCell(r.displayName)} (${r.role})`, r.broker, state(r)])).join("\n"),
     );
   });
 }
