@@ -3,7 +3,7 @@
 // mesh_send to "#deplyos" from Claude Code both point at #deploys before suggesting a new topic.
 import type { BrokerClient } from "./client.ts";
 import { leftBySelf, type MemberInfo, type PeerInfo } from "../protocol/results.ts";
-import { quoted } from "./untrusted-text.ts";
+import { quotedName } from "./untrusted-text.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closest } from "../did-you-mean.ts";
 import { MIN_PREFIX, peerLabel } from "./resolve.ts";
@@ -111,7 +111,7 @@ export function peerHint(err: unknown, text: string, peers: readonly PeerInfo[],
   const near = closest(nameFold(text), [...new Set(others.map((p) => nameFold(p.displayName)))]);
   const peer = near === null ? undefined : others.find((p) => nameFold(p.displayName) === near);
   const said = peer
-    ? `Did you mean ${quoted(peer.displayName, 80)}? (${lister} lists them.)`
+    ? `Did you mean ${quotedName(peer.displayName, 80)}? (${lister} lists them.)`
     : `List names with ${lister}, or give a public-key prefix (≥ ${MIN_PREFIX} hex).`;
   return new MeshError(err.code, `${head} ${said}`, { cause: err });
 }

@@ -7,7 +7,7 @@
 import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
-import { oneLine, quoted } from "./untrusted-text.ts";
+import { oneLine, quotedName } from "./untrusted-text.ts";
 import { looksAlike, nameSkeleton, unusualCodePoints } from "./name-match.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
@@ -16,7 +16,7 @@ export const MIN_PREFIX = 6;
 
 /** How a resolved peer is named back to whoever sent to it: its name (the peer's own choice,
  *  quoted and cleaned) and the key prefix that says who the message was encrypted to. */
-export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string => `${quoted(p.displayName, 80)} (${p.pubkey.slice(0, 12)})`;
+export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string => `${quotedName(p.displayName, 80)} (${p.pubkey.slice(0, 12)})`;
 
 /** One candidate, on one line: every field but the key is the peer's own choice. `marked`: its
  *  code points outside printable ASCII are said ("has U+0441 U+0430"), which tell look-alike names
@@ -24,7 +24,7 @@ export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string =
 function describe(p: PeerInfo, marked: boolean): string {
   const where = oneLine([p.hostname, p.cwd].filter(Boolean).join(":"), 120);
   const odd = marked ? unusualCodePoints(p.displayName) : "";
-  return `${quoted(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""}${odd ? `, has ${odd}` : ""})`;
+  return `${quotedName(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""}${odd ? `, has ${odd}` : ""})`;
 }
 
 /** False for `*`, `#…` and `@…`, which resolveTarget settles without the peer list (or refuses as
@@ -102,7 +102,7 @@ function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonl
   const sorted = [...candidates].sort((a, b) => Number(b.online) - Number(a.online) || (b.lastSeenAt ?? 0) - (a.lastSeenAt ?? 0));
   const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
   // Worded for every command that resolves a name (send, kick, block, grant…), not only send.
-  const hint = member ? `\nNone of them is online; all are sessions of the member ${quoted(member.displayName, 80)}: name ${quoted(member.displayName, 80)} instead (a message to it reaches every one of their sessions).` : "";
+  const hint = member ? `\nNone of them is online; all are sessions of the member ${quotedName(member.displayName, 80)}: name ${quotedName(member.displayName, 80)} instead (a message to it reaches every one of their sessions).` : "";
   // Names that differ only in characters a reader cannot see are told apart by their code points.
   const mixed = new Set(candidates.map((p) => p.displayName)).size > 1 && candidates.some((p) => unusualCodePoints(p.displayName));
   const lookAlike = mixed ? `\nSome of these names only look alike (the characters marked "has U+…" differ): name the one you mean by its key prefix.` : "";

@@ -4,7 +4,7 @@
 import { MeshError } from "../protocol/errors.ts";
 import { resolveTarget } from "../client/resolve.ts";
 import { Slug } from "../protocol/fields.ts";
-import { quoted, stripInvisible } from "../client/untrusted-text.ts";
+import { quotedName, stripInvisible } from "../client/untrusted-text.ts";
 import { refusedAsNotJoined } from "../client/not-joined.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 
@@ -25,7 +25,7 @@ export function selfHint(err: unknown, input: string, peers: readonly PeerInfo[]
     return err;
   }
   if (mine?.pubkey !== me) return err;
-  return new MeshError("invalid_argument", `That is you: ${quoted(mine.displayName, 80)} is this session. Give another peer's name (mesh_peers lists them).`, { cause: err });
+  return new MeshError("invalid_argument", `That is you: ${quotedName(mine.displayName, 80)} is this session. Give another peer's name (mesh_peers lists them).`, { cause: err });
 }
 
 /** The broker's refusal of a post to a topic this member has not joined, with how to join: there

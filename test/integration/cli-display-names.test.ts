@@ -74,6 +74,10 @@ test("names an older broker stored: peers and the audit log show their invisible
   expect(peers).not.toMatch(/"carol"/);
   const audit = ok(await cli(alice, ["audit", "log"])).stdout;
   expect(audit).toContain('{"displayName":"c\\u200barol"');
+  // Every other place a name is printed escapes it too: here `send`'s answer naming its recipient.
+  const sent = await cli(alice, ["send", "carol", "hi"]);
+  expect(sent.stdout + sent.stderr).toContain('"c\\u200barol" (');
+  expect(sent.stdout + sent.stderr).not.toContain('"carol"');
 
   await using mcp = await startMcp(bob, "sess-bob-names", "/work/projects/app");
   await until(async () => ok(await cli(alice, ["peers", "--json"])).json().peers.some((p: { displayName: string; online: boolean }) => p.online && p.displayName === "lab\\u003abob/app"), "bob's session to connect under an escaped name");

@@ -1,16 +1,17 @@
 // Names chosen to pass for someone else's (session 33 review), with a real broker and the CLI as a
-// subprocess: a member who joins as "me/app", the name of another member's live Claude Code
-// session, does not get that session's messages; names that only look alike (a composed and a
+// subprocess: a member named "me/app" (the name of another member's live Claude Code session;
+// refused at join since, taken by older brokers) does not get that session's messages; names that only look alike (a composed and a
 // decomposed "José", Cyrillic "саrol") are ambiguous to send and kick, listed with their keys and
 // the code points that tell them apart; and join warns the newcomer of both.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { cli, cliTeam, ok, sessionOf } from "../helpers/cli.ts";
+import { storedName } from "../helpers/broker.ts";
 
 const RENAME = "To take another name, leave (claudemesh leave team-x --yes), ask for a new invite and join again with --display-name <another name>.";
 
 describe("names that pass for another peer's", () => {
-  test("a member called like another member's session: warned at join, and send and kick are refused as ambiguous", async () => {
+  test("a member called like another member's session (as an older broker let it): send and kick are refused as ambiguous", async () => {
     await using team = await cliTeam(["owner", "me", "carol"]);
     const { b, root, dirs: [owner, me, carol] } = team;
     const session = await sessionOf(b.url, me, "/home/me/app"); // the session "me/app"
@@ -18,12 +19,13 @@ describe("names that pass for another peer's", () => {
     try {
       const sessionKey = (ok(await cli(carol, ["peers", "--json"])).json().peers as Row[]).find((p) => p.kind === "session")!.pubkey;
       const impostor = join(root, "impostor");
-      const joined = await cli(impostor, ["join", ok(await cli(owner, ["invite", "--json"])).json().link, "--display-name", "me/app", "--json"]);
+      const link = ok(await cli(owner, ["invite", "--json"])).json().link;
+      // Today the name is refused at join ("/" reads as a session: cli-display-names.test.ts); a
+      // broker before session 33 took it, so the member below gets it straight in the store.
+      expect((await cli(impostor, ["join", link, "--display-name", "me/app"])).code).toBe(2);
+      const joined = ok(await cli(impostor, ["join", link, "--display-name", "imp", "--json"]));
       const impostorKey = joined.json().member.pubkey as string;
-      expect({ code: joined.code, stderr: joined.stderr }).toEqual({
-        code: 0,
-        stderr: `claudemesh: warning: your name "me/app" reads as the name of a Claude Code session of "me" (member, key ${team.mesh.members.me!.pubkey.slice(0, 12)}), whose sessions are called "<their name>/<project>". A \`claudemesh send\` to such a name is ambiguous while both exist: peers must tell you apart by key prefix (yours: ${impostorKey.slice(0, 12)}). ${RENAME}\n`,
-      });
+      storedName(b, team.mesh.meshId, ok(await cli(impostor, ["whoami", "--json"])).json().identities[0].memberId, "me/app");
 
       // A third member, the session's own member (from a terminal), and the owner's kick: all refused.
       for (const [dir, args] of [[carol, ["send", "me/app", "secret"]], [me, ["send", "me/app", "secret"]], [owner, ["kick", "me/app"]]] as const) {

@@ -304,7 +304,7 @@ describe("resolveTarget", () => {
     };
 
     test("are ambiguous whichever is typed, the look-alikes marked by their code points", () => {
-      const listed = ['"carol" matches 3 peers; use a longer name or a key prefix:', '  "carol" (member c1c1c1c1c1c1, h:/x, online)', '  "\u0441\u0430rol" (member c2c2c2c2c2c2, h:/x, online, has U+0441 U+0430)', '  "carol" (member c3c3c3c3c3c3, h:/x, online, has U+200D)', 'Some of these names only look alike (the characters marked "has U+…" differ): name the one you mean by its key prefix.'];
+      const listed = ['"carol" matches 3 peers; use a longer name or a key prefix:', '  "carol" (member c1c1c1c1c1c1, h:/x, online)', '  "\u0441\u0430rol" (member c2c2c2c2c2c2, h:/x, online, has U+0441 U+0430)', '  "carol\\u200d" (member c3c3c3c3c3c3, h:/x, online, has U+200D)', 'Some of these names only look alike (the characters marked "has U+…" differ): name the one you mean by its key prefix.'];
       expect(lines("carol", [carol, cyrillic, joiner])).toEqual(listed);
       expect(lines("\u0441\u0430rol", [carol, cyrillic, joiner])).toEqual([listed[0]!.replace('"carol"', '"\u0441\u0430rol"'), ...listed.slice(1)]);
       expect(lines("CAROL", [carol, cyrillic])).toHaveLength(4);

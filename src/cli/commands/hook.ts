@@ -8,7 +8,7 @@ import { loadConfig } from "../../client/local/config-file.ts";
 import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
 import { hookRefusalNote, injectionBudget, type Refusal } from "../../mcp/refusal-note.ts";
 import { fitInBudget } from "../../mcp/text-budget.ts";
-import { oneLine, quoted } from "../../client/untrusted-text.ts";
+import { oneLine, quoted, quotedName } from "../../client/untrusted-text.ts";
 import type { Pending } from "../../mcp/mesh-link.ts";
 import type { OpenAsk } from "../../mcp/open-asks.ts";
 import { stdoutFlushed, writeStdout } from "../output.ts";
@@ -78,7 +78,7 @@ function askReminder(asks: readonly OpenAsk[], budget: number): { text: string; 
   const more = (n: number) => `(${n} more unanswered question${n === 1 ? "" : "s"} from peers, not listed here: a reminder at the end of a later turn lists them.)`;
   const reserve = more(asks.length).length + 1; // room for that line whatever remains unlisted
   const head = "Unanswered questions from peers (answer with mesh_reply):";
-  const line = (a: OpenAsk) => `- peer ${quoted(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
+  const line = (a: OpenAsk) => `- peer ${quotedName(a.from.name, 80)} asked (id ${a.messageId}): ${oneLine(a.body, 200)}`;
   // The lines follow the head and its newline; the "more" line needs room unless every ask is listed.
   const fit = fitInBudget(asks, line, budget - head.length - 1, { gap: 1, reserve: (n) => (n < asks.length ? reserve : 0) });
   const shown = fit.taken.map((a) => a.messageId);
@@ -103,7 +103,7 @@ export function peersContext(r: PeersAnswer, budget = MAX_INJECTION_CHARS): stri
   let left = budget - "claudemesh: this session is a peer on .".length - unread.length - r.meshes.reduce((n, m) => n + head(m).length + more(m.peers.length, true).length + 3, 0);
   const lines = r.meshes.map((m) => {
     if (m.state !== "open") return head(m);
-    const entry = (p: PeersAnswer["meshes"][number]["peers"][number]) => `${quoted(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`;
+    const entry = (p: PeersAnswer["meshes"][number]["peers"][number]) => `${quotedName(p.name, 80)} (${oneLine(p.status, 20)}${p.summary ? `, ${quoted(p.summary, 60)}` : ""})`;
     const fit = fitInBudget(m.peers, entry, left, { gap: 2 });
     left -= fit.used;
     return head(m) + fit.texts.join("; ") + more(m.peers.length - fit.taken.length, fit.taken.length > 0);

@@ -20,7 +20,7 @@ import { sessionFor } from "../mesh-io.ts";
 import { UsageError } from "../output.ts";
 import { readStdin } from "../stdin.ts";
 import { looksAlike, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
-import { quoted } from "../../client/untrusted-text.ts";
+import { quotedName } from "../../client/untrusted-text.ts";
 
 /** Longest line read from stdin (an invite link is well under 1 KiB). */
 const MAX_LINK_BYTES = 16 * 1024;
@@ -73,7 +73,7 @@ const who = (members: readonly MemberInfo[], marked = false) =>
  *  (name-match.ts, as `send` matches names); the broker's claim answer lists every active member. */
 function clashWarning(clash: readonly MemberInfo[], mesh: Mesh, name: string, pubkey: string, leave: string): string {
   const same = clash.every((m) => nameFold(m.displayName) === nameFold(name));
-  const theirs = quoted(clash[0]!.displayName, 80);
+  const theirs = quotedName(clash[0]!.displayName, 80);
   const n = clash.length;
   const already = same
     ? n === 1 ? `another member of "${mesh.name}" is already called ${theirs}` : `${n} other members of "${mesh.name}" are already called "${name}"`
@@ -91,8 +91,8 @@ function sessionNameWarning(members: readonly MemberInfo[], name: string, pubkey
   const children = members.filter((m) => readsAsSessionOf(m.displayName, name));
   if (!parents.length && !children.length) return null;
   const said = [
-    parents.length ? `your name "${name}" reads as the name of a Claude Code session of ${parents.map((m) => quoted(m.displayName, 80)).join(", ")} (${who(parents)}), whose sessions are called "<their name>/<project>"` : "",
-    children.length ? `${children.map((m) => quoted(m.displayName, 80)).join(", ")} (${who(children)}) read${children.length === 1 ? "s" : ""} as the name of one of your Claude Code sessions, which are called "${name}/<project>"` : "",
+    parents.length ? `your name "${name}" reads as the name of a Claude Code session of ${parents.map((m) => quotedName(m.displayName, 80)).join(", ")} (${who(parents)}), whose sessions are called "<their name>/<project>"` : "",
+    children.length ? `${children.map((m) => quotedName(m.displayName, 80)).join(", ")} (${who(children)}) read${children.length === 1 ? "s" : ""} as the name of one of your Claude Code sessions, which are called "${name}/<project>"` : "",
   ].filter(Boolean);
   return `${said.join("; and ")}. A \`claudemesh send\` to such a name is ambiguous while both exist: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(leave)}`;
 }
