@@ -5,31 +5,10 @@
 // follows the browser's default font size (1.4.4).
 import { expect, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { startBroker } from "../helpers/broker.ts";
-import { createTestMesh } from "../helpers/mesh.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { pageLink } from "../helpers/dashboard.ts";
+import { aliceAndBrowser, showTab } from "../helpers/dashboard-page.ts";
 import { contrast } from "../helpers/a11y.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
-
-async function aliceAndBrowser(opts: Parameters<typeof launchBrowser>[1] = {}) {
-  const b = await startBroker();
-  try {
-    const { owner: alice } = await createTestMesh(b.url, "alice");
-    const br = await launchBrowser(b.url, opts);
-    const link = pageLink(b, alice, alice, [crypto.getRandomValues(new Uint8Array(32))]);
-    return { b, br, page: br.page, link, [Symbol.asyncDispose]: () => br[Symbol.asyncDispose]().finally(() => b[Symbol.asyncDispose]()) };
-  } catch (err) {
-    await b[Symbol.asyncDispose]();
-    throw err;
-  }
-}
-
-async function showTab(page: Page, id: string): Promise<void> {
-  await page.click(sel(`tab-${id}`));
-  await page.locator(`#view[aria-labelledby="tab-${id}"]:not([aria-busy="true"])`).waitFor({ timeout: 10_000 });
-}
 
 /** For each element `selector` names: its border colour and the opaque background behind it. */
 const edges = (page: Page, selector: string) =>
