@@ -9,7 +9,8 @@ import { startLive, type LiveEvent } from "./lib/live.ts";
 import { consumeLoginFragment } from "./lib/login.ts";
 import { guardSession } from "./lib/session-guard.ts";
 import { brokerAway, throttled, untilAnswered } from "./lib/until-answered.ts";
-import { markTab, tabKeys } from "./lib/tabs.ts";
+import { markTabs, tabKeys } from "./lib/tabs.ts";
+import { stripInvisible } from "../src/client/untrusted-text.ts";
 import { serialDraws } from "./lib/serial-draws.ts";
 import type { Me, PageState } from "./lib/types.ts";
 import { VIEWS } from "./views/index.ts";
@@ -17,7 +18,14 @@ import type { View } from "./views/view.ts";
 
 const byId = (id: string) => document.getElementById(id)!;
 
+/** The window's title: what is shown, then the mesh when there is one ("#general – Shop team –
+ *  claudemesh"), so that a window list or a screen reader tells tabs apart. */
+function titled(...parts: (string | null | undefined)[]): void {
+  document.title = [...parts.filter((p): p is string => !!p).map((p) => stripInvisible(p)), "claudemesh"].join(" – ");
+}
+
 function signedOut(root: HTMLElement, loginError: string | null): void {
+  titled("Sign in");
   show(
     root,
     h("h2", { text: "Sign in" }),
@@ -42,31 +50,46 @@ function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
   let poll: ReturnType<typeof setInterval> | null = null;
   let pending: ReturnType<typeof setTimeout> | null = null;
   let halted = false;
-  const draw = async (v: View, el: HTMLElement, again: () => Promise<void>) => {
+  /** Why the shown view may be out of date: a re-read failed after it was drawn. One polite status
+   *  beside the view, whose text changes only when the reason does. */
+  const stale = h("p", { class: "error stale", role: "status", "data-testid": "view-stale" });
+  const sayStale = (text: string) => void (stale.textContent !== text && (stale.textContent = text));
+  /** Draws `v` in `el`; `shown.drawn` says whether it was drawn once since selected. */
+  const draw = async (v: View, el: HTMLElement, again: () => Promise<void>, shown: { drawn: boolean }) => {
     if (halted) return;
-    await v.render(el, state, again).catch((err) => {
-      if (halted) return;
-      const ended = err instanceof ApiError && err.status === 401;
-      // Signed out in another tab, expired, or the broker restarted: the keys serve no session.
-      if (ended) {
-        forgetKeys();
-        state.keys = null;
-      }
-      if (el !== root) return;
-      show(el, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended, and your keys were removed from this tab. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
-    });
+    await v.render(el, state, again).then(
+      () => {
+        shown.drawn = true;
+        if (el === root) sayStale("");
+      },
+      (err) => {
+        if (halted) return;
+        const ended = err instanceof ApiError && err.status === 401;
+        // Signed out in another tab, expired, or the broker restarted: the keys serve no session.
+        if (ended) {
+          forgetKeys();
+          state.keys = null;
+        }
+        if (el !== root) return;
+        // A re-read that failed keeps what was drawn (and the keyboard in it), and says why.
+        if (shown.drawn && !ended) return sayStale(`Could not re-read this view: ${(err as Error).message} What is shown may be out of date.`);
+        show(el, h("p", { class: "error", role: "alert", "data-testid": "view-error", text: ended ? "Your dashboard session has ended, and your keys were removed from this tab. Run `claudemesh dashboard` for a new link." : (err as Error).message }));
+      },
+    );
   };
-  const mark = () => {
-    for (const b of nav.querySelectorAll<HTMLElement>('[role="tab"]')) markTab(b, b.dataset.view === current?.id);
-  };
+  const mark = () => markTabs(nav, current?.id);
   const select = (v: View) => {
     current = v;
     mark();
+    titled(v.title, state.me?.mesh.name);
+    if (!stale.isConnected) root.before(stale);
+    sayStale("");
     // The view is the panel of its tab, busy (for assistive technology) until first drawn.
     const el = h("div", { id: "view", role: "tabpanel", "aria-labelledby": `tab-${v.id}`, "aria-busy": "true", tabindex: 0 }, h("p", { class: "muted", text: "Loading…" }));
     root.replaceWith(el);
     root = el;
-    const draws: () => Promise<void> = serialDraws(() => draw(v, el, draws));
+    const shown = { drawn: false };
+    const draws: () => Promise<void> = serialDraws(() => draw(v, el, draws, shown));
     redrawShown = draws;
     if (poll) clearInterval(poll);
     poll = v.pollMs ? setInterval(() => void draws(), v.pollMs) : null;
@@ -102,6 +125,7 @@ function router(state: PageState, first: HTMLElement, nav: HTMLElement) {
       if (poll) clearInterval(poll);
       if (pending) clearTimeout(pending);
       show(nav);
+      sayStale("");
       for (const a of ["role", "aria-labelledby", "aria-busy", "tabindex"]) root.removeAttribute(a);
     },
   };
@@ -126,7 +150,12 @@ function endTab(stop: () => void, testid: string, ...said: Child[]): void {
   byId("who").textContent = "";
   // Beside the view, which is hidden: a render already under way may still land in it.
   root.hidden = true;
-  root.before(h("p", { class: `banner bad ${testid}`, role: "alert", "data-testid": testid }, ...said));
+  // Focus goes to the banner (it can take focus, not be tabbed to): the control that had it may be
+  // gone, and the keyboard would be left at the top of the page.
+  const banner = h("p", { class: `banner bad ${testid}`, role: "alert", tabindex: -1, "data-testid": testid }, ...said);
+  root.before(banner);
+  banner.focus();
+  titled("Session ended");
 }
 
 /** Another tab's login gave this browser's cookie to another member. */

@@ -3,7 +3,7 @@
 // `origin` is recorded and aborted, and CSP violations and page errors are recorded, so a test can
 // assert that the dashboard is self-contained. Screenshots go to test-artifacts/dashboard/.
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { scratchDir } from "../preload.ts";
 import { join, resolve } from "node:path";
 
@@ -29,8 +29,13 @@ export function chromiumPath(): string {
   return path;
 }
 
-export async function launchBrowser(origin: string): Promise<TestBrowser> {
+/** @param opts.defaultFontSizePx the browser's default font size (its setting, not the page's). */
+export async function launchBrowser(origin: string, opts: { defaultFontSizePx?: number } = {}): Promise<TestBrowser> {
   const profile = scratchDir("cm-chromium-");
+  if (opts.defaultFontSizePx) {
+    mkdirSync(join(profile, "Default"), { recursive: true });
+    writeFileSync(join(profile, "Default", "Preferences"), JSON.stringify({ webkit: { webprefs: { default_font_size: opts.defaultFontSizePx } } }));
+  }
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), args: ARGS, viewport: { width: 1280, height: 800 } });
   const outside: string[] = [];
   const problems: string[] = [];

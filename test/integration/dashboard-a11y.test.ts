@@ -166,9 +166,9 @@ describe("dashboard accessibility", () => {
       return { style: s.outlineStyle, wide: parseFloat(s.outlineWidth) >= 2 };
     });
     expect(outline).toEqual({ style: "solid", wide: true });
-    // Into the panel: the post box, which has a name a screen reader reads.
+    // Into the panel: the post box, named by its visible label.
     await page.keyboard.press("Tab");
-    expect({ focused: await focused(), name: await page.locator(sel("chat-input")).getAttribute("aria-label") }).toEqual({ focused: "chat-input", name: "Message #general" });
+    expect({ focused: await focused(), named: await page.getByRole("textbox", { name: "Message #general", exact: true }).getAttribute("data-testid") }).toEqual({ focused: "chat-input", named: "chat-input" });
     expect(br.problems).toEqual([]);
   }, 90_000);
 

@@ -4,29 +4,12 @@
 // the keys; a login link opened while the broker does not answer signs in once it does.
 import { expect, test } from "bun:test";
 import type { Page, Route } from "playwright-core";
-import { startBroker } from "../helpers/broker.ts";
-import { createTestMesh } from "../helpers/mesh.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { pageLink } from "../helpers/dashboard.ts";
+import { aliceAndBrowser } from "../helpers/dashboard-page.ts";
 
 const sel = (id: string) => `[data-testid="${id}"]`;
 /** Where web/lib/keys.ts keeps the link's keys. */
 const KEYS = "claudemesh.dashboard.keys";
 const UNAVAILABLE = { status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "unavailable", message: "The broker does not answer." } }) };
-
-/** A broker with a mesh of alice's, chromium, and a login link of alice's carrying a mesh key. */
-async function aliceAndBrowser() {
-  const b = await startBroker();
-  try {
-    const { owner: alice } = await createTestMesh(b.url, "alice");
-    const br = await launchBrowser(b.url);
-    const link = pageLink(b, alice, alice, [crypto.getRandomValues(new Uint8Array(32))]);
-    return { b, br, page: br.page, link, [Symbol.asyncDispose]: () => br[Symbol.asyncDispose]().finally(() => b[Symbol.asyncDispose]()) };
-  } catch (err) {
-    await b[Symbol.asyncDispose]();
-    throw err;
-  }
-}
 
 /** Holds the page's calls to `path` until the returned function is called with what to do. */
 async function hold(page: Page, path: string): Promise<{ held: Promise<void>; release(answer: (r: Route) => Promise<void>): void }> {

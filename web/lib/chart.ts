@@ -32,7 +32,7 @@ export function lineChart(title: string, points: { t: number; v: number }[], tes
     chart.appendChild(svg("polyline", { class: "line", points: coords.join(" ") }));
   }
   const last = points.at(-1)?.v ?? 0;
-  return h("div", { class: "panel chart" }, h("strong", { text: title }), " ", h("span", { class: "muted", text: `now ${fmt(last)}` }), chart);
+  return h("div", { class: "panel chart" }, h("h3", { text: title }), " ", h("span", { class: "muted", text: `now ${fmt(last)}` }), chart);
 }
 
 function text(xPos: number, yPos: number, content: string): SVGElement {

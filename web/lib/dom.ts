@@ -22,10 +22,56 @@ export function append(el: Node, ...children: Child[]): void {
   for (const c of children) if (c !== null && c !== undefined && c !== false) el.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
 }
 
-/** Replaces the children of `el`. */
+/** Replaces the children of `el`. When that removes the focused element, focus goes to the new
+ *  element that matches it (focusKey), else to `el` itself when it can take focus: a redraw never
+ *  drops the keyboard to the top of the page. */
 export function show(el: Element, ...children: Child[]): void {
+  const had = document.activeElement;
+  const key = had && had !== document.body && el.contains(had) ? focusKey(had) : null;
   el.replaceChildren();
   append(el, ...children);
+  if (key !== null && !had!.isConnected) refocus(el, key);
+}
+
+/** Attributes that name a control the same way in each draw of it. */
+const FOCUS_KEYS = ["data-testid", "name", "aria-label", "data-invite-id"];
+
+/** A selector for `el` made of its tag and its naming attributes. */
+function focusKey(el: Element): string {
+  return el.tagName.toLowerCase() + FOCUS_KEYS.map((a) => (el.hasAttribute(a) ? `[${a}="${CSS.escape(el.getAttribute(a)!)}"]` : "")).join("");
+}
+
+function refocus(el: Element, key: string): void {
+  const again = el.querySelector<HTMLElement>(key) ?? (el.hasAttribute("tabindex") ? (el as HTMLElement) : null);
+  again?.focus({ preventScroll: true });
+}
+
+/** Redraws `el` as `children` would draw it, changing only the nodes that differ (text, attributes,
+ *  or an element of another tag, which is replaced): focus, a table's sideways scroll and what a
+ *  screen reader is reading stay where they were. For content without listeners only: a node
+ *  that is kept keeps its old ones. */
+export function patch(el: Element, ...children: Child[]): void {
+  const next = document.createElement("div");
+  append(next, ...children);
+  patchChildren(el, [...next.childNodes]);
+}
+
+function patchChildren(el: Node, next: Node[]): void {
+  const old = [...el.childNodes];
+  next.forEach((n, i) => {
+    const o = old[i];
+    if (!o) el.appendChild(n);
+    else if (o.nodeType !== n.nodeType || o.nodeName !== n.nodeName) el.replaceChild(n, o);
+    else if (o instanceof CharacterData) {
+      if (o.data !== (n as CharacterData).data) o.data = (n as CharacterData).data;
+    } else if (o instanceof Element) {
+      const e = n as Element;
+      for (const a of [...o.attributes]) if (!e.hasAttribute(a.name)) o.removeAttribute(a.name);
+      for (const a of [...e.attributes]) if (o.getAttribute(a.name) !== a.value) o.setAttribute(a.name, a.value);
+      patchChildren(o, [...e.childNodes]);
+    }
+  });
+  for (const o of old.slice(next.length)) o.remove();
 }
 
 /** Text a peer chose (a display name, summary, directory, reason, mesh name…), for showing inline:

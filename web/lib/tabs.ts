@@ -28,8 +28,14 @@ export function tabKeys(nav: HTMLElement, label: string): void {
   });
 }
 
-/** Marks `tab` as (un)selected: only the selected tab is in the Tab order. */
-export function markTab(tab: HTMLElement, selected: boolean): void {
-  tab.setAttribute("aria-selected", String(selected));
-  tab.tabIndex = selected ? 0 : -1;
+/** Marks each tab of `nav` as (un)selected, the one of `selected` (a `data-view`) or none. One tab
+ *  is in the Tab order: the selected one, else the first, so that a page where no view is shown
+ *  yet (signed out) can still be reached from the keyboard. */
+export function markTabs(nav: HTMLElement, selected: string | undefined): void {
+  const tabs = [...nav.querySelectorAll<HTMLElement>('[role="tab"]')];
+  const stop = tabs.find((t) => t.dataset.view === selected) ?? tabs[0];
+  for (const t of tabs) {
+    t.setAttribute("aria-selected", String(t.dataset.view === selected));
+    t.tabIndex = t === stop ? 0 : -1;
+  }
 }

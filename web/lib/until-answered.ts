@@ -23,7 +23,7 @@ export const throttled = (err: unknown): boolean => err instanceof ApiError && e
 
 /** The result of `attempt`, made again for as long as it fails with an error `retry` accepts:
  *  after the answer's Retry-After when it has one, else after 2 s and then less and less often
- *  (at most every 30 s); each wait said in `root` as a status. Rejects with the first error
+ *  (at most every 30 s); each wait said in `root` as a status (see say). Rejects with the first error
  *  `retry` does not accept. */
 export async function untilAnswered<T>(root: HTMLElement, attempt: () => Promise<T>, retry: (err: unknown) => boolean): Promise<T> {
   for (let backoffMs = FIRST_WAIT_MS; ; ) {
@@ -34,9 +34,28 @@ export async function untilAnswered<T>(root: HTMLElement, attempt: () => Promise
       const asked = err instanceof ApiError ? err.retryAfterMs : null;
       const waitMs = asked === null ? backoffMs : Math.min(Math.max(asked, SHORTEST_RETRY_AFTER_MS), LONGEST_RETRY_AFTER_MS);
       const when = asked === null ? `every ${Math.round(waitMs / 1000)} s` : `in ${Math.round(waitMs / 1000)} s`;
-      show(root, h("p", { class: "error", role: "status", "data-testid": "boot-error", text: `${(err as Error).message} This page tries again ${when}.` }));
+      say(root, `${(err as Error).message} This page tries again ${when}.`);
       await new Promise((r) => setTimeout(r, waitMs));
       if (asked === null) backoffMs = Math.min(backoffMs * 2, LONGEST_WAIT_MS);
     }
   }
 }
+
+/** Says `text` in `root`'s one status of these waits, which is put in place of what `root` shows
+ *  the first time and kept after: a screen reader is told of a changed text in a status it knows,
+ *  reliably, and is not told the same sentence again on each try. */
+function say(root: HTMLElement, text: string): void {
+  const status = root.querySelector<HTMLElement>('[data-testid="boot-error"]');
+  if (status) {
+    if (status.textContent !== text) status.textContent = text;
+    return;
+  }
+  // Put in place empty, then said: a status that comes into the page already saying something
+  // is not read out by every screen reader.
+  const fresh = h("p", { class: "error", role: "status", "data-testid": "boot-error" });
+  show(root, fresh);
+  setTimeout(() => (fresh.textContent = text), STATUS_SETTLE_MS);
+}
+
+/** How long a new status is in the page, empty, before it says something. */
+const STATUS_SETTLE_MS = 100;

@@ -1,7 +1,7 @@
 // The audit chain: every membership and key event, hash-linked. The broker recomputes the chain and
 // names the first entry that does not hold. (This is the broker's word; `claudemesh audit verify`
 // checks it on your machine against the head you saw last.)
-import { h, peerText, short, show, table } from "../lib/dom.ts";
+import { h, patch, peerText, short, table } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { AuditView, MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -18,8 +18,10 @@ export const audit: View = {
     const banner = x.valid
       ? h("div", { class: "banner ok", "data-testid": "audit-status", "data-valid": "true" }, `Chain verified: ${x.entries} entries, head `, h("code", { text: short(x.head, 16) }))
       : h("div", { class: "banner bad", "data-testid": "audit-status", "data-valid": "false", "data-broken-at": x.brokenAt ?? "" }, `Chain BROKEN at entry #${x.brokenAt}: ${x.reason}. Entries from there on cannot be trusted.`);
-    show(
+    const broken = (seq: number) => x.brokenAt !== null && seq >= x.brokenAt;
+    patch(
       root,
+      h("h2", { text: "Audit log" }),
       banner,
       table(
         "Audit log",
@@ -27,8 +29,9 @@ export const audit: View = {
         v.entries.map((e) =>
           h(
             "tr",
-            { "data-testid": "audit-row", "data-seq": e.seq, class: x.brokenAt !== null && e.seq >= x.brokenAt ? "broken" : "" },
-            h("td", { text: e.seq }),
+            { "data-testid": "audit-row", "data-seq": e.seq, class: broken(e.seq) ? "broken" : "" },
+            // Said in words, not only in red (WCAG 1.4.1).
+            h("td", {}, String(e.seq), broken(e.seq) ? " " : null, broken(e.seq) ? h("span", { class: "badge bad", text: "untrusted" }) : null),
             h("td", { text: new Date(e.createdAt).toLocaleString() }),
             h("td", { text: e.eventType }),
             h("td", {}, e.actor ? peerText(names.get(e.actor) ?? e.actor) : "broker"),

@@ -1,5 +1,5 @@
 // The broker's load over the last hour, sampled every few seconds from the /metrics counters.
-import { h, show } from "../lib/dom.ts";
+import { h, patch } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import { lineChart } from "../lib/chart.ts";
 import type { ChartsView } from "../lib/types.ts";
@@ -13,8 +13,9 @@ export const charts: View = {
   async render(root) {
     const v = await get<ChartsView>("/v1/dashboard/charts");
     const series = (pick: (p: ChartsView["points"][number]) => number) => v.points.map((p) => ({ t: p.t, v: pick(p) }));
-    show(
+    patch(
       root,
+      h("h2", { text: "Charts" }),
       h("p", { class: "muted", text: `Broker-wide, one sample every ${v.intervalMs / 1000} s (the same counters as /metrics).` }),
       h(
         "div",

@@ -19,9 +19,10 @@ const MAX_CHARS = 8_000;
 
 type History = { messages: MessagePushFrame[]; lastOffset: number; earliestOffset: number; historyLost: boolean };
 type Member = MeshView["members"][number];
-/** What is drawn once per visit of the tab; polls and live events redraw `list` only, so that the
- *  post box keeps its text, caret, focus and error. */
-type Mounted = { el: HTMLElement; list: HTMLElement; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
+/** What is drawn once per visit of the tab; polls and live events change `list` only, so that the
+ *  post box keeps its text, caret, focus and error. `list` is a polite log: a post already shown
+ *  keeps its element (its time is updated in place), so only new posts are read out. */
+type Mounted = { el: HTMLElement; list: HTMLElement; posts: HTMLElement; none: HTMLElement; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
 
 const mounted = new WeakMap<HTMLElement, Mounted>();
 
@@ -62,32 +63,55 @@ function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement 
   );
 }
 
-function postRow(p: Post, members: Member[], state: PageState): HTMLElement {
+/** A post as a list item, its time in a <time> that later draws update in place. */
+function postRow(p: Post, members: Member[], state: PageState): HTMLLIElement {
   const key = p.signer?.memberKey ?? "";
   const name = p.signer ? (members.find((m) => m.pubkey === key)?.displayName ?? "") : "";
   return h(
-    "div",
+    "li",
     { class: `post${key && key === state.keys?.publicKey ? " mine" : ""}`, "data-testid": "chat-post", "data-from": name, "data-key": key, "data-mine": String(key !== "" && key === state.keys?.publicKey) },
     senderLabel(p, members, state),
     " ",
-    h("span", { class: "muted", text: ago(p.at) }),
+    h("time", { class: "muted", datetime: new Date(p.at).toISOString(), text: ago(p.at) }),
     p.body !== null ? h("div", { class: "body", text: p.body }) : h("div", { class: "error", text: `cannot be opened here (${p.problem})` }),
   );
 }
 
+/** Brings the log `m.posts` up to `rows` (keyed by message id): new posts are appended, gone ones
+ *  removed, a post shown already gets its new time in place, and is replaced only when what it
+ *  says changed (its sender left, say). */
+function drawPosts(m: Mounted, rows: [id: string, row: HTMLLIElement][]): void {
+  const shown = new Map([...m.posts.children].map((li) => [(li as HTMLElement).dataset.id!, li as HTMLLIElement]));
+  const wanted = new Set(rows.map(([id]) => id));
+  for (const [id, li] of shown) if (!wanted.has(id)) li.remove();
+  const sig = (li: HTMLLIElement) => [...li.childNodes].filter((n) => n.nodeName !== "TIME").map((n) => n.textContent).join("|");
+  for (const [id, row] of rows) {
+    row.dataset.id = id;
+    const old = shown.get(id);
+    if (!old) m.posts.appendChild(row);
+    else if (sig(old) !== sig(row)) old.replaceWith(row);
+    else {
+      const [was, now] = [old.querySelector("time")!, row.querySelector("time")!];
+      if (was.textContent !== now.textContent) was.textContent = now.textContent;
+    }
+  }
+  m.none.hidden = rows.length > 0;
+}
+
 function composer(state: PageState, onSent: () => void): HTMLElement {
-  const text = h("textarea", { name: "post", "aria-label": `Message #${TOPIC}`, maxlength: MAX_CHARS, rows: 2, placeholder: `Message #${TOPIC} (end-to-end encrypted)`, "data-testid": "chat-input" });
+  const text = h("textarea", { name: "post", maxlength: MAX_CHARS, rows: 2, placeholder: "End-to-end encrypted", "data-testid": "chat-input" });
   const error = h("span", { class: "error", role: "alert", "data-testid": "chat-error" });
   const send = h("button", { type: "submit", class: "primary", "data-testid": "chat-send", text: "Post" });
-  const form = h("form", { class: "inline panel" }, text, send, error);
+  const form = h("form", { class: "inline panel" }, h("label", { class: "grow" }, `Message #${TOPIC}`, text), send, error);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const body = text.value.trim();
     // One post in flight at a time: a double click (or a submit however made) while the first is
-    // under way would post the text twice, each under its own message id.
-    if (!body || send.disabled) return;
+    // under way would post the text twice, each under its own message id. aria-disabled, not
+    // disabled: a disabled button loses focus, and the keyboard would land at the page's top.
+    if (!body || send.getAttribute("aria-disabled") === "true") return;
     error.textContent = "";
-    send.disabled = true;
+    send.setAttribute("aria-disabled", "true");
     void (async () => {
       try {
         await post(`/v1/dashboard/topics/${TOPIC}/messages`, sealPost(state.me!.mesh.id, state.keys!, TOPIC, body));
@@ -97,19 +121,24 @@ function composer(state: PageState, onSent: () => void): HTMLElement {
       } catch (err) {
         error.textContent = (err as Error).message;
       } finally {
-        send.disabled = false;
+        send.removeAttribute("aria-disabled");
       }
     })();
   });
   return form;
 }
 
-function mount(root: HTMLElement, state: PageState): Mounted {
-  const list = h("div", { class: "panel chat", "data-testid": "chat-list" });
+/** Draws the view once, with the posts first read already in the log: a log announces what is
+ *  added to it after it is in the page, and the history is not news. */
+function mount(root: HTMLElement, rows: [string, HTMLLIElement][]): Mounted {
+  const posts = h("ol", { class: "posts" });
+  const none = h("p", { class: "muted", text: "No posts yet." });
+  const list = h("div", { class: "panel chat", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": `Posts in #${TOPIC}`, "data-testid": "chat-list" }, none, posts);
   const status = h("p", { class: "error", role: "status", "data-testid": "chat-status" });
   const foot = h("div");
-  const el = h("div", {}, h("p", { class: "muted", text: `#${TOPIC}: opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, status, foot);
-  const m: Mounted = { el, list, status, foot, composer: null };
+  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, status, foot);
+  const m: Mounted = { el, list, posts, none, status, foot, composer: null };
+  drawPosts(m, rows);
   show(root, el);
   mounted.set(root, m);
   return m;
@@ -162,10 +191,10 @@ export const chat: View = {
       m.status.textContent = `Could not re-read #${TOPIC}: ${(err as Error).message}`;
       return;
     }
-    m ??= mount(root, state);
-    m.status.textContent = "";
-    const posts = data.messages.map((msg) => openPost(msg, state.keys!, TOPIC));
-    show(m.list, posts.length === 0 ? h("p", { class: "muted", text: "No posts yet." }) : null, ...posts.map((p) => postRow(p, data.members, state)));
+    const rows = data.messages.map((msg): [string, HTMLLIElement] => [msg.messageId, postRow(openPost(msg, state.keys!, TOPIC), data.members, state)]);
+    if (m) drawPosts(m, rows);
+    else m = mount(root, rows);
+    if (m.status.textContent) m.status.textContent = "";
     drawFoot(m, state, redraw);
   },
 };

@@ -1,6 +1,6 @@
 // Grants (who may reach whom, with what) and removals. Owners and admins see every member's grants
 // and who left, was removed or banned; a member sees the grants they set.
-import { h, peerText, short, show, table, when } from "../lib/dom.ts";
+import { h, patch, peerText, short, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -14,7 +14,7 @@ export const grants: View = {
   refreshOn: ["member_joined", "member_revoked"],
   async render(root) {
     const v = await get<GrantsView>("/v1/dashboard/grants");
-    show(
+    patch(
       root,
       h("p", { class: "muted", text: `Without a grant a peer may send everything (${v.defaults.join(", ")}). A grant narrows it; an empty one blocks.` }),
       h("h2", { text: v.admin ? "Grants of every member" : "Your grants" }),

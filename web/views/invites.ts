@@ -21,7 +21,10 @@ const LIFETIMES: [string, number][] = [
 /** The last invite made in this page: its link is shown until the page is left (never stored). */
 let created: { link: string } | null = null;
 
-async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonElement): Promise<void> {
+/** How long Copy link says "Copied". */
+const COPIED_MS = 3_000;
+
+async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonElement, said: HTMLElement): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -29,19 +32,26 @@ async function copy(text: string, area: HTMLTextAreaElement, button: HTMLButtonE
     area.select();
     document.execCommand("copy");
   }
+  // Said once, then back to "Copy link", so that a second copy is said again.
   button.textContent = "Copied";
+  said.textContent = "The link was copied.";
+  setTimeout(() => {
+    button.textContent = "Copy link";
+    said.textContent = "";
+  }, COPIED_MS);
 }
 
 function resultPanel(links: { link: string }): HTMLElement {
   const area = h("textarea", { readonly: true, "aria-label": "Invite link", "data-testid": "invite-link" });
   area.value = links.link;
   const button = h("button", { type: "button", "data-testid": "invite-copy", text: "Copy link" });
-  button.addEventListener("click", () => void copy(links.link, area, button));
+  const said = h("span", { class: "muted", role: "status", "data-testid": "invite-copied" });
+  button.addEventListener("click", () => void copy(links.link, area, button, said));
   return h(
     "div",
     { class: "panel invite-result" },
     h("div", { class: "qr" }, qrSvg(links.link)),
-    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the same link. Join from a terminal with: claudemesh join - (then paste the link and press Enter, which keeps it out of the process list and shell history)." })),
+    h("div", { class: "link" }, h("strong", { text: "Invite link" }), area, button, " ", said, h("p", { class: "muted", text: "Send it over a channel you trust; whoever holds it can join until it is used up. The QR code holds the same link. Join from a terminal with: claudemesh join - (then paste the link and press Enter, which keeps it out of the process list and shell history)." })),
   );
 }
 
@@ -83,24 +93,50 @@ function createForm(state: PageState, onCreated: (links: { link: string }) => vo
   return form;
 }
 
+/** What is drawn once per visit of the tab: the form keeps what is being typed in it, and the new
+ *  link its Copy state; live events redraw the list. `asking` is the invite whose Revoke question
+ *  is open, which a redraw keeps open. */
+type Mounted = { el: HTMLElement; result: HTMLElement; list: HTMLElement; link: { link: string } | null; asking: string | null };
+
+const mounted = new WeakMap<HTMLElement, Mounted>();
+
 /** Revoke, in two steps: a revoked invite cannot be restored, so the first click only asks
- *  (with the id, and Cancel); the second revokes. No browser dialog: a page may be barred from
- *  opening them, which would leave nothing revocable. */
-function revokeCell(inviteId: string, active: boolean, onDone: () => void): HTMLElement {
-  const ask = h("button", { type: "button", class: "danger", "aria-label": `Revoke invite ${inviteId.slice(0, 8)}…`, "data-testid": "invite-revoke", disabled: !active, text: "Revoke" });
-  const sure = h("button", { type: "button", class: "danger", "data-testid": "invite-revoke-confirm", text: "Revoke for good" });
-  const cancel = h("button", { type: "button", "data-testid": "invite-revoke-cancel", text: "Cancel" });
-  const question = h("span", { "data-testid": "invite-revoke-question" }, `Nobody will be able to join with ${inviteId.slice(0, 8)}… any more. `, sure, " ", cancel);
-  const cell = h("span", {}, ask);
+ *  (with the id, and Cancel or Escape); the second revokes. No browser dialog: a page may be
+ *  barred from opening them, which would leave nothing revocable. While the revoke is under way
+ *  the button stays focused (aria-disabled, not disabled, which would drop focus to the page); a
+ *  refusal is said in an alert beside it. */
+function revokeCell(inviteId: string, active: boolean, m: Mounted, onDone: () => void): HTMLElement {
+  const id = `${inviteId.slice(0, 8)}…`;
+  const ask = h("button", { type: "button", class: "danger", "aria-label": `Revoke invite ${id}`, "data-testid": "invite-revoke", "data-invite-id": inviteId, disabled: !active, text: "Revoke" });
+  const said = h("span", { id: `revoke-${inviteId}`, text: `Nobody will be able to join with ${id} any more.` });
+  const sure = h("button", { type: "button", class: "danger", "aria-describedby": said.id, "data-testid": "invite-revoke-confirm", "data-invite-id": inviteId, text: "Revoke for good" });
+  const cancel = h("button", { type: "button", "data-testid": "invite-revoke-cancel", "data-invite-id": inviteId, text: "Cancel" });
+  const error = h("span", { class: "error", role: "alert", "data-testid": "invite-revoke-error" });
+  const question = h("span", { "data-testid": "invite-revoke-question" }, said, " ", sure, " ", cancel, " ", error);
+  const cell = h("span", {}, active && m.asking === inviteId ? question : ask);
   // The button pressed is replaced: focus goes to what replaces it, not back to the page's top.
-  ask.addEventListener("click", () => (show(cell, question), sure.focus()));
-  cancel.addEventListener("click", () => (show(cell, ask), ask.focus()));
+  const asking = (on: boolean) => {
+    m.asking = on ? inviteId : null;
+    show(cell, on ? question : ask);
+    (on ? sure : ask).focus();
+  };
+  ask.addEventListener("click", () => asking(true));
+  cancel.addEventListener("click", () => asking(false));
+  question.addEventListener("keydown", (e) => e.key === "Escape" && (e.preventDefault(), asking(false)));
   sure.addEventListener("click", () => {
-    sure.disabled = true;
-    void post(`/v1/dashboard/invites/${encodeURIComponent(inviteId)}/revoke`).then(onDone, (err) => {
-      sure.disabled = false;
-      sure.textContent = (err as Error).message;
-    });
+    if (sure.getAttribute("aria-disabled") === "true") return;
+    sure.setAttribute("aria-disabled", "true");
+    error.textContent = "";
+    void post(`/v1/dashboard/invites/${encodeURIComponent(inviteId)}/revoke`).then(
+      () => {
+        m.asking = null;
+        onDone();
+      },
+      (err) => {
+        sure.removeAttribute("aria-disabled");
+        error.textContent = (err as Error).message;
+      },
+    );
   });
   return cell;
 }
@@ -112,14 +148,28 @@ export const invites: View = {
   refreshOn: ["member_joined"],
   async render(root, state, redraw) {
     const { invites: list } = await get<InvitesView>("/v1/dashboard/invites");
-    const result = h("div", { "data-testid": "invite-result" }, created ? resultPanel(created) : null);
     /** Draws the view again after an action (after any draw under way; a failure is shown in
      *  the view); the control used is gone, so focus goes to `then` (the new link), else to the
      *  view itself. */
     const rerender = (then?: string) => void redraw().then(() => (then ? root.querySelector<HTMLElement>(then) : root)?.focus());
+    let m = mounted.get(root);
+    if (!m || m.el.parentElement !== root) {
+      const result = h("div", { "data-testid": "invite-result" });
+      const listed = h("div");
+      const form = createForm(state, (links) => {
+        created = links;
+        rerender('[data-testid="invite-link"]');
+      });
+      const el = h("div", {}, h("h2", { text: "New invite" }), form, result, h("h2", { text: "Invites" }), listed);
+      m = { el, result, list: listed, link: null, asking: null };
+      show(root, el);
+      mounted.set(root, m);
+    }
+    if (m.link !== created) show(m.result, created ? resultPanel(created) : null);
+    m.link = created;
+    const mine = m;
     const rows = [...list].reverse().map((i) => {
       const st = inviteState(i);
-      const revoke = revokeCell(i.inviteId, st === "active", () => rerender());
       return h(
         "tr",
         { "data-testid": "invite-row", "data-invite-id": i.inviteId, "data-state": st },
@@ -128,19 +178,9 @@ export const invites: View = {
         h("td", { "data-testid": "invite-uses", text: `${Math.max(0, i.maxUses - i.usedCount)} of ${i.maxUses} left` }),
         h("td", {}, h("span", { class: `badge ${st === "active" ? "idle" : "offline"}`, "data-testid": "invite-state", text: st })),
         h("td", { text: when(i.expiresAt * 1000) }),
-        h("td", {}, revoke),
+        h("td", {}, revokeCell(i.inviteId, st === "active", mine, () => rerender())),
       );
     });
-    show(
-      root,
-      h("h2", { text: "New invite" }),
-      createForm(state, (links) => {
-        created = links;
-        rerender('[data-testid="invite-link"]');
-      }),
-      result,
-      h("h2", { text: "Invites" }),
-      table("Invites", ["id", "role", "uses left", "state", "expires", "action"], rows, "No invites yet."),
-    );
+    show(m.list, table("Invites", ["id", "role", "uses left", "state", "expires", "action"], rows, "No invites yet."));
   },
 };

@@ -31,13 +31,14 @@ export const operator: View = {
   visible: () => true,
   async render(root, state, redraw) {
     if (!state.operator) {
-      show(root, h("p", { class: "muted", text: "Broker-wide views (all meshes, health) need the operator token: printed by the first `claudemesh serve`, or a new one from `claudemesh admin token` on the server." }), signInForm(root, state, redraw));
+      show(root, h("h2", { text: "Operator sign-in" }), h("p", { class: "muted", text: "Broker-wide views (all meshes, health) need the operator token: printed by the first `claudemesh serve`, or a new one from `claudemesh admin token` on the server." }), signInForm(root, state, redraw));
       return;
     }
     const v = await get<OperatorView>("/v1/dashboard/operator/overview");
     const card = (label: string, value: string | number) => h("div", { class: "card" }, h("div", { class: "n", text: value }), h("div", { class: "muted", text: label }));
     show(
       root,
+      h("h2", { text: "Broker" }),
       h(
         "div",
         { class: "cards", "data-testid": "operator-overview" },

@@ -1,5 +1,5 @@
 // The mesh at a glance: who is online, what each session is doing and where, and the members.
-import { ago, h, peerText, short, show, table, when } from "../lib/dom.ts";
+import { ago, h, patch, peerText, short, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -34,7 +34,8 @@ export const overview: View = {
     const online = peers.filter((p) => p.online);
     const active = v.members.filter((m) => m.revokedAt === null);
     const card = (label: string, n: number, id: string) => h("div", { class: "card" }, h("div", { class: "n", "data-testid": id, text: n }), h("div", { class: "muted", text: label }));
-    show(
+    // Patched, not redrawn: the 5 s re-read changes a few texts, and the keyboard stays put.
+    patch(
       root,
       h("div", { class: "cards" }, card("members", active.length, "count-members"), card("online now", online.length, "count-online"), card("working", online.filter((p) => p.status === "working").length, "count-working"), card("key epoch", v.mesh.keyEpoch, "key-epoch")),
       h("h2", { text: "Peers" }),

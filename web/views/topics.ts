@@ -1,5 +1,5 @@
 // Topics with their activity, as metadata: the broker cannot read posts, and neither can this page.
-import { ago, h, peerText, show, table, when } from "../lib/dom.ts";
+import { ago, h, patch, peerText, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { TopicView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -11,8 +11,9 @@ export const topics: View = {
   refreshOn: ["topic_created"],
   async render(root) {
     const v = await get<TopicView>("/v1/dashboard/topics");
-    show(
+    patch(
       root,
+      h("h2", { text: "Topics" }),
       h("p", { class: "muted", text: "Posts are end-to-end encrypted; the broker (and this list) knows only counts and times." }),
       table(
         "Topics",
