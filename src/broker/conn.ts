@@ -184,9 +184,16 @@ export class Conn {
     go?.();
   }
 
-  /** Whether the broker is not reading this socket (congested()). It then hears no pong. */
+  /** Whether the broker is not reading this socket because its output is congested (congested()).
+   *  It then hears no pong. */
   get readingIsPaused(): boolean {
     return this.readingPaused;
+  }
+
+  /** Whether the connection waits out its frame allowance (pace()): not read either, so it hears
+   *  no pong meanwhile. */
+  get pacing(): boolean {
+    return this.paceTimer !== null;
   }
 
   /** For liveness (timers.ts), once per round: whether the broker has not read this socket since

@@ -50,7 +50,8 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     // pong waits unread. It lives while it takes its output, and is closed once it took none
     // for a whole interval.
     const stalled = c.stalled();
-    if ((c.awaitingPong && !c.readingIsPaused) || unread || stalled) {
+    // Nor can one waiting out its frame allowance (Conn.pace): its pong is read when the wait ends.
+    if ((c.awaitingPong && !c.readingIsPaused && !c.pacing) || unread || stalled) {
       ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : stalled ? { reason: "output not taken: not reading" } : {}) });
       c.close(CloseCode.stale, "stale");
       continue;

@@ -45,13 +45,13 @@ async function meshesWith(ctx: Ctx, searched: MeshEntry, has: (client: BrokerCli
 }
 
 /** Where else the user's meshes have what `has` looks for (nothing with one mesh joined), as a
- *  command names them: `meshes` by slug (by id where a slug is shared: meshArg), and `naming` the
- *  caller's `naming` unless a mesh needs its id, which no "mesh:" prefix takes. */
+ *  command names them: `meshes` by slug (by id where a slug is shared: meshArg, which a "mesh:"
+ *  prefix takes as well as --mesh), and `naming` as the caller asked. */
 export async function elsewhere(ctx: Ctx, searched: MeshEntry, has: (client: BrokerClient, mesh: MeshEntry) => Promise<boolean>, naming: PeerWhere["naming"]): Promise<{ meshes: string[]; naming: PeerWhere["naming"] }> {
   const cfg = ctx.config();
   const found = cfg.meshes.length > 1 ? await meshesWith(ctx, searched, has) : [];
   const meshes = found.map((m) => meshArg(cfg, m));
-  return { meshes, naming: naming === "prefix" && found.every((m, i) => meshes[i] === m.slug) ? "prefix" : "flag" };
+  return { meshes, naming };
 }
 
 /** resolveTarget's refusal `err` of `text` in `mesh` (whose `peers` the broker listed) said again

@@ -33,6 +33,10 @@ export const DisplayName = name(N.DISPLAY_NAME_PATTERN, N.DISPLAY_NAME_RULE, "di
 /** A session's name in its hello, `<display name>/<label>`. */
 export const SessionName = name(N.SESSION_NAME_PATTERN, N.SESSION_NAME_RULE, "session name: <display name>/<label>, visible text");
 export const MeshName = name(N.MESH_NAME_PATTERN, N.MESH_NAME_RULE, "mesh name: visible text");
+/** A name as the broker reports one it stored (a mesh's in hello_ack): brokers before session 33
+ *  took any name without C0 controls or DEL, and a mesh named so then ("Team ❤️") must stay
+ *  reachable. Clients show such names escaped (quotedName), never trust them as visible text. */
+export const StoredName = Type.String({ minLength: 1, maxLength: L.MAX_NAME_LEN, pattern: "^[^\\u0000-\\u001f\\u007f]+$", description: "a name as stored: no C0 controls or DEL" });
 // By pattern: Type.Optional copies the schema, so a field's schema is not always the object above.
 const NAMES: ReadonlyMap<string, string> = new Map([DisplayName, SessionName, MeshName].map((s) => [s.pattern!, s.errorMessage as string]));
 /** The rule in words when a validator's error points at one of the names above (`schema`) and the

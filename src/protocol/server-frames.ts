@@ -13,7 +13,7 @@ const frame = <T extends string, P extends Record<string, any>>(type: T, props: 
 export const MeshInfo = Type.Object({
   id: F.Id,
   slug: F.Slug,
-  name: F.MeshName,
+  name: F.StoredName,
   ownerPubkey: F.Hex32,
   keyEpoch: Type.Integer({ minimum: 0 }),
 });

@@ -16,6 +16,7 @@ import { randomId } from "../../src/crypto/hash.ts";
 import { DISPLAY_NAME_RULE, SESSION_NAME_RULE } from "../../src/protocol/names.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 
+const MCP_MAIN = join(import.meta.dir, "../../src/main.ts");
 const TAKES = 'it takes 1–64 characters of visible text, without ":" or "/" and not starting with "#" or "@" (e.g. "Alice K").';
 
 test("join and new refuse names with invisible, text-direction or C1 characters, or that read as an address (exit 2), and enrol nobody", async () => {
@@ -94,4 +95,29 @@ test("list: the broker column lines up between owner and member rows", async () 
   expect(lines.length).toBe(2);
   expect(lines.map((l) => Bun.stringWidth(l.slice(0, l.indexOf("http://"))))).toEqual([lines[0]!.indexOf("http://"), lines[0]!.indexOf("http://")]);
   expect(lines.some((l) => l.includes('"田中" (member)'))).toBe(true);
+}, 60_000);
+
+test("a mesh an older broker stored under a name today's rules refuse is still reached, by the client and the CLI", async () => {
+  await using team = await cliTeam(["alice"]);
+  const [alice] = team.dirs;
+  const store = team.b.ctx.store as SqliteStore;
+  for (const name of ["Team \u2764\ufe0f", "ops ", "a\u200db"]) {
+    store.db.query("UPDATE meshes SET name = ? WHERE id = ?").run(name, team.mesh.meshId);
+    // Before: hello_ack's mesh name failed the client's schema, the frame was dropped, and every
+    // command waited out its timeout ("did not answer within 15 s").
+    const r = await cli(alice, ["peers", "--json"]);
+    expect({ name, code: r.code, stderr: r.stderr }).toEqual({ name, code: 0, stderr: "" });
+  }
+}, 60_000);
+
+test("an MCP server registered by an older install with a label today's rule refuses starts, with the label cleaned and said why", async () => {
+  await using team = await cliTeam(["alice", "bob"]);
+  const [alice, bob] = team.dirs;
+  // As Claude Code runs a registration `install --label "tea☕️"` wrote before session 33 (U+FE0F
+  // was allowed then): `claudemesh mcp --label …`. Before, the server exited with a usage error.
+  const withLabel = ["sh", "-c", `exec "${process.execPath}" run "${MCP_MAIN}" "$@" --label "tea\u2615\ufe0f"`, "sh"];
+  await using mcp = await startMcp(bob, "sess-bob-label", "/work/projects/app", withLabel);
+  await until(async () => ok(await cli(alice, ["peers", "--json"])).json().peers.some((p: { displayName: string; online: boolean }) => p.online && p.displayName === "bob/tea\u2615"), "bob's session under the cleaned label");
+  expect(mcp.stderr()).toContain("the registered --label is not one install takes today");
+  expect((await mcp.call("mesh_peers")).isError).toBe(false);
 }, 60_000);

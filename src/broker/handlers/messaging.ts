@@ -5,12 +5,12 @@ import type { BrokerContext } from "../context.ts";
 import type { Conn } from "../conn.ts";
 import { pump, toPush } from "../delivery.ts";
 
-/** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit,
- *  and for an ack with an `id` (whose result says the entries are deleted) after the flush too.
- *  An ack without an id may linger a few ms to share its commit with others. */
 /** Ack ids, not given to the acking connection, that cost one token of its frame allowance. */
 export const ACK_IDS_PER_TOKEN = 64;
 
+/** Acknowledges messages for this connection's mailbox. Group-committed; resolves after commit,
+ *  and for an ack with an `id` (whose result says the entries are deleted) after the flush too.
+ *  An ack without an id may linger a few ms to share its commit with others. */
 export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"ack">): Promise<{ acked: number }> {
   const id = conn.identity!;
   let notGiven = 0;

@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import { hostname } from "node:os";
 import { clientEnv, processEnv } from "../../config/client.ts";
-import { jsonLog } from "../../log/log.ts";
+import { jsonLog, type Log } from "../../log/log.ts";
 import { parentProcessId } from "../../mcp/ipc.ts";
 import { reportError } from "../output.ts";
 import { checkSessionLabel, defaultSessionLabel } from "../display-name.ts";
@@ -12,6 +12,20 @@ import { checkSessionLabel, defaultSessionLabel } from "../display-name.ts";
  *  seem to hang. Written to stderr only; stdout is the MCP channel. */
 export function terminalNote(stdinIsTty: boolean): string | null {
   return stdinIsTty ? "claudemesh mcp speaks MCP over stdio for Claude Code, not to a person: run claudemesh install to set Claude Code up. Ctrl-C to quit." : null;
+}
+
+/** A label given by the registration (install, or a hand edit), checked as install checks it. One
+ *  an older install registered may hold what today's rule refuses (U+FE0F in "tea☕️"): it is
+ *  cleaned as a directory name is and said on stderr, not refused, which would stop the server in
+ *  every Claude Code session until the user found out why. */
+export function registeredLabel(label: string, log: Log): string {
+  try {
+    return checkSessionLabel(label);
+  } catch (err) {
+    const cleaned = defaultSessionLabel(label);
+    log.warn(`the registered --label is not one install takes today, so "${cleaned}" is used instead`, { label, why: (err as Error).message, fix: "claudemesh install --label <label> registers another" });
+    return cleaned;
+  }
 }
 
 export async function run(args: { label?: string }): Promise<void> {
@@ -33,8 +47,7 @@ export async function run(args: { label?: string }): Promise<void> {
     // (docs/claude-code.md).
     claudeSessionId: env.claudeSessionId ?? parentProcessId(),
     connectGraceMs: env.claudeSessionId === null ? CONNECT_GRACE_MS : SESSION_CONNECT_GRACE_MS,
-    // Given (by install, or a hand-edited registration): checked as install checks it.
-    label: args.label ? checkSessionLabel(args.label) : defaultSessionLabel(basename(cwd)),
+    label: args.label ? registeredLabel(args.label, log) : defaultSessionLabel(basename(cwd)),
     cwd,
     hostname: hostname(),
     log,
