@@ -22,4 +22,18 @@ describe("today's CLI on a broker of schema 1–2", () => {
     const kick = await cli(alice, ["kick", "carol", "--json"]);
     expect({ code: kick.code, json: kick.code === 0 ? kick.json() : kick.stderr }).toEqual({ code: 0, json: expect.objectContaining({ name: "carol", keyEpoch: 2 }) });
   });
+
+  test("an invite the broker refuses for a field it does not know says the broker is older, exit 6", async () => {
+    await using team = await cliTeam(["alice"]);
+    const { dirs: [alice] } = team;
+    using _older = olderBrokerAnswers();
+    const invite = await cli(alice, ["invite"]);
+    expect({ code: invite.code, stdout: invite.stdout, stderr: invite.stderr }).toEqual({
+      code: 6,
+      stdout: "",
+      stderr: `claudemesh: The broker at ${team.b.url} runs an older claudemesh than this one: it does not know the field "keySignature" of invite_create, which this version sends, so nothing was done. Ask its operator to upgrade the broker (docs/operations.md, "Upgrading"); until then use a claudemesh no newer than the broker's.\n`,
+    });
+    const json = await cli(alice, ["invite", "--json"]);
+    expect({ code: json.code, error: json.json().error }).toEqual({ code: 6, error: expect.objectContaining({ code: "unsupported_version" }) });
+  });
 });
