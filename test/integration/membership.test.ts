@@ -15,6 +15,7 @@ import type { TestMember } from "../helpers/mesh.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
+import type { MeshError } from "../../src/protocol/errors.ts";
 
 /** An invite_create frame by `owner`, built by hand (the helpers make only valid ones): its
  *  invite key bound to `maxUses` with `keySigner`'s signature (the owner's by default). */
@@ -117,6 +118,22 @@ describe("invites", () => {
     const v1 = { ...frame, keySignature: signDetached(inviteKeyCanonicalV1(owner.meshId, inviteId, invitePubkey), owner.keys.secretKey) };
     expect((await o.client.request("invite_create", v1)).invite.inviteId).toBe(inviteId);
     o.close();
+  });
+
+  test("an invite without keySignature, as a CLI from before §3.4b sent it, is refused with what to do, on the WebSocket and from the dashboard; nothing is stored", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const db = (b.ctx.store as SqliteStore).db;
+    const rows = () => db.query("SELECT (SELECT COUNT(*) FROM invites) AS invites, (SELECT COUNT(*) FROM audit_log) AS audit").get();
+    const before = rows();
+    const { keySignature: _, ...unbound } = inviteFrame(owner, 2);
+    const o = await connect(b.url, owner);
+    const refused = await o.client.request("invite_create", unbound).catch((e: MeshError) => e);
+    o.close();
+    expect(refused).toMatchObject({ code: "unsupported_version", message: expect.stringContaining("It comes from a claudemesh older than this broker; nothing was stored. Upgrade claudemesh") });
+    const posted = await (await dashboardSession(b, owner))("POST", "/v1/dashboard/invites", unbound);
+    expect({ status: posted.status, code: (await posted.json()).error.code }).toEqual({ status: 400, code: "unsupported_version" });
+    expect(rows()).toEqual(before);
   });
 
   test("the owner's client vouches for no enrolment through an invite the broker let more members use than its signed limit", async () => {
