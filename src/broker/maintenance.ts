@@ -184,7 +184,7 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
     throw restoreFailure(err, dataDir, source);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
-  if (holder?.kind === "linked") throw new MeshError("conflict", `${describeHolder(holder, dataDir).replace(/^a/, "A")}. Stop it first, then restore.`);
+  if (holder?.kind === "linked" || holder?.kind === "unlocked") throw new MeshError("conflict", `${describeHolder(holder, dataDir).replace(/^a/, "A")}. Stop it first, then restore.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   let restored = false;
   const interrupted = onInterrupt(() => {
