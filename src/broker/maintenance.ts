@@ -13,6 +13,9 @@ import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { checkDatabaseFile, checkIntegrity, DataFileError, fileMeta, inspectFile, openFileChains, setFileMeta, syncPath, type FileInfo } from "../store/sqlite/data-file.ts";
 import { isDamaged } from "../store/sqlite/db-errors.ts";
+import { NewerSchemaError, refuseNewer } from "../store/sqlite/migrate.ts";
+import { MIGRATIONS } from "../store/migrations.ts";
+import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
 import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
 import { claimDataDir, describeHolder, releaseDataDir } from "./pid-file.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
@@ -117,7 +120,30 @@ export function existingDatabase(dataDir: string, purpose: "backup" | "token"): 
     const fix = purpose === "backup" ? `with no broker running, copy it with cp (and ${db}-wal if there is one); or remount the file system read-write` : "remount the file system read-write (no broker can run there either), then run this again";
     throw new LocalFileError(`Cannot ${purpose === "backup" ? "back up" : "write"} the broker database ${db}: its file system is read-only, and ${why}.`, fix, { cause: err });
   }
+  refuseNewerDatabase(dataDir, db, purpose);
   return db;
+}
+
+/** Refuses (MeshError conflict, exit 5 like a restore of a newer backup) a database a newer
+ *  claudemesh wrote, read as `serve` reads it before opening it (refuseNewer: nothing changed, no
+ *  side file left). A token written into it would go to a schema this binary does not know; a
+ *  backup of it is one this binary's restore refuses, which the backup's "restore with" line
+ *  would have promised all the same. Anything else refuseNewer meets (a damaged file, a full disk)
+ *  is left to the command's own open, which says it in its words; what SQLite left half made
+ *  beside the database then is removed first (side-files.ts). */
+function refuseNewerDatabase(dataDir: string, db: string, purpose: "backup" | "token"): void {
+  const before = sideFiles(db);
+  try {
+    refuseNewer(db, MIGRATIONS);
+  } catch (err) {
+    if (!(err instanceof NewerSchemaError)) return removeSideFilesWeMade(dataDir, db, before);
+    const what = purpose === "backup" ? "back up" : "write a token into";
+    throw new MeshError(
+      "conflict",
+      `Cannot ${what} the broker database ${db}: it was written by a newer claudemesh (schema version ${err.found}; this binary knows up to ${err.latest}); nothing was done. Run this command with the claudemesh that serves it (\`claudemesh version --json\` shows the schema a binary knows).`,
+      { cause: err },
+    );
+  }
 }
 
 /** Replaces `<dataDir>/claudemesh.db` with a verified copy of `file`, with a new epoch. The
@@ -158,7 +184,7 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
     throw restoreFailure(err, dataDir, source);
   }
   if (holder?.kind === "restore") throw new MeshError("conflict", `Another restore${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is replacing the database in ${dataDir}. Wait for it to finish.`);
-  if (holder?.kind === "linked") throw new MeshError("conflict", `${describeHolder(holder, dataDir).replace(/^a/, "A")}. Stop it first, then restore.`);
+  if (holder?.kind === "linked" || holder?.kind === "unlocked") throw new MeshError("conflict", `${describeHolder(holder, dataDir).replace(/^a/, "A")}. Stop it first, then restore.`);
   if (holder) throw new MeshError("conflict", `A broker${holder.pid > 0 ? ` (PID ${holder.pid})` : ""} is serving ${dataDir}. Stop it first (e.g. systemctl stop claudemesh), then restore.`);
   let restored = false;
   const interrupted = onInterrupt(() => {

@@ -4,12 +4,15 @@
 // - <dataDir>/claudemesh.pid: present (0600, its PID) while `serve` runs on that directory;
 // - <dataDir>/claudemesh.restore.pid: present while `admin restore` replaces its database.
 // A file left behind by a crash is replaced or removed by the next holder; while the lock is held,
-// one naming a dead process, or a process not running the file's command, is ignored. A symbolic
+// one naming a dead process, or a process not running the file's command, is ignored. One
+// exception: brokers from before the lock (the first ~58 commits, before 999dd3a) wrote
+// claudemesh.pid and took no lock, so a free lock with a PID file naming a live `claudemesh serve`
+// is such a broker still serving, and the directory is refused (unlockedBroker). A symbolic
 // link (or anything but a file) where a PID file belongs is refused, never written or read
 // through (store/sqlite/own-file.ts): read through, it named whatever the linked file held, and a
 // FIFO there made the reader wait forever.
 import { closeSync, existsSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
 import { NotOurFileError, openOwnFile, readOwnFile } from "../store/sqlite/own-file.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
@@ -27,8 +30,9 @@ export const mayBeHeld = (dataDir: string) => existsSync(join(dataDir, LOCK_FILE
 /** What holds a data directory's lock: a broker (`serve`) or `admin restore`, with its PID, or 0
  *  when no PID file names a live process running that command; or, for a `claudemesh.db` that
  *  links to a database elsewhere, a broker or restore of another data directory holding that
- *  database's lock (database-lock.ts), which no PID file here names. */
-export type Holder = { kind: Claimant; pid: number } | ({ kind: "linked" } & LinkedDatabase);
+ *  database's lock (database-lock.ts), which no PID file here names; or ("unlocked") a broker
+ *  from before the lock that serves the directory without holding it, with its command line. */
+export type Holder = { kind: Claimant; pid: number } | ({ kind: "linked" } & LinkedDatabase) | { kind: "unlocked"; pid: number; command: string };
 
 /** What claims a data directory. */
 type Claimant = "broker" | "restore";
@@ -52,24 +56,63 @@ function pidIn(file: string): number | null {
   return text === null ? null : Number(text.trim());
 }
 
-/** The PID `file` names if that process is alive and, where /proc can tell, its argv contains
- *  `command`; else null. Throws NotOurFileError as pidIn does. */
-function livePid(file: string, command: string): number | null {
-  const pid = pidIn(file);
-  if (pid === null) return null;
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+/** Whether `pid` (a number read from a PID file) is another process that is alive. */
+function otherLiveProcess(pid: number | null): pid is number {
+  if (pid === null || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
     process.kill(pid, 0);
   } catch (err) {
     // EPERM: it exists but belongs to another user (a system service seen by an operator).
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return null;
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return true;
+}
+
+/** The argv of process `pid` from /proc, or null when it cannot be read (no /proc: macOS). */
+function argvOf(pid: number): string[] | null {
   try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv.includes(command) ? pid : null;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
   } catch {
-    return pid; // no /proc (macOS) or not readable: trust the signal probe
+    return null;
   }
+}
+
+/** The PID `file` names if that process is alive and, where /proc can tell, its argv contains
+ *  `command`; else null. Throws NotOurFileError as pidIn does. */
+function livePid(file: string, command: string): number | null {
+  const pid = pidIn(file);
+  if (!otherLiveProcess(pid)) return null;
+  const argv = argvOf(pid);
+  return argv === null || argv.includes(command) ? pid : null; // no /proc: trust the signal probe
+}
+
+/** Whether `argv` runs claudemesh's `serve`: the word `serve` after the program, which is a
+ *  claudemesh executable (`claudemesh`, `claudemesh-linux-x64`, …) or Bun running claudemesh's
+ *  source (`bun run …/main.ts serve`). Any other program with `serve` among its arguments (a PID
+ *  reused after a reboot) is not. */
+function isClaudemeshServe(argv: readonly string[]): boolean {
+  const at = argv.indexOf("serve");
+  if (at < 1) return false;
+  const program = basename(argv[0]!);
+  const before = argv.slice(1, at);
+  return program.startsWith("claudemesh") || (program.startsWith("bun") && before.some((a) => a.endsWith("main.ts") || basename(a).startsWith("claudemesh")));
+}
+
+/** A broker from before the data directory lock (999dd3a) serving `dataDir`: it wrote its PID to
+ *  claudemesh.pid and holds no lock, so the lock alone would let a second broker migrate and serve
+ *  the same database beside it. Asked only with the lock free: a PID file naming a live process
+ *  whose command line /proc shows to be a claudemesh serve. Without /proc, or for any other
+ *  process, or for a PID file that cannot be read as ours, null: a stale file keeps nobody out. */
+function unlockedBroker(dataDir: string): Holder | null {
+  let pid: number | null;
+  try {
+    pid = pidIn(join(dataDir, PID_FILE));
+  } catch {
+    return null; // not a file claudemesh made: the claim words it (writePid)
+  }
+  if (!otherLiveProcess(pid)) return null;
+  const argv = argvOf(pid);
+  return argv !== null && isClaudemeshServe(argv) ? { kind: "unlocked", pid, command: argv.join(" ") } : null;
 }
 
 /** Names the holder of a lock known to be held: a live restore its PID file names, else a broker
@@ -126,6 +169,11 @@ export function claimDataDir(dataDir: string, kind: Claimant = "broker", { made 
   }
   if (busy === "directory") return holderOf(dataDir);
   if (busy) return { kind: "linked", ...busy };
+  const unlocked = unlockedBroker(dataDir);
+  if (unlocked) {
+    releaseDataDir(dataDir, kind, made); // its PID file is not ours, and stays
+    return unlocked;
+  }
   try {
     rmSync(join(dataDir, FILES[kind === "broker" ? "restore" : "broker"]), { force: true });
     writePid(join(dataDir, FILES[kind]));
@@ -175,9 +223,13 @@ export function releaseDataDir(dataDir: string, kind: Claimant, made: readonly s
 }
 
 /** "a broker (PID 42) is serving DIR" / "an admin restore (PID 42) is replacing the database in
- *  DIR" / "another broker or admin restore is using the database D through a link (…)": who holds
+ *  DIR" / "a claudemesh broker older than the data directory lock (PID 42: …) is serving DIR …" /
+ *  "another broker or admin restore is using the database D through a link (…)": who holds
  *  it, for messages. */
 export function describeHolder(h: Holder, dataDir: string): string {
+  if (h.kind === "unlocked") {
+    return `a claudemesh broker older than the data directory lock (PID ${h.pid}: ${h.command}) is serving ${dataDir} without holding ${LOCK_FILE}`;
+  }
   if (h.kind === "linked") return `another broker or admin restore is using the database ${h.database} through a link (${h.link} links to it, and ${h.lock} is locked)`;
   const pid = h.pid > 0 ? ` (PID ${h.pid})` : "";
   return h.kind === "restore" ? `an admin restore${pid} is replacing the database in ${dataDir}` : `a broker${pid} is serving ${dataDir}`;

@@ -73,14 +73,15 @@ export const NO_REMOVALS: Readonly<Removals> = { keys: [], invites: [], kept: []
 function removedByOwner(m: Listed, r: Readonly<Removals>): boolean {
   if (r.keys.includes(m.pubkey)) return true;
   const a = m.admission;
-  return a !== null && (r.invites.includes(a.inviteId) || r.keys.includes(a.issuerPubkey)) && !r.kept.includes(m.pubkey);
+  return a != null && (r.invites.includes(a.inviteId) || r.keys.includes(a.issuerPubkey)) && !r.kept.includes(m.pubkey);
 }
 
-/** The list as a list of member records (it comes from the broker: anything else is ignored), and
+/** The list as a list of member records (it comes from the broker: anything else is ignored), each
+ *  with `admission` null where the broker gave none (a broker of schema 1–2 lists no such field), and
  *  `removals` without the owner's key (a record naming it, written by a kick of itself the broker
  *  refused before that was checked, would shut out everyone it invites). */
 function cleaned(ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals>): [Listed[], Readonly<Removals>] {
-  const records = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string");
+  const records = members.filter((m) => typeof m === "object" && m !== null && typeof m.pubkey === "string").map((m) => ({ ...m, admission: m.admission ?? null }));
   return [records, removals.keys.includes(ownerPubkey) ? { ...removals, keys: removals.keys.filter((k) => k !== ownerPubkey) } : removals];
 }
 

@@ -75,6 +75,32 @@ export function unreachable(base: string, cause: unknown): NotSentError | null {
   return new NotSentError("unavailable", (sent) => `Cannot reach the broker at ${base}: the TLS handshake failed${so(sent)}. Is the broker served over http:// rather than https://?`, { cause });
 }
 
+/** How a broker refuses a request carrying a field its schema does not have (every schema refuses
+ *  unknown fields: docs/decisions.md, "Strict schemas"): over the WebSocket its codec's
+ *  `invalid_frame` names the request type and the field's JSON pointer ("Invalid invite_create
+ *  frame at /keySignature: Unexpected property."); over HTTP the route's `invalid_argument` names
+ *  the pointer only ("Invalid request: /x: Unexpected property"). */
+const UNKNOWN_FIELD = [/^Invalid (?<request>\w+) frame at (?<field>\/[\w/]*): Unexpected property\.$/i, /^Invalid request: (?<field>\/[\w/]*): Unexpected property$/i];
+
+/** `err` from the broker at `base`, unless it refuses a field this client sent: this client's
+ *  requests match its own schemas, which a broker of the same version shares, so such a refusal
+ *  means the broker is older than this client and does not know the field. That is said as
+ *  `unsupported_version` (exit 6, like any broker this CLI cannot use), naming the field and what
+ *  to do, instead of an `invalid_frame` or `invalid_argument` that reads as the user's mistake
+ *  (exit 2). The refusal came before the request was acted on: nothing was done (NotSentError).
+ *  `request`: what the HTTP call was (its route), whose refusal does not name it. */
+export function olderBroker(base: string, err: MeshError, request?: string): MeshError {
+  const found = err.code === "invalid_frame" || err.code === "invalid_argument" ? UNKNOWN_FIELD.map((re) => re.exec(err.message)?.groups).find(Boolean) : undefined;
+  if (!found) return err;
+  const field = found.field!.slice(1).replaceAll("/", ".");
+  const of = found.request ?? request;
+  return new NotSentError(
+    "unsupported_version",
+    (sent) => `The broker at ${base} runs an older claudemesh than this one: it does not know the field "${field}"${of ? ` of ${of}` : ""}, which this version sends${sent ? ", so nothing was done" : ""}. Ask its operator to upgrade the broker (docs/operations.md, "Upgrading"); until then use a claudemesh no newer than the broker's.`,
+    { cause: err },
+  );
+}
+
 const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause });
 
 /** The connection was made (a request may have reached the broker), then failed without an answer. */

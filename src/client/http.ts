@@ -10,7 +10,7 @@ import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
 import { freshTimestamp } from "./credentials.ts";
-import { connectionFailed, foreignAnswer, noAnswer, notABroker, notReady, strangeAnswer, unreachable } from "./broker-trouble.ts";
+import { connectionFailed, foreignAnswer, noAnswer, notABroker, notReady, olderBroker, strangeAnswer, unreachable } from "./broker-trouble.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -48,7 +48,7 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
     if (res.status === 503 && body?.status === "not_ready") throw notReady(base, body.reason);
     if (typeof error?.code !== "string") throw foreignAnswer(base, res.status);
     if (res.status === 404 && error.code === "not_found") throw notABroker(base, "HTTP 404");
-    throw errorFromWire(error);
+    throw olderBroker(base, errorFromWire(error), `${init.method} ${path}`);
   }
   if (typeof body !== "object" || body === null) throw strangeAnswer(base, `HTTP ${res.status} with a body that is not JSON`);
   return body as T;

@@ -120,15 +120,22 @@ export class MeshSession {
     return this.keys;
   }
 
-  currentKey(): MeshKey | undefined {
-    return this.keys.reduce<MeshKey | undefined>((a, k) => (!a || k.epoch > a.epoch ? k : a), undefined);
+  /** The newest key held. */
+  currentKey = (): MeshKey | undefined => this.sealingKey();
+
+  /** The key a fan-out message is sealed under: the newest held, none above `meshEpoch` (the
+   *  broker's, when known): a key above it is a rotation saved here first (moderate.ts) that a
+   *  stopped rekey or kick never recorded at the broker; members may never get it. */
+  sealingKey(meshEpoch = Infinity): MeshKey | undefined {
+    return this.keys.reduce<MeshKey | undefined>((a, k) => (k.epoch <= meshEpoch && (!a || k.epoch > a.epoch) ? k : a), undefined);
   }
 
-  /** Seals `body` for `to` (a resolved target). Throws MeshError when it cannot be sent. */
-  seal(to: string, body: string, kind: Inner["kind"] = "text", opts: { clientMessageId?: string; replyTo?: string } = {}): Sealed & { clientMessageId: string } {
+  /** Seals `body` for `to` (a resolved target); a fan-out message under sealingKey(`meshEpoch`).
+   *  Throws MeshError when it cannot be sent. */
+  seal(to: string, body: string, kind: Inner["kind"] = "text", opts: { clientMessageId?: string; replyTo?: string; meshEpoch?: number } = {}): Sealed & { clientMessageId: string } {
     if (Buffer.byteLength(body) > MAX_SEND_BODY_BYTES) throw new MeshError("invalid_argument", `The message is ${Buffer.byteLength(body)} bytes; the limit is ${MAX_SEND_BODY_BYTES}.`);
     const clientMessageId = opts.clientMessageId ?? randomId();
-    const key = this.currentKey();
+    const key = this.sealingKey(opts.meshEpoch);
     const fanOut = !PUBKEY_RE.test(to);
     if (fanOut && !key) throw new MeshError("forbidden", "This member has no mesh key yet, so it cannot post to topics, groups or everyone. Ask the owner to send keys.");
     try {
@@ -163,7 +170,7 @@ export class MeshSession {
       throw new MeshError("forbidden", `${keyGapRefusal(this.isOwner, mine, meshEpoch)}${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
     }
     await this.vouchFor(client, to);
-    const sealed = this.seal(to, body, opts.kind ?? "text", opts);
+    const sealed = this.seal(to, body, opts.kind ?? "text", { ...opts, meshEpoch: client.ack?.mesh.keyEpoch });
     return client.request("send", { to, clientMessageId: sealed.clientMessageId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
   }
 

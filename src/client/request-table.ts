@@ -17,7 +17,7 @@ import { REQUEST_EFFECT, type ClientFrameOf, type RequestType } from "../protoco
 import type { Results } from "../protocol/results.ts";
 import type { ServerFrame } from "../protocol/server-frames.ts";
 import { requestFailed } from "./request-labels.ts";
-import { GoingAwayError } from "./broker-trouble.ts";
+import { GoingAwayError, olderBroker } from "./broker-trouble.ts";
 import { SendError } from "./send-error.ts";
 import type { ClientOptions } from "./client-options.ts";
 
@@ -36,9 +36,10 @@ type Pending = {
 /** A reply to a request: a result, or an error naming the request's id. */
 type Reply = Extract<ServerFrame, { type: "result" | "error" }>;
 
-/** The connection as the table sees it: whether a frame can go out now, sending one, and the
- *  largest frame its broker said it takes (hello_ack.limits.maxFrameBytes; undefined before). */
-type Wire = { open(): boolean; write(text: string): void; maxFrameBytes(): number | undefined };
+/** The connection as the table sees it: whether a frame can go out now, sending one, the
+ *  largest frame its broker said it takes (hello_ack.limits.maxFrameBytes; undefined before), and
+ *  the broker's base URL as errors name it. */
+type Wire = { open(): boolean; write(text: string): void; maxFrameBytes(): number | undefined; base(): string };
 
 /** Wait before sending again a `send` the broker answered with `unavailable`. */
 const SEND_RETRY_MS = 1000;
@@ -112,7 +113,7 @@ export class RequestTable {
       clearTimeout(p.timer);
       return p.resolve(f.data);
     }
-    const err = errorFromWire(f);
+    const err = olderBroker(this.wire.base(), errorFromWire(f));
     if (err.code === "unavailable" && p.frame.type === "send") return this.retryLater(p, err);
     this.settle(p, err);
   }

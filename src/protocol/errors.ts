@@ -41,7 +41,7 @@ export const ERRORS = {
   ttl_too_long: spec(400, false, Exit.usage, "The session attestation is valid for more than 24 hours. Mint one with a shorter expiry."),
   hello_timeout: spec(408, true, Exit.unavailable, "No hello arrived within the broker's helloTimeout (10 s by default) of connecting. Send the hello first."),
   no_hello: spec(401, false, Exit.usage, "A request arrived before a successful hello. Send hello or session_hello first."),
-  unsupported_version: spec(400, false, Exit.usage, "The client speaks a newer protocol version than this broker. Upgrade the broker, or use an older client."),
+  unsupported_version: spec(400, false, Exit.unavailable, "The client and the broker are of different versions: a newer protocol version than the broker's, or a request without a field the broker now requires. Upgrade the side the message names."),
   already_hello: spec(400, false, Exit.usage, "A second hello arrived on an authenticated socket. Open a new connection instead."),
   capacity: spec(503, true, Exit.limited, "The mesh has reached its connection limit (or the member its session limit). Retry later or ask the operator to raise it."),
   too_many_connections: spec(429, true, Exit.limited, "Too many connections from this address. Close idle ones or ask the operator to raise the limit."),

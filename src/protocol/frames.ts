@@ -95,7 +95,9 @@ export const ClientFrames = {
     maxUses: Type.Integer({ minimum: 1, maximum: L.MAX_INVITE_USES }),
     invitePubkey: F.Hex32,
     signature: F.Hex64,
-    /** The issuer's signature over §3.4b, binding invitePubkey (optional for older clients). */
+    /** The issuer's signature over §3.4b, binding invitePubkey. Required: optional here only so that
+     *  an older CLI that omits it is told by the handler to upgrade (unsupported_version), not
+     *  given a bare schema error. */
     keySignature: Type.Optional(F.Hex64),
     keysBlob: Type.Optional(F.KeysBlob),
   }),

@@ -4,10 +4,11 @@
 // it, rekey must queue the key for the owner key's other machines too, and a restore must never
 // drop an epoch the machine held. Also: doctor counts members who left since the last rotation.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliTeam, ok, type CliResult } from "../helpers/cli.ts";
 import type { LocalConfig, MeshEntry } from "../../src/client/local/config-file.ts";
+import { makeMeshKey } from "../../src/client/mesh-session.ts";
 
 const PASS = "correct horse battery staple\n";
 const meshOf = (dir: string): MeshEntry => (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as LocalConfig).meshes[0]!;
@@ -80,6 +81,29 @@ describe("owner key epochs", () => {
     const after = ok(await cli(alice2, ["topic", "history", "general"]));
     expect(after.stdout).toContain("they stay unreadable here; everything sent from now on is readable.");
     expect(await doctorCheck(alice2, ": mesh key epoch")).toMatchObject({ ok: true });
+  }, 90_000);
+
+  test("a rekey stopped between saving its key and key_rotate: posts are sealed under the mesh's epoch, doctor says so, and rekey finishes it", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    // What a rekey leaves when it stops right after saving epoch 1 (moderate.ts rotate saves
+    // first): the key on this machine only, nothing sent, the broker still at epoch 0.
+    const file = join(alice, "config.json");
+    const config = JSON.parse(readFileSync(file, "utf8")) as LocalConfig;
+    config.meshes[0]!.meshKeys.push(makeMeshKey(1));
+    writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+    expect(await doctorCheck(alice, ": mesh key epoch")).toMatchObject({ ok: false, detail: expect.stringContaining("this machine holds epoch 1, above the mesh's 0: a rekey or kick saved that key here and stopped before the broker recorded it"), fix: expect.stringMatching(/^claudemesh rekey \(finishes the rotation/) });
+
+    ok(await cli(alice, ["topic", "post", "general", "after the stopped rekey"]));
+    const read = (await cli(bob, ["topic", "history", "general", "--json"])).json();
+    expect(read.messages.map((m: { ok: boolean; message?: { body: string } }) => (m.ok ? m.message!.body : "unreadable"))).toEqual(["after the stopped rekey"]);
+
+    const rekey = ok(await cli(alice, ["rekey", "--json"])).json();
+    expect({ epoch: rekey.epoch, sentTo: rekey.sentTo }).toEqual({ epoch: 2, sentTo: 1 });
+    expect(await doctorCheck(alice, ": mesh key epoch")).toMatchObject({ ok: true, detail: "this machine holds epoch 2, the mesh's newest" });
+    ok(await cli(alice, ["topic", "post", "general", "under epoch 2"]));
+    ok(await cli(bob, ["inbox"]));
+    expect(JSON.stringify(ok(await cli(bob, ["topic", "history", "general", "--json"])).json())).toContain("under epoch 2");
   }, 90_000);
 
   test("restore --force keeps the key epochs the machine holds and the backup lacks; doctor sees a member behind", async () => {

@@ -15,7 +15,7 @@ import { connect, createInvite, createTestMesh } from "../helpers/mesh.ts";
 import { dbDigest } from "../helpers/db-digest.ts";
 import { fuzzRoutes, hostileBody, httpBodyExamples, refusalCode, send, signedHeaders, strayBody, swap, type Route, type Tally } from "../helpers/http-fuzz.ts";
 import { ClaimInviteBody, CreateMeshBody, DashboardInviteBody, DashboardLoginBody, DashboardPostBody, HookStatusBody, OperatorLoginBody } from "../../src/protocol/http-bodies.ts";
-import { dashboardLoginCanonical, inviteCanonical, inviteClaimCanonical } from "../../src/protocol/canonical.ts";
+import { dashboardLoginCanonical, inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
 import type { ErrorCode } from "../../src/protocol/errors.ts";
 import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -140,11 +140,13 @@ const bodyRoutes = (w: World) => {
         live: (text) => {
           const [inviteId, expiresAt] = [randomId(), Math.floor(Date.now() / 1000) + 3600];
           const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), signer.secretKey);
-          return { body: swap(text, [[inv.inviteId, inviteId], [inv.expiresAt, expiresAt], [inv.invitePubkey, generateSigningKeypair().publicKey], [inv.signature, signature]]), headers: w.memberHeaders };
+          const invitePubkey = generateSigningKeypair().publicKey;
+          const keySignature = signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, Number(inv.maxUses)), signer.secretKey);
+          return { body: swap(text, [[inv.inviteId, inviteId], [inv.expiresAt, expiresAt], [inv.invitePubkey, invitePubkey], [inv.signature, signature], [inv.keySignature, keySignature]]), headers: w.memberHeaders };
         },
         headers: DASHBOARD_POST,
         ok: [201],
-        codes: ["invalid_argument", "forbidden", "unauthorized", "page_key_required", "rate_limited", "conflict", "bad_invite"],
+        codes: ["invalid_argument", "forbidden", "unauthorized", "page_key_required", "rate_limited", "conflict", "bad_invite", "unsupported_version"],
       }),
     post: {
       ...post("", DashboardPostBody, EX.DashboardPostBody!, {

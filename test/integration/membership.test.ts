@@ -1,6 +1,6 @@
 // Invites, removal, grants and the audit chain over the real protocol.
 import { describe, expect, test } from "bun:test";
-import { brokerClock, startBroker } from "../helpers/broker.ts";
+import { brokerClock, startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh, envelope, joinWithInvite, sendText, textOf } from "../helpers/mesh.ts";
 import { claimInvite } from "../../src/client/http.ts";
 import { helloCanonical, inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../src/protocol/canonical.ts";
@@ -15,6 +15,7 @@ import type { TestMember } from "../helpers/mesh.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
+import type { MeshError } from "../../src/protocol/errors.ts";
 
 /** An invite_create frame by `owner`, built by hand (the helpers make only valid ones): its
  *  invite key bound to `maxUses` with `keySigner`'s signature (the owner's by default). */
@@ -31,6 +32,20 @@ function inviteFrame(owner: TestMember, maxUses: number, keySigner: SigningKeypa
     signature: signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey),
     keySignature: signDetached(inviteKeyCanonical(owner.meshId, inviteId, invitePubkey, maxUses), keySigner.secretKey),
   };
+}
+
+/** `fields` sent by `owner` as an invite_create frame and to the dashboard's invite route: the
+ *  frame's refusal (null if it was taken), the route's status and code, and whether either
+ *  stored anything (an invite or an audit entry). */
+async function refusedInvite(b: TestBroker, owner: TestMember, fields: Record<string, unknown>) {
+  const db = (b.ctx.store as SqliteStore).db;
+  const rows = () => JSON.stringify(db.query("SELECT (SELECT COUNT(*) FROM invites) AS invites, (SELECT COUNT(*) FROM audit_log) AS audit").get());
+  const before = rows();
+  const o = await connect(b.url, owner);
+  const ws = await o.client.request("invite_create", fields as never).then(() => null, (e: MeshError) => e);
+  o.close();
+  const posted = await (await dashboardSession(b, owner))("POST", "/v1/dashboard/invites", fields);
+  return { ws, http: { status: posted.status, code: (await posted.json()).error.code }, stored: rows() !== before };
 }
 
 describe("invites", () => {
@@ -82,16 +97,8 @@ describe("invites", () => {
   test("an empty keys blob is refused, on the WebSocket and from the dashboard, and nothing is stored", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
-    const db = (b.ctx.store as SqliteStore).db;
-    const rows = () => db.query("SELECT (SELECT COUNT(*) FROM invites) AS invites, (SELECT COUNT(*) FROM audit_log) AS audit").get();
-    const before = rows();
-    const fields = { ...inviteFrame(owner, 2), keysBlob: "" };
-    const o = await connect(b.url, owner);
-    await expect(o.client.request("invite_create", fields)).rejects.toMatchObject({ code: "invalid_frame", message: expect.stringContaining("/keysBlob") });
-    o.close();
-    const posted = await (await dashboardSession(b, owner))("POST", "/v1/dashboard/invites", fields);
-    expect({ status: posted.status, code: (await posted.json()).error.code }).toEqual({ status: 400, code: "invalid_argument" });
-    expect(rows()).toEqual(before);
+    const r = await refusedInvite(b, owner, { ...inviteFrame(owner, 2), keysBlob: "" });
+    expect(r).toEqual({ ws: expect.objectContaining({ code: "invalid_frame", message: expect.stringContaining("/keysBlob") }), http: { status: 400, code: "invalid_argument" }, stored: false });
   });
 
   test("member_list carries each enrolment's evidence, which the owner's client checks; a wrong invite key signature is refused", async () => {
@@ -117,6 +124,14 @@ describe("invites", () => {
     const v1 = { ...frame, keySignature: signDetached(inviteKeyCanonicalV1(owner.meshId, inviteId, invitePubkey), owner.keys.secretKey) };
     expect((await o.client.request("invite_create", v1)).invite.inviteId).toBe(inviteId);
     o.close();
+  });
+
+  test("an invite without keySignature, as a CLI from before §3.4b sent it, is refused with what to do, on the WebSocket and from the dashboard; nothing is stored", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const { keySignature: _, ...unbound } = inviteFrame(owner, 2);
+    const r = await refusedInvite(b, owner, unbound);
+    expect(r).toEqual({ ws: expect.objectContaining({ code: "unsupported_version", message: expect.stringContaining("It comes from a claudemesh older than this broker; nothing was stored. Upgrade claudemesh") }), http: { status: 400, code: "unsupported_version" }, stored: false });
   });
 
   test("the owner's client vouches for no enrolment through an invite the broker let more members use than its signed limit", async () => {

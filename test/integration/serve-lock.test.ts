@@ -18,6 +18,7 @@ import { tempDir } from "../helpers/broker.ts";
 import { cli, until } from "../helpers/cli.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
 import { serveOnce, spawnBroker } from "../helpers/process.ts";
+import { oldSchemaDatabase } from "../helpers/old-schema.ts";
 
 const cfg = tempDir("cm-serve-lock-cfg-");
 /** The check's verdict: its last line (the lines before it list the settings). */
@@ -116,6 +117,41 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
       impostor.kill("SIGKILL");
       restorer.kill("SIGKILL");
     }
+  }, 60_000);
+
+  test("a broker from before the lock (a live `bun run …/main.ts serve` its PID file names, holding no lock) keeps serve, serve --check and admin restore out, and nothing is migrated", async () => {
+    const data = tempDir("cm-serve-prelock-");
+    oldSchemaDatabase(data, 3);
+    const schema = () => {
+      const db = new Database(join(data, "claudemesh.db"), { readonly: true });
+      try {
+        return db.query<{ v: number }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()!.v;
+      } finally {
+        db.close();
+      }
+    };
+    const backup = await cli(cfg, ["admin", "backup", "--data-dir", data, "--json"]);
+    expect(backup.code).toBe(0);
+    // As such a broker runs from source: Bun, its main.ts, `serve` and the directory; it took no lock.
+    const main = join(tempDir("cm-serve-prelock-src-"), "main.ts");
+    writeFileSync(main, "setInterval(() => {}, 1 << 30);\n");
+    const old = Bun.spawn([process.execPath, "run", main, "serve", "--data-dir", data], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await until(() => readFileSync(`/proc/${old.pid}/cmdline`, "utf8").split("\0").includes("serve"), "the old broker's exec");
+      writeFileSync(join(data, "claudemesh.pid"), `${old.pid}\n`);
+      const held = `a claudemesh broker older than the data directory lock (PID ${old.pid}: ${process.execPath} run ${main} serve --data-dir ${data}) is serving ${data} without holding claudemesh.lock`;
+      expect(await serveOnce(data)).toEqual({ code: 1, stderr: `claudemesh serve: ${held}; two brokers must not share one database.\n  fix: stop it first (kill ${old.pid}, or systemctl stop claudemesh), then start this version\n` });
+      expect(await check(data)).toEqual({ code: 0, stdout: `configuration ok; ${held}, so the database was not opened\n` });
+      const restored = await cli(cfg, ["admin", "restore", backup.json().file, "--data-dir", data, "--force"], { timeoutMs: 30_000 });
+      expect({ code: restored.code, stderr: restored.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${held.replace(/^a/, "A")}. Stop it first, then restore.\n` });
+      expect({ schema: schema(), pidFile: readFileSync(join(data, "claudemesh.pid"), "utf8") }).toEqual({ schema: 3, pidFile: `${old.pid}\n` });
+    } finally {
+      old.kill("SIGKILL");
+      await old.exited;
+    }
+    // Once it is gone, its PID file is a stale one like any other.
+    expect(await serveOnce(data)).toBe("started");
+    expect(schema()).toBe(LATEST_VERSION);
   }, 60_000);
 
   test("a lock file holding stray bytes is repaired and used; a directory in its place is refused with a clear message", async () => {

@@ -258,7 +258,8 @@ describe("the signed examples in the doc carry the vectors' values", () => {
   test("invite_create frame", () => {
     const f = only((x) => x.type === "invite_create");
     const v = vec("invite-v2");
-    expect({ inviteId: f.inviteId, expiresAt: f.expiresAt, role: f.role, signature: f.signature, invitePubkey: f.invitePubkey }).toEqual({ inviteId: v.inviteId, expiresAt: v.expiresAt, role: v.role, signature: v.signature, invitePubkey: vec("key-invite").publicKey });
+    const k = vec("invite-key");
+    expect({ inviteId: f.inviteId, expiresAt: f.expiresAt, role: f.role, signature: f.signature, invitePubkey: f.invitePubkey, maxUses: f.maxUses, keySignature: f.keySignature }).toEqual({ inviteId: v.inviteId, expiresAt: v.expiresAt, role: v.role, signature: v.signature, invitePubkey: vec("key-invite").publicKey, maxUses: k.maxUses, keySignature: k.signature });
   });
 
   test("dashboard login body", () => {

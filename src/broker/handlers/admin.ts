@@ -128,7 +128,12 @@ export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: Clie
   if (f.expiresAt > nowS + MAX_INVITE_LIFETIME_S) throw new MeshError("invalid_argument", "An invite may be valid for at most 365 days.");
   const canonical = inviteCanonical(id.meshId, f.inviteId, f.expiresAt, f.role, id.memberPubkey);
   if (!verifyDetached(f.signature, canonical, id.memberPubkey)) throw new MeshError("bad_invite", "The invite signature does not verify with your member key.");
-  if (f.keySignature !== undefined && !inviteKeySigned(f.keySignature, id.meshId, f, id.memberPubkey)) {
+  // Without the §3.4b binding nobody who joins through the invite can be vouched for by the owner's
+  // client (§11.5): no one could send them a direct message or a key. Only a CLI from before the
+  // binding (which did not know to send it) omits it; the field stays optional in the schema so
+  // that it hears why and what to do, not a bare schema error.
+  if (f.keySignature === undefined) throw new MeshError("unsupported_version", INVITE_WITHOUT_KEY_SIGNATURE);
+  if (!inviteKeySigned(f.keySignature, id.meshId, f, id.memberPubkey)) {
     throw new MeshError("bad_invite", "The invite key signature does not verify with your member key (over the invite key and maxUses).");
   }
   const invite = await ctx.store.createInvite(
@@ -150,6 +155,10 @@ export async function handleInviteCreate(ctx: BrokerContext, conn: Conn, f: Clie
   );
   return { invite: inviteInfo(invite) };
 }
+
+/** The refusal of an invite_create without keySignature (§4.3.22): an older CLI's. */
+export const INVITE_WITHOUT_KEY_SIGNATURE =
+  "This invite carries no keySignature (the issuer's signature binding the invite key, protocol §3.4b), so the mesh owner could never vouch for anyone who joins with it: no one could send them direct messages or keys. It comes from a claudemesh older than this broker; nothing was stored. Upgrade claudemesh on this machine (`claudemesh version --json` shows the version) and run `claudemesh invite` again.";
 
 /** §3.4b: the binding with the use limit, or the one clients made before the limit was signed. */
 function inviteKeySigned(signature: string, meshId: string, f: ClientFrameOf<"invite_create">, issuerPubkey: string): boolean {

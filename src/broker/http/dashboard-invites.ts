@@ -35,7 +35,7 @@ export function dashboardInviteRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.status = 201;
         return result;
       },
-      { body: DashboardInviteBody, counted: "request", detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags, ...describe({ auth: "member", ok: { 201: "Registered: the invite." }, errors: [...BODY_ERRORS, ...MEMBER_ERRORS, "forbidden", "bad_invite", "conflict", "rate_limited"] }) } },
+      { body: DashboardInviteBody, counted: "request", detail: { summary: "Register an invite signed in the page (owner/admin)", description: "Same fields and checks as the invite_create frame (§4.3.22).", tags, ...describe({ auth: "member", ok: { 201: "Registered: the invite." }, errors: [...BODY_ERRORS, ...MEMBER_ERRORS, "forbidden", "bad_invite", "unsupported_version", "conflict", "rate_limited"] }) } },
     )
     .post(
       "/v1/dashboard/invites/:inviteId/revoke",

@@ -102,11 +102,24 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
 function epochCheck(m: MeshEntry, meshEpoch: number, opt: string): Check {
   const check = `${m.slug}: mesh key epoch`;
   const held = Math.max(...m.meshKeys.map((k) => k.epoch), -1);
-  if (held >= meshEpoch) return { check, ok: true, detail: `this machine holds epoch ${held}, the mesh's newest`, fix: null };
+  if (held === meshEpoch) return { check, ok: true, detail: `this machine holds epoch ${held}, the mesh's newest`, fix: null };
+  // Above the mesh's: a rotation saved here first (moderate.ts) that never reached key_rotate.
+  if (held > meshEpoch) return aheadCheck(check, m, held, meshEpoch, opt);
   const detail = `the mesh is at epoch ${meshEpoch}, this machine has ${held < 0 ? "no key" : `epoch ${held}`}: it cannot post to topics, groups or everyone, nor read what was sent under the newer key`;
   return m.role === "owner"
     ? { check, ok: false, detail, fix: ownerKeyGapFix(held, meshEpoch, opt) }
     : { check, ok: false, detail, fix: `claudemesh inbox${opt} (reads the key the owner sent; a post attempt asks the owner again if it is not there)` };
+}
+
+/** A machine holding an epoch above the mesh's: for the owner, a `rekey` or `kick` that stopped
+ *  between saving the new key and recording it at the broker, which members may never get; posts
+ *  are sealed under the mesh's epoch meanwhile (MeshSession.sealingKey), so nothing is unreadable,
+ *  but a kick's rotation has not happened. Rekey finishes it with a new epoch above both. A member
+ *  holding such a key got it from that unfinished rotation: nothing for it to do. */
+function aheadCheck(check: string, m: MeshEntry, held: number, meshEpoch: number, opt: string): Check {
+  if (m.role !== "owner") return { check, ok: true, detail: `this machine holds epoch ${held}, ahead of the mesh's ${meshEpoch}: the owner's rotation to it is not finished; posts are sealed under epoch ${meshEpoch} until it is`, fix: null };
+  const detail = `this machine holds epoch ${held}, above the mesh's ${meshEpoch}: a rekey or kick saved that key here and stopped before the broker recorded it, so members may not have it (posts are sealed under epoch ${meshEpoch} meanwhile) and a removed member may still read them`;
+  return { check, ok: false, detail, fix: `claudemesh rekey${opt} (finishes the rotation: a new epoch above both, sent to every member and recorded at the broker)` };
 }
 
 /** The owner's check that no removal or leave since the last key rotation still waits for a rekey;

@@ -87,6 +87,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   }
   if (other?.kind === "restore") fail(`${describeHolder(other, config.dataDir)}; start the broker once it has finished.`);
   if (other?.kind === "linked") fail(`${describeHolder(other, config.dataDir)}; two brokers must not share one database.`);
+  if (other?.kind === "unlocked") fail(`${describeHolder(other, config.dataDir)}; two brokers must not share one database.`, `stop it first (kill ${other.pid}, or systemctl stop claudemesh), then start this version`);
   if (other) fail(`another broker${other.pid > 0 ? ` (PID ${other.pid})` : ""} is serving ${config.dataDir}; two brokers must not share one database.`);
   // What a restore killed before it finished staged beside the database (the claim holds its locks).
   const [{ removeStagedCopies }, { heldDatabaseFile }] = await Promise.all([import("../../broker/restore-target.ts"), import("../../broker/database-lock.ts")]);

@@ -34,6 +34,18 @@ const newerMessage = (found: number, latest: number) =>
   `This database was written by a newer claudemesh (schema version ${found}; this binary knows up to ${latest}). ` +
   `Upgrade claudemesh, or restore a backup made by this version.`;
 
+/** A database written by a newer claudemesh: schema version `found`, this binary knowing up to
+ *  `latest` (refuseNewer). `serve` refuses it like any MigrationError; the admin commands word it
+ *  as theirs (maintenance.ts existingDatabase). */
+export class NewerSchemaError extends MigrationError {
+  constructor(
+    readonly found: number,
+    readonly latest: number,
+  ) {
+    super(newerMessage(found, latest));
+  }
+}
+
 /** An applied migration whose name or SQL is not this binary's (a build of other sources, an edit
  *  of schema_migrations): what to run instead, or which backups hold the database from before it,
  *  that this binary migrates with its own (the copies taken before migrating are named after the
@@ -43,7 +55,8 @@ function differsMessage(row: { version: number; name: string }, backupDir: strin
   return `Migration ${row.version} (${row.name}) differs from the one applied to this database; refusing to start. Run the claudemesh release that applied it, or restore a backup taken before it was applied${copies}.`;
 }
 
-/** Refuses, before anything opens the file for writing, a database written by a newer claudemesh:
+/** Refuses (NewerSchemaError), before anything opens the file for writing, a database written by a
+ *  newer claudemesh:
  *  opening it normally already changes it (the switch to WAL rewrites the header of a database in
  *  another journal mode). Reads only, and leaves the directory as it was: a read-only connection
  *  to a WAL database makes a -wal and a -shm that it never removes, so without a -wal it reads
@@ -57,7 +70,7 @@ export function refuseNewer(path: string, migrations: readonly Migration[]): voi
   try {
     const table = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
     const found = table ? (db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()?.v ?? 0) : 0;
-    if (found > latest) throw new MigrationError(newerMessage(found, latest));
+    if (found > latest) throw new NewerSchemaError(found, latest);
   } finally {
     db.close();
   }

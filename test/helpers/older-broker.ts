@@ -1,0 +1,20 @@
+// A broker of schema 1–2 (before brokers kept admission evidence and signed invite keys), as
+// today's CLI meets it: the real in-process broker with two handlers standing in (HANDLERS is
+// exported for that) to answer as such a broker did. Its `member_list` rows have no `admission`
+// field at all (not null: the field did not exist), and its `invite_create` schema had no
+// `keySignature`, so it refused the frame the way its codec refused any unknown property. Building
+// that commit's code is not needed: these are the only answers of it that today's CLI reads
+// differently. Installed on the shared handler table: one per test process at a time.
+import { HANDLERS } from "../../src/broker/handlers/index.ts";
+import { MeshError } from "../../src/protocol/errors.ts";
+
+/** Until disposed, the broker answers member_list and invite_create as a schema 1–2 broker did. */
+export function olderBrokerAnswers(): Disposable {
+  const real = { member_list: HANDLERS.member_list, invite_create: HANDLERS.invite_create };
+  HANDLERS.member_list = async (...a) => ({ members: (await real.member_list(...a)).members.map(({ admission: _, ...m }) => m as never) });
+  HANDLERS.invite_create = async (ctx, conn, f) => {
+    if ("keySignature" in f) throw new MeshError("invalid_frame", "Invalid invite_create frame at /keySignature: Unexpected property.");
+    return real.invite_create(ctx, conn, f);
+  };
+  return { [Symbol.dispose]: () => void Object.assign(HANDLERS, real) };
+}
