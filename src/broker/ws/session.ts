@@ -93,7 +93,7 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
   });
 }
 
-/** Handles a frame once the connection's frame allowance is out of debt (protocol.md §8.2: until
+/** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
  *  then the broker does not read its socket), and its unsent output is below PAUSE_BYTES (an
  *  answer is written only for a client that reads them). */
 function paced(ctx: BrokerContext, conn: Conn, handle: () => void | Promise<void>): void | Promise<void> {
