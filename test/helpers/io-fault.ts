@@ -72,7 +72,10 @@ export async function faultRun(template: string, cast: Cast, fault: Fault, k: nu
   await using b = await spawnBroker(dir);
   const out = join(dir, "..", `${dir.split("/").at(-1)}-strace.txt`);
   const pathArgs = (fault.files ?? []).flatMap((f) => ["-P", join(realpathSync(dir), f)]);
-  const strace = await attachStrace(b.proc.pid, ["-y", ...pathArgs, "-e", `trace=${fault.call}`, "-e", `inject=${fault.call}:error=${fault.errno}:when=${k}${mode === "from" ? "+" : ""}`], out);
+  const strace = await attachStrace(b.proc.pid, ["-y", ...pathArgs, "-e", `trace=${fault.call}`, "-e", `inject=${fault.call}:error=${fault.errno}:when=${k}${mode === "from" ? "+" : ""}`], out).catch((err: Error) => {
+    // Once seen in CI under load: the broker gone before strace attached. Its own words say why.
+    throw new Error(`${err.message}\nthe broker (exit ${b.proc.exitCode ?? b.proc.signalCode ?? "none yet"}) wrote:\n${b.stderr().slice(-3000)}`);
+  });
   const { outcomes, stage } = await runScript(b.url, cast, () => b.proc.exitCode !== null);
   await strace.detach();
   const injected = strace.output().split("\n").filter((l) => l.includes("(INJECTED)")).length;
