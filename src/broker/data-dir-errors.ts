@@ -7,7 +7,7 @@
 import { dirname, join, resolve } from "node:path";
 import { isDamaged, isLockError } from "../store/sqlite/db-errors.ts";
 import { LockFileError } from "../store/sqlite/dir-lock.ts";
-import { diskFault } from "../store/sqlite/disk-faults.ts";
+import { diskFault, findLockHolder } from "../store/sqlite/disk-faults.ts";
 import { MigrationBackupError, MigrationError } from "../store/sqlite/migrate.ts";
 import { NotOurFileError } from "../store/sqlite/own-file.ts";
 import { databaseProblem, OPEN_BUSY_TIMEOUT_MS, storageProblem, StorageSettingsError } from "../store/sqlite/open.ts";
@@ -56,7 +56,7 @@ function startProblem(err: unknown, dataDir: string): StartFailure | null {
   if (isLockError(err))
     return {
       message: `another process has held the write lock on ${db} for over ${OPEN_BUSY_TIMEOUT_MS / 1000} s (not a broker: an sqlite3 shell inside a transaction, say)`,
-      fix: `find it with fuser -v ${db} (or lsof ${db}), end its transaction or stop it, then start again`,
+      fix: `${findLockHolder(db)}, then start again`,
       kind: null,
     };
   const disk = storageProblem(err, dataDir);

@@ -3,7 +3,6 @@
 // write. Sends are urgent (their senders wait); an ack without an id may linger a few ms to share
 // a later commit, and rides along with the next send's commit if one comes first. A batch that
 // meets another process's write lock waits for it, in place (lock-wait.ts).
-import { silentLog, type Log } from "../log/log.ts";
 import { StoreLocked } from "../store/errors.ts";
 import type { AckBatchItem, NewMessage, SendOutcome, Sent, Store } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
@@ -47,12 +46,11 @@ export class GroupCommit {
   private readonly batcher: Batcher<Write, SendOutcome | number>;
   private readonly lock: LockWait;
 
-  /** `log` hears of locks another process holds. */
   constructor(
     private readonly store: Store,
-    private readonly opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void; log?: Log },
+    private readonly opts: { topicHistory: number; now: () => number; onBatch: (writes: number) => void },
   ) {
-    this.lock = new LockWait(opts.log ?? silentLog);
+    this.lock = new LockWait();
     this.batcher = new Batcher((writes) => this.commit(writes), { lingerMs: ACK_LINGER_MS, onBatch: opts.onBatch });
   }
 
@@ -84,12 +82,11 @@ export class GroupCommit {
           w.send.claimFor.clear();
           w.send.forNextSession.clear();
         }
-        const delayMs = this.lock.met(arrivedAt, tries, err);
+        const delayMs = this.lock.met(arrivedAt, tries);
         if (delayMs === null) throw err;
         await Bun.sleep(delayMs);
         continue;
       }
-      this.lock.committed(arrivedAt);
       sendWrites.forEach((w, i) => w.hooks.committed(out.sends[i]!));
       let s = 0;
       let a = 0;

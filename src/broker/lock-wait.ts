@@ -2,9 +2,8 @@
 // shell, a maintenance command): the batch stays where it is, in order, unacknowledged, and is
 // tried again after a short, growing delay, each try costing the broker's thread microseconds
 // (store/sqlite/lock-watch.ts); past LOCK_WAIT_MS its writes are refused as `unavailable`, which
-// clients send again. The operator hears of it in the log, without a line per try.
-import type { Log } from "../log/log.ts";
-import { ThrottledLog } from "./throttled-log.ts";
+// clients send again. The operator hears of the lock from disk-watch.ts, which hears every write
+// that meets it (hellos and sweeps too), not from here.
 
 /** Longest a write waits in the group commit for another process's lock, from its arrival, before
  *  it is refused with `unavailable`. Far longer than the lock of any maintenance command (ms); short
@@ -17,33 +16,14 @@ const LOCK_RETRY_FIRST_MS = 10;
 /** Largest delay between tries: a released lock is noticed within this much. */
 const LOCK_RETRY_MAX_MS = 200;
 export class LockWait {
-  /** A batch met the lock and none has committed since. */
-  private locked = false;
-  private readonly warning: ThrottledLog;
-
-  constructor(
-    private readonly log: Log,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.warning = new ThrottledLog(log, "warn", "the database is locked by another process; sends wait for it, then are refused as unavailable", now);
-  }
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   /** A batch whose oldest write arrived at `arrivedAt` met the lock on try number `tries` (from 0).
    *  Returns the ms to wait before the next try, or null when the batch has waited LOCK_WAIT_MS:
-   *  refuse it. Logs the first meeting (rate-limited) with the store's error `err`. */
-  met(arrivedAt: number, tries: number, err: Error): number | null {
-    const now = this.now();
-    if (tries === 0) this.warning.note({ waitMs: LOCK_WAIT_MS, err: err.cause ?? err });
-    this.locked = true;
-    const left = arrivedAt + LOCK_WAIT_MS - now;
+   *  refuse it. */
+  met(arrivedAt: number, tries: number): number | null {
+    const left = arrivedAt + LOCK_WAIT_MS - this.now();
     if (left <= 0) return null;
     return Math.min(LOCK_RETRY_FIRST_MS * 2 ** Math.min(tries, 16), LOCK_RETRY_MAX_MS, left);
-  }
-
-  /** A batch whose oldest write arrived at `arrivedAt` committed. The first after a lock says so. */
-  committed(arrivedAt: number): void {
-    if (!this.locked) return;
-    this.locked = false;
-    this.log.info("the database lock was released; writes go through again", { waitedMs: Math.round(this.now() - arrivedAt) });
   }
 }

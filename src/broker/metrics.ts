@@ -1,6 +1,6 @@
 // Prometheus series (the seeds' names), one registry per broker instance so that several brokers
 // in one test process do not share counters.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { VERSION } from "../version.ts";
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -23,6 +23,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     queueDepth: new Gauge({ name: "broker_queue_depth", help: "Queue entries waiting for acknowledgement.", registers: r }),
     hookRequests: new Counter({ name: "broker_hook_requests_total", help: "POST /hook/set-status requests, by outcome.", labelNames: ["outcome"], registers: r }),
     dbHealthy: new Gauge({ name: "broker_db_healthy", help: "1 when the last database probe could write, else 0.", registers: r }),
+    walFlushSeconds: new Histogram({ name: "broker_wal_flush_seconds", help: "How long each fdatasync of the SQLite WAL took (synchronous full): every answer about a write waits for one.", buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
     walCheckpoints: new Counter({ name: "broker_wal_checkpoints_total", help: "Checkpoints of the SQLite WAL by the background thread, by result (ok; busy: held back by another checkpoint or a reader, retried; failed).", labelNames: ["result"], registers: r }),
     idleCollections: new Counter({ name: "broker_idle_collections_total", help: "Full garbage collections run because the broker was idle after a burst (idle-collect.ts).", registers: r }),
     unsentBytes: new Gauge({ name: "broker_unsent_bytes", help: "Bytes written to authenticated connections and not yet taken by the kernel, all connections together (refreshed on scrape).", registers: r }),

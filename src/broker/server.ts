@@ -10,6 +10,7 @@ import { randomId } from "../crypto/hash.ts";
 import type { Store } from "../store/types.ts";
 import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import { VERSION } from "../version.ts";
+import { DiskWatch } from "./disk-watch.ts";
 import { FailureLog } from "./failure-log.ts";
 import { ThrottledLog } from "./throttled-log.ts";
 import { RefusalLog } from "./refusal-log.ts";
@@ -112,7 +113,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     config,
     store,
     log,
-    failures: new FailureLog(log),
+    failures: new FailureLog(log, config.dataDir),
     refusals: new RefusalLog(log, () => ctx.now()),
     metrics,
     now,
@@ -135,8 +136,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     statusLimiter: new RateLimiter(STATUS_RATE_PER_SEC, STATUS_BURST),
     frameAllowance: new RateLimiter(config.requestRate, config.requestBurst),
     audit: new AuditVerifier(store, () => ctx.now()),
-    writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n), log }),
+    writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
+  DiskWatch.start(store, log, metrics.walFlushSeconds, config.dataDir);
   const startedAt = performance.now(); // monotonic: uptime must not follow a stepped wall clock
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);

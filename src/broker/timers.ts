@@ -4,6 +4,7 @@
 // throws is logged and the timer runs again, never an exception that would end the broker.
 import { CloseCode } from "../protocol/close-codes.ts";
 import { BROKER_SENDER } from "../protocol/server-frames.ts";
+import { StoreLocked } from "../store/errors.ts";
 import type { NewMessage, SessionPrunePlace, StoredMessage } from "../store/types.ts";
 import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
@@ -150,6 +151,7 @@ export function expiryNotice(m: StoredMessage, expiresAt: number): NewMessage {
 export function guarded(log: Log, task: string, run: () => unknown, now = () => performance.now()): () => void {
   const failures = new ThrottledLog(log, "error", "background task failed", now);
   const report = (err: unknown) => {
+    if (err instanceof StoreLocked) return; // not a bug: disk-watch.ts logs the lock as a warning
     try {
       failures.note({ task, err });
     } catch {

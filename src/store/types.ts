@@ -176,6 +176,18 @@ export type SignatureUse = "recorded" | "replayed" | "forgotten";
 
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
 
+/** What the storage tells the broker of its disk and its lock as it happens (Store.watchDisk), for
+ *  the log and the metrics: a WAL flush ended (`ms`: how long the fdatasync took, failed or not);
+ *  a write met another process's write lock on the file `db` (the first in a row to meet it:
+ *  hellos, sweeps, sends and probes alike); the first write through after that (`lockedForMs`: since the first meeting);
+ *  the first write through after writes failed for the disk or the file (`trouble`: the last such
+ *  failure, "SQLITE_FULL: database or disk is full"). */
+export type DiskEvent =
+  | { kind: "flushed"; ms: number }
+  | { kind: "locked"; db: string; err: Error }
+  | { kind: "unlocked"; lockedForMs: number }
+  | { kind: "recovered"; trouble: string };
+
 export interface Store {
   /** Random id of this database, new on creation and on restore; clients resync when it changes. */
   readonly epoch: string;
@@ -189,6 +201,8 @@ export interface Store {
   settings(): Readonly<Record<string, string | number | boolean>>;
   /** Engine-specific: the embedded store's background WAL checkpoints (null: none run). */
   checkpointStats?(): { checkpoints: number; busy: number; failures: number; running: boolean } | null;
+  /** Engine-specific: hears the storage's disk and lock events from now on (one listener). */
+  watchDisk?(listener: (e: DiskEvent) => void): void;
 
   /** Broker-wide settings kept with the data (e.g. the operator token's hash). */
   getMeta(key: string): Promise<string | null>;

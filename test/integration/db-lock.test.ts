@@ -53,7 +53,7 @@ test("while another process holds the lock, liveness answers at once, readiness 
   expect({ acked, pushed: receiver.messages.length }).toEqual({ acked: 0, pushed: 0 });
   expect(await Promise.race([b.failed.then(() => "failed"), Bun.sleep(0).then(() => "serving")])).toBe("serving");
   // Logged once, not once per try.
-  expect(b.logs.filter((l) => l.includes("locked by another process; sends wait for it")).length).toBe(1);
+  expect(b.logs.filter((l) => l.includes("locked by another process; writes wait for it")).length).toBe(1);
 
   await lock.release();
   expect((await Promise.all(sends)).map((r) => r.duplicate)).toEqual([false, false, false]);
@@ -62,6 +62,32 @@ test("while another process holds the lock, liveness answers at once, readiness 
   expect(b.logs.some((l) => l.includes("database lock was released"))).toBe(true);
   sender.close();
   receiver.close();
+}, 20_000);
+
+// Review (session 33): a hello that met the lock logged only `request failed: the database is
+// unavailable` (SQLITE_BUSY), the sweep logged it as `background task failed` at error level, the
+// lock warning named neither the file nor the fix, and the release line said `waitedMs: 5000` for
+// a lock held 14 s (one batch's wait, capped). Every write meets the lock in one place
+// (store/sqlite/lock-watch.ts), which the broker hears of (disk-watch.ts).
+test("a hello that meets the lock is heard as the lock, with the file and the fix, and the release says how long it was held", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url);
+  const db = join(b.dataDir, "claudemesh.db");
+  const lock = await holdWriteLock(db);
+  const refused = await connect(b.url, owner, {}, { reconnect: false }).then(
+    () => "connected",
+    (e: { code?: string }) => e.code,
+  );
+  expect(refused).toBe("unavailable");
+  const lines = b.logs.map((l) => JSON.parse(l));
+  expect(lines.filter((l) => l.msg.includes("request failed") || l.level === "error")).toEqual([]);
+  expect(lines.filter((l) => l.msg.includes("locked by another process"))).toMatchObject([{ level: "warn", db, fix: `find it with fuser -v ${db} (or lsof ${db}), end its transaction or stop it` }]);
+  await Bun.sleep(1200); // the lock held a while longer
+  await lock.release();
+  (await connect(b.url, owner)).close();
+  const released = b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "the database lock was released; writes go through again");
+  expect(released.length).toBe(1);
+  expect(released[0].lockedForMs).toBeGreaterThanOrEqual(1200);
 }, 20_000);
 
 test("a lock held longer than sends wait: they are refused as unavailable, the client sends them again, and each lands once after the release", async () => {

@@ -35,11 +35,21 @@ test.skipIf(process.getuid?.() !== 0)("a full disk fails sends, shows on readine
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toContain("SQLITE_FULL");
     expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/^broker_db_healthy 0$/m);
-    expect(b.logs.filter((l) => l.includes("the database is unavailable") && l.includes("SQLITE_FULL")).length).toBeGreaterThanOrEqual(1);
+    // The line names the data directory and what to do, in the words a refused start uses
+    // (review, session 33: it had neither).
+    const dataDir = join(mnt, "data");
+    const full = b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg.includes("the database is unavailable") && l.code === "SQLITE_FULL");
+    expect(full.length).toBeGreaterThanOrEqual(1);
+    expect(full[0]).toMatchObject({ dataDir, fix: `the disk holding ${dataDir} is full: free space there, then writes go through again by themselves (no restart needed)` });
+    const recovered = () => b.logs.filter((l) => l.includes("writes go through again") && l.includes("after disk trouble"));
+    expect(recovered()).toEqual([]);
 
     rmSync(filler); // the operator frees space
     await sendText(a, bob.keys.publicKey, "room again");
     expect((await fetch(`${b.url}/health/ready`)).status).toBe(200);
+    // And hears that it worked, once.
+    await sendText(a, bob.keys.publicKey, "and again");
+    expect(recovered().map((l) => JSON.parse(l))).toMatchObject([{ level: "info", dataDir, after: expect.stringContaining("SQLITE_FULL") }]);
     a.close();
   } finally {
     Bun.spawnSync(["umount", "-l", mnt]);

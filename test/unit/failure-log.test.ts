@@ -8,7 +8,7 @@ test("one warning per 10 s, counting the ones in between; only unavailable error
   const lines: { msg: string; fields: Record<string, unknown> }[] = [];
   const log = { warn: (msg: string, fields: Record<string, unknown>) => lines.push({ msg, fields }) } as never;
   let now = 0;
-  const failures = new FailureLog(log, () => now);
+  const failures = new FailureLog(log, "/srv/cm", () => now);
   const full = () => new MeshError("unavailable", "the broker's database is unavailable", { cause: Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" }) });
   failures.note(new MeshError("rate_limited"), "websocket");
   failures.note(new MeshError("unavailable", "The broker is shutting down."), "websocket"); // no cause: not storage

@@ -4,6 +4,7 @@
 import { expect, test } from "bun:test";
 import { guarded } from "../../src/broker/timers.ts";
 import { jsonLog } from "../../src/log/log.ts";
+import { StoreLocked } from "../../src/store/errors.ts";
 
 function capture() {
   const lines: Record<string, any>[] = [];
@@ -48,4 +49,14 @@ test("as a real interval, a callback that always throws ends nothing: it runs ag
   while (runs < 5) await Bun.sleep(5);
   clearInterval(h);
   expect(lines.length).toBe(1);
+});
+
+// Review found a sweep that met another process's lock logged `background task failed` at error
+// level: a lock is not a bug. The lock is said once, as a warning, by disk-watch.ts (it hears
+// every write that meets it); the timer's guard says nothing of it.
+test("a sweep refused for another process's lock is not logged as a failed task", async () => {
+  const { log, lines } = capture();
+  guarded(log, "sweep", () => Promise.reject(new StoreLocked({ cause: new Error("database is locked") })))();
+  await Bun.sleep(0);
+  expect(lines).toEqual([]);
 });

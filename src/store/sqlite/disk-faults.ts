@@ -45,3 +45,8 @@ const ACT: Record<DiskFault, string> = { full: "free space there", quota: "free 
 /** What to do about `fault`, then `then` ("run the backup again"). `more` follows the first step:
  *  how much space is needed, or another way out (", or give another --out"). */
 export const diskFix = (fault: DiskFault, then: string, more = ""): string => `${ACT[fault]}${more}, then ${then}`;
+
+/** How to find and end what holds the write lock on the database file `db` (not a fault of the
+ *  disk, but said beside them): at a refused start (data-dir-errors.ts) and by a serving broker
+ *  that meets the lock (broker/disk-watch.ts). */
+export const findLockHolder = (db: string): string => `find it with fuser -v ${db} (or lsof ${db}), end its transaction or stop it`;

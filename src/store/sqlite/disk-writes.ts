@@ -4,7 +4,7 @@
 // (lock-watch.ts), which readiness reports. A lock is never a failure: it passes.
 import type { Database } from "bun:sqlite";
 import { MeshError } from "../../protocol/errors.ts";
-import type { Health } from "../types.ts";
+import type { DiskEvent, Health } from "../types.ts";
 import type { CheckpointerReport } from "./checkpoint-protocol.ts";
 import { Checkpointer, type CheckpointStats } from "./checkpointer.ts";
 import { guard, persistentFailure } from "./db-errors.ts";
@@ -36,11 +36,22 @@ export class DiskWrites {
   /** Set by close: the WAL's descriptor is closing, so no further sync can be asked of it. */
   private closed = false;
 
+  /** Hears the disk's and the lock's events (watch). */
+  private listener: (e: DiskEvent) => void = () => {};
+
   /** `wal`: the flusher with synchronous "full", null with "normal"; `lock`: the connection's. */
   constructor(
     private readonly wal: WalSync | null,
     private readonly lock: LockWatch,
-  ) {}
+  ) {
+    if (wal) wal.onFlushed = (ms) => this.listener({ kind: "flushed", ms });
+    lock.report = (e) => this.listener(e);
+  }
+
+  /** Sends the disk's and the lock's events to `listener` from now on (store/types.ts DiskEvent). */
+  watch(listener: (e: DiskEvent) => void): void {
+    this.listener = listener;
+  }
 
   /** Whether answers wait for a flush of the WAL (synchronous "full"). */
   get flushes(): boolean {
@@ -74,6 +85,7 @@ export class DiskWrites {
     try {
       const out = guard(() => this.lock.attempt(fn));
       this.committed++;
+      if (this.trouble !== null) this.listener({ kind: "recovered", trouble: this.trouble });
       this.trouble = null;
       this.checkpointer?.dirty();
       return out;

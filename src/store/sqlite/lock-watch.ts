@@ -6,6 +6,7 @@
 // write met a lock, not at all until a write gets through: meanwhile each attempt costs
 // microseconds, and the group commit tries again later by itself (broker/group-commit.ts).
 import type { Database } from "bun:sqlite";
+import type { DiskEvent } from "../types.ts";
 import { isLockError } from "./db-errors.ts";
 
 /** The serving connection's busy timeout, and so the longest an outside lock stalls the broker's
@@ -17,6 +18,10 @@ export const BUSY_TIMEOUT_MS = 20;
 
 export class LockWatch {
   private heldSince: number | null = null;
+  /** Hears the first write in a row to meet the lock, and the first through after it: every
+   *  write of the connection passes here (sends, hellos, sweeps, probes), so this is the one place
+   *  that knows when a lock began and how long it lasted. */
+  report: (e: DiskEvent & { kind: "locked" | "unlocked" }) => void = () => {};
 
   /** Sets `db`'s busy timeout to BUSY_TIMEOUT_MS (the serving value). */
   constructor(
@@ -36,12 +41,15 @@ export class LockWatch {
       if (isLockError(e) && this.heldSince === null) {
         this.heldSince = this.now();
         this.db.run("PRAGMA busy_timeout = 0");
+        this.report({ kind: "locked", db: this.db.filename, err: e as Error });
       }
       throw e;
     }
     if (this.heldSince !== null) {
+      const lockedForMs = Math.max(0, Math.round(this.now() - this.heldSince));
       this.heldSince = null;
       this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.report({ kind: "unlocked", lockedForMs });
     }
     return out;
   }

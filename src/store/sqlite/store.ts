@@ -144,6 +144,12 @@ export class SqliteStore implements T.Store {
     return this.disk.checkpointStats();
   }
 
+  /** Sends the disk's and the lock's events to `listener` (disk-writes.ts): the broker's metrics
+   *  and log hear of slow flushes, locks and recoveries through it. */
+  watchDisk(listener: (e: T.DiskEvent) => void): void {
+    this.disk.watch(listener);
+  }
+
   /** The underlying connection, for tests and maintenance commands. */
   get db(): Database {
     return this.database;

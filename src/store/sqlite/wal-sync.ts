@@ -23,6 +23,8 @@ export class WalSync {
   private closing = false;
   /** The first flush error; once set, nothing is flushed again. */
   private failure: Error | null = null;
+  /** Hears how long each fdatasync took (ms, failed or not): a slow disk shows here first. */
+  onFlushed: (ms: number) => void = () => {};
 
   /** Opens (creating 0600 if needed) the WAL file of the database at `dbPath`. Where `dbPath` is
    *  a symbolic link, that is the -wal beside the file it points to, where SQLite keeps it (one
@@ -67,8 +69,10 @@ export class WalSync {
   }
 
   private flush(): Promise<void> {
+    const startedAt = performance.now();
     return new Promise<void>((resolve, reject) =>
       this.datasync(this.fd, (err) => {
+        this.onFlushed(performance.now() - startedAt);
         if (err) this.failure ??= err;
         if (this.next === null) this.idle();
         if (err) reject(err);
