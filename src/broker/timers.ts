@@ -9,6 +9,7 @@ import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
+import { connFields } from "./conn.ts";
 import { deliver } from "./router.ts";
 import { SettledClock } from "./settled-clock.ts";
 import { ThrottledLog } from "./throttled-log.ts";
@@ -52,7 +53,8 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     const stalled = c.stalled();
     // Nor can one waiting out its frame allowance (Conn.pace): its pong is read when the wait ends.
     if ((c.awaitingPong && !c.readingIsPaused && !c.pacing) || unread || stalled) {
-      ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : stalled ? { reason: "output not taken: not reading" } : {}) });
+      const reason = unread ? "no pong: not reading" : stalled ? "output not taken: not reading" : "no pong";
+      ctx.log.info("closing unresponsive connection", { ...connFields(c), reason, unsentBytes: c.transport.buffered() });
       c.close(CloseCode.stale, "stale");
       continue;
     }
