@@ -13,6 +13,7 @@ import { VERSION } from "../version.ts";
 import { FailureLog } from "./failure-log.ts";
 import { ThrottledLog } from "./throttled-log.ts";
 import { RefusalLog } from "./refusal-log.ts";
+import { SendRefusalLog } from "./send-refusal-log.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
@@ -114,6 +115,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     log,
     failures: new FailureLog(log),
     refusals: new RefusalLog(log, () => ctx.now()),
+    sendRefusals: new SendRefusalLog(log, () => ctx.now()),
     metrics,
     now,
     bootId: randomId(6),

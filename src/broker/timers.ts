@@ -105,6 +105,7 @@ async function sweepOnce(ctx: BrokerContext): Promise<void> {
   for (;;) {
     const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl), settled);
     ctx.metrics.messagesExpired.inc(r.expiredRows);
+    for (const m of r.expiredMessages) ctx.sendRefusals.note({ meshId: m.meshId, memberId: m.senderMemberId, reason: "expired", to: m.target }, "message expired undelivered");
     // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
     for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
     if (!r.more || ctx.draining) break;
