@@ -9,14 +9,17 @@ import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
-import { Conn } from "../conn.ts";
+import { Conn, connFields } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
 import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
 
-type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number };
+type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
+
+/** A paced connection is named in the log at most this often (the metric counts every pace). */
+export const PACE_LOG_EVERY_MS = 60_000;
 
 /** Frames, and characters of frame text, one connection may have waiting to be handled. A client
  *  that outruns the broker by more than this is flooding; it is closed rather than allowed to grow
@@ -96,13 +99,25 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
 /** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
  *  then the broker does not read its socket), and its unsent output is below PAUSE_BYTES (an
  *  answer is written only for a client that reads them). */
-function paced(ctx: BrokerContext, conn: Conn, handle: () => void | Promise<void>): void | Promise<void> {
+function paced(ctx: BrokerContext, conn: Chained, handle: () => void | Promise<void>): void | Promise<void> {
   const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
   if (wait > 0) {
     ctx.metrics.connectionPaces.inc();
+    notePace(ctx, conn, wait);
     return conn.pace(wait).then(() => paced(ctx, conn, handle));
   }
   return conn.congested() ? conn.room().then(handle) : handle();
+}
+
+/** Names a paced connection in the log: its first pace, then at most one line per
+ *  PACE_LOG_EVERY_MS, with the paces not logged since (a client asking in a loop is paced
+ *  continually; the operator needs its name, not a line per pace). */
+function notePace(ctx: BrokerContext, conn: Chained, waitMs: number): void {
+  const now = ctx.now();
+  const last = conn.paceLog;
+  if (last && now >= last.at && now - last.at < PACE_LOG_EVERY_MS) return void last.since++;
+  ctx.log.info("pacing connection", { ...connFields(conn), waitMs, requestRate: ctx.config.requestRate, requestBurst: ctx.config.requestBurst, notLoggedSinceLast: last?.since ?? 0 });
+  conn.paceLog = { at: now, since: 0 };
 }
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. `hello`:
