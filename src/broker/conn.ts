@@ -247,8 +247,15 @@ export class Conn {
     return this.state !== "closed" && this.transport.send(text);
   }
 
-  close(code: number, reason: string): void {
+  /** Why the broker closed this connection, as broker_connections_closed_total labels it; null
+   *  while open, or when the client closed it. */
+  closedBy: string | null = null;
+
+  /** Closes the socket with `code` and `reason` (the wire's); `label`: the metric's reason, where
+   *  the wire's is shared by several causes. */
+  close(code: number, reason: string, label = reason): void {
     if (this.state === "closed") return;
+    this.closedBy ??= label;
     this.transport.close(code, reason);
   }
 }

@@ -13,6 +13,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     registry,
     connectionsTotal: new Counter({ name: "broker_connections_total", help: "Authenticated connections accepted.", registers: r }),
     connectionsRejected: new Counter({ name: "broker_connections_rejected_total", help: "Connections closed during or before the hello, by reason.", labelNames: ["reason"], registers: r }),
+    connectionsClosed: new Counter({ name: "broker_connections_closed_total", help: "Authenticated connections the broker closed, by reason (stale, attestation_expired, kicked, banned, left, session_ended, session_replaced, too_many_queued_frames, shutting_down).", labelNames: ["reason"], registers: r }),
     connectionsActive: new Gauge({ name: "broker_connections_active", help: "Authenticated connections open now.", registers: r }),
     messagesRouted: new Counter({ name: "broker_messages_routed_total", help: "Messages accepted and committed, by priority.", labelNames: ["priority"], registers: r }),
     messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code).", labelNames: ["reason"], registers: r }),

@@ -286,7 +286,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     (stopping ??= (async () => {
       ctx.draining = true;
       server.stop(false);
-      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down");
+      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down", "shutting_down");
       // No sweep starts from here on; one under way ends before the store closes (it deletes
       // expired entries and stores their notices in one transaction, then flushes it).
       const swept = timers.stop();

@@ -12,7 +12,7 @@ import { IDLE_TICK_MS } from "./idle-collect.ts";
 import { connFields } from "./conn.ts";
 import { deliver } from "./router.ts";
 import { SettledClock } from "./settled-clock.ts";
-import { ThrottledLog } from "./throttled-log.ts";
+import { KeyedThrottledLogs, ThrottledLog } from "./throttled-log.ts";
 
 /** How often expired queue entries and old signatures are swept. */
 const SWEEP_INTERVAL_MS = 30_000;
@@ -43,6 +43,9 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     if (!c.ready || (slice !== undefined && c.seq % PING_SLICES !== slice)) continue;
     const att = c.identity?.attestation;
     if (att && att.expiresAt <= now) {
+      expiryLog(ctx)
+        .get(`${c.identity!.meshId} ${c.identity!.memberId}`, EXPIRED_MSG)
+        ?.note({ ...connFields(c), expiresAt: new Date(att.expiresAt).toISOString() });
       c.close(CloseCode.attestationExpired, "attestation_expired");
       continue;
     }
@@ -61,6 +64,16 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     c.ping(mono);
   }
   if (!slice) refreshLastSeen(ctx, now);
+}
+
+const EXPIRED_MSG = "closing a session whose attestation expired";
+const expiryLogs = new WeakMap<BrokerContext, KeyedThrottledLogs>();
+/** The broker's lines for sessions closed at their attestation's expiry, throttled per member: a
+ *  member can attest sessions for a second and connect them again and again. */
+function expiryLog(ctx: BrokerContext): KeyedThrottledLogs {
+  let l = expiryLogs.get(ctx);
+  if (!l) expiryLogs.set(ctx, (l = new KeyedThrottledLogs(ctx.log, "info", () => ctx.now(), 1024)));
+  return l;
 }
 
 /** Routing leaves out sessions not seen for `messageTtl` (RosterCache). A session connected for

@@ -87,7 +87,7 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
     conn.queuedChars -= chars;
     ctx.metrics.messagesRejected.inc({ reason: "rate_limited" });
     conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
-    conn.close(CloseCode.policy, "rate_limited");
+    conn.close(CloseCode.policy, "rate_limited", "too_many_queued_frames");
     return;
   }
   conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(ctx, conn, handle)).finally(() => {
@@ -377,6 +377,7 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });
   if (!wasReady) return;
+  if (conn.closedBy !== null) ctx.metrics.connectionsClosed.inc({ reason: conn.closedBy });
   ctx.log.debug("connection closed", { conn: conn.id, meshId: conn.identity!.meshId, pubkey: conn.identity!.pubkey, code });
   ctx.metrics.connectionsActive.dec();
   ctx.hub.detach(conn);
