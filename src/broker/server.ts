@@ -24,7 +24,7 @@ import { CHANGE_BURST, CHANGE_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } 
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
-import { addressKey, requestIp } from "./client-ip.ts";
+import { addressKey, isLocalAddress, requestIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
@@ -101,6 +101,11 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   }
   return token;
 }
+
+/** For a per-address refusal from a loopback or private address: the likely cause, a reverse proxy
+ *  whose clients all count as its one address. */
+const proxyHint = (ip: string) =>
+  isLocalAddress(ip) ? { hint: "a loopback or private address: if a reverse proxy connects from it, list it in trustedProxies so that each client counts as its own address (docs/operations.md, Behind a reverse proxy)" } : {};
 
 /** Unsent bytes at which Bun closes a socket (its default, stated). */
 const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
@@ -216,7 +221,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       const slot = addressKey(ip);
       if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
-        refusedUpgrades.note({ reason: "too_many_connections", ip });
+        refusedUpgrades.note({ reason: "too_many_connections", ip, limit: config.maxConnectionsPerIp, open: perIp.get(slot) ?? 0, ...proxyHint(ip) });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
       if (srv.upgrade(received, { data: { ip, slot } })) return undefined;

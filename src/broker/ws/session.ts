@@ -126,9 +126,11 @@ function notePace(ctx: BrokerContext, conn: Chained, waitMs: number): void {
 function reject(ctx: BrokerContext, conn: Conn, err: MeshError, hello?: HelloFrame | SessionHelloFrame): void {
   if (conn.state === "closed") return;
   ctx.metrics.connectionsRejected.inc({ reason: err.code });
-  const claimed = hello && { meshId: hello.meshId, pubkey: hello.type === "hello" ? hello.pubkey : hello.sessionPubkey };
+  const claimed = hello && { meshId: hello.meshId, ...(hello.type === "hello" ? { pubkey: hello.pubkey } : { pubkey: hello.sessionPubkey, parentMemberPubkey: hello.parentMemberPubkey }) };
+  // How far the hello's clock is from the broker's (positive: ahead), for a skew refusal.
+  const skew = err.code === "timestamp_skew" && hello ? { skewMs: hello.timestamp - ctx.now() } : {};
   const member = hello && `${hello.meshId} ${hello.type === "hello" ? hello.pubkey : hello.parentMemberPubkey}`;
-  ctx.refusals.note(err.code, member, { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed });
+  ctx.refusals.note(err.code, member, { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed, ...skew });
   ctx.failures.note(err, "hello"); // a hello the database refused (full, locked) warns like a request
   conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
   conn.close(CloseCode.policy, err.code);
