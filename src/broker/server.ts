@@ -56,10 +56,10 @@ type WsData = { ip: string; slot: string; conn?: Conn };
 
 /** Opens the embedded SQLite store named by the config (store-check.ts: a migration is logged, a
  *  damaged database refused) and starts a broker on it. */
-export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
+export async function startBroker(config: BrokerConfig, log: Log, start: StartFacts = {}): Promise<Broker> {
   const { openForServe } = await import("./store-check.ts");
   const store = await openForServe(config, log, checkpointLogger(log));
-  return createBroker({ config, store, log });
+  return createBroker({ config, store, log, start });
 }
 
 /** Logs what the background checkpointer reports: a failed checkpoint (retried after the next
@@ -110,7 +110,12 @@ const proxyHint = (ip: string) =>
 /** Unsent bytes at which Bun closes a socket (its default, stated). */
 const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 
-export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector }): Promise<Broker> {
+/** What `serve` knows of the start that the broker cannot: whether the previous broker of the data
+ *  directory stopped cleanly (it removes its PID file; one left behind means it was killed or
+ *  crashed). */
+export type StartFacts = { previousStop?: "clean" | "unclean" };
+
+export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector; start?: StartFacts }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics ?? true });
@@ -284,7 +289,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const port = server.port!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   const websocket = { maxFrameBytes: config.maxFrameBytes, ...transport, helloTimeoutMs: config.helloTimeout };
-  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, synchronous: config.synchronous, storage: store.settings(), websocket });
+  // Told apart: a restart after a kill -9 (previousStop unclean), how long the start took
+  // (migration, quick_check, audit chains: ms since the process began) and what it found queued,
+  // and the limits in force, which a client's refusals are measured against.
+  const limits = { sendRate: config.sendRate, sendBurst: config.sendBurst, requestRate: config.requestRate, requestBurst: config.requestBurst, queueQuota: config.queueQuota, meshQueueQuota: config.meshQueueQuota, messageTtlMs: config.messageTtl };
+  const queueEntries = await store.totalQueueDepth();
+  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, ...deps.start, startMs: Math.round(performance.now()), queueEntries, limits, synchronous: config.synchronous, storage: store.settings(), websocket });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
