@@ -15,6 +15,7 @@ import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
+import { rejectedLabels } from "../metrics.ts";
 
 type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
 
@@ -85,7 +86,7 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
   if (conn.queuedFrames > MAX_QUEUED_FRAMES || conn.queuedChars > MAX_QUEUED_CHARS) {
     conn.queuedFrames--;
     conn.queuedChars -= chars;
-    ctx.metrics.messagesRejected.inc({ reason: "rate_limited" });
+    ctx.metrics.messagesRejected.inc({ reason: "rate_limited", limit: "frames" });
     conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
     conn.close(CloseCode.policy, "rate_limited", "too_many_queued_frames");
     return;
@@ -142,7 +143,7 @@ function replyError(ctx: BrokerContext, conn: Conn, err: unknown, id: string | n
   if (conn.ready) ctx.frameAllowance.spend(conn.id, 1); // a refusal costs the broker an answer
   if (e.code === "internal") ctx.log.error("request failed", { conn: conn.id, err: (e.cause as Error) ?? e });
   ctx.failures.note(e, "websocket");
-  ctx.metrics.messagesRejected.inc({ reason: e.code });
+  ctx.metrics.messagesRejected.inc(rejectedLabels(e));
   conn.send({ type: "error", ...(id !== undefined ? { id } : {}), ...e.toJSON() });
 }
 
