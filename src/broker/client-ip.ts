@@ -14,6 +14,13 @@ export function isTrustedProxy(address: string, trusted: readonly string[]): boo
   return match(address);
 }
 
+/** Loopback, private (RFC 1918), link-local and unique-local (fc00::/7) addresses: what a
+ *  reverse proxy on the same host or network connects from. */
+const isLocalNetwork = proxyMatcher(["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"]);
+
+/** Whether `address` is a loopback or private one (an IPv4-mapped one as its IPv4 address). */
+export const isLocalAddress = (address: string): boolean => isLocalNetwork(unmapped(address));
+
 /** An IPv4-mapped IPv6 address (::ffff:1.2.3.4, what a listener on :: reports for IPv4 peers) as
  *  its IPv4 address, so that one client has one per-address count whatever the listener. */
 const unmapped = (address: string) => /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1] ?? address;

@@ -34,6 +34,21 @@ export function memberIdentity(member: Pick<Member, "meshId" | "id" | "pubkey" |
   };
 }
 
+/** Characters of a key the log shows: enough to find it in `member list`, not the whole key. */
+export const KEY_PREFIX_CHARS = 12;
+
+/** A connection as a log line names it: its id, and once authenticated whose it is (mesh, member,
+ *  a prefix of the key it authenticated with) and where it connects from. An operator greps the
+ *  log by member or address, never by the internal connection id alone. */
+export function connFields(c: Conn): Record<string, unknown> {
+  const id = c.identity;
+  return {
+    conn: c.id,
+    ...(id ? { meshId: id.meshId, memberId: id.memberId, kind: id.kind, pubkey: id.pubkey.slice(0, KEY_PREFIX_CHARS) } : {}),
+    ip: c.transport.remoteAddress,
+  };
+}
+
 export type Whereabouts = { sessionId: string; pid: number; cwd: string; hostname: string };
 
 let counter = 0;
@@ -232,8 +247,15 @@ export class Conn {
     return this.state !== "closed" && this.transport.send(text);
   }
 
-  close(code: number, reason: string): void {
+  /** Why the broker closed this connection, as broker_connections_closed_total labels it; null
+   *  while open, or when the client closed it. */
+  closedBy: string | null = null;
+
+  /** Closes the socket with `code` and `reason` (the wire's); `label`: the metric's reason, where
+   *  the wire's is shared by several causes. */
+  close(code: number, reason: string, label = reason): void {
     if (this.state === "closed") return;
+    this.closedBy ??= label;
     this.transport.close(code, reason);
   }
 }

@@ -9,6 +9,7 @@ import type { Hub } from "./hub.ts";
 import type { IdleCollector } from "./idle-collect.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RefusalLog } from "./refusal-log.ts";
+import type { SendRefusalLog } from "./send-refusal-log.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { RosterCache } from "./roster.ts";
 
@@ -20,6 +21,8 @@ export type BrokerContext = {
   readonly failures: FailureLog;
   /** Refused handshakes, logged at a bounded rate. */
   readonly refusals: RefusalLog;
+  /** Refused sends and requests (queue bounds, rate limits) and expiries, logged at a bounded rate per mesh. */
+  readonly sendRefusals: SendRefusalLog;
   readonly metrics: Metrics;
   readonly hub: Hub;
   readonly roster: RosterCache;

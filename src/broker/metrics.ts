@@ -5,6 +5,10 @@ import { VERSION } from "../version.ts";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** The labels of broker_messages_rejected_total for a refusal: its code, and for a rate limit the
+ *  limit that refused it (MeshError.limit). */
+export const rejectedLabels = (e: { code: string; limit?: string | undefined }) => ({ reason: e.code, ...(e.limit !== undefined ? { limit: e.limit } : {}) });
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "broker_" });
@@ -13,9 +17,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     registry,
     connectionsTotal: new Counter({ name: "broker_connections_total", help: "Authenticated connections accepted.", registers: r }),
     connectionsRejected: new Counter({ name: "broker_connections_rejected_total", help: "Connections closed during or before the hello, by reason.", labelNames: ["reason"], registers: r }),
+    connectionsClosed: new Counter({ name: "broker_connections_closed_total", help: "Authenticated connections the broker closed, by reason (stale, attestation_expired, kicked, banned, left, session_ended, session_replaced, too_many_queued_frames, shutting_down).", labelNames: ["reason"], registers: r }),
     connectionsActive: new Gauge({ name: "broker_connections_active", help: "Authenticated connections open now.", registers: r }),
     messagesRouted: new Counter({ name: "broker_messages_routed_total", help: "Messages accepted and committed, by priority.", labelNames: ["priority"], registers: r }),
-    messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code).", labelNames: ["reason"], registers: r }),
+    messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code); for rate_limited also by limit (send, status, change, frames).", labelNames: ["reason", "limit"], registers: r }),
     messagesDroppedByGrant: new Counter({ name: "broker_messages_dropped_by_grant_total", help: "Recipients skipped because they did not grant the capability.", labelNames: ["cap"], registers: r }),
     queueRefused: new Counter({ name: "broker_queue_refused_total", help: "Queue entries a send did not get because a bound was reached, by bound (mailbox: queueQuota; sender: queueSenderShare; mesh: meshQueueQuota; broker: brokerQueueQuota).", labelNames: ["bound"], registers: r }),
     messagesDelivered: new Counter({ name: "broker_messages_delivered_total", help: "Queue entries acknowledged by their recipient.", registers: r }),

@@ -6,7 +6,7 @@
 // sessions are full) name the member an operator looks for, and one member's retries must not
 // hide another's: those are throttled per member and reason instead.
 import type { Log } from "../log/log.ts";
-import { ThrottledLog } from "./throttled-log.ts";
+import { KeyedThrottledLogs } from "./throttled-log.ts";
 
 /** Reasons that come after the hello's signature verified with a member key of its mesh (current
  *  or removed): their lines are throttled per member. A verified key that is not a member
@@ -19,42 +19,22 @@ export const MEMBER_REASONS: ReadonlySet<string> = new Set(["revoked", "replayed
 export const MAX_MEMBER_LOGS = 1024;
 
 export class RefusalLog {
-  private readonly byReason = new Map<string, ThrottledLog>();
-  private readonly byMember = new Map<string, ThrottledLog>();
+  private readonly byReason: KeyedThrottledLogs; // error codes: a closed set
+  private readonly byMember: KeyedThrottledLogs;
 
   /** `now`: the broker's clock (ctx.now), as for ThrottledLog. */
-  constructor(
-    private readonly log: Log,
-    private readonly now: () => number,
-  ) {}
+  constructor(log: Log, now: () => number) {
+    this.byReason = new KeyedThrottledLogs(log, "info", now);
+    this.byMember = new KeyedThrottledLogs(log, "info", now, MAX_MEMBER_LOGS);
+  }
 
   /** Logs a refused handshake (`fields`, with notLoggedSinceLast) unless its throttle holds it
    *  back. `member`: the mesh id and member key the hello was signed for (a session hello's parent
    *  key), or undefined when no hello was read. */
   note(reason: string, member: string | undefined, fields: Record<string, unknown>): void {
-    const own = member !== undefined && MEMBER_REASONS.has(reason) ? this.memberLog(`${reason} ${member}`) : null;
-    (own ?? this.reasonLog(reason)).note(fields);
-  }
-
-  private reasonLog(reason: string): ThrottledLog {
-    let log = this.byReason.get(reason); // error codes: a closed set
-    if (!log) this.byReason.set(reason, (log = this.throttled()));
-    return log;
-  }
-
-  private memberLog(key: string): ThrottledLog | null {
-    const log = this.byMember.get(key);
-    if (log) return log;
-    if (this.byMember.size >= MAX_MEMBER_LOGS) {
-      for (const [k, l] of this.byMember) if (l.idle()) this.byMember.delete(k);
-      if (this.byMember.size >= MAX_MEMBER_LOGS) return null;
-    }
-    const made = this.throttled();
-    this.byMember.set(key, made);
-    return made;
-  }
-
-  private throttled(): ThrottledLog {
-    return new ThrottledLog(this.log, "info", "connection rejected", this.now);
+    const own = member !== undefined && MEMBER_REASONS.has(reason) ? this.byMember.get(`${reason} ${member}`, MSG) : null;
+    (own ?? this.byReason.get(reason, MSG)!).note(fields);
   }
 }
+
+const MSG = "connection rejected";

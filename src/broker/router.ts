@@ -89,7 +89,10 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     if (prior.unreadable !== undefined) ctx.log.warn("a stored send's undeliverable list is damaged; its retry is answered with none", { messageId: prior.message.id, stored: prior.unreadable });
     return resultOf(prior.message, true, prior.undeliverable);
   }
-  if (!ctx.sendLimiter.take(sender.memberId)) throw new MeshError("rate_limited", undefined, { retryAfterMs: ctx.sendLimiter.waitMs(sender.memberId) });
+  if (!ctx.sendLimiter.take(sender.memberId)) {
+    ctx.sendRefusals.note({ meshId: sender.meshId, memberId: sender.memberId, reason: "rate_limited", limit: "send", to: f.to });
+    throw new MeshError("rate_limited", undefined, { retryAfterMs: ctx.sendLimiter.waitMs(sender.memberId), limit: "send" });
+  }
   const route = await resolve(ctx, sender, f.to);
   const granted = applyGrants(sender, route);
   const load = await ctx.store.queueLoad(sender.meshId, granted.boxes, sender.memberId);
@@ -97,7 +100,7 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
   // counts that do not include this one yet.
   const { recipients, undeliverable, refused } = admitToQueues(ctx, sender.meshId, granted.boxes, load);
   if (route.kind === "direct" && recipients.length === 0 && undeliverable.length > 0) {
-    countRefused(ctx, refused);
+    countRefused(ctx, { meshId: sender.meshId, memberId: sender.memberId, to: f.to }, refused);
     throw quotaError(ctx.config, refused);
   }
   const priority = f.priority ?? "next";
@@ -173,8 +176,12 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
     committed(outcome) {
       if (outcome.duplicate) return unhold();
       ctx.metrics.messagesRouted.inc({ priority: msg.priority });
-      if (droppedByGrant.count > 0) ctx.metrics.messagesDroppedByGrant.inc({ cap: droppedByGrant.cap }, droppedByGrant.count);
-      countRefused(ctx, refused);
+      const who = { meshId: msg.meshId, memberId: msg.senderMemberId, to: msg.target };
+      if (droppedByGrant.count > 0) {
+        ctx.metrics.messagesDroppedByGrant.inc({ cap: droppedByGrant.cap }, droppedByGrant.count);
+        ctx.sendRefusals.note({ ...who, reason: "not_granted", count: droppedByGrant.count });
+      }
+      countRefused(ctx, who, refused);
       // Pushed once flushed, like the sender's result: no recipient sees a message (or a topic
       // offset) that a power loss could still take back. Flushes finish in commit order, so
       // pushes keep it. A failed flush stops the broker; its claims die with it. Recipients not
@@ -201,9 +208,12 @@ function commit(ctx: BrokerContext, msg: NewMessage, route: Route, droppedByGran
   });
 }
 
-/** Counts the entries a send's bounds kept out, once it is stored or refused. */
-function countRefused(ctx: BrokerContext, refused: ReadonlyMap<Bound, number>): void {
-  for (const [bound, n] of refused) ctx.metrics.queueRefused.inc({ bound }, n);
+/** Counts (and logs, throttled) the entries a send's bounds kept out, once it is stored or refused. */
+function countRefused(ctx: BrokerContext, who: { meshId: string; memberId: string; to: string }, refused: ReadonlyMap<Bound, number>): void {
+  for (const [bound, n] of refused) {
+    ctx.metrics.queueRefused.inc({ bound }, n);
+    ctx.sendRefusals.note({ ...who, reason: bound, count: n });
+  }
 }
 
 /** Whether one of the member's own sessions sent the message (not the member key itself). */

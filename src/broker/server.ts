@@ -14,6 +14,7 @@ import { DiskWatch } from "./disk-watch.ts";
 import { FailureLog } from "./failure-log.ts";
 import { ThrottledLog } from "./throttled-log.ts";
 import { RefusalLog } from "./refusal-log.ts";
+import { SendRefusalLog } from "./send-refusal-log.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { Conn } from "./conn.ts";
 import type { BrokerContext } from "./context.ts";
@@ -24,7 +25,7 @@ import { CHANGE_BURST, CHANGE_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } 
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
-import { addressKey, requestIp } from "./client-ip.ts";
+import { addressKey, isLocalAddress, requestIp } from "./client-ip.ts";
 import { createHttpApp } from "./http/app.ts";
 import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
@@ -56,10 +57,10 @@ type WsData = { ip: string; slot: string; conn?: Conn };
 
 /** Opens the embedded SQLite store named by the config (store-check.ts: a migration is logged, a
  *  damaged database refused) and starts a broker on it. */
-export async function startBroker(config: BrokerConfig, log: Log): Promise<Broker> {
+export async function startBroker(config: BrokerConfig, log: Log, start: StartFacts = {}): Promise<Broker> {
   const { openForServe } = await import("./store-check.ts");
   const store = await openForServe(config, log, checkpointLogger(log));
-  return createBroker({ config, store, log });
+  return createBroker({ config, store, log, start });
 }
 
 /** Logs what the background checkpointer reports: a failed checkpoint (retried after the next
@@ -102,10 +103,20 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   return token;
 }
 
+/** For a per-address refusal from a loopback or private address: the likely cause, a reverse proxy
+ *  whose clients all count as its one address. */
+const proxyHint = (ip: string) =>
+  isLocalAddress(ip) ? { hint: "a loopback or private address: if a reverse proxy connects from it, list it in trustedProxies so that each client counts as its own address (docs/operations.md, Behind a reverse proxy)" } : {};
+
 /** Unsent bytes at which Bun closes a socket (its default, stated). */
 const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 
-export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector }): Promise<Broker> {
+/** What `serve` knows of the start that the broker cannot: whether the previous broker of the data
+ *  directory stopped cleanly (it removes its PID file; one left behind means it was killed or
+ *  crashed). */
+export type StartFacts = { previousStop?: "clean" | "unclean" };
+
+export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector; start?: StartFacts }): Promise<Broker> {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics ?? true });
@@ -115,6 +126,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     log,
     failures: new FailureLog(log, config.dataDir),
     refusals: new RefusalLog(log, () => ctx.now()),
+    sendRefusals: new SendRefusalLog(log, () => ctx.now()),
     metrics,
     now,
     bootId: randomId(6),
@@ -216,7 +228,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       const slot = addressKey(ip);
       if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
-        refusedUpgrades.note({ reason: "too_many_connections", ip });
+        refusedUpgrades.note({ reason: "too_many_connections", ip, limit: config.maxConnectionsPerIp, open: perIp.get(slot) ?? 0, ...proxyHint(ip) });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
       if (srv.upgrade(received, { data: { ip, slot } })) return undefined;
@@ -279,14 +291,19 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const port = server.port!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   const websocket = { maxFrameBytes: config.maxFrameBytes, ...transport, helloTimeoutMs: config.helloTimeout };
-  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, synchronous: config.synchronous, storage: store.settings(), websocket });
+  // Told apart: a restart after a kill -9 (previousStop unclean), how long the start took
+  // (migration, quick_check, audit chains: ms since the process began) and what it found queued,
+  // and the limits in force, which a client's refusals are measured against.
+  const limits = { sendRate: config.sendRate, sendBurst: config.sendBurst, requestRate: config.requestRate, requestBurst: config.requestBurst, queueQuota: config.queueQuota, meshQueueQuota: config.meshQueueQuota, messageTtlMs: config.messageTtl };
+  const queueEntries = await store.totalQueueDepth();
+  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, ...deps.start, startMs: Math.round(performance.now()), queueEntries, limits, synchronous: config.synchronous, storage: store.settings(), websocket });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       ctx.draining = true;
       server.stop(false);
-      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down");
+      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down", "shutting_down");
       // No sweep starts from here on; one under way ends before the store closes (it deletes
       // expired entries and stores their notices in one transaction, then flushes it).
       const swept = timers.stop();

@@ -42,3 +42,31 @@ export class ThrottledLog {
     return !(now >= this.lastAt && now - this.lastAt < LOG_EVERY_MS);
   }
 }
+
+/** A ThrottledLog per key, for events one client can cause at will but that an operator must see
+ *  per mesh, member or connection (so one's flood does not hide another's). At most `max` keys:
+ *  past it, keys idle for LOG_EVERY_MS are dropped (the few events they had not yet counted go
+ *  uncounted), and if every one is busy get() returns null: the caller logs through a coarser key. */
+export class KeyedThrottledLogs {
+  private readonly logs = new Map<string, ThrottledLog>();
+
+  constructor(
+    private readonly log: Log,
+    private readonly level: Level,
+    private readonly now: () => number,
+    private readonly max = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** The throttle of `key`, whose lines say `msg` (fixed by the key's first call). */
+  get(key: string, msg: string): ThrottledLog | null {
+    const found = this.logs.get(key);
+    if (found) return found;
+    if (this.logs.size >= this.max) {
+      for (const [k, l] of this.logs) if (l.idle()) this.logs.delete(k);
+      if (this.logs.size >= this.max) return null;
+    }
+    const made = new ThrottledLog(this.log, this.level, msg, this.now);
+    this.logs.set(key, made);
+    return made;
+  }
+}

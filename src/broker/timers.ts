@@ -10,9 +10,10 @@ import type { Log } from "../log/log.ts";
 import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
+import { connFields } from "./conn.ts";
 import { deliver } from "./router.ts";
 import { SettledClock } from "./settled-clock.ts";
-import { ThrottledLog } from "./throttled-log.ts";
+import { KeyedThrottledLogs, ThrottledLog } from "./throttled-log.ts";
 
 /** How often expired queue entries and old signatures are swept. */
 const SWEEP_INTERVAL_MS = 30_000;
@@ -43,6 +44,9 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     if (!c.ready || (slice !== undefined && c.seq % PING_SLICES !== slice)) continue;
     const att = c.identity?.attestation;
     if (att && att.expiresAt <= now) {
+      expiryLog(ctx)
+        .get(`${c.identity!.meshId} ${c.identity!.memberId}`, EXPIRED_MSG)
+        ?.note({ ...connFields(c), expiresAt: new Date(att.expiresAt).toISOString() });
       c.close(CloseCode.attestationExpired, "attestation_expired");
       continue;
     }
@@ -53,13 +57,24 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     const stalled = c.stalled();
     // Nor can one waiting out its frame allowance (Conn.pace): its pong is read when the wait ends.
     if ((c.awaitingPong && !c.readingIsPaused && !c.pacing) || unread || stalled) {
-      ctx.log.info("closing unresponsive connection", { conn: c.id, ...(unread ? { reason: "no pong: not reading" } : stalled ? { reason: "output not taken: not reading" } : {}) });
+      const reason = unread ? "no pong: not reading" : stalled ? "output not taken: not reading" : "no pong";
+      ctx.log.info("closing unresponsive connection", { ...connFields(c), reason, unsentBytes: c.transport.buffered() });
       c.close(CloseCode.stale, "stale");
       continue;
     }
     c.ping(mono);
   }
   if (!slice) refreshLastSeen(ctx, now);
+}
+
+const EXPIRED_MSG = "closing a session whose attestation expired";
+const expiryLogs = new WeakMap<BrokerContext, KeyedThrottledLogs>();
+/** The broker's lines for sessions closed at their attestation's expiry, throttled per member: a
+ *  member can attest sessions for a second and connect them again and again. */
+function expiryLog(ctx: BrokerContext): KeyedThrottledLogs {
+  let l = expiryLogs.get(ctx);
+  if (!l) expiryLogs.set(ctx, (l = new KeyedThrottledLogs(ctx.log, "info", () => ctx.now(), 1024)));
+  return l;
 }
 
 /** Routing leaves out sessions not seen for `messageTtl` (RosterCache). A session connected for
@@ -104,6 +119,7 @@ async function sweepOnce(ctx: BrokerContext): Promise<void> {
   for (;;) {
     const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl), settled);
     ctx.metrics.messagesExpired.inc(r.expiredRows);
+    for (const m of r.expiredMessages) ctx.sendRefusals.note({ meshId: m.meshId, memberId: m.senderMemberId, reason: "expired", to: m.target }, "message expired undelivered");
     // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
     for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());
     if (!r.more || ctx.draining) break;

@@ -8,10 +8,10 @@ import { addMember, connect, createTestMesh, type TestMember } from "../helpers/
 import { until } from "../helpers/cli.ts";
 import { dashboardSession } from "../helpers/dashboard.ts";
 
-/** broker_messages_rejected_total per reason, as /metrics publishes it. */
+/** broker_messages_rejected_total per reason (`reason:limit` for a rate limit), as /metrics publishes it. */
 async function rejected(b: TestBroker): Promise<Record<string, number>> {
   const text = await (await fetch(`${b.url}/metrics`)).text();
-  return Object.fromEntries([...text.matchAll(/^broker_messages_rejected_total\{reason="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  return Object.fromEntries([...text.matchAll(/^broker_messages_rejected_total\{reason="([a-z_]+)"(?:,limit="([a-z]+)")?\} (\d+)$/gm)].map((m) => [m[2] ? `${m[1]}:${m[2]}` : m[1]!, Number(m[3])]));
 }
 
 /** Signs `m` in to the dashboard; returns a caller answering with the status of each request. */
@@ -42,7 +42,7 @@ test("refused dashboard requests are counted as the WebSocket counts them", asyn
   await expect(ws.client.request("invite_revoke", { inviteId: "inv_gone_ws" })).rejects.toMatchObject({ code: "rate_limited" });
   spent.mockRestore();
   // Each HTTP refusal is counted once its answer is out (a moment after the client may have it).
-  const want = { invalid_argument: 2, not_found: 1, rate_limited: 2, unavailable: 1, revoked: 1 };
+  const want = { invalid_argument: 2, not_found: 1, "rate_limited:change": 2, unavailable: 1, revoked: 1 };
   await until(async () => Bun.deepEquals(await rejected(b), want), "every refusal counted", 4000);
   expect(await rejected(b)).toEqual(want);
   ws.close();

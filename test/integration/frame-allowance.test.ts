@@ -49,6 +49,9 @@ test("a connection asking faster than its frame allowance gets every answer, pac
     expect(answers(raw, "error")).toBe(0);
     expect(raw.closed()).toBeNull();
     expect(await paces(b)).toBeGreaterThanOrEqual(40);
+    // The paced connection is named, once a minute at most (the review: only the counter moved).
+    const named = b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "pacing connection");
+    expect(named).toEqual([expect.objectContaining({ level: "info", meshId: bob.meshId, memberId: bob.memberId, pubkey: bob.keys.publicKey.slice(0, 12), ip: "127.0.0.1", requestRate: 20, requestBurst: 10, notLoggedSinceLast: 0 })]);
   } finally {
     other.close();
     raw.sock.destroy();

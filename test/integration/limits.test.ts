@@ -204,6 +204,10 @@ describe("rate and connection limits", () => {
     const res = await fetch(`${b.url}/ws`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
     expect(res.status).toBe(429);
     expect((await res.json()).error.code).toBe("too_many_connections");
+    // The line says the limit, the count, and (a loopback address) what a proxy in front needs.
+    const line = b.logs.map((l) => JSON.parse(l)).find((l) => l.reason === "too_many_connections");
+    expect(line).toMatchObject({ msg: "connection refused before its hello", ip: "127.0.0.1", limit: 2, open: 2 });
+    expect(line.hint).toContain("trustedProxies");
     s1.ws.close();
     s2.ws.close();
   });

@@ -73,7 +73,12 @@ test("a client that stops reading is closed even if it keeps pinging and sends p
     const held = () => [...b.ctx.hub.allConns()].filter((c) => c.identity?.pubkey === bob.keys.publicKey);
     expect(held()).toHaveLength(1);
     await until(() => held().length === 0, "the non-reader closed", (UNREAD_ROUNDS + 4) * pingMs);
-    expect(b.logs.some((l) => l.includes("not reading"))).toBe(true);
+    // The line names whose connection it was, not only the internal id (the on-call review: only a
+    // debug line mapped the id to a member).
+    const line = b.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "closing unresponsive connection");
+    expect(line).toMatchObject({ meshId: bob.meshId, memberId: bob.memberId, kind: "member", pubkey: bob.keys.publicKey.slice(0, 12), ip: "127.0.0.1" });
+    expect(line.reason).toContain("not reading");
+    expect(typeof line.unsentBytes).toBe("number"); // what Bun holds; the kernel may hold the rest
     const next = await connect(b.url, bob);
     await next.waitMessages(40, 10_000);
     next.close();

@@ -21,10 +21,12 @@ const BURST = 8;
 const SECONDS = 2; // refills after the first burst
 const FLOOD = 10; // times the allowance
 
-/** Rejections the broker has counted under `reason`, as /metrics publishes them. */
-async function rejected(b: TestBroker, reason: string): Promise<number> {
+/** Rejections the broker has counted under `reason` (and `limit`, when given; else over all
+ *  limits), as /metrics publishes them. */
+async function rejected(b: TestBroker, reason: string, limit?: string): Promise<number> {
   const text = await (await fetch(`${b.url}/metrics`)).text();
-  return Number(new RegExp(`^broker_messages_rejected_total\\{reason="${reason}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+  const labels = limit === undefined ? `reason="${reason}"(?:,limit="[a-z]+")?` : `reason="${reason}",limit="${limit}"`;
+  return [...text.matchAll(new RegExp(`^broker_messages_rejected_total\\{${labels}\\} (\\d+)$`, "gm"))].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 /** Connection `i` of the flooder: even ones on its member key, odd ones as a session of it. */
@@ -93,6 +95,8 @@ describe("a member flooding at ten times its send allowance", () => {
     const { code, retryable, message } = { code: "rate_limited", retryable: true, message: ERRORS.rate_limited.doc };
     expect(new Set(refusals.map((r) => JSON.stringify({ ...r, id: undefined })))).toEqual(new Set([JSON.stringify({ type: "error", code, message, retryable })]));
     expect(await rejected(b, "rate_limited")).toBe(refusals.length);
+    // The limit that refused is a label of its own: the send rate, not status, change or frames.
+    expect(await rejected(b, "rate_limited", "send")).toBe(refusals.length);
     expect(innocentRefusals).toEqual([]);
     expect(await b.ctx.store.queueDepth({ meshId: sink.meshId, pubkey: sink.keys.publicKey })).toBe(admitted.length + 3 * (SECONDS + 1));
     calm.close();

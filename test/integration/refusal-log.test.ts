@@ -10,6 +10,7 @@ import { buildHello } from "../../src/client/credentials.ts";
 import { brokerClock, startBroker, type TestBroker } from "../helpers/broker.ts";
 import { addMember, createTestMesh, type TestMember } from "../helpers/mesh.ts";
 import { rawSocket } from "../helpers/raw.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 
 const rejectedLines = (b: TestBroker) => b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "connection rejected");
 const rejected = async (b: TestBroker, reason: string) => {
@@ -78,5 +79,20 @@ describe("refused handshakes in the log", () => {
     brokerClock(b, LOG_EVERY_MS);
     await refuseMany(b, hellos[1], 1);
     expect(rejectedLines(b).at(-1)).toMatchObject({ reason: "replayed", meshId: bob.meshId, pubkey: bob.keys.publicKey, notLoggedSinceLast: 49 });
+  });
+
+  test("a skewed hello's line says by how much; a refused session hello's names the parent key it claimed", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const skewed = buildHello({ kind: "member", meshId: owner.meshId, memberId: owner.memberId, keys: owner.keys }, { sessionId: "s", pid: 1, cwd: "/" }, Date.now() + 300_000);
+    expect(await refuseMany(b, skewed, 1)).toEqual(["timestamp_skew"]);
+    const skew = rejectedLines(b).find((l) => l.reason === "timestamp_skew");
+    expect(skew.skewMs).toBeGreaterThan(290_000);
+    expect(skew.skewMs).toBeLessThanOrEqual(300_000);
+    // A session attested by a key that is no member of the mesh.
+    const stranger = generateSigningKeypair();
+    const session = buildHello({ kind: "session", meshId: owner.meshId, memberId: owner.memberId, memberKeys: stranger, sessionKeys: generateSigningKeypair() }, { sessionId: "s2", pid: 1, cwd: "/" });
+    const [reason] = await refuseMany(b, session, 1);
+    expect(rejectedLines(b).find((l) => l.reason === reason)).toMatchObject({ meshId: owner.meshId, parentMemberPubkey: stranger.publicKey });
   });
 });

@@ -45,6 +45,9 @@ describe("status allowance", () => {
     clock.ms += 1000;
     const refill = await Promise.allSettled(Array.from({ length: STATUS_RATE_PER_SEC + 1 }, (_, i) => a.client.request("set_summary", { summary: `later ${i}` })));
     expect(refill.map(outcome)).toEqual([...Array(STATUS_RATE_PER_SEC).fill("ok"), "rate_limited"]);
+    // Counted under the status limit, told apart from the send rate's (the review: one series for all).
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toContain('broker_messages_rejected_total{reason="rate_limited",limit="status"} 7');
+    expect(b.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "request refused")[0]).toMatchObject({ level: "info", reason: "rate_limited", limit: "status", meshId: bob.meshId, memberId: bob.memberId });
     expect(await watcher.client.request("set_summary", { summary: "the owner's own" })).toEqual({ summary: "the owner's own" });
     // One peer_status per accepted change of bob's, none for a refused one.
     await watcher.client.request("list_peers", {}); // a round trip: every event before it is in

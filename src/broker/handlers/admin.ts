@@ -93,6 +93,7 @@ function evict(ctx: BrokerContext, meshId: string, memberId: string, code: numbe
   }
   ctx.roster.invalidate(meshId);
   ctx.hub.emit(meshId, "member_revoked", { memberId, reason, by });
+  ctx.log.info("member removed", { meshId, memberId, by, how: reason, connectionsClosed: closed });
   return closed;
 }
 
@@ -192,6 +193,7 @@ export async function handleKeyRotate(ctx: BrokerContext, conn: Conn, f: ClientF
   if (f.epoch <= mesh.keyEpoch) throw new MeshError("conflict", `Key epoch must increase (current ${mesh.keyEpoch}).`);
   await ctx.store.setKeyEpoch(id.meshId, f.epoch, id.memberId, f.reason ?? null);
   ctx.hub.emit(id.meshId, "key_rotated", { epoch: f.epoch, by: id.memberId });
+  ctx.log.info("mesh key rotated", { meshId: id.meshId, epoch: f.epoch, by: id.memberId });
   return { epoch: f.epoch };
 }
 

@@ -65,10 +65,12 @@ export function admitRequest(ctx: BrokerContext, who: Pick<Identity, "meshId" | 
   // Removed (left, kicked, banned), and the connection not closed yet: it acts for nobody.
   if (ctx.hub.isRemoved(who.meshId, who.memberId)) throw new MeshError("revoked");
   if (AUDITED.has(type) && !ctx.changeLimiter.take(who.memberId)) {
-    throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`, { retryAfterMs: ctx.changeLimiter.waitMs(who.memberId) });
+    ctx.sendRefusals.note({ meshId: who.meshId, memberId: who.memberId, reason: "rate_limited", limit: "change" }, "request refused");
+    throw new MeshError("rate_limited", `This member is making changes faster than ${CHANGE_RATE_PER_SEC} a second (after a burst of ${CHANGE_BURST}). Back off and retry.`, { retryAfterMs: ctx.changeLimiter.waitMs(who.memberId), limit: "change" });
   }
   if (STATUS_CHANGES.has(type) && !ctx.statusLimiter.take(who.memberId)) {
-    throw new MeshError("rate_limited", `This member is changing its status or summary faster than ${STATUS_RATE_PER_SEC} a second (after a burst of ${STATUS_BURST}). Back off and retry.`, { retryAfterMs: ctx.statusLimiter.waitMs(who.memberId) });
+    ctx.sendRefusals.note({ meshId: who.meshId, memberId: who.memberId, reason: "rate_limited", limit: "status" }, "request refused");
+    throw new MeshError("rate_limited", `This member is changing its status or summary faster than ${STATUS_RATE_PER_SEC} a second (after a burst of ${STATUS_BURST}). Back off and retry.`, { retryAfterMs: ctx.statusLimiter.waitMs(who.memberId), limit: "status" });
   }
 }
 

@@ -4,6 +4,7 @@
 import { Elysia } from "elysia";
 import type { MeshError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
+import { rejectedLabels } from "../metrics.ts";
 
 /** How a route's answers are counted:
  *  - `hook`: every answer, in broker_hook_requests_total{outcome}, `ok` or the error's code;
@@ -34,5 +35,5 @@ export function countedRoutes(routes: readonly { path: string; hooks: unknown }[
  *  success. */
 export function countAnswer(ctx: BrokerContext, kind: Counted | undefined, refusal: MeshError | undefined): void {
   if (kind === "hook") ctx.metrics.hookRequests.inc({ outcome: refusal?.code ?? "ok" });
-  else if (kind === "request" && refusal) ctx.metrics.messagesRejected.inc({ reason: refusal.code });
+  else if (kind === "request" && refusal) ctx.metrics.messagesRejected.inc(rejectedLabels(refusal));
 }

@@ -9,14 +9,18 @@ import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
-import { Conn } from "../conn.ts";
+import { Conn, connFields } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
 import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
+import { rejectedLabels } from "../metrics.ts";
 
-type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number };
+type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
+
+/** A paced connection is named in the log at most this often (the metric counts every pace). */
+export const PACE_LOG_EVERY_MS = 60_000;
 
 /** Frames, and characters of frame text, one connection may have waiting to be handled. A client
  *  that outruns the broker by more than this is flooding; it is closed rather than allowed to grow
@@ -82,9 +86,9 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
   if (conn.queuedFrames > MAX_QUEUED_FRAMES || conn.queuedChars > MAX_QUEUED_CHARS) {
     conn.queuedFrames--;
     conn.queuedChars -= chars;
-    ctx.metrics.messagesRejected.inc({ reason: "rate_limited" });
+    ctx.metrics.messagesRejected.inc({ reason: "rate_limited", limit: "frames" });
     conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
-    conn.close(CloseCode.policy, "rate_limited");
+    conn.close(CloseCode.policy, "rate_limited", "too_many_queued_frames");
     return;
   }
   conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(ctx, conn, handle)).finally(() => {
@@ -96,13 +100,25 @@ function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () =>
 /** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
  *  then the broker does not read its socket), and its unsent output is below PAUSE_BYTES (an
  *  answer is written only for a client that reads them). */
-function paced(ctx: BrokerContext, conn: Conn, handle: () => void | Promise<void>): void | Promise<void> {
+function paced(ctx: BrokerContext, conn: Chained, handle: () => void | Promise<void>): void | Promise<void> {
   const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
   if (wait > 0) {
     ctx.metrics.connectionPaces.inc();
+    notePace(ctx, conn, wait);
     return conn.pace(wait).then(() => paced(ctx, conn, handle));
   }
   return conn.congested() ? conn.room().then(handle) : handle();
+}
+
+/** Names a paced connection in the log: its first pace, then at most one line per
+ *  PACE_LOG_EVERY_MS, with the paces not logged since (a client asking in a loop is paced
+ *  continually; the operator needs its name, not a line per pace). */
+function notePace(ctx: BrokerContext, conn: Chained, waitMs: number): void {
+  const now = ctx.now();
+  const last = conn.paceLog;
+  if (last && now >= last.at && now - last.at < PACE_LOG_EVERY_MS) return void last.since++;
+  ctx.log.info("pacing connection", { ...connFields(conn), waitMs, requestRate: ctx.config.requestRate, requestBurst: ctx.config.requestBurst, notLoggedSinceLast: last?.since ?? 0 });
+  conn.paceLog = { at: now, since: 0 };
 }
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. `hello`:
@@ -111,9 +127,11 @@ function paced(ctx: BrokerContext, conn: Conn, handle: () => void | Promise<void
 function reject(ctx: BrokerContext, conn: Conn, err: MeshError, hello?: HelloFrame | SessionHelloFrame): void {
   if (conn.state === "closed") return;
   ctx.metrics.connectionsRejected.inc({ reason: err.code });
-  const claimed = hello && { meshId: hello.meshId, pubkey: hello.type === "hello" ? hello.pubkey : hello.sessionPubkey };
+  const claimed = hello && { meshId: hello.meshId, ...(hello.type === "hello" ? { pubkey: hello.pubkey } : { pubkey: hello.sessionPubkey, parentMemberPubkey: hello.parentMemberPubkey }) };
+  // How far the hello's clock is from the broker's (positive: ahead), for a skew refusal.
+  const skew = err.code === "timestamp_skew" && hello ? { skewMs: hello.timestamp - ctx.now() } : {};
   const member = hello && `${hello.meshId} ${hello.type === "hello" ? hello.pubkey : hello.parentMemberPubkey}`;
-  ctx.refusals.note(err.code, member, { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed });
+  ctx.refusals.note(err.code, member, { conn: conn.id, reason: err.code, ip: conn.transport.remoteAddress, ...claimed, ...skew });
   ctx.failures.note(err, "hello"); // a hello the database refused (full, locked) warns like a request
   conn.send({ type: "error", code: err.code, message: err.message, retryable: err.retryable });
   conn.close(CloseCode.policy, err.code);
@@ -125,7 +143,7 @@ function replyError(ctx: BrokerContext, conn: Conn, err: unknown, id: string | n
   if (conn.ready) ctx.frameAllowance.spend(conn.id, 1); // a refusal costs the broker an answer
   if (e.code === "internal") ctx.log.error("request failed", { conn: conn.id, err: (e.cause as Error) ?? e });
   ctx.failures.note(e, "websocket");
-  ctx.metrics.messagesRejected.inc({ reason: e.code });
+  ctx.metrics.messagesRejected.inc(rejectedLabels(e));
   conn.send({ type: "error", ...(id !== undefined ? { id } : {}), ...e.toJSON() });
 }
 
@@ -362,6 +380,7 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });
   if (!wasReady) return;
+  if (conn.closedBy !== null) ctx.metrics.connectionsClosed.inc({ reason: conn.closedBy });
   ctx.log.debug("connection closed", { conn: conn.id, meshId: conn.identity!.meshId, pubkey: conn.identity!.pubkey, code });
   ctx.metrics.connectionsActive.dec();
   ctx.hub.detach(conn);

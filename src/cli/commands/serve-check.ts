@@ -83,7 +83,10 @@ export async function check(resolved: ResolvedConfig, json: boolean): Promise<ne
   }
   if (holder !== null) {
     const held = `${describeHolder(holder, config.dataDir)}, so the database was not opened`;
-    return done({ heldBy: holder }, [`configuration ok; ${held}`]);
+    // The settings printed are resolved from this command's environment, flags and files, which
+    // need not be the running broker's (a shell beside a systemd service): said plainly.
+    const whose = `the settings above are this command's (its environment, flags and config file), not necessarily those of${holder.kind === "linked" ? " the broker holding the database" : ` PID ${holder.pid > 0 ? holder.pid : "(unknown)"}`}: a running broker's own are in its "broker listening" log line`;
+    return done({ heldBy: holder, settingsAreThisCommands: true }, [whose, `configuration ok; ${held}`]);
   }
   if (bind) {
     releaseDataDir(config.dataDir, "broker");

@@ -2,6 +2,8 @@
 // lock, and claudemesh.pid naming us), open the store, print the start banner, run the broker
 // until SIGTERM/SIGINT, then drain, release the PID file and exit 0. A refusal exits with a code
 // that says whether a restart can help (serve-problems.ts ServeExit, docs/operations.md "Exit codes").
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgv, type ParsedArgv } from "../../config/argv.ts";
 import { ConfigError, ignoredFileValues, ignoredFileValueText, processEnv, resolveBrokerConfig } from "../../config/load.ts";
 import { SETTINGS, flagName } from "../../config/spec.ts";
@@ -65,7 +67,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
   for (const i of ignoredFileValues(setup)) log.warn(ignoredFileValueText(i), i);
   const { startBroker } = await import("../../broker/server.ts");
-  const { claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
+  const { PID_FILE, claimDataDir, describeHolder, releasePidFile } = await import("../../broker/pid-file.ts");
   if (early) {
     log.info("stopped before start", { signal: early });
     process.exit(0);
@@ -78,7 +80,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // As root on the broker user's directory: files made now would be root's (serve-problems.ts).
   const asRoot = rootProblem(setup);
   if (asRoot) fail(...asRoot);
-  // The lock decides; the PID files only name who holds it.
+  // The lock decides; the PID files only name who holds it. One left behind by a broker that no
+  // longer holds the lock says it did not stop cleanly (a clean stop removes it).
+  const previousStop = existsSync(join(config.dataDir, PID_FILE)) ? "unclean" : "clean";
   let other: ReturnType<typeof claimDataDir>;
   try {
     other = claimDataDir(config.dataDir, "broker");
@@ -92,7 +96,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // What a restore killed before it finished staged beside the database (the claim holds its locks).
   const [{ removeStagedCopies }, { heldDatabaseFile }] = await Promise.all([import("../../broker/restore-target.ts"), import("../../broker/database-lock.ts")]);
   removeStagedCopies(heldDatabaseFile(config.dataDir));
-  const broker = await startBroker(config, log).catch(async (err: Error) => {
+  const broker = await startBroker(config, log, { previousStop }).catch(async (err: Error) => {
     releasePidFile(config.dataDir);
     return fail(...(await storageReason("cannot start", err, config)));
   });

@@ -1,0 +1,40 @@
+// Refused messages and requests in the log (operations.md "Logs"). A send refused by a queue bound
+// or a rate limit, or a message expired undelivered, used to move a counter only: an operator saw
+// `broker_queue_refused_total` grow and could not tell which mesh or member. Each (mesh, reason)
+// has its own throttle (throttled-log.ts): its first line, then at most one per LOG_EVERY_MS with
+// the count not logged since, so one member's flood cannot fill the log or hide another mesh's.
+// Lines name the mesh, the sending member and a key prefix: never a body or ciphertext.
+import type { Log } from "../log/log.ts";
+import { KEY_PREFIX_CHARS } from "./conn.ts";
+import { KeyedThrottledLogs } from "./throttled-log.ts";
+
+/** (mesh, reason) throttles kept at most; past it, a refusal goes through its reason's throttle. */
+export const MAX_MESH_LOGS = 1024;
+
+/** What a line says about a refusal: `reason` is the queue bound (mailbox, sender, mesh, broker),
+ *  `rate_limited` with the `limit` (send, status, change), or `not_granted` (at debug). */
+export type RefusedSend = { meshId: string; memberId: string; reason: string; limit?: string; to?: string; count?: number };
+
+export class SendRefusalLog {
+  private readonly perMesh: KeyedThrottledLogs;
+  private readonly perReason: KeyedThrottledLogs;
+  private readonly debugLog: Log;
+
+  constructor(log: Log, now: () => number) {
+    this.perMesh = new KeyedThrottledLogs(log, "info", now, MAX_MESH_LOGS);
+    this.perReason = new KeyedThrottledLogs(log, "info", now);
+    this.debugLog = log;
+  }
+
+  /** Logs a refusal, throttled per mesh and reason (and limit). `msg`: `send refused`, or
+   *  `request refused` for status and change limits. */
+  note(r: RefusedSend, msg = "send refused"): void {
+    const fields = { ...r, ...(r.to !== undefined ? { to: keyPrefix(r.to) } : {}) };
+    if (r.reason === "not_granted") return this.debugLog.debug(msg, fields); // a recipient's choice, not a fault
+    const kind = `${msg} ${r.reason} ${r.limit ?? ""}`;
+    (this.perMesh.get(`${kind} ${r.meshId}`, msg) ?? this.perReason.get(kind, msg)!).note(fields);
+  }
+}
+
+/** A recipient as a line shows it: a key's first characters; `*`, `@group` and `#topic` whole. */
+const keyPrefix = (to: string) => (/^[*@#]/.test(to) ? to : to.slice(0, KEY_PREFIX_CHARS));
