@@ -8,7 +8,7 @@ import { buildHello } from "../src/client/credentials.ts";
 import { claimInvite, createMesh } from "../src/client/http.ts";
 import { randomId } from "../src/crypto/hash.ts";
 import { generateSigningKeypair, signDetached, signingKeypairFromSeed, type SigningKeypair } from "../src/crypto/sign.ts";
-import { inviteCanonical } from "../src/protocol/canonical.ts";
+import { inviteCanonical, inviteKeyCanonical } from "../src/protocol/canonical.ts";
 
 export type Member = { meshId: string; memberId: string; keys: SigningKeypair };
 
@@ -51,7 +51,9 @@ export async function setupMesh(httpUrl: string, wsUrl: string, count: number): 
   const inviteId = randomId();
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", ownerKeys.publicKey), ownerKeys.secretKey);
-  await requestAs(wsUrl, owner, { type: "invite_create", inviteId, expiresAt, role: "member", maxUses: count, invitePubkey: inviteKeys.publicKey, signature });
+  // The evidence a broker requires since session 33 (protocol §3.4b): the invite key, bound by the owner.
+  const keySignature = signDetached(inviteKeyCanonical(owner.meshId, inviteId, inviteKeys.publicKey, count), ownerKeys.secretKey);
+  await requestAs(wsUrl, owner, { type: "invite_create", inviteId, expiresAt, role: "member", maxUses: count, invitePubkey: inviteKeys.publicKey, signature, keySignature });
 
   const members: Member[] = [];
   for (let i = 0; i < count; i += CLAIM_CHUNK) {
