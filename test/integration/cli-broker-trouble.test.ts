@@ -177,7 +177,7 @@ describe("list and doctor say what send says", () => {
       expect(seen).toEqual(
         cases.map((c) => ({
           name: c.name,
-          list: [0, `${team.mesh.slug.padEnd(20)} alice (owner)  ${c.url}  UNREACHABLE: ${c.said}\n`],
+          list: [0, `${team.mesh.slug}  "alice" (owner)  ${c.url}  UNREACHABLE: ${c.said}\n`],
           listJson: [0, false, c.said],
           doctor: [5, { check: `${team.mesh.slug}: broker`, ok: false, detail: c.said, fix: "check the broker URL and that claudemesh serve runs there" }],
           send: [6, `claudemesh: ${c.sent ?? c.said}\n`],
