@@ -28,6 +28,7 @@ import { makeDirs } from "../local-file/dirs.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 import { openBackup, type BackupSource } from "./restore-source.ts";
+import { restoreLosses, type RestoreLosses } from "./restore-losses.ts";
 import { DATABASE_FILES, databaseFileOf, moveDatabase, removeStagedCopies, stagedCopy, unused } from "./restore-target.ts";
 
 export type RestoreResult = {
@@ -48,6 +49,8 @@ export type RestoreResult = {
   operatorToken: string;
   meshes: number;
   messages: number;
+  /** The replaced database's audit entries the backup lacks: what to do again (restore-losses.ts). */
+  losses: RestoreLosses;
 };
 
 /** What a verification of every audit chain of a file found sound: as `serve --check` reports it. */
@@ -294,6 +297,8 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     } catch (err) {
       throw sourceRefusal(err, source);
     }
+    // What the restore undoes (kicks, rotations…), read while the replaced database is in place.
+    const losses = existsSync(db) && opts.force ? await restoreLosses(db, staged) : null;
     await signalsHeard(); // the last pause: from here on the restore changes what it replaces
     const exists = existsSync(db);
     const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
@@ -321,7 +326,7 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     }
     syncPath(dir); // the renames, not only the bytes, must survive a power loss
     const via = db === link ? null : link;
-    return { file: source, database: db, via, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages };
+    return { file: source, database: db, via, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages, losses };
   } finally {
     for (const suffix of DATABASE_FILES) rmSync(staged + suffix, { force: true });
   }

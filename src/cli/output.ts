@@ -2,11 +2,12 @@
 // stderr, colour and spinners only on a terminal. --json: exactly one JSON document on stdout
 // (the result, or {"error":{code, message, fix?}}), nothing decorative anywhere. Errors map once
 // to exit codes.
-import { ERRORS, Exit, MeshError, type ErrorCode } from "../protocol/errors.ts";
+import { ERRORS, Exit, MeshError } from "../protocol/errors.ts";
 import { mayHaveBeenStored, SendError } from "../client/send-error.ts";
 import { LocalFileError, unworded } from "../local-file/error.ts";
 import { BrokerUrlError } from "../client/broker-url.ts";
 import { stripInvisible } from "../client/untrusted-text.ts";
+import { refusalFix } from "../client/refusal-fix.ts";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -129,28 +130,12 @@ export function printable(text: string): string {
 /** `claudemesh <command> --help`, for the command that failed when known (`topic post`). */
 export const helpFix = (commandPath: string | undefined) => `see \`claudemesh ${commandPath ? `${commandPath} ` : ""}--help\``;
 
-/** What to do about a `timestamp_skew` refusal, with which clock is ahead when the broker's words
- *  say (`… timestamp is -95 s from the broker clock …`, src/broker/auth.ts). */
-export function clockFix(message: string): string {
-  const s = Number(/timestamp is (-?\d+) s from the broker clock/.exec(message)?.[1] ?? NaN);
-  const which = Number.isFinite(s) && s !== 0 ? `this machine's clock is ${Math.abs(s)} s ${s > 0 ? "ahead of" : "behind"} the broker's: ` : "";
-  return `${which}set this machine's clock right (NTP: \`timedatectl set-ntp true\` on Linux, automatic time in macOS settings) and run the command again; if it is right, the broker's clock is wrong: tell its operator`;
-}
-
-/** A fix line for broker refusals whose remedy is known whatever the command. */
-const FIXES: Partial<Record<ErrorCode, (message: string) => string>> = {
-  timestamp_skew: clockFix,
-  // This CLI checks names before sending them; a broker refuses one it passed only when the broker
-  // is newer and its rules stricter.
-  invalid_name: () => "choose another name (--display-name for new and join, the name argument of new) and run the command again",
-};
-
 function describe(err: unknown, commandPath?: string): Described {
   if (mayHaveBeenStored(err)) {
     const fix = `the broker may have stored it: to send it again without a duplicate, run the same command with --client-message-id ${err.clientMessageId}`;
     return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix };
   }
-  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: FIXES[err.code]?.(err.message) ?? null };
+  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: refusalFix(err) };
   if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: err.fix ?? helpFix(commandPath) };
   if (err instanceof BrokerUrlError) return { code: "usage", message: err.message, exit: Exit.usage, fix: null };
   const local = err instanceof LocalFileError ? err : unworded(err);

@@ -41,7 +41,8 @@ export type ClientOptions = {
   onEvent?: (e: EventFrame) => void;
   /** Each state change, after the client made it. An exception it throws is written to stderr and
    *  changes nothing the client does next. `failure`, when reconnecting after a socket that never
-   *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection). */
+   *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection); or
+   *  after the broker refused the hello with an error frame: that refusal, in the broker's words. */
   onState?: (s: ClientState, detail: StateDetail) => void;
   /** Silence from the broker after which the client pings it (default: matched to the ping
    *  interval the socket's hello_ack states, livenessFor, at least 1 s; 40 s for a default broker,

@@ -116,6 +116,7 @@ export class BrokerClient {
     const ws = new WebSocket(wsUrl(this.opts.url)) as Socket;
     this.ws = ws;
     this.failure = null;
+    this.refusal = null;
     // From its creation: a connect or a hello that stalls on a dead link is given up too. Until
     // this socket's hello_ack, at the default pace: the last broker's may be a second, and a socket
     // slower to open than that (a resolver, a TLS handshake over a slow path) is no dead link; the
@@ -217,7 +218,9 @@ export class BrokerClient {
         return;
       case "result":
       case "error":
-        if (f.type === "error" && f.id === undefined && (this.opened || this.reopened)) this.refusal = errorFromWire(f);
+        // An error without an id before this socket's hello_ack is the broker refusing the hello,
+        // whether or not a caller waits on it (a reconnect after a working session too).
+        if (f.type === "error" && f.id === undefined && this.state !== "open") this.refusal = errorFromWire(f);
         this.requests.answer(f);
         return;
       case "message":
@@ -258,7 +261,10 @@ export class BrokerClient {
       this.requests.rejectAll(goneAway ? goingAway(this.base) : new MeshError("unavailable", `Disconnected (${code} ${reason}).`));
       return;
     }
-    this.setState("reconnecting", { code, reason, ...(this.failure ? { failure: this.failure } : {}) });
+    // The broker's own refusal of the hello (a clock skew, a rate limit) is as much the reason as
+    // a socket that never opened: without it a reconnecting client's user never learnt what to fix.
+    const failure = this.failure ?? (this.refusal?.code === reason ? this.refusal : null);
+    this.setState("reconnecting", { code, reason, ...(failure ? { failure } : {}) });
     if (this.state === "closed") return; // the onState callback called close(): arm no timer
     const delay = backoffDelay(this.attempt++, this.opts.random);
     this.reconnectTimer = setTimeout(() => {

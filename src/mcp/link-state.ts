@@ -2,6 +2,7 @@
 // good and why. A tool waits for a mesh's first connect, never for a reconnect.
 import { MeshError } from "../protocol/errors.ts";
 import type { MeshLink } from "./mesh-link.ts";
+import { refusalFix } from "../client/refusal-fix.ts";
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
  *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
@@ -23,8 +24,15 @@ export function notOpen(link: Pick<MeshLink, "closedFor" | "state" | "label" | "
   if (link.closedFor) return link.closedFor;
   // Why the last attempt failed, when a socket never opened (a refused certificate): without it a
   // tool said "try again shortly" for ever, and the session never learnt what to fix.
-  const last = link.lastFailure ? ` Its last attempt: ${link.lastFailure.message}` : "";
+  const last = link.lastFailure ? ` Its last attempt: ${failureText(link.lastFailure)}` : "";
   if (link.state === "connecting") return new MeshError("unavailable", `Not connected to mesh ${link.label} yet: its first connection is still under way (a slow link can take several seconds). Try again shortly.${last}`);
   if (link.state !== "open") return new MeshError("unavailable", `Not connected to mesh ${link.label} right now (${link.state}); it reconnects by itself. Try again shortly.${last}`);
   return null;
+}
+
+/** What a link keeps retrying after, for why it cannot connect: the broker's or the socket's
+ *  words, and the fix when the refusal has a known one (a clock skew: which clock is ahead). */
+export function failureText(failure: MeshError): string {
+  const fix = refusalFix(failure, "it connects by itself at its next attempt");
+  return fix ? `${failure.message} Fix: ${fix}.` : failure.message;
 }

@@ -21,7 +21,7 @@ import { Incoming, MAX_PENDING } from "./incoming.ts";
 import { ReplyWaiters } from "./reply-waiters.ts";
 import { LinkMemory } from "./link-memory.ts";
 import { askFrom, type AskOptions, type Asked } from "./link-ask.ts";
-import { FIRST_CONNECT_WAIT_MS, notOpen } from "./link-state.ts";
+import { FIRST_CONNECT_WAIT_MS, failureText, notOpen } from "./link-state.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { sessionName } from "../protocol/names.ts";
 import { closedAsGone, closedAsRemoved, closedForGood } from "../client/removed.ts";
@@ -69,7 +69,8 @@ export class MeshLink {
   /** The member is out of the mesh for good (it left, or was kicked or banned): the session's
    *  tools no longer count it among their meshes (Meshes.live). */
   gone = false;
-  /** Why the latest socket failed before it opened (a refused certificate), while reconnecting. */
+  /** Why the latest attempt failed, while reconnecting: a socket that never opened (a refused
+   *  certificate) or the broker's refusal of the hello (a clock skew). */
   lastFailure: MeshError | null = null;
   private started: Promise<void> | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
@@ -129,7 +130,7 @@ export class MeshLink {
       onMessage: (m) => this.onPush(m),
       onState: (s, d) => {
         this.state = s;
-        if (s !== "closed") this.lastFailure = d.failure ?? null;
+        if (s !== "closed") this.noteFailure(d.failure ?? null, d.reason);
         if (s === "closed") this.closedFor ??= closedForGood(entry.slug, d.code, d.reason);
         if (s === "closed" && closedAsGone(d.code, d.reason)) this.gone = true;
         if (s === "closed" && closedAsRemoved(d.code, d.reason)) this.config.recordRemoved();
@@ -293,6 +294,16 @@ export class MeshLink {
   /** How many pushes were dropped for failing verification since start (a running total). */
   get refusedTotal(): number {
     return this.incoming.refusedTotal;
+  }
+
+  /** Keeps why the latest attempt failed (null once connected). The broker refusing the hello
+   *  (its close reason is the refusal's code) is written to stderr once, when it starts or its
+   *  cause changes, not at every retry: the tools say it too, but only when called. */
+  private noteFailure(failure: MeshError | null, reason: string | undefined): void {
+    if (failure && failure.code === reason && failure.code !== this.lastFailure?.code) {
+      this.opts.log.warn("the broker refuses this connection; retrying", { mesh: this.slug, code: failure.code, why: failureText(failure) });
+    }
+    this.lastFailure = failure;
   }
 
   /** The model was told of them up to running total `through` (by mesh_inbox, or a hook). */

@@ -54,3 +54,15 @@ test("every link to a section names a heading that exists", () => {
   );
   expect(broken).toEqual([]);
 });
+
+// "Troubleshooting by symptom" points at metrics by name: one renamed since would send an operator
+// looking for a series that is not there.
+test("the troubleshooting section names only metrics the broker registers", async () => {
+  const section = doc.slice(doc.indexOf("## Troubleshooting by symptom"), doc.indexOf("## Uninstalling"));
+  expect(section).toContain("**A member never got a message.**");
+  const m = createMetrics({ defaultMetrics: false });
+  const names = new Set((await m.registry.getMetricsAsJSON()).map((x) => x.name));
+  const named = [...section.matchAll(/`(broker_[a-z_]+)/g)].map((x) => x[1]!);
+  expect(named.length).toBeGreaterThan(5);
+  expect(named.filter((n) => !names.has(n))).toEqual([]);
+});

@@ -6,6 +6,7 @@ import { dataDirCommand, serveCommand } from "../../config/command-line.ts";
 import { otherUser } from "../../local-file/owner.ts";
 import { adminBroker, type AdminArgs } from "../admin-config.ts";
 import { chainsVerified } from "../../broker/audit-verifier.ts";
+import { lossLines } from "../restore-losses-text.ts";
 
 type Args = AdminArgs & { json?: boolean; out?: string; file?: string; force?: boolean };
 
@@ -39,6 +40,7 @@ export async function restore(args: Args & { file: string }): Promise<void> {
         `  integrity_check ok, schema version ${r.schemaVersion}, ${holds(r)}; ${chainsVerified(r.auditChains)}`,
         r.previous ? `  the previous database was kept as ${r.previous}` : "  there was no previous database",
         `  new epoch ${r.epoch}: connected clients will see that history may have rolled back`,
+        ...lossLines(r.losses),
         "",
         "New operator token for the dashboard (the backup's token, and any other, no longer works; shown only now):",
         `  ${r.operatorToken}`,

@@ -18,6 +18,7 @@ import { brokerProblem } from "../broker-health.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
+import { refusalFix } from "../../client/refusal-fix.ts";
 import { rekeyDue } from "../rekey-due.ts";
 import { meshOption } from "../mesh-named.ts";
 
@@ -26,7 +27,8 @@ type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 /** The fix when this config directory holds no mesh. */
 const JOIN_FIX = "claudemesh join - (or claudemesh new <name> --broker URL)";
 
-/** The fix of a broker check that failed for the broker's sake (not for this member's key). */
+/** The fix of a broker check that failed for the broker's sake (not for this member's key), when
+ *  the refusal has no fix of its own (refusal-fix.ts: a clock skew is this machine's to fix). */
 const BROKER_FIX = "check the broker URL and that claudemesh serve runs there";
 
 /** The binary and the local config; `usable` when the config could be loaded and has meshes to
@@ -91,7 +93,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : BROKER_FIX });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? BROKER_FIX) });
     }
   }
   return out;
