@@ -218,8 +218,7 @@ export class BrokerClient {
         return;
       case "result":
       case "error":
-        // An error without an id before this socket's hello_ack is the broker refusing the hello,
-        // whether or not a caller waits on it (a reconnect after a working session too).
+        // An error without an id before this socket's hello_ack: the broker refused the hello.
         if (f.type === "error" && f.id === undefined && this.state !== "open") this.refusal = errorFromWire(f);
         this.requests.answer(f);
         return;

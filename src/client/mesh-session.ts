@@ -130,8 +130,7 @@ export class MeshSession {
     return this.keys.reduce<MeshKey | undefined>((a, k) => (k.epoch <= meshEpoch && (!a || k.epoch > a.epoch) ? k : a), undefined);
   }
 
-  /** Seals `body` for `to` (a resolved target); a fan-out message under sealingKey(`meshEpoch`).
-   *  Throws MeshError when it cannot be sent. */
+  /** Seals `body` for `to` (a resolved target), fan-out under sealingKey(`meshEpoch`); throws MeshError. */
   seal(to: string, body: string, kind: Inner["kind"] = "text", opts: { clientMessageId?: string; replyTo?: string; meshEpoch?: number } = {}): Sealed & { clientMessageId: string } {
     if (Buffer.byteLength(body) > MAX_SEND_BODY_BYTES) throw new MeshError("invalid_argument", `The message is ${Buffer.byteLength(body)} bytes; the limit is ${MAX_SEND_BODY_BYTES}.`);
     const clientMessageId = opts.clientMessageId ?? randomId();

@@ -144,8 +144,7 @@ export class SqliteStore implements T.Store {
     return this.disk.checkpointStats();
   }
 
-  /** Sends the disk's and the lock's events to `listener` (disk-writes.ts): the broker's metrics
-   *  and log hear of slow flushes, locks and recoveries through it. */
+  /** Slow flushes, locks and recoveries, for the broker's metrics and log (disk-writes.ts). */
   watchDisk(listener: (e: T.DiskEvent) => void): void {
     this.disk.watch(listener);
   }
