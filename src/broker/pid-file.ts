@@ -11,7 +11,7 @@
 // link (or anything but a file) where a PID file belongs is refused, never written or read
 // through (store/sqlite/own-file.ts): read through, it named whatever the linked file held, and a
 // FIFO there made the reader wait forever.
-import { closeSync, existsSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
 import { NotOurFileError, openOwnFile, readOwnFile } from "../store/sqlite/own-file.ts";
@@ -112,7 +112,31 @@ function unlockedBroker(dataDir: string): Holder | null {
   }
   if (!otherLiveProcess(pid)) return null;
   const argv = argvOf(pid);
-  return argv !== null && isClaudemeshServe(argv) ? { kind: "unlocked", pid, command: argv.join(" ") } : null;
+  if (argv === null || !isClaudemeshServe(argv) || servesElsewhere(pid, dataDir)) return null;
+  return { kind: "unlocked", pid, command: argv.join(" ") };
+}
+
+/** Whether process `pid` is seen, in /proc/<pid>/fd, to hold files open and none of them inside
+ *  `dataDir`: a broker of another directory that reused the PID of a crashed one of this (two
+ *  brokers on one host after a power loss). Its open database would be among them. When its
+ *  descriptors cannot be read (another user's process), false: the directory is refused, as a
+ *  second broker on one database is the worse mistake. */
+function servesElsewhere(pid: number, dataDir: string): boolean {
+  let links: string[];
+  let dir: string;
+  try {
+    dir = realpathSync(dataDir);
+    links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ""; // closed meanwhile
+      }
+    });
+  } catch {
+    return false;
+  }
+  return links.length > 0 && !links.some((l) => l.startsWith(`${dir}/`));
 }
 
 /** Names the holder of a lock known to be held: a live restore its PID file names, else a broker

@@ -128,6 +128,10 @@ test("a dashboard session asking past its allowance is answered 429 with Retry-A
   const refused = statuses.at(-1)!;
   expect(code(refused)).toEqual({ status: 429, code: "rate_limited" });
   expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  // One allowance for every route acting as the member; where refusals are counted (the mesh
+  // view), as the same limit a connection's frames spend.
+  expect(code(await call(b, "GET", "/v1/dashboard/mesh", { cookie }))).toEqual({ status: 429, code: "rate_limited" });
+  expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/\nbroker_messages_rejected_total\{reason="rate_limited",limit="frames"\} 1\n/);
   // The page asks this to tell a throttled session from an ended one: never charged, never refused.
   for (let i = 0; i < 3; i++) expect((await call(b, "GET", "/v1/dashboard/session", { cookie })).body).toEqual({ member: true, operator: false });
   await Bun.sleep(400); // two tokens

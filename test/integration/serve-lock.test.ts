@@ -11,7 +11,7 @@
 // full disk `serve` says so in one line and leaves no PID file.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { tempDir } from "../helpers/broker.ts";
@@ -27,6 +27,14 @@ const check = async (data: string) => {
   const r = await cli(cfg, ["serve", "--check", "--data-dir", data]);
   return { code: r.code, stdout: verdict(r.stdout) };
 };
+
+/** A stand-in for a broker from before the lock, run as `bun run <it> serve --data-dir DIR`: it
+ *  holds DIR's database open, as a real one does, and nothing else. */
+function oldBrokerMain(): string {
+  const main = join(tempDir("cm-serve-prelock-src-"), "main.ts");
+  writeFileSync(main, 'const fd = require("node:fs").openSync(process.argv.at(-1) + "/claudemesh.db", "r");\nsetInterval(() => fd, 1 << 30);\n');
+  return main;
+}
 
 describe("serve --check beside a live broker", () => {
   test("names the broker by its PID file, still sees it by its lock once that file is deleted, and opens the database only after it stopped", async () => {
@@ -132,9 +140,9 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
     };
     const backup = await cli(cfg, ["admin", "backup", "--data-dir", data, "--json"]);
     expect(backup.code).toBe(0);
-    // As such a broker runs from source: Bun, its main.ts, `serve` and the directory; it took no lock.
-    const main = join(tempDir("cm-serve-prelock-src-"), "main.ts");
-    writeFileSync(main, "setInterval(() => {}, 1 << 30);\n");
+    // As such a broker runs from source: Bun, its main.ts, `serve` and the directory, whose database
+    // it holds open; it took no lock.
+    const main = oldBrokerMain();
     const old = Bun.spawn([process.execPath, "run", main, "serve", "--data-dir", data], { stdout: "ignore", stderr: "ignore" });
     try {
       await until(() => readFileSync(`/proc/${old.pid}/cmdline`, "utf8").split("\0").includes("serve"), "the old broker's exec");
@@ -152,6 +160,22 @@ describe("the lock decides who holds a data directory, not a PID file", () => {
     // Once it is gone, its PID file is a stale one like any other.
     expect(await serveOnce(data)).toBe("started");
     expect(schema()).toBe(LATEST_VERSION);
+  }, 60_000);
+
+  test("a PID file naming a live broker of another directory (its PID reused after a crash) keeps nobody out", async () => {
+    const [mine, theirs] = [tempDir("cm-serve-pidreuse-a-"), tempDir("cm-serve-pidreuse-b-")];
+    oldSchemaDatabase(theirs, 3);
+    const other = Bun.spawn([process.execPath, "run", oldBrokerMain(), "serve", "--data-dir", theirs], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await until(() => readdirSync(`/proc/${other.pid}/fd`).some((fd) => { try { return readlinkSync(`/proc/${other.pid}/fd/${fd}`).startsWith(realpathSync(theirs)); } catch { return false; } }), "the other broker's database open");
+      writeFileSync(join(mine, "claudemesh.pid"), `${other.pid}\n`);
+      // Before: refused as "a claudemesh broker older than the data directory lock (PID …) is
+      // serving" this directory, with `kill <pid>` as the fix: the other directory's broker.
+      expect(await serveOnce(mine)).toBe("started");
+    } finally {
+      other.kill("SIGKILL");
+      await other.exited;
+    }
   }, 60_000);
 
   test("a lock file holding stray bytes is repaired and used; a directory in its place is refused with a clear message", async () => {

@@ -4,6 +4,7 @@
 import { expect, test } from "bun:test";
 import { MAX_MEMBER_LOGS, RefusalLog } from "../../src/broker/refusal-log.ts";
 import { LOG_EVERY_MS } from "../../src/broker/throttled-log.ts";
+import { SendRefusalLog } from "../../src/broker/send-refusal-log.ts";
 
 function probe() {
   const lines: Record<string, unknown>[] = [];
@@ -32,4 +33,13 @@ test(`at most ${MAX_MEMBER_LOGS} member throttles: idle ones go first, then refu
     { i: "m0 again", notLoggedSinceLast: 0 },
     { i: "new", notLoggedSinceLast: 0 },
   ]);
+});
+
+test("refused sends are throttled per member too: a member refused a thousand times is named, not whoever was refused first", () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = new SendRefusalLog({ info: (_: string, fields: Record<string, unknown>) => lines.push(fields) } as never, () => 1_000_000);
+  log.note({ meshId: "m", memberId: "alice", reason: "mailbox" });
+  for (let i = 0; i < 1000; i++) log.note({ meshId: "m", memberId: "mallory", reason: "mailbox" });
+  // Before: one throttle per (mesh, reason), so alice's line stood for mallory's thousand.
+  expect(lines.map((l) => l.memberId)).toEqual(["alice", "mallory"]);
 });

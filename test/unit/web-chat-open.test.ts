@@ -56,3 +56,13 @@ describe("the dashboard's #general opens posts sealed for #general only", () => 
     for (const [m, problem] of cases) expect([openPost(m, keys, "general").body, openPost(m, keys, "general").problem]).toEqual([null, problem]);
   });
 });
+
+test("a post is sealed under the newest key at or below the mesh's epoch, never one a stopped rekey saved above it", () => {
+  const stranded: PageKeys = { ...keys, meshKeys: [...keys.meshKeys, { epoch: 1, key: toBase64(newMeshKey()) }] };
+  const onlyEpoch0: PageKeys = { ...keys, meshKeys: keys.meshKeys };
+  const open = (k: PageKeys, sealed: ReturnType<typeof sealPost>) => openPost({ ...entry("general"), nonce: sealed.nonce, ciphertext: sealed.ciphertext, clientMessageId: sealed.clientMessageId }, k, "general").body;
+  // A member holding epoch 0 only can read the post the owner (who also holds 1) makes while the
+  // broker's mesh is at 0; before, the owner's page sealed under 1.
+  expect(open(onlyEpoch0, sealPost(MESH, stranded, "general", "hello", 0))).toBe("hello");
+  expect(open(onlyEpoch0, sealPost(MESH, stranded, "general", "hello"))).toBeNull();
+});

@@ -19,9 +19,12 @@ export type Post = { offset: number | null; at: number; body: string | null; pro
 /** A random 22-character client message id (16 bytes), like the CLI's. */
 const newMessageId = () => toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
 
-/** Seals `body` for `#topic`. Throws when there is no mesh key or the text is unusable. */
-export function sealPost(meshId: string, keys: PageKeys, topic: string, body: string): { clientMessageId: string; nonce: string; ciphertext: string } {
-  const newest = keys.meshKeys.reduce<PageKeys["meshKeys"][number] | null>((a, k) => (!a || k.epoch > a.epoch ? k : a), null);
+/** Seals `body` for `#topic` under the newest key held at or below `meshEpoch`, the mesh's as the
+ *  broker says (one above it is a rotation a stopped rekey saved here first and never recorded:
+ *  members may never get it; protocol.md §3.4). Throws when there is no such key or the text is
+ *  unusable. */
+export function sealPost(meshId: string, keys: PageKeys, topic: string, body: string, meshEpoch = Infinity): { clientMessageId: string; nonce: string; ciphertext: string } {
+  const newest = keys.meshKeys.reduce<PageKeys["meshKeys"][number] | null>((a, k) => (k.epoch <= meshEpoch && (!a || k.epoch > a.epoch) ? k : a), null);
   if (!newest) throw new Error("There is no mesh key in this tab: run `claudemesh dashboard` on a machine that holds the keys.");
   const clientMessageId = newMessageId();
   const sealed = sealEnvelope(

@@ -114,7 +114,7 @@ function composer(state: PageState, onSent: () => void): HTMLElement {
     send.setAttribute("aria-disabled", "true");
     void (async () => {
       try {
-        await post(`/v1/dashboard/topics/${TOPIC}/messages`, sealPost(state.me!.mesh.id, state.keys!, TOPIC, body));
+        await post(`/v1/dashboard/topics/${TOPIC}/messages`, sealPost(state.me!.mesh.id, state.keys!, TOPIC, body, state.me!.mesh.keyEpoch));
         // The text stays until it was posted; what was typed meanwhile stays too.
         if (text.value.trim() === body) text.value = "";
         onSent();

@@ -81,7 +81,7 @@ export async function viewerOf(ctx: BrokerContext, dash: Dashboard, request: Req
   // does (protocol §2.2). An HTTP request cannot be left unread, so past it the answer is 429.
   const key = `dashboard ${v.session.pageKeyHash}`;
   const wait = ctx.frameAllowance.waitMs(key);
-  if (wait > 0) throw new MeshError("rate_limited", "This dashboard session is asking faster than the broker answers one connection; it retries shortly.", { retryAfterMs: wait });
+  if (wait > 0) throw new MeshError("rate_limited", "This dashboard session is asking faster than the broker answers one connection; it retries shortly.", { retryAfterMs: wait, limit: "frames" });
   ctx.frameAllowance.spend(key, 1);
   return v;
 }
