@@ -7,6 +7,7 @@ import { openFileChains } from "../store/sqlite/data-file.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import { shellCommand } from "../config/command-line.ts";
 import { CAPS } from "../protocol/choices.ts";
+import { escapeNotPrintable } from "../protocol/names.ts";
 import type { Cap } from "../protocol/fields.ts";
 
 /** An entry the restore undoes that took access away or changed it: `redo` is the command that
@@ -64,7 +65,6 @@ async function compare(before: Chains, after: Chains): Promise<MeshLosses[]> {
   for (const meshId of (await before.auditSizes()).keys()) {
     const all: ChainEntry[] = [];
     for await (const e of entriesOf(before, meshId)) all.push(e);
-    const names = memberNames(all);
     const slug = String((all[0]?.payload as { slug?: unknown } | undefined)?.slug ?? meshId);
     if (!kept.has(meshId)) {
       out.push({ meshId, slug, gone: true, entries: [], others: all.length });
@@ -80,7 +80,7 @@ async function compare(before: Chains, after: Chains): Promise<MeshLosses[]> {
       common = e.seq;
     }
     await theirs.return(undefined);
-    const lost = all.filter((e) => e.seq > common).map((e) => lostEntry(e, slug, names));
+    const lost = lostEntries(meshId, all, all.filter((e) => e.seq > common));
     const entries = lost.filter((e): e is LostEntry => e !== null);
     if (lost.length > 0) out.push({ meshId, slug, gone: false, entries, others: lost.length - entries.length });
   }
@@ -89,65 +89,104 @@ async function compare(before: Chains, after: Chains): Promise<MeshLosses[]> {
 
 type Payload = Record<string, unknown>;
 
-/** Member id and member key → display name, from the chain's member_joined entries. */
-function memberNames(entries: readonly ChainEntry[]): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const e of entries) {
+/** A member as its mesh's chain knows it: key, display name (null for the owner, whose name no
+ *  entry holds), and whether its own `member_joined` is among the lost entries (`lostJoin`: the
+ *  restored mesh does not hold it at all). */
+type Member = { pubkey: string; name: string | null; lostJoin: boolean };
+
+/** What the lines about one mesh's lost entries need to know. */
+type Facts = { meshId: string; members: Map<string, Member>; byKey: Map<string, Member>; lostInvites: Set<string> };
+
+/** The lost entries (`lost`: the replaced chain `all` after the shared history) that took access
+ *  away or changed it, each with its redo; null for the others (counted). */
+function lostEntries(meshId: string, all: readonly ChainEntry[], lost: readonly ChainEntry[]): (LostEntry | null)[] {
+  const facts: Facts = { meshId, members: new Map(), byKey: new Map(), lostInvites: new Set() };
+  const firstLost = lost[0]?.seq ?? Number.POSITIVE_INFINITY;
+  for (const e of all) {
     const p = e.payload as Payload;
-    // The owner's name is in no entry: its key says who.
-    if (e.eventType === "mesh_created") names.set(String(p.ownerPubkey), "the owner");
-    if (e.eventType !== "member_joined") continue;
-    names.set(String(p.memberId), String(p.displayName));
-    names.set(String(p.pubkey), String(p.displayName));
+    // The owner's member id is the actor of the mesh's first entry.
+    const m: Member | null =
+      e.eventType === "mesh_created" ? { pubkey: String(p.ownerPubkey), name: null, lostJoin: false } : e.eventType === "member_joined" ? { pubkey: String(p.pubkey), name: String(p.displayName), lostJoin: e.seq >= firstLost } : null;
+    if (m) {
+      facts.members.set(String(e.eventType === "mesh_created" ? e.actor : p.memberId), m);
+      facts.byKey.set(m.pubkey, m);
+    }
+    if (e.eventType === "invite_created" && e.seq >= firstLost) facts.lostInvites.add(String(p.inviteId));
   }
-  return names;
+  // A removal's invite revocations follow it in the chain (one transaction): whether the removal
+  // is redone says whether they are.
+  let removalRedone = false;
+  return lost.map((e) => {
+    const entry = lostEntry(e, facts, removalRedone);
+    if (e.eventType === "member_revoked" || e.eventType === "member_left") removalRedone = entry?.redo != null;
+    return entry;
+  });
 }
+
+/** A name as a label: in double quotes, with what no name may hold written as its escape, so that
+ *  nothing in it can pass for more of the line (a name stored by an older broker may hold ":", "/",
+ *  a leading "-", invisible characters). */
+const quoted = (name: string) => escapeNotPrintable(JSON.stringify(name));
+
+/** Who `m` is, for the reader: its name as a label and its key's start; the owner as such. */
+const label = (m: Member) => (m.name === null ? "the owner" : `${quoted(m.name)} (${m.pubkey.slice(0, 12)}…)`);
 
 /** A lost entry that took access away or changed it, with the command that does it again; null
  *  for one whose loss takes nothing away that was meant to be gone (a join, a topic, a new invite:
- *  counted as `others`). */
-function lostEntry(e: ChainEntry, slug: string, names: Map<string, string>): LostEntry | null {
+ *  counted as `others`). Every command names the member by its full key and the mesh by its id
+ *  (both what the CLI takes, and neither ambiguous nor able to read as an option). */
+function lostEntry(e: ChainEntry, facts: Facts, removalRedone: boolean): LostEntry | null {
   const p = e.payload as Payload;
-  const name = (id: unknown) => names.get(String(id)) ?? String(id);
-  const mesh = ["--mesh", slug];
+  const member = facts.members.get(String(p.memberId));
+  const who = member ? label(member) : `member ${String(p.memberId)}`;
+  const mesh = `--mesh=${facts.meshId}`;
   const base = { seq: e.seq, eventType: e.eventType, createdAt: e.createdAt };
   const owner = "the owner";
+  const none = (what: string): LostEntry => ({ ...base, what, who: null, redo: null });
   switch (e.eventType) {
-    case "member_revoked": {
-      const reason = typeof p.reason === "string" && p.reason ? ["--reason", p.reason] : [];
+    case "member_revoked":
+    case "member_left": {
+      const did = e.eventType === "member_left" ? "left" : p.ban ? "was banned" : "was kicked";
+      if (member?.lostJoin) return none(`${who} joined after the backup and ${did}: the restored mesh does not hold them, nothing to redo`);
+      const reason = typeof p.reason === "string" && p.reason ? [`--reason=${p.reason}`] : [];
       const verb = p.ban ? "ban" : "kick";
-      return { ...base, what: `${name(p.memberId)} was ${p.ban ? "banned" : "kicked"}: the restore makes them a member again`, who: owner, redo: shellCommand(["claudemesh", verb, name(p.memberId), ...mesh, ...reason]) };
+      const redo = member ? shellCommand(["claudemesh", verb, mesh, ...reason, "--", member.pubkey]) : null;
+      return { ...base, what: `${who} ${did}: the restore makes them a member again${redo ? "" : " (their key is in no entry: find them with claudemesh peers --all)"}`, who: redo ? owner : null, redo };
     }
-    case "member_left":
-      return { ...base, what: `${name(p.memberId)} left: the restore makes them a member again`, who: owner, redo: shellCommand(["claudemesh", "kick", name(p.memberId), ...mesh]) };
     case "key_rotated":
-      return { ...base, what: `key epoch ${String(p.epoch)} (${p.reason ?? "rekey"}): the broker is back at an older epoch`, who: owner, redo: shellCommand(["claudemesh", "rekey", ...mesh]) };
-    case "invite_revoked":
-      // One a removal revoked comes back with that removal's redo (a kick revokes it again).
-      if (p.reason) return { ...base, what: `invite ${String(p.inviteId)} was revoked (${String(p.reason)}): the removal's redo revokes it again`, who: null, redo: null };
-      return { ...base, what: `invite ${String(p.inviteId)} was revoked: it works again`, who: "the owner or an admin", redo: shellCommand(["claudemesh", "invite", "revoke", String(p.inviteId), ...mesh]) };
+      return { ...base, what: `key epoch ${String(p.epoch)} (${p.reason ?? "rekey"}): the broker is back at an older epoch`, who: owner, redo: shellCommand(["claudemesh", "rekey", mesh]) };
+    case "invite_revoked": {
+      const invite = `invite ${String(p.inviteId)} was revoked${p.reason ? ` (${String(p.reason)})` : ""}`;
+      if (facts.lostInvites.has(String(p.inviteId))) return none(`${invite}: it was created after the backup, so the restored mesh does not hold it, nothing to redo`);
+      // One a removal revoked comes back with that removal, whose redo revokes it again.
+      if (p.reason && removalRedone) return none(`${invite}: the removal's redo revokes it again`);
+      return { ...base, what: `${invite}: it works again`, who: "the owner or an admin", redo: shellCommand(["claudemesh", "invite", "revoke", mesh, "--", String(p.inviteId)]) };
+    }
     case "grant_changed":
-      return grantLost(base, p, slug, name);
+      return grantLost(base, p, facts);
     default:
       return null;
   }
 }
 
-function grantLost(base: Pick<LostEntry, "seq" | "eventType" | "createdAt">, p: Payload, slug: string, name: (id: unknown) => string): LostEntry {
+function grantLost(base: Pick<LostEntry, "seq" | "eventType" | "createdAt">, p: Payload, facts: Facts): LostEntry {
   const caps = Array.isArray(p.caps) ? (p.caps as Cap[]) : null;
-  const who = name(p.recipient);
-  const named = name(p.sender);
-  // The owner, a session: the CLI takes a peer's key where its name is not known.
-  const sender = named === String(p.sender) ? `${named.slice(0, 12)}… (a session's key)` : named;
-  const peer = named === String(p.sender) || named === "the owner" ? String(p.sender) : named;
-  if (caps === null) return { ...base, what: `${who} removed their entry for ${sender} (back to the defaults)`, who, redo: null };
+  const recipient = facts.members.get(String(p.recipient));
+  const who = recipient ? label(recipient) : `member ${String(p.recipient)}`;
+  const key = String(p.sender);
+  const known = facts.byKey.get(key);
+  // A key that is no member's is a session's.
+  const sender = known ? label(known) : `${key.slice(0, 12)}… (a session's key)`;
+  const none = (what: string): LostEntry => ({ ...base, what, who: null, redo: null });
+  if (caps === null) return none(`${who} removed their entry for ${sender} (back to the defaults)`);
   const what = caps.length === 0 ? `${who} blocked ${sender}` : `${who} allowed ${sender} only: ${caps.join(", ")}`;
-  const mesh = ["--mesh", slug];
+  if (recipient?.lostJoin) return none(`${what}: ${who} joined after the backup, so the restored mesh does not hold them, nothing to redo`);
+  const mesh = `--mesh=${facts.meshId}`;
   // `grant` adds to what the sender may, `revoke` takes away: both together set the entry exactly.
   const others = CAPS.filter((c) => !caps.includes(c));
   const redo =
     caps.length === 0
-      ? shellCommand(["claudemesh", "block", peer, ...mesh])
-      : [shellCommand(["claudemesh", "grant", peer, ...caps, ...mesh]), ...(others.length ? [shellCommand(["claudemesh", "revoke", peer, ...others, ...mesh])] : [])].join(" && ");
-  return { ...base, what, who, redo };
+      ? shellCommand(["claudemesh", "block", mesh, "--", key])
+      : [shellCommand(["claudemesh", "grant", mesh, "--", key, ...caps]), ...(others.length ? [shellCommand(["claudemesh", "revoke", mesh, "--", key, ...others])] : [])].join(" && ");
+  return { ...base, what, who: recipient ? who : null, redo: recipient ? redo : null };
 }

@@ -2,6 +2,7 @@
 // kick, ban, key rotation, grant and invite revocation of the replaced database that the backup
 // does not hold, with the command that does it again.
 import type { RestoreLosses } from "../broker/restore-losses.ts";
+import { sanitize } from "../client/untrusted-text.ts";
 
 /** Lines for `losses`, indented like the rest of the restore's result; none when nothing was
  *  replaced. */
@@ -20,10 +21,12 @@ export function lossLines(losses: RestoreLosses): string[] {
       out.push(`  mesh ${m.slug}: not in the backup at all; it is gone, with its ${m.others} audit entries`);
       continue;
     }
-    out.push(`  mesh ${m.slug}:`);
+    out.push(`  mesh ${m.slug} (id ${m.meshId}):`);
+    // Names in `what` and `who` come quoted and escaped (restore-losses.ts); sanitize also defuses
+    // tag-like text in them, as for every name shown (quotedName).
     for (const e of m.entries) {
-      out.push(`    #${e.seq} ${e.createdAt} ${e.eventType}: ${e.what}`);
-      if (e.redo) out.push(`      ${e.who}: ${e.redo}`);
+      out.push(`    #${e.seq} ${e.createdAt} ${e.eventType}: ${sanitize(e.what)}`);
+      if (e.redo) out.push(`      ${sanitize(e.who ?? "")}: ${e.redo}`);
     }
     if (m.others > 0) out.push(`    and ${m.others} other ${m.others === 1 ? "entry" : "entries"} (members joined, invites or topics created after the backup): members who joined since must join again with a new invite`);
   }
