@@ -23,7 +23,8 @@ export type RestoreLosses = null | { comparable: true; meshes: MeshLosses[] } | 
 
 const SIDE = ["-wal", "-shm"] as const;
 
-/** Entries read per query: chains can be long, memory stays bounded. */
+/** Entries read per query (a chain can be long); a mesh's replaced chain is then held whole to
+ *  compare, which realistic chains afford. */
 const PAGE = 500;
 
 type Chains = ReturnType<typeof openFileChains>;

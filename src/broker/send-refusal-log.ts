@@ -20,19 +20,20 @@ export type RefusedSend = { meshId: string; memberId: string; reason: string; li
 export class SendRefusalLog {
   private readonly perMesh: KeyedThrottledLogs;
   private readonly perReason: KeyedThrottledLogs;
-  private readonly debugLog: Log;
 
-  constructor(log: Log, now: () => number) {
+  constructor(
+    private readonly log: Log,
+    now: () => number,
+  ) {
     this.perMesh = new KeyedThrottledLogs(log, "info", now, MAX_MESH_LOGS);
     this.perReason = new KeyedThrottledLogs(log, "info", now);
-    this.debugLog = log;
   }
 
   /** Logs a refusal, throttled per mesh, member and reason (and limit). `msg`: `send refused`, or
    *  `request refused` for status and change limits. */
   note(r: RefusedSend, msg = "send refused"): void {
     const fields = { ...r, ...(r.to !== undefined ? { to: keyPrefix(r.to) } : {}) };
-    if (r.reason === "not_granted") return this.debugLog.debug(msg, fields); // a recipient's choice, not a fault
+    if (r.reason === "not_granted") return this.log.debug(msg, fields); // a recipient's choice, not a fault
     const kind = `${msg} ${r.reason} ${r.limit ?? ""}`;
     (this.perMesh.get(`${kind} ${r.meshId} ${r.memberId}`, msg) ?? this.perReason.get(kind, msg)!).note(fields);
   }

@@ -54,7 +54,6 @@ export type Delivered = {
   untraced?: true;
 };
 
-
 /** keys: mesh keys were received and applied; key_request: a member asks the owner for the
  *  current keys (answer with answerKeyRequest). Control messages are not shown as text. */
 export type Control = "keys" | "key_request";
@@ -110,8 +109,7 @@ export class MeshSession {
    *  process may just have written); none for other members. */
   private readonly removals: () => Removals | undefined;
 
-  /** Whether this is the mesh owner's identity (its member key is the owner's): nobody hands the
-   *  owner keys. */
+  /** Whether this is the mesh owner's identity: nobody hands the owner keys. */
   private get isOwner(): boolean {
     return this.id.memberPubkey === this.id.ownerPubkey;
   }
@@ -124,8 +122,7 @@ export class MeshSession {
   currentKey = (): MeshKey | undefined => this.sealingKey();
 
   /** The key a fan-out message is sealed under: the newest held, none above `meshEpoch` (the
-   *  broker's, when known): a key above it is a rotation saved here first (moderate.ts) that a
-   *  stopped rekey or kick never recorded at the broker; members may never get it. */
+   *  broker's): one above it is a rotation a stopped rekey saved here first (moderate.ts). */
   sealingKey(meshEpoch = Infinity): MeshKey | undefined {
     return this.keys.reduce<MeshKey | undefined>((a, k) => (k.epoch <= meshEpoch && (!a || k.epoch > a.epoch) ? k : a), undefined);
   }

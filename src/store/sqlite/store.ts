@@ -41,8 +41,7 @@ export type SqliteStoreOptions = {
   /** "background": a worker thread checkpoints the WAL (checkpointer.ts), for the long-running
    *  broker. "inline" (default): SQLite checkpoints inside commits, for short-lived tools. */
   checkpoints?: "background" | "inline";
-  /** Hears what went wrong with background checkpoints (checkpoint-protocol.ts), for the log. A
-   *  disk error also makes the store fail stop (disk-writes.ts). */
+  /** Hears background checkpoints' troubles, for the log; a disk error also fails the store stop. */
   onCheckpointReport?: (report: CheckpointerReport) => void;
   /** The checkpointer thread's entrypoint, relative to src/ (tests only). */
   checkpointWorker?: string;
@@ -158,17 +157,15 @@ export class SqliteStore implements T.Store {
     this.disk.close(this.database);
   }
 
-  /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every
-   *  answer the broker gives about a write comes after this resolves (commitWrites leaves the
-   *  wait to its caller, so that one flush serves a whole batch, and most acks answer nobody). */
+  /** Runs a write, then (with synchronous "full") waits until it is on stable storage: every answer
+   *  about a write comes after this (commitWrites leaves the wait to its caller: one flush a batch). */
   private async write<T>(fn: () => T): Promise<T> {
     const out = this.disk.run(fn);
     await this.disk.flushed();
     return out;
   }
 
-  /** Resolves once every write so far is on stable storage; rejects (and the store fails stop)
-   *  when a flush fails (disk-writes.ts). */
+  /** Resolves once every write so far is on stable storage; a failed flush rejects (disk-writes.ts). */
   async flushed(): Promise<void> {
     await this.disk.flushed();
   }
@@ -183,9 +180,8 @@ export class SqliteStore implements T.Store {
       .join("; ");
   }
 
-  /** A committed write and the schema version. Waits for another process's write lock no longer
-   *  than any write (so a held lock reads as not writable, with a message that says so). Never
-   *  throws. */
+  /** A committed write and the schema version; a lock held longer than any write waits reads as
+   *  not writable, saying so. Never throws. */
   async health(): Promise<T.Health> {
     return this.disk.health(this.database);
   }
