@@ -2,13 +2,13 @@
 // that the backup does not hold. A backup older than a kick brings the kicked member back, with the
 // invite it used and the key epoch it read; the restore names each such entry and the command that
 // does it again, as whoever did it would run it. Read before the replaced database is moved aside.
-import { existsSync, rmSync, statSync } from "node:fs";
 import { openFileChains } from "../store/sqlite/data-file.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import { shellCommand } from "../config/command-line.ts";
 import { CAPS } from "../protocol/choices.ts";
 import { escapeNotPrintable } from "../protocol/names.ts";
 import type { Cap } from "../protocol/fields.ts";
+import { readingReplaced } from "./restore-target.ts";
 
 /** An entry the restore undoes that took access away or changed it: `redo` is the command that
  *  does it again, run by `who` (null when no command does it: `what` says why). */
@@ -20,8 +20,6 @@ export type MeshLosses = { meshId: string; slug: string; gone: boolean; entries:
 /** null: there was no database to replace. `comparable: false`: it could not be read, so what the
  *  restore undoes is not known (`why`). */
 export type RestoreLosses = null | { comparable: true; meshes: MeshLosses[] } | { comparable: false; why: string };
-
-const SIDE = ["-wal", "-shm"] as const;
 
 /** Entries read per query (a chain can be long); a mesh's replaced chain is then held whole to
  *  compare, which realistic chains afford. */
@@ -42,22 +40,20 @@ async function* entriesOf(chains: Chains, meshId: string): AsyncGenerator<ChainE
 /** The audit entries of the database `replaced` that the backup copy `restored` lacks, per mesh.
  *  Never throws: a replaced database it cannot read is `comparable: false` with the reason. */
 export async function restoreLosses(replaced: string, restored: string): Promise<RestoreLosses> {
-  let before: Chains | undefined;
-  let after: Chains | undefined;
-  // Reading a WAL database makes its -shm (and an empty -wal): the restore keeps the replaced
-  // database aside as it was, so what this read made goes again (the restore holds the lock).
-  const made = SIDE.filter((suffix) => !existsSync(replaced + suffix));
-  try {
-    before = openFileChains(replaced);
-    after = openFileChains(restored);
-    return { comparable: true, meshes: await compare(before, after) };
-  } catch (err) {
-    return { comparable: false, why: (err as Error).message };
-  } finally {
-    before?.close();
-    after?.close();
-    for (const suffix of made) if (statSync(replaced + suffix, { throwIfNoEntry: false })?.size === 0 || suffix === "-shm") rmSync(replaced + suffix, { force: true });
-  }
+  return readingReplaced(replaced, async () => {
+    let before: Chains | undefined;
+    let after: Chains | undefined;
+    try {
+      before = openFileChains(replaced);
+      after = openFileChains(restored);
+      return { comparable: true, meshes: await compare(before, after) };
+    } catch (err) {
+      return { comparable: false, why: (err as Error).message };
+    } finally {
+      before?.close();
+      after?.close();
+    }
+  });
 }
 
 async function compare(before: Chains, after: Chains): Promise<MeshLosses[]> {
