@@ -1,7 +1,8 @@
 // What a restore takes back: the audit entries (docs/protocol.md §9) of the database it replaces
 // that the backup does not hold. A backup older than a kick brings the kicked member back, with the
-// invite it used and the key epoch it read; the restore names each such entry and the command that
-// does it again, as whoever did it would run it. Read before the replaced database is moved aside.
+// invite it used and the key epoch it read, and an invite used up since works again; the restore
+// names each such entry and the command that does it again, as whoever did it would run it. Read
+// before the replaced database is moved aside.
 import { openFileChains } from "../store/sqlite/data-file.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import { shellCommand } from "../config/command-line.ts";
@@ -91,13 +92,14 @@ type Payload = Record<string, unknown>;
  *  restored mesh does not hold it at all). */
 type Member = { pubkey: string; name: string | null; lostJoin: boolean };
 
-/** What the lines about one mesh's lost entries need to know. */
-type Facts = { meshId: string; members: Map<string, Member>; byKey: Map<string, Member>; lostInvites: Set<string> };
+/** What the lines about one mesh's lost entries need to know: its members, the invites created
+ *  after the backup (`lostInvites`), every invite's uses (`maxUses`) and those revoked after it. */
+type Facts = { meshId: string; members: Map<string, Member>; byKey: Map<string, Member>; lostInvites: Set<string>; maxUses: Map<string, number>; revokedInvites: Set<string> };
 
 /** The lost entries (`lost`: the replaced chain `all` after the shared history) that took access
  *  away or changed it, each with its redo; null for the others (counted). */
 function lostEntries(meshId: string, all: readonly ChainEntry[], lost: readonly ChainEntry[]): (LostEntry | null)[] {
-  const facts: Facts = { meshId, members: new Map(), byKey: new Map(), lostInvites: new Set() };
+  const facts: Facts = { meshId, members: new Map(), byKey: new Map(), lostInvites: new Set(), maxUses: new Map(), revokedInvites: new Set() };
   const firstLost = lost[0]?.seq ?? Number.POSITIVE_INFINITY;
   for (const e of all) {
     const p = e.payload as Payload;
@@ -108,7 +110,9 @@ function lostEntries(meshId: string, all: readonly ChainEntry[], lost: readonly 
       facts.members.set(String(e.eventType === "mesh_created" ? e.actor : p.memberId), m);
       facts.byKey.set(m.pubkey, m);
     }
+    if (e.eventType === "invite_created") facts.maxUses.set(String(p.inviteId), Number(p.maxUses));
     if (e.eventType === "invite_created" && e.seq >= firstLost) facts.lostInvites.add(String(p.inviteId));
+    if (e.eventType === "invite_revoked" && e.seq >= firstLost) facts.revokedInvites.add(String(p.inviteId));
   }
   // A removal's invite revocations follow it in the chain (one transaction): whether the removal
   // is redone says whether they are.
@@ -129,8 +133,8 @@ const quoted = (name: string) => escapeNotPrintable(JSON.stringify(name));
 const label = (m: Member) => (m.name === null ? "the owner" : `${quoted(m.name)} (${m.pubkey.slice(0, 12)}…)`);
 
 /** A lost entry that took access away or changed it, with the command that does it again; null
- *  for one whose loss takes nothing away that was meant to be gone (a join, a topic, a new invite:
- *  counted as `others`). Every command names the member by its full key and the mesh by its id
+ *  for one whose loss takes nothing away that was meant to be gone (a join, a topic, a new invite,
+ *  a claim that left its invite uses: counted as `others`). Every command names the member by its full key and the mesh by its id
  *  (both what the CLI takes, and neither ambiguous nor able to read as an option). */
 function lostEntry(e: ChainEntry, facts: Facts, removalRedone: boolean): LostEntry | null {
   const p = e.payload as Payload;
@@ -158,6 +162,16 @@ function lostEntry(e: ChainEntry, facts: Facts, removalRedone: boolean): LostEnt
       // One a removal revoked comes back with that removal, whose redo revokes it again.
       if (p.reason && removalRedone) return none(`${invite}: the removal's redo revokes it again`);
       return { ...base, what: `${invite}: it works again`, who: "the owner or an admin", redo: shellCommand(["claudemesh", "invite", "revoke", mesh, "--", String(p.inviteId)]) };
+    }
+    case "invite_claimed": {
+      // A use is recorded to refuse reuse: the restore gives back those made since, which matters
+      // when they had used the invite up (a link its holders take for dead lives again). Its count
+      // cannot be carried over: serve checks it against the restored chain, which lacks the claims.
+      const id = String(p.inviteId);
+      const usedUp = Number(p.usedCount) >= (facts.maxUses.get(id) ?? Number.POSITIVE_INFINITY);
+      // Created after the backup (the restored mesh lacks it), or revoked since (that line's redo).
+      if (!usedUp || facts.lostInvites.has(id) || facts.revokedInvites.has(id)) return null;
+      return { ...base, what: `invite ${id} was used up after the backup (last by ${who}): the restore gives back the uses made since, so its link works again`, who: "the owner or an admin", redo: shellCommand(["claudemesh", "invite", "revoke", mesh, "--", id]) };
     }
     case "grant_changed":
       return grantLost(base, p, facts);
