@@ -6,17 +6,18 @@
 // or missing database), it refuses every signature the broker may have accepted before the restore:
 // for a minute after the restore, fresh ones too (`unavailable`, which clients retry).
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildHello } from "../../src/client/credentials.ts";
 import { admin } from "../helpers/admin.ts";
 import { brokerClock, startBroker, tempDir, type TestBroker } from "../helpers/broker.ts";
 import { call, code, loginOf } from "../helpers/dashboard.ts";
 import { addMember, createTestMesh, type TestMember } from "../helpers/mesh.ts";
+import { spawnBroker } from "../helpers/process.ts";
 import { rawSocket } from "../helpers/raw.ts";
 
 /** The broker's answer to the hello text `text`: hello_ack, or the refusal's code with its close. */
-async function helloAnswer(b: TestBroker, text: string): Promise<{ frame: string; close?: { code: number; reason: string } }> {
+async function helloAnswer(b: { url: string }, text: string): Promise<{ frame: string; close?: { code: number; reason: string } }> {
   const s = await rawSocket(b.url);
   s.send(text);
   const f = await s.next();
@@ -58,6 +59,31 @@ describe("a restore keeps what the replay table knew", () => {
     expect([await helloAnswer(b, captured.hello), await login(b, captured.link)]).toEqual([refused("replayed"), "replayed"]);
     expect(await helloAnswer(b, helloText(bob, Date.now()))).toEqual({ frame: "hello_ack" });
     expect(r.json().replayMemory).toEqual({ from: "replaced", signatures: expect.any(Number) });
+  }, 60_000);
+
+  test("a broker killed -9 after the hello: the restore reads the signature from the replaced database's -wal", async () => {
+    const dataDir = tempDir("cm-restore-replay-killed-");
+    let file: string;
+    let captured: string;
+    {
+      await using b = await spawnBroker(dataDir);
+      const { owner } = await createTestMesh(b.url);
+      const bob = await addMember(b.url, owner, "bob");
+      const backup = await admin(["backup", "--data-dir", dataDir, "--json"]);
+      expect(backup.code).toBe(0);
+      file = backup.json().file;
+      captured = helloText(bob, Date.now());
+      expect(await helloAnswer(b, captured)).toEqual({ frame: "hello_ack" });
+      b.proc.kill("SIGKILL");
+      await b.proc.exited;
+    }
+    expect(existsSync(join(dataDir, "claudemesh.db-wal"))).toBe(true);
+    const r = await restore(file, dataDir);
+    expect({ code: r.code, replayMemory: r.json().replayMemory }).toEqual({ code: 0, replayMemory: { from: "replaced", signatures: expect.any(Number) } });
+    // The replaced database is kept aside as it was, its -wal and -shm with it.
+    expect(readdirSync(dataDir).filter((f) => f.includes("before-restore")).map((f) => f.replace(/\d{8}T\d{6}Z/, "T")).toSorted()).toEqual(["claudemesh.db.before-restore-T", "claudemesh.db.before-restore-T-shm", "claudemesh.db.before-restore-T-wal"]);
+    await using b = await startBroker({}, { dataDir });
+    expect(await helloAnswer(b, captured)).toEqual(refused("replayed"));
   }, 60_000);
 
   test("when the replaced database cannot be read, what the broker may have accepted before the restore is refused", async () => {
