@@ -4,9 +4,9 @@
 // gives the restored database a new epoch so connected clients learn (hello_ack.epoch) that
 // history may have rolled back, and a new operator token, since the backup holds the hash of a
 // token that may have been replaced because it leaked; it keeps the replaced database's replay
-// memory (restore-replay.ts), which must not go back to the backup's. Both verify every audit chain of the copy
-// they make, which is the file they leave or install, as `serve` does before it listens
-// (verifyFileChains), so neither passes on history a broker must not serve.
+// memory (restore-replay.ts), which must not go back to the backup's. Both verify every audit
+// chain of the copy they make, which is the file they leave or install, as `serve` does before it
+// listens (verifyFileChains), so neither passes on history a broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { dirname, join, resolve } from "node:path";
