@@ -38,15 +38,18 @@ async function activeMember(store: Store, meshId: string, pubkey: string, member
 }
 
 /** Accepts a signature over `timestamp` once: records it, or throws replayed if it was recorded
- *  before, or timestamp_skew if the broker may have recorded and since forgotten it (its clock was
- *  set back past the time: protocol.md §8.3). Call it last, after every other check passed, so a
- *  refused attempt records nothing. `subject` names what was signed in the message ("hello",
- *  "request"). */
+ *  before, timestamp_skew if the broker may have recorded and since forgotten it (its clock was
+ *  set back past the time: protocol.md §8.3), or unavailable if it may have accepted it before a
+ *  restore that could not carry the replaced database's replay memory (§2.5: for a minute after
+ *  such a restore). Call it last, after every other check passed, so a refused attempt records
+ *  nothing. `subject` names what was signed in the message ("hello", "request"). */
 export async function consumeSignature(store: Store, signature: string, timestamp: number, subject: string): Promise<void> {
-  // Kept until the signature could no longer pass checkSkew anyway.
-  const use = await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000);
+  // Kept until the signature could no longer pass checkSkew anyway; it passes it from
+  // timestamp - HELLO_SKEW_MS on.
+  const use = await store.rememberSignature(signature, timestamp + HELLO_SKEW_MS + 1000, timestamp - HELLO_SKEW_MS);
   if (use === "replayed") throw new MeshError("replayed", `This ${subject} was already used; sign a fresh one.`);
   if (use === "forgotten") throw new MeshError("timestamp_skew", `This ${subject}'s timestamp is one the broker clock has already passed (the clock was set back since), so it cannot be told from a replay. Sign a fresh one once the broker clock is past it again.`);
+  if (use === "before_restore") throw new MeshError("unavailable", `The broker's database was restored from a backup without the replay memory of the one it replaced, so it cannot tell this ${subject} from a replay of one accepted before the restore. Sign a fresh one; it is accepted from a minute after the restore on.`);
 }
 
 /** Verifies a member hello; returns the connection identity. */

@@ -35,9 +35,13 @@ export async function verifyDashboardLogin(ctx: BrokerContext, body: DashboardLo
   const canonical = dashboardLoginCanonical(body.meshId, body.memberId, body.nonce, body.expiresAt);
   if (!verifyDetached(body.signature, canonical, member.pubkey)) throw new MeshError("bad_signature", "The link is not signed by that member's key.");
   if (member.revokedAt !== null) throw new MeshError("revoked", "This member was removed from the mesh; it cannot open the dashboard.");
-  const use = await ctx.store.rememberSignature(body.signature, body.expiresAt + 1000);
+  // It passes the checks above from expiresAt - DASHBOARD_LINK_TTL_MS - HELLO_SKEW_MS on.
+  const use = await ctx.store.rememberSignature(body.signature, body.expiresAt + 1000, body.expiresAt - DASHBOARD_LINK_TTL_MS - HELLO_SKEW_MS);
   if (use === "replayed") throw new MeshError("replayed", `This dashboard link was already used. ${NEW_LINK}`);
   // Its time already passed on the broker clock, which was set back since (protocol.md §8.3).
   if (use === "forgotten") throw new MeshError("expired", `This dashboard link has expired. ${NEW_LINK}`);
+  // It may have been used before a restore that could not carry the replay memory (§2.5); a link
+  // made a minute after the restore is not.
+  if (use === "before_restore") throw new MeshError("expired", `This dashboard link was made before the broker's database was restored, and cannot be told from one used then. Run \`claudemesh dashboard\` for a new link in a minute.`);
   return member;
 }

@@ -3,9 +3,10 @@
 // first check until the new database is in place (so no `serve` can open the old one meanwhile),
 // gives the restored database a new epoch so connected clients learn (hello_ack.epoch) that
 // history may have rolled back, and a new operator token, since the backup holds the hash of a
-// token that may have been replaced because it leaked. Both verify every audit chain of the copy
-// they make, which is the file they leave or install, as `serve` does before it listens
-// (verifyFileChains), so neither passes on history a broker must not serve.
+// token that may have been replaced because it leaked; it keeps the replaced database's replay
+// memory (restore-replay.ts), which must not go back to the backup's. Both verify every audit
+// chain of the copy they make, which is the file they leave or install, as `serve` does before it
+// listens (verifyFileChains), so neither passes on history a broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +30,7 @@ import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier
 import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 import { openBackup, type BackupSource } from "./restore-source.ts";
 import { restoreLosses, type RestoreLosses } from "./restore-losses.ts";
+import { keepReplayMemory, replacedMemory, type ReplayKept } from "./restore-replay.ts";
 import { DATABASE_FILES, databaseFileOf, moveDatabase, removeStagedCopies, stagedCopy, unused } from "./restore-target.ts";
 
 export type RestoreResult = {
@@ -51,6 +53,8 @@ export type RestoreResult = {
   messages: number;
   /** The replaced database's audit entries the backup lacks: what to do again (restore-losses.ts). */
   losses: RestoreLosses;
+  /** What the restored database remembers against replay (restore-replay.ts). */
+  replayMemory: ReplayKept;
 };
 
 /** What a verification of every audit chain of a file found sound: as `serve --check` reports it. */
@@ -149,7 +153,8 @@ function refuseNewerDatabase(dataDir: string, db: string, purpose: "backup" | "t
   }
 }
 
-/** Replaces `<dataDir>/claudemesh.db` with a verified copy of `file`, with a new epoch. The
+/** Replaces `<dataDir>/claudemesh.db` with a verified copy of `file`, with a new epoch, into
+ *  which what the current database remembers against replay is joined (restore-replay.ts). The
  *  current database (with its -wal/-shm) is kept as `claudemesh.db.before-restore-<time>`. When
  *  `claudemesh.db` is a symbolic link, the file it names is replaced (and kept aside beside it),
  *  and the link stays (restore-target.ts). The backup is opened once, and what is installed is
@@ -264,6 +269,8 @@ function sourceRefusal(err: unknown, source: string): unknown {
 }
 
 async function restoreLocked(dataDir: string, backup: BackupSource, opts: { force?: boolean; now?: Date }): Promise<RestoreResult> {
+  // The directory (and the database's) lock is held: no broker accepts a signature from now on.
+  const lockedAt = Date.now();
   const source = backup.path;
   const link = join(dataDir, DEFAULT_DB_FILE);
   // What serve would refuse to start on is refused before anything is copied, not moved aside as
@@ -299,6 +306,8 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     }
     // What the restore undoes (kicks, rotations…), read while the replaced database is in place.
     const losses = existsSync(db) && opts.force ? await restoreLosses(db, staged) : null;
+    // And what it remembers against replay, which the backup's older memory lacks.
+    const memory = await replacedMemory(db);
     await signalsHeard(); // the last pause: from here on the restore changes what it replaces
     const exists = existsSync(db);
     const previous = exists ? unused(`${db}.before-restore-${stamp}`) : null;
@@ -312,6 +321,7 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     // The backup's token may be one replaced since because it leaked: never bring it back.
     const { token, hash } = mintOperatorToken();
     setFileMeta(staged, OPERATOR_TOKEN_KEY, hash);
+    const replayMemory = keepReplayMemory(staged, memory, lockedAt);
     const written = fileMeta(staged, "epoch");
     if (written !== epoch) throw new MeshError("unavailable", `The staged copy ${staged} did not verify (its epoch reads ${written}, not ${epoch}); nothing was changed.`);
     // A -wal or hot -journal without its database (a crash, a manual delete) would be played back
@@ -326,7 +336,7 @@ async function restoreLocked(dataDir: string, backup: BackupSource, opts: { forc
     }
     syncPath(dir); // the renames, not only the bytes, must survive a power loss
     const via = db === link ? null : link;
-    return { file: source, database: db, via, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages, losses };
+    return { file: source, database: db, via, previous, schemaVersion: info.schemaVersion, auditChains: info.chains, epoch, backupEpoch: info.epoch, operatorToken: token, meshes: info.meshes, messages: info.messages, losses, replayMemory };
   } finally {
     for (const suffix of DATABASE_FILES) rmSync(staged + suffix, { force: true });
   }

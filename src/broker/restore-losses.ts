@@ -1,14 +1,15 @@
 // What a restore takes back: the audit entries (docs/protocol.md §9) of the database it replaces
 // that the backup does not hold. A backup older than a kick brings the kicked member back, with the
-// invite it used and the key epoch it read; the restore names each such entry and the command that
-// does it again, as whoever did it would run it. Read before the replaced database is moved aside.
-import { existsSync, rmSync, statSync } from "node:fs";
+// invite it used and the key epoch it read, and an invite used up since works again; the restore
+// names each such entry and the command that does it again, as whoever did it would run it. Read
+// before the replaced database is moved aside.
 import { openFileChains } from "../store/sqlite/data-file.ts";
 import type { ChainEntry } from "../protocol/audit-chain.ts";
 import { shellCommand } from "../config/command-line.ts";
 import { CAPS } from "../protocol/choices.ts";
 import { escapeNotPrintable } from "../protocol/names.ts";
 import type { Cap } from "../protocol/fields.ts";
+import { readingReplaced } from "./restore-target.ts";
 
 /** An entry the restore undoes that took access away or changed it: `redo` is the command that
  *  does it again, run by `who` (null when no command does it: `what` says why). */
@@ -20,8 +21,6 @@ export type MeshLosses = { meshId: string; slug: string; gone: boolean; entries:
 /** null: there was no database to replace. `comparable: false`: it could not be read, so what the
  *  restore undoes is not known (`why`). */
 export type RestoreLosses = null | { comparable: true; meshes: MeshLosses[] } | { comparable: false; why: string };
-
-const SIDE = ["-wal", "-shm"] as const;
 
 /** Entries read per query (a chain can be long); a mesh's replaced chain is then held whole to
  *  compare, which realistic chains afford. */
@@ -42,22 +41,20 @@ async function* entriesOf(chains: Chains, meshId: string): AsyncGenerator<ChainE
 /** The audit entries of the database `replaced` that the backup copy `restored` lacks, per mesh.
  *  Never throws: a replaced database it cannot read is `comparable: false` with the reason. */
 export async function restoreLosses(replaced: string, restored: string): Promise<RestoreLosses> {
-  let before: Chains | undefined;
-  let after: Chains | undefined;
-  // Reading a WAL database makes its -shm (and an empty -wal): the restore keeps the replaced
-  // database aside as it was, so what this read made goes again (the restore holds the lock).
-  const made = SIDE.filter((suffix) => !existsSync(replaced + suffix));
-  try {
-    before = openFileChains(replaced);
-    after = openFileChains(restored);
-    return { comparable: true, meshes: await compare(before, after) };
-  } catch (err) {
-    return { comparable: false, why: (err as Error).message };
-  } finally {
-    before?.close();
-    after?.close();
-    for (const suffix of made) if (statSync(replaced + suffix, { throwIfNoEntry: false })?.size === 0 || suffix === "-shm") rmSync(replaced + suffix, { force: true });
-  }
+  return readingReplaced(replaced, async () => {
+    let before: Chains | undefined;
+    let after: Chains | undefined;
+    try {
+      before = openFileChains(replaced);
+      after = openFileChains(restored);
+      return { comparable: true, meshes: await compare(before, after) };
+    } catch (err) {
+      return { comparable: false, why: (err as Error).message };
+    } finally {
+      before?.close();
+      after?.close();
+    }
+  });
 }
 
 async function compare(before: Chains, after: Chains): Promise<MeshLosses[]> {
@@ -95,13 +92,14 @@ type Payload = Record<string, unknown>;
  *  restored mesh does not hold it at all). */
 type Member = { pubkey: string; name: string | null; lostJoin: boolean };
 
-/** What the lines about one mesh's lost entries need to know. */
-type Facts = { meshId: string; members: Map<string, Member>; byKey: Map<string, Member>; lostInvites: Set<string> };
+/** What the lines about one mesh's lost entries need to know: its members, the invites created
+ *  after the backup (`lostInvites`), every invite's uses (`maxUses`) and those revoked after it. */
+type Facts = { meshId: string; members: Map<string, Member>; byKey: Map<string, Member>; lostInvites: Set<string>; maxUses: Map<string, number>; revokedInvites: Set<string> };
 
 /** The lost entries (`lost`: the replaced chain `all` after the shared history) that took access
  *  away or changed it, each with its redo; null for the others (counted). */
 function lostEntries(meshId: string, all: readonly ChainEntry[], lost: readonly ChainEntry[]): (LostEntry | null)[] {
-  const facts: Facts = { meshId, members: new Map(), byKey: new Map(), lostInvites: new Set() };
+  const facts: Facts = { meshId, members: new Map(), byKey: new Map(), lostInvites: new Set(), maxUses: new Map(), revokedInvites: new Set() };
   const firstLost = lost[0]?.seq ?? Number.POSITIVE_INFINITY;
   for (const e of all) {
     const p = e.payload as Payload;
@@ -112,7 +110,9 @@ function lostEntries(meshId: string, all: readonly ChainEntry[], lost: readonly 
       facts.members.set(String(e.eventType === "mesh_created" ? e.actor : p.memberId), m);
       facts.byKey.set(m.pubkey, m);
     }
+    if (e.eventType === "invite_created") facts.maxUses.set(String(p.inviteId), Number(p.maxUses));
     if (e.eventType === "invite_created" && e.seq >= firstLost) facts.lostInvites.add(String(p.inviteId));
+    if (e.eventType === "invite_revoked" && e.seq >= firstLost) facts.revokedInvites.add(String(p.inviteId));
   }
   // A removal's invite revocations follow it in the chain (one transaction): whether the removal
   // is redone says whether they are.
@@ -133,8 +133,8 @@ const quoted = (name: string) => escapeNotPrintable(JSON.stringify(name));
 const label = (m: Member) => (m.name === null ? "the owner" : `${quoted(m.name)} (${m.pubkey.slice(0, 12)}…)`);
 
 /** A lost entry that took access away or changed it, with the command that does it again; null
- *  for one whose loss takes nothing away that was meant to be gone (a join, a topic, a new invite:
- *  counted as `others`). Every command names the member by its full key and the mesh by its id
+ *  for one whose loss takes nothing away that was meant to be gone (a join, a topic, a new invite,
+ *  a claim that left its invite uses: counted as `others`). Every command names the member by its full key and the mesh by its id
  *  (both what the CLI takes, and neither ambiguous nor able to read as an option). */
 function lostEntry(e: ChainEntry, facts: Facts, removalRedone: boolean): LostEntry | null {
   const p = e.payload as Payload;
@@ -162,6 +162,16 @@ function lostEntry(e: ChainEntry, facts: Facts, removalRedone: boolean): LostEnt
       // One a removal revoked comes back with that removal, whose redo revokes it again.
       if (p.reason && removalRedone) return none(`${invite}: the removal's redo revokes it again`);
       return { ...base, what: `${invite}: it works again`, who: "the owner or an admin", redo: shellCommand(["claudemesh", "invite", "revoke", mesh, "--", String(p.inviteId)]) };
+    }
+    case "invite_claimed": {
+      // A use is recorded to refuse reuse: the restore gives back those made since, which matters
+      // when they had used the invite up (a link its holders take for dead lives again). Its count
+      // cannot be carried over: serve checks it against the restored chain, which lacks the claims.
+      const id = String(p.inviteId);
+      const usedUp = Number(p.usedCount) >= (facts.maxUses.get(id) ?? Number.POSITIVE_INFINITY);
+      // Created after the backup (the restored mesh lacks it), or revoked since (that line's redo).
+      if (!usedUp || facts.lostInvites.has(id) || facts.revokedInvites.has(id)) return null;
+      return { ...base, what: `invite ${id} was used up after the backup (last by ${who}): the restore gives back the uses made since, so its link works again`, who: "the owner or an admin", redo: shellCommand(["claudemesh", "invite", "revoke", mesh, "--", id]) };
     }
     case "grant_changed":
       return grantLost(base, p, facts);

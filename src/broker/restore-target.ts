@@ -5,7 +5,7 @@
 // aside there with its -wal, -shm and -journal. Renaming over the link itself replaced the link
 // with a plain file in the data directory and left the real file, stale, where the operator keeps
 // it.
-import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { LocalFileError, onFile } from "../local-file/error.ts";
@@ -57,6 +57,22 @@ export function unused(path: string): string {
  *  set) is rolled back into it, its pages over the new file's (corrupting it). */
 export function moveDatabase(path: string, to: string): void {
   for (const suffix of DATABASE_FILES) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
+}
+
+/** The side files SQLite makes to read a WAL database. */
+const READ_SIDE = ["-wal", "-shm"] as const;
+
+/** `read` of the database `replaced` that the restore is about to move aside, removing the side
+ *  files the read made: reading a WAL database read-only makes its -shm (and an empty -wal), and
+ *  the restore keeps the replaced database aside as it was. Only while the restore holds the
+ *  database's lock (no broker has those files open then). */
+export async function readingReplaced<T>(replaced: string, read: () => Promise<T>): Promise<T> {
+  const made = READ_SIDE.filter((suffix) => !existsSync(replaced + suffix));
+  try {
+    return await read();
+  } finally {
+    for (const suffix of made) if (suffix === "-shm" || statSync(replaced + suffix, { throwIfNoEntry: false })?.size === 0) rmSync(replaced + suffix, { force: true });
+  }
 }
 
 /** The name of the copy a restore of the database `db` stages beside it (stamp: utcStamp):

@@ -1,6 +1,6 @@
 // The lines `claudemesh admin restore` prints about what it undid (broker/restore-losses.ts): each
-// kick, ban, key rotation, grant and invite revocation of the replaced database that the backup
-// does not hold, with the command that does it again.
+// kick, ban, key rotation, grant, invite revocation and invite used up of the replaced database
+// that the backup does not hold, with the command that does it again.
 import type { RestoreLosses } from "../broker/restore-losses.ts";
 import { sanitize } from "../client/untrusted-text.ts";
 
@@ -11,7 +11,7 @@ export function lossLines(losses: RestoreLosses): string[] {
   if (!losses.comparable) {
     return [
       `  WARNING: the replaced database's audit log could not be read (${losses.why}), so what this restore undid is not known:`,
-      "  kicks, bans, key rotations and grants made after the backup may be undone. Check each mesh's `claudemesh audit log` against what its owner did.",
+      "  kicks, bans, key rotations, grants and invites revoked or used up after the backup may be undone. Check each mesh's `claudemesh audit log` against what its owner did.",
     ];
   }
   if (losses.meshes.length === 0) return ["  the backup holds all of the replaced database's audit log: no kick, ban, key rotation or grant was undone"];

@@ -74,7 +74,7 @@ export const ERRORS = {
   bad_invite: spec(400, false, Exit.refused, "The invite's signature or fields do not verify. The link was altered or truncated."),
 
   // Transport and server.
-  unavailable: spec(503, true, Exit.unavailable, "The broker is shutting down or its database is unavailable. Retry with backoff."),
+  unavailable: spec(503, true, Exit.unavailable, "The broker is shutting down, its database is unavailable, or it was restored a moment ago without the replay memory it had (§2.5). Retry with backoff."),
   timeout: spec(504, true, Exit.unavailable, "No reply arrived in time. The request may or may not have taken effect; retry idempotently."),
   internal: spec(500, true, Exit.internal, "The broker hit an unexpected error. It was logged; retry, and report it if it repeats."),
 } as const satisfies Record<string, ErrorSpec>;

@@ -172,7 +172,7 @@ export type SweepResult = {
 export type SweepOutcome = SweepResult & { notices: SendOutcome[] };
 
 /** What recording a signature found (Store.rememberSignature). */
-export type SignatureUse = "recorded" | "replayed" | "forgotten";
+export type SignatureUse = "recorded" | "replayed" | "forgotten" | "before_restore";
 
 export type Health = { writable: boolean; schemaVersion: number; expectedVersion: number; error: string | null };
 
@@ -210,8 +210,11 @@ export interface Store {
 
   /** Records a signature as used until `expiresAt`, a time fixed by what it signs: "recorded";
    *  "replayed" if it was recorded before; "forgotten" (nothing recorded) if a sweep may have
-   *  deleted it, whatever the wall clock did since (protocol.md §8.3). */
-  rememberSignature(signature: string, expiresAt: number): Promise<SignatureUse>;
+   *  deleted it, whatever the wall clock did since (protocol.md §8.3); "before_restore" (nothing
+   *  recorded) if the broker could have accepted it before a restore that could not carry the
+   *  replaced database's replay memory over (§2.5). `acceptableFrom`: the earliest broker time at
+   *  which the signature passes its time checks, fixed by what it signs too. */
+  rememberSignature(signature: string, expiresAt: number, acceptableFrom: number): Promise<SignatureUse>;
 
   createMesh(input: { mesh: Omit<Mesh, "keyEpoch">; owner: { id: string; pubkey: string; displayName: string } }): Promise<{ mesh: Mesh; owner: Member; repeated: boolean }>;
   getMesh(meshId: string): Promise<Mesh | null>;

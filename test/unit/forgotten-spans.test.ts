@@ -44,15 +44,15 @@ describe("the store", () => {
     const dir = tmp.make();
     const store = await tmp.open(dir);
     const t0 = 1_800_000_000_000;
-    expect(await store.rememberSignature("a", t0 + 61_000)).toBe("recorded");
-    expect(await store.rememberSignature("a", t0 + 61_000)).toBe("replayed");
+    expect(await store.rememberSignature("a", t0 + 61_000, 0)).toBe("recorded");
+    expect(await store.rememberSignature("a", t0 + 61_000, 0)).toBe("replayed");
     expect((await store.sweep(t0 + 95_000, 60_000)).seenSignatures).toBe(1);
     // The clock is back at t0: "a" is within its window again, and gone from the table.
-    expect(await store.rememberSignature("a", t0 + 61_000)).toBe("forgotten");
-    expect(await store.rememberSignature("b", t0 + 61_001)).toBe("recorded");
+    expect(await store.rememberSignature("a", t0 + 61_000, 0)).toBe("forgotten");
+    expect(await store.rememberSignature("b", t0 + 61_001, 0)).toBe("recorded");
     store.close();
     const reopened = await tmp.open(dir);
-    expect(await reopened.rememberSignature("a", t0 + 61_000)).toBe("forgotten");
-    expect(await reopened.rememberSignature("b", t0 + 61_001)).toBe("replayed");
+    expect(await reopened.rememberSignature("a", t0 + 61_000, 0)).toBe("forgotten");
+    expect(await reopened.rememberSignature("b", t0 + 61_001, 0)).toBe("replayed");
   });
 });

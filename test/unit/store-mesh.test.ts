@@ -238,7 +238,7 @@ describe("topics, groups, grants", () => {
 
   test("rememberSignature refuses a replay", async () => {
     const store = await tmp.open();
-    expect(await store.rememberSignature("sig", Date.now() + 1000)).toBe("recorded");
-    expect(await store.rememberSignature("sig", Date.now() + 1000)).toBe("replayed");
+    expect(await store.rememberSignature("sig", Date.now() + 1000, 0)).toBe("recorded");
+    expect(await store.rememberSignature("sig", Date.now() + 1000, 0)).toBe("replayed");
   });
 });

@@ -194,8 +194,8 @@ describe("sweep", () => {
       0,
     );
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(3);
-    await store.rememberSignature("old", t0 + 500);
-    await store.rememberSignature("fresh", t0 + 60_000);
+    await store.rememberSignature("old", t0 + 500, 0);
+    await store.rememberSignature("fresh", t0 + 60_000, 0);
 
     const first = await store.sweep(t0 + 2000, 10 * 60_000);
     expect(first).toEqual({ expiredRows: 2, expiredMessages: [gone!.message], deletedMessages: 0, seenSignatures: 1, more: false });

@@ -46,7 +46,7 @@ test("expired queue entries and remembered signatures go SWEEP_BATCH at a time",
   const { owner } = await seedMesh(store);
   const t0 = Date.now();
   await commitAll(store, Array.from({ length: n }, () => directMessage(owner, [pubkey()], { expiresAt: t0 + 1000 })));
-  for (let i = 0; i < n; i++) expect(await store.rememberSignature(`sig-${i}`, t0 + 1000)).toBe("recorded");
+  for (let i = 0; i < n; i++) expect(await store.rememberSignature(`sig-${i}`, t0 + 1000, 0)).toBe("recorded");
   const all = await sweeps(store, t0 + 2000, 10 * 60_000);
   expect(all.map((s) => [s.expiredRows, s.seenSignatures, s.more])).toEqual([
     [SWEEP_BATCH, SWEEP_BATCH, true],

@@ -21,7 +21,7 @@ async function expiringMessage() {
   const peer = await addMember(store, owner, "peer");
   const t0 = Date.now();
   const [sent] = await store.commitSends([directMessage(owner, [peer.pubkey], { expiresAt: t0 + 1000 })], 0);
-  await store.rememberSignature("old", t0 + 500);
+  await store.rememberSignature("old", t0 + 500, 0);
   return { store, mesh, owner, peer, t0, message: sent!.message };
 }
 

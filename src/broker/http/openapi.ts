@@ -54,8 +54,9 @@ export const ERROR_SCHEMA = {
 
 /** Errors that any route with a JSON body may answer before it runs (§6.1). */
 export const BODY_ERRORS: readonly ErrorCode[] = ["invalid_json", "invalid_argument", "too_deep", "frame_too_large"];
-/** What the signed-request check answers (§6.2). */
-export const SIGNED_ERRORS: readonly ErrorCode[] = ["unauthorized", "malformed", "timestamp_skew", "bad_signature", "replayed"];
+/** What the signed-request check answers (§6.2; `unavailable` for a signature from before a
+ *  restore that could not keep the replay memory, §2.5). */
+export const SIGNED_ERRORS: readonly ErrorCode[] = ["unauthorized", "malformed", "timestamp_skew", "bad_signature", "replayed", "unavailable"];
 /** What a member's dashboard route answers whatever it does (§6.7). */
 export const MEMBER_ERRORS: readonly ErrorCode[] = ["unauthorized", "page_key_required", "revoked", "rate_limited", "unavailable"];
 

@@ -41,6 +41,12 @@ export async function restore(args: Args & { file: string }): Promise<void> {
         r.previous ? `  the previous database was kept as ${r.previous}` : "  there was no previous database",
         `  new epoch ${r.epoch}: connected clients will see that history may have rolled back`,
         ...lossLines(r.losses),
+        ...(r.replayMemory.from === "none"
+          ? [
+              `  replay memory not kept (${r.replayMemory.why}): the broker refuses hellos, signed requests, invite claims`,
+              `  and dashboard links made before ${r.replayMemory.until} (a minute after this restore), as it cannot tell them from replays; clients retry`,
+            ]
+          : []),
         "",
         "New operator token for the dashboard (the backup's token, and any other, no longer works; shown only now):",
         `  ${r.operatorToken}`,

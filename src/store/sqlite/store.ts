@@ -191,8 +191,8 @@ export class SqliteStore implements T.Store {
   async setMeta(key: string, value: string) {
     await this.write(() => this.database.query("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value));
   }
-  async rememberSignature(signature: string, expiresAt: number) {
-    return this.write(() => this.sweeper.signatures.remember(signature, expiresAt));
+  async rememberSignature(signature: string, expiresAt: number, acceptableFrom: number) {
+    return this.write(() => this.sweeper.signatures.remember(signature, expiresAt, acceptableFrom));
   }
 
   // Meshes and members.
