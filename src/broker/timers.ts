@@ -118,7 +118,8 @@ async function sweepOnce(ctx: BrokerContext): Promise<void> {
   const settled = settledClocks.get(ctx)!.read(now) ?? 0; // 0: no invite expired by then
   for (;;) {
     const r = await ctx.store.sweep(now, ctx.config.dedupWindow, (m) => expiryNotice(m, now + ctx.config.messageTtl), settled);
-    ctx.metrics.messagesExpired.inc(r.expiredRows);
+    ctx.metrics.messagesExpired.inc({ kind: "message" }, r.expiredRows - r.expiredNoticeRows);
+    ctx.metrics.messagesExpired.inc({ kind: "notice" }, r.expiredNoticeRows);
     for (const m of r.expiredMessages) ctx.sendRefusals.note({ meshId: m.meshId, memberId: m.senderMemberId, reason: "expired", to: m.target }, "message expired undelivered");
     // Stored and flushed by now: pushing is all that is left (nobody waits for an answer).
     for (const out of r.notices) if (!out.duplicate) deliver(ctx, out.message, out.recipients, new Map());

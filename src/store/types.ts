@@ -159,6 +159,9 @@ export type ExpiryNotice = (expired: StoredMessage) => NewMessage;
 
 export type SweepResult = {
   expiredRows: number;
+  /** Of expiredRows, the entries of the broker's own notices (kind "system"): what a sender never
+   *  came back for, not a member's message lost (broker_messages_expired_total{kind}). */
+  expiredNoticeRows: number;
   /** Non-system messages whose last queue entries just expired, none of them acked. */
   expiredMessages: StoredMessage[];
   deletedMessages: number;

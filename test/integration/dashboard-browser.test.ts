@@ -275,7 +275,7 @@ describe("dashboard in a browser", () => {
 
     await page.click(sel("tab-grants"));
     await page.locator(sel("removal-state")).first().waitFor();
-    const removals = await page.locator(`${sel("removal-state")}`).evaluateAll((els) => els.map((e) => [...e.closest("tr")!.querySelectorAll("td")].map((td) => td.textContent)));
+    const removals = await page.locator(`${sel("removal-state")}`).evaluateAll((els) => els.map((e) => [...e.closest("tr")!.querySelectorAll("td")].map((td) => td.innerText)));
     expect(removals.map(([name, , reason, by, state]) => [name, reason, by, state])).toEqual([
       ["bob", "left", "alice", "removed"],
       ["carol", "—", "—", "left"],

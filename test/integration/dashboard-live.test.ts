@@ -86,7 +86,7 @@ describe("dashboard live view", () => {
     expect(await served.proc.exited).toBe(0);
     await br.page.locator(sel("dashboard-stopped"), { hasText: "Run `claudemesh dashboard` again" }).waitFor({ timeout: 10_000 });
     expect(await br.page.evaluate(() => sessionStorage.getItem("claudemesh.dashboard.keys"))).toBeNull();
-    expect(await br.page.locator(sel("live")).textContent()).toBe("offline");
+    expect(await br.page.locator(sel("live")).textContent()).toBe("updates offline");
     // With its page key too: the session itself is gone, not just unproven.
     const atBroker = await fetch(`${b.url}/v1/dashboard/me`, { headers: { cookie: `cm_dashboard=${cookie!.value}`, [PAGE_KEY_HEADER]: JSON.parse(pageKeys!).join(",") } });
     expect([atBroker.status, ((await atBroker.json()) as any).error.code]).toEqual([401, "unauthorized"]);
@@ -142,7 +142,7 @@ describe("dashboard live view", () => {
     // The idle tab notices by itself: its stream ends with the replaced session, and comes back as carol's.
     await idle.locator(changed, { hasText: "Signed in as carol" }).waitFor({ timeout: 25_000 });
     expect(await idle.locator(`${sel("peer-row")}[data-name="carol"]`).isVisible()).toBe(false);
-    expect(await idle.locator(sel("live")).textContent()).toBe("offline");
+    expect(await idle.locator(sel("live")).textContent()).toBe("updates offline");
 
     // Nothing landed in either mesh; carol's tab is unaffected.
     const postsOf = async (m: TestMember) => {

@@ -205,6 +205,16 @@ describe("Grafana dashboard", () => {
     expect(names.filter((n) => !exprs.some((e) => new RegExp(`\\b${n}(_bucket|_sum|_count)?\\b`).test(e)))).toEqual([]);
   });
 
+  test("every labelled broker series is split by its labels on a panel", async () => {
+    const { registry } = createMetrics({ defaultMetrics: false });
+    const labelled = (await registry.getMetricsAsJSON())
+      .map((m) => ({ name: m.name, labels: (registry.getSingleMetric(m.name) as unknown as { labelNames: string[] }).labelNames }))
+      .filter((m) => m.labels.length > 0);
+    expect(labelled.length).toBeGreaterThan(5);
+    const split = (n: string, labels: string[]) => exprs.some((e) => new RegExp(`\\b${n}\\b`).test(e) && e.includes(`by (${labels.join(", ")})`));
+    expect(labelled.filter((m) => !split(m.name, m.labels)).map((m) => `${m.name}{${m.labels.join(",")}}`)).toEqual([]);
+  });
+
   test("every series a panel queries exists (process CPU and memory included)", async () => {
     const metrics = await createMetrics({ defaultMetrics: true }).registry.getMetricsAsJSON();
     const all = new Set(metrics.flatMap((m) => (String(m.type) === "histogram" ? ["_bucket", "_sum", "_count"].map((s) => `${m.name}${s}`) : [m.name])));

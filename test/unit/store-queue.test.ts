@@ -198,17 +198,17 @@ describe("sweep", () => {
     await store.rememberSignature("fresh", t0 + 60_000, 0);
 
     const first = await store.sweep(t0 + 2000, 10 * 60_000);
-    expect(first).toEqual({ expiredRows: 2, expiredMessages: [gone!.message], deletedMessages: 0, seenSignatures: 1, more: false });
+    expect(first).toEqual({ expiredRows: 2, expiredNoticeRows: 1, expiredMessages: [gone!.message], deletedMessages: 0, seenSignatures: 1, more: false });
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(1);
     expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c", limit: 10 }))).toEqual([kept!.message.id]);
     expect(system!.message.kind).toBe("system");
 
     // Past the dedup window the unqueued messages are deleted; the queued one stays.
-    expect(await store.sweep(t0 + 30_000, 10_000)).toEqual({ expiredRows: 0, expiredMessages: [], deletedMessages: 2, seenSignatures: 0, more: false });
+    expect(await store.sweep(t0 + 30_000, 10_000)).toEqual({ expiredRows: 0, expiredNoticeRows: 0, expiredMessages: [], deletedMessages: 2, seenSignatures: 0, more: false });
     expect(count(store, "messages")).toBe(1);
     // Its row expires later: reported once, kept for the dedup window, then deleted.
-    expect(await store.sweep(t0 + 120_000, 10 * 60_000)).toEqual({ expiredRows: 1, expiredMessages: [kept!.message], deletedMessages: 0, seenSignatures: 1, more: false });
-    expect(await store.sweep(t0 + 20 * 60_000, 10 * 60_000)).toEqual({ expiredRows: 0, expiredMessages: [], deletedMessages: 1, seenSignatures: 0, more: false });
+    expect(await store.sweep(t0 + 120_000, 10 * 60_000)).toEqual({ expiredRows: 1, expiredNoticeRows: 0, expiredMessages: [kept!.message], deletedMessages: 0, seenSignatures: 1, more: false });
+    expect(await store.sweep(t0 + 20 * 60_000, 10 * 60_000)).toEqual({ expiredRows: 0, expiredNoticeRows: 0, expiredMessages: [], deletedMessages: 1, seenSignatures: 0, more: false });
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(0);
   });
 

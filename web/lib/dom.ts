@@ -66,7 +66,10 @@ function patchChildren(el: Node, next: Node[]): void {
       if (o.data !== (n as CharacterData).data) o.data = (n as CharacterData).data;
     } else if (o instanceof Element) {
       const e = n as Element;
-      for (const a of [...o.attributes]) if (!e.hasAttribute(a.name)) o.removeAttribute(a.name);
+      // A disclosure the reader opened stays open while it holds the same text: `open` is their
+      // state, not the drawing's. One that holds another value now (rows shifted) closes.
+      const keep = o instanceof HTMLDetailsElement && o.open && o.textContent === e.textContent ? "open" : null;
+      for (const a of [...o.attributes]) if (!e.hasAttribute(a.name) && a.name !== keep) o.removeAttribute(a.name);
       for (const a of [...e.attributes]) if (o.getAttribute(a.name) !== a.value) o.setAttribute(a.name, a.value);
       patchChildren(o, [...e.childNodes]);
     }
@@ -79,6 +82,14 @@ function patchChildren(el: Node, next: Node[]): void {
  *  so that neither those nor a right-to-left name can reorder the text beside it (a key prefix
  *  or a time read backwards). Text that was nothing but invisible characters says so. */
 export const peerText = (text: string): HTMLElement => h("bdi", { text: stripInvisible(text) || (text ? "(invisible characters only)" : "") });
+
+/** A long value (a key, an id, a hash) shown as `shown` (its start, or a name), the whole of it in
+ *  a disclosure: Enter, Space, a click or a tap shows it as "`what` `full`", selectable for
+ *  copying. Never only in a `title`: a tooltip reaches neither the keyboard nor a touch screen.
+ *  `props` go on the summary (a test id, a class). */
+export function fullOnRequest(shown: Child, full: string, what: string, props: Props = {}): HTMLDetailsElement {
+  return h("details", { class: "full" }, h("summary", props, shown), h("span", { class: "whole" }, `${what} `, h("code", { text: full })));
+}
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 

@@ -28,7 +28,8 @@ export function startLive(onEvent: (e: LiveEvent) => void, badge: HTMLElement, o
   let retries = 0;
   const mark = (on: boolean) => {
     badge.className = `live ${on ? "on" : "off"}`;
-    badge.textContent = on ? "live" : "offline";
+    // Says what it is about in words: a tooltip reaches neither the keyboard nor a touch screen.
+    badge.textContent = on ? "live updates" : "updates offline";
   };
   const open = () => {
     source = new EventSource(routeUrl(`/v1/dashboard/events${pageKeyQuery()}`));

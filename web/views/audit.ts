@@ -1,7 +1,7 @@
 // The audit chain: every membership and key event, hash-linked. The broker recomputes the chain and
 // names the first entry that does not hold. (This is the broker's word; `claudemesh audit verify`
 // checks it on your machine against the head you saw last.)
-import { h, patch, peerText, short, table } from "../lib/dom.ts";
+import { fullOnRequest, h, patch, peerText, short, table } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { AuditView, MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -36,7 +36,7 @@ export const audit: View = {
             h("td", { text: e.eventType }),
             h("td", {}, e.actor ? peerText(names.get(e.actor) ?? e.actor) : "broker"),
             h("td", { class: "mono" }, peerText(JSON.stringify(e.payload))),
-            h("td", { class: "mono", title: e.hash, text: short(e.hash, 12) }),
+            h("td", { class: "mono" }, fullOnRequest(short(e.hash, 12), e.hash, "hash", { "data-testid": "audit-hash" })),
           ),
         ),
         "The chain is empty.",

@@ -2,7 +2,7 @@
 // login link; the broker relays ciphertext. Peer text is shown as text. Each post is labelled with
 // the key that signed it (a display name proves nothing: anyone may pick "alice"), and the name of
 // the member holding that key.
-import { ago, h, peerText, show } from "../lib/dom.ts";
+import { ago, fullOnRequest, h, peerText, show } from "../lib/dom.ts";
 import { ApiError, get, post } from "../lib/api.ts";
 import { keyPrefix, openPost, sameName, sealPost, type Post } from "../lib/chat.ts";
 import type { MeshView, PageState } from "../lib/types.ts";
@@ -22,7 +22,14 @@ type Member = MeshView["members"][number];
 /** What is drawn once per visit of the tab; polls and live events change `list` only, so that the
  *  post box keeps its text, caret, focus and error. `list` is a polite log: a post already shown
  *  keeps its element (its time is updated in place), so only new posts are read out. */
-type Mounted = { el: HTMLElement; list: HTMLElement; posts: HTMLElement; none: HTMLElement; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
+type Mounted = { el: HTMLElement; list: HTMLElement; posts: HTMLElement; none: HTMLElement; notes: HTMLElement[]; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
+
+/** What the sender badges mean: said in words under the posts while one of them carries the
+ *  badge, and the badge's description (a tooltip reaches neither the keyboard nor a touch screen). */
+const NOTES = [
+  { id: "chat-note-former", badge: "chat-former", text: "Left, removed or banned: the key that signed the post is no longer a member's, and cannot post any more." },
+  { id: "chat-note-same-name", badge: "chat-same-name", text: "“Also named”: more than one member goes by this name; tell them apart by the key." },
+] as const;
 
 const mounted = new WeakMap<HTMLElement, Mounted>();
 
@@ -54,11 +61,11 @@ function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement 
     { class: "sender" },
     h("strong", { "data-testid": "chat-sender" }, peerText(name)),
     " ",
-    h("span", { class: "mono key", "data-testid": "chat-key", title: key, text: keyPrefix(key) }),
+    fullOnRequest(keyPrefix(key), key, "key", { class: "mono key", "data-testid": "chat-key" }),
     key === state.keys?.publicKey ? h("span", { class: "badge you", "data-testid": "chat-mine", text: "you" }) : null,
     key === state.keys?.ownerPubkey ? h("span", { class: "badge", text: "owner" }) : null,
-    former ? h("span", { class: "badge offline", "data-testid": "chat-former", title: "This key is no longer a member's: it cannot post any more.", text: former }) : null,
-    twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", title: "Tell them apart by the key.", }, `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “`, peerText(name), "”") : null,
+    former ? h("span", { class: "badge offline", "data-testid": "chat-former", "aria-describedby": NOTES[0].id, text: former }) : null,
+    twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", "aria-describedby": NOTES[1].id }, `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “`, peerText(name), "”") : null,
     p.signer.sessionKey ? h("span", { class: "muted mono", text: ` via session ${keyPrefix(p.signer.sessionKey)}` }) : null,
   );
 }
@@ -96,6 +103,7 @@ function drawPosts(m: Mounted, rows: [id: string, row: HTMLLIElement][]): void {
     }
   }
   m.none.hidden = rows.length > 0;
+  NOTES.forEach((n, i) => (m.notes[i]!.hidden = !m.posts.querySelector(`[data-testid="${n.badge}"]`)));
 }
 
 function composer(state: PageState, onSent: () => void): HTMLElement {
@@ -134,10 +142,11 @@ function mount(root: HTMLElement, rows: [string, HTMLLIElement][]): Mounted {
   const posts = h("ol", { class: "posts" });
   const none = h("p", { class: "muted", text: "No posts yet." });
   const list = h("div", { class: "panel chat", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": `Posts in #${TOPIC}`, "data-testid": "chat-list" }, none, posts);
+  const notes = NOTES.map((n) => h("p", { class: "muted", id: n.id, "data-testid": n.id, hidden: true, text: n.text }));
   const status = h("p", { class: "error", role: "status", "data-testid": "chat-status" });
   const foot = h("div");
-  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, status, foot);
-  const m: Mounted = { el, list, posts, none, status, foot, composer: null };
+  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, ...notes, status, foot);
+  const m: Mounted = { el, list, posts, none, notes, status, foot, composer: null };
   drawPosts(m, rows);
   show(root, el);
   mounted.set(root, m);

@@ -1,6 +1,6 @@
 // Grants (who may reach whom, with what) and removals. Owners and admins see every member's grants
 // and who left, was removed or banned; a member sees the grants they set.
-import { h, patch, peerText, short, table, when } from "../lib/dom.ts";
+import { fullOnRequest, h, patch, peerText, short, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -21,7 +21,7 @@ export const grants: View = {
       table(
         "Grants",
         ["recipient", "sender", "allowed"],
-        v.grants.map((g) => [peerText(g.recipientName), h("span", { title: g.peer }, g.peerName === null ? short(g.peer, 16) : peerText(g.peerName)), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
+        v.grants.map((g) => [peerText(g.recipientName), fullOnRequest(g.peerName === null ? short(g.peer, 16) : peerText(g.peerName), g.peer, "key", { "data-testid": "grant-peer" }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
         "No grants: everyone uses the defaults.",
       ),
       v.grants.some((g) => g.caps.length === 0) ? h("p", { class: "muted", "data-testid": "grants-blocked-note", text: BLOCKED_NOTE }) : null,
@@ -32,7 +32,7 @@ export const grants: View = {
             ["member", "since", "reason", "by", "state"],
             v.removed.map((m) => {
               const state = departure(m);
-              const by = state === "left" || m.revokedBy === null ? "—" : h("span", { title: m.revokedBy }, peerText(m.revokedByName ?? m.revokedBy));
+              const by = state === "left" || m.revokedBy === null ? "—" : m.revokedByName === null ? peerText(m.revokedBy) : fullOnRequest(peerText(m.revokedByName), m.revokedBy, "member id", { "data-testid": "removed-by" });
               const reason = state === "left" || m.revokedReason === null ? "—" : peerText(m.revokedReason);
               return [peerText(m.displayName), m.revokedAt ? when(m.revokedAt) : "—", reason, by, h("span", { class: state === "banned" ? "badge bad" : "", "data-testid": "removal-state", text: state })];
             }),
