@@ -128,3 +128,23 @@ test("Grants and the audit log: Space opens a sender's key, a remover's id and a
   expect(await page.locator("details[open]").count()).toBe(0);
   expect(t.br.problems).toEqual([]);
 }, 90_000);
+
+test("#general: the first stop in the view skips the posts' keys to the post box", async () => {
+  await using t = await meshWithHistory();
+  const { page } = t;
+  await page.goto(t.link);
+  await showTab(page, "chat");
+  await page.locator(sel("chat-post")).nth(2).waitFor();
+  await page.locator(sel("chat-input")).waitFor();
+  // Reached before any post's key, and seen once focused (it is out of sight until then).
+  const stops: string[] = [];
+  for (let i = 0; i < 20 && !stops.includes("chat-skip") && !stops.includes("chat-key"); i++) {
+    await page.keyboard.press("Tab");
+    stops.push(await focused(page));
+  }
+  expect(stops.at(-1)).toBe("chat-skip");
+  expect(await page.locator(sel("chat-skip")).evaluate((e) => e.getBoundingClientRect().width > 1)).toBe(true);
+  await page.keyboard.press("Enter");
+  expect(await focused(page)).toBe("chat-input");
+  expect(t.br.problems).toEqual([]);
+}, 90_000);

@@ -136,6 +136,18 @@ function composer(state: PageState, onSent: () => void): HTMLElement {
   return form;
 }
 
+/** A link past the posts, shown when focused: each post's key is a Tab stop, so without it a
+ *  keyboard reaches the post box after every post's. It lands in the box, or on what says why
+ *  this tab may not post. */
+function skipTo(foot: HTMLElement): HTMLElement {
+  const link = h("a", { href: "#", class: "skip", "data-testid": "chat-skip", text: "Skip the posts, to the post box" });
+  link.addEventListener("click", (e) => {
+    e.preventDefault();
+    (foot.querySelector("textarea") ?? foot).focus();
+  });
+  return link;
+}
+
 /** Draws the view once, with the posts first read already in the log: a log announces what is
  *  added to it after it is in the page, and the history is not news. */
 function mount(root: HTMLElement, rows: [string, HTMLLIElement][]): Mounted {
@@ -144,8 +156,8 @@ function mount(root: HTMLElement, rows: [string, HTMLLIElement][]): Mounted {
   const list = h("div", { class: "panel chat", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": `Posts in #${TOPIC}`, "data-testid": "chat-list" }, none, posts);
   const notes = NOTES.map((n) => h("p", { class: "muted", id: n.id, "data-testid": n.id, hidden: true, text: n.text }));
   const status = h("p", { class: "error", role: "status", "data-testid": "chat-status" });
-  const foot = h("div");
-  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), list, ...notes, status, foot);
+  const foot = h("div", { tabindex: "-1" });
+  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), skipTo(foot), list, ...notes, status, foot);
   const m: Mounted = { el, list, posts, none, notes, status, foot, composer: null };
   drawPosts(m, rows);
   show(root, el);
