@@ -21,10 +21,10 @@ const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
  *  waiting before the broker stops reading its socket (Conn.unreadWhilePaced). Below it the socket
  *  is read during the wait, so that a client that goes away is let go at once, its presence, claims
  *  and slot with it: its FIN or close frame comes behind everything it sent, and a socket that is
- *  not read is not seen to close. Far below the flood bound above, which one read (up to 512 KiB)
- *  past it must not reach; the frames read ahead are handled anyway, at the allowance's rate. */
+ *  not read is not seen to close. Far below the flood bound above, leaving room for the read (up
+ *  to 512 KiB) that crosses it; the frames read ahead are handled anyway, at the allowance's rate. */
 export const READ_AHEAD_FRAMES = 256;
-export const READ_AHEAD_CHARS = 256 * 1024;
+const READ_AHEAD_CHARS = 256 * 1024;
 
 /** Chains a frame's handling after the connection's earlier frames, unless too much is waiting. */
 export function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () => void | Promise<void>): void {
