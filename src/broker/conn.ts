@@ -105,9 +105,10 @@ export class Conn {
   /** The connection's next frame, waiting for its output to fall below PAUSE_BYTES. */
   private roomWaiter: (() => void) | null = null;
   /** While the connection waits out its frame allowance (pace): the timer that ends the wait,
-   *  and the frame waiting for it. */
+   *  the frame waiting for it, and whether the socket is left unread meanwhile (unreadWhilePaced). */
   private paceTimer: ReturnType<typeof setTimeout> | null = null;
   private paceWaiter: (() => void) | null = null;
+  private paceUnread = false;
   /** Drain events: each means the kernel took some of the socket's output, so the client reads. */
   private drains = 0;
   /** What stalled() saw at its previous call. */
@@ -164,7 +165,7 @@ export class Conn {
     }
     if (!this.readingPaused) {
       this.readingPaused = true;
-      if (this.paceTimer === null) this.transport.pauseReading(true);
+      if (!this.paceUnread) this.transport.pauseReading(true);
     }
     return true;
   }
@@ -175,16 +176,25 @@ export class Conn {
     return new Promise((resolve) => (this.roomWaiter = resolve));
   }
 
-  /** Stops reading the socket for `ms`, because the connection spent its frame allowance
-   *  (ws/session.ts): its client then sees TCP backpressure, and the broker spends nothing on it.
+  /** Holds the connection's next frame for `ms`, because the connection spent its frame allowance
+   *  (ws/frame-line.ts). The socket is still read, so that a client that goes away is noticed at
+   *  once (its FIN or close frame comes behind what it sent before), until unreadWhilePaced().
    *  Resolves once the time is up, or at once when the connection closes (endPace). Frames are
    *  handled one at a time, so one waits at most. */
   pace(ms: number): Promise<void> {
-    if (!this.readingPaused) this.transport.pauseReading(true);
     return new Promise((resolve) => {
       this.paceWaiter = resolve;
       this.paceTimer = setTimeout(() => this.endPace(), ms);
     });
+  }
+
+  /** Stops reading the socket until the pace under way ends: enough of the connection's frames
+   *  wait already (ws/frame-line.ts), and its client then sees TCP backpressure, the broker spending
+   *  nothing on it. No-op when not pacing. While unread, a FIN is not noticed (Transport). */
+  unreadWhilePaced(): void {
+    if (this.paceTimer === null || this.paceUnread) return;
+    this.paceUnread = true;
+    if (!this.readingPaused) this.transport.pauseReading(true);
   }
 
   /** Ends a pace (its time is up, or the connection closed): reading resumes unless the output is
@@ -193,7 +203,8 @@ export class Conn {
     if (this.paceTimer === null) return;
     clearTimeout(this.paceTimer);
     this.paceTimer = null;
-    if (!this.readingPaused && this.state !== "closed") this.transport.pauseReading(false);
+    if (this.paceUnread && !this.readingPaused && this.state !== "closed") this.transport.pauseReading(false);
+    this.paceUnread = false;
     const go = this.paceWaiter;
     this.paceWaiter = null;
     go?.();
@@ -205,8 +216,8 @@ export class Conn {
     return this.readingPaused;
   }
 
-  /** Whether the connection waits out its frame allowance (pace()): not read either, so it hears
-   *  no pong meanwhile. */
+  /** Whether the connection waits out its frame allowance (pace()): perhaps not read either
+   *  (unreadWhilePaced), when it hears no pong meanwhile. */
   get pacing(): boolean {
     return this.paceTimer !== null;
   }
@@ -233,7 +244,7 @@ export class Conn {
     const closed = this.state === "closed";
     if (!closed && this.transport.buffered() >= PAUSE_BYTES) return;
     this.readingPaused = false;
-    if (!closed && this.paceTimer === null) this.transport.pauseReading(false);
+    if (!closed && !this.paceUnread) this.transport.pauseReading(false);
     const wake = this.roomWaiter;
     this.roomWaiter = null;
     wake?.();

@@ -32,7 +32,8 @@ export type BrokerContext = {
   /** Status and summary changes, per member, whatever carried them (handlers/index.ts admitRequest). */
   readonly statusLimiter: RateLimiter;
   /** Frames per connection, keyed by connection id: requests other than the sends and acks that
-   *  move messages, and refusals (ws/session.ts). Spent, it is waited out with the socket unread. */
+   *  move messages, and refusals (ws/session.ts). Spent, it is waited out (ws/frame-line.ts), the
+   *  socket read meanwhile only up to a bound. */
   readonly frameAllowance: RateLimiter;
   /** Checks a mesh's audit chain in pages, sharing and remembering walks. */
   readonly audit: AuditVerifier;

@@ -33,7 +33,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     idleCollections: new Counter({ name: "broker_idle_collections_total", help: "Full garbage collections run because the broker was idle after a burst (idle-collect.ts).", registers: r }),
     unsentBytes: new Gauge({ name: "broker_unsent_bytes", help: "Bytes written to authenticated connections and not yet taken by the kernel, all connections together (refreshed on scrape).", registers: r }),
     connectionsPaused: new Gauge({ name: "broker_connections_paused", help: "Authenticated connections the broker is not reading because their client left 2 MiB of output unread (refreshed on scrape).", registers: r }),
-    connectionPaces: new Counter({ name: "broker_connection_paces_total", help: "Times the broker stopped reading a connection until its frame allowance (requestRate, requestBurst) had a token again.", registers: r }),
+    connectionPaces: new Counter({ name: "broker_connection_paces_total", help: "Times a connection's next frame waited until its frame allowance (requestRate, requestBurst) had a token again.", registers: r }),
     commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Writes (sends and acks) in the most recent group commit.", registers: r }),
     buildInfo: new Gauge({ name: "broker_build_info", help: "Always 1; its label is the claudemesh version serving.", labelNames: ["version"], registers: r }),
   };

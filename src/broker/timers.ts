@@ -55,7 +55,8 @@ export function livenessRound(ctx: BrokerContext, slice?: number): void {
     // pong waits unread. It lives while it takes its output, and is closed once it took none
     // for a whole interval.
     const stalled = c.stalled();
-    // Nor can one waiting out its frame allowance (Conn.pace): its pong is read when the wait ends.
+    // Nor, perhaps, one waiting out its frame allowance (Conn.pace): once enough of its frames wait,
+    // its socket is left unread (Conn.unreadWhilePaced) and its pong is read when the wait ends.
     if ((c.awaitingPong && !c.readingIsPaused && !c.pacing) || unread || stalled) {
       const reason = unread ? "no pong: not reading" : stalled ? "output not taken: not reading" : "no pong";
       ctx.log.info("closing unresponsive connection", { ...connFields(c), reason, unsentBytes: c.transport.buffered() });

@@ -1,14 +1,18 @@
 // The per-connection frame allowance (protocol §2.2, `requestRate`/`requestBurst`): a connection
 // that asks faster than its allowance is slowed by not being read, not refused; the frames that
 // move messages (admitted sends, acks of what the connection was given) cost nothing; refusals and
-// acks of ids it was not given do; and a connection closed while it waits leaves nothing behind.
+// acks of ids it was not given do; a connection closed while it waits leaves nothing behind, and one
+// whose client goes away meanwhile is let go at once (its socket is read up to a bound meanwhile).
 import { expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { addMember, connect, createTestMesh, sendText, type TestMember } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
 import { tcpWebSocket, type TcpWebSocket } from "../helpers/raw.ts";
 import { buildHello } from "../../src/client/credentials.ts";
 import { until } from "../helpers/until.ts";
 import { call, code, session } from "../helpers/dashboard.ts";
+import { gauge } from "../helpers/chaos.ts";
+import type { Conn } from "../../src/broker/conn.ts";
+import { READ_AHEAD_FRAMES } from "../../src/broker/ws/frame-line.ts";
 
 /** A raw connection of `m` past its hello_ack, which reads everything it is sent. */
 async function rawMember(b: TestBroker, m: TestMember): Promise<TcpWebSocket> {
@@ -107,8 +111,8 @@ test("a connection the broker closes while it waits out its allowance is let go 
   raw.sendText(JSON.stringify({ type: "list_peers", id: 1 }));
   const [conn] = [...b.ctx.hub.allConns()];
   await until(() => conn!.pacing, "the connection waiting", 2_000);
-  // As a kick, a liveness close or the shutdown drain closes it. (A client that goes away is only
-  // noticed when the wait ends and the socket is read again, as for a congested one.)
+  // As a kick, a liveness close or the shutdown drain closes it. (A client that goes away is
+  // noticed because its socket is still read during the wait: the tests below.)
   conn!.close(1000, "bye");
   // Before onClose ended it, the wait (and the Conn with it) lasted its whole 8 s.
   await until(() => !conn!.pacing, "the wait ended with the connection", 1_000);
@@ -116,6 +120,87 @@ test("a connection the broker closes while it waits out its allowance is let go 
   expect(b.ctx.frameAllowance.size).toBeLessThan(before + 1);
   expect(answers(raw, "result")).toBe(0);
   raw.sock.destroy();
+});
+
+test("a client that goes away while it waits out its allowance is let go at once: nothing more answered, its claims and its slot released", async () => {
+  await using b = await startBroker({ requestRate: 2, requestBurst: 5 });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const tx = await connect(b.url, owner);
+  const raw = await rawMember(b, bob);
+  let other: Awaited<ReturnType<typeof connect>> | undefined;
+  try {
+    // A message pushed to the raw connection, which never acks it: claimed by that connection.
+    await sendText(tx, bob.keys.publicKey, "held");
+    await raw.until(() => raw.frames.some((f) => f.startsWith('{"type":"message"')), 5_000, "the push");
+    // 20 requests: 5 answered at once, then one every 500 ms.
+    for (let i = 1; i <= 20; i++) raw.sendText(JSON.stringify({ type: "list_peers", id: i }));
+    await raw.until(() => answers(raw, "result") >= 6, 5_000, "the burst and a paced answer");
+    // Another connection of bob's: it gets nothing while the raw one holds the message.
+    other = await connect(b.url, bob);
+    expect(await gauge(b.url, "broker_connections_active")).toBe(3);
+    const conn = [...b.ctx.hub.allConns()].find((c) => c.where?.sessionId === "s-bob") as Conn & { queuedFrames: number; queuedChars: number };
+    const answered = answers(raw, "result");
+    const t0 = performance.now();
+    raw.sock.end(); // FIN: the client is done (it still reads, so what it is sent can be counted)
+    // Before, the close was read only once the 14 frames behind the wait had been answered, one
+    // every 500 ms: the message stayed claimed, and the slot taken, for 7 s.
+    await other.waitMessages(1, 3_000);
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(textOf(other.messages[0]!)).toBe("held");
+    await until(async () => (await gauge(b.url, "broker_connections_active")) === 2, "the slot released", 1_000);
+    await raw.ended;
+    // Nothing handled for the connection after its close (one answer may have been on its way).
+    expect(answers(raw, "result")).toBeLessThanOrEqual(answered + 1);
+    // The frames it left waiting were dropped, and the counts of them with them.
+    await until(() => conn.queuedFrames === 0 && conn.queuedChars === 0, "the frames waiting dropped", 1_000);
+    expect(conn.pacing).toBe(false);
+  } finally {
+    other?.close();
+    tx.close();
+    raw.sock.destroy();
+  }
+});
+
+test("a client closing while it waits out its allowance leaves at once: its peers hear peer_left", async () => {
+  await using b = await startBroker({ requestRate: 2, requestBurst: 5, presenceGrace: 0 });
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const watcher = await connect(b.url, owner);
+  const peer = await connect(b.url, bob);
+  try {
+    let done = 0;
+    for (let i = 0; i < 20; i++) peer.client.request("list_peers", {}).then(() => done++, () => {});
+    await until(() => done >= 6, "the burst and a paced answer", 5_000);
+    const t0 = performance.now();
+    peer.close(); // its close frame waits behind 14 requests, answered one every 500 ms before
+    await watcher.waitEvent((e) => e.event === "peer_left" && e.data.pubkey === bob.keys.publicKey, 3_000);
+    expect(performance.now() - t0).toBeLessThan(1_500);
+  } finally {
+    watcher.close();
+    peer.close();
+  }
+});
+
+test("a paced connection is read only so far ahead: what it sends past that waits in TCP, not in the broker", async () => {
+  await using b = await startBroker({ requestRate: 100, requestBurst: 10 });
+  const { owner } = await createTestMesh(b.url);
+  const raw = await rawMember(b, owner);
+  try {
+    // 5,000 requests (50 s of allowance) in batches a few ms apart: read as they came, more than
+    // 4,096 would wait in the broker, which closes such a connection as a flood.
+    for (let i = 1; i <= 5_000; i++) {
+      raw.sendText(JSON.stringify({ type: "list_peers", id: i }));
+      if (i % 250 === 0) await Bun.sleep(20);
+    }
+    await Bun.sleep(500);
+    expect(raw.closed()).toBeNull();
+    expect(answers(raw, "error")).toBe(0);
+    const [conn] = [...b.ctx.hub.allConns()] as (Conn & { queuedFrames: number })[];
+    expect(conn!.queuedFrames).toBeLessThan(READ_AHEAD_FRAMES + 250);
+  } finally {
+    raw.sock.destroy();
+  }
 });
 
 test("a dashboard session asking past its allowance is answered 429 with Retry-After; whether it is signed in is still answered", async () => {

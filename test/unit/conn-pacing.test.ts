@@ -1,6 +1,7 @@
 // Conn's liveness and pacing state on a fake transport (protocol §2.2, §2.8): a pong counts only
 // when it echoes a ping the broker sent; frames wait, and the socket is not read, while the
-// output is at PAUSE_BYTES; a paused socket that drains is alive, one that does not is stalled.
+// output is at PAUSE_BYTES; a paused socket that drains is alive, one that does not is stalled; a
+// pace for the frame allowance leaves the socket read until told otherwise.
 import { describe, expect, test } from "bun:test";
 import { Conn, PAUSE_BYTES } from "../../src/broker/conn.ts";
 import type { Transport } from "../../src/broker/ws/transport.ts";
@@ -79,5 +80,43 @@ describe("pacing by unsent output", () => {
     conn.drained(); // the kernel took some; still above the bound
     expect({ stalled: conn.stalled(), paused: conn.readingIsPaused }).toEqual({ stalled: false, paused: true });
     expect(conn.stalled()).toBe(true);
+  });
+});
+
+describe("pacing by the frame allowance", () => {
+  test("a pace leaves the socket read (a client that goes away is heard) until unreadWhilePaced; its end resumes reading", async () => {
+    const { conn, io } = fakeConn();
+    const waited = conn.pace(5);
+    expect({ pacing: conn.pacing, calls: io.paused }).toEqual({ pacing: true, calls: [] });
+    conn.unreadWhilePaced();
+    conn.unreadWhilePaced();
+    expect(io.paused).toEqual([true]);
+    await waited;
+    expect({ pacing: conn.pacing, calls: io.paused }).toEqual({ pacing: false, calls: [true, false] });
+    conn.unreadWhilePaced(); // not pacing: nothing to hold
+    expect(io.paused).toEqual([true, false]);
+  });
+
+  test("unread for both a pace and congested output, reading resumes only once neither holds", async () => {
+    const { conn, io } = fakeConn();
+    const waited = conn.pace(5);
+    conn.unreadWhilePaced();
+    io.buffered = PAUSE_BYTES;
+    conn.congested();
+    await waited;
+    expect(io.paused).toEqual([true]); // still congested
+    io.buffered = 0;
+    conn.drained();
+    expect(io.paused).toEqual([true, false]);
+  });
+
+  test("a close ends the pace at once and does not read the socket again", async () => {
+    const { conn, io } = fakeConn();
+    const waited = conn.pace(60_000);
+    conn.unreadWhilePaced();
+    conn.state = "closed";
+    conn.endPace();
+    await waited;
+    expect({ pacing: conn.pacing, calls: io.paused }).toEqual({ pacing: false, calls: [true] });
   });
 });

@@ -26,7 +26,7 @@ export function opsRoutes(ctx: BrokerContext, version: string, startedAt: number
     .get(
       "/health/ready",
       async ({ set }) => {
-        const h = await db.probe();
+        const h = await db.ready();
         let reason: string | null = null;
         if (ctx.draining) reason = "draining";
         else if (!h.writable) reason = "db_unwritable";

@@ -9,25 +9,14 @@ import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
-import { Conn, connFields } from "../conn.ts";
+import { Conn } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
 import { admitRequest, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
 import { rejectedLabels } from "../metrics.ts";
-
-type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
-
-/** A paced connection is named in the log at most this often (the metric counts every pace). */
-export const PACE_LOG_EVERY_MS = 60_000;
-
-/** Frames, and characters of frame text, one connection may have waiting to be handled. A client
- *  that outruns the broker by more than this is flooding; it is closed rather than allowed to grow
- *  the broker's memory. The character bound matters because frames wait while an earlier request
- *  of the connection waits for the disk, and 4096 of the largest frames would be a gigabyte. */
-const MAX_QUEUED_FRAMES = 4096;
-const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
+import { enqueue } from "./frame-line.ts";
 
 export function onOpen(ctx: BrokerContext, conn: Conn): void {
   const timeout = ctx.config.helloTimeout;
@@ -39,7 +28,7 @@ export function onOpen(ctx: BrokerContext, conn: Conn): void {
 /** Frames must be UTF-8 text. A binary frame waits its turn like a text frame: as the first frame
  *  it is a handshake failure like any other; behind a hello it is judged once that hello is, so
  *  it cannot end a handshake that a text frame in its place would not. */
-export function onBinary(ctx: BrokerContext, conn: Chained): void {
+export function onBinary(ctx: BrokerContext, conn: Conn): void {
   enqueue(ctx, conn, 0, () => binaryFrame(ctx, conn));
 }
 
@@ -66,7 +55,7 @@ export function onPing(ctx: BrokerContext, conn: Conn): void {
   reject(ctx, conn, new MeshError("rate_limited", "Pings came faster than their pongs were read, before any hello. Send the hello first."));
 }
 
-export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void {
+export function onMessage(ctx: BrokerContext, conn: Conn, text: string): void {
   conn.awaitingPong = false;
   const tooLarge = frameSizeError(text, ctx.config.maxFrameBytes);
   // An oversized frame is answered in its turn, but its text is not kept while it waits: the
@@ -76,50 +65,6 @@ export function onMessage(ctx: BrokerContext, conn: Chained, text: string): void
 }
 
 const refusal = (ctx: BrokerContext, conn: Conn, err: MeshError) => () => undecodable(ctx, conn, err);
-
-/** Chains a frame's handling after the connection's earlier frames, unless too much is waiting. */
-function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () => void | Promise<void>): void {
-  // A client that does not read what it was sent: read no more of it (its frames wait in TCP).
-  conn.congested();
-  conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
-  conn.queuedChars = (conn.queuedChars ?? 0) + chars;
-  if (conn.queuedFrames > MAX_QUEUED_FRAMES || conn.queuedChars > MAX_QUEUED_CHARS) {
-    conn.queuedFrames--;
-    conn.queuedChars -= chars;
-    ctx.metrics.messagesRejected.inc({ reason: "rate_limited", limit: "frames" });
-    conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
-    conn.close(CloseCode.policy, "rate_limited", "too_many_queued_frames");
-    return;
-  }
-  conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(ctx, conn, handle)).finally(() => {
-    conn.queuedFrames!--;
-    conn.queuedChars! -= chars;
-  });
-}
-
-/** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
- *  then the broker does not read its socket), and its unsent output is below PAUSE_BYTES (an
- *  answer is written only for a client that reads them). */
-function paced(ctx: BrokerContext, conn: Chained, handle: () => void | Promise<void>): void | Promise<void> {
-  const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
-  if (wait > 0) {
-    ctx.metrics.connectionPaces.inc();
-    notePace(ctx, conn, wait);
-    return conn.pace(wait).then(() => paced(ctx, conn, handle));
-  }
-  return conn.congested() ? conn.room().then(handle) : handle();
-}
-
-/** Names a paced connection in the log: its first pace, then at most one line per
- *  PACE_LOG_EVERY_MS, with the paces not logged since (a client asking in a loop is paced
- *  continually; the operator needs its name, not a line per pace). */
-function notePace(ctx: BrokerContext, conn: Chained, waitMs: number): void {
-  const now = ctx.now();
-  const last = conn.paceLog;
-  if (last && now >= last.at && now - last.at < PACE_LOG_EVERY_MS) return void last.since++;
-  ctx.log.info("pacing connection", { ...connFields(conn), waitMs, requestRate: ctx.config.requestRate, requestBurst: ctx.config.requestBurst, notLoggedSinceLast: last?.since ?? 0 });
-  conn.paceLog = { at: now, since: 0 };
-}
 
 /** Rejects a connection during the handshake: close 1008 with the error code as reason. `hello`:
  *  the hello refused, whose mesh and key (as claimed, perhaps falsely) the log line names. Every

@@ -1,0 +1,80 @@
+// A connection's line of frames waiting to be handled: in arrival order, bounded (a flood is
+// closed), each one after the connection's frame allowance is out of debt (protocol.md §2.2) and
+// its output below PAUSE_BYTES. ws/session.ts decides what a frame does; this, when it runs.
+import { CloseCode } from "../../protocol/close-codes.ts";
+import type { BrokerContext } from "../context.ts";
+import { type Conn, connFields } from "../conn.ts";
+
+type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
+
+/** A paced connection is named in the log at most this often (the metric counts every pace). */
+export const PACE_LOG_EVERY_MS = 60_000;
+
+/** Frames, and characters of frame text, one connection may have waiting to be handled. A client
+ *  that outruns the broker by more than this is flooding; it is closed rather than allowed to grow
+ *  the broker's memory. The character bound matters because frames wait while an earlier request
+ *  of the connection waits for the disk, and 4096 of the largest frames would be a gigabyte. */
+const MAX_QUEUED_FRAMES = 4096;
+const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
+
+/** Frames, and characters of frame text, a connection waiting out its frame allowance may have
+ *  waiting before the broker stops reading its socket (Conn.unreadWhilePaced). Below it the socket
+ *  is read during the wait, so that a client that goes away is let go at once, its presence, claims
+ *  and slot with it: its FIN or close frame comes behind everything it sent, and a socket that is
+ *  not read is not seen to close. Far below the flood bound above, leaving room for the read (up
+ *  to 512 KiB) that crosses it; the frames read ahead are handled anyway, at the allowance's rate. */
+export const READ_AHEAD_FRAMES = 256;
+const READ_AHEAD_CHARS = 256 * 1024;
+
+/** Chains a frame's handling after the connection's earlier frames, unless too much is waiting. */
+export function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () => void | Promise<void>): void {
+  // A client that does not read what it was sent: read no more of it (its frames wait in TCP).
+  conn.congested();
+  conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
+  conn.queuedChars = (conn.queuedChars ?? 0) + chars;
+  if (conn.queuedFrames > MAX_QUEUED_FRAMES || conn.queuedChars > MAX_QUEUED_CHARS) {
+    conn.queuedFrames--;
+    conn.queuedChars -= chars;
+    ctx.metrics.messagesRejected.inc({ reason: "rate_limited", limit: "frames" });
+    conn.send({ type: "error", code: "rate_limited", message: "Too many frames waiting; slow down.", retryable: true });
+    conn.close(CloseCode.policy, "rate_limited", "too_many_queued_frames");
+    return;
+  }
+  unreadIfReadAhead(conn);
+  conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(ctx, conn, handle)).finally(() => {
+    conn.queuedFrames!--;
+    conn.queuedChars! -= chars;
+  });
+}
+
+/** Stops reading a paced connection whose frames waiting reached the read-ahead bound. */
+function unreadIfReadAhead(conn: Chained): void {
+  if (conn.queuedFrames! >= READ_AHEAD_FRAMES || conn.queuedChars! >= READ_AHEAD_CHARS) conn.unreadWhilePaced();
+}
+
+/** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
+ *  then the broker reads no more of its socket than READ_AHEAD_FRAMES), and its unsent output is
+ *  below PAUSE_BYTES (an answer is written only for a client that reads them). */
+function paced(ctx: BrokerContext, conn: Chained, handle: () => void | Promise<void>): void | Promise<void> {
+  const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
+  if (wait > 0) {
+    ctx.metrics.connectionPaces.inc();
+    notePace(ctx, conn, wait);
+    const waited = conn.pace(wait);
+    unreadIfReadAhead(conn);
+    return waited.then(() => paced(ctx, conn, handle));
+  }
+  return conn.congested() ? conn.room().then(handle) : handle();
+}
+
+/** Names a paced connection in the log: its first pace, then at most one line per
+ *  PACE_LOG_EVERY_MS, with the paces not logged since (a client asking in a loop is paced
+ *  continually; the operator needs its name, not a line per pace). */
+function notePace(ctx: BrokerContext, conn: Chained, waitMs: number): void {
+  const now = ctx.now();
+  const last = conn.paceLog;
+  if (last && now >= last.at && now - last.at < PACE_LOG_EVERY_MS) return void last.since++;
+  ctx.log.info("pacing connection", { ...connFields(conn), waitMs, requestRate: ctx.config.requestRate, requestBurst: ctx.config.requestBurst, notLoggedSinceLast: last?.since ?? 0 });
+  conn.paceLog = { at: now, since: 0 };
+}
+
