@@ -4,7 +4,7 @@
 // only: real processes killed between the two writes are in
 // test/integration/replay-crash-window.test.ts.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scratchDir } from "../preload.ts";
 import { ReplayGuard } from "../../src/crypto/replay-guard.ts";
@@ -91,6 +91,22 @@ describe("replay files marked ahead of the machine's memory", () => {
     expect(notes).toEqual([expect.stringContaining(`The replay memory ${damaged}, which process `)]);
     // The damaged file is its owner's to move aside, when it is resumed.
     expect(readFileSync(damaged, "utf8")).toBe("{ half a file");
+  });
+
+  test("a merge that cannot be made now is reported, and its marks stay for the next start", () => {
+    const dir = scratchDir("cm-marks-later-");
+    machineMade(dir);
+    const file = leftBehind(dir, A, [1], deadPid());
+    const machineFile = join(dir, "seen", `${MESH}.machine.json`);
+    renameSync(machineFile, `${machineFile}.away`);
+    mkdirSync(machineFile); // the machine's memory cannot be read
+    const notes: string[] = [];
+    openSessionMemory(dir, MESH, "b".repeat(16), (n) => notes.push(n));
+    expect({ notes, marks: marks(dir).length }).toEqual({ notes: [expect.stringContaining(`The replay files ${file}, which processes that stopped did not add`)], marks: 1 });
+    rmSync(machineFile, { recursive: true });
+    renameSync(`${machineFile}.away`, machineFile);
+    expect(openSessionMemory(dir, MESH, "c".repeat(16)).guard.has(sender, id(1))).toBe(true);
+    expect(marks(dir)).toEqual([]);
   });
 
   test("sessions starting at once merge a left file once, and leave no lock", async () => {

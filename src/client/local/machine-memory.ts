@@ -34,7 +34,8 @@ export type MachineMemory = {
 /** What of the machine's memory seeded a session: the pairs of history `gen` numbered below `upTo`. */
 export type SeedMark = { gen: string; upTo: number };
 
-/** Told that a damaged file was moved aside, with a sentence for the log. */
+/** Told, with a sentence for the log, that a damaged file was moved aside, or that what readers
+ *  left behind could not be added now (mergeLeftBehind). */
 export type OnDamaged = (note: string) => void;
 
 export const machinePath = (dir: string, meshId: string) => join(dir, "seen", `${meshId}.machine.json`);
@@ -189,7 +190,7 @@ function add(m: MachineMemory, pairs: Iterable<[string, string]>): number {
  *  (pruned, left) adds nothing; one that cannot be read is reported to `onDamaged`, and its mark
  *  removed (its owner's load reports and moves it aside if it is resumed). Never throws: a lock
  *  behind a stopped holder, or a machine's file that cannot be written, leaves the marks for the
- *  next start. */
+ *  next start, and `onDamaged` is told. */
 export function mergeLeftBehind(dir: string, meshId: string, onDamaged: OnDamaged = () => {}): void {
   const marks = leftBehind(join(dir, "seen"), meshId);
   if (marks.length === 0) return;
@@ -202,8 +203,9 @@ export function mergeLeftBehind(dir: string, meshId: string, onDamaged: OnDamage
       if (added > 0 || made) writeMachine(dir, m);
       for (const l of todo) rmSync(l.mark, { force: true });
     });
-  } catch {
-    // Left for the next start; the owner's next share (if resumed) also adds what it reads.
+  } catch (err) {
+    // The marks stay: the next session to start tries again.
+    onDamaged(`The replay files ${marks.map((l) => l.file).join(", ")}, which processes that stopped did not add to this machine's replay memory, were not added now (${(err as Error).message}); the next session to start adds them.`);
   }
 }
 
