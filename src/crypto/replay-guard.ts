@@ -91,6 +91,11 @@ export class ReplayGuard {
     return { pairs, through: this.#freshFrom + this.#fresh.length };
   }
 
+  /** True when pairs were recorded (by check) since the last markShared. */
+  hasUnshared(): boolean {
+    return this.#fresh.length > 0;
+  }
+
   /** The pairs of an unshared() answer (`through`) were shared: not returned again. Those
    *  recorded since stay. */
   markShared(through: number): void {

@@ -19,12 +19,14 @@ import type { Log } from "../log/log.ts";
  *  holds of the replies the model was shown (shown-replies.ts) and of who sent the messages it was
  *  shown (reply-targets.ts), and `openAsks` of the peers' questions it has not answered
  *  (open-asks.ts). The keys and replay files of this mesh's sessions unused for SESSION_KEEP_MS
- *  are deleted first (pruneSessions). */
+ *  are deleted then (pruneSessions). */
 export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSessionId: string; log: Log; removals: () => MeshEntry["removed"] }) {
   const { key, save, remove, touch } = sessionKey(o.configDir, entry.meshId, o.claudeSessionId);
   const scope = key.publicKey.slice(0, 16);
-  pruneSessions(o.configDir, entry.meshId, scope);
   const memory = openSessionMemory(o.configDir, entry.meshId, scope, (note) => o.log.warn(note, { mesh: entry.slug }));
+  // After the memory opened: what a stopped reader left out of the machine's memory is in it
+  // before that reader's file may go.
+  pruneSessions(o.configDir, entry.meshId, scope);
   const memberKeys = { publicKey: entry.publicKey, secretKey: entry.secretKey };
   // One attestor for the hellos and for the copy sealed into every message sent: recipients
   // check it against each message's own time, so a message stays valid after it expires.

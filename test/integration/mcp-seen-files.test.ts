@@ -9,11 +9,9 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { cli, cliTeam, MAIN, ok, until } from "../helpers/cli.ts";
-import { evilBroker } from "../helpers/evil-broker.ts";
+import { cli, MAIN, ok, until } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp, waitConnected } from "../helpers/mcp.ts";
-import { randomId } from "../../src/crypto/hash.ts";
-import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
+import { replayTeam } from "../helpers/replay-team.ts";
 
 const SESSIONS = 3;
 /** Longer than SESSION_KEEP_MS (15 days; a literal, so that this file runs against the code
@@ -22,12 +20,8 @@ const UNUSED_MS = 16 * 24 * 60 * 60_000;
 
 describe("the replay memory's files", () => {
   test(`${SESSIONS} sessions started and ended leave a small file each; a new one drops replays of what they and the CLI read, and reads two files at its start`, async () => {
-    await using team = await cliTeam(["alice", "bob"]);
-    using evil = evilBroker();
-    const { dirs: [alice, bob] } = team;
-    const { meshId, members } = team.mesh;
-    const memberKeys = new Set([members.alice!.pubkey, members.bob!.pubkey]);
-    const send = async (to: string, body: string): Promise<string> => ok(await cli(alice, ["send", to, body, "--json"]), `send ${body}`).json().messageId;
+    await using t = await replayTeam();
+    const { team, bob, meshId, send } = t;
 
     // bob's terminal reads five DMs.
     const cliRead: string[] = [];
@@ -69,15 +63,9 @@ describe("the replay memory's files", () => {
     await waitConnected(fresh);
     // The broker pushes, before a new DM, what session 1 read and one the terminal read, each under
     // a new messageId: replays the session can open (the mesh key; bob's member key).
-    const copyOf = (messageId: string, member: boolean) => evil.handed.find((h) => h.m.messageId === messageId && memberKeys.has(h.to.pubkey) === member)!.m;
-    const replays: MessagePushFrame[] = [copyOf(sessionRead[0]!, false), copyOf(cliRead[0]!, true)].map((m) => ({ ...m, messageId: randomId() }));
-    expect(replays.length).toBe(2);
-    evil.rewrite = (m, to) => (memberKeys.has(to.pubkey) ? [m] : (evil.rewrite = null, [...replays, m]));
-    await send("bob", "after the replays");
-    let inbox = "";
-    await until(async () => (inbox += (await fresh.call("mesh_inbox")).text).includes("after the replays"), "the new session to read the new DM");
+    const { inbox, pushed } = await t.replayTo(fresh, [{ messageId: sessionRead[0]!, by: "session" }, { messageId: cliRead[0]!, by: "terminal" }]);
     // Pushed (the rewrite ran), opened (no failed verification) and dropped as already read.
-    expect({ pushed: evil.rewrite === null, session1: inbox.includes("for session 1"), terminal: inbox.includes("for the terminal 0"), failed: inbox.includes("failed verification") }).toEqual({ pushed: true, session1: false, terminal: false, failed: false });
+    expect({ pushed, session1: inbox.includes("for session 1"), terminal: inbox.includes("for the terminal 0"), failed: inbox.includes("failed verification") }).toEqual({ pushed: true, session1: false, terminal: false, failed: false });
     await fresh.close();
 
     // Session 1's key and file were pruned at the new session's start; sessions 2 and 3 keep theirs.

@@ -10,12 +10,16 @@
 // number that never changes (`first` is the oldest held pair's), and `gen` names this file's
 // history: a session records which pairs seeded it as (gen, upTo) and gets those same ones back
 // when it is resumed, not those read after it started (those may be copies still queued for it).
-import { existsSync, readdirSync, statSync } from "node:fs";
+// A reader's file is marked while it holds pairs not added here yet (unmerged-marks.ts), so that
+// the pairs of a reader that stopped in between are added at the next session's start
+// (mergeLeftBehind) rather than lost to every later seed.
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ReplayGuard } from "../../crypto/envelope.ts";
 import { withFileLock, withFileLockAsync, type FileLock, type OnLockWait } from "./config-lock.ts";
 import { ensurePrivateDir, moveDamagedAside, readPrivateFile, writePrivateFile } from "./files.ts";
+import { leftBehind, unmark, type LeftBehind } from "./unmerged-marks.ts";
 
 export const SEEN_HOLDS = "the ids of the messages you read";
 
@@ -30,7 +34,8 @@ export type MachineMemory = {
 /** What of the machine's memory seeded a session: the pairs of history `gen` numbered below `upTo`. */
 export type SeedMark = { gen: string; upTo: number };
 
-/** Told that a damaged file was moved aside, with a sentence for the log. */
+/** Told, with a sentence for the log, that a damaged file was moved aside, or that what readers
+ *  left behind could not be added now (mergeLeftBehind). */
 export type OnDamaged = (note: string) => void;
 
 export const machinePath = (dir: string, meshId: string) => join(dir, "seen", `${meshId}.machine.json`);
@@ -129,32 +134,88 @@ export function machineMemory(dir: string, meshId: string, onDamaged: OnDamaged 
   }
 }
 
+/** How a share is made: `file` is the reader's replay file, whose mark (unmerged-marks.ts) goes
+ *  once its pairs are in; `onWait` is told of a lock holder; `onDamaged` of a damaged file. */
+export type ShareOptions = { file?: string; onWait?: OnLockWait; onDamaged?: OnDamaged };
+
 /** Adds the pairs `guard` recorded since its last share to the machine's memory, in the order
  *  read (a pair held already keeps its place), and marks them shared. Blocks while another process
  *  adds (for a command). Throws LocalFileError after LOCK_WAIT_MS behind a stopped holder, or when
- *  the file cannot be read or written; the pairs then stay unshared, for the next call. */
-export function shareSeen(dir: string, guard: ReplayGuard, o: { onWait?: OnLockWait; onDamaged?: OnDamaged } = {}): void {
-  if (guard.unshared().pairs.length === 0) return;
+ *  the file cannot be read or written; the pairs then stay unshared, for the next call, and the
+ *  file's mark stays (merged at a later session's start if this process ends first). */
+export function shareSeen(dir: string, guard: ReplayGuard, o: ShareOptions = {}): void {
+  if (nothingToShare(guard, o)) return;
   ensurePrivateDir(join(dir, "seen"));
-  withFileLock(lockOf(dir, guard.meshId), () => addPairs(dir, guard, o.onDamaged), o.onWait);
+  withFileLock(lockOf(dir, guard.meshId), () => addPairs(dir, guard, o), o.onWait);
 }
 
 /** shareSeen, waiting for the lock on the event loop (the MCP server). */
-export async function shareSeenAsync(dir: string, guard: ReplayGuard, o: { onWait?: OnLockWait; onDamaged?: OnDamaged } = {}): Promise<void> {
-  if (guard.unshared().pairs.length === 0) return;
+export async function shareSeenAsync(dir: string, guard: ReplayGuard, o: ShareOptions = {}): Promise<void> {
+  if (nothingToShare(guard, o)) return;
   ensurePrivateDir(join(dir, "seen"));
-  await withFileLockAsync(lockOf(dir, guard.meshId), () => addPairs(dir, guard, o.onDamaged), o.onWait);
+  await withFileLockAsync(lockOf(dir, guard.meshId), () => addPairs(dir, guard, o), o.onWait);
 }
 
-/** Under the lock: read (or make) the file, add, write, mark shared. */
-function addPairs(dir: string, guard: ReplayGuard, onDamaged: OnDamaged = () => {}): void {
+function nothingToShare(guard: ReplayGuard, o: ShareOptions): boolean {
+  if (guard.hasUnshared()) return false;
+  if (o.file) unmark(o.file);
+  return true;
+}
+
+/** Under the lock: read (or make) the file, add, write, mark shared, unmark the reader's file.
+ *  Synchronous, so no save of this process comes between the add and the unmark. */
+function addPairs(dir: string, guard: ReplayGuard, o: ShareOptions): void {
   const { pairs, through } = guard.unshared();
-  const { m, made } = current(dir, guard.meshId, onDamaged);
+  const { m, made } = current(dir, guard.meshId, o.onDamaged ?? (() => {}));
+  if (add(m, pairs) > 0 || made) writeMachine(dir, m);
+  guard.markShared(through);
+  if (o.file) unmark(o.file);
+}
+
+/** Adds `pairs` to `m` in order (a pair held already keeps its place) and returns how many were
+ *  new. The oldest pairs past REPLAY_GUARD_ENTRIES are forgotten: the numbers move on past them. */
+function add(m: MachineMemory, pairs: Iterable<[string, string]>): number {
   const before = m.guard.size;
   let added = 0;
   for (const [sender, id] of pairs) if (m.guard.check(sender, id)) added++;
-  // The oldest pairs past REPLAY_GUARD_ENTRIES were forgotten: the numbers move on past them.
   m.first += before + added - m.guard.size;
-  if (added > 0 || made) writeMachine(dir, m);
-  guard.markShared(through);
+  return added;
+}
+
+/** Adds to the machine's memory the replay files that a reader wrote and then stopped (killed,
+ *  crashed, or its last share failed) before adding them: those marked by a process no longer
+ *  running (unmerged-marks.ts). For a session's start, before it is seeded; with no such mark it
+ *  reads no file. Their pairs come last, as the newest. Each file's mark goes once it is in, under
+ *  the lock, so that two sessions starting at once merge it once. A marked file that is gone
+ *  (pruned, left) adds nothing; one that cannot be read is reported to `onDamaged`, and its mark
+ *  removed (its owner's load reports and moves it aside if it is resumed). Never throws: a lock
+ *  behind a stopped holder, or a machine's file that cannot be written, leaves the marks for the
+ *  next start, and `onDamaged` is told. */
+export function mergeLeftBehind(dir: string, meshId: string, onDamaged: OnDamaged = () => {}): void {
+  const marks = leftBehind(join(dir, "seen"), meshId);
+  if (marks.length === 0) return;
+  try {
+    withFileLock(lockOf(dir, meshId), () => {
+      const { m, made } = current(dir, meshId, onDamaged);
+      const todo = marks.filter((l) => existsSync(l.mark));
+      let added = 0;
+      for (const l of todo) added += add(m, pairsLeftIn(l, meshId, onDamaged));
+      if (added > 0 || made) writeMachine(dir, m);
+      for (const l of todo) rmSync(l.mark, { force: true });
+    });
+  } catch (err) {
+    // The marks stay: the next session to start tries again.
+    onDamaged(`The replay files ${marks.map((l) => l.file).join(", ")}, which processes that stopped did not add to this machine's replay memory, were not added now (${(err as Error).message}); the next session to start adds them.`);
+  }
+}
+
+/** The pairs of a file a mark names: none when it is gone or cannot be read (reported). */
+function pairsLeftIn(l: LeftBehind, meshId: string, onDamaged: OnDamaged): [string, string][] {
+  try {
+    const text = readPrivateFile(l.file, { holds: SEEN_HOLDS, what: "the replay memory" });
+    return text === null ? [] : ReplayGuard.importJson(text, meshId).pairs();
+  } catch (err) {
+    onDamaged(`The replay memory ${l.file}, which process ${l.pid} wrote and did not add to this machine's before it stopped, could not be read (${(err as Error).message}). A message it records that the broker hands out again may be shown again to sessions started from now on.`);
+    return [];
+  }
 }

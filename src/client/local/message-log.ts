@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Delivered } from "../mesh-session.ts";
 import { assertPrivate, ensurePrivateDir, readPrivateFile, writePrivateFile } from "./files.ts";
 import { withFileLock } from "./config-lock.ts";
+import { isUnmergedMark } from "./unmerged-marks.ts";
 import { onFile } from "../../local-file/error.ts";
 
 /** Most bytes a mesh's message log holds: past it, an append drops the oldest messages down to
@@ -18,12 +19,12 @@ export const MESSAGE_LOG_MAX_BYTES = 8 * 1024 * 1024;
 const logPath = (dir: string, meshId: string) => join(dir, "messages", `${meshId}.jsonl`);
 
 /** Deletes this mesh's message log and every replay memory of it (the CLI's, each Claude Code
- *  session's, the machine's). Mesh ids contain no `.`, so `<meshId>.` names no other mesh's file. */
+ *  session's, the machine's, and their marks: unmerged-marks.ts). Mesh ids contain no `.`, so `<meshId>.` names no other mesh's file. */
 export function removeMeshLog(dir: string, meshId: string): void {
   rmSync(logPath(dir, meshId), { force: true });
   const seenDir = join(dir, "seen");
   if (!existsSync(seenDir)) return;
-  for (const name of readdirSync(seenDir)) if (name.startsWith(`${meshId}.`) && name.endsWith(".json")) rmSync(join(seenDir, name), { force: true });
+  for (const name of readdirSync(seenDir)) if (name.startsWith(`${meshId}.`) && (name.endsWith(".json") || isUnmergedMark(name))) rmSync(join(seenDir, name), { force: true });
 }
 
 const LOG_HOLDS = "the messages you read";

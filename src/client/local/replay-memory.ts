@@ -4,8 +4,9 @@
 // its own; each also adds what it read to the machine's, which seeds new sessions.
 import { join } from "node:path";
 import { ReplayGuard } from "../../crypto/envelope.ts";
-import { moveDamagedAside, readPrivateFile, writePrivateFile } from "./files.ts";
+import { moveDamagedAside, readPrivateFile } from "./files.ts";
 import { SEEN_HOLDS, shareSeen, type OnDamaged } from "./machine-memory.ts";
+import { writeReplayFile } from "./unmerged-marks.ts";
 
 export const seenPath = (dir: string, meshId: string, scope = "member") => join(dir, "seen", scope === "member" ? `${meshId}.json` : `${meshId}.${scope}.json`);
 
@@ -39,12 +40,14 @@ export function loadReplayGuard(dir: string, meshId: string, onDamaged: OnDamage
 
 /** Writes the CLI's replay memory (throws LocalFileError when it cannot), then adds what it read
  *  since its last save to the machine's memory, blocking while another process adds. Only that
- *  second step's failure goes to `onShareError` (the pairs are added at the next save): the CLI's
- *  own memory is safe, and only a new session's seed lacks them meanwhile. */
+ *  second step's failure goes to `onShareError` (the pairs are added at the next save, or by the
+ *  next session to start after this process ends: the file stays marked, unmerged-marks.ts): the
+ *  CLI's own memory is safe, and only a new session's seed lacks them meanwhile. */
 export function saveReplayGuard(dir: string, guard: ReplayGuard, onShareError: (err: unknown) => void = (err) => { throw err; }): void {
-  writePrivateFile(seenPath(dir, guard.meshId), guard.exportJson());
+  const file = seenPath(dir, guard.meshId);
+  writeReplayFile(file, guard);
   try {
-    shareSeen(dir, guard);
+    shareSeen(dir, guard, { file });
   } catch (err) {
     onShareError(err);
   }

@@ -3,12 +3,14 @@
 // open asks; never shared with other sessions), and which part of the machine's memory seeded it
 // (`seed`, a SeedMark). Seeded, the session drops a replay of anything the CLI or an earlier
 // session read here (session 31); its file holds only its own pairs, so files stay small however
-// many sessions ran, and a start reads at most two of them (the machine's and its own).
+// many sessions ran, and a start reads at most two of them (the machine's and its own), besides
+// the files of readers that stopped before adding what they read to the machine's memory
+// (unmerged-marks.ts), once.
 import { rmSync, utimesSync } from "node:fs";
 import { ReplayGuard } from "../../crypto/envelope.ts";
-import { writePrivateFile } from "./files.ts";
-import { machineMemory, shareSeen, shareSeenAsync, type OnDamaged, type SeedMark } from "./machine-memory.ts";
+import { machineMemory, mergeLeftBehind, shareSeen, shareSeenAsync, type OnDamaged, type SeedMark } from "./machine-memory.ts";
 import { readReplayFile, seenPath } from "./replay-memory.ts";
+import { writeReplayFile } from "./unmerged-marks.ts";
 
 export class SessionMemory {
   #sharing: Promise<void> = Promise.resolve();
@@ -31,23 +33,24 @@ export class SessionMemory {
     return this.saved[key];
   }
 
-  /** Writes the session's file: its own pairs, `extra` beside them, and its seed mark. Throws
+  /** Writes the session's file: its own pairs, `extra` beside them, and its seed mark; marked as
+   *  ahead of the machine's memory until the next share (unmerged-marks.ts). Throws
    *  LocalFileError when it cannot. */
   save(extra: Record<string, unknown>): void {
-    writePrivateFile(this.path, this.guard.exportJson({ ...extra, seed: this.mark }));
+    writeReplayFile(this.path, this.guard, { ...extra, seed: this.mark });
   }
 
   /** Adds what the session read since its last share to the machine's memory, waiting for the
    *  lock on the event loop, one share after another; never rejects: a failure goes to `onError`
    *  and those pairs go with the next share. */
   share(onError: (err: unknown) => void): void {
-    this.#sharing = this.#sharing.then(() => shareSeenAsync(this.dir, this.guard, { onDamaged: this.onDamaged }).catch(onError));
+    this.#sharing = this.#sharing.then(() => shareSeenAsync(this.dir, this.guard, { file: this.path, onDamaged: this.onDamaged }).catch(onError));
   }
 
   /** share, at once, blocking: for the last save before the process exits. */
   shareNow(onError: (err: unknown) => void): void {
     try {
-      shareSeen(this.dir, this.guard, { onDamaged: this.onDamaged });
+      shareSeen(this.dir, this.guard, { file: this.path, onDamaged: this.onDamaged });
     } catch (err) {
       onError(err);
     }
@@ -81,8 +84,10 @@ export class SessionMemory {
  *  Code session would otherwise find it with an empty memory. A resumed session's is seeded with
  *  the part that seeded it when it was new (its mark), not with what was read here since: that may
  *  be copies still queued for it. A damaged file is moved aside and reported (readReplayFile), and
- *  an empty memory starts, as for the CLI. */
+ *  an empty memory starts, as for the CLI. First, the files other readers wrote and did not add to
+ *  the machine's memory before they stopped are added (mergeLeftBehind). */
 export function openSessionMemory(dir: string, meshId: string, scope: string, onDamaged: OnDamaged = () => {}): SessionMemory {
+  mergeLeftBehind(dir, meshId, onDamaged);
   const path = seenPath(dir, meshId, scope);
   const file = readReplayFile(path, meshId, onDamaged);
   if (file === "damaged") return new SessionMemory(dir, path, new ReplayGuard(meshId), null, {}, onDamaged);
