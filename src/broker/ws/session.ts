@@ -352,7 +352,7 @@ function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, g
  *  of the hub with peer_left, so that a reconnect of its key starts it anew, as after session_end.
  *  (Counted as connected, 64 sessions dropped together refused every new one for the grace.) */
 async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
-  const mine = (await ctx.store.listSessions(identity.meshId, now - ctx.config.messageTtl)).filter((s) => s.memberId === identity.memberId && s.endedAt === null && s.pubkey !== identity.pubkey);
+  const mine = (await ctx.store.listSessions(identity.meshId, now - ctx.config.messageTtl, identity.memberId)).filter((s) => s.pubkey !== identity.pubkey);
   const excess = mine.length - (MAX_SESSIONS_PER_MEMBER - 1);
   if (excess <= 0) return;
   const offline = () => mine.filter((s) => !ctx.hub.get(s.meshId, s.pubkey)?.conns.size);
