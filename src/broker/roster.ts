@@ -12,8 +12,9 @@ export type Roster = {
   byPubkey: Map<string, Member>;
   sessions: Map<string, Session>;
   sessionsOf: Map<string, Session[]>;
-  /** Every grant row of the mesh (recipient-side capabilities). */
-  grants: Grant[];
+  /** Every grant row of the mesh (recipient-side capabilities), by recipient member id: a fan-out
+   *  looks up each recipient's own rows, not every row of the mesh for each recipient. */
+  grantsTo: Map<string, Grant[]>;
 };
 
 export class RosterCache {
@@ -53,7 +54,7 @@ export class RosterCache {
 
   private async load(meshId: string, t: number): Promise<Roster> {
     const [members, sessions, grants] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
-    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grants };
+    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map() };
     for (const m of members) {
       if (m.revokedAt !== null) continue;
       r.members.set(m.id, m);
@@ -65,6 +66,11 @@ export class RosterCache {
       const list = r.sessionsOf.get(s.memberId);
       if (list) list.push(s);
       else r.sessionsOf.set(s.memberId, [s]);
+    }
+    for (const g of grants) {
+      const list = r.grantsTo.get(g.recipientMemberId);
+      if (list) list.push(g);
+      else r.grantsTo.set(g.recipientMemberId, [g]);
     }
     return r;
   }

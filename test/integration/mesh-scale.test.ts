@@ -4,8 +4,9 @@
 // running the tests is shared.
 import { expect, test } from "bun:test";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
+import type { Grant } from "../../src/store/types.ts";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
+import { connect, createInvite, createTestMesh, joinWithInvite, sendText, textOf, type TestMember } from "../helpers/mesh.ts";
 import { connectSession } from "../helpers/next-session.ts";
 import { storeReads } from "../helpers/store-reads.ts";
 
@@ -33,4 +34,34 @@ test("a session hello reads its own member's sessions, not every live session of
   // Before: the member's session limit listed the mesh's 300 sessions and kept the owner's none.
   expect(reads.rows()).toBeLessThan(10);
   s.close();
+});
+
+test("a fan-out looks at each grant row of the mesh once at most, not once per recipient", async () => {
+  await using b = await startBroker();
+  const { owner, members } = await bigMesh(b);
+  // Twenty members each keep an entry for the next one's key: dm only, so its broadcasts skip them.
+  for (let i = 0; i < 20; i++) {
+    const p = await connect(b.url, members[i]!, { receive: "pull" });
+    await p.client.request("grant_set", { peer: members[i + 1]!.keys.publicKey, caps: ["dm"] });
+    p.close();
+  }
+  // Each row the broker loads counts every look at whose row it is.
+  let looks = 0;
+  const meshGrants = b.ctx.store.meshGrants.bind(b.ctx.store);
+  b.ctx.store.meshGrants = async (meshId) =>
+    (await meshGrants(meshId)).map((g) => new Proxy(g, { get: (t, k) => (k === "recipientMemberId" && looks++, t[k as keyof Grant]) }));
+  b.ctx.roster.invalidate(owner.meshId);
+  const alice = await connect(b.url, owner, { receive: "pull" });
+  await sendText(alice, "*", "loads the roster");
+  looks = 0;
+  const sent = await sendText(alice, "*", "to all");
+  // Before: every recipient's lookup walked all 20 rows (61 recipients: 1,220 looks).
+  expect({ looks: looks <= 20, undeliverable: sent.undeliverable }).toEqual({ looks: true, undeliverable: [] });
+  // The entries still apply: member 0 gets member 1's DM (after alice's two broadcasts), and not the
+  // broadcast member 1 sent before it.
+  const [m0, m1] = [await connect(b.url, members[0]!), await connect(b.url, members[1]!, { receive: "pull" })];
+  await sendText(m1, "*", "skips m0");
+  await sendText(m1, members[0]!.keys.publicKey, "dm to m0");
+  expect((await m0.waitMessages(3)).map(textOf)).toEqual(["loads the roster", "to all", "dm to m0"]);
+  for (const p of [m0, m1, alice]) p.close();
 });
