@@ -36,6 +36,52 @@ test("a session hello reads its own member's sessions, not every live session of
   s.close();
 });
 
+test("sessions that start and end, presences that go and members that join or are removed leave the roster cached", async () => {
+  await using b = await startBroker({ presenceGrace: 0 });
+  const { owner, members, invite } = await bigMesh(b);
+  const alice = await connect(b.url, owner);
+  const bob = await connect(b.url, members[0]!);
+  const send = () => sendText(alice, members[1]!.keys.publicKey, "hi");
+  await send(); // loads the roster
+  using reads = storeReads(b.ctx.store);
+  /** Rows the next send reads; a reload of the roster reads every member. */
+  const sendReads = async () => {
+    reads.reset();
+    await send();
+    return reads.rows();
+  };
+  const after: Record<string, number> = {};
+
+  // A new session is a recipient at once (a broadcast reaches it), with no reload.
+  const sessionKeys = generateSigningKeypair();
+  const s = await connectSession(b.url, members[2]!, sessionKeys);
+  after.sessionHello = await sendReads();
+  await sendText(alice, "*", "to all");
+  expect((await s.waitMessages(1))[0]!.kind).toBe("broadcast");
+  // It ends: no recipient any more; its peer_left changes nothing the routing reads either.
+  await s.client.request("session_end", {});
+  await alice.waitEvent((e) => e.event === "peer_left" && e.data.pubkey === sessionKeys.publicKey);
+  after.sessionEnd = await sendReads();
+  // A presence goes away (no grace): list_peers shows it offline at once, last seen when it closed.
+  const closedAt = Date.now();
+  bob.close();
+  await alice.waitEvent((e) => e.event === "peer_left" && e.data.pubkey === members[0]!.keys.publicKey);
+  after.peerLeft = await sendReads();
+  const bobRow = (await alice.client.request("list_peers", {})).peers.find((p) => p.pubkey === members[0]!.keys.publicKey)!;
+  expect({ online: bobRow.online, seenSinceClose: bobRow.lastSeenAt! >= closedAt }).toEqual({ online: false, seenSinceClose: true });
+  // A member joins: a recipient at once. One is removed: a DM to it is refused at once.
+  const newcomer = await joinWithInvite(b.url, invite, "newcomer");
+  after.joined = await sendReads();
+  await sendText(alice, newcomer.keys.publicKey, "welcome");
+  await alice.client.request("member_revoke", { memberId: members[3]!.memberId, ban: false });
+  after.kicked = await sendReads();
+  await expect(sendText(alice, members[3]!.keys.publicKey, "gone")).rejects.toMatchObject({ code: "unknown_recipient" });
+  expect(after).toEqual({ sessionHello: 0, sessionEnd: 0, peerLeft: 0, joined: 0, kicked: 0 });
+  const listed = (await alice.client.request("list_peers", {})).peers.map((p) => p.pubkey);
+  expect({ newcomer: listed.includes(newcomer.keys.publicKey), kicked: listed.includes(members[3]!.keys.publicKey), ended: listed.includes(sessionKeys.publicKey) }).toEqual({ newcomer: true, kicked: false, ended: false });
+  alice.close();
+});
+
 test("a fan-out looks at each grant row of the mesh once at most, not once per recipient", async () => {
   await using b = await startBroker();
   const { owner, members } = await bigMesh(b);
