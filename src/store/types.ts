@@ -273,7 +273,8 @@ export interface Store {
   listTopics(meshId: string): Promise<(Topic & { members: number })[]>;
   joinTopic(topicId: number, memberId: string): Promise<boolean>;
   leaveTopic(topicId: number, memberId: string): Promise<boolean>;
-  topicMembers(topicId: number): Promise<TopicMember[]>;
+  /** Active members of the topic, leads first; only `memberId` (or none) when given, reading one row. */
+  topicMembers(topicId: number, memberId?: string): Promise<TopicMember[]>;
   memberTopics(memberId: string): Promise<number[]>;
   /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
   topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;

@@ -111,3 +111,16 @@ test("a fan-out looks at each grant row of the mesh once at most, not once per r
   expect((await m0.waitMessages(3)).map(textOf)).toEqual(["loads the roster", "to all", "dm to m0"]);
   for (const p of [m0, m1, alice]) p.close();
 });
+
+test("a page of a topic's history reads the page, not the topic's member list", async () => {
+  await using b = await startBroker();
+  const { owner } = await bigMesh(b); // every member is in #general
+  const alice = await connect(b.url, owner);
+  for (let i = 0; i < 3; i++) await sendText(alice, "#general", `post ${i}`);
+  using reads = storeReads(b.ctx.store);
+  const page = await alice.client.request("topic_history", { topic: "general", afterOffset: 0, limit: 100 });
+  expect(page.messages).toHaveLength(3);
+  // Before: the membership check read all 61 members of #general.
+  expect(reads.rows()).toBeLessThan(10);
+  alice.close();
+});

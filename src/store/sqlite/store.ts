@@ -286,8 +286,8 @@ export class SqliteStore implements T.Store {
   async leaveTopic(topicId: number, memberId: string) {
     return this.write(() => this.topics.leave(topicId, memberId));
   }
-  async topicMembers(topicId: number) {
-    return guard(() => this.topics.members(topicId));
+  async topicMembers(topicId: number, memberId?: string) {
+    return guard(() => this.topics.members(topicId, memberId));
   }
   async memberTopics(memberId: string) {
     return guard(() => this.topics.ofMember(memberId));
