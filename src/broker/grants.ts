@@ -8,7 +8,8 @@ import type { Grant } from "../store/types.ts";
 export const DEFAULT_CAPS: readonly Cap[] = CAPS;
 
 /** Capabilities `recipientMemberId` gives to a sender identified by its member key and, for a
- *  session, its session key. */
+ *  session, its session key. `rows`: the recipient's grant rows (others are skipped, at a cost:
+ *  a fan-out passes each recipient its own, Roster.grantsTo). */
 export function effectiveCaps(rows: readonly Grant[], recipientMemberId: string, senderMemberPubkey: string, senderSessionPubkey: string | null): readonly Cap[] {
   let sessionRow: Grant | undefined;
   for (const r of rows) {

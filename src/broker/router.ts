@@ -63,11 +63,11 @@ function resolveDirect(roster: Roster, key: string): Route {
 
 /** Recipients that granted the capability, and how many members did not. */
 function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped: number } {
-  const rows = route.roster.grants;
   const cap = capFor(route.kind);
   const boxes: string[] = [];
   let dropped = 0;
   for (const [memberId, memberBoxes] of route.mailboxes) {
+    const rows = route.roster.grantsTo.get(memberId) ?? [];
     const caps = effectiveCaps(rows, memberId, sender.memberPubkey, sender.kind === "session" ? sender.pubkey : null);
     if (caps.includes(cap)) boxes.push(...memberBoxes);
     else dropped++;

@@ -135,12 +135,18 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     hub: new Hub(config.presenceGrace, (p) => {
       const meshId = p.identity.meshId;
       // list_peers shows an offline peer as stored (last seen, status, attestation), from the
-      // roster: reloaded once the write is in (the embedded store has made it when this returns,
-      // so a peer that asks on hearing peer_left already sees it), and again once it is flushed.
-      const saved = store.setPresence(meshId, p.identity.pubkey, { lastSeenAt: p.leftAt ?? now() });
-      ctx.roster.invalidate(meshId);
-      ctx.hub.emit(meshId, "peer_left", { pubkey: p.identity.pubkey, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
-      void saved.then(() => ctx.roster.invalidate(meshId)).catch((err) => log.warn("saving last-seen failed", { err }));
+      // roster: its row is read into it again once the write is in (the embedded store has made it
+      // when this returns, and the read is answered before any frame is handled, so a peer that
+      // asks on hearing peer_left already sees it), and again once it is flushed. Not stored: the
+      // entry is dropped instead.
+      const key = p.identity.pubkey;
+      const saved = store.setPresence(meshId, key, { lastSeenAt: p.leftAt ?? now() });
+      void ctx.roster.refresh(meshId, key);
+      ctx.hub.emit(meshId, "peer_left", { pubkey: key, memberId: p.identity.memberId, displayName: p.identity.displayName, kind: p.identity.kind });
+      saved.then(
+        () => ctx.roster.refresh(meshId, key),
+        (err) => (ctx.roster.invalidate(meshId), log.warn("saving last-seen failed", { err })),
+      );
     }),
     roster: new RosterCache(store, config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),

@@ -239,7 +239,9 @@ export interface Store {
   /** Keeps the newer attestation a live session presented (`attest`). */
   setSessionAttestation(meshId: string, pubkey: string, attestation: AttestationFields): Promise<void>;
   getSession(meshId: string, pubkey: string): Promise<Session | null>;
-  listSessions(meshId: string, since: number): Promise<Session[]>;
+  /** Live (not ended) sessions seen at or after `since`, most recently seen first; only
+   *  `memberId`'s when given, read without reading the rest of the mesh's. */
+  listSessions(meshId: string, since: number, memberId?: string): Promise<Session[]>;
   /** Ends the session and drops its mailbox; what it drops that the member's mailbox holds is
    *  marked for the member's next session again. */
   endSession(meshId: string, pubkey: string, at: number): Promise<void>;
@@ -277,7 +279,8 @@ export interface Store {
   listTopics(meshId: string): Promise<(Topic & { members: number })[]>;
   joinTopic(topicId: number, memberId: string): Promise<boolean>;
   leaveTopic(topicId: number, memberId: string): Promise<boolean>;
-  topicMembers(topicId: number): Promise<TopicMember[]>;
+  /** Active members of the topic, leads first; only `memberId` (or none) when given, reading one row. */
+  topicMembers(topicId: number, memberId?: string): Promise<TopicMember[]>;
   memberTopics(memberId: string): Promise<number[]>;
   /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
   topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;

@@ -1,8 +1,8 @@
 // The rows of sessions long over (docs/operations.md, "Old session rows"): the sweep deletes a
 // session's row a message TTL after its session_end, or two after it was last seen when it never
 // ended, and not while its mailbox holds anything. What must outlive such a row does: a block a
-// reader set on the session's key, the audit chain. And a session hello reads only the mesh's live
-// sessions, through schema 8's index, however many ended rows the mesh holds.
+// reader set on the session's key, the audit chain. And a session hello reads only its own member's
+// session rows (through sessions_member), however many rows the rest of the mesh holds.
 import type { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
@@ -90,7 +90,7 @@ test("the sweep deletes the rows of sessions long over and keeps what is still n
   for (const p of [bobPeer, live, back]) p.close();
 }, 30_000);
 
-test("a session hello reads the mesh's live sessions through the index, whatever the ended rows; and still works past 20,000 of them", async () => {
+test("a session hello reads its member's session rows through the member's index, not the mesh's; and still works past 20,000 ended ones", async () => {
   await using b = await startBroker();
   const { owner } = await createTestMesh(b.url);
   const db = dbOf(b);
@@ -109,9 +109,10 @@ test("a session hello reads the mesh's live sessions through the index, whatever
   const s = await connectSession(b.url, owner);
   (db as { query: Database["query"] }).query = query;
   const plans = [...seen].map((sql) => query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => r.detail).join(" | "));
-  // The member's live sessions, for its session limit: through sessions_live, not every row.
+  // The member's live sessions, for its session limit: through the member's own rows (its ended
+  // ones included, until the sweep deletes them), not every live session of the mesh.
   expect(plans.filter((p) => !p.includes("sqlite_autoindex_sessions_1 (mesh_id=? AND pubkey=?)"))).toEqual([
-    "SEARCH sessions USING INDEX sessions_live (mesh_id=? AND last_seen_at>?) | USE TEMP B-TREE FOR LAST TERM OF ORDER BY",
+    "SEARCH sessions USING INDEX sessions_member (member_id=?) | USE TEMP B-TREE FOR ORDER BY",
   ]);
   // And the hello's answer: none of the 20,000 is live, so none counted against the limit.
   expect({ ack: s.ack.type, unended: db.query("SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NULL").get() }).toEqual({ ack: "hello_ack", unended: { n: 1 } });

@@ -1,8 +1,9 @@
 // Pins the roster cache's loading rules: the sends of one tick that find the entry missing share
-// one load, and a load that raced with an invalidation is used once but never cached.
+// one load, a load that raced with an invalidation (or a patch) is used once but never cached,
+// and a patch changes a cached entry in place.
 import { expect, test } from "bun:test";
 import { RosterCache } from "../../src/broker/roster.ts";
-import type { Member, Store } from "../../src/store/types.ts";
+import type { Member, Session, Store } from "../../src/store/types.ts";
 
 function fakeStore() {
   const calls = { members: 0 };
@@ -69,6 +70,27 @@ test("an entry is stale after its TTL, and at once when the clock went back (a n
   await cache.get("m");
   expect(f.calls.members).toBe(2);
   now -= 3_600_000;
+  await cache.get("m");
+  expect(f.calls.members).toBe(3);
+});
+
+test("a change to one member or session patches a cached entry; one that comes during a load keeps that load out of the cache", async () => {
+  const f = fakeStore();
+  f.setMembers(["a"]);
+  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const r = await cache.get("m");
+  cache.putMember("m", { id: "b", meshId: "m", pubkey: "pk-b", revokedAt: null } as Member);
+  cache.putSession("m", { meshId: "m", pubkey: "s1", memberId: "a", endedAt: null, lastSeenAt: 1000 } as Session);
+  expect({ same: (await cache.get("m")) === r, members: [...r.members.keys()], mailboxes: RosterCache.mailboxesOf(r, r.members.get("a")!) }).toEqual({ same: true, members: ["a", "b"], mailboxes: ["pk-a", "s1"] });
+  cache.dropMember("m", "a");
+  expect({ members: [...r.members.keys()], sessions: [...r.sessions.keys()], loads: f.calls.members }).toEqual({ members: ["b"], sessions: [], loads: 1 });
+
+  cache.invalidate("m");
+  const release = f.hold();
+  const racing = cache.get("m");
+  cache.putMember("m", { id: "c", meshId: "m", pubkey: "pk-c", revokedAt: null } as Member);
+  release();
+  await racing;
   await cache.get("m");
   expect(f.calls.members).toBe(3);
 });

@@ -91,7 +91,7 @@ function evict(ctx: BrokerContext, meshId: string, memberId: string, code: numbe
     }
     ctx.hub.remove(p);
   }
-  ctx.roster.invalidate(meshId);
+  ctx.roster.dropMember(meshId, memberId);
   ctx.hub.emit(meshId, "member_revoked", { memberId, reason, by });
   ctx.log.info("member removed", { meshId, memberId, by, how: reason, connectionsClosed: closed });
   return closed;

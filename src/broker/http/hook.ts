@@ -62,7 +62,7 @@ async function bySignature(ctx: BrokerContext, request: Request, raw: string, bo
   const record = stored ?? (await offlineSigner(ctx, meshId, signer));
   const status = nextStatus(record.status, body.status, "hook");
   await ctx.store.setPresence(meshId, signer, { status, ...(body.summary !== undefined ? { summary: body.summary } : {}) });
-  ctx.roster.invalidate(meshId); // list_peers shows an offline peer's stored status
+  await ctx.roster.refresh(meshId, signer); // list_peers shows an offline peer's stored status
   return { status, online: false };
 }
 

@@ -78,7 +78,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
         const { member, keysBlob, repeated } = await ctx.store.claimInvite({ inviteId: invite.id, nowMs: now, member: { id: randomId(), pubkey: body.pubkey, displayName: body.displayName }, claim: { timestamp: body.timestamp, inviteSignature: body.inviteSignature } });
         if (!repeated) {
           ctx.log.info("invite claimed", { meshId: invite.meshId, inviteId: invite.id, memberId: member.id, pubkey: member.pubkey });
-          ctx.roster.invalidate(invite.meshId);
+          ctx.roster.putMember(invite.meshId, member);
           ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });
         }
         const mesh = await ctx.store.getMesh(invite.meshId);

@@ -192,10 +192,9 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
     if (!before || before.endedAt !== null) await makeRoomForSession(ctx, identity, now);
     const s = await ctx.store.upsertSession({ meshId: identity.meshId, pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, cwd: where.cwd, hostname: where.hostname, lastSeenAt: now, attestation: identity.attestation });
-    // New, revived, or back from beyond the routing horizon: the cached roster does not have it.
-    // (Its new attestation needs no reload: list_peers shows a live session's own, and the roster
-    // is reloaded when the session's presence ends.)
-    if (!before || before.endedAt !== null || before.lastSeenAt < now - ctx.config.messageTtl) ctx.roster.invalidate(identity.meshId);
+    // New, revived, or back from beyond the routing horizon: a recipient from now on. The cached
+    // roster takes the stored row, rather than reloading the mesh at the next send.
+    ctx.roster.putSession(identity.meshId, s);
     stored = s;
     handed.given = await handOver(ctx, identity, now);
     fromMemberMailbox = handed.given.copied.length;
@@ -297,7 +296,7 @@ function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, g
  *  of the hub with peer_left, so that a reconnect of its key starts it anew, as after session_end.
  *  (Counted as connected, 64 sessions dropped together refused every new one for the grace.) */
 async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, now: number): Promise<void> {
-  const mine = (await ctx.store.listSessions(identity.meshId, now - ctx.config.messageTtl)).filter((s) => s.memberId === identity.memberId && s.endedAt === null && s.pubkey !== identity.pubkey);
+  const mine = (await ctx.store.listSessions(identity.meshId, now - ctx.config.messageTtl, identity.memberId)).filter((s) => s.pubkey !== identity.pubkey);
   const excess = mine.length - (MAX_SESSIONS_PER_MEMBER - 1);
   if (excess <= 0) return;
   const offline = () => mine.filter((s) => !ctx.hub.get(s.meshId, s.pubkey)?.conns.size);
@@ -310,10 +309,10 @@ async function makeRoomForSession(ctx: BrokerContext, identity: NonNullable<Conn
   if (ending.length < excess) throw full();
   for (const s of ending) {
     await ctx.store.endSession(s.meshId, s.pubkey, now);
+    ctx.roster.dropSession(s.meshId, s.pubkey);
     const graced = ctx.hub.get(s.meshId, s.pubkey);
     if (graced && graced.conns.size === 0) ctx.hub.remove(graced);
   }
-  ctx.roster.invalidate(identity.meshId);
 }
 
 export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Promise<void> {

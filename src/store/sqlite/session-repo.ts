@@ -57,12 +57,19 @@ export class SessionRepo {
     return row ? sessionFromRow(row) : null;
   }
 
-  /** Live sessions (not ended) seen at or after `since` (ms), most recently seen first. */
-  listLive(meshId: string, since: number): Session[] {
-    return this.db
-      .query<SessionRow, [string, number]>("SELECT * FROM sessions WHERE mesh_id = ? AND ended_at IS NULL AND last_seen_at >= ? ORDER BY last_seen_at DESC, pubkey")
-      .all(meshId, since)
-      .map(sessionFromRow);
+  /** Live sessions (not ended) seen at or after `since` (ms), most recently seen first; only
+   *  `memberId`'s when given. One member's are read through its own index: the mesh's live-session
+   *  index would read every live session of the mesh to find them (a session hello in a mesh of
+   *  4,000 sessions spent 11 ms in that read). */
+  listLive(meshId: string, since: number, memberId?: string): Session[] {
+    const order = "ORDER BY last_seen_at DESC, pubkey";
+    const rows =
+      memberId === undefined
+        ? this.db.query<SessionRow, [string, number]>(`SELECT * FROM sessions WHERE mesh_id = ? AND ended_at IS NULL AND last_seen_at >= ? ${order}`).all(meshId, since)
+        : this.db
+            .query<SessionRow, [string, string, number]>(`SELECT * FROM sessions INDEXED BY sessions_member WHERE mesh_id = ? AND member_id = ? AND ended_at IS NULL AND last_seen_at >= ? ${order}`)
+            .all(meshId, memberId, since);
+    return rows.map(sessionFromRow);
   }
 
   /** A step of a pass over the rows of sessions long over (session-prune.ts). */

@@ -234,8 +234,8 @@ export class SqliteStore implements T.Store {
   async getSession(meshId: string, pubkey: string) {
     return guard(() => this.sessions.get(meshId, pubkey));
   }
-  async listSessions(meshId: string, since: number) {
-    return guard(() => this.sessions.listLive(meshId, since));
+  async listSessions(meshId: string, since: number, memberId?: string) {
+    return guard(() => this.sessions.listLive(meshId, since, memberId));
   }
   async endSession(meshId: string, pubkey: string, at: number) {
     return this.write(() => this.sessions.end(meshId, pubkey, at));
@@ -286,8 +286,8 @@ export class SqliteStore implements T.Store {
   async leaveTopic(topicId: number, memberId: string) {
     return this.write(() => this.topics.leave(topicId, memberId));
   }
-  async topicMembers(topicId: number) {
-    return guard(() => this.topics.members(topicId));
+  async topicMembers(topicId: number, memberId?: string) {
+    return guard(() => this.topics.members(topicId, memberId));
   }
   async memberTopics(memberId: string) {
     return guard(() => this.topics.ofMember(memberId));

@@ -59,15 +59,13 @@ export class TopicRepo {
     return this.db.query("DELETE FROM topic_members WHERE topic_id = ? AND member_id = ?").run(topicId, memberId).changes === 1;
   }
 
-  /** Members of the topic (active ones: revocation removes them), leads first. */
-  members(topicId: number): TopicMember[] {
-    return this.db
-      .query<TopicMember, [number]>(
-        `SELECT m.id AS memberId, m.display_name AS displayName, m.pubkey AS pubkey, tm.role AS role
-         FROM topic_members tm JOIN members m ON m.id = tm.member_id
-         WHERE tm.topic_id = ? AND m.revoked_at IS NULL ORDER BY tm.role = 'member', tm.joined_at, m.id`,
-      )
-      .all(topicId);
+  /** Members of the topic (active ones: revocation removes them), leads first; only `memberId`
+   *  when given (a membership check reads one row, not the topic's thousands). */
+  members(topicId: number, memberId?: string): TopicMember[] {
+    const select = `SELECT m.id AS memberId, m.display_name AS displayName, m.pubkey AS pubkey, tm.role AS role
+         FROM topic_members tm JOIN members m ON m.id = tm.member_id WHERE tm.topic_id = ? AND m.revoked_at IS NULL`;
+    if (memberId !== undefined) return this.db.query<TopicMember, [number, string]>(`${select} AND tm.member_id = ?`).all(topicId, memberId);
+    return this.db.query<TopicMember, [number]>(`${select} ORDER BY tm.role = 'member', tm.joined_at, m.id`).all(topicId);
   }
 
   /** Ids of the topics the member belongs to. */
