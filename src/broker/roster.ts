@@ -44,13 +44,19 @@ export class RosterCache {
     const generation = this.generations.get(meshId) ?? 0;
     const inflight = this.loading.get(meshId);
     if (inflight?.generation === generation) return inflight.roster;
-    const roster = this.load(meshId, t).finally(() => {
-      if (this.loading.get(meshId)?.roster === roster) this.loading.delete(meshId);
-    });
+    // Cached in the load's own step, before it stops counting as under way: a change that comes
+    // after it then patches the entry, one that comes before keeps it out (patch). Cached in the
+    // caller's step after `await`, a change made in the microtasks between found neither.
+    const roster = this.load(meshId, t)
+      .then((r) => {
+        if ((this.generations.get(meshId) ?? 0) === generation) this.meshes.set(meshId, r);
+        return r;
+      })
+      .finally(() => {
+        if (this.loading.get(meshId)?.roster === roster) this.loading.delete(meshId);
+      });
     this.loading.set(meshId, { generation, roster });
-    const r = await roster;
-    if ((this.generations.get(meshId) ?? 0) === generation) this.meshes.set(meshId, r);
-    return r;
+    return roster;
   }
 
   invalidate(meshId: string): void {
@@ -100,11 +106,16 @@ export class RosterCache {
     const generation = this.generations.get(meshId) ?? 0;
     if (this.loading.has(meshId)) return this.invalidate(meshId);
     if (!r) return;
+    const before = cachedRow(r, pubkey);
     try {
       const member = await this.store.getMemberByPubkey(meshId, pubkey);
       const session = member ? null : await this.store.getSession(meshId, pubkey);
       // Replaced or invalidated meanwhile: what replaced it was read after the write.
       if (this.meshes.get(meshId) !== r || (this.generations.get(meshId) ?? 0) !== generation) return;
+      // The key was patched while the read was out (removed, ended, started again): which of that
+      // change and the row read is newer is not known here, and the row would bring a removed
+      // member or an ended session back. The next get reads the mesh again.
+      if (cachedRow(r, pubkey) !== before) return this.invalidate(meshId);
       if (member) this.putMember(meshId, member);
       else if (session) this.putSession(meshId, session);
       else this.dropSession(meshId, pubkey);
@@ -145,6 +156,9 @@ export class RosterCache {
     return out;
   }
 }
+
+/** What the entry holds for a key: its member's row, or its session's. */
+const cachedRow = (r: Roster, pubkey: string): Member | Session | undefined => r.byPubkey.get(pubkey) ?? r.sessions.get(pubkey);
 
 function addSession(r: Roster, s: Session): void {
   r.sessions.set(s.pubkey, s);

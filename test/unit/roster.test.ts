@@ -18,8 +18,21 @@ function fakeStore() {
     },
     listSessions: async () => [],
     meshGrants: async () => [],
+    // One key's row, as read now and answered once `rowGate` opens (an async store's round trip).
+    getMemberByPubkey: async (_meshId: string, pubkey: string) => {
+      const row = rows.get(pubkey);
+      await rowGate;
+      return row && "role" in row ? row : null;
+    },
+    getSession: async (_meshId: string, pubkey: string) => {
+      const row = rows.get(pubkey);
+      await rowGate;
+      return row && !("role" in row) ? row : null;
+    },
   } as unknown as Store;
-  const member = (id: string) => ({ id, meshId: "m", pubkey: `pk-${id}`, revokedAt: null }) as Member;
+  const rows = new Map<string, Member | Session>();
+  let rowGate: Promise<void> = Promise.resolve();
+  const member = (id: string) => ({ id, meshId: "m", pubkey: `pk-${id}`, role: "member", revokedAt: null }) as Member;
   return {
     store,
     calls,
@@ -27,6 +40,12 @@ function fakeStore() {
     hold: () => {
       let release!: () => void;
       gate = new Promise<void>((r) => (release = r));
+      return release;
+    },
+    setRow: (pubkey: string, row: Member | Session) => rows.set(pubkey, row),
+    holdRows: () => {
+      let release!: () => void;
+      rowGate = new Promise<void>((r) => (release = r));
       return release;
     },
   };
@@ -93,4 +112,58 @@ test("a change to one member or session patches a cached entry; one that comes d
   await racing;
   await cache.get("m");
   expect(f.calls.members).toBe(3);
+});
+
+test("a load's roster is cached before the load stops counting as under way: a change made in between is not lost", async () => {
+  // Between the load's answer and the caching of it, a change found no entry to patch and no load
+  // to keep out of the cache: the roster read before it was cached, with the removed member in it
+  // (for up to ROSTER_TTL_MS). Every point of the microtask queue after the load's answer is tried.
+  for (let ticks = 0; ticks < 8; ticks++) {
+    const f = fakeStore();
+    f.setMembers(["a", "b"]);
+    const cache = new RosterCache(f.store, 60_000, () => 1000);
+    const release = f.hold();
+    const racing = cache.get("m");
+    release();
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    f.setMembers(["b"]); // a is removed: stored, then the cache is told
+    cache.dropMember("m", "a");
+    await racing;
+    expect({ ticks, a: (await cache.get("m")).members.has("a") }).toEqual({ ticks, a: false });
+  }
+});
+
+test("a refresh answered after the member was removed, or the session ended, does not bring it back", async () => {
+  // The store's reads answer at once today, but the roster is written for one whose reads wait (a
+  // shared database): a row read before a removal, answered after it, put the member back.
+  const f = fakeStore();
+  f.setMembers(["a", "b"]);
+  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  let r = await cache.get("m");
+  // b's presence goes (its row is read, not yet removed) and b is removed while the read is out.
+  f.setRow("pk-b", r.members.get("b")!);
+  let release = f.holdRows();
+  let refreshing = cache.refresh("m", "pk-b");
+  f.setMembers(["a"]);
+  cache.dropMember("m", "b");
+  release();
+  await refreshing;
+  r = await cache.get("m");
+  expect([...r.members.keys()]).toEqual(["a"]);
+  // The same for a session that ends while its row, read live, is out.
+  const live = { meshId: "m", pubkey: "s1", memberId: "a", endedAt: null, lastSeenAt: 1000 } as Session;
+  cache.putSession("m", live);
+  f.setRow("s1", live);
+  release = f.holdRows();
+  refreshing = cache.refresh("m", "s1");
+  cache.dropSession("m", "s1");
+  release();
+  await refreshing;
+  r = await cache.get("m");
+  expect({ sessions: [...r.sessions.keys()], mailboxes: RosterCache.mailboxesOf(r, r.members.get("a")!) }).toEqual({ sessions: [], mailboxes: ["pk-a"] });
+  // A refresh with nothing changed meanwhile applies what it read, in place.
+  const loads = f.calls.members;
+  f.setRow("pk-a", { ...r.members.get("a")!, status: "dnd" } as Member);
+  await cache.refresh("m", "pk-a");
+  expect({ status: (r.members.get("a") as Member & { status?: string }).status, same: (await cache.get("m")) === r, loads: f.calls.members }).toEqual({ status: "dnd", same: true, loads });
 });
