@@ -31,6 +31,7 @@ import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
 import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
+import { carryIn, carryOut } from "./presence-carry.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
 import { DASHBOARD_API_HEADERS, DOCS_HEADERS, secured } from "./dashboard-assets.ts";
@@ -157,6 +158,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
   DiskWatch.start(store, log, metrics.walFlushSeconds, config.dataDir);
+  // Before the port opens: a client back from a restart finds its presence in its grace.
+  await carryIn(ctx);
   const startedAt = performance.now(); // monotonic: uptime must not follow a stepped wall clock
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
@@ -314,6 +317,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       // expired entries and stores their notices in one transaction, then flushes it).
       const swept = timers.stop();
       const flushed = Promise.all([swept, ctx.writes.drain()])
+        .then(() => carryOut(ctx))
         .then(() => store.flushed())
         .catch((err: unknown) => log.error("final flush failed", { err }));
       const deadline = performance.now() + config.drainTimeout;
