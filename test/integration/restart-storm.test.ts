@@ -1,8 +1,12 @@
 // A broker restart met by every client at once (the thundering herd), with real clients
 // (src/client) all from one address, as the Claude Code sessions of a team behind one NAT are:
-// all of them get in with the default settings, and all come back after a restart.
+// all of them get in with the default settings, and all come back after a restart; after a clean
+// restart those back within the presence grace re-attach (no join storm, status kept).
 import { describe, expect, test } from "bun:test";
-import { startBroker } from "../helpers/broker.ts";
+import { startBroker, tempDir } from "../helpers/broker.ts";
+import { cli, cliMesh, identities } from "../helpers/cli.ts";
+import { runHook, startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
+import { serveProcess, spawnBroker } from "../helpers/process.ts";
 import { createTestMesh } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
 import { backSince, closeAll, connectAll, crowd, failureCodes, restart, type CrowdClient } from "../helpers/storm.ts";
@@ -64,4 +68,29 @@ describe("a broker restart with many clients behind one address", () => {
       await b.stop();
     }
   }, 120_000);
+
+  test("a Claude Code session mid-turn stays working across `serve` stopped with SIGTERM and started again, and its peer's next message stays held", async () => {
+    await using ids = identities(2);
+    const [alice, bob] = ids.dirs as [string, string];
+    const dataDir = tempDir("cm-restart-turn-");
+    await using first = await spawnBroker(dataDir);
+    const port = new URL(first.url).port;
+    await cliMesh(first.url, [[alice, "alice"], [bob, "bob"]]);
+    await using a = await startMcp(alice, "sess-alice-turn");
+    await using bb = await startMcp(bob, "sess-bob-turn");
+    await Promise.all([waitPeer(a, "bob/app"), waitPeer(bb, "alice/app")]);
+    expect((await runHook(bob, "user-prompt-submit", JSON.stringify({ session_id: "sess-bob-turn", cwd: "/work/projects/app", hook_event_name: "UserPromptSubmit", prompt: "go" }))).code).toBe(0);
+    await until(async () => /bob\/app"?: working/.test((await a.call("mesh_peers")).text), "bob working");
+
+    first.proc.kill("SIGTERM");
+    await first.proc.exited;
+    await using again = serveProcess(["--port", port, "--data-dir", dataDir], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
+    await again.waitFor(/"msg":"broker listening"/);
+    await Promise.all([waitConnected(a, 30_000), waitConnected(bb, 30_000)]);
+    await until(async () => /bob\/app"?: working/.test((await a.call("mesh_peers")).text), "bob still working after the restart", 10_000);
+    expect((await cli(alice, ["send", "bob/app", "held across the restart"])).code).toBe(0);
+    await Bun.sleep(1000);
+    expect(bb.notifications.some((n) => n.content.includes("held across the restart"))).toBe(false);
+    expect((await bb.call("mesh_inbox")).text).toContain("held across the restart");
+  }, 90_000);
 });
