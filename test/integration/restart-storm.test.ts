@@ -7,7 +7,9 @@ import { startBroker, tempDir } from "../helpers/broker.ts";
 import { cli, cliMesh, identities } from "../helpers/cli.ts";
 import { runHook, startMcp, waitConnected, waitPeer } from "../helpers/mcp.ts";
 import { serveProcess, spawnBroker } from "../helpers/process.ts";
-import { createTestMesh } from "../helpers/mesh.ts";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
 import { backSince, closeAll, connectAll, crowd, failureCodes, restart, type CrowdClient } from "../helpers/storm.ts";
 
@@ -93,4 +95,22 @@ describe("a broker restart with many clients behind one address", () => {
     expect(bb.notifications.some((n) => n.content.includes("held across the restart"))).toBe(false);
     expect((await bb.call("mesh_inbox")).text).toContain("held across the restart");
   }, 90_000);
+
+  test("sends committed while the broker drains are answered before its 1001: a client that does not reconnect is never told that a stored send failed", async () => {
+    const b = await startBroker();
+    const { owner } = await createTestMesh(b.url);
+    const bob = await addMember(b.url, owner, "bob");
+    const alice = await connect(b.url, owner, {}, { reconnect: false }); // as a one-shot `claudemesh send`
+    const ids = Array.from({ length: 300 }, (_, i) => `drain-${i}`);
+    const outcomes = ids.map((id) => sendText(alice, bob.keys.publicKey, id, { clientMessageId: id }).then(() => "answered" as const, () => "failed" as const));
+    await Promise.race(outcomes); // the first commit is in: the rest are in flight
+    await b.stop();
+    const said = await Promise.all(outcomes);
+    const db = new Database(join(b.dataDir, "claudemesh.db"), { readonly: true });
+    const stored = new Set(db.query<{ id: string }, []>("SELECT client_message_id AS id FROM messages WHERE kind = 'direct'").all().map((r) => r.id));
+    db.close();
+    const failedButStored = ids.filter((id, i) => said[i] === "failed" && stored.has(id));
+    const answeredNotStored = ids.filter((id, i) => said[i] === "answered" && !stored.has(id));
+    expect({ failedButStored: failedButStored.length, answeredNotStored }).toEqual({ failedButStored: 0, answeredNotStored: [] });
+  }, 60_000);
 });
