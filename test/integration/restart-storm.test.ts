@@ -113,4 +113,31 @@ describe("a broker restart with many clients behind one address", () => {
     const answeredNotStored = ids.filter((id, i) => said[i] === "answered" && !stored.has(id));
     expect({ failedButStored: failedButStored.length, answeredNotStored }).toEqual({ failedButStored: 0, answeredNotStored: [] });
   }, 60_000);
+
+  test("a record of presences that is damaged, or older than the grace, is logged or skipped, and the broker starts", async () => {
+    const b = await startBroker({ presenceGrace: 5_000 });
+    const { owner } = await createTestMesh(b.url);
+    const peer = await connect(b.url, owner, {}, { reconnect: false });
+    await b.stop();
+    peer.close();
+    const record = (set?: string) => {
+      const db = new Database(join(b.dataDir, "claudemesh.db"));
+      const row = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'carried_presences'").get();
+      if (set !== undefined) db.query("UPDATE broker_meta SET value = ? WHERE key = 'carried_presences'").run(set);
+      db.close();
+      return row?.value ?? null;
+    };
+    const written = JSON.parse(record()!);
+    expect(written.presences.map((p: { identity: { pubkey: string } }) => p.identity.pubkey)).toEqual([owner.keys.publicKey]);
+
+    record(JSON.stringify({ ...written, presences: [{ ...written.presences[0], leftAt: written.stoppedAt - 6_000 }] }));
+    const stale = await startBroker({ presenceGrace: 5_000, port: b.port }, { dataDir: b.dataDir });
+    expect({ carried: stale.ctx.hub.size, consumed: record() }).toEqual({ carried: 0, consumed: "" });
+    await stale.stop();
+
+    record("{not json");
+    const damaged = await startBroker({ presenceGrace: 5_000, port: b.port }, { dataDir: b.dataDir });
+    await damaged.stop();
+    expect({ carried: damaged.ctx.hub.size, warned: damaged.logs.some((l) => l.includes("could not be read")) }).toEqual({ carried: 0, warned: true });
+  }, 60_000);
 });
