@@ -82,12 +82,7 @@ export class Hub {
     const reattached = p !== undefined;
     const replaced: Conn[] = [];
     if (!p) {
-      p = { key, identity, conns: new Set(), ...initial, where, connectedAt: now, seenStoredAt: now, hookToken: randomId(24), graceTimer: null, leftAt: null };
-      this.presences.set(key, p);
-      let set = this.byMesh.get(identity.meshId);
-      if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
-      set.add(p);
-      this.byToken.set(p.hookToken, p);
+      p = this.add(identity, where, initial, now, null);
     } else {
       if (p.graceTimer) clearTimeout(p.graceTimer);
       p.graceTimer = null;
@@ -121,6 +116,27 @@ export class Hub {
     if (this.stopped) return p;
     if (this.graceMs <= 0) expire();
     else p.graceTimer = setTimeout(expire, this.graceMs);
+    return p;
+  }
+
+  /** Adds a presence without a connection, in its grace for `graceLeftMs` more: one the previous
+   *  broker process had when it stopped (presence-carry.ts). A reconnect within that time
+   *  re-attaches to it; after it, peers hear `peer_left`, as after any grace. */
+  carry(identity: Identity, where: Whereabouts, shown: { status: Status; summary: string }, connectedAt: number, leftAt: number, graceLeftMs: number): void {
+    if (this.stopped || this.presences.has(presenceKey(identity.meshId, identity.pubkey))) return;
+    const p = this.add(identity, where, shown, connectedAt, leftAt);
+    p.graceTimer = setTimeout(() => this.remove(p), Math.max(0, graceLeftMs));
+  }
+
+  /** A new presence, registered (without connections). */
+  private add(identity: Identity, where: Whereabouts, shown: { status: Status; summary: string }, connectedAt: number, leftAt: number | null): Presence {
+    const key = presenceKey(identity.meshId, identity.pubkey);
+    const p: Presence = { key, identity, conns: new Set(), ...shown, where, connectedAt, seenStoredAt: leftAt ?? connectedAt, hookToken: randomId(24), graceTimer: null, leftAt };
+    this.presences.set(key, p);
+    let set = this.byMesh.get(identity.meshId);
+    if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
+    set.add(p);
+    this.byToken.set(p.hookToken, p);
     return p;
   }
 

@@ -31,6 +31,7 @@ import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
 import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
+import { carryIn, carryOut } from "./presence-carry.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
 import { DASHBOARD_API_HEADERS, DOCS_HEADERS, secured } from "./dashboard-assets.ts";
@@ -108,6 +109,21 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
 const proxyHint = (ip: string) =>
   isLocalAddress(ip) ? { hint: "a loopback or private address: if a reverse proxy connects from it, list it in trustedProxies so that each client counts as its own address (docs/operations.md, Behind a reverse proxy)" } : {};
 
+/** Longest the drain waits for the writes in the group commit to be answered before it closes the
+ *  connections (1001). */
+const ANSWER_WAIT_MS = 2000;
+
+/** `p`'s outcome, or "timeout" after `ms` (a rejection counts as settled). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout" | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(0, ms))));
+  try {
+    return await Promise.race([p.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Unsent bytes at which Bun closes a socket (its default, stated). */
 const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 
@@ -157,6 +173,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
   DiskWatch.start(store, log, metrics.walFlushSeconds, config.dataDir);
+  // Before the port opens: a client back from a restart finds its presence in its grace.
+  await carryIn(ctx);
   const startedAt = performance.now(); // monotonic: uptime must not follow a stepped wall clock
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
@@ -309,16 +327,23 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     (stopping ??= (async () => {
       ctx.draining = true;
       server.stop(false);
-      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down", "shutting_down");
+      const deadline = performance.now() + config.drainTimeout;
       // No sweep starts from here on; one under way ends before the store closes (it deletes
       // expired entries and stores their notices in one transaction, then flushes it).
       const swept = timers.stop();
+      // The writes already handed to the group commit are answered before the 1001 (new requests
+      // are refused `unavailable` meanwhile): closed first, a client learnt that its sends were
+      // stored only from their retry after its reconnect, and a one-shot command, which does not
+      // reconnect, reported them failed. A disk that does not answer holds the close no longer
+      // than ANSWER_WAIT_MS.
+      await within(ctx.writes.drain().then(() => store.flushed()), Math.min(ANSWER_WAIT_MS, config.drainTimeout));
+      await new Promise((r) => setImmediate(r)); // the answers' promise chains have queued their frames
+      for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down", "shutting_down");
       const flushed = Promise.all([swept, ctx.writes.drain()])
+        .then(() => carryOut(ctx))
         .then(() => store.flushed())
         .catch((err: unknown) => log.error("final flush failed", { err }));
-      const deadline = performance.now() + config.drainTimeout;
-      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.drainTimeout).unref?.());
-      if ((await Promise.race([flushed, timeout])) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
+      if ((await within(flushed, deadline - performance.now())) === "timeout") log.warn("drain timed out; unflushed writes were not acknowledged");
       ctx.hub.stopTimers();
       dashboard.stop(); // ends the live-event streams, which count as pending requests
       // HTTP requests under way get their answers (a write refused after a failed flush says so,

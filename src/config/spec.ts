@@ -49,7 +49,7 @@ export const SETTINGS = [
   { key: "requestRate", kind: int(1, 1_000_000), default: 100, doc: "Sustained frames per second one connection may send besides the sends and acks that move messages: requests, refused frames, acks of messages it was not given (token bucket refill). Past it the broker stops reading the connection for a while." },
   { key: "requestBurst", kind: int(1, 1_000_000), default: 500, doc: "Such frames one connection may send in a burst (token bucket size)." },
   { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },
-  { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 256, doc: "Open connections allowed from one client address." },
+  { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 1024, doc: "Open connections allowed from one client address. Every client behind one NAT or proxy shares it, and each Claude Code session holds one per mesh." },
   { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },
   { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it. Clients watch for silence at the same pace (told in hello_ack)." },
   { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },

@@ -2,7 +2,7 @@
 // process (so that its memory is its own): while an authenticated client keeps sending and
 // receiving, other client addresses (127.0.0.2…, which the broker counts apart) attack it before
 // any hello:
-// - 300 sockets that never send a hello: the per-address cap (256) refuses the rest at the
+// - 300 sockets that never send a hello: the per-address cap (set to 256) refuses the rest at the
 //   upgrade, and the hello deadline closes every one let in;
 // - an upgrade request trickled in a byte at a time: Bun (uWS) cuts a connection whose request
 //   is not complete about 10 s after it opened (HTTP_IDLE_TIMEOUT_S; Bun.serve's idleTimeout does
@@ -44,7 +44,7 @@ async function flood(s: TcpWebSocket, frames: Buffer, deaf: boolean) {
 const repeat = (frame: Buffer, n: number) => Buffer.concat(Array.from({ length: n }, () => frame));
 
 test("sockets that never say hello are capped, cut, closed and bounded while an authenticated client carries on", async () => {
-  await using broker = await spawnBroker(tempDir(), ["--hello-timeout", `${HELLO_TIMEOUT_MS}ms`, "--synchronous", "normal"]);
+  await using broker = await spawnBroker(tempDir(), ["--hello-timeout", `${HELLO_TIMEOUT_MS}ms`, "--synchronous", "normal", "--max-connections-per-ip", "256"]);
   const port = Number(new URL(broker.url).port);
   const { owner } = await createTestMesh(broker.url, "alice");
   const bobMember = await addMember(broker.url, owner, "bob");

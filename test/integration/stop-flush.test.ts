@@ -48,7 +48,7 @@ describe("stop with synchronous=full", () => {
 
       let release!: () => void;
       gate = new Promise<void>((r) => (release = r));
-      void sendText(a, bob.keys.publicKey, "last words").catch(() => {}); // its socket closes with 1001 before the answer
+      void sendText(a, bob.keys.publicKey, "last words").catch(() => {}); // answered once its flush is let through, then 1001
       // Committed, its flush held at the gate (so neither its result nor bob's push has gone out).
       const direct = () => store.db.query<{ id: string }, []>("SELECT id FROM messages WHERE kind = 'direct'").get();
       await until(() => direct() !== null, "the send's commit");
