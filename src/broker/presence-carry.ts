@@ -44,7 +44,7 @@ export async function carryIn(ctx: BrokerContext): Promise<void> {
     for (const c of record.presences) {
       // A clock set back since the stop gives no more than a whole grace.
       const left = Math.min(grace, grace - (now - c.leftAt));
-      if (left <= 0) continue;
+      if (left <= 0 || !(await stillHere(ctx, c.identity))) continue;
       ctx.hub.carry(c.identity, c.where, { status: c.status, summary: c.summary }, c.connectedAt, c.leftAt, left);
       carried++;
     }
@@ -52,6 +52,15 @@ export async function carryIn(ctx: BrokerContext): Promise<void> {
   } catch (err) {
     ctx.log.warn("the presences the previous broker wrote down could not be read: peers will hear every client join again", { err });
   }
+}
+
+/** Whether the member is still in its mesh, and a session key still a live session of it: the
+ *  database may have changed while no broker ran (a restore of a backup, a member removed), and a
+ *  presence carried for a removed member would be listed and announced gone. */
+async function stillHere(ctx: BrokerContext, id: Identity): Promise<boolean> {
+  const roster = await ctx.roster.get(id.meshId);
+  if (!roster.members.has(id.memberId)) return false;
+  return id.kind === "member" ? roster.byPubkey.get(id.pubkey)?.id === id.memberId : roster.sessions.get(id.pubkey)?.memberId === id.memberId;
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";

@@ -135,6 +135,15 @@ describe("a broker restart with many clients behind one address", () => {
     expect({ carried: stale.ctx.hub.size, consumed: record() }).toEqual({ carried: 0, consumed: "" });
     await stale.stop();
 
+    // A member removed while no broker ran (the database changed under it): not carried.
+    record(JSON.stringify(written));
+    const db = new Database(join(b.dataDir, "claudemesh.db"));
+    db.query("UPDATE members SET revoked_at = ? WHERE pubkey = ?").run(Date.now(), owner.keys.publicKey);
+    db.close();
+    const removed = await startBroker({ presenceGrace: 5_000, port: b.port }, { dataDir: b.dataDir });
+    expect({ carried: removed.ctx.hub.size, consumed: record() }).toEqual({ carried: 0, consumed: "" });
+    await removed.stop();
+
     record("{not json");
     const damaged = await startBroker({ presenceGrace: 5_000, port: b.port }, { dataDir: b.dataDir });
     await damaged.stop();
