@@ -22,7 +22,7 @@ type Member = MeshView["members"][number];
 /** What is drawn once per visit of the tab; polls and live events change `list` only, so that the
  *  post box keeps its text, caret, focus and error. `list` is a polite log: a post already shown
  *  keeps its element (its time is updated in place), so only new posts are read out. */
-type Mounted = { el: HTMLElement; list: HTMLElement; posts: HTMLElement; none: HTMLElement; notes: HTMLElement[]; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
+type Mounted = { el: HTMLElement; list: HTMLElement; posts: HTMLElement; none: HTMLElement; skip: HTMLElement; notes: HTMLElement[]; status: HTMLElement; foot: HTMLElement; composer: HTMLElement | null };
 
 /** What the sender badges mean: said in words under the posts while one of them carries the
  *  badge, and the badge's description (a tooltip reaches neither the keyboard nor a touch screen). */
@@ -103,6 +103,7 @@ function drawPosts(m: Mounted, rows: [id: string, row: HTMLLIElement][]): void {
     }
   }
   m.none.hidden = rows.length > 0;
+  m.skip.hidden = rows.length === 0; // nothing to skip
   NOTES.forEach((n, i) => (m.notes[i]!.hidden = !m.posts.querySelector(`[data-testid="${n.badge}"]`)));
 }
 
@@ -157,8 +158,9 @@ function mount(root: HTMLElement, rows: [string, HTMLLIElement][]): Mounted {
   const notes = NOTES.map((n) => h("p", { class: "muted", id: n.id, "data-testid": n.id, hidden: true, text: n.text }));
   const status = h("p", { class: "error", role: "status", "data-testid": "chat-status" });
   const foot = h("div", { tabindex: "-1" });
-  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), skipTo(foot), list, ...notes, status, foot);
-  const m: Mounted = { el, list, posts, none, notes, status, foot, composer: null };
+  const skip = skipTo(foot);
+  const el = h("div", {}, h("h2", { text: `#${TOPIC}` }), h("p", { class: "muted", text: `Opened in this page with your keys; the broker sees only ciphertext. Each post shows the key that signed it.` }), skip, list, ...notes, status, foot);
+  const m: Mounted = { el, list, posts, none, skip, notes, status, foot, composer: null };
   drawPosts(m, rows);
   show(root, el);
   mounted.set(root, m);
