@@ -166,8 +166,8 @@ export class SqliteStore implements T.Store {
   }
 
   /** Resolves once every write so far is on stable storage; a failed flush rejects (disk-writes.ts). */
-  async flushed(): Promise<void> {
-    await this.disk.flushed();
+  flushed(): Promise<void> {
+    return this.disk.flushed();
   }
 
   /** SQLite's quick_check of the whole file: "ok", or its findings joined with "; ". Reads every
