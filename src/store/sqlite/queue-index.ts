@@ -78,6 +78,9 @@ export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: strin
 export const dedupHash = (meshId: string, senderPubkey: string, clientMessageId: string): number =>
   Number(Bun.hash(`${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`) & 0x1f_ffff_ffff_ffffn);
 
+/** candidates() of a key no stored message has: every new send's (twice: findSent, then its commit). */
+const NO_CANDIDATES: readonly number[] = Object.freeze([]);
+
 const PAGE_ROWS = 10_000;
 
 /** Runs `sql` page by page: its parameters are the cursor (the key of the last row read, `start`
@@ -156,7 +159,7 @@ export class QueueIndex {
   /** Stored messages whose de-duplication key has this hash (confirm against the row). */
   candidates(key: number): readonly number[] {
     const v = this.dedup.get(key);
-    return v === undefined ? [] : typeof v === "number" ? [v] : v;
+    return v === undefined ? NO_CANDIDATES : typeof v === "number" ? [v] : v;
   }
 
   /** Records a committed message (`key` from keyOf) and its queue entries. */
