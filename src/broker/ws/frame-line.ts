@@ -107,14 +107,17 @@ function unreadIfReadAhead(conn: Chained): void {
  *  below PAUSE_BYTES (an answer is written only for a client that reads them). */
 function paced(ctx: BrokerContext, conn: Chained, handle: Handle): void | Promise<void> {
   const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
-  if (wait > 0) {
-    ctx.metrics.connectionPaces.inc();
-    notePace(ctx, conn, wait);
-    const waited = conn.pace(wait);
-    unreadIfReadAhead(conn);
-    return waited.then(() => paced(ctx, conn, handle));
-  }
+  if (wait > 0) return pace(ctx, conn, handle, wait);
   return conn.congested() ? conn.room().then(handle) : handle();
+}
+
+/** Holds the frame for `waitMs`, then paces it again. */
+function pace(ctx: BrokerContext, conn: Chained, handle: Handle, waitMs: number): Promise<void> {
+  ctx.metrics.connectionPaces.inc();
+  notePace(ctx, conn, waitMs);
+  const waited = conn.pace(waitMs);
+  unreadIfReadAhead(conn);
+  return waited.then(() => paced(ctx, conn, handle));
 }
 
 /** Names a paced connection in the log: its first pace, then at most one line per

@@ -116,25 +116,31 @@ function handleFrame(ctx: BrokerContext, conn: Conn, text: string): void | Promi
       return replyError(ctx, conn, err, frame.id);
     }
   }
-  if (frame.type === "send") {
-    const id = frame.id;
-    let submitted!: () => void;
-    const handedOff = new Promise<void>((r) => (submitted = r));
-    handleSend(ctx, conn, frame, submitted).then(
-      (data) => conn.send({ type: "result", id, data }),
-      (err) => replyError(ctx, conn, err, id),
-    ).finally(submitted);
-    return handedOff;
-  }
-  if (frame.type === "ack") {
-    const id = frame.id;
-    handleAck(ctx, conn, frame).then(
-      (data) => id !== undefined && conn.send({ type: "result", id, data }),
-      (err) => replyError(ctx, conn, err, id),
-    );
-    return;
-  }
+  if (frame.type === "send") return send(ctx, conn, frame);
+  if (frame.type === "ack") return ack(ctx, conn, frame);
   return request(ctx, conn, frame);
+}
+
+/** A send, answered once committed and flushed; the connection's next frame waits only until it
+ *  is handed to the group commit. */
+function send(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<"send">): Promise<void> {
+  const id = frame.id;
+  let submitted!: () => void;
+  const handedOff = new Promise<void>((r) => (submitted = r));
+  handleSend(ctx, conn, frame, submitted).then(
+    (data) => conn.send({ type: "result", id, data }),
+    (err) => replyError(ctx, conn, err, id),
+  ).finally(submitted);
+  return handedOff;
+}
+
+/** An ack, answered (when it has an id) once committed; the connection's next frame does not wait. */
+function ack(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<"ack">): void {
+  const id = frame.id;
+  handleAck(ctx, conn, frame).then(
+    (data) => id !== undefined && conn.send({ type: "result", id, data }),
+    (err) => replyError(ctx, conn, err, id),
+  );
 }
 
 /** Any other request, answered once its handler is done; the connection's next frame waits for it. */
