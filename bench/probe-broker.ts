@@ -5,6 +5,9 @@
 // busy socket loop would), and every push is acked in the next turn. Reports CPU µs per message
 // (process user+system time), which the shared machine's noise barely moves, unlike throughput.
 // Run: bun run bench/probe-broker.ts [--sync full|normal] [--batch 20] [--messages 40000]
+// With the collector off, `BUN_JSC_useGC=0 bun bench/probe-broker.ts --garbage ...` also reports
+// what the measured messages allocated (nothing is freed): the allocator's bytes and the heap's
+// objects per message (docs/benchmarks.md, "Session 34: garbage per message").
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +23,11 @@ import { buildHello } from "../src/client/credentials.ts";
 import { setupMesh, type Member } from "./setup.ts";
 import { CIPHERTEXT } from "./peers.ts";
 
-const { values } = parseArgs({ options: { sync: { type: "string", default: "full" }, batch: { type: "string", default: "20" }, messages: { type: "string", default: "40000" }, peers: { type: "string", default: "100" } } });
+const { values } = parseArgs({ options: { sync: { type: "string", default: "full" }, batch: { type: "string", default: "20" }, messages: { type: "string", default: "40000" }, peers: { type: "string", default: "100" }, garbage: { type: "boolean", default: false } } });
+if (values.garbage && process.env.BUN_JSC_useGC !== "0") {
+  console.error("--garbage counts what was allocated, which only holds with the collector off: run it as BUN_JSC_useGC=0 bun bench/probe-broker.ts --garbage ...");
+  process.exit(2);
+}
 const BATCH = Number(values.batch);
 const MESSAGES = Number(values.messages);
 const PEERS = Number(values.peers);
@@ -76,12 +83,16 @@ async function round(from: number): Promise<void> {
 }
 
 for (let i = 0; i < 2000 / BATCH; i++) await round(i * BATCH); // warm-up
+const jsc = values.garbage ? await import("bun:jsc") : null;
+const heapObjects = () => Object.values(jsc!.heapStats().objectTypeCounts).reduce((a, b) => a + b, 0);
+const g0 = jsc && { bytes: jsc.memoryUsage().current, objects: heapObjects() };
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 const start = pushed;
 for (let i = 0; pushed - start < MESSAGES; i++) await round(i * BATCH);
 const cpu = process.cpuUsage(c0);
 const n = pushed - start;
-console.log(JSON.stringify({ sync: values.sync, batch: BATCH, messages: n, cpuUsPerMsg: +((cpu.user + cpu.system) / n).toFixed(1), wallMs: Math.round(performance.now() - t0) }));
+const garbage = g0 && { allocBytesPerMsg: Math.round((jsc!.memoryUsage().current - g0.bytes) / n), objectsPerMsg: +((heapObjects() - g0.objects) / n).toFixed(1) };
+console.log(JSON.stringify({ sync: values.sync, batch: BATCH, messages: n, cpuUsPerMsg: +((cpu.user + cpu.system) / n).toFixed(1), wallMs: Math.round(performance.now() - t0), ...garbage }));
 await broker.stop();
 rmSync(dataDir, { recursive: true, force: true });

@@ -14,51 +14,57 @@ import { admitToQueues, quotaError, type Bound } from "./queue-bounds.ts";
 import { RosterCache, type Roster } from "./roster.ts";
 
 type Kind = "direct" | "broadcast" | "group" | "topic";
-/** Where a send goes: each recipient member's mailboxes (the sender's own left out), and the
- *  roster they were resolved from. */
-type Route = { kind: Kind; topicId: number | null; topic: string | null; mailboxes: Map<string, string[]>; roster: Roster };
+/** A recipient member's mailboxes (the sender's own left out). */
+type MemberBoxes = { memberId: string; boxes: string[] };
+/** Where a send goes: each recipient member's mailboxes, one entry per member, and the roster
+ *  they were resolved from. (An array, not a Map by member id: it is only walked, and a Map and
+ *  its table are ~350 bytes of garbage per send.) */
+type Route = { kind: Kind; topicId: number | null; topic: string | null; mailboxes: MemberBoxes[]; roster: Roster };
 
-async function resolve(ctx: BrokerContext, sender: Identity, to: string): Promise<Route> {
-  const roster = await ctx.roster.get(sender.meshId);
-  const fanOut = (kind: Kind, members: Member[], topicId: number | null = null, topic: string | null = null): Route => {
-    const mailboxes = new Map<string, string[]>();
-    for (const m of members) {
-      if (ctx.hub.isRemoved(sender.meshId, m.id)) continue; // removed, the roster not yet refreshed
-      const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
-      if (boxes.length > 0) mailboxes.set(m.id, boxes);
-    }
-    return { kind, topicId, topic, mailboxes, roster };
-  };
-  if (to === "*") return fanOut("broadcast", [...roster.members.values()]);
+/** Where a send to a fan-out target (`*`, `@group`, `#topic`) goes; a group or topic is read
+ *  from the store. */
+async function resolveFanOut(ctx: BrokerContext, roster: Roster, sender: Identity, to: string): Promise<Route> {
+  if (to === "*") return fanOut(ctx, sender, roster, "broadcast", [...roster.members.values()]);
   if (to.startsWith("@")) {
     const ids = await ctx.store.groupMembers(sender.meshId, to.slice(1));
     const members = ids.map((id) => roster.members.get(id)).filter((m): m is Member => m !== undefined);
     if (members.length === 0) throw new MeshError("unknown_recipient", `No member is in group ${to}.`);
-    return fanOut("group", members);
+    return fanOut(ctx, sender, roster, "group", members);
   }
-  if (to.startsWith("#")) return resolveTopic(ctx, roster, sender, to.slice(1), fanOut);
-  const route = resolveDirect(roster, to);
-  const [recipient] = route.mailboxes.keys();
-  if (ctx.hub.isRemoved(sender.meshId, recipient!)) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
-  return route;
+  return resolveTopic(ctx, roster, sender, to.slice(1));
 }
 
-async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity, name: string, fanOut: (k: Kind, m: Member[], id: number, t: string) => Route): Promise<Route> {
+const isFanOut = (to: string) => to === "*" || to.startsWith("@") || to.startsWith("#");
+
+/** The route to each of `members` (distinct) still in the mesh, through all their mailboxes. */
+function fanOut(ctx: BrokerContext, sender: Identity, roster: Roster, kind: Kind, members: Member[], topicId: number | null = null, topic: string | null = null): Route {
+  const mailboxes: MemberBoxes[] = [];
+  for (const m of members) {
+    if (ctx.hub.isRemoved(sender.meshId, m.id)) continue; // removed, the roster not yet refreshed
+    const boxes = RosterCache.mailboxesOf(roster, m).filter((k) => k !== sender.pubkey);
+    if (boxes.length > 0) mailboxes.push({ memberId: m.id, boxes });
+  }
+  return { kind, topicId, topic, mailboxes, roster };
+}
+
+async function resolveTopic(ctx: BrokerContext, roster: Roster, sender: Identity, name: string): Promise<Route> {
   const topic = await ctx.store.getTopic(sender.meshId, name);
   if (!topic) throw new MeshError("unknown_recipient", `No topic #${name} in this mesh. Create it first: claudemesh topic create ${name}`);
   const members = await ctx.store.topicMembers(topic.id);
   if (!members.some((m) => m.memberId === sender.memberId)) throw new MeshError("forbidden", `Join #${name} before posting to it.`);
   const active = members.map((m) => roster.members.get(m.memberId)).filter((m): m is Member => m !== undefined);
-  return fanOut("topic", active, topic.id, topic.name);
+  return fanOut(ctx, sender, roster, "topic", active, topic.id, topic.name);
 }
 
-function resolveDirect(roster: Roster, key: string): Route {
+/** Where a direct message to a member or session key goes: from the roster alone, synchronously
+ *  (no async function per message). */
+function resolveDirect(ctx: BrokerContext, roster: Roster, sender: Identity, key: string): Route {
   const member = roster.byPubkey.get(key);
-  if (member) return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[member.id, RosterCache.mailboxesOf(roster, member)]]), roster };
-  const session = roster.sessions.get(key);
-  const owner = session && roster.members.get(session.memberId);
-  if (!owner) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
-  return { kind: "direct", topicId: null, topic: null, mailboxes: new Map([[owner.id, [key]]]), roster };
+  const session = member ? undefined : roster.sessions.get(key);
+  const owner = member ?? (session && roster.members.get(session.memberId));
+  if (!owner || ctx.hub.isRemoved(sender.meshId, owner.id)) throw new MeshError("unknown_recipient", "No active member or session of this mesh has that key.");
+  const boxes = member ? RosterCache.mailboxesOf(roster, member) : [key];
+  return { kind: "direct", topicId: null, topic: null, mailboxes: [{ memberId: owner.id, boxes }], roster };
 }
 
 /** Recipients that granted the capability, and how many members did not. */
@@ -66,7 +72,7 @@ function applyGrants(sender: Identity, route: Route): { boxes: string[]; dropped
   const cap = capFor(route.kind);
   const boxes: string[] = [];
   let dropped = 0;
-  for (const [memberId, memberBoxes] of route.mailboxes) {
+  for (const { memberId, boxes: memberBoxes } of route.mailboxes) {
     const rows = route.roster.grantsTo.get(memberId) ?? [];
     const caps = effectiveCaps(rows, memberId, sender.memberPubkey, sender.kind === "session" ? sender.pubkey : null);
     if (caps.includes(cap)) boxes.push(...memberBoxes);
@@ -93,7 +99,8 @@ export async function handleSend(ctx: BrokerContext, conn: Conn, f: ClientFrameO
     ctx.sendRefusals.note({ meshId: sender.meshId, memberId: sender.memberId, reason: "rate_limited", limit: "send", to: f.to });
     throw new MeshError("rate_limited", undefined, { retryAfterMs: ctx.sendLimiter.waitMs(sender.memberId), limit: "send" });
   }
-  const route = await resolve(ctx, sender, f.to);
+  const roster = await ctx.roster.get(sender.meshId);
+  const route = isFanOut(f.to) ? await resolveFanOut(ctx, roster, sender, f.to) : resolveDirect(ctx, roster, sender, f.to);
   const granted = applyGrants(sender, route);
   const load = await ctx.store.queueLoad(sender.meshId, granted.boxes, sender.memberId);
   // From here to the group commit's submission nothing is awaited: no other send is checked against
@@ -228,7 +235,7 @@ function soleSessions(route: Route, msg: NewMessage): Map<string, string> {
   const out = new Map<string, string>();
   if (msg.recipients.length < 2) return out; // a member key and one session at least
   const queued = new Set(msg.recipients);
-  for (const [memberId, boxes] of route.mailboxes) {
+  for (const { memberId, boxes } of route.mailboxes) {
     const member = route.roster.members.get(memberId);
     if (member === undefined || !queued.has(member.pubkey) || sentByOwnSession(msg, member)) continue;
     const sessions = boxes.filter((b) => b !== member.pubkey && queued.has(b));

@@ -148,7 +148,7 @@ export type ClaimOptions = {
   maxBytes?: number;
 };
 
-export type AckBatchItem = { meshId: string; mailbox: string; messageIds: string[] };
+export type AckBatchItem = { meshId: string; mailbox: string; messageIds: readonly string[] };
 
 /** What one group commit writes: sends and acks, in one transaction. */
 export type WriteBatch = { sends: readonly NewMessage[]; acks: readonly AckBatchItem[] };

@@ -5,7 +5,8 @@ import { CloseCode } from "../../protocol/close-codes.ts";
 import type { BrokerContext } from "../context.ts";
 import { type Conn, connFields } from "../conn.ts";
 
-type Chained = Conn & { chain?: Promise<void>; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
+type Handle = () => void | Promise<void>;
+type Chained = Conn & { line?: Line; queuedFrames?: number; queuedChars?: number; paceLog?: { at: number; since: number } };
 
 /** A paced connection is named in the log at most this often (the metric counts every pace). */
 export const PACE_LOG_EVERY_MS = 60_000;
@@ -26,8 +27,8 @@ const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 export const READ_AHEAD_FRAMES = 256;
 const READ_AHEAD_CHARS = 256 * 1024;
 
-/** Chains a frame's handling after the connection's earlier frames, unless too much is waiting. */
-export function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: () => void | Promise<void>): void {
+/** Queues a frame's handling behind the connection's earlier frames, unless too much is waiting. */
+export function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle: Handle): void {
   // A client that does not read what it was sent: read no more of it (its frames wait in TCP).
   conn.congested();
   conn.queuedFrames = (conn.queuedFrames ?? 0) + 1;
@@ -41,10 +42,59 @@ export function enqueue(ctx: BrokerContext, conn: Chained, chars: number, handle
     return;
   }
   unreadIfReadAhead(conn);
-  conn.chain = (conn.chain ?? Promise.resolve()).then(() => paced(ctx, conn, handle)).finally(() => {
-    conn.queuedFrames!--;
-    conn.queuedChars! -= chars;
-  });
+  (conn.line ??= new Line(ctx, conn)).push(handle, chars);
+}
+
+/** A connection's frames waiting to be handled, oldest first. Each is handled in a microtask once
+ *  the one before it is done (its handling returned, or the promise it returned settled), then
+ *  counted out of queuedFrames and queuedChars. Its continuations are made once per connection:
+ *  a frame (two per relayed message) costs no promise or closure of the line's own. */
+class Line {
+  private readonly handles: Handle[] = [];
+  private readonly sizes: number[] = [];
+  private busy = false;
+  /** Set once a frame's handling threw (a bug: handlers answer their own errors). The frames
+   *  behind it are counted out without being handled, and the error is left uncaught, which stops
+   *  the broker (cli/serve-last-resort.ts). */
+  private broken = false;
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly conn: Chained,
+  ) {}
+
+  push(handle: Handle, chars: number): void {
+    this.handles.push(handle);
+    this.sizes.push(chars);
+    if (this.busy) return;
+    this.busy = true;
+    queueMicrotask(this.next);
+  }
+
+  private readonly next = (): void => {
+    let handled: void | Promise<void>;
+    try {
+      handled = this.broken ? undefined : paced(this.ctx, this.conn, this.handles[0]!);
+    } catch (err) {
+      handled = Promise.reject(err);
+    }
+    if (handled) handled.then(this.done, this.failed);
+    else this.done();
+  };
+
+  private readonly done = (): void => {
+    this.handles.shift();
+    this.conn.queuedFrames!--;
+    this.conn.queuedChars! -= this.sizes.shift()!;
+    if (this.handles.length > 0) queueMicrotask(this.next);
+    else this.busy = false;
+  };
+
+  private readonly failed = (err: unknown): never => {
+    this.broken = true;
+    this.done();
+    throw err;
+  };
 }
 
 /** Stops reading a paced connection whose frames waiting reached the read-ahead bound. */
@@ -55,16 +105,19 @@ function unreadIfReadAhead(conn: Chained): void {
 /** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
  *  then the broker reads no more of its socket than READ_AHEAD_FRAMES), and its unsent output is
  *  below PAUSE_BYTES (an answer is written only for a client that reads them). */
-function paced(ctx: BrokerContext, conn: Chained, handle: () => void | Promise<void>): void | Promise<void> {
+function paced(ctx: BrokerContext, conn: Chained, handle: Handle): void | Promise<void> {
   const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
-  if (wait > 0) {
-    ctx.metrics.connectionPaces.inc();
-    notePace(ctx, conn, wait);
-    const waited = conn.pace(wait);
-    unreadIfReadAhead(conn);
-    return waited.then(() => paced(ctx, conn, handle));
-  }
+  if (wait > 0) return pace(ctx, conn, handle, wait);
   return conn.congested() ? conn.room().then(handle) : handle();
+}
+
+/** Holds the frame for `waitMs`, then paces it again. */
+function pace(ctx: BrokerContext, conn: Chained, handle: Handle, waitMs: number): Promise<void> {
+  ctx.metrics.connectionPaces.inc();
+  notePace(ctx, conn, waitMs);
+  const waited = conn.pace(waitMs);
+  unreadIfReadAhead(conn);
+  return waited.then(() => paced(ctx, conn, handle));
 }
 
 /** Names a paced connection in the log: its first pace, then at most one line per

@@ -4,7 +4,7 @@
 import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
-import type { ClientFrame, HelloFrame, SessionHelloFrame } from "../../protocol/frames.ts";
+import type { ClientFrame, ClientFrameOf, HelloFrame, RequestType, SessionHelloFrame } from "../../protocol/frames.ts";
 import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { HandedOver } from "../../store/types.ts";
@@ -92,7 +92,11 @@ function replyError(ctx: BrokerContext, conn: Conn, err: unknown, id: string | n
   conn.send({ type: "error", ...(id !== undefined ? { id } : {}), ...e.toJSON() });
 }
 
-async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promise<void> {
+/** Handles one frame; the connection's next frame waits for what it returns (a send's: until the
+ *  send is handed to the group commit, handleSend's `submitted`). Not an async function: the
+ *  frames of every message (a send, an ack) await nothing here, and an async function's
+ *  generator and scopes would be garbage for each. */
+function handleFrame(ctx: BrokerContext, conn: Conn, text: string): void | Promise<void> {
   if (conn.state === "closed") return;
   let frame: ClientFrame;
   try {
@@ -112,24 +116,35 @@ async function handleFrame(ctx: BrokerContext, conn: Conn, text: string): Promis
       return replyError(ctx, conn, err, frame.id);
     }
   }
-  if (frame.type === "send") {
-    const id = frame.id;
-    let submitted!: () => void;
-    const handedOff = new Promise<void>((r) => (submitted = r));
-    handleSend(ctx, conn, frame, submitted).then(
-      (data) => conn.send({ type: "result", id, data }),
-      (err) => replyError(ctx, conn, err, id),
-    ).finally(submitted);
-    return handedOff;
-  }
-  if (frame.type === "ack") {
-    const id = frame.id;
-    handleAck(ctx, conn, frame).then(
-      (data) => id !== undefined && conn.send({ type: "result", id, data }),
-      (err) => replyError(ctx, conn, err, id),
-    );
-    return;
-  }
+  if (frame.type === "send") return send(ctx, conn, frame);
+  if (frame.type === "ack") return ack(ctx, conn, frame);
+  return request(ctx, conn, frame);
+}
+
+/** A send, answered once committed and flushed; the connection's next frame waits only until it
+ *  is handed to the group commit. */
+function send(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<"send">): Promise<void> {
+  const id = frame.id;
+  let submitted!: () => void;
+  const handedOff = new Promise<void>((r) => (submitted = r));
+  handleSend(ctx, conn, frame, submitted).then(
+    (data) => conn.send({ type: "result", id, data }),
+    (err) => replyError(ctx, conn, err, id),
+  ).finally(submitted);
+  return handedOff;
+}
+
+/** An ack, answered (when it has an id) once committed; the connection's next frame does not wait. */
+function ack(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<"ack">): void {
+  const id = frame.id;
+  handleAck(ctx, conn, frame).then(
+    (data) => id !== undefined && conn.send({ type: "result", id, data }),
+    (err) => replyError(ctx, conn, err, id),
+  );
+}
+
+/** Any other request, answered once its handler is done; the connection's next frame waits for it. */
+async function request(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<RequestType>): Promise<void> {
   try {
     conn.send({ type: "result", id: frame.id, data: await runRequest(ctx, conn, frame) });
   } catch (err) {

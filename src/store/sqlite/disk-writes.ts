@@ -12,6 +12,10 @@ import type { LockWatch } from "./lock-watch.ts";
 import { probeHealth } from "./maintenance.ts";
 import type { WalSync } from "./wal-sync.ts";
 
+/** What flushed() answers when there is nothing to wait for: one settled promise, not a new one
+ *  per ask (the broker asks at least twice per message). */
+const DURABLE = Promise.resolve();
+
 export class DiskWrites {
   /** Set by the first failed flush of the WAL, or a checkpoint's disk error (see flushed). */
   private failure: MeshError | null = null;
@@ -102,16 +106,18 @@ export class DiskWrites {
    *  Fail-stop after a failed flush: Linux may drop the dirty pages an fdatasync could not write
    *  and report the error once, so a later flush that succeeds proves nothing about them. Nothing
    *  written since the last good flush can be vouched for: every write is refused from then on,
-   *  `fatal` settles, and the broker exits so that a restart reads what the disk really holds. */
-  async flushed(): Promise<void> {
-    if (!this.wal) return;
-    this.refuseIfFailed();
+   *  `fatal` settles, and the broker exits so that a restart reads what the disk really holds.
+   *  (Not an async function, and refusals are rejected promises, not throws: the broker asks
+   *  twice per message, mostly with nothing to wait for.) */
+  flushed(): Promise<void> {
+    if (!this.wal) return DURABLE;
+    if (this.failure) return Promise.reject(this.failure);
     const through = this.committed;
-    if (this.durable >= through && this.waiting.length === 0) return;
+    if (this.durable >= through && this.waiting.length === 0) return DURABLE;
     // An ask made after close (a request still running when the drain's time ran out) cannot get
     // a sync: it is refused as the stop it is, not taken for a failed flush, which would refuse
     // the asks still waiting for a sync that will succeed and report a disk failure that was none.
-    if (this.closed && through > this.syncAsked) throw new MeshError("unavailable", "the broker is stopping: this write was not confirmed as flushed to disk; retry it once the broker is back (a retried send is stored once)");
+    if (this.closed && through > this.syncAsked) return Promise.reject(new MeshError("unavailable", "the broker is stopping: this write was not confirmed as flushed to disk; retry it once the broker is back (a retried send is stored once)"));
     const answer = Promise.withResolvers<void>();
     this.waiting.push({ through, answer });
     // A sync running or queued already covers `through` unless something committed since it was
@@ -123,7 +129,7 @@ export class DiskWrites {
         (e: unknown) => this.refuseWaiting(this.fail("flushed", e)),
       );
     }
-    await answer.promise;
+    return answer.promise;
   }
 
   /** A sync covering `through` ended: answers the asks it covers, in the order they were made. */

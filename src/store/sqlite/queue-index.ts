@@ -61,6 +61,10 @@ class Mailbox extends Map<string, QueueEntry> {
   readonly bySender = new Map<string, number>();
 }
 
+/** Emptied mailboxes kept for reuse, at most: enough for every mailbox a busy broker's turn
+ *  empties, a few hundred KiB held at most. */
+const SPARE_MAILBOXES = 256;
+
 /** One mesh's mailboxes by key, and how many entries they hold together. */
 class MeshQueues extends Map<string, Mailbox> {
   held = 0;
@@ -73,6 +77,9 @@ export type MessageKeyRow = { seq: number; mesh_id: string; sender_pubkey: strin
 /** 53 bits of wyhash over the de-duplication key; a hit is confirmed against the stored row. */
 export const dedupHash = (meshId: string, senderPubkey: string, clientMessageId: string): number =>
   Number(Bun.hash(`${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`) & 0x1f_ffff_ffff_ffffn);
+
+/** candidates() of a key no stored message has: every new send's (twice: findSent, then its commit). */
+const NO_CANDIDATES: readonly number[] = Object.freeze([]);
 
 const PAGE_ROWS = 10_000;
 
@@ -102,6 +109,9 @@ export class QueueIndex {
    *  passes it to topic-trims.ts). */
   onTopicFreed: (seq: number, topic: TopicPlace) => void = () => {};
   private entries = 0;
+  /** Emptied mailboxes, to be filled again. A recipient that acks each push as it comes empties
+   *  its mailbox with every message, and a new one is two Maps and their tables (~500 bytes). */
+  private readonly spareBoxes: Mailbox[] = [];
   /** Every entry by expiry, for the sweep (removed ones leave lazily, expiry-heap.ts). */
   private readonly expiry = new ExpiryHeap<QueueEntry>((e) => this.box(e.meshId, e.recipient)?.get(e.id) === e);
 
@@ -149,7 +159,7 @@ export class QueueIndex {
   /** Stored messages whose de-duplication key has this hash (confirm against the row). */
   candidates(key: number): readonly number[] {
     const v = this.dedup.get(key);
-    return v === undefined ? [] : typeof v === "number" ? [v] : v;
+    return v === undefined ? NO_CANDIDATES : typeof v === "number" ? [v] : v;
   }
 
   /** Records a committed message (`key` from keyOf) and its queue entries. */
@@ -237,14 +247,15 @@ export class QueueIndex {
       if (box?.get(e.id) !== e) continue;
       box.delete(e.id);
       this.entries--;
-      // An emptied mailbox goes, and so does an emptied mesh: its counter restarts from 0.
-      if (--mesh!.held === 0) this.meshes.delete(e.meshId);
-      else if (box.size === 0) mesh!.delete(e.recipient);
       if (e.claimedBy !== null) this.claims.get(e.claimedBy)?.delete(e);
       const p = this.pending.get(e.seq)!;
       const n = box.bySender.get(p.sender)! - 1;
       if (n > 0) box.bySender.set(p.sender, n);
       else box.bySender.delete(p.sender);
+      // An emptied mailbox goes (kept for reuse), and so does an emptied mesh: its counter restarts from 0.
+      if (--mesh!.held === 0) this.meshes.delete(e.meshId);
+      else if (box.size === 0) mesh!.delete(e.recipient);
+      if (box.size === 0 && box.bySender.size === 0 && this.spareBoxes.length < SPARE_MAILBOXES) this.spareBoxes.push(box);
       if (--p.count === 0) {
         this.pending.delete(e.seq);
         this.sweepable.released(e.seq);
@@ -338,7 +349,7 @@ export class QueueIndex {
     let mesh = this.meshes.get(meshId);
     if (!mesh) this.meshes.set(meshId, (mesh = new MeshQueues()));
     let box = mesh.get(e.recipient);
-    if (!box) mesh.set(e.recipient, (box = new Mailbox()));
+    if (!box) mesh.set(e.recipient, (box = this.spareBoxes.pop() ?? new Mailbox()));
     if (box.has(id)) return;
     const entry: QueueEntry = { seq, id, meshId, recipient: e.recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: e.forNextSession };
     box.set(id, entry);

@@ -2,7 +2,7 @@
 // live in the QueueIndex (they belong to connections, which die with the process); an entry is
 // handed to one connection at a time because picking and claiming happen in one synchronous step.
 import type { Database } from "bun:sqlite";
-import type { ClaimOptions, QueueLoad, StoredMessage } from "../types.ts";
+import type { AckBatchItem, ClaimOptions, QueueLoad, StoredMessage } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import { writeTx, type Staged } from "./transaction.ts";
@@ -23,8 +23,6 @@ function withinBudget(messages: StoredMessage[], maxBytes: number): StoredMessag
   }
   return messages;
 }
-
-type AckRequest = { meshId: string; mailboxes: readonly string[]; messageIds: readonly string[] };
 
 export class QueueRepo {
   constructor(
@@ -57,13 +55,13 @@ export class QueueRepo {
   /** Deletes the entries of these mailboxes holding these message ids, claimed or not. Unknown
    *  ids are ignored. Returns entries removed. */
   ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): number {
-    return this.ackMany([{ meshId, mailboxes, messageIds }], nowMs)[0]!;
+    return this.ackMany(mailboxes.map((mailbox) => ({ meshId, mailbox, messageIds })), nowMs).reduce((sum, n) => sum + n, 0);
   }
 
   /** Several acks in one transaction (the broker's group commit of acks); counts in order. A
    *  message acked while other mailboxes still hold it is marked delivered, so that their copies
    *  expiring later do not tell its sender it was never delivered. */
-  ackMany(items: readonly AckRequest[], nowMs: number): number[] {
+  ackMany(items: readonly AckBatchItem[], nowMs: number): number[] {
     const staged = writeTx(this.db, () => this.stageAcks(items, nowMs));
     staged.apply();
     return staged.out;
@@ -71,17 +69,15 @@ export class QueueRepo {
 
   /** ackMany's writes, for a caller that runs them in its own transaction with others; apply()
    *  after that transaction committed. */
-  stageAcks(items: readonly AckRequest[], nowMs: number): Staged<number[]> {
+  stageAcks(items: readonly AckBatchItem[], nowMs: number): Staged<number[]> {
     const removed = new Set<QueueEntry>();
     const counts = items.map((it) => {
       let n = 0;
-      for (const mailbox of new Set(it.mailboxes)) {
-        for (const id of it.messageIds) {
-          const e = this.index.entry(it.meshId, mailbox, id);
-          if (!e || removed.has(e)) continue;
-          removed.add(e);
-          n++;
-        }
+      for (const id of it.messageIds) {
+        const e = this.index.entry(it.meshId, it.mailbox, id);
+        if (!e || removed.has(e)) continue;
+        removed.add(e);
+        n++;
       }
       return n;
     });
@@ -118,11 +114,12 @@ export class QueueRepo {
 
   /** Store.queueLoad: counters the index keeps, never a walk of a mailbox. */
   load(meshId: string, mailboxes: readonly string[], senderMemberId: string): QueueLoad {
-    return {
-      depths: mailboxes.map((m) => this.index.depth(meshId, m)),
-      fromSender: mailboxes.map((m) => this.index.depthFrom(meshId, m, senderMemberId)),
-      mesh: this.index.meshSize(meshId),
-      total: this.index.size,
-    };
+    const depths: number[] = [];
+    const fromSender: number[] = [];
+    for (const m of mailboxes) {
+      depths.push(this.index.depth(meshId, m));
+      fromSender.push(this.index.depthFrom(meshId, m, senderMemberId));
+    }
+    return { depths, fromSender, mesh: this.index.meshSize(meshId), total: this.index.size };
   }
 }

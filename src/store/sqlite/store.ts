@@ -83,8 +83,6 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   }
 }
 
-const ackRequest = (i: T.AckBatchItem) => ({ meshId: i.meshId, mailboxes: [i.mailbox], messageIds: i.messageIds });
-
 export class SqliteStore implements T.Store {
   private readonly audit: AuditRepo;
   private readonly meshes: MeshRepo;
@@ -166,8 +164,8 @@ export class SqliteStore implements T.Store {
   }
 
   /** Resolves once every write so far is on stable storage; a failed flush rejects (disk-writes.ts). */
-  async flushed(): Promise<void> {
-    await this.disk.flushed();
+  flushed(): Promise<void> {
+    return this.disk.flushed();
   }
 
   /** SQLite's quick_check of the whole file: "ok", or its findings joined with "; ". Reads every
@@ -329,7 +327,7 @@ export class SqliteStore implements T.Store {
     return this.disk.run(() => {
       const { sends, acks } = writeTx(this.database, () => ({
         sends: this.sends.stage(batch.sends, topicHistoryLimit),
-        acks: this.queue.stageAcks(batch.acks.map(ackRequest), nowMs),
+        acks: this.queue.stageAcks(batch.acks, nowMs),
       }));
       sends.apply();
       acks.apply();
@@ -370,7 +368,7 @@ export class SqliteStore implements T.Store {
   }
   /** Acks only; resolves at commit (flushed() is the caller's, as for commitSends). */
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
-    return this.disk.run(() => this.queue.ackMany(items.map(ackRequest), nowMs));
+    return this.disk.run(() => this.queue.ackMany(items, nowMs));
   }
   /** The groups of one member, sorted. */
   async memberGroups(memberId: string) {
