@@ -5,8 +5,9 @@
 // entry its status lets through (§5.7: `now` always, `next`/`low` only while idle), each once; held
 // entries follow, oldest first, when it becomes idle; a committed ack removes a message for good;
 // a retry is stored once (same messageId, `duplicate: true`); a reconnect within the grace period
-// re-attaches to the presence and keeps its status, while a new presence (after a restart) starts
-// idle unless the stored status is dnd. FUZZ_SEED replays a run.
+// re-attaches to the presence and keeps its status, across a clean restart too (the broker carries
+// its presences over: protocol.md §2.7), while a new presence starts idle unless the stored status
+// is dnd. FUZZ_SEED replays a run.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { startBroker, tempDir, type TestBroker } from "../helpers/broker.ts";
@@ -51,7 +52,7 @@ class World {
   /** Bob's presence status, and the one stored for his next presence. */
   status: Status = "idle";
   stored: Status = "idle";
-  /** Whether bob's presence outlives his connection (the 30 s grace; a restart ends it). */
+  /** Whether bob's presence outlives his connection (the 30 s grace, carried across a clean restart). */
   presence = false;
   /** How many of bob's pushes on this connection were acked (they are the first ones, in order). */
   ackedHere = 0;
@@ -132,8 +133,7 @@ class World {
         this.bob?.close();
         this.bob = null;
         this.senders.forEach((p) => p.close());
-        await this.b.stop();
-        this.presence = false;
+        await this.b.stop(); // a clean stop: the presence, if any, is carried over (in its grace)
         this.b = await startBroker({}, { dataDir: this.dataDir });
         await this.connectSenders();
         if (bobWasOn) await this.connectBob();
