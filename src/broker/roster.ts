@@ -47,12 +47,14 @@ export class RosterCache {
   ) {}
 
   async get(meshId: string): Promise<Roster> {
-    const t = this.now();
-    this.dropExpired(t);
     const cached = this.meshes.get(meshId);
+    const t = this.now();
     if (cached && fresh(cached, t)) return cached;
     const inflight = this.loading.get(meshId);
     if (inflight) return inflight.roster;
+    // On a load only, so a send answered from the cache allocates nothing for it: a mesh in use
+    // reloads every ROSTER_TTL_MS, which sweeps the others.
+    this.dropExpired(t);
     // Cached in the load's own step, before it stops counting as under way: a change that comes
     // after it then patches the entry, one that comes before keeps it out (patch). Cached in the
     // caller's step after `await`, a change made in the microtasks between found neither.
@@ -87,7 +89,7 @@ export class RosterCache {
     return this.meshes.size + this.loading.size;
   }
 
-  /** Drops expired entries from the front, up to the first fresh one (amortized O(1) a get). */
+  /** Drops expired entries from the front, up to the first fresh one (amortized O(1) a load). */
   private dropExpired(t: number): void {
     for (const [meshId, r] of this.meshes) {
       if (fresh(r, t)) return;
