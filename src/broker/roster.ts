@@ -166,10 +166,9 @@ export class RosterCache {
   }
 
   private async load(meshId: string, t: number): Promise<Roster> {
-    const [members, sessions, grants] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
+    const [members, sessions, grants] = await Promise.all([this.store.listActiveMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
     const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map() };
     for (const m of members) {
-      if (m.revokedAt !== null) continue;
       r.members.set(m.id, m);
       r.byPubkey.set(m.pubkey, m);
     }

@@ -10,7 +10,7 @@ function fakeStore() {
   let members: Member[] = [];
   let gate: Promise<void> = Promise.resolve();
   const store = {
-    listMembers: async () => {
+    listActiveMembers: async () => {
       calls.members++;
       const snapshot = members;
       await gate;
