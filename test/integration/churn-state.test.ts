@@ -1,4 +1,4 @@
-// What churn leaves behind on a broker that runs for months (docs/decisions.md, "Session 34: state
+// What churn leaves behind on a broker that runs for months (docs/decisions.md, "Session 35: state
 // that churn left behind"), on a real broker on port 0:
 // - meshes come and go (anyone may create one, and most are used for a while and never again):
 //   what the broker keeps in memory per mesh (its presences' set in the hub, its cached roster with
