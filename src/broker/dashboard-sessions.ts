@@ -77,7 +77,8 @@ export class SessionStore {
    *  ceiling the login is refused with MeshError unavailable instead of evicting anyone else's. */
   open(session: SessionSubject): { token: string; pageKey: string; session: DashboardSession } {
     // Most sessions are never signed out (the tab is closed): without this they stayed after their
-    // expiry until a cap was reached, up to the caps' 50,000 (docs/decisions.md, "Session 35: state that churn left behind").
+    // expiry until a cap was reached, up to the caps' 50,000 (docs/decisions.md, "Session 35: state
+    // that churn left behind").
     this.sweepExpired();
     const groups = groupsOf(session, this.limits);
     for (const [g, cap] of groups) {
