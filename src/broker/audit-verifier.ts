@@ -21,6 +21,9 @@ export const PAGE = 1000;
 type Prefix = ChainPoint & { walkedAt: number };
 
 export class AuditVerifier {
+  /** The prefix found valid per mesh, the latest walk's last: one past AUDIT_RECHECK_MS is never
+   *  used again, and is dropped from the front at the next check (a mesh checked once and never
+   *  again does not keep its prefix for good). */
   private readonly prefixes = new Map<string, Prefix>();
   private readonly walks = new Map<string, Promise<ChainVerdict>>();
 
@@ -33,6 +36,7 @@ export class AuditVerifier {
   ) {}
 
   verify(meshId: string): Promise<ChainVerdict> {
+    this.dropStale();
     const running = this.walks.get(meshId);
     if (running) return running;
     const walk = this.walk(meshId).finally(() => this.walks.delete(meshId));
@@ -42,9 +46,7 @@ export class AuditVerifier {
 
   private async walk(meshId: string): Promise<ChainVerdict> {
     const known = this.prefixes.get(meshId);
-    // A clock that went back since (the wall clock stepped) is no reason to trust the prefix longer.
-    const age = known ? this.now() - known.walkedAt : -1;
-    let at: Prefix = known && age >= 0 && age < AUDIT_RECHECK_MS ? known : { seq: 0, hash: GENESIS, walkedAt: this.now() };
+    let at: Prefix = known && this.fresh(known) ? known : { seq: 0, hash: GENESIS, walkedAt: this.now() };
     for (;;) {
       const page = await this.store.listAudit(meshId, at.seq, PAGE);
       const verdict = verifyChain(page, at);
@@ -58,8 +60,29 @@ export class AuditVerifier {
       if (page.length < PAGE) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    this.prefixes.delete(meshId);
     this.prefixes.set(meshId, at);
     return { valid: true, entries: at.seq, head: at.hash, brokenAt: null, reason: null };
+  }
+
+  /** Whether a walk may start from `p`. A clock that went back since (the wall clock stepped) is
+   *  no reason to trust the prefix longer. */
+  private fresh(p: Prefix): boolean {
+    const age = this.now() - p.walkedAt;
+    return age >= 0 && age < AUDIT_RECHECK_MS;
+  }
+
+  /** Drops prefixes no walk may start from, from the front up to the first fresh one. */
+  private dropStale(): void {
+    for (const [meshId, p] of this.prefixes) {
+      if (this.fresh(p)) return;
+      this.prefixes.delete(meshId);
+    }
+  }
+
+  /** Meshes with a prefix kept. */
+  get size(): number {
+    return this.prefixes.size;
   }
 }
 

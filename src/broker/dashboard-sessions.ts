@@ -76,12 +76,14 @@ export class SessionStore {
    *  A mesh, member or the operator at its cap loses its own oldest session; at the broker-wide
    *  ceiling the login is refused with MeshError unavailable instead of evicting anyone else's. */
   open(session: SessionSubject): { token: string; pageKey: string; session: DashboardSession } {
+    // Most sessions are never signed out (the tab is closed): without this they stayed after their
+    // expiry until a cap was reached, up to the caps' 50,000 (docs/decisions.md, "Session 35: state
+    // that churn left behind").
+    this.sweepExpired();
     const groups = groupsOf(session, this.limits);
     for (const [g, cap] of groups) {
       const set = this.groups.get(g);
-      if (!set || set.size < cap) continue;
-      this.sweepExpired();
-      while (set.size >= cap) this.remove(set.values().next().value!);
+      while (set && set.size >= cap) this.remove(set.values().next().value!);
     }
     this.checkRoom(session);
     const pageKey = randomId(32);
@@ -125,7 +127,8 @@ export class SessionStore {
     }
   }
 
-  /** Drops expired sessions: they are the first in insertion order, so this stops at a live one. */
+  /** Drops expired sessions: they are the first in insertion order, so this stops at a live one
+   *  (amortized O(1) a login). */
   private sweepExpired(): void {
     const now = this.now();
     for (const [k, s] of this.byHash) {

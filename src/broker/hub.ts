@@ -156,7 +156,11 @@ export class Hub {
     p.graceTimer = null;
     if (this.presences.get(p.key) !== p) return;
     this.presences.delete(p.key);
-    this.byMesh.get(p.identity.meshId)?.delete(p);
+    // A mesh's set goes with its last presence: meshes are made by anyone and most are used for a
+    // while and never again, so an empty set per mesh ever connected grew the broker for good.
+    const inMesh = this.byMesh.get(p.identity.meshId);
+    inMesh?.delete(p);
+    if (inMesh?.size === 0) this.byMesh.delete(p.identity.meshId);
     this.byToken.delete(p.hookToken);
     this.recount(p);
     this.onGone(p);
@@ -265,5 +269,10 @@ export class Hub {
 
   get size(): number {
     return this.presences.size;
+  }
+
+  /** Meshes with a presence here (memory tracks them, not every mesh ever connected). */
+  get meshCount(): number {
+    return this.byMesh.size;
   }
 }

@@ -23,12 +23,22 @@ export type Roster = {
   grantsTo: Map<string, Grant[]>;
 };
 
+/** Whether a roster loaded at `loadedAt` may still be used at `t`. A clock stepped back makes the
+ *  age negative: stale, or the entry would live for the step. */
+const fresh = (r: Roster, t: number) => t >= r.loadedAt && t - r.loadedAt < ROSTER_TTL_MS;
+
+/** A load under way; `stale` once the mesh changed during it (invalidate): it is then used by
+ *  those who asked, never cached. */
+type Load = { roster: Promise<Roster>; stale: boolean };
+
 export class RosterCache {
+  /** Loaded entries, the latest load last (a load re-inserts its mesh), so that expired ones are
+   *  dropped from the front: a mesh used once and never again does not keep its roster (and every
+   *  member and session row in it) for the life of the process. */
   private readonly meshes = new Map<string, Roster>();
-  /** One load per mesh at a time: the sends of one tick that find the entry expired share it. */
-  private readonly loading = new Map<string, { generation: number; roster: Promise<Roster> }>();
-  /** Bumped by invalidate: a load that started before a change must not be cached after it. */
-  private readonly generations = new Map<string, number>();
+  /** One load per mesh at a time: the sends of one tick that find the entry expired share it.
+   *  Nothing is kept per mesh once its load is over (a counter per mesh ever loaded was). */
+  private readonly loading = new Map<string, Load>();
   constructor(
     private readonly store: Store,
     /** Sessions unseen for longer than this are not recipients (their messages would only expire). */
@@ -39,29 +49,52 @@ export class RosterCache {
   async get(meshId: string): Promise<Roster> {
     const cached = this.meshes.get(meshId);
     const t = this.now();
-    // A clock stepped back makes the age negative: stale, or the entry would live for the step.
-    if (cached && t >= cached.loadedAt && t - cached.loadedAt < ROSTER_TTL_MS) return cached;
-    const generation = this.generations.get(meshId) ?? 0;
+    if (cached && fresh(cached, t)) return cached;
     const inflight = this.loading.get(meshId);
-    if (inflight?.generation === generation) return inflight.roster;
+    if (inflight) return inflight.roster;
+    // On a load only, so a send answered from the cache allocates nothing for it: a mesh in use
+    // reloads every ROSTER_TTL_MS, which sweeps the others.
+    this.dropExpired(t);
     // Cached in the load's own step, before it stops counting as under way: a change that comes
     // after it then patches the entry, one that comes before keeps it out (patch). Cached in the
     // caller's step after `await`, a change made in the microtasks between found neither.
-    const roster = this.load(meshId, t)
+    const load = { stale: false } as Load;
+    load.roster = this.load(meshId, t)
       .then((r) => {
-        if ((this.generations.get(meshId) ?? 0) === generation) this.meshes.set(meshId, r);
+        if (!load.stale) {
+          this.meshes.delete(meshId);
+          this.meshes.set(meshId, r);
+        }
         return r;
       })
       .finally(() => {
-        if (this.loading.get(meshId)?.roster === roster) this.loading.delete(meshId);
+        if (this.loading.get(meshId) === load) this.loading.delete(meshId);
       });
-    this.loading.set(meshId, { generation, roster });
-    return roster;
+    this.loading.set(meshId, load);
+    return load.roster;
   }
 
+  /** Drops the mesh's entry; a load under way is not cached (it may have read the store before
+   *  the change), and the next get starts another. */
   invalidate(meshId: string): void {
     this.meshes.delete(meshId);
-    this.generations.set(meshId, (this.generations.get(meshId) ?? 0) + 1);
+    const inflight = this.loading.get(meshId);
+    if (!inflight) return;
+    inflight.stale = true;
+    this.loading.delete(meshId);
+  }
+
+  /** Meshes with an entry cached or loading. */
+  get size(): number {
+    return this.meshes.size + this.loading.size;
+  }
+
+  /** Drops expired entries from the front, up to the first fresh one (amortized O(1) a load). */
+  private dropExpired(t: number): void {
+    for (const [meshId, r] of this.meshes) {
+      if (fresh(r, t)) return;
+      this.meshes.delete(meshId);
+    }
   }
 
   /** The session as just stored (its hello's upsert): a recipient from now on, unless ended. */
@@ -103,15 +136,15 @@ export class RosterCache {
    *  Never rejects: a read that fails drops the entry instead. */
   async refresh(meshId: string, pubkey: string): Promise<void> {
     const r = this.meshes.get(meshId);
-    const generation = this.generations.get(meshId) ?? 0;
     if (this.loading.has(meshId)) return this.invalidate(meshId);
     if (!r) return;
     const before = cachedRow(r, pubkey);
     try {
       const member = await this.store.getMemberByPubkey(meshId, pubkey);
       const session = member ? null : await this.store.getSession(meshId, pubkey);
-      // Replaced or invalidated meanwhile: what replaced it was read after the write.
-      if (this.meshes.get(meshId) !== r || (this.generations.get(meshId) ?? 0) !== generation) return;
+      // Replaced, invalidated or expired meanwhile (each takes `r` out of the cache): what replaced
+      // it was read after the write.
+      if (this.meshes.get(meshId) !== r) return;
       // The key was patched while the read was out (removed, ended, started again): which of that
       // change and the row read is newer is not known here, and the row would bring a removed
       // member or an ended session back. The next get reads the mesh again.
@@ -133,10 +166,9 @@ export class RosterCache {
   }
 
   private async load(meshId: string, t: number): Promise<Roster> {
-    const [members, sessions, grants] = await Promise.all([this.store.listMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
+    const [members, sessions, grants] = await Promise.all([this.store.listActiveMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
     const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map() };
     for (const m of members) {
-      if (m.revokedAt !== null) continue;
       r.members.set(m.id, m);
       r.byPubkey.set(m.pubkey, m);
     }

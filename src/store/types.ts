@@ -228,6 +228,9 @@ export interface Store {
   getMember(meshId: string, memberId: string): Promise<Member | null>;
   getMemberByPubkey(meshId: string, pubkey: string): Promise<Member | null>;
   listMembers(meshId: string): Promise<Member[]>;
+  /** The members not removed, in joining order: what a join and the roster read, whatever the
+   *  number of rows of members who left (kept for good). */
+  listActiveMembers(meshId: string): Promise<Member[]>;
   /** Also revokes the invites the member issued that still have uses and, unless it left by
    *  itself, the one it joined through; returns their ids. A member already revoked: MeshError
    *  conflict, nothing changed. */

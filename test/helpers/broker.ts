@@ -14,8 +14,9 @@ const DURATIONS = new Set<string>(SETTINGS.filter((s) => s.kind.type === "durati
 export type TestBroker = Broker & { dataDir: string; logs: string[]; [Symbol.asyncDispose](): Promise<void> };
 
 /** `over`: settings for this broker; a duration as a number is milliseconds (given to the config
- *  with its unit, since a number without one under a second is refused). */
-export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean; idle?: IdleCollector } = {}): Promise<TestBroker> {
+ *  with its unit, since a number without one under a second is refused). `now`: the broker's wall
+ *  clock from the start, for every part of it (brokerClock moves ctx.now alone, later). */
+export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {}, opts: { dataDir?: string; keepData?: boolean; idle?: IdleCollector; now?: () => number } = {}): Promise<TestBroker> {
   const dataDir = opts.dataDir ?? tempDir("cm-broker-");
   const withUnits = Object.fromEntries(Object.entries(over).map(([k, v]) => [k, DURATIONS.has(k) && typeof v === "number" ? `${v}ms` : v]));
   const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: "normal", sendRate: 100_000, sendBurst: 100_000, ...withUnits } as never, env: {} });
@@ -23,7 +24,7 @@ export async function startBroker(over: Partial<Record<SettingKey, unknown>> = {
   const log = jsonLog("debug", (l) => logs.push(l));
   // As `claudemesh serve` opens it: with the background checkpointer.
   const store = await openSqliteStore({ dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport: checkpointLogger(log) });
-  const broker = await createBroker({ config, store, log, defaultMetrics: false, idle: opts.idle });
+  const broker = await createBroker({ config, store, log, defaultMetrics: false, idle: opts.idle, now: opts.now });
   return Object.assign(broker, {
     dataDir,
     logs,

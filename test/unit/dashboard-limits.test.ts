@@ -92,6 +92,15 @@ describe("session caps", () => {
     expect(store.size).toBe(1);
     expect((store as any).groups.get("mesh:m").size).toBe(1);
   });
+
+  test("sessions nobody signs out of are dropped at the next login once expired, not kept until a cap", () => {
+    let now = 0;
+    const store = new SessionStore(() => now);
+    for (let i = 0; i < 200; i++) store.open(member(`mesh${i % 10}`, `u${i}`));
+    now = SESSION_TTL_MS;
+    store.open(member("mesh0", "back"));
+    expect({ sessions: store.size, groups: (store as any).groups.size }).toEqual({ sessions: 1, groups: 2 });
+  });
 });
 
 describe("stream slots", () => {

@@ -1,6 +1,6 @@
 // Pins the roster cache's loading rules: the sends of one tick that find the entry missing share
 // one load, a load that raced with an invalidation (or a patch) is used once but never cached,
-// and a patch changes a cached entry in place.
+// a patch changes a cached entry in place, and nothing stays for a mesh nobody asks about again.
 import { expect, test } from "bun:test";
 import { RosterCache } from "../../src/broker/roster.ts";
 import type { Member, Session, Store } from "../../src/store/types.ts";
@@ -10,7 +10,7 @@ function fakeStore() {
   let members: Member[] = [];
   let gate: Promise<void> = Promise.resolve();
   const store = {
-    listMembers: async () => {
+    listActiveMembers: async () => {
       calls.members++;
       const snapshot = members;
       await gate;
@@ -166,4 +166,17 @@ test("a refresh answered after the member was removed, or the session ended, doe
   f.setRow("pk-a", { ...r.members.get("a")!, status: "dnd" } as Member);
   await cache.refresh("m", "pk-a");
   expect({ status: (r.members.get("a") as Member & { status?: string }).status, same: (await cache.get("m")) === r, loads: f.calls.members }).toEqual({ status: "dnd", same: true, loads });
+});
+
+test("expired entries are dropped, and nothing is kept per mesh once its load is over", async () => {
+  const f = fakeStore();
+  f.setMembers(["a"]);
+  let now = 1_000_000;
+  const cache = new RosterCache(f.store, 60_000, () => now);
+  await Promise.all(["m1", "m2", "m3"].map((m) => cache.get(m)));
+  cache.invalidate("m3");
+  expect(cache.size).toBe(2);
+  now += 31_000;
+  await cache.get("m4");
+  expect(cache.size).toBe(1);
 });

@@ -82,7 +82,7 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
           ctx.hub.emit(invite.meshId, "member_joined", { memberId: member.id, pubkey: member.pubkey, displayName: member.displayName, role: member.role, inviteId: invite.id });
         }
         const mesh = await ctx.store.getMesh(invite.meshId);
-        const members = (await ctx.store.listMembers(invite.meshId)).filter((m) => m.revokedAt === null).map(memberInfo);
+        const members = (await ctx.store.listActiveMembers(invite.meshId)).map(memberInfo);
         set.status = repeated ? 200 : 201;
         return { mesh, member: memberInfo(member), keysBlob, members };
       },

@@ -36,6 +36,12 @@ export class MemberRepo {
     return this.db.query<MemberRow, [string]>("SELECT * FROM members WHERE mesh_id = ? ORDER BY joined_at, rowid").all(meshId).map(memberFromRow);
   }
 
+  /** The members not revoked, in joining order. The rows of those who left are skipped by SQLite
+   *  rather than made into objects and dropped: a mesh's churn leaves more of them every week. */
+  listActive(meshId: string): Member[] {
+    return this.db.query<MemberRow, [string]>("SELECT * FROM members WHERE mesh_id = ? AND revoked_at IS NULL ORDER BY joined_at, rowid").all(meshId).map(memberFromRow);
+  }
+
   /** The stored evidence of each enrolment through an invite (§11.5), by member id. */
   admissions(meshId: string): Map<string, Admission> {
     type Row = { member_id: string; invite_id: string; role: string; max_uses: number; expires_at: number; issuer_pubkey: string; signature: string; invite_pubkey: string; key_signature: string | null; claimed_at: number; claim_signature: string };

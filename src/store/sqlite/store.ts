@@ -215,6 +215,9 @@ export class SqliteStore implements T.Store {
   async listMembers(meshId: string) {
     return guard(() => this.members.list(meshId));
   }
+  async listActiveMembers(meshId: string) {
+    return guard(() => this.members.listActive(meshId));
+  }
   async revokeMember(meshId: string, memberId: string, by: { actor: string; ban: boolean; reason: string | null; self: boolean }) {
     return this.write(() => this.members.revoke(meshId, memberId, by));
   }
