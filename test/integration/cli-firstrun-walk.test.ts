@@ -1,0 +1,28 @@
+// What a new user met walking README's journeys (docs/decisions.md "Session 35: a new user's walk"):
+// a refusal whose suggested command is refused in turn when several meshes are joined (README: "A
+// command a refusal suggests carries the --mesh it needs"), a `leave` confirmation without the
+// command that confirms, and an invite whose loopback broker URL no teammate elsewhere can reach.
+// A real broker on port 0 and the CLI as a subprocess; each suggested command is run as printed.
+import { describe, expect, test } from "bun:test";
+import { cli, cliTeam, dashboardOnce, ok } from "../helpers/cli.ts";
+
+/** The command a refusal's stderr names in backticks after "`claudemesh", as argv. */
+const suggested = (stderr: string, verb: string) => stderr.match(new RegExp("`claudemesh (" + verb + "[^`]*)`"))?.[1]!.split(" ");
+
+describe("a new user's walk", () => {
+  test("invite revoke of an unknown id in several meshes names the mesh, and its invite list runs as printed", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice] = team.dirs;
+    ok(await cli(alice, ["new", "Lab", "--broker", team.b.url]));
+    const slug = team.mesh.slug;
+    const unknown = await cli(alice, ["invite", "revoke", "--mesh", slug, "abcdefgh12"]);
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: `claudemesh: No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists them.\n` });
+    const listed = await cli(alice, suggested(unknown.stderr, "invite list")!);
+    expect({ code: listed.code, stdout: listed.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`used up`) });
+    const malformed = await cli(alice, ["invite", "revoke", "--mesh", slug, "nope"]);
+    expect({ code: malformed.code, stderr: malformed.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`\`claudemesh invite list --mesh ${slug}\` shows them.`) });
+    // --json says the same, with the code the table gives not_found.
+    const json = await cli(alice, ["invite", "revoke", "--mesh", slug, "abcdefgh12", "--json"]);
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: `No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists them.` } } });
+  }, 60_000);
+});
