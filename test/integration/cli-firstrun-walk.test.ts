@@ -25,4 +25,22 @@ describe("a new user's walk", () => {
     const json = await cli(alice, ["invite", "revoke", "--mesh", slug, "abcdefgh12", "--json"]);
     expect({ code: json.code, json: json.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: `No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists them.` } } });
   }, 60_000);
+
+  test("dashboard with no browser gives the --no-open command that works, --mesh included when several meshes are joined", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    const env = { CLAUDEMESH_BROWSER: "" }; // CI=1 (cliEnv): no desktop session
+    const one = await dashboardOnce(alice, [], { env });
+    expect({ code: one.code, fix: one.stderr.split("\n").find((l) => l.startsWith("  fix:")) }).toEqual({ code: 2, fix: "  fix: claudemesh dashboard --no-open" });
+    ok(await cli(alice, ["new", "Lab", "--broker", team.b.url]));
+    const several = await dashboardOnce(alice, ["--mesh", "lab"], { env });
+    expect({ code: several.code, stdout: several.stdout, stderr: several.stderr }).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringContaining("`claudemesh dashboard --mesh lab --no-open` prints the link instead;"),
+    });
+    expect(several.stderr).toEndWith("\n  fix: claudemesh dashboard --mesh lab --no-open\n");
+    const printed = await dashboardOnce(alice, suggested(several.stderr, "dashboard")!.slice(1), { env });
+    expect({ code: printed.code, link: printed.stdout.split("\n")[0] }).toEqual({ code: 0, link: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/#login=/) });
+  }, 60_000);
 });
