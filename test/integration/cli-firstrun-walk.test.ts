@@ -43,4 +43,16 @@ describe("a new user's walk", () => {
     const printed = await dashboardOnce(alice, suggested(several.stderr, "dashboard")!.slice(1), { env });
     expect({ code: printed.code, link: printed.stdout.split("\n")[0] }).toEqual({ code: 0, link: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/#login=/) });
   }, 60_000);
+
+  test("leave without --yes and no terminal gives the confirming command as its fix", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [, bob] = team.dirs;
+    const slug = team.mesh.slug;
+    const asked = await cli(bob, ["leave", slug]);
+    expect({ code: asked.code, stderr: asked.stderr }).toEqual({ code: 2, stderr: `claudemesh: Leaving deletes your keys for this mesh; confirm with --yes.\n  fix: claudemesh leave ${slug} --yes\n` });
+    const forget = await cli(bob, ["leave", slug, "--forget", "--json"]);
+    expect({ code: forget.code, fix: forget.json().error.fix }).toEqual({ code: 2, fix: `claudemesh leave ${slug} --yes --forget` });
+    const left = await cli(bob, asked.stderr.split("fix: ")[1]!.trim().split(" ").slice(1));
+    expect({ code: left.code, stdout: left.stdout }).toEqual({ code: 0, stdout: expect.stringContaining("its keys are deleted from this machine") });
+  }, 60_000);
 });
