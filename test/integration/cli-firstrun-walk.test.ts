@@ -55,4 +55,13 @@ describe("a new user's walk", () => {
     const left = await cli(bob, asked.stderr.split("fix: ")[1]!.trim().split(" ").slice(1));
     expect({ code: left.code, stdout: left.stdout }).toEqual({ code: 0, stdout: expect.stringContaining("its keys are deleted from this machine") });
   }, 60_000);
+
+  test("an invite naming a loopback broker says that only this machine reaches it; --json stays the result alone", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    const human = ok(await cli(alice, ["invite"]));
+    expect(human.stderr).toBe(`Note: this link names the broker at ${team.b.url}, which only this machine reaches: a teammate on another machine cannot join with it.\n`);
+    const json = ok(await cli(alice, ["invite", "--json"]));
+    expect({ stderr: json.stderr, link: json.json().link }).toEqual({ stderr: "", link: expect.stringMatching(/^ic:\/\/join\//) });
+  }, 60_000);
 });

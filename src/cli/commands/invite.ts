@@ -4,7 +4,8 @@ import { randomId } from "../../crypto/hash.ts";
 import { ID_RE } from "../../crypto/fields.ts";
 import { parseDurationMs } from "../../config/load.ts";
 import { buildInvite } from "../../client/invite-build.ts";
-import { command, type CommonArgs } from "../context.ts";
+import { command, savedBroker, type CommonArgs } from "../context.ts";
+import { isLoopbackHost } from "../../client/broker-url.ts";
 import { UsageError } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { MAX_INVITE_USES } from "../../protocol/limits.ts";
@@ -29,6 +30,10 @@ export async function create(args: CreateArgs): Promise<void> {
     const links = buildInvite(mesh, { inviteId, role, maxUses, expiresAt });
     const client = await ctx.connect(mesh);
     await client.request("invite_create", links.frame);
+    const broker = savedBroker(ctx.env.configDir, mesh);
+    // The link names the broker as this mesh was created with it; a loopback address there fails
+    // on the teammate's machine as a refused connection to their own, which says nothing of why.
+    if (isLoopbackHost(new URL(broker).hostname)) ctx.out.note(`Note: this link names the broker at ${broker}, which only this machine reaches: a teammate on another machine cannot join with it.`);
     ctx.out.result({ inviteId, role, maxUses, expiresAt, link: links.link }, () =>
       [
         links.link,
