@@ -1,9 +1,11 @@
 // What a new user met walking README's journeys (docs/decisions.md "Session 35: a new user's walk"):
 // a refusal whose suggested command is refused in turn when several meshes are joined (README: "A
 // command a refusal suggests carries the --mesh it needs"), a `leave` confirmation without the
-// command that confirms, and an invite whose loopback broker URL no teammate elsewhere can reach.
+// command that confirms, `new`'s own slug clash exiting 2 where every "it exists already" exits 5,
+// and an invite whose loopback broker URL no teammate elsewhere can reach.
 // A real broker on port 0 and the CLI as a subprocess; each suggested command is run as printed.
 import { describe, expect, test } from "bun:test";
+import { startBroker } from "../helpers/broker.ts";
 import { cli, cliTeam, dashboardOnce, ok } from "../helpers/cli.ts";
 
 /** The command a refusal's stderr names in backticks after "`claudemesh", as argv. */
@@ -54,6 +56,22 @@ describe("a new user's walk", () => {
     expect({ code: forget.code, fix: forget.json().error.fix }).toEqual({ code: 2, fix: `claudemesh leave ${slug} --yes --forget` });
     const left = await cli(bob, asked.stderr.split("fix: ")[1]!.trim().split(" ").slice(1));
     expect({ code: left.code, stdout: left.stdout }).toEqual({ code: 0, stdout: expect.stringContaining("its keys are deleted from this machine") });
+  }, 60_000);
+
+  test("new with a slug you already have is refused as a state (exit 5, as a slug the broker has), naming one to use", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    await using other = await startBroker();
+    const slug = team.mesh.slug;
+    const mine = await cli(alice, ["new", "Elsewhere", "--slug", slug, "--broker", other.url, "--json"]);
+    expect({ code: mine.code, json: mine.json() }).toEqual({
+      code: 5,
+      json: { error: { code: "conflict", message: `You are already in a mesh called "${slug}" (on ${team.b.url}); two could not be told apart by --mesh. Choose another with --slug, e.g. --slug ${slug}-2.` } },
+    });
+    // The broker's own refusal of a slug it has: the same code.
+    const theirs = await cli(`${team.root}/carol`, ["new", "Theirs", "--slug", slug, "--broker", team.b.url]);
+    expect(theirs.code).toBe(5);
+    ok(await cli(alice, ["new", "Elsewhere", "--slug", `${slug}-2`, "--broker", other.url]));
   }, 60_000);
 
   test("an invite naming a loopback broker says that only this machine reaches it; --json stays the result alone", async () => {
