@@ -1,6 +1,6 @@
 // What a new user met walking README's journeys (docs/decisions.md "Session 35: a new user's walk"):
 // a refusal whose suggested command is refused in turn when several meshes are joined (README: "A
-// command a refusal suggests carries the --mesh it needs"), a `leave` confirmation without the
+// command a refusal suggests carries the --mesh it needs", and so do next-step hints), a `leave` confirmation without the
 // command that confirms, `new`'s own slug clash exiting 2 where every "it exists already" exits 5,
 // and an invite whose loopback broker URL no teammate elsewhere can reach.
 // A real broker on port 0 and the CLI as a subprocess; each suggested command is run as printed.
@@ -44,6 +44,21 @@ describe("a new user's walk", () => {
     expect(several.stderr).toEndWith("\n  fix: claudemesh dashboard --mesh lab --no-open\n");
     const printed = await dashboardOnce(alice, suggested(several.stderr, "dashboard")!.slice(1), { env });
     expect({ code: printed.code, link: printed.stdout.split("\n")[0] }).toEqual({ code: 0, link: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/#login=/) });
+  }, 60_000);
+
+  test("kick's note on open invites and group join's way out carry --mesh in several meshes, and run as printed", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice] = team.dirs;
+    const slug = team.mesh.slug;
+    ok(await cli(alice, ["new", "Lab", "--broker", team.b.url]));
+    ok(await cli(alice, ["invite", "--mesh", slug]));
+    const kicked = ok(await cli(alice, ["kick", "bob", "--mesh", slug]));
+    expect(kicked.stderr).toContain(`claudemesh invite list --mesh ${slug} shows them, claudemesh invite revoke --mesh ${slug} <id> closes one.`);
+    const listed = await cli(alice, ["invite", "list", "--mesh", slug]);
+    expect({ code: listed.code, stdout: listed.stdout }).toEqual({ code: 0, stdout: expect.stringContaining("1 use(s) left") });
+    const joined = ok(await cli(alice, ["group", "join", "frontend", "--mesh", "lab"]));
+    expect(joined.stdout).toBe("You are in @frontend: messages sent to @frontend reach you. Leave with: claudemesh group leave frontend --mesh lab (in lab)\n");
+    ok(await cli(alice, ["group", "leave", "frontend", "--mesh", "lab"]));
   }, 60_000);
 
   test("leave without --yes and no terminal gives the confirming command as its fix", async () => {
