@@ -6,7 +6,7 @@
 // A real broker on port 0 and the CLI as a subprocess; each suggested command is run as printed.
 import { describe, expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliTeam, dashboardOnce, ok } from "../helpers/cli.ts";
+import { cli, cliStream, cliTeam, dashboardOnce, ok, until } from "../helpers/cli.ts";
 
 /** The command a refusal's stderr names in backticks after "`claudemesh", as argv. */
 const suggested = (stderr: string, verb: string) => stderr.match(new RegExp("`claudemesh (" + verb + "[^`]*)`"))?.[1]!.split(" ");
@@ -59,6 +59,19 @@ describe("a new user's walk", () => {
     const joined = ok(await cli(alice, ["group", "join", "frontend", "--mesh", "lab"]));
     expect(joined.stdout).toBe("You are in @frontend: messages sent to @frontend reach you. Leave with: claudemesh group leave frontend --mesh lab (in lab)\n");
     ok(await cli(alice, ["group", "leave", "frontend", "--mesh", "lab"]));
+  }, 60_000);
+
+  test("inbox --follow while dnd in several meshes names the status and inbox commands with their --mesh", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    ok(await cli(alice, ["new", "Lab", "--broker", team.b.url]));
+    ok(await cli(alice, ["status", "dnd", "--mesh", "lab"]));
+    await using follower = cliStream(alice, ["inbox", "--follow", "--mesh", "lab"]);
+    await until(() => follower.stderr().includes("Following"), "the follow banner");
+    await until(() => follower.stderr().endsWith("\n"), "the banner's end");
+    expect(follower.stderr()).toBe("Following lab; Ctrl-C to stop.\nYou are dnd: only priority-now messages show here as they arrive; the others wait until `claudemesh status idle --mesh lab` (or read them now with `claudemesh inbox --mesh lab`).\n");
+    const idle = await cli(alice, suggested(follower.stderr(), "status")!);
+    expect({ code: idle.code, stdout: idle.stdout }).toEqual({ code: 0, stdout: "Status: idle. (in lab)\n" });
   }, 60_000);
 
   test("leave without --yes and no terminal gives the confirming command as its fix", async () => {
