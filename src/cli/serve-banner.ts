@@ -5,9 +5,9 @@ import { fstatSync } from "node:fs";
 import type { BrokerConfig } from "../config/load.ts";
 import { dataDirCommand } from "../config/command-line.ts";
 import { VERSION } from "../version.ts";
+import { isLoopbackHost } from "../client/broker-url.ts";
 
 const WILDCARD = new Set(["0.0.0.0", "::"]);
-const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^(::ffff:)?127\./i.test(host);
 
 export type BannerOpts = {
   /** How the reader runs claudemesh (`bun run src/main.ts` from a checkout). */
@@ -27,7 +27,7 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
   const port = new URL(url).port;
   const wildcard = WILDCARD.has(config.host);
   const outside = config.publicUrl ? config.publicUrl.replace(/\/+$/, "") : wildcard ? `http://<this machine's address>:${port}` : url;
-  const clear = !isLoopback(config.host) && !config.publicUrl.startsWith("https:");
+  const clear = !isLoopbackHost(config.host) && !config.publicUrl.startsWith("https:");
   // A local probe reaches a wildcard listener on loopback.
   const local = wildcard ? `http://${config.host === "::" ? "[::1]" : "127.0.0.1"}:${port}` : url;
   const where = [
@@ -47,6 +47,9 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
     `  ${cli} new my-team --broker ${outside}`,
     `then \`${cli} invite\` for teammates and \`${cli} install\` to connect Claude Code.`,
     ...(config.publicUrl || !wildcard ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
+    // The default: that `new` works on this machine alone, and the invites it leads to name this
+    // address, which no teammate elsewhere can reach (and a mesh keeps its broker URL).
+    ...(config.publicUrl || !isLoopbackHost(config.host) ? [] : [`It listens on ${config.host}, which only this machine reaches: for teammates on other machines, put a TLS proxy in front and set --public-url https://… before creating the mesh (docs/operations.md, "Behind a reverse proxy").`]),
     "",
     ...(opts.exposedLog == null
       ? [`Operator token for the dashboard (shown once; keep it; ${issue} issues a new one):`, `  ${firstRunToken}`]

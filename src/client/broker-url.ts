@@ -17,6 +17,14 @@ function httpByDefault(hostname: string): boolean {
   return host === "localhost" || host.endsWith(".localhost") || isIP(host) !== 0;
 }
 
+/** A host only this machine reaches (a name or address of loopback): a broker URL with one works
+ *  here alone, so an invite naming it cannot be used from another machine. Takes a URL's
+ *  `hostname` (IPv6 in brackets) or a bare host. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^(::ffff:)?127\./.test(host);
+}
+
 /** A path that ends in one of the broker's own HTTP routes (docs/protocol.md §6) other than
  *  /ws: a page of the broker pasted for its base URL (`…/health/ready`), refused with the base
  *  rather than sent to `…/health/ready/v1/meshes` for a "No such route". Only the routes

@@ -13,9 +13,9 @@ const MAIN = join(ROOT, "src/main.ts");
 
 /** Starts `serve` from source in `cwd` on a fresh data dir; resolves with stderr up to the
  *  operator token (the end of the first-run banner), then stops it with SIGTERM. */
-async function firstRunBanner(cwd: string, main: string): Promise<{ banner: string; code: number; dataDir: string }> {
+async function firstRunBanner(cwd: string, main: string, flags: string[] = []): Promise<{ banner: string; code: number; dataDir: string }> {
   const dataDir = tempDir("cm-polish-serve-");
-  await using serve = serveProcess(["--port", "0", "--data-dir", dataDir], { command: [process.execPath, "run", main], cwd, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "warn" } });
+  await using serve = serveProcess(["--port", "0", "--data-dir", dataDir, ...flags], { command: [process.execPath, "run", main], cwd, env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "warn" } });
   await serve.waitFor(/issues a new one\):\n {2}\S+\n/);
   serve.proc.kill("SIGTERM");
   const code = await serve.proc.exited;
@@ -43,5 +43,16 @@ describe("serve from a checkout", () => {
     // Started from elsewhere, the path is absolute (a relative one would name nothing there).
     const elsewhere = await firstRunBanner(tempDir("cm-polish-cwd-"), MAIN);
     expect(elsewhere.banner).toContain(`  bun run ${MAIN} new my-team --broker http://127.0.0.1:`);
+  }, 60_000);
+
+  // Session 35: on a "VPS" left at the default host, `new … --broker http://127.0.0.1:…` run on the
+  // laptop "you work on" reaches the laptop; and a mesh keeps the URL it was created with, which
+  // every invite then names.
+  test("on 127.0.0.1 without a public URL, the banner says only this machine reaches the broker", async () => {
+    const line = 'It listens on 127.0.0.1, which only this machine reaches: for teammates on other machines, put a TLS proxy in front and set --public-url https://… before creating the mesh (docs/operations.md, "Behind a reverse proxy").';
+    const local = await firstRunBanner(ROOT, "src/main.ts");
+    expect(local.banner.split("\n").slice(2, 4)).toEqual(["then `bun run src/main.ts invite` for teammates and `bun run src/main.ts install` to connect Claude Code.", line]);
+    const published = await firstRunBanner(ROOT, "src/main.ts", ["--public-url", "https://mesh.example.com"]);
+    expect({ code: published.code, line: published.banner.includes("only this machine reaches") }).toEqual({ code: 0, line: false });
   }, 60_000);
 });

@@ -76,7 +76,7 @@ describe("names and yourself", () => {
     const slug = mesh.slug;
     // alice creates a mesh on the other broker: not under a slug she already has.
     const clash = await cli(alice, ["new", "Elsewhere", "--slug", slug, "--broker", other.url]);
-    expect({ code: clash.code, stderr: clash.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`You are already in a mesh called "${slug}"`) });
+    expect({ code: clash.code, stderr: clash.stderr }).toEqual({ code: 5, stderr: expect.stringContaining(`You are already in a mesh called "${slug}"`) });
     const created = ok(await cli(alice, ["new", "Elsewhere", "--slug", `${slug}-x`, "--broker", other.url, "--json"])).json();
     // carol on the other broker owns a mesh with bob's slug; bob joins it and is warned.
     const carol = `${team.root}/carol`;

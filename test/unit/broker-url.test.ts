@@ -2,7 +2,7 @@
 // http:// only for localhost and IP addresses (said through `assumed`); anything else that is not
 // http, https, ws or wss with a host is refused with words a user can act on.
 import { describe, expect, test } from "bun:test";
-import { brokerBase, BrokerUrlError } from "../../src/client/broker-url.ts";
+import { brokerBase, BrokerUrlError, isLoopbackHost } from "../../src/client/broker-url.ts";
 
 const refused = (input: string) => {
   try {
@@ -48,4 +48,22 @@ describe("brokerBase", () => {
   ])("%p is refused: %s", (input, words) => {
     expect(refused(input)).toEqual({ error: expect.stringContaining(words) });
   });
+});
+
+// isLoopbackHost: a broker URL's host that only this machine reaches (an invite naming it says so).
+test.each([
+  ["127.0.0.1", true],
+  ["127.1.2.3", true],
+  ["localhost", true],
+  ["LOCALHOST", true],
+  ["app.localhost", true],
+  ["[::1]", true],
+  ["::ffff:127.0.0.1", true],
+  ["0.0.0.0", false],
+  ["192.168.1.5", false],
+  ["[2001:db8::1]", false],
+  ["mesh.example.com", false],
+  ["localhost.example.com", false],
+])("isLoopbackHost(%p) is %p", (host, loopback) => {
+  expect(isLoopbackHost(host)).toBe(loopback);
 });

@@ -44,4 +44,20 @@ describe("serve's banner", () => {
     }
     expect(line(lines("192.168.1.5", "http://192.168.1.5:7900", "", true), "dashboard")).toBe("dashboard  http://192.168.1.5:7900/");
   });
+
+  test.each([
+    ["127.0.0.1", "http://127.0.0.1:7900", "", true],
+    ["localhost", "http://localhost:7900", "", true],
+    ["::1", "http://[::1]:7900", "", true],
+    ["127.0.0.1", "http://127.0.0.1:7900", "https://mesh.example.com", false],
+    ["0.0.0.0", "http://0.0.0.0:7900", "", false],
+    ["192.168.1.5", "http://192.168.1.5:7900", "", false],
+  ] as const)("first start on host %s (publicUrl %p): says only this machine reaches it: %p", (host, url, publicUrl, said) => {
+    const l = lines(host, url, publicUrl, true);
+    expect(l.find((x) => x.startsWith("It listens on ")) ?? null).toBe(
+      said ? `It listens on ${host}, which only this machine reaches: for teammates on other machines, put a TLS proxy in front and set --public-url https://… before creating the mesh (docs/operations.md, "Behind a reverse proxy").` : null,
+    );
+    // Later starts print the addresses alone.
+    expect(lines(host, url, publicUrl).some((x) => x.startsWith("It listens on "))).toBe(false);
+  });
 });

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { randomId } from "../../crypto/hash.ts";
 import { dashboardLink } from "../../client/dashboard-link.ts";
 import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/browser-handoff.ts";
-import type { MeshEntry } from "../../client/local/config-file.ts";
+import type { LocalConfig, MeshEntry } from "../../client/local/config-file.ts";
 import { command, savedBroker, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { meshOption } from "../mesh-named.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { startLocalDashboard, type LocalDashboard } from "../dashboard-server.ts";
 
@@ -27,9 +28,13 @@ function linkWarning(mesh: MeshEntry): string {
   ].join("\n");
 }
 
-/** Exit 2 without the link: printing it unasked would put the key where the user did not expect. */
-const noBrowser = (reason: string) =>
-  new UsageError(`No browser was opened: ${reason}. \`claudemesh dashboard --no-open\` prints the link instead; it carries your secret member key, which never expires, so open it only in your own browser.`);
+/** The command that prints the link, with the --mesh it needs when several meshes are joined. */
+const printCommand = (cfg: LocalConfig, mesh: MeshEntry) => `claudemesh dashboard${meshOption(cfg, mesh)} --no-open`;
+
+/** Exit 2 without the link: printing it unasked would put the key where the user did not expect.
+ *  The fix is the command that prints it (`printCommand`), not the generic --help. */
+const noBrowser = (reason: string, print: string) =>
+  new UsageError(`No browser was opened: ${reason}. \`${print}\` prints the link instead; it carries your secret member key, which never expires, so open it only in your own browser.`, { fix: print });
 
 /** --port: where the page is served (0, the default: any free port). */
 function portArg(raw: string | undefined): number {
@@ -77,17 +82,18 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
         ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning, serving].join("\n"));
       } else {
         const plan = await choosePlan({ override: ctx.env.browser ?? undefined, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
-        if (!("openers" in plan)) throw noBrowser(plan.reason);
+        const print = printCommand(ctx.config(), mesh);
+        if (!("openers" in plan)) throw noBrowser(plan.reason, print);
         const handoff = await handOffLink(url, plan);
-        if (!handoff.opened) throw noBrowser(handoff.reason);
+        if (!handoff.opened) throw noBrowser(handoff.reason, print);
         const { doubt } = plan;
         ctx.out.result({ ...about, opened: true }, () =>
           [
             `${who}: ${doubt ? `handed to ${handoff.via} to open in your browser` : "opened in your browser"}. The login works once, within 5 minutes.`,
             `The link carries your secret member key and the mesh keys, which never expire; the browser got it through a file only you can read (removed within ${HANDOFF_KEEP_MS / 1000} s), never on a command line.`,
             doubt
-              ? `Not confirmed: ${doubt}. If the browser shows an access error instead of the dashboard (snap and flatpak browsers cannot read hidden folders), run \`claudemesh dashboard --no-open\` and open the link it prints yourself, or set CLAUDEMESH_BROWSER to a command that opens a file in a browser that can read it.`
-              : "If the dashboard does not appear, `claudemesh dashboard --no-open` prints the link for you to open yourself.",
+              ? `Not confirmed: ${doubt}. If the browser shows an access error instead of the dashboard (snap and flatpak browsers cannot read hidden folders), run \`${print}\` and open the link it prints yourself, or set CLAUDEMESH_BROWSER to a command that opens a file in a browser that can read it.`
+              : `If the dashboard does not appear, \`${print}\` prints the link for you to open yourself.`,
             serving,
           ].join("\n"),
         );

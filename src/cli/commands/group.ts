@@ -3,6 +3,7 @@
 // derived from list_peers, whose peers carry their member's groups.
 import type { PeerInfo } from "../../protocol/results.ts";
 import { command, type CommonArgs } from "../context.ts";
+import { meshOption } from "../mesh-named.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 
 export type GroupMember = { memberId: string; displayName: string; pubkey: string; online: boolean };
@@ -35,9 +36,10 @@ export function groupsFromPeers(peers: readonly PeerInfo[], myMemberPubkey: stri
 export async function join(args: CommonArgs & { name: string }): Promise<void> {
   await command(args, async (ctx) => {
     const group = groupName(args.name);
-    const client = await ctx.connect(ctx.mesh());
+    const mesh = ctx.mesh();
+    const client = await ctx.connect(mesh);
     const r = await client.request("group_join", { group });
-    ctx.out.result(r, () => `You are in @${r.group}: messages sent to @${r.group} reach you. Leave with: claudemesh group leave ${r.group}`);
+    ctx.out.result(r, () => `You are in @${r.group}: messages sent to @${r.group} reach you. Leave with: claudemesh group leave ${r.group}${meshOption(ctx.config(), mesh)}`);
   });
 }
 

@@ -19,7 +19,7 @@ import { terminalSafe, UsageError, writeStdout } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { formatMessage } from "../message-lines.ts";
-import { meshInLines } from "../mesh-named.ts";
+import { meshInLines, meshOption } from "../mesh-named.ts";
 import { closedForGood } from "../../client/removed.ts";
 
 /** Opens one batch and answers key requests if this member is the owner. Nothing is recorded or
@@ -77,8 +77,12 @@ function tally(b: Batch): { again: number; stale: number; failed: number } {
   return { again: count((r) => r === "replayed"), stale: count((r) => r === "keys_stale"), failed: count(failedVerification) };
 }
 
+/** The --mesh a command named in a hint needs (" --mesh <slug>" in several meshes, else ""):
+ *  without it, `claudemesh inbox` or `status idle` is refused there. */
+const again = (ctx: Ctx) => meshOption(ctx.config(), ctx.mesh());
+
 /** Says, when stdout failed before taking every message, that the rest stay unread. */
-const warnUnread = (ctx: Ctx, shown: number) => ctx.out.warn(`stdout took ${shown} message(s) before it closed or failed; the rest stay unread for the next \`claudemesh inbox\`.`);
+const warnUnread = (ctx: Ctx, shown: number) => ctx.out.warn(`stdout took ${shown} message(s) before it closed or failed; the rest stay unread for the next \`claudemesh inbox${again(ctx)}\`.`);
 
 export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -145,9 +149,9 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       opened ? "" : "No new messages.",
       dropped ? `(${droppedText(dropped)})` : "",
       stale ? `(${staleText(stale)})` : "",
-      alreadyRead ? `(${alreadyRead} message(s) you had already read came again and were skipped; \`claudemesh inbox --all\` shows them)` : "",
+      alreadyRead ? `(${alreadyRead} message(s) you had already read came again and were skipped; \`claudemesh inbox${again(ctx)} --all\` shows them)` : "",
       waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys)` : "",
-      interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox\` again for the rest.)` : "",
+      interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox${again(ctx)}\` again for the rest.)` : "",
     ]
       .filter(Boolean)
       .join("\n");
@@ -165,11 +169,11 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
 
 /** The broker pushes only priority-now messages while you are working or dnd (protocol §5.7), so
  *  a follower that shows nothing says why. ("" when idle, or when the status cannot be read.) */
-async function gateNote(client: BrokerClient, me: string): Promise<string> {
+async function gateNote(client: BrokerClient, me: string, opt: string): Promise<string> {
   const { peers } = await client.request("list_peers", {}).catch(() => ({ peers: [] as PeerInfo[] }));
   const status = peers.find((p) => p.pubkey === me)?.status;
   if (status !== "working" && status !== "dnd") return "";
-  return `\nYou are ${status}: only priority-now messages show here as they arrive; the others wait until \`claudemesh status idle\` (or read them now with \`claudemesh inbox\`).`;
+  return `\nYou are ${status}: only priority-now messages show here as they arrive; the others wait until \`claudemesh status idle${opt}\` (or read them now with \`claudemesh inbox${opt}\`).`;
 }
 
 /** How soon a follower tries a batch again that it could not open (the member list did not come). */
@@ -265,6 +269,6 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       lost = state === "reconnecting";
     },
   });
-  ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey)}`);
+  ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey, again(ctx))}`);
   await ended;
 }

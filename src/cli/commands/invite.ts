@@ -4,13 +4,16 @@ import { randomId } from "../../crypto/hash.ts";
 import { ID_RE } from "../../crypto/fields.ts";
 import { parseDurationMs } from "../../config/load.ts";
 import { buildInvite } from "../../client/invite-build.ts";
-import { command, type CommonArgs } from "../context.ts";
+import { command, savedBroker, type CommonArgs } from "../context.ts";
+import { isLoopbackHost } from "../../client/broker-url.ts";
 import { UsageError } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { MAX_INVITE_USES } from "../../protocol/limits.ts";
 import { inviteState } from "../../protocol/results.ts";
 import { INVITE_ROLES } from "../../protocol/choices.ts";
 import { oneOf } from "../choice-arg.ts";
+import { meshLabel, meshOption } from "../mesh-named.ts";
+import { MeshError } from "../../protocol/errors.ts";
 
 type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
 
@@ -27,6 +30,10 @@ export async function create(args: CreateArgs): Promise<void> {
     const links = buildInvite(mesh, { inviteId, role, maxUses, expiresAt });
     const client = await ctx.connect(mesh);
     await client.request("invite_create", links.frame);
+    const broker = savedBroker(ctx.env.configDir, mesh);
+    // The link names the broker as this mesh was created with it; a loopback address there fails
+    // on the teammate's machine as a refused connection to their own, which says nothing of why.
+    if (isLoopbackHost(new URL(broker).hostname)) ctx.out.note(`Note: this link names the broker at ${broker}, which only this machine reaches: a teammate on another machine cannot join with it.`);
     ctx.out.result({ inviteId, role, maxUses, expiresAt, link: links.link }, () =>
       [
         links.link,
@@ -58,11 +65,17 @@ export async function list(args: CommonArgs): Promise<void> {
 
 export async function revoke(args: CommonArgs & { id: string }): Promise<void> {
   await command(args, async (ctx) => {
-    if (!ID_RE.test(args.id)) throw new UsageError(`"${args.id}" is not an invite id (8–64 of A-Z a-z 0-9 _ -); \`claudemesh invite list\` shows them.`);
-    const client = await ctx.connect(ctx.mesh());
+    const mesh = ctx.mesh();
+    // In several meshes the list command needs the mesh too, or it is refused in turn.
+    const listing = `\`claudemesh invite list${meshOption(ctx.config(), mesh)}\``;
+    if (!ID_RE.test(args.id)) throw new UsageError(`"${args.id}" is not an invite id (8–64 of A-Z a-z 0-9 _ -); ${listing} shows them.`);
+    const client = await ctx.connect(mesh);
     // A second revoke gets the same answer as the first (protocol §4.3.24): the list tells them apart.
     const { invites } = await client.request("invite_list", {});
-    const revokedAt = invites.find((i) => i.inviteId === args.id)?.revokedAt;
+    const found = invites.find((i) => i.inviteId === args.id);
+    // Said here rather than by the broker, whose refusal cannot name the mesh or the --mesh it takes.
+    if (!found) throw new MeshError("not_found", `No invite ${args.id} in ${ctx.config().meshes.length > 1 ? meshLabel(ctx.config(), mesh) : "this mesh"}. ${listing} lists them.`);
+    const revokedAt = found.revokedAt;
     if (revokedAt) {
       ctx.out.result({ inviteId: args.id, revoked: true, alreadyRevoked: true }, () => `Invite ${args.id} was already revoked (${new Date(revokedAt).toISOString()}); nothing changed.`);
       return;

@@ -55,7 +55,7 @@ export async function run(args: LeaveArgs): Promise<void> {
       );
     }
     if (!args.yes) {
-      if (!process.stdin.isTTY) throw new UsageError("Leaving deletes your keys for this mesh; confirm with --yes.");
+      if (!process.stdin.isTTY) throw new UsageError("Leaving deletes your keys for this mesh; confirm with --yes.", { fix: shellCommand(["claudemesh", "leave", slug, "--yes", ...(args.forget ? ["--forget"] : [])]) });
       const answer = prompt(`Leave "${mesh.name}" and delete your keys for it? Type the slug to confirm:`);
       if (answer?.trim() !== mesh.slug) throw new UsageError("Not confirmed; nothing changed.");
     }

@@ -16,6 +16,7 @@ import { checkText, FIELDS } from "../input-checks.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { formerMember } from "../../client/name-hints.ts";
 import { inviteState, leftBySelf } from "../../protocol/results.ts";
+import { meshOption } from "../mesh-named.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
  *  list is the broker's word: admission.ts), then recorded at the broker. */
@@ -170,16 +171,17 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const heldBack = rotated?.heldBack.filter((m) => m.pubkey !== peer.memberPubkey) ?? [];
     // Removal is per key: someone holding another open link can enrol again with a new one.
     const open = await client.request("invite_list", {}).then(({ invites }) => invites.filter((i) => inviteState(i) === "active").length, () => null);
+    const opt = meshOption(ctx.config(), mesh); // the invite commands below are refused without it in several meshes
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null, openInvites: open }, () =>
       [
         `${ban ? "Banned" : "Removed"} ${peerLabel(peer)}; ${r.disconnected} connection(s) closed.`,
-        ...(r.invitesRevoked.length ? [`Revoked with them: ${r.invitesRevoked.length === 1 ? "invite" : "invites"} ${r.invitesRevoked.join(", ")} (the one they joined through, or ones they made), which could let them back in; \`claudemesh invite\` makes a new one for anyone else.`] : []),
+        ...(r.invitesRevoked.length ? [`Revoked with them: ${r.invitesRevoked.length === 1 ? "invite" : "invites"} ${r.invitesRevoked.join(", ")} (the one they joined through, or ones they made), which could let them back in; \`claudemesh invite${opt}\` makes a new one for anyone else.`] : []),
         rotated ? `Mesh key rotated to epoch ${rotated.epoch} and sent to ${rotated.sentTo} member(s); ${peer.displayName} cannot read anything sent from now on.` : "Ask the owner to run `claudemesh rekey` so the removed member cannot read new messages.",
         ...skippedLine(rotated?.skipped ?? []),
         ...heldBackLine(heldBack),
       ].join("\n"),
     );
-    if (open) ctx.out.note(`${open === 1 ? "1 invite is" : `${open} invites are`} still open, and a removed member holding one can join again under a new key: claudemesh invite list shows them, claudemesh invite revoke <id> closes one.`);
+    if (open) ctx.out.note(`${open === 1 ? "1 invite is" : `${open} invites are`} still open, and a removed member holding one can join again under a new key: claudemesh invite list${opt} shows them, claudemesh invite revoke${opt} <id> closes one.`);
   });
 }
 

@@ -32,9 +32,11 @@ function brokerFrom(input: string, source: string, note: (line: string) => void)
  *  random, so the slug is what clashed): say so, and how to choose another. */
 function slugTaken(err: unknown, slug: string, base: string): unknown {
   if (!(err instanceof MeshError && err.code === "conflict")) return err;
-  const other = `${slug.slice(0, MAX_SLUG_LEN - 2)}-2`;
-  return new MeshError("conflict", `The slug "${slug}" is already taken on ${base}: slugs are unique per broker. Choose another with --slug, e.g. --slug ${other}.`, { cause: err });
+  return new MeshError("conflict", `The slug "${slug}" is already taken on ${base}: slugs are unique per broker. Choose another with --slug, e.g. --slug ${otherSlug(slug)}.`, { cause: err });
 }
+
+/** A slug to suggest in place of `slug`, within the length a slug may have. */
+const otherSlug = (slug: string) => `${slug.slice(0, MAX_SLUG_LEN - 2)}-2`;
 
 export async function run(args: { name: string; broker?: string; slug?: string; "display-name"?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
@@ -48,7 +50,9 @@ export async function run(args: { name: string; broker?: string; slug?: string; 
     const timeoutMs = ctx.timeoutMs();
     const slug = args.slug ?? slugify(name);
     const clash = ctx.config().meshes.find((m) => m.slug === slug);
-    if (clash) throw new UsageError(`You are already in a mesh called "${slug}" (on ${clash.brokerUrl}); two could not be told apart by --mesh. Choose another with --slug <slug>.`);
+    // A state, not a typo (exit 5, as the broker's own "slug taken" and join's "already in"): the
+    // same command is fine for someone without that mesh.
+    if (clash) throw new MeshError("conflict", `You are already in a mesh called "${slug}" (on ${clash.brokerUrl}); two could not be told apart by --mesh. Choose another with --slug, e.g. --slug ${otherSlug(slug)}.`);
     const { name: displayName, guessed } = displayNameFrom(args["display-name"], processEnv());
     // Saved before the request: a retry after a lost answer creates the same mesh with the same
     // key, which the broker answers with that mesh (else the slug would be taken by an orphan).
