@@ -234,11 +234,9 @@ export class QueueIndex {
     return this.pending.get(seq)?.delivered ?? false;
   }
 
-  /** How many of these entries (not yet removed) are entries of the broker's notices. */
-  notices(entries: Iterable<QueueEntry>): number {
-    let n = 0;
-    for (const e of entries) if (this.pending.get(e.seq)?.notice) n++;
-    return n;
+  /** Whether a message some mailbox still holds is a notice of the broker's (AdmittedMessage.notice). */
+  isNotice(seq: number): boolean {
+    return this.pending.get(seq)?.notice ?? false;
   }
 
   markDelivered(seq: number): void {

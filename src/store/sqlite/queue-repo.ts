@@ -72,14 +72,15 @@ export class QueueRepo {
   stageAcks(items: readonly AckBatchItem[], nowMs: number): Staged<AckCount[]> {
     const removed = new Set<QueueEntry>();
     const counts = items.map((it) => {
-      const mine: QueueEntry[] = [];
+      const n = { removed: 0, notices: 0 };
       for (const id of it.messageIds) {
         const e = this.index.entry(it.meshId, it.mailbox, id);
         if (!e || removed.has(e)) continue;
         removed.add(e);
-        mine.push(e);
+        n.removed++;
+        if (this.index.isNotice(e.seq)) n.notices++;
       }
-      return { removed: mine.length, notices: this.index.notices(mine) };
+      return n;
     });
     if (removed.size === 0) return { out: counts, apply: () => {} };
     // Messages that other mailboxes still hold after this batch need delivered_at stored.

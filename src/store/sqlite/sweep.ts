@@ -50,7 +50,7 @@ export class Sweeper {
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying, limit);
     const { result, notices, forgot } = writeTx(this.db, () => {
       // Before the index forgets them (after the commit): which expired entries were notices.
-      const expiredNoticeRows = this.index.notices(expired);
+      const expiredNoticeRows = expired.reduce((n, e) => n + (this.index.isNotice(e.seq) ? 1 : 0), 0);
       deleteEntries(this.db, expired);
       const expiredMessages =
         emptied.length === 0
