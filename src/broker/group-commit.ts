@@ -4,7 +4,7 @@
 // a later commit, and rides along with the next send's commit if one comes first. A batch that
 // meets another process's write lock waits for it, in place (lock-wait.ts).
 import { StoreLocked } from "../store/errors.ts";
-import type { AckBatchItem, NewMessage, SendOutcome, Sent, Store } from "../store/types.ts";
+import type { AckBatchItem, AckCount, NewMessage, SendOutcome, Sent, Store } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
 import { presenceKey } from "./hub.ts";
 import { LockWait } from "./lock-wait.ts";
@@ -43,7 +43,7 @@ function claimAtCommit(w: SendWrite, unclaimed: Set<string>): void {
 export const ACK_LINGER_MS = 5;
 
 export class GroupCommit {
-  private readonly batcher: Batcher<Write, SendOutcome | number>;
+  private readonly batcher: Batcher<Write, SendOutcome | AckCount>;
   private readonly lock: LockWait;
 
   constructor(
@@ -58,7 +58,7 @@ export class GroupCommit {
    *  is tried again after a delay, with the writes behind it waiting their turn (so order holds and
    *  nothing is answered before its commit); after LOCK_WAIT_MS it is refused with the store's
    *  StoreLocked, as a failed commit is. */
-  private async commit(writes: Write[]): Promise<(SendOutcome | number)[]> {
+  private async commit(writes: Write[]): Promise<(SendOutcome | AckCount)[]> {
     const arrivedAt = writes[0]!.at; // the Batcher hands writes over in arrival order
     for (let tries = 0; ; tries++) {
       const sendWrites: SendWrite[] = [];
@@ -149,9 +149,10 @@ export class GroupCommit {
     return meshId === undefined ? this.uncommittedEntries : (this.uncommittedMeshes.get(meshId) ?? 0);
   }
 
-  /** Resolves with the entries removed, once committed; `urgent` when someone waits on the answer. */
-  ack(item: AckBatchItem, urgent: boolean): Promise<number> {
-    return this.batcher.submit({ ack: item, at: performance.now() }, urgent) as Promise<number>;
+  /** Resolves with the entries removed (and how many of them were notices), once committed;
+   *  `urgent` when someone waits on the answer. */
+  ack(item: AckBatchItem, urgent: boolean): Promise<AckCount> {
+    return this.batcher.submit({ ack: item, at: performance.now() }, urgent) as Promise<AckCount>;
   }
 
   /** Resolves once every write submitted before it is committed: an urgent empty write behind

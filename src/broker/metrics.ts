@@ -23,7 +23,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code); for rate_limited also by limit (send, status, change, frames).", labelNames: ["reason", "limit"], registers: r }),
     messagesDroppedByGrant: new Counter({ name: "broker_messages_dropped_by_grant_total", help: "Recipients skipped because they did not grant the capability.", labelNames: ["cap"], registers: r }),
     queueRefused: new Counter({ name: "broker_queue_refused_total", help: "Queue entries a send did not get because a bound was reached, by bound (mailbox: queueQuota; sender: queueSenderShare; mesh: meshQueueQuota; broker: brokerQueueQuota).", labelNames: ["bound"], registers: r }),
-    messagesDelivered: new Counter({ name: "broker_messages_delivered_total", help: "Queue entries acknowledged by their recipient.", registers: r }),
+    messagesDelivered: new Counter({ name: "broker_messages_delivered_total", help: "Queue entries acknowledged by their recipient, by kind (message: a member's message; notice: the broker's expiry notice, read by the sender it was for).", labelNames: ["kind"], registers: r }),
     messagesExpired: new Counter({ name: "broker_messages_expired_total", help: "Queue entries dropped at their TTL, by kind (message: a member's message nobody read; notice: the broker's expiry notice its sender never came back for).", labelNames: ["kind"], registers: r }),
     queueDepth: new Gauge({ name: "broker_queue_depth", help: "Queue entries waiting for acknowledgement.", registers: r }),
     hookRequests: new Counter({ name: "broker_hook_requests_total", help: "POST /hook/set-status requests, by outcome.", labelNames: ["outcome"], registers: r }),
@@ -38,7 +38,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     buildInfo: new Gauge({ name: "broker_build_info", help: "Always 1; its label is the claudemesh version serving.", labelNames: ["version"], registers: r }),
   };
   metrics.buildInfo.set({ version: VERSION }, 1);
-  // Both kinds from the start, as the unlabelled series was: a rate over either begins at 0.
-  for (const kind of ["message", "notice"]) metrics.messagesExpired.inc({ kind }, 0);
+  // Both kinds from the start, as the unlabelled series were: a rate over either begins at 0.
+  for (const kind of ["message", "notice"]) for (const c of [metrics.messagesDelivered, metrics.messagesExpired]) c.inc({ kind }, 0);
   return metrics;
 }

@@ -150,6 +150,11 @@ export type ClaimOptions = {
 
 export type AckBatchItem = { meshId: string; mailbox: string; messageIds: readonly string[] };
 
+/** What one ack removed: queue entries in all, and of those the entries of the broker's own
+ *  notices (kind "system", protocol §5.8), which are not members' messages
+ *  (broker_messages_delivered_total{kind}). */
+export type AckCount = { removed: number; notices: number };
+
 /** What one group commit writes: sends and acks, in one transaction. */
 export type WriteBatch = { sends: readonly NewMessage[]; acks: readonly AckBatchItem[] };
 
@@ -312,7 +317,7 @@ export interface Store {
    *  flushed() before telling a sender its message is stored, pushing it or answering an ack. Throws
    *  StoreLocked (store/errors.ts) when another process holds the database's write lock: nothing
    *  was written, and the same batch may be committed later. */
-  commitWrites(batch: WriteBatch, topicHistoryLimit: number, nowMs: number): Promise<{ sends: SendOutcome[]; acks: number[] }>;
+  commitWrites(batch: WriteBatch, topicHistoryLimit: number, nowMs: number): Promise<{ sends: SendOutcome[]; acks: AckCount[] }>;
   /** Resolves once everything committed so far survives a power loss (at once for a store whose
    *  commits are already durable). */
   flushed(): Promise<void>;

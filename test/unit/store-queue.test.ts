@@ -92,7 +92,7 @@ describe("commitWrites", () => {
     const [first] = await store.commitSends([directMessage(owner, [peer.pubkey])], 0);
     const ack = { meshId: mesh.id, mailbox: peer.pubkey, messageIds: [first!.message.id, "unknown-id-000000000"] };
     const out = await store.commitWrites({ sends: [directMessage(owner, [peer.pubkey]), directMessage(owner, [peer.pubkey])], acks: [ack, ack] }, 0, Date.now());
-    expect(out.acks).toEqual([1, 0]); // the second ack of the same id finds nothing left
+    expect(out.acks).toEqual([{ removed: 1, notices: 0 }, { removed: 0, notices: 0 }]); // the second ack of the same id finds nothing left
     expect(out.sends.map((o) => o.duplicate)).toEqual([false, false]);
     expect(ids(await store.claim(mesh.id, [peer.pubkey], { conn: "c", limit: 10 }))).toEqual(out.sends.map((o) => o.message.id));
     expect(count(store, "queue")).toBe(2);

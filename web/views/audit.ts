@@ -16,7 +16,7 @@ export const audit: View = {
     const names = new Map(mesh.members.map((m) => [m.memberId, m.displayName]));
     const x = v.verification;
     const banner = x.valid
-      ? h("div", { class: "banner ok", "data-testid": "audit-status", "data-valid": "true" }, `Chain verified: ${x.entries} entries, head `, h("code", { text: short(x.head, 16) }))
+      ? h("div", { class: "banner ok", "data-testid": "audit-status", "data-valid": "true" }, `Chain verified: ${x.entries} entries, head `, fullOnRequest(h("code", { text: short(x.head, 16) }), x.head, "hash", { "data-testid": "audit-head" }))
       : h("div", { class: "banner bad", "data-testid": "audit-status", "data-valid": "false", "data-broken-at": x.brokenAt ?? "" }, `Chain BROKEN at entry #${x.brokenAt}: ${x.reason}. Entries from there on cannot be trusted.`);
     const broken = (seq: number) => x.brokenAt !== null && seq >= x.brokenAt;
     patch(

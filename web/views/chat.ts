@@ -44,10 +44,11 @@ async function load(): Promise<{ messages: MessagePushFrame[]; members: Member[]
 
 /** The sender of a post: name and key prefix of the member whose key signed it, marked when it is
  *  the viewer's own key, the owner's key (as the viewer's own config records it), or shares its
- *  name with another member. A post that does not verify names no one. */
+ *  name with another member. A post that does not verify names no one: the name and key the broker
+ *  gives are shown as its claim (not in parentheses, which an opened key would split). */
 function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement {
   if (!p.signer) {
-    return h("span", { class: "sender" }, h("strong", { class: "error", "data-testid": "chat-sender", text: "unverified sender" }), " ", h("span", { class: "muted" }, "(the broker says “", peerText(p.claimed.name), `”, ${keyPrefix(p.claimed.memberKey)})`));
+    return h("span", { class: "sender" }, h("strong", { class: "error", "data-testid": "chat-sender", text: "unverified sender" }), " ", h("span", { class: "muted" }, "— the broker says “", peerText(p.claimed.name), "”, ", fullOnRequest(keyPrefix(p.claimed.memberKey), p.claimed.memberKey, "key", { class: "mono", "data-testid": "chat-claimed-key" })));
   }
   const key = p.signer.memberKey;
   const member = members.find((m) => m.pubkey === key);
@@ -66,7 +67,7 @@ function senderLabel(p: Post, members: Member[], state: PageState): HTMLElement 
     key === state.keys?.ownerPubkey ? h("span", { class: "badge", text: "owner" }) : null,
     former ? h("span", { class: "badge offline", "data-testid": "chat-former", "aria-describedby": NOTES[0].id, text: former }) : null,
     twins.length > 0 ? h("span", { class: "badge bad", "data-testid": "chat-same-name", "aria-describedby": NOTES[1].id }, `${twins.length === 1 ? "another member is" : `${twins.length} other members are`} also named “`, peerText(name), "”") : null,
-    p.signer.sessionKey ? h("span", { class: "muted mono", text: ` via session ${keyPrefix(p.signer.sessionKey)}` }) : null,
+    p.signer.sessionKey ? h("span", { class: "muted" }, " via session ", fullOnRequest(keyPrefix(p.signer.sessionKey), p.signer.sessionKey, "session key", { class: "mono", "data-testid": "chat-session-key" })) : null,
   );
 }
 

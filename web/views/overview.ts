@@ -1,5 +1,5 @@
 // The mesh at a glance: who is online, what each session is doing and where, and the members.
-import { ago, h, patch, peerText, short, table, when } from "../lib/dom.ts";
+import { ago, fullOnRequest, h, patch, peerText, short, table, when } from "../lib/dom.ts";
 import { get } from "../lib/api.ts";
 import type { MeshView } from "../lib/types.ts";
 import type { View } from "./view.ts";
@@ -10,7 +10,7 @@ function peerRow(p: MeshView["peers"][number]): HTMLTableRowElement {
   return h(
     "tr",
     { "data-testid": "peer-row", "data-name": p.displayName, "data-online": String(p.online) },
-    h("td", {}, h("strong", {}, peerText(p.displayName)), h("div", { class: "muted mono", text: short(p.pubkey, 12) })),
+    h("td", {}, h("strong", {}, peerText(p.displayName)), h("div", { class: "muted mono" }, fullOnRequest(short(p.pubkey, 12), p.pubkey, "key", { "data-testid": "peer-key" }))),
     h("td", { text: p.kind }),
     h("td", {}, h("span", { class: `badge ${status}`, "data-testid": "peer-status", text: status })),
     h("td", { "data-testid": "peer-summary" }, p.summary ? peerText(p.summary) : "—"),

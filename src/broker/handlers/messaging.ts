@@ -17,8 +17,10 @@ export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf
   for (const m of f.messageIds) if (!conn.inflight.delete(m)) notGiven++;
   // Ids this connection was not given (a reconnect's late acks, or made up) cost its frame allowance.
   if (notGiven > 0) ctx.frameAllowance.spend(conn.id, Math.ceil(notGiven / ACK_IDS_PER_TOKEN));
-  const removed = await ctx.writes.ack({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
-  ctx.metrics.messagesDelivered.inc(removed);
+  const { removed, notices } = await ctx.writes.ack({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
+  // Only the kinds acked: each labelled increment builds its label key (garbage per ack).
+  if (removed > notices) ctx.metrics.messagesDelivered.inc({ kind: "message" }, removed - notices);
+  if (notices > 0) ctx.metrics.messagesDelivered.inc({ kind: "notice" }, notices);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   if (p && conn.backlog) void pump(ctx, conn, p);
   if (f.id !== undefined) await ctx.store.flushed();

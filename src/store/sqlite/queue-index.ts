@@ -44,6 +44,10 @@ export type AdmittedMessage = {
   senderPubkey: string;
   clientMessageId: string;
   createdAt: number;
+  /** A notice of the broker's own (kind "system", protocol §5.8), not a member's message: its
+   *  entries are counted apart when acked or expired (broker_messages_*_total{kind}). Absent: a
+   *  member's message. */
+  notice?: boolean;
   /** Where a topic message stands in its topic, else null. Topic messages are history: trimmed
    *  by offset, never by the dedup window. */
   topic: TopicPlace | null;
@@ -52,8 +56,8 @@ export type AdmittedMessage = {
 /** A topic message's topic and offset. */
 export type TopicPlace = { id: number; offset: number };
 
-/** A message some mailbox still holds; `sender` and `topic` as in AdmittedMessage. */
-type Pending = { count: number; delivered: boolean; topic: TopicPlace | null; sender: string };
+/** A message some mailbox still holds; `sender`, `notice` and `topic` as in AdmittedMessage. */
+type Pending = { count: number; delivered: boolean; topic: TopicPlace | null; sender: string; notice: boolean };
 
 /** One mailbox: its entries by message id, in queue order (a Map iterates in insertion order),
  *  and how many of them each sending member's messages are. */
@@ -125,17 +129,17 @@ export class QueueIndex {
     // Rows bring a fresh copy of every mesh id and mailbox key; entries share one of each.
     const interned = new Map<string, string>();
     const intern = (v: string) => interned.get(v) ?? (interned.set(v, v), v);
-    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, forNextSession: number, sender: string];
+    type QueueRow = [seq: number, id: string, meshId: string, recipient: string, priority: Priority, expiresAt: number, delivered: number, forNextSession: number, sender: string, notice: number];
     pages<QueueRow>(
       db,
       `SELECT q.message_seq, m.id, q.mesh_id, q.recipient, q.priority, q.expires_at,
-              m.delivered_at IS NOT NULL, q.for_next_session, m.sender_member_id
+              m.delivered_at IS NOT NULL, q.for_next_session, m.sender_member_id, m.kind = 'system'
        FROM queue q JOIN messages m ON m.seq = q.message_seq
        WHERE (q.message_seq, q.mesh_id, q.recipient) > (?, ?, ?) ORDER BY q.message_seq, q.mesh_id, q.recipient LIMIT ?`,
       [-1, "", ""],
       (r) => [r[0], r[2], r[3]],
-      ([seq, id, meshId, recipient, priority, expiresAt, delivered, forNextSession, sender]) => {
-        index.addEntry(seq, id, intern(meshId), intern(sender), { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null, forNextSession: forNextSession === 1 });
+      ([seq, id, meshId, recipient, priority, expiresAt, delivered, forNextSession, sender, notice]) => {
+        index.addEntry(seq, id, intern(meshId), intern(sender), notice === 1, { recipient: intern(recipient), priority: intern(priority) as Priority, expiresAt, claimedBy: null, forNextSession: forNextSession === 1 });
         if (delivered === 1) index.pending.get(seq)!.delivered = true;
       },
     );
@@ -164,7 +168,7 @@ export class QueueIndex {
 
   /** Records a committed message (`key` from keyOf) and its queue entries. */
   admit(m: AdmittedMessage, key: number, entries: readonly NewEntry[]): void {
-    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, m.senderMemberId, e);
+    for (const e of entries) this.addEntry(m.seq, m.id, m.meshId, m.senderMemberId, m.notice === true, e);
     this.remember(m.seq, key, m.createdAt, m.topic);
   }
 
@@ -179,7 +183,10 @@ export class QueueIndex {
     if (entries.length === 0) return;
     const box = this.box(entries[0]!.meshId, recipient);
     const last = box ? [...box.values()].reduce((max, e) => Math.max(max, e.seq), -1) : -1;
-    for (const e of entries) this.addEntry(e.seq, e.id, e.meshId, this.pending.get(e.seq)!.sender, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: true });
+    for (const e of entries) {
+      const p = this.pending.get(e.seq)!;
+      this.addEntry(e.seq, e.id, e.meshId, p.sender, p.notice, { recipient, priority: e.priority, expiresAt: e.expiresAt, claimedBy: null, forNextSession: true });
+    }
     if (box && entries.some((e) => e.seq < last)) {
       // A mailbox iterates in insertion order, which must stay seq order (FIFO): re-insert it sorted.
       const sorted = [...box.values()].sort((a, b) => a.seq - b.seq);
@@ -225,6 +232,11 @@ export class QueueIndex {
   /** Whether the message was marked delivered (some recipient acked it). */
   delivered(seq: number): boolean {
     return this.pending.get(seq)?.delivered ?? false;
+  }
+
+  /** Whether a message some mailbox still holds is a notice of the broker's (AdmittedMessage.notice). */
+  isNotice(seq: number): boolean {
+    return this.pending.get(seq)?.notice ?? false;
   }
 
   markDelivered(seq: number): void {
@@ -345,7 +357,7 @@ export class QueueIndex {
     return this.meshes.get(meshId)?.get(recipient);
   }
 
-  private addEntry(seq: number, id: string, meshId: string, sender: string, e: NewEntry): void {
+  private addEntry(seq: number, id: string, meshId: string, sender: string, notice: boolean, e: NewEntry): void {
     let mesh = this.meshes.get(meshId);
     if (!mesh) this.meshes.set(meshId, (mesh = new MeshQueues()));
     let box = mesh.get(e.recipient);
@@ -359,7 +371,7 @@ export class QueueIndex {
     mesh.held++;
     const p = this.pending.get(seq);
     if (p) p.count++;
-    else this.pending.set(seq, { count: 1, delivered: false, topic: null, sender });
+    else this.pending.set(seq, { count: 1, delivered: false, topic: null, sender, notice });
     if (e.claimedBy !== null) this.claimOne(entry, e.claimedBy);
   }
 

@@ -2,7 +2,7 @@
 // live in the QueueIndex (they belong to connections, which die with the process); an entry is
 // handed to one connection at a time because picking and claiming happen in one synchronous step.
 import type { Database } from "bun:sqlite";
-import type { AckBatchItem, ClaimOptions, QueueLoad, StoredMessage } from "../types.ts";
+import type { AckBatchItem, AckCount, ClaimOptions, QueueLoad, StoredMessage } from "../types.ts";
 import type { QueueEntry, QueueIndex } from "./queue-index.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import { writeTx, type Staged } from "./transaction.ts";
@@ -55,13 +55,13 @@ export class QueueRepo {
   /** Deletes the entries of these mailboxes holding these message ids, claimed or not. Unknown
    *  ids are ignored. Returns entries removed. */
   ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number): number {
-    return this.ackMany(mailboxes.map((mailbox) => ({ meshId, mailbox, messageIds })), nowMs).reduce((sum, n) => sum + n, 0);
+    return this.ackMany(mailboxes.map((mailbox) => ({ meshId, mailbox, messageIds })), nowMs).reduce((sum, n) => sum + n.removed, 0);
   }
 
   /** Several acks in one transaction (the broker's group commit of acks); counts in order. A
    *  message acked while other mailboxes still hold it is marked delivered, so that their copies
    *  expiring later do not tell its sender it was never delivered. */
-  ackMany(items: readonly AckBatchItem[], nowMs: number): number[] {
+  ackMany(items: readonly AckBatchItem[], nowMs: number): AckCount[] {
     const staged = writeTx(this.db, () => this.stageAcks(items, nowMs));
     staged.apply();
     return staged.out;
@@ -69,15 +69,16 @@ export class QueueRepo {
 
   /** ackMany's writes, for a caller that runs them in its own transaction with others; apply()
    *  after that transaction committed. */
-  stageAcks(items: readonly AckBatchItem[], nowMs: number): Staged<number[]> {
+  stageAcks(items: readonly AckBatchItem[], nowMs: number): Staged<AckCount[]> {
     const removed = new Set<QueueEntry>();
     const counts = items.map((it) => {
-      let n = 0;
+      const n = { removed: 0, notices: 0 };
       for (const id of it.messageIds) {
         const e = this.index.entry(it.meshId, it.mailbox, id);
         if (!e || removed.has(e)) continue;
         removed.add(e);
-        n++;
+        n.removed++;
+        if (this.index.isNotice(e.seq)) n.notices++;
       }
       return n;
     });

@@ -120,6 +120,7 @@ export class SendRepo {
         senderPubkey: m.senderPubkey,
         clientMessageId: m.clientMessageId,
         createdAt: message.createdAt,
+        notice: m.kind === "system",
         topic: m.topicId === null || topic === null ? null : { id: m.topicId, offset: topic.offset },
       },
       key,

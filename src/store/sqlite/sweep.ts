@@ -1,7 +1,7 @@
 // Periodic cleanup: expired queue entries, messages nobody will read or retry, old signatures.
 import type { Database } from "bun:sqlite";
 import type { ExpiryNotice, SweepOutcome, SweepResult } from "../types.ts";
-import type { MessageKeyRow, QueueEntry, QueueIndex } from "./queue-index.ts";
+import type { MessageKeyRow, QueueIndex } from "./queue-index.ts";
 import { deleteEntries } from "./queue-repo.ts";
 import { jsonList, MESSAGE_SELECT, messageFromRow, type MessageRow } from "./rows.ts";
 import type { SendRepo } from "./send-repo.ts";
@@ -49,8 +49,8 @@ export class Sweeper {
     let trimmed: BehindTrim = { rows: [], looked: [], walked: [] };
     const plan = this.index.deletionPlan(nowMs - dedupWindowMs, emptying, limit);
     const { result, notices, forgot } = writeTx(this.db, () => {
-      // Before the message rows below may go: which expired entries were the broker's notices.
-      const expiredNoticeRows = this.noticeEntries(expired);
+      // Before the index forgets them (after the commit): which expired entries were notices.
+      const expiredNoticeRows = expired.reduce((n, e) => n + (this.index.isNotice(e.seq) ? 1 : 0), 0);
       deleteEntries(this.db, expired);
       const expiredMessages =
         emptied.length === 0
@@ -91,18 +91,5 @@ export class Sweeper {
     if (notices === null) return result;
     notices.apply();
     return { ...result, notices: notices.out };
-  }
-
-  /** How many of `entries` are entries of system notices (messages of kind "system"). */
-  private noticeEntries(entries: readonly QueueEntry[]): number {
-    if (entries.length === 0) return 0;
-    const seqs = [...new Set(entries.map((e) => e.seq))];
-    const system = new Set(
-      this.db
-        .query<{ seq: number }, [string]>("SELECT seq FROM messages WHERE seq IN (SELECT value FROM json_each(?)) AND kind = 'system'")
-        .all(jsonList(seqs))
-        .map((r) => r.seq),
-    );
-    return entries.reduce((n, e) => n + (system.has(e.seq) ? 1 : 0), 0);
   }
 }
