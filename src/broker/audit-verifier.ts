@@ -21,7 +21,7 @@ export const PAGE = 1000;
 type Prefix = ChainPoint & { walkedAt: number };
 
 export class AuditVerifier {
-  /** The prefix found valid per mesh, the latest walk's last: one past AUDIT_RECHECK_MS is never
+  /** The prefix found valid per mesh, oldest whole walk first: one past AUDIT_RECHECK_MS is never
    *  used again, and is dropped from the front at the next check (a mesh checked once and never
    *  again does not keep its prefix for good). */
   private readonly prefixes = new Map<string, Prefix>();
@@ -60,7 +60,10 @@ export class AuditVerifier {
       if (page.length < PAGE) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    this.prefixes.delete(meshId);
+    // The map is in age order, which dropStale relies on: a walk of the whole chain goes last; one
+    // from a fresh prefix keeps that prefix's age, and so its place (moved last, a prefix past
+    // AUDIT_RECHECK_MS stayed behind a younger one's until that one aged too).
+    if (at.walkedAt !== known?.walkedAt) this.prefixes.delete(meshId);
     this.prefixes.set(meshId, at);
     return { valid: true, entries: at.seq, head: at.hash, brokenAt: null, reason: null };
   }

@@ -4,11 +4,12 @@
 // hook injected it; until then a restart or a dropped connection redelivers it. The parts by role:
 // link-session.ts (keys and credentials), incoming.ts (what is pushed, until seen), outgoing.ts
 // (resolving and sending), link-ask.ts and reply-waiters.ts (mesh_ask), link-memory.ts (what is
-// saved with the replay memory), link-state.ts (whether the tools can use it); this file wires
-// them to the broker connection and holds its lifecycle.
+// saved with the replay memory), link-state.ts (whether the tools can use it), hook-status.ts (the
+// hooks' status); this file wires them to the broker connection and holds its lifecycle.
 import { BrokerClient, type ClientState } from "../client/client.ts";
 import type { SessionHold } from "../client/client-options.ts";
 import { hookStatus } from "../client/http.ts";
+import { HookStatus } from "./hook-status.ts";
 import type { Delivered, MeshSession } from "../client/mesh-session.ts";
 import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
 import type { SessionMemory } from "../client/local/session-memory.ts";
@@ -90,6 +91,8 @@ export class MeshLink {
   private readonly config: ConfigWrites;
   /** The replies, senders and open questions saved with the replay memory (link-memory.ts). */
   readonly memory: LinkMemory;
+  /** The hooks' status, said again at a connect when the broker did not take it (hook-status.ts). */
+  private readonly hook: HookStatus;
   /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
   private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.label} right now.`));
 
@@ -110,6 +113,10 @@ export class MeshLink {
     this.touch = () => (ls.touch(), this.replayFile.touch());
     this.memory = new LinkMemory(ls.shownReplies, ls.replyTargets, ls.openAsks, () => this.seenWriter.changed());
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
+    this.hook = new HookStatus(
+      (status) => (this.state === "open" && this.client.ack ? hookStatus(this.entry.brokerUrl, this.client.ack.hookToken, status) : null),
+      (status, err) => opts.log.info("hook status not passed on: said again at the next connect", { mesh: entry.slug, status, err }),
+    );
     this.keyCatchUp = new KeyCatchUp({
       entry: () => this.onDisk() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
@@ -140,6 +147,7 @@ export class MeshLink {
         if (s === "open") void this.keyCatchUp.run();
         if (s === "open") this.touch();
         if (s === "open") this.noteEpoch();
+        if (s === "open") this.hook.opened();
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, code: d.code, reason: d.reason, failure: d.failure?.message });
       },
     });
@@ -354,10 +362,10 @@ export class MeshLink {
   }
 
   /** A status from a Claude Code hook: sent as the hook route's automatic change, so a dnd the
-   *  session set (mesh_status) stays. Nothing while not connected: the next hook says it again. */
-  hookStatus(status: Status): Promise<unknown> {
-    const ack = this.client.ack;
-    return this.state === "open" && ack ? hookStatus(this.entry.brokerUrl, ack.hookToken, status) : Promise.resolve(null);
+   *  session set (mesh_status) stays. One not passed on (not connected, or refused) is said again
+   *  at the next connect. Never rejects. */
+  hookStatus(status: Status): Promise<void> {
+    return this.hook.say(status);
   }
 
   setSummary(summary: string): Promise<unknown> {

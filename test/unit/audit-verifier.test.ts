@@ -124,6 +124,20 @@ describe("audit verifier", () => {
     expect(await verifier.verify(mesh.id)).toMatchObject({ valid: false, brokenAt: 5 });
   });
 
+  test("a prefix past RECHECK_MS is dropped at the next check, also when a check that reused it came after another mesh's walk", async () => {
+    let now = 0;
+    const empty = { listAudit: async () => [], countAudit: async () => 0 };
+    const verifier = new AuditVerifier(empty, () => now);
+    await verifier.verify("a"); // a's whole chain, at 0
+    now = RECHECK_MS / 2;
+    await verifier.verify("b"); // b's, at RECHECK_MS / 2
+    now = RECHECK_MS - 1;
+    await verifier.verify("a"); // from a's prefix, still fresh: its age stays that of the walk at 0
+    now = RECHECK_MS + 1;
+    await verifier.verify("c"); // a's prefix is past RECHECK_MS: no walk may start from it
+    expect(verifier.size).toBe(2);
+  });
+
   test("verifyEveryChain: every mesh's chain verifies, and every chain has its mesh", async () => {
     const store = await tmp.open();
     const a = (await seedMesh(store, "alpha")).mesh.id;
