@@ -46,6 +46,8 @@ export class Hub {
   /** Connected session presences, and how many per member (`meshId\0memberId`). */
   private readonly connectedSessions = new Set<Presence>();
   private readonly sessionsOf = new Map<string, number>();
+  /** Changes to who is present and how they show: see `version`. */
+  private changes = 0;
 
   constructor(
     private readonly graceMs: number,
@@ -92,7 +94,11 @@ export class Hub {
       for (const c of replaced) p.conns.delete(c);
       // A member's presence shows its longest-lived connection's whereabouts: a one-shot CLI
       // command run elsewhere does not move it (detach goes back to the oldest one left).
-      if (p.conns.size === 0) p.where = where;
+      // Neither does that command change what a snapshot holds of it.
+      if (p.conns.size === 0) {
+        p.where = where;
+        this.changes++;
+      }
     }
     conn.where = where;
     p.conns.add(conn);
@@ -108,9 +114,14 @@ export class Hub {
     if (!p || !p.conns.delete(conn)) return p ?? null;
     this.recount(p);
     if (p.conns.size > 0) {
-      p.where = p.conns.values().next().value!.where ?? p.where;
+      const where = p.conns.values().next().value!.where ?? p.where;
+      if (where !== p.where) {
+        p.where = where;
+        this.changes++;
+      }
       return p;
     }
+    this.changes++;
     const expire = () => this.remove(p);
     p.leftAt = Date.now();
     if (this.stopped) return p;
@@ -137,6 +148,7 @@ export class Hub {
     if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
     set.add(p);
     this.byToken.set(p.hookToken, p);
+    this.changes++;
     return p;
   }
 
@@ -159,7 +171,20 @@ export class Hub {
     this.byMesh.get(p.identity.meshId)?.delete(p);
     this.byToken.delete(p.hookToken);
     this.recount(p);
+    this.changes++;
     this.onGone(p);
+  }
+
+  /** Grows with every change to the presences: one added or removed, a connection attached or
+   *  detached, and (through `changed`) a status or summary set. Equal values mean nothing the
+   *  presence snapshot records changed in between (presence-snapshot.ts). */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Records that a presence's status or summary was set (handlers/presence.ts). */
+  changed(): void {
+    this.changes++;
   }
 
   /** Whether any session of the member is connected now. One in its reconnect grace is not: what
