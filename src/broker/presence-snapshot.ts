@@ -4,23 +4,27 @@
 // - at most one write per interval (snapshotIntervalMs: a sixth of the grace, 0.5–5 s), from a
 //   timer, never on the message path: the record when the presences changed since the last one
 //   (Hub.version), else a note of a few bytes that the last one is still true (none while there is
-//   nothing to carry);
+//   nothing to carry). Records come no faster than SNAPSHOT_BYTES_PER_SEC of them;
 // - the record is built a slice of presences per turn of the event loop, and holds at most
 //   SNAPSHOT_MAX_BYTES: presences past it are left out (logged once), so one write never holds the
 //   event loop longer than writing that many bytes;
-// - nothing is kept between snapshots but the version and time of the last: the memory is the
-//   record's text while it is built and written;
+// - nothing is kept between snapshots but the version, time and size of the last: the memory is
+//   the record's text while it is built and written (its parts, the whole, and SQLite's copy);
 // - after stop() resolves, no snapshot is written (the clean stop's record is the last word).
 import type { BrokerContext } from "./context.ts";
 import { CARRIED_KEY, SEEN_KEY, carriedText, recordText } from "./presence-carry.ts";
 
-/** Most bytes of presences in one snapshot: ~6,000 presences at their usual ~700 bytes, written in
- *  ~6 ms (docs/decisions.md, Session 35). Bounds the write's stall and the bytes written per
- *  interval; a broker with more presences carries the first this many over a crash. */
+/** Most bytes of presences in one snapshot: ~7,300 presences at their usual ~570 bytes, a write
+ *  that holds the event loop ~3–5 ms (docs/decisions.md, Session 35). Bounds that stall and the
+ *  memory a snapshot takes; a broker with more presences carries those that fit over a crash. */
 export const SNAPSHOT_MAX_BYTES = 4 * 1024 * 1024;
 
-/** Presences serialised per turn of the event loop (~0.2 ms), so a big broker's snapshot is never
- *  one long stall that messages wait behind. */
+/** Most bytes of records written per second, averaged from one record to the next: a broker with a
+ *  big record and a short grace waits longer between records rather than write more. */
+export const SNAPSHOT_BYTES_PER_SEC = 1024 * 1024;
+
+/** Presences serialised per turn of the event loop (under a millisecond), so a big broker's
+ *  snapshot is never one long stall that messages wait behind. */
 const SLICE = 256;
 
 /** How often a snapshot may be written: a sixth of the grace, between 0.5 and 5 s. After a crash a
@@ -33,20 +37,21 @@ export function snapshotIntervalMs(graceMs: number): number {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class PresenceSnapshots {
-  /** The hub's version the latest record was taken at, its time, and whether it held anyone. */
-  private last: { version: number; takenAt: number; empty: boolean };
+  /** The hub's version the latest record was taken at, its time, whether it held anyone, and its
+   *  size in bytes. */
+  private last: { version: number; takenAt: number; empty: boolean; bytes: number };
   private running: Promise<void> | null = null;
   private stopped = false;
   private warnedFull = false;
 
-  /** `maxBytes`: SNAPSHOT_MAX_BYTES but in tests. */
+  /** `limits`: SNAPSHOT_MAX_BYTES and SNAPSHOT_BYTES_PER_SEC but in tests. */
   constructor(
     private readonly ctx: BrokerContext,
-    private readonly maxBytes = SNAPSHOT_MAX_BYTES,
+    private readonly limits = { maxBytes: SNAPSHOT_MAX_BYTES, bytesPerSec: SNAPSHOT_BYTES_PER_SEC },
   ) {
     // At the start the database holds no record (the carry consumed it) or an empty one, which is
     // a snapshot of an empty hub; presences carried in are written at the first tick.
-    this.last = { version: ctx.hub.size === 0 ? ctx.hub.version : -1, takenAt: 0, empty: true };
+    this.last = { version: ctx.hub.size === 0 ? ctx.hub.version : -1, takenAt: 0, empty: true, bytes: 0 };
   }
 
   /** One interval's write, if any. Never overlaps the previous one (a slow disk skips intervals).
@@ -72,6 +77,7 @@ export class PresenceSnapshots {
       if (!this.last.empty) await store.setMeta(SEEN_KEY, JSON.stringify({ of: this.last.takenAt, at: now }));
       return;
     }
+    if (now < this.last.takenAt + (this.last.bytes / this.limits.bytesPerSec) * 1000) return;
     const presences: string[] = [];
     let bytes = 0;
     let leftOut = 0;
@@ -82,7 +88,7 @@ export class PresenceSnapshots {
       if (hub.get(p.identity.meshId, p.identity.pubkey) !== p) continue; // gone meanwhile
       const text = carriedText(p, p.leftAt);
       const size = Buffer.byteLength(text) + 1;
-      if (bytes + size > this.maxBytes) {
+      if (bytes + size > this.limits.maxBytes) {
         leftOut++;
         continue;
       }
@@ -91,11 +97,11 @@ export class PresenceSnapshots {
     }
     if (leftOut > 0 && !this.warnedFull) {
       this.warnedFull = true;
-      this.ctx.log.warn("presence snapshot full: after a crash, the presences left out are announced again when they come back", { leftOut, kept: presences.length, maxBytes: this.maxBytes });
+      this.ctx.log.warn("presence snapshot full: after a crash, the presences left out are announced again when they come back", { leftOut, kept: presences.length, maxBytes: this.limits.maxBytes });
     }
     // Checked last before the write, which the store makes at once (no await in between).
     if (this.stopped) return;
     await store.setMeta(CARRIED_KEY, recordText({ takenAt: now }, presences));
-    this.last = { version, takenAt: now, empty: presences.length === 0 };
+    this.last = { version, takenAt: now, empty: presences.length === 0, bytes };
   }
 }

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { connect, createTestMesh, sendText, addMember } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
-import { CARRIED_KEY, SEEN_KEY } from "../../src/broker/presence-carry.ts";
+import { CARRIED_KEY, SEEN_KEY, carriedText } from "../../src/broker/presence-carry.ts";
 import { PresenceSnapshots } from "../../src/broker/presence-snapshot.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
 
@@ -103,22 +103,44 @@ describe("presence snapshots of a running broker", () => {
     await other.stop();
   }, 60_000);
 
+  // These two run their own snapshots on a broker without grace, which takes none of its own.
+  const sizeOf = (b: TestBroker, pubkey: string) => {
+    const p = [...b.ctx.hub.all()].find((x) => x.identity.pubkey === pubkey)!;
+    return Buffer.byteLength(carriedText(p, p.leftAt)) + 1;
+  };
+
   test("a snapshot holds at most its byte limit: presences past it are left out, and that is logged once", async () => {
-    await using b = await startBroker({ presenceGrace: GRACE });
+    await using b = await startBroker({ presenceGrace: 0 });
     const { owner } = await createTestMesh(b.url);
     const bob = await addMember(b.url, owner, "bob");
     const carol = await addMember(b.url, owner, "carol");
     const peers = await Promise.all([owner, bob, carol].map((m) => connect(b.url, m)));
-    await snapshotOf(b, 3);
-    const one = Buffer.byteLength(JSON.stringify((await record(b))!.presences[0])) + 1;
-    const small = new PresenceSnapshots(b.ctx, one + 10);
+    const small = new PresenceSnapshots(b.ctx, { maxBytes: sizeOf(b, owner.keys.publicKey) + 10, bytesPerSec: 1_000_000 });
     await small.tick();
-    const kept = (await record(b))!.presences.length;
+    const kept = (await record(b))!.presences.map((p) => p.identity.pubkey);
     await peers[1]!.client.request("set_status", { status: "working" });
     await small.tick(); // a second snapshot, as full: not logged again
     const full = b.logs.filter((l) => l.includes("presence snapshot full"));
-    expect({ kept, logged: full.length, leftOut: JSON.parse(full[0]!).leftOut }).toEqual({ kept: 1, logged: 1, leftOut: 2 });
+    expect({ kept, logged: full.length, leftOut: JSON.parse(full[0]!).leftOut }).toEqual({ kept: [owner.keys.publicKey], logged: 1, leftOut: 2 });
     await small.stop();
     for (const p of peers) p.close();
+  }, 30_000);
+
+  test("records come no faster than their byte rate allows: a change right after a record waits for it", async () => {
+    await using b = await startBroker({ presenceGrace: 0 });
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    const paced = new PresenceSnapshots(b.ctx, { maxBytes: 1_000_000, bytesPerSec: sizeOf(b, owner.keys.publicKey) }); // one record a second
+    await paced.tick();
+    const first = (await record(b))!.takenAt!;
+    await a.client.request("set_status", { status: "working" });
+    await paced.tick();
+    const held = (await record(b))!.takenAt;
+    await Bun.sleep(1_100 - (Date.now() - first));
+    await paced.tick();
+    const after = (await record(b))!;
+    expect({ held: held === first, written: after.takenAt! >= first + 1_000, status: after.presences[0]!.status }).toEqual({ held: true, written: true, status: "working" });
+    await paced.stop();
+    a.close();
   }, 30_000);
 });
