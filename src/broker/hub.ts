@@ -131,8 +131,9 @@ export class Hub {
   }
 
   /** Adds a presence without a connection, in its grace for `graceLeftMs` more: one the previous
-   *  broker process had when it stopped (presence-carry.ts). A reconnect within that time
-   *  re-attaches to it; after it, peers hear `peer_left`, as after any grace. */
+   *  broker process had when it stopped, or in its latest snapshot (presence-carry.ts). A
+   *  reconnect within that time re-attaches to it; after it, peers hear `peer_left`, as after any
+   *  grace. */
   carry(identity: Identity, where: Whereabouts, shown: { status: Status; summary: string }, connectedAt: number, leftAt: number, graceLeftMs: number): void {
     if (this.stopped || this.presences.has(presenceKey(identity.meshId, identity.pubkey))) return;
     const p = this.add(identity, where, shown, connectedAt, leftAt);
@@ -153,7 +154,7 @@ export class Hub {
   }
 
   /** Cancels every pending grace timer (the broker is stopping: nothing may run after its store
-   *  closes; the next start begins with no presences anyway). */
+   *  closes; the next start takes in what the stop wrote down, still in its grace). */
   stopTimers(): void {
     this.stopped = true;
     for (const p of this.presences.values()) {
