@@ -46,6 +46,8 @@ export class Hub {
   /** Connected session presences, and how many per member (`meshId\0memberId`). */
   private readonly connectedSessions = new Set<Presence>();
   private readonly sessionsOf = new Map<string, number>();
+  /** Changes to who is present and how they show: see `version`. */
+  private changes = 0;
 
   constructor(
     private readonly graceMs: number,
@@ -92,7 +94,11 @@ export class Hub {
       for (const c of replaced) p.conns.delete(c);
       // A member's presence shows its longest-lived connection's whereabouts: a one-shot CLI
       // command run elsewhere does not move it (detach goes back to the oldest one left).
-      if (p.conns.size === 0) p.where = where;
+      // Neither does that command change what a snapshot holds of it.
+      if (p.conns.size === 0) {
+        p.where = where;
+        this.changes++;
+      }
     }
     conn.where = where;
     p.conns.add(conn);
@@ -108,9 +114,14 @@ export class Hub {
     if (!p || !p.conns.delete(conn)) return p ?? null;
     this.recount(p);
     if (p.conns.size > 0) {
-      p.where = p.conns.values().next().value!.where ?? p.where;
+      const where = p.conns.values().next().value!.where ?? p.where;
+      if (where !== p.where) {
+        p.where = where;
+        this.changes++;
+      }
       return p;
     }
+    this.changes++;
     const expire = () => this.remove(p);
     p.leftAt = Date.now();
     if (this.stopped) return p;
@@ -120,8 +131,9 @@ export class Hub {
   }
 
   /** Adds a presence without a connection, in its grace for `graceLeftMs` more: one the previous
-   *  broker process had when it stopped (presence-carry.ts). A reconnect within that time
-   *  re-attaches to it; after it, peers hear `peer_left`, as after any grace. */
+   *  broker process had when it stopped, or in its latest snapshot (presence-carry.ts). A
+   *  reconnect within that time re-attaches to it; after it, peers hear `peer_left`, as after any
+   *  grace. */
   carry(identity: Identity, where: Whereabouts, shown: { status: Status; summary: string }, connectedAt: number, leftAt: number, graceLeftMs: number): void {
     if (this.stopped || this.presences.has(presenceKey(identity.meshId, identity.pubkey))) return;
     const p = this.add(identity, where, shown, connectedAt, leftAt);
@@ -137,11 +149,12 @@ export class Hub {
     if (!set) this.byMesh.set(identity.meshId, (set = new Set()));
     set.add(p);
     this.byToken.set(p.hookToken, p);
+    this.changes++;
     return p;
   }
 
   /** Cancels every pending grace timer (the broker is stopping: nothing may run after its store
-   *  closes; the next start begins with no presences anyway). */
+   *  closes; the next start takes in what the stop wrote down, still in its grace). */
   stopTimers(): void {
     this.stopped = true;
     for (const p of this.presences.values()) {
@@ -163,7 +176,20 @@ export class Hub {
     if (inMesh?.size === 0) this.byMesh.delete(p.identity.meshId);
     this.byToken.delete(p.hookToken);
     this.recount(p);
+    this.changes++;
     this.onGone(p);
+  }
+
+  /** Grows with every change to the presences: one added or removed, a connection attached or
+   *  detached, and (through `changed`) a status or summary set. Equal values mean nothing the
+   *  presence snapshot records changed in between (presence-snapshot.ts). */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Records that a presence's status or summary was set (handlers/presence.ts). */
+  changed(): void {
+    this.changes++;
   }
 
   /** Whether any session of the member is connected now. One in its reconnect grace is not: what

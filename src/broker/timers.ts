@@ -1,5 +1,6 @@
 // Background work of a running broker: liveness pings, attestation expiry, queue sweeping, a
-// collection of the heap once idle after a burst, and a count of open file descriptors.
+// collection of the heap once idle after a burst, a count of open file descriptors, and snapshots
+// of the presences for the start after a crash.
 // Each timer is unref'd so it never keeps a stopped process alive, and runs guarded: what it
 // throws is logged and the timer runs again, never an exception that would end the broker.
 import { CloseCode } from "../protocol/close-codes.ts";
@@ -11,6 +12,7 @@ import type { BrokerContext } from "./context.ts";
 import { FD_CHECK_MS, FdWatch } from "./fd-watch.ts";
 import { IDLE_TICK_MS } from "./idle-collect.ts";
 import { connFields } from "./conn.ts";
+import { PresenceSnapshots, snapshotIntervalMs } from "./presence-snapshot.ts";
 import { deliver } from "./router.ts";
 import { SettledClock } from "./settled-clock.ts";
 import { KeyedThrottledLogs, ThrottledLog } from "./throttled-log.ts";
@@ -186,13 +188,18 @@ export function guarded(log: Log, task: string, run: () => unknown, now = () => 
   };
 }
 
-/** Starts the broker's timers. stop() clears them and resolves once a sweep round under way has
- *  ended (never rejects), so the caller can close the store behind it. */
+/** Starts the broker's timers. stop() clears them and resolves once a sweep round or presence
+ *  snapshot under way has ended (never rejects), so the caller can write the clean stop's record
+ *  and close the store behind it. */
 export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
   let step = 0;
   const fds = new FdWatch(ctx.log);
+  // No grace, nothing to carry: a presence taken in would be over at once.
+  const snapshots = ctx.config.presenceGrace > 0 ? new PresenceSnapshots(ctx) : null;
+  const snapshot = snapshots && guarded(ctx.log, "presence snapshot", () => snapshots.tick());
   const every = (task: string, ms: number, run: () => unknown) => setInterval(guarded(ctx.log, task, run), ms);
   const handles = [
+    ...(snapshot ? [setInterval(snapshot, snapshotIntervalMs(ctx.config.presenceGrace))] : []),
     every("liveness", ctx.config.pingInterval / PING_SLICES, () => livenessRound(ctx, step++ % PING_SLICES)),
     every("sweep", SWEEP_INTERVAL_MS, () => sweepRound(ctx)),
     every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune(), ctx.frameAllowance.prune())),
@@ -200,10 +207,12 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
     every("file descriptor count", FD_CHECK_MS, () => fds.check()),
   ];
   for (const h of handles) h.unref?.();
+  // At once as well: presences carried in are in a snapshot before a second crash can come.
+  snapshot?.();
   return {
     stop: () => {
       handles.forEach(clearInterval);
-      return sweepsSettled(ctx);
+      return Promise.all([sweepsSettled(ctx), snapshots?.stop()]).then(() => {});
     },
   };
 }

@@ -14,7 +14,7 @@ function setup() {
   const writes: PromiseWithResolvers<void>[] = [];
   const told: unknown[] = [];
   const ctx = {
-    hub: { emit: (_mesh: string, _event: string, data: unknown) => told.push(data) },
+    hub: { emit: (_mesh: string, _event: string, data: unknown) => told.push(data), changed: () => {} },
     store: { setPresence: () => (writes.push(Promise.withResolvers<void>()), writes.at(-1)!.promise) },
   } as unknown as BrokerContext;
   const p = { key: "k", identity: { meshId: "m", pubkey: "pk", displayName: "carol" }, status: "dnd", summary: "old" } as unknown as Presence;

@@ -55,6 +55,7 @@ type Shown = { status: Status; summary: string };
 function set(ctx: BrokerContext, p: Presence, to: Shown, from: Shown): void {
   p.status = to.status;
   p.summary = to.summary;
+  ctx.hub.changed();
   if (to.status !== from.status || to.summary !== from.summary) ctx.hub.emit(p.identity.meshId, "peer_status", { pubkey: p.identity.pubkey, displayName: p.identity.displayName, ...to }, p.key);
 }
 
