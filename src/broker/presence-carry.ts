@@ -57,14 +57,15 @@ export async function carryOut(ctx: BrokerContext): Promise<void> {
   }
 }
 
-/** Takes in what the previous broker wrote down, each presence for what is left of its grace, and
- *  consumes it (a later start after a crash must not take it in again). Never throws. */
-export async function carryIn(ctx: BrokerContext): Promise<void> {
+/** Takes in what the previous broker wrote down, each presence for what is left of its grace. The
+ *  record stays until consumeCarried, once the port is open: a start that fails to listen (another
+ *  program holds the port) must leave it to the start that succeeds. Whether there was a record
+ *  (used up or not). Never throws. */
+export async function carryIn(ctx: BrokerContext): Promise<boolean> {
   try {
     const text = await ctx.store.getMeta(CARRIED_KEY);
-    if (!text) return;
+    if (!text) return false;
     const seen = await ctx.store.getMeta(SEEN_KEY);
-    await ctx.store.setMeta(CARRIED_KEY, "");
     const record = parse(text);
     const until = "stoppedAt" in record ? record.stoppedAt : seenUntil(record.takenAt, seen);
     const grace = ctx.config.presenceGrace;
@@ -79,12 +80,24 @@ export async function carryIn(ctx: BrokerContext): Promise<void> {
       ctx.hub.carry(identity, c.where, { status: c.status, summary: c.summary }, c.connectedAt, leftAt, left);
       carried++;
     }
-    if (carried === 0) return;
+    if (carried === 0) return true;
     const fields = { carried, graceMs: grace };
     if ("stoppedAt" in record) ctx.log.info("presences carried over from the previous stop", { ...fields, stoppedAt: new Date(until).toISOString() });
     else ctx.log.info("presences carried over from the last snapshot before an unclean stop", { ...fields, snapshotAt: new Date(record.takenAt).toISOString(), trueAt: new Date(until).toISOString() });
+    return true;
   } catch (err) {
     ctx.log.warn("the presences the previous broker wrote down could not be read: peers will hear every client join again", { err });
+    return true; // a damaged record is used up as well
+  }
+}
+
+/** Consumes the record carryIn took in, so that a later start after a crash does not take it in
+ *  again (with a clock set back, its presences would get a whole grace). Never throws. */
+export async function consumeCarried(ctx: BrokerContext): Promise<void> {
+  try {
+    await ctx.store.setMeta(CARRIED_KEY, "");
+  } catch (err) {
+    ctx.log.warn("the presences taken in could not be marked as used: a start after a crash may take them in again", { err });
   }
 }
 

@@ -31,7 +31,7 @@ import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
 import { pump } from "./delivery.ts";
 import { startTimers } from "./timers.ts";
-import { carryIn, carryOut } from "./presence-carry.ts";
+import { carryIn, carryOut, consumeCarried } from "./presence-carry.ts";
 import { ensureOperatorToken, mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { createDashboard } from "./dashboard-state.ts";
 import { DASHBOARD_API_HEADERS, DOCS_HEADERS, secured } from "./dashboard-assets.ts";
@@ -174,7 +174,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   };
   DiskWatch.start(store, log, metrics.walFlushSeconds, config.dataDir);
   // Before the port opens: a client back from a restart finds its presence in its grace.
-  await carryIn(ctx);
+  const carried = await carryIn(ctx);
   const startedAt = performance.now(); // monotonic: uptime must not follow a stepped wall clock
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
@@ -310,6 +310,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   });
 
   dashboard.server = prefix.informant(server as Server<unknown>);
+  if (carried) await consumeCarried(ctx);
   const firstRunToken = await ensureOperatorToken(store);
   const timers = startTimers(ctx);
   const port = server.port!;
