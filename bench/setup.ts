@@ -46,13 +46,19 @@ export async function setupMesh(httpUrl: string, wsUrl: string, count: number): 
   const slug = `bench-${randomId(4).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
   const { mesh, member } = await createMesh(httpUrl, ownerKeys, { meshId: randomId(), slug, name: `Bench ${slug}`, ownerDisplayName: "owner" });
   const owner: Member = { meshId: mesh.id, memberId: member.memberId, keys: ownerKeys };
+  const members = await addMembers(httpUrl, wsUrl, owner, count);
+  return { owner, members, ms: performance.now() - t0 };
+}
 
+/** Enrols `count` members named `peer0`, `peer1`, … in `owner`'s mesh through one invite of
+ *  `count` uses (bench/probe-lookup.ts adds them to a mesh the CLI made). */
+export async function addMembers(httpUrl: string, wsUrl: string, owner: Member, count: number): Promise<Member[]> {
   const inviteKeys = signingKeypairFromSeed(new Uint8Array(randomBytes(32)));
   const inviteId = randomId();
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
-  const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", ownerKeys.publicKey), ownerKeys.secretKey);
+  const signature = signDetached(inviteCanonical(owner.meshId, inviteId, expiresAt, "member", owner.keys.publicKey), owner.keys.secretKey);
   // The evidence a broker requires since session 33 (protocol §3.4b): the invite key, bound by the owner.
-  const keySignature = signDetached(inviteKeyCanonical(owner.meshId, inviteId, inviteKeys.publicKey, count), ownerKeys.secretKey);
+  const keySignature = signDetached(inviteKeyCanonical(owner.meshId, inviteId, inviteKeys.publicKey, count), owner.keys.secretKey);
   await requestAs(wsUrl, owner, { type: "invite_create", inviteId, expiresAt, role: "member", maxUses: count, invitePubkey: inviteKeys.publicKey, signature, keySignature });
 
   const members: Member[] = [];
@@ -66,7 +72,7 @@ export async function setupMesh(httpUrl: string, wsUrl: string, count: number): 
     );
     members.push(...chunk);
   }
-  return { owner, members, ms: performance.now() - t0 };
+  return members;
 }
 
 /** Creates topic `name` with `lead` (who becomes its lead and first member) and has each of

@@ -21,6 +21,9 @@ export type Roster = {
   /** Every grant row of the mesh (recipient-side capabilities), by recipient member id: a fan-out
    *  looks up each recipient's own rows, not every row of the mesh for each recipient. */
   grantsTo: Map<string, Grant[]>;
+  /** Display names as `peer_lookup` compares them (nameSkeleton), filled as it asks, so that a
+   *  lookup compares each name of the mesh without normalising it again (lookup.ts). */
+  skeletons: Map<string, string>;
 };
 
 /** Whether a roster loaded at `loadedAt` may still be used at `t`. A clock stepped back makes the
@@ -167,7 +170,7 @@ export class RosterCache {
 
   private async load(meshId: string, t: number): Promise<Roster> {
     const [members, sessions, grants] = await Promise.all([this.store.listActiveMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
-    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map() };
+    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map(), skeletons: new Map() };
     for (const m of members) {
       r.members.set(m.id, m);
       r.byPubkey.set(m.pubkey, m);

@@ -12,6 +12,7 @@ import { MeshError } from "../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
 import type { PeerWhere } from "../client/name-hints.ts";
 import { unknownPeer } from "./peer-elsewhere.ts";
+import { resolveNarrowly } from "../client/lookups.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   return new MeshSession(
@@ -89,13 +90,17 @@ export function recordRead(ctx: Ctx, session: MeshSession, read: readonly Delive
   saveReplayGuard(ctx.env.configDir, session.replay, (err) => ctx.out.warn(`${(err as Error).message} A Claude Code session started now would not know yet that you read these.`));
 }
 
-/** Resolves a name, key prefix, #topic, @group or * in `mesh` (asks its broker for peers). The
- *  member's own identities match a name only when it is exactly theirs alone (resolveTarget). A
- *  name that matches nobody is refused (exit 4) naming the mesh searched when several are joined,
- *  with a former member it names, the other meshes of the user's where a peer has it (reached by
- *  `naming`: send's "slug:name", or --mesh), else the nearest name (unknownPeer). */
+/** Resolves a name, key prefix, #topic, @group or * in `mesh` (asks its broker for the peers it
+ *  could name: resolveNarrowly; the whole list when that cannot settle it). The member's own
+ *  identities match a name only when it is exactly theirs alone (resolveTarget). A name that
+ *  matches nobody is refused (exit 4) naming the mesh searched when several are joined, with a
+ *  former member it names, the other meshes of the user's where a peer has it (reached by
+ *  `naming`: send's "slug:name", or --mesh), else the nearest name (unknownPeer). `peers`: those
+ *  read, the resolved one among them. */
 export async function resolve(ctx: Ctx, mesh: MeshEntry, client: BrokerClient, input: string, naming: PeerWhere["naming"] = "flag"): Promise<Resolved & { peers?: PeerInfo[] }> {
   if (!namesPeer(input)) return resolveTarget(input, []);
+  const narrow = await resolveNarrowly(client, input, (peers) => resolveTarget(input, peers, mesh.publicKey));
+  if (narrow) return narrow;
   const { peers } = await client.request("list_peers", {});
   try {
     return { ...resolveTarget(input, peers, mesh.publicKey), peers };

@@ -26,12 +26,21 @@ function signedLimit(meshId: string, a: AdmissionInfo): number | null | undefine
   return undefined;
 }
 
+/** How many members the broker says it enrolled through each invite, by invite id
+ *  (member_lookup's `claims`, §4.3.29), for a list that holds only the rows vouching for one key
+ *  needs: it stands for the rows of the invite's other members, left out. None for a whole list. */
+export type ClaimCounts = ReadonlyMap<string, number>;
+
+const NO_COUNTS: ClaimCounts = new Map();
+
 /** The rows of a member list whose claim (§3.5) verifies with the invite key they show (claims only
  *  a holder of the link could sign), and how many distinct keys each invite (by id and key) shows
- *  enrolled that way, removed members included. Each claim is verified once. */
+ *  enrolled that way, removed members included, or the broker counted for it (`counts`), whichever
+ *  is more. Each claim is verified once. A count is no weaker than the rows: the broker can leave
+ *  rows out of any list, and a count it raises only refuses more. */
 type Claims = { valid: ReadonlySet<Listed>; count(a: AdmissionInfo): number };
 
-function verifiedClaims(members: readonly Listed[]): Claims {
+function verifiedClaims(members: readonly Listed[], counts: ClaimCounts): Claims {
   const valid = new Set<Listed>();
   const keys = new Map<string, Set<string>>();
   const invite = (a: AdmissionInfo) => `${a.inviteId}|${a.invitePubkey}`;
@@ -41,7 +50,7 @@ function verifiedClaims(members: readonly Listed[]): Claims {
     valid.add(m);
     keys.set(invite(a), (keys.get(invite(a)) ?? new Set()).add(m.pubkey));
   }
-  return { valid, count: (a) => keys.get(invite(a))?.size ?? 0 };
+  return { valid, count: (a) => Math.max(keys.get(invite(a))?.size ?? 0, counts.get(a.inviteId) ?? 0) };
 }
 
 /** Whether `a`, `m`'s admission, proves that it enrolled, with its listed role, through an invite
@@ -88,10 +97,10 @@ function cleaned(ownerPubkey: string, members: readonly Listed[], removals: Read
 /** Splits the broker's member list into the members the owner can vouch for (by key; the owner
  *  itself included) and the rest. Removed members are in neither: those the broker lists as
  *  removed, and those the owner's own record `removals` excludes. */
-export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): { vouched: Map<string, Listed>; unverified: Listed[] } {
+export function vouchedMembers(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS, counts: ClaimCounts = NO_COUNTS): { vouched: Map<string, Listed>; unverified: Listed[] } {
   [members, removals] = cleaned(ownerPubkey, members, removals);
   const active = members.filter((m) => m.revokedAt === null && !removedByOwner(m, removals));
-  const roles = enrolledRoles(meshId, ownerPubkey, members, removals);
+  const roles = enrolledRoles(meshId, ownerPubkey, members, removals, counts);
   const vouched = new Map(active.filter((m) => roles.has(m.pubkey)).map((m) => [m.pubkey, m]));
   return { vouched, unverified: active.filter((m) => !roles.has(m.pubkey)) };
 }
@@ -102,20 +111,20 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
  *  no proof either way); one the owner's own record removed does not. */
 export function enrolledKeys(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): Set<string> {
   [members, removals] = cleaned(ownerPubkey, members, removals);
-  const keys = new Set(enrolledRoles(meshId, ownerPubkey, members, removals).keys());
+  const keys = new Set(enrolledRoles(meshId, ownerPubkey, members, removals, NO_COUNTS).keys());
   for (const k of removals.keys) keys.delete(k);
   return keys;
 }
 
 /** The role of each key whose enrolment traces to the owner: the owner, then each member an owner
  *  or traced admin invited, as its admission evidence proves (`members` and `removals` cleaned). */
-function enrolledRoles(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals>): Map<string, MemberInfo["role"]> {
+function enrolledRoles(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals>, counts: ClaimCounts): Map<string, MemberInfo["role"]> {
   const roles = new Map<string, MemberInfo["role"]>([[ownerPubkey, "owner"]]);
   // Admins vouch for the members they invited: repeat until nothing new is vouched for. A member is
   // checked once, when its issuer is vouched for (its role never changes after), so a long forged
   // list costs one check per row, not one per row per pass.
   const checked = new Set<Listed>();
-  const claims = verifiedClaims(members);
+  const claims = verifiedClaims(members, counts);
   for (let grew = true; grew; ) {
     grew = false;
     for (const m of members) {
@@ -136,14 +145,16 @@ function enrolledRoles(meshId: string, ownerPubkey: string, members: readonly Li
  *  when it will not: `key` is the owner's, a member's whose enrolment checks out (above), or a
  *  session's whose attestation such a member signed. Keys and attestations come from the broker's
  *  lists, which it could fill with a key of its own under a member's name; this is what keeps it
- *  from reading DMs sent by name. (An attestation past its expiry still shows whose key it is.) */
-export function recipientDoubt(meshId: string, ownerPubkey: string, key: string, members: readonly Listed[], peers: readonly PeerInfo[], removals: Readonly<Removals> = NO_REMOVALS): string | null {
+ *  from reading DMs sent by name. (An attestation past its expiry still shows whose key it is.)
+ *  `members` may be the whole list, or member_lookup's rows for the key's member with its
+ *  `counts`; `peers` need only hold the key's own row. */
+export function recipientDoubt(meshId: string, ownerPubkey: string, key: string, members: readonly Listed[], peers: readonly PeerInfo[], removals: Readonly<Removals> = NO_REMOVALS, counts: ClaimCounts = NO_COUNTS): string | null {
   if (key === ownerPubkey) return null;
   if (removals.keys.includes(key)) return `${key.slice(0, 12)} belongs to a member you removed`;
-  const { vouched, unverified } = vouchedMembers(meshId, ownerPubkey, members, removals);
+  const { vouched, unverified } = vouchedMembers(meshId, ownerPubkey, members, removals, counts);
   if (vouched.has(key)) return null;
   const member = unverified.find((m) => m.pubkey === key);
-  if (member) return enrolmentDoubt(meshId, member, members);
+  if (member) return enrolmentDoubt(meshId, member, members, counts);
   const session = peers.find((p) => typeof p === "object" && p !== null && p.pubkey === key && p.kind === "session");
   if (!session) return `${key.slice(0, 12)} is not a member or session of this mesh`;
   const att = session.attestation;
@@ -158,11 +169,11 @@ export function recipientDoubt(meshId: string, ownerPubkey: string, key: string,
 }
 
 /** Why `member`'s enrolment does not check out, for the reasons a user can act on. */
-function enrolmentDoubt(meshId: string, member: Listed, members: readonly Listed[]): string {
+function enrolmentDoubt(meshId: string, member: Listed, members: readonly Listed[], counts: ClaimCounts): string {
   const who = peerLabel(member);
   const a = member.admission;
   const limit = a ? signedLimit(meshId, a) : undefined;
-  const claimed = a ? verifiedClaims(members).count(a) : 0;
+  const claimed = a ? verifiedClaims(members, counts).count(a) : 0;
   if (a && typeof limit === "number" && claimed > limit) {
     return `${who} is one of ${claimed} members the broker shows enrolled through invite ${a.inviteId}, which its issuer signed for ${limit} use${limit === 1 ? "" : "s"}: the broker let more link holders in than the invite allows; ask the mesh owner to check the member list`;
   }

@@ -13,6 +13,7 @@ import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
+import { evidenceFor } from "./lookups.ts";
 import { meshKeyList } from "./mesh-key-list.ts";
 import { SenderTrace } from "./sender-trace.ts";
 import { keyGapRefusal } from "./key-gap.ts";
@@ -198,14 +199,14 @@ export class MeshSession {
   private readonly vouched = new Set<string>();
 
   /** Refuses a direct message to a key the sender cannot vouch for (admission.ts recipientDoubt):
-   *  the key comes from the broker's lists. The first time a key is used, asks the broker for its
-   *  member list, and for its peer list unless the caller has it (`peers`, as a name lookup got
-   *  it). Fan-out targets need nothing: the mesh key goes to vouched members only. send() calls
+   *  the key comes from the broker's lists. The first time a key is used, reads what the check
+   *  needs of them (lookups.ts evidenceFor; `peers`, as a name lookup got them, may hold the key's
+   *  row). Fan-out targets need nothing: the mesh key goes to vouched members only. send() calls
    *  this; a caller may call it earlier, to refuse before the message is typed. */
   async vouchFor(client: BrokerClient, to: string, peers?: readonly PeerInfo[]): Promise<void> {
     if (!PUBKEY_RE.test(to) || to === this.id.ownerPubkey || to === this.id.memberPubkey || this.vouched.has(to)) return;
-    const [{ members }, listed] = await Promise.all([client.request("member_list", {}), peers ?? client.request("list_peers", {}).then((r) => r.peers)]);
-    const doubt = recipientDoubt(this.id.meshId, this.id.ownerPubkey, to, members, listed, this.removals());
+    const e = await evidenceFor(client, to, peers);
+    const doubt = recipientDoubt(this.id.meshId, this.id.ownerPubkey, to, e.members, e.peers, this.removals(), e.counts);
     if (doubt !== null) throw new MeshError("forbidden", `Not sent: ${doubt}. claudemesh encrypts a direct message only to a key it can trace to the mesh owner's signatures, so that the broker cannot list a key of its own under a member's name.`);
     this.vouched.add(to);
   }

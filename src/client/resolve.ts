@@ -9,10 +9,11 @@ import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
 import { oneLine, quotedName } from "./untrusted-text.ts";
 import { looksAlike, nameSkeleton, unusualCodePoints } from "./name-match.ts";
+import { MIN_KEY_PREFIX } from "../protocol/name-compare.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
 
-export const MIN_PREFIX = 6;
+export const MIN_PREFIX = MIN_KEY_PREFIX;
 
 /** How a resolved peer is named back to whoever sent to it: its name (the peer's own choice,
  *  quoted and cleaned) and the key prefix that says who the message was encrypted to. */

@@ -7,21 +7,16 @@
 // <command-name>, …, with ASCII or full-width brackets) is defused: its "<" becomes "‹".
 
 import { cutUnits, escapeNotPrintable } from "../protocol/names.ts";
+import { ESCAPES, INVISIBLE, stripInvisible } from "../protocol/name-compare.ts";
 
-/** A terminal escape sequence whole (CSI, or ESC and one character), so none of it is left. */
-const ESCAPES = /\x1b(\[[0-?]*[ -\/]*[@-~]|[@-_])/g;
 const LINE_BREAKS = /[\u0085\u2028\u2029]/g;
-/** Controls, bidi controls, and every default-ignorable code point: zero-width and joiner
- *  characters, soft hyphen, combining grapheme joiner, variation selectors, Hangul fillers, and the
- *  tag block (U+E0000–E007F: text a model reads that no one sees, "ASCII smuggling"). One of these
- *  between "<" and a tag name also kept the tag from being defused. */
-const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\p{Default_Ignorable_Code_Point}/gu;
 const TAG_NAMES = "channel|system[\\w-]*|user[\\w-]*|human|assistant|function[\\w-]*|antml[\\w:-]*|command[\\w-]*|local-command[\\w-]*|bash[\\w-]*|tool[\\w-]*|invoke|parameter|thinking";
 const TAGS = new RegExp(`[<\\uff1c\\ufe64](\\s*\\/?\\s*)(${TAG_NAMES})`, "gi");
 
 /** Without terminal escape sequences and invisible characters (those of `sanitize`); newlines and
- *  tabs kept, tags left alone: for text shown in a terminal. */
-export const stripInvisible = (text: string): string => text.replace(ESCAPES, "").replace(INVISIBLE, "");
+ *  tabs kept, tags left alone: for text shown in a terminal. Defined with the name comparison,
+ *  which removes the same characters. */
+export { stripInvisible };
 
 /** Sanitized (see above), cut at `max` characters with "…". Newlines and tabs are kept. */
 export function sanitize(text: string, max = Number.POSITIVE_INFINITY): string {

@@ -5,6 +5,7 @@ import type { BrokerClient } from "../client/client.ts";
 import type { MeshSession } from "../client/mesh-session.ts";
 import { namesPeer, peerLabel, resolveTarget, type Resolved } from "../client/resolve.ts";
 import { groupHint, peerHint, topicHint } from "../client/name-hints.ts";
+import { resolveNarrowly } from "../client/lookups.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { notSent } from "./not-sent.ts";
@@ -33,17 +34,28 @@ export async function resolveFor(d: OutgoingDeps, input: string): Promise<{ targ
   const lookup = (err: unknown) => {
     throw notSent(err, `looking up ${JSON.stringify(input)}`, d.label());
   };
-  const peers = namesPeer(input) ? await d.peers().catch(lookup) : [];
-  const others = peers.filter((p) => p.pubkey !== d.session.id.publicKey);
-  let r: Resolved;
-  try {
-    r = resolveTarget(input, others);
-  } catch (err) {
-    throw peerHint(selfHint(err, input, peers, d.session.id.publicKey), input, others, null, "mesh_peers");
-  }
-  await d.read(() => d.session.vouchFor(d.client, r.target, peers)).catch(lookup);
+  const me = d.session.id.publicKey;
+  // The peers the name could be, asked as a tool's read; the whole list when they cannot settle it.
+  const narrow = namesPeer(input) ? await resolveNarrowly(d.client, input, (peers) => resolveTarget(input, others(peers, me)), d.read).catch(lookup) : null;
+  const r = narrow ?? (await resolveOverAll(d, input, lookup));
+  await d.read(() => d.session.vouchFor(d.client, r.target, r.peers)).catch(lookup);
   // Names are the broker's word; the key prefix says who the message was encrypted to.
   return { target: r.target, name: r.peer ? peerLabel(r.peer) : r.target };
+}
+
+/** The peers but this session itself, which a name never means. */
+const others = (peers: readonly PeerInfo[], me: string) => peers.filter((p) => p.pubkey !== me);
+
+/** `input` resolved over the whole peer list; a name that matches nobody is refused as "that is
+ *  you" or with the nearest name. `lookup` says a failed read in the tool's words. */
+async function resolveOverAll(d: OutgoingDeps, input: string, lookup: (err: unknown) => never): Promise<Resolved & { peers: PeerInfo[] }> {
+  const me = d.session.id.publicKey;
+  const peers = namesPeer(input) ? await d.peers().catch(lookup) : [];
+  try {
+    return { ...resolveTarget(input, others(peers, me)), peers };
+  } catch (err) {
+    throw peerHint(selfHint(err, input, peers, me), input, others(peers, me), null, "mesh_peers");
+  }
 }
 
 /** `clientMessageId` only to retry a send whose outcome was unknown (SendError). The refusal of

@@ -61,6 +61,8 @@ export const ClientFrames = {
 
   // Presence.
   list_peers: request("list_peers", {}),
+  /** The peers a typed target could name (§4.3.28): what resolving it needs, not the whole list. */
+  peer_lookup: request("peer_lookup", { text: Type.String({ minLength: 1, maxLength: L.MAX_LOOKUP_TEXT_LEN }) }),
   set_status: request("set_status", { status: F.Status }),
   set_summary: request("set_summary", { summary: F.Summary }),
   attest: request("attest", { attestation: Attestation }),
@@ -86,6 +88,8 @@ export const ClientFrames = {
 
   // Membership and administration.
   member_list: request("member_list", {}),
+  /** The member list's rows that vouching for one member key needs (§4.3.29). */
+  member_lookup: request("member_lookup", { pubkey: F.Hex32 }),
   member_revoke: request("member_revoke", { memberId: F.Id, ban: Type.Boolean(), reason: Type.Optional(F.Reason) }),
   leave: request("leave", {}),
   invite_create: request("invite_create", {
@@ -129,6 +133,7 @@ export const REQUEST_EFFECT: Readonly<Record<RequestType, "read" | "send" | "cha
   send: "send",
   fetch: "read",
   list_peers: "read",
+  peer_lookup: "read",
   set_status: "change",
   set_summary: "change",
   attest: "change",
@@ -144,6 +149,7 @@ export const REQUEST_EFFECT: Readonly<Record<RequestType, "read" | "send" | "cha
   grant_set: "change",
   grant_list: "read",
   member_list: "read",
+  member_lookup: "read",
   member_revoke: "change",
   leave: "change",
   invite_create: "change",

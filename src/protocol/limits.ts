@@ -52,6 +52,18 @@ export const MAX_INVITE_USES = 10_000;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 
+/** Longest text `peer_lookup` searches for, in UTF-16 code units: a typed target, which may hold a
+ *  name (64 units at most, more with invisible characters a name comparison removes) or a key. */
+export const MAX_LOOKUP_TEXT_LEN = 256;
+/** Most peers one `peer_lookup` answer lists: one member's sessions that share a name (at most
+ *  MAX_SESSIONS_PER_MEMBER) and more; an answer that would hold more says it is not complete, and
+ *  the client reads `list_peers` instead. */
+export const MAX_LOOKUP_PEERS = 100;
+/** Most members one `member_lookup` answer lists: a member, the member who invited it, and so on
+ *  up to the owner (three rows in any mesh an honest broker keeps: only the owner invites admins,
+ *  and admins invite members). A chain cut here cannot be vouched for, never the other way. */
+export const MAX_LOOKUP_MEMBERS = 8;
+
 /** Longest a dashboard login link may be valid after it is signed (§3.7): short, because the
  *  link travels through terminals and browsers. */
 export const DASHBOARD_LINK_TTL_MS = 5 * 60 * 1000;

@@ -67,6 +67,10 @@ export type AdmissionInfo = {
   claimSignature: string;
 };
 
+/** How many members the broker enrolled through an invite, removed ones included: the rows
+ *  `member_list` would show with that invite's admission (§4.3.29). */
+export type InviteClaims = { inviteId: string; claimed: number };
+
 export type TopicInfo = { name: string; description: string; createdAt: number; members: number; lastOffset: number; joined: boolean };
 export type TopicMemberInfo = { memberId: string; displayName: string; pubkey: string; role: "lead" | "member" };
 export type InviteInfo = {
@@ -102,6 +106,9 @@ export type Results = {
   ack: { acked: number };
   fetch: { messages: MessagePushFrame[]; remaining: number };
   list_peers: { peers: PeerInfo[] };
+  /** `complete` false: more peers matched than MAX_LOOKUP_PEERS (those listed are some of them).
+   *  `nameRule`: the version of the name comparison applied (NAME_RULE, §4.2.1). */
+  peer_lookup: { peers: PeerInfo[]; complete: boolean; nameRule: number };
   set_status: { status: Status; released: number };
   set_summary: { summary: string };
   attest: { expiresAt: number };
@@ -119,6 +126,7 @@ export type Results = {
   grant_set: { peer: string; caps: Cap[] | null };
   grant_list: { grants: GrantInfo[]; defaults: Cap[] };
   member_list: { members: ListedMember[] };
+  member_lookup: { members: ListedMember[]; claims: InviteClaims[] };
   member_revoke: { memberId: string; banned: boolean; disconnected: number; invitesRevoked: string[] };
   leave: { left: true };
   invite_create: { invite: InviteInfo };

@@ -281,6 +281,11 @@ export interface Store {
   /** The stored evidence of each member's enrolment, by member id (members enrolled through an
    *  invite since schema v3; not the owner). */
   listAdmissions(meshId: string): Promise<Map<string, Admission>>;
+  /** One member's evidence, as listAdmissions holds it; null when it has none. */
+  getAdmission(meshId: string, memberId: string): Promise<Admission | null>;
+  /** How many members of the mesh, removed ones included, listAdmissions shows enrolled through
+   *  the invite: counted, not read out (member_lookup's `claims`). */
+  countClaims(meshId: string, inviteId: string): Promise<number>;
 
   createTopic(meshId: string, name: string, description: string, creator: string): Promise<Topic>;
   getTopic(meshId: string, name: string): Promise<Topic | null>;
@@ -299,6 +304,8 @@ export interface Store {
   /** Every member's groups in the mesh at once (member id → sorted names; a member in no group is
    *  absent), so listing peers costs one query, not one per member. */
   meshMemberGroups(meshId: string): Promise<Map<string, string[]>>;
+  /** One member's groups, sorted (peer_lookup lists a few members, not the mesh). */
+  memberGroups(memberId: string): Promise<string[]>;
 
   setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): Promise<void>;
   listGrants(recipientMemberId: string): Promise<Grant[]>;

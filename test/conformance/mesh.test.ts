@@ -108,6 +108,18 @@ test("2. invite over the WebSocket, claim over HTTP, both see each other", async
   expect(verify(inviteClaimCanonical(a.inviteId, bobRec.pubkey, a.claimedAt), a.claimSignature, a.invitePubkey)).toBe(true);
   expect(members.find((x: any) => x.memberId === mesh.owner.memberId).admission).toBeNull();
 
+  // the rows of those lists one target and one key need (§4.3.28–29): by name whatever its case,
+  // by the start of a name, by a key prefix; bob's row, then his inviter's, with the invite's claims
+  const bobPeer = async (text: string) => (await ownerConn.ok({ type: "peer_lookup", text })) as { peers: any[]; complete: boolean; nameRule: number };
+  for (const text of ["bob", " BOB ", "bo", j.member.key.pub.slice(0, 8)]) {
+    const r = await bobPeer(text);
+    expect({ text, keys: r.peers.map((p) => p.pubkey), complete: r.complete, nameRule: r.nameRule }).toEqual({ text, keys: [j.member.key.pub], complete: true, nameRule: 1 });
+    expect(r.peers[0]).toMatchObject({ kind: "member", memberId: j.member.memberId, displayName: "bob", online: true });
+  }
+  expect((await bobPeer("zed")).peers).toEqual([]);
+  const owned = await ownerConn.ok({ type: "member_lookup", pubkey: j.member.key.pub });
+  expect(owned).toEqual({ members: [bobRec, members.find((x: any) => x.memberId === mesh.owner.memberId)], claims: [{ inviteId: j.invite.inviteId, claimed: 1 }] });
+
   // a second claim of a one-use invite is refused (§6.4)
   const late = newKey();
   const second = await postJson(b.url, `/v1/invites/${j.invite.inviteId}/claim`, claimBody({ meshId: mesh.meshId, inviteId: j.invite.inviteId, inviteKey: j.invite.inviteKey, joiner: late, displayName: "carol" }));

@@ -4,17 +4,39 @@
 // field at all (not null: the field did not exist), and its `invite_create` schema had no
 // `keySignature`, so it refused the frame the way its codec refused any unknown property. Building
 // that commit's code is not needed: these are the only answers of it that today's CLI reads
-// differently. Installed on the shared handler table: one per test process at a time.
+// differently (with the lookups it did not know, which today's CLI asks first: brokerWithoutLookups).
+// Installed on the shared handler table: one per test process at a time.
 import { HANDLERS } from "../../src/broker/handlers/index.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 
-/** Until disposed, the broker answers member_list and invite_create as a schema 1–2 broker did. */
+/** Until disposed, the broker answers member_list and invite_create as a schema 1–2 broker did,
+ *  and knows no lookups (brokerWithoutLookups): those came later. */
 export function olderBrokerAnswers(): Disposable {
+  const lookups = brokerWithoutLookups();
   const real = { member_list: HANDLERS.member_list, invite_create: HANDLERS.invite_create };
   HANDLERS.member_list = async (...a) => ({ members: (await real.member_list(...a)).members.map(({ admission: _, ...m }) => m as never) });
   HANDLERS.invite_create = async (ctx, conn, f) => {
     if ("keySignature" in f) throw new MeshError("invalid_frame", "Invalid invite_create frame at /keySignature: Unexpected property.");
     return real.invite_create(ctx, conn, f);
   };
-  return { [Symbol.dispose]: () => void Object.assign(HANDLERS, real) };
+  return { [Symbol.dispose]: () => void (Object.assign(HANDLERS, real), lookups[Symbol.dispose]()) };
+}
+
+/** Until disposed, the broker answers `peer_lookup` and `member_lookup` as a broker from before
+ *  them does (docs/protocol.md §1.2): an `unknown_type` error echoing the request's id, the
+ *  connection left open. (Such a broker's codec refuses the frame type before any handler; on the
+ *  wire the answer is the same.) `asked` counts the refusals. */
+export function brokerWithoutLookups(): Disposable & { asked: number } {
+  const real = { peer_lookup: HANDLERS.peer_lookup, member_lookup: HANDLERS.member_lookup };
+  const state = {
+    asked: 0,
+    [Symbol.dispose]: () => void Object.assign(HANDLERS, real),
+  };
+  const refuse = (type: string) => async () => {
+    state.asked++;
+    throw new MeshError("unknown_type", `Unknown frame type ${JSON.stringify(type)}.`);
+  };
+  HANDLERS.peer_lookup = refuse("peer_lookup");
+  HANDLERS.member_lookup = refuse("member_lookup");
+  return state;
 }

@@ -39,7 +39,8 @@ const GONE = "the broker at URL is shutting down or restarting and closed the co
 describe("a send against a broker shutting down", () => {
   test.each([
     ["its hello unanswered", 1, "claudemesh: The broker at URL is shutting down or restarting (it closed the connection: 1001 going away), so nothing was sent. Retry in a moment.\n"],
-    ["its recipient lookup in flight", 2, `claudemesh: Listing peers failed: ${GONE}. Nothing was changed; try again in a moment.\n`],
+    // The name is looked up with peer_lookup (protocol §4.3.28), no longer by listing every peer.
+    ["its recipient lookup in flight", 2, `claudemesh: Looking up the peer failed: ${GONE}. Nothing was changed; try again in a moment.\n`],
     [
       "the message in flight",
       4,

@@ -59,10 +59,11 @@ test.each([["at once", false], ["after the drop was seen", true]])("send - whose
 test("a link that drops under the name lookup (a broker restart): the lookup is asked once more, and the message sent once", async () => {
   await using team = await cliTeam(["alice", "bob"]);
   const { dirs: [alice, bob] } = team;
-  // The first list_peers closes its connection instead of answering, as a restarting broker would.
-  const real = HANDLERS.list_peers;
+  // The first peer_lookup (the name lookup, protocol §4.3.28) closes its connection instead of
+  // answering, as a restarting broker would.
+  const real = HANDLERS.peer_lookup;
   let dropped = 0;
-  HANDLERS.list_peers = async (ctx, conn, f) => {
+  HANDLERS.peer_lookup = async (ctx, conn, f) => {
     if (dropped++ > 0) return real(ctx, conn, f);
     conn.close(1012, "restarting");
     return new Promise(() => {});
@@ -70,7 +71,7 @@ test("a link that drops under the name lookup (a broker restart): the lookup is 
   try {
     ok(await cli(alice, ["send", "bob", "after a drop"]));
   } finally {
-    HANDLERS.list_peers = real;
+    HANDLERS.peer_lookup = real;
   }
   expect(dropped).toBe(2);
   expect(bodies(ok(await cli(bob, ["inbox", "--json"])))).toEqual(["after a drop"]);

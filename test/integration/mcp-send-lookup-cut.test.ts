@@ -1,4 +1,4 @@
-// mesh_send whose link drops while it is still looking up the recipient's name (list_peers), before
+// mesh_send whose link drops while it is still looking up the recipient's name (peer_lookup), before
 // its `send` request. The lookup is a read, which the client would ask again after reconnecting,
 // but the tool does not wait for a reconnect (it may take up to the request timeout: a broker
 // crashed, mcp-crash-race.test.ts): it answers at once that nothing was sent and to try again, and
@@ -20,7 +20,7 @@ test("a link cut during mesh_send's name lookup says nothing was sent; the call 
   await using a = await startMcp(alice, "sess-alice-lookupcut");
   await waitConnected(a);
 
-  // The next frame alice's server writes is mesh_send's list_peers: it reaches the broker, and the
+  // The next frame alice's server writes is mesh_send's peer_lookup: it reaches the broker, and the
   // link is cut before the answer comes back.
   expect(proxy.cut("after-chunk", () => 0)).toBe(true);
   const cut = await a.call("mesh_send", { to: "bob", message: "deploy at 14:00" });

@@ -1,18 +1,27 @@
 // A broker that lists a key of its own under a member's name does not get the direct messages sent
 // to that name: the CLI and the MCP server encrypt a DM only to a key they can trace to the mesh
 // owner's signatures (a member's admission evidence, a session's attestation by such a member).
-// The broker here is real; its list handlers are wrapped to lie as a modified broker would.
+// The broker here is real; its list handlers are wrapped to lie as a modified broker would, and its
+// lookups (protocol §4.3.28-29), which clients read first, answer with those lists.
 import { afterEach, describe, expect, test } from "bun:test";
 import { HANDLERS } from "../../src/broker/handlers/index.ts";
 import { makeAttestation } from "../../src/client/credentials.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
+import { NAME_RULE } from "../../src/protocol/name-compare.ts";
 import type { TestBroker } from "../helpers/broker.ts";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
 import { startMcp, waitPeer } from "../helpers/mcp.ts";
 
-const real = { list_peers: HANDLERS.list_peers, member_list: HANDLERS.member_list };
+const real = { list_peers: HANDLERS.list_peers, member_list: HANDLERS.member_list, peer_lookup: HANDLERS.peer_lookup, member_lookup: HANDLERS.member_lookup };
 afterEach(() => Object.assign(HANDLERS, real));
+
+/** The lookups tell the lists' lies: each answers with its (wrapped) list whole, which a client
+ *  then judges as it judges the lists. */
+function liesInLookupsToo() {
+  HANDLERS.peer_lookup = async (ctx, conn) => ({ peers: (await HANDLERS.list_peers(ctx, conn, { type: "list_peers", id: "lie" })).peers, complete: true, nameRule: NAME_RULE });
+  HANDLERS.member_lookup = async (ctx, conn) => ({ members: (await HANDLERS.member_list(ctx, conn, { type: "member_list", id: "lie" })).members, claims: [] });
+}
 
 const evil = generateSigningKeypair();
 
@@ -21,6 +30,7 @@ function swapKey(victim: string) {
   const swap = (k: string) => (k === victim ? evil.publicKey : k);
   HANDLERS.list_peers = async (...a) => ({ peers: (await real.list_peers(...a)).peers.map((p) => ({ ...p, pubkey: swap(p.pubkey), memberPubkey: swap(p.memberPubkey) })) });
   HANDLERS.member_list = async (...a) => ({ members: (await real.member_list(...a)).members.map((m) => ({ ...m, pubkey: swap(m.pubkey) })) });
+  liesInLookupsToo();
 }
 
 /** The broker's peer list shows a session `name` of `member` with evil's key, attested by `signer`. */
@@ -28,6 +38,7 @@ function madeUpSession(name: string, member: { pubkey: string; memberId: string 
   const attestation = makeAttestation(signer, evil.publicKey, Date.now() + 3_600_000);
   const fake: PeerInfo = { pubkey: evil.publicKey, kind: "session", memberId: member.memberId, memberPubkey: member.pubkey, displayName: name, online: true, status: "idle", summary: "", cwd: "/work/projects/app", hostname: "h", connectedAt: Date.now(), lastSeenAt: Date.now(), groups: [], attestation: { ...attestation, parentMemberPubkey: member.pubkey } };
   HANDLERS.list_peers = async (...a) => ({ peers: [...(await real.list_peers(...a)).peers, fake] });
+  liesInLookupsToo();
 }
 
 /** Counts the send frames the broker receives (each starts with a de-duplication lookup). */
@@ -77,6 +88,7 @@ describe("a DM is encrypted only to a key traced to the owner's signatures", () 
       const me = peers.find((p) => p.pubkey === mesh.members.alice!.pubkey)!;
       return { peers: [...peers, { ...me, pubkey: mallory.pubkey, memberPubkey: mallory.pubkey, memberId: mallory.memberId, displayName: "bob", online: true }] };
     };
+    liesInLookupsToo();
     const r = await cli(alice, ["send", "bob", "the door code is 5512"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 3, stderr: expect.stringContaining(`Not sent: ${mallory.pubkey.slice(0, 12)} belongs to a member you removed`) });
     expect(sends()).toBe(0);

@@ -140,6 +140,21 @@ describe("vouchedMembers", () => {
     expect(vouchedMembers(MESH, owner.publicKey, members).vouched.size).toBe(1);
   });
 
+  test("member_lookup's rows with the broker's claim counts: a count past the signed limit refuses as the rows would, one below the rows shown changes nothing", () => {
+    const link = generateSigningKeypair();
+    const through = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_counted_01", inviteKey: link, maxUses: 2 });
+    // Bob's own row and the owner's, as member_lookup lists them; carol's and dave's rows left out.
+    const rows = [listed("bob", bob, "member", through(bob)), listed("owner", owner, "owner", null)];
+    const doubt = (claimed: number) => recipientDoubt(MESH, owner.publicKey, bob.publicKey, rows, [], undefined, new Map([["inv_counted_01", claimed]]));
+    expect(doubt(2)).toBeNull();
+    expect(doubt(3)).toContain("is one of 3 members the broker shows enrolled through invite inv_counted_01, which its issuer signed for 2 uses");
+    // The whole list with those three claims says the same.
+    const whole = [...rows, listed("carol", carol, "member", through(carol)), listed("dave", dave, "member", through(dave))];
+    expect(recipientDoubt(MESH, owner.publicKey, bob.publicKey, whole, [])).toBe(doubt(3));
+    // A count below what the rows show is not believed over them.
+    expect(recipientDoubt(MESH, owner.publicKey, bob.publicKey, whole, [], undefined, new Map([["inv_counted_01", 1]]))).toBe(doubt(3));
+  });
+
   test("an invite bound before the limit was signed (§3.4b v1) counts as unlimited", () => {
     const link = generateSigningKeypair();
     const v1 = (joiner: SigningKeypair) => admitted(owner, joiner, "member", { inviteId: "inv_old_client", inviteKey: link, maxUses: 1, unlimitedV1: true });

@@ -1,5 +1,6 @@
-// Pins the tables of docs/protocol.md (§7.1 errors, §7.2 close codes, §8 limits and defaults) to
-// the code they describe: src/protocol/errors.ts, close-codes.ts, limits.ts and src/config/spec.ts.
+// Pins the tables of docs/protocol.md (§4.2.1 look-alikes, §7.1 errors, §7.2 close codes, §8 limits
+// and defaults) to the code they describe: src/protocol/name-compare.ts, errors.ts, close-codes.ts,
+// limits.ts and src/config/spec.ts.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { ERRORS } from "../../src/protocol/errors.ts";
 import { CloseCode, shouldReconnect } from "../../src/protocol/close-codes.ts";
 import * as Limits from "../../src/protocol/limits.ts";
 import { SETTINGS } from "../../src/config/spec.ts";
+import { LOOK_ALIKE_CAPITALS, LOOK_ALIKE_SMALL, NAME_RULE, nameSkeleton } from "../../src/protocol/name-compare.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
 
@@ -80,6 +82,22 @@ describe("close codes (§7.2)", () => {
       if (code >= 4000 && code < 4100) expect({ code, action, reconnect: shouldReconnect(code) }).toEqual({ code, action: expect.stringMatching(/^stop/), reconnect: false });
       if (code >= 4100 && code < 4200) expect({ code, action, reconnect: shouldReconnect(code) }).toEqual({ code, action: expect.stringMatching(/^reconnect/), reconnect: true });
     }
+  });
+});
+
+describe("name rule (§4.2.1)", () => {
+  test("the look-alikes table is the one nameSkeleton maps, under the rule number the code reports", () => {
+    const mappings = (cell: string) => Object.fromEntries(cell.split(" ").map((m) => /^U\+([0-9A-F]{4,5})→(.)$/.exec(m)!).map(([, cp, to]) => [String.fromCodePoint(parseInt(cp!, 16)), to!]));
+    const [capitals, small] = table("look-alikes");
+    expect([mappings(capitals![1]!), mappings(small![1]!)]).toEqual([LOOK_ALIKE_CAPITALS, LOOK_ALIKE_SMALL]);
+    expect(DOC).toContain(`#### 4.2.1 How names are compared (name rule ${NAME_RULE})`);
+  });
+
+  test("the names the prose says compare equal do", () => {
+    const same = ["carol", "Carol", "car\u200dol", "\u0441\u0430rol", "\uff43\uff41\uff52\uff4f\uff4c"].map(nameSkeleton);
+    expect(new Set(same).size).toBe(1);
+    expect(nameSkeleton("Jos\u00e9")).toBe(nameSkeleton("Jose\u0301"));
+    expect(nameSkeleton("stra\u00dfe")).toBe(nameSkeleton("STRASSE"));
   });
 });
 

@@ -10,7 +10,7 @@ import { ClientFrames } from "../../src/protocol/frames.ts";
 import { EventName, ServerFrames } from "../../src/protocol/server-frames.ts";
 import { ERRORS, isErrorCode } from "../../src/protocol/errors.ts";
 import * as Bodies from "../../src/protocol/http-bodies.ts";
-import type { AuditEntry, GrantInfo, InviteInfo, ListedMember, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
+import type { AuditEntry, GrantInfo, InviteClaims, InviteInfo, ListedMember, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
 import type { ClaimResult, MeshRecord } from "../../src/client/http.ts";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
@@ -32,6 +32,7 @@ const RESULT_KEYS = {
   ack: { keys: ["acked"] },
   fetch: { keys: ["messages", "remaining"] },
   list_peers: { keys: ["peers"] },
+  peer_lookup: { keys: ["peers", "complete", "nameRule"] },
   set_status: { keys: ["status", "released"] },
   set_summary: { keys: ["summary"] },
   attest: { keys: ["expiresAt"] },
@@ -47,6 +48,7 @@ const RESULT_KEYS = {
   grant_set: { keys: ["peer", "caps"] },
   grant_list: { keys: ["grants", "defaults"] },
   member_list: { keys: ["members"] },
+  member_lookup: { keys: ["members", "claims"] },
   member_revoke: { keys: ["memberId", "banned", "disconnected", "invitesRevoked"] },
   leave: { keys: ["left"] },
   invite_create: { keys: ["invite"] },
@@ -67,6 +69,7 @@ const RECORD_KEYS = {
   TopicMemberInfo: ["memberId", "displayName", "pubkey", "role"],
   InviteInfo: ["inviteId", "role", "maxUses", "usedCount", "expiresAt", "createdAt", "createdBy", "revokedAt"],
   GrantInfo: ["peer", "caps"],
+  InviteClaims: ["inviteId", "claimed"],
   AuditEntry: ["seq", "meshId", "eventType", "actor", "payload", "createdAt", "prevHash", "hash"],
 } as const satisfies {
   PeerInfo: readonly (keyof PeerInfo)[];
@@ -76,9 +79,10 @@ const RECORD_KEYS = {
   TopicMemberInfo: readonly (keyof TopicMemberInfo)[];
   InviteInfo: readonly (keyof InviteInfo)[];
   GrantInfo: readonly (keyof GrantInfo)[];
+  InviteClaims: readonly (keyof InviteClaims)[];
   AuditEntry: readonly (keyof AuditEntry)[];
 };
-type RecordTypes = { PeerInfo: PeerInfo; MemberInfo: MemberInfo; ListedMember: ListedMember; TopicInfo: TopicInfo; TopicMemberInfo: TopicMemberInfo; InviteInfo: InviteInfo; GrantInfo: GrantInfo; AuditEntry: AuditEntry };
+type RecordTypes = { PeerInfo: PeerInfo; MemberInfo: MemberInfo; ListedMember: ListedMember; TopicInfo: TopicInfo; TopicMemberInfo: TopicMemberInfo; InviteInfo: InviteInfo; GrantInfo: GrantInfo; InviteClaims: InviteClaims; AuditEntry: AuditEntry };
 type MissingRecordKeys = { [R in keyof RecordTypes]: Exclude<keyof RecordTypes[R], (typeof RECORD_KEYS)[R][number]> }[keyof RecordTypes];
 const RecordKeysComplete: [MissingRecordKeys] extends [never] ? true : false = true;
 
@@ -87,7 +91,10 @@ const NESTED: [keyof Results, string, keyof RecordTypes | "message", boolean][] 
   ["fetch", "messages", "message", true],
   ["topic_history", "messages", "message", true],
   ["list_peers", "peers", "PeerInfo", true],
+  ["peer_lookup", "peers", "PeerInfo", true],
   ["member_list", "members", "ListedMember", true],
+  ["member_lookup", "members", "ListedMember", true],
+  ["member_lookup", "claims", "InviteClaims", true],
   ["topic_create", "topic", "TopicInfo", false],
   ["topic_list", "topics", "TopicInfo", true],
   ["topic_members", "members", "TopicMemberInfo", true],

@@ -13,6 +13,7 @@ import { handleFetch } from "./messaging.ts";
 import { handleAttest, handleListPeers, handleSessionEnd, handleSetStatus, handleSetSummary } from "./presence.ts";
 import * as topics from "./topics.ts";
 import * as admin from "./admin.ts";
+import { handleMemberLookup, handlePeerLookup } from "./lookup.ts";
 
 type Handler<T extends RequestType> = (ctx: BrokerContext, conn: Conn, f: ClientFrameOf<T>) => Promise<Results[T]>;
 
@@ -21,6 +22,7 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   send: handleSend,
   fetch: handleFetch,
   list_peers: handleListPeers,
+  peer_lookup: handlePeerLookup,
   set_status: handleSetStatus,
   set_summary: handleSetSummary,
   attest: handleAttest,
@@ -36,6 +38,7 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   grant_set: admin.handleGrantSet,
   grant_list: admin.handleGrantList,
   member_list: admin.handleMemberList,
+  member_lookup: handleMemberLookup,
   member_revoke: admin.handleMemberRevoke,
   leave: admin.handleLeave,
   invite_create: admin.handleInviteCreate,

@@ -1,6 +1,6 @@
 // Presence requests: peers, status, summary, attestation refresh, ending a session.
 import { MeshError } from "../../protocol/errors.ts";
-import type { AttestationFields, ClientFrameOf } from "../../protocol/frames.ts";
+import type { ClientFrameOf } from "../../protocol/frames.ts";
 import type { Status } from "../../protocol/fields.ts";
 import type { PeerInfo, Results } from "../../protocol/results.ts";
 import type { BrokerContext } from "../context.ts";
@@ -10,6 +10,7 @@ import { checkAttestation } from "../auth.ts";
 import { nextStatus, type StatusSource } from "../gating.ts";
 import { wake } from "../delivery.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
+import { peerInfo, peerRows } from "../peer-rows.ts";
 
 function presenceOf(ctx: BrokerContext, conn: Conn): Presence {
   const id = conn.identity!;
@@ -75,40 +76,9 @@ export async function handleSetSummary(ctx: BrokerContext, conn: Conn, f: Client
 export async function handleListPeers(ctx: BrokerContext, conn: Conn): Promise<Results["list_peers"]> {
   const meshId = conn.identity!.meshId;
   const [roster, groups] = await Promise.all([ctx.roster.get(meshId), ctx.store.meshMemberGroups(meshId)]);
-  const groupsOf = (memberId: string) => groups.get(memberId) ?? [];
   const peers: PeerInfo[] = [];
-  for (const m of roster.members.values()) {
-    const live = ctx.hub.get(meshId, m.pubkey);
-    peers.push(peerInfo("member", m.pubkey, m.id, m.pubkey, live?.identity.displayName ?? m.displayName, live, m, groupsOf(m.id), null));
-  }
-  for (const s of roster.sessions.values()) {
-    const owner = roster.members.get(s.memberId)!;
-    const live = ctx.hub.get(meshId, s.pubkey);
-    peers.push(peerInfo("session", s.pubkey, owner.id, owner.pubkey, live?.identity.displayName ?? s.displayName, live, s, groupsOf(owner.id), live?.identity.attestation ?? s.attestation));
-  }
+  for (const p of peerRows(roster)) peers.push(peerInfo(ctx, meshId, p, groups.get(p.kind === "member" ? p.row.id : p.member.id) ?? []));
   return { peers };
-}
-
-type Stored = { status: Status; summary: string; lastSeenAt: number | null; cwd?: string; hostname?: string } | null;
-
-function peerInfo(kind: "member" | "session", pubkey: string, memberId: string, memberPubkey: string, displayName: string, live: Presence | undefined, stored: Stored, groups: string[], attestation: AttestationFields | null): PeerInfo {
-  const online = live !== undefined && live.conns.size > 0;
-  return {
-    pubkey,
-    kind,
-    memberId,
-    memberPubkey,
-    displayName,
-    online,
-    status: live?.status ?? stored?.status ?? "idle",
-    summary: live?.summary ?? stored?.summary ?? "",
-    cwd: live?.where.cwd ?? stored?.cwd ?? "",
-    hostname: live?.where.hostname ?? stored?.hostname ?? "",
-    connectedAt: online ? live!.connectedAt : null,
-    lastSeenAt: online ? Date.now() : (live?.leftAt ?? stored?.lastSeenAt ?? null),
-    groups,
-    attestation,
-  };
 }
 
 export async function handleAttest(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"attest">): Promise<Results["attest"]> {

@@ -9,6 +9,24 @@ import { deleteEntries } from "./queue-repo.ts";
 import { memberFromRow, type MemberRow } from "./rows.ts";
 import { writeTx } from "./transaction.ts";
 
+type AdmissionRow = { member_id: string; invite_id: string; role: string; max_uses: number; expires_at: number; issuer_pubkey: string; signature: string; invite_pubkey: string; key_signature: string | null; claimed_at: number; claim_signature: string };
+const ADMISSION_SELECT = `SELECT m.id AS member_id, i.id AS invite_id, i.role, i.max_uses, i.expires_at, i.issuer_pubkey, i.signature, i.invite_pubkey, i.key_signature, m.claimed_at, m.claim_signature
+  FROM members m JOIN invites i ON i.id = m.invite_id`;
+/** A member row that holds its claim: enrolled through an invite since the broker kept evidence. */
+const CLAIMED = "m.claim_signature IS NOT NULL AND m.claimed_at IS NOT NULL";
+const admissionFromRow = (r: AdmissionRow): Admission => ({
+  inviteId: r.invite_id,
+  role: r.role as Admission["role"],
+  maxUses: r.max_uses,
+  expiresAt: r.expires_at,
+  issuerPubkey: r.issuer_pubkey,
+  inviteSignature: r.signature,
+  invitePubkey: r.invite_pubkey,
+  keySignature: r.key_signature,
+  claimedAt: r.claimed_at,
+  claimSignature: r.claim_signature,
+});
+
 export type Revocation = { actor: string; ban: boolean; reason: string | null; self: boolean };
 /** A removal's member record, and the invites closed with it. */
 export type Revoked = { member: Member; invitesRevoked: string[] };
@@ -44,20 +62,20 @@ export class MemberRepo {
 
   /** The stored evidence of each enrolment through an invite (§11.5), by member id. */
   admissions(meshId: string): Map<string, Admission> {
-    type Row = { member_id: string; invite_id: string; role: string; max_uses: number; expires_at: number; issuer_pubkey: string; signature: string; invite_pubkey: string; key_signature: string | null; claimed_at: number; claim_signature: string };
-    const rows = this.db
-      .query<Row, [string]>(
-        `SELECT m.id AS member_id, i.id AS invite_id, i.role, i.max_uses, i.expires_at, i.issuer_pubkey, i.signature, i.invite_pubkey, i.key_signature, m.claimed_at, m.claim_signature
-         FROM members m JOIN invites i ON i.id = m.invite_id
-         WHERE m.mesh_id = ? AND m.claim_signature IS NOT NULL AND m.claimed_at IS NOT NULL`,
-      )
-      .all(meshId);
-    return new Map(
-      rows.map((r) => [
-        r.member_id,
-        { inviteId: r.invite_id, role: r.role as Admission["role"], maxUses: r.max_uses, expiresAt: r.expires_at, issuerPubkey: r.issuer_pubkey, inviteSignature: r.signature, invitePubkey: r.invite_pubkey, keySignature: r.key_signature, claimedAt: r.claimed_at, claimSignature: r.claim_signature },
-      ]),
-    );
+    const rows = this.db.query<AdmissionRow, [string]>(`${ADMISSION_SELECT} WHERE m.mesh_id = ? AND ${CLAIMED}`).all(meshId);
+    return new Map(rows.map((r) => [r.member_id, admissionFromRow(r)]));
+  }
+
+  /** One member's evidence (admissions() holds the same), or null: the owner, or enrolled before
+   *  the broker kept it. */
+  admission(meshId: string, memberId: string): Admission | null {
+    const row = this.db.query<AdmissionRow, [string, string]>(`${ADMISSION_SELECT} WHERE m.mesh_id = ? AND m.id = ? AND ${CLAIMED}`).get(meshId, memberId);
+    return row ? admissionFromRow(row) : null;
+  }
+
+  /** How many members (removed ones included) admissions() shows enrolled through the invite. */
+  claimsThrough(meshId: string, inviteId: string): number {
+    return this.db.query<{ n: number }, [string, string]>(`SELECT count(*) AS n FROM members m JOIN invites i ON i.id = m.invite_id WHERE m.mesh_id = ? AND m.invite_id = ? AND ${CLAIMED}`).get(meshId, inviteId)!.n;
   }
 
   /** Marks the member revoked (and banned if asked), drops it from topics and groups, ends its

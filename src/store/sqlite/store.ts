@@ -270,6 +270,12 @@ export class SqliteStore implements T.Store {
   async listAdmissions(meshId: string) {
     return guard(() => this.members.admissions(meshId));
   }
+  async getAdmission(meshId: string, memberId: string) {
+    return guard(() => this.members.admission(meshId, memberId));
+  }
+  async countClaims(meshId: string, inviteId: string) {
+    return guard(() => this.members.claimsThrough(meshId, inviteId));
+  }
 
   // Topics and groups.
   async createTopic(meshId: string, name: string, description: string, creator: string) {
@@ -304,6 +310,9 @@ export class SqliteStore implements T.Store {
   }
   async groupMembers(meshId: string, group: string) {
     return guard(() => this.groups.members(meshId, group));
+  }
+  async memberGroups(memberId: string) {
+    return guard(() => this.groups.ofMember(memberId));
   }
   async meshMemberGroups(meshId: string) {
     return guard(() => this.groups.ofMesh(meshId));
@@ -372,10 +381,6 @@ export class SqliteStore implements T.Store {
   /** Acks only; resolves at commit (flushed() is the caller's, as for commitSends). */
   async ackMany(items: readonly T.AckBatchItem[], nowMs: number) {
     return this.disk.run(() => this.queue.ackMany(items, nowMs));
-  }
-  /** The groups of one member, sorted. */
-  async memberGroups(memberId: string) {
-    return guard(() => this.groups.ofMember(memberId));
   }
   /** One mailbox set's ack, flushed like any other write; returns entries removed. */
   async ack(meshId: string, mailboxes: readonly string[], messageIds: readonly string[], nowMs: number) {

@@ -1,0 +1,90 @@
+// Resolving one typed target, and vouching for one key, without reading the mesh's whole lists:
+// the broker's `peer_lookup` and `member_lookup` (docs/protocol.md §4.3.28–29) answer with the rows
+// that can change the outcome, and the client runs the same resolution (resolve.ts) and checks
+// (admission.ts) over them. In a mesh of 5,000 that is a few KB instead of 7 MB. A broker older
+// than these requests answers `unknown_type`: the callers then read list_peers and member_list as
+// they did before, and so they do wherever the short answer cannot settle it (a refusal, which is
+// worded from the whole list: the nearest name, every candidate).
+import { MeshError } from "../protocol/errors.ts";
+import type { ClientFrameOf } from "../protocol/frames.ts";
+import { MAX_LOOKUP_TEXT_LEN } from "../protocol/limits.ts";
+import { NAME_RULE } from "../protocol/name-compare.ts";
+import type { ListedMember, PeerInfo, Results } from "../protocol/results.ts";
+import type { ClaimCounts } from "./admission.ts";
+import type { BrokerClient } from "./client.ts";
+import type { Resolved } from "./resolve.ts";
+
+/** The hello_acks of connections whose broker answered a lookup `unknown_type`: asked no more on
+ *  that connection (a reconnect may reach an upgraded broker, and brings a new hello_ack). */
+const older = new WeakSet<object>();
+
+/** Runs a broker read (the MCP server passes its OpenReads, which ends it with the connection). */
+export type Read = <T>(read: () => Promise<T>) => Promise<T>;
+const asIs: Read = (read) => read();
+
+/** The lookup's answer, or null from a broker that does not know it. Other errors are thrown. */
+async function lookup<T extends "peer_lookup" | "member_lookup">(client: BrokerClient, type: T, fields: Omit<ClientFrameOf<T>, "type" | "id">, read: Read): Promise<Results[T] | null> {
+  if (client.ack && older.has(client.ack)) return null;
+  const asked = client.ack;
+  try {
+    return await read(() => client.request(type, fields));
+  } catch (err) {
+    if (!(err instanceof MeshError && err.code === "unknown_type")) throw err;
+    if (asked) older.add(asked);
+    return null;
+  }
+}
+
+/** The peers the broker lists for `text`: all that resolving it can read (complete, by this
+ *  client's name rule), or null (older broker, more than the answer holds, another rule, a text
+ *  longer than the request takes). */
+async function peersFor(client: BrokerClient, text: string, read: Read): Promise<PeerInfo[] | null> {
+  const t = text.trim();
+  if (t.length === 0 || t.length > MAX_LOOKUP_TEXT_LEN) return null;
+  const r = await lookup(client, "peer_lookup", { text: t }, read);
+  return r && r.complete && r.nameRule === NAME_RULE ? r.peers : null;
+}
+
+/** `resolve` (resolveTarget, as the caller applies it) over the peers the broker says `input`
+ *  could name, when that settles it: then the whole list gives the same target, since the answer
+ *  holds every row resolution reads (§4.3.28). Null when it cannot tell: no usable answer
+ *  (peersFor), or a refusal, which the caller says again from the whole list. */
+export async function resolveNarrowly(client: BrokerClient, input: string, resolve: (peers: PeerInfo[]) => Resolved, read: Read = asIs): Promise<(Resolved & { peers: PeerInfo[] }) | null> {
+  const peers = await peersFor(client, input, read);
+  if (peers === null) return null;
+  try {
+    return { ...resolve(peers), peers };
+  } catch {
+    return null;
+  }
+}
+
+/** What recipientDoubt needs to judge a direct message to `to`. */
+export type Evidence = { members: ListedMember[]; peers: readonly PeerInfo[]; counts: ClaimCounts };
+
+/** The member rows that vouching for `to` reads (member_lookup of its member: for a session, the
+ *  member its attestation names), the peer row of `to` (from `peers` if it holds it, else
+ *  peer_lookup), and the broker's claim counts; from a broker without the lookups, or when the
+ *  answer is cut, the member list and the peer list whole. */
+export async function evidenceFor(client: BrokerClient, to: string, peers?: readonly PeerInfo[]): Promise<Evidence> {
+  const known = peers?.find((p) => p.pubkey === to);
+  return (await narrowEvidence(client, to, known)) ?? (await wholeLists(client, known ? peers! : undefined));
+}
+
+async function narrowEvidence(client: BrokerClient, to: string, known: PeerInfo | undefined): Promise<Evidence | null> {
+  const members = (key: string) => lookup(client, "member_lookup", { pubkey: key }, asIs);
+  // Not known to be a session: asked as a member, and its peer row at once.
+  const [own, listed] = await Promise.all([known?.kind === "session" ? null : members(to), known ? [known] : peersFor(client, to, asIs)]);
+  if (listed === null || (known?.kind !== "session" && own === null)) return null;
+  const session = listed.find((p) => p.pubkey === to && p.kind === "session");
+  const parent = session?.attestation?.parentMemberPubkey;
+  const r = session ? (parent ? await members(parent) : { members: [], claims: [] }) : own;
+  if (r === null) return null;
+  return { members: r.members, peers: listed, counts: new Map(r.claims.map((c) => [c.inviteId, c.claimed])) };
+}
+
+/** The member list, and the peer list unless the caller read it (`peers`). */
+async function wholeLists(client: BrokerClient, peers?: readonly PeerInfo[]): Promise<Evidence> {
+  const [{ members }, listed] = await Promise.all([client.request("member_list", {}), peers ?? client.request("list_peers", {}).then((r) => r.peers)]);
+  return { members, peers: listed, counts: new Map() };
+}
