@@ -28,6 +28,19 @@ describe("a new user's walk", () => {
     expect({ code: json.code, json: json.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: `No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists them.` } } });
   }, 60_000);
 
+  test("reply to an id not read here, in several meshes, names the inbox command with its --mesh, which runs as printed", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    ok(await cli(alice, ["new", "Lab", "--broker", team.b.url]));
+    const named = await cli(alice, ["reply", "--mesh", "lab", "NoSuchMessage1", "x"]);
+    expect({ code: named.code, stderr: named.stderr }).toEqual({ code: 4, stderr: expect.stringContaining("Read it first with `claudemesh inbox --mesh lab`") });
+    const inbox = await cli(alice, suggested(named.stderr, "inbox")!);
+    expect({ code: inbox.code, stdout: inbox.stdout }).toEqual({ code: 0, stdout: "No new messages. (in lab)\n" });
+    // Without --mesh the id was looked for in every mesh: the hint says to name the one it came to.
+    const anywhere = await cli(alice, ["reply", "NoSuchMessage1", "x"]);
+    expect({ code: anywhere.code, stderr: anywhere.stderr }).toEqual({ code: 4, stderr: expect.stringContaining("Read it first with `claudemesh inbox --mesh <mesh it came to>`") });
+  }, 60_000);
+
   test("dashboard with no browser gives the --no-open command that works, --mesh included when several meshes are joined", async () => {
     await using team = await cliTeam(["alice"]);
     const [alice] = team.dirs;

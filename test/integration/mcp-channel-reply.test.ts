@@ -104,5 +104,5 @@ test("a person at a terminal answers a session's mesh_ask: inbox marks the quest
   expect((await second).text).toContain("main");
   // An id nobody read here is refused, naming what to do; nothing is sent.
   const unknown = await cli(bob, ["reply", "NoSuchMessage1", "x"]);
-  expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: 'claudemesh: No message NoSuchMessage1 among those you read on this machine. Read it first with claudemesh inbox (its id is in the "answer with" line under a question, and in --json), then reply.\n' });
+  expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: 'claudemesh: No message NoSuchMessage1 among those you read on this machine. Read it first with `claudemesh inbox` (its id is in the "answer with" line under a question, and in --json), then reply.\n' });
 }, 90_000);

@@ -12,7 +12,7 @@ import type { Delivered } from "../../client/mesh-session.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { restText, UsageError } from "../output.ts";
 import { chooseMesh } from "../mesh-choice.ts";
-import { meshField, meshLabel } from "../mesh-named.ts";
+import { meshField, meshLabel, meshOption } from "../mesh-named.ts";
 import { senderLabel, sessionFor } from "../mesh-io.ts";
 import { deliver, messageFromStdin, priorityArg, retryIdArg } from "./send.ts";
 
@@ -29,7 +29,10 @@ function readMessage(ctx: Ctx, id: string, flag: string | undefined): { mesh: Me
     if (message) return { mesh, message };
   }
   const where = flag ? ` in ${meshLabel(cfg, meshes[0]!)}` : "";
-  throw new MeshError("not_found", `No message ${id} among those you read on this machine${where}. Read it first with claudemesh inbox (its id is in the "answer with" line under a question, and in --json), then reply.`);
+  // The inbox command as it runs: with several meshes joined it needs --mesh, the one named here
+  // or, when every mesh was searched, the one the message came to.
+  const option = flag ? meshOption(cfg, meshes[0]!) : cfg.meshes.length > 1 ? " --mesh <mesh it came to>" : "";
+  throw new MeshError("not_found", `No message ${id} among those you read on this machine${where}. Read it first with \`claudemesh inbox${option}\` (its id is in the "answer with" line under a question, and in --json), then reply.`);
 }
 
 export async function run(args: ReplyArgs): Promise<void> {
