@@ -89,7 +89,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       const client = await ctx.connect(m);
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
       out.push(epochCheck(m, client.ack!.mesh.keyEpoch, opt));
-      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, `claudemesh rekey${opt}`));
+      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, opt));
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
@@ -124,20 +124,20 @@ function aheadCheck(check: string, m: MeshEntry, held: number, meshEpoch: number
   return { check, ok: false, detail, fix: `claudemesh rekey${opt} (finishes the rotation: a new epoch above both, sent to every member and recorded at the broker)` };
 }
 
-/** The owner's check that no removal or leave since the last key rotation still waits for a rekey;
- *  `fix` is the rekey command for this mesh (with --mesh when several are joined: a bare `rekey`
- *  is refused there). */
-async function rotationCheck(slug: string, client: BrokerClient, fix: string): Promise<Check> {
+/** The owner's check that no removal or leave since the last key rotation still waits for a rekey.
+ *  `opt` is the --mesh its fixes (rekey, audit log) need when several meshes are joined, where a
+ *  bare command is refused (meshOption). */
+async function rotationCheck(slug: string, client: BrokerClient, opt: string): Promise<Check> {
   const check = `${slug}: key rotation`;
   let removed: string[];
   try {
     removed = await rekeyDue(client);
   } catch (err) {
-    return { check, ok: false, detail: `could not read the audit log: ${(err as Error).message}`, fix: "claudemesh audit log" };
+    return { check, ok: false, detail: `could not read the audit log: ${(err as Error).message}`, fix: `claudemesh audit log${opt}` };
   }
   return removed.length === 0
     ? { check, ok: true, detail: "no member removed or left since the last rotation", fix: null }
-    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix };
+    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix: `claudemesh rekey${opt}` };
 }
 
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */
