@@ -15,6 +15,13 @@ const PROBE_MS = 4_000;
  *  "nothing was sent" the same refusal says from `send` (NotSentError.readOnly). Throws only what
  *  is no broker's fault (a bad CLAUDEMESH_TIMEOUT, a bug). */
 export async function brokerProblem(ctx: Ctx, url: string, path: "/health" | "/health/ready"): Promise<string | null> {
+  const trouble = await brokerTrouble(ctx, url, path);
+  return trouble && troubleText(trouble);
+}
+
+/** brokerProblem's error rather than its sentence (null when the broker answers), for a caller
+ *  that tells the troubles apart (doctor: one that may mean the broker moved). */
+export async function brokerTrouble(ctx: Ctx, url: string, path: "/health" | "/health/ready"): Promise<MeshError | BrokerUrlError | null> {
   const timeoutMs = Math.min(ctx.timeoutMs(), PROBE_MS);
   // Loaded here: http.ts brings the signing code, which `list` needs only with meshes to ask about.
   const { brokerHealth } = await import("../client/http.ts");
@@ -22,8 +29,10 @@ export async function brokerProblem(ctx: Ctx, url: string, path: "/health" | "/h
     await brokerHealth(url, timeoutMs, path);
     return null;
   } catch (err) {
-    if (err instanceof NotSentError) return err.readOnly;
-    if (err instanceof MeshError || err instanceof BrokerUrlError) return err.message;
+    if (err instanceof MeshError || err instanceof BrokerUrlError) return err;
     throw err;
   }
 }
+
+/** A trouble of brokerTrouble's as brokerProblem says it: without "nothing was sent". */
+export const troubleText = (err: MeshError | BrokerUrlError): string => (err instanceof NotSentError ? err.readOnly : err.message);

@@ -5,19 +5,21 @@ import { clientEnv, processEnv, type ClientEnv } from "../config/client.ts";
 // Type only: the client module compiles every frame schema when loaded, which commands that never
 // connect (--help, whoami, completion, inbox --all, …) should not pay for; connect() loads it.
 import type { BrokerClient, ClientOptions } from "../client/client.ts";
-import { configPath, loadConfig, NoMeshError, recordRemoval, updateConfig, updateConfigAsync, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
+import { loadConfig, NoMeshError, recordRemoval, updateConfig, updateConfigAsync, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
-import { createOutput, exitFlushed, reportError, UsageError, type Output } from "./output.ts";
+import { createOutput, exitFlushed, reportError, UsageError, withFix, type Output } from "./output.ts";
 import { checkDuration } from "../config/load.ts";
 import { chooseMesh } from "./mesh-choice.ts";
-import { namingMesh } from "./mesh-named.ts";
+import { meshOption, namingMesh } from "./mesh-named.ts";
 import { closedAsRemoved, refusedAsRemoved } from "../client/removed.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 import { epochIsNew, recordEpoch, rollbackNote } from "../client/rollback-note.ts";
+import { newPublicUrl, publicUrlNote, recordPublicUrl } from "../client/public-url-note.ts";
+import { mayHaveMoved, movedFix } from "../client/broker-moved.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -38,8 +40,11 @@ export type Ctx = {
   mesh(opts?: { namedInResult?: boolean }): MeshEntry;
   /** How long to wait for each answer of the broker (brokerTimeoutMs), checked once. */
   timeoutMs(): number;
-  /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. */
-  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean }): Promise<BrokerClient>;
+  /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. `probe`:
+   *  `mesh.brokerUrl` is a URL being checked (set-broker), not the saved one: nothing is recorded
+   *  of what it answers (its epoch, public URL, a removal), and its failures name no fix for a
+   *  moved broker. */
+  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean; probe?: boolean }): Promise<BrokerClient>;
   debug(line: string): void;
 };
 
@@ -69,18 +74,18 @@ function brokerTimeoutMs(env: ClientEnv): number {
 
 /** The http(s) base of the broker saved for `mesh`. A URL an older version saved without a scheme
  *  (`localhost:7911`) is read as brokerBase reads it; one that cannot be used throws
- *  LocalFileError (exit 5) saying where to correct it. */
-export function savedBroker(configDir: string, mesh: MeshEntry): string {
+ *  LocalFileError (exit 5) whose fix is `claudemesh set-broker`. */
+export function savedBroker(cfg: LocalConfig, mesh: MeshEntry): string {
   try {
     return brokerBase(mesh.brokerUrl).base;
   } catch (err) {
     if (!(err instanceof BrokerUrlError)) throw err;
-    throw new LocalFileError(`The broker URL saved for mesh "${mesh.slug}" cannot be used: ${err.message}`, brokerUrlFix(configDir, mesh));
+    throw new LocalFileError(`The broker URL saved for mesh "${mesh.slug}" cannot be used: ${err.message}`, brokerUrlFix(cfg, mesh));
   }
 }
 
-/** How to correct a bad saved broker URL (there is no command for it). */
-export const brokerUrlFix = (configDir: string, mesh: MeshEntry) => `set "brokerUrl" of ${mesh.slug} in ${configPath(configDir)} to the broker's http(s):// URL`;
+/** How to correct a bad saved broker URL: `claudemesh set-broker`, which checks the new one. */
+export const brokerUrlFix = (cfg: LocalConfig, mesh: MeshEntry) => `claudemesh set-broker <the broker's http(s):// URL>${meshOption(cfg, mesh)}`;
 
 /** Runs a command body with a Ctx; prints errors and exits with their code. */
 export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void>): Promise<void> {
@@ -111,7 +116,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     },
     timeoutMs: () => (timeoutMs ??= brokerTimeoutMs(env)),
     async connect(mesh, opts = {}) {
-      const url = savedBroker(env.configDir, mesh);
+      const url = savedBroker(ctx.config(), mesh);
       const timeoutMs = ctx.timeoutMs();
       const { BrokerClient } = await import("../client/client.ts");
       const client = new BrokerClient({
@@ -132,8 +137,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         // effort: the refusal is reported whether or not it could be recorded).
         onState: (state, detail) => {
           const failed = (err: unknown) => ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
-          if (state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
-          if (state === "open") noteEpoch(mesh, client.ack?.epoch);
+          if (!opts.probe && state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
+          if (!opts.probe && state === "open") noteEpoch(mesh, client.ack?.epoch);
+          if (!opts.probe && state === "open") notePublicUrl(mesh, client.ack?.publicUrl, url);
           opts.onState?.(state, detail);
         },
       });
@@ -141,7 +147,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
       await out.wait(`connecting to ${new URL(url).host}`, client.connect()).catch((err: unknown) => {
         // Recorded by onState, which saw the close before this rejection arrives.
-        throw err instanceof MeshError && err.code === "revoked" ? refusedAsRemoved(mesh.slug, err) : err;
+        if (err instanceof MeshError && err.code === "revoked") throw refusedAsRemoved(mesh.slug, err);
+        // Nothing usable at the saved URL is how a broker that moved shows: the fix names the command.
+        throw !opts.probe && mayHaveMoved(err) ? withFix(err as Error, movedFix(meshOption(ctx.config(), mesh))) : err;
       });
       return client;
     },
@@ -154,6 +162,14 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     if (!epochIsNew(ctx.config().meshes.find((m) => m.meshId === mesh.meshId), epoch)) return;
     const change = recordEpoch(mesh.meshId, epoch, () => out.warn(rollbackNote(mesh.slug)));
     recording.push(updateConfigAsync(env.configDir, change, lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`broker epoch not recorded in the config: ${(err as Error).message}`)));
+  };
+  /** Says once that the broker of `mesh` states a public URL other than `url`, the one in use
+   *  (public-url-note.ts), and records that it was said. Best effort, as noteEpoch. */
+  const notePublicUrl = (mesh: MeshEntry, stated: string | undefined, url: string) => {
+    const other = newPublicUrl(ctx.config().meshes.find((m) => m.meshId === mesh.meshId), stated, url);
+    if (other === null) return;
+    out.warn(publicUrlNote(mesh.slug, other, url, meshOption(ctx.config(), mesh)));
+    recording.push(updateConfigAsync(env.configDir, recordPublicUrl(mesh.meshId, other), lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`public URL not recorded in the config: ${(err as Error).message}`)));
   };
   let code = 0;
   try {

@@ -7,6 +7,7 @@ import * as F from "../protocol/fields.ts";
 import * as L from "../protocol/limits.ts";
 import { codePointName, nameProblem } from "../protocol/names.ts";
 import { UsageError } from "./output.ts";
+import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 
 /** A protocol string field as the CLI checks it. `schema`: the wire schema the broker validates it
  *  with (its minLength, maxLength and pattern are read from it); `maxLength`: the bound its pattern
@@ -57,4 +58,18 @@ export function checkText(value: string, label: string, field: TextField): strin
     throw new UsageError(`${label} ${what}; it takes ${field.allowed}.`);
   }
   return value;
+}
+
+/** The broker base from what the user gave (`new --broker`, `set-broker`), checked before anything
+ *  is contacted: a bad URL is a usage error naming where it came from (`source`, when that is not
+ *  plain: a flag or a variable); an assumed http:// is said. */
+export function brokerFrom(input: string, source: string | null, note: (line: string) => void): string {
+  try {
+    const { base, assumed } = brokerBase(input);
+    if (assumed) note(`No scheme in "${input.trim()}": using ${base}.`);
+    return base;
+  } catch (err) {
+    if (err instanceof BrokerUrlError) throw new UsageError(source ? `${source}: ${err.message}` : err.message, { cause: err });
+    throw err;
+  }
 }

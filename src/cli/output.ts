@@ -108,6 +108,23 @@ export function createOutput(opts: { json: boolean; interactive: boolean }): Out
 
 type Described = { code: string; message: string; exit: number; fix: string | null };
 
+/** Where withFix keeps a fix on an error. */
+const ADDED_FIX = Symbol("claudemesh.fix");
+
+/** `err`, given `fix` as its next step: for a fix known only where the error is caught (the mesh
+ *  whose broker could not be reached, and the --mesh its command takes), not where it was made.
+ *  Reported when the error has no fix of its own (refusalFix). Returns `err` itself, so that
+ *  whoever tells errors apart by class (NotSentError: nothing was sent) still can. */
+export function withFix<E extends Error>(err: E, fix: string): E {
+  return Object.assign(err, { [ADDED_FIX]: fix });
+}
+
+/** The fix withFix gave `err`, if any. */
+export const addedFix = (err: unknown): string | null => {
+  const fix = err instanceof Error ? (err as { [ADDED_FIX]?: unknown })[ADDED_FIX] : undefined;
+  return typeof fix === "string" ? fix : null;
+};
+
 /** `text` without ANSI colour codes (citty colours parts of its messages and help). */
 export const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
@@ -135,7 +152,7 @@ function describe(err: unknown, commandPath?: string): Described {
     const fix = `the broker may have stored it: to send it again without a duplicate, run the same command with --client-message-id ${err.clientMessageId}`;
     return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix };
   }
-  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: refusalFix(err) };
+  if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: refusalFix(err) ?? addedFix(err) };
   if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: err.fix ?? helpFix(commandPath) };
   if (err instanceof BrokerUrlError) return { code: "usage", message: err.message, exit: Exit.usage, fix: null };
   const local = err instanceof LocalFileError ? err : unworded(err);

@@ -57,6 +57,14 @@ const REFUSED_CERTIFICATE: Record<string, (sent: boolean) => string> = {
 
 const codeOf = (cause: unknown) => (cause as { code?: unknown } | null)?.code;
 
+/** Whether `err` is the refusal of a certificate for what it is (untrusted, self-signed, expired,
+ *  not yet valid), whose message says what to do about it; not one for another host's name, which
+ *  a URL with that name fixes. */
+export function certificateItself(err: unknown): boolean {
+  const code = codeOf((err as { cause?: unknown } | null)?.cause);
+  return typeof code === "string" && Object.hasOwn(REFUSED_CERTIFICATE, code) && code !== "ERR_TLS_CERT_ALTNAME_INVALID";
+}
+
 /** Why a fetch or WebSocket that failed never reached the server, in words ("connection
  *  refused"), if its error's code says so; null otherwise. */
 function neverConnected(cause: unknown): string | null {

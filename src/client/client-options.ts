@@ -18,8 +18,10 @@ export type StateDetail = { code?: number; reason?: string; failure?: MeshError 
 export type SessionHold = { holder(): "this" | "another" | null; anotherAnswers(): Promise<boolean> };
 
 export type ClientOptions = {
-  /** Broker base URL (http, https, ws or wss); the client connects to <base>/ws. */
-  url: string;
+  /** Broker base URL (http, https, ws or wss); the client connects to <base>/ws. A function is
+   *  asked again before each connection attempt (its first and every reconnect), so a client that
+   *  keeps itself connected follows a URL changed meanwhile (`claudemesh set-broker`). */
+  url: string | (() => string);
   credentials: Credentials;
   where: Whereabouts;
   /** Reconnect after a connection that was open drops (default true). */

@@ -79,17 +79,30 @@ export class BrokerClient {
   /** Why the current socket failed before it opened, in broker-trouble.ts's words (a close 1006
    *  says nothing): a failed first connect rejects with it. */
   private failure: MeshError | null = null;
-  /** The broker as errors name it: the http(s) base the user gave, not the internal ws:// URL. */
-  private readonly base: string;
+  /** The broker as errors name it: the http(s) base the user gave, not the internal ws:// URL;
+   *  that of the latest connection attempt when `url` is a function. */
+  private base: string;
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
     this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text), maxFrameBytes: () => this.ack?.limits.maxFrameBytes, base: () => this.base }, opts);
+    this.base = this.nextBase();
+  }
+
+  /** The http(s) base to connect to now (`url`, or what its function says now); a URL that is none
+   *  is kept as it is, for the connect to fail naming it. */
+  private nextBase(): string {
+    const url = typeof this.opts.url === "function" ? this.opts.url() : this.opts.url;
     try {
-      this.base = brokerBase(opts.url).base;
+      return brokerBase(url).base;
     } catch {
-      this.base = opts.url;
+      return url;
     }
+  }
+
+  /** The broker's http(s) base this client connects to (or last tried to). */
+  get brokerBase(): string {
+    return this.base;
   }
 
   /** Connects and completes the hello; rejects with the broker's reason if it refuses.
@@ -113,7 +126,8 @@ export class BrokerClient {
   private open(): void {
     if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
     this.wake.start();
-    const ws = new WebSocket(wsUrl(this.opts.url)) as Socket;
+    if (typeof this.opts.url === "function") this.base = this.nextBase();
+    const ws = new WebSocket(wsUrl(this.base)) as Socket;
     this.ws = ws;
     this.failure = null;
     this.refusal = null;

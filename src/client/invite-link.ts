@@ -36,8 +36,20 @@ export function encodeInvite(p: InvitePayload): string {
   return `ic://join/${toBase64Url(new TextEncoder().encode(JSON.stringify(p)))}`;
 }
 
-function tokenOf(input: string): string {
+/** The pairs chat apps and mail clients put around a link they show or quote (`"…"`, `<…>`,
+ *  typographic quotes): none of their characters can be part of a link. */
+const WRAPPERS: readonly (readonly [string, string])[] = [['"', '"'], ["'", "'"], ["`", "`"], ["<", ">"], ["\u201c", "\u201d"], ["\u2018", "\u2019"], ["\u00ab", "\u00bb"]];
+
+/** `text` without white space around it, and without one matching pair of WRAPPERS around that
+ *  (and the white space inside it): a link pasted as `"ic://join/…"` or `<https://…>`. */
+function unwrapped(input: string): string {
   const text = input.trim();
+  const pair = WRAPPERS.find(([open, close]) => text.length > 2 && text.startsWith(open) && text.endsWith(close));
+  return pair ? text.slice(pair[0].length, -pair[1].length).trim() : text;
+}
+
+function tokenOf(input: string): string {
+  const text = unwrapped(input);
   if (text.startsWith("ic://join/")) return text.slice("ic://join/".length);
   const hash = text.indexOf("#");
   if (/^https?:\/\//.test(text) && hash > 0) return text.slice(hash + 1);

@@ -74,6 +74,8 @@ export class MeshLink {
    *  certificate) or the broker's refusal of the hello (a clock skew). */
   lastFailure: MeshError | null = null;
   private started: Promise<void> | null = null;
+  /** The broker URL of the latest connection attempt (brokerUrl). */
+  private usedUrl: string | null = null;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
   /** Deletes the key again if this server made it (null for one read from disk). */
@@ -114,7 +116,7 @@ export class MeshLink {
     this.memory = new LinkMemory(ls.shownReplies, ls.replyTargets, ls.openAsks, () => this.seenWriter.changed());
     this.config = new ConfigWrites(opts.configDir, entry.meshId, opts.log.child({ mesh: entry.slug }));
     this.hook = new HookStatus(
-      (status) => (this.state === "open" && this.client.ack ? hookStatus(this.entry.brokerUrl, this.client.ack.hookToken, status) : null),
+      (status) => (this.state === "open" && this.client.ack ? hookStatus(this.client.brokerBase, this.client.ack.hookToken, status) : null),
       (status, err) => opts.log.info("hook status not passed on: said again at the next connect", { mesh: entry.slug, status, err }),
     );
     this.keyCatchUp = new KeyCatchUp({
@@ -126,7 +128,7 @@ export class MeshLink {
       log: opts.log,
     });
     this.client = new BrokerClient({
-      url: entry.brokerUrl,
+      url: () => this.brokerUrl(),
       credentials: ls.credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: sessionName(entry.displayName, opts.label) },
       reconnect: true,
@@ -257,6 +259,20 @@ export class MeshLink {
   private noteEpoch(): void {
     const entry = this.onDisk();
     if (entry?.brokerEpoch !== undefined && epochIsNew(entry, this.client.ack?.epoch)) this.opts.log.warn("the broker's database changed since this machine's CLI last connected: it runs from a restored backup, and messages or membership changes after that backup may be gone", { mesh: this.slug });
+  }
+
+  /** The broker URL to connect to now: the mesh's in the config file as it is now, so that a
+   *  running session follows `claudemesh set-broker` at its next connection attempt (the client
+   *  asks before each); the one it used last when the file cannot be read. */
+  private brokerUrl(): string {
+    let url = this.usedUrl ?? this.entry.brokerUrl;
+    try {
+      url = this.onDisk()?.brokerUrl ?? url;
+    } catch (err) {
+      this.opts.log.debug("config not read for the broker URL; keeping the last one", { mesh: this.slug, err });
+    }
+    if (this.usedUrl !== null && url !== this.usedUrl) this.opts.log.warn("the mesh's broker URL changed in the config: connecting there", { mesh: this.slug, from: this.usedUrl, to: url });
+    return (this.usedUrl = url);
   }
 
   private onDisk(): MeshEntry | undefined {

@@ -34,6 +34,9 @@ export const MAX_DESCRIPTION_LEN = 512;
 export const MAX_SLUG_LEN = 48;
 export const MAX_TOPIC_NAME_LEN = 64;
 export const MAX_GROUP_NAME_LEN = 64;
+/** Longest `publicUrl` a broker states in `hello_ack` (§2.6): a longer one is nobody's real URL,
+ *  and the broker leaves it out rather than send a frame an older client's bound would refuse. */
+export const MAX_PUBLIC_URL_LEN = 2048;
 /** Base64 of the largest ciphertext that fits in a frame with its envelope. */
 export const MAX_CIPHERTEXT_B64_LEN = 60 * 1024;
 /** Opaque key material an inviter leaves with an invite (sealed; the broker cannot open it). */

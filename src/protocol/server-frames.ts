@@ -3,6 +3,7 @@
 // validates client frames.
 import { Type, type Static, type TObject } from "@sinclair/typebox";
 import * as F from "./fields.ts";
+import { MAX_PUBLIC_URL_LEN } from "./limits.ts";
 
 // Unlike client frames, broker frames admit unknown fields: a newer broker may add optional fields
 // (docs/protocol.md §1.2) and an older client must still read the frame. Rejecting them made such
@@ -71,6 +72,10 @@ export const HelloAck = frame("hello_ack", {
    *  given were copied into this session's mailbox at this hello (§5.1), counted in `pending`.
    *  Optional: older brokers do not send it. */
   fromMemberMailbox: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** The broker's configured `publicUrl` (without a trailing slash), when it has one: the URL its
+   *  operator says clients use, which a client reaching it by another one may move to. Optional:
+   *  older brokers, and brokers without one, do not send it. */
+  publicUrl: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PUBLIC_URL_LEN })),
 });
 
 export const ErrorFrame = frame("error", {

@@ -7,7 +7,9 @@
 // keeps that one short), a connection that drops under `inbox --follow`, and answers no broker
 // gives (a CDN's 520, an HTML 200, a proxy's 502, a 429 refusing the upgrade). `list` and
 // `doctor`, which only ask for the broker's health, say the same sentences (src/cli/broker-health.ts),
-// less the "nothing was sent" that only a command that sends has to say.
+// less the "nothing was sent" that only a command that sends has to say. Where nothing usable
+// answered, as from a broker that moved away, the commands with a saved URL name set-broker as the
+// fix (src/client/broker-moved.ts).
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +32,9 @@ function pointedAt(from: string, to: string, url: string): string {
 }
 
 const SHORT = { CLAUDEMESH_TIMEOUT: "500ms" };
+/** The fix a command that uses a saved broker gets when nothing usable answered at its URL (the
+ *  broker may have moved: src/client/broker-moved.ts); `new` has no saved URL to change. */
+const MOVED = "\n  fix: if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)";
 const AGAIN = " It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.";
 
 describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)", () => {
@@ -60,7 +65,7 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
           return { name: c.name, new: [created.code, created.stderr, pendingIn(mine).length], send: [sent.code, sent.stderr] };
         }),
       );
-      expect(seen).toEqual(cases.map((c) => ({ name: c.name, new: [6, `claudemesh: ${c.said}${c.kept ? AGAIN : ""}\n`, c.kept ? 1 : 0], send: [6, `claudemesh: ${c.sent ?? c.said}\n`] })));
+      expect(seen).toEqual(cases.map((c) => ({ name: c.name, new: [6, `claudemesh: ${c.said}${c.kept ? AGAIN : ""}\n`, c.kept ? 1 : 0], send: [6, `claudemesh: ${c.sent ?? c.said}${MOVED}\n`] })));
     } finally {
       silent.stop(true);
     }
@@ -72,8 +77,8 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     const html = (status: number) => new Response("<h1>proxy</h1>", { status, headers: { "content-type": "text/html" } });
     const cases: { status: number; created: (u: string) => string; sent: (u: string) => string; exit?: number }[] = [
       // A CDN's 520 may follow the broker's commit: not "nothing was done".
-      { status: 520, created: (u: string) => `${u} answered HTTP 520, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `${u} answered HTTP 520 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?` },
-      { status: 200, created: (u: string) => `${u} answered HTTP 200 with a body that is not JSON, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `${u} answered HTTP 200 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?` },
+      { status: 520, created: (u: string) => `${u} answered HTTP 520, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `${u} answered HTTP 520 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?${MOVED}` },
+      { status: 200, created: (u: string) => `${u} answered HTTP 200 with a body that is not JSON, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `${u} answered HTTP 200 instead of opening a WebSocket: nothing was sent; is it a claudemesh broker's URL?${MOVED}` },
       { status: 502, created: (u: string) => `The broker at ${u} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.${AGAIN}`, sent: (u: string) => `The broker at ${u} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
       // The broker's own refusal of an upgrade, by its status (protocol.md §2.1).
       { status: 429, created: (u: string) => `${u} answered HTTP 429, which no claudemesh broker gives: a proxy in front of it may have failed after passing the request on, or the URL is not a broker's; check the URL.${AGAIN}`, sent: (u: string) => `The broker at ${u} refused the connection (HTTP 429): Too many connections from this address. Close idle ones or ask the operator to raise the limit.`, exit: 7 },
@@ -97,15 +102,17 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     const serve = (c: { certFile: string; keyFile: string }) => Bun.serve({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(c.certFile), key: Bun.file(c.keyFile) }, fetch: () => new Response("no broker") });
     await using selfServer = serve(self);
     await using otherServer = serve(other);
-    const cases: { url: string; env: Record<string, string>; why: string }[] = [
-      { url: `https://localhost:${selfServer.port}`, env: {}, why: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS)." },
-      { url: `https://localhost:${otherServer.port}`, env: { NODE_EXTRA_CA_CERTS: other.caFile }, why: "its TLS certificate is for another host name, so nothing was sent. Use the broker URL with the name the certificate gives (the broker's publicUrl)." },
+    // Another host's certificate is fixed by the URL with the certificate's name: send, which has
+    // a saved URL to change, names set-broker.
+    const cases: { url: string; env: Record<string, string>; why: string; fix: string }[] = [
+      { url: `https://localhost:${selfServer.port}`, env: {}, why: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).", fix: "" },
+      { url: `https://localhost:${otherServer.port}`, env: { NODE_EXTRA_CA_CERTS: other.caFile }, why: "its TLS certificate is for another host name, so nothing was sent. Use the broker URL with the name the certificate gives (the broker's publicUrl).", fix: MOVED },
     ];
     for (const [i, c] of cases.entries()) {
       const created = await cli(join(ids.root, `new${i}`), ["new", "Team", "--broker", c.url, "--display-name", "alice"], { env: c.env });
       const sent = await cli(pointedAt(team.dirs[0], join(ids.root, `send${i}`), c.url), ["send", "alice", "hi"], { env: c.env });
-      const said = `claudemesh: Cannot reach the broker at ${c.url}: ${c.why}\n`;
-      expect({ new: [created.code, created.stderr], send: [sent.code, sent.stderr] }).toEqual({ new: [6, said], send: [6, said] });
+      const said = `claudemesh: Cannot reach the broker at ${c.url}: ${c.why}`;
+      expect({ new: [created.code, created.stderr], send: [sent.code, sent.stderr] }).toEqual({ new: [6, `${said}\n`], send: [6, `${said}${c.fix}\n`] });
     }
   });
 
@@ -154,13 +161,15 @@ describe("list and doctor say what send says", () => {
     const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const silentUrl = `http://127.0.0.1:${silent.port}`;
     const busy503 = (u: string) => `The broker at ${u} answered HTTP 503: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.`;
-    const cases = [
+    // `moved`: nothing usable answered there, as from a broker that moved away (doctor and send
+    // name set-broker); a broker that answered busy or not ready is where it was.
+    const cases: { name: string; url: string; said: string; sent?: string; moved?: boolean }[] = [
       { name: "draining", url: draining.url.origin, said: `The broker at ${draining.url.origin} is shutting down or restarting (its /health/ready says draining). Retry in a moment.`, sent: busy503(draining.url.origin) },
       // list and doctor only read: "nothing was sent (done)" is send's to say.
-      { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404); is the URL right?`, sent: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?` },
+      { name: "404", url: missing.url.origin, said: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404); is the URL right?`, sent: `${missing.url.origin} is not a claudemesh broker (it answered HTTP 404): nothing was done; is the URL right?`, moved: true },
       { name: "502", url: gateway.url.origin, said: `The broker at ${gateway.url.origin} answered HTTP 502: it is shutting down or busy, or a proxy in front of it cannot reach it. Retry in a while.` },
-      { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused). Is it running, and is the URL right?`, sent: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?` },
-      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, sent: `The broker at ${silentUrl} did not answer within 500 ms, so nothing was sent.` },
+      { name: "nothing listens", url: deadUrl, said: `Cannot reach the broker at ${deadUrl} (connection refused). Is it running, and is the URL right?`, sent: `Cannot reach the broker at ${deadUrl} (connection refused): nothing was sent. Is it running, and is the URL right?`, moved: true },
+      { name: "never answers", url: silentUrl, said: `The broker at ${silentUrl} did not answer within 500 ms.`, sent: `The broker at ${silentUrl} did not answer within 500 ms, so nothing was sent.`, moved: true },
       // The WebSocket upgrade gets no body to say why: send says busy there, as for any 503.
       { name: "not ready", url: unready.url.origin, said: `The broker at ${unready.url.origin} runs but is not ready: it cannot write its database. Retry in a while; its log says more.`, sent: busy503(unready.url.origin) },
     ];
@@ -179,8 +188,8 @@ describe("list and doctor say what send says", () => {
           name: c.name,
           list: [0, `${team.mesh.slug}  "alice" (owner)  ${c.url}  UNREACHABLE: ${c.said}\n`],
           listJson: [0, false, c.said],
-          doctor: [5, { check: `${team.mesh.slug}: broker`, ok: false, detail: c.said, fix: "check the broker URL and that claudemesh serve runs there" }],
-          send: [6, `claudemesh: ${c.sent ?? c.said}\n`],
+          doctor: [5, { check: `${team.mesh.slug}: broker`, ok: false, detail: c.said, fix: c.moved ? `check that claudemesh serve runs at ${c.url}; ${MOVED.slice("\n  fix: ".length)}` : "check the broker URL and that claudemesh serve runs there" }],
+          send: [6, `claudemesh: ${c.sent ?? c.said}${c.moved ? MOVED : ""}\n`],
         })),
       );
     } finally {

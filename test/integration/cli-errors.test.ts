@@ -52,7 +52,8 @@ describe("cli errors", () => {
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 6, stdout: "", stderr: expect.stringMatching(/^claudemesh: .+\n/) });
     expect(elapsedMs).toBeLessThan(5000);
     const json = await cli(alice, ["send", "bob", "anyone there?", "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 6, json: { error: { code: "unavailable", message: expect.any(String) } } });
+    // A broker gone from its URL may have moved: the fix names the command that gives the new one.
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 6, json: { error: { code: "unavailable", message: expect.any(String), fix: expect.stringContaining("claudemesh set-broker <new URL>") } } });
   }, 30_000);
 
   test("a word beyond a command's arguments is a usage error (exit 2) and does nothing: `rekey foo` rotated the keys", async () => {

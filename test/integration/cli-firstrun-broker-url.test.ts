@@ -63,7 +63,7 @@ describe("broker URLs", () => {
     const peers = await cli(lee, ["peers"]);
     expect({ code: peers.code, stderr: peers.stderr }).toEqual({
       code: 5,
-      stderr: `claudemesh: The broker URL saved for mesh "t2" cannot be used: "ftp://localhost:${port}" is not a broker URL: one starts with http://, https://, ws:// or wss://.\n  fix: set "brokerUrl" of t2 in ${join(lee, "config.json")} to the broker's http(s):// URL\n`,
+      stderr: `claudemesh: The broker URL saved for mesh "t2" cannot be used: "ftp://localhost:${port}" is not a broker URL: one starts with http://, https://, ws:// or wss://.\n  fix: claudemesh set-broker <the broker's http(s):// URL>\n`,
     });
     // Nothing listens on the saved port: said as every command says it, not as the runtime's message.
     const closed = Bun.serve({ port: 0, fetch: () => new Response() });
@@ -71,13 +71,13 @@ describe("broker URLs", () => {
     closed.stop(true);
     useBroker(lee, `http://127.0.0.1:${deadPort}`);
     const down = (await cli(lee, ["doctor", "--json"])).json().checks.find((c: { check: string }) => c.check === "t2: broker");
-    expect(down).toEqual({ check: "t2: broker", ok: false, detail: `Cannot reach the broker at http://127.0.0.1:${deadPort} (connection refused). Is it running, and is the URL right?`, fix: "check the broker URL and that claudemesh serve runs there" });
+    expect(down).toEqual({ check: "t2: broker", ok: false, detail: `Cannot reach the broker at http://127.0.0.1:${deadPort} (connection refused). Is it running, and is the URL right?`, fix: `check that claudemesh serve runs at http://127.0.0.1:${deadPort}; if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)` });
 
     useBroker(lee, `ftp://localhost:${port}`);
     const doctor = await cli(lee, ["doctor", "--json"]);
     expect({ code: doctor.code, check: doctor.json().checks.find((c: { check: string }) => c.check.startsWith("t2: broker")) }).toEqual({
       code: 5,
-      check: { check: "t2: broker URL", ok: false, detail: `"ftp://localhost:${port}" is not a broker URL: one starts with http://, https://, ws:// or wss://.`, fix: `set "brokerUrl" of t2 in ${join(lee, "config.json")} to the broker's http(s):// URL` },
+      check: { check: "t2: broker URL", ok: false, detail: `"ftp://localhost:${port}" is not a broker URL: one starts with http://, https://, ws:// or wss://.`, fix: "claudemesh set-broker <the broker's http(s):// URL>" },
     });
   }, 60_000);
 });

@@ -91,7 +91,8 @@ test("journey: invite, join, DMs, a topic, inbox --follow and MCP pushes; a lapt
   // command's timeout, and since a command goes out only after hello_ack, it says nothing was sent.
   t.lapB.blackhole();
   const silent = await cli(t.bob, ["send", "alice", "<never-2>"], { ...t.onB, env: { CLAUDEMESH_TIMEOUT: "2s" } });
-  expect([silent.code, silent.stderr]).toEqual([6, `claudemesh: The broker at ${url} did not answer within 2 s, so nothing was sent.\n`]);
+  // Silence is also how a broker that moved away looks: the fix names the command for that.
+  expect([silent.code, silent.stderr]).toEqual([6, `claudemesh: The broker at ${url} did not answer within 2 s, so nothing was sent.\n  fix: if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)\n`]);
   t.lapB.clear();
 }, 60_000);
 

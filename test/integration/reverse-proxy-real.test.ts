@@ -90,7 +90,7 @@ describe.each(["nginx", "caddy"] as const)("behind %s, configured as docs/operat
     expect({ isError: answer.isError, names: answer.text.includes(refusal) }).toEqual({ isError: true, names: true });
     useBroker(dir, plain);
     const [plainPeers, plainList] = await Promise.all([cli(dir, ["peers"]), cli(dir, ["list", "--json"])]);
-    expect({ code: plainPeers.code, stderr: plainPeers.stderr, list: plainList.json().meshes[0].brokerProblem }).toEqual({ code: 6, stderr: `claudemesh: ${wrongScheme(": nothing was done")}\n`, list: wrongScheme("") });
+    expect({ code: plainPeers.code, stderr: plainPeers.stderr, list: plainList.json().meshes[0].brokerProblem }).toEqual({ code: 6, stderr: `claudemesh: ${wrongScheme(": nothing was done")}\n  fix: if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)\n`, list: wrongScheme("") });
   }, 60_000);
 
   test("per-address limits and logs see the client behind the proxy; a forged X-Forwarded-For, through it or straight to the broker, changes nothing", async () => {

@@ -5,7 +5,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, ClientFrameOf, HelloFrame, RequestType, SessionHelloFrame } from "../../protocol/frames.ts";
-import { MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
+import { MAX_PUBLIC_URL_LEN, MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
@@ -194,6 +194,13 @@ async function handshake(ctx: BrokerContext, conn: Conn, frame: ClientFrame): Pr
 }
 
 /** Whether the mesh's connections and the handshakes holding a slot reach maxConnectionsPerMesh. */
+/** hello_ack's `publicUrl` (§2.6): the configured one without its trailing slashes, when there is
+ *  one within MAX_PUBLIC_URL_LEN. */
+const statedPublicUrl = (publicUrl: string): { publicUrl?: string } => {
+  const url = publicUrl.replace(/\/+$/, "");
+  return url && url.length <= MAX_PUBLIC_URL_LEN ? { publicUrl: url } : {};
+};
+
 const meshFull = (ctx: BrokerContext, meshId: string) => ctx.hub.meshSlotsTaken(meshId) >= ctx.config.maxConnectionsPerMesh;
 
 /** What a session hello's hand-over took, for the handshake to give back if the hello is refused. */
@@ -267,6 +274,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
     limits: { maxFrameBytes: ctx.config.maxFrameBytes, sendRatePerSec: ctx.config.sendRate, sendBurst: ctx.config.sendBurst },
     pingIntervalMs: ctx.config.pingInterval,
     ...(fromMemberMailbox !== undefined ? { fromMemberMailbox } : {}),
+    ...statedPublicUrl(ctx.config.publicUrl),
   };
   conn.send(ack);
   if (!reattached) {

@@ -65,7 +65,7 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
   await command(args, async (ctx) => {
     const port = portArg(args.port);
     const mesh = ctx.mesh({ namedInResult: true }); // "Dashboard of …" and its JSON name it
-    const brokerUrl = savedBroker(ctx.env.configDir, mesh);
+    const brokerUrl = savedBroker(ctx.config(), mesh);
     // A member hello, not only the broker's health: a removed member is refused here, with the
     // reason and its record in the config as every command gives it, not by the page it opens.
     (await ctx.connect(mesh)).close();

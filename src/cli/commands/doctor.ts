@@ -14,7 +14,9 @@ import { ownerKeyGapFix } from "../../client/key-gap.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks, otherLaunchers } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
-import { brokerProblem } from "../broker-health.ts";
+import { brokerTrouble, troubleText } from "../broker-health.ts";
+import { mayHaveMoved, movedFix } from "../../client/broker-moved.ts";
+import { otherPublicUrl, setBrokerCommand } from "../../client/public-url-note.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
@@ -30,6 +32,10 @@ const JOIN_FIX = "claudemesh join - (or claudemesh new <name> --broker URL)";
 /** The fix of a broker check that failed for the broker's sake (not for this member's key), when
  *  the refusal has no fix of its own (refusal-fix.ts: a clock skew is this machine's to fix). */
 const BROKER_FIX = "check the broker URL and that claudemesh serve runs there";
+
+/** The fix when nothing usable answered at `base` (mayHaveMoved): the broker is down, or it moved
+ *  and `set-broker` (with `opt`, the --mesh it needs) gives its new URL. */
+const downOrMovedFix = (base: string, opt: string) => `check that claudemesh serve runs at ${base}; ${movedFix(opt)}`;
 
 /** The binary and the local config; `usable` when the config could be loaded and has meshes to
  *  check further. A config that cannot be loaded is a failed check with its fix, not a crash. */
@@ -77,23 +83,27 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     try {
       base = brokerBase(m.brokerUrl).base;
     } catch (err) {
-      out.push({ check: `${m.slug}: broker URL`, ok: false, detail: (err as Error).message, fix: brokerUrlFix(ctx.env.configDir, m) });
+      out.push({ check: `${m.slug}: broker URL`, ok: false, detail: (err as Error).message, fix: brokerUrlFix(ctx.config(), m) });
       continue;
     }
-    const problem = await brokerProblem(ctx, m.brokerUrl, "/health/ready");
-    if (problem) {
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: problem, fix: BROKER_FIX });
+    const trouble = await brokerTrouble(ctx, m.brokerUrl, "/health/ready");
+    if (trouble) {
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: troubleText(trouble), fix: mayHaveMoved(trouble) ? downOrMovedFix(base, opt) : BROKER_FIX });
       continue;
     }
     try {
       const client = await ctx.connect(m);
-      out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})`, fix: null });
+      // A public URL the broker states other than the one in use: said every time here (commands
+      // say it once), with the command that moves to it.
+      const other = otherPublicUrl(client.ack!.publicUrl, base);
+      const publicUrl = other ? `; it gives ${other} as its public URL (to use that: ${setBrokerCommand(other, opt)})` : "";
+      out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})${publicUrl}`, fix: null });
       out.push(epochCheck(m, client.ack!.mesh.keyEpoch, opt));
-      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, `claudemesh rekey${opt}`));
+      if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, opt));
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? BROKER_FIX) });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? (mayHaveMoved(err) ? downOrMovedFix(base, opt) : BROKER_FIX)) });
     }
   }
   return out;
@@ -124,20 +134,20 @@ function aheadCheck(check: string, m: MeshEntry, held: number, meshEpoch: number
   return { check, ok: false, detail, fix: `claudemesh rekey${opt} (finishes the rotation: a new epoch above both, sent to every member and recorded at the broker)` };
 }
 
-/** The owner's check that no removal or leave since the last key rotation still waits for a rekey;
- *  `fix` is the rekey command for this mesh (with --mesh when several are joined: a bare `rekey`
- *  is refused there). */
-async function rotationCheck(slug: string, client: BrokerClient, fix: string): Promise<Check> {
+/** The owner's check that no removal or leave since the last key rotation still waits for a rekey.
+ *  `opt` is the --mesh its fixes (rekey, audit log) need when several meshes are joined, where a
+ *  bare command is refused (meshOption). */
+async function rotationCheck(slug: string, client: BrokerClient, opt: string): Promise<Check> {
   const check = `${slug}: key rotation`;
   let removed: string[];
   try {
     removed = await rekeyDue(client);
   } catch (err) {
-    return { check, ok: false, detail: `could not read the audit log: ${(err as Error).message}`, fix: "claudemesh audit log" };
+    return { check, ok: false, detail: `could not read the audit log: ${(err as Error).message}`, fix: `claudemesh audit log${opt}` };
   }
   return removed.length === 0
     ? { check, ok: true, detail: "no member removed or left since the last rotation", fix: null }
-    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix };
+    : { check, ok: false, detail: `removed or left since the last rotation, and still able to open new fan-out messages they get hold of with the keys they kept: ${removed.join(", ")}`, fix: `claudemesh rekey${opt}` };
 }
 
 /** A file of Claude Code's that cannot be read is a failed check, not a crash of doctor. */

@@ -181,7 +181,7 @@ const FOLLOW_RETRY_MS = 2000;
 
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
-  const base = savedBroker(ctx.env.configDir, mesh);
+  const base = savedBroker(ctx.config(), mesh);
   /** The connection dropped and has not come back yet (said once on stderr, human mode). */
   let lost = false;
   /** The refusal last said while reconnecting ("" once connected again). */

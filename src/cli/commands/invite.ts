@@ -30,7 +30,7 @@ export async function create(args: CreateArgs): Promise<void> {
     const links = buildInvite(mesh, { inviteId, role, maxUses, expiresAt });
     const client = await ctx.connect(mesh);
     await client.request("invite_create", links.frame);
-    const broker = savedBroker(ctx.env.configDir, mesh);
+    const broker = savedBroker(ctx.config(), mesh);
     // The link names the broker as this mesh was created with it; a loopback address there fails
     // on the teammate's machine as a refused connection to their own, which says nothing of why.
     if (isLoopbackHost(new URL(broker).hostname)) ctx.out.note(`Note: this link names the broker at ${broker}, which only this machine reaches: a teammate on another machine cannot join with it.`);

@@ -1,6 +1,5 @@
 // claudemesh new <name>: keys are generated here; the broker learns only public keys.
 import { createMesh } from "../../client/http.ts";
-import { brokerBase, BrokerUrlError } from "../../client/broker-url.ts";
 import { upsertMesh } from "../../client/local/config-file.ts";
 import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
 import { makeMeshKey } from "../../client/mesh-session.ts";
@@ -9,24 +8,11 @@ import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { meshOption } from "../mesh-named.ts";
 import { UsageError } from "../output.ts";
-import { checkText, FIELDS } from "../input-checks.ts";
+import { brokerFrom, checkText, FIELDS } from "../input-checks.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { MAX_SLUG_LEN } from "../../protocol/limits.ts";
 
 export const slugify = (name: string) => name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "mesh";
-
-/** The broker base from what the user gave, checked before anything is contacted: a bad URL is a
- *  usage error naming where it came from; an assumed http:// is said. */
-function brokerFrom(input: string, source: string, note: (line: string) => void): string {
-  try {
-    const { base, assumed } = brokerBase(input);
-    if (assumed) note(`No scheme in "${input.trim()}": using ${base}.`);
-    return base;
-  } catch (err) {
-    if (err instanceof BrokerUrlError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
 
 /** The broker refused the slug (conflict: slugs are unique per broker; the mesh id is fresh and
  *  random, so the slug is what clashed): say so, and how to choose another. */

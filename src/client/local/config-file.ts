@@ -4,6 +4,7 @@ import { brokerBase } from "../broker-url.ts";
 import { join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { MeshError } from "../../protocol/errors.ts";
+import { MAX_PUBLIC_URL_LEN } from "../../protocol/limits.ts";
 import { PUBKEY_RE, SECRET_KEY_RE } from "../../crypto/fields.ts";
 import { LocalFileError, assertPrivate, ensurePrivateDir, moveAsideFix, readPrivateJson, writePrivateFile } from "./files.ts";
 import { statIfAny } from "../../local-file/error.ts";
@@ -48,6 +49,9 @@ export type MeshEntry = {
    *  new one means the broker runs from a restored backup (or a new database), which the CLI says
    *  once (src/client/rollback-note.ts). */
   brokerEpoch?: string;
+  /** The public URL the broker stated (`hello_ack.publicUrl`) that the CLI last told its user of,
+   *  when it was not the URL in use (public-url-note.ts): said once for each new value. */
+  brokerPublicUrl?: string;
 };
 
 export type { Removals };
@@ -76,6 +80,7 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
   if (e.removedAt !== undefined && !Number.isSafeInteger(e.removedAt)) throw bad("removedAt");
   if (e.brokerEpoch !== undefined && (typeof e.brokerEpoch !== "string" || e.brokerEpoch === "" || e.brokerEpoch.length > 64)) throw bad("brokerEpoch");
+  if (e.brokerPublicUrl !== undefined && (typeof e.brokerPublicUrl !== "string" || e.brokerPublicUrl === "" || e.brokerPublicUrl.length > MAX_PUBLIC_URL_LEN)) throw bad("brokerPublicUrl");
   if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
   return e as MeshEntry;
 }
@@ -200,6 +205,15 @@ export const changeMesh =
     const entry = cfg.meshes.find((m) => m.meshId === meshId);
     const next = entry && edit(entry);
     return next ? { ...cfg, meshes: cfg.meshes.map((m) => (m === entry ? next : m)) } : null;
+  };
+
+/** `first`, then `second` on what `first` left: one change, saved at once (null when neither
+ *  changes anything). */
+export const bothChanges =
+  (first: ConfigChange, second: ConfigChange): ConfigChange =>
+  (cfg) => {
+    const a = first(cfg);
+    return second(a ?? cfg) ?? a;
   };
 
 /** Records that the broker refused this mesh's key as removed (`list` shows it); the first

@@ -1,0 +1,119 @@
+// claudemesh set-broker <url>: the mesh's broker moved (a TLS proxy in front, another host or
+// port), and this machine follows it. Nothing is saved until the new URL has shown that it serves
+// this mesh (client/broker-move.ts); then the one config change, and what else the move asks of
+// the user: invites whose links name the old URL, the other members' machines, other meshes on
+// the same old broker. Claude Code sessions read the new URL at their next connection attempt.
+import type { BrokerClient } from "../../client/client.ts";
+import { moveToBroker, notThisMesh, otherMesh } from "../../client/broker-move.ts";
+import { brokerBase } from "../../client/broker-url.ts";
+import { otherPublicUrl, publicUrlNote, setBrokerCommand } from "../../client/public-url-note.ts";
+import { rollbackNote } from "../../client/rollback-note.ts";
+import type { MeshEntry } from "../../client/local/config-file.ts";
+import { MeshError } from "../../protocol/errors.ts";
+import { inviteState } from "../../protocol/results.ts";
+import { command, type CommonArgs, type Ctx } from "../context.ts";
+import { brokerFrom } from "../input-checks.ts";
+import { meshArg, meshLabel, meshOption } from "../mesh-named.ts";
+import { withFix } from "../output.ts";
+
+/** How a running Claude Code session takes the new URL (mesh-link.ts reads it at each attempt;
+ *  the reconnect backoff is capped at 30 s, client/reconnect.ts). */
+const SESSIONS = "Claude Code sessions on this machine connect to it at their next connection attempt: within 30 s while the old address does not answer; one still connected through the old address stays there until that connection drops (restart it to switch at once).";
+
+/** A base the way two saved URLs are compared (as given when it cannot be read as one). */
+const baseOf = (url: string) => {
+  try {
+    return brokerBase(url).base;
+  } catch {
+    return url;
+  }
+};
+
+export async function run(args: CommonArgs & { url: string }): Promise<void> {
+  await command(args, async (ctx) => {
+    const base = brokerFrom(args.url, null, ctx.out.note);
+    const mesh = ctx.mesh({ namedInResult: true });
+    const cfg = ctx.config();
+    const previous = mesh.brokerUrl;
+    const opt = meshOption(cfg, mesh);
+    const client = await probe(ctx, mesh, base);
+    const ack = client.ack!;
+    const changed = base !== baseOf(previous);
+    // Asked before anything is saved, and never failing the move: what the user must be told.
+    const invites = changed && ack.role !== "member" ? await openInvites(client) : [];
+    const members = changed ? await otherMembers(client, ack.memberId) : 0;
+    let restored = false;
+    ctx.update(moveToBroker(mesh, base, ack, () => (restored = true)));
+    if (restored) ctx.out.warn(rollbackNote(mesh.slug));
+    const publicUrl = otherPublicUrl(ack.publicUrl, base);
+    if (publicUrl) ctx.out.warn(publicUrlNote(mesh.slug, publicUrl, base, opt));
+    const after = ctx.config();
+    const others = after.meshes.filter((m) => m.meshId !== mesh.meshId && baseOf(m.brokerUrl) === baseOf(previous));
+    const membersRun = setBrokerCommand(base, ` --mesh ${mesh.slug}`);
+    const label = meshLabel(after, mesh);
+    ctx.out.result(
+      { mesh: { slug: mesh.slug, id: mesh.meshId }, broker: base, previous, changed, accepted: { displayName: ack.displayName, role: ack.role }, restoredBroker: restored, publicUrl, openInvites: invites, otherMembers: members, membersRun, othersOnPrevious: others.map((m) => ({ slug: m.slug, id: m.meshId })) },
+      () =>
+        [
+          changed
+            ? `${label} now uses ${base} (was ${previous}): that broker serves this mesh, with the owner key this machine trusts, and accepts you as ${ack.displayName} (${ack.role}).`
+            : `${label} already uses ${base}, which serves this mesh and accepts you as ${ack.displayName} (${ack.role}); nothing changed.`,
+          ...(changed ? [SESSIONS, ...inviteLines(invites, previous, opt)] : []),
+          ...(changed && members !== 0 ? [`${members === null ? "Other members'" : `The ${members} other member${members > 1 ? "s'" : "'s"}`} machines keep the old URL until each runs: ${membersRun}`] : []),
+          ...(changed && others.length ? [`Your mesh${others.length > 1 ? "es" : ""} ${others.map((m) => m.slug).join(", ")} also use${others.length > 1 ? "" : "s"} ${previous}: ${others.map((m) => setBrokerCommand(base, ` --mesh ${meshArg(after, m)}`)).join("; ")}`] : []),
+        ].join("\n"),
+    );
+  });
+}
+
+/** A signed hello at `base` as this member, checked to answer for this mesh; refusals say that
+ *  nothing was saved. */
+async function probe(ctx: Ctx, mesh: MeshEntry, base: string): Promise<BrokerClient> {
+  let client: BrokerClient;
+  try {
+    client = await ctx.connect({ ...mesh, brokerUrl: base }, { probe: true });
+  } catch (err) {
+    // An unknown mesh and an unknown key are one refusal at the hello (protocol §2.3, check 4).
+    if (err instanceof MeshError && err.code === "unauthorized") throw notThisMesh(mesh, base, "it does not know your key in this mesh (another broker, or a database without this mesh or from before you joined)", mesh.brokerUrl, err);
+    // Nothing usable there: the refusal names the URL, the fix what stays. (A refusal with a fix
+    // of its own, a clock skew or a removal, keeps it.)
+    if (err instanceof MeshError && (err.code === "unavailable" || err.code === "timeout")) throw withFix(err, `check the URL (the one the broker's operator gives: its publicUrl); nothing was saved: ${mesh.slug} still uses ${mesh.brokerUrl}`);
+    throw err;
+  }
+  const why = otherMesh(mesh, client.ack!);
+  if (why) throw notThisMesh(mesh, base, why, mesh.brokerUrl);
+  return client;
+}
+
+/** The ids of the mesh's invites that can still be used (owner or admin): their links name the
+ *  old URL. Null when the broker would not list them: the move goes on, and says so. */
+async function openInvites(client: BrokerClient): Promise<string[] | null> {
+  try {
+    const { invites } = await client.request("invite_list", {});
+    const now = Date.now() / 1000;
+    return invites.filter((i) => inviteState(i, now) === "active").map((i) => i.inviteId);
+  } catch {
+    return null;
+  }
+}
+
+/** How many members besides `memberId` the mesh has (not removed, not left): each of their
+ *  machines keeps the old URL. Null when the broker would not list them. */
+async function otherMembers(client: BrokerClient, memberId: string): Promise<number | null> {
+  try {
+    const { members } = await client.request("member_list", {});
+    return members.filter((m) => m.revokedAt === null && m.memberId !== memberId).length;
+  } catch {
+    return null;
+  }
+}
+
+/** What to do about invites whose links name the old URL. */
+function inviteLines(ids: readonly string[] | null, previous: string, opt: string): string[] {
+  if (ids === null) return [`The open invites could not be listed; links made before name ${previous}: claudemesh invite list${opt} shows them, to revoke and make again.`];
+  if (ids.length === 0) return [];
+  const first = ids[0]!;
+  return [
+    `${ids.length} open invite${ids.length > 1 ? "s" : ""} (${ids.join(", ")}) name${ids.length > 1 ? "" : "s"} ${previous} in ${ids.length > 1 ? "their links" : "its link"}: a teammate who joins with one goes there, which works only while that address reaches this broker. Revoke ${ids.length > 1 ? "them" : "it"} and make new ones, which name the new URL: claudemesh invite revoke ${first}${opt}${ids.length > 1 ? " (and the others)" : ""}; claudemesh invite${opt}`,
+  ];
+}
