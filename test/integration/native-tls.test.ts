@@ -4,7 +4,8 @@
 // does), the real CLI and MCP server over https and wss trusting the root through
 // NODE_EXTRA_CA_CERTS, the refusal without it, a renewal put in force by SIGHUP while a WebSocket
 // stays open, a bad renewal that keeps the certificate in force, and the refusals of files that
-// cannot be served (exit 2, the data directory untouched). Session 35 (docs/decisions.md).
+// cannot be served (exit 2, the data directory untouched). An http:// URL for the TLS port is told
+// to use https://. Session 35 (docs/decisions.md).
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -110,6 +111,12 @@ describe("serve with tlsCert and tlsKey", () => {
     ok(await cli(dir, ["new", "untrusted", "--broker", b.url, "--display-name", "alice", "--json"], { env: { NODE_EXTRA_CA_CERTS: b.caFile } }), "new with the root");
     const peers = await cli(dir, ["peers"]);
     expect({ code: peers.code, stderr: peers.stderr }).toEqual({ code: 6, stderr: `claudemesh: ${refusal}\n` });
+    // The scheme forgotten: Bun's TLS port closes a plain-HTTP connection without a word (a
+    // proxy's answers 400), and the CLI says which URL to try.
+    const plain = `http://127.0.0.1:${b.port}`;
+    const hint = `(A broker that serves TLS itself closes plain http:// connections so: if it does, use https://127.0.0.1:${b.port}.)`;
+    const plainNew = await cli(dir, ["new", "plain", "--broker", plain, "--display-name", "alice"]);
+    expect({ code: plainNew.code, hinted: plainNew.stderr.includes(`The connection to the broker at ${plain} failed before it answered. Is it running, and is the URL right? ${hint}`) }).toEqual({ code: 6, hinted: true });
   }, 60_000);
 
   test("SIGHUP serves a renewed certificate to new connections while an open WebSocket goes on; a renewal that cannot be used keeps the one in force", async () => {
