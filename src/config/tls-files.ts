@@ -97,7 +97,8 @@ const settingOf = (role: "certificate" | "key") => (role === "key" ? "tlsKey (--
 
 /** Refuses a file holding a private key that every user of this machine may read (or write): any
  *  of them could pose as the broker. Group access is allowed: a group the broker's user is in is
- *  how a key is shared with a service (Debian's ssl-cert; certbot keeps a key's group bits). */
+ *  how a key is shared with a service (Debian's ssl-cert group; the certbot deploy hook of
+ *  docs/operations.md writes it 640 with the broker's group). */
 function refuseShared(path: string, st: Stats): void {
   if ((st.mode & 0o007) === 0) return;
   throw new TlsFileError(`the TLS key file ${path} can be read by every user of this machine (mode ${modeOf(st)}), so any of them could pose as the broker`, `chmod o-rwx ${path} (600, or 640 with a group the broker's user is in)`, "setting");

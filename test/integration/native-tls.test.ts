@@ -16,6 +16,7 @@ import { startMcp, waitConnected } from "../helpers/mcp.ts";
 import { serveProcess, type ServeProcess } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { makeChainCa, type ChainCa } from "../helpers/tls-ca.ts";
+import { canSwitchUser, run as runAs, serviceDir } from "../helpers/service-user.ts";
 import { until } from "../helpers/until.ts";
 
 const LISTENING = /"msg":"broker listening","url":"https:\/\/127\.0\.0\.1:(\d+)"/;
@@ -205,6 +206,21 @@ describe("serve refuses TLS files it cannot serve, before it touches the data di
       [["--tls-cert", good.certFile, "--tls-key", shared], `cannot start: the TLS key file ${shared} can be read by every user of this machine (mode 644), so any of them could pose as the broker\n  fix: chmod o-rwx ${shared} (600, or 640 with a group the broker's user is in)\n`],
     ];
     for (const [args, said] of cases) expect(await run(args)).toEqual({ code: 2, stderr: `claudemesh serve: ${said}`, dataDir: false });
+  }, 60_000);
+
+  test.skipIf(!canSwitchUser)("a key file the broker's user may not read (certbot's, root's alone): exit 77, with how to give it access", async () => {
+    const { dataDir, home } = serviceDir();
+    const shared = tempDir("cm-tls-root-");
+    chmodSync(shared, 0o711);
+    const cert = join(shared, "fullchain.pem");
+    const key = join(shared, "privkey.pem");
+    writeFileSync(cert, readFileSync(good.certFile), { mode: 0o644 });
+    writeFileSync(key, readFileSync(good.keyFile), { mode: 0o600 });
+    const r = await runAs("service", ["serve", "--port", "0", "--data-dir", dataDir, "--tls-cert", cert, "--tls-key", key], home);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 77,
+      stderr: `claudemesh serve: cannot start: cannot read the TLS key file ${key}: permission denied (${key} belongs to uid 0, mode 600; claudemesh runs as uid 12345)\n  fix: give the broker's user read access to ${key} (certbot's /etc/letsencrypt/{live,archive} are root's alone: a deploy hook that copies the files for it, or a group it is in; docs/operations.md, "TLS without a proxy")\n`,
+    });
   }, 60_000);
 
   test("serve --check shows the certificate, the https public URL and where tlsCert and tlsKey came from; a bad key fails it as serve would", async () => {

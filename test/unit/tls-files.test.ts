@@ -77,7 +77,7 @@ describe("readTlsFiles", () => {
     expect(refusal(both, both)).toEqual({ message: `the TLS key file ${both} can be read by every user of this machine (mode 644), so any of them could pose as the broker`, kind: "setting" });
   });
 
-  test("a key its group may read is served (certbot keeps a key's group bits; Debian's ssl-cert group)", () => {
+  test("a key its group may read is served (Debian's ssl-cert group; the documented certbot hook's 640)", () => {
     const grouped = write("grouped.key", readFileSync(good.keyFile, "utf8"), 0o640);
     expect(refusal(good.certFile, grouped)).toBeNull();
   });
