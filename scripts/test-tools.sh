@@ -4,7 +4,8 @@
 # install.sh, curl and wget for the installer tests, strace for the disk-fault tests,
 # systemd-analyze for the unit, zsh and fish for the completion scripts, a C compiler for the
 # power-loss chaos run's preloaded shim, nginx, caddy and openssl for the reverse-proxy test
-# (docs/operations.md's proxy configurations, run as written over TLS with a test CA), and ip
+# (docs/operations.md's proxy configurations, run as written over TLS with a test CA), openssl
+# also for the broker's own TLS (a test CA with an intermediate, renewals), and ip
 # (iproute2) for the network-namespace tests (a broker and two laptops on veth links whose link
 # goes down), and faketime (its dependency libfaketime is what the upgrade test preloads, so that
 # the fixtures' year-long invites and messages never expire for the processes it starts).

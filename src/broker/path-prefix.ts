@@ -4,6 +4,8 @@
 // `/health`; an SSH tunnel or a local check asks for `/health`. All three are served: a path under
 // the prefix is handled as the rest of it, anything else as it is. config/address.ts refuses a
 // prefix that begins with one of the broker's own route names, so no path means two things.
+// Whichever way, the request handed on has an http:// URL: Elysia finds the path just past
+// `http://` (http/app.ts), and a broker serving TLS itself receives https:// ones.
 import type { Server } from "bun";
 
 /** What Bun's server tells about a request: only the one it received, not a copy with another URL. */
@@ -25,6 +27,10 @@ export class PathPrefix {
    *  method there is handled as `/`. Every other path is handled as it is. */
   route(request: Request, url: URL): Routed {
     const path = url.pathname;
+    if (url.protocol === "https:") {
+      url = new URL(url);
+      url.protocol = "http:";
+    }
     if (this.prefix === "" || !path.startsWith(this.prefix)) return { request: this.whole(request, url), path };
     const rest = path.slice(this.prefix.length);
     if (rest === "" && (request.method === "GET" || request.method === "HEAD")) {
@@ -39,9 +45,9 @@ export class PathPrefix {
   }
 
   /** `request` itself, or a copy at `url` when Bun gave only its path (an HTTP/1.0 request
-   *  without Host), which Elysia cannot route. */
+   *  without Host) or an https:// URL, which Elysia cannot route. */
   private whole(request: Request, url: URL): Request {
-    return URL.canParse(request.url) ? request : this.copy(request, url);
+    return request.url.startsWith("http://") ? request : this.copy(request, url);
   }
 
   /** `request` at `url`: the same method, headers, body and abort signal, remembered for informant. */
@@ -54,11 +60,11 @@ export class PathPrefix {
   /** `server` as the routes should ask it: about the request Bun received when they hold a
    *  rewritten one (Bun answers null for a Request it did not receive, which would have put every
    *  client behind the prefix under one "unknown" address). */
-  informant(server: ServerView): ServerView {
+  informant(server: () => ServerView): ServerView {
     const received = (r: Request) => this.#received.get(r) ?? r;
     return {
-      requestIP: (r) => server.requestIP(received(r)),
-      timeout: (r, seconds) => server.timeout(received(r), seconds),
+      requestIP: (r) => server().requestIP(received(r)),
+      timeout: (r, seconds) => server().timeout(received(r), seconds),
     };
   }
 }

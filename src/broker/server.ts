@@ -39,10 +39,20 @@ import { errorResponse } from "./http/errors.ts";
 import { closingIfUnread } from "./http/body.ts";
 import { PathPrefix } from "./path-prefix.ts";
 import { publicPathPrefix } from "../config/address.ts";
+import { readTlsFiles, type CertificateFacts, type TlsMaterial } from "../config/tls-files.ts";
+import { Listener } from "./listener.ts";
+import { certificateLog, reloadCertificate, warnIfInvalid } from "./tls-reload.ts";
 
 export type Broker = {
+  /** Where it listens: https:// when it serves TLS itself (tlsCert), else http://. */
   readonly url: string;
   readonly port: number;
+  /** The certificate served to new connections, or null without TLS. */
+  readonly certificate: CertificateFacts | null;
+  /** Reads tlsCert and tlsKey again and serves them to new connections (SIGHUP), keeping open
+   *  ones; files that cannot be used leave the certificate in force. Logs either way; a no-op
+   *  without TLS or while stopping. */
+  reloadTls(): void;
   readonly ctx: BrokerContext;
   /** Set on the first start on a data directory: the operator token, to show once. */
   readonly firstRunToken: string | null;
@@ -130,7 +140,7 @@ const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 /** What `serve` knows of the start that the broker cannot: whether the previous broker of the data
  *  directory stopped cleanly (it removes its PID file; one left behind means it was killed or
  *  crashed). */
-export type StartFacts = { previousStop?: "clean" | "unclean" };
+export type StartFacts = { previousStop?: "clean" | "unclean"; tls?: TlsMaterial };
 
 export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector; start?: StartFacts }): Promise<Broker> {
   const { config, store, log } = deps;
@@ -207,9 +217,11 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     // events pile up this far is closed (its claims are released) instead of losing frames.
     backpressureLimit: BACKPRESSURE_LIMIT,
   };
-  const server: Server<WsData> = Bun.serve<WsData>({
+  // The files `serve` read and checked before it claimed the data directory, or read now (tests).
+  let tls = deps.start?.tls ?? (config.tlsCert ? readTlsFiles(config.tlsCert, config.tlsKey) : null);
+  const listener = new Listener<WsData>((listen) => Bun.serve<WsData>({
     hostname: config.host,
-    port: config.port,
+    ...listen,
     // No cap of Bun's: it checks a declared length against it before fetch runs and answers an
     // empty 413, outside the error catalog. Bodies are bounded where they are read (http/body.ts:
     // 1 MiB, declared or counted, answered as 413 frame_too_large, the connection then closed),
@@ -307,27 +319,29 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         if (ws.data.conn) void onClose(ctx, ws.data.conn, code);
       },
     },
-  });
+  }), config.port, tls);
 
-  dashboard.server = prefix.informant(server as Server<unknown>);
+  // Any of the listener's servers answers for any request's connection (measured on Bun 1.4.5).
+  dashboard.server = prefix.informant(() => listener.current as Server<unknown>);
   if (carried) await consumeCarried(ctx);
   const firstRunToken = await ensureOperatorToken(store);
   const timers = startTimers(ctx);
-  const port = server.port!;
-  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  const port = listener.port;
+  const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   const websocket = { maxFrameBytes: config.maxFrameBytes, ...transport, helloTimeoutMs: config.helloTimeout };
   // Told apart: a restart after a kill -9 (previousStop unclean), how long the start took
   // (migration, quick_check, audit chains: ms since the process began) and what it found queued,
   // and the limits in force, which a client's refusals are measured against.
   const limits = { sendRate: config.sendRate, sendBurst: config.sendBurst, requestRate: config.requestRate, requestBurst: config.requestBurst, queueQuota: config.queueQuota, meshQueueQuota: config.meshQueueQuota, messageTtlMs: config.messageTtl };
   const queueEntries = await store.totalQueueDepth();
-  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, ...deps.start, startMs: Math.round(performance.now()), queueEntries, limits, synchronous: config.synchronous, storage: store.settings(), websocket });
+  log.info("broker listening", { url, version: VERSION, dataDir: config.dataDir, ...deps.start, startMs: Math.round(performance.now()), queueEntries, limits, synchronous: config.synchronous, storage: store.settings(), websocket, ...(tls ? { tls: certificateLog(config, tls.certificate) } : {}) });
+  if (tls) warnIfInvalid(log, config, tls.certificate, now());
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       ctx.draining = true;
-      server.stop(false);
+      listener.stop(false);
       const deadline = performance.now() + config.drainTimeout;
       // No sweep starts from here on; one under way ends before the store closes (it deletes
       // expired entries and stores their notices in one transaction, then flushes it).
@@ -349,8 +363,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       dashboard.stop(); // ends the live-event streams, which count as pending requests
       // HTTP requests under way get their answers (a write refused after a failed flush says so,
       // instead of the connection dropping), within what is left of the drain timeout.
-      while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(5);
-      server.stop(true);
+      while (listener.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(5);
+      listener.stop(true);
       store.close();
       log.info("broker stopped");
     })());
@@ -358,5 +372,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     log.error("the database could not be flushed to disk: refusing all writes until a restart", { err });
     return err;
   });
-  return { url, port, ctx, firstRunToken, stop, failed };
+  const reloadTls = () => {
+    if (tls && !ctx.draining) tls = reloadCertificate(listener, config, log, tls, ctx.now());
+  };
+  return { url, port, ctx, firstRunToken, stop, failed, reloadTls, get certificate() { return tls?.certificate ?? null; } };
 }

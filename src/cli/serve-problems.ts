@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { processEnv, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
 import { serveCommand } from "../config/command-line.ts";
 import { otherUser } from "../local-file/owner.ts";
+import type { TlsMaterial } from "../config/tls-files.ts";
 
 /** How `serve` and `serve --check` exit (sysexits.h names where one fits). docs/operations.md
  *  "Exit codes" lists them; the systemd unit restarts on MAY_PASS and STORAGE_FAILED and not on
@@ -143,6 +144,21 @@ export function missingAddress(host: string, port: number, machine: { addresses:
   if (own.some((a) => bare(a) === bare(host))) return [`cannot listen on ${host}:${port}: that address is on an interface of this machine but not usable yet (an IPv6 address still being checked for duplicates?)`, null, ServeExit.mayPass];
   if (machine.uptimeS < BOOT_SETTLE_S) return [message, `${fix}; an interface that is still coming up after boot may bring it, so until ${BOOT_SETTLE_S / 60} minutes after boot this is retried`, ServeExit.mayPass];
   return [message, fix, ServeExit.badSetting];
+}
+
+/** The TLS certificate and key (tls-files.ts), or the refusal when they cannot be used, as `serve`
+ *  and `serve --check` exit on it: a file to correct exits 2, one this user may not read 77, an
+ *  I/O error 1. `doing` leads the message ("cannot start"); `refuse`: how the caller fails
+ *  (serve --check adds its JSON report). */
+export async function readTls(certFile: string, keyFile: string, doing: string | null, refuse: (...r: Refusal) => never = fail): Promise<TlsMaterial> {
+  const { readTlsFiles, TlsFileError } = await import("../config/tls-files.ts");
+  try {
+    return readTlsFiles(certFile, keyFile);
+  } catch (err) {
+    if (!(err instanceof TlsFileError)) throw err;
+    const exit = err.kind === "setting" ? ServeExit.badSetting : err.kind === "access" ? ServeExit.notPermitted : ServeExit.mayPass;
+    return refuse(doing ? `${doing}: ${err.message}` : err.message, err.fix, exit);
+  }
 }
 
 /** Why `serve` must not run here as root, or null: the data directory belongs to another user

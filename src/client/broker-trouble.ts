@@ -111,9 +111,13 @@ export function olderBroker(base: string, err: MeshError, request?: string): Mes
 
 const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause });
 
-/** The connection was made (a request may have reached the broker), then failed without an answer. */
-export const connectionFailed = (base: string, cause?: unknown) =>
-  new MeshError("unavailable", `The connection to the broker at ${base} failed before it answered. Is it running, and is the URL right?`, withCause(cause));
+/** The connection was made (a request may have reached the broker), then failed without an answer.
+ *  A reset of an http:// one is also how a broker serving TLS itself (tlsCert) meets plain HTTP:
+ *  Bun's TLS port closes it without a word, where a proxy answers 400 (plainToTls). */
+export const connectionFailed = (base: string, cause?: unknown) => {
+  const tlsPort = base.startsWith("http://") && codeOf(cause) === "ECONNRESET" ? ` (A broker that serves TLS itself closes plain http:// connections so: if it does, use ${base.replace(/^http:/, "https:")}.)` : "";
+  return new MeshError("unavailable", `The connection to the broker at ${base} failed before it answered. Is it running, and is the URL right?${tlsPort}`, withCause(cause));
+};
 
 /** The broker said it is shutting down (a close with 1001 "going away", sent to every connection
  *  when it drains after SIGTERM): a restart, an upgrade or a stop, which only the operator knows.

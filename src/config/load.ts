@@ -15,6 +15,9 @@ export type BrokerConfig = Readonly<{
   port: number;
   dataDir: string;
   publicUrl: string;
+  /** Absolute paths of the PEM certificate (chain) and key; both "" (plain HTTP) or both set. */
+  tlsCert: string;
+  tlsKey: string;
   logLevel: "debug" | "info" | "warn" | "error";
   synchronous: "full" | "normal";
   maxFrameBytes: number;
@@ -119,6 +122,14 @@ function coerce(key: string, kind: Kind, raw: unknown, source: string, base: str
       const problem = dirProblem(dir);
       if (problem) throw bad(problem);
       return dir;
+    }
+    case "file": {
+      if (typeof raw !== "string") throw bad("expected a string");
+      // "" is none, as the config file may say (a flag may not; an empty variable is unset). What
+      // the file holds is checked where it is read (tls-files.ts): the admin commands, which
+      // share this config, never read it.
+      if (raw === "") return "";
+      return base === null ? resolve(raw) : resolve(base, raw);
     }
     case "host": {
       if (typeof raw !== "string") throw bad("expected a string");
@@ -312,6 +323,17 @@ function givenValue(key: SettingKey, flag: unknown, fromEnv: string | undefined,
   return null;
 }
 
+/** Refuses a TLS certificate without its key, or a key without its certificate: the broker needs
+ *  both to serve TLS, and would otherwise serve plain HTTP where TLS was meant. */
+function tlsPair(out: Record<string, unknown>, origins: Record<SettingKey, Origin>): void {
+  const [given, missing] = out.tlsCert && !out.tlsKey ? (["tlsCert", "tlsKey"] as const) : !out.tlsCert && out.tlsKey ? (["tlsKey", "tlsCert"] as const) : [null, null];
+  if (given === null) return;
+  const what = missing === "tlsKey" ? "its private key (certbot's privkey.pem)" : "the certificate, with its chain (certbot's fullchain.pem)";
+  throw new ConfigError(`${given} from ${origins[given].name} is given without ${missing}: serving TLS takes both`, {
+    fix: `give ${missing} too (--${flagName(missing)}, ${envName(missing)} or "${missing}" in the config file), ${what}; or neither, to serve plain HTTP`,
+  });
+}
+
 /** Builds the validated, frozen config. Throws ConfigError naming the key, source and reason. */
 export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   return resolveBrokerConfig(sources).config;
@@ -334,5 +356,6 @@ export function resolveBrokerConfig(sources: ConfigSources = {}): ResolvedConfig
   }
   if (!out.dataDir) out.dataDir = defaultDataDir(env);
   if ((out.sendBurst as number) < 1) throw new ConfigError("sendBurst must be at least 1");
+  tlsPair(out, origins);
   return { config: Object.freeze(out) as BrokerConfig, origins: Object.freeze(origins), configFile: file || null };
 }

@@ -4,6 +4,7 @@
 
 export type Kind =
   | { type: "dir" }
+  | { type: "file" }
   | { type: "host" }
   | { type: "url" }
   | { type: "int"; min: number; max: number }
@@ -31,10 +32,12 @@ const BROKER_QUEUE_QUOTA = 1_000_000;
 export const UNITLESS_MIN_MS = SEC;
 
 export const SETTINGS = [
-  { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (behind TLS)." },
+  { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (with tlsCert and tlsKey, or behind a TLS proxy)." },
   { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port." },
   { key: "dataDir", kind: { type: "dir" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh." },
   { key: "publicUrl", kind: { type: "url" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com; its path, if any, is served as well as the root." },
+  { key: "tlsCert", kind: { type: "file" }, default: "", doc: "PEM certificate file: with tlsKey, the broker serves https:// and wss:// itself. The server's certificate first, then its chain (certbot's fullchain.pem). Read again on SIGHUP." },
+  { key: "tlsKey", kind: { type: "file" }, default: "", doc: "PEM private key file of tlsCert (certbot's privkey.pem), without a passphrase and not readable by every user. Read again on SIGHUP." },
   { key: "logLevel", kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe log level written to stderr." },
   { key: "synchronous", kind: { type: "enum", values: ["full", "normal"] }, default: "full", doc: "SQLite durability: full survives power loss, normal survives a process crash only." },
   { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes." },
@@ -79,9 +82,9 @@ export function valueText(s: Setting, value: unknown): string {
 }
 
 /** A setting's default for `serve --help`, in the docs' words (valueText), "none" for an empty
- *  list and "see docs" for one computed at start (dataDir). */
+ *  list or file, and "see docs" for one computed at start (dataDir). */
 export function defaultText(s: Setting): string {
-  if (Array.isArray(s.default) && s.default.length === 0) return "none";
+  if ((Array.isArray(s.default) && s.default.length === 0) || (s.kind.type === "file" && s.default === "")) return "none";
   return valueText(s, s.default) || "see docs";
 }
 

@@ -10,7 +10,8 @@
 // Session 28 (docs/decisions.md).
 import { describe, expect, test } from "bun:test";
 import { cli, identities, ok, useBroker } from "../helpers/cli.ts";
-import { startMcp, waitConnected } from "../helpers/mcp.ts";
+import { startMcp } from "../helpers/mcp.ts";
+import { firstRunWalk } from "../helpers/https-walk.ts";
 import { proxiedBroker, type ProxiedBroker } from "../helpers/proxied-broker.ts";
 import { fromAddress, upgradeFrom } from "../helpers/source-address.ts";
 import { until } from "../helpers/until.ts";
@@ -48,21 +49,9 @@ describe.each(["nginx", "caddy"] as const)("behind %s, configured as docs/operat
   test("the CLI over https trusts the private CA through NODE_EXTRA_CA_CERTS: new, invite, join from a second HOME, send, inbox; the MCP server connects", async () => {
     await using p = await proxiedBroker(kind);
     await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const env = { NODE_EXTRA_CA_CERTS: p.ca.caFile };
-    const created = ok(await cli(alice, ["new", "proxied", "--broker", p.url, "--display-name", "alice", "--json"], { env }), "new").json();
+    const { created, link } = await firstRunWalk(p.url, { NODE_EXTRA_CA_CERTS: p.ca.caFile }, ids.dirs as [string, string], "through the proxy");
     expect(created.mesh.broker).toBe(p.url);
-    const { link } = ok(await cli(alice, ["invite", "--json"], { env }), "invite").json();
     expect(inviteOf(link).broker).toBe(p.url);
-    ok(await cli(bob, ["join", link, "--name", "bob", "--json"], { env }), "join");
-    ok(await cli(alice, ["send", "bob", "through the proxy", "--json"], { env }), "send");
-    const inbox = ok(await cli(bob, ["inbox", "--json"], { env }), "inbox").json();
-    expect(inbox.messages.map((m: { from: { name: string }; body: string }) => [m.from.name, m.body])).toEqual([["alice", "through the proxy"]]);
-    await using mcp = await startMcp(bob, "proxied-session", "/work/projects/app", undefined, env);
-    await waitConnected(mcp);
-    ok(await cli(alice, ["send", "bob", "to the session", "--json"], { env }), "send to the session");
-    const pushed = await mcp.waitNotification((n) => n.content.includes("to the session"));
-    expect(pushed.content).toContain("to the session");
   }, 90_000);
 
   test("without the CA, the CLI and the MCP server refuse the certificate in words that say what to do, and send nothing", async () => {

@@ -61,3 +61,39 @@ describe("serve's banner", () => {
     expect(lines(host, url, publicUrl).some((x) => x.startsWith("It listens on "))).toBe(false);
   });
 });
+
+describe("serve's banner with TLS of its own (tlsCert and tlsKey)", () => {
+  const certificate = { serial: "0A1B", subject: "CN=mesh.example.com", issuer: "CN=R11", names: ["mesh.example.com", "*.mesh.example.com"], notBefore: "2026-01-01T00:00:00.000Z", notAfter: "2026-04-01T00:00:00.000Z", chain: 2 };
+  const tls = (host: string, url: string, publicUrl = "", first = false) => {
+    const config = loadBrokerConfig({ flags: { host, publicUrl: publicUrl || undefined, dataDir: "/srv/cm", tlsCert: "/etc/cm/fullchain.pem", tlsKey: "/etc/cm/privkey.pem" } });
+    return banner(config, url, first ? "cmo_x" : null, { certificate }).split("\n");
+  };
+
+  test("on every interface: no plain-HTTP warning; links name the certificate's host over https and wss, health the loopback over https", () => {
+    const l = tls("0.0.0.0", "https://0.0.0.0:7900", "", true);
+    expect(warned(l)).toBeNull();
+    expect(["TLS", "dashboard", "websocket", "health"].map((label) => line(l, label))).toEqual([
+      "TLS        mesh.example.com, *.mesh.example.com, serial 0A1B, until 2026-04-01T00:00:00.000Z (SIGHUP reads /etc/cm/fullchain.pem again)",
+      "dashboard  https://mesh.example.com:7900/",
+      "websocket  wss://mesh.example.com:7900/ws",
+      "health     https://127.0.0.1:7900/health/ready",
+    ]);
+    expect(l).toContain("  claudemesh new my-team --broker https://mesh.example.com:7900");
+  });
+
+  test("on loopback, the first start says how teammates elsewhere reach it without a proxy", () => {
+    expect(tls("127.0.0.1", "https://127.0.0.1:7900", "", true).find((x) => x.startsWith("It listens on "))).toBe(
+      `It listens on 127.0.0.1, which only this machine reaches: for teammates on other machines, listen on 0.0.0.0 (--host) and set --public-url https://<a name its certificate gives>:7900 before creating the mesh (docs/operations.md, "TLS without a proxy").`,
+    );
+  });
+
+  test.each([
+    ["https://mesh.example.com", null],
+    ["https://eu.mesh.example.com:7900", null],
+    ["http://mesh.example.com:7900", "warning: publicUrl http://mesh.example.com:7900 is plain http://, but this broker serves TLS: clients given it cannot connect; set --public-url https://…"],
+    ["https://a.b.mesh.example.com", "warning: the TLS certificate names mesh.example.com, *.mesh.example.com, not a.b.mesh.example.com (publicUrl): clients will refuse it; use a certificate for a.b.mesh.example.com, or a publicUrl with one of its names"],
+    ["https://other.example.com", "warning: the TLS certificate names mesh.example.com, *.mesh.example.com, not other.example.com (publicUrl): clients will refuse it; use a certificate for other.example.com, or a publicUrl with one of its names"],
+  ] as const)("publicUrl %s: warns %p", (publicUrl, warning) => {
+    expect(warned(tls("0.0.0.0", "https://0.0.0.0:7900", publicUrl))).toBe(warning);
+  });
+});

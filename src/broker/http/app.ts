@@ -28,7 +28,7 @@ export function createHttpApp(ctx: BrokerContext, version: string, startedAt: nu
   // normalize: false → an unknown body field is a 400, never silently dropped.
   // standardHostname: false → Elysia looks for the path from just past `http://`, not from index
   // 11 (it assumes a host of 4 characters or more): under `Host: x` it found none, and every
-  // route answered 405. Bun.serve has no TLS here, so every URL it hands over starts `http://`.
+  // route answered 405. Every URL handed to it starts `http://`, a TLS request's too (path-prefix.ts).
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
     .onParse(async ({ request }) => {
       const text = await readBody(request);

@@ -155,7 +155,7 @@ export function requireSameOriginJson(ctx: BrokerContext, dash: Dashboard, reque
       allowed.add(new URL(ctx.config.publicUrl).host);
     } catch {}
   }
-  const schemeOk = from?.protocol === "https:" || (from?.protocol === "http:" && !isHttps(request, dash.server, ctx.config.trustedProxies));
+  const schemeOk = from?.protocol === "https:" || (from?.protocol === "http:" && !isHttps(request, dash.server, ctx.config.trustedProxies, ctx.config.tlsCert !== ""));
   const same = from !== null && [...allowed].some((h) => sameHost(h, from));
   if (from === null || !schemeOk || !same) throw new MeshError("forbidden", "Cross-origin requests to the dashboard are refused.");
 }
@@ -169,9 +169,11 @@ function sameHost(host: string, from: URL): boolean {
   return bare(host) === bare(from.host);
 }
 
-/** Whether the browser reached us over https: directly, or through a trusted proxy that says so. */
-export function isHttps(request: Request, server: Pick<Server<unknown>, "requestIP"> | null, trustedProxies: readonly string[]): boolean {
-  if (new URL(request.url).protocol === "https:") return true;
+/** Whether the browser reached us over https: directly, or through a trusted proxy that says so.
+ *  `servesTls`: the broker terminates TLS itself (tlsCert), and then has no plain-HTTP listener;
+ *  the routes see http:// URLs either way (path-prefix.ts). */
+export function isHttps(request: Request, server: Pick<Server<unknown>, "requestIP"> | null, trustedProxies: readonly string[], servesTls = false): boolean {
+  if (servesTls || new URL(request.url).protocol === "https:") return true;
   return fromTrustedProxy(request, server, trustedProxies) && request.headers.get("x-forwarded-proto") === "https";
 }
 

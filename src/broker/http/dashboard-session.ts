@@ -20,7 +20,7 @@ const tags = ["dashboard"];
 const ttlS = SESSION_TTL_MS / 1000;
 
 export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
-  const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies);
+  const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies, ctx.config.tlsCert !== "");
   const throttled = (request: Request) => dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
   /** Runs a login; the operator hears of each one that succeeds and, at a bounded rate, of those
    *  refused (a wrong token, a replayed link, the throttle), with the client's address. */

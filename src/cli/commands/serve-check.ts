@@ -1,7 +1,8 @@
 // `claudemesh serve --check [--json]`: shows what it checks (the data directory, the listen
-// address, the public URL, every setting with where its value came from), then checks that the
-// host resolves, the address and port can be listened on, and the database opens (and migrates),
-// passes quick_check, holds audit chains that all verify, and is writable. Exits 0 when so, or when
+// address, the public URL, the TLS certificate, every setting with where its value came from),
+// then checks that the TLS certificate and key can be served, that the host resolves, the address
+// and port can be listened on, and the database opens (and migrates), passes quick_check, holds
+// audit chains that all verify, and is writable. Exits 0 when so, or when
 // a live broker holds the data directory (its database is then left alone); otherwise with the code
 // `serve` would exit with (serve-problems.ts ServeExit: 65 damaged data, 77 not permitted, 1 what
 // may pass), and 2 for a bad setting (serve.ts).
@@ -9,7 +10,8 @@ import { resolve } from "node:path";
 import { ignoredFileValues, ignoredFileValueText, processEnv, type BrokerConfig, type ResolvedConfig } from "../../config/load.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { formatDurationMs, SETTINGS, type SettingKey } from "../../config/spec.ts";
-import { fail as failPlain, hostProblem, listenProblem, ServeExit, storageReason } from "../serve-problems.ts";
+import { fail as failPlain, hostProblem, listenProblem, readTls, ServeExit, storageReason } from "../serve-problems.ts";
+import type { CertificateFacts } from "../../config/tls-files.ts";
 import { makeDirs } from "../../local-file/dirs.ts";
 
 const listenAddress = (c: BrokerConfig) => `${c.host.includes(":") ? `[${c.host}]` : c.host}:${c.port}`;
@@ -22,15 +24,20 @@ function shown(key: SettingKey, value: unknown): string {
   return String(value) || "(none)";
 }
 
-/** The human report of what is checked: three lines for where, then every setting and its source. */
-function settingsText({ config, origins }: ResolvedConfig): string {
+/** The certificate the broker would serve, as the report shows it (null: plain HTTP). */
+type TlsReport = { certFile: string; keyFile: string } & CertificateFacts;
+
+/** The human report of what is checked: three lines for where (four with TLS), then every
+ *  setting and its source. */
+function settingsText({ config, origins }: ResolvedConfig, tls: TlsReport | null): string {
   const rows = SETTINGS.map((s) => [s.key, shown(s.key, s.key === "dataDir" ? resolve(config.dataDir) : config[s.key]), origins[s.key].name]);
   const w0 = Math.max(...rows.map((r) => r[0]!.length));
   const w1 = Math.max(...rows.map((r) => r[1]!.length));
   return [
     `data dir    ${resolve(config.dataDir)}`,
     `listen      ${listenAddress(config)}`,
-    `public URL  ${config.publicUrl || `(none: links and banners use http://${listenAddress(config)})`}`,
+    `public URL  ${config.publicUrl || `(none: links and banners use ${tls ? "https" : "http"}://${listenAddress(config)})`}`,
+    ...(tls ? [`TLS         ${tls.names.join(", ") || tls.subject} (issuer ${tls.issuer}), serial ${tls.serial}, ${tls.notBefore} to ${tls.notAfter}, ${tls.chain} certificate${tls.chain === 1 ? "" : "s"} in ${tls.certFile}; key ${tls.keyFile}`] : []),
     "settings (value, then where it came from):",
     ...rows.map(([k, v, from]) => `  ${k!.padEnd(w0)}  ${v!.padEnd(w1)}  ${from}`),
   ].join("\n");
@@ -52,7 +59,7 @@ export async function check(resolved: ResolvedConfig, json: boolean): Promise<ne
   const { claimDataDir, describeHolder, mayBeHeld, releaseDataDir } = await import("../../broker/pid-file.ts");
   const unknown = unknownEnv(processEnv());
   const ignored = ignoredFileValues(resolved);
-  const report = { ...settingsJson(resolved), unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignored };
+  const report = { ...settingsJson(resolved), tls: null as TlsReport | null, unknownEnvironment: unknown.map((u) => ({ name: u.name, didYouMean: u.meant })), ignoredFileValues: ignored };
   if (!json) for (const text of [...unknown.map(unknownEnvText), ...ignored.map(ignoredFileValueText)]) process.stderr.write(`claudemesh serve: warning: ${text}.\n`);
   const fail = (message: string, fix: string | null = null, exit?: number): never => {
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, fix, ...report }, null, 2) + "\n");
@@ -61,9 +68,11 @@ export async function check(resolved: ResolvedConfig, json: boolean): Promise<ne
   // The report comes with the verdict: a failure is one line on stderr and nothing on stdout (in
   // JSON, both), as before the report existed.
   const done = (database: object, lines: string[], code = 0): never => {
-    process.stdout.write(json ? JSON.stringify({ ok: code === 0, ...report, database }, null, 2) + "\n" : [settingsText(resolved), ...lines].join("\n") + "\n");
+    process.stdout.write(json ? JSON.stringify({ ok: code === 0, ...report, database }, null, 2) + "\n" : [settingsText(resolved, report.tls), ...lines].join("\n") + "\n");
     process.exit(code);
   };
+  // The certificate and key as `serve` reads them (tls-files.ts), with its exit code on a refusal.
+  if (config.tlsCert) report.tls = { certFile: config.tlsCert, keyFile: config.tlsKey, ...(await readTls(config.tlsCert, config.tlsKey, null, fail)).certificate };
   // A hostname that passes the syntax check may still not resolve; the start would then fail.
   const unresolved = await hostProblem(config.host);
   if (unresolved) fail(...unresolved);

@@ -13,7 +13,7 @@ import { serveArgs } from "../args.ts";
 import { helpFix } from "../output.ts";
 import { typedCommand } from "../claude-code/launcher.ts";
 import { banner, exposedLogMode } from "../serve-banner.ts";
-import { fail, hostProblem, listenProblem, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
+import { fail, hostProblem, listenProblem, readTls, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { catchUncaught } from "../serve-last-resort.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
@@ -53,9 +53,12 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   let early: string | null = null;
   let onSignal = (signal: string) => void (early ??= signal);
   process.once("SIGTERM", (s: string) => onSignal(s)).once("SIGINT", (s: string) => onSignal(s));
-  // A closed terminal, or a log tool that sends SIGHUP to "reopen logs", must not end the broker
-  // mid-flight (by default it exits 129 without a drain): it has no file to reopen.
-  process.on("SIGHUP", () => {});
+  // SIGHUP reads the TLS certificate and key again (a renewal; `systemctl reload`). Without TLS, a
+  // closed terminal or a log tool that sends it to "reopen logs" must not end the broker
+  // mid-flight (by default it exits 129 without a drain): it has no file to reopen. Before the
+  // broker runs it has nothing to do: the broker reads the files as it starts.
+  let onHangup = (): void => {};
+  process.on("SIGHUP", () => onHangup());
   const setup = resolved();
   const { config } = setup;
   const log = jsonLog(config.logLevel);
@@ -72,6 +75,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     log.info("stopped before start", { signal: early });
     process.exit(0);
   }
+  // The certificate and key, read and checked before anything is touched (tls-files.ts); the
+  // broker serves what was read here.
+  const tls = config.tlsCert ? await readTls(config.tlsCert, config.tlsKey, "cannot start") : undefined;
   // Before the data directory is touched: a start that cannot listen must not leave a new, empty
   // database behind (the broker opens its store before it binds). Port 0 too: no port is in use
   // then, but the host may still be one this machine lacks or a name that does not resolve.
@@ -96,7 +102,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // What a restore killed before it finished staged beside the database (the claim holds its locks).
   const [{ removeStagedCopies }, { heldDatabaseFile }] = await Promise.all([import("../../broker/restore-target.ts"), import("../../broker/database-lock.ts")]);
   removeStagedCopies(heldDatabaseFile(config.dataDir));
-  const broker = await startBroker(config, log, { previousStop }).catch(async (err: Error) => {
+  const broker = await startBroker(config, log, { previousStop, tls }).catch(async (err: Error) => {
     releasePidFile(config.dataDir);
     return fail(...(await storageReason("cannot start", err, config)));
   });
@@ -108,7 +114,8 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   };
   onSignal = (signal) => void shutdown(signal);
   onUncaught = () => void shutdown("uncaught error", ServeExit.uncaught);
-  process.stderr.write(banner(config, broker.url, broker.firstRunToken, { cli: typedCommand(), exposedLog: exposedLogMode() }) + "\n");
+  onHangup = () => broker.reloadTls();
+  process.stderr.write(banner(config, broker.url, broker.firstRunToken, { cli: typedCommand(), exposedLog: exposedLogMode(), certificate: broker.certificate }) + "\n");
   // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").
   void broker.failed.then(() => shutdown("storage failure", ServeExit.storageFailed));

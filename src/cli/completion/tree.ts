@@ -22,7 +22,7 @@ const ROOT_OPTIONS: Option[] = [HELP, { names: ["--version", "-v"], value: null 
 
 /** serve's flags are the broker settings (args.ts): a directory setting is a path, the rest text
  *  (an enum setting carries its list as any choice argument does). */
-const SETTING_VALUES: Record<string, Value> = Object.fromEntries(SETTINGS.map((s): [string, Value] => [flagName(s.key), s.kind.type === "dir" ? "files" : "text"]));
+const SETTING_VALUES: Record<string, Value> = Object.fromEntries(SETTINGS.map((s): [string, Value] => [flagName(s.key), s.kind.type === "dir" || s.kind.type === "file" ? "files" : "text"]));
 
 /** A fixed list is the argument's own (choice-arg.ts: its help text is made from the same list);
  *  otherwise a description that names a file or directory outside its parentheses ("backup
