@@ -14,10 +14,10 @@ import { generateSigningKeypair, signDetached, type SigningKeypair } from "../..
 import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
 import { NAME_RULE } from "../../src/protocol/name-compare.ts";
 import type { ListedMember, PeerInfo } from "../../src/protocol/results.ts";
-import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { startBroker, storedName } from "../helpers/broker.ts";
 import { cli, cliTeam } from "../helpers/cli.ts";
 import { connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
+import { overClaimedInvite } from "../helpers/over-claimed.ts";
 import { requestsHandled } from "../helpers/requests-handled.ts";
 
 const real = { peer_lookup: HANDLERS.peer_lookup, member_lookup: HANDLERS.member_lookup };
@@ -116,13 +116,7 @@ describe("lies in member_lookup and peer_lookup get no DM to a key of the broker
   test("claims counted below the rows the answer shows refuse as the rows do", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
-    const inv = await createInvite(b.url, owner, { maxUses: 1 });
-    // Two claims through a link signed for one use (the broker raised the limit meanwhile).
-    const db = (b.ctx.store as SqliteStore).db;
-    db.run("UPDATE invites SET max_uses = 3 WHERE id = ?", [inv.inviteId]);
-    const first = await joinWithInvite(b.url, inv, "first");
-    const second = await joinWithInvite(b.url, inv, "second");
-    db.run("UPDATE invites SET max_uses = 1 WHERE id = ?", [inv.inviteId]);
+    const { inv, first, second } = await overClaimedInvite(b, owner);
     const o = await connect(b.url, owner);
     const row = async (key: string) => (await real.member_lookup(b.ctx, [...b.ctx.hub.allConns()][0]!, { type: "member_lookup", id: "x", pubkey: key })).members[0]!;
     const both = [await row(first.keys.publicKey), await row(second.keys.publicKey)];
