@@ -37,9 +37,9 @@ export function snapshotIntervalMs(graceMs: number): number {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class PresenceSnapshots {
-  /** The hub's version the latest record was taken at, its time, whether it held anyone, and its
-   *  size in bytes. */
-  private last: { version: number; takenAt: number; empty: boolean; bytes: number };
+  /** The hub's version the latest record was taken at, its time (wall clock, as written; and
+   *  monotonic), whether it held anyone, and its size in bytes. */
+  private last: { version: number; takenAt: number; mono: number; empty: boolean; bytes: number };
   private running: Promise<void> | null = null;
   private stopped = false;
   private warnedFull = false;
@@ -51,7 +51,7 @@ export class PresenceSnapshots {
   ) {
     // At the start the database holds no record (the carry consumed it) or an empty one, which is
     // a snapshot of an empty hub; presences carried in are written at the first tick.
-    this.last = { version: ctx.hub.size === 0 ? ctx.hub.version : -1, takenAt: 0, empty: true, bytes: 0 };
+    this.last = { version: ctx.hub.size === 0 ? ctx.hub.version : -1, takenAt: 0, mono: 0, empty: true, bytes: 0 };
   }
 
   /** One interval's write, if any. Never overlaps the previous one (a slow disk skips intervals).
@@ -77,7 +77,10 @@ export class PresenceSnapshots {
       if (!this.last.empty) await store.setMeta(SEEN_KEY, JSON.stringify({ of: this.last.takenAt, at: now }));
       return;
     }
-    if (now < this.last.takenAt + (this.last.bytes / this.limits.bytesPerSec) * 1000) return;
+    // The pause after a record runs on the monotonic clock: on the wall clock, one set back an hour
+    // (or a step ahead set right) held every record back for the hour, and a crash then left the
+    // next start a record that still showed whoever had left since.
+    if (performance.now() < this.last.mono + (this.last.bytes / this.limits.bytesPerSec) * 1000) return;
     const presences: string[] = [];
     let bytes = 0;
     let leftOut = 0;
@@ -102,6 +105,6 @@ export class PresenceSnapshots {
     // Checked last before the write, which the store makes at once (no await in between).
     if (this.stopped) return;
     await store.setMeta(CARRIED_KEY, recordText({ takenAt: now }, presences));
-    this.last = { version, takenAt: now, empty: presences.length === 0, bytes };
+    this.last = { version, takenAt: now, mono: performance.now(), empty: presences.length === 0, bytes };
   }
 }

@@ -5,6 +5,7 @@
 // than these requests answers `unknown_type`: the callers then read list_peers and member_list as
 // they did before, and so they do wherever the short answer cannot settle it (a refusal, which is
 // worded from the whole list: the nearest name, every candidate).
+import { PUBKEY_RE } from "../crypto/fields.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { ClientFrameOf } from "../protocol/frames.ts";
 import { MAX_LOOKUP_TEXT_LEN } from "../protocol/limits.ts";
@@ -22,12 +23,30 @@ const older = new WeakSet<object>();
 export type Read = <T>(read: () => Promise<T>) => Promise<T>;
 const asIs: Read = (read) => read();
 
-/** The lookup's answer, or null from a broker that does not know it. Other errors are thrown. */
-async function lookup<T extends "peer_lookup" | "member_lookup">(client: BrokerClient, type: T, fields: Omit<ClientFrameOf<T>, "type" | "id">, read: Read): Promise<Results[T] | null> {
+type Lookup = "peer_lookup" | "member_lookup";
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+/** Whether an answer has the shape §4.3.28–29 gives it: lists of records, and a count per invite
+ *  that is a whole number. The broker's answers are not checked by the codec (a result's `data` is
+ *  any JSON), and one that is not of this shape is no evidence: the whole lists are read instead,
+ *  as from an older broker, so that junk is refused or accepted as those lists decide, never read
+ *  as rows (it failed with "null is not an object", exit 1). The rows' fields are checked where they
+ *  are read (resolve.ts, admission.ts). */
+const WELL_FORMED: { [T in Lookup]: (r: Results[T]) => boolean } = {
+  peer_lookup: (r) => isRecord(r) && Array.isArray(r.peers) && r.peers.every(isRecord),
+  member_lookup: (r) =>
+    isRecord(r) && Array.isArray(r.members) && Array.isArray(r.claims) && r.claims.every((c) => isRecord(c) && typeof c.inviteId === "string" && Number.isSafeInteger(c.claimed)),
+};
+
+/** The lookup's answer, or null from a broker that does not know it or answers it with something
+ *  else than its shape (WELL_FORMED). Other errors are thrown. */
+async function lookup<T extends Lookup>(client: BrokerClient, type: T, fields: Omit<ClientFrameOf<T>, "type" | "id">, read: Read): Promise<Results[T] | null> {
   if (client.ack && older.has(client.ack)) return null;
   const asked = client.ack;
   try {
-    return await read(() => client.request(type, fields));
+    const r = await read(() => client.request(type, fields));
+    return WELL_FORMED[type](r) ? r : null;
   } catch (err) {
     if (!(err instanceof MeshError && err.code === "unknown_type")) throw err;
     if (asked) older.add(asked);
@@ -77,8 +96,11 @@ async function narrowEvidence(client: BrokerClient, to: string, known: PeerInfo 
   const [own, listed] = await Promise.all([known?.kind === "session" ? null : members(to), known ? [known] : peersFor(client, to, asIs)]);
   if (listed === null || (known?.kind !== "session" && own === null)) return null;
   const session = listed.find((p) => p.pubkey === to && p.kind === "session");
+  // The member the attestation names, if it names a key at all: anything else (the broker's word)
+  // was sent as member_lookup's `pubkey`, and its refusal said the CLI had made a bad request (exit
+  // 2). With no rows, recipientDoubt says the attestation does not verify.
   const parent = session?.attestation?.parentMemberPubkey;
-  const r = session ? (parent ? await members(parent) : { members: [], claims: [] }) : own;
+  const r = session ? (typeof parent === "string" && PUBKEY_RE.test(parent) ? await members(parent) : { members: [], claims: [] }) : own;
   if (r === null) return null;
   return { members: r.members, peers: listed, counts: new Map(r.claims.map((c) => [c.inviteId, c.claimed])) };
 }

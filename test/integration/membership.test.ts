@@ -13,6 +13,7 @@ import { dashboardSession } from "../helpers/dashboard.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import type { TestMember } from "../helpers/mesh.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { overClaimedInvite } from "../helpers/over-claimed.ts";
 import { AUDIT_RECHECK_MS } from "../../src/protocol/limits.ts";
 import { verifyChain } from "../../src/protocol/audit-chain.ts";
 import type { MeshError } from "../../src/protocol/errors.ts";
@@ -137,12 +138,7 @@ describe("invites", () => {
   test("the owner's client vouches for no enrolment through an invite the broker let more members use than its signed limit", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
-    const inv = await createInvite(b.url, owner, { maxUses: 1 });
-    // A broker that raises the limit while the link is claimed, and shows the signed one after.
-    const db = (b.ctx.store as SqliteStore).db;
-    db.run("UPDATE invites SET max_uses = 3 WHERE id = ?", [inv.inviteId]);
-    const [first, second] = [await joinWithInvite(b.url, inv, "first"), await joinWithInvite(b.url, inv, "second")];
-    db.run("UPDATE invites SET max_uses = 1 WHERE id = ?", [inv.inviteId]);
+    const { inv, first, second, showLimit } = await overClaimedInvite(b, owner);
     const o = await connect(b.url, owner);
     const { members } = await o.client.request("member_list", {});
     expect(members[1]!.admission).toMatchObject({ inviteId: inv.inviteId, maxUses: 1 });
@@ -151,7 +147,7 @@ describe("invites", () => {
     expect(unverified.map((m) => m.pubkey)).toEqual([first.keys.publicKey, second.keys.publicKey]);
     expect(recipientDoubt(owner.meshId, owner.keys.publicKey, first.keys.publicKey, members, [])).toContain(`one of 2 members the broker shows enrolled through invite ${inv.inviteId}, which its issuer signed for 1 use`);
     // Shown with a limit other than the one signed, nothing from that invite checks out either.
-    db.run("UPDATE invites SET max_uses = 2 WHERE id = ?", [inv.inviteId]);
+    showLimit(2);
     const relisted = (await o.client.request("member_list", {})).members;
     expect(vouchedMembers(owner.meshId, owner.keys.publicKey, relisted).vouched.size).toBe(1);
     o.close();

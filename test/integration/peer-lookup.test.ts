@@ -10,10 +10,10 @@ import { resolveNarrowly } from "../../src/client/lookups.ts";
 import { namesPeer, resolveTarget } from "../../src/client/resolve.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
 import { MAX_LOOKUP_PEERS } from "../../src/protocol/limits.ts";
-import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { startBroker, storedName } from "../helpers/broker.ts";
 import { connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
 import { brokerWithoutLookups } from "../helpers/older-broker.ts";
+import { overClaimedInvite } from "../helpers/over-claimed.ts";
 import { requestsHandled } from "../helpers/requests-handled.ts";
 
 /** What resolving gives, said comparably: the target and the peer's key, or the refusal. */
@@ -106,14 +106,8 @@ describe("member_lookup", () => {
   test("an enrolment through an invite used past its signed limit is refused over member_lookup as over member_list", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url);
-    const inv = await createInvite(b.url, owner, { maxUses: 1 });
-    // A broker that raises the limit while the link is claimed, and shows the signed one after
-    // (membership.test.ts): member_lookup of the first lists only its row, and counts both claims.
-    const db = (b.ctx.store as SqliteStore).db;
-    db.run("UPDATE invites SET max_uses = 3 WHERE id = ?", [inv.inviteId]);
-    const first = await joinWithInvite(b.url, inv, "first");
-    await joinWithInvite(b.url, inv, "second");
-    db.run("UPDATE invites SET max_uses = 1 WHERE id = ?", [inv.inviteId]);
+    // member_lookup of the first lists only its row, and counts both claims.
+    const { inv, first } = await overClaimedInvite(b, owner);
     const o = await connect(b.url, owner);
     const lookup = await o.client.request("member_lookup", { pubkey: first.keys.publicKey });
     expect({ rows: lookup.members.length, claims: lookup.claims }).toEqual({ rows: 2, claims: [{ inviteId: inv.inviteId, claimed: 2 }] });

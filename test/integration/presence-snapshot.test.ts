@@ -10,6 +10,7 @@ import { until } from "../helpers/until.ts";
 import { CARRIED_KEY, SEEN_KEY, carriedText } from "../../src/broker/presence-carry.ts";
 import { PresenceSnapshots } from "../../src/broker/presence-snapshot.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { steppableWallClock } from "../helpers/wall-clock.ts";
 
 type Record_ = { takenAt?: number; stoppedAt?: number; presences: { identity: { pubkey: string; attestation?: unknown }; status: string; leftAt: number | null }[] };
 const GRACE = 5_000; // snapshots every 833 ms
@@ -141,6 +142,30 @@ describe("presence snapshots of a running broker", () => {
     const after = (await record(b))!;
     expect({ held: held === first, written: after.takenAt! >= first + 1_000, status: after.presences[0]!.status }).toEqual({ held: true, written: true, status: "working" });
     await paced.stop();
+    a.close();
+  }, 30_000);
+
+  test("the pause between records runs on the monotonic clock: a wall clock set back, or a step ahead set right, does not stop them for the length of the step", async () => {
+    using clock = steppableWallClock();
+    await using b = await startBroker({ presenceGrace: 0 });
+    const { owner } = await createTestMesh(b.url);
+    const a = await connect(b.url, owner);
+    const snaps = new PresenceSnapshots(b.ctx, { maxBytes: 1_000_000, bytesPerSec: 1_000_000 }); // a pause of about 1 ms
+    const statusAfter = async (status: "working" | "idle" | "dnd", stepMs: number) => {
+      clock.step(stepMs);
+      await a.client.request("set_status", { status });
+      await Bun.sleep(20);
+      await snaps.tick();
+      return (await record(b))!.presences[0]!.status;
+    };
+    await snaps.tick();
+    // Set back an hour (NTP correcting a fast clock): the record taken before is an hour ahead.
+    const back = await statusAfter("working", -3_600_000);
+    // A step an hour ahead, a record taken then, and the step set right.
+    await statusAfter("dnd", 3_600_000);
+    const setRight = await statusAfter("idle", -3_600_000);
+    expect({ back, setRight }).toEqual({ back: "working", setRight: "idle" });
+    await snaps.stop();
     a.close();
   }, 30_000);
 });
