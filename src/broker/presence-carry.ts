@@ -75,9 +75,13 @@ export async function carryIn(ctx: BrokerContext): Promise<boolean> {
       const leftAt = c.leftAt ?? until;
       // A clock set back since the stop gives no more than a whole grace.
       const left = Math.min(grace, grace - (now - leftAt));
-      const identity = left > 0 ? await stillHere(ctx, c.identity) : null;
-      if (!identity) continue;
-      ctx.hub.carry(identity, c.where, { status: c.status, summary: c.summary }, c.connectedAt, leftAt, left);
+      const here = left > 0 ? await stillHere(ctx, c.identity) : null;
+      if (!here) continue;
+      // A snapshot may be older than a status or summary set and acknowledged after it, which the
+      // stored row holds (a change is acknowledged once stored, and a new presence stores the
+      // `working` it drops); a clean stop's record is as of the stop.
+      const shown = "stoppedAt" in record ? { status: c.status, summary: c.summary } : here.shown;
+      ctx.hub.carry(here.identity, c.where, shown, c.connectedAt, leftAt, left);
       carried++;
     }
     if (carried === 0) return true;
@@ -111,17 +115,23 @@ function seenUntil(takenAt: number, seen: string | null): number {
   }
 }
 
-/** The identity to carry, with its session's latest attestation; null when the member is no longer
- *  in its mesh, or a session key no longer a live session of it: the database may have changed
- *  while no broker ran (a restore of a backup, a member removed), and a presence carried for a
- *  removed member would be listed and announced gone. */
-async function stillHere(ctx: BrokerContext, id: Carried["identity"]): Promise<Identity | null> {
+/** The identity to carry, with its session's latest attestation, and the status and summary its
+ *  stored row holds; null when the member is no longer in its mesh, or a session key no longer a
+ *  live session of it: the database may have changed while no broker ran (a restore of a backup,
+ *  a member removed), and a presence carried for a removed member would be listed and announced
+ *  gone. */
+async function stillHere(ctx: BrokerContext, id: Carried["identity"]): Promise<{ identity: Identity; shown: Shown } | null> {
   const roster = await ctx.roster.get(id.meshId);
   if (!roster.members.has(id.memberId)) return null;
-  if (id.kind === "member") return roster.byPubkey.get(id.pubkey)?.id === id.memberId ? { ...id, attestation: null } : null;
+  if (id.kind === "member") {
+    const m = roster.byPubkey.get(id.pubkey);
+    return m?.id === id.memberId ? { identity: { ...id, attestation: null }, shown: { status: m.status, summary: m.summary } } : null;
+  }
   const session = roster.sessions.get(id.pubkey);
-  return session?.memberId === id.memberId ? { ...id, attestation: session.attestation } : null;
+  return session?.memberId === id.memberId ? { identity: { ...id, attestation: session.attestation }, shown: { status: session.status, summary: session.summary } } : null;
 }
+
+type Shown = { status: Status; summary: string };
 
 const isString = (v: unknown): v is string => typeof v === "string";
 const isTime = (v: unknown): v is number => Number.isSafeInteger(v);

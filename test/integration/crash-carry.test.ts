@@ -12,7 +12,7 @@ import { serveProcess, spawnBroker, type ServeProcess } from "../helpers/process
 import { backSince, connectAll, crowd, type CrowdClient } from "../helpers/storm.ts";
 import { until } from "../helpers/until.ts";
 
-type Snapshot = { takenAt?: number; presences: { identity: { pubkey: string }; status: string }[] };
+type Snapshot = { takenAt?: number; presences: { identity: { pubkey: string }; status: string; summary: string }[] };
 
 /** The presence record in the broker's database as it is now (read while the broker runs). */
 function recordIn(dataDir: string): Snapshot | null {
@@ -106,6 +106,45 @@ describe("presences across a broker killed with SIGKILL", () => {
       online: peers.filter((p) => p.online && p.kind === "session").length,
     }).toEqual({ carried: true, joined: [], left: [leaver.pubkey], busy: "working", online: 3 });
   }, 90_000);
+
+  test("a status and a summary acknowledged after the latest snapshot are what the restarted broker shows", async () => {
+    await using scene = await crashScene("30s"); // snapshots at most every 5 s
+    const clients = await scene.crowd(1, 2);
+    const [a, b] = clients as [CrowdClient, CrowdClient];
+    connectAll(clients);
+    await until(() => backSince(clients, 0).length === 2, "2 sessions connected");
+    await snapshotHolds(scene.dataDir, { [a.pubkey]: "idle", [b.pubkey]: "idle" });
+    // Acknowledged once stored, then the broker dies before its next snapshot.
+    await a.client.request("set_status", { status: "dnd" });
+    await b.client.request("set_summary", { summary: "deploying" });
+    await scene.kill();
+    // The snapshot is older than both changes.
+    const recorded = recordIn(scene.dataDir)!.presences.filter((p) => p.identity.pubkey === a.pubkey || p.identity.pubkey === b.pubkey);
+    expect(recorded.map((p) => [p.status, p.summary])).toEqual([["idle", ""], ["idle", ""]]);
+    const killed = performance.now();
+    const again = await scene.startAgain();
+    await until(() => backSince(clients, killed).length === 2, "both sessions back", 30_000);
+    const peers = (await a.client.request("list_peers", {})).peers;
+    const shown = (k: string) => peers.find((p) => p.pubkey === k);
+    expect({ carried: carriedLine(again) !== null, a: shown(a.pubkey)?.status, b: shown(b.pubkey)?.summary }).toEqual({ carried: true, a: "dnd", b: "deploying" });
+  }, 60_000);
+
+  test("a working status a new presence dropped is not brought back by a start after a crash", async () => {
+    await using scene = await crashScene("3s");
+    const first = await connect(scene.url, scene.owner);
+    await first.client.request("set_status", { status: "working" });
+    first.close(); // its process died mid-turn: the stored row says working
+    await Bun.sleep(3_500); // past the grace: the next connection is a new presence, idle
+    const second = await connect(scene.url, scene.owner);
+    scene.closeWith(second);
+    expect((await second.client.request("list_peers", {})).peers.find((p) => p.pubkey === scene.owner.keys.publicKey)?.status).toBe("idle");
+    await snapshotHolds(scene.dataDir, { [scene.owner.keys.publicKey]: "idle" });
+    await scene.kill();
+    const again = await scene.startAgain();
+    let peers: { pubkey: string; status: string }[] = [];
+    await until(async () => (peers = await second.client.request("list_peers", {}).then((r) => r.peers, () => [])).length > 0, "the owner back", 30_000);
+    expect({ carried: carriedLine(again)?.[1], status: peers.find((p) => p.pubkey === scene.owner.keys.publicKey)?.status }).toEqual({ carried: "1", status: "idle" });
+  }, 60_000);
 
   test("a snapshot older than the grace carries nothing: everyone back is announced again", async () => {
     await using scene = await crashScene("3s");

@@ -249,6 +249,10 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   // A restart forgets a working status (it was true of the old process); dnd is a user choice and stays.
   const initial = { status: stored?.status === "dnd" ? ("dnd" as const) : ("idle" as const), summary: stored?.summary ?? "" };
   const { presence, reattached, replaced } = ctx.hub.attach(conn, identity, where, initial, now);
+  // The dropped `working` leaves the stored row too, so that the row is what the presence shows
+  // (a start after a crash takes a snapshot's presences with their rows' status: presence-carry.ts).
+  // Not awaited (nothing may await before the hello_ack); a later change is stored after it.
+  if (!reattached && stored?.status === "working") void ctx.store.setPresence(identity.meshId, identity.pubkey, { status: "idle" }).catch((err) => ctx.log.warn("a dropped working status could not be stored", { conn: conn.id, err }));
   // Marked between the hand-over above and this attach (no session of the member was connected):
   // given in the attach's turn, so before the pump claims, and none is marked after it.
   if (identity.kind === "session") lateHandOver(ctx, identity, now);
