@@ -4,10 +4,9 @@
 // (docs/protocol.md §4.3.29), as a send vouches for its recipient. Real broker on port 0, the real
 // CLI as a subprocess through a byte-counting proxy, a real MCP client over stdio.
 import { expect, test } from "bun:test";
-import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshSession } from "../../src/client/mesh-session.ts";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliTeam, identities, ok, useBroker } from "../helpers/cli.ts";
+import { cli, cliOwnedMesh, cliTeam, ok, useBroker } from "../helpers/cli.ts";
 import { connect, createInvite, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
 import { requestsHandled } from "../helpers/requests-handled.ts";
@@ -16,11 +15,8 @@ import { linkProxy } from "../helpers/tcp-proxy.ts";
 
 test("a fresh CLI's inbox reads as much for a DM from a member it has not traced in a mesh of 140 as in one of 20", async () => {
   await using b = await startBroker();
-  await using ids = identities(1);
-  const [dir] = ids.dirs as [string];
-  ok(await cli(dir, ["new", "Big", "--broker", b.url, "--display-name", "owner", "--json"]));
-  const e = loadConfig(dir).meshes[0]!;
-  const owner: TestMember = { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: "owner", role: "owner" };
+  await using made = await cliOwnedMesh(b.url);
+  const { dir, owner } = made;
   const inv = await createInvite(b.url, owner, { maxUses: 140 });
   const joined: TestMember[] = [];
   const grow = async (from: number, to: number) => {
