@@ -108,10 +108,11 @@ export function vouchedMembers(meshId: string, ownerPubkey: string, members: rea
 /** The member keys whose enrolment traces to the owner's signatures, the owner's included: the keys
  *  a direct message may come from (MeshSession.learnSenders). A member the broker lists as removed
  *  keeps its key here (what it sent before the removal is still its own, and the broker's list is
- *  no proof either way); one the owner's own record removed does not. */
-export function enrolledKeys(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS): Set<string> {
+ *  no proof either way); one the owner's own record removed does not. `members` may be the whole
+ *  list, or member_lookup's rows for one key with its `counts` (as for recipientDoubt). */
+export function enrolledKeys(meshId: string, ownerPubkey: string, members: readonly Listed[], removals: Readonly<Removals> = NO_REMOVALS, counts: ClaimCounts = NO_COUNTS): Set<string> {
   [members, removals] = cleaned(ownerPubkey, members, removals);
-  const keys = new Set(enrolledRoles(meshId, ownerPubkey, members, removals, NO_COUNTS).keys());
+  const keys = new Set(enrolledRoles(meshId, ownerPubkey, members, removals, counts).keys());
   for (const k of removals.keys) keys.delete(k);
   return keys;
 }

@@ -64,6 +64,12 @@ async function peersFor(client: BrokerClient, text: string, read: Read): Promise
   return r && r.complete && r.nameRule === NAME_RULE ? r.peers : null;
 }
 
+/** The peers the broker lists for `text` (peersFor), or the whole list when that cannot say. A row
+ *  of a given key is among them either way (§4.3.28: a key matches its own row). */
+export async function peersLookedUp(client: BrokerClient, text: string): Promise<PeerInfo[]> {
+  return (await peersFor(client, text, asIs)) ?? (await client.request("list_peers", {})).peers;
+}
+
 /** `resolve` (resolveTarget, as the caller applies it) over the peers the broker says `input`
  *  could name, when that settles it: then the whole list gives the same target, since the answer
  *  holds every row resolution reads (§4.3.28). Null when it cannot tell: no usable answer
@@ -90,8 +96,24 @@ export async function evidenceFor(client: BrokerClient, to: string, peers?: read
   return (await narrowEvidence(client, to, known)) ?? (await wholeLists(client, known ? peers! : undefined));
 }
 
+/** What checking one member key's enrolment reads (admission.ts): the member rows of
+ *  member_lookup (the member, its inviter, and so on to the owner) and the broker's claim count
+ *  per invite on the way. Null from a broker without the request or with an answer not of its
+ *  shape: the caller reads member_list whole then. Other errors are thrown. */
+export type MemberRows = { members: ListedMember[]; counts: ClaimCounts };
+
+export async function memberRows(client: BrokerClient, key: string): Promise<MemberRows | null> {
+  const r = await lookup(client, "member_lookup", { pubkey: key }, asIs);
+  return r && { members: r.members, counts: new Map(r.claims.map((c) => [c.inviteId, c.claimed])) };
+}
+
+/** memberRows, or from a broker that cannot give them the member list whole (no counts). */
+export async function memberEvidence(client: BrokerClient, key: string): Promise<MemberRows> {
+  return (await memberRows(client, key)) ?? { members: (await client.request("member_list", {})).members, counts: new Map() };
+}
+
 async function narrowEvidence(client: BrokerClient, to: string, known: PeerInfo | undefined): Promise<Evidence | null> {
-  const members = (key: string) => lookup(client, "member_lookup", { pubkey: key }, asIs);
+  const members = (key: string) => memberRows(client, key);
   // Not known to be a session: asked as a member, and its peer row at once.
   const [own, listed] = await Promise.all([known?.kind === "session" ? null : members(to), known ? [known] : peersFor(client, to, asIs)]);
   if (listed === null || (known?.kind !== "session" && own === null)) return null;
@@ -100,9 +122,9 @@ async function narrowEvidence(client: BrokerClient, to: string, known: PeerInfo 
   // was sent as member_lookup's `pubkey`, and its refusal said the CLI had made a bad request (exit
   // 2). With no rows, recipientDoubt says the attestation does not verify.
   const parent = session?.attestation?.parentMemberPubkey;
-  const r = session ? (typeof parent === "string" && PUBKEY_RE.test(parent) ? await members(parent) : { members: [], claims: [] }) : own;
+  const r = session ? (typeof parent === "string" && PUBKEY_RE.test(parent) ? await members(parent) : { members: [], counts: new Map() }) : own;
   if (r === null) return null;
-  return { members: r.members, peers: listed, counts: new Map(r.claims.map((c) => [c.inviteId, c.claimed])) };
+  return { members: r.members, peers: listed, counts: r.counts };
 }
 
 /** The member list, and the peer list unless the caller read it (`peers`). */

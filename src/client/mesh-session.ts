@@ -13,7 +13,7 @@ import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
-import { evidenceFor } from "./lookups.ts";
+import { evidenceFor, memberEvidence } from "./lookups.ts";
 import { meshKeyList } from "./mesh-key-list.ts";
 import { SenderTrace } from "./sender-trace.ts";
 import { keyGapRefusal } from "./key-gap.ts";
@@ -382,8 +382,10 @@ export function requestKeys(session: MeshSession, client: BrokerClient): Promise
  *  both come through the broker, which must not be able to ask for the keys on a key of its own. */
 export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"], removals?: Removals): Promise<boolean> {
   if (session.id.publicKey !== session.id.ownerPubkey && session.id.memberPubkey !== session.id.ownerPubkey) return false;
-  const { members } = await client.request("member_list", {});
-  const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members, removals).vouched.get(from.memberPubkey);
+  // The requester's rows (member_lookup), as a send vouches for its recipient; the whole list from
+  // a broker without it.
+  const { members, counts } = await memberEvidence(client, from.memberPubkey);
+  const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members, removals, counts).vouched.get(from.memberPubkey);
   if (!requester || requester.pubkey === session.id.ownerPubkey) return false;
   session.trust([requester.pubkey]);
   await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });

@@ -6,7 +6,7 @@ import { until } from "./until.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { connect } from "./mesh.ts";
+import { connect, type TestMember } from "./mesh.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 
@@ -166,6 +166,17 @@ export function identities(n: number): Identities {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A mesh made by `claudemesh new` in a new identity's `dir`, and its `owner` as the mesh helpers
+ *  take a member (to invite many over HTTP). The directory is removed at the end of the scope. */
+export async function cliOwnedMesh(brokerUrl: string) {
+  const ids = identities(1);
+  const dir = ids.dirs[0]!;
+  ok(await cli(dir, ["new", "Big", "--broker", brokerUrl, "--display-name", "owner", "--json"]));
+  const e = loadConfig(dir).meshes[0]!;
+  const owner: TestMember = { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: "owner", role: "owner" };
+  return { dir, owner, [Symbol.asyncDispose]: () => ids[Symbol.asyncDispose]() };
 }
 
 /** Throws (with the output) unless the command exited 0; returns its result. For setup steps. */

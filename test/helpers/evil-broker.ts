@@ -6,6 +6,9 @@
 // are the defence under test. Installed on the Conn class, so one per test process at a time.
 import { Conn } from "../../src/broker/conn.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
+import { sealEnvelope } from "../../src/crypto/envelope.ts";
+import { randomId } from "../../src/crypto/hash.ts";
+import type { SigningKeypair } from "../../src/crypto/sign.ts";
 
 /** The connection a message is handed to: its mesh and the key it authenticated with. */
 export type Recipient = { meshId: string; pubkey: string };
@@ -58,4 +61,13 @@ export function evilBroker(): EvilBroker {
       Object.assign(Conn.prototype, real);
     },
   };
+}
+
+/** A direct message to `to` boxed by `signer` (a key of the broker's), pushed as `m` with `m`'s
+ *  sender name and member id, but `signer` as its key and member key: what a broker can write
+ *  under a member's name. A new messageId and clientMessageId. */
+export function forgedDm(m: MessagePushFrame, signer: SigningKeypair, to: string, body: string): MessagePushFrame {
+  const id = randomId();
+  const sealed = sealEnvelope({ mesh: m.meshId, from: signer.publicKey, to, id, ts: Date.now(), kind: "text", body }, { mySecret: signer.secretKey });
+  return { ...m, ...sealed, messageId: randomId(), clientMessageId: id, from: { ...m.from, pubkey: signer.publicKey, memberPubkey: signer.publicKey } };
 }

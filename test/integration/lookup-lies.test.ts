@@ -10,13 +10,13 @@ import { makeAttestation } from "../../src/client/credentials.ts";
 import { MeshSession } from "../../src/client/mesh-session.ts";
 import { resolveNarrowly } from "../../src/client/lookups.ts";
 import { resolveTarget } from "../../src/client/resolve.ts";
-import { generateSigningKeypair, signDetached, type SigningKeypair } from "../../src/crypto/sign.ts";
-import { inviteCanonical, inviteClaimCanonical, inviteKeyCanonical } from "../../src/protocol/canonical.ts";
+import { generateSigningKeypair } from "../../src/crypto/sign.ts";
 import { NAME_RULE } from "../../src/protocol/name-compare.ts";
-import type { ListedMember, PeerInfo } from "../../src/protocol/results.ts";
+import type { PeerInfo } from "../../src/protocol/results.ts";
 import { startBroker, storedName } from "../helpers/broker.ts";
 import { cli, cliTeam } from "../helpers/cli.ts";
 import { connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
+import { madeUpRow } from "../helpers/made-up-row.ts";
 import { overClaimedInvite } from "../helpers/over-claimed.ts";
 import { requestsHandled } from "../helpers/requests-handled.ts";
 
@@ -32,25 +32,6 @@ const peerLookupLies = (lie: (peers: PeerInfo[]) => PeerInfo[]) => {
     return { ...r, peers: lie(r.peers) };
   };
 };
-
-/** A member row the broker makes up for `key`: its admission signed, as far as anyone signs it, by
- *  `signer` (a key of the broker's), which it shows as `issuer`'s. */
-function madeUpRow(meshId: string, key: string, role: "admin" | "member", signer: SigningKeypair, issuer: string): ListedMember {
-  const invite = generateSigningKeypair();
-  const inviteId = `inv_${key.slice(0, 12)}`;
-  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
-  const claimedAt = Date.now();
-  return {
-    memberId: `mbr_${key.slice(0, 12)}`, pubkey: key, displayName: "bob", role, joinedAt: claimedAt, revokedAt: null, revokedReason: null, revokedBy: null, banned: false,
-    admission: {
-      inviteId, role, maxUses: 1, expiresAt, issuerPubkey: issuer,
-      inviteSignature: signDetached(inviteCanonical(meshId, inviteId, expiresAt, role, issuer), signer.secretKey),
-      invitePubkey: invite.publicKey,
-      keySignature: signDetached(inviteKeyCanonical(meshId, inviteId, invite.publicKey, 1), signer.secretKey),
-      claimedAt, claimSignature: signDetached(inviteClaimCanonical(inviteId, key, claimedAt), invite.secretKey),
-    },
-  };
-}
 
 /** `m`'s client session, the mesh's owner known to it. */
 const sessionOf = (m: TestMember, ownerPubkey: string) =>

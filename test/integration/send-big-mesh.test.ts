@@ -5,10 +5,9 @@
 // do not grow with the mesh; a broker without them is met as before. Real broker on port 0, the
 // real CLI as a subprocess through a byte-counting proxy, a real MCP client over stdio.
 import { expect, test } from "bun:test";
-import { loadConfig } from "../../src/client/local/config-file.ts";
 import { startBroker } from "../helpers/broker.ts";
-import { cli, cliTeam, identities, ok, useBroker } from "../helpers/cli.ts";
-import { createInvite, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
+import { cli, cliOwnedMesh, cliTeam, ok, useBroker } from "../helpers/cli.ts";
+import { createInvite, joinWithInvite } from "../helpers/mesh.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
 import { brokerWithoutLookups } from "../helpers/older-broker.ts";
 import { requestsHandled } from "../helpers/requests-handled.ts";
@@ -17,11 +16,8 @@ import { linkProxy } from "../helpers/tcp-proxy.ts";
 
 test("a fresh CLI's send by name reads as much in a mesh of 140 as in one of 20", async () => {
   await using b = await startBroker();
-  await using ids = identities(1);
-  const [dir] = ids.dirs as [string];
-  ok(await cli(dir, ["new", "Big", "--broker", b.url, "--display-name", "owner", "--json"]));
-  const e = loadConfig(dir).meshes[0]!;
-  const owner: TestMember = { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: "owner", role: "owner" };
+  await using made = await cliOwnedMesh(b.url);
+  const { dir, owner } = made;
   const inv = await createInvite(b.url, owner, { maxUses: 140 });
   const grow = async (from: number, to: number) => {
     for (let i = from; i < to; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => joinWithInvite(b.url, inv, `m${i + k}`)));

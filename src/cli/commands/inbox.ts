@@ -21,6 +21,7 @@ import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../m
 import { formatMessage } from "../message-lines.ts";
 import { meshInLines, meshOption } from "../mesh-named.ts";
 import { closedForGood } from "../../client/removed.ts";
+import { peersLookedUp } from "../../client/lookups.ts";
 
 /** Opens one batch and answers key requests if this member is the owner. Nothing is recorded or
  *  acked yet: settle does that once the messages were shown. */
@@ -168,9 +169,10 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
 }
 
 /** The broker pushes only priority-now messages while you are working or dnd (protocol §5.7), so
- *  a follower that shows nothing says why. ("" when idle, or when the status cannot be read.) */
+ *  a follower that shows nothing says why. ("" when idle, or when the status cannot be read.) Your
+ *  own row is looked up by key, not read from the whole peer list. */
 async function gateNote(client: BrokerClient, me: string, opt: string): Promise<string> {
-  const { peers } = await client.request("list_peers", {}).catch(() => ({ peers: [] as PeerInfo[] }));
+  const peers = await peersLookedUp(client, me).catch(() => [] as PeerInfo[]);
   const status = peers.find((p) => p.pubkey === me)?.status;
   if (status !== "working" && status !== "dnd") return "";
   return `\nYou are ${status}: only priority-now messages show here as they arrive; the others wait until \`claudemesh status idle${opt}\` (or read them now with \`claudemesh inbox${opt}\`).`;
