@@ -40,5 +40,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   metrics.buildInfo.set({ version: VERSION }, 1);
   // Both kinds from the start, as the unlabelled series were: a rate over either begins at 0.
   for (const kind of ["message", "notice"]) for (const c of [metrics.messagesDelivered, metrics.messagesExpired]) c.inc({ kind }, 0);
-  return metrics;
+  // Each ack counts here: the series bound once, so an increment builds no label key.
+  const delivered = { message: metrics.messagesDelivered.labels({ kind: "message" }), notice: metrics.messagesDelivered.labels({ kind: "notice" }) };
+  return { ...metrics, delivered };
 }

@@ -18,9 +18,8 @@ export async function handleAck(ctx: BrokerContext, conn: Conn, f: ClientFrameOf
   // Ids this connection was not given (a reconnect's late acks, or made up) cost its frame allowance.
   if (notGiven > 0) ctx.frameAllowance.spend(conn.id, Math.ceil(notGiven / ACK_IDS_PER_TOKEN));
   const { removed, notices } = await ctx.writes.ack({ meshId: id.meshId, mailbox: id.pubkey, messageIds: f.messageIds }, f.id !== undefined);
-  // Only the kinds acked: each labelled increment builds its label key (garbage per ack).
-  if (removed > notices) ctx.metrics.messagesDelivered.inc({ kind: "message" }, removed - notices);
-  if (notices > 0) ctx.metrics.messagesDelivered.inc({ kind: "notice" }, notices);
+  if (removed > notices) ctx.metrics.delivered.message.inc(removed - notices);
+  if (notices > 0) ctx.metrics.delivered.notice.inc(notices);
   const p = ctx.hub.get(id.meshId, id.pubkey);
   if (p && conn.backlog) void pump(ctx, conn, p);
   if (f.id !== undefined) await ctx.store.flushed();
