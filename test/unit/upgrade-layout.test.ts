@@ -5,37 +5,20 @@
 // does), and releaseTarget on the same machine. Also the systemd note's reading of the unit.
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { GITHUB_RELEASES, releaseDir, releaseTarget, SUMS_FILE, type Platform } from "../../src/cli/upgrade/release-layout.ts";
 import { serviceNote } from "../../src/cli/upgrade/notes.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { INSTALL_SH, installShDetect, MUSL_LDD } from "../helpers/install-sh-detect.ts";
 
-const INSTALL = resolve(import.meta.dir, "../../install.sh");
-const SCRIPT = readFileSync(INSTALL, "utf8");
-const work = tempDir("cm-upgrade-layout-");
-const body = join(work, "install-body.sh");
-writeFileSync(body, SCRIPT.trimEnd().split("\n").slice(0, -1).join("\n") + "\n");
-
-const GLIBC = "ldd (Debian GLIBC 2.36-9) 2.36";
-const MUSL = "musl libc (x86_64)\nVersion 1.2.4";
+const SCRIPT = readFileSync(INSTALL_SH, "utf8");
+const detect = installShDetect(tempDir("cm-upgrade-layout-"));
 type Machine = { s: string; m: string; musl?: boolean; avx2?: boolean; rosetta?: boolean };
 
 /** install.sh's answer: the target, or its error line. */
 function installSh(m: Machine): string {
-  const r = Bun.spawnSync(
-    [
-      "sh",
-      "-c",
-      `. ${body}
-       uname() { case "$1" in -s) echo "$S" ;; -m) echo "$M" ;; esac; }
-       ldd() { echo "$LDD"; }
-       sysctl() { echo "$TRANSLATED"; }
-       cpu_has_avx2() { [ "$AVX2" = 1 ]; }
-       detect_target`,
-    ],
-    { env: { PATH: process.env.PATH!, S: m.s, M: m.m, LDD: m.musl ? MUSL : GLIBC, AVX2: m.avx2 === false ? "0" : "1", TRANSLATED: m.rosetta ? "1" : "0" } },
-  );
-  return r.exitCode === 0 ? r.stdout.toString().trim() : r.stderr.toString().replace(/^claudemesh install: error: /, "").trim();
+  const r = detect({ s: m.s, m: m.m, ...(m.musl ? { ldd: MUSL_LDD } : {}), ...(m.avx2 === false ? { avx2: false } : {}), translated: m.rosetta ? "1" : "0" });
+  return r.code === 0 ? r.out.trim() : r.err.replace(/^claudemesh install: error: /, "").trim();
 }
 
 /** The same machine as process.platform and process.arch name it. */
