@@ -12,18 +12,8 @@ export const FORMULA_ASSETS = {
   linuxIntel: "claudemesh-linux-x64-baseline",
 } as const;
 
-/** Parses `sha256sum` output ("<64 hex>  <name>", optionally "*<name>") into name → hash.
- *  Throws on a line that is neither blank nor of that shape. */
-export function parseSums(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    const m = /^([0-9a-f]{64}) [ *](\S+)$/.exec(line.trim());
-    if (!m) throw new Error(`not a SHA256SUMS line: ${JSON.stringify(line)}`);
-    out.set(m[2]!, m[1]!);
-  }
-  return out;
-}
+/** SHA256SUMS is read by `claudemesh upgrade` too: one parser, kept with the release layout. */
+export { parseSums } from "../src/cli/upgrade/release-layout.ts";
 
 /** The assets the formula needs that `sums` lacks (empty when it can be rendered). */
 export function missingFormulaAssets(sums: Map<string, string>): string[] {

@@ -19,6 +19,22 @@ export class UsageError extends Error {
   }
 }
 
+/** A refusal with its own code, exit code and next step, for a command whose failures are no
+ *  wire error, usage error or local file (`upgrade`: a release server, a checksum, a directory
+ *  it may not write). `code` is the `error.code` of --json. */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exit: number,
+    readonly fix: string | null = null,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 export type Output = {
   readonly json: boolean;
   /** Prints the command's result: `human` in human mode, `data` as JSON in --json mode. Resolves
@@ -155,6 +171,7 @@ function describe(err: unknown, commandPath?: string): Described {
   if (err instanceof MeshError) return { code: err.code, message: err.message, exit: ERRORS[err.code].exit, fix: refusalFix(err) ?? addedFix(err) };
   if (err instanceof UsageError) return { code: "usage", message: err.message, exit: Exit.usage, fix: err.fix ?? helpFix(commandPath) };
   if (err instanceof BrokerUrlError) return { code: "usage", message: err.message, exit: Exit.usage, fix: null };
+  if (err instanceof CommandError) return { code: err.code, message: err.message, exit: err.exit, fix: err.fix };
   const local = err instanceof LocalFileError ? err : unworded(err);
   if (local) return { code: "local_config", message: local.message, exit: Exit.refused, fix: local.fix };
   return { code: "internal", message: (err as Error)?.message ?? String(err), exit: Exit.internal, fix: "run again with CLAUDEMESH_DEBUG=1 and report it if it repeats" };

@@ -11,6 +11,7 @@ import { createMetrics } from "../../src/broker/metrics.ts";
 import { parseDurationMs } from "../../src/config/load.ts";
 import { SETTINGS } from "../../src/config/spec.ts";
 import { PERMANENT_EXITS, ServeExit } from "../../src/cli/serve-problems.ts";
+import { GLIBC_LDD, installShDetect, MUSL_LDD } from "../helpers/install-sh-detect.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const INSTALL = join(ROOT, "install.sh");
@@ -42,22 +43,9 @@ describe("install.sh", () => {
     expect(sh(`sh ${INSTALL} --version '1.0;rm -rf /'`)).toMatchObject({ code: 2, err: expect.stringContaining("not a version") });
   });
 
-  // detect_target with uname, ldd, sysctl and the CPU flag check replaced by stubs: the
-  // functions are defined by sourcing everything but the last line, then overridden.
-  const body = join(work, "install-body.sh");
-  writeFileSync(body, readFileSync(INSTALL, "utf8").trimEnd().split("\n").slice(0, -1).join("\n") + "\n");
-  const detect = (m: { s: string; m: string; ldd?: string; avx2?: boolean; translated?: string }) =>
-    sh(
-      `. ${body}
-       uname() { case "$1" in -s) echo "$S" ;; -m) echo "$M" ;; esac; }
-       ldd() { echo "$LDD"; }
-       sysctl() { echo "$TRANSLATED"; }
-       cpu_has_avx2() { [ "$AVX2" = 1 ]; }
-       detect_target`,
-      { S: m.s, M: m.m, LDD: m.ldd ?? "ldd (Debian GLIBC 2.36-9) 2.36", AVX2: m.avx2 === false ? "0" : "1", TRANSLATED: m.translated ?? "" },
-    );
-  const glibc = "ldd (Debian GLIBC 2.36-9) 2.36";
-  const musl = "musl libc (x86_64)\nVersion 1.2.4";
+  // detect_target with uname, ldd, sysctl and the CPU flag check replaced by stubs.
+  const detect = installShDetect(work);
+  const [glibc, musl] = [GLIBC_LDD, MUSL_LDD];
 
   test.each([
     ["Linux x86_64 glibc with AVX2", { s: "Linux", m: "x86_64", ldd: glibc }, "linux-x64"],
