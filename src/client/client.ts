@@ -29,6 +29,7 @@ import { LivenessWatch, ReceivingPinger, livenessFor } from "./liveness.ts";
 import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
+import { AttestationRenewal } from "./attestation-renewal.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
 
 export type { ClientOptions, ClientState } from "./client-options.ts";
@@ -60,10 +61,8 @@ export class BrokerClient {
   private readonly acks = new AckBatch((frame) => {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
-  private attestTimer: ReturnType<typeof setTimeout> | null = null;
-  /** When the attestation the broker holds for this session expires: that of the last hello sent,
-   *  then of each renewal it accepted (0 for a member connection). */
-  private attestedUntil = 0;
+  /** A session's attestation renewals (null for a member connection). */
+  private readonly renewal: AttestationRenewal | null;
   /** The current socket's liveness watch. */
   private watch: LivenessWatch | null = null;
   /** Notices that this process did not run for a while (wake.ts); runs from the first connect
@@ -85,6 +84,7 @@ export class BrokerClient {
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
+    this.renewal = this.attestor && new AttestationRenewal(this.attestor, (attestation) => this.request("attest", { attestation }), () => this.state === "open", opts.random);
     this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text), maxFrameBytes: () => this.ack?.limits.maxFrameBytes, base: () => this.base }, opts);
     this.base = this.nextBase();
   }
@@ -149,7 +149,7 @@ export class BrokerClient {
     ws.onopen = () => {
       watch.heard();
       const hello = buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined);
-      if (hello.type === "session_hello") this.attestedUntil = hello.attestation.expiresAt;
+      if (hello.type === "session_hello") this.renewal?.sent(hello.attestation.expiresAt);
       ws.send(JSON.stringify(hello));
     };
     // Only the current socket speaks for this client; one given up on is deaf.
@@ -228,7 +228,7 @@ export class BrokerClient {
         this.opened?.resolve(f);
         this.reopened?.resolve(f);
         this.opened = this.reopened = null;
-        this.scheduleAttestationRefresh();
+        this.renewal?.schedule();
         return;
       case "result":
       case "error":
@@ -321,37 +321,6 @@ export class BrokerClient {
     }
   }
 
-  /** A session's attestation is renewed when the attestor would renew it (80 % of its lifetime),
-   *  so the broker never closes the session for an expired one (4101); every hello (a reconnect,
-   *  a machine waking from sleep) carries a new one too. */
-  private scheduleAttestationRefresh(): void {
-    if (this.attestor) this.renewAttestation(Math.max(0, this.attestor.renewAt() - Date.now()), 0);
-  }
-
-  /** Sends `attest` with a new attestation in `delayMs`. One that fails (a timeout, the database
-   *  busy) is tried again with the reconnect backoff while the broker's copy is still valid; past
-   *  that, the 4101 close and the reconnect bring a fresh one. A drop ends the tries: the next
-   *  hello carries a new attestation. */
-  private renewAttestation(delayMs: number, failures: number): void {
-    const attestor = this.attestor!;
-    if (this.attestTimer) clearTimeout(this.attestTimer);
-    this.attestTimer = setTimeout(() => {
-      if (this.state !== "open") return;
-      const attestation = attestor.renew();
-      this.request("attest", { attestation }).then(
-        () => {
-          this.attestedUntil = attestation.expiresAt;
-          this.scheduleAttestationRefresh();
-        },
-        () => {
-          const retryMs = backoffDelay(failures, this.opts.random);
-          if (this.state === "open" && Date.now() + retryMs < this.attestedUntil) this.renewAttestation(retryMs, failures + 1);
-        },
-      );
-    }, delayMs);
-    (this.attestTimer as { unref?: () => void }).unref?.();
-  }
-
   /** Enters state `s`, runs `first` (in that state), then tells the caller (onState). */
   private setState(s: ClientState, detail: StateDetail, first?: () => void): void {
     this.state = s;
@@ -397,7 +366,7 @@ export class BrokerClient {
    *  `requestErr`, and the socket closes with `code`. */
   private shutdown(code: number, reason: string, connectErr: MeshError, requestErr: MeshError): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.attestTimer) clearTimeout(this.attestTimer);
+    this.renewal?.stop();
     this.endHandshake();
     this.watch?.stop();
     this.stopPinger();
