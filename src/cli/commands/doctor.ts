@@ -16,6 +16,7 @@ import { missingHooks, otherLaunchers } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { brokerTrouble, troubleText } from "../broker-health.ts";
 import { mayHaveMoved, movedFix } from "../../client/broker-moved.ts";
+import { certificateFix } from "../../client/broker-trouble.ts";
 import { otherPublicUrl, setBrokerCommand } from "../../client/public-url-note.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
@@ -88,7 +89,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     }
     const trouble = await brokerTrouble(ctx, m.brokerUrl, "/health/ready");
     if (trouble) {
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: troubleText(trouble), fix: mayHaveMoved(trouble) ? downOrMovedFix(base, opt) : BROKER_FIX });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: troubleText(trouble), fix: certificateFix(trouble) ?? (mayHaveMoved(trouble) ? downOrMovedFix(base, opt) : BROKER_FIX) });
       continue;
     }
     try {
@@ -103,7 +104,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? (mayHaveMoved(err) ? downOrMovedFix(base, opt) : BROKER_FIX)) });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? certificateFix(err) ?? (mayHaveMoved(err) ? downOrMovedFix(base, opt) : BROKER_FIX)) });
     }
   }
   return out;
