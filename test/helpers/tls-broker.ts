@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync } from "no
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { connect as tlsConnect } from "node:tls";
+import { cli, identities, ok } from "./cli.ts";
 import { serveProcess, type ServeProcess } from "./process.ts";
 import { tempDir } from "./temp-dir.ts";
 import { makeChainCa, type ChainCa } from "./tls-ca.ts";
@@ -75,3 +76,14 @@ export function servedSerial(b: TlsBroker): Promise<string> {
 
 /** The serial of the (first) certificate in `certFile`. */
 export const serialOf = (certFile: string) => new X509Certificate(readFileSync(certFile)).serialNumber.toUpperCase();
+
+/** Alice's mesh `name` on `b`, which bob joined, both trusting its root (`env`: what each of
+ *  their commands is given); their config directories are removed at the end of its scope. */
+export async function tlsPair(b: TlsBroker, name: string): Promise<{ alice: string; bob: string; env: Record<string, string>; [Symbol.asyncDispose](): Promise<void> }> {
+  const ids = identities(2);
+  const [alice, bob] = ids.dirs as [string, string];
+  const env = { NODE_EXTRA_CA_CERTS: b.caFile };
+  ok(await cli(alice, ["new", name, "--broker", b.url, "--display-name", "alice", "--json"], { env }), "new");
+  ok(await cli(bob, ["join", ok(await cli(alice, ["invite", "--json"], { env }), "invite").json().link, "--display-name", "bob", "--json"], { env }), "join");
+  return { alice, bob, env, [Symbol.asyncDispose]: ids[Symbol.asyncDispose] };
+}

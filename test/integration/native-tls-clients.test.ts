@@ -7,7 +7,7 @@
 // proxy's. Session 35 (docs/decisions.md, "review of the native TLS and broker-move merges").
 import { describe, expect, test } from "bun:test";
 import { cli, dashboardServing, identities, ok } from "../helpers/cli.ts";
-import { tlsBroker } from "../helpers/tls-broker.ts";
+import { tlsBroker, tlsPair } from "../helpers/tls-broker.ts";
 import { makeSelfSigned } from "../helpers/tls-ca.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { until } from "../helpers/until.ts";
@@ -35,11 +35,8 @@ describe("clients of a broker serving TLS itself", () => {
 
   test("dashboard: a live stream opened before a renewal goes on after it and gets the next event", async () => {
     await using b = await tlsBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const env = { NODE_EXTRA_CA_CERTS: b.caFile };
-    ok(await cli(alice, ["new", "watched", "--broker", b.url, "--display-name", "alice", "--json"], { env }), "new");
-    ok(await cli(bob, ["join", ok(await cli(alice, ["invite", "--json"], { env }), "invite").json().link, "--display-name", "bob", "--json"], { env }), "join");
+    await using team = await tlsPair(b, "watched");
+    const { alice, bob, env } = team;
     await using served = await dashboardServing(alice, ["--no-open"], { env });
     const { local, url } = served.json;
     const login = await fetch(`${local}v1/dashboard/login`, { method: "POST", headers: { "content-type": "application/json", origin: local.slice(0, -1) }, body: JSON.stringify(parseDashboardFragment(new URL(url).hash)!.login) });

@@ -13,7 +13,7 @@ import { cli, cliStream, identities, ok } from "../helpers/cli.ts";
 import { firstRunWalk } from "../helpers/https-walk.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { makeChainCa } from "../helpers/tls-ca.ts";
-import { serialOf, servedSerial, tlsBroker } from "../helpers/tls-broker.ts";
+import { serialOf, servedSerial, tlsBroker, tlsPair } from "../helpers/tls-broker.ts";
 import { canSwitchUser, run as runAs, serviceDir } from "../helpers/service-user.ts";
 import { until } from "../helpers/until.ts";
 
@@ -56,11 +56,8 @@ describe("serve with tlsCert and tlsKey", () => {
 
   test("SIGHUP serves a renewed certificate to new connections while an open WebSocket goes on; a renewal that cannot be used keeps the one in force", async () => {
     await using b = await tlsBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const env = { NODE_EXTRA_CA_CERTS: b.caFile };
-    ok(await cli(alice, ["new", "renewing", "--broker", b.url, "--display-name", "alice", "--json"], { env }), "new");
-    ok(await cli(bob, ["join", ok(await cli(alice, ["invite", "--json"], { env }), "invite").json().link, "--display-name", "bob", "--json"], { env }), "join");
+    await using team = await tlsPair(b, "renewing");
+    const { alice, bob, env } = team;
     const first = serialOf(join(b.root, "first.leaf.pem"));
     expect(await servedSerial(b)).toBe(first);
     await using follow = cliStream(bob, ["inbox", "--follow"], { env });

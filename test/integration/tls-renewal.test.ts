@@ -12,12 +12,12 @@ import { connect as tlsConnect } from "node:tls";
 import type { Server } from "bun";
 import { Listener, HANDOVER_MS } from "../../src/broker/listener.ts";
 import { readTlsFiles, type TlsMaterial } from "../../src/config/tls-files.ts";
-import { cli, cliStream, identities, ok } from "../helpers/cli.ts";
+import { cli, cliStream, ok } from "../helpers/cli.ts";
 import { serveProcess } from "../helpers/process.ts";
 import { freePort } from "../helpers/real-proxy.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { makeChainCa } from "../helpers/tls-ca.ts";
-import { servedSerial, serialOf, tlsBroker } from "../helpers/tls-broker.ts";
+import { servedSerial, serialOf, tlsBroker, tlsPair } from "../helpers/tls-broker.ts";
 import { until } from "../helpers/until.ts";
 
 const root = tempDir("cm-tls-renewal-");
@@ -118,11 +118,8 @@ describe("serve with TLS and SO_REUSEPORT", () => {
 
 test("50 renewals leave no descriptor behind; SIGTERM after them closes the connections of every generation and exits 0", async () => {
   await using b = await tlsBroker();
-  await using ids = identities(2);
-  const [alice, bob] = ids.dirs as [string, string];
-  const env = { NODE_EXTRA_CA_CERTS: b.caFile };
-  ok(await cli(alice, ["new", "renewed", "--broker", b.url, "--display-name", "alice", "--json"], { env }), "new");
-  ok(await cli(bob, ["join", ok(await cli(alice, ["invite", "--json"], { env }), "invite").json().link, "--display-name", "bob", "--json"], { env }), "join");
+  await using team = await tlsPair(b, "renewed");
+  const { alice, bob, env } = team;
   const descriptors = () => readdirSync(`/proc/${b.serve.proc.pid}/fd`).length;
   await using first = cliStream(bob, ["inbox", "--follow"], { env }); // on the first listener
   await until(() => first.stderr().includes("Following"), "the first follower");
