@@ -18,7 +18,9 @@ export function warnIfInvalid(log: Log, config: BrokerConfig, c: CertificateFact
 }
 
 /** Reads the files again and puts them in force; returns the material then in force (the new, or
- *  `inForce` when the files are the same or cannot be used). Never throws. */
+ *  `inForce` when the files are the same or cannot be used). Never throws. The new certificate's
+ *  `TLS certificate reloaded` is logged once the previous listener's handover has ended
+ *  (listener.ts HANDOVER_MS), when no new connection gets the old one any more. */
 export function reloadCertificate<T>(listener: Listener<T>, config: BrokerConfig, log: Log, inForce: TlsMaterial, nowMs: number): TlsMaterial {
   const previous = { serial: inForce.certificate.serial, notAfter: inForce.certificate.notAfter };
   let next: TlsMaterial;
@@ -33,13 +35,17 @@ export function reloadCertificate<T>(listener: Listener<T>, config: BrokerConfig
     log.info("TLS certificate reloaded: the files are unchanged", { certFile: config.tlsCert, ...previous });
     return inForce;
   }
+  let handedOver: Promise<void>;
   try {
-    listener.renew(next);
+    handedOver = listener.renew(next);
   } catch (err) {
     log.error("TLS certificate not reloaded: the new listener could not start; still serving the previous one", { err, certFile: config.tlsCert, ...previous });
     return inForce;
   }
-  warnIfInvalid(log, config, next.certificate, nowMs);
-  log.info("TLS certificate reloaded", { ...certificateLog(config, next.certificate), previousSerial: previous.serial });
+  // Said once the previous listener has stopped: from then on every new connection gets it.
+  void handedOver.then(() => {
+    warnIfInvalid(log, config, next.certificate, nowMs);
+    log.info("TLS certificate reloaded", { ...certificateLog(config, next.certificate), previousSerial: previous.serial });
+  });
   return next;
 }

@@ -40,6 +40,9 @@ const TLS_FAILED = "EPROTO";
  *  NODE_EXTRA_CA_CERTS, read at start (docs/operations.md, "Behind a reverse proxy"). */
 const TRUST_HINT = "If it comes from a private CA, give that CA's certificate (PEM) in NODE_EXTRA_CA_CERTS, e.g. NODE_EXTRA_CA_CERTS=/path/to/ca.pem claudemesh …";
 
+/** Where a broker's certificate is served: by the broker itself (its tlsCert) or by a proxy. */
+const TLS_END = "the broker (its tlsCert) or the reverse proxy in front of it";
+
 /** Bun's codes for a certificate the client refused during the handshake (OpenSSL's verify
  *  results by their Node names, and Node's host-name check), in words and with what to do. The
  *  handshake comes before any request, so nothing was sent. */
@@ -49,8 +52,8 @@ const REFUSED_CERTIFICATE: Record<string, (sent: boolean) => string> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: untrusted("its issuer is unknown"),
   UNABLE_TO_GET_ISSUER_CERT: untrusted("its issuer is unknown"),
   SELF_SIGNED_CERT_IN_CHAIN: untrusted("its chain ends in a CA this machine does not know"),
-  DEPTH_ZERO_SELF_SIGNED_CERT: (sent) => `its TLS certificate is self-signed${so(sent)}. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).`,
-  CERT_HAS_EXPIRED: (sent) => `its TLS certificate has expired${so(sent)}. Renew it where TLS ends (the reverse proxy), or check this machine's clock.`,
+  DEPTH_ZERO_SELF_SIGNED_CERT: (sent) => `its TLS certificate is self-signed${so(sent)}. Give ${TLS_END} a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).`,
+  CERT_HAS_EXPIRED: (sent) => `its TLS certificate has expired${so(sent)}. Renew it where TLS ends (${TLS_END}), or check this machine's clock.`,
   CERT_NOT_YET_VALID: (sent) => `its TLS certificate is not valid yet${so(sent)}. Check this machine's clock, and the certificate's start date.`,
   ERR_TLS_CERT_ALTNAME_INVALID: (sent) => `its TLS certificate is for another host name${so(sent)}. Use the broker URL with the name the certificate gives (the broker's publicUrl).`,
 };
@@ -63,6 +66,21 @@ const codeOf = (cause: unknown) => (cause as { code?: unknown } | null)?.code;
 export function certificateItself(err: unknown): boolean {
   const code = codeOf((err as { cause?: unknown } | null)?.cause);
   return typeof code === "string" && Object.hasOwn(REFUSED_CERTIFICATE, code) && code !== "ERR_TLS_CERT_ALTNAME_INVALID";
+}
+
+/** The codes of a certificate from a CA this machine does not know: trusting that CA fixes them. */
+const UNKNOWN_CA = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "SELF_SIGNED_CERT_IN_CHAIN"]);
+
+/** What to do about a certificate refused for what it is (certificateItself), as a `fix:` line
+ *  (doctor's), or null for any other error: trust an unknown CA here and where Claude Code starts
+ *  its MCP server (which reads NODE_EXTRA_CA_CERTS when it starts), or, for a certificate that is
+ *  self-signed, expired or not valid yet, have it replaced where TLS ends. */
+export function certificateFix(err: unknown): string | null {
+  if (!certificateItself(err)) return null;
+  if (UNKNOWN_CA.has(codeOf((err as { cause?: unknown }).cause) as string)) {
+    return "NODE_EXTRA_CA_CERTS=/path/to/ca.pem (the PEM certificate of the CA that issued the broker's) in this shell and in the environment Claude Code is started from, then claudemesh doctor again";
+  }
+  return `ask the broker's operator for a certificate from a CA that is valid now, served by ${TLS_END}; or correct this machine's clock`;
 }
 
 /** Why a fetch or WebSocket that failed never reached the server, in words ("connection

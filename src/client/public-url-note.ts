@@ -31,6 +31,12 @@ export const recordPublicUrl = (meshId: string, url: string): ConfigChange => ch
 /** The command that moves a mesh to `url` (`meshOpt`: its ` --mesh …`, "" with one mesh). */
 export const setBrokerCommand = (url: string, meshOpt: string) => `claudemesh set-broker ${url}${meshOpt}`;
 
+/** What a public URL is worth when it came over `inUse`: over plain http:// nothing
+ *  authenticates the broker, so anyone on the way could have put an address of theirs there, and
+ *  set-broker's check passes a relay to the real broker too (docs/security.md, limitation 15). */
+export const plainHttpCaution = (inUse: string): string =>
+  inUse.startsWith("http://") ? " It came over plain http://, which anyone between this machine and the broker can alter: switch only to an address the broker's operator gives you." : "";
+
 /** What the user is told of a public URL other than the one in use. */
 export const publicUrlNote = (slug: string, url: string, inUse: string, meshOpt: string): string =>
-  `The broker of ${slug} gives ${url} as its public URL, and this machine reaches it at ${inUse}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: ${setBrokerCommand(url, meshOpt)}`;
+  `The broker of ${slug} gives ${url} as its public URL, and this machine reaches it at ${inUse}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: ${setBrokerCommand(url, meshOpt)}${plainHttpCaution(inUse)}`;

@@ -105,7 +105,7 @@ describe("broker trouble, said the same way by new (HTTP) and send (WebSocket)",
     // Another host's certificate is fixed by the URL with the certificate's name: send, which has
     // a saved URL to change, names set-broker.
     const cases: { url: string; env: Record<string, string>; why: string; fix: string }[] = [
-      { url: `https://localhost:${selfServer.port}`, env: {}, why: "its TLS certificate is self-signed, so nothing was sent. Give the proxy a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).", fix: "" },
+      { url: `https://localhost:${selfServer.port}`, env: {}, why: "its TLS certificate is self-signed, so nothing was sent. Give the broker (its tlsCert) or the reverse proxy in front of it a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).", fix: "" },
       { url: `https://localhost:${otherServer.port}`, env: { NODE_EXTRA_CA_CERTS: other.caFile }, why: "its TLS certificate is for another host name, so nothing was sent. Use the broker URL with the name the certificate gives (the broker's publicUrl).", fix: MOVED },
     ];
     for (const [i, c] of cases.entries()) {

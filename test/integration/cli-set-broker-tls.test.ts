@@ -22,7 +22,7 @@ describe("moving from the broker's own http address to its TLS proxy", () => {
     const slug = created.mesh.slug as string;
 
     const told = ok(await cli(alice, ["peers"]));
-    expect(told.stderr).toBe(`claudemesh: warning: The broker of ${slug} gives ${p.url} as its public URL, and this machine reaches it at ${p.direct}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: claudemesh set-broker ${p.url}\n`);
+    expect(told.stderr).toBe(`claudemesh: warning: The broker of ${slug} gives ${p.url} as its public URL, and this machine reaches it at ${p.direct}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: claudemesh set-broker ${p.url} It came over plain http://, which anyone between this machine and the broker can alter: switch only to an address the broker's operator gives you.\n`);
     expect(ok(await cli(alice, ["peers"])).stderr).toBe("");
 
     const untrusted = await cli(alice, ["set-broker", p.url, "--json"]);

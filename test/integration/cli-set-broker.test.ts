@@ -16,6 +16,8 @@ const configText = (dir: string) => readFileSync(join(dir, "config.json"), "utf8
 const brokers = (dir: string) => Object.fromEntries((JSON.parse(configText(dir)) as LocalConfig).meshes.map((m) => [m.slug, m.brokerUrl]));
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 const doctorCheck = async (dir: string, name: string): Promise<Check | undefined> => ((await cli(dir, ["doctor", "--json"])).json().checks as Check[]).find((c) => c.check === name);
+/** What a public URL stated over plain http:// is followed by (public-url-note.ts). */
+const PLAIN = " It came over plain http://, which anyone between this machine and the broker can alter: switch only to an address the broker's operator gives you.";
 const MOVED_FIX = "if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)";
 
 /** A port nothing listens on. */
@@ -24,6 +26,25 @@ function deadPort(): number {
   const port = s.port!;
   s.stop(true);
   return port;
+}
+
+/** A TCP relay on 127.0.0.1:`port` to the broker on `to`: a server that is not the broker but
+ *  passes every byte on to it. */
+async function relayOn(port: number, to: number) {
+  const links = new Set<{ end(): void }>();
+  const server = Bun.listen<{ up?: Promise<import("bun").Socket<undefined>> }>({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      open(client) {
+        links.add(client);
+        client.data = { up: Bun.connect({ hostname: "127.0.0.1", port: to, socket: { data: (_s, d) => void client.write(d), close: () => void client.end() } }).then((s) => (links.add(s), s)) };
+      },
+      data: (client, d) => void client.data.up?.then((up) => up.write(d)),
+      close: (client) => void client.data.up?.then((up) => up.end()),
+    },
+  });
+  return { url: `http://127.0.0.1:${port}`, [Symbol.asyncDispose]: async () => (links.forEach((l) => l.end()), server.stop(true)) };
 }
 
 describe("claudemesh set-broker", () => {
@@ -162,9 +183,29 @@ describe("claudemesh set-broker", () => {
     await first.stop();
     // The operator put a TLS proxy in front and set publicUrl; the old address still works.
     await using b = await startBroker({ port: first.port, publicUrl: "https://mesh.example.com/" }, { dataDir });
-    const note = `claudemesh: warning: The broker of ${slug} gives https://mesh.example.com as its public URL, and this machine reaches it at ${b.url}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: claudemesh set-broker https://mesh.example.com\n`;
+    const note = `claudemesh: warning: The broker of ${slug} gives https://mesh.example.com as its public URL, and this machine reaches it at ${b.url}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: claudemesh set-broker https://mesh.example.com${PLAIN}\n`;
     expect((await cli(alice, ["peers"])).stderr).toBe(note);
     expect(ok(await cli(alice, ["peers"])).stderr).toBe("");
-    expect((await doctorCheck(alice, `${slug}: broker`))?.detail).toBe(`${b.url} accepts you as alice (owner); it gives https://mesh.example.com as its public URL (to use that: claudemesh set-broker https://mesh.example.com)`);
+    expect((await doctorCheck(alice, `${slug}: broker`))?.detail).toBe(`${b.url} accepts you as alice (owner); it gives https://mesh.example.com as its public URL (to use that: claudemesh set-broker https://mesh.example.com).${PLAIN}`);
+  }, 60_000);
+
+  // What the check cannot tell (docs/security.md, limitation 15): a relay that passes the
+  // connection on to the real broker. Over plain http:// anyone on the way can put its address in
+  // hello_ack.publicUrl (here the broker's own setting stands in for that rewrite), so the note
+  // that names it must not read as the operator's word.
+  test("a public URL stated over plain http:// that names a relay: the relay passes set-broker's check, so the note says to take the address from the operator", async () => {
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    const dataDir = tempDir("cm-relayed-");
+    const first = await startBroker({}, { dataDir });
+    const { slug } = await cliMesh(first.url, [[alice, "alice"]]);
+    await first.stop();
+    const relayPort = deadPort();
+    await using b = await startBroker({ port: first.port, publicUrl: `http://127.0.0.1:${relayPort}` }, { dataDir });
+    const note = (await cli(alice, ["peers"])).stderr;
+    expect(note).toBe(`claudemesh: warning: The broker of ${slug} gives http://127.0.0.1:${relayPort} as its public URL, and this machine reaches it at ${b.url}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: claudemesh set-broker http://127.0.0.1:${relayPort}${PLAIN}\n`);
+    await using relay = await relayOn(relayPort, b.port);
+    const moved = await cli(alice, ["set-broker", relay.url, "--json"]);
+    expect({ code: moved.code, changed: moved.json().changed, broker: brokers(alice)[slug] }).toEqual({ code: 0, changed: true, broker: relay.url });
   }, 60_000);
 });

@@ -7,71 +7,15 @@
 // cannot be served (exit 2, the data directory untouched). An http:// URL for the TLS port is told
 // to use https://. Session 35 (docs/decisions.md).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { X509Certificate } from "node:crypto";
-import { connect as tlsConnect } from "node:tls";
 import { cli, cliStream, identities, ok } from "../helpers/cli.ts";
 import { firstRunWalk } from "../helpers/https-walk.ts";
-import { serveProcess, type ServeProcess } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
-import { makeChainCa, type ChainCa } from "../helpers/tls-ca.ts";
+import { makeChainCa } from "../helpers/tls-ca.ts";
+import { serialOf, servedSerial, tlsBroker, tlsPair } from "../helpers/tls-broker.ts";
 import { canSwitchUser, run as runAs, serviceDir } from "../helpers/service-user.ts";
 import { until } from "../helpers/until.ts";
-
-const LISTENING = /"msg":"broker listening","url":"https:\/\/127\.0\.0\.1:(\d+)"/;
-
-type TlsBroker = { url: string; port: number; ca: ChainCa; caFile: string; root: string; live: { cert: string; key: string }; serve: ServeProcess; logs(): Record<string, any>[]; [Symbol.asyncDispose](): Promise<void> };
-
-/** `live/` holds links to the files of `archive/`, as certbot's do; `renew` points them at
- *  another pair. */
-function certbotLayout(root: string, ca: ChainCa) {
-  mkdirSync(join(root, "live"));
-  const live = { cert: join(root, "live", "fullchain.pem"), key: join(root, "live", "privkey.pem") };
-  const point = (pair: { certFile: string; keyFile: string }) => {
-    for (const [link, target] of [[live.cert, pair.certFile], [live.key, pair.keyFile]] as const) {
-      if (existsSync(link)) unlinkSync(link);
-      symlinkSync(target, link);
-    }
-  };
-  point(ca.issue("first"));
-  return { live, point };
-}
-
-/** `serve` on port 0 of 127.0.0.1 with the certificate of `live/`; clients use https://localhost. */
-async function tlsBroker(extra: string[] = []): Promise<TlsBroker & { point: (pair: { certFile: string; keyFile: string }) => void }> {
-  const root = tempDir("cm-tls-");
-  const ca = makeChainCa(root);
-  const { live, point } = certbotLayout(root, ca);
-  const serve = serveProcess(["--port", "0", "--data-dir", join(root, "data"), "--tls-cert", live.cert, "--tls-key", live.key, ...extra], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "info" } });
-  const port = Number((await serve.waitFor(LISTENING).catch(async (err) => (await serve[Symbol.asyncDispose](), Promise.reject(err))))[1]);
-  return {
-    url: `https://localhost:${port}`,
-    port,
-    ca,
-    caFile: ca.caFile,
-    root,
-    live,
-    point,
-    serve,
-    logs: () => serve.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),
-    [Symbol.asyncDispose]: serve[Symbol.asyncDispose],
-  };
-}
-
-/** The serial of the certificate a fresh TLS connection is served (verified against the root). */
-function servedSerial(b: TlsBroker): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port: b.port, servername: "localhost", ca: readFileSync(b.caFile, "utf8") }, () => {
-      resolve(socket.getPeerCertificate().serialNumber.toUpperCase());
-      socket.end();
-    });
-    socket.on("error", reject);
-  });
-}
-
-/** The serial of the (first) certificate in `certFile`. */
-const serialOf = (certFile: string) => new X509Certificate(readFileSync(certFile)).serialNumber.toUpperCase();
 
 describe("serve with tlsCert and tlsKey", () => {
   test("serves https and wss: the banner says so without the plain-HTTP warning; new, invite, join, send and inbox over it, and the MCP server, trust the root through NODE_EXTRA_CA_CERTS", async () => {
@@ -112,11 +56,8 @@ describe("serve with tlsCert and tlsKey", () => {
 
   test("SIGHUP serves a renewed certificate to new connections while an open WebSocket goes on; a renewal that cannot be used keeps the one in force", async () => {
     await using b = await tlsBroker();
-    await using ids = identities(2);
-    const [alice, bob] = ids.dirs as [string, string];
-    const env = { NODE_EXTRA_CA_CERTS: b.caFile };
-    ok(await cli(alice, ["new", "renewing", "--broker", b.url, "--display-name", "alice", "--json"], { env }), "new");
-    ok(await cli(bob, ["join", ok(await cli(alice, ["invite", "--json"], { env }), "invite").json().link, "--display-name", "bob", "--json"], { env }), "join");
+    await using team = await tlsPair(b, "renewing");
+    const { alice, bob, env } = team;
     const first = serialOf(join(b.root, "first.leaf.pem"));
     expect(await servedSerial(b)).toBe(first);
     await using follow = cliStream(bob, ["inbox", "--follow"], { env });

@@ -16,7 +16,8 @@ import { missingHooks, otherLaunchers } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { brokerTrouble, troubleText } from "../broker-health.ts";
 import { mayHaveMoved, movedFix } from "../../client/broker-moved.ts";
-import { otherPublicUrl, setBrokerCommand } from "../../client/public-url-note.ts";
+import { certificateFix } from "../../client/broker-trouble.ts";
+import { otherPublicUrl, plainHttpCaution, setBrokerCommand } from "../../client/public-url-note.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
@@ -88,7 +89,7 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
     }
     const trouble = await brokerTrouble(ctx, m.brokerUrl, "/health/ready");
     if (trouble) {
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: troubleText(trouble), fix: mayHaveMoved(trouble) ? downOrMovedFix(base, opt) : BROKER_FIX });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: troubleText(trouble), fix: certificateFix(trouble) ?? (mayHaveMoved(trouble) ? downOrMovedFix(base, opt) : BROKER_FIX) });
       continue;
     }
     try {
@@ -96,14 +97,15 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       // A public URL the broker states other than the one in use: said every time here (commands
       // say it once), with the command that moves to it.
       const other = otherPublicUrl(client.ack!.publicUrl, base);
-      const publicUrl = other ? `; it gives ${other} as its public URL (to use that: ${setBrokerCommand(other, opt)})` : "";
+      const caution = plainHttpCaution(base);
+      const publicUrl = other ? `; it gives ${other} as its public URL (to use that: ${setBrokerCommand(other, opt)})${caution && `.${caution}`}` : "";
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})${publicUrl}`, fix: null });
       out.push(epochCheck(m, client.ack!.mesh.keyEpoch, opt));
       if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, opt));
       client.close();
     } catch (err) {
       const removed = err instanceof MeshError && (err.code === "revoked" || err.code === "unauthorized");
-      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? (mayHaveMoved(err) ? downOrMovedFix(base, opt) : BROKER_FIX)) });
+      out.push({ check: `${m.slug}: broker`, ok: false, detail: (err as Error).message, fix: removed ? `claudemesh leave ${m.slug} --yes forgets it here; only an owner or admin can let you back in, with a new invite` : (refusalFix(err) ?? certificateFix(err) ?? (mayHaveMoved(err) ? downOrMovedFix(base, opt) : BROKER_FIX)) });
     }
   }
   return out;
