@@ -61,6 +61,8 @@ export class BrokerClient {
   private readonly acks = new AckBatch((frame) => {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
+  /** Set once a first connect said its hello again after a `replayed` refusal (onClose). */
+  private helloRepeated = false;
   /** A session's attestation renewals (null for a member connection). */
   private readonly renewal: AttestationRenewal | null;
   /** The current socket's liveness watch. */
@@ -253,6 +255,14 @@ export class BrokerClient {
     if (this.ws !== ws) return;
     this.ws = null;
     this.stopPinger();
+    // Two processes of one key saying hello in the same millisecond (two one-shot commands started
+    // at once) sign the same text: a timestamp is fresh within a process, not across processes.
+    // The broker refuses the later as `replayed`; its next hello, a moment on, is a new one. A
+    // first connect says it once more, at once, rather than fail for it.
+    if (this.opened && reason === "replayed" && !this.helloRepeated && this.state !== "closed") {
+      this.helloRepeated = true;
+      return this.open();
+    }
     // `opened` is set from connect() until the first hello_ack: a failure before then is a failed
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
