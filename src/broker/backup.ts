@@ -23,8 +23,9 @@ import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
 export type BackupResult = { file: string; bytes: number; sha256: string; schemaVersion: number; auditChains: AuditChains; epoch: string | null; meshes: number; messages: number };
 
 /** `claudemesh-20261122T020355.123Z-3fa9.db`: sortable by time (to the millisecond), and two
- *  backups started in the same millisecond still get different names. Safe on every OS. */
-export const backupName = (d: Date) => `claudemesh-${d.toISOString().replace(/[-:]/g, "")}-${randomBytes(2).toString("hex")}.db`;
+ *  backups started in the same millisecond still get different names. Safe on every OS. `stem`
+ *  names who made it: the schedule's are `claudemesh-auto-…` (backup-schedule.ts). */
+export const backupName = (d: Date, stem = "claudemesh") => `${stem}-${d.toISOString().replace(/[-:]/g, "")}-${randomBytes(2).toString("hex")}.db`;
 
 /** How many default names a backup tries before it gives up (each is new; one in use means
  *  another backup started in the same millisecond). */

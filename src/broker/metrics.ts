@@ -35,11 +35,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     connectionsPaused: new Gauge({ name: "broker_connections_paused", help: "Authenticated connections the broker is not reading because their client left 2 MiB of output unread (refreshed on scrape).", registers: r }),
     connectionPaces: new Counter({ name: "broker_connection_paces_total", help: "Times a connection's next frame waited until its frame allowance (requestRate, requestBurst) had a token again.", registers: r }),
     commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Writes (sends and acks) in the most recent group commit.", registers: r }),
+    backups: new Counter({ name: "broker_backups_total", help: "Scheduled backups (backupEvery) by outcome (ok: checked and in place; failed: logged at error with its fix, earlier backups kept, tried again an interval later).", labelNames: ["outcome"], registers: r }),
+    backupLastSuccess: new Gauge({ name: "broker_backup_last_success_timestamp_seconds", help: "Unix time of the newest scheduled backup in <dataDir>/backups (read from its name at start, then set by each success); 0 while there is none.", registers: r }),
     buildInfo: new Gauge({ name: "broker_build_info", help: "Always 1; its label is the claudemesh version serving.", labelNames: ["version"], registers: r }),
   };
   metrics.buildInfo.set({ version: VERSION }, 1);
   // Both kinds from the start, as the unlabelled series were: a rate over either begins at 0.
   for (const kind of ["message", "notice"]) for (const c of [metrics.messagesDelivered, metrics.messagesExpired]) c.inc({ kind }, 0);
+  for (const outcome of ["ok", "failed"]) metrics.backups.inc({ outcome }, 0);
   // Each ack counts here: the series bound once, so an increment builds no label key.
   const delivered = { message: metrics.messagesDelivered.labels({ kind: "message" }), notice: metrics.messagesDelivered.labels({ kind: "notice" }) };
   return { ...metrics, delivered };

@@ -37,6 +37,9 @@ export type BrokerConfig = Readonly<{
   pingInterval: number;
   presenceGrace: number;
   drainTimeout: number;
+  /** Milliseconds between scheduled backups; 0: none (backup-schedule.ts). */
+  backupEvery: number;
+  backupKeep: number;
   topicHistory: number;
   trustedProxies: readonly string[];
 }>;

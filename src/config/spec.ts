@@ -57,6 +57,8 @@ export const SETTINGS = [
   { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it. Clients watch for silence at the same pace (told in hello_ack)." },
   { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
   { key: "drainTimeout", kind: ms(SEC, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
+  { key: "backupEvery", kind: ms(0, 365 * DAY), default: DAY, doc: "How often the broker backs its database up into <dataDir>/backups/ (claudemesh-auto-*.db, checked as admin backup checks), counted from the newest such backup, across restarts. 0 turns the schedule off." },
+  { key: "backupKeep", kind: int(1, 1000), default: 7, doc: "How many scheduled backups to keep: after each one that succeeds, the oldest beyond this are deleted (never a backup taken with admin backup)." },
   { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset (0 keeps all)." },
   { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (for per-IP limits)." },
 ] as const satisfies readonly Setting[];

@@ -11,7 +11,7 @@ import { jsonLog } from "../../log/log.ts";
 import { unknownEnv, unknownEnvText } from "../../config/env-names.ts";
 import { serveArgs } from "../args.ts";
 import { helpFix } from "../output.ts";
-import { typedCommand } from "../claude-code/launcher.ts";
+import { launcher, typedCommand } from "../claude-code/launcher.ts";
 import { banner, exposedLogMode } from "../serve-banner.ts";
 import { fail, hostProblem, listenProblem, readTls, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { catchUncaught } from "../serve-last-resort.ts";
@@ -106,8 +106,14 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     releasePidFile(config.dataDir);
     return fail(...(await storageReason("cannot start", err, config)));
   });
+  // Scheduled backups (backupEvery) run `admin backup` in a child of this process: `launcher()`
+  // is how this claudemesh runs, the binary or `bun run src/main.ts`.
+  const { BackupSchedule } = await import("../../broker/backup-schedule.ts");
+  const backups = BackupSchedule.start({ dataDir: config.dataDir, everyMs: config.backupEvery, keep: config.backupKeep, command: launcher(), log, metrics: broker.ctx.metrics });
   const shutdown = async (signal: string, code = 0) => {
     log.info("shutting down", { signal });
+    // A backup under way is cancelled, not waited for: see BackupSchedule.stop.
+    await backups?.stop();
     await broker.stop();
     releasePidFile(config.dataDir);
     process.exit(code);
