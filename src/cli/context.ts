@@ -19,7 +19,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 import { epochIsNew, recordEpoch, rollbackNote } from "../client/rollback-note.ts";
 import { newPublicUrl, publicUrlNote, recordPublicUrl } from "../client/public-url-note.ts";
-import { mayHaveMoved, movedFix } from "../client/broker-moved.ts";
+import { mayHaveMoved, movedFix } from "../client/move-hint.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */

@@ -3,7 +3,7 @@
 import { MeshError } from "../protocol/errors.ts";
 import type { MeshLink } from "./mesh-link.ts";
 import { refusalFix } from "../client/refusal-fix.ts";
-import { mayHaveMoved, movedFix } from "../client/broker-moved.ts";
+import { mayHaveMoved, movedFix } from "../client/move-hint.ts";
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
  *  on a server that defers it) before it reports the mesh's state. Only the first attempt is

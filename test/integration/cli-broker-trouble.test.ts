@@ -9,7 +9,7 @@
 // `doctor`, which only ask for the broker's health, say the same sentences (src/cli/broker-health.ts),
 // less the "nothing was sent" that only a command that sends has to say. Where nothing usable
 // answered, as from a broker that moved away, the commands with a saved URL name set-broker as the
-// fix (src/client/broker-moved.ts).
+// fix (src/client/move-hint.ts).
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,7 +33,7 @@ function pointedAt(from: string, to: string, url: string): string {
 
 const SHORT = { CLAUDEMESH_TIMEOUT: "500ms" };
 /** The fix a command that uses a saved broker gets when nothing usable answered at its URL (the
- *  broker may have moved: src/client/broker-moved.ts); `new` has no saved URL to change. */
+ *  broker may have moved: src/client/move-hint.ts); `new` has no saved URL to change. */
 const MOVED = "\n  fix: if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)";
 const AGAIN = " It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.";
 

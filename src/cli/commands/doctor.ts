@@ -15,7 +15,7 @@ import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
 import { missingHooks, otherLaunchers } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { brokerTrouble, troubleText } from "../broker-health.ts";
-import { mayHaveMoved, movedFix } from "../../client/broker-moved.ts";
+import { mayHaveMoved, movedFix } from "../../client/move-hint.ts";
 import { certificateFix } from "../../client/broker-trouble.ts";
 import { otherPublicUrl, plainHttpCaution, setBrokerCommand } from "../../client/public-url-note.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
