@@ -271,9 +271,12 @@ describe("claudemesh mcp", () => {
     await using b = await startBroker();
     await using sessions = await twoSessions(b, 11);
     const { bob, a } = sessions;
-    (b.ctx.store as unknown as { listAdmissions: () => Promise<never> }).listAdmissions = async () => {
+    // Both reads that can check a sender fail: the whole member list, and the sender's own rows
+    // (member_lookup, which a client asks first since session 35).
+    const failing = async () => {
       throw new Error("db says no");
     };
+    Object.assign(b.ctx.store, { listAdmissions: failing, getAdmission: failing });
     const m = loadConfig(bob).meshes[0]!;
     const peer = await connect(b.url, { meshId: m.meshId, memberId: m.memberId, keys: { publicKey: m.publicKey, secretKey: m.secretKey }, displayName: "bob", role: "member" });
     await requestKeys(new MeshSession({ meshId: m.meshId, publicKey: m.publicKey, secretKey: m.secretKey, memberPubkey: m.publicKey, memberSecretKey: m.secretKey, ownerPubkey: m.ownerPubkey }, m.meshKeys), peer.client);
