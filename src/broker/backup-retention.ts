@@ -3,7 +3,7 @@
 // touched: an operator's `admin backup` (`claudemesh-<time>-<hex>.db`), a copy before a migration
 // (`pre-migrate-v*.db`), a file of theirs, a symbolic link even with our name.
 import { lstatSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /** The stem of the schedule's backup names (backup.ts backupName). */
 export const AUTO_STEM = "claudemesh-auto";
@@ -58,10 +58,15 @@ function remove(paths: string[]): Pruned {
 }
 
 /** Deletes the oldest of the schedule's backups in `dir` beyond the newest `keep`. Called only
- *  after a backup succeeded, so a run of failures never removes one that might be the last good. */
-export function pruneAutoBackups(dir: string, keep: number): Pruned {
+ *  after a backup succeeded, so a run of failures never removes one that might be the last good.
+ *  `taken`, the backup that just succeeded, counts as the newest whatever its name says: after
+ *  the clock was set back, backups named earlier by a clock that ran ahead sort after it, and it
+ *  was the one deleted (logged as taken, gone from the disk). */
+export function pruneAutoBackups(dir: string, keep: number, taken?: string): Pruned {
   const all = autoBackups(dir);
-  return remove(all.slice(0, Math.max(0, all.length - keep)).map((f) => f.path));
+  const rest = taken === undefined ? all : all.filter((f) => resolve(f.path) !== resolve(taken));
+  const room = keep - (all.length - rest.length);
+  return remove(rest.slice(0, Math.max(0, rest.length - room)).map((f) => f.path));
 }
 
 /** Deletes the `.partial` files earlier scheduled backups left: a copy that failed integrity_check

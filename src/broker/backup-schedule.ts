@@ -19,6 +19,9 @@ import { runBackup, type BackupRun } from "./backup-run.ts";
  *  start of a broker in a crash loop. */
 export const FIRST_BACKUP_DELAY_MS = 10 * 60_000;
 
+/** The longest delay a timer holds (a signed 32-bit count of milliseconds, ~24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type ScheduleOptions = {
   dataDir: string;
   everyMs: number;
@@ -77,12 +80,17 @@ export class BackupSchedule {
     await this.attempt;
   }
 
+  /** The next backup in `delayMs`, waited for in steps a timer can hold: one set past
+   *  MAX_TIMER_MS fires after 1 ms, which made a backupEvery over ~24.8 days (the setting allows
+   *  365d) take backup after backup, each deleting the oldest. */
   private arm(delayMs: number): void {
     if (this.stopped) return;
+    const step = Math.min(delayMs, MAX_TIMER_MS);
     this.timer = setTimeout(() => {
       this.timer = null;
+      if (delayMs > step) return this.arm(delayMs - step);
       this.attempt = this.once().finally(() => (this.attempt = null));
-    }, delayMs);
+    }, step);
     this.timer.unref();
   }
 
@@ -102,7 +110,7 @@ export class BackupSchedule {
       if (!r.ok) return this.failed(out, r);
       this.o.metrics.backups.inc({ outcome: "ok" });
       this.o.metrics.backupLastSuccess.set(startedAt / 1000);
-      const pruned = pruneAutoBackups(this.dir, this.o.keep);
+      const pruned = pruneAutoBackups(this.dir, this.o.keep, r.file);
       this.tidy(prunePartials(this.dir, false));
       this.tidy(pruned);
       this.o.log.info("scheduled backup taken", { file: r.file, bytes: r.bytes, sha256: r.sha256, meshes: r.meshes, messages: r.messages, ms: this.now() - startedAt, removed: pruned.removed });

@@ -8,7 +8,6 @@
 // chain of the copy they make, which is the file they leave or install, as `serve` does before it
 // listens (verifyFileChains), so neither passes on history a broker must not serve.
 import { accessSync, constants, existsSync, renameSync, rmSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { randomId } from "../crypto/hash.ts";
 import { MeshError } from "../protocol/errors.ts";
@@ -26,6 +25,7 @@ import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
+import { onInterrupt } from "../local-file/interrupt.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 import { openBackup, type BackupSource } from "./restore-source.ts";
@@ -218,19 +218,10 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
  *  alone does not let it. */
 const signalsHeard = () => new Promise<void>((done) => setImmediate(done));
 
-/** Until `off`, SIGINT and SIGTERM run `undo` and exit as the signal would have (130, 143). A
- *  handler runs only while the restore pauses (signalsHeard, and in verifying the copy's chains),
- *  which it does only before it changes anything: the moves and the final rename run without a
- *  pause, so a signal never lands between them. One sent while the copy or integrity_check runs
- *  waits for that step to end. */
-function onInterrupt(undo: () => void): { off(): void } {
-  const handler = (signal: NodeJS.Signals) => {
-    undo();
-    process.exit(128 + (osConstants.signals[signal] ?? 0));
-  };
-  process.once("SIGINT", handler).once("SIGTERM", handler);
-  return { off: () => void process.off("SIGINT", handler).off("SIGTERM", handler) };
-}
+// onInterrupt (local-file/interrupt.ts): a handler runs only while the restore pauses
+// (signalsHeard, and in verifying the copy's chains), which it does only before it changes
+// anything: the moves and the final rename run without a pause, so a signal never lands between
+// them. One sent while the copy or integrity_check runs waits for that step to end.
 
 /** Where the restore writes: the data directory, or the directory of the file a `claudemesh.db`
  *  link names (whose disk a full-disk refusal must name). */

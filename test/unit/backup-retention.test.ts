@@ -42,3 +42,12 @@ test("its own .partial files: all but the newest before a backup, all after a su
   expect(prunePartials(dir, false).removed).toEqual([join(dir, partials[2]!)]);
   expect(readdirSync(dir)).toEqual([theirs]);
 });
+
+test("the backup just taken counts as the newest, whatever its name says (a clock set back)", () => {
+  const ahead = ["20261201", "20261202"].map((d) => auto(`${d}T100000.000Z`));
+  const taken = auto("20261125T100000.000Z", "0a99");
+  const dir = dirWith([...ahead, taken]);
+  expect(pruneAutoBackups(dir, 2, join(dir, taken)).removed).toEqual([join(dir, ahead[0]!)]);
+  expect(readdirSync(dir).sort()).toEqual([taken, ahead[1]!].sort());
+  expect(pruneAutoBackups(dir, 1, join(dir, taken)).removed).toEqual([join(dir, ahead[1]!)]);
+});

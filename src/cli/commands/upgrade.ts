@@ -8,6 +8,7 @@ import { VERSION } from "../../version.ts";
 import { processEnv } from "../../config/client.ts";
 import { Exit } from "../../protocol/errors.ts";
 import { command, type Ctx } from "../context.ts";
+import { onInterrupt } from "../../local-file/interrupt.ts";
 import { CommandError, UsageError } from "../output.ts";
 import { releaseDir, releaseTarget, thisPlatform } from "../upgrade/release-layout.ts";
 import { download, fetchSums } from "../upgrade/release-fetch.ts";
@@ -92,18 +93,26 @@ async function upgrade(ctx: Ctx, bin: Installed, root: string | null, wanted: st
   }
   const staged = stagePath(bin);
   rmSync(staged, { force: true });
+  // Ctrl-C or SIGTERM during the download or its trial run: the partial file, named by this PID
+  // (no later run removes it), goes too. Off before the swap, which runs without a pause.
+  const interrupted = onInterrupt((signal) => {
+    rmSync(staged, { force: true });
+    process.stderr.write(`claudemesh: upgrade interrupted (${signal}); the partial download ${staged} was removed, nothing was changed\n`);
+  });
   try {
     ctx.out.note(`downloading ${dir}/${name}…`);
     const got = await ctx.out.wait(`downloading ${name}`, download(`${dir}/${name}`, staged, `release ${version ?? "latest"} has no ${name}`));
     if (got !== want) throw new CommandError("checksum_mismatch", `checksum mismatch for ${name} (SHA256SUMS says ${want}, the download is ${got}); refusing to install it, nothing was changed`, Exit.refused, "run it again; if it repeats, the release or the way to it is broken: report it at https://github.com/claudemesh/claudemesh/issues");
     const runs = tryStaged(staged);
     if (wanted && runs !== wanted) throw new CommandError("wrong_version", `asked for ${wanted}, but the verified download reports ${runs}; nothing was changed`, Exit.refused);
+    interrupted.off();
     replace(bin, staged);
     const notes = [serviceNote(bin.path, runs), runningNote(runs)].filter((n): n is string => n !== null);
     await ctx.out.result({ action: "upgraded", from: VERSION, to: runs, path: bin.path, previous: prevPath(bin), asset: name, sha256: got, notes }, () =>
       [`claudemesh ${VERSION} → ${runs} at ${bin.path} (SHA-256 matches the release's SHA256SUMS). The old binary is kept as ${prevPath(bin)}: claudemesh upgrade --rollback puts it back.`, ...notes.map((n) => `note: ${n}`)].join("\n"),
     );
   } finally {
+    interrupted.off();
     rmSync(staged, { force: true });
   }
 }
