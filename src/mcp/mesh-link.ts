@@ -11,10 +11,11 @@ import type { SessionHold } from "../client/client-options.ts";
 import { hookStatus } from "../client/http.ts";
 import { HookStatus } from "./hook-status.ts";
 import type { Delivered, MeshSession } from "../client/mesh-session.ts";
-import { loadConfig, type MeshEntry } from "../client/local/config-file.ts";
+import type { MeshEntry } from "../client/local/config-file.ts";
 import type { SessionMemory } from "../client/local/session-memory.ts";
 import { SESSION_TOUCH_MS } from "../client/local/session-keys.ts";
 import { linkSession } from "./link-session.ts";
+import { MeshOnDisk } from "./mesh-on-disk.ts";
 import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./outgoing.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
@@ -74,8 +75,8 @@ export class MeshLink {
    *  certificate) or the broker's refusal of the hello (a clock skew). */
   lastFailure: MeshError | null = null;
   private started: Promise<void> | null = null;
-  /** The broker URL of the latest connection attempt (brokerUrl). */
-  private usedUrl: string | null = null;
+  /** This mesh's entry as the config file holds it now. */
+  private readonly disk: MeshOnDisk;
   /** Writes a new session key to disk (nothing for one read from there). */
   private readonly saveKey: () => void;
   /** Deletes the key again if this server made it (null for one read from disk). */
@@ -102,7 +103,8 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    const ls = linkSession(entry, { ...opts, removals: () => this.onDisk()?.removed });
+    this.disk = new MeshOnDisk(opts.configDir, entry, opts.log);
+    const ls = linkSession(entry, { ...opts, removals: () => this.disk.read()?.removed });
     this.session = ls.session;
     this.replayFile = ls.memory;
     this.saveKey = () => {
@@ -120,7 +122,7 @@ export class MeshLink {
       (status, err) => opts.log.info("hook status not passed on: said again at the next connect", { mesh: entry.slug, status, err }),
     );
     this.keyCatchUp = new KeyCatchUp({
-      entry: () => this.onDisk() ?? this.entry,
+      entry: () => this.disk.read() ?? this.entry,
       epochs: () => ({ mine: this.session.currentKey()?.epoch ?? 0, mesh: this.client.ack?.mesh.keyEpoch ?? 0 }),
       save: (keys) => this.config.saveKeys(keys),
       applied: (keys) => (this.session.learnKeys(keys), this.refreshKeys(), this.incoming.reopenSealed()),
@@ -128,7 +130,7 @@ export class MeshLink {
       log: opts.log,
     });
     this.client = new BrokerClient({
-      url: () => this.brokerUrl(),
+      url: () => this.disk.brokerUrl(),
       credentials: ls.credentials,
       where: { sessionId: opts.claudeSessionId, pid: process.pid, cwd: opts.cwd, hostname: opts.hostname, displayName: sessionName(entry.displayName, opts.label) },
       reconnect: true,
@@ -251,39 +253,19 @@ export class MeshLink {
 
   private readonly notShared = (err: unknown) => this.opts.log.warn("replay memory not added to the machine's (a new session would not know what this one read)", { mesh: this.slug, err });
 
-  /** This mesh's entry as the config file holds it now: the CLI writes it from other processes
-   *  (keys after a `rekey`, the owner's record of removals after a `kick`). */
   /** Logs that the broker runs from a restored backup: its epoch is not the one this machine's CLI
    *  last saw (rollback-note.ts). The CLI records the epoch and tells its user; a session only logs,
    *  so that each new session does not repeat an old restore to the model. */
   private noteEpoch(): void {
-    const entry = this.onDisk();
+    const entry = this.disk.read();
     if (entry?.brokerEpoch !== undefined && epochIsNew(entry, this.client.ack?.epoch)) this.opts.log.warn("the broker's database changed since this machine's CLI last connected: it runs from a restored backup, and messages or membership changes after that backup may be gone", { mesh: this.slug });
-  }
-
-  /** The broker URL to connect to now: the mesh's in the config file as it is now, so that a
-   *  running session follows `claudemesh set-broker` at its next connection attempt (the client
-   *  asks before each); the one it used last when the file cannot be read. */
-  private brokerUrl(): string {
-    let url = this.usedUrl ?? this.entry.brokerUrl;
-    try {
-      url = this.onDisk()?.brokerUrl ?? url;
-    } catch (err) {
-      this.opts.log.debug("config not read for the broker URL; keeping the last one", { mesh: this.slug, err });
-    }
-    if (this.usedUrl !== null && url !== this.usedUrl) this.opts.log.warn("the mesh's broker URL changed in the config: connecting there", { mesh: this.slug, from: this.usedUrl, to: url });
-    return (this.usedUrl = url);
-  }
-
-  private onDisk(): MeshEntry | undefined {
-    return loadConfig(this.opts.configDir).meshes.find((m) => m.meshId === this.entry.meshId);
   }
 
   /** Takes in the keys the config on disk holds: after `claudemesh rekey` in a terminal, the
    *  owner's running session must post under (and hand out) the new epoch, which no message brings
    *  it (a rotation is sent to the other members). Returns the entry read. */
   private refreshKeys(): MeshEntry | undefined {
-    const entry = this.onDisk();
+    const entry = this.disk.read();
     if (entry) this.session.learnKeys(entry.meshKeys);
     return entry;
   }
