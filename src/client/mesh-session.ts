@@ -12,12 +12,14 @@ import type { SessionAttestation } from "../crypto/attestation.ts";
 import { MeshError } from "../protocol/errors.ts";
 import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
-import { recipientDoubt, vouchedMembers, type Removals } from "./admission.ts";
-import { evidenceFor, memberEvidence } from "./lookups.ts";
+import { recipientDoubt, type Removals } from "./admission.ts";
+import { evidenceFor } from "./lookups.ts";
+import { isKeyRequest, requestKeys } from "./key-request.ts";
 import { meshKeyList } from "./mesh-key-list.ts";
 import { SenderTrace } from "./sender-trace.ts";
 import { keyGapRefusal } from "./key-gap.ts";
 import { routeMatchesTarget, sealedTopic } from "./push-route.ts";
+import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
 
 /** How often a member behind the mesh's key epoch asks the owner for the keys again. */
 const KEYS_ASK_INTERVAL_MS = 10 * 60_000;
@@ -27,7 +29,6 @@ const KEYS_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Broker notices remembered to drop their redeliveries. */
 const NOTICE_MEMORY = 1000;
-import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
 import { MAX_CIPHERTEXT_B64_LEN } from "../protocol/limits.ts";
 import type { BrokerClient } from "./client.ts";
 import { mergeMeshKeys, type MeshKey } from "./local/config-file.ts";
@@ -367,29 +368,6 @@ export class MeshSession {
     if (merged) this.keys = merged;
     return merged !== null;
   }
-}
-
-const KEY_REQUEST = JSON.stringify({ request: "keys" });
-const isKeyRequest = (body: string) => body === KEY_REQUEST;
-
-/** Asks the owner for the current mesh keys (after joining with an invite made before a rotation). */
-export function requestKeys(session: MeshSession, client: BrokerClient): Promise<Results["send"]> {
-  return session.send(client, session.id.ownerPubkey, KEY_REQUEST, { kind: "system", priority: "now" });
-}
-
-/** The owner's answer to a key request: sends every epoch's key, but only to an active member
- *  whose enrolment the owner can check itself (admission.ts): the request and the member list
- *  both come through the broker, which must not be able to ask for the keys on a key of its own. */
-export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"], removals?: Removals): Promise<boolean> {
-  if (session.id.publicKey !== session.id.ownerPubkey && session.id.memberPubkey !== session.id.ownerPubkey) return false;
-  // The requester's rows (member_lookup), as a send vouches for its recipient; the whole list from
-  // a broker without it.
-  const { members, counts } = await memberEvidence(client, from.memberPubkey);
-  const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members, removals, counts).vouched.get(from.memberPubkey);
-  if (!requester || requester.pubkey === session.id.ownerPubkey) return false;
-  session.trust([requester.pubkey]);
-  await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" });
-  return true;
 }
 
 /** A fresh mesh key for epoch `epoch`, as stored in config. */

@@ -2,7 +2,8 @@
 // opened, checked and kept pending (or handed to a mesh_ask waiting for it), pushes sealed under a
 // key epoch not learnt yet kept until the keys come, and the key messages acted on. A message is
 // acked to the broker only once seen (markSeen, or a reply settled as delivered).
-import { answerKeyRequest, failedVerification, type MeshSession } from "../client/mesh-session.ts";
+import { failedVerification, type MeshSession } from "../client/mesh-session.ts";
+import { answerKeyRequest } from "../client/key-request.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";

@@ -13,7 +13,8 @@ import { tempDir } from "../helpers/temp-dir.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
 import { shellCommand } from "../../src/config/command-line.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
-import { MeshSession, requestKeys } from "../../src/client/mesh-session.ts";
+import { MeshSession } from "../../src/client/mesh-session.ts";
+import { requestKeys } from "../../src/client/key-request.ts";
 
 const dir = () => tempDir("cm-mcp-");
 

@@ -8,7 +8,7 @@ import { claimInvite, httpBase } from "../../client/http.ts";
 import { MalformedInvite, parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
 import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
-import { requestKeys } from "../../client/mesh-session.ts";
+import { requestKeys } from "../../client/key-request.ts";
 import { meshKeyList } from "../../client/mesh-key-list.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
