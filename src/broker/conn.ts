@@ -80,6 +80,9 @@ export class Conn {
   where: Whereabouts | null = null;
   /** push: the broker pushes queued messages; pull: only `fetch` hands them out. */
   receive: "push" | "pull" = "push";
+  /** The `event` pushes this connection subscribed to in its hello; null: all of them (the hello
+   *  named none, as every hello before the field). Hub.emit sends it no other. */
+  events: ReadonlySet<string> | null = null;
   /** Message ids pushed or fetched to this connection and not yet acked. */
   readonly inflight = new Set<string>();
   /** Messages claimed for this connection by a group commit and not yet pushed (router.ts):

@@ -3,7 +3,8 @@
 // - a session key has at most one live connection (a newer one replaces the older);
 // - when the last connection of an identity closes, peers hear `peer_left` only after the grace
 //   period, and a reconnect within it re-attaches silently;
-// - events go to every ready connection of the mesh except the identity's own.
+// - events go to every ready connection of the mesh except the identity's own, and only to those
+//   that subscribed to them (Conn.events).
 import type { Status } from "../protocol/fields.ts";
 import type { EventNameT } from "../protocol/server-frames.ts";
 import type { Conn, Identity, Whereabouts } from "./conn.ts";
@@ -257,13 +258,18 @@ export class Hub {
     };
   }
 
-  /** Sends an event to every ready connection in the mesh except those of `exceptKey`, then to
-   *  the mesh's listeners (every event, whoever it is about). This is the one place events go out. */
+  /** Sends an event to every ready connection in the mesh that subscribed to it, except those of
+   *  `exceptKey`, then to the mesh's listeners (every event, whoever it is about). This is the one
+   *  place events go out. A connection that did not subscribe costs a set lookup: the frame is
+   *  encoded only once one that did is found. */
   emit(meshId: string, event: EventNameT, data: Record<string, unknown>, exceptKey?: string): void {
-    const text = JSON.stringify({ type: "event", event, data });
+    let text: string | null = null;
     for (const p of this.inMesh(meshId)) {
       if (p.key === exceptKey) continue;
-      for (const c of p.conns) if (c.ready) c.sendRaw(text);
+      for (const c of p.conns) {
+        if (!c.ready || (c.events !== null && !c.events.has(event))) continue;
+        c.sendRaw((text ??= JSON.stringify({ type: "event", event, data })));
+      }
     }
     for (const l of this.listeners.get(meshId) ?? []) {
       try {

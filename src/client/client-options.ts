@@ -1,6 +1,7 @@
 // What a BrokerClient is given (client.ts): where to connect, as whom, and its timeouts, bounds
 // and callbacks.
 import type { EventFrame, MessagePushFrame } from "../protocol/server-frames.ts";
+import type { EventChoice } from "./event-interest.ts";
 import type { Credentials, Whereabouts } from "./credentials.ts";
 import type { MeshError } from "../protocol/errors.ts";
 
@@ -41,6 +42,11 @@ export type ClientOptions = {
   maxQueued?: number;
   onMessage?: (m: MessagePushFrame) => void;
   onEvent?: (e: EventFrame) => void;
+  /** The `event` pushes onEvent is given: "all", or these (protocol §4.3.1). Default: "all" with an
+   *  onEvent, none without one. The hello asks the broker for these and for what the client reads
+   *  itself (`key_rotated`, which keeps `ack.mesh.keyEpoch` current: event-interest.ts), so that a
+   *  client that reads no presence (a one-shot command, the MCP server) is sent none. */
+  events?: EventChoice;
   /** Each state change, after the client made it. An exception it throws is written to stderr and
    *  changes nothing the client does next. `failure`, when reconnecting after a socket that never
    *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection); or

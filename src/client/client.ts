@@ -30,6 +30,7 @@ import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
 import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
 import { AttestationRenewal } from "./attestation-renewal.ts";
+import { EventInterest } from "./event-interest.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
 
 export type { ClientOptions, ClientState } from "./client-options.ts";
@@ -73,6 +74,8 @@ export class BrokerClient {
 
   /** A session's attestations (null for a member connection). */
   private readonly attestor: SessionAttestor | null;
+  /** The events asked for in the hello and given to onEvent (ClientOptions.events). */
+  private readonly interest: EventInterest;
   /** The current socket's pings while it receives, from its hello_ack on. */
   private pinger: ReceivingPinger | null = null;
   /** The current socket's handshake deadline, until its hello_ack. */
@@ -89,6 +92,7 @@ export class BrokerClient {
     this.renewal = this.attestor && new AttestationRenewal(this.attestor, (attestation) => this.request("attest", { attestation }), () => this.state === "open", opts.random);
     this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text), maxFrameBytes: () => this.ack?.limits.maxFrameBytes, base: () => this.base }, opts);
     this.base = this.nextBase();
+    this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []));
   }
 
   /** The http(s) base to connect to now (`url`, or what its function says now); a URL that is none
@@ -150,7 +154,7 @@ export class BrokerClient {
     }, handshakeMs);
     ws.onopen = () => {
       watch.heard();
-      const hello = buildHello(this.opts.credentials, this.opts.where, undefined, this.attestor ?? undefined);
+      const hello = buildHello(this.opts.credentials, { ...this.opts.where, ...this.interest.helloField() }, undefined, this.attestor ?? undefined);
       if (hello.type === "session_hello") this.renewal?.sent(hello.attestation.expiresAt);
       ws.send(JSON.stringify(hello));
     };
@@ -246,7 +250,7 @@ export class BrokerClient {
         if (f.event === "key_rotated" && this.ack && typeof f.data.epoch === "number" && f.data.epoch > this.ack.mesh.keyEpoch) {
           this.ack = { ...this.ack, mesh: { ...this.ack.mesh, keyEpoch: f.data.epoch } };
         }
-        this.opts.onEvent?.(f);
+        if (this.interest.wants(f.event)) this.opts.onEvent?.(f);
         return;
     }
   }
@@ -263,6 +267,8 @@ export class BrokerClient {
       this.helloRepeated = true;
       return this.open();
     }
+    // A broker older than the hello's `events` refused it for that field alone (event-interest.ts).
+    if (this.state !== "closed" && this.interest.refusedField(reason, this.refusal)) return this.open();
     // `opened` is set from connect() until the first hello_ack: a failure before then is a failed
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;

@@ -20,7 +20,9 @@ export type SessionCredentials = {
 };
 export type Credentials = MemberCredentials | SessionCredentials;
 
-export type Whereabouts = { sessionId: string; pid: number; cwd: string; hostname?: string; displayName?: string; receive?: "push" | "pull" };
+/** Where the client runs and how it receives, as its hello says (§4.3.1); `events`: the event
+ *  pushes it subscribes to (absent: all). */
+export type Whereabouts = { sessionId: string; pid: number; cwd: string; hostname?: string; displayName?: string; receive?: "push" | "pull"; events?: string[] };
 
 export const DEFAULT_ATTESTATION_TTL_MS = 12 * 60 * 60 * 1000;
 

@@ -11,3 +11,5 @@ export const STATUSES = ["idle", "working", "dnd"] as const;
 export const INVITE_ROLES = ["member", "admin"] as const;
 /** Recipient-side capabilities a sender may hold (docs/protocol.md, Grants). */
 export const CAPS = ["dm", "broadcast", "group", "topic"] as const;
+/** The `event` pushes a broker sends (docs/protocol.md §4.4.5), which a hello may subscribe to. */
+export const EVENT_NAMES = ["peer_joined", "peer_left", "peer_status", "member_joined", "member_revoked", "key_rotated", "topic_created"] as const;

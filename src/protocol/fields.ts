@@ -3,7 +3,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import * as L from "./limits.ts";
 import * as N from "./names.ts";
-import { CAPS, INVITE_ROLES, PRIORITIES, STATUSES } from "./choices.ts";
+import { CAPS, EVENT_NAMES, INVITE_ROLES, PRIORITIES, STATUSES } from "./choices.ts";
 
 export const Hex32 = Type.String({ pattern: "^[0-9a-f]{64}$", description: "32-byte key, lowercase hex" });
 export const Hex64 = Type.String({ pattern: "^[0-9a-f]{128}$", description: "64-byte ed25519 signature, lowercase hex" });
@@ -67,6 +67,16 @@ export const InviteRole = literalUnion(INVITE_ROLES);
 /** Recipient-side capabilities a sender may hold (see docs/protocol.md, Grants). */
 export const Cap = literalUnion(CAPS);
 export const Caps = Type.Array(Cap, { maxItems: L.MAX_CAPS, uniqueItems: true });
+/** An `event` push's name (§4.4.5). */
+export const EventName = literalUnion(EVENT_NAMES);
+/** The events a hello subscribes to (§4.3.1): names shaped like event names, not only those this
+ *  version knows. A newer client may list an event a broker of the same protocol version does not
+ *  send yet; refusing its hello for it would cost it the connection, ignoring the name costs it
+ *  nothing (that broker never sends the event). Bounded like every array. */
+export const EventSubscription = Type.Array(Type.String({ pattern: `^[a-z][a-z0-9_]{0,${L.MAX_EVENT_NAME_LEN - 1}}$`, description: "event name" }), {
+  maxItems: L.MAX_SUBSCRIBED_EVENTS,
+  description: "events this connection wants; absent: all",
+});
 
 export type Priority = Static<typeof Priority>;
 export type Status = Static<typeof Status>;

@@ -24,6 +24,8 @@ const whereabouts = {
   protocolVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   /** push (default): queued messages are pushed; pull: only `fetch` hands them out (one-shot CLIs). */
   receive: Type.Optional(Type.Union([Type.Literal("push"), Type.Literal("pull")])),
+  /** The `event` pushes this connection wants (§4.3.1); absent: all of them, as before the field. */
+  events: Type.Optional(F.EventSubscription),
 };
 
 export const ClientFrames = {

@@ -55,6 +55,12 @@ export const MAX_INVITE_USES = 10_000;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 
+/** Most event names one hello may subscribe to (`events`, §4.3.1): several times the events
+ *  there are, so that a newer client's list still fits an older broker's bound. */
+export const MAX_SUBSCRIBED_EVENTS = 32;
+/** Longest event name a hello may list: far above the longest there is (14). */
+export const MAX_EVENT_NAME_LEN = 32;
+
 /** Longest text `peer_lookup` searches for, in UTF-16 code units: a typed target, which may hold a
  *  name (64 units at most, more with invisible characters a name comparison removes) or a key. */
 export const MAX_LOOKUP_TEXT_LEN = 256;

@@ -87,15 +87,7 @@ export const ErrorFrame = frame("error", {
 
 export const ResultFrame = frame("result", { id: F.RequestId, data: Type.Any() });
 
-export const EventName = Type.Union([
-  Type.Literal("peer_joined"),
-  Type.Literal("peer_left"),
-  Type.Literal("peer_status"),
-  Type.Literal("member_joined"),
-  Type.Literal("member_revoked"),
-  Type.Literal("key_rotated"),
-  Type.Literal("topic_created"),
-]);
+export const EventName = F.EventName;
 export const EventPush = frame("event", { event: EventName, data: Type.Record(Type.String(), Type.Any()) });
 
 export const ServerFrames = {

@@ -245,6 +245,7 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   conn.identity = identity;
   conn.receive = frame.receive ?? "push";
+  conn.events = frame.events ? new Set(frame.events) : null;
   conn.state = "ready";
   // A restart forgets a working status (it was true of the old process); dnd is a user choice and stays.
   const initial = { status: stored?.status === "dnd" ? ("dnd" as const) : ("idle" as const), summary: stored?.summary ?? "" };
