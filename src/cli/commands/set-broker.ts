@@ -8,6 +8,7 @@ import { moveToBroker, notThisMesh, otherMesh } from "../../client/broker-move.t
 import { brokerBase } from "../../client/broker-url.ts";
 import { otherPublicUrl, publicUrlNote, setBrokerCommand } from "../../client/public-url-note.ts";
 import { rollbackNote } from "../../client/rollback-note.ts";
+import { shellWord } from "../../client/shell-word.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { inviteState } from "../../protocol/results.ts";
@@ -108,12 +109,13 @@ async function otherMembers(client: BrokerClient, memberId: string): Promise<num
   }
 }
 
-/** What to do about invites whose links name the old URL. */
+/** What to do about invites whose links name the old URL (their ids are the broker's words: the
+ *  command quotes them for the shell). */
 function inviteLines(ids: readonly string[] | null, previous: string, opt: string): string[] {
   if (ids === null) return [`The open invites could not be listed; links made before name ${previous}: claudemesh invite list${opt} shows them, to revoke and make again.`];
   if (ids.length === 0) return [];
   const first = ids[0]!;
   return [
-    `${ids.length} open invite${ids.length > 1 ? "s" : ""} (${ids.join(", ")}) name${ids.length > 1 ? "" : "s"} ${previous} in ${ids.length > 1 ? "their links" : "its link"}: a teammate who joins with one goes there, which works only while that address reaches this broker. Revoke ${ids.length > 1 ? "them" : "it"} and make new ones, which name the new URL: claudemesh invite revoke ${first}${opt}${ids.length > 1 ? " (and the others)" : ""}; claudemesh invite${opt}`,
+    `${ids.length} open invite${ids.length > 1 ? "s" : ""} (${ids.join(", ")}) name${ids.length > 1 ? "" : "s"} ${previous} in ${ids.length > 1 ? "their links" : "its link"}: a teammate who joins with one goes there, which works only while that address reaches this broker. Revoke ${ids.length > 1 ? "them" : "it"} and make new ones, which name the new URL: claudemesh invite revoke ${shellWord(first)}${opt}${ids.length > 1 ? " (and the others)" : ""}; claudemesh invite${opt}`,
   ];
 }
