@@ -1,8 +1,10 @@
-// Moving a mesh to its broker's new URL (`claudemesh set-broker`): what shows that the URL serves
-// this mesh, and the one change of the config that records the move. A member hello there, signed
-// with this member's key, must be accepted as this member of this mesh, with the owner key this
-// machine already trusts (the root of mesh-key trust, protocol §11.5); anything else is another
-// broker, or one whose database does not hold this mesh.
+// Moving a mesh to its broker's new URL (`claudemesh set-broker`): the check that the URL answers
+// as this mesh's broker, and the one change of the config that records the move. A member hello
+// there, signed with this member's key, must be accepted as this member of this mesh, with the
+// owner key this machine already trusts (the root of mesh-key trust, protocol §11.5); anything
+// else is another broker, or one whose database does not hold this mesh. It catches a wrong
+// address, not an impostor: a broker holds no key, so a server that lies can make up this answer
+// (the mesh and member ids are in the hello, the owner key is no secret; docs/security.md 15).
 import { MeshError } from "../protocol/errors.ts";
 import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { bothChanges, changeMesh, type ConfigChange, type MeshEntry } from "./local/config-file.ts";

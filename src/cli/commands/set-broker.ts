@@ -57,8 +57,8 @@ export async function run(args: CommonArgs & { url: string }): Promise<void> {
       () =>
         [
           changed
-            ? `${label} now uses ${base} (was ${previous}): that broker serves this mesh, with the owner key this machine trusts, and accepts you as ${ack.displayName} (${ack.role}).`
-            : `${label} already uses ${base}, which serves this mesh and accepts you as ${ack.displayName} (${ack.role}); nothing changed.`,
+            ? `${label} now uses ${base} (was ${previous}): it answered as the broker of this mesh, with the owner key this machine trusts, and accepts you as ${ack.displayName} (${ack.role}).`
+            : `${label} already uses ${base}, which answers as the broker of this mesh and accepts you as ${ack.displayName} (${ack.role}); nothing changed.`,
           ...(changed ? [SESSIONS, ...inviteLines(invites, previous, opt)] : []),
           ...(changed && members !== 0 ? [`${members === null ? "Other members'" : `The ${members} other member${members > 1 ? "s'" : "'s"}`} machines keep the old URL until each runs: ${membersRun}`] : []),
           ...(changed && others.length ? [`Your mesh${others.length > 1 ? "es" : ""} ${others.map((m) => m.slug).join(", ")} also use${others.length > 1 ? "" : "s"} ${previous}: ${others.map((m) => setBrokerCommand(base, ` --mesh ${meshArg(after, m)}`)).join("; ")}`] : []),
