@@ -16,6 +16,18 @@ import { otherPublicUrl, recordPublicUrl } from "./public-url-note.ts";
 export const notThisMesh = (mesh: MeshEntry, base: string, why: string, stays: string, cause?: unknown): MeshError =>
   new MeshError("not_found", `The broker at ${base} is not the broker of mesh ${mesh.slug}: ${why}. Nothing was saved: ${mesh.slug} still uses ${stays}.`, cause === undefined ? undefined : { cause });
 
+/** The refusal of `mesh`'s key as removed (`refusal`, a `revoked` hello) by what answers at
+ *  `base`, which set-broker has not accepted: that URL's word, not the mesh's verdict (a wrong
+ *  address can say it too), so nothing is recorded and no `leave` is offered. Exit 3, as any
+ *  `revoked`; `fix`: what the CLI adds. */
+export function removedThere(mesh: MeshEntry, base: string, refusal: MeshError): { err: MeshError; fix: string } {
+  const said = refusal.cause instanceof MeshError ? ` ("${refusal.cause.message}")` : "";
+  return {
+    err: new MeshError("revoked", `The broker at ${base} refuses your key in mesh ${mesh.slug} as removed from it${said}. Nothing was saved: ${mesh.slug} still uses ${mesh.brokerUrl}.`, { cause: refusal }),
+    fix: "if that address is the mesh's broker, only an owner or admin can let you back in, with a new invite; if not, check the URL with the broker's operator",
+  };
+}
+
 /** Why the broker's `ack` does not answer for `mesh` as this machine knows it, or null when it
  *  does: the same mesh id, owner key and member id. */
 export function otherMesh(mesh: MeshEntry, ack: HelloAckFrame): string | null {

@@ -4,7 +4,7 @@
 // the user: invites whose links name the old URL, the other members' machines, other meshes on
 // the same old broker. Claude Code sessions read the new URL at their next connection attempt.
 import type { BrokerClient } from "../../client/client.ts";
-import { moveToBroker, notThisMesh, otherMesh } from "../../client/broker-move.ts";
+import { moveToBroker, notThisMesh, otherMesh, removedThere } from "../../client/broker-move.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { otherPublicUrl, publicUrlNote, setBrokerCommand } from "../../client/public-url-note.ts";
 import { rollbackNote } from "../../client/rollback-note.ts";
@@ -76,6 +76,11 @@ async function probe(ctx: Ctx, mesh: MeshEntry, base: string): Promise<BrokerCli
   } catch (err) {
     // An unknown mesh and an unknown key are one refusal at the hello (protocol §2.3, check 4).
     if (err instanceof MeshError && err.code === "unauthorized") throw notThisMesh(mesh, base, "it does not know your key in this mesh (another broker, or a database without this mesh or from before you joined)", mesh.brokerUrl, err);
+    // A key refused as removed there is that URL's word until it is accepted: nothing recorded.
+    if (err instanceof MeshError && err.code === "revoked") {
+      const { err: said, fix } = removedThere(mesh, base, err);
+      throw withFix(said, fix);
+    }
     // Nothing usable there: the refusal names the URL, the fix what stays. (A refusal with a fix
     // of its own, a clock skew or a removal, keeps it.)
     if (err instanceof MeshError && (err.code === "unavailable" || err.code === "timeout")) throw withFix(err, `check the URL (the one the broker's operator gives: its publicUrl); nothing was saved: ${mesh.slug} still uses ${mesh.brokerUrl}`);
