@@ -4,19 +4,9 @@
 // (another scheme, no host) must leave the server running, saying in its tools what is wrong and
 // the command that fixes it, and connecting again once the URL is right.
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { startBroker, tempDir } from "../helpers/broker.ts";
-import { cli, cliMesh, identities, ok, until } from "../helpers/cli.ts";
+import { cli, cliMesh, identities, ok, until, useBroker } from "../helpers/cli.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
-
-/** Writes `url` as the broker URL of every mesh in `dir`'s config, as an editor would. */
-function editBrokerUrl(dir: string, url: string): void {
-  const file = join(dir, "config.json");
-  const cfg = JSON.parse(readFileSync(file, "utf8"));
-  for (const m of cfg.meshes) m.brokerUrl = url;
-  writeFileSync(file, JSON.stringify(cfg, null, 2));
-}
 
 test("a broker URL edited into something unusable while the server runs: it stays up, says so, and follows the fix", async () => {
   const dataDir = tempDir("cm-mcp-bad-url-");
@@ -26,7 +16,7 @@ test("a broker URL edited into something unusable while the server runs: it stay
   const { slug } = await cliMesh(first.url, [[bob, "bob"]]);
   await using s = await startMcp(bob, "sess-bob-bad-url");
   await waitConnected(s);
-  editBrokerUrl(bob, "ftp://mesh.example.com");
+  useBroker(bob, "ftp://mesh.example.com");
   // The connection drops (the broker restarts); the next attempt reads the edited URL.
   await first.stop();
   await using again = await startBroker({ port: first.port }, { dataDir });
@@ -34,7 +24,7 @@ test("a broker URL edited into something unusable while the server runs: it stay
   await until(async () => (said = (await s.call("mesh_peers")).text).includes("ftp://mesh.example.com"), "the tools to name the unusable URL", 20_000);
   expect(said).toContain("claudemesh set-broker");
   expect(said).toContain(slug);
-  editBrokerUrl(bob, again.url);
+  useBroker(bob, again.url);
   await waitConnected(s, 40_000);
 });
 
@@ -43,7 +33,7 @@ test("a server started with an unusable broker URL: its tools say why and name s
   await using ids = identities(1);
   const [bob] = ids.dirs as [string];
   const { slug } = await cliMesh(b.url, [[bob, "bob"]]);
-  editBrokerUrl(bob, "ftp://mesh.example.com");
+  useBroker(bob, "ftp://mesh.example.com");
   await using s = await startMcp(bob, "sess-bob-bad-start");
   let said = "";
   // Before, the first attempt threw: the tools said "its first connection is still under way" for
