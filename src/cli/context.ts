@@ -146,8 +146,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       clients.push(client);
       ctx.debug(`connecting to ${url} as ${mesh.displayName}`);
       await out.wait(`connecting to ${new URL(url).host}`, client.connect()).catch((err: unknown) => {
-        // Recorded by onState, which saw the close before this rejection arrives.
-        if (err instanceof MeshError && err.code === "revoked") throw refusedAsRemoved(mesh.slug, err);
+        // Recorded by onState, which saw the close before this rejection arrives. Not for a probe:
+        // what answers at a URL not yet accepted does not speak for the mesh (set-broker words it).
+        if (!opts.probe && err instanceof MeshError && err.code === "revoked") throw refusedAsRemoved(mesh.slug, err);
         // Nothing usable at the saved URL is how a broker that moved shows: the fix names the command.
         throw !opts.probe && mayHaveMoved(err) ? withFix(err as Error, movedFix(meshOption(ctx.config(), mesh))) : err;
       });

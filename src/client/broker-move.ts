@@ -1,8 +1,10 @@
-// Moving a mesh to its broker's new URL (`claudemesh set-broker`): what shows that the URL serves
-// this mesh, and the one change of the config that records the move. A member hello there, signed
-// with this member's key, must be accepted as this member of this mesh, with the owner key this
-// machine already trusts (the root of mesh-key trust, protocol §11.5); anything else is another
-// broker, or one whose database does not hold this mesh.
+// Moving a mesh to its broker's new URL (`claudemesh set-broker`): the check that the URL answers
+// as this mesh's broker, and the one change of the config that records the move. A member hello
+// there, signed with this member's key, must be accepted as this member of this mesh, with the
+// owner key this machine already trusts (the root of mesh-key trust, protocol §11.5); anything
+// else is another broker, or one whose database does not hold this mesh. It catches a wrong
+// address, not an impostor: a broker holds no key, so a server that lies can make up this answer
+// (the mesh and member ids are in the hello, the owner key is no secret; docs/security.md 15).
 import { MeshError } from "../protocol/errors.ts";
 import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { bothChanges, changeMesh, type ConfigChange, type MeshEntry } from "./local/config-file.ts";
@@ -13,6 +15,18 @@ import { otherPublicUrl, recordPublicUrl } from "./public-url-note.ts";
  *  the mesh is not found there; nothing was saved, and the mesh keeps `stays`. */
 export const notThisMesh = (mesh: MeshEntry, base: string, why: string, stays: string, cause?: unknown): MeshError =>
   new MeshError("not_found", `The broker at ${base} is not the broker of mesh ${mesh.slug}: ${why}. Nothing was saved: ${mesh.slug} still uses ${stays}.`, cause === undefined ? undefined : { cause });
+
+/** The refusal of `mesh`'s key as removed (`refusal`, a `revoked` hello) by what answers at
+ *  `base`, which set-broker has not accepted: that URL's word, not the mesh's verdict (a wrong
+ *  address can say it too), so nothing is recorded and no `leave` is offered. Exit 3, as any
+ *  `revoked`; `fix`: what the CLI adds. */
+export function removedThere(mesh: MeshEntry, base: string, refusal: MeshError): { err: MeshError; fix: string } {
+  const said = refusal.cause instanceof MeshError ? ` ("${refusal.cause.message}")` : "";
+  return {
+    err: new MeshError("revoked", `The broker at ${base} refuses your key in mesh ${mesh.slug} as removed from it${said}. Nothing was saved: ${mesh.slug} still uses ${mesh.brokerUrl}.`, { cause: refusal }),
+    fix: "if that address is the mesh's broker, only an owner or admin can let you back in, with a new invite; if not, check the URL with the broker's operator",
+  };
+}
 
 /** Why the broker's `ack` does not answer for `mesh` as this machine knows it, or null when it
  *  does: the same mesh id, owner key and member id. */

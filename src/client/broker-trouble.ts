@@ -22,6 +22,10 @@ export class NotSentError extends MeshError {
 /** The clause a sentence of NotSentError's ends its first part with, when it is said at all. */
 const so = (sent: boolean) => (sent ? ", so nothing was sent" : "");
 
+/** A connection attempt to a URL no connection can be made to (`why`: brokerBase's words), as a
+ *  config edited by hand can hold: a failed attempt like any other, never an exception. */
+export const unusableUrl = (why: string): MeshError => new NotSentError("unavailable", (sent) => `Cannot connect${so(sent)}: ${why}`);
+
 /** A transport error `code` (Bun's fetch and WebSocket errors) meaning the connection was never
  *  made, in words. A reset or a timeout may come after the request was sent, so they are not here. */
 const NEVER_CONNECTED: Record<string, string> = {

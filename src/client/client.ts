@@ -24,7 +24,7 @@ import type { HelloAckFrame } from "../protocol/server-frames.ts";
 import { AckBatch, ackFrames } from "./ack-batch.ts";
 import { backoffDelay, connectRefusal, retriesClose } from "./reconnect.ts";
 import { brokerBase, wsUrl } from "./broker-url.ts";
-import { goingAway, handshakeUnanswered, socketFailure } from "./broker-trouble.ts";
+import { goingAway, handshakeUnanswered, socketFailure, unusableUrl } from "./broker-trouble.ts";
 import { LivenessWatch, ReceivingPinger, livenessFor } from "./liveness.ts";
 import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
@@ -86,6 +86,7 @@ export class BrokerClient {
   /** The broker as errors name it: the http(s) base the user gave, not the internal ws:// URL;
    *  that of the latest connection attempt when `url` is a function. */
   private base: string;
+  private urlProblem: MeshError | null = null; // why `base` is no broker URL (nextBase), or null
 
   constructor(private readonly opts: ClientOptions) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
@@ -96,12 +97,14 @@ export class BrokerClient {
   }
 
   /** The http(s) base to connect to now (`url`, or what its function says now); a URL that is none
-   *  is kept as it is, for the connect to fail naming it. */
+   *  is kept as it is, with `urlProblem` saying why, for the attempt to fail naming it. */
   private nextBase(): string {
     const url = typeof this.opts.url === "function" ? this.opts.url() : this.opts.url;
+    this.urlProblem = null;
     try {
       return brokerBase(url).base;
-    } catch {
+    } catch (err) {
+      this.urlProblem = unusableUrl((err as Error).message);
       return url;
     }
   }
@@ -133,6 +136,10 @@ export class BrokerClient {
     if (this.state === "closed") return; // close() ran (perhaps from an onState callback) after the timer was set
     this.wake.start();
     if (typeof this.opts.url === "function") this.base = this.nextBase();
+    if (this.urlProblem) {
+      this.failure = this.urlProblem; // no socket (`this.ws` is null): a failed attempt, retried as chosen
+      return this.onClose(null, 1006, "unusable broker URL");
+    }
     const ws = new WebSocket(wsUrl(this.base)) as Socket;
     this.ws = ws;
     this.failure = null;
@@ -255,7 +262,7 @@ export class BrokerClient {
     }
   }
 
-  private onClose(ws: WebSocket, code: number, reason: string): void {
+  private onClose(ws: WebSocket | null, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = null;
     this.stopPinger();

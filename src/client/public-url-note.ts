@@ -6,6 +6,7 @@
 // to send its members elsewhere.
 import { brokerBase } from "./broker-url.ts";
 import { changeMesh, type ConfigChange, type MeshEntry } from "./local/config-file.ts";
+import { shellWord } from "./shell-word.ts";
 
 /** The broker's stated public URL as an http(s) base when it is not `inUse` (the base this machine
  *  reached it at); null when none was stated, it is no broker URL, or it is the one in use. */
@@ -28,8 +29,10 @@ export const newPublicUrl = (entry: MeshEntry | undefined, stated: string | unde
 /** Records that the user was told of `url`, the broker's public URL for mesh `meshId`. */
 export const recordPublicUrl = (meshId: string, url: string): ConfigChange => changeMesh(meshId, (e) => (e.brokerPublicUrl === url ? null : { ...e, brokerPublicUrl: url }));
 
-/** The command that moves a mesh to `url` (`meshOpt`: its ` --mesh …`, "" with one mesh). */
-export const setBrokerCommand = (url: string, meshOpt: string) => `claudemesh set-broker ${url}${meshOpt}`;
+/** The command that moves a mesh to `url` (`meshOpt`: its ` --mesh …`, "" with one mesh); the URL
+ *  is quoted for the shell where it needs to be (a broker's stated one can hold anything a URL's
+ *  path may: `$(…)`, `;`, `'`). */
+export const setBrokerCommand = (url: string, meshOpt: string) => `claudemesh set-broker ${shellWord(url)}${meshOpt}`;
 
 /** What a public URL is worth when it came over `inUse`: over plain http:// nothing
  *  authenticates the broker, so anyone on the way could have put an address of theirs there, and

@@ -95,7 +95,7 @@ describe("claudemesh set-broker", () => {
     const bobSet = ok(await cli(bob, ["set-broker", moved.url]));
     expect(bobSet.stdout).toBe(
       [
-        `${slug} now uses ${moved.url} (was ${oldUrl}): that broker serves this mesh, with the owner key this machine trusts, and accepts you as bob (member).`,
+        `${slug} now uses ${moved.url} (was ${oldUrl}): it answered as the broker of this mesh, with the owner key this machine trusts, and accepts you as bob (member).`,
         "Claude Code sessions on this machine connect to it at their next connection attempt: within 30 s while the old address does not answer; one still connected through the old address stays there until that connection drops (restart it to switch at once).",
         `The 1 other member's machines keep the old URL until each runs: claudemesh set-broker ${moved.url} --mesh ${slug}`,
         "",

@@ -4,10 +4,11 @@
 // the user: invites whose links name the old URL, the other members' machines, other meshes on
 // the same old broker. Claude Code sessions read the new URL at their next connection attempt.
 import type { BrokerClient } from "../../client/client.ts";
-import { moveToBroker, notThisMesh, otherMesh } from "../../client/broker-move.ts";
+import { moveToBroker, notThisMesh, otherMesh, removedThere } from "../../client/broker-move.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { otherPublicUrl, publicUrlNote, setBrokerCommand } from "../../client/public-url-note.ts";
 import { rollbackNote } from "../../client/rollback-note.ts";
+import { shellWord } from "../../client/shell-word.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import { inviteState } from "../../protocol/results.ts";
@@ -56,8 +57,8 @@ export async function run(args: CommonArgs & { url: string }): Promise<void> {
       () =>
         [
           changed
-            ? `${label} now uses ${base} (was ${previous}): that broker serves this mesh, with the owner key this machine trusts, and accepts you as ${ack.displayName} (${ack.role}).`
-            : `${label} already uses ${base}, which serves this mesh and accepts you as ${ack.displayName} (${ack.role}); nothing changed.`,
+            ? `${label} now uses ${base} (was ${previous}): it answered as the broker of this mesh, with the owner key this machine trusts, and accepts you as ${ack.displayName} (${ack.role}).`
+            : `${label} already uses ${base}, which answers as the broker of this mesh and accepts you as ${ack.displayName} (${ack.role}); nothing changed.`,
           ...(changed ? [SESSIONS, ...inviteLines(invites, previous, opt)] : []),
           ...(changed && members !== 0 ? [`${members === null ? "Other members'" : `The ${members} other member${members > 1 ? "s'" : "'s"}`} machines keep the old URL until each runs: ${membersRun}`] : []),
           ...(changed && others.length ? [`Your mesh${others.length > 1 ? "es" : ""} ${others.map((m) => m.slug).join(", ")} also use${others.length > 1 ? "" : "s"} ${previous}: ${others.map((m) => setBrokerCommand(base, ` --mesh ${meshArg(after, m)}`)).join("; ")}`] : []),
@@ -75,6 +76,11 @@ async function probe(ctx: Ctx, mesh: MeshEntry, base: string): Promise<BrokerCli
   } catch (err) {
     // An unknown mesh and an unknown key are one refusal at the hello (protocol §2.3, check 4).
     if (err instanceof MeshError && err.code === "unauthorized") throw notThisMesh(mesh, base, "it does not know your key in this mesh (another broker, or a database without this mesh or from before you joined)", mesh.brokerUrl, err);
+    // A key refused as removed there is that URL's word until it is accepted: nothing recorded.
+    if (err instanceof MeshError && err.code === "revoked") {
+      const { err: said, fix } = removedThere(mesh, base, err);
+      throw withFix(said, fix);
+    }
     // Nothing usable there: the refusal names the URL, the fix what stays. (A refusal with a fix
     // of its own, a clock skew or a removal, keeps it.)
     if (err instanceof MeshError && (err.code === "unavailable" || err.code === "timeout")) throw withFix(err, `check the URL (the one the broker's operator gives: its publicUrl); nothing was saved: ${mesh.slug} still uses ${mesh.brokerUrl}`);
@@ -108,12 +114,13 @@ async function otherMembers(client: BrokerClient, memberId: string): Promise<num
   }
 }
 
-/** What to do about invites whose links name the old URL. */
+/** What to do about invites whose links name the old URL (their ids are the broker's words: the
+ *  command quotes them for the shell). */
 function inviteLines(ids: readonly string[] | null, previous: string, opt: string): string[] {
   if (ids === null) return [`The open invites could not be listed; links made before name ${previous}: claudemesh invite list${opt} shows them, to revoke and make again.`];
   if (ids.length === 0) return [];
   const first = ids[0]!;
   return [
-    `${ids.length} open invite${ids.length > 1 ? "s" : ""} (${ids.join(", ")}) name${ids.length > 1 ? "" : "s"} ${previous} in ${ids.length > 1 ? "their links" : "its link"}: a teammate who joins with one goes there, which works only while that address reaches this broker. Revoke ${ids.length > 1 ? "them" : "it"} and make new ones, which name the new URL: claudemesh invite revoke ${first}${opt}${ids.length > 1 ? " (and the others)" : ""}; claudemesh invite${opt}`,
+    `${ids.length} open invite${ids.length > 1 ? "s" : ""} (${ids.join(", ")}) name${ids.length > 1 ? "" : "s"} ${previous} in ${ids.length > 1 ? "their links" : "its link"}: a teammate who joins with one goes there, which works only while that address reaches this broker. Revoke ${ids.length > 1 ? "them" : "it"} and make new ones, which name the new URL: claudemesh invite revoke ${shellWord(first)}${opt}${ids.length > 1 ? " (and the others)" : ""}; claudemesh invite${opt}`,
   ];
 }

@@ -1,0 +1,45 @@
+// A running MCP server reads its mesh's broker URL from config.json before each connection attempt
+// (src/mcp/mesh-on-disk.ts), so that it follows `claudemesh set-broker`. The file is the user's
+// and can be edited by hand (earlier versions told people to): a URL no WebSocket can be opened to
+// (another scheme, no host) must leave the server running, saying in its tools what is wrong and
+// the command that fixes it, and connecting again once the URL is right.
+import { expect, test } from "bun:test";
+import { startBroker, tempDir } from "../helpers/broker.ts";
+import { cli, cliMesh, identities, ok, until, useBroker } from "../helpers/cli.ts";
+import { startMcp, waitConnected } from "../helpers/mcp.ts";
+
+test("a broker URL edited into something unusable while the server runs: it stays up, says so, and follows the fix", async () => {
+  const dataDir = tempDir("cm-mcp-bad-url-");
+  await using ids = identities(1);
+  const [bob] = ids.dirs as [string];
+  const first = await startBroker({}, { dataDir });
+  const { slug } = await cliMesh(first.url, [[bob, "bob"]]);
+  await using s = await startMcp(bob, "sess-bob-bad-url");
+  await waitConnected(s);
+  useBroker(bob, "ftp://mesh.example.com");
+  // The connection drops (the broker restarts); the next attempt reads the edited URL.
+  await first.stop();
+  await using again = await startBroker({ port: first.port }, { dataDir });
+  let said = "";
+  await until(async () => (said = (await s.call("mesh_peers")).text).includes("ftp://mesh.example.com"), "the tools to name the unusable URL", 20_000);
+  expect(said).toContain("claudemesh set-broker");
+  expect(said).toContain(slug);
+  useBroker(bob, again.url);
+  await waitConnected(s, 40_000);
+});
+
+test("a server started with an unusable broker URL: its tools say why and name set-broker, and it connects once that ran", async () => {
+  await using b = await startBroker();
+  await using ids = identities(1);
+  const [bob] = ids.dirs as [string];
+  const { slug } = await cliMesh(b.url, [[bob, "bob"]]);
+  useBroker(bob, "ftp://mesh.example.com");
+  await using s = await startMcp(bob, "sess-bob-bad-start");
+  let said = "";
+  // Before, the first attempt threw: the tools said "its first connection is still under way" for
+  // the session's whole life, and no attempt was made again.
+  await until(async () => (said = (await s.call("mesh_peers")).text).includes("ftp://mesh.example.com"), "the tools to name the unusable URL", 20_000);
+  expect(said).toContain(`claudemesh set-broker <new URL> --mesh ${slug}`);
+  ok(await cli(bob, ["set-broker", b.url]));
+  await waitConnected(s, 40_000);
+});
