@@ -41,6 +41,7 @@ import { PathPrefix } from "./path-prefix.ts";
 import { publicPathPrefix } from "../config/address.ts";
 import { readTlsFiles, type CertificateFacts, type TlsMaterial } from "../config/tls-files.ts";
 import { Listener } from "./listener.ts";
+import { PortWatch } from "./port-watch.ts";
 import { certificateLog, reloadCertificate, warnIfInvalid, type TlsFiles } from "./tls-reload.ts";
 
 export type Broker = {
@@ -322,6 +323,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     },
   }), config.port, tls);
 
+  // With TLS, another process may join the port later (SO_REUSEPORT): looked for while it runs.
+  const portWatch = tls ? PortWatch.start(listener.port, log, metrics.portSharers) : null;
   // Any of the listener's servers answers for any request's connection (measured on Bun 1.4.5).
   dashboard.server = prefix.informant(() => listener.current as Server<unknown>);
   if (carried) await consumeCarried(ctx);
@@ -342,6 +345,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const stop = () =>
     (stopping ??= (async () => {
       ctx.draining = true;
+      portWatch?.stop();
       listener.stop(false);
       const deadline = performance.now() + config.drainTimeout;
       // No sweep starts from here on; one under way ends before the store closes (it deletes
@@ -377,6 +381,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     if (!tls || ctx.draining) return false;
     const reloaded = reloadCertificate(listener, files, log, tls, ctx.now());
     tls = reloaded.tls;
+    portWatch?.check();
     return reloaded.used;
   };
   return { url, port, ctx, firstRunToken, stop, failed, reloadTls, get certificate() { return tls?.certificate ?? null; } };
