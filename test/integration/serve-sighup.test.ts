@@ -112,6 +112,19 @@ describe("SIGHUP on serve", () => {
     expect(b.s.proc.exitCode).toBe(null);
   }, 90_000);
 
+  test("a config file that is a named pipe, read once at start, is not read again: opening it would hold the broker until something writes to it", async () => {
+    const root = tempDir("cm-hup-fifo-");
+    const fifo = join(root, "config.fifo");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const s = serveProcess(["--config", fifo], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "" } });
+    await using _ = { [Symbol.asyncDispose]: s[Symbol.asyncDispose] };
+    writeFileSync(fifo, JSON.stringify({ host: "127.0.0.1", port: 0, dataDir: join(root, "data") })); // waits for serve to open it
+    const port = Number((await s.waitFor(LISTENING))[1]);
+    const after = await hangup(s, summary);
+    expect(after.find(summary)?.msg).toBe(`SIGHUP: the config file ${fifo} is a pipe, read once at start: settings change with a restart; no TLS certificate to reload (this broker serves plain HTTP): nothing changed`);
+    expect(await alive(s, `http://127.0.0.1:${port}`)).toBe(true);
+  }, 60_000);
+
   test("logLevel in the config file is applied at once: debug lines start after SIGHUP, and stop after the next; TLS turned on, or a value the environment replaces, is named", async () => {
     const root = tempDir("cm-hup-level-");
     const file = join(root, "claudemesh.json");
