@@ -4,6 +4,7 @@
 // of seconds on a big database (7.5 s for 300 MB: docs/operations.md); in the broker's process
 // they would stop every socket for that long. A child also dies whole when the drain cancels it.
 import { rmSync } from "node:fs";
+import { interruptedBy } from "../local-file/interrupt.ts";
 
 /** What the child said: its result (backup.ts BackupResult, as --json prints it) or its error. */
 export type RunOutcome =
@@ -25,9 +26,12 @@ export function runBackup(command: readonly string[], dataDir: string, out: stri
   let cancelled = false;
   const done = (async (): Promise<RunOutcome> => {
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (proc.signalCode !== null) {
+    // Killed, or ended by SIGINT, SIGTERM or SIGHUP through its own handler (exit 128+n, its copy
+    // already removed): a stop of the service signals every process of its group.
+    const signal = proc.signalCode ?? interruptedBy(code);
+    if (signal !== null) {
       for (const f of [`${out}.partial`, `${out}.partial-journal`]) rmSync(f, { force: true });
-      return { ok: false, code: "killed", message: `the backup process ended by ${proc.signalCode}${cancelled ? " (the broker is stopping)" : ""}; its unfinished copy was removed`, fix: null, cancelled };
+      return { ok: false, code: "killed", message: `the backup process ended by ${signal}${cancelled ? " (the broker is stopping)" : ""}; its unfinished copy was removed`, fix: null, cancelled };
     }
     const said = parse(stdout);
     if (code === 0 && said && typeof said.file === "string") return { ok: true, file: said.file, bytes: Number(said.bytes), sha256: String(said.sha256), meshes: Number(said.meshes), messages: Number(said.messages) };

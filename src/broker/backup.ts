@@ -6,7 +6,7 @@
 // a lock held too long may pass (6), a copy that fails integrity_check although SQLite wrote it is
 // internal (1).
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, lstatSync, statSync } from "node:fs";
+import { createReadStream, existsSync, lstatSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MeshError } from "../protocol/errors.ts";
 import { DataFileError, snapshotFile } from "../store/sqlite/data-file.ts";
@@ -14,6 +14,7 @@ import { SIDE_HOLDS, SIDE_SUFFIXES } from "../store/sqlite/db-path-shape.ts";
 import { onFile } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs, removeMadeDirs } from "../local-file/dirs.ts";
+import { onInterrupt, signalsHeard } from "../local-file/interrupt.ts";
 import { backupFailure, chainsFailure } from "./backup-errors.ts";
 import { existingDatabase, inspect, verifyFileChains, type AuditChains } from "./maintenance.ts";
 import { chainBreak } from "./audit-verifier.ts";
@@ -76,12 +77,24 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
   // The copy's chains, not the live database's: they are what a restore brings back, and the
   // broker may append meanwhile. A copy that fails stays as .partial (snapshotFile), as evidence.
   const checkChains = async (copy: string) => {
+    await signalsHeard(); // a signal sent during VACUUM INTO, which does not pause, is honoured here
     // As root: a copy kept as evidence is the directory owner's, as a backup is.
     giveToDirOwner([...made, copy]);
     const found = await verifyFileChains(copy, (why) => chainsFailure(dataDir, db, copy, `its audit chains cannot be read (${why})`));
     if (found.broken) throw chainsFailure(dataDir, db, copy, chainBreak(found.broken));
     chains = { meshes: found.meshes, entries: found.entries };
   };
+  const undo = () => {
+    removeSideFilesWeMade(dataDir, db, before);
+    removeMadeDirs(made);
+  };
+  // Ctrl-C, SIGTERM or SIGHUP (a closed terminal) while the copy is made or checked: the unfinished
+  // copy goes, with what the backup made. Left, it stayed for good: a default name is never used
+  // again, and a name given again is refused while its .partial is there.
+  const interrupted = onInterrupt(() => {
+    for (const f of [`${file}.partial`, `${file}.partial-journal`]) rmSync(f, { force: true });
+    undo();
+  });
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -95,9 +108,10 @@ export async function backupDataDir(dataDir: string, out?: string, now = new Dat
       }
     }
   } catch (err) {
-    removeSideFilesWeMade(dataDir, db, before);
-    removeMadeDirs(made);
+    undo();
     throw backupFailure(err, { db, file, dataDir, out: Boolean(out) });
+  } finally {
+    interrupted.off();
   }
   giveToDirOwner([...made, file]);
   giveDataDirToOwner(dataDir);

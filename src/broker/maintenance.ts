@@ -25,7 +25,7 @@ import { mintOperatorToken, OPERATOR_TOKEN_KEY } from "./operator.ts";
 import { errnoOf, fileError, LocalFileError, onFile, statIfAny } from "../local-file/error.ts";
 import { giveToDirOwner } from "../local-file/owner.ts";
 import { makeDirs } from "../local-file/dirs.ts";
-import { onInterrupt } from "../local-file/interrupt.ts";
+import { onInterrupt, signalsHeard } from "../local-file/interrupt.ts";
 import { chainBreak, verifyEveryChain, type ChainsCheck } from "./audit-verifier.ts";
 import { dbPathProblem } from "../store/sqlite/db-path-shape.ts";
 import { openBackup, type BackupSource } from "./restore-source.ts";
@@ -212,11 +212,6 @@ async function restoreOpened(dataDir: string, backup: BackupSource, opts: { forc
     releaseDataDir(dataDir, "restore", restored ? [] : made);
   }
 }
-
-/** A turn of the event loop, in which a SIGINT or SIGTERM received during the step before (the
- *  copy and integrity_check do not pause) reaches its handler (onInterrupt); awaiting a promise
- *  alone does not let it. */
-const signalsHeard = () => new Promise<void>((done) => setImmediate(done));
 
 // onInterrupt (local-file/interrupt.ts): a handler runs only while the restore pauses
 // (signalsHeard, and in verifying the copy's chains), which it does only before it changes

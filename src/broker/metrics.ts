@@ -37,6 +37,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Writes (sends and acks) in the most recent group commit.", registers: r }),
     backups: new Counter({ name: "broker_backups_total", help: "Scheduled backups (backupEvery) by outcome (ok: checked and in place; failed: logged at error with its fix, earlier backups kept, tried again an interval later).", labelNames: ["outcome"], registers: r }),
     backupLastSuccess: new Gauge({ name: "broker_backup_last_success_timestamp_seconds", help: "Unix time of the newest scheduled backup in <dataDir>/backups (read from its name at start, then set by each success); 0 while there is none.", registers: r }),
+    portSharers: new Gauge({ name: "broker_port_sharers", help: "Sockets of other processes listening on the broker's TLS port beside it (SO_REUSEPORT), each taking a share of its new connections; looked at every 10 s and at each SIGHUP, on Linux. Anything but 0 is a fault.", registers: r }),
     buildInfo: new Gauge({ name: "broker_build_info", help: "Always 1; its label is the claudemesh version serving.", labelNames: ["version"], registers: r }),
   };
   metrics.buildInfo.set({ version: VERSION }, 1);

@@ -4,10 +4,13 @@
 // sharing the new connections with the broker at random. `serve` checks the port before it starts
 // (serve-problems.ts listenProblem, without the option: refused while anything listens), but a
 // second broker started in the same instant passes that check too, before either listens
-// (measured: two `serve --tls-cert` started together both served, 3 times out of 3). So once the
-// broker listens, it looks: Linux lists every listening socket of the network namespace in
-// /proc/self/net/tcp{,6}, with its inode, and the broker's own are among its descriptors.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+// (measured: two `serve --tls-cert` started together both served, 3 times out of 3), and any
+// process may join later. So once the broker listens, it looks, and looks again while it runs
+// (port-watch.ts): Linux lists every listening socket of the network namespace in
+// /proc/self/net/tcp{,6}, with its inode, and the broker's own are among its descriptors. Another
+// namespace cannot share the port (it has its own), and the kernel lets only a socket of the same
+// user join, so what this sees is all there is.
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 
 /** A listening socket from /proc/net/tcp{,6}: its local address ("*4"/"*6" for a wildcard, a
  *  dotted IPv4 address, or 32 hex digits of IPv6) and inode. */
@@ -27,35 +30,84 @@ function addressOf(hex: string): string {
   return hex.toUpperCase();
 }
 
-/** Whether two listeners' addresses catch the same connections: the same address, or a wildcard
- *  of the same family (IPv6's also takes IPv4, as Bun listens dual-stack). */
-function overlap(a: string, b: string): boolean {
-  if (a === b || a === "*6" || b === "*6") return true;
-  const isV4 = (x: string) => x === "*4" || x.includes(".");
-  return (a === "*4" && isV4(b)) || (b === "*4" && isV4(a));
+/** Whether a listener on `theirs` takes connections that would reach one on `ours` without it.
+ *  The kernel (net/ipv4/inet_hashtables.c __inet_lookup_listener) looks for a listener on the
+ *  connection's own address first and on a wildcard only if there is none, prefers an IPv4
+ *  socket to a dual-stack IPv6 one, and shares at random only within one address's SO_REUSEPORT
+ *  group. Measured with IPv4 clients and both sockets SO_REUSEPORT (ours + theirs → who got 60
+ *  connections): 127.0.0.1 + 127.0.0.1, 0.0.0.0 + 0.0.0.0, :: + :: → shared about evenly;
+ *  0.0.0.0 + 127.0.0.1, :: + 127.0.0.1, :: + 0.0.0.0 → all theirs; 127.0.0.1 + 0.0.0.0,
+ *  127.0.0.1 + ::, 0.0.0.0 + :: → all ours. So: the same address shares; an IPv4 wildcard loses
+ *  the connections to any IPv4 address listened on by itself; a dual-stack wildcard loses those
+ *  of every IPv4 listener and of every IPv6 address listened on by itself. */
+export function takesFrom(ours: string, theirs: string): boolean {
+  if (ours === theirs || ours === "*6") return true;
+  return ours === "*4" && theirs.includes(".");
 }
 
-/** The listening sockets on `port` in this network namespace; null where /proc says nothing of
- *  them (not Linux). */
-function listeners(port: number): Listening[] | null {
+/** Whether an address (addressOf) is IPv6's: only then do the listeners of /proc's tcp6 matter. */
+const isV6 = (address: string) => address === "*6" || /^[0-9A-F]{32}$/.test(address);
+
+const TCP4 = "/proc/self/net/tcp";
+const TCP6 = "/proc/self/net/tcp6";
+
+/** The listening sockets on `port` in this network namespace, from `files`; null where /proc says
+ *  nothing of them (not Linux). */
+function listeners(port: number, files: readonly string[]): Listening[] | null {
   const out: Listening[] = [];
   let read = false;
-  for (const file of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue; // no IPv6 on this machine, or no /proc
-    }
+  for (const file of files) {
+    const lines = listeningLines(file);
+    if (lines === null) continue; // no IPv6 on this machine, or no /proc
     read = true;
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] !== LISTEN_STATE || !f[1] || !f[9]) continue;
-      const [addr, hexPort] = f[1].split(":");
-      if (parseInt(hexPort!, 16) === port) out.push({ address: addressOf(addr!), inode: f[9] });
+    for (const f of lines) {
+      const [addr, hexPort] = f[1]!.split(":");
+      if (parseInt(hexPort!, 16) === port) out.push({ address: addressOf(addr!), inode: f[9]! });
     }
   }
   return read ? out : null;
+}
+
+/** Bytes read from /proc at a time. */
+const CHUNK_BYTES = 4096;
+
+/** The fields of the LISTEN lines of `file`, or null when it cannot be read. The kernel writes the
+ *  listening sockets first, then the others (tcp_seq_start: the listening hash, then the
+ *  established one), and makes the text as it is read: reading stops at the first line that is
+ *  not LISTEN, so a broker with 10,000 connections reads a few lines, not 1.5 MB (measured: 0.2 ms
+ *  instead of 25 ms). If the first line is not LISTEN the order is not the one expected, and the
+ *  whole file is read. */
+function listeningLines(file: string): string[][] | null {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return null;
+  }
+  const out: string[][] = [];
+  try {
+    const buf = Buffer.alloc(CHUNK_BYTES);
+    let rest = "";
+    let header = true;
+    let ordered = true;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      const lines = (rest + buf.toString("latin1", 0, n)).split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (header) {
+          header = false;
+          continue;
+        }
+        const f = line.trim().split(/\s+/);
+        if (f[3] === LISTEN_STATE && f[1] && f[9]) out.push(f);
+        else if (out.length === 0) ordered = false;
+        else if (ordered) return out;
+      }
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The inodes of this process's sockets. */
@@ -72,17 +124,41 @@ function ownSockets(): Set<string> {
   return own;
 }
 
-/** How many sockets of other processes listen on `port` where they take connections meant for
- *  this process's own listeners there: 0 when none, or when this cannot be known (not Linux, or
- *  /proc unreadable: the check before the start is then all there is). */
-export function portSharers(port: number): number {
-  try {
-    const all = listeners(port);
-    if (!all) return 0;
-    const own = ownSockets();
-    const mine = all.filter((l) => own.has(l.inode));
-    return all.filter((l) => !own.has(l.inode) && mine.some((m) => overlap(m.address, l.address))).length;
-  } catch {
-    return 0;
+/** Counts, for one port, the sockets of other processes listening where they take connections
+ *  meant for this process's own listeners there (takesFrom). Which listening sockets are this
+ *  process's is remembered by inode, so that its descriptors (one per connection: 45 ms to go
+ *  through 9,000) are looked through only when a listener it has not seen appears (another
+ *  process's, or a renewal's new one). Once its own are known to be IPv4 only, tcp6 is not read:
+ *  no IPv6 listener takes their connections, and the kernel walks every connection of the
+ *  namespace to list a tcp6 without any (6 ms with 8,000 sockets). */
+export class PortSharers {
+  /** Listening sockets seen on the port, by inode: whether each is this process's. */
+  readonly #ours = new Map<string, boolean>();
+  /** Whether this process listens on the port over IPv6; unknown (null) until a first look. */
+  #ownV6: boolean | null = null;
+
+  constructor(readonly port: number) {}
+
+  /** 0 when none, or when this cannot be known (not Linux, or /proc unreadable: the check before
+   *  the start is then all there is). Never throws. */
+  count(): number {
+    try {
+      const all = listeners(this.port, this.#ownV6 === false ? [TCP4] : [TCP4, TCP6]);
+      if (!all) return 0;
+      if (all.some((l) => !this.#ours.has(l.inode))) {
+        const own = ownSockets();
+        this.#ours.clear();
+        for (const l of all) this.#ours.set(l.inode, own.has(l.inode));
+      }
+      const mine = all.filter((l) => this.#ours.get(l.inode));
+      if (this.#ownV6 === null && mine.length > 0) this.#ownV6 = mine.some((m) => isV6(m.address));
+      return all.filter((l) => !this.#ours.get(l.inode) && mine.some((m) => takesFrom(m.address, l.address))).length;
+    } catch {
+      return 0;
+    }
   }
 }
+
+/** How many sockets of other processes listen on `port` where they take connections meant for
+ *  this process's own listeners there (PortSharers.count, looked at once). */
+export const portSharers = (port: number): number => new PortSharers(port).count();

@@ -41,7 +41,8 @@ import { PathPrefix } from "./path-prefix.ts";
 import { publicPathPrefix } from "../config/address.ts";
 import { readTlsFiles, type CertificateFacts, type TlsMaterial } from "../config/tls-files.ts";
 import { Listener } from "./listener.ts";
-import { certificateLog, reloadCertificate, warnIfInvalid } from "./tls-reload.ts";
+import { PortWatch } from "./port-watch.ts";
+import { certificateLog, reloadCertificate, warnIfInvalid, type TlsFiles } from "./tls-reload.ts";
 
 export type Broker = {
   /** Where it listens: https:// when it serves TLS itself (tlsCert), else http://. */
@@ -49,10 +50,11 @@ export type Broker = {
   readonly port: number;
   /** The certificate served to new connections, or null without TLS. */
   readonly certificate: CertificateFacts | null;
-  /** Reads tlsCert and tlsKey again and serves them to new connections (SIGHUP), keeping open
-   *  ones; files that cannot be used leave the certificate in force. Logs either way; a no-op
-   *  without TLS or while stopping. */
-  reloadTls(): void;
+  /** Reads `files` (tlsCert and tlsKey: those in force, or new paths a SIGHUP found in the config
+   *  file) and serves them to new connections, keeping open ones; files that cannot be used leave
+   *  the certificate in force. Logs either way. Returns whether `files` are in force now: false
+   *  when they cannot be used, without TLS (nothing is read) and while stopping. */
+  reloadTls(files: TlsFiles): boolean;
   readonly ctx: BrokerContext;
   /** Set on the first start on a data directory: the operator token, to show once. */
   readonly firstRunToken: string | null;
@@ -321,6 +323,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     },
   }), config.port, tls);
 
+  // With TLS, another process may join the port later (SO_REUSEPORT): looked for while it runs.
+  const portWatch = tls ? PortWatch.start(listener.port, log, metrics.portSharers) : null;
   // Any of the listener's servers answers for any request's connection (measured on Bun 1.4.5).
   dashboard.server = prefix.informant(() => listener.current as Server<unknown>);
   if (carried) await consumeCarried(ctx);
@@ -341,6 +345,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const stop = () =>
     (stopping ??= (async () => {
       ctx.draining = true;
+      portWatch?.stop();
       listener.stop(false);
       const deadline = performance.now() + config.drainTimeout;
       // No sweep starts from here on; one under way ends before the store closes (it deletes
@@ -372,8 +377,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     log.error("the database could not be flushed to disk: refusing all writes until a restart", { err });
     return err;
   });
-  const reloadTls = () => {
-    if (tls && !ctx.draining) tls = reloadCertificate(listener, config, log, tls, ctx.now());
+  const reloadTls = (files: TlsFiles) => {
+    if (!tls || ctx.draining) return false;
+    const reloaded = reloadCertificate(listener, files, log, tls, ctx.now());
+    tls = reloaded.tls;
+    portWatch?.check();
+    return reloaded.used;
   };
   return { url, port, ctx, firstRunToken, stop, failed, reloadTls, get certificate() { return tls?.certificate ?? null; } };
 }

@@ -41,11 +41,13 @@ function errorFields(value: unknown, depth = 0): unknown {
   };
 }
 
-/** A JSON-lines logger. Fields named `err` are expanded from Error objects. */
-export function jsonLog(level: Level = "info", sink: Sink = stderrSink, base: Record<string, unknown> = {}): Log {
-  const min = RANK[level];
+/** A JSON-lines logger. Fields named `err` are expanded from Error objects. `level` is the least
+ *  severe level written, or a function asked at each line (serve's logLevel, which a SIGHUP can
+ *  change: cli/serve-reload.ts); its children share it. */
+export function jsonLog(level: Level | (() => Level) = "info", sink: Sink = stderrSink, base: Record<string, unknown> = {}): Log {
+  const least = typeof level === "function" ? level : () => level;
   const write = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (RANK[lvl] < min) return;
+    if (RANK[lvl] < RANK[least()]) return;
     const rec: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl, msg, ...base };
     if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = k === "err" ? errorFields(v) : v;
     sink(JSON.stringify(rec));

@@ -1,7 +1,8 @@
 // A restore that does not finish leaves no staged copy behind (src/broker/maintenance.ts,
 // restore-target.ts removeStagedCopies; docs/operations.md "Backups and restore"). Ctrl-C or
-// SIGTERM while it copies and checks the backup left `.restoring-<stamp>-<id>.db`, a whole copy of
-// the backup, in the data directory for good. Now such a signal removes it and exits 130 / 143,
+// SIGTERM (or SIGHUP, a closed terminal) while it copies and checks the backup left
+// `.restoring-<stamp>-<id>.db`, a whole copy of
+// the backup, in the data directory for good. Now such a signal removes it and exits 130 / 143 / 129,
 // nothing changed; and what a kill -9 left is removed by the next restore and the next `serve`,
 // which hold the database's locks (only this database's copies: another database's in the same
 // directory stays).
@@ -38,7 +39,7 @@ const epochOf = (dataDir: string) => {
 const stagedIn = (dir: string) => readdirSync(dir).filter((f) => f.startsWith(".restoring-"));
 
 describe("an interrupted admin restore", () => {
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
     test(`${signal} while it copies the backup: the staged copy and the PID file are removed, nothing is changed, exit ${code}`, async () => {
       const dataDir = await dataDirWithDatabase();
       const backup = await paddedBackup(dataDir);

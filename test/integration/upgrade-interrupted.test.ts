@@ -1,4 +1,5 @@
-// `claudemesh upgrade` stopped by Ctrl-C (SIGINT) or SIGTERM midway through a download: the
+// `claudemesh upgrade` stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP (its terminal closed: an ssh
+// session dropped) midway through a download: the
 // compiled binary of this checkout, installed in a temp directory as install.sh leaves it,
 // downloads from a local server that announces a whole binary, sends a part and then stalls. The
 // partial download beside the binary (.claudemesh.new.<pid>, named by a PID no later run has) is
@@ -43,7 +44,7 @@ beforeAll(async () => {
 
 afterAll(() => server?.stop(true));
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
   test(`${signal} during the download: the partial download is removed, the binary untouched`, async () => {
     const dir = join(tempDir("cm-upgrade-int-"), "bin");
     mkdirSync(dir);
@@ -53,8 +54,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const err = new Response(p.stderr).text();
     await until(() => readdirSync(dir).some((n) => n.startsWith(".claudemesh.new.")), "the download under way", 30_000);
     p.kill(signal);
-    const code = await p.exited;
-    expect({ code, left: readdirSync(dir).sort() }).toEqual({ code: 128 + (signal === "SIGINT" ? 2 : 15), left: ["claudemesh"] });
+    expect({ exit: await p.exited, left: readdirSync(dir).sort() }).toEqual({ exit: code, left: ["claudemesh"] });
     expect(await err).toContain("upgrade interrupted");
   }, 60_000);
 }

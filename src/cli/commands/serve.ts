@@ -15,6 +15,7 @@ import { launcher, typedCommand } from "../claude-code/launcher.ts";
 import { banner, exposedLogMode } from "../serve-banner.ts";
 import { fail, hostProblem, listenProblem, readTls, rootProblem, ServeExit, storageReason } from "../serve-problems.ts";
 import { catchUncaught } from "../serve-last-resort.ts";
+import { hangupHandler } from "../serve-reload.ts";
 
 function flagsFrom(args: ParsedArgv): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, args[flagName(s.key)]]));
@@ -41,7 +42,8 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // Until it is read, `--check --json` is known from the words themselves (serve takes no others).
   const args = orExit2(() => parseArgv(rawArgs, serveArgs), { seeHelp: true, json: rawArgs.includes("--check") && rawArgs.includes("--json") });
   const json = Boolean(args.check && args.json);
-  const resolved = () => orExit2(() => resolveBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined }), { json });
+  const resolveConfig = () => resolveBrokerConfig({ flags: flagsFrom(args) as never, env: processEnv(), configFile: args.config as string | undefined });
+  const resolved = () => orExit2(resolveConfig, { json });
   if (args.json && !args.check) orExit2(() => {
     throw new ConfigError("--json goes with --check; serve itself logs JSON lines on stderr");
   });
@@ -53,15 +55,17 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   let early: string | null = null;
   let onSignal = (signal: string) => void (early ??= signal);
   process.once("SIGTERM", (s: string) => onSignal(s)).once("SIGINT", (s: string) => onSignal(s));
-  // SIGHUP reads the TLS certificate and key again (a renewal; `systemctl reload`). Without TLS, a
-  // closed terminal or a log tool that sends it to "reopen logs" must not end the broker
+  // SIGHUP (`systemctl reload`) reads the config file and the TLS certificate again (serve-reload.ts).
+  // A closed terminal or a log tool that sends it to "reopen logs" must not end the broker
   // mid-flight (by default it exits 129 without a drain): it has no file to reopen. Before the
-  // broker runs it has nothing to do: the broker reads the files as it starts.
+  // broker runs there is nothing to reload: it reads both as it starts.
   let onHangup = (): void => {};
   process.on("SIGHUP", () => onHangup());
   const setup = resolved();
   const { config } = setup;
-  const log = jsonLog(config.logLevel);
+  let logLevel = config.logLevel;
+  const log = jsonLog(() => logLevel);
+  onHangup = () => log.info("SIGHUP while the broker is starting: nothing reloaded; send it again once the broker listens");
   // An error nothing caught: a JSON line, then a drain once the broker runs (exit 70), not Bun's
   // raw stack trace and exit 1 with every peer dropped.
   let onUncaught = (): void => process.exit(ServeExit.uncaught);
@@ -106,6 +110,8 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     releasePidFile(config.dataDir);
     return fail(...(await storageReason("cannot start", err, config)));
   });
+  // In the same turn as "broker listening": a SIGHUP sent on reading that line reloads.
+  onHangup = hangupHandler({ start: setup, resolveAgain: resolveConfig, broker, log, setLevel: (level) => (logLevel = level) });
   // Scheduled backups (backupEvery) run `admin backup` in a child of this process: `launcher()`
   // is how this claudemesh runs, the binary or `bun run src/main.ts`.
   const { BackupSchedule } = await import("../../broker/backup-schedule.ts");
@@ -120,7 +126,6 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   };
   onSignal = (signal) => void shutdown(signal);
   onUncaught = () => void shutdown("uncaught error", ServeExit.uncaught);
-  onHangup = () => broker.reloadTls();
   process.stderr.write(banner(config, broker.url, broker.firstRunToken, { cli: typedCommand(), exposedLog: exposedLogMode(), certificate: broker.certificate }) + "\n");
   // A failed flush to disk: stop and exit EX_IOERR, so that the supervisor restarts the broker
   // on what the disk really holds (Store.fatal, docs/decisions.md "Fail-stop after a failed flush").

@@ -93,7 +93,7 @@ async function upgrade(ctx: Ctx, bin: Installed, root: string | null, wanted: st
   }
   const staged = stagePath(bin);
   rmSync(staged, { force: true });
-  // Ctrl-C or SIGTERM during the download or its trial run: the partial file, named by this PID
+  // Ctrl-C, SIGTERM or SIGHUP (the terminal closed) during the download or its trial run: the partial file, named by this PID
   // (no later run removes it), goes too. Off before the swap, which runs without a pause.
   const interrupted = onInterrupt((signal) => {
     rmSync(staged, { force: true });
