@@ -148,6 +148,13 @@ test("2b. invite rules: claim errors in the documented order, role limits, revok
   // a wrong invite signature is bad_invite
   const { frame: bad } = inviteFrame(mesh.owner);
   expect(await ownerConn.call({ ...bad, role: "admin" })).toMatchObject({ type: "error", code: "bad_invite" });
+  // §4.3.22's order: expiry, signature, a missing keySignature, the keySignature, the id
+  const { frame: noKey } = inviteFrame(mesh.owner, { keySignature: false });
+  expect(await ownerConn.call(noKey)).toMatchObject({ type: "error", code: "unsupported_version" });
+  expect(await ownerConn.call({ ...noKey, signature: "00".repeat(64) })).toMatchObject({ type: "error", code: "bad_invite" });
+  expect(await ownerConn.call({ ...noKey, signature: "00".repeat(64), expiresAt: 1 })).toMatchObject({ type: "error", code: "invalid_argument" });
+  const { frame: badKey } = inviteFrame(mesh.owner);
+  expect(await ownerConn.call({ ...badKey, keySignature: "00".repeat(64) })).toMatchObject({ type: "error", code: "bad_invite" });
 
   const { frame, invite: inv } = inviteFrame(mesh.owner, { maxUses: 5 });
   await ownerConn.ok(frame);
@@ -158,6 +165,10 @@ test("2b. invite rules: claim errors in the documented order, role limits, revok
   // a segment that is not an Id (§6.4): bad input, not an unknown invite
   const rMalformed = await postJson(b.url, `/v1/invites/inv.bad/claim`, body);
   expect([rMalformed.status, rMalformed.body.error.code]).toEqual([400, "invalid_argument"]);
+  expect(rMalformed.body.error.message).toStartWith("The path does not name an invite id");
+  // the body's shape is checked before the segment (§6.4): both bad, the body's path is named
+  const bothBad = await postJson(b.url, `/v1/invites/inv.bad/claim`, {});
+  expect([bothBad.status, bothBad.body.error.code, bothBad.body.error.message]).toEqual([400, "invalid_argument", expect.stringContaining("/meshId")]);
   // claim signed by a key that is not the invite key
   const wrongInvite = claimBody({ meshId: mesh.meshId, inviteId: inv.inviteId, inviteKey: newKey(), joiner, displayName: "dave" });
   const r1 = await postJson(b.url, `/v1/invites/${inv.inviteId}/claim`, wrongInvite);

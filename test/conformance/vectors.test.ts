@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { argon2Sync } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { attestationCanonical, auditHash, auditLine, b64, canonicalJson, dashboardLoginCanonical, helloCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCanonicalV1, inviteV2Canonical, keyFromSeed, requestCanonical, sessionHelloCanonical, sha256hex, sign, sodium, unb64, unb64url, unhex, utf8, verify, verifyChain, hex, type AuditEntry } from "./wire.ts";
+import { attestationCanonical, auditHash, auditLine, b64, canonicalJson, dashboardLoginCanonical, helloCanonical, inviteClaimCanonical, inviteKeyCanonical, inviteKeyCanonicalV1, inviteV2Canonical, keyFromSeed, nameSkeleton, requestCanonical, sessionHelloCanonical, sha256hex, sign, sodium, unb64, unb64url, unhex, utf8, verify, verifyChain, hex, type AuditEntry } from "./wire.ts";
 import { decodeInner, inviteSecretKeys, openKeysBlob, openMessage, purposeKey, sealDirect, sealFanout, encodeInner } from "./envelopes.ts";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
@@ -29,7 +29,7 @@ const seedKey = (seedHex: string) => keyFromSeed(unhex(seedHex));
 
 describe("§12 test vectors", () => {
   test("the document has the vectors this suite expects", () => {
-    for (const n of ["key-owner", "key-session", "key-invite", "key-joiner", "hello", "session-attestation", "session-hello", "invite-v2", "invite-key", "invite-key-v1", "invite-claim", "signed-request", "canonical-json", "canonical-json-unicode", "audit-hash", "audit-chain", "dashboard-login"])
+    for (const n of ["key-owner", "key-session", "key-invite", "key-joiner", "hello", "session-attestation", "session-hello", "invite-v2", "invite-key", "invite-key-v1", "invite-claim", "signed-request", "canonical-json", "canonical-json-unicode", "audit-hash", "audit-chain", "dashboard-login", "name-skeleton", "inner-json"])
       expect(vectors.has(n)).toBe(true);
     for (const n of ["e2e-direct", "e2e-fanout", "e2e-direct-session", "e2e-fanout-session", "e2e-purpose-keys", "e2e-invite-secret", "e2e-invite-link", "e2e-backup"]) expect(e2e.has(n)).toBe(true);
   });
@@ -275,6 +275,24 @@ describe("§11.8 end-to-end vectors", () => {
     const ct = file.subarray(headerEnd + 24);
     const plain = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, file.subarray(0, headerEnd), nonce, new Uint8Array(key));
     expect(new TextDecoder().decode(plain)).toBe(x.plaintext);
+  });
+
+  test("§12.11 name skeletons (§4.2.1)", () => {
+    const x = v("name-skeleton");
+    expect(x.rule).toBe(1);
+    for (const c of x.cases) expect({ name: c.name, skeleton: nameSkeleton(c.name) }).toEqual(c);
+  });
+
+  test("§12.12 the inner payload's exact bytes, and the near misses a decoder refuses (§11.1)", () => {
+    const x = v("inner-json");
+    const json = encodeInner(x.inner);
+    expect(json).toBe(x.json);
+    expect({ length: utf8(json).length, sha256: sha256hex(utf8(json)) }).toEqual({ length: x.utf8Length, sha256: x.utf8Sha256 });
+    expect(decodeInner(json)).toEqual(x.inner);
+    for (const [from, to] of x.refusedEdits as [string, string][]) {
+      expect(json.includes(from)).toBe(true);
+      expect(() => decodeInner(json.replace(from, to))).toThrow();
+    }
   });
 
   test("§11.1 strict inner decoding refuses other key orders and extra keys", () => {

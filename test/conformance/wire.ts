@@ -136,3 +136,27 @@ export function verifyChain(entries: AuditEntry[]) {
   }
   return { valid: true, entries: entries.length, head: prev, brokenAt: null };
 }
+
+// ---------------------------------------------------------------- name skeletons (§4.2.1)
+
+const lookAlikes = (name: string): Record<string, string> => {
+  const table = DOC_LOOK_ALIKES[name]!;
+  return Object.fromEntries(table.split(" ").map((m) => { const [cp, to] = m.split("→"); return [String.fromCodePoint(parseInt(cp!.slice(2), 16)), to!]; }));
+};
+/** The two rows of §4.2.1's look-alikes table, as the document writes them. */
+const DOC_LOOK_ALIKES: Record<string, string> = {
+  capitals: "U+0391→A U+0392→B U+0395→E U+0396→Z U+0397→H U+0399→I U+039A→K U+039C→M U+039D→N U+039F→O U+03A1→P U+03A4→T U+03A5→Y U+03A7→X U+0410→A U+0412→B U+0415→E U+041A→K U+041C→M U+041D→H U+041E→O U+0420→P U+0421→C U+0422→T U+0423→Y U+0425→X U+0405→S U+0406→I U+0408→J U+04C0→I",
+  small: "U+0430→a U+0435→e U+043E→o U+0440→p U+0441→c U+0443→y U+0445→x U+0455→s U+0456→i U+0458→j U+04BB→h U+0501→d U+051B→q U+051D→w U+04CF→l U+04AF→y U+03B1→a U+03BF→o U+03BD→v U+03C1→p U+03B9→i U+03BA→k U+03C5→u U+03C7→x U+03F2→c U+03F3→j U+0261→g U+0131→i U+0237→j",
+};
+const CAPITALS = lookAlikes("capitals");
+const SMALL = lookAlikes("small");
+/** §4.2.1 steps 1–6: NFKD; escape sequences whole, then the invisible characters; capitals;
+ *  case folding; NFKD and small letters; NFC and white space. */
+export function nameSkeleton(s: string): string {
+  let t = s.normalize("NFKD");
+  t = t.replace(/\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|\x1b[\x40-\x5f]/g, "");
+  t = t.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\p{Default_Ignorable_Code_Point}/gu, "");
+  t = [...t].map((c) => CAPITALS[c] ?? c).join("").toUpperCase().toLowerCase();
+  t = [...t.normalize("NFKD")].map((c) => SMALL[c] ?? c).join("");
+  return t.normalize("NFC").replace(/\s+/g, " ").trim();
+}

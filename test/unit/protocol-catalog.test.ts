@@ -62,6 +62,24 @@ describe("where each error comes from (§7.1)", () => {
     const covered = (code: string) => named.some((n) => (n.endsWith("*") ? code.startsWith(n.slice(0, -1)) : n === code));
     expect(Object.keys(ERRORS).filter((c) => !covered(c))).toEqual([]);
   });
+
+  // A client writer reads the groups to know what a request can answer: every code that §4.3's
+  // requests name in their "Errors:" lists must be in the requests row (or, for the schema codes,
+  // the framing row). Session 36: `unsupported_version` (invite_create without keySignature) was not.
+  test("every code a §4.3 request lists under Errors is in the requests or framing group", () => {
+    const text = DOC.slice(DOC.indexOf("<!-- table:error-sources -->"), DOC.indexOf("<!-- /table:error-sources -->"));
+    const row = (group: string) => text.split("\n").find((l) => l.startsWith(`| ${group}`)) ?? "";
+    const grouped = new Set([...`${row("requests")} ${row("framing")}`.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!));
+    const frames = DOC.slice(DOC.indexOf("### 4.3 Client frames"), DOC.indexOf("### 4.4 Broker frames"));
+    const listed = new Set<string>();
+    for (const para of frames.split(/\n\s*\n/)) {
+      const at = para.search(/\bErrors?:/);
+      if (at < 0) continue;
+      for (const m of para.slice(at).matchAll(/`([a-z_]+)`/g)) if (m[1]! in ERRORS) listed.add(m[1]!);
+    }
+    expect(listed.size).toBeGreaterThan(10);
+    expect([...listed].filter((code) => !grouped.has(code)).sort()).toEqual([]);
+  });
 });
 
 describe("close codes (§7.2)", () => {

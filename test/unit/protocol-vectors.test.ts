@@ -23,6 +23,8 @@ import { MSG_SIG_PREFIX } from "../../src/crypto/envelope.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { auditHash, GENESIS, verifyChain, type ChainEntry } from "../../src/protocol/audit-chain.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
+import { NAME_RULE, nameSkeleton } from "../../src/protocol/name-compare.ts";
+import { encodeInner, parseInner } from "../../src/crypto/inner.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
@@ -63,6 +65,8 @@ const EXPECTED = [
   "canonical-json-unicode",
   "audit-hash",
   "audit-chain",
+  "name-skeleton",
+  "inner-json",
 ];
 
 test("the doc holds exactly the expected test vectors", () => {
@@ -226,6 +230,32 @@ describe("canonical JSON and the audit chain", () => {
     expect(v).toEqual({ meshId: v.meshId, entries, head: prev });
     expect(verifyChain(v.entries)).toEqual({ valid: true, entries: 3, head: v.head, brokenAt: null, reason: null });
     expect(vec("audit-hash").prevHash).toBe(v.head);
+  });
+});
+
+// Session 36: the two rules a client in another language reimplements by hand, name comparison
+// (§4.2.1) and the inner payload's exact bytes (§11.1), had examples in prose only.
+describe("name skeletons and the inner payload encoding", () => {
+  test("name-skeleton: each name's skeleton under the rule the code reports", () => {
+    const v = vec("name-skeleton");
+    expect(v.rule).toBe(NAME_RULE);
+    expect(v.cases.length).toBeGreaterThanOrEqual(10);
+    expect(v.cases.map((c: V) => ({ name: c.name, skeleton: nameSkeleton(c.name) }))).toEqual(v.cases);
+  });
+
+  test("inner-json: the exact text and bytes, and the near misses a decoder refuses", () => {
+    const v = vec("inner-json");
+    const { v: version, ...fields } = v.inner;
+    expect(version).toBe(1);
+    const json = encodeInner(fields);
+    expect(json).toBe(v.json);
+    const bytes = Buffer.from(json, "utf8");
+    expect({ length: bytes.length, sha256: sha256Hex(bytes) }).toEqual({ length: v.utf8Length, sha256: v.utf8Sha256 });
+    expect(parseInner(v.json)).toEqual(v.inner);
+    for (const [from, to] of v.refusedEdits as [string, string][]) {
+      expect({ from, present: v.json.includes(from) }).toEqual({ from, present: true });
+      expect({ to, parsed: parseInner(v.json.replace(from, to)) }).toEqual({ to, parsed: null });
+    }
   });
 });
 
