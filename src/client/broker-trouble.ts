@@ -5,6 +5,7 @@
 // client.ts share it.
 import { ERRORS, MeshError, type ErrorCode } from "../protocol/errors.ts";
 import type { RequestType } from "../protocol/frames.ts";
+import type { HttpAnswer } from "../protocol/result-schemas.ts";
 import { requestFailed } from "./request-labels.ts";
 
 /** A request that provably had no effect: its connection was never made, the TLS handshake
@@ -139,12 +140,19 @@ const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause
  *  been stored (its SendError says how to retry). */
 export class MalformedAnswerError extends MeshError {}
 
-/** The broker at `base` answered a `request` with `fault` (result-schemas.ts's words). */
-export const malformedAnswer = (base: string, request: RequestType | "ack", fault: string) =>
-  new MalformedAnswerError(
-    "unavailable",
-    requestFailed(request, `the broker at ${base} sent a malformed ${request} answer: ${fault}. Nothing in it was used. That broker runs another claudemesh version than this one, or is faulty or modified: tell its operator.`),
-  );
+/** The HTTP calls whose answers are checked (http.ts): what failed, and the route. */
+const HTTP_CALLS: Record<HttpAnswer, { failed: string; route: string }> = {
+  create_mesh: { failed: "Creating the mesh failed", route: "POST /v1/meshes" },
+  invite_claim: { failed: "Joining the mesh failed", route: "POST /v1/invites/…/claim" },
+};
+
+/** The broker at `base` answered a `request` (or an HTTP call) with `fault` (result-schemas.ts's
+ *  words). */
+export function malformedAnswer(base: string, request: RequestType | "ack" | HttpAnswer, fault: string): MalformedAnswerError {
+  const why = (name: string) => `the broker at ${base} sent a malformed ${name} answer: ${fault}. Nothing in it was used. That broker runs another claudemesh version than this one, or is faulty or modified: tell its operator.`;
+  const http = Object.hasOwn(HTTP_CALLS, request) ? HTTP_CALLS[request as HttpAnswer] : null;
+  return new MalformedAnswerError("unavailable", http ? `${http.failed}: ${why(http.route)}` : requestFailed(request as RequestType | "ack", why(request)));
+}
 
 /** The connection was made (a request may have reached the broker), then failed without an answer.
  *  A reset of an http:// one is also how a broker serving TLS itself (tlsCert) meets plain HTTP:

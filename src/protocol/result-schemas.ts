@@ -4,7 +4,8 @@
 // client does not trust (DESIGN.md §3), and an answer with `peers: null`, a row that is not an
 // object or a key that is not 64 hex digits crashed the command that read it ("null is not an
 // object", exit 1) or reached the code that encrypts to keys. Every string and list is bounded as
-// the frames bound them. Unknown fields are allowed (§1.2: a newer broker may add some).
+// the frames bound them. Unknown fields are allowed (§1.2: a newer broker may add some). The two
+// HTTP answers that enrol a key (§6.3–6.4) are checked the same way (http.ts).
 import { Type, type Static, type TObject, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
@@ -64,7 +65,7 @@ function build(later: Later) {
     claimedAt: time,
     claimSignature: F.Hex64,
   }, { description: "an admission record" });
-  const Member = Type.Object({
+  const memberInfo = {
     memberId: F.Id,
     pubkey: F.Hex32,
     displayName: storedName,
@@ -74,13 +75,20 @@ function build(later: Later) {
     revokedReason: nullable(F.Reason),
     revokedBy: later(nullable(F.Id), null),
     banned: Type.Boolean(),
-    admission: later(nullable(Admission), null),
-  });
+  };
+  const Member = Type.Object({ ...memberInfo, admission: later(nullable(Admission), null) });
   const Topic = Type.Object({ name: F.TopicName, description: F.Description, createdAt: time, members: count, lastOffset: count, joined: Type.Boolean() });
   const Invite = Type.Object({ inviteId: F.Id, role: inviteRole, maxUses: uses, usedCount: count, expiresAt: seconds, createdAt: time, createdBy: F.Id, revokedAt: nullable(time) });
   const Entry = Type.Object({ seq: count, meshId: auditText, eventType: auditText, actor: nullable(auditText), payload: Type.Unknown(), createdAt: auditText, prevHash: auditText, hash: auditText });
   const Messages = list(MessagePush, L.MAX_PAGE);
-  return {
+  const MemberInfo = Type.Object(memberInfo);
+  const Mesh = Type.Object({ id: F.Id, slug: F.Slug, name: F.StoredName, ownerPubkey: F.Hex32, keyEpoch: count, createdAt: time });
+  /** The answers of the HTTP routes that enrol a key (§6.3–6.4), which `new` and `join` read. */
+  const http = {
+    create_mesh: Type.Object({ mesh: Mesh, member: MemberInfo }),
+    invite_claim: Type.Object({ mesh: Mesh, member: MemberInfo, keysBlob: nullable(F.KeysBlob), members: list(MemberInfo) }),
+  };
+  const results = {
     send: Type.Object({
       messageId: F.Id,
       duplicate: Type.Boolean(),
@@ -120,18 +128,22 @@ function build(later: Later) {
     audit_log: Type.Object({ entries: list(Entry, L.MAX_PAGE) }),
     audit_verify: Type.Object({ valid: Type.Boolean(), entries: count, head: auditText, brokenAt: nullable(count), reason: nullable(auditText) }),
   } satisfies { [T in keyof Results]: TObject };
+  return { ...results, ...http };
 }
 
 /** The answers as a broker of this version gives them: every field present. */
 export const ResultSchemas = build((s) => s);
 /** The same, taking an older broker's answer without the fields added since (Later). */
 const LENIENT = build((s, absent) => Type.Optional({ ...s, default: absent }) as unknown as typeof s);
+/** The HTTP answers checked as results are (http.ts). */
+export type HttpAnswer = "create_mesh" | "invite_claim";
+/** Whether A and B are the same type (the checks below, and http.ts's of its answers). */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 type ResultType = keyof Results;
 // What a strict schema admits is what results.ts promises, and the other way round (a readonly
 // list read as a list); the one exception is topic_history, whose type ties `historyLost: true` to
 // no messages.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Writable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer I)[] ? I[] : T[K] };
 type Agrees<T extends ResultType> = T extends "topic_history" ? (Results[T] extends Static<(typeof ResultSchemas)[T]> ? true : false) : Same<Static<(typeof ResultSchemas)[T]>, Writable<Results[T]>>;
 const agrees: { [T in ResultType]: Agrees<T> } = {
@@ -142,9 +154,14 @@ const agrees: { [T in ResultType]: Agrees<T> } = {
 };
 void agrees;
 
-const compile = (schemas: Record<string, TObject>) => new Map(Object.entries(schemas).map(([t, s]) => [t, TypeCompiler.Compile(s)]));
-const strict: Map<string, TypeCheck<TObject>> = compile(ResultSchemas);
-const lenient: Map<string, TypeCheck<TObject>> = compile(LENIENT);
+/** Compiled when first needed: all of them at once cost a command ~20 ms at its start, and a
+ *  command asks a few requests. */
+const compiled = new Map<string, TypeCheck<TObject>>();
+const checker = (schemas: Record<string, TObject>, type: string, key: string): TypeCheck<TObject> => {
+  let c = compiled.get(key);
+  if (!c) compiled.set(key, (c = TypeCompiler.Compile(schemas[type]!)));
+  return c;
+};
 
 /** What a value is, in a few words, never its content (a hostile broker's text is not echoed). */
 function found(v: unknown): string {
@@ -189,12 +206,13 @@ function words(e: ValueError): string {
   return `${where} should be ${described ? e.schema.description : wanted(e)}, not ${found(e.value)}`;
 }
 
-/** Null when `data` is a well-formed answer to a `type` request, else what is wrong with it, in
- *  words. An older broker's answer lacking fields added since (Later) is completed in place with
- *  what their absence means, so that past this check the answer has its results.ts type. */
-export function resultFault(type: ResultType, data: unknown): string | null {
-  if (strict.get(type)!.Check(data)) return null;
-  const check = lenient.get(type)!;
+/** Null when `data` is a well-formed answer to a `type` request (or HTTP call), else what is
+ *  wrong with it, in words. An older broker's answer lacking fields added since (Later) is
+ *  completed in place with what their absence means, so that past this check the answer has its
+ *  results.ts type. */
+export function resultFault(type: ResultType | HttpAnswer, data: unknown): string | null {
+  if (checker(ResultSchemas, type, type).Check(data)) return null;
+  const check = checker(LENIENT, type, `lenient ${type}`);
   // Filled in only when the strict check failed: it walks the whole answer (ms for 5,000 peers).
   if (typeof data === "object" && data !== null) Value.Default(check.Schema(), data);
   if (check.Check(data)) return null;

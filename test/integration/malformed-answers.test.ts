@@ -9,7 +9,7 @@
 // the MCP server over stdio.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { RequestType } from "../../src/protocol/frames.ts";
-import { cli, cliTeam, ok } from "../helpers/cli.ts";
+import { cli, cliTeam, identities, ok } from "../helpers/cli.ts";
 import { evilBroker, type Answer, type EvilBroker } from "../helpers/evil-broker.ts";
 import { startMcp, waitConnected, type McpSession } from "../helpers/mcp.ts";
 
@@ -100,8 +100,33 @@ describe("the MCP server meets a malformed answer with a tool error naming it", 
     const alicePubkey = team.mesh.members.alice!.pubkey;
     evil.answer = lying({ peer_lookup: () => ({ peers: [null], complete: true, nameRule: 1 }), list_peers: (d) => ({ peers: d.peers.map((p: any) => (p.pubkey === alicePubkey ? { ...p, pubkey: "not a key" } : p)) }) });
     const r = await bob.call("mesh_send", { to: "alice", message: "to a key that is none" });
-    expect(r).toEqual({ isError: true, text: expect.stringMatching(/^Nothing was sent: looking up "alice" on mesh \S+ failed\. Listing peers failed: the broker at \S+ sent a malformed list_peers answer: \/peers\/\d+\/pubkey should be 32-byte key, lowercase hex, not a string of 9 characters/) });
+    expect(r).toEqual({ isError: true, text: expect.stringMatching(/^unavailable: Nothing was sent: looking up "alice" on mesh \S+ failed\. Listing peers failed: the broker at \S+ sent a malformed list_peers answer: \/peers\/\d+\/pubkey should be 32-byte key, lowercase hex, not a string of 9 characters/) });
     evil.answer = null;
     expect((ok(await cli(alice, ["inbox", "--json"])).json().messages as { body: string }[]).map((m) => m.body)).not.toContain("to a key that is none");
   }, 30_000);
+});
+
+describe("join meets a malformed claim answer (HTTP) the same way, and keeps its key for the next try", () => {
+  test("a member row with a name past its bound: exit 6, nothing saved; the same command then joins with the same key", async () => {
+    await using ids = identities(1);
+    const carol = ids.dirs[0]!;
+    const { link } = ok(await cli(alice, ["invite", "--json"])).json();
+    const store = team.b.ctx.store;
+    const real = store.listActiveMembers.bind(store);
+    store.listActiveMembers = async (meshId: string) => (await real(meshId)).map((m) => ({ ...m, displayName: "a".repeat(200) }));
+    let lied;
+    try {
+      lied = await cli(carol, ["join", link, "--display-name", "carol"]);
+    } finally {
+      store.listActiveMembers = real;
+    }
+    expect({ code: lied.code, line: lied.stderr.split("\n")[0] }).toEqual({
+      code: 6,
+      line: `claudemesh: Joining the mesh failed: the broker at ${team.b.url} sent a malformed POST /v1/invites/…/claim answer: /members/0/displayName should be a string of at most 64 characters, not a string of 200 characters. Nothing in it was used. That broker runs another claudemesh version than this one, or is faulty or modified: tell its operator. It may have been carried out all the same: run the same command again, which sends the same key and gets that answer.`,
+    });
+    expect((ok(await cli(carol, ["list", "--json"])).json().meshes as unknown[]).length).toBe(0);
+    const again = ok(await cli(carol, ["join", link, "--display-name", "carol", "--json"])).json();
+    const members = ok(await cli(alice, ["peers", "--json"])).json().peers as { displayName: string; pubkey: string }[];
+    expect(members.filter((p) => p.displayName === "carol").map((p) => p.pubkey)).toEqual([again.member.pubkey]);
+  }, 60_000);
 });

@@ -293,6 +293,12 @@ describe("HTTP response examples", () => {
     expect(responses.map((r) => r.route).sort()).toEqual(Object.keys(RESPONSES).sort());
   });
 
+  test("the answers new and join read pass the schemas the client checks them with (result-schemas.ts)", () => {
+    const checked = { "POST /v1/meshes 201": "create_mesh", "POST /v1/invites/{inviteId}/claim 201": "invite_claim" } as const;
+    const faults = responses.filter((r) => Object.hasOwn(checked, r.route)).map(({ b, route }) => [route, resultFault(checked[route as keyof typeof checked], JSON.parse(b.body))]);
+    expect(faults).toEqual(Object.keys(checked).map((route) => [route, null]));
+  });
+
   for (const { b, route } of responses) {
     test(`${route} ${at(b)}`, () => {
       const shape = RESPONSES[route]!;
