@@ -8,6 +8,7 @@ import type { BrokerClient, ClientOptions } from "../client/client.ts";
 import { loadConfig, NoMeshError, recordRemoval, updateConfig, updateConfigAsync, type ConfigChange, type LocalConfig, type MeshEntry } from "../client/local/config-file.ts";
 import { brokerBase, BrokerUrlError } from "../client/broker-url.ts";
 import { LocalFileError } from "../client/local/files.ts";
+import { MeshOnDisk } from "../client/local/mesh-on-disk.ts";
 import type { MessagePushFrame, EventFrame } from "../protocol/server-frames.ts";
 import { hostname } from "node:os";
 import { createOutput, exitFlushed, reportError, UsageError, withFix, type Output } from "./output.ts";
@@ -43,7 +44,9 @@ export type Ctx = {
   /** Connects to the mesh's broker as this member. pull: queued messages are not pushed. `probe`:
    *  `mesh.brokerUrl` is a URL being checked (set-broker), not the saved one: nothing is recorded
    *  of what it answers (its epoch, public URL, a removal), and its failures name no fix for a
-   *  moved broker. */
+   *  moved broker. `reconnect` (a command that runs until stopped, `inbox --follow`): the client
+   *  reconnects after a drop, to the URL config.json holds for the mesh at that attempt, so that
+   *  `claudemesh set-broker` run meanwhile moves it too (said on stderr); `brokerBase` names it. */
   connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean; probe?: boolean }): Promise<BrokerClient>;
   debug(line: string): void;
 };
@@ -117,10 +120,11 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     timeoutMs: () => (timeoutMs ??= brokerTimeoutMs(env)),
     async connect(mesh, opts = {}) {
       const url = savedBroker(ctx.config(), mesh);
+      const disk = opts.reconnect && !opts.probe ? followedUrl(mesh, url) : null;
       const timeoutMs = ctx.timeoutMs();
       const { BrokerClient } = await import("../client/client.ts");
       const client = new BrokerClient({
-        url,
+        url: disk ? () => disk.brokerUrl() : url,
         credentials: { kind: "member", meshId: mesh.meshId, memberId: mesh.memberId, keys: { publicKey: mesh.publicKey, secretKey: mesh.secretKey } },
         where: { sessionId: `cli-${process.pid}`, pid: process.pid, cwd: process.cwd(), hostname: hostname(), receive: opts.receive ?? "pull" },
         reconnect: opts.reconnect ?? false,
@@ -139,7 +143,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
           const failed = (err: unknown) => ctx.debug(`removal not recorded in the config: ${(err as Error).message}`);
           if (!opts.probe && state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
           if (!opts.probe && state === "open") noteEpoch(mesh, client.ack?.epoch);
-          if (!opts.probe && state === "open") notePublicUrl(mesh, client.ack?.publicUrl, url);
+          if (!opts.probe && state === "open") notePublicUrl(mesh, client.ack?.publicUrl, client.brokerBase);
           opts.onState?.(state, detail);
         },
       });
@@ -156,6 +160,13 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     },
     debug: (line) => env.debug && process.stderr.write(`[debug] ${line}\n`),
   };
+  /** The mesh's entry on disk, read for its broker URL before each connection attempt of a client
+   *  that reconnects (MeshOnDisk, as the MCP server reads it), starting from `url`. */
+  const followedUrl = (mesh: MeshEntry, url: string) =>
+    new MeshOnDisk(env.configDir, { ...mesh, brokerUrl: url }, {
+      moved: (_, to) => out.note(`The broker of ${mesh.slug} moved to ${to} (claudemesh set-broker); connecting there.`),
+      unreadable: (err) => ctx.debug(`config.json not read for the broker URL; keeping the last one: ${(err as Error).message}`),
+    });
   /** Remembers the broker's database epoch for `mesh` (each hello_ack, a follower's reconnects
    *  included) and says once when it changed: the broker runs from a restored backup. Best effort,
    *  like a removal's record: a config that cannot be written costs the note, not the command. */

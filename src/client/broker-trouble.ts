@@ -1,8 +1,12 @@
 // One vocabulary for a broker that could not be used, whichever transport met the trouble (the
 // HTTP calls of `new` and `join`, the WebSocket of every other command): the same situation gets
 // the same sentence and code, and names the broker by the base URL the user gave, never the
-// internal `ws://…/ws`. Only the error table is imported, so http.ts and client.ts share it.
+// internal `ws://…/ws`. Only the error table and the requests' labels are imported, so http.ts and
+// client.ts share it.
 import { ERRORS, MeshError, type ErrorCode } from "../protocol/errors.ts";
+import type { RequestType } from "../protocol/frames.ts";
+import type { HttpAnswer } from "../protocol/result-schemas.ts";
+import { requestFailed } from "./request-labels.ts";
 
 /** A request that provably had no effect: its connection was never made, the TLS handshake
  *  failed, or what answered is not a claudemesh broker (or not at that path). A caller that saved
@@ -132,6 +136,27 @@ export function olderBroker(base: string, err: MeshError, request?: string): Mes
 }
 
 const withCause = (cause: unknown) => (cause === undefined ? undefined : { cause });
+
+/** A broker's answer to a request that is not of the shape docs/protocol.md §4.3 gives it
+ *  (result-schemas.ts): none of it was used. Its own class so that a caller with another way to
+ *  the same facts (lookups.ts: the whole lists) can take that way instead. `unavailable` (exit 6),
+ *  as strangeAnswer: this broker cannot be used for the request. A `send` so answered may have
+ *  been stored (its SendError says how to retry). */
+export class MalformedAnswerError extends MeshError {}
+
+/** The HTTP calls whose answers are checked (http.ts): what failed, and the route. */
+const HTTP_CALLS: Record<HttpAnswer, { failed: string; route: string }> = {
+  create_mesh: { failed: "Creating the mesh failed", route: "POST /v1/meshes" },
+  invite_claim: { failed: "Joining the mesh failed", route: "POST /v1/invites/…/claim" },
+};
+
+/** The broker at `base` answered a `request` (or an HTTP call) with `fault` (result-schemas.ts's
+ *  words). */
+export function malformedAnswer(base: string, request: RequestType | "ack" | HttpAnswer, fault: string): MalformedAnswerError {
+  const why = (name: string) => `the broker at ${base} sent a malformed ${name} answer: ${fault}. Nothing in it was used. That broker runs another claudemesh version than this one, or is faulty or modified: tell its operator.`;
+  const http = Object.hasOwn(HTTP_CALLS, request) ? HTTP_CALLS[request as HttpAnswer] : null;
+  return new MalformedAnswerError("unavailable", http ? `${http.failed}: ${why(http.route)}` : requestFailed(request as RequestType | "ack", why(request)));
+}
 
 /** The connection was made (a request may have reached the broker), then failed without an answer.
  *  A reset of an http:// one is also how a broker serving TLS itself (tlsCert) meets plain HTTP:

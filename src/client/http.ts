@@ -10,7 +10,9 @@ import { sha256Hex } from "../crypto/hash.ts";
 import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
 import { freshTimestamp } from "./credentials.ts";
-import { connectionFailed, foreignAnswer, noAnswer, notABroker, notReady, olderBroker, strangeAnswer, unreachable } from "./broker-trouble.ts";
+import { connectionFailed, foreignAnswer, malformedAnswer, noAnswer, notABroker, notReady, olderBroker, strangeAnswer, unreachable } from "./broker-trouble.ts";
+import { ResultSchemas, resultFault, type HttpAnswer, type Same } from "../protocol/result-schemas.ts";
+import type { Static } from "@sinclair/typebox";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -29,8 +31,9 @@ function transportError(cause: unknown, base: string, timeoutMs: number): MeshEr
 
 /** `method` `path` on the broker at `base`. An answer without a claudemesh body is said to come
  *  from no broker (or a proxy in trouble), and so does a 404 `not_found`, which these routes never
- *  answer themselves: the broker's "No such route" for a base URL with a path it does not serve. */
-async function call<T>(base: string, path: string, init: RequestInit & { method: string }, timeoutMs: number): Promise<T> {
+ *  answer themselves: the broker's "No such route" for a base URL with a path it does not serve.
+ *  `answer`: the schema a successful answer is checked with (result-schemas.ts). */
+async function call<T>(base: string, path: string, init: RequestInit & { method: string }, timeoutMs: number, answer?: HttpAnswer): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
@@ -51,6 +54,9 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
     throw olderBroker(base, errorFromWire(error), `${init.method} ${path}`);
   }
   if (typeof body !== "object" || body === null) throw strangeAnswer(base, `HTTP ${res.status} with a body that is not JSON`);
+  const fault = answer === undefined ? null : resultFault(answer, body);
+  // `unavailable`: a call that may have been carried out (pending-enrolments.ts keeps its key).
+  if (fault !== null) throw malformedAnswer(base, answer!, fault);
   return body as T;
 }
 
@@ -61,7 +67,7 @@ export function brokerHealth(base: string, timeoutMs = 5_000, path: "/health" | 
 }
 
 /** POST with the X-Claudemesh signature headers over the exact body bytes. */
-export function signedPost<T>(base: string, path: string, body: unknown, keys: SigningKeypair, timeoutMs = 15_000): Promise<T> {
+export function signedPost<T>(base: string, path: string, body: unknown, keys: SigningKeypair, timeoutMs = 15_000, answer?: HttpAnswer): Promise<T> {
   const text = JSON.stringify(body);
   const ts = freshTimestamp(keys.publicKey);
   const signature = signDetached(requestCanonical("POST", path, ts, sha256Hex(text)), keys.secretKey);
@@ -69,14 +75,17 @@ export function signedPost<T>(base: string, path: string, body: unknown, keys: S
     method: "POST",
     headers: { "content-type": "application/json", "x-claudemesh-pubkey": keys.publicKey, "x-claudemesh-timestamp": String(ts), "x-claudemesh-signature": signature },
     body: text,
-  }, timeoutMs);
+  }, timeoutMs, answer);
 }
 
 export function createMesh(base: string, owner: SigningKeypair, body: Omit<CreateMeshBodyT, "ownerPubkey">, timeoutMs?: number): Promise<{ mesh: MeshRecord; member: MemberInfo }> {
-  return signedPost(base, "/v1/meshes", { ...body, ownerPubkey: owner.publicKey }, owner, timeoutMs);
+  return signedPost(base, "/v1/meshes", { ...body, ownerPubkey: owner.publicKey }, owner, timeoutMs, "create_mesh");
 }
 
 export type ClaimResult = { mesh: MeshRecord; member: MemberInfo; keysBlob: string | null; members: MemberInfo[] };
+// The schemas these answers are checked with say what these types say.
+const agrees: [Same<Static<typeof ResultSchemas.create_mesh>, { mesh: MeshRecord; member: MemberInfo }>, Same<Static<typeof ResultSchemas.invite_claim>, ClaimResult>] = [true, true];
+void agrees;
 
 /** Enrolls `joiner` with an invite: the claim is signed by the invite key and the joiner key. */
 export function claimInvite(base: string, input: { inviteId: string; meshId: string; inviteKeys: SigningKeypair; joiner: SigningKeypair; displayName: string }, timeoutMs = 15_000): Promise<ClaimResult> {
@@ -94,7 +103,7 @@ export function claimInvite(base: string, input: { inviteId: string; meshId: str
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
-  }, timeoutMs);
+  }, timeoutMs, "invite_claim");
 }
 
 /** POST /hook/set-status with the hook token of a live presence (hello_ack): an automatic status

@@ -12,6 +12,7 @@ import { MAX_LOOKUP_TEXT_LEN } from "../protocol/limits.ts";
 import { NAME_RULE } from "../protocol/name-compare.ts";
 import type { ListedMember, PeerInfo, Results } from "../protocol/results.ts";
 import type { ClaimCounts } from "./admission.ts";
+import { MalformedAnswerError } from "./broker-trouble.ts";
 import type { BrokerClient } from "./client.ts";
 import type { Resolved } from "./resolve.ts";
 
@@ -25,29 +26,18 @@ const asIs: Read = (read) => read();
 
 type Lookup = "peer_lookup" | "member_lookup";
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-
-/** Whether an answer has the shape §4.3.28–29 gives it: lists of records, and a count per invite
- *  that is a whole number. The broker's answers are not checked by the codec (a result's `data` is
- *  any JSON), and one that is not of this shape is no evidence: the whole lists are read instead,
- *  as from an older broker, so that junk is refused or accepted as those lists decide, never read
- *  as rows (it failed with "null is not an object", exit 1). The rows' fields are checked where they
- *  are read (resolve.ts, admission.ts). */
-const WELL_FORMED: { [T in Lookup]: (r: Results[T]) => boolean } = {
-  peer_lookup: (r) => isRecord(r) && Array.isArray(r.peers) && r.peers.every(isRecord),
-  member_lookup: (r) =>
-    isRecord(r) && Array.isArray(r.members) && Array.isArray(r.claims) && r.claims.every((c) => isRecord(c) && typeof c.inviteId === "string" && Number.isSafeInteger(c.claimed)),
-};
-
 /** The lookup's answer, or null from a broker that does not know it or answers it with something
- *  else than its shape (WELL_FORMED). Other errors are thrown. */
+ *  else than its shape. Such an answer (a MalformedAnswerError: the request table checks every
+ *  answer, result-schemas.ts) is no evidence: the whole lists are read instead, as from an older
+ *  broker, so that junk is refused or accepted as those lists decide, never read as rows (it failed
+ *  with "null is not an object", exit 1). Other errors are thrown. */
 async function lookup<T extends Lookup>(client: BrokerClient, type: T, fields: Omit<ClientFrameOf<T>, "type" | "id">, read: Read): Promise<Results[T] | null> {
   if (client.ack && older.has(client.ack)) return null;
   const asked = client.ack;
   try {
-    const r = await read(() => client.request(type, fields));
-    return WELL_FORMED[type](r) ? r : null;
+    return await read(() => client.request(type, fields));
   } catch (err) {
+    if (err instanceof MalformedAnswerError) return null;
     if (!(err instanceof MeshError && err.code === "unknown_type")) throw err;
     if (asked) older.add(asked);
     return null;

@@ -17,7 +17,8 @@ import { REQUEST_EFFECT, type ClientFrameOf, type RequestType } from "../protoco
 import type { Results } from "../protocol/results.ts";
 import type { ServerFrame } from "../protocol/server-frames.ts";
 import { requestFailed } from "./request-labels.ts";
-import { GoingAwayError, olderBroker } from "./broker-trouble.ts";
+import { resultFault } from "../protocol/result-schemas.ts";
+import { GoingAwayError, malformedAnswer, olderBroker } from "./broker-trouble.ts";
 import { SendError } from "./send-error.ts";
 import type { ClientOptions } from "./client-options.ts";
 
@@ -105,13 +106,17 @@ export class RequestTable {
   }
 
   /** Settles the request `f` answers; a reply to none (one that timed out, an error frame
-   *  without an id) is ignored. */
+   *  without an id) is ignored. A result is checked against its request's schema first
+   *  (result-schemas.ts): one of another shape rejects with a MalformedAnswerError, so that past
+   *  here every answer has its results.ts type. */
   answer(f: Reply): void {
     const p = f.id === undefined ? undefined : this.landed(String(f.id));
     if (!p) return;
     if (f.type === "result") {
       clearTimeout(p.timer);
-      return p.resolve(f.data);
+      const type = p.frame.type as RequestType | "ack";
+      const fault = resultFault(type, f.data);
+      return fault === null ? p.resolve(f.data) : p.reject(malformedAnswer(this.wire.base(), type, fault));
     }
     const err = olderBroker(this.wire.base(), errorFromWire(f));
     if (err.code === "unavailable" && p.frame.type === "send") return this.retryLater(p, err);

@@ -15,7 +15,7 @@ import type { MeshEntry } from "../client/local/config-file.ts";
 import type { SessionMemory } from "../client/local/session-memory.ts";
 import { SESSION_TOUCH_MS } from "../client/local/session-keys.ts";
 import { linkSession } from "./link-session.ts";
-import { MeshOnDisk } from "./mesh-on-disk.ts";
+import { MeshOnDisk } from "../client/local/mesh-on-disk.ts";
 import { resolveFor, sendFrom, type OutgoingDeps, type SendOptions } from "./outgoing.ts";
 import { KeyCatchUp } from "./key-catchup.ts";
 import { SeenWriter } from "./seen-writer.ts";
@@ -103,7 +103,10 @@ export class MeshLink {
     readonly entry: MeshEntry,
     private readonly opts: LinkOptions,
   ) {
-    this.disk = new MeshOnDisk(opts.configDir, entry, opts.log);
+    this.disk = new MeshOnDisk(opts.configDir, entry, {
+      moved: (from, to) => opts.log.warn("the mesh's broker URL changed in the config: connecting there", { mesh: entry.slug, from, to }),
+      unreadable: (err) => opts.log.debug("config not read for the broker URL; keeping the last one", { mesh: entry.slug, err }),
+    });
     const ls = linkSession(entry, { ...opts, removals: () => this.disk.read()?.removed });
     this.session = ls.session;
     this.replayFile = ls.memory;

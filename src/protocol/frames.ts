@@ -9,7 +9,7 @@ const frame = <T extends string, P extends Record<string, any>>(type: T, props: 
   Type.Object({ type: Type.Literal(type), ...props }, { additionalProperties: false });
 const request = <T extends string, P extends Record<string, any>>(type: T, props: P) => frame(type, { id: F.RequestId, ...props });
 
-const Attestation = Type.Object(
+export const Attestation = Type.Object(
   { sessionPubkey: F.Hex32, parentMemberPubkey: F.Hex32, expiresAt: F.TimestampMs, signature: F.Hex64 },
   { additionalProperties: false },
 );

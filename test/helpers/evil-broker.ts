@@ -4,7 +4,11 @@
 // code would do. Between the broker's store and the client's socket is the only place such a
 // broker can act on a message it cannot open; the clients' boxes, signatures and replay memory
 // are the defence under test. Installed on the Conn class, so one per test process at a time.
+// `answer` plays a broker whose answers to requests are malformed (a result's `data` of another
+// shape than docs/protocol.md §4.3 gives): installed on the handler table while it is set.
 import { Conn } from "../../src/broker/conn.ts";
+import { HANDLERS } from "../../src/broker/handlers/index.ts";
+import type { RequestType } from "../../src/protocol/frames.ts";
 import type { MessagePushFrame } from "../../src/protocol/server-frames.ts";
 import { sealEnvelope } from "../../src/crypto/envelope.ts";
 import { randomId } from "../../src/crypto/hash.ts";
@@ -19,18 +23,31 @@ export type Rewrite = (m: MessagePushFrame, to: Recipient) => MessagePushFrame[]
 const honest: Rewrite = (m) => [m];
 const PUSH_PREFIX = '{"type":"message"';
 
+/** What the broker answers to a `type` request instead of `data`, its honest answer (undefined
+ *  for requests of other types: answered honestly). */
+export type Answer = (type: RequestType, data: any) => unknown;
+
 export type EvilBroker = {
   /** Every message the broker handed out so far (before the rewrite), to whom. */
   readonly handed: { to: Recipient; m: MessagePushFrame }[];
   /** Applied from now on to every message handed out; honest again when set to null. */
   rewrite: Rewrite | null;
+  /** Applied from now on to the data of every request's result (`send` included); honest again
+   *  when set to null. */
+  answer: Answer | null;
   [Symbol.dispose](): void;
 };
 
 export function evilBroker(): EvilBroker {
   const real = { send: Conn.prototype.send, sendRaw: Conn.prototype.sendRaw };
+  const handlers = { ...HANDLERS };
   const handed: EvilBroker["handed"] = [];
   let rewrite: Rewrite = honest;
+  let answer: Answer | null = null;
+  const answered = (type: RequestType, data: unknown) => {
+    const lie = answer?.(type, data);
+    return lie === undefined ? data : lie;
+  };
   const recipient = (c: Conn): Recipient => ({ meshId: c.identity!.meshId, pubkey: c.identity!.pubkey });
   const pass = (c: Conn, msgs: MessagePushFrame[]) => {
     const to = recipient(c);
@@ -43,7 +60,11 @@ export function evilBroker(): EvilBroker {
       .every(Boolean);
   };
   Conn.prototype.send = function (this: Conn, frame: unknown): boolean {
-    const f = frame as { type?: string; data?: { messages?: unknown } };
+    const f = frame as { type?: string; data?: { messages?: unknown; messageId?: unknown; duplicate?: unknown } };
+    // A send's result (the session calls its handler itself, not through the table): by its shape.
+    if (answer && f.type === "result" && typeof f.data?.messageId === "string" && typeof f.data.duplicate === "boolean") {
+      return real.send.call(this, { ...f, data: answered("send", f.data) });
+    }
     if (f.type === "result" && Array.isArray(f.data?.messages) && this.identity) {
       return real.send.call(this, { ...f, data: { ...f.data, messages: pass(this, f.data.messages as MessagePushFrame[]) } });
     }
@@ -57,8 +78,21 @@ export function evilBroker(): EvilBroker {
     set rewrite(fn: Rewrite | null) {
       rewrite = fn ?? honest;
     },
+    get answer() {
+      return answer;
+    },
+    set answer(fn: Answer | null) {
+      answer = fn;
+      Object.assign(HANDLERS, handlers);
+      if (!fn) return;
+      for (const type of Object.keys(handlers) as RequestType[]) {
+        const handler = handlers[type] as (...a: unknown[]) => Promise<unknown>;
+        (HANDLERS as Record<string, unknown>)[type] = async (...a: unknown[]) => answered(type, await handler(...a));
+      }
+    },
     [Symbol.dispose]() {
       Object.assign(Conn.prototype, real);
+      Object.assign(HANDLERS, handlers);
     },
   };
 }

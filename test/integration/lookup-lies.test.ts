@@ -20,7 +20,8 @@ import { madeUpRow } from "../helpers/made-up-row.ts";
 import { overClaimedInvite } from "../helpers/over-claimed.ts";
 import { requestsHandled } from "../helpers/requests-handled.ts";
 
-const real = { peer_lookup: HANDLERS.peer_lookup, member_lookup: HANDLERS.member_lookup };
+const real = { peer_lookup: HANDLERS.peer_lookup, member_lookup: HANDLERS.member_lookup, list_peers: HANDLERS.list_peers };
+const realListPeers = real.list_peers;
 afterEach(() => Object.assign(HANDLERS, real));
 
 const evil = generateSigningKeypair();
@@ -66,15 +67,21 @@ describe("lies in member_lookup and peer_lookup get no DM to a key of the broker
     }
   }, 60_000);
 
-  test("CLI: a session whose attestation names no key is refused as not verifying, not as a malformed request of the CLI's", async () => {
+  test("CLI: a session whose attestation names no key is no evidence: the whole list decides, and the same lie there is refused as a malformed answer, not a request of the CLI's", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const { dirs: [alice], mesh } = team;
     const bob = mesh.members.bob!;
     const attestation = { ...makeAttestation(evil, evil.publicKey, Date.now() + 3_600_000), parentMemberPubkey: "not a key" };
-    peerLookupLies((peers) => peers.map((p) => (p.pubkey === bob.pubkey ? { ...p, kind: "session" as const, pubkey: evil.publicKey, attestation } : p)));
-    const r = await cli(alice, ["send", "bob", "for bob only"]);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 3, stderr: expect.stringContaining('Not sent: the session "bob"') });
-    expect(r.stderr).toContain("does not verify");
+    const lie = (peers: PeerInfo[]) => peers.map((p) => (p.pubkey === bob.pubkey ? { ...p, kind: "session" as const, pubkey: evil.publicKey, attestation } : p));
+    peerLookupLies(lie);
+    const lookupAlone = await cli(alice, ["send", "bob", "for bob only"]);
+    HANDLERS.list_peers = async (...a) => ({ peers: lie((await realListPeers(...a)).peers) });
+    const both = await cli(alice, ["send", "bob", "for bob only"]);
+    // Over the lookup alone: sent to bob's own key, which the honest list gives.
+    expect([lookupAlone, both].map((r) => ({ code: r.code, said: r.stdout.split(".")[0] + r.stderr }))).toEqual([
+      { code: 0, said: `Sent to "bob" (${bob.pubkey.slice(0, 12)})` },
+      { code: 6, said: expect.stringContaining("sent a malformed list_peers answer: /peers/1/attestation/parentMemberPubkey should be 32-byte key, lowercase hex, not a string of 9 characters") },
+    ]);
   }, 60_000);
 
   test("CLI: answers that are not lists (members, claims, peers) are not read as evidence: the whole lists are, and decide", async () => {

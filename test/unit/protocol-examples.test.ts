@@ -1,6 +1,7 @@
 // Pins the examples of docs/protocol.md to the real schemas: every ```json frame block decodes
 // with the real codec, every frame type, event and request result has an example, result data
-// has exactly the fields of src/protocol/results.ts, and HTTP bodies match src/protocol/http-bodies.ts.
+// has exactly the fields of src/protocol/results.ts and passes src/protocol/result-schemas.ts, and
+// HTTP bodies match src/protocol/http-bodies.ts.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { ERRORS, isErrorCode } from "../../src/protocol/errors.ts";
 import * as Bodies from "../../src/protocol/http-bodies.ts";
 import type { AuditEntry, GrantInfo, InviteClaims, InviteInfo, ListedMember, MemberInfo, PeerInfo, Results, TopicInfo, TopicMemberInfo } from "../../src/protocol/results.ts";
 import type { ClaimResult, MeshRecord } from "../../src/client/http.ts";
+import { resultFault } from "../../src/protocol/result-schemas.ts";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
 
@@ -193,6 +195,8 @@ describe("result data matches src/protocol/results.ts", () => {
       expect(frame.type).toBe("result");
       const spec: { keys: readonly string[]; optional?: readonly string[] } = RESULT_KEYS[type];
       const data = frame.data as Record<string, unknown>;
+      // The schema a client checks every answer with (result-schemas.ts) takes the example.
+      expect(resultFault(type, structuredClone(data))).toBeNull();
       const required = spec.keys.filter((k) => !spec.optional?.includes(k));
       expect({ unknown: Object.keys(data).filter((k) => !spec.keys.includes(k)), missing: required.filter((k) => !(k in data)) }).toEqual({ unknown: [], missing: [] });
       for (const [req, field, kind, list] of NESTED) {
@@ -287,6 +291,12 @@ describe("HTTP response examples", () => {
 
   test("every documented response has an example, and every example a known route", () => {
     expect(responses.map((r) => r.route).sort()).toEqual(Object.keys(RESPONSES).sort());
+  });
+
+  test("the answers new and join read pass the schemas the client checks them with (result-schemas.ts)", () => {
+    const checked = { "POST /v1/meshes 201": "create_mesh", "POST /v1/invites/{inviteId}/claim 201": "invite_claim" } as const;
+    const faults = responses.filter((r) => Object.hasOwn(checked, r.route)).map(({ b, route }) => [route, resultFault(checked[route as keyof typeof checked], JSON.parse(b.body))]);
+    expect(faults).toEqual(Object.keys(checked).map((route) => [route, null]));
   });
 
   for (const { b, route } of responses) {

@@ -15,7 +15,7 @@ import type { BrokerClient } from "../../client/client.ts";
 import { failedVerification, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
 import { answerKeyRequest } from "../../client/key-request.ts";
 import { readMessages } from "../../client/local/message-log.ts";
-import { command, savedBroker, type CommonArgs, type Ctx } from "../context.ts";
+import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { terminalSafe, UsageError, writeStdout } from "../output.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
@@ -184,7 +184,6 @@ const FOLLOW_RETRY_MS = 2000;
 
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
-  const base = savedBroker(ctx.config(), mesh);
   /** The connection dropped and has not come back yet (said once on stderr, human mode). */
   let lost = false;
   /** The refusal last said while reconnecting ("" once connected again). */
@@ -261,8 +260,9 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     onState: (state, { code, reason }) => {
       if (state === "closed") endWith(closedForGood(mesh.slug, code, reason));
       // One line when the connection drops and one when it is back, not one per failed retry.
-      else if (state === "reconnecting" && !lost) ctx.out.note(`Lost the connection to the broker at ${base}; reconnecting until it answers (Ctrl-C to stop).`);
-      else if (state === "open" && lost) ctx.out.note(`Connected to the broker at ${base} again.`);
+      // The broker as the client names it now: the one set-broker moved the mesh to, once it has.
+      else if (state === "reconnecting" && !lost) ctx.out.note(`Lost the connection to the broker at ${client.brokerBase}; reconnecting until it answers (Ctrl-C to stop).`);
+      else if (state === "open" && lost) ctx.out.note(`Connected to the broker at ${client.brokerBase} again.`);
       // A broker that answers and refuses (a clock that drifted) is said once per reason: retrying
       // alone may never fix it.
       if (state === "reconnecting" && code === CloseCode.policy && reason && reason !== refusedFor) {

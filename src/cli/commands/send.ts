@@ -21,7 +21,7 @@ import { MAX_SEND_BODY_BYTES } from "../../client/mesh-session.ts";
 import { readStdin } from "../stdin.ts";
 import { SendError } from "../../client/send-error.ts";
 import type { BrokerClient } from "../../client/client.ts";
-import { GoingAwayError } from "../../client/broker-trouble.ts";
+import { GoingAwayError, MalformedAnswerError } from "../../client/broker-trouble.ts";
 
 export function priorityArg(p: string | undefined): Priority | undefined {
   if (p === undefined) return undefined;
@@ -88,8 +88,9 @@ export async function sendText(args: SendArgs, stdinExample = "git diff | claude
     };
     const { target, peer } = await lookup()
       .catch(async (err: unknown) => {
-        // The link dropped under the lookup (a broker restart): reads, asked once more.
-        if (!(err instanceof MeshError && err.code === "unavailable")) throw err;
+        // The link dropped under the lookup (a broker restart): reads, asked once more. Not an
+        // answer that was malformed: the broker would send it again.
+        if (!(err instanceof MeshError && err.code === "unavailable") || err instanceof MalformedAnswerError) throw err;
         // A broker that said it is shutting down and is not back yet: that, not "cannot reach".
         client = await ctx.connect(mesh).catch((again: unknown) => Promise.reject(err instanceof GoingAwayError ? err : again));
         return lookup();
