@@ -11,7 +11,7 @@ import { jsonLog } from "../../src/log/log.ts";
 import { PUSH_WINDOW } from "../../src/protocol/limits.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
 import { startBroker, tempDir } from "../helpers/broker.ts";
-import { addMember, connect, createTestMesh, sendText, textOf, type TestPeer } from "../helpers/mesh.ts";
+import { addMember, connect, createTestMesh, sendText, textOf, type TestMember, type TestPeer } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";
 
 /** A broker whose flushes, once `hold()` is called, wait for the returned release. */
@@ -33,6 +33,26 @@ async function slowDiskBroker(dataDir: string) {
   return { broker, store, hold };
 }
 
+/** The owner and bob of a new mesh, each connected once (as a one-shot command: no reconnect). */
+async function twoMembers(url: string) {
+  const { owner } = await createTestMesh(url);
+  const bob = await addMember(url, owner, "bob");
+  const [a, b] = await Promise.all([connect(url, owner, {}, { reconnect: false }), connect(url, bob, {}, { reconnect: false })]);
+  return { owner, bob, a, b };
+}
+
+/** What bob is pushed once a broker runs again on `dataDir`, up to a message the owner sends then. */
+async function pushedAfterRestart(dataDir: string, port: number, owner: TestMember, bob: TestMember): Promise<string[]> {
+  await using again = await startBroker({ port }, { dataDir });
+  const b = await connect(again.url, bob, {}, { reconnect: false });
+  const a = await connect(again.url, owner, {}, { reconnect: false });
+  await sendText(a, bob.keys.publicKey, "after the restart");
+  await until(() => b.messages.some((m) => textOf(m) === "after the restart"), "the message sent after the restart");
+  a.close();
+  b.close();
+  return b.messages.map(textOf);
+}
+
 const queued = (store: SqliteStore, messageId: string) =>
   store.db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM queue q JOIN messages m ON m.seq = q.message_seq WHERE m.id = ?").get(messageId)!.n;
 
@@ -50,10 +70,7 @@ describe("acks while the broker drains", () => {
   test("an ack sent while the drain waits for a slow disk is committed: the message is not pushed again after the restart", async () => {
     const dataDir = tempDir("cm-drain-ack-");
     const { broker, store, hold } = await slowDiskBroker(dataDir);
-    const { owner } = await createTestMesh(broker.url);
-    const bob = await addMember(broker.url, owner, "bob");
-    const a = await connect(broker.url, owner, {}, { reconnect: false });
-    const b = await connect(broker.url, bob, {}, { reconnect: false });
+    const { owner, bob, a, b } = await twoMembers(broker.url);
     await sendText(a, bob.keys.publicKey, "pushed before the drain");
     const [pushed] = await b.waitMessages(1);
 
@@ -62,24 +79,16 @@ describe("acks while the broker drains", () => {
     const ack = await ackDuringDrain(store, b, pushed!.messageId);
     release();
     await stopped;
-
-    await using again = await startBroker({ port: broker.port }, { dataDir });
-    const b2 = await connect(again.url, bob, {}, { reconnect: false });
-    const a2 = await connect(again.url, owner, {}, { reconnect: false });
-    await sendText(a2, bob.keys.publicKey, "after the restart");
-    await until(() => b2.messages.some((m) => textOf(m) === "after the restart"), "the message sent after the restart");
-    expect({ ack, afterRestart: b2.messages.map(textOf) }).toEqual({ ack: "committed", afterRestart: ["after the restart"] });
-    for (const p of [a, b, a2, b2]) p.close();
+    expect({ ack, afterRestart: await pushedAfterRestart(dataDir, broker.port, owner, bob) }).toEqual({ ack: "committed", afterRestart: ["after the restart"] });
+    a.close();
+    b.close();
   }, 60_000);
 
   test("an ack taken while draining pushes nothing new: the message waiting behind a full window stays queued for the restart", async () => {
     const dataDir = tempDir("cm-drain-ack-window-");
     const { broker, store, hold } = await slowDiskBroker(dataDir);
     try {
-      const { owner } = await createTestMesh(broker.url);
-      const bob = await addMember(broker.url, owner, "bob");
-      const a = await connect(broker.url, owner, {}, { reconnect: false });
-      const b = await connect(broker.url, bob, {}, { reconnect: false });
+      const { bob, a, b } = await twoMembers(broker.url);
       // In pages: a client keeps at most 1,000 requests awaiting their answers.
       for (let i = 0; i <= PUSH_WINDOW; i += 500) await Promise.all(Array.from({ length: Math.min(500, PUSH_WINDOW + 1 - i) }, (_, j) => sendText(a, bob.keys.publicKey, `m${i + j}`)));
       const window = await b.waitMessages(PUSH_WINDOW, 30_000);
@@ -102,11 +111,7 @@ describe("acks while the broker drains", () => {
   test("a send committed before the drain and flushed during it is answered, not pushed: it is pushed once, after the restart", async () => {
     const dataDir = tempDir("cm-drain-push-");
     const { broker, store, hold } = await slowDiskBroker(dataDir);
-    const { owner } = await createTestMesh(broker.url);
-    const bob = await addMember(broker.url, owner, "bob");
-    const a = await connect(broker.url, owner, {}, { reconnect: false });
-    const b = await connect(broker.url, bob, {}, { reconnect: false });
-
+    const { owner, bob, a, b } = await twoMembers(broker.url);
     const release = hold();
     const answered = sendText(a, bob.keys.publicKey, "in the drain").then(() => "answered", (err: { code?: string }) => err.code);
     await until(() => store.db.query("SELECT 1 FROM messages WHERE kind = 'direct'").get() !== null, "the send's commit");
@@ -115,13 +120,9 @@ describe("acks while the broker drains", () => {
     await stopped;
     await until(() => b.client.state !== "open", "bob's client to see the 1001");
     const beforeRestart = b.messages.map(textOf);
-
-    await using again = await startBroker({ port: broker.port }, { dataDir });
-    const b2 = await connect(again.url, bob, {}, { reconnect: false });
-    const a2 = await connect(again.url, owner, {}, { reconnect: false });
-    await sendText(a2, bob.keys.publicKey, "after the restart");
-    await until(() => b2.messages.some((m) => textOf(m) === "after the restart"), "the message sent after the restart");
-    expect({ send: await answered, beforeRestart, afterRestart: b2.messages.map(textOf) }).toEqual({ send: "answered", beforeRestart: [], afterRestart: ["in the drain", "after the restart"] });
-    for (const p of [a, b, a2, b2]) p.close();
+    const afterRestart = await pushedAfterRestart(dataDir, broker.port, owner, bob);
+    expect({ send: await answered, beforeRestart, afterRestart }).toEqual({ send: "answered", beforeRestart: [], afterRestart: ["in the drain", "after the restart"] });
+    a.close();
+    b.close();
   }, 60_000);
 });
