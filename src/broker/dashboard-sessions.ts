@@ -5,6 +5,9 @@
 // the login, which a request must show beside the cookie (src/protocol/dashboard-keys.ts). Kept in
 // memory, the keys with their sessions: a broker restart logs everyone out, which costs one
 // `claudemesh dashboard`. Only SHA-256 of each cookie value and page key is held.
+// A session's age is measured on the monotonic clock: on the wall clock, one opened before the
+// clock was set back outlived its TTL by the step, and kept every later one from being swept
+// (docs/decisions.md, "Session 36: acks during a drain, dashboard sessions across clock steps").
 // Caps are per mesh, per member and for the operator, and each evicts only within its own group;
 // the broker-wide ceiling refuses rather than evicts (docs/security.md, "The web dashboard").
 import { randomId, safeEqual, sha256Hex } from "../crypto/hash.ts";
@@ -13,7 +16,8 @@ import { MeshError } from "../protocol/errors.ts";
 
 /** Whom a session speaks for. */
 export type SessionSubject = { kind: "member"; meshId: string; memberId: string } | { kind: "operator"; tokenHash: string };
-export type DashboardSession = SessionSubject & { expiresAt: number; pageKeyHash: string };
+/** `endsAt`: when it expires, on the store's clock (monotonic; SessionStore.remainingMs). */
+export type DashboardSession = SessionSubject & { endsAt: number; pageKeyHash: string };
 
 /** Cookie names: one member session and one operator session per browser. */
 export const MEMBER_COOKIE = "cm_dashboard";
@@ -47,11 +51,13 @@ function groupsOf(s: SessionSubject, limits: SessionLimits): [string, number][] 
 }
 
 export class SessionStore {
-  /** Insertion order is age order (every session lives SESSION_TTL_MS), so the first are the oldest. */
+  /** Insertion order is age order (every session lives SESSION_TTL_MS on a clock that never goes
+   *  back), so the first are the oldest and the first to expire. */
   private readonly byHash = new Map<string, DashboardSession>();
   /** Group key → hashes of its sessions, oldest first. */
   private readonly groups = new Map<string, Set<string>>();
 
+  /** `now`: the monotonic clock (performance.now(); tests drive it). */
   constructor(
     private readonly now: () => number,
     private readonly limits: SessionLimits = DEFAULT_LIMITS,
@@ -87,7 +93,7 @@ export class SessionStore {
     }
     this.checkRoom(session);
     const pageKey = randomId(32);
-    const full: DashboardSession = { ...session, expiresAt: this.now() + SESSION_TTL_MS, pageKeyHash: sha256Hex(pageKey) };
+    const full: DashboardSession = { ...session, endsAt: this.now() + SESSION_TTL_MS, pageKeyHash: sha256Hex(pageKey) };
     const token = randomId(32);
     const hash = sha256Hex(token);
     this.byHash.set(hash, full);
@@ -105,11 +111,17 @@ export class SessionStore {
     const key = sha256Hex(token);
     const s = this.byHash.get(key);
     if (!s) return null;
-    if (s.expiresAt <= this.now()) {
+    if (s.endsAt <= this.now()) {
       this.remove(key);
       return null;
     }
     return s;
+  }
+
+  /** How long `session` has left (0 once expired): what the routes add to the wall clock of now
+   *  to say when it ends, and how long a live event stream of it may run. */
+  remainingMs(session: DashboardSession): number {
+    return Math.max(0, session.endsAt - this.now());
   }
 
   close(token: string | undefined): void {
@@ -132,7 +144,7 @@ export class SessionStore {
   private sweepExpired(): void {
     const now = this.now();
     for (const [k, s] of this.byHash) {
-      if (s.expiresAt > now) break;
+      if (s.endsAt > now) break;
       this.remove(k);
     }
   }

@@ -33,7 +33,7 @@ export function createDashboard(ctx: BrokerContext, version: string, startedAt: 
   sampler.start();
   const streams = new Set<() => void>();
   return {
-    sessions: new SessionStore(ctx.now),
+    sessions: new SessionStore(() => performance.now()), // monotonic: a clock set back extends no session
     sampler,
     version,
     startedAt,

@@ -53,13 +53,16 @@ export function pushClaimed(conn: Conn, messageId: string, text: string): void {
 }
 
 /** Claims and pushes waiting messages until the window is full or the queue is empty. Safe to
- *  call at any time; concurrent calls for one connection collapse into one loop. */
+ *  call at any time; concurrent calls for one connection collapse into one loop. A draining
+ *  broker pushes nothing (an ack it still takes frees room): a push just before the 1001 would
+ *  rarely be acked in time, and is pushed again after the restart. What it claimed stays claimed
+ *  until the process ends, as every claim of a draining broker does (session.ts onClose). */
 export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): Promise<void> {
   if (conn.pumping || !conn.ready || conn.receive !== "push" || !conn.identity) return;
   conn.pumping = true;
   try {
     const id = conn.identity;
-    while (conn.backlog && conn.ready) {
+    while (conn.backlog && conn.ready && !ctx.draining) {
       const room = PUSH_WINDOW - outstanding(conn);
       const budget = conn.pushBudget;
       // Resumed by an ack (room), or once the socket took the bytes (budget: server.ts resumePushes).
@@ -73,6 +76,7 @@ export async function pump(ctx: BrokerContext, conn: Conn, presence: Presence): 
         await ctx.store.releaseClaims(conn.id);
         return;
       }
+      if (ctx.draining) return;
       for (const m of batch) pushClaimed(conn, m.id, JSON.stringify(toPush(m)));
       // A short batch means the queue is empty, unless the byte budget cut it (then wait for
       // drain) or a wake came while the claim was answered (a commit since: claim again).

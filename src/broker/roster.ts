@@ -9,6 +9,7 @@
 // invalidate the entry come in proportion to the mesh's size (every session that starts or ends,
 // every presence that goes away): in a big mesh the sends after them paid a reload each.
 import type { Grant, Member, Session, Store } from "../store/types.ts";
+import type { NameIndex } from "./name-index.ts";
 
 const ROSTER_TTL_MS = 30_000;
 
@@ -21,9 +22,10 @@ export type Roster = {
   /** Every grant row of the mesh (recipient-side capabilities), by recipient member id: a fan-out
    *  looks up each recipient's own rows, not every row of the mesh for each recipient. */
   grantsTo: Map<string, Grant[]>;
-  /** Display names as `peer_lookup` compares them (nameSkeleton), filled as it asks, so that a
-   *  lookup compares each name of the mesh without normalising it again (lookup.ts). */
-  skeletons: Map<string, string>;
+  /** The keys by compared name, built by the first `peer_lookup` after a load (lookup.ts) and
+   *  kept by the patches below from then on; null until then, so that a mesh nobody looks a name
+   *  up in does not pay for it at each load. */
+  names: NameIndex | null;
 };
 
 /** Whether a roster loaded at `loadedAt` may still be used at `t`. A clock stepped back makes the
@@ -116,19 +118,22 @@ export class RosterCache {
   /** The member as just stored (an invite claim); a removed one leaves the roster. */
   putMember(meshId: string, m: Member): void {
     if (m.revokedAt !== null) return this.dropMember(meshId, m.id);
-    this.patch(meshId, (r) => {
-      r.members.set(m.id, m);
-      r.byPubkey.set(m.pubkey, m);
-    });
+    this.patch(meshId, (r) => addMember(r, m));
   }
 
   /** The member was removed: it and its sessions are no recipients any more. */
   dropMember(meshId: string, memberId: string): void {
     this.patch(meshId, (r) => {
       const m = r.members.get(memberId);
-      if (m) r.byPubkey.delete(m.pubkey);
+      if (m) {
+        r.byPubkey.delete(m.pubkey);
+        r.names?.forget(m.pubkey);
+      }
       r.members.delete(memberId);
-      for (const s of r.sessionsOf.get(memberId) ?? []) r.sessions.delete(s.pubkey);
+      for (const s of r.sessionsOf.get(memberId) ?? []) {
+        r.sessions.delete(s.pubkey);
+        r.names?.forget(s.pubkey);
+      }
       r.sessionsOf.delete(memberId);
     });
   }
@@ -170,11 +175,8 @@ export class RosterCache {
 
   private async load(meshId: string, t: number): Promise<Roster> {
     const [members, sessions, grants] = await Promise.all([this.store.listActiveMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
-    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map(), skeletons: new Map() };
-    for (const m of members) {
-      r.members.set(m.id, m);
-      r.byPubkey.set(m.pubkey, m);
-    }
+    const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map(), names: null };
+    for (const m of members) addMember(r, m);
     for (const s of sessions) if (r.members.has(s.memberId)) addSession(r, s);
     for (const g of grants) {
       const list = r.grantsTo.get(g.recipientMemberId);
@@ -195,8 +197,16 @@ export class RosterCache {
 /** What the entry holds for a key: its member's row, or its session's. */
 const cachedRow = (r: Roster, pubkey: string): Member | Session | undefined => r.byPubkey.get(pubkey) ?? r.sessions.get(pubkey);
 
+/** Every row enters the entry through addMember or addSession, which index its name (NameIndex). */
+function addMember(r: Roster, m: Member): void {
+  r.members.set(m.id, m);
+  r.byPubkey.set(m.pubkey, m);
+  r.names?.add(m.pubkey, m.displayName);
+}
+
 function addSession(r: Roster, s: Session): void {
   r.sessions.set(s.pubkey, s);
+  r.names?.add(s.pubkey, s.displayName);
   const list = r.sessionsOf.get(s.memberId);
   if (list) list.push(s);
   else r.sessionsOf.set(s.memberId, [s]);
@@ -206,6 +216,7 @@ function removeSession(r: Roster, pubkey: string): void {
   const s = r.sessions.get(pubkey);
   if (!s) return;
   r.sessions.delete(pubkey);
+  r.names?.forget(pubkey);
   const rest = (r.sessionsOf.get(s.memberId) ?? []).filter((x) => x.pubkey !== pubkey);
   if (rest.length > 0) r.sessionsOf.set(s.memberId, rest);
   else r.sessionsOf.delete(s.memberId);

@@ -249,8 +249,10 @@ function resultOf(m: StoredMessage, duplicate: boolean, undeliverable: readonly 
 }
 
 /** After commit: push to the connections claimed for; wake the other recipients. A connection
- *  closed in between (by a handler resuming in the same turn) gives its claims back. */
+ *  closed in between (by a handler resuming in the same turn) gives its claims back. A draining
+ *  broker pushes nothing (pump): the message waits in the queue for the restart. */
 export function deliver(ctx: BrokerContext, m: StoredMessage, recipients: readonly string[], claimed: Map<string, Conn>): void {
+  if (ctx.draining) return;
   let text: string | null = null;
   for (const box of recipients) {
     const c = claimed.get(box);

@@ -124,3 +124,31 @@ test("a page of a topic's history reads the page, not the topic's member list", 
   expect(reads.rows()).toBeLessThan(10);
   alice.close();
 });
+
+test("a peer_lookup by name or key looks at the rows that match, not at every member and session of the mesh", async () => {
+  await using b = await startBroker();
+  const { owner, members } = await bigMesh(b);
+  const s = await connectSession(b.url, members[5]!);
+  // Each row the broker loads counts the first look at it in a lookup.
+  const looked = new Set<object>();
+  const watched = <T extends object>(rows: T[]) => rows.map((row) => new Proxy(row, { get: (t, k) => (looked.add(t), t[k as keyof T]) }));
+  const [listActiveMembers, listSessions] = [b.ctx.store.listActiveMembers.bind(b.ctx.store), b.ctx.store.listSessions.bind(b.ctx.store)];
+  b.ctx.store.listActiveMembers = async (...args) => watched(await listActiveMembers(...args));
+  b.ctx.store.listSessions = async (...args) => watched(await listSessions(...args));
+  b.ctx.roster.invalidate(owner.meshId);
+  const alice = await connect(b.url, owner);
+  const lookup = async (text: string) => {
+    looked.clear();
+    const { peers } = await alice.client.request("peer_lookup", { text });
+    return { peers: peers.map((p) => p.displayName), looked: looked.size };
+  };
+  await lookup("m1"); // the first after a load may read them all
+  // Before: every lookup looked at all 62 rows (61 members and the session).
+  expect({ byName: await lookup("M42"), byKey: await lookup(members[7]!.keys.publicKey), session: await lookup("m5/test") }).toEqual({
+    byName: { peers: ["m42"], looked: 1 },
+    byKey: { peers: ["m7"], looked: 1 },
+    session: { peers: ["m5/test"], looked: 2 }, // the session and its member
+  });
+  s.close();
+  alice.close();
+});

@@ -64,7 +64,7 @@ describe("sessions", () => {
     let now = 1_000;
     const store = new SessionStore(() => now);
     const { token, pageKey, session } = store.open({ kind: "member", meshId: "m", memberId: "u" });
-    expect(session).toEqual({ kind: "member", meshId: "m", memberId: "u", expiresAt: 1_000 + SESSION_TTL_MS, pageKeyHash: sha256Hex(pageKey) });
+    expect(session).toEqual({ kind: "member", meshId: "m", memberId: "u", endsAt: 1_000 + SESSION_TTL_MS, pageKeyHash: sha256Hex(pageKey) });
     expect([token, pageKey]).toEqual([expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)]);
     expect(JSON.stringify([...(store as any).byHash])).not.toContain(token);
     expect(JSON.stringify([...(store as any).byHash])).not.toContain(pageKey);

@@ -6,16 +6,18 @@
 import type { ClientFrameOf } from "../../protocol/frames.ts";
 import type { ListedMember, Results } from "../../protocol/results.ts";
 import { MAX_LOOKUP_MEMBERS, MAX_LOOKUP_PEERS } from "../../protocol/limits.ts";
-import { MIN_KEY_PREFIX, NAME_RULE, nameSkeleton } from "../../protocol/name-compare.ts";
+import { MIN_KEY_PREFIX, NAME_RULE } from "../../protocol/name-compare.ts";
+import { isPubkeyHex } from "../../crypto/sign.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Conn } from "../conn.ts";
 import type { Roster } from "../roster.ts";
+import { NameIndex } from "../name-index.ts";
 import { peerInfo, peerRows, shownName, type PeerRow } from "../peer-rows.ts";
 import { memberInfo } from "./admin.ts";
 
-/** Skeletons memoised per roster load beyond this many names (live names change with hellos) are
- *  dropped and computed again: the memo never outgrows a few times the mesh. */
-const skeletonMemoLimit = (r: Roster) => 4 * (r.members.size + r.sessions.size) + 256;
+/** Names the index keeps (stale ones included) and normalises at most before it is built again:
+ *  a few times the roster, so it never outgrows the mesh (NameIndex). */
+const indexLimit = (r: Roster) => 4 * (r.members.size + r.sessions.size) + 256;
 
 export async function handlePeerLookup(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"peer_lookup">): Promise<Results["peer_lookup"]> {
   const meshId = conn.identity!.meshId;
@@ -31,23 +33,51 @@ export async function handlePeerLookup(ctx: BrokerContext, conn: Conn, f: Client
 /** The peers `text` could name (§4.3.28): by its key, a key prefix of MIN_KEY_PREFIX hex digits or
  *  more, or a name that compares equal to it; only when none does, those whose compared name
  *  starts with its compared form. The same tiers as the client's resolver, which never reads past
- *  the first that matches. */
+ *  the first that matches. A key and a name are looked up (the roster's maps and its name index);
+ *  a key prefix and the second tier compare every peer. */
 function matching(ctx: BrokerContext, meshId: string, r: Roster, text: string): PeerRow[] {
   const t = text.trim();
   const lower = t.toLowerCase();
-  const key = nameSkeleton(t);
-  const prefix = lower.length >= MIN_KEY_PREFIX && /^[0-9a-f]+$/.test(lower);
-  if (r.skeletons.size > skeletonMemoLimit(r)) r.skeletons.clear();
-  const skeleton = (p: PeerRow) => {
-    const name = shownName(ctx, meshId, p);
-    let s = r.skeletons.get(name);
-    if (s === undefined) r.skeletons.set(name, (s = nameSkeleton(name)));
-    return s;
-  };
-  const rows = [...peerRows(r)];
-  const exact = rows.filter((p) => p.row.pubkey === lower || (prefix && p.row.pubkey.startsWith(lower)) || (key !== "" && skeleton(p) === key));
-  if (exact.length > 0 || key === "") return exact;
-  return rows.filter((p) => skeleton(p).startsWith(key));
+  const names = indexOf(ctx, meshId, r);
+  const key = names.skeleton(t);
+  const skeleton = (p: PeerRow) => names.skeleton(shownName(ctx, meshId, p));
+  // A key prefix may start any key: compared with each. A whole key starts only itself.
+  if (lower.length >= MIN_KEY_PREFIX && /^[0-9a-f]+$/.test(lower) && !isPubkeyHex(lower)) {
+    const exact = [...peerRows(r)].filter((p) => p.row.pubkey.startsWith(lower) || (key !== "" && skeleton(p) === key));
+    if (exact.length > 0) return exact;
+  } else {
+    // Candidates by their names of now and before, each kept only if still a peer that goes by it.
+    const found = new Map<string, PeerRow>();
+    const byKey = peerRow(r, lower);
+    if (byKey) found.set(lower, byKey);
+    for (const pubkey of key === "" ? [] : names.candidates(key)) {
+      const p = peerRow(r, pubkey);
+      if (p && skeleton(p) === key) found.set(pubkey, p);
+    }
+    if (found.size > 0 || key === "") return [...found.values()].sort((a, b) => Number(a.kind === "session") - Number(b.kind === "session") || names.place(a.row.pubkey) - names.place(b.row.pubkey));
+  }
+  if (key === "") return [];
+  return [...peerRows(r)].filter((p) => skeleton(p).startsWith(key));
+}
+
+/** The roster's name index, built from every peer's stored and shown name if the roster has none
+ *  (the first lookup after a load) or it has grown stale past indexLimit. */
+function indexOf(ctx: BrokerContext, meshId: string, r: Roster): NameIndex {
+  if (r.names && r.names.size <= indexLimit(r)) return r.names;
+  const names = new NameIndex(indexLimit(r));
+  for (const p of peerRows(r)) {
+    names.add(p.row.pubkey, p.row.displayName);
+    names.add(p.row.pubkey, shownName(ctx, meshId, p));
+  }
+  return (r.names = names);
+}
+
+/** The roster's row of `pubkey` as a peer, if it has one. */
+function peerRow(r: Roster, pubkey: string): PeerRow | undefined {
+  const member = r.byPubkey.get(pubkey);
+  if (member) return { kind: "member", row: member };
+  const session = r.sessions.get(pubkey);
+  return session && { kind: "session", row: session, member: r.members.get(session.memberId)! };
 }
 
 export async function handleMemberLookup(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"member_lookup">): Promise<Results["member_lookup"]> {

@@ -89,7 +89,7 @@ function liveStream(ctx: BrokerContext, dash: Dashboard, v: Viewer, request: Req
         // A session signed out (another tab's logout) or evicted ends its streams at the next
         // heartbeat: the cookie's session is looked up again.
         const heartbeat = setInterval(() => (stillSignedIn(dash, request, MEMBER_COOKIE, v.session) ? write(": keep-alive\n\n") : end()), HEARTBEAT_MS);
-        const expiry = setTimeout(() => end(), Math.max(0, v.session.expiresAt - ctx.now()));
+        const expiry = setTimeout(() => end(), dash.sessions.remainingMs(v.session));
         let done = false;
         cleanup = () => {
           if (done) return;

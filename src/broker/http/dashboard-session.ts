@@ -10,7 +10,7 @@ import { DashboardLoginBody, OperatorLoginBody } from "../../protocol/http-bodie
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { verifyDashboardLogin } from "../dashboard-login.ts";
-import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookies } from "../dashboard-sessions.ts";
+import { MEMBER_COOKIE, OPERATOR_COOKIE, SESSION_TTL_MS, cookieHeader, readCookies, type DashboardSession } from "../dashboard-sessions.ts";
 import { verifyOperatorToken } from "../operator.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { clientIpOf, endedPageKeys, isHttps, operatorTokenHash, requireOperator, requireSameOriginJson, signedInViewer, viewerOf } from "./dashboard-auth.ts";
@@ -21,6 +21,8 @@ const ttlS = SESSION_TTL_MS / 1000;
 
 export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
   const secure = (request: Request) => isHttps(request, dash.server, ctx.config.trustedProxies, ctx.config.tlsCert !== "");
+  /** When a session ends, by the broker's wall clock of now (its age runs on the monotonic clock). */
+  const endsAt = (session: DashboardSession) => ctx.now() + dash.sessions.remainingMs(session);
   const throttled = (request: Request) => dash.logins.take(dash.server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"));
   /** Runs a login; the operator hears of each one that succeeds and, at a bounded rate, of those
    *  refused (a wrong token, a replayed link, the throttle), with the client's address. */
@@ -63,7 +65,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.headers["set-cookie"] = cookieHeader(MEMBER_COOKIE, token, ttlS, secure(request));
         set.headers[PAGE_KEY_HEADER] = pageKey;
         reportEnded(request, set.headers);
-        return { member: memberInfo(member), meshId: member.meshId, expiresAt: session.expiresAt };
+        return { member: memberInfo(member), meshId: member.meshId, expiresAt: endsAt(session) };
       },
       { body: DashboardLoginBody, detail: { summary: "Exchange a dashboard login link for a session cookie", description: "The link from `claudemesh dashboard`: §3.7 signed by the member key, at most 5 minutes valid, single use. Throttled per client address (429 rate_limited). The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags, ...describe({ auth: "none", ok: { 200: "Signed in: a Set-Cookie, and the page key in X-Dashboard-Page-Key." }, errors: [...BODY_ERRORS, "forbidden", "rate_limited", "expired", "ttl_too_long", "unauthorized", "bad_signature", "revoked", "replayed", "unavailable"] }) } },
     )
@@ -100,7 +102,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         const v = await viewerOf(ctx, dash, request);
         const mesh = await ctx.store.getMesh(v.member.meshId);
         if (!mesh) throw new MeshError("not_found");
-        return { member: memberInfo(v.member), admin: isAdmin(v.member), mesh, sessionExpiresAt: v.session.expiresAt, version: dash.version };
+        return { member: memberInfo(v.member), admin: isAdmin(v.member), mesh, sessionExpiresAt: endsAt(v.session), version: dash.version };
       },
       { detail: { summary: "The signed-in member, their mesh and role", tags, ...describe({ auth: "member", ok: { 200: "The member, the mesh, and when the session ends." }, errors: [...MEMBER_ERRORS, "not_found"] }) } },
     )
@@ -118,7 +120,7 @@ export function dashboardSessionRoutes(ctx: BrokerContext, dash: Dashboard) {
         set.headers["set-cookie"] = cookieHeader(OPERATOR_COOKIE, token, ttlS, secure(request));
         set.headers[PAGE_KEY_HEADER] = pageKey;
         reportEnded(request, set.headers);
-        return { operator: true, expiresAt: session.expiresAt };
+        return { operator: true, expiresAt: endsAt(session) };
       },
       { body: OperatorLoginBody, detail: { summary: "Exchange the operator token for an operator cookie", description: "The answer's X-Dashboard-Page-Key must accompany the cookie on every later call (401 page_key_required).", tags, ...describe({ auth: "none", ok: { 200: "Signed in: a Set-Cookie, and the page key in X-Dashboard-Page-Key." }, errors: [...BODY_ERRORS, "forbidden", "rate_limited", "unauthorized", "unavailable"] }) } },
     );
