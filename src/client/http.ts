@@ -11,8 +11,7 @@ import { signDetached, type SigningKeypair } from "../crypto/sign.ts";
 import { brokerBase } from "./broker-url.ts";
 import { freshTimestamp } from "./credentials.ts";
 import { connectionFailed, foreignAnswer, malformedAnswer, noAnswer, notABroker, notReady, olderBroker, strangeAnswer, unreachable } from "./broker-trouble.ts";
-import { ResultSchemas, resultFault, type HttpAnswer, type Same } from "../protocol/result-schemas.ts";
-import type { Static } from "@sinclair/typebox";
+import { resultFault, type AnswerOf, type HttpAnswer, type Same } from "../protocol/result-schemas.ts";
 
 export type MeshRecord = { id: string; slug: string; name: string; ownerPubkey: string; keyEpoch: number; createdAt: number };
 
@@ -84,7 +83,7 @@ export function createMesh(base: string, owner: SigningKeypair, body: Omit<Creat
 
 export type ClaimResult = { mesh: MeshRecord; member: MemberInfo; keysBlob: string | null; members: MemberInfo[] };
 // The schemas these answers are checked with say what these types say.
-const agrees: [Same<Static<typeof ResultSchemas.create_mesh>, { mesh: MeshRecord; member: MemberInfo }>, Same<Static<typeof ResultSchemas.invite_claim>, ClaimResult>] = [true, true];
+const agrees: [Same<AnswerOf<"create_mesh">, { mesh: MeshRecord; member: MemberInfo }>, Same<AnswerOf<"invite_claim">, ClaimResult>] = [true, true];
 void agrees;
 
 /** Enrolls `joiner` with an invite: the claim is signed by the invite key and the joiner key. */

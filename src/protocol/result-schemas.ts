@@ -137,6 +137,8 @@ export const ResultSchemas = build((s) => s);
 const LENIENT = build((s, absent) => Type.Optional({ ...s, default: absent }) as unknown as typeof s);
 /** The HTTP answers checked as results are (http.ts). */
 export type HttpAnswer = "create_mesh" | "invite_claim";
+/** What the schema of `K` admits. */
+export type AnswerOf<K extends keyof typeof ResultSchemas> = Static<(typeof ResultSchemas)[K]>;
 /** Whether A and B are the same type (the checks below, and http.ts's of its answers). */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
