@@ -8,33 +8,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities } from "../helpers/cli.ts";
-import { PROTOCOL_VERSION } from "../../src/protocol/limits.ts";
-
-/** A WebSocket server that answers any member hello for `ownerPubkey` as its mesh's broker, and
- *  nothing after it. */
-function silentAfterHello(ownerPubkey: string) {
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("no", { status: 404 })),
-    websocket: {
-      message(ws, text) {
-        const hello = JSON.parse(String(text)) as { type: string; meshId: string; memberId: string };
-        if (hello.type !== "hello") return; // every request after it: no answer
-        const mesh = { id: hello.meshId, slug: "any", name: "Any", ownerPubkey, keyEpoch: 0 };
-        const limits = { maxFrameBytes: 65536, sendRatePerSec: 10, sendBurst: 10 };
-        ws.send(JSON.stringify({ type: "hello_ack", protocolVersion: PROTOCOL_VERSION, presenceId: "p", memberId: hello.memberId, role: "owner", displayName: "alice", mesh, hookToken: "t", pending: 0, epoch: "e", serverTime: Date.now(), reattached: false, limits }));
-      },
-    },
-  });
-}
+import { echoingServer } from "../helpers/echo-server.ts";
 
 test("a new address that accepts the hello and answers nothing after it: set-broker is done within seconds and says what did not answer", async () => {
   await using b = await startBroker();
   await using ids = identities(1);
   const [alice] = ids.dirs as [string];
   const { slug, members } = await cliMesh(b.url, [[alice, "alice"]]);
-  await using silent = silentAfterHello(members.alice!.pubkey);
+  await using silent = echoingServer(members.alice!.pubkey, "ignore");
   const url = `http://127.0.0.1:${silent.port}`;
 
   const started = performance.now();
