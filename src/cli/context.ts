@@ -21,6 +21,7 @@ import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 import { epochIsNew, recordEpoch, rollbackNote } from "../client/rollback-note.ts";
 import { newPublicUrl, publicUrlNote, recordPublicUrl } from "../client/public-url-note.ts";
 import { mayHaveMoved, movedFix } from "../client/move-hint.ts";
+import { savedUrlFix, savedUrlProblem } from "../client/saved-url.ts";
 
 /** `commandPath` (`topic post`) is set by lazyCommand, not by a flag: the command a usage error's
  *  "see … --help" names. */
@@ -83,12 +84,12 @@ export function savedBroker(cfg: LocalConfig, mesh: MeshEntry): string {
     return brokerBase(mesh.brokerUrl).base;
   } catch (err) {
     if (!(err instanceof BrokerUrlError)) throw err;
-    throw new LocalFileError(`The broker URL saved for mesh "${mesh.slug}" cannot be used: ${err.message}`, brokerUrlFix(cfg, mesh));
+    throw new LocalFileError(savedUrlProblem(mesh.slug, err.message), brokerUrlFix(cfg, mesh));
   }
 }
 
 /** How to correct a bad saved broker URL: `claudemesh set-broker`, which checks the new one. */
-export const brokerUrlFix = (cfg: LocalConfig, mesh: MeshEntry) => `claudemesh set-broker <the broker's http(s):// URL>${meshOption(cfg, mesh)}`;
+export const brokerUrlFix = (cfg: LocalConfig, mesh: MeshEntry) => savedUrlFix(meshOption(cfg, mesh));
 
 /** Runs a command body with a Ctx; prints errors and exits with their code. */
 export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void>): Promise<void> {

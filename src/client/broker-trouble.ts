@@ -26,9 +26,16 @@ export class NotSentError extends MeshError {
 /** The clause a sentence of NotSentError's ends its first part with, when it is said at all. */
 const so = (sent: boolean) => (sent ? ", so nothing was sent" : "");
 
-/** A connection attempt to a URL no connection can be made to (`why`: brokerBase's words), as a
- *  config edited by hand can hold: a failed attempt like any other, never an exception. */
-export const unusableUrl = (why: string): MeshError => new NotSentError("unavailable", (sent) => `Cannot connect${so(sent)}: ${why}`);
+/** A connection attempt to a URL no connection can be made to (`why`: brokerBase's words, which
+ *  quote it), as a config edited by hand can hold: a failed attempt like any other, never an
+ *  exception. Its own class, so that it is not said as a broker that moved (move-hint.ts). */
+export class UnusableUrlError extends NotSentError {
+  constructor(readonly why: string) {
+    super("unavailable", (sent) => `Cannot connect${so(sent)}: ${why}`);
+  }
+}
+
+export const unusableUrl = (why: string): MeshError => new UnusableUrlError(why);
 
 /** A transport error `code` (Bun's fetch and WebSocket errors) meaning the connection was never
  *  made, in words. A reset or a timeout may come after the request was sent, so they are not here. */

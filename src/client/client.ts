@@ -28,7 +28,8 @@ import { goingAway, handshakeUnanswered, socketFailure, unusableUrl } from "./br
 import { LivenessWatch, ReceivingPinger, livenessFor } from "./liveness.ts";
 import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
-import { attestorOf, buildHello, type SessionAttestor } from "./credentials.ts";
+import { attestorOf, buildHello, identityKey, type SessionAttestor } from "./credentials.ts";
+import { HelloRepeats } from "./hello-repeat.ts";
 import { AttestationRenewal } from "./attestation-renewal.ts";
 import { EventInterest } from "./event-interest.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
@@ -62,8 +63,8 @@ export class BrokerClient {
   private readonly acks = new AckBatch((frame) => {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
-  /** Set once a first connect said its hello again after a `replayed` refusal (onClose). */
-  private helloRepeated = false;
+  /** Hellos said again after a `replayed` refusal (onClose), with a timestamp of their own. */
+  private readonly repeats: HelloRepeats;
   /** A session's attestation renewals (null for a member connection). */
   private readonly renewal: AttestationRenewal | null;
   /** The current socket's liveness watch. */
@@ -93,6 +94,7 @@ export class BrokerClient {
     this.renewal = this.attestor && new AttestationRenewal(this.attestor, (attestation) => this.request("attest", { attestation }), () => this.state === "open", opts.random);
     this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text), maxFrameBytes: () => this.ack?.limits.maxFrameBytes, base: () => this.base }, opts);
     this.base = this.nextBase();
+    this.repeats = new HelloRepeats(opts.random);
     this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []));
   }
 
@@ -161,7 +163,8 @@ export class BrokerClient {
     }, handshakeMs);
     ws.onopen = () => {
       watch.heard();
-      const hello = buildHello(this.opts.credentials, { ...this.opts.where, ...this.interest.helloField() }, undefined, this.attestor ?? undefined);
+      const at = this.repeats.timestamp(identityKey(this.opts.credentials));
+      const hello = buildHello(this.opts.credentials, { ...this.opts.where, ...this.interest.helloField() }, at, this.attestor ?? undefined);
       if (hello.type === "session_hello") this.renewal?.sent(hello.attestation.expiresAt);
       ws.send(JSON.stringify(hello));
     };
@@ -266,14 +269,10 @@ export class BrokerClient {
     if (this.ws !== ws) return;
     this.ws = null;
     this.stopPinger();
-    // Two processes of one key saying hello in the same millisecond (two one-shot commands started
-    // at once) sign the same text: a timestamp is fresh within a process, not across processes.
-    // The broker refuses the later as `replayed`; its next hello, a moment on, is a new one. A
-    // first connect says it once more, at once, rather than fail for it.
-    if (this.opened && reason === "replayed" && !this.helloRepeated && this.state !== "closed") {
-      this.helloRepeated = true;
-      return this.open();
-    }
+    // Two processes of one key saying hello in the same millisecond (one-shot commands started at
+    // once) sign the same text, and the broker refuses all but one as `replayed`: a first connect
+    // says it again at once, with a timestamp of its own (hello-repeat.ts), rather than fail for it.
+    if (this.repeats.refused(reason, this.opened !== null) && this.state !== "closed") return this.open();
     // A broker older than the hello's `events` refused it for that field alone (event-interest.ts).
     if (this.state !== "closed" && this.interest.refusedField(reason, this.refusal)) return this.open();
     // `opened` is set from connect() until the first hello_ack: a failure before then is a failed

@@ -40,6 +40,18 @@ export const setBrokerCommand = (url: string, meshOpt: string) => `claudemesh se
 export const plainHttpCaution = (inUse: string): string =>
   inUse.startsWith("http://") ? " It came over plain http://, which anyone between this machine and the broker can alter: switch only to an address the broker's operator gives you." : "";
 
+/** Why not to switch to `url`, a public URL stated over `inUse`, when it would drop the TLS that
+ *  `inUse` has (https:// to http://; bases are http(s), brokerBase); null when it would not. Such a
+ *  URL is an operator's slip or a setting left behind more often than a move, and the switch
+ *  would hand the link to anyone on the way: no command to switch is offered for it. */
+export const tlsDropped = (url: string, inUse: string): string | null =>
+  inUse.startsWith("https://") && url.startsWith("http://")
+    ? `It is plain http://, which anyone between this machine and the broker can read and alter, while ${inUse} is https://: do not switch to it. If the broker's operator did move the broker there, ask them for its https:// URL (its publicUrl may be set wrong).`
+    : null;
+
 /** What the user is told of a public URL other than the one in use. */
-export const publicUrlNote = (slug: string, url: string, inUse: string, meshOpt: string): string =>
-  `The broker of ${slug} gives ${url} as its public URL, and this machine reaches it at ${inUse}. If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: ${setBrokerCommand(url, meshOpt)}${plainHttpCaution(inUse)}`;
+export const publicUrlNote = (slug: string, url: string, inUse: string, meshOpt: string): string => {
+  const said = `The broker of ${slug} gives ${url} as its public URL, and this machine reaches it at ${inUse}.`;
+  const dropped = tlsDropped(url, inUse);
+  return dropped ? `${said} ${dropped}` : `${said} If that address is to stop working (the broker moved behind a TLS proxy, say), switch now: ${setBrokerCommand(url, meshOpt)}${plainHttpCaution(inUse)}`;
+};

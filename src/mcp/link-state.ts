@@ -4,6 +4,8 @@ import { MeshError } from "../protocol/errors.ts";
 import type { MeshLink } from "./mesh-link.ts";
 import { refusalFix } from "../client/refusal-fix.ts";
 import { mayHaveMoved, movedFix } from "../client/move-hint.ts";
+import { UnusableUrlError } from "../client/broker-trouble.ts";
+import { savedUrlFix, savedUrlProblem } from "../client/saved-url.ts";
 
 /** Longest a tool call waits for a mesh's first connect (under way, or started by that very call
  *  on a server that defers it) before it reports the mesh's state. Only the first attempt is
@@ -37,8 +39,10 @@ const NEXT_ATTEMPT = "it connects by itself at its next attempt";
 /** What a link keeps retrying after, for why it cannot connect: the broker's or the socket's
  *  words, and the fix when the refusal has a known one (a clock skew: which clock is ahead), or,
  *  when nothing usable answered at the URL, how to give the broker's new one if it moved (`slug`:
- *  the mesh's, for the command's --mesh; the session reads the new URL at its next attempt). */
+ *  the mesh's, for the command's --mesh; the session reads the new URL at its next attempt). A
+ *  saved URL that is no broker URL is said as that, as the CLI says it. */
 export function failureText(failure: MeshError, slug?: string): string {
+  if (failure instanceof UnusableUrlError && slug !== undefined) return `${savedUrlProblem(slug, failure.why)} Fix: ${savedUrlFix(` --mesh ${slug}`)}; ${NEXT_ATTEMPT}, without a restart.`;
   const moved = slug !== undefined && mayHaveMoved(failure) ? movedFix(` --mesh ${slug}`, `${NEXT_ATTEMPT}, without a restart`) : null;
   const fix = refusalFix(failure, NEXT_ATTEMPT) ?? moved;
   return fix ? `${failure.message} Fix: ${fix}.` : failure.message;

@@ -79,6 +79,7 @@ describe("claudemesh set-broker", () => {
         publicUrl: null,
         openInvites: [inviteId],
         otherMembers: 1,
+        unanswered: [],
         membersRun: `claudemesh set-broker ${moved.url} --mesh ${slug}`,
         othersOnPrevious: [],
       },

@@ -4,12 +4,18 @@
 // connect must not fail for it: a hello a moment on is a new one. Reproduced through a WebSocket
 // relay that, on the first connection only, lets a copy of the client's hello in first on a
 // connection of its own (the other process), then passes the client's on.
+// Three or more such processes: the refused ones must not collide again on their repeat (Session
+// 36, "set-broker's leftovers"). Real CLI processes whose wall clock libfaketime holds still, so
+// that every hello they sign would read the same millisecond: the worst case of processes started
+// together, which a repeat that only waits for the clock to move cannot get out of.
 import { expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import { BrokerClient } from "../../src/client/client.ts";
 import { randomId } from "../../src/crypto/hash.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { createTestMesh } from "../helpers/mesh.ts";
+import { cli, cliMesh, identities } from "../helpers/cli.ts";
+import { libfaketimePath } from "../helpers/faked-clock.ts";
 
 type Side = { up: WebSocket | null; early: string[] };
 
@@ -73,3 +79,25 @@ test("a first connect whose hello another process signed in the same millisecond
     client.close();
   }
 });
+
+/** The environment for a child whose wall clock stands still at the whole second it is now
+ *  (libfaketime's absolute time, read in UTC); the monotonic clock, which timers use, runs. */
+function stoppedClock(): Record<string, string> {
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "");
+  return { LD_PRELOAD: libfaketimePath(), TZ: "UTC", FAKETIME: at, FAKETIME_DONT_FAKE_MONOTONIC: "1" };
+}
+
+/** How many hellos the broker refused as `replayed`. */
+const replayedCount = async (url: string) => Number(/^broker_connections_rejected_total\{reason="replayed"\} (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+
+test("five CLI processes of one member whose hellos read the same millisecond: every one connects", async () => {
+  await using b = await startBroker();
+  await using ids = identities(1);
+  const [alice] = ids.dirs as [string];
+  await cliMesh(b.url, [[alice, "alice"]]);
+  const env = stoppedClock();
+  const runs = await Promise.all(Array.from({ length: 5 }, () => cli(alice, ["peers", "--json"], { env })));
+  expect(runs.map((r) => ({ code: r.code, stderr: r.stderr }))).toEqual(Array.from({ length: 5 }, () => ({ code: 0, stderr: "" })));
+  // The same hello four times over: the case under test happened.
+  expect(await replayedCount(b.url)).toBeGreaterThanOrEqual(4);
+}, 60_000);

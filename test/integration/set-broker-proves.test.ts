@@ -11,27 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, cliMesh, identities, ok } from "../helpers/cli.ts";
-import { PROTOCOL_VERSION } from "../../src/protocol/limits.ts";
-
-/** A WebSocket server that accepts any member hello with a made-up hello_ack for `ownerPubkey`,
- *  and refuses every request after it. */
-function echoingServer(ownerPubkey: string) {
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("no", { status: 404 })),
-    websocket: {
-      message(ws, text) {
-        const hello = JSON.parse(String(text)) as { type: string; id?: string; meshId: string; memberId: string };
-        // Requests after the hello (the open invites, the members): refused, as it has none.
-        if (hello.type !== "hello") return void ws.send(JSON.stringify({ type: "error", id: hello.id, code: "internal", message: "no", retryable: false }));
-        const mesh = { id: hello.meshId, slug: "any", name: "Any", ownerPubkey, keyEpoch: 0 };
-        const limits = { maxFrameBytes: 65536, sendRatePerSec: 10, sendBurst: 10 };
-        ws.send(JSON.stringify({ type: "hello_ack", protocolVersion: PROTOCOL_VERSION, presenceId: "p", memberId: hello.memberId, role: "owner", displayName: "anyone", mesh, hookToken: "t", pending: 0, epoch: "e", serverTime: Date.now(), reattached: false, limits }));
-      },
-    },
-  });
-}
+import { echoingServer } from "../helpers/echo-server.ts";
 
 test("a server that holds nothing of the mesh passes set-broker's check by echoing the hello", async () => {
   await using b = await startBroker();

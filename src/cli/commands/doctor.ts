@@ -17,7 +17,7 @@ import { brokerBase } from "../../client/broker-url.ts";
 import { brokerTrouble, troubleText } from "../broker-health.ts";
 import { mayHaveMoved, movedFix } from "../../client/move-hint.ts";
 import { certificateFix } from "../../client/broker-trouble.ts";
-import { otherPublicUrl, plainHttpCaution, setBrokerCommand } from "../../client/public-url-note.ts";
+import { otherPublicUrl, plainHttpCaution, setBrokerCommand, tlsDropped } from "../../client/public-url-note.ts";
 import { Exit, MeshError } from "../../protocol/errors.ts";
 import { brokerUrlFix, command, type Ctx } from "../context.ts";
 import type { BrokerClient } from "../../client/client.ts";
@@ -97,8 +97,9 @@ async function meshChecks(ctx: Ctx): Promise<Check[]> {
       // A public URL the broker states other than the one in use: said every time here (commands
       // say it once), with the command that moves to it.
       const other = otherPublicUrl(client.ack!.publicUrl, base);
+      const dropped = other && tlsDropped(other, base);
       const caution = plainHttpCaution(base);
-      const publicUrl = other ? `; it gives ${other} as its public URL (to use that: ${setBrokerCommand(other, opt)})${caution && `.${caution}`}` : "";
+      const publicUrl = !other ? "" : dropped ? `; it gives ${other} as its public URL. ${dropped}` : `; it gives ${other} as its public URL (to use that: ${setBrokerCommand(other, opt)})${caution && `.${caution}`}`;
       out.push({ check: `${m.slug}: broker`, ok: true, detail: `${base} accepts you as ${client.ack!.displayName} (${client.ack!.role})${publicUrl}`, fix: null });
       out.push(epochCheck(m, client.ack!.mesh.keyEpoch, opt));
       if (client.ack!.role === "owner") out.push(await rotationCheck(m.slug, client, opt));

@@ -21,6 +21,15 @@ import { withFix } from "../output.ts";
  *  the reconnect backoff is capped at 30 s, client/reconnect.ts). */
 const SESSIONS = "Claude Code sessions on this machine connect to it at their next connection attempt: within 30 s while the old address does not answer; one still connected through the old address stays there until that connection drops (restart it to switch at once).";
 
+/** How long the move waits for the open invites and the members, asked together once the hello
+ *  is accepted (at most CLAUDEMESH_TIMEOUT): a broker answers them in milliseconds, and a server
+ *  that takes the hello and answers nothing more must not hold the move for the request timeout
+ *  (15 s) once for each. */
+const LISTS_TIMEOUT_MS = 5_000;
+
+/** A list the move asks for: null when it could not be had, `silent` when nothing answered. */
+type Listed<T> = { value: T | null; silent: boolean };
+
 /** A base the way two saved URLs are compared (as given when it cannot be read as one). */
 const baseOf = (url: string) => {
   try {
@@ -40,20 +49,27 @@ export async function run(args: CommonArgs & { url: string }): Promise<void> {
     const client = await probe(ctx, mesh, base);
     const ack = client.ack!;
     const changed = base !== baseOf(previous);
-    // Asked before anything is saved, and never failing the move: what the user must be told.
-    const invites = changed && ack.role !== "member" ? await openInvites(client) : [];
-    const members = changed ? await otherMembers(client, ack.memberId) : 0;
+    // Asked before anything is saved, together, and never failing the move: what the user must be told.
+    const listsMs = Math.min(LISTS_TIMEOUT_MS, ctx.timeoutMs());
+    const [invitesListed, membersListed] = await Promise.all([
+      changed && ack.role !== "member" ? listed(openInvites(client, listsMs)) : { value: [], silent: false },
+      changed ? listed(otherMembers(client, ack.memberId, listsMs)) : { value: 0, silent: false },
+    ]);
+    const invites = invitesListed.value;
+    const members = membersListed.value;
+    const unanswered = [...(invitesListed.silent ? ["open invites"] : []), ...(membersListed.silent ? ["members"] : [])];
     let restored = false;
     ctx.update(moveToBroker(mesh, base, ack, () => (restored = true)));
     if (restored) ctx.out.warn(rollbackNote(mesh.slug));
     const publicUrl = otherPublicUrl(ack.publicUrl, base);
     if (publicUrl) ctx.out.warn(publicUrlNote(mesh.slug, publicUrl, base, opt));
+    if (unanswered.length) ctx.out.warn(`The broker at ${base} accepted the hello but did not list the ${unanswered.join(" nor the ")} within ${listsMs / 1000} s. A broker that answers nothing after the hello fails every command with a timeout: if that goes on, go back with ${setBrokerCommand(previous, opt)}`);
     const after = ctx.config();
     const others = after.meshes.filter((m) => m.meshId !== mesh.meshId && baseOf(m.brokerUrl) === baseOf(previous));
     const membersRun = setBrokerCommand(base, ` --mesh ${mesh.slug}`);
     const label = meshLabel(after, mesh);
     ctx.out.result(
-      { mesh: { slug: mesh.slug, id: mesh.meshId }, broker: base, previous, changed, accepted: { displayName: ack.displayName, role: ack.role }, restoredBroker: restored, publicUrl, openInvites: invites, otherMembers: members, membersRun, othersOnPrevious: others.map((m) => ({ slug: m.slug, id: m.meshId })) },
+      { mesh: { slug: mesh.slug, id: mesh.meshId }, broker: base, previous, changed, accepted: { displayName: ack.displayName, role: ack.role }, restoredBroker: restored, publicUrl, openInvites: invites, otherMembers: members, unanswered, membersRun, othersOnPrevious: others.map((m) => ({ slug: m.slug, id: m.meshId })) },
       () =>
         [
           changed
@@ -91,27 +107,29 @@ async function probe(ctx: Ctx, mesh: MeshEntry, base: string): Promise<BrokerCli
   return client;
 }
 
-/** The ids of the mesh's invites that can still be used (owner or admin): their links name the
- *  old URL. Null when the broker would not list them: the move goes on, and says so. */
-async function openInvites(client: BrokerClient): Promise<string[] | null> {
+/** What `ask` gave; a failure is no value (the move goes on, and says so), and `silent` when it
+ *  was no answer in time. */
+async function listed<T>(ask: Promise<T>): Promise<Listed<T>> {
   try {
-    const { invites } = await client.request("invite_list", {});
-    const now = Date.now() / 1000;
-    return invites.filter((i) => inviteState(i, now) === "active").map((i) => i.inviteId);
-  } catch {
-    return null;
+    return { value: await ask, silent: false };
+  } catch (err) {
+    return { value: null, silent: err instanceof MeshError && err.code === "timeout" };
   }
 }
 
+/** The ids of the mesh's invites that can still be used (owner or admin): their links name the
+ *  old URL. Rejects when the broker does not list them within `timeoutMs`. */
+async function openInvites(client: BrokerClient, timeoutMs: number): Promise<string[]> {
+  const { invites } = await client.request("invite_list", {}, timeoutMs);
+  const now = Date.now() / 1000;
+  return invites.filter((i) => inviteState(i, now) === "active").map((i) => i.inviteId);
+}
+
 /** How many members besides `memberId` the mesh has (not removed, not left): each of their
- *  machines keeps the old URL. Null when the broker would not list them. */
-async function otherMembers(client: BrokerClient, memberId: string): Promise<number | null> {
-  try {
-    const { members } = await client.request("member_list", {});
-    return members.filter((m) => m.revokedAt === null && m.memberId !== memberId).length;
-  } catch {
-    return null;
-  }
+ *  machines keeps the old URL. Rejects when the broker does not list them within `timeoutMs`. */
+async function otherMembers(client: BrokerClient, memberId: string, timeoutMs: number): Promise<number> {
+  const { members } = await client.request("member_list", {}, timeoutMs);
+  return members.filter((m) => m.revokedAt === null && m.memberId !== memberId).length;
 }
 
 /** What to do about invites whose links name the old URL (their ids are the broker's words: the
