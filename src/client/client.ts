@@ -28,10 +28,8 @@ import { goingAway, handshakeUnanswered, socketFailure, unusableUrl } from "./br
 import { LivenessWatch, ReceivingPinger, livenessFor } from "./liveness.ts";
 import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
-import { attestorOf, buildHello, identityKey, type SessionAttestor } from "./credentials.ts";
-import { HelloRepeats } from "./hello-repeat.ts";
 import { AttestationRenewal } from "./attestation-renewal.ts";
-import { EventInterest } from "./event-interest.ts";
+import { Hellos } from "./hellos.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
 
 export type { ClientOptions, ClientState } from "./client-options.ts";
@@ -63,8 +61,8 @@ export class BrokerClient {
   private readonly acks = new AckBatch((frame) => {
     if (this.state === "open" && this.ws) this.ws.send(frame);
   });
-  /** Hellos said again after a `replayed` refusal (onClose), with a timestamp of their own. */
-  private readonly repeats: HelloRepeats;
+  /** What this client's hellos carry, and when a refused one is said again (hellos.ts). */
+  private readonly hellos: Hellos;
   /** A session's attestation renewals (null for a member connection). */
   private readonly renewal: AttestationRenewal | null;
   /** The current socket's liveness watch. */
@@ -73,10 +71,6 @@ export class BrokerClient {
    *  until the client closes. */
   private readonly wake = new WakeWatch({ onWake: () => this.woke() });
 
-  /** A session's attestations (null for a member connection). */
-  private readonly attestor: SessionAttestor | null;
-  /** The events asked for in the hello and given to onEvent (ClientOptions.events). */
-  private readonly interest: EventInterest;
   /** The current socket's pings while it receives, from its hello_ack on. */
   private pinger: ReceivingPinger | null = null;
   /** The current socket's handshake deadline, until its hello_ack. */
@@ -90,12 +84,10 @@ export class BrokerClient {
   private urlProblem: MeshError | null = null; // why `base` is no broker URL (nextBase), or null
 
   constructor(private readonly opts: ClientOptions) {
-    this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
-    this.renewal = this.attestor && new AttestationRenewal(this.attestor, (attestation) => this.request("attest", { attestation }), () => this.state === "open", opts.random);
+    this.hellos = new Hellos(opts);
+    this.renewal = this.hellos.attestor && new AttestationRenewal(this.hellos.attestor, (attestation) => this.request("attest", { attestation }), () => this.state === "open", opts.random);
     this.requests = new RequestTable({ open: () => this.state === "open" && this.ws !== null, write: (text) => this.ws!.send(text), maxFrameBytes: () => this.ack?.limits.maxFrameBytes, base: () => this.base }, opts);
     this.base = this.nextBase();
-    this.repeats = new HelloRepeats(opts.random);
-    this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []));
   }
 
   /** The http(s) base to connect to now (`url`, or what its function says now); a URL that is none
@@ -163,8 +155,7 @@ export class BrokerClient {
     }, handshakeMs);
     ws.onopen = () => {
       watch.heard();
-      const at = this.repeats.timestamp(identityKey(this.opts.credentials));
-      const hello = buildHello(this.opts.credentials, { ...this.opts.where, ...this.interest.helloField() }, at, this.attestor ?? undefined);
+      const hello = this.hellos.next();
       if (hello.type === "session_hello") this.renewal?.sent(hello.attestation.expiresAt);
       ws.send(JSON.stringify(hello));
     };
@@ -260,7 +251,7 @@ export class BrokerClient {
         if (f.event === "key_rotated" && this.ack && typeof f.data.epoch === "number" && f.data.epoch > this.ack.mesh.keyEpoch) {
           this.ack = { ...this.ack, mesh: { ...this.ack.mesh, keyEpoch: f.data.epoch } };
         }
-        if (this.interest.wants(f.event)) this.opts.onEvent?.(f);
+        if (this.hellos.interest.wants(f.event)) this.opts.onEvent?.(f);
         return;
     }
   }
@@ -269,12 +260,8 @@ export class BrokerClient {
     if (this.ws !== ws) return;
     this.ws = null;
     this.stopPinger();
-    // Two processes of one key saying hello in the same millisecond (one-shot commands started at
-    // once) sign the same text, and the broker refuses all but one as `replayed`: a first connect
-    // says it again at once, with a timestamp of its own (hello-repeat.ts), rather than fail for it.
-    if (this.repeats.refused(reason, this.opened !== null) && this.state !== "closed") return this.open();
-    // A broker older than the hello's `events` refused it for that field alone (event-interest.ts).
-    if (this.state !== "closed" && this.interest.refusedField(reason, this.refusal)) return this.open();
+    // A `replayed` refusal of a first connect, or an older broker's of the `events` field (hellos.ts).
+    if (this.state !== "closed" && this.hellos.sayAgain(reason, this.refusal, this.opened !== null)) return this.open();
     // `opened` is set from connect() until the first hello_ack: a failure before then is a failed
     // first connect, retried only if the caller asked for it.
     const first = this.opened !== null;
