@@ -49,7 +49,7 @@ describe("commands printed with a broker's words in them", () => {
     void b;
   }, 60_000);
 
-  test("set-broker's invite revoke command, with an invite id the broker made up", async () => {
+  test("set-broker and an invite id the broker made up: refused as malformed, nothing printed runs it", async () => {
     const root = tempDir("cm-paste-invite-");
     const marker = join(root, "pwned");
     await using b = await startBroker();
@@ -70,11 +70,14 @@ describe("commands printed with a broker's words in them", () => {
       // Another name of the same broker: a move, as set-broker sees it.
       const other = b.url.replace("127.0.0.1", "localhost");
       const moved = ok(await cli(alice, ["set-broker", other]));
-      const revoke = /: (claudemesh invite revoke .*?); claudemesh invite\n/.exec(moved.stdout)?.[1];
-      expect(revoke).toBeDefined();
-      const args = await pasted(revoke!);
+      // The answer check (result-schemas.ts) refuses an id outside the protocol's form before a
+      // command is made of it; shellWord quotes any text that gets that far (shell-word.test.ts).
+      expect(moved.stdout).toContain("The open invites could not be listed");
+      expect(moved.stdout + moved.stderr).not.toContain(made);
+      const printed = moved.stdout.match(/claudemesh [^;\n]*/g) ?? [];
+      expect(printed.length).toBeGreaterThan(0);
+      for (const line of printed) await pasted(line);
       expect(existsSync(marker)).toBe(false);
-      expect(args).toEqual(["invite", "revoke", made]);
     } finally {
       Conn.prototype.send = real;
     }
