@@ -17,19 +17,25 @@ export type EventChoice = "all" | readonly EventNameT[];
 const REFUSED_AS_UNKNOWN = /^Invalid (session_)?hello frame at \/events: Unexpected property\.$/;
 
 export class EventInterest {
-  /** Set once a broker refused the field: later hellos leave it out (and hear every event). */
-  private refused = false;
+  /** The last hello was refused for the field: the next one, said at once, leaves it out. */
+  private omitNext = false;
+  /** Whether the last hello carried the field: only then can its refusal be the field's. */
+  private sentField = false;
   private readonly wanted: ReadonlySet<string> | null;
 
   constructor(choice: EventChoice) {
     this.wanted = choice === "all" ? null : new Set(choice);
   }
 
-  /** The hello's `events` field: absent for "all" (every event, as a hello without it has always
-   *  had) and after a refusal; else the caller's events and the client's own. */
+  /** The next hello's `events` field: absent for "all" (every event, as a hello without it has
+   *  always had) and right after a refusal of it; else the caller's events and the client's own.
+   *  Each later connection asks again: the broker that refused it may have been upgraded since
+   *  (a restart, which is also what the client reconnects after), and a long-lived client (the
+   *  MCP server) would otherwise be sent every presence change for the rest of its life. */
   helloField(): { events?: string[] } {
-    if (this.wanted === null || this.refused) return {};
-    return { events: [...new Set([...CLIENT_EVENTS, ...this.wanted])] };
+    this.sentField = this.wanted !== null && !this.omitNext;
+    this.omitNext = false;
+    return this.sentField ? { events: [...new Set([...CLIENT_EVENTS, ...this.wanted!])] } : {};
   }
 
   /** Whether the caller's onEvent is given this event: an event the client asked for only for
@@ -40,10 +46,11 @@ export class EventInterest {
 
   /** Whether a hello closed with `reason` (the broker's error frame `refusal` before it) was
    *  refused only for the field, by a broker older than it. If so the next hello leaves it out,
-   *  and the caller says it again at once: nothing else was wrong with it. Once only. */
+   *  and the caller says it again at once: nothing else was wrong with it. A hello without the
+   *  field cannot be refused so, hence at most one such repeat per connection attempt. */
   refusedField(reason: string, refusal: MeshError | null): boolean {
-    if (this.refused || reason !== "malformed" || !refusal || !REFUSED_AS_UNKNOWN.test(refusal.message)) return false;
-    this.refused = true;
+    if (!this.sentField || reason !== "malformed" || !refusal || !REFUSED_AS_UNKNOWN.test(refusal.message)) return false;
+    this.omitNext = true;
     return true;
   }
 }

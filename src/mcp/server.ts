@@ -141,8 +141,10 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   transport.onclose = shutdown;
   process.stdin.on("end", shutdown);
   // Claude Code ends a session's server by closing stdin, then SIGTERM; both save the replay memory.
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  // A closed terminal (a tab shut, an ssh session dropped) sends SIGHUP to the foreground process
+  // group, this server included: killed by it, the server lost the last reads' record (shown to the
+  // next run of the session again) and left its hook sockets behind.
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, shutdown);
   await mcp.connect(transport);
   opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId, connectGraceMs: opts.connectGraceMs });
 }

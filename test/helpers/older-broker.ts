@@ -44,21 +44,26 @@ export function brokerWithoutLookups(): Disposable & { asked: number } {
 /** A broker older than the hello's `events` field (docs/protocol.md §4.3.1), in front of the real
  *  one at `url`: a first frame carrying the field is refused as that broker's codec refused any
  *  unknown field (an `error` frame `malformed` naming it, close 1008); any other first frame, and
- *  everything after it both ways, is passed on. `hellos` records whether each first frame had it. */
+ *  everything after it both ways, is passed on. `hellos` records whether each first frame had it.
+ *  `upgrade()` is that broker replaced by one that knows the field, as a restart does it: every
+ *  link is closed 1001 (the drain's "going away") and later hellos pass with the field. */
 export function brokerBeforeEvents(url: string) {
   const hellos: boolean[] = [];
+  let knowsEvents = false;
   type Link = { upstream: WebSocket | null; waiting: string[] };
+  const links = new Set<import("bun").ServerWebSocket<Link>>();
   const server = Bun.serve<Link, never>({
     port: 0,
     fetch: (req, srv) => (srv.upgrade(req, { data: { upstream: null, waiting: [] } }) ? undefined : new Response("upgrade", { status: 426 })),
     websocket: {
+      open: (ws) => void links.add(ws),
       message(ws, data) {
         const text = String(data);
         const link = ws.data;
         if (link.upstream) return void (link.upstream.readyState === WebSocket.OPEN ? link.upstream.send(text) : link.waiting.push(text));
         const hello = JSON.parse(text) as Record<string, unknown>;
         hellos.push("events" in hello);
-        if ("events" in hello) {
+        if ("events" in hello && !knowsEvents) {
           ws.send(JSON.stringify({ type: "error", code: "malformed", message: `Invalid ${String(hello.type)} frame at /events: Unexpected property.`, retryable: false }));
           return ws.close(1008, "malformed");
         }
@@ -69,8 +74,15 @@ export function brokerBeforeEvents(url: string) {
         up.onmessage = (ev) => ws.send(String(ev.data));
         up.onclose = (ev) => ws.close(ev.code === 1005 || ev.code === 1006 ? 1000 : ev.code, ev.reason);
       },
-      close: (ws) => ws.data.upstream?.close(),
+      close: (ws) => {
+        links.delete(ws);
+        ws.data.upstream?.close();
+      },
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, hellos, [Symbol.dispose]: () => void server.stop(true) };
+  const upgrade = () => {
+    knowsEvents = true;
+    for (const ws of links) ws.close(1001, "shutting down");
+  };
+  return { url: `http://127.0.0.1:${server.port}`, hellos, upgrade, [Symbol.dispose]: () => void server.stop(true) };
 }

@@ -79,6 +79,28 @@ describe("what the reference clients subscribe to", () => {
     bb.close();
   }, 60_000);
 
+  test("an MCP server that met a broker older than the field asks for key_rotated alone again once that broker is upgraded (it reconnects)", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice, bob] = team.dirs;
+    using older = brokerBeforeEvents(team.b.url);
+    useBroker(alice, older.url);
+    await using a = await startMcp(alice, "sess-alice-upgraded");
+    await waitConnected(a);
+    expect(older.hellos).toEqual([true, false]);
+    // The broker is replaced by one that knows the field (a restart); the server reconnects.
+    older.upgrade();
+    const mine = () => [...team.b.ctx.hub.allConns()].find(bySessionId("sess-alice-upgraded"));
+    await until(() => older.hellos.length >= 3 && mine() !== undefined, "the MCP server to reconnect");
+    expect({ hellos: older.hellos, events: mine()!.events && [...mine()!.events!] }).toEqual({ hellos: [true, false, true], events: ["key_rotated"] });
+    const heard = tapEvents(team.b, bySessionId("sess-alice-upgraded"));
+    const bb = await memberOf(team.b.url, bob);
+    await bb.client.request("set_summary", { summary: "reviewing" });
+    ok(await cli(alice, ["rekey"]));
+    await until(() => heard.length > 0, "the server's connection to be sent the key rotation");
+    expect(heard).toEqual(["key_rotated"]);
+    bb.close();
+  }, 60_000);
+
   test("`inbox --follow` hears no presence and still prints what comes; the mesh's rekey reaches it", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const [alice, bob] = team.dirs;

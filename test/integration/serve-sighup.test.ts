@@ -6,7 +6,7 @@
 // A real `serve` on port 0 and a throwaway CA. Session 36 (docs/decisions.md, "SIGHUP, the config
 // and the port's other listeners").
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { cli, cliOwnedMesh, ok } from "../helpers/cli.ts";
@@ -15,6 +15,8 @@ import { tempDir } from "../helpers/temp-dir.ts";
 import { makeChainCa } from "../helpers/tls-ca.ts";
 import { serialOf } from "../helpers/tls-broker.ts";
 import { until } from "../helpers/until.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { holdWriteLock } from "../helpers/write-lock.ts";
 
 const LISTENING = /"msg":"broker listening","url":"https?:\/\/127\.0\.0\.1:(\d+)"/;
 
@@ -37,6 +39,13 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
   const port = Number((await s.waitFor(LISTENING).catch(async (err) => (await s[Symbol.asyncDispose](), Promise.reject(err))))[1]);
   return { s, port, [Symbol.asyncDispose]: s[Symbol.asyncDispose] };
 }
+
+/** The serial of the certificate a new TLS connection to `port` is served (trusting `ca`). */
+const servedSerial = (port: number, ca: string) =>
+  new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca }, () => (resolve(socket.getPeerCertificate().serialNumber.toUpperCase()), socket.end()));
+    socket.on("error", reject);
+  });
 
 const alive = async (s: ServeProcess, url: string, init: object = {}) => s.proc.exitCode === null && (await fetch(`${url}/health`, init)).status === 200;
 
@@ -62,11 +71,7 @@ describe("SIGHUP on serve", () => {
     const base = { host: "127.0.0.1", port: 0, dataDir: join(root, "data"), logLevel: "info", tlsCert: first.certFile, tlsKey: first.keyFile };
     write(base);
     await using b = await serve(["--config", file]);
-    const served = () =>
-      new Promise<string>((resolve, reject) => {
-        const socket = tlsConnect({ host: "127.0.0.1", port: b.port, servername: "localhost", ca: ca_ }, () => (resolve(socket.getPeerCertificate().serialNumber.toUpperCase()), socket.end()));
-        socket.on("error", reject);
-      });
+    const served = () => servedSerial(b.port, ca_);
     expect(await served()).toBe(serialOf(first.certFile));
 
     // New paths in the file: served once the reload says so.
@@ -111,6 +116,42 @@ describe("SIGHUP on serve", () => {
     expect(after.find(summary)).toMatchObject({ msg: `SIGHUP: read ${file} again: nothing applied; maxFrameBytes, sendRate take a restart (see the warning above); TLS certificate read again`, restartNeeded: ["maxFrameBytes", "sendRate"] });
     expect(b.s.proc.exitCode).toBe(null);
   }, 90_000);
+
+  test("a SIGHUP while the broker starts (a renewal's reload during a restart) is honoured once it listens: the renewed certificate is served", async () => {
+    const root = tempDir("cm-hup-start-");
+    const ca = makeChainCa(root);
+    const [old, renewed] = [ca.issue("old"), ca.issue("renewed")];
+    const live = { certFile: join(root, "live-cert.pem"), keyFile: join(root, "live-key.pem") };
+    const install = (p: { certFile: string; keyFile: string }) => (copyFileSync(p.certFile, live.certFile), copyFileSync(p.keyFile, live.keyFile));
+    install(old);
+    const dataDir = join(root, "data");
+    await (await startBroker({}, { dataDir }))[Symbol.asyncDispose]();
+    const file = join(root, "claudemesh.json");
+    writeFileSync(file, JSON.stringify({ host: "127.0.0.1", port: 0, dataDir, logLevel: "info", tlsCert: live.certFile, tlsKey: live.keyFile }));
+    // Another process's write lock holds the start after the certificate was read (up to 5 s,
+    // in SQLite: the signal is handled once the start goes on).
+    const lock = await holdWriteLock(join(dataDir, "claudemesh.db"));
+    const s = serveProcess(["--config", file], { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "" } });
+    await using _ = { [Symbol.asyncDispose]: async () => (await lock.release(), await s[Symbol.asyncDispose]()) };
+    const target = (fd: string) => {
+      try {
+        return readlinkSync(`/proc/${s.proc.pid}/fd/${fd}`);
+      } catch {
+        return ""; // closed since the listing
+      }
+    };
+    const opened = () => readdirSync(`/proc/${s.proc.pid}/fd`).some((fd) => target(fd).endsWith("claudemesh.db"));
+    await until(opened, "serve to open its database (the certificate was read before)");
+    install(renewed);
+    s.proc.kill("SIGHUP");
+    await lock.release();
+    const port = Number((await s.waitFor(LISTENING))[1]);
+    await until(() => logs(s).some((l) => String(l.msg).startsWith("SIGHUP while the broker is starting")), "the SIGHUP to be heard");
+    const served = () => servedSerial(port, readFileSync(ca.caFile, "utf8"));
+    // Said once the previous listener stopped (HANDOVER_MS): from then on only the new one is served.
+    await until(() => logs(s).some((l) => l.msg === "TLS certificate reloaded"), "the reload's handover to end").catch(() => {});
+    expect({ served: await served(), reload: logs(s).find(summary)?.msg }).toEqual({ served: serialOf(renewed.certFile), reload: `SIGHUP: read ${file} again: no setting changed; TLS certificate read again` });
+  }, 60_000);
 
   test("a config file that is a named pipe, read once at start, is not read again: opening it would hold the broker until something writes to it", async () => {
     const root = tempDir("cm-hup-fifo-");

@@ -113,6 +113,16 @@ describe("systemd unit", () => {
     expect(directive("Restart")).toEqual(["on-failure"]);
   });
 
+  test("a broker ended by SIGHUP before it could handle it is restarted (RestartForceExitStatus=SIGHUP)", async () => {
+    // The first milliseconds of the process (Bun starting, before serve sets its handler) a
+    // `systemctl reload` right after a start ends it by the signal, which Restart=on-failure
+    // counts as a clean exit: the broker stayed down. Once serve runs, SIGHUP never ends it.
+    const serve = Bun.spawn([process.execPath, "run", join(ROOT, "src/main.ts"), "serve", "--port", "0", "--data-dir", join(work, "hup-data")], { stdout: "ignore", stderr: "ignore" });
+    serve.kill("SIGHUP");
+    await serve.exited;
+    expect({ signal: serve.signalCode, forced: directive("RestartForceExitStatus") }).toEqual({ signal: "SIGHUP", forced: ["SIGHUP"] });
+  });
+
   test("the settings its header suggests are docs/operations.md's: the broker on 127.0.0.1 behind the proxy, never 0.0.0.0", () => {
     // It suggested CLAUDEMESH_HOST=0.0.0.0, which puts the broker past the proxy and its TLS.
     const suggested = [...UNIT.matchAll(/^#\s+(CLAUDEMESH_[A-Z_]+=\S+)$/gm)].map((m) => m[1]!);

@@ -65,7 +65,14 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   const { config } = setup;
   let logLevel = config.logLevel;
   const log = jsonLog(() => logLevel);
-  onHangup = () => log.info("SIGHUP while the broker is starting: nothing reloaded; send it again once the broker listens");
+  // One sent while it starts is kept and made once it listens, as an early SIGTERM is: the files
+  // may have changed after the start read them (a certificate renewal's reload during a restart),
+  // and what sent it (certbot's deploy hook, a config manager) never sends it again.
+  let hangupWhileStarting = false;
+  onHangup = () => {
+    if (!hangupWhileStarting) log.info("SIGHUP while the broker is starting: the config file and certificate are read again once it listens");
+    hangupWhileStarting = true;
+  };
   // An error nothing caught: a JSON line, then a drain once the broker runs (exit 70), not Bun's
   // raw stack trace and exit 1 with every peer dropped.
   let onUncaught = (): void => process.exit(ServeExit.uncaught);
@@ -112,6 +119,7 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   });
   // In the same turn as "broker listening": a SIGHUP sent on reading that line reloads.
   onHangup = hangupHandler({ start: setup, resolveAgain: resolveConfig, broker, log, setLevel: (level) => (logLevel = level) });
+  if (hangupWhileStarting) onHangup();
   // Scheduled backups (backupEvery) run `admin backup` in a child of this process: `launcher()`
   // is how this claudemesh runs, the binary or `bun run src/main.ts`.
   const { BackupSchedule } = await import("../../broker/backup-schedule.ts");
