@@ -3,10 +3,10 @@
 // segment>` by the broker (§4.3.2), up to MAX_SHOWN_NAME_LEN characters, which list_peers shows and
 // a message it sends carries as `from.name`. Checked against the bounds of names people choose (64,
 // and 256 for a sender), one such session (a client that leaves the name to the broker, in a folder
-// of 61 characters or more) made `peers`, `send` by name and Claude Code's `mesh_peers` fail for
-// everyone in the mesh (exit 6), and `inbox` fail for good for whoever it wrote to: the message
-// stays queued and every page held it. A broker that answers as one from before `invitesRevoked`
-// (§4.3.21) is read as its absence means, as the other fields added within version 1 are.
+// whose name and its member's pass 64 characters) made `peers` and Claude Code's `mesh_peers` fail
+// for everyone in the mesh (exit 6), its messages were dropped unread as pushes, and `inbox` failed
+// for good for whoever it wrote to: the message stays queued and every page held it. A broker that answers as one from before `invitesRevoked`
+// (§4.3.20) is read as its absence means, as the other fields added within version 1 are.
 // The real broker, the CLI as a subprocess and the MCP server over stdio.
 import { describe, expect, test } from "bun:test";
 import { makeAttestation } from "../../src/client/credentials.ts";
