@@ -24,9 +24,13 @@ export type Roster = {
   grantsTo: Map<string, Grant[]>;
   /** The keys by compared name, built by the first `peer_lookup` after a load (lookup.ts) and
    *  kept by the patches below from then on; null until then, so that a mesh nobody looks a name
-   *  up in does not pay for it at each load. */
+   *  up in does not pay for it at each load, and again once stale names outgrow it (indexName). */
   names: NameIndex | null;
 };
+
+/** Names a roster's index keeps (stale ones included) and normalises at most before it is built
+ *  again: a few times the roster, so it never outgrows the mesh (NameIndex). */
+export const nameIndexLimit = (r: Roster) => 4 * (r.members.size + r.sessions.size) + 256;
 
 /** Whether a roster loaded at `loadedAt` may still be used at `t`. A clock stepped back makes the
  *  age negative: stale, or the entry would live for the step. */
@@ -201,15 +205,25 @@ const cachedRow = (r: Roster, pubkey: string): Member | Session | undefined => r
 function addMember(r: Roster, m: Member): void {
   r.members.set(m.id, m);
   r.byPubkey.set(m.pubkey, m);
-  r.names?.add(m.pubkey, m.displayName);
+  indexName(r, m.pubkey, m.displayName);
 }
 
 function addSession(r: Roster, s: Session): void {
   r.sessions.set(s.pubkey, s);
-  r.names?.add(s.pubkey, s.displayName);
+  indexName(r, s.pubkey, s.displayName);
   const list = r.sessionsOf.get(s.memberId);
   if (list) list.push(s);
   else r.sessionsOf.set(s.memberId, [s]);
+}
+
+/** Indexes a row's name, if the entry has an index. Past nameIndexLimit (the old names of sessions
+ *  that said hello under new ones, or ended) it is dropped, for the next lookup to build from the
+ *  rows: checked at lookups only, a mesh whose sessions churned through names with no lookup
+ *  between kept one entry per hello for as long as the entry lived. */
+function indexName(r: Roster, pubkey: string, name: string): void {
+  if (!r.names) return;
+  r.names.add(pubkey, name);
+  if (r.names.size > nameIndexLimit(r)) r.names = null;
 }
 
 function removeSession(r: Roster, pubkey: string): void {

@@ -1,10 +1,10 @@
 // One vocabulary for a broker that could not be used, whichever transport met the trouble (the
 // HTTP calls of `new` and `join`, the WebSocket of every other command): the same situation gets
 // the same sentence and code, and names the broker by the base URL the user gave, never the
-// internal `ws://…/ws`. Only the error table and the requests' labels are imported, so http.ts and
-// client.ts share it.
+// internal `ws://…/ws`. Only the error table and the requests' labels and effects are imported, so
+// http.ts and client.ts share it.
 import { ERRORS, MeshError, type ErrorCode } from "../protocol/errors.ts";
-import type { RequestType } from "../protocol/frames.ts";
+import { REQUEST_EFFECT, type RequestType } from "../protocol/frames.ts";
 import type { HttpAnswer } from "../protocol/result-schemas.ts";
 import { requestFailed } from "./request-labels.ts";
 
@@ -158,11 +158,15 @@ const HTTP_CALLS: Record<HttpAnswer, { failed: string; route: string }> = {
 };
 
 /** The broker at `base` answered a `request` (or an HTTP call) with `fault` (result-schemas.ts's
- *  words). */
+ *  words). A change it answered was most likely made (a broker answers once it is): said, so that
+ *  "failed" is not read as "not done" (a kick, a revoked invite). A send's SendError and the HTTP
+ *  calls' callers (pending-enrolments.ts) say it their own way. */
 export function malformedAnswer(base: string, request: RequestType | "ack" | HttpAnswer, fault: string): MalformedAnswerError {
   const why = (name: string) => `the broker at ${base} sent a malformed ${name} answer: ${fault}. Nothing in it was used. That broker runs another claudemesh version than this one, or is faulty or modified: tell its operator.`;
   const http = Object.hasOwn(HTTP_CALLS, request) ? HTTP_CALLS[request as HttpAnswer] : null;
-  return new MalformedAnswerError("unavailable", http ? `${http.failed}: ${why(http.route)}` : requestFailed(request as RequestType | "ack", why(request)));
+  if (http) return new MalformedAnswerError("unavailable", `${http.failed}: ${why(http.route)}`);
+  const made = request !== "ack" && REQUEST_EFFECT[request as RequestType] === "change" ? " It may have been carried out all the same: check before doing it again." : "";
+  return new MalformedAnswerError("unavailable", requestFailed(request as RequestType | "ack", why(request)) + made);
 }
 
 /** The connection was made (a request may have reached the broker), then failed without an answer.

@@ -29,6 +29,10 @@ export const MAX_CWD_LEN = 1024;
 export const MAX_HOSTNAME_LEN = 255;
 export const MAX_REASON_LEN = 256;
 export const MAX_DESCRIPTION_LEN = 512;
+/** Longest name a peer may be shown by: a session whose hello names none is called `<member
+ *  name>/<last cwd segment>` by the broker (§4.3.2), the segment up to the whole `cwd`. list_peers
+ *  rows and a message's `from.name` may be this long; the names people choose are MAX_NAME_LEN. */
+export const MAX_SHOWN_NAME_LEN = MAX_NAME_LEN + 1 + MAX_CWD_LEN;
 /** Longest mesh slug, topic name and group name (their patterns in fields.ts bound them): a slug
  *  is typed in every `--mesh` and target prefix, so it stays shorter than a name. */
 export const MAX_SLUG_LEN = 48;

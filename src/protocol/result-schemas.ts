@@ -28,6 +28,8 @@ const time = Type.Integer({ minimum: 0, maximum: 8.64e15, description: "ms since
 /** A name as the broker stored it (an older broker took names the rules refuse now): shown
  *  escaped, never trusted as visible text, so only its length is checked. */
 const storedName = Type.String({ maxLength: L.MAX_NAME_LEN, description: `a name of at most ${L.MAX_NAME_LEN} characters` });
+/** A peer's name as list_peers shows it: a session the broker named from its cwd has a longer one. */
+const shownName = Type.String({ maxLength: L.MAX_SHOWN_NAME_LEN, description: `a name of at most ${L.MAX_SHOWN_NAME_LEN} characters` });
 /** Audit entries are checked by hashing them (§9), so only their types and sizes are checked here. */
 const auditText = Type.String({ maxLength: 1024, description: "text of at most 1024 characters" });
 const list = <S extends TSchema>(item: S, maxItems?: number) => Type.Array(item, maxItems === undefined ? {} : { maxItems });
@@ -42,7 +44,7 @@ function build(later: Later) {
     kind: Type.Union([Type.Literal("member"), Type.Literal("session")], { description: "member or session" }),
     memberId: F.Id,
     memberPubkey: F.Hex32,
-    displayName: storedName,
+    displayName: shownName,
     online: Type.Boolean(),
     status: F.Status,
     summary: F.Summary,
@@ -119,7 +121,7 @@ function build(later: Later) {
     grant_list: Type.Object({ grants: list(Type.Object({ peer: F.Hex32, caps: F.Caps })), defaults: F.Caps }),
     member_list: Type.Object({ members: list(Member) }),
     member_lookup: Type.Object({ members: list(Member, L.MAX_LOOKUP_MEMBERS), claims: list(Type.Object({ inviteId: F.Id, claimed: count })) }),
-    member_revoke: Type.Object({ memberId: F.Id, banned: Type.Boolean(), disconnected: count, invitesRevoked: list(F.Id) }),
+    member_revoke: Type.Object({ memberId: F.Id, banned: Type.Boolean(), disconnected: count, invitesRevoked: later(list(F.Id), []) }),
     leave: Type.Object({ left: Type.Literal(true) }),
     invite_create: Type.Object({ invite: Invite }),
     invite_list: Type.Object({ invites: list(Invite) }),

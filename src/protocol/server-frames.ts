@@ -3,7 +3,7 @@
 // validates client frames.
 import { Type, type Static, type TObject } from "@sinclair/typebox";
 import * as F from "./fields.ts";
-import { MAX_PUBLIC_URL_LEN } from "./limits.ts";
+import { MAX_PUBLIC_URL_LEN, MAX_SHOWN_NAME_LEN } from "./limits.ts";
 
 // Unlike client frames, broker frames admit unknown fields: a newer broker may add optional fields
 // (docs/protocol.md §1.2) and an older client must still read the frame. Rejecting them made such
@@ -25,7 +25,8 @@ export const Sender = Type.Object({
   memberPubkey: F.Hex32,
   /** The key the sender authenticated with: its session key, or its member key. */
   pubkey: F.Hex32,
-  name: Type.String({ maxLength: 256 }),
+  /** Its display name when it sent: a session named by the broker may have a long one. */
+  name: Type.String({ maxLength: MAX_SHOWN_NAME_LEN }),
 });
 
 export const MessageKind = Type.Union([Type.Literal("direct"), Type.Literal("broadcast"), Type.Literal("group"), Type.Literal("topic"), Type.Literal("system")]);

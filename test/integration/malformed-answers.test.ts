@@ -82,6 +82,19 @@ describe("the CLI meets a malformed answer with one sentence and exit 6", () => 
   }, 30_000);
 });
 
+describe("a change answered malformed", () => {
+  test("says it may have been carried out all the same: the broker answers a change once it is made", async () => {
+    evil.answer = lying({ topic_create: (d) => ({ topic: { ...d.topic, members: -1 } }) });
+    const r = await cli(alice, ["topic", "create", "made-all-the-same"]);
+    expect({ code: r.code, line: r.stderr.split("\n")[0] }).toEqual({
+      code: 6,
+      line: `${brokerAt(said("Creating the topic", "topic_create", "/topic/members should be a whole number, 0 or more, not -1"))} That broker runs another claudemesh version than this one, or is faulty or modified: tell its operator. It may have been carried out all the same: check before doing it again.`,
+    });
+    evil.answer = null;
+    expect(ok(await cli(alice, ["topic", "list", "--json"])).json().topics.map((t: { name: string }) => t.name)).toContain("made-all-the-same");
+  }, 30_000);
+});
+
 describe("the MCP server meets a malformed answer with a tool error naming it", () => {
   let bob: McpSession;
   beforeAll(async () => {

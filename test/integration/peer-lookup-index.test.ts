@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { MIN_KEY_PREFIX, nameSkeleton } from "../../src/protocol/name-compare.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
+import { nameIndexLimit, type Roster } from "../../src/broker/roster.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { connect, createInvite, createTestMesh, joinWithInvite, type TestMember, type TestPeer } from "../helpers/mesh.ts";
 
@@ -89,6 +90,25 @@ describe("peer_lookup from the name index", () => {
     for (const p of [erinApp, twin, other, ...longer]) p.close();
     await o.waitEvent((e) => e.event === "peer_left" && e.data.pubkey === erinKeys.publicKey);
     expect(await check("the live connection gone: the stored name")).toContain("erin/new");
+    o.close();
+  }, 60_000);
+
+  // Names are never taken out of the index (stale ones are filtered at each lookup), and only a
+  // lookup looked at its size: a session saying hello under a new name each time, with no lookup
+  // in the mesh between, grew it by one entry a hello (3,001 entries for a roster of 2 rows after
+  // 3,000 hellos), for as long as nothing in the mesh read its roster again.
+  test("a session that says hello under new names, no lookup between, keeps the index within its bound", async () => {
+    await using b = await startBroker({ presenceGrace: 0 });
+    const { owner } = await createTestMesh(b.url);
+    const o = await connect(b.url, owner);
+    await o.client.request("peer_lookup", { text: "owner" });
+    const keys = generateSigningKeypair();
+    for (let i = 0; i < 400; i++) (await sessionOf(b.url, owner, `owner/name-${i}`, keys)).close();
+    // The roster cache's entry, read directly: its index's size is not visible on the wire.
+    const roster = (b.ctx.roster as unknown as { meshes: Map<string, Roster> }).meshes.get(owner.meshId)!;
+    expect({ rows: roster.members.size + roster.sessions.size, indexed: (roster.names?.size ?? 0) <= nameIndexLimit(roster) }).toEqual({ rows: 2, indexed: true });
+    const found = async (text: string) => (await o.client.request("peer_lookup", { text })).peers.map((p) => p.pubkey);
+    expect({ now: await found("owner/name-399"), before: await found("owner/name-0") }).toEqual({ now: [keys.publicKey], before: [] });
     o.close();
   }, 60_000);
 });

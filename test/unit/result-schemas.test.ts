@@ -13,12 +13,13 @@ const member = { memberId: "mbr_alice_01", pubkey: KEY, displayName: "alice", ro
 const without = <T extends object>(o: T, ...keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 
 describe("an older broker's answers, without the fields added since", () => {
-  test("peers without attestation, members without revokedBy and admission, a send without undeliverable: taken, and completed", () => {
+  test("peers without attestation, members without revokedBy and admission, a send without undeliverable, a removal without invitesRevoked: taken, and completed", () => {
     const peers = { peers: [without(peer, "attestation")] };
     const members = { members: [without(member, "revokedBy", "admission")] };
     const sent: Record<string, unknown> = { messageId: "msg_0000001", duplicate: false, createdAt: 5 };
-    expect([resultFault("list_peers", peers), resultFault("member_list", members), resultFault("send", sent)]).toEqual([null, null, null]);
-    expect({ peers, members, sent }).toEqual({ peers: { peers: [peer] }, members: { members: [member] }, sent: { ...sent, undeliverable: [] } });
+    const removed: Record<string, unknown> = { memberId: "mbr_alice_01", banned: false, disconnected: 0 };
+    expect([resultFault("list_peers", peers), resultFault("member_list", members), resultFault("send", sent), resultFault("member_revoke", removed)]).toEqual([null, null, null, null]);
+    expect({ peers, members, sent, removed }).toEqual({ peers: { peers: [peer] }, members: { members: [member] }, sent: { ...sent, undeliverable: [] }, removed: { ...removed, invitesRevoked: [] } });
   });
 
   test("such a field present with the wrong type is refused all the same", () => {
@@ -34,7 +35,9 @@ describe("what is wrong, in words", () => {
     ["list_peers", { peers: [{ ...peer, pubkey: KEY.toUpperCase() }] }, "/peers/0/pubkey should be 32-byte key, lowercase hex, not a string of 64 characters"],
     ["list_peers", { peers: [{ ...peer, kind: "robot" }] }, "/peers/0/kind should be member or session, not a string of 5 characters"],
     ["list_peers", { peers: [{ ...peer, attestation: { sessionPubkey: KEY, parentMemberPubkey: KEY, expiresAt: 1, signature: "x" } }] }, "/peers/0/attestation/signature should be 64-byte ed25519 signature, lowercase hex, not a string of 1 character"],
-    ["list_peers", { peers: [{ ...peer, displayName: "a".repeat(65) }] }, "/peers/0/displayName should be a string of at most 64 characters, not a string of 65 characters"],
+    // A peer may be a session the broker named `<member name>/<last cwd segment>`; a member's name is one chosen.
+    ["list_peers", { peers: [{ ...peer, displayName: "a".repeat(1090) }] }, "/peers/0/displayName should be a string of at most 1089 characters, not a string of 1090 characters"],
+    ["member_list", { members: [{ ...member, displayName: "a".repeat(65) }] }, "/members/0/displayName should be a string of at most 64 characters, not a string of 65 characters"],
     ["peer_lookup", { peers: Array(101).fill(peer), complete: true, nameRule: 1 }, "/peers should be a list of at most 100 items, not a list of 101 items"],
     ["member_lookup", { members: [member], claims: [{ inviteId: "inv_00000001", claimed: 1.5 }] }, "/claims/0/claimed should be a whole number, 0 or more, not 1.5"],
     ["invite_list", { invites: [{ inviteId: "inv_00000001", role: "member", maxUses: 1, usedCount: 0, expiresAt: 9e12, createdAt: 1, createdBy: "mbr_alice_01", revokedAt: null }] }, "/invites/0/expiresAt should be seconds since the epoch, not 9000000000000"],

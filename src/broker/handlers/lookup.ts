@@ -10,14 +10,10 @@ import { MIN_KEY_PREFIX, NAME_RULE } from "../../protocol/name-compare.ts";
 import { isPubkeyHex } from "../../crypto/sign.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Conn } from "../conn.ts";
-import type { Roster } from "../roster.ts";
+import { nameIndexLimit, type Roster } from "../roster.ts";
 import { NameIndex } from "../name-index.ts";
 import { peerInfo, peerRows, shownName, type PeerRow } from "../peer-rows.ts";
 import { memberInfo } from "./admin.ts";
-
-/** Names the index keeps (stale ones included) and normalises at most before it is built again:
- *  a few times the roster, so it never outgrows the mesh (NameIndex). */
-const indexLimit = (r: Roster) => 4 * (r.members.size + r.sessions.size) + 256;
 
 export async function handlePeerLookup(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"peer_lookup">): Promise<Results["peer_lookup"]> {
   const meshId = conn.identity!.meshId;
@@ -61,10 +57,10 @@ function matching(ctx: BrokerContext, meshId: string, r: Roster, text: string): 
 }
 
 /** The roster's name index, built from every peer's stored and shown name if the roster has none
- *  (the first lookup after a load) or it has grown stale past indexLimit. */
+ *  (the first lookup after a load) or it has grown stale past nameIndexLimit. */
 function indexOf(ctx: BrokerContext, meshId: string, r: Roster): NameIndex {
-  if (r.names && r.names.size <= indexLimit(r)) return r.names;
-  const names = new NameIndex(indexLimit(r));
+  if (r.names && r.names.size <= nameIndexLimit(r)) return r.names;
+  const names = new NameIndex(nameIndexLimit(r));
   for (const p of peerRows(r)) {
     names.add(p.row.pubkey, p.row.displayName);
     names.add(p.row.pubkey, shownName(ctx, meshId, p));
