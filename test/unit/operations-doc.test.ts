@@ -5,6 +5,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SETTINGS, defaultText, envName, flagName, formatDurationMs, type Setting } from "../../src/config/spec.ts";
 import { createMetrics } from "../../src/broker/metrics.ts";
+import { banner } from "../../src/cli/serve-banner.ts";
+import { defaultDataDir, loadBrokerConfig, processEnv } from "../../src/config/load.ts";
 
 const doc = readFileSync(resolve(import.meta.dir, "../../docs/operations.md"), "utf8");
 
@@ -65,4 +67,18 @@ test("the troubleshooting section names only metrics the broker registers", asyn
   const named = [...section.matchAll(/`(broker_[a-z_]+)/g)].map((x) => x[1]!);
   expect(named.length).toBeGreaterThan(5);
   expect(named.filter((n) => !names.has(n))).toEqual([]);
+});
+
+// "First run" quotes the banner a first start prints, and its plain-HTTP warning: both changed
+// with native TLS (session 36, "the operator's path walked again") while the quote stayed. The
+// quote must be what src/cli/serve-banner.ts prints for the defaults (the data directory and the
+// token aside, which are the reader's own).
+test("the first-run banner and the plain-HTTP warning quoted in First run are what serve prints", () => {
+  const dataDir = defaultDataDir(processEnv());
+  const text = (host: string, first: boolean) =>
+    banner(loadBrokerConfig({ flags: { host, port: 7900, dataDir } }), `http://${host}:7900`, first ? "cmo_…" : null).replaceAll(dataDir, "/home/me/.local/share/claudemesh");
+  const block = /token, and prints this after the JSON `broker listening` line \(stderr\):\n\n```\n([\s\S]*?\n)```/.exec(doc)?.[1];
+  expect(block).toBe(`${text("127.0.0.1", true)}\n`);
+  const warning = text("0.0.0.0", false).split("\n").find((l) => l.startsWith("warning: "))!;
+  expect(doc.replace(/\s+/g, " ")).toContain(`\`${warning}\``);
 });
