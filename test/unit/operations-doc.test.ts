@@ -122,7 +122,8 @@ test("every option a quoted claudemesh command line gives is one its command has
  *  fenced code block. */
 function codeSpans(md: string): string[] {
   const spans: string[] = [];
-  const prose = md.replace(/^```[^\n]*\n([\s\S]*?)^```$/gm, (_, body: string) => (spans.push(...body.split("\n")), ""));
+  // Fences indented under a list item too: left in the prose, their backticks would pair wrongly.
+  const prose = md.replace(/^ *```[^\n]*\n([\s\S]*?)^ *```$/gm, (_, body: string) => (spans.push(...body.split("\n")), ""));
   const flat = prose.replace(/\n/g, " ");
   for (const m of flat.matchAll(/``(.+?)``|`([^`]+)`/g)) spans.push(m[1] ?? m[2]!);
   return spans;
@@ -134,7 +135,7 @@ function commandLines(span: string): { words: string[]; options: string[] }[] {
   const tokens = span.split(/\s+/);
   const out: { words: string[]; options: string[] }[] = [];
   tokens.forEach((t, i) => {
-    if (!/(^|\/)claudemesh$/.test(t)) return;
+    if (!/(^|[/(])claudemesh$/.test(t)) return;
     const words: string[] = [];
     for (const w of tokens.slice(i + 1)) {
       if (/^(--|\||&&|\|\||;|#|>|2>|<)$/.test(w) || /(^|\/)claudemesh$/.test(w)) break;
@@ -142,7 +143,8 @@ function commandLines(span: string): { words: string[]; options: string[] }[] {
     }
     const { path } = commandAt(COMMAND_TREE as never, words);
     if (path.length === 0) return;
-    out.push({ words, options: words.flatMap((w) => /^--([a-z][a-z-]*)(=|[),.;:]*$)/.exec(w)?.[1] ?? []) });
+    // A synopsis brackets its options (`[--force]`); prose ends them with punctuation.
+    out.push({ words, options: words.flatMap((w) => /^\[?--([a-z][a-z-]*)(=|[\]),.;:]*$)/.exec(w)?.[1] ?? []) });
   });
   return out;
 }
