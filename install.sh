@@ -350,6 +350,7 @@ service_install() { # dir unit-file changed
   fi
   say "claudemesh.service is enabled and started; data in $STATE_DIR"
   say "  status:  systemctl status claudemesh; logs: journalctl -u claudemesh (the first start shows the operator token)"
+  say "  settings: /etc/default/claudemesh, one CLAUDEMESH_*=value per line: CLAUDEMESH_PUBLIC_URL, and for TLS without a proxy CLAUDEMESH_HOST=0.0.0.0, CLAUDEMESH_TLS_CERT, CLAUDEMESH_TLS_KEY (docs/operations.md); then systemctl restart claudemesh"
   say "  undo:    $(as_root_command "--uninstall --service")"
   say "           (or: systemctl disable --now claudemesh && rm $UNIT_PATH && systemctl daemon-reload)"
   say "           the data and the user stay; remove them with: rm -rf $STATE_DIR && userdel claudemesh"

@@ -46,7 +46,7 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
     `  dashboard  ${outside}/`,
     `  API docs   ${outside}/docs`,
     ...(firstRunToken ? [`  websocket  ${outside.replace(/^http/, "ws")}/ws`, `  health     ${local}/health/ready`] : []),
-    ...(clear ? [`warning: listening on ${wildcard ? `every interface (${config.host})` : config.host} over plain HTTP: the dashboard's operator login would cross the network unencrypted; put a TLS proxy in front and set --public-url https://…, or listen on 127.0.0.1`] : []),
+    ...(clear ? [`warning: listening on ${wildcard ? `every interface (${config.host})` : config.host} over plain HTTP: the dashboard's operator login would cross the network unencrypted; serve TLS itself (--tls-cert and --tls-key) or put a TLS proxy in front, and set --public-url https://…; or listen on 127.0.0.1`] : []),
     ...(cert ? tlsWarnings(config, cert) : []),
   ];
   if (!firstRunToken) return where.join("\n");
@@ -60,7 +60,7 @@ export function banner(config: BrokerConfig, url: string, firstRunToken: string 
     ...(config.publicUrl || !wildcard ? [] : ["Set --public-url (or CLAUDEMESH_PUBLIC_URL) to the address clients use."]),
     // The default: that `new` works on this machine alone, and the invites it leads to name this
     // address, which no teammate elsewhere can reach (and a mesh keeps its broker URL).
-    ...(config.publicUrl || !isLoopbackHost(config.host) ? [] : [`It listens on ${config.host}, which only this machine reaches: for teammates on other machines, ${cert ? `listen on 0.0.0.0 (--host) and set --public-url https://<a name its certificate gives>:${port}` : "put a TLS proxy in front and set --public-url https://…"} before creating the mesh (docs/operations.md, "${cert ? "TLS without a proxy" : "Behind a reverse proxy"}").`]),
+    ...(config.publicUrl || !isLoopbackHost(config.host) ? [] : [`It listens on ${config.host}, which only this machine reaches: for teammates on other machines, ${cert ? `listen on 0.0.0.0 (--host) and set --public-url https://<a name its certificate gives>:${port}` : "serve TLS itself (--tls-cert and --tls-key, on --host 0.0.0.0) or put a TLS proxy in front, and set --public-url https://…"} before creating the mesh (docs/operations.md, ${cert ? '"TLS without a proxy"' : '"TLS without a proxy", "Behind a reverse proxy"'}).`]),
     "",
     ...(opts.exposedLog == null
       ? [`Operator token for the dashboard (shown once; keep it; ${issue} issues a new one):`, `  ${firstRunToken}`]

@@ -46,17 +46,19 @@ export function hangupHandler(deps: HangupDeps): () => void {
     }
     if (restart.length > 0) log.warn(`settings changed in ${file} are not in force until the broker restarts: ${keys(restart)}`, { configFile: file, settings: restart, fix: RESTART_FIX });
     const tls = broker.certificate !== null;
+    let reloaded = false;
     if (tls) {
       // New paths when the file gives them, else those in force: read again either way (a renewal).
       const paths = live.filter((c) => c.key === "tlsCert" || c.key === "tlsKey");
       const files: TlsFiles = paths.length > 0 && read && "config" in read ? { tlsCert: read.config.tlsCert, tlsKey: read.config.tlsKey } : { tlsCert: inForce.tlsCert, tlsKey: inForce.tlsKey };
       const used = broker.reloadTls(files);
+      reloaded = used;
       (used ? applied : refused).push(...paths.map((c) => c.key));
       if (used) inForce = { ...inForce, ...files };
     }
     if (level) inForce = { ...inForce, logLevel: level.file as Level };
     const configPart = read === null ? "no config file to read again (flags and environment variables are read only at start)" : "config" in read ? changesText(file!, applied, refused, restart) : read.why;
-    const tlsPart = tls ? "TLS certificate read again" : `no TLS certificate to reload (this broker serves plain HTTP)${applied.length === 0 ? ": nothing changed" : ""}`;
+    const tlsPart = !tls ? `no TLS certificate to reload (this broker serves plain HTTP)${applied.length === 0 ? ": nothing changed" : ""}` : reloaded ? "TLS certificate read again" : tlsRefused(refused);
     log.info(`SIGHUP: ${configPart}; ${tlsPart}`, { configFile: file, applied, restartNeeded: restart.map((c) => c.key), tls });
   };
 }
@@ -87,6 +89,11 @@ function changeLevel({ log, setLevel }: HangupDeps, change: SettingChange): void
   say();
   if (now > was) setLevel(order[now]!);
 }
+
+/** The TLS part of the line when the files read could not be used (tls-reload.ts logged why at
+ *  error): never "read again", which an operator checking a renewal's reload reads as done. */
+const tlsRefused = (refusedPaths: string[]) =>
+  refusedPaths.length > 0 ? "TLS certificate not reloaded: the previous one is still served" : "TLS certificate not reloaded: its files cannot be used now, and the previous one is still served (see the error above)";
 
 const keys = (changes: readonly { key: string }[]) => changes.map((c) => c.key).join(", ");
 

@@ -169,12 +169,19 @@ export function malformedAnswer(base: string, request: RequestType | "ack" | Htt
   return new MalformedAnswerError("unavailable", requestFailed(request as RequestType | "ack", why(request)) + made);
 }
 
+/** A reset of an http:// connection: how a broker serving TLS itself (tlsCert) meets plain HTTP,
+ *  and so how a mesh saved with a broker's plain address meets that broker once it serves TLS on
+ *  the same port (a move: move-hint.ts). Not a NotSentError: a plain-HTTP broker that died during
+ *  the request resets it the same way, after the request may have reached it. */
+export class PlainToTlsPortError extends MeshError {}
+
 /** The connection was made (a request may have reached the broker), then failed without an answer.
  *  A reset of an http:// one is also how a broker serving TLS itself (tlsCert) meets plain HTTP:
  *  Bun's TLS port closes it without a word, where a proxy answers 400 (plainToTls). */
 export const connectionFailed = (base: string, cause?: unknown) => {
-  const tlsPort = base.startsWith("http://") && codeOf(cause) === "ECONNRESET" ? ` (A broker that serves TLS itself closes plain http:// connections so: if it does, use ${base.replace(/^http:/, "https:")}.)` : "";
-  return new MeshError("unavailable", `The connection to the broker at ${base} failed before it answered. Is it running, and is the URL right?${tlsPort}`, withCause(cause));
+  const prefix = `The connection to the broker at ${base} failed before it answered. Is it running, and is the URL right?`;
+  if (!(base.startsWith("http://") && codeOf(cause) === "ECONNRESET")) return new MeshError("unavailable", prefix, withCause(cause));
+  return new PlainToTlsPortError("unavailable", `${prefix} (A broker that serves TLS itself closes plain http:// connections so: if it does, use ${base.replace(/^http:/, "https:")}.)`, withCause(cause));
 };
 
 /** The broker said it is shutting down (a close with 1001 "going away", sent to every connection

@@ -3,7 +3,7 @@
 // The fix is one command (`claudemesh set-broker`), which the CLI's error, `doctor` and the MCP
 // server's tool answers name in those cases, and only in those: a broker that answered (busy, not
 // ready, refusing a key) is where it was.
-import { certificateItself, NotSentError, UnusableUrlError } from "./broker-trouble.ts";
+import { certificateItself, NotSentError, PlainToTlsPortError, UnusableUrlError } from "./broker-trouble.ts";
 import { MeshError } from "../protocol/errors.ts";
 
 /** Whether `err` says nothing usable answered at the broker's URL (broker-trouble.ts: nothing
@@ -14,7 +14,7 @@ import { MeshError } from "../protocol/errors.ts";
  *  not ready, a refusal), for a version mismatch, and for a URL that is no broker URL (saved-url.ts
  *  says that one). */
 export const mayHaveMoved = (err: unknown): boolean =>
-  err instanceof MeshError && (err.code === "timeout" || (err instanceof NotSentError && err.code === "unavailable" && !certificateItself(err) && !(err instanceof UnusableUrlError)));
+  err instanceof MeshError && (err.code === "timeout" || err instanceof PlainToTlsPortError || (err instanceof NotSentError && err.code === "unavailable" && !certificateItself(err) && !(err instanceof UnusableUrlError)));
 
 /** The fix that moves a mesh to its broker's new URL. `meshOpt`: the ` --mesh …` the command needs
  *  (meshOption, "" with one mesh); `then`: what follows, when something does. */

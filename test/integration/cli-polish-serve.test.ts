@@ -49,7 +49,7 @@ describe("serve from a checkout", () => {
   // laptop "you work on" reaches the laptop; and a mesh keeps the URL it was created with, which
   // every invite then names.
   test("on 127.0.0.1 without a public URL, the banner says only this machine reaches the broker", async () => {
-    const line = 'It listens on 127.0.0.1, which only this machine reaches: for teammates on other machines, put a TLS proxy in front and set --public-url https://… before creating the mesh (docs/operations.md, "Behind a reverse proxy").';
+    const line = 'It listens on 127.0.0.1, which only this machine reaches: for teammates on other machines, serve TLS itself (--tls-cert and --tls-key, on --host 0.0.0.0) or put a TLS proxy in front, and set --public-url https://… before creating the mesh (docs/operations.md, "TLS without a proxy", "Behind a reverse proxy").';
     const local = await firstRunBanner(ROOT, "src/main.ts");
     expect(local.banner.split("\n").slice(2, 4)).toEqual(["then `bun run src/main.ts invite` for teammates and `bun run src/main.ts install` to connect Claude Code.", line]);
     const published = await firstRunBanner(ROOT, "src/main.ts", ["--public-url", "https://mesh.example.com"]);

@@ -149,6 +149,8 @@ describe.skipIf(!canSandbox)("install.sh --service, in a mount namespace with sy
       `claudemesh 1.0.0 installed to ${dir}/claudemesh`,
       "created the system user claudemesh",
       "claudemesh.service is enabled and started; data in /var/lib/claudemesh",
+      // What an operator sets next, in the unit's terms rather than serve's flags (session 36).
+      "  settings: /etc/default/claudemesh, one CLAUDEMESH_*=value per line: CLAUDEMESH_PUBLIC_URL, and for TLS without a proxy CLAUDEMESH_HOST=0.0.0.0, CLAUDEMESH_TLS_CERT, CLAUDEMESH_TLS_KEY (docs/operations.md); then systemctl restart claudemesh",
       `  undo:    curl -fsSL <install.sh URL> | sudo CLAUDEMESH_INSTALL_DIR='${dir}' CLAUDEMESH_DOWNLOAD_URL='${release("whole")}' sh -s -- --uninstall --service`,
     ])
       expect(r.out).toContain(line);

@@ -6,7 +6,7 @@
 // self-signed certificate served by the broker itself is named as the broker's to replace, not a
 // proxy's. Session 35 (docs/decisions.md, "review of the native TLS and broker-move merges").
 import { describe, expect, test } from "bun:test";
-import { cli, dashboardServing, identities, ok } from "../helpers/cli.ts";
+import { cli, dashboardServing, identities, ok, useBroker } from "../helpers/cli.ts";
 import { tlsBroker, tlsPair } from "../helpers/tls-broker.ts";
 import { makeSelfSigned } from "../helpers/tls-ca.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -74,5 +74,28 @@ describe("clients of a broker serving TLS itself", () => {
       stderr: `claudemesh: Cannot reach the broker at ${b.url}: its TLS certificate is self-signed, so nothing was sent. Give the broker (its tlsCert) or the reverse proxy in front of it a certificate from a CA (Let's Encrypt, or a private CA whose certificate you put in NODE_EXTRA_CA_CERTS).\n`,
     });
     expect((await brokerCheck(alice))?.fix).toBe("ask the broker's operator for a certificate from a CA that is valid now, served by the broker (its tlsCert) or the reverse proxy in front of it; or correct this machine's clock");
+  }, 60_000);
+
+  // The move a VPS operator makes when the broker begins serving TLS on its own port (session 36,
+  // "the operator's path walked again"): the members' saved http://host:port now meets a port that
+  // closes plain HTTP, and the fix docs/operations.md "Moving a broker" promises for every address
+  // that stopped working names set-broker (it named none for this case).
+  test("a mesh saved with the plain http:// address of a port that now serves TLS: the fix names set-broker, which moves it", async () => {
+    await using b = await tlsBroker();
+    await using ids = identities(1);
+    const [alice] = ids.dirs as [string];
+    const env = { NODE_EXTRA_CA_CERTS: b.caFile };
+    ok(await cli(alice, ["new", "moved", "--broker", b.url, "--display-name", "alice", "--json"], { env }), "new");
+    const plain = `http://127.0.0.1:${b.port}`;
+    useBroker(alice, plain);
+    const fix = "if the broker moved to a new address: claudemesh set-broker <new URL> (it checks that the address serves this mesh before saving it)";
+    const peers = await cli(alice, ["peers", "--json"], { env });
+    expect({ code: peers.code, error: peers.json().error }).toEqual({
+      code: 6,
+      error: { code: "unavailable", message: expect.stringContaining(`use https://127.0.0.1:${b.port}.)`), fix },
+    });
+    expect((await brokerCheck(alice, env))?.fix).toBe(`check that claudemesh serve runs at ${plain}; ${fix}`);
+    ok(await cli(alice, ["set-broker", b.url, "--json"], { env }), "set-broker");
+    ok(await cli(alice, ["peers", "--json"], { env }), "peers after the move");
   }, 60_000);
 });

@@ -84,6 +84,11 @@ describe("serve with tlsCert and tlsKey", () => {
     const refused = b.logs().find((l) => l.msg.startsWith("TLS certificate not reloaded"))!;
     expect({ level: refused.level, msg: refused.msg, serial: refused.serial }).toEqual({ level: "error", msg: `TLS certificate not reloaded: the private key in ${b.live.key} does not parse (${refused.msg.match(/does not parse \((.*)\); still/)?.[1]}); still serving the previous one`, serial: second });
     expect(await servedSerial(b)).toBe(second);
+    // The SIGHUP's own line says the certificate was not reloaded: "read again" read as a renewal
+    // done to an operator checking `systemctl reload` (session 36, the operator's path walked again).
+    const hangups = () => b.logs().filter((l) => String(l.msg).startsWith("SIGHUP: "));
+    await until(() => hangups().length === 2, "the second SIGHUP's line");
+    expect(hangups().map((l) => l.msg)).toEqual(["SIGHUP: no config file to read again (flags and environment variables are read only at start); TLS certificate read again", "SIGHUP: no config file to read again (flags and environment variables are read only at start); TLS certificate not reloaded: its files cannot be used now, and the previous one is still served (see the error above)"]);
     // A key others can read is refused the same way.
     const shared = b.ca.issue("shared");
     chmodSync(shared.keyFile, 0o644);

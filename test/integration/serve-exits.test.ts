@@ -125,7 +125,7 @@ describe("the banner of a broker on every interface", () => {
         `  API docs   http://<this machine's address>:${port}/docs`,
         `  websocket  ws://<this machine's address>:${port}/ws`,
         `  health     http://127.0.0.1:${port}/health/ready`,
-        "warning: listening on every interface (0.0.0.0) over plain HTTP: the dashboard's operator login would cross the network unencrypted; put a TLS proxy in front and set --public-url https://…, or listen on 127.0.0.1",
+        "warning: listening on every interface (0.0.0.0) over plain HTTP: the dashboard's operator login would cross the network unencrypted; serve TLS itself (--tls-cert and --tls-key) or put a TLS proxy in front, and set --public-url https://…; or listen on 127.0.0.1",
         "",
         "First start on this data directory. Create the first mesh (on the machine you work on):",
         `  ${cli} new my-team --broker http://<this machine's address>:${port}`,

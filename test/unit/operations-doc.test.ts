@@ -5,6 +5,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SETTINGS, defaultText, envName, flagName, formatDurationMs, type Setting } from "../../src/config/spec.ts";
 import { createMetrics } from "../../src/broker/metrics.ts";
+import { banner } from "../../src/cli/serve-banner.ts";
+import { COMMAND_TREE } from "../../src/cli/root.ts";
+import { commandAt } from "../../src/cli/usage.ts";
+import { defaultDataDir, loadBrokerConfig, processEnv } from "../../src/config/load.ts";
 
 const doc = readFileSync(resolve(import.meta.dir, "../../docs/operations.md"), "utf8");
 
@@ -55,14 +59,92 @@ test("every link to a section names a heading that exists", () => {
   expect(broken).toEqual([]);
 });
 
-// "Troubleshooting by symptom" points at metrics by name: one renamed since would send an operator
-// looking for a series that is not there.
-test("the troubleshooting section names only metrics the broker registers", async () => {
+// The docs point at metrics by name, and at their labels ("Troubleshooting by symptom", the alerts
+// and panels they suggest, README's grants line): one renamed since, or a label it never had,
+// would send an operator looking for a series that is not there. Every `broker_…` name in README
+// and the operator docs is one the broker registers (prom-client's process and runtime series
+// included, as /metrics serves them), and every label a mention gives (`{kind="message"}`,
+// `{reason,limit}`) is one that series has. `broker_meta` is a table, not a series.
+test("every metric and label the docs name is one the broker registers", async () => {
   const section = doc.slice(doc.indexOf("## Troubleshooting by symptom"), doc.indexOf("## Uninstalling"));
   expect(section).toContain("**A member never got a message.**");
-  const m = createMetrics({ defaultMetrics: false });
-  const names = new Set((await m.registry.getMetricsAsJSON()).map((x) => x.name));
-  const named = [...section.matchAll(/`(broker_[a-z_]+)/g)].map((x) => x[1]!);
-  expect(named.length).toBeGreaterThan(5);
-  expect(named.filter((n) => !names.has(n))).toEqual([]);
+  const m = createMetrics();
+  const labels = new Map((await m.registry.getMetricsAsJSON()).map((x) => [x.name, new Set((m.registry.getSingleMetric(x.name) as unknown as { labelNames?: string[] })?.labelNames ?? [])]));
+  const root = resolve(import.meta.dir, "../..");
+  const files = ["README.md", "docs/operations.md", "docs/dashboard.md", "docs/security.md", "docs/claude-code.md"];
+  const named = files.flatMap((f) => [...readFileSync(resolve(root, f), "utf8").matchAll(/`(broker_[a-z0-9_]+)(\{[^}`]*\})?/g)].map((x) => ({ f, name: x[1]!, labels: x[2] })));
+  expect(named.filter((n) => n.f === "docs/operations.md").length).toBeGreaterThan(30);
+  const series = (name: string) => name.replace(/_(bucket|sum|count)$/, "");
+  const problems = named.flatMap(({ f, name, labels: given }) => {
+    if (name === "broker_meta" || /^broker_(process|nodejs)_$/.test(name)) return []; // a table; the prefixes' own mention
+    const has = labels.get(series(name)) ?? labels.get(name);
+    if (!has) return [`${f}: ${name} is not registered`];
+    const asked = given ? [...given.slice(1, -1).matchAll(/([a-z_]+)\s*(?:[=!]~?"[^"]*"|,|$)/g)].map((x) => x[1]!) : [];
+    return asked.filter((l) => !has.has(l) && l !== "le").map((l) => `${f}: ${name} has no label ${l}`);
+  });
+  expect(problems).toEqual([]);
 });
+
+// "First run" quotes the banner a first start prints, and its plain-HTTP warning: both changed
+// with native TLS (session 36, "the operator's path walked again") while the quote stayed. The
+// quote must be what src/cli/serve-banner.ts prints for the defaults (the data directory and the
+// token aside, which are the reader's own).
+test("the first-run banner and the plain-HTTP warning quoted in First run are what serve prints", () => {
+  const dataDir = defaultDataDir(processEnv());
+  const text = (host: string, first: boolean) =>
+    banner(loadBrokerConfig({ flags: { host, port: 7900, dataDir } }), `http://${host}:7900`, first ? "cmo_…" : null).replaceAll(dataDir, "/home/me/.local/share/claudemesh");
+  const block = /token, and prints this after the JSON `broker listening` line \(stderr\):\n\n```\n([\s\S]*?\n)```/.exec(doc)?.[1];
+  expect(block).toBe(`${text("127.0.0.1", true)}\n`);
+  const warning = text("0.0.0.0", false).split("\n").find((l) => l.startsWith("warning: "))!;
+  expect(doc.replace(/\s+/g, " ")).toContain(`\`${warning}\``);
+});
+
+// Every `claudemesh …` command line README and docs/ quote (decisions.md aside: a record of what
+// was), as a code block's line or an inline code span joined across the prose's line breaks,
+// names options its command has: a flag
+// renamed since (or never there) would fail as an unknown option when pasted. Read from the
+// command tree (src/cli/root.ts), which `--help` prints.
+test("every option a quoted claudemesh command line gives is one its command has", () => {
+  const root = resolve(import.meta.dir, "../..");
+  const problems = ["README.md", "docs/operations.md", "docs/claude-code.md", "docs/dashboard.md", "docs/security.md", "docs/protocol.md", "docs/benchmarks.md"].flatMap((file) =>
+    codeSpans(readFileSync(resolve(root, file), "utf8")).flatMap((span) =>
+      commandLines(span).flatMap(({ words, options }) => {
+        const { path, cmd } = commandAt(COMMAND_TREE as never, words);
+        const known = new Set([...Object.keys(cmd.args ?? {}), "help"]);
+        return options.filter((o) => !known.has(o)).map((o) => `${file}: claudemesh ${path.join(" ")} has no --${o} (in \`${span}\`)`);
+      }),
+    ),
+  );
+  expect(problems).toEqual([]);
+});
+
+/** The text of each inline code span (with the prose's line breaks as spaces) and each line of a
+ *  fenced code block. */
+function codeSpans(md: string): string[] {
+  const spans: string[] = [];
+  // Fences indented under a list item too: left in the prose, their backticks would pair wrongly.
+  const prose = md.replace(/^ *```[^\n]*\n([\s\S]*?)^ *```$/gm, (_, body: string) => (spans.push(...body.split("\n")), ""));
+  const flat = prose.replace(/\n/g, " ");
+  for (const m of flat.matchAll(/``(.+?)``|`([^`]+)`/g)) spans.push(m[1] ?? m[2]!);
+  return spans;
+}
+
+/** Each `claudemesh <command words> …` in `span`: the words after the executable (up to a shell
+ *  operator, a comment, `--` or the next claudemesh) and the long options among them, by name. */
+function commandLines(span: string): { words: string[]; options: string[] }[] {
+  const tokens = span.split(/\s+/);
+  const out: { words: string[]; options: string[] }[] = [];
+  tokens.forEach((t, i) => {
+    if (!/(^|[/(])claudemesh$/.test(t)) return;
+    const words: string[] = [];
+    for (const w of tokens.slice(i + 1)) {
+      if (/^(--|\||&&|\|\||;|#|>|2>|<)$/.test(w) || /(^|\/)claudemesh$/.test(w)) break;
+      words.push(w);
+    }
+    const { path } = commandAt(COMMAND_TREE as never, words);
+    if (path.length === 0) return;
+    // A synopsis brackets its options (`[--force]`); prose ends them with punctuation.
+    out.push({ words, options: words.flatMap((w) => /^\[?--([a-z][a-z-]*)(=|[\]),.;:]*$)/.exec(w)?.[1] ?? []) });
+  });
+  return out;
+}

@@ -16,7 +16,7 @@ const line = (l: string[], label: string) => l.find((x) => x.startsWith(`  ${lab
 
 describe("serve's banner", () => {
   const warning = (where: string) =>
-    `warning: listening on ${where} over plain HTTP: the dashboard's operator login would cross the network unencrypted; put a TLS proxy in front and set --public-url https://…, or listen on 127.0.0.1`;
+    `warning: listening on ${where} over plain HTTP: the dashboard's operator login would cross the network unencrypted; serve TLS itself (--tls-cert and --tls-key) or put a TLS proxy in front, and set --public-url https://…; or listen on 127.0.0.1`;
   test.each([
     ["127.0.0.1", "http://127.0.0.1:7900", "", null],
     ["localhost", "http://localhost:7900", "", null],
@@ -55,7 +55,7 @@ describe("serve's banner", () => {
   ] as const)("first start on host %s (publicUrl %p): says only this machine reaches it: %p", (host, url, publicUrl, said) => {
     const l = lines(host, url, publicUrl, true);
     expect(l.find((x) => x.startsWith("It listens on ")) ?? null).toBe(
-      said ? `It listens on ${host}, which only this machine reaches: for teammates on other machines, put a TLS proxy in front and set --public-url https://… before creating the mesh (docs/operations.md, "Behind a reverse proxy").` : null,
+      said ? `It listens on ${host}, which only this machine reaches: for teammates on other machines, serve TLS itself (--tls-cert and --tls-key, on --host 0.0.0.0) or put a TLS proxy in front, and set --public-url https://… before creating the mesh (docs/operations.md, "TLS without a proxy", "Behind a reverse proxy").` : null,
     );
     // Later starts print the addresses alone.
     expect(lines(host, url, publicUrl).some((x) => x.startsWith("It listens on "))).toBe(false);
