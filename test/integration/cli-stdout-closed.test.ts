@@ -7,60 +7,8 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../src/client/local/config-file.ts";
-import { MeshLink } from "../../src/mcp/mesh-link.ts";
-import { silentLog } from "../../src/log/log.ts";
-import { MAIN, cli, cliEnv, cliTeam, ok, until } from "../helpers/cli.ts";
-
-/** alice and bob, with alice's MeshLink to send bob many messages without a process each. */
-async function team() {
-  const t = await cliTeam(["alice", "bob"]);
-  const [alice, bob] = t.dirs;
-  const link = new MeshLink(loadConfig(alice).meshes[0]!, { configDir: alice, claudeSessionId: "sess-alice", label: "app", cwd: "/w", hostname: "h", log: silentLog, onMessage: () => {} });
-  await link.start();
-  return {
-    bob,
-    root: t.root,
-    send: (body: string) => link.send(t.mesh.members.bob!.pubkey, body),
-    async [Symbol.asyncDispose]() {
-      link.close();
-      await t[Symbol.asyncDispose]();
-    },
-  };
-}
-
-let runs = 0;
-
-/** `claudemesh <args> <tail>` in sh: stdout goes where `tail` sends it (`| head -1`,
- *  `> /dev/full`); stderr (the CLI's and tail's) is read as it comes. The CLI is killed at the end
- *  of the `await using` scope if it is still running (a follower that never ends). */
-function shell(configDir: string, scratch: string, args: string[], tail: string) {
-  const file = join(scratch, `run-${++runs}`);
-  const words = [process.execPath, "run", MAIN, ...args].map((w) => `'${w}'`).join(" ");
-  const script = `{ ${words} & echo $! > '${file}.pid'; wait $!; echo $? > '${file}.code'; } ${tail}`;
-  const proc = Bun.spawn(["sh", "-c", script], { env: cliEnv(configDir), stdout: "ignore", stderr: "pipe" });
-  let stderr = "";
-  const decoder = new TextDecoder();
-  const read = (async () => {
-    for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
-  })();
-  return {
-    stderr: () => stderr,
-    exited: () => proc.exitCode !== null,
-    async done() {
-      await Promise.all([proc.exited, read]);
-      return { code: Number(readFileSync(`${file}.code`, "utf8")), stderr };
-    },
-    async [Symbol.asyncDispose]() {
-      if (proc.exitCode !== null) return;
-      try {
-        process.kill(Number(readFileSync(`${file}.pid`, "utf8")), "SIGKILL");
-      } catch {} // already gone
-      proc.kill("SIGKILL");
-      await proc.exited;
-    },
-  };
-}
+import { cli, ok, until } from "../helpers/cli.ts";
+import { linkedTeam as team, shell } from "../helpers/cli-pipe.ts";
 
 const bodies = (r: { json(): { messages: { body: string }[] } }) => r.json().messages.map((m) => m.body.split(" ")[0]);
 
