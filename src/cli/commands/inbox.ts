@@ -18,6 +18,7 @@ import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { abandonStdout, terminalSafe, UsageError, writeStdout } from "../output.ts";
 import { exitCodeOf, onStop } from "../../local-file/interrupt.ts";
+import { onStdoutReaderGone } from "../reader-gone.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { formatMessage } from "../message-lines.ts";
@@ -314,6 +315,15 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   client = connected;
   const gate = await Promise.race([gateNote(client, mesh.publicKey, again(ctx)), signal]);
   if (gate !== null) ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${gate}`);
-  await ended;
+  // A reader that quits (`| head -1`) ends it as a write that found it gone does, without waiting
+  // for a message to write.
+  let readerGone = false;
+  const watch = onStdoutReaderGone(() => {
+    if (stopped) return;
+    stopped = readerGone = true;
+    stop();
+  });
+  await ended.finally(() => watch.stop());
   if (stopped) await Promise.race([flushing, Bun.sleep(STOP_SETTLE_MS)]);
+  if (readerGone) warnUnread(ctx, shown);
 }
