@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN, cli, cliEnv, cliStream, cliTeam, ok, until, useBroker } from "../helpers/cli.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
+import { alive } from "../helpers/process.ts";
 import { linkedTeam, shell } from "../helpers/cli-pipe.ts";
 
 /** The round-and-number labels (`r1-m7`) of the messages in `text`, in order. */
@@ -38,17 +39,22 @@ async function stuck(args: string[], signal: NodeJS.Signals) {
   };
   if (!args.includes("--follow")) await send();
   await using run = shell(t.bob, t.root, args, reader);
-  if (args.includes("--follow")) {
-    await until(() => run.stderr().includes("Following"), "the follower to start");
-    await send();
+  let ended = false;
+  let closesBefore = 0;
+  try {
+    if (args.includes("--follow")) {
+      await until(() => run.stderr().includes("Following"), "the follower to start");
+      await send();
+    }
+    await until(() => existsSync(`${dir}-got`), "the reader to take the first line");
+    await Bun.sleep(500); // the pipe fills, the command waits on its next write
+    closesBefore = closeCodes(t.b.logs, t.bobKey).length;
+    process.kill(run.pid(), signal);
+    // It ends by itself, with its stdout still stuck.
+    ended = await until(run.ended, `claudemesh ${args.join(" ")} to end on ${signal} while its reader pauses`, 10_000).then(() => true, () => false);
+  } finally {
+    writeFileSync(`${dir}-go`, ""); // the reader goes on (and ends with the CLI), whatever failed
   }
-  await until(() => existsSync(`${dir}-got`), "the reader to take the first line");
-  await Bun.sleep(500); // the pipe fills, the command waits on its next write
-  const closesBefore = closeCodes(t.b.logs, t.bobKey).length;
-  process.kill(run.pid(), signal);
-  // It ends by itself, with its stdout still stuck.
-  const ended = await until(run.ended, `claudemesh ${args.join(" ")} to end on ${signal} while its reader pauses`, 10_000).then(() => true, () => false);
-  writeFileSync(`${dir}-go`, "");
   const { code } = await run.done();
   const printed = labels(readFileSync(`${dir}-out`, "utf8"));
   const history = bodies(ok(await cli(t.bob, ["inbox", "--all", "--limit", "500", "--json"])));
@@ -98,21 +104,27 @@ test.skipIf(!Bun.which("script"))("a terminal that closes stops the follower cle
   // the terminal's session leader (the outer shell, which dies of it) and then to its foreground
   // process group, the follower. The subshell waits for the follower and says its code.
   const run = join(t.root, "run.sh");
-  writeFileSync(run, `( trap : HUP; ${words}; echo $? > '${code}' )\n`);
+  const pid = join(t.root, "pid");
+  writeFileSync(run, `( trap : HUP; sh -c 'echo $$ > "$0"; exec "$@"' '${pid}' ${words}; echo $? > '${code}' )\n`);
   const term = Bun.spawn(["script", "-qfec", `sh '${run}'`, "/dev/null"], { env: cliEnv(t.bob), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   let seen = "";
   void (async () => {
     for await (const chunk of term.stdout) seen += new TextDecoder().decode(chunk);
   })();
-  await until(() => seen.includes("Following"), "the follower to start in its terminal");
-  await t.send("r1-m0 x shown before the terminal closed");
-  await until(() => seen.includes("r1-m0"), "the follower to show the message");
-  const closesBefore = closeCodes(t.b.logs, t.bobKey).length;
-  term.kill("SIGKILL"); // the terminal window is gone
-  await until(() => existsSync(code) && readFileSync(code, "utf8").endsWith("\n"), "the follower to end", 10_000);
-  expect(Number(readFileSync(code, "utf8"))).toBe(0);
-  await until(() => closeCodes(t.b.logs, t.bobKey).length > closesBefore, "the broker to see the connection close");
-  expect(closeCodes(t.b.logs, t.bobKey)[closesBefore]).toBe(1000);
+  try {
+    await until(() => seen.includes("Following"), "the follower to start in its terminal");
+    await t.send("r1-m0 x shown before the terminal closed");
+    await until(() => seen.includes("r1-m0"), "the follower to show the message");
+    const closesBefore = closeCodes(t.b.logs, t.bobKey).length;
+    term.kill("SIGKILL"); // the terminal window is gone
+    await until(() => existsSync(code) && readFileSync(code, "utf8").endsWith("\n"), "the follower to end", 10_000);
+    expect(Number(readFileSync(code, "utf8"))).toBe(0);
+    await until(() => closeCodes(t.b.logs, t.bobKey).length > closesBefore, "the broker to see the connection close");
+    expect(closeCodes(t.b.logs, t.bobKey)[closesBefore]).toBe(1000);
+  } finally {
+    term.kill("SIGKILL");
+    if (existsSync(pid) && alive(Number(readFileSync(pid, "utf8")))) process.kill(Number(readFileSync(pid, "utf8")), "SIGKILL");
+  }
   // It was read: the next inbox has nothing new.
   expect(ok(await cli(t.bob, ["inbox"])).stdout).toBe("No new messages.\n");
 }, 60_000);
