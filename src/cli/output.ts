@@ -55,6 +55,10 @@ export type Output = {
 let failure: NodeJS.ErrnoException | null = null;
 /** The latest write: writes complete in order, so once it settles every earlier one has. */
 let latest: Promise<boolean> = Promise.resolve(true);
+/** Set by abandonStdout: nothing more is written, and nothing more is waited for. */
+let abandoned = false;
+/** The writes stdout has not taken yet, each settled false by abandonStdout. */
+const unsettled = new Set<(taken: boolean) => void>();
 
 /** True when stdout failed because its reader went away (`| head` quit): the reader asked for no
  *  more, which is not an error. Any other failure (ENOSPC on a full disk, EIO) is. */
@@ -66,19 +70,36 @@ const readerGone = (err: NodeJS.ErrnoException | null): boolean => err?.code ===
  *  acks) awaits it; every exit waits for all writes (exitFlushed), since process.exit drops what
  *  a slow reader (`| less`) has not taken yet. */
 export function writeStdout(text: string): Promise<boolean> {
-  if (failure) return Promise.resolve(false);
+  if (failure || abandoned) return Promise.resolve(false);
   // Without a listener, a failed write is thrown as an uncaught error (a stack trace, exit 1).
-  if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", (err) => void (failure ??= err));
-  latest = new Promise<boolean>((resolve) =>
+  if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", (err) => void (abandoned || (failure ??= err)));
+  latest = new Promise<boolean>((resolve) => {
+    const settle = (taken: boolean) => {
+      unsettled.delete(settle);
+      resolve(taken);
+    };
+    unsettled.add(settle);
     process.stdout.write(text, (err) => {
-      if (err) failure ??= err;
-      resolve(!err);
-    }),
-  );
+      if (err && !abandoned) failure ??= err;
+      settle(!err && !abandoned);
+    });
+  });
   return latest;
 }
 
-/** Settles once every write so far has completed or failed. */
+/** For a command stopped by a signal: a write stdout has not taken yet is not waited for (its
+ *  reader may have paused for good, `| less` left on a page, or be a terminal that is gone): it
+ *  counts as not taken (its writeStdout resolves false now, so inbox leaves its message unread),
+ *  nothing more is written, and exitFlushed exits at once, without a word about stdout. A write
+ *  given up may still reach a reader that goes on before the exit: its message is then shown
+ *  again by the next read, never lost. */
+export function abandonStdout(): void {
+  abandoned = true;
+  for (const settle of [...unsettled]) settle(false);
+  latest = Promise.resolve(false);
+}
+
+/** Settles once every write so far has completed or failed (or was given up: abandonStdout). */
 export const stdoutFlushed = (): Promise<void> => latest.then(() => {});
 
 /** process.exit once stdout is flushed. A write that failed for another reason than its reader

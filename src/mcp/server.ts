@@ -16,6 +16,7 @@ import { Doorbell } from "./doorbell.ts";
 import { parentSocketPath, serveIpc, socketPath, type IpcRequest, type IpcServer } from "./ipc.ts";
 import type { SessionHold } from "../client/client-options.ts";
 import type { Pending } from "./mesh-link.ts";
+import { onStop } from "../local-file/interrupt.ts";
 
 /** `connectGraceMs`: connect to the brokers only once used (the first tool call or hook request),
  *  or this long after `initialize`. */
@@ -144,7 +145,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
   // A closed terminal (a tab shut, an ssh session dropped) sends SIGHUP to the foreground process
   // group, this server included: killed by it, the server lost the last reads' record (shown to the
   // next run of the session again) and left its hook sockets behind.
-  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, shutdown);
+  onStop(shutdown);
   await mcp.connect(transport);
   opts.log.info("mcp server ready", { meshes: meshes.links.map((l) => l.slug), session: opts.claudeSessionId, connectGraceMs: opts.connectGraceMs });
 }

@@ -6,6 +6,16 @@ const ROOT = resolve(import.meta.dir, "../..");
 const FROM_SOURCE = [process.execPath, "run", `${ROOT}/src/main.ts`];
 const LISTENING = /"msg":"broker listening","url":"([^"]+)"/;
 
+/** Whether process `pid` still runs (signal 0 only asks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export type ServeProcess = {
   proc: Bun.Subprocess<"ignore", "ignore", "pipe">;
   /** Everything `serve` wrote to stderr so far (logs and banner). */

@@ -10,15 +10,8 @@ import { join } from "node:path";
 import { cli, cliTeam, ok } from "../helpers/cli.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
 import { until } from "../helpers/until.ts";
+import { alive } from "../helpers/process.ts";
 
-const gone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-};
 const sockets = (dir: string) => readdirSync(join(dir, "run")).filter((f) => f.endsWith(".sock"));
 
 test("SIGHUP stops the MCP server cleanly: what it showed is not shown again by its next run, and its sockets are gone", async () => {
@@ -31,7 +24,7 @@ test("SIGHUP stops the MCP server cleanly: what it showed is not shown again by 
   let read = "";
   await until(async () => (read += (await a.call("mesh_inbox")).text).includes("read before the hangup"), "the server to show the message");
   process.kill(a.pid, "SIGHUP"); // within the replay file's write delay (REPLAY_FLUSH_MS) of the read
-  await until(() => gone(a.pid), "the server to exit");
+  await until(() => !alive(a.pid), "the server to exit");
   await a.close();
   expect(sockets(alice)).toEqual([]);
   // The same session again (claude --resume): the message was seen, so it is not shown again.

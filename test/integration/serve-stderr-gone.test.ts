@@ -7,16 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/broker.ts";
 import { MAIN } from "../helpers/cli.ts";
-
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive } from "../helpers/process.ts";
 
 describe("serve with its stderr reader gone", () => {
   test("keeps serving (SIGHUP ignored too), then drains and exits 0 on SIGTERM", async () => {

@@ -12,6 +12,7 @@ import { choosePlan, handOffLink, HANDOFF_KEEP_MS } from "../../client/local/bro
 import type { LocalConfig, MeshEntry } from "../../client/local/config-file.ts";
 import { command, savedBroker, type CommonArgs } from "../context.ts";
 import { UsageError } from "../output.ts";
+import { onStop } from "../../local-file/interrupt.ts";
 import { meshOption } from "../mesh-named.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { startLocalDashboard, type LocalDashboard } from "../dashboard-server.ts";
@@ -54,10 +55,7 @@ function serveLocally(brokerUrl: string, port: number): LocalDashboard {
 }
 
 /** Resolves at Ctrl-C (SIGINT), SIGTERM, or SIGHUP (its terminal closed): each stops it cleanly. */
-const untilStopped = () =>
-  new Promise<void>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
-  });
+const untilStopped = () => new Promise<void>((resolve) => onStop(() => resolve()));
 
 /** `open: false` is how citty hands over `--no-open` (it reads `--no-x` as x = false). */
 export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean; port?: string }): Promise<void> {

@@ -16,7 +16,9 @@ import { failedVerification, type MeshSession, type Delivered } from "../../clie
 import { answerKeyRequest } from "../../client/key-request.ts";
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
-import { terminalSafe, UsageError, writeStdout } from "../output.ts";
+import { abandonStdout, terminalSafe, UsageError, writeStdout } from "../output.ts";
+import { exitCodeOf, onStop } from "../../local-file/interrupt.ts";
+import { onStdoutReaderGone } from "../reader-gone.ts";
 import { wholeNumber } from "../number-arg.ts";
 import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { formatMessage } from "../message-lines.ts";
@@ -48,6 +50,25 @@ async function settle(ctx: Ctx, session: MeshSession, client: BrokerClient, batc
   recordRead(ctx, session, read, batch.handled);
   const ack = [...batch.ack, ...read.map((m) => m.messageId)];
   if (ack.length) await client.ackSync(ack).catch((err: Error) => ctx.debug(`ack failed (the redelivery will be dropped as seen): ${err.message}`));
+}
+
+/** Shows a page of the one-shot read and settles what stdout took. A signal meanwhile (Ctrl-C with
+ *  `| less` left on a page, a terminal closed) gives up the line stdout has not taken, and the
+ *  read ends once those it took are settled, as the signal would end it (the caller exits 128+n).
+ *  Killed at once, the lines stdout had taken were shown again by the next inbox. */
+async function showPage(ctx: Ctx, session: MeshSession, client: BrokerClient, b: Batch): Promise<{ n: number; signal: NodeJS.Signals | null }> {
+  let signal: NodeJS.Signals | null = null;
+  const guard = onStop((s) => {
+    signal ??= s;
+    abandonStdout();
+  });
+  try {
+    const n = await showLines(ctx, b.read);
+    await settle(ctx, session, client, b, n);
+    return { n, signal };
+  } finally {
+    guard.off();
+  }
 }
 
 /** Writes one line per message (formatMessage's lines: the header names the mesh when the user is
@@ -139,9 +160,9 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       waiting += b.waiting;
       if (ctx.out.json) held.push(b);
       else {
-        const n = await showLines(ctx, b.read);
+        const { n, signal } = await showPage(ctx, session, client, b);
         shown += n;
-        await settle(ctx, session, client, b, n);
+        if (signal) return void (process.exitCode = exitCodeOf(signal));
         if (n < b.read.length) return warnUnread(ctx, shown);
       }
       if (page.remaining === 0 || b.ack.length + b.read.length === 0) break;
@@ -182,6 +203,11 @@ async function gateNote(client: BrokerClient, me: string, opt: string): Promise<
 /** How soon a follower tries a batch again that it could not open (the member list did not come). */
 const FOLLOW_RETRY_MS = 2000;
 
+/** How long a follower stopped by a signal waits for the batch under way: its acks, usually
+ *  answered in milliseconds. What it showed is recorded before; an ack that did not come in time
+ *  is still sent ahead of the close, and its redelivery would be dropped as seen. */
+const STOP_SETTLE_MS = 2000;
+
 async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   const mesh = ctx.mesh();
   /** The connection dropped and has not come back yet (said once on stderr, human mode). */
@@ -197,13 +223,24 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   let stop: () => void = () => {};
   let endWith: (err: Error) => void = () => {};
   const ended = new Promise<void>((resolve, reject) => {
-    process.once("SIGINT", () => resolve());
     stop = resolve;
     endWith = reject;
   });
   // A refusal of the first connect closes the client too, and connect() reports that one.
   ended.catch(() => {});
   let stopped = false;
+  // Ctrl-C, SIGTERM (a service stopped, `kill`) and SIGHUP (its terminal closed) each stop it the
+  // same way, exit 0: no batch is begun, the one being written stops at the first line stdout has
+  // not taken (a reader that paused does not hold the stop), what was taken is recorded and acked
+  // (within STOP_SETTLE_MS), and the connection is closed normally.
+  let signalled: () => void = () => {};
+  const signal = new Promise<null>((resolve) => (signalled = () => resolve(null)));
+  onStop(() => {
+    stopped = true;
+    abandonStdout();
+    signalled();
+    stop();
+  });
   /** Pushes under a key epoch not held yet: the broker hands them to this connection only, so they
    *  are opened again with each later batch (the keys come on the same connection), not left
    *  unshown until the follower restarts. Bounded by the push window, as the broker bounds them. */
@@ -250,7 +287,7 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     queued = true;
     flushing = flushing.then(() => ((queued = false), pending.length > 0 || (reopen && sealed.length > 0) ? flush() : undefined)).catch((err) => ctx.out.note(`inbox: ${(err as Error).message}`));
   };
-  client = await ctx.connect(mesh, {
+  const connecting = ctx.connect(mesh, {
     receive: "push",
     reconnect: true,
     onMessage: (m) => {
@@ -272,6 +309,21 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
       lost = state === "reconnecting";
     },
   });
-  ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${await gateNote(client, mesh.publicKey, again(ctx))}`);
-  await ended;
+  // Stopped while it connects: the close (command's) ends the attempt.
+  const connected = await Promise.race([connecting, signal]);
+  if (!connected) return void connecting.catch(() => {});
+  client = connected;
+  const gate = await Promise.race([gateNote(client, mesh.publicKey, again(ctx)), signal]);
+  if (gate !== null) ctx.out.note(`Following ${mesh.slug}; Ctrl-C to stop.${gate}`);
+  // A reader that quits (`| head -1`) ends it as a write that found it gone does, without waiting
+  // for a message to write.
+  let readerGone = false;
+  const watch = onStdoutReaderGone(() => {
+    if (stopped) return;
+    stopped = readerGone = true;
+    stop();
+  });
+  await ended.finally(() => watch.stop());
+  if (stopped) await Promise.race([flushing, Bun.sleep(STOP_SETTLE_MS)]);
+  if (readerGone) warnUnread(ctx, shown);
 }
