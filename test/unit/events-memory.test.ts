@@ -3,23 +3,11 @@
 // config.json, where a damaged value is refused naming the field.
 import { expect, test } from "bun:test";
 import { EVENTS_REFUSED_TTL_MS, eventsRefusedLately, recordEventsRefused } from "../../src/client/events-memory.ts";
-import { parseConfig, type MeshEntry } from "../../src/client/local/config-file.ts";
+import { parseConfig } from "../../src/client/local/config-file.ts";
+import { meshEntry } from "../helpers/mesh-entry.ts";
 
 const URL = "http://127.0.0.1:7900";
-const entry: MeshEntry = {
-  meshId: "mesh_a",
-  slug: "a",
-  name: "A",
-  brokerUrl: URL,
-  memberId: "mbr_1",
-  displayName: "alice",
-  role: "owner",
-  ownerPubkey: "a".repeat(64),
-  publicKey: "a".repeat(64),
-  secretKey: "b".repeat(128),
-  meshKeys: [],
-  joinedAt: 1,
-};
+const entry = meshEntry;
 
 test("a refusal noted is trusted for an hour, for the broker URL it was seen at", () => {
   const t = 1_800_000_000_000;
