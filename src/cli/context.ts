@@ -20,6 +20,7 @@ import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 import { epochIsNew, recordEpoch, rollbackNote } from "../client/rollback-note.ts";
 import { newPublicUrl, publicUrlNote, recordPublicUrl } from "../client/public-url-note.ts";
+import { eventsRefusedLately, recordEventsRefused } from "../client/events-memory.ts";
 import { mayHaveMoved, movedFix } from "../client/move-hint.ts";
 import { savedUrlFix, savedUrlProblem } from "../client/saved-url.ts";
 
@@ -137,6 +138,9 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         requestTimeoutMs: timeoutMs,
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        // A broker this machine saw refuse the hello's `events` field within the hour is not asked
+        // again by a one-shot command (events-memory.ts); one that stays connected asks each time.
+        eventsRefusedLately: !opts.reconnect && !opts.probe && eventsRefusedLately(entryOf(mesh), url, Date.now()),
         // Kicked or banned while connected (a follower), or a hello refused as revoked: the
         // key never connects again, which is recorded for `list` however the command ends (best
         // effort: the refusal is reported whether or not it could be recorded).
@@ -145,6 +149,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
           if (!opts.probe && state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
           if (!opts.probe && state === "open") noteEpoch(mesh, client.ack?.epoch);
           if (!opts.probe && state === "open") notePublicUrl(mesh, client.ack?.publicUrl, client.brokerBase);
+          if (!opts.probe && state === "open" && client.eventsRefused) noteEventsRefused(mesh, client.brokerBase);
           opts.onState?.(state, detail);
         },
       });
@@ -161,6 +166,8 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     },
     debug: (line) => env.debug && process.stderr.write(`[debug] ${line}\n`),
   };
+  /** The mesh's entry in the config as read now (by id: `mesh` may be a copy read earlier). */
+  const entryOf = (mesh: MeshEntry) => ctx.config().meshes.find((m) => m.meshId === mesh.meshId);
   /** The mesh's entry on disk, read for its broker URL before each connection attempt of a client
    *  that reconnects (MeshOnDisk, as the MCP server reads it), starting from `url`. */
   const followedUrl = (mesh: MeshEntry, url: string) =>
@@ -172,17 +179,23 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
    *  included) and says once when it changed: the broker runs from a restored backup. Best effort,
    *  like a removal's record: a config that cannot be written costs the note, not the command. */
   const noteEpoch = (mesh: MeshEntry, epoch: string | undefined) => {
-    if (!epochIsNew(ctx.config().meshes.find((m) => m.meshId === mesh.meshId), epoch)) return;
+    if (!epochIsNew(entryOf(mesh), epoch)) return;
     const change = recordEpoch(mesh.meshId, epoch, () => out.warn(rollbackNote(mesh.slug)));
     recording.push(updateConfigAsync(env.configDir, change, lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`broker epoch not recorded in the config: ${(err as Error).message}`)));
   };
   /** Says once that the broker of `mesh` states a public URL other than `url`, the one in use
    *  (public-url-note.ts), and records that it was said. Best effort, as noteEpoch. */
   const notePublicUrl = (mesh: MeshEntry, stated: string | undefined, url: string) => {
-    const other = newPublicUrl(ctx.config().meshes.find((m) => m.meshId === mesh.meshId), stated, url);
+    const other = newPublicUrl(entryOf(mesh), stated, url);
     if (other === null) return;
     out.warn(publicUrlNote(mesh.slug, other, url, meshOption(ctx.config(), mesh)));
     recording.push(updateConfigAsync(env.configDir, recordPublicUrl(mesh.meshId, other), lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`public URL not recorded in the config: ${(err as Error).message}`)));
+  };
+  /** Notes that the broker of `mesh` at `url` refused the hello's `events` field (an older broker),
+   *  unless noted within the hour. Best effort, as noteEpoch: unnoted, the next command asks again. */
+  const noteEventsRefused = (mesh: MeshEntry, url: string) => {
+    if (eventsRefusedLately(entryOf(mesh), url, Date.now())) return;
+    recording.push(updateConfigAsync(env.configDir, recordEventsRefused(mesh.meshId, url, Date.now()), lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`older broker not recorded in the config: ${(err as Error).message}`)));
   };
   let code = 0;
   try {

@@ -47,6 +47,10 @@ export type ClientOptions = {
    *  itself (`key_rotated`, which keeps `ack.mesh.keyEpoch` current: event-interest.ts), so that a
    *  client that reads no presence (a one-shot command, the MCP server) is sent none. */
   events?: EventChoice;
+  /** This machine saw the broker refuse the hello's `events` field within the hour (an older
+   *  broker, events-memory.ts): the first hello leaves the field out rather than be refused for it
+   *  and said again; a later one (a reconnect) asks again. */
+  eventsRefusedLately?: boolean;
   /** Each state change, after the client made it. An exception it throws is written to stderr and
    *  changes nothing the client does next. `failure`, when reconnecting after a socket that never
    *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection); or

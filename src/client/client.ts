@@ -108,6 +108,11 @@ export class BrokerClient {
     return this.base;
   }
 
+  /** Whether the broker refused a hello of this client for its `events` field (an older broker). */
+  get eventsRefused(): boolean {
+    return this.hellos.interest.brokerRefused;
+  }
+
   /** Connects and completes the hello; rejects with the broker's reason if it refuses.
    *  Idempotent, because the client keeps its one connection itself (reconnecting after a drop):
    *  on an open client it resolves with the current hello_ack, while the first connect is under

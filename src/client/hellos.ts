@@ -17,9 +17,9 @@ export class Hellos {
   /** Hellos said again after a `replayed` refusal, with a timestamp of their own. */
   private readonly repeats: HelloRepeats;
 
-  constructor(private readonly opts: Pick<ClientOptions, "credentials" | "where" | "events" | "onEvent" | "random">) {
+  constructor(private readonly opts: Pick<ClientOptions, "credentials" | "where" | "events" | "eventsRefusedLately" | "onEvent" | "random">) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
-    this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []));
+    this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []), opts.eventsRefusedLately);
     this.repeats = new HelloRepeats(opts.random);
   }
 

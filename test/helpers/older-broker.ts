@@ -25,7 +25,8 @@ export function olderBrokerAnswers(): Disposable {
 /** Until disposed, the broker answers `peer_lookup` and `member_lookup` as a broker from before
  *  them does (docs/protocol.md §1.2): an `unknown_type` error echoing the request's id, the
  *  connection left open. (Such a broker's codec refuses the frame type before any handler; on the
- *  wire the answer is the same.) `asked` counts the refusals. */
+ *  wire the answer is the same: the brokers of commits 944731b and e7cb84b, run in session 36,
+ *  answered these words.) `asked` counts the refusals. */
 export function brokerWithoutLookups(): Disposable & { asked: number } {
   const real = { peer_lookup: HANDLERS.peer_lookup, member_lookup: HANDLERS.member_lookup };
   const state = {
@@ -43,7 +44,8 @@ export function brokerWithoutLookups(): Disposable & { asked: number } {
 
 /** A broker older than the hello's `events` field (docs/protocol.md §4.3.1), in front of the real
  *  one at `url`: a first frame carrying the field is refused as that broker's codec refused any
- *  unknown field (an `error` frame `malformed` naming it, close 1008); any other first frame, and
+ *  unknown field (an `error` frame `malformed` naming it, close 1008, byte for byte what the brokers
+ *  of commits 944731b, e7cb84b and 9693995 sent when run in session 36); any other first frame, and
  *  everything after it both ways, is passed on. `hellos` records whether each first frame had it.
  *  `upgrade()` is that broker replaced by one that knows the field, as a restart does it: every
  *  link is closed 1001 (the drain's "going away") and later hellos pass with the field. */

@@ -3,8 +3,10 @@
 // ("undefined is not an object (evaluating 'a.inviteId')", exit 1) and called the broker's refusal
 // of an invite a usage error (exit 2). Each must say what is wrong and what to do instead.
 import { describe, expect, test } from "bun:test";
-import { cli, cliTeam } from "../helpers/cli.ts";
-import { olderBrokerAnswers } from "../helpers/older-broker.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, cliStream, cliTeam, ok, until, useBroker } from "../helpers/cli.ts";
+import { brokerBeforeEvents, olderBrokerAnswers } from "../helpers/older-broker.ts";
 
 describe("today's CLI on a broker of schema 1–2", () => {
   test("send, rekey and kick read a member list without admission evidence as members to invite again", async () => {
@@ -36,4 +38,49 @@ describe("today's CLI on a broker of schema 1–2", () => {
     const json = await cli(alice, ["invite", "--json"]);
     expect({ code: json.code, error: json.json().error }).toEqual({ code: 6, error: expect.objectContaining({ code: "unsupported_version" }) });
   });
+});
+
+// A laptop's CLI upgraded before the team's broker (brew upgrades it; the VPS later). Such a broker
+// refuses a hello with `events` (docs/protocol.md §4.3.1), and today's CLI said every hello twice:
+// one more connection for every command, +310 ms for `peers` and +330 ms for `send` at 100 ms round
+// trip against yesterday's real broker (500 → 810 ms), until the broker was upgraded.
+describe("today's CLI on a broker older than the hello's events field", () => {
+  test("one command falls back; the next ones on this machine leave the field out for an hour, then ask again", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice] = team.dirs;
+    using older = brokerBeforeEvents(team.b.url);
+    useBroker(alice, older.url);
+    ok(await cli(alice, ["peers"]));
+    ok(await cli(alice, ["send", "bob", "hi"]));
+    ok(await cli(alice, ["inbox"]));
+    // The first hello carries the field and is refused; each later one leaves it out at once.
+    expect(older.hellos).toEqual([true, false, false, false]);
+    // An hour on (here: the memory made an hour older), the next command asks again.
+    const file = join(alice, "config.json");
+    const cfg = JSON.parse(readFileSync(file, "utf8"));
+    cfg.meshes[0].eventsRefused.at -= 60 * 60 * 1000 + 1;
+    writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
+    older.upgrade(); // meanwhile the broker was upgraded: the field is taken
+    ok(await cli(alice, ["peers"]));
+    expect(older.hellos).toEqual([true, false, false, false, true]);
+  }, 60_000);
+
+  test("the memory is the broker's: another URL, and a follower that stays connected, ask with the field", async () => {
+    await using team = await cliTeam(["alice"]);
+    const [alice] = team.dirs;
+    using older = brokerBeforeEvents(team.b.url);
+    useBroker(alice, older.url);
+    ok(await cli(alice, ["peers"]));
+    expect(older.hellos).toEqual([true, false]);
+    // `inbox --follow` keeps its connection for hours: it asks with the field (and falls back).
+    await using follower = cliStream(alice, ["inbox", "--follow"]);
+    await until(() => follower.stderr().includes("Following"), "the follower to start");
+    expect(older.hellos).toEqual([true, false, true, false]);
+    // The mesh moved to an upgraded broker (another URL): no memory of it.
+    using other = brokerBeforeEvents(team.b.url);
+    other.upgrade();
+    useBroker(alice, other.url);
+    ok(await cli(alice, ["peers"]));
+    expect(other.hellos).toEqual([true]);
+  }, 60_000);
 });

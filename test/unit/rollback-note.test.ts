@@ -3,21 +3,9 @@
 import { describe, expect, test } from "bun:test";
 import { epochIsNew, recordEpoch } from "../../src/client/rollback-note.ts";
 import { parseConfig, type LocalConfig, type MeshEntry } from "../../src/client/local/config-file.ts";
+import { meshEntry } from "../helpers/mesh-entry.ts";
 
-const entry: MeshEntry = {
-  meshId: "mesh_a",
-  slug: "a",
-  name: "A",
-  brokerUrl: "http://127.0.0.1:7900",
-  memberId: "mbr_1",
-  displayName: "alice",
-  role: "owner",
-  ownerPubkey: "a".repeat(64),
-  publicKey: "a".repeat(64),
-  secretKey: "b".repeat(128),
-  meshKeys: [],
-  joinedAt: 1,
-};
+const entry = meshEntry;
 const cfg = (e: MeshEntry): LocalConfig => ({ version: 1, meshes: [e] });
 
 describe("broker epochs", () => {

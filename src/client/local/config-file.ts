@@ -52,6 +52,10 @@ export type MeshEntry = {
   /** The public URL the broker stated (`hello_ack.publicUrl`) that the CLI last told its user of,
    *  when it was not the URL in use (public-url-note.ts): said once for each new value. */
   brokerPublicUrl?: string;
+  /** When this machine's CLI last saw the broker at `brokerUrl` refuse the hello's `events` field
+   *  (a broker older than it): its one-shot commands leave the field out for an hour
+   *  (events-memory.ts). */
+  eventsRefused?: { brokerUrl: string; at: number };
 };
 
 export type { Removals };
@@ -81,6 +85,7 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   if (e.removedAt !== undefined && !Number.isSafeInteger(e.removedAt)) throw bad("removedAt");
   if (e.brokerEpoch !== undefined && (typeof e.brokerEpoch !== "string" || e.brokerEpoch === "" || e.brokerEpoch.length > 64)) throw bad("brokerEpoch");
   if (e.brokerPublicUrl !== undefined && (typeof e.brokerPublicUrl !== "string" || e.brokerPublicUrl === "" || e.brokerPublicUrl.length > MAX_PUBLIC_URL_LEN)) throw bad("brokerPublicUrl");
+  if (e.eventsRefused !== undefined && !(typeof e.eventsRefused?.brokerUrl === "string" && Number.isSafeInteger(e.eventsRefused?.at))) throw bad("eventsRefused");
   if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
   return e as MeshEntry;
 }
