@@ -175,13 +175,17 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
       moved: (_, to) => out.note(`The broker of ${mesh.slug} moved to ${to} (claudemesh set-broker); connecting there.`),
       unreadable: (err) => ctx.debug(`config.json not read for the broker URL; keeping the last one: ${(err as Error).message}`),
     });
+  /** Writes `change` to the config as the command runs (awaited before it exits). Best effort: a
+   *  config that cannot be written costs the note (`what`), not the command. */
+  const remember = (change: ConfigChange, what: string) =>
+    recording.push(updateConfigAsync(env.configDir, change, lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`${what} not recorded in the config: ${(err as Error).message}`)));
   /** Remembers the broker's database epoch for `mesh` (each hello_ack, a follower's reconnects
    *  included) and says once when it changed: the broker runs from a restored backup. Best effort,
    *  like a removal's record: a config that cannot be written costs the note, not the command. */
   const noteEpoch = (mesh: MeshEntry, epoch: string | undefined) => {
     if (!epochIsNew(entryOf(mesh), epoch)) return;
     const change = recordEpoch(mesh.meshId, epoch, () => out.warn(rollbackNote(mesh.slug)));
-    recording.push(updateConfigAsync(env.configDir, change, lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`broker epoch not recorded in the config: ${(err as Error).message}`)));
+    remember(change, "broker epoch");
   };
   /** Says once that the broker of `mesh` states a public URL other than `url`, the one in use
    *  (public-url-note.ts), and records that it was said. Best effort, as noteEpoch. */
@@ -189,13 +193,13 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     const other = newPublicUrl(entryOf(mesh), stated, url);
     if (other === null) return;
     out.warn(publicUrlNote(mesh.slug, other, url, meshOption(ctx.config(), mesh)));
-    recording.push(updateConfigAsync(env.configDir, recordPublicUrl(mesh.meshId, other), lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`public URL not recorded in the config: ${(err as Error).message}`)));
+    remember(recordPublicUrl(mesh.meshId, other), "public URL");
   };
   /** Notes that the broker of `mesh` at `url` refused the hello's `events` field (an older broker),
    *  unless noted within the hour. Best effort, as noteEpoch: unnoted, the next command asks again. */
   const noteEventsRefused = (mesh: MeshEntry, url: string) => {
     if (eventsRefusedLately(entryOf(mesh), url, Date.now())) return;
-    recording.push(updateConfigAsync(env.configDir, recordEventsRefused(mesh.meshId, url, Date.now()), lockWait).then((saved) => void (cfg = saved), (err: unknown) => ctx.debug(`older broker not recorded in the config: ${(err as Error).message}`)));
+    remember(recordEventsRefused(mesh.meshId, url, Date.now()), "older broker");
   };
   let code = 0;
   try {
