@@ -57,12 +57,12 @@ const AUDITED: ReadonlySet<ClientFrameType> = new Set(["grant_set", "topic_creat
 const STATUS_CHANGES: ReadonlySet<ClientFrameType> = new Set(["set_status", "set_summary"]);
 
 /** Throws unless the broker may act on a request of this type for this member now: not while it
- *  drains (`unavailable`), an `ack` aside (below), not for a member whose removal is under way (`revoked`: the removal
- *  has not committed, so checks against the store still pass), a request that appends to the
- *  audit log only within the member's change allowance (`rate_limited`: the log only grows, and
- *  every verification re-hashes all of it), and a status or summary change only within its status
- *  allowance (`rate_limited`: each is a write and an event to every connection of the mesh). One
- *  allowance of each per member, whatever transport. */
+ *  drains (`unavailable`; an `ack` aside, below), not for a member whose removal is under way
+ *  (`revoked`: the removal has not committed, so checks against the store still pass), a request
+ *  that appends to the audit log only within the member's change allowance (`rate_limited`: the
+ *  log only grows, and every verification re-hashes all of it), and a status or summary change
+ *  only within its status allowance (`rate_limited`: each is a write and an event to every
+ *  connection of the mesh). One allowance of each per member, whatever transport. */
 export function admitRequest(ctx: BrokerContext, who: Pick<Identity, "meshId" | "memberId">, type: ClientFrameType): void {
   // An ack only deletes, and the drain commits it before the store closes (server.ts stop): taken,
   // what it names is not pushed again after the restart. Nothing new is pushed meanwhile (pump).
