@@ -63,7 +63,10 @@ export async function handleMemberList(ctx: BrokerContext, conn: Conn): Promise<
  *  removed from the start (a frame of theirs handled from then on is refused: session.ts,
  *  router.ts), their sends already accepted commit first (the group commit is drained), then the
  *  removal. Nothing they send is committed or routed after it, even while its flush runs. A write
- *  that fails takes the mark back. */
+ *  that fails takes the mark back. Once stored, the member leaves the roster at once: before the
+ *  answer (a list_peers handled after a `leave`'s answer, which closes the connections a moment
+ *  later, listed them) and before their presences go away (each reads its row into the roster,
+ *  and found it changed under the read: the whole mesh was loaded again). */
 async function removeMember(ctx: BrokerContext, meshId: string, memberId: string, how: { actor: string; ban: boolean; reason: string | null; self: boolean }): Promise<string[]> {
   // A removal under way (its drain or write still pending) wins over a second one: two admins'
   // kicks, or a kick racing the member's leave. (Unmarking for the loser would also have undone
@@ -72,7 +75,9 @@ async function removeMember(ctx: BrokerContext, meshId: string, memberId: string
   ctx.hub.markRemoved(meshId, memberId, ctx.now());
   try {
     await ctx.writes.drain();
-    return (await ctx.store.revokeMember(meshId, memberId, how)).invitesRevoked;
+    const { invitesRevoked } = await ctx.store.revokeMember(meshId, memberId, how);
+    ctx.roster.dropMember(meshId, memberId);
+    return invitesRevoked;
   } catch (err) {
     ctx.hub.unmarkRemoved(meshId, memberId);
     throw err;
@@ -91,7 +96,6 @@ function evict(ctx: BrokerContext, meshId: string, memberId: string, code: numbe
     }
     ctx.hub.remove(p);
   }
-  ctx.roster.dropMember(meshId, memberId);
   ctx.hub.emit(meshId, "member_revoked", { memberId, reason, by });
   ctx.log.info("member removed", { meshId, memberId, by, how: reason, connectionsClosed: closed });
   return closed;
