@@ -13,6 +13,7 @@ import { closest } from "../../did-you-mean.ts";
 import { orList } from "../choice-arg.ts";
 import { BLOCKED_NOTE } from "../../client/block-note.ts";
 import { shellCommand } from "../../config/command-line.ts";
+import { ownerDmWarning } from "../owner-keys.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
@@ -47,8 +48,11 @@ function sessionEntries(grants: readonly GrantInfo[], peers: readonly PeerInfo[]
   return grants.flatMap((entry) => (rows.has(entry.peer) ? [{ entry, peer: rows.get(entry.peer)! }] : []));
 }
 
+/** The --mesh the user gave, for a command said back to them. */
+const meshArgs = (args: GrantArgs) => (args.mesh ? ["--mesh", args.mesh] : []);
+
 /** `claudemesh <words…>`, with the --mesh the user gave, ready to paste. */
-const again = (args: GrantArgs, words: string[]) => shellCommand(["claudemesh", ...words, ...(args.mesh ? ["--mesh", args.mesh] : [])]);
+const again = (args: GrantArgs, words: string[]) => shellCommand(["claudemesh", ...words, ...meshArgs(args)]);
 
 /** The broker looks a sender's member key up first (§5.9), so a member's entry coming or going
  *  decides whether their sessions' own entries apply: said for each one whose standing changed
@@ -102,6 +106,8 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
     return;
   }
   await client.request("grant_set", { peer: target, caps: removing ? null : caps });
+  const warning = ownerDmWarning(peer, mesh, current, caps, args.peer, meshArgs(args));
+  if (warning) ctx.out.warn(warning);
   const touched = peer.kind === "member" && (entry === undefined || removing) ? await sessionsTouched(client, args, grants, peer, removing ? null : caps) : { json: {}, lines: [] };
   const said = removing ? `${peer.displayName} may now: ${caps.join(", ")}${everyone(true)} (their entry is removed).` : say(peer.displayName, caps);
   ctx.out.result({ peer: target, name: peer.displayName, caps, changed: true, ...(removing ? { entryRemoved: true } : {}), ...touched.json }, () => [said, ...touched.lines].join("\n"));
