@@ -3,6 +3,9 @@
 // notice, but every grant change is in the mesh's audit log, which members can read.
 import type { Cap } from "../../protocol/fields.ts";
 import { CAPS } from "../../protocol/choices.ts";
+import type { GrantInfo, PeerInfo } from "../../protocol/results.ts";
+import type { BrokerClient } from "../../client/client.ts";
+import { peerLabel } from "../../client/resolve.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { UsageError } from "../output.ts";
 import { refuseSelf, resolve } from "../mesh-io.ts";
@@ -10,6 +13,7 @@ import { closest } from "../../did-you-mean.ts";
 import { orList } from "../choice-arg.ts";
 import { BLOCKED_NOTE } from "../../client/block-note.ts";
 import { shellCommand } from "../../config/command-line.ts";
+import { ownerDmWarning } from "../owner-keys.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
@@ -33,6 +37,42 @@ function capsOf(args: GrantArgs): Cap[] {
  *  own, so what it may is the defaults everyone gets. */
 type Unchanged = (name: string, caps: Cap[], byDefault: boolean) => string;
 
+const sameCaps = (a: readonly Cap[], b: readonly Cap[]) => a.length === b.length && a.every((c) => b.includes(c));
+
+/** How a grant entry's caps read. */
+const capsText = (caps: readonly Cap[]) => caps.join(", ") || "blocked";
+
+/** The entries among `grants` that are sessions of the member `memberPubkey`, with their rows. */
+function sessionEntries(grants: readonly GrantInfo[], peers: readonly PeerInfo[], memberPubkey: string): { entry: GrantInfo; peer: PeerInfo }[] {
+  const rows = new Map(peers.filter((p) => p.kind === "session" && p.memberPubkey === memberPubkey).map((p) => [p.pubkey, p]));
+  return grants.flatMap((entry) => (rows.has(entry.peer) ? [{ entry, peer: rows.get(entry.peer)! }] : []));
+}
+
+/** The --mesh the user gave, for a command said back to them. */
+const meshArgs = (args: GrantArgs) => (args.mesh ? ["--mesh", args.mesh] : []);
+
+/** `claudemesh <words…>`, with the --mesh the user gave, ready to paste. */
+const again = (args: GrantArgs, words: string[]) => shellCommand(["claudemesh", ...words, ...meshArgs(args)]);
+
+/** The broker looks a sender's member key up first (§5.9), so a member's entry coming or going
+ *  decides whether their sessions' own entries apply: said for each one whose standing changed
+ *  that way (with an entry `caps` now, the sessions it lets send more than their own entries did;
+ *  with none, every one), since a block set on one session would otherwise lift, or come back,
+ *  without a word. */
+async function sessionsTouched(client: BrokerClient, args: GrantArgs, grants: readonly GrantInfo[], member: PeerInfo, caps: readonly Cap[] | null): Promise<{ json: object; lines: string[] }> {
+  if (!grants.some((g) => g.peer !== member.pubkey)) return { json: {}, lines: [] };
+  // The whole list: which keys are this member's sessions (resolving the name read only its rows).
+  const sessions = sessionEntries(grants, (await client.request("list_peers", {})).peers, member.pubkey);
+  const listed = caps === null ? sessions : sessions.filter(({ entry }) => caps.some((c) => !entry.caps.includes(c)));
+  if (listed.length === 0) return { json: {}, lines: [] };
+  const lines = listed.map(({ entry, peer }) =>
+    caps !== null
+      ? `Their session ${peerLabel(peer)} has its own entry (${capsText(entry.caps)}), which no longer applies: a member's entry covers all of their sessions. To limit only that session again: ${again(args, ["grant", args.peer, "all"])}, then ${again(args, ["block", peer.pubkey.slice(0, 12)])}`
+      : `Their session ${peerLabel(peer)} has its own entry (${capsText(entry.caps)}), which applies again.`,
+  );
+  return { json: { sessionEntries: listed.map(({ entry, peer }) => ({ peer: entry.peer, name: peer.displayName, caps: entry.caps, applies: caps === null })) }, lines };
+}
+
 async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[], say: (name: string, caps: Cap[]) => string, unchanged: Unchanged) {
   const mesh = ctx.mesh();
   const client = await ctx.connect(mesh);
@@ -47,22 +87,30 @@ async function change(ctx: Ctx, args: GrantArgs, next: (current: Cap[]) => Cap[]
   // session's own entry changes nothing, and saying it did would be false.
   const memberEntry = peer.kind === "session" ? grants.find((g) => g.peer === peer.memberPubkey) : undefined;
   if (memberEntry) {
-    const member = args.peer.split("/")[0];
+    const member = args.peer.split("/")[0]!;
     throw new UsageError(
-      `${peer.displayName} is a session of a member whose own entry (${memberEntry.caps.join(", ") || "blocked"}) applies to all of their sessions and takes precedence. Change that entry instead (claudemesh grant|revoke|block ${member} …).`,
+      `${peer.displayName} is a session of a member whose own entry (${capsText(memberEntry.caps)}) applies to all of their sessions and takes precedence. Change that entry instead (claudemesh grant|revoke|block ${member} …), or remove it with ${again(args, ["grant", member, "all"])}, after which this session's own entry applies.`,
     );
   }
   const entry = grants.find((g) => g.peer === target);
   const current = entry?.caps ?? [...defaults];
   const caps = CAPS.filter((c) => next(current).includes(c));
+  // An entry giving what everyone gets by default is removed, not written: it would pin the peer
+  // to the defaults and, for a member, keep overriding their sessions' own entries for good (no
+  // command deletes an entry otherwise). One left by an older version is removed the same way.
+  const removing = entry !== undefined && sameCaps(caps, defaults);
   // Nothing is written when nothing would change: an entry equal to the defaults would still pin
   // the peer to them, and "may now" would announce a change that is not one.
-  if (caps.length === current.length && caps.every((c) => current.includes(c))) {
+  if (!removing && sameCaps(caps, current)) {
     ctx.out.result({ peer: target, name: peer.displayName, caps, changed: false }, () => unchanged(peer.displayName, caps, entry === undefined));
     return;
   }
-  await client.request("grant_set", { peer: target, caps });
-  ctx.out.result({ peer: target, name: peer.displayName, caps, changed: true }, () => say(peer.displayName, caps));
+  await client.request("grant_set", { peer: target, caps: removing ? null : caps });
+  const warning = ownerDmWarning(peer, mesh, current, caps, args.peer, meshArgs(args));
+  if (warning) ctx.out.warn(warning);
+  const touched = peer.kind === "member" && (entry === undefined || removing) ? await sessionsTouched(client, args, grants, peer, removing ? null : caps) : { json: {}, lines: [] };
+  const said = removing ? `${peer.displayName} may now: ${caps.join(", ")}${everyone(true)} (their entry is removed).` : say(peer.displayName, caps);
+  ctx.out.result({ peer: target, name: peer.displayName, caps, changed: true, ...(removing ? { entryRemoved: true } : {}), ...touched.json }, () => [said, ...touched.lines].join("\n"));
 }
 
 const everyone = (byDefault: boolean) => (byDefault ? ", as everyone may by default" : "");
@@ -83,7 +131,7 @@ export async function revoke(args: GrantArgs): Promise<void> {
 }
 
 /** The command that lets a blocked peer send again, for the one the user typed. */
-const undoBlock = (args: GrantArgs) => shellCommand(["claudemesh", "grant", args.peer, "all", ...(args.mesh ? ["--mesh", args.mesh] : [])]);
+const undoBlock = (args: GrantArgs) => again(args, ["grant", args.peer, "all"]);
 
 export async function block(args: GrantArgs): Promise<void> {
   await command(args, (ctx) =>
@@ -95,10 +143,18 @@ export async function list(args: CommonArgs): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
     const [{ grants, defaults }, { peers }] = await Promise.all([client.request("grant_list", {}), client.request("list_peers", {})]);
-    const named = grants.map((g) => ({ ...g, name: peers.find((p) => p.pubkey === g.peer)?.displayName ?? g.peer.slice(0, 12) }));
+    const rows = new Map(peers.map((p) => [p.pubkey, p]));
+    const keys = new Set(grants.map((g) => g.peer));
+    // A session's entry does nothing while its member has one (§5.9): listed, but marked so.
+    const named = grants.map((g) => {
+      const row = rows.get(g.peer);
+      const over = row?.kind === "session" && keys.has(row.memberPubkey) ? row.memberPubkey : null;
+      return { ...g, name: row?.displayName ?? g.peer.slice(0, 12), ...(over ? { overriddenBy: over } : {}) };
+    });
+    // Named with the key prefix: two peers may share a name, and an entry is for one key.
+    const label = (key: string) => (rows.has(key) ? peerLabel(rows.get(key)!) : key.slice(0, 12));
+    const line = (g: (typeof named)[number]) => `${label(g.peer).padEnd(40)} ${capsText(g.caps)}${g.overriddenBy ? ` (not applied: the entry of ${label(g.overriddenBy)} covers all of their sessions)` : ""}`;
     const blocked = named.some((g) => g.caps.length === 0);
-    ctx.out.result({ grants: named, defaults }, () =>
-      [`Everyone else: ${defaults.join(", ")}.`, ...named.map((g) => `${g.name.padEnd(24)} ${g.caps.length ? g.caps.join(", ") : "blocked"}`), ...(blocked ? [BLOCKED_NOTE] : [])].join("\n"),
-    );
+    ctx.out.result({ grants: named, defaults }, () => [`Everyone else: ${defaults.join(", ")}.`, ...named.map(line), ...(blocked ? [BLOCKED_NOTE] : [])].join("\n"));
   });
 }
