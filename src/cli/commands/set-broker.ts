@@ -24,10 +24,12 @@ const SESSIONS = "Claude Code sessions on this machine connect to it at their ne
 /** How long the check waits for each answer of the new address: its hello_ack (unless
  *  CLAUDEMESH_TIMEOUT says otherwise), then the open invites and the members, asked together (at
  *  most CLAUDEMESH_TIMEOUT). A broker answers each in milliseconds, a far one over TLS within a
- *  second or two. What takes the connection and never answers (another server on that port, a
- *  proxy that does not pass WebSockets, a firewall that drops it) must not hold the check for the
- *  15 s a command waits for its mesh's own broker, which may be slow for a while after a restart
- *  and is still the right one; here a failure saves nothing and is run again at once. */
+ *  second or two (a link of 2 s round trips takes about 6 s to the hello_ack: docs/operations.md,
+ *  "Slow and lossy links"; the refusal names CLAUDEMESH_TIMEOUT). What takes the connection and
+ *  never answers (another server on that port, a proxy that does not pass WebSockets, a firewall
+ *  that drops it) must not hold the check for the 15 s a command waits for its mesh's own broker,
+ *  which may be slow for a while after a restart and is still the right one; here a failure saves
+ *  nothing and is run again at once. */
 const CHECK_WAIT_MS = 5_000;
 
 /** A list the move asks for: null when it could not be had, `silent` when nothing answered. */

@@ -143,7 +143,8 @@ export async function handOffLink(url: string, plan: Pick<OpenPlan, "openers" | 
   writePrivateFile(file, redirectPage(url));
   const failures: string[] = [];
   for (const opener of plan.openers) {
-    // A terminal's Ctrl-C reaches the opener before as well: its handler runs before the next.
+    // A terminal's Ctrl-C kills the opener before this one too, and its failure would start this
+    // one: the signal's handler is let run first.
     await signalsHeard();
     if (opts.stop?.aborted) break;
     const failure = await start(opener, file, opts.stop);
