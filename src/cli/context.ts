@@ -48,8 +48,9 @@ export type Ctx = {
    *  of what it answers (its epoch, public URL, a removal), and its failures name no fix for a
    *  moved broker. `reconnect` (a command that runs until stopped, `inbox --follow`): the client
    *  reconnects after a drop, to the URL config.json holds for the mesh at that attempt, so that
-   *  `claudemesh set-broker` run meanwhile moves it too (said on stderr); `brokerBase` names it. */
-  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean; probe?: boolean }): Promise<BrokerClient>;
+   *  `claudemesh set-broker` run meanwhile moves it too (said on stderr); `brokerBase` names it.
+   *  `handshakeTimeoutMs`: the wait for the hello_ack, when not timeoutMs() (set-broker's check). */
+  connect(mesh: MeshEntry, opts?: { receive?: "push" | "pull"; onMessage?: (m: MessagePushFrame) => void; onEvent?: (e: EventFrame) => void; onState?: ClientOptions["onState"]; reconnect?: boolean; probe?: boolean; handshakeTimeoutMs?: number }): Promise<BrokerClient>;
   debug(line: string): void;
 };
 
@@ -134,7 +135,7 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         // instead of waiting for it; only the MCP server waits for its broker to appear.
         firstConnect: "fail",
         unavailableRetryMs: UNAVAILABLE_RETRY_MS,
-        handshakeTimeoutMs: timeoutMs,
+        handshakeTimeoutMs: opts.handshakeTimeoutMs ?? timeoutMs,
         requestTimeoutMs: timeoutMs,
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),

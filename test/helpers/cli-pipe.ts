@@ -32,13 +32,14 @@ let runs = 0;
 /** `claudemesh <args> <tail>` in sh: stdout goes where `tail` sends it (`| head -1`,
  *  `> /dev/full`); stderr (the CLI's and tail's) is read as it comes. The CLI is killed at the end
  *  of the `await using` scope if it is still running (a follower that never ends). `pid()` is the
- *  CLI's own process, `ended()` whether it exited (the reader may still run). */
-export function shell(configDir: string, scratch: string, args: string[], tail: string) {
+ *  CLI's own process, `ended()` whether it exited (the reader may still run). `nohup`: the CLI
+ *  starts with SIGHUP ignored, as `nohup` starts it. */
+export function shell(configDir: string, scratch: string, args: string[], tail: string, opts: { nohup?: boolean } = {}) {
   const file = join(scratch, `run-${++runs}`);
   const words = [process.execPath, "run", MAIN, ...args].map((w) => `'${w}'`).join(" ");
   // Not run with `&`, which would start it with SIGINT ignored (a shell without job control does
   // that to what it runs in the background): the inner shell writes its pid and becomes the CLI.
-  const script = `{ sh -c 'echo $$ > "$0"; exec "$@"' '${file}.pid' ${words}; echo $? > '${file}.code'; } ${tail}`;
+  const script = `{ sh -c '${opts.nohup ? 'trap "" HUP; ' : ""}echo $$ > "$0"; exec "$@"' '${file}.pid' ${words}; echo $? > '${file}.code'; } ${tail}`;
   const proc = Bun.spawn(["sh", "-c", script], { env: cliEnv(configDir), stdout: "ignore", stderr: "pipe" });
   let stderr = "";
   const decoder = new TextDecoder();

@@ -6,12 +6,14 @@
 // xdg-open, xdg-settings and gtk-launch as the only commands on PATH, with a fake HOME holding a
 // snap's or a flatpak's folder (a snap or flatpak default browser gets the page in its own folder).
 // Every call sets CLAUDEMESH_BROWSER, so a developer's own never opens a real browser here.
+// A stop (Ctrl-C, SIGTERM, SIGHUP) during the handoff opens nothing more: the page would find the
+// dashboard stopped (Session 37, "the CLI's leftovers").
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
-import { cli, dashboardOnce, ok, until } from "../helpers/cli.ts";
+import { MAIN, cli, cliStream, dashboardOnce, ok, until } from "../helpers/cli.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseDashboardFragment } from "../../src/client/dashboard-link.ts";
 import { handOffLink } from "../../src/client/local/browser-handoff.ts";
@@ -30,13 +32,15 @@ beforeAll(async () => {
 afterAll(() => broker?.[Symbol.asyncDispose]());
 
 let n = 0;
-/** A fake browser that records its argv (one argument per line) and exits with `code`. */
-function fakeOpener(code = 0, name = `opener-${++n}.sh`): { path: string; argv(): string[] } {
+/** A fake browser that records its argv (one argument per line) and exits with `code`; with
+ *  `sleepS`, only after that many seconds, and `done()` says it got that far. */
+function fakeOpener(code = 0, name = `opener-${++n}.sh`, sleepS = 0): { path: string; argv(): string[]; done(): boolean } {
   const path = join(root, name);
   const log = `${path}.argv`;
-  writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\nexit ${code}\n`);
+  const wait = sleepS ? `sleep ${sleepS}\n: > '${log}.done'\n` : "";
+  writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\n${wait}exit ${code}\n`);
   chmodSync(path, 0o755);
-  return { path, argv: () => (existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n") : []) };
+  return { path, argv: () => (existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n") : []), done: () => existsSync(`${log}.done`) };
 }
 
 /** The environment of every call: never the developer's CLAUDEMESH_BROWSER ("" is unset). */
@@ -44,8 +48,9 @@ const env = (extra: Record<string, string> = {}) => ({ CLAUDEMESH_BROWSER: "", .
 
 /** A Linux desktop whose PATH holds only fakes (so no real xdg-open, xdg-settings or gtk-launch
  *  can run): xdg-open and, when given, xdg-settings naming `browser` and gtk-launch exiting
- *  `gtk`. HOME is a fresh directory with `homeDirs` in it. */
-function fakeDesktop(opts: { browser?: string; gtk?: number; homeDirs?: string[] } = {}) {
+ *  `gtk`. HOME is a fresh directory with `homeDirs` in it. `slowS`: xdg-settings and gtk-launch
+ *  take that long (xdg-settings makes `asked` first). */
+function fakeDesktop(opts: { browser?: string; gtk?: number; homeDirs?: string[]; slowS?: number } = {}) {
   const base = mkdtempSync(join(root, "desktop-"));
   const bin = join(base, "bin");
   const home = join(base, "home");
@@ -54,12 +59,14 @@ function fakeDesktop(opts: { browser?: string; gtk?: number; homeDirs?: string[]
   for (const cmd of ["sleep", "rm"]) symlinkSync(Bun.which(cmd)!, join(bin, cmd));
   for (const d of opts.homeDirs ?? []) mkdirSync(join(home, d), { recursive: true });
   const xdgOpen = fakeOpener(0, relative(root, join(bin, "xdg-open")));
-  const gtkLaunch = opts.gtk === undefined ? null : fakeOpener(opts.gtk, relative(root, join(bin, "gtk-launch")));
+  const gtkLaunch = opts.gtk === undefined ? null : fakeOpener(opts.gtk, relative(root, join(bin, "gtk-launch")), opts.slowS);
+  const asked = join(base, "asked");
   if (opts.browser) {
-    writeFileSync(join(bin, "xdg-settings"), `#!/bin/sh\n[ "$1 $2" = "get default-web-browser" ] && echo '${opts.browser}'\n`);
+    const slow = opts.slowS ? `: > '${asked}'\nsleep ${opts.slowS}\n` : "";
+    writeFileSync(join(bin, "xdg-settings"), `#!/bin/sh\n${slow}[ "$1 $2" = "get default-web-browser" ] && echo '${opts.browser}'\n`);
     chmodSync(join(bin, "xdg-settings"), 0o755);
   }
-  return { home, xdgOpen, gtkLaunch, env: env({ CI: "", DISPLAY: ":99", WAYLAND_DISPLAY: "", HOME: home, PATH: bin }) };
+  return { home, xdgOpen, gtkLaunch, asked: () => existsSync(asked), env: env({ CI: "", DISPLAY: ":99", WAYLAND_DISPLAY: "", HOME: home, PATH: bin }) };
 }
 
 /** A link to the page served by `claudemesh dashboard` itself on 127.0.0.1, never the broker's. */
@@ -212,5 +219,52 @@ describe("claudemesh dashboard (opening a browser)", () => {
     expect(r.stderr).toContain("claudemesh dashboard --no-open");
     expect(r.stderr).not.toContain("#login=");
     expect(handoffs(alice).filter((d) => !before.includes(d))).toEqual([]);
+  }, 30_000);
+});
+
+// What an opener would do comes 2 s after it starts; a stop comes before that, and the test waits
+// 3 s more to see that nothing was opened.
+describe.skipIf(process.platform !== "linux")("claudemesh dashboard stopped during the browser handoff", () => {
+  const STOPPED = "Stopped before the browser was opened; nothing was left for it to open.\n";
+
+  test("SIGTERM while the default browser is looked up: no opener is run, exit 0", async () => {
+    const desk = fakeDesktop({ browser: "google-chrome.desktop", slowS: 2 });
+    await using s = cliStream(alice, ["dashboard"], { env: desk.env });
+    await until(desk.asked, "the dashboard to ask xdg-settings for the default browser");
+    s.proc.kill("SIGTERM");
+    await s.finished();
+    await Bun.sleep(3000);
+    expect({ code: s.proc.exitCode, stdout: s.stdout(), stderr: s.stderr(), opened: desk.xdgOpen.argv() }).toEqual({ code: 0, stdout: "", stderr: STOPPED, opened: [] });
+  }, 30_000);
+
+  // Ctrl-C in a terminal reaches every process of its foreground group: the opener dies of it too
+  // (setsid gives the dashboard a group of its own to send it to).
+  test("Ctrl-C while gtk-launch runs: xdg-open is not tried after it, the page is removed, exit 0", async () => {
+    const desk = fakeDesktop({ browser: "org.mozilla.firefox.desktop", homeDirs: [".var/app/org.mozilla.firefox"], gtk: 0, slowS: 2 });
+    await using s = cliStream(alice, ["dashboard"], { env: desk.env, command: [Bun.which("setsid")!, process.execPath, "run", MAIN] });
+    await until(() => desk.gtkLaunch!.argv().length > 0, "gtk-launch to be started");
+    process.kill(-s.proc.pid, "SIGINT");
+    await s.finished();
+    await Bun.sleep(3000);
+    const file = desk.gtkLaunch!.argv().at(-1)!;
+    expect({ code: s.proc.exitCode, stdout: s.stdout(), stderr: s.stderr(), gtkDone: desk.gtkLaunch!.done(), xdgOpen: desk.xdgOpen.argv(), page: existsSync(dirname(file)) }).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: STOPPED,
+      gtkDone: false,
+      xdgOpen: [],
+      page: false,
+    });
+  }, 30_000);
+
+  test("SIGTERM to the dashboard alone while CLAUDEMESH_BROWSER's opener runs: the opener is stopped before it opens, the page is removed, exit 0", async () => {
+    const opener = fakeOpener(0, "opener-slow.sh", 2);
+    await using s = cliStream(alice, ["dashboard"], { env: env({ CLAUDEMESH_BROWSER: opener.path }) });
+    await until(() => opener.argv().length > 0, "the opener to be started");
+    s.proc.kill("SIGTERM");
+    await s.finished();
+    await Bun.sleep(3000);
+    const file = opener.argv()[0]!;
+    expect({ code: s.proc.exitCode, stdout: s.stdout(), stderr: s.stderr(), openerDone: opener.done(), page: existsSync(dirname(file)) }).toEqual({ code: 0, stdout: "", stderr: STOPPED, openerDone: false, page: false });
   }, 30_000);
 });

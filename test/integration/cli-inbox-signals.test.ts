@@ -5,7 +5,10 @@
 // connection is closed normally, and it exits 0. Before, SIGTERM and SIGHUP killed it outright and
 // Ctrl-C waited for the stuck write: the lines stdout had taken were shown again by the next
 // `inbox`. The one-shot `inbox`, interrupted while its reader pauses, likewise. Session 36, "long-running commands end cleanly
-// on every signal" (docs/decisions.md). The real CLI in a shell pipeline against a real broker.
+// on every signal" (docs/decisions.md). `inbox --all --follow` stopped while it shows the history
+// (messages read before) stops the same way, and each phase says how many lines stdout took when
+// the stop cut them short; before, a signal then had its default effect (exit 130, 143, 129, and
+// no word). Session 37, "the CLI's leftovers". The real CLI in a shell pipeline against a real broker.
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,24 +28,31 @@ const closeCodes = (logs: string[], pubkey: string) =>
     .filter((l) => l.msg === "connection closed" && l.pubkey === pubkey)
     .map((l) => l.code);
 
-/** `claudemesh <args>` for bob with 40 messages of 3 KB coming, its stdout a pipe whose reader takes
- *  part of the first line and then pauses (the pipe fills with 16 lines, the next write waits),
- *  stopped by `signal` then. What it printed (all of it reaches `out` once the reader goes on), how
- *  it ended, what its history and the next inbox hold after, and the close code of its connection. */
+/** A reader for `shell` that takes part of the first line, touches `<dir>-got`, and pauses until
+ *  `<dir>-go` exists; then it takes the rest into `<dir>-out`. */
+const pausedReader = (dir: string) => `| { dd bs=3000 count=1 2>/dev/null; touch '${dir}-got'; while [ ! -e '${dir}-go' ]; do sleep 0.05; done; cat; } > '${dir}-out'`;
+
+/** `claudemesh <args>` for bob with 40 messages of 3 KB coming (with --all: read before, so they
+ *  are the history it shows), its stdout a pipe whose reader takes part of the first line and then
+ *  pauses (the pipe fills with 16 lines, the next write waits), stopped by `signal` then. What it
+ *  printed (all of it reaches `out` once the reader goes on), how it ended and what it said, what
+ *  its history and the next inbox hold after, and the close code of its connection. */
 async function stuck(args: string[], signal: NodeJS.Signals) {
   await using t = await linkedTeam();
   const N = 40;
   const dir = join(t.root, "r1");
-  const reader = `| { dd bs=3000 count=1 2>/dev/null; touch '${dir}-got'; while [ ! -e '${dir}-go' ]; do sleep 0.05; done; cat; } > '${dir}-out'`;
+  const reader = pausedReader(dir);
   const send = async () => {
     for (let i = 0; i < N; i++) await t.send(`r1-m${i} ${"x".repeat(3000)}`);
   };
-  if (!args.includes("--follow")) await send();
+  const read = args.includes("--all");
+  if (!args.includes("--follow") || read) await send();
+  if (read) ok(await cli(t.bob, ["inbox"]), "reading the messages into the history");
   await using run = shell(t.bob, t.root, args, reader);
   let ended = false;
   let closesBefore = 0;
   try {
-    if (args.includes("--follow")) {
+    if (args.includes("--follow") && !read) {
       await until(() => run.stderr().includes("Following"), "the follower to start");
       await send();
     }
@@ -55,12 +65,12 @@ async function stuck(args: string[], signal: NodeJS.Signals) {
   } finally {
     writeFileSync(`${dir}-go`, ""); // the reader goes on (and ends with the CLI), whatever failed
   }
-  const { code } = await run.done();
+  const { code, stderr } = await run.done();
   const printed = labels(readFileSync(`${dir}-out`, "utf8"));
   const history = bodies(ok(await cli(t.bob, ["inbox", "--all", "--limit", "500", "--json"])));
   const next = ok(await cli(t.bob, ["inbox", "--json"]));
   const all = Array.from({ length: N }, (_, i) => `r1-m${i}`);
-  return { ended, code, printed, history, unread: bodies(next), alreadyRead: next.json().alreadyRead, all, closeCode: closeCodes(t.b.logs, t.bobKey)[closesBefore] };
+  return { ended, code, stderr, printed, history, unread: bodies(next), alreadyRead: next.json().alreadyRead, all, closeCode: closeCodes(t.b.logs, t.bobKey)[closesBefore] };
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -70,9 +80,10 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     // What stdout took is in the history once; the rest comes with the next inbox, not shown
     // again and not lost (no repeat dropped as already read: the acks were committed). The
     // follower's connection was the first to close after the signal: normally.
-    expect({ ended: r.ended, code: r.code, history: r.history, unread: r.unread, alreadyRead: r.alreadyRead, closeCode: r.closeCode }).toEqual({
+    expect({ ended: r.ended, code: r.code, stderr: r.stderr, history: r.history, unread: r.unread, alreadyRead: r.alreadyRead, closeCode: r.closeCode }).toEqual({
       ended: true,
       code: 0,
+      stderr: `Following team-x; Ctrl-C to stop.\nclaudemesh: warning: stdout took ${r.printed.length} message(s) before the stop; the rest stay unread for the next \`claudemesh inbox\`.\n`,
       history: r.printed,
       unread: r.all.slice(r.printed.length),
       alreadyRead: undefined,
@@ -80,6 +91,42 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     });
   }, 60_000);
 }
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  test(`${signal} during inbox --all --follow's history stops it as in the follow phase: exit 0, the count said, nothing read or left unread`, async () => {
+    const r = await stuck(["inbox", "--all", "--follow", "--limit", "500"], signal);
+    expect(r.printed.length).toBeGreaterThan(1);
+    // It stopped before it connected: the history is the same 40 and nothing is unread.
+    expect({ ended: r.ended, code: r.code, stderr: r.stderr, printed: r.printed, history: r.history, unread: r.unread }).toEqual({
+      ended: true,
+      code: 0,
+      stderr: `Stopped during the history: stdout took ${r.printed.length} of its 40 message(s), all read before and still in this machine's log; no new message was read.\n`,
+      printed: r.all.slice(0, r.printed.length),
+      history: r.all,
+      unread: [],
+    });
+  }, 60_000);
+}
+
+// nohup starts it with SIGHUP ignored so that it outlives its terminal: the history's stop leaves
+// that alone, as the follow phase does (nohup.test.ts).
+test("under nohup, a SIGHUP during inbox --all --follow's history stays ignored: all of it is shown and it follows on", async () => {
+  await using t = await linkedTeam();
+  for (let i = 0; i < 40; i++) await t.send(`r1-m${i} ${"x".repeat(3000)}`);
+  ok(await cli(t.bob, ["inbox"]));
+  const dir = join(t.root, "r1");
+  await using run = shell(t.bob, t.root, ["inbox", "--all", "--follow", "--limit", "500"], pausedReader(dir), { nohup: true });
+  await until(() => existsSync(`${dir}-got`), "the reader to take the first line");
+  await Bun.sleep(500); // the pipe fills, the command waits on its next write
+  process.kill(run.pid(), "SIGHUP");
+  await Bun.sleep(1000);
+  const endedOnHup = run.ended();
+  writeFileSync(`${dir}-go`, "");
+  await until(() => run.stderr().includes("Following"), "the follower to follow on after its history");
+  process.kill(run.pid(), "SIGTERM");
+  const { code, stderr } = await run.done();
+  expect({ endedOnHup, code, stderr, printed: labels(readFileSync(`${dir}-out`, "utf8")).length }).toEqual({ endedOnHup: false, code: 0, stderr: "Following team-x; Ctrl-C to stop.\n", printed: 40 });
+}, 60_000);
 
 // The one-shot inbox runs as long as its reader pauses (`claudemesh inbox | less` left on a page):
 // interrupted then, it keeps what stdout took as read and exits as the signal would.

@@ -54,8 +54,17 @@ function serveLocally(brokerUrl: string, port: number): LocalDashboard {
   }
 }
 
-/** Resolves at Ctrl-C (SIGINT), SIGTERM, or SIGHUP (its terminal closed): each stops it cleanly. */
-const untilStopped = () => new Promise<void>((resolve) => onStop(() => resolve()));
+/** `stopped` resolves at Ctrl-C (SIGINT), SIGTERM, or SIGHUP (its terminal closed), each of which
+ *  stops it cleanly; `signal` is aborted then too, for the step under way (the browser handoff). */
+function untilStopped(): { stopped: Promise<null>; signal: AbortSignal } {
+  const stop = new AbortController();
+  const stopped = new Promise<null>((resolve) => onStop(() => (stop.abort(), resolve(null))));
+  return { stopped, signal: stop.signal };
+}
+
+/** Said when a stop came during the handoff: no opener was started after it, the one running was
+ *  stopped and the page removed, so no browser opens a dashboard that has stopped. */
+const STOPPED_BEFORE_OPEN = "Stopped before the browser was opened; nothing was left for it to open.";
 
 /** `open: false` is how citty hands over `--no-open` (it reads `--no-x` as x = false). */
 export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boolean; port?: string }): Promise<void> {
@@ -68,7 +77,7 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
     // reason and its record in the config as every command gives it, not by the page it opens.
     (await ctx.connect(mesh)).close();
     const local = serveLocally(brokerUrl, port);
-    const stopped = untilStopped(); // before anything is printed: a Ctrl-C right after it is ours
+    const { stopped, signal } = untilStopped(); // before anything is printed: a Ctrl-C right after it is ours
     try {
       const keys = { publicKey: mesh.publicKey, secretKey: mesh.secretKey, meshKeys: mesh.meshKeys, brokerUrl, slug: mesh.slug, name: mesh.name, ownerPubkey: mesh.ownerPubkey };
       const { url, login } = dashboardLink({ ...mesh, brokerUrl: local.base }, { nonce: randomId(), nowMs: Date.now(), keys });
@@ -79,10 +88,13 @@ export async function run(args: CommonArgs & { open?: boolean; "no-open"?: boole
         const warning = linkWarning(mesh);
         ctx.out.result({ url, ...about, opened: false, warning }, () => [url, "", `${who}: the login in this link works once, within 5 minutes.`, warning, serving].join("\n"));
       } else {
-        const plan = await choosePlan({ override: ctx.env.browser ?? undefined, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") });
+        // Asking for the default browser may take seconds (xdg-settings): a stop meanwhile ends it.
+        const plan = await Promise.race([choosePlan({ override: ctx.env.browser ?? undefined, desktop: ctx.env.desktop, home: ctx.env.home, runDir: join(ctx.env.configDir, "run") }), stopped]);
+        if (plan === null) return ctx.out.note(STOPPED_BEFORE_OPEN);
         const print = printCommand(ctx.config(), mesh);
         if (!("openers" in plan)) throw noBrowser(plan.reason, print);
-        const handoff = await handOffLink(url, plan);
+        const handoff = await handOffLink(url, plan, { stop: signal });
+        if (!handoff.opened && handoff.stopped) return ctx.out.note(STOPPED_BEFORE_OPEN);
         if (!handoff.opened) throw noBrowser(handoff.reason, print);
         const { doubt } = plan;
         ctx.out.result({ ...about, opened: true }, () =>

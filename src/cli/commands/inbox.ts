@@ -105,8 +105,13 @@ function tally(b: Batch): { again: number; stale: number; failed: number } {
  *  without it, `claudemesh inbox` or `status idle` is refused there. */
 const again = (ctx: Ctx) => meshOption(ctx.config(), ctx.mesh());
 
-/** Says, when stdout failed before taking every message, that the rest stay unread. */
-const warnUnread = (ctx: Ctx, shown: number) => ctx.out.warn(`stdout took ${shown} message(s) before it closed or failed; the rest stay unread for the next \`claudemesh inbox${again(ctx)}\`.`);
+/** Says, when stdout failed (or a signal stopped it: `why`) before taking every message, that the
+ *  rest stay unread. */
+const warnUnread = (ctx: Ctx, shown: number, why = "before it closed or failed") => ctx.out.warn(`stdout took ${shown} message(s) ${why}; the rest stay unread for the next \`claudemesh inbox${again(ctx)}\`.`);
+
+/** Says how far the history of `inbox --all --follow` got when a signal stopped it: its messages
+ *  were read before, so nothing changes for them, and the follow phase had not begun. */
+const historyCut = (shown: number, of: number) => `Stopped during the history: stdout took ${shown} of its ${of} message(s), all read before and still in this machine's log; no new message was read.`;
 
 export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; limit?: string }): Promise<void> {
   await command(args, async (ctx) => {
@@ -124,8 +129,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       // --all --follow, as `tail -f`: the history first, then new messages as they arrive, one
       // line each (a JSON object per line with --json, as --follow prints). The history holds only
       // messages already read, and the follower only unread ones, so none is shown twice.
-      if ((await showLines(ctx, history)) < history.length) return;
-      return follow(ctx, sessionFor(ctx, mesh));
+      return follow(ctx, sessionFor(ctx, mesh), history);
     }
     const session = sessionFor(ctx, mesh);
     if (args.follow) return follow(ctx, session);
@@ -209,7 +213,8 @@ const FOLLOW_RETRY_MS = 2000;
  *  is still sent ahead of the close, and its redelivery would be dropped as seen. */
 const STOP_SETTLE_MS = 2000;
 
-async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
+/** Follows new messages until stopped, after showing `history` (--all: messages read before). */
+async function follow(ctx: Ctx, session: MeshSession, history: readonly Delivered[] = []): Promise<void> {
   const mesh = ctx.mesh();
   /** The connection dropped and has not come back yet (said once on stderr, human mode). */
   let lost = false;
@@ -218,6 +223,8 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   let pending: MessagePushFrame[] = [];
   let client: BrokerClient;
   let shown = 0;
+  /** A signal stopped the follower while stdout had not taken every line of a batch. */
+  let cutByStop = false;
   // Ctrl-C ends it, and so does stdout failing (its reader quit: `| head -1`); a close the client
   // does not recover from (kicked, banned) too, reported like any command's error instead of
   // leaving a follower that shows nothing.
@@ -242,6 +249,12 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     signalled();
     stop();
   });
+  // The history is shown under the same stop, so a signal then ends the command as it ends the
+  // follow phase (exit 0). Its lines were recorded when first read: nothing to settle, only to say
+  // how far it got. (Before, a signal here had its default effect: exit 130, 143 or 129.)
+  const n = await showLines(ctx, history);
+  if (stopped && n < history.length) ctx.out.note(historyCut(n, history.length));
+  if (stopped || n < history.length) return;
   /** Pushes under a key epoch not held yet: the broker hands them to this connection only, so they
    *  are opened again with each later batch (the keys come on the same connection), not left
    *  unshown until the follower restarts. Bounded by the push window, as the broker bounds them. */
@@ -271,6 +284,7 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
     if (stale) ctx.out.warn(staleText(stale));
     const n = await showLines(ctx, b.read);
     shown += n;
+    if (n < b.read.length) cutByStop ||= stopped;
     await settle(ctx, session, client, b, n);
     if (n < b.read.length && !stopped) {
       stopped = true;
@@ -327,4 +341,5 @@ async function follow(ctx: Ctx, session: MeshSession): Promise<void> {
   await ended.finally(() => watch.stop());
   if (stopped) await Promise.race([flushing, Bun.sleep(STOP_SETTLE_MS)]);
   if (readerGone) warnUnread(ctx, shown);
+  else if (cutByStop) warnUnread(ctx, shown, "before the stop");
 }

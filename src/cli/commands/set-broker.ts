@@ -21,11 +21,16 @@ import { withFix } from "../output.ts";
  *  the reconnect backoff is capped at 30 s, client/reconnect.ts). */
 const SESSIONS = "Claude Code sessions on this machine connect to it at their next connection attempt: within 30 s while the old address does not answer; one still connected through the old address stays there until that connection drops (restart it to switch at once).";
 
-/** How long the move waits for the open invites and the members, asked together once the hello
- *  is accepted (at most CLAUDEMESH_TIMEOUT): a broker answers them in milliseconds, and a server
- *  that takes the hello and answers nothing more must not hold the move for the request timeout
- *  (15 s) once for each. */
-const LISTS_TIMEOUT_MS = 5_000;
+/** How long the check waits for each answer of the new address: its hello_ack (unless
+ *  CLAUDEMESH_TIMEOUT says otherwise), then the open invites and the members, asked together (at
+ *  most CLAUDEMESH_TIMEOUT). A broker answers each in milliseconds, a far one over TLS within a
+ *  second or two (a link of 2 s round trips takes about 6 s to the hello_ack: docs/operations.md,
+ *  "Slow and lossy links"; the refusal names CLAUDEMESH_TIMEOUT). What takes the connection and
+ *  never answers (another server on that port, a proxy that does not pass WebSockets, a firewall
+ *  that drops it) must not hold the check for the 15 s a command waits for its mesh's own broker,
+ *  which may be slow for a while after a restart and is still the right one; here a failure saves
+ *  nothing and is run again at once. */
+const CHECK_WAIT_MS = 5_000;
 
 /** A list the move asks for: null when it could not be had, `silent` when nothing answered. */
 type Listed<T> = { value: T | null; silent: boolean };
@@ -50,7 +55,7 @@ export async function run(args: CommonArgs & { url: string }): Promise<void> {
     const ack = client.ack!;
     const changed = base !== baseOf(previous);
     // Asked before anything is saved, together, and never failing the move: what the user must be told.
-    const listsMs = Math.min(LISTS_TIMEOUT_MS, ctx.timeoutMs());
+    const listsMs = Math.min(CHECK_WAIT_MS, ctx.timeoutMs());
     const [invitesListed, membersListed] = await Promise.all([
       changed && ack.role !== "member" ? listed(openInvites(client, listsMs)) : { value: [], silent: false },
       changed ? listed(otherMembers(client, ack.memberId, listsMs)) : { value: 0, silent: false },
@@ -87,8 +92,10 @@ export async function run(args: CommonArgs & { url: string }): Promise<void> {
  *  nothing was saved. */
 async function probe(ctx: Ctx, mesh: MeshEntry, base: string): Promise<BrokerClient> {
   let client: BrokerClient;
+  // CLAUDEMESH_TIMEOUT set is the user's word that the link is slow (or that they want it short).
+  const waitMs = ctx.env.timeout === null ? CHECK_WAIT_MS : ctx.timeoutMs();
   try {
-    client = await ctx.connect({ ...mesh, brokerUrl: base }, { probe: true });
+    client = await ctx.connect({ ...mesh, brokerUrl: base }, { probe: true, handshakeTimeoutMs: waitMs });
   } catch (err) {
     // An unknown mesh and an unknown key are one refusal at the hello (protocol §2.3, check 4).
     if (err instanceof MeshError && err.code === "unauthorized") throw notThisMesh(mesh, base, "it does not know your key in this mesh (another broker, or a database without this mesh or from before you joined)", mesh.brokerUrl, err);
@@ -98,8 +105,14 @@ async function probe(ctx: Ctx, mesh: MeshEntry, base: string): Promise<BrokerCli
       throw withFix(said, fix);
     }
     // Nothing usable there: the refusal names the URL, the fix what stays. (A refusal with a fix
-    // of its own, a clock skew or a removal, keeps it.)
-    if (err instanceof MeshError && (err.code === "unavailable" || err.code === "timeout")) throw withFix(err, `check the URL (the one the broker's operator gives: its publicUrl); nothing was saved: ${mesh.slug} still uses ${mesh.brokerUrl}`);
+    // of its own, a clock skew or a removal, keeps it.) A connect's only timeout is the hello_ack's:
+    // nothing there answered as a broker, or it is slower than the wait.
+    const kept = `${mesh.slug} still uses ${mesh.brokerUrl}`;
+    if (err instanceof MeshError && err.code === "timeout") {
+      const longer = `CLAUDEMESH_TIMEOUT=${Math.max(30, Math.ceil((2 * waitMs) / 1000))}s ${setBrokerCommand(base, meshOption(ctx.config(), mesh))}`;
+      throw withFix(err, `nothing there answered as a broker (a firewall that drops the connection, something else on that port, a proxy that does not pass WebSockets, or a broker that is stuck): check the URL (the one the broker's operator gives: its publicUrl); if the broker is only slow, give it longer: ${longer}. Nothing was saved: ${kept}`);
+    }
+    if (err instanceof MeshError && err.code === "unavailable") throw withFix(err, `check the URL (the one the broker's operator gives: its publicUrl); nothing was saved: ${kept}`);
     throw err;
   }
   const why = otherMesh(mesh, client.ack!);

@@ -12,6 +12,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ensurePrivateDir, writePrivateFile } from "./files.ts";
+import { signalsHeard } from "../../local-file/interrupt.ts";
 
 /** How long a redirect page stays: long enough for a browser to start cold on a slow machine and
  *  read it (it is read once, at once, by a running browser); then the directory is removed by a
@@ -124,13 +125,16 @@ async function xdgDefaultBrowser(which: Probe["which"]): Promise<string | null> 
   }
 }
 
-export type HandoffResult = { opened: true; file: string; via: string } | { opened: false; reason: string };
+/** `stopped`: `stop` came first (the caller is stopping: the page would find its server gone). */
+export type HandoffResult = { opened: true; file: string; via: string } | { opened: false; reason: string; stopped?: true };
 
 /** Writes the redirect page for `url` in a fresh directory under `plan.root`, starts the first
  *  opener that works on its path, and schedules the directory's removal after `keepMs`. Resolves
  *  `{opened: false, reason}` (page already removed) when no opener can be started or each fails
- *  within OPENER_WATCH_MS; never throws for that. `via` is the opener that took the page. */
-export async function handOffLink(url: string, plan: Pick<OpenPlan, "openers" | "root" | "sweep">, opts: { keepMs?: number; nowMs?: number } = {}): Promise<HandoffResult> {
+ *  within OPENER_WATCH_MS; never throws for that. `via` is the opener that took the page. Once
+ *  `stop` is aborted no opener is started, the one being watched is sent SIGTERM, and the page is
+ *  removed at once: `{opened: false, stopped: true}`. */
+export async function handOffLink(url: string, plan: Pick<OpenPlan, "openers" | "root" | "sweep">, opts: { keepMs?: number; nowMs?: number; stop?: AbortSignal } = {}): Promise<HandoffResult> {
   const keepMs = opts.keepMs ?? HANDOFF_KEEP_MS;
   ensurePrivateDir(plan.root);
   for (const dir of plan.sweep) sweep(dir, keepMs, opts.nowMs ?? Date.now());
@@ -139,7 +143,12 @@ export async function handOffLink(url: string, plan: Pick<OpenPlan, "openers" | 
   writePrivateFile(file, redirectPage(url));
   const failures: string[] = [];
   for (const opener of plan.openers) {
-    const failure = await start(opener, file);
+    // A terminal's Ctrl-C kills the opener before this one too, and its failure would start this
+    // one: the signal's handler is let run first.
+    await signalsHeard();
+    if (opts.stop?.aborted) break;
+    const failure = await start(opener, file, opts.stop);
+    if (opts.stop?.aborted) break;
     if (!failure) {
       scheduleRemoval(dir, keepMs);
       return { opened: true, file, via: basename(opener[0]!) };
@@ -147,19 +156,28 @@ export async function handOffLink(url: string, plan: Pick<OpenPlan, "openers" | 
     failures.push(failure);
   }
   rmSync(dir, { recursive: true, force: true });
-  return { opened: false, reason: failures.join("; ") };
+  return opts.stop?.aborted ? { opened: false, reason: "stopped", stopped: true } : { opened: false, reason: failures.join("; ") };
 }
 
 /** Starts `opener` on `file`; the reason it failed, or null when it started and did not fail
- *  within OPENER_WATCH_MS. */
-async function start(opener: readonly string[], file: string): Promise<string | null> {
+ *  within OPENER_WATCH_MS. `stop` ends the watch at once and sends the opener SIGTERM: an opener
+ *  that is slow to hand the file on (a shell script, a browser started cold) then does not. */
+async function start(opener: readonly string[], file: string, stop?: AbortSignal): Promise<string | null> {
+  let proc: ReturnType<typeof Bun.spawn>;
   try {
-    const proc = Bun.spawn([...opener, file], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-    const code = await within(proc.exited, OPENER_WATCH_MS);
-    proc.unref();
-    return code !== null && code !== 0 ? `${opener[0]} failed (exit code ${code})` : null;
+    proc = Bun.spawn([...opener, file], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   } catch (err) {
     return `${opener[0]} could not be started (${(err as Error).message})`;
+  }
+  const { promise: stopped, resolve } = Promise.withResolvers<null>();
+  const kill = () => (proc.kill("SIGTERM"), resolve(null));
+  stop?.addEventListener("abort", kill, { once: true });
+  try {
+    const code = await within(Promise.race([proc.exited, stopped]), OPENER_WATCH_MS);
+    proc.unref();
+    return code !== null && code !== 0 ? `${opener[0]} failed (exit code ${code})` : null;
+  } finally {
+    stop?.removeEventListener("abort", kill);
   }
 }
 
