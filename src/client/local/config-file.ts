@@ -54,9 +54,28 @@ export type MeshEntry = {
   brokerPublicUrl?: string;
   /** When this machine's CLI last saw the broker at `brokerUrl` refuse the hello's `events` field
    *  (a broker older than it): its one-shot commands leave the field out for an hour
-   *  (events-memory.ts). */
-  eventsRefused?: { brokerUrl: string; at: number };
+   *  (refusal-memory.ts). */
+  eventsRefused?: RefusalNote;
+  /** The same for the `peer_lookup`/`member_lookup` requests: its one-shot commands read the lists
+   *  whole for an hour without asking them first. */
+  lookupsRefused?: RefusalNote;
 };
+
+/** That the broker at `brokerUrl` refused something newer than it at `at` (ms, wall clock). */
+export type RefusalNote = { brokerUrl: string; at: number };
+/** The entry's notes of refusals (refusal-memory.ts maps each refusal to one). */
+const REFUSAL_NOTES = ["eventsRefused", "lookupsRefused"] as const;
+export type RefusalNoteField = (typeof REFUSAL_NOTES)[number];
+
+/** `e` without the refusal notes that are not notes: a cache of what a broker refused, which a
+ *  command can do without (it asks again), is no reason to refuse the whole file. */
+function withoutDamagedNotes(e: any): any {
+  const damaged = REFUSAL_NOTES.filter((f) => e[f] !== undefined && !(typeof e[f]?.brokerUrl === "string" && Number.isSafeInteger(e[f]?.at)));
+  if (damaged.length === 0) return e;
+  const kept = { ...e };
+  for (const f of damaged) delete kept[f];
+  return kept;
+}
 
 export type { Removals };
 
@@ -85,9 +104,8 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   if (e.removedAt !== undefined && !Number.isSafeInteger(e.removedAt)) throw bad("removedAt");
   if (e.brokerEpoch !== undefined && (typeof e.brokerEpoch !== "string" || e.brokerEpoch === "" || e.brokerEpoch.length > 64)) throw bad("brokerEpoch");
   if (e.brokerPublicUrl !== undefined && (typeof e.brokerPublicUrl !== "string" || e.brokerPublicUrl === "" || e.brokerPublicUrl.length > MAX_PUBLIC_URL_LEN)) throw bad("brokerPublicUrl");
-  if (e.eventsRefused !== undefined && !(typeof e.eventsRefused?.brokerUrl === "string" && Number.isSafeInteger(e.eventsRefused?.at))) throw bad("eventsRefused");
   if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
-  return e as MeshEntry;
+  return withoutDamagedNotes(e) as MeshEntry;
 }
 
 /** The error for config text from `source` that is empty or not JSON (`problem`: parseJsonText's). */
