@@ -59,18 +59,28 @@ export type MeshEntry = {
   /** The same for the `peer_lookup`/`member_lookup` requests: its one-shot commands read the lists
    *  whole for an hour without asking them first. */
   lookupsRefused?: RefusalNote;
+  /** When this member (not the owner) last sent the owner a key request from this machine, and for
+   *  which mesh epoch: its CLI commands and MCP servers do not ask again for that epoch within
+   *  KEYS_ASK_INTERVAL_MS (key-request.ts), since the request waits in the owner's mailbox. */
+  keysAsked?: { epoch: number; at: number };
 };
 
 /** That the broker at `brokerUrl` refused something newer than it at `at` (ms, wall clock). */
 export type RefusalNote = { brokerUrl: string; at: number };
-/** The entry's notes of refusals (refusal-memory.ts maps each refusal to one). */
-const REFUSAL_NOTES = ["eventsRefused", "lookupsRefused"] as const;
-export type RefusalNoteField = (typeof REFUSAL_NOTES)[number];
+const isRefusalNote = (v: any): boolean => typeof v?.brokerUrl === "string" && Number.isSafeInteger(v?.at);
+/** The entry's notes of what a broker refused (refusal-memory.ts maps each refusal to one). */
+export type RefusalNoteField = "eventsRefused" | "lookupsRefused";
+/** The entry's notes that only spare a request or a connection, each with its check. */
+const NOTES: Record<RefusalNoteField | "keysAsked", (v: any) => boolean> = {
+  eventsRefused: isRefusalNote,
+  lookupsRefused: isRefusalNote,
+  keysAsked: (v) => Number.isSafeInteger(v?.epoch) && v.epoch >= 0 && Number.isSafeInteger(v?.at),
+};
 
-/** `e` without the refusal notes that are not notes: a cache of what a broker refused, which a
- *  command can do without (it asks again), is no reason to refuse the whole file. */
+/** `e` without the notes that are damaged: a note only spares a request or a connection, which the
+ *  command then makes (it asks again), so it is no reason to refuse the whole file. */
 function withoutDamagedNotes(e: any): any {
-  const damaged = REFUSAL_NOTES.filter((f) => e[f] !== undefined && !(typeof e[f]?.brokerUrl === "string" && Number.isSafeInteger(e[f]?.at)));
+  const damaged = Object.entries(NOTES).filter(([f, ok]) => e[f] !== undefined && !ok(e[f])).map(([f]) => f);
   if (damaged.length === 0) return e;
   const kept = { ...e };
   for (const f of damaged) delete kept[f];
