@@ -20,7 +20,8 @@ import { MeshError } from "../protocol/errors.ts";
 import { unknownEnv, unknownEnvText } from "../config/env-names.ts";
 import { epochIsNew, recordEpoch, rollbackNote } from "../client/rollback-note.ts";
 import { newPublicUrl, publicUrlNote, recordPublicUrl } from "../client/public-url-note.ts";
-import { eventsRefusedLately, recordEventsRefused } from "../client/events-memory.ts";
+import { recordRefusal, refusalNoted, refusedLately } from "../client/refusal-memory.ts";
+import type { Refusable } from "../client/broker-refusals.ts";
 import { mayHaveMoved, movedFix } from "../client/move-hint.ts";
 import { savedUrlFix, savedUrlProblem } from "../client/saved-url.ts";
 
@@ -139,9 +140,11 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
         requestTimeoutMs: timeoutMs,
         ...(opts.onMessage ? { onMessage: opts.onMessage } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-        // A broker this machine saw refuse the hello's `events` field within the hour is not asked
-        // again by a one-shot command (events-memory.ts); one that stays connected asks each time.
-        eventsRefusedLately: !opts.reconnect && !opts.probe && eventsRefusedLately(entryOf(mesh), url, Date.now()),
+        // What this machine saw the broker refuse within the hour (the hello's `events` field, the
+        // lookups) is not asked again by a one-shot command (refusal-memory.ts); one that stays
+        // connected asks each time. Each refusal is noted (not a probe's: that URL is not saved).
+        refusedLately: !opts.reconnect && !opts.probe ? refusedLately(entryOf(mesh), url, Date.now()) : [],
+        onRefused: (what) => !opts.probe && noteRefusal(mesh, what, client.brokerBase),
         // Kicked or banned while connected (a follower), or a hello refused as revoked: the
         // key never connects again, which is recorded for `list` however the command ends (best
         // effort: the refusal is reported whether or not it could be recorded).
@@ -150,7 +153,6 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
           if (!opts.probe && state === "closed" && closedAsRemoved(detail.code, detail.reason)) recording.push(recordRemoval(env.configDir, mesh.meshId, failed, lockWait));
           if (!opts.probe && state === "open") noteEpoch(mesh, client.ack?.epoch);
           if (!opts.probe && state === "open") notePublicUrl(mesh, client.ack?.publicUrl, client.brokerBase);
-          if (!opts.probe && state === "open" && client.eventsRefused) noteEventsRefused(mesh, client.brokerBase);
           opts.onState?.(state, detail);
         },
       });
@@ -196,11 +198,11 @@ export async function command(args: CommonArgs, body: (ctx: Ctx) => Promise<void
     out.warn(publicUrlNote(mesh.slug, other, url, meshOption(ctx.config(), mesh)));
     remember(recordPublicUrl(mesh.meshId, other), "public URL");
   };
-  /** Notes that the broker of `mesh` at `url` refused the hello's `events` field (an older broker),
-   *  unless noted within the hour. Best effort, as noteEpoch: unnoted, the next command asks again. */
-  const noteEventsRefused = (mesh: MeshEntry, url: string) => {
-    if (eventsRefusedLately(entryOf(mesh), url, Date.now())) return;
-    remember(recordEventsRefused(mesh.meshId, url, Date.now()), "older broker");
+  /** Notes that the broker of `mesh` at `url` refused `what` (an older broker), unless noted
+   *  within the hour. Best effort, as noteEpoch: unnoted, the next command asks again. */
+  const noteRefusal = (mesh: MeshEntry, what: Refusable, url: string) => {
+    if (refusalNoted(entryOf(mesh), what, url, Date.now())) return;
+    remember(recordRefusal(mesh.meshId, what, url, Date.now()), "older broker");
   };
   let code = 0;
   try {

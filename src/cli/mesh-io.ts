@@ -13,6 +13,7 @@ import type { Ctx } from "./context.ts";
 import type { PeerWhere } from "../client/name-hints.ts";
 import { unknownPeer } from "./peer-elsewhere.ts";
 import { resolveNarrowly } from "../client/lookups.ts";
+import { keysAskedOnDisk } from "../client/local/keys-asked.ts";
 
 export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
   return new MeshSession(
@@ -21,6 +22,7 @@ export function sessionFor(ctx: Ctx, mesh: MeshEntry): MeshSession {
     {
       replay: loadReplayGuard(ctx.env.configDir, mesh.meshId, (note) => ctx.out.warn(note)),
       removals: () => mesh.removed,
+      keysAsked: keysAskedOnDisk(ctx.env.configDir, mesh.meshId, (err) => ctx.debug(`key request not noted in the config: ${(err as Error).message}`)),
       onKeys: (meshKeys) => {
         ctx.update(addMeshKeys(mesh.meshId, meshKeys));
         ctx.out.note(`Received mesh keys (epoch ${meshKeys.at(-1)?.epoch}).`);
@@ -38,7 +40,8 @@ export type Batch = ReadResult & {
   ack: string[];
   /** Control messages (mesh keys, key requests): applied, never shown, recorded as seen. */
   handled: Delivered[];
-  keyRequests: Delivered["from"][];
+  /** Key requests (answered by the owner's inbox; also among `handled`). */
+  keyRequests: Delivered[];
 };
 
 /** Opens a batch of pushes without recording any as seen: recordRead does, for what was shown.
@@ -75,7 +78,7 @@ export function openBatch(session: MeshSession, pushes: readonly MessagePushFram
     else {
       b.handled.push(r.message);
       b.ack.push(m.messageId);
-      if (r.control === "key_request") b.keyRequests.push(r.message.from);
+      if (r.control === "key_request") b.keyRequests.push(r.message);
     }
   }
   return b;

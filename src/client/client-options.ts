@@ -2,6 +2,7 @@
 // and callbacks.
 import type { EventFrame, MessagePushFrame } from "../protocol/server-frames.ts";
 import type { EventChoice } from "./event-interest.ts";
+import type { Refusable } from "./broker-refusals.ts";
 import type { Credentials, Whereabouts } from "./credentials.ts";
 import type { MeshError } from "../protocol/errors.ts";
 
@@ -47,10 +48,13 @@ export type ClientOptions = {
    *  itself (`key_rotated`, which keeps `ack.mesh.keyEpoch` current: event-interest.ts), so that a
    *  client that reads no presence (a one-shot command, the MCP server) is sent none. */
   events?: EventChoice;
-  /** This machine saw the broker refuse the hello's `events` field within the hour (an older
-   *  broker, events-memory.ts): the first hello leaves the field out rather than be refused for it
-   *  and said again; a later one (a reconnect) asks again. */
-  eventsRefusedLately?: boolean;
+  /** What this machine saw the broker refuse within the hour (an older broker, refusal-memory.ts):
+   *  on the first connection the hello leaves the `events` field out rather than be refused for it
+   *  and said again, and the lookups are not asked (the whole lists are read); a later connection
+   *  (a reconnect) asks again. */
+  refusedLately?: readonly Refusable[];
+  /** Each time the broker refuses one of those (broker-refusals.ts), as it happens. */
+  onRefused?: (what: Refusable) => void;
   /** Each state change, after the client made it. An exception it throws is written to stderr and
    *  changes nothing the client does next. `failure`, when reconnecting after a socket that never
    *  opened: why, in broker-trouble.ts's words (a refused certificate, a refused connection); or

@@ -30,6 +30,7 @@ import { WAKE_PONG_TIMEOUT_MS, WakeWatch } from "./wake.ts";
 import { RequestTable } from "./request-table.ts";
 import { AttestationRenewal } from "./attestation-renewal.ts";
 import { Hellos } from "./hellos.ts";
+import type { BrokerRefusals } from "./broker-refusals.ts";
 import type { ClientOptions, ClientState, StateDetail } from "./client-options.ts";
 
 export type { ClientOptions, ClientState } from "./client-options.ts";
@@ -108,9 +109,9 @@ export class BrokerClient {
     return this.base;
   }
 
-  /** Whether the broker refused a hello of this client for its `events` field (an older broker). */
-  get eventsRefused(): boolean {
-    return this.hellos.interest.brokerRefused;
+  /** What the broker refused of this client's newer asks (an older broker, broker-refusals.ts). */
+  get refusals(): BrokerRefusals {
+    return this.hellos.refusals;
   }
 
   /** Connects and completes the hello; rejects with the broker's reason if it refuses.
@@ -227,6 +228,7 @@ export class BrokerClient {
         }
         this.endHandshake();
         this.ack = f;
+        this.hellos.refusals.connected();
         this.attempt = 0;
         this.watch?.retune(this.livenessTimings(f.pingIntervalMs));
         this.stopPinger();

@@ -21,21 +21,14 @@ export class EventInterest {
   private omitNext = false;
   /** Whether the last hello carried the field: only then can its refusal be the field's. */
   private sentField = false;
-  /** Whether a hello of this client was refused for the field. */
-  private refused = false;
   private readonly wanted: ReadonlySet<string> | null;
 
   /** `refusedLately`: this machine saw the broker refuse the field within the hour
-   *  (events-memory.ts), so the first hello leaves it out rather than be refused for it; the later
+   *  (refusal-memory.ts), so the first hello leaves it out rather than be refused for it; the later
    *  ones ask again, as after a refusal. */
   constructor(choice: EventChoice, refusedLately = false) {
     this.wanted = choice === "all" ? null : new Set(choice);
     this.omitNext = refusedLately;
-  }
-
-  /** Whether the broker refused a hello of this client for the field: it is older than the field. */
-  get brokerRefused(): boolean {
-    return this.refused;
   }
 
   /** The next hello's `events` field: absent for "all" (every event, as a hello without it has
@@ -62,7 +55,6 @@ export class EventInterest {
   refusedField(reason: string, refusal: MeshError | null): boolean {
     if (!this.sentField || reason !== "malformed" || !refusal || !REFUSED_AS_UNKNOWN.test(refusal.message)) return false;
     this.omitNext = true;
-    this.refused = true;
     return true;
   }
 }

@@ -6,6 +6,7 @@ import type { MeshError } from "../protocol/errors.ts";
 import type { HelloFrame, SessionHelloFrame } from "../protocol/frames.ts";
 import { attestorOf, buildHello, identityKey, type SessionAttestor } from "./credentials.ts";
 import { EventInterest } from "./event-interest.ts";
+import { BrokerRefusals } from "./broker-refusals.ts";
 import { HelloRepeats } from "./hello-repeat.ts";
 import type { ClientOptions } from "./client-options.ts";
 
@@ -14,17 +15,22 @@ export class Hellos {
   readonly attestor: SessionAttestor | null;
   /** The events asked for in the hello and given to onEvent (ClientOptions.events). */
   readonly interest: EventInterest;
+  /** What the broker refused of this client's newer asks (the `events` field here, the lookups in
+   *  lookups.ts), seeded with what this machine saw it refuse lately (ClientOptions.refusedLately). */
+  readonly refusals: BrokerRefusals;
   /** Hellos said again after a `replayed` refusal, with a timestamp of their own. */
   private readonly repeats: HelloRepeats;
 
-  constructor(private readonly opts: Pick<ClientOptions, "credentials" | "where" | "events" | "eventsRefusedLately" | "onEvent" | "random">) {
+  constructor(private readonly opts: Pick<ClientOptions, "credentials" | "where" | "events" | "refusedLately" | "onRefused" | "onEvent" | "random">) {
     this.attestor = opts.credentials.kind === "session" ? attestorOf(opts.credentials) : null;
-    this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []), opts.eventsRefusedLately);
+    this.refusals = new BrokerRefusals(opts.refusedLately, opts.onRefused);
+    this.interest = new EventInterest(opts.events ?? (opts.onEvent ? "all" : []), this.refusals.refuses("events"));
     this.repeats = new HelloRepeats(opts.random);
   }
 
   /** The hello for a socket that just opened. */
   next(): HelloFrame | SessionHelloFrame {
+    this.refusals.opening();
     const at = this.repeats.timestamp(identityKey(this.opts.credentials));
     return buildHello(this.opts.credentials, { ...this.opts.where, ...this.interest.helloField() }, at, this.attestor ?? undefined);
   }
@@ -35,6 +41,9 @@ export class Hellos {
    *  `replayed`: a first connect (`first`) says it again with a timestamp of its own rather than
    *  fail for it. A broker older than the hello's `events` refused it for that field alone. */
   sayAgain(reason: string, refusal: MeshError | null, first: boolean): boolean {
-    return this.repeats.refused(reason, first) || this.interest.refusedField(reason, refusal);
+    if (this.repeats.refused(reason, first)) return true;
+    if (!this.interest.refusedField(reason, refusal)) return false;
+    this.refusals.refused("events");
+    return true;
   }
 }

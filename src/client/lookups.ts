@@ -16,10 +16,6 @@ import { MalformedAnswerError } from "./broker-trouble.ts";
 import type { BrokerClient } from "./client.ts";
 import type { Resolved } from "./resolve.ts";
 
-/** The hello_acks of connections whose broker answered a lookup `unknown_type`: asked no more on
- *  that connection (a reconnect may reach an upgraded broker, and brings a new hello_ack). */
-const older = new WeakSet<object>();
-
 /** Runs a broker read (the MCP server passes its OpenReads, which ends it with the connection). */
 export type Read = <T>(read: () => Promise<T>) => Promise<T>;
 const asIs: Read = (read) => read();
@@ -32,14 +28,15 @@ type Lookup = "peer_lookup" | "member_lookup";
  *  broker, so that junk is refused or accepted as those lists decide, never read as rows (it failed
  *  with "null is not an object", exit 1). Other errors are thrown. */
 async function lookup<T extends Lookup>(client: BrokerClient, type: T, fields: Omit<ClientFrameOf<T>, "type" | "id">, read: Read): Promise<Results[T] | null> {
-  if (client.ack && older.has(client.ack)) return null;
-  const asked = client.ack;
+  // Not on a connection whose broker refused them, nor on a CLI command's first one when this
+  // machine saw that broker refuse them within the hour (broker-refusals.ts, refusal-memory.ts).
+  if (client.refusals.refuses("lookups")) return null;
   try {
     return await read(() => client.request(type, fields));
   } catch (err) {
     if (err instanceof MalformedAnswerError) return null;
     if (!(err instanceof MeshError && err.code === "unknown_type")) throw err;
-    if (asked) older.add(asked);
+    client.refusals.refused("lookups");
     return null;
   }
 }

@@ -14,15 +14,12 @@ import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { recipientDoubt, type Removals } from "./admission.ts";
 import { evidenceFor } from "./lookups.ts";
-import { isKeyRequest, requestKeys } from "./key-request.ts";
+import { isKeyRequest, KeyAnswers, KeyAsks, type KeyAskMemory } from "./key-request.ts";
 import { meshKeyList } from "./mesh-key-list.ts";
 import { SenderTrace } from "./sender-trace.ts";
 import { keyGapRefusal } from "./key-gap.ts";
 import { routeMatchesTarget, sealedTopic } from "./push-route.ts";
 import { BROKER_SENDER, type MessagePushFrame } from "../protocol/server-frames.ts";
-
-/** How often a member behind the mesh's key epoch asks the owner for the keys again. */
-const KEYS_ASK_INTERVAL_MS = 10 * 60_000;
 
 /** How far a member's clock may be behind the owner's session when judging its attestation. */
 const KEYS_CLOCK_SKEW_MS = 5 * 60_000;
@@ -97,9 +94,10 @@ export class MeshSession {
   constructor(
     readonly id: Identity,
     meshKeys: readonly MeshKey[],
-    opts: { replay?: ReplayGuard; onKeys?: (keys: MeshKey[]) => void; removals?: () => Removals | undefined } = {},
+    opts: { replay?: ReplayGuard; onKeys?: (keys: MeshKey[]) => void; removals?: () => Removals | undefined; keysAsked?: KeyAskMemory } = {},
   ) {
     this.keys = [...meshKeys];
+    this.keyAsks = new KeyAsks(opts.keysAsked ?? null);
     this.replay = opts.replay ?? new ReplayGuard(id.meshId);
     this.onKeys = opts.onKeys ?? (() => {});
     this.removals = opts.removals ?? (() => undefined);
@@ -164,7 +162,7 @@ export class MeshSession {
     const meshEpoch = client.ack?.mesh.keyEpoch ?? 0;
     const mine = this.currentKey()?.epoch ?? 0;
     if (!PUBKEY_RE.test(to) && mine < meshEpoch) {
-      const asked = await this.askForKeys(client);
+      const asked = await this.askIfBehind(client);
       throw new MeshError("forbidden", `${keyGapRefusal(this.isOwner, mine, meshEpoch)}${asked ? " The owner was also asked for it again, in case its message was lost or refused." : ""}`);
     }
     await this.vouchFor(client, to);
@@ -172,28 +170,20 @@ export class MeshSession {
     return client.request("send", { to, clientMessageId: sealed.clientMessageId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.replyTo ? { replyTo: opts.replyTo } : {}) });
   }
 
-  private keysAskedAt = Number.NEGATIVE_INFINITY;
+  /** This member's requests for the keys (key-request.ts: at most one per interval for an epoch,
+   *  from any process of the machine when `keysAsked` is given). */
+  private readonly keyAsks: KeyAsks;
+  /** The owner's answers to key requests in this process (answered once: key-request.ts). */
+  readonly keyAnswers = new KeyAnswers();
 
-  /** After a keys message set aside as stale: asks the owner for the keys again if this member is
-   *  behind the mesh's epoch (as send() does, and throttled with it). True if it asked. */
-  async askAgainIfBehind(client: BrokerClient): Promise<boolean> {
+  /** Asks the owner for the mesh keys if this member is behind the mesh's epoch (after joining
+   *  with an invite made before a rotation; a post refused for it; a keys message set aside as
+   *  stale; an `inbox` that did not bring them), unless asked within the interval (KeyAsks). The
+   *  owner asks nobody. True if it asked. */
+  async askIfBehind(client: BrokerClient): Promise<boolean> {
     const meshEpoch = client.ack?.mesh.keyEpoch ?? 0;
-    if ((this.currentKey()?.epoch ?? 0) >= meshEpoch) return false;
-    return this.askForKeys(client);
-  }
-
-  /** Asks the owner for the mesh keys again (a member behind the mesh's epoch: the rotation's
-   *  message may have been lost, or refused because the owner session that sent it has expired
-   *  since), at most once per KEYS_ASK_INTERVAL_MS. True if it asked. */
-  private async askForKeys(client: BrokerClient): Promise<boolean> {
-    // Monotonic: a wall clock set back would otherwise keep the member from asking for the step.
-    const now = performance.now();
-    if (this.isOwner || now - this.keysAskedAt < KEYS_ASK_INTERVAL_MS) return false;
-    this.keysAskedAt = now;
-    return requestKeys(this, client).then(
-      () => true,
-      () => false,
-    );
+    if (this.isOwner || (this.currentKey()?.epoch ?? 0) >= meshEpoch) return false;
+    return this.keyAsks.ask(this, client, meshEpoch);
   }
 
   /** Keys a direct message was already found safe to encrypt to (see vouchFor). */
@@ -268,7 +258,7 @@ export class MeshSession {
     if (this.repeated(r.inner.from, r.inner.id, record)) return { ok: false, reason: "replayed", messageId: m.messageId };
     const control = r.inner.kind === "keys" ? this.acceptKeys(r.inner, m) : r.inner.kind === "system" && isKeyRequest(r.inner.body) && m.kind === "direct" ? "key_request" : null;
     // Keys from anyone but the owner (or malformed) are dropped, never shown as a message; keys
-    // from an owner session past its attestation are set aside as stale (askAgainIfBehind).
+    // from an owner session past its attestation are set aside as stale (askIfBehind).
     if (control === "stale") return { ok: false, reason: "keys_stale", messageId: m.messageId };
     if (r.inner.kind === "keys" && control === null) return { ok: false, reason: "keys_refused", messageId: m.messageId };
     // The question answered is the sender's word only: a replyTo the push alone carries would let

@@ -3,7 +3,6 @@
 // key epoch not learnt yet kept until the keys come, and the key messages acted on. A message is
 // acked to the broker only once seen (markSeen, or a reply settled as delivered).
 import { failedVerification, type MeshSession } from "../client/mesh-session.ts";
-import { answerKeyRequest } from "../client/key-request.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -110,8 +109,10 @@ export class Incoming {
     }
     if (r.control === "key_request") {
       this.d.seenWriter.record([r.message]);
+      // Once per member for the requests it repeated while this owner was away (KeyAnswers).
       void Promise.resolve()
-        .then(() => answerKeyRequest(session, this.d.client, r.message.from, this.d.refreshKeys()?.removed))
+        .then(() => session.keyAnswers.answer(session, this.d.client, r.message, this.d.refreshKeys()?.removed))
+        .then((outcome) => outcome === "covered" && log.info("key request already answered", { mesh: slug, from: r.message.from.pubkey }))
         .catch((err: unknown) => log.warn("key request not answered", { mesh: slug, err }))
         .finally(() => this.d.seenWriter.record([], [m.messageId]));
       return;
@@ -127,7 +128,7 @@ export class Incoming {
   /** Asks the owner for the mesh keys again if this member is behind the mesh's epoch. */
   private async askForKeys(): Promise<void> {
     const { session, client, log, slug } = this.d;
-    const asked = await session.askAgainIfBehind(client).catch(() => false);
+    const asked = await session.askIfBehind(client).catch(() => false);
     if (asked) log.info("asked the mesh owner for the mesh keys again", { mesh: slug });
   }
 

@@ -9,6 +9,7 @@ import { ShownReplies } from "./shown-replies.ts";
 import { ReplyTargets } from "./reply-targets.ts";
 import { OpenAsks } from "./open-asks.ts";
 import { pruneSessions, sessionKey } from "../client/local/session-keys.ts";
+import { keysAskedOnDisk } from "../client/local/keys-asked.ts";
 import type { Log } from "../log/log.ts";
 
 /** The session of `claudeSessionId` in `entry`'s mesh. `removals`: the members the config on disk
@@ -46,6 +47,7 @@ export function linkSession(entry: MeshEntry, o: { configDir: string; claudeSess
     {
       replay: memory.guard,
       removals: o.removals,
+      keysAsked: keysAskedOnDisk(o.configDir, entry.meshId, (err) => o.log.warn("key request not noted in the config", { mesh: entry.slug, err })),
     },
   );
   // Per session, never merged: what this session's model was shown.

@@ -6,6 +6,8 @@
 // that commit's code is not needed: these are the only answers of it that today's CLI reads
 // differently (with the lookups it did not know, which today's CLI asks first: brokerWithoutLookups).
 // Installed on the shared handler table: one per test process at a time.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { HANDLERS } from "../../src/broker/handlers/index.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 
@@ -40,6 +42,16 @@ export function brokerWithoutLookups(): Disposable & { asked: number } {
   HANDLERS.peer_lookup = refuse("peer_lookup");
   HANDLERS.member_lookup = refuse("member_lookup");
   return state;
+}
+
+/** Forgets what the CLI of `configDir` noted of its brokers' refusals (src/client/refusal-memory.ts),
+ *  as if an hour had passed: for a test that takes its stand-in away (the broker upgraded) and
+ *  wants the next command to ask at once, as a machine that never met the older broker would. */
+export function forgetRefusals(configDir: string): void {
+  const file = join(configDir, "config.json");
+  const cfg = JSON.parse(readFileSync(file, "utf8"));
+  for (const m of cfg.meshes) delete m.eventsRefused, delete m.lookupsRefused;
+  writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
 }
 
 /** A broker older than the hello's `events` field (docs/protocol.md §4.3.1), in front of the real

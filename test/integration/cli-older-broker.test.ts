@@ -6,7 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliStream, cliTeam, ok, until, useBroker } from "../helpers/cli.ts";
-import { brokerBeforeEvents, olderBrokerAnswers } from "../helpers/older-broker.ts";
+import { brokerBeforeEvents, brokerWithoutLookups, olderBrokerAnswers } from "../helpers/older-broker.ts";
+import { requestsHandled } from "../helpers/requests-handled.ts";
 
 describe("today's CLI on a broker of schema 1–2", () => {
   test("send, rekey and kick read a member list without admission evidence as members to invite again", async () => {
@@ -56,10 +57,7 @@ describe("today's CLI on a broker older than the hello's events field", () => {
     // The first hello carries the field and is refused; each later one leaves it out at once.
     expect(older.hellos).toEqual([true, false, false, false]);
     // An hour on (here: the memory made an hour older), the next command asks again.
-    const file = join(alice, "config.json");
-    const cfg = JSON.parse(readFileSync(file, "utf8"));
-    cfg.meshes[0].eventsRefused.at -= 60 * 60 * 1000 + 1;
-    writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
+    ageNote(alice, "eventsRefused", 60 * 60 * 1000 + 1);
     older.upgrade(); // meanwhile the broker was upgraded: the field is taken
     ok(await cli(alice, ["peers"]));
     expect(older.hellos).toEqual([true, false, false, false, true]);
@@ -84,3 +82,61 @@ describe("today's CLI on a broker older than the hello's events field", () => {
     expect(other.hellos).toEqual([true]);
   }, 60_000);
 });
+
+// The same laptop against a broker older than `peer_lookup`/`member_lookup` (session 35): it answers
+// them `unknown_type`, and today's `send` by name asked it first every time, then read the lists
+// whole: one more round trip per command (800 against 700 ms at a 100 ms round trip, session 36).
+describe("today's CLI on a broker older than the lookups", () => {
+  test("one command asks and reads the lists; the next ones read them at once for an hour, then ask again", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice] = team.dirs;
+    // Counted outside the stand-in, which is taken away (the broker upgraded) before the end.
+    using handled = requestsHandled();
+    const older = brokerWithoutLookups();
+    ok(await cli(alice, ["send", "bob", "one"]));
+    expect({ refused: older.asked, lists: handled.count("list_peers") }).toEqual({ refused: 1, lists: 1 });
+    ok(await cli(alice, ["send", "bob", "two"]));
+    ok(await cli(alice, ["send", "bob", "three"]));
+    // Asked by the first command only; each later one read the list at once.
+    expect({ refused: older.asked, lists: handled.count("list_peers") }).toEqual({ refused: 1, lists: 3 });
+    // A follower stays connected for hours: it asks, as the MCP server does, whatever the memory says.
+    await using follower = cliStream(alice, ["inbox", "--follow"]);
+    await until(() => follower.stderr().includes("Following"), "the follower to start");
+    expect(older.asked).toBe(2);
+    await follower[Symbol.asyncDispose]();
+    // An hour on (here: the note made an hour older), with the broker upgraded meanwhile: the next
+    // command asks, is answered, and reads no list.
+    ageNote(alice, "lookupsRefused", 60 * 60 * 1000 + 1);
+    older[Symbol.dispose]();
+    handled.reset();
+    ok(await cli(alice, ["send", "bob", "four"]));
+    expect({ lookups: handled.count("peer_lookup"), lists: handled.count("list_peers") }).toEqual({ lookups: 1, lists: 0 });
+  }, 60_000);
+
+  test("a damaged note is ignored, not fatal: the command asks again and notes a refusal afresh", async () => {
+    await using team = await cliTeam(["alice", "bob"]);
+    const [alice] = team.dirs;
+    using older = brokerWithoutLookups();
+    const file = join(alice, "config.json");
+    for (const field of ["eventsRefused", "lookupsRefused"]) {
+      for (const damaged of ["junk", null, { brokerUrl: team.b.url }, { brokerUrl: team.b.url, at: "soon" }]) {
+        const cfg = JSON.parse(readFileSync(file, "utf8"));
+        delete cfg.meshes[0].lookupsRefused;
+        cfg.meshes[0][field] = damaged;
+        writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
+        const asked = older.asked;
+        const send = await cli(alice, ["send", "bob", "hi"]);
+        expect({ field, damaged, code: send.code, stderr: send.stderr, asked: older.asked - asked }).toEqual({ field, damaged, code: 0, stderr: "", asked: 1 });
+        expect(JSON.parse(readFileSync(file, "utf8")).meshes[0].lookupsRefused).toEqual({ brokerUrl: team.b.url, at: expect.any(Number) });
+      }
+    }
+  }, 60_000);
+});
+
+/** Makes the refusal note `field` of the first mesh in `dir`'s config `ms` older. */
+function ageNote(dir: string, field: "eventsRefused" | "lookupsRefused", ms: number): void {
+  const file = join(dir, "config.json");
+  const cfg = JSON.parse(readFileSync(file, "utf8"));
+  cfg.meshes[0][field].at -= ms;
+  writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
+}

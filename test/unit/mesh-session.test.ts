@@ -3,6 +3,7 @@
 // reads DMs sent to its member key; key requests are recognised.
 import { describe, expect, setSystemTime, test } from "bun:test";
 import { MAX_SEND_BODY_BYTES, MeshSession, keysBody, makeMeshKey, type Identity } from "../../src/client/mesh-session.ts";
+import { KEYS_ASK_INTERVAL_MS, type KeysAsked } from "../../src/client/key-request.ts";
 import { meshKeyList } from "../../src/client/mesh-key-list.ts";
 import { generateSigningKeypair, type SigningKeypair } from "../../src/crypto/sign.ts";
 import { ReplayGuard, sealEnvelope } from "../../src/crypto/envelope.ts";
@@ -93,12 +94,35 @@ describe("MeshSession", () => {
     const sent: { to: string }[] = [];
     const client = (epoch: number) => ({ ack: { mesh: { keyEpoch: epoch } }, request: async (_t: string, p: { to: string }) => (sent.push(p), { messageId: "m", duplicate: false, createdAt: 0, undeliverable: [] }) }) as never;
     const me = new MeshSession(ident(alice), [key0]);
-    expect(await me.askAgainIfBehind(client(0))).toBe(false); // holds the mesh's epoch: nothing to ask
-    expect(await me.askAgainIfBehind(client(1))).toBe(true);
-    expect(await me.askAgainIfBehind(client(1))).toBe(false); // throttled
+    expect(await me.askIfBehind(client(0))).toBe(false); // holds the mesh's epoch: nothing to ask
+    expect(await me.askIfBehind(client(1))).toBe(true);
+    expect(await me.askIfBehind(client(1))).toBe(false); // throttled
     expect(sent.map((p) => p.to)).toEqual([owner.publicKey]);
     // The owner has nobody to ask.
-    expect(await new MeshSession(ident(owner), [key0]).askAgainIfBehind(client(1))).toBe(false);
+    expect(await new MeshSession(ident(owner), [key0]).askIfBehind(client(1))).toBe(false);
+  });
+
+  test("a key request is noted for the machine, and not made again for that epoch within the interval; one not sent is not noted", async () => {
+    let sent = 0;
+    let fail = false;
+    const client = (epoch: number) => ({ ack: { mesh: { keyEpoch: epoch } }, request: async () => (fail ? Promise.reject(new Error("gone")) : (sent++, { messageId: "m", duplicate: false, createdAt: 0, undeliverable: [] })) }) as never;
+    let note: KeysAsked | undefined;
+    const memory = { last: () => note, asked: async (n: KeysAsked) => void (note = n) };
+    const machine = () => new MeshSession(ident(alice), [key0], { keysAsked: memory });
+    fail = true;
+    expect(await machine().askIfBehind(client(1))).toBe(false);
+    expect({ sent, note }).toEqual({ sent: 0, note: undefined });
+    fail = false;
+    const first = machine();
+    expect(await first.askIfBehind(client(1))).toBe(true); // the failure held nothing back
+    expect(note).toEqual({ epoch: 1, at: expect.any(Number) });
+    expect(await machine().askIfBehind(client(1))).toBe(false); // another process of the machine
+    expect(await machine().askIfBehind(client(2))).toBe(true); // a later rotation: asked for it
+    note = { epoch: 2, at: Date.now() - KEYS_ASK_INTERVAL_MS }; // the interval passed: a lost one is made again
+    expect(await machine().askIfBehind(client(2))).toBe(true);
+    note = { epoch: 2, at: Date.now() + 60_000 }; // a clock set back past the note
+    expect(await machine().askIfBehind(client(2))).toBe(true);
+    expect(sent).toBe(4);
   });
 
   test("a replayed push is dropped; history display works repeatedly", () => {

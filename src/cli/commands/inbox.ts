@@ -13,7 +13,6 @@ import { ERRORS, isErrorCode } from "../../protocol/errors.ts";
 import type { PeerInfo } from "../../protocol/results.ts";
 import type { BrokerClient } from "../../client/client.ts";
 import { failedVerification, type MeshSession, type Delivered } from "../../client/mesh-session.ts";
-import { answerKeyRequest } from "../../client/key-request.ts";
 import { readMessages } from "../../client/local/message-log.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { abandonStdout, terminalSafe, UsageError, writeStdout } from "../output.ts";
@@ -33,13 +32,25 @@ async function openPage(ctx: Ctx, session: MeshSession, client: BrokerClient, pu
   await session.learnSenders(client, pushes);
   const batch = openBatch(session, pushes, seen);
   for (const d of batch.dropped) ctx.debug(`dropped ${d.messageId}: ${d.reason}`);
-  if (batch.dropped.some((d) => d.reason === "keys_stale") && (await session.askAgainIfBehind(client).catch(() => false))) {
+  if (batch.dropped.some((d) => d.reason === "keys_stale") && (await session.askIfBehind(client).catch(() => false))) {
     ctx.out.note("Asked the mesh owner for the mesh keys again.");
   }
-  for (const from of batch.keyRequests) {
-    if (await answerKeyRequest(session, client, from, ctx.mesh().removed).catch(() => false)) ctx.out.note(`Sent the mesh keys to ${senderLabel(from)}.`);
-  }
+  for (const request of batch.keyRequests) await answer(ctx, session, client, batch, request);
   return batch;
+}
+
+/** Answers a key request if this member is the owner: once for the requests of one member read
+ *  together (KeyAnswers). One that could not be answered (the member rows did not come, the send
+ *  failed) is taken out of `batch`'s acks and handled messages: left unread and unrecorded, it is
+ *  answered by the next inbox rather than lost. */
+async function answer(ctx: Ctx, session: MeshSession, client: BrokerClient, batch: Batch, request: Delivered): Promise<void> {
+  try {
+    if ((await session.keyAnswers.answer(session, client, request, ctx.mesh().removed)) === "sent") ctx.out.note(`Sent the mesh keys to ${senderLabel(request.from)}.`);
+  } catch (err) {
+    batch.ack = batch.ack.filter((id) => id !== request.messageId);
+    batch.handled = batch.handled.filter((m) => m !== request);
+    ctx.out.warn(`the key request of ${senderLabel(request.from)} was not answered: ${(err as Error).message} It stays unread for the next \`claudemesh inbox${again(ctx)}\`, which answers it.`);
+  }
 }
 
 /** Records (local history, replay memory) and acks the first `shown` messages of `batch`, those
@@ -172,6 +183,9 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       }
       if (page.remaining === 0 || b.ack.length + b.read.length === 0) break;
     }
+    // Still behind the mesh's key epoch after reading everything: the owner's answer has not come.
+    // Asked again if no request went out within the interval (KeyAsks): a lost one is made again.
+    if (!interrupted && (await session.askIfBehind(client).catch(() => false))) ctx.out.note(`Asked the mesh owner for the mesh keys; they arrive with a later \`claudemesh inbox${again(ctx)}\`.`);
     const summary = { dropped, waitingForKeys: waiting, ...(stale ? { keysSetAside: stale } : {}), ...(alreadyRead ? { alreadyRead } : {}), ...(interrupted ? { interrupted } : {}) };
     const footer = [
       opened ? "" : "No new messages.",

@@ -8,7 +8,6 @@ import { claimInvite, httpBase } from "../../client/http.ts";
 import { MalformedInvite, parseInvite } from "../../client/invite-link.ts";
 import { upsertMesh, type MeshKey } from "../../client/local/config-file.ts";
 import { afterFailure, forgetEnrolment, pendingEnrolment } from "../../client/local/pending-enrolments.ts";
-import { requestKeys } from "../../client/key-request.ts";
 import { meshKeyList } from "../../client/mesh-key-list.ts";
 import { MeshError } from "../../protocol/errors.ts";
 import type { MemberInfo } from "../../protocol/results.ts";
@@ -156,12 +155,10 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     ctx.update((c) => upsertMesh(c, entry));
     forgetEnrolment(ctx.env.configDir, request);
     const stale = meshKeys.length === 0 || Math.max(...meshKeys.map((k) => k.epoch)) < r.mesh.keyEpoch;
-    if (stale) {
-      // The invite predates a key rotation: ask the owner for the current keys (they arrive as a
-      // message, applied by `inbox` or the MCP server whenever the owner's client answers).
-      const client = await ctx.connect(entry);
-      await requestKeys(sessionFor(ctx, entry), client);
-    }
+    // The invite predates a key rotation: ask the owner for the current keys (they arrive as a
+    // message, applied by `inbox` or the MCP server whenever the owner's client answers). Noted,
+    // so that this machine's next commands do not ask again while the request waits for the owner.
+    const asked = stale && (await sessionFor(ctx, entry).askIfBehind(await ctx.connect(entry)));
     const others = r.members.filter((m) => m.memberId !== r.member.memberId);
     const inThis = meshOption(ctx.config(), entry); // several meshes now: each command needs it
     const meshInbox = inThis ? `claudemesh inbox${inThis}` : "claudemesh inbox";
@@ -169,7 +166,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
       [
         `Joined "${r.mesh.name}" (${r.mesh.slug}) as ${displayName} (${r.member.role})${guessed ? ", a name guessed from this machine (to choose another: leave, then join again with --display-name)" : ""}.`,
         others.length ? `Also here: ${others.map((m) => `${m.displayName} (${m.role})`).join(", ")}.` : "Nobody else is here yet.",
-        stale ? `${meshKeys.length ? "The mesh keys were rotated after this invite was made; the current keys" : "The invite brought no mesh keys; they"} were requested from the owner and arrive with \`${meshInbox}\`.` : "",
+        stale ? `${meshKeys.length ? "The mesh keys were rotated after this invite was made; the current keys" : "The invite brought no mesh keys; they"} ${asked ? `were requested from the owner and arrive with \`${meshInbox}\`` : `could not be requested from the owner now: \`${meshInbox}\` asks again, and they arrive with it`}.` : "",
         "",
         `Next: claudemesh peers${inThis} · claudemesh send <name> <message>${inThis} · claudemesh install (for Claude Code)`,
       ]

@@ -54,9 +54,38 @@ export type MeshEntry = {
   brokerPublicUrl?: string;
   /** When this machine's CLI last saw the broker at `brokerUrl` refuse the hello's `events` field
    *  (a broker older than it): its one-shot commands leave the field out for an hour
-   *  (events-memory.ts). */
-  eventsRefused?: { brokerUrl: string; at: number };
+   *  (refusal-memory.ts). */
+  eventsRefused?: RefusalNote;
+  /** The same for the `peer_lookup`/`member_lookup` requests: its one-shot commands read the lists
+   *  whole for an hour without asking them first. */
+  lookupsRefused?: RefusalNote;
+  /** When this member (not the owner) last sent the owner a key request from this machine, and for
+   *  which mesh epoch: its CLI commands and MCP servers do not ask again for that epoch within
+   *  KEYS_ASK_INTERVAL_MS (key-request.ts), since the request waits in the owner's mailbox. */
+  keysAsked?: { epoch: number; at: number };
 };
+
+/** That the broker at `brokerUrl` refused something newer than it at `at` (ms, wall clock). */
+export type RefusalNote = { brokerUrl: string; at: number };
+const isRefusalNote = (v: any): boolean => typeof v?.brokerUrl === "string" && Number.isSafeInteger(v?.at);
+/** The entry's notes of what a broker refused (refusal-memory.ts maps each refusal to one). */
+export type RefusalNoteField = "eventsRefused" | "lookupsRefused";
+/** The entry's notes that only spare a request or a connection, each with its check. */
+const NOTES: Record<RefusalNoteField | "keysAsked", (v: any) => boolean> = {
+  eventsRefused: isRefusalNote,
+  lookupsRefused: isRefusalNote,
+  keysAsked: (v) => Number.isSafeInteger(v?.epoch) && v.epoch >= 0 && Number.isSafeInteger(v?.at),
+};
+
+/** `e` without the notes that are damaged: a note only spares a request or a connection, which the
+ *  command then makes (it asks again), so it is no reason to refuse the whole file. */
+function withoutDamagedNotes(e: any): any {
+  const damaged = Object.entries(NOTES).filter(([f, ok]) => e[f] !== undefined && !ok(e[f])).map(([f]) => f);
+  if (damaged.length === 0) return e;
+  const kept = { ...e };
+  for (const f of damaged) delete kept[f];
+  return kept;
+}
 
 export type { Removals };
 
@@ -85,9 +114,8 @@ function checkEntry(e: any, i: number, source: ConfigSource): MeshEntry {
   if (e.removedAt !== undefined && !Number.isSafeInteger(e.removedAt)) throw bad("removedAt");
   if (e.brokerEpoch !== undefined && (typeof e.brokerEpoch !== "string" || e.brokerEpoch === "" || e.brokerEpoch.length > 64)) throw bad("brokerEpoch");
   if (e.brokerPublicUrl !== undefined && (typeof e.brokerPublicUrl !== "string" || e.brokerPublicUrl === "" || e.brokerPublicUrl.length > MAX_PUBLIC_URL_LEN)) throw bad("brokerPublicUrl");
-  if (e.eventsRefused !== undefined && !(typeof e.eventsRefused?.brokerUrl === "string" && Number.isSafeInteger(e.eventsRefused?.at))) throw bad("eventsRefused");
   if (e.removed !== undefined && !(strings(e.removed?.keys) && strings(e.removed?.invites) && strings(e.removed?.kept))) throw bad("removed");
-  return e as MeshEntry;
+  return withoutDamagedNotes(e) as MeshEntry;
 }
 
 /** The error for config text from `source` that is empty or not JSON (`problem`: parseJsonText's). */
