@@ -17,8 +17,10 @@ import { ownerDmWarning } from "../owner-keys.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
+/** The capabilities named after the peer, as words or comma lists read as the CLI's other comma
+ *  list (a config file's trustedProxies): items trimmed, empty ones (`dm,`, `dm,,topic`) skipped. */
 function capsOf(args: GrantArgs): Cap[] {
-  const words = (args._ ?? []).slice(1).flatMap((w) => w.split(","));
+  const words = (args._ ?? []).slice(1).flatMap((w) => w.split(",").map((x) => x.trim()).filter(Boolean));
   if (words.length === 0) throw new UsageError(`Name at least one capability: ${orList([...CAPS, "all"])}.`);
   const caps = new Set<Cap>();
   for (const w of words) {
