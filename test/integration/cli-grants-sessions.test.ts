@@ -3,9 +3,11 @@
 // covers all of their sessions and their own entries then do nothing). The CLI must say when a
 // session's entry stops or starts applying, must not list one that does nothing as if it did, and
 // `grant <peer> all` must leave no entry behind, or a session could never be blocked alone again.
+// The sentence about a blocked sender's drops is said for a block that applies, not one overridden.
 import { describe, expect, test } from "bun:test";
 import { cli, cliTeam, ok, sessionOf } from "../helpers/cli.ts";
 import { sendText } from "../helpers/mesh.ts";
+import { BLOCKED_NOTE } from "../../src/client/block-note.ts";
 
 /** The session's peer row as bob's `peers` lists it. */
 const sessionRow = async (dir: string) => (ok(await cli(dir, ["peers", "--json"])).json().peers as { kind: string; displayName: string; pubkey: string }[]).find((p) => p.kind === "session")!;
@@ -67,6 +69,8 @@ describe("cli grants: member and session entries", () => {
       first: "Everyone else: dm, broadcast, group, topic.",
       rest: [`${aliceLabel}  broadcast, group, topic`, `${shopLabel}  blocked (not applied: the entry of ${aliceLabel} covers all of their sessions)`].sort(),
     });
+    // A block not applied drops nothing: no sentence about drops under the list.
+    expect(listed.stdout.split("\n").slice(3)).toEqual([""]);
     const json = ok(await cli(bob, ["grants", "--json"])).json().grants;
     expect(json.find((g: { peer: string }) => g.peer === session.pubkey)).toEqual({ peer: session.pubkey, name: session.displayName, caps: [], overriddenBy: alicePub });
 
@@ -77,6 +81,7 @@ describe("cli grants: member and session entries", () => {
       stdout: "alice may now: dm, broadcast, group, topic, as everyone may by default (their entry is removed).\n" + `Their session ${shopLabel} has its own entry (blocked), which applies again.\n`,
     });
     expect(ok(await cli(bob, ["grants", "--json"])).json().grants).toEqual([{ peer: session.pubkey, name: session.displayName, caps: [] }]);
+    expect(ok(await cli(bob, ["grants"])).stdout).toEndWith(`blocked\n${BLOCKED_NOTE}\n`);
     shop.close();
   }, 60_000);
 });

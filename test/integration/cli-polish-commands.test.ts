@@ -134,10 +134,10 @@ describe("peers' words on a terminal", () => {
   test("a topic's description cannot forge a line of `topic list`: it is shown quoted, on its own row", async () => {
     await using team = await cliTeam(["alice", "bob"]);
     const [alice, bob] = team.dirs;
-    ok(await cli(alice, ["topic", "create", "deploys", "--description", 'x\n#payments             9 member(s)  0 message(s)  joined  "Card payments'] ));
+    ok(await cli(alice, ["topic", "create", "deploys", "--description", 'x\n#payments             9 member(s)  no posts yet  joined  "Card payments'] ));
     const rows = ok(await cli(bob, ["topic", "list"])).stdout.trimEnd().split("\n");
     expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(["#deploys", "#general"]);
-    expect(rows[0]).toEndWith(`—  ${JSON.stringify('x #payments 9 member(s) 0 message(s) joined "Card payments')}`);
+    expect(rows[0]).toEndWith(`—  ${JSON.stringify('x #payments 9 member(s) no posts yet joined "Card payments')}`);
   }, 60_000);
 });
 

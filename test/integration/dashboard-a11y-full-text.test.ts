@@ -100,7 +100,8 @@ test("Grants and the audit log: Space opens a sender's key, a remover's id and a
   await page.goto(t.link);
   await showTab(page, "grants");
   expect(await tabTo(page, "grant-peer")).toBe("grant-peer");
-  expect(await page.evaluate(() => document.activeElement!.textContent)).toBe("bob");
+  // The sender is named beside it; the disclosure is the start of the key, as `claudemesh grants` shows it.
+  expect(await page.evaluate(() => [document.activeElement!.textContent, document.activeElement!.closest("td")!.innerText])).toEqual([bob.keys.publicKey.slice(0, 12), `bob ${bob.keys.publicKey.slice(0, 12)}`]);
   await page.keyboard.press("Space");
   expect(await disclosure(page)).toEqual({ open: true, shown: `key ${bob.keys.publicKey}` });
   // A member joining redraws Grants: what is open stays open, and focus stays.

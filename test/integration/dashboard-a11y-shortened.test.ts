@@ -62,7 +62,9 @@ async function open(page: Page, index: number) {
   });
   const tree = await details.ariaSnapshot();
   // Selected as a reader does, by dragging from its first character to its last (over the lines
-  // a narrow column wraps it on), and copied with the keyboard.
+  // a narrow column wraps it on), and copied with the keyboard. In sight first: a value opened on
+  // the last row of the window would otherwise be dragged over below its edge.
+  await details.locator(".whole code").scrollIntoViewIfNeeded();
   const [from, to] = await details.locator(".whole code").evaluate((c) => {
     const r = [...c.getClientRects()];
     return [{ x: r[0]!.left + 1, y: (r[0]!.top + r[0]!.bottom) / 2 }, { x: r.at(-1)!.right - 1, y: (r.at(-1)!.top + r.at(-1)!.bottom) / 2 }];
@@ -105,11 +107,15 @@ test("every shortened key, id and hash on every view opens to the whole of it, f
   const id = randomId();
   const sealed = sealEnvelope({ mesh: alice.meshId, from: sessionKeys.publicKey, to: "#general", id, ts: Date.now(), kind: "text", body: "from alice's session", att }, { mySecret: sessionKeys.secretKey, meshKey: { epoch: 0, key: meshKey } });
   await session.client.request("send", { to: "#general", clientMessageId: id, ...sealed });
-  // Grants & bans: a grant to bob (shown by his name) and one to the session's key (by its start),
-  // and dave removed by alice; an invite to revoke.
+  // Grants & bans: a grant to bob and one to the session's key (each by name and key start), one
+  // to a session of bob's that his entry overrides (naming his key beside it), and dave removed
+  // by alice; an invite to revoke.
+  const bobSession = await connectSession(b.url, bob);
+  const bobSessionKey = (await bobSession.client.request("list_peers", {})).peers.find((p) => p.kind === "session" && p.memberPubkey === bob.keys.publicKey)!.pubkey;
   const ws = await connect(b.url, alice);
   await ws.client.request("grant_set", { peer: bob.keys.publicKey, caps: ["dm"] });
   await ws.client.request("grant_set", { peer: sessionKeys.publicKey, caps: [] });
+  await ws.client.request("grant_set", { peer: bobSessionKey, caps: ["topic"] });
   await ws.client.request("member_revoke", { memberId: dave.memberId, ban: false });
   await createInvite(b.url, alice, {}, ws);
   const known = await knownValues(await dashboardSession(b, alice));
@@ -135,7 +141,7 @@ test("every shortened key, id and hash on every view opens to the whole of it, f
     chat: ["chat-claimed-key (disclosure)", "chat-key (disclosure)", "chat-session-key (disclosure)"],
     topics: [],
     invites: ["invite-revoke (row)", "invite-revoke-question (row)"],
-    grants: ["grant-peer (disclosure)"],
+    grants: ["grant-overridden-by (disclosure)", "grant-peer (disclosure)"],
     audit: ["audit-hash (disclosure)", "audit-head (disclosure)"],
     charts: [],
   });
@@ -153,6 +159,7 @@ test("every shortened key, id and hash on every view opens to the whole of it, f
     await t.br.shot(page, `shortened-${view}`);
   }
   session.close();
+  bobSession.close();
   ws.close();
   expect(t.br.problems).toEqual([]);
 }, 120_000);

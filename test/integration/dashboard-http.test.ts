@@ -15,6 +15,7 @@ import { buildInvite } from "../../src/client/invite-build.ts";
 import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { call, code, loginOf, session, withKey } from "../helpers/dashboard.ts";
+import { connectSession } from "../helpers/next-session.ts";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { PAGE_SLASH_SCRIPT } from "../../src/broker/dashboard-assets.ts";
@@ -238,11 +239,17 @@ describe("what a session may see and do", () => {
     expect(code(await call(b, "POST", "/v1/dashboard/login", { body: cross }))).toEqual({ status: 401, code: "bad_signature" });
   });
 
-  test("grants: an admin sees every active member's, by joining order then peer key; a member only their own", async () => {
+  test("grants: an admin sees every active member's, by joining order then peer key; a member only their own; a session's entry by its name, marked where its member's entry overrides it", async () => {
     await using b = await startBroker();
     const { owner } = await createTestMesh(b.url, "alice");
     const [bob, carol, dave] = [await addMember(b.url, owner, "bob"), await addMember(b.url, owner, "carol"), await addMember(b.url, owner, "dave")];
     const stranger = generateSigningKeypair().publicKey;
+    // A Claude Code session of alice's: carol's entry for it is overridden by hers for alice
+    // (§5.9, the member key first), bob's is not (he has none for alice).
+    const shopKeys = generateSigningKeypair();
+    const shop = await connectSession(b.url, owner, shopKeys);
+    const shopKey = shopKeys.publicKey;
+    const shopName = (await shop.client.request("list_peers", {})).peers.find((p) => p.pubkey === shopKey)!.displayName;
     const grant = async (m: TestMember, sets: [string, string[]][]) => {
       const p = await connect(b.url, m);
       for (const [peer, caps] of sets) await p.client.request("grant_set", { peer, caps: caps as never });
@@ -251,20 +258,30 @@ describe("what a session may see and do", () => {
     // An entry for a key the mesh no longer knows (a session long gone): grant_set refuses new
     // ones, so it is written the way an older broker stored it.
     await b.ctx.store.setGrant(owner.meshId, carol.memberId, stranger, ["dm"], carol.memberId);
-    await grant(carol, [[owner.keys.publicKey, []]]);
-    await grant(bob, [[carol.keys.publicKey, ["broadcast"]]]);
+    await grant(carol, [[owner.keys.publicKey, []], [shopKey, ["topic"]]]);
+    await grant(bob, [[carol.keys.publicKey, ["broadcast"]], [shopKey, []]]);
     await grant(dave, [[owner.keys.publicKey, []]]);
     const a = await connect(b.url, owner);
     await a.client.request("member_revoke", { memberId: dave.memberId, ban: false });
     a.close();
-    const row = (r: TestMember, peer: string, peerName: string | null, caps: string[]) => ({ recipient: r.memberId, recipientName: r.displayName, peer, peerName, caps });
-    const carolRows = [row(carol, owner.keys.publicKey, "alice", []), row(carol, stranger, null, ["dm"])].sort((x, y) => (x.peer < y.peer ? -1 : 1));
+    const row = (r: TestMember, peer: string, peerName: string | null, caps: string[], overriddenBy: string | null = null) => ({
+      recipient: r.memberId,
+      recipientName: r.displayName,
+      peer,
+      peerName,
+      peerKind: peer === stranger ? null : peer === shopKey ? "session" : "member",
+      caps,
+      overriddenBy,
+    });
+    const byKey = (x: { peer: string }, y: { peer: string }) => (x.peer < y.peer ? -1 : 1);
+    const carolRows = [row(carol, owner.keys.publicKey, "alice", []), row(carol, stranger, null, ["dm"]), row(carol, shopKey, shopName, ["topic"], owner.keys.publicKey)].sort(byKey);
     const byOwner = (await call(b, "GET", "/v1/dashboard/grants", { cookie: await session(b, owner) })).body;
     expect({ admin: byOwner.admin, grants: byOwner.grants, removed: byOwner.removed.map((m: any) => m.memberId) }).toEqual({
       admin: true,
-      grants: [row(bob, carol.keys.publicKey, "carol", ["broadcast"]), ...carolRows],
+      grants: [...[row(bob, carol.keys.publicKey, "carol", ["broadcast"]), row(bob, shopKey, shopName, [])].sort(byKey), ...carolRows],
       removed: [dave.memberId],
     });
+    shop.close();
     expect((await call(b, "GET", "/v1/dashboard/grants", { cookie: await session(b, carol) })).body.grants).toEqual(carolRows);
   });
 

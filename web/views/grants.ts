@@ -1,11 +1,28 @@
 // Grants (who may reach whom, with what) and removals. Owners and admins see every member's grants
 // and who left, was removed or banned; a member sees the grants they set.
-import { fullOnRequest, h, patch, peerText, short, table, when } from "../lib/dom.ts";
+import { fullOnRequest, h, patch, peerText, table, when, type Child } from "../lib/dom.ts";
+import { keyPrefix } from "../lib/chat.ts";
 import { get } from "../lib/api.ts";
 import type { GrantsView } from "../lib/types.ts";
 import type { View } from "./view.ts";
 import { departure } from "../lib/members.ts";
 import { BLOCKED_NOTE } from "../../src/client/block-note.ts";
+
+type Entry = GrantsView["grants"][number];
+
+/** A sender as `claudemesh grants` names it: its name (when the broker knows the key) and the
+ *  start of its key, which opens to the whole key. Two peers may share a name; an entry is for one key. */
+const sender = (name: string | null, key: string, testid: string): HTMLElement =>
+  h("span", {}, name === null ? null : peerText(name), name === null ? null : " ", fullOnRequest(keyPrefix(key), key, "key", { class: "mono", "data-testid": testid }));
+
+/** What an entry allows and, for a session's entry its member's entry overrides (the broker looks
+ *  the member key up first, protocol.md §5.9), that it is not applied and whose entry is. */
+function allowed(g: Entry, all: readonly Entry[]): Child {
+  const caps = g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" });
+  if (g.overriddenBy === null) return caps;
+  const member = all.find((x) => x.recipient === g.recipient && x.peer === g.overriddenBy);
+  return h("span", {}, caps, " ", h("span", { class: "muted", "data-testid": "grant-overridden" }, "(not applied: the entry of ", sender(member?.peerName ?? null, g.overriddenBy, "grant-overridden-by"), " covers all of their sessions)"));
+}
 
 export const grants: View = {
   id: "grants",
@@ -21,10 +38,11 @@ export const grants: View = {
       table(
         "Grants",
         ["recipient", "sender", "allowed"],
-        v.grants.map((g) => [peerText(g.recipientName), fullOnRequest(g.peerName === null ? short(g.peer, 16) : peerText(g.peerName), g.peer, "key", { "data-testid": "grant-peer" }), g.caps.length ? g.caps.join(", ") : h("span", { class: "badge bad", text: "blocked" })]),
+        v.grants.map((g) => [peerText(g.recipientName), sender(g.peerName, g.peer, "grant-peer"), allowed(g, v.grants)]),
         "No grants: everyone uses the defaults.",
       ),
-      v.grants.some((g) => g.caps.length === 0) ? h("p", { class: "muted", "data-testid": "grants-blocked-note", text: BLOCKED_NOTE }) : null,
+      // About drops, so only for a block that applies: one overridden drops nothing.
+      v.grants.some((g) => g.caps.length === 0 && g.overriddenBy === null) ? h("p", { class: "muted", "data-testid": "grants-blocked-note", text: BLOCKED_NOTE }) : null,
       v.admin ? h("h2", { text: "Left, removed and banned" }) : null,
       v.admin
         ? table(

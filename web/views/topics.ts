@@ -14,11 +14,13 @@ export const topics: View = {
     patch(
       root,
       h("h2", { text: "Topics" }),
-      h("p", { class: "muted", text: "Posts are end-to-end encrypted; the broker (and this list) knows only counts and times." }),
+      h("p", { class: "muted", text: "Posts are end-to-end encrypted; the broker (and this list) knows only member counts, post numbers and times." }),
       table(
         "Topics",
-        ["topic", "description", "members", "messages", "last activity", "created"],
-        v.topics.map((t) => [h("strong", { text: `#${t.name}` }), (t.description ? peerText(t.description) : "—"), t.members, t.messages, ago(t.lastActivityAt), when(t.createdAt)]),
+        ["topic", "description", "members", "last post", "last activity", "created"],
+        // `messages` is the topic's last offset, trimmed posts included: the number of its last
+        // post (as `topic history` numbers them), not how many are kept.
+        v.topics.map((t) => [h("strong", { text: `#${t.name}` }), (t.description ? peerText(t.description) : "—"), t.members, t.messages > 0 ? `#${t.messages}` : "none", ago(t.lastActivityAt), when(t.createdAt)]),
         "No topics.",
       ),
     );

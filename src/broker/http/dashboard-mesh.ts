@@ -3,11 +3,13 @@
 // Every route is scoped to the session's mesh; none takes a mesh id from the request.
 import { Elysia } from "elysia";
 import { MeshError } from "../../protocol/errors.ts";
-import type { Grant } from "../../store/types.ts";
+import type { Grant, Member } from "../../store/types.ts";
+import { overriddenBy, type KnownSender } from "../../protocol/grant-precedence.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Dashboard } from "../dashboard-state.ts";
 import { SAMPLE_INTERVAL_MS } from "../dashboard-samples.ts";
 import { DEFAULT_CAPS } from "../grants.ts";
+import { shownName } from "../peer-rows.ts";
 import { isAdmin, memberInfo } from "../handlers/admin.ts";
 import { runRequest } from "../handlers/index.ts";
 import { requireOperator, viewerOf } from "./dashboard-auth.ts";
@@ -27,6 +29,21 @@ function byRecipient(rows: readonly Grant[]): Map<string, Grant[]> {
     else out.set(g.recipientMemberId, [g]);
   }
   return out;
+}
+
+/** Who holds each sender key of a grant, as `claudemesh grants` names it from list_peers: a member
+ *  (removed ones too, by name), or a session of the roster (the live ones and those seen lately,
+ *  by the name it goes by now) with its member's key. A key neither holds is unknown. */
+async function sendersOf(ctx: BrokerContext, meshId: string, members: readonly Member[]): Promise<(key: string) => (KnownSender & { name: string }) | undefined> {
+  const roster = await ctx.roster.get(meshId);
+  const byKey = new Map(members.map((m) => [m.pubkey, m]));
+  return (key) => {
+    const m = byKey.get(key);
+    if (m) return { kind: "member", memberPubkey: m.pubkey, name: m.displayName };
+    const row = roster.sessions.get(key);
+    const member = row && roster.members.get(row.memberId);
+    return row && member ? { kind: "session", memberPubkey: member.pubkey, name: shownName(ctx, meshId, { kind: "session", row, member }) } : undefined;
+  };
 }
 
 export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
@@ -69,10 +86,17 @@ export function dashboardMeshRoutes(ctx: BrokerContext, dash: Dashboard) {
         // Owners and admins see every member's grants and the removals; members see their own.
         const admin = isAdmin(v.member);
         const [members, rows] = await Promise.all([ctx.store.listMembers(v.member.meshId), admin ? ctx.store.meshGrants(v.member.meshId) : ctx.store.listGrants(v.member.id)]);
-        const names = new Map(members.map((m) => [m.pubkey, m.displayName]));
+        const senders = await sendersOf(ctx, v.member.meshId, members);
         const recipients = admin ? members.filter((m) => m.revokedAt === null) : [v.member];
         const of = byRecipient(rows);
-        const grants = recipients.flatMap((r) => (of.get(r.id) ?? []).map((g) => ({ recipient: r.id, recipientName: r.displayName, peer: g.senderPubkey, peerName: names.get(g.senderPubkey) ?? null, caps: g.caps })));
+        const grants = recipients.flatMap((r) => {
+          const entries = of.get(r.id) ?? [];
+          const keys = new Set(entries.map((g) => g.senderPubkey));
+          return entries.map((g) => {
+            const s = senders(g.senderPubkey);
+            return { recipient: r.id, recipientName: r.displayName, peer: g.senderPubkey, peerName: s?.name ?? null, peerKind: s?.kind ?? null, caps: g.caps, overriddenBy: overriddenBy(keys, s) };
+          });
+        });
         // Who removed each one, by name as well: an owner learns which admin did it.
         const nameOf = new Map(members.map((m) => [m.id, m.displayName]));
         const removed = admin ? members.filter((m) => m.revokedAt !== null).map((m) => ({ ...memberInfo(m), revokedByName: (m.revokedBy && nameOf.get(m.revokedBy)) ?? null })) : [];

@@ -14,11 +14,14 @@ import { orList } from "../choice-arg.ts";
 import { BLOCKED_NOTE } from "../../client/block-note.ts";
 import { shellCommand } from "../../config/command-line.ts";
 import { ownerDmWarning } from "../owner-keys.ts";
+import { overriddenBy } from "../../protocol/grant-precedence.ts";
 
 type GrantArgs = CommonArgs & { peer: string; _?: string[] };
 
+/** The capabilities named after the peer, as words or comma lists read as the CLI's other comma
+ *  list (a config file's trustedProxies): items trimmed, empty ones (`dm,`, `dm,,topic`) skipped. */
 function capsOf(args: GrantArgs): Cap[] {
-  const words = (args._ ?? []).slice(1).flatMap((w) => w.split(","));
+  const words = (args._ ?? []).slice(1).flatMap((w) => w.split(",").map((x) => x.trim()).filter(Boolean));
   if (words.length === 0) throw new UsageError(`Name at least one capability: ${orList([...CAPS, "all"])}.`);
   const caps = new Set<Cap>();
   for (const w of words) {
@@ -148,13 +151,14 @@ export async function list(args: CommonArgs): Promise<void> {
     // A session's entry does nothing while its member has one (§5.9): listed, but marked so.
     const named = grants.map((g) => {
       const row = rows.get(g.peer);
-      const over = row?.kind === "session" && keys.has(row.memberPubkey) ? row.memberPubkey : null;
+      const over = overriddenBy(keys, row);
       return { ...g, name: row?.displayName ?? g.peer.slice(0, 12), ...(over ? { overriddenBy: over } : {}) };
     });
     // Named with the key prefix: two peers may share a name, and an entry is for one key.
     const label = (key: string) => (rows.has(key) ? peerLabel(rows.get(key)!) : key.slice(0, 12));
     const line = (g: (typeof named)[number]) => `${label(g.peer).padEnd(40)} ${capsText(g.caps)}${g.overriddenBy ? ` (not applied: the entry of ${label(g.overriddenBy)} covers all of their sessions)` : ""}`;
-    const blocked = named.some((g) => g.caps.length === 0);
+    // The sentence about drops is for a block that applies: one overridden drops nothing.
+    const blocked = named.some((g) => g.caps.length === 0 && !g.overriddenBy);
     ctx.out.result({ grants: named, defaults }, () => [`Everyone else: ${defaults.join(", ")}.`, ...named.map(line), ...(blocked ? [BLOCKED_NOTE] : [])].join("\n"));
   });
 }

@@ -49,12 +49,17 @@ export async function create(args: CommonArgs & { name: string; description?: st
   });
 }
 
+/** A topic's lastOffset as `topic history` numbers posts. It counts every post ever made, trimmed
+ *  ones included (the broker keeps the latest `topicHistory`, protocol §4.3.15), so it is not said
+ *  as a number of messages: topic_list does not answer how many are kept. */
+const lastPost = (lastOffset: number) => (lastOffset > 0 ? `last post #${lastOffset}` : "no posts yet");
+
 export async function list(args: CommonArgs): Promise<void> {
   await command(args, async (ctx) => {
     const client = await ctx.connect(ctx.mesh());
     const { topics } = await client.request("topic_list", {});
     // A description is a member's text: one line, quoted, so that it cannot forge a line of its own.
-    ctx.out.result({ topics }, () => topics.map((t) => `#${t.name.padEnd(20)} ${String(t.members).padStart(3)} member(s)  ${t.lastOffset} message(s)  ${t.joined ? "joined" : "—"}${t.description ? `  ${quoted(t.description, MAX_DESCRIPTION_LEN)}` : ""}`).join("\n") || "No topics.");
+    ctx.out.result({ topics }, () => topics.map((t) => `#${t.name.padEnd(20)} ${String(t.members).padStart(3)} member(s)  ${lastPost(t.lastOffset)}  ${t.joined ? "joined" : "—"}${t.description ? `  ${quoted(t.description, MAX_DESCRIPTION_LEN)}` : ""}`).join("\n") || "No topics.");
   });
 }
 
