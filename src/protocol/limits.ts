@@ -56,6 +56,12 @@ export const PUSH_WINDOW = 1024;
 export const MAX_PAGE = 500;
 /** Most uses one invite may allow. */
 export const MAX_INVITE_USES = 10_000;
+/** Most groups one member may be in (`group_join`, §4.3.16). Every `list_peers` row of the member
+ *  and of each of its sessions (up to MAX_SESSIONS_PER_MEMBER) lists them all, to every member
+ *  who asks: unbounded, one member's join loop (10,000 names in under a second) made that answer
+ *  larger than a client reads (MAX_SERVER_FRAME_BYTES) for the whole mesh. Routing labels such as
+ *  @frontend or @oncall come in a handful; 32 leaves room and keeps a row under ~2 KiB of names. */
+export const MAX_GROUPS_PER_MEMBER = 32;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 

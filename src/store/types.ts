@@ -298,6 +298,7 @@ export interface Store {
   /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
   topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
 
+  /** Idempotent; past MAX_GROUPS_PER_MEMBER groups of the mesh, MeshError invalid_argument. */
   joinGroup(meshId: string, group: string, memberId: string): Promise<void>;
   leaveGroup(meshId: string, group: string, memberId: string): Promise<void>;
   groupMembers(meshId: string, group: string): Promise<string[]>;
@@ -305,7 +306,7 @@ export interface Store {
    *  absent), so listing peers costs one query, not one per member. */
   meshMemberGroups(meshId: string): Promise<Map<string, string[]>>;
   /** One member's groups, sorted (peer_lookup lists a few members, not the mesh). */
-  memberGroups(memberId: string): Promise<string[]>;
+  memberGroups(meshId: string, memberId: string): Promise<string[]>;
 
   setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): Promise<void>;
   listGrants(recipientMemberId: string): Promise<Grant[]>;

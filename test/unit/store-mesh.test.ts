@@ -194,7 +194,7 @@ describe("topics, groups, grants", () => {
     await store.joinGroup(mesh.id, "ops", peer.id);
     await store.joinGroup(mesh.id, "qa", owner.id);
     expect((await store.groupMembers(mesh.id, "ops")).sort()).toEqual([owner.id, peer.id].sort());
-    expect(await store.memberGroups(owner.id)).toEqual(["ops", "qa"]);
+    expect(await store.memberGroups(mesh.id, owner.id)).toEqual(["ops", "qa"]);
     await store.leaveGroup(mesh.id, "ops", owner.id);
     expect(await store.groupMembers(mesh.id, "ops")).toEqual([peer.id]);
   });
@@ -209,7 +209,7 @@ describe("topics, groups, grants", () => {
     await store.revokeMember(mesh.id, gone.id, { actor: owner.id, ban: false, reason: null, self: false });
     const all = await store.meshMemberGroups(mesh.id);
     expect(all).toEqual(new Map([[owner.id, ["ops", "qa"]], [peer.id, ["ops"]]]));
-    for (const m of [owner, peer, idle, gone]) expect(all.get(m.id) ?? []).toEqual(await store.memberGroups(m.id));
+    for (const m of [owner, peer, idle, gone]) expect(all.get(m.id) ?? []).toEqual(await store.memberGroups(mesh.id, m.id));
   });
 
   test("grants: upsert, delete with null, lookups with empty lists, audited", async () => {

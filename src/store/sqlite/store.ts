@@ -311,8 +311,8 @@ export class SqliteStore implements T.Store {
   async groupMembers(meshId: string, group: string) {
     return guard(() => this.groups.members(meshId, group));
   }
-  async memberGroups(memberId: string) {
-    return guard(() => this.groups.ofMember(memberId));
+  async memberGroups(meshId: string, memberId: string) {
+    return guard(() => this.groups.ofMember(meshId, memberId));
   }
   async meshMemberGroups(meshId: string) {
     return guard(() => this.groups.ofMesh(meshId));
