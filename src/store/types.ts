@@ -294,7 +294,8 @@ export interface Store {
   leaveTopic(topicId: number, memberId: string): Promise<boolean>;
   /** Active members of the topic, leads first; only `memberId` (or none) when given, reading one row. */
   topicMembers(topicId: number, memberId?: string): Promise<TopicMember[]>;
-  memberTopics(memberId: string): Promise<number[]>;
+  /** Ids of the mesh's topics the member is in, ascending. */
+  memberTopics(meshId: string, memberId: string): Promise<number[]>;
   /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
   topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
 

@@ -22,7 +22,7 @@ export async function handleTopicCreate(ctx: BrokerContext, conn: Conn, f: Clien
 
 export async function handleTopicList(ctx: BrokerContext, conn: Conn): Promise<Results["topic_list"]> {
   const id = conn.identity!;
-  const [topics, mine] = await Promise.all([ctx.store.listTopics(id.meshId), ctx.store.memberTopics(id.memberId)]);
+  const [topics, mine] = await Promise.all([ctx.store.listTopics(id.meshId), ctx.store.memberTopics(id.meshId, id.memberId)]);
   await ctx.store.flushed(); // a lastOffset may be a post committed, not yet flushed (router.ts)
   const joined = new Set(mine);
   const list: TopicInfo[] = topics.map((t) => ({ name: t.name, description: t.description, createdAt: t.createdAt, members: t.members, lastOffset: t.lastOffset, joined: joined.has(t.id) }));

@@ -296,8 +296,8 @@ export class SqliteStore implements T.Store {
   async topicMembers(topicId: number, memberId?: string) {
     return guard(() => this.topics.members(topicId, memberId));
   }
-  async memberTopics(memberId: string) {
-    return guard(() => this.topics.ofMember(memberId));
+  async memberTopics(meshId: string, memberId: string) {
+    return guard(() => this.topics.ofMember(meshId, memberId));
   }
   async topicHistory(topicId: number, afterOffset: number, limit: number) {
     return guard(() => this.topics.history(topicId, afterOffset, limit));
