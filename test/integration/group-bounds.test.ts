@@ -17,8 +17,8 @@ test("a join past the bound is refused and stores nothing; a group already joine
   await using b = await startBroker();
   const { owner } = await createTestMesh(b.url);
   const mallory = await addMember(b.url, owner, "mallory");
-  const m = await connect(b.url, mallory, {}, { receive: "pull" });
-  const o = await connect(b.url, owner, {}, { receive: "pull" });
+  const m = await connect(b.url, mallory, { receive: "pull" });
+  const o = await connect(b.url, owner, { receive: "pull" });
   // Sent together, as a flood would be: exactly the bound gets in, whatever the order.
   const tries = await Promise.allSettled(Array.from({ length: MAX_GROUPS_PER_MEMBER + 40 }, (_, i) => m.client.request("group_join", { group: name(i) })));
   const refusals = tries.flatMap((t) => (t.status === "rejected" ? [{ code: t.reason.code, message: t.reason.message }] : []));
@@ -45,7 +45,7 @@ test("`claudemesh group join` past the bound exits 2 with the broker's words", a
   await using team = await cliTeam(["alice", "bob"]);
   const { b, dirs: [, bob] } = team;
   const e = loadConfig(bob).meshes[0]!;
-  const peer = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: e.displayName, role: e.role }, {}, { receive: "pull" });
+  const peer = await connect(b.url, { meshId: e.meshId, memberId: e.memberId, keys: { publicKey: e.publicKey, secretKey: e.secretKey }, displayName: e.displayName, role: e.role }, { receive: "pull" });
   for (let i = 0; i < MAX_GROUPS_PER_MEMBER; i++) await peer.client.request("group_join", { group: name(i) });
   peer.close();
   const r = await cli(bob, ["group", "join", "frontend"]);

@@ -39,8 +39,8 @@ test("topic_list, peer_lookup, a kick and a leave read a member's topics and gro
   await using b = await startBroker();
   const { owner } = await createTestMesh(b.url);
   const [bob, carol] = [await addMember(b.url, owner, "bob"), await addMember(b.url, owner, "carol")];
-  const o = await connect(b.url, owner, {}, { receive: "pull" });
-  const c = await connect(b.url, carol, {}, { receive: "pull" });
+  const o = await connect(b.url, owner, { receive: "pull" });
+  const c = await connect(b.url, carol, { receive: "pull" });
   await o.client.request("group_join", { group: "ops" });
   await c.client.request("group_join", { group: "ops" });
   const db = (b.ctx.store as SqliteStore).db;
