@@ -296,8 +296,9 @@ export interface Store {
   topicMembers(topicId: number, memberId?: string): Promise<TopicMember[]>;
   /** Ids of the mesh's topics the member is in, ascending. */
   memberTopics(meshId: string, memberId: string): Promise<number[]>;
-  /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
-  topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
+  /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset;
+   *  with `maxBytes`, only up to the message whose ciphertext brings the page's to it (at least one). */
+  topicHistory(topicId: number, afterOffset: number, limit: number, maxBytes?: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
 
   /** Idempotent; past MAX_GROUPS_PER_MEMBER groups of the mesh, MeshError invalid_argument. */
   joinGroup(meshId: string, group: string, memberId: string): Promise<void>;

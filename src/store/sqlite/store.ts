@@ -299,8 +299,8 @@ export class SqliteStore implements T.Store {
   async memberTopics(meshId: string, memberId: string) {
     return guard(() => this.topics.ofMember(meshId, memberId));
   }
-  async topicHistory(topicId: number, afterOffset: number, limit: number) {
-    return guard(() => this.topics.history(topicId, afterOffset, limit));
+  async topicHistory(topicId: number, afterOffset: number, limit: number, maxBytes?: number) {
+    return guard(() => this.topics.history(topicId, afterOffset, limit, maxBytes));
   }
   async joinGroup(meshId: string, group: string, memberId: string) {
     return this.write(() => this.groups.join(meshId, group, memberId));

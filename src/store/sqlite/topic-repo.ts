@@ -78,22 +78,31 @@ export class TopicRepo {
       .map((r) => r.topic_id);
   }
 
-  /** Up to `limit` messages with offset > afterOffset, oldest first, never across a gap.
+  /** Up to `limit` messages with offset > afterOffset, oldest first, never across a gap; with
+   *  `maxBytes`, only up to the message whose ciphertext brings the page's ciphertexts to it (at
+   *  least one), the rest not read.
    *  `earliestOffset` starts the unbroken run of retained offsets that ends at `lastOffset`
    *  (lastOffset + 1 when nothing is retained); a reader that needs an older offset has lost
    *  history. A message kept beyond the retention only because some mailbox still queues it is
    *  returned when it belongs to that run, and otherwise not (it lies before a gap): its
    *  recipients get it from their queue. Unknown topic → MeshError not_found. */
-  history(topicId: number, afterOffset: number, limit: number): TopicHistory {
+  history(topicId: number, afterOffset: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): TopicHistory {
     const topic = this.db.query<{ last_offset: number }, [number]>("SELECT last_offset FROM topics WHERE id = ?").get(topicId);
     if (!topic) throw new MeshError("not_found", "no such topic");
     // Trimming is the only source of gaps, oldest first: the newest run starts after the highest
     // offset trimmed (topic-trims.ts).
     const earliestOffset = this.trims.earliestOffset(topicId);
-    const messages = this.db
+    const rows = this.db
       .query<MessageRow, [number, number, number]>(`${MESSAGE_SELECT} WHERE m.topic_id = ? AND m.topic_offset > ? ORDER BY m.topic_offset LIMIT ?`)
-      .all(topicId, Math.max(afterOffset, earliestOffset - 1), limit)
-      .map(messageFromRow);
+      .iterate(topicId, Math.max(afterOffset, earliestOffset - 1), limit);
+    const messages: StoredMessage[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const m = messageFromRow(row);
+      messages.push(m);
+      bytes += m.ciphertext.length;
+      if (bytes >= maxBytes) break;
+    }
     return { messages, earliestOffset, lastOffset: topic.last_offset };
   }
 }
