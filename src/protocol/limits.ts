@@ -108,6 +108,15 @@ export const AUDIT_RECHECK_MS = 60_000;
  *  it ends the member's longest-unseen offline sessions, or is refused when all are connected. */
 export const MAX_SESSIONS_PER_MEMBER = 64;
 
+/** Sessions one member may start (a `session_hello` of a key that has no session, or one that
+ *  ended): a token bucket of SESSION_START_BURST refilled at SESSION_START_RATE_PER_SEC. An ended
+ *  session keeps its row for the message TTL (a reader may still block its key), so without it
+ *  one member's loop of hellos with new keys wrote rows as fast as the broker took hellos (~210 a
+ *  second, 50 MB in 10 s). Twice the session limit at once, then one every 10 s: far above how
+ *  often a person starts Claude Code sessions. A reconnect of a live session is not a start. */
+export const SESSION_START_BURST = 2 * MAX_SESSIONS_PER_MEMBER;
+export const SESSION_START_RATE_PER_SEC = 0.1;
+
 /** Current wire protocol version, sent in hello and echoed in hello_ack. */
 export const PROTOCOL_VERSION = 1;
 
