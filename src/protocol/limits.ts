@@ -62,6 +62,12 @@ export const MAX_INVITE_USES = 10_000;
  *  larger than a client reads (MAX_SERVER_FRAME_BYTES) for the whole mesh. Routing labels such as
  *  @frontend or @oncall come in a handful; 32 leaves room and keeps a row under ~2 KiB of names. */
 export const MAX_GROUPS_PER_MEMBER = 32;
+/** Most topics one member may create in a mesh (`topic_create`, §4.3.11). Topics are never
+ *  deleted, and `topic_list` lists every one with its description to every member who asks: one
+ *  member's creations at the change allowance made that answer larger than a client reads
+ *  (MAX_SERVER_FRAME_BYTES) in about four hours, for good. 256 is far above what a person names,
+ *  and keeps one member's share of the answer under ~180 KB. */
+export const MAX_TOPICS_PER_MEMBER = 256;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 

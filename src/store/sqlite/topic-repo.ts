@@ -1,6 +1,7 @@
 // Topics: named channels with members, a lead, and a numbered history (topic_offset 1, 2, 3, ...).
 import type { Database } from "bun:sqlite";
 import { MeshError } from "../../protocol/errors.ts";
+import { MAX_TOPICS_PER_MEMBER } from "../../protocol/limits.ts";
 import type { StoredMessage, Topic, TopicMember } from "../types.ts";
 import type { AuditRepo } from "./audit-repo.ts";
 import type { TopicTrims } from "./topic-trims.ts";
@@ -17,10 +18,15 @@ export class TopicRepo {
   ) {}
 
   /** Creates the topic with `creator` (a member id) as its lead, and `topic_created`.
-   *  A taken name → MeshError conflict. */
+   *  A taken name → MeshError conflict; a creator with MAX_TOPICS_PER_MEMBER topics of the mesh
+   *  already → MeshError invalid_argument, nothing written. */
   create(meshId: string, name: string, description: string, creator: string): Topic {
     return writeTx(this.db, () => {
       if (this.db.query("SELECT 1 FROM topics WHERE mesh_id = ? AND name = ?").get(meshId, name)) throw new MeshError("conflict", `topic #${name} already exists`);
+      const made = this.db.query<{ n: number }, [string, string]>("SELECT count(*) AS n FROM topics WHERE mesh_id = ? AND created_by = ?").get(meshId, creator)!.n;
+      if (made >= MAX_TOPICS_PER_MEMBER) {
+        throw new MeshError("invalid_argument", `You created ${MAX_TOPICS_PER_MEMBER} topics of this mesh, the most a member may create (topics are never deleted): post in one of them instead.`);
+      }
       const now = Date.now();
       const row = this.db
         .query<TopicRow, [string, string, string, string, number]>(
