@@ -7,6 +7,7 @@ import { helloCanonical, sessionHelloCanonical, attestationCanonical } from "../
 import { MeshError } from "../protocol/errors.ts";
 import type { HelloFrame, SessionHelloFrame, AttestationFields } from "../protocol/frames.ts";
 import { HELLO_SKEW_MS, MAX_ATTESTATION_TTL_MS, PROTOCOL_VERSION } from "../protocol/limits.ts";
+import { namesMember, sessionNamePart } from "../protocol/names.ts";
 import { isPubkeyHex, isSignatureHex, verifyDetached } from "../crypto/sign.ts";
 import type { Store, Member } from "../store/types.ts";
 import { memberIdentity, type Identity } from "./conn.ts";
@@ -94,6 +95,11 @@ export async function authenticateSessionHello(store: Store, f: SessionHelloFram
   if (f.sessionPubkey === member.pubkey) throw new MeshError("malformed", "A session key must differ from its member key.");
   await checkSessionKeyFree(store, f.meshId, f.sessionPubkey, member.id);
   await consumeSignature(store, f.signature, f.timestamp, "hello");
+  // A name of its own choice names its member (the default below does by construction): otherwise
+  // mallory's session could be "alice/api", take what is sent to that name and send as it.
+  if (f.displayName !== undefined && !namesMember(f.displayName, member.displayName)) {
+    throw new MeshError("malformed", `The session's name must start with its member's name and "/" (here: ${sessionNamePart(member.displayName)}/…): a session cannot be named for another member.`);
+  }
   const label = f.displayName ?? `${member.displayName}/${f.cwd.split(/[\\/]/).filter(Boolean).pop() ?? f.sessionId.slice(0, 8)}`;
   return {
     meshId: f.meshId,

@@ -31,6 +31,8 @@ export type BrokerContext = {
   readonly changeLimiter: RateLimiter;
   /** Status and summary changes, per member, whatever carried them (handlers/index.ts admitRequest). */
   readonly statusLimiter: RateLimiter;
+  /** Sessions started (a session_hello of a new or ended session key), per member (ws/session.ts). */
+  readonly sessionStarts: RateLimiter;
   /** Frames per connection, keyed by connection id: requests other than the sends and acks that
    *  move messages, and refusals (ws/session.ts). Spent, it is waited out (ws/frame-line.ts), the
    *  socket read meanwhile only up to a bound. */

@@ -21,7 +21,7 @@ import type { BrokerContext } from "./context.ts";
 import { Hub } from "./hub.ts";
 import { IdleCollector } from "./idle-collect.ts";
 import { createMetrics } from "./metrics.ts";
-import { CHANGE_BURST, CHANGE_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } from "../protocol/limits.ts";
+import { CHANGE_BURST, CHANGE_RATE_PER_SEC, SESSION_START_BURST, SESSION_START_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
@@ -180,6 +180,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
     statusLimiter: new RateLimiter(STATUS_RATE_PER_SEC, STATUS_BURST),
+    sessionStarts: new RateLimiter(SESSION_START_RATE_PER_SEC, SESSION_START_BURST),
     frameAllowance: new RateLimiter(config.requestRate, config.requestBurst),
     audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),

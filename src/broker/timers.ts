@@ -4,6 +4,7 @@
 // Each timer is unref'd so it never keeps a stopped process alive, and runs guarded: what it
 // throws is logged and the timer runs again, never an exception that would end the broker.
 import { CloseCode } from "../protocol/close-codes.ts";
+import { SESSION_START_BURST, SESSION_START_RATE_PER_SEC } from "../protocol/limits.ts";
 import { BROKER_SENDER } from "../protocol/server-frames.ts";
 import { StoreLocked } from "../store/errors.ts";
 import type { NewMessage, SessionPrunePlace, StoredMessage } from "../store/types.ts";
@@ -19,6 +20,10 @@ import { KeyedThrottledLogs, ThrottledLog } from "./throttled-log.ts";
 
 /** How often expired queue entries and old signatures are swept. */
 const SWEEP_INTERVAL_MS = 30_000;
+
+/** How long a member's session-start bucket takes to fill again: dropped sooner, an idle one would
+ *  come back full before its time. */
+const SESSION_STARTS_FULL_MS = (SESSION_START_BURST / SESSION_START_RATE_PER_SEC) * 1000;
 
 export { BROKER_SENDER };
 
@@ -202,7 +207,7 @@ export function startTimers(ctx: BrokerContext): { stop(): Promise<void> } {
     ...(snapshot ? [setInterval(snapshot, snapshotIntervalMs(ctx.config.presenceGrace))] : []),
     every("liveness", ctx.config.pingInterval / PING_SLICES, () => livenessRound(ctx, step++ % PING_SLICES)),
     every("sweep", SWEEP_INTERVAL_MS, () => sweepRound(ctx)),
-    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune(), ctx.frameAllowance.prune())),
+    every("rate limiter pruning", 300_000, () => (ctx.sendLimiter.prune(), ctx.changeLimiter.prune(), ctx.statusLimiter.prune(), ctx.frameAllowance.prune(), ctx.sessionStarts.prune(SESSION_STARTS_FULL_MS))),
     every("idle collection", IDLE_TICK_MS, () => ctx.idle.tick() && ctx.metrics.idleCollections.inc()),
     every("file descriptor count", FD_CHECK_MS, () => fds.check()),
   ];

@@ -56,6 +56,18 @@ export const PUSH_WINDOW = 1024;
 export const MAX_PAGE = 500;
 /** Most uses one invite may allow. */
 export const MAX_INVITE_USES = 10_000;
+/** Most groups one member may be in (`group_join`, §4.3.16). Every `list_peers` row of the member
+ *  and of each of its sessions (up to MAX_SESSIONS_PER_MEMBER) lists them all, to every member
+ *  who asks: unbounded, one member's join loop (10,000 names in under a second) made that answer
+ *  larger than a client reads (MAX_SERVER_FRAME_BYTES) for the whole mesh. Routing labels such as
+ *  @frontend or @oncall come in a handful; 32 leaves room and keeps a row under ~2 KiB of names. */
+export const MAX_GROUPS_PER_MEMBER = 32;
+/** Most topics one member may create in a mesh (`topic_create`, §4.3.11). Topics are never
+ *  deleted, and `topic_list` lists every one with its description to every member who asks: one
+ *  member's creations at the change allowance made that answer larger than a client reads
+ *  (MAX_SERVER_FRAME_BYTES) in about four hours, for good. 256 is far above what a person names,
+ *  and keeps one member's share of the answer under ~180 KB. */
+export const MAX_TOPICS_PER_MEMBER = 256;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 
@@ -101,6 +113,15 @@ export const AUDIT_RECHECK_MS = 60_000;
 /** Sessions one member may have that have not ended (within the routing horizon): a new one past
  *  it ends the member's longest-unseen offline sessions, or is refused when all are connected. */
 export const MAX_SESSIONS_PER_MEMBER = 64;
+
+/** Sessions one member may start (a `session_hello` of a key that has no session, or one that
+ *  ended): a token bucket of SESSION_START_BURST refilled at SESSION_START_RATE_PER_SEC. An ended
+ *  session keeps its row for the message TTL (a reader may still block its key), so without it
+ *  one member's loop of hellos with new keys wrote rows as fast as the broker took hellos (~210 a
+ *  second, 50 MB in 10 s). Twice the session limit at once, then one every 10 s: far above how
+ *  often a person starts Claude Code sessions. A reconnect of a live session is not a start. */
+export const SESSION_START_BURST = 2 * MAX_SESSIONS_PER_MEMBER;
+export const SESSION_START_RATE_PER_SEC = 0.1;
 
 /** Current wire protocol version, sent in hello and echoed in hello_ack. */
 export const PROTOCOL_VERSION = 1;

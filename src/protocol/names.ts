@@ -93,11 +93,25 @@ export const escapeNotPrintable = (text: string): string =>
  *  "*" too), so that the session is still admitted; the peers list shows the member's name with
  *  the same escapes for the invisible characters. */
 export function sessionName(member: string, label: string): string {
-  const part = escapeNotPrintable(member)
+  return cutUnits(`${sessionNamePart(member)}/${label}`, MAX_NAME_LEN).trimEnd();
+}
+
+/** The member's part of its sessions' names (sessionName): its name, with what a session name may
+ *  not hold there written as its escape. */
+export const sessionNamePart = (member: string): string =>
+  escapeNotPrintable(member)
     .replace(/:/g, unit(0x3a))
     .replace(/^[#@\s]|\s$/g, (c) => unit(c.charCodeAt(0)))
     .replace(/^\*$/, unit(0x2a));
-  return cutUnits(`${part}/${label}`, MAX_NAME_LEN).trimEnd();
+
+/** Whether `name`, a session's in its hello, is one of `member`'s (its member's display name):
+ *  the member's part and "/" then anything, or that part alone cut at MAX_NAME_LEN when a long
+ *  name leaves no room for the "/" (as sessionName makes them). So a session cannot be named
+ *  `alice/api`, or `alice`, unless its member is alice: whoever then sends to that name
+ *  reaches alice's session, and a message it sends shows as alice's. */
+export function namesMember(name: string, member: string): boolean {
+  const part = sessionNamePart(member);
+  return name.startsWith(`${part}/`) || name === cutUnits(`${part}/`, MAX_NAME_LEN).trimEnd();
 }
 
 /** `text` cut to at most `max` UTF-16 code units (the protocol's unit) on a character boundary:

@@ -294,10 +294,13 @@ export interface Store {
   leaveTopic(topicId: number, memberId: string): Promise<boolean>;
   /** Active members of the topic, leads first; only `memberId` (or none) when given, reading one row. */
   topicMembers(topicId: number, memberId?: string): Promise<TopicMember[]>;
-  memberTopics(memberId: string): Promise<number[]>;
-  /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset. */
-  topicHistory(topicId: number, afterOffset: number, limit: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
+  /** Ids of the mesh's topics the member is in, ascending. */
+  memberTopics(meshId: string, memberId: string): Promise<number[]>;
+  /** Topic messages with offset > afterOffset, oldest first, and the earliest retained offset;
+   *  with `maxBytes`, only up to the message whose ciphertext brings the page's to it (at least one). */
+  topicHistory(topicId: number, afterOffset: number, limit: number, maxBytes?: number): Promise<{ messages: StoredMessage[]; earliestOffset: number; lastOffset: number }>;
 
+  /** Idempotent; past MAX_GROUPS_PER_MEMBER groups of the mesh, MeshError invalid_argument. */
   joinGroup(meshId: string, group: string, memberId: string): Promise<void>;
   leaveGroup(meshId: string, group: string, memberId: string): Promise<void>;
   groupMembers(meshId: string, group: string): Promise<string[]>;
@@ -305,7 +308,7 @@ export interface Store {
    *  absent), so listing peers costs one query, not one per member. */
   meshMemberGroups(meshId: string): Promise<Map<string, string[]>>;
   /** One member's groups, sorted (peer_lookup lists a few members, not the mesh). */
-  memberGroups(memberId: string): Promise<string[]>;
+  memberGroups(meshId: string, memberId: string): Promise<string[]>;
 
   setGrant(meshId: string, recipientMemberId: string, senderPubkey: string, caps: Cap[] | null, actor: string): Promise<void>;
   listGrants(recipientMemberId: string): Promise<Grant[]>;

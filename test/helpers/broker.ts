@@ -51,3 +51,13 @@ export function storedName(b: TestBroker, meshId: string, memberId: string, name
   (b.ctx.store as SqliteStore).db.query("UPDATE members SET display_name = ? WHERE id = ?").run(name, memberId);
   b.ctx.roster.invalidate(meshId);
 }
+
+/** Gives a session a name an older broker took and today's refuses (one not starting with its
+ *  member's name and "/": protocol.md §4.3.2): its stored row and, while connected, the name it
+ *  goes by. Connect it under an allowed name first, then this. */
+export function storedSessionName(b: TestBroker, meshId: string, pubkey: string, name: string): void {
+  (b.ctx.store as SqliteStore).db.query("UPDATE sessions SET display_name = ? WHERE mesh_id = ? AND pubkey = ?").run(name, meshId, pubkey);
+  const live = b.ctx.hub.get(meshId, pubkey);
+  if (live) live.identity.displayName = name;
+  b.ctx.roster.invalidate(meshId);
+}

@@ -35,8 +35,8 @@ describe("peer_lookup from the name index", () => {
     const o = await connect(b.url, owner);
     // Every name below is the start of another: a name found only by its start (the second tier)
     // is found with these too, so an index that misses a name changes the answer.
-    const longer = await Promise.all(["bob/apple", "bob/webby", "twins", "erin/apple", "erin/newer"].map((n) => sessionOf(b.url, owner, n)));
-    const texts = ["owner", "twin", "bob", "BOB", " bob ", "bob/app", "bob/web", "bob/", "bo", "carol", "dave", "eve", "erin/app", "erin/new", "erin", "zed"];
+    const longer = await Promise.all(([[bob, "bob/apple"], [bob, "bob/webby"], [bob, "bob/twins"], [erin, "erin/apple"], [erin, "erin/newer"]] as const).map(([m, n]) => sessionOf(b.url, m!, n)));
+    const texts = ["owner", "bob/twin", "bob", "BOB", " bob ", "bob/app", "bob/web", "bob/", "bo", "carol", "dave", "eve", "erin/app", "erin/new", "erin", "zed"];
     /** Each text's lookup, beside what the whole list says it names. */
     const check = async (step: string) => {
       const { peers } = await o.client.request("list_peers", {});
@@ -61,12 +61,12 @@ describe("peer_lookup from the name index", () => {
     expect(await check("the session said hello again under another name")).toContain("bob/web");
     // Two sessions of one name; the first says hello again, and comes after the second in list_peers.
     const twinKeys = generateSigningKeypair();
-    let twin = await sessionOf(b.url, bob!, "twin", twinKeys);
-    const other = await sessionOf(b.url, bob!, "twin");
+    let twin = await sessionOf(b.url, bob!, "bob/twin", twinKeys);
+    const other = await sessionOf(b.url, bob!, "bob/twin");
     twin.close();
     await o.waitEvent((e) => e.event === "peer_left" && e.data.pubkey === twinKeys.publicKey);
-    twin = await sessionOf(b.url, bob!, "twin", twinKeys);
-    expect((await check("a session back after another of its name")).filter((n) => n === "twin")).toHaveLength(2);
+    twin = await sessionOf(b.url, bob!, "bob/twin", twinKeys);
+    expect((await check("a session back after another of its name")).filter((n) => n === "bob/twin")).toHaveLength(2);
     const dave = await joinWithInvite(b.url, inv, "dave");
     expect(await check("a new member")).toContain(dave.displayName);
     await bobApp.client.request("session_end", {});

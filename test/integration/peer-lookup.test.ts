@@ -10,7 +10,7 @@ import { resolveNarrowly } from "../../src/client/lookups.ts";
 import { namesPeer, resolveTarget } from "../../src/client/resolve.ts";
 import type { PeerInfo } from "../../src/protocol/results.ts";
 import { MAX_LOOKUP_PEERS } from "../../src/protocol/limits.ts";
-import { startBroker, storedName } from "../helpers/broker.ts";
+import { startBroker, storedName, storedSessionName } from "../helpers/broker.ts";
 import { connect, createInvite, createTestMesh, joinWithInvite, type TestMember } from "../helpers/mesh.ts";
 import { brokerWithoutLookups } from "../helpers/older-broker.ts";
 import { overClaimedInvite } from "../helpers/over-claimed.ts";
@@ -27,8 +27,8 @@ function outcome(run: () => { target: string; peer: PeerInfo | null }): string {
 }
 
 /** A session of member `m` named `name`, connected. */
-const sessionNamed = (url: string, m: TestMember, name: string) =>
-  connect(url, m, { displayName: name }, { credentials: { kind: "session", meshId: m.meshId, memberId: m.memberId, memberKeys: m.keys, sessionKeys: generateSigningKeypair() } });
+const sessionNamed = (url: string, m: TestMember, name: string, sessionKeys = generateSigningKeypair()) =>
+  connect(url, m, { displayName: name }, { credentials: { kind: "session", meshId: m.meshId, memberId: m.memberId, memberKeys: m.keys, sessionKeys } });
 
 describe("peer_lookup", () => {
   test("every typed target resolves over the answer as over the whole list, or is left to the whole list", async () => {
@@ -40,8 +40,11 @@ describe("peer_lookup", () => {
     // Cyrillic "саrol" as an older broker stored it, dave's sessions (one offline), eve's and a
     // member named like eve's session, and the owner's session named like another member.
     storedName(b, owner.meshId, m.frank!.memberId, "\u0441\u0430rol");
-    const sessions = [await sessionNamed(b.url, m.dave!, "dave/app"), await sessionNamed(b.url, m.dave!, "dave/web"), await sessionNamed(b.url, m.eve!, "eve/app"), await sessionNamed(b.url, owner, "bob")];
+    const ownerSession = generateSigningKeypair();
+    const sessions = [await sessionNamed(b.url, m.dave!, "dave/app"), await sessionNamed(b.url, m.dave!, "dave/web"), await sessionNamed(b.url, m.eve!, "eve/app"), await sessionNamed(b.url, owner, "owner/x", ownerSession)];
     sessions[1]!.close();
+    // Named like another member, as an older broker let a session be (today's refuses it).
+    storedSessionName(b, owner.meshId, ownerSession.publicKey, "bob");
     storedName(b, owner.meshId, m.alice!.memberId, "eve/app");
     const o = await connect(b.url, owner);
     const { peers } = await o.client.request("list_peers", {});

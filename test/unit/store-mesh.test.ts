@@ -100,7 +100,7 @@ describe("members and presence", () => {
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: peer.pubkey })).toBe(0);
     expect(await store.queueDepth({ meshId: mesh.id, pubkey: sessionKey })).toBe(0);
     expect(await store.pendingCount(mesh.id, [owner.pubkey])).toBe(1);
-    expect(await store.memberTopics(peer.id)).toEqual([]);
+    expect(await store.memberTopics(mesh.id, peer.id)).toEqual([]);
     expect(await store.groupMembers(mesh.id, "backend")).toEqual([]);
     expect(await store.listSessions(mesh.id, 0)).toEqual([]);
     expect((await wholeChain(store, mesh.id)).at(-1)).toMatchObject({ eventType: "member_revoked", actor: owner.id, payload: { memberId: peer.id, ban: true, reason: "left the team" } });
@@ -181,7 +181,7 @@ describe("topics, groups, grants", () => {
     ]);
     expect(await store.leaveTopic(t.id, owner.id)).toBe(true);
     expect(await store.leaveTopic(t.id, owner.id)).toBe(false);
-    expect((await store.memberTopics(peer.id)).sort()).toEqual([(await store.getTopic(mesh.id, "general"))!.id, t.id].sort());
+    expect((await store.memberTopics(mesh.id, peer.id)).sort()).toEqual([(await store.getTopic(mesh.id, "general"))!.id, t.id].sort());
     expect((await wholeChain(store, mesh.id)).some((e) => e.eventType === "topic_created" && e.actor === peer.id)).toBe(true);
   });
 
@@ -194,7 +194,7 @@ describe("topics, groups, grants", () => {
     await store.joinGroup(mesh.id, "ops", peer.id);
     await store.joinGroup(mesh.id, "qa", owner.id);
     expect((await store.groupMembers(mesh.id, "ops")).sort()).toEqual([owner.id, peer.id].sort());
-    expect(await store.memberGroups(owner.id)).toEqual(["ops", "qa"]);
+    expect(await store.memberGroups(mesh.id, owner.id)).toEqual(["ops", "qa"]);
     await store.leaveGroup(mesh.id, "ops", owner.id);
     expect(await store.groupMembers(mesh.id, "ops")).toEqual([peer.id]);
   });
@@ -209,7 +209,7 @@ describe("topics, groups, grants", () => {
     await store.revokeMember(mesh.id, gone.id, { actor: owner.id, ban: false, reason: null, self: false });
     const all = await store.meshMemberGroups(mesh.id);
     expect(all).toEqual(new Map([[owner.id, ["ops", "qa"]], [peer.id, ["ops"]]]));
-    for (const m of [owner, peer, idle, gone]) expect(all.get(m.id) ?? []).toEqual(await store.memberGroups(m.id));
+    for (const m of [owner, peer, idle, gone]) expect(all.get(m.id) ?? []).toEqual(await store.memberGroups(mesh.id, m.id));
   });
 
   test("grants: upsert, delete with null, lookups with empty lists, audited", async () => {

@@ -12,7 +12,7 @@ import type { View } from "./view.ts";
 import { departure } from "../lib/members.ts";
 
 const TOPIC = "general";
-/** Posts per history page (the broker's page size). */
+/** Posts shown, the newest (the broker's page size for the dashboard; a page may hold fewer). */
 const PAGE = 100;
 /** Longest post the page sends (the broker's frame limit is far above it). */
 const MAX_CHARS = 8_000;
@@ -36,10 +36,17 @@ const mounted = new WeakMap<HTMLElement, Mounted>();
 async function load(): Promise<{ messages: MessagePushFrame[]; members: Member[] }> {
   const page = (after: number) => get<History>(`/v1/dashboard/topics/${TOPIC}/history?after=${after}`);
   const [first, mesh] = await Promise.all([page(0), get<MeshView>("/v1/dashboard/mesh")]);
-  // Show the newest page: start over from there when there are more posts than one page holds
-  // (or the oldest ones are no longer retained).
-  const history = first.historyLost || first.lastOffset > PAGE ? await page(Math.max(first.earliestOffset - 1, first.lastOffset - PAGE)) : first;
-  return { messages: history.messages, members: mesh.members };
+  // Show the newest PAGE posts: start over from there when there are more posts than that (or the
+  // oldest ones are no longer retained). A page holds about a frame's worth of bytes (protocol
+  // §4.3.15), so read on from its last post until the topic's last one.
+  let history = first.historyLost || first.lastOffset > PAGE ? await page(Math.max(first.earliestOffset - 1, first.lastOffset - PAGE)) : first;
+  const messages = [...history.messages];
+  for (let last = messages.at(-1)?.topicOffset; last !== undefined && last < history.lastOffset && messages.length < PAGE; last = messages.at(-1)?.topicOffset) {
+    history = await page(last);
+    if (history.historyLost || history.messages.length === 0) break;
+    messages.push(...history.messages);
+  }
+  return { messages, members: mesh.members };
 }
 
 /** The sender of a post: name and key prefix of the member whose key signed it, marked when it is

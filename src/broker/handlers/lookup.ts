@@ -22,7 +22,7 @@ export async function handlePeerLookup(ctx: BrokerContext, conn: Conn, f: Client
   const listed = matched.slice(0, MAX_LOOKUP_PEERS);
   const memberOf = (p: PeerRow) => (p.kind === "member" ? p.row.id : p.member.id);
   const ids = [...new Set(listed.map(memberOf))];
-  const groups = new Map(await Promise.all(ids.map(async (id) => [id, await ctx.store.memberGroups(id)] as const)));
+  const groups = new Map(await Promise.all(ids.map(async (id) => [id, await ctx.store.memberGroups(meshId, id)] as const)));
   return { peers: listed.map((p) => peerInfo(ctx, meshId, p, groups.get(memberOf(p)) ?? [])), complete: matched.length <= MAX_LOOKUP_PEERS, nameRule: NAME_RULE };
 }
 

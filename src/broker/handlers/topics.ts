@@ -22,7 +22,7 @@ export async function handleTopicCreate(ctx: BrokerContext, conn: Conn, f: Clien
 
 export async function handleTopicList(ctx: BrokerContext, conn: Conn): Promise<Results["topic_list"]> {
   const id = conn.identity!;
-  const [topics, mine] = await Promise.all([ctx.store.listTopics(id.meshId), ctx.store.memberTopics(id.memberId)]);
+  const [topics, mine] = await Promise.all([ctx.store.listTopics(id.meshId), ctx.store.memberTopics(id.meshId, id.memberId)]);
   await ctx.store.flushed(); // a lastOffset may be a post committed, not yet flushed (router.ts)
   const joined = new Set(mine);
   const list: TopicInfo[] = topics.map((t) => ({ name: t.name, description: t.description, createdAt: t.createdAt, members: t.members, lastOffset: t.lastOffset, joined: joined.has(t.id) }));
@@ -53,7 +53,9 @@ export async function handleTopicHistory(ctx: BrokerContext, conn: Conn, f: Clie
   // 3.9 ms a page for the list, 0.15 ms for the page itself).
   if ((await ctx.store.topicMembers(t.id, id.memberId)).length === 0) throw new MeshError("forbidden", `Join #${t.name} to read its history.`);
   const after = f.afterOffset ?? 0;
-  const page = await ctx.store.topicHistory(t.id, after, f.limit ?? 100);
+  // About a frame's worth a page, as fetch (protocol §4.3.15): 500 posts of 60 KiB were one answer
+  // of ~30 MB, which a connection that reads nothing made the broker hold, socket after socket.
+  const page = await ctx.store.topicHistory(t.id, after, f.limit ?? 100, ctx.config.maxFrameBytes);
   await ctx.store.flushed(); // the newest post may be committed, not yet flushed (router.ts)
   // Offsets between the reader's and the retained run are gone; or the reader is ahead of the
   // topic (the broker was restored from an older backup), so the offsets it has seen will be

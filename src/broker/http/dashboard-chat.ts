@@ -37,7 +37,7 @@ export function dashboardChatRoutes(ctx: BrokerContext, dash: Dashboard) {
         const after = given === undefined ? 0 : Number(given);
         return runRequest(ctx, v.conn, { type: "topic_history", id: "dashboard", topic: topicOf(params.topic), afterOffset: after, limit: PAGE });
       },
-      { counted: "request", detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags, ...describe({ auth: "member", ok: { 200: "As topic_history's result: at most 100 posts after `after`." }, errors: [...MEMBER_ERRORS, "invalid_argument", "forbidden", "not_found", "rate_limited"], parameters: [pathParam("topic", "The topic name, without #."), queryParamDoc("after", "The last offset already seen (1–15 decimal digits; default 0, from the first).", { type: "string", pattern: "^[0-9]{1,15}$" })] }) } },
+      { counted: "request", detail: { summary: "A topic's posts after an offset, as ciphertext (topic members)", description: "Answers like topic_history (§4.3.15); the page opens the posts with the mesh keys from its login link.", tags, ...describe({ auth: "member", ok: { 200: "As topic_history's result: at most 100 posts after `after`, and about a frame's worth of bytes (the last post's offset below `lastOffset`: read on from it)." }, errors: [...MEMBER_ERRORS, "invalid_argument", "forbidden", "not_found", "rate_limited"], parameters: [pathParam("topic", "The topic name, without #."), queryParamDoc("after", "The last offset already seen (1–15 decimal digits; default 0, from the first).", { type: "string", pattern: "^[0-9]{1,15}$" })] }) } },
     )
     .post(
       "/v1/dashboard/topics/:topic/messages",

@@ -5,7 +5,7 @@ import { MeshError } from "../../protocol/errors.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { decodeClientFrame, frameSizeError, recoverHelloVersion, recoverRequestId } from "../../protocol/codec.ts";
 import type { ClientFrame, ClientFrameOf, HelloFrame, RequestType, SessionHelloFrame } from "../../protocol/frames.ts";
-import { MAX_PUBLIC_URL_LEN, MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION } from "../../protocol/limits.ts";
+import { MAX_PUBLIC_URL_LEN, MAX_SESSIONS_PER_MEMBER, PROTOCOL_VERSION, SESSION_START_BURST, SESSION_START_RATE_PER_SEC } from "../../protocol/limits.ts";
 import type { HelloAckFrame } from "../../protocol/server-frames.ts";
 import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
@@ -212,7 +212,10 @@ async function admit(ctx: BrokerContext, conn: Conn, frame: HelloFrame | Session
   let fromMemberMailbox: number | undefined;
   if (identity.kind === "session") {
     const before = await ctx.store.getSession(identity.meshId, identity.pubkey);
-    if (!before || before.endedAt !== null) await makeRoomForSession(ctx, identity, now);
+    if (!before || before.endedAt !== null) {
+      startSession(ctx, identity.memberId);
+      await makeRoomForSession(ctx, identity, now);
+    }
     const s = await ctx.store.upsertSession({ meshId: identity.meshId, pubkey: identity.pubkey, memberId: identity.memberId, displayName: identity.displayName, cwd: where.cwd, hostname: where.hostname, lastSeenAt: now, attestation: identity.attestation });
     // New, revived, or back from beyond the routing horizon: a recipient from now on. The cached
     // roster takes the stored row, rather than reloading the mesh at the next send.
@@ -314,6 +317,15 @@ function giveBack(ctx: BrokerContext, identity: NonNullable<Conn["identity"]>, g
   ctx.store
     .giveBackFromSession({ meshId: identity.meshId, memberPubkey: identity.memberPubkey, sessionPubkey: identity.pubkey, given })
     .catch((err) => ctx.log.warn("giving back a refused session's messages failed", { meshId: identity.meshId, pubkey: identity.pubkey, err }));
+}
+
+/** Takes one of the member's session starts (SESSION_START_BURST, SESSION_START_RATE_PER_SEC), or
+ *  throws rate_limited before anything is stored: each start writes a row that stays for the
+ *  message TTL, even once ended. */
+function startSession(ctx: BrokerContext, memberId: string): void {
+  if (ctx.sessionStarts.take(memberId)) return;
+  const waitS = Math.ceil(ctx.sessionStarts.waitMs(memberId) / 1000);
+  throw new MeshError("rate_limited", `This member started sessions faster than one every ${1 / SESSION_START_RATE_PER_SEC} s (after a burst of ${SESSION_START_BURST}); wait ${waitS} s and connect again.`);
 }
 
 /** Keeps a member within MAX_SESSIONS_PER_MEMBER: each session is a mailbox every fan-out message

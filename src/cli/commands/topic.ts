@@ -16,6 +16,7 @@ import { sendText } from "./send.ts";
 import { topicRefusal } from "../target-hints.ts";
 import { unreadableHint } from "../../client/key-gap.ts";
 import { quoted } from "../../client/untrusted-text.ts";
+import { readHistory } from "../../client/topics.ts";
 
 /** The topic name without a leading `#`; UsageError (exit 2) for one the broker would refuse. */
 const name = (n: string) => checkText(n.replace(/^#/, ""), "The topic name", FIELDS.topic);
@@ -100,7 +101,8 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const afterOffset = after ?? (await onTopic(ctx, mesh, client, topic, latestStart(client, topic, limit)));
-    const r = await onTopic(ctx, mesh, client, topic, client.request("topic_history", { topic, afterOffset, limit }));
+    // Page after page (a page holds about a frame's worth of bytes, §4.3.15) up to `limit` posts.
+    const r = await onTopic(ctx, mesh, client, topic, readHistory(client, topic, afterOffset, limit));
     if (after !== null && after >= r.lastOffset) {
       // Past the last post, the broker says historyLost (protocol §4.3.15): a reader that did see
       // #after here was served by a broker since restored from an older backup, which will number

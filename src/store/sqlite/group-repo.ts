@@ -1,12 +1,20 @@
 // Groups: ad-hoc names (@name) members put themselves in; no rows of their own besides membership.
 import type { Database } from "bun:sqlite";
+import { MeshError } from "../../protocol/errors.ts";
+import { MAX_GROUPS_PER_MEMBER } from "../../protocol/limits.ts";
 
 export class GroupRepo {
   constructor(private readonly db: Database) {}
 
-  /** Idempotent. */
+  /** Idempotent. A member already in MAX_GROUPS_PER_MEMBER groups of the mesh joins no other:
+   *  MeshError invalid_argument, nothing written. Called inside the store's write, so joins that
+   *  arrive together are counted one after the other. */
   join(meshId: string, group: string, memberId: string): void {
-    this.db.query("INSERT OR IGNORE INTO group_members (mesh_id, group_name, member_id) VALUES (?, ?, ?)").run(meshId, group, memberId);
+    if (this.db.query("SELECT 1 FROM group_members WHERE mesh_id = ? AND group_name = ? AND member_id = ?").get(meshId, group, memberId)) return;
+    if (this.ofMember(meshId, memberId).length >= MAX_GROUPS_PER_MEMBER) {
+      throw new MeshError("invalid_argument", `You are in ${MAX_GROUPS_PER_MEMBER} groups, the most a member may be in: leave one first (claudemesh group leave NAME).`);
+    }
+    this.db.query("INSERT INTO group_members (mesh_id, group_name, member_id) VALUES (?, ?, ?)").run(meshId, group, memberId);
   }
 
   /** Idempotent. */
@@ -41,8 +49,12 @@ export class GroupRepo {
     return out;
   }
 
-  /** Names of the groups the member is in. */
-  ofMember(memberId: string): string[] {
-    return this.db.query<{ group_name: string }, [string]>("SELECT group_name FROM group_members WHERE member_id = ? ORDER BY group_name").all(memberId).map((r) => r.group_name);
+  /** Names of the groups the member is in, sorted. Read through the mesh's part of the primary
+   *  key (the table has no index by member): without the mesh, every group row of the broker. */
+  ofMember(meshId: string, memberId: string): string[] {
+    return this.db
+      .query<{ group_name: string }, [string, string]>("SELECT group_name FROM group_members WHERE mesh_id = ? AND member_id = ? ORDER BY group_name")
+      .all(meshId, memberId)
+      .map((r) => r.group_name);
   }
 }

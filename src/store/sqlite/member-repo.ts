@@ -100,8 +100,9 @@ export class MemberRepo {
         const known = this.db.query("SELECT 1 FROM members WHERE mesh_id = ? AND id = ?").get(meshId, memberId);
         throw known ? new MeshError("conflict", "That member was already removed.") : new MeshError("not_found", "no such member");
       }
-      this.db.query("DELETE FROM topic_members WHERE member_id = ?").run(memberId);
-      this.db.query("DELETE FROM group_members WHERE member_id = ?").run(memberId);
+      // Through the mesh's rows: neither table has an index by member (see TopicRepo.ofMember).
+      this.db.query("DELETE FROM topic_members WHERE member_id = ? AND topic_id IN (SELECT id FROM topics WHERE mesh_id = ?)").run(memberId, meshId);
+      this.db.query("DELETE FROM group_members WHERE mesh_id = ? AND member_id = ?").run(meshId, memberId);
       this.db.query("UPDATE sessions SET ended_at = ? WHERE member_id = ? AND ended_at IS NULL").run(now, memberId);
       dropped.push(...this.clearMailboxes(meshId, row.pubkey, memberId));
       const payload = by.self ? { memberId } : { memberId, ban: by.ban, reason: by.reason };

@@ -296,11 +296,11 @@ export class SqliteStore implements T.Store {
   async topicMembers(topicId: number, memberId?: string) {
     return guard(() => this.topics.members(topicId, memberId));
   }
-  async memberTopics(memberId: string) {
-    return guard(() => this.topics.ofMember(memberId));
+  async memberTopics(meshId: string, memberId: string) {
+    return guard(() => this.topics.ofMember(meshId, memberId));
   }
-  async topicHistory(topicId: number, afterOffset: number, limit: number) {
-    return guard(() => this.topics.history(topicId, afterOffset, limit));
+  async topicHistory(topicId: number, afterOffset: number, limit: number, maxBytes?: number) {
+    return guard(() => this.topics.history(topicId, afterOffset, limit, maxBytes));
   }
   async joinGroup(meshId: string, group: string, memberId: string) {
     return this.write(() => this.groups.join(meshId, group, memberId));
@@ -311,8 +311,8 @@ export class SqliteStore implements T.Store {
   async groupMembers(meshId: string, group: string) {
     return guard(() => this.groups.members(meshId, group));
   }
-  async memberGroups(memberId: string) {
-    return guard(() => this.groups.ofMember(memberId));
+  async memberGroups(meshId: string, memberId: string) {
+    return guard(() => this.groups.ofMember(meshId, memberId));
   }
   async meshMemberGroups(meshId: string) {
     return guard(() => this.groups.ofMesh(meshId));
