@@ -1,5 +1,5 @@
 // Reading a topic's history: the posts after an offset, page by page, or an explicit answer that
-// the gap is no longer retained. A page holds at most about a frame's worth of bytes (protocol
+// the gap is no longer retained. A page holds at most about 1 MiB of ciphertext (protocol
 // §4.3.15), so a page shorter than asked is not the end: a last offset below `lastOffset` is not.
 import { MAX_PAGE } from "../protocol/limits.ts";
 import type { Results } from "../protocol/results.ts";

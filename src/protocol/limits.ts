@@ -54,6 +54,11 @@ export const MAX_ACK_BATCH = 512;
 export const PUSH_WINDOW = 1024;
 /** Most messages returned by one `fetch`, history or audit page. */
 export const MAX_PAGE = 500;
+/** Most ciphertext one `topic_history` page carries (§4.3.15; at least one post): 500 posts of
+ *  60 KiB were one answer of ~30 MB, which a connection that asked and read nothing made the broker
+ *  hold. Larger than a frame, unlike a `fetch` page: a CLI from before the cap asks once for its
+ *  `--limit` posts and shows that page, and 50 posts of a few KB each still fit. */
+export const TOPIC_PAGE_BYTES = 1024 * 1024;
 /** Most uses one invite may allow. */
 export const MAX_INVITE_USES = 10_000;
 /** Most groups one member may be in (`group_join`, §4.3.16). Every `list_peers` row of the member

@@ -1,14 +1,15 @@
-// A topic_history page is about a frame's worth of bytes (docs/protocol.md §4.3.15), as a fetch
-// page is (§4.3.5). Before, a page was `limit` posts whatever their size: 500 posts of 60 KiB made
+// A topic_history page carries at most about 1 MiB of ciphertext (docs/protocol.md §4.3.15,
+// TOPIC_PAGE_BYTES). Before, a page was `limit` posts whatever their size: 500 posts of 60 KiB made
 // one answer of ~30 MB, and a member's sockets that asked for such pages and read nothing made the
 // broker hold one each (40 sockets: the broker's RSS went from 141 MB to 1.2 GB; the per-address
 // connection limit allows 1,024), where security.md says a client that does not read holds ~2 MiB.
+// A cap of one frame (64 KiB) cut an older CLI's single page of 50 posts of 2 KB to 25.
 import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { randomId } from "../../src/crypto/hash.ts";
 import { signDetached } from "../../src/crypto/sign.ts";
 import { helloCanonical } from "../../src/protocol/canonical.ts";
-import { MAX_FRAME_BYTES } from "../../src/protocol/limits.ts";
+import { TOPIC_PAGE_BYTES } from "../../src/protocol/limits.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { connect, createTestMesh, type TestPeer } from "../helpers/mesh.ts";
 import { tcpWebSocket } from "../helpers/raw.ts";
@@ -23,11 +24,11 @@ async function post(peer: TestPeer, n: number, size: number): Promise<void> {
   }
 }
 
-test("a page stops at the post that brings it to a frame's worth, at least one; reading on from its last offset reaches every post", async () => {
+test("a page stops at the post that brings it to 1 MiB, at least one; reading on from its last offset reaches every post", async () => {
   await using b = await startBroker();
   const { owner } = await createTestMesh(b.url);
   const o = await connect(b.url, owner, { receive: "pull" });
-  await post(o, 12, 40_000);
+  await post(o, 60, 40_000);
   const pages: number[] = [];
   for (let after = 0; ; ) {
     const page = await o.client.request("topic_history", { topic: "general", afterOffset: after, limit: 500 });
@@ -35,15 +36,16 @@ test("a page stops at the post that brings it to a frame's worth, at least one; 
     pages.push(page.messages.length);
     after = page.messages.at(-1)!.topicOffset!;
   }
-  // 40,000 characters, then 80,000 ≥ 65,536: two a page.
-  expect(pages).toEqual([2, 2, 2, 2, 2, 2]);
-  // Small posts: the whole limit fits.
-  await post(o, 30, 100);
-  expect((await o.client.request("topic_history", { topic: "general", afterOffset: 12, limit: 500 })).messages.length).toBe(30);
+  // 27 × 40,000 = 1,080,000 ≥ 1,048,576: 27 a page.
+  expect(pages).toEqual([27, 27, 6]);
+  // A CLI from before the cap asks once for its --limit (50 by default) and shows that page: 50
+  // posts of a 2 KB message each fit, as they did before it.
+  await post(o, 50, 2_700);
+  expect((await o.client.request("topic_history", { topic: "general", afterOffset: 60, limit: 50 })).messages.length).toBe(50);
   o.close();
 }, 60_000);
 
-test("a connection that asks for history and reads nothing makes the broker hold about 2 MiB, not the pages it asked for", async () => {
+test("a connection that asks for history and reads nothing makes the broker hold about 3 MiB, not the pages it asked for", async () => {
   await using b = await startBroker();
   const { owner } = await createTestMesh(b.url);
   const o = await connect(b.url, owner, { receive: "pull" });
@@ -57,7 +59,7 @@ test("a connection that asks for history and reads nothing makes the broker hold
   const conn = () => [...b.ctx.hub.allConns()].find((c) => c.id !== o.ack.presenceId && c.identity?.pubkey === owner.keys.publicKey);
   // The broker stops reading it once 2 MiB wait unsent (Conn.congested), after the answer that crossed it.
   await until(() => conn()?.readingIsPaused === true, "the broker to stop reading the socket");
-  expect(conn()!.transport.buffered()).toBeLessThan(2 * 1024 * 1024 + 2 * MAX_FRAME_BYTES);
+  expect(conn()!.transport.buffered()).toBeLessThan(2 * 1024 * 1024 + TOPIC_PAGE_BYTES + 64 * 1024);
   s.sock.destroy();
   o.close();
 }, 60_000);
@@ -65,11 +67,11 @@ test("a connection that asks for history and reads nothing makes the broker hold
 test("`claudemesh topic history` still shows the latest posts it is asked for when they take several pages", async () => {
   await using team = await cliTeam(["alice", "bob"]);
   const [alice, bob] = team.dirs;
-  for (let i = 1; i <= 5; i++) ok(await cli(alice, ["topic", "post", "general", "-"], { stdin: `post ${i} ${"x".repeat(30_000)}` }));
-  const r = ok(await cli(bob, ["topic", "history", "general", "--limit", "3", "--json"]));
-  expect(r.json().messages.map((m: { message: { topicOffset: number; body: string } }) => [m.message.topicOffset, m.message.body.slice(0, 6)])).toEqual([
-    [3, "post 3"],
-    [4, "post 4"],
-    [5, "post 5"],
-  ]);
+  // 21 posts of ~59,000 characters of ciphertext each: a page holds 18 (the one that passes 1 MiB
+  // included), so the latest 19 take two.
+  for (let i = 1; i <= 21; i++) ok(await cli(alice, ["topic", "post", "general", "-"], { stdin: `post ${String(i).padStart(2, "0")} ${"x".repeat(44_000)}` }));
+  const r = ok(await cli(bob, ["topic", "history", "general", "--limit", "19", "--json"]));
+  expect(r.json().messages.map((m: { message: { topicOffset: number; body: string } }) => [m.message.topicOffset, m.message.body.slice(0, 7)])).toEqual(
+    Array.from({ length: 19 }, (_, k) => [k + 3, `post ${String(k + 3).padStart(2, "0")}`]),
+  );
 }, 90_000);

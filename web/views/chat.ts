@@ -37,7 +37,7 @@ async function load(): Promise<{ messages: MessagePushFrame[]; members: Member[]
   const page = (after: number) => get<History>(`/v1/dashboard/topics/${TOPIC}/history?after=${after}`);
   const [first, mesh] = await Promise.all([page(0), get<MeshView>("/v1/dashboard/mesh")]);
   // Show the newest PAGE posts: start over from there when there are more posts than that (or the
-  // oldest ones are no longer retained). A page holds about a frame's worth of bytes (protocol
+  // oldest ones are no longer retained). A page holds at most about 1 MiB of ciphertext (protocol
   // §4.3.15), so read on from its last post until the topic's last one.
   let history = first.historyLost || first.lastOffset > PAGE ? await page(Math.max(first.earliestOffset - 1, first.lastOffset - PAGE)) : first;
   const messages = [...history.messages];

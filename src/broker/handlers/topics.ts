@@ -2,6 +2,7 @@
 import { MeshError } from "../../protocol/errors.ts";
 import type { ClientFrameOf } from "../../protocol/frames.ts";
 import type { Results, TopicInfo } from "../../protocol/results.ts";
+import { TOPIC_PAGE_BYTES } from "../../protocol/limits.ts";
 import type { Topic } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Conn } from "../conn.ts";
@@ -53,9 +54,9 @@ export async function handleTopicHistory(ctx: BrokerContext, conn: Conn, f: Clie
   // 3.9 ms a page for the list, 0.15 ms for the page itself).
   if ((await ctx.store.topicMembers(t.id, id.memberId)).length === 0) throw new MeshError("forbidden", `Join #${t.name} to read its history.`);
   const after = f.afterOffset ?? 0;
-  // About a frame's worth a page, as fetch (protocol §4.3.15): 500 posts of 60 KiB were one answer
-  // of ~30 MB, which a connection that reads nothing made the broker hold, socket after socket.
-  const page = await ctx.store.topicHistory(t.id, after, f.limit ?? 100, ctx.config.maxFrameBytes);
+  // At most TOPIC_PAGE_BYTES of ciphertext a page (protocol §4.3.15): 500 posts of 60 KiB were one
+  // answer of ~30 MB, which a connection that reads nothing made the broker hold, socket after socket.
+  const page = await ctx.store.topicHistory(t.id, after, f.limit ?? 100, TOPIC_PAGE_BYTES);
   await ctx.store.flushed(); // the newest post may be committed, not yet flushed (router.ts)
   // Offsets between the reader's and the retained run are gone; or the reader is ahead of the
   // topic (the broker was restored from an older backup), so the offsets it has seen will be

@@ -101,7 +101,7 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const mesh = ctx.mesh();
     const client = await ctx.connect(mesh);
     const afterOffset = after ?? (await onTopic(ctx, mesh, client, topic, latestStart(client, topic, limit)));
-    // Page after page (a page holds about a frame's worth of bytes, §4.3.15) up to `limit` posts.
+    // Page after page (a page holds at most about 1 MiB of ciphertext, §4.3.15) up to `limit` posts.
     const r = await onTopic(ctx, mesh, client, topic, readHistory(client, topic, afterOffset, limit));
     if (after !== null && after >= r.lastOffset) {
       // Past the last post, the broker says historyLost (protocol §4.3.15): a reader that did see
