@@ -2,6 +2,7 @@
 // ~/.claudemesh) reaches the entry as it does when install edits ~/.claude.json itself, a changed
 // environment counts as a changed entry, and a failed `claude mcp add` after the old entry was
 // removed puts the old one back.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -44,7 +45,7 @@ test("a failed `claude mcp add` puts the previous registration back and says so"
 test("install from a second config directory says which one's registration it replaced", async () => {
   const h = tempDir("cm-home-");
   // Without claude on PATH: install edits ~/.claude.json itself, the same entry either way.
-  const install = (dir: string, json = false) => cli(dir, ["install", ...(json ? ["--json"] : [])], { env: { HOME: h, PATH: "/usr/bin:/bin" } });
+  const install = (dir: string, json = false) => cli(dir, ["install", ...(json ? ["--json"] : [])], { env: { HOME: h, PATH: BARE_PATH } });
   const first = join(h, "keys one");
   const replacedLine = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("Replaced"));
   expect(replacedLine(ok(await install(first)).stdout)).toEqual([]);

@@ -3,6 +3,7 @@
 // the line and column, and nothing written: ~/.claude.json stays as it was. A trailing comma was
 // called "not a JSON object"; ~/.claude being a file let install register the MCP server in
 // ~/.claude.json and then fail with "EEXIST: file already exists, mkdir".
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { cli } from "../helpers/cli.ts";
 import { scratchDir } from "../preload.ts";
 
 // Without claude on PATH: install edits ~/.claude.json itself, so "nothing written" is visible.
-const install = (h: string, args: string[] = []) => cli(join(h, ".claudemesh"), ["install", ...args], { env: { HOME: h, PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 });
+const install = (h: string, args: string[] = []) => cli(join(h, ".claudemesh"), ["install", ...args], { env: { HOME: h, PATH: BARE_PATH }, timeoutMs: 60_000 });
 
 describe("Claude Code's settings.json that cannot be read as JSON", () => {
   test("a trailing comma: not valid JSON, at line 4 column 1; nothing written", async () => {

@@ -4,6 +4,7 @@
 // crashed with a TypeError. A config directory of ours that is refused is refused as early.
 // doctor reports it as a failed check. Well-formed hooks we do not know
 // (other events, extra fields, empty lists) come back exactly as they were.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ function homeWith(settings: unknown): string {
 }
 
 // Without claude on PATH: install edits ~/.claude.json itself, so "nothing written" is visible.
-const run = (h: string, args: string[]) => cli(join(h, ".claudemesh"), args, { env: { HOME: h, PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 });
+const run = (h: string, args: string[]) => cli(join(h, ".claudemesh"), args, { env: { HOME: h, PATH: BARE_PATH }, timeoutMs: 60_000 });
 const settingsOf = (h: string) => readFileSync(join(h, ".claude", "settings.json"), "utf8");
 
 describe("Claude Code settings of an unexpected shape", () => {
@@ -63,7 +64,7 @@ describe("Claude Code settings of an unexpected shape", () => {
     const cfg = join(h, "altcfg");
     mkdirSync(cfg, { mode: 0o755 });
     chmodSync(cfg, 0o755); // whatever the umask
-    const r = await cli(cfg, ["install"], { env: { HOME: h, PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 });
+    const r = await cli(cfg, ["install"], { env: { HOME: h, PATH: BARE_PATH }, timeoutMs: 60_000 });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: `claudemesh: ${cfg} is readable by other users (mode 755); it holds private keys. Nothing was changed.\n  fix: chmod 700 ${cfg}\n` });
     expect([existsSync(join(h, ".claude.json")), existsSync(join(h, ".claude"))]).toEqual([false, false]);
   }, 60_000);

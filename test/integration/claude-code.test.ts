@@ -2,6 +2,7 @@
 // (npm @anthropic-ai/claude-code, a dev dependency): after install, `claude mcp list` spawns our
 // server and reports it connected; a second install changes nothing; uninstall removes exactly
 // what install added and leaves the user's other settings untouched.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -16,7 +17,7 @@ function home() {
   return tempDir("cm-home-");
 }
 
-const envFor = (h: string, withClaude = true) => ({ HOME: h, CLAUDEMESH_CONFIG_DIR: join(h, ".claudemesh"), PATH: withClaude ? `${BIN}:${process.env.PATH}` : "/usr/bin:/bin" });
+const envFor = (h: string, withClaude = true) => ({ HOME: h, CLAUDEMESH_CONFIG_DIR: join(h, ".claudemesh"), PATH: withClaude ? `${BIN}:${process.env.PATH}` : BARE_PATH });
 const run = (h: string, args: string[], withClaude = true) => cli(join(h, ".claudemesh"), args, { env: envFor(h, withClaude), timeoutMs: 90_000 });
 
 function claude(h: string, args: string[]) {
@@ -104,7 +105,7 @@ describe("install, uninstall, doctor with the real claude CLI", () => {
     const h = home();
     userFiles(h);
     const elsewhere = join(h, "keys elsewhere");
-    const env = { HOME: h, CLAUDEMESH_CONFIG_DIR: elsewhere, PATH: "/usr/bin:/bin" };
+    const env = { HOME: h, CLAUDEMESH_CONFIG_DIR: elsewhere, PATH: BARE_PATH };
     const at = (args: string[]) => cli(elsewhere, args, { env, timeoutMs: 90_000 });
     ok(await at(["new", "Team", "--broker", b.url, "--display-name", "alice"]));
     const r = ok(await at(["install"]));

@@ -3,6 +3,7 @@
 // accepted (trimmed); control characters, escape sequences, bidirectional and invisible characters,
 // an empty or overlong label are a usage error (exit 2) that says what is allowed, before anything
 // is written.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +17,7 @@ function tempHome() {
 }
 
 // Without claude on PATH, install edits ~/.claude.json itself: no real Claude Code runs here.
-const install = (h: string, args: string[]) => cli(join(h, ".claudemesh"), ["install", ...args], { env: { HOME: h, PATH: "/usr/bin:/bin" } });
+const install = (h: string, args: string[]) => cli(join(h, ".claudemesh"), ["install", ...args], { env: { HOME: h, PATH: BARE_PATH } });
 
 /** What the command wrote under HOME (Bun keeps a cache of its own in ~/.bun). */
 const written = (h: string) => readdirSync(h).filter((f) => f !== ".bun");
@@ -73,16 +74,16 @@ describe("install again keeps the previous registration's choices", () => {
     claudeJson.mcpServers.claudemesh.env = { CLAUDEMESH_DEBUG: "1" };
     writeFileSync(join(home.h, ".claude.json"), JSON.stringify(claudeJson));
     const other = join(home.h, "other keys");
-    const again = await cli(other, ["install"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } });
+    const again = await cli(other, ["install"], { env: { HOME: home.h, PATH: BARE_PATH } });
     expect({ code: again.code, kept: keptLines(again.stdout) }).toEqual({
       code: 0,
       kept: ['Kept the label "api" from the previous registration (claudemesh install --label <name> gives another).', "Kept the MCP server's environment from the previous registration: CLAUDEMESH_DEBUG=1."],
     });
     expect(entryOf(home.h)).toMatchObject({ args: expect.arrayContaining(["mcp", "--label", "api"]), env: { CLAUDEMESH_DEBUG: "1", CLAUDEMESH_CONFIG_DIR: other } });
     // The same run once more changes nothing and still says what it kept.
-    const json = (await cli(other, ["install", "--json"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } })).json();
+    const json = (await cli(other, ["install", "--json"], { env: { HOME: home.h, PATH: BARE_PATH } })).json();
     expect(json.mcp).toEqual({ registered: true, changed: false, via: null, replaced: false, replacedLauncher: null, replacedConfigDir: null, kept: { label: "api", env: ["CLAUDEMESH_DEBUG"] } });
-    const doctor = (await cli(other, ["doctor", "--json"], { env: { HOME: home.h, PATH: "/usr/bin:/bin" } })).json();
+    const doctor = (await cli(other, ["doctor", "--json"], { env: { HOME: home.h, PATH: BARE_PATH } })).json();
     expect(doctor.checks.find((c: { check: string }) => c.check === "MCP registration")).toMatchObject({ ok: true });
   }, 60_000);
 

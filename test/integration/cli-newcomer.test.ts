@@ -4,6 +4,7 @@
 // on a missing one, instead of passing with Claude Code set up to join nothing; a post to, or the
 // history of, a topic you have not joined names the command that joins it, and `send` to yourself
 // names you and what to do.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { cli, cliStream, cliTeam, ok, until } from "../helpers/cli.ts";
@@ -39,7 +40,7 @@ describe("doctor", () => {
     const bob = team.dirs[1];
     const home = tempDir("cm-home-");
     // No `claude` on PATH: install writes ~/.claude.json itself, so every other check passes.
-    const env = { HOME: home, PATH: "/usr/bin:/bin" };
+    const env = { HOME: home, PATH: BARE_PATH };
     ok(await cli(bob, ["install"], { env }));
     expect(ok(await cli(bob, ["doctor", "--json"], { env })).json().ok).toBe(true);
     ok(await cli(bob, ["leave", team.mesh.slug, "--yes"], { env }));

@@ -3,6 +3,7 @@
 // registration and the hooks are reported as installed for that other directory, with the doctor
 // command that checks it, never as missing, and never with a bare `claudemesh install` (which
 // would re-point Claude Code at this shell's directory, an empty one, and drop its --label).
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { cli, ok } from "../helpers/cli.ts";
@@ -10,7 +11,7 @@ import { shellCommand } from "../../src/config/command-line.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 // Without claude on PATH, install edits ~/.claude.json itself: no real Claude Code runs here.
-const at = (h: string, dir: string, args: string[]) => cli(dir, args, { env: { HOME: h, PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 });
+const at = (h: string, dir: string, args: string[]) => cli(dir, args, { env: { HOME: h, PATH: BARE_PATH }, timeoutMs: 60_000 });
 
 type Check = { check: string; ok: boolean; detail: string; fix: string | null };
 const checksOf = (r: { json(): any }) => Object.fromEntries((r.json().checks as Check[]).map((c) => [c.check, c]));

@@ -3,6 +3,7 @@
 // this one's beside it, never as "5 missing" (they are there) nor as a bare entry failing for no
 // reason given. A command that leads to this very binary is this one: `claude mcp add … --
 // claudemesh mcp`, as `mcp --help` shows, failed as "not this claudemesh" though PATH led to it.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { cli, ok } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 // Without claude on PATH, install edits ~/.claude.json itself: no real Claude Code runs here.
-const at = (h: string, args: string[]) => cli(join(h, ".claudemesh"), args, { env: { HOME: h, PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 });
+const at = (h: string, args: string[]) => cli(join(h, ".claudemesh"), args, { env: { HOME: h, PATH: BARE_PATH }, timeoutMs: 60_000 });
 const OLD = "/opt/old/claudemesh";
 
 /** Rewrites what install wrote so that it starts OLD instead of this claudemesh. */
