@@ -5,7 +5,7 @@
 import { createConnection, createServer, type Socket } from "node:net";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { SessionHold } from "../client/client-options.ts";
 import { ensurePrivateDir } from "../client/local/files.ts";
 import type { Refusal } from "./refusal-note.ts";
@@ -72,10 +72,31 @@ export function parentProcessId(pid = process.ppid): string {
 }
 
 /** This process's ancestors, nearest first, at most `max` (Claude Code runs hooks through a shell). */
-export function ancestorPids(max = 8): number[] {
+function ancestorPids(max = 8): number[] {
   const out: number[] = [];
   for (let pid: number | null = process.ppid; pid && pid > 1 && out.length < max; pid = parentOf(pid)) out.push(pid);
   return out;
+}
+
+/** The shells a hook's command may run through (Claude Code's `/bin/sh -c`, a user's wrapper). */
+const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox"]);
+
+/** Whether `pid` runs a shell, by its command name (a login shell's leading "-" dropped). */
+function isShell(pid: number): boolean {
+  let comm: string | null = null;
+  try {
+    comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    comm = psField(pid, "comm");
+  }
+  return comm !== null && SHELLS.has(basename(comm).replace(/^-/, ""));
+}
+
+/** The Claude Code process running this hook: its nearest ancestor that is not a shell, or null.
+ *  Only its MCP server is this session's: one further up belongs to another Claude Code, in whose
+ *  Bash tool this one runs (`claude -p` in a script), whose messages and meshes are not ours. */
+export function hookHostPid(): number | null {
+  return ancestorPids().find((pid) => !isShell(pid)) ?? null;
 }
 
 /** Resolves once a server accepts a connection on `path` (true) or not (false). */
@@ -95,7 +116,7 @@ function answers(path: string, timeoutMs: number): Promise<boolean> {
 }
 
 /** The socket a hook of Claude session `claudeSessionId` talks to: the session's own, else the one
- *  of the MCP server its Claude Code process (an ancestor) started — after /clear or /resume. */
+ *  of the MCP server its Claude Code process (hookHostPid) started — after /clear or /resume. */
 export async function findSocket(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
   return (await answering(configDir, claudeSessionId)) ?? (claudeSessionId ? socketPath(configDir, claudeSessionId) : null);
 }
@@ -112,15 +133,14 @@ export async function runningServer(configDir: string, claudeSessionId: string |
   }
 }
 
-/** The first of the session's own socket and its ancestors' on which a server answers. */
+/** The session's own socket if a server answers on it, else the one of the server its Claude Code
+ *  process started (hookHostPid), if that answers. */
 async function answering(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
   const own = claudeSessionId ? socketPath(configDir, claudeSessionId) : null;
   if (own && (await answers(own, 300))) return own;
-  for (const pid of ancestorPids()) {
-    const p = parentSocketPath(configDir, pid);
-    if (await answers(p, 300)) return p;
-  }
-  return null;
+  const host = hookHostPid();
+  const byHost = host === null ? null : parentSocketPath(configDir, host);
+  return byHost && (await answers(byHost, 300)) ? byHost : null;
 }
 
 /** Most bytes of one request (its line, newline excluded): a peer that sends more without a
