@@ -4,11 +4,12 @@
 // ask it rather than the broker.
 import { createConnection, createServer, type Socket } from "node:net";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { SessionHold } from "../client/client-options.ts";
 import { ensurePrivateDir } from "../client/local/files.ts";
 import type { Refusal } from "./refusal-note.ts";
+import { hookHostPid } from "./process-tree.ts";
 
 export type IpcRequest =
   /** unremindedAsks: return only the open asks no hook has reminded of yet. */
@@ -32,71 +33,6 @@ export function socketPath(configDir: string, claudeSessionId: string): string {
  *  finds the server through its own ancestors when the session's socket does not answer. */
 export function parentSocketPath(configDir: string, pid: number): string {
   return join(configDir, "run", `pid-${pid}.sock`);
-}
-
-/** Fields 3… of /proc/<pid>/stat (state, ppid, …; starttime is [19]), or null off Linux. */
-function procStat(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // After the command name, which is in parentheses and may itself hold spaces or ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
-/** `ps -o <field>= -p <pid>` (macOS and other systems without /proc), or null. */
-function psField(pid: number, field: string): string | null {
-  if (process.platform === "linux") return null;
-  try {
-    const r = Bun.spawnSync(["ps", "-o", `${field}=`, "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
-    const out = r.stdout.toString().trim();
-    return r.exitCode === 0 && out ? out : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The parent of `pid`, or null: /proc on Linux, `ps` elsewhere (macOS); null if neither works. */
-function parentOf(pid: number): number | null {
-  const ppid = Number(procStat(pid)?.[1] ?? psField(pid, "ppid"));
-  return ppid > 0 ? ppid : null;
-}
-
-/** An identity for the parent process that a later process reusing its pid does not share:
- *  `ppid-<pid>-<start time>` (clock ticks since boot on Linux, the start date elsewhere), or
- *  `ppid-<pid>` when the start time cannot be read. */
-export function parentProcessId(pid = process.ppid): string {
-  const start = procStat(pid)?.[19] ?? psField(pid, "lstart")?.replace(/[^A-Za-z0-9]+/g, "");
-  return start ? `ppid-${pid}-${start}` : `ppid-${pid}`;
-}
-
-/** This process's ancestors, nearest first, at most `max` (Claude Code runs hooks through a shell). */
-function ancestorPids(max = 8): number[] {
-  const out: number[] = [];
-  for (let pid: number | null = process.ppid; pid && pid > 1 && out.length < max; pid = parentOf(pid)) out.push(pid);
-  return out;
-}
-
-/** The shells a hook's command may run through (Claude Code's `/bin/sh -c`, a user's wrapper). */
-const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox"]);
-
-/** Whether `pid` runs a shell, by its command name (a login shell's leading "-" dropped). */
-function isShell(pid: number): boolean {
-  let comm: string | null = null;
-  try {
-    comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    comm = psField(pid, "comm");
-  }
-  return comm !== null && SHELLS.has(basename(comm).replace(/^-/, ""));
-}
-
-/** The Claude Code process running this hook: its nearest ancestor that is not a shell, or null.
- *  Only its MCP server is this session's: one further up belongs to another Claude Code, in whose
- *  Bash tool this one runs (`claude -p` in a script), whose messages and meshes are not ours. */
-export function hookHostPid(): number | null {
-  return ancestorPids().find((pid) => !isShell(pid)) ?? null;
 }
 
 /** Resolves once a server accepts a connection on `path` (true) or not (false). */

@@ -4,7 +4,8 @@
 // run ends, and the `wait` hook used to wait up to 30 minutes for a message, holding every
 // `claude -p` open that long.
 import { expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startBroker } from "../helpers/broker.ts";
 import { cli, ok } from "../helpers/cli.ts";
@@ -24,7 +25,7 @@ test("claude -p with claudemesh installed calls the mesh tools and ends at once"
   const project = join(h, "shop");
   mkdirSync(project);
   const started = performance.now();
-  const run = Bun.spawn([join(BIN, "claude"), "-p", "CALL mesh_peers {}", "--allowedTools", "mcp__claudemesh__*"], {
+  const run = Bun.spawn([join(BIN, "claude"), "-p", "CALL mesh_peers {}", "--allowedTools", "mcp__claudemesh__*", "--output-format", "json"], {
     cwd: project,
     // The test run's own CLAUDEMESH_CONFIG_DIR (test/preload.ts) would reach the server and hooks.
     env: { ...process.env, ...env, CLAUDEMESH_CONFIG_DIR: join(h, ".claudemesh"), ...claudeEnvFor(api) },
@@ -34,9 +35,14 @@ test("claude -p with claudemesh installed calls the mesh tools and ends at once"
   const killer = setTimeout(() => run.kill(), 45_000);
   const [out, code] = await Promise.all([new Response(run.stdout).text(), run.exited]);
   clearTimeout(killer);
-  expect({ code, out: out.trim(), fast: performance.now() - started < 30_000 }).toEqual({ code: 0, out: "done", fast: true });
-  // The tool ran in this session's MCP server, which the SessionStart hook had reached.
+  expect({ code, fast: performance.now() - started < 30_000 }).toEqual({ code: 0, fast: true });
+  const result = JSON.parse(out);
+  expect(result.result).toBe("done");
+  // The tool ran in this session's MCP server, under the session id Claude Code gave it.
   expect(api.seen().join("\n")).toContain('"alice/shop" (you)');
+  const meshId = JSON.parse(readFileSync(join(h, ".claudemesh", "config.json"), "utf8")).meshes[0].meshId;
+  const keyFile = `${createHash("sha256").update(result.session_id).digest("hex").slice(0, 32)}.json`;
+  expect(readdirSync(join(h, ".claudemesh", "sessions", meshId))).toEqual([keyFile]);
 }, 120_000);
 
 test("the wait hook returns at once for claude -p and the Agent SDK, and waits in an interactive session", async () => {
