@@ -2,7 +2,7 @@
 // settings whose value changed, told apart into those the broker puts in force at once and those
 // that wait for a restart. Nothing changed is ever dropped without a word: each is one or the other.
 import type { BrokerConfig } from "./load.ts";
-import { shownUrl } from "./address.ts";
+import { shownUrl } from "../shown-url.ts";
 import { SETTINGS, type SettingKey } from "./spec.ts";
 
 /** Settings a running broker puts in force on SIGHUP: the certificate and key files (served by a

@@ -23,6 +23,9 @@ export type ClientEnv = Readonly<{
   claudeSessionId: string | null;
   /** Claude Code's project directory (CLAUDE_PROJECT_DIR), for the session label. */
   projectDir: string | null;
+  /** Claude Code runs without a person to wake: `claude -p` (CLAUDE_CODE_ENTRYPOINT sdk-cli) or
+   *  the Agent SDK (sdk-ts, sdk-py). It waits for a running asyncRewake hook before it ends. */
+  claudeHeadless: boolean;
   /** A desktop session where `claudemesh dashboard` may open a browser: macOS, or DISPLAY /
    *  WAYLAND_DISPLAY set; never under CI. */
   desktop: boolean;
@@ -44,6 +47,7 @@ export function clientEnv(env: Record<string, string | undefined> = process.env,
     interactive: stderrIsTty && !env.CI && !env.NO_COLOR,
     claudeSessionId: env.CLAUDEMESH_SESSION_ID || env.CLAUDE_CODE_SESSION_ID || null,
     projectDir: env.CLAUDE_PROJECT_DIR || null,
+    claudeHeadless: env.CLAUDE_CODE_ENTRYPOINT?.startsWith("sdk-") ?? false,
     desktop: !env.CI && (process.platform === "darwin" || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY)),
     browser: env.CLAUDEMESH_BROWSER?.trim() || null,
   });

@@ -6,7 +6,8 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { fileError, LocalFileError } from "../local-file/error.ts";
 import { parseJsonText } from "../local-file/json.ts";
 import { closest } from "../did-you-mean.ts";
-import { checkHost, publicUrlProblem, shownUrl } from "./address.ts";
+import { checkHost, publicUrlProblem } from "./address.ts";
+import { shownUrl } from "../shown-url.ts";
 import { trustedProxiesProblem } from "./trusted-proxies.ts";
 import { DURATION_UNITS, SETTINGS, UNITLESS_MIN_MS, envName, flagName, formatDurationMs, rangeText, type Kind, type Setting, type SettingKey } from "./spec.ts";
 

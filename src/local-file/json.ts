@@ -11,12 +11,17 @@ export function parseJsonText(text: string): JsonText {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
     if (text.trim() === "") return { ok: false, problem: "is empty" };
-    const reason = (err as Error).message.replace(/^JSON Parse error: /, "").replace(/^./, (c) => c.toLowerCase());
+    const reason = withoutFileText((err as Error).message.replace(/^JSON Parse error: /, "")).replace(/^./, (c) => c.toLowerCase());
     const at = jsonErrorAt(text);
     const where = at ? `line ${at.line}, column ${at.column}` : null;
     return { ok: false, problem: `is not valid JSON (${[where, reason].filter(Boolean).join(": ")})` };
   }
 }
+
+/** Bun's reason without the file's own text it quotes (`Unexpected identifier "…"` quotes the word
+ *  it stopped at: a config.json that lost a quote showed its secret key there, and that message
+ *  reaches terminals, logs and, through the MCP server, the model). The line and column say where. */
+const withoutFileText = (reason: string) => reason.replace(/"[^"]*"/g, "…");
 
 /** Where `text` first stops being JSON (1-based line and column), or null when it is JSON or
  *  nests too deep to scan. */

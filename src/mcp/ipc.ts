@@ -4,11 +4,12 @@
 // ask it rather than the broker.
 import { createConnection, createServer, type Socket } from "node:net";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { SessionHold } from "../client/client-options.ts";
 import { ensurePrivateDir } from "../client/local/files.ts";
 import type { Refusal } from "./refusal-note.ts";
+import { hookHostPid } from "./process-tree.ts";
 
 export type IpcRequest =
   /** unremindedAsks: return only the open asks no hook has reminded of yet. */
@@ -34,50 +35,6 @@ export function parentSocketPath(configDir: string, pid: number): string {
   return join(configDir, "run", `pid-${pid}.sock`);
 }
 
-/** Fields 3… of /proc/<pid>/stat (state, ppid, …; starttime is [19]), or null off Linux. */
-function procStat(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // After the command name, which is in parentheses and may itself hold spaces or ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
-/** `ps -o <field>= -p <pid>` (macOS and other systems without /proc), or null. */
-function psField(pid: number, field: string): string | null {
-  if (process.platform === "linux") return null;
-  try {
-    const r = Bun.spawnSync(["ps", "-o", `${field}=`, "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
-    const out = r.stdout.toString().trim();
-    return r.exitCode === 0 && out ? out : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The parent of `pid`, or null: /proc on Linux, `ps` elsewhere (macOS); null if neither works. */
-function parentOf(pid: number): number | null {
-  const ppid = Number(procStat(pid)?.[1] ?? psField(pid, "ppid"));
-  return ppid > 0 ? ppid : null;
-}
-
-/** An identity for the parent process that a later process reusing its pid does not share:
- *  `ppid-<pid>-<start time>` (clock ticks since boot on Linux, the start date elsewhere), or
- *  `ppid-<pid>` when the start time cannot be read. */
-export function parentProcessId(pid = process.ppid): string {
-  const start = procStat(pid)?.[19] ?? psField(pid, "lstart")?.replace(/[^A-Za-z0-9]+/g, "");
-  return start ? `ppid-${pid}-${start}` : `ppid-${pid}`;
-}
-
-/** This process's ancestors, nearest first, at most `max` (Claude Code runs hooks through a shell). */
-export function ancestorPids(max = 8): number[] {
-  const out: number[] = [];
-  for (let pid: number | null = process.ppid; pid && pid > 1 && out.length < max; pid = parentOf(pid)) out.push(pid);
-  return out;
-}
-
 /** Resolves once a server accepts a connection on `path` (true) or not (false). */
 function answers(path: string, timeoutMs: number): Promise<boolean> {
   if (!existsSync(path)) return Promise.resolve(false);
@@ -95,7 +52,7 @@ function answers(path: string, timeoutMs: number): Promise<boolean> {
 }
 
 /** The socket a hook of Claude session `claudeSessionId` talks to: the session's own, else the one
- *  of the MCP server its Claude Code process (an ancestor) started — after /clear or /resume. */
+ *  of the MCP server its Claude Code process (hookHostPid) started — after /clear or /resume. */
 export async function findSocket(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
   return (await answering(configDir, claudeSessionId)) ?? (claudeSessionId ? socketPath(configDir, claudeSessionId) : null);
 }
@@ -112,15 +69,14 @@ export async function runningServer(configDir: string, claudeSessionId: string |
   }
 }
 
-/** The first of the session's own socket and its ancestors' on which a server answers. */
+/** The session's own socket if a server answers on it, else the one of the server its Claude Code
+ *  process started (hookHostPid), if that answers. */
 async function answering(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {
   const own = claudeSessionId ? socketPath(configDir, claudeSessionId) : null;
   if (own && (await answers(own, 300))) return own;
-  for (const pid of ancestorPids()) {
-    const p = parentSocketPath(configDir, pid);
-    if (await answers(p, 300)) return p;
-  }
-  return null;
+  const host = hookHostPid();
+  const byHost = host === null ? null : parentSocketPath(configDir, host);
+  return byHost && (await answers(byHost, 300)) ? byHost : null;
 }
 
 /** Most bytes of one request (its line, newline excluded): a peer that sends more without a

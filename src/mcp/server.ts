@@ -4,6 +4,7 @@
 // only when a tool returned it or a hook injected it; hooks reach this process over a local socket.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { z } from "zod";
 import { loadConfig } from "../client/local/config-file.ts";
 import { LocalFileError } from "../client/local/files.ts";
 import type { Log } from "../log/log.ts";
@@ -87,7 +88,9 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
     connect();
   };
   for (const t of meshTools(meshes)) {
-    mcp.registerTool(t.name, { description: t.description, inputSchema: t.inputSchema }, (args, extra) => {
+    // Strict: an argument the tool does not have (`replyTo` for reply_to, `timeout` for
+    // timeout_seconds) is refused, naming it, instead of being dropped and the call made without it.
+    mcp.registerTool(t.name, { description: t.description, inputSchema: z.object(t.inputSchema).strict() }, (args, extra) => {
       if (problem) return Promise.resolve({ content: [{ type: "text" as const, text: problem }], isError: true });
       use();
       return t.handler(args, extra);

@@ -26,10 +26,11 @@ export async function runHook(configDir: string, event: string, input: string): 
 }
 
 /** Starts `claudemesh hook <event>` and returns its process (a test may kill it, as Claude Code
- *  does to a waiting asyncRewake hook). `stdout`: a file descriptor to write to instead of a pipe. */
-export function startHook<Out extends "pipe" | number = "pipe">(configDir: string, event: string, input: string, stdout: Out = "pipe" as Out) {
+ *  does to a waiting asyncRewake hook). `stdout`: a file descriptor to write to instead of a pipe;
+ *  `env`: what Claude Code adds to a hook's environment (CLAUDE_CODE_ENTRYPOINT, …). */
+export function startHook<Out extends "pipe" | number = "pipe">(configDir: string, event: string, input: string, stdout: Out = "pipe" as Out, env: Record<string, string> = {}) {
   return Bun.spawn([process.execPath, "run", MAIN, "hook", event], {
-    env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir },
+    env: { ...hostEnv(), CLAUDEMESH_CONFIG_DIR: configDir, ...env },
     stdin: new TextEncoder().encode(input),
     stdout,
     stderr: "pipe",

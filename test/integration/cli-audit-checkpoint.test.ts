@@ -16,7 +16,7 @@ describe("a damaged audit checkpoint", () => {
     const fix = `  fix: move it aside (mv ${path} ${path}.aside), then run claudemesh audit verify again: it checks the chain on its own and saves a new checkpoint, but cannot compare it with the heads verified before\n`;
     ok(await cli(alice, ["audit", "verify"]));
     const cases: [text: string, problem: string][] = [
-      ["garbage", 'it is not valid JSON (line 1, column 1: unexpected identifier "garbage")'],
+      ["garbage", 'it is not valid JSON (line 1, column 1: unexpected identifier …)'],
       ["{}", 'it does not hold a verified head ({"seq": …, "hash": …})'],
       ['{"seq": 3, "hash": "ab", "replaced": 7}', 'it does not hold a verified head ({"seq": …, "hash": …})'],
       ["", "it is empty"],

@@ -38,7 +38,7 @@ describe("config.json that cannot be used", () => {
   test("garbage, empty and {} are damaged files, with the path and the way back; --json too", async () => {
     await using ids = identities(0);
     const cases: [text: string, problem: string][] = [
-      ["garbage\n", 'is not valid JSON (line 1, column 1: unexpected identifier "garbage")'],
+      ["garbage\n", 'is not valid JSON (line 1, column 1: unexpected identifier …)'],
       ['{"version": 1, "meshes": [\n', "is not valid JSON (line 2, column 1: unexpected EOF)"],
       ["", "is empty"],
       ["{}\n", 'is damaged or not a claudemesh config (no "version" field; expected 1)'],

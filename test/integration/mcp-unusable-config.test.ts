@@ -3,12 +3,12 @@
 // in every tool's answer and in the SessionStart hook's context, instead of exiting before
 // initialize (Claude Code then lists it as failed and the reason stays in its MCP log).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { cliTeam } from "../helpers/cli.ts";
+import { cli, cliTeam } from "../helpers/cli.ts";
 import { hookInput, runHook, startMcp } from "../helpers/mcp.ts";
 
 function configDir(configJson: string, dirMode = 0o700): { dir: string; [Symbol.dispose](): void } {
@@ -40,6 +40,26 @@ describe("claudemesh mcp with a config it cannot use", () => {
       await s.close();
     }
   });
+
+  test("a config.json that lost the quote before its secret key: the reason never shows the key", async () => {
+    await using t = await cliTeam(["alice"]);
+    const [alice] = t.dirs;
+    const file = join(alice!, "config.json");
+    const secret: string = JSON.parse(readFileSync(file, "utf8")).meshes[0].secretKey;
+    // Bun quotes the word it stopped at when it starts with a letter (a key starting with a digit
+    // reads as a number first): the first digit made a letter, so that the test does not depend on it.
+    writeFileSync(file, readFileSync(file, "utf8").replace(`"secretKey": "${secret}"`, `"secretKey": f${secret.slice(1)}"`));
+    const s = await startMcp(alice!, "sess-badcfg-secret");
+    try {
+      const r = await s.call("mesh_peers");
+      const hook = await runHook(alice!, "session-start", hookInput("sess-badcfg-secret", "SessionStart"));
+      const cmd = await cli(alice!, ["peers"]);
+      const said = { instructions: s.client.getInstructions(), tool: r.text, hook: JSON.stringify(hook.out), log: s.stderr(), cli: cmd.stderr };
+      for (const [where, text] of Object.entries(said)) expect({ where, showsKey: text?.includes(secret.slice(1, 17)), saysWhere: /line \d+, column \d+: unexpected identifier/.test(text ?? "") }).toEqual({ where, showsKey: false, saysWhere: true });
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 
   test("a config directory others can read: the same, with the refusal's own fix", async () => {
     using cfg = configDir(JSON.stringify({ version: 1, meshes: [] }), 0o755);

@@ -48,3 +48,17 @@ test("a server started with an unusable broker URL: its tools say why and name s
   ok(await cli(bob, ["set-broker", b.url]));
   await waitConnected(s, 40_000);
 });
+
+test("a saved URL with a password: the tools say it cannot be used, without the password", async () => {
+  await using b = await startBroker();
+  await using ids = identities(1);
+  const [bob] = ids.dirs as [string];
+  const { slug } = await cliMesh(b.url, [[bob, "bob"]]);
+  useBroker(bob, b.url.replace("http://", "http://deploy:hunter2@"));
+  await using s = await startMcp(bob, "sess-bob-password-url");
+  let said = "";
+  await until(async () => (said = (await s.call("mesh_peers")).text).includes("Its last attempt"), "the tools to say the last attempt", 20_000);
+  expect({ said: said.includes(`"http://***@${new URL(b.url).host}" has a user`), secret: said.includes("hunter2") || s.stderr().includes("hunter2") }).toEqual({ said: true, secret: false });
+  const cmd = await cli(bob, ["peers", "--mesh", slug]);
+  expect({ code: cmd.code, secret: cmd.stderr.includes("hunter2") }).toEqual({ code: 5, secret: false });
+});

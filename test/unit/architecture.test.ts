@@ -17,10 +17,12 @@ const ALLOWED: Record<string, string[]> = {
   // "Did you mean …?" for every name a person types: flags (config), commands (cli), topics and
   // peers (client, so that the MCP tools give the same hints as the CLI).
   "did-you-mean": [],
-  config: ["local-file", "did-you-mean"],
+  // A URL without its user name, password, query or fragment, for errors and logs (config, client).
+  "shown-url": [],
+  config: ["local-file", "did-you-mean", "shown-url"],
   store: ["protocol", "crypto", "workers"],
   broker: ["store", "crypto", "protocol", "config", "log", "version", "local-file"],
-  client: ["protocol", "crypto", "local-file", "did-you-mean"],
+  client: ["protocol", "crypto", "local-file", "did-you-mean", "shown-url"],
   mcp: ["client", "protocol", "crypto", "config", "log", "version", "local-file"],
   cli: ["client", "broker", "mcp", "config", "log", "protocol", "crypto", "version", "local-file", "did-you-mean"],
   main: ["cli"],

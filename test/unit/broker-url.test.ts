@@ -50,6 +50,18 @@ describe("brokerBase", () => {
   });
 });
 
+// A refusal never repeats a password or a query's value: it reaches logs and, through the MCP
+// server, the model.
+test.each([
+  ["https://deploy:hunter2@mesh.example.com", '"https://***@mesh.example.com" has a user'],
+  ["deploy:hunter2@10.0.0.5:7900", '"***@10.0.0.5:7900" has a user'],
+  ["ftp://deploy:hunter2@mesh.example.com", '"ftp://***@mesh.example.com" is not a broker URL'],
+  ["https://mesh.example.com/?token=hunter2#hunter2", '"https://mesh.example.com/?***" has a user'],
+])("%p is refused without its secret", (input, words) => {
+  const said = refused(input).error as string;
+  expect({ said: said.includes(words), secret: said.includes("hunter2") }).toEqual({ said: true, secret: false });
+});
+
 // isLoopbackHost: a broker URL's host that only this machine reaches (an invite naming it says so).
 test.each([
   ["127.0.0.1", true],

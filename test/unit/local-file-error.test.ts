@@ -97,10 +97,17 @@ describe("fileError", () => {
 describe("parseJsonText", () => {
   test("says where a file stops being JSON, and what Bun expected there", () => {
     expect(parseJsonText('{\n  "hooks": {},\n}\n')).toEqual({ ok: false, problem: "is not valid JSON (line 3, column 1: property name must be a string literal)" });
-    expect(parseJsonText("garbage")).toEqual({ ok: false, problem: 'is not valid JSON (line 1, column 1: unexpected identifier "garbage")' });
+    expect(parseJsonText("garbage")).toEqual({ ok: false, problem: "is not valid JSON (line 1, column 1: unexpected identifier …)" });
     expect(parseJsonText('{"a": [1, 2')).toEqual({ ok: false, problem: "is not valid JSON (line 1, column 12: expected ']')" });
     expect(parseJsonText(" \n")).toEqual({ ok: false, problem: "is empty" });
     expect(parseJsonText('{"a": [1, {"b": null}]}')).toEqual({ ok: true, value: { a: [1, { b: null }] } });
+  });
+
+  test("never repeats the file's text: a config.json that lost a quote does not show its secret key", () => {
+    const secret = "ea1cc14e1c6d974daaa88a951c6978bdba9af333190b8282cadee79b0ef654b3";
+    const r = parseJsonText(`{\n  "secretKey": ${secret}",\n  "x": 1\n}`);
+    expect(r).toEqual({ ok: false, problem: "is not valid JSON (line 2, column 16: unexpected identifier …)" });
+    expect(parseJsonText('["\\uZZZZ"]')).toEqual({ ok: false, problem: "is not valid JSON (line 1, column 4: … is not a valid unicode escape)" });
   });
 
   test("the scanner agrees with JSON.parse on what is JSON", () => {

@@ -1,9 +1,9 @@
-// The identity of an MCP server started without CLAUDE_CODE_SESSION_ID (src/mcp/ipc.ts
+// The identity of an MCP server started without CLAUDE_CODE_SESSION_ID (src/mcp/process-tree.ts
 // parentProcessId): its parent's pid and start time, so that a restart under the same parent
 // resumes it and a later process that reuses the pid does not.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { parentProcessId } from "../../src/mcp/ipc.ts";
+import { parentProcessId } from "../../src/mcp/process-tree.ts";
 
 describe("parentProcessId", () => {
   test.skipIf(process.platform !== "linux")("is the pid and the start time from /proc, the same at every call", () => {

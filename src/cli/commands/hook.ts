@@ -190,6 +190,10 @@ export async function run(args: { event: string }): Promise<void> {
   const deadline = Date.now() + BUDGET_MS;
   if (event !== "wait") setTimeout(() => process.exit(0), BUDGET_MS).unref();
   const env = clientEnv(processEnv());
+  // `claude -p` and the Agent SDK wait for a running asyncRewake hook before they end: a wait for
+  // the next message held every such run open for WAIT_MS. Nobody is there to wake; what arrives
+  // stays unread for the next hook or mesh_inbox.
+  if (event === "wait" && env.claudeHeadless) process.exit(0);
   const input = await readInput();
   if (event === "session-start") {
     await sessionStart(env.configDir, input.session_id ?? env.claudeSessionId, deadline).catch(() => out({}));

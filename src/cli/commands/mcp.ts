@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { hostname } from "node:os";
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { jsonLog, type Log } from "../../log/log.ts";
-import { parentProcessId } from "../../mcp/ipc.ts";
+import { parentEnvHas, parentProcessId } from "../../mcp/process-tree.ts";
 import { reportError } from "../output.ts";
 import { checkSessionLabel, defaultSessionLabel } from "../display-name.ts";
 
@@ -28,6 +28,17 @@ export function registeredLabel(label: string, log: Log): string {
   }
 }
 
+/** The Claude session id this server was given, or null. One its parent process holds as well was
+ *  inherited, not given: `claudemesh mcp` started by another MCP client (an inspector, a script)
+ *  in a Claude Code session's Bash tool, where CLAUDE_CODE_SESSION_ID is that session's. Taken, it
+ *  replaced the session's own server at the broker and read its messages. (Claude Code sets the
+ *  variable for the servers it starts, never in its own environment.) */
+function givenSessionId(id: string | null, log: Log): string | null {
+  if (id === null || !parentEnvHas("CLAUDE_CODE_SESSION_ID", id)) return id;
+  log.warn("CLAUDE_CODE_SESSION_ID was inherited from the parent process, not set by Claude Code for this server: this server is a session of its own, not that one");
+  return null;
+}
+
 export async function run(args: { label?: string }): Promise<void> {
   const note = terminalNote(Boolean(process.stdin.isTTY));
   if (note) process.stderr.write(`${note}\n`);
@@ -35,6 +46,7 @@ export async function run(args: { label?: string }): Promise<void> {
   const log = jsonLog(env.debug ? "debug" : "warn");
   const { runMcpServer, CONNECT_GRACE_MS, SESSION_CONNECT_GRACE_MS } = await import("../../mcp/server.ts");
   const cwd = env.projectDir ?? process.cwd();
+  const claudeSessionId = givenSessionId(env.claudeSessionId, log);
   // What stops the server (a config file others can read, a broken key file) is one line on
   // stderr with its fix and the exit code a command would give, not a stack trace: Claude Code
   // shows the server as failed, and `claude mcp list` or a manual run shows why.
@@ -45,8 +57,8 @@ export async function run(args: { label?: string }): Promise<void> {
     // later process that reuses the pid does not. Any server may be a health check (`claude mcp
     // list` gives it a session id of its own), so it connects once used or after a grace period
     // (docs/claude-code.md).
-    claudeSessionId: env.claudeSessionId ?? parentProcessId(),
-    connectGraceMs: env.claudeSessionId === null ? CONNECT_GRACE_MS : SESSION_CONNECT_GRACE_MS,
+    claudeSessionId: claudeSessionId ?? parentProcessId(),
+    connectGraceMs: claudeSessionId === null ? CONNECT_GRACE_MS : SESSION_CONNECT_GRACE_MS,
     label: args.label ? registeredLabel(args.label, log) : defaultSessionLabel(basename(cwd)),
     cwd,
     hostname: hostname(),
