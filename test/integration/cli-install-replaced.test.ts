@@ -1,6 +1,7 @@
 // `claudemesh install` run again from another binary (an upgrade to another path, a checkout after
 // the release binary) replaces the one registration Claude Code has: it says so, with what the old
 // one ran, in words and in --json, instead of the "Registered…" of a first install.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { tempDir } from "../helpers/temp-dir.ts";
 import { shellCommand } from "../../src/config/command-line.ts";
 
 // Without claude on PATH, install edits ~/.claude.json itself: no real Claude Code runs here.
-const install = (h: string, args: string[] = []) => cli(join(h, ".claudemesh"), ["install", ...args], { env: { HOME: h, PATH: "/usr/bin:/bin" } });
+const install = (h: string, args: string[] = []) => cli(join(h, ".claudemesh"), ["install", ...args], { env: { HOME: h, PATH: BARE_PATH } });
 const firstLine = (stdout: string) => stdout.split("\n")[0];
 const oldBinary = (h: string) => writeFileSync(join(h, ".claude.json"), JSON.stringify({ mcpServers: { claudemesh: { type: "stdio", command: "/opt/old place/claudemesh", args: ["mcp"], env: {} } } }));
 const THIS = shellCommand([process.execPath, "run", MAIN]);
