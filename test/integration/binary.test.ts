@@ -1,6 +1,7 @@
 // The compiled executable: built with the release flags, it serves from any directory with its
 // embedded migrations, API reference and web dashboard (which runs in chromium, at the root and
 // under a proxy's path), ignores a .env in the working directory, and drains on SIGTERM.
+import { BARE_PATH } from "../helpers/bare-path.ts";
 import { LATEST_VERSION } from "../../src/store/migrations.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -53,7 +54,8 @@ describe("compiled binary", () => {
     const alice = join(work, "alice");
     const bob = join(work, "bob");
     const as = (dir: string, args: string[]) => {
-      const p = Bun.spawnSync([bin, ...args], { cwd: work, env: { ...process.env, CLAUDEMESH_CONFIG_DIR: dir, HOME: work, CI: "1" } });
+      // No claude on PATH: install then edits ~/.claude.json itself, as checked below.
+      const p = Bun.spawnSync([bin, ...args], { cwd: work, env: { ...process.env, PATH: BARE_PATH, CLAUDEMESH_CONFIG_DIR: dir, HOME: work, CI: "1" } });
       return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
     };
     expect(as(alice, ["new", "Bin Team", "--broker", b.url, "--display-name", "alice"]).code).toBe(0);
