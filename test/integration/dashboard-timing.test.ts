@@ -27,7 +27,7 @@ async function hold(page: Page, path: string): Promise<{ held: Promise<void>; re
 /** Which tab is selected and which views the panel shows. */
 const shown = async (page: Page) => ({
   selected: await page.getAttribute('[role="tab"][aria-selected="true"]', "data-view"),
-  topics: await page.locator("#view", { hasText: "the broker (and this list) knows only counts" }).count(),
+  topics: await page.locator("#view", { hasText: "the broker (and this list) knows only member counts" }).count(),
   audit: await page.locator(sel("audit-status")).count(),
   error: await page.locator(sel("view-error")).count(),
 });
