@@ -17,6 +17,8 @@ const STDERR_TAIL_CHARS = 16_384;
 export const LOAD_FLAGS = [
   "--send-rate", "1000000", "--send-burst", "1000000",
   "--max-connections-per-ip", "1000000", "--max-connections-per-mesh", "1000000",
+  // The load generator's thousand clients stand for as many machines, not one address.
+  "--max-unsent-per-ip", String(64 * 1024 ** 3),
   "--queue-quota", "10000000",
 ];
 

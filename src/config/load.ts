@@ -33,6 +33,8 @@ export type BrokerConfig = Readonly<{
   requestBurst: number;
   maxConnectionsPerMesh: number;
   maxConnectionsPerIp: number;
+  /** Bytes (broker/address-output.ts). */
+  maxUnsentPerIp: number;
   helloTimeout: number;
   pingInterval: number;
   presenceGrace: number;
