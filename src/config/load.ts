@@ -35,6 +35,9 @@ export type BrokerConfig = Readonly<{
   maxConnectionsPerIp: number;
   /** Bytes (broker/address-output.ts). */
   maxUnsentPerIp: number;
+  claimBurst: number;
+  /** Milliseconds per claim after the burst (http/meshes.ts). */
+  claimEvery: number;
   helloTimeout: number;
   pingInterval: number;
   presenceGrace: number;

@@ -54,6 +54,8 @@ export const SETTINGS = [
   { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },
   { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 1024, doc: "Open connections allowed from one client address. Every client behind one NAT or proxy shares it, and each Claude Code session holds one per mesh." },
   { key: "maxUnsentPerIp", kind: int(1024 * 1024, 64 * 1024 * 1024 * 1024), default: 64 * 1024 * 1024, doc: "Bytes of output one client address's connections may hold unsent together (answers and messages their clients have not read yet). Past it each connection is held to its share (this over the address's connections): its frames wait and its pushes pause, and an answer larger than its share is refused with rate_limited. Every client behind one NAT or proxy shares it." },
+  { key: "claimBurst", kind: int(1, 1_000_000), default: 50, doc: "Invite claims (members enrolled) one client address may make at once (token bucket size); past it, 429 rate_limited." },
+  { key: "claimEvery", kind: ms(1, DAY), default: 30 * SEC, doc: "After claimBurst, one more invite claim per client address each this long (token bucket refill)." },
   { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },
   { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it. Clients watch for silence at the same pace (told in hello_ack)." },
   { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
