@@ -1,10 +1,12 @@
 // Connections and unsent output per client address (its /64 for IPv6, client-ip.ts addressKey;
 // behind a trusted proxy the forwarded client's). Each connection stops being handled at 2 MiB its
 // client has not read (conn.ts PAUSE_BYTES), but an address may hold maxConnectionsPerIp of them and
-// one answer can be megabytes: a hundred sockets of one address that asked for member_list and read
-// nothing made the broker hold 502 MB (decisions.md, session 37). So the address's connections
-// share maxUnsentPerIp: while they hold it together, each is held to its share of it (the cap over
-// the address's open connections). Conn applies the rule, to its frames, its pushes and its answers.
+// one answer can be megabytes: a hundred sockets of one address that asked for member_list in a
+// mesh of 3,000 and read nothing made the broker hold 432 MiB (decisions.md, session 37). So the
+// address's connections share maxUnsentPerIp: while they hold it together, each is held to its share
+// of it (the cap over the address's open connections). Conn applies the rule to its frames, its
+// pushes and its answers; a connection refused an answer handles nothing more until it answers a
+// ping (a non-reader never does), so it has the broker build at most one answer for nothing.
 //
 // Bound: a connection grows past its share only while the address is within its cap, so an address
 // holds at most twice the cap, plus one frame per connection (a push, an error, an event); in
@@ -29,10 +31,8 @@ export class AddressShare {
   unsent = 0;
 
   constructor(
-    /** The per-address key (addressKey). */
+    /** The per-address key (addressKey): an IPv4 address, an IPv6 /64. */
     readonly key: string,
-    /** The client's address as the log names it. */
-    readonly ip: string,
     readonly capBytes: number,
     /** Told each time a connection of this address is held by the cap (AddressOutput). */
     readonly held: (share: AddressShare, action: "paused" | "refused", conn: Conn) => void,
@@ -80,9 +80,9 @@ export class AddressOutput {
   }
 
   /** Counts a connection opened from `key`, and returns the address it shares. */
-  open(key: string, ip: string): AddressShare {
+  open(key: string): AddressShare {
     let share = this.addresses.get(key);
-    if (!share) this.addresses.set(key, (share = new AddressShare(key, ip, this.capBytes, this.held)));
+    if (!share) this.addresses.set(key, (share = new AddressShare(key, this.capBytes, this.held)));
     share.connections++;
     return share;
   }
@@ -103,7 +103,7 @@ export function watchedAddresses(ctx: BrokerContext): AddressOutput {
   const logs = new KeyedThrottledLogs(ctx.log, "warn", () => ctx.now(), 1024);
   return new AddressOutput(ctx.config.maxUnsentPerIp, (share, action, conn) => {
     ctx.metrics.addressUnsentCapped.inc({ action });
-    const fields = { ...connFields(conn), ip: share.ip, action, unsentBytes: share.unsent, capBytes: share.capBytes, connections: share.connections, shareBytes: share.shareBytes };
-    logs.get(share.key, CAPPED_MSG)?.note({ ...fields, ...proxyHint(share.ip) });
+    const fields = { ...connFields(conn), address: share.key, action, unsentBytes: share.unsent, capBytes: share.capBytes, connections: share.connections, shareBytes: share.shareBytes };
+    logs.get(share.key, CAPPED_MSG)?.note({ ...fields, ...proxyHint(conn.transport.remoteAddress) });
   });
 }

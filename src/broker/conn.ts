@@ -343,7 +343,7 @@ export class Conn {
   }
 
   send(frame: unknown): boolean {
-    return this.sendRaw(JSON.stringify(frame));
+    return this.state !== "closed" && this.sendRaw(JSON.stringify(frame));
   }
 
   sendRaw(text: string): boolean {

@@ -284,7 +284,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         // Bun runs `open` inside srv.upgrade(), before fetch returns: the per-address check above
         // and this count happen in one turn, so upgrades arriving together cannot pass the cap
         // (pinned by test/integration/limits.test.ts).
-        const address = addresses.open(ws.data.slot, ws.data.ip);
+        const address = addresses.open(ws.data.slot);
         const conn = new Conn(outbox.transport(ws as ServerWebSocket<unknown>, ws.data.ip), ctx.bootId, address);
         ws.data.conn = conn;
         onOpen(ctx, conn);

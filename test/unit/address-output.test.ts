@@ -16,7 +16,7 @@ function setup() {
   const conn = (key = "10.0.0.1") => {
     const io = { buffered: 0, pings: [] as string[], paused: [] as boolean[] };
     const transport: Transport = { remoteAddress: key, send: (t) => ((io.buffered += t.length), true), close: () => {}, ping: (p) => void io.pings.push(p), pauseReading: (p) => void io.paused.push(p), buffered: () => io.buffered };
-    const c = new Conn(transport, "boot", addresses.open(key, key));
+    const c = new Conn(transport, "boot", addresses.open(key));
     c.state = "ready";
     return { c, io };
   };
