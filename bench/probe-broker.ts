@@ -34,8 +34,9 @@ const PEERS = Number(values.peers);
 const NONCE = randomBytes(24).toString("base64");
 
 const dataDir = mkdtempSync(join(tmpdir(), "cm-probe-broker-"));
-// As bench/servers.ts LOAD_FLAGS: no per-member rate limit, no connection caps, no quota.
-const unlimited = { sendRate: 1_000_000, sendBurst: 1_000_000, maxConnectionsPerIp: 1_000_000, maxConnectionsPerMesh: 1_000_000, queueQuota: 10_000_000 };
+// As bench/servers.ts LOAD_FLAGS: no per-member rate limit, no connection caps, no quota, no
+// per-address bound on unread output or claims.
+const unlimited = { sendRate: 1_000_000, sendBurst: 1_000_000, maxConnectionsPerIp: 1_000_000, maxConnectionsPerMesh: 1_000_000, queueQuota: 10_000_000, maxUnsentPerIp: 64 * 1024 ** 3, claimBurst: 1_000_000 };
 const config = loadBrokerConfig({ flags: { port: 0, dataDir, synchronous: values.sync, ...unlimited } as never, env: {} });
 const store = await openSqliteStore({ dataDir, synchronous: config.synchronous, checkpoints: "background" });
 const broker = await createBroker({ config, store, log: jsonLog("warn", () => {}), defaultMetrics: false });

@@ -17,6 +17,9 @@ const STDERR_TAIL_CHARS = 16_384;
 export const LOAD_FLAGS = [
   "--send-rate", "1000000", "--send-burst", "1000000",
   "--max-connections-per-ip", "1000000", "--max-connections-per-mesh", "1000000",
+  // The load generator's thousand clients stand for as many machines, not one address: their
+  // unread output, and the setup's claims (bench/setup.ts enrols every member from here).
+  "--max-unsent-per-ip", String(64 * 1024 ** 3), "--claim-burst", "1000000",
   "--queue-quota", "10000000",
 ];
 

@@ -12,7 +12,8 @@ export class AddressThrottle {
   private lastPrune: number;
 
   constructor(
-    private readonly opts: { ratePerSec: number; burst: number; refused: string; trustedProxies: readonly string[] },
+    /** `onRefused`: told the client's address of each refusal (a log line). */
+    private readonly opts: { ratePerSec: number; burst: number; refused: string; trustedProxies: readonly string[]; onRefused?: (ip: string) => void },
     private readonly clock: () => number = () => performance.now(),
   ) {
     this.limiter = new RateLimiter(opts.ratePerSec, opts.burst, clock);
@@ -30,6 +31,8 @@ export class AddressThrottle {
     }
     const ip = clientIp(direct ?? "unknown", forwardedFor, this.opts.trustedProxies);
     const key = addressKey(ip);
-    if (!this.limiter.take(key)) throw new MeshError("rate_limited", this.opts.refused, { retryAfterMs: this.limiter.waitMs(key) });
+    if (this.limiter.take(key)) return;
+    this.opts.onRefused?.(ip);
+    throw new MeshError("rate_limited", this.opts.refused, { retryAfterMs: this.limiter.waitMs(key) });
   }
 }

@@ -21,6 +21,11 @@ const isLocalNetwork = proxyMatcher(["127.0.0.0/8", "::1/128", "10.0.0.0/8", "17
 /** Whether `address` is a loopback or private one (an IPv4-mapped one as its IPv4 address). */
 export const isLocalAddress = (address: string): boolean => isLocalNetwork(unmapped(address));
 
+/** For a per-address refusal from a loopback or private address: the likely cause, a reverse proxy
+ *  whose clients all count as its one address. */
+export const proxyHint = (ip: string) =>
+  isLocalAddress(ip) ? { hint: "a loopback or private address: if a reverse proxy connects from it, list it in trustedProxies so that each client counts as its own address (docs/operations.md, Behind a reverse proxy)" } : {};
+
 /** An IPv4-mapped IPv6 address (::ffff:1.2.3.4, what a listener on :: reports for IPv4 peers) as
  *  its IPv4 address, so that one client has one per-address count whatever the listener. */
 const unmapped = (address: string) => /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1] ?? address;

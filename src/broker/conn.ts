@@ -5,6 +5,8 @@ import type { AttestationFields } from "../protocol/frames.ts";
 import type { Transport } from "./ws/transport.ts";
 import type { Member } from "../store/types.ts";
 import { randomId } from "../crypto/hash.ts";
+import type { MeshError } from "../protocol/errors.ts";
+import type { AddressShare } from "./address-output.ts";
 
 export type Identity = {
   meshId: string;
@@ -103,6 +105,10 @@ export class Conn {
    *  pong that echoes one counts (RFC 6455 §5.5.3): an unsolicited pong, which a client may send
    *  without reading anything, proves nothing. */
   private pingsOwed: { payload: string; sentAt: number }[] = [];
+  /** After an answer was refused for the address's cap: the ping whose pong shows the client
+   *  reads, and the frame waiting for it (provingRead). */
+  private proofPing: string | null = null;
+  private proofWaiter: (() => void) | null = null;
   /** Set while the broker does not read this socket (PAUSE_BYTES). */
   private readingPaused = false;
   /** The connection's next frame, waiting for its output to fall below PAUSE_BYTES. */
@@ -117,10 +123,15 @@ export class Conn {
   /** What stalled() saw at its previous call. */
   private seen = { paused: false, drains: 0 };
   helloTimer: ReturnType<typeof setTimeout> | null = null;
+  /** This connection's part of its address's unsent bytes, as last counted (recount). */
+  private counted = 0;
 
+  /** `address`: the client address whose unsent-output cap this connection shares
+   *  (address-output.ts); null for a connection without a socket of its own. */
   constructor(
     readonly transport: Transport,
     bootId: string,
+    private address: AddressShare | null = null,
   ) {
     this.seq = ++counter;
     this.id = `${bootId}.${this.seq}`;
@@ -131,19 +142,68 @@ export class Conn {
   }
 
   /** Bytes of pushes the socket can take before it counts as congested (≤ 0: congested; pushes
-   *  wait in the queue until the socket drains). */
+   *  wait in the queue until the socket drains): CONGESTED_BYTES, within what its address has room
+   *  for. */
   get pushBudget(): number {
-    return CONGESTED_BYTES - this.transport.buffered();
+    const own = this.recount();
+    const budget = CONGESTED_BYTES - own;
+    return this.address ? Math.min(budget, this.address.room(own)) : budget;
+  }
+
+  /** The socket's unsent bytes, counted again into its address's sum. */
+  private recount(): number {
+    const own = this.transport.buffered();
+    if (this.address) {
+      this.address.unsent += own - this.counted;
+      this.counted = own;
+    }
+    return own;
+  }
+
+  /** Whether the connection's unsent output holds its frames: PAUSE_BYTES, or its share while its
+   *  address is full (address-output.ts). */
+  private overMark(): { over: boolean; byAddress: boolean } {
+    const own = this.recount();
+    if (own >= PAUSE_BYTES) return { over: true, byAddress: false };
+    const byAddress = this.address?.holds(own) ?? false;
+    return { over: byAddress, byAddress };
+  }
+
+  /** Null when an answer of `chars` may be written: within what its address's cap has left, or
+   *  within the connection's share of it. Otherwise the error to answer with instead (the address
+   *  is told: its metric and log line). */
+  answerRefused(chars: number): MeshError | null {
+    if (!this.address || chars <= this.address.room(this.recount())) return null;
+    this.address.held(this.address, "refused", this);
+    // Not a liveness ping (awaitingPong): the next liveness round may come before a pong could.
+    this.proofPing ??= this.sendPing(performance.now());
+    return this.address.refusal(chars);
+  }
+
+  /** Counts the connection out of its address's unsent bytes (its socket closed); returns the
+   *  address it left, null if none. */
+  leaveAddress(): AddressShare | null {
+    const left = this.address;
+    if (left) left.unsent -= this.counted;
+    this.counted = 0;
+    this.address = null;
+    return left;
   }
 
   /** Sends a liveness ping with a fresh random payload; `mono`: performance.now(). */
   ping(mono: number): void {
     this.awaitingPong = true;
+    this.sendPing(mono);
+  }
+
+  /** Sends a ping the client owes a pong for, and returns its payload. */
+  private sendPing(mono: number): string {
     this.pongOwedSince ??= mono;
     const payload = randomId(9);
     this.pingsOwed.push({ payload, sentAt: mono });
     if (this.pingsOwed.length > MAX_PINGS_OWED) this.pingsOwed.shift();
     this.transport.ping(payload);
+    return payload;
   }
 
   /** A pong arrived. It counts only if it echoes one of the pings owed (a client may answer only
@@ -155,13 +215,38 @@ export class Conn {
     this.pingsOwed.splice(0, i + 1);
     this.awaitingPong = false;
     this.pongOwedSince = this.pingsOwed[0]?.sentAt ?? null;
+    // Answered, or a later one was (a client may answer only the latest, RFC 6455 §5.5.3).
+    if (this.proofPing !== null && !this.pingsOwed.some((p) => p.payload === this.proofPing)) this.endProof();
     return true;
   }
 
-  /** Whether this ready connection's unsent output reached PAUSE_BYTES; if so the broker stops
-   *  reading its socket until outputMoved() finds the output below. */
+  /** Whether the connection's next frame waits for its client to show that it reads: an answer
+   *  of it was refused for its address's cap (answerRefused), and a non-reader's next answer would
+   *  be refused too, made for nothing. A reader shows it within a round trip. */
+  get provingRead(): boolean {
+    return this.proofPing !== null;
+  }
+
+  /** Resolves once the client answered the ping sent with the refusal, or the connection closed.
+   *  Call only while provingRead; frames are handled one at a time, so one waits at most. */
+  proof(): Promise<void> {
+    return new Promise((resolve) => (this.proofWaiter = resolve));
+  }
+
+  /** Ends the wait for a proof of reading (its pong came, or the connection closed). */
+  endProof(): void {
+    this.proofPing = null;
+    const go = this.proofWaiter;
+    this.proofWaiter = null;
+    go?.();
+  }
+
+  /** Whether this ready connection's unsent output reached PAUSE_BYTES, or its share of its
+   *  address's cap while the address is full; if so the broker stops reading its socket until
+   *  outputMoved() finds the output below. */
   congested(): boolean {
-    if (this.state !== "ready" || this.transport.buffered() < PAUSE_BYTES) {
+    const { over, byAddress } = this.state === "ready" ? this.overMark() : { over: false, byAddress: false };
+    if (!over) {
       // Below again (each way down reports to outputMoved; this only makes sure of it).
       if (this.readingPaused) this.outputMoved();
       return false;
@@ -169,11 +254,12 @@ export class Conn {
     if (!this.readingPaused) {
       this.readingPaused = true;
       if (!this.paceUnread) this.transport.pauseReading(true);
+      if (byAddress) this.address!.held(this.address!, "paused", this);
     }
     return true;
   }
 
-  /** Resolves once the output fell below PAUSE_BYTES or the connection closed. Call only after
+  /** Resolves once the output fell below its mark (congested) or the connection closed. Call only after
    *  congested() returned true; frames are handled one at a time, so one waits at most. */
   room(): Promise<void> {
     return new Promise((resolve) => (this.roomWaiter = resolve));
@@ -193,9 +279,11 @@ export class Conn {
 
   /** Stops reading the socket until the pace under way ends: enough of the connection's frames
    *  wait already (ws/frame-line.ts), and its client then sees TCP backpressure, the broker spending
-   *  nothing on it. No-op when not pacing. While unread, a FIN is not noticed (Transport). */
+   *  nothing on it. No-op when not pacing. While unread, a FIN is not noticed (Transport). The same
+   *  while it waits for a proof of reading (provingRead), which then cannot come: a client that sent
+   *  that much behind a refused answer without reading is left to liveness (a ping unanswered). */
   unreadWhilePaced(): void {
-    if (this.paceTimer === null || this.paceUnread) return;
+    if ((this.paceTimer === null && this.proofPing === null) || this.paceUnread) return;
     this.paceUnread = true;
     if (!this.readingPaused) this.transport.pauseReading(true);
   }
@@ -240,12 +328,13 @@ export class Conn {
     this.outputMoved();
   }
 
-  /** The socket took some output (drain, or the end of a turn's write), or closed: reading resumes
-   *  and the waiting frame is handled once the output is below PAUSE_BYTES. Cheap when not paused. */
+  /** The socket took some output (drain, or the end of a turn's write), or closed: counted again
+   *  into its address's sum; reading resumes and the waiting frame is handled once the output is
+   *  below its mark (congested). Cheap when not paused. */
   outputMoved(): void {
-    if (!this.readingPaused) return;
+    if (!this.readingPaused) return void this.recount();
     const closed = this.state === "closed";
-    if (!closed && this.transport.buffered() >= PAUSE_BYTES) return;
+    if (!closed && this.overMark().over) return;
     this.readingPaused = false;
     if (!closed && !this.paceUnread) this.transport.pauseReading(false);
     const wake = this.roomWaiter;
@@ -254,11 +343,18 @@ export class Conn {
   }
 
   send(frame: unknown): boolean {
-    return this.state !== "closed" && this.transport.send(JSON.stringify(frame));
+    return this.state !== "closed" && this.sendRaw(JSON.stringify(frame));
   }
 
   sendRaw(text: string): boolean {
-    return this.state !== "closed" && this.transport.send(text);
+    if (this.state === "closed" || !this.transport.send(text)) return false;
+    // Counted at once (the socket's own count is read at the next recount): answers written in
+    // the same turn, to connections of one address, see each other.
+    if (this.address) {
+      this.counted += text.length;
+      this.address.unsent += text.length;
+    }
+    return true;
   }
 
   /** Why the broker closed this connection, as broker_connections_closed_total labels it; null

@@ -20,7 +20,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     connectionsClosed: new Counter({ name: "broker_connections_closed_total", help: "Authenticated connections the broker closed, by reason (stale, attestation_expired, kicked, banned, left, session_ended, session_replaced, too_many_queued_frames, shutting_down).", labelNames: ["reason"], registers: r }),
     connectionsActive: new Gauge({ name: "broker_connections_active", help: "Authenticated connections open now.", registers: r }),
     messagesRouted: new Counter({ name: "broker_messages_routed_total", help: "Messages accepted and committed, by priority.", labelNames: ["priority"], registers: r }),
-    messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code); for rate_limited also by limit (send, status, change, frames).", labelNames: ["reason", "limit"], registers: r }),
+    messagesRejected: new Counter({ name: "broker_messages_rejected_total", help: "Frames or sends refused, by reason (error code); for rate_limited also by limit (send, status, change, frames, unsent).", labelNames: ["reason", "limit"], registers: r }),
     messagesDroppedByGrant: new Counter({ name: "broker_messages_dropped_by_grant_total", help: "Recipients skipped because they did not grant the capability.", labelNames: ["cap"], registers: r }),
     queueRefused: new Counter({ name: "broker_queue_refused_total", help: "Queue entries a send did not get because a bound was reached, by bound (mailbox: queueQuota; sender: queueSenderShare; mesh: meshQueueQuota; broker: brokerQueueQuota).", labelNames: ["bound"], registers: r }),
     messagesDelivered: new Counter({ name: "broker_messages_delivered_total", help: "Queue entries acknowledged by their recipient, by kind (message: a member's message; notice: the broker's expiry notice, read by the sender it was for).", labelNames: ["kind"], registers: r }),
@@ -33,6 +33,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     idleCollections: new Counter({ name: "broker_idle_collections_total", help: "Full garbage collections run because the broker was idle after a burst (idle-collect.ts).", registers: r }),
     unsentBytes: new Gauge({ name: "broker_unsent_bytes", help: "Bytes written to authenticated connections and not yet taken by the kernel, all connections together (refreshed on scrape).", registers: r }),
     connectionsPaused: new Gauge({ name: "broker_connections_paused", help: "Authenticated connections the broker is not reading because their client left 2 MiB of output unread (refreshed on scrape).", registers: r }),
+    addressUnsentCapped: new Counter({ name: "broker_address_unsent_capped_total", help: "Times a connection was held to its share of its client address's maxUnsentPerIp, by action (paused: its frames wait and its socket is not read; refused: an answer larger than its share was answered rate_limited instead).", labelNames: ["action"], registers: r }),
     connectionPaces: new Counter({ name: "broker_connection_paces_total", help: "Times a connection's next frame waited until its frame allowance (requestRate, requestBurst) had a token again.", registers: r }),
     commitBatchSize: new Gauge({ name: "broker_commit_batch_size", help: "Writes (sends and acks) in the most recent group commit.", registers: r }),
     backups: new Counter({ name: "broker_backups_total", help: "Scheduled backups (backupEvery) by outcome (ok: checked and in place; failed: logged at error with its fix, earlier backups kept, tried again an interval later).", labelNames: ["outcome"], registers: r }),
@@ -44,6 +45,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   // Both kinds from the start, as the unlabelled series were: a rate over either begins at 0.
   for (const kind of ["message", "notice"]) for (const c of [metrics.messagesDelivered, metrics.messagesExpired]) c.inc({ kind }, 0);
   for (const outcome of ["ok", "failed"]) metrics.backups.inc({ outcome }, 0);
+  for (const action of ["paused", "refused"]) metrics.addressUnsentCapped.inc({ action }, 0);
   // Each ack counts here: the series bound once, so an increment builds no label key.
   const delivered = { message: metrics.messagesDelivered.labels({ kind: "message" }), notice: metrics.messagesDelivered.labels({ kind: "notice" }) };
   return { ...metrics, delivered };

@@ -25,7 +25,8 @@ import { CHANGE_BURST, CHANGE_RATE_PER_SEC, SESSION_START_BURST, SESSION_START_R
 import { RateLimiter } from "./rate-limit.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
-import { addressKey, isLocalAddress, requestIp } from "./client-ip.ts";
+import { addressKey, proxyHint, requestIp } from "./client-ip.ts";
+import { watchedAddresses } from "./address-output.ts";
 import { createHttpApp } from "./http/app.ts";
 import { Outbox } from "./ws/outbox.ts";
 import { onBinary, onClose, onMessage, onOpen, onPing } from "./ws/session.ts";
@@ -116,11 +117,6 @@ export async function rotateOperatorToken(config: BrokerConfig): Promise<string>
   return token;
 }
 
-/** For a per-address refusal from a loopback or private address: the likely cause, a reverse proxy
- *  whose clients all count as its one address. */
-const proxyHint = (ip: string) =>
-  isLocalAddress(ip) ? { hint: "a loopback or private address: if a reverse proxy connects from it, list it in trustedProxies so that each client counts as its own address (docs/operations.md, Behind a reverse proxy)" } : {};
-
 /** Longest the drain waits for the writes in the group commit to be answered before it closes the
  *  connections (1001). */
 const ANSWER_WAIT_MS = 2000;
@@ -191,7 +187,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
   const startedAt = performance.now(); // monotonic: uptime must not follow a stepped wall clock
   const dashboard = createDashboard(ctx, VERSION, startedAt);
   const app = createHttpApp(ctx, VERSION, startedAt, dashboard);
-  const perIp = new Map<string, number>();
+  // Connections and unsent output per client address (maxConnectionsPerIp, maxUnsentPerIp).
+  const addresses = watchedAddresses(ctx);
   // Refused before any handshake, so without an identity; a flood is what this refuses.
   const refusedUpgrades = new ThrottledLog(log, "info", "connection refused before its hello", () => ctx.now());
   // Pushes paused on a congested socket (delivery.ts pushBudget), and frames paused on one
@@ -265,9 +262,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       }
       const ip = requestIp(srv.requestIP(received)?.address, req, config.trustedProxies);
       const slot = addressKey(ip);
-      if ((perIp.get(slot) ?? 0) >= config.maxConnectionsPerIp) {
+      if (addresses.connections(slot) >= config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
-        refusedUpgrades.note({ reason: "too_many_connections", ip, limit: config.maxConnectionsPerIp, open: perIp.get(slot) ?? 0, ...proxyHint(ip) });
+        refusedUpgrades.note({ reason: "too_many_connections", ip, limit: config.maxConnectionsPerIp, open: addresses.connections(slot), ...proxyHint(ip) });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
       if (srv.upgrade(received, { data: { ip, slot } })) return undefined;
@@ -287,8 +284,8 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         // Bun runs `open` inside srv.upgrade(), before fetch returns: the per-address check above
         // and this count happen in one turn, so upgrades arriving together cannot pass the cap
         // (pinned by test/integration/limits.test.ts).
-        perIp.set(ws.data.slot, (perIp.get(ws.data.slot) ?? 0) + 1);
-        const conn = new Conn(outbox.transport(ws as ServerWebSocket<unknown>, ws.data.ip), ctx.bootId);
+        const address = addresses.open(ws.data.slot);
+        const conn = new Conn(outbox.transport(ws as ServerWebSocket<unknown>, ws.data.ip), ctx.bootId, address);
         ws.data.conn = conn;
         onOpen(ctx, conn);
       },
@@ -316,10 +313,10 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         ws.data.conn?.pong(data.toString("latin1"));
       },
       close(ws, code) {
-        const n = (perIp.get(ws.data.slot) ?? 1) - 1;
-        if (n <= 0) perIp.delete(ws.data.slot);
-        else perIp.set(ws.data.slot, n);
-        if (ws.data.conn) void onClose(ctx, ws.data.conn, code);
+        const conn = ws.data.conn;
+        if (!conn) return;
+        addresses.close(conn);
+        void onClose(ctx, conn, code);
       },
     },
   }), config.port, tls);

@@ -28,6 +28,16 @@ function transportError(cause: unknown, base: string, timeoutMs: number): MeshEr
   return unreachable(base, cause) ?? connectionFailed(base, cause);
 }
 
+/** Longest wait a Retry-After is believed for (a broker's words, shown to the user). */
+const MAX_RETRY_AFTER_S = 24 * 3600;
+
+/** `err` with the wait of the answer's Retry-After (whole seconds, as the broker sends it,
+ *  protocol.md §6.1) as its retryAfterMs; `err` itself without one. */
+function withRetryAfter(err: MeshError, header: string | null): MeshError {
+  const s = header !== null && /^\d{1,6}$/.test(header.trim()) ? Number(header) : NaN;
+  return s > 0 && s <= MAX_RETRY_AFTER_S ? new MeshError(err.code, err.message, { retryAfterMs: s * 1000 }) : err;
+}
+
 /** `method` `path` on the broker at `base`. An answer without a claudemesh body is said to come
  *  from no broker (or a proxy in trouble), and so does a 404 `not_found`, which these routes never
  *  answer themselves: the broker's "No such route" for a base URL with a path it does not serve.
@@ -50,7 +60,7 @@ async function call<T>(base: string, path: string, init: RequestInit & { method:
     if (res.status === 503 && body?.status === "not_ready") throw notReady(base, body.reason);
     if (typeof error?.code !== "string") throw foreignAnswer(base, res.status);
     if (res.status === 404 && error.code === "not_found") throw notABroker(base, "HTTP 404");
-    throw olderBroker(base, errorFromWire(error), `${init.method} ${path}`);
+    throw olderBroker(base, withRetryAfter(errorFromWire(error), res.headers.get("retry-after")), `${init.method} ${path}`);
   }
   if (typeof body !== "object" || body === null) throw strangeAnswer(base, `HTTP ${res.status} with a body that is not JSON`);
   const fault = answer === undefined ? null : resultFault(answer, body);

@@ -34,6 +34,11 @@ export type BrokerConfig = Readonly<{
   requestBurst: number;
   maxConnectionsPerMesh: number;
   maxConnectionsPerIp: number;
+  /** Bytes (broker/address-output.ts). */
+  maxUnsentPerIp: number;
+  claimBurst: number;
+  /** Milliseconds per claim after the burst (http/meshes.ts). */
+  claimEvery: number;
   helloTimeout: number;
   pingInterval: number;
   presenceGrace: number;

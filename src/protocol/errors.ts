@@ -92,7 +92,7 @@ export class MeshError extends Error {
   /** When known (a rate limit), how long until the same request may succeed, in ms: HTTP answers
    *  say it as `Retry-After` (whole seconds, at least 1); it is not part of the wire form. */
   readonly retryAfterMs: number | undefined;
-  /** For `rate_limited`, the broker's limit that refused (send, status, change, frames): the
+  /** For `rate_limited`, the broker's limit that refused (send, status, change, frames, unsent): the
    *  `limit` label of broker_messages_rejected_total. Not part of the wire form. */
   readonly limit: string | undefined;
   constructor(

@@ -44,8 +44,8 @@ export function rawSocket(baseUrl: string): Promise<RawSocket> {
 
 /** The HTTP request that upgrades to the WebSocket at /ws (what tcpWebSocket writes; a test may
  *  trickle it in instead). */
-export const upgradeRequest = (port: number, key = "dGhlIHNhbXBsZSBub25jZQ==") =>
-  `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+export const upgradeRequest = (port: number, key = "dGhlIHNhbXBsZSBub25jZQ==", headers: Record<string, string> = {}) =>
+  `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
 
 export const Op = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const;
 
@@ -76,13 +76,14 @@ export type TcpWebSocket = {
 
 /** A WebSocket client over a raw TCP socket, for what a WebSocket object cannot do: stop reading,
  *  write part of a frame, fragments and pings of its choosing, or drop the link mid-frame.
- *  Rejects if the upgrade is refused (its status line in the message). */
-export async function tcpWebSocket(port: number, localAddress?: string): Promise<TcpWebSocket> {
+ *  Rejects if the upgrade is refused (its status line in the message). `headers`: more headers of
+ *  the upgrade request (an X-Forwarded-For, as a proxy would add). */
+export async function tcpWebSocket(port: number, localAddress?: string, headers: Record<string, string> = {}): Promise<TcpWebSocket> {
   // Another loopback address (127.0.0.2…) is another client address to the broker's per-address limits.
   const sock = tcpConnect({ port, host: "127.0.0.1", localAddress });
   await new Promise<void>((r, j) => sock.once("connect", r).once("error", j));
   const key = randomBytes(16).toString("base64");
-  sock.write(upgradeRequest(port, key));
+  sock.write(upgradeRequest(port, key, headers));
   let buf = Buffer.alloc(0);
   const frames: string[] = [];
   let closed: number | null = null;

@@ -52,6 +52,11 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
 /** The requests that write an audit entry (protocol.md §8.1, CHANGE_RATE_PER_SEC). */
 const AUDITED: ReadonlySet<ClientFrameType> = new Set(["grant_set", "topic_create", "invite_create", "invite_revoke", "member_revoke", "key_rotate"]);
 
+/** The requests that change nothing and hand out nothing (fetch claims what it returns): an answer
+ *  of one may be withheld and the request made again (ws/session.ts, for its address's cap). */
+const READS: ReadonlySet<ClientFrameType> = new Set(["list_peers", "peer_lookup", "topic_list", "topic_members", "topic_history", "grant_list", "member_list", "member_lookup", "invite_list", "audit_log", "audit_verify"]);
+export const isRead = (type: ClientFrameType): boolean => READS.has(type);
+
 /** The requests that change a presence's status or summary (STATUS_RATE_PER_SEC); the status hook
  *  is admitted as `set_status`. */
 const STATUS_CHANGES: ReadonlySet<ClientFrameType> = new Set(["set_status", "set_summary"]);

@@ -97,15 +97,17 @@ class Line {
   };
 }
 
-/** Stops reading a paced connection whose frames waiting reached the read-ahead bound. */
+/** Stops reading a paced (or proving) connection whose frames waiting reached the read-ahead bound. */
 function unreadIfReadAhead(conn: Chained): void {
   if (conn.queuedFrames! >= READ_AHEAD_FRAMES || conn.queuedChars! >= READ_AHEAD_CHARS) conn.unreadWhilePaced();
 }
 
-/** Handles a frame once the connection's frame allowance is out of debt (protocol.md §2.2: until
- *  then the broker reads no more of its socket than READ_AHEAD_FRAMES), and its unsent output is
- *  below PAUSE_BYTES (an answer is written only for a client that reads them). */
+/** Handles a frame once the client showed it reads after a refused answer (Conn.provingRead), the
+ *  connection's frame allowance is out of debt (protocol.md §2.2: until then the broker reads no
+ *  more of its socket than READ_AHEAD_FRAMES), and its unsent output is below its mark (an answer
+ *  is written only for a client that reads them: Conn.congested). */
 function paced(ctx: BrokerContext, conn: Chained, handle: Handle): void | Promise<void> {
+  if (conn.provingRead) return conn.proof().then(() => paced(ctx, conn, handle));
   const wait = conn.ready ? ctx.frameAllowance.waitMs(conn.id) : 0;
   if (wait > 0) return pace(ctx, conn, handle, wait);
   return conn.congested() ? conn.room().then(handle) : handle();

@@ -11,7 +11,7 @@ import type { HandedOver } from "../../store/types.ts";
 import type { BrokerContext } from "../context.ts";
 import { Conn } from "../conn.ts";
 import { authenticateHello, authenticateSessionHello, versionRefusal } from "../auth.ts";
-import { admitRequest, runRequest } from "../handlers/index.ts";
+import { admitRequest, isRead, runRequest } from "../handlers/index.ts";
 import { handleAck } from "../handlers/messaging.ts";
 import { handleSend } from "../router.ts";
 import { pump, wake } from "../delivery.ts";
@@ -143,10 +143,25 @@ function ack(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<"ack">): void 
   );
 }
 
-/** Any other request, answered once its handler is done; the connection's next frame waits for it. */
+/** Characters of an answer refused for its address's unsent-output cap that cost one token of the
+ *  connection's frame allowance. */
+const REFUSED_CHARS_PER_TOKEN = 16 * 1024;
+
+/** Any other request, answered once its handler is done; the connection's next frame waits for it.
+ *  Its answer is written only if the connection's address has room for it (Conn.answerRefused). */
 async function request(ctx: BrokerContext, conn: Conn, frame: ClientFrameOf<RequestType>): Promise<void> {
   try {
-    conn.send({ type: "result", id: frame.id, data: await runRequest(ctx, conn, frame) });
+    const text = JSON.stringify({ type: "result", id: frame.id, data: await runRequest(ctx, conn, frame) });
+    // A read's answer its address has no room for (address-output.ts) is not kept: refused,
+    // retryable. Any other answer says what was done, and is small (fetch's a page at most).
+    const refused = isRead(frame.type) ? conn.answerRefused(text.length) : null;
+    if (refused) {
+      // The answer was made all the same: a client that asks for answers it does not read is
+      // paced by their size (frame-line.ts), rather than have the broker make them at its request rate.
+      ctx.frameAllowance.spend(conn.id, Math.ceil(text.length / REFUSED_CHARS_PER_TOKEN));
+      return replyError(ctx, conn, refused, frame.id);
+    }
+    conn.sendRaw(text);
   } catch (err) {
     replyError(ctx, conn, err, frame.id);
   }
@@ -360,6 +375,7 @@ export async function onClose(ctx: BrokerContext, conn: Conn, code: number): Pro
   conn.state = "closed";
   conn.outputMoved(); // a frame waiting for room is dropped (handleFrame skips a closed connection)
   conn.endPace(); // the same for one waiting out the frame allowance
+  conn.endProof(); // and for one waiting to show that it reads
   ctx.frameAllowance.forget(conn.id);
   if (conn.helloTimer) clearTimeout(conn.helloTimer);
   if (code === 1009) ctx.metrics.messagesRejected.inc({ reason: "frame_too_large" });

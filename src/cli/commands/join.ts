@@ -16,7 +16,7 @@ import { meshArg, meshOption } from "../mesh-named.ts";
 import { command } from "../context.ts";
 import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
-import { UsageError } from "../output.ts";
+import { UsageError, withFix } from "../output.ts";
 import { readStdin } from "../stdin.ts";
 import { looksAlike, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
 import { quotedName } from "../../client/untrusted-text.ts";
@@ -104,6 +104,14 @@ function nameWarnings(all: readonly MemberInfo[], self: string, mesh: Mesh, name
   return [clash.length ? clashWarning(clash, mesh, name, pubkey, leave) : null, sessionNameWarning(members, name, pubkey, leave)].filter((w) => w !== null);
 }
 
+/** `failed` (what afterFailure made of `err`), with how long to wait when the broker refused the
+ *  claim for its address's claim allowance (429 rate_limited, with Retry-After). */
+function claimWaitFix(err: unknown, failed: unknown): unknown {
+  if (!(err instanceof MeshError) || err.code !== "rate_limited" || !(failed instanceof Error)) return failed;
+  const wait = err.retryAfterMs === undefined ? "a minute" : `${Math.ceil(err.retryAfterMs / 1000)} s`;
+  return withFix(failed, `wait ${wait}, then run the same command again (the refused claim used up nothing of the invite): the broker takes only so many joins from one address, and behind a shared NAT or proxy the others' joins count too`);
+}
+
 export async function run(args: { link?: string; "display-name"?: string; name?: string; json?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
     const [flag, older] = [args["display-name"], args.name];
@@ -122,7 +130,7 @@ export async function run(args: { link?: string; "display-name"?: string; name?:
     const r = await ctx.out
       .wait("enrolling", claimInvite(base, { inviteId: invite.invite, meshId: invite.mesh, inviteKeys: inviteSigningKeypair(invite.secret), joiner: keys, displayName }, timeoutMs))
       .catch((err: unknown) => {
-        throw afterFailure(ctx.env.configDir, request, enrolment, err);
+        throw claimWaitFix(err, afterFailure(ctx.env.configDir, request, enrolment, err));
       });
     const issuer = r.members.find((m) => m.pubkey === invite.issuer);
     if (r.mesh.id !== invite.mesh || !issuer || (issuer.role !== "owner" && issuer.role !== "admin")) {
