@@ -280,8 +280,10 @@ export class MeshLink {
 
   /** For an explicit read (mesh_inbox): claims up to `limit` more queued messages, those the status
    *  gate holds while the session is `working` included (`fetch` ignores it, protocol §5.6), kept
-   *  pending like pushes (acked once shown). Resolves to how many more the broker holds; never throws. */
+   *  pending like pushes (acked once shown), and tries again the key requests this owner could not
+   *  answer (Incoming.retryKeyRequests). Resolves to how many more the broker holds; never throws. */
   async pull(limit: number): Promise<number> {
+    if (this.state === "open") this.incoming.retryKeyRequests();
     const room = Math.min(limit, MAX_PENDING - this.incoming.held);
     if (this.state !== "open" || room <= 0) return 0;
     // What a fetch hands out stays claimed by the connection that asked until acked, and a fetch
