@@ -67,6 +67,11 @@ export class Incoming {
     return this.pending.size + this.sealed.size + this.unplaced.size;
   }
 
+  /** How many pushes wait for a mesh key this server does not have yet. */
+  get waitingForKeys(): number {
+    return this.sealed.size;
+  }
+
   /** Whether it holds unread a message addressed to `key` alone (a direct message to this
    *  session's key, or the broker's notice to it): one no other mailbox has a copy of. */
   holdsOwn(key: string): boolean {
