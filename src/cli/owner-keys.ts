@@ -2,8 +2,7 @@
 // tell a `keys` message from any other DM, so a grant entry that takes `dm` from the owner's member
 // key drops them (§5.9): every topic, group and broadcast message sealed after the next rotation
 // stays unreadable, while the owner is told the keys were sent. The grant commands warn when they
-// make such an entry, and where the keys are waited for (inbox, topic history) it is named.
-import type { BrokerClient } from "../client/client.ts";
+// make such an entry; where the keys are waited for, client/owner-dm.ts names it.
 import type { MeshEntry } from "../client/local/config-file.ts";
 import { peerLabel } from "../client/resolve.ts";
 import type { Cap } from "../protocol/fields.ts";
@@ -18,14 +17,4 @@ export function ownerDmWarning(peer: PeerInfo, mesh: MeshEntry, current: readonl
   if (peer.kind !== "member" || peer.pubkey !== mesh.ownerPubkey || !current.includes("dm") || caps.includes("dm")) return null;
   const undo = shellCommand(["claudemesh", "grant", typed, "dm", ...meshArgs]);
   return `${peerLabel(peer)} is the mesh owner, whose direct messages bring the mesh keys: from the next key rotation on you will read no topic, group or broadcast message, until you let them through again (${undo}).`;
-}
-
-/** What to add where messages wait for keys: that this member's own grant entry drops the owner's
- *  direct messages, and the command that lets them through; "" when it does not (or when the
- *  grants cannot be read: the wait is then said as before). */
-export async function ownerDmNote(client: BrokerClient, mesh: MeshEntry, meshOption: string): Promise<string> {
-  const grants = await client.request("grant_list", {}).then((r) => r.grants, () => []);
-  const entry = grants.find((g) => g.peer === mesh.ownerPubkey);
-  if (!entry || entry.caps.includes("dm")) return "";
-  return `You do not let the owner send you direct messages, which is how the keys come: run claudemesh grant ${mesh.ownerPubkey.slice(0, 12)} dm${meshOption}, then claudemesh inbox${meshOption}.`;
 }

@@ -14,6 +14,7 @@ import type { BrokerClient } from "./client.ts";
 import { vouchedMembers, type Removals } from "./admission.ts";
 import { memberEvidence } from "./lookups.ts";
 import { keysBody } from "./invite-build.ts";
+import { mayHaveBeenStored } from "./send-error.ts";
 import type { Delivered, MeshSession } from "./mesh-session.ts";
 
 export const KEY_REQUEST = JSON.stringify({ request: "keys" });
@@ -73,10 +74,16 @@ export type KeyAnswer = "sent" | "covered" | "refused";
  *  answer (requests the member repeated while the owner was away, read together); one stored after
  *  it (the member asked again: the answer was lost, or set aside as stale) is answered again. The
  *  requests of one member are taken one after another, so two pushed at once make one answer. Both
- *  times are the broker's (`createdAt`), so no two clocks are compared. */
+ *  times are the broker's (`createdAt`), so no two clocks are compared. An answer whose send failed
+ *  without the broker's confirmation (mayHaveBeenStored) is tried again with the same client
+ *  message id, which the broker answers as a duplicate if it stored the first: one `keys` message
+ *  however often a request is tried. */
 export class KeyAnswers {
   /** By requester member key: when the broker stored the last answer (null: none yet). */
   private readonly last = new Map<string, Promise<number | null>>();
+  /** By requester member key: the answer that may have been stored unconfirmed, and what it said
+   *  (a retry after a rotation carries other keys, so it is a new message). */
+  private readonly unconfirmed = new Map<string, { clientMessageId: string; body: string }>();
 
   /** Answers `request` (answerKeyRequest) unless covered. Rejects as answerKeyRequest does; the
    *  request is then not covered, and the caller may leave it unacked to be answered later. */
@@ -85,7 +92,14 @@ export class KeyAnswers {
     const before = this.last.get(key) ?? Promise.resolve(null);
     const turn = before.then(async (last): Promise<{ outcome: KeyAnswer; last: number | null }> => {
       if (last !== null && request.createdAt <= last) return { outcome: "covered", last };
-      const storedAt = await answerKeyRequest(session, client, request.from, removals);
+      const body = keysBody(session.meshKeys);
+      const retry = this.unconfirmed.get(key);
+      const clientMessageId = retry?.body === body ? retry.clientMessageId : undefined;
+      const storedAt = await answerKeyRequest(session, client, request.from, removals, { body, clientMessageId }).catch((err: unknown) => {
+        if (mayHaveBeenStored(err)) this.unconfirmed.set(key, { clientMessageId: err.clientMessageId, body });
+        throw err;
+      });
+      this.unconfirmed.delete(key);
       return { outcome: storedAt === null ? "refused" : "sent", last: storedAt ?? last };
     });
     this.last.set(key, turn.then((t) => t.last, () => before));
@@ -96,8 +110,10 @@ export class KeyAnswers {
 /** The owner's answer to a key request: sends every epoch's key, but only to an active member
  *  whose enrolment the owner can check itself (admission.ts): the request and the member list
  *  both come through the broker, which must not be able to ask for the keys on a key of its own.
- *  Resolves to when the broker stored the answer (its `createdAt`), or null when none was sent. */
-export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"], removals?: Removals): Promise<number | null> {
+ *  Resolves to when the broker stored the answer (its `createdAt`), or null when none was sent.
+ *  `send.body`: the keys to send (default: every epoch held now); `send.clientMessageId` only to
+ *  retry an answer that may have been stored (SendError). */
+export async function answerKeyRequest(session: MeshSession, client: BrokerClient, from: Delivered["from"], removals?: Removals, send: { body?: string; clientMessageId?: string | undefined } = {}): Promise<number | null> {
   if (session.id.publicKey !== session.id.ownerPubkey && session.id.memberPubkey !== session.id.ownerPubkey) return null;
   // The requester's rows (member_lookup), as a send vouches for its recipient; the whole list from
   // a broker without it.
@@ -105,5 +121,6 @@ export async function answerKeyRequest(session: MeshSession, client: BrokerClien
   const requester = vouchedMembers(session.id.meshId, session.id.ownerPubkey, members, removals, counts).vouched.get(from.memberPubkey);
   if (!requester || requester.pubkey === session.id.ownerPubkey) return null;
   session.trust([requester.pubkey]);
-  return (await session.send(client, requester.pubkey, keysBody(session.meshKeys), { kind: "keys", priority: "now" })).createdAt;
+  const retry = send.clientMessageId ? { clientMessageId: send.clientMessageId } : {};
+  return (await session.send(client, requester.pubkey, send.body ?? keysBody(session.meshKeys), { kind: "keys", priority: "now", ...retry })).createdAt;
 }

@@ -2,7 +2,7 @@
 // opened, checked and kept pending (or handed to a mesh_ask waiting for it), pushes sealed under a
 // key epoch not learnt yet kept until the keys come, and the key messages acted on. A message is
 // acked to the broker only once seen (markSeen, or a reply settled as delivered).
-import { failedVerification, type MeshSession } from "../client/mesh-session.ts";
+import { failedVerification, type Delivered, type MeshSession } from "../client/mesh-session.ts";
 import type { BrokerClient } from "../client/client.ts";
 import type { MeshEntry } from "../client/local/config-file.ts";
 import type { MessagePushFrame } from "../protocol/server-frames.ts";
@@ -46,6 +46,11 @@ export class Incoming {
    *  (MeshSession.learnSenders), oldest first; whether each rings when opened. */
   private readonly unplaced = new Map<string, { m: MessagePushFrame; ring: boolean }>();
   private learning: Promise<void> | null = null;
+  /** Key requests this owner could not answer, by message id: neither recorded nor acked, so the
+   *  broker pushes them again after a reconnect (answerKeyRequest). */
+  private readonly unanswered = new Map<string, Delivered>();
+  /** Key requests being answered now, by message id. */
+  private readonly answering = new Set<string>();
   /** Pushes received since start (MeshLink.ready waits for the first of an announced backlog). */
   arrived = 0;
   /** Pushes dropped because they failed verification (failedVerification), since start. A repeat
@@ -62,6 +67,11 @@ export class Incoming {
     return this.pending.size + this.sealed.size + this.unplaced.size;
   }
 
+  /** How many pushes wait for a mesh key this server does not have yet. */
+  get waitingForKeys(): number {
+    return this.sealed.size;
+  }
+
   /** Whether it holds unread a message addressed to `key` alone (a direct message to this
    *  session's key, or the broker's notice to it): one no other mailbox has a copy of. */
   holdsOwn(key: string): boolean {
@@ -74,6 +84,8 @@ export class Incoming {
   receive(m: MessagePushFrame, ring = true, sendersRead = false): void {
     const { session, log, slug } = this.d;
     if (!sendersRead) this.arrived++;
+    // A message came through: the broker answers again, so what it failed to answer may now go.
+    if (this.unanswered.size) this.retryKeyRequests();
     // Recorded in the replay memory only once seen (markSeen): a message opened here but never
     // shown must not look like a replay when the broker redelivers it after a restart.
     let r = session.open(m, { record: false, sendersRead });
@@ -107,22 +119,46 @@ export class Incoming {
       void this.d.config.saveKeys(session.meshKeys).then((saved) => saved && this.d.seenWriter.record([message], [m.messageId]));
       return this.reopenSealed();
     }
-    if (r.control === "key_request") {
-      this.d.seenWriter.record([r.message]);
-      // Once per member for the requests it repeated while this owner was away (KeyAnswers).
-      void Promise.resolve()
-        .then(() => session.keyAnswers.answer(session, this.d.client, r.message, this.d.refreshKeys()?.removed))
-        .then((outcome) => outcome === "covered" && log.info("key request already answered", { mesh: slug, from: r.message.from.pubkey }))
-        .catch((err: unknown) => log.warn("key request not answered", { mesh: slug, err }))
-        .finally(() => this.d.seenWriter.record([], [m.messageId]));
-      return;
-    }
+    if (r.control === "key_request") return this.answerKeyRequest(m.messageId, r.message);
     const p: Pending = { ...r.message, mesh: this.d.label() };
     // Handed to the asking tool call, not acked yet: the call settles it (settleReply) once it
     // knows whether its result reaches the model (a cancelled call's result is dropped). Not one
     // already pending (redelivered after a reconnect): mesh_inbox and the hooks would show it too.
     if (!this.pending.has(p.messageId) && this.d.replies.take(p)) return;
     this.enqueue(p, ring);
+  }
+
+  /** Answers a member's key request if this is the owner's session: once for the requests of one
+   *  member (KeyAnswers), recorded and acked once answered (or refused, or covered). One that
+   *  could not be answered (the requester's rows did not come, the send failed) is neither: it
+   *  stays this connection's, and is tried again (retryKeyRequests), as the CLI owner's next
+   *  `inbox` answers it. One try at a time per request. */
+  private answerKeyRequest(id: string, request: Delivered): void {
+    if (this.answering.has(id)) return;
+    this.answering.add(id);
+    this.unanswered.delete(id);
+    const { session, client, log, slug } = this.d;
+    void Promise.resolve()
+      .then(() => session.keyAnswers.answer(session, client, request, this.d.refreshKeys()?.removed))
+      .then(
+        (outcome) => {
+          log.info(outcome === "covered" ? "key request already answered" : "key request answered", { mesh: slug, from: request.from.pubkey, outcome });
+          // Recorded only now: a redelivery of one not answered must not be dropped as a replay.
+          this.d.seenWriter.record([request], [id]);
+        },
+        (err: unknown) => {
+          this.unanswered.set(id, request);
+          log.warn("key request not answered: tried again at the next message, mesh_inbox or reconnect", { mesh: slug, from: request.from.pubkey, err });
+        },
+      )
+      .finally(() => this.answering.delete(id));
+  }
+
+  /** Tries again the key requests this owner could not answer. Called when a message arrives and
+   *  at mesh_inbox, never by a timer: a broker that keeps failing is not asked in a loop. After a
+   *  reconnect the broker pushes them again itself (they were not acked). */
+  retryKeyRequests(): void {
+    for (const [id, request] of [...this.unanswered]) this.answerKeyRequest(id, request);
   }
 
   /** Asks the owner for the mesh keys again if this member is behind the mesh's epoch. */

@@ -69,6 +69,23 @@ export async function runningServer(configDir: string, claudeSessionId: string |
   }
 }
 
+/** How often a wait hook whose server went away looks for the session's next one. */
+const NEXT_SERVER_POLL_MS = 1000;
+
+/** For a wait hook whose server went away (`/mcp` replaces it; after a crash the user's `/mcp`
+ *  starts one): findSocket's socket once a server answers on it, looked for every
+ *  NEXT_SERVER_POLL_MS, the first time after one interval (so that a server which keeps failing
+ *  the hook's request is not asked in a loop); null at `deadline`, or once `stay()` is false (the
+ *  Claude Code that runs the hook is gone: nobody is left to wake). */
+export async function nextServer(configDir: string, claudeSessionId: string | null | undefined, deadline: number, stay: () => boolean): Promise<string | null> {
+  for (;;) {
+    await Bun.sleep(Math.max(0, Math.min(NEXT_SERVER_POLL_MS, deadline - Date.now())));
+    if (Date.now() >= deadline || !stay()) return null;
+    const found = await answering(configDir, claudeSessionId);
+    if (found) return found;
+  }
+}
+
 /** The session's own socket if a server answers on it, else the one of the server its Claude Code
  *  process started (hookHostPid), if that answers. */
 async function answering(configDir: string, claudeSessionId: string | null | undefined): Promise<string | null> {

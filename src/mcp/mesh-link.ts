@@ -33,7 +33,6 @@ import { closedHere } from "./send-refusals.ts";
 import { OpenReads } from "./open-reads.ts";
 import type { Status } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
-import type { MessagePushFrame } from "../protocol/server-frames.ts";
 import type { Log } from "../log/log.ts";
 
 export type Pending = Delivered & { mesh: string };
@@ -97,7 +96,7 @@ export class MeshLink {
   /** The hooks' status, said again at a connect when the broker did not take it (hook-status.ts). */
   private readonly hook: HookStatus;
   /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
-  private readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.label} right now.`));
+  readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.label} right now.`));
 
   constructor(
     readonly entry: MeshEntry,
@@ -141,7 +140,7 @@ export class MeshLink {
       // rebooting): keep trying with the backoff rather than leave the mesh dead for the session.
       firstConnect: "retry",
       ...(opts.sessionHold ? { sessionHold: opts.sessionHold } : {}),
-      onMessage: (m) => this.onPush(m),
+      onMessage: (m) => this.incoming.receive(m), // pull gives it a fetch's messages too, without a ring
       onState: (s, d) => {
         this.state = s;
         if (s !== "closed") this.noteFailure(d.failure ?? null, d.reason);
@@ -273,27 +272,26 @@ export class MeshLink {
     return entry;
   }
 
-  /** The broker's pushes (and a fetch's messages: `ring` false) go to the incoming queue. */
-  private onPush(m: MessagePushFrame, ring = true): void {
-    this.incoming.receive(m, ring);
-  }
-
-  /** For an explicit read (mesh_inbox): claims up to `limit` more queued messages, those the status
-   *  gate holds while the session is `working` included (`fetch` ignores it, protocol §5.6), kept
-   *  pending like pushes (acked once shown). Resolves to how many more the broker holds; never throws. */
+  /** For an explicit read (mesh_inbox): tries again the key requests not answered (Incoming), and claims up to `limit` more
+   *  queued messages, gated ones included (`fetch` ignores the gate, protocol §5.6), pending like pushes (acked once shown).
+   *  Resolves to how many more the broker holds; never throws. */
   async pull(limit: number): Promise<number> {
+    if (this.state === "open") this.incoming.retryKeyRequests();
     const room = Math.min(limit, MAX_PENDING - this.incoming.held);
     if (this.state !== "open" || room <= 0) return 0;
     // What a fetch hands out stays claimed by the connection that asked until acked, and a fetch
     // cut by a drop is asked again on the next connection: its messages are taken in whenever it
     // answers, even after the tool stopped waiting for it (open-reads.ts).
     const taken = this.client.request("fetch", { limit: room }).then((r) => {
-      for (const m of r.messages) this.onPush(m, false);
+      for (const m of r.messages) this.incoming.receive(m, false);
       return r.remaining;
     });
     const remaining = await this.reads.run(() => taken).catch((err: unknown) => void this.opts.log.info("fetch failed", { mesh: this.slug, err }));
     return remaining ?? 0;
   }
+
+  /** How many pushes wait for a mesh key this session does not have yet (Incoming.waitingForKeys). */
+  readonly waitingForKeys = () => this.incoming.waitingForKeys;
 
   /** Pushes dropped for failing verification that the model was not told of yet. */
   get refused(): number {

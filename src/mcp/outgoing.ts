@@ -10,6 +10,7 @@ import type { Priority } from "../protocol/fields.ts";
 import type { PeerInfo, Results } from "../protocol/results.ts";
 import { notSent } from "./not-sent.ts";
 import { joinHint, selfHint } from "./send-refusals.ts";
+import { keyGapNoted } from "./key-wait.ts";
 
 export type OutgoingDeps = {
   /** How the tools name the mesh (MeshLink.label). */
@@ -68,7 +69,9 @@ export async function sendFrom(d: OutgoingDeps, target: string, body: string, op
   await d.read(() => d.session.vouchFor(d.client, target)).catch((err: unknown) => {
     throw notSent(err, "checking the recipient", d.label());
   });
-  return d.session.send(d.client, target, body, opts).catch(async (err: unknown) => {
+  return d.session.send(d.client, target, body, opts).catch(async (refusal: unknown) => {
+    // A post refused for a key this member lacks says so when its own grant keeps the keys out.
+    const err = await keyGapNoted({ ...d, choice: d.choice() }, target, refusal);
     // The nearest name is looked up as a tool's read: cut by a drop, the refusal goes out without it.
     // The user runs what is suggested in a terminal, whose CLAUDEMESH_MESH may name another mesh:
     // each command carries the --mesh of this one.

@@ -69,6 +69,18 @@ export function hookHostPid(): number | null {
   return ancestorPids().find((pid) => !isShell(pid)) ?? null;
 }
 
+/** Whether process `pid` runs: it exists and is not a zombie (one that ended and was not reaped
+ *  yet, which a signal 0 still reaches). True when that cannot be told (EPERM: another user's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const state = procStat(pid)?.[0] ?? psField(pid, "stat");
+  return state?.startsWith("Z") !== true;
+}
+
 /** Whether process `pid` holds `name=value` in its own environment: this process, its child, then
  *  inherited the variable rather than was given it. /proc on Linux, `ps eww` (the command line,
  *  then the environment) elsewhere; false when it cannot be read. */

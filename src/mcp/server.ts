@@ -111,7 +111,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
-  const hookState: HookState = { meshes, connect, problem };
+  const hookState: HookState = { meshes, connect, problem, log: opts.log };
   const handler = (req: IpcRequest, gone: AbortSignal) => {
     used = true;
     return handleHook(req, gone, hookState);
@@ -160,11 +160,12 @@ type HookState = {
   connect: () => void;
   /** Why this session is on no mesh (meshesOrExplain), told to the SessionStart hook. */
   problem: string | null;
+  log: Log;
 };
 
 /** Answers one request of a `claudemesh hook` process of this session; `gone` aborts when that
  *  process hangs up. */
-async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect, problem }: HookState): Promise<unknown> {
+async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect, problem, log }: HookState): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.
   if (req.op !== "offline") connect();
@@ -192,6 +193,8 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       // For the asyncRewake hook: the framed messages it prints wake Claude. It says `seen` once it
       // has printed them (those shown whole are then read, those cut short stay unread for
       // mesh_inbox); until then other hooks skip them, and if it dies first they are unread again.
+      // Said, so that a session that is not woken can be told from one whose waiter never came.
+      log.debug("a wait hook waits for the next message", { timeoutMs: req.timeoutMs });
       const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs, gone);
       // The hook was killed while it waited (a new turn, an interrupt): nobody will print these.
       if (gone.aborted) return {};

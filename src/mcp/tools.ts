@@ -11,6 +11,7 @@ import { notOpen, whenOpen } from "./link-state.ts";
 import { MAX_TOOL_TEXT_CHARS, frameMessage, frameInbox } from "./framing.ts";
 import { fitInBudget } from "./text-budget.ts";
 import { nonBlank, unknownMeshHint } from "./send-refusals.ts";
+import { keyWaitLine } from "./key-wait.ts";
 import { quoted, quotedName } from "../client/untrusted-text.ts";
 import { peerLabel } from "../client/resolve.ts";
 import { MAX_SUMMARY_LEN } from "../protocol/limits.ts";
@@ -130,6 +131,8 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           // An explicit read also takes what the status gate holds back: during a turn the session
           // is `working`, and `next`/`low` messages are not pushed until it is idle.
           const queued = await meshes.pull(a.limit ?? 20);
+          // Messages sealed under a key this session lacks: counted, and why the key may not come.
+          const keyWait = (await Promise.all(listed.map((l) => (notOpen(l) ? "" : keyWaitLine({ session: l.session, client: l.client, choice: meshes.choiceOf(l), read: (r) => l.reads.run(r) }, l.label, l.waitingForKeys()))))).filter(Boolean).join("\n");
           // A message a hook is printing right now is shown there: wait for it to say so (or die,
           // leaving the message unread for this read), so it is not shown here as well.
           await meshes.handOutsSettled();
@@ -148,7 +151,7 @@ export function meshTools(meshes: Meshes): ToolSpec[] {
           const notRead = unread.length ? `Not read from:\n${unread.map((r) => `- ${r.link.label}: ${r.error}`).join("\n")}${retryHint(unread, "mesh_inbox")}` : "";
           // Pushes that failed verification were dropped unseen: said here once, not as they come
           // (a broker could push any number of them, and each would interrupt the session).
-          const refused = [meshes.takeRefused(), meshes.goneNote()].filter(Boolean).join("\n\n");
+          const refused = [meshes.takeRefused(), meshes.goneNote(), keyWait].filter(Boolean).join("\n\n");
           const notes = [notRead, refused].filter(Boolean).join("\n\n");
           const tail = notes && pending.length ? `\n\n${notes}` : notes;
           const { text: shown, shown: ms } = frameInbox(pending.slice(0, a.limit ?? 20), pending.length + queued, tail);

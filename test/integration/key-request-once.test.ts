@@ -5,56 +5,14 @@
 // owner read but could not answer stays for its next `inbox`; one gone from the broker is made
 // again by the member's `inbox` once the interval has passed. Real broker on port 0, the real CLI.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { HANDLERS } from "../../src/broker/handlers/index.ts";
 import { KEYS_ASK_INTERVAL_MS } from "../../src/client/key-request.ts";
-import { loadConfig } from "../../src/client/local/config-file.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
-import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { sweepRound } from "../../src/broker/timers.ts";
 import { brokerClock } from "../helpers/broker.ts";
-import { cli, cliTeam, identities, ok, until } from "../helpers/cli.ts";
+import { cli, ok, until } from "../helpers/cli.ts";
+import { ageKeysAsked, lateJoiner } from "../helpers/late-joiner.ts";
 import { startMcp, waitConnected } from "../helpers/mcp.ts";
-
-/** alice (owner) and bob; alice rotates after making an invite, which dave (a new identity) then
- *  claims, asking alice for the keys. */
-async function lateJoiner() {
-  const team = await cliTeam(["alice", "bob"]);
-  const alice = team.dirs[0];
-  const { link } = ok(await cli(alice, ["invite", "--json"])).json();
-  ok(await cli(alice, ["rekey"]));
-  const ids = identities(1);
-  const daveDir = ids.dirs[0]!;
-  const joined = ok(await cli(daveDir, ["join", link, "--name", "dave"]));
-  const db = (team.b.ctx.store as SqliteStore).db;
-  const keyOf = (dir: string) => loadConfig(dir).meshes[0]!.publicKey;
-  const count = (where: string, ...keys: string[]) => (db.query(`SELECT COUNT(*) AS n FROM messages WHERE ${where}`).get(...keys) as { n: number }).n;
-  return {
-    b: team.b,
-    alice,
-    dave: daveDir,
-    joined,
-    db,
-    /** dave's key requests: his DMs to the owner's key. */
-    requests: () => count("sender_pubkey = ? AND target = ?", keyOf(daveDir), keyOf(alice)),
-    /** The owner's answers: nobody else sends to dave (from alice's member key or a session of it). */
-    answers: () => count("kind = 'direct' AND target = ?", keyOf(daveDir)),
-    epochs: () => loadConfig(daveDir).meshes[0]!.meshKeys.map((k) => k.epoch),
-    async [Symbol.asyncDispose]() {
-      await team[Symbol.asyncDispose]();
-      await ids[Symbol.asyncDispose]();
-    },
-  };
-}
-
-/** Makes the key request noted in `dir`'s config `ms` older. */
-function ageKeysAsked(dir: string, ms: number): void {
-  const file = join(dir, "config.json");
-  const cfg = JSON.parse(readFileSync(file, "utf8"));
-  if (cfg.meshes[0].keysAsked) cfg.meshes[0].keysAsked.at -= ms; // (none before session 37)
-  writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
-}
 
 describe("a late joiner's key request", () => {
   test("is made once (join), not again by the refused post or the inbox, and answered once", async () => {

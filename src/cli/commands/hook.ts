@@ -3,7 +3,8 @@
 // exits 0 — never hanging on a dead broker, never printing a secret. `wait` is the asyncRewake
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
-import { askIpc, findSocket, runningServer } from "../../mcp/ipc.ts";
+import { askIpc, findSocket, nextServer, runningServer } from "../../mcp/ipc.ts";
+import { hookHostPid, processAlive } from "../../mcp/process-tree.ts";
 import { loadConfig } from "../../client/local/config-file.ts";
 import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
 import { hookRefusalNote, injectionBudget, type Refusal } from "../../mcp/refusal-note.ts";
@@ -149,7 +150,10 @@ async function sessionStart(configDir: string, sessionId: string | null | undefi
   await context("SessionStart", r && r.meshes.length > 0 ? peersContext(r) : "");
 }
 
-async function handle(event: Exclude<Event, "session-start">, input: HookInput, sock: string): Promise<number> {
+/** Where a hook finds its session's server: the config directory, and the session id. */
+type Session = { configDir: string; id: string | null | undefined };
+
+async function handle(event: Exclude<Event, "session-start">, input: HookInput, sock: string, session: Session): Promise<number> {
   switch (event) {
     case "user-prompt-submit":
       await askIpc(sock, { op: "status", status: "working" }, 800);
@@ -167,17 +171,36 @@ async function handle(event: Exclude<Event, "session-start">, input: HookInput, 
       if (input.reason !== "clear" && input.reason !== "resume") await askIpc(sock, { op: "offline" }, 800);
       out({});
       return 0;
-    case "wait": {
-      const r = await askIpc<{ text: string; ids: string[]; previewed: string[]; refused?: Refusal[] }>(sock, { op: "wait", timeoutMs: WAIT_MS }, WAIT_MS + 5000);
-      if (!r?.text) return 0;
-      // Printed first, then confirmed: killed in between, the messages come back unread (shown
-      // twice at worst) instead of counting as read by a session that never got them.
-      const written = await new Promise<boolean>((done) => process.stderr.write(r.text + "\n", (err) => done(!err)));
-      if (!written) return 0;
-      await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed, refused: r.refused ?? [] }, 1000);
-      return 2;
-    }
+    case "wait":
+      return waitForMessage(session);
   }
+}
+
+type WaitAnswer = { text: string; ids: string[]; previewed: string[]; refused?: Refusal[] };
+
+/** The asyncRewake hook: waits (up to WAIT_MS) for a message and prints it, which wakes the idle
+ *  session (exit 2). When its server goes away meanwhile (`/mcp` replaces it; after a crash, which
+ *  Claude Code does not restart it from, the user's `/mcp`), the session is still idle and nothing
+ *  else would wake it until its next Stop: it waits on the session's next server, for what is left
+ *  of WAIT_MS, while the Claude Code that runs it is there. No server at the Stop: nothing to wait
+ *  for (claudemesh is off in this session), it ends at once. */
+async function waitForMessage(session: Session): Promise<number> {
+  const end = Date.now() + WAIT_MS;
+  const host = hookHostPid();
+  const stay = () => host === null || processAlive(host);
+  let sock = await runningServer(session.configDir, session.id, 0);
+  for (; sock; sock = await nextServer(session.configDir, session.id, end, stay)) {
+    const r = await askIpc<WaitAnswer>(sock, { op: "wait", timeoutMs: Math.max(0, end - Date.now()) }, Math.max(0, end - Date.now()) + 5000);
+    if (r === null) continue; // gone before it answered (or it did not answer by the end)
+    if (!r.text) return 0;
+    // Printed first, then confirmed: killed in between, the messages come back unread (shown
+    // twice at worst) instead of counting as read by a session that never got them.
+    const written = await new Promise<boolean>((done) => process.stderr.write(r.text + "\n", (err) => done(!err)));
+    if (!written) return 0;
+    await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed, refused: r.refused ?? [] }, 1000);
+    return 2;
+  }
+  return 0;
 }
 
 export async function run(args: { event: string }): Promise<void> {
@@ -205,7 +228,7 @@ export async function run(args: { event: string }): Promise<void> {
     if (event !== "wait") await out({});
     process.exit(0);
   }
-  const code = await handle(event, input, sock).catch(() => (event === "wait" ? 0 : (void out({}), 0)));
+  const code = await handle(event, input, sock, { configDir: env.configDir, id: input.session_id ?? env.claudeSessionId }).catch(() => (event === "wait" ? 0 : (void out({}), 0)));
   // What was written reaches Claude Code before the exit (process.exit drops a pipe's backlog).
   await stdoutFlushed();
   process.exit(code);

@@ -22,7 +22,7 @@ import { wholeNumber } from "../number-arg.ts";
 import { openBatch, recordRead, senderLabel, sessionFor, type Batch } from "../mesh-io.ts";
 import { formatMessage } from "../message-lines.ts";
 import { meshInLines, meshOption } from "../mesh-named.ts";
-import { ownerDmNote } from "../owner-keys.ts";
+import { ownerDmNote } from "../../client/owner-dm.ts";
 import { closedForGood } from "../../client/removed.ts";
 import { peersLookedUp } from "../../client/lookups.ts";
 
@@ -192,7 +192,7 @@ export async function run(args: CommonArgs & { follow?: boolean; all?: boolean; 
       dropped ? `(${droppedText(dropped)})` : "",
       stale ? `(${staleText(stale)})` : "",
       alreadyRead ? `(${alreadyRead} message(s) you had already read came again and were skipped; \`claudemesh inbox${again(ctx)} --all\` shows them)` : "",
-      waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys${await ownerDmNote(client, ctx.mesh(), again(ctx)).then((n) => (n ? `. ${n}` : ""))})` : "",
+      waiting ? `(${waiting} message(s) use a mesh key you do not have yet; they wait for the owner's keys${await ownerDmNote(client, ctx.mesh().ownerPubkey, again(ctx)).then((n) => (n ? `. ${n}` : ""))})` : "",
       interrupted ? `(the connection was lost: ${interrupted} Run \`claudemesh inbox${again(ctx)}\` again for the rest.)` : "",
     ]
       .filter(Boolean)

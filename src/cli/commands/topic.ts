@@ -11,7 +11,7 @@ import { checkText, FIELDS } from "../input-checks.ts";
 import { sessionFor } from "../mesh-io.ts";
 import { formatMessage } from "../message-lines.ts";
 import { meshInLines, meshOption } from "../mesh-named.ts";
-import { ownerDmNote } from "../owner-keys.ts";
+import { ownerDmNote } from "../../client/owner-dm.ts";
 import { sendText } from "./send.ts";
 import { topicRefusal } from "../target-hints.ts";
 import { unreadableHint } from "../../client/key-gap.ts";
@@ -124,7 +124,7 @@ export async function history(args: CommonArgs & { name: string; after?: string;
     const held = session.currentKey()?.epoch ?? 0;
     const unreadable = shown.some((m) => !m.ok && m.reason === "unknown_epoch");
     // A member whose own grant drops the owner's DMs waits for keys that cannot come (owner-keys.ts).
-    const blocked = unreadable && mesh.role !== "owner" ? await ownerDmNote(client, mesh, meshOption(ctx.config(), mesh)) : "";
+    const blocked = unreadable && mesh.role !== "owner" ? await ownerDmNote(client, mesh.ownerPubkey, meshOption(ctx.config(), mesh)) : "";
     const keyHint = unreadable ? `\n${blocked || unreadableHint(mesh.role === "owner", held, client.ack?.mesh.keyEpoch ?? 0)}` : "";
     // Each post names the mesh in its header when the user is in several (a body cannot reach it).
     const inLines = meshInLines(ctx.config(), mesh);
