@@ -22,6 +22,7 @@ export type Rewrite = (m: MessagePushFrame, to: Recipient) => MessagePushFrame[]
 
 const honest: Rewrite = (m) => [m];
 const PUSH_PREFIX = '{"type":"message"';
+const RESULT_PREFIX = '{"type":"result"';
 
 /** What the broker answers to a `type` request instead of `data`, its honest answer (undefined
  *  for requests of other types: answered honestly). */
@@ -53,22 +54,26 @@ export function evilBroker(): EvilBroker {
     const to = recipient(c);
     return msgs.flatMap((m) => (handed.push({ to, m }), rewrite(m, to)));
   };
+  /** A result as the lying broker sends it: a send's result (the session calls its handler
+   *  itself, not through the table, so it is told by its shape) through `answer`, and the messages
+   *  of a `fetch` page handed out as pushes are. */
+  const lyingResult = (c: Conn, f: { type?: string; data?: { messages?: unknown; messageId?: unknown; duplicate?: unknown } }) => {
+    if (answer && typeof f.data?.messageId === "string" && typeof f.data.duplicate === "boolean") return { ...f, data: answered("send", f.data) };
+    if (Array.isArray(f.data?.messages) && c.identity) return { ...f, data: { ...f.data, messages: pass(c, f.data.messages as MessagePushFrame[]) } };
+    return f;
+  };
+  // Everything a Conn writes goes through sendRaw (send stringifies, then calls it; a request's
+  // result is written as text, its length checked first).
   Conn.prototype.sendRaw = function (this: Conn, text: string): boolean {
+    if (text.startsWith(RESULT_PREFIX)) {
+      const f = JSON.parse(text);
+      const out = lyingResult(this, f);
+      return real.sendRaw.call(this, out === f ? text : JSON.stringify(out));
+    }
     if (!text.startsWith(PUSH_PREFIX) || !this.identity) return real.sendRaw.call(this, text);
     return pass(this, [JSON.parse(text)])
       .map((m) => real.sendRaw.call(this, JSON.stringify(m)))
       .every(Boolean);
-  };
-  Conn.prototype.send = function (this: Conn, frame: unknown): boolean {
-    const f = frame as { type?: string; data?: { messages?: unknown; messageId?: unknown; duplicate?: unknown } };
-    // A send's result (the session calls its handler itself, not through the table): by its shape.
-    if (answer && f.type === "result" && typeof f.data?.messageId === "string" && typeof f.data.duplicate === "boolean") {
-      return real.send.call(this, { ...f, data: answered("send", f.data) });
-    }
-    if (f.type === "result" && Array.isArray(f.data?.messages) && this.identity) {
-      return real.send.call(this, { ...f, data: { ...f.data, messages: pass(this, f.data.messages as MessagePushFrame[]) } });
-    }
-    return real.send.call(this, frame);
   };
   return {
     handed,
