@@ -60,11 +60,12 @@ describe("commands printed with a broker's words in them", () => {
     // The broker lists the invite under an id of its own making (a result's data is not checked
     // by the codec: any JSON).
     const made = `abc$(touch$IFS${marker})`;
-    const real = Conn.prototype.send;
-    Conn.prototype.send = function (this: Conn, frame: unknown): boolean {
-      const f = frame as { type?: string; data?: { invites?: { inviteId: string }[] } };
-      if (f.type === "result" && Array.isArray(f.data?.invites)) return real.call(this, { ...f, data: { ...f.data, invites: f.data.invites.map((i) => ({ ...i, inviteId: made })) } });
-      return real.call(this, frame);
+    // A request's result is written as text (Conn.sendRaw), its length checked first.
+    const real = Conn.prototype.sendRaw;
+    Conn.prototype.sendRaw = function (this: Conn, text: string): boolean {
+      const f = text.startsWith('{"type":"result"') ? (JSON.parse(text) as { data?: { invites?: { inviteId: string }[] } }) : null;
+      if (f && Array.isArray(f.data?.invites)) return real.call(this, JSON.stringify({ ...f, data: { ...f.data, invites: f.data.invites.map((i) => ({ ...i, inviteId: made })) } }));
+      return real.call(this, text);
     };
     try {
       // Another name of the same broker: a move, as set-broker sees it.
@@ -79,7 +80,7 @@ describe("commands printed with a broker's words in them", () => {
       for (const line of printed) await pasted(line);
       expect(existsSync(marker)).toBe(false);
     } finally {
-      Conn.prototype.send = real;
+      Conn.prototype.sendRaw = real;
     }
   }, 60_000);
 });
