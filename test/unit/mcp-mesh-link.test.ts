@@ -39,7 +39,8 @@ test("a message under a key epoch not learnt yet waits for the owner's keys, the
   const shown: string[] = [];
   const link = new MeshLink(entry, { configDir, claudeSessionId: "sess-link-1", label: "app", cwd: "/", hostname: "h", log: jsonLog("warn", () => {}), onMessage: (m) => shown.push(m.body) });
   const ownerSession = new MeshSession(ident(owner), [key0, key1]); // rotated to epoch 1
-  const onPush = (m: MessagePushFrame) => (link as unknown as { onPush(m: MessagePushFrame): void }).onPush(m);
+  // A push as the link's client hands it over (MeshLink's onMessage: its Incoming).
+  const onPush = (m: MessagePushFrame) => (link as unknown as { incoming: { receive(m: MessagePushFrame): void } }).incoming.receive(m);
 
   onPush(push(ownerSession, "#general", "posted under epoch 1"));
   expect(link.peek()).toEqual([]); // not readable yet
