@@ -49,7 +49,7 @@ test("each request that reads invites, topics or memberships by mesh, member or 
     topic_create: { indexes: ["topics_creator"], scans: none },
     topic_list: { indexes: ["topic_members_member"], scans: none },
     peer_lookup: { indexes: ["group_members_member"], scans: none },
-    invite_create: { indexes: [], scans: none },
+    invite_create: { indexes: ["invites_open"], scans: none },
     invite_list: { indexes: ["invites_mesh"], scans: none },
     member_revoke: removal,
     leave: removal,

@@ -13,6 +13,7 @@ import { AuditRepo } from "../../src/store/sqlite/audit-repo.ts";
 import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
 import { verifyEveryChain } from "../../src/broker/audit-verifier.ts";
 import { addMember, count, directMessage, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { MAX_OPEN_INVITES_PER_MEMBER } from "../../src/protocol/limits.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -224,7 +225,7 @@ describe("upgrade from version 7", () => {
 });
 
 describe("upgrade from version 8", () => {
-  test("0009: invites, topics and memberships stored before it stay, and are then read through the new indexes", async () => {
+  test("0009: invites, topics and memberships stored before it stay, are then read through the new indexes, and open invites from before count", async () => {
     const dir = tmp.make();
     const store = await tmp.open(dir);
     const { mesh, owner } = await seedMesh(store);
@@ -232,7 +233,8 @@ describe("upgrade from version 8", () => {
     await store.joinGroup(mesh.id, "ops", bob.id);
     const topic = await store.createTopic(mesh.id, "deploys", "", bob.id);
     await invite(store, owner, { expiresAt: Math.floor(Date.now() / 1000) - 1 }); // expired: counts for nothing
-    for (let i = 0; i < 256; i++) await invite(store, owner);
+    const open: string[] = [];
+    for (let i = 0; i < MAX_OPEN_INVITES_PER_MEMBER; i++) open.push((await invite(store, owner)).id);
     backToVersion8(store.db);
     const reads = () => Object.fromEntries(Object.entries(BY_MEMBER).map(([what, sql]) => [what, planOf(store.db, sql.replaceAll("?", "'x'"))]));
     expect(Object.values(reads()).filter((p) => / USING (COVERING )?INDEX (invites_|group_members_member|topic_members_member|topics_creator)/.test(p))).toEqual([]);
@@ -252,8 +254,12 @@ describe("upgrade from version 8", () => {
     expect({ groups: await upgraded.memberGroups(mesh.id, bob.id), topics: await upgraded.memberTopics(mesh.id, bob.id), invites: (await upgraded.listInvites(mesh.id)).length }).toEqual({
       groups: ["ops"],
       topics: [1, topic.id],
-      invites: 256 + 2,
+      invites: MAX_OPEN_INVITES_PER_MEMBER + 2,
     });
+    // The owner's open invites from before the upgrade count: the next is refused until one closes.
+    await expect(invite(upgraded, owner)).rejects.toMatchObject({ code: "invalid_argument" });
+    await upgraded.revokeInvite(mesh.id, open[0]!, owner.id);
+    expect((await invite(upgraded, owner)).issuerMemberId).toBe(owner.id);
   });
 });
 
