@@ -178,7 +178,7 @@ describe("upgrade from version 1", () => {
 
 /** Back to version 8 as it was: no indexes by member, issuer or mesh, no record of 0009. */
 function backToVersion8(db: Database): void {
-  for (const index of ["invites_open", "invites_mesh", "invites_sealed", "group_members_member", "topic_members_member", "topics_creator"]) db.run(`DROP INDEX ${index}`);
+  for (const index of ["invites_open", "invites_mesh", "invites_sealed", "group_members_member", "topic_members_member", "topics_creator", "grants_mesh"]) db.run(`DROP INDEX ${index}`);
   db.run("DELETE FROM schema_migrations WHERE version >= 9");
 }
 
@@ -225,11 +225,12 @@ describe("upgrade from version 7", () => {
 });
 
 describe("upgrade from version 8", () => {
-  test("0009: invites, topics and memberships stored before it stay, are then read through the new indexes, and open invites from before count", async () => {
+  test("0009: invites, topics, memberships and grants stored before it stay, are then read through the new indexes, and open invites from before count", async () => {
     const dir = tmp.make();
     const store = await tmp.open(dir);
     const { mesh, owner } = await seedMesh(store);
     const bob = await addMember(store, owner, "bob");
+    await store.setGrant(mesh.id, bob.id, owner.pubkey, ["dm"], bob.id);
     await store.joinGroup(mesh.id, "ops", bob.id);
     const topic = await store.createTopic(mesh.id, "deploys", "", bob.id);
     await invite(store, owner, { expiresAt: Math.floor(Date.now() / 1000) - 1 }); // expired: counts for nothing
@@ -237,7 +238,7 @@ describe("upgrade from version 8", () => {
     for (let i = 0; i < MAX_OPEN_INVITES_PER_MEMBER; i++) open.push((await invite(store, owner)).id);
     backToVersion8(store.db);
     const reads = () => Object.fromEntries(Object.entries(BY_MEMBER).map(([what, sql]) => [what, planOf(store.db, sql.replaceAll("?", "'x'"))]));
-    expect(Object.values(reads()).filter((p) => / USING (COVERING )?INDEX (invites_|group_members_member|topic_members_member|topics_creator)/.test(p))).toEqual([]);
+    expect(Object.values(reads()).filter((p) => / USING (COVERING )?INDEX (invites_|group_members_member|topic_members_member|topics_creator|grants_mesh)/.test(p))).toEqual([]);
     store.close();
 
     const upgraded = await tmp.open(dir);
@@ -250,8 +251,10 @@ describe("upgrade from version 8", () => {
       groupsOf: "SEARCH group_members USING COVERING INDEX group_members_member (member_id=? AND mesh_id=?)",
       topicsOf: "SEARCH tm USING COVERING INDEX topic_members_member (member_id=?) | SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
       topicsMade: "SEARCH topics USING COVERING INDEX topics_creator (mesh_id=? AND created_by=?)",
+      meshGrants: "SEARCH grants USING INDEX grants_mesh (mesh_id=?)",
     });
-    expect({ groups: await upgraded.memberGroups(mesh.id, bob.id), topics: await upgraded.memberTopics(mesh.id, bob.id), invites: (await upgraded.listInvites(mesh.id)).length }).toEqual({
+    expect({ grants: (await upgraded.meshGrants(mesh.id)).map((g) => [g.recipientMemberId, g.caps]), groups: await upgraded.memberGroups(mesh.id, bob.id), topics: await upgraded.memberTopics(mesh.id, bob.id), invites: (await upgraded.listInvites(mesh.id)).length }).toEqual({
+      grants: [[bob.id, ["dm"]]],
       groups: ["ops"],
       topics: [1, topic.id],
       invites: MAX_OPEN_INVITES_PER_MEMBER + 2,
@@ -271,6 +274,7 @@ const BY_MEMBER = {
   groupsOf: "SELECT group_name FROM group_members WHERE mesh_id = ? AND member_id = ? ORDER BY group_name",
   topicsOf: "SELECT tm.topic_id FROM topic_members tm JOIN topics t ON t.id = tm.topic_id WHERE tm.member_id = ? AND t.mesh_id = ? ORDER BY tm.topic_id",
   topicsMade: "SELECT count(*) AS n FROM topics WHERE mesh_id = ? AND created_by = ?",
+  meshGrants: "SELECT recipient_member_id, sender_pubkey, caps FROM grants WHERE mesh_id = ?",
 };
 
 /** Back to version 6 as it was: no queue.for_next_session, no record of 0007. */
