@@ -13,6 +13,7 @@ import { AuditRepo } from "../../src/store/sqlite/audit-repo.ts";
 import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
 import { verifyEveryChain } from "../../src/broker/audit-verifier.ts";
 import { addMember, count, directMessage, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { dropIndexesOf } from "../helpers/old-schema.ts";
 import { MAX_OPEN_INVITES_PER_MEMBER } from "../../src/protocol/limits.ts";
 
 const tmp = new TempDirs();
@@ -178,7 +179,7 @@ describe("upgrade from version 1", () => {
 
 /** Back to version 8 as it was: no indexes by member, issuer or mesh, no record of 0009. */
 function backToVersion8(db: Database): void {
-  for (const index of ["invites_open", "invites_mesh", "invites_sealed", "group_members_member", "topic_members_member", "topics_creator", "grants_mesh"]) db.run(`DROP INDEX ${index}`);
+  dropIndexesOf(db, 9);
   db.run("DELETE FROM schema_migrations WHERE version >= 9");
 }
 
