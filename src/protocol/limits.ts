@@ -73,6 +73,13 @@ export const MAX_GROUPS_PER_MEMBER = 32;
  *  (MAX_SERVER_FRAME_BYTES) in about four hours, for good. 256 is far above what a person names,
  *  and keeps one member's share of the answer under ~180 KB. */
 export const MAX_TOPICS_PER_MEMBER = 256;
+/** Most open invites one member may have issued in a mesh (`invite_create`, §4.3.22): open is not
+ *  revoked, not used up and not expired. Each keeps up to MAX_KEYS_BLOB_B64_LEN of sealed keys
+ *  until then, for up to 365 days, and an admin may create them at the change allowance: ~7 GB a
+ *  day per admin without a bound, 4 MiB with it. `claudemesh invite` and the dashboard make
+ *  one-use invites valid for 7 days by default, so this is 256 people invited one by one within a
+ *  week and not yet joined; more come in through a many-use invite (up to MAX_INVITE_USES). */
+export const MAX_OPEN_INVITES_PER_MEMBER = 256;
 /** Most capabilities listed in one grant. */
 export const MAX_CAPS = 8;
 

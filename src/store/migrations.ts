@@ -8,6 +8,7 @@ import m0005 from "../../migrations/0005_member_revoked_by.sql" with { type: "te
 import m0006 from "../../migrations/0006_message_undeliverable.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_queue_for_next_session.sql" with { type: "text" };
 import m0008 from "../../migrations/0008_session_indexes.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_member_indexes.sql" with { type: "text" };
 
 export type Migration = { version: number; name: string; sql: string };
 
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: "0006_message_undeliverable.sql", sql: m0006 },
   { version: 7, name: "0007_queue_for_next_session.sql", sql: m0007 },
   { version: 8, name: "0008_session_indexes.sql", sql: m0008 },
+  { version: 9, name: "0009_member_indexes.sql", sql: m0009 },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

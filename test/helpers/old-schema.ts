@@ -2,6 +2,7 @@
 // (so that a newer binary backs it up before migrating) with its owner, and the mesh_created entry
 // every mesh's audit chain starts with, by that owner (`serve` verifies the chain and replays it
 // against the tables), closed cleanly (no -wal or -shm).
+import type { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { auditHash, GENESIS } from "../../src/protocol/audit-chain.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
@@ -22,4 +23,11 @@ export function oldSchemaDatabase(dataDir: string, version = 3): string {
   ]);
   db.close();
   return path;
+}
+
+/** Drops every index migration `version` creates (named in its SQL), as a database from before
+ *  that migration has none of them: for tests that take a database back by hand. */
+export function dropIndexesOf(db: Database, version: number): void {
+  const sql = MIGRATIONS.find((m) => m.version === version)!.sql;
+  for (const [, name] of sql.matchAll(/^CREATE INDEX (\w+)/gm)) db.run(`DROP INDEX ${name}`);
 }

@@ -15,15 +15,15 @@ import { jsonLog } from "../../src/log/log.ts";
 import { admin } from "../helpers/admin.ts";
 import { startBroker, tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
+import { dropIndexesOf } from "../helpers/old-schema.ts";
 
 /** The database in `dataDir` as schema 4 left it: no revoked_by column (nor 0006's
- *  messages.undeliverable, 0007's queue.for_next_session or 0008's session indexes), no record
- *  of 0005 or later. */
+ *  messages.undeliverable, 0007's queue.for_next_session, 0008's session indexes or 0009's
+ *  indexes), no record of 0005 or later. */
 function asVersion4(dataDir: string): void {
   const db = new Database(join(dataDir, "claudemesh.db"));
   try {
-    db.run("DROP INDEX sessions_live");
-    db.run("DROP INDEX sessions_age");
+    for (const version of [8, 9]) dropIndexesOf(db, version);
     db.run("ALTER TABLE members DROP COLUMN revoked_by");
     db.run("ALTER TABLE messages DROP COLUMN undeliverable");
     db.run("ALTER TABLE queue DROP COLUMN for_next_session");

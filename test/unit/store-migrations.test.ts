@@ -12,7 +12,9 @@ import { BUSY_TIMEOUT_MS } from "../../src/store/sqlite/lock-watch.ts";
 import { AuditRepo } from "../../src/store/sqlite/audit-repo.ts";
 import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
 import { verifyEveryChain } from "../../src/broker/audit-verifier.ts";
-import { addMember, count, directMessage, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { addMember, count, directMessage, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
+import { dropIndexesOf } from "../helpers/old-schema.ts";
+import { MAX_OPEN_INVITES_PER_MEMBER } from "../../src/protocol/limits.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -175,15 +177,30 @@ describe("upgrade from version 1", () => {
   });
 });
 
+/** Back to version 8 as it was: no indexes by member, issuer or mesh, no record of 0009. */
+function backToVersion8(db: Database): void {
+  dropIndexesOf(db, 9);
+  db.run("DELETE FROM schema_migrations WHERE version >= 9");
+}
+
 /** Back to version 7 as it was: no session indexes, no record of 0008. */
 function backToVersion7(db: Database): void {
+  backToVersion8(db);
   db.run("DROP INDEX sessions_live");
   db.run("DROP INDEX sessions_age");
   db.run("DELETE FROM schema_migrations WHERE version >= 8");
 }
 
-/** How SQLite reads the listed statement, one step per `|`. */
-const planOf = (db: Database, sql: string) => db.query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => r.detail).join(" | ");
+/** How SQLite reads the listed statement, one step per `|`. Prepared apart and finalised: a cached
+ *  EXPLAIN of an UPDATE stays "in progress", and the store's next COMMIT fails with SQLITE_BUSY. */
+function planOf(db: Database, sql: string): string {
+  const explain = db.prepare<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`);
+  try {
+    return explain.all().map((r) => r.detail).join(" | ");
+  } finally {
+    explain.finalize();
+  }
+}
 const LIVE = "SELECT * FROM sessions WHERE mesh_id = 'm' AND ended_at IS NULL AND last_seen_at >= 0 ORDER BY last_seen_at DESC, pubkey";
 
 describe("upgrade from version 7", () => {
@@ -207,6 +224,59 @@ describe("upgrade from version 7", () => {
     expect(await upgraded.getSession(owner.meshId, ended)).toMatchObject({ endedAt: 3_000, lastSeenAt: 2_000 });
   });
 });
+
+describe("upgrade from version 8", () => {
+  test("0009: invites, topics, memberships and grants stored before it stay, are then read through the new indexes, and open invites from before count", async () => {
+    const dir = tmp.make();
+    const store = await tmp.open(dir);
+    const { mesh, owner } = await seedMesh(store);
+    const bob = await addMember(store, owner, "bob");
+    await store.setGrant(mesh.id, bob.id, owner.pubkey, ["dm"], bob.id);
+    await store.joinGroup(mesh.id, "ops", bob.id);
+    const topic = await store.createTopic(mesh.id, "deploys", "", bob.id);
+    await invite(store, owner, { expiresAt: Math.floor(Date.now() / 1000) - 1 }); // expired: counts for nothing
+    const open: string[] = [];
+    for (let i = 0; i < MAX_OPEN_INVITES_PER_MEMBER; i++) open.push((await invite(store, owner)).id);
+    backToVersion8(store.db);
+    const reads = () => Object.fromEntries(Object.entries(BY_MEMBER).map(([what, sql]) => [what, planOf(store.db, sql.replaceAll("?", "'x'"))]));
+    expect(Object.values(reads()).filter((p) => / USING (COVERING )?INDEX (invites_|group_members_member|topic_members_member|topics_creator|grants_mesh)/.test(p))).toEqual([]);
+    store.close();
+
+    const upgraded = await tmp.open(dir);
+    expect(versions(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    const plans = Object.fromEntries(Object.entries(BY_MEMBER).map(([what, sql]) => [what, planOf(upgraded.db, sql.replaceAll("?", "'x'"))]));
+    expect(plans).toEqual({
+      openInvites: "SEARCH invites USING INDEX invites_open (mesh_id=? AND issuer_member_id=? AND expires_at>?)",
+      meshInvites: "SEARCH invites USING INDEX invites_mesh (mesh_id=?)",
+      sealedExpired: "SEARCH invites USING INDEX invites_sealed (expires_at<?)",
+      groupsOf: "SEARCH group_members USING COVERING INDEX group_members_member (member_id=? AND mesh_id=?)",
+      topicsOf: "SEARCH tm USING COVERING INDEX topic_members_member (member_id=?) | SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+      topicsMade: "SEARCH topics USING COVERING INDEX topics_creator (mesh_id=? AND created_by=?)",
+      meshGrants: "SEARCH grants USING INDEX grants_mesh (mesh_id=?)",
+    });
+    expect({ grants: (await upgraded.meshGrants(mesh.id)).map((g) => [g.recipientMemberId, g.caps]), groups: await upgraded.memberGroups(mesh.id, bob.id), topics: await upgraded.memberTopics(mesh.id, bob.id), invites: (await upgraded.listInvites(mesh.id)).length }).toEqual({
+      grants: [[bob.id, ["dm"]]],
+      groups: ["ops"],
+      topics: [1, topic.id],
+      invites: MAX_OPEN_INVITES_PER_MEMBER + 2,
+    });
+    // The owner's open invites from before the upgrade count: the next is refused until one closes.
+    await expect(invite(upgraded, owner)).rejects.toMatchObject({ code: "invalid_argument" });
+    await upgraded.revokeInvite(mesh.id, open[0]!, owner.id);
+    expect((await invite(upgraded, owner)).issuerMemberId).toBe(owner.id);
+  });
+});
+
+/** The statements that read by member, issuer or mesh through 0009's indexes, as the store runs them. */
+const BY_MEMBER = {
+  openInvites: "SELECT count(*) AS n FROM invites WHERE mesh_id = ? AND issuer_member_id = ? AND revoked_at IS NULL AND used_count < max_uses AND expires_at > 0",
+  meshInvites: "SELECT * FROM invites WHERE mesh_id = ? ORDER BY created_at, rowid",
+  sealedExpired: "UPDATE invites SET keys_blob = NULL WHERE keys_blob IS NOT NULL AND expires_at <= 0",
+  groupsOf: "SELECT group_name FROM group_members WHERE mesh_id = ? AND member_id = ? ORDER BY group_name",
+  topicsOf: "SELECT tm.topic_id FROM topic_members tm JOIN topics t ON t.id = tm.topic_id WHERE tm.member_id = ? AND t.mesh_id = ? ORDER BY tm.topic_id",
+  topicsMade: "SELECT count(*) AS n FROM topics WHERE mesh_id = ? AND created_by = ?",
+  meshGrants: "SELECT recipient_member_id, sender_pubkey, caps FROM grants WHERE mesh_id = ?",
+};
 
 /** Back to version 6 as it was: no queue.for_next_session, no record of 0007. */
 function backToVersion6(db: Database): void {

@@ -49,8 +49,8 @@ export class GroupRepo {
     return out;
   }
 
-  /** Names of the groups the member is in, sorted. Read through the mesh's part of the primary
-   *  key (the table has no index by member): without the mesh, every group row of the broker. */
+  /** Names of the groups the member is in, sorted. Read through the index by member (schema 9),
+   *  which holds the name too: the member's own rows, not its mesh's. */
   ofMember(meshId: string, memberId: string): string[] {
     return this.db
       .query<{ group_name: string }, [string, string]>("SELECT group_name FROM group_members WHERE mesh_id = ? AND member_id = ? ORDER BY group_name")

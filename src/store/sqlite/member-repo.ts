@@ -100,8 +100,9 @@ export class MemberRepo {
         const known = this.db.query("SELECT 1 FROM members WHERE mesh_id = ? AND id = ?").get(meshId, memberId);
         throw known ? new MeshError("conflict", "That member was already removed.") : new MeshError("not_found", "no such member");
       }
-      // Through the mesh's rows: neither table has an index by member (see TopicRepo.ofMember).
-      this.db.query("DELETE FROM topic_members WHERE member_id = ? AND topic_id IN (SELECT id FROM topics WHERE mesh_id = ?)").run(memberId, meshId);
+      // Through the indexes by member (schema 9). A member id is one mesh's (the key of members),
+      // so its topic rows are all of that mesh: the mesh's topics need not be read to find them.
+      this.db.query("DELETE FROM topic_members WHERE member_id = ?").run(memberId);
       this.db.query("DELETE FROM group_members WHERE mesh_id = ? AND member_id = ?").run(meshId, memberId);
       this.db.query("UPDATE sessions SET ended_at = ? WHERE member_id = ? AND ended_at IS NULL").run(now, memberId);
       dropped.push(...this.clearMailboxes(meshId, row.pubkey, memberId));
@@ -111,12 +112,7 @@ export class MemberRepo {
       // an invite it made beforehand (a ban only ever named the old key). So does the one it was
       // removed with joined through, which its link would enrol again under a new key (a member
       // who leaves by itself keeps that door open).
-      const invites = this.db
-        .query<{ id: string; issuer_member_id: string }, [number, string, string, string | null]>(
-          `UPDATE invites SET revoked_at = ?, keys_blob = NULL
-           WHERE mesh_id = ? AND (issuer_member_id = ? OR id = ?) AND revoked_at IS NULL AND used_count < max_uses RETURNING id, issuer_member_id`,
-        )
-        .all(now, meshId, memberId, by.self ? null : row.invite_id);
+      const invites = this.closeInvites(meshId, now, memberId, by.self ? null : row.invite_id);
       for (const inv of invites) {
         const reason = inv.issuer_member_id === memberId ? "issuer removed" : "used by a removed member";
         this.audit.appendIn({ meshId, eventType: "invite_revoked", actor: by.actor, payload: { inviteId: inv.id, reason } });
@@ -125,6 +121,22 @@ export class MemberRepo {
     });
     this.index.remove(dropped);
     return member;
+  }
+
+  /** Revokes the invites `issuer` made that still had uses, and the invite `joinedThrough` (when
+   *  given and still with uses), in the order they were created. Two statements, not one with an
+   *  OR: each goes through its index (the open invites of an issuer, schema 9; the invite's id),
+   *  where the OR read every invite of the mesh. */
+  private closeInvites(meshId: string, now: number, issuer: string, joinedThrough: string | null): { id: string; issuer_member_id: string }[] {
+    const close = (which: string, key: string) =>
+      this.db
+        .query<{ id: string; issuer_member_id: string; seq: number }, [number, string, string]>(
+          `UPDATE invites SET revoked_at = ?, keys_blob = NULL
+           WHERE mesh_id = ? AND ${which} = ? AND revoked_at IS NULL AND used_count < max_uses RETURNING id, issuer_member_id, rowid AS seq`,
+        )
+        .all(now, meshId, key);
+    const closed = [...close("issuer_member_id", issuer), ...(joinedThrough === null ? [] : close("id", joinedThrough))];
+    return closed.sort((a, b) => a.seq - b.seq);
   }
 
   /** Deletes the rows of the member's and its sessions' mailboxes; returns their entries. */
