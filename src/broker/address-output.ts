@@ -33,10 +33,15 @@ export class AddressShare {
   constructor(
     /** The per-address key (addressKey): an IPv4 address, an IPv6 /64. */
     readonly key: string,
-    readonly capBytes: number,
+    /** The cap in force (maxUnsentPerIp), read at each check: a SIGHUP may change it. */
+    private readonly cap: () => number,
     /** Told each time a connection of this address is held by the cap (AddressOutput). */
     readonly held: (share: AddressShare, action: "paused" | "refused", conn: Conn) => void,
   ) {}
+
+  get capBytes(): number {
+    return this.cap();
+  }
 
   /** Whether the address's connections hold its cap or more together. */
   get full(): boolean {
@@ -70,7 +75,9 @@ export class AddressOutput {
   private readonly addresses = new Map<string, AddressShare>();
 
   constructor(
-    private readonly capBytes: number,
+    /** The cap in force, read at each check (a lower one holds connections from their next frame
+     *  on, and drops nothing already written; a higher one lets them go on as their output moves). */
+    private readonly capBytes: () => number,
     private readonly held: AddressShare["held"],
   ) {}
 
@@ -101,7 +108,7 @@ const CAPPED_MSG = "client address over its unsent-output cap";
  *  every frame), with what a reverse proxy not listed in trustedProxies would cause. */
 export function watchedAddresses(ctx: BrokerContext): AddressOutput {
   const logs = new KeyedThrottledLogs(ctx.log, "warn", () => ctx.now(), 1024);
-  return new AddressOutput(ctx.config.maxUnsentPerIp, (share, action, conn) => {
+  return new AddressOutput(() => ctx.config.maxUnsentPerIp, (share, action, conn) => {
     ctx.metrics.addressUnsentCapped.inc({ action });
     const fields = { ...connFields(conn), address: share.key, action, unsentBytes: share.unsent, capBytes: share.capBytes, connections: share.connections, shareBytes: share.shareBytes };
     logs.get(share.key, CAPPED_MSG)?.note({ ...fields, ...proxyHint(conn.transport.remoteAddress) });

@@ -40,33 +40,57 @@ export class BackupSchedule {
   private running: { run: BackupRun; out: string } | null = null;
   private attempt: Promise<void> | null = null;
   private stopped = false;
+  /** backupEvery and backupKeep in force (a SIGHUP may change them: retune). */
+  private everyMs: number;
+  private keep: number;
 
   private constructor(private readonly o: ScheduleOptions) {
     this.dir = join(o.dataDir, "backups");
     this.now = o.now ?? Date.now;
+    this.everyMs = o.everyMs;
+    this.keep = o.keep;
   }
 
-  /** Starts the schedule, or returns null when backupEvery is 0. Never throws: a backups
-   *  directory that cannot be read is logged and the first backup says why it fails. */
-  static start(o: ScheduleOptions): BackupSchedule | null {
-    if (o.everyMs === 0) {
-      o.log.info("scheduled backups are off (backupEvery 0)");
-      return null;
-    }
+  /** Starts the schedule (none is armed while backupEvery is 0, which is said). Never throws: a
+   *  backups directory that cannot be read is logged and the first backup says why it fails. */
+  static start(o: ScheduleOptions): BackupSchedule {
     const s = new BackupSchedule(o);
+    s.schedule();
+    return s;
+  }
+
+  /** A new backupEvery or backupKeep (SIGHUP). backupKeep counts from the next backup's pruning. A
+   *  new interval times the next backup as a start does, from the newest scheduled backup on disk
+   *  (at once if that is an interval old); 0 turns the schedule off, and one turned on starts as at
+   *  a start. A backup under way is not cancelled: it ends, and the next is armed at the interval
+   *  in force then (none at 0). */
+  retune(everyMs: number, keep: number): void {
+    this.keep = keep;
+    if (everyMs === this.everyMs || this.stopped) return;
+    this.everyMs = everyMs;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.attempt === null) return this.schedule();
+    if (everyMs === 0) return this.o.log.info("scheduled backups are off (backupEvery 0)", { underWay: "ends as it would have" });
+    this.o.log.info("scheduled backups", { every: formatDurationMs(everyMs), keep, dir: this.dir, next: "an interval after the start of the backup under way" });
+  }
+
+  /** Arms the next backup an interval after the newest scheduled one on disk, and says when. */
+  private schedule(): void {
+    const { o, everyMs } = this;
+    if (everyMs === 0) return o.log.info("scheduled backups are off (backupEvery 0)");
     let newest: number | null = null;
     try {
-      newest = autoBackups(s.dir).at(-1)?.at ?? null;
+      newest = autoBackups(this.dir).at(-1)?.at ?? null;
     } catch (err) {
-      o.log.warn("cannot read the backups directory; the first scheduled backup will say why", { dir: s.dir, err });
+      o.log.warn("cannot read the backups directory; the first scheduled backup will say why", { dir: this.dir, err });
     }
     if (newest !== null) o.metrics.backupLastSuccess.set(newest / 1000);
-    const now = s.now();
+    const now = this.now();
     // A newest backup "in the future" (a clock set back) counts as taken now.
-    const delay = newest === null ? Math.min(o.everyMs, FIRST_BACKUP_DELAY_MS) : Math.min(Math.max(newest + o.everyMs - now, 0), o.everyMs);
-    o.log.info("scheduled backups", { every: formatDurationMs(o.everyMs), keep: o.keep, dir: s.dir, newest: newest === null ? null : new Date(newest).toISOString(), next: new Date(now + delay).toISOString() });
-    s.arm(delay);
-    return s;
+    const delay = newest === null ? Math.min(everyMs, FIRST_BACKUP_DELAY_MS) : Math.min(Math.max(newest + everyMs - now, 0), everyMs);
+    o.log.info("scheduled backups", { every: formatDurationMs(everyMs), keep: this.keep, dir: this.dir, newest: newest === null ? null : new Date(newest).toISOString(), next: new Date(now + delay).toISOString() });
+    this.arm(delay);
   }
 
   /** Stops the schedule for a drain: no backup starts from here on, and one under way is
@@ -84,7 +108,7 @@ export class BackupSchedule {
    *  MAX_TIMER_MS fires after 1 ms, which made a backupEvery over ~24.8 days (the setting allows
    *  365d) take backup after backup, each deleting the oldest. */
   private arm(delayMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.everyMs === 0) return;
     const step = Math.min(delayMs, MAX_TIMER_MS);
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -110,7 +134,7 @@ export class BackupSchedule {
       if (!r.ok) return this.failed(out, r);
       this.o.metrics.backups.inc({ outcome: "ok" });
       this.o.metrics.backupLastSuccess.set(startedAt / 1000);
-      const pruned = pruneAutoBackups(this.dir, this.o.keep, r.file);
+      const pruned = pruneAutoBackups(this.dir, this.keep, r.file);
       this.tidy(prunePartials(this.dir, false));
       this.tidy(pruned);
       this.o.log.info("scheduled backup taken", { file: r.file, bytes: r.bytes, sha256: r.sha256, meshes: r.meshes, messages: r.messages, ms: this.now() - startedAt, removed: pruned.removed });
@@ -119,13 +143,13 @@ export class BackupSchedule {
       this.failed(out, { code: "internal", message: (err as Error).message, fix: null });
     } finally {
       this.running = null;
-      this.arm(Math.max(startedAt + this.o.everyMs - this.now(), 0));
+      this.arm(Math.max(startedAt + this.everyMs - this.now(), 0));
     }
   }
 
   private failed(file: string, r: { code: string; message: string; fix: string | null }): void {
     this.o.metrics.backups.inc({ outcome: "failed" });
-    const next = this.stopped ? null : new Date(this.now() + this.o.everyMs).toISOString();
+    const next = this.stopped || this.everyMs === 0 ? null : new Date(this.now() + this.everyMs).toISOString();
     this.o.log.error("scheduled backup failed; earlier backups are kept, and it is tried again at the next interval", { file, code: r.code, error: r.message, fix: r.fix, next });
   }
 

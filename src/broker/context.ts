@@ -12,9 +12,14 @@ import type { RefusalLog } from "./refusal-log.ts";
 import type { SendRefusalLog } from "./send-refusal-log.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { RosterCache } from "./roster.ts";
+import type { Settings } from "./settings.ts";
 
 export type BrokerContext = {
+  /** The settings in force (settings.current): read where a value is used, never kept, since a
+   *  SIGHUP may change the live ones. */
   readonly config: BrokerConfig;
+  /** Owns the settings in force and puts a reload's changes in force (settings.ts). */
+  readonly settings: Settings;
   readonly store: Store;
   readonly log: Log;
   /** Storage failures answered as `unavailable`, logged at a bounded rate. */

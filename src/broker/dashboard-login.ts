@@ -18,8 +18,9 @@ import { AddressThrottle } from "./address-throttle.ts";
  *  8-hour life, which per-mesh caps then confine to the attacker's own meshes. */
 export const LOGIN_BURST = 30;
 export const LOGIN_RATE_PER_SEC = 1 / 6;
-/** Per-address throttle of dashboard logins (and operator token attempts). */
-export const loginThrottle = (trustedProxies: readonly string[], clock?: () => number) =>
+/** Per-address throttle of dashboard logins (and operator token attempts); `trustedProxies` is
+ *  read at each login (those in force). */
+export const loginThrottle = (trustedProxies: () => readonly string[], clock?: () => number) =>
   new AddressThrottle({ ratePerSec: LOGIN_RATE_PER_SEC, burst: LOGIN_BURST, refused: "Too many dashboard logins from this address; wait a few seconds and try again.", trustedProxies }, clock);
 
 const NEW_LINK = "Run `claudemesh dashboard` for a new link.";

@@ -38,7 +38,7 @@ export function createDashboard(ctx: BrokerContext, version: string, startedAt: 
     version,
     startedAt,
     streams,
-    logins: loginThrottle(ctx.config.trustedProxies),
+    logins: loginThrottle(() => ctx.config.trustedProxies),
     refusedLogins: new ThrottledLog(ctx.log, "warn", "dashboard login refused", () => ctx.now()),
     server: null,
     stop() {

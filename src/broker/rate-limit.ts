@@ -12,8 +12,8 @@ export class RateLimiter {
    * @param now milliseconds on a clock that never goes back (tests inject one they move forward)
    */
   constructor(
-    private readonly ratePerSec: number,
-    private readonly burst: number,
+    private ratePerSec: number,
+    private burst: number,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -52,6 +52,18 @@ export class RateLimiter {
     if (!b) return 0;
     const tokens = Math.min(this.burst, b.tokens + ((this.now() - b.updatedMs) / 1000) * this.ratePerSec);
     return tokens >= cost ? 0 : ((cost - tokens) / this.ratePerSec) * 1000;
+  }
+
+  /** A new rate and size from now on (a SIGHUP's new limits: broker/settings.ts). The buckets are
+   *  kept, not reset: each first earns, at the old rate, what it had earned until now, and is cut
+   *  to the new size if it holds more; from then on it refills at the new rate. A larger size is
+   *  earned at the rate, never handed out at once (resetting would give every sender a full new
+   *  burst at the moment an operator lowers the limits to stop one). A debt stays to be waited out. */
+  retune(ratePerSec: number, burst: number): void {
+    for (const key of this.buckets.keys()) this.refill(key);
+    this.ratePerSec = ratePerSec;
+    this.burst = burst;
+    for (const b of this.buckets.values()) b.tokens = Math.min(b.tokens, burst);
   }
 
   /** Drops `key`'s bucket (its owner is gone). */

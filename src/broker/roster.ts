@@ -50,8 +50,9 @@ export class RosterCache {
   private readonly loading = new Map<string, Load>();
   constructor(
     private readonly store: Store,
-    /** Sessions unseen for longer than this are not recipients (their messages would only expire). */
-    private readonly sessionHorizonMs: number,
+    /** Sessions unseen for longer than this are not recipients (their messages would only expire):
+     *  the messageTtl in force, read at each load. */
+    private readonly sessionHorizonMs: () => number,
     private readonly now: () => number,
   ) {}
 
@@ -110,7 +111,7 @@ export class RosterCache {
   putSession(meshId: string, s: Session): void {
     this.patch(meshId, (r) => {
       removeSession(r, s.pubkey);
-      if (s.endedAt === null && s.lastSeenAt >= this.now() - this.sessionHorizonMs && r.members.has(s.memberId)) addSession(r, s);
+      if (s.endedAt === null && s.lastSeenAt >= this.now() - this.sessionHorizonMs() && r.members.has(s.memberId)) addSession(r, s);
     });
   }
 
@@ -178,7 +179,7 @@ export class RosterCache {
   }
 
   private async load(meshId: string, t: number): Promise<Roster> {
-    const [members, sessions, grants] = await Promise.all([this.store.listActiveMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs), this.store.meshGrants(meshId)]);
+    const [members, sessions, grants] = await Promise.all([this.store.listActiveMembers(meshId), this.store.listSessions(meshId, t - this.sessionHorizonMs()), this.store.meshGrants(meshId)]);
     const r: Roster = { loadedAt: t, members: new Map(), byPubkey: new Map(), sessions: new Map(), sessionsOf: new Map(), grantsTo: new Map(), names: null };
     for (const m of members) addMember(r, m);
     for (const s of sessions) if (r.members.has(s.memberId)) addSession(r, s);

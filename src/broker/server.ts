@@ -23,6 +23,7 @@ import { IdleCollector } from "./idle-collect.ts";
 import { createMetrics } from "./metrics.ts";
 import { CHANGE_BURST, CHANGE_RATE_PER_SEC, SESSION_START_BURST, SESSION_START_RATE_PER_SEC, STATUS_BURST, STATUS_RATE_PER_SEC } from "../protocol/limits.ts";
 import { RateLimiter } from "./rate-limit.ts";
+import { Settings } from "./settings.ts";
 import { AuditVerifier } from "./audit-verifier.ts";
 import { RosterCache } from "./roster.ts";
 import { addressKey, proxyHint, requestIp } from "./client-ip.ts";
@@ -141,11 +142,17 @@ const BACKPRESSURE_LIMIT = 16 * 1024 * 1024;
 export type StartFacts = { previousStop?: "clean" | "unclean"; tls?: TlsMaterial };
 
 export async function createBroker(deps: { config: BrokerConfig; store: Store; log: Log; now?: () => number; defaultMetrics?: boolean; idle?: IdleCollector; start?: StartFacts }): Promise<Broker> {
+  // `config`: the start's settings, for what is fixed at start (the socket, the store, the timers'
+  // pace); a value that a SIGHUP may change is read from ctx.config where it is used.
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics ?? true });
+  const settings = new Settings(config);
   const ctx: BrokerContext = {
-    config,
+    get config() {
+      return settings.current;
+    },
+    settings,
     store,
     log,
     failures: new FailureLog(log, config.dataDir),
@@ -172,7 +179,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         (err) => (ctx.roster.invalidate(meshId), log.warn("saving last-seen failed", { err })),
       );
     }),
-    roster: new RosterCache(store, config.messageTtl, now),
+    roster: new RosterCache(store, () => ctx.config.messageTtl, now),
     sendLimiter: new RateLimiter(config.sendRate, config.sendBurst),
     changeLimiter: new RateLimiter(CHANGE_RATE_PER_SEC, CHANGE_BURST),
     statusLimiter: new RateLimiter(STATUS_RATE_PER_SEC, STATUS_BURST),
@@ -181,6 +188,9 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
     audit: new AuditVerifier(store, () => ctx.now()),
     writes: new GroupCommit(store, { topicHistory: config.topicHistory, now, onBatch: (n) => metrics.commitBatchSize.set(n) }),
   };
+  // The token buckets built from a rate and size: a new one keeps the buckets (RateLimiter.retune).
+  settings.follow(["sendRate", "sendBurst"], (c) => ctx.sendLimiter.retune(c.sendRate, c.sendBurst));
+  settings.follow(["requestRate", "requestBurst"], (c) => ctx.frameAllowance.retune(c.requestRate, c.requestBurst));
   DiskWatch.start(store, log, metrics.walFlushSeconds, config.dataDir);
   // Before the port opens: a client back from a restart finds its presence in its grace.
   const carried = await carryIn(ctx);
@@ -260,11 +270,12 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
         refusedUpgrades.note({ reason: "forbidden", origin: req.headers.get("origin")?.slice(0, 200) });
         return secured(errorResponse(new MeshError("forbidden", "WebSocket connections from web pages are refused: connect with a program that sends no Origin header.")));
       }
-      const ip = requestIp(srv.requestIP(received)?.address, req, config.trustedProxies);
+      // The limits in force: a SIGHUP's lower cap refuses new connections, and closes none.
+      const ip = requestIp(srv.requestIP(received)?.address, req, ctx.config.trustedProxies);
       const slot = addressKey(ip);
-      if (addresses.connections(slot) >= config.maxConnectionsPerIp) {
+      if (addresses.connections(slot) >= ctx.config.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: "too_many_connections" });
-        refusedUpgrades.note({ reason: "too_many_connections", ip, limit: config.maxConnectionsPerIp, open: addresses.connections(slot), ...proxyHint(ip) });
+        refusedUpgrades.note({ reason: "too_many_connections", ip, limit: ctx.config.maxConnectionsPerIp, open: addresses.connections(slot), ...proxyHint(ip) });
         return secured(errorResponse(new MeshError("too_many_connections")));
       }
       if (srv.upgrade(received, { data: { ip, slot } })) return undefined;
@@ -345,7 +356,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       ctx.draining = true;
       portWatch?.stop();
       listener.stop(false);
-      const deadline = performance.now() + config.drainTimeout;
+      const deadline = performance.now() + ctx.config.drainTimeout;
       // No sweep starts from here on; one under way ends before the store closes (it deletes
       // expired entries and stores their notices in one transaction, then flushes it).
       const swept = timers.stop();
@@ -354,7 +365,7 @@ export async function createBroker(deps: { config: BrokerConfig; store: Store; l
       // stored only from their retry after its reconnect, and a one-shot command, which does not
       // reconnect, reported them failed. A disk that does not answer holds the close no longer
       // than ANSWER_WAIT_MS.
-      await within(ctx.writes.drain().then(() => store.flushed()), Math.min(ANSWER_WAIT_MS, config.drainTimeout));
+      await within(ctx.writes.drain().then(() => store.flushed()), Math.min(ANSWER_WAIT_MS, ctx.config.drainTimeout));
       await new Promise((r) => setImmediate(r)); // the answers' promise chains have queued their frames
       for (const c of [...ctx.hub.allConns()]) c.close(CloseCode.goingAway, "shutting down", "shutting_down");
       const flushed = Promise.all([swept, ctx.writes.drain()])

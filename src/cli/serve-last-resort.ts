@@ -17,9 +17,9 @@ export const LAST_RESORT_GRACE_MS = 5_000;
 /** Installs the process's handlers. On the first error nothing caught: one `error` line (`kind`
  *  uncaughtException or unhandledRejection, `err`), then `stop()`, which drains and exits with
  *  ServeExit.uncaught (before the broker runs, it only exits); if that has not happened within
- *  `drainTimeoutMs` + LAST_RESORT_GRACE_MS, exits 70 regardless. Errors after the first are
- *  logged at most once per 10 s and start nothing more. */
-export function catchUncaught(log: Log, stop: () => void, drainTimeoutMs: number): void {
+ *  `drainTimeoutMs()` (the drainTimeout in force then) + LAST_RESORT_GRACE_MS, exits 70
+ *  regardless. Errors after the first are logged at most once per 10 s and start nothing more. */
+export function catchUncaught(log: Log, stop: () => void, drainTimeoutMs: () => number): void {
   let stopping = false;
   const later = new ThrottledLog(log, "error", "uncaught error while stopping", () => performance.now());
   const handler = (kind: "uncaughtException" | "unhandledRejection") => (err: unknown) => {
@@ -31,7 +31,7 @@ export function catchUncaught(log: Log, stop: () => void, drainTimeoutMs: number
     }
     if (stopping) return;
     stopping = true;
-    setTimeout(() => process.exit(ServeExit.uncaught), drainTimeoutMs + LAST_RESORT_GRACE_MS);
+    setTimeout(() => process.exit(ServeExit.uncaught), drainTimeoutMs() + LAST_RESORT_GRACE_MS);
     stop();
   };
   process.on("uncaughtException", handler("uncaughtException"));

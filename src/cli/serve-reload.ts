@@ -1,15 +1,17 @@
 // SIGHUP on `claudemesh serve` (`systemctl reload claudemesh`, the unit's ExecReload=): the config
-// file is read again and what a running broker can take is put in force (config/changes.ts
-// LIVE_SETTINGS: tlsCert, tlsKey, logLevel); the TLS certificate is read again (a renewal); every
-// other change is named as waiting for a restart. One line says what was done, whatever the broker
-// has: an operator used to nginx's reload could not tell a reload from nothing. A config file that
-// cannot be used keeps every setting as it is and says why: a reload never stops the broker.
+// file is read again and every setting a running broker can take is put in force, all together
+// (broker/settings.ts; spec.ts `sighup: "live"`: the limits, rates, quotas and durations,
+// tlsCert, tlsKey, logLevel); the TLS certificate is read again (a renewal); every other change is
+// named as waiting for a restart. One line says what was done, with each value put in force and
+// the one it replaced, whatever the broker has: an operator used to nginx's reload could not tell
+// a reload from nothing. A config file that cannot be used, new certificate paths included, puts
+// nothing of it in force and says why: a reload never stops the broker.
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Broker } from "../broker/server.ts";
-import type { TlsFiles } from "../broker/tls-reload.ts";
-import { settingChanges, type SettingChange } from "../config/changes.ts";
+import type { SettingChange } from "../config/changes.ts";
 import { ConfigError, ignoredFileValues, ignoredFileValueText, type BrokerConfig, type ResolvedConfig } from "../config/load.ts";
+import { SETTINGS, valueText } from "../config/spec.ts";
 import type { Level, Log } from "../log/log.ts";
 
 export type HangupDeps = {
@@ -30,36 +32,29 @@ const RESTART_FIX = "restart the broker to put them in force: systemctl restart 
 /** The handler of each SIGHUP once the broker runs. Never throws. */
 export function hangupHandler(deps: HangupDeps): () => void {
   const { log, broker } = deps;
-  // What is in force: the start's config, with what earlier SIGHUPs put in force since.
-  let inForce = deps.start.config;
+  const settings = broker.ctx.settings;
   const file = deps.start.configFile === null ? null : resolve(deps.start.configFile);
   return () => {
     if (broker.ctx.draining) return void log.info("SIGHUP ignored: the broker is stopping");
     const read = file === null ? null : readAgain(deps, file);
-    const { live, restart } = read && "config" in read ? settingChanges(inForce, read.config) : { live: [], restart: [] };
-    const applied: string[] = [];
-    const refused: string[] = [];
-    const level = live.find((c) => c.key === "logLevel");
-    if (level) {
-      changeLevel(deps, level);
-      applied.push("logLevel");
-    }
+    const next = read && "config" in read ? read.config : null;
+    const { live, restart } = next ? settings.changes(next) : { live: [], restart: [] };
     if (restart.length > 0) log.warn(`settings changed in ${file} are not in force until the broker restarts: ${keys(restart)}`, { configFile: file, settings: restart, fix: RESTART_FIX });
     const tls = broker.certificate !== null;
-    let reloaded = false;
-    if (tls) {
-      // New paths when the file gives them, else those in force: read again either way (a renewal).
-      const paths = live.filter((c) => c.key === "tlsCert" || c.key === "tlsKey");
-      const files: TlsFiles = paths.length > 0 && read && "config" in read ? { tlsCert: read.config.tlsCert, tlsKey: read.config.tlsKey } : { tlsCert: inForce.tlsCert, tlsKey: inForce.tlsKey };
-      const used = broker.reloadTls(files);
-      reloaded = used;
-      (used ? applied : refused).push(...paths.map((c) => c.key));
-      if (used) inForce = { ...inForce, ...files };
-    }
-    if (level) inForce = { ...inForce, logLevel: level.file as Level };
-    const configPart = read === null ? "no config file to read again (flags and environment variables are read only at start)" : "config" in read ? changesText(file!, applied, refused, restart) : read.why;
-    const tlsPart = !tls ? `no TLS certificate to reload (this broker serves plain HTTP)${applied.length === 0 ? ": nothing changed" : ""}` : reloaded ? "TLS certificate read again" : tlsRefused(refused);
-    log.info(`SIGHUP: ${configPart}; ${tlsPart}`, { configFile: file, applied, restartNeeded: restart.map((c) => c.key), tls });
+    // New certificate paths are the one change that can still fail once the file is read: tried
+    // first, so that the file is put in force whole or not at all. Without new paths the files in
+    // force are read again all the same (a renewal never waits for the config's fix).
+    const paths = live.filter((c) => c.key === "tlsCert" || c.key === "tlsKey");
+    const inForce = settings.current;
+    const reloaded = tls && broker.reloadTls(paths.length > 0 ? { tlsCert: next!.tlsCert, tlsKey: next!.tlsKey } : { tlsCert: inForce.tlsCert, tlsKey: inForce.tlsKey });
+    const blocked = paths.length > 0 && !reloaded;
+    const applied = next && !blocked ? settings.apply(next) : [];
+    const level = applied.find((c) => c.key === "logLevel");
+    if (level) changeLevel(deps, level);
+    const configPart = read === null ? "no config file to read again (flags and environment variables are read only at start)" : "config" in read ? changesText(file!, applied, blocked ? live : [], restart) : read.why;
+    const tlsPart = !tls ? `no TLS certificate to reload (this broker serves plain HTTP)${applied.length === 0 ? ": nothing changed" : ""}` : reloaded ? "TLS certificate read again" : tlsRefused(blocked);
+    const appliedValues = applied.map((c) => ({ key: c.key, previous: c.inForce, value: c.file }));
+    log.info(`SIGHUP: ${configPart}; ${tlsPart}`, { configFile: file, applied: applied.map((c) => c.key), appliedValues, restartNeeded: restart.map((c) => c.key), tls });
   };
 }
 
@@ -92,16 +87,31 @@ function changeLevel({ log, setLevel }: HangupDeps, change: SettingChange): void
 
 /** The TLS part of the line when the files read could not be used (tls-reload.ts logged why at
  *  error): never "read again", which an operator checking a renewal's reload reads as done. */
-const tlsRefused = (refusedPaths: string[]) =>
-  refusedPaths.length > 0 ? "TLS certificate not reloaded: the previous one is still served" : "TLS certificate not reloaded: its files cannot be used now, and the previous one is still served (see the error above)";
+const tlsRefused = (newPaths: boolean) =>
+  newPaths ? "TLS certificate not reloaded: the previous one is still served" : "TLS certificate not reloaded: its files cannot be used now, and the previous one is still served (see the error above)";
 
 const keys = (changes: readonly { key: string }[]) => changes.map((c) => c.key).join(", ");
 
-function changesText(file: string, applied: string[], refused: string[], restart: SettingChange[]): string {
+/** A value as the docs write it: a duration with its unit, a list with commas, "none" for none. */
+function shown(key: string, value: unknown): string {
+  const text = valueText(SETTINGS.find((s) => s.key === key)!, value);
+  return text === "" ? "none" : text;
+}
+
+/** The config part of the line. `held`: the changes not put in force because new certificate
+ *  paths could not be used (a file is put in force whole or not at all). */
+function changesText(file: string, applied: SettingChange[], held: SettingChange[], restart: SettingChange[]): string {
+  const tlsKeys = held.filter((c) => c.key === "tlsCert" || c.key === "tlsKey");
+  const others = held.filter((c) => !tlsKeys.includes(c));
   const parts = [
-    applied.length > 0 ? `applied ${applied.join(", ")}` : restart.length + refused.length > 0 ? "nothing applied" : "no setting changed",
-    ...(refused.length > 0 ? [`${refused.join(", ")} not applied: the new files cannot be used (see the error above)`] : []),
-    ...(restart.length > 0 ? [`${keys(restart)} take a restart (see the warning above)`] : []),
+    applied.length > 0
+      ? `applied ${applied.map((c) => `${c.key} ${shown(c.key, c.inForce)} → ${shown(c.key, c.file)}`).join(", ")}`
+      : held.length > 0
+        ? `nothing applied: the new ${keys(tlsKeys)} cannot be used (see the error above)${others.length > 0 ? `, so ${keys(others)} ${others.length === 1 ? "is" : "are"} not applied either (a file is put in force whole or not at all)` : ""}`
+        : restart.length > 0
+          ? "nothing applied"
+          : "no setting changed",
+    ...(restart.length > 0 ? [`${keys(restart)} ${restart.length === 1 ? "takes" : "take"} a restart (see the warning above)`] : []),
   ];
   return `read ${file} again: ${parts.join("; ")}`;
 }

@@ -5,11 +5,12 @@ import type { BrokerConfig } from "./load.ts";
 import { shownUrl } from "../shown-url.ts";
 import { SETTINGS, type SettingKey } from "./spec.ts";
 
-/** Settings a running broker puts in force on SIGHUP: the certificate and key files (served by a
- *  new listener, broker/listener.ts) and logLevel. Every other one is read where the broker is built
- *  (the listening socket, the store, the limiters, the timers, the banner's URLs) and takes a
- *  restart. */
-export const LIVE_SETTINGS: readonly SettingKey[] = ["tlsCert", "tlsKey", "logLevel"];
+/** Settings a running broker puts in force on SIGHUP (spec.ts `sighup: "live"`): the limits, rates,
+ *  quotas and durations read where they are used (broker/settings.ts), the certificate and key files
+ *  (served by a new listener, broker/listener.ts) and logLevel. The others are fixed where the broker
+ *  was built (the listening socket, the store, what each connection was told in its hello_ack) and
+ *  take a restart. */
+export const LIVE_SETTINGS: readonly SettingKey[] = SETTINGS.filter((s) => s.sighup === "live").map((s) => s.key);
 
 /** A setting whose value differs: the value in force and the one read now, as a log may show them
  *  (a URL without a user and password). */

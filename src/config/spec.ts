@@ -12,7 +12,12 @@ export type Kind =
   | { type: "enum"; values: readonly string[] }
   | { type: "list" };
 
-export type Setting = { key: string; kind: Kind; default: unknown; doc: string };
+/** What a SIGHUP does with a new value of the setting in the config file: `live`, put in force at
+ *  once (broker/settings.ts); `restart`, named as waiting for a restart, because the value is fixed
+ *  where the broker was built (docs/operations.md, "Signals and shutdown", says why for each). */
+export type Reload = "live" | "restart";
+
+export type Setting = { key: string; kind: Kind; default: unknown; doc: string; sighup: Reload };
 
 const int = (min: number, max: number): Kind => ({ type: "int", min, max });
 const ms = (min: number, max: number): Kind => ({ type: "duration", min, max });
@@ -32,38 +37,38 @@ const BROKER_QUEUE_QUOTA = 1_000_000;
 export const UNITLESS_MIN_MS = SEC;
 
 export const SETTINGS = [
-  { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (with tlsCert and tlsKey, or behind a TLS proxy)." },
-  { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port." },
-  { key: "dataDir", kind: { type: "dir" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh." },
-  { key: "publicUrl", kind: { type: "url" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com; its path, if any, is served as well as the root." },
-  { key: "tlsCert", kind: { type: "file" }, default: "", doc: "PEM certificate file: with tlsKey, the broker serves https:// and wss:// itself. The server's certificate first, then its chain (certbot's fullchain.pem). Read again on SIGHUP, from its new path if the config file gives one." },
-  { key: "tlsKey", kind: { type: "file" }, default: "", doc: "PEM private key file of tlsCert (certbot's privkey.pem), without a passphrase and not readable by every user. Read again on SIGHUP, from its new path if the config file gives one." },
-  { key: "logLevel", kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe log level written to stderr. A new value in the config file is put in force on SIGHUP." },
-  { key: "synchronous", kind: { type: "enum", values: ["full", "normal"] }, default: "full", doc: "SQLite durability: full survives power loss, normal survives a process crash only." },
-  { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes." },
-  { key: "messageTtl", kind: ms(SEC, 365 * DAY), default: 7 * DAY, doc: "How long an undelivered message waits for its recipient." },
-  { key: "queueQuota", kind: int(1, 10_000_000), default: 10_000, doc: "Most undelivered messages one recipient may have waiting." },
-  { key: "queueSenderShare", kind: int(1, 100), default: 50, doc: "Percent of one recipient's queueQuota that the messages of one sending member may fill (100: no share)." },
-  { key: "meshQueueQuota", kind: int(1, 100_000_000), default: 250_000, doc: "Most undelivered messages (queue entries) one mesh may have waiting, across its recipients." },
-  { key: "brokerQueueQuota", kind: int(1, 100_000_000), default: BROKER_QUEUE_QUOTA, doc: "Most undelivered messages (queue entries) the broker may hold in all; each costs ~150 bytes of memory, ~400 while the broker starts." },
-  { key: "dedupWindow", kind: ms(SEC, DAY), default: 2 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends." },
-  { key: "sendRate", kind: int(1, 1_000_000), default: 20, doc: "Sustained messages per second one member may send (token bucket refill)." },
-  { key: "sendBurst", kind: int(1, 1_000_000), default: 100, doc: "Messages one member may send in a burst (token bucket size)." },
-  { key: "requestRate", kind: int(1, 1_000_000), default: 100, doc: "Sustained frames per second one connection may send besides the sends and acks that move messages: requests, refused frames, acks of messages it was not given (token bucket refill). Past it the broker stops reading the connection for a while." },
-  { key: "requestBurst", kind: int(1, 1_000_000), default: 500, doc: "Such frames one connection may send in a burst (token bucket size)." },
-  { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh." },
-  { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 1024, doc: "Open connections allowed from one client address. Every client behind one NAT or proxy shares it, and each Claude Code session holds one per mesh." },
-  { key: "maxUnsentPerIp", kind: int(1024 * 1024, 64 * 1024 * 1024 * 1024), default: 64 * 1024 * 1024, doc: "Bytes of output one client address's connections may hold unsent together (answers and messages their clients have not read yet). Past it each connection is held to its share (this over the address's connections): its frames wait and its pushes pause, and an answer larger than its share is refused with rate_limited. Every client behind one NAT or proxy shares it." },
-  { key: "claimBurst", kind: int(1, 1_000_000), default: 50, doc: "Invite claims (members enrolled) one client address may make at once (token bucket size); past it, 429 rate_limited." },
-  { key: "claimEvery", kind: ms(1, DAY), default: 30 * SEC, doc: "After claimBurst, one more invite claim per client address each this long (token bucket refill)." },
-  { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed." },
-  { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it. Clients watch for silence at the same pace (told in hello_ack)." },
-  { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events." },
-  { key: "drainTimeout", kind: ms(SEC, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting." },
-  { key: "backupEvery", kind: ms(0, 365 * DAY), default: DAY, doc: "How often the broker backs its database up into <dataDir>/backups/ (claudemesh-auto-*.db, checked as admin backup checks), counted from the newest such backup, across restarts. 0 turns the schedule off." },
-  { key: "backupKeep", kind: int(1, 1000), default: 7, doc: "How many scheduled backups to keep: after each one that succeeds, the oldest beyond this are deleted (never a backup taken with admin backup)." },
-  { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset (0 keeps all)." },
-  { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (for per-IP limits)." },
+  { key: "host", kind: { type: "host" }, default: "127.0.0.1", doc: "Address to listen on. Use 0.0.0.0 to accept remote clients (with tlsCert and tlsKey, or behind a TLS proxy).", sighup: "restart" },
+  { key: "port", kind: int(0, 65535), default: 7900, doc: "TCP port for HTTP and WebSocket. 0 picks a free port.", sighup: "restart" },
+  { key: "dataDir", kind: { type: "dir" }, default: "", doc: "Directory for the SQLite database. Default: $XDG_DATA_HOME/claudemesh or ~/.local/share/claudemesh.", sighup: "restart" },
+  { key: "publicUrl", kind: { type: "url" }, default: "", doc: "URL clients use to reach this broker (for banners and links), e.g. https://mesh.example.com; its path, if any, is served as well as the root.", sighup: "restart" },
+  { key: "tlsCert", kind: { type: "file" }, default: "", doc: "PEM certificate file: with tlsKey, the broker serves https:// and wss:// itself. The server's certificate first, then its chain (certbot's fullchain.pem). Read again on SIGHUP, from its new path if the config file gives one.", sighup: "live" },
+  { key: "tlsKey", kind: { type: "file" }, default: "", doc: "PEM private key file of tlsCert (certbot's privkey.pem), without a passphrase and not readable by every user. Read again on SIGHUP, from its new path if the config file gives one.", sighup: "live" },
+  { key: "logLevel", kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe log level written to stderr. A new value in the config file is put in force on SIGHUP.", sighup: "live" },
+  { key: "synchronous", kind: { type: "enum", values: ["full", "normal"] }, default: "full", doc: "SQLite durability: full survives power loss, normal survives a process crash only.", sighup: "restart" },
+  { key: "maxFrameBytes", kind: int(1024, 1024 * 1024), default: 65536, doc: "Largest WebSocket frame parsed, in bytes.", sighup: "restart" },
+  { key: "messageTtl", kind: ms(SEC, 365 * DAY), default: 7 * DAY, doc: "How long an undelivered message waits for its recipient.", sighup: "live" },
+  { key: "queueQuota", kind: int(1, 10_000_000), default: 10_000, doc: "Most undelivered messages one recipient may have waiting.", sighup: "live" },
+  { key: "queueSenderShare", kind: int(1, 100), default: 50, doc: "Percent of one recipient's queueQuota that the messages of one sending member may fill (100: no share).", sighup: "live" },
+  { key: "meshQueueQuota", kind: int(1, 100_000_000), default: 250_000, doc: "Most undelivered messages (queue entries) one mesh may have waiting, across its recipients.", sighup: "live" },
+  { key: "brokerQueueQuota", kind: int(1, 100_000_000), default: BROKER_QUEUE_QUOTA, doc: "Most undelivered messages (queue entries) the broker may hold in all; each costs ~150 bytes of memory, ~400 while the broker starts.", sighup: "live" },
+  { key: "dedupWindow", kind: ms(SEC, DAY), default: 2 * MIN, doc: "How long a client message id is remembered to de-duplicate retried sends.", sighup: "live" },
+  { key: "sendRate", kind: int(1, 1_000_000), default: 20, doc: "Sustained messages per second one member may send (token bucket refill).", sighup: "live" },
+  { key: "sendBurst", kind: int(1, 1_000_000), default: 100, doc: "Messages one member may send in a burst (token bucket size).", sighup: "live" },
+  { key: "requestRate", kind: int(1, 1_000_000), default: 100, doc: "Sustained frames per second one connection may send besides the sends and acks that move messages: requests, refused frames, acks of messages it was not given (token bucket refill). Past it the broker stops reading the connection for a while.", sighup: "live" },
+  { key: "requestBurst", kind: int(1, 1_000_000), default: 500, doc: "Such frames one connection may send in a burst (token bucket size).", sighup: "live" },
+  { key: "maxConnectionsPerMesh", kind: int(1, 1_000_000), default: 1000, doc: "Authenticated connections allowed in one mesh.", sighup: "live" },
+  { key: "maxConnectionsPerIp", kind: int(1, 1_000_000), default: 1024, doc: "Open connections allowed from one client address. Every client behind one NAT or proxy shares it, and each Claude Code session holds one per mesh.", sighup: "live" },
+  { key: "maxUnsentPerIp", kind: int(1024 * 1024, 64 * 1024 * 1024 * 1024), default: 64 * 1024 * 1024, doc: "Bytes of output one client address's connections may hold unsent together (answers and messages their clients have not read yet). Past it each connection is held to its share (this over the address's connections): its frames wait and its pushes pause, and an answer larger than its share is refused with rate_limited. Every client behind one NAT or proxy shares it.", sighup: "live" },
+  { key: "claimBurst", kind: int(1, 1_000_000), default: 50, doc: "Invite claims (members enrolled) one client address may make at once (token bucket size); past it, 429 rate_limited.", sighup: "live" },
+  { key: "claimEvery", kind: ms(1, DAY), default: 30 * SEC, doc: "After claimBurst, one more invite claim per client address each this long (token bucket refill).", sighup: "live" },
+  { key: "helloTimeout", kind: ms(100, MIN), default: 10 * SEC, doc: "A socket without a hello after this long is closed.", sighup: "live" },
+  { key: "pingInterval", kind: ms(100, 10 * MIN), default: 30 * SEC, doc: "How often the broker pings each socket; one missed pong closes it. Clients watch for silence at the same pace (told in hello_ack).", sighup: "restart" },
+  { key: "presenceGrace", kind: ms(0, 10 * MIN), default: 30 * SEC, doc: "A peer that reconnects within this time re-attaches without leave/join events.", sighup: "restart" },
+  { key: "drainTimeout", kind: ms(SEC, 10 * MIN), default: 10 * SEC, doc: "On SIGTERM, how long to wait for in-flight writes before exiting.", sighup: "live" },
+  { key: "backupEvery", kind: ms(0, 365 * DAY), default: DAY, doc: "How often the broker backs its database up into <dataDir>/backups/ (claudemesh-auto-*.db, checked as admin backup checks), counted from the newest such backup, across restarts. 0 turns the schedule off.", sighup: "live" },
+  { key: "backupKeep", kind: int(1, 1000), default: 7, doc: "How many scheduled backups to keep: after each one that succeeds, the oldest beyond this are deleted (never a backup taken with admin backup).", sighup: "live" },
+  { key: "topicHistory", kind: int(0, 10_000_000), default: 10_000, doc: "Messages of history kept per topic for resume by offset (0 keeps all).", sighup: "restart" },
+  { key: "trustedProxies", kind: { type: "list" }, default: [], doc: "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (for per-IP limits).", sighup: "live" },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof SETTINGS)[number]["key"];

@@ -1,8 +1,9 @@
 // What SIGHUP (`systemctl reload claudemesh`) does to a running `serve` (docs/operations.md
 // "Signals and shutdown"): it says so on stderr's JSON log whatever the broker has; it reads the
-// config file again and puts in force what a running broker can take (tlsCert and tlsKey, checked
-// by the certificate a fresh TLS connection is served, and logLevel), names every other changed
-// setting as waiting for a restart, and keeps the broker as it is when the file cannot be used.
+// config file again and puts in force what a running broker can take (here tlsCert and tlsKey,
+// checked by the certificate a fresh TLS connection is served, and logLevel; the limits in
+// serve-sighup-limits.test.ts), names every other changed setting as waiting for a restart, and
+// keeps the broker as it is when the file cannot be used.
 // A real `serve` on port 0 and a throwaway CA. Session 36 (docs/decisions.md, "SIGHUP, the config
 // and the port's other listeners").
 import { describe, expect, test } from "bun:test";
@@ -11,34 +12,13 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { cli, cliOwnedMesh, ok } from "../helpers/cli.ts";
 import { serveProcess, type ServeProcess } from "../helpers/process.ts";
+import { hangup, LISTENING, logs, serve, summary } from "../helpers/sighup.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { makeChainCa } from "../helpers/tls-ca.ts";
 import { serialOf } from "../helpers/tls-broker.ts";
 import { until } from "../helpers/until.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { holdWriteLock } from "../helpers/write-lock.ts";
-
-const LISTENING = /"msg":"broker listening","url":"https?:\/\/127\.0\.0\.1:(\d+)"/;
-
-type Logged = Record<string, any>;
-const logs = (s: ServeProcess): Logged[] => s.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-
-/** Sends SIGHUP and resolves with the lines logged after it once one matches `done`. */
-async function hangup(s: ServeProcess, done: (l: Logged) => boolean): Promise<Logged[]> {
-  const before = logs(s).length;
-  s.proc.kill("SIGHUP");
-  await until(() => logs(s).slice(before).some(done), "the SIGHUP's log line");
-  return logs(s).slice(before);
-}
-
-const summary = (l: Logged) => typeof l.msg === "string" && l.msg.startsWith("SIGHUP: ");
-
-/** `serve --config <file>` (with `args`), once listening: its port. */
-async function serve(args: string[], env: Record<string, string> = {}): Promise<{ s: ServeProcess; port: number; [Symbol.asyncDispose](): Promise<void> }> {
-  const s = serveProcess(args, { env: { ...process.env, CLAUDEMESH_LOG_LEVEL: "", ...env } });
-  const port = Number((await s.waitFor(LISTENING).catch(async (err) => (await s[Symbol.asyncDispose](), Promise.reject(err))))[1]);
-  return { s, port, [Symbol.asyncDispose]: s[Symbol.asyncDispose] };
-}
 
 /** The serial of the certificate a new TLS connection to `port` is served (trusting `ca`). */
 const servedSerial = (port: number, ca: string) =>
@@ -77,16 +57,27 @@ describe("SIGHUP on serve", () => {
     // New paths in the file: served once the reload says so.
     write({ ...base, tlsCert: second.certFile, tlsKey: second.keyFile });
     let after = await hangup(b.s, (l) => l.msg === "TLS certificate reloaded");
-    expect(after.find(summary)).toMatchObject({ level: "info", msg: `SIGHUP: read ${file} again: applied tlsCert, tlsKey; TLS certificate read again`, applied: ["tlsCert", "tlsKey"], restartNeeded: [] });
+    expect(after.find(summary)).toMatchObject({ level: "info", msg: `SIGHUP: read ${file} again: applied tlsCert ${first.certFile} → ${second.certFile}, tlsKey ${first.keyFile} → ${second.keyFile}; TLS certificate read again`, applied: ["tlsCert", "tlsKey"], restartNeeded: [] });
     expect(after.find((l) => l.msg === "TLS certificate reloaded")).toMatchObject({ certFile: second.certFile, keyFile: second.keyFile, previousSerial: serialOf(first.certFile) });
     expect(await served()).toBe(serialOf(second.certFile));
 
-    // New paths whose files cannot be used: the files in force stay, and are the ones read next time.
-    write({ ...base, tlsCert: join(root, "missing.pem"), tlsKey: second.keyFile });
+    // New paths whose files cannot be used: the files in force stay, and are the ones read next
+    // time; the file's other changes wait with them (a file is put in force whole or not at all).
+    write({ ...base, tlsCert: join(root, "missing.pem"), tlsKey: second.keyFile, maxConnectionsPerIp: 1 });
     after = await hangup(b.s, summary);
     expect(after.find((l) => l.level === "error")?.msg).toStartWith(`TLS certificate not reloaded: the TLS certificate file ${join(root, "missing.pem")} `);
-    expect(after.find(summary)?.msg).toBe(`SIGHUP: read ${file} again: nothing applied; tlsCert not applied: the new files cannot be used (see the error above); TLS certificate not reloaded: the previous one is still served`);
+    expect(after.find(summary)).toMatchObject({
+      msg: `SIGHUP: read ${file} again: nothing applied: the new tlsCert cannot be used (see the error above), so maxConnectionsPerIp is not applied either (a file is put in force whole or not at all); TLS certificate not reloaded: the previous one is still served`,
+      applied: [],
+    });
     expect(await served()).toBe(serialOf(second.certFile));
+    // maxConnectionsPerIp 1 was not put in force: two connections at once are taken.
+    const sockets = await Promise.all([0, 1].map(() => new Promise<WebSocket>((ok, fail) => {
+      const ws = new WebSocket(`wss://localhost:${b.port}/ws`, { tls: { ca: ca_ } } as never);
+      ws.onopen = () => ok(ws);
+      ws.onerror = () => fail(new Error("a connection was refused"));
+    })));
+    for (const ws of sockets) ws.close();
 
     // A file that cannot be used: the broker goes on with what is in force (the second
     // certificate), says why, and still reads that certificate again (a renewal must not wait for
@@ -105,15 +96,16 @@ describe("SIGHUP on serve", () => {
       expect({ serial: await served(), alive: await alive(b.s, `https://localhost:${b.port}`, { tls: { ca: ca_ } }) }).toEqual({ serial: serialOf(second.certFile), alive: true });
     }
 
-    // Settings a running broker cannot take: named, with what is in force and what the file says.
-    write({ ...base, tlsCert: second.certFile, tlsKey: second.keyFile, sendRate: 7, maxFrameBytes: 2048 });
+    // Settings a running broker cannot take: named, with what is in force and what the file says;
+    // those it can take are put in force beside them.
+    write({ ...base, tlsCert: second.certFile, tlsKey: second.keyFile, sendRate: 7, maxFrameBytes: 2048, pingInterval: "1m" });
     after = await hangup(b.s, (l) => l.msg === "TLS certificate reloaded: the files are unchanged");
     expect(after.find((l) => l.level === "warn")).toMatchObject({
-      msg: `settings changed in ${file} are not in force until the broker restarts: maxFrameBytes, sendRate`,
-      settings: [{ key: "maxFrameBytes", inForce: 65536, file: 2048 }, { key: "sendRate", inForce: 20, file: 7 }],
+      msg: `settings changed in ${file} are not in force until the broker restarts: maxFrameBytes, pingInterval`,
+      settings: [{ key: "maxFrameBytes", inForce: 65536, file: 2048 }, { key: "pingInterval", inForce: 30_000, file: 60_000 }],
       fix: expect.stringContaining("systemctl restart claudemesh"),
     });
-    expect(after.find(summary)).toMatchObject({ msg: `SIGHUP: read ${file} again: nothing applied; maxFrameBytes, sendRate take a restart (see the warning above); TLS certificate read again`, restartNeeded: ["maxFrameBytes", "sendRate"] });
+    expect(after.find(summary)).toMatchObject({ msg: `SIGHUP: read ${file} again: applied sendRate 20 → 7; maxFrameBytes, pingInterval take a restart (see the warning above); TLS certificate read again`, applied: ["sendRate"], restartNeeded: ["maxFrameBytes", "pingInterval"] });
     expect(b.s.proc.exitCode).toBe(null);
   }, 90_000);
 
@@ -178,7 +170,7 @@ describe("SIGHUP on serve", () => {
     const openAndClose = async () => void ok(await cli(mesh.dir, ["peers", "--json"]), "peers");
     writeFileSync(file, JSON.stringify({ ...base, logLevel: "debug" }));
     const after = await hangup(b.s, summary);
-    expect(after.find(summary)).toMatchObject({ msg: `SIGHUP: read ${file} again: applied logLevel; no TLS certificate to reload (this broker serves plain HTTP)`, applied: ["logLevel"] });
+    expect(after.find(summary)).toMatchObject({ msg: `SIGHUP: read ${file} again: applied logLevel info → debug; no TLS certificate to reload (this broker serves plain HTTP)`, applied: ["logLevel"] });
     expect(after.find((l) => l.msg === "logLevel is now debug")).toMatchObject({ level: "info", previous: "info" });
     const before = debugLines();
     await openAndClose();

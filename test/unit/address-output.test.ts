@@ -12,7 +12,8 @@ const CAP = 1000;
 
 function setup() {
   const held: string[] = [];
-  const addresses = new AddressOutput(CAP, (share, action) => void held.push(`${share.key} ${action}`));
+  const limit = { cap: CAP };
+  const addresses = new AddressOutput(() => limit.cap, (share, action) => void held.push(`${share.key} ${action}`));
   const conn = (key = "10.0.0.1") => {
     const io = { buffered: 0, pings: [] as string[], paused: [] as boolean[] };
     const transport: Transport = { remoteAddress: key, send: (t) => ((io.buffered += t.length), true), close: () => {}, ping: (p) => void io.pings.push(p), pauseReading: (p) => void io.paused.push(p), buffered: () => io.buffered };
@@ -20,7 +21,7 @@ function setup() {
     c.state = "ready";
     return { c, io };
   };
-  return { addresses, held, conn };
+  return { addresses, held, conn, limit };
 }
 
 test("the address's sum follows writes and what the sockets took, and a closed connection leaves it", () => {
@@ -57,6 +58,23 @@ test("a full address holds a connection at its share, not one below it, nor anot
   a.c.outputMoved();
   expect(a.io.paused).toEqual([true, false]);
   expect(a.c.congested()).toBe(false);
+});
+
+// maxUnsentPerIp changed by a SIGHUP (broker/settings.ts): the cap in force counts from the next
+// write of a connection already open, its address's sum kept; nothing already written is dropped.
+test("the cap in force is read at each check: lowered, an open connection is held at its next write; raised, it goes on", () => {
+  const { held, conn, limit } = setup();
+  const a = conn();
+  a.c.sendRaw("x".repeat(400));
+  expect(a.c.congested()).toBe(false);
+  limit.cap = 300;
+  a.c.sendRaw("x");
+  expect(a.c.congested()).toBe(true);
+  expect(held).toEqual(["10.0.0.1 paused"]);
+  limit.cap = 1000;
+  a.c.outputMoved();
+  expect(a.c.congested()).toBe(false);
+  expect(a.c.answerRefused(500)).toBe(null);
 });
 
 test("a refused answer is rate_limited and retryable; the next frame waits for the pong to the ping it sent", async () => {

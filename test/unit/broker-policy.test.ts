@@ -77,6 +77,27 @@ describe("rate limiter", () => {
     expect(rl.size).toBe(0);
     expect(rl.waitMs("c")).toBe(0);
   });
+
+  // A SIGHUP's new rate and size (broker/settings.ts): the buckets are kept. Time before the change
+  // is earned at the old rate, after it at the new; a smaller size cuts what a bucket holds, a
+  // larger one is earned, not given; a debt stays.
+  test("retune keeps each bucket: earned at the old rate until now, then at the new one, cut to a smaller size", () => {
+    let t = 0;
+    const rl = new RateLimiter(1, 10, () => t);
+    for (let i = 0; i < 10; i++) rl.take("spent");
+    rl.take("full");
+    rl.spend("owing", 14); // 10 - 14 = -4
+    t = 2000; // "spent" has earned 2 at the old rate, "owing" is at -2
+    rl.retune(100, 5);
+    expect(rl.waitMs("spent", 3)).toBe(10); // 2 held, one more in 10 ms at the new rate
+    expect([1, 2, 3, 4, 5, 6].map(() => rl.take("full"))).toEqual([true, true, true, true, true, false]); // cut from 9 to 5
+    expect(rl.waitMs("owing")).toBe(30); // -2, then 3 tokens at 100/s
+    rl.retune(1000, 50);
+    expect(rl.take("fresh", 50)).toBe(true); // a key never seen starts full at the new size
+    expect(rl.take("spent", 3)).toBe(false); // a larger size is not handed out
+    t = 2010;
+    expect(rl.take("spent", 12)).toBe(true); // 2 + 10 ms at 1000/s
+  });
 });
 
 describe("reconnect policy", () => {

@@ -124,7 +124,7 @@ describe("stream slots", () => {
 describe("login throttle", () => {
   test("a burst, then one every 1/rate seconds, per address", () => {
     let now = 0;
-    const t = loginThrottle([], () => now);
+    const t = loginThrottle(() => [], () => now);
     for (let i = 0; i < LOGIN_BURST; i++) t.take("10.0.0.1", null);
     expect(codeOf(() => t.take("10.0.0.1", null))).toBe("rate_limited");
     expect(codeOf(() => t.take("10.0.0.2", null))).toBeNull();
@@ -135,7 +135,7 @@ describe("login throttle", () => {
 
   test("a refusal says how long until the address has a login again (the answer's Retry-After)", () => {
     let now = 0;
-    const t = loginThrottle([], () => now);
+    const t = loginThrottle(() => [], () => now);
     for (let i = 0; i < LOGIN_BURST; i++) t.take("10.0.0.1", null);
     const waitOf = () => {
       try {
@@ -153,17 +153,17 @@ describe("login throttle", () => {
   });
 
   test("X-Forwarded-For names the address only behind a trusted proxy", () => {
-    const t = loginThrottle(["127.0.0.1"], () => 0);
+    const t = loginThrottle(() => ["127.0.0.1"], () => 0);
     for (let i = 0; i < LOGIN_BURST; i++) t.take("127.0.0.1", "198.51.100.1");
     expect(codeOf(() => t.take("127.0.0.1", "198.51.100.1"))).toBe("rate_limited");
     expect(codeOf(() => t.take("127.0.0.1", "198.51.100.2"))).toBeNull();
-    const direct = loginThrottle([], () => 0);
+    const direct = loginThrottle(() => [], () => 0);
     for (let i = 0; i < LOGIN_BURST; i++) direct.take("10.0.0.1", `198.51.100.${i}`);
     expect(codeOf(() => direct.take("10.0.0.1", "198.51.100.250"))).toBe("rate_limited");
   });
 
   test("an IPv6 client counts under its /64: other addresses of that network share its allowance", () => {
-    const t = loginThrottle([], () => 0);
+    const t = loginThrottle(() => [], () => 0);
     for (let i = 0; i < LOGIN_BURST; i++) t.take(`2001:db8:1:2::${i.toString(16)}`, null);
     expect(codeOf(() => t.take("2001:0db8:0001:0002:ffff:ffff:ffff:ffff", null))).toBe("rate_limited");
     expect(codeOf(() => t.take("2001:db8:1:3::1", null))).toBeNull();

@@ -35,6 +35,14 @@ test("every setting's range is written as spec.ts has it", () => {
   expect(differ).toEqual([]);
 });
 
+// The SIGHUP column says what a reload does with a new value in the config file, as spec.ts has it
+// (`live`: put in force at once; `restart`: named as waiting for a restart).
+test("every setting's SIGHUP column is written as spec.ts has it", () => {
+  const cell = (key: string) => doc.split("\n").find((line) => line.startsWith(`| \`${key}\` |`))?.split("|")[6]?.trim();
+  const differ = SETTINGS.map((s) => ({ key: s.key, doc: cell(s.key), spec: s.sighup })).filter((r) => r.doc !== r.spec);
+  expect(differ).toEqual([]);
+});
+
 test("every broker metric is documented", async () => {
   const m = createMetrics({ defaultMetrics: false });
   const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);

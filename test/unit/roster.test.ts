@@ -54,7 +54,7 @@ function fakeStore() {
 test("concurrent gets of a missing entry share one load", async () => {
   const f = fakeStore();
   f.setMembers(["a"]);
-  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const cache = new RosterCache(f.store, () => 60_000, () => 1000);
   const rosters = await Promise.all(Array.from({ length: 20 }, () => cache.get("m")));
   expect(f.calls.members).toBe(1);
   expect(new Set(rosters).size).toBe(1);
@@ -65,7 +65,7 @@ test("concurrent gets of a missing entry share one load", async () => {
 test("a load that raced with invalidate is not cached; the next get sees the change", async () => {
   const f = fakeStore();
   f.setMembers(["a"]);
-  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const cache = new RosterCache(f.store, () => 60_000, () => 1000);
   const release = f.hold();
   const racing = cache.get("m");
   f.setMembers(["a", "b"]);
@@ -80,7 +80,7 @@ test("an entry is stale after its TTL, and at once when the clock went back (a n
   const f = fakeStore();
   f.setMembers(["a"]);
   let now = 1_000_000;
-  const cache = new RosterCache(f.store, 60_000, () => now);
+  const cache = new RosterCache(f.store, () => 60_000, () => now);
   await cache.get("m");
   now += 29_000;
   await cache.get("m");
@@ -96,7 +96,7 @@ test("an entry is stale after its TTL, and at once when the clock went back (a n
 test("a change to one member or session patches a cached entry; one that comes during a load keeps that load out of the cache", async () => {
   const f = fakeStore();
   f.setMembers(["a"]);
-  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const cache = new RosterCache(f.store, () => 60_000, () => 1000);
   const r = await cache.get("m");
   cache.putMember("m", { id: "b", meshId: "m", pubkey: "pk-b", revokedAt: null } as Member);
   cache.putSession("m", { meshId: "m", pubkey: "s1", memberId: "a", endedAt: null, lastSeenAt: 1000 } as Session);
@@ -121,7 +121,7 @@ test("a load's roster is cached before the load stops counting as under way: a c
   for (let ticks = 0; ticks < 8; ticks++) {
     const f = fakeStore();
     f.setMembers(["a", "b"]);
-    const cache = new RosterCache(f.store, 60_000, () => 1000);
+    const cache = new RosterCache(f.store, () => 60_000, () => 1000);
     const release = f.hold();
     const racing = cache.get("m");
     release();
@@ -138,7 +138,7 @@ test("a refresh answered after the member was removed, or the session ended, doe
   // shared database): a row read before a removal, answered after it, put the member back.
   const f = fakeStore();
   f.setMembers(["a", "b"]);
-  const cache = new RosterCache(f.store, 60_000, () => 1000);
+  const cache = new RosterCache(f.store, () => 60_000, () => 1000);
   let r = await cache.get("m");
   // b's presence goes (its row is read, not yet removed) and b is removed while the read is out.
   f.setRow("pk-b", r.members.get("b")!);
@@ -172,7 +172,7 @@ test("expired entries are dropped, and nothing is kept per mesh once its load is
   const f = fakeStore();
   f.setMembers(["a"]);
   let now = 1_000_000;
-  const cache = new RosterCache(f.store, 60_000, () => now);
+  const cache = new RosterCache(f.store, () => 60_000, () => now);
   await Promise.all(["m1", "m2", "m3"].map((m) => cache.get(m)));
   cache.invalidate("m3");
   expect(cache.size).toBe(2);

@@ -131,7 +131,15 @@ function liveStream(ctx: BrokerContext, dash: Dashboard, v: Viewer, request: Req
 }
 
 export function dashboardEventRoutes(ctx: BrokerContext, dash: Dashboard) {
-  const slots = new StreamSlots({ total: MAX_STREAMS, perMesh: MAX_STREAMS_PER_MESH, perMember: MAX_STREAMS_PER_MEMBER, perIp: ctx.config.maxConnectionsPerIp });
+  // perIp: the maxConnectionsPerIp in force at each stream's start.
+  const slots = new StreamSlots({
+    total: MAX_STREAMS,
+    perMesh: MAX_STREAMS_PER_MESH,
+    perMember: MAX_STREAMS_PER_MEMBER,
+    get perIp() {
+      return ctx.config.maxConnectionsPerIp;
+    },
+  });
   return new Elysia({ name: "dashboard-events" }).get(
     "/v1/dashboard/events",
     async ({ request }) => {

@@ -30,21 +30,23 @@ export function meshRoutes(ctx: BrokerContext, rawBody: (req: Request) => string
     ratePerSec: MESH_CREATE_RATE_PER_SEC,
     burst: MESH_CREATE_BURST,
     refused: "Too many attempts to create a mesh from this address; wait a minute and try again.",
-    trustedProxies: ctx.config.trustedProxies,
+    trustedProxies: () => ctx.config.trustedProxies,
   });
   // Each claim stores a member, its #general membership and two audit entries for good, and grows
   // every member_list and list_peers of the mesh: unthrottled, one address enrolled ~146 a second
   // through a many-use invite (decisions.md, session 37). Counted as mesh creations are. Behind a
-  // proxy not listed in trustedProxies every joiner is one address: the warning says so.
-  const every = formatDurationMs(ctx.config.claimEvery);
+  // proxy not listed in trustedProxies every joiner is one address: the warning says so. The
+  // allowance is the one in force (a SIGHUP may change it; the addresses' buckets are kept).
+  const every = () => formatDurationMs(ctx.config.claimEvery);
   const refusedClaims = new ThrottledLog(ctx.log, "warn", "invite claims refused: too many from one address", () => ctx.now());
   const claims = new AddressThrottle({
     ratePerSec: 1000 / ctx.config.claimEvery,
     burst: ctx.config.claimBurst,
-    refused: `Too many invite claims from this address (the broker takes ${ctx.config.claimBurst} at once, then one every ${every}); wait and claim again.`,
-    trustedProxies: ctx.config.trustedProxies,
-    onRefused: (ip) => refusedClaims.note({ ip, claimBurst: ctx.config.claimBurst, claimEvery: every, ...proxyHint(ip) }),
+    refused: () => `Too many invite claims from this address (the broker takes ${ctx.config.claimBurst} at once, then one every ${every()}); wait and claim again.`,
+    trustedProxies: () => ctx.config.trustedProxies,
+    onRefused: (ip) => refusedClaims.note({ ip, claimBurst: ctx.config.claimBurst, claimEvery: every(), ...proxyHint(ip) }),
   });
+  ctx.settings.follow(["claimBurst", "claimEvery"], (c) => claims.retune(1000 / c.claimEvery, c.claimBurst));
   /** Enrols `body`'s key with the invite (protocol.md §6.4, after the claim allowance). */
   const claim = async (inviteId: string, body: ClaimInviteBodyT) => {
     const now = ctx.now();

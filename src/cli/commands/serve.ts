@@ -76,7 +76,9 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
   // An error nothing caught: a JSON line, then a drain once the broker runs (exit 70), not Bun's
   // raw stack trace and exit 1 with every peer dropped.
   let onUncaught = (): void => process.exit(ServeExit.uncaught);
-  catchUncaught(log, () => onUncaught(), config.drainTimeout);
+  // The settings in force: the start's until the broker runs, then the broker's (a SIGHUP's).
+  let inForce = () => config;
+  catchUncaught(log, () => onUncaught(), () => inForce().drainTimeout);
   // Nothing else would say these: a mistyped variable leaves a default in place.
   for (const u of unknownEnv(processEnv())) log.warn(unknownEnvText(u), { name: u.name, didYouMean: u.meant });
   for (const i of ignoredFileValues(setup)) log.warn(ignoredFileValueText(i), i);
@@ -117,17 +119,21 @@ export async function run(_parsed: unknown, rawArgs: string[]): Promise<void> {
     releasePidFile(config.dataDir);
     return fail(...(await storageReason("cannot start", err, config)));
   });
+  inForce = () => broker.ctx.config;
   // In the same turn as "broker listening": a SIGHUP sent on reading that line reloads.
   onHangup = hangupHandler({ start: setup, resolveAgain: resolveConfig, broker, log, setLevel: (level) => (logLevel = level) });
   if (hangupWhileStarting) onHangup();
   // Scheduled backups (backupEvery) run `admin backup` in a child of this process: `launcher()`
-  // is how this claudemesh runs, the binary or `bun run src/main.ts`.
+  // is how this claudemesh runs, the binary or `bun run src/main.ts`. The interval and count in
+  // force (a SIGHUP while starting may have changed them), and those of each later SIGHUP.
   const { BackupSchedule } = await import("../../broker/backup-schedule.ts");
-  const backups = BackupSchedule.start({ dataDir: config.dataDir, everyMs: config.backupEvery, keep: config.backupKeep, command: launcher(), log, metrics: broker.ctx.metrics });
+  const { backupEvery, backupKeep } = broker.ctx.config;
+  const backups = BackupSchedule.start({ dataDir: config.dataDir, everyMs: backupEvery, keep: backupKeep, command: launcher(), log, metrics: broker.ctx.metrics });
+  broker.ctx.settings.follow(["backupEvery", "backupKeep"], (c) => backups.retune(c.backupEvery, c.backupKeep));
   const shutdown = async (signal: string, code = 0) => {
     log.info("shutting down", { signal });
     // A backup under way is cancelled, not waited for: see BackupSchedule.stop.
-    await backups?.stop();
+    await backups.stop();
     await broker.stop();
     releasePidFile(config.dataDir);
     process.exit(code);
