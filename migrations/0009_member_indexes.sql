@@ -27,4 +27,8 @@ CREATE INDEX topics_creator ON topics (mesh_id, created_by);
 -- `grant_set`) read every grant on the broker for its mesh's rows: 45 ms -> 0.1 ms with 1,000,000
 -- grant rows in another mesh, which one member's `grant_set`s make in a few days.
 CREATE INDEX grants_mesh ON grants (mesh_id);
+-- `members` is keyed by id and by (mesh, key). The claims of an invite (`member_lookup`'s
+-- `claims`, up to three counts per lookup, which the owner's inbox makes to trace a sender) read
+-- every member row of the mesh to find those enrolled through it (5,000 members: 0.45 ms -> 0.01 ms).
+CREATE INDEX members_invite ON members (mesh_id, invite_id);
 -- Building them read those tables once: 650 ms for the rows above, 230 ms for a million grants.

@@ -68,3 +68,19 @@ test("each request that reads invites, topics, memberships or grants by mesh, me
   o.close();
   c.close();
 }, 60_000);
+
+test("member_lookup counts an invite's claims through members_invite, not every member of the mesh", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url);
+  const bob = await addMember(b.url, owner, "bob");
+  const o = await connect(b.url, owner, { receive: "pull" });
+  const db = (b.ctx.store as SqliteStore).db;
+  let answer: unknown;
+  const plans = await plansDuring(db, /count\(\*\) AS n FROM members m JOIN invites/, async () => {
+    answer = await o.client.request("member_lookup", { pubkey: bob.keys.publicKey });
+  });
+  expect(answer).toMatchObject({ members: [{ pubkey: bob.keys.publicKey }, { pubkey: owner.keys.publicKey }], claims: [{ claimed: 1 }] });
+  expect(plans).toHaveLength(1);
+  expect(plans[0]).toContain("SEARCH m USING INDEX members_invite (mesh_id=? AND invite_id=?)");
+  o.close();
+}, 60_000);
