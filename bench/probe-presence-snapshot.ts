@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadBrokerConfig } from "../src/config/load.ts";
 import { jsonLog } from "../src/log/log.ts";
-import { openSqliteStore } from "../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../src/store/sqlite/open-store.ts";
 import { createBroker } from "../src/broker/server.ts";
 import { PresenceSnapshots } from "../src/broker/presence-snapshot.ts";
 import { randomId } from "../src/crypto/hash.ts";

@@ -11,7 +11,7 @@ import { diskFault, findLockHolder } from "../store/sqlite/disk-faults.ts";
 import { MigrationBackupError, MigrationError } from "../store/sqlite/migrate.ts";
 import { NotOurFileError } from "../store/sqlite/own-file.ts";
 import { databaseProblem, OPEN_BUSY_TIMEOUT_MS, storageProblem, StorageSettingsError } from "../store/sqlite/open.ts";
-import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/open-store.ts";
 import { errnoOf, fileError, LocalFileError } from "../local-file/error.ts";
 import { giveBackFix } from "../local-file/owner.ts";
 import { DamagedDatabaseError, restoreBackup } from "./damaged-fix.ts";

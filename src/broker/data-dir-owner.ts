@@ -5,7 +5,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_FILE } from "../store/sqlite/dir-lock.ts";
-import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/open-store.ts";
 import { giveToDirOwner, runsAsRoot } from "../local-file/owner.ts";
 import { PID_FILE, RESTORE_PID_FILE } from "./pid-file.ts";
 

@@ -10,7 +10,7 @@
 import { lstatSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { LOCK_FILE, lockDataDir, lockFile, unlockDataDir, unlockFile } from "../store/sqlite/dir-lock.ts";
-import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/open-store.ts";
 import { databaseFileOf } from "./restore-target.ts";
 
 /** A `claudemesh.db` link (`link`), the real path of the database it names, and that database's

@@ -16,7 +16,7 @@ import { isDamaged } from "../store/sqlite/db-errors.ts";
 import { NewerSchemaError, refuseNewer } from "../store/sqlite/migrate.ts";
 import { MIGRATIONS } from "../store/migrations.ts";
 import { removeSideFilesWeMade, sideFiles } from "./side-files.ts";
-import { DEFAULT_DB_FILE } from "../store/sqlite/store.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/open-store.ts";
 import { claimDataDir, describeHolder, releaseDataDir } from "./pid-file.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
 import { heldDatabaseFile } from "./database-lock.ts";

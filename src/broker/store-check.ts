@@ -10,7 +10,8 @@ import type { BrokerConfig } from "../config/load.ts";
 import type { Log } from "../log/log.ts";
 import type { CheckpointerReport } from "../store/sqlite/checkpoint-protocol.ts";
 import type { MigrateResult } from "../store/sqlite/migrate.ts";
-import { DEFAULT_DB_FILE, type SqliteStore } from "../store/sqlite/store.ts";
+import type { SqliteStore } from "../store/sqlite/store.ts";
+import { DEFAULT_DB_FILE } from "../store/sqlite/open-store.ts";
 import { securityFacts, securityIndexCheck } from "../store/sqlite/audit-tables.ts";
 import { dataDirCommand } from "../config/command-line.ts";
 import { giveDataDirToOwner } from "./data-dir-owner.ts";
@@ -89,7 +90,7 @@ function quickCheck(store: SqliteStore): string {
  *  DamagedDatabaseError saying the database is damaged or which chain does not verify, and what
  *  openSqliteStore throws. */
 export async function openForServe(config: BrokerConfig, log: Log, onCheckpointReport: (r: CheckpointerReport) => void): Promise<SqliteStore> {
-  const { openSqliteStore } = await import("../store/sqlite/store.ts");
+  const { openSqliteStore } = await import("../store/sqlite/open-store.ts");
   let migration: Migration = null;
   const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, checkpoints: "background", onCheckpointReport, onMigrated: (r) => (migration = migrationOf(r)) });
   const said = migrationSentence(migration);
@@ -125,7 +126,7 @@ export type CheckedStore = { writable: boolean; schemaVersion: number; integrity
  *  closes it. Run as root on another user's data directory, gives that user what it made there
  *  (owner.ts), even when it fails. Throws what openSqliteStore throws. */
 export async function checkStore(config: BrokerConfig): Promise<CheckedStore> {
-  const { openSqliteStore } = await import("../store/sqlite/store.ts");
+  const { openSqliteStore } = await import("../store/sqlite/open-store.ts");
   let migration: Migration = null;
   try {
     const store = await openSqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous, onMigrated: (r) => (migration = migrationOf(r)) });

@@ -5,7 +5,8 @@ import { loadBrokerConfig } from "../../src/config/load.ts";
 import { SETTINGS, type SettingKey } from "../../src/config/spec.ts";
 import { jsonLog } from "../../src/log/log.ts";
 import { tempDir } from "./temp-dir.ts";
-import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { checkpointLogger, createBroker, type Broker } from "../../src/broker/server.ts";
 import type { IdleCollector } from "../../src/broker/idle-collect.ts";
 

@@ -14,7 +14,8 @@ import type { CheckpointerReport } from "../../src/store/sqlite/checkpoint-proto
 import { Checkpointer, WAL_LIMIT_FRAMES } from "../../src/store/sqlite/checkpointer.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
 import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
-import { DEFAULT_DB_FILE, openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { DEFAULT_DB_FILE, openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { scratchDir } from "../preload.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { until } from "../helpers/cli.ts";

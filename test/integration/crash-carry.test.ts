@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
 import { tempDir } from "../helpers/broker.ts";
 import { connect, createTestMesh } from "../helpers/mesh.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { serveProcess, spawnBroker, type ServeProcess } from "../helpers/process.ts";
 import { backSince, connectAll, crowd, type CrowdClient } from "../helpers/storm.ts";
 import { until } from "../helpers/until.ts";

@@ -8,7 +8,7 @@ import { addMember, connect, createTestMesh, envelope, sendText, textOf } from "
 import { until } from "../helpers/until.ts";
 import { loadBrokerConfig } from "../../src/config/load.ts";
 import { jsonLog } from "../../src/log/log.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { createBroker } from "../../src/broker/server.ts";
 
 /** A broker with synchronous "full" on a disk made slow at will: after hold(), every flush waits

@@ -9,7 +9,7 @@ import { connect, createTestMesh, sendText, addMember } from "../helpers/mesh.ts
 import { until } from "../helpers/until.ts";
 import { CARRIED_KEY, SEEN_KEY, carriedText } from "../../src/broker/presence-carry.ts";
 import { PresenceSnapshots } from "../../src/broker/presence-snapshot.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { steppableWallClock } from "../helpers/wall-clock.ts";
 
 type Record_ = { takenAt?: number; stoppedAt?: number; presences: { identity: { pubkey: string; attestation?: unknown }; status: string; leftAt: number | null }[] };

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { loadBrokerConfig } from "../../src/config/load.ts";
 import { createBroker } from "../../src/broker/server.ts";
 import { jsonLog } from "../../src/log/log.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { tempDir } from "../helpers/broker.ts";
 import { addMember, connect, createTestMesh, sendText } from "../helpers/mesh.ts";
 import { until } from "../helpers/until.ts";

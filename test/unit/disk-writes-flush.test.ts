@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DiskWrites } from "../../src/store/sqlite/disk-writes.ts";
 import { LockWatch } from "../../src/store/sqlite/lock-watch.ts";
 import { WalSync } from "../../src/store/sqlite/wal-sync.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { directMessage, pubkey, seedMesh } from "./store-fixtures.ts";
 
 const dirs: string[] = [];

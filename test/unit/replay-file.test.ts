@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { carryReplayMemory, readReplayMemory } from "../../src/store/sqlite/replay-file.ts";
-import { DEFAULT_DB_FILE } from "../../src/store/sqlite/store.ts";
+import { DEFAULT_DB_FILE } from "../../src/store/sqlite/open-store.ts";
 import { parseFloor } from "../../src/store/sqlite/signature-repo.ts";
 import { TempDirs } from "./store-fixtures.ts";
 

@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomId } from "../../src/crypto/hash.ts";
-import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/store.ts";
+import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import type { Member, Mesh, NewMessage, StoredMessage } from "../../src/store/types.ts";
 
 export const pubkey = () => randomBytes(32).toString("hex");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/migrations.ts";
 import { migrate, MigrationError } from "../../src/store/sqlite/migrate.ts";
 import { openDatabase } from "../../src/store/sqlite/open.ts";
-import { openSqliteStore } from "../../src/store/sqlite/store.ts";
+import { openSqliteStore } from "../../src/store/sqlite/open-store.ts";
 import { BUSY_TIMEOUT_MS } from "../../src/store/sqlite/lock-watch.ts";
 import { AuditRepo } from "../../src/store/sqlite/audit-repo.ts";
 import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";

@@ -13,7 +13,7 @@ import { wholeChain } from "../helpers/audit-chain.ts";
 const tmp = new TempDirs();
 afterAll(() => tmp.cleanup());
 
-const STORE = join(import.meta.dir, "../../src/store/sqlite/store.ts");
+const STORE = join(import.meta.dir, "../../src/store/sqlite/open-store.ts");
 
 const WORKER = `
 import { openSqliteStore } from ${JSON.stringify(STORE)};

@@ -2,14 +2,11 @@
 // Every method is synchronous underneath (bun:sqlite); the async interface lets a networked
 // database implement the same contract. Storage failures surface as MeshError unavailable.
 import type { Database } from "bun:sqlite";
-import { dirname, join } from "node:path";
-import { randomId } from "../../crypto/hash.ts";
+import { join } from "node:path";
 import type { ChainEntry } from "../../protocol/audit-chain.ts";
 import type { Cap, Status } from "../../protocol/fields.ts";
-import { MIGRATIONS } from "../migrations.ts";
 import type * as T from "../types.ts";
 import { AuditRepo } from "./audit-repo.ts";
-import { syncPath } from "./data-file.ts";
 import { guard } from "./db-errors.ts";
 import { DiskWrites } from "./disk-writes.ts";
 import { GrantRepo } from "./grant-repo.ts";
@@ -18,8 +15,7 @@ import { InviteRepo } from "./invite-repo.ts";
 import { LockWatch } from "./lock-watch.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
-import { migrate, refuseNewer, type MigrateResult } from "./migrate.ts";
-import { openDatabase, readSettings, type StorageSettings, type Synchronous } from "./open.ts";
+import { readSettings, type StorageSettings } from "./open.ts";
 import { WalSync } from "./wal-sync.ts";
 import type { CheckpointStats } from "./checkpointer.ts";
 import type { CheckpointerReport } from "./checkpoint-protocol.ts";
@@ -31,57 +27,6 @@ import { Sweeper } from "./sweep.ts";
 import { TopicTrims } from "./topic-trims.ts";
 import { TopicRepo } from "./topic-repo.ts";
 import { writeTx } from "./transaction.ts";
-
-export const DEFAULT_DB_FILE = "claudemesh.db";
-
-export type SqliteStoreOptions = {
-  dataDir: string;
-  synchronous: Synchronous;
-  fileName?: string;
-  /** "background": a worker thread checkpoints the WAL (checkpointer.ts), for the long-running
-   *  broker. "inline" (default): SQLite checkpoints inside commits, for short-lived tools. */
-  checkpoints?: "background" | "inline";
-  /** Hears background checkpoints' troubles, for the log; a disk error also fails the store stop. */
-  onCheckpointReport?: (report: CheckpointerReport) => void;
-  /** The checkpointer thread's entrypoint, relative to src/ (tests only). */
-  checkpointWorker?: string;
-  /** Hears what the migrations did (the versions applied, the backup taken first), before the
-   *  store is returned; for serve's log and serve --check's report. */
-  onMigrated?: (result: MigrateResult) => void;
-};
-
-/** Opens (creating if needed) `<dataDir>/<fileName>`, applies pending migrations (backing up a
- *  non-empty database first, into `<dataDir>/backups`), gives a new database its epoch and builds the
- *  in-memory queue index from the tables. Throws MigrationError for a database from a newer
- *  claudemesh or with edited migrations, and SQLiteError if the file cannot be opened. */
-export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
-  const path = join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE);
-  // "full" durability is SQLite's NORMAL plus our own off-thread WAL flush before every answer.
-  refuseNewer(path, MIGRATIONS);
-  const db = openDatabase(path, { synchronous: "normal" });
-  let wal: WalSync | null = null;
-  try {
-    const migrated = migrate(db, MIGRATIONS, join(opts.dataDir, "backups"));
-    opts.onMigrated?.(migrated);
-    db.query("INSERT OR IGNORE INTO broker_meta (key, value) VALUES ('epoch', ?)").run(randomId());
-    const epoch = db.query<{ value: string }, []>("SELECT value FROM broker_meta WHERE key = 'epoch'").get()!.value;
-    if (opts.synchronous === "full") {
-      wal = new WalSync(path);
-      await wal.sync(); // the migration and the epoch, before anything relies on them
-      // The WAL's name in its directory, which SQLite syncs when it creates the file but ignores
-      // the outcome of: flushing a WAL a power loss can unlink makes nothing durable.
-      syncPath(dirname(wal.file));
-    }
-    const store = new SqliteStore(db, epoch, QueueIndex.load(db), wal);
-    // Last: nothing after it may throw, or the thread would keep its connection open.
-    if (opts.checkpoints === "background") store.startCheckpointer(path, opts.onCheckpointReport ?? (() => {}), opts.checkpointWorker);
-    return store;
-  } catch (e) {
-    wal?.close();
-    db.close();
-    throw e;
-  }
-}
 
 export class SqliteStore implements T.Store {
   private readonly audit: AuditRepo;
