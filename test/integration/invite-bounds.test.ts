@@ -115,3 +115,22 @@ test("`claudemesh invite` past the bound exits 2 with the broker's words; after 
   ok(await cli(alice, ["invite", "revoke", first!]));
   expect(ok(await cli(alice, ["invite", "--json"])).json()).toMatchObject({ role: "member", maxUses: 1 });
 }, 60_000);
+
+test("in several meshes the refusal's commands carry the --mesh they need, and run as printed", async () => {
+  await using team = await cliTeam(["alice"]);
+  const { b, dirs: [alice] } = team;
+  ok(await cli(alice, ["new", "Lab", "--broker", b.url]));
+  const slug = team.mesh.slug;
+  const e = loadConfig(alice).meshes.find((m) => m.slug === slug)!;
+  await seed(b, { meshId: e.meshId, memberId: e.memberId, pubkey: e.publicKey }, CAP);
+  const r = await cli(alice, ["invite", "--mesh", slug]);
+  const flag = ` --mesh ${slug}`;
+  expect({ code: r.code, stderr: r.stderr }).toEqual({
+    code: 2,
+    stderr: `claudemesh: ${REFUSAL.replace("invite list,", `invite list${flag},`).replace("revoke ID)", `revoke ID${flag})`).replace("--max-uses N)", `--max-uses N${flag})`)}\n`,
+  });
+  const listing = r.stderr.match(/\(claudemesh (invite list[^,]*),/)![1]!.split(" ");
+  expect(ok(await cli(alice, [...listing, "--json"])).json().invites.length).toBe(CAP);
+  // The other mesh has room: its invite is made.
+  expect(ok(await cli(alice, ["invite", "--mesh", "lab", "--json"])).json()).toMatchObject({ maxUses: 1 });
+}, 60_000);

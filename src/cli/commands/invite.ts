@@ -29,7 +29,9 @@ export async function create(args: CreateArgs): Promise<void> {
     const expiresAt = Math.floor((Date.now() + lifetime) / 1000);
     const links = buildInvite(mesh, { inviteId, role, maxUses, expiresAt });
     const client = await ctx.connect(mesh);
-    await client.request("invite_create", links.frame);
+    await client.request("invite_create", links.frame).catch((err: unknown) => {
+      throw withMeshOption(err, meshOption(ctx.config(), mesh));
+    });
     const broker = savedBroker(ctx.config(), mesh);
     // The link names the broker as this mesh was created with it; a loopback address there fails
     // on the teammate's machine as a refused connection to their own, which says nothing of why.
@@ -84,3 +86,13 @@ export async function revoke(args: CommonArgs & { id: string }): Promise<void> {
     ctx.out.result({ ...r, alreadyRevoked: false }, () => `Revoked invite ${r.inviteId}; nobody can join with it any more.`);
   });
 }
+
+/** The broker's refusal of one invite too many names the commands that make room (`claudemesh
+ *  invite list`, `… invite revoke ID`, `… invite --max-uses N`) without a mesh, which it cannot
+ *  name; in several meshes each needs the --mesh this one was made with, or is refused in turn. */
+function withMeshOption(err: unknown, option: string): unknown {
+  if (option === "" || !(err instanceof MeshError) || err.code !== "invalid_argument") return err;
+  const message = err.message.replace(/claudemesh invite( list| revoke ID| --max-uses N)?(?=[),.;\s]|$)/g, (c) => c + option);
+  return message === err.message ? err : new MeshError(err.code, message, { cause: err });
+}
+
