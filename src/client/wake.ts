@@ -25,7 +25,7 @@ export const WAKE_PONG_TIMEOUT_MS = 5_000;
  *  next check, then the probe), to reconnect and be sent again what was lost with it. */
 export const WAKE_GRACE_MS = WAKE_CHECK_MS + WAKE_PONG_TIMEOUT_MS + 3_000;
 
-/** setTimeout for a wait (a request's answer, a reply to mesh_ask, a handshake) that time this
+/** setTimeout for a wait (a request's answer, the reply to a mesh_ask) that the time this
  *  process did not run should not use up, as far as the process can tell. Continued after a stop
  *  (SIGSTOP, a paused VM, a suspend on a system whose timers count it), a process runs its overdue
  *  timers before it reads its sockets: such a wait ended with "no answer" while the answer lay

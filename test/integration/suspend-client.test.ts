@@ -5,12 +5,14 @@
 // interval and grace; the CLI and the MCP server are real processes too. Loopback keeps the
 // broker's close in the stopped process's socket; the second test loses it on the way (a proxy
 // standing for a NAT that forgot the flow), as a sleeping laptop's network does, and stops the
-// session with a message read but not yet acked and one pushed but not yet read.
+// session with a message read but not yet acked and one pushed but not yet read. The third runs
+// at a default broker (30 s pings), which has not noticed anything when the session wakes.
 import { expect, test } from "bun:test";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { cli, cliMesh, cliStream, identities, ok, until, useBroker } from "../helpers/cli.ts";
 import { linkProxy } from "../helpers/tcp-proxy.ts";
-import { WAKE_CHECK_MS, WAKE_PONG_TIMEOUT_MS } from "../../src/client/wake.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { WAKE_CHECK_MS, WAKE_GAP_MS, WAKE_PONG_TIMEOUT_MS } from "../../src/client/wake.ts";
 import { spawnBroker } from "../helpers/process.ts";
 import { hookInput, runHook, startMcp, waitPeer } from "../helpers/mcp.ts";
 
@@ -36,30 +38,30 @@ test("a laptop asleep past the reap and the grace: back within seconds, each mes
   await until(async () => (await peersOf(bob)).some((p) => p.displayName === "alice/app" && p.status === "working"), "alice's session working in bob's peers");
   const before = await peersOf(bob);
 
-  // The lid closes.
+  // The lid closes. Bob writes to the session, to alice, to a topic and to everyone: while the
+  // broker still counts her connection, and after her presence ended (peer_left).
   for (const pid of [mcp.pid, follow.proc.pid]) process.kill(pid, "SIGSTOP");
-  const sent = [
-    ["alice/app", "dm to the session 1"],
-    ["alice", "dm to the member 1"],
-    ["#general", "topic post 1"],
-    ["*", "broadcast 1"],
-  ];
-  for (const [to, text] of sent) ok(await cli(bob, to!.startsWith("#") ? ["topic", "post", to!.slice(1), text!] : ["send", to!, text!]));
+  const all: string[] = [];
+  const writeAll = async (round: number) => {
+    const kinds: [what: string, args: (text: string) => string[]][] = [
+      ["dm to the session", (t) => ["send", "alice/app", t]],
+      ["dm to the member", (t) => ["send", "alice", t]],
+      ["topic post", (t) => ["topic", "post", "general", t]],
+      ["broadcast", (t) => ["send", "*", t]],
+    ];
+    for (const [what, args] of kinds) {
+      all.push(`${what} ${round}`);
+      ok(await cli(bob, args(`${what} ${round}`)));
+    }
+  };
+  await writeAll(1);
   await until(async () => !(await peersOf(bob)).some((p) => p.displayName === "alice/app" && p.online), "the sleeping session offline in bob's peers", 10_000);
-  // Past the grace too: the presence is over (peer_left), not only the connection.
-  await Bun.sleep(GRACE_MS + 2 * PING_MS);
-  const late = [
-    ["alice/app", "dm to the session 2"],
-    ["alice", "dm to the member 2"],
-    ["#general", "topic post 2"],
-    ["*", "broadcast 2"],
-  ];
-  for (const [to, text] of late) ok(await cli(bob, to!.startsWith("#") ? ["topic", "post", to!.slice(1), text!] : ["send", to!, text!]));
+  await Bun.sleep(GRACE_MS + 2 * PING_MS); // past the grace too: the presence is over
+  await writeAll(2);
 
   // The lid opens.
   for (const pid of [mcp.pid, follow.proc.pid]) process.kill(pid, "SIGCONT");
   const woke = performance.now();
-  const all = [...sent, ...late].map(([, t]) => t!);
   const toSession = all;
   const toMember = all.filter((t) => !t.includes("to the session"));
   await until(() => toMember.every((t) => follow.stdout().includes(t)), "alice's follower to show what was sent while asleep", 15_000);
@@ -111,14 +113,13 @@ test("a session asleep behind a link that lost the broker's close: left within s
 
   // At once: the read's ack (sent once its replay memory is saved) has not gone out.
   process.kill(mcp.pid, "SIGSTOP");
-  nat.freeze();
+  nat.forget();
   const opensBefore = opens();
   ok(await cli(bob, ["send", "alice/app", "sent while asleep"]));
   await until(async () => !(await peersOf(bob)).some((p) => p.displayName === "alice/app" && p.online), "the sleeping session offline in bob's peers", 10_000);
   await Bun.sleep(GRACE_MS + 2 * PING_MS); // past the grace: the presence is over
 
-  nat.thaw(); // the network is back as the lid opens; the old flow stays dead
-  process.kill(mcp.pid, "SIGCONT");
+  process.kill(mcp.pid, "SIGCONT"); // the network is back as the lid opens; the old flow stays dead
   const woke = performance.now();
   await until(() => opens() > opensBefore, "the session to reconnect", WAKE_CHECK_MS + WAKE_PONG_TIMEOUT_MS + 5_000);
   const backMs = performance.now() - woke;
@@ -134,4 +135,34 @@ test("a session asleep behind a link that lost the broker's close: left within s
     ["alice", members.alice!.pubkey, false],
     ["alice/app", (sessionKey as unknown as { pubkey: string }).pubkey, true],
   ]);
+}, 60_000);
+
+test("at a default broker, a session whose flow was forgotten while it slept is back within the wake's bound, and gets what was sent meanwhile once", async () => {
+  // The broker pings every 30 s and has not reaped the link yet: only the client's wake can tell
+  // it that its flow is gone (its silence timer did not count the time stopped past its own 40 s).
+  await using b = await startBroker();
+  await using ids = identities(2);
+  const [alice, bob] = ids.dirs as [string, string];
+  await cliMesh(b.url, [[alice, "alice"], [bob, "bob"]]);
+  using nat = linkProxy(b.port);
+  useBroker(alice, nat.url);
+  await using mcp = await startMcp(alice, "sess-alice-default", undefined, undefined, { CLAUDEMESH_DEBUG: "1" });
+  await waitPeer(mcp, "bob");
+  const opens = () => count(mcp.stderr(), '"state":"open"');
+  const opensBefore = opens();
+  process.kill(mcp.pid, "SIGSTOP");
+  nat.forget();
+  ok(await cli(bob, ["send", "alice/app", "sent while asleep"]));
+  await Bun.sleep(WAKE_CHECK_MS + WAKE_GAP_MS); // stopped long enough to count as a wake
+  process.kill(mcp.pid, "SIGCONT");
+  const woke = performance.now();
+  // The overdue check runs at once, the probe gets WAKE_PONG_TIMEOUT_MS, a first reconnect waits
+  // 0.5-1 s; then slack for a loaded host. (On a Linux suspend the check comes up to 2 s later.)
+  await until(() => opens() > opensBefore, "the session to reconnect", WAKE_PONG_TIMEOUT_MS + 1_000 + 3_000);
+  console.log(`woke at a default broker behind a forgotten flow: reconnected after ${Math.round(performance.now() - woke)} ms`);
+  let shown = "";
+  await until(async () => ((shown += (await mcp.call("mesh_inbox")).text + "\n"), shown.includes("> sent while asleep\n")), "the message sent while asleep");
+  ok(await cli(bob, ["send", "alice/app", "marker"]));
+  await until(async () => ((shown += (await mcp.call("mesh_inbox")).text + "\n"), shown.includes("> marker\n")), "the session's marker");
+  expect(["sent while asleep", "marker"].map((t) => count(shown, `> ${t}\n`))).toEqual([1, 1]);
 }, 60_000);

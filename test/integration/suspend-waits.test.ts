@@ -2,7 +2,7 @@
 // count it). Continued, a process runs its overdue timers before it reads its sockets, so a wait
 // whose time ran out while it did not run ended with "no answer" although the answer lay unread in
 // its socket (or came with the reconnect a moment later). Such a wait goes on for a short grace
-// first (src/client/wake.ts, lateTimeout): time the process did not run is not counted against it.
+// first (src/client/wake.ts, awakeTimeout): time the process did not run is not counted against it.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { startBroker } from "../helpers/broker.ts";
