@@ -21,12 +21,14 @@ import { resultFault } from "../protocol/result-schemas.ts";
 import { GoingAwayError, malformedAnswer, olderBroker } from "./broker-trouble.ts";
 import { SendError } from "./send-error.ts";
 import type { ClientOptions } from "./client-options.ts";
+import { awakeTimeout } from "./wake.ts";
 
 type Pending = {
   frame: Record<string, unknown>;
   resolve: (v: any) => void;
   reject: (e: MeshError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** Its timeout, counting only time the process ran (awakeTimeout). */
+  timer: { clear(): void };
   /** The broker's last `unavailable` for this send, reported if the retries run out of time. */
   unavailable?: MeshError;
   /** When the broker first answered this send `unavailable` (Date.now()). */
@@ -70,7 +72,7 @@ export class RequestTable {
       const cmid = type === "send" ? (payload as unknown as ClientFrameOf<"send">).clientMessageId : null;
       const reject = (e: MeshError) => settleReject(cmid === null ? e : new SendError(e, cmid));
       const id = String(this.nextId++);
-      const timer = setTimeout(() => {
+      const timer = awakeTimeout(() => {
         this.landed(id);
         this.unqueue(p);
         reject(p.unavailable ?? new MeshError("timeout", requestFailed(type, `no reply from the broker within ${timeoutMs / 1000} s.`)));
@@ -113,7 +115,7 @@ export class RequestTable {
     const p = f.id === undefined ? undefined : this.landed(String(f.id));
     if (!p) return;
     if (f.type === "result") {
-      clearTimeout(p.timer);
+      p.timer.clear();
       const type = p.frame.type as RequestType | "ack";
       const fault = resultFault(type, f.data);
       return fault === null ? p.resolve(f.data) : p.reject(malformedAnswer(this.wire.base(), type, fault));
@@ -146,7 +148,7 @@ export class RequestTable {
 
   /** Rejects `p` and stops its timer (a settled request's timer would keep the process alive). */
   private settle(p: Pending, err: MeshError): void {
-    clearTimeout(p.timer);
+    p.timer.clear();
     p.reject(err);
   }
 

@@ -20,6 +20,27 @@ export const WAKE_GAP_MS = 5_000;
  *  network coming back from sleep, short enough that a dead link is left within seconds. */
 export const WAKE_PONG_TIMEOUT_MS = 5_000;
 
+/** How long a wait that ran out while the process did not run goes on once it runs again
+ *  (awakeTimeout): enough to read what arrived meanwhile and, when the wake finds the link dead (the
+ *  next check, then the probe), to reconnect and be sent again what was lost with it. */
+export const WAKE_GRACE_MS = WAKE_CHECK_MS + WAKE_PONG_TIMEOUT_MS + 3_000;
+
+/** setTimeout for a wait (a request's answer, the reply to a mesh_ask) that the time this
+ *  process did not run should not use up, as far as the process can tell. Continued after a stop
+ *  (SIGSTOP, a paused VM, a suspend on a system whose timers count it), a process runs its overdue
+ *  timers before it reads its sockets: such a wait ended with "no answer" while the answer lay
+ *  unread, or came with the reconnect a moment later. So a timer that fires more than WAKE_GAP_MS
+ *  after its time waits `graceMs` more, once, and runs `fn` only then. On time, it runs `fn` at
+ *  once. `clear()` stops it, in its grace too. */
+export function awakeTimeout(fn: () => void, ms: number, graceMs = WAKE_GRACE_MS): { clear(): void } {
+  const due = performance.now() + ms;
+  let timer = setTimeout(() => {
+    if (performance.now() - due <= WAKE_GAP_MS) return fn();
+    timer = setTimeout(fn, graceMs);
+  }, ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
 /** The two clocks the watch compares: the wall clock (Date.now(), which counts a suspend and moves
  *  when the clock is set) and the monotonic one (performance.now(), which on Linux does not count a
  *  suspend; both count a SIGSTOP). Injected by unit tests. */

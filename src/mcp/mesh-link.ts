@@ -93,7 +93,8 @@ export class MeshLink {
   private readonly config: ConfigWrites;
   /** The replies, senders and open questions saved with the replay memory (link-memory.ts). */
   readonly memory: LinkMemory;
-  /** The hooks' status, said again at a connect when the broker did not take it (hook-status.ts). */
+  /** The hooks' status, said again at a connect when the broker did not take it, and a working
+   *  status said again to a new presence (hook-status.ts). */
   private readonly hook: HookStatus;
   /** The tools' reads, ended with the connection they were asked on (open-reads.ts). */
   readonly reads = new OpenReads(() => this.state === "open", () => notOpen(this) ?? new MeshError("unavailable", `Not connected to mesh ${this.label} right now.`));
@@ -153,7 +154,7 @@ export class MeshLink {
         if (s === "open") void this.keyCatchUp.run();
         if (s === "open") this.touch();
         if (s === "open") this.noteEpoch();
-        if (s === "open") this.hook.opened();
+        if (s === "open") this.hook.opened(this.client.ack?.reattached ?? true);
         opts.log.info("mesh connection", { mesh: entry.slug, state: s, code: d.code, reason: d.reason, failure: d.failure?.message });
       },
     });
@@ -356,8 +357,10 @@ export class MeshLink {
     else this.incoming.enqueue(m);
   }
 
+  /** mesh_status. A `working` the broker took is said again to a new presence (hook-status.ts). */
   setStatus(status: Status, summary?: string): Promise<unknown> {
-    return Promise.all([this.client.request("set_status", { status }), summary !== undefined ? this.client.request("set_summary", { summary }) : null]);
+    const set = this.client.request("set_status", { status }).then((r) => (this.hook.noted(r.status), r));
+    return Promise.all([set, summary !== undefined ? this.client.request("set_summary", { summary }) : null]);
   }
 
   /** A status from a Claude Code hook: sent as the hook route's automatic change, so a dnd the

@@ -3,6 +3,7 @@
 // message is handed to one place only: the call, or the pending list (mesh_inbox, the hooks).
 import type { Delivered } from "../client/mesh-session.ts";
 import { MeshError } from "../protocol/errors.ts";
+import { awakeTimeout } from "../client/wake.ts";
 
 /** Whether `m` answers question `questionId`. Only a peer answers a question: a broker notice
  *  naming the question (its expiry) is not its reply. */
@@ -82,19 +83,20 @@ export class ReplyWaiters<M extends Delivered> {
     return () => this.claimed.delete(questionId);
   }
 
-  /** Resolves with the first reply to `questionId`, or null after `timeoutMs` or once `signal`
-   *  aborts (the MCP call was cancelled); from then on a reply is an ordinary message. */
+  /** Resolves with the first reply to `questionId`, or null after `timeoutMs` (of time the process
+   *  ran: a laptop closed through it still gets the reply that came meanwhile, awakeTimeout) or once
+   *  `signal` aborts (the MCP call was cancelled); from then on a reply is an ordinary message. */
   wait(questionId: string, timeoutMs: number, signal?: AbortSignal): Promise<M | null> {
     if (signal?.aborted) return Promise.resolve(null);
     return new Promise<M | null>((resolve) => {
       const done = (m: M | null) => {
-        clearTimeout(timer);
+        timer.clear();
         signal?.removeEventListener("abort", cancelled);
         this.waiting.delete(questionId);
         resolve(m);
       };
       const cancelled = () => done(null);
-      const timer = setTimeout(cancelled, timeoutMs);
+      const timer = awakeTimeout(cancelled, timeoutMs);
       signal?.addEventListener("abort", cancelled, { once: true });
       this.waiting.set(questionId, done);
     });

@@ -7,7 +7,7 @@
 // timers, backoff and performance.now() run as they would. File times stay real (Debian's build
 // reports stat as it is, to coreutils and to Bun alike): code that ages a file against Date.now()
 // (stale temp files, a lock's takeover guard) sees files as old as the offset.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Debian's multiarch directory for this process's architecture (where apt puts the library). */
@@ -64,4 +64,33 @@ function inheritedOffsetMs(lib: string): number {
   const m = /^([+-]\d+(?:\.\d+)?)([mhdy]?)$/.exec(spec.trim());
   if (!m) throw new Error(`this process runs under FAKETIME=${JSON.stringify(spec)} (${lib}): only a relative offset such as "+400d" lets the test count its children's offset`);
   return Number(m[1]) * UNIT_S[m[2]!]! * 1000;
+}
+
+export type SteppedChildClock = {
+  /** The environment to add to a child process's: its wall clock reads the real one plus the
+   *  offset the file holds, read at every reading (a few µs each). */
+  env: Record<string, string>;
+  /** Moves every such process's wall clock `ms` forward (negative: back), whole seconds, at once;
+   *  their monotonic clocks stay. */
+  step(ms: number): void;
+};
+
+/** A wall clock that child processes share and that a test steps while they run, as a laptop's
+ *  suspend looks to them (the wall clock jumps, the monotonic one does not) and as the clocks of a
+ *  broker and its clients agree across it. libfaketime reads the offset from a file in `dir`
+ *  (FAKETIME_TIMESTAMP_FILE) at every reading of the clock (FAKETIME_NO_CACHE: with its cache of
+ *  a second, a broker read the old offset for longer than that, and refused a hello as skewed). */
+export function steppedChildClock(dir: string): SteppedChildClock {
+  const lib = libfaketimePath();
+  const file = join(dir, "faketime-offset");
+  let offsetS = 0;
+  writeFileSync(file, "+0\n");
+  const preload = [lib, ...(process.env.LD_PRELOAD ?? "").split(/[\s:]+/).filter((p) => p && p !== lib)].join(" ");
+  return {
+    env: { LD_PRELOAD: preload, FAKETIME_TIMESTAMP_FILE: file, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" },
+    step(ms) {
+      offsetS += Math.round(ms / 1000);
+      writeFileSync(file, `${offsetS < 0 ? "-" : "+"}${Math.abs(offsetS)}\n`);
+    },
+  };
 }

@@ -6,12 +6,13 @@ import { connect as netConnect, createServer, type Socket as NetSocket } from "n
 
 /** A TCP pass-through to `port`. `freeze` drops every byte both ways (nothing is closed),
  *  `freezeDown` only the broker's, `thaw` lets them pass again, `cut` ends every connection,
- *  `refuse(true)` ends each new one at once (a broker that is down) until `refuse(false)`.
- *  `onDown` sees each chunk of the broker's before the client does (a WebSocket server's frames
- *  are not masked: a test can act on what the broker has just answered), and drops it by
- *  returning false. */
+ *  `refuse(true)` ends each new one at once (a broker that is down) until `refuse(false)`,
+ *  `forget` black-holes the connections open now for good (a NAT that forgot their flows) while
+ *  new ones pass. `onDown` sees each chunk of the broker's before the client does (a WebSocket
+ *  server's frames are not masked: a test can act on what the broker has just answered), and
+ *  drops it by returning false. */
 export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | void = () => {}) {
-  type Pair = { client: Socket<unknown>; upstream: Socket<unknown> | null; early: Uint8Array[] };
+  type Pair = { client: Socket<unknown>; upstream: Socket<unknown> | null; early: Uint8Array[]; lost: boolean };
   const pairs = new Set<Pair>();
   let up = true;
   let down = true;
@@ -22,10 +23,10 @@ export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | voi
     socket: {
       async open(client) {
         if (refusing) return void client.end();
-        const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [] };
+        const pair: Pair = { client: client as Socket<unknown>, upstream: null, early: [], lost: false };
         client.data = { pair };
         pairs.add(pair);
-        const upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (down && onDown(d) !== false && client.write(d)), close: () => void (down && client.end()), error: () => {} } }).catch(() => null);
+        const upstream = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => void (down && !pair.lost && onDown(d) !== false && client.write(d)), close: () => void (down && !pair.lost && client.end()), error: () => {} } }).catch(() => null);
         // A broker that is gone refuses the connection: the client's connection ends as well.
         if (!upstream) return void client.end();
         pair.upstream = upstream;
@@ -33,13 +34,13 @@ export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | voi
       },
       data(client, d) {
         const { pair } = client.data;
-        if (!up) return;
+        if (!up || pair.lost) return;
         if (pair.upstream) pair.upstream.write(d);
         else pair.early.push(new Uint8Array(d));
       },
       close(client) {
         if (!client.data) return; // refused
-        if (up) client.data.pair.upstream?.end();
+        if (up && !client.data.pair.lost) client.data.pair.upstream?.end();
         pairs.delete(client.data.pair);
       },
       error: () => {},
@@ -52,6 +53,7 @@ export function linkProxy(port: number, onDown: (d: Uint8Array) => boolean | voi
     thaw: () => void (up = down = true),
     refuse: (on: boolean) => void (refusing = on),
     cut: () => [...pairs].forEach((p) => (p.client.end(), p.upstream?.end())),
+    forget: () => pairs.forEach((p) => (p.lost = true)),
     [Symbol.dispose]: () => server.stop(true),
   };
 }

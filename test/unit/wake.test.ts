@@ -4,7 +4,7 @@
 // wall clock set forward (one report, which costs the client one ping); never a clock set back or a
 // timer that is merely late.
 import { expect, test } from "bun:test";
-import { lostMs, WAKE_CHECK_MS, WAKE_GAP_MS, WakeWatch } from "../../src/client/wake.ts";
+import { awakeTimeout, lostMs, WAKE_CHECK_MS, WAKE_GAP_MS, WakeWatch } from "../../src/client/wake.ts";
 
 /** A watch on clocks the test moves: `tick(wallMs, monoMs)` advances them and runs one check. */
 function driven() {
@@ -76,4 +76,43 @@ test("stop() from inside onWake ends the watch: no timer is armed again", async 
   // Without the guard the timer armed itself again after stop() and reported every 5 ms.
   await Bun.sleep(60);
   expect(calls.length).toBe(1);
+});
+
+/** performance.now() moved `ms` ahead while `run` runs, as a process continued after a stop reads it
+ *  when its overdue timers fire. */
+async function monoAhead(ms: number, run: () => Promise<void>): Promise<void> {
+  const real = performance.now;
+  performance.now = () => real.call(performance) + ms;
+  try {
+    await run();
+  } finally {
+    performance.now = real;
+  }
+}
+
+test("awakeTimeout: on time, it runs at once; fired past the gap (the process was stopped through it), after its grace", async () => {
+  const ran: string[] = [];
+  awakeTimeout(() => ran.push("on time"), 5, 1_000);
+  await Bun.sleep(30);
+  expect(ran).toEqual(["on time"]);
+  const late = awakeTimeout(() => ran.push("late"), 5, 60);
+  await monoAhead(WAKE_GAP_MS + 1_000, async () => {
+    await Bun.sleep(30);
+    expect(ran).toEqual(["on time"]); // in its grace: what arrived meanwhile is read first
+    await Bun.sleep(80);
+  });
+  expect(ran).toEqual(["on time", "late"]);
+  late.clear(); // after it ran: nothing
+});
+
+test("awakeTimeout: clear() stops it, in its grace too", async () => {
+  const ran: string[] = [];
+  awakeTimeout(() => ran.push("cleared before"), 20, 60).clear();
+  const t = awakeTimeout(() => ran.push("cleared in its grace"), 5, 60);
+  await monoAhead(WAKE_GAP_MS + 1_000, async () => {
+    await Bun.sleep(30);
+    t.clear();
+    await Bun.sleep(80);
+  });
+  expect(ran).toEqual([]);
 });
