@@ -2,6 +2,8 @@
 // command we add ends with the marker comment, so uninstall removes exactly our entries and
 // nothing the user wrote; install is a no-op when the same entries are already there.
 
+import { WAKE_HOOK_TIMEOUT_S } from "../../mcp/wake-wait.ts";
+
 export const MARKER = "# claudemesh-hook";
 
 type HookCommand = { type: "command"; command: string; timeout?: number; asyncRewake?: boolean };
@@ -12,8 +14,9 @@ export type Settings = Record<string, unknown> & { hooks?: Record<string, Matche
 export const OUR_HOOKS: Record<string, { event: string; timeout: number; asyncRewake?: boolean }[]> = {
   SessionStart: [{ event: "session-start", timeout: 10 }],
   UserPromptSubmit: [{ event: "user-prompt-submit", timeout: 10 }],
-  // `wait` blocks in the background until a peer message arrives, then wakes the idle session.
-  Stop: [{ event: "stop", timeout: 10 }, { event: "wait", timeout: 1900, asyncRewake: true }],
+  // `wait` blocks in the background until a peer message arrives, then wakes the idle session:
+  // for as long as the session is idle (wake-wait.ts; installs before session 38 gave it 1900 s).
+  Stop: [{ event: "stop", timeout: 10 }, { event: "wait", timeout: WAKE_HOOK_TIMEOUT_S, asyncRewake: true }],
   SessionEnd: [{ event: "session-end", timeout: 5 }],
 };
 
