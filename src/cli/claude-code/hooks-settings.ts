@@ -22,6 +22,9 @@ export const OUR_HOOKS: Record<string, { event: string; timeout: number; asyncRe
 
 export const isOurs = (h: { command?: unknown }) => typeof h.command === "string" && h.command.trimEnd().endsWith(MARKER);
 
+/** Whether any of our entries is in `settings` (a shape `hooksShapeError` accepts). */
+export const hasOurHooks = (settings: Settings) => Object.values(settings.hooks ?? {}).some((gs) => gs.some((g) => g.hooks.some(isOurs)));
+
 export function hookCommand(binary: string, event: string): string {
   return `${binary} hook ${event} ${MARKER}`;
 }
@@ -86,6 +89,22 @@ export function missingHooks(settings: Settings, binary: string): string[] {
     .flat()
     .map((s) => hookCommand(binary, s.event))
     .filter((c) => !present.has(c));
+}
+
+/** Our hook commands for `binary` that are installed but not as this claudemesh installs them (an
+ *  older install's timeout, asyncRewake dropped), each as "<event> <timeout> s, not <timeout> s"
+ *  or "<event> without asyncRewake": `claudemesh install` rewrites them. */
+export function outdatedHooks(settings: Settings, binary: string): string[] {
+  const installed = Object.values(settings.hooks ?? {}).flatMap((gs) => gs.flatMap((g) => g.hooks));
+  return Object.values(OUR_HOOKS)
+    .flat()
+    .flatMap((s) => {
+      const h = installed.find((x) => x.command === hookCommand(binary, s.event));
+      if (!h) return [];
+      const time = h.timeout === s.timeout ? [] : [`hook ${s.event}'s timeout is ${h.timeout ?? "Claude Code's default"}${typeof h.timeout === "number" ? " s" : ""}, not ${s.timeout} s`];
+      const rewake = (h.asyncRewake === true) === (s.asyncRewake === true) ? [] : [`hook ${s.event} ${s.asyncRewake ? "is not" : "is"} asyncRewake`];
+      return [...time, ...rewake];
+    });
 }
 
 /** The launchers (what comes before ` hook <event> # claudemesh-hook`) of our hooks other than
