@@ -18,7 +18,9 @@ export type IpcRequest =
    *  reminded: open asks the Stop hook reminded of (not reminded of again); refused: the refusals
    *  (refusal-note.ts) it told of (not told again). */
   | { op: "seen"; ids: string[]; previewed?: string[]; reminded?: string[]; refused?: Refusal[] }
-  | { op: "wait"; timeoutMs: number }
+  /** host: the pid of the Claude Code that runs the hook (hookHostPid), null when not known: its
+   *  newer wait replaces this one (one waiting hook per Claude Code). */
+  | { op: "wait"; timeoutMs: number; host?: number | null }
   | { op: "status"; status: "idle" | "working" | "dnd" }
   | { op: "peers" }
   | { op: "offline" };
@@ -218,8 +220,10 @@ export function serveIpc(path: string, handle: (req: IpcRequest, gone: AbortSign
 }
 
 /** Sends one request; resolves with the reply, or null if no server answers within `timeoutMs`
- *  (no MCP server for this session, or it is stuck): callers fall back, never hang. */
-export function askIpc<T>(path: string, req: IpcRequest, timeoutMs: number): Promise<T | null> {
+ *  (no MCP server for this session, or it is stuck) or once `signal` aborts (the connection is
+ *  closed: the server hears the hang-up): callers fall back, never hang. */
+export function askIpc<T>(path: string, req: IpcRequest, timeoutMs: number, signal?: AbortSignal): Promise<T | null> {
+  if (signal?.aborted) return Promise.resolve(null);
   return new Promise((resolve) => {
     let buf = "";
     let done = false;
@@ -227,9 +231,12 @@ export function askIpc<T>(path: string, req: IpcRequest, timeoutMs: number): Pro
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", aborted);
       sock.destroy();
       resolve(v);
     };
+    const aborted = () => finish(null);
+    signal?.addEventListener("abort", aborted);
     const sock = createConnection(path);
     const timer = setTimeout(() => finish(null), timeoutMs);
     sock.setEncoding("utf8");

@@ -37,7 +37,7 @@ function parentOf(pid: number): number | null {
  *  `ppid-<pid>-<start time>` (clock ticks since boot on Linux, the start date elsewhere), or
  *  `ppid-<pid>` when the start time cannot be read. */
 export function parentProcessId(pid = process.ppid): string {
-  const start = procStat(pid)?.[19] ?? psField(pid, "lstart")?.replace(/[^A-Za-z0-9]+/g, "");
+  const start = stateAndStart(pid)?.start;
   return start ? `ppid-${pid}-${start}` : `ppid-${pid}`;
 }
 
@@ -69,16 +69,36 @@ export function hookHostPid(): number | null {
   return ancestorPids().find((pid) => !isShell(pid)) ?? null;
 }
 
+/** `pid`'s state letters and start time, in one read: /proc on Linux, one `ps` elsewhere; null
+ *  when neither can be read. */
+function stateAndStart(pid: number): { state: string; start: string } | null {
+  const st = procStat(pid);
+  if (st) return { state: st[0] ?? "", start: st[19] ?? "" };
+  const shown = psField(pid, "lstart", ["-o", "stat="]);
+  const at = shown?.search(/\s/) ?? -1;
+  return shown && at > 0 ? { state: shown.slice(0, at), start: shown.slice(at).replace(/[^A-Za-z0-9]+/g, "") } : null;
+}
+
 /** Whether process `pid` runs: it exists and is not a zombie (one that ended and was not reaped
  *  yet, which a signal 0 still reaches). True when that cannot be told (EPERM: another user's). */
 export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  const state = procStat(pid)?.[0] ?? psField(pid, "stat");
-  return state?.startsWith("Z") !== true;
+  return processWatch(pid, null)();
+}
+
+/** A check of process `pid`, to call again and again: true while it runs (processAlive) and is
+ *  the process that had the pid when the watch was made. A process that reuses the pid later (a
+ *  wait lasts days; pids come round on a busy machine) starts at another time, and is not it.
+ *  `start`: the start time to hold it to; by default the one read now (none when unreadable). */
+export function processWatch(pid: number, start: string | null = stateAndStart(pid)?.start ?? null): () => boolean {
+  return () => {
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+    const now = stateAndStart(pid);
+    return now === null || (!now.state.startsWith("Z") && (start === null || now.start === start));
+  };
 }
 
 /** Whether process `pid` holds `name=value` in its own environment: this process, its child, then

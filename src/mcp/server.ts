@@ -18,6 +18,7 @@ import { parentSocketPath, serveIpc, socketPath, type IpcRequest, type IpcServer
 import type { SessionHold } from "../client/client-options.ts";
 import type { Pending } from "./mesh-link.ts";
 import { onStop } from "../local-file/interrupt.ts";
+import { WAKE_WAIT_MS } from "./wake-wait.ts";
 
 /** `connectGraceMs`: connect to the brokers only once used (the first tool call or hook request),
  *  or this long after `initialize`. */
@@ -111,7 +112,7 @@ export async function runMcpServer(opts: McpOptions): Promise<void> {
 
   // Hooks find this server by their session id; after /clear or /resume Claude Code gives them a
   // new one but keeps this process, so it also listens under its parent's (Claude Code's) pid.
-  const hookState: HookState = { meshes, connect, problem, log: opts.log };
+  const hookState: HookState = { meshes, connect, problem, log: opts.log, waits: new Map() };
   const handler = (req: IpcRequest, gone: AbortSignal) => {
     used = true;
     return handleHook(req, gone, hookState);
@@ -161,11 +162,14 @@ type HookState = {
   /** Why this session is on no mesh (meshesOrExplain), told to the SessionStart hook. */
   problem: string | null;
   log: Log;
+  /** The wait of each Claude Code's wake hook (by its pid; "?" when the hook could not tell), to
+   *  end when a newer one of the same Claude Code comes. */
+  waits: Map<string, AbortController>;
 };
 
 /** Answers one request of a `claudemesh hook` process of this session; `gone` aborts when that
  *  process hangs up. */
-async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect, problem, log }: HookState): Promise<unknown> {
+async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect, problem, log, waits }: HookState): Promise<unknown> {
   // Hooks run only in a real Claude Code session (a health check runs none): all but SessionEnd's
   // use the broker, or wait for what it pushes.
   if (req.op !== "offline") connect();
@@ -194,10 +198,14 @@ async function handleHook(req: IpcRequest, gone: AbortSignal, { meshes, connect,
       // has printed them (those shown whole are then read, those cut short stay unread for
       // mesh_inbox); until then other hooks skip them, and if it dies first they are unread again.
       // Said, so that a session that is not woken can be told from one whose waiter never came.
-      log.debug("a wait hook waits for the next message", { timeoutMs: req.timeoutMs });
-      const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, req.timeoutMs, gone);
-      // The hook was killed while it waited (a new turn, an interrupt): nobody will print these.
-      if (gone.aborted) return {};
+      log.debug("a wait hook waits for the next message", { timeoutMs: req.timeoutMs, host: req.host ?? null });
+      const wait = newWait(waits, req.host, log);
+      const timeoutMs = Number.isFinite(req.timeoutMs) ? Math.min(Math.max(0, req.timeoutMs), WAKE_WAIT_MS) : 0;
+      const ms = meshes.unannounced().length ? meshes.unannounced() : await nextMessages(meshes, timeoutMs, AbortSignal.any([gone, wait.replaced]));
+      wait.done();
+      // The hook was killed while it waited (Claude Code's exit, its timeout), or a newer one of its
+      // Claude Code took over: nobody will print these.
+      if (gone.aborted || wait.replaced.aborted) return {};
       // Refusals ride along with messages that wake the session anyway, never wake it alone: a
       // broker could refuse a push at will, each time Claude went idle.
       const refusals = meshes.refusals();
@@ -229,6 +237,20 @@ function handOutBatch(meshes: Meshes, messages: readonly Pending[], budget = MAX
   const batch = frameBatch(messages, budget);
   meshes.handOut([...batch.ids, ...batch.previewed], HANDOUT_MS);
   return batch;
+}
+
+/** Registers the wait of a wake hook of Claude Code `host`, ending the one that Claude Code's
+ *  previous wake hook still holds: Claude Code starts one at every Stop and ends none at a new
+ *  prompt, so without this a session kept one waiting process per turn for as long as each waits
+ *  (days). `replaced` aborts when a newer one comes; `done()` unregisters it. */
+function newWait(waits: Map<string, AbortController>, host: number | null | undefined, log: Log) {
+  const key = typeof host === "number" ? String(host) : "?";
+  const older = waits.get(key);
+  if (older) log.debug("a newer wait hook of the same Claude Code replaces the waiting one", { host: key });
+  older?.abort();
+  const mine = new AbortController();
+  waits.set(key, mine);
+  return { replaced: mine.signal, done: () => void (waits.get(key) === mine && waits.delete(key)) };
 }
 
 /** The next messages to arrive, or none after `timeoutMs` or once `gone` aborts. */

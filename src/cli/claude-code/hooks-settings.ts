@@ -2,6 +2,8 @@
 // command we add ends with the marker comment, so uninstall removes exactly our entries and
 // nothing the user wrote; install is a no-op when the same entries are already there.
 
+import { WAKE_HOOK_TIMEOUT_S } from "../../mcp/wake-wait.ts";
+
 export const MARKER = "# claudemesh-hook";
 
 type HookCommand = { type: "command"; command: string; timeout?: number; asyncRewake?: boolean };
@@ -12,12 +14,16 @@ export type Settings = Record<string, unknown> & { hooks?: Record<string, Matche
 export const OUR_HOOKS: Record<string, { event: string; timeout: number; asyncRewake?: boolean }[]> = {
   SessionStart: [{ event: "session-start", timeout: 10 }],
   UserPromptSubmit: [{ event: "user-prompt-submit", timeout: 10 }],
-  // `wait` blocks in the background until a peer message arrives, then wakes the idle session.
-  Stop: [{ event: "stop", timeout: 10 }, { event: "wait", timeout: 1900, asyncRewake: true }],
+  // `wait` blocks in the background until a peer message arrives, then wakes the idle session:
+  // for as long as the session is idle (wake-wait.ts; installs before session 38 gave it 1900 s).
+  Stop: [{ event: "stop", timeout: 10 }, { event: "wait", timeout: WAKE_HOOK_TIMEOUT_S, asyncRewake: true }],
   SessionEnd: [{ event: "session-end", timeout: 5 }],
 };
 
 export const isOurs = (h: { command?: unknown }) => typeof h.command === "string" && h.command.trimEnd().endsWith(MARKER);
+
+/** Whether any of our entries is in `settings` (a shape `hooksShapeError` accepts). */
+export const hasOurHooks = (settings: Settings) => Object.values(settings.hooks ?? {}).some((gs) => gs.some((g) => g.hooks.some(isOurs)));
 
 export function hookCommand(binary: string, event: string): string {
   return `${binary} hook ${event} ${MARKER}`;
@@ -83,6 +89,22 @@ export function missingHooks(settings: Settings, binary: string): string[] {
     .flat()
     .map((s) => hookCommand(binary, s.event))
     .filter((c) => !present.has(c));
+}
+
+/** Our hook commands for `binary` that are installed but not as this claudemesh installs them (an
+ *  older install's timeout, asyncRewake dropped), each as "<event> <timeout> s, not <timeout> s"
+ *  or "<event> without asyncRewake": `claudemesh install` rewrites them. */
+export function outdatedHooks(settings: Settings, binary: string): string[] {
+  const installed = Object.values(settings.hooks ?? {}).flatMap((gs) => gs.flatMap((g) => g.hooks));
+  return Object.values(OUR_HOOKS)
+    .flat()
+    .flatMap((s) => {
+      const h = installed.find((x) => x.command === hookCommand(binary, s.event));
+      if (!h) return [];
+      const time = h.timeout === s.timeout ? [] : [`hook ${s.event}'s timeout is ${h.timeout ?? "Claude Code's default"}${typeof h.timeout === "number" ? " s" : ""}, not ${s.timeout} s`];
+      const rewake = (h.asyncRewake === true) === (s.asyncRewake === true) ? [] : [`hook ${s.event} ${s.asyncRewake ? "is not" : "is"} asyncRewake`];
+      return [...time, ...rewake];
+    });
 }
 
 /** The launchers (what comes before ` hook <event> # claudemesh-hook`) of our hooks other than

@@ -12,7 +12,7 @@ import { entryConfigDir, hooksConfigDir } from "../claude-code/installed-for.ts"
 import { installedPart } from "../claude-code/kept-choices.ts";
 import { ownerKeyGapFix } from "../../client/key-gap.ts";
 import { readSettings, settingsPath } from "../claude-code/claude-files.ts";
-import { missingHooks, otherLaunchers } from "../claude-code/hooks-settings.ts";
+import { missingHooks, otherLaunchers, outdatedHooks } from "../claude-code/hooks-settings.ts";
 import { brokerBase } from "../../client/broker-url.ts";
 import { brokerTrouble, troubleText } from "../broker-health.ts";
 import { mayHaveMoved, movedFix } from "../../client/move-hint.ts";
@@ -205,9 +205,13 @@ function claudeChecks(ctx: Ctx): { checks: Check[]; elsewhere: string | null } {
       out.push({ check: "hooks", ok: false, detail: `all installed in ${settingsPath(ctx.env.home)}, ${other(dir)}`, fix: elsewhereFix(dir, current) });
     } else {
       const others = missing.length ? otherLaunchers(settings, hookLauncher(env)) : [];
+      // Installed by an older claudemesh with other settings (the wake hook's 1900 s, which ended
+      // its wait after 30 minutes): present, but not what this one needs.
+      const outdated = missing.length ? [] : outdatedHooks(settings, hookLauncher(env));
       const where = settingsPath(ctx.env.home);
-      const detail = !missing.length ? "all installed" : others.length ? `installed in ${where} for another claudemesh (${others.join("; ")}), not this one (${hookLauncher(env)})` : `${missing.length} missing in ${where}`;
-      out.push({ check: "hooks", ok: missing.length === 0, detail, fix: !missing.length ? null : others.length ? ANOTHER_FIX : "claudemesh install" });
+      const detail = outdated.length ? `installed in ${where} by an older claudemesh: ${outdated.join("; ")}` : !missing.length ? "all installed" : others.length ? `installed in ${where} for another claudemesh (${others.join("; ")}), not this one (${hookLauncher(env)})` : `${missing.length} missing in ${where}`;
+      const good = missing.length === 0 && outdated.length === 0;
+      out.push({ check: "hooks", ok: good, detail, fix: good ? null : others.length ? ANOTHER_FIX : "claudemesh install" });
     }
   } catch (err) {
     out.push(unreadable("hooks", err));

@@ -4,7 +4,8 @@
 // hook: it blocks until a message arrives and exits 2 with it on stderr, which wakes an idle Claude.
 import { clientEnv, processEnv } from "../../config/client.ts";
 import { askIpc, findSocket, nextServer, runningServer } from "../../mcp/ipc.ts";
-import { hookHostPid, processAlive } from "../../mcp/process-tree.ts";
+import { hookHostPid, processWatch } from "../../mcp/process-tree.ts";
+import { WAKE_WAIT_MS } from "../../mcp/wake-wait.ts";
 import { loadConfig } from "../../client/local/config-file.ts";
 import { frameBatch, MAX_INJECTION_CHARS } from "../../mcp/framing.ts";
 import { hookRefusalNote, injectionBudget, type Refusal } from "../../mcp/refusal-note.ts";
@@ -23,8 +24,10 @@ const BUDGET_MS = 2500;
 /** How long SessionStart waits for this session's MCP server to start listening, when a mesh is
  *  joined (Claude Code starts the server beside the hook). */
 const SERVER_WAIT_MS = 1000;
-/** How long the asyncRewake hook waits for a message before giving up quietly. */
-const WAIT_MS = 30 * 60_000;
+/** How often the waiting asyncRewake hook checks that its Claude Code is still there. Its server
+ *  ends with Claude Code and so ends the wait (within a second, seen with the real CLI); this is
+ *  for a server that outlives it (the session open twice), which would hold the hook for days. */
+const HOST_CHECK_MS = 5000;
 
 async function readInput(): Promise<HookInput> {
   const text = await Promise.race([new Response(Bun.stdin.stream()).text(), new Promise<string>((r) => setTimeout(() => r(""), 1000))]);
@@ -178,29 +181,44 @@ async function handle(event: Exclude<Event, "session-start">, input: HookInput, 
 
 type WaitAnswer = { text: string; ids: string[]; previewed: string[]; refused?: Refusal[] };
 
-/** The asyncRewake hook: waits (up to WAIT_MS) for a message and prints it, which wakes the idle
- *  session (exit 2). When its server goes away meanwhile (`/mcp` replaces it; after a crash, which
- *  Claude Code does not restart it from, the user's `/mcp`), the session is still idle and nothing
- *  else would wake it until its next Stop: it waits on the session's next server, for what is left
- *  of WAIT_MS, while the Claude Code that runs it is there. No server at the Stop: nothing to wait
- *  for (claudemesh is off in this session), it ends at once. */
+/** The asyncRewake hook: waits (up to WAKE_WAIT_MS, days: in practice while its session is idle)
+ *  for a message and prints it, which wakes the idle session (exit 2). It ends quietly (exit 0)
+ *  when a newer wake hook of its Claude Code takes its place (the server answers it with nothing)
+ *  and when its Claude Code is gone: Claude Code starts one at every Stop and ends none at a new
+ *  prompt, and one killed (or 2.1.197 at /exit) leaves them running. When its server goes away
+ *  meanwhile (`/mcp` replaces it; after a crash, which Claude Code does not restart it from, the
+ *  user's `/mcp`), the session is still idle and nothing else would wake it until its next Stop:
+ *  it waits on the session's next server, for what is left of the wait. No server at the Stop:
+ *  nothing to wait for (claudemesh is off in this session), it ends at once. */
 async function waitForMessage(session: Session): Promise<number> {
-  const end = Date.now() + WAIT_MS;
+  const end = Date.now() + WAKE_WAIT_MS;
   const host = hookHostPid();
-  const stay = () => host === null || processAlive(host);
-  let sock = await runningServer(session.configDir, session.id, 0);
-  for (; sock; sock = await nextServer(session.configDir, session.id, end, stay)) {
-    const r = await askIpc<WaitAnswer>(sock, { op: "wait", timeoutMs: Math.max(0, end - Date.now()) }, Math.max(0, end - Date.now()) + 5000);
-    if (r === null) continue; // gone before it answered (or it did not answer by the end)
-    if (!r.text) return 0;
-    // Printed first, then confirmed: killed in between, the messages come back unread (shown
-    // twice at worst) instead of counting as read by a session that never got them.
-    const written = await new Promise<boolean>((done) => process.stderr.write(r.text + "\n", (err) => done(!err)));
-    if (!written) return 0;
-    await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed, refused: r.refused ?? [] }, 1000);
-    return 2;
+  const stay = host === null ? () => true : processWatch(host);
+  const hostGone = new AbortController();
+  const check = setInterval(() => stay() || hostGone.abort(), HOST_CHECK_MS);
+  try {
+    let sock = await runningServer(session.configDir, session.id, 0);
+    for (; sock && !hostGone.signal.aborted; sock = await nextServer(session.configDir, session.id, end, stay)) {
+      const left = Math.max(0, end - Date.now());
+      const r = await askIpc<WaitAnswer>(sock, { op: "wait", timeoutMs: left, host }, left + 5000, hostGone.signal);
+      if (r === null) continue; // gone before it answered (or it did not answer by the end)
+      if (!r.text) return 0; // the wait ended with nothing: its time was up, or a newer hook took over
+      return await showMessages(sock, r);
+    }
+    return 0;
+  } finally {
+    clearInterval(check);
   }
-  return 0;
+}
+
+/** Prints what woke the session and confirms it: exit 2, or 0 when it could not be printed. */
+async function showMessages(sock: string, r: WaitAnswer): Promise<number> {
+  // Printed first, then confirmed: killed in between, the messages come back unread (shown twice
+  // at worst) instead of counting as read by a session that never got them.
+  const written = await new Promise<boolean>((done) => process.stderr.write(r.text + "\n", (err) => done(!err)));
+  if (!written) return 0;
+  await askIpc(sock, { op: "seen", ids: r.ids, previewed: r.previewed, refused: r.refused ?? [] }, 1000);
+  return 2;
 }
 
 export async function run(args: { event: string }): Promise<void> {
@@ -214,8 +232,8 @@ export async function run(args: { event: string }): Promise<void> {
   if (event !== "wait") setTimeout(() => process.exit(0), BUDGET_MS).unref();
   const env = clientEnv(processEnv());
   // `claude -p` and the Agent SDK wait for a running asyncRewake hook before they end: a wait for
-  // the next message held every such run open for WAIT_MS. Nobody is there to wake; what arrives
-  // stays unread for the next hook or mesh_inbox.
+  // the next message held every such run open for the whole wait. Nobody is there to wake; what
+  // arrives stays unread for the next hook or mesh_inbox.
   if (event === "wait" && env.claudeHeadless) process.exit(0);
   const input = await readInput();
   if (event === "session-start") {

@@ -7,7 +7,7 @@ import { configDirOf } from "../../config/client.ts";
 import { configDirEnv, hookLauncher, launcher } from "../claude-code/launcher.ts";
 import { entryIn, readClaudeJson, register, unregister, type ServerEntry } from "../claude-code/mcp-registration.ts";
 import { assertClaudeFilesWritable, beforeAnyChange, readSettings, settingsPath, writeJsonIfChanged } from "../claude-code/claude-files.ts";
-import { removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
+import { hasOurHooks, removeOurHooks, withOurHooks } from "../claude-code/hooks-settings.ts";
 import { keptFrom, labelIn, type Kept } from "../claude-code/kept-choices.ts";
 import { command } from "../context.ts";
 import { checkSessionLabel } from "../display-name.ts";
@@ -86,6 +86,8 @@ export async function install(args: { label?: string; json?: boolean }): Promise
     const replacedDir = via === null ? null : replacedConfigDir(previous, ctx.env.configDir, ctx.env.home);
     const fromLauncher = via === null ? null : replacedLauncher(previous, argv);
     const hadSettings = existsSync(path);
+    // Ours already there but not as this claudemesh writes them (an older install's timeouts).
+    const hadOurs = hasOurHooks(settings);
     const hooksChanged = writeJsonIfChanged(path, withOurHooks(settings, hookLauncher(configDirEnv(ctx.env.configDir, ctx.env.home))));
     const keptJson = { label: kept.label, env: Object.keys(kept.env) };
     ctx.out.result({ mcp: { registered: true, changed: via !== null, via, replaced: via !== null && previous !== null, replacedLauncher: fromLauncher, replacedConfigDir: replacedDir, kept: keptJson }, hooks: { path, changed: hooksChanged }, meshes, channels: CHANNELS_HINT }, () =>
@@ -93,7 +95,7 @@ export async function install(args: { label?: string; json?: boolean }): Promise
         registeredLine(via, previous !== null, fromLauncher, argv),
         ...keptLines(kept, given, labelIn(previous?.args)),
         ...(replacedDir ? [`Replaced the registration that used ${replacedDir}: Claude Code sessions started from now on use ${resolve(ctx.env.configDir)}.`] : []),
-        hooksChanged ? `Added claudemesh hooks to ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
+        hooksChanged ? `${hadOurs ? "Updated claudemesh hooks in" : "Added claudemesh hooks to"} ${path}${hadSettings ? " (the previous file is saved as settings.json.claudemesh-backup)" : ""}.` : `Hooks already in ${path}.`,
         meshes.length ? `Sessions will join: ${meshes.join(", ")}.` : "You have not joined a mesh yet: claudemesh join - (then paste the link), or claudemesh new.",
         ...(env.CLAUDEMESH_CONFIG_DIR ? [`Claude Code sessions use the config directory ${env.CLAUDEMESH_CONFIG_DIR} (passed on as CLAUDEMESH_CONFIG_DIR).`] : []),
         "",
