@@ -8,6 +8,10 @@
 // With the collector off, `BUN_JSC_useGC=0 bun bench/probe-broker.ts --garbage ...` also reports
 // what the measured messages allocated (nothing is freed): the allocator's bytes and the heap's
 // objects per message (docs/benchmarks.md, "Session 34: garbage per message").
+// `--survivors` counts instead what one eden collection keeps of the messages since the last full
+// collection, per message and by cell type: what the collector promotes, which a later full
+// collection must find dead (docs/benchmarks.md, "Session 39"). Run it with `--warmup 20000`, so
+// that the broker's tables are past their first growth.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +27,7 @@ import { buildHello } from "../src/client/credentials.ts";
 import { setupMesh, type Member } from "./setup.ts";
 import { CIPHERTEXT } from "./peers.ts";
 
-const { values } = parseArgs({ options: { sync: { type: "string", default: "full" }, batch: { type: "string", default: "20" }, messages: { type: "string", default: "40000" }, peers: { type: "string", default: "100" }, garbage: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { sync: { type: "string", default: "full" }, batch: { type: "string", default: "20" }, messages: { type: "string", default: "40000" }, peers: { type: "string", default: "100" }, garbage: { type: "boolean", default: false }, survivors: { type: "boolean", default: false }, warmup: { type: "string", default: "2000" } } });
 if (values.garbage && process.env.BUN_JSC_useGC !== "0") {
   console.error("--garbage counts what was allocated, which only holds with the collector off: run it as BUN_JSC_useGC=0 bun bench/probe-broker.ts --garbage ...");
   process.exit(2);
@@ -89,7 +93,17 @@ async function round(from: number): Promise<void> {
   }
 }
 
-for (let i = 0; i < 2000 / BATCH; i++) await round(i * BATCH); // warm-up
+for (let i = 0; i < Number(values.warmup) / BATCH; i++) await round(i * BATCH); // warm-up
+if (values.survivors) {
+  // Once for the code it runs for the first time, then the fewest of three: a collection the
+  // collector's timers start during the window only adds to the count.
+  await survivors(40);
+  const runs = [await survivors(40), await survivors(40), await survivors(40)];
+  console.log(JSON.stringify(runs.reduce((a, b) => (b.cellsPerMsg < a.cellsPerMsg ? b : a))));
+  await broker.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
 const jsc = values.garbage ? await import("bun:jsc") : null;
 const heapObjects = () => Object.values(jsc!.heapStats().objectTypeCounts).reduce((a, b) => a + b, 0);
 const g0 = jsc && { bytes: jsc.memoryUsage().current, objects: heapObjects() };
@@ -103,3 +117,28 @@ const garbage = g0 && { allocBytesPerMsg: Math.round((jsc!.memoryUsage().current
 console.log(JSON.stringify({ sync: values.sync, batch: BATCH, messages: n, cpuUsPerMsg: +((cpu.user + cpu.system) / n).toFixed(1), wallMs: Math.round(performance.now() - t0), ...garbage }));
 await broker.stop();
 rmSync(dataDir, { recursive: true, force: true });
+
+/** Cells of the heap by type that an eden collection in the middle of round `rounds` keeps of the
+ *  rounds since a full collection, per message. Counts, not times: a busy machine does not move them. */
+async function survivors(rounds: number): Promise<{ rounds: number; messages: number; cellsPerMsg: number; byType: Record<string, number> }> {
+  const { edenGC, fullGC, heapStats } = await import("bun:jsc");
+  const counts = () => heapStats().objectTypeCounts;
+  fullGC();
+  const before = counts();
+  const from = pushed;
+  for (let i = 0; i < rounds - 1; i++) await round(i * BATCH);
+  // The last round's frames are handed in, and the collection runs while they are in flight.
+  const last = round((rounds - 1) * BATCH);
+  edenGC();
+  const after = counts();
+  await last;
+  const messages = pushed - from;
+  const byType = Object.fromEntries(
+    Object.entries(after)
+      .map(([type, n]) => [type, +((n - (before[type] ?? 0)) / messages).toFixed(2)] as const)
+      .filter(([, n]) => Math.abs(n) >= 0.05)
+      .sort((a, b) => b[1] - a[1]),
+  );
+  const cellsPerMsg = +((Object.values(after).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0)) / messages).toFixed(2);
+  return { rounds, messages, cellsPerMsg, byType };
+}

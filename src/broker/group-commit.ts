@@ -7,6 +7,7 @@ import { StoreLocked } from "../store/errors.ts";
 import type { AckBatchItem, AckCount, NewMessage, SendOutcome, Sent, Store } from "../store/types.ts";
 import { Batcher } from "./batcher.ts";
 import { presenceKey } from "./hub.ts";
+import { KeyTable } from "../key-table.ts";
 import { LockWait } from "./lock-wait.ts";
 
 const sendKey = (meshId: string, senderPubkey: string, clientMessageId: string) => `${meshId}\u0000${senderPubkey}\u0000${clientMessageId}`;
@@ -96,11 +97,11 @@ export class GroupCommit {
 
   /** Queue entries submitted and not yet committed, per mailbox (`meshId\0pubkey`), per mesh and
    *  in all: the quota checks count them with the stored ones. */
-  private readonly uncommitted = new Map<string, number>();
-  private readonly uncommittedMeshes = new Map<string, number>();
+  private readonly uncommitted = new KeyTable<number>();
+  private readonly uncommittedMeshes = new KeyTable<number>();
   private uncommittedEntries = 0;
   /** Sends submitted and not yet committed, by sender key and client message id. */
-  private readonly inFlight = new Map<string, Promise<SendOutcome>>();
+  private readonly inFlight = new KeyTable<Promise<SendOutcome>>();
 
   /** Resolves once the message is committed (not yet flushed: see Store.commitWrites), after its
    *  hooks ran; rejects if the commit failed, StoreLocked if another process's lock outlasted

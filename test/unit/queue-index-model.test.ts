@@ -10,6 +10,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { seeded } from "../../bench/seeded.ts";
 import { expiryNotice } from "../../src/broker/timers.ts";
+import type { KeyTable } from "../../src/key-table.ts";
 import { QueueIndex } from "../../src/store/sqlite/queue-index.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import type { Sweeper } from "../../src/store/sqlite/sweep.ts";
@@ -25,7 +26,7 @@ const DEDUP_MS = 200;
 type Box = Map<string, { seq: number; id: string; priority: string; expiresAt: number }> & { bySender: Map<string, number> };
 type Internals = {
   meshes: Map<string, Map<string, Box> & { held: number }>;
-  pending: Map<number, { count: number; delivered: boolean; topicId: number | null; sender: string }>;
+  pending: KeyTable<{ count: number; delivered: boolean; topicId: number | null; sender: string }>;
   dedup: Map<number, number | number[]>;
   sweepable: { seqs: number[]; head: number; lingering: Map<number, number> };
   entries: number;
@@ -57,7 +58,7 @@ function known(index: QueueIndex) {
   const sw = p.sweepable;
   return {
     boxes,
-    pending: Object.fromEntries([...p.pending].sort((a, b) => a[0] - b[0]).map(([s, v]) => [s, { ...v }])),
+    pending: Object.fromEntries([...p.pending.entries()].map(([s, v]) => [s, { ...v }])),
     dedup: Object.fromEntries([...p.dedup].map(([h, v]) => [h, typeof v === "number" ? [v] : v.toSorted((a, b) => a - b)])),
     // Non-topic rows the sweep will still consider: not yet reached, or reached and held.
     sweepable: [...sw.seqs.slice(sw.head), ...sw.lingering.keys()].sort((a, b) => a - b),

@@ -11,6 +11,7 @@
 // (the embedded deployment); claims are per connection and die with the process anyway.
 import type { Database } from "bun:sqlite";
 import type { Priority } from "../../protocol/fields.ts";
+import { KeyTable } from "../../key-table.ts";
 import { ExpiryHeap } from "./expiry-heap.ts";
 import { SweepCandidates, type DeletionPlan } from "./sweep-candidates.ts";
 
@@ -105,7 +106,7 @@ export class QueueIndex {
    *  order. Nested rather than keyed by a joined string: no string is built per lookup. */
   private readonly meshes = new Map<string, MeshQueues>();
   private readonly claims = new Map<string, Set<QueueEntry>>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new KeyTable<Pending>();
   private readonly dedup = new Map<number, number | number[]>();
   /** Non-topic messages, for the sweep to delete once past the dedup window and held by none. */
   private readonly sweepable = new SweepCandidates();
