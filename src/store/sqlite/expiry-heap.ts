@@ -10,8 +10,12 @@ type Keyed = { readonly expiresAt: number; readonly seq: number; readonly recipi
 const before = (a: Keyed, b: Keyed) =>
   a.expiresAt !== b.expiresAt ? a.expiresAt < b.expiresAt : a.seq !== b.seq ? a.seq < b.seq : a.recipient < b.recipient;
 
-/** Rebuilds once dead entries pass this many and outnumber live ones. */
-const SLACK = 1024;
+/** Rebuilds once dead entries pass this many and outnumber live ones. Small, because what the heap
+ *  holds when an eden collection comes is promoted: with 1,024, a mailbox acking each push as it
+ *  came kept nearly every acked entry of the last ~1,000 messages (and its message id) in the old
+ *  generation, for the next full collection to find dead (docs/benchmarks.md, "Session 39"). The
+ *  rebuild still costs O(1) per removal amortized: it waits for more dead entries than live ones. */
+export const EXPIRY_HEAP_SLACK = 64;
 
 export class ExpiryHeap<E extends Keyed> {
   private items: E[] = [];
@@ -43,9 +47,9 @@ export class ExpiryHeap<E extends Keyed> {
   }
 
   /** Called after removals: rebuilds the heap from its live entries once the dead ones passed
-   *  SLACK and outnumber `liveCount`. Amortized O(1) per removal. */
+   *  EXPIRY_HEAP_SLACK and outnumber `liveCount`. Amortized O(1) per removal. */
   compact(liveCount: number): void {
-    if (this.items.length - liveCount <= Math.max(SLACK, liveCount)) return;
+    if (this.items.length - liveCount <= Math.max(EXPIRY_HEAP_SLACK, liveCount)) return;
     this.items = this.items.filter(this.live);
     for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
