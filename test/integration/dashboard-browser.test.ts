@@ -299,7 +299,7 @@ describe("dashboard in a browser", () => {
     await br.shot(page, "invite-revoke-asks");
     await row.locator(sel("invite-revoke-cancel")).click();
     await row.locator(sel("invite-revoke")).waitFor();
-    const listed = () => cli(aliceDir, ["invite", "list", "--json"]).then((r) => ok(r).json().invites.find((i: { inviteId: string }) => i.inviteId === open));
+    const listed = () => cli(aliceDir, ["invite", "list", "--all", "--json"]).then((r) => ok(r).json().invites.find((i: { inviteId: string }) => i.inviteId === open));
     expect((await listed()).revokedAt).toBeNull();
     await row.locator(sel("invite-revoke")).click();
     await row.locator(sel("invite-revoke-confirm")).click();
