@@ -4,38 +4,21 @@
 // they need without reading that history; against a broker from before pages, which refuses the
 // fields, the CLI asks the plain request and selects the open ones itself.
 import { expect, test } from "bun:test";
-import { randomBytes } from "node:crypto";
 import { HANDLERS } from "../../src/broker/handlers/index.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import { INVITE_PAGE_SCAN, MAX_PAGE } from "../../src/protocol/limits.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { inviteRows } from "../helpers/invite-rows.ts";
 import type { TestBroker } from "../helpers/broker.ts";
 import { cli, cliTeam, ok, type CliMember } from "../helpers/cli.ts";
 
-const hex = (bytes: number) => randomBytes(bytes).toString("hex");
-
-/** `n` invites of `who` made an hour ago, one a millisecond, straight into the broker's database (a
- *  history the change allowance writes over days); every `openEvery`-th stays open, the others are
- *  revoked. Their ids, in order. */
+/** `n` invites of `who` made an hour ago, one a millisecond (test/helpers/invite-rows.ts): every
+ *  `openEvery`-th stays open, the others are revoked. Their ids, in order, and the open ones'. */
 function history(b: TestBroker, meshId: string, who: CliMember, n: number, openEvery: number): { ids: string[]; open: string[] } {
-  const db = (b.ctx.store as SqliteStore).db;
-  const insert = db.query(
-    `INSERT INTO invites (id, mesh_id, role, max_uses, expires_at, issuer_member_id, issuer_pubkey, invite_pubkey, signature, key_signature, created_at, revoked_at)
-     VALUES (?, ?, 'member', 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
   const t = Date.now() - 3_600_000;
-  const ids: string[] = [];
-  const open: string[] = [];
-  db.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const id = `inv_old_${String(i).padStart(6, "0")}`;
-      const isOpen = i % openEvery === openEvery - 1;
-      insert.run(id, meshId, Math.floor(Date.now() / 1000) + 86_400, who.memberId, who.pubkey, hex(32), hex(64), hex(64), t + i, isOpen ? null : t + i);
-      ids.push(id);
-      if (isOpen) open.push(id);
-    }
-  })();
-  return { ids, open };
+  const rows = Array.from({ length: n }, (_, i) => ({ id: `inv_old_${String(i).padStart(6, "0")}`, createdAt: t + i, revokedAt: i % openEvery === openEvery - 1 ? null : t + i }));
+  inviteRows(b, { meshId, memberId: who.memberId, pubkey: who.pubkey }, rows);
+  return { ids: rows.map((r) => r.id), open: rows.filter((r) => r.revokedAt === null).map((r) => r.id) };
 }
 
 const idsOf = (r: { json(): any }) => r.json().invites.map((i: { inviteId: string }) => i.inviteId);

@@ -5,32 +5,19 @@
 // `open` keeps the invites claims would take; a plain request (a client from before pages) gets the
 // whole list while it fits one page, and a refusal, never a part it would take for the whole.
 import { expect, test } from "bun:test";
-import { randomBytes } from "node:crypto";
 import { MAX_PAGE, INVITE_PAGE_SCAN } from "../../src/protocol/limits.ts";
 import type { InviteInfo } from "../../src/protocol/results.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { startBroker, type TestBroker } from "../helpers/broker.ts";
 import { connect, createTestMesh, type TestMember, type TestPeer } from "../helpers/mesh.ts";
+import { inviteRows, type InviteRow } from "../helpers/invite-rows.ts";
 
-const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const nowS = () => Math.floor(Date.now() / 1000);
 
-type Row = { id: string; createdAt: number; expiresAt?: number; revokedAt?: number | null; usedCount?: number; maxUses?: number };
+type Row = InviteRow;
 
-/** Invite rows of `who`'s mesh, written straight into the broker's database in one transaction, in
- *  the order given: a mesh's history as the days before made it (through the store, thousands of
- *  invites each with its audit entry take seconds; on the wire, the change allowance takes
- *  minutes). `createdAt` as given, so that rows can share a millisecond. */
-function bulk(b: TestBroker, who: TestMember, rows: Row[]): void {
-  const db = (b.ctx.store as SqliteStore).db;
-  const insert = db.query(
-    `INSERT INTO invites (id, mesh_id, role, max_uses, used_count, expires_at, issuer_member_id, issuer_pubkey, invite_pubkey, signature, key_signature, created_at, revoked_at)
-     VALUES (?, ?, 'member', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  db.transaction(() => {
-    for (const r of rows) insert.run(r.id, who.meshId, r.maxUses ?? 1, r.usedCount ?? 0, r.expiresAt ?? nowS() + 3600, who.memberId, who.keys.publicKey, hex(32), hex(64), hex(64), r.createdAt, r.revokedAt ?? null);
-  })();
-}
+/** Invite rows of `who`'s mesh: a history (test/helpers/invite-rows.ts). */
+const bulk = (b: TestBroker, who: TestMember, rows: Row[]) => inviteRows(b, { meshId: who.meshId, memberId: who.memberId, pubkey: who.keys.publicKey }, rows);
 
 /** What the broker holds: invite rows (with their state) and audit entries of every mesh. */
 function stored(b: TestBroker) {
