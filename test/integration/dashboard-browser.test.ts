@@ -110,7 +110,7 @@ describe("dashboard in a browser", () => {
     // The list shows the open invites: the revoked one leaves it, says why, and is listed with the
     // closed ones.
     await page.locator(sel("invite-note"), { hasText: `Revoked invite ${inviteId}: nobody can join with it any more. It is listed with the closed invites.` }).waitFor();
-    expect(await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"]`).count()).toBe(0);
+    await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"]`).waitFor({ state: "detached" });
     await page.check(sel("invite-closed"));
     await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"][data-state="revoked"]`).waitFor();
     await br.shot(page, "invite-revoked");
