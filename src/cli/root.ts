@@ -58,7 +58,7 @@ const invite = defineCommand({
   meta: { name: "invite", description: "Create a signed invite link. Example: claudemesh invite --max-uses 3 --expires 2d" },
   args: inviteArgs,
   subCommands: {
-    list: inviteCmd("list", "List this mesh's invites with uses left. Example: claudemesh invite list --json", common, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
+    list: inviteCmd("list", "List this mesh's open invites with uses left; --all lists the closed ones too. Example: claudemesh invite list --json", { all: { type: "boolean", alias: "a", description: "also the invites that were revoked, used up or expired (every invite the mesh had)" }, ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.list }))),
     revoke: inviteCmd("revoke", "Revoke an invite. Example: claudemesh invite revoke AbC123xyz", { ...pos("id", "invite id"), ...common }, () => import("./commands/invite.ts").then((m) => ({ run: m.revoke }))),
   },
   // Before citty hands `list`/`revoke` the words after them: an option before one would be lost

@@ -107,7 +107,14 @@ export const ClientFrames = {
     keySignature: Type.Optional(F.Hex64),
     keysBlob: Type.Optional(F.KeysBlob),
   }),
-  invite_list: request("invite_list", {}),
+  /** A page of the mesh's invites (§4.3.23). Without any field, the request of a client from
+   *  before pages: the whole list while it fits one page, else refused. */
+  invite_list: request("invite_list", {
+    afterInviteId: Type.Optional(F.Id),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: L.MAX_PAGE })),
+    open: Type.Optional(Type.Boolean()),
+    inviteId: Type.Optional(F.Id),
+  }),
   invite_revoke: request("invite_revoke", { inviteId: F.Id }),
   key_rotate: request("key_rotate", { epoch: Type.Integer({ minimum: 1, maximum: L.MAX_KEY_EPOCH }), reason: Type.Optional(F.Reason) }),
   audit_log: request("audit_log", {

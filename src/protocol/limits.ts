@@ -59,6 +59,12 @@ export const MAX_PAGE = 500;
  *  hold. Larger than a frame, unlike a `fetch` page: a CLI from before the cap asks once for its
  *  `--limit` posts and shows that page, and 50 posts of a few KB each still fit. */
 export const TOPIC_PAGE_BYTES = 1024 * 1024;
+/** Most invites one `invite_list` request with `open` looks at (§4.3.23): open invites lie among
+ *  closed ones, which are never deleted (an admin's change allowance closes ~200,000 a day), and
+ *  finding a page's worth could read all of them (1,000,000 rows: 142 ms on the thread that serves
+ *  every connection; 5,000: under 1 ms). Such a page can hold fewer than `limit` invites, even
+ *  none; its `next` says where to go on. */
+export const INVITE_PAGE_SCAN = 5_000;
 /** Most uses one invite may allow. */
 export const MAX_INVITE_USES = 10_000;
 /** Most groups one member may be in (`group_join`, §4.3.16). Every `list_peers` row of the member

@@ -124,7 +124,8 @@ function build(later: Later) {
     member_revoke: Type.Object({ memberId: F.Id, banned: Type.Boolean(), disconnected: count, invitesRevoked: later(list(F.Id), []) }),
     leave: Type.Object({ left: Type.Literal(true) }),
     invite_create: Type.Object({ invite: Invite }),
-    invite_list: Type.Object({ invites: list(Invite) }),
+    // Not bounded by MAX_PAGE: a broker from before pages lists every invite in one answer.
+    invite_list: Type.Object({ invites: list(Invite), next: later(nullable(F.Id), null) }),
     invite_revoke: Type.Object({ inviteId: F.Id, revoked: Type.Boolean() }),
     key_rotate: Type.Object({ epoch: Type.Integer({ minimum: 1, maximum: L.MAX_KEY_EPOCH }) }),
     audit_log: Type.Object({ entries: list(Entry, L.MAX_PAGE) }),

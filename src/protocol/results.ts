@@ -130,7 +130,9 @@ export type Results = {
   member_revoke: { memberId: string; banned: boolean; disconnected: number; invitesRevoked: string[] };
   leave: { left: true };
   invite_create: { invite: InviteInfo };
-  invite_list: { invites: InviteInfo[] };
+  /** `next`: null when the list ends with this page, else the `afterInviteId` of the page after
+   *  it (which may be short, even empty, under `open`: §4.3.23). */
+  invite_list: { invites: InviteInfo[]; next: string | null };
   invite_revoke: { inviteId: string; revoked: boolean };
   key_rotate: { epoch: number };
   audit_log: { entries: AuditEntry[] };

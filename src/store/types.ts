@@ -63,6 +63,26 @@ export type Invite = {
   revokedAt: number | null;
 };
 
+/** An invite as `invite_list` shows it: the row without what only claims read (signatures, keys). */
+export type ListedInvite = Pick<Invite, "id" | "meshId" | "role" | "maxUses" | "usedCount" | "expiresAt" | "issuerMemberId" | "createdAt" | "revokedAt">;
+
+/** Which of a mesh's invites one listInvites call reads (protocol §4.3.23). */
+export type InvitePageQuery = {
+  /** The page starts after this invite of the mesh; null: from the first. */
+  afterInviteId: string | null;
+  /** Only this invite; null: any. */
+  inviteId: string | null;
+  /** Most invites the page holds. */
+  limit: number;
+  /** Only the invites open at this time (seconds): not revoked, not used up, `expiresAt` after it;
+   *  null: every invite. */
+  openAt: number | null;
+};
+
+/** A page of invites, oldest first; `next` null when the list ends with it, else the
+ *  afterInviteId of the page after it. */
+export type InvitePage = { invites: ListedInvite[]; next: string | null };
+
 /** What a member's enrolment is made of, signed by others than the broker (§11.5): kept by the
  *  store exactly as `member_list` returns it. */
 export type Admission = AdmissionInfo;
@@ -270,7 +290,10 @@ export interface Store {
 
   createInvite(invite: Omit<Invite, "usedCount" | "revokedAt">, actor: string): Promise<Invite>;
   getInvite(inviteId: string): Promise<Invite | null>;
-  listInvites(meshId: string): Promise<Invite[]>;
+  /** One page of the mesh's invites in the order of (createdAt, then the order they were stored),
+   *  reading at most INVITE_PAGE_SCAN rows past the page's start whatever the mesh holds. An
+   *  afterInviteId the mesh has no invite of → MeshError invalid_argument. */
+  listInvites(meshId: string, q: InvitePageQuery): Promise<InvitePage>;
   revokeInvite(meshId: string, inviteId: string, actor: string): Promise<Invite>;
   /** Atomically consumes one use (maxUses holds under concurrency), enrolls the member, joins
    *  #general and appends the audit entry. A key already enrolled through this invite gets that

@@ -1,6 +1,6 @@
 // Boundaries and smaller promises of docs/protocol.md that a client can observe: frame size
 // limits (§4.1), version negotiation (§1.2), check order (§2.3), same-commit de-duplication
-// (§5.3), frames behind the hello (§2.2), Content-Type (§6), invite and role rules (§4.3.20–24), audit paging (§4.3.26), offline hook status (§6.5)
+// (§5.3), frames behind the hello (§2.2), Content-Type (§6), invite and role rules (§4.3.20–24), invite pages (§4.3.23), audit paging (§4.3.26), offline hook status (§6.5)
 // and the drain close (§2.10).
 import { expect, test } from "bun:test";
 import { startBroker } from "../helpers/broker.ts";
@@ -179,6 +179,38 @@ test("audit paging and removal entries still verify with our hash code (§4.3.26
   const v = await ownerConn.ok({ type: "audit_verify" });
   expect(v).toEqual({ valid: true, entries: all.length, head: all.at(-1).hash, brokenAt: null, reason: null });
   await closeAll(ownerConn, others[1]!.conn);
+});
+
+test("invite_list in pages: next, open, one invite by id, a bad cursor, and the plain request (§4.3.23)", async () => {
+  await using b = await startBroker();
+  const { mesh, ownerConn, others } = await meshWith(b.url, ["bob"]); // bob's invite: used up
+  const made: string[] = [];
+  for (let i = 0; i < 4; i++) made.push((await ownerConn.ok(inviteFrame(mesh.owner, { maxUses: 2 }).frame)).invite.inviteId);
+  await ownerConn.ok({ type: "invite_revoke", inviteId: made[1] });
+  const plain = await ownerConn.ok({ type: "invite_list" });
+  expect(plain.next).toBeNull();
+  const ids = plain.invites.map((i: any) => i.inviteId);
+  expect(ids.slice(1)).toEqual(made);
+  // Two to a page: next names the last invite of a page that is not the end, null on the last.
+  const p1 = await ownerConn.ok({ type: "invite_list", limit: 2 });
+  const p2 = await ownerConn.ok({ type: "invite_list", limit: 2, afterInviteId: p1.next });
+  const p3 = await ownerConn.ok({ type: "invite_list", limit: 2, afterInviteId: p2.next });
+  expect([p1, p2, p3].map((p) => [p.invites.map((i: any) => i.inviteId), p.next])).toEqual([
+    [ids.slice(0, 2), ids[1]],
+    [ids.slice(2, 4), ids[3]],
+    [ids.slice(4), null],
+  ]);
+  expect(p1.invites).toEqual(plain.invites.slice(0, 2));
+  // open: neither the used-up nor the revoked one
+  expect((await ownerConn.ok({ type: "invite_list", open: true })).invites.map((i: any) => i.inviteId)).toEqual([made[0], made[2], made[3]]);
+  expect(await ownerConn.ok({ type: "invite_list", inviteId: made[1] })).toEqual({ invites: [plain.invites[2]], next: null });
+  expect(await ownerConn.ok({ type: "invite_list", inviteId: made[1], open: true })).toEqual({ invites: [], next: null });
+  // a cursor that is no invite of the mesh, and a limit out of bounds
+  expect(await ownerConn.call({ type: "invite_list", afterInviteId: "inv_nosuchone" })).toMatchObject({ type: "error", code: "invalid_argument", retryable: false });
+  expect(await ownerConn.call({ type: "invite_list", limit: 501 })).toMatchObject({ type: "error", code: "invalid_frame" });
+  // members may not list
+  expect(await others[0]!.conn.call({ type: "invite_list", open: true })).toMatchObject({ type: "error", code: "forbidden" });
+  await closeAll(ownerConn, others[0]!.conn);
 });
 
 test("hook status for an offline key is stored and shown by list_peers (§6.5)", async () => {

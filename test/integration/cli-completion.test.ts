@@ -74,7 +74,7 @@ complete -p claudemesh`;
       err: "",
       lines: [
         "topic", TOPIC_SUBS, " (no files)", "", "", "topic",
-        "--help --version", "--priority --client-message-id --mesh --json --help", "--mesh --json --help", "now next low", "now next", "member admin",
+        "--help --version", "--priority --client-message-id --mesh --json --help", "--mesh --all --json --help", "now next low", "now next", "member admin",
         "warn", " (no files)", "idle working dnd", " (no files)", "",
         "now next low", "now next", "idle working dnd", " (no files)", "admin",
         " (no files)", " (no files)", "idle working dnd", " (no files)", "",

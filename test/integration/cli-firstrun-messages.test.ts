@@ -92,7 +92,7 @@ describe("mesh commands", () => {
     const revoke = await cli(alice, ["invite", "revoke", "nope"]);
     expect({ code: revoke.code, stderr: revoke.stderr }).toEqual({ code: 2, stderr: 'claudemesh: "nope" is not an invite id (8–64 of A-Z a-z 0-9 _ -); `claudemesh invite list` shows them.\n  fix: see `claudemesh invite revoke --help`\n' });
     const unknown = await cli(alice, ["invite", "revoke", "abcdefgh12"]);
-    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: "claudemesh: No invite abcdefgh12 in this mesh. `claudemesh invite list` lists them.\n" });
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: "claudemesh: No invite abcdefgh12 in this mesh. `claudemesh invite list` lists the open ones.\n" });
   }, 60_000);
 
   test("a link that is not an invite is a usage error (exit 2)", async () => {

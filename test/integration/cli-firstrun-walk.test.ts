@@ -18,14 +18,16 @@ describe("a new user's walk", () => {
     ok(await cli(alice, ["new", "Lab", "--broker", team.b.url]));
     const slug = team.mesh.slug;
     const unknown = await cli(alice, ["invite", "revoke", "--mesh", slug, "abcdefgh12"]);
-    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: `claudemesh: No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists them.\n` });
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 4, stderr: `claudemesh: No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists the open ones.\n` });
     const listed = await cli(alice, suggested(unknown.stderr, "invite list")!);
-    expect({ code: listed.code, stdout: listed.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`used up`) });
+    expect({ code: listed.code, stdout: listed.stdout }).toEqual({ code: 0, stdout: `No open invites: claudemesh invite list --all --mesh ${slug} lists the closed ones too. (in ${slug})\n` });
+    const all = await cli(alice, ["invite", "list", "--all", "--mesh", slug]);
+    expect({ code: all.code, stdout: all.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`used up`) });
     const malformed = await cli(alice, ["invite", "revoke", "--mesh", slug, "nope"]);
     expect({ code: malformed.code, stderr: malformed.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`\`claudemesh invite list --mesh ${slug}\` shows them.`) });
     // --json says the same, with the code the table gives not_found.
     const json = await cli(alice, ["invite", "revoke", "--mesh", slug, "abcdefgh12", "--json"]);
-    expect({ code: json.code, json: json.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: `No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists them.` } } });
+    expect({ code: json.code, json: json.json() }).toEqual({ code: 4, json: { error: { code: "not_found", message: `No invite abcdefgh12 in ${slug}. \`claudemesh invite list --mesh ${slug}\` lists the open ones.` } } });
   }, 60_000);
 
   test("reply to an id not read here, in several meshes, names the inbox command with its --mesh, which runs as printed", async () => {

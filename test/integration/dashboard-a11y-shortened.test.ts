@@ -109,7 +109,8 @@ test("every shortened key, id and hash on every view opens to the whole of it, f
   await session.client.request("send", { to: "#general", clientMessageId: id, ...sealed });
   // Grants & bans: a grant to bob and one to the session's key (each by name and key start), one
   // to a session of bob's that his entry overrides (naming his key beside it), and dave removed
-  // by alice; an invite to revoke.
+  // by alice; two open invites (the list shows the open ones): one to ask to revoke, one whose
+  // Revoke button names it.
   const bobSession = await connectSession(b.url, bob);
   const bobSessionKey = (await bobSession.client.request("list_peers", {})).peers.find((p) => p.kind === "session" && p.memberPubkey === bob.keys.publicKey)!.pubkey;
   const ws = await connect(b.url, alice);
@@ -117,6 +118,7 @@ test("every shortened key, id and hash on every view opens to the whole of it, f
   await ws.client.request("grant_set", { peer: sessionKeys.publicKey, caps: [] });
   await ws.client.request("grant_set", { peer: bobSessionKey, caps: ["topic"] });
   await ws.client.request("member_revoke", { memberId: dave.memberId, ban: false });
+  await createInvite(b.url, alice, {}, ws);
   await createInvite(b.url, alice, {}, ws);
   const known = await knownValues(await dashboardSession(b, alice));
   expect(known).toContain(sessionKeys.publicKey);

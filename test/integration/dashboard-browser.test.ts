@@ -13,6 +13,7 @@ import { cli, cliMesh, dashboardServing, identities, ok, cliTeam } from "../help
 import { addMember, connect, createTestMesh } from "../helpers/mesh.ts";
 import { pageLink, postToGeneral } from "../helpers/dashboard.ts";
 import { launchBrowser } from "../helpers/browser.ts";
+import { inviteRows } from "../helpers/invite-rows.ts";
 import { loadConfig } from "../../src/client/local/config-file.ts";
 import { parseInvite } from "../../src/client/invite-link.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
@@ -106,6 +107,11 @@ describe("dashboard in a browser", () => {
     const inviteId = await row.getAttribute("data-invite-id");
     await row.locator(sel("invite-revoke")).click();
     await row.locator(sel("invite-revoke-confirm")).click();
+    // The list shows the open invites: the revoked one leaves it, says why, and is listed with the
+    // closed ones.
+    await page.locator(sel("invite-note"), { hasText: `Revoked invite ${inviteId}: nobody can join with it any more. It is listed with the closed invites.` }).waitFor();
+    await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"]`).waitFor({ state: "detached" });
+    await page.check(sel("invite-closed"));
     await page.locator(`${sel("invite-row")}[data-invite-id="${inviteId}"][data-state="revoked"]`).waitFor();
     await br.shot(page, "invite-revoked");
     const again = await cli(ids.root + "/dave", ["join", link, "--name", "dave"]);
@@ -299,14 +305,51 @@ describe("dashboard in a browser", () => {
     await br.shot(page, "invite-revoke-asks");
     await row.locator(sel("invite-revoke-cancel")).click();
     await row.locator(sel("invite-revoke")).waitFor();
-    const listed = () => cli(aliceDir, ["invite", "list", "--json"]).then((r) => ok(r).json().invites.find((i: { inviteId: string }) => i.inviteId === open));
+    const listed = () => cli(aliceDir, ["invite", "list", "--all", "--json"]).then((r) => ok(r).json().invites.find((i: { inviteId: string }) => i.inviteId === open));
     expect((await listed()).revokedAt).toBeNull();
     await row.locator(sel("invite-revoke")).click();
     await row.locator(sel("invite-revoke-confirm")).click();
+    await page.locator(sel("invite-note"), { hasText: `Revoked invite ${open}` }).waitFor();
+    await page.check(sel("invite-closed"));
     await page.locator(`${sel("invite-row")}[data-invite-id="${open}"][data-state="revoked"]`).waitFor();
     expect((await listed()).revokedAt).not.toBeNull();
     expect(br.problems).toEqual([]);
   }, 120_000);
+
+  test("Invites: the open ones among thousands of closed ones, a batch at a time (Show more); the closed ones too on request", async () => {
+    await using b = await startBroker();
+    const { owner } = await createTestMesh(b.url, "alice", "shop");
+    // A long history (§4.3.23): 6,000 invites an hour ago, every 40th still open, so that the open
+    // ones lie in more than one page of the broker's (5,000 invites looked at per page).
+    const t = Date.now() - 3_600_000;
+    const rows = Array.from({ length: 6_000 }, (_, i) => ({ id: `inv_hist_${String(i).padStart(5, "0")}`, createdAt: t + i, revokedAt: i % 40 === 39 ? null : t + i }));
+    inviteRows(b, { meshId: owner.meshId, memberId: owner.memberId, pubkey: owner.keys.publicKey }, rows);
+    const open = rows.filter((r) => r.revokedAt === null).map((r) => r.id);
+    await using br = await launchBrowser(b.url);
+    const page = br.page;
+    await page.goto(pageLink(b, owner, owner, [crypto.getRandomValues(new Uint8Array(32))]));
+    await page.click(sel("tab-invites"));
+    const shown = () => page.locator(sel("invite-row")).evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.inviteId, (e as HTMLElement).dataset.state]));
+    await page.locator(sel("invite-more")).waitFor();
+    expect(await shown()).toEqual(open.slice(0, 100).map((id) => [id, "active"]));
+    await page.click(sel("invite-more"));
+    await page.locator(sel("invite-more")).waitFor({ state: "detached" });
+    expect(await shown()).toEqual(open.map((id) => [id, "active"]));
+    await page.waitForFunction(() => document.activeElement?.id === "view"); // Show more went: focus to the view
+    await br.shot(page, "invites-open");
+    // The closed ones too: every invite, oldest first, from the first batch again.
+    await page.check(sel("invite-closed"));
+    await page.locator(`${sel("invite-row")}[data-invite-id="${rows[0]!.id}"]`).waitFor();
+    expect((await shown()).map(([id]) => id)).toEqual(rows.slice(0, 100).map((r) => r.id));
+    expect((await shown()).filter(([, st]) => st === "active").length).toBe(2);
+    await page.click(sel("invite-more"));
+    await page.locator(`${sel("invite-row")}[data-invite-id="${rows[199]!.id}"]`).waitFor();
+    expect(await page.locator(sel("invite-row")).count()).toBe(200);
+    await page.uncheck(sel("invite-closed"));
+    await page.locator(`${sel("invite-row")}[data-invite-id="${rows[0]!.id}"]`).waitFor({ state: "detached" });
+    expect(await shown()).toEqual(open.slice(0, 100).map((id) => [id, "active"]));
+    expect(br.problems).toEqual([]);
+  }, 60_000);
 
   test("a link without mesh keys: #general and Invites say there is no mesh key here, and no keyless invite is offered", async () => {
     await using b = await startBroker();

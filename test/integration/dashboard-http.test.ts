@@ -311,6 +311,26 @@ describe("what a session may see and do", () => {
     const list = await call(b, "GET", "/v1/dashboard/invites", { cookie: ownerCookie });
     expect(list.body.invites.find((i: any) => i.inviteId === good.frame.inviteId).revokedAt).toBeNumber();
     expect(code(await call(b, "POST", "/v1/dashboard/invites/nope-nope-nope/revoke", { cookie: ownerCookie, body: {} }))).toEqual({ status: 404, code: "not_found" });
+
+    // In pages (§4.3.23): the query's after, limit and open are the frame's afterInviteId, limit and
+    // open; without any of them, the plain request.
+    const open = buildInvite(inviter(owner), spec());
+    expect((await call(b, "POST", "/v1/dashboard/invites", { cookie: ownerCookie, body: open.frame })).status).toBe(201);
+    const ids = (await call(b, "GET", "/v1/dashboard/invites", { cookie: ownerCookie })).body.invites.map((i: any) => i.inviteId);
+    expect(ids).toEqual([expect.any(String), good.frame.inviteId, open.frame.inviteId]); // bob's, used up, first
+    const page = async (query: string) => {
+      const r = await call(b, "GET", `/v1/dashboard/invites?${query}`, { cookie: ownerCookie });
+      return r.status === 200 ? { ids: r.body.invites.map((i: any) => i.inviteId), next: r.body.next } : code(r);
+    };
+    expect(await page("limit=2")).toEqual({ ids: ids.slice(0, 2), next: ids[1] });
+    expect(await page(`limit=2&after=${ids[1]}`)).toEqual({ ids: ids.slice(2), next: null });
+    expect(await page("open=true")).toEqual({ ids: [open.frame.inviteId], next: null });
+    expect(await page("open=false&limit=500")).toEqual({ ids, next: null });
+    for (const bad of ["limit=0", "limit=501", "limit=1e2", "limit=", "open=yes", "open=1", "after=no!", "after=", `open=true&open=false`]) {
+      expect({ bad, answer: await page(bad) }).toEqual({ bad, answer: { status: 400, code: "invalid_argument" } });
+    }
+    // A place that is no invite of the mesh: the frame's own refusal.
+    expect(await page("after=inv_nobody_has")).toEqual({ status: 400, code: "invalid_argument" });
   });
 
   test("topic posts: sealed by the client, stored and returned as ciphertext, as the signed-in member", async () => {

@@ -166,7 +166,9 @@ function headerRoutes(w: World): Record<string, Route> {
   const asMember = (path: string, codes: ErrorCode[] = []): Route => ({ method: "GET", path: () => path, live: () => ({ headers: w.memberHeaders }), headers: ["cookie", PAGE_KEY_HEADER, "x-dashboard-member", "authorization"], ok: [200], codes: ["unauthorized", "page_key_required", ...codes], readOnly: true });
   const pub = (path: string): Route => ({ method: "GET", path: () => path, ok: [200], codes: [], readOnly: true });
   return {
-    ...Object.fromEntries(["me", "mesh", "topics", "grants", "audit", "invites"].map((p) => [p, asMember(`/v1/dashboard/${p}`)])),
+    ...Object.fromEntries(["me", "mesh", "topics", "grants", "audit"].map((p) => [p, asMember(`/v1/dashboard/${p}`)])),
+    // Its query names a page (after, limit, open: §4.3.23), which a mutated one can get wrong.
+    invites: asMember("/v1/dashboard/invites", ["invalid_argument"]),
     history: { ...asMember("", ["invalid_argument", "forbidden", "not_found"]), path: (s) => `/v1/dashboard/topics/${s}/history`, segment: "general" },
     charts: asMember("/v1/dashboard/charts", ["rate_limited"]),
     events: asMember("/v1/dashboard/events", ["unavailable", "too_many_connections"]),

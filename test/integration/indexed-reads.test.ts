@@ -12,6 +12,7 @@ import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { addMember, connect, createInvite, createTestMesh } from "../helpers/mesh.ts";
 import { plansDuring } from "../helpers/query-plans.ts";
+import { INVITE_PAGE_SCAN } from "../../src/protocol/limits.ts";
 
 const TABLES = /\b(invites|topics|topic_members|group_members|grants)\b/;
 
@@ -82,5 +83,37 @@ test("member_lookup counts an invite's claims through members_invite, not every 
   expect(answer).toMatchObject({ members: [{ pubkey: bob.keys.publicKey }, { pubkey: owner.keys.publicKey }], claims: [{ claimed: 1 }] });
   expect(plans).toHaveLength(1);
   expect(plans[0]).toContain("SEARCH m USING INDEX members_invite (mesh_id=? AND invite_id=?)");
+  o.close();
+}, 60_000);
+
+test("invite_list pages through invites_mesh, and finds the cursor's and an asked invite's row by its key: none reads the mesh's history", async () => {
+  await using b = await startBroker();
+  const { owner } = await createTestMesh(b.url);
+  const o = await connect(b.url, owner, { receive: "pull" });
+  const first = await createInvite(b.url, owner, {}, o);
+  await createInvite(b.url, owner, {}, o);
+  const db = (b.ctx.store as SqliteStore).db;
+  const plans = async (fields: Record<string, unknown>) => (await plansDuring(db, /\binvites\b/, () => o.client.request("invite_list", fields))).sort();
+  const plain = await plans({});
+  // More than one `open` request looks at, so that its window ends inside the list (the mesh's
+  // history, as the change allowance writes it over days: here straight into the table).
+  const add = db.query("INSERT INTO invites (id, mesh_id, role, max_uses, expires_at, issuer_member_id, issuer_pubkey, invite_pubkey, signature, created_at, revoked_at) VALUES (?, ?, 'member', 1, 0, ?, '', '', '', ?, 1)");
+  db.transaction(() => {
+    for (let i = 0; i < INVITE_PAGE_SCAN; i++) add.run(`inv_closed_${i}`, owner.meshId, owner.memberId, Date.now() + 1 + i);
+  })();
+  const range = "SEARCH invites USING INDEX invites_mesh (mesh_id=? AND created_at>? AND created_at<?)";
+  const byId = "SEARCH invites USING INDEX sqlite_autoindex_invites_1 (id=?)";
+  expect({
+    plain,
+    paged: await plans({ limit: 1, afterInviteId: first.inviteId }),
+    open: await plans({ open: true, afterInviteId: first.inviteId }),
+    one: await plans({ inviteId: first.inviteId, open: true }),
+  }).toEqual({
+    plain: [range],
+    paged: [range, byId].sort(),
+    // The window's end is counted in the index alone; only its row's id is read from the table.
+    open: [range, byId, "SEARCH invites USING COVERING INDEX invites_mesh (mesh_id=? AND created_at>?)", "SEARCH invites USING INTEGER PRIMARY KEY (rowid=?)"].sort(),
+    one: [byId],
+  });
   o.close();
 }, 60_000);

@@ -39,6 +39,12 @@ const said = (label: string, type: string, fault: string) => `claudemesh: ${labe
 const brokerAt = (line: string) => line.replace("BROKER", team.b.url);
 const bobOnly = (d: any) => d.peers.filter((p: any) => p.pubkey === bobPubkey);
 
+/** invite_list answered with the first invite it listed as `next`, every time. */
+function samePlaceAgain(): Partial<Record<RequestType, (d: any) => unknown>> {
+  let first: string | undefined;
+  return { invite_list: (d) => ({ invites: d.invites, next: (first ??= d.invites[0]?.inviteId) }) };
+}
+
 // [command, lies, the start of its error line]
 const CASES: [string[], Partial<Record<RequestType, (d: any) => unknown>>, string][] = [
   [["peers"], { list_peers: () => 42 }, said("Listing peers", "list_peers", "the answer should be an object, not 42")],
@@ -55,6 +61,8 @@ const CASES: [string[], Partial<Record<RequestType, (d: any) => unknown>>, strin
   [["inbox"], { fetch: () => ({ messages: [null], remaining: 0 }) }, said("Fetching messages", "fetch", "/messages/0 should be an object, not null")],
   [["grants"], { grant_list: (d) => ({ ...d, grants: [{ peer: "x", caps: ["dm"] }] }) }, said("Listing grants", "grant_list", "/grants/0/peer should be 32-byte key, lowercase hex, not a string of 1 character")],
   [["invite", "list"], { invite_list: () => ({ invites: "x" }) }, said("Listing invites", "invite_list", "/invites should be a list, not a string of 1 character")],
+  // Pages that would never end: the same place (an invite of the mesh) named as `next` again (§4.3.23).
+  [["invite", "list", "--all"], samePlaceAgain(), said("Listing invites", "invite_list", "its next names a place in the list it named before, so the pages would never end")],
   [["audit", "log"], { audit_log: (d) => ({ entries: d.entries.map((e: any) => ({ ...e, seq: -1 })) }) }, said("Reading the audit log", "audit_log", "/entries/0/seq should be a whole number, 0 or more, not -1")],
 ];
 

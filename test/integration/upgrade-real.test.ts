@@ -128,7 +128,7 @@ describe.each(SCHEMAS)("a data directory schema %i's own code wrote", (schema) =
     }
     const third = await cli(tempDir("cm-upgrade-joiner-"), ["join", link, "--name", "heidi", "--json"], { env: clock.env });
     expect({ code: third.code, error: third.json().error.code }).toEqual({ code: 5, error: "invite_exhausted" });
-    const invites = (await run("owner", ["invite", "list", "--json"])).json().invites;
+    const invites = (await run("owner", ["invite", "list", "--all", "--json"])).json().invites;
     expect(invites.find((i: any) => i.inviteId === m.partInvite.inviteId)).toMatchObject({ maxUses: 5, usedCount: 5, revokedAt: null });
     expect(invites.find((i: any) => i.inviteId === m.revokedInvite)).toMatchObject({ usedCount: 0, revokedAt: expect.any(Number) });
 

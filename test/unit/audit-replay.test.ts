@@ -13,6 +13,7 @@ import { ChainReplay, mismatchText, type Mismatch } from "../../src/broker/audit
 import { randomId } from "../../src/crypto/hash.ts";
 import { MeshError } from "../../src/protocol/errors.ts";
 import type { Cap } from "../../src/protocol/fields.ts";
+import { MAX_PAGE } from "../../src/protocol/limits.ts";
 import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
 import type { SqliteStore } from "../../src/store/sqlite/store.ts";
 import type { Member, Mesh } from "../../src/store/types.ts";
@@ -54,7 +55,8 @@ async function run(store: SqliteStore, meshes: Mesh[], o: Op): Promise<void> {
   const members = await store.listMembers(mesh.id);
   const active = members.filter((m) => m.revokedAt === null);
   const owner = members.find((m) => m.role === "owner")!;
-  const invites = await store.listInvites(mesh.id);
+  // A history of at most 30 steps makes fewer invites than a page holds.
+  const { invites } = await store.listInvites(mesh.id, { afterInviteId: null, inviteId: null, limit: MAX_PAGE, openAt: null });
   try {
     if (o.k === "invite") {
       const issuer = pick(active.filter((m) => m.role !== "member"), o.by)!;

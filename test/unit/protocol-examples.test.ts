@@ -54,7 +54,7 @@ const RESULT_KEYS = {
   member_revoke: { keys: ["memberId", "banned", "disconnected", "invitesRevoked"] },
   leave: { keys: ["left"] },
   invite_create: { keys: ["invite"] },
-  invite_list: { keys: ["invites"] },
+  invite_list: { keys: ["invites", "next"] },
   invite_revoke: { keys: ["inviteId", "revoked"] },
   key_rotate: { keys: ["epoch"] },
   audit_log: { keys: ["entries"] },

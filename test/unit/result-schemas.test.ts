@@ -22,6 +22,14 @@ describe("an older broker's answers, without the fields added since", () => {
     expect({ peers, members, sent, removed }).toEqual({ peers: { peers: [peer] }, members: { members: [member] }, sent: { ...sent, undeliverable: [] }, removed: { ...removed, invitesRevoked: [] } });
   });
 
+  test("an invite list without next (a broker from before pages lists every invite at once): taken as the whole list", () => {
+    const invite = { inviteId: "inv_00000001", role: "member", maxUses: 1, usedCount: 0, expiresAt: 2e9, createdAt: 1, createdBy: "mbr_alice_01", revokedAt: null };
+    const listed: Record<string, unknown> = { invites: Array(501).fill(invite) };
+    expect(resultFault("invite_list", listed)).toBeNull();
+    expect(listed.next).toBeNull();
+    expect(resultFault("invite_list", { invites: [], next: "x" })).toBe("/next should be identifier (A-Z a-z 0-9 _ -), or null, not a string of 1 character");
+  });
+
   test("such a field present with the wrong type is refused all the same", () => {
     expect(resultFault("member_list", { members: [{ ...member, admission: "none" }] })).toBe("/members/0/admission should be an admission record, or null, not a string of 4 characters");
   });

@@ -105,7 +105,8 @@ describe("claimInvite", () => {
     expect(inv).toMatchObject({ usedCount: 0, revokedAt: null, maxUses: 3, role: "member" });
     const { usedCount: _u, revokedAt: _r, ...again } = inv;
     expect(await outcome(store.createInvite(again, owner.id))).toBe("conflict");
-    expect(await store.listInvites(mesh.id)).toEqual([inv]);
+    const { keysBlob: _k, invitePubkey: _p, signature: _s, keySignature: _ks, issuerPubkey: _ip, ...listed } = inv;
+    expect(await store.listInvites(mesh.id, { afterInviteId: null, inviteId: null, limit: 10, openAt: null })).toEqual({ invites: [listed], next: null });
     expect((await wholeChain(store, mesh.id)).at(-1)).toMatchObject({
       eventType: "invite_created",
       payload: { inviteId: inv.id, role: "member", maxUses: 3, expiresAt: inv.expiresAt },

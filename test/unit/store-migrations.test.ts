@@ -14,7 +14,7 @@ import { securityFacts } from "../../src/store/sqlite/audit-tables.ts";
 import { verifyEveryChain } from "../../src/broker/audit-verifier.ts";
 import { addMember, count, directMessage, invite, pubkey, seedMesh, TempDirs } from "./store-fixtures.ts";
 import { dropIndexesOf } from "../helpers/old-schema.ts";
-import { MAX_OPEN_INVITES_PER_MEMBER } from "../../src/protocol/limits.ts";
+import { MAX_OPEN_INVITES_PER_MEMBER, MAX_PAGE } from "../../src/protocol/limits.ts";
 
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
@@ -254,7 +254,7 @@ describe("upgrade from version 8", () => {
       topicsMade: "SEARCH topics USING COVERING INDEX topics_creator (mesh_id=? AND created_by=?)",
       meshGrants: "SEARCH grants USING INDEX grants_mesh (mesh_id=?)",
     });
-    expect({ grants: (await upgraded.meshGrants(mesh.id)).map((g) => [g.recipientMemberId, g.caps]), groups: await upgraded.memberGroups(mesh.id, bob.id), topics: await upgraded.memberTopics(mesh.id, bob.id), invites: (await upgraded.listInvites(mesh.id)).length }).toEqual({
+    expect({ grants: (await upgraded.meshGrants(mesh.id)).map((g) => [g.recipientMemberId, g.caps]), groups: await upgraded.memberGroups(mesh.id, bob.id), topics: await upgraded.memberTopics(mesh.id, bob.id), invites: (await upgraded.listInvites(mesh.id, { afterInviteId: null, inviteId: null, limit: MAX_PAGE, openAt: null })).invites.length }).toEqual({
       grants: [[bob.id, ["dm"]]],
       groups: ["ops"],
       topics: [1, topic.id],

@@ -7,7 +7,8 @@ export type Mesh = { id: string; slug: string; name: string; ownerPubkey: string
 export type Me = { member: MemberInfo; admin: boolean; mesh: Mesh; sessionExpiresAt: number; version: string };
 export type MeshView = { mesh: Mesh; members: (MemberInfo & { status: string; summary: string; lastSeenAt: number | null })[]; peers: PeerInfo[] };
 export type TopicView = { topics: { name: string; description: string; createdAt: number; members: number; messages: number; lastActivityAt: number | null }[] };
-export type InvitesView = { invites: InviteInfo[] };
+/** A page of `GET /v1/dashboard/invites` (`next` absent from a broker from before pages). */
+export type InvitePage = { invites: InviteInfo[]; next: string | null };
 export type GrantsView = { admin: boolean; defaults: string[]; grants: { recipient: string; recipientName: string; peer: string; peerName: string | null; peerKind: "member" | "session" | null; caps: string[]; overriddenBy: string | null }[]; removed: (MemberInfo & { revokedByName: string | null })[] };
 export type AuditView = { verification: ChainVerdict; entries: ChainEntry[] };
 export type ChartPoint = { t: number; connections: number; messagesPerS: number; queueDepth: number; rejectionsPerS: number };

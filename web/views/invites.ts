@@ -1,11 +1,12 @@
 // Invites (owner and admin): create one here — signed in this page with your member key, the mesh
-// keys sealed for the link holder — with a QR code and a copy button; list them with uses left;
-// revoke (after a confirming second click).
+// keys sealed for the link holder — with a QR code and a copy button; list the open ones with uses
+// left (the closed ones too on request), a batch at a time; revoke (after a confirming second click).
 import { h, show, table, when } from "../lib/dom.ts";
-import { get, post } from "../lib/api.ts";
+import { post } from "../lib/api.ts";
+import { readBatches } from "../lib/invite-pages.ts";
 import { makeInvite } from "../lib/invite.ts";
 import { qrSvg } from "../lib/qr.ts";
-import type { InvitesView, PageState } from "../lib/types.ts";
+import type { PageState } from "../lib/types.ts";
 import type { View } from "./view.ts";
 import { MAX_INVITE_USES } from "../../src/protocol/limits.ts";
 import { inviteState } from "../../src/protocol/results.ts";
@@ -95,8 +96,10 @@ function createForm(state: PageState, onCreated: (links: { link: string }) => vo
 
 /** What is drawn once per visit of the tab: the form keeps what is being typed in it, and the new
  *  link its Copy state; live events redraw the list. `asking` is the invite whose Revoke question
- *  is open, which a redraw keeps open. */
-type Mounted = { el: HTMLElement; result: HTMLElement; list: HTMLElement; link: { link: string } | null; asking: string | null };
+ *  is open, which a redraw keeps open. `closed`: the closed invites are listed too (the box that
+ *  says so is drawn once, and keeps focus); `batches`: how many batches the list shows, which a
+ *  redraw reads again; `note` says what the last revoke did (its row may leave the list). */
+type Mounted = { el: HTMLElement; result: HTMLElement; list: HTMLElement; note: HTMLElement; link: { link: string } | null; asking: string | null; closed: boolean; batches: number };
 
 const mounted = new WeakMap<HTMLElement, Mounted>();
 
@@ -130,6 +133,7 @@ function revokeCell(inviteId: string, active: boolean, m: Mounted, onDone: () =>
     void post(`/v1/dashboard/invites/${encodeURIComponent(inviteId)}/revoke`).then(
       () => {
         m.asking = null;
+        m.note.textContent = `Revoked invite ${inviteId}: nobody can join with it any more.${m.closed ? "" : " It is listed with the closed invites."}`;
         onDone();
       },
       (err) => {
@@ -147,28 +151,41 @@ export const invites: View = {
   visible: (s) => s.me?.admin === true,
   refreshOn: ["member_joined"],
   async render(root, state, redraw) {
-    const { invites: list } = await get<InvitesView>("/v1/dashboard/invites");
     /** Draws the view again after an action (after any draw under way; a failure is shown in
-     *  the view); the control used is gone, so focus goes to `then` (the new link), else to the
-     *  view itself. */
-    const rerender = (then?: string) => void redraw().then(() => (then ? root.querySelector<HTMLElement>(then) : root)?.focus());
-    let m = mounted.get(root);
-    if (!m || m.el.parentElement !== root) {
+     *  the view); the control used may be gone, so focus goes to `then` when it is there (the new
+     *  link, the box, Show more), else to the view itself. */
+    const rerender = (then?: string) => void redraw().then(() => ((then ? root.querySelector<HTMLElement>(then) : null) ?? root).focus());
+    // Read before anything is drawn, with what this visit of the tab shows (the first batch of the
+    // open invites when it starts): a refused read is shown by the caller, as before pages.
+    const shown = mounted.get(root);
+    const visit = shown && shown.el.parentElement === root ? shown : null;
+    const { invites: list, next } = await readBatches(!(visit?.closed ?? false), visit?.batches ?? 1);
+    let m = visit;
+    if (!m) {
       const result = h("div", { "data-testid": "invite-result" });
       const listed = h("div");
+      const note = h("p", { class: "muted note", role: "status", "data-testid": "invite-note" });
       const form = createForm(state, (links) => {
         created = links;
         rerender('[data-testid="invite-link"]');
       });
-      const el = h("div", {}, h("h2", { text: "New invite" }), form, result, h("h2", { text: "Invites" }), listed);
-      m = { el, result, list: listed, link: null, asking: null };
+      const closed = h("input", { type: "checkbox", "data-testid": "invite-closed" });
+      const el = h("div", {}, h("h2", { text: "New invite" }), form, result, h("h2", { text: "Invites" }), h("label", { class: "check" }, closed, " Show revoked, used-up and expired invites too"), note, listed);
+      const made: Mounted = { el, result, list: listed, note, link: null, asking: null, closed: false, batches: 1 };
+      closed.addEventListener("change", () => {
+        made.closed = closed.checked;
+        made.batches = 1;
+        made.note.textContent = "";
+        rerender('[data-testid="invite-closed"]');
+      });
+      m = made;
       show(root, el);
       mounted.set(root, m);
     }
+    const mine = m;
     if (m.link !== created) show(m.result, created ? resultPanel(created) : null);
     m.link = created;
-    const mine = m;
-    const rows = [...list].reverse().map((i) => {
+    const rows = list.map((i) => {
       const st = inviteState(i);
       return h(
         "tr",
@@ -181,6 +198,12 @@ export const invites: View = {
         h("td", {}, revokeCell(i.inviteId, st === "active", mine, () => rerender())),
       );
     });
-    show(m.list, table("Invites", ["id", "role", "uses left", "state", "expires", "action"], rows, "No invites yet."));
+    // Oldest first, as the broker lists them: Show more reads on after the last row.
+    const more = next === null ? null : h("button", { type: "button", "data-testid": "invite-more", text: "Show more" });
+    more?.addEventListener("click", () => {
+      mine.batches++;
+      rerender('[data-testid="invite-more"]');
+    });
+    show(m.list, table("Invites", ["id", "role", "uses left", "state", "expires", "action"], rows, m.closed ? "No invites yet." : "No open invites."), more);
   },
 };

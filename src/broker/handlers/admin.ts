@@ -5,7 +5,8 @@ import type { InviteInfo, MemberInfo, Results } from "../../protocol/results.ts"
 import { inviteCanonical, inviteKeyCanonical, inviteKeyCanonicalV1 } from "../../protocol/canonical.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { verifyDetached } from "../../crypto/sign.ts";
-import type { Invite, Member } from "../../store/types.ts";
+import type { ListedInvite, Member } from "../../store/types.ts";
+import { MAX_PAGE } from "../../protocol/limits.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Conn, Identity } from "../conn.ts";
 import { DEFAULT_CAPS } from "../grants.ts";
@@ -42,7 +43,7 @@ export const memberInfo = (m: Member): MemberInfo => ({
   banned: m.banned,
 });
 
-export const inviteInfo = (i: Invite): InviteInfo => ({
+export const inviteInfo = (i: ListedInvite): InviteInfo => ({
   inviteId: i.id,
   role: i.role,
   maxUses: i.maxUses,
@@ -173,10 +174,29 @@ function inviteKeySigned(signature: string, meshId: string, f: ClientFrameOf<"in
   );
 }
 
-export async function handleInviteList(ctx: BrokerContext, conn: Conn): Promise<Results["invite_list"]> {
-  requireAdmin(conn.identity!);
-  return { invites: (await ctx.store.listInvites(conn.identity!.meshId)).map(inviteInfo) };
+/** Invites a page holds when the request names no `limit` (as audit_log's entries). */
+const DEFAULT_INVITE_PAGE = 100;
+
+/** A page of the mesh's invites (§4.3.23). A request without any field is a client's from before
+ *  pages, which reads `invites` as the whole list: it gets the whole list while that fits one page
+ *  (MAX_PAGE), and unsupported_version beyond, never a part it would take for the whole. */
+export async function handleInviteList(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"invite_list">): Promise<Results["invite_list"]> {
+  const id = conn.identity!;
+  requireAdmin(id);
+  const plain = f.afterInviteId === undefined && f.limit === undefined && f.open === undefined && f.inviteId === undefined;
+  const page = await ctx.store.listInvites(id.meshId, {
+    afterInviteId: f.afterInviteId ?? null,
+    inviteId: f.inviteId ?? null,
+    limit: plain ? MAX_PAGE : (f.limit ?? DEFAULT_INVITE_PAGE),
+    openAt: f.open ? Math.floor(ctx.now() / 1000) : null,
+  });
+  if (plain && page.next !== null) throw new MeshError("unsupported_version", INVITE_LIST_WITHOUT_PAGES);
+  return { invites: page.invites.map(inviteInfo), next: page.next };
 }
+
+/** The refusal of a plain invite_list in a mesh of more invites than a page (§4.3.23). */
+export const INVITE_LIST_WITHOUT_PAGES =
+  `This mesh has more than ${MAX_PAGE} invites, more than one answer lists, and this request asks for all of them at once, as claudemesh did before invite lists came in pages (protocol §4.3.23): nothing was listed. Upgrade claudemesh on this machine (\`claudemesh version --json\` shows the version) and run the command again.`;
 
 export async function handleInviteRevoke(ctx: BrokerContext, conn: Conn, f: ClientFrameOf<"invite_revoke">): Promise<Results["invite_revoke"]> {
   requireAdmin(conn.identity!);

@@ -14,6 +14,7 @@ import { INVITE_ROLES } from "../../protocol/choices.ts";
 import { oneOf } from "../choice-arg.ts";
 import { meshLabel, meshOption } from "../mesh-named.ts";
 import { MeshError } from "../../protocol/errors.ts";
+import { findInvite, listInvites } from "../../client/invite-pages.ts";
 
 type CreateArgs = CommonArgs & { role?: string; "max-uses"?: string; expires?: string };
 
@@ -47,14 +48,19 @@ export async function create(args: CreateArgs): Promise<void> {
   });
 }
 
-export async function list(args: CommonArgs): Promise<void> {
+/** The open invites, or with --all every invite the mesh had, oldest first: read page after page
+ *  (protocol §4.3.23), however long the mesh's history. */
+export async function list(args: CommonArgs & { all?: boolean }): Promise<void> {
   await command(args, async (ctx) => {
-    const client = await ctx.connect(ctx.mesh());
-    const { invites } = await client.request("invite_list", {});
+    const mesh = ctx.mesh();
+    const all = args.all === true;
+    const client = await ctx.connect(mesh);
     const now = Date.now() / 1000;
-    ctx.out.result({ invites }, () =>
+    const invites = await listInvites(client, { open: !all }, now);
+    const none = all ? "No invites." : `No open invites: claudemesh invite list --all${meshOption(ctx.config(), mesh)} lists the closed ones too.`;
+    ctx.out.result({ invites, all }, () =>
       invites.length === 0
-        ? "No invites."
+        ? none
         : invites
             .map((i) => {
               const state = inviteState(i, now) === "active" ? `${i.maxUses - i.usedCount} use(s) left` : inviteState(i, now);
@@ -72,11 +78,11 @@ export async function revoke(args: CommonArgs & { id: string }): Promise<void> {
     const listing = `\`claudemesh invite list${meshOption(ctx.config(), mesh)}\``;
     if (!ID_RE.test(args.id)) throw new UsageError(`"${args.id}" is not an invite id (8–64 of A-Z a-z 0-9 _ -); ${listing} shows them.`);
     const client = await ctx.connect(mesh);
-    // A second revoke gets the same answer as the first (protocol §4.3.24): the list tells them apart.
-    const { invites } = await client.request("invite_list", {});
-    const found = invites.find((i) => i.inviteId === args.id);
+    // A second revoke gets the same answer as the first (protocol §4.3.24): the invite's record
+    // tells them apart, read alone (§4.3.23), not with the mesh's whole history.
+    const found = await findInvite(client, args.id);
     // Said here rather than by the broker, whose refusal cannot name the mesh or the --mesh it takes.
-    if (!found) throw new MeshError("not_found", `No invite ${args.id} in ${ctx.config().meshes.length > 1 ? meshLabel(ctx.config(), mesh) : "this mesh"}. ${listing} lists them.`);
+    if (!found) throw new MeshError("not_found", `No invite ${args.id} in ${ctx.config().meshes.length > 1 ? meshLabel(ctx.config(), mesh) : "this mesh"}. ${listing} lists the open ones.`);
     const revokedAt = found.revokedAt;
     if (revokedAt) {
       ctx.out.result({ inviteId: args.id, revoked: true, alreadyRevoked: true }, () => `Invite ${args.id} was already revoked (${new Date(revokedAt).toISOString()}); nothing changed.`);

@@ -15,7 +15,8 @@ import { refuseSelf, resolve, sessionFor } from "../mesh-io.ts";
 import { checkText, FIELDS } from "../input-checks.ts";
 import { peerLabel } from "../../client/resolve.ts";
 import { formerMember } from "../../client/name-hints.ts";
-import { inviteState, leftBySelf } from "../../protocol/results.ts";
+import { leftBySelf } from "../../protocol/results.ts";
+import { listInvites } from "../../client/invite-pages.ts";
 import { meshOption } from "../mesh-named.ts";
 
 /** New epoch, sent to every active member but this one that the owner can vouch for (a member
@@ -170,7 +171,7 @@ async function remove(args: CommonArgs & { peer: string; reason?: string }, ban:
     const rotated = members ? await rotate(ctx, client, `${ban ? "banned" : "kicked"} ${peer.displayName}`, members) : null;
     const heldBack = rotated?.heldBack.filter((m) => m.pubkey !== peer.memberPubkey) ?? [];
     // Removal is per key: someone holding another open link can enrol again with a new one.
-    const open = await client.request("invite_list", {}).then(({ invites }) => invites.filter((i) => inviteState(i) === "active").length, () => null);
+    const open = await listInvites(client, { open: true }).then((invites) => invites.length, () => null);
     const opt = meshOption(ctx.config(), mesh); // the invite commands below are refused without it in several meshes
     ctx.out.result({ ...r, name: peer.displayName, keyEpoch: rotated?.epoch ?? null, openInvites: open }, () =>
       [

@@ -11,7 +11,7 @@ import { rollbackNote } from "../../client/rollback-note.ts";
 import { shellWord } from "../../client/shell-word.ts";
 import type { MeshEntry } from "../../client/local/config-file.ts";
 import { MeshError } from "../../protocol/errors.ts";
-import { inviteState } from "../../protocol/results.ts";
+import { listInvites } from "../../client/invite-pages.ts";
 import { command, type CommonArgs, type Ctx } from "../context.ts";
 import { brokerFrom } from "../input-checks.ts";
 import { meshArg, meshLabel, meshOption } from "../mesh-named.ts";
@@ -133,9 +133,7 @@ async function listed<T>(ask: Promise<T>): Promise<Listed<T>> {
 /** The ids of the mesh's invites that can still be used (owner or admin): their links name the
  *  old URL. Rejects when the broker does not list them within `timeoutMs`. */
 async function openInvites(client: BrokerClient, timeoutMs: number): Promise<string[]> {
-  const { invites } = await client.request("invite_list", {}, timeoutMs);
-  const now = Date.now() / 1000;
-  return invites.filter((i) => inviteState(i, now) === "active").map((i) => i.inviteId);
+  return (await listInvites(client, { open: true }, Date.now() / 1000, timeoutMs)).map((i) => i.inviteId);
 }
 
 /** How many members besides `memberId` the mesh has (not removed, not left): each of their

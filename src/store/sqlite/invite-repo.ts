@@ -77,12 +77,6 @@ export class InviteRepo {
     return row ? inviteFromRow(row) : null;
   }
 
-  /** The mesh's invites, oldest first: read through `invites_mesh` (schema 9), in its order; before
-   *  it, every invite of the broker was read and sorted (1,000,000 rows: 50 to 142 ms). */
-  list(meshId: string): Invite[] {
-    return this.db.query<InviteRow, [string]>("SELECT * FROM invites WHERE mesh_id = ? ORDER BY created_at, rowid").all(meshId).map(inviteFromRow);
-  }
-
   /** Revokes the invite and deletes its sealed keys (nobody may claim them any more), with
    *  `invite_revoked`. Revoking twice keeps the first time and writes nothing more. Unknown →
    *  MeshError not_found. */

@@ -12,6 +12,7 @@ import { DiskWrites } from "./disk-writes.ts";
 import { GrantRepo } from "./grant-repo.ts";
 import { GroupRepo } from "./group-repo.ts";
 import { InviteRepo } from "./invite-repo.ts";
+import { invitePage } from "./invite-pages.ts";
 import { LockWatch } from "./lock-watch.ts";
 import { MemberRepo } from "./member-repo.ts";
 import { MeshRepo } from "./mesh-repo.ts";
@@ -203,8 +204,8 @@ export class SqliteStore implements T.Store {
   async getInvite(inviteId: string) {
     return guard(() => this.invites.get(inviteId));
   }
-  async listInvites(meshId: string) {
-    return guard(() => this.invites.list(meshId));
+  async listInvites(meshId: string, q: T.InvitePageQuery) {
+    return guard(() => invitePage(this.database, meshId, q));
   }
   async revokeInvite(meshId: string, inviteId: string, actor: string) {
     return this.write(() => this.invites.revoke(meshId, inviteId, actor));
