@@ -63,11 +63,10 @@ export const LOOK_ALIKE_SMALL: Readonly<Record<string, string>> = {
   // Cyrillic
   "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0443": "y", "\u0445": "x",
   "\u0455": "s", "\u0456": "i", "\u0458": "j", "\u04bb": "h", "\u0501": "d", "\u051b": "q", "\u051d": "w",
-  "\u04cf": "l", "\u04af": "y",
+  "\u04cf": "l", "\u04af": "y", "\u0475": "v",
   // Greek
   "\u03b1": "a", "\u03bf": "o", "\u03bd": "v", "\u03c1": "p", "\u03b9": "i", "\u03ba": "k", "\u03c5": "u",
   "\u03c7": "x", "\u03f3": "j",
-  "\u0475": "v",
   // Armenian
   "\u0585": "o", "\u057d": "u", "\u0581": "g", "\u0570": "h", "\u0578": "n", "\u0566": "q",
   // Cherokee, by the small letter a capital folds to (Ꭰ U+13A0 to ꭰ U+AB70): Ꭰ Ꭱ Ꭲ Ꭵ Ꭹ Ꭺ Ꭻ Ꭼ Ꮃ Ꮇ Ꮋ Ꮍ
