@@ -7,7 +7,7 @@ import { quotedName } from "./untrusted-text.ts";
 import { MeshError } from "../protocol/errors.ts";
 import { closest } from "../did-you-mean.ts";
 import { MIN_PREFIX, peerLabel } from "./resolve.ts";
-import { looksAlike, nameFold } from "./name-match.ts";
+import { nameFold, sameLetters } from "./name-match.ts";
 
 /** How a hint runs its list request: as is (the CLI), or ended with the connection it was asked
  *  on (the MCP server's open-reads.ts), so that a refusal is not held up by a hint a drop cut.
@@ -55,12 +55,14 @@ export async function groupHint(client: BrokerClient, err: unknown, name: string
   return new MeshError(err.code, `No member is in group @${name}${where ? ` in ${where}` : ""}. Did you mean @${near}? (${lister} lists them.)`, { cause: err });
 }
 
-/** Whether `text` names `p` exactly: its whole display name or a look-alike of it (name-match.ts,
- *  as resolveTarget matches names), or a prefix of its key of at least MIN_PREFIX hex digits. (resolveTarget also takes the start of a name; a hint about
+/** Whether `text` names `p` exactly: its whole display name or the same letters of another script
+ *  (name-match.ts sameLetters, as resolveTarget takes a name to stand for a peer; a name that only
+ *  looks alike through ASCII look-alikes, a1ice for alice, never does), or a prefix of its key of at
+ *  least MIN_PREFIX hex digits. (resolveTarget also takes the start of a name; a hint about
  *  another mesh or a former member does not, so that "b" is never said to be someone.) */
 export function namesExactly(p: Pick<PeerInfo, "displayName" | "pubkey">, text: string): boolean {
   const t = text.trim().toLowerCase();
-  return looksAlike(p.displayName, text) || (/^[0-9a-f]+$/.test(t) && t.length >= MIN_PREFIX && p.pubkey.startsWith(t));
+  return sameLetters(p.displayName, text) || (/^[0-9a-f]+$/.test(t) && t.length >= MIN_PREFIX && p.pubkey.startsWith(t));
 }
 
 /** The former member of the mesh (left, removed or banned) that `text` names, the latest gone if

@@ -1,10 +1,10 @@
 // What the client says about names beyond comparing them: whether a name reads as another member's
-// session, and the code points that tell look-alikes apart. The comparison itself is the
-// protocol's (src/protocol/name-compare.ts, docs/protocol.md §4.2.1), since the broker's
-// `peer_lookup` applies it too; it is re-exported here for the client's modules.
-import { nameSkeleton } from "../protocol/name-compare.ts";
+// session, the characters that tell look-alikes apart, and whether a name mixes scripts. The
+// comparison itself is the protocol's (src/protocol/name-compare.ts, docs/protocol.md §4.2.1),
+// since the broker's `peer_lookup` applies it too; it is re-exported here for the client's modules.
+import { nameSkeleton, stripInvisible } from "../protocol/name-compare.ts";
 
-export { looksAlike, nameFold, nameSkeleton } from "../protocol/name-compare.ts";
+export { letterSkeleton, looksAlike, nameFold, nameSkeleton, sameLetters } from "../protocol/name-compare.ts";
 
 /** Whether `name` reads as the name of a session of the member called `member`: Claude Code
  *  sessions are named `<member>/<project>` (src/mcp/mesh-link.ts), so "me/app" taken as a member's
@@ -23,4 +23,31 @@ export function unusualCodePoints(name: string): string {
   const odd = [...new Set([...name].filter((c) => !/^[\x20-\x7e]$/.test(c)))];
   const shown = odd.slice(0, MARKED).map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`);
   return odd.length > MARKED ? `${shown.join(" ")} …` : shown.join(" ");
+}
+
+/** The ASCII characters of `name` that pass for others (the skeleton's last step: a digit, a bar,
+ *  an exclamation mark, a capital I, a letter pair that reads as one letter), as `"1" "rn"`, each
+ *  once; "" when it has none. Small i, l, m, w and d are not marked: every name has them. */
+export function asciiLookAlikes(name: string): string {
+  const odd = [...new Set(stripInvisible(name).match(/rn|vv|cl|[0158|!I]/g) ?? [])];
+  const shown = odd.slice(0, MARKED).map((c) => `"${c}"`);
+  return odd.length > MARKED ? `${shown.join(" ")} …` : shown.join(" ");
+}
+
+/** The scripts whose letters pass for each other's (the letter skeleton's tables map them to Latin). */
+const WATCHED = ["Latin", "Greek", "Cyrillic", "Armenian", "Cherokee"] as const;
+const SCRIPT = WATCHED.map((name) => [name, new RegExp(`\\p{Script=${name}}`, "u")] as const);
+
+/** The scripts of `name`'s letters, in the order they first appear, when they are more than one of
+ *  those whose letters pass for another's (Latin, Greek, Cyrillic, Armenian, Cherokee): a name
+ *  written so is what a look-alike is made of (UTS #39's mixed-script detection, for the scripts
+ *  that matter to names typed in a terminal). [] for a name of one of them, or of others (Han
+ *  beside Latin, Japanese kana beside Han: no letter of them passes for a Latin one). */
+export function mixedScripts(name: string): string[] {
+  const seen = new Set<string>();
+  for (const c of stripInvisible(name.normalize("NFKD")).match(/\p{L}/gu) ?? []) {
+    const script = SCRIPT.find(([, re]) => re.test(c));
+    if (script) seen.add(script[0]);
+  }
+  return seen.size > 1 ? [...seen] : [];
 }

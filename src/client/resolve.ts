@@ -1,14 +1,16 @@
 // Turning what a person types into a routing target: `*`, `#topic`, `@group` pass through; a
 // display name or a public-key prefix is matched against the peers the broker listed. Names are
 // compared as a reader sees them (name-match.ts): a look-alike of a name matches it as the name
-// itself does, so that another member who took a name looking like yours makes it ambiguous. An
-// ambiguous name is refused with the candidates, never guessed; the one exception is a name whose
-// matches are all identities of one member (the member key, or the one live one: see `liveOne`).
+// itself does, so that another member who took a name looking like yours makes it ambiguous. A name
+// that only looks alike through ASCII look-alikes (a1ice, rnallory: not the same letters) makes a
+// name ambiguous but never stands for it alone: `send neil` is not sent to nell. An ambiguous name
+// is refused with the candidates, never guessed; the one exception is a name whose matches are
+// all identities of one member (the member key, or the one live one: see `liveOne`).
 import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
 import { oneLine, quotedName } from "./untrusted-text.ts";
-import { looksAlike, nameSkeleton, unusualCodePoints } from "./name-match.ts";
+import { asciiLookAlikes, letterSkeleton, looksAlike, nameSkeleton, unusualCodePoints } from "./name-match.ts";
 import { MIN_KEY_PREFIX } from "../protocol/name-compare.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
@@ -19,12 +21,17 @@ export const MIN_PREFIX = MIN_KEY_PREFIX;
  *  quoted and cleaned) and the key prefix that says who the message was encrypted to. */
 export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string => `${quotedName(p.displayName, 80)} (${p.pubkey.slice(0, 12)})`;
 
-/** One candidate, on one line: every field but the key is the peer's own choice. `marked`: its
- *  code points outside printable ASCII are said ("has U+0441 U+0430"), which tell look-alike names
- *  apart where their quoted forms (invisible characters removed) read the same. */
-function describe(p: PeerInfo, marked: boolean): string {
+/** What tells `name` apart from the look-alikes among a refusal's candidates: its code points
+ *  outside printable ASCII, and when `ascii` (the candidates are not all the same letters) its ASCII
+ *  look-alikes ("has U+0441 U+0430", `has "1"`); "" for none. */
+const marks = (name: string, ascii: boolean): string => [unusualCodePoints(name), ascii ? asciiLookAlikes(name) : ""].filter(Boolean).join(" ");
+
+/** One candidate, on one line: every field but the key is the peer's own choice. `marked`: what
+ *  tells look-alike names apart is said (`marks`), where their quoted forms (invisible characters
+ *  removed) read the same or nearly. */
+function describe(p: PeerInfo, marked: boolean, ascii: boolean): string {
   const where = oneLine([p.hostname, p.cwd].filter(Boolean).join(":"), 120);
-  const odd = marked ? unusualCodePoints(p.displayName) : "";
+  const odd = marked ? marks(p.displayName, ascii) : "";
   return `${quotedName(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""}${odd ? `, has ${odd}` : ""})`;
 }
 
@@ -57,9 +64,15 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[], self: s
   const others = (list: PeerInfo[]) => list.filter((p) => !(p.kind === "member" && p.pubkey === self));
   // Every look-alike counts, the same code points as any other: an exact match never outranks a
   // look-alike, or whoever took a name first would keep it from a newcomer who copied it, and a
-  // newcomer whose copy is the exact one would take what was meant for the first.
+  // newcomer whose copy is the exact one would take what was meant for the first. But only a peer
+  // with the same letters (letterSkeleton) holds the name: one that only looks alike through ASCII
+  // look-alikes joins the candidates of a held name and is never one by itself (`send neil` is not
+  // sent to nell, a key prefix is not blocked by a name written with other digits), and the
+  // sender's own name means the sender unless another peer holds it.
+  const letters = letterSkeleton(text);
   const named = peers.filter((p) => nameSkeleton(p.displayName) === key);
-  let candidates = others(named).length > 0 ? others(named) : named;
+  const holders = named.filter((p) => letterSkeleton(p.displayName) === letters);
+  let candidates = others(holders).length > 0 ? others(named) : holders;
   // A member's sessions may carry its name too: the member key reaches them all, so it is preferred,
   // but only when every candidate is that member's (a session named so by someone else is not).
   const members = candidates.filter((p) => p.kind === "member");
@@ -69,7 +82,12 @@ export function resolveTarget(input: string, peers: readonly PeerInfo[], self: s
   const prefixed = /^[0-9a-f]+$/.test(lower) && lower.length >= MIN_PREFIX ? peers.filter((p) => p.pubkey.startsWith(lower)) : [];
   if (prefixed.some((p) => !candidates.some((c) => c.memberPubkey === p.memberPubkey))) candidates = [...candidates, ...prefixed];
   if (candidates.length === 0) candidates = prefixed;
-  if (candidates.length === 0) candidates = others(peers.filter((p) => nameSkeleton(p.displayName).startsWith(key)));
+  // The start of a name, only when no name compares equal (the broker's peer_lookup lists these
+  // only then, §4.3.28): held, as above, by a peer whose letters start so.
+  if (candidates.length === 0 && named.length === 0) {
+    const starting = others(peers.filter((p) => nameSkeleton(p.displayName).startsWith(key)));
+    if (starting.some((p) => letterSkeleton(p.displayName).startsWith(letters))) candidates = starting;
+  }
   const unique = [...new Map(candidates.map((p) => [p.pubkey, p])).values()];
   if (unique.length === 1) return { target: unique[0]!.pubkey, peer: unique[0]! };
   if (unique.length === 0) {
@@ -104,10 +122,25 @@ function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonl
   const member = candidates.some((p) => p.online) ? null : soleMember(candidates, peers);
   // Worded for every command that resolves a name (send, kick, block, grant…), not only send.
   const hint = member ? `\nNone of them is online; all are sessions of the member ${quotedName(member.displayName, 80)}: name ${quotedName(member.displayName, 80)} instead (a message to it reaches every one of their sessions).` : "";
-  // Names that differ only in characters a reader cannot see are told apart by their code points.
-  const mixed = new Set(candidates.map((p) => p.displayName)).size > 1 && candidates.some((p) => unusualCodePoints(p.displayName));
-  const lookAlike = mixed ? `\nSome of these names only look alike (the characters marked "has U+…" differ): name the one you mean by its key prefix.` : "";
-  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${listed(sorted, mixed).join("\n")}${lookAlike}${hint}`);
+  // Names that differ only in characters a reader cannot see, or may not, are told apart by those
+  // characters: code points outside ASCII, and ASCII look-alikes where the letters differ.
+  const ascii = onlyAlike(candidates);
+  const mixed = new Set(candidates.map((p) => p.displayName)).size > 1 && candidates.some((p) => marks(p.displayName, ascii));
+  const which = ascii && candidates.some((p) => asciiLookAlikes(p.displayName)) ? "…" : "U+…";
+  const lookAlike = mixed ? `\nSome of these names only look alike (the characters marked "has ${which}" differ): name the one you mean by its key prefix.` : ascii ? `\nSome of these names only look alike: name the one you mean by its key prefix.` : "";
+  return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${listed(sorted, mixed, ascii).join("\n")}${lookAlike}${hint}`);
+}
+
+/** Whether two of `candidates` have names that compare equal but are not the same letters (a1ice
+ *  and alice; not alice and a peer whose key prefix was typed, nor alice and alina for "ali"). */
+function onlyAlike(candidates: readonly PeerInfo[]): boolean {
+  const letters = new Map<string, string>();
+  for (const p of candidates) {
+    const [key, own] = [nameSkeleton(p.displayName), letterSkeleton(p.displayName)];
+    if ((letters.get(key) ?? own) !== own) return true;
+    letters.set(key, own);
+  }
+  return false;
 }
 
 /** Offline candidates listed before the rest are counted: each ended Claude Code session keeps its
@@ -117,11 +150,11 @@ const OFFLINE_LISTED = 5;
 
 /** The candidates' lines (sorted online first, then most recently seen): every online one, and the
  *  first OFFLINE_LISTED offline ones with a count of the rest. */
-function listed(sorted: readonly PeerInfo[], marked: boolean): string[] {
+function listed(sorted: readonly PeerInfo[], marked: boolean, ascii: boolean): string[] {
   const online = sorted.filter((p) => p.online);
   const offline = sorted.filter((p) => !p.online);
   const shown = offline.length > OFFLINE_LISTED + 1 ? offline.slice(0, OFFLINE_LISTED) : offline;
-  const lines = [...online, ...shown].map((p) => `  ${describe(p, marked)}`);
+  const lines = [...online, ...shown].map((p) => `  ${describe(p, marked, ascii)}`);
   const rest = offline.length - shown.length;
   return rest > 0 ? [...lines, `  … and ${rest} more offline, seen earlier (the peer list shows them all)`] : lines;
 }

@@ -113,7 +113,7 @@ test("2. invite over the WebSocket, claim over HTTP, both see each other", async
   const bobPeer = async (text: string) => (await ownerConn.ok({ type: "peer_lookup", text })) as { peers: any[]; complete: boolean; nameRule: number };
   for (const text of ["bob", " BOB ", "bo", j.member.key.pub.slice(0, 8)]) {
     const r = await bobPeer(text);
-    expect({ text, keys: r.peers.map((p) => p.pubkey), complete: r.complete, nameRule: r.nameRule }).toEqual({ text, keys: [j.member.key.pub], complete: true, nameRule: 1 });
+    expect({ text, keys: r.peers.map((p) => p.pubkey), complete: r.complete, nameRule: r.nameRule }).toEqual({ text, keys: [j.member.key.pub], complete: true, nameRule: 2 });
     expect(r.peers[0]).toMatchObject({ kind: "member", memberId: j.member.memberId, displayName: "bob", online: true });
   }
   expect((await bobPeer("zed")).peers).toEqual([]);

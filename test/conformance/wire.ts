@@ -143,20 +143,31 @@ const lookAlikes = (name: string): Record<string, string> => {
   const table = DOC_LOOK_ALIKES[name]!;
   return Object.fromEntries(table.split(" ").map((m) => { const [cp, to] = m.split("→"); return [String.fromCodePoint(parseInt(cp!.slice(2), 16)), to!]; }));
 };
-/** The two rows of §4.2.1's look-alikes table, as the document writes them. */
+/** The four rows of §4.2.1's look-alikes table (name rule 2), as the document writes them. */
 const DOC_LOOK_ALIKES: Record<string, string> = {
-  capitals: "U+0391→A U+0392→B U+0395→E U+0396→Z U+0397→H U+0399→I U+039A→K U+039C→M U+039D→N U+039F→O U+03A1→P U+03A4→T U+03A5→Y U+03A7→X U+0410→A U+0412→B U+0415→E U+041A→K U+041C→M U+041D→H U+041E→O U+0420→P U+0421→C U+0422→T U+0423→Y U+0425→X U+0405→S U+0406→I U+0408→J U+04C0→I",
-  small: "U+0430→a U+0435→e U+043E→o U+0440→p U+0441→c U+0443→y U+0445→x U+0455→s U+0456→i U+0458→j U+04BB→h U+0501→d U+051B→q U+051D→w U+04CF→l U+04AF→y U+03B1→a U+03BF→o U+03BD→v U+03C1→p U+03B9→i U+03BA→k U+03C5→u U+03C7→x U+03F2→c U+03F3→j U+0261→g U+0131→i U+0237→j",
+  first: "U+03F2→c U+03F9→C",
+  capitals: "U+0391→A U+0392→B U+0395→E U+0396→Z U+0397→H U+0399→I U+039A→K U+039C→M U+039D→N U+039F→O U+03A1→P U+03A4→T U+03A5→Y U+03A7→X U+0410→A U+0412→B U+0415→E U+041A→K U+041C→M U+041D→H U+041E→O U+0420→P U+0421→C U+0422→T U+0423→Y U+0425→X U+0405→S U+0406→I U+0408→J U+04C0→I U+054F→S U+053C→L",
+  small: "U+0430→a U+0435→e U+043E→o U+0440→p U+0441→c U+0443→y U+0445→x U+0455→s U+0456→i U+0458→j U+04BB→h U+0501→d U+051B→q U+051D→w U+04CF→l U+04AF→y U+0475→v U+03B1→a U+03BF→o U+03BD→v U+03C1→p U+03B9→i U+03BA→k U+03C5→u U+03C7→x U+03F3→j U+0585→o U+057D→u U+0581→g U+0570→h U+0578→n U+0566→q U+AB70→d U+AB71→r U+AB72→t U+AB75→i U+AB79→y U+AB7A→a U+AB7B→j U+AB7C→e U+AB83→w U+AB87→m U+AB8B→h U+AB8D→y U+AB90→g U+AB92→h U+AB93→z U+AB9F→b U+ABA2→r U+ABA4→w U+ABA5→s U+ABA9→v U+ABAA→s U+ABAE→l U+ABAF→c U+ABB2→p U+ABB6→k U+ABB7→d U+13FC→b U+0261→g U+0131→i U+0237→j U+0251→a U+0269→i U+1D04→c U+1D0F→o U+1D20→v U+1D21→w U+1D22→z U+A731→s U+01C0→l U+01C3→! U+00A1→i",
+  ascii: "U+0030→o U+0031→l U+0035→s U+0038→b U+0069→l U+007C→l U+0021→l U+006D→rn U+0077→vv U+0064→cl",
 };
+const FIRST = lookAlikes("first");
 const CAPITALS = lookAlikes("capitals");
 const SMALL = lookAlikes("small");
-/** §4.2.1 steps 1–6: NFKD; escape sequences whole, then the invisible characters; capitals;
- *  case folding; NFKD and small letters; NFC and white space. */
-export function nameSkeleton(s: string): string {
-  let t = s.normalize("NFKD");
+const ASCII = lookAlikes("ascii");
+/** §4.2.1 steps 1–5 (the letter skeleton and the skeleton share them): the first row, NFKD;
+ *  escape sequences whole, then the invisible characters; capitals; case folding; NFKD, small
+ *  letters, and a combining dot above after i or j. */
+function letters(s: string): string {
+  let t = [...s].map((c) => FIRST[c] ?? c).join("").normalize("NFKD");
   t = t.replace(/\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|\x1b[\x40-\x5f]/g, "");
   t = t.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\p{Default_Ignorable_Code_Point}/gu, "");
   t = [...t].map((c) => CAPITALS[c] ?? c).join("").toUpperCase().toLowerCase();
   t = [...t.normalize("NFKD")].map((c) => SMALL[c] ?? c).join("");
-  return t.normalize("NFC").replace(/\s+/g, " ").trim();
+  return t.replace(/([ij])\u0307/g, "$1");
 }
+/** Step 7: NFC and white space. */
+const finish = (t: string) => t.normalize("NFC").replace(/\s+/g, " ").trim();
+/** The letter skeleton: §4.2.1 without step 6. */
+export const letterSkeleton = (s: string): string => finish(letters(s));
+/** The skeleton: steps 1–7, step 6 writing the ASCII row's characters as their letters. */
+export const nameSkeleton = (s: string): string => finish([...letters(s)].map((c) => ASCII[c] ?? c).join(""));

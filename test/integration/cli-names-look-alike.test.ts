@@ -2,7 +2,10 @@
 // subprocess: a member named "me/app" (the name of another member's live Claude Code session;
 // refused at join since, taken by older brokers) does not get that session's messages; names that only look alike (a composed and a
 // decomposed "José", Cyrillic "саrol") are ambiguous to send and kick, listed with their keys and
-// the code points that tell them apart; and join warns the newcomer of both.
+// the code points that tell them apart; and join warns the newcomer of both. Session 39: an
+// impostor "a1ice" beside alice and "rnallory" beside mallory (digits and letter pairs, which
+// session 33 left out) are warned at join and make both names ambiguous; a name mixing scripts is
+// warned at join.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { cli, cliTeam, ok, sessionOf } from "../helpers/cli.ts";
@@ -64,7 +67,7 @@ describe("names that pass for another peer's", () => {
     const cyr = await joinAs("cyrillic", "\u0441\u0430rol");
     expect({ code: cyr.code, stderr: cyr.stderr }).toEqual({
       code: 0,
-      stderr: `claudemesh: warning: another member of "Team X" has a name that looks like "\u0441\u0430rol" but is written with other characters, "carol" (member, key ${team.mesh.members.carol!.pubkey.slice(0, 12)}). \`claudemesh send \u0441\u0430rol\` is now ambiguous: peers must tell you apart by key prefix (yours: ${cyr.key.slice(0, 12)}, has U+0441 U+0430). ${RENAME}\n`,
+      stderr: `claudemesh: warning: another member of "Team X" has a name that looks like "\u0441\u0430rol" but is written with other characters, "carol" (member, key ${team.mesh.members.carol!.pubkey.slice(0, 12)}). \`claudemesh send \u0441\u0430rol\` is now ambiguous: peers must tell you apart by key prefix (yours: ${cyr.key.slice(0, 12)}, has U+0441 U+0430, mixes Cyrillic and Latin letters). ${RENAME}\n`,
     });
 
     const jose = ["  \"Jos\u00e9\" (member " + nfc.key.slice(0, 12) + ", has U+00E9)", "  \"Jose\u0301\" (member " + nfd.key.slice(0, 12) + ", has U+0301)"];
@@ -84,4 +87,48 @@ describe("names that pass for another peer's", () => {
     expect(members).toHaveLength(5);
     expect(ok(await cli(owner, ["send", nfd.key.slice(0, 12), "x", "--json"])).json().to).toBe(nfd.key);
   }, 90_000);
+
+  test("an impostor a1ice beside alice and rnallory beside mallory: warned at join; send and kick ambiguous, nothing delivered to them", async () => {
+    await using team = await cliTeam(["owner", "alice", "mallory", "carol"]);
+    const { root, dirs: [owner, alice, , carol] } = team;
+    const key = (name: string) => team.mesh.members[name]!.pubkey.slice(0, 12);
+    const joinAs = async (dir: string, name: string) => {
+      const link = ok(await cli(owner, ["invite", "--json"])).json().link as string;
+      const r = await cli(join(root, dir), ["join", link, "--display-name", name, "--json"]);
+      return { code: r.code, key: r.json().member.pubkey.slice(0, 12) as string, stderr: r.stderr };
+    };
+    const digit = await joinAs("digit", "a1ice");
+    expect({ code: digit.code, stderr: digit.stderr }).toEqual({
+      code: 0,
+      stderr: `claudemesh: warning: another member of "Team X" has a name that looks like "a1ice" but is written with other characters, "alice" (member, key ${key("alice")}). \`claudemesh send a1ice\` is now ambiguous: peers must tell you apart by key prefix (yours: ${digit.key}, has "1"). ${RENAME}\n`,
+    });
+    const pair = await joinAs("pair", "rnallory");
+    expect({ code: pair.code, stderr: pair.stderr }).toEqual({
+      code: 0,
+      stderr: `claudemesh: warning: another member of "Team X" has a name that looks like "rnallory" but is written with other characters, "mallory" (member, key ${key("mallory")}). \`claudemesh send rnallory\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pair.key}, has "rn"). ${RENAME}\n`,
+    });
+    // A name of two scripts that looks like nobody's yet is warned of too.
+    const mixed = await joinAs("mixed", "d\u0430ve");
+    expect({ code: mixed.code, stderr: mixed.stderr }).toEqual({
+      code: 0,
+      stderr: `claudemesh: warning: your name "d\u0430ve" mixes Latin and Cyrillic letters (has U+0430), as a name made to pass for another's does: peers cannot see which letters are which, so they may take you for anyone whose name looks like it, and tell you apart only by key prefix (yours: ${mixed.key}). ${RENAME}\n`,
+    });
+
+    const alike = 'Some of these names only look alike (the characters marked "has …" differ): name the one you mean by its key prefix.';
+    const aliceLines = [`  "alice" (member ${key("alice")})`, `  "a1ice" (member ${digit.key}, has "1")`, alike, ""];
+    for (const [dir, args] of [[carol, ["send", "alice", "secret"]], [carol, ["send", "a1ice", "secret"]], [owner, ["kick", "alice"]]] as const) {
+      const r = await cli(dir, [...args]);
+      expect({ code: r.code, stdout: r.stdout, lines: r.stderr.split("\n") }).toEqual({ code: 2, stdout: "", lines: [`claudemesh: "${args[1]}" matches 2 peers; use a longer name or a key prefix:`, ...aliceLines] });
+    }
+    const mallory = await cli(carol, ["send", "mallory", "secret"]);
+    expect({ code: mallory.code, lines: mallory.stderr.split("\n") }).toEqual({
+      code: 2,
+      lines: ['claudemesh: "mallory" matches 2 peers; use a longer name or a key prefix:', `  "mallory" (member ${key("mallory")})`, `  "rnallory" (member ${pair.key}, has "rn")`, alike, ""],
+    });
+    // Nothing reached the impostors, nobody was removed, and the key prefix reaches alice.
+    for (const dir of ["digit", "pair"]) expect(ok(await cli(join(root, dir), ["inbox", "--json"])).json().messages).toEqual([]);
+    expect((ok(await cli(owner, ["peers", "--all", "--json"])).json().peers as { kind: string }[]).filter((p) => p.kind === "member")).toHaveLength(7);
+    expect(ok(await cli(carol, ["send", key("alice"), "hello", "--json"])).json().to).toBe(team.mesh.members.alice!.pubkey);
+    expect((ok(await cli(alice, ["inbox", "--json"])).json().messages as { body: string }[]).map((m) => m.body)).toEqual(["hello"]);
+  }, 120_000);
 });

@@ -2,6 +2,7 @@
 // real MCP client and a real broker (session 33 review): a member named "me/app" (by an older broker), the name
 // of another member's live Claude Code session, is not sent that session's messages, and a name
 // that only looks like another ("саrol" in Cyrillic) is refused as ambiguous with the keys to pick by.
+// Session 39: so is a name that only looks like another through a digit ("a1ice" beside alice).
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { cli, cliTeam, ok, until } from "../helpers/cli.ts";
@@ -44,4 +45,24 @@ test("mesh_send to a session's name that a member also took, or to a look-alike 
   expect(ok(await cli(join(root, "impostor"), ["inbox", "--json"])).json().messages).toEqual([]);
   expect(await c.call("mesh_send", { to: sessionKey.slice(0, 12), message: "hello" })).toMatchObject({ isError: false });
   await session.waitNotification((n) => n.content.includes("hello"));
+}, 90_000);
+
+test("mesh_send to alice beside an impostor a1ice is refused as ambiguous, and nothing reaches the impostor", async () => {
+  await using team = await cliTeam(["owner", "alice", "carol"]);
+  const { root, dirs: [owner, alice, carol] } = team;
+  const link = ok(await cli(owner, ["invite", "--json"])).json().link as string;
+  const impostor = ok(await cli(join(root, "impostor"), ["join", link, "--display-name", "a1ice", "--json"])).json().member.pubkey as string;
+  await using c = await startMcp(carol, "sess-carol-web", "/work/projects/web");
+  await waitConnected(c);
+  const refusal = (await c.call("mesh_send", { to: "alice", message: "secret" })).text.split("\n");
+  expect(refusal).toEqual([
+    'invalid_argument: "alice" matches 2 peers; use a longer name or a key prefix:',
+    `  "alice" (member ${team.mesh.members.alice!.pubkey.slice(0, 12)})`,
+    `  "a1ice" (member ${impostor.slice(0, 12)}, has "1")`,
+    'Some of these names only look alike (the characters marked "has …" differ): name the one you mean by its key prefix.',
+  ]);
+  expect(ok(await cli(join(root, "impostor"), ["inbox", "--json"])).json().messages).toEqual([]);
+  // By key prefix, alice is reached.
+  expect(await c.call("mesh_send", { to: team.mesh.members.alice!.pubkey.slice(0, 12), message: "hello" })).toMatchObject({ isError: false });
+  expect((ok(await cli(alice, ["inbox", "--json"])).json().messages as { body: string }[]).map((m) => m.body)).toEqual(["hello"]);
 }, 90_000);

@@ -8,7 +8,7 @@ import { ERRORS } from "../../src/protocol/errors.ts";
 import { CloseCode, shouldReconnect } from "../../src/protocol/close-codes.ts";
 import * as Limits from "../../src/protocol/limits.ts";
 import { SETTINGS } from "../../src/config/spec.ts";
-import { LOOK_ALIKE_CAPITALS, LOOK_ALIKE_SMALL, NAME_RULE, nameSkeleton } from "../../src/protocol/name-compare.ts";
+import { LOOK_ALIKE_ASCII, LOOK_ALIKE_CAPITALS, LOOK_ALIKE_FIRST, LOOK_ALIKE_SMALL, NAME_RULE, letterSkeleton, nameSkeleton } from "../../src/protocol/name-compare.ts";
 
 const DOC = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
 
@@ -106,8 +106,11 @@ describe("close codes (§7.2)", () => {
 describe("name rule (§4.2.1)", () => {
   test("the look-alikes table is the one nameSkeleton maps, under the rule number the code reports", () => {
     const mappings = (cell: string) => Object.fromEntries(cell.split(" ").map((m) => /^U\+([0-9A-F]{4,5})→(.)$/.exec(m)!).map(([, cp, to]) => [String.fromCodePoint(parseInt(cp!, 16)), to!]));
-    const [capitals, small] = table("look-alikes");
-    expect([mappings(capitals![1]!), mappings(small![1]!)]).toEqual([LOOK_ALIKE_CAPITALS, LOOK_ALIKE_SMALL]);
+    const [first, capitals, small, ascii] = table("look-alikes");
+    expect([mappings(first![1]!), mappings(capitals![1]!), mappings(small![1]!)]).toEqual([LOOK_ALIKE_FIRST, LOOK_ALIKE_CAPITALS, LOOK_ALIKE_SMALL]);
+    // Session 39: the ASCII look-alikes, some of them written as two letters.
+    const pairs = (cell: string) => Object.fromEntries(cell.split(" ").map((m) => /^U\+([0-9A-F]{4})→([a-z]{1,2})$/.exec(m)!).map(([, cp, to]) => [String.fromCodePoint(parseInt(cp!, 16)), to!]));
+    expect(pairs(ascii![1]!)).toEqual(LOOK_ALIKE_ASCII);
     expect(DOC).toContain(`#### 4.2.1 How names are compared (name rule ${NAME_RULE})`);
   });
 
@@ -116,6 +119,11 @@ describe("name rule (§4.2.1)", () => {
     expect(new Set(same).size).toBe(1);
     expect(nameSkeleton("Jos\u00e9")).toBe(nameSkeleton("Jose\u0301"));
     expect(nameSkeleton("stra\u00dfe")).toBe(nameSkeleton("STRASSE"));
+    // Session 39: the ASCII look-alikes compare equal too, but are not the same letters.
+    const alike = ["alice", "a1ice", "aIice"];
+    expect(new Set(alike.map(nameSkeleton)).size).toBe(1);
+    expect(new Set(alike.map(letterSkeleton)).size).toBe(3);
+    expect([nameSkeleton("mallory"), nameSkeleton("rnallory")]).toEqual(["rnallory", "rnallory"]);
   });
 });
 

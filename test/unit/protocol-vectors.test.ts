@@ -23,7 +23,7 @@ import { MSG_SIG_PREFIX } from "../../src/crypto/envelope.ts";
 import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { auditHash, GENESIS, verifyChain, type ChainEntry } from "../../src/protocol/audit-chain.ts";
 import { DASHBOARD_LINK_TTL_MS } from "../../src/protocol/limits.ts";
-import { NAME_RULE, nameSkeleton } from "../../src/protocol/name-compare.ts";
+import { NAME_RULE, letterSkeleton, nameSkeleton } from "../../src/protocol/name-compare.ts";
 import { encodeInner, parseInner } from "../../src/crypto/inner.ts";
 import { fencedBlocks } from "../helpers/markdown.ts";
 
@@ -240,7 +240,7 @@ describe("name skeletons and the inner payload encoding", () => {
     const v = vec("name-skeleton");
     expect(v.rule).toBe(NAME_RULE);
     expect(v.cases.length).toBeGreaterThanOrEqual(10);
-    expect(v.cases.map((c: V) => ({ name: c.name, skeleton: nameSkeleton(c.name) }))).toEqual(v.cases);
+    expect(v.cases.map((c: V) => ({ name: c.name, letters: letterSkeleton(c.name), skeleton: nameSkeleton(c.name) }))).toEqual(v.cases);
   });
 
   test("inner-json: the exact text and bytes, and the near misses a decoder refuses", () => {

@@ -323,6 +323,73 @@ describe("resolveTarget", () => {
     });
   });
 
+  // Session 39: digits, symbols and letter pairs (a1ice, aIice, rnallory beside alice and mallory)
+  // make a name ambiguous as a Cyrillic look-alike does; but such a look-alike never stands for a
+  // name alone (neil is not sent to nell), nor blocks a key prefix it looks like.
+  describe("names that look alike through digits, symbols and letter pairs", () => {
+    const alice = peer("alice", "a1".repeat(32));
+    const digit = peer("a1ice", "b1".repeat(32));
+    const capital = peer("aIice", "b2".repeat(32));
+    const mallory = peer("mallory", "c1".repeat(32));
+    const pair = peer("rnallory", "c2".repeat(32));
+    const armenian = peer("\u0570\u057d\u0581\u0585", "d1".repeat(32)); // հսցօ, "hugo"
+    const hugo = peer("hugo", "d2".repeat(32));
+    const outcome = (input: string, list: PeerInfo[], self: string | null = null) => {
+      try {
+        return resolveTarget(input, list, self).target;
+      } catch (e: any) {
+        return { code: e.code, lines: String(e.message).split("\n") };
+      }
+    };
+    const alike = 'Some of these names only look alike (the characters marked "has …" differ): name the one you mean by its key prefix.';
+
+    test("are ambiguous whichever is typed, each marked by what passes for a letter", () => {
+      const listed = ['  "alice" (member a1a1a1a1a1a1, h:/x, online)', '  "a1ice" (member b1b1b1b1b1b1, h:/x, online, has "1")', '  "aIice" (member b2b2b2b2b2b2, h:/x, online, has "I")', alike];
+      for (const input of ["alice", "a1ice", "AIICE", "ALICE"]) {
+        expect(outcome(input, [alice, digit, capital])).toEqual({ code: "invalid_argument", lines: [`"${input}" matches 3 peers; use a longer name or a key prefix:`, ...listed] });
+      }
+      expect(outcome("mallory", [mallory, pair])).toEqual({ code: "invalid_argument", lines: ['"mallory" matches 2 peers; use a longer name or a key prefix:', '  "mallory" (member c1c1c1c1c1c1, h:/x, online)', '  "rnallory" (member c2c2c2c2c2c2, h:/x, online, has "rn")', alike] });
+      // The start of a name too.
+      expect(outcome("mal", [mallory, pair])).toMatchObject({ code: "invalid_argument", lines: expect.arrayContaining(['"mal" matches 2 peers; use a longer name or a key prefix:']) });
+    });
+
+    test("names that only look alike with no character to mark still say so", () => {
+      expect(outcome("neil", [peer("neil", "e1".repeat(32)), peer("nell", "e2".repeat(32))])).toEqual({
+        code: "invalid_argument",
+        lines: ['"neil" matches 2 peers; use a longer name or a key prefix:', '  "neil" (member e1e1e1e1e1e1, h:/x, online)', '  "nell" (member e2e2e2e2e2e2, h:/x, online)', "Some of these names only look alike: name the one you mean by its key prefix."],
+      });
+    });
+
+    test("another script's letters stand for the name, as Cyrillic ones do", () => {
+      expect(outcome("hugo", [armenian])).toBe(armenian.pubkey);
+      expect(outcome("hugo", [armenian, hugo])).toMatchObject({ code: "invalid_argument", lines: expect.arrayContaining(['  "\u0570\u057d\u0581\u0585" (member d1d1d1d1d1d1, h:/x, online, has U+0570 U+057D U+0581 U+0585)']) });
+    });
+
+    test("a look-alike by digits, symbols or letter pairs alone is no match: neil is not sent to nell", () => {
+      const none = (input: string) => ({ code: "unknown_recipient", lines: [`No peer matches "${input}". Give a peer's name or a public-key prefix (≥ 6 hex).`] });
+      expect(outcome("alice", [digit, mallory])).toEqual(none("alice"));
+      expect(outcome("a1ice", [alice, mallory])).toEqual(none("a1ice"));
+      expect(outcome("mallory", [pair])).toEqual(none("mallory"));
+      expect(outcome("neil", [peer("nell", "e2".repeat(32))])).toEqual(none("neil"));
+      expect(outcome("ali", [digit])).toEqual(none("ali"));
+      // The sender's own name means the sender (whose message is then refused), not the member
+      // whose name only looks like it: L18 gives a name to another member only if they hold it.
+      expect(outcome("alice", [alice, digit], alice.pubkey)).toBe(alice.pubkey);
+      expect(outcome("alice", [alice, digit, peer("alice", "f3".repeat(32))], alice.pubkey)).toMatchObject({ code: "invalid_argument", lines: expect.arrayContaining(['"alice" matches 2 peers; use a longer name or a key prefix:']) });
+      // Written as it is, it is reached.
+      expect(outcome("A1ICE", [digit, mallory])).toBe(digit.pubkey);
+    });
+
+    test("a key prefix is not made ambiguous by a name that only looks like it", () => {
+      const keyed = peer("bob", `c0ffee${"11".repeat(29)}`);
+      const named = peer("coffee", "f1".repeat(32));
+      expect(outcome("c0ffee", [keyed, named])).toBe(keyed.pubkey);
+      expect(outcome("c0ffee11", [keyed, named])).toBe(keyed.pubkey);
+      // A name written with the same characters still is (the rule of session 33).
+      expect(outcome("c0ffee", [keyed, peer("c0ffee", "f2".repeat(32))])).toMatchObject({ code: "invalid_argument" });
+    });
+  });
+
   test("mesh prefix only for known slugs", () => {
     expect(splitMeshPrefix("team:alice", ["team"])).toEqual({ slug: "team", rest: "alice" });
     expect(splitMeshPrefix("other:alice", ["team"])).toEqual({ slug: null, rest: "other:alice" });

@@ -17,6 +17,13 @@ test.each([
   ["josé", "jose\u200B\u0301"], // an accent parted from its letter composes once the space is gone
   ["alice", "\u0430lice"], // Cyrillic а: a look-alike, as send and kick see it (src/client/name-match.ts)
   ["carol", "\u0441\u0430rol"],
+  // Session 39: a digit, a capital I (one shape with l in the page's sans-serif font), a letter pair,
+  // Armenian and Cherokee letters
+  ["alice", "a1ice"],
+  ["alice", "aIice"],
+  ["mallory", "rnallory"],
+  ["hugo", "\u0570\u057d\u0581\u0585"],
+  ["DAVE", "\u13a0\u13aaVE"],
 ])("%p and %p read the same", (a, b) => expect(sameName(a, b)).toBe(true));
 
 test.each([

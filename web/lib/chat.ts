@@ -56,6 +56,7 @@ export const keyPrefix = (hex: string) => hex.slice(0, 12);
 
 /** Whether two display names read the same: compared as `send` and `kick` compare them
  *  (src/client/name-match.ts), so case, width, surrounding spaces, characters that show nothing
- *  (which the page does not show either, dom.ts peerText) and the Cyrillic and Greek look-alikes of
- *  Latin letters do not tell two names apart. */
+ *  (which the page does not show either, dom.ts peerText), the Cyrillic, Greek, Armenian and
+ *  Cherokee look-alikes of Latin letters, and digits, symbols and letter pairs that pass for letters
+ *  (a1ice; aIice, one shape with alice in the page's sans-serif font) do not tell two names apart. */
 export const sameName = looksAlike;

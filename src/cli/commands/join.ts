@@ -18,7 +18,7 @@ import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
 import { UsageError, withFix } from "../output.ts";
 import { readStdin } from "../stdin.ts";
-import { looksAlike, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
+import { asciiLookAlikes, looksAlike, mixedScripts, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
 import { quotedName } from "../../client/untrusted-text.ts";
 
 /** Longest line read from stdin (an invite link is well under 1 KiB). */
@@ -63,9 +63,19 @@ type Mesh = { name: string; slug: string };
 /** There is no rename command: a new name takes a new enrolment. */
 const renameHint = (leave: string) => `To take another name, leave (claudemesh leave ${leave} --yes), ask for a new invite and join again with --display-name <another name>.`;
 
-/** Each member's role and key; `marked`, with the code points that tell look-alike names apart. */
-const who = (members: readonly MemberInfo[], marked = false) =>
-  members.map((m) => `${m.role}, key ${m.pubkey.slice(0, 12)}${marked && unusualCodePoints(m.displayName) ? `, has ${unusualCodePoints(m.displayName)}` : ""}`).join("; ");
+/** "Cyrillic and Latin", "Latin, Armenian and Cherokee". */
+const listed = (words: readonly string[]) => (words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`);
+
+/** What tells `name` apart from a look-alike, as the end of a parenthesis: the code points outside
+ *  ASCII and the ASCII look-alikes it has (`, has U+0430 "1"`), and the scripts it mixes. */
+function marks(name: string): string {
+  const has = [unusualCodePoints(name), asciiLookAlikes(name)].filter(Boolean).join(" ");
+  const scripts = mixedScripts(name);
+  return `${has ? `, has ${has}` : ""}${scripts.length ? `, mixes ${listed(scripts)} letters` : ""}`;
+}
+
+/** Each member's role and key; `marked`, with what tells look-alike names apart (marks). */
+const who = (members: readonly MemberInfo[], marked = false) => members.map((m) => `${m.role}, key ${m.pubkey.slice(0, 12)}${marked ? marks(m.displayName) : ""}`).join("; ");
 
 /** Names are not identities, so a clash is allowed; but `send <name>` then refuses as ambiguous,
  *  for everyone. `clash`: the other active members whose name is `name` or looks like it
@@ -77,7 +87,7 @@ function clashWarning(clash: readonly MemberInfo[], mesh: Mesh, name: string, pu
   const already = same
     ? n === 1 ? `another member of "${mesh.name}" is already called ${theirs}` : `${n} other members of "${mesh.name}" are already called "${name}"`
     : n === 1 ? `another member of "${mesh.name}" has a name that looks like "${name}" but is written with other characters, ${theirs}` : `${n} other members of "${mesh.name}" have names that look like "${name}"`;
-  const mine = !same && unusualCodePoints(name) ? `, has ${unusualCodePoints(name)}` : "";
+  const mine = same ? "" : marks(name);
   return `${already} (${who(clash, !same)}). \`claudemesh send ${name}\` is now ambiguous: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}${mine}). ${renameHint(leave)}`;
 }
 
@@ -96,12 +106,22 @@ function sessionNameWarning(members: readonly MemberInfo[], name: string, pubkey
   return `${said.join("; and ")}. A \`claudemesh send\` to such a name is ambiguous while both exist: peers must tell you apart by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(leave)}`;
 }
 
+/** A name whose letters come from two scripts that pass for each other's (Latin with one Cyrillic
+ *  letter) is what a look-alike is made of, or a keyboard layout's accident: warned of when it looks
+ *  like no member's yet (clashWarning marks it otherwise). Warned, not refused, as a clash is. */
+function scriptWarning(name: string, pubkey: string, leave: string): string | null {
+  const scripts = mixedScripts(name);
+  if (!scripts.length) return null;
+  const has = unusualCodePoints(name);
+  return `your name "${name}" mixes ${listed(scripts)} letters${has ? ` (has ${has})` : ""}, as a name made to pass for another's does: peers cannot see which letters are which, so they may take you for anyone whose name looks like it, and tell you apart only by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(leave)}`;
+}
+
 /** The warnings a new member's name earns among the other active `members` (none: []). `leave`:
  *  how `claudemesh leave` names the mesh (its id when another joined mesh has its slug: meshArg). */
 function nameWarnings(all: readonly MemberInfo[], self: string, mesh: Mesh, name: string, pubkey: string, leave: string): string[] {
   const members = all.filter((m) => m.memberId !== self && m.revokedAt === null);
   const clash = members.filter((m) => looksAlike(m.displayName, name));
-  return [clash.length ? clashWarning(clash, mesh, name, pubkey, leave) : null, sessionNameWarning(members, name, pubkey, leave)].filter((w) => w !== null);
+  return [clash.length ? clashWarning(clash, mesh, name, pubkey, leave) : scriptWarning(name, pubkey, leave), sessionNameWarning(members, name, pubkey, leave)].filter((w) => w !== null);
 }
 
 /** `failed` (what afterFailure made of `err`), with how long to wait when the broker refused the
