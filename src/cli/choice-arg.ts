@@ -21,8 +21,14 @@ export const choicesOf = (def: ArgDef): readonly string[] | undefined => (def as
 /** Whether a positional takes several words of its list. */
 export const takesMany = (def: ArgDef): boolean => (def as Partial<ChoiceArg>).many === true;
 
-/** `words` as a sentence names them: "a, b or c". */
-export const orList = (words: readonly string[]): string => (words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : words.join(""));
+/** `words` as a sentence names them, the last two joined by `last`: "a, b or c". */
+const sentenceList = (words: readonly string[], last: string): string => (words.length > 1 ? `${words.slice(0, -1).join(", ")} ${last} ${words.at(-1)}` : words.join(""));
+
+/** "a, b or c". */
+export const orList = (words: readonly string[]): string => sentenceList(words, "or");
+
+/** "a, b and c". */
+export const andList = (words: readonly string[]): string => sentenceList(words, "and");
 
 /** `value` when it is one of `words`, typed as such; otherwise a usage error naming the list and
  *  the nearest word ("--role must be member or admin (did you mean admin?)."). */

@@ -34,6 +34,10 @@ export function asciiLookAlikes(name: string): string {
   return odd.length > MARKED ? `${shown.join(" ")} …` : shown.join(" ");
 }
 
+/** What tells `name` apart from its look-alikes, as a mark says it ("U+0441 U+0430", `"1"`): its code
+ *  points outside printable ASCII and, unless `ascii` is false, its ASCII look-alikes; "" for none. */
+export const lookAlikeMarks = (name: string, ascii = true): string => [unusualCodePoints(name), ascii ? asciiLookAlikes(name) : ""].filter(Boolean).join(" ");
+
 /** The scripts whose letters pass for each other's (the letter skeleton's tables map them to Latin). */
 const WATCHED = ["Latin", "Greek", "Cyrillic", "Armenian", "Cherokee"] as const;
 const SCRIPT = WATCHED.map((name) => [name, new RegExp(`\\p{Script=${name}}`, "u")] as const);

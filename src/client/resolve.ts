@@ -10,7 +10,7 @@ import { MeshError } from "../protocol/errors.ts";
 import type { PeerInfo } from "../protocol/results.ts";
 import { isFanoutTarget } from "../crypto/fields.ts";
 import { oneLine, quotedName } from "./untrusted-text.ts";
-import { asciiLookAlikes, letterSkeleton, looksAlike, nameSkeleton, unusualCodePoints } from "./name-match.ts";
+import { asciiLookAlikes, letterSkeleton, lookAlikeMarks, looksAlike, nameSkeleton } from "./name-match.ts";
 import { MIN_KEY_PREFIX } from "../protocol/name-compare.ts";
 
 export type Resolved = { target: string; peer: PeerInfo | null };
@@ -21,17 +21,12 @@ export const MIN_PREFIX = MIN_KEY_PREFIX;
  *  quoted and cleaned) and the key prefix that says who the message was encrypted to. */
 export const peerLabel = (p: Pick<PeerInfo, "displayName" | "pubkey">): string => `${quotedName(p.displayName, 80)} (${p.pubkey.slice(0, 12)})`;
 
-/** What tells `name` apart from the look-alikes among a refusal's candidates: its code points
- *  outside printable ASCII, and when `ascii` (the candidates are not all the same letters) its ASCII
- *  look-alikes ("has U+0441 U+0430", `has "1"`); "" for none. */
-const marks = (name: string, ascii: boolean): string => [unusualCodePoints(name), ascii ? asciiLookAlikes(name) : ""].filter(Boolean).join(" ");
-
 /** One candidate, on one line: every field but the key is the peer's own choice. `marked`: what
- *  tells look-alike names apart is said (`marks`), where their quoted forms (invisible characters
- *  removed) read the same or nearly. */
+ *  tells look-alike names apart is said (lookAlikeMarks; its ASCII look-alikes only when `ascii`),
+ *  where their quoted forms (invisible characters removed) read the same or nearly. */
 function describe(p: PeerInfo, marked: boolean, ascii: boolean): string {
   const where = oneLine([p.hostname, p.cwd].filter(Boolean).join(":"), 120);
-  const odd = marked ? marks(p.displayName, ascii) : "";
+  const odd = marked ? lookAlikeMarks(p.displayName, ascii) : "";
   return `${quotedName(p.displayName, 80)} (${p.kind} ${p.pubkey.slice(0, 12)}${where ? `, ${where}` : ""}${p.online ? ", online" : ""}${odd ? `, has ${odd}` : ""})`;
 }
 
@@ -125,7 +120,7 @@ function ambiguous(text: string, candidates: readonly PeerInfo[], peers: readonl
   // Names that differ only in characters a reader cannot see, or may not, are told apart by those
   // characters: code points outside ASCII, and ASCII look-alikes where the letters differ.
   const ascii = onlyAlike(candidates);
-  const mixed = new Set(candidates.map((p) => p.displayName)).size > 1 && candidates.some((p) => marks(p.displayName, ascii));
+  const mixed = new Set(candidates.map((p) => p.displayName)).size > 1 && candidates.some((p) => lookAlikeMarks(p.displayName, ascii));
   const which = ascii && candidates.some((p) => asciiLookAlikes(p.displayName)) ? "…" : "U+…";
   const lookAlike = mixed ? `\nSome of these names only look alike (the characters marked "has ${which}" differ): name the one you mean by its key prefix.` : ascii ? `\nSome of these names only look alike: name the one you mean by its key prefix.` : "";
   return new MeshError("invalid_argument", `"${text}" matches ${candidates.length} peers; use a longer name or a key prefix:\n${listed(sorted, mixed, ascii).join("\n")}${lookAlike}${hint}`);

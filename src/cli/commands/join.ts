@@ -18,7 +18,8 @@ import { displayNameFrom } from "../display-name.ts";
 import { sessionFor } from "../mesh-io.ts";
 import { UsageError, withFix } from "../output.ts";
 import { readStdin } from "../stdin.ts";
-import { asciiLookAlikes, looksAlike, mixedScripts, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
+import { lookAlikeMarks, looksAlike, mixedScripts, nameFold, readsAsSessionOf, unusualCodePoints } from "../../client/name-match.ts";
+import { andList } from "../choice-arg.ts";
 import { quotedName } from "../../client/untrusted-text.ts";
 
 /** Longest line read from stdin (an invite link is well under 1 KiB). */
@@ -63,15 +64,12 @@ type Mesh = { name: string; slug: string };
 /** There is no rename command: a new name takes a new enrolment. */
 const renameHint = (leave: string) => `To take another name, leave (claudemesh leave ${leave} --yes), ask for a new invite and join again with --display-name <another name>.`;
 
-/** "Cyrillic and Latin", "Latin, Armenian and Cherokee". */
-const listed = (words: readonly string[]) => (words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`);
-
 /** What tells `name` apart from a look-alike, as the end of a parenthesis: the code points outside
  *  ASCII and the ASCII look-alikes it has (`, has U+0430 "1"`), and the scripts it mixes. */
 function marks(name: string): string {
-  const has = [unusualCodePoints(name), asciiLookAlikes(name)].filter(Boolean).join(" ");
+  const has = lookAlikeMarks(name);
   const scripts = mixedScripts(name);
-  return `${has ? `, has ${has}` : ""}${scripts.length ? `, mixes ${listed(scripts)} letters` : ""}`;
+  return `${has ? `, has ${has}` : ""}${scripts.length ? `, mixes ${andList(scripts)} letters` : ""}`;
 }
 
 /** Each member's role and key; `marked`, with what tells look-alike names apart (marks). */
@@ -113,7 +111,7 @@ function scriptWarning(name: string, pubkey: string, leave: string): string | nu
   const scripts = mixedScripts(name);
   if (!scripts.length) return null;
   const has = unusualCodePoints(name);
-  return `your name "${name}" mixes ${listed(scripts)} letters${has ? ` (has ${has})` : ""}, as a name made to pass for another's does: peers cannot see which letters are which, so they may take you for anyone whose name looks like it, and tell you apart only by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(leave)}`;
+  return `your name "${name}" mixes ${andList(scripts)} letters${has ? ` (has ${has})` : ""}, as a name made to pass for another's does: peers cannot see which letters are which, so they may take you for anyone whose name looks like it, and tell you apart only by key prefix (yours: ${pubkey.slice(0, 12)}). ${renameHint(leave)}`;
 }
 
 /** The warnings a new member's name earns among the other active `members` (none: []). `leave`:
